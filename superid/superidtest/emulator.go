@@ -1,0 +1,484 @@
+// Package superidtest is a faithful, in-process emulator of SuperOffice
+// Online: SuperID (OpenID Connect discovery, JWKS, sign-in, tokens), the
+// partner system-user exchange, the tenant state API and a tenant REST API.
+//
+// It answers on the same paths and with the same wire formats as the real
+// service (string iat and string custom claims, x5t-only key ids, tickets
+// inside system-user JWTs), so code that passes against it is code that
+// talks to SuperOffice. Partners use it in their own tests:
+//
+//	srv := superidtest.NewServer()
+//	defer srv.Close()
+//	srv.RegisterApp(superidtest.App{ClientID: "app", ClientSecret: "secret", ...})
+//
+// Faults can be injected per endpoint (a status, a delay, a tenant state),
+// and every request received is recorded for assertions.
+package superidtest
+
+import (
+	"bytes"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha1"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/big"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-superoffice/superoffice/superid"
+)
+
+// Endpoint names one emulated endpoint, for faults and the request log.
+type Endpoint string
+
+// The emulated endpoints.
+const (
+	EndpointDiscovery   Endpoint = "discovery"   // GET /login/.well-known/openid-configuration
+	EndpointJWKS        Endpoint = "jwks"        // GET /login/.well-known/jwks
+	EndpointAuthorize   Endpoint = "authorize"   // GET|POST /login/{common|Cust}/oauth/authorize
+	EndpointToken       Endpoint = "token"       // POST /login/common/oauth/tokens
+	EndpointSystemUser  Endpoint = "systemuser"  // POST /Login/api/PartnerSystemUser/Authenticate
+	EndpointTenantState Endpoint = "tenantstate" // GET /api/state/{ctx}
+	EndpointTenantAPI   Endpoint = "tenantapi"   // /{ctx}/api/... (and moved tenants' paths)
+)
+
+// Option configures an Emulator.
+type Option func(*Emulator)
+
+// WithClock makes the emulator read time from now (for tokens, codes,
+// timestamps and expiry), so tests can move time without sleeping.
+func WithClock(now func() time.Time) Option { return func(e *Emulator) { e.now = now } }
+
+// WithKeyID makes the emulator put a kid in JWT headers and in the JWKS, as
+// well as the x5t it always sends. SuperID's documented tokens carry only x5t.
+func WithKeyID() Option { return func(e *Emulator) { e.withKID = true } }
+
+// WithKeySize sets the RSA key size of the signing keys (default 2048).
+func WithKeySize(bits int) Option { return func(e *Emulator) { e.keyBits = bits } }
+
+// WithRequestLogLimit caps how many requests Requests keeps (the newest;
+// default 10000); 0 keeps none. Counters are kept regardless.
+func WithRequestLogLimit(n int) Option { return func(e *Emulator) { e.logLimit = n } }
+
+// Emulator is SuperOffice Online as an http.Handler. Create it with New (to
+// serve it yourself, at a known root URL) or NewServer (on a free loopback
+// port). All methods are safe for concurrent use.
+type Emulator struct {
+	env      superid.Environment
+	now      func() time.Time
+	withKID  bool
+	keyBits  int
+	logLimit int
+	mux      *http.ServeMux
+
+	mu       sync.Mutex
+	keys     []*signingKey // the last one signs; all are published
+	apps     map[string]*App
+	tenants  map[string]*Tenant
+	users    map[string]*User // by lower-case username
+	consents map[consentKey]string
+	faults   map[Endpoint][]*Fault
+	log      []Request
+	counts   map[Endpoint]int
+
+	login  loginState
+	sys    systemUserState
+	tenant tenantAPIState
+}
+
+type consentKey struct{ contextID, clientID string }
+
+// New returns an emulator whose root URL (its superid.Environment) is
+// baseURL, such as "http://127.0.0.1:8081". It generates a signing key, so
+// it can fail only if the system's random source does.
+func New(baseURL string, opts ...Option) (*Emulator, error) {
+	env, err := superid.ParseEnvironment(baseURL)
+	if err != nil {
+		return nil, fmt.Errorf("superidtest: %w", err)
+	}
+	e := &Emulator{
+		env:      env,
+		now:      time.Now,
+		keyBits:  2048,
+		logLimit: 10000,
+		apps:     map[string]*App{},
+		tenants:  map[string]*Tenant{},
+		users:    map[string]*User{},
+		consents: map[consentKey]string{},
+		faults:   map[Endpoint][]*Fault{},
+		counts:   map[Endpoint]int{},
+	}
+	for _, o := range opts {
+		o(e)
+	}
+	if err := e.RotateKey(); err != nil {
+		return nil, err
+	}
+	e.mux = http.NewServeMux()
+	e.route("GET /login/.well-known/openid-configuration", EndpointDiscovery, e.serveDiscovery)
+	e.route("GET /login/.well-known/jwks", EndpointJWKS, e.serveJWKS)
+	e.loginRoutes()
+	e.systemUserRoutes()
+	e.tenantRoutes()
+	return e, nil
+}
+
+// Server is an Emulator listening on a free loopback port, like
+// httptest.Server.
+type Server struct {
+	*Emulator
+	// URL is the root URL, such as http://127.0.0.1:38123.
+	URL string
+	srv *httptest.Server
+}
+
+// NewServer starts an emulator on a free loopback port. It panics, like
+// httptest.NewServer, if it cannot listen; call Close when done.
+func NewServer(opts ...Option) *Server {
+	hs := httptest.NewUnstartedServer(nil)
+	url := "http://" + hs.Listener.Addr().String()
+	em, err := New(url, opts...)
+	if err != nil {
+		hs.Close()
+		panic(err)
+	}
+	hs.Config.Handler = em
+	hs.Start()
+	return &Server{Emulator: em, URL: url, srv: hs}
+}
+
+// Close shuts the server down, ending open connections.
+func (s *Server) Close() { s.srv.Close() }
+
+// Client returns an HTTP client for the server (it does not follow
+// redirects to other hosts any differently from http.DefaultClient).
+func (s *Server) Client() *http.Client { return s.srv.Client() }
+
+// Environment is the emulator's root URL as a superid.Environment.
+func (e *Emulator) Environment() superid.Environment { return e.env }
+
+// ServeHTTP serves every emulated endpoint. Paths under /login are matched
+// without regard to case, as SuperOffice's samples use /login and /Login.
+func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if len(r.URL.Path) >= 7 && strings.EqualFold(r.URL.Path[:7], "/login/") && r.URL.Path[:7] != "/login/" {
+		r2 := r.Clone(r.Context())
+		r2.URL.Path = "/login/" + r.URL.Path[7:]
+		r2.URL.RawPath = ""
+		r = r2
+	}
+	e.mux.ServeHTTP(w, r)
+}
+
+// route registers h under pattern for endpoint ep, wrapped so that every
+// request is counted, logged and offered to the endpoint's faults first.
+func (e *Emulator) route(pattern string, ep Endpoint, h http.HandlerFunc) {
+	e.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(io.LimitReader(r.Body, 4<<20))
+		if err != nil {
+			http.Error(w, "cannot read body", http.StatusBadRequest)
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		ctxID := requestTenant(ep, r, body)
+		e.record(ep, r, body, ctxID)
+		if e.applyFault(w, r, ep, ctxID) {
+			return
+		}
+		h(w, r)
+	})
+}
+
+// requestTenant finds which tenant a request is about, so that faults can
+// target one tenant.
+func requestTenant(ep Endpoint, r *http.Request, body []byte) string {
+	switch ep {
+	case EndpointSystemUser:
+		var in struct{ ContextIdentifier string }
+		_ = json.Unmarshal(body, &in)
+		return in.ContextIdentifier
+	case EndpointTenantState:
+		return r.PathValue("ctx")
+	case EndpointTenantAPI:
+		return r.PathValue("ctx")
+	}
+	return ""
+}
+
+// Request is one request the emulator received.
+type Request struct {
+	Endpoint          Endpoint
+	Method            string
+	Path              string // as received
+	RawQuery          string
+	Header            http.Header
+	Body              []byte // the first 4 MiB
+	ContextIdentifier string // the tenant it concerned, when known
+	Time              time.Time
+}
+
+func (e *Emulator) record(ep Endpoint, r *http.Request, body []byte, ctxID string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.counts[ep]++
+	if e.logLimit <= 0 {
+		return
+	}
+	if len(e.log) >= e.logLimit {
+		n := copy(e.log, e.log[len(e.log)-e.logLimit+1:])
+		e.log = e.log[:n]
+	}
+	e.log = append(e.log, Request{
+		Endpoint: ep, Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery,
+		Header: r.Header.Clone(), Body: body, ContextIdentifier: ctxID, Time: e.now(),
+	})
+}
+
+// Requests returns the requests received, oldest first; with a non-empty
+// ep, only those to that endpoint.
+func (e *Emulator) Requests(ep Endpoint) []Request {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var out []Request
+	for _, r := range e.log {
+		if ep == "" || r.Endpoint == ep {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// Count returns how many requests an endpoint has received (faulted ones
+// included).
+func (e *Emulator) Count(ep Endpoint) int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.counts[ep]
+}
+
+// ResetRequests empties the request log and the counters.
+func (e *Emulator) ResetRequests() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.log = nil
+	e.counts = map[Endpoint]int{}
+}
+
+// Fault makes an endpoint misbehave. A fault with neither Status nor Delay
+// does nothing.
+type Fault struct {
+	// Status, when not zero, is answered instead of the real response, with
+	// Body (or a short default) and Header.
+	Status int
+	Body   string
+	Header http.Header
+	// Delay is waited before answering (or before passing the request on,
+	// when Status is zero); a client that gives up ends the wait.
+	Delay time.Duration
+	// Times is how many requests the fault applies to; 0 means until
+	// ClearFaults.
+	Times int
+	// ContextIdentifier limits the fault to requests about one tenant.
+	ContextIdentifier string
+}
+
+// Fail adds a fault to an endpoint. Faults apply in the order added.
+func (e *Emulator) Fail(ep Endpoint, f Fault) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	ff := f
+	e.faults[ep] = append(e.faults[ep], &ff)
+}
+
+// ClearFaults removes every fault.
+func (e *Emulator) ClearFaults() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.faults = map[Endpoint][]*Fault{}
+}
+
+func (e *Emulator) applyFault(w http.ResponseWriter, r *http.Request, ep Endpoint, ctxID string) bool {
+	e.mu.Lock()
+	var f *Fault
+	list := e.faults[ep]
+	for i, c := range list {
+		if c.ContextIdentifier != "" && !strings.EqualFold(c.ContextIdentifier, ctxID) {
+			continue
+		}
+		f = c
+		if c.Times > 0 {
+			c.Times--
+			if c.Times == 0 {
+				e.faults[ep] = append(list[:i:i], list[i+1:]...)
+			}
+		}
+		break
+	}
+	e.mu.Unlock()
+	if f == nil {
+		return false
+	}
+	if f.Delay > 0 {
+		t := time.NewTimer(f.Delay)
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			t.Stop()
+			return true
+		}
+	}
+	if f.Status == 0 {
+		return false
+	}
+	for k, v := range f.Header {
+		w.Header()[k] = v
+	}
+	body := f.Body
+	if body == "" {
+		body = http.StatusText(f.Status)
+	}
+	w.WriteHeader(f.Status)
+	_, _ = io.WriteString(w, body)
+	return true
+}
+
+// signingKey is one SuperID signing key with the self-signed certificate
+// whose SHA-1 thumbprint is its x5t, as SuperID publishes.
+type signingKey struct {
+	key  *rsa.PrivateKey
+	cert []byte // DER
+	x5t  string
+	kid  string
+}
+
+// RotateKey adds a new signing key: it signs every token from now on, and
+// the JWKS publishes it beside the older keys (see RetireKeys).
+func (e *Emulator) RotateKey() error {
+	key, err := rsa.GenerateKey(rand.Reader, e.keyBits)
+	if err != nil {
+		return fmt.Errorf("superidtest: generate signing key: %w", err)
+	}
+	serial, _ := rand.Int(rand.Reader, big.NewInt(1<<62))
+	tmpl := &x509.Certificate{
+		SerialNumber: serial,
+		Subject:      pkix.Name{CommonName: "SuperOffice Online Emulator Federated Login"},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().AddDate(50, 0, 0),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return fmt.Errorf("superidtest: create certificate: %w", err)
+	}
+	sum := sha1.Sum(der)
+	k := &signingKey{key: key, cert: der, x5t: base64.RawURLEncoding.EncodeToString(sum[:])}
+	if e.withKID {
+		k.kid = fmt.Sprintf("%X", sum[:])
+	}
+	e.mu.Lock()
+	e.keys = append(e.keys, k)
+	e.mu.Unlock()
+	return nil
+}
+
+// RetireKeys removes every signing key but the current one from the JWKS,
+// as SuperID does some time after a rotation.
+func (e *Emulator) RetireKeys() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.keys = e.keys[len(e.keys)-1:]
+}
+
+// PublicKey returns the public half of the current signing key.
+func (e *Emulator) PublicKey() *rsa.PublicKey {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return &e.keys[len(e.keys)-1].key.PublicKey
+}
+
+// SignJWT signs claims with the current key (RS256, header typ, alg, x5t
+// and, WithKeyID, kid), exactly as SuperID signs its tokens. Tests use it to
+// mint tokens with any claims they need.
+func (e *Emulator) SignJWT(claims map[string]any) (string, error) {
+	e.mu.Lock()
+	k := e.keys[len(e.keys)-1]
+	e.mu.Unlock()
+	return signJWT(k, claims)
+}
+
+func signJWT(k *signingKey, claims map[string]any) (string, error) {
+	header := map[string]string{"typ": "JWT", "alg": "RS256", "x5t": k.x5t}
+	if k.kid != "" {
+		header["kid"] = k.kid
+	}
+	h, err := json.Marshal(header)
+	if err != nil {
+		return "", err
+	}
+	p, err := json.Marshal(claims)
+	if err != nil {
+		return "", fmt.Errorf("superidtest: encode claims: %w", err)
+	}
+	signing := base64.RawURLEncoding.EncodeToString(h) + "." + base64.RawURLEncoding.EncodeToString(p)
+	sig, err := rsaSign(k.key, []byte(signing))
+	if err != nil {
+		return "", err
+	}
+	return signing + "." + base64.RawURLEncoding.EncodeToString(sig), nil
+}
+
+func (e *Emulator) serveDiscovery(w http.ResponseWriter, r *http.Request) {
+	env := e.env
+	writeJSON(w, http.StatusOK, map[string]any{
+		"issuer":                                env.Issuer(),
+		"authorization_endpoint":                env.AuthorizeURL(),
+		"token_endpoint":                        env.TokenURL(),
+		"jwks_uri":                              env.JWKSURL(),
+		"scopes_supported":                      []string{"openid"},
+		"response_modes_supported":              []string{"form_post", "fragment", "query"},
+		"response_types_supported":              []string{"code", "id_token", "code id_token", "token id_token", "token"},
+		"subject_types_supported":               []string{"public"},
+		"id_token_signing_alg_values_supported": []string{"RS256"},
+		"token_endpoint_auth_methods_supported": []string{"client_secret_post", "client_secret_basic"},
+		"grant_types_supported":                 []string{"implicit", "authorization_code", "refresh_token"},
+		"code_challenge_methods_supported":      []string{"plain", "S256"},
+	})
+}
+
+func (e *Emulator) serveJWKS(w http.ResponseWriter, r *http.Request) {
+	e.mu.Lock()
+	keys := make([]map[string]any, 0, len(e.keys))
+	for _, k := range e.keys {
+		jwk := map[string]any{
+			"kty": "RSA",
+			"use": "sig",
+			"alg": "RS256",
+			"n":   base64.RawURLEncoding.EncodeToString(k.key.N.Bytes()),
+			"e":   base64.RawURLEncoding.EncodeToString(big.NewInt(int64(k.key.E)).Bytes()),
+			"x5t": k.x5t,
+			"x5c": []string{base64.StdEncoding.EncodeToString(k.cert)},
+		}
+		if k.kid != "" {
+			jwk["kid"] = k.kid
+		}
+		keys = append(keys, jwk)
+	}
+	e.mu.Unlock()
+	writeJSON(w, http.StatusOK, map[string]any{"keys": keys})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+var errNotFound = errors.New("not found")

@@ -1,0 +1,6 @@
+package superidtest
+
+// tenantAPIState is filled in by its own issue's work.
+type tenantAPIState struct{}
+
+func (e *Emulator) tenantRoutes() {}
