@@ -4,3 +4,7 @@ package superidtest
 type loginState struct{}
 
 func (e *Emulator) loginRoutes() {}
+
+// accessTokenUserLocked returns the user an unexpired access token was
+// issued to, or nil. e.mu must be held.
+func (e *Emulator) accessTokenUserLocked(token string) *User { return nil }
