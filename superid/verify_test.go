@@ -193,7 +193,10 @@ func TestVerifyIDTokenRules(t *testing.T) {
 		{"missing exp", rs(with(func(m map[string]any) { delete(m, "exp") })), "", testNow, superid.ErrMissingClaim},
 		{"expired past leeway", valid, "", time.Unix(1581665507, 0).Add(superid.DefaultLeeway + time.Second), superid.ErrExpired},
 		{"expired within leeway", valid, "", time.Unix(1581665507, 0).Add(superid.DefaultLeeway - time.Second), nil},
-		{"nbf in the future", rs(with(func(m map[string]any) { m["nbf"] = testNow.Add(10 * time.Minute).Unix(); m["exp"] = testNow.Add(time.Hour).Unix() })), "", testNow, superid.ErrNotYetValid},
+		{"nbf in the future", rs(with(func(m map[string]any) {
+			m["nbf"] = testNow.Add(10 * time.Minute).Unix()
+			m["exp"] = testNow.Add(time.Hour).Unix()
+		})), "", testNow, superid.ErrNotYetValid},
 		{"iat in the future", rs(with(func(m map[string]any) {
 			delete(m, "nbf")
 			m["iat"] = fmt.Sprint(testNow.Add(10 * time.Minute).Unix())
