@@ -1,6 +1,7 @@
 package superid
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -100,14 +101,71 @@ type idTokenClaims struct {
 	raw json.RawMessage
 }
 
-// UnmarshalJSON keeps a copy of the payload for Claims.Raw while decoding
-// the typed fields in the same pass.
+// UnmarshalJSON decodes the claims in one pass (see jwtclaims.Fields) and
+// keeps the payload for Claims.Raw. Claim names match exactly, unlike
+// encoding/json's case-insensitive matching. The json tags above document
+// the wire names and serve Claims.Unmarshal-style decoding elsewhere.
 func (c *idTokenClaims) UnmarshalJSON(b []byte) error {
-	type plain idTokenClaims
-	if err := json.Unmarshal(b, (*plain)(c)); err != nil {
+	*c = idTokenClaims{}
+	err := jwtclaims.Fields(b, func(name, v []byte) error {
+		if ok, err := c.DecodeField(name, v); ok {
+			return err
+		}
+		var err error
+		switch {
+		case string(name) == "nonce":
+			var s jwtclaims.String
+			err = s.UnmarshalJSON(v)
+			c.Nonce = string(s)
+		case bytes.HasPrefix(name, claimPrefix):
+			suffix := name[len(claimPrefix):]
+			if f := c.stringField(suffix); f != nil {
+				err = f.UnmarshalJSON(v)
+			} else if string(suffix) == "associateid" {
+				err = c.AssociateID.UnmarshalJSON(v)
+			} else if string(suffix) == "is_administrator" {
+				err = c.IsAdministrator.UnmarshalJSON(v)
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("claim %.80s: %w", name, err)
+		}
+		return nil
+	})
+	if err != nil {
 		return err
 	}
 	c.raw = append(json.RawMessage(nil), b...)
+	return nil
+}
+
+var claimPrefix = []byte(ClaimPrefix)
+
+func (c *idTokenClaims) stringField(suffix []byte) *jwtclaims.String {
+	switch string(suffix) {
+	case "ctx":
+		return &c.ContextIdentifier
+	case "system_token":
+		return &c.SystemUserToken
+	case "webapi_url":
+		return &c.WebAPIURL
+	case "netserver_url":
+		return &c.NetServerURL
+	case "serial":
+		return &c.Serial
+	case "email":
+		return &c.Email
+	case "upn":
+		return &c.UPN
+	case "so_primary_email_address":
+		return &c.PrimaryEmail
+	case "company_name":
+		return &c.CompanyName
+	case "initials":
+		return &c.Initials
+	case "identityprovider":
+		return &c.IdentityProvider
+	}
 	return nil
 }
 

@@ -5,6 +5,8 @@ package superid
 import (
 	"context"
 	"crypto/subtle"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -16,6 +18,8 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 	"golang.org/x/oauth2"
+
+	"github.com/go-superoffice/superoffice/internal/jwtclaims"
 )
 
 // MaxTokenSize caps the length of an id_token, checked before any parsing.
@@ -69,7 +73,7 @@ type Client struct {
 	cfg    Config
 	oauth  oauth2.Config
 	keys   *KeySet
-	parser *jwt.Parser
+	valid  *jwt.Validator
 	now    func() time.Time
 	sealer *sealer
 	used   usedStates
@@ -140,15 +144,13 @@ func New(cfg Config) (*Client, error) {
 		},
 		sealer: s,
 	}
-	c.parser = jwt.NewParser(
-		jwt.WithValidMethods([]string{jwt.SigningMethodRS256.Alg()}),
+	c.valid = jwt.NewValidator(
 		jwt.WithIssuer(env.Issuer()),
 		jwt.WithAudience(cfg.ClientID),
 		jwt.WithExpirationRequired(),
 		jwt.WithIssuedAt(),
 		jwt.WithLeeway(cfg.Leeway),
 		jwt.WithTimeFunc(cfg.Now),
-		jwt.WithStrictDecoding(), // one spelling per token: no malleable trailing bits
 	)
 	return c, nil
 }
@@ -303,7 +305,10 @@ func (c *Client) VerifyIDToken(ctx context.Context, raw, nonce string) (*Claims,
 		return nil, newError(opVerify, ErrMalformedToken, fmt.Errorf("token of %d bytes exceeds %d", len(raw), MaxTokenSize))
 	}
 	var ic idTokenClaims
-	if _, err := c.parser.ParseWithClaims(raw, &ic, c.keys.Keyfunc(ctx)); err != nil {
+	if err := c.verifyJWT(ctx, raw, &ic); err != nil {
+		return nil, err
+	}
+	if err := c.valid.Validate(&ic); err != nil {
 		return nil, verifyError(err, &ic)
 	}
 	if nonce != "" {
@@ -317,15 +322,78 @@ func (c *Client) VerifyIDToken(ctx context.Context, raw, nonce string) (*Claims,
 	return ic.claims(), nil
 }
 
-// verifyError maps golang-jwt's errors onto ours; the first match wins,
-// from the most specific. ic is looked at only once the signature has been
-// verified (claims validation runs last), to say which claim is missing.
-func verifyError(err error, ic *idTokenClaims) error {
-	var e *Error
-	if errors.As(err, &e) {
-		return e
+// strictB64 refuses non-zero trailing bits, so each token has one
+// spelling.
+var strictB64 = base64.RawURLEncoding.Strict()
+
+// verifyJWT checks raw's RS256 signature with golang-jwt against the key
+// set and only then decodes the payload into claims, in one pass (see
+// jwtclaims.Fields): encoding/json's validate, skip and reflective field
+// matching over SuperID's long claim names cost more than the RSA check.
+// The caller validates the claims with golang-jwt's Validator.
+func (c *Client) verifyJWT(ctx context.Context, raw string, claims *idTokenClaims) error {
+	h, rest, ok1 := strings.Cut(raw, ".")
+	p, s, ok2 := strings.Cut(rest, ".")
+	if !ok1 || !ok2 || strings.IndexByte(s, '.') >= 0 {
+		return newError(opVerify, ErrMalformedToken, errors.New("not three segments"))
 	}
-	if errors.Is(err, jwt.ErrTokenInvalidClaims) && errors.Is(err, jwt.ErrTokenRequiredClaimMissing) {
+	hb, err := strictB64.DecodeString(h)
+	if err != nil {
+		return newError(opVerify, ErrMalformedToken, errors.New("header is not base64url"))
+	}
+	tok := &jwt.Token{Raw: raw}
+	if !json.Valid(hb) {
+		return newError(opVerify, ErrMalformedToken, errors.New("header is not JSON"))
+	}
+	if tok.Header, err = jwtclaims.Header(hb); err != nil {
+		return newError(opVerify, ErrMalformedToken, errors.New("header is not a JSON object"))
+	}
+	if alg, _ := tok.Header["alg"].(string); alg != jwt.SigningMethodRS256.Alg() {
+		return newError(opVerify, ErrSignature, fmt.Errorf("algorithm %.20q is not RS256", alg))
+	}
+	tok.Method = jwt.SigningMethodRS256
+	if tok.Signature, err = strictB64.DecodeString(s); err != nil {
+		return newError(opVerify, ErrMalformedToken, errors.New("signature is not base64url"))
+	}
+	key, err := c.keys.Keyfunc(ctx)(tok)
+	if err != nil {
+		var e *Error
+		if errors.As(err, &e) {
+			return e
+		}
+		return newError(opVerify, ErrUnknownKey, err)
+	}
+	signing := raw[:len(h)+1+len(p)]
+	switch k := key.(type) {
+	case jwt.VerificationKeySet:
+		err = jwt.ErrTokenSignatureInvalid
+		for _, one := range k.Keys {
+			if err = tok.Method.Verify(signing, tok.Signature, one); err == nil {
+				break
+			}
+		}
+	default:
+		err = tok.Method.Verify(signing, tok.Signature, k)
+	}
+	if err != nil {
+		return newError(opVerify, ErrSignature, err)
+	}
+	pb, err := strictB64.DecodeString(p)
+	if err != nil {
+		return newError(opVerify, ErrMalformedToken, errors.New("payload is not base64url"))
+	}
+	if err := claims.UnmarshalJSON(pb); err != nil {
+		return newError(opVerify, ErrMalformedToken, err)
+	}
+	tok.Claims, tok.Valid = claims, true
+	return nil
+}
+
+// verifyError maps the Validator's errors onto ours; the first match
+// wins, from the most specific. ic has been verified, and says which
+// required claim is missing.
+func verifyError(err error, ic *idTokenClaims) error {
+	if errors.Is(err, jwt.ErrTokenRequiredClaimMissing) {
 		switch {
 		case ic.Issuer == "":
 			return newError(opVerify, ErrIssuer, errors.New("no iss"))
