@@ -106,6 +106,11 @@ type idTokenClaims struct {
 // encoding/json's case-insensitive matching. The json tags above document
 // the wire names and serve Claims.Unmarshal-style decoding elsewhere.
 func (c *idTokenClaims) UnmarshalJSON(b []byte) error {
+	return c.decode(append(json.RawMessage(nil), b...))
+}
+
+// decode is UnmarshalJSON for a buffer the claims may keep.
+func (c *idTokenClaims) decode(b []byte) error {
 	*c = idTokenClaims{}
 	err := jwtclaims.Fields(b, func(name, v []byte) error {
 		if ok, err := c.DecodeField(name, v); ok {
@@ -135,7 +140,7 @@ func (c *idTokenClaims) UnmarshalJSON(b []byte) error {
 	if err != nil {
 		return err
 	}
-	c.raw = append(json.RawMessage(nil), b...)
+	c.raw = b
 	return nil
 }
 

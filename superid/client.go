@@ -1,5 +1,3 @@
-// Package superid signs users in with SuperID, SuperOffice Online's OpenID
-// Connect provider, and validates what it returns.
 package superid
 
 import (
@@ -382,7 +380,7 @@ func (c *Client) verifyJWT(ctx context.Context, raw string, claims *idTokenClaim
 	if err != nil {
 		return newError(opVerify, ErrMalformedToken, errors.New("payload is not base64url"))
 	}
-	if err := claims.UnmarshalJSON(pb); err != nil {
+	if err := claims.decode(pb); err != nil { // pb is ours: kept as Claims.Raw
 		return newError(opVerify, ErrMalformedToken, err)
 	}
 	tok.Claims, tok.Valid = claims, true

@@ -337,9 +337,13 @@ func TestAuthorizeErrors(t *testing.T) {
 		t.Errorf("unknown client: %d", resp.StatusCode)
 	}
 	for name, edit := range map[string]func(url.Values) string{
-		"response_type":  func(q url.Values) string { q.Set("response_type", "token"); return "unsupported_response_type" },
-		"scope":          func(q url.Values) string { q.Set("scope", "profile"); return "invalid_scope" },
-		"method":         func(q url.Values) string { q.Set("code_challenge", "x"); q.Set("code_challenge_method", "S512"); return "invalid_request" },
+		"response_type": func(q url.Values) string { q.Set("response_type", "token"); return "unsupported_response_type" },
+		"scope":         func(q url.Values) string { q.Set("scope", "profile"); return "invalid_scope" },
+		"method": func(q url.Values) string {
+			q.Set("code_challenge", "x")
+			q.Set("code_challenge_method", "S512")
+			return "invalid_request"
+		},
 		"unknown tenant": func(q url.Values) string { q.Set("acr_values", "tenant:Cust999"); return "invalid_request" },
 		"other tenant": func(q url.Values) string {
 			_ = srv.AddTenant(superidtest.Tenant{ContextIdentifier: "Cust7"})
