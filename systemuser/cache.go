@@ -55,7 +55,7 @@ type cachedSource struct {
 
 type cachedTicket struct {
 	t       *Ticket
-	lastUse atomic.Int64 // Unix nanoseconds of the last hand-out
+	lastUse atomic.Int64 // Client.elapsed at the last hand-out
 }
 
 var _ TicketSource = (*cachedSource)(nil)
@@ -69,7 +69,7 @@ const lastUseGranularity = int64(1e9)
 // exchange itself goes on for the other waiters and the cache.
 func (s *cachedSource) Ticket(ctx context.Context) (*Ticket, error) {
 	if e := s.cur.Load(); e != nil {
-		now := s.c.now().UnixNano()
+		now := s.c.elapsed()
 		last := e.lastUse.Load()
 		if now-last < int64(s.c.reuseFor) {
 			if now-last > lastUseGranularity {
@@ -83,7 +83,7 @@ func (s *cachedSource) Ticket(ctx context.Context) (*Ticket, error) {
 
 func (s *cachedSource) refresh(ctx context.Context) (*Ticket, error) {
 	ch := s.flight.DoChan("", func() (any, error) {
-		now := s.c.now().UnixNano()
+		now := s.c.elapsed()
 		// A flight that ended between our Load and DoChan may have left a
 		// fresh ticket; exchanging again would waste a ticket.
 		if e := s.cur.Load(); e != nil && now-e.lastUse.Load() < int64(s.c.reuseFor) {
@@ -96,7 +96,7 @@ func (s *cachedSource) refresh(ctx context.Context) (*Ticket, error) {
 			return nil, err
 		}
 		e := &cachedTicket{t: t}
-		e.lastUse.Store(s.c.now().UnixNano())
+		e.lastUse.Store(s.c.elapsed())
 		s.cur.Store(e)
 		return t, nil
 	})
