@@ -37,7 +37,7 @@
 //   - serial, web_api_url, company_name, approved_by, approved_at, approvals (a count,
 //     bumped by each re-approval), created_at, updated_at.
 //   - status ('active' or 'inactive') and status_reason.
-//   - last_run, last_sync (last success), last_outcome ('', ok, failed, retry, waiting),
+//   - last_run, last_sync (last success), last_outcome (empty, ok, failed, retry, waiting),
 //     last_result, last_error, attempts (transient failures in a row), next_run.
 //   - lease_owner, lease_until, fence: the claim protocol below.
 //
