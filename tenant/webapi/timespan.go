@@ -23,7 +23,9 @@ func ParseTimeSpan(s string) (TimeSpan, error) {
 		return TimeSpan{}, nil
 	}
 	orig := s
-	bad := func() (TimeSpan, error) { return TimeSpan{}, fmt.Errorf("webapi: timespan %q is not [-][d.]hh:mm:ss[.fffffff]", orig) }
+	bad := func() (TimeSpan, error) {
+		return TimeSpan{}, fmt.Errorf("webapi: timespan %q is not [-][d.]hh:mm:ss[.fffffff]", orig)
+	}
 	neg := strings.HasPrefix(s, "-")
 	s = strings.TrimPrefix(s, "-")
 	if strings.HasPrefix(s, "P") {

@@ -26,10 +26,10 @@ type poly struct {
 }
 
 type gen struct {
-	s       *spec.Spec
-	names   map[string]string // Go name -> what took it
-	polys   map[string]*poly  // by base type name
-	errs    []string
+	s     *spec.Spec
+	names map[string]string // Go name -> what took it
+	polys map[string]*poly  // by base type name
+	errs  []string
 }
 
 // Generate returns the generated files of package webapi, by file name.
