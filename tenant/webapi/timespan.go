@@ -88,6 +88,9 @@ func ParseTimeSpan(s string) (TimeSpan, error) {
 
 func parseISODuration(s string) (time.Duration, error) {
 	s = strings.TrimPrefix(s, "P")
+	if s == "" || strings.HasSuffix(s, "T") {
+		return 0, fmt.Errorf("bad duration")
+	}
 	var d time.Duration
 	inTime := false
 	for s != "" {

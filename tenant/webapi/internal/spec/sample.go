@@ -18,6 +18,7 @@ type Sampler struct {
 	// generated types omit empty pointers, slices and maps).
 	MaxDepth int
 	n        int
+	subtype  map[string]int // the next subtype of each polymorphic base
 }
 
 // DateForms are the datetime strings a sample cycles through: offset-less
@@ -132,7 +133,11 @@ func (s *Sampler) Object(name string, depth int) map[string]any {
 	t := s.Spec.TypeByName(name)
 	var disc string
 	if d := t.Discriminator; d != nil && len(d.Map) > 0 {
-		m := d.Map[s.next()%len(d.Map)]
+		if s.subtype == nil {
+			s.subtype = map[string]int{}
+		}
+		m := d.Map[s.subtype[name]%len(d.Map)]
+		s.subtype[name]++
 		t, disc = s.Spec.TypeByName(m.Type), m.Value
 	}
 	out := map[string]any{}
