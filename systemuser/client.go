@@ -25,10 +25,10 @@ import (
 
 // Defaults for the zero values of Config.
 const (
-	DefaultLeeway         = 5 * time.Minute // as SuperOffice's .NET validator
-	DefaultTicketLifetime = 6 * time.Hour   // SuperOffice's documented sliding life
-	DefaultRenewBefore    = 5 * time.Minute
-	DefaultExchangeTimout = time.Minute
+	DefaultLeeway          = 5 * time.Minute // as SuperOffice's .NET validator
+	DefaultTicketLifetime  = 6 * time.Hour   // SuperOffice's documented sliding life
+	DefaultRenewBefore     = 5 * time.Minute
+	DefaultExchangeTimeout = time.Minute
 )
 
 // Response size caps: a system-user JWT is a few KiB.
@@ -103,7 +103,7 @@ type Config struct {
 
 	// ExchangeTimeout bounds an exchange that a TicketSource runs on behalf
 	// of all its waiters (each waiter can still leave earlier on its own
-	// ctx). 0: DefaultExchangeTimout (1 minute).
+	// ctx). 0: DefaultExchangeTimeout (1 minute).
 	ExchangeTimeout time.Duration
 }
 
@@ -157,7 +157,7 @@ func New(cfg Config) (*Client, error) {
 		keys:       cfg.KeySet,
 		logger:     cfg.Logger,
 		now:        cfg.Now,
-		xchTimeout: cmp(cfg.ExchangeTimeout, DefaultExchangeTimout),
+		xchTimeout: cmp(cfg.ExchangeTimeout, DefaultExchangeTimeout),
 		sources:    map[string]*cachedSource{},
 	}
 	c.clock = cfg.Now
