@@ -158,8 +158,8 @@ func Idempotent() RequestOption { return func(o *requestOptions) { o.idempotent 
 // "v1/Contact/5" or "v1/Agents/Contact/GetContact?contactId=5"). A non-nil
 // in is sent as JSON. out decides how the response is read: nil discards
 // it, *[]byte reads raw bytes (Accept: application/octet-stream),
-// *io.ReadCloser hands over the open body (the caller closes it), anything
-// else is decoded from JSON.
+// *io.ReadCloser hands over the open body (the caller closes it; Accept:
+// application/octet-stream too), anything else is decoded from JSON.
 //
 // GET, HEAD, PUT and DELETE are retried on connection errors, 429 and
 // 5xx; POST and PATCH only with Idempotent. Failures are *Error.
@@ -206,7 +206,10 @@ func relativeRef(path string) (*url.URL, error) {
 // 421; everything else is the retrying HTTP client's. It returns the URL
 // last requested.
 func (c *Client) do(ctx context.Context, method string, ref *url.URL, body []byte, out any, o requestOptions) (*url.URL, error) {
-	if ctx == nil {
+	switch {
+	case c == nil || c.hc == nil || (c.base == nil && c.resolver == nil):
+		return nil, errors.New("tenant: Client not created with New")
+	case ctx == nil:
 		return nil, errors.New("tenant: nil context")
 	}
 	authRetried, moveRetried := false, false
@@ -284,9 +287,10 @@ func (c *Client) send(ctx context.Context, method string, u *url.URL, body []byt
 	for k, v := range c.static {
 		h[k] = v
 	}
-	if _, ok := out.(*[]byte); ok {
+	switch out.(type) {
+	case *[]byte, *io.ReadCloser:
 		h["Accept"] = octetStream
-	} else {
+	default:
 		h["Accept"] = appJSON
 	}
 	if body != nil {

@@ -151,8 +151,10 @@ func TestDoReadsAsAsked(t *testing.T) {
 	}
 
 	reqs := f.em.Requests(superidtest.EndpointTenantAPI)
-	if got := reqs[0].Header.Get("Accept"); got != "application/octet-stream" {
-		t.Fatalf("Accept for *[]byte = %q", got)
+	for i, what := range []string{"*[]byte", "*io.ReadCloser"} {
+		if got := reqs[i].Header.Get("Accept"); got != "application/octet-stream" {
+			t.Fatalf("Accept for %s = %q", what, got)
+		}
 	}
 	last := reqs[len(reqs)-1]
 	for h, want := range map[string]string{"Accept": "application/json", "SO-Language": "nb", "SO-Culture": "nb", "SO-TimeZone": "CET"} {
@@ -298,5 +300,16 @@ func TestErrorText(t *testing.T) {
 	}
 	if !strings.Contains(te.URL, "REDACTED") || len(te.Message) > 310 {
 		t.Fatalf("URL %q, message length %d", te.URL, len(te.Message))
+	}
+}
+
+func TestZeroClientErrsInsteadOfPanicking(t *testing.T) {
+	var c tenant.Client
+	if err := c.Do(context.Background(), http.MethodGet, "v1/Contact/1", nil, nil); err == nil || !strings.Contains(err.Error(), "New") {
+		t.Fatalf("zero Client: %v", err)
+	}
+	var nilClient *tenant.Client
+	if err := nilClient.Do(context.Background(), http.MethodGet, "v1/Contact/1", nil, nil); err == nil {
+		t.Fatal("nil Client: no error")
 	}
 }
