@@ -225,14 +225,14 @@ func (c *Client) do(ctx context.Context, method string, ref *url.URL, body []byt
 		if !c.owns(u, base) {
 			return u, &Error{Method: method, URL: httpx.RedactURL(u), kind: ErrForeignHost}
 		}
-		resp, err := c.send(ctx, method, u, body, out, o)
+		resp, sent, err := c.send(ctx, method, u, body, out, o)
 		if err != nil {
 			return u, err
 		}
 		switch s := resp.StatusCode; {
 		case s >= 200 && s < 300:
 			return u, c.decode(method, u, resp, out)
-		case s == http.StatusUnauthorized && !authRetried && c.creds != nil && c.creds.Refresh():
+		case s == http.StatusUnauthorized && !authRetried && c.creds != nil && c.creds.Refresh(sent):
 			authRetried = true
 			drainClose(resp)
 			continue
@@ -270,7 +270,8 @@ func (c *Client) owns(u, base *url.URL) bool {
 }
 
 // send makes one HTTP exchange (with the retrying client's retries).
-func (c *Client) send(ctx context.Context, method string, u *url.URL, body []byte, out any, o requestOptions) (*http.Response, error) {
+// It returns the request's headers too, for Credentials.Refresh.
+func (c *Client) send(ctx context.Context, method string, u *url.URL, body []byte, out any, o requestOptions) (*http.Response, http.Header, error) {
 	rctx := ctx
 	if (method == http.MethodPost || method == http.MethodPatch) && !o.idempotent {
 		rctx = httpx.WithoutRetry(ctx)
@@ -281,7 +282,7 @@ func (c *Client) send(ctx context.Context, method string, u *url.URL, body []byt
 	}
 	req, err := retryablehttp.NewRequestWithContext(rctx, method, u.String(), raw)
 	if err != nil {
-		return nil, &Error{Method: method, URL: httpx.RedactURL(u), cause: err}
+		return nil, nil, &Error{Method: method, URL: httpx.RedactURL(u), cause: err}
 	}
 	h := req.Header
 	for k, v := range c.static {
@@ -298,7 +299,7 @@ func (c *Client) send(ctx context.Context, method string, u *url.URL, body []byt
 	}
 	if c.creds != nil {
 		if err := c.creds.Authorize(ctx, h); err != nil {
-			return nil, &Error{Method: method, URL: httpx.RedactURL(u), cause: err}
+			return nil, nil, &Error{Method: method, URL: httpx.RedactURL(u), cause: err}
 		}
 	}
 	var start time.Time
@@ -319,9 +320,9 @@ func (c *Client) send(ctx context.Context, method string, u *url.URL, body []byt
 		if resp != nil {
 			drainClose(resp)
 		}
-		return nil, &Error{Method: method, URL: httpx.RedactURL(u), cause: err}
+		return nil, nil, &Error{Method: method, URL: httpx.RedactURL(u), cause: err}
 	}
-	return resp, nil
+	return resp, h, nil
 }
 
 var (
