@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/go-superoffice/superoffice/superid/superidtest"
 	"github.com/go-superoffice/superoffice/tenant"
@@ -79,6 +80,39 @@ func BenchmarkContactsGet(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkContactsGetInterleaved alternates the two calls in one loop and
+// times each, so that load on a shared machine hits both alike; it
+// reports their time ratio.
+func BenchmarkContactsGetInterleaved(b *testing.B) {
+	g := newGetBench(b)
+	ctx := context.Background()
+	var client, bare time.Duration
+	timed := func(f func() error) time.Duration {
+		t0 := time.Now()
+		if err := f(); err != nil {
+			b.Fatal(err)
+		}
+		return time.Since(t0)
+	}
+	callClient := func() error { _, err := g.client.Contacts.Get(ctx, g.id); return err }
+	callBare := func() error { _, err := g.bare(ctx); return err }
+	i := 0
+	for b.Loop() {
+		// Alternate which goes first, so neither always inherits the
+		// other's warm (or cold) state.
+		if i++; i%2 == 0 {
+			client += timed(callClient)
+			bare += timed(callBare)
+		} else {
+			bare += timed(callBare)
+			client += timed(callClient)
+		}
+	}
+	b.ReportMetric(float64(client.Nanoseconds())/float64(b.N), "client-ns/op")
+	b.ReportMetric(float64(bare.Nanoseconds())/float64(b.N), "bare-ns/op")
+	b.ReportMetric(float64(client)/float64(bare), "time-ratio")
 }
 
 // TestClientAllocationsNearBare keeps the client's per-call allocations
