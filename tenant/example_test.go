@@ -17,10 +17,10 @@ import (
 )
 
 // exampleEmulator starts the emulator with one tenant, an app with
-// system-user rights and a user.
-func exampleEmulator() *superidtest.Server {
+// system-user rights (whose private key it returns) and a user.
+func exampleEmulator() (*superidtest.Server, *rsa.PrivateKey) {
 	srv := superidtest.NewServer(superidtest.WithKeySize(1024))
-	key, err := rsa.GenerateKey(rand.Reader, 1024)
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -33,7 +33,7 @@ func exampleEmulator() *superidtest.Server {
 	if err := srv.AddUser(superidtest.User{Username: "ada@example.com", Password: "pw", ContextIdentifier: "Cust12345", FullName: "Ada Lovelace"}); err != nil {
 		log.Fatal(err)
 	}
-	return srv
+	return srv, key
 }
 
 // emulatorTickets stands in for a systemuser ticket cache: the emulator
@@ -60,14 +60,26 @@ func (s *emulatorTickets) Ticket(context.Context) (*systemuser.Ticket, error) {
 func (s *emulatorTickets) Invalidate() { s.mu.Lock(); s.cur = ""; s.mu.Unlock() }
 
 // Create a company as the tenant's system user, the documented way:
-// default entity, set the name, save. The ticket source is normally
-// systemuser's cache (Client.TicketSource); the tenant is found through
-// the state API.
+// default entity, set the name, save. The ticket comes from systemuser's
+// cache, which signs and exchanges the tenant's system user token; the
+// tenant is found through the state API.
 func ExampleContactsService_CreateCompany() {
-	srv := exampleEmulator()
+	srv, partnerKey := exampleEmulator()
 	defer srv.Close()
 	ctx := context.Background()
+	// The tenant's system user token, from the administrator's approval
+	// (the system_token claim); the app stores it.
+	systemUserToken, err := srv.Approve("Cust12345", "my-app")
+	if err != nil {
+		log.Fatal(err)
+	}
 
+	su, err := systemuser.New(systemuser.Config{
+		Environment: srv.Environment(), ClientSecret: "my-secret", PrivateKey: partnerKey,
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
 	resolver, err := tenant.NewResolver(tenant.ResolverConfig{Environment: srv.Environment()})
 	if err != nil {
 		log.Fatal(err)
@@ -75,7 +87,7 @@ func ExampleContactsService_CreateCompany() {
 	client, err := tenant.New(tenant.Config{
 		Resolver:          resolver,
 		ContextIdentifier: "Cust12345",
-		Credentials:       tenant.SystemUser(&emulatorTickets{srv: srv}, "my-secret"),
+		Credentials:       tenant.SystemUser(su.TicketSource("Cust12345", systemUserToken), "my-secret"),
 	})
 	if err != nil {
 		log.Fatal(err)
@@ -96,7 +108,7 @@ func ExampleContactsService_CreateCompany() {
 // List companies as the signed-in user, with the user's access token
 // (normally superid's token source, which refreshes it).
 func ExampleContactsService_All() {
-	srv := exampleEmulator()
+	srv, _ := exampleEmulator()
 	defer srv.Close()
 	for _, name := range []string{"Globex", "Acme AS", "Initech", "Acme Labs"} {
 		if _, err := srv.AddContact("Cust12345", superidtest.Contact{Name: name}); err != nil {
@@ -136,7 +148,7 @@ func ExampleContactsService_All() {
 
 // Tell errors apart with errors.Is; errors.As gives the details.
 func ExampleError() {
-	srv := exampleEmulator()
+	srv, _ := exampleEmulator()
 	defer srv.Close()
 	if err := srv.SetTenantState("Cust12345", "OfflineMaintenance"); err != nil {
 		log.Fatal(err)
