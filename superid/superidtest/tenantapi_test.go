@@ -372,3 +372,22 @@ func BenchmarkCreateCompany(b *testing.B) {
 		}
 	}
 }
+
+// The request log keeps the newest entries, in order, however long the
+// run (the console creates 10,000 companies through one emulator).
+func TestRequestLogKeepsTheNewest(t *testing.T) {
+	f := newAPIFixture(t, WithRequestLogLimit(3))
+	for i := 1; i <= 8; i++ {
+		f.call("GET", fmt.Sprintf("/%s/api/v1/Contact/%d", apiCtx, i), "")
+		reqs := f.e.Requests(EndpointTenantAPI)
+		if want := min(i, 3); len(reqs) != want || reqs[len(reqs)-1].Path != fmt.Sprintf("/%s/api/v1/Contact/%d", apiCtx, i) {
+			t.Fatalf("after %d requests: %d kept, last %q", i, len(reqs), reqs[len(reqs)-1].Path)
+		}
+		if i >= 3 && reqs[0].Path != fmt.Sprintf("/%s/api/v1/Contact/%d", apiCtx, i-2) {
+			t.Fatalf("after %d requests the oldest kept is %q", i, reqs[0].Path)
+		}
+	}
+	if n := f.e.Count(EndpointTenantAPI); n != 8 {
+		t.Fatalf("count %d, want 8", n)
+	}
+}
