@@ -236,8 +236,12 @@ func (e *Emulator) record(ep Endpoint, r *http.Request, body []byte, ctxID strin
 	if e.logLimit <= 0 {
 		return
 	}
-	if len(e.log) >= e.logLimit {
+	if len(e.log) >= 2*e.logLimit {
+		// Trim only when twice full, so that a long run pays amortized
+		// O(1) per request instead of moving the whole log every time;
+		// Requests shows the newest logLimit only.
 		n := copy(e.log, e.log[len(e.log)-e.logLimit+1:])
+		clear(e.log[n:])
 		e.log = e.log[:n]
 	}
 	path := r.URL.Path
@@ -256,7 +260,11 @@ func (e *Emulator) Requests(ep Endpoint) []Request {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	var out []Request
-	for _, r := range e.log {
+	log := e.log
+	if len(log) > e.logLimit {
+		log = log[len(log)-e.logLimit:]
+	}
+	for _, r := range log {
 		if ep == "" || r.Endpoint == ep {
 			out = append(out, r)
 		}
