@@ -1,0 +1,203 @@
+// Package httpx is the HTTP plumbing that systemuser and tenant share: a
+// bounded, ctx-aware retrying client that never follows redirects, and
+// URL redaction for logs and errors.
+package httpx
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/go-retryablehttp"
+)
+
+// RetryPolicy bounds retries. Zero values pick the defaults.
+type RetryPolicy struct {
+	// MaxRetries is how many times a request is sent again after the
+	// first try; 0 means 3, a negative value means never.
+	MaxRetries int
+	// MinWait is the first backoff; 0 means 250ms.
+	MinWait time.Duration
+	// MaxWait caps every single wait, Retry-After included; 0 means 30s.
+	MaxWait time.Duration
+}
+
+func (p RetryPolicy) withDefaults() RetryPolicy {
+	switch {
+	case p.MaxRetries == 0:
+		p.MaxRetries = 3
+	case p.MaxRetries < 0:
+		p.MaxRetries = 0
+	}
+	if p.MinWait <= 0 {
+		p.MinWait = 250 * time.Millisecond
+	}
+	if p.MaxWait <= 0 {
+		p.MaxWait = 30 * time.Second
+	}
+	if p.MinWait > p.MaxWait {
+		p.MinWait = p.MaxWait
+	}
+	return p
+}
+
+// NewClient returns a retrying client over a copy of base (nil: a client
+// with a 30s timeout). It retries connection errors, 429 and 5xx (but 501),
+// honours Retry-After up to MaxWait, and stops as soon as the request's
+// ctx is done. When retries run out it returns the last response, so the
+// caller can keep its status and body. Redirects are never followed: the
+// 3xx comes back as it is, so credentials never travel to another host.
+// Requests whose ctx went through WithoutRetry are sent once.
+func NewClient(base *http.Client, logger *slog.Logger, p RetryPolicy) *retryablehttp.Client {
+	p = p.withDefaults()
+	hc := &http.Client{Timeout: 30 * time.Second}
+	if base != nil {
+		c := *base
+		hc = &c
+	}
+	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+
+	rc := retryablehttp.NewClient()
+	rc.HTTPClient = hc
+	rc.Logger = nil
+	if logger != nil {
+		rc.Logger = slogAdapter{logger}
+	}
+	rc.RetryMax = p.MaxRetries
+	rc.RetryWaitMin = p.MinWait
+	rc.RetryWaitMax = p.MaxWait
+	rc.CheckRetry = checkRetry
+	rc.Backoff = backoff
+	rc.ErrorHandler = retryablehttp.PassthroughErrorHandler
+	return rc
+}
+
+type noRetryKey struct{}
+
+// WithoutRetry returns a ctx under which requests are sent only once: a
+// POST that the caller has not declared safe to repeat, say.
+func WithoutRetry(ctx context.Context) context.Context {
+	return context.WithValue(ctx, noRetryKey{}, true)
+}
+
+func checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
+	if ctx.Err() != nil {
+		return false, ctx.Err()
+	}
+	if v, _ := ctx.Value(noRetryKey{}).(bool); v {
+		return false, err
+	}
+	if err != nil {
+		// The default policy knows which transport errors are final
+		// (bad scheme, too many redirects, bad certificates).
+		return retryablehttp.DefaultRetryPolicy(ctx, resp, err)
+	}
+	return Retryable(resp.StatusCode), nil
+}
+
+// Retryable reports whether a response status is worth another try.
+func Retryable(status int) bool {
+	return status == http.StatusTooManyRequests ||
+		(status >= 500 && status != http.StatusNotImplemented)
+}
+
+// backoff honours Retry-After (capped at max) and otherwise waits a
+// jittered exponential time, so that many clients do not retry in step.
+func backoff(lo, hi time.Duration, attempt int, resp *http.Response) time.Duration {
+	if resp != nil {
+		if d, ok := RetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
+			return clamp(d, 0, hi)
+		}
+	}
+	ceil := lo << min(attempt, 20)
+	if ceil <= 0 || ceil > hi {
+		ceil = hi
+	}
+	return clamp(lo/2+rand.N(ceil-lo/2+1), lo/2, hi)
+}
+
+func clamp(d, lo, hi time.Duration) time.Duration {
+	return max(lo, min(d, hi))
+}
+
+// RetryAfter parses a Retry-After value, in seconds or as an HTTP date.
+func RetryAfter(v string, now time.Time) (time.Duration, bool) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0, false
+	}
+	if s, err := strconv.Atoi(v); err == nil {
+		if s < 0 {
+			return 0, false
+		}
+		return time.Duration(s) * time.Second, true
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return max(t.Sub(now), 0), true
+	}
+	return 0, false
+}
+
+// RedactURL returns u without user info and with every query value
+// replaced, so that it can go into a log line or an error.
+func RedactURL(u *url.URL) string {
+	if u == nil {
+		return ""
+	}
+	c := *u
+	c.User = nil
+	c.Fragment = ""
+	if c.RawQuery != "" {
+		q := c.Query()
+		for k := range q {
+			q[k] = []string{"REDACTED"}
+		}
+		c.RawQuery = q.Encode()
+	}
+	return c.String()
+}
+
+// ReadBody reads at most limit bytes of a response body and drains (a
+// little of) the rest so the connection can be reused.
+func ReadBody(r io.Reader, limit int64) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(r, limit))
+	_, _ = io.CopyN(io.Discard, r, 64<<10)
+	return b, err
+}
+
+// slogAdapter lets go-retryablehttp log through slog, at debug level for
+// its chatter, with URLs redacted.
+type slogAdapter struct{ l *slog.Logger }
+
+func (a slogAdapter) Error(msg string, kv ...any) { a.l.Warn(msg, redactKV(kv)...) }
+func (a slogAdapter) Warn(msg string, kv ...any)  { a.l.Warn(msg, redactKV(kv)...) }
+func (a slogAdapter) Info(msg string, kv ...any)  { a.l.Debug(msg, redactKV(kv)...) }
+func (a slogAdapter) Debug(msg string, kv ...any) { a.l.Debug(msg, redactKV(kv)...) }
+
+func redactKV(kv []any) []any {
+	out := make([]any, len(kv))
+	copy(out, kv)
+	for i := 0; i+1 < len(out); i += 2 {
+		switch v := out[i+1].(type) {
+		case *url.URL:
+			out[i+1] = RedactURL(v)
+		case string:
+			if k, _ := out[i].(string); k == "url" {
+				if u, err := url.Parse(v); err == nil {
+					out[i+1] = RedactURL(u)
+				} else {
+					out[i+1] = "(unparsable URL)"
+				}
+			}
+		case *http.Request:
+			out[i+1] = v.Method + " " + RedactURL(v.URL)
+		}
+	}
+	return out
+}

@@ -1,0 +1,131 @@
+package httpx
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-retryablehttp"
+)
+
+func TestRetryAfter(t *testing.T) {
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	for _, tc := range []struct {
+		in   string
+		want time.Duration
+		ok   bool
+	}{
+		{"", 0, false},
+		{"7", 7 * time.Second, true},
+		{"-1", 0, false},
+		{"soon", 0, false},
+		{now.Add(90 * time.Second).Format(http.TimeFormat), 90 * time.Second, true},
+		{now.Add(-time.Hour).Format(http.TimeFormat), 0, true},
+	} {
+		got, ok := RetryAfter(tc.in, now)
+		if got != tc.want || ok != tc.ok {
+			t.Errorf("RetryAfter(%q) = %v, %v; want %v, %v", tc.in, got, ok, tc.want, tc.ok)
+		}
+	}
+}
+
+func TestBackoffCapsRetryAfterAndJitters(t *testing.T) {
+	resp := &http.Response{Header: http.Header{"Retry-After": {"3600"}}}
+	if d := backoff(time.Millisecond, 2*time.Second, 0, resp); d != 2*time.Second {
+		t.Fatalf("Retry-After not capped: %v", d)
+	}
+	for attempt := 0; attempt < 30; attempt++ {
+		d := backoff(100*time.Millisecond, time.Second, attempt, nil)
+		if d < 50*time.Millisecond || d > time.Second {
+			t.Fatalf("attempt %d: wait %v out of bounds", attempt, d)
+		}
+	}
+}
+
+func newRequest(t *testing.T, ctx context.Context, url string) *retryablehttp.Request {
+	t.Helper()
+	req, err := retryablehttp.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return req
+}
+
+func TestClientRetriesThenPassesLastResponse(t *testing.T) {
+	var n atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n.Add(1)
+		w.Header().Set("Retry-After", "0")
+		http.Error(w, "busy", http.StatusServiceUnavailable)
+	}))
+	defer srv.Close()
+	c := NewClient(srv.Client(), nil, RetryPolicy{MaxRetries: 2, MinWait: time.Millisecond, MaxWait: time.Millisecond})
+	resp, err := c.Do(newRequest(t, context.Background(), srv.URL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || n.Load() != 3 {
+		t.Fatalf("status %d after %d tries; want 503 after 3", resp.StatusCode, n.Load())
+	}
+
+	n.Store(0)
+	resp, err = c.Do(newRequest(t, WithoutRetry(context.Background()), srv.URL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if n.Load() != 1 {
+		t.Fatalf("WithoutRetry: %d tries", n.Load())
+	}
+}
+
+func TestClientStopsOnContext(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Retry-After", "30")
+		w.WriteHeader(http.StatusTooManyRequests)
+	}))
+	defer srv.Close()
+	c := NewClient(srv.Client(), nil, RetryPolicy{MaxRetries: 5, MaxWait: time.Minute})
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err := c.Do(newRequest(t, ctx, srv.URL))
+	if err == nil || time.Since(start) > 5*time.Second {
+		t.Fatalf("err=%v after %v; want a ctx error well before the 30s Retry-After", err, time.Since(start))
+	}
+}
+
+func TestClientNeverFollowsRedirects(t *testing.T) {
+	var hit atomic.Bool
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hit.Store(true) }))
+	defer other.Close()
+	srv := httptest.NewServer(http.RedirectHandler(other.URL, http.StatusFound))
+	defer srv.Close()
+	resp, err := NewClient(nil, nil, RetryPolicy{}).Do(newRequest(t, context.Background(), srv.URL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusFound || hit.Load() {
+		t.Fatalf("status %d, other host hit %v", resp.StatusCode, hit.Load())
+	}
+}
+
+func TestRedactURL(t *testing.T) {
+	u, _ := url.Parse("https://user:pw@sod.superoffice.com/Cust1/api/v1/Contact?$filter=name%20eq%20x&token=secret#frag")
+	got := RedactURL(u)
+	for _, bad := range []string{"pw", "secret", "user", "frag", "name"} {
+		if strings.Contains(got, bad) {
+			t.Errorf("RedactURL kept %q: %s", bad, got)
+		}
+	}
+	if !strings.HasPrefix(got, "https://sod.superoffice.com/Cust1/api/v1/Contact?") {
+		t.Errorf("RedactURL lost the path: %s", got)
+	}
+}

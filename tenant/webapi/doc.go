@@ -1,0 +1,98 @@
+// Package webapi is the whole tenant web API of SuperOffice CRM Online,
+// typed: every carrier type, enum and service of the Agents API and the
+// six entity REST services, generated from spec/spec.json (taken from
+// SuperOffice's npm package @superoffice/webapi 12.4.1514, ISC license).
+// Every call goes through a tenant.Client, so authentication, errors,
+// retries and the tenant's base URL are the tenant package's.
+//
+//	api := webapi.New(client) // client is a *tenant.Client
+//	c, err := api.ContactAgent.CreateDefaultContactEntity(ctx)
+//	c.Name = "Example AS"
+//	c, err = api.ContactAgent.SaveContactEntity(ctx, c)
+//	same, err := api.Contact.GetByID(ctx, c.ContactID) // the REST service
+//
+// The hand-written tenant.Contacts and tenant.Persons, with the OData list
+// iterator the Agents API lacks, stay the friendly layer for everyday work.
+//
+// # Services
+//
+// API has one field per service: agents under their own name
+// (api.ContactAgent, api.AIAgent), REST services under the entity's name
+// (api.Contact, api.Person) with methods GetDefault, GetByID, Post,
+// PutByID, PatchByID and DeleteByID. Methods take ctx first, then the
+// path or query parameter, then the body: the value itself for a bare
+// body (an entity to save, an id array for Get*List, JSON Patch
+// operations), or one Go parameter per field of an object body, in the
+// spec's order (alphabetical by wire name, not the order of the .NET
+// method). A method returning binary content returns []byte (sent with
+// Accept: application/octet-stream) and has a Reader variant returning the
+// open body as an io.ReadCloser.
+//
+// Each service's documentation links to SuperOffice's REST reference.
+//
+// # Naming rule
+//
+// Every Go name comes from the spec name by one rule: split the name into
+// words (at lower-to-upper changes, before the last capital of a capital
+// run followed by a lower-case letter, at underscores), write each word
+// that is a Go initialism in capitals (ID, URL, HTTP, API, HTML, UI, ...:
+// the golint list; "Ids" becomes "IDs"), capitalise the first letter of
+// the others, and join. So ContactId is ContactID, GetContactUrl is
+// GetContactURL, WebApiPatchOperation is WebAPIPatchOperation, and
+// ContactRestApi is ContactRestAPI. Parameters use the same words with the
+// first in lower case (contactEntityID, ids). The wire name is the JSON
+// tag, so the Go name never changes what is sent. Enum members are
+// constants named enum + member (ETableRightSelect).
+//
+// # Types
+//
+// A type that extends another embeds it (most embed Carrier, which adds
+// TableRight and FieldProperties). Single nested objects are pointers; a
+// missing or null one is nil. Arrays hold values. Pointers, slices, maps,
+// enums and any are omitted from JSON when empty; numbers, strings, bools,
+// dates and timespans are always sent, as the server sends them.
+//
+// Numbers: the spec says only "number". A number whose name ends in the
+// word Id, Ids or Count (a field, a parameter, or a method for its result)
+// is an int64; every other number is a float64, which holds any JSON
+// number the server may send.
+//
+// Dates are Time: the server's offset-less form ("2002-08-07T14:52:00"),
+// read into the location Unspecified and sent back the same way, values
+// with an offset (as sent with SO-TimeZone: tz,includeTZOffset), and
+// "0001-01-01T00:00:00" as the zero Time. Durations are TimeSpan, sent in
+// .NET's "c" form ("1.02:03:04"). Binary content in JSON is []byte (base64
+// on the wire). Dictionaries are maps with string keys; integer-keyed ones
+// (IntStringDictionary) keep their keys as decimal strings.
+//
+// Enums are typed strings with a constant per member; a name this package
+// does not know passes through unchanged. Flag enums hold member names
+// joined by ", " ("Select, Update"), as the server writes them; Has and
+// Bits read them by bit value, Flags joins members, and a number (as the
+// JavaScript client sends) is read as the names of its bits.
+//
+// Four polymorphic bases (FieldInfoBase, WorkflowStepBase,
+// WorkflowStepOptionBase, BoardViewSettingsBase) are interfaces
+// (FieldInfo, WorkflowStep, WorkflowStepOption, BoardViewSettings)
+// implemented by the base and each subtype; in fields they are held by
+// AnyFieldInfo and friends, which decode the subtype named by the
+// discriminator field and fill that field in when encoding.
+//
+// # Retries
+//
+// Agent methods are all POSTs. Those that only read are marked
+// idempotent, so the tenant client retries them like GETs: their name
+// starts with the word Get, Find, Is, Has, Can or Search, and the next
+// word is not Next or New (GetNextInQueue hands out work, GetNewMail
+// fetches mail). Every other agent method, and the REST services, follow
+// the tenant client's rule for their verb. Each method's documentation
+// says when it is retried like a GET.
+//
+// # Regenerating
+//
+// go generate ./tenant/webapi/... runs internal/gen, which writes the
+// *_gen.go files from spec/spec.json and nothing else, byte for byte the
+// same each time. The generated tests call every method against a
+// recording server and round-trip every type through JSON, with samples
+// built from the spec.
+package webapi

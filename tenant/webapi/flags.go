@@ -1,0 +1,126 @@
+package webapi
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// flagBit is one member of a flag enum: its name and bit value. The
+// generated tables are plain static data (no init-time work).
+type flagBit struct {
+	name string
+	bits uint64
+}
+
+// Flags joins flag enum members into one value, as the server writes
+// them: Flags(ETableRightSelect, ETableRightUpdate) is "Select, Update".
+// Empty members are skipped.
+func Flags[T ~string](members ...T) T {
+	var b strings.Builder
+	for _, m := range members {
+		if m == "" {
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(string(m))
+	}
+	return T(b.String())
+}
+
+// flagBits adds up the bits of the names in s; ok is false when a name is
+// not in the table (it may be a number, which counts too).
+func flagBits(s string, table []flagBit) (bits uint64, ok bool) {
+	ok = true
+	for name := range strings.SplitSeq(s, ",") {
+		name = strings.TrimSpace(name)
+		if name == "" {
+			continue
+		}
+		found := false
+		for _, f := range table {
+			if strings.EqualFold(f.name, name) {
+				bits |= f.bits
+				found = true
+				break
+			}
+		}
+		if !found {
+			if n, err := strconv.ParseUint(name, 10, 64); err == nil {
+				bits |= n
+				continue
+			}
+			ok = false
+		}
+	}
+	return bits, ok
+}
+
+// hasFlags reports whether set includes flag: by bits when both are known,
+// else by name.
+func hasFlags(set, flag string, table []flagBit) bool {
+	sb, ok1 := flagBits(set, table)
+	fb, ok2 := flagBits(flag, table)
+	if ok1 && ok2 {
+		return sb&fb == fb
+	}
+	names := map[string]bool{}
+	for n := range strings.SplitSeq(set, ",") {
+		names[strings.ToLower(strings.TrimSpace(n))] = true
+	}
+	for n := range strings.SplitSeq(flag, ",") {
+		if n = strings.ToLower(strings.TrimSpace(n)); n != "" && !names[n] {
+			return false
+		}
+	}
+	return true
+}
+
+// unmarshalFlags reads a flag enum: a JSON string is kept as it is (names
+// this package does not know pass through); a number, as the JavaScript
+// client sends, becomes the names of its single-bit members, with any bits
+// left over as a decimal number.
+func unmarshalFlags(b []byte, table []flagBit) (string, error) {
+	switch {
+	case string(b) == "null":
+		return "", nil
+	case len(b) > 0 && b[0] == '"':
+		s, err := strconv.Unquote(string(b))
+		if err != nil {
+			return "", fmt.Errorf("webapi: flags: %w", err)
+		}
+		return s, nil
+	}
+	n, err := strconv.ParseUint(string(b), 10, 64)
+	if err != nil {
+		return "", fmt.Errorf("webapi: flags are neither names nor a number: %.40s", b)
+	}
+	return flagNames(n, table), nil
+}
+
+// flagNames writes bits as member names: the zero member for 0, else the
+// single-bit members in table order, and what is left as a number.
+func flagNames(n uint64, table []flagBit) string {
+	if n == 0 {
+		for _, f := range table {
+			if f.bits == 0 {
+				return f.name
+			}
+		}
+		return "0"
+	}
+	var names []string
+	rest := n
+	for _, f := range table {
+		if f.bits != 0 && f.bits&(f.bits-1) == 0 && n&f.bits != 0 {
+			names = append(names, f.name)
+			rest &^= f.bits
+		}
+	}
+	if rest != 0 {
+		names = append(names, strconv.FormatUint(rest, 10))
+	}
+	return strings.Join(names, ", ")
+}

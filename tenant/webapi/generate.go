@@ -1,0 +1,3 @@
+package webapi
+
+//go:generate go run ./internal/gen -spec spec/spec.json -out .
