@@ -20,8 +20,9 @@ const (
 	flowLifetime    = 30 * time.Minute
 )
 
-// claimPrefix begins every SuperOffice-specific claim name.
-const claimPrefix = "http://schemes.superoffice.net/identity/"
+// idClaim is the prefix of every SuperOffice-specific id_token claim name
+// (systemuser.go has the same prefix as claimPrefix).
+const idClaim = "http://schemes.superoffice.net/identity/"
 
 // WithHeadlessLogin makes the authorize endpoint answer at once, with no
 // sign-in page: it signs in the login_hint user (no password asked) and,
@@ -575,31 +576,31 @@ func (e *Emulator) idTokenClaimsLocked(app *App, u *User, nonce string, now time
 		admin = "True"
 	}
 	c := map[string]any{
-		"sub":                                    u.Username,
-		claimPrefix + "associateid":              strconv.Itoa(u.AssociateID),
-		claimPrefix + "identityprovider":         "central-superid",
-		claimPrefix + "email":                    u.Username,
-		claimPrefix + "upn":                      u.Username,
-		claimPrefix + "is_administrator":         admin,
-		claimPrefix + "ctx":                      t.ContextIdentifier,
-		claimPrefix + "company_name":             t.CompanyName,
-		claimPrefix + "serial":                   t.Serial,
-		claimPrefix + "netserver_url":            endpoint + "/Remote/Services88/",
-		claimPrefix + "webapi_url":               endpoint + "/api/",
-		"iat":                                    strconv.FormatInt(iat, 10),
-		claimPrefix + "initials":                 u.Initials,
-		claimPrefix + "so_primary_email_address": u.Username,
-		"nbf":                                    iat - 60,
-		"exp":                                    iat + int64(idTokenLifetime/time.Second),
-		"iss":                                    e.env.Issuer(),
-		"aud":                                    app.ClientID,
+		"sub":                                u.Username,
+		idClaim + "associateid":              strconv.Itoa(u.AssociateID),
+		idClaim + "identityprovider":         "central-superid",
+		idClaim + "email":                    u.Username,
+		idClaim + "upn":                      u.Username,
+		idClaim + "is_administrator":         admin,
+		idClaim + "ctx":                      t.ContextIdentifier,
+		idClaim + "company_name":             t.CompanyName,
+		idClaim + "serial":                   t.Serial,
+		idClaim + "netserver_url":            endpoint + "/Remote/Services88/",
+		idClaim + "webapi_url":               endpoint + "/api/",
+		"iat":                                strconv.FormatInt(iat, 10),
+		idClaim + "initials":                 u.Initials,
+		idClaim + "so_primary_email_address": u.Username,
+		"nbf":                                iat - 60,
+		"exp":                                iat + int64(idTokenLifetime/time.Second),
+		"iss":                                e.env.Issuer(),
+		"aud":                                app.ClientID,
 	}
 	if nonce != "" {
 		c["nonce"] = nonce
 	}
 	if app.SystemUser {
 		if tok, ok := e.consents[consentKey{t.ContextIdentifier, app.ClientID}]; ok {
-			c[claimPrefix+"system_token"] = tok
+			c[idClaim+"system_token"] = tok
 		}
 	}
 	return c
