@@ -95,6 +95,14 @@ func (e *Emulator) accessTokenUserLocked(token string) *User {
 	return e.users[g.user]
 }
 
+// newAccessTokenLocked issues an access token for the user, shaped like
+// SuperID's ("8A:<ctx>.<opaque>"). e.mu must be held.
+func (e *Emulator) newAccessTokenLocked(clientID string, u *User) string {
+	tok := "8A:" + e.tenantIDLocked(u.ContextIdentifier) + "." + randomString(40)
+	e.login.access[tok] = &grant{clientID: clientID, user: strings.ToLower(u.Username), expires: e.now().Add(accessLifetime)}
+	return tok
+}
+
 // authError is an OAuth error to send back to the app.
 type authError struct{ code, description string }
 
@@ -541,8 +549,7 @@ func (e *Emulator) issueTokens(w http.ResponseWriter, app *App, user, nonce stri
 	}
 	now := e.now()
 	claims := e.idTokenClaimsLocked(app, u, nonce, now)
-	access := "8A:" + e.tenantIDLocked(u.ContextIdentifier) + "." + randomString(40)
-	e.login.access[access] = &grant{clientID: app.ClientID, user: user, expires: now.Add(accessLifetime)}
+	access := e.newAccessTokenLocked(app.ClientID, u)
 	resp := map[string]any{
 		"token_type":   "Bearer",
 		"access_token": access,

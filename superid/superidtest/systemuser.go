@@ -219,9 +219,7 @@ func (e *Emulator) issueSystemUserJWT(contextID, clientID string, now time.Time)
 		e.mu.Unlock()
 		return "", errors.New("superidtest: tenant removed during the exchange")
 	}
-	e.sys.serials[lc]++
-	ticket := newTicket(t.ContextIdentifier, e.sys.serials[lc])
-	e.sys.tickets[ticket] = &systemTicket{contextID: t.ContextIdentifier, clientID: clientID, lastUse: now}
+	ticket := e.newTicketLocked(t.ContextIdentifier, clientID)
 	e.sys.exchanges[lc]++
 	endpoint := e.tenantEndpointLocked(t.ContextIdentifier)
 	claims := map[string]any{
@@ -241,6 +239,17 @@ func (e *Emulator) issueSystemUserJWT(contextID, clientID string, now time.Time)
 	k := e.keys[len(e.keys)-1]
 	e.mu.Unlock()
 	return signJWT(k, claims)
+}
+
+// newTicketLocked issues a live ticket for the tenant's system user in
+// the app. e.mu must be held.
+func (e *Emulator) newTicketLocked(contextID, clientID string) string {
+	lc := strings.ToLower(contextID)
+	e.sys.serials[lc]++
+	t := e.tenants[lc]
+	ticket := newTicket(t.ContextIdentifier, e.sys.serials[lc])
+	e.sys.tickets[ticket] = &systemTicket{contextID: t.ContextIdentifier, clientID: clientID, lastUse: e.now()}
+	return ticket
 }
 
 // newTicket makes a ticket shaped like SuperOffice's: "7T:" and the base64

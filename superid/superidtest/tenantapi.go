@@ -35,8 +35,6 @@ type tenantAPIState struct {
 	validFor time.Duration
 	pageSize int
 	stores   map[string]*tenantStore // by lower-case context identifier
-	tickets  map[string]consentKey   // TicketFor tickets
-	tokens   map[string]string       // AccessTokenFor tokens -> lower-case user name
 }
 
 type tenantStore struct {
@@ -187,23 +185,25 @@ func (e *Emulator) MoveTenant(contextID string) error {
 // TicketFor mints a system user ticket for the app's system user in the
 // tenant, as if the app had made the exchange, so that tests of code that
 // calls the tenant API need no key pair. The tenant API accepts it (with
-// the app's client secret as SO-AppToken) like an exchanged ticket.
+// the app's client secret as SO-AppToken) like an exchanged ticket, and
+// ExpireTickets and RevokeApproval end it like one.
 func (e *Emulator) TicketFor(contextID, clientID string) (string, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	t := e.tenants[strings.ToLower(contextID)]
-	if t == nil {
+	switch {
+	case t == nil:
 		return "", fmt.Errorf("superidtest: unknown tenant %q", contextID)
-	}
-	if e.apps[clientID] == nil {
+	case e.apps[clientID] == nil:
 		return "", fmt.Errorf("superidtest: unknown app %q", clientID)
 	}
-	if e.tenant.tickets == nil {
-		e.tenant.tickets = map[string]consentKey{}
+	// A ticket lives only while the tenant approves the app; approve it
+	// here, whatever the app's rights, since no key pair is involved.
+	k := consentKey{t.ContextIdentifier, clientID}
+	if _, ok := e.consents[k]; !ok {
+		e.consents[k] = e.apps[clientID].Name + "-" + randomString(10)
 	}
-	tok := "7T:" + randomString(32)
-	e.tenant.tickets[tok] = consentKey{t.ContextIdentifier, clientID}
-	return tok, nil
+	return e.newTicketLocked(contextID, clientID), nil
 }
 
 // AccessTokenFor mints an access token for a user, as if the user had
@@ -215,12 +215,7 @@ func (e *Emulator) AccessTokenFor(username string) (string, error) {
 	if u == nil {
 		return "", fmt.Errorf("superidtest: unknown user %q", username)
 	}
-	if e.tenant.tokens == nil {
-		e.tenant.tokens = map[string]string{}
-	}
-	tok := "8A:" + u.ContextIdentifier + "." + randomString(32)
-	e.tenant.tokens[tok] = strings.ToLower(u.Username)
-	return tok, nil
+	return e.newAccessTokenLocked("", u), nil
 }
 
 // ---- tenant REST API ----
@@ -305,10 +300,6 @@ func (e *Emulator) principalLocked(r *http.Request, t *Tenant) (apiPrincipal, st
 	case strings.EqualFold(scheme, "SOTicket"):
 		ctxID, clientID, ok := e.ticketLocked(cred)
 		if !ok {
-			k, found := e.tenant.tickets[cred]
-			ctxID, clientID, ok = k.contextID, k.clientID, found
-		}
-		if !ok {
 			return apiPrincipal{}, "invalid or expired ticket"
 		}
 		if !strings.EqualFold(ctxID, t.ContextIdentifier) {
@@ -321,11 +312,6 @@ func (e *Emulator) principalLocked(r *http.Request, t *Tenant) (apiPrincipal, st
 		return apiPrincipal{associateID: SystemUserAssociateID, clientID: clientID}, ""
 	case strings.EqualFold(scheme, "Bearer"):
 		u := e.accessTokenUserLocked(cred)
-		if u == nil {
-			if name, ok := e.tenant.tokens[cred]; ok {
-				u = e.users[name]
-			}
-		}
 		if u == nil {
 			return apiPrincipal{}, "invalid or expired access token"
 		}
