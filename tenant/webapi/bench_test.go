@@ -1,0 +1,68 @@
+package webapi
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/go-superoffice/superoffice/tenant/webapi/internal/spec"
+)
+
+// contactEntityResponse is a full ContactEntity as GetContactEntity
+// returns it: every field, objects three levels deep, three persons and
+// field properties for every field.
+func contactEntityResponse(tb testing.TB) []byte {
+	s := loadSpec(tb)
+	smp := &spec.Sampler{Spec: s}
+	obj := smp.Object("ContactEntity", 0)
+	props := map[string]any{}
+	for _, f := range s.AllFields(s.TypeByName("ContactEntity")) {
+		props[f.Wire] = smp.Object("FieldProperty", 1)
+	}
+	obj["FieldProperties"] = props
+	obj["Persons"] = []any{smp.Object("Person", 1), smp.Object("Person", 1), smp.Object("Person", 1)}
+	return mustJSON(tb, obj)
+}
+
+func TestBenchmarkTypesDecodeTheSameResponse(t *testing.T) {
+	b := contactEntityResponse(t)
+	var gen ContactEntity
+	var hand handContactEntity
+	if err := json.Unmarshal(b, &gen); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &hand); err != nil {
+		t.Fatal(err)
+	}
+	if gen.Name != hand.Name || len(gen.Persons) != 3 || len(hand.Persons) != 3 || len(gen.FieldProperties) != len(hand.FieldProperties) {
+		t.Error("the two types read different things")
+	}
+	if ok, err := jsonEqual(b, mustJSON(t, gen)); !ok || err != nil {
+		t.Errorf("generated ContactEntity does not round-trip the response: %v", err)
+	}
+}
+
+// BenchmarkDecodeContactEntity compares decoding a full ContactEntity with
+// the generated type and with the plain hand-written one.
+func BenchmarkDecodeContactEntity(b *testing.B) {
+	data := contactEntityResponse(b)
+	b.Run("generated", func(b *testing.B) {
+		b.SetBytes(int64(len(data)))
+		b.ReportAllocs()
+		for b.Loop() {
+			var v ContactEntity
+			if err := json.Unmarshal(data, &v); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("hand", func(b *testing.B) {
+		b.SetBytes(int64(len(data)))
+		b.ReportAllocs()
+		for b.Loop() {
+			var v handContactEntity
+			if err := json.Unmarshal(data, &v); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
