@@ -1,13 +1,147 @@
-// Package tenant calls the REST web services of a SuperOffice tenant.
 package tenant
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/go-retryablehttp"
+
+	"github.com/go-superoffice/superoffice/internal/httpx"
+	"github.com/go-superoffice/superoffice/superid"
 )
 
-// Client calls one tenant's web API. (Skeleton: issue 4 implements it.)
-type Client struct{}
+// RetryPolicy bounds retries: MaxRetries (0 means 3, negative means
+// none), MinWait (0 means 250ms) and MaxWait (0 means 30s; it caps every
+// wait, Retry-After included).
+type RetryPolicy = httpx.RetryPolicy
+
+const userAgent = "superoffice-go/tenant"
+
+// Config configures a Client. Give it either BaseURL or Resolver with
+// ContextIdentifier; every other field may be left zero.
+type Config struct {
+	// BaseURL is the tenant's REST base URL, such as
+	// https://sod.superoffice.com/Cust12345/api/ (the webapi_url claim).
+	// Request paths are relative to it. Empty: Resolver finds it.
+	BaseURL string
+	// Environment, when set, is the SuperOffice environment the tenant
+	// belongs to: the client refuses any URL outside its domain, so a
+	// ticket or token never reaches another host. Empty: the Resolver's
+	// environment, or without one, only BaseURL's own host is called.
+	Environment superid.Environment
+	// Resolver finds the tenant ContextIdentifier through the state API
+	// before requests (cached until ValidUntil), refuses to call a tenant
+	// that is not running, and after a 421 Misdirected Request looks the
+	// tenant up again and retries once. Empty: BaseURL is used as is.
+	Resolver *Resolver
+	// ContextIdentifier is the tenant (CustNNNNN) the Resolver looks up;
+	// required with Resolver, unused without.
+	ContextIdentifier string
+	// Credentials authorize every request: SystemUser or AccessToken.
+	// Nil sends requests without credentials.
+	Credentials Credentials
+	// HTTPClient sends the requests; nil means a client with a 30s
+	// timeout. Its CheckRedirect is replaced: redirects are never followed.
+	HTTPClient *http.Client
+	// Logger receives one debug line per request (method, redacted URL,
+	// status, duration; never a credential); nil is silent.
+	Logger *slog.Logger
+	// Language (SO-Language), Culture (SO-Culture) and TimeZone
+	// (SO-TimeZone) ask the server to translate, format and convert its
+	// answers; empty sends no header.
+	Language, Culture, TimeZone string
+	// Retry bounds retries of GET, PUT, DELETE (and of a POST marked
+	// Idempotent) on connection errors, 429 and 5xx.
+	Retry RetryPolicy
+}
+
+// Client calls one tenant's REST web API. Create it with New; it is safe
+// for concurrent use.
+type Client struct {
+	base     *url.URL // nil with a resolver
+	env      superid.Environment
+	resolver *Resolver
+	ctxID    string
+	creds    Credentials
+	hc       *retryablehttp.Client
+	logger   *slog.Logger
+	static   http.Header // headers every request carries
+
+	// Contacts is the company (Contact entity) service.
+	Contacts *ContactsService
+	// Persons is the contact person (Person entity) service.
+	Persons *PersonsService
+	// User answers who the credentials belong to.
+	User *UserService
+}
+
+// New validates cfg and returns a client; it does no I/O.
+func New(cfg Config) (*Client, error) {
+	c := &Client{
+		creds:  cfg.Credentials,
+		logger: cfg.Logger,
+		hc:     httpx.NewClient(cfg.HTTPClient, cfg.Logger, cfg.Retry),
+		static: http.Header{"User-Agent": {userAgent}},
+	}
+	if cfg.Environment != "" {
+		env, err := superid.ParseEnvironment(string(cfg.Environment))
+		if err != nil {
+			return nil, fmt.Errorf("tenant: Config.Environment: %w", err)
+		}
+		c.env = env
+	}
+	switch {
+	case cfg.Resolver != nil:
+		if cfg.BaseURL != "" {
+			return nil, errors.New("tenant: set Config.BaseURL or Config.Resolver, not both")
+		}
+		if !validContextID(cfg.ContextIdentifier) {
+			return nil, fmt.Errorf("tenant: Config.ContextIdentifier %q is not Cust followed by digits", cfg.ContextIdentifier)
+		}
+		if c.env != "" && c.env != cfg.Resolver.Environment() {
+			return nil, errors.New("tenant: Config.Environment differs from the Resolver's environment")
+		}
+		c.resolver, c.ctxID, c.env = cfg.Resolver, cfg.ContextIdentifier, cfg.Resolver.Environment()
+	case cfg.BaseURL == "":
+		return nil, errors.New("tenant: Config.BaseURL or Config.Resolver is required")
+	default:
+		u, err := url.Parse(cfg.BaseURL)
+		switch {
+		case err != nil:
+			return nil, errors.New("tenant: Config.BaseURL is not a URL")
+		case (u.Scheme != "https" && u.Scheme != "http") || u.Host == "":
+			return nil, errors.New("tenant: Config.BaseURL must be an absolute http(s) URL")
+		case u.User != nil || u.RawQuery != "" || u.Fragment != "":
+			return nil, errors.New("tenant: Config.BaseURL must not carry user info, a query or a fragment")
+		case c.env != "" && !c.env.OwnsHost(cfg.BaseURL):
+			return nil, fmt.Errorf("tenant: Config.BaseURL %s: %w", httpx.RedactURL(u), ErrForeignHost)
+		}
+		if !strings.HasSuffix(u.Path, "/") {
+			u.Path += "/"
+			if u.RawPath != "" {
+				u.RawPath += "/"
+			}
+		}
+		c.base = u
+	}
+	for k, v := range map[string]string{"SO-Language": cfg.Language, "SO-Culture": cfg.Culture, "SO-TimeZone": cfg.TimeZone} {
+		if v = strings.TrimSpace(v); v != "" {
+			c.static.Set(k, v)
+		}
+	}
+	c.Contacts = &ContactsService{c}
+	c.Persons = &PersonsService{c}
+	c.User = &UserService{c}
+	return c, nil
+}
 
 // RequestOption changes one request made with Do.
 type RequestOption func(*requestOptions)
@@ -26,6 +160,222 @@ func Idempotent() RequestOption { return func(o *requestOptions) { o.idempotent 
 // it, *[]byte reads raw bytes (Accept: application/octet-stream),
 // *io.ReadCloser hands over the open body (the caller closes it), anything
 // else is decoded from JSON.
+//
+// GET, HEAD, PUT and DELETE are retried on connection errors, 429 and
+// 5xx; POST and PATCH only with Idempotent. Failures are *Error.
 func (c *Client) Do(ctx context.Context, method, path string, in, out any, opts ...RequestOption) error {
-	return errors.New("tenant: not implemented yet")
+	var o requestOptions
+	for _, opt := range opts {
+		if opt != nil {
+			opt(&o)
+		}
+	}
+	ref, err := relativeRef(path)
+	if err != nil {
+		return err
+	}
+	var body []byte
+	if in != nil {
+		if body, err = json.Marshal(in); err != nil {
+			return fmt.Errorf("tenant: encode %s %s request body: %w", method, path, err)
+		}
+	}
+	_, err = c.do(ctx, method, ref, body, out, o)
+	return err
+}
+
+// relativeRef parses a path relative to the base URL, refusing absolute
+// URLs and absolute paths: either would escape the tenant's base path.
+func relativeRef(path string) (*url.URL, error) {
+	if strings.HasPrefix(path, "/") || strings.HasPrefix(path, `\`) {
+		return nil, fmt.Errorf("tenant: path %q must be relative to the base URL (no leading slash)", path)
+	}
+	ref, err := url.Parse(path)
+	if err != nil {
+		return nil, fmt.Errorf("tenant: path %q: %w", path, err)
+	}
+	if ref.IsAbs() || ref.Host != "" || ref.User != nil {
+		return nil, fmt.Errorf("tenant: path %q must be relative to the base URL, not a URL", path)
+	}
+	return ref, nil
+}
+
+// do sends one logical request: ref (relative to the base, or absolute
+// and already vetted) with body, read into out. It retries once with a
+// fresh credential after a 401 and once at a re-resolved host after a
+// 421; everything else is the retrying HTTP client's. It returns the URL
+// last requested.
+func (c *Client) do(ctx context.Context, method string, ref *url.URL, body []byte, out any, o requestOptions) (*url.URL, error) {
+	if ctx == nil {
+		return nil, errors.New("tenant: nil context")
+	}
+	authRetried, moveRetried := false, false
+	for {
+		base, state, err := c.currentBase(ctx)
+		if err != nil {
+			return nil, err
+		}
+		u := ref
+		if !ref.IsAbs() {
+			u = base.ResolveReference(ref)
+		}
+		if !c.owns(u, base) {
+			return u, &Error{Method: method, URL: httpx.RedactURL(u), kind: ErrForeignHost}
+		}
+		resp, err := c.send(ctx, method, u, body, out, o)
+		if err != nil {
+			return u, err
+		}
+		switch s := resp.StatusCode; {
+		case s >= 200 && s < 300:
+			return u, c.decode(method, u, resp, out)
+		case s == http.StatusUnauthorized && !authRetried && c.creds != nil && c.creds.Refresh():
+			authRetried = true
+			drainClose(resp)
+			continue
+		case s == http.StatusMisdirectedRequest && !moveRetried && c.resolver != nil:
+			moveRetried = true
+			drainClose(resp)
+			c.resolver.Forget(c.ctxID)
+			continue
+		default:
+			e := errorFromResponse(method, u, resp)
+			e.State = state
+			return u, e
+		}
+	}
+}
+
+func (c *Client) currentBase(ctx context.Context) (*url.URL, *State, error) {
+	if c.resolver == nil {
+		return c.base, nil, nil
+	}
+	res, err := c.resolver.resolve(ctx, c.ctxID)
+	if err != nil {
+		return nil, nil, err
+	}
+	return res.base, res.state, nil
+}
+
+// owns reports whether u may receive this client's credentials: the base
+// URL's own host, or a host of the environment's domain.
+func (c *Client) owns(u, base *url.URL) bool {
+	if u.Scheme == base.Scheme && strings.EqualFold(u.Host, base.Host) {
+		return true
+	}
+	return c.env != "" && c.env.OwnsHost(u.String())
+}
+
+// send makes one HTTP exchange (with the retrying client's retries).
+func (c *Client) send(ctx context.Context, method string, u *url.URL, body []byte, out any, o requestOptions) (*http.Response, error) {
+	rctx := ctx
+	if (method == http.MethodPost || method == http.MethodPatch) && !o.idempotent {
+		rctx = httpx.WithoutRetry(ctx)
+	}
+	var raw any
+	if body != nil {
+		raw = body
+	}
+	req, err := retryablehttp.NewRequestWithContext(rctx, method, u.String(), raw)
+	if err != nil {
+		return nil, &Error{Method: method, URL: httpx.RedactURL(u), cause: err}
+	}
+	h := req.Header
+	for k, v := range c.static {
+		h[k] = v
+	}
+	if _, ok := out.(*[]byte); ok {
+		h["Accept"] = octetStream
+	} else {
+		h["Accept"] = appJSON
+	}
+	if body != nil {
+		h["Content-Type"] = appJSONUTF8
+	}
+	if c.creds != nil {
+		if err := c.creds.Authorize(ctx, h); err != nil {
+			return nil, &Error{Method: method, URL: httpx.RedactURL(u), cause: err}
+		}
+	}
+	var start time.Time
+	logging := c.logger != nil && c.logger.Enabled(ctx, slog.LevelDebug)
+	if logging {
+		start = time.Now()
+	}
+	resp, err := c.hc.Do(req)
+	if logging {
+		status := 0
+		if resp != nil {
+			status = resp.StatusCode
+		}
+		c.logger.DebugContext(ctx, "tenant: request", "method", method, "url", httpx.RedactURL(u),
+			"status", status, "duration", time.Since(start))
+	}
+	if err != nil {
+		if resp != nil {
+			drainClose(resp)
+		}
+		return nil, &Error{Method: method, URL: httpx.RedactURL(u), cause: err}
+	}
+	return resp, nil
+}
+
+var (
+	appJSON     = []string{"application/json"}
+	appJSONUTF8 = []string{"application/json; charset=utf-8"}
+	octetStream = []string{"application/octet-stream"}
+)
+
+// decode reads a 2xx response into out, as Do documents.
+func (c *Client) decode(method string, u *url.URL, resp *http.Response, out any) error {
+	switch out := out.(type) {
+	case nil:
+		drainClose(resp)
+		return nil
+	case *io.ReadCloser:
+		*out = resp.Body
+		return nil
+	case *[]byte:
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		if err != nil {
+			return &Error{StatusCode: resp.StatusCode, Method: method, URL: httpx.RedactURL(u), cause: err}
+		}
+		*out = b
+		return nil
+	}
+	defer drainClose(resp)
+	if resp.StatusCode == http.StatusNoContent {
+		return nil
+	}
+	if err := json.NewDecoder(resp.Body).Decode(out); err != nil && err != io.EOF {
+		return &Error{StatusCode: resp.StatusCode, Method: method, URL: httpx.RedactURL(u),
+			cause: fmt.Errorf("decode response: %w", err)}
+	}
+	return nil
+}
+
+func drainClose(resp *http.Response) {
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	_ = resp.Body.Close()
+}
+
+// errorFromResponse reads a failed response into an *Error and closes it.
+func errorFromResponse(method string, u *url.URL, resp *http.Response) *Error {
+	body, _ := httpx.ReadBody(resp.Body, maxErrorBody)
+	_ = resp.Body.Close()
+	e := &Error{
+		StatusCode: resp.StatusCode,
+		Method:     method,
+		URL:        httpx.RedactURL(u),
+		Body:       body,
+		Message:    decodeMessage(resp.Header.Get("Content-Type"), body),
+	}
+	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
+		e.kind = ErrRedirect
+		if loc, err := resp.Location(); err == nil {
+			e.Message = "redirect to " + loc.Scheme + "://" + loc.Host + " not followed"
+		}
+	}
+	return e
 }

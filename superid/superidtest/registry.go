@@ -247,3 +247,21 @@ func (e *Emulator) NetServerURL(contextID string) string {
 	}
 	return ""
 }
+
+// RestoreApproval records an approval with a known system user token, so
+// that an emulator started afresh (the examples' local mode) honours the
+// tokens a partner database already holds. It fails if the tenant or app
+// is unknown or the app has no system-user rights.
+func (e *Emulator) RestoreApproval(contextID, clientID, systemUserToken string) error {
+	if systemUserToken == "" {
+		return fmt.Errorf("superidtest: empty system user token")
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if _, err := e.approveLocked(contextID, clientID); err != nil {
+		return err
+	}
+	t := e.tenants[strings.ToLower(contextID)]
+	e.consents[consentKey{t.ContextIdentifier, clientID}] = systemUserToken
+	return nil
+}

@@ -1,12 +1,319 @@
 package superidtest
 
-// systemUserState is filled in by its own issue's work.
-type systemUserState struct{}
+import (
+	"crypto"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf16"
 
-func (e *Emulator) systemUserRoutes() {}
+	"github.com/go-superoffice/superoffice/superid"
+)
+
+// The system-user exchange, as SuperID runs it (PROTOCOL.md section 4).
+const (
+	// claimPrefix starts every SuperOffice claim name.
+	claimPrefix = "http://schemes.superoffice.net/identity/"
+	// ticketLifetime is how long a ticket lives after its last use:
+	// "valid for 6 hours, with a sliding expiration each time it is used".
+	ticketLifetime = 6 * time.Hour
+	// signedTokenWindow is how far the signed timestamp may be from the
+	// emulator's clock. SuperID does not document its window.
+	signedTokenWindow = 5 * time.Minute
+	// systemUserJWTLifetime is the exp of system-user JWTs. SuperID does not
+	// document it; id_tokens live five minutes.
+	systemUserJWTLifetime = 5 * time.Minute
+)
+
+// systemUserState is the exchange's part of the emulator, guarded by e.mu.
+type systemUserState struct {
+	tickets   map[string]*systemTicket // by ticket value
+	exchanges map[string]int           // successful exchanges, by lower-case ctx
+	serials   map[string]int           // the <n> of the next ticket, by lower-case ctx
+}
+
+type systemTicket struct {
+	contextID string // as the tenant spells it
+	clientID  string
+	lastUse   time.Time
+}
+
+func (e *Emulator) systemUserRoutes() {
+	e.sys = systemUserState{
+		tickets:   map[string]*systemTicket{},
+		exchanges: map[string]int{},
+		serials:   map[string]int{},
+	}
+	e.route("POST /login/api/PartnerSystemUser/Authenticate", EndpointSystemUser, e.serveSystemUser)
+}
+
+// systemUserRequest is the REST body, field names as SuperOffice's
+// SystemUserInfo serializes them.
+type systemUserRequest struct {
+	SignedSystemToken string
+	ApplicationToken  string
+	ContextIdentifier string
+	ReturnTokenType   string
+}
+
+// systemUserResponse is SuperOffice's SystemUserResult.
+type systemUserResponse struct {
+	IsSuccessful bool
+	Token        *string
+	ErrorMessage *string
+}
+
+// The ErrorMessage strings. SuperID's own are not documented; these say
+// what went wrong without echoing any credential.
+const (
+	msgBadRequest      = "The request body must be JSON with SignedSystemToken, ApplicationToken and ContextIdentifier."
+	msgBadAppToken     = "Invalid application token."
+	msgNoSystemUser    = "The application is not allowed to use system users."
+	msgUnknownTenant   = "Unknown context identifier."
+	msgTenantNotActive = "The tenant is not active."
+	msgMalformedSigned = "The signed system token is malformed."
+	msgUnknownToken    = "Unknown or revoked system user token."
+	msgBadSignature    = "The signature of the signed system token is invalid."
+	msgTimestamp       = "The timestamp of the signed system token is outside the allowed window. Check the clock."
+	msgTokenType       = "Only ReturnTokenType JWT is supported."
+)
+
+// serveSystemUser is POST /Login/api/PartnerSystemUser/Authenticate. A
+// request it cannot read at all, and a wrong application token, get a 4xx
+// status; every other refusal is a 200 with IsSuccessful=false, so that
+// clients meet both shapes PROTOCOL.md section 4.1 warns about.
+func (e *Emulator) serveSystemUser(w http.ResponseWriter, r *http.Request) {
+	now := e.now()
+	// SuperID's Date header is what a client compares its clock with, so it
+	// must follow the emulator's clock, not the host's.
+	w.Header().Set("Date", now.UTC().Format(http.TimeFormat))
+
+	var in systemUserRequest
+	if err := json.NewDecoder(r.Body).Decode(&in); err != nil ||
+		in.SignedSystemToken == "" || in.ApplicationToken == "" || in.ContextIdentifier == "" {
+		systemUserFail(w, http.StatusBadRequest, msgBadRequest)
+		return
+	}
+	if in.ReturnTokenType != "" && !strings.EqualFold(in.ReturnTokenType, "JWT") {
+		systemUserFail(w, http.StatusOK, msgTokenType)
+		return
+	}
+	token, stamp, sig, signed, ok := splitSignedToken(in.SignedSystemToken)
+	if !ok {
+		systemUserFail(w, http.StatusOK, msgMalformedSigned)
+		return
+	}
+
+	e.mu.Lock()
+	app := e.appBySecretLocked(in.ApplicationToken)
+	if app == nil {
+		e.mu.Unlock()
+		systemUserFail(w, http.StatusUnauthorized, msgBadAppToken)
+		return
+	}
+	if !app.SystemUser {
+		e.mu.Unlock()
+		systemUserFail(w, http.StatusOK, msgNoSystemUser)
+		return
+	}
+	t := e.tenants[strings.ToLower(in.ContextIdentifier)]
+	if t == nil {
+		e.mu.Unlock()
+		systemUserFail(w, http.StatusOK, msgUnknownTenant)
+		return
+	}
+	switch t.State {
+	case "Deleted", "Deleting", "DeleteFailed", "Suspended", "Provisioning", "ProvisioningFailed":
+		e.mu.Unlock()
+		systemUserFail(w, http.StatusOK, msgTenantNotActive)
+		return
+	}
+	approved, ok := e.consents[consentKey{t.ContextIdentifier, app.ClientID}]
+	if !ok || subtle.ConstantTimeCompare([]byte(approved), []byte(token)) != 1 {
+		e.mu.Unlock()
+		systemUserFail(w, http.StatusOK, msgUnknownToken)
+		return
+	}
+	pub := app.PublicKey
+	e.mu.Unlock()
+
+	sum := sha256.Sum256([]byte(signed))
+	if rsa.VerifyPKCS1v15(pub, crypto.SHA256, sum[:], sig) != nil {
+		systemUserFail(w, http.StatusOK, msgBadSignature)
+		return
+	}
+	// The stamp has minute resolution: a token signed at 14:05:59 says
+	// 14:05, so the window reaches a minute further into the past.
+	if d := now.Sub(stamp); d < -signedTokenWindow || d >= signedTokenWindow+time.Minute {
+		systemUserFail(w, http.StatusOK, msgTimestamp)
+		return
+	}
+
+	jwt, err := e.issueSystemUserJWT(t.ContextIdentifier, app.ClientID, now)
+	if err != nil {
+		systemUserFail(w, http.StatusInternalServerError, "Could not issue a token.")
+		return
+	}
+	writeJSON(w, http.StatusOK, systemUserResponse{IsSuccessful: true, Token: &jwt})
+}
+
+func systemUserFail(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, systemUserResponse{ErrorMessage: &msg})
+}
+
+// splitSignedToken takes "<token>.<yyyyMMddHHmm>.<base64 signature>" apart.
+// The token may itself hold dots and spaces, so it splits at the last two
+// dots.
+func splitSignedToken(s string) (token string, stamp time.Time, sig []byte, signed string, ok bool) {
+	i := strings.LastIndexByte(s, '.')
+	if i < 0 {
+		return
+	}
+	signed = s[:i]
+	j := strings.LastIndexByte(signed, '.')
+	if j <= 0 {
+		return
+	}
+	token, ts := signed[:j], signed[j+1:]
+	if len(ts) != 12 {
+		return
+	}
+	stamp, err := time.ParseInLocation("200601021504", ts, time.UTC)
+	if err != nil {
+		return
+	}
+	sig, err = base64.StdEncoding.DecodeString(s[i+1:])
+	if err != nil {
+		return
+	}
+	return token, stamp, sig, signed, true
+}
+
+func (e *Emulator) appBySecretLocked(secret string) *App {
+	for _, a := range e.apps {
+		if subtle.ConstantTimeCompare([]byte(a.ClientSecret), []byte(secret)) == 1 {
+			return a
+		}
+	}
+	return nil
+}
+
+// issueSystemUserJWT makes a new ticket for the tenant and app and signs
+// the JWT that carries it. Claims follow the id_token's conventions: string
+// iat and string custom claims, numeric nbf and exp.
+func (e *Emulator) issueSystemUserJWT(contextID, clientID string, now time.Time) (string, error) {
+	e.mu.Lock()
+	lc := strings.ToLower(contextID)
+	t := e.tenants[lc]
+	if t == nil { // removed since the checks; unlikely, but not a panic
+		e.mu.Unlock()
+		return "", errors.New("superidtest: tenant removed during the exchange")
+	}
+	e.sys.serials[lc]++
+	ticket := newTicket(t.ContextIdentifier, e.sys.serials[lc])
+	e.sys.tickets[ticket] = &systemTicket{contextID: t.ContextIdentifier, clientID: clientID, lastUse: now}
+	e.sys.exchanges[lc]++
+	endpoint := e.tenantEndpointLocked(t.ContextIdentifier)
+	claims := map[string]any{
+		"iss":                            superid.SystemUserIssuer,
+		"aud":                            "spn:" + t.Serial,
+		"iat":                            strconv.FormatInt(now.Unix(), 10),
+		"nbf":                            now.Add(-time.Minute).Unix(),
+		"exp":                            now.Add(systemUserJWTLifetime).Unix(),
+		claimPrefix + "ticket":           ticket,
+		claimPrefix + "ctx":              t.ContextIdentifier,
+		claimPrefix + "serial":           t.Serial,
+		claimPrefix + "webapi_url":       endpoint + "/api/",
+		claimPrefix + "netserver_url":    endpoint + "/Remote/Services88/",
+		claimPrefix + "company_name":     t.CompanyName,
+		claimPrefix + "identityprovider": "superoffice-online",
+	}
+	k := e.keys[len(e.keys)-1]
+	e.mu.Unlock()
+	return signJWT(k, claims)
+}
+
+// newTicket makes a ticket shaped like SuperOffice's: "7T:" and the base64
+// of the UTF-16LE string "<32 hex>;<n>;<ctx>". Clients must treat it as
+// opaque; the shape only makes logs and tests look familiar.
+func newTicket(contextID string, n int) string {
+	var id [16]byte
+	_, _ = rand.Read(id[:])
+	s := hex.EncodeToString(id[:]) + ";" + strconv.Itoa(n) + ";" + contextID
+	u := utf16.Encode([]rune(s))
+	b := make([]byte, 2*len(u))
+	for i, c := range u {
+		binary.LittleEndian.PutUint16(b[2*i:], c)
+	}
+	return "7T:" + base64.StdEncoding.EncodeToString(b)
+}
 
 // ticketLocked reports the tenant and app a live system user ticket was
-// issued for, renewing its sliding expiry. e.mu must be held.
+// issued for, renewing its sliding expiry. e.mu must be held. A ticket is
+// dead once it has been idle for six hours, after ExpireTickets, or when
+// the tenant has withdrawn its approval of the app.
 func (e *Emulator) ticketLocked(ticket string) (contextID, clientID string, ok bool) {
-	return "", "", false
+	t := e.sys.tickets[ticket]
+	if t == nil {
+		return "", "", false
+	}
+	now := e.now()
+	if now.Sub(t.lastUse) >= ticketLifetime {
+		delete(e.sys.tickets, ticket)
+		return "", "", false
+	}
+	if _, approved := e.consents[consentKey{t.contextID, t.clientID}]; !approved {
+		delete(e.sys.tickets, ticket)
+		return "", "", false
+	}
+	if now.After(t.lastUse) {
+		t.lastUse = now
+	}
+	return t.contextID, t.clientID, true
+}
+
+// Exchanges returns how many system user tickets have been issued for a
+// tenant (successful exchanges only; Count(EndpointSystemUser) counts every
+// request).
+func (e *Emulator) Exchanges(contextID string) int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.sys.exchanges[strings.ToLower(contextID)]
+}
+
+// ExpireTickets ends every system user ticket issued for a tenant, as six
+// idle hours would: the tenant API refuses them with 401 from now on, and
+// a client must exchange again.
+func (e *Emulator) ExpireTickets(contextID string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for v, t := range e.sys.tickets {
+		if strings.EqualFold(t.contextID, contextID) {
+			delete(e.sys.tickets, v)
+		}
+	}
+}
+
+// LiveTickets returns how many unexpired system user tickets a tenant has.
+func (e *Emulator) LiveTickets(contextID string) int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	now := e.now()
+	n := 0
+	for _, t := range e.sys.tickets {
+		if strings.EqualFold(t.contextID, contextID) && now.Sub(t.lastUse) < ticketLifetime {
+			n++
+		}
+	}
+	return n
 }

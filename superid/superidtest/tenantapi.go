@@ -1,6 +1,848 @@
 package superidtest
 
-// tenantAPIState is filled in by its own issue's work.
-type tenantAPIState struct{}
+import (
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
 
-func (e *Emulator) tenantRoutes() {}
+// SystemUserAssociateID is the associate id of the system user in every
+// emulated tenant: what currentPrincipal answers for a system user ticket,
+// and the CreatedBy of what it creates. AddUser never assigns it.
+const SystemUserAssociateID = 1
+
+// WithTenantStateValidity sets how far ahead of now the state API's
+// ValidUntil lies (default 10 minutes).
+func WithTenantStateValidity(d time.Duration) Option {
+	return func(e *Emulator) { e.tenant.validFor = d }
+}
+
+// WithODataPageSize sets how many rows one OData list response holds at
+// most before it adds an odata.nextLink (default 200).
+func WithODataPageSize(n int) Option {
+	return func(e *Emulator) { e.tenant.pageSize = n }
+}
+
+// tenantAPIState is the in-memory database of every tenant, plus the
+// credentials minted by TicketFor and AccessTokenFor.
+type tenantAPIState struct {
+	validFor time.Duration
+	pageSize int
+	stores   map[string]*tenantStore // by lower-case context identifier
+	tickets  map[string]consentKey   // TicketFor tickets
+	tokens   map[string]string       // AccessTokenFor tokens -> lower-case user name
+}
+
+type tenantStore struct {
+	nextContact, nextPerson int
+	contacts                []*Contact // by id, ascending
+	contactByID             map[int]*Contact
+	persons                 []*Person
+	personByID              map[int]*Person
+}
+
+// Contact is a company in a tenant's emulated database.
+type Contact struct {
+	ContactID   int
+	Name        string
+	Department  string
+	OrgNr       string
+	Number1     string
+	Number2     string
+	Description string
+	CategoryID  int
+	BusinessID  int
+	CountryID   int
+	Emails      []string
+	Phones      []string
+	URLs        []string
+	AssociateID int // the owner
+	CreatedBy   int // the associate whose request created it
+	UpdatedBy   int // the associate whose request last changed it; 0: never changed
+	Created     time.Time
+	Updated     time.Time
+}
+
+// Person is a contact person in a tenant's emulated database.
+type Person struct {
+	PersonID    int
+	ContactID   int // the company; 0: none
+	Firstname   string
+	MiddleName  string
+	Lastname    string
+	Mrmrs       string
+	Title       string
+	Description string
+	Emails      []string
+	Phones      []string // office phones
+	AssociateID int
+	CreatedBy   int
+	UpdatedBy   int
+	Created     time.Time
+	Updated     time.Time
+}
+
+func (e *Emulator) tenantRoutes() {
+	e.route("GET /api/state/{ctx}", EndpointTenantState, e.serveTenantState)
+	for _, rt := range []struct {
+		pattern string
+		h       apiHandler
+	}{
+		{"GET /{ctx}/api/v1/User/currentPrincipal", e.apiCurrentPrincipal},
+		{"GET /{ctx}/api/v1/Contact/default", e.apiContactDefault},
+		{"GET /{ctx}/api/v1/Contact/{id}", e.apiContactGet},
+		{"PUT /{ctx}/api/v1/Contact/{id}", e.apiContactPut},
+		{"DELETE /{ctx}/api/v1/Contact/{id}", e.apiContactDelete},
+		{"POST /{ctx}/api/v1/Contact", e.apiContactPost},
+		{"GET /{ctx}/api/v1/Contact", e.apiContactList},
+		{"GET /{ctx}/api/v1/Person/default", e.apiPersonDefault},
+		{"GET /{ctx}/api/v1/Person/{id}", e.apiPersonGet},
+		{"PUT /{ctx}/api/v1/Person/{id}", e.apiPersonPut},
+		{"DELETE /{ctx}/api/v1/Person/{id}", e.apiPersonDelete},
+		{"POST /{ctx}/api/v1/Person", e.apiPersonPost},
+		{"GET /{ctx}/api/v1/Person", e.apiPersonList},
+	} {
+		e.route(rt.pattern, EndpointTenantAPI, e.tenantAPI(rt.h))
+	}
+}
+
+// ---- tenant state API ----
+
+type wireTenantState struct {
+	ContextIdentifier string
+	Endpoint          string
+	State             string
+	IsRunning         bool
+	ValidUntil        string
+	Api               string
+}
+
+func (e *Emulator) serveTenantState(w http.ResponseWriter, r *http.Request) {
+	e.mu.Lock()
+	t := e.tenants[strings.ToLower(r.PathValue("ctx"))]
+	if t == nil {
+		e.mu.Unlock()
+		writeAPIError(w, http.StatusNotFound, "NotFound", "unknown tenant "+r.PathValue("ctx"))
+		return
+	}
+	valid := e.tenant.validFor
+	if valid == 0 {
+		valid = 10 * time.Minute
+	}
+	ep := e.tenantEndpointLocked(t.ContextIdentifier)
+	st := wireTenantState{
+		ContextIdentifier: t.ContextIdentifier,
+		Endpoint:          ep,
+		State:             t.State,
+		IsRunning:         t.State == "Running" || t.State == "OnlineMaintenance",
+		ValidUntil:        e.now().Add(valid).UTC().Format("2006-01-02T15:04:05.0000000Z"),
+		Api:               ep + "/api",
+	}
+	e.mu.Unlock()
+	writeJSON(w, http.StatusOK, st)
+}
+
+// MoveTenant moves the tenant to the emulator's other loopback host name
+// (127.0.0.1 <-> localhost, same port), as SuperOffice moves tenants between
+// clusters: the state API then names the new host, and tenant API requests
+// that still arrive on the old one are answered 421 Misdirected Request.
+// Moving again moves it back. It works only for loopback roots.
+func (e *Emulator) MoveTenant(contextID string) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	t := e.tenants[strings.ToLower(contextID)]
+	if t == nil {
+		return fmt.Errorf("superidtest: unknown tenant %q", contextID)
+	}
+	if t.host != "" {
+		t.host = ""
+		return nil
+	}
+	u, err := url.Parse(e.env.String())
+	if err != nil {
+		return fmt.Errorf("superidtest: %w", err)
+	}
+	switch h := u.Hostname(); {
+	case h == "localhost":
+		t.host = net.JoinHostPort("127.0.0.1", u.Port())
+	case net.ParseIP(h) != nil && net.ParseIP(h).IsLoopback():
+		t.host = net.JoinHostPort("localhost", u.Port())
+	default:
+		return fmt.Errorf("superidtest: MoveTenant needs a loopback root, not %q", h)
+	}
+	if u.Port() == "" {
+		t.host = strings.TrimSuffix(t.host, ":")
+	}
+	return nil
+}
+
+// ---- credentials for tests ----
+
+// TicketFor mints a system user ticket for the app's system user in the
+// tenant, as if the app had made the exchange, so that tests of code that
+// calls the tenant API need no key pair. The tenant API accepts it (with
+// the app's client secret as SO-AppToken) like an exchanged ticket.
+func (e *Emulator) TicketFor(contextID, clientID string) (string, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	t := e.tenants[strings.ToLower(contextID)]
+	if t == nil {
+		return "", fmt.Errorf("superidtest: unknown tenant %q", contextID)
+	}
+	if e.apps[clientID] == nil {
+		return "", fmt.Errorf("superidtest: unknown app %q", clientID)
+	}
+	if e.tenant.tickets == nil {
+		e.tenant.tickets = map[string]consentKey{}
+	}
+	tok := "7T:" + randomString(32)
+	e.tenant.tickets[tok] = consentKey{t.ContextIdentifier, clientID}
+	return tok, nil
+}
+
+// AccessTokenFor mints an access token for a user, as if the user had
+// signed in, that the tenant API accepts as "Authorization: Bearer".
+func (e *Emulator) AccessTokenFor(username string) (string, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	u := e.users[strings.ToLower(username)]
+	if u == nil {
+		return "", fmt.Errorf("superidtest: unknown user %q", username)
+	}
+	if e.tenant.tokens == nil {
+		e.tenant.tokens = map[string]string{}
+	}
+	tok := "8A:" + u.ContextIdentifier + "." + randomString(32)
+	e.tenant.tokens[tok] = strings.ToLower(u.Username)
+	return tok, nil
+}
+
+// ---- tenant REST API ----
+
+// apiPrincipal is who a tenant API request runs as: the system user
+// (user == nil) or a signed-in user.
+type apiPrincipal struct {
+	associateID int
+	user        *User
+	clientID    string
+}
+
+// apiHandler serves one tenant API request with e.mu held and returns
+// the status and the JSON body; nothing is written while the lock is held.
+type apiHandler func(r *http.Request, t *Tenant, st *tenantStore, p apiPrincipal) (int, any)
+
+func (e *Emulator) tenantAPI(h apiHandler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		e.mu.Lock()
+		t := e.tenants[strings.ToLower(r.PathValue("ctx"))]
+		if t == nil {
+			e.mu.Unlock()
+			writeAPIError(w, http.StatusNotFound, "NotFound", "unknown tenant")
+			return
+		}
+		if want := e.tenantHostLocked(t); !strings.EqualFold(r.Host, want) {
+			e.mu.Unlock()
+			writeAPIError(w, http.StatusMisdirectedRequest, "MisdirectedRequest", "tenant "+t.ContextIdentifier+" is not served by this host")
+			return
+		}
+		if t.State != "Running" && t.State != "OnlineMaintenance" {
+			e.mu.Unlock()
+			writeAPIError(w, http.StatusServiceUnavailable, "TenantNotRunning", "tenant "+t.ContextIdentifier+" is "+t.State)
+			return
+		}
+		p, msg := e.principalLocked(r, t)
+		if msg != "" {
+			e.mu.Unlock()
+			w.Header().Set("WWW-Authenticate", `SOTicket, Bearer`)
+			writeAPIError(w, http.StatusUnauthorized, "Unauthorized", msg)
+			return
+		}
+		status, v := h(r, t, e.storeLocked(t), p)
+		e.mu.Unlock()
+		if v == nil {
+			w.WriteHeader(status)
+			return
+		}
+		writeJSON(w, status, v)
+	}
+}
+
+func (e *Emulator) tenantHostLocked(t *Tenant) string {
+	if t.host != "" {
+		return t.host
+	}
+	u, _ := url.Parse(e.env.String())
+	return u.Host
+}
+
+func (e *Emulator) storeLocked(t *Tenant) *tenantStore {
+	k := strings.ToLower(t.ContextIdentifier)
+	if e.tenant.stores == nil {
+		e.tenant.stores = map[string]*tenantStore{}
+	}
+	st := e.tenant.stores[k]
+	if st == nil {
+		st = &tenantStore{contactByID: map[int]*Contact{}, personByID: map[int]*Person{}}
+		e.tenant.stores[k] = st
+	}
+	return st
+}
+
+// principalLocked checks the request's credentials for tenant t; a
+// non-empty msg says why they were refused.
+func (e *Emulator) principalLocked(r *http.Request, t *Tenant) (apiPrincipal, string) {
+	scheme, cred, _ := strings.Cut(strings.TrimSpace(r.Header.Get("Authorization")), " ")
+	cred = strings.TrimSpace(cred)
+	switch {
+	case cred == "":
+		return apiPrincipal{}, "missing credentials"
+	case strings.EqualFold(scheme, "SOTicket"):
+		ctxID, clientID, ok := e.ticketLocked(cred)
+		if !ok {
+			k, found := e.tenant.tickets[cred]
+			ctxID, clientID, ok = k.contextID, k.clientID, found
+		}
+		if !ok {
+			return apiPrincipal{}, "invalid or expired ticket"
+		}
+		if !strings.EqualFold(ctxID, t.ContextIdentifier) {
+			return apiPrincipal{}, "ticket belongs to another tenant"
+		}
+		a := e.apps[clientID]
+		if a == nil || r.Header.Get("SO-AppToken") == "" || r.Header.Get("SO-AppToken") != a.ClientSecret {
+			return apiPrincipal{}, "missing or wrong SO-AppToken"
+		}
+		return apiPrincipal{associateID: SystemUserAssociateID, clientID: clientID}, ""
+	case strings.EqualFold(scheme, "Bearer"):
+		u := e.accessTokenUserLocked(cred)
+		if u == nil {
+			if name, ok := e.tenant.tokens[cred]; ok {
+				u = e.users[name]
+			}
+		}
+		if u == nil {
+			return apiPrincipal{}, "invalid or expired access token"
+		}
+		if !strings.EqualFold(u.ContextIdentifier, t.ContextIdentifier) {
+			return apiPrincipal{}, "access token belongs to another tenant"
+		}
+		return apiPrincipal{associateID: u.AssociateID, user: u}, ""
+	}
+	return apiPrincipal{}, "unsupported authorization scheme"
+}
+
+type wireAPIError struct {
+	Error     bool
+	ErrorType string
+	Message   string
+}
+
+func writeAPIError(w http.ResponseWriter, status int, typ, msg string) {
+	writeJSON(w, status, wireAPIError{Error: true, ErrorType: typ, Message: msg})
+}
+
+func apiError(status int, typ, msg string) (int, any) {
+	return status, wireAPIError{Error: true, ErrorType: typ, Message: msg}
+}
+
+// ---- currentPrincipal ----
+
+type wirePrincipal struct {
+	UserType                  string
+	Associate                 string
+	AssociateId               int
+	IsPerson                  bool
+	PersonId                  int
+	ContactId                 int
+	FullName                  string
+	EMailAddress              string
+	DatabaseContextIdentifier string
+	UserName                  string
+}
+
+func (e *Emulator) apiCurrentPrincipal(r *http.Request, t *Tenant, _ *tenantStore, p apiPrincipal) (int, any) {
+	if p.user == nil {
+		return http.StatusOK, wirePrincipal{
+			UserType: "SystemAssociate", Associate: "SU_" + strings.ToUpper(p.clientID), AssociateId: p.associateID,
+			FullName: "System User", DatabaseContextIdentifier: t.ContextIdentifier,
+		}
+	}
+	u := p.user
+	return http.StatusOK, wirePrincipal{
+		UserType: "InternalAssociate", Associate: u.Initials, AssociateId: u.AssociateID, IsPerson: true,
+		PersonId: u.AssociateID, FullName: u.FullName, EMailAddress: u.Username,
+		DatabaseContextIdentifier: t.ContextIdentifier, UserName: u.Username,
+	}
+}
+
+// ---- wire entities ----
+
+type wireAssociate struct {
+	AssociateId int
+	Name        string
+	FullName    string
+}
+
+type wireListItem struct {
+	Id      int
+	Value   string
+	Tooltip string
+}
+
+type wireCountry struct {
+	CountryId           int
+	Name                string
+	TwoLetterISOCountry string
+}
+
+type wireElement struct {
+	Value         string
+	StrippedValue string
+	Description   string
+}
+
+type wireContact struct {
+	ContactId   int
+	Name        string
+	Department  string
+	OrgNr       string
+	Number1     string
+	Number2     string
+	Description string
+	UpdatedDate string
+	CreatedDate string
+	Emails      []wireElement
+	Phones      []wireElement
+	Urls        []wireElement
+	UpdatedBy   *wireAssociate
+	CreatedBy   *wireAssociate
+	Associate   *wireAssociate
+	Business    *wireListItem
+	Category    *wireListItem
+	Country     *wireCountry
+	NoMailing   bool
+	Xstop       bool
+	Deleted     int
+	TableRight  map[string]any
+}
+
+type wireContactRef struct {
+	ContactId int
+	Name      string
+}
+
+type wirePerson struct {
+	PersonId     int
+	Firstname    string
+	MiddleName   string
+	Lastname     string
+	Mrmrs        string
+	Title        string
+	Description  string
+	UpdatedDate  string
+	CreatedDate  string
+	Contact      *wireContactRef
+	Emails       []wireElement
+	OfficePhones []wireElement
+	UpdatedBy    *wireAssociate
+	CreatedBy    *wireAssociate
+	Associate    *wireAssociate
+	Country      *wireCountry
+	TableRight   map[string]any
+}
+
+const wireTime = "2006-01-02T15:04:05.0000000Z"
+
+func fmtTime(t time.Time) string {
+	if t.IsZero() {
+		return "0001-01-01T00:00:00"
+	}
+	return t.UTC().Format(wireTime)
+}
+
+var (
+	categories = map[int]string{0: "", 1: "Customer", 2: "Prospect", 3: "Partner", 4: "Supplier"}
+	businesses = map[int]string{0: "", 1: "IT", 2: "Finance", 3: "Manufacturing", 4: "Retail"}
+	countries  = map[int][2]string{0: {"", ""}, 578: {"Norway", "NO"}, 752: {"Sweden", "SE"}, 208: {"Denmark", "DK"}, 528: {"Netherlands", "NL"}, 826: {"United Kingdom", "GB"}, 840: {"United States", "US"}, 276: {"Germany", "DE"}}
+)
+
+func (e *Emulator) associateLocked(id int) *wireAssociate {
+	if id == 0 {
+		return nil
+	}
+	if id == SystemUserAssociateID {
+		return &wireAssociate{AssociateId: id, Name: "SYSTEM", FullName: "System User"}
+	}
+	for _, u := range e.users {
+		if u.AssociateID == id {
+			return &wireAssociate{AssociateId: id, Name: u.Initials, FullName: u.FullName}
+		}
+	}
+	return &wireAssociate{AssociateId: id, Name: "A" + strconv.Itoa(id)}
+}
+
+func elements(vs []string) []wireElement {
+	out := make([]wireElement, len(vs))
+	for i, v := range vs {
+		out[i] = wireElement{Value: v, StrippedValue: v}
+	}
+	return out
+}
+
+func values(es []wireElement) []string {
+	var out []string
+	for _, e := range es {
+		if v := strings.TrimSpace(e.Value); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+func country(id int) *wireCountry {
+	c := countries[id]
+	return &wireCountry{CountryId: id, Name: c[0], TwoLetterISOCountry: c[1]}
+}
+
+func listItem(m map[int]string, id int) *wireListItem {
+	return &wireListItem{Id: id, Value: m[id]}
+}
+
+func (e *Emulator) contactWireLocked(c *Contact) wireContact {
+	return wireContact{
+		ContactId: c.ContactID, Name: c.Name, Department: c.Department, OrgNr: c.OrgNr,
+		Number1: c.Number1, Number2: c.Number2, Description: c.Description,
+		UpdatedDate: fmtTime(c.Updated), CreatedDate: fmtTime(c.Created),
+		Emails: elements(c.Emails), Phones: elements(c.Phones), Urls: elements(c.URLs),
+		UpdatedBy: e.associateLocked(c.UpdatedBy), CreatedBy: e.associateLocked(c.CreatedBy),
+		Associate: e.associateLocked(c.AssociateID),
+		Business:  listItem(businesses, c.BusinessID), Category: listItem(categories, c.CategoryID),
+		Country:    country(c.CountryID),
+		TableRight: map[string]any{"Mask": "Select, Update, Insert, Delete", "Reason": ""},
+	}
+}
+
+func (e *Emulator) personWireLocked(st *tenantStore, p *Person) wirePerson {
+	w := wirePerson{
+		PersonId: p.PersonID, Firstname: p.Firstname, MiddleName: p.MiddleName, Lastname: p.Lastname,
+		Mrmrs: p.Mrmrs, Title: p.Title, Description: p.Description,
+		UpdatedDate: fmtTime(p.Updated), CreatedDate: fmtTime(p.Created),
+		Emails: elements(p.Emails), OfficePhones: elements(p.Phones),
+		UpdatedBy: e.associateLocked(p.UpdatedBy), CreatedBy: e.associateLocked(p.CreatedBy),
+		Associate: e.associateLocked(p.AssociateID), Country: country(578),
+		TableRight: map[string]any{"Mask": "Select, Update, Insert, Delete", "Reason": ""},
+	}
+	if c := st.contactByID[p.ContactID]; c != nil {
+		w.Contact = &wireContactRef{ContactId: c.ContactID, Name: c.Name}
+	}
+	return w
+}
+
+// ---- Contact ----
+
+func (e *Emulator) apiContactDefault(_ *http.Request, _ *Tenant, _ *tenantStore, p apiPrincipal) (int, any) {
+	return http.StatusOK, e.contactWireLocked(&Contact{AssociateID: p.associateID, CountryID: 578})
+}
+
+func pathID(r *http.Request) (int, bool) {
+	id, err := strconv.Atoi(r.PathValue("id"))
+	return id, err == nil && id > 0
+}
+
+func (e *Emulator) apiContactGet(r *http.Request, _ *Tenant, st *tenantStore, _ apiPrincipal) (int, any) {
+	id, ok := pathID(r)
+	c := st.contactByID[id]
+	if !ok || c == nil {
+		return apiError(http.StatusNotFound, "NotFound", "Contact "+r.PathValue("id")+" not found")
+	}
+	return http.StatusOK, e.contactWireLocked(c)
+}
+
+func decodeBody(r *http.Request, v any) string {
+	dec := json.NewDecoder(r.Body)
+	if err := dec.Decode(v); err != nil {
+		return "invalid JSON body: " + err.Error()
+	}
+	return ""
+}
+
+// contactFromWire validates an incoming ContactEntity and copies it onto c.
+func contactFromWire(in *wireContact, c *Contact) string {
+	name := strings.TrimSpace(in.Name)
+	switch {
+	case name == "":
+		return "Name is required"
+	case len(in.Name) > 255:
+		return "Name is longer than 255 characters"
+	}
+	c.Name, c.Department, c.OrgNr = in.Name, in.Department, in.OrgNr
+	c.Number1, c.Number2, c.Description = in.Number1, in.Number2, in.Description
+	c.Emails, c.Phones, c.URLs = values(in.Emails), values(in.Phones), values(in.Urls)
+	if in.Category != nil {
+		c.CategoryID = in.Category.Id
+	}
+	if in.Business != nil {
+		c.BusinessID = in.Business.Id
+	}
+	if in.Country != nil {
+		c.CountryID = in.Country.CountryId
+	}
+	if in.Associate != nil {
+		c.AssociateID = in.Associate.AssociateId
+	}
+	return ""
+}
+
+func (e *Emulator) apiContactPost(r *http.Request, _ *Tenant, st *tenantStore, p apiPrincipal) (int, any) {
+	var in wireContact
+	if msg := decodeBody(r, &in); msg != "" {
+		return apiError(http.StatusBadRequest, "BadRequest", msg)
+	}
+	if in.ContactId != 0 {
+		return apiError(http.StatusBadRequest, "ValidationError", "ContactId must be 0 for a new contact")
+	}
+	c := &Contact{AssociateID: p.associateID}
+	if msg := contactFromWire(&in, c); msg != "" {
+		return apiError(http.StatusBadRequest, "ValidationError", msg)
+	}
+	c.CreatedBy, c.Created = p.associateID, e.now()
+	st.insertContact(c)
+	return http.StatusOK, e.contactWireLocked(c)
+}
+
+func (st *tenantStore) insertContact(c *Contact) {
+	if c.ContactID == 0 {
+		st.nextContact++
+		c.ContactID = st.nextContact
+	} else if c.ContactID > st.nextContact {
+		st.nextContact = c.ContactID
+	}
+	st.contactByID[c.ContactID] = c
+	i := sort.Search(len(st.contacts), func(i int) bool { return st.contacts[i].ContactID >= c.ContactID })
+	st.contacts = append(st.contacts, nil)
+	copy(st.contacts[i+1:], st.contacts[i:])
+	st.contacts[i] = c
+}
+
+func (e *Emulator) apiContactPut(r *http.Request, _ *Tenant, st *tenantStore, p apiPrincipal) (int, any) {
+	id, ok := pathID(r)
+	c := st.contactByID[id]
+	if !ok || c == nil {
+		return apiError(http.StatusNotFound, "NotFound", "Contact "+r.PathValue("id")+" not found")
+	}
+	var in wireContact
+	if msg := decodeBody(r, &in); msg != "" {
+		return apiError(http.StatusBadRequest, "BadRequest", msg)
+	}
+	if in.ContactId != 0 && in.ContactId != id {
+		return apiError(http.StatusBadRequest, "ValidationError", "ContactId in the body does not match the URL")
+	}
+	next := *c
+	if msg := contactFromWire(&in, &next); msg != "" {
+		return apiError(http.StatusBadRequest, "ValidationError", msg)
+	}
+	next.UpdatedBy, next.Updated = p.associateID, e.now()
+	*c = next
+	return http.StatusOK, e.contactWireLocked(c)
+}
+
+func (e *Emulator) apiContactDelete(r *http.Request, _ *Tenant, st *tenantStore, _ apiPrincipal) (int, any) {
+	id, ok := pathID(r)
+	c := st.contactByID[id]
+	if !ok || c == nil {
+		return apiError(http.StatusNotFound, "NotFound", "Contact "+r.PathValue("id")+" not found")
+	}
+	delete(st.contactByID, id)
+	i := sort.Search(len(st.contacts), func(i int) bool { return st.contacts[i].ContactID >= id })
+	st.contacts = append(st.contacts[:i], st.contacts[i+1:]...)
+	return http.StatusNoContent, nil
+}
+
+// ---- Person ----
+
+func (e *Emulator) apiPersonDefault(_ *http.Request, _ *Tenant, st *tenantStore, p apiPrincipal) (int, any) {
+	return http.StatusOK, e.personWireLocked(st, &Person{AssociateID: p.associateID})
+}
+
+func (e *Emulator) apiPersonGet(r *http.Request, _ *Tenant, st *tenantStore, _ apiPrincipal) (int, any) {
+	id, ok := pathID(r)
+	p := st.personByID[id]
+	if !ok || p == nil {
+		return apiError(http.StatusNotFound, "NotFound", "Person "+r.PathValue("id")+" not found")
+	}
+	return http.StatusOK, e.personWireLocked(st, p)
+}
+
+func personFromWire(st *tenantStore, in *wirePerson, p *Person) string {
+	switch {
+	case strings.TrimSpace(in.Firstname) == "" && strings.TrimSpace(in.Lastname) == "":
+		return "Firstname or Lastname is required"
+	case len(in.Firstname) > 50 || len(in.Lastname) > 50 || len(in.MiddleName) > 50:
+		return "a name is longer than 50 characters"
+	}
+	if in.Contact != nil && in.Contact.ContactId != 0 {
+		if st.contactByID[in.Contact.ContactId] == nil {
+			return "Contact " + strconv.Itoa(in.Contact.ContactId) + " does not exist"
+		}
+		p.ContactID = in.Contact.ContactId
+	} else {
+		p.ContactID = 0
+	}
+	p.Firstname, p.MiddleName, p.Lastname = in.Firstname, in.MiddleName, in.Lastname
+	p.Mrmrs, p.Title, p.Description = in.Mrmrs, in.Title, in.Description
+	p.Emails, p.Phones = values(in.Emails), values(in.OfficePhones)
+	if in.Associate != nil {
+		p.AssociateID = in.Associate.AssociateId
+	}
+	return ""
+}
+
+func (e *Emulator) apiPersonPost(r *http.Request, _ *Tenant, st *tenantStore, pr apiPrincipal) (int, any) {
+	var in wirePerson
+	if msg := decodeBody(r, &in); msg != "" {
+		return apiError(http.StatusBadRequest, "BadRequest", msg)
+	}
+	if in.PersonId != 0 {
+		return apiError(http.StatusBadRequest, "ValidationError", "PersonId must be 0 for a new person")
+	}
+	p := &Person{AssociateID: pr.associateID}
+	if msg := personFromWire(st, &in, p); msg != "" {
+		return apiError(http.StatusBadRequest, "ValidationError", msg)
+	}
+	p.CreatedBy, p.Created = pr.associateID, e.now()
+	st.insertPerson(p)
+	return http.StatusOK, e.personWireLocked(st, p)
+}
+
+func (st *tenantStore) insertPerson(p *Person) {
+	if p.PersonID == 0 {
+		st.nextPerson++
+		p.PersonID = st.nextPerson
+	} else if p.PersonID > st.nextPerson {
+		st.nextPerson = p.PersonID
+	}
+	st.personByID[p.PersonID] = p
+	i := sort.Search(len(st.persons), func(i int) bool { return st.persons[i].PersonID >= p.PersonID })
+	st.persons = append(st.persons, nil)
+	copy(st.persons[i+1:], st.persons[i:])
+	st.persons[i] = p
+}
+
+func (e *Emulator) apiPersonPut(r *http.Request, _ *Tenant, st *tenantStore, pr apiPrincipal) (int, any) {
+	id, ok := pathID(r)
+	p := st.personByID[id]
+	if !ok || p == nil {
+		return apiError(http.StatusNotFound, "NotFound", "Person "+r.PathValue("id")+" not found")
+	}
+	var in wirePerson
+	if msg := decodeBody(r, &in); msg != "" {
+		return apiError(http.StatusBadRequest, "BadRequest", msg)
+	}
+	if in.PersonId != 0 && in.PersonId != id {
+		return apiError(http.StatusBadRequest, "ValidationError", "PersonId in the body does not match the URL")
+	}
+	next := *p
+	if msg := personFromWire(st, &in, &next); msg != "" {
+		return apiError(http.StatusBadRequest, "ValidationError", msg)
+	}
+	next.UpdatedBy, next.Updated = pr.associateID, e.now()
+	*p = next
+	return http.StatusOK, e.personWireLocked(st, p)
+}
+
+func (e *Emulator) apiPersonDelete(r *http.Request, _ *Tenant, st *tenantStore, _ apiPrincipal) (int, any) {
+	id, ok := pathID(r)
+	p := st.personByID[id]
+	if !ok || p == nil {
+		return apiError(http.StatusNotFound, "NotFound", "Person "+r.PathValue("id")+" not found")
+	}
+	delete(st.personByID, id)
+	i := sort.Search(len(st.persons), func(i int) bool { return st.persons[i].PersonID >= id })
+	st.persons = append(st.persons[:i], st.persons[i+1:]...)
+	return http.StatusNoContent, nil
+}
+
+// ---- accessors for tests ----
+
+// Contacts returns a copy of the tenant's companies, by id.
+func (e *Emulator) Contacts(contextID string) []Contact {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	st := e.tenant.stores[strings.ToLower(contextID)]
+	if st == nil {
+		return nil
+	}
+	out := make([]Contact, len(st.contacts))
+	for i, c := range st.contacts {
+		out[i] = *c
+		out[i].Emails = append([]string(nil), c.Emails...)
+		out[i].Phones = append([]string(nil), c.Phones...)
+		out[i].URLs = append([]string(nil), c.URLs...)
+	}
+	return out
+}
+
+// Persons returns a copy of the tenant's persons, by id.
+func (e *Emulator) Persons(contextID string) []Person {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	st := e.tenant.stores[strings.ToLower(contextID)]
+	if st == nil {
+		return nil
+	}
+	out := make([]Person, len(st.persons))
+	for i, p := range st.persons {
+		out[i] = *p
+		out[i].Emails = append([]string(nil), p.Emails...)
+		out[i].Phones = append([]string(nil), p.Phones...)
+	}
+	return out
+}
+
+// AddContact stores a company in the tenant directly (no request is
+// made), for tests that need data to read. A zero ContactID is assigned,
+// a zero Created is now; it returns what was stored.
+func (e *Emulator) AddContact(contextID string, c Contact) (Contact, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	t := e.tenants[strings.ToLower(contextID)]
+	if t == nil {
+		return Contact{}, fmt.Errorf("superidtest: unknown tenant %q", contextID)
+	}
+	st := e.storeLocked(t)
+	if c.ContactID < 0 || st.contactByID[c.ContactID] != nil {
+		return Contact{}, fmt.Errorf("superidtest: contact id %d is taken or negative", c.ContactID)
+	}
+	if c.Created.IsZero() {
+		c.Created = e.now()
+	}
+	cc := c
+	st.insertContact(&cc)
+	return cc, nil
+}
+
+// AddPerson stores a person in the tenant directly, like AddContact.
+func (e *Emulator) AddPerson(contextID string, p Person) (Person, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	t := e.tenants[strings.ToLower(contextID)]
+	if t == nil {
+		return Person{}, fmt.Errorf("superidtest: unknown tenant %q", contextID)
+	}
+	st := e.storeLocked(t)
+	if p.PersonID < 0 || st.personByID[p.PersonID] != nil {
+		return Person{}, fmt.Errorf("superidtest: person id %d is taken or negative", p.PersonID)
+	}
+	if p.Created.IsZero() {
+		p.Created = e.now()
+	}
+	pp := p
+	st.insertPerson(&pp)
+	return pp, nil
+}

@@ -1,0 +1,269 @@
+// Package config reads what both example programs need from the
+// environment, and in local mode (nothing configured) creates it: a partner
+// key pair, a sealing key and app credentials under the data directory,
+// the SQLite database beside them, and the emulator's address.
+package config
+
+import (
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/go-superoffice/superoffice/examples/internal/store"
+	"github.com/go-superoffice/superoffice/superid"
+	"github.com/go-superoffice/superoffice/systemuser"
+)
+
+// The environment variables the examples read.
+const (
+	EnvEnvironment    = "SUPEROFFICE_ENV"              // sod, stage, online or a root URL
+	EnvClientID       = "SUPEROFFICE_CLIENT_ID"        // the app's client id
+	EnvClientSecret   = "SUPEROFFICE_CLIENT_SECRET"    // the app's client secret (application token)
+	EnvPrivateKeyFile = "SUPEROFFICE_PRIVATE_KEY_FILE" // RSA XML or PEM
+	EnvRedirectURL    = "SUPEROFFICE_REDIRECT_URL"     // the registered redirect URL
+	EnvDatabaseURL    = "DATABASE_URL"                 // a SQLite path or a postgres:// URL
+	EnvSealKey        = "SUPEROFFICE_SEAL_KEY"         // base64 of 32 bytes; empty: a key file in the data dir
+)
+
+// Local-mode defaults: the web app serves the emulator here, and the
+// console finds it here.
+const (
+	LocalEmulatorAddr = "127.0.0.1:8081"
+	LocalWebAppAddr   = "localhost:8080"
+	LocalClientID     = "local-partner-app"
+)
+
+// Config is what the examples run with. It holds secrets: never log it
+// whole (String redacts them).
+type Config struct {
+	// Local is true when no SuperOffice setting was given: the programs
+	// then use the emulator at LocalEmulatorAddr.
+	Local        bool
+	Environment  superid.Environment
+	ClientID     string
+	ClientSecret string
+	PrivateKey   *rsa.PrivateKey
+	RedirectURL  string
+	DatabaseURL  string
+	SealKey      []byte
+	DataDir      string
+}
+
+// String describes the configuration without its secrets.
+func (c *Config) String() string {
+	mode := "SuperOffice Online"
+	if c.Local {
+		mode = "local (emulator)"
+	}
+	return fmt.Sprintf("mode=%s env=%s client_id=%s redirect=%s database=%s",
+		mode, c.Environment, c.ClientID, c.RedirectURL, RedactDatabaseURL(c.DatabaseURL))
+}
+
+// Load builds the configuration from getenv (os.Getenv in the programs).
+// With none of the SuperOffice variables set it is local mode, and the
+// files it needs are created under dataDir on first use. A partial or
+// malformed configuration is an error naming every problem in one line.
+func Load(getenv func(string) string, dataDir string) (*Config, error) {
+	if dataDir == "" {
+		dataDir = "data"
+	}
+	c := &Config{DataDir: dataDir, DatabaseURL: strings.TrimSpace(getenv(EnvDatabaseURL))}
+	names := []string{EnvEnvironment, EnvClientID, EnvClientSecret, EnvPrivateKeyFile, EnvRedirectURL}
+	var set, missing []string
+	for _, n := range names {
+		if strings.TrimSpace(getenv(n)) != "" {
+			set = append(set, n)
+		} else {
+			missing = append(missing, n)
+		}
+	}
+	if len(set) == 0 {
+		c.Local = true
+		if err := c.loadLocal(); err != nil {
+			return nil, err
+		}
+	} else {
+		if len(missing) > 0 {
+			return nil, fmt.Errorf("config: %s set but %s missing (set all five to use SuperOffice Online, or none for local mode)",
+				strings.Join(set, ", "), strings.Join(missing, ", "))
+		}
+		if err := c.loadOnline(getenv); err != nil {
+			return nil, err
+		}
+	}
+	if c.DatabaseURL == "" {
+		if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
+			return nil, fmt.Errorf("config: data directory: %w", err)
+		}
+		c.DatabaseURL = filepath.Join(c.DataDir, "superoffice.db")
+	}
+	key, err := sealKey(getenv(EnvSealKey), c.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	c.SealKey = key
+	return c, nil
+}
+
+func (c *Config) loadOnline(getenv func(string) string) error {
+	var problems []string
+	env, err := superid.ParseEnvironment(getenv(EnvEnvironment))
+	if err != nil {
+		problems = append(problems, fmt.Sprintf("%s: %v", EnvEnvironment, err))
+	}
+	c.Environment = env
+	c.ClientID = strings.TrimSpace(getenv(EnvClientID))
+	c.ClientSecret = strings.TrimSpace(getenv(EnvClientSecret))
+	c.RedirectURL = strings.TrimSpace(getenv(EnvRedirectURL))
+	if u, err := url.Parse(c.RedirectURL); err != nil || !u.IsAbs() || (u.Scheme != "https" && u.Scheme != "http") {
+		problems = append(problems, fmt.Sprintf("%s: %q is not an absolute http(s) URL", EnvRedirectURL, c.RedirectURL))
+	}
+	path := strings.TrimSpace(getenv(EnvPrivateKeyFile))
+	if data, err := os.ReadFile(path); err != nil {
+		problems = append(problems, fmt.Sprintf("%s: %v", EnvPrivateKeyFile, unwrapPathError(err)))
+	} else if key, err := systemuser.ParsePrivateKey(data); err != nil {
+		problems = append(problems, fmt.Sprintf("%s: %v", EnvPrivateKeyFile, err))
+	} else {
+		c.PrivateKey = key
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("config: %s", strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+func unwrapPathError(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return fmt.Errorf("%s: %w", pe.Path, pe.Err)
+	}
+	return err
+}
+
+// localApp is the local-mode app registration, kept so that the web app
+// and the console (and a restart) agree on it.
+type localApp struct {
+	ClientID     string `json:"client_id"`
+	ClientSecret string `json:"client_secret"`
+}
+
+func (c *Config) loadLocal() error {
+	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
+		return fmt.Errorf("config: data directory: %w", err)
+	}
+	c.Environment = superid.Environment("http://" + LocalEmulatorAddr)
+	c.RedirectURL = "http://" + LocalWebAppAddr + "/callback"
+
+	key, err := loadOrCreateKey(filepath.Join(c.DataDir, "partner-key.pem"))
+	if err != nil {
+		return err
+	}
+	c.PrivateKey = key
+
+	appFile := filepath.Join(c.DataDir, "local-app.json")
+	var app localApp
+	data, err := os.ReadFile(appFile)
+	switch {
+	case err == nil:
+		if err := json.Unmarshal(data, &app); err != nil || app.ClientID == "" || app.ClientSecret == "" {
+			return fmt.Errorf("config: %s is damaged; delete it to create a new local app", appFile)
+		}
+	case errors.Is(err, fs.ErrNotExist):
+		app = localApp{ClientID: LocalClientID, ClientSecret: randomToken()}
+		data, _ := json.MarshalIndent(app, "", "  ")
+		if err := writeNew(appFile, data); err != nil {
+			return err
+		}
+	default:
+		return fmt.Errorf("config: %w", unwrapPathError(err))
+	}
+	c.ClientID, c.ClientSecret = app.ClientID, app.ClientSecret
+	return nil
+}
+
+func loadOrCreateKey(path string) (*rsa.PrivateKey, error) {
+	data, err := os.ReadFile(path)
+	if err == nil {
+		key, err := systemuser.ParsePrivateKey(data)
+		if err != nil {
+			return nil, fmt.Errorf("config: %s: %w", path, err)
+		}
+		return key, nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("config: %w", unwrapPathError(err))
+	}
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return nil, fmt.Errorf("config: generate partner key: %w", err)
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return nil, fmt.Errorf("config: encode partner key: %w", err)
+	}
+	if err := writeNew(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})); err != nil {
+		return nil, err
+	}
+	return key, nil
+}
+
+func sealKey(fromEnv, dataDir string) ([]byte, error) {
+	if strings.TrimSpace(fromEnv) != "" {
+		key, err := store.ParseSealKey(strings.TrimSpace(fromEnv))
+		if err != nil {
+			return nil, fmt.Errorf("config: %s: %w", EnvSealKey, err)
+		}
+		return key, nil
+	}
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("config: data directory: %w", err)
+	}
+	key, err := store.LoadOrCreateSealKey(filepath.Join(dataDir, "seal.key"))
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return key, nil
+}
+
+// writeNew creates a file readable by its owner only; it never overwrites,
+// so two programs starting at once cannot clobber each other's key.
+func writeNew(path string, data []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return fmt.Errorf("config: %w", unwrapPathError(err))
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return fmt.Errorf("config: write %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("config: write %s: %w", path, err)
+	}
+	return nil
+}
+
+func randomToken() string {
+	b := make([]byte, 24)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// RedactDatabaseURL hides a password in a database URL; a file path is
+// returned as it is.
+func RedactDatabaseURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		return s
+	}
+	return u.Redacted()
+}

@@ -1,0 +1,141 @@
+// Package store is the database the example web app and console share: the tenants
+// that approved the app, with their sealed system user tokens and their work schedule,
+// and the web app's server-side sessions.
+//
+// # Quick start
+//
+//	key, err := store.LoadOrCreateSealKey("data/seal.key") // or store.ParseSealKey(os.Getenv(...))
+//	s, err := store.Open(ctx, "data/app.db", key)          // or "postgres://user@host/db"
+//	defer s.Close()
+//
+// # Databases
+//
+// Open takes a SQLite file path (modernc.org/sqlite, pure Go; "sqlite:" prefix optional,
+// ":memory:" for tests) or a "postgres://" / "postgresql://" URL (pgx). SQLite runs in
+// WAL mode with a busy timeout, foreign keys on, and every transaction begun with BEGIN
+// IMMEDIATE so that it holds the write lock from the start and never fails upgrading
+// from reader to writer. SQLite serves one process (the web app and one console); to
+// scale the console out to several instances use PostgreSQL.
+//
+// The schema is created and upgraded by Open from migrations embedded in the binary
+// (migrations/sqlite, migrations/postgres: the same tables in each dialect's types). The
+// table schema_version records one row per applied migration. Open applies the missing
+// ones in a single transaction; several processes opening at once serialise on a
+// PostgreSQL advisory lock (or SQLite's write lock), so each migration runs once. A
+// database migrated by a newer program is refused with ErrSchemaTooNew.
+//
+// # Schema
+//
+// Times are stored as unix microseconds (BIGINT), 0 meaning never/none, so that the same
+// queries compare them on both databases.
+//
+// tenants, one row per tenant, keyed by the lower-cased context identifier
+// (context_key), so "Cust123" and "cust123" are one tenant:
+//
+//   - context_id: the spelling of the latest approval.
+//   - system_user_token: sealed (see Secrets).
+//   - serial, web_api_url, company_name, approved_by, approved_at, approvals (a count,
+//     bumped by each re-approval), created_at, updated_at.
+//   - status ('active' or 'inactive') and status_reason.
+//   - last_run, last_sync (last success), last_outcome (empty, ok, failed, retry, waiting),
+//     last_result, last_error, attempts (transient failures in a row), next_run.
+//   - lease_owner, lease_until, fence: the claim protocol below.
+//
+// A partial index on (next_run, context_key) for active tenants makes finding due
+// tenants cheap however many there are.
+//
+// sessions, keyed by the SHA-256 of the session id (id_hash), so that reading the
+// table does not hand out live session ids; data is the sealed JSON of SessionData;
+// created_at, updated_at, expires_at.
+//
+// # Secrets
+//
+// System user tokens and session data are sealed with AES-256-GCM under the 32-byte
+// seal key: version byte, random 96-bit nonce, ciphertext and tag. The additional
+// authenticated data names the table, the column and the row (context key or session id
+// hash), so a sealed value copied to another row, another column or another table does
+// not open: the read fails with ErrSealBroken, as it does for a flipped bit or another
+// key. No error, log line, String, GoString, LogValue or JSON form in this package holds
+// a token, a session id or the key: Tenant and Claim leave SystemUserToken out of JSON
+// and print as "tenant Cust123" / "claim Cust123 fence 7 by host-42-ab12cd34", and
+// SessionData's MarshalJSON leaves out its tokens. ListTenants returns TenantSummary,
+// which has no field for a secret.
+//
+// In local mode the key lives in a file (LoadOrCreateSealKey: base64, mode 0600,
+// created atomically so that the web app and the console starting together agree on
+// it); in production it comes from the environment (ParseSealKey) or a secret store.
+// Losing the key loses the tokens, not the tenants: a claim that meets a token that does
+// not open makes that tenant inactive with a reason, and the next approval stores a new
+// token and reactivates it.
+//
+// # Approvals
+//
+// UpsertTenant stores an approval in one INSERT ... ON CONFLICT statement. A re-approval
+// replaces the token (and any non-empty detail), counts the approval, reactivates the
+// tenant (due at once if it was inactive) and keeps everything else: created time, last
+// run, sync, result and error, and the current lease. Nothing is duplicated or lost.
+//
+// # Leases and fencing
+//
+// The console works through tenants with claims:
+//
+//  1. ClaimDue(owner, now, lease, limit) picks up to limit tenants that are active,
+//     due (next_run <= now) and free (lease_until <= now: no lease, or an expired one),
+//     the most overdue first, and in the same statement sets lease_owner = owner,
+//     lease_until = now + lease and fence = fence + 1. On PostgreSQL the selection is
+//     FOR UPDATE SKIP LOCKED inside the claiming transaction: concurrent claimers skip
+//     rows another one is claiming instead of waiting for them, and a row claimed
+//     meanwhile fails the re-checked lease condition, so no two claims overlap however
+//     many instances run. On SQLite the single writer gives the same guarantee.
+//  2. The worker runs the job with the claim's token, and may Renew the lease.
+//  3. It ends the claim with exactly one of Complete (success, failure, or deactivate),
+//     Reschedule (transient error: attempts + 1, retry at a time it chooses from
+//     Claim.Attempts), Postpone (tenant unavailable until a known time; no attempt
+//     counted) or Release (give it back unchanged, for a shutdown). Each of these is a
+//     single UPDATE ... WHERE context_key = ? AND lease_owner = ? AND fence = ? that
+//     also clears the lease.
+//
+// The fence is the fencing token: a per-tenant counter that every claim increments and
+// nothing lowers. When an instance dies or stalls, its lease runs out and another
+// instance claims the tenant, moving the fence on. If the first instance then wakes up
+// and writes, its fence no longer matches: the write changes nothing and returns
+// ErrLeaseLost. That holds even when the new claim has the same owner name, and it does
+// not depend on the clocks of the instances agreeing: the clock only decides when a
+// tenant may be taken over; the fence decides whose write counts. A claim whose lease
+// ran out but that nobody took over still completes, since nothing conflicts.
+//
+// Complete with Deactivate marks the tenant inactive only if it was not re-approved
+// since the claim (Claim.Approvals), so a worker that found the old token revoked
+// cannot deactivate a tenant whose administrator has just approved the app again.
+//
+// Claims stream: a console loops on ClaimDue with a batch size and stops when it returns
+// nothing, so 10,000 tenants are never in memory at once. Use an owner name unique to the
+// process (NewOwner), so that ReleaseOwner at shutdown frees only this process's claims.
+// Counts summarises the table (due, leased, ok, failed, retrying, waiting, inactive).
+//
+// # Sessions
+//
+// CreateSession stores SessionData under a new random 256-bit id (base64url, 43
+// characters) for a time to live; Session returns it, and a malformed, unknown or
+// expired id is ErrNotFound. RotateSession moves the data to a new id in one
+// transaction, re-sealing it (the seal is bound to the id) and deleting the old row: call
+// it at sign-in. UpdateSession replaces the data (after a token refresh), DeleteSession
+// signs out, DeleteExpiredSessions reclaims space.
+//
+// # Errors
+//
+// Every error is an *Error (operation and cause, prefixed "store: ") wrapping one of
+// ErrNotFound, ErrLeaseLost, ErrSealBroken, ErrBadKey, ErrSchemaTooNew, ErrInvalid or a
+// database error; match them with errors.Is.
+//
+// # Testing
+//
+// The tests run against SQLite in a temporary directory and against PostgreSQL at
+// TEST_DATABASE_URL, each test in a schema of its own. Without TEST_DATABASE_URL the
+// PostgreSQL half is skipped, unless CI=true, where it fails. .ci/start-postgres starts
+// a throwaway cluster:
+//
+//	eval "$(.ci/start-postgres)"
+//	(cd examples && go test -race ./internal/store/)
+//	.ci/start-postgres stop
+package store

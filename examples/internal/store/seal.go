@@ -1,0 +1,155 @@
+package store
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// SealKeySize is the length of a seal key: AES-256.
+const SealKeySize = 32
+
+// sealVersion is the first byte of every sealed value, so that a future format
+// (or key rotation) can tell its values apart.
+const sealVersion = 1
+
+// sealer seals secrets with AES-256-GCM. The additional data names the table, the
+// column and the row, so a sealed value only opens where it was written.
+type sealer struct{ aead cipher.AEAD }
+
+func newSealer(key []byte) (*sealer, error) {
+	if len(key) != SealKeySize {
+		return nil, fmt.Errorf("%w (got %d)", ErrBadKey, len(key))
+	}
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, err
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil, err
+	}
+	return &sealer{aead: aead}, nil
+}
+
+func sealAAD(table, column, row string) []byte {
+	return []byte("superoffice-examples-store\x00v1\x00" + table + "\x00" + column + "\x00" + row)
+}
+
+// seal returns version || nonce || ciphertext+tag.
+func (s *sealer) seal(plaintext []byte, table, column, row string) []byte {
+	ns := s.aead.NonceSize()
+	out := make([]byte, 1+ns, 1+ns+len(plaintext)+s.aead.Overhead())
+	out[0] = sealVersion
+	rand.Read(out[1 : 1+ns]) // never fails (crypto/rand crashes the program instead)
+	return s.aead.Seal(out, out[1:1+ns], plaintext, sealAAD(table, column, row))
+}
+
+// open reverses seal. Every failure is ErrSealBroken: the caller cannot do anything
+// different for a wrong key, a flipped bit or a moved value, and the error says so.
+func (s *sealer) open(sealed []byte, table, column, row string) ([]byte, error) {
+	ns := s.aead.NonceSize()
+	if len(sealed) < 1+ns+s.aead.Overhead() || sealed[0] != sealVersion {
+		return nil, ErrSealBroken
+	}
+	pt, err := s.aead.Open(nil, sealed[1:1+ns], sealed[1+ns:], sealAAD(table, column, row))
+	if err != nil {
+		return nil, ErrSealBroken
+	}
+	return pt, nil
+}
+
+// GenerateSealKey returns a new random 32-byte seal key.
+func GenerateSealKey() []byte {
+	k := make([]byte, SealKeySize)
+	rand.Read(k)
+	return k
+}
+
+// EncodeSealKey returns key in the text form ParseSealKey and key files use (standard
+// base64).
+func EncodeSealKey(key []byte) string { return base64.StdEncoding.EncodeToString(key) }
+
+// ParseSealKey reads a seal key from text, as found in an environment variable or a key
+// file: base64 (standard or URL alphabet, padded or not) or 64 hex digits, surrounding
+// white space ignored. The error never repeats the input.
+func ParseSealKey(s string) ([]byte, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return nil, &Error{Op: "parse seal key", Err: fmt.Errorf("%w (empty)", ErrBadKey)}
+	}
+	if len(s) == 2*SealKeySize {
+		if k, err := hex.DecodeString(s); err == nil {
+			return k, nil
+		}
+	}
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+		if k, err := enc.DecodeString(s); err == nil {
+			if len(k) != SealKeySize {
+				return nil, &Error{Op: "parse seal key", Err: fmt.Errorf("%w (decodes to %d bytes)", ErrBadKey, len(k))}
+			}
+			return k, nil
+		}
+	}
+	return nil, &Error{Op: "parse seal key", Err: fmt.Errorf("%w (not base64 or hex)", ErrBadKey)}
+}
+
+// LoadOrCreateSealKey reads the seal key in the file at path, or, when there is no such
+// file, generates one and writes it there (base64, mode 0600, parent directories 0700).
+// Two processes starting at once end up with the same key: the file appears atomically
+// and the loser reads the winner's.
+func LoadOrCreateSealKey(path string) ([]byte, error) {
+	op := "seal key file " + path
+	b, err := os.ReadFile(path)
+	if err == nil {
+		k, err := ParseSealKey(string(b))
+		if err != nil {
+			return nil, &Error{Op: op, Err: errors.Unwrap(err)}
+		}
+		return k, nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return nil, wrap(op, err)
+	}
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, wrap(op, err)
+	}
+	tmp, err := os.CreateTemp(dir, ".sealkey-*")
+	if err != nil {
+		return nil, wrap(op, err)
+	}
+	defer os.Remove(tmp.Name())
+	key := GenerateSealKey()
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		return nil, wrap(op, err)
+	}
+	if _, err := tmp.WriteString(EncodeSealKey(key) + "\n"); err != nil {
+		tmp.Close()
+		return nil, wrap(op, err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return nil, wrap(op, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return nil, wrap(op, err)
+	}
+	// Link, unlike rename, fails when the name exists: then another process won.
+	if err := os.Link(tmp.Name(), path); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return LoadOrCreateSealKey(path)
+		}
+		return nil, wrap(op, err)
+	}
+	return key, nil
+}

@@ -1,0 +1,374 @@
+package superidtest
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// ---- OData lists ----
+
+// odataColumn is one archive column: its camelCase name and how to read
+// it (an int, a string, or a time formatted like the entities' dates).
+type odataColumn[T any] struct {
+	name string
+	get  func(T) any
+}
+
+func (e *Emulator) contactColumnsLocked() []odataColumn[*Contact] {
+	return []odataColumn[*Contact]{
+		{"contactId", func(c *Contact) any { return c.ContactID }},
+		{"name", func(c *Contact) any { return c.Name }},
+		{"department", func(c *Contact) any { return c.Department }},
+		{"orgNr", func(c *Contact) any { return c.OrgNr }},
+		{"number1", func(c *Contact) any { return c.Number1 }},
+		{"number2", func(c *Contact) any { return c.Number2 }},
+		{"category", func(c *Contact) any { return categories[c.CategoryID] }},
+		{"categoryId", func(c *Contact) any { return c.CategoryID }},
+		{"business", func(c *Contact) any { return businesses[c.BusinessID] }},
+		{"businessId", func(c *Contact) any { return c.BusinessID }},
+		{"country", func(c *Contact) any { return countries[c.CountryID][0] }},
+		{"countryId", func(c *Contact) any { return c.CountryID }},
+		{"associateId", func(c *Contact) any { return c.AssociateID }},
+		{"createdBy", func(c *Contact) any { return c.CreatedBy }},
+		{"createdDate", func(c *Contact) any { return fmtTime(c.Created) }},
+		{"updatedDate", func(c *Contact) any { return fmtTime(c.Updated) }},
+	}
+}
+
+func (e *Emulator) personColumnsLocked(st *tenantStore) []odataColumn[*Person] {
+	contactName := func(p *Person) string {
+		if c := st.contactByID[p.ContactID]; c != nil {
+			return c.Name
+		}
+		return ""
+	}
+	first := func(vs []string) string {
+		if len(vs) == 0 {
+			return ""
+		}
+		return vs[0]
+	}
+	return []odataColumn[*Person]{
+		{"personId", func(p *Person) any { return p.PersonID }},
+		{"firstname", func(p *Person) any { return p.Firstname }},
+		{"middleName", func(p *Person) any { return p.MiddleName }},
+		{"lastname", func(p *Person) any { return p.Lastname }},
+		{"fullName", func(p *Person) any {
+			return strings.Join(strings.Fields(p.Firstname+" "+p.MiddleName+" "+p.Lastname), " ")
+		}},
+		{"title", func(p *Person) any { return p.Title }},
+		{"email", func(p *Person) any { return first(p.Emails) }},
+		{"phone", func(p *Person) any { return first(p.Phones) }},
+		{"contactId", func(p *Person) any { return p.ContactID }},
+		{"contactName", func(p *Person) any { return contactName(p) }},
+		{"associateId", func(p *Person) any { return p.AssociateID }},
+		{"createdBy", func(p *Person) any { return p.CreatedBy }},
+		{"createdDate", func(p *Person) any { return fmtTime(p.Created) }},
+		{"updatedDate", func(p *Person) any { return fmtTime(p.Updated) }},
+	}
+}
+
+func (e *Emulator) apiContactList(r *http.Request, t *Tenant, st *tenantStore, _ apiPrincipal) (int, any) {
+	return odataList(r, e.tenantEndpointLocked(t.ContextIdentifier)+"/api/v1/Contact", "contact",
+		st.contacts, e.contactColumnsLocked(), func(c *Contact) int { return c.ContactID }, e.pageSize())
+}
+
+func (e *Emulator) apiPersonList(r *http.Request, t *Tenant, st *tenantStore, _ apiPrincipal) (int, any) {
+	return odataList(r, e.tenantEndpointLocked(t.ContextIdentifier)+"/api/v1/Person", "person",
+		st.persons, e.personColumnsLocked(st), func(p *Person) int { return p.PersonID }, e.pageSize())
+}
+
+func (e *Emulator) pageSize() int {
+	if e.tenant.pageSize > 0 {
+		return e.tenant.pageSize
+	}
+	return 200
+}
+
+type odataResponse struct {
+	Metadata string           `json:"odata.metadata"`
+	NextLink string           `json:"odata.nextLink,omitempty"`
+	Value    []map[string]any `json:"value"`
+}
+
+// odataList answers an OData collection request: $select, $filter (a
+// subset of SuperOffice's operators joined by "and"), $orderby, $top,
+// $skip, and server-side paging with an absolute odata.nextLink.
+func odataList[T any](r *http.Request, self, entity string, rows []T, cols []odataColumn[T], key func(T) int, pageSize int) (int, any) {
+	q := map[string]string{}
+	for k, v := range r.URL.Query() {
+		q[strings.ToLower(k)] = v[0]
+	}
+	byName := map[string]odataColumn[T]{}
+	for _, c := range cols {
+		byName[strings.ToLower(c.name)] = c
+	}
+	bad := func(msg string) (int, any) { return apiError(http.StatusBadRequest, "ODataError", msg) }
+
+	sel := cols
+	if s := strings.TrimSpace(q["$select"]); s != "" {
+		sel = nil
+		for _, name := range strings.Split(s, ",") {
+			c, ok := byName[strings.ToLower(strings.TrimSpace(name))]
+			if !ok {
+				return bad("unknown column in $select: " + strings.TrimSpace(name))
+			}
+			sel = append(sel, c)
+		}
+	}
+	match, err := parseFilter(q["$filter"], byName)
+	if err != nil {
+		return bad(err.Error())
+	}
+	order, err := parseOrderBy(q["$orderby"], byName)
+	if err != nil {
+		return bad(err.Error())
+	}
+	intParam := func(name string) (int, error) {
+		s := strings.TrimSpace(q[name])
+		if s == "" {
+			return 0, nil
+		}
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 0 {
+			return 0, fmt.Errorf("%s must be a non-negative integer", name)
+		}
+		return n, nil
+	}
+	top, err := intParam("$top")
+	if err != nil {
+		return bad(err.Error())
+	}
+	skip, err := intParam("$skip")
+	if err != nil {
+		return bad(err.Error())
+	}
+
+	var hits []T
+	for _, row := range rows {
+		if match(row) {
+			hits = append(hits, row)
+		}
+	}
+	if len(order) > 0 {
+		sort.SliceStable(hits, func(i, j int) bool {
+			for _, o := range order {
+				if c := compareValues(o.col.get(hits[i]), o.col.get(hits[j])); c != 0 {
+					return (c < 0) != o.desc
+				}
+			}
+			return key(hits[i]) < key(hits[j])
+		})
+	}
+	limit := max(len(hits)-skip, 0)
+	if top > 0 {
+		limit = min(limit, top)
+	}
+	n := min(limit, pageSize)
+	resp := odataResponse{Metadata: self + "/$metadata", Value: make([]map[string]any, 0, n)}
+	for _, row := range hits[min(skip, len(hits)) : min(skip, len(hits))+n] {
+		m := make(map[string]any, len(sel)+2)
+		m["PrimaryKey"] = key(row)
+		m["EntityName"] = entity
+		for _, c := range sel {
+			m[c.name] = c.get(row)
+		}
+		resp.Value = append(resp.Value, m)
+	}
+	if n < limit {
+		next := url.Values{}
+		for k, v := range r.URL.Query() {
+			if lk := strings.ToLower(k); lk != "$skip" && lk != "$top" {
+				next[k] = v
+			}
+		}
+		next.Set("$skip", strconv.Itoa(skip+n))
+		if top > 0 {
+			next.Set("$top", strconv.Itoa(top-n))
+		}
+		resp.NextLink = self + "?" + next.Encode()
+	}
+	return http.StatusOK, resp
+}
+
+func compareValues(a, b any) int {
+	switch a := a.(type) {
+	case int:
+		b, _ := b.(int)
+		return a - b
+	case string:
+		b, _ := b.(string)
+		return strings.Compare(strings.ToLower(a), strings.ToLower(b))
+	}
+	return 0
+}
+
+type orderKey[T any] struct {
+	col  odataColumn[T]
+	desc bool
+}
+
+func parseOrderBy[T any](s string, cols map[string]odataColumn[T]) ([]orderKey[T], error) {
+	var out []orderKey[T]
+	for _, part := range strings.Split(s, ",") {
+		f := strings.Fields(part)
+		if len(f) == 0 {
+			continue
+		}
+		c, ok := cols[strings.ToLower(f[0])]
+		if !ok || len(f) > 2 {
+			return nil, fmt.Errorf("bad $orderby term %q", strings.TrimSpace(part))
+		}
+		k := orderKey[T]{col: c}
+		if len(f) == 2 {
+			switch strings.ToLower(f[1]) {
+			case "asc":
+			case "desc":
+				k.desc = true
+			default:
+				return nil, fmt.Errorf("bad $orderby direction %q", f[1])
+			}
+		}
+		out = append(out, k)
+	}
+	return out, nil
+}
+
+// filterTokens splits a $filter into words and quoted strings (a doubled
+// quote stands for one quote inside); quoted tokens keep their leading
+// quote as a marker.
+func filterTokens(s string) ([]string, error) {
+	var out []string
+	for i := 0; i < len(s); {
+		switch c := s[i]; {
+		case c == ' ' || c == '\t':
+			i++
+		case c == '\'':
+			var b strings.Builder
+			b.WriteByte('\'')
+			i++
+			for {
+				if i >= len(s) {
+					return nil, fmt.Errorf("unterminated string in $filter")
+				}
+				if s[i] == '\'' {
+					if i+1 < len(s) && s[i+1] == '\'' {
+						b.WriteByte('\'')
+						i += 2
+						continue
+					}
+					i++
+					break
+				}
+				b.WriteByte(s[i])
+				i++
+			}
+			out = append(out, b.String())
+		default:
+			j := i
+			for j < len(s) && s[j] != ' ' && s[j] != '\t' {
+				j++
+			}
+			out = append(out, s[i:j])
+			i = j
+		}
+	}
+	return out, nil
+}
+
+// parseFilter compiles "col op value [and col op value ...]" with the
+// operators eq ne lt le gt ge (numbers and strings) and begins, contains,
+// notBegins, notContains (strings, case-insensitive, as SuperOffice is).
+func parseFilter[T any](s string, cols map[string]odataColumn[T]) (func(T) bool, error) {
+	toks, err := filterTokens(s)
+	if err != nil {
+		return nil, err
+	}
+	var preds []func(T) bool
+	for i := 0; i < len(toks); {
+		if i > 0 {
+			if !strings.EqualFold(toks[i], "and") {
+				return nil, fmt.Errorf("$filter: expected 'and', got %q", toks[i])
+			}
+			i++
+		}
+		if i+3 > len(toks) {
+			return nil, fmt.Errorf("$filter: incomplete condition")
+		}
+		c, ok := cols[strings.ToLower(toks[i])]
+		if !ok {
+			return nil, fmt.Errorf("$filter: unknown column %q", toks[i])
+		}
+		p, err := filterPredicate(c, strings.ToLower(toks[i+1]), toks[i+2])
+		if err != nil {
+			return nil, err
+		}
+		preds = append(preds, p)
+		i += 3
+	}
+	return func(row T) bool {
+		for _, p := range preds {
+			if !p(row) {
+				return false
+			}
+		}
+		return true
+	}, nil
+}
+
+func filterPredicate[T any](c odataColumn[T], op, lit string) (func(T) bool, error) {
+	val := strings.TrimPrefix(lit, "'")
+	lval := strings.ToLower(val)
+	str := func(row T) string {
+		switch v := c.get(row).(type) {
+		case string:
+			return strings.ToLower(v)
+		case int:
+			return strconv.Itoa(v)
+		}
+		return ""
+	}
+	cmp := func(row T) (int, bool) {
+		switch v := c.get(row).(type) {
+		case int:
+			n, err := strconv.Atoi(val)
+			if err != nil {
+				return 0, false
+			}
+			return v - n, true
+		case string:
+			return strings.Compare(strings.ToLower(v), lval), true
+		}
+		return 0, false
+	}
+	rel := func(ok func(int) bool) func(T) bool {
+		return func(row T) bool { d, valid := cmp(row); return valid && ok(d) }
+	}
+	switch op {
+	case "eq", "is":
+		return rel(func(d int) bool { return d == 0 }), nil
+	case "ne", "isnot":
+		return rel(func(d int) bool { return d != 0 }), nil
+	case "lt":
+		return rel(func(d int) bool { return d < 0 }), nil
+	case "le":
+		return rel(func(d int) bool { return d <= 0 }), nil
+	case "gt":
+		return rel(func(d int) bool { return d > 0 }), nil
+	case "ge":
+		return rel(func(d int) bool { return d >= 0 }), nil
+	case "begins":
+		return func(row T) bool { return strings.HasPrefix(str(row), lval) }, nil
+	case "notbegins":
+		return func(row T) bool { return !strings.HasPrefix(str(row), lval) }, nil
+	case "contains":
+		return func(row T) bool { return strings.Contains(str(row), lval) }, nil
+	case "notcontains":
+		return func(row T) bool { return !strings.Contains(str(row), lval) }, nil
+	}
+	return nil, fmt.Errorf("$filter: unsupported operator %q", op)
+}

@@ -1,0 +1,73 @@
+package systemuser
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/go-superoffice/superoffice/internal/jwtclaims"
+)
+
+// maxJWT bounds what is handed to the JWT parser.
+const maxJWT = 64 << 10
+
+// claimPrefix starts every SuperOffice claim name.
+const claimPrefix = "http://schemes.superoffice.net/identity/"
+
+// systemUserClaims are the claims of a system-user JWT that matter here.
+// SuperID writes iat and custom claims as strings, hence the lax types.
+type systemUserClaims struct {
+	jwtclaims.Registered
+	Ticket            jwtclaims.String `json:"http://schemes.superoffice.net/identity/ticket"`
+	ContextIdentifier jwtclaims.String `json:"http://schemes.superoffice.net/identity/ctx"`
+	Serial            jwtclaims.String `json:"http://schemes.superoffice.net/identity/serial"`
+	WebAPIURL         jwtclaims.String `json:"http://schemes.superoffice.net/identity/webapi_url"`
+	NetServerURL      jwtclaims.String `json:"http://schemes.superoffice.net/identity/netserver_url"`
+}
+
+// validate checks a system-user JWT as PROTOCOL.md section 5.1 says, plus
+// what SuperOffice's own validator leaves out: the tenant must be the one
+// asked for, and the serial the pinned one when there is a pin.
+func (c *Client) validate(ctx context.Context, raw, contextID string, o exchangeOptions) (*Ticket, error) {
+	if len(raw) > maxJWT {
+		return nil, errors.New("JWT is larger than 64 KiB")
+	}
+	var cl systemUserClaims
+	if _, err := c.parser.ParseWithClaims(raw, &cl, c.keys.Keyfunc(ctx)); err != nil {
+		return nil, err
+	}
+	serial := string(cl.Serial)
+	if serial == "" {
+		return nil, errors.New("JWT lacks the serial claim")
+	}
+	if !slices.Contains(cl.Audience, "spn:"+serial) {
+		return nil, fmt.Errorf("aud %.80q does not name spn:%.40s", strings.Join(cl.Audience, " "), serial)
+	}
+	if o.serial != "" && serial != o.serial {
+		return nil, fmt.Errorf("serial %.40q is not the pinned %.40q", serial, o.serial)
+	}
+	if !strings.EqualFold(string(cl.ContextIdentifier), contextID) {
+		return nil, fmt.Errorf("ctx %.40q is not the tenant asked for, %.40q", string(cl.ContextIdentifier), contextID)
+	}
+	if cl.Ticket == "" {
+		return nil, errors.New("JWT lacks the ticket claim")
+	}
+	t := &Ticket{
+		Value:             string(cl.Ticket),
+		ContextIdentifier: string(cl.ContextIdentifier),
+		Serial:            serial,
+		WebAPIURL:         string(cl.WebAPIURL),
+		NetServerURL:      string(cl.NetServerURL),
+		IssuedAt:          c.now(),
+	}
+	if cl.ExpiresAt != nil {
+		t.Expiry = cl.ExpiresAt.Time
+	}
+	return t, nil
+}
+
+var _ jwt.Claims = systemUserClaims{}

@@ -1,0 +1,170 @@
+package tenant
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+)
+
+// Sentinels that errors.Is finds in the errors this package returns.
+var (
+	// ErrNotFound: the entity or endpoint does not exist (404).
+	ErrNotFound = errors.New("tenant: not found")
+	// ErrUnauthorized: the credentials were refused (401), even after one
+	// fresh system user ticket.
+	ErrUnauthorized = errors.New("tenant: unauthorized")
+	// ErrForbidden: the principal may not do this (403).
+	ErrForbidden = errors.New("tenant: forbidden")
+	// ErrBadRequest: the server refused the request or its entity (400),
+	// a validation error, say; Error.Message says why.
+	ErrBadRequest = errors.New("tenant: bad request")
+	// ErrConflict: the entity changed or exists already (409, 412).
+	ErrConflict = errors.New("tenant: conflict")
+	// ErrRateLimited: the server kept answering 429 until retries ran out.
+	ErrRateLimited = errors.New("tenant: rate limited")
+	// ErrServer: the server kept failing (5xx) until retries ran out.
+	ErrServer = errors.New("tenant: server error")
+	// ErrMisdirected: the tenant is not served by this host (421); it has
+	// moved, and re-resolving through the state API did not help or was
+	// not configured (see Config.Resolver).
+	ErrMisdirected = errors.New("tenant: misdirected request (tenant moved)")
+	// ErrRedirect: the server answered with a redirect, which is never
+	// followed so that credentials never travel to another host.
+	ErrRedirect = errors.New("tenant: redirect not followed")
+	// ErrTenantNotRunning: the state API says the tenant is not running
+	// (offline maintenance, suspended, deleted...); Error.State has the
+	// state. No request was sent to the tenant.
+	ErrTenantNotRunning = errors.New("tenant: tenant is not running")
+	// ErrForeignHost: a URL (the base URL, the state API's Api, a next
+	// link) is not on the environment's domain, so it was not called and
+	// received no credentials.
+	ErrForeignHost = errors.New("tenant: URL is not on the environment's domain")
+)
+
+// maxErrorBody caps how much of an error response is kept.
+const maxErrorBody = 1 << 20
+
+// Error is the error every method of this package returns for a failed
+// request: an HTTP status the server answered, a request that could not
+// be sent, a tenant that is not running, or a URL that was refused. Match
+// it with errors.As, or its kind with errors.Is and the sentinels.
+type Error struct {
+	// StatusCode is the HTTP status, or 0 when no response was received.
+	StatusCode int
+	// Method and URL name the request; query values are redacted.
+	Method string
+	URL    string
+	// Body is the response body, at most 1 MiB.
+	Body []byte
+	// Message is the server's own message, decoded from a JSON body
+	// ("Message", "message", "ErrorMessage", "error_description"...), or
+	// a plain text body; empty when there was none.
+	Message string
+	// State is the tenant's state when the error is ErrTenantNotRunning
+	// (and whenever a Resolver had it at hand).
+	State *State
+
+	kind  error // a sentinel, when the status alone does not say
+	cause error // what went wrong below HTTP
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString("tenant: ")
+	if e.Method != "" {
+		b.WriteString(e.Method)
+		b.WriteByte(' ')
+	}
+	b.WriteString(e.URL)
+	switch {
+	case e.kind == ErrTenantNotRunning && e.State != nil:
+		fmt.Fprintf(&b, ": tenant %s is %s", e.State.ContextIdentifier, e.State.State)
+	case e.StatusCode != 0:
+		fmt.Fprintf(&b, ": %d %s", e.StatusCode, http.StatusText(e.StatusCode))
+	case e.kind != nil:
+		b.WriteString(": ")
+		b.WriteString(strings.TrimPrefix(e.kind.Error(), "tenant: "))
+	}
+	if e.Message != "" {
+		b.WriteString(": ")
+		b.WriteString(e.Message)
+	}
+	if e.cause != nil {
+		b.WriteString(": ")
+		b.WriteString(e.cause.Error())
+	}
+	return b.String()
+}
+
+// Unwrap returns the underlying cause (a transport error, a ctx error, a
+// ticket source's error), if any.
+func (e *Error) Unwrap() error { return e.cause }
+
+// Is reports whether target is the sentinel for this error's kind.
+func (e *Error) Is(target error) bool {
+	if e.kind != nil && target == e.kind {
+		return true
+	}
+	s := e.StatusCode
+	switch target {
+	case ErrNotFound:
+		return s == http.StatusNotFound || s == http.StatusGone
+	case ErrUnauthorized:
+		return s == http.StatusUnauthorized
+	case ErrForbidden:
+		return s == http.StatusForbidden
+	case ErrBadRequest:
+		return s == http.StatusBadRequest || s == http.StatusUnprocessableEntity
+	case ErrConflict:
+		return s == http.StatusConflict || s == http.StatusPreconditionFailed
+	case ErrRateLimited:
+		return s == http.StatusTooManyRequests
+	case ErrServer:
+		return s >= 500
+	case ErrMisdirected:
+		return s == http.StatusMisdirectedRequest
+	case ErrRedirect:
+		return s >= 300 && s < 400
+	}
+	return false
+}
+
+// decodeMessage finds a human-readable message in an error body.
+func decodeMessage(contentType string, body []byte) string {
+	body = bytes.TrimSpace(body)
+	if len(body) == 0 {
+		return ""
+	}
+	if body[0] == '{' {
+		var m map[string]json.RawMessage
+		if json.Unmarshal(body, &m) == nil {
+			for _, k := range []string{"message", "errormessage", "error_description", "detail", "title", "error"} {
+				for key, raw := range m {
+					if !strings.EqualFold(key, k) {
+						continue
+					}
+					var s string
+					if json.Unmarshal(raw, &s) == nil && strings.TrimSpace(s) != "" {
+						return clip(s)
+					}
+				}
+			}
+		}
+		return ""
+	}
+	if strings.HasPrefix(contentType, "text/plain") {
+		return clip(string(body))
+	}
+	return ""
+}
+
+func clip(s string) string {
+	s = strings.TrimSpace(s)
+	if len(s) > 300 {
+		s = s[:300] + "..."
+	}
+	return s
+}

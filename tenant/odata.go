@@ -1,0 +1,281 @@
+package tenant
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"iter"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/go-superoffice/superoffice/internal/httpx"
+)
+
+// ListOptions are the OData query options of a list (archive) request.
+// The zero value lists the server's default columns, unfiltered, in the
+// server's order, one server page at a time.
+type ListOptions struct {
+	// Select names the columns to return, such as "contactId", "name",
+	// "category"; empty means the server's default columns.
+	Select []string
+	// Filter is a SuperOffice $filter, such as "name begins 'Acme'" or
+	// "contactId gt 10 and name contains 'AS'".
+	Filter string
+	// OrderBy is a $orderby, such as "name desc,contactId".
+	OrderBy string
+	// Top limits how many rows are returned in all; 0 means no limit.
+	Top int
+	// Skip skips that many rows first.
+	Skip int
+	// PageSize, when positive, makes All ask for pages of that many rows
+	// with $top/$skip, for servers that send no odata.nextLink; 0 leaves
+	// paging to the server's odata.nextLink.
+	PageSize int
+}
+
+// query renders the options; top, when positive, overrides Top.
+func (o *ListOptions) query(top, skip int) string {
+	var parts []string
+	add := func(k, v string) {
+		parts = append(parts, k+"="+strings.ReplaceAll(url.QueryEscape(v), "+", "%20"))
+	}
+	if len(o.Select) > 0 {
+		add("$select", strings.Join(o.Select, ","))
+	}
+	if o.Filter != "" {
+		add("$filter", o.Filter)
+	}
+	if o.OrderBy != "" {
+		add("$orderby", o.OrderBy)
+	}
+	if top > 0 {
+		add("$top", strconv.Itoa(top))
+	}
+	if skip > 0 {
+		add("$skip", strconv.Itoa(skip))
+	}
+	return strings.Join(parts, "&")
+}
+
+func (o *ListOptions) validate() error {
+	switch {
+	case o.Top < 0 || o.Skip < 0 || o.PageSize < 0:
+		return errors.New("tenant: ListOptions.Top, Skip and PageSize must not be negative")
+	}
+	for _, s := range o.Select {
+		if strings.TrimSpace(s) == "" || strings.ContainsAny(s, ",&") {
+			return errors.New("tenant: ListOptions.Select holds an empty or malformed column name")
+		}
+	}
+	return nil
+}
+
+// Page is one page of an OData list.
+type Page[T any] struct {
+	// Value holds the rows.
+	Value []T `json:"value"`
+	// NextLink is the server's link to the next page; empty on the last.
+	NextLink string `json:"odata.nextLink"`
+	// Metadata is the server's odata.metadata link.
+	Metadata string `json:"odata.metadata"`
+
+	url *url.URL // the URL that answered, for a relative NextLink
+}
+
+// Row is one row of an OData list: the primary key, the entity name and
+// every column as received, by its (camelCase) column name.
+type Row struct {
+	PrimaryKey int
+	EntityName string
+	Columns    map[string]any
+}
+
+// UnmarshalJSON keeps every column; numbers stay json.Number.
+func (r *Row) UnmarshalJSON(b []byte) error {
+	dec := json.NewDecoder(strings.NewReader(string(b)))
+	dec.UseNumber()
+	var m map[string]any
+	if err := dec.Decode(&m); err != nil {
+		return err
+	}
+	*r = Row{Columns: m}
+	r.PrimaryKey = r.Int("PrimaryKey")
+	r.EntityName = r.String("EntityName")
+	return nil
+}
+
+func (r Row) column(name string) (any, bool) {
+	if v, ok := r.Columns[name]; ok {
+		return v, true
+	}
+	for k, v := range r.Columns {
+		if strings.EqualFold(k, name) {
+			return v, true
+		}
+	}
+	return nil, false
+}
+
+// String returns a column as text ("" when absent or null).
+func (r Row) String(name string) string {
+	v, _ := r.column(name)
+	switch v := v.(type) {
+	case nil:
+		return ""
+	case string:
+		return v
+	case json.Number:
+		return v.String()
+	case bool:
+		return strconv.FormatBool(v)
+	}
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+// Int returns a column as an integer (0 when absent, null or not a
+// number); numbers sent as strings are accepted.
+func (r Row) Int(name string) int {
+	v, _ := r.column(name)
+	var s string
+	switch v := v.(type) {
+	case json.Number:
+		s = v.String()
+	case string:
+		s = strings.TrimSpace(v)
+	default:
+		return 0
+	}
+	if n, err := strconv.Atoi(s); err == nil {
+		return n
+	}
+	if f, err := strconv.ParseFloat(s, 64); err == nil {
+		return int(f)
+	}
+	return 0
+}
+
+// list fetches one page from ref.
+func list[T any](ctx context.Context, c *Client, ref *url.URL) (*Page[T], error) {
+	var p Page[T]
+	u, err := c.do(ctx, http.MethodGet, ref, nil, &p, requestOptions{})
+	if err != nil {
+		return nil, err
+	}
+	p.url = u
+	return &p, nil
+}
+
+func firstPage[T any](ctx context.Context, c *Client, path string, o *ListOptions) (*Page[T], error) {
+	if o == nil {
+		o = &ListOptions{}
+	}
+	if err := o.validate(); err != nil {
+		return nil, err
+	}
+	ref := &url.URL{Path: path, RawQuery: o.query(o.Top, o.Skip)}
+	return list[T](ctx, c, ref)
+}
+
+// next returns the page after p, or nil after the last one.
+func next[T any](ctx context.Context, c *Client, p *Page[T]) (*Page[T], error) {
+	if p.NextLink == "" {
+		return nil, nil
+	}
+	ref, err := c.linkRef(ctx, p.NextLink, p.url)
+	if err != nil {
+		return nil, err
+	}
+	return list[T](ctx, c, ref)
+}
+
+// linkRef vets a next link: it must be on an owned host; when it lies
+// under the base URL it becomes relative again, so that a tenant that
+// moves between pages is followed.
+func (c *Client) linkRef(ctx context.Context, link string, from *url.URL) (*url.URL, error) {
+	l, err := url.Parse(link)
+	if err != nil {
+		return nil, &Error{Method: http.MethodGet, URL: "odata.nextLink", cause: err}
+	}
+	if from != nil {
+		l = from.ResolveReference(l)
+	}
+	base, _, err := c.currentBase(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !l.IsAbs() {
+		l = base.ResolveReference(l)
+	}
+	if !c.owns(l, base) {
+		return nil, &Error{Method: http.MethodGet, URL: httpx.RedactURL(l), kind: ErrForeignHost}
+	}
+	if p, bp := l.EscapedPath(), base.EscapedPath(); strings.HasPrefix(p, bp) {
+		rel, err := url.Parse(strings.TrimPrefix(p, bp))
+		if err == nil && !rel.IsAbs() {
+			rel.RawQuery = l.RawQuery
+			return rel, nil
+		}
+	}
+	return l, nil
+}
+
+// all iterates over every row of a list, page by page.
+func all[T any](ctx context.Context, c *Client, path string, opts *ListOptions) iter.Seq2[T, error] {
+	return func(yield func(T, error) bool) {
+		var zero T
+		o := ListOptions{}
+		if opts != nil {
+			o = *opts
+		}
+		if err := o.validate(); err != nil {
+			yield(zero, err)
+			return
+		}
+		served, skip := 0, o.Skip
+		ask := func() int { // $top for the next request
+			switch {
+			case o.PageSize > 0 && o.Top > 0:
+				return min(o.PageSize, o.Top-served)
+			case o.PageSize > 0:
+				return o.PageSize
+			}
+			return o.Top
+		}
+		top := ask()
+		p, err := list[T](ctx, c, &url.URL{Path: path, RawQuery: o.query(top, skip)})
+		seen := map[string]bool{}
+		for {
+			if err != nil {
+				yield(zero, err)
+				return
+			}
+			for _, row := range p.Value {
+				if !yield(row, nil) {
+					return
+				}
+				served++
+				if o.Top > 0 && served >= o.Top {
+					return
+				}
+			}
+			switch {
+			case p.NextLink != "":
+				if seen[p.NextLink] {
+					yield(zero, &Error{Method: http.MethodGet, URL: path, cause: errors.New("odata.nextLink repeats itself")})
+					return
+				}
+				seen[p.NextLink] = true
+				p, err = next(ctx, c, p)
+			case o.PageSize > 0 && len(p.Value) == top && top > 0:
+				skip += len(p.Value)
+				top = ask()
+				p, err = list[T](ctx, c, &url.URL{Path: path, RawQuery: o.query(top, skip)})
+			default:
+				return
+			}
+		}
+	}
+}

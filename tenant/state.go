@@ -1,0 +1,269 @@
+package tenant
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-retryablehttp"
+	"golang.org/x/sync/singleflight"
+
+	"github.com/go-superoffice/superoffice/internal/httpx"
+	"github.com/go-superoffice/superoffice/superid"
+)
+
+// StateName is a tenant state as the state API names it. Unknown names
+// pass through unchanged.
+type StateName string
+
+// The documented tenant states.
+const (
+	StateUnknown            StateName = "Unknown"
+	StateProvisioning       StateName = "Provisioning"
+	StateRunning            StateName = "Running"
+	StateDeleted            StateName = "Deleted"
+	StateSuspended          StateName = "Suspended"
+	StateOnlineMaintenance  StateName = "OnlineMaintenance"
+	StateOfflineMaintenance StateName = "OfflineMaintenance"
+	StateProvisioningFailed StateName = "ProvisioningFailed"
+	StateDeleting           StateName = "Deleting"
+	StateDeleteFailed       StateName = "DeleteFailed"
+	StateMigrationPending   StateName = "MigrationPending"
+)
+
+// Running reports whether the tenant's APIs are available in this state:
+// Running and OnlineMaintenance.
+func (s StateName) Running() bool { return s == StateRunning || s == StateOnlineMaintenance }
+
+// State is where a tenant lives and whether it can be called, as the
+// tenant state API answers.
+type State struct {
+	ContextIdentifier string
+	// Endpoint is the root of the installation; its host changes as
+	// SuperOffice balances load between clusters.
+	Endpoint string
+	State    StateName
+	// IsRunning is the server's own verdict: true for Running and
+	// OnlineMaintenance.
+	IsRunning bool
+	// ValidUntil is when the state should be looked up again.
+	ValidUntil time.Time
+	// API is the REST base URL (no trailing slash), such as
+	// https://sod2.superoffice.com/Cust12345/api.
+	API string `json:"Api"`
+}
+
+// Running reports whether the tenant's APIs can be called.
+func (s *State) Running() bool { return s.IsRunning || s.State.Running() }
+
+// Lookup asks env's state API where the tenant contextID lives and
+// whether it runs. It does not cache; a Resolver does. It returns an
+// *Error that matches ErrForeignHost when the answer names an API outside
+// env's domain, but not an error for a tenant that is not running.
+func Lookup(ctx context.Context, env superid.Environment, contextID string) (*State, error) {
+	r, err := NewResolver(ResolverConfig{Environment: env})
+	if err != nil {
+		return nil, err
+	}
+	return r.Lookup(ctx, contextID)
+}
+
+// ResolverConfig configures a Resolver. The zero value of every field but
+// Environment is usable.
+type ResolverConfig struct {
+	// Environment is the SuperOffice environment whose state API is asked;
+	// required.
+	Environment superid.Environment
+	// HTTPClient sends the state requests; nil means a client with a 30s
+	// timeout. Redirects are never followed.
+	HTTPClient *http.Client
+	// Logger receives debug lines (no credentials); nil is silent.
+	Logger *slog.Logger
+	// Now is the clock for ValidUntil; nil means time.Now.
+	Now func() time.Time
+	// MinTTL is the shortest time an answer is cached, however near its
+	// ValidUntil (clock skew must not turn into a lookup per request);
+	// 0 means 30s.
+	MinTTL time.Duration
+	// Retry bounds retries of the state request; zero values pick the
+	// defaults.
+	Retry RetryPolicy
+}
+
+// Resolver finds tenants through the state API and caches each answer
+// until its ValidUntil. It is safe for concurrent use, and concurrent
+// lookups of one tenant share one request.
+type Resolver struct {
+	env    superid.Environment
+	hc     *retryablehttp.Client
+	logger *slog.Logger
+	now    func() time.Time
+	minTTL time.Duration
+
+	mu    sync.Mutex
+	cache map[string]*resolved
+	group singleflight.Group
+}
+
+type resolved struct {
+	state   *State
+	base    *url.URL // API + "/"
+	expires time.Time
+}
+
+// NewResolver validates cfg; it does no I/O.
+func NewResolver(cfg ResolverConfig) (*Resolver, error) {
+	if cfg.Environment == "" {
+		return nil, errors.New("tenant: ResolverConfig.Environment is required")
+	}
+	env, err := superid.ParseEnvironment(string(cfg.Environment))
+	if err != nil {
+		return nil, errors.New("tenant: ResolverConfig.Environment: " + err.Error())
+	}
+	r := &Resolver{
+		env:    env,
+		hc:     httpx.NewClient(cfg.HTTPClient, cfg.Logger, cfg.Retry),
+		logger: cfg.Logger,
+		now:    cfg.Now,
+		minTTL: cfg.MinTTL,
+		cache:  map[string]*resolved{},
+	}
+	if r.now == nil {
+		r.now = time.Now
+	}
+	if r.minTTL <= 0 {
+		r.minTTL = 30 * time.Second
+	}
+	return r, nil
+}
+
+// Environment is the environment the resolver asks.
+func (r *Resolver) Environment() superid.Environment { return r.env }
+
+// Resolve returns the tenant's state, from the cache while it is valid.
+// A tenant that is not running gives an *Error matching
+// ErrTenantNotRunning, with the state.
+func (r *Resolver) Resolve(ctx context.Context, contextID string) (*State, error) {
+	res, err := r.resolve(ctx, contextID)
+	if err != nil {
+		return nil, err
+	}
+	return res.state, nil
+}
+
+// Forget drops the cached state of a tenant, so that the next Resolve
+// asks the state API again: after a 421, say.
+func (r *Resolver) Forget(contextID string) {
+	r.mu.Lock()
+	delete(r.cache, strings.ToLower(contextID))
+	r.mu.Unlock()
+}
+
+func (r *Resolver) resolve(ctx context.Context, contextID string) (*resolved, error) {
+	key := strings.ToLower(contextID)
+	r.mu.Lock()
+	res := r.cache[key]
+	r.mu.Unlock()
+	if res == nil || !r.now().Before(res.expires) {
+		ch := r.group.DoChan(key, func() (any, error) {
+			// The lookup outlives the first caller's cancellation, as
+			// others may be waiting for it; the client timeout bounds it.
+			st, err := r.Lookup(context.WithoutCancel(ctx), contextID)
+			if err != nil {
+				return nil, err
+			}
+			base, _ := url.Parse(strings.TrimRight(st.API, "/") + "/")
+			exp := st.ValidUntil
+			if floor := r.now().Add(r.minTTL); exp.Before(floor) {
+				exp = floor
+			}
+			res := &resolved{state: st, base: base, expires: exp}
+			r.mu.Lock()
+			r.cache[key] = res
+			r.mu.Unlock()
+			return res, nil
+		})
+		select {
+		case <-ctx.Done():
+			return nil, &Error{Method: http.MethodGet, URL: r.env.TenantStateURL(contextID), cause: ctx.Err()}
+		case out := <-ch:
+			if out.Err != nil {
+				return nil, out.Err
+			}
+			res = out.Val.(*resolved)
+		}
+	}
+	if !res.state.Running() {
+		return nil, &Error{URL: res.state.API, State: res.state, kind: ErrTenantNotRunning}
+	}
+	return res, nil
+}
+
+// Lookup asks the state API, without the cache.
+func (r *Resolver) Lookup(ctx context.Context, contextID string) (*State, error) {
+	if !validContextID(contextID) {
+		return nil, &Error{URL: "state of " + contextID, kind: ErrBadRequest,
+			cause: errors.New("context identifier is not Cust followed by digits")}
+	}
+	u := r.env.TenantStateURL(contextID)
+	req, err := retryablehttp.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, &Error{Method: http.MethodGet, URL: u, cause: err}
+	}
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", userAgent)
+	resp, err := r.hc.Do(req)
+	if err != nil {
+		return nil, &Error{Method: http.MethodGet, URL: u, cause: err}
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, errorFromResponse(http.MethodGet, req.URL, resp)
+	}
+	var st State
+	body, err := httpx.ReadBody(resp.Body, maxErrorBody)
+	if err == nil {
+		err = json.Unmarshal(body, &st)
+	}
+	if err != nil {
+		return nil, &Error{Method: http.MethodGet, URL: u, StatusCode: resp.StatusCode, cause: errors.New("decode state: " + err.Error())}
+	}
+	switch {
+	case !strings.EqualFold(st.ContextIdentifier, contextID):
+		return nil, &Error{Method: http.MethodGet, URL: u, StatusCode: resp.StatusCode,
+			cause: errors.New("the state API answered for another tenant: " + st.ContextIdentifier)}
+	case st.Running() && (st.API == "" || !r.env.OwnsHost(st.API)):
+		return nil, &Error{Method: http.MethodGet, URL: u, StatusCode: resp.StatusCode, State: &st, kind: ErrForeignHost,
+			Message: "Api " + redactRaw(st.API) + " is not on " + r.env.String()}
+	}
+	if r.logger != nil {
+		r.logger.Debug("tenant: state", "context", st.ContextIdentifier, "state", string(st.State), "api", redactRaw(st.API), "valid_until", st.ValidUntil)
+	}
+	return &st, nil
+}
+
+func validContextID(s string) bool {
+	if len(s) < 5 || !strings.EqualFold(s[:4], "cust") {
+		return false
+	}
+	for _, c := range s[4:] {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+func redactRaw(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	return httpx.RedactURL(u)
+}
