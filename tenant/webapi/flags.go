@@ -1,6 +1,7 @@
 package webapi
 
 import (
+	"bytes"
 	"fmt"
 	"strconv"
 	"strings"
@@ -86,6 +87,8 @@ func unmarshalFlags(b []byte, table []flagBit) (string, error) {
 	switch {
 	case string(b) == "null":
 		return "", nil
+	case len(b) >= 2 && b[0] == '"' && b[len(b)-1] == '"' && !bytes.ContainsAny(b[1:len(b)-1], "\\\""):
+		return string(b[1 : len(b)-1]), nil // the usual case, without unquoting
 	case len(b) > 0 && b[0] == '"':
 		s, err := strconv.Unquote(string(b))
 		if err != nil {
