@@ -129,6 +129,7 @@ func New(baseURL string, opts ...Option) (*Emulator, error) {
 	e.loginRoutes()
 	e.systemUserRoutes()
 	e.tenantRoutes()
+	e.agentRoutes() // agents.go: the Agents API methods tenant/webapi's examples use
 	return e, nil
 }
 

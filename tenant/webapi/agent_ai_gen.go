@@ -5,7 +5,6 @@ package webapi
 import (
 	"context"
 	"io"
-	"net/http"
 
 	"github.com/go-superoffice/superoffice/tenant"
 )
@@ -23,7 +22,7 @@ func (s AIAgent) AnalyzeBizCardImage(ctx context.Context, image []byte, mergeWit
 		Image             []byte `json:"Image,omitempty"`
 		MergeWithDatabase bool   `json:"MergeWithDatabase"`
 	}{image, mergeWithDatabase}
-	return call[*BizCard](ctx, s.c, http.MethodPost, "v1/Agents/AI/AnalyzeBizCardImage", in, false)
+	return call[*BizCard](ctx, s.c, "POST", "v1/Agents/AI/AnalyzeBizCardImage", in, false)
 }
 
 // AnalyzeBizCardText calls POST v1/Agents/AI/AnalyzeBizCardText.
@@ -34,7 +33,7 @@ func (s AIAgent) AnalyzeBizCardText(ctx context.Context, mergeWithDatabase bool,
 		MergeWithDatabase bool   `json:"MergeWithDatabase"`
 		Text              string `json:"Text"`
 	}{mergeWithDatabase, text}
-	return call[*BizCard](ctx, s.c, http.MethodPost, "v1/Agents/AI/AnalyzeBizCardText", in, false)
+	return call[*BizCard](ctx, s.c, "POST", "v1/Agents/AI/AnalyzeBizCardText", in, false)
 }
 
 // Answer calls POST v1/Agents/AI/Answer.
@@ -47,7 +46,7 @@ func (s AIAgent) Answer(ctx context.Context, namespaceName string, query string,
 		Top           float64 `json:"Top"`
 		Type          RagType `json:"Type,omitempty"`
 	}{namespaceName, query, top, typeArg}
-	return call[*RagAnswer](ctx, s.c, http.MethodPost, "v1/Agents/AI/Answer", in, false)
+	return call[*RagAnswer](ctx, s.c, "POST", "v1/Agents/AI/Answer", in, false)
 }
 
 // AnswerAccepted calls POST v1/Agents/AI/AnswerAccepted.
@@ -57,7 +56,7 @@ func (s AIAgent) AnswerAccepted(ctx context.Context, trackingID string) error {
 	in := struct {
 		TrackingID string `json:"TrackingId"`
 	}{trackingID}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/AI/AnswerAccepted", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/AI/AnswerAccepted", in, false)
 }
 
 // AnswerFeedback calls POST v1/Agents/AI/AnswerFeedback.
@@ -68,7 +67,7 @@ func (s AIAgent) AnswerFeedback(ctx context.Context, isThumbsUp bool, trackingID
 		IsThumbsUp bool   `json:"IsThumbsUp"`
 		TrackingID string `json:"TrackingId"`
 	}{isThumbsUp, trackingID}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/AI/AnswerFeedback", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/AI/AnswerFeedback", in, false)
 }
 
 // AnswerUsingContext calls POST v1/Agents/AI/AnswerUsingContext.
@@ -82,7 +81,7 @@ func (s AIAgent) AnswerUsingContext(ctx context.Context, contextIDs *RagContextI
 		Top           float64        `json:"Top"`
 		Type          RagType        `json:"Type,omitempty"`
 	}{contextIDs, namespaceName, query, top, typeArg}
-	return call[*RagAnswer](ctx, s.c, http.MethodPost, "v1/Agents/AI/AnswerUsingContext", in, false)
+	return call[*RagAnswer](ctx, s.c, "POST", "v1/Agents/AI/AnswerUsingContext", in, false)
 }
 
 // CancelIndexing calls POST v1/Agents/AI/CancelIndexing.
@@ -92,7 +91,7 @@ func (s AIAgent) CancelIndexing(ctx context.Context, namespaceName string) (*Rag
 	in := struct {
 		NamespaceName string `json:"NamespaceName"`
 	}{namespaceName}
-	return call[*RagStatus](ctx, s.c, http.MethodPost, "v1/Agents/AI/CancelIndexing", in, false)
+	return call[*RagStatus](ctx, s.c, "POST", "v1/Agents/AI/CancelIndexing", in, false)
 }
 
 // ClearChatbotTurns calls POST v1/Agents/AI/ClearChatbotTurns.
@@ -102,21 +101,21 @@ func (s AIAgent) ClearChatbotTurns(ctx context.Context, chatID string) error {
 	in := struct {
 		ChatID string `json:"ChatId"`
 	}{chatID}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/AI/ClearChatbotTurns", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/AI/ClearChatbotTurns", in, false)
 }
 
 // CreateDefaultCopilotDataSourceEntity calls POST v1/Agents/AI/CreateDefaultCopilotDataSourceEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/AI_Agent/v1AIAgent_CreateDefaultCopilotDataSourceEntity.html
 func (s AIAgent) CreateDefaultCopilotDataSourceEntity(ctx context.Context) (*CopilotDataSourceEntity, error) {
-	return call[*CopilotDataSourceEntity](ctx, s.c, http.MethodPost, "v1/Agents/AI/CreateDefaultCopilotDataSourceEntity", nil, false)
+	return call[*CopilotDataSourceEntity](ctx, s.c, "POST", "v1/Agents/AI/CreateDefaultCopilotDataSourceEntity", nil, false)
 }
 
 // CreateDefaultCopilotEntity calls POST v1/Agents/AI/CreateDefaultCopilotEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/AI_Agent/v1AIAgent_CreateDefaultCopilotEntity.html
 func (s AIAgent) CreateDefaultCopilotEntity(ctx context.Context) (*CopilotEntity, error) {
-	return call[*CopilotEntity](ctx, s.c, http.MethodPost, "v1/Agents/AI/CreateDefaultCopilotEntity", nil, false)
+	return call[*CopilotEntity](ctx, s.c, "POST", "v1/Agents/AI/CreateDefaultCopilotEntity", nil, false)
 }
 
 // CreateTextForAppointment calls POST v1/Agents/AI/CreateTextForAppointment.
@@ -127,21 +126,21 @@ func (s AIAgent) CreateTextForAppointment(ctx context.Context, appointment *Appo
 		Appointment *AppointmentEntity `json:"Appointment,omitempty"`
 		IsoLangCode string             `json:"IsoLangCode"`
 	}{appointment, isoLangCode}
-	return call[string](ctx, s.c, http.MethodPost, "v1/Agents/AI/CreateTextForAppointment", in, false)
+	return call[string](ctx, s.c, "POST", "v1/Agents/AI/CreateTextForAppointment", in, false)
 }
 
 // DeleteCopilotDataSourceEntity calls POST v1/Agents/AI/DeleteCopilotDataSourceEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/AI_Agent/v1AIAgent_DeleteCopilotDataSourceEntity.html
 func (s AIAgent) DeleteCopilotDataSourceEntity(ctx context.Context, copilotDataSourceEntityID int64) error {
-	return exec(ctx, s.c, http.MethodPost, withQuery("v1/Agents/AI/DeleteCopilotDataSourceEntity", "CopilotDataSourceEntityId", copilotDataSourceEntityID), nil, false)
+	return exec(ctx, s.c, "POST", withQuery("v1/Agents/AI/DeleteCopilotDataSourceEntity", "CopilotDataSourceEntityId", copilotDataSourceEntityID), nil, false)
 }
 
 // DeleteCopilotEntity calls POST v1/Agents/AI/DeleteCopilotEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/AI_Agent/v1AIAgent_DeleteCopilotEntity.html
 func (s AIAgent) DeleteCopilotEntity(ctx context.Context, copilotEntityID int64) error {
-	return exec(ctx, s.c, http.MethodPost, withQuery("v1/Agents/AI/DeleteCopilotEntity", "CopilotEntityId", copilotEntityID), nil, false)
+	return exec(ctx, s.c, "POST", withQuery("v1/Agents/AI/DeleteCopilotEntity", "CopilotEntityId", copilotEntityID), nil, false)
 }
 
 // DetectLanguage calls POST v1/Agents/AI/DetectLanguage.
@@ -151,7 +150,7 @@ func (s AIAgent) DetectLanguage(ctx context.Context, text string) (string, error
 	in := struct {
 		Text string `json:"Text"`
 	}{text}
-	return call[string](ctx, s.c, http.MethodPost, "v1/Agents/AI/DetectLanguage", in, false)
+	return call[string](ctx, s.c, "POST", "v1/Agents/AI/DetectLanguage", in, false)
 }
 
 // DetectSentiment calls POST v1/Agents/AI/DetectSentiment.
@@ -161,7 +160,7 @@ func (s AIAgent) DetectSentiment(ctx context.Context, text string) (*Sentiment, 
 	in := struct {
 		Text string `json:"Text"`
 	}{text}
-	return call[*Sentiment](ctx, s.c, http.MethodPost, "v1/Agents/AI/DetectSentiment", in, false)
+	return call[*Sentiment](ctx, s.c, "POST", "v1/Agents/AI/DetectSentiment", in, false)
 }
 
 // ExpandText calls POST v1/Agents/AI/ExpandText.
@@ -173,7 +172,7 @@ func (s AIAgent) ExpandText(ctx context.Context, isoLangCode string, percentBigg
 		PercentBigger float64 `json:"PercentBigger"`
 		Text          string  `json:"Text"`
 	}{isoLangCode, percentBigger, text}
-	return call[string](ctx, s.c, http.MethodPost, "v1/Agents/AI/ExpandText", in, false)
+	return call[string](ctx, s.c, "POST", "v1/Agents/AI/ExpandText", in, false)
 }
 
 // GetChatbotPromptSuggestions calls POST v1/Agents/AI/GetChatbotPromptSuggestions; it only reads, so it is retried like a GET.
@@ -185,7 +184,7 @@ func (s AIAgent) GetChatbotPromptSuggestions(ctx context.Context, currentID int6
 		IsoLangCode string `json:"IsoLangCode"`
 		SoProtocol  string `json:"SoProtocol"`
 	}{currentID, isoLangCode, soProtocol}
-	return call[*ChatbotTurn](ctx, s.c, http.MethodPost, "v1/Agents/AI/GetChatbotPromptSuggestions", in, true)
+	return call[*ChatbotTurn](ctx, s.c, "POST", "v1/Agents/AI/GetChatbotPromptSuggestions", in, true)
 }
 
 // GetChatbotResponse calls POST v1/Agents/AI/GetChatbotResponse; it only reads, so it is retried like a GET.
@@ -200,7 +199,7 @@ func (s AIAgent) GetChatbotResponse(ctx context.Context, apiURL string, chatID s
 		PreviousTurns []ChatbotTurn `json:"PreviousTurns,omitempty"`
 		UserPrompt    string        `json:"UserPrompt"`
 	}{apiURL, chatID, displayValue, isoLangCode, previousTurns, userPrompt}
-	return call[*ChatbotTurn](ctx, s.c, http.MethodPost, "v1/Agents/AI/GetChatbotResponse", in, true)
+	return call[*ChatbotTurn](ctx, s.c, "POST", "v1/Agents/AI/GetChatbotResponse", in, true)
 }
 
 // GetChatbotTurns calls POST v1/Agents/AI/GetChatbotTurns; it only reads, so it is retried like a GET.
@@ -210,21 +209,21 @@ func (s AIAgent) GetChatbotTurns(ctx context.Context, chatID string) ([]ChatbotT
 	in := struct {
 		ChatID string `json:"ChatId"`
 	}{chatID}
-	return call[[]ChatbotTurn](ctx, s.c, http.MethodPost, "v1/Agents/AI/GetChatbotTurns", in, true)
+	return call[[]ChatbotTurn](ctx, s.c, "POST", "v1/Agents/AI/GetChatbotTurns", in, true)
 }
 
 // GetCopilotDataSourceEntity calls POST v1/Agents/AI/GetCopilotDataSourceEntity; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/AI_Agent/v1AIAgent_GetCopilotDataSourceEntity.html
 func (s AIAgent) GetCopilotDataSourceEntity(ctx context.Context, copilotDataSourceEntityID int64) (*CopilotDataSourceEntity, error) {
-	return call[*CopilotDataSourceEntity](ctx, s.c, http.MethodPost, withQuery("v1/Agents/AI/GetCopilotDataSourceEntity", "copilotDataSourceEntityId", copilotDataSourceEntityID), nil, true)
+	return call[*CopilotDataSourceEntity](ctx, s.c, "POST", withQuery("v1/Agents/AI/GetCopilotDataSourceEntity", "copilotDataSourceEntityId", copilotDataSourceEntityID), nil, true)
 }
 
 // GetCopilotEntity calls POST v1/Agents/AI/GetCopilotEntity; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/AI_Agent/v1AIAgent_GetCopilotEntity.html
 func (s AIAgent) GetCopilotEntity(ctx context.Context, copilotEntityID int64) (*CopilotEntity, error) {
-	return call[*CopilotEntity](ctx, s.c, http.MethodPost, withQuery("v1/Agents/AI/GetCopilotEntity", "copilotEntityId", copilotEntityID), nil, true)
+	return call[*CopilotEntity](ctx, s.c, "POST", withQuery("v1/Agents/AI/GetCopilotEntity", "copilotEntityId", copilotEntityID), nil, true)
 }
 
 // GetFirstFormDesignCSSFromImage calls POST v1/Agents/AI/GetFirstFormDesignCssFromImage; it only reads, so it is retried like a GET.
@@ -235,7 +234,7 @@ func (s AIAgent) GetFirstFormDesignCSSFromImage(ctx context.Context, cssClass st
 		CSSClass string `json:"CssClass"`
 		Image    []byte `json:"Image,omitempty"`
 	}{cssClass, image}
-	return call[*FormDesignCSS](ctx, s.c, http.MethodPost, "v1/Agents/AI/GetFirstFormDesignCssFromImage", in, true)
+	return call[*FormDesignCSS](ctx, s.c, "POST", "v1/Agents/AI/GetFirstFormDesignCssFromImage", in, true)
 }
 
 // GetFirstFormDesignCSSFromURL calls POST v1/Agents/AI/GetFirstFormDesignCssFromUrl; it only reads, so it is retried like a GET.
@@ -246,7 +245,7 @@ func (s AIAgent) GetFirstFormDesignCSSFromURL(ctx context.Context, cssClass stri
 		CSSClass string `json:"CssClass"`
 		URL      string `json:"Url"`
 	}{cssClass, urlArg}
-	return call[*FormDesignCSS](ctx, s.c, http.MethodPost, "v1/Agents/AI/GetFirstFormDesignCssFromUrl", in, true)
+	return call[*FormDesignCSS](ctx, s.c, "POST", "v1/Agents/AI/GetFirstFormDesignCssFromUrl", in, true)
 }
 
 // GetFormDesignCSSFromImage calls POST v1/Agents/AI/GetFormDesignCssFromImage; it only reads, so it is retried like a GET.
@@ -257,7 +256,7 @@ func (s AIAgent) GetFormDesignCSSFromImage(ctx context.Context, cssClasses []str
 		CSSClasses []string `json:"CssClasses,omitempty"`
 		Image      []byte   `json:"Image,omitempty"`
 	}{cssClasses, image}
-	return call[*FormDesignCarrier](ctx, s.c, http.MethodPost, "v1/Agents/AI/GetFormDesignCssFromImage", in, true)
+	return call[*FormDesignCarrier](ctx, s.c, "POST", "v1/Agents/AI/GetFormDesignCssFromImage", in, true)
 }
 
 // GetFormDesignCSSFromURL calls POST v1/Agents/AI/GetFormDesignCssFromUrl; it only reads, so it is retried like a GET.
@@ -268,7 +267,7 @@ func (s AIAgent) GetFormDesignCSSFromURL(ctx context.Context, cssClasses []strin
 		CSSClasses []string `json:"CssClasses,omitempty"`
 		URL        string   `json:"Url"`
 	}{cssClasses, urlArg}
-	return call[*FormDesignCarrier](ctx, s.c, http.MethodPost, "v1/Agents/AI/GetFormDesignCssFromUrl", in, true)
+	return call[*FormDesignCarrier](ctx, s.c, "POST", "v1/Agents/AI/GetFormDesignCssFromUrl", in, true)
 }
 
 // GetFormDesignFromImage calls POST v1/Agents/AI/GetFormDesignFromImage; it only reads, so it is retried like a GET.
@@ -278,7 +277,7 @@ func (s AIAgent) GetFormDesignFromImage(ctx context.Context, image []byte) (map[
 	in := struct {
 		Image []byte `json:"Image,omitempty"`
 	}{image}
-	return call[map[string]string](ctx, s.c, http.MethodPost, "v1/Agents/AI/GetFormDesignFromImage", in, true)
+	return call[map[string]string](ctx, s.c, "POST", "v1/Agents/AI/GetFormDesignFromImage", in, true)
 }
 
 // GetFormDesignFromURL calls POST v1/Agents/AI/GetFormDesignFromUrl; it only reads, so it is retried like a GET.
@@ -288,7 +287,7 @@ func (s AIAgent) GetFormDesignFromURL(ctx context.Context, urlArg string) (map[s
 	in := struct {
 		URL string `json:"Url"`
 	}{urlArg}
-	return call[map[string]string](ctx, s.c, http.MethodPost, "v1/Agents/AI/GetFormDesignFromUrl", in, true)
+	return call[map[string]string](ctx, s.c, "POST", "v1/Agents/AI/GetFormDesignFromUrl", in, true)
 }
 
 // GetIndexingStatus calls POST v1/Agents/AI/GetIndexingStatus; it only reads, so it is retried like a GET.
@@ -298,7 +297,7 @@ func (s AIAgent) GetIndexingStatus(ctx context.Context, namespaceName string) (*
 	in := struct {
 		NamespaceName string `json:"NamespaceName"`
 	}{namespaceName}
-	return call[*RagStatus](ctx, s.c, http.MethodPost, "v1/Agents/AI/GetIndexingStatus", in, true)
+	return call[*RagStatus](ctx, s.c, "POST", "v1/Agents/AI/GetIndexingStatus", in, true)
 }
 
 // GetNextFormDesignCSS calls POST v1/Agents/AI/GetNextFormDesignCss.
@@ -309,7 +308,7 @@ func (s AIAgent) GetNextFormDesignCSS(ctx context.Context, cssClass string, stat
 		CSSClass string `json:"CssClass"`
 		State    string `json:"State"`
 	}{cssClass, state}
-	return call[*FormDesignCSS](ctx, s.c, http.MethodPost, "v1/Agents/AI/GetNextFormDesignCss", in, false)
+	return call[*FormDesignCSS](ctx, s.c, "POST", "v1/Agents/AI/GetNextFormDesignCss", in, false)
 }
 
 // GetSummarizeContactPrompt calls POST v1/Agents/AI/GetSummarizeContactPrompt; it only reads, so it is retried like a GET.
@@ -322,7 +321,7 @@ func (s AIAgent) GetSummarizeContactPrompt(ctx context.Context, contactID int64,
 		NumSentences float64 `json:"NumSentences"`
 		Summary      string  `json:"Summary"`
 	}{contactID, isoLangCode, numSentences, summary}
-	return call[*ChatbotTurn](ctx, s.c, http.MethodPost, "v1/Agents/AI/GetSummarizeContactPrompt", in, true)
+	return call[*ChatbotTurn](ctx, s.c, "POST", "v1/Agents/AI/GetSummarizeContactPrompt", in, true)
 }
 
 // GetSummarizeSalePrompt calls POST v1/Agents/AI/GetSummarizeSalePrompt; it only reads, so it is retried like a GET.
@@ -335,7 +334,7 @@ func (s AIAgent) GetSummarizeSalePrompt(ctx context.Context, isoLangCode string,
 		SaleID       int64   `json:"SaleId"`
 		Summary      string  `json:"Summary"`
 	}{isoLangCode, numSentences, saleID, summary}
-	return call[*ChatbotTurn](ctx, s.c, http.MethodPost, "v1/Agents/AI/GetSummarizeSalePrompt", in, true)
+	return call[*ChatbotTurn](ctx, s.c, "POST", "v1/Agents/AI/GetSummarizeSalePrompt", in, true)
 }
 
 // GetSummarizeTicketPrompt calls POST v1/Agents/AI/GetSummarizeTicketPrompt; it only reads, so it is retried like a GET.
@@ -348,14 +347,14 @@ func (s AIAgent) GetSummarizeTicketPrompt(ctx context.Context, isoLangCode strin
 		Summary      string  `json:"Summary"`
 		TicketID     int64   `json:"TicketId"`
 	}{isoLangCode, numSentences, summary, ticketID}
-	return call[*ChatbotTurn](ctx, s.c, http.MethodPost, "v1/Agents/AI/GetSummarizeTicketPrompt", in, true)
+	return call[*ChatbotTurn](ctx, s.c, "POST", "v1/Agents/AI/GetSummarizeTicketPrompt", in, true)
 }
 
 // GetTrainingStatus calls POST v1/Agents/AI/GetTrainingStatus; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/AI_Agent/v1AIAgent_GetTrainingStatus.html
 func (s AIAgent) GetTrainingStatus(ctx context.Context) (*CategorizationStatusResponse, error) {
-	return call[*CategorizationStatusResponse](ctx, s.c, http.MethodPost, "v1/Agents/AI/GetTrainingStatus", nil, true)
+	return call[*CategorizationStatusResponse](ctx, s.c, "POST", "v1/Agents/AI/GetTrainingStatus", nil, true)
 }
 
 // GuessCategory calls POST v1/Agents/AI/GuessCategory.
@@ -365,7 +364,7 @@ func (s AIAgent) GuessCategory(ctx context.Context, ticketID int64) (float64, er
 	in := struct {
 		TicketID int64 `json:"TicketId"`
 	}{ticketID}
-	return call[float64](ctx, s.c, http.MethodPost, "v1/Agents/AI/GuessCategory", in, false)
+	return call[float64](ctx, s.c, "POST", "v1/Agents/AI/GuessCategory", in, false)
 }
 
 // ParseQueryIntoRestrictions calls POST v1/Agents/AI/ParseQueryIntoRestrictions.
@@ -377,7 +376,7 @@ func (s AIAgent) ParseQueryIntoRestrictions(ctx context.Context, currents string
 		PreviousQuery *NaturalLanguageSearch `json:"PreviousQuery,omitempty"`
 		Query         string                 `json:"Query"`
 	}{currents, previousQuery, query}
-	return call[*NaturalLanguageSearch](ctx, s.c, http.MethodPost, "v1/Agents/AI/ParseQueryIntoRestrictions", in, false)
+	return call[*NaturalLanguageSearch](ctx, s.c, "POST", "v1/Agents/AI/ParseQueryIntoRestrictions", in, false)
 }
 
 // RemovePhotoBackground calls POST v1/Agents/AI/RemovePhotoBackground.
@@ -387,7 +386,7 @@ func (s AIAgent) RemovePhotoBackground(ctx context.Context, image []byte) ([]byt
 	in := struct {
 		Image []byte `json:"Image,omitempty"`
 	}{image}
-	return callBytes(ctx, s.c, http.MethodPost, "v1/Agents/AI/RemovePhotoBackground", in, false)
+	return callBytes(ctx, s.c, "POST", "v1/Agents/AI/RemovePhotoBackground", in, false)
 }
 
 // RemovePhotoBackgroundReader is RemovePhotoBackground with the response body handed over as it arrives; the caller closes it.
@@ -395,7 +394,7 @@ func (s AIAgent) RemovePhotoBackgroundReader(ctx context.Context, image []byte) 
 	in := struct {
 		Image []byte `json:"Image,omitempty"`
 	}{image}
-	return callReader(ctx, s.c, http.MethodPost, "v1/Agents/AI/RemovePhotoBackground", in, false)
+	return callReader(ctx, s.c, "POST", "v1/Agents/AI/RemovePhotoBackground", in, false)
 }
 
 // RephraseText calls POST v1/Agents/AI/RephraseText.
@@ -407,21 +406,21 @@ func (s AIAgent) RephraseText(ctx context.Context, isoLangCode string, style AiT
 		Style       AiTextStyle `json:"Style,omitempty"`
 		Text        string      `json:"Text"`
 	}{isoLangCode, style, text}
-	return call[string](ctx, s.c, http.MethodPost, "v1/Agents/AI/RephraseText", in, false)
+	return call[string](ctx, s.c, "POST", "v1/Agents/AI/RephraseText", in, false)
 }
 
 // SaveCopilotDataSourceEntity calls POST v1/Agents/AI/SaveCopilotDataSourceEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/AI_Agent/v1AIAgent_SaveCopilotDataSourceEntity.html
 func (s AIAgent) SaveCopilotDataSourceEntity(ctx context.Context, copilotDataSourceEntity *CopilotDataSourceEntity) (*CopilotDataSourceEntity, error) {
-	return call[*CopilotDataSourceEntity](ctx, s.c, http.MethodPost, "v1/Agents/AI/SaveCopilotDataSourceEntity", copilotDataSourceEntity, false)
+	return call[*CopilotDataSourceEntity](ctx, s.c, "POST", "v1/Agents/AI/SaveCopilotDataSourceEntity", copilotDataSourceEntity, false)
 }
 
 // SaveCopilotEntity calls POST v1/Agents/AI/SaveCopilotEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/AI_Agent/v1AIAgent_SaveCopilotEntity.html
 func (s AIAgent) SaveCopilotEntity(ctx context.Context, copilotEntity *CopilotEntity) (*CopilotEntity, error) {
-	return call[*CopilotEntity](ctx, s.c, http.MethodPost, "v1/Agents/AI/SaveCopilotEntity", copilotEntity, false)
+	return call[*CopilotEntity](ctx, s.c, "POST", "v1/Agents/AI/SaveCopilotEntity", copilotEntity, false)
 }
 
 // Search calls POST v1/Agents/AI/Search; it only reads, so it is retried like a GET.
@@ -434,7 +433,7 @@ func (s AIAgent) Search(ctx context.Context, namespaceName string, query string,
 		Top           float64 `json:"Top"`
 		Type          RagType `json:"Type,omitempty"`
 	}{namespaceName, query, top, typeArg}
-	return call[[]RagResult](ctx, s.c, http.MethodPost, "v1/Agents/AI/Search", in, true)
+	return call[[]RagResult](ctx, s.c, "POST", "v1/Agents/AI/Search", in, true)
 }
 
 // StartRagIndexing calls POST v1/Agents/AI/StartRagIndexing.
@@ -445,7 +444,7 @@ func (s AIAgent) StartRagIndexing(ctx context.Context, namespaceName string, sou
 		NamespaceName string `json:"NamespaceName"`
 		SourceID      string `json:"SourceId"`
 	}{namespaceName, sourceID}
-	return call[float64](ctx, s.c, http.MethodPost, "v1/Agents/AI/StartRagIndexing", in, false)
+	return call[float64](ctx, s.c, "POST", "v1/Agents/AI/StartRagIndexing", in, false)
 }
 
 // SummarizeContact calls POST v1/Agents/AI/SummarizeContact.
@@ -457,7 +456,7 @@ func (s AIAgent) SummarizeContact(ctx context.Context, contactID int64, isoLangC
 		IsoLangCode  string  `json:"IsoLangCode"`
 		NumSentences float64 `json:"NumSentences"`
 	}{contactID, isoLangCode, numSentences}
-	return call[string](ctx, s.c, http.MethodPost, "v1/Agents/AI/SummarizeContact", in, false)
+	return call[string](ctx, s.c, "POST", "v1/Agents/AI/SummarizeContact", in, false)
 }
 
 // SummarizeSale calls POST v1/Agents/AI/SummarizeSale.
@@ -469,7 +468,7 @@ func (s AIAgent) SummarizeSale(ctx context.Context, isoLangCode string, numSente
 		NumSentences float64 `json:"NumSentences"`
 		SaleID       int64   `json:"SaleId"`
 	}{isoLangCode, numSentences, saleID}
-	return call[string](ctx, s.c, http.MethodPost, "v1/Agents/AI/SummarizeSale", in, false)
+	return call[string](ctx, s.c, "POST", "v1/Agents/AI/SummarizeSale", in, false)
 }
 
 // SummarizeText calls POST v1/Agents/AI/SummarizeText.
@@ -481,7 +480,7 @@ func (s AIAgent) SummarizeText(ctx context.Context, isoLangCode string, percentS
 		PercentSmaller float64 `json:"PercentSmaller"`
 		Text           string  `json:"Text"`
 	}{isoLangCode, percentSmaller, text}
-	return call[string](ctx, s.c, http.MethodPost, "v1/Agents/AI/SummarizeText", in, false)
+	return call[string](ctx, s.c, "POST", "v1/Agents/AI/SummarizeText", in, false)
 }
 
 // SummarizeTicket calls POST v1/Agents/AI/SummarizeTicket.
@@ -493,7 +492,7 @@ func (s AIAgent) SummarizeTicket(ctx context.Context, isoLangCode string, numSen
 		NumSentences float64 `json:"NumSentences"`
 		TicketID     int64   `json:"TicketId"`
 	}{isoLangCode, numSentences, ticketID}
-	return call[string](ctx, s.c, http.MethodPost, "v1/Agents/AI/SummarizeTicket", in, false)
+	return call[string](ctx, s.c, "POST", "v1/Agents/AI/SummarizeTicket", in, false)
 }
 
 // TrainCategoryGuesser calls POST v1/Agents/AI/TrainCategoryGuesser.
@@ -505,7 +504,7 @@ func (s AIAgent) TrainCategoryGuesser(ctx context.Context, maxItems float64, max
 		MaxTextLength float64 `json:"MaxTextLength"`
 		SelectionID   int64   `json:"SelectionId"`
 	}{maxItems, maxTextLength, selectionID}
-	return call[string](ctx, s.c, http.MethodPost, "v1/Agents/AI/TrainCategoryGuesser", in, false)
+	return call[string](ctx, s.c, "POST", "v1/Agents/AI/TrainCategoryGuesser", in, false)
 }
 
 // Translate calls POST v1/Agents/AI/Translate.
@@ -516,7 +515,7 @@ func (s AIAgent) Translate(ctx context.Context, targetLanguage string, text stri
 		TargetLanguage string `json:"TargetLanguage"`
 		Text           string `json:"Text"`
 	}{targetLanguage, text}
-	return call[string](ctx, s.c, http.MethodPost, "v1/Agents/AI/Translate", in, false)
+	return call[string](ctx, s.c, "POST", "v1/Agents/AI/Translate", in, false)
 }
 
 // TranslateEntity calls POST v1/Agents/AI/TranslateEntity.
@@ -528,5 +527,5 @@ func (s AIAgent) TranslateEntity(ctx context.Context, entityID int64, entityName
 		EntityName     string `json:"EntityName"`
 		TargetLanguage string `json:"TargetLanguage"`
 	}{entityID, entityName, targetLanguage}
-	return call[string](ctx, s.c, http.MethodPost, "v1/Agents/AI/TranslateEntity", in, false)
+	return call[string](ctx, s.c, "POST", "v1/Agents/AI/TranslateEntity", in, false)
 }

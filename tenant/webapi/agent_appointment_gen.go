@@ -4,7 +4,6 @@ package webapi
 
 import (
 	"context"
-	"net/http"
 
 	"github.com/go-superoffice/superoffice/tenant"
 )
@@ -22,7 +21,7 @@ func (s AppointmentAgent) Accept(ctx context.Context, appointmentID int64, updat
 		AppointmentID int64                `json:"AppointmentId"`
 		UpdateMode    RecurrenceUpdateMode `json:"UpdateMode,omitempty"`
 	}{appointmentID, updateMode}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Appointment/Accept", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Appointment/Accept", in, false)
 }
 
 // AcceptRejected calls POST v1/Agents/Appointment/AcceptRejected.
@@ -33,7 +32,7 @@ func (s AppointmentAgent) AcceptRejected(ctx context.Context, appointmentID int6
 		AppointmentID int64                `json:"AppointmentId"`
 		UpdateMode    RecurrenceUpdateMode `json:"UpdateMode,omitempty"`
 	}{appointmentID, updateMode}
-	return call[*AppointmentEntity](ctx, s.c, http.MethodPost, "v1/Agents/Appointment/AcceptRejected", in, false)
+	return call[*AppointmentEntity](ctx, s.c, "POST", "v1/Agents/Appointment/AcceptRejected", in, false)
 }
 
 // AcceptWithEmailConfirmation calls POST v1/Agents/Appointment/AcceptWithEmailConfirmation.
@@ -44,7 +43,7 @@ func (s AppointmentAgent) AcceptWithEmailConfirmation(ctx context.Context, appoi
 		AppointmentID int64                `json:"AppointmentId"`
 		UpdateMode    RecurrenceUpdateMode `json:"UpdateMode,omitempty"`
 	}{appointmentID, updateMode}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Appointment/AcceptWithEmailConfirmation", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Appointment/AcceptWithEmailConfirmation", in, false)
 }
 
 // AcceptWithSMTPEmailConfirmation calls POST v1/Agents/Appointment/AcceptWithSmtpEmailConfirmation.
@@ -56,7 +55,7 @@ func (s AppointmentAgent) AcceptWithSMTPEmailConfirmation(ctx context.Context, a
 		SMTPEMailConnectionInfo *EMailConnectionInfo `json:"SmtpEMailConnectionInfo,omitempty"`
 		UpdateMode              RecurrenceUpdateMode `json:"UpdateMode,omitempty"`
 	}{appointmentID, smtpEMailConnectionInfo, updateMode}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Appointment/AcceptWithSmtpEmailConfirmation", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Appointment/AcceptWithSmtpEmailConfirmation", in, false)
 }
 
 // AssignTo calls POST v1/Agents/Appointment/AssignTo.
@@ -68,7 +67,7 @@ func (s AppointmentAgent) AssignTo(ctx context.Context, appointmentID int64, par
 		Participant   *ParticipantInfo     `json:"Participant,omitempty"`
 		UpdateMode    RecurrenceUpdateMode `json:"UpdateMode,omitempty"`
 	}{appointmentID, participant, updateMode}
-	return call[*AppointmentEntity](ctx, s.c, http.MethodPost, "v1/Agents/Appointment/AssignTo", in, false)
+	return call[*AppointmentEntity](ctx, s.c, "POST", "v1/Agents/Appointment/AssignTo", in, false)
 }
 
 // CalculateDays calls POST v1/Agents/Appointment/CalculateDays.
@@ -78,7 +77,7 @@ func (s AppointmentAgent) CalculateDays(ctx context.Context, appointmentEntity *
 	in := struct {
 		AppointmentEntity *AppointmentEntity `json:"AppointmentEntity,omitempty"`
 	}{appointmentEntity}
-	return call[*RecurrenceInfo](ctx, s.c, http.MethodPost, "v1/Agents/Appointment/CalculateDays", in, false)
+	return call[*RecurrenceInfo](ctx, s.c, "POST", "v1/Agents/Appointment/CalculateDays", in, false)
 }
 
 // CanAssignToProjectMember calls POST v1/Agents/Appointment/CanAssignToProjectMember; it only reads, so it is retried like a GET.
@@ -89,7 +88,7 @@ func (s AppointmentAgent) CanAssignToProjectMember(ctx context.Context, projectI
 		ProjectID              int64 `json:"ProjectId"`
 		SuggestedAppointmentID int64 `json:"SuggestedAppointmentId"`
 	}{projectID, suggestedAppointmentID}
-	return call[bool](ctx, s.c, http.MethodPost, "v1/Agents/Appointment/CanAssignToProjectMember", in, true)
+	return call[bool](ctx, s.c, "POST", "v1/Agents/Appointment/CanAssignToProjectMember", in, true)
 }
 
 // CleanUpBookingDeleted calls POST v1/Agents/Appointment/CleanUpBookingDeleted.
@@ -99,7 +98,7 @@ func (s AppointmentAgent) CleanUpBookingDeleted(ctx context.Context, appointment
 	in := struct {
 		AppointmentIDs []int64 `json:"AppointmentIds,omitempty"`
 	}{appointmentIDs}
-	return call[float64](ctx, s.c, http.MethodPost, "v1/Agents/Appointment/CleanUpBookingDeleted", in, false)
+	return call[float64](ctx, s.c, "POST", "v1/Agents/Appointment/CleanUpBookingDeleted", in, false)
 }
 
 // CleanUpBookingDeletedWithUpdateMode calls POST v1/Agents/Appointment/CleanUpBookingDeletedWithUpdateMode.
@@ -110,14 +109,14 @@ func (s AppointmentAgent) CleanUpBookingDeletedWithUpdateMode(ctx context.Contex
 		AppointmentIDs []int64              `json:"AppointmentIds,omitempty"`
 		UpdateMode     RecurrenceUpdateMode `json:"UpdateMode,omitempty"`
 	}{appointmentIDs, updateMode}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Appointment/CleanUpBookingDeletedWithUpdateMode", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Appointment/CleanUpBookingDeletedWithUpdateMode", in, false)
 }
 
 // CleanUpRecurringBookingDeleted calls POST v1/Agents/Appointment/CleanUpRecurringBookingDeleted.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Appointment_Agent/v1AppointmentAgent_CleanUpRecurringBookingDeleted.html
 func (s AppointmentAgent) CleanUpRecurringBookingDeleted(ctx context.Context) (float64, error) {
-	return call[float64](ctx, s.c, http.MethodPost, "v1/Agents/Appointment/CleanUpRecurringBookingDeleted", nil, false)
+	return call[float64](ctx, s.c, "POST", "v1/Agents/Appointment/CleanUpRecurringBookingDeleted", nil, false)
 }
 
 // ConvertAppointmentToTask calls POST v1/Agents/Appointment/ConvertAppointmentToTask.
@@ -127,7 +126,7 @@ func (s AppointmentAgent) ConvertAppointmentToTask(ctx context.Context, appointm
 	in := struct {
 		AppointmentID int64 `json:"AppointmentId"`
 	}{appointmentID}
-	return call[*AppointmentEntity](ctx, s.c, http.MethodPost, "v1/Agents/Appointment/ConvertAppointmentToTask", in, false)
+	return call[*AppointmentEntity](ctx, s.c, "POST", "v1/Agents/Appointment/ConvertAppointmentToTask", in, false)
 }
 
 // CreateAndAccept calls POST v1/Agents/Appointment/CreateAndAccept.
@@ -138,7 +137,7 @@ func (s AppointmentAgent) CreateAndAccept(ctx context.Context, emailItemID int64
 		EmailItemID int64                `json:"EmailItemId"`
 		UpdateMode  RecurrenceUpdateMode `json:"UpdateMode,omitempty"`
 	}{emailItemID, updateMode}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Appointment/CreateAndAccept", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Appointment/CreateAndAccept", in, false)
 }
 
 // CreateAndAcceptWithEmailConfirmation calls POST v1/Agents/Appointment/CreateAndAcceptWithEmailConfirmation.
@@ -149,7 +148,7 @@ func (s AppointmentAgent) CreateAndAcceptWithEmailConfirmation(ctx context.Conte
 		EmailItemID int64                `json:"EmailItemId"`
 		UpdateMode  RecurrenceUpdateMode `json:"UpdateMode,omitempty"`
 	}{emailItemID, updateMode}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Appointment/CreateAndAcceptWithEmailConfirmation", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Appointment/CreateAndAcceptWithEmailConfirmation", in, false)
 }
 
 // CreateAppointmentEntityFromExisting calls POST v1/Agents/Appointment/CreateAppointmentEntityFromExisting.
@@ -160,7 +159,7 @@ func (s AppointmentAgent) CreateAppointmentEntityFromExisting(ctx context.Contex
 		AppointmentID int64 `json:"AppointmentId"`
 		AssociateID   int64 `json:"AssociateId"`
 	}{appointmentID, associateID}
-	return call[*AppointmentEntity](ctx, s.c, http.MethodPost, "v1/Agents/Appointment/CreateAppointmentEntityFromExisting", in, false)
+	return call[*AppointmentEntity](ctx, s.c, "POST", "v1/Agents/Appointment/CreateAppointmentEntityFromExisting", in, false)
 }
 
 // CreateAppointmentForUID calls POST v1/Agents/Appointment/CreateAppointmentForUID.
@@ -171,14 +170,14 @@ func (s AppointmentAgent) CreateAppointmentForUID(ctx context.Context, appointme
 		AppointmentEntity *AppointmentEntity `json:"AppointmentEntity,omitempty"`
 		UID               string             `json:"Uid"`
 	}{appointmentEntity, uid}
-	return call[*AppointmentEntity](ctx, s.c, http.MethodPost, "v1/Agents/Appointment/CreateAppointmentForUID", in, false)
+	return call[*AppointmentEntity](ctx, s.c, "POST", "v1/Agents/Appointment/CreateAppointmentForUID", in, false)
 }
 
 // CreateDefaultAppointmentEntity calls POST v1/Agents/Appointment/CreateDefaultAppointmentEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Appointment_Agent/v1AppointmentAgent_CreateDefaultAppointmentEntity.html
 func (s AppointmentAgent) CreateDefaultAppointmentEntity(ctx context.Context) (*AppointmentEntity, error) {
-	return call[*AppointmentEntity](ctx, s.c, http.MethodPost, "v1/Agents/Appointment/CreateDefaultAppointmentEntity", nil, false)
+	return call[*AppointmentEntity](ctx, s.c, "POST", "v1/Agents/Appointment/CreateDefaultAppointmentEntity", nil, false)
 }
 
 // CreateDefaultAppointmentEntityByType calls POST v1/Agents/Appointment/CreateDefaultAppointmentEntityByType.
@@ -188,7 +187,7 @@ func (s AppointmentAgent) CreateDefaultAppointmentEntityByType(ctx context.Conte
 	in := struct {
 		Type TaskType `json:"Type,omitempty"`
 	}{typeArg}
-	return call[*AppointmentEntity](ctx, s.c, http.MethodPost, "v1/Agents/Appointment/CreateDefaultAppointmentEntityByType", in, false)
+	return call[*AppointmentEntity](ctx, s.c, "POST", "v1/Agents/Appointment/CreateDefaultAppointmentEntityByType", in, false)
 }
 
 // CreateDefaultAppointmentEntityByTypeAndAssociate calls POST v1/Agents/Appointment/CreateDefaultAppointmentEntityByTypeAndAssociate.
@@ -199,7 +198,7 @@ func (s AppointmentAgent) CreateDefaultAppointmentEntityByTypeAndAssociate(ctx c
 		AssociateID int64    `json:"AssociateId"`
 		Type        TaskType `json:"Type,omitempty"`
 	}{associateID, typeArg}
-	return call[*AppointmentEntity](ctx, s.c, http.MethodPost, "v1/Agents/Appointment/CreateDefaultAppointmentEntityByTypeAndAssociate", in, false)
+	return call[*AppointmentEntity](ctx, s.c, "POST", "v1/Agents/Appointment/CreateDefaultAppointmentEntityByTypeAndAssociate", in, false)
 }
 
 // CreateDefaultAppointmentEntityFromProjectSuggestion calls POST v1/Agents/Appointment/CreateDefaultAppointmentEntityFromProjectSuggestion.
@@ -212,7 +211,7 @@ func (s AppointmentAgent) CreateDefaultAppointmentEntityFromProjectSuggestion(ct
 		ProjectID              int64 `json:"ProjectId"`
 		SuggestedAppointmentID int64 `json:"SuggestedAppointmentId"`
 	}{createNow, ownerID, projectID, suggestedAppointmentID}
-	return call[*AppointmentEntity](ctx, s.c, http.MethodPost, "v1/Agents/Appointment/CreateDefaultAppointmentEntityFromProjectSuggestion", in, false)
+	return call[*AppointmentEntity](ctx, s.c, "POST", "v1/Agents/Appointment/CreateDefaultAppointmentEntityFromProjectSuggestion", in, false)
 }
 
 // CreateDefaultAppointmentEntityFromSaleSuggestion calls POST v1/Agents/Appointment/CreateDefaultAppointmentEntityFromSaleSuggestion.
@@ -225,7 +224,7 @@ func (s AppointmentAgent) CreateDefaultAppointmentEntityFromSaleSuggestion(ctx c
 		SaleID                 int64 `json:"SaleId"`
 		SuggestedAppointmentID int64 `json:"SuggestedAppointmentId"`
 	}{createNow, ownerID, saleID, suggestedAppointmentID}
-	return call[*AppointmentEntity](ctx, s.c, http.MethodPost, "v1/Agents/Appointment/CreateDefaultAppointmentEntityFromSaleSuggestion", in, false)
+	return call[*AppointmentEntity](ctx, s.c, "POST", "v1/Agents/Appointment/CreateDefaultAppointmentEntityFromSaleSuggestion", in, false)
 }
 
 // CreateDefaultReOpenAppointment calls POST v1/Agents/Appointment/CreateDefaultReOpenAppointment.
@@ -235,14 +234,14 @@ func (s AppointmentAgent) CreateDefaultReOpenAppointment(ctx context.Context, sa
 	in := struct {
 		SaleID int64 `json:"SaleId"`
 	}{saleID}
-	return call[*AppointmentEntity](ctx, s.c, http.MethodPost, "v1/Agents/Appointment/CreateDefaultReOpenAppointment", in, false)
+	return call[*AppointmentEntity](ctx, s.c, "POST", "v1/Agents/Appointment/CreateDefaultReOpenAppointment", in, false)
 }
 
 // CreateDefaultRecurrence calls POST v1/Agents/Appointment/CreateDefaultRecurrence.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Appointment_Agent/v1AppointmentAgent_CreateDefaultRecurrence.html
 func (s AppointmentAgent) CreateDefaultRecurrence(ctx context.Context) (*RecurrenceInfo, error) {
-	return call[*RecurrenceInfo](ctx, s.c, http.MethodPost, "v1/Agents/Appointment/CreateDefaultRecurrence", nil, false)
+	return call[*RecurrenceInfo](ctx, s.c, "POST", "v1/Agents/Appointment/CreateDefaultRecurrence", nil, false)
 }
 
 // CreateDefaultRecurrenceByDate calls POST v1/Agents/Appointment/CreateDefaultRecurrenceByDate.
@@ -252,28 +251,28 @@ func (s AppointmentAgent) CreateDefaultRecurrenceByDate(ctx context.Context, sta
 	in := struct {
 		StartDate Time `json:"StartDate"`
 	}{startDate}
-	return call[*RecurrenceInfo](ctx, s.c, http.MethodPost, "v1/Agents/Appointment/CreateDefaultRecurrenceByDate", in, false)
+	return call[*RecurrenceInfo](ctx, s.c, "POST", "v1/Agents/Appointment/CreateDefaultRecurrenceByDate", in, false)
 }
 
 // CreateDefaultSuggestedAppointmentEntity calls POST v1/Agents/Appointment/CreateDefaultSuggestedAppointmentEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Appointment_Agent/v1AppointmentAgent_CreateDefaultSuggestedAppointmentEntity.html
 func (s AppointmentAgent) CreateDefaultSuggestedAppointmentEntity(ctx context.Context) (*SuggestedAppointmentEntity, error) {
-	return call[*SuggestedAppointmentEntity](ctx, s.c, http.MethodPost, "v1/Agents/Appointment/CreateDefaultSuggestedAppointmentEntity", nil, false)
+	return call[*SuggestedAppointmentEntity](ctx, s.c, "POST", "v1/Agents/Appointment/CreateDefaultSuggestedAppointmentEntity", nil, false)
 }
 
 // CreateDefaultTaskListItem calls POST v1/Agents/Appointment/CreateDefaultTaskListItem.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Appointment_Agent/v1AppointmentAgent_CreateDefaultTaskListItem.html
 func (s AppointmentAgent) CreateDefaultTaskListItem(ctx context.Context) (*TaskListItem, error) {
-	return call[*TaskListItem](ctx, s.c, http.MethodPost, "v1/Agents/Appointment/CreateDefaultTaskListItem", nil, false)
+	return call[*TaskListItem](ctx, s.c, "POST", "v1/Agents/Appointment/CreateDefaultTaskListItem", nil, false)
 }
 
 // CreateVideoMeetingReservation calls POST v1/Agents/Appointment/CreateVideoMeetingReservation.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Appointment_Agent/v1AppointmentAgent_CreateVideoMeetingReservation.html
 func (s AppointmentAgent) CreateVideoMeetingReservation(ctx context.Context) (*VideoMeetingReservation, error) {
-	return call[*VideoMeetingReservation](ctx, s.c, http.MethodPost, "v1/Agents/Appointment/CreateVideoMeetingReservation", nil, false)
+	return call[*VideoMeetingReservation](ctx, s.c, "POST", "v1/Agents/Appointment/CreateVideoMeetingReservation", nil, false)
 }
 
 // DeclineInvitationFromEmailItem calls POST v1/Agents/Appointment/DeclineInvitationFromEmailItem.
@@ -284,7 +283,7 @@ func (s AppointmentAgent) DeclineInvitationFromEmailItem(ctx context.Context, em
 		EmailItemID  int64  `json:"EmailItemId"`
 		RejectReason string `json:"RejectReason"`
 	}{emailItemID, rejectReason}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Appointment/DeclineInvitationFromEmailItem", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Appointment/DeclineInvitationFromEmailItem", in, false)
 }
 
 // Delete calls POST v1/Agents/Appointment/Delete.
@@ -298,14 +297,14 @@ func (s AppointmentAgent) Delete(ctx context.Context, appointmentID int64, imapE
 		SMTPEMailConnectionInfo *EMailConnectionInfo `json:"SmtpEMailConnectionInfo,omitempty"`
 		UpdateMode              RecurrenceUpdateMode `json:"UpdateMode,omitempty"`
 	}{appointmentID, imapEMailConnectionInfo, sendEmailToParticipants, smtpEMailConnectionInfo, updateMode}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Appointment/Delete", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Appointment/Delete", in, false)
 }
 
 // DeleteAppointmentEntity calls POST v1/Agents/Appointment/DeleteAppointmentEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Appointment_Agent/v1AppointmentAgent_DeleteAppointmentEntity.html
 func (s AppointmentAgent) DeleteAppointmentEntity(ctx context.Context, appointmentEntityID int64) error {
-	return exec(ctx, s.c, http.MethodPost, withQuery("v1/Agents/Appointment/DeleteAppointmentEntity", "AppointmentEntityId", appointmentEntityID), nil, false)
+	return exec(ctx, s.c, "POST", withQuery("v1/Agents/Appointment/DeleteAppointmentEntity", "AppointmentEntityId", appointmentEntityID), nil, false)
 }
 
 // DeleteVideoMeetingReservation calls POST v1/Agents/Appointment/DeleteVideoMeetingReservation.
@@ -315,7 +314,7 @@ func (s AppointmentAgent) DeleteVideoMeetingReservation(ctx context.Context, vid
 	in := struct {
 		VideoMeetingID string `json:"VideoMeetingId"`
 	}{videoMeetingID}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Appointment/DeleteVideoMeetingReservation", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Appointment/DeleteVideoMeetingReservation", in, false)
 }
 
 // GenerateLead calls POST v1/Agents/Appointment/GenerateLead.
@@ -336,7 +335,7 @@ func (s AppointmentAgent) GenerateLead(ctx context.Context, associateIDForNewCon
 		Relation                 string  `json:"Relation"`
 		RelationID               int64   `json:"RelationId"`
 	}{associateIDForNewContact, creatorsContact, creatorsFirstname, creatorsLastname, leadContact, leadDescription, leadPersonEmail, leadPersonFirstname, leadPersonLastname, leadPhoneNumber, relation, relationID}
-	return call[*SalesActivity](ctx, s.c, http.MethodPost, "v1/Agents/Appointment/GenerateLead", in, false)
+	return call[*SalesActivity](ctx, s.c, "POST", "v1/Agents/Appointment/GenerateLead", in, false)
 }
 
 // GetActivityInformationListByDatesAndAssociate calls POST v1/Agents/Appointment/GetActivityInformationListByDatesAndAssociate; it only reads, so it is retried like a GET.
@@ -348,7 +347,7 @@ func (s AppointmentAgent) GetActivityInformationListByDatesAndAssociate(ctx cont
 		EndDate     Time  `json:"EndDate"`
 		StartDate   Time  `json:"StartDate"`
 	}{associateID, endDate, startDate}
-	return call[[]ActivityInformationListItem](ctx, s.c, http.MethodPost, "v1/Agents/Appointment/GetActivityInformationListByDatesAndAssociate", in, true)
+	return call[[]ActivityInformationListItem](ctx, s.c, "POST", "v1/Agents/Appointment/GetActivityInformationListByDatesAndAssociate", in, true)
 }
 
 // GetAlarms calls POST v1/Agents/Appointment/GetAlarms; it only reads, so it is retried like a GET.
@@ -360,14 +359,14 @@ func (s AppointmentAgent) GetAlarms(ctx context.Context, defaultAlarmLeadTimeInM
 		IncludeAllAppointments        bool    `json:"IncludeAllAppointments"`
 		IncludeInvitations            bool    `json:"IncludeInvitations"`
 	}{defaultAlarmLeadTimeInMinutes, includeAllAppointments, includeInvitations}
-	return call[*MultiAlarmData](ctx, s.c, http.MethodPost, "v1/Agents/Appointment/GetAlarms", in, true)
+	return call[*MultiAlarmData](ctx, s.c, "POST", "v1/Agents/Appointment/GetAlarms", in, true)
 }
 
 // GetAppointment calls POST v1/Agents/Appointment/GetAppointment; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Appointment_Agent/v1AppointmentAgent_GetAppointment.html
 func (s AppointmentAgent) GetAppointment(ctx context.Context, appointmentID int64) (*Appointment, error) {
-	return call[*Appointment](ctx, s.c, http.MethodPost, withQuery("v1/Agents/Appointment/GetAppointment", "appointmentId", appointmentID), nil, true)
+	return call[*Appointment](ctx, s.c, "POST", withQuery("v1/Agents/Appointment/GetAppointment", "appointmentId", appointmentID), nil, true)
 }
 
 // GetAppointmentEmailInvitation calls POST v1/Agents/Appointment/GetAppointmentEmailInvitation; it only reads, so it is retried like a GET.
@@ -379,14 +378,14 @@ func (s AppointmentAgent) GetAppointmentEmailInvitation(ctx context.Context, app
 		Language     string             `json:"Language"`
 		TemplateName string             `json:"TemplateName"`
 	}{appointment, language, templateName}
-	return call[*EMailEntity](ctx, s.c, http.MethodPost, "v1/Agents/Appointment/GetAppointmentEmailInvitation", in, true)
+	return call[*EMailEntity](ctx, s.c, "POST", "v1/Agents/Appointment/GetAppointmentEmailInvitation", in, true)
 }
 
 // GetAppointmentEntity calls POST v1/Agents/Appointment/GetAppointmentEntity; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Appointment_Agent/v1AppointmentAgent_GetAppointmentEntity.html
 func (s AppointmentAgent) GetAppointmentEntity(ctx context.Context, appointmentEntityID int64) (*AppointmentEntity, error) {
-	return call[*AppointmentEntity](ctx, s.c, http.MethodPost, withQuery("v1/Agents/Appointment/GetAppointmentEntity", "appointmentEntityId", appointmentEntityID), nil, true)
+	return call[*AppointmentEntity](ctx, s.c, "POST", withQuery("v1/Agents/Appointment/GetAppointmentEntity", "appointmentEntityId", appointmentEntityID), nil, true)
 }
 
 // GetAppointmentFromUID calls POST v1/Agents/Appointment/GetAppointmentFromUID; it only reads, so it is retried like a GET.
@@ -396,7 +395,7 @@ func (s AppointmentAgent) GetAppointmentFromUID(ctx context.Context, uid string)
 	in := struct {
 		UID string `json:"Uid"`
 	}{uid}
-	return call[*AppointmentEntity](ctx, s.c, http.MethodPost, "v1/Agents/Appointment/GetAppointmentFromUID", in, true)
+	return call[*AppointmentEntity](ctx, s.c, "POST", "v1/Agents/Appointment/GetAppointmentFromUID", in, true)
 }
 
 // GetAppointmentHaveParticipantsWithEmail calls POST v1/Agents/Appointment/GetAppointmentHaveParticipantsWithEmail; it only reads, so it is retried like a GET.
@@ -406,14 +405,14 @@ func (s AppointmentAgent) GetAppointmentHaveParticipantsWithEmail(ctx context.Co
 	in := struct {
 		AppointmentID int64 `json:"AppointmentId"`
 	}{appointmentID}
-	return call[bool](ctx, s.c, http.MethodPost, "v1/Agents/Appointment/GetAppointmentHaveParticipantsWithEmail", in, true)
+	return call[bool](ctx, s.c, "POST", "v1/Agents/Appointment/GetAppointmentHaveParticipantsWithEmail", in, true)
 }
 
 // GetAppointmentList calls POST v1/Agents/Appointment/GetAppointmentList; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Appointment_Agent/v1AppointmentAgent_GetAppointmentList.html
 func (s AppointmentAgent) GetAppointmentList(ctx context.Context, ids []int64) ([]Appointment, error) {
-	return call[[]Appointment](ctx, s.c, http.MethodPost, "v1/Agents/Appointment/GetAppointmentList", ids, true)
+	return call[[]Appointment](ctx, s.c, "POST", "v1/Agents/Appointment/GetAppointmentList", ids, true)
 }
 
 // GetAppointmentRecords calls POST v1/Agents/Appointment/GetAppointmentRecords; it only reads, so it is retried like a GET.
@@ -424,7 +423,7 @@ func (s AppointmentAgent) GetAppointmentRecords(ctx context.Context, motherID in
 		MotherID         int64 `json:"MotherId"`
 		RecurrenceRuleID int64 `json:"RecurrenceRuleId"`
 	}{motherID, recurrenceRuleID}
-	return call[[]Appointment](ctx, s.c, http.MethodPost, "v1/Agents/Appointment/GetAppointmentRecords", in, true)
+	return call[[]Appointment](ctx, s.c, "POST", "v1/Agents/Appointment/GetAppointmentRecords", in, true)
 }
 
 // GetAppointmentsByTaskHeading calls POST v1/Agents/Appointment/GetAppointmentsByTaskHeading; it only reads, so it is retried like a GET.
@@ -434,7 +433,7 @@ func (s AppointmentAgent) GetAppointmentsByTaskHeading(ctx context.Context, task
 	in := struct {
 		TaskHeadingID int64 `json:"TaskHeadingId"`
 	}{taskHeadingID}
-	return call[[]Appointment](ctx, s.c, http.MethodPost, "v1/Agents/Appointment/GetAppointmentsByTaskHeading", in, true)
+	return call[[]Appointment](ctx, s.c, "POST", "v1/Agents/Appointment/GetAppointmentsByTaskHeading", in, true)
 }
 
 // GetAssociateDiary calls POST v1/Agents/Appointment/GetAssociateDiary; it only reads, so it is retried like a GET.
@@ -447,7 +446,7 @@ func (s AppointmentAgent) GetAssociateDiary(ctx context.Context, associateID int
 		EndTime     Time  `json:"EndTime"`
 		StartTime   Time  `json:"StartTime"`
 	}{associateID, count, endTime, startTime}
-	return call[[]Appointment](ctx, s.c, http.MethodPost, "v1/Agents/Appointment/GetAssociateDiary", in, true)
+	return call[[]Appointment](ctx, s.c, "POST", "v1/Agents/Appointment/GetAssociateDiary", in, true)
 }
 
 // GetAssociatesDiary calls POST v1/Agents/Appointment/GetAssociatesDiary; it only reads, so it is retried like a GET.
@@ -459,7 +458,7 @@ func (s AppointmentAgent) GetAssociatesDiary(ctx context.Context, associateIDs [
 		EndTime      Time    `json:"EndTime"`
 		StartTime    Time    `json:"StartTime"`
 	}{associateIDs, endTime, startTime}
-	return call[[]Appointment](ctx, s.c, http.MethodPost, "v1/Agents/Appointment/GetAssociatesDiary", in, true)
+	return call[[]Appointment](ctx, s.c, "POST", "v1/Agents/Appointment/GetAssociatesDiary", in, true)
 }
 
 // GetAssociatesDiaryInfo calls POST v1/Agents/Appointment/GetAssociatesDiaryInfo; it only reads, so it is retried like a GET.
@@ -471,7 +470,7 @@ func (s AppointmentAgent) GetAssociatesDiaryInfo(ctx context.Context, associateI
 		EndTime      Time    `json:"EndTime"`
 		StartTime    Time    `json:"StartTime"`
 	}{associateIDs, endTime, startTime}
-	return call[[]AppointmentInfo](ctx, s.c, http.MethodPost, "v1/Agents/Appointment/GetAssociatesDiaryInfo", in, true)
+	return call[[]AppointmentInfo](ctx, s.c, "POST", "v1/Agents/Appointment/GetAssociatesDiaryInfo", in, true)
 }
 
 // GetCanInsertForAssociates calls POST v1/Agents/Appointment/GetCanInsertForAssociates; it only reads, so it is retried like a GET.
@@ -481,7 +480,7 @@ func (s AppointmentAgent) GetCanInsertForAssociates(ctx context.Context, associa
 	in := struct {
 		AssociateIDs []int64 `json:"AssociateIds,omitempty"`
 	}{associateIDs}
-	return call[[]bool](ctx, s.c, http.MethodPost, "v1/Agents/Appointment/GetCanInsertForAssociates", in, true)
+	return call[[]bool](ctx, s.c, "POST", "v1/Agents/Appointment/GetCanInsertForAssociates", in, true)
 }
 
 // GetContactAppointments calls POST v1/Agents/Appointment/GetContactAppointments; it only reads, so it is retried like a GET.
@@ -494,7 +493,7 @@ func (s AppointmentAgent) GetContactAppointments(ctx context.Context, contactID 
 		EndTime   Time  `json:"EndTime"`
 		StartTime Time  `json:"StartTime"`
 	}{contactID, count, endTime, startTime}
-	return call[[]Appointment](ctx, s.c, http.MethodPost, "v1/Agents/Appointment/GetContactAppointments", in, true)
+	return call[[]Appointment](ctx, s.c, "POST", "v1/Agents/Appointment/GetContactAppointments", in, true)
 }
 
 // GetContactAppointmentsByTask calls POST v1/Agents/Appointment/GetContactAppointmentsByTask; it only reads, so it is retried like a GET.
@@ -508,7 +507,7 @@ func (s AppointmentAgent) GetContactAppointmentsByTask(ctx context.Context, cont
 		StartTime Time  `json:"StartTime"`
 		TaskID    int64 `json:"TaskId"`
 	}{contactID, count, endTime, startTime, taskID}
-	return call[[]Appointment](ctx, s.c, http.MethodPost, "v1/Agents/Appointment/GetContactAppointmentsByTask", in, true)
+	return call[[]Appointment](ctx, s.c, "POST", "v1/Agents/Appointment/GetContactAppointmentsByTask", in, true)
 }
 
 // GetContactAppointmentsByTaskHeading calls POST v1/Agents/Appointment/GetContactAppointmentsByTaskHeading; it only reads, so it is retried like a GET.
@@ -522,7 +521,7 @@ func (s AppointmentAgent) GetContactAppointmentsByTaskHeading(ctx context.Contex
 		StartTime     Time  `json:"StartTime"`
 		TaskHeadingID int64 `json:"TaskHeadingId"`
 	}{contactID, count, endTime, startTime, taskHeadingID}
-	return call[[]Appointment](ctx, s.c, http.MethodPost, "v1/Agents/Appointment/GetContactAppointmentsByTaskHeading", in, true)
+	return call[[]Appointment](ctx, s.c, "POST", "v1/Agents/Appointment/GetContactAppointmentsByTaskHeading", in, true)
 }
 
 // GetContactAppointmentsByTasks calls POST v1/Agents/Appointment/GetContactAppointmentsByTasks; it only reads, so it is retried like a GET.
@@ -536,7 +535,7 @@ func (s AppointmentAgent) GetContactAppointmentsByTasks(ctx context.Context, con
 		StartTime Time    `json:"StartTime"`
 		TaskIDs   []int64 `json:"TaskIds,omitempty"`
 	}{contactID, count, endTime, startTime, taskIDs}
-	return call[[]Appointment](ctx, s.c, http.MethodPost, "v1/Agents/Appointment/GetContactAppointmentsByTasks", in, true)
+	return call[[]Appointment](ctx, s.c, "POST", "v1/Agents/Appointment/GetContactAppointmentsByTasks", in, true)
 }
 
 // GetContactAppointmentsByType calls POST v1/Agents/Appointment/GetContactAppointmentsByType; it only reads, so it is retried like a GET.
@@ -550,7 +549,7 @@ func (s AppointmentAgent) GetContactAppointmentsByType(ctx context.Context, appo
 		EndTime         Time            `json:"EndTime"`
 		StartTime       Time            `json:"StartTime"`
 	}{appointmentType, contactID, count, endTime, startTime}
-	return call[[]Appointment](ctx, s.c, http.MethodPost, "v1/Agents/Appointment/GetContactAppointmentsByType", in, true)
+	return call[[]Appointment](ctx, s.c, "POST", "v1/Agents/Appointment/GetContactAppointmentsByType", in, true)
 }
 
 // GetDayInformationListByDatesAndAssociate calls POST v1/Agents/Appointment/GetDayInformationListByDatesAndAssociate; it only reads, so it is retried like a GET.
@@ -562,7 +561,7 @@ func (s AppointmentAgent) GetDayInformationListByDatesAndAssociate(ctx context.C
 		EndDate     Time  `json:"EndDate"`
 		StartDate   Time  `json:"StartDate"`
 	}{associateID, endDate, startDate}
-	return call[[]DayInformationListItem](ctx, s.c, http.MethodPost, "v1/Agents/Appointment/GetDayInformationListByDatesAndAssociate", in, true)
+	return call[[]DayInformationListItem](ctx, s.c, "POST", "v1/Agents/Appointment/GetDayInformationListByDatesAndAssociate", in, true)
 }
 
 // GetDiaryByGroup calls POST v1/Agents/Appointment/GetDiaryByGroup; it only reads, so it is retried like a GET.
@@ -576,7 +575,7 @@ func (s AppointmentAgent) GetDiaryByGroup(ctx context.Context, count int64, endT
 		GroupType float64 `json:"GroupType"`
 		StartTime Time    `json:"StartTime"`
 	}{count, endTime, groupID, groupType, startTime}
-	return call[[]Appointment](ctx, s.c, http.MethodPost, "v1/Agents/Appointment/GetDiaryByGroup", in, true)
+	return call[[]Appointment](ctx, s.c, "POST", "v1/Agents/Appointment/GetDiaryByGroup", in, true)
 }
 
 // GetMyAppointments calls POST v1/Agents/Appointment/GetMyAppointments; it only reads, so it is retried like a GET.
@@ -588,7 +587,7 @@ func (s AppointmentAgent) GetMyAppointments(ctx context.Context, count int64, en
 		EndTime   Time  `json:"EndTime"`
 		StartTime Time  `json:"StartTime"`
 	}{count, endTime, startTime}
-	return call[[]Appointment](ctx, s.c, http.MethodPost, "v1/Agents/Appointment/GetMyAppointments", in, true)
+	return call[[]Appointment](ctx, s.c, "POST", "v1/Agents/Appointment/GetMyAppointments", in, true)
 }
 
 // GetMyDiary calls POST v1/Agents/Appointment/GetMyDiary; it only reads, so it is retried like a GET.
@@ -600,14 +599,14 @@ func (s AppointmentAgent) GetMyDiary(ctx context.Context, count int64, endTime T
 		EndTime   Time  `json:"EndTime"`
 		StartTime Time  `json:"StartTime"`
 	}{count, endTime, startTime}
-	return call[[]Appointment](ctx, s.c, http.MethodPost, "v1/Agents/Appointment/GetMyDiary", in, true)
+	return call[[]Appointment](ctx, s.c, "POST", "v1/Agents/Appointment/GetMyDiary", in, true)
 }
 
 // GetMyPublishedAppointments calls POST v1/Agents/Appointment/GetMyPublishedAppointments; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Appointment_Agent/v1AppointmentAgent_GetMyPublishedAppointments.html
 func (s AppointmentAgent) GetMyPublishedAppointments(ctx context.Context) ([]Appointment, error) {
-	return call[[]Appointment](ctx, s.c, http.MethodPost, "v1/Agents/Appointment/GetMyPublishedAppointments", nil, true)
+	return call[[]Appointment](ctx, s.c, "POST", "v1/Agents/Appointment/GetMyPublishedAppointments", nil, true)
 }
 
 // GetMySyncAppointments calls POST v1/Agents/Appointment/GetMySyncAppointments; it only reads, so it is retried like a GET.
@@ -618,7 +617,7 @@ func (s AppointmentAgent) GetMySyncAppointments(ctx context.Context, endTime Tim
 		EndTime   Time `json:"EndTime"`
 		StartTime Time `json:"StartTime"`
 	}{endTime, startTime}
-	return call[[]AppointmentSyncData](ctx, s.c, http.MethodPost, "v1/Agents/Appointment/GetMySyncAppointments", in, true)
+	return call[[]AppointmentSyncData](ctx, s.c, "POST", "v1/Agents/Appointment/GetMySyncAppointments", in, true)
 }
 
 // GetMyTasks calls POST v1/Agents/Appointment/GetMyTasks; it only reads, so it is retried like a GET.
@@ -628,7 +627,7 @@ func (s AppointmentAgent) GetMyTasks(ctx context.Context, count int64) ([]Appoin
 	in := struct {
 		Count int64 `json:"Count"`
 	}{count}
-	return call[[]Appointment](ctx, s.c, http.MethodPost, "v1/Agents/Appointment/GetMyTasks", in, true)
+	return call[[]Appointment](ctx, s.c, "POST", "v1/Agents/Appointment/GetMyTasks", in, true)
 }
 
 // GetNextAvailableTime calls POST v1/Agents/Appointment/GetNextAvailableTime.
@@ -642,7 +641,7 @@ func (s AppointmentAgent) GetNextAvailableTime(ctx context.Context, associates [
 		IsAllDay   bool      `json:"IsAllDay"`
 		StartTime  Time      `json:"StartTime"`
 	}{associates, count, endTime, isAllDay, startTime}
-	return call[[]NextAvailableTime](ctx, s.c, http.MethodPost, "v1/Agents/Appointment/GetNextAvailableTime", in, false)
+	return call[[]NextAvailableTime](ctx, s.c, "POST", "v1/Agents/Appointment/GetNextAvailableTime", in, false)
 }
 
 // GetNextSuggestedAppointmentBySale calls POST v1/Agents/Appointment/GetNextSuggestedAppointmentBySale.
@@ -654,7 +653,7 @@ func (s AppointmentAgent) GetNextSuggestedAppointmentBySale(ctx context.Context,
 		SaleID               int64 `json:"SaleId"`
 		SkipCompleteCheck    bool  `json:"SkipCompleteCheck"`
 	}{currentAppointmentID, saleID, skipCompleteCheck}
-	return call[*SuggestedAppointment](ctx, s.c, http.MethodPost, "v1/Agents/Appointment/GetNextSuggestedAppointmentBySale", in, false)
+	return call[*SuggestedAppointment](ctx, s.c, "POST", "v1/Agents/Appointment/GetNextSuggestedAppointmentBySale", in, false)
 }
 
 // GetOrganizerName calls POST v1/Agents/Appointment/GetOrganizerName; it only reads, so it is retried like a GET.
@@ -664,7 +663,7 @@ func (s AppointmentAgent) GetOrganizerName(ctx context.Context, motherAppointmen
 	in := struct {
 		MotherAppointmentID int64 `json:"MotherAppointmentId"`
 	}{motherAppointmentID}
-	return call[string](ctx, s.c, http.MethodPost, "v1/Agents/Appointment/GetOrganizerName", in, true)
+	return call[string](ctx, s.c, "POST", "v1/Agents/Appointment/GetOrganizerName", in, true)
 }
 
 // GetPersonAppointments calls POST v1/Agents/Appointment/GetPersonAppointments; it only reads, so it is retried like a GET.
@@ -678,7 +677,7 @@ func (s AppointmentAgent) GetPersonAppointments(ctx context.Context, count int64
 		PersonID                   int64 `json:"PersonId"`
 		StartTime                  Time  `json:"StartTime"`
 	}{count, endTime, includeProjectAppointments, personID, startTime}
-	return call[[]Appointment](ctx, s.c, http.MethodPost, "v1/Agents/Appointment/GetPersonAppointments", in, true)
+	return call[[]Appointment](ctx, s.c, "POST", "v1/Agents/Appointment/GetPersonAppointments", in, true)
 }
 
 // GetPersonAppointmentsByTask calls POST v1/Agents/Appointment/GetPersonAppointmentsByTask; it only reads, so it is retried like a GET.
@@ -693,7 +692,7 @@ func (s AppointmentAgent) GetPersonAppointmentsByTask(ctx context.Context, count
 		StartTime                  Time  `json:"StartTime"`
 		TaskID                     int64 `json:"TaskId"`
 	}{count, endTime, includeProjectAppointments, personID, startTime, taskID}
-	return call[[]Appointment](ctx, s.c, http.MethodPost, "v1/Agents/Appointment/GetPersonAppointmentsByTask", in, true)
+	return call[[]Appointment](ctx, s.c, "POST", "v1/Agents/Appointment/GetPersonAppointmentsByTask", in, true)
 }
 
 // GetPersonAppointmentsByTaskHeading calls POST v1/Agents/Appointment/GetPersonAppointmentsByTaskHeading; it only reads, so it is retried like a GET.
@@ -708,7 +707,7 @@ func (s AppointmentAgent) GetPersonAppointmentsByTaskHeading(ctx context.Context
 		StartTime                  Time  `json:"StartTime"`
 		TaskHeadingID              int64 `json:"TaskHeadingId"`
 	}{count, endTime, includeProjectAppointments, personID, startTime, taskHeadingID}
-	return call[[]Appointment](ctx, s.c, http.MethodPost, "v1/Agents/Appointment/GetPersonAppointmentsByTaskHeading", in, true)
+	return call[[]Appointment](ctx, s.c, "POST", "v1/Agents/Appointment/GetPersonAppointmentsByTaskHeading", in, true)
 }
 
 // GetPersonAppointmentsByTasks calls POST v1/Agents/Appointment/GetPersonAppointmentsByTasks; it only reads, so it is retried like a GET.
@@ -723,7 +722,7 @@ func (s AppointmentAgent) GetPersonAppointmentsByTasks(ctx context.Context, coun
 		StartTime                  Time    `json:"StartTime"`
 		TaskIDs                    []int64 `json:"TaskIds,omitempty"`
 	}{count, endTime, includeProjectAppointments, personID, startTime, taskIDs}
-	return call[[]Appointment](ctx, s.c, http.MethodPost, "v1/Agents/Appointment/GetPersonAppointmentsByTasks", in, true)
+	return call[[]Appointment](ctx, s.c, "POST", "v1/Agents/Appointment/GetPersonAppointmentsByTasks", in, true)
 }
 
 // GetPersonAppointmentsByType calls POST v1/Agents/Appointment/GetPersonAppointmentsByType; it only reads, so it is retried like a GET.
@@ -738,7 +737,7 @@ func (s AppointmentAgent) GetPersonAppointmentsByType(ctx context.Context, appoi
 		PersonID                   int64           `json:"PersonId"`
 		StartTime                  Time            `json:"StartTime"`
 	}{appointmentType, count, endTime, includeProjectAppointments, personID, startTime}
-	return call[[]Appointment](ctx, s.c, http.MethodPost, "v1/Agents/Appointment/GetPersonAppointmentsByType", in, true)
+	return call[[]Appointment](ctx, s.c, "POST", "v1/Agents/Appointment/GetPersonAppointmentsByType", in, true)
 }
 
 // GetPersonDiary calls POST v1/Agents/Appointment/GetPersonDiary; it only reads, so it is retried like a GET.
@@ -751,7 +750,7 @@ func (s AppointmentAgent) GetPersonDiary(ctx context.Context, count int64, endTi
 		PersonID  int64 `json:"PersonId"`
 		StartTime Time  `json:"StartTime"`
 	}{count, endTime, personID, startTime}
-	return call[[]Appointment](ctx, s.c, http.MethodPost, "v1/Agents/Appointment/GetPersonDiary", in, true)
+	return call[[]Appointment](ctx, s.c, "POST", "v1/Agents/Appointment/GetPersonDiary", in, true)
 }
 
 // GetPersonTasks calls POST v1/Agents/Appointment/GetPersonTasks; it only reads, so it is retried like a GET.
@@ -762,7 +761,7 @@ func (s AppointmentAgent) GetPersonTasks(ctx context.Context, count int64, perso
 		Count    int64 `json:"Count"`
 		PersonID int64 `json:"PersonId"`
 	}{count, personID}
-	return call[[]Appointment](ctx, s.c, http.MethodPost, "v1/Agents/Appointment/GetPersonTasks", in, true)
+	return call[[]Appointment](ctx, s.c, "POST", "v1/Agents/Appointment/GetPersonTasks", in, true)
 }
 
 // GetProjectAppointments calls POST v1/Agents/Appointment/GetProjectAppointments; it only reads, so it is retried like a GET.
@@ -775,7 +774,7 @@ func (s AppointmentAgent) GetProjectAppointments(ctx context.Context, count int6
 		ProjectID int64 `json:"ProjectId"`
 		StartTime Time  `json:"StartTime"`
 	}{count, endTime, projectID, startTime}
-	return call[[]Appointment](ctx, s.c, http.MethodPost, "v1/Agents/Appointment/GetProjectAppointments", in, true)
+	return call[[]Appointment](ctx, s.c, "POST", "v1/Agents/Appointment/GetProjectAppointments", in, true)
 }
 
 // GetProjectAppointmentsByTask calls POST v1/Agents/Appointment/GetProjectAppointmentsByTask; it only reads, so it is retried like a GET.
@@ -789,7 +788,7 @@ func (s AppointmentAgent) GetProjectAppointmentsByTask(ctx context.Context, coun
 		StartTime Time  `json:"StartTime"`
 		TaskID    int64 `json:"TaskId"`
 	}{count, endTime, projectID, startTime, taskID}
-	return call[[]Appointment](ctx, s.c, http.MethodPost, "v1/Agents/Appointment/GetProjectAppointmentsByTask", in, true)
+	return call[[]Appointment](ctx, s.c, "POST", "v1/Agents/Appointment/GetProjectAppointmentsByTask", in, true)
 }
 
 // GetProjectAppointmentsByTaskHeading calls POST v1/Agents/Appointment/GetProjectAppointmentsByTaskHeading; it only reads, so it is retried like a GET.
@@ -803,7 +802,7 @@ func (s AppointmentAgent) GetProjectAppointmentsByTaskHeading(ctx context.Contex
 		StartTime     Time  `json:"StartTime"`
 		TaskHeadingID int64 `json:"TaskHeadingId"`
 	}{count, endTime, projectID, startTime, taskHeadingID}
-	return call[[]Appointment](ctx, s.c, http.MethodPost, "v1/Agents/Appointment/GetProjectAppointmentsByTaskHeading", in, true)
+	return call[[]Appointment](ctx, s.c, "POST", "v1/Agents/Appointment/GetProjectAppointmentsByTaskHeading", in, true)
 }
 
 // GetProjectAppointmentsByTasks calls POST v1/Agents/Appointment/GetProjectAppointmentsByTasks; it only reads, so it is retried like a GET.
@@ -817,7 +816,7 @@ func (s AppointmentAgent) GetProjectAppointmentsByTasks(ctx context.Context, cou
 		StartTime Time    `json:"StartTime"`
 		TaskIDs   []int64 `json:"TaskIds,omitempty"`
 	}{count, endTime, projectID, startTime, taskIDs}
-	return call[[]Appointment](ctx, s.c, http.MethodPost, "v1/Agents/Appointment/GetProjectAppointmentsByTasks", in, true)
+	return call[[]Appointment](ctx, s.c, "POST", "v1/Agents/Appointment/GetProjectAppointmentsByTasks", in, true)
 }
 
 // GetProjectAppointmentsByType calls POST v1/Agents/Appointment/GetProjectAppointmentsByType; it only reads, so it is retried like a GET.
@@ -831,7 +830,7 @@ func (s AppointmentAgent) GetProjectAppointmentsByType(ctx context.Context, appo
 		ProjectID       int64           `json:"ProjectId"`
 		StartTime       Time            `json:"StartTime"`
 	}{appointmentType, count, endTime, projectID, startTime}
-	return call[[]Appointment](ctx, s.c, http.MethodPost, "v1/Agents/Appointment/GetProjectAppointmentsByType", in, true)
+	return call[[]Appointment](ctx, s.c, "POST", "v1/Agents/Appointment/GetProjectAppointmentsByType", in, true)
 }
 
 // GetProjectMemberAppointments calls POST v1/Agents/Appointment/GetProjectMemberAppointments; it only reads, so it is retried like a GET.
@@ -844,7 +843,7 @@ func (s AppointmentAgent) GetProjectMemberAppointments(ctx context.Context, coun
 		PersonID  int64 `json:"PersonId"`
 		StartTime Time  `json:"StartTime"`
 	}{count, endTime, personID, startTime}
-	return call[[]Appointment](ctx, s.c, http.MethodPost, "v1/Agents/Appointment/GetProjectMemberAppointments", in, true)
+	return call[[]Appointment](ctx, s.c, "POST", "v1/Agents/Appointment/GetProjectMemberAppointments", in, true)
 }
 
 // GetProjectMemberAppointmentsByTask calls POST v1/Agents/Appointment/GetProjectMemberAppointmentsByTask; it only reads, so it is retried like a GET.
@@ -858,7 +857,7 @@ func (s AppointmentAgent) GetProjectMemberAppointmentsByTask(ctx context.Context
 		StartTime Time  `json:"StartTime"`
 		TaskID    int64 `json:"TaskId"`
 	}{count, endTime, personID, startTime, taskID}
-	return call[[]Appointment](ctx, s.c, http.MethodPost, "v1/Agents/Appointment/GetProjectMemberAppointmentsByTask", in, true)
+	return call[[]Appointment](ctx, s.c, "POST", "v1/Agents/Appointment/GetProjectMemberAppointmentsByTask", in, true)
 }
 
 // GetProjectMemberAppointmentsByTaskHeading calls POST v1/Agents/Appointment/GetProjectMemberAppointmentsByTaskHeading; it only reads, so it is retried like a GET.
@@ -872,7 +871,7 @@ func (s AppointmentAgent) GetProjectMemberAppointmentsByTaskHeading(ctx context.
 		StartTime     Time  `json:"StartTime"`
 		TaskHeadingID int64 `json:"TaskHeadingId"`
 	}{count, endTime, personID, startTime, taskHeadingID}
-	return call[[]Appointment](ctx, s.c, http.MethodPost, "v1/Agents/Appointment/GetProjectMemberAppointmentsByTaskHeading", in, true)
+	return call[[]Appointment](ctx, s.c, "POST", "v1/Agents/Appointment/GetProjectMemberAppointmentsByTaskHeading", in, true)
 }
 
 // GetProjectMemberAppointmentsByTasks calls POST v1/Agents/Appointment/GetProjectMemberAppointmentsByTasks; it only reads, so it is retried like a GET.
@@ -886,7 +885,7 @@ func (s AppointmentAgent) GetProjectMemberAppointmentsByTasks(ctx context.Contex
 		StartTime Time    `json:"StartTime"`
 		TaskIDs   []int64 `json:"TaskIds,omitempty"`
 	}{count, endTime, personID, startTime, taskIDs}
-	return call[[]Appointment](ctx, s.c, http.MethodPost, "v1/Agents/Appointment/GetProjectMemberAppointmentsByTasks", in, true)
+	return call[[]Appointment](ctx, s.c, "POST", "v1/Agents/Appointment/GetProjectMemberAppointmentsByTasks", in, true)
 }
 
 // GetProjectMemberAppointmentsByType calls POST v1/Agents/Appointment/GetProjectMemberAppointmentsByType; it only reads, so it is retried like a GET.
@@ -900,7 +899,7 @@ func (s AppointmentAgent) GetProjectMemberAppointmentsByType(ctx context.Context
 		PersonID        int64           `json:"PersonId"`
 		StartTime       Time            `json:"StartTime"`
 	}{appointmentType, count, endTime, personID, startTime}
-	return call[[]Appointment](ctx, s.c, http.MethodPost, "v1/Agents/Appointment/GetProjectMemberAppointmentsByType", in, true)
+	return call[[]Appointment](ctx, s.c, "POST", "v1/Agents/Appointment/GetProjectMemberAppointmentsByType", in, true)
 }
 
 // GetPublishedAppointment calls POST v1/Agents/Appointment/GetPublishedAppointment; it only reads, so it is retried like a GET.
@@ -910,7 +909,7 @@ func (s AppointmentAgent) GetPublishedAppointment(ctx context.Context, appointme
 	in := struct {
 		AppointmentID int64 `json:"AppointmentId"`
 	}{appointmentID}
-	return call[*Appointment](ctx, s.c, http.MethodPost, "v1/Agents/Appointment/GetPublishedAppointment", in, true)
+	return call[*Appointment](ctx, s.c, "POST", "v1/Agents/Appointment/GetPublishedAppointment", in, true)
 }
 
 // GetPublishedAppointments calls POST v1/Agents/Appointment/GetPublishedAppointments; it only reads, so it is retried like a GET.
@@ -920,7 +919,7 @@ func (s AppointmentAgent) GetPublishedAppointments(ctx context.Context, appointm
 	in := struct {
 		AppointmentIDs []int64 `json:"AppointmentIds,omitempty"`
 	}{appointmentIDs}
-	return call[[]Appointment](ctx, s.c, http.MethodPost, "v1/Agents/Appointment/GetPublishedAppointments", in, true)
+	return call[[]Appointment](ctx, s.c, "POST", "v1/Agents/Appointment/GetPublishedAppointments", in, true)
 }
 
 // GetPublishedProjectAppointments calls POST v1/Agents/Appointment/GetPublishedProjectAppointments; it only reads, so it is retried like a GET.
@@ -930,7 +929,7 @@ func (s AppointmentAgent) GetPublishedProjectAppointments(ctx context.Context, p
 	in := struct {
 		ProjectID int64 `json:"ProjectId"`
 	}{projectID}
-	return call[[]Appointment](ctx, s.c, http.MethodPost, "v1/Agents/Appointment/GetPublishedProjectAppointments", in, true)
+	return call[[]Appointment](ctx, s.c, "POST", "v1/Agents/Appointment/GetPublishedProjectAppointments", in, true)
 }
 
 // GetRedLetterInformationListByDatesAndAssociate calls POST v1/Agents/Appointment/GetRedLetterInformationListByDatesAndAssociate; it only reads, so it is retried like a GET.
@@ -942,28 +941,28 @@ func (s AppointmentAgent) GetRedLetterInformationListByDatesAndAssociate(ctx con
 		EndDate     Time  `json:"EndDate"`
 		StartDate   Time  `json:"StartDate"`
 	}{associateID, endDate, startDate}
-	return call[[]RedLetterInformationListItem](ctx, s.c, http.MethodPost, "v1/Agents/Appointment/GetRedLetterInformationListByDatesAndAssociate", in, true)
+	return call[[]RedLetterInformationListItem](ctx, s.c, "POST", "v1/Agents/Appointment/GetRedLetterInformationListByDatesAndAssociate", in, true)
 }
 
 // GetSuggestedAppointment calls POST v1/Agents/Appointment/GetSuggestedAppointment; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Appointment_Agent/v1AppointmentAgent_GetSuggestedAppointment.html
 func (s AppointmentAgent) GetSuggestedAppointment(ctx context.Context, suggestedAppointmentID int64) (*SuggestedAppointment, error) {
-	return call[*SuggestedAppointment](ctx, s.c, http.MethodPost, withQuery("v1/Agents/Appointment/GetSuggestedAppointment", "suggestedAppointmentId", suggestedAppointmentID), nil, true)
+	return call[*SuggestedAppointment](ctx, s.c, "POST", withQuery("v1/Agents/Appointment/GetSuggestedAppointment", "suggestedAppointmentId", suggestedAppointmentID), nil, true)
 }
 
 // GetSuggestedAppointmentEntity calls POST v1/Agents/Appointment/GetSuggestedAppointmentEntity; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Appointment_Agent/v1AppointmentAgent_GetSuggestedAppointmentEntity.html
 func (s AppointmentAgent) GetSuggestedAppointmentEntity(ctx context.Context, suggestedAppointmentEntityID int64) (*SuggestedAppointmentEntity, error) {
-	return call[*SuggestedAppointmentEntity](ctx, s.c, http.MethodPost, withQuery("v1/Agents/Appointment/GetSuggestedAppointmentEntity", "suggestedAppointmentEntityId", suggestedAppointmentEntityID), nil, true)
+	return call[*SuggestedAppointmentEntity](ctx, s.c, "POST", withQuery("v1/Agents/Appointment/GetSuggestedAppointmentEntity", "suggestedAppointmentEntityId", suggestedAppointmentEntityID), nil, true)
 }
 
 // GetTaskListItem calls POST v1/Agents/Appointment/GetTaskListItem; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Appointment_Agent/v1AppointmentAgent_GetTaskListItem.html
 func (s AppointmentAgent) GetTaskListItem(ctx context.Context, taskListItemID int64) (*TaskListItem, error) {
-	return call[*TaskListItem](ctx, s.c, http.MethodPost, withQuery("v1/Agents/Appointment/GetTaskListItem", "taskListItemId", taskListItemID), nil, true)
+	return call[*TaskListItem](ctx, s.c, "POST", withQuery("v1/Agents/Appointment/GetTaskListItem", "taskListItemId", taskListItemID), nil, true)
 }
 
 // GetTaskListItems calls POST v1/Agents/Appointment/GetTaskListItems; it only reads, so it is retried like a GET.
@@ -973,7 +972,7 @@ func (s AppointmentAgent) GetTaskListItems(ctx context.Context, includeDeleted b
 	in := struct {
 		IncludeDeleted bool `json:"IncludeDeleted"`
 	}{includeDeleted}
-	return call[[]TaskListItem](ctx, s.c, http.MethodPost, "v1/Agents/Appointment/GetTaskListItems", in, true)
+	return call[[]TaskListItem](ctx, s.c, "POST", "v1/Agents/Appointment/GetTaskListItems", in, true)
 }
 
 // GetUIDFromAppointmentID calls POST v1/Agents/Appointment/GetUIDFromAppointmentId; it only reads, so it is retried like a GET.
@@ -984,14 +983,14 @@ func (s AppointmentAgent) GetUIDFromAppointmentID(ctx context.Context, appointme
 		AppointmentID int64 `json:"AppointmentId"`
 		UseMotherID   bool  `json:"UseMotherId"`
 	}{appointmentID, useMotherID}
-	return call[string](ctx, s.c, http.MethodPost, "v1/Agents/Appointment/GetUIDFromAppointmentId", in, true)
+	return call[string](ctx, s.c, "POST", "v1/Agents/Appointment/GetUIDFromAppointmentId", in, true)
 }
 
 // GetVideoMeetingConnectedState calls POST v1/Agents/Appointment/GetVideoMeetingConnectedState; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Appointment_Agent/v1AppointmentAgent_GetVideoMeetingConnectedState.html
 func (s AppointmentAgent) GetVideoMeetingConnectedState(ctx context.Context) (*UserConnectedState, error) {
-	return call[*UserConnectedState](ctx, s.c, http.MethodPost, "v1/Agents/Appointment/GetVideoMeetingConnectedState", nil, true)
+	return call[*UserConnectedState](ctx, s.c, "POST", "v1/Agents/Appointment/GetVideoMeetingConnectedState", nil, true)
 }
 
 // Move calls POST v1/Agents/Appointment/Move.
@@ -1003,7 +1002,7 @@ func (s AppointmentAgent) Move(ctx context.Context, appointmentID int64, newStar
 		NewStartTime  Time                 `json:"NewStartTime"`
 		UpdateMode    RecurrenceUpdateMode `json:"UpdateMode,omitempty"`
 	}{appointmentID, newStartTime, updateMode}
-	return call[*AppointmentEntity](ctx, s.c, http.MethodPost, "v1/Agents/Appointment/Move", in, false)
+	return call[*AppointmentEntity](ctx, s.c, "POST", "v1/Agents/Appointment/Move", in, false)
 }
 
 // MoveExtended calls POST v1/Agents/Appointment/MoveExtended.
@@ -1013,7 +1012,7 @@ func (s AppointmentAgent) MoveExtended(ctx context.Context, appointmentMoveData 
 	in := struct {
 		AppointmentMoveData *AppointmentMoveData `json:"AppointmentMoveData,omitempty"`
 	}{appointmentMoveData}
-	return call[*AppointmentEntity](ctx, s.c, http.MethodPost, "v1/Agents/Appointment/MoveExtended", in, false)
+	return call[*AppointmentEntity](ctx, s.c, "POST", "v1/Agents/Appointment/MoveExtended", in, false)
 }
 
 // MoveWithEmail calls POST v1/Agents/Appointment/MoveWithEmail.
@@ -1028,7 +1027,7 @@ func (s AppointmentAgent) MoveWithEmail(ctx context.Context, appointmentID int64
 		SMTPEMailConnectionInfo *EMailConnectionInfo `json:"SmtpEMailConnectionInfo,omitempty"`
 		UpdateMode              RecurrenceUpdateMode `json:"UpdateMode,omitempty"`
 	}{appointmentID, imapEMailConnectionInfo, newStartTime, sendEmailToParticipants, smtpEMailConnectionInfo, updateMode}
-	return call[*AppointmentEntity](ctx, s.c, http.MethodPost, "v1/Agents/Appointment/MoveWithEmail", in, false)
+	return call[*AppointmentEntity](ctx, s.c, "POST", "v1/Agents/Appointment/MoveWithEmail", in, false)
 }
 
 // Reject calls POST v1/Agents/Appointment/Reject.
@@ -1040,7 +1039,7 @@ func (s AppointmentAgent) Reject(ctx context.Context, appointmentID int64, rejec
 		RejectReason  string               `json:"RejectReason"`
 		UpdateMode    RecurrenceUpdateMode `json:"UpdateMode,omitempty"`
 	}{appointmentID, rejectReason, updateMode}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Appointment/Reject", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Appointment/Reject", in, false)
 }
 
 // RejectWithEmailConfirmation calls POST v1/Agents/Appointment/RejectWithEmailConfirmation.
@@ -1052,7 +1051,7 @@ func (s AppointmentAgent) RejectWithEmailConfirmation(ctx context.Context, appoi
 		RejectReason  string               `json:"RejectReason"`
 		UpdateMode    RecurrenceUpdateMode `json:"UpdateMode,omitempty"`
 	}{appointmentID, rejectReason, updateMode}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Appointment/RejectWithEmailConfirmation", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Appointment/RejectWithEmailConfirmation", in, false)
 }
 
 // RejectWithSMTPEmailConfirmation calls POST v1/Agents/Appointment/RejectWithSmtpEmailConfirmation.
@@ -1065,7 +1064,7 @@ func (s AppointmentAgent) RejectWithSMTPEmailConfirmation(ctx context.Context, a
 		SMTPEMailConnectionInfo *EMailConnectionInfo `json:"SmtpEMailConnectionInfo,omitempty"`
 		UpdateMode              RecurrenceUpdateMode `json:"UpdateMode,omitempty"`
 	}{appointmentID, rejectReason, smtpEMailConnectionInfo, updateMode}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Appointment/RejectWithSmtpEmailConfirmation", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Appointment/RejectWithSmtpEmailConfirmation", in, false)
 }
 
 // RequestForInfo calls POST v1/Agents/Appointment/RequestForInfo.
@@ -1082,7 +1081,7 @@ func (s AppointmentAgent) RequestForInfo(ctx context.Context, associateIDForNewC
 		PhoneNumber              string  `json:"PhoneNumber"`
 		Regarding                string  `json:"Regarding"`
 	}{associateIDForNewContact, channel, contactName, emailAddress, personFirstname, personLastname, phoneNumber, regarding}
-	return call[*SalesActivity](ctx, s.c, http.MethodPost, "v1/Agents/Appointment/RequestForInfo", in, false)
+	return call[*SalesActivity](ctx, s.c, "POST", "v1/Agents/Appointment/RequestForInfo", in, false)
 }
 
 // Save calls POST v1/Agents/Appointment/Save.
@@ -1096,28 +1095,28 @@ func (s AppointmentAgent) Save(ctx context.Context, appointmentEntity *Appointme
 		SMTPEMailConnectionInfo *EMailConnectionInfo `json:"SmtpEMailConnectionInfo,omitempty"`
 		UpdateMode              RecurrenceUpdateMode `json:"UpdateMode,omitempty"`
 	}{appointmentEntity, imapEMailConnectionInfo, sendEmailToParticipants, smtpEMailConnectionInfo, updateMode}
-	return call[*AppointmentEntity](ctx, s.c, http.MethodPost, "v1/Agents/Appointment/Save", in, false)
+	return call[*AppointmentEntity](ctx, s.c, "POST", "v1/Agents/Appointment/Save", in, false)
 }
 
 // SaveAppointmentEntity calls POST v1/Agents/Appointment/SaveAppointmentEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Appointment_Agent/v1AppointmentAgent_SaveAppointmentEntity.html
 func (s AppointmentAgent) SaveAppointmentEntity(ctx context.Context, appointmentEntity *AppointmentEntity) (*AppointmentEntity, error) {
-	return call[*AppointmentEntity](ctx, s.c, http.MethodPost, "v1/Agents/Appointment/SaveAppointmentEntity", appointmentEntity, false)
+	return call[*AppointmentEntity](ctx, s.c, "POST", "v1/Agents/Appointment/SaveAppointmentEntity", appointmentEntity, false)
 }
 
 // SaveSuggestedAppointmentEntity calls POST v1/Agents/Appointment/SaveSuggestedAppointmentEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Appointment_Agent/v1AppointmentAgent_SaveSuggestedAppointmentEntity.html
 func (s AppointmentAgent) SaveSuggestedAppointmentEntity(ctx context.Context, suggestedAppointmentEntity *SuggestedAppointmentEntity) (*SuggestedAppointmentEntity, error) {
-	return call[*SuggestedAppointmentEntity](ctx, s.c, http.MethodPost, "v1/Agents/Appointment/SaveSuggestedAppointmentEntity", suggestedAppointmentEntity, false)
+	return call[*SuggestedAppointmentEntity](ctx, s.c, "POST", "v1/Agents/Appointment/SaveSuggestedAppointmentEntity", suggestedAppointmentEntity, false)
 }
 
 // SaveTaskListItem calls POST v1/Agents/Appointment/SaveTaskListItem.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Appointment_Agent/v1AppointmentAgent_SaveTaskListItem.html
 func (s AppointmentAgent) SaveTaskListItem(ctx context.Context, taskListItem *TaskListItem) (*TaskListItem, error) {
-	return call[*TaskListItem](ctx, s.c, http.MethodPost, "v1/Agents/Appointment/SaveTaskListItem", taskListItem, false)
+	return call[*TaskListItem](ctx, s.c, "POST", "v1/Agents/Appointment/SaveTaskListItem", taskListItem, false)
 }
 
 // SaveWithCustomInvitation calls POST v1/Agents/Appointment/SaveWithCustomInvitation.
@@ -1134,7 +1133,7 @@ func (s AppointmentAgent) SaveWithCustomInvitation(ctx context.Context, appointm
 		TemplateLanguage        string               `json:"TemplateLanguage"`
 		UpdateMode              RecurrenceUpdateMode `json:"UpdateMode,omitempty"`
 	}{appointmentEntity, emailBody, imapEMailConnectionInfo, sendEmailToParticipants, smtpEMailConnectionInfo, subject, templateLanguage, updateMode}
-	return call[*AppointmentSaveData](ctx, s.c, http.MethodPost, "v1/Agents/Appointment/SaveWithCustomInvitation", in, false)
+	return call[*AppointmentSaveData](ctx, s.c, "POST", "v1/Agents/Appointment/SaveWithCustomInvitation", in, false)
 }
 
 // SetActivityStatus calls POST v1/Agents/Appointment/SetActivityStatus.
@@ -1145,7 +1144,7 @@ func (s AppointmentAgent) SetActivityStatus(ctx context.Context, activityIdentif
 		ActivityIdentifier []string       `json:"ActivityIdentifier,omitempty"`
 		ActivityStatus     ActivityStatus `json:"ActivityStatus,omitempty"`
 	}{activityIdentifier, activityStatus}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Appointment/SetActivityStatus", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Appointment/SetActivityStatus", in, false)
 }
 
 // SetSeen calls POST v1/Agents/Appointment/SetSeen.
@@ -1156,7 +1155,7 @@ func (s AppointmentAgent) SetSeen(ctx context.Context, appointmentID int64, upda
 		AppointmentID int64                `json:"AppointmentId"`
 		UpdateMode    RecurrenceUpdateMode `json:"UpdateMode,omitempty"`
 	}{appointmentID, updateMode}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Appointment/SetSeen", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Appointment/SetSeen", in, false)
 }
 
 // SetSeenMany calls POST v1/Agents/Appointment/SetSeenMany.
@@ -1167,7 +1166,7 @@ func (s AppointmentAgent) SetSeenMany(ctx context.Context, appointmentIDs []int6
 		AppointmentIDs []int64              `json:"AppointmentIds,omitempty"`
 		UpdateMode     RecurrenceUpdateMode `json:"UpdateMode,omitempty"`
 	}{appointmentIDs, updateMode}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Appointment/SetSeenMany", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Appointment/SetSeenMany", in, false)
 }
 
 // ToggleActivities calls POST v1/Agents/Appointment/ToggleActivities.
@@ -1177,7 +1176,7 @@ func (s AppointmentAgent) ToggleActivities(ctx context.Context, activityIdentifi
 	in := struct {
 		ActivityIdentifier []string `json:"ActivityIdentifier,omitempty"`
 	}{activityIdentifier}
-	return call[ActivityStatus](ctx, s.c, http.MethodPost, "v1/Agents/Appointment/ToggleActivities", in, false)
+	return call[ActivityStatus](ctx, s.c, "POST", "v1/Agents/Appointment/ToggleActivities", in, false)
 }
 
 // ToggleActivity calls POST v1/Agents/Appointment/ToggleActivity.
@@ -1187,7 +1186,7 @@ func (s AppointmentAgent) ToggleActivity(ctx context.Context, activityIdentifier
 	in := struct {
 		ActivityIdentifier string `json:"ActivityIdentifier"`
 	}{activityIdentifier}
-	return call[ActivityStatus](ctx, s.c, http.MethodPost, "v1/Agents/Appointment/ToggleActivity", in, false)
+	return call[ActivityStatus](ctx, s.c, "POST", "v1/Agents/Appointment/ToggleActivity", in, false)
 }
 
 // ToggleAndSetActivities calls POST v1/Agents/Appointment/ToggleAndSetActivities.
@@ -1197,7 +1196,7 @@ func (s AppointmentAgent) ToggleAndSetActivities(ctx context.Context, activityId
 	in := struct {
 		ActivityIdentifiers []string `json:"ActivityIdentifiers,omitempty"`
 	}{activityIdentifiers}
-	return call[[]string](ctx, s.c, http.MethodPost, "v1/Agents/Appointment/ToggleAndSetActivities", in, false)
+	return call[[]string](ctx, s.c, "POST", "v1/Agents/Appointment/ToggleAndSetActivities", in, false)
 }
 
 // ToggleAppointmentStatus calls POST v1/Agents/Appointment/ToggleAppointmentStatus.
@@ -1207,7 +1206,7 @@ func (s AppointmentAgent) ToggleAppointmentStatus(ctx context.Context, appointme
 	in := struct {
 		AppointmentID int64 `json:"AppointmentId"`
 	}{appointmentID}
-	return call[AppointmentStatus](ctx, s.c, http.MethodPost, "v1/Agents/Appointment/ToggleAppointmentStatus", in, false)
+	return call[AppointmentStatus](ctx, s.c, "POST", "v1/Agents/Appointment/ToggleAppointmentStatus", in, false)
 }
 
 // UpdateAppointment calls POST v1/Agents/Appointment/UpdateAppointment.
@@ -1222,7 +1221,7 @@ func (s AppointmentAgent) UpdateAppointment(ctx context.Context, associateID int
 		Status      float64 `json:"Status"`
 		Type        float64 `json:"Type"`
 	}{associateID, endTime, id, startTime, status, typeArg}
-	return call[*Appointment](ctx, s.c, http.MethodPost, "v1/Agents/Appointment/UpdateAppointment", in, false)
+	return call[*Appointment](ctx, s.c, "POST", "v1/Agents/Appointment/UpdateAppointment", in, false)
 }
 
 // UpdateAppointmentFromIcsResponse calls POST v1/Agents/Appointment/UpdateAppointmentFromIcsResponse.
@@ -1233,7 +1232,7 @@ func (s AppointmentAgent) UpdateAppointmentFromIcsResponse(ctx context.Context, 
 		EmailAddress string `json:"EmailAddress"`
 		IcsData      []byte `json:"IcsData,omitempty"`
 	}{emailAddress, icsData}
-	return call[bool](ctx, s.c, http.MethodPost, "v1/Agents/Appointment/UpdateAppointmentFromIcsResponse", in, false)
+	return call[bool](ctx, s.c, "POST", "v1/Agents/Appointment/UpdateAppointmentFromIcsResponse", in, false)
 }
 
 // UpdateAppointmentWithMode calls POST v1/Agents/Appointment/UpdateAppointmentWithMode.
@@ -1249,7 +1248,7 @@ func (s AppointmentAgent) UpdateAppointmentWithMode(ctx context.Context, associa
 		Type        AppointmentType      `json:"Type,omitempty"`
 		UpdateMode  RecurrenceUpdateMode `json:"UpdateMode,omitempty"`
 	}{associateID, endTime, id, startTime, status, typeArg, updateMode}
-	return call[*Appointment](ctx, s.c, http.MethodPost, "v1/Agents/Appointment/UpdateAppointmentWithMode", in, false)
+	return call[*Appointment](ctx, s.c, "POST", "v1/Agents/Appointment/UpdateAppointmentWithMode", in, false)
 }
 
 // UpdateAppointmentWithModeAndEmail calls POST v1/Agents/Appointment/UpdateAppointmentWithModeAndEmail.
@@ -1268,7 +1267,7 @@ func (s AppointmentAgent) UpdateAppointmentWithModeAndEmail(ctx context.Context,
 		Type                    AppointmentType      `json:"Type,omitempty"`
 		UpdateMode              RecurrenceUpdateMode `json:"UpdateMode,omitempty"`
 	}{associateID, endTime, id, imapEMailConnectionInfo, sendEmailToParticipants, smtpEMailConnectionInfo, startTime, status, typeArg, updateMode}
-	return call[*Appointment](ctx, s.c, http.MethodPost, "v1/Agents/Appointment/UpdateAppointmentWithModeAndEmail", in, false)
+	return call[*Appointment](ctx, s.c, "POST", "v1/Agents/Appointment/UpdateAppointmentWithModeAndEmail", in, false)
 }
 
 // ValidateAppointmentEntity calls POST v1/Agents/Appointment/ValidateAppointmentEntity.
@@ -1278,7 +1277,7 @@ func (s AppointmentAgent) ValidateAppointmentEntity(ctx context.Context, appoint
 	in := struct {
 		AppointmentEntity *AppointmentEntity `json:"AppointmentEntity,omitempty"`
 	}{appointmentEntity}
-	return call[map[string]string](ctx, s.c, http.MethodPost, "v1/Agents/Appointment/ValidateAppointmentEntity", in, false)
+	return call[map[string]string](ctx, s.c, "POST", "v1/Agents/Appointment/ValidateAppointmentEntity", in, false)
 }
 
 // ValidateDays calls POST v1/Agents/Appointment/ValidateDays.
@@ -1289,7 +1288,7 @@ func (s AppointmentAgent) ValidateDays(ctx context.Context, appointmentEntity *A
 		AppointmentEntity *AppointmentEntity `json:"AppointmentEntity,omitempty"`
 		Dates             []Time             `json:"Dates,omitempty"`
 	}{appointmentEntity, dates}
-	return call[[]RecurrenceDate](ctx, s.c, http.MethodPost, "v1/Agents/Appointment/ValidateDays", in, false)
+	return call[[]RecurrenceDate](ctx, s.c, "POST", "v1/Agents/Appointment/ValidateDays", in, false)
 }
 
 // WillSendEmail calls POST v1/Agents/Appointment/WillSendEmail.
@@ -1299,5 +1298,5 @@ func (s AppointmentAgent) WillSendEmail(ctx context.Context, appointment *Appoin
 	in := struct {
 		Appointment *AppointmentEntity `json:"Appointment,omitempty"`
 	}{appointment}
-	return call[bool](ctx, s.c, http.MethodPost, "v1/Agents/Appointment/WillSendEmail", in, false)
+	return call[bool](ctx, s.c, "POST", "v1/Agents/Appointment/WillSendEmail", in, false)
 }

@@ -4,7 +4,6 @@ package webapi
 
 import (
 	"context"
-	"net/http"
 
 	"github.com/go-superoffice/superoffice/tenant"
 )
@@ -18,7 +17,7 @@ type ArchiveAgent struct{ c *tenant.Client }
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Archive_Agent/v1ArchiveAgent_CreateDefaultArchiveListResult.html
 func (s ArchiveAgent) CreateDefaultArchiveListResult(ctx context.Context) (*ArchiveListResult, error) {
-	return call[*ArchiveListResult](ctx, s.c, http.MethodPost, "v1/Agents/Archive/CreateDefaultArchiveListResult", nil, false)
+	return call[*ArchiveListResult](ctx, s.c, "POST", "v1/Agents/Archive/CreateDefaultArchiveListResult", nil, false)
 }
 
 // ExportArchive calls POST v1/Agents/Archive/ExportArchive.
@@ -36,14 +35,14 @@ func (s ArchiveAgent) ExportArchive(ctx context.Context, columns []string, conte
 		SelectedRowIDs    []string                 `json:"SelectedRowIds,omitempty"`
 		SortOrder         []ArchiveOrderByInfo     `json:"SortOrder,omitempty"`
 	}{columns, contextArg, desiredEntities, estimatedRowCount, exportType, providerName, restrictions, selectedRowIDs, sortOrder}
-	return call[*ExportArchiveResult](ctx, s.c, http.MethodPost, "v1/Agents/Archive/ExportArchive", in, false)
+	return call[*ExportArchiveResult](ctx, s.c, "POST", "v1/Agents/Archive/ExportArchive", in, false)
 }
 
 // GetActivityFilter calls POST v1/Agents/Archive/GetActivityFilter; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Archive_Agent/v1ArchiveAgent_GetActivityFilter.html
 func (s ArchiveAgent) GetActivityFilter(ctx context.Context) (*ActivityFilter, error) {
-	return call[*ActivityFilter](ctx, s.c, http.MethodPost, "v1/Agents/Archive/GetActivityFilter", nil, true)
+	return call[*ActivityFilter](ctx, s.c, "POST", "v1/Agents/Archive/GetActivityFilter", nil, true)
 }
 
 // GetArchiveConfiguration calls POST v1/Agents/Archive/GetArchiveConfiguration; it only reads, so it is retried like a GET.
@@ -54,7 +53,7 @@ func (s ArchiveAgent) GetArchiveConfiguration(ctx context.Context, guiName strin
 		GuiName      string `json:"GuiName"`
 		ProviderName string `json:"ProviderName"`
 	}{guiName, providerName}
-	return call[*ArchiveConfiguration](ctx, s.c, http.MethodPost, "v1/Agents/Archive/GetArchiveConfiguration", in, true)
+	return call[*ArchiveConfiguration](ctx, s.c, "POST", "v1/Agents/Archive/GetArchiveConfiguration", in, true)
 }
 
 // GetArchiveConfigurationV2 calls POST v1/Agents/Archive/GetArchiveConfigurationV2; it only reads, so it is retried like a GET.
@@ -67,7 +66,7 @@ func (s ArchiveAgent) GetArchiveConfigurationV2(ctx context.Context, contextArg 
 		OwnerKeys    string `json:"OwnerKeys"`
 		ProviderName string `json:"ProviderName"`
 	}{contextArg, guiName, ownerKeys, providerName}
-	return call[*ArchiveConfiguration](ctx, s.c, http.MethodPost, "v1/Agents/Archive/GetArchiveConfigurationV2", in, true)
+	return call[*ArchiveConfiguration](ctx, s.c, "POST", "v1/Agents/Archive/GetArchiveConfigurationV2", in, true)
 }
 
 // GetArchiveConfigurationWithContext calls POST v1/Agents/Archive/GetArchiveConfigurationWithContext; it only reads, so it is retried like a GET.
@@ -79,7 +78,7 @@ func (s ArchiveAgent) GetArchiveConfigurationWithContext(ctx context.Context, co
 		GuiName      string `json:"GuiName"`
 		ProviderName string `json:"ProviderName"`
 	}{contextArg, guiName, providerName}
-	return call[*ArchiveConfiguration](ctx, s.c, http.MethodPost, "v1/Agents/Archive/GetArchiveConfigurationWithContext", in, true)
+	return call[*ArchiveConfiguration](ctx, s.c, "POST", "v1/Agents/Archive/GetArchiveConfigurationWithContext", in, true)
 }
 
 // GetArchiveList calls POST v1/Agents/Archive/GetArchiveList; it only reads, so it is retried like a GET.
@@ -95,7 +94,7 @@ func (s ArchiveAgent) GetArchiveList(ctx context.Context, entities []string, gui
 		Restriction  []ArchiveRestrictionInfo `json:"Restriction,omitempty"`
 		SortOrder    []ArchiveOrderByInfo     `json:"SortOrder,omitempty"`
 	}{entities, guiName, page, pageSize, providerName, restriction, sortOrder}
-	return call[[]ArchiveListItem](ctx, s.c, http.MethodPost, "v1/Agents/Archive/GetArchiveList", in, true)
+	return call[[]ArchiveListItem](ctx, s.c, "POST", "v1/Agents/Archive/GetArchiveList", in, true)
 }
 
 // GetArchiveList2 calls POST v1/Agents/Archive/GetArchiveList2; it only reads, so it is retried like a GET.
@@ -111,7 +110,7 @@ func (s ArchiveAgent) GetArchiveList2(ctx context.Context, entities string, guiN
 		Restriction  string  `json:"Restriction"`
 		SortOrder    string  `json:"SortOrder"`
 	}{entities, guiName, page, pageSize, providerName, restriction, sortOrder}
-	return call[[]ArchiveListItem](ctx, s.c, http.MethodPost, "v1/Agents/Archive/GetArchiveList2", in, true)
+	return call[[]ArchiveListItem](ctx, s.c, "POST", "v1/Agents/Archive/GetArchiveList2", in, true)
 }
 
 // GetArchiveListByColumns calls POST v1/Agents/Archive/GetArchiveListByColumns; it only reads, so it is retried like a GET.
@@ -127,7 +126,7 @@ func (s ArchiveAgent) GetArchiveListByColumns(ctx context.Context, columns []str
 		Restriction  []ArchiveRestrictionInfo `json:"Restriction,omitempty"`
 		SortOrder    []ArchiveOrderByInfo     `json:"SortOrder,omitempty"`
 	}{columns, entities, page, pageSize, providerName, restriction, sortOrder}
-	return call[[]ArchiveListItem](ctx, s.c, http.MethodPost, "v1/Agents/Archive/GetArchiveListByColumns", in, true)
+	return call[[]ArchiveListItem](ctx, s.c, "POST", "v1/Agents/Archive/GetArchiveListByColumns", in, true)
 }
 
 // GetArchiveListByColumns2 calls POST v1/Agents/Archive/GetArchiveListByColumns2; it only reads, so it is retried like a GET.
@@ -143,7 +142,7 @@ func (s ArchiveAgent) GetArchiveListByColumns2(ctx context.Context, columns stri
 		Restrictions string  `json:"Restrictions"`
 		SortOrder    string  `json:"SortOrder"`
 	}{columns, entities, page, pageSize, providerName, restrictions, sortOrder}
-	return call[[]ArchiveListItem](ctx, s.c, http.MethodPost, "v1/Agents/Archive/GetArchiveListByColumns2", in, true)
+	return call[[]ArchiveListItem](ctx, s.c, "POST", "v1/Agents/Archive/GetArchiveListByColumns2", in, true)
 }
 
 // GetArchiveListByColumnsWithContext calls POST v1/Agents/Archive/GetArchiveListByColumnsWithContext; it only reads, so it is retried like a GET.
@@ -160,7 +159,7 @@ func (s ArchiveAgent) GetArchiveListByColumnsWithContext(ctx context.Context, co
 		Restriction  []ArchiveRestrictionInfo `json:"Restriction,omitempty"`
 		SortOrder    []ArchiveOrderByInfo     `json:"SortOrder,omitempty"`
 	}{columns, contextArg, entities, page, pageSize, providerName, restriction, sortOrder}
-	return call[[]ArchiveListItem](ctx, s.c, http.MethodPost, "v1/Agents/Archive/GetArchiveListByColumnsWithContext", in, true)
+	return call[[]ArchiveListItem](ctx, s.c, "POST", "v1/Agents/Archive/GetArchiveListByColumnsWithContext", in, true)
 }
 
 // GetArchiveListByColumnsWithContext2 calls POST v1/Agents/Archive/GetArchiveListByColumnsWithContext2; it only reads, so it is retried like a GET.
@@ -177,7 +176,7 @@ func (s ArchiveAgent) GetArchiveListByColumnsWithContext2(ctx context.Context, c
 		Restriction  string  `json:"Restriction"`
 		SortOrder    string  `json:"SortOrder"`
 	}{columns, contextArg, entities, page, pageSize, providerName, restriction, sortOrder}
-	return call[[]ArchiveListItem](ctx, s.c, http.MethodPost, "v1/Agents/Archive/GetArchiveListByColumnsWithContext2", in, true)
+	return call[[]ArchiveListItem](ctx, s.c, "POST", "v1/Agents/Archive/GetArchiveListByColumnsWithContext2", in, true)
 }
 
 // GetArchiveListByColumnsWithHeader calls POST v1/Agents/Archive/GetArchiveListByColumnsWithHeader; it only reads, so it is retried like a GET.
@@ -194,7 +193,7 @@ func (s ArchiveAgent) GetArchiveListByColumnsWithHeader(ctx context.Context, col
 		Restriction  []ArchiveRestrictionInfo `json:"Restriction,omitempty"`
 		SortOrder    []ArchiveOrderByInfo     `json:"SortOrder,omitempty"`
 	}{columns, entities, options, page, pageSize, providerName, restriction, sortOrder}
-	return call[*ArchiveListResult](ctx, s.c, http.MethodPost, "v1/Agents/Archive/GetArchiveListByColumnsWithHeader", in, true)
+	return call[*ArchiveListResult](ctx, s.c, "POST", "v1/Agents/Archive/GetArchiveListByColumnsWithHeader", in, true)
 }
 
 // GetArchiveListByColumnsWithHeader2 calls POST v1/Agents/Archive/GetArchiveListByColumnsWithHeader2; it only reads, so it is retried like a GET.
@@ -211,7 +210,7 @@ func (s ArchiveAgent) GetArchiveListByColumnsWithHeader2(ctx context.Context, co
 		Restriction  string  `json:"Restriction"`
 		SortOrder    string  `json:"SortOrder"`
 	}{columns, entities, options, page, pageSize, providerName, restriction, sortOrder}
-	return call[*ArchiveListResult](ctx, s.c, http.MethodPost, "v1/Agents/Archive/GetArchiveListByColumnsWithHeader2", in, true)
+	return call[*ArchiveListResult](ctx, s.c, "POST", "v1/Agents/Archive/GetArchiveListByColumnsWithHeader2", in, true)
 }
 
 // GetArchiveListByColumnsWithHeaderWithContext calls POST v1/Agents/Archive/GetArchiveListByColumnsWithHeaderWithContext; it only reads, so it is retried like a GET.
@@ -229,7 +228,7 @@ func (s ArchiveAgent) GetArchiveListByColumnsWithHeaderWithContext(ctx context.C
 		Restriction  []ArchiveRestrictionInfo `json:"Restriction,omitempty"`
 		SortOrder    []ArchiveOrderByInfo     `json:"SortOrder,omitempty"`
 	}{columns, contextArg, entities, options, page, pageSize, providerName, restriction, sortOrder}
-	return call[*ArchiveListResult](ctx, s.c, http.MethodPost, "v1/Agents/Archive/GetArchiveListByColumnsWithHeaderWithContext", in, true)
+	return call[*ArchiveListResult](ctx, s.c, "POST", "v1/Agents/Archive/GetArchiveListByColumnsWithHeaderWithContext", in, true)
 }
 
 // GetArchiveListByColumnsWithHeaderWithContext2 calls POST v1/Agents/Archive/GetArchiveListByColumnsWithHeaderWithContext2; it only reads, so it is retried like a GET.
@@ -247,7 +246,7 @@ func (s ArchiveAgent) GetArchiveListByColumnsWithHeaderWithContext2(ctx context.
 		Restriction  string  `json:"Restriction"`
 		SortOrder    string  `json:"SortOrder"`
 	}{columns, contextArg, entities, options, page, pageSize, providerName, restriction, sortOrder}
-	return call[*ArchiveListResult](ctx, s.c, http.MethodPost, "v1/Agents/Archive/GetArchiveListByColumnsWithHeaderWithContext2", in, true)
+	return call[*ArchiveListResult](ctx, s.c, "POST", "v1/Agents/Archive/GetArchiveListByColumnsWithHeaderWithContext2", in, true)
 }
 
 // GetArchiveListWithContext calls POST v1/Agents/Archive/GetArchiveListWithContext; it only reads, so it is retried like a GET.
@@ -264,7 +263,7 @@ func (s ArchiveAgent) GetArchiveListWithContext(ctx context.Context, contextArg 
 		Restriction  []ArchiveRestrictionInfo `json:"Restriction,omitempty"`
 		SortOrder    []ArchiveOrderByInfo     `json:"SortOrder,omitempty"`
 	}{contextArg, entities, guiName, page, pageSize, providerName, restriction, sortOrder}
-	return call[[]ArchiveListItem](ctx, s.c, http.MethodPost, "v1/Agents/Archive/GetArchiveListWithContext", in, true)
+	return call[[]ArchiveListItem](ctx, s.c, "POST", "v1/Agents/Archive/GetArchiveListWithContext", in, true)
 }
 
 // GetArchiveListWithContext2 calls POST v1/Agents/Archive/GetArchiveListWithContext2; it only reads, so it is retried like a GET.
@@ -281,7 +280,7 @@ func (s ArchiveAgent) GetArchiveListWithContext2(ctx context.Context, contextArg
 		Restriction  string  `json:"Restriction"`
 		SortOrder    string  `json:"SortOrder"`
 	}{contextArg, entities, guiName, page, pageSize, providerName, restriction, sortOrder}
-	return call[[]ArchiveListItem](ctx, s.c, http.MethodPost, "v1/Agents/Archive/GetArchiveListWithContext2", in, true)
+	return call[[]ArchiveListItem](ctx, s.c, "POST", "v1/Agents/Archive/GetArchiveListWithContext2", in, true)
 }
 
 // GetAvailableColumns calls POST v1/Agents/Archive/GetAvailableColumns; it only reads, so it is retried like a GET.
@@ -292,7 +291,7 @@ func (s ArchiveAgent) GetAvailableColumns(ctx context.Context, contextArg string
 		Context      string `json:"Context"`
 		ProviderName string `json:"ProviderName"`
 	}{contextArg, providerName}
-	return call[[]ArchiveColumnInfo](ctx, s.c, http.MethodPost, "v1/Agents/Archive/GetAvailableColumns", in, true)
+	return call[[]ArchiveColumnInfo](ctx, s.c, "POST", "v1/Agents/Archive/GetAvailableColumns", in, true)
 }
 
 // GetAvailableEntities calls POST v1/Agents/Archive/GetAvailableEntities; it only reads, so it is retried like a GET.
@@ -303,7 +302,7 @@ func (s ArchiveAgent) GetAvailableEntities(ctx context.Context, contextArg strin
 		Context      string `json:"Context"`
 		ProviderName string `json:"ProviderName"`
 	}{contextArg, providerName}
-	return call[[]MDOListItem](ctx, s.c, http.MethodPost, "v1/Agents/Archive/GetAvailableEntities", in, true)
+	return call[[]MDOListItem](ctx, s.c, "POST", "v1/Agents/Archive/GetAvailableEntities", in, true)
 }
 
 // GetGroupAssociateIDs calls POST v1/Agents/Archive/GetGroupAssociateIds; it only reads, so it is retried like a GET.
@@ -313,14 +312,14 @@ func (s ArchiveAgent) GetGroupAssociateIDs(ctx context.Context, groupIDs []int64
 	in := struct {
 		GroupIDs []int64 `json:"GroupIds,omitempty"`
 	}{groupIDs}
-	return call[[]int64](ctx, s.c, http.MethodPost, "v1/Agents/Archive/GetGroupAssociateIds", in, true)
+	return call[[]int64](ctx, s.c, "POST", "v1/Agents/Archive/GetGroupAssociateIds", in, true)
 }
 
 // GetProviderNames calls POST v1/Agents/Archive/GetProviderNames; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Archive_Agent/v1ArchiveAgent_GetProviderNames.html
 func (s ArchiveAgent) GetProviderNames(ctx context.Context) ([]string, error) {
-	return call[[]string](ctx, s.c, http.MethodPost, "v1/Agents/Archive/GetProviderNames", nil, true)
+	return call[[]string](ctx, s.c, "POST", "v1/Agents/Archive/GetProviderNames", nil, true)
 }
 
 // GetRelatedData calls POST v1/Agents/Archive/GetRelatedData; it only reads, so it is retried like a GET.
@@ -332,7 +331,7 @@ func (s ArchiveAgent) GetRelatedData(ctx context.Context, fields []string, recor
 		RecordID int64    `json:"RecordId"`
 		Table    string   `json:"Table"`
 	}{fields, recordID, table}
-	return call[[]RelatedData](ctx, s.c, http.MethodPost, "v1/Agents/Archive/GetRelatedData", in, true)
+	return call[[]RelatedData](ctx, s.c, "POST", "v1/Agents/Archive/GetRelatedData", in, true)
 }
 
 // GetRelatedData2 calls POST v1/Agents/Archive/GetRelatedData2; it only reads, so it is retried like a GET.
@@ -344,7 +343,7 @@ func (s ArchiveAgent) GetRelatedData2(ctx context.Context, fields string, record
 		RecordID int64  `json:"RecordId"`
 		Table    string `json:"Table"`
 	}{fields, recordID, table}
-	return call[[]RelatedData](ctx, s.c, http.MethodPost, "v1/Agents/Archive/GetRelatedData2", in, true)
+	return call[[]RelatedData](ctx, s.c, "POST", "v1/Agents/Archive/GetRelatedData2", in, true)
 }
 
 // SetActivityFilter calls POST v1/Agents/Archive/SetActivityFilter.
@@ -354,7 +353,7 @@ func (s ArchiveAgent) SetActivityFilter(ctx context.Context, activityFilter *Act
 	in := struct {
 		ActivityFilter *ActivityFilter `json:"ActivityFilter,omitempty"`
 	}{activityFilter}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Archive/SetActivityFilter", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Archive/SetActivityFilter", in, false)
 }
 
 // SetChosenColumns calls POST v1/Agents/Archive/SetChosenColumns.
@@ -366,7 +365,7 @@ func (s ArchiveAgent) SetChosenColumns(ctx context.Context, chosenColumns []stri
 		GuiName       string   `json:"GuiName"`
 		ProviderName  string   `json:"ProviderName"`
 	}{chosenColumns, guiName, providerName}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Archive/SetChosenColumns", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Archive/SetChosenColumns", in, false)
 }
 
 // SetChosenColumnsV2 calls POST v1/Agents/Archive/SetChosenColumnsV2.
@@ -380,7 +379,7 @@ func (s ArchiveAgent) SetChosenColumnsV2(ctx context.Context, chosenColumns []st
 		OwnerKeys     string   `json:"OwnerKeys"`
 		ProviderName  string   `json:"ProviderName"`
 	}{chosenColumns, contextArg, guiName, ownerKeys, providerName}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Archive/SetChosenColumnsV2", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Archive/SetChosenColumnsV2", in, false)
 }
 
 // SetChosenEntities calls POST v1/Agents/Archive/SetChosenEntities.
@@ -392,7 +391,7 @@ func (s ArchiveAgent) SetChosenEntities(ctx context.Context, entities []string, 
 		GuiName      string   `json:"GuiName"`
 		ProviderName string   `json:"ProviderName"`
 	}{entities, guiName, providerName}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Archive/SetChosenEntities", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Archive/SetChosenEntities", in, false)
 }
 
 // SetChosenEntitiesV2 calls POST v1/Agents/Archive/SetChosenEntitiesV2.
@@ -406,7 +405,7 @@ func (s ArchiveAgent) SetChosenEntitiesV2(ctx context.Context, contextArg string
 		OwnerKeys    string   `json:"OwnerKeys"`
 		ProviderName string   `json:"ProviderName"`
 	}{contextArg, entities, guiName, ownerKeys, providerName}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Archive/SetChosenEntitiesV2", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Archive/SetChosenEntitiesV2", in, false)
 }
 
 // SetColumnWidths calls POST v1/Agents/Archive/SetColumnWidths.
@@ -417,7 +416,7 @@ func (s ArchiveAgent) SetColumnWidths(ctx context.Context, columnWidths []string
 		ColumnWidths []string `json:"ColumnWidths,omitempty"`
 		GuiName      string   `json:"GuiName"`
 	}{columnWidths, guiName}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Archive/SetColumnWidths", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Archive/SetColumnWidths", in, false)
 }
 
 // SetColumnWidthsV2 calls POST v1/Agents/Archive/SetColumnWidthsV2.
@@ -431,5 +430,5 @@ func (s ArchiveAgent) SetColumnWidthsV2(ctx context.Context, columnWidths []stri
 		OwnerKeys    string   `json:"OwnerKeys"`
 		ProviderName string   `json:"ProviderName"`
 	}{columnWidths, contextArg, guiName, ownerKeys, providerName}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Archive/SetColumnWidthsV2", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Archive/SetColumnWidthsV2", in, false)
 }

@@ -4,7 +4,6 @@ package webapi
 
 import (
 	"context"
-	"net/http"
 
 	"github.com/go-superoffice/superoffice/tenant"
 )
@@ -18,7 +17,7 @@ type AssociateAgent struct{ c *tenant.Client }
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Associate_Agent/v1AssociateAgent_GetAssociate.html
 func (s AssociateAgent) GetAssociate(ctx context.Context, associateID int64) (*Associate, error) {
-	return call[*Associate](ctx, s.c, http.MethodPost, withQuery("v1/Agents/Associate/GetAssociate", "associateId", associateID), nil, true)
+	return call[*Associate](ctx, s.c, "POST", withQuery("v1/Agents/Associate/GetAssociate", "associateId", associateID), nil, true)
 }
 
 // GetAssociateByPersonID calls POST v1/Agents/Associate/GetAssociateByPersonId; it only reads, so it is retried like a GET.
@@ -28,14 +27,14 @@ func (s AssociateAgent) GetAssociateByPersonID(ctx context.Context, personID int
 	in := struct {
 		PersonID int64 `json:"PersonId"`
 	}{personID}
-	return call[*Associate](ctx, s.c, http.MethodPost, "v1/Agents/Associate/GetAssociateByPersonId", in, true)
+	return call[*Associate](ctx, s.c, "POST", "v1/Agents/Associate/GetAssociateByPersonId", in, true)
 }
 
 // GetAssociateList calls POST v1/Agents/Associate/GetAssociateList; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Associate_Agent/v1AssociateAgent_GetAssociateList.html
 func (s AssociateAgent) GetAssociateList(ctx context.Context, ids []int64) ([]Associate, error) {
-	return call[[]Associate](ctx, s.c, http.MethodPost, "v1/Agents/Associate/GetAssociateList", ids, true)
+	return call[[]Associate](ctx, s.c, "POST", "v1/Agents/Associate/GetAssociateList", ids, true)
 }
 
 // GetAssociatesByGroup calls POST v1/Agents/Associate/GetAssociatesByGroup; it only reads, so it is retried like a GET.
@@ -46,14 +45,14 @@ func (s AssociateAgent) GetAssociatesByGroup(ctx context.Context, groupID int64,
 		GroupID int64   `json:"GroupId"`
 		Type    float64 `json:"Type"`
 	}{groupID, typeArg}
-	return call[[]Associate](ctx, s.c, http.MethodPost, "v1/Agents/Associate/GetAssociatesByGroup", in, true)
+	return call[[]Associate](ctx, s.c, "POST", "v1/Agents/Associate/GetAssociatesByGroup", in, true)
 }
 
 // GetEncryptionKey calls POST v1/Agents/Associate/GetEncryptionKey; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Associate_Agent/v1AssociateAgent_GetEncryptionKey.html
 func (s AssociateAgent) GetEncryptionKey(ctx context.Context) (string, error) {
-	return call[string](ctx, s.c, http.MethodPost, "v1/Agents/Associate/GetEncryptionKey", nil, true)
+	return call[string](ctx, s.c, "POST", "v1/Agents/Associate/GetEncryptionKey", nil, true)
 }
 
 // GetNote calls POST v1/Agents/Associate/GetNote; it only reads, so it is retried like a GET.
@@ -63,7 +62,7 @@ func (s AssociateAgent) GetNote(ctx context.Context, associateID int64) ([]strin
 	in := struct {
 		AssociateID int64 `json:"AssociateId"`
 	}{associateID}
-	return call[[]string](ctx, s.c, http.MethodPost, "v1/Agents/Associate/GetNote", in, true)
+	return call[[]string](ctx, s.c, "POST", "v1/Agents/Associate/GetNote", in, true)
 }
 
 // LogOffWindowsUsers calls POST v1/Agents/Associate/LogOffWindowsUsers.
@@ -73,7 +72,7 @@ func (s AssociateAgent) LogOffWindowsUsers(ctx context.Context, associateIDs []i
 	in := struct {
 		AssociateIDs []int64 `json:"AssociateIds,omitempty"`
 	}{associateIDs}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Associate/LogOffWindowsUsers", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Associate/LogOffWindowsUsers", in, false)
 }
 
 // SaveNote calls POST v1/Agents/Associate/SaveNote.
@@ -84,5 +83,5 @@ func (s AssociateAgent) SaveNote(ctx context.Context, associateID int64, note []
 		AssociateID int64    `json:"AssociateId"`
 		Note        []string `json:"Note,omitempty"`
 	}{associateID, note}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Associate/SaveNote", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Associate/SaveNote", in, false)
 }

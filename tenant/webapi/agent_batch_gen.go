@@ -4,7 +4,6 @@ package webapi
 
 import (
 	"context"
-	"net/http"
 
 	"github.com/go-superoffice/superoffice/tenant"
 )
@@ -21,7 +20,7 @@ func (s BatchAgent) DeleteBatchTask(ctx context.Context, batchTaskID int64) erro
 	in := struct {
 		BatchTaskID int64 `json:"BatchTaskId"`
 	}{batchTaskID}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Batch/DeleteBatchTask", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Batch/DeleteBatchTask", in, false)
 }
 
 // DeleteBatchTasks calls POST v1/Agents/Batch/DeleteBatchTasks.
@@ -31,7 +30,7 @@ func (s BatchAgent) DeleteBatchTasks(ctx context.Context, batchTaskIDs []int64) 
 	in := struct {
 		BatchTaskIDs []int64 `json:"BatchTaskIds,omitempty"`
 	}{batchTaskIDs}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Batch/DeleteBatchTasks", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Batch/DeleteBatchTasks", in, false)
 }
 
 // GetAllBatchTaskInfosByName calls POST v1/Agents/Batch/GetAllBatchTaskInfosByName; it only reads, so it is retried like a GET.
@@ -41,7 +40,7 @@ func (s BatchAgent) GetAllBatchTaskInfosByName(ctx context.Context, taskName str
 	in := struct {
 		TaskName string `json:"TaskName"`
 	}{taskName}
-	return call[[]BatchTaskInfo](ctx, s.c, http.MethodPost, "v1/Agents/Batch/GetAllBatchTaskInfosByName", in, true)
+	return call[[]BatchTaskInfo](ctx, s.c, "POST", "v1/Agents/Batch/GetAllBatchTaskInfosByName", in, true)
 }
 
 // GetAllBatchTaskInfosByNameAndState calls POST v1/Agents/Batch/GetAllBatchTaskInfosByNameAndState; it only reads, so it is retried like a GET.
@@ -52,7 +51,7 @@ func (s BatchAgent) GetAllBatchTaskInfosByNameAndState(ctx context.Context, stat
 		State    BatchTaskState `json:"State,omitempty"`
 		TaskName string         `json:"TaskName"`
 	}{state, taskName}
-	return call[[]BatchTaskInfo](ctx, s.c, http.MethodPost, "v1/Agents/Batch/GetAllBatchTaskInfosByNameAndState", in, true)
+	return call[[]BatchTaskInfo](ctx, s.c, "POST", "v1/Agents/Batch/GetAllBatchTaskInfosByNameAndState", in, true)
 }
 
 // GetBatchTaskInfo calls POST v1/Agents/Batch/GetBatchTaskInfo; it only reads, so it is retried like a GET.
@@ -62,7 +61,7 @@ func (s BatchAgent) GetBatchTaskInfo(ctx context.Context, id int64) (*BatchTaskI
 	in := struct {
 		ID int64 `json:"Id"`
 	}{id}
-	return call[*BatchTaskInfo](ctx, s.c, http.MethodPost, "v1/Agents/Batch/GetBatchTaskInfo", in, true)
+	return call[*BatchTaskInfo](ctx, s.c, "POST", "v1/Agents/Batch/GetBatchTaskInfo", in, true)
 }
 
 // GetBatchTaskInfosByAssociates calls POST v1/Agents/Batch/GetBatchTaskInfosByAssociates; it only reads, so it is retried like a GET.
@@ -72,7 +71,7 @@ func (s BatchAgent) GetBatchTaskInfosByAssociates(ctx context.Context, associate
 	in := struct {
 		AssociateIDs []int64 `json:"AssociateIds,omitempty"`
 	}{associateIDs}
-	return call[[]BatchTaskInfo](ctx, s.c, http.MethodPost, "v1/Agents/Batch/GetBatchTaskInfosByAssociates", in, true)
+	return call[[]BatchTaskInfo](ctx, s.c, "POST", "v1/Agents/Batch/GetBatchTaskInfosByAssociates", in, true)
 }
 
 // GetBatchTaskInfosByAssociatesAndState calls POST v1/Agents/Batch/GetBatchTaskInfosByAssociatesAndState; it only reads, so it is retried like a GET.
@@ -83,7 +82,7 @@ func (s BatchAgent) GetBatchTaskInfosByAssociatesAndState(ctx context.Context, a
 		AssociateIDs []int64        `json:"AssociateIds,omitempty"`
 		State        BatchTaskState `json:"State,omitempty"`
 	}{associateIDs, state}
-	return call[[]BatchTaskInfo](ctx, s.c, http.MethodPost, "v1/Agents/Batch/GetBatchTaskInfosByAssociatesAndState", in, true)
+	return call[[]BatchTaskInfo](ctx, s.c, "POST", "v1/Agents/Batch/GetBatchTaskInfosByAssociatesAndState", in, true)
 }
 
 // GetBatchTaskInfosByNameAndAssociates calls POST v1/Agents/Batch/GetBatchTaskInfosByNameAndAssociates; it only reads, so it is retried like a GET.
@@ -94,7 +93,7 @@ func (s BatchAgent) GetBatchTaskInfosByNameAndAssociates(ctx context.Context, as
 		AssociateIDs []int64 `json:"AssociateIds,omitempty"`
 		Name         string  `json:"Name"`
 	}{associateIDs, name}
-	return call[[]BatchTaskInfo](ctx, s.c, http.MethodPost, "v1/Agents/Batch/GetBatchTaskInfosByNameAndAssociates", in, true)
+	return call[[]BatchTaskInfo](ctx, s.c, "POST", "v1/Agents/Batch/GetBatchTaskInfosByNameAndAssociates", in, true)
 }
 
 // GetBatchTaskInfosByNameAndState calls POST v1/Agents/Batch/GetBatchTaskInfosByNameAndState; it only reads, so it is retried like a GET.
@@ -105,7 +104,7 @@ func (s BatchAgent) GetBatchTaskInfosByNameAndState(ctx context.Context, name st
 		Name  string         `json:"Name"`
 		State BatchTaskState `json:"State,omitempty"`
 	}{name, state}
-	return call[[]BatchTaskInfo](ctx, s.c, http.MethodPost, "v1/Agents/Batch/GetBatchTaskInfosByNameAndState", in, true)
+	return call[[]BatchTaskInfo](ctx, s.c, "POST", "v1/Agents/Batch/GetBatchTaskInfosByNameAndState", in, true)
 }
 
 // GetBatchTaskInfosByState calls POST v1/Agents/Batch/GetBatchTaskInfosByState; it only reads, so it is retried like a GET.
@@ -115,7 +114,7 @@ func (s BatchAgent) GetBatchTaskInfosByState(ctx context.Context, state BatchTas
 	in := struct {
 		State BatchTaskState `json:"State,omitempty"`
 	}{state}
-	return call[[]BatchTaskInfo](ctx, s.c, http.MethodPost, "v1/Agents/Batch/GetBatchTaskInfosByState", in, true)
+	return call[[]BatchTaskInfo](ctx, s.c, "POST", "v1/Agents/Batch/GetBatchTaskInfosByState", in, true)
 }
 
 // GetSystemBatchTaskInfosByName calls POST v1/Agents/Batch/GetSystemBatchTaskInfosByName; it only reads, so it is retried like a GET.
@@ -125,7 +124,7 @@ func (s BatchAgent) GetSystemBatchTaskInfosByName(ctx context.Context, taskName 
 	in := struct {
 		TaskName string `json:"TaskName"`
 	}{taskName}
-	return call[[]BatchTaskInfo](ctx, s.c, http.MethodPost, "v1/Agents/Batch/GetSystemBatchTaskInfosByName", in, true)
+	return call[[]BatchTaskInfo](ctx, s.c, "POST", "v1/Agents/Batch/GetSystemBatchTaskInfosByName", in, true)
 }
 
 // GetSystemBatchTaskInfosByNameAndState calls POST v1/Agents/Batch/GetSystemBatchTaskInfosByNameAndState; it only reads, so it is retried like a GET.
@@ -136,7 +135,7 @@ func (s BatchAgent) GetSystemBatchTaskInfosByNameAndState(ctx context.Context, s
 		State    BatchTaskState `json:"State,omitempty"`
 		TaskName string         `json:"TaskName"`
 	}{state, taskName}
-	return call[[]BatchTaskInfo](ctx, s.c, http.MethodPost, "v1/Agents/Batch/GetSystemBatchTaskInfosByNameAndState", in, true)
+	return call[[]BatchTaskInfo](ctx, s.c, "POST", "v1/Agents/Batch/GetSystemBatchTaskInfosByNameAndState", in, true)
 }
 
 // StartBatchJob calls POST v1/Agents/Batch/StartBatchJob.
@@ -146,7 +145,7 @@ func (s BatchAgent) StartBatchJob(ctx context.Context, batchTaskInfo *BatchTaskI
 	in := struct {
 		BatchTaskInfo *BatchTaskInfo `json:"BatchTaskInfo,omitempty"`
 	}{batchTaskInfo}
-	return call[float64](ctx, s.c, http.MethodPost, "v1/Agents/Batch/StartBatchJob", in, false)
+	return call[float64](ctx, s.c, "POST", "v1/Agents/Batch/StartBatchJob", in, false)
 }
 
 // StopBatchJob calls POST v1/Agents/Batch/StopBatchJob.
@@ -156,7 +155,7 @@ func (s BatchAgent) StopBatchJob(ctx context.Context, id int64) (bool, error) {
 	in := struct {
 		ID int64 `json:"Id"`
 	}{id}
-	return call[bool](ctx, s.c, http.MethodPost, "v1/Agents/Batch/StopBatchJob", in, false)
+	return call[bool](ctx, s.c, "POST", "v1/Agents/Batch/StopBatchJob", in, false)
 }
 
 // UpdateBatchTask calls POST v1/Agents/Batch/UpdateBatchTask.
@@ -166,5 +165,5 @@ func (s BatchAgent) UpdateBatchTask(ctx context.Context, batchTaskInfo *BatchTas
 	in := struct {
 		BatchTaskInfo *BatchTaskInfo `json:"BatchTaskInfo,omitempty"`
 	}{batchTaskInfo}
-	return call[*BatchTaskInfo](ctx, s.c, http.MethodPost, "v1/Agents/Batch/UpdateBatchTask", in, false)
+	return call[*BatchTaskInfo](ctx, s.c, "POST", "v1/Agents/Batch/UpdateBatchTask", in, false)
 }

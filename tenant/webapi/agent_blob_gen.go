@@ -5,7 +5,6 @@ package webapi
 import (
 	"context"
 	"io"
-	"net/http"
 
 	"github.com/go-superoffice/superoffice/tenant"
 )
@@ -23,7 +22,7 @@ func (s BLOBAgent) ChangeContactImage(ctx context.Context, blobID int64, contact
 		BlobID    int64 `json:"BlobId"`
 		ContactID int64 `json:"ContactId"`
 	}{blobID, contactID}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/BLOB/ChangeContactImage", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/BLOB/ChangeContactImage", in, false)
 }
 
 // ChangePersonImage calls POST v1/Agents/BLOB/ChangePersonImage.
@@ -34,7 +33,7 @@ func (s BLOBAgent) ChangePersonImage(ctx context.Context, blobID int64, personID
 		BlobID   int64 `json:"BlobId"`
 		PersonID int64 `json:"PersonId"`
 	}{blobID, personID}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/BLOB/ChangePersonImage", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/BLOB/ChangePersonImage", in, false)
 }
 
 // ChangeProductImage calls POST v1/Agents/BLOB/ChangeProductImage.
@@ -45,7 +44,7 @@ func (s BLOBAgent) ChangeProductImage(ctx context.Context, blobID int64, product
 		BlobID    int64 `json:"BlobId"`
 		ProductID int64 `json:"ProductId"`
 	}{blobID, productID}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/BLOB/ChangeProductImage", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/BLOB/ChangeProductImage", in, false)
 }
 
 // ChangeProjectImage calls POST v1/Agents/BLOB/ChangeProjectImage.
@@ -56,7 +55,7 @@ func (s BLOBAgent) ChangeProjectImage(ctx context.Context, blobID int64, project
 		BlobID    int64 `json:"BlobId"`
 		ProjectID int64 `json:"ProjectId"`
 	}{blobID, projectID}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/BLOB/ChangeProjectImage", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/BLOB/ChangeProjectImage", in, false)
 }
 
 // CleanupBatchTask calls POST v1/Agents/BLOB/CleanupBatchTask.
@@ -66,28 +65,28 @@ func (s BLOBAgent) CleanupBatchTask(ctx context.Context, batchTaskID int64) erro
 	in := struct {
 		BatchTaskID int64 `json:"BatchTaskId"`
 	}{batchTaskID}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/BLOB/CleanupBatchTask", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/BLOB/CleanupBatchTask", in, false)
 }
 
 // CreateDefaultBlobEntity calls POST v1/Agents/BLOB/CreateDefaultBlobEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/BLOB_Agent/v1BLOBAgent_CreateDefaultBlobEntity.html
 func (s BLOBAgent) CreateDefaultBlobEntity(ctx context.Context) (*BlobEntity, error) {
-	return call[*BlobEntity](ctx, s.c, http.MethodPost, "v1/Agents/BLOB/CreateDefaultBlobEntity", nil, false)
+	return call[*BlobEntity](ctx, s.c, "POST", "v1/Agents/BLOB/CreateDefaultBlobEntity", nil, false)
 }
 
 // DeleteBlobEntity calls POST v1/Agents/BLOB/DeleteBlobEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/BLOB_Agent/v1BLOBAgent_DeleteBlobEntity.html
 func (s BLOBAgent) DeleteBlobEntity(ctx context.Context, blobEntityID int64) error {
-	return exec(ctx, s.c, http.MethodPost, withQuery("v1/Agents/BLOB/DeleteBlobEntity", "BlobEntityId", blobEntityID), nil, false)
+	return exec(ctx, s.c, "POST", withQuery("v1/Agents/BLOB/DeleteBlobEntity", "BlobEntityId", blobEntityID), nil, false)
 }
 
 // GetBlobEntity calls POST v1/Agents/BLOB/GetBlobEntity; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/BLOB_Agent/v1BLOBAgent_GetBlobEntity.html
 func (s BLOBAgent) GetBlobEntity(ctx context.Context, blobEntityID int64) (*BlobEntity, error) {
-	return call[*BlobEntity](ctx, s.c, http.MethodPost, withQuery("v1/Agents/BLOB/GetBlobEntity", "blobEntityId", blobEntityID), nil, true)
+	return call[*BlobEntity](ctx, s.c, "POST", withQuery("v1/Agents/BLOB/GetBlobEntity", "blobEntityId", blobEntityID), nil, true)
 }
 
 // GetBlobEntityOnContact calls POST v1/Agents/BLOB/GetBlobEntityOnContact; it only reads, so it is retried like a GET.
@@ -97,7 +96,7 @@ func (s BLOBAgent) GetBlobEntityOnContact(ctx context.Context, contactID int64) 
 	in := struct {
 		ContactID int64 `json:"ContactId"`
 	}{contactID}
-	return call[*BlobEntity](ctx, s.c, http.MethodPost, "v1/Agents/BLOB/GetBlobEntityOnContact", in, true)
+	return call[*BlobEntity](ctx, s.c, "POST", "v1/Agents/BLOB/GetBlobEntityOnContact", in, true)
 }
 
 // GetBlobEntityOnCountry calls POST v1/Agents/BLOB/GetBlobEntityOnCountry; it only reads, so it is retried like a GET.
@@ -107,7 +106,7 @@ func (s BLOBAgent) GetBlobEntityOnCountry(ctx context.Context, countryID int64) 
 	in := struct {
 		CountryID int64 `json:"CountryId"`
 	}{countryID}
-	return call[*BlobEntity](ctx, s.c, http.MethodPost, "v1/Agents/BLOB/GetBlobEntityOnCountry", in, true)
+	return call[*BlobEntity](ctx, s.c, "POST", "v1/Agents/BLOB/GetBlobEntityOnCountry", in, true)
 }
 
 // GetBlobEntityOnPerson calls POST v1/Agents/BLOB/GetBlobEntityOnPerson; it only reads, so it is retried like a GET.
@@ -117,7 +116,7 @@ func (s BLOBAgent) GetBlobEntityOnPerson(ctx context.Context, personID int64) (*
 	in := struct {
 		PersonID int64 `json:"PersonId"`
 	}{personID}
-	return call[*BlobEntity](ctx, s.c, http.MethodPost, "v1/Agents/BLOB/GetBlobEntityOnPerson", in, true)
+	return call[*BlobEntity](ctx, s.c, "POST", "v1/Agents/BLOB/GetBlobEntityOnPerson", in, true)
 }
 
 // GetBlobEntityOnProduct calls POST v1/Agents/BLOB/GetBlobEntityOnProduct; it only reads, so it is retried like a GET.
@@ -127,7 +126,7 @@ func (s BLOBAgent) GetBlobEntityOnProduct(ctx context.Context, productID int64) 
 	in := struct {
 		ProductID int64 `json:"ProductId"`
 	}{productID}
-	return call[*BlobEntity](ctx, s.c, http.MethodPost, "v1/Agents/BLOB/GetBlobEntityOnProduct", in, true)
+	return call[*BlobEntity](ctx, s.c, "POST", "v1/Agents/BLOB/GetBlobEntityOnProduct", in, true)
 }
 
 // GetBlobEntityOnProject calls POST v1/Agents/BLOB/GetBlobEntityOnProject; it only reads, so it is retried like a GET.
@@ -137,7 +136,7 @@ func (s BLOBAgent) GetBlobEntityOnProject(ctx context.Context, projectID int64) 
 	in := struct {
 		ProjectID int64 `json:"ProjectId"`
 	}{projectID}
-	return call[*BlobEntity](ctx, s.c, http.MethodPost, "v1/Agents/BLOB/GetBlobEntityOnProject", in, true)
+	return call[*BlobEntity](ctx, s.c, "POST", "v1/Agents/BLOB/GetBlobEntityOnProject", in, true)
 }
 
 // GetBlobStream calls POST v1/Agents/BLOB/GetBlobStream; it only reads, so it is retried like a GET.
@@ -147,7 +146,7 @@ func (s BLOBAgent) GetBlobStream(ctx context.Context, blobEntityID int64) ([]byt
 	in := struct {
 		BlobEntityID int64 `json:"BlobEntityId"`
 	}{blobEntityID}
-	return callBytes(ctx, s.c, http.MethodPost, "v1/Agents/BLOB/GetBlobStream", in, true)
+	return callBytes(ctx, s.c, "POST", "v1/Agents/BLOB/GetBlobStream", in, true)
 }
 
 // GetBlobStreamReader is GetBlobStream with the response body handed over as it arrives; the caller closes it.
@@ -155,7 +154,7 @@ func (s BLOBAgent) GetBlobStreamReader(ctx context.Context, blobEntityID int64) 
 	in := struct {
 		BlobEntityID int64 `json:"BlobEntityId"`
 	}{blobEntityID}
-	return callReader(ctx, s.c, http.MethodPost, "v1/Agents/BLOB/GetBlobStream", in, true)
+	return callReader(ctx, s.c, "POST", "v1/Agents/BLOB/GetBlobStream", in, true)
 }
 
 // GetChatImageWithSize calls POST v1/Agents/BLOB/GetChatImageWithSize; it only reads, so it is retried like a GET.
@@ -167,7 +166,7 @@ func (s BLOBAgent) GetChatImageWithSize(ctx context.Context, chatTopicID int64, 
 		Height      float64 `json:"Height"`
 		Width       float64 `json:"Width"`
 	}{chatTopicID, height, width}
-	return callBytes(ctx, s.c, http.MethodPost, "v1/Agents/BLOB/GetChatImageWithSize", in, true)
+	return callBytes(ctx, s.c, "POST", "v1/Agents/BLOB/GetChatImageWithSize", in, true)
 }
 
 // GetChatImageWithSizeReader is GetChatImageWithSize with the response body handed over as it arrives; the caller closes it.
@@ -177,7 +176,7 @@ func (s BLOBAgent) GetChatImageWithSizeReader(ctx context.Context, chatTopicID i
 		Height      float64 `json:"Height"`
 		Width       float64 `json:"Width"`
 	}{chatTopicID, height, width}
-	return callReader(ctx, s.c, http.MethodPost, "v1/Agents/BLOB/GetChatImageWithSize", in, true)
+	return callReader(ctx, s.c, "POST", "v1/Agents/BLOB/GetChatImageWithSize", in, true)
 }
 
 // GetContactImage calls POST v1/Agents/BLOB/GetContactImage; it only reads, so it is retried like a GET.
@@ -187,7 +186,7 @@ func (s BLOBAgent) GetContactImage(ctx context.Context, contactID int64) ([]byte
 	in := struct {
 		ContactID int64 `json:"ContactId"`
 	}{contactID}
-	return callBytes(ctx, s.c, http.MethodPost, "v1/Agents/BLOB/GetContactImage", in, true)
+	return callBytes(ctx, s.c, "POST", "v1/Agents/BLOB/GetContactImage", in, true)
 }
 
 // GetContactImageReader is GetContactImage with the response body handed over as it arrives; the caller closes it.
@@ -195,7 +194,7 @@ func (s BLOBAgent) GetContactImageReader(ctx context.Context, contactID int64) (
 	in := struct {
 		ContactID int64 `json:"ContactId"`
 	}{contactID}
-	return callReader(ctx, s.c, http.MethodPost, "v1/Agents/BLOB/GetContactImage", in, true)
+	return callReader(ctx, s.c, "POST", "v1/Agents/BLOB/GetContactImage", in, true)
 }
 
 // GetContactImageWithSize calls POST v1/Agents/BLOB/GetContactImageWithSize; it only reads, so it is retried like a GET.
@@ -207,7 +206,7 @@ func (s BLOBAgent) GetContactImageWithSize(ctx context.Context, contactID int64,
 		Height    float64 `json:"Height"`
 		Width     float64 `json:"Width"`
 	}{contactID, height, width}
-	return callBytes(ctx, s.c, http.MethodPost, "v1/Agents/BLOB/GetContactImageWithSize", in, true)
+	return callBytes(ctx, s.c, "POST", "v1/Agents/BLOB/GetContactImageWithSize", in, true)
 }
 
 // GetContactImageWithSizeReader is GetContactImageWithSize with the response body handed over as it arrives; the caller closes it.
@@ -217,7 +216,7 @@ func (s BLOBAgent) GetContactImageWithSizeReader(ctx context.Context, contactID 
 		Height    float64 `json:"Height"`
 		Width     float64 `json:"Width"`
 	}{contactID, height, width}
-	return callReader(ctx, s.c, http.MethodPost, "v1/Agents/BLOB/GetContactImageWithSize", in, true)
+	return callReader(ctx, s.c, "POST", "v1/Agents/BLOB/GetContactImageWithSize", in, true)
 }
 
 // GetOutputFromBatch calls POST v1/Agents/BLOB/GetOutputFromBatch; it only reads, so it is retried like a GET.
@@ -227,7 +226,7 @@ func (s BLOBAgent) GetOutputFromBatch(ctx context.Context, batchTaskID int64) ([
 	in := struct {
 		BatchTaskID int64 `json:"BatchTaskId"`
 	}{batchTaskID}
-	return callBytes(ctx, s.c, http.MethodPost, "v1/Agents/BLOB/GetOutputFromBatch", in, true)
+	return callBytes(ctx, s.c, "POST", "v1/Agents/BLOB/GetOutputFromBatch", in, true)
 }
 
 // GetOutputFromBatchReader is GetOutputFromBatch with the response body handed over as it arrives; the caller closes it.
@@ -235,7 +234,7 @@ func (s BLOBAgent) GetOutputFromBatchReader(ctx context.Context, batchTaskID int
 	in := struct {
 		BatchTaskID int64 `json:"BatchTaskId"`
 	}{batchTaskID}
-	return callReader(ctx, s.c, http.MethodPost, "v1/Agents/BLOB/GetOutputFromBatch", in, true)
+	return callReader(ctx, s.c, "POST", "v1/Agents/BLOB/GetOutputFromBatch", in, true)
 }
 
 // GetPersonImage calls POST v1/Agents/BLOB/GetPersonImage; it only reads, so it is retried like a GET.
@@ -245,7 +244,7 @@ func (s BLOBAgent) GetPersonImage(ctx context.Context, personID int64) ([]byte, 
 	in := struct {
 		PersonID int64 `json:"PersonId"`
 	}{personID}
-	return callBytes(ctx, s.c, http.MethodPost, "v1/Agents/BLOB/GetPersonImage", in, true)
+	return callBytes(ctx, s.c, "POST", "v1/Agents/BLOB/GetPersonImage", in, true)
 }
 
 // GetPersonImageReader is GetPersonImage with the response body handed over as it arrives; the caller closes it.
@@ -253,7 +252,7 @@ func (s BLOBAgent) GetPersonImageReader(ctx context.Context, personID int64) (io
 	in := struct {
 		PersonID int64 `json:"PersonId"`
 	}{personID}
-	return callReader(ctx, s.c, http.MethodPost, "v1/Agents/BLOB/GetPersonImage", in, true)
+	return callReader(ctx, s.c, "POST", "v1/Agents/BLOB/GetPersonImage", in, true)
 }
 
 // GetPersonImageWithSize calls POST v1/Agents/BLOB/GetPersonImageWithSize; it only reads, so it is retried like a GET.
@@ -265,7 +264,7 @@ func (s BLOBAgent) GetPersonImageWithSize(ctx context.Context, height float64, p
 		PersonID int64   `json:"PersonId"`
 		Width    float64 `json:"Width"`
 	}{height, personID, width}
-	return callBytes(ctx, s.c, http.MethodPost, "v1/Agents/BLOB/GetPersonImageWithSize", in, true)
+	return callBytes(ctx, s.c, "POST", "v1/Agents/BLOB/GetPersonImageWithSize", in, true)
 }
 
 // GetPersonImageWithSizeReader is GetPersonImageWithSize with the response body handed over as it arrives; the caller closes it.
@@ -275,7 +274,7 @@ func (s BLOBAgent) GetPersonImageWithSizeReader(ctx context.Context, height floa
 		PersonID int64   `json:"PersonId"`
 		Width    float64 `json:"Width"`
 	}{height, personID, width}
-	return callReader(ctx, s.c, http.MethodPost, "v1/Agents/BLOB/GetPersonImageWithSize", in, true)
+	return callReader(ctx, s.c, "POST", "v1/Agents/BLOB/GetPersonImageWithSize", in, true)
 }
 
 // GetProductImage calls POST v1/Agents/BLOB/GetProductImage; it only reads, so it is retried like a GET.
@@ -285,7 +284,7 @@ func (s BLOBAgent) GetProductImage(ctx context.Context, productID int64) ([]byte
 	in := struct {
 		ProductID int64 `json:"ProductId"`
 	}{productID}
-	return callBytes(ctx, s.c, http.MethodPost, "v1/Agents/BLOB/GetProductImage", in, true)
+	return callBytes(ctx, s.c, "POST", "v1/Agents/BLOB/GetProductImage", in, true)
 }
 
 // GetProductImageReader is GetProductImage with the response body handed over as it arrives; the caller closes it.
@@ -293,7 +292,7 @@ func (s BLOBAgent) GetProductImageReader(ctx context.Context, productID int64) (
 	in := struct {
 		ProductID int64 `json:"ProductId"`
 	}{productID}
-	return callReader(ctx, s.c, http.MethodPost, "v1/Agents/BLOB/GetProductImage", in, true)
+	return callReader(ctx, s.c, "POST", "v1/Agents/BLOB/GetProductImage", in, true)
 }
 
 // GetProductThumbnail calls POST v1/Agents/BLOB/GetProductThumbnail; it only reads, so it is retried like a GET.
@@ -303,7 +302,7 @@ func (s BLOBAgent) GetProductThumbnail(ctx context.Context, productID int64) ([]
 	in := struct {
 		ProductID int64 `json:"ProductId"`
 	}{productID}
-	return callBytes(ctx, s.c, http.MethodPost, "v1/Agents/BLOB/GetProductThumbnail", in, true)
+	return callBytes(ctx, s.c, "POST", "v1/Agents/BLOB/GetProductThumbnail", in, true)
 }
 
 // GetProductThumbnailReader is GetProductThumbnail with the response body handed over as it arrives; the caller closes it.
@@ -311,7 +310,7 @@ func (s BLOBAgent) GetProductThumbnailReader(ctx context.Context, productID int6
 	in := struct {
 		ProductID int64 `json:"ProductId"`
 	}{productID}
-	return callReader(ctx, s.c, http.MethodPost, "v1/Agents/BLOB/GetProductThumbnail", in, true)
+	return callReader(ctx, s.c, "POST", "v1/Agents/BLOB/GetProductThumbnail", in, true)
 }
 
 // GetProjectImage calls POST v1/Agents/BLOB/GetProjectImage; it only reads, so it is retried like a GET.
@@ -321,7 +320,7 @@ func (s BLOBAgent) GetProjectImage(ctx context.Context, projectID int64) ([]byte
 	in := struct {
 		ProjectID int64 `json:"ProjectId"`
 	}{projectID}
-	return callBytes(ctx, s.c, http.MethodPost, "v1/Agents/BLOB/GetProjectImage", in, true)
+	return callBytes(ctx, s.c, "POST", "v1/Agents/BLOB/GetProjectImage", in, true)
 }
 
 // GetProjectImageReader is GetProjectImage with the response body handed over as it arrives; the caller closes it.
@@ -329,7 +328,7 @@ func (s BLOBAgent) GetProjectImageReader(ctx context.Context, projectID int64) (
 	in := struct {
 		ProjectID int64 `json:"ProjectId"`
 	}{projectID}
-	return callReader(ctx, s.c, http.MethodPost, "v1/Agents/BLOB/GetProjectImage", in, true)
+	return callReader(ctx, s.c, "POST", "v1/Agents/BLOB/GetProjectImage", in, true)
 }
 
 // GetProjectImageWithSize calls POST v1/Agents/BLOB/GetProjectImageWithSize; it only reads, so it is retried like a GET.
@@ -341,7 +340,7 @@ func (s BLOBAgent) GetProjectImageWithSize(ctx context.Context, height float64, 
 		ProjectID int64   `json:"ProjectId"`
 		Width     float64 `json:"Width"`
 	}{height, projectID, width}
-	return callBytes(ctx, s.c, http.MethodPost, "v1/Agents/BLOB/GetProjectImageWithSize", in, true)
+	return callBytes(ctx, s.c, "POST", "v1/Agents/BLOB/GetProjectImageWithSize", in, true)
 }
 
 // GetProjectImageWithSizeReader is GetProjectImageWithSize with the response body handed over as it arrives; the caller closes it.
@@ -351,7 +350,7 @@ func (s BLOBAgent) GetProjectImageWithSizeReader(ctx context.Context, height flo
 		ProjectID int64   `json:"ProjectId"`
 		Width     float64 `json:"Width"`
 	}{height, projectID, width}
-	return callReader(ctx, s.c, http.MethodPost, "v1/Agents/BLOB/GetProjectImageWithSize", in, true)
+	return callReader(ctx, s.c, "POST", "v1/Agents/BLOB/GetProjectImageWithSize", in, true)
 }
 
 // GetQuoteLineImage calls POST v1/Agents/BLOB/GetQuoteLineImage; it only reads, so it is retried like a GET.
@@ -361,7 +360,7 @@ func (s BLOBAgent) GetQuoteLineImage(ctx context.Context, quoteLineID int64) ([]
 	in := struct {
 		QuoteLineID int64 `json:"QuoteLineId"`
 	}{quoteLineID}
-	return callBytes(ctx, s.c, http.MethodPost, "v1/Agents/BLOB/GetQuoteLineImage", in, true)
+	return callBytes(ctx, s.c, "POST", "v1/Agents/BLOB/GetQuoteLineImage", in, true)
 }
 
 // GetQuoteLineImageReader is GetQuoteLineImage with the response body handed over as it arrives; the caller closes it.
@@ -369,14 +368,14 @@ func (s BLOBAgent) GetQuoteLineImageReader(ctx context.Context, quoteLineID int6
 	in := struct {
 		QuoteLineID int64 `json:"QuoteLineId"`
 	}{quoteLineID}
-	return callReader(ctx, s.c, http.MethodPost, "v1/Agents/BLOB/GetQuoteLineImage", in, true)
+	return callReader(ctx, s.c, "POST", "v1/Agents/BLOB/GetQuoteLineImage", in, true)
 }
 
 // SaveBlobEntity calls POST v1/Agents/BLOB/SaveBlobEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/BLOB_Agent/v1BLOBAgent_SaveBlobEntity.html
 func (s BLOBAgent) SaveBlobEntity(ctx context.Context, blobEntity *BlobEntity) (*BlobEntity, error) {
-	return call[*BlobEntity](ctx, s.c, http.MethodPost, "v1/Agents/BLOB/SaveBlobEntity", blobEntity, false)
+	return call[*BlobEntity](ctx, s.c, "POST", "v1/Agents/BLOB/SaveBlobEntity", blobEntity, false)
 }
 
 // SaveImageStream calls POST v1/Agents/BLOB/SaveImageStream.
@@ -388,7 +387,7 @@ func (s BLOBAgent) SaveImageStream(ctx context.Context, description string, imag
 		Image       []byte       `json:"Image,omitempty"`
 		Type        BlobLinkType `json:"Type,omitempty"`
 	}{description, image, typeArg}
-	return call[float64](ctx, s.c, http.MethodPost, "v1/Agents/BLOB/SaveImageStream", in, false)
+	return call[float64](ctx, s.c, "POST", "v1/Agents/BLOB/SaveImageStream", in, false)
 }
 
 // SaveProjectImage calls POST v1/Agents/BLOB/SaveProjectImage.
@@ -399,7 +398,7 @@ func (s BLOBAgent) SaveProjectImage(ctx context.Context, description string, ima
 		Description string `json:"Description"`
 		Image       []byte `json:"Image,omitempty"`
 	}{description, image}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/BLOB/SaveProjectImage", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/BLOB/SaveProjectImage", in, false)
 }
 
 // SetBlobStream calls POST v1/Agents/BLOB/SetBlobStream.
@@ -410,7 +409,7 @@ func (s BLOBAgent) SetBlobStream(ctx context.Context, blobEntityID int64, stream
 		BlobEntityID int64  `json:"BlobEntityId"`
 		Stream       []byte `json:"Stream,omitempty"`
 	}{blobEntityID, stream}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/BLOB/SetBlobStream", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/BLOB/SetBlobStream", in, false)
 }
 
 // SetContactImage calls POST v1/Agents/BLOB/SetContactImage.
@@ -421,7 +420,7 @@ func (s BLOBAgent) SetContactImage(ctx context.Context, contactID int64, image [
 		ContactID int64  `json:"ContactId"`
 		Image     []byte `json:"Image,omitempty"`
 	}{contactID, image}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/BLOB/SetContactImage", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/BLOB/SetContactImage", in, false)
 }
 
 // SetPersonImage calls POST v1/Agents/BLOB/SetPersonImage.
@@ -432,7 +431,7 @@ func (s BLOBAgent) SetPersonImage(ctx context.Context, image []byte, personID in
 		Image    []byte `json:"Image,omitempty"`
 		PersonID int64  `json:"PersonId"`
 	}{image, personID}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/BLOB/SetPersonImage", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/BLOB/SetPersonImage", in, false)
 }
 
 // SetProductImage calls POST v1/Agents/BLOB/SetProductImage.
@@ -443,7 +442,7 @@ func (s BLOBAgent) SetProductImage(ctx context.Context, image []byte, productID 
 		Image     []byte `json:"Image,omitempty"`
 		ProductID int64  `json:"ProductId"`
 	}{image, productID}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/BLOB/SetProductImage", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/BLOB/SetProductImage", in, false)
 }
 
 // SetProductThumbnail calls POST v1/Agents/BLOB/SetProductThumbnail.
@@ -454,7 +453,7 @@ func (s BLOBAgent) SetProductThumbnail(ctx context.Context, image []byte, produc
 		Image     []byte `json:"Image,omitempty"`
 		ProductID int64  `json:"ProductId"`
 	}{image, productID}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/BLOB/SetProductThumbnail", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/BLOB/SetProductThumbnail", in, false)
 }
 
 // SetProjectImage calls POST v1/Agents/BLOB/SetProjectImage.
@@ -465,5 +464,5 @@ func (s BLOBAgent) SetProjectImage(ctx context.Context, image []byte, projectID 
 		Image     []byte `json:"Image,omitempty"`
 		ProjectID int64  `json:"ProjectId"`
 	}{image, projectID}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/BLOB/SetProjectImage", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/BLOB/SetProjectImage", in, false)
 }

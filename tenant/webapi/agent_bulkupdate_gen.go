@@ -4,7 +4,6 @@ package webapi
 
 import (
 	"context"
-	"net/http"
 
 	"github.com/go-superoffice/superoffice/tenant"
 )
@@ -24,7 +23,7 @@ func (s BulkUpdateAgent) ExecuteByEntityIDs(ctx context.Context, contextArg stri
 		IDs             string           `json:"Ids"`
 		TableName       string           `json:"TableName"`
 	}{contextArg, fieldValueInfos, ids, tableName}
-	return call[int64](ctx, s.c, http.MethodPost, "v1/Agents/BulkUpdate/ExecuteByEntityIds", in, false)
+	return call[int64](ctx, s.c, "POST", "v1/Agents/BulkUpdate/ExecuteByEntityIds", in, false)
 }
 
 // ExecuteBySelectionID calls POST v1/Agents/BulkUpdate/ExecuteBySelectionId.
@@ -38,7 +37,7 @@ func (s BulkUpdateAgent) ExecuteBySelectionID(ctx context.Context, contextArg st
 		SelectionID     int64            `json:"SelectionId"`
 		TableName       string           `json:"TableName"`
 	}{contextArg, fieldValueInfos, isShadow, selectionID, tableName}
-	return call[int64](ctx, s.c, http.MethodPost, "v1/Agents/BulkUpdate/ExecuteBySelectionId", in, false)
+	return call[int64](ctx, s.c, "POST", "v1/Agents/BulkUpdate/ExecuteBySelectionId", in, false)
 }
 
 // GetAvailableFields calls POST v1/Agents/BulkUpdate/GetAvailableFields; it only reads, so it is retried like a GET.
@@ -48,7 +47,7 @@ func (s BulkUpdateAgent) GetAvailableFields(ctx context.Context, tablename strin
 	in := struct {
 		Tablename string `json:"Tablename"`
 	}{tablename}
-	return call[[]FieldValueInfo](ctx, s.c, http.MethodPost, "v1/Agents/BulkUpdate/GetAvailableFields", in, true)
+	return call[[]FieldValueInfo](ctx, s.c, "POST", "v1/Agents/BulkUpdate/GetAvailableFields", in, true)
 }
 
 // GetJobResultAsJSONFromBinaryObjectID calls POST v1/Agents/BulkUpdate/GetJobResultAsJsonFromBinaryObjectId; it only reads, so it is retried like a GET.
@@ -59,14 +58,14 @@ func (s BulkUpdateAgent) GetJobResultAsJSONFromBinaryObjectID(ctx context.Contex
 		BinaryObjectID int64  `json:"BinaryObjectId"`
 		TableName      string `json:"TableName"`
 	}{binaryObjectID, tableName}
-	return call[string](ctx, s.c, http.MethodPost, "v1/Agents/BulkUpdate/GetJobResultAsJsonFromBinaryObjectId", in, true)
+	return call[string](ctx, s.c, "POST", "v1/Agents/BulkUpdate/GetJobResultAsJsonFromBinaryObjectId", in, true)
 }
 
 // GetJobResultsFromStorageAsJSON calls POST v1/Agents/BulkUpdate/GetJobResultsFromStorageAsJson; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/BulkUpdate_Agent/v1BulkUpdateAgent_GetJobResultsFromStorageAsJson.html
 func (s BulkUpdateAgent) GetJobResultsFromStorageAsJSON(ctx context.Context) ([]string, error) {
-	return call[[]string](ctx, s.c, http.MethodPost, "v1/Agents/BulkUpdate/GetJobResultsFromStorageAsJson", nil, true)
+	return call[[]string](ctx, s.c, "POST", "v1/Agents/BulkUpdate/GetJobResultsFromStorageAsJson", nil, true)
 }
 
 // GetStoredFields calls POST v1/Agents/BulkUpdate/GetStoredFields; it only reads, so it is retried like a GET.
@@ -77,7 +76,7 @@ func (s BulkUpdateAgent) GetStoredFields(ctx context.Context, contextArg string,
 		Context   string `json:"Context"`
 		Tablename string `json:"Tablename"`
 	}{contextArg, tablename}
-	return call[[]FieldValueInfo](ctx, s.c, http.MethodPost, "v1/Agents/BulkUpdate/GetStoredFields", in, true)
+	return call[[]FieldValueInfo](ctx, s.c, "POST", "v1/Agents/BulkUpdate/GetStoredFields", in, true)
 }
 
 // RemoveStoredFields calls POST v1/Agents/BulkUpdate/RemoveStoredFields.
@@ -88,7 +87,7 @@ func (s BulkUpdateAgent) RemoveStoredFields(ctx context.Context, contextArg stri
 		Context   string `json:"Context"`
 		TableName string `json:"TableName"`
 	}{contextArg, tableName}
-	return call[bool](ctx, s.c, http.MethodPost, "v1/Agents/BulkUpdate/RemoveStoredFields", in, false)
+	return call[bool](ctx, s.c, "POST", "v1/Agents/BulkUpdate/RemoveStoredFields", in, false)
 }
 
 // RemoveStoredFieldsAndGetDefaultFields calls POST v1/Agents/BulkUpdate/RemoveStoredFieldsAndGetDefaultFields.
@@ -99,5 +98,5 @@ func (s BulkUpdateAgent) RemoveStoredFieldsAndGetDefaultFields(ctx context.Conte
 		Context   string `json:"Context"`
 		TableName string `json:"TableName"`
 	}{contextArg, tableName}
-	return call[[]FieldValueInfo](ctx, s.c, http.MethodPost, "v1/Agents/BulkUpdate/RemoveStoredFieldsAndGetDefaultFields", in, false)
+	return call[[]FieldValueInfo](ctx, s.c, "POST", "v1/Agents/BulkUpdate/RemoveStoredFieldsAndGetDefaultFields", in, false)
 }

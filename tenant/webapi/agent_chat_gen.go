@@ -4,7 +4,6 @@ package webapi
 
 import (
 	"context"
-	"net/http"
 
 	"github.com/go-superoffice/superoffice/tenant"
 )
@@ -21,7 +20,7 @@ func (s ChatAgent) AcceptChatSessionTransfer(ctx context.Context, chatSessionID 
 	in := struct {
 		ChatSessionID int64 `json:"ChatSessionId"`
 	}{chatSessionID}
-	return call[*ChatSessionEntity](ctx, s.c, http.MethodPost, "v1/Agents/Chat/AcceptChatSessionTransfer", in, false)
+	return call[*ChatSessionEntity](ctx, s.c, "POST", "v1/Agents/Chat/AcceptChatSessionTransfer", in, false)
 }
 
 // AddChatMessage calls POST v1/Agents/Chat/AddChatMessage.
@@ -32,7 +31,7 @@ func (s ChatAgent) AddChatMessage(ctx context.Context, chatSessionID int64, mess
 		ChatSessionID int64        `json:"ChatSessionId"`
 		Message       *ChatMessage `json:"Message,omitempty"`
 	}{chatSessionID, message}
-	return call[*ChatMessage](ctx, s.c, http.MethodPost, "v1/Agents/Chat/AddChatMessage", in, false)
+	return call[*ChatMessage](ctx, s.c, "POST", "v1/Agents/Chat/AddChatMessage", in, false)
 }
 
 // AddChatTopicUserAgent calls POST v1/Agents/Chat/AddChatTopicUserAgent.
@@ -43,21 +42,21 @@ func (s ChatAgent) AddChatTopicUserAgent(ctx context.Context, chatTopicID int64,
 		ChatTopicID int64           `json:"ChatTopicId"`
 		Useragent   *ChatTopicAgent `json:"Useragent,omitempty"`
 	}{chatTopicID, useragent}
-	return call[*ChatTopicAgent](ctx, s.c, http.MethodPost, "v1/Agents/Chat/AddChatTopicUserAgent", in, false)
+	return call[*ChatTopicAgent](ctx, s.c, "POST", "v1/Agents/Chat/AddChatTopicUserAgent", in, false)
 }
 
 // ChatSessionsForUser calls POST v1/Agents/Chat/ChatSessionsForUser.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Chat_Agent/v1ChatAgent_ChatSessionsForUser.html
 func (s ChatAgent) ChatSessionsForUser(ctx context.Context) ([]ChatSessionEntity, error) {
-	return call[[]ChatSessionEntity](ctx, s.c, http.MethodPost, "v1/Agents/Chat/ChatSessionsForUser", nil, false)
+	return call[[]ChatSessionEntity](ctx, s.c, "POST", "v1/Agents/Chat/ChatSessionsForUser", nil, false)
 }
 
 // ChatTopicsForUser calls POST v1/Agents/Chat/ChatTopicsForUser.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Chat_Agent/v1ChatAgent_ChatTopicsForUser.html
 func (s ChatAgent) ChatTopicsForUser(ctx context.Context) ([]ChatTopicEntity, error) {
-	return call[[]ChatTopicEntity](ctx, s.c, http.MethodPost, "v1/Agents/Chat/ChatTopicsForUser", nil, false)
+	return call[[]ChatTopicEntity](ctx, s.c, "POST", "v1/Agents/Chat/ChatTopicsForUser", nil, false)
 }
 
 // CreateChatSessionForTopic calls POST v1/Agents/Chat/CreateChatSessionForTopic.
@@ -67,42 +66,42 @@ func (s ChatAgent) CreateChatSessionForTopic(ctx context.Context, chatTopicID in
 	in := struct {
 		ChatTopicID int64 `json:"ChatTopicId"`
 	}{chatTopicID}
-	return call[*ChatSessionEntity](ctx, s.c, http.MethodPost, "v1/Agents/Chat/CreateChatSessionForTopic", in, false)
+	return call[*ChatSessionEntity](ctx, s.c, "POST", "v1/Agents/Chat/CreateChatSessionForTopic", in, false)
 }
 
 // CreateDefaultChatSessionEntity calls POST v1/Agents/Chat/CreateDefaultChatSessionEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Chat_Agent/v1ChatAgent_CreateDefaultChatSessionEntity.html
 func (s ChatAgent) CreateDefaultChatSessionEntity(ctx context.Context) (*ChatSessionEntity, error) {
-	return call[*ChatSessionEntity](ctx, s.c, http.MethodPost, "v1/Agents/Chat/CreateDefaultChatSessionEntity", nil, false)
+	return call[*ChatSessionEntity](ctx, s.c, "POST", "v1/Agents/Chat/CreateDefaultChatSessionEntity", nil, false)
 }
 
 // CreateDefaultChatTopicAgent calls POST v1/Agents/Chat/CreateDefaultChatTopicAgent.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Chat_Agent/v1ChatAgent_CreateDefaultChatTopicAgent.html
 func (s ChatAgent) CreateDefaultChatTopicAgent(ctx context.Context) (*ChatTopicAgent, error) {
-	return call[*ChatTopicAgent](ctx, s.c, http.MethodPost, "v1/Agents/Chat/CreateDefaultChatTopicAgent", nil, false)
+	return call[*ChatTopicAgent](ctx, s.c, "POST", "v1/Agents/Chat/CreateDefaultChatTopicAgent", nil, false)
 }
 
 // CreateDefaultChatTopicEntity calls POST v1/Agents/Chat/CreateDefaultChatTopicEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Chat_Agent/v1ChatAgent_CreateDefaultChatTopicEntity.html
 func (s ChatAgent) CreateDefaultChatTopicEntity(ctx context.Context) (*ChatTopicEntity, error) {
-	return call[*ChatTopicEntity](ctx, s.c, http.MethodPost, "v1/Agents/Chat/CreateDefaultChatTopicEntity", nil, false)
+	return call[*ChatTopicEntity](ctx, s.c, "POST", "v1/Agents/Chat/CreateDefaultChatTopicEntity", nil, false)
 }
 
 // DeleteChatSessionEntity calls POST v1/Agents/Chat/DeleteChatSessionEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Chat_Agent/v1ChatAgent_DeleteChatSessionEntity.html
 func (s ChatAgent) DeleteChatSessionEntity(ctx context.Context, chatSessionEntityID int64) error {
-	return exec(ctx, s.c, http.MethodPost, withQuery("v1/Agents/Chat/DeleteChatSessionEntity", "ChatSessionEntityId", chatSessionEntityID), nil, false)
+	return exec(ctx, s.c, "POST", withQuery("v1/Agents/Chat/DeleteChatSessionEntity", "ChatSessionEntityId", chatSessionEntityID), nil, false)
 }
 
 // DeleteChatTopicEntity calls POST v1/Agents/Chat/DeleteChatTopicEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Chat_Agent/v1ChatAgent_DeleteChatTopicEntity.html
 func (s ChatAgent) DeleteChatTopicEntity(ctx context.Context, chatTopicEntityID int64) error {
-	return exec(ctx, s.c, http.MethodPost, withQuery("v1/Agents/Chat/DeleteChatTopicEntity", "ChatTopicEntityId", chatTopicEntityID), nil, false)
+	return exec(ctx, s.c, "POST", withQuery("v1/Agents/Chat/DeleteChatTopicEntity", "ChatTopicEntityId", chatTopicEntityID), nil, false)
 }
 
 // DeleteChatTopicUserAgent calls POST v1/Agents/Chat/DeleteChatTopicUserAgent.
@@ -113,7 +112,7 @@ func (s ChatAgent) DeleteChatTopicUserAgent(ctx context.Context, chatTopicID int
 		ChatTopicID int64  `json:"ChatTopicId"`
 		Username    string `json:"Username"`
 	}{chatTopicID, username}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Chat/DeleteChatTopicUserAgent", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Chat/DeleteChatTopicUserAgent", in, false)
 }
 
 // GetChatMessages calls POST v1/Agents/Chat/GetChatMessages; it only reads, so it is retried like a GET.
@@ -124,28 +123,28 @@ func (s ChatAgent) GetChatMessages(ctx context.Context, after float64, chatSessi
 		After         float64 `json:"After"`
 		ChatSessionID int64   `json:"ChatSessionId"`
 	}{after, chatSessionID}
-	return call[[]ChatMessage](ctx, s.c, http.MethodPost, "v1/Agents/Chat/GetChatMessages", in, true)
+	return call[[]ChatMessage](ctx, s.c, "POST", "v1/Agents/Chat/GetChatMessages", in, true)
 }
 
 // GetChatPresence calls POST v1/Agents/Chat/GetChatPresence; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Chat_Agent/v1ChatAgent_GetChatPresence.html
 func (s ChatAgent) GetChatPresence(ctx context.Context) ([]ChatPresence, error) {
-	return call[[]ChatPresence](ctx, s.c, http.MethodPost, "v1/Agents/Chat/GetChatPresence", nil, true)
+	return call[[]ChatPresence](ctx, s.c, "POST", "v1/Agents/Chat/GetChatPresence", nil, true)
 }
 
 // GetChatSessionEntity calls POST v1/Agents/Chat/GetChatSessionEntity; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Chat_Agent/v1ChatAgent_GetChatSessionEntity.html
 func (s ChatAgent) GetChatSessionEntity(ctx context.Context, chatSessionEntityID int64) (*ChatSessionEntity, error) {
-	return call[*ChatSessionEntity](ctx, s.c, http.MethodPost, withQuery("v1/Agents/Chat/GetChatSessionEntity", "chatSessionEntityId", chatSessionEntityID), nil, true)
+	return call[*ChatSessionEntity](ctx, s.c, "POST", withQuery("v1/Agents/Chat/GetChatSessionEntity", "chatSessionEntityId", chatSessionEntityID), nil, true)
 }
 
 // GetChatTopicEntity calls POST v1/Agents/Chat/GetChatTopicEntity; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Chat_Agent/v1ChatAgent_GetChatTopicEntity.html
 func (s ChatAgent) GetChatTopicEntity(ctx context.Context, chatTopicEntityID int64) (*ChatTopicEntity, error) {
-	return call[*ChatTopicEntity](ctx, s.c, http.MethodPost, withQuery("v1/Agents/Chat/GetChatTopicEntity", "chatTopicEntityId", chatTopicEntityID), nil, true)
+	return call[*ChatTopicEntity](ctx, s.c, "POST", withQuery("v1/Agents/Chat/GetChatTopicEntity", "chatTopicEntityId", chatTopicEntityID), nil, true)
 }
 
 // GetChatTopicUserAgent calls POST v1/Agents/Chat/GetChatTopicUserAgent; it only reads, so it is retried like a GET.
@@ -156,7 +155,7 @@ func (s ChatAgent) GetChatTopicUserAgent(ctx context.Context, chatTopicID int64,
 		ChatTopicID int64  `json:"ChatTopicId"`
 		Username    string `json:"Username"`
 	}{chatTopicID, username}
-	return call[*ChatTopicAgent](ctx, s.c, http.MethodPost, "v1/Agents/Chat/GetChatTopicUserAgent", in, true)
+	return call[*ChatTopicAgent](ctx, s.c, "POST", "v1/Agents/Chat/GetChatTopicUserAgent", in, true)
 }
 
 // GetChatTopicUserAgentList calls POST v1/Agents/Chat/GetChatTopicUserAgentList; it only reads, so it is retried like a GET.
@@ -166,7 +165,7 @@ func (s ChatAgent) GetChatTopicUserAgentList(ctx context.Context, chatTopicID in
 	in := struct {
 		ChatTopicID int64 `json:"ChatTopicId"`
 	}{chatTopicID}
-	return call[[]ChatTopicAgent](ctx, s.c, http.MethodPost, "v1/Agents/Chat/GetChatTopicUserAgentList", in, true)
+	return call[[]ChatTopicAgent](ctx, s.c, "POST", "v1/Agents/Chat/GetChatTopicUserAgentList", in, true)
 }
 
 // GetChatTranscript calls POST v1/Agents/Chat/GetChatTranscript; it only reads, so it is retried like a GET.
@@ -177,7 +176,7 @@ func (s ChatAgent) GetChatTranscript(ctx context.Context, chatSessionID int64, h
 		ChatSessionID int64 `json:"ChatSessionId"`
 		HTML          bool  `json:"Html"`
 	}{chatSessionID, html}
-	return call[string](ctx, s.c, http.MethodPost, "v1/Agents/Chat/GetChatTranscript", in, true)
+	return call[string](ctx, s.c, "POST", "v1/Agents/Chat/GetChatTranscript", in, true)
 }
 
 // GetUserAgentList calls POST v1/Agents/Chat/GetUserAgentList; it only reads, so it is retried like a GET.
@@ -188,7 +187,7 @@ func (s ChatAgent) GetUserAgentList(ctx context.Context, flat bool, onlyPresent 
 		Flat        bool `json:"Flat"`
 		OnlyPresent bool `json:"OnlyPresent"`
 	}{flat, onlyPresent}
-	return call[[]MDOListItem](ctx, s.c, http.MethodPost, "v1/Agents/Chat/GetUserAgentList", in, true)
+	return call[[]MDOListItem](ctx, s.c, "POST", "v1/Agents/Chat/GetUserAgentList", in, true)
 }
 
 // IsWithinOpeningHours calls POST v1/Agents/Chat/IsWithinOpeningHours; it only reads, so it is retried like a GET.
@@ -198,7 +197,7 @@ func (s ChatAgent) IsWithinOpeningHours(ctx context.Context, chatTopicID int64) 
 	in := struct {
 		ChatTopicID int64 `json:"ChatTopicId"`
 	}{chatTopicID}
-	return call[bool](ctx, s.c, http.MethodPost, "v1/Agents/Chat/IsWithinOpeningHours", in, true)
+	return call[bool](ctx, s.c, "POST", "v1/Agents/Chat/IsWithinOpeningHours", in, true)
 }
 
 // PickUpChatSession calls POST v1/Agents/Chat/PickUpChatSession.
@@ -208,14 +207,14 @@ func (s ChatAgent) PickUpChatSession(ctx context.Context, chatSessionID int64) (
 	in := struct {
 		ChatSessionID int64 `json:"ChatSessionId"`
 	}{chatSessionID}
-	return call[*ChatSessionEntity](ctx, s.c, http.MethodPost, "v1/Agents/Chat/PickUpChatSession", in, false)
+	return call[*ChatSessionEntity](ctx, s.c, "POST", "v1/Agents/Chat/PickUpChatSession", in, false)
 }
 
 // PickUpFirstChatSession calls POST v1/Agents/Chat/PickUpFirstChatSession.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Chat_Agent/v1ChatAgent_PickUpFirstChatSession.html
 func (s ChatAgent) PickUpFirstChatSession(ctx context.Context) (*ChatSessionEntity, error) {
-	return call[*ChatSessionEntity](ctx, s.c, http.MethodPost, "v1/Agents/Chat/PickUpFirstChatSession", nil, false)
+	return call[*ChatSessionEntity](ctx, s.c, "POST", "v1/Agents/Chat/PickUpFirstChatSession", nil, false)
 }
 
 // RejectChatSessionTransfer calls POST v1/Agents/Chat/RejectChatSessionTransfer.
@@ -225,7 +224,7 @@ func (s ChatAgent) RejectChatSessionTransfer(ctx context.Context, chatSessionID 
 	in := struct {
 		ChatSessionID int64 `json:"ChatSessionId"`
 	}{chatSessionID}
-	return call[*ChatSessionEntity](ctx, s.c, http.MethodPost, "v1/Agents/Chat/RejectChatSessionTransfer", in, false)
+	return call[*ChatSessionEntity](ctx, s.c, "POST", "v1/Agents/Chat/RejectChatSessionTransfer", in, false)
 }
 
 // ResetChatSession calls POST v1/Agents/Chat/ResetChatSession.
@@ -235,7 +234,7 @@ func (s ChatAgent) ResetChatSession(ctx context.Context, chatSessionID int64) (*
 	in := struct {
 		ChatSessionID int64 `json:"ChatSessionId"`
 	}{chatSessionID}
-	return call[*ChatSessionEntity](ctx, s.c, http.MethodPost, "v1/Agents/Chat/ResetChatSession", in, false)
+	return call[*ChatSessionEntity](ctx, s.c, "POST", "v1/Agents/Chat/ResetChatSession", in, false)
 }
 
 // SaveChatPresence calls POST v1/Agents/Chat/SaveChatPresence.
@@ -245,21 +244,21 @@ func (s ChatAgent) SaveChatPresence(ctx context.Context, chatPresence []ChatPres
 	in := struct {
 		ChatPresence []ChatPresence `json:"ChatPresence,omitempty"`
 	}{chatPresence}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Chat/SaveChatPresence", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Chat/SaveChatPresence", in, false)
 }
 
 // SaveChatSessionEntity calls POST v1/Agents/Chat/SaveChatSessionEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Chat_Agent/v1ChatAgent_SaveChatSessionEntity.html
 func (s ChatAgent) SaveChatSessionEntity(ctx context.Context, chatSessionEntity *ChatSessionEntity) (*ChatSessionEntity, error) {
-	return call[*ChatSessionEntity](ctx, s.c, http.MethodPost, "v1/Agents/Chat/SaveChatSessionEntity", chatSessionEntity, false)
+	return call[*ChatSessionEntity](ctx, s.c, "POST", "v1/Agents/Chat/SaveChatSessionEntity", chatSessionEntity, false)
 }
 
 // SaveChatTopicEntity calls POST v1/Agents/Chat/SaveChatTopicEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Chat_Agent/v1ChatAgent_SaveChatTopicEntity.html
 func (s ChatAgent) SaveChatTopicEntity(ctx context.Context, chatTopicEntity *ChatTopicEntity) (*ChatTopicEntity, error) {
-	return call[*ChatTopicEntity](ctx, s.c, http.MethodPost, "v1/Agents/Chat/SaveChatTopicEntity", chatTopicEntity, false)
+	return call[*ChatTopicEntity](ctx, s.c, "POST", "v1/Agents/Chat/SaveChatTopicEntity", chatTopicEntity, false)
 }
 
 // TransferChatSession calls POST v1/Agents/Chat/TransferChatSession.
@@ -270,7 +269,7 @@ func (s ChatAgent) TransferChatSession(ctx context.Context, chatSessionID int64,
 		ChatSessionID int64  `json:"ChatSessionId"`
 		ToAssociate   string `json:"ToAssociate"`
 	}{chatSessionID, toAssociate}
-	return call[*ChatSessionEntity](ctx, s.c, http.MethodPost, "v1/Agents/Chat/TransferChatSession", in, false)
+	return call[*ChatSessionEntity](ctx, s.c, "POST", "v1/Agents/Chat/TransferChatSession", in, false)
 }
 
 // UpdateChatTopicUserAgent calls POST v1/Agents/Chat/UpdateChatTopicUserAgent.
@@ -282,7 +281,7 @@ func (s ChatAgent) UpdateChatTopicUserAgent(ctx context.Context, chatTopicID int
 		Useragent   *ChatTopicAgent `json:"Useragent,omitempty"`
 		Username    string          `json:"Username"`
 	}{chatTopicID, useragent, username}
-	return call[*ChatTopicAgent](ctx, s.c, http.MethodPost, "v1/Agents/Chat/UpdateChatTopicUserAgent", in, false)
+	return call[*ChatTopicAgent](ctx, s.c, "POST", "v1/Agents/Chat/UpdateChatTopicUserAgent", in, false)
 }
 
 // UpdateChatTopicUserAgents calls POST v1/Agents/Chat/UpdateChatTopicUserAgents.
@@ -293,5 +292,5 @@ func (s ChatAgent) UpdateChatTopicUserAgents(ctx context.Context, chatTopicID in
 		ChatTopicID int64            `json:"ChatTopicId"`
 		Useragents  []ChatTopicAgent `json:"Useragents,omitempty"`
 	}{chatTopicID, useragents}
-	return call[[]ChatTopicAgent](ctx, s.c, http.MethodPost, "v1/Agents/Chat/UpdateChatTopicUserAgents", in, false)
+	return call[[]ChatTopicAgent](ctx, s.c, "POST", "v1/Agents/Chat/UpdateChatTopicUserAgents", in, false)
 }

@@ -4,7 +4,6 @@ package webapi
 
 import (
 	"context"
-	"net/http"
 
 	"github.com/go-superoffice/superoffice/tenant"
 )
@@ -23,63 +22,63 @@ func (s ConfigurationAgent) ClearConfigurationCache(ctx context.Context, applica
 		ForAllAssociates bool   `json:"ForAllAssociates"`
 		Instance         string `json:"Instance"`
 	}{application, forAllAssociates, instance}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Configuration/ClearConfigurationCache", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Configuration/ClearConfigurationCache", in, false)
 }
 
 // CreateDefaultConfigurableScreenDelta calls POST v1/Agents/Configuration/CreateDefaultConfigurableScreenDelta.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Configuration_Agent/v1ConfigurationAgent_CreateDefaultConfigurableScreenDelta.html
 func (s ConfigurationAgent) CreateDefaultConfigurableScreenDelta(ctx context.Context) (*ConfigurableScreenDelta, error) {
-	return call[*ConfigurableScreenDelta](ctx, s.c, http.MethodPost, "v1/Agents/Configuration/CreateDefaultConfigurableScreenDelta", nil, false)
+	return call[*ConfigurableScreenDelta](ctx, s.c, "POST", "v1/Agents/Configuration/CreateDefaultConfigurableScreenDelta", nil, false)
 }
 
 // CreateDefaultDiaryViewEntity calls POST v1/Agents/Configuration/CreateDefaultDiaryViewEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Configuration_Agent/v1ConfigurationAgent_CreateDefaultDiaryViewEntity.html
 func (s ConfigurationAgent) CreateDefaultDiaryViewEntity(ctx context.Context) (*DiaryViewEntity, error) {
-	return call[*DiaryViewEntity](ctx, s.c, http.MethodPost, "v1/Agents/Configuration/CreateDefaultDiaryViewEntity", nil, false)
+	return call[*DiaryViewEntity](ctx, s.c, "POST", "v1/Agents/Configuration/CreateDefaultDiaryViewEntity", nil, false)
 }
 
 // CreateDefaultLandingPageEntity calls POST v1/Agents/Configuration/CreateDefaultLandingPageEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Configuration_Agent/v1ConfigurationAgent_CreateDefaultLandingPageEntity.html
 func (s ConfigurationAgent) CreateDefaultLandingPageEntity(ctx context.Context) (*LandingPageEntity, error) {
-	return call[*LandingPageEntity](ctx, s.c, http.MethodPost, "v1/Agents/Configuration/CreateDefaultLandingPageEntity", nil, false)
+	return call[*LandingPageEntity](ctx, s.c, "POST", "v1/Agents/Configuration/CreateDefaultLandingPageEntity", nil, false)
 }
 
 // CreateDefaultSystemEventEntity calls POST v1/Agents/Configuration/CreateDefaultSystemEventEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Configuration_Agent/v1ConfigurationAgent_CreateDefaultSystemEventEntity.html
 func (s ConfigurationAgent) CreateDefaultSystemEventEntity(ctx context.Context) (*SystemEventEntity, error) {
-	return call[*SystemEventEntity](ctx, s.c, http.MethodPost, "v1/Agents/Configuration/CreateDefaultSystemEventEntity", nil, false)
+	return call[*SystemEventEntity](ctx, s.c, "POST", "v1/Agents/Configuration/CreateDefaultSystemEventEntity", nil, false)
 }
 
 // DeleteConfigurableScreenDelta calls POST v1/Agents/Configuration/DeleteConfigurableScreenDelta.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Configuration_Agent/v1ConfigurationAgent_DeleteConfigurableScreenDelta.html
 func (s ConfigurationAgent) DeleteConfigurableScreenDelta(ctx context.Context, configurableScreenDeltaID int64) error {
-	return exec(ctx, s.c, http.MethodPost, withQuery("v1/Agents/Configuration/DeleteConfigurableScreenDelta", "ConfigurableScreenDeltaId", configurableScreenDeltaID), nil, false)
+	return exec(ctx, s.c, "POST", withQuery("v1/Agents/Configuration/DeleteConfigurableScreenDelta", "ConfigurableScreenDeltaId", configurableScreenDeltaID), nil, false)
 }
 
 // DeleteDiaryViewEntity calls POST v1/Agents/Configuration/DeleteDiaryViewEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Configuration_Agent/v1ConfigurationAgent_DeleteDiaryViewEntity.html
 func (s ConfigurationAgent) DeleteDiaryViewEntity(ctx context.Context, diaryViewEntityID int64) error {
-	return exec(ctx, s.c, http.MethodPost, withQuery("v1/Agents/Configuration/DeleteDiaryViewEntity", "DiaryViewEntityId", diaryViewEntityID), nil, false)
+	return exec(ctx, s.c, "POST", withQuery("v1/Agents/Configuration/DeleteDiaryViewEntity", "DiaryViewEntityId", diaryViewEntityID), nil, false)
 }
 
 // DeleteLandingPageEntity calls POST v1/Agents/Configuration/DeleteLandingPageEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Configuration_Agent/v1ConfigurationAgent_DeleteLandingPageEntity.html
 func (s ConfigurationAgent) DeleteLandingPageEntity(ctx context.Context, landingPageEntityID int64) error {
-	return exec(ctx, s.c, http.MethodPost, withQuery("v1/Agents/Configuration/DeleteLandingPageEntity", "LandingPageEntityId", landingPageEntityID), nil, false)
+	return exec(ctx, s.c, "POST", withQuery("v1/Agents/Configuration/DeleteLandingPageEntity", "LandingPageEntityId", landingPageEntityID), nil, false)
 }
 
 // DeleteSystemEventEntity calls POST v1/Agents/Configuration/DeleteSystemEventEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Configuration_Agent/v1ConfigurationAgent_DeleteSystemEventEntity.html
 func (s ConfigurationAgent) DeleteSystemEventEntity(ctx context.Context, systemEventEntityID int64) error {
-	return exec(ctx, s.c, http.MethodPost, withQuery("v1/Agents/Configuration/DeleteSystemEventEntity", "SystemEventEntityId", systemEventEntityID), nil, false)
+	return exec(ctx, s.c, "POST", withQuery("v1/Agents/Configuration/DeleteSystemEventEntity", "SystemEventEntityId", systemEventEntityID), nil, false)
 }
 
 // DeleteWindowPosSize calls POST v1/Agents/Configuration/DeleteWindowPosSize.
@@ -89,7 +88,7 @@ func (s ConfigurationAgent) DeleteWindowPosSize(ctx context.Context, windowPosSi
 	in := struct {
 		WindowPosSizeID int64 `json:"WindowPosSizeId"`
 	}{windowPosSizeID}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Configuration/DeleteWindowPosSize", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Configuration/DeleteWindowPosSize", in, false)
 }
 
 // ExistsSystemEvent calls POST v1/Agents/Configuration/ExistsSystemEvent.
@@ -99,14 +98,14 @@ func (s ConfigurationAgent) ExistsSystemEvent(ctx context.Context, key string) (
 	in := struct {
 		Key string `json:"Key"`
 	}{key}
-	return call[bool](ctx, s.c, http.MethodPost, "v1/Agents/Configuration/ExistsSystemEvent", in, false)
+	return call[bool](ctx, s.c, "POST", "v1/Agents/Configuration/ExistsSystemEvent", in, false)
 }
 
 // GetAllFeatureToggles calls POST v1/Agents/Configuration/GetAllFeatureToggles; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Configuration_Agent/v1ConfigurationAgent_GetAllFeatureToggles.html
 func (s ConfigurationAgent) GetAllFeatureToggles(ctx context.Context) (map[string]bool, error) {
-	return call[map[string]bool](ctx, s.c, http.MethodPost, "v1/Agents/Configuration/GetAllFeatureToggles", nil, true)
+	return call[map[string]bool](ctx, s.c, "POST", "v1/Agents/Configuration/GetAllFeatureToggles", nil, true)
 }
 
 // GetAnyConfiguration calls POST v1/Agents/Configuration/GetAnyConfiguration; it only reads, so it is retried like a GET.
@@ -119,7 +118,7 @@ func (s ConfigurationAgent) GetAnyConfiguration(ctx context.Context, application
 		Item        string `json:"Item"`
 		Type        string `json:"Type"`
 	}{application, instance, item, typeArg}
-	return call[string](ctx, s.c, http.MethodPost, "v1/Agents/Configuration/GetAnyConfiguration", in, true)
+	return call[string](ctx, s.c, "POST", "v1/Agents/Configuration/GetAnyConfiguration", in, true)
 }
 
 // GetApplicationConfiguration calls POST v1/Agents/Configuration/GetApplicationConfiguration; it only reads, so it is retried like a GET.
@@ -130,7 +129,7 @@ func (s ConfigurationAgent) GetApplicationConfiguration(ctx context.Context, app
 		Application string `json:"Application"`
 		Instance    string `json:"Instance"`
 	}{application, instance}
-	return call[string](ctx, s.c, http.MethodPost, "v1/Agents/Configuration/GetApplicationConfiguration", in, true)
+	return call[string](ctx, s.c, "POST", "v1/Agents/Configuration/GetApplicationConfiguration", in, true)
 }
 
 // GetCRMURL calls POST v1/Agents/Configuration/GetCRMUrl; it only reads, so it is retried like a GET.
@@ -142,7 +141,7 @@ func (s ConfigurationAgent) GetCRMURL(ctx context.Context, currents string, fram
 		Frameless  bool   `json:"Frameless"`
 		SoProtocol string `json:"SoProtocol"`
 	}{currents, frameless, soProtocol}
-	return call[string](ctx, s.c, http.MethodPost, "v1/Agents/Configuration/GetCRMUrl", in, true)
+	return call[string](ctx, s.c, "POST", "v1/Agents/Configuration/GetCRMUrl", in, true)
 }
 
 // GetCSAuthURL calls POST v1/Agents/Configuration/GetCSAuthUrl; it only reads, so it is retried like a GET.
@@ -155,7 +154,7 @@ func (s ConfigurationAgent) GetCSAuthURL(ctx context.Context, action string, ext
 		Language        string `json:"Language"`
 		ProgramName     string `json:"ProgramName"`
 	}{action, extraParameters, language, programName}
-	return call[string](ctx, s.c, http.MethodPost, "v1/Agents/Configuration/GetCSAuthUrl", in, true)
+	return call[string](ctx, s.c, "POST", "v1/Agents/Configuration/GetCSAuthUrl", in, true)
 }
 
 // GetCSRegistryValue calls POST v1/Agents/Configuration/GetCSRegistryValue; it only reads, so it is retried like a GET.
@@ -165,21 +164,21 @@ func (s ConfigurationAgent) GetCSRegistryValue(ctx context.Context, entry float6
 	in := struct {
 		Entry float64 `json:"Entry"`
 	}{entry}
-	return call[string](ctx, s.c, http.MethodPost, "v1/Agents/Configuration/GetCSRegistryValue", in, true)
+	return call[string](ctx, s.c, "POST", "v1/Agents/Configuration/GetCSRegistryValue", in, true)
 }
 
 // GetCSWwwFolder calls POST v1/Agents/Configuration/GetCSWwwFolder; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Configuration_Agent/v1ConfigurationAgent_GetCSWwwFolder.html
 func (s ConfigurationAgent) GetCSWwwFolder(ctx context.Context) (string, error) {
-	return call[string](ctx, s.c, http.MethodPost, "v1/Agents/Configuration/GetCSWwwFolder", nil, true)
+	return call[string](ctx, s.c, "POST", "v1/Agents/Configuration/GetCSWwwFolder", nil, true)
 }
 
 // GetConfigurableScreenDelta calls POST v1/Agents/Configuration/GetConfigurableScreenDelta; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Configuration_Agent/v1ConfigurationAgent_GetConfigurableScreenDelta.html
 func (s ConfigurationAgent) GetConfigurableScreenDelta(ctx context.Context, configurableScreenDeltaID int64) (*ConfigurableScreenDelta, error) {
-	return call[*ConfigurableScreenDelta](ctx, s.c, http.MethodPost, withQuery("v1/Agents/Configuration/GetConfigurableScreenDelta", "configurableScreenDeltaId", configurableScreenDeltaID), nil, true)
+	return call[*ConfigurableScreenDelta](ctx, s.c, "POST", withQuery("v1/Agents/Configuration/GetConfigurableScreenDelta", "configurableScreenDeltaId", configurableScreenDeltaID), nil, true)
 }
 
 // GetConfigurableScreenDeltasByDelta calls POST v1/Agents/Configuration/GetConfigurableScreenDeltasByDelta; it only reads, so it is retried like a GET.
@@ -189,7 +188,7 @@ func (s ConfigurationAgent) GetConfigurableScreenDeltasByDelta(ctx context.Conte
 	in := struct {
 		ConfigurableScreenDelta *ConfigurableScreenDelta `json:"ConfigurableScreenDelta,omitempty"`
 	}{configurableScreenDelta}
-	return call[[]ConfigurableScreenDelta](ctx, s.c, http.MethodPost, "v1/Agents/Configuration/GetConfigurableScreenDeltasByDelta", in, true)
+	return call[[]ConfigurableScreenDelta](ctx, s.c, "POST", "v1/Agents/Configuration/GetConfigurableScreenDeltasByDelta", in, true)
 }
 
 // GetConfigurableScreenDeltasByQuery calls POST v1/Agents/Configuration/GetConfigurableScreenDeltasByQuery; it only reads, so it is retried like a GET.
@@ -199,21 +198,21 @@ func (s ConfigurationAgent) GetConfigurableScreenDeltasByQuery(ctx context.Conte
 	in := struct {
 		DeltaQuery *DeltaQuery `json:"DeltaQuery,omitempty"`
 	}{deltaQuery}
-	return call[[]ConfigurableScreenDelta](ctx, s.c, http.MethodPost, "v1/Agents/Configuration/GetConfigurableScreenDeltasByQuery", in, true)
+	return call[[]ConfigurableScreenDelta](ctx, s.c, "POST", "v1/Agents/Configuration/GetConfigurableScreenDeltasByQuery", in, true)
 }
 
 // GetCsCgiURL calls POST v1/Agents/Configuration/GetCsCgiUrl; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Configuration_Agent/v1ConfigurationAgent_GetCsCgiUrl.html
 func (s ConfigurationAgent) GetCsCgiURL(ctx context.Context) (string, error) {
-	return call[string](ctx, s.c, http.MethodPost, "v1/Agents/Configuration/GetCsCgiUrl", nil, true)
+	return call[string](ctx, s.c, "POST", "v1/Agents/Configuration/GetCsCgiUrl", nil, true)
 }
 
 // GetCsCgiURLInternal calls POST v1/Agents/Configuration/GetCsCgiUrlInternal; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Configuration_Agent/v1ConfigurationAgent_GetCsCgiUrlInternal.html
 func (s ConfigurationAgent) GetCsCgiURLInternal(ctx context.Context) (string, error) {
-	return call[string](ctx, s.c, http.MethodPost, "v1/Agents/Configuration/GetCsCgiUrlInternal", nil, true)
+	return call[string](ctx, s.c, "POST", "v1/Agents/Configuration/GetCsCgiUrlInternal", nil, true)
 }
 
 // GetCsProgramURL calls POST v1/Agents/Configuration/GetCsProgramUrl; it only reads, so it is retried like a GET.
@@ -226,21 +225,21 @@ func (s ConfigurationAgent) GetCsProgramURL(ctx context.Context, action string, 
 		Language        string `json:"Language"`
 		ProgramName     string `json:"ProgramName"`
 	}{action, extraParameters, language, programName}
-	return call[string](ctx, s.c, http.MethodPost, "v1/Agents/Configuration/GetCsProgramUrl", in, true)
+	return call[string](ctx, s.c, "POST", "v1/Agents/Configuration/GetCsProgramUrl", in, true)
 }
 
 // GetCustomerURL calls POST v1/Agents/Configuration/GetCustomerUrl; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Configuration_Agent/v1ConfigurationAgent_GetCustomerUrl.html
 func (s ConfigurationAgent) GetCustomerURL(ctx context.Context) (string, error) {
-	return call[string](ctx, s.c, http.MethodPost, "v1/Agents/Configuration/GetCustomerUrl", nil, true)
+	return call[string](ctx, s.c, "POST", "v1/Agents/Configuration/GetCustomerUrl", nil, true)
 }
 
 // GetDiaryViewEntity calls POST v1/Agents/Configuration/GetDiaryViewEntity; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Configuration_Agent/v1ConfigurationAgent_GetDiaryViewEntity.html
 func (s ConfigurationAgent) GetDiaryViewEntity(ctx context.Context, diaryViewEntityID int64) (*DiaryViewEntity, error) {
-	return call[*DiaryViewEntity](ctx, s.c, http.MethodPost, withQuery("v1/Agents/Configuration/GetDiaryViewEntity", "diaryViewEntityId", diaryViewEntityID), nil, true)
+	return call[*DiaryViewEntity](ctx, s.c, "POST", withQuery("v1/Agents/Configuration/GetDiaryViewEntity", "diaryViewEntityId", diaryViewEntityID), nil, true)
 }
 
 // GetEMarketingURL calls POST v1/Agents/Configuration/GetEMarketingUrl; it only reads, so it is retried like a GET.
@@ -250,14 +249,14 @@ func (s ConfigurationAgent) GetEMarketingURL(ctx context.Context, language strin
 	in := struct {
 		Language string `json:"Language"`
 	}{language}
-	return call[string](ctx, s.c, http.MethodPost, "v1/Agents/Configuration/GetEMarketingUrl", in, true)
+	return call[string](ctx, s.c, "POST", "v1/Agents/Configuration/GetEMarketingUrl", in, true)
 }
 
 // GetEmailNumberOfDays calls POST v1/Agents/Configuration/GetEmailNumberOfDays; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Configuration_Agent/v1ConfigurationAgent_GetEmailNumberOfDays.html
 func (s ConfigurationAgent) GetEmailNumberOfDays(ctx context.Context) (float64, error) {
-	return call[float64](ctx, s.c, http.MethodPost, "v1/Agents/Configuration/GetEmailNumberOfDays", nil, true)
+	return call[float64](ctx, s.c, "POST", "v1/Agents/Configuration/GetEmailNumberOfDays", nil, true)
 }
 
 // GetFilterList calls POST v1/Agents/Configuration/GetFilterList; it only reads, so it is retried like a GET.
@@ -268,14 +267,14 @@ func (s ConfigurationAgent) GetFilterList(ctx context.Context, application strin
 		Application string `json:"Application"`
 		Instance    string `json:"Instance"`
 	}{application, instance}
-	return call[string](ctx, s.c, http.MethodPost, "v1/Agents/Configuration/GetFilterList", in, true)
+	return call[string](ctx, s.c, "POST", "v1/Agents/Configuration/GetFilterList", in, true)
 }
 
 // GetHelpDispatcherURL calls POST v1/Agents/Configuration/GetHelpDispatcherUrl; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Configuration_Agent/v1ConfigurationAgent_GetHelpDispatcherUrl.html
 func (s ConfigurationAgent) GetHelpDispatcherURL(ctx context.Context) (string, error) {
-	return call[string](ctx, s.c, http.MethodPost, "v1/Agents/Configuration/GetHelpDispatcherUrl", nil, true)
+	return call[string](ctx, s.c, "POST", "v1/Agents/Configuration/GetHelpDispatcherUrl", nil, true)
 }
 
 // GetLandingPage calls POST v1/Agents/Configuration/GetLandingPage; it only reads, so it is retried like a GET.
@@ -286,21 +285,21 @@ func (s ConfigurationAgent) GetLandingPage(ctx context.Context, associateID int6
 		AssociateID int64  `json:"AssociateId"`
 		TableName   string `json:"TableName"`
 	}{associateID, tableName}
-	return call[*LandingPageEntity](ctx, s.c, http.MethodPost, "v1/Agents/Configuration/GetLandingPage", in, true)
+	return call[*LandingPageEntity](ctx, s.c, "POST", "v1/Agents/Configuration/GetLandingPage", in, true)
 }
 
 // GetLandingPageEntity calls POST v1/Agents/Configuration/GetLandingPageEntity; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Configuration_Agent/v1ConfigurationAgent_GetLandingPageEntity.html
 func (s ConfigurationAgent) GetLandingPageEntity(ctx context.Context, landingPageEntityID int64) (*LandingPageEntity, error) {
-	return call[*LandingPageEntity](ctx, s.c, http.MethodPost, withQuery("v1/Agents/Configuration/GetLandingPageEntity", "landingPageEntityId", landingPageEntityID), nil, true)
+	return call[*LandingPageEntity](ctx, s.c, "POST", withQuery("v1/Agents/Configuration/GetLandingPageEntity", "landingPageEntityId", landingPageEntityID), nil, true)
 }
 
 // GetMyWindowPosSizes calls POST v1/Agents/Configuration/GetMyWindowPosSizes; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Configuration_Agent/v1ConfigurationAgent_GetMyWindowPosSizes.html
 func (s ConfigurationAgent) GetMyWindowPosSizes(ctx context.Context) ([]WindowPosSize, error) {
-	return call[[]WindowPosSize](ctx, s.c, http.MethodPost, "v1/Agents/Configuration/GetMyWindowPosSizes", nil, true)
+	return call[[]WindowPosSize](ctx, s.c, "POST", "v1/Agents/Configuration/GetMyWindowPosSizes", nil, true)
 }
 
 // GetObjectMapping calls POST v1/Agents/Configuration/GetObjectMapping; it only reads, so it is retried like a GET.
@@ -311,7 +310,7 @@ func (s ConfigurationAgent) GetObjectMapping(ctx context.Context, application st
 		Application string `json:"Application"`
 		Instance    string `json:"Instance"`
 	}{application, instance}
-	return call[string](ctx, s.c, http.MethodPost, "v1/Agents/Configuration/GetObjectMapping", in, true)
+	return call[string](ctx, s.c, "POST", "v1/Agents/Configuration/GetObjectMapping", in, true)
 }
 
 // GetPageConfiguration calls POST v1/Agents/Configuration/GetPageConfiguration; it only reads, so it is retried like a GET.
@@ -323,14 +322,14 @@ func (s ConfigurationAgent) GetPageConfiguration(ctx context.Context, applicatio
 		Instance    string `json:"Instance"`
 		Page        string `json:"Page"`
 	}{application, instance, page}
-	return call[string](ctx, s.c, http.MethodPost, "v1/Agents/Configuration/GetPageConfiguration", in, true)
+	return call[string](ctx, s.c, "POST", "v1/Agents/Configuration/GetPageConfiguration", in, true)
 }
 
 // GetRecipeAppliesToMappings calls POST v1/Agents/Configuration/GetRecipeAppliesToMappings; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Configuration_Agent/v1ConfigurationAgent_GetRecipeAppliesToMappings.html
 func (s ConfigurationAgent) GetRecipeAppliesToMappings(ctx context.Context) (map[string]string, error) {
-	return call[map[string]string](ctx, s.c, http.MethodPost, "v1/Agents/Configuration/GetRecipeAppliesToMappings", nil, true)
+	return call[map[string]string](ctx, s.c, "POST", "v1/Agents/Configuration/GetRecipeAppliesToMappings", nil, true)
 }
 
 // GetRefreshedPageConfiguration calls POST v1/Agents/Configuration/GetRefreshedPageConfiguration; it only reads, so it is retried like a GET.
@@ -342,7 +341,7 @@ func (s ConfigurationAgent) GetRefreshedPageConfiguration(ctx context.Context, a
 		Instance    string `json:"Instance"`
 		Page        string `json:"Page"`
 	}{application, instance, page}
-	return call[string](ctx, s.c, http.MethodPost, "v1/Agents/Configuration/GetRefreshedPageConfiguration", in, true)
+	return call[string](ctx, s.c, "POST", "v1/Agents/Configuration/GetRefreshedPageConfiguration", in, true)
 }
 
 // GetScreenConfigurationDelta calls POST v1/Agents/Configuration/GetScreenConfigurationDelta; it only reads, so it is retried like a GET.
@@ -353,42 +352,42 @@ func (s ConfigurationAgent) GetScreenConfigurationDelta(ctx context.Context, del
 		DeltaState DeltaState `json:"DeltaState,omitempty"`
 		DeltaType  DeltaType  `json:"DeltaType,omitempty"`
 	}{deltaState, deltaType}
-	return call[string](ctx, s.c, http.MethodPost, "v1/Agents/Configuration/GetScreenConfigurationDelta", in, true)
+	return call[string](ctx, s.c, "POST", "v1/Agents/Configuration/GetScreenConfigurationDelta", in, true)
 }
 
 // GetScreenConfigurationDeltas calls POST v1/Agents/Configuration/GetScreenConfigurationDeltas; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Configuration_Agent/v1ConfigurationAgent_GetScreenConfigurationDeltas.html
 func (s ConfigurationAgent) GetScreenConfigurationDeltas(ctx context.Context) (string, error) {
-	return call[string](ctx, s.c, http.MethodPost, "v1/Agents/Configuration/GetScreenConfigurationDeltas", nil, true)
+	return call[string](ctx, s.c, "POST", "v1/Agents/Configuration/GetScreenConfigurationDeltas", nil, true)
 }
 
 // GetSpfDomain calls POST v1/Agents/Configuration/GetSpfDomain; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Configuration_Agent/v1ConfigurationAgent_GetSpfDomain.html
 func (s ConfigurationAgent) GetSpfDomain(ctx context.Context) (string, error) {
-	return call[string](ctx, s.c, http.MethodPost, "v1/Agents/Configuration/GetSpfDomain", nil, true)
+	return call[string](ctx, s.c, "POST", "v1/Agents/Configuration/GetSpfDomain", nil, true)
 }
 
 // GetSystemEventEntity calls POST v1/Agents/Configuration/GetSystemEventEntity; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Configuration_Agent/v1ConfigurationAgent_GetSystemEventEntity.html
 func (s ConfigurationAgent) GetSystemEventEntity(ctx context.Context, systemEventEntityID int64) (*SystemEventEntity, error) {
-	return call[*SystemEventEntity](ctx, s.c, http.MethodPost, withQuery("v1/Agents/Configuration/GetSystemEventEntity", "systemEventEntityId", systemEventEntityID), nil, true)
+	return call[*SystemEventEntity](ctx, s.c, "POST", withQuery("v1/Agents/Configuration/GetSystemEventEntity", "systemEventEntityId", systemEventEntityID), nil, true)
 }
 
 // GetWindowPosSize calls POST v1/Agents/Configuration/GetWindowPosSize; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Configuration_Agent/v1ConfigurationAgent_GetWindowPosSize.html
 func (s ConfigurationAgent) GetWindowPosSize(ctx context.Context, windowPosSizeID int64) (*WindowPosSize, error) {
-	return call[*WindowPosSize](ctx, s.c, http.MethodPost, withQuery("v1/Agents/Configuration/GetWindowPosSize", "windowPosSizeId", windowPosSizeID), nil, true)
+	return call[*WindowPosSize](ctx, s.c, "POST", withQuery("v1/Agents/Configuration/GetWindowPosSize", "windowPosSizeId", windowPosSizeID), nil, true)
 }
 
 // GetWindowPosSizeList calls POST v1/Agents/Configuration/GetWindowPosSizeList; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Configuration_Agent/v1ConfigurationAgent_GetWindowPosSizeList.html
 func (s ConfigurationAgent) GetWindowPosSizeList(ctx context.Context, ids []int64) ([]WindowPosSize, error) {
-	return call[[]WindowPosSize](ctx, s.c, http.MethodPost, "v1/Agents/Configuration/GetWindowPosSizeList", ids, true)
+	return call[[]WindowPosSize](ctx, s.c, "POST", "v1/Agents/Configuration/GetWindowPosSizeList", ids, true)
 }
 
 // GetWindowPosSizesOnAssociateID calls POST v1/Agents/Configuration/GetWindowPosSizesOnAssociateId; it only reads, so it is retried like a GET.
@@ -398,7 +397,7 @@ func (s ConfigurationAgent) GetWindowPosSizesOnAssociateID(ctx context.Context, 
 	in := struct {
 		AssociateID int64 `json:"AssociateId"`
 	}{associateID}
-	return call[[]WindowPosSize](ctx, s.c, http.MethodPost, "v1/Agents/Configuration/GetWindowPosSizesOnAssociateId", in, true)
+	return call[[]WindowPosSize](ctx, s.c, "POST", "v1/Agents/Configuration/GetWindowPosSizesOnAssociateId", in, true)
 }
 
 // GetWindowPosSizesOnPersonID calls POST v1/Agents/Configuration/GetWindowPosSizesOnPersonId; it only reads, so it is retried like a GET.
@@ -408,7 +407,7 @@ func (s ConfigurationAgent) GetWindowPosSizesOnPersonID(ctx context.Context, per
 	in := struct {
 		PersonID int64 `json:"PersonId"`
 	}{personID}
-	return call[[]WindowPosSize](ctx, s.c, http.MethodPost, "v1/Agents/Configuration/GetWindowPosSizesOnPersonId", in, true)
+	return call[[]WindowPosSize](ctx, s.c, "POST", "v1/Agents/Configuration/GetWindowPosSizesOnPersonId", in, true)
 }
 
 // GetWwwURL calls POST v1/Agents/Configuration/GetWwwUrl; it only reads, so it is retried like a GET.
@@ -418,42 +417,42 @@ func (s ConfigurationAgent) GetWwwURL(ctx context.Context, client string) (strin
 	in := struct {
 		Client string `json:"Client"`
 	}{client}
-	return call[string](ctx, s.c, http.MethodPost, "v1/Agents/Configuration/GetWwwUrl", in, true)
+	return call[string](ctx, s.c, "POST", "v1/Agents/Configuration/GetWwwUrl", in, true)
 }
 
 // GetWwwURLForSMWeb calls POST v1/Agents/Configuration/GetWwwUrlForSMWeb; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Configuration_Agent/v1ConfigurationAgent_GetWwwUrlForSMWeb.html
 func (s ConfigurationAgent) GetWwwURLForSMWeb(ctx context.Context) (string, error) {
-	return call[string](ctx, s.c, http.MethodPost, "v1/Agents/Configuration/GetWwwUrlForSMWeb", nil, true)
+	return call[string](ctx, s.c, "POST", "v1/Agents/Configuration/GetWwwUrlForSMWeb", nil, true)
 }
 
 // RebuildCustomObjectArchivePanelDeltas calls POST v1/Agents/Configuration/RebuildCustomObjectArchivePanelDeltas.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Configuration_Agent/v1ConfigurationAgent_RebuildCustomObjectArchivePanelDeltas.html
 func (s ConfigurationAgent) RebuildCustomObjectArchivePanelDeltas(ctx context.Context) error {
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Configuration/RebuildCustomObjectArchivePanelDeltas", nil, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Configuration/RebuildCustomObjectArchivePanelDeltas", nil, false)
 }
 
 // RebuildTaskMenuDeltas calls POST v1/Agents/Configuration/RebuildTaskMenuDeltas.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Configuration_Agent/v1ConfigurationAgent_RebuildTaskMenuDeltas.html
 func (s ConfigurationAgent) RebuildTaskMenuDeltas(ctx context.Context) error {
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Configuration/RebuildTaskMenuDeltas", nil, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Configuration/RebuildTaskMenuDeltas", nil, false)
 }
 
 // RebuildUdefDeltas calls POST v1/Agents/Configuration/RebuildUdefDeltas.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Configuration_Agent/v1ConfigurationAgent_RebuildUdefDeltas.html
 func (s ConfigurationAgent) RebuildUdefDeltas(ctx context.Context) error {
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Configuration/RebuildUdefDeltas", nil, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Configuration/RebuildUdefDeltas", nil, false)
 }
 
 // RebuildWebpanelDeltas calls POST v1/Agents/Configuration/RebuildWebpanelDeltas.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Configuration_Agent/v1ConfigurationAgent_RebuildWebpanelDeltas.html
 func (s ConfigurationAgent) RebuildWebpanelDeltas(ctx context.Context) error {
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Configuration/RebuildWebpanelDeltas", nil, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Configuration/RebuildWebpanelDeltas", nil, false)
 }
 
 // SaveAndPublish calls POST v1/Agents/Configuration/SaveAndPublish.
@@ -463,28 +462,28 @@ func (s ConfigurationAgent) SaveAndPublish(ctx context.Context, configurableScre
 	in := struct {
 		ConfigurableScreenDelta *ConfigurableScreenDelta `json:"ConfigurableScreenDelta,omitempty"`
 	}{configurableScreenDelta}
-	return call[*ConfigurableScreenDelta](ctx, s.c, http.MethodPost, "v1/Agents/Configuration/SaveAndPublish", in, false)
+	return call[*ConfigurableScreenDelta](ctx, s.c, "POST", "v1/Agents/Configuration/SaveAndPublish", in, false)
 }
 
 // SaveConfigurableScreenDelta calls POST v1/Agents/Configuration/SaveConfigurableScreenDelta.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Configuration_Agent/v1ConfigurationAgent_SaveConfigurableScreenDelta.html
 func (s ConfigurationAgent) SaveConfigurableScreenDelta(ctx context.Context, configurableScreenDelta *ConfigurableScreenDelta) (*ConfigurableScreenDelta, error) {
-	return call[*ConfigurableScreenDelta](ctx, s.c, http.MethodPost, "v1/Agents/Configuration/SaveConfigurableScreenDelta", configurableScreenDelta, false)
+	return call[*ConfigurableScreenDelta](ctx, s.c, "POST", "v1/Agents/Configuration/SaveConfigurableScreenDelta", configurableScreenDelta, false)
 }
 
 // SaveDiaryViewEntity calls POST v1/Agents/Configuration/SaveDiaryViewEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Configuration_Agent/v1ConfigurationAgent_SaveDiaryViewEntity.html
 func (s ConfigurationAgent) SaveDiaryViewEntity(ctx context.Context, diaryViewEntity *DiaryViewEntity) (*DiaryViewEntity, error) {
-	return call[*DiaryViewEntity](ctx, s.c, http.MethodPost, "v1/Agents/Configuration/SaveDiaryViewEntity", diaryViewEntity, false)
+	return call[*DiaryViewEntity](ctx, s.c, "POST", "v1/Agents/Configuration/SaveDiaryViewEntity", diaryViewEntity, false)
 }
 
 // SaveLandingPageEntity calls POST v1/Agents/Configuration/SaveLandingPageEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Configuration_Agent/v1ConfigurationAgent_SaveLandingPageEntity.html
 func (s ConfigurationAgent) SaveLandingPageEntity(ctx context.Context, landingPageEntity *LandingPageEntity) (*LandingPageEntity, error) {
-	return call[*LandingPageEntity](ctx, s.c, http.MethodPost, "v1/Agents/Configuration/SaveLandingPageEntity", landingPageEntity, false)
+	return call[*LandingPageEntity](ctx, s.c, "POST", "v1/Agents/Configuration/SaveLandingPageEntity", landingPageEntity, false)
 }
 
 // SaveLandingPageTabs calls POST v1/Agents/Configuration/SaveLandingPageTabs.
@@ -496,14 +495,14 @@ func (s ConfigurationAgent) SaveLandingPageTabs(ctx context.Context, associateID
 		EntityTableName string           `json:"EntityTableName"`
 		Tabs            []LandingPageTab `json:"Tabs,omitempty"`
 	}{associateID, entityTableName, tabs}
-	return call[*LandingPageEntity](ctx, s.c, http.MethodPost, "v1/Agents/Configuration/SaveLandingPageTabs", in, false)
+	return call[*LandingPageEntity](ctx, s.c, "POST", "v1/Agents/Configuration/SaveLandingPageTabs", in, false)
 }
 
 // SaveSystemEventEntity calls POST v1/Agents/Configuration/SaveSystemEventEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Configuration_Agent/v1ConfigurationAgent_SaveSystemEventEntity.html
 func (s ConfigurationAgent) SaveSystemEventEntity(ctx context.Context, systemEventEntity *SystemEventEntity) (*SystemEventEntity, error) {
-	return call[*SystemEventEntity](ctx, s.c, http.MethodPost, "v1/Agents/Configuration/SaveSystemEventEntity", systemEventEntity, false)
+	return call[*SystemEventEntity](ctx, s.c, "POST", "v1/Agents/Configuration/SaveSystemEventEntity", systemEventEntity, false)
 }
 
 // SaveWindowPosSize calls POST v1/Agents/Configuration/SaveWindowPosSize.
@@ -513,7 +512,7 @@ func (s ConfigurationAgent) SaveWindowPosSize(ctx context.Context, windowPosSize
 	in := struct {
 		WindowPosSize *WindowPosSize `json:"WindowPosSize,omitempty"`
 	}{windowPosSize}
-	return call[*WindowPosSize](ctx, s.c, http.MethodPost, "v1/Agents/Configuration/SaveWindowPosSize", in, false)
+	return call[*WindowPosSize](ctx, s.c, "POST", "v1/Agents/Configuration/SaveWindowPosSize", in, false)
 }
 
 // SaveWindowPosSizes calls POST v1/Agents/Configuration/SaveWindowPosSizes.
@@ -523,7 +522,7 @@ func (s ConfigurationAgent) SaveWindowPosSizes(ctx context.Context, windowPosSiz
 	in := struct {
 		WindowPosSizes []WindowPosSize `json:"WindowPosSizes,omitempty"`
 	}{windowPosSizes}
-	return call[[]WindowPosSize](ctx, s.c, http.MethodPost, "v1/Agents/Configuration/SaveWindowPosSizes", in, false)
+	return call[[]WindowPosSize](ctx, s.c, "POST", "v1/Agents/Configuration/SaveWindowPosSizes", in, false)
 }
 
 // SetAppliesToKey calls POST v1/Agents/Configuration/SetAppliesToKey.
@@ -534,7 +533,7 @@ func (s ConfigurationAgent) SetAppliesToKey(ctx context.Context, appliesToKey st
 		AppliesToKey string `json:"AppliesToKey"`
 		RecipeID     string `json:"RecipeId"`
 	}{appliesToKey, recipeID}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Configuration/SetAppliesToKey", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Configuration/SetAppliesToKey", in, false)
 }
 
 // SetLandingPagePinForAssociate calls POST v1/Agents/Configuration/SetLandingPagePinForAssociate.
@@ -548,5 +547,5 @@ func (s ConfigurationAgent) SetLandingPagePinForAssociate(ctx context.Context, a
 		PinTableName    string `json:"PinTableName"`
 		RecordID        int64  `json:"RecordId"`
 	}{associateID, entityTableName, pin, pinTableName, recordID}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Configuration/SetLandingPagePinForAssociate", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Configuration/SetLandingPagePinForAssociate", in, false)
 }

@@ -4,7 +4,6 @@ package webapi
 
 import (
 	"context"
-	"net/http"
 
 	"github.com/go-superoffice/superoffice/tenant"
 )
@@ -22,7 +21,7 @@ func (s ContactAgent) AddPerson(ctx context.Context, contactID int64, newPersonE
 		ContactID       int64         `json:"ContactId"`
 		NewPersonEntity *PersonEntity `json:"NewPersonEntity,omitempty"`
 	}{contactID, newPersonEntity}
-	return call[*PersonEntity](ctx, s.c, http.MethodPost, "v1/Agents/Contact/AddPerson", in, false)
+	return call[*PersonEntity](ctx, s.c, "POST", "v1/Agents/Contact/AddPerson", in, false)
 }
 
 // ChangeCountry calls POST v1/Agents/Contact/ChangeCountry.
@@ -33,7 +32,7 @@ func (s ContactAgent) ChangeCountry(ctx context.Context, contactEntity *ContactE
 		ContactEntity *ContactEntity `json:"ContactEntity,omitempty"`
 		ToCountryID   int64          `json:"ToCountryId"`
 	}{contactEntity, toCountryID}
-	return call[*ContactEntity](ctx, s.c, http.MethodPost, "v1/Agents/Contact/ChangeCountry", in, false)
+	return call[*ContactEntity](ctx, s.c, "POST", "v1/Agents/Contact/ChangeCountry", in, false)
 }
 
 // Copy calls POST v1/Agents/Contact/Copy.
@@ -46,21 +45,21 @@ func (s ContactAgent) Copy(ctx context.Context, copyPersons bool, destinationCon
 		DestinationContactName       string `json:"DestinationContactName"`
 		SourceContactID              int64  `json:"SourceContactId"`
 	}{copyPersons, destinationContactDepartment, destinationContactName, sourceContactID}
-	return call[float64](ctx, s.c, http.MethodPost, "v1/Agents/Contact/Copy", in, false)
+	return call[float64](ctx, s.c, "POST", "v1/Agents/Contact/Copy", in, false)
 }
 
 // CreateDefaultContactEntity calls POST v1/Agents/Contact/CreateDefaultContactEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Contact_Agent/v1ContactAgent_CreateDefaultContactEntity.html
 func (s ContactAgent) CreateDefaultContactEntity(ctx context.Context) (*ContactEntity, error) {
-	return call[*ContactEntity](ctx, s.c, http.MethodPost, "v1/Agents/Contact/CreateDefaultContactEntity", nil, false)
+	return call[*ContactEntity](ctx, s.c, "POST", "v1/Agents/Contact/CreateDefaultContactEntity", nil, false)
 }
 
 // CreateDefaultPreviewContact calls POST v1/Agents/Contact/CreateDefaultPreviewContact.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Contact_Agent/v1ContactAgent_CreateDefaultPreviewContact.html
 func (s ContactAgent) CreateDefaultPreviewContact(ctx context.Context) (*PreviewContact, error) {
-	return call[*PreviewContact](ctx, s.c, http.MethodPost, "v1/Agents/Contact/CreateDefaultPreviewContact", nil, false)
+	return call[*PreviewContact](ctx, s.c, "POST", "v1/Agents/Contact/CreateDefaultPreviewContact", nil, false)
 }
 
 // CreateNewEntry calls POST v1/Agents/Contact/CreateNewEntry.
@@ -70,21 +69,21 @@ func (s ContactAgent) CreateNewEntry(ctx context.Context, duplicate *DuplicateEn
 	in := struct {
 		Duplicate *DuplicateEntry `json:"Duplicate,omitempty"`
 	}{duplicate}
-	return call[float64](ctx, s.c, http.MethodPost, "v1/Agents/Contact/CreateNewEntry", in, false)
+	return call[float64](ctx, s.c, "POST", "v1/Agents/Contact/CreateNewEntry", in, false)
 }
 
 // DeleteContactEntity calls POST v1/Agents/Contact/DeleteContactEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Contact_Agent/v1ContactAgent_DeleteContactEntity.html
 func (s ContactAgent) DeleteContactEntity(ctx context.Context, contactEntityID int64) error {
-	return exec(ctx, s.c, http.MethodPost, withQuery("v1/Agents/Contact/DeleteContactEntity", "ContactEntityId", contactEntityID), nil, false)
+	return exec(ctx, s.c, "POST", withQuery("v1/Agents/Contact/DeleteContactEntity", "ContactEntityId", contactEntityID), nil, false)
 }
 
 // DeleteExpired calls POST v1/Agents/Contact/DeleteExpired.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Contact_Agent/v1ContactAgent_DeleteExpired.html
 func (s ContactAgent) DeleteExpired(ctx context.Context) error {
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Contact/DeleteExpired", nil, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Contact/DeleteExpired", nil, false)
 }
 
 // EnrichContactEntity calls POST v1/Agents/Contact/EnrichContactEntity.
@@ -95,7 +94,7 @@ func (s ContactAgent) EnrichContactEntity(ctx context.Context, contactEntity *Co
 		ContactEntity *ContactEntity `json:"ContactEntity,omitempty"`
 		EnrichID      string         `json:"EnrichId"`
 	}{contactEntity, enrichID}
-	return call[*ContactEntity](ctx, s.c, http.MethodPost, "v1/Agents/Contact/EnrichContactEntity", in, false)
+	return call[*ContactEntity](ctx, s.c, "POST", "v1/Agents/Contact/EnrichContactEntity", in, false)
 }
 
 // GetAddress calls POST v1/Agents/Contact/GetAddress; it only reads, so it is retried like a GET.
@@ -105,7 +104,7 @@ func (s ContactAgent) GetAddress(ctx context.Context, contactID int64) (*Address
 	in := struct {
 		ContactID int64 `json:"ContactId"`
 	}{contactID}
-	return call[*Address](ctx, s.c, http.MethodPost, "v1/Agents/Contact/GetAddress", in, true)
+	return call[*Address](ctx, s.c, "POST", "v1/Agents/Contact/GetAddress", in, true)
 }
 
 // GetAddressByCountry calls POST v1/Agents/Contact/GetAddressByCountry; it only reads, so it is retried like a GET.
@@ -116,28 +115,28 @@ func (s ContactAgent) GetAddressByCountry(ctx context.Context, contactID int64, 
 		ContactID int64 `json:"ContactId"`
 		CountryID int64 `json:"CountryId"`
 	}{contactID, countryID}
-	return call[*Address](ctx, s.c, http.MethodPost, "v1/Agents/Contact/GetAddressByCountry", in, true)
+	return call[*Address](ctx, s.c, "POST", "v1/Agents/Contact/GetAddressByCountry", in, true)
 }
 
 // GetContact calls POST v1/Agents/Contact/GetContact; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Contact_Agent/v1ContactAgent_GetContact.html
 func (s ContactAgent) GetContact(ctx context.Context, contactID int64) (*Contact, error) {
-	return call[*Contact](ctx, s.c, http.MethodPost, withQuery("v1/Agents/Contact/GetContact", "contactId", contactID), nil, true)
+	return call[*Contact](ctx, s.c, "POST", withQuery("v1/Agents/Contact/GetContact", "contactId", contactID), nil, true)
 }
 
 // GetContactEntity calls POST v1/Agents/Contact/GetContactEntity; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Contact_Agent/v1ContactAgent_GetContactEntity.html
 func (s ContactAgent) GetContactEntity(ctx context.Context, contactEntityID int64) (*ContactEntity, error) {
-	return call[*ContactEntity](ctx, s.c, http.MethodPost, withQuery("v1/Agents/Contact/GetContactEntity", "contactEntityId", contactEntityID), nil, true)
+	return call[*ContactEntity](ctx, s.c, "POST", withQuery("v1/Agents/Contact/GetContactEntity", "contactEntityId", contactEntityID), nil, true)
 }
 
 // GetContactList calls POST v1/Agents/Contact/GetContactList; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Contact_Agent/v1ContactAgent_GetContactList.html
 func (s ContactAgent) GetContactList(ctx context.Context, ids []int64) ([]Contact, error) {
-	return call[[]Contact](ctx, s.c, http.MethodPost, "v1/Agents/Contact/GetContactList", ids, true)
+	return call[[]Contact](ctx, s.c, "POST", "v1/Agents/Contact/GetContactList", ids, true)
 }
 
 // GetContactSummary calls POST v1/Agents/Contact/GetContactSummary; it only reads, so it is retried like a GET.
@@ -148,7 +147,7 @@ func (s ContactAgent) GetContactSummary(ctx context.Context, contactID int64, li
 		ContactID int64   `json:"ContactId"`
 		Limit     float64 `json:"Limit"`
 	}{contactID, limit}
-	return call[*ContactSummary](ctx, s.c, http.MethodPost, "v1/Agents/Contact/GetContactSummary", in, true)
+	return call[*ContactSummary](ctx, s.c, "POST", "v1/Agents/Contact/GetContactSummary", in, true)
 }
 
 // GetContactWithPersons calls POST v1/Agents/Contact/GetContactWithPersons; it only reads, so it is retried like a GET.
@@ -158,7 +157,7 @@ func (s ContactAgent) GetContactWithPersons(ctx context.Context, contactID int64
 	in := struct {
 		ContactID int64 `json:"ContactId"`
 	}{contactID}
-	return call[*ContactEntity](ctx, s.c, http.MethodPost, "v1/Agents/Contact/GetContactWithPersons", in, true)
+	return call[*ContactEntity](ctx, s.c, "POST", "v1/Agents/Contact/GetContactWithPersons", in, true)
 }
 
 // GetDomainDuplicates calls POST v1/Agents/Contact/GetDomainDuplicates; it only reads, so it is retried like a GET.
@@ -168,14 +167,14 @@ func (s ContactAgent) GetDomainDuplicates(ctx context.Context, domain string) ([
 	in := struct {
 		Domain string `json:"Domain"`
 	}{domain}
-	return call[[]DuplicateEntry](ctx, s.c, http.MethodPost, "v1/Agents/Contact/GetDomainDuplicates", in, true)
+	return call[[]DuplicateEntry](ctx, s.c, "POST", "v1/Agents/Contact/GetDomainDuplicates", in, true)
 }
 
 // GetDuplicateRules calls POST v1/Agents/Contact/GetDuplicateRules; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Contact_Agent/v1ContactAgent_GetDuplicateRules.html
 func (s ContactAgent) GetDuplicateRules(ctx context.Context) ([]DuplicateRule, error) {
-	return call[[]DuplicateRule](ctx, s.c, http.MethodPost, "v1/Agents/Contact/GetDuplicateRules", nil, true)
+	return call[[]DuplicateRule](ctx, s.c, "POST", "v1/Agents/Contact/GetDuplicateRules", nil, true)
 }
 
 // GetDuplicates calls POST v1/Agents/Contact/GetDuplicates; it only reads, so it is retried like a GET.
@@ -185,7 +184,7 @@ func (s ContactAgent) GetDuplicates(ctx context.Context, name string) ([]Duplica
 	in := struct {
 		Name string `json:"Name"`
 	}{name}
-	return call[[]DuplicateEntry](ctx, s.c, http.MethodPost, "v1/Agents/Contact/GetDuplicates", in, true)
+	return call[[]DuplicateEntry](ctx, s.c, "POST", "v1/Agents/Contact/GetDuplicates", in, true)
 }
 
 // GetMyActiveContacts calls POST v1/Agents/Contact/GetMyActiveContacts; it only reads, so it is retried like a GET.
@@ -197,28 +196,28 @@ func (s ContactAgent) GetMyActiveContacts(ctx context.Context, actionType Contac
 		ActivityStartTime Time          `json:"ActivityStartTime"`
 		ContactCategories []float64     `json:"ContactCategories,omitempty"`
 	}{actionType, activityStartTime, contactCategories}
-	return call[[]ContactActivity](ctx, s.c, http.MethodPost, "v1/Agents/Contact/GetMyActiveContacts", in, true)
+	return call[[]ContactActivity](ctx, s.c, "POST", "v1/Agents/Contact/GetMyActiveContacts", in, true)
 }
 
 // GetMyBizCard calls POST v1/Agents/Contact/GetMyBizCard; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Contact_Agent/v1ContactAgent_GetMyBizCard.html
 func (s ContactAgent) GetMyBizCard(ctx context.Context) (*ContactEntity, error) {
-	return call[*ContactEntity](ctx, s.c, http.MethodPost, "v1/Agents/Contact/GetMyBizCard", nil, true)
+	return call[*ContactEntity](ctx, s.c, "POST", "v1/Agents/Contact/GetMyBizCard", nil, true)
 }
 
 // GetMyContact calls POST v1/Agents/Contact/GetMyContact; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Contact_Agent/v1ContactAgent_GetMyContact.html
 func (s ContactAgent) GetMyContact(ctx context.Context) (*ContactEntity, error) {
-	return call[*ContactEntity](ctx, s.c, http.MethodPost, "v1/Agents/Contact/GetMyContact", nil, true)
+	return call[*ContactEntity](ctx, s.c, "POST", "v1/Agents/Contact/GetMyContact", nil, true)
 }
 
 // GetMyContacts calls POST v1/Agents/Contact/GetMyContacts; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Contact_Agent/v1ContactAgent_GetMyContacts.html
 func (s ContactAgent) GetMyContacts(ctx context.Context) ([]Contact, error) {
-	return call[[]Contact](ctx, s.c, http.MethodPost, "v1/Agents/Contact/GetMyContacts", nil, true)
+	return call[[]Contact](ctx, s.c, "POST", "v1/Agents/Contact/GetMyContacts", nil, true)
 }
 
 // GetMyRecentContacts calls POST v1/Agents/Contact/GetMyRecentContacts; it only reads, so it is retried like a GET.
@@ -228,7 +227,7 @@ func (s ContactAgent) GetMyRecentContacts(ctx context.Context, sourceType Contac
 	in := struct {
 		SourceType ContactSourceType `json:"SourceType,omitempty"`
 	}{sourceType}
-	return call[[]Contact](ctx, s.c, http.MethodPost, "v1/Agents/Contact/GetMyRecentContacts", in, true)
+	return call[[]Contact](ctx, s.c, "POST", "v1/Agents/Contact/GetMyRecentContacts", in, true)
 }
 
 // GetNameDepartmentDuplicates calls POST v1/Agents/Contact/GetNameDepartmentDuplicates; it only reads, so it is retried like a GET.
@@ -239,7 +238,7 @@ func (s ContactAgent) GetNameDepartmentDuplicates(ctx context.Context, departmen
 		Department string `json:"Department"`
 		Name       string `json:"Name"`
 	}{department, name}
-	return call[[]DuplicateEntry](ctx, s.c, http.MethodPost, "v1/Agents/Contact/GetNameDepartmentDuplicates", in, true)
+	return call[[]DuplicateEntry](ctx, s.c, "POST", "v1/Agents/Contact/GetNameDepartmentDuplicates", in, true)
 }
 
 // GetPersons calls POST v1/Agents/Contact/GetPersons; it only reads, so it is retried like a GET.
@@ -249,7 +248,7 @@ func (s ContactAgent) GetPersons(ctx context.Context, contactID int64) ([]Person
 	in := struct {
 		ContactID int64 `json:"ContactId"`
 	}{contactID}
-	return call[[]Person](ctx, s.c, http.MethodPost, "v1/Agents/Contact/GetPersons", in, true)
+	return call[[]Person](ctx, s.c, "POST", "v1/Agents/Contact/GetPersons", in, true)
 }
 
 // GetPreviewContact calls POST v1/Agents/Contact/GetPreviewContact; it only reads, so it is retried like a GET.
@@ -259,7 +258,7 @@ func (s ContactAgent) GetPreviewContact(ctx context.Context, contactID int64) (*
 	in := struct {
 		ContactID int64 `json:"ContactId"`
 	}{contactID}
-	return call[*PreviewContact](ctx, s.c, http.MethodPost, "v1/Agents/Contact/GetPreviewContact", in, true)
+	return call[*PreviewContact](ctx, s.c, "POST", "v1/Agents/Contact/GetPreviewContact", in, true)
 }
 
 // GetPreviewEnrichContact calls POST v1/Agents/Contact/GetPreviewEnrichContact; it only reads, so it is retried like a GET.
@@ -269,7 +268,7 @@ func (s ContactAgent) GetPreviewEnrichContact(ctx context.Context, enrichID stri
 	in := struct {
 		EnrichID string `json:"EnrichId"`
 	}{enrichID}
-	return call[*PreviewContact](ctx, s.c, http.MethodPost, "v1/Agents/Contact/GetPreviewEnrichContact", in, true)
+	return call[*PreviewContact](ctx, s.c, "POST", "v1/Agents/Contact/GetPreviewEnrichContact", in, true)
 }
 
 // GetQuoteVersionAddresses calls POST v1/Agents/Contact/GetQuoteVersionAddresses; it only reads, so it is retried like a GET.
@@ -279,7 +278,7 @@ func (s ContactAgent) GetQuoteVersionAddresses(ctx context.Context, quoteVersion
 	in := struct {
 		QuoteVersionID int64 `json:"QuoteVersionId"`
 	}{quoteVersionID}
-	return call[[]Address](ctx, s.c, http.MethodPost, "v1/Agents/Contact/GetQuoteVersionAddresses", in, true)
+	return call[[]Address](ctx, s.c, "POST", "v1/Agents/Contact/GetQuoteVersionAddresses", in, true)
 }
 
 // IsNumberValid calls POST v1/Agents/Contact/IsNumberValid; it only reads, so it is retried like a GET.
@@ -290,7 +289,7 @@ func (s ContactAgent) IsNumberValid(ctx context.Context, contactID int64, number
 		ContactID int64  `json:"ContactId"`
 		Number    string `json:"Number"`
 	}{contactID, number}
-	return call[bool](ctx, s.c, http.MethodPost, "v1/Agents/Contact/IsNumberValid", in, true)
+	return call[bool](ctx, s.c, "POST", "v1/Agents/Contact/IsNumberValid", in, true)
 }
 
 // Merge calls POST v1/Agents/Contact/Merge.
@@ -303,14 +302,14 @@ func (s ContactAgent) Merge(ctx context.Context, destinationContactID int64, mer
 		ReplaceEmptyFieldsOnDestination bool  `json:"ReplaceEmptyFieldsOnDestination"`
 		SourceContactID                 int64 `json:"SourceContactId"`
 	}{destinationContactID, mergeIdenticalPersons, replaceEmptyFieldsOnDestination, sourceContactID}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Contact/Merge", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Contact/Merge", in, false)
 }
 
 // SaveContactEntity calls POST v1/Agents/Contact/SaveContactEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Contact_Agent/v1ContactAgent_SaveContactEntity.html
 func (s ContactAgent) SaveContactEntity(ctx context.Context, contactEntity *ContactEntity) (*ContactEntity, error) {
-	return call[*ContactEntity](ctx, s.c, http.MethodPost, "v1/Agents/Contact/SaveContactEntity", contactEntity, false)
+	return call[*ContactEntity](ctx, s.c, "POST", "v1/Agents/Contact/SaveContactEntity", contactEntity, false)
 }
 
 // SaveQuoteVersionAddress calls POST v1/Agents/Contact/SaveQuoteVersionAddress.
@@ -323,7 +322,7 @@ func (s ContactAgent) SaveQuoteVersionAddress(ctx context.Context, address *Addr
 		CountryID      int64       `json:"CountryId"`
 		QuoteVersionID int64       `json:"QuoteVersionId"`
 	}{address, addressType, countryID, quoteVersionID}
-	return call[*Address](ctx, s.c, http.MethodPost, "v1/Agents/Contact/SaveQuoteVersionAddress", in, false)
+	return call[*Address](ctx, s.c, "POST", "v1/Agents/Contact/SaveQuoteVersionAddress", in, false)
 }
 
 // SetDuplicateRulesStatus calls POST v1/Agents/Contact/SetDuplicateRulesStatus.
@@ -333,7 +332,7 @@ func (s ContactAgent) SetDuplicateRulesStatus(ctx context.Context, rules []Dupli
 	in := struct {
 		Rules []DuplicateRule `json:"Rules,omitempty"`
 	}{rules}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Contact/SetDuplicateRulesStatus", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Contact/SetDuplicateRulesStatus", in, false)
 }
 
 // Undelete calls POST v1/Agents/Contact/Undelete.
@@ -343,7 +342,7 @@ func (s ContactAgent) Undelete(ctx context.Context, id int64) error {
 	in := struct {
 		ID int64 `json:"Id"`
 	}{id}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Contact/Undelete", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Contact/Undelete", in, false)
 }
 
 // UpdateInterests calls POST v1/Agents/Contact/UpdateInterests.
@@ -355,7 +354,7 @@ func (s ContactAgent) UpdateInterests(ctx context.Context, contactID int64, disa
 		DisableInterestIDs []int64 `json:"DisableInterestIds,omitempty"`
 		EnableInterestIDs  []int64 `json:"EnableInterestIds,omitempty"`
 	}{contactID, disableInterestIDs, enableInterestIDs}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Contact/UpdateInterests", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Contact/UpdateInterests", in, false)
 }
 
 // ValidateContactEntity calls POST v1/Agents/Contact/ValidateContactEntity.
@@ -365,5 +364,5 @@ func (s ContactAgent) ValidateContactEntity(ctx context.Context, contactEntity *
 	in := struct {
 		ContactEntity *ContactEntity `json:"ContactEntity,omitempty"`
 	}{contactEntity}
-	return call[map[string]string](ctx, s.c, http.MethodPost, "v1/Agents/Contact/ValidateContactEntity", in, false)
+	return call[map[string]string](ctx, s.c, "POST", "v1/Agents/Contact/ValidateContactEntity", in, false)
 }

@@ -4,7 +4,6 @@ package webapi
 
 import (
 	"context"
-	"net/http"
 
 	"github.com/go-superoffice/superoffice/tenant"
 )
@@ -18,14 +17,14 @@ type CRMScriptAgent struct{ c *tenant.Client }
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/CRMScript_Agent/v1CRMScriptAgent_CreateDefaultCRMScriptEntity.html
 func (s CRMScriptAgent) CreateDefaultCRMScriptEntity(ctx context.Context) (*CRMScriptEntity, error) {
-	return call[*CRMScriptEntity](ctx, s.c, http.MethodPost, "v1/Agents/CRMScript/CreateDefaultCRMScriptEntity", nil, false)
+	return call[*CRMScriptEntity](ctx, s.c, "POST", "v1/Agents/CRMScript/CreateDefaultCRMScriptEntity", nil, false)
 }
 
 // CreateDefaultTriggerScriptEntity calls POST v1/Agents/CRMScript/CreateDefaultTriggerScriptEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/CRMScript_Agent/v1CRMScriptAgent_CreateDefaultTriggerScriptEntity.html
 func (s CRMScriptAgent) CreateDefaultTriggerScriptEntity(ctx context.Context) (*TriggerScriptEntity, error) {
-	return call[*TriggerScriptEntity](ctx, s.c, http.MethodPost, "v1/Agents/CRMScript/CreateDefaultTriggerScriptEntity", nil, false)
+	return call[*TriggerScriptEntity](ctx, s.c, "POST", "v1/Agents/CRMScript/CreateDefaultTriggerScriptEntity", nil, false)
 }
 
 // DeleteCRMScriptByUniqueIdentifier calls POST v1/Agents/CRMScript/DeleteCRMScriptByUniqueIdentifier.
@@ -35,14 +34,14 @@ func (s CRMScriptAgent) DeleteCRMScriptByUniqueIdentifier(ctx context.Context, u
 	in := struct {
 		UniqueIdentifier string `json:"UniqueIdentifier"`
 	}{uniqueIdentifier}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/CRMScript/DeleteCRMScriptByUniqueIdentifier", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/CRMScript/DeleteCRMScriptByUniqueIdentifier", in, false)
 }
 
 // DeleteCRMScriptEntity calls POST v1/Agents/CRMScript/DeleteCRMScriptEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/CRMScript_Agent/v1CRMScriptAgent_DeleteCRMScriptEntity.html
 func (s CRMScriptAgent) DeleteCRMScriptEntity(ctx context.Context, crmScriptEntityID int64) error {
-	return exec(ctx, s.c, http.MethodPost, withQuery("v1/Agents/CRMScript/DeleteCRMScriptEntity", "CRMScriptEntityId", crmScriptEntityID), nil, false)
+	return exec(ctx, s.c, "POST", withQuery("v1/Agents/CRMScript/DeleteCRMScriptEntity", "CRMScriptEntityId", crmScriptEntityID), nil, false)
 }
 
 // DeleteTriggerScriptByUniqueID calls POST v1/Agents/CRMScript/DeleteTriggerScriptByUniqueId.
@@ -52,14 +51,14 @@ func (s CRMScriptAgent) DeleteTriggerScriptByUniqueID(ctx context.Context, trigg
 	in := struct {
 		TriggerScriptUniqueID string `json:"TriggerScriptUniqueId"`
 	}{triggerScriptUniqueID}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/CRMScript/DeleteTriggerScriptByUniqueId", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/CRMScript/DeleteTriggerScriptByUniqueId", in, false)
 }
 
 // DeleteTriggerScriptEntity calls POST v1/Agents/CRMScript/DeleteTriggerScriptEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/CRMScript_Agent/v1CRMScriptAgent_DeleteTriggerScriptEntity.html
 func (s CRMScriptAgent) DeleteTriggerScriptEntity(ctx context.Context, triggerScriptEntityID int64) error {
-	return exec(ctx, s.c, http.MethodPost, withQuery("v1/Agents/CRMScript/DeleteTriggerScriptEntity", "TriggerScriptEntityId", triggerScriptEntityID), nil, false)
+	return exec(ctx, s.c, "POST", withQuery("v1/Agents/CRMScript/DeleteTriggerScriptEntity", "TriggerScriptEntityId", triggerScriptEntityID), nil, false)
 }
 
 // ExecuteScript calls POST v1/Agents/CRMScript/ExecuteScript.
@@ -70,7 +69,7 @@ func (s CRMScriptAgent) ExecuteScript(ctx context.Context, crmScriptID int64, pa
 		CrmScriptID int64             `json:"CrmScriptId"`
 		Parameters  map[string]string `json:"Parameters,omitempty"`
 	}{crmScriptID, parameters}
-	return call[string](ctx, s.c, http.MethodPost, "v1/Agents/CRMScript/ExecuteScript", in, false)
+	return call[string](ctx, s.c, "POST", "v1/Agents/CRMScript/ExecuteScript", in, false)
 }
 
 // ExecuteScriptAsEvent calls POST v1/Agents/CRMScript/ExecuteScriptAsEvent.
@@ -81,7 +80,7 @@ func (s CRMScriptAgent) ExecuteScriptAsEvent(ctx context.Context, crmScriptID in
 		CrmScriptID int64      `json:"CrmScriptId"`
 		EventData   *EventData `json:"EventData,omitempty"`
 	}{crmScriptID, eventData}
-	return call[*EventData](ctx, s.c, http.MethodPost, "v1/Agents/CRMScript/ExecuteScriptAsEvent", in, false)
+	return call[*EventData](ctx, s.c, "POST", "v1/Agents/CRMScript/ExecuteScriptAsEvent", in, false)
 }
 
 // ExecuteScriptAsEventByUniqueID calls POST v1/Agents/CRMScript/ExecuteScriptAsEventByUniqueId.
@@ -92,7 +91,7 @@ func (s CRMScriptAgent) ExecuteScriptAsEventByUniqueID(ctx context.Context, crmS
 		CrmScriptUniqueID string     `json:"CrmScriptUniqueId"`
 		EventData         *EventData `json:"EventData,omitempty"`
 	}{crmScriptUniqueID, eventData}
-	return call[*EventData](ctx, s.c, http.MethodPost, "v1/Agents/CRMScript/ExecuteScriptAsEventByUniqueId", in, false)
+	return call[*EventData](ctx, s.c, "POST", "v1/Agents/CRMScript/ExecuteScriptAsEventByUniqueId", in, false)
 }
 
 // ExecuteScriptByIncludeID calls POST v1/Agents/CRMScript/ExecuteScriptByIncludeId.
@@ -103,7 +102,7 @@ func (s CRMScriptAgent) ExecuteScriptByIncludeID(ctx context.Context, crmScriptI
 		CrmScriptIncludeID string            `json:"CrmScriptIncludeId"`
 		Parameters         map[string]string `json:"Parameters,omitempty"`
 	}{crmScriptIncludeID, parameters}
-	return call[string](ctx, s.c, http.MethodPost, "v1/Agents/CRMScript/ExecuteScriptByIncludeId", in, false)
+	return call[string](ctx, s.c, "POST", "v1/Agents/CRMScript/ExecuteScriptByIncludeId", in, false)
 }
 
 // ExecuteScriptByString calls POST v1/Agents/CRMScript/ExecuteScriptByString.
@@ -115,7 +114,7 @@ func (s CRMScriptAgent) ExecuteScriptByString(ctx context.Context, eventData *Ev
 		Parameters map[string]string `json:"Parameters,omitempty"`
 		Script     string            `json:"Script"`
 	}{eventData, parameters, script}
-	return call[*CRMScriptRunResult](ctx, s.c, http.MethodPost, "v1/Agents/CRMScript/ExecuteScriptByString", in, false)
+	return call[*CRMScriptRunResult](ctx, s.c, "POST", "v1/Agents/CRMScript/ExecuteScriptByString", in, false)
 }
 
 // ExecuteScriptByUniqueID calls POST v1/Agents/CRMScript/ExecuteScriptByUniqueId.
@@ -126,7 +125,7 @@ func (s CRMScriptAgent) ExecuteScriptByUniqueID(ctx context.Context, crmScriptUn
 		CrmScriptUniqueID string            `json:"CrmScriptUniqueId"`
 		Parameters        map[string]string `json:"Parameters,omitempty"`
 	}{crmScriptUniqueID, parameters}
-	return call[string](ctx, s.c, http.MethodPost, "v1/Agents/CRMScript/ExecuteScriptByUniqueId", in, false)
+	return call[string](ctx, s.c, "POST", "v1/Agents/CRMScript/ExecuteScriptByUniqueId", in, false)
 }
 
 // GetCRMScriptByUniqueIdentifier calls POST v1/Agents/CRMScript/GetCRMScriptByUniqueIdentifier; it only reads, so it is retried like a GET.
@@ -136,14 +135,14 @@ func (s CRMScriptAgent) GetCRMScriptByUniqueIdentifier(ctx context.Context, uniq
 	in := struct {
 		UniqueIdentifier string `json:"UniqueIdentifier"`
 	}{uniqueIdentifier}
-	return call[*Script](ctx, s.c, http.MethodPost, "v1/Agents/CRMScript/GetCRMScriptByUniqueIdentifier", in, true)
+	return call[*Script](ctx, s.c, "POST", "v1/Agents/CRMScript/GetCRMScriptByUniqueIdentifier", in, true)
 }
 
 // GetCRMScriptEntity calls POST v1/Agents/CRMScript/GetCRMScriptEntity; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/CRMScript_Agent/v1CRMScriptAgent_GetCRMScriptEntity.html
 func (s CRMScriptAgent) GetCRMScriptEntity(ctx context.Context, cRMScriptEntityID int64) (*CRMScriptEntity, error) {
-	return call[*CRMScriptEntity](ctx, s.c, http.MethodPost, withQuery("v1/Agents/CRMScript/GetCRMScriptEntity", "cRMScriptEntityId", cRMScriptEntityID), nil, true)
+	return call[*CRMScriptEntity](ctx, s.c, "POST", withQuery("v1/Agents/CRMScript/GetCRMScriptEntity", "cRMScriptEntityId", cRMScriptEntityID), nil, true)
 }
 
 // GetTriggerScriptByUniqueID calls POST v1/Agents/CRMScript/GetTriggerScriptByUniqueId; it only reads, so it is retried like a GET.
@@ -153,14 +152,14 @@ func (s CRMScriptAgent) GetTriggerScriptByUniqueID(ctx context.Context, triggerS
 	in := struct {
 		TriggerScriptUniqueID string `json:"TriggerScriptUniqueId"`
 	}{triggerScriptUniqueID}
-	return call[*TriggerScriptEntity](ctx, s.c, http.MethodPost, "v1/Agents/CRMScript/GetTriggerScriptByUniqueId", in, true)
+	return call[*TriggerScriptEntity](ctx, s.c, "POST", "v1/Agents/CRMScript/GetTriggerScriptByUniqueId", in, true)
 }
 
 // GetTriggerScriptEntity calls POST v1/Agents/CRMScript/GetTriggerScriptEntity; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/CRMScript_Agent/v1CRMScriptAgent_GetTriggerScriptEntity.html
 func (s CRMScriptAgent) GetTriggerScriptEntity(ctx context.Context, triggerScriptEntityID int64) (*TriggerScriptEntity, error) {
-	return call[*TriggerScriptEntity](ctx, s.c, http.MethodPost, withQuery("v1/Agents/CRMScript/GetTriggerScriptEntity", "triggerScriptEntityId", triggerScriptEntityID), nil, true)
+	return call[*TriggerScriptEntity](ctx, s.c, "POST", withQuery("v1/Agents/CRMScript/GetTriggerScriptEntity", "triggerScriptEntityId", triggerScriptEntityID), nil, true)
 }
 
 // ResolveIncludes calls POST v1/Agents/CRMScript/ResolveIncludes.
@@ -171,7 +170,7 @@ func (s CRMScriptAgent) ResolveIncludes(ctx context.Context, ignoreErrors bool, 
 		IgnoreErrors bool   `json:"IgnoreErrors"`
 		Script       string `json:"Script"`
 	}{ignoreErrors, script}
-	return call[[]float64](ctx, s.c, http.MethodPost, "v1/Agents/CRMScript/ResolveIncludes", in, false)
+	return call[[]float64](ctx, s.c, "POST", "v1/Agents/CRMScript/ResolveIncludes", in, false)
 }
 
 // SaveCRMScriptByUniqueIdentifier calls POST v1/Agents/CRMScript/SaveCRMScriptByUniqueIdentifier.
@@ -182,14 +181,14 @@ func (s CRMScriptAgent) SaveCRMScriptByUniqueIdentifier(ctx context.Context, crm
 		Crmscript        *Script `json:"Crmscript,omitempty"`
 		UniqueIdentifier string  `json:"UniqueIdentifier"`
 	}{crmscript, uniqueIdentifier}
-	return call[*Script](ctx, s.c, http.MethodPost, "v1/Agents/CRMScript/SaveCRMScriptByUniqueIdentifier", in, false)
+	return call[*Script](ctx, s.c, "POST", "v1/Agents/CRMScript/SaveCRMScriptByUniqueIdentifier", in, false)
 }
 
 // SaveCRMScriptEntity calls POST v1/Agents/CRMScript/SaveCRMScriptEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/CRMScript_Agent/v1CRMScriptAgent_SaveCRMScriptEntity.html
 func (s CRMScriptAgent) SaveCRMScriptEntity(ctx context.Context, crmScriptEntity *CRMScriptEntity) (*CRMScriptEntity, error) {
-	return call[*CRMScriptEntity](ctx, s.c, http.MethodPost, "v1/Agents/CRMScript/SaveCRMScriptEntity", crmScriptEntity, false)
+	return call[*CRMScriptEntity](ctx, s.c, "POST", "v1/Agents/CRMScript/SaveCRMScriptEntity", crmScriptEntity, false)
 }
 
 // SaveCRMScriptEntityWithoutCompile calls POST v1/Agents/CRMScript/SaveCRMScriptEntityWithoutCompile.
@@ -199,7 +198,7 @@ func (s CRMScriptAgent) SaveCRMScriptEntityWithoutCompile(ctx context.Context, c
 	in := struct {
 		CrmScriptEntity *CRMScriptEntity `json:"CrmScriptEntity,omitempty"`
 	}{crmScriptEntity}
-	return call[*CRMScriptEntity](ctx, s.c, http.MethodPost, "v1/Agents/CRMScript/SaveCRMScriptEntityWithoutCompile", in, false)
+	return call[*CRMScriptEntity](ctx, s.c, "POST", "v1/Agents/CRMScript/SaveCRMScriptEntityWithoutCompile", in, false)
 }
 
 // SaveTriggerScriptByUniqueID calls POST v1/Agents/CRMScript/SaveTriggerScriptByUniqueId.
@@ -210,14 +209,14 @@ func (s CRMScriptAgent) SaveTriggerScriptByUniqueID(ctx context.Context, entity 
 		Entity                *TriggerScriptEntity `json:"Entity,omitempty"`
 		TriggerScriptUniqueID string               `json:"TriggerScriptUniqueId"`
 	}{entity, triggerScriptUniqueID}
-	return call[*TriggerScriptEntity](ctx, s.c, http.MethodPost, "v1/Agents/CRMScript/SaveTriggerScriptByUniqueId", in, false)
+	return call[*TriggerScriptEntity](ctx, s.c, "POST", "v1/Agents/CRMScript/SaveTriggerScriptByUniqueId", in, false)
 }
 
 // SaveTriggerScriptEntity calls POST v1/Agents/CRMScript/SaveTriggerScriptEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/CRMScript_Agent/v1CRMScriptAgent_SaveTriggerScriptEntity.html
 func (s CRMScriptAgent) SaveTriggerScriptEntity(ctx context.Context, triggerScriptEntity *TriggerScriptEntity) (*TriggerScriptEntity, error) {
-	return call[*TriggerScriptEntity](ctx, s.c, http.MethodPost, "v1/Agents/CRMScript/SaveTriggerScriptEntity", triggerScriptEntity, false)
+	return call[*TriggerScriptEntity](ctx, s.c, "POST", "v1/Agents/CRMScript/SaveTriggerScriptEntity", triggerScriptEntity, false)
 }
 
 // ValidateScript calls POST v1/Agents/CRMScript/ValidateScript.
@@ -227,7 +226,7 @@ func (s CRMScriptAgent) ValidateScript(ctx context.Context, crmScriptID int64) (
 	in := struct {
 		CrmScriptID int64 `json:"CrmScriptId"`
 	}{crmScriptID}
-	return call[*CRMScriptResult](ctx, s.c, http.MethodPost, "v1/Agents/CRMScript/ValidateScript", in, false)
+	return call[*CRMScriptResult](ctx, s.c, "POST", "v1/Agents/CRMScript/ValidateScript", in, false)
 }
 
 // ValidateScriptByIncludeID calls POST v1/Agents/CRMScript/ValidateScriptByIncludeId.
@@ -237,7 +236,7 @@ func (s CRMScriptAgent) ValidateScriptByIncludeID(ctx context.Context, crmScript
 	in := struct {
 		CrmScriptIncludeID string `json:"CrmScriptIncludeId"`
 	}{crmScriptIncludeID}
-	return call[*CRMScriptResult](ctx, s.c, http.MethodPost, "v1/Agents/CRMScript/ValidateScriptByIncludeId", in, false)
+	return call[*CRMScriptResult](ctx, s.c, "POST", "v1/Agents/CRMScript/ValidateScriptByIncludeId", in, false)
 }
 
 // ValidateScriptByString calls POST v1/Agents/CRMScript/ValidateScriptByString.
@@ -247,7 +246,7 @@ func (s CRMScriptAgent) ValidateScriptByString(ctx context.Context, script strin
 	in := struct {
 		Script string `json:"Script"`
 	}{script}
-	return call[*CRMScriptResult](ctx, s.c, http.MethodPost, "v1/Agents/CRMScript/ValidateScriptByString", in, false)
+	return call[*CRMScriptResult](ctx, s.c, "POST", "v1/Agents/CRMScript/ValidateScriptByString", in, false)
 }
 
 // ValidateScriptByUniqueID calls POST v1/Agents/CRMScript/ValidateScriptByUniqueId.
@@ -257,7 +256,7 @@ func (s CRMScriptAgent) ValidateScriptByUniqueID(ctx context.Context, crmScriptU
 	in := struct {
 		CrmScriptUniqueID string `json:"CrmScriptUniqueId"`
 	}{crmScriptUniqueID}
-	return call[*CRMScriptResult](ctx, s.c, http.MethodPost, "v1/Agents/CRMScript/ValidateScriptByUniqueId", in, false)
+	return call[*CRMScriptResult](ctx, s.c, "POST", "v1/Agents/CRMScript/ValidateScriptByUniqueId", in, false)
 }
 
 // ValidateTriggerScript calls POST v1/Agents/CRMScript/ValidateTriggerScript.
@@ -267,7 +266,7 @@ func (s CRMScriptAgent) ValidateTriggerScript(ctx context.Context, triggerScript
 	in := struct {
 		TriggerScriptID int64 `json:"TriggerScriptId"`
 	}{triggerScriptID}
-	return call[*CRMScriptResult](ctx, s.c, http.MethodPost, "v1/Agents/CRMScript/ValidateTriggerScript", in, false)
+	return call[*CRMScriptResult](ctx, s.c, "POST", "v1/Agents/CRMScript/ValidateTriggerScript", in, false)
 }
 
 // ValidateTriggerScriptByUniqueID calls POST v1/Agents/CRMScript/ValidateTriggerScriptByUniqueId.
@@ -277,5 +276,5 @@ func (s CRMScriptAgent) ValidateTriggerScriptByUniqueID(ctx context.Context, tri
 	in := struct {
 		TriggerScriptUniqueID string `json:"TriggerScriptUniqueId"`
 	}{triggerScriptUniqueID}
-	return call[*CRMScriptResult](ctx, s.c, http.MethodPost, "v1/Agents/CRMScript/ValidateTriggerScriptByUniqueId", in, false)
+	return call[*CRMScriptResult](ctx, s.c, "POST", "v1/Agents/CRMScript/ValidateTriggerScriptByUniqueId", in, false)
 }

@@ -4,7 +4,6 @@ package webapi
 
 import (
 	"context"
-	"net/http"
 
 	"github.com/go-superoffice/superoffice/tenant"
 )
@@ -22,14 +21,14 @@ func (s CustomerServiceAgent) AddMessageFromMailData(ctx context.Context, data s
 		Data     string `json:"Data"`
 		TicketID int64  `json:"TicketId"`
 	}{data, ticketID}
-	return call[*TicketInfo](ctx, s.c, http.MethodPost, "v1/Agents/CustomerService/AddMessageFromMailData", in, false)
+	return call[*TicketInfo](ctx, s.c, "POST", "v1/Agents/CustomerService/AddMessageFromMailData", in, false)
 }
 
 // CheckIfCustomizedTemplates calls POST v1/Agents/CustomerService/CheckIfCustomizedTemplates.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/CustomerService_Agent/v1CustomerServiceAgent_CheckIfCustomizedTemplates.html
 func (s CustomerServiceAgent) CheckIfCustomizedTemplates(ctx context.Context) (bool, error) {
-	return call[bool](ctx, s.c, http.MethodPost, "v1/Agents/CustomerService/CheckIfCustomizedTemplates", nil, false)
+	return call[bool](ctx, s.c, "POST", "v1/Agents/CustomerService/CheckIfCustomizedTemplates", nil, false)
 }
 
 // CheckSymmetricEncryption calls POST v1/Agents/CustomerService/CheckSymmetricEncryption.
@@ -39,21 +38,21 @@ func (s CustomerServiceAgent) CheckSymmetricEncryption(ctx context.Context, encr
 	in := struct {
 		EncryptedString string `json:"EncryptedString"`
 	}{encryptedString}
-	return call[string](ctx, s.c, http.MethodPost, "v1/Agents/CustomerService/CheckSymmetricEncryption", in, false)
+	return call[string](ctx, s.c, "POST", "v1/Agents/CustomerService/CheckSymmetricEncryption", in, false)
 }
 
 // CreateDefaultCustomerCenterConfig calls POST v1/Agents/CustomerService/CreateDefaultCustomerCenterConfig.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/CustomerService_Agent/v1CustomerServiceAgent_CreateDefaultCustomerCenterConfig.html
 func (s CustomerServiceAgent) CreateDefaultCustomerCenterConfig(ctx context.Context) (*CustomerCenterConfig, error) {
-	return call[*CustomerCenterConfig](ctx, s.c, http.MethodPost, "v1/Agents/CustomerService/CreateDefaultCustomerCenterConfig", nil, false)
+	return call[*CustomerCenterConfig](ctx, s.c, "POST", "v1/Agents/CustomerService/CreateDefaultCustomerCenterConfig", nil, false)
 }
 
 // CreateDefaultMailboxEntity calls POST v1/Agents/CustomerService/CreateDefaultMailboxEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/CustomerService_Agent/v1CustomerServiceAgent_CreateDefaultMailboxEntity.html
 func (s CustomerServiceAgent) CreateDefaultMailboxEntity(ctx context.Context) (*MailboxEntity, error) {
-	return call[*MailboxEntity](ctx, s.c, http.MethodPost, "v1/Agents/CustomerService/CreateDefaultMailboxEntity", nil, false)
+	return call[*MailboxEntity](ctx, s.c, "POST", "v1/Agents/CustomerService/CreateDefaultMailboxEntity", nil, false)
 }
 
 // CreateSession calls POST v1/Agents/CustomerService/CreateSession.
@@ -63,7 +62,7 @@ func (s CustomerServiceAgent) CreateSession(ctx context.Context, remoteIP string
 	in := struct {
 		RemoteIP string `json:"RemoteIp"`
 	}{remoteIP}
-	return call[*CsSessionKey](ctx, s.c, http.MethodPost, "v1/Agents/CustomerService/CreateSession", in, false)
+	return call[*CsSessionKey](ctx, s.c, "POST", "v1/Agents/CustomerService/CreateSession", in, false)
 }
 
 // CreateTicketFromMailData calls POST v1/Agents/CustomerService/CreateTicketFromMailData.
@@ -75,14 +74,14 @@ func (s CustomerServiceAgent) CreateTicketFromMailData(ctx context.Context, data
 		MailboxID int64  `json:"MailboxId"`
 		PersonID  int64  `json:"PersonId"`
 	}{data, mailboxID, personID}
-	return call[*TicketInfo](ctx, s.c, http.MethodPost, "v1/Agents/CustomerService/CreateTicketFromMailData", in, false)
+	return call[*TicketInfo](ctx, s.c, "POST", "v1/Agents/CustomerService/CreateTicketFromMailData", in, false)
 }
 
 // DeleteCustomerCenterConfig calls POST v1/Agents/CustomerService/DeleteCustomerCenterConfig.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/CustomerService_Agent/v1CustomerServiceAgent_DeleteCustomerCenterConfig.html
 func (s CustomerServiceAgent) DeleteCustomerCenterConfig(ctx context.Context, customerCenterConfigID int64) error {
-	return exec(ctx, s.c, http.MethodPost, withQuery("v1/Agents/CustomerService/DeleteCustomerCenterConfig", "CustomerCenterConfigId", customerCenterConfigID), nil, false)
+	return exec(ctx, s.c, "POST", withQuery("v1/Agents/CustomerService/DeleteCustomerCenterConfig", "CustomerCenterConfigId", customerCenterConfigID), nil, false)
 }
 
 // EventHandlerExists calls POST v1/Agents/CustomerService/EventHandlerExists.
@@ -92,7 +91,7 @@ func (s CustomerServiceAgent) EventHandlerExists(ctx context.Context, eventHandl
 	in := struct {
 		EventHandlerType EventHandlerType `json:"EventHandlerType,omitempty"`
 	}{eventHandlerType}
-	return call[bool](ctx, s.c, http.MethodPost, "v1/Agents/CustomerService/EventHandlerExists", in, false)
+	return call[bool](ctx, s.c, "POST", "v1/Agents/CustomerService/EventHandlerExists", in, false)
 }
 
 // EventHandlersExists calls POST v1/Agents/CustomerService/EventHandlersExists.
@@ -102,7 +101,7 @@ func (s CustomerServiceAgent) EventHandlersExists(ctx context.Context, eventHand
 	in := struct {
 		EventHandlerTypes []EventHandlerType `json:"EventHandlerTypes,omitempty"`
 	}{eventHandlerTypes}
-	return call[[]EventHandlerType](ctx, s.c, http.MethodPost, "v1/Agents/CustomerService/EventHandlersExists", in, false)
+	return call[[]EventHandlerType](ctx, s.c, "POST", "v1/Agents/CustomerService/EventHandlersExists", in, false)
 }
 
 // ExecuteEventHandlers calls POST v1/Agents/CustomerService/ExecuteEventHandlers.
@@ -112,7 +111,7 @@ func (s CustomerServiceAgent) ExecuteEventHandlers(ctx context.Context, eventDat
 	in := struct {
 		EventData *EventData `json:"EventData,omitempty"`
 	}{eventData}
-	return call[*EventData](ctx, s.c, http.MethodPost, "v1/Agents/CustomerService/ExecuteEventHandlers", in, false)
+	return call[*EventData](ctx, s.c, "POST", "v1/Agents/CustomerService/ExecuteEventHandlers", in, false)
 }
 
 // FindTicketsByTitleOrID calls POST v1/Agents/CustomerService/FindTicketsByTitleOrId; it only reads, so it is retried like a GET.
@@ -123,28 +122,28 @@ func (s CustomerServiceAgent) FindTicketsByTitleOrID(ctx context.Context, maxRow
 		MaxRows   float64 `json:"MaxRows"`
 		TitleOrID string  `json:"TitleOrId"`
 	}{maxRows, titleOrID}
-	return call[[]TicketInfo](ctx, s.c, http.MethodPost, "v1/Agents/CustomerService/FindTicketsByTitleOrId", in, true)
+	return call[[]TicketInfo](ctx, s.c, "POST", "v1/Agents/CustomerService/FindTicketsByTitleOrId", in, true)
 }
 
 // GetAllCustomerCenterConfigs calls POST v1/Agents/CustomerService/GetAllCustomerCenterConfigs; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/CustomerService_Agent/v1CustomerServiceAgent_GetAllCustomerCenterConfigs.html
 func (s CustomerServiceAgent) GetAllCustomerCenterConfigs(ctx context.Context) ([]CustomerCenterConfig, error) {
-	return call[[]CustomerCenterConfig](ctx, s.c, http.MethodPost, "v1/Agents/CustomerService/GetAllCustomerCenterConfigs", nil, true)
+	return call[[]CustomerCenterConfig](ctx, s.c, "POST", "v1/Agents/CustomerService/GetAllCustomerCenterConfigs", nil, true)
 }
 
 // GetCustomerCenterConfig calls POST v1/Agents/CustomerService/GetCustomerCenterConfig; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/CustomerService_Agent/v1CustomerServiceAgent_GetCustomerCenterConfig.html
 func (s CustomerServiceAgent) GetCustomerCenterConfig(ctx context.Context, customerCenterConfigID int64) (*CustomerCenterConfig, error) {
-	return call[*CustomerCenterConfig](ctx, s.c, http.MethodPost, withQuery("v1/Agents/CustomerService/GetCustomerCenterConfig", "customerCenterConfigId", customerCenterConfigID), nil, true)
+	return call[*CustomerCenterConfig](ctx, s.c, "POST", withQuery("v1/Agents/CustomerService/GetCustomerCenterConfig", "customerCenterConfigId", customerCenterConfigID), nil, true)
 }
 
 // GetCustomerServiceStartup calls POST v1/Agents/CustomerService/GetCustomerServiceStartup; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/CustomerService_Agent/v1CustomerServiceAgent_GetCustomerServiceStartup.html
 func (s CustomerServiceAgent) GetCustomerServiceStartup(ctx context.Context) (*CustomerServiceStartup, error) {
-	return call[*CustomerServiceStartup](ctx, s.c, http.MethodPost, "v1/Agents/CustomerService/GetCustomerServiceStartup", nil, true)
+	return call[*CustomerServiceStartup](ctx, s.c, "POST", "v1/Agents/CustomerService/GetCustomerServiceStartup", nil, true)
 }
 
 // GetCustomerServiceStartupByOwner calls POST v1/Agents/CustomerService/GetCustomerServiceStartupByOwner; it only reads, so it is retried like a GET.
@@ -154,7 +153,7 @@ func (s CustomerServiceAgent) GetCustomerServiceStartupByOwner(ctx context.Conte
 	in := struct {
 		UserID int64 `json:"UserId"`
 	}{userID}
-	return call[*CustomerServiceStartup](ctx, s.c, http.MethodPost, "v1/Agents/CustomerService/GetCustomerServiceStartupByOwner", in, true)
+	return call[*CustomerServiceStartup](ctx, s.c, "POST", "v1/Agents/CustomerService/GetCustomerServiceStartupByOwner", in, true)
 }
 
 // GetFaqForCustomer calls POST v1/Agents/CustomerService/GetFaqForCustomer; it only reads, so it is retried like a GET.
@@ -164,21 +163,21 @@ func (s CustomerServiceAgent) GetFaqForCustomer(ctx context.Context, faqEntryID 
 	in := struct {
 		FaqEntryID int64 `json:"FaqEntryId"`
 	}{faqEntryID}
-	return call[string](ctx, s.c, http.MethodPost, "v1/Agents/CustomerService/GetFaqForCustomer", in, true)
+	return call[string](ctx, s.c, "POST", "v1/Agents/CustomerService/GetFaqForCustomer", in, true)
 }
 
 // GetMailboxEntity calls POST v1/Agents/CustomerService/GetMailboxEntity; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/CustomerService_Agent/v1CustomerServiceAgent_GetMailboxEntity.html
 func (s CustomerServiceAgent) GetMailboxEntity(ctx context.Context, mailboxEntityID int64) (*MailboxEntity, error) {
-	return call[*MailboxEntity](ctx, s.c, http.MethodPost, withQuery("v1/Agents/CustomerService/GetMailboxEntity", "mailboxEntityId", mailboxEntityID), nil, true)
+	return call[*MailboxEntity](ctx, s.c, "POST", withQuery("v1/Agents/CustomerService/GetMailboxEntity", "mailboxEntityId", mailboxEntityID), nil, true)
 }
 
 // GetMailboxes calls POST v1/Agents/CustomerService/GetMailboxes; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/CustomerService_Agent/v1CustomerServiceAgent_GetMailboxes.html
 func (s CustomerServiceAgent) GetMailboxes(ctx context.Context) ([]Mailbox, error) {
-	return call[[]Mailbox](ctx, s.c, http.MethodPost, "v1/Agents/CustomerService/GetMailboxes", nil, true)
+	return call[[]Mailbox](ctx, s.c, "POST", "v1/Agents/CustomerService/GetMailboxes", nil, true)
 }
 
 // GetParsedTemplate calls POST v1/Agents/CustomerService/GetParsedTemplate; it only reads, so it is retried like a GET.
@@ -191,7 +190,7 @@ func (s CustomerServiceAgent) GetParsedTemplate(ctx context.Context, languageID 
 		ReplyTemplateID int64 `json:"ReplyTemplateId"`
 		TicketID        int64 `json:"TicketId"`
 	}{languageID, personID, replyTemplateID, ticketID}
-	return call[*ReplyTemplateParsed](ctx, s.c, http.MethodPost, "v1/Agents/CustomerService/GetParsedTemplate", in, true)
+	return call[*ReplyTemplateParsed](ctx, s.c, "POST", "v1/Agents/CustomerService/GetParsedTemplate", in, true)
 }
 
 // GetPreviewFaqEntry calls POST v1/Agents/CustomerService/GetPreviewFaqEntry; it only reads, so it is retried like a GET.
@@ -201,7 +200,7 @@ func (s CustomerServiceAgent) GetPreviewFaqEntry(ctx context.Context, kbEntryID 
 	in := struct {
 		KbEntryID int64 `json:"KbEntryId"`
 	}{kbEntryID}
-	return call[*PreviewFaqEntry](ctx, s.c, http.MethodPost, "v1/Agents/CustomerService/GetPreviewFaqEntry", in, true)
+	return call[*PreviewFaqEntry](ctx, s.c, "POST", "v1/Agents/CustomerService/GetPreviewFaqEntry", in, true)
 }
 
 // GetPreviewQuickReply calls POST v1/Agents/CustomerService/GetPreviewQuickReply; it only reads, so it is retried like a GET.
@@ -211,7 +210,7 @@ func (s CustomerServiceAgent) GetPreviewQuickReply(ctx context.Context, quickRep
 	in := struct {
 		QuickReplyID int64 `json:"QuickReplyId"`
 	}{quickReplyID}
-	return call[*PreviewQuickReply](ctx, s.c, http.MethodPost, "v1/Agents/CustomerService/GetPreviewQuickReply", in, true)
+	return call[*PreviewQuickReply](ctx, s.c, "POST", "v1/Agents/CustomerService/GetPreviewQuickReply", in, true)
 }
 
 // GetPreviewReplyTemplate calls POST v1/Agents/CustomerService/GetPreviewReplyTemplate; it only reads, so it is retried like a GET.
@@ -221,7 +220,7 @@ func (s CustomerServiceAgent) GetPreviewReplyTemplate(ctx context.Context, reply
 	in := struct {
 		ReplyTemplateID int64 `json:"ReplyTemplateId"`
 	}{replyTemplateID}
-	return call[*PreviewReplyTemplate](ctx, s.c, http.MethodPost, "v1/Agents/CustomerService/GetPreviewReplyTemplate", in, true)
+	return call[*PreviewReplyTemplate](ctx, s.c, "POST", "v1/Agents/CustomerService/GetPreviewReplyTemplate", in, true)
 }
 
 // GetProgramURL calls POST v1/Agents/CustomerService/GetProgramUrl; it only reads, so it is retried like a GET.
@@ -232,14 +231,14 @@ func (s CustomerServiceAgent) GetProgramURL(ctx context.Context, external bool, 
 		External    bool   `json:"External"`
 		ProgramName string `json:"ProgramName"`
 	}{external, programName}
-	return call[string](ctx, s.c, http.MethodPost, "v1/Agents/CustomerService/GetProgramUrl", in, true)
+	return call[string](ctx, s.c, "POST", "v1/Agents/CustomerService/GetProgramUrl", in, true)
 }
 
 // GetSmsConfig calls POST v1/Agents/CustomerService/GetSmsConfig; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/CustomerService_Agent/v1CustomerServiceAgent_GetSmsConfig.html
 func (s CustomerServiceAgent) GetSmsConfig(ctx context.Context) (*SmsConfig, error) {
-	return call[*SmsConfig](ctx, s.c, http.MethodPost, "v1/Agents/CustomerService/GetSmsConfig", nil, true)
+	return call[*SmsConfig](ctx, s.c, "POST", "v1/Agents/CustomerService/GetSmsConfig", nil, true)
 }
 
 // GetStatistics calls POST v1/Agents/CustomerService/GetStatistics; it only reads, so it is retried like a GET.
@@ -249,14 +248,14 @@ func (s CustomerServiceAgent) GetStatistics(ctx context.Context, functions []Sta
 	in := struct {
 		Functions []StatusScreenPanelType `json:"Functions,omitempty"`
 	}{functions}
-	return call[[]StatisticsDataSet](ctx, s.c, http.MethodPost, "v1/Agents/CustomerService/GetStatistics", in, true)
+	return call[[]StatisticsDataSet](ctx, s.c, "POST", "v1/Agents/CustomerService/GetStatistics", in, true)
 }
 
 // GetSystemTemplateSettings calls POST v1/Agents/CustomerService/GetSystemTemplateSettings; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/CustomerService_Agent/v1CustomerServiceAgent_GetSystemTemplateSettings.html
 func (s CustomerServiceAgent) GetSystemTemplateSettings(ctx context.Context) (*SystemTemplateSettings, error) {
-	return call[*SystemTemplateSettings](ctx, s.c, http.MethodPost, "v1/Agents/CustomerService/GetSystemTemplateSettings", nil, true)
+	return call[*SystemTemplateSettings](ctx, s.c, "POST", "v1/Agents/CustomerService/GetSystemTemplateSettings", nil, true)
 }
 
 // GetUnparsedTemplate calls POST v1/Agents/CustomerService/GetUnparsedTemplate; it only reads, so it is retried like a GET.
@@ -267,14 +266,14 @@ func (s CustomerServiceAgent) GetUnparsedTemplate(ctx context.Context, languageI
 		LanguageID      int64 `json:"LanguageId"`
 		ReplyTemplateID int64 `json:"ReplyTemplateId"`
 	}{languageID, replyTemplateID}
-	return call[*ReplyTemplateParsed](ctx, s.c, http.MethodPost, "v1/Agents/CustomerService/GetUnparsedTemplate", in, true)
+	return call[*ReplyTemplateParsed](ctx, s.c, "POST", "v1/Agents/CustomerService/GetUnparsedTemplate", in, true)
 }
 
 // HasChatNotify calls POST v1/Agents/CustomerService/HasChatNotify; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/CustomerService_Agent/v1CustomerServiceAgent_HasChatNotify.html
 func (s CustomerServiceAgent) HasChatNotify(ctx context.Context) (bool, error) {
-	return call[bool](ctx, s.c, http.MethodPost, "v1/Agents/CustomerService/HasChatNotify", nil, true)
+	return call[bool](ctx, s.c, "POST", "v1/Agents/CustomerService/HasChatNotify", nil, true)
 }
 
 // RemoveSession calls POST v1/Agents/CustomerService/RemoveSession.
@@ -284,7 +283,7 @@ func (s CustomerServiceAgent) RemoveSession(ctx context.Context, loginID int64) 
 	in := struct {
 		LoginID int64 `json:"LoginId"`
 	}{loginID}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/CustomerService/RemoveSession", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/CustomerService/RemoveSession", in, false)
 }
 
 // ReportSessionActive calls POST v1/Agents/CustomerService/ReportSessionActive.
@@ -294,7 +293,7 @@ func (s CustomerServiceAgent) ReportSessionActive(ctx context.Context, sessionKe
 	in := struct {
 		SessionKey string `json:"SessionKey"`
 	}{sessionKey}
-	return call[float64](ctx, s.c, http.MethodPost, "v1/Agents/CustomerService/ReportSessionActive", in, false)
+	return call[float64](ctx, s.c, "POST", "v1/Agents/CustomerService/ReportSessionActive", in, false)
 }
 
 // SaveAllCustomerCenterConfigs calls POST v1/Agents/CustomerService/SaveAllCustomerCenterConfigs.
@@ -304,21 +303,21 @@ func (s CustomerServiceAgent) SaveAllCustomerCenterConfigs(ctx context.Context, 
 	in := struct {
 		CustConfigs []CustomerCenterConfig `json:"CustConfigs,omitempty"`
 	}{custConfigs}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/CustomerService/SaveAllCustomerCenterConfigs", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/CustomerService/SaveAllCustomerCenterConfigs", in, false)
 }
 
 // SaveCustomerCenterConfig calls POST v1/Agents/CustomerService/SaveCustomerCenterConfig.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/CustomerService_Agent/v1CustomerServiceAgent_SaveCustomerCenterConfig.html
 func (s CustomerServiceAgent) SaveCustomerCenterConfig(ctx context.Context, customerCenterConfig *CustomerCenterConfig) (*CustomerCenterConfig, error) {
-	return call[*CustomerCenterConfig](ctx, s.c, http.MethodPost, "v1/Agents/CustomerService/SaveCustomerCenterConfig", customerCenterConfig, false)
+	return call[*CustomerCenterConfig](ctx, s.c, "POST", "v1/Agents/CustomerService/SaveCustomerCenterConfig", customerCenterConfig, false)
 }
 
 // SaveMailboxEntity calls POST v1/Agents/CustomerService/SaveMailboxEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/CustomerService_Agent/v1CustomerServiceAgent_SaveMailboxEntity.html
 func (s CustomerServiceAgent) SaveMailboxEntity(ctx context.Context, mailboxEntity *MailboxEntity) (*MailboxEntity, error) {
-	return call[*MailboxEntity](ctx, s.c, http.MethodPost, "v1/Agents/CustomerService/SaveMailboxEntity", mailboxEntity, false)
+	return call[*MailboxEntity](ctx, s.c, "POST", "v1/Agents/CustomerService/SaveMailboxEntity", mailboxEntity, false)
 }
 
 // SaveSystemTemplateSettings calls POST v1/Agents/CustomerService/SaveSystemTemplateSettings.
@@ -328,7 +327,7 @@ func (s CustomerServiceAgent) SaveSystemTemplateSettings(ctx context.Context, sy
 	in := struct {
 		SystemTemplateSettings *SystemTemplateSettings `json:"SystemTemplateSettings,omitempty"`
 	}{systemTemplateSettings}
-	return call[*SystemTemplateSettings](ctx, s.c, http.MethodPost, "v1/Agents/CustomerService/SaveSystemTemplateSettings", in, false)
+	return call[*SystemTemplateSettings](ctx, s.c, "POST", "v1/Agents/CustomerService/SaveSystemTemplateSettings", in, false)
 }
 
 // SessionIsValid calls POST v1/Agents/CustomerService/SessionIsValid.
@@ -338,7 +337,7 @@ func (s CustomerServiceAgent) SessionIsValid(ctx context.Context, csSessionKey s
 	in := struct {
 		CsSessionKey string `json:"CsSessionKey"`
 	}{csSessionKey}
-	return call[bool](ctx, s.c, http.MethodPost, "v1/Agents/CustomerService/SessionIsValid", in, false)
+	return call[bool](ctx, s.c, "POST", "v1/Agents/CustomerService/SessionIsValid", in, false)
 }
 
 // TestSMTPServer calls POST v1/Agents/CustomerService/TestSmtpServer.
@@ -350,7 +349,7 @@ func (s CustomerServiceAgent) TestSMTPServer(ctx context.Context, from string, s
 		SMTPURI           string `json:"SmtpUri"`
 		UseStoredPassword bool   `json:"UseStoredPassword"`
 	}{from, smtpURI, useStoredPassword}
-	return call[*SMTPTestResult](ctx, s.c, http.MethodPost, "v1/Agents/CustomerService/TestSmtpServer", in, false)
+	return call[*SMTPTestResult](ctx, s.c, "POST", "v1/Agents/CustomerService/TestSmtpServer", in, false)
 }
 
 // UpdateFeatureToggles calls POST v1/Agents/CustomerService/UpdateFeatureToggles.
@@ -360,5 +359,5 @@ func (s CustomerServiceAgent) UpdateFeatureToggles(ctx context.Context, featureT
 	in := struct {
 		FeatureToggles []CsFeatureToggle `json:"FeatureToggles,omitempty"`
 	}{featureToggles}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/CustomerService/UpdateFeatureToggles", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/CustomerService/UpdateFeatureToggles", in, false)
 }

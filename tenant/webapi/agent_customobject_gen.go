@@ -4,7 +4,6 @@ package webapi
 
 import (
 	"context"
-	"net/http"
 
 	"github.com/go-superoffice/superoffice/tenant"
 )
@@ -21,14 +20,14 @@ func (s CustomObjectAgent) CreateDefaultCustomObject(ctx context.Context, defini
 	in := struct {
 		DefinitionName string `json:"DefinitionName"`
 	}{definitionName}
-	return call[*CustomObject](ctx, s.c, http.MethodPost, "v1/Agents/CustomObject/CreateDefaultCustomObject", in, false)
+	return call[*CustomObject](ctx, s.c, "POST", "v1/Agents/CustomObject/CreateDefaultCustomObject", in, false)
 }
 
 // CreateDefaultCustomObjectDefinition calls POST v1/Agents/CustomObject/CreateDefaultCustomObjectDefinition.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/CustomObject_Agent/v1CustomObjectAgent_CreateDefaultCustomObjectDefinition.html
 func (s CustomObjectAgent) CreateDefaultCustomObjectDefinition(ctx context.Context) (*CustomObjectDefinition, error) {
-	return call[*CustomObjectDefinition](ctx, s.c, http.MethodPost, "v1/Agents/CustomObject/CreateDefaultCustomObjectDefinition", nil, false)
+	return call[*CustomObjectDefinition](ctx, s.c, "POST", "v1/Agents/CustomObject/CreateDefaultCustomObjectDefinition", nil, false)
 }
 
 // DeleteCustomObject calls POST v1/Agents/CustomObject/DeleteCustomObject.
@@ -39,7 +38,7 @@ func (s CustomObjectAgent) DeleteCustomObject(ctx context.Context, definitionNam
 		DefinitionName string `json:"DefinitionName"`
 		ID             int64  `json:"Id"`
 	}{definitionName, id}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/CustomObject/DeleteCustomObject", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/CustomObject/DeleteCustomObject", in, false)
 }
 
 // GetCustomObject calls POST v1/Agents/CustomObject/GetCustomObject; it only reads, so it is retried like a GET.
@@ -50,7 +49,7 @@ func (s CustomObjectAgent) GetCustomObject(ctx context.Context, definitionName s
 		DefinitionName string `json:"DefinitionName"`
 		ID             int64  `json:"Id"`
 	}{definitionName, id}
-	return call[*CustomObject](ctx, s.c, http.MethodPost, "v1/Agents/CustomObject/GetCustomObject", in, true)
+	return call[*CustomObject](ctx, s.c, "POST", "v1/Agents/CustomObject/GetCustomObject", in, true)
 }
 
 // GetCustomObjectDefinition calls POST v1/Agents/CustomObject/GetCustomObjectDefinition; it only reads, so it is retried like a GET.
@@ -60,21 +59,21 @@ func (s CustomObjectAgent) GetCustomObjectDefinition(ctx context.Context, defini
 	in := struct {
 		DefinitionName string `json:"DefinitionName"`
 	}{definitionName}
-	return call[*CustomObjectDefinition](ctx, s.c, http.MethodPost, "v1/Agents/CustomObject/GetCustomObjectDefinition", in, true)
+	return call[*CustomObjectDefinition](ctx, s.c, "POST", "v1/Agents/CustomObject/GetCustomObjectDefinition", in, true)
 }
 
 // GetCustomObjectsIcons calls POST v1/Agents/CustomObject/GetCustomObjectsIcons; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/CustomObject_Agent/v1CustomObjectAgent_GetCustomObjectsIcons.html
 func (s CustomObjectAgent) GetCustomObjectsIcons(ctx context.Context) (map[string]string, error) {
-	return call[map[string]string](ctx, s.c, http.MethodPost, "v1/Agents/CustomObject/GetCustomObjectsIcons", nil, true)
+	return call[map[string]string](ctx, s.c, "POST", "v1/Agents/CustomObject/GetCustomObjectsIcons", nil, true)
 }
 
 // GetCustomObjectsMetadata calls POST v1/Agents/CustomObject/GetCustomObjectsMetadata; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/CustomObject_Agent/v1CustomObjectAgent_GetCustomObjectsMetadata.html
 func (s CustomObjectAgent) GetCustomObjectsMetadata(ctx context.Context) ([]CustomObjectMetadata, error) {
-	return call[[]CustomObjectMetadata](ctx, s.c, http.MethodPost, "v1/Agents/CustomObject/GetCustomObjectsMetadata", nil, true)
+	return call[[]CustomObjectMetadata](ctx, s.c, "POST", "v1/Agents/CustomObject/GetCustomObjectsMetadata", nil, true)
 }
 
 // HasScreenChooser calls POST v1/Agents/CustomObject/HasScreenChooser; it only reads, so it is retried like a GET.
@@ -85,7 +84,7 @@ func (s CustomObjectAgent) HasScreenChooser(ctx context.Context, definitionName 
 		DefinitionName string `json:"DefinitionName"`
 		Edit           bool   `json:"Edit"`
 	}{definitionName, edit}
-	return call[bool](ctx, s.c, http.MethodPost, "v1/Agents/CustomObject/HasScreenChooser", in, true)
+	return call[bool](ctx, s.c, "POST", "v1/Agents/CustomObject/HasScreenChooser", in, true)
 }
 
 // SaveCustomObject calls POST v1/Agents/CustomObject/SaveCustomObject.
@@ -96,5 +95,5 @@ func (s CustomObjectAgent) SaveCustomObject(ctx context.Context, definitionName 
 		DefinitionName string        `json:"DefinitionName"`
 		Row            *CustomObject `json:"Row,omitempty"`
 	}{definitionName, row}
-	return call[*CustomObject](ctx, s.c, http.MethodPost, "v1/Agents/CustomObject/SaveCustomObject", in, false)
+	return call[*CustomObject](ctx, s.c, "POST", "v1/Agents/CustomObject/SaveCustomObject", in, false)
 }

@@ -4,7 +4,6 @@ package webapi
 
 import (
 	"context"
-	"net/http"
 
 	"github.com/go-superoffice/superoffice/tenant"
 )
@@ -22,7 +21,7 @@ func (s DashAgent) AddNewTileToDashboard(ctx context.Context, dashTileDefinition
 		DashTileDefinition *DashTileDefinition `json:"DashTileDefinition,omitempty"`
 		DashboardID        int64               `json:"DashboardId"`
 	}{dashTileDefinition, dashboardID}
-	return call[*DashTile](ctx, s.c, http.MethodPost, "v1/Agents/Dash/AddNewTileToDashboard", in, false)
+	return call[*DashTile](ctx, s.c, "POST", "v1/Agents/Dash/AddNewTileToDashboard", in, false)
 }
 
 // AddTileToDashboard calls POST v1/Agents/Dash/AddTileToDashboard.
@@ -33,7 +32,7 @@ func (s DashAgent) AddTileToDashboard(ctx context.Context, dashTileDefinitionID 
 		DashTileDefinitionID int64 `json:"DashTileDefinitionId"`
 		DashboardID          int64 `json:"DashboardId"`
 	}{dashTileDefinitionID, dashboardID}
-	return call[*DashTile](ctx, s.c, http.MethodPost, "v1/Agents/Dash/AddTileToDashboard", in, false)
+	return call[*DashTile](ctx, s.c, "POST", "v1/Agents/Dash/AddTileToDashboard", in, false)
 }
 
 // CopyTileSelection calls POST v1/Agents/Dash/CopyTileSelection.
@@ -43,7 +42,7 @@ func (s DashAgent) CopyTileSelection(ctx context.Context, selectionID int64) (fl
 	in := struct {
 		SelectionID int64 `json:"SelectionId"`
 	}{selectionID}
-	return call[float64](ctx, s.c, http.MethodPost, "v1/Agents/Dash/CopyTileSelection", in, false)
+	return call[float64](ctx, s.c, "POST", "v1/Agents/Dash/CopyTileSelection", in, false)
 }
 
 // CreateDashTileSelectionFromEntity calls POST v1/Agents/Dash/CreateDashTileSelectionFromEntity.
@@ -53,56 +52,56 @@ func (s DashAgent) CreateDashTileSelectionFromEntity(ctx context.Context, entity
 	in := struct {
 		EntityName string `json:"EntityName"`
 	}{entityName}
-	return call[float64](ctx, s.c, http.MethodPost, "v1/Agents/Dash/CreateDashTileSelectionFromEntity", in, false)
+	return call[float64](ctx, s.c, "POST", "v1/Agents/Dash/CreateDashTileSelectionFromEntity", in, false)
 }
 
 // CreateDefaultDash calls POST v1/Agents/Dash/CreateDefaultDash.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Dash_Agent/v1DashAgent_CreateDefaultDash.html
 func (s DashAgent) CreateDefaultDash(ctx context.Context) (*Dash, error) {
-	return call[*Dash](ctx, s.c, http.MethodPost, "v1/Agents/Dash/CreateDefaultDash", nil, false)
+	return call[*Dash](ctx, s.c, "POST", "v1/Agents/Dash/CreateDefaultDash", nil, false)
 }
 
 // CreateDefaultDashCollection calls POST v1/Agents/Dash/CreateDefaultDashCollection.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Dash_Agent/v1DashAgent_CreateDefaultDashCollection.html
 func (s DashAgent) CreateDefaultDashCollection(ctx context.Context) (*DashCollection, error) {
-	return call[*DashCollection](ctx, s.c, http.MethodPost, "v1/Agents/Dash/CreateDefaultDashCollection", nil, false)
+	return call[*DashCollection](ctx, s.c, "POST", "v1/Agents/Dash/CreateDefaultDashCollection", nil, false)
 }
 
 // CreateDefaultDashTheme calls POST v1/Agents/Dash/CreateDefaultDashTheme.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Dash_Agent/v1DashAgent_CreateDefaultDashTheme.html
 func (s DashAgent) CreateDefaultDashTheme(ctx context.Context) (*DashTheme, error) {
-	return call[*DashTheme](ctx, s.c, http.MethodPost, "v1/Agents/Dash/CreateDefaultDashTheme", nil, false)
+	return call[*DashTheme](ctx, s.c, "POST", "v1/Agents/Dash/CreateDefaultDashTheme", nil, false)
 }
 
 // CreateDefaultDashTile calls POST v1/Agents/Dash/CreateDefaultDashTile.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Dash_Agent/v1DashAgent_CreateDefaultDashTile.html
 func (s DashAgent) CreateDefaultDashTile(ctx context.Context) (*DashTile, error) {
-	return call[*DashTile](ctx, s.c, http.MethodPost, "v1/Agents/Dash/CreateDefaultDashTile", nil, false)
+	return call[*DashTile](ctx, s.c, "POST", "v1/Agents/Dash/CreateDefaultDashTile", nil, false)
 }
 
 // CreateDefaultDashTileDefinition calls POST v1/Agents/Dash/CreateDefaultDashTileDefinition.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Dash_Agent/v1DashAgent_CreateDefaultDashTileDefinition.html
 func (s DashAgent) CreateDefaultDashTileDefinition(ctx context.Context) (*DashTileDefinition, error) {
-	return call[*DashTileDefinition](ctx, s.c, http.MethodPost, "v1/Agents/Dash/CreateDefaultDashTileDefinition", nil, false)
+	return call[*DashTileDefinition](ctx, s.c, "POST", "v1/Agents/Dash/CreateDefaultDashTileDefinition", nil, false)
 }
 
 // CreateDefaultPreviewDash calls POST v1/Agents/Dash/CreateDefaultPreviewDash.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Dash_Agent/v1DashAgent_CreateDefaultPreviewDash.html
 func (s DashAgent) CreateDefaultPreviewDash(ctx context.Context) (*PreviewDash, error) {
-	return call[*PreviewDash](ctx, s.c, http.MethodPost, "v1/Agents/Dash/CreateDefaultPreviewDash", nil, false)
+	return call[*PreviewDash](ctx, s.c, "POST", "v1/Agents/Dash/CreateDefaultPreviewDash", nil, false)
 }
 
 // CreateDefaultPreviewDashTile calls POST v1/Agents/Dash/CreateDefaultPreviewDashTile.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Dash_Agent/v1DashAgent_CreateDefaultPreviewDashTile.html
 func (s DashAgent) CreateDefaultPreviewDashTile(ctx context.Context) (*PreviewDashTile, error) {
-	return call[*PreviewDashTile](ctx, s.c, http.MethodPost, "v1/Agents/Dash/CreateDefaultPreviewDashTile", nil, false)
+	return call[*PreviewDashTile](ctx, s.c, "POST", "v1/Agents/Dash/CreateDefaultPreviewDashTile", nil, false)
 }
 
 // CreateDefaultTileDefinitionForEntity calls POST v1/Agents/Dash/CreateDefaultTileDefinitionForEntity.
@@ -112,7 +111,7 @@ func (s DashAgent) CreateDefaultTileDefinitionForEntity(ctx context.Context, ent
 	in := struct {
 		EntityName string `json:"EntityName"`
 	}{entityName}
-	return call[*DashTileDefinition](ctx, s.c, http.MethodPost, "v1/Agents/Dash/CreateDefaultTileDefinitionForEntity", in, false)
+	return call[*DashTileDefinition](ctx, s.c, "POST", "v1/Agents/Dash/CreateDefaultTileDefinitionForEntity", in, false)
 }
 
 // CreateDefaultTileForEntity calls POST v1/Agents/Dash/CreateDefaultTileForEntity.
@@ -122,35 +121,35 @@ func (s DashAgent) CreateDefaultTileForEntity(ctx context.Context, entityName st
 	in := struct {
 		EntityName string `json:"EntityName"`
 	}{entityName}
-	return call[*DashTile](ctx, s.c, http.MethodPost, "v1/Agents/Dash/CreateDefaultTileForEntity", in, false)
+	return call[*DashTile](ctx, s.c, "POST", "v1/Agents/Dash/CreateDefaultTileForEntity", in, false)
 }
 
 // DeleteDash calls POST v1/Agents/Dash/DeleteDash.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Dash_Agent/v1DashAgent_DeleteDash.html
 func (s DashAgent) DeleteDash(ctx context.Context, dashID int64) error {
-	return exec(ctx, s.c, http.MethodPost, withQuery("v1/Agents/Dash/DeleteDash", "DashId", dashID), nil, false)
+	return exec(ctx, s.c, "POST", withQuery("v1/Agents/Dash/DeleteDash", "DashId", dashID), nil, false)
 }
 
 // DeleteDashTheme calls POST v1/Agents/Dash/DeleteDashTheme.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Dash_Agent/v1DashAgent_DeleteDashTheme.html
 func (s DashAgent) DeleteDashTheme(ctx context.Context, dashThemeID int64) error {
-	return exec(ctx, s.c, http.MethodPost, withQuery("v1/Agents/Dash/DeleteDashTheme", "DashThemeId", dashThemeID), nil, false)
+	return exec(ctx, s.c, "POST", withQuery("v1/Agents/Dash/DeleteDashTheme", "DashThemeId", dashThemeID), nil, false)
 }
 
 // DeleteDashTile calls POST v1/Agents/Dash/DeleteDashTile.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Dash_Agent/v1DashAgent_DeleteDashTile.html
 func (s DashAgent) DeleteDashTile(ctx context.Context, dashTileID int64) error {
-	return exec(ctx, s.c, http.MethodPost, withQuery("v1/Agents/Dash/DeleteDashTile", "DashTileId", dashTileID), nil, false)
+	return exec(ctx, s.c, "POST", withQuery("v1/Agents/Dash/DeleteDashTile", "DashTileId", dashTileID), nil, false)
 }
 
 // DeleteDashTileDefinition calls POST v1/Agents/Dash/DeleteDashTileDefinition.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Dash_Agent/v1DashAgent_DeleteDashTileDefinition.html
 func (s DashAgent) DeleteDashTileDefinition(ctx context.Context, dashTileDefinitionID int64) error {
-	return exec(ctx, s.c, http.MethodPost, withQuery("v1/Agents/Dash/DeleteDashTileDefinition", "DashTileDefinitionId", dashTileDefinitionID), nil, false)
+	return exec(ctx, s.c, "POST", withQuery("v1/Agents/Dash/DeleteDashTileDefinition", "DashTileDefinitionId", dashTileDefinitionID), nil, false)
 }
 
 // DuplicateDashboard calls POST v1/Agents/Dash/DuplicateDashboard.
@@ -161,7 +160,7 @@ func (s DashAgent) DuplicateDashboard(ctx context.Context, dashboardID int64, na
 		DashboardID int64  `json:"DashboardId"`
 		Name        string `json:"Name"`
 	}{dashboardID, name}
-	return call[*Dash](ctx, s.c, http.MethodPost, "v1/Agents/Dash/DuplicateDashboard", in, false)
+	return call[*Dash](ctx, s.c, "POST", "v1/Agents/Dash/DuplicateDashboard", in, false)
 }
 
 // DuplicateTile calls POST v1/Agents/Dash/DuplicateTile.
@@ -172,21 +171,21 @@ func (s DashAgent) DuplicateTile(ctx context.Context, dashTileID int64, name str
 		DashTileID int64  `json:"DashTileId"`
 		Name       string `json:"Name"`
 	}{dashTileID, name}
-	return call[*DashTile](ctx, s.c, http.MethodPost, "v1/Agents/Dash/DuplicateTile", in, false)
+	return call[*DashTile](ctx, s.c, "POST", "v1/Agents/Dash/DuplicateTile", in, false)
 }
 
 // GetDash calls POST v1/Agents/Dash/GetDash; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Dash_Agent/v1DashAgent_GetDash.html
 func (s DashAgent) GetDash(ctx context.Context, dashID int64) (*Dash, error) {
-	return call[*Dash](ctx, s.c, http.MethodPost, withQuery("v1/Agents/Dash/GetDash", "dashId", dashID), nil, true)
+	return call[*Dash](ctx, s.c, "POST", withQuery("v1/Agents/Dash/GetDash", "dashId", dashID), nil, true)
 }
 
 // GetDashCollection calls POST v1/Agents/Dash/GetDashCollection; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Dash_Agent/v1DashAgent_GetDashCollection.html
 func (s DashAgent) GetDashCollection(ctx context.Context) (*DashCollection, error) {
-	return call[*DashCollection](ctx, s.c, http.MethodPost, "v1/Agents/Dash/GetDashCollection", nil, true)
+	return call[*DashCollection](ctx, s.c, "POST", "v1/Agents/Dash/GetDashCollection", nil, true)
 }
 
 // GetDashList calls POST v1/Agents/Dash/GetDashList; it only reads, so it is retried like a GET.
@@ -196,7 +195,7 @@ func (s DashAgent) GetDashList(ctx context.Context, dashboards []float64) ([]Das
 	in := struct {
 		Dashboards []float64 `json:"Dashboards,omitempty"`
 	}{dashboards}
-	return call[[]Dash](ctx, s.c, http.MethodPost, "v1/Agents/Dash/GetDashList", in, true)
+	return call[[]Dash](ctx, s.c, "POST", "v1/Agents/Dash/GetDashList", in, true)
 }
 
 // GetDashQuickFilters calls POST v1/Agents/Dash/GetDashQuickFilters; it only reads, so it is retried like a GET.
@@ -206,28 +205,28 @@ func (s DashAgent) GetDashQuickFilters(ctx context.Context, dashboardID int64) (
 	in := struct {
 		DashboardID int64 `json:"DashboardId"`
 	}{dashboardID}
-	return call[[]QuickFilterInfo](ctx, s.c, http.MethodPost, "v1/Agents/Dash/GetDashQuickFilters", in, true)
+	return call[[]QuickFilterInfo](ctx, s.c, "POST", "v1/Agents/Dash/GetDashQuickFilters", in, true)
 }
 
 // GetDashTheme calls POST v1/Agents/Dash/GetDashTheme; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Dash_Agent/v1DashAgent_GetDashTheme.html
 func (s DashAgent) GetDashTheme(ctx context.Context, dashThemeID int64) (*DashTheme, error) {
-	return call[*DashTheme](ctx, s.c, http.MethodPost, withQuery("v1/Agents/Dash/GetDashTheme", "dashThemeId", dashThemeID), nil, true)
+	return call[*DashTheme](ctx, s.c, "POST", withQuery("v1/Agents/Dash/GetDashTheme", "dashThemeId", dashThemeID), nil, true)
 }
 
 // GetDashTile calls POST v1/Agents/Dash/GetDashTile; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Dash_Agent/v1DashAgent_GetDashTile.html
 func (s DashAgent) GetDashTile(ctx context.Context, dashTileID int64) (*DashTile, error) {
-	return call[*DashTile](ctx, s.c, http.MethodPost, withQuery("v1/Agents/Dash/GetDashTile", "dashTileId", dashTileID), nil, true)
+	return call[*DashTile](ctx, s.c, "POST", withQuery("v1/Agents/Dash/GetDashTile", "dashTileId", dashTileID), nil, true)
 }
 
 // GetDashTileDefinition calls POST v1/Agents/Dash/GetDashTileDefinition; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Dash_Agent/v1DashAgent_GetDashTileDefinition.html
 func (s DashAgent) GetDashTileDefinition(ctx context.Context, dashTileDefinitionID int64) (*DashTileDefinition, error) {
-	return call[*DashTileDefinition](ctx, s.c, http.MethodPost, withQuery("v1/Agents/Dash/GetDashTileDefinition", "dashTileDefinitionId", dashTileDefinitionID), nil, true)
+	return call[*DashTileDefinition](ctx, s.c, "POST", withQuery("v1/Agents/Dash/GetDashTileDefinition", "dashTileDefinitionId", dashTileDefinitionID), nil, true)
 }
 
 // GetDashTileHTML calls POST v1/Agents/Dash/GetDashTileHtml; it only reads, so it is retried like a GET.
@@ -238,7 +237,7 @@ func (s DashAgent) GetDashTileHTML(ctx context.Context, dashboardTileDefinitionI
 		DashboardTileDefinitionID int64  `json:"DashboardTileDefinitionId"`
 		LanguageCode              string `json:"LanguageCode"`
 	}{dashboardTileDefinitionID, languageCode}
-	return call[*DashTileHTML](ctx, s.c, http.MethodPost, "v1/Agents/Dash/GetDashTileHtml", in, true)
+	return call[*DashTileHTML](ctx, s.c, "POST", "v1/Agents/Dash/GetDashTileHtml", in, true)
 }
 
 // GetDashTileHTMLList calls POST v1/Agents/Dash/GetDashTileHtmlList; it only reads, so it is retried like a GET.
@@ -248,7 +247,7 @@ func (s DashAgent) GetDashTileHTMLList(ctx context.Context, dashboardTileDefinit
 	in := struct {
 		DashboardTileDefinitionID int64 `json:"DashboardTileDefinitionId"`
 	}{dashboardTileDefinitionID}
-	return call[[]DashTileHTML](ctx, s.c, http.MethodPost, "v1/Agents/Dash/GetDashTileHtmlList", in, true)
+	return call[[]DashTileHTML](ctx, s.c, "POST", "v1/Agents/Dash/GetDashTileHtmlList", in, true)
 }
 
 // GetDashTiles calls POST v1/Agents/Dash/GetDashTiles; it only reads, so it is retried like a GET.
@@ -258,14 +257,14 @@ func (s DashAgent) GetDashTiles(ctx context.Context, dashboardID int64) ([]DashT
 	in := struct {
 		DashboardID int64 `json:"DashboardId"`
 	}{dashboardID}
-	return call[[]DashTile](ctx, s.c, http.MethodPost, "v1/Agents/Dash/GetDashTiles", in, true)
+	return call[[]DashTile](ctx, s.c, "POST", "v1/Agents/Dash/GetDashTiles", in, true)
 }
 
 // GetDashboardFencingInfo calls POST v1/Agents/Dash/GetDashboardFencingInfo; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Dash_Agent/v1DashAgent_GetDashboardFencingInfo.html
 func (s DashAgent) GetDashboardFencingInfo(ctx context.Context) (*FencingInfo, error) {
-	return call[*FencingInfo](ctx, s.c, http.MethodPost, "v1/Agents/Dash/GetDashboardFencingInfo", nil, true)
+	return call[*FencingInfo](ctx, s.c, "POST", "v1/Agents/Dash/GetDashboardFencingInfo", nil, true)
 }
 
 // GetPossibleDashQuickFilters calls POST v1/Agents/Dash/GetPossibleDashQuickFilters; it only reads, so it is retried like a GET.
@@ -275,7 +274,7 @@ func (s DashAgent) GetPossibleDashQuickFilters(ctx context.Context, dashboardID 
 	in := struct {
 		DashboardID int64 `json:"DashboardId"`
 	}{dashboardID}
-	return call[[]QuickFilterInfo](ctx, s.c, http.MethodPost, "v1/Agents/Dash/GetPossibleDashQuickFilters", in, true)
+	return call[[]QuickFilterInfo](ctx, s.c, "POST", "v1/Agents/Dash/GetPossibleDashQuickFilters", in, true)
 }
 
 // GetPreviewDash calls POST v1/Agents/Dash/GetPreviewDash; it only reads, so it is retried like a GET.
@@ -285,7 +284,7 @@ func (s DashAgent) GetPreviewDash(ctx context.Context, dashboardID int64) (*Prev
 	in := struct {
 		DashboardID int64 `json:"DashboardId"`
 	}{dashboardID}
-	return call[*PreviewDash](ctx, s.c, http.MethodPost, "v1/Agents/Dash/GetPreviewDash", in, true)
+	return call[*PreviewDash](ctx, s.c, "POST", "v1/Agents/Dash/GetPreviewDash", in, true)
 }
 
 // GetSecondaryTempTileSelection calls POST v1/Agents/Dash/GetSecondaryTempTileSelection; it only reads, so it is retried like a GET.
@@ -295,7 +294,7 @@ func (s DashAgent) GetSecondaryTempTileSelection(ctx context.Context, selectionI
 	in := struct {
 		SelectionID int64 `json:"SelectionId"`
 	}{selectionID}
-	return call[float64](ctx, s.c, http.MethodPost, "v1/Agents/Dash/GetSecondaryTempTileSelection", in, true)
+	return call[float64](ctx, s.c, "POST", "v1/Agents/Dash/GetSecondaryTempTileSelection", in, true)
 }
 
 // GetTempTileSelection calls POST v1/Agents/Dash/GetTempTileSelection; it only reads, so it is retried like a GET.
@@ -305,14 +304,14 @@ func (s DashAgent) GetTempTileSelection(ctx context.Context, selectionID int64) 
 	in := struct {
 		SelectionID int64 `json:"SelectionId"`
 	}{selectionID}
-	return call[float64](ctx, s.c, http.MethodPost, "v1/Agents/Dash/GetTempTileSelection", in, true)
+	return call[float64](ctx, s.c, "POST", "v1/Agents/Dash/GetTempTileSelection", in, true)
 }
 
 // SaveDash calls POST v1/Agents/Dash/SaveDash.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Dash_Agent/v1DashAgent_SaveDash.html
 func (s DashAgent) SaveDash(ctx context.Context, dash *Dash) (*Dash, error) {
-	return call[*Dash](ctx, s.c, http.MethodPost, "v1/Agents/Dash/SaveDash", dash, false)
+	return call[*Dash](ctx, s.c, "POST", "v1/Agents/Dash/SaveDash", dash, false)
 }
 
 // SaveDashQuickFilters calls POST v1/Agents/Dash/SaveDashQuickFilters.
@@ -323,28 +322,28 @@ func (s DashAgent) SaveDashQuickFilters(ctx context.Context, dashboardID int64, 
 		DashboardID  int64             `json:"DashboardId"`
 		QuickFilters []QuickFilterInfo `json:"QuickFilters,omitempty"`
 	}{dashboardID, quickFilters}
-	return call[[]QuickFilterInfo](ctx, s.c, http.MethodPost, "v1/Agents/Dash/SaveDashQuickFilters", in, false)
+	return call[[]QuickFilterInfo](ctx, s.c, "POST", "v1/Agents/Dash/SaveDashQuickFilters", in, false)
 }
 
 // SaveDashTheme calls POST v1/Agents/Dash/SaveDashTheme.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Dash_Agent/v1DashAgent_SaveDashTheme.html
 func (s DashAgent) SaveDashTheme(ctx context.Context, dashTheme *DashTheme) (*DashTheme, error) {
-	return call[*DashTheme](ctx, s.c, http.MethodPost, "v1/Agents/Dash/SaveDashTheme", dashTheme, false)
+	return call[*DashTheme](ctx, s.c, "POST", "v1/Agents/Dash/SaveDashTheme", dashTheme, false)
 }
 
 // SaveDashTile calls POST v1/Agents/Dash/SaveDashTile.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Dash_Agent/v1DashAgent_SaveDashTile.html
 func (s DashAgent) SaveDashTile(ctx context.Context, dashTile *DashTile) (*DashTile, error) {
-	return call[*DashTile](ctx, s.c, http.MethodPost, "v1/Agents/Dash/SaveDashTile", dashTile, false)
+	return call[*DashTile](ctx, s.c, "POST", "v1/Agents/Dash/SaveDashTile", dashTile, false)
 }
 
 // SaveDashTileDefinition calls POST v1/Agents/Dash/SaveDashTileDefinition.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Dash_Agent/v1DashAgent_SaveDashTileDefinition.html
 func (s DashAgent) SaveDashTileDefinition(ctx context.Context, dashTileDefinition *DashTileDefinition) (*DashTileDefinition, error) {
-	return call[*DashTileDefinition](ctx, s.c, http.MethodPost, "v1/Agents/Dash/SaveDashTileDefinition", dashTileDefinition, false)
+	return call[*DashTileDefinition](ctx, s.c, "POST", "v1/Agents/Dash/SaveDashTileDefinition", dashTileDefinition, false)
 }
 
 // SaveDashTileHTMLList calls POST v1/Agents/Dash/SaveDashTileHtmlList.
@@ -355,7 +354,7 @@ func (s DashAgent) SaveDashTileHTMLList(ctx context.Context, dashboardTileDefini
 		DashboardTileDefinitionID int64          `json:"DashboardTileDefinitionId"`
 		Languages                 []DashTileHTML `json:"Languages,omitempty"`
 	}{dashboardTileDefinitionID, languages}
-	return call[[]DashTileHTML](ctx, s.c, http.MethodPost, "v1/Agents/Dash/SaveDashTileHtmlList", in, false)
+	return call[[]DashTileHTML](ctx, s.c, "POST", "v1/Agents/Dash/SaveDashTileHtmlList", in, false)
 }
 
 // SaveDashTiles calls POST v1/Agents/Dash/SaveDashTiles.
@@ -366,5 +365,5 @@ func (s DashAgent) SaveDashTiles(ctx context.Context, dashTiles []DashTile, dash
 		DashTiles   []DashTile `json:"DashTiles,omitempty"`
 		DashboardID int64      `json:"DashboardId"`
 	}{dashTiles, dashboardID}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Dash/SaveDashTiles", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Dash/SaveDashTiles", in, false)
 }

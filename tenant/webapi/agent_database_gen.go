@@ -4,7 +4,6 @@ package webapi
 
 import (
 	"context"
-	"net/http"
 
 	"github.com/go-superoffice/superoffice/tenant"
 )
@@ -18,12 +17,12 @@ type DatabaseAgent struct{ c *tenant.Client }
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Database_Agent/v1DatabaseAgent_GetStepsFromNetServerCode.html
 func (s DatabaseAgent) GetStepsFromNetServerCode(ctx context.Context) ([]DictionaryStepInformation, error) {
-	return call[[]DictionaryStepInformation](ctx, s.c, http.MethodPost, "v1/Agents/Database/GetStepsFromNetServerCode", nil, true)
+	return call[[]DictionaryStepInformation](ctx, s.c, "POST", "v1/Agents/Database/GetStepsFromNetServerCode", nil, true)
 }
 
 // GetStepsInDatabase calls POST v1/Agents/Database/GetStepsInDatabase; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Database_Agent/v1DatabaseAgent_GetStepsInDatabase.html
 func (s DatabaseAgent) GetStepsInDatabase(ctx context.Context) ([]DictionaryStepInformation, error) {
-	return call[[]DictionaryStepInformation](ctx, s.c, http.MethodPost, "v1/Agents/Database/GetStepsInDatabase", nil, true)
+	return call[[]DictionaryStepInformation](ctx, s.c, "POST", "v1/Agents/Database/GetStepsInDatabase", nil, true)
 }

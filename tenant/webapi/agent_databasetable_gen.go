@@ -4,7 +4,6 @@ package webapi
 
 import (
 	"context"
-	"net/http"
 
 	"github.com/go-superoffice/superoffice/tenant"
 )
@@ -22,7 +21,7 @@ func (s DatabaseTableAgent) Delete(ctx context.Context, ids []int64, tableName s
 		IDs       []int64 `json:"Ids,omitempty"`
 		TableName string  `json:"TableName"`
 	}{ids, tableName}
-	return call[*MassOperationResult](ctx, s.c, http.MethodPost, "v1/Agents/DatabaseTable/Delete", in, false)
+	return call[*MassOperationResult](ctx, s.c, "POST", "v1/Agents/DatabaseTable/Delete", in, false)
 }
 
 // DeleteRow calls POST v1/Agents/DatabaseTable/DeleteRow.
@@ -33,7 +32,7 @@ func (s DatabaseTableAgent) DeleteRow(ctx context.Context, id int64, tableName s
 		ID        int64  `json:"Id"`
 		TableName string `json:"TableName"`
 	}{id, tableName}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/DatabaseTable/DeleteRow", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/DatabaseTable/DeleteRow", in, false)
 }
 
 // Insert calls POST v1/Agents/DatabaseTable/Insert.
@@ -45,7 +44,7 @@ func (s DatabaseTableAgent) Insert(ctx context.Context, columns []string, data [
 		Data      [][]string `json:"Data,omitempty"`
 		TableName string     `json:"TableName"`
 	}{columns, data, tableName}
-	return call[*MassOperationResult](ctx, s.c, http.MethodPost, "v1/Agents/DatabaseTable/Insert", in, false)
+	return call[*MassOperationResult](ctx, s.c, "POST", "v1/Agents/DatabaseTable/Insert", in, false)
 }
 
 // InsertRow calls POST v1/Agents/DatabaseTable/InsertRow.
@@ -56,7 +55,7 @@ func (s DatabaseTableAgent) InsertRow(ctx context.Context, tableName string, val
 		TableName string            `json:"TableName"`
 		Values    map[string]string `json:"Values,omitempty"`
 	}{tableName, values}
-	return call[float64](ctx, s.c, http.MethodPost, "v1/Agents/DatabaseTable/InsertRow", in, false)
+	return call[float64](ctx, s.c, "POST", "v1/Agents/DatabaseTable/InsertRow", in, false)
 }
 
 // ReadRow calls POST v1/Agents/DatabaseTable/ReadRow.
@@ -67,7 +66,7 @@ func (s DatabaseTableAgent) ReadRow(ctx context.Context, id int64, tableName str
 		ID        int64  `json:"Id"`
 		TableName string `json:"TableName"`
 	}{id, tableName}
-	return call[*TableRecord](ctx, s.c, http.MethodPost, "v1/Agents/DatabaseTable/ReadRow", in, false)
+	return call[*TableRecord](ctx, s.c, "POST", "v1/Agents/DatabaseTable/ReadRow", in, false)
 }
 
 // Truncate calls POST v1/Agents/DatabaseTable/Truncate.
@@ -77,7 +76,7 @@ func (s DatabaseTableAgent) Truncate(ctx context.Context, tableName string) (*Ma
 	in := struct {
 		TableName string `json:"TableName"`
 	}{tableName}
-	return call[*MassOperationResult](ctx, s.c, http.MethodPost, "v1/Agents/DatabaseTable/Truncate", in, false)
+	return call[*MassOperationResult](ctx, s.c, "POST", "v1/Agents/DatabaseTable/Truncate", in, false)
 }
 
 // UpdateRow calls POST v1/Agents/DatabaseTable/UpdateRow.
@@ -89,7 +88,7 @@ func (s DatabaseTableAgent) UpdateRow(ctx context.Context, id int64, tableName s
 		TableName string            `json:"TableName"`
 		Values    map[string]string `json:"Values,omitempty"`
 	}{id, tableName, values}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/DatabaseTable/UpdateRow", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/DatabaseTable/UpdateRow", in, false)
 }
 
 // Upsert calls POST v1/Agents/DatabaseTable/Upsert.
@@ -104,5 +103,5 @@ func (s DatabaseTableAgent) Upsert(ctx context.Context, columns []string, data [
 		ReturnRowStatus bool                `json:"ReturnRowStatus"`
 		TableName       string              `json:"TableName"`
 	}{columns, data, keys, nomatchAction, returnRowStatus, tableName}
-	return call[*MassOperationResult](ctx, s.c, http.MethodPost, "v1/Agents/DatabaseTable/Upsert", in, false)
+	return call[*MassOperationResult](ctx, s.c, "POST", "v1/Agents/DatabaseTable/Upsert", in, false)
 }

@@ -4,7 +4,6 @@ package webapi
 
 import (
 	"context"
-	"net/http"
 
 	"github.com/go-superoffice/superoffice/tenant"
 )
@@ -21,7 +20,7 @@ func (s DiagnosticsAgent) AddWebAppUsage(ctx context.Context, webAppUsages []Web
 	in := struct {
 		WebAppUsages []WebAppUsage `json:"WebAppUsages,omitempty"`
 	}{webAppUsages}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Diagnostics/AddWebAppUsage", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Diagnostics/AddWebAppUsage", in, false)
 }
 
 // ChangeLogSettings calls POST v1/Agents/Diagnostics/ChangeLogSettings.
@@ -38,42 +37,42 @@ func (s DiagnosticsAgent) ChangeLogSettings(ctx context.Context, logFailureAudit
 		LogToTrace       bool `json:"LogToTrace"`
 		LogWarning       bool `json:"LogWarning"`
 	}{logFailureAudit, logInformation, logSuccessAudit, logToEventLog, logToFile, logToSuperOffice, logToTrace, logWarning}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Diagnostics/ChangeLogSettings", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Diagnostics/ChangeLogSettings", in, false)
 }
 
 // CollectDataAdditions calls POST v1/Agents/Diagnostics/CollectDataAdditions.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Diagnostics_Agent/v1DiagnosticsAgent_CollectDataAdditions.html
 func (s DiagnosticsAgent) CollectDataAdditions(ctx context.Context) error {
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Diagnostics/CollectDataAdditions", nil, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Diagnostics/CollectDataAdditions", nil, false)
 }
 
 // CollectTableSizes calls POST v1/Agents/Diagnostics/CollectTableSizes.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Diagnostics_Agent/v1DiagnosticsAgent_CollectTableSizes.html
 func (s DiagnosticsAgent) CollectTableSizes(ctx context.Context) error {
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Diagnostics/CollectTableSizes", nil, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Diagnostics/CollectTableSizes", nil, false)
 }
 
 // CollectWebUsage calls POST v1/Agents/Diagnostics/CollectWebUsage.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Diagnostics_Agent/v1DiagnosticsAgent_CollectWebUsage.html
 func (s DiagnosticsAgent) CollectWebUsage(ctx context.Context) error {
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Diagnostics/CollectWebUsage", nil, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Diagnostics/CollectWebUsage", nil, false)
 }
 
 // CollectWinUsage calls POST v1/Agents/Diagnostics/CollectWinUsage.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Diagnostics_Agent/v1DiagnosticsAgent_CollectWinUsage.html
 func (s DiagnosticsAgent) CollectWinUsage(ctx context.Context) error {
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Diagnostics/CollectWinUsage", nil, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Diagnostics/CollectWinUsage", nil, false)
 }
 
 // FlushCaches calls POST v1/Agents/Diagnostics/FlushCaches.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Diagnostics_Agent/v1DiagnosticsAgent_FlushCaches.html
 func (s DiagnosticsAgent) FlushCaches(ctx context.Context) error {
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Diagnostics/FlushCaches", nil, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Diagnostics/FlushCaches", nil, false)
 }
 
 // FlushCachesByName calls POST v1/Agents/Diagnostics/FlushCachesByName.
@@ -83,14 +82,14 @@ func (s DiagnosticsAgent) FlushCachesByName(ctx context.Context, cacheNames []st
 	in := struct {
 		CacheNames []string `json:"CacheNames,omitempty"`
 	}{cacheNames}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Diagnostics/FlushCachesByName", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Diagnostics/FlushCachesByName", in, false)
 }
 
 // GetAnalyticsData calls POST v1/Agents/Diagnostics/GetAnalyticsData; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Diagnostics_Agent/v1DiagnosticsAgent_GetAnalyticsData.html
 func (s DiagnosticsAgent) GetAnalyticsData(ctx context.Context) (*AnalyticsData, error) {
-	return call[*AnalyticsData](ctx, s.c, http.MethodPost, "v1/Agents/Diagnostics/GetAnalyticsData", nil, true)
+	return call[*AnalyticsData](ctx, s.c, "POST", "v1/Agents/Diagnostics/GetAnalyticsData", nil, true)
 }
 
 // GetCacheInvalidationGenerations calls POST v1/Agents/Diagnostics/GetCacheInvalidationGenerations; it only reads, so it is retried like a GET.
@@ -100,14 +99,14 @@ func (s DiagnosticsAgent) GetCacheInvalidationGenerations(ctx context.Context, n
 	in := struct {
 		Names []string `json:"Names,omitempty"`
 	}{names}
-	return call[[]CacheInvalidation](ctx, s.c, http.MethodPost, "v1/Agents/Diagnostics/GetCacheInvalidationGenerations", in, true)
+	return call[[]CacheInvalidation](ctx, s.c, "POST", "v1/Agents/Diagnostics/GetCacheInvalidationGenerations", in, true)
 }
 
 // GetCacheNames calls POST v1/Agents/Diagnostics/GetCacheNames; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Diagnostics_Agent/v1DiagnosticsAgent_GetCacheNames.html
 func (s DiagnosticsAgent) GetCacheNames(ctx context.Context) ([]string, error) {
-	return call[[]string](ctx, s.c, http.MethodPost, "v1/Agents/Diagnostics/GetCacheNames", nil, true)
+	return call[[]string](ctx, s.c, "POST", "v1/Agents/Diagnostics/GetCacheNames", nil, true)
 }
 
 // GetCacheState calls POST v1/Agents/Diagnostics/GetCacheState; it only reads, so it is retried like a GET.
@@ -117,35 +116,35 @@ func (s DiagnosticsAgent) GetCacheState(ctx context.Context, cacheNames []string
 	in := struct {
 		CacheNames []string `json:"CacheNames,omitempty"`
 	}{cacheNames}
-	return call[string](ctx, s.c, http.MethodPost, "v1/Agents/Diagnostics/GetCacheState", in, true)
+	return call[string](ctx, s.c, "POST", "v1/Agents/Diagnostics/GetCacheState", in, true)
 }
 
 // GetEntityCountsForAllUsers calls POST v1/Agents/Diagnostics/GetEntityCountsForAllUsers; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Diagnostics_Agent/v1DiagnosticsAgent_GetEntityCountsForAllUsers.html
 func (s DiagnosticsAgent) GetEntityCountsForAllUsers(ctx context.Context) ([]EntityCounts, error) {
-	return call[[]EntityCounts](ctx, s.c, http.MethodPost, "v1/Agents/Diagnostics/GetEntityCountsForAllUsers", nil, true)
+	return call[[]EntityCounts](ctx, s.c, "POST", "v1/Agents/Diagnostics/GetEntityCountsForAllUsers", nil, true)
 }
 
 // GetEntityCountsForCurrentUser calls POST v1/Agents/Diagnostics/GetEntityCountsForCurrentUser; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Diagnostics_Agent/v1DiagnosticsAgent_GetEntityCountsForCurrentUser.html
 func (s DiagnosticsAgent) GetEntityCountsForCurrentUser(ctx context.Context) ([]EntityCounts, error) {
-	return call[[]EntityCounts](ctx, s.c, http.MethodPost, "v1/Agents/Diagnostics/GetEntityCountsForCurrentUser", nil, true)
+	return call[[]EntityCounts](ctx, s.c, "POST", "v1/Agents/Diagnostics/GetEntityCountsForCurrentUser", nil, true)
 }
 
 // GetNextTableNumber calls POST v1/Agents/Diagnostics/GetNextTableNumber.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Diagnostics_Agent/v1DiagnosticsAgent_GetNextTableNumber.html
 func (s DiagnosticsAgent) GetNextTableNumber(ctx context.Context) (float64, error) {
-	return call[float64](ctx, s.c, http.MethodPost, "v1/Agents/Diagnostics/GetNextTableNumber", nil, false)
+	return call[float64](ctx, s.c, "POST", "v1/Agents/Diagnostics/GetNextTableNumber", nil, false)
 }
 
 // GetSystemInfo calls POST v1/Agents/Diagnostics/GetSystemInfo; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Diagnostics_Agent/v1DiagnosticsAgent_GetSystemInfo.html
 func (s DiagnosticsAgent) GetSystemInfo(ctx context.Context) (*SoSystemInfoCarrier, error) {
-	return call[*SoSystemInfoCarrier](ctx, s.c, http.MethodPost, "v1/Agents/Diagnostics/GetSystemInfo", nil, true)
+	return call[*SoSystemInfoCarrier](ctx, s.c, "POST", "v1/Agents/Diagnostics/GetSystemInfo", nil, true)
 }
 
 // GetSystemMessages calls POST v1/Agents/Diagnostics/GetSystemMessages; it only reads, so it is retried like a GET.
@@ -155,7 +154,7 @@ func (s DiagnosticsAgent) GetSystemMessages(ctx context.Context, associateID int
 	in := struct {
 		AssociateID int64 `json:"AssociateId"`
 	}{associateID}
-	return call[[]SystemMessage](ctx, s.c, http.MethodPost, "v1/Agents/Diagnostics/GetSystemMessages", in, true)
+	return call[[]SystemMessage](ctx, s.c, "POST", "v1/Agents/Diagnostics/GetSystemMessages", in, true)
 }
 
 // GetWebAppUsagesForPeriod calls POST v1/Agents/Diagnostics/GetWebAppUsagesForPeriod; it only reads, so it is retried like a GET.
@@ -167,7 +166,7 @@ func (s DiagnosticsAgent) GetWebAppUsagesForPeriod(ctx context.Context, fromDate
 		SearchTerm string `json:"SearchTerm"`
 		ToDate     Time   `json:"ToDate"`
 	}{fromDate, searchTerm, toDate}
-	return call[[]WebAppUsage](ctx, s.c, http.MethodPost, "v1/Agents/Diagnostics/GetWebAppUsagesForPeriod", in, true)
+	return call[[]WebAppUsage](ctx, s.c, "POST", "v1/Agents/Diagnostics/GetWebAppUsagesForPeriod", in, true)
 }
 
 // LogViewState calls POST v1/Agents/Diagnostics/LogViewState.
@@ -177,7 +176,7 @@ func (s DiagnosticsAgent) LogViewState(ctx context.Context, viewState string) er
 	in := struct {
 		ViewState string `json:"ViewState"`
 	}{viewState}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Diagnostics/LogViewState", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Diagnostics/LogViewState", in, false)
 }
 
 // PerformTasksAfterCustomObjectTableCreated calls POST v1/Agents/Diagnostics/PerformTasksAfterCustomObjectTableCreated.
@@ -187,7 +186,7 @@ func (s DiagnosticsAgent) PerformTasksAfterCustomObjectTableCreated(ctx context.
 	in := struct {
 		TableName string `json:"TableName"`
 	}{tableName}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Diagnostics/PerformTasksAfterCustomObjectTableCreated", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Diagnostics/PerformTasksAfterCustomObjectTableCreated", in, false)
 }
 
 // PerformTasksAfterCustomObjectTableDeleted calls POST v1/Agents/Diagnostics/PerformTasksAfterCustomObjectTableDeleted.
@@ -197,14 +196,14 @@ func (s DiagnosticsAgent) PerformTasksAfterCustomObjectTableDeleted(ctx context.
 	in := struct {
 		TableName string `json:"TableName"`
 	}{tableName}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Diagnostics/PerformTasksAfterCustomObjectTableDeleted", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Diagnostics/PerformTasksAfterCustomObjectTableDeleted", in, false)
 }
 
 // PerformTasksAfterUpgrade calls POST v1/Agents/Diagnostics/PerformTasksAfterUpgrade.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Diagnostics_Agent/v1DiagnosticsAgent_PerformTasksAfterUpgrade.html
 func (s DiagnosticsAgent) PerformTasksAfterUpgrade(ctx context.Context) (string, error) {
-	return call[string](ctx, s.c, http.MethodPost, "v1/Agents/Diagnostics/PerformTasksAfterUpgrade", nil, false)
+	return call[string](ctx, s.c, "POST", "v1/Agents/Diagnostics/PerformTasksAfterUpgrade", nil, false)
 }
 
 // RegisterClosedTicketsUsage calls POST v1/Agents/Diagnostics/RegisterClosedTicketsUsage.
@@ -214,14 +213,14 @@ func (s DiagnosticsAgent) RegisterClosedTicketsUsage(ctx context.Context, ticket
 	in := struct {
 		TicketIDs []int64 `json:"TicketIds,omitempty"`
 	}{ticketIDs}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Diagnostics/RegisterClosedTicketsUsage", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Diagnostics/RegisterClosedTicketsUsage", in, false)
 }
 
 // RemoveExpiredSystemMessages calls POST v1/Agents/Diagnostics/RemoveExpiredSystemMessages.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Diagnostics_Agent/v1DiagnosticsAgent_RemoveExpiredSystemMessages.html
 func (s DiagnosticsAgent) RemoveExpiredSystemMessages(ctx context.Context) error {
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Diagnostics/RemoveExpiredSystemMessages", nil, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Diagnostics/RemoveExpiredSystemMessages", nil, false)
 }
 
 // RemoveSystemMessage calls POST v1/Agents/Diagnostics/RemoveSystemMessage.
@@ -232,7 +231,7 @@ func (s DiagnosticsAgent) RemoveSystemMessage(ctx context.Context, onlineappID i
 		OnlineappID     int64  `json:"OnlineappId"`
 		SystemMessageID string `json:"SystemMessageId"`
 	}{onlineappID, systemMessageID}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Diagnostics/RemoveSystemMessage", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Diagnostics/RemoveSystemMessage", in, false)
 }
 
 // RemoveSystemMessageForAssociate calls POST v1/Agents/Diagnostics/RemoveSystemMessageForAssociate.
@@ -244,14 +243,14 @@ func (s DiagnosticsAgent) RemoveSystemMessageForAssociate(ctx context.Context, a
 		OnlineappID     int64  `json:"OnlineappId"`
 		SystemMessageID string `json:"SystemMessageId"`
 	}{associateID, onlineappID, systemMessageID}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Diagnostics/RemoveSystemMessageForAssociate", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Diagnostics/RemoveSystemMessageForAssociate", in, false)
 }
 
 // ResyncUsers calls POST v1/Agents/Diagnostics/ResyncUsers.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Diagnostics_Agent/v1DiagnosticsAgent_ResyncUsers.html
 func (s DiagnosticsAgent) ResyncUsers(ctx context.Context) error {
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Diagnostics/ResyncUsers", nil, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Diagnostics/ResyncUsers", nil, false)
 }
 
 // SendSystemMessage calls POST v1/Agents/Diagnostics/SendSystemMessage.
@@ -265,7 +264,7 @@ func (s DiagnosticsAgent) SendSystemMessage(ctx context.Context, associateID int
 		SystemMessageID string            `json:"SystemMessageId"`
 		Type            SystemMessageType `json:"Type,omitempty"`
 	}{associateID, expire, markdownMessage, systemMessageID, typeArg}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Diagnostics/SendSystemMessage", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Diagnostics/SendSystemMessage", in, false)
 }
 
 // TrackEvent calls POST v1/Agents/Diagnostics/TrackEvent.
@@ -276,7 +275,7 @@ func (s DiagnosticsAgent) TrackEvent(ctx context.Context, eventProperties map[st
 		EventProperties map[string]string `json:"EventProperties,omitempty"`
 		TrackEventName  string            `json:"TrackEventName"`
 	}{eventProperties, trackEventName}
-	return call[float64](ctx, s.c, http.MethodPost, "v1/Agents/Diagnostics/TrackEvent", in, false)
+	return call[float64](ctx, s.c, "POST", "v1/Agents/Diagnostics/TrackEvent", in, false)
 }
 
 // TrackUser calls POST v1/Agents/Diagnostics/TrackUser.
@@ -286,7 +285,7 @@ func (s DiagnosticsAgent) TrackUser(ctx context.Context, userProperties map[stri
 	in := struct {
 		UserProperties map[string]string `json:"UserProperties,omitempty"`
 	}{userProperties}
-	return call[float64](ctx, s.c, http.MethodPost, "v1/Agents/Diagnostics/TrackUser", in, false)
+	return call[float64](ctx, s.c, "POST", "v1/Agents/Diagnostics/TrackUser", in, false)
 }
 
 // WebAppUsageExistsInPeriod calls POST v1/Agents/Diagnostics/WebAppUsageExistsInPeriod.
@@ -298,5 +297,5 @@ func (s DiagnosticsAgent) WebAppUsageExistsInPeriod(ctx context.Context, associa
 		FromDate    Time   `json:"FromDate"`
 		ViewState   string `json:"ViewState"`
 	}{associateID, fromDate, viewState}
-	return call[bool](ctx, s.c, http.MethodPost, "v1/Agents/Diagnostics/WebAppUsageExistsInPeriod", in, false)
+	return call[bool](ctx, s.c, "POST", "v1/Agents/Diagnostics/WebAppUsageExistsInPeriod", in, false)
 }

@@ -5,7 +5,6 @@ package webapi
 import (
 	"context"
 	"io"
-	"net/http"
 
 	"github.com/go-superoffice/superoffice/tenant"
 )
@@ -25,7 +24,7 @@ func (s DocumentAgent) CheckinDocument(ctx context.Context, allowedReturnTypes [
 		VersionDescription string   `json:"VersionDescription"`
 		VersionExtraFields []string `json:"VersionExtraFields,omitempty"`
 	}{allowedReturnTypes, documentID, versionDescription, versionExtraFields}
-	return call[*ReturnInfo](ctx, s.c, http.MethodPost, "v1/Agents/Document/CheckinDocument", in, false)
+	return call[*ReturnInfo](ctx, s.c, "POST", "v1/Agents/Document/CheckinDocument", in, false)
 }
 
 // CheckoutDocument calls POST v1/Agents/Document/CheckoutDocument.
@@ -36,7 +35,7 @@ func (s DocumentAgent) CheckoutDocument(ctx context.Context, allowedReturnTypes 
 		AllowedReturnTypes []string `json:"AllowedReturnTypes,omitempty"`
 		DocumentID         int64    `json:"DocumentId"`
 	}{allowedReturnTypes, documentID}
-	return call[*ReturnInfo](ctx, s.c, http.MethodPost, "v1/Agents/Document/CheckoutDocument", in, false)
+	return call[*ReturnInfo](ctx, s.c, "POST", "v1/Agents/Document/CheckoutDocument", in, false)
 }
 
 // CopyDocumentToCsAttachment calls POST v1/Agents/Document/CopyDocumentToCsAttachment.
@@ -46,14 +45,14 @@ func (s DocumentAgent) CopyDocumentToCsAttachment(ctx context.Context, documentI
 	in := struct {
 		DocumentID int64 `json:"DocumentId"`
 	}{documentID}
-	return call[float64](ctx, s.c, http.MethodPost, "v1/Agents/Document/CopyDocumentToCsAttachment", in, false)
+	return call[float64](ctx, s.c, "POST", "v1/Agents/Document/CopyDocumentToCsAttachment", in, false)
 }
 
 // CreateDefaultDocumentEntity calls POST v1/Agents/Document/CreateDefaultDocumentEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Document_Agent/v1DocumentAgent_CreateDefaultDocumentEntity.html
 func (s DocumentAgent) CreateDefaultDocumentEntity(ctx context.Context) (*DocumentEntity, error) {
-	return call[*DocumentEntity](ctx, s.c, http.MethodPost, "v1/Agents/Document/CreateDefaultDocumentEntity", nil, false)
+	return call[*DocumentEntity](ctx, s.c, "POST", "v1/Agents/Document/CreateDefaultDocumentEntity", nil, false)
 }
 
 // CreateDefaultDocumentEntityFromSuggestion calls POST v1/Agents/Document/CreateDefaultDocumentEntityFromSuggestion.
@@ -63,28 +62,28 @@ func (s DocumentAgent) CreateDefaultDocumentEntityFromSuggestion(ctx context.Con
 	in := struct {
 		SuggestedDocumentID int64 `json:"SuggestedDocumentId"`
 	}{suggestedDocumentID}
-	return call[*DocumentEntity](ctx, s.c, http.MethodPost, "v1/Agents/Document/CreateDefaultDocumentEntityFromSuggestion", in, false)
+	return call[*DocumentEntity](ctx, s.c, "POST", "v1/Agents/Document/CreateDefaultDocumentEntityFromSuggestion", in, false)
 }
 
 // CreateDefaultDocumentPreview calls POST v1/Agents/Document/CreateDefaultDocumentPreview.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Document_Agent/v1DocumentAgent_CreateDefaultDocumentPreview.html
 func (s DocumentAgent) CreateDefaultDocumentPreview(ctx context.Context) (*DocumentPreview, error) {
-	return call[*DocumentPreview](ctx, s.c, http.MethodPost, "v1/Agents/Document/CreateDefaultDocumentPreview", nil, false)
+	return call[*DocumentPreview](ctx, s.c, "POST", "v1/Agents/Document/CreateDefaultDocumentPreview", nil, false)
 }
 
 // CreateDefaultSuggestedDocumentEntity calls POST v1/Agents/Document/CreateDefaultSuggestedDocumentEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Document_Agent/v1DocumentAgent_CreateDefaultSuggestedDocumentEntity.html
 func (s DocumentAgent) CreateDefaultSuggestedDocumentEntity(ctx context.Context) (*SuggestedDocumentEntity, error) {
-	return call[*SuggestedDocumentEntity](ctx, s.c, http.MethodPost, "v1/Agents/Document/CreateDefaultSuggestedDocumentEntity", nil, false)
+	return call[*SuggestedDocumentEntity](ctx, s.c, "POST", "v1/Agents/Document/CreateDefaultSuggestedDocumentEntity", nil, false)
 }
 
 // CreateDefaultTemplateVariablesParameters calls POST v1/Agents/Document/CreateDefaultTemplateVariablesParameters.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Document_Agent/v1DocumentAgent_CreateDefaultTemplateVariablesParameters.html
 func (s DocumentAgent) CreateDefaultTemplateVariablesParameters(ctx context.Context) (*TemplateVariablesParameters, error) {
-	return call[*TemplateVariablesParameters](ctx, s.c, http.MethodPost, "v1/Agents/Document/CreateDefaultTemplateVariablesParameters", nil, false)
+	return call[*TemplateVariablesParameters](ctx, s.c, "POST", "v1/Agents/Document/CreateDefaultTemplateVariablesParameters", nil, false)
 }
 
 // CreateDocumentStream calls POST v1/Agents/Document/CreateDocumentStream.
@@ -95,7 +94,7 @@ func (s DocumentAgent) CreateDocumentStream(ctx context.Context, documentEntity 
 		DocumentEntity        *DocumentEntity `json:"DocumentEntity,omitempty"`
 		OverwriteExistingData bool            `json:"OverwriteExistingData"`
 	}{documentEntity, overwriteExistingData}
-	return callBytes(ctx, s.c, http.MethodPost, "v1/Agents/Document/CreateDocumentStream", in, false)
+	return callBytes(ctx, s.c, "POST", "v1/Agents/Document/CreateDocumentStream", in, false)
 }
 
 // CreateDocumentStreamReader is CreateDocumentStream with the response body handed over as it arrives; the caller closes it.
@@ -104,7 +103,7 @@ func (s DocumentAgent) CreateDocumentStreamReader(ctx context.Context, documentE
 		DocumentEntity        *DocumentEntity `json:"DocumentEntity,omitempty"`
 		OverwriteExistingData bool            `json:"OverwriteExistingData"`
 	}{documentEntity, overwriteExistingData}
-	return callReader(ctx, s.c, http.MethodPost, "v1/Agents/Document/CreateDocumentStream", in, false)
+	return callReader(ctx, s.c, "POST", "v1/Agents/Document/CreateDocumentStream", in, false)
 }
 
 // CreateNewPhysicalDocumentFromTemplate calls POST v1/Agents/Document/CreateNewPhysicalDocumentFromTemplate.
@@ -121,7 +120,7 @@ func (s DocumentAgent) CreateNewPhysicalDocumentFromTemplate(ctx context.Context
 		SelectionID   int64  `json:"SelectionId"`
 		UICulture     string `json:"UiCulture"`
 	}{appointmentID, contactID, documentID, personID, projectID, saleID, selectionID, uiCulture}
-	return call[*DocumentEntity](ctx, s.c, http.MethodPost, "v1/Agents/Document/CreateNewPhysicalDocumentFromTemplate", in, false)
+	return call[*DocumentEntity](ctx, s.c, "POST", "v1/Agents/Document/CreateNewPhysicalDocumentFromTemplate", in, false)
 }
 
 // CreateNewPhysicalDocumentFromTemplateWithCustomTags calls POST v1/Agents/Document/CreateNewPhysicalDocumentFromTemplateWithCustomTags.
@@ -140,7 +139,7 @@ func (s DocumentAgent) CreateNewPhysicalDocumentFromTemplateWithCustomTags(ctx c
 		SelectionID   int64    `json:"SelectionId"`
 		UICulture     string   `json:"UiCulture"`
 	}{appointmentID, contactID, customTags, customValues, documentID, personID, projectID, saleID, selectionID, uiCulture}
-	return call[*DocumentEntity](ctx, s.c, http.MethodPost, "v1/Agents/Document/CreateNewPhysicalDocumentFromTemplateWithCustomTags", in, false)
+	return call[*DocumentEntity](ctx, s.c, "POST", "v1/Agents/Document/CreateNewPhysicalDocumentFromTemplateWithCustomTags", in, false)
 }
 
 // CreateNewPhysicalDocumentFromTemplateWithCustomTags2 calls POST v1/Agents/Document/CreateNewPhysicalDocumentFromTemplateWithCustomTags2.
@@ -158,7 +157,7 @@ func (s DocumentAgent) CreateNewPhysicalDocumentFromTemplateWithCustomTags2(ctx 
 		SelectionID   int64             `json:"SelectionId"`
 		UICulture     string            `json:"UiCulture"`
 	}{appointmentID, contactID, customTags, documentID, personID, projectID, saleID, selectionID, uiCulture}
-	return call[*DocumentEntity](ctx, s.c, http.MethodPost, "v1/Agents/Document/CreateNewPhysicalDocumentFromTemplateWithCustomTags2", in, false)
+	return call[*DocumentEntity](ctx, s.c, "POST", "v1/Agents/Document/CreateNewPhysicalDocumentFromTemplateWithCustomTags2", in, false)
 }
 
 // CreateNewPhysicalMailMergeDocumentFromTemplate calls POST v1/Agents/Document/CreateNewPhysicalMailMergeDocumentFromTemplate.
@@ -169,7 +168,7 @@ func (s DocumentAgent) CreateNewPhysicalMailMergeDocumentFromTemplate(ctx contex
 		DocumentID int64  `json:"DocumentId"`
 		UICulture  string `json:"UiCulture"`
 	}{documentID, uiCulture}
-	return call[*DocumentEntity](ctx, s.c, http.MethodPost, "v1/Agents/Document/CreateNewPhysicalMailMergeDocumentFromTemplate", in, false)
+	return call[*DocumentEntity](ctx, s.c, "POST", "v1/Agents/Document/CreateNewPhysicalMailMergeDocumentFromTemplate", in, false)
 }
 
 // CreateTempFile calls POST v1/Agents/Document/CreateTempFile.
@@ -180,14 +179,14 @@ func (s DocumentAgent) CreateTempFile(ctx context.Context, dataStream []byte, fi
 		DataStream []byte `json:"DataStream,omitempty"`
 		Filename   string `json:"Filename"`
 	}{dataStream, filename}
-	return call[string](ctx, s.c, http.MethodPost, "v1/Agents/Document/CreateTempFile", in, false)
+	return call[string](ctx, s.c, "POST", "v1/Agents/Document/CreateTempFile", in, false)
 }
 
 // DeleteDocumentEntity calls POST v1/Agents/Document/DeleteDocumentEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Document_Agent/v1DocumentAgent_DeleteDocumentEntity.html
 func (s DocumentAgent) DeleteDocumentEntity(ctx context.Context, documentEntityID int64) error {
-	return exec(ctx, s.c, http.MethodPost, withQuery("v1/Agents/Document/DeleteDocumentEntity", "DocumentEntityId", documentEntityID), nil, false)
+	return exec(ctx, s.c, "POST", withQuery("v1/Agents/Document/DeleteDocumentEntity", "DocumentEntityId", documentEntityID), nil, false)
 }
 
 // DeletePhysicalDocument calls POST v1/Agents/Document/DeletePhysicalDocument.
@@ -198,7 +197,7 @@ func (s DocumentAgent) DeletePhysicalDocument(ctx context.Context, allowedReturn
 		AllowedReturnType []string `json:"AllowedReturnType,omitempty"`
 		DocumentID        int64    `json:"DocumentId"`
 	}{allowedReturnType, documentID}
-	return call[*ReturnInfo](ctx, s.c, http.MethodPost, "v1/Agents/Document/DeletePhysicalDocument", in, false)
+	return call[*ReturnInfo](ctx, s.c, "POST", "v1/Agents/Document/DeletePhysicalDocument", in, false)
 }
 
 // DeleteTempFile calls POST v1/Agents/Document/DeleteTempFile.
@@ -208,7 +207,7 @@ func (s DocumentAgent) DeleteTempFile(ctx context.Context, filename string) erro
 	in := struct {
 		Filename string `json:"Filename"`
 	}{filename}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Document/DeleteTempFile", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Document/DeleteTempFile", in, false)
 }
 
 // ExecuteDocumentCommand calls POST v1/Agents/Document/ExecuteDocumentCommand.
@@ -222,7 +221,7 @@ func (s DocumentAgent) ExecuteDocumentCommand(ctx context.Context, additionalDat
 		DocumentID         int64    `json:"DocumentId"`
 		VersionID          string   `json:"VersionId"`
 	}{additionalData, allowedReturnTypes, command, documentID, versionID}
-	return call[*ReturnInfo](ctx, s.c, http.MethodPost, "v1/Agents/Document/ExecuteDocumentCommand", in, false)
+	return call[*ReturnInfo](ctx, s.c, "POST", "v1/Agents/Document/ExecuteDocumentCommand", in, false)
 }
 
 // GetAppointmentDocuments calls POST v1/Agents/Document/GetAppointmentDocuments; it only reads, so it is retried like a GET.
@@ -232,7 +231,7 @@ func (s DocumentAgent) GetAppointmentDocuments(ctx context.Context, appointmentI
 	in := struct {
 		AppointmentID int64 `json:"AppointmentId"`
 	}{appointmentID}
-	return call[[]Document](ctx, s.c, http.MethodPost, "v1/Agents/Document/GetAppointmentDocuments", in, true)
+	return call[[]Document](ctx, s.c, "POST", "v1/Agents/Document/GetAppointmentDocuments", in, true)
 }
 
 // GetCheckoutState calls POST v1/Agents/Document/GetCheckoutState; it only reads, so it is retried like a GET.
@@ -242,7 +241,7 @@ func (s DocumentAgent) GetCheckoutState(ctx context.Context, documentID int64) (
 	in := struct {
 		DocumentID int64 `json:"DocumentId"`
 	}{documentID}
-	return call[*CheckoutInfo](ctx, s.c, http.MethodPost, "v1/Agents/Document/GetCheckoutState", in, true)
+	return call[*CheckoutInfo](ctx, s.c, "POST", "v1/Agents/Document/GetCheckoutState", in, true)
 }
 
 // GetContactDocuments calls POST v1/Agents/Document/GetContactDocuments; it only reads, so it is retried like a GET.
@@ -255,7 +254,7 @@ func (s DocumentAgent) GetContactDocuments(ctx context.Context, contactID int64,
 		EndTime   Time  `json:"EndTime"`
 		StartTime Time  `json:"StartTime"`
 	}{contactID, count, endTime, startTime}
-	return call[[]Document](ctx, s.c, http.MethodPost, "v1/Agents/Document/GetContactDocuments", in, true)
+	return call[[]Document](ctx, s.c, "POST", "v1/Agents/Document/GetContactDocuments", in, true)
 }
 
 // GetContactDocumentsByTemplateHeading calls POST v1/Agents/Document/GetContactDocumentsByTemplateHeading; it only reads, so it is retried like a GET.
@@ -269,7 +268,7 @@ func (s DocumentAgent) GetContactDocumentsByTemplateHeading(ctx context.Context,
 		StartTime         Time  `json:"StartTime"`
 		TemplateHeadingID int64 `json:"TemplateHeadingId"`
 	}{contactID, count, endTime, startTime, templateHeadingID}
-	return call[[]Document](ctx, s.c, http.MethodPost, "v1/Agents/Document/GetContactDocumentsByTemplateHeading", in, true)
+	return call[[]Document](ctx, s.c, "POST", "v1/Agents/Document/GetContactDocumentsByTemplateHeading", in, true)
 }
 
 // GetContactDocumentsByTemplateType calls POST v1/Agents/Document/GetContactDocumentsByTemplateType; it only reads, so it is retried like a GET.
@@ -283,7 +282,7 @@ func (s DocumentAgent) GetContactDocumentsByTemplateType(ctx context.Context, co
 		EndTime            Time  `json:"EndTime"`
 		StartTime          Time  `json:"StartTime"`
 	}{contactID, count, documentTemplateID, endTime, startTime}
-	return call[[]Document](ctx, s.c, http.MethodPost, "v1/Agents/Document/GetContactDocumentsByTemplateType", in, true)
+	return call[[]Document](ctx, s.c, "POST", "v1/Agents/Document/GetContactDocumentsByTemplateType", in, true)
 }
 
 // GetContactDocumentsByTemplateTypes calls POST v1/Agents/Document/GetContactDocumentsByTemplateTypes; it only reads, so it is retried like a GET.
@@ -297,14 +296,14 @@ func (s DocumentAgent) GetContactDocumentsByTemplateTypes(ctx context.Context, c
 		EndTime             Time    `json:"EndTime"`
 		StartTime           Time    `json:"StartTime"`
 	}{contactID, count, documentTemplateIDs, endTime, startTime}
-	return call[[]Document](ctx, s.c, http.MethodPost, "v1/Agents/Document/GetContactDocumentsByTemplateTypes", in, true)
+	return call[[]Document](ctx, s.c, "POST", "v1/Agents/Document/GetContactDocumentsByTemplateTypes", in, true)
 }
 
 // GetDocument calls POST v1/Agents/Document/GetDocument; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Document_Agent/v1DocumentAgent_GetDocument.html
 func (s DocumentAgent) GetDocument(ctx context.Context, documentID int64) (*Document, error) {
-	return call[*Document](ctx, s.c, http.MethodPost, withQuery("v1/Agents/Document/GetDocument", "documentId", documentID), nil, true)
+	return call[*Document](ctx, s.c, "POST", withQuery("v1/Agents/Document/GetDocument", "documentId", documentID), nil, true)
 }
 
 // GetDocumentCommands calls POST v1/Agents/Document/GetDocumentCommands; it only reads, so it is retried like a GET.
@@ -315,14 +314,14 @@ func (s DocumentAgent) GetDocumentCommands(ctx context.Context, allowedReturnTyp
 		AllowedReturnTypes []string `json:"AllowedReturnTypes,omitempty"`
 		DocumentID         int64    `json:"DocumentId"`
 	}{allowedReturnTypes, documentID}
-	return call[[]CommandInfo](ctx, s.c, http.MethodPost, "v1/Agents/Document/GetDocumentCommands", in, true)
+	return call[[]CommandInfo](ctx, s.c, "POST", "v1/Agents/Document/GetDocumentCommands", in, true)
 }
 
 // GetDocumentEntity calls POST v1/Agents/Document/GetDocumentEntity; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Document_Agent/v1DocumentAgent_GetDocumentEntity.html
 func (s DocumentAgent) GetDocumentEntity(ctx context.Context, documentEntityID int64) (*DocumentEntity, error) {
-	return call[*DocumentEntity](ctx, s.c, http.MethodPost, withQuery("v1/Agents/Document/GetDocumentEntity", "documentEntityId", documentEntityID), nil, true)
+	return call[*DocumentEntity](ctx, s.c, "POST", withQuery("v1/Agents/Document/GetDocumentEntity", "documentEntityId", documentEntityID), nil, true)
 }
 
 // GetDocumentLength calls POST v1/Agents/Document/GetDocumentLength; it only reads, so it is retried like a GET.
@@ -333,14 +332,14 @@ func (s DocumentAgent) GetDocumentLength(ctx context.Context, documentID int64, 
 		DocumentID int64  `json:"DocumentId"`
 		VersionID  string `json:"VersionId"`
 	}{documentID, versionID}
-	return call[float64](ctx, s.c, http.MethodPost, "v1/Agents/Document/GetDocumentLength", in, true)
+	return call[float64](ctx, s.c, "POST", "v1/Agents/Document/GetDocumentLength", in, true)
 }
 
 // GetDocumentList calls POST v1/Agents/Document/GetDocumentList; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Document_Agent/v1DocumentAgent_GetDocumentList.html
 func (s DocumentAgent) GetDocumentList(ctx context.Context, ids []int64) ([]Document, error) {
-	return call[[]Document](ctx, s.c, http.MethodPost, "v1/Agents/Document/GetDocumentList", ids, true)
+	return call[[]Document](ctx, s.c, "POST", "v1/Agents/Document/GetDocumentList", ids, true)
 }
 
 // GetDocumentProperties calls POST v1/Agents/Document/GetDocumentProperties; it only reads, so it is retried like a GET.
@@ -351,7 +350,7 @@ func (s DocumentAgent) GetDocumentProperties(ctx context.Context, documentID int
 		DocumentID          int64    `json:"DocumentId"`
 		RequestedProperties []string `json:"RequestedProperties,omitempty"`
 	}{documentID, requestedProperties}
-	return call[map[string]string](ctx, s.c, http.MethodPost, "v1/Agents/Document/GetDocumentProperties", in, true)
+	return call[map[string]string](ctx, s.c, "POST", "v1/Agents/Document/GetDocumentProperties", in, true)
 }
 
 // GetDocumentStream calls POST v1/Agents/Document/GetDocumentStream; it only reads, so it is retried like a GET.
@@ -361,7 +360,7 @@ func (s DocumentAgent) GetDocumentStream(ctx context.Context, documentID int64) 
 	in := struct {
 		DocumentID int64 `json:"DocumentId"`
 	}{documentID}
-	return callBytes(ctx, s.c, http.MethodPost, "v1/Agents/Document/GetDocumentStream", in, true)
+	return callBytes(ctx, s.c, "POST", "v1/Agents/Document/GetDocumentStream", in, true)
 }
 
 // GetDocumentStreamReader is GetDocumentStream with the response body handed over as it arrives; the caller closes it.
@@ -369,7 +368,7 @@ func (s DocumentAgent) GetDocumentStreamReader(ctx context.Context, documentID i
 	in := struct {
 		DocumentID int64 `json:"DocumentId"`
 	}{documentID}
-	return callReader(ctx, s.c, http.MethodPost, "v1/Agents/Document/GetDocumentStream", in, true)
+	return callReader(ctx, s.c, "POST", "v1/Agents/Document/GetDocumentStream", in, true)
 }
 
 // GetDocumentStreamFromEntity calls POST v1/Agents/Document/GetDocumentStreamFromEntity; it only reads, so it is retried like a GET.
@@ -379,7 +378,7 @@ func (s DocumentAgent) GetDocumentStreamFromEntity(ctx context.Context, document
 	in := struct {
 		DocumentEntity *DocumentEntity `json:"DocumentEntity,omitempty"`
 	}{documentEntity}
-	return callBytes(ctx, s.c, http.MethodPost, "v1/Agents/Document/GetDocumentStreamFromEntity", in, true)
+	return callBytes(ctx, s.c, "POST", "v1/Agents/Document/GetDocumentStreamFromEntity", in, true)
 }
 
 // GetDocumentStreamFromEntityReader is GetDocumentStreamFromEntity with the response body handed over as it arrives; the caller closes it.
@@ -387,7 +386,7 @@ func (s DocumentAgent) GetDocumentStreamFromEntityReader(ctx context.Context, do
 	in := struct {
 		DocumentEntity *DocumentEntity `json:"DocumentEntity,omitempty"`
 	}{documentEntity}
-	return callReader(ctx, s.c, http.MethodPost, "v1/Agents/Document/GetDocumentStreamFromEntity", in, true)
+	return callReader(ctx, s.c, "POST", "v1/Agents/Document/GetDocumentStreamFromEntity", in, true)
 }
 
 // GetDocumentURL calls POST v1/Agents/Document/GetDocumentUrl; it only reads, so it is retried like a GET.
@@ -399,7 +398,7 @@ func (s DocumentAgent) GetDocumentURL(ctx context.Context, documentID int64, ver
 		VersionID    string `json:"VersionId"`
 		WriteableURL bool   `json:"WriteableUrl"`
 	}{documentID, versionID, writeableURL}
-	return call[string](ctx, s.c, http.MethodPost, "v1/Agents/Document/GetDocumentUrl", in, true)
+	return call[string](ctx, s.c, "POST", "v1/Agents/Document/GetDocumentUrl", in, true)
 }
 
 // GetDocumentsByTemplateHeading calls POST v1/Agents/Document/GetDocumentsByTemplateHeading; it only reads, so it is retried like a GET.
@@ -409,14 +408,14 @@ func (s DocumentAgent) GetDocumentsByTemplateHeading(ctx context.Context, templa
 	in := struct {
 		TemplateHeadingID int64 `json:"TemplateHeadingId"`
 	}{templateHeadingID}
-	return call[[]Document](ctx, s.c, http.MethodPost, "v1/Agents/Document/GetDocumentsByTemplateHeading", in, true)
+	return call[[]Document](ctx, s.c, "POST", "v1/Agents/Document/GetDocumentsByTemplateHeading", in, true)
 }
 
 // GetMyPublishedDocuments calls POST v1/Agents/Document/GetMyPublishedDocuments; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Document_Agent/v1DocumentAgent_GetMyPublishedDocuments.html
 func (s DocumentAgent) GetMyPublishedDocuments(ctx context.Context) ([]Document, error) {
-	return call[[]Document](ctx, s.c, http.MethodPost, "v1/Agents/Document/GetMyPublishedDocuments", nil, true)
+	return call[[]Document](ctx, s.c, "POST", "v1/Agents/Document/GetMyPublishedDocuments", nil, true)
 }
 
 // GetPersonDocuments calls POST v1/Agents/Document/GetPersonDocuments; it only reads, so it is retried like a GET.
@@ -426,7 +425,7 @@ func (s DocumentAgent) GetPersonDocuments(ctx context.Context, personID int64) (
 	in := struct {
 		PersonID int64 `json:"PersonId"`
 	}{personID}
-	return call[[]Document](ctx, s.c, http.MethodPost, "v1/Agents/Document/GetPersonDocuments", in, true)
+	return call[[]Document](ctx, s.c, "POST", "v1/Agents/Document/GetPersonDocuments", in, true)
 }
 
 // GetPersonDocumentsByDate calls POST v1/Agents/Document/GetPersonDocumentsByDate; it only reads, so it is retried like a GET.
@@ -440,7 +439,7 @@ func (s DocumentAgent) GetPersonDocumentsByDate(ctx context.Context, count int64
 		PersonID                int64 `json:"PersonId"`
 		StartTime               Time  `json:"StartTime"`
 	}{count, endTime, includeProjectDocuments, personID, startTime}
-	return call[[]Document](ctx, s.c, http.MethodPost, "v1/Agents/Document/GetPersonDocumentsByDate", in, true)
+	return call[[]Document](ctx, s.c, "POST", "v1/Agents/Document/GetPersonDocumentsByDate", in, true)
 }
 
 // GetPersonDocumentsByTemplateHeading calls POST v1/Agents/Document/GetPersonDocumentsByTemplateHeading; it only reads, so it is retried like a GET.
@@ -455,7 +454,7 @@ func (s DocumentAgent) GetPersonDocumentsByTemplateHeading(ctx context.Context, 
 		StartTime               Time  `json:"StartTime"`
 		TemplateHeadingID       int64 `json:"TemplateHeadingId"`
 	}{count, endTime, includeProjectDocuments, personID, startTime, templateHeadingID}
-	return call[[]Document](ctx, s.c, http.MethodPost, "v1/Agents/Document/GetPersonDocumentsByTemplateHeading", in, true)
+	return call[[]Document](ctx, s.c, "POST", "v1/Agents/Document/GetPersonDocumentsByTemplateHeading", in, true)
 }
 
 // GetPersonDocumentsByTemplateType calls POST v1/Agents/Document/GetPersonDocumentsByTemplateType; it only reads, so it is retried like a GET.
@@ -470,7 +469,7 @@ func (s DocumentAgent) GetPersonDocumentsByTemplateType(ctx context.Context, cou
 		PersonID                int64 `json:"PersonId"`
 		StartTime               Time  `json:"StartTime"`
 	}{count, documentTemplateID, endTime, includeProjectDocuments, personID, startTime}
-	return call[[]Document](ctx, s.c, http.MethodPost, "v1/Agents/Document/GetPersonDocumentsByTemplateType", in, true)
+	return call[[]Document](ctx, s.c, "POST", "v1/Agents/Document/GetPersonDocumentsByTemplateType", in, true)
 }
 
 // GetPersonDocumentsByTemplateTypes calls POST v1/Agents/Document/GetPersonDocumentsByTemplateTypes; it only reads, so it is retried like a GET.
@@ -485,7 +484,7 @@ func (s DocumentAgent) GetPersonDocumentsByTemplateTypes(ctx context.Context, co
 		PersonID                int64   `json:"PersonId"`
 		StartTime               Time    `json:"StartTime"`
 	}{count, documentTemplateIDs, endTime, includeProjectDocuments, personID, startTime}
-	return call[[]Document](ctx, s.c, http.MethodPost, "v1/Agents/Document/GetPersonDocumentsByTemplateTypes", in, true)
+	return call[[]Document](ctx, s.c, "POST", "v1/Agents/Document/GetPersonDocumentsByTemplateTypes", in, true)
 }
 
 // GetPluginCapabilities calls POST v1/Agents/Document/GetPluginCapabilities; it only reads, so it is retried like a GET.
@@ -495,14 +494,14 @@ func (s DocumentAgent) GetPluginCapabilities(ctx context.Context, pluginID int64
 	in := struct {
 		PluginID int64 `json:"PluginId"`
 	}{pluginID}
-	return call[map[string]string](ctx, s.c, http.MethodPost, "v1/Agents/Document/GetPluginCapabilities", in, true)
+	return call[map[string]string](ctx, s.c, "POST", "v1/Agents/Document/GetPluginCapabilities", in, true)
 }
 
 // GetPluginList calls POST v1/Agents/Document/GetPluginList; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Document_Agent/v1DocumentAgent_GetPluginList.html
 func (s DocumentAgent) GetPluginList(ctx context.Context) (map[string]string, error) {
-	return call[map[string]string](ctx, s.c, http.MethodPost, "v1/Agents/Document/GetPluginList", nil, true)
+	return call[map[string]string](ctx, s.c, "POST", "v1/Agents/Document/GetPluginList", nil, true)
 }
 
 // GetPreviewDocumentStream calls POST v1/Agents/Document/GetPreviewDocumentStream; it only reads, so it is retried like a GET.
@@ -512,7 +511,7 @@ func (s DocumentAgent) GetPreviewDocumentStream(ctx context.Context, documentID 
 	in := struct {
 		DocumentID int64 `json:"DocumentId"`
 	}{documentID}
-	return call[*DocumentPreview](ctx, s.c, http.MethodPost, "v1/Agents/Document/GetPreviewDocumentStream", in, true)
+	return call[*DocumentPreview](ctx, s.c, "POST", "v1/Agents/Document/GetPreviewDocumentStream", in, true)
 }
 
 // GetProjectDocuments calls POST v1/Agents/Document/GetProjectDocuments; it only reads, so it is retried like a GET.
@@ -525,7 +524,7 @@ func (s DocumentAgent) GetProjectDocuments(ctx context.Context, count int64, end
 		ProjectID int64 `json:"ProjectId"`
 		StartTime Time  `json:"StartTime"`
 	}{count, endTime, projectID, startTime}
-	return call[[]Document](ctx, s.c, http.MethodPost, "v1/Agents/Document/GetProjectDocuments", in, true)
+	return call[[]Document](ctx, s.c, "POST", "v1/Agents/Document/GetProjectDocuments", in, true)
 }
 
 // GetProjectDocumentsByTemplateHeading calls POST v1/Agents/Document/GetProjectDocumentsByTemplateHeading; it only reads, so it is retried like a GET.
@@ -539,7 +538,7 @@ func (s DocumentAgent) GetProjectDocumentsByTemplateHeading(ctx context.Context,
 		StartTime         Time  `json:"StartTime"`
 		TemplateHeadingID int64 `json:"TemplateHeadingId"`
 	}{count, endTime, projectID, startTime, templateHeadingID}
-	return call[[]Document](ctx, s.c, http.MethodPost, "v1/Agents/Document/GetProjectDocumentsByTemplateHeading", in, true)
+	return call[[]Document](ctx, s.c, "POST", "v1/Agents/Document/GetProjectDocumentsByTemplateHeading", in, true)
 }
 
 // GetProjectDocumentsByTemplateType calls POST v1/Agents/Document/GetProjectDocumentsByTemplateType; it only reads, so it is retried like a GET.
@@ -553,7 +552,7 @@ func (s DocumentAgent) GetProjectDocumentsByTemplateType(ctx context.Context, co
 		ProjectID          int64 `json:"ProjectId"`
 		StartTime          Time  `json:"StartTime"`
 	}{count, documentTemplateID, endTime, projectID, startTime}
-	return call[[]Document](ctx, s.c, http.MethodPost, "v1/Agents/Document/GetProjectDocumentsByTemplateType", in, true)
+	return call[[]Document](ctx, s.c, "POST", "v1/Agents/Document/GetProjectDocumentsByTemplateType", in, true)
 }
 
 // GetProjectDocumentsByTemplateTypes calls POST v1/Agents/Document/GetProjectDocumentsByTemplateTypes; it only reads, so it is retried like a GET.
@@ -567,7 +566,7 @@ func (s DocumentAgent) GetProjectDocumentsByTemplateTypes(ctx context.Context, c
 		ProjectID           int64   `json:"ProjectId"`
 		StartTime           Time    `json:"StartTime"`
 	}{count, documentTemplateIDs, endTime, projectID, startTime}
-	return call[[]Document](ctx, s.c, http.MethodPost, "v1/Agents/Document/GetProjectDocumentsByTemplateTypes", in, true)
+	return call[[]Document](ctx, s.c, "POST", "v1/Agents/Document/GetProjectDocumentsByTemplateTypes", in, true)
 }
 
 // GetProjectMemberDocuments calls POST v1/Agents/Document/GetProjectMemberDocuments; it only reads, so it is retried like a GET.
@@ -580,7 +579,7 @@ func (s DocumentAgent) GetProjectMemberDocuments(ctx context.Context, count int6
 		PersonID  int64 `json:"PersonId"`
 		StartTime Time  `json:"StartTime"`
 	}{count, endTime, personID, startTime}
-	return call[[]Document](ctx, s.c, http.MethodPost, "v1/Agents/Document/GetProjectMemberDocuments", in, true)
+	return call[[]Document](ctx, s.c, "POST", "v1/Agents/Document/GetProjectMemberDocuments", in, true)
 }
 
 // GetProjectMemberDocumentsByTemplateHeading calls POST v1/Agents/Document/GetProjectMemberDocumentsByTemplateHeading; it only reads, so it is retried like a GET.
@@ -594,7 +593,7 @@ func (s DocumentAgent) GetProjectMemberDocumentsByTemplateHeading(ctx context.Co
 		StartTime         Time  `json:"StartTime"`
 		TemplateHeadingID int64 `json:"TemplateHeadingId"`
 	}{count, endTime, personID, startTime, templateHeadingID}
-	return call[[]Document](ctx, s.c, http.MethodPost, "v1/Agents/Document/GetProjectMemberDocumentsByTemplateHeading", in, true)
+	return call[[]Document](ctx, s.c, "POST", "v1/Agents/Document/GetProjectMemberDocumentsByTemplateHeading", in, true)
 }
 
 // GetProjectMemberDocumentsByTemplateType calls POST v1/Agents/Document/GetProjectMemberDocumentsByTemplateType; it only reads, so it is retried like a GET.
@@ -608,7 +607,7 @@ func (s DocumentAgent) GetProjectMemberDocumentsByTemplateType(ctx context.Conte
 		PersonID           int64 `json:"PersonId"`
 		StartTime          Time  `json:"StartTime"`
 	}{count, documentTemplateID, endTime, personID, startTime}
-	return call[[]Document](ctx, s.c, http.MethodPost, "v1/Agents/Document/GetProjectMemberDocumentsByTemplateType", in, true)
+	return call[[]Document](ctx, s.c, "POST", "v1/Agents/Document/GetProjectMemberDocumentsByTemplateType", in, true)
 }
 
 // GetProjectMemberDocumentsByTemplateTypes calls POST v1/Agents/Document/GetProjectMemberDocumentsByTemplateTypes; it only reads, so it is retried like a GET.
@@ -622,7 +621,7 @@ func (s DocumentAgent) GetProjectMemberDocumentsByTemplateTypes(ctx context.Cont
 		PersonID            int64   `json:"PersonId"`
 		StartTime           Time    `json:"StartTime"`
 	}{count, documentTemplateIDs, endTime, personID, startTime}
-	return call[[]Document](ctx, s.c, http.MethodPost, "v1/Agents/Document/GetProjectMemberDocumentsByTemplateTypes", in, true)
+	return call[[]Document](ctx, s.c, "POST", "v1/Agents/Document/GetProjectMemberDocumentsByTemplateTypes", in, true)
 }
 
 // GetPublishedDocument calls POST v1/Agents/Document/GetPublishedDocument; it only reads, so it is retried like a GET.
@@ -632,7 +631,7 @@ func (s DocumentAgent) GetPublishedDocument(ctx context.Context, documentID int6
 	in := struct {
 		DocumentID int64 `json:"DocumentId"`
 	}{documentID}
-	return call[*Document](ctx, s.c, http.MethodPost, "v1/Agents/Document/GetPublishedDocument", in, true)
+	return call[*Document](ctx, s.c, "POST", "v1/Agents/Document/GetPublishedDocument", in, true)
 }
 
 // GetPublishedDocuments calls POST v1/Agents/Document/GetPublishedDocuments; it only reads, so it is retried like a GET.
@@ -642,7 +641,7 @@ func (s DocumentAgent) GetPublishedDocuments(ctx context.Context, documentIDs []
 	in := struct {
 		DocumentIDs []int64 `json:"DocumentIds,omitempty"`
 	}{documentIDs}
-	return call[[]Document](ctx, s.c, http.MethodPost, "v1/Agents/Document/GetPublishedDocuments", in, true)
+	return call[[]Document](ctx, s.c, "POST", "v1/Agents/Document/GetPublishedDocuments", in, true)
 }
 
 // GetPublishedDocumentsByDate calls POST v1/Agents/Document/GetPublishedDocumentsByDate; it only reads, so it is retried like a GET.
@@ -656,7 +655,7 @@ func (s DocumentAgent) GetPublishedDocumentsByDate(ctx context.Context, count in
 		PersonID                int64 `json:"PersonId"`
 		StartTime               Time  `json:"StartTime"`
 	}{count, endTime, includeProjectDocuments, personID, startTime}
-	return call[[]Document](ctx, s.c, http.MethodPost, "v1/Agents/Document/GetPublishedDocumentsByDate", in, true)
+	return call[[]Document](ctx, s.c, "POST", "v1/Agents/Document/GetPublishedDocumentsByDate", in, true)
 }
 
 // GetPublishedPersonDocumentsByDate calls POST v1/Agents/Document/GetPublishedPersonDocumentsByDate; it only reads, so it is retried like a GET.
@@ -670,7 +669,7 @@ func (s DocumentAgent) GetPublishedPersonDocumentsByDate(ctx context.Context, co
 		PersonID                int64 `json:"PersonId"`
 		StartTime               Time  `json:"StartTime"`
 	}{count, endTime, includeProjectDocuments, personID, startTime}
-	return call[[]Document](ctx, s.c, http.MethodPost, "v1/Agents/Document/GetPublishedPersonDocumentsByDate", in, true)
+	return call[[]Document](ctx, s.c, "POST", "v1/Agents/Document/GetPublishedPersonDocumentsByDate", in, true)
 }
 
 // GetPublishedProjectDocuments calls POST v1/Agents/Document/GetPublishedProjectDocuments; it only reads, so it is retried like a GET.
@@ -680,7 +679,7 @@ func (s DocumentAgent) GetPublishedProjectDocuments(ctx context.Context, project
 	in := struct {
 		ProjectID int64 `json:"ProjectId"`
 	}{projectID}
-	return call[[]Document](ctx, s.c, http.MethodPost, "v1/Agents/Document/GetPublishedProjectDocuments", in, true)
+	return call[[]Document](ctx, s.c, "POST", "v1/Agents/Document/GetPublishedProjectDocuments", in, true)
 }
 
 // GetSaleDocuments calls POST v1/Agents/Document/GetSaleDocuments; it only reads, so it is retried like a GET.
@@ -690,7 +689,7 @@ func (s DocumentAgent) GetSaleDocuments(ctx context.Context, saleID int64) ([]Do
 	in := struct {
 		SaleID int64 `json:"SaleId"`
 	}{saleID}
-	return call[[]Document](ctx, s.c, http.MethodPost, "v1/Agents/Document/GetSaleDocuments", in, true)
+	return call[[]Document](ctx, s.c, "POST", "v1/Agents/Document/GetSaleDocuments", in, true)
 }
 
 // GetSanitizedDocumentStream calls POST v1/Agents/Document/GetSanitizedDocumentStream; it only reads, so it is retried like a GET.
@@ -700,7 +699,7 @@ func (s DocumentAgent) GetSanitizedDocumentStream(ctx context.Context, documentI
 	in := struct {
 		DocumentID int64 `json:"DocumentId"`
 	}{documentID}
-	return callBytes(ctx, s.c, http.MethodPost, "v1/Agents/Document/GetSanitizedDocumentStream", in, true)
+	return callBytes(ctx, s.c, "POST", "v1/Agents/Document/GetSanitizedDocumentStream", in, true)
 }
 
 // GetSanitizedDocumentStreamReader is GetSanitizedDocumentStream with the response body handed over as it arrives; the caller closes it.
@@ -708,7 +707,7 @@ func (s DocumentAgent) GetSanitizedDocumentStreamReader(ctx context.Context, doc
 	in := struct {
 		DocumentID int64 `json:"DocumentId"`
 	}{documentID}
-	return callReader(ctx, s.c, http.MethodPost, "v1/Agents/Document/GetSanitizedDocumentStream", in, true)
+	return callReader(ctx, s.c, "POST", "v1/Agents/Document/GetSanitizedDocumentStream", in, true)
 }
 
 // GetSanitizedTemplateStream calls POST v1/Agents/Document/GetSanitizedTemplateStream; it only reads, so it is retried like a GET.
@@ -720,7 +719,7 @@ func (s DocumentAgent) GetSanitizedTemplateStream(ctx context.Context, allowPers
 		TemplateName  string `json:"TemplateName"`
 		UICulture     string `json:"UiCulture"`
 	}{allowPersonal, templateName, uiCulture}
-	return callBytes(ctx, s.c, http.MethodPost, "v1/Agents/Document/GetSanitizedTemplateStream", in, true)
+	return callBytes(ctx, s.c, "POST", "v1/Agents/Document/GetSanitizedTemplateStream", in, true)
 }
 
 // GetSanitizedTemplateStreamReader is GetSanitizedTemplateStream with the response body handed over as it arrives; the caller closes it.
@@ -730,7 +729,7 @@ func (s DocumentAgent) GetSanitizedTemplateStreamReader(ctx context.Context, all
 		TemplateName  string `json:"TemplateName"`
 		UICulture     string `json:"UiCulture"`
 	}{allowPersonal, templateName, uiCulture}
-	return callReader(ctx, s.c, http.MethodPost, "v1/Agents/Document/GetSanitizedTemplateStream", in, true)
+	return callReader(ctx, s.c, "POST", "v1/Agents/Document/GetSanitizedTemplateStream", in, true)
 }
 
 // GetSanitizedTemplateStreamFromID calls POST v1/Agents/Document/GetSanitizedTemplateStreamFromId; it only reads, so it is retried like a GET.
@@ -741,7 +740,7 @@ func (s DocumentAgent) GetSanitizedTemplateStreamFromID(ctx context.Context, tem
 		TemplateID int64  `json:"TemplateId"`
 		UICulture  string `json:"UiCulture"`
 	}{templateID, uiCulture}
-	return callBytes(ctx, s.c, http.MethodPost, "v1/Agents/Document/GetSanitizedTemplateStreamFromId", in, true)
+	return callBytes(ctx, s.c, "POST", "v1/Agents/Document/GetSanitizedTemplateStreamFromId", in, true)
 }
 
 // GetSanitizedTemplateStreamFromIDReader is GetSanitizedTemplateStreamFromID with the response body handed over as it arrives; the caller closes it.
@@ -750,14 +749,14 @@ func (s DocumentAgent) GetSanitizedTemplateStreamFromIDReader(ctx context.Contex
 		TemplateID int64  `json:"TemplateId"`
 		UICulture  string `json:"UiCulture"`
 	}{templateID, uiCulture}
-	return callReader(ctx, s.c, http.MethodPost, "v1/Agents/Document/GetSanitizedTemplateStreamFromId", in, true)
+	return callReader(ctx, s.c, "POST", "v1/Agents/Document/GetSanitizedTemplateStreamFromId", in, true)
 }
 
 // GetSuggestedDocumentEntity calls POST v1/Agents/Document/GetSuggestedDocumentEntity; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Document_Agent/v1DocumentAgent_GetSuggestedDocumentEntity.html
 func (s DocumentAgent) GetSuggestedDocumentEntity(ctx context.Context, suggestedDocumentEntityID int64) (*SuggestedDocumentEntity, error) {
-	return call[*SuggestedDocumentEntity](ctx, s.c, http.MethodPost, withQuery("v1/Agents/Document/GetSuggestedDocumentEntity", "suggestedDocumentEntityId", suggestedDocumentEntityID), nil, true)
+	return call[*SuggestedDocumentEntity](ctx, s.c, "POST", withQuery("v1/Agents/Document/GetSuggestedDocumentEntity", "suggestedDocumentEntityId", suggestedDocumentEntityID), nil, true)
 }
 
 // GetTempFile calls POST v1/Agents/Document/GetTempFile; it only reads, so it is retried like a GET.
@@ -767,7 +766,7 @@ func (s DocumentAgent) GetTempFile(ctx context.Context, filename string) ([]byte
 	in := struct {
 		Filename string `json:"Filename"`
 	}{filename}
-	return callBytes(ctx, s.c, http.MethodPost, "v1/Agents/Document/GetTempFile", in, true)
+	return callBytes(ctx, s.c, "POST", "v1/Agents/Document/GetTempFile", in, true)
 }
 
 // GetTempFileReader is GetTempFile with the response body handed over as it arrives; the caller closes it.
@@ -775,7 +774,7 @@ func (s DocumentAgent) GetTempFileReader(ctx context.Context, filename string) (
 	in := struct {
 		Filename string `json:"Filename"`
 	}{filename}
-	return callReader(ctx, s.c, http.MethodPost, "v1/Agents/Document/GetTempFile", in, true)
+	return callReader(ctx, s.c, "POST", "v1/Agents/Document/GetTempFile", in, true)
 }
 
 // GetTemplateStream calls POST v1/Agents/Document/GetTemplateStream; it only reads, so it is retried like a GET.
@@ -787,7 +786,7 @@ func (s DocumentAgent) GetTemplateStream(ctx context.Context, allowPersonal bool
 		TemplateName  string `json:"TemplateName"`
 		UICulture     string `json:"UiCulture"`
 	}{allowPersonal, templateName, uiCulture}
-	return callBytes(ctx, s.c, http.MethodPost, "v1/Agents/Document/GetTemplateStream", in, true)
+	return callBytes(ctx, s.c, "POST", "v1/Agents/Document/GetTemplateStream", in, true)
 }
 
 // GetTemplateStreamReader is GetTemplateStream with the response body handed over as it arrives; the caller closes it.
@@ -797,7 +796,7 @@ func (s DocumentAgent) GetTemplateStreamReader(ctx context.Context, allowPersona
 		TemplateName  string `json:"TemplateName"`
 		UICulture     string `json:"UiCulture"`
 	}{allowPersonal, templateName, uiCulture}
-	return callReader(ctx, s.c, http.MethodPost, "v1/Agents/Document/GetTemplateStream", in, true)
+	return callReader(ctx, s.c, "POST", "v1/Agents/Document/GetTemplateStream", in, true)
 }
 
 // GetTemplateStreamFromID calls POST v1/Agents/Document/GetTemplateStreamFromId; it only reads, so it is retried like a GET.
@@ -808,7 +807,7 @@ func (s DocumentAgent) GetTemplateStreamFromID(ctx context.Context, templateID i
 		TemplateID int64  `json:"TemplateId"`
 		UICulture  string `json:"UiCulture"`
 	}{templateID, uiCulture}
-	return callBytes(ctx, s.c, http.MethodPost, "v1/Agents/Document/GetTemplateStreamFromId", in, true)
+	return callBytes(ctx, s.c, "POST", "v1/Agents/Document/GetTemplateStreamFromId", in, true)
 }
 
 // GetTemplateStreamFromIDReader is GetTemplateStreamFromID with the response body handed over as it arrives; the caller closes it.
@@ -817,7 +816,7 @@ func (s DocumentAgent) GetTemplateStreamFromIDReader(ctx context.Context, templa
 		TemplateID int64  `json:"TemplateId"`
 		UICulture  string `json:"UiCulture"`
 	}{templateID, uiCulture}
-	return callReader(ctx, s.c, http.MethodPost, "v1/Agents/Document/GetTemplateStreamFromId", in, true)
+	return callReader(ctx, s.c, "POST", "v1/Agents/Document/GetTemplateStreamFromId", in, true)
 }
 
 // GetUnsanitizedPreviewDocumentStream calls POST v1/Agents/Document/GetUnsanitizedPreviewDocumentStream; it only reads, so it is retried like a GET.
@@ -827,7 +826,7 @@ func (s DocumentAgent) GetUnsanitizedPreviewDocumentStream(ctx context.Context, 
 	in := struct {
 		DocumentID int64 `json:"DocumentId"`
 	}{documentID}
-	return call[*DocumentPreview](ctx, s.c, http.MethodPost, "v1/Agents/Document/GetUnsanitizedPreviewDocumentStream", in, true)
+	return call[*DocumentPreview](ctx, s.c, "POST", "v1/Agents/Document/GetUnsanitizedPreviewDocumentStream", in, true)
 }
 
 // GetVersionList calls POST v1/Agents/Document/GetVersionList; it only reads, so it is retried like a GET.
@@ -837,7 +836,7 @@ func (s DocumentAgent) GetVersionList(ctx context.Context, documentID int64) ([]
 	in := struct {
 		DocumentID int64 `json:"DocumentId"`
 	}{documentID}
-	return call[[]VersionInfo](ctx, s.c, http.MethodPost, "v1/Agents/Document/GetVersionList", in, true)
+	return call[[]VersionInfo](ctx, s.c, "POST", "v1/Agents/Document/GetVersionList", in, true)
 }
 
 // RenameDocument calls POST v1/Agents/Document/RenameDocument.
@@ -848,14 +847,14 @@ func (s DocumentAgent) RenameDocument(ctx context.Context, documentID int64, new
 		DocumentID  int64  `json:"DocumentId"`
 		NewFilename string `json:"NewFilename"`
 	}{documentID, newFilename}
-	return call[string](ctx, s.c, http.MethodPost, "v1/Agents/Document/RenameDocument", in, false)
+	return call[string](ctx, s.c, "POST", "v1/Agents/Document/RenameDocument", in, false)
 }
 
 // SaveDocumentEntity calls POST v1/Agents/Document/SaveDocumentEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Document_Agent/v1DocumentAgent_SaveDocumentEntity.html
 func (s DocumentAgent) SaveDocumentEntity(ctx context.Context, documentEntity *DocumentEntity) (*DocumentEntity, error) {
-	return call[*DocumentEntity](ctx, s.c, http.MethodPost, "v1/Agents/Document/SaveDocumentEntity", documentEntity, false)
+	return call[*DocumentEntity](ctx, s.c, "POST", "v1/Agents/Document/SaveDocumentEntity", documentEntity, false)
 }
 
 // SaveDocumentTemplateStream calls POST v1/Agents/Document/SaveDocumentTemplateStream.
@@ -868,7 +867,7 @@ func (s DocumentAgent) SaveDocumentTemplateStream(ctx context.Context, content [
 		LanguageCode       string `json:"LanguageCode"`
 		PluginID           int64  `json:"PluginId"`
 	}{content, documentTemplateID, languageCode, pluginID}
-	return call[*TemplateInfo](ctx, s.c, http.MethodPost, "v1/Agents/Document/SaveDocumentTemplateStream", in, false)
+	return call[*TemplateInfo](ctx, s.c, "POST", "v1/Agents/Document/SaveDocumentTemplateStream", in, false)
 }
 
 // SavePrivacyReport calls POST v1/Agents/Document/SavePrivacyReport.
@@ -880,7 +879,7 @@ func (s DocumentAgent) SavePrivacyReport(ctx context.Context, htmlReport string,
 		PersonID   int64  `json:"PersonId"`
 		Title      string `json:"Title"`
 	}{htmlReport, personID, title}
-	return call[float64](ctx, s.c, http.MethodPost, "v1/Agents/Document/SavePrivacyReport", in, false)
+	return call[float64](ctx, s.c, "POST", "v1/Agents/Document/SavePrivacyReport", in, false)
 }
 
 // SavePrivacyReportPdf calls POST v1/Agents/Document/SavePrivacyReportPdf.
@@ -892,14 +891,14 @@ func (s DocumentAgent) SavePrivacyReportPdf(ctx context.Context, personID int64,
 		Stream   []byte `json:"Stream,omitempty"`
 		Title    string `json:"Title"`
 	}{personID, stream, title}
-	return call[float64](ctx, s.c, http.MethodPost, "v1/Agents/Document/SavePrivacyReportPdf", in, false)
+	return call[float64](ctx, s.c, "POST", "v1/Agents/Document/SavePrivacyReportPdf", in, false)
 }
 
 // SaveSuggestedDocumentEntity calls POST v1/Agents/Document/SaveSuggestedDocumentEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Document_Agent/v1DocumentAgent_SaveSuggestedDocumentEntity.html
 func (s DocumentAgent) SaveSuggestedDocumentEntity(ctx context.Context, suggestedDocumentEntity *SuggestedDocumentEntity) (*SuggestedDocumentEntity, error) {
-	return call[*SuggestedDocumentEntity](ctx, s.c, http.MethodPost, "v1/Agents/Document/SaveSuggestedDocumentEntity", suggestedDocumentEntity, false)
+	return call[*SuggestedDocumentEntity](ctx, s.c, "POST", "v1/Agents/Document/SaveSuggestedDocumentEntity", suggestedDocumentEntity, false)
 }
 
 // SetDocumentStream calls POST v1/Agents/Document/SetDocumentStream.
@@ -911,7 +910,7 @@ func (s DocumentAgent) SetDocumentStream(ctx context.Context, documentEntity *Do
 		OverwriteExistingData bool            `json:"OverwriteExistingData"`
 		Stream                []byte          `json:"Stream,omitempty"`
 	}{documentEntity, overwriteExistingData, stream}
-	return call[*DocumentEntity](ctx, s.c, http.MethodPost, "v1/Agents/Document/SetDocumentStream", in, false)
+	return call[*DocumentEntity](ctx, s.c, "POST", "v1/Agents/Document/SetDocumentStream", in, false)
 }
 
 // SetDocumentStreamFromID calls POST v1/Agents/Document/SetDocumentStreamFromId.
@@ -922,7 +921,7 @@ func (s DocumentAgent) SetDocumentStreamFromID(ctx context.Context, documentID i
 		DocumentID int64  `json:"DocumentId"`
 		Stream     []byte `json:"Stream,omitempty"`
 	}{documentID, stream}
-	return call[*DocumentEntity](ctx, s.c, http.MethodPost, "v1/Agents/Document/SetDocumentStreamFromId", in, false)
+	return call[*DocumentEntity](ctx, s.c, "POST", "v1/Agents/Document/SetDocumentStreamFromId", in, false)
 }
 
 // SetTemplateStream calls POST v1/Agents/Document/SetTemplateStream.
@@ -934,7 +933,7 @@ func (s DocumentAgent) SetTemplateStream(ctx context.Context, filename string, p
 		Personal bool   `json:"Personal"`
 		Stream   []byte `json:"Stream,omitempty"`
 	}{filename, personal, stream}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Document/SetTemplateStream", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Document/SetTemplateStream", in, false)
 }
 
 // SubstituteMergeDocumentTemplateVariables calls POST v1/Agents/Document/SubstituteMergeDocumentTemplateVariables.
@@ -947,7 +946,7 @@ func (s DocumentAgent) SubstituteMergeDocumentTemplateVariables(ctx context.Cont
 		CustomValues []string `json:"CustomValues,omitempty"`
 		DocumentID   int64    `json:"DocumentId"`
 	}{associateID, customTags, customValues, documentID}
-	return callBytes(ctx, s.c, http.MethodPost, "v1/Agents/Document/SubstituteMergeDocumentTemplateVariables", in, false)
+	return callBytes(ctx, s.c, "POST", "v1/Agents/Document/SubstituteMergeDocumentTemplateVariables", in, false)
 }
 
 // SubstituteMergeDocumentTemplateVariablesReader is SubstituteMergeDocumentTemplateVariables with the response body handed over as it arrives; the caller closes it.
@@ -958,7 +957,7 @@ func (s DocumentAgent) SubstituteMergeDocumentTemplateVariablesReader(ctx contex
 		CustomValues []string `json:"CustomValues,omitempty"`
 		DocumentID   int64    `json:"DocumentId"`
 	}{associateID, customTags, customValues, documentID}
-	return callReader(ctx, s.c, http.MethodPost, "v1/Agents/Document/SubstituteMergeDocumentTemplateVariables", in, false)
+	return callReader(ctx, s.c, "POST", "v1/Agents/Document/SubstituteMergeDocumentTemplateVariables", in, false)
 }
 
 // SubstituteMergeDocumentTemplateVariables2 calls POST v1/Agents/Document/SubstituteMergeDocumentTemplateVariables2.
@@ -970,7 +969,7 @@ func (s DocumentAgent) SubstituteMergeDocumentTemplateVariables2(ctx context.Con
 		CustomTags  map[string]string `json:"CustomTags,omitempty"`
 		DocumentID  int64             `json:"DocumentId"`
 	}{associateID, customTags, documentID}
-	return callBytes(ctx, s.c, http.MethodPost, "v1/Agents/Document/SubstituteMergeDocumentTemplateVariables2", in, false)
+	return callBytes(ctx, s.c, "POST", "v1/Agents/Document/SubstituteMergeDocumentTemplateVariables2", in, false)
 }
 
 // SubstituteMergeDocumentTemplateVariables2Reader is SubstituteMergeDocumentTemplateVariables2 with the response body handed over as it arrives; the caller closes it.
@@ -980,7 +979,7 @@ func (s DocumentAgent) SubstituteMergeDocumentTemplateVariables2Reader(ctx conte
 		CustomTags  map[string]string `json:"CustomTags,omitempty"`
 		DocumentID  int64             `json:"DocumentId"`
 	}{associateID, customTags, documentID}
-	return callReader(ctx, s.c, http.MethodPost, "v1/Agents/Document/SubstituteMergeDocumentTemplateVariables2", in, false)
+	return callReader(ctx, s.c, "POST", "v1/Agents/Document/SubstituteMergeDocumentTemplateVariables2", in, false)
 }
 
 // SubstituteMergeDocumentTemplateVariablesEx calls POST v1/Agents/Document/SubstituteMergeDocumentTemplateVariablesEx.
@@ -999,7 +998,7 @@ func (s DocumentAgent) SubstituteMergeDocumentTemplateVariablesEx(ctx context.Co
 		SaleID          int64    `json:"SaleId"`
 		SelectionID     int64    `json:"SelectionId"`
 	}{appointmentID, contactID, customTags, customValues, documentID, mergeDocumentID, personID, projectID, saleID, selectionID}
-	return callBytes(ctx, s.c, http.MethodPost, "v1/Agents/Document/SubstituteMergeDocumentTemplateVariablesEx", in, false)
+	return callBytes(ctx, s.c, "POST", "v1/Agents/Document/SubstituteMergeDocumentTemplateVariablesEx", in, false)
 }
 
 // SubstituteMergeDocumentTemplateVariablesExReader is SubstituteMergeDocumentTemplateVariablesEx with the response body handed over as it arrives; the caller closes it.
@@ -1016,7 +1015,7 @@ func (s DocumentAgent) SubstituteMergeDocumentTemplateVariablesExReader(ctx cont
 		SaleID          int64    `json:"SaleId"`
 		SelectionID     int64    `json:"SelectionId"`
 	}{appointmentID, contactID, customTags, customValues, documentID, mergeDocumentID, personID, projectID, saleID, selectionID}
-	return callReader(ctx, s.c, http.MethodPost, "v1/Agents/Document/SubstituteMergeDocumentTemplateVariablesEx", in, false)
+	return callReader(ctx, s.c, "POST", "v1/Agents/Document/SubstituteMergeDocumentTemplateVariablesEx", in, false)
 }
 
 // SubstituteMergeDocumentTemplateVariablesEx2 calls POST v1/Agents/Document/SubstituteMergeDocumentTemplateVariablesEx2.
@@ -1034,7 +1033,7 @@ func (s DocumentAgent) SubstituteMergeDocumentTemplateVariablesEx2(ctx context.C
 		SaleID          int64             `json:"SaleId"`
 		SelectionID     int64             `json:"SelectionId"`
 	}{appointmentID, contactID, customTags, documentID, mergeDocumentID, personID, projectID, saleID, selectionID}
-	return callBytes(ctx, s.c, http.MethodPost, "v1/Agents/Document/SubstituteMergeDocumentTemplateVariablesEx2", in, false)
+	return callBytes(ctx, s.c, "POST", "v1/Agents/Document/SubstituteMergeDocumentTemplateVariablesEx2", in, false)
 }
 
 // SubstituteMergeDocumentTemplateVariablesEx2Reader is SubstituteMergeDocumentTemplateVariablesEx2 with the response body handed over as it arrives; the caller closes it.
@@ -1050,7 +1049,7 @@ func (s DocumentAgent) SubstituteMergeDocumentTemplateVariablesEx2Reader(ctx con
 		SaleID          int64             `json:"SaleId"`
 		SelectionID     int64             `json:"SelectionId"`
 	}{appointmentID, contactID, customTags, documentID, mergeDocumentID, personID, projectID, saleID, selectionID}
-	return callReader(ctx, s.c, http.MethodPost, "v1/Agents/Document/SubstituteMergeDocumentTemplateVariablesEx2", in, false)
+	return callReader(ctx, s.c, "POST", "v1/Agents/Document/SubstituteMergeDocumentTemplateVariablesEx2", in, false)
 }
 
 // SubstituteTemplateVariables calls POST v1/Agents/Document/SubstituteTemplateVariables.
@@ -1069,7 +1068,7 @@ func (s DocumentAgent) SubstituteTemplateVariables(ctx context.Context, appointm
 		SelectionID       int64             `json:"SelectionId"`
 		Source            string            `json:"Source"`
 	}{appointmentID, contactID, cultureName, documentID, generatorEncoding, personID, projectID, saleID, selectionID, source}
-	return call[string](ctx, s.c, http.MethodPost, "v1/Agents/Document/SubstituteTemplateVariables", in, false)
+	return call[string](ctx, s.c, "POST", "v1/Agents/Document/SubstituteTemplateVariables", in, false)
 }
 
 // SubstituteTemplateVariablesEx calls POST v1/Agents/Document/SubstituteTemplateVariablesEx.
@@ -1079,7 +1078,7 @@ func (s DocumentAgent) SubstituteTemplateVariablesEx(ctx context.Context, parame
 	in := struct {
 		Parameters *TemplateVariablesParameters `json:"Parameters,omitempty"`
 	}{parameters}
-	return call[string](ctx, s.c, http.MethodPost, "v1/Agents/Document/SubstituteTemplateVariablesEx", in, false)
+	return call[string](ctx, s.c, "POST", "v1/Agents/Document/SubstituteTemplateVariablesEx", in, false)
 }
 
 // SubstituteTemplateVariablesWithCustomTags calls POST v1/Agents/Document/SubstituteTemplateVariablesWithCustomTags.
@@ -1100,7 +1099,7 @@ func (s DocumentAgent) SubstituteTemplateVariablesWithCustomTags(ctx context.Con
 		SelectionID       int64             `json:"SelectionId"`
 		Source            string            `json:"Source"`
 	}{appointmentID, contactID, cultureName, customTags, customValues, documentID, generatorEncoding, personID, projectID, saleID, selectionID, source}
-	return call[string](ctx, s.c, http.MethodPost, "v1/Agents/Document/SubstituteTemplateVariablesWithCustomTags", in, false)
+	return call[string](ctx, s.c, "POST", "v1/Agents/Document/SubstituteTemplateVariablesWithCustomTags", in, false)
 }
 
 // SubstituteTemplateVariablesWithCustomTags2 calls POST v1/Agents/Document/SubstituteTemplateVariablesWithCustomTags2.
@@ -1120,7 +1119,7 @@ func (s DocumentAgent) SubstituteTemplateVariablesWithCustomTags2(ctx context.Co
 		SelectionID       int64             `json:"SelectionId"`
 		Source            string            `json:"Source"`
 	}{appointmentID, contactID, cultureName, customTags, documentID, generatorEncoding, personID, projectID, saleID, selectionID, source}
-	return call[string](ctx, s.c, http.MethodPost, "v1/Agents/Document/SubstituteTemplateVariablesWithCustomTags2", in, false)
+	return call[string](ctx, s.c, "POST", "v1/Agents/Document/SubstituteTemplateVariablesWithCustomTags2", in, false)
 }
 
 // UndoCheckoutDocument calls POST v1/Agents/Document/UndoCheckoutDocument.
@@ -1131,7 +1130,7 @@ func (s DocumentAgent) UndoCheckoutDocument(ctx context.Context, allowedReturnTy
 		AllowedReturnTypes []string `json:"AllowedReturnTypes,omitempty"`
 		DocumentID         int64    `json:"DocumentId"`
 	}{allowedReturnTypes, documentID}
-	return call[*ReturnInfo](ctx, s.c, http.MethodPost, "v1/Agents/Document/UndoCheckoutDocument", in, false)
+	return call[*ReturnInfo](ctx, s.c, "POST", "v1/Agents/Document/UndoCheckoutDocument", in, false)
 }
 
 // ValidateDocumentEntity calls POST v1/Agents/Document/ValidateDocumentEntity.
@@ -1141,7 +1140,7 @@ func (s DocumentAgent) ValidateDocumentEntity(ctx context.Context, documentEntit
 	in := struct {
 		DocumentEntity *DocumentEntity `json:"DocumentEntity,omitempty"`
 	}{documentEntity}
-	return call[map[string]string](ctx, s.c, http.MethodPost, "v1/Agents/Document/ValidateDocumentEntity", in, false)
+	return call[map[string]string](ctx, s.c, "POST", "v1/Agents/Document/ValidateDocumentEntity", in, false)
 }
 
 // VerifyGetDocumentStream calls POST v1/Agents/Document/VerifyGetDocumentStream.
@@ -1151,5 +1150,5 @@ func (s DocumentAgent) VerifyGetDocumentStream(ctx context.Context, documentID i
 	in := struct {
 		DocumentID int64 `json:"DocumentId"`
 	}{documentID}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Document/VerifyGetDocumentStream", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Document/VerifyGetDocumentStream", in, false)
 }

@@ -4,7 +4,6 @@ package webapi
 
 import (
 	"context"
-	"net/http"
 
 	"github.com/go-superoffice/superoffice/tenant"
 )
@@ -18,14 +17,14 @@ type DocumentMigrationAgent struct{ c *tenant.Client }
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/DocumentMigration_Agent/v1DocumentMigrationAgent_CreateDefaultDocumentMigrationItemList.html
 func (s DocumentMigrationAgent) CreateDefaultDocumentMigrationItemList(ctx context.Context) (*DocumentMigrationItemList, error) {
-	return call[*DocumentMigrationItemList](ctx, s.c, http.MethodPost, "v1/Agents/DocumentMigration/CreateDefaultDocumentMigrationItemList", nil, false)
+	return call[*DocumentMigrationItemList](ctx, s.c, "POST", "v1/Agents/DocumentMigration/CreateDefaultDocumentMigrationItemList", nil, false)
 }
 
 // CreateDefaultDocumentTemplateMigrationList calls POST v1/Agents/DocumentMigration/CreateDefaultDocumentTemplateMigrationList.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/DocumentMigration_Agent/v1DocumentMigrationAgent_CreateDefaultDocumentTemplateMigrationList.html
 func (s DocumentMigrationAgent) CreateDefaultDocumentTemplateMigrationList(ctx context.Context) (*DocumentTemplateMigrationList, error) {
-	return call[*DocumentTemplateMigrationList](ctx, s.c, http.MethodPost, "v1/Agents/DocumentMigration/CreateDefaultDocumentTemplateMigrationList", nil, false)
+	return call[*DocumentTemplateMigrationList](ctx, s.c, "POST", "v1/Agents/DocumentMigration/CreateDefaultDocumentTemplateMigrationList", nil, false)
 }
 
 // GetForAllDocuments calls POST v1/Agents/DocumentMigration/GetForAllDocuments; it only reads, so it is retried like a GET.
@@ -36,7 +35,7 @@ func (s DocumentMigrationAgent) GetForAllDocuments(ctx context.Context, document
 		DocumentPluginID int64 `json:"DocumentPluginId"`
 		IncludeEmails    bool  `json:"IncludeEmails"`
 	}{documentPluginID, includeEmails}
-	return call[*DocumentMigrationItemList](ctx, s.c, http.MethodPost, "v1/Agents/DocumentMigration/GetForAllDocuments", in, true)
+	return call[*DocumentMigrationItemList](ctx, s.c, "POST", "v1/Agents/DocumentMigration/GetForAllDocuments", in, true)
 }
 
 // GetForDateRange calls POST v1/Agents/DocumentMigration/GetForDateRange; it only reads, so it is retried like a GET.
@@ -49,7 +48,7 @@ func (s DocumentMigrationAgent) GetForDateRange(ctx context.Context, documentPlu
 		MaxDate          Time  `json:"MaxDate"`
 		MinDate          Time  `json:"MinDate"`
 	}{documentPluginID, includeEmails, maxDate, minDate}
-	return call[*DocumentMigrationItemList](ctx, s.c, http.MethodPost, "v1/Agents/DocumentMigration/GetForDateRange", in, true)
+	return call[*DocumentMigrationItemList](ctx, s.c, "POST", "v1/Agents/DocumentMigration/GetForDateRange", in, true)
 }
 
 // GetForSelection calls POST v1/Agents/DocumentMigration/GetForSelection; it only reads, so it is retried like a GET.
@@ -61,7 +60,7 @@ func (s DocumentMigrationAgent) GetForSelection(ctx context.Context, documentPlu
 		IncludeEmails    bool  `json:"IncludeEmails"`
 		SelectionID      int64 `json:"SelectionId"`
 	}{documentPluginID, includeEmails, selectionID}
-	return call[*DocumentMigrationItemList](ctx, s.c, http.MethodPost, "v1/Agents/DocumentMigration/GetForSelection", in, true)
+	return call[*DocumentMigrationItemList](ctx, s.c, "POST", "v1/Agents/DocumentMigration/GetForSelection", in, true)
 }
 
 // GetForTemplates calls POST v1/Agents/DocumentMigration/GetForTemplates; it only reads, so it is retried like a GET.
@@ -72,21 +71,21 @@ func (s DocumentMigrationAgent) GetForTemplates(ctx context.Context, includeEmai
 		IncludeEmails          bool  `json:"IncludeEmails"`
 		TargetDocumentPluginID int64 `json:"TargetDocumentPluginId"`
 	}{includeEmails, targetDocumentPluginID}
-	return call[*DocumentTemplateMigrationList](ctx, s.c, http.MethodPost, "v1/Agents/DocumentMigration/GetForTemplates", in, true)
+	return call[*DocumentTemplateMigrationList](ctx, s.c, "POST", "v1/Agents/DocumentMigration/GetForTemplates", in, true)
 }
 
 // GetNumberOfConfidentialDocuments calls POST v1/Agents/DocumentMigration/GetNumberOfConfidentialDocuments; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/DocumentMigration_Agent/v1DocumentMigrationAgent_GetNumberOfConfidentialDocuments.html
 func (s DocumentMigrationAgent) GetNumberOfConfidentialDocuments(ctx context.Context) (float64, error) {
-	return call[float64](ctx, s.c, http.MethodPost, "v1/Agents/DocumentMigration/GetNumberOfConfidentialDocuments", nil, true)
+	return call[float64](ctx, s.c, "POST", "v1/Agents/DocumentMigration/GetNumberOfConfidentialDocuments", nil, true)
 }
 
 // HasDocumentsToMigrate calls POST v1/Agents/DocumentMigration/HasDocumentsToMigrate; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/DocumentMigration_Agent/v1DocumentMigrationAgent_HasDocumentsToMigrate.html
 func (s DocumentMigrationAgent) HasDocumentsToMigrate(ctx context.Context) (bool, error) {
-	return call[bool](ctx, s.c, http.MethodPost, "v1/Agents/DocumentMigration/HasDocumentsToMigrate", nil, true)
+	return call[bool](ctx, s.c, "POST", "v1/Agents/DocumentMigration/HasDocumentsToMigrate", nil, true)
 }
 
 // MigrateDocumentToNewDocPlugin calls POST v1/Agents/DocumentMigration/MigrateDocumentToNewDocPlugin.
@@ -97,7 +96,7 @@ func (s DocumentMigrationAgent) MigrateDocumentToNewDocPlugin(ctx context.Contex
 		DocumentID       int64 `json:"DocumentId"`
 		DocumentPluginID int64 `json:"DocumentPluginId"`
 	}{documentID, documentPluginID}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/DocumentMigration/MigrateDocumentToNewDocPlugin", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/DocumentMigration/MigrateDocumentToNewDocPlugin", in, false)
 }
 
 // MigrateTemplateToNewDocPlugin calls POST v1/Agents/DocumentMigration/MigrateTemplateToNewDocPlugin.
@@ -108,5 +107,5 @@ func (s DocumentMigrationAgent) MigrateTemplateToNewDocPlugin(ctx context.Contex
 		DocumentTemplateID     int64 `json:"DocumentTemplateId"`
 		TargetDocumentPluginID int64 `json:"TargetDocumentPluginId"`
 	}{documentTemplateID, targetDocumentPluginID}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/DocumentMigration/MigrateTemplateToNewDocPlugin", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/DocumentMigration/MigrateTemplateToNewDocPlugin", in, false)
 }

@@ -5,7 +5,6 @@ package webapi
 import (
 	"context"
 	"io"
-	"net/http"
 
 	"github.com/go-superoffice/superoffice/tenant"
 )
@@ -22,7 +21,7 @@ func (s EMailAgent) Authenticate(ctx context.Context, connectionInfoExtended *EM
 	in := struct {
 		ConnectionInfoExtended *EMailConnectionInfoExtended `json:"ConnectionInfoExtended,omitempty"`
 	}{connectionInfoExtended}
-	return call[bool](ctx, s.c, http.MethodPost, "v1/Agents/EMail/Authenticate", in, false)
+	return call[bool](ctx, s.c, "POST", "v1/Agents/EMail/Authenticate", in, false)
 }
 
 // AuthenticateIncoming calls POST v1/Agents/EMail/AuthenticateIncoming.
@@ -32,7 +31,7 @@ func (s EMailAgent) AuthenticateIncoming(ctx context.Context, connectionInfo *EM
 	in := struct {
 		ConnectionInfo *EMailConnectionInfo `json:"ConnectionInfo,omitempty"`
 	}{connectionInfo}
-	return call[bool](ctx, s.c, http.MethodPost, "v1/Agents/EMail/AuthenticateIncoming", in, false)
+	return call[bool](ctx, s.c, "POST", "v1/Agents/EMail/AuthenticateIncoming", in, false)
 }
 
 // AuthenticateOutgoing calls POST v1/Agents/EMail/AuthenticateOutgoing.
@@ -42,91 +41,91 @@ func (s EMailAgent) AuthenticateOutgoing(ctx context.Context, connectionInfo *EM
 	in := struct {
 		ConnectionInfo *EMailConnectionInfo `json:"ConnectionInfo,omitempty"`
 	}{connectionInfo}
-	return call[bool](ctx, s.c, http.MethodPost, "v1/Agents/EMail/AuthenticateOutgoing", in, false)
+	return call[bool](ctx, s.c, "POST", "v1/Agents/EMail/AuthenticateOutgoing", in, false)
 }
 
 // CacheFolderList calls POST v1/Agents/EMail/CacheFolderList.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/EMail_Agent/v1EMailAgent_CacheFolderList.html
 func (s EMailAgent) CacheFolderList(ctx context.Context) ([]EMailFolder, error) {
-	return call[[]EMailFolder](ctx, s.c, http.MethodPost, "v1/Agents/EMail/CacheFolderList", nil, false)
+	return call[[]EMailFolder](ctx, s.c, "POST", "v1/Agents/EMail/CacheFolderList", nil, false)
 }
 
 // CreateDefaultEMailAccount calls POST v1/Agents/EMail/CreateDefaultEMailAccount.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/EMail_Agent/v1EMailAgent_CreateDefaultEMailAccount.html
 func (s EMailAgent) CreateDefaultEMailAccount(ctx context.Context) (*EMailAccount, error) {
-	return call[*EMailAccount](ctx, s.c, http.MethodPost, "v1/Agents/EMail/CreateDefaultEMailAccount", nil, false)
+	return call[*EMailAccount](ctx, s.c, "POST", "v1/Agents/EMail/CreateDefaultEMailAccount", nil, false)
 }
 
 // CreateDefaultEMailAddress calls POST v1/Agents/EMail/CreateDefaultEMailAddress.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/EMail_Agent/v1EMailAgent_CreateDefaultEMailAddress.html
 func (s EMailAgent) CreateDefaultEMailAddress(ctx context.Context) (*EMailAddress, error) {
-	return call[*EMailAddress](ctx, s.c, http.MethodPost, "v1/Agents/EMail/CreateDefaultEMailAddress", nil, false)
+	return call[*EMailAddress](ctx, s.c, "POST", "v1/Agents/EMail/CreateDefaultEMailAddress", nil, false)
 }
 
 // CreateDefaultEMailAppointment calls POST v1/Agents/EMail/CreateDefaultEMailAppointment.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/EMail_Agent/v1EMailAgent_CreateDefaultEMailAppointment.html
 func (s EMailAgent) CreateDefaultEMailAppointment(ctx context.Context) (*EMailAppointment, error) {
-	return call[*EMailAppointment](ctx, s.c, http.MethodPost, "v1/Agents/EMail/CreateDefaultEMailAppointment", nil, false)
+	return call[*EMailAppointment](ctx, s.c, "POST", "v1/Agents/EMail/CreateDefaultEMailAppointment", nil, false)
 }
 
 // CreateDefaultEMailAttachment calls POST v1/Agents/EMail/CreateDefaultEMailAttachment.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/EMail_Agent/v1EMailAgent_CreateDefaultEMailAttachment.html
 func (s EMailAgent) CreateDefaultEMailAttachment(ctx context.Context) (*EMailAttachment, error) {
-	return call[*EMailAttachment](ctx, s.c, http.MethodPost, "v1/Agents/EMail/CreateDefaultEMailAttachment", nil, false)
+	return call[*EMailAttachment](ctx, s.c, "POST", "v1/Agents/EMail/CreateDefaultEMailAttachment", nil, false)
 }
 
 // CreateDefaultEMailConnectionInfo calls POST v1/Agents/EMail/CreateDefaultEMailConnectionInfo.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/EMail_Agent/v1EMailAgent_CreateDefaultEMailConnectionInfo.html
 func (s EMailAgent) CreateDefaultEMailConnectionInfo(ctx context.Context) (*EMailConnectionInfo, error) {
-	return call[*EMailConnectionInfo](ctx, s.c, http.MethodPost, "v1/Agents/EMail/CreateDefaultEMailConnectionInfo", nil, false)
+	return call[*EMailConnectionInfo](ctx, s.c, "POST", "v1/Agents/EMail/CreateDefaultEMailConnectionInfo", nil, false)
 }
 
 // CreateDefaultEMailConnectionInfoExtended calls POST v1/Agents/EMail/CreateDefaultEMailConnectionInfoExtended.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/EMail_Agent/v1EMailAgent_CreateDefaultEMailConnectionInfoExtended.html
 func (s EMailAgent) CreateDefaultEMailConnectionInfoExtended(ctx context.Context) (*EMailConnectionInfoExtended, error) {
-	return call[*EMailConnectionInfoExtended](ctx, s.c, http.MethodPost, "v1/Agents/EMail/CreateDefaultEMailConnectionInfoExtended", nil, false)
+	return call[*EMailConnectionInfoExtended](ctx, s.c, "POST", "v1/Agents/EMail/CreateDefaultEMailConnectionInfoExtended", nil, false)
 }
 
 // CreateDefaultEMailCustomHeader calls POST v1/Agents/EMail/CreateDefaultEMailCustomHeader.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/EMail_Agent/v1EMailAgent_CreateDefaultEMailCustomHeader.html
 func (s EMailAgent) CreateDefaultEMailCustomHeader(ctx context.Context) (*EMailCustomHeader, error) {
-	return call[*EMailCustomHeader](ctx, s.c, http.MethodPost, "v1/Agents/EMail/CreateDefaultEMailCustomHeader", nil, false)
+	return call[*EMailCustomHeader](ctx, s.c, "POST", "v1/Agents/EMail/CreateDefaultEMailCustomHeader", nil, false)
 }
 
 // CreateDefaultEMailEntity calls POST v1/Agents/EMail/CreateDefaultEMailEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/EMail_Agent/v1EMailAgent_CreateDefaultEMailEntity.html
 func (s EMailAgent) CreateDefaultEMailEntity(ctx context.Context) (*EMailEntity, error) {
-	return call[*EMailEntity](ctx, s.c, http.MethodPost, "v1/Agents/EMail/CreateDefaultEMailEntity", nil, false)
+	return call[*EMailEntity](ctx, s.c, "POST", "v1/Agents/EMail/CreateDefaultEMailEntity", nil, false)
 }
 
 // CreateDefaultEMailEnvelope calls POST v1/Agents/EMail/CreateDefaultEMailEnvelope.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/EMail_Agent/v1EMailAgent_CreateDefaultEMailEnvelope.html
 func (s EMailAgent) CreateDefaultEMailEnvelope(ctx context.Context) (*EMailEnvelope, error) {
-	return call[*EMailEnvelope](ctx, s.c, http.MethodPost, "v1/Agents/EMail/CreateDefaultEMailEnvelope", nil, false)
+	return call[*EMailEnvelope](ctx, s.c, "POST", "v1/Agents/EMail/CreateDefaultEMailEnvelope", nil, false)
 }
 
 // CreateDefaultEMailFolder calls POST v1/Agents/EMail/CreateDefaultEMailFolder.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/EMail_Agent/v1EMailAgent_CreateDefaultEMailFolder.html
 func (s EMailAgent) CreateDefaultEMailFolder(ctx context.Context) (*EMailFolder, error) {
-	return call[*EMailFolder](ctx, s.c, http.MethodPost, "v1/Agents/EMail/CreateDefaultEMailFolder", nil, false)
+	return call[*EMailFolder](ctx, s.c, "POST", "v1/Agents/EMail/CreateDefaultEMailFolder", nil, false)
 }
 
 // CreateDefaultEMailSOInfo calls POST v1/Agents/EMail/CreateDefaultEMailSOInfo.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/EMail_Agent/v1EMailAgent_CreateDefaultEMailSOInfo.html
 func (s EMailAgent) CreateDefaultEMailSOInfo(ctx context.Context) (*EMailSOInfo, error) {
-	return call[*EMailSOInfo](ctx, s.c, http.MethodPost, "v1/Agents/EMail/CreateDefaultEMailSOInfo", nil, false)
+	return call[*EMailSOInfo](ctx, s.c, "POST", "v1/Agents/EMail/CreateDefaultEMailSOInfo", nil, false)
 }
 
 // CreateEMailFromDocumentEntity calls POST v1/Agents/EMail/CreateEMailFromDocumentEntity.
@@ -136,7 +135,7 @@ func (s EMailAgent) CreateEMailFromDocumentEntity(ctx context.Context, documentE
 	in := struct {
 		DocumentEntity *DocumentEntity `json:"DocumentEntity,omitempty"`
 	}{documentEntity}
-	return call[*EMailEntity](ctx, s.c, http.MethodPost, "v1/Agents/EMail/CreateEMailFromDocumentEntity", in, false)
+	return call[*EMailEntity](ctx, s.c, "POST", "v1/Agents/EMail/CreateEMailFromDocumentEntity", in, false)
 }
 
 // CreateEMailFromMimeMessage calls POST v1/Agents/EMail/CreateEMailFromMimeMessage.
@@ -146,7 +145,7 @@ func (s EMailAgent) CreateEMailFromMimeMessage(ctx context.Context, mimeMessage 
 	in := struct {
 		MimeMessage string `json:"MimeMessage"`
 	}{mimeMessage}
-	return call[*EMailEntity](ctx, s.c, http.MethodPost, "v1/Agents/EMail/CreateEMailFromMimeMessage", in, false)
+	return call[*EMailEntity](ctx, s.c, "POST", "v1/Agents/EMail/CreateEMailFromMimeMessage", in, false)
 }
 
 // CreateFolder calls POST v1/Agents/EMail/CreateFolder.
@@ -156,7 +155,7 @@ func (s EMailAgent) CreateFolder(ctx context.Context, connectionInfo *EMailConne
 	in := struct {
 		ConnectionInfo *EMailConnectionInfo `json:"ConnectionInfo,omitempty"`
 	}{connectionInfo}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/EMail/CreateFolder", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/EMail/CreateFolder", in, false)
 }
 
 // CreateForwardEmail calls POST v1/Agents/EMail/CreateForwardEmail.
@@ -166,7 +165,7 @@ func (s EMailAgent) CreateForwardEmail(ctx context.Context, email *EMailEntity) 
 	in := struct {
 		Email *EMailEntity `json:"Email,omitempty"`
 	}{email}
-	return call[*EMailEntity](ctx, s.c, http.MethodPost, "v1/Agents/EMail/CreateForwardEmail", in, false)
+	return call[*EMailEntity](ctx, s.c, "POST", "v1/Agents/EMail/CreateForwardEmail", in, false)
 }
 
 // CreateInlineHTMLHeader calls POST v1/Agents/EMail/CreateInlineHtmlHeader.
@@ -176,7 +175,7 @@ func (s EMailAgent) CreateInlineHTMLHeader(ctx context.Context, email *EMailEnti
 	in := struct {
 		Email *EMailEntity `json:"Email,omitempty"`
 	}{email}
-	return call[string](ctx, s.c, http.MethodPost, "v1/Agents/EMail/CreateInlineHtmlHeader", in, false)
+	return call[string](ctx, s.c, "POST", "v1/Agents/EMail/CreateInlineHtmlHeader", in, false)
 }
 
 // CreateNewPhysicalDocumentFromEmail calls POST v1/Agents/EMail/CreateNewPhysicalDocumentFromEmail.
@@ -187,7 +186,7 @@ func (s EMailAgent) CreateNewPhysicalDocumentFromEmail(ctx context.Context, docu
 		DocumentID  int64 `json:"DocumentId"`
 		EmailItemID int64 `json:"EmailItemId"`
 	}{documentID, emailItemID}
-	return call[*DocumentEntity](ctx, s.c, http.MethodPost, "v1/Agents/EMail/CreateNewPhysicalDocumentFromEmail", in, false)
+	return call[*DocumentEntity](ctx, s.c, "POST", "v1/Agents/EMail/CreateNewPhysicalDocumentFromEmail", in, false)
 }
 
 // CreateNewPhysicalDocumentFromEmailAttachment calls POST v1/Agents/EMail/CreateNewPhysicalDocumentFromEmailAttachment.
@@ -199,7 +198,7 @@ func (s EMailAgent) CreateNewPhysicalDocumentFromEmailAttachment(ctx context.Con
 		DocumentID   int64  `json:"DocumentId"`
 		EmailItemID  int64  `json:"EmailItemId"`
 	}{attachmentID, documentID, emailItemID}
-	return call[*DocumentEntity](ctx, s.c, http.MethodPost, "v1/Agents/EMail/CreateNewPhysicalDocumentFromEmailAttachment", in, false)
+	return call[*DocumentEntity](ctx, s.c, "POST", "v1/Agents/EMail/CreateNewPhysicalDocumentFromEmailAttachment", in, false)
 }
 
 // Delete calls POST v1/Agents/EMail/Delete.
@@ -211,14 +210,14 @@ func (s EMailAgent) Delete(ctx context.Context, connectionInfo *EMailConnectionI
 		MessageServerIDs []int64              `json:"MessageServerIds,omitempty"`
 		MoveToFolder     string               `json:"MoveToFolder"`
 	}{connectionInfo, messageServerIDs, moveToFolder}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/EMail/Delete", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/EMail/Delete", in, false)
 }
 
 // DeleteEMailAccount calls POST v1/Agents/EMail/DeleteEMailAccount.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/EMail_Agent/v1EMailAgent_DeleteEMailAccount.html
 func (s EMailAgent) DeleteEMailAccount(ctx context.Context, eMailAccountID int64) error {
-	return exec(ctx, s.c, http.MethodPost, withQuery("v1/Agents/EMail/DeleteEMailAccount", "EMailAccountId", eMailAccountID), nil, false)
+	return exec(ctx, s.c, "POST", withQuery("v1/Agents/EMail/DeleteEMailAccount", "EMailAccountId", eMailAccountID), nil, false)
 }
 
 // DeleteEmails calls POST v1/Agents/EMail/DeleteEmails.
@@ -229,7 +228,7 @@ func (s EMailAgent) DeleteEmails(ctx context.Context, ids []int64, moveToFolder 
 		IDs          []int64 `json:"Ids,omitempty"`
 		MoveToFolder string  `json:"MoveToFolder"`
 	}{ids, moveToFolder}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/EMail/DeleteEmails", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/EMail/DeleteEmails", in, false)
 }
 
 // DeleteExtended calls POST v1/Agents/EMail/DeleteExtended.
@@ -240,7 +239,7 @@ func (s EMailAgent) DeleteExtended(ctx context.Context, connectionInfoExtended *
 		ConnectionInfoExtended *EMailConnectionInfoExtended `json:"ConnectionInfoExtended,omitempty"`
 		MessageIDs             []string                     `json:"MessageIds,omitempty"`
 	}{connectionInfoExtended, messageIDs}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/EMail/DeleteExtended", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/EMail/DeleteExtended", in, false)
 }
 
 // DeleteFolder calls POST v1/Agents/EMail/DeleteFolder.
@@ -250,7 +249,7 @@ func (s EMailAgent) DeleteFolder(ctx context.Context, connectionInfo *EMailConne
 	in := struct {
 		ConnectionInfo *EMailConnectionInfo `json:"ConnectionInfo,omitempty"`
 	}{connectionInfo}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/EMail/DeleteFolder", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/EMail/DeleteFolder", in, false)
 }
 
 // DeleteFromServerIdentifier calls POST v1/Agents/EMail/DeleteFromServerIdentifier.
@@ -262,7 +261,7 @@ func (s EMailAgent) DeleteFromServerIdentifier(ctx context.Context, connectionIn
 		MessageServerIDs []string             `json:"MessageServerIds,omitempty"`
 		MoveToFolder     string               `json:"MoveToFolder"`
 	}{connectionInfo, messageServerIDs, moveToFolder}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/EMail/DeleteFromServerIdentifier", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/EMail/DeleteFromServerIdentifier", in, false)
 }
 
 // EmptyFolder calls POST v1/Agents/EMail/EmptyFolder.
@@ -273,7 +272,7 @@ func (s EMailAgent) EmptyFolder(ctx context.Context, connectionInfo *EMailConnec
 		ConnectionInfo *EMailConnectionInfo `json:"ConnectionInfo,omitempty"`
 		MoveToFolder   string               `json:"MoveToFolder"`
 	}{connectionInfo, moveToFolder}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/EMail/EmptyFolder", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/EMail/EmptyFolder", in, false)
 }
 
 // FindAddress calls POST v1/Agents/EMail/FindAddress; it only reads, so it is retried like a GET.
@@ -283,7 +282,7 @@ func (s EMailAgent) FindAddress(ctx context.Context, address string) ([]EMailAdd
 	in := struct {
 		Address string `json:"Address"`
 	}{address}
-	return call[[]EMailAddress](ctx, s.c, http.MethodPost, "v1/Agents/EMail/FindAddress", in, true)
+	return call[[]EMailAddress](ctx, s.c, "POST", "v1/Agents/EMail/FindAddress", in, true)
 }
 
 // FindContactOrPersonByEmailName calls POST v1/Agents/EMail/FindContactOrPersonByEmailName; it only reads, so it is retried like a GET.
@@ -294,7 +293,7 @@ func (s EMailAgent) FindContactOrPersonByEmailName(ctx context.Context, emailAdd
 		EmailAddress string `json:"EmailAddress"`
 		Name         string `json:"Name"`
 	}{emailAddress, name}
-	return call[[]ContactOrPersonFromEmail](ctx, s.c, http.MethodPost, "v1/Agents/EMail/FindContactOrPersonByEmailName", in, true)
+	return call[[]ContactOrPersonFromEmail](ctx, s.c, "POST", "v1/Agents/EMail/FindContactOrPersonByEmailName", in, true)
 }
 
 // FindContactOrPersonByEmailNameWithLimit calls POST v1/Agents/EMail/FindContactOrPersonByEmailNameWithLimit; it only reads, so it is retried like a GET.
@@ -307,7 +306,7 @@ func (s EMailAgent) FindContactOrPersonByEmailNameWithLimit(ctx context.Context,
 		NumberOfContacts float64 `json:"NumberOfContacts"`
 		NumberOfPersons  float64 `json:"NumberOfPersons"`
 	}{emailAddress, name, numberOfContacts, numberOfPersons}
-	return call[[]ContactOrPersonFromEmail](ctx, s.c, http.MethodPost, "v1/Agents/EMail/FindContactOrPersonByEmailNameWithLimit", in, true)
+	return call[[]ContactOrPersonFromEmail](ctx, s.c, "POST", "v1/Agents/EMail/FindContactOrPersonByEmailNameWithLimit", in, true)
 }
 
 // GetAttachment calls POST v1/Agents/EMail/GetAttachment; it only reads, so it is retried like a GET.
@@ -319,7 +318,7 @@ func (s EMailAgent) GetAttachment(ctx context.Context, attachmentID string, conn
 		ConnectionInfo  *EMailConnectionInfo `json:"ConnectionInfo,omitempty"`
 		MessageServerID int64                `json:"MessageServerId"`
 	}{attachmentID, connectionInfo, messageServerID}
-	return call[*EMailAttachment](ctx, s.c, http.MethodPost, "v1/Agents/EMail/GetAttachment", in, true)
+	return call[*EMailAttachment](ctx, s.c, "POST", "v1/Agents/EMail/GetAttachment", in, true)
 }
 
 // GetAttachmentFromID calls POST v1/Agents/EMail/GetAttachmentFromId; it only reads, so it is retried like a GET.
@@ -330,7 +329,7 @@ func (s EMailAgent) GetAttachmentFromID(ctx context.Context, attachmentID string
 		AttachmentID string `json:"AttachmentId"`
 		MailItemID   int64  `json:"MailItemId"`
 	}{attachmentID, mailItemID}
-	return call[*EMailAttachment](ctx, s.c, http.MethodPost, "v1/Agents/EMail/GetAttachmentFromId", in, true)
+	return call[*EMailAttachment](ctx, s.c, "POST", "v1/Agents/EMail/GetAttachmentFromId", in, true)
 }
 
 // GetAttachmentFromServerIdentifier calls POST v1/Agents/EMail/GetAttachmentFromServerIdentifier; it only reads, so it is retried like a GET.
@@ -342,21 +341,21 @@ func (s EMailAgent) GetAttachmentFromServerIdentifier(ctx context.Context, attac
 		ConnectionInfo  *EMailConnectionInfo `json:"ConnectionInfo,omitempty"`
 		MessageServerID string               `json:"MessageServerId"`
 	}{attachmentID, connectionInfo, messageServerID}
-	return call[*EMailAttachment](ctx, s.c, http.MethodPost, "v1/Agents/EMail/GetAttachmentFromServerIdentifier", in, true)
+	return call[*EMailAttachment](ctx, s.c, "POST", "v1/Agents/EMail/GetAttachmentFromServerIdentifier", in, true)
 }
 
 // GetCurrentAccount calls POST v1/Agents/EMail/GetCurrentAccount; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/EMail_Agent/v1EMailAgent_GetCurrentAccount.html
 func (s EMailAgent) GetCurrentAccount(ctx context.Context) (*EMailAccount, error) {
-	return call[*EMailAccount](ctx, s.c, http.MethodPost, "v1/Agents/EMail/GetCurrentAccount", nil, true)
+	return call[*EMailAccount](ctx, s.c, "POST", "v1/Agents/EMail/GetCurrentAccount", nil, true)
 }
 
 // GetCurrentAccountID calls POST v1/Agents/EMail/GetCurrentAccountId; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/EMail_Agent/v1EMailAgent_GetCurrentAccountId.html
 func (s EMailAgent) GetCurrentAccountID(ctx context.Context) (int64, error) {
-	return call[int64](ctx, s.c, http.MethodPost, "v1/Agents/EMail/GetCurrentAccountId", nil, true)
+	return call[int64](ctx, s.c, "POST", "v1/Agents/EMail/GetCurrentAccountId", nil, true)
 }
 
 // GetEMail calls POST v1/Agents/EMail/GetEMail; it only reads, so it is retried like a GET.
@@ -367,14 +366,14 @@ func (s EMailAgent) GetEMail(ctx context.Context, id int64, includeAttachments b
 		ID                 int64 `json:"Id"`
 		IncludeAttachments bool  `json:"IncludeAttachments"`
 	}{id, includeAttachments}
-	return call[*EMailEntity](ctx, s.c, http.MethodPost, "v1/Agents/EMail/GetEMail", in, true)
+	return call[*EMailEntity](ctx, s.c, "POST", "v1/Agents/EMail/GetEMail", in, true)
 }
 
 // GetEMailAccount calls POST v1/Agents/EMail/GetEMailAccount; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/EMail_Agent/v1EMailAgent_GetEMailAccount.html
 func (s EMailAgent) GetEMailAccount(ctx context.Context, eMailAccountID int64) (*EMailAccount, error) {
-	return call[*EMailAccount](ctx, s.c, http.MethodPost, withQuery("v1/Agents/EMail/GetEMailAccount", "eMailAccountId", eMailAccountID), nil, true)
+	return call[*EMailAccount](ctx, s.c, "POST", withQuery("v1/Agents/EMail/GetEMailAccount", "eMailAccountId", eMailAccountID), nil, true)
 }
 
 // GetEMailAccountFromEMailAddress calls POST v1/Agents/EMail/GetEMailAccountFromEMailAddress; it only reads, so it is retried like a GET.
@@ -384,7 +383,7 @@ func (s EMailAgent) GetEMailAccountFromEMailAddress(ctx context.Context, fromAdd
 	in := struct {
 		FromAddress string `json:"FromAddress"`
 	}{fromAddress}
-	return call[*EMailAccount](ctx, s.c, http.MethodPost, "v1/Agents/EMail/GetEMailAccountFromEMailAddress", in, true)
+	return call[*EMailAccount](ctx, s.c, "POST", "v1/Agents/EMail/GetEMailAccountFromEMailAddress", in, true)
 }
 
 // GetEMailAddresses calls POST v1/Agents/EMail/GetEMailAddresses; it only reads, so it is retried like a GET.
@@ -394,7 +393,7 @@ func (s EMailAgent) GetEMailAddresses(ctx context.Context, emailIDs []int64) ([]
 	in := struct {
 		EmailIDs []int64 `json:"EmailIds,omitempty"`
 	}{emailIDs}
-	return call[[]EMailAddress](ctx, s.c, http.MethodPost, "v1/Agents/EMail/GetEMailAddresses", in, true)
+	return call[[]EMailAddress](ctx, s.c, "POST", "v1/Agents/EMail/GetEMailAddresses", in, true)
 }
 
 // GetEMailAsEmlStream calls POST v1/Agents/EMail/GetEMailAsEmlStream; it only reads, so it is retried like a GET.
@@ -405,7 +404,7 @@ func (s EMailAgent) GetEMailAsEmlStream(ctx context.Context, emailItemID int64, 
 		EmailItemID        int64 `json:"EmailItemId"`
 		IncludeAttachments bool  `json:"IncludeAttachments"`
 	}{emailItemID, includeAttachments}
-	return callBytes(ctx, s.c, http.MethodPost, "v1/Agents/EMail/GetEMailAsEmlStream", in, true)
+	return callBytes(ctx, s.c, "POST", "v1/Agents/EMail/GetEMailAsEmlStream", in, true)
 }
 
 // GetEMailAsEmlStreamReader is GetEMailAsEmlStream with the response body handed over as it arrives; the caller closes it.
@@ -414,7 +413,7 @@ func (s EMailAgent) GetEMailAsEmlStreamReader(ctx context.Context, emailItemID i
 		EmailItemID        int64 `json:"EmailItemId"`
 		IncludeAttachments bool  `json:"IncludeAttachments"`
 	}{emailItemID, includeAttachments}
-	return callReader(ctx, s.c, http.MethodPost, "v1/Agents/EMail/GetEMailAsEmlStream", in, true)
+	return callReader(ctx, s.c, "POST", "v1/Agents/EMail/GetEMailAsEmlStream", in, true)
 }
 
 // GetEMailAsStream calls POST v1/Agents/EMail/GetEMailAsStream; it only reads, so it is retried like a GET.
@@ -426,7 +425,7 @@ func (s EMailAgent) GetEMailAsStream(ctx context.Context, connectionInfo *EMailC
 		MessageServerID  int64                `json:"MessageServerId"`
 		StripAttachments bool                 `json:"StripAttachments"`
 	}{connectionInfo, messageServerID, stripAttachments}
-	return callBytes(ctx, s.c, http.MethodPost, "v1/Agents/EMail/GetEMailAsStream", in, true)
+	return callBytes(ctx, s.c, "POST", "v1/Agents/EMail/GetEMailAsStream", in, true)
 }
 
 // GetEMailAsStreamReader is GetEMailAsStream with the response body handed over as it arrives; the caller closes it.
@@ -436,7 +435,7 @@ func (s EMailAgent) GetEMailAsStreamReader(ctx context.Context, connectionInfo *
 		MessageServerID  int64                `json:"MessageServerId"`
 		StripAttachments bool                 `json:"StripAttachments"`
 	}{connectionInfo, messageServerID, stripAttachments}
-	return callReader(ctx, s.c, http.MethodPost, "v1/Agents/EMail/GetEMailAsStream", in, true)
+	return callReader(ctx, s.c, "POST", "v1/Agents/EMail/GetEMailAsStream", in, true)
 }
 
 // GetEMailAsStreamFromServerIdentifier calls POST v1/Agents/EMail/GetEMailAsStreamFromServerIdentifier; it only reads, so it is retried like a GET.
@@ -448,7 +447,7 @@ func (s EMailAgent) GetEMailAsStreamFromServerIdentifier(ctx context.Context, co
 		MessageServerID  string               `json:"MessageServerId"`
 		StripAttachments bool                 `json:"StripAttachments"`
 	}{connectionInfo, messageServerID, stripAttachments}
-	return callBytes(ctx, s.c, http.MethodPost, "v1/Agents/EMail/GetEMailAsStreamFromServerIdentifier", in, true)
+	return callBytes(ctx, s.c, "POST", "v1/Agents/EMail/GetEMailAsStreamFromServerIdentifier", in, true)
 }
 
 // GetEMailAsStreamFromServerIdentifierReader is GetEMailAsStreamFromServerIdentifier with the response body handed over as it arrives; the caller closes it.
@@ -458,7 +457,7 @@ func (s EMailAgent) GetEMailAsStreamFromServerIdentifierReader(ctx context.Conte
 		MessageServerID  string               `json:"MessageServerId"`
 		StripAttachments bool                 `json:"StripAttachments"`
 	}{connectionInfo, messageServerID, stripAttachments}
-	return callReader(ctx, s.c, http.MethodPost, "v1/Agents/EMail/GetEMailAsStreamFromServerIdentifier", in, true)
+	return callReader(ctx, s.c, "POST", "v1/Agents/EMail/GetEMailAsStreamFromServerIdentifier", in, true)
 }
 
 // GetEMailEnvelopes calls POST v1/Agents/EMail/GetEMailEnvelopes; it only reads, so it is retried like a GET.
@@ -469,7 +468,7 @@ func (s EMailAgent) GetEMailEnvelopes(ctx context.Context, connectionInfo *EMail
 		ConnectionInfo   *EMailConnectionInfo `json:"ConnectionInfo,omitempty"`
 		MessageServerIDs []int64              `json:"MessageServerIds,omitempty"`
 	}{connectionInfo, messageServerIDs}
-	return call[[]EMailEnvelope](ctx, s.c, http.MethodPost, "v1/Agents/EMail/GetEMailEnvelopes", in, true)
+	return call[[]EMailEnvelope](ctx, s.c, "POST", "v1/Agents/EMail/GetEMailEnvelopes", in, true)
 }
 
 // GetEMailEnvelopesFromServerIDs calls POST v1/Agents/EMail/GetEMailEnvelopesFromServerIds; it only reads, so it is retried like a GET.
@@ -480,7 +479,7 @@ func (s EMailAgent) GetEMailEnvelopesFromServerIDs(ctx context.Context, connecti
 		ConnectionInfo   *EMailConnectionInfo `json:"ConnectionInfo,omitempty"`
 		MessageServerIDs []string             `json:"MessageServerIds,omitempty"`
 	}{connectionInfo, messageServerIDs}
-	return call[[]EMailEnvelope](ctx, s.c, http.MethodPost, "v1/Agents/EMail/GetEMailEnvelopesFromServerIds", in, true)
+	return call[[]EMailEnvelope](ctx, s.c, "POST", "v1/Agents/EMail/GetEMailEnvelopesFromServerIds", in, true)
 }
 
 // GetEMailFromAttachmentID calls POST v1/Agents/EMail/GetEMailFromAttachmentId; it only reads, so it is retried like a GET.
@@ -492,7 +491,7 @@ func (s EMailAgent) GetEMailFromAttachmentID(ctx context.Context, attachmentIDs 
 		EmailID            int64    `json:"EmailId"`
 		IncludeAttachments bool     `json:"IncludeAttachments"`
 	}{attachmentIDs, emailID, includeAttachments}
-	return call[*EMailEntity](ctx, s.c, http.MethodPost, "v1/Agents/EMail/GetEMailFromAttachmentId", in, true)
+	return call[*EMailEntity](ctx, s.c, "POST", "v1/Agents/EMail/GetEMailFromAttachmentId", in, true)
 }
 
 // GetEMailFromDocumentAttachmentID calls POST v1/Agents/EMail/GetEMailFromDocumentAttachmentId; it only reads, so it is retried like a GET.
@@ -504,7 +503,7 @@ func (s EMailAgent) GetEMailFromDocumentAttachmentID(ctx context.Context, attach
 		DocID              int64    `json:"DocId"`
 		IncludeAttachments bool     `json:"IncludeAttachments"`
 	}{attachmentIDs, docID, includeAttachments}
-	return call[*EMailEntity](ctx, s.c, http.MethodPost, "v1/Agents/EMail/GetEMailFromDocumentAttachmentId", in, true)
+	return call[*EMailEntity](ctx, s.c, "POST", "v1/Agents/EMail/GetEMailFromDocumentAttachmentId", in, true)
 }
 
 // GetEMailFromDocumentID calls POST v1/Agents/EMail/GetEMailFromDocumentId; it only reads, so it is retried like a GET.
@@ -514,7 +513,7 @@ func (s EMailAgent) GetEMailFromDocumentID(ctx context.Context, documentID int64
 	in := struct {
 		DocumentID int64 `json:"DocumentId"`
 	}{documentID}
-	return call[*EMailEntity](ctx, s.c, http.MethodPost, "v1/Agents/EMail/GetEMailFromDocumentId", in, true)
+	return call[*EMailEntity](ctx, s.c, "POST", "v1/Agents/EMail/GetEMailFromDocumentId", in, true)
 }
 
 // GetEMailFromDocumentIDWithoutAttachmentStream calls POST v1/Agents/EMail/GetEMailFromDocumentIdWithoutAttachmentStream; it only reads, so it is retried like a GET.
@@ -524,7 +523,7 @@ func (s EMailAgent) GetEMailFromDocumentIDWithoutAttachmentStream(ctx context.Co
 	in := struct {
 		DocumentID int64 `json:"DocumentId"`
 	}{documentID}
-	return call[*EMailEntity](ctx, s.c, http.MethodPost, "v1/Agents/EMail/GetEMailFromDocumentIdWithoutAttachmentStream", in, true)
+	return call[*EMailEntity](ctx, s.c, "POST", "v1/Agents/EMail/GetEMailFromDocumentIdWithoutAttachmentStream", in, true)
 }
 
 // GetEMailFromID calls POST v1/Agents/EMail/GetEMailFromId; it only reads, so it is retried like a GET.
@@ -538,7 +537,7 @@ func (s EMailAgent) GetEMailFromID(ctx context.Context, connectionInfo *EMailCon
 		LookupAddresses    bool                 `json:"LookupAddresses"`
 		MessageServerID    int64                `json:"MessageServerId"`
 	}{connectionInfo, flags, includeAttachments, lookupAddresses, messageServerID}
-	return call[*EMailEntity](ctx, s.c, http.MethodPost, "v1/Agents/EMail/GetEMailFromId", in, true)
+	return call[*EMailEntity](ctx, s.c, "POST", "v1/Agents/EMail/GetEMailFromId", in, true)
 }
 
 // GetEMailFromServerIdentifier calls POST v1/Agents/EMail/GetEMailFromServerIdentifier; it only reads, so it is retried like a GET.
@@ -552,7 +551,7 @@ func (s EMailAgent) GetEMailFromServerIdentifier(ctx context.Context, connection
 		LookupAddresses    bool                 `json:"LookupAddresses"`
 		MessageServerID    string               `json:"MessageServerId"`
 	}{connectionInfo, flags, includeAttachments, lookupAddresses, messageServerID}
-	return call[*EMailEntity](ctx, s.c, http.MethodPost, "v1/Agents/EMail/GetEMailFromServerIdentifier", in, true)
+	return call[*EMailEntity](ctx, s.c, "POST", "v1/Agents/EMail/GetEMailFromServerIdentifier", in, true)
 }
 
 // GetEMailFromTemp calls POST v1/Agents/EMail/GetEMailFromTemp; it only reads, so it is retried like a GET.
@@ -562,14 +561,14 @@ func (s EMailAgent) GetEMailFromTemp(ctx context.Context, fileName string) (*EMa
 	in := struct {
 		FileName string `json:"FileName"`
 	}{fileName}
-	return call[*EMailEntity](ctx, s.c, http.MethodPost, "v1/Agents/EMail/GetEMailFromTemp", in, true)
+	return call[*EMailEntity](ctx, s.c, "POST", "v1/Agents/EMail/GetEMailFromTemp", in, true)
 }
 
 // GetEMailSOInfo calls POST v1/Agents/EMail/GetEMailSOInfo; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/EMail_Agent/v1EMailAgent_GetEMailSOInfo.html
 func (s EMailAgent) GetEMailSOInfo(ctx context.Context, eMailSOInfoID int64) (*EMailSOInfo, error) {
-	return call[*EMailSOInfo](ctx, s.c, http.MethodPost, withQuery("v1/Agents/EMail/GetEMailSOInfo", "eMailSOInfoId", eMailSOInfoID), nil, true)
+	return call[*EMailSOInfo](ctx, s.c, "POST", withQuery("v1/Agents/EMail/GetEMailSOInfo", "eMailSOInfoId", eMailSOInfoID), nil, true)
 }
 
 // GetEmailAppointment calls POST v1/Agents/EMail/GetEmailAppointment; it only reads, so it is retried like a GET.
@@ -579,7 +578,7 @@ func (s EMailAgent) GetEmailAppointment(ctx context.Context, mailItemID int64) (
 	in := struct {
 		MailItemID int64 `json:"MailItemId"`
 	}{mailItemID}
-	return call[*EMailAppointment](ctx, s.c, http.MethodPost, "v1/Agents/EMail/GetEmailAppointment", in, true)
+	return call[*EMailAppointment](ctx, s.c, "POST", "v1/Agents/EMail/GetEmailAppointment", in, true)
 }
 
 // GetEmailAppointmentRecurrence calls POST v1/Agents/EMail/GetEmailAppointmentRecurrence; it only reads, so it is retried like a GET.
@@ -589,7 +588,7 @@ func (s EMailAgent) GetEmailAppointmentRecurrence(ctx context.Context, mailItemI
 	in := struct {
 		MailItemID int64 `json:"MailItemId"`
 	}{mailItemID}
-	return call[*RecurrenceInfo](ctx, s.c, http.MethodPost, "v1/Agents/EMail/GetEmailAppointmentRecurrence", in, true)
+	return call[*RecurrenceInfo](ctx, s.c, "POST", "v1/Agents/EMail/GetEmailAppointmentRecurrence", in, true)
 }
 
 // GetEmailDocumentAsMimeStream calls POST v1/Agents/EMail/GetEmailDocumentAsMimeStream; it only reads, so it is retried like a GET.
@@ -599,7 +598,7 @@ func (s EMailAgent) GetEmailDocumentAsMimeStream(ctx context.Context, documentID
 	in := struct {
 		DocumentID int64 `json:"DocumentId"`
 	}{documentID}
-	return callBytes(ctx, s.c, http.MethodPost, "v1/Agents/EMail/GetEmailDocumentAsMimeStream", in, true)
+	return callBytes(ctx, s.c, "POST", "v1/Agents/EMail/GetEmailDocumentAsMimeStream", in, true)
 }
 
 // GetEmailDocumentAsMimeStreamReader is GetEmailDocumentAsMimeStream with the response body handed over as it arrives; the caller closes it.
@@ -607,7 +606,7 @@ func (s EMailAgent) GetEmailDocumentAsMimeStreamReader(ctx context.Context, docu
 	in := struct {
 		DocumentID int64 `json:"DocumentId"`
 	}{documentID}
-	return callReader(ctx, s.c, http.MethodPost, "v1/Agents/EMail/GetEmailDocumentAsMimeStream", in, true)
+	return callReader(ctx, s.c, "POST", "v1/Agents/EMail/GetEmailDocumentAsMimeStream", in, true)
 }
 
 // GetEmailMessageIDs calls POST v1/Agents/EMail/GetEmailMessageIds; it only reads, so it is retried like a GET.
@@ -617,7 +616,7 @@ func (s EMailAgent) GetEmailMessageIDs(ctx context.Context, connectionInfoExtend
 	in := struct {
 		ConnectionInfoExtended *EMailConnectionInfoExtended `json:"ConnectionInfoExtended,omitempty"`
 	}{connectionInfoExtended}
-	return call[[]string](ctx, s.c, http.MethodPost, "v1/Agents/EMail/GetEmailMessageIds", in, true)
+	return call[[]string](ctx, s.c, "POST", "v1/Agents/EMail/GetEmailMessageIds", in, true)
 }
 
 // GetEmailsAsString calls POST v1/Agents/EMail/GetEmailsAsString; it only reads, so it is retried like a GET.
@@ -628,7 +627,7 @@ func (s EMailAgent) GetEmailsAsString(ctx context.Context, connectionInfoExtende
 		ConnectionInfoExtended *EMailConnectionInfoExtended `json:"ConnectionInfoExtended,omitempty"`
 		MessageIDs             []string                     `json:"MessageIds,omitempty"`
 	}{connectionInfoExtended, messageIDs}
-	return call[[]string](ctx, s.c, http.MethodPost, "v1/Agents/EMail/GetEmailsAsString", in, true)
+	return call[[]string](ctx, s.c, "POST", "v1/Agents/EMail/GetEmailsAsString", in, true)
 }
 
 // GetExtendedEmailMessageIDs calls POST v1/Agents/EMail/GetExtendedEmailMessageIds; it only reads, so it is retried like a GET.
@@ -638,7 +637,7 @@ func (s EMailAgent) GetExtendedEmailMessageIDs(ctx context.Context, connectionIn
 	in := struct {
 		ConnectionInfoExtended *EMailConnectionInfoExtended `json:"ConnectionInfoExtended,omitempty"`
 	}{connectionInfoExtended}
-	return call[[]string](ctx, s.c, http.MethodPost, "v1/Agents/EMail/GetExtendedEmailMessageIds", in, true)
+	return call[[]string](ctx, s.c, "POST", "v1/Agents/EMail/GetExtendedEmailMessageIds", in, true)
 }
 
 // GetFolderEMailCount calls POST v1/Agents/EMail/GetFolderEMailCount; it only reads, so it is retried like a GET.
@@ -649,7 +648,7 @@ func (s EMailAgent) GetFolderEMailCount(ctx context.Context, connectionInfo *EMa
 		ConnectionInfo *EMailConnectionInfo `json:"ConnectionInfo,omitempty"`
 		OnlyUnread     bool                 `json:"OnlyUnread"`
 	}{connectionInfo, onlyUnread}
-	return call[int64](ctx, s.c, http.MethodPost, "v1/Agents/EMail/GetFolderEMailCount", in, true)
+	return call[int64](ctx, s.c, "POST", "v1/Agents/EMail/GetFolderEMailCount", in, true)
 }
 
 // GetFolderHasNewEMail calls POST v1/Agents/EMail/GetFolderHasNewEMail; it only reads, so it is retried like a GET.
@@ -659,7 +658,7 @@ func (s EMailAgent) GetFolderHasNewEMail(ctx context.Context, connectionInfo *EM
 	in := struct {
 		ConnectionInfo *EMailConnectionInfo `json:"ConnectionInfo,omitempty"`
 	}{connectionInfo}
-	return call[bool](ctx, s.c, http.MethodPost, "v1/Agents/EMail/GetFolderHasNewEMail", in, true)
+	return call[bool](ctx, s.c, "POST", "v1/Agents/EMail/GetFolderHasNewEMail", in, true)
 }
 
 // GetFolderInfo calls POST v1/Agents/EMail/GetFolderInfo; it only reads, so it is retried like a GET.
@@ -670,7 +669,7 @@ func (s EMailAgent) GetFolderInfo(ctx context.Context, connectionInfo *EMailConn
 		ConnectionInfo *EMailConnectionInfo `json:"ConnectionInfo,omitempty"`
 		Folders        []string             `json:"Folders,omitempty"`
 	}{connectionInfo, folders}
-	return call[[]EMailFolder](ctx, s.c, http.MethodPost, "v1/Agents/EMail/GetFolderInfo", in, true)
+	return call[[]EMailFolder](ctx, s.c, "POST", "v1/Agents/EMail/GetFolderInfo", in, true)
 }
 
 // GetFolderList calls POST v1/Agents/EMail/GetFolderList; it only reads, so it is retried like a GET.
@@ -681,7 +680,7 @@ func (s EMailAgent) GetFolderList(ctx context.Context, connectionInfo *EMailConn
 		ConnectionInfo   *EMailConnectionInfo `json:"ConnectionInfo,omitempty"`
 		IncludeItemCount bool                 `json:"IncludeItemCount"`
 	}{connectionInfo, includeItemCount}
-	return call[[]string](ctx, s.c, http.MethodPost, "v1/Agents/EMail/GetFolderList", in, true)
+	return call[[]string](ctx, s.c, "POST", "v1/Agents/EMail/GetFolderList", in, true)
 }
 
 // GetMailFromInReplyTo calls POST v1/Agents/EMail/GetMailFromInReplyTo; it only reads, so it is retried like a GET.
@@ -691,7 +690,7 @@ func (s EMailAgent) GetMailFromInReplyTo(ctx context.Context, messageID string) 
 	in := struct {
 		MessageID string `json:"MessageId"`
 	}{messageID}
-	return call[*EMailEntity](ctx, s.c, http.MethodPost, "v1/Agents/EMail/GetMailFromInReplyTo", in, true)
+	return call[*EMailEntity](ctx, s.c, "POST", "v1/Agents/EMail/GetMailFromInReplyTo", in, true)
 }
 
 // GetMailFromMessageID calls POST v1/Agents/EMail/GetMailFromMessageId; it only reads, so it is retried like a GET.
@@ -701,7 +700,7 @@ func (s EMailAgent) GetMailFromMessageID(ctx context.Context, messageID string) 
 	in := struct {
 		MessageID string `json:"MessageId"`
 	}{messageID}
-	return call[*EMailEntity](ctx, s.c, http.MethodPost, "v1/Agents/EMail/GetMailFromMessageId", in, true)
+	return call[*EMailEntity](ctx, s.c, "POST", "v1/Agents/EMail/GetMailFromMessageId", in, true)
 }
 
 // GetNewMail calls POST v1/Agents/EMail/GetNewMail.
@@ -711,7 +710,7 @@ func (s EMailAgent) GetNewMail(ctx context.Context, folders []float64) ([]EMailE
 	in := struct {
 		Folders []float64 `json:"Folders,omitempty"`
 	}{folders}
-	return call[[]EMailEnvelope](ctx, s.c, http.MethodPost, "v1/Agents/EMail/GetNewMail", in, false)
+	return call[[]EMailEnvelope](ctx, s.c, "POST", "v1/Agents/EMail/GetNewMail", in, false)
 }
 
 // GetParticipantInfoFromEmailAddress calls POST v1/Agents/EMail/GetParticipantInfoFromEmailAddress; it only reads, so it is retried like a GET.
@@ -722,7 +721,7 @@ func (s EMailAgent) GetParticipantInfoFromEmailAddress(ctx context.Context, appo
 		AppointmentID int64  `json:"AppointmentId"`
 		EmailAddress  string `json:"EmailAddress"`
 	}{appointmentID, emailAddress}
-	return call[*Person](ctx, s.c, http.MethodPost, "v1/Agents/EMail/GetParticipantInfoFromEmailAddress", in, true)
+	return call[*Person](ctx, s.c, "POST", "v1/Agents/EMail/GetParticipantInfoFromEmailAddress", in, true)
 }
 
 // GetPersonEntitiesFromEmailAddress calls POST v1/Agents/EMail/GetPersonEntitiesFromEmailAddress; it only reads, so it is retried like a GET.
@@ -732,7 +731,7 @@ func (s EMailAgent) GetPersonEntitiesFromEmailAddress(ctx context.Context, email
 	in := struct {
 		EmailAddress string `json:"EmailAddress"`
 	}{emailAddress}
-	return call[[]PersonEntity](ctx, s.c, http.MethodPost, "v1/Agents/EMail/GetPersonEntitiesFromEmailAddress", in, true)
+	return call[[]PersonEntity](ctx, s.c, "POST", "v1/Agents/EMail/GetPersonEntitiesFromEmailAddress", in, true)
 }
 
 // GetPersonsFromEmailAddress calls POST v1/Agents/EMail/GetPersonsFromEmailAddress; it only reads, so it is retried like a GET.
@@ -742,7 +741,7 @@ func (s EMailAgent) GetPersonsFromEmailAddress(ctx context.Context, emailAddress
 	in := struct {
 		EmailAddress string `json:"EmailAddress"`
 	}{emailAddress}
-	return call[[]Person](ctx, s.c, http.MethodPost, "v1/Agents/EMail/GetPersonsFromEmailAddress", in, true)
+	return call[[]Person](ctx, s.c, "POST", "v1/Agents/EMail/GetPersonsFromEmailAddress", in, true)
 }
 
 // GetPreviewAttachmentFromDocID calls POST v1/Agents/EMail/GetPreviewAttachmentFromDocId; it only reads, so it is retried like a GET.
@@ -753,7 +752,7 @@ func (s EMailAgent) GetPreviewAttachmentFromDocID(ctx context.Context, attachmen
 		AttachmentID string `json:"AttachmentId"`
 		DocID        int64  `json:"DocId"`
 	}{attachmentID, docID}
-	return call[*EMailAttachment](ctx, s.c, http.MethodPost, "v1/Agents/EMail/GetPreviewAttachmentFromDocId", in, true)
+	return call[*EMailAttachment](ctx, s.c, "POST", "v1/Agents/EMail/GetPreviewAttachmentFromDocId", in, true)
 }
 
 // GetPreviewAttachmentFromID calls POST v1/Agents/EMail/GetPreviewAttachmentFromId; it only reads, so it is retried like a GET.
@@ -766,14 +765,14 @@ func (s EMailAgent) GetPreviewAttachmentFromID(ctx context.Context, attachmentFi
 		AttachmentType     string `json:"AttachmentType"`
 		MailItemID         int64  `json:"MailItemId"`
 	}{attachmentFilename, attachmentID, attachmentType, mailItemID}
-	return call[*EMailAttachment](ctx, s.c, http.MethodPost, "v1/Agents/EMail/GetPreviewAttachmentFromId", in, true)
+	return call[*EMailAttachment](ctx, s.c, "POST", "v1/Agents/EMail/GetPreviewAttachmentFromId", in, true)
 }
 
 // GetReadySyncEmailAccounts calls POST v1/Agents/EMail/GetReadySyncEmailAccounts; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/EMail_Agent/v1EMailAgent_GetReadySyncEmailAccounts.html
 func (s EMailAgent) GetReadySyncEmailAccounts(ctx context.Context) ([]SyncUserAccount, error) {
-	return call[[]SyncUserAccount](ctx, s.c, http.MethodPost, "v1/Agents/EMail/GetReadySyncEmailAccounts", nil, true)
+	return call[[]SyncUserAccount](ctx, s.c, "POST", "v1/Agents/EMail/GetReadySyncEmailAccounts", nil, true)
 }
 
 // GetUnsanitizedEMail calls POST v1/Agents/EMail/GetUnsanitizedEMail; it only reads, so it is retried like a GET.
@@ -784,7 +783,7 @@ func (s EMailAgent) GetUnsanitizedEMail(ctx context.Context, id int64, includeAt
 		ID                 int64 `json:"Id"`
 		IncludeAttachments bool  `json:"IncludeAttachments"`
 	}{id, includeAttachments}
-	return call[*EMailEntity](ctx, s.c, http.MethodPost, "v1/Agents/EMail/GetUnsanitizedEMail", in, true)
+	return call[*EMailEntity](ctx, s.c, "POST", "v1/Agents/EMail/GetUnsanitizedEMail", in, true)
 }
 
 // GetUnsanitizedEMailFromAttachmentID calls POST v1/Agents/EMail/GetUnsanitizedEMailFromAttachmentId; it only reads, so it is retried like a GET.
@@ -796,7 +795,7 @@ func (s EMailAgent) GetUnsanitizedEMailFromAttachmentID(ctx context.Context, att
 		EmailID            int64    `json:"EmailId"`
 		IncludeAttachments bool     `json:"IncludeAttachments"`
 	}{attachmentIDs, emailID, includeAttachments}
-	return call[*EMailEntity](ctx, s.c, http.MethodPost, "v1/Agents/EMail/GetUnsanitizedEMailFromAttachmentId", in, true)
+	return call[*EMailEntity](ctx, s.c, "POST", "v1/Agents/EMail/GetUnsanitizedEMailFromAttachmentId", in, true)
 }
 
 // GetUnsanitizedEMailFromDocumentAttachmentID calls POST v1/Agents/EMail/GetUnsanitizedEMailFromDocumentAttachmentId; it only reads, so it is retried like a GET.
@@ -808,7 +807,7 @@ func (s EMailAgent) GetUnsanitizedEMailFromDocumentAttachmentID(ctx context.Cont
 		DocID              int64    `json:"DocId"`
 		IncludeAttachments bool     `json:"IncludeAttachments"`
 	}{attachmentIDs, docID, includeAttachments}
-	return call[*EMailEntity](ctx, s.c, http.MethodPost, "v1/Agents/EMail/GetUnsanitizedEMailFromDocumentAttachmentId", in, true)
+	return call[*EMailEntity](ctx, s.c, "POST", "v1/Agents/EMail/GetUnsanitizedEMailFromDocumentAttachmentId", in, true)
 }
 
 // GetUnsanitizedEMailFromDocumentID calls POST v1/Agents/EMail/GetUnsanitizedEMailFromDocumentId; it only reads, so it is retried like a GET.
@@ -818,7 +817,7 @@ func (s EMailAgent) GetUnsanitizedEMailFromDocumentID(ctx context.Context, docum
 	in := struct {
 		DocumentID int64 `json:"DocumentId"`
 	}{documentID}
-	return call[*EMailEntity](ctx, s.c, http.MethodPost, "v1/Agents/EMail/GetUnsanitizedEMailFromDocumentId", in, true)
+	return call[*EMailEntity](ctx, s.c, "POST", "v1/Agents/EMail/GetUnsanitizedEMailFromDocumentId", in, true)
 }
 
 // GetUnsanitizedEMailFromDocumentIDWithoutAttachmentStream calls POST v1/Agents/EMail/GetUnsanitizedEMailFromDocumentIdWithoutAttachmentStream; it only reads, so it is retried like a GET.
@@ -828,7 +827,7 @@ func (s EMailAgent) GetUnsanitizedEMailFromDocumentIDWithoutAttachmentStream(ctx
 	in := struct {
 		DocumentID int64 `json:"DocumentId"`
 	}{documentID}
-	return call[*EMailEntity](ctx, s.c, http.MethodPost, "v1/Agents/EMail/GetUnsanitizedEMailFromDocumentIdWithoutAttachmentStream", in, true)
+	return call[*EMailEntity](ctx, s.c, "POST", "v1/Agents/EMail/GetUnsanitizedEMailFromDocumentIdWithoutAttachmentStream", in, true)
 }
 
 // GetUnsanitizedPreviewAttachmentFromDocID calls POST v1/Agents/EMail/GetUnsanitizedPreviewAttachmentFromDocId; it only reads, so it is retried like a GET.
@@ -839,7 +838,7 @@ func (s EMailAgent) GetUnsanitizedPreviewAttachmentFromDocID(ctx context.Context
 		AttachmentID string `json:"AttachmentId"`
 		DocID        int64  `json:"DocId"`
 	}{attachmentID, docID}
-	return call[*EMailAttachment](ctx, s.c, http.MethodPost, "v1/Agents/EMail/GetUnsanitizedPreviewAttachmentFromDocId", in, true)
+	return call[*EMailAttachment](ctx, s.c, "POST", "v1/Agents/EMail/GetUnsanitizedPreviewAttachmentFromDocId", in, true)
 }
 
 // GetUnsanitizedPreviewAttachmentFromID calls POST v1/Agents/EMail/GetUnsanitizedPreviewAttachmentFromId; it only reads, so it is retried like a GET.
@@ -852,7 +851,7 @@ func (s EMailAgent) GetUnsanitizedPreviewAttachmentFromID(ctx context.Context, a
 		AttachmentType     string `json:"AttachmentType"`
 		MailItemID         int64  `json:"MailItemId"`
 	}{attachmentFilename, attachmentID, attachmentType, mailItemID}
-	return call[*EMailAttachment](ctx, s.c, http.MethodPost, "v1/Agents/EMail/GetUnsanitizedPreviewAttachmentFromId", in, true)
+	return call[*EMailAttachment](ctx, s.c, "POST", "v1/Agents/EMail/GetUnsanitizedPreviewAttachmentFromId", in, true)
 }
 
 // HasMXRecord calls POST v1/Agents/EMail/HasMXRecord; it only reads, so it is retried like a GET.
@@ -862,7 +861,7 @@ func (s EMailAgent) HasMXRecord(ctx context.Context, mailDomain string) (bool, e
 	in := struct {
 		MailDomain string `json:"MailDomain"`
 	}{mailDomain}
-	return call[bool](ctx, s.c, http.MethodPost, "v1/Agents/EMail/HasMXRecord", in, true)
+	return call[bool](ctx, s.c, "POST", "v1/Agents/EMail/HasMXRecord", in, true)
 }
 
 // HasNewMail calls POST v1/Agents/EMail/HasNewMail.
@@ -873,7 +872,7 @@ func (s EMailAgent) HasNewMail(ctx context.Context, folderID int64, mailItemID i
 		FolderID   int64 `json:"FolderId"`
 		MailItemID int64 `json:"MailItemId"`
 	}{folderID, mailItemID}
-	return call[bool](ctx, s.c, http.MethodPost, "v1/Agents/EMail/HasNewMail", in, false)
+	return call[bool](ctx, s.c, "POST", "v1/Agents/EMail/HasNewMail", in, false)
 }
 
 // HasSPFRecord calls POST v1/Agents/EMail/HasSPFRecord; it only reads, so it is retried like a GET.
@@ -884,7 +883,7 @@ func (s EMailAgent) HasSPFRecord(ctx context.Context, sourceSpf string, targetDo
 		SourceSpf    string `json:"SourceSpf"`
 		TargetDomain string `json:"TargetDomain"`
 	}{sourceSpf, targetDomain}
-	return call[bool](ctx, s.c, http.MethodPost, "v1/Agents/EMail/HasSPFRecord", in, true)
+	return call[bool](ctx, s.c, "POST", "v1/Agents/EMail/HasSPFRecord", in, true)
 }
 
 // LatestItemIDByFolder calls POST v1/Agents/EMail/LatestItemIdByFolder.
@@ -894,7 +893,7 @@ func (s EMailAgent) LatestItemIDByFolder(ctx context.Context, folderID int64) (f
 	in := struct {
 		FolderID int64 `json:"FolderId"`
 	}{folderID}
-	return call[float64](ctx, s.c, http.MethodPost, "v1/Agents/EMail/LatestItemIdByFolder", in, false)
+	return call[float64](ctx, s.c, "POST", "v1/Agents/EMail/LatestItemIdByFolder", in, false)
 }
 
 // MarkAsRead calls POST v1/Agents/EMail/MarkAsRead.
@@ -906,7 +905,7 @@ func (s EMailAgent) MarkAsRead(ctx context.Context, connectionInfo *EMailConnect
 		MessageServerIDs []int64              `json:"MessageServerIds,omitempty"`
 		Read             bool                 `json:"Read"`
 	}{connectionInfo, messageServerIDs, read}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/EMail/MarkAsRead", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/EMail/MarkAsRead", in, false)
 }
 
 // MarkAsReadFromServerIdentifiers calls POST v1/Agents/EMail/MarkAsReadFromServerIdentifiers.
@@ -918,7 +917,7 @@ func (s EMailAgent) MarkAsReadFromServerIdentifiers(ctx context.Context, connect
 		MessageServerIDs []string             `json:"MessageServerIds,omitempty"`
 		Read             bool                 `json:"Read"`
 	}{connectionInfo, messageServerIDs, read}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/EMail/MarkAsReadFromServerIdentifiers", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/EMail/MarkAsReadFromServerIdentifiers", in, false)
 }
 
 // MarkEmailsAsRead calls POST v1/Agents/EMail/MarkEmailsAsRead.
@@ -929,7 +928,7 @@ func (s EMailAgent) MarkEmailsAsRead(ctx context.Context, ids []int64, read bool
 		IDs  []int64 `json:"Ids,omitempty"`
 		Read bool    `json:"Read"`
 	}{ids, read}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/EMail/MarkEmailsAsRead", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/EMail/MarkEmailsAsRead", in, false)
 }
 
 // MoveEmailsToFolder calls POST v1/Agents/EMail/MoveEmailsToFolder.
@@ -940,7 +939,7 @@ func (s EMailAgent) MoveEmailsToFolder(ctx context.Context, emailItemIDs []int64
 		EmailItemIDs []int64 `json:"EmailItemIds,omitempty"`
 		FolderID     int64   `json:"FolderId"`
 	}{emailItemIDs, folderID}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/EMail/MoveEmailsToFolder", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/EMail/MoveEmailsToFolder", in, false)
 }
 
 // MoveEmailsToTrash calls POST v1/Agents/EMail/MoveEmailsToTrash.
@@ -950,7 +949,7 @@ func (s EMailAgent) MoveEmailsToTrash(ctx context.Context, ids []int64) error {
 	in := struct {
 		IDs []int64 `json:"Ids,omitempty"`
 	}{ids}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/EMail/MoveEmailsToTrash", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/EMail/MoveEmailsToTrash", in, false)
 }
 
 // MoveToFolder calls POST v1/Agents/EMail/MoveToFolder.
@@ -962,7 +961,7 @@ func (s EMailAgent) MoveToFolder(ctx context.Context, connectionInfo *EMailConne
 		MessageServerIDs []int64              `json:"MessageServerIds,omitempty"`
 		TargetFolder     string               `json:"TargetFolder"`
 	}{connectionInfo, messageServerIDs, targetFolder}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/EMail/MoveToFolder", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/EMail/MoveToFolder", in, false)
 }
 
 // MoveToFolderFromServerIdentifier calls POST v1/Agents/EMail/MoveToFolderFromServerIdentifier.
@@ -974,7 +973,7 @@ func (s EMailAgent) MoveToFolderFromServerIdentifier(ctx context.Context, connec
 		MessageServerIDs []string             `json:"MessageServerIds,omitempty"`
 		TargetFolder     string               `json:"TargetFolder"`
 	}{connectionInfo, messageServerIDs, targetFolder}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/EMail/MoveToFolderFromServerIdentifier", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/EMail/MoveToFolderFromServerIdentifier", in, false)
 }
 
 // RefreshFolder calls POST v1/Agents/EMail/RefreshFolder.
@@ -985,7 +984,7 @@ func (s EMailAgent) RefreshFolder(ctx context.Context, connectionInfo *EMailConn
 		ConnectionInfo *EMailConnectionInfo `json:"ConnectionInfo,omitempty"`
 		Folders        []string             `json:"Folders,omitempty"`
 	}{connectionInfo, folders}
-	return call[float64](ctx, s.c, http.MethodPost, "v1/Agents/EMail/RefreshFolder", in, false)
+	return call[float64](ctx, s.c, "POST", "v1/Agents/EMail/RefreshFolder", in, false)
 }
 
 // RefreshFolderForAssociate calls POST v1/Agents/EMail/RefreshFolderForAssociate.
@@ -995,7 +994,7 @@ func (s EMailAgent) RefreshFolderForAssociate(ctx context.Context, folders []str
 	in := struct {
 		Folders []string `json:"Folders,omitempty"`
 	}{folders}
-	return call[string](ctx, s.c, http.MethodPost, "v1/Agents/EMail/RefreshFolderForAssociate", in, false)
+	return call[string](ctx, s.c, "POST", "v1/Agents/EMail/RefreshFolderForAssociate", in, false)
 }
 
 // RelayMessage calls POST v1/Agents/EMail/RelayMessage.
@@ -1008,7 +1007,7 @@ func (s EMailAgent) RelayMessage(ctx context.Context, connectionInfoExtended *EM
 		Recipients             []string                     `json:"Recipients,omitempty"`
 		Rfc822                 string                       `json:"Rfc822"`
 	}{connectionInfoExtended, from, recipients, rfc822}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/EMail/RelayMessage", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/EMail/RelayMessage", in, false)
 }
 
 // ResolveEMailRecipients calls POST v1/Agents/EMail/ResolveEMailRecipients.
@@ -1018,7 +1017,7 @@ func (s EMailAgent) ResolveEMailRecipients(ctx context.Context, emailAddress str
 	in := struct {
 		EmailAddress string `json:"EmailAddress"`
 	}{emailAddress}
-	return call[[]EMailAddress](ctx, s.c, http.MethodPost, "v1/Agents/EMail/ResolveEMailRecipients", in, false)
+	return call[[]EMailAddress](ctx, s.c, "POST", "v1/Agents/EMail/ResolveEMailRecipients", in, false)
 }
 
 // Save calls POST v1/Agents/EMail/Save.
@@ -1028,7 +1027,7 @@ func (s EMailAgent) Save(ctx context.Context, email *EMailEntity) (*EMailEntity,
 	in := struct {
 		Email *EMailEntity `json:"Email,omitempty"`
 	}{email}
-	return call[*EMailEntity](ctx, s.c, http.MethodPost, "v1/Agents/EMail/Save", in, false)
+	return call[*EMailEntity](ctx, s.c, "POST", "v1/Agents/EMail/Save", in, false)
 }
 
 // SaveDraft calls POST v1/Agents/EMail/SaveDraft.
@@ -1038,7 +1037,7 @@ func (s EMailAgent) SaveDraft(ctx context.Context, entity *EMailEntity) (*EMailE
 	in := struct {
 		Entity *EMailEntity `json:"Entity,omitempty"`
 	}{entity}
-	return call[*EMailEntity](ctx, s.c, http.MethodPost, "v1/Agents/EMail/SaveDraft", in, false)
+	return call[*EMailEntity](ctx, s.c, "POST", "v1/Agents/EMail/SaveDraft", in, false)
 }
 
 // SaveEMail calls POST v1/Agents/EMail/SaveEMail.
@@ -1049,14 +1048,14 @@ func (s EMailAgent) SaveEMail(ctx context.Context, connectionInfo *EMailConnecti
 		ConnectionInfo *EMailConnectionInfo `json:"ConnectionInfo,omitempty"`
 		Email          *EMailEntity         `json:"Email,omitempty"`
 	}{connectionInfo, email}
-	return call[*EMailEntity](ctx, s.c, http.MethodPost, "v1/Agents/EMail/SaveEMail", in, false)
+	return call[*EMailEntity](ctx, s.c, "POST", "v1/Agents/EMail/SaveEMail", in, false)
 }
 
 // SaveEMailAccount calls POST v1/Agents/EMail/SaveEMailAccount.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/EMail_Agent/v1EMailAgent_SaveEMailAccount.html
 func (s EMailAgent) SaveEMailAccount(ctx context.Context, eMailAccount *EMailAccount) (*EMailAccount, error) {
-	return call[*EMailAccount](ctx, s.c, http.MethodPost, "v1/Agents/EMail/SaveEMailAccount", eMailAccount, false)
+	return call[*EMailAccount](ctx, s.c, "POST", "v1/Agents/EMail/SaveEMailAccount", eMailAccount, false)
 }
 
 // SaveEmailToTmpDocument calls POST v1/Agents/EMail/SaveEmailToTmpDocument.
@@ -1068,7 +1067,7 @@ func (s EMailAgent) SaveEmailToTmpDocument(ctx context.Context, email *EMailEnti
 		FolderID         int64        `json:"FolderId"`
 		StripAttachments bool         `json:"StripAttachments"`
 	}{email, folderID, stripAttachments}
-	return call[string](ctx, s.c, http.MethodPost, "v1/Agents/EMail/SaveEmailToTmpDocument", in, false)
+	return call[string](ctx, s.c, "POST", "v1/Agents/EMail/SaveEmailToTmpDocument", in, false)
 }
 
 // SaveToMailServer calls POST v1/Agents/EMail/SaveToMailServer.
@@ -1078,7 +1077,7 @@ func (s EMailAgent) SaveToMailServer(ctx context.Context, email *EMailEntity) (*
 	in := struct {
 		Email *EMailEntity `json:"Email,omitempty"`
 	}{email}
-	return call[*EMailEntity](ctx, s.c, http.MethodPost, "v1/Agents/EMail/SaveToMailServer", in, false)
+	return call[*EMailEntity](ctx, s.c, "POST", "v1/Agents/EMail/SaveToMailServer", in, false)
 }
 
 // Send calls POST v1/Agents/EMail/Send.
@@ -1088,7 +1087,7 @@ func (s EMailAgent) Send(ctx context.Context, emails []EMailEntity) ([]EMailEnti
 	in := struct {
 		Emails []EMailEntity `json:"Emails,omitempty"`
 	}{emails}
-	return call[[]EMailEntity](ctx, s.c, http.MethodPost, "v1/Agents/EMail/Send", in, false)
+	return call[[]EMailEntity](ctx, s.c, "POST", "v1/Agents/EMail/Send", in, false)
 }
 
 // SendAndSaveEmailToTmpDocument calls POST v1/Agents/EMail/SendAndSaveEmailToTmpDocument.
@@ -1099,7 +1098,7 @@ func (s EMailAgent) SendAndSaveEmailToTmpDocument(ctx context.Context, email *EM
 		Email            *EMailEntity `json:"Email,omitempty"`
 		StripAttachments bool         `json:"StripAttachments"`
 	}{email, stripAttachments}
-	return call[string](ctx, s.c, http.MethodPost, "v1/Agents/EMail/SendAndSaveEmailToTmpDocument", in, false)
+	return call[string](ctx, s.c, "POST", "v1/Agents/EMail/SendAndSaveEmailToTmpDocument", in, false)
 }
 
 // SendEMails calls POST v1/Agents/EMail/SendEMails.
@@ -1111,7 +1110,7 @@ func (s EMailAgent) SendEMails(ctx context.Context, emails []EMailEntity, outgoi
 		OutgoingConnectionInfo  *EMailConnectionInfo `json:"OutgoingConnectionInfo,omitempty"`
 		SentItemsConnectionInfo *EMailConnectionInfo `json:"SentItemsConnectionInfo,omitempty"`
 	}{emails, outgoingConnectionInfo, sentItemsConnectionInfo}
-	return call[[]EMailEntity](ctx, s.c, http.MethodPost, "v1/Agents/EMail/SendEMails", in, false)
+	return call[[]EMailEntity](ctx, s.c, "POST", "v1/Agents/EMail/SendEMails", in, false)
 }
 
 // SetRepliedAt calls POST v1/Agents/EMail/SetRepliedAt.
@@ -1121,7 +1120,7 @@ func (s EMailAgent) SetRepliedAt(ctx context.Context, messageID string) error {
 	in := struct {
 		MessageID string `json:"MessageId"`
 	}{messageID}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/EMail/SetRepliedAt", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/EMail/SetRepliedAt", in, false)
 }
 
 // SetSubscription calls POST v1/Agents/EMail/SetSubscription.
@@ -1132,7 +1131,7 @@ func (s EMailAgent) SetSubscription(ctx context.Context, connectionInfo *EMailCo
 		ConnectionInfo *EMailConnectionInfo `json:"ConnectionInfo,omitempty"`
 		Folders        []EMailFolder        `json:"Folders,omitempty"`
 	}{connectionInfo, folders}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/EMail/SetSubscription", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/EMail/SetSubscription", in, false)
 }
 
 // SyncEmailAccount calls POST v1/Agents/EMail/SyncEmailAccount.
@@ -1142,7 +1141,7 @@ func (s EMailAgent) SyncEmailAccount(ctx context.Context, syncUserAccount *SyncU
 	in := struct {
 		SyncUserAccount *SyncUserAccount `json:"SyncUserAccount,omitempty"`
 	}{syncUserAccount}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/EMail/SyncEmailAccount", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/EMail/SyncEmailAccount", in, false)
 }
 
 // SyncEmailAccounts calls POST v1/Agents/EMail/SyncEmailAccounts.
@@ -1152,14 +1151,14 @@ func (s EMailAgent) SyncEmailAccounts(ctx context.Context, syncUserAccounts []Sy
 	in := struct {
 		SyncUserAccounts []SyncUserAccount `json:"SyncUserAccounts,omitempty"`
 	}{syncUserAccounts}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/EMail/SyncEmailAccounts", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/EMail/SyncEmailAccounts", in, false)
 }
 
 // TestAuthenticate calls POST v1/Agents/EMail/TestAuthenticate.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/EMail_Agent/v1EMailAgent_TestAuthenticate.html
 func (s EMailAgent) TestAuthenticate(ctx context.Context) (bool, error) {
-	return call[bool](ctx, s.c, http.MethodPost, "v1/Agents/EMail/TestAuthenticate", nil, false)
+	return call[bool](ctx, s.c, "POST", "v1/Agents/EMail/TestAuthenticate", nil, false)
 }
 
 // ToggleSubscription calls POST v1/Agents/EMail/ToggleSubscription.
@@ -1170,5 +1169,5 @@ func (s EMailAgent) ToggleSubscription(ctx context.Context, folderID int64, subs
 		FolderID           int64 `json:"FolderId"`
 		SubscriptionStatus bool  `json:"SubscriptionStatus"`
 	}{folderID, subscriptionStatus}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/EMail/ToggleSubscription", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/EMail/ToggleSubscription", in, false)
 }

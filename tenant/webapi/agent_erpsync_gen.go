@@ -4,7 +4,6 @@ package webapi
 
 import (
 	"context"
-	"net/http"
 
 	"github.com/go-superoffice/superoffice/tenant"
 )
@@ -23,7 +22,7 @@ func (s ErpSyncAgent) BreakActorLink(ctx context.Context, crmActorType CrmActorT
 		CrmRecordID     int64        `json:"CrmRecordId"`
 		ErpConnectionID int64        `json:"ErpConnectionId"`
 	}{crmActorType, crmRecordID, erpConnectionID}
-	return call[bool](ctx, s.c, http.MethodPost, "v1/Agents/ErpSync/BreakActorLink", in, false)
+	return call[bool](ctx, s.c, "POST", "v1/Agents/ErpSync/BreakActorLink", in, false)
 }
 
 // CanDeleteErpSyncConnectorEntity calls POST v1/Agents/ErpSync/CanDeleteErpSyncConnectorEntity; it only reads, so it is retried like a GET.
@@ -33,7 +32,7 @@ func (s ErpSyncAgent) CanDeleteErpSyncConnectorEntity(ctx context.Context, erpSy
 	in := struct {
 		ErpSyncConnectorID int64 `json:"ErpSyncConnectorId"`
 	}{erpSyncConnectorID}
-	return call[ErpSyncResponseCode](ctx, s.c, http.MethodPost, "v1/Agents/ErpSync/CanDeleteErpSyncConnectorEntity", in, true)
+	return call[ErpSyncResponseCode](ctx, s.c, "POST", "v1/Agents/ErpSync/CanDeleteErpSyncConnectorEntity", in, true)
 }
 
 // ChangeEngineInterval calls POST v1/Agents/ErpSync/ChangeEngineInterval.
@@ -43,7 +42,7 @@ func (s ErpSyncAgent) ChangeEngineInterval(ctx context.Context, interval TimeSpa
 	in := struct {
 		Interval TimeSpan `json:"Interval"`
 	}{interval}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/ErpSync/ChangeEngineInterval", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/ErpSync/ChangeEngineInterval", in, false)
 }
 
 // ChangeEngineStatus calls POST v1/Agents/ErpSync/ChangeEngineStatus.
@@ -53,7 +52,7 @@ func (s ErpSyncAgent) ChangeEngineStatus(ctx context.Context, run bool) (*ErpSyn
 	in := struct {
 		Run bool `json:"Run"`
 	}{run}
-	return call[*ErpSyncEngineStatus](ctx, s.c, http.MethodPost, "v1/Agents/ErpSync/ChangeEngineStatus", in, false)
+	return call[*ErpSyncEngineStatus](ctx, s.c, "POST", "v1/Agents/ErpSync/ChangeEngineStatus", in, false)
 }
 
 // ConnectActor calls POST v1/Agents/ErpSync/ConnectActor.
@@ -68,7 +67,7 @@ func (s ErpSyncAgent) ConnectActor(ctx context.Context, crmActorType CrmActorTyp
 		ErpKey          string              `json:"ErpKey"`
 		FieldValues     []ErpSyncFieldValue `json:"FieldValues,omitempty"`
 	}{crmActorType, crmRecordID, erpActorType, erpConnectionID, erpKey, fieldValues}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/ErpSync/ConnectActor", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/ErpSync/ConnectActor", in, false)
 }
 
 // CreateActorLink calls POST v1/Agents/ErpSync/CreateActorLink.
@@ -82,14 +81,14 @@ func (s ErpSyncAgent) CreateActorLink(ctx context.Context, crmActorType CrmActor
 		ErpConnectionID int64        `json:"ErpConnectionId"`
 		ErpKey          string       `json:"ErpKey"`
 	}{crmActorType, crmRecordID, erpActorType, erpConnectionID, erpKey}
-	return call[bool](ctx, s.c, http.MethodPost, "v1/Agents/ErpSync/CreateActorLink", in, false)
+	return call[bool](ctx, s.c, "POST", "v1/Agents/ErpSync/CreateActorLink", in, false)
 }
 
 // CreateDefaultErpSyncConnectorEntity calls POST v1/Agents/ErpSync/CreateDefaultErpSyncConnectorEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/ErpSync_Agent/v1ErpSyncAgent_CreateDefaultErpSyncConnectorEntity.html
 func (s ErpSyncAgent) CreateDefaultErpSyncConnectorEntity(ctx context.Context) (*ErpSyncConnectorEntity, error) {
-	return call[*ErpSyncConnectorEntity](ctx, s.c, http.MethodPost, "v1/Agents/ErpSync/CreateDefaultErpSyncConnectorEntity", nil, false)
+	return call[*ErpSyncConnectorEntity](ctx, s.c, "POST", "v1/Agents/ErpSync/CreateDefaultErpSyncConnectorEntity", nil, false)
 }
 
 // CreateErpActorFromCrm calls POST v1/Agents/ErpSync/CreateErpActorFromCrm.
@@ -103,7 +102,7 @@ func (s ErpSyncAgent) CreateErpActorFromCrm(ctx context.Context, connectionID in
 		ErpActorType      ErpActorType      `json:"ErpActorType,omitempty"`
 		ErpFieldKeyValues map[string]string `json:"ErpFieldKeyValues,omitempty"`
 	}{connectionID, crmActorType, crmEntityID, erpActorType, erpFieldKeyValues}
-	return call[bool](ctx, s.c, http.MethodPost, "v1/Agents/ErpSync/CreateErpActorFromCrm", in, false)
+	return call[bool](ctx, s.c, "POST", "v1/Agents/ErpSync/CreateErpActorFromCrm", in, false)
 }
 
 // DeleteConnection calls POST v1/Agents/ErpSync/DeleteConnection.
@@ -113,14 +112,14 @@ func (s ErpSyncAgent) DeleteConnection(ctx context.Context, erpConnectionID int6
 	in := struct {
 		ErpConnectionID int64 `json:"ErpConnectionId"`
 	}{erpConnectionID}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/ErpSync/DeleteConnection", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/ErpSync/DeleteConnection", in, false)
 }
 
 // DeleteErpSyncConnectorEntity calls POST v1/Agents/ErpSync/DeleteErpSyncConnectorEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/ErpSync_Agent/v1ErpSyncAgent_DeleteErpSyncConnectorEntity.html
 func (s ErpSyncAgent) DeleteErpSyncConnectorEntity(ctx context.Context, erpSyncConnectorEntityID int64) error {
-	return exec(ctx, s.c, http.MethodPost, withQuery("v1/Agents/ErpSync/DeleteErpSyncConnectorEntity", "ErpSyncConnectorEntityId", erpSyncConnectorEntityID), nil, false)
+	return exec(ctx, s.c, "POST", withQuery("v1/Agents/ErpSync/DeleteErpSyncConnectorEntity", "ErpSyncConnectorEntityId", erpSyncConnectorEntityID), nil, false)
 }
 
 // ForceResync calls POST v1/Agents/ErpSync/ForceResync.
@@ -131,7 +130,7 @@ func (s ErpSyncAgent) ForceResync(ctx context.Context, erpConnectionID int64, in
 		ErpConnectionID int64   `json:"ErpConnectionId"`
 		InternalKeyIDs  []int64 `json:"InternalKeyIds,omitempty"`
 	}{erpConnectionID, internalKeyIDs}
-	return call[*PluginResponse](ctx, s.c, http.MethodPost, "v1/Agents/ErpSync/ForceResync", in, false)
+	return call[*PluginResponse](ctx, s.c, "POST", "v1/Agents/ErpSync/ForceResync", in, false)
 }
 
 // ForceResyncBatchTask calls POST v1/Agents/ErpSync/ForceResyncBatchTask.
@@ -142,7 +141,7 @@ func (s ErpSyncAgent) ForceResyncBatchTask(ctx context.Context, erpConnectionID 
 		ErpConnectionID int64   `json:"ErpConnectionId"`
 		InternalKeyIDs  []int64 `json:"InternalKeyIds,omitempty"`
 	}{erpConnectionID, internalKeyIDs}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/ErpSync/ForceResyncBatchTask", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/ErpSync/ForceResyncBatchTask", in, false)
 }
 
 // ForceResyncExternal calls POST v1/Agents/ErpSync/ForceResyncExternal.
@@ -154,7 +153,7 @@ func (s ErpSyncAgent) ForceResyncExternal(ctx context.Context, erpActorType ErpA
 		ErpConnectionID int64        `json:"ErpConnectionId"`
 		ExternalKeys    []string     `json:"ExternalKeys,omitempty"`
 	}{erpActorType, erpConnectionID, externalKeys}
-	return call[*PluginResponse](ctx, s.c, http.MethodPost, "v1/Agents/ErpSync/ForceResyncExternal", in, false)
+	return call[*PluginResponse](ctx, s.c, "POST", "v1/Agents/ErpSync/ForceResyncExternal", in, false)
 }
 
 // ForceResyncExternalNoBlankValues calls POST v1/Agents/ErpSync/ForceResyncExternalNoBlankValues.
@@ -166,7 +165,7 @@ func (s ErpSyncAgent) ForceResyncExternalNoBlankValues(ctx context.Context, erpA
 		ErpConnectionID int64        `json:"ErpConnectionId"`
 		ExternalKeys    []string     `json:"ExternalKeys,omitempty"`
 	}{erpActorType, erpConnectionID, externalKeys}
-	return call[*PluginResponse](ctx, s.c, http.MethodPost, "v1/Agents/ErpSync/ForceResyncExternalNoBlankValues", in, false)
+	return call[*PluginResponse](ctx, s.c, "POST", "v1/Agents/ErpSync/ForceResyncExternalNoBlankValues", in, false)
 }
 
 // ForceResyncNoBlankValues calls POST v1/Agents/ErpSync/ForceResyncNoBlankValues.
@@ -177,14 +176,14 @@ func (s ErpSyncAgent) ForceResyncNoBlankValues(ctx context.Context, erpConnectio
 		ErpConnectionID int64   `json:"ErpConnectionId"`
 		InternalKeyIDs  []int64 `json:"InternalKeyIds,omitempty"`
 	}{erpConnectionID, internalKeyIDs}
-	return call[*PluginResponse](ctx, s.c, http.MethodPost, "v1/Agents/ErpSync/ForceResyncNoBlankValues", in, false)
+	return call[*PluginResponse](ctx, s.c, "POST", "v1/Agents/ErpSync/ForceResyncNoBlankValues", in, false)
 }
 
 // ForceSyncAll calls POST v1/Agents/ErpSync/ForceSyncAll.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/ErpSync_Agent/v1ErpSyncAgent_ForceSyncAll.html
 func (s ErpSyncAgent) ForceSyncAll(ctx context.Context) (*PluginResponse, error) {
-	return call[*PluginResponse](ctx, s.c, http.MethodPost, "v1/Agents/ErpSync/ForceSyncAll", nil, false)
+	return call[*PluginResponse](ctx, s.c, "POST", "v1/Agents/ErpSync/ForceSyncAll", nil, false)
 }
 
 // GetActorTypeMapping calls POST v1/Agents/ErpSync/GetActorTypeMapping; it only reads, so it is retried like a GET.
@@ -195,7 +194,7 @@ func (s ErpSyncAgent) GetActorTypeMapping(ctx context.Context, actorType ErpActo
 		ActorType       ErpActorType `json:"ActorType,omitempty"`
 		ErpConnectionID int64        `json:"ErpConnectionId"`
 	}{actorType, erpConnectionID}
-	return call[*ErpSyncActorTypeMapping](ctx, s.c, http.MethodPost, "v1/Agents/ErpSync/GetActorTypeMapping", in, true)
+	return call[*ErpSyncActorTypeMapping](ctx, s.c, "POST", "v1/Agents/ErpSync/GetActorTypeMapping", in, true)
 }
 
 // GetAllConnections calls POST v1/Agents/ErpSync/GetAllConnections; it only reads, so it is retried like a GET.
@@ -205,14 +204,14 @@ func (s ErpSyncAgent) GetAllConnections(ctx context.Context, includeDeleted bool
 	in := struct {
 		IncludeDeleted bool `json:"IncludeDeleted"`
 	}{includeDeleted}
-	return call[[]ErpConnection](ctx, s.c, http.MethodPost, "v1/Agents/ErpSync/GetAllConnections", in, true)
+	return call[[]ErpConnection](ctx, s.c, "POST", "v1/Agents/ErpSync/GetAllConnections", in, true)
 }
 
 // GetAllConnectors calls POST v1/Agents/ErpSync/GetAllConnectors; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/ErpSync_Agent/v1ErpSyncAgent_GetAllConnectors.html
 func (s ErpSyncAgent) GetAllConnectors(ctx context.Context) ([]ListItem, error) {
-	return call[[]ListItem](ctx, s.c, http.MethodPost, "v1/Agents/ErpSync/GetAllConnectors", nil, true)
+	return call[[]ListItem](ctx, s.c, "POST", "v1/Agents/ErpSync/GetAllConnectors", nil, true)
 }
 
 // GetConfigurationFields calls POST v1/Agents/ErpSync/GetConfigurationFields; it only reads, so it is retried like a GET.
@@ -222,7 +221,7 @@ func (s ErpSyncAgent) GetConfigurationFields(ctx context.Context, erpConnectorID
 	in := struct {
 		ErpConnectorID int64 `json:"ErpConnectorId"`
 	}{erpConnectorID}
-	return call[[]FieldMetadata](ctx, s.c, http.MethodPost, "v1/Agents/ErpSync/GetConfigurationFields", in, true)
+	return call[[]FieldMetadata](ctx, s.c, "POST", "v1/Agents/ErpSync/GetConfigurationFields", in, true)
 }
 
 // GetConnection calls POST v1/Agents/ErpSync/GetConnection; it only reads, so it is retried like a GET.
@@ -232,7 +231,7 @@ func (s ErpSyncAgent) GetConnection(ctx context.Context, erpConnectionID int64) 
 	in := struct {
 		ErpConnectionID int64 `json:"ErpConnectionId"`
 	}{erpConnectionID}
-	return call[*ErpConnection](ctx, s.c, http.MethodPost, "v1/Agents/ErpSync/GetConnection", in, true)
+	return call[*ErpConnection](ctx, s.c, "POST", "v1/Agents/ErpSync/GetConnection", in, true)
 }
 
 // GetConnectionListMappings calls POST v1/Agents/ErpSync/GetConnectionListMappings; it only reads, so it is retried like a GET.
@@ -242,7 +241,7 @@ func (s ErpSyncAgent) GetConnectionListMappings(ctx context.Context, erpConnecti
 	in := struct {
 		ErpConnectionID int64 `json:"ErpConnectionId"`
 	}{erpConnectionID}
-	return call[*ErpConnectionListMappingContainer](ctx, s.c, http.MethodPost, "v1/Agents/ErpSync/GetConnectionListMappings", in, true)
+	return call[*ErpConnectionListMappingContainer](ctx, s.c, "POST", "v1/Agents/ErpSync/GetConnectionListMappings", in, true)
 }
 
 // GetConnectionsAndDisplayFields calls POST v1/Agents/ErpSync/GetConnectionsAndDisplayFields; it only reads, so it is retried like a GET.
@@ -253,7 +252,7 @@ func (s ErpSyncAgent) GetConnectionsAndDisplayFields(ctx context.Context, crmAct
 		CrmActorType CrmActorType `json:"CrmActorType,omitempty"`
 		EntityID     int64        `json:"EntityId"`
 	}{crmActorType, entityID}
-	return call[[]ErpConnectionData](ctx, s.c, http.MethodPost, "v1/Agents/ErpSync/GetConnectionsAndDisplayFields", in, true)
+	return call[[]ErpConnectionData](ctx, s.c, "POST", "v1/Agents/ErpSync/GetConnectionsAndDisplayFields", in, true)
 }
 
 // GetCrmActorType calls POST v1/Agents/ErpSync/GetCrmActorType; it only reads, so it is retried like a GET.
@@ -264,7 +263,7 @@ func (s ErpSyncAgent) GetCrmActorType(ctx context.Context, erpActorType ErpActor
 		ErpActorType    ErpActorType `json:"ErpActorType,omitempty"`
 		ErpConnectionID int64        `json:"ErpConnectionId"`
 	}{erpActorType, erpConnectionID}
-	return call[CrmActorType](ctx, s.c, http.MethodPost, "v1/Agents/ErpSync/GetCrmActorType", in, true)
+	return call[CrmActorType](ctx, s.c, "POST", "v1/Agents/ErpSync/GetCrmActorType", in, true)
 }
 
 // GetDefaultValueInfo calls POST v1/Agents/ErpSync/GetDefaultValueInfo; it only reads, so it is retried like a GET.
@@ -274,14 +273,14 @@ func (s ErpSyncAgent) GetDefaultValueInfo(ctx context.Context, erpFieldID int64)
 	in := struct {
 		ErpFieldID int64 `json:"ErpFieldId"`
 	}{erpFieldID}
-	return call[*ErpSyncDefaultValue](ctx, s.c, http.MethodPost, "v1/Agents/ErpSync/GetDefaultValueInfo", in, true)
+	return call[*ErpSyncDefaultValue](ctx, s.c, "POST", "v1/Agents/ErpSync/GetDefaultValueInfo", in, true)
 }
 
 // GetEngineStatus calls POST v1/Agents/ErpSync/GetEngineStatus; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/ErpSync_Agent/v1ErpSyncAgent_GetEngineStatus.html
 func (s ErpSyncAgent) GetEngineStatus(ctx context.Context) (*ErpSyncEngineStatus, error) {
-	return call[*ErpSyncEngineStatus](ctx, s.c, http.MethodPost, "v1/Agents/ErpSync/GetEngineStatus", nil, true)
+	return call[*ErpSyncEngineStatus](ctx, s.c, "POST", "v1/Agents/ErpSync/GetEngineStatus", nil, true)
 }
 
 // GetErpConnectionConfigFields calls POST v1/Agents/ErpSync/GetErpConnectionConfigFields; it only reads, so it is retried like a GET.
@@ -291,7 +290,7 @@ func (s ErpSyncAgent) GetErpConnectionConfigFields(ctx context.Context, erpConne
 	in := struct {
 		ErpConnectionID int64 `json:"ErpConnectionId"`
 	}{erpConnectionID}
-	return call[map[string]string](ctx, s.c, http.MethodPost, "v1/Agents/ErpSync/GetErpConnectionConfigFields", in, true)
+	return call[map[string]string](ctx, s.c, "POST", "v1/Agents/ErpSync/GetErpConnectionConfigFields", in, true)
 }
 
 // GetErpFieldValues calls POST v1/Agents/ErpSync/GetErpFieldValues; it only reads, so it is retried like a GET.
@@ -304,7 +303,7 @@ func (s ErpSyncAgent) GetErpFieldValues(ctx context.Context, crmActorType CrmAct
 		ErpConnectionID int64        `json:"ErpConnectionId"`
 		FieldKeys       []string     `json:"FieldKeys,omitempty"`
 	}{crmActorType, entityID, erpConnectionID, fieldKeys}
-	return call[[]string](ctx, s.c, http.MethodPost, "v1/Agents/ErpSync/GetErpFieldValues", in, true)
+	return call[[]string](ctx, s.c, "POST", "v1/Agents/ErpSync/GetErpFieldValues", in, true)
 }
 
 // GetErpSyncConnectionSummary calls POST v1/Agents/ErpSync/GetErpSyncConnectionSummary; it only reads, so it is retried like a GET.
@@ -314,14 +313,14 @@ func (s ErpSyncAgent) GetErpSyncConnectionSummary(ctx context.Context, erpSyncCo
 	in := struct {
 		ErpSyncConnectionID int64 `json:"ErpSyncConnectionId"`
 	}{erpSyncConnectionID}
-	return call[*ErpSyncConnectionSummary](ctx, s.c, http.MethodPost, "v1/Agents/ErpSync/GetErpSyncConnectionSummary", in, true)
+	return call[*ErpSyncConnectionSummary](ctx, s.c, "POST", "v1/Agents/ErpSync/GetErpSyncConnectionSummary", in, true)
 }
 
 // GetErpSyncConnectorEntity calls POST v1/Agents/ErpSync/GetErpSyncConnectorEntity; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/ErpSync_Agent/v1ErpSyncAgent_GetErpSyncConnectorEntity.html
 func (s ErpSyncAgent) GetErpSyncConnectorEntity(ctx context.Context, erpSyncConnectorEntityID int64) (*ErpSyncConnectorEntity, error) {
-	return call[*ErpSyncConnectorEntity](ctx, s.c, http.MethodPost, withQuery("v1/Agents/ErpSync/GetErpSyncConnectorEntity", "erpSyncConnectorEntityId", erpSyncConnectorEntityID), nil, true)
+	return call[*ErpSyncConnectorEntity](ctx, s.c, "POST", withQuery("v1/Agents/ErpSync/GetErpSyncConnectorEntity", "erpSyncConnectorEntityId", erpSyncConnectorEntityID), nil, true)
 }
 
 // GetFieldValuesFromCrm calls POST v1/Agents/ErpSync/GetFieldValuesFromCrm; it only reads, so it is retried like a GET.
@@ -332,7 +331,7 @@ func (s ErpSyncAgent) GetFieldValuesFromCrm(ctx context.Context, actorTypeCrm Cr
 		ActorTypeCrm CrmActorType `json:"ActorTypeCrm,omitempty"`
 		RecordID     int64        `json:"RecordId"`
 	}{actorTypeCrm, recordID}
-	return call[[]ErpSyncFieldValue](ctx, s.c, http.MethodPost, "v1/Agents/ErpSync/GetFieldValuesFromCrm", in, true)
+	return call[[]ErpSyncFieldValue](ctx, s.c, "POST", "v1/Agents/ErpSync/GetFieldValuesFromCrm", in, true)
 }
 
 // GetFieldValuesFromErp calls POST v1/Agents/ErpSync/GetFieldValuesFromErp; it only reads, so it is retried like a GET.
@@ -344,7 +343,7 @@ func (s ErpSyncAgent) GetFieldValuesFromErp(ctx context.Context, actorTypeErp Er
 		ErpConnectionID int64        `json:"ErpConnectionId"`
 		ErpKey          string       `json:"ErpKey"`
 	}{actorTypeErp, erpConnectionID, erpKey}
-	return call[[]ErpSyncFieldValue](ctx, s.c, http.MethodPost, "v1/Agents/ErpSync/GetFieldValuesFromErp", in, true)
+	return call[[]ErpSyncFieldValue](ctx, s.c, "POST", "v1/Agents/ErpSync/GetFieldValuesFromErp", in, true)
 }
 
 // GetFieldsForNewErpActor calls POST v1/Agents/ErpSync/GetFieldsForNewErpActor; it only reads, so it is retried like a GET.
@@ -355,7 +354,7 @@ func (s ErpSyncAgent) GetFieldsForNewErpActor(ctx context.Context, erpActorType 
 		ErpActorType    ErpActorType `json:"ErpActorType,omitempty"`
 		ErpConnectionID int64        `json:"ErpConnectionId"`
 	}{erpActorType, erpConnectionID}
-	return call[[]FieldMetadata](ctx, s.c, http.MethodPost, "v1/Agents/ErpSync/GetFieldsForNewErpActor", in, true)
+	return call[[]FieldMetadata](ctx, s.c, "POST", "v1/Agents/ErpSync/GetFieldsForNewErpActor", in, true)
 }
 
 // MoveErpFieldItem calls POST v1/Agents/ErpSync/MoveErpFieldItem.
@@ -368,7 +367,7 @@ func (s ErpSyncAgent) MoveErpFieldItem(ctx context.Context, direction float64, e
 		ErpConnectionID int64        `json:"ErpConnectionId"`
 		ErpFieldID      int64        `json:"ErpFieldId"`
 	}{direction, erpActorType, erpConnectionID, erpFieldID}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/ErpSync/MoveErpFieldItem", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/ErpSync/MoveErpFieldItem", in, false)
 }
 
 // SaveActorTypeMapping calls POST v1/Agents/ErpSync/SaveActorTypeMapping.
@@ -378,7 +377,7 @@ func (s ErpSyncAgent) SaveActorTypeMapping(ctx context.Context, mapping *ErpSync
 	in := struct {
 		Mapping *ErpSyncActorTypeMapping `json:"Mapping,omitempty"`
 	}{mapping}
-	return call[*ErpSyncActorTypeMapping](ctx, s.c, http.MethodPost, "v1/Agents/ErpSync/SaveActorTypeMapping", in, false)
+	return call[*ErpSyncActorTypeMapping](ctx, s.c, "POST", "v1/Agents/ErpSync/SaveActorTypeMapping", in, false)
 }
 
 // SaveConnection calls POST v1/Agents/ErpSync/SaveConnection.
@@ -388,7 +387,7 @@ func (s ErpSyncAgent) SaveConnection(ctx context.Context, connection *ErpConnect
 	in := struct {
 		Connection *ErpConnection `json:"Connection,omitempty"`
 	}{connection}
-	return call[*ErpConnection](ctx, s.c, http.MethodPost, "v1/Agents/ErpSync/SaveConnection", in, false)
+	return call[*ErpConnection](ctx, s.c, "POST", "v1/Agents/ErpSync/SaveConnection", in, false)
 }
 
 // SaveConnectionListMappings calls POST v1/Agents/ErpSync/SaveConnectionListMappings.
@@ -398,7 +397,7 @@ func (s ErpSyncAgent) SaveConnectionListMappings(ctx context.Context, listMappin
 	in := struct {
 		ListMapping *ErpConnectionListMappingContainer `json:"ListMapping,omitempty"`
 	}{listMapping}
-	return call[*ErpConnectionListMappingContainer](ctx, s.c, http.MethodPost, "v1/Agents/ErpSync/SaveConnectionListMappings", in, false)
+	return call[*ErpConnectionListMappingContainer](ctx, s.c, "POST", "v1/Agents/ErpSync/SaveConnectionListMappings", in, false)
 }
 
 // SaveDefaultValueInfo calls POST v1/Agents/ErpSync/SaveDefaultValueInfo.
@@ -408,7 +407,7 @@ func (s ErpSyncAgent) SaveDefaultValueInfo(ctx context.Context, erpSyncDefaultVa
 	in := struct {
 		ErpSyncDefaultValue *ErpSyncDefaultValue `json:"ErpSyncDefaultValue,omitempty"`
 	}{erpSyncDefaultValue}
-	return call[*ErpSyncDefaultValue](ctx, s.c, http.MethodPost, "v1/Agents/ErpSync/SaveDefaultValueInfo", in, false)
+	return call[*ErpSyncDefaultValue](ctx, s.c, "POST", "v1/Agents/ErpSync/SaveDefaultValueInfo", in, false)
 }
 
 // SaveErpConnectionSyncPriorities calls POST v1/Agents/ErpSync/SaveErpConnectionSyncPriorities.
@@ -418,14 +417,14 @@ func (s ErpSyncAgent) SaveErpConnectionSyncPriorities(ctx context.Context, erpCo
 	in := struct {
 		ErpConnectionIDs []int64 `json:"ErpConnectionIds,omitempty"`
 	}{erpConnectionIDs}
-	return call[bool](ctx, s.c, http.MethodPost, "v1/Agents/ErpSync/SaveErpConnectionSyncPriorities", in, false)
+	return call[bool](ctx, s.c, "POST", "v1/Agents/ErpSync/SaveErpConnectionSyncPriorities", in, false)
 }
 
 // SaveErpSyncConnectorEntity calls POST v1/Agents/ErpSync/SaveErpSyncConnectorEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/ErpSync_Agent/v1ErpSyncAgent_SaveErpSyncConnectorEntity.html
 func (s ErpSyncAgent) SaveErpSyncConnectorEntity(ctx context.Context, erpSyncConnectorEntity *ErpSyncConnectorEntity) (*ErpSyncConnectorEntity, error) {
-	return call[*ErpSyncConnectorEntity](ctx, s.c, http.MethodPost, "v1/Agents/ErpSync/SaveErpSyncConnectorEntity", erpSyncConnectorEntity, false)
+	return call[*ErpSyncConnectorEntity](ctx, s.c, "POST", "v1/Agents/ErpSync/SaveErpSyncConnectorEntity", erpSyncConnectorEntity, false)
 }
 
 // SupportsAdvancedSearch calls POST v1/Agents/ErpSync/SupportsAdvancedSearch.
@@ -436,14 +435,14 @@ func (s ErpSyncAgent) SupportsAdvancedSearch(ctx context.Context, erpActorType E
 		ErpActorType    ErpActorType `json:"ErpActorType,omitempty"`
 		ErpConnectionID int64        `json:"ErpConnectionId"`
 	}{erpActorType, erpConnectionID}
-	return call[bool](ctx, s.c, http.MethodPost, "v1/Agents/ErpSync/SupportsAdvancedSearch", in, false)
+	return call[bool](ctx, s.c, "POST", "v1/Agents/ErpSync/SupportsAdvancedSearch", in, false)
 }
 
 // SyncAll calls POST v1/Agents/ErpSync/SyncAll.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/ErpSync_Agent/v1ErpSyncAgent_SyncAll.html
 func (s ErpSyncAgent) SyncAll(ctx context.Context) (*PluginResponse, error) {
-	return call[*PluginResponse](ctx, s.c, http.MethodPost, "v1/Agents/ErpSync/SyncAll", nil, false)
+	return call[*PluginResponse](ctx, s.c, "POST", "v1/Agents/ErpSync/SyncAll", nil, false)
 }
 
 // TestConnectionByConfig calls POST v1/Agents/ErpSync/TestConnectionByConfig.
@@ -454,7 +453,7 @@ func (s ErpSyncAgent) TestConnectionByConfig(ctx context.Context, configFields m
 		ConfigFields    map[string]string `json:"ConfigFields,omitempty"`
 		ErpConnectionID int64             `json:"ErpConnectionId"`
 	}{configFields, erpConnectionID}
-	return call[bool](ctx, s.c, http.MethodPost, "v1/Agents/ErpSync/TestConnectionByConfig", in, false)
+	return call[bool](ctx, s.c, "POST", "v1/Agents/ErpSync/TestConnectionByConfig", in, false)
 }
 
 // TestConnectionByID calls POST v1/Agents/ErpSync/TestConnectionById.
@@ -464,7 +463,7 @@ func (s ErpSyncAgent) TestConnectionByID(ctx context.Context, erpConnectionID in
 	in := struct {
 		ErpConnectionID int64 `json:"ErpConnectionId"`
 	}{erpConnectionID}
-	return call[bool](ctx, s.c, http.MethodPost, "v1/Agents/ErpSync/TestConnectionById", in, false)
+	return call[bool](ctx, s.c, "POST", "v1/Agents/ErpSync/TestConnectionById", in, false)
 }
 
 // TestConnectorURL calls POST v1/Agents/ErpSync/TestConnectorUrl.
@@ -474,7 +473,7 @@ func (s ErpSyncAgent) TestConnectorURL(ctx context.Context, urlArg string) (ErpS
 	in := struct {
 		URL string `json:"Url"`
 	}{urlArg}
-	return call[ErpSyncResponseCode](ctx, s.c, http.MethodPost, "v1/Agents/ErpSync/TestConnectorUrl", in, false)
+	return call[ErpSyncResponseCode](ctx, s.c, "POST", "v1/Agents/ErpSync/TestConnectorUrl", in, false)
 }
 
 // ToggleErpConnectionActive calls POST v1/Agents/ErpSync/ToggleErpConnectionActive.
@@ -484,7 +483,7 @@ func (s ErpSyncAgent) ToggleErpConnectionActive(ctx context.Context, erpConnecti
 	in := struct {
 		ErpConnectionID int64 `json:"ErpConnectionId"`
 	}{erpConnectionID}
-	return call[[]string](ctx, s.c, http.MethodPost, "v1/Agents/ErpSync/ToggleErpConnectionActive", in, false)
+	return call[[]string](ctx, s.c, "POST", "v1/Agents/ErpSync/ToggleErpConnectionActive", in, false)
 }
 
 // TryConnectActor calls POST v1/Agents/ErpSync/TryConnectActor.
@@ -499,7 +498,7 @@ func (s ErpSyncAgent) TryConnectActor(ctx context.Context, crmActorType CrmActor
 		ErpKey          string              `json:"ErpKey"`
 		FieldValues     []ErpSyncFieldValue `json:"FieldValues,omitempty"`
 	}{crmActorType, crmRecordID, erpActorType, erpConnectionID, erpKey, fieldValues}
-	return call[bool](ctx, s.c, http.MethodPost, "v1/Agents/ErpSync/TryConnectActor", in, false)
+	return call[bool](ctx, s.c, "POST", "v1/Agents/ErpSync/TryConnectActor", in, false)
 }
 
 // UpdateConnectionFields calls POST v1/Agents/ErpSync/UpdateConnectionFields.
@@ -509,7 +508,7 @@ func (s ErpSyncAgent) UpdateConnectionFields(ctx context.Context, erpConnectionI
 	in := struct {
 		ErpConnectionID int64 `json:"ErpConnectionId"`
 	}{erpConnectionID}
-	return call[bool](ctx, s.c, http.MethodPost, "v1/Agents/ErpSync/UpdateConnectionFields", in, false)
+	return call[bool](ctx, s.c, "POST", "v1/Agents/ErpSync/UpdateConnectionFields", in, false)
 }
 
 // ValidateArchiveColumnConfig calls POST v1/Agents/ErpSync/ValidateArchiveColumnConfig.
@@ -520,5 +519,5 @@ func (s ErpSyncAgent) ValidateArchiveColumnConfig(ctx context.Context, erpConnec
 		ErpConnectionID int64  `json:"ErpConnectionId"`
 		ListOwner       string `json:"ListOwner"`
 	}{erpConnectionID, listOwner}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/ErpSync/ValidateArchiveColumnConfig", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/ErpSync/ValidateArchiveColumnConfig", in, false)
 }

@@ -4,7 +4,6 @@ package webapi
 
 import (
 	"context"
-	"net/http"
 
 	"github.com/go-superoffice/superoffice/tenant"
 )
@@ -24,7 +23,7 @@ func (s FavouriteAgent) AddFavourite(ctx context.Context, associateID int64, ext
 		RecordID    int64  `json:"RecordId"`
 		TableName   string `json:"TableName"`
 	}{associateID, extraInfo, recordID, tableName}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Favourite/AddFavourite", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Favourite/AddFavourite", in, false)
 }
 
 // AddFavourites calls POST v1/Agents/Favourite/AddFavourites.
@@ -37,7 +36,7 @@ func (s FavouriteAgent) AddFavourites(ctx context.Context, associateID int64, ex
 		RecordIDs   []int64 `json:"RecordIds,omitempty"`
 		TableName   string  `json:"TableName"`
 	}{associateID, extraInfo, recordIDs, tableName}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Favourite/AddFavourites", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Favourite/AddFavourites", in, false)
 }
 
 // AddTicketsToFavouritesByProvider calls POST v1/Agents/Favourite/AddTicketsToFavouritesByProvider.
@@ -50,7 +49,7 @@ func (s FavouriteAgent) AddTicketsToFavouritesByProvider(ctx context.Context, as
 		ProviderName string                   `json:"ProviderName"`
 		Restrictions []ArchiveRestrictionInfo `json:"Restrictions,omitempty"`
 	}{associateID, extraInfo, providerName, restrictions}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Favourite/AddTicketsToFavouritesByProvider", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Favourite/AddTicketsToFavouritesByProvider", in, false)
 }
 
 // GetFavourites calls POST v1/Agents/Favourite/GetFavourites; it only reads, so it is retried like a GET.
@@ -61,7 +60,7 @@ func (s FavouriteAgent) GetFavourites(ctx context.Context, associateID int64, ta
 		AssociateID int64  `json:"AssociateId"`
 		TableName   string `json:"TableName"`
 	}{associateID, tableName}
-	return call[[]Favourite](ctx, s.c, http.MethodPost, "v1/Agents/Favourite/GetFavourites", in, true)
+	return call[[]Favourite](ctx, s.c, "POST", "v1/Agents/Favourite/GetFavourites", in, true)
 }
 
 // IsFavourite calls POST v1/Agents/Favourite/IsFavourite; it only reads, so it is retried like a GET.
@@ -73,7 +72,7 @@ func (s FavouriteAgent) IsFavourite(ctx context.Context, associateID int64, reco
 		RecordID    int64  `json:"RecordId"`
 		TableName   string `json:"TableName"`
 	}{associateID, recordID, tableName}
-	return call[bool](ctx, s.c, http.MethodPost, "v1/Agents/Favourite/IsFavourite", in, true)
+	return call[bool](ctx, s.c, "POST", "v1/Agents/Favourite/IsFavourite", in, true)
 }
 
 // RemoveAllFavourites calls POST v1/Agents/Favourite/RemoveAllFavourites.
@@ -84,7 +83,7 @@ func (s FavouriteAgent) RemoveAllFavourites(ctx context.Context, associateID int
 		AssociateID int64  `json:"AssociateId"`
 		TableName   string `json:"TableName"`
 	}{associateID, tableName}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Favourite/RemoveAllFavourites", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Favourite/RemoveAllFavourites", in, false)
 }
 
 // RemoveFavourite calls POST v1/Agents/Favourite/RemoveFavourite.
@@ -96,7 +95,7 @@ func (s FavouriteAgent) RemoveFavourite(ctx context.Context, associateID int64, 
 		RecordID    int64  `json:"RecordId"`
 		TableName   string `json:"TableName"`
 	}{associateID, recordID, tableName}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Favourite/RemoveFavourite", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Favourite/RemoveFavourite", in, false)
 }
 
 // RemoveFavourites calls POST v1/Agents/Favourite/RemoveFavourites.
@@ -108,7 +107,7 @@ func (s FavouriteAgent) RemoveFavourites(ctx context.Context, associateID int64,
 		RecordIDs   []int64 `json:"RecordIds,omitempty"`
 		TableName   string  `json:"TableName"`
 	}{associateID, recordIDs, tableName}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Favourite/RemoveFavourites", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Favourite/RemoveFavourites", in, false)
 }
 
 // RemoveFavouritesByID calls POST v1/Agents/Favourite/RemoveFavouritesById.
@@ -118,7 +117,7 @@ func (s FavouriteAgent) RemoveFavouritesByID(ctx context.Context, favouriteIDs [
 	in := struct {
 		FavouriteIDs []int64 `json:"FavouriteIds,omitempty"`
 	}{favouriteIDs}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Favourite/RemoveFavouritesById", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Favourite/RemoveFavouritesById", in, false)
 }
 
 // RemoveTicketsFromFavouritesByProvider calls POST v1/Agents/Favourite/RemoveTicketsFromFavouritesByProvider.
@@ -130,7 +129,7 @@ func (s FavouriteAgent) RemoveTicketsFromFavouritesByProvider(ctx context.Contex
 		ProviderName string                   `json:"ProviderName"`
 		Restrictions []ArchiveRestrictionInfo `json:"Restrictions,omitempty"`
 	}{associateID, providerName, restrictions}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Favourite/RemoveTicketsFromFavouritesByProvider", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Favourite/RemoveTicketsFromFavouritesByProvider", in, false)
 }
 
 // ToggleFavourite calls POST v1/Agents/Favourite/ToggleFavourite.
@@ -143,5 +142,5 @@ func (s FavouriteAgent) ToggleFavourite(ctx context.Context, associateID int64, 
 		RecordID    int64  `json:"RecordId"`
 		TableName   string `json:"TableName"`
 	}{associateID, extraInfo, recordID, tableName}
-	return call[bool](ctx, s.c, http.MethodPost, "v1/Agents/Favourite/ToggleFavourite", in, false)
+	return call[bool](ctx, s.c, "POST", "v1/Agents/Favourite/ToggleFavourite", in, false)
 }

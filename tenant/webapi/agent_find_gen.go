@@ -4,7 +4,6 @@ package webapi
 
 import (
 	"context"
-	"net/http"
 
 	"github.com/go-superoffice/superoffice/tenant"
 )
@@ -24,7 +23,7 @@ func (s FindAgent) CreateRestrictionGroup(ctx context.Context, contextArg string
 		StorageKey   string `json:"StorageKey"`
 		StorageType  string `json:"StorageType"`
 	}{contextArg, providerName, storageKey, storageType}
-	return call[*ArchiveRestrictionGroup](ctx, s.c, http.MethodPost, "v1/Agents/Find/CreateRestrictionGroup", in, false)
+	return call[*ArchiveRestrictionGroup](ctx, s.c, "POST", "v1/Agents/Find/CreateRestrictionGroup", in, false)
 }
 
 // DeleteRestrictionGroup calls POST v1/Agents/Find/DeleteRestrictionGroup.
@@ -38,7 +37,7 @@ func (s FindAgent) DeleteRestrictionGroup(ctx context.Context, contextArg string
 		StorageKey   string  `json:"StorageKey"`
 		StorageType  string  `json:"StorageType"`
 	}{contextArg, providerName, rank, storageKey, storageType}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Find/DeleteRestrictionGroup", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Find/DeleteRestrictionGroup", in, false)
 }
 
 // Find calls POST v1/Agents/Find/Find; it only reads, so it is retried like a GET.
@@ -52,7 +51,7 @@ func (s FindAgent) Find(ctx context.Context, pageNumber float64, pageSize float6
 		StorageKey   string  `json:"StorageKey"`
 		StorageType  string  `json:"StorageType"`
 	}{pageNumber, pageSize, providerName, storageKey, storageType}
-	return call[*FindResults](ctx, s.c, http.MethodPost, "v1/Agents/Find/Find", in, true)
+	return call[*FindResults](ctx, s.c, "POST", "v1/Agents/Find/Find", in, true)
 }
 
 // FindFromRestrictions calls POST v1/Agents/Find/FindFromRestrictions; it only reads, so it is retried like a GET.
@@ -65,7 +64,7 @@ func (s FindAgent) FindFromRestrictions(ctx context.Context, pageNumber float64,
 		ProviderName string                   `json:"ProviderName"`
 		Restrictions []ArchiveRestrictionInfo `json:"Restrictions,omitempty"`
 	}{pageNumber, pageSize, providerName, restrictions}
-	return call[*FindResults](ctx, s.c, http.MethodPost, "v1/Agents/Find/FindFromRestrictions", in, true)
+	return call[*FindResults](ctx, s.c, "POST", "v1/Agents/Find/FindFromRestrictions", in, true)
 }
 
 // FindFromRestrictions2 calls POST v1/Agents/Find/FindFromRestrictions2; it only reads, so it is retried like a GET.
@@ -78,7 +77,7 @@ func (s FindAgent) FindFromRestrictions2(ctx context.Context, pageNumber float64
 		ProviderName string  `json:"ProviderName"`
 		Restrictions string  `json:"Restrictions"`
 	}{pageNumber, pageSize, providerName, restrictions}
-	return call[*FindResults](ctx, s.c, http.MethodPost, "v1/Agents/Find/FindFromRestrictions2", in, true)
+	return call[*FindResults](ctx, s.c, "POST", "v1/Agents/Find/FindFromRestrictions2", in, true)
 }
 
 // FindFromRestrictionsColumns calls POST v1/Agents/Find/FindFromRestrictionsColumns; it only reads, so it is retried like a GET.
@@ -92,7 +91,7 @@ func (s FindAgent) FindFromRestrictionsColumns(ctx context.Context, desiredColum
 		ProviderName   string                   `json:"ProviderName"`
 		Restrictions   []ArchiveRestrictionInfo `json:"Restrictions,omitempty"`
 	}{desiredColumns, pageNumber, pageSize, providerName, restrictions}
-	return call[*FindResults](ctx, s.c, http.MethodPost, "v1/Agents/Find/FindFromRestrictionsColumns", in, true)
+	return call[*FindResults](ctx, s.c, "POST", "v1/Agents/Find/FindFromRestrictionsColumns", in, true)
 }
 
 // FindFromRestrictionsColumns2 calls POST v1/Agents/Find/FindFromRestrictionsColumns2; it only reads, so it is retried like a GET.
@@ -106,7 +105,7 @@ func (s FindAgent) FindFromRestrictionsColumns2(ctx context.Context, desiredColu
 		ProviderName   string  `json:"ProviderName"`
 		Restrictions   string  `json:"Restrictions"`
 	}{desiredColumns, pageNumber, pageSize, providerName, restrictions}
-	return call[*FindResults](ctx, s.c, http.MethodPost, "v1/Agents/Find/FindFromRestrictionsColumns2", in, true)
+	return call[*FindResults](ctx, s.c, "POST", "v1/Agents/Find/FindFromRestrictionsColumns2", in, true)
 }
 
 // FindFromRestrictionsColumnsOrderBy calls POST v1/Agents/Find/FindFromRestrictionsColumnsOrderBy; it only reads, so it is retried like a GET.
@@ -121,7 +120,7 @@ func (s FindAgent) FindFromRestrictionsColumnsOrderBy(ctx context.Context, desir
 		ProviderName   string                   `json:"ProviderName"`
 		Restrictions   []ArchiveRestrictionInfo `json:"Restrictions,omitempty"`
 	}{desiredColumns, orderBy, pageNumber, pageSize, providerName, restrictions}
-	return call[*FindResults](ctx, s.c, http.MethodPost, "v1/Agents/Find/FindFromRestrictionsColumnsOrderBy", in, true)
+	return call[*FindResults](ctx, s.c, "POST", "v1/Agents/Find/FindFromRestrictionsColumnsOrderBy", in, true)
 }
 
 // FindFromRestrictionsColumnsOrderBy2 calls POST v1/Agents/Find/FindFromRestrictionsColumnsOrderBy2; it only reads, so it is retried like a GET.
@@ -136,7 +135,7 @@ func (s FindAgent) FindFromRestrictionsColumnsOrderBy2(ctx context.Context, desi
 		ProviderName   string  `json:"ProviderName"`
 		Restrictions   string  `json:"Restrictions"`
 	}{desiredColumns, orderBy, pageNumber, pageSize, providerName, restrictions}
-	return call[*FindResults](ctx, s.c, http.MethodPost, "v1/Agents/Find/FindFromRestrictionsColumnsOrderBy2", in, true)
+	return call[*FindResults](ctx, s.c, "POST", "v1/Agents/Find/FindFromRestrictionsColumnsOrderBy2", in, true)
 }
 
 // FindOrderBy calls POST v1/Agents/Find/FindOrderBy; it only reads, so it is retried like a GET.
@@ -151,7 +150,7 @@ func (s FindAgent) FindOrderBy(ctx context.Context, orderBy []ArchiveOrderByInfo
 		StorageKey   string               `json:"StorageKey"`
 		StorageType  string               `json:"StorageType"`
 	}{orderBy, pageNumber, pageSize, providerName, storageKey, storageType}
-	return call[*FindResults](ctx, s.c, http.MethodPost, "v1/Agents/Find/FindOrderBy", in, true)
+	return call[*FindResults](ctx, s.c, "POST", "v1/Agents/Find/FindOrderBy", in, true)
 }
 
 // FindOrderBy2 calls POST v1/Agents/Find/FindOrderBy2; it only reads, so it is retried like a GET.
@@ -166,7 +165,7 @@ func (s FindAgent) FindOrderBy2(ctx context.Context, orderBy string, pageNumber 
 		StorageKey   string  `json:"StorageKey"`
 		StorageType  string  `json:"StorageType"`
 	}{orderBy, pageNumber, pageSize, providerName, storageKey, storageType}
-	return call[*FindResults](ctx, s.c, http.MethodPost, "v1/Agents/Find/FindOrderBy2", in, true)
+	return call[*FindResults](ctx, s.c, "POST", "v1/Agents/Find/FindOrderBy2", in, true)
 }
 
 // FindWithColumns calls POST v1/Agents/Find/FindWithColumns; it only reads, so it is retried like a GET.
@@ -182,7 +181,7 @@ func (s FindAgent) FindWithColumns(ctx context.Context, desiredColumns []string,
 		StorageKey     string               `json:"StorageKey"`
 		StorageType    string               `json:"StorageType"`
 	}{desiredColumns, orderBy, pageNumber, pageSize, providerName, storageKey, storageType}
-	return call[*FindResults](ctx, s.c, http.MethodPost, "v1/Agents/Find/FindWithColumns", in, true)
+	return call[*FindResults](ctx, s.c, "POST", "v1/Agents/Find/FindWithColumns", in, true)
 }
 
 // FindWithExtraRestrictions calls POST v1/Agents/Find/FindWithExtraRestrictions; it only reads, so it is retried like a GET.
@@ -199,7 +198,7 @@ func (s FindAgent) FindWithExtraRestrictions(ctx context.Context, desiredColumns
 		StorageKey        string                   `json:"StorageKey"`
 		StorageType       string                   `json:"StorageType"`
 	}{desiredColumns, extraRestrictions, orderBy, pageNumber, pageSize, providerName, storageKey, storageType}
-	return call[*FindResults](ctx, s.c, http.MethodPost, "v1/Agents/Find/FindWithExtraRestrictions", in, true)
+	return call[*FindResults](ctx, s.c, "POST", "v1/Agents/Find/FindWithExtraRestrictions", in, true)
 }
 
 // FindWithExtraRestrictions2 calls POST v1/Agents/Find/FindWithExtraRestrictions2; it only reads, so it is retried like a GET.
@@ -216,7 +215,7 @@ func (s FindAgent) FindWithExtraRestrictions2(ctx context.Context, desiredColumn
 		StorageKey        string  `json:"StorageKey"`
 		StorageType       string  `json:"StorageType"`
 	}{desiredColumns, extraRestrictions, orderBy, pageNumber, pageSize, providerName, storageKey, storageType}
-	return call[*FindResults](ctx, s.c, http.MethodPost, "v1/Agents/Find/FindWithExtraRestrictions2", in, true)
+	return call[*FindResults](ctx, s.c, "POST", "v1/Agents/Find/FindWithExtraRestrictions2", in, true)
 }
 
 // GetAvailableRestrictionColumns calls POST v1/Agents/Find/GetAvailableRestrictionColumns; it only reads, so it is retried like a GET.
@@ -227,7 +226,7 @@ func (s FindAgent) GetAvailableRestrictionColumns(ctx context.Context, providerN
 		ProviderName string `json:"ProviderName"`
 		StorageType  string `json:"StorageType"`
 	}{providerName, storageType}
-	return call[[]string](ctx, s.c, http.MethodPost, "v1/Agents/Find/GetAvailableRestrictionColumns", in, true)
+	return call[[]string](ctx, s.c, "POST", "v1/Agents/Find/GetAvailableRestrictionColumns", in, true)
 }
 
 // GetCriteriaInformation calls POST v1/Agents/Find/GetCriteriaInformation; it only reads, so it is retried like a GET.
@@ -240,7 +239,7 @@ func (s FindAgent) GetCriteriaInformation(ctx context.Context, providerName stri
 		StorageKey    string   `json:"StorageKey"`
 		StorageType   string   `json:"StorageType"`
 	}{providerName, staticColumns, storageKey, storageType}
-	return call[*CriteriaInformation](ctx, s.c, http.MethodPost, "v1/Agents/Find/GetCriteriaInformation", in, true)
+	return call[*CriteriaInformation](ctx, s.c, "POST", "v1/Agents/Find/GetCriteriaInformation", in, true)
 }
 
 // GetCriteriaInformationWithContext calls POST v1/Agents/Find/GetCriteriaInformationWithContext; it only reads, so it is retried like a GET.
@@ -254,7 +253,7 @@ func (s FindAgent) GetCriteriaInformationWithContext(ctx context.Context, contex
 		StorageKey    string   `json:"StorageKey"`
 		StorageType   string   `json:"StorageType"`
 	}{contextArg, providerName, staticColumns, storageKey, storageType}
-	return call[*CriteriaInformation](ctx, s.c, http.MethodPost, "v1/Agents/Find/GetCriteriaInformationWithContext", in, true)
+	return call[*CriteriaInformation](ctx, s.c, "POST", "v1/Agents/Find/GetCriteriaInformationWithContext", in, true)
 }
 
 // GetDefaultDesiredColumns calls POST v1/Agents/Find/GetDefaultDesiredColumns; it only reads, so it is retried like a GET.
@@ -266,7 +265,7 @@ func (s FindAgent) GetDefaultDesiredColumns(ctx context.Context, providerName st
 		StorageKey   string `json:"StorageKey"`
 		StorageType  string `json:"StorageType"`
 	}{providerName, storageKey, storageType}
-	return call[[]ArchiveColumnInfo](ctx, s.c, http.MethodPost, "v1/Agents/Find/GetDefaultDesiredColumns", in, true)
+	return call[[]ArchiveColumnInfo](ctx, s.c, "POST", "v1/Agents/Find/GetDefaultDesiredColumns", in, true)
 }
 
 // GetDefaultDesiredColumnsFromRestrictions calls POST v1/Agents/Find/GetDefaultDesiredColumnsFromRestrictions; it only reads, so it is retried like a GET.
@@ -277,7 +276,7 @@ func (s FindAgent) GetDefaultDesiredColumnsFromRestrictions(ctx context.Context,
 		ProviderName string                   `json:"ProviderName"`
 		Restrictions []ArchiveRestrictionInfo `json:"Restrictions,omitempty"`
 	}{providerName, restrictions}
-	return call[[]ArchiveColumnInfo](ctx, s.c, http.MethodPost, "v1/Agents/Find/GetDefaultDesiredColumnsFromRestrictions", in, true)
+	return call[[]ArchiveColumnInfo](ctx, s.c, "POST", "v1/Agents/Find/GetDefaultDesiredColumnsFromRestrictions", in, true)
 }
 
 // GetDefaultDesiredColumnsFromRestrictions2 calls POST v1/Agents/Find/GetDefaultDesiredColumnsFromRestrictions2; it only reads, so it is retried like a GET.
@@ -288,7 +287,7 @@ func (s FindAgent) GetDefaultDesiredColumnsFromRestrictions2(ctx context.Context
 		ProviderName string `json:"ProviderName"`
 		Restrictions string `json:"Restrictions"`
 	}{providerName, restrictions}
-	return call[[]ArchiveColumnInfo](ctx, s.c, http.MethodPost, "v1/Agents/Find/GetDefaultDesiredColumnsFromRestrictions2", in, true)
+	return call[[]ArchiveColumnInfo](ctx, s.c, "POST", "v1/Agents/Find/GetDefaultDesiredColumnsFromRestrictions2", in, true)
 }
 
 // GetDefaultOrderBy calls POST v1/Agents/Find/GetDefaultOrderBy; it only reads, so it is retried like a GET.
@@ -300,7 +299,7 @@ func (s FindAgent) GetDefaultOrderBy(ctx context.Context, providerName string, s
 		StorageKey   string `json:"StorageKey"`
 		StorageType  string `json:"StorageType"`
 	}{providerName, storageKey, storageType}
-	return call[[]ArchiveOrderByInfo](ctx, s.c, http.MethodPost, "v1/Agents/Find/GetDefaultOrderBy", in, true)
+	return call[[]ArchiveOrderByInfo](ctx, s.c, "POST", "v1/Agents/Find/GetDefaultOrderBy", in, true)
 }
 
 // GetDefaultOrderByFromDesiredColumns calls POST v1/Agents/Find/GetDefaultOrderByFromDesiredColumns; it only reads, so it is retried like a GET.
@@ -311,7 +310,7 @@ func (s FindAgent) GetDefaultOrderByFromDesiredColumns(ctx context.Context, desi
 		DesiredColumns []string `json:"DesiredColumns,omitempty"`
 		ProviderName   string   `json:"ProviderName"`
 	}{desiredColumns, providerName}
-	return call[[]ArchiveOrderByInfo](ctx, s.c, http.MethodPost, "v1/Agents/Find/GetDefaultOrderByFromDesiredColumns", in, true)
+	return call[[]ArchiveOrderByInfo](ctx, s.c, "POST", "v1/Agents/Find/GetDefaultOrderByFromDesiredColumns", in, true)
 }
 
 // GetRestrictionGroup calls POST v1/Agents/Find/GetRestrictionGroup; it only reads, so it is retried like a GET.
@@ -325,7 +324,7 @@ func (s FindAgent) GetRestrictionGroup(ctx context.Context, contextArg string, p
 		StorageKey   string  `json:"StorageKey"`
 		StorageType  string  `json:"StorageType"`
 	}{contextArg, providerName, rank, storageKey, storageType}
-	return call[*ArchiveRestrictionGroup](ctx, s.c, http.MethodPost, "v1/Agents/Find/GetRestrictionGroup", in, true)
+	return call[*ArchiveRestrictionGroup](ctx, s.c, "POST", "v1/Agents/Find/GetRestrictionGroup", in, true)
 }
 
 // GetRestrictionGroups calls POST v1/Agents/Find/GetRestrictionGroups; it only reads, so it is retried like a GET.
@@ -338,7 +337,7 @@ func (s FindAgent) GetRestrictionGroups(ctx context.Context, contextArg string, 
 		StorageKey   string `json:"StorageKey"`
 		StorageType  string `json:"StorageType"`
 	}{contextArg, providerName, storageKey, storageType}
-	return call[[]ArchiveRestrictionGroup](ctx, s.c, http.MethodPost, "v1/Agents/Find/GetRestrictionGroups", in, true)
+	return call[[]ArchiveRestrictionGroup](ctx, s.c, "POST", "v1/Agents/Find/GetRestrictionGroups", in, true)
 }
 
 // GetSpecifiedCriteriaInformationWithDefaults calls POST v1/Agents/Find/GetSpecifiedCriteriaInformationWithDefaults; it only reads, so it is retried like a GET.
@@ -352,7 +351,7 @@ func (s FindAgent) GetSpecifiedCriteriaInformationWithDefaults(ctx context.Conte
 		StorageKey         string   `json:"StorageKey"`
 		StorageType        string   `json:"StorageType"`
 	}{desiredColumnNames, providerName, staticColumns, storageKey, storageType}
-	return call[*CriteriaInformation](ctx, s.c, http.MethodPost, "v1/Agents/Find/GetSpecifiedCriteriaInformationWithDefaults", in, true)
+	return call[*CriteriaInformation](ctx, s.c, "POST", "v1/Agents/Find/GetSpecifiedCriteriaInformationWithDefaults", in, true)
 }
 
 // GetSpecifiedCriteriaInformationWithDefaultsWithContext calls POST v1/Agents/Find/GetSpecifiedCriteriaInformationWithDefaultsWithContext; it only reads, so it is retried like a GET.
@@ -367,7 +366,7 @@ func (s FindAgent) GetSpecifiedCriteriaInformationWithDefaultsWithContext(ctx co
 		StorageKey         string   `json:"StorageKey"`
 		StorageType        string   `json:"StorageType"`
 	}{contextArg, desiredColumnNames, providerName, staticColumns, storageKey, storageType}
-	return call[*CriteriaInformation](ctx, s.c, http.MethodPost, "v1/Agents/Find/GetSpecifiedCriteriaInformationWithDefaultsWithContext", in, true)
+	return call[*CriteriaInformation](ctx, s.c, "POST", "v1/Agents/Find/GetSpecifiedCriteriaInformationWithDefaultsWithContext", in, true)
 }
 
 // PopulateRestrictionValues calls POST v1/Agents/Find/PopulateRestrictionValues.
@@ -377,7 +376,7 @@ func (s FindAgent) PopulateRestrictionValues(ctx context.Context, restrictions [
 	in := struct {
 		Restrictions []ArchiveRestrictionInfo `json:"Restrictions,omitempty"`
 	}{restrictions}
-	return call[[]ArchiveRestrictionInfo](ctx, s.c, http.MethodPost, "v1/Agents/Find/PopulateRestrictionValues", in, false)
+	return call[[]ArchiveRestrictionInfo](ctx, s.c, "POST", "v1/Agents/Find/PopulateRestrictionValues", in, false)
 }
 
 // PopulateRestrictions calls POST v1/Agents/Find/PopulateRestrictions.
@@ -388,7 +387,7 @@ func (s FindAgent) PopulateRestrictions(ctx context.Context, providerName string
 		ProviderName string                   `json:"ProviderName"`
 		Restrictions []ArchiveRestrictionInfo `json:"Restrictions,omitempty"`
 	}{providerName, restrictions}
-	return call[[]ArchiveRestrictionInfo](ctx, s.c, http.MethodPost, "v1/Agents/Find/PopulateRestrictions", in, false)
+	return call[[]ArchiveRestrictionInfo](ctx, s.c, "POST", "v1/Agents/Find/PopulateRestrictions", in, false)
 }
 
 // SaveRestrictionGroup calls POST v1/Agents/Find/SaveRestrictionGroup.
@@ -402,7 +401,7 @@ func (s FindAgent) SaveRestrictionGroup(ctx context.Context, contextArg string, 
 		StorageKey       string                   `json:"StorageKey"`
 		StorageType      string                   `json:"StorageType"`
 	}{contextArg, providerName, restrictionGroup, storageKey, storageType}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Find/SaveRestrictionGroup", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Find/SaveRestrictionGroup", in, false)
 }
 
 // SaveRestrictionGroups calls POST v1/Agents/Find/SaveRestrictionGroups.
@@ -416,7 +415,7 @@ func (s FindAgent) SaveRestrictionGroups(ctx context.Context, contextArg string,
 		StorageKey        string                    `json:"StorageKey"`
 		StorageType       string                    `json:"StorageType"`
 	}{contextArg, providerName, restrictionGroups, storageKey, storageType}
-	return call[[]ArchiveRestrictionGroup](ctx, s.c, http.MethodPost, "v1/Agents/Find/SaveRestrictionGroups", in, false)
+	return call[[]ArchiveRestrictionGroup](ctx, s.c, "POST", "v1/Agents/Find/SaveRestrictionGroups", in, false)
 }
 
 // SaveRestrictions calls POST v1/Agents/Find/SaveRestrictions.
@@ -429,7 +428,7 @@ func (s FindAgent) SaveRestrictions(ctx context.Context, providerName string, re
 		StorageKey   string                   `json:"StorageKey"`
 		StorageType  string                   `json:"StorageType"`
 	}{providerName, restrictions, storageKey, storageType}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Find/SaveRestrictions", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Find/SaveRestrictions", in, false)
 }
 
 // SaveRestrictions2 calls POST v1/Agents/Find/SaveRestrictions2.
@@ -442,7 +441,7 @@ func (s FindAgent) SaveRestrictions2(ctx context.Context, providerName string, r
 		StorageKey   string `json:"StorageKey"`
 		StorageType  string `json:"StorageType"`
 	}{providerName, restrictions, storageKey, storageType}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Find/SaveRestrictions2", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Find/SaveRestrictions2", in, false)
 }
 
 // SaveRestrictionsAndGetCriteriaInformation calls POST v1/Agents/Find/SaveRestrictionsAndGetCriteriaInformation.
@@ -456,7 +455,7 @@ func (s FindAgent) SaveRestrictionsAndGetCriteriaInformation(ctx context.Context
 		StorageKey    string                   `json:"StorageKey"`
 		StorageType   string                   `json:"StorageType"`
 	}{providerName, restrictions, staticColumns, storageKey, storageType}
-	return call[*CriteriaInformation](ctx, s.c, http.MethodPost, "v1/Agents/Find/SaveRestrictionsAndGetCriteriaInformation", in, false)
+	return call[*CriteriaInformation](ctx, s.c, "POST", "v1/Agents/Find/SaveRestrictionsAndGetCriteriaInformation", in, false)
 }
 
 // SaveRestrictionsAndGetCriteriaInformation2 calls POST v1/Agents/Find/SaveRestrictionsAndGetCriteriaInformation2.
@@ -470,7 +469,7 @@ func (s FindAgent) SaveRestrictionsAndGetCriteriaInformation2(ctx context.Contex
 		StorageKey    string `json:"StorageKey"`
 		StorageType   string `json:"StorageType"`
 	}{providerName, restrictions, staticColumns, storageKey, storageType}
-	return call[*CriteriaInformation](ctx, s.c, http.MethodPost, "v1/Agents/Find/SaveRestrictionsAndGetCriteriaInformation2", in, false)
+	return call[*CriteriaInformation](ctx, s.c, "POST", "v1/Agents/Find/SaveRestrictionsAndGetCriteriaInformation2", in, false)
 }
 
 // SaveRestrictionsWithContext calls POST v1/Agents/Find/SaveRestrictionsWithContext.
@@ -484,7 +483,7 @@ func (s FindAgent) SaveRestrictionsWithContext(ctx context.Context, contextArg s
 		StorageKey   string                   `json:"StorageKey"`
 		StorageType  string                   `json:"StorageType"`
 	}{contextArg, providerName, restrictions, storageKey, storageType}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Find/SaveRestrictionsWithContext", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Find/SaveRestrictionsWithContext", in, false)
 }
 
 // SaveRestrictionsWithContext2 calls POST v1/Agents/Find/SaveRestrictionsWithContext2.
@@ -498,5 +497,5 @@ func (s FindAgent) SaveRestrictionsWithContext2(ctx context.Context, contextArg 
 		StorageKey   string `json:"StorageKey"`
 		StorageType  string `json:"StorageType"`
 	}{contextArg, providerName, restrictions, storageKey, storageType}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Find/SaveRestrictionsWithContext2", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Find/SaveRestrictionsWithContext2", in, false)
 }

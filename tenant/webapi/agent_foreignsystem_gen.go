@@ -4,7 +4,6 @@ package webapi
 
 import (
 	"context"
-	"net/http"
 
 	"github.com/go-superoffice/superoffice/tenant"
 )
@@ -23,7 +22,7 @@ func (s ForeignSystemAgent) AddDeviceByIdentifier(ctx context.Context, applicati
 		DeviceIdentifier string `json:"DeviceIdentifier"`
 		DeviceName       string `json:"DeviceName"`
 	}{applicationName, deviceIdentifier, deviceName}
-	return call[*ForeignDevice](ctx, s.c, http.MethodPost, "v1/Agents/ForeignSystem/AddDeviceByIdentifier", in, false)
+	return call[*ForeignDevice](ctx, s.c, "POST", "v1/Agents/ForeignSystem/AddDeviceByIdentifier", in, false)
 }
 
 // AddForeignKey calls POST v1/Agents/ForeignSystem/AddForeignKey.
@@ -36,14 +35,14 @@ func (s ForeignSystemAgent) AddForeignKey(ctx context.Context, applicationName s
 		DeviceName       string      `json:"DeviceName"`
 		ForeignKey       *ForeignKey `json:"ForeignKey,omitempty"`
 	}{applicationName, deviceIdentifier, deviceName, foreignKey}
-	return call[*ForeignKey](ctx, s.c, http.MethodPost, "v1/Agents/ForeignSystem/AddForeignKey", in, false)
+	return call[*ForeignKey](ctx, s.c, "POST", "v1/Agents/ForeignSystem/AddForeignKey", in, false)
 }
 
 // CreateDefaultForeignAppEntity calls POST v1/Agents/ForeignSystem/CreateDefaultForeignAppEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/ForeignSystem_Agent/v1ForeignSystemAgent_CreateDefaultForeignAppEntity.html
 func (s ForeignSystemAgent) CreateDefaultForeignAppEntity(ctx context.Context) (*ForeignAppEntity, error) {
-	return call[*ForeignAppEntity](ctx, s.c, http.MethodPost, "v1/Agents/ForeignSystem/CreateDefaultForeignAppEntity", nil, false)
+	return call[*ForeignAppEntity](ctx, s.c, "POST", "v1/Agents/ForeignSystem/CreateDefaultForeignAppEntity", nil, false)
 }
 
 // DeleteDeviceByIdentifier calls POST v1/Agents/ForeignSystem/DeleteDeviceByIdentifier.
@@ -55,14 +54,14 @@ func (s ForeignSystemAgent) DeleteDeviceByIdentifier(ctx context.Context, applic
 		DeviceIdentifier string `json:"DeviceIdentifier"`
 		DeviceName       string `json:"DeviceName"`
 	}{applicationName, deviceIdentifier, deviceName}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/ForeignSystem/DeleteDeviceByIdentifier", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/ForeignSystem/DeleteDeviceByIdentifier", in, false)
 }
 
 // DeleteForeignAppEntity calls POST v1/Agents/ForeignSystem/DeleteForeignAppEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/ForeignSystem_Agent/v1ForeignSystemAgent_DeleteForeignAppEntity.html
 func (s ForeignSystemAgent) DeleteForeignAppEntity(ctx context.Context, foreignAppEntityID int64) error {
-	return exec(ctx, s.c, http.MethodPost, withQuery("v1/Agents/ForeignSystem/DeleteForeignAppEntity", "ForeignAppEntityId", foreignAppEntityID), nil, false)
+	return exec(ctx, s.c, "POST", withQuery("v1/Agents/ForeignSystem/DeleteForeignAppEntity", "ForeignAppEntityId", foreignAppEntityID), nil, false)
 }
 
 // DeleteForeignDevice calls POST v1/Agents/ForeignSystem/DeleteForeignDevice.
@@ -73,7 +72,7 @@ func (s ForeignSystemAgent) DeleteForeignDevice(ctx context.Context, application
 		ApplicationName string         `json:"ApplicationName"`
 		ForeignDevice   *ForeignDevice `json:"ForeignDevice,omitempty"`
 	}{applicationName, foreignDevice}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/ForeignSystem/DeleteForeignDevice", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/ForeignSystem/DeleteForeignDevice", in, false)
 }
 
 // DeleteForeignKey calls POST v1/Agents/ForeignSystem/DeleteForeignKey.
@@ -88,7 +87,7 @@ func (s ForeignSystemAgent) DeleteForeignKey(ctx context.Context, applicationNam
 		RecordID         int64       `json:"RecordId"`
 		TableName        string      `json:"TableName"`
 	}{applicationName, deviceIdentifier, deviceName, foreignKey, recordID, tableName}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/ForeignSystem/DeleteForeignKey", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/ForeignSystem/DeleteForeignKey", in, false)
 }
 
 // DeleteForeignKeyOnName calls POST v1/Agents/ForeignSystem/DeleteForeignKeyOnName.
@@ -103,7 +102,7 @@ func (s ForeignSystemAgent) DeleteForeignKeyOnName(ctx context.Context, applicat
 		RecordID         int64  `json:"RecordId"`
 		TableName        string `json:"TableName"`
 	}{applicationName, deviceIdentifier, deviceName, keyName, recordID, tableName}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/ForeignSystem/DeleteForeignKeyOnName", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/ForeignSystem/DeleteForeignKeyOnName", in, false)
 }
 
 // GetAllForeignKeysOnEntity calls POST v1/Agents/ForeignSystem/GetAllForeignKeysOnEntity; it only reads, so it is retried like a GET.
@@ -114,7 +113,7 @@ func (s ForeignSystemAgent) GetAllForeignKeysOnEntity(ctx context.Context, entit
 		EntityID   int64  `json:"EntityId"`
 		EntityType string `json:"EntityType"`
 	}{entityID, entityType}
-	return call[map[string]string](ctx, s.c, http.MethodPost, "v1/Agents/ForeignSystem/GetAllForeignKeysOnEntity", in, true)
+	return call[map[string]string](ctx, s.c, "POST", "v1/Agents/ForeignSystem/GetAllForeignKeysOnEntity", in, true)
 }
 
 // GetAppByName calls POST v1/Agents/ForeignSystem/GetAppByName; it only reads, so it is retried like a GET.
@@ -124,7 +123,7 @@ func (s ForeignSystemAgent) GetAppByName(ctx context.Context, applicationName st
 	in := struct {
 		ApplicationName string `json:"ApplicationName"`
 	}{applicationName}
-	return call[*ForeignAppEntity](ctx, s.c, http.MethodPost, "v1/Agents/ForeignSystem/GetAppByName", in, true)
+	return call[*ForeignAppEntity](ctx, s.c, "POST", "v1/Agents/ForeignSystem/GetAppByName", in, true)
 }
 
 // GetApplicationDevices calls POST v1/Agents/ForeignSystem/GetApplicationDevices; it only reads, so it is retried like a GET.
@@ -134,7 +133,7 @@ func (s ForeignSystemAgent) GetApplicationDevices(ctx context.Context, applicati
 	in := struct {
 		ApplicationName string `json:"ApplicationName"`
 	}{applicationName}
-	return call[[]ForeignDevice](ctx, s.c, http.MethodPost, "v1/Agents/ForeignSystem/GetApplicationDevices", in, true)
+	return call[[]ForeignDevice](ctx, s.c, "POST", "v1/Agents/ForeignSystem/GetApplicationDevices", in, true)
 }
 
 // GetApplicationKeys calls POST v1/Agents/ForeignSystem/GetApplicationKeys; it only reads, so it is retried like a GET.
@@ -144,7 +143,7 @@ func (s ForeignSystemAgent) GetApplicationKeys(ctx context.Context, applicationN
 	in := struct {
 		ApplicationName string `json:"ApplicationName"`
 	}{applicationName}
-	return call[[]ForeignKey](ctx, s.c, http.MethodPost, "v1/Agents/ForeignSystem/GetApplicationKeys", in, true)
+	return call[[]ForeignKey](ctx, s.c, "POST", "v1/Agents/ForeignSystem/GetApplicationKeys", in, true)
 }
 
 // GetDeviceByIdentifier calls POST v1/Agents/ForeignSystem/GetDeviceByIdentifier; it only reads, so it is retried like a GET.
@@ -156,7 +155,7 @@ func (s ForeignSystemAgent) GetDeviceByIdentifier(ctx context.Context, applicati
 		DeviceIdentifier string `json:"DeviceIdentifier"`
 		DeviceName       string `json:"DeviceName"`
 	}{applicationName, deviceIdentifier, deviceName}
-	return call[*ForeignDevice](ctx, s.c, http.MethodPost, "v1/Agents/ForeignSystem/GetDeviceByIdentifier", in, true)
+	return call[*ForeignDevice](ctx, s.c, "POST", "v1/Agents/ForeignSystem/GetDeviceByIdentifier", in, true)
 }
 
 // GetDeviceByName calls POST v1/Agents/ForeignSystem/GetDeviceByName; it only reads, so it is retried like a GET.
@@ -167,7 +166,7 @@ func (s ForeignSystemAgent) GetDeviceByName(ctx context.Context, applicationName
 		ApplicationName string `json:"ApplicationName"`
 		DeviceName      string `json:"DeviceName"`
 	}{applicationName, deviceName}
-	return call[*ForeignDevice](ctx, s.c, http.MethodPost, "v1/Agents/ForeignSystem/GetDeviceByName", in, true)
+	return call[*ForeignDevice](ctx, s.c, "POST", "v1/Agents/ForeignSystem/GetDeviceByName", in, true)
 }
 
 // GetDeviceKeys calls POST v1/Agents/ForeignSystem/GetDeviceKeys; it only reads, so it is retried like a GET.
@@ -178,7 +177,7 @@ func (s ForeignSystemAgent) GetDeviceKeys(ctx context.Context, applicationName s
 		ApplicationName string `json:"ApplicationName"`
 		DeviceName      string `json:"DeviceName"`
 	}{applicationName, deviceName}
-	return call[[]ForeignKey](ctx, s.c, http.MethodPost, "v1/Agents/ForeignSystem/GetDeviceKeys", in, true)
+	return call[[]ForeignKey](ctx, s.c, "POST", "v1/Agents/ForeignSystem/GetDeviceKeys", in, true)
 }
 
 // GetDeviceKeysOnDeviceIdentifier calls POST v1/Agents/ForeignSystem/GetDeviceKeysOnDeviceIdentifier; it only reads, so it is retried like a GET.
@@ -190,7 +189,7 @@ func (s ForeignSystemAgent) GetDeviceKeysOnDeviceIdentifier(ctx context.Context,
 		DeviceIdentifier string `json:"DeviceIdentifier"`
 		DeviceName       string `json:"DeviceName"`
 	}{applicationName, deviceIdentifier, deviceName}
-	return call[[]ForeignKey](ctx, s.c, http.MethodPost, "v1/Agents/ForeignSystem/GetDeviceKeysOnDeviceIdentifier", in, true)
+	return call[[]ForeignKey](ctx, s.c, "POST", "v1/Agents/ForeignSystem/GetDeviceKeysOnDeviceIdentifier", in, true)
 }
 
 // GetDeviceKeysOnDeviceIdentifierTable calls POST v1/Agents/ForeignSystem/GetDeviceKeysOnDeviceIdentifierTable; it only reads, so it is retried like a GET.
@@ -203,7 +202,7 @@ func (s ForeignSystemAgent) GetDeviceKeysOnDeviceIdentifierTable(ctx context.Con
 		DeviceName       string `json:"DeviceName"`
 		TableName        string `json:"TableName"`
 	}{applicationName, deviceIdentifier, deviceName, tableName}
-	return call[[]ForeignKey](ctx, s.c, http.MethodPost, "v1/Agents/ForeignSystem/GetDeviceKeysOnDeviceIdentifierTable", in, true)
+	return call[[]ForeignKey](ctx, s.c, "POST", "v1/Agents/ForeignSystem/GetDeviceKeysOnDeviceIdentifierTable", in, true)
 }
 
 // GetDeviceKeysOnDeviceIdentifierTableRecordID calls POST v1/Agents/ForeignSystem/GetDeviceKeysOnDeviceIdentifierTableRecordId; it only reads, so it is retried like a GET.
@@ -217,21 +216,21 @@ func (s ForeignSystemAgent) GetDeviceKeysOnDeviceIdentifierTableRecordID(ctx con
 		RecordID         int64  `json:"RecordId"`
 		TableName        string `json:"TableName"`
 	}{applicationName, deviceIdentifier, deviceName, recordID, tableName}
-	return call[[]ForeignKey](ctx, s.c, http.MethodPost, "v1/Agents/ForeignSystem/GetDeviceKeysOnDeviceIdentifierTableRecordId", in, true)
+	return call[[]ForeignKey](ctx, s.c, "POST", "v1/Agents/ForeignSystem/GetDeviceKeysOnDeviceIdentifierTableRecordId", in, true)
 }
 
 // GetForeignAppEntity calls POST v1/Agents/ForeignSystem/GetForeignAppEntity; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/ForeignSystem_Agent/v1ForeignSystemAgent_GetForeignAppEntity.html
 func (s ForeignSystemAgent) GetForeignAppEntity(ctx context.Context, foreignAppEntityID int64) (*ForeignAppEntity, error) {
-	return call[*ForeignAppEntity](ctx, s.c, http.MethodPost, withQuery("v1/Agents/ForeignSystem/GetForeignAppEntity", "foreignAppEntityId", foreignAppEntityID), nil, true)
+	return call[*ForeignAppEntity](ctx, s.c, "POST", withQuery("v1/Agents/ForeignSystem/GetForeignAppEntity", "foreignAppEntityId", foreignAppEntityID), nil, true)
 }
 
 // GetForeignDevice calls POST v1/Agents/ForeignSystem/GetForeignDevice; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/ForeignSystem_Agent/v1ForeignSystemAgent_GetForeignDevice.html
 func (s ForeignSystemAgent) GetForeignDevice(ctx context.Context, foreignDeviceID int64) (*ForeignDevice, error) {
-	return call[*ForeignDevice](ctx, s.c, http.MethodPost, withQuery("v1/Agents/ForeignSystem/GetForeignDevice", "foreignDeviceId", foreignDeviceID), nil, true)
+	return call[*ForeignDevice](ctx, s.c, "POST", withQuery("v1/Agents/ForeignSystem/GetForeignDevice", "foreignDeviceId", foreignDeviceID), nil, true)
 }
 
 // GetKey calls POST v1/Agents/ForeignSystem/GetKey; it only reads, so it is retried like a GET.
@@ -245,7 +244,7 @@ func (s ForeignSystemAgent) GetKey(ctx context.Context, applicationName string, 
 		RecordID        int64  `json:"RecordId"`
 		TableName       string `json:"TableName"`
 	}{applicationName, deviceName, keyName, recordID, tableName}
-	return call[*ForeignKey](ctx, s.c, http.MethodPost, "v1/Agents/ForeignSystem/GetKey", in, true)
+	return call[*ForeignKey](ctx, s.c, "POST", "v1/Agents/ForeignSystem/GetKey", in, true)
 }
 
 // GetKeyByValue calls POST v1/Agents/ForeignSystem/GetKeyByValue; it only reads, so it is retried like a GET.
@@ -259,7 +258,7 @@ func (s ForeignSystemAgent) GetKeyByValue(ctx context.Context, applicationName s
 		KeyValue        string `json:"KeyValue"`
 		TableName       string `json:"TableName"`
 	}{applicationName, deviceName, keyName, keyValue, tableName}
-	return call[*ForeignKey](ctx, s.c, http.MethodPost, "v1/Agents/ForeignSystem/GetKeyByValue", in, true)
+	return call[*ForeignKey](ctx, s.c, "POST", "v1/Agents/ForeignSystem/GetKeyByValue", in, true)
 }
 
 // GetKeyByValueAndIdentifier calls POST v1/Agents/ForeignSystem/GetKeyByValueAndIdentifier; it only reads, so it is retried like a GET.
@@ -274,7 +273,7 @@ func (s ForeignSystemAgent) GetKeyByValueAndIdentifier(ctx context.Context, appl
 		KeyValue         string `json:"KeyValue"`
 		TableName        string `json:"TableName"`
 	}{applicationName, deviceIdentifier, deviceName, keyName, keyValue, tableName}
-	return call[*ForeignKey](ctx, s.c, http.MethodPost, "v1/Agents/ForeignSystem/GetKeyByValueAndIdentifier", in, true)
+	return call[*ForeignKey](ctx, s.c, "POST", "v1/Agents/ForeignSystem/GetKeyByValueAndIdentifier", in, true)
 }
 
 // GetKeyOnDeviceIdentifier calls POST v1/Agents/ForeignSystem/GetKeyOnDeviceIdentifier; it only reads, so it is retried like a GET.
@@ -289,7 +288,7 @@ func (s ForeignSystemAgent) GetKeyOnDeviceIdentifier(ctx context.Context, applic
 		RecordID         int64  `json:"RecordId"`
 		TableName        string `json:"TableName"`
 	}{applicationName, deviceIdentifier, deviceName, keyName, recordID, tableName}
-	return call[*ForeignKey](ctx, s.c, http.MethodPost, "v1/Agents/ForeignSystem/GetKeyOnDeviceIdentifier", in, true)
+	return call[*ForeignKey](ctx, s.c, "POST", "v1/Agents/ForeignSystem/GetKeyOnDeviceIdentifier", in, true)
 }
 
 // GetKeyValue calls POST v1/Agents/ForeignSystem/GetKeyValue; it only reads, so it is retried like a GET.
@@ -303,7 +302,7 @@ func (s ForeignSystemAgent) GetKeyValue(ctx context.Context, applicationName str
 		RecordID        int64  `json:"RecordId"`
 		TableName       string `json:"TableName"`
 	}{applicationName, deviceName, keyName, recordID, tableName}
-	return call[string](ctx, s.c, http.MethodPost, "v1/Agents/ForeignSystem/GetKeyValue", in, true)
+	return call[string](ctx, s.c, "POST", "v1/Agents/ForeignSystem/GetKeyValue", in, true)
 }
 
 // GetKeyValueOnDeviceIdentifier calls POST v1/Agents/ForeignSystem/GetKeyValueOnDeviceIdentifier; it only reads, so it is retried like a GET.
@@ -318,7 +317,7 @@ func (s ForeignSystemAgent) GetKeyValueOnDeviceIdentifier(ctx context.Context, a
 		RecordID         int64  `json:"RecordId"`
 		TableName        string `json:"TableName"`
 	}{applicationName, deviceIdentifier, deviceName, keyName, recordID, tableName}
-	return call[string](ctx, s.c, http.MethodPost, "v1/Agents/ForeignSystem/GetKeyValueOnDeviceIdentifier", in, true)
+	return call[string](ctx, s.c, "POST", "v1/Agents/ForeignSystem/GetKeyValueOnDeviceIdentifier", in, true)
 }
 
 // SaveDeviceByIdentifier calls POST v1/Agents/ForeignSystem/SaveDeviceByIdentifier.
@@ -331,14 +330,14 @@ func (s ForeignSystemAgent) SaveDeviceByIdentifier(ctx context.Context, applicat
 		DeviceName       string         `json:"DeviceName"`
 		ForeignDevice    *ForeignDevice `json:"ForeignDevice,omitempty"`
 	}{applicationName, deviceIdentifier, deviceName, foreignDevice}
-	return call[*ForeignDevice](ctx, s.c, http.MethodPost, "v1/Agents/ForeignSystem/SaveDeviceByIdentifier", in, false)
+	return call[*ForeignDevice](ctx, s.c, "POST", "v1/Agents/ForeignSystem/SaveDeviceByIdentifier", in, false)
 }
 
 // SaveForeignAppEntity calls POST v1/Agents/ForeignSystem/SaveForeignAppEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/ForeignSystem_Agent/v1ForeignSystemAgent_SaveForeignAppEntity.html
 func (s ForeignSystemAgent) SaveForeignAppEntity(ctx context.Context, foreignAppEntity *ForeignAppEntity) (*ForeignAppEntity, error) {
-	return call[*ForeignAppEntity](ctx, s.c, http.MethodPost, "v1/Agents/ForeignSystem/SaveForeignAppEntity", foreignAppEntity, false)
+	return call[*ForeignAppEntity](ctx, s.c, "POST", "v1/Agents/ForeignSystem/SaveForeignAppEntity", foreignAppEntity, false)
 }
 
 // SaveForeignDevice calls POST v1/Agents/ForeignSystem/SaveForeignDevice.
@@ -349,7 +348,7 @@ func (s ForeignSystemAgent) SaveForeignDevice(ctx context.Context, applicationNa
 		ApplicationName string         `json:"ApplicationName"`
 		ForeignDevice   *ForeignDevice `json:"ForeignDevice,omitempty"`
 	}{applicationName, foreignDevice}
-	return call[*ForeignDevice](ctx, s.c, http.MethodPost, "v1/Agents/ForeignSystem/SaveForeignDevice", in, false)
+	return call[*ForeignDevice](ctx, s.c, "POST", "v1/Agents/ForeignSystem/SaveForeignDevice", in, false)
 }
 
 // SaveForeignKey calls POST v1/Agents/ForeignSystem/SaveForeignKey.
@@ -362,5 +361,5 @@ func (s ForeignSystemAgent) SaveForeignKey(ctx context.Context, applicationName 
 		DeviceName       string      `json:"DeviceName"`
 		ForeignKey       *ForeignKey `json:"ForeignKey,omitempty"`
 	}{applicationName, deviceIdentifier, deviceName, foreignKey}
-	return call[*ForeignKey](ctx, s.c, http.MethodPost, "v1/Agents/ForeignSystem/SaveForeignKey", in, false)
+	return call[*ForeignKey](ctx, s.c, "POST", "v1/Agents/ForeignSystem/SaveForeignKey", in, false)
 }

@@ -4,7 +4,6 @@ package webapi
 
 import (
 	"context"
-	"net/http"
 
 	"github.com/go-superoffice/superoffice/tenant"
 )
@@ -22,14 +21,14 @@ func (s FreeTextAgent) FreetextIndexRows(ctx context.Context, ids []int64, table
 		IDs       []int64 `json:"Ids,omitempty"`
 		TableName string  `json:"TableName"`
 	}{ids, tableName}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/FreeText/FreetextIndexRows", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/FreeText/FreetextIndexRows", in, false)
 }
 
 // GetStatus calls POST v1/Agents/FreeText/GetStatus; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/FreeText_Agent/v1FreeTextAgent_GetStatus.html
 func (s FreeTextAgent) GetStatus(ctx context.Context) (*FreeText, error) {
-	return call[*FreeText](ctx, s.c, http.MethodPost, "v1/Agents/FreeText/GetStatus", nil, true)
+	return call[*FreeText](ctx, s.c, "POST", "v1/Agents/FreeText/GetStatus", nil, true)
 }
 
 // RegenerateIndex calls POST v1/Agents/FreeText/RegenerateIndex.
@@ -39,7 +38,7 @@ func (s FreeTextAgent) RegenerateIndex(ctx context.Context, runAsBatch bool) (*B
 	in := struct {
 		RunAsBatch bool `json:"RunAsBatch"`
 	}{runAsBatch}
-	return call[*BatchTaskInfo](ctx, s.c, http.MethodPost, "v1/Agents/FreeText/RegenerateIndex", in, false)
+	return call[*BatchTaskInfo](ctx, s.c, "POST", "v1/Agents/FreeText/RegenerateIndex", in, false)
 }
 
 // SetEnabled calls POST v1/Agents/FreeText/SetEnabled.
@@ -49,7 +48,7 @@ func (s FreeTextAgent) SetEnabled(ctx context.Context, enabled bool) error {
 	in := struct {
 		Enabled bool `json:"Enabled"`
 	}{enabled}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/FreeText/SetEnabled", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/FreeText/SetEnabled", in, false)
 }
 
 // SetMultiWordOperator calls POST v1/Agents/FreeText/SetMultiWordOperator.
@@ -59,7 +58,7 @@ func (s FreeTextAgent) SetMultiWordOperator(ctx context.Context, freeTextOperato
 	in := struct {
 		FreeTextOperator FreeTextOperator `json:"FreeTextOperator,omitempty"`
 	}{freeTextOperator}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/FreeText/SetMultiWordOperator", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/FreeText/SetMultiWordOperator", in, false)
 }
 
 // SetSingleWordOperator calls POST v1/Agents/FreeText/SetSingleWordOperator.
@@ -69,5 +68,5 @@ func (s FreeTextAgent) SetSingleWordOperator(ctx context.Context, freeTextOperat
 	in := struct {
 		FreeTextOperator FreeTextOperator `json:"FreeTextOperator,omitempty"`
 	}{freeTextOperator}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/FreeText/SetSingleWordOperator", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/FreeText/SetSingleWordOperator", in, false)
 }

@@ -4,7 +4,6 @@ package webapi
 
 import (
 	"context"
-	"net/http"
 
 	"github.com/go-superoffice/superoffice/tenant"
 )
@@ -21,7 +20,7 @@ func (s ImportAgent) CreateDefaultImportLine(ctx context.Context, countColumns f
 	in := struct {
 		CountColumns float64 `json:"CountColumns"`
 	}{countColumns}
-	return call[*ImportLine](ctx, s.c, http.MethodPost, "v1/Agents/Import/CreateDefaultImportLine", in, false)
+	return call[*ImportLine](ctx, s.c, "POST", "v1/Agents/Import/CreateDefaultImportLine", in, false)
 }
 
 // CreateErpImportData calls POST v1/Agents/Import/CreateErpImportData.
@@ -34,7 +33,7 @@ func (s ImportAgent) CreateErpImportData(ctx context.Context, columns []string, 
 		ErpActorType ErpActorType             `json:"ErpActorType,omitempty"`
 		Restriction  []ArchiveRestrictionInfo `json:"Restriction,omitempty"`
 	}{columns, connectionID, erpActorType, restriction}
-	return call[*ImportErpData](ctx, s.c, http.MethodPost, "v1/Agents/Import/CreateErpImportData", in, false)
+	return call[*ImportErpData](ctx, s.c, "POST", "v1/Agents/Import/CreateErpImportData", in, false)
 }
 
 // PreviewImport calls POST v1/Agents/Import/PreviewImport.
@@ -47,7 +46,7 @@ func (s ImportAgent) PreviewImport(ctx context.Context, columnDefinition []strin
 		Culture          string       `json:"Culture"`
 		ImportLines      []ImportLine `json:"ImportLines,omitempty"`
 	}{columnDefinition, contextArg, culture, importLines}
-	return call[[]ImportLine](ctx, s.c, http.MethodPost, "v1/Agents/Import/PreviewImport", in, false)
+	return call[[]ImportLine](ctx, s.c, "POST", "v1/Agents/Import/PreviewImport", in, false)
 }
 
 // SaveImport calls POST v1/Agents/Import/SaveImport.
@@ -61,5 +60,5 @@ func (s ImportAgent) SaveImport(ctx context.Context, columnDefinition []string, 
 		Culture          string       `json:"Culture"`
 		ImportLines      []ImportLine `json:"ImportLines,omitempty"`
 	}{columnDefinition, contextArg, createSelection, culture, importLines}
-	return call[[]float64](ctx, s.c, http.MethodPost, "v1/Agents/Import/SaveImport", in, false)
+	return call[[]float64](ctx, s.c, "POST", "v1/Agents/Import/SaveImport", in, false)
 }

@@ -4,7 +4,6 @@ package webapi
 
 import (
 	"context"
-	"net/http"
 
 	"github.com/go-superoffice/superoffice/tenant"
 )
@@ -21,7 +20,7 @@ func (s LicenseAgent) ActivateLicenseInfo(ctx context.Context, newLicense *Exten
 	in := struct {
 		NewLicense *ExtendedLicenseInfo `json:"NewLicense,omitempty"`
 	}{newLicense}
-	return call[*LicenseResult](ctx, s.c, http.MethodPost, "v1/Agents/License/ActivateLicenseInfo", in, false)
+	return call[*LicenseResult](ctx, s.c, "POST", "v1/Agents/License/ActivateLicenseInfo", in, false)
 }
 
 // AddLicenseFromFile calls POST v1/Agents/License/AddLicenseFromFile.
@@ -31,7 +30,7 @@ func (s LicenseAgent) AddLicenseFromFile(ctx context.Context, fileContent string
 	in := struct {
 		FileContent string `json:"FileContent"`
 	}{fileContent}
-	return call[*ExtendedLicenseInfo](ctx, s.c, http.MethodPost, "v1/Agents/License/AddLicenseFromFile", in, false)
+	return call[*ExtendedLicenseInfo](ctx, s.c, "POST", "v1/Agents/License/AddLicenseFromFile", in, false)
 }
 
 // AssignThirdPartyLicenses calls POST v1/Agents/License/AssignThirdPartyLicenses.
@@ -43,7 +42,7 @@ func (s LicenseAgent) AssignThirdPartyLicenses(ctx context.Context, associateID 
 		ModuleLicenseNames []string `json:"ModuleLicenseNames,omitempty"`
 		ModuleOwner        string   `json:"ModuleOwner"`
 	}{associateID, moduleLicenseNames, moduleOwner}
-	return call[[]ModuleLicenseLink](ctx, s.c, http.MethodPost, "v1/Agents/License/AssignThirdPartyLicenses", in, false)
+	return call[[]ModuleLicenseLink](ctx, s.c, "POST", "v1/Agents/License/AssignThirdPartyLicenses", in, false)
 }
 
 // ChangeSerialNumber calls POST v1/Agents/License/ChangeSerialNumber.
@@ -54,28 +53,28 @@ func (s LicenseAgent) ChangeSerialNumber(ctx context.Context, newCompanyName str
 		NewCompanyName  string `json:"NewCompanyName"`
 		NewSerialNumber string `json:"NewSerialNumber"`
 	}{newCompanyName, newSerialNumber}
-	return call[*LicenseResult](ctx, s.c, http.MethodPost, "v1/Agents/License/ChangeSerialNumber", in, false)
+	return call[*LicenseResult](ctx, s.c, "POST", "v1/Agents/License/ChangeSerialNumber", in, false)
 }
 
 // GetCentralLicense calls POST v1/Agents/License/GetCentralLicense; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/License_Agent/v1LicenseAgent_GetCentralLicense.html
 func (s LicenseAgent) GetCentralLicense(ctx context.Context) ([]LicenseOwner, error) {
-	return call[[]LicenseOwner](ctx, s.c, http.MethodPost, "v1/Agents/License/GetCentralLicense", nil, true)
+	return call[[]LicenseOwner](ctx, s.c, "POST", "v1/Agents/License/GetCentralLicense", nil, true)
 }
 
 // GetFencingInfo calls POST v1/Agents/License/GetFencingInfo; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/License_Agent/v1LicenseAgent_GetFencingInfo.html
 func (s LicenseAgent) GetFencingInfo(ctx context.Context) (*FencingInfo, error) {
-	return call[*FencingInfo](ctx, s.c, http.MethodPost, "v1/Agents/License/GetFencingInfo", nil, true)
+	return call[*FencingInfo](ctx, s.c, "POST", "v1/Agents/License/GetFencingInfo", nil, true)
 }
 
 // GetLicenseForAllOwnersFromDB calls POST v1/Agents/License/GetLicenseForAllOwnersFromDB; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/License_Agent/v1LicenseAgent_GetLicenseForAllOwnersFromDB.html
 func (s LicenseAgent) GetLicenseForAllOwnersFromDB(ctx context.Context) ([]ExtendedLicenseInfo, error) {
-	return call[[]ExtendedLicenseInfo](ctx, s.c, http.MethodPost, "v1/Agents/License/GetLicenseForAllOwnersFromDB", nil, true)
+	return call[[]ExtendedLicenseInfo](ctx, s.c, "POST", "v1/Agents/License/GetLicenseForAllOwnersFromDB", nil, true)
 }
 
 // GetLicenseFromDB calls POST v1/Agents/License/GetLicenseFromDB; it only reads, so it is retried like a GET.
@@ -85,7 +84,7 @@ func (s LicenseAgent) GetLicenseFromDB(ctx context.Context, ownerName string) (*
 	in := struct {
 		OwnerName string `json:"OwnerName"`
 	}{ownerName}
-	return call[*ExtendedLicenseInfo](ctx, s.c, http.MethodPost, "v1/Agents/License/GetLicenseFromDB", in, true)
+	return call[*ExtendedLicenseInfo](ctx, s.c, "POST", "v1/Agents/License/GetLicenseFromDB", in, true)
 }
 
 // GetLicenseFromFile calls POST v1/Agents/License/GetLicenseFromFile; it only reads, so it is retried like a GET.
@@ -95,7 +94,7 @@ func (s LicenseAgent) GetLicenseFromFile(ctx context.Context, fileContent string
 	in := struct {
 		FileContent string `json:"FileContent"`
 	}{fileContent}
-	return call[*ExtendedLicenseInfo](ctx, s.c, http.MethodPost, "v1/Agents/License/GetLicenseFromFile", in, true)
+	return call[*ExtendedLicenseInfo](ctx, s.c, "POST", "v1/Agents/License/GetLicenseFromFile", in, true)
 }
 
 // GetLicenseFromLicenseServer calls POST v1/Agents/License/GetLicenseFromLicenseServer; it only reads, so it is retried like a GET.
@@ -105,7 +104,7 @@ func (s LicenseAgent) GetLicenseFromLicenseServer(ctx context.Context, ownerName
 	in := struct {
 		OwnerName string `json:"OwnerName"`
 	}{ownerName}
-	return call[*ExtendedLicenseInfo](ctx, s.c, http.MethodPost, "v1/Agents/License/GetLicenseFromLicenseServer", in, true)
+	return call[*ExtendedLicenseInfo](ctx, s.c, "POST", "v1/Agents/License/GetLicenseFromLicenseServer", in, true)
 }
 
 // GetLicenseStatusFromLicenseServer calls POST v1/Agents/License/GetLicenseStatusFromLicenseServer; it only reads, so it is retried like a GET.
@@ -115,7 +114,7 @@ func (s LicenseAgent) GetLicenseStatusFromLicenseServer(ctx context.Context, own
 	in := struct {
 		OwnerName string `json:"OwnerName"`
 	}{ownerName}
-	return call[*CheckLicenseStatusResult](ctx, s.c, http.MethodPost, "v1/Agents/License/GetLicenseStatusFromLicenseServer", in, true)
+	return call[*CheckLicenseStatusResult](ctx, s.c, "POST", "v1/Agents/License/GetLicenseStatusFromLicenseServer", in, true)
 }
 
 // GetModuleLicenseFromDB calls POST v1/Agents/License/GetModuleLicenseFromDB; it only reads, so it is retried like a GET.
@@ -126,7 +125,7 @@ func (s LicenseAgent) GetModuleLicenseFromDB(ctx context.Context, moduleName str
 		ModuleName string `json:"ModuleName"`
 		OwnerName  string `json:"OwnerName"`
 	}{moduleName, ownerName}
-	return call[*ModuleLicense](ctx, s.c, http.MethodPost, "v1/Agents/License/GetModuleLicenseFromDB", in, true)
+	return call[*ModuleLicense](ctx, s.c, "POST", "v1/Agents/License/GetModuleLicenseFromDB", in, true)
 }
 
 // GetModuleLicenseHistoryFromLicenseServer calls POST v1/Agents/License/GetModuleLicenseHistoryFromLicenseServer; it only reads, so it is retried like a GET.
@@ -137,7 +136,7 @@ func (s LicenseAgent) GetModuleLicenseHistoryFromLicenseServer(ctx context.Conte
 		LicenseInfo   *ExtendedLicenseInfo   `json:"LicenseInfo,omitempty"`
 		ModuleLicense *ExtendedModuleLicense `json:"ModuleLicense,omitempty"`
 	}{licenseInfo, moduleLicense}
-	return call[string](ctx, s.c, http.MethodPost, "v1/Agents/License/GetModuleLicenseHistoryFromLicenseServer", in, true)
+	return call[string](ctx, s.c, "POST", "v1/Agents/License/GetModuleLicenseHistoryFromLicenseServer", in, true)
 }
 
 // GetSatelliteLicenses calls POST v1/Agents/License/GetSatelliteLicenses; it only reads, so it is retried like a GET.
@@ -147,7 +146,7 @@ func (s LicenseAgent) GetSatelliteLicenses(ctx context.Context, satelliteID int6
 	in := struct {
 		SatelliteID int64 `json:"SatelliteId"`
 	}{satelliteID}
-	return call[[]LicenseOwner](ctx, s.c, http.MethodPost, "v1/Agents/License/GetSatelliteLicenses", in, true)
+	return call[[]LicenseOwner](ctx, s.c, "POST", "v1/Agents/License/GetSatelliteLicenses", in, true)
 }
 
 // GetShopURL calls POST v1/Agents/License/GetShopUrl; it only reads, so it is retried like a GET.
@@ -157,7 +156,7 @@ func (s LicenseAgent) GetShopURL(ctx context.Context, ownerName string) (string,
 	in := struct {
 		OwnerName string `json:"OwnerName"`
 	}{ownerName}
-	return call[string](ctx, s.c, http.MethodPost, "v1/Agents/License/GetShopUrl", in, true)
+	return call[string](ctx, s.c, "POST", "v1/Agents/License/GetShopUrl", in, true)
 }
 
 // GetThirdPartyLicenseAssignments calls POST v1/Agents/License/GetThirdPartyLicenseAssignments; it only reads, so it is retried like a GET.
@@ -168,7 +167,7 @@ func (s LicenseAgent) GetThirdPartyLicenseAssignments(ctx context.Context, assoc
 		AssociateID int64  `json:"AssociateId"`
 		ModuleOwner string `json:"ModuleOwner"`
 	}{associateID, moduleOwner}
-	return call[[]ModuleLicenseLink](ctx, s.c, http.MethodPost, "v1/Agents/License/GetThirdPartyLicenseAssignments", in, true)
+	return call[[]ModuleLicenseLink](ctx, s.c, "POST", "v1/Agents/License/GetThirdPartyLicenseAssignments", in, true)
 }
 
 // GetUserAndInstallationLicenceStatus calls POST v1/Agents/License/GetUserAndInstallationLicenceStatus; it only reads, so it is retried like a GET.
@@ -178,7 +177,7 @@ func (s LicenseAgent) GetUserAndInstallationLicenceStatus(ctx context.Context, a
 	in := struct {
 		AssociateID int64 `json:"AssociateId"`
 	}{associateID}
-	return call[*UserAndInstallationLicenceStatus](ctx, s.c, http.MethodPost, "v1/Agents/License/GetUserAndInstallationLicenceStatus", in, true)
+	return call[*UserAndInstallationLicenceStatus](ctx, s.c, "POST", "v1/Agents/License/GetUserAndInstallationLicenceStatus", in, true)
 }
 
 // GetUserLicenses calls POST v1/Agents/License/GetUserLicenses; it only reads, so it is retried like a GET.
@@ -188,14 +187,14 @@ func (s LicenseAgent) GetUserLicenses(ctx context.Context, associateID int64) ([
 	in := struct {
 		AssociateID int64 `json:"AssociateId"`
 	}{associateID}
-	return call[[]LicenseOwner](ctx, s.c, http.MethodPost, "v1/Agents/License/GetUserLicenses", in, true)
+	return call[[]LicenseOwner](ctx, s.c, "POST", "v1/Agents/License/GetUserLicenses", in, true)
 }
 
 // GetUserLicensesMDOList calls POST v1/Agents/License/GetUserLicensesMDOList; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/License_Agent/v1LicenseAgent_GetUserLicensesMDOList.html
 func (s LicenseAgent) GetUserLicensesMDOList(ctx context.Context) ([]SelectableMDOListItem, error) {
-	return call[[]SelectableMDOListItem](ctx, s.c, http.MethodPost, "v1/Agents/License/GetUserLicensesMDOList", nil, true)
+	return call[[]SelectableMDOListItem](ctx, s.c, "POST", "v1/Agents/License/GetUserLicensesMDOList", nil, true)
 }
 
 // RemoveLicenseFromDB calls POST v1/Agents/License/RemoveLicenseFromDB.
@@ -205,7 +204,7 @@ func (s LicenseAgent) RemoveLicenseFromDB(ctx context.Context, moduleOwner strin
 	in := struct {
 		ModuleOwner string `json:"ModuleOwner"`
 	}{moduleOwner}
-	return call[*LicenseResult](ctx, s.c, http.MethodPost, "v1/Agents/License/RemoveLicenseFromDB", in, false)
+	return call[*LicenseResult](ctx, s.c, "POST", "v1/Agents/License/RemoveLicenseFromDB", in, false)
 }
 
 // SaveCentralLicense calls POST v1/Agents/License/SaveCentralLicense.
@@ -215,7 +214,7 @@ func (s LicenseAgent) SaveCentralLicense(ctx context.Context, license []LicenseO
 	in := struct {
 		License []LicenseOwner `json:"License,omitempty"`
 	}{license}
-	return call[[]LicenseOwner](ctx, s.c, http.MethodPost, "v1/Agents/License/SaveCentralLicense", in, false)
+	return call[[]LicenseOwner](ctx, s.c, "POST", "v1/Agents/License/SaveCentralLicense", in, false)
 }
 
 // UnassignThirdPartyLicenses calls POST v1/Agents/License/UnassignThirdPartyLicenses.
@@ -227,7 +226,7 @@ func (s LicenseAgent) UnassignThirdPartyLicenses(ctx context.Context, associateI
 		ModuleLicenseNames []string `json:"ModuleLicenseNames,omitempty"`
 		ModuleOwner        string   `json:"ModuleOwner"`
 	}{associateID, moduleLicenseNames, moduleOwner}
-	return call[[]ModuleLicenseLink](ctx, s.c, http.MethodPost, "v1/Agents/License/UnassignThirdPartyLicenses", in, false)
+	return call[[]ModuleLicenseLink](ctx, s.c, "POST", "v1/Agents/License/UnassignThirdPartyLicenses", in, false)
 }
 
 // ValidateLicenseInfo calls POST v1/Agents/License/ValidateLicenseInfo.
@@ -237,5 +236,5 @@ func (s LicenseAgent) ValidateLicenseInfo(ctx context.Context, licenseInfo *Exte
 	in := struct {
 		LicenseInfo *ExtendedLicenseInfo `json:"LicenseInfo,omitempty"`
 	}{licenseInfo}
-	return call[*LicenseResult](ctx, s.c, http.MethodPost, "v1/Agents/License/ValidateLicenseInfo", in, false)
+	return call[*LicenseResult](ctx, s.c, "POST", "v1/Agents/License/ValidateLicenseInfo", in, false)
 }

@@ -5,7 +5,6 @@ package webapi
 import (
 	"context"
 	"io"
-	"net/http"
 
 	"github.com/go-superoffice/superoffice/tenant"
 )
@@ -23,7 +22,7 @@ func (s ListAgent) AddFromListDefinition(ctx context.Context, item *ListItemEnti
 		Item               *ListItemEntity `json:"Item,omitempty"`
 		UdListDefinitionID int64           `json:"UdListDefinitionId"`
 	}{item, udListDefinitionID}
-	return call[*ListItemEntity](ctx, s.c, http.MethodPost, "v1/Agents/List/AddFromListDefinition", in, false)
+	return call[*ListItemEntity](ctx, s.c, "POST", "v1/Agents/List/AddFromListDefinition", in, false)
 }
 
 // AddFromListName calls POST v1/Agents/List/AddFromListName.
@@ -34,7 +33,7 @@ func (s ListAgent) AddFromListName(ctx context.Context, item *ListItemEntity, ud
 		Item                 *ListItemEntity `json:"Item,omitempty"`
 		UdListDefinitionName string          `json:"UdListDefinitionName"`
 	}{item, udListDefinitionName}
-	return call[*ListItemEntity](ctx, s.c, http.MethodPost, "v1/Agents/List/AddFromListName", in, false)
+	return call[*ListItemEntity](ctx, s.c, "POST", "v1/Agents/List/AddFromListName", in, false)
 }
 
 // AddHierarchyToPath calls POST v1/Agents/List/AddHierarchyToPath.
@@ -46,7 +45,7 @@ func (s ListAgent) AddHierarchyToPath(ctx context.Context, domain Domain, name s
 		Name   string `json:"Name"`
 		Path   string `json:"Path"`
 	}{domain, name, path}
-	return call[*HierarchyEntity](ctx, s.c, http.MethodPost, "v1/Agents/List/AddHierarchyToPath", in, false)
+	return call[*HierarchyEntity](ctx, s.c, "POST", "v1/Agents/List/AddHierarchyToPath", in, false)
 }
 
 // ChangeCurrency calls POST v1/Agents/List/ChangeCurrency.
@@ -58,42 +57,42 @@ func (s ListAgent) ChangeCurrency(ctx context.Context, amount float64, fromCurre
 		FromCurrency string  `json:"FromCurrency"`
 		ToCurrency   string  `json:"ToCurrency"`
 	}{amount, fromCurrency, toCurrency}
-	return call[float64](ctx, s.c, http.MethodPost, "v1/Agents/List/ChangeCurrency", in, false)
+	return call[float64](ctx, s.c, "POST", "v1/Agents/List/ChangeCurrency", in, false)
 }
 
 // CreateDefaultAmountClassEntity calls POST v1/Agents/List/CreateDefaultAmountClassEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_CreateDefaultAmountClassEntity.html
 func (s ListAgent) CreateDefaultAmountClassEntity(ctx context.Context) (*AmountClassEntity, error) {
-	return call[*AmountClassEntity](ctx, s.c, http.MethodPost, "v1/Agents/List/CreateDefaultAmountClassEntity", nil, false)
+	return call[*AmountClassEntity](ctx, s.c, "POST", "v1/Agents/List/CreateDefaultAmountClassEntity", nil, false)
 }
 
 // CreateDefaultCategoryEntity calls POST v1/Agents/List/CreateDefaultCategoryEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_CreateDefaultCategoryEntity.html
 func (s ListAgent) CreateDefaultCategoryEntity(ctx context.Context) (*CategoryEntity, error) {
-	return call[*CategoryEntity](ctx, s.c, http.MethodPost, "v1/Agents/List/CreateDefaultCategoryEntity", nil, false)
+	return call[*CategoryEntity](ctx, s.c, "POST", "v1/Agents/List/CreateDefaultCategoryEntity", nil, false)
 }
 
 // CreateDefaultCountry calls POST v1/Agents/List/CreateDefaultCountry.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_CreateDefaultCountry.html
 func (s ListAgent) CreateDefaultCountry(ctx context.Context) (*Country, error) {
-	return call[*Country](ctx, s.c, http.MethodPost, "v1/Agents/List/CreateDefaultCountry", nil, false)
+	return call[*Country](ctx, s.c, "POST", "v1/Agents/List/CreateDefaultCountry", nil, false)
 }
 
 // CreateDefaultCurrencyEntity calls POST v1/Agents/List/CreateDefaultCurrencyEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_CreateDefaultCurrencyEntity.html
 func (s ListAgent) CreateDefaultCurrencyEntity(ctx context.Context) (*CurrencyEntity, error) {
-	return call[*CurrencyEntity](ctx, s.c, http.MethodPost, "v1/Agents/List/CreateDefaultCurrencyEntity", nil, false)
+	return call[*CurrencyEntity](ctx, s.c, "POST", "v1/Agents/List/CreateDefaultCurrencyEntity", nil, false)
 }
 
 // CreateDefaultDocumentTemplateEntity calls POST v1/Agents/List/CreateDefaultDocumentTemplateEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_CreateDefaultDocumentTemplateEntity.html
 func (s ListAgent) CreateDefaultDocumentTemplateEntity(ctx context.Context) (*DocumentTemplateEntity, error) {
-	return call[*DocumentTemplateEntity](ctx, s.c, http.MethodPost, "v1/Agents/List/CreateDefaultDocumentTemplateEntity", nil, false)
+	return call[*DocumentTemplateEntity](ctx, s.c, "POST", "v1/Agents/List/CreateDefaultDocumentTemplateEntity", nil, false)
 }
 
 // CreateDefaultDocumentTemplateLanguage calls POST v1/Agents/List/CreateDefaultDocumentTemplateLanguage.
@@ -104,21 +103,21 @@ func (s ListAgent) CreateDefaultDocumentTemplateLanguage(ctx context.Context, do
 		DocumentTemplateID int64  `json:"DocumentTemplateId"`
 		LanguageCode       string `json:"LanguageCode"`
 	}{documentTemplateID, languageCode}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/List/CreateDefaultDocumentTemplateLanguage", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/List/CreateDefaultDocumentTemplateLanguage", in, false)
 }
 
 // CreateDefaultExtAppEntity calls POST v1/Agents/List/CreateDefaultExtAppEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_CreateDefaultExtAppEntity.html
 func (s ListAgent) CreateDefaultExtAppEntity(ctx context.Context) (*ExtAppEntity, error) {
-	return call[*ExtAppEntity](ctx, s.c, http.MethodPost, "v1/Agents/List/CreateDefaultExtAppEntity", nil, false)
+	return call[*ExtAppEntity](ctx, s.c, "POST", "v1/Agents/List/CreateDefaultExtAppEntity", nil, false)
 }
 
 // CreateDefaultHeadingEntity calls POST v1/Agents/List/CreateDefaultHeadingEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_CreateDefaultHeadingEntity.html
 func (s ListAgent) CreateDefaultHeadingEntity(ctx context.Context) (*HeadingEntity, error) {
-	return call[*HeadingEntity](ctx, s.c, http.MethodPost, "v1/Agents/List/CreateDefaultHeadingEntity", nil, false)
+	return call[*HeadingEntity](ctx, s.c, "POST", "v1/Agents/List/CreateDefaultHeadingEntity", nil, false)
 }
 
 // CreateDefaultHeadingFromListDefinition calls POST v1/Agents/List/CreateDefaultHeadingFromListDefinition.
@@ -128,119 +127,119 @@ func (s ListAgent) CreateDefaultHeadingFromListDefinition(ctx context.Context, u
 	in := struct {
 		UdListDefinitionID int64 `json:"UdListDefinitionId"`
 	}{udListDefinitionID}
-	return call[*HeadingEntity](ctx, s.c, http.MethodPost, "v1/Agents/List/CreateDefaultHeadingFromListDefinition", in, false)
+	return call[*HeadingEntity](ctx, s.c, "POST", "v1/Agents/List/CreateDefaultHeadingFromListDefinition", in, false)
 }
 
 // CreateDefaultHierarchyEntity calls POST v1/Agents/List/CreateDefaultHierarchyEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_CreateDefaultHierarchyEntity.html
 func (s ListAgent) CreateDefaultHierarchyEntity(ctx context.Context) (*HierarchyEntity, error) {
-	return call[*HierarchyEntity](ctx, s.c, http.MethodPost, "v1/Agents/List/CreateDefaultHierarchyEntity", nil, false)
+	return call[*HierarchyEntity](ctx, s.c, "POST", "v1/Agents/List/CreateDefaultHierarchyEntity", nil, false)
 }
 
 // CreateDefaultListEntity calls POST v1/Agents/List/CreateDefaultListEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_CreateDefaultListEntity.html
 func (s ListAgent) CreateDefaultListEntity(ctx context.Context) (*ListEntity, error) {
-	return call[*ListEntity](ctx, s.c, http.MethodPost, "v1/Agents/List/CreateDefaultListEntity", nil, false)
+	return call[*ListEntity](ctx, s.c, "POST", "v1/Agents/List/CreateDefaultListEntity", nil, false)
 }
 
 // CreateDefaultListItemEntity calls POST v1/Agents/List/CreateDefaultListItemEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_CreateDefaultListItemEntity.html
 func (s ListAgent) CreateDefaultListItemEntity(ctx context.Context) (*ListItemEntity, error) {
-	return call[*ListItemEntity](ctx, s.c, http.MethodPost, "v1/Agents/List/CreateDefaultListItemEntity", nil, false)
+	return call[*ListItemEntity](ctx, s.c, "POST", "v1/Agents/List/CreateDefaultListItemEntity", nil, false)
 }
 
 // CreateDefaultPictureFolderEntity calls POST v1/Agents/List/CreateDefaultPictureFolderEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_CreateDefaultPictureFolderEntity.html
 func (s ListAgent) CreateDefaultPictureFolderEntity(ctx context.Context) (*PictureFolderEntity, error) {
-	return call[*PictureFolderEntity](ctx, s.c, http.MethodPost, "v1/Agents/List/CreateDefaultPictureFolderEntity", nil, false)
+	return call[*PictureFolderEntity](ctx, s.c, "POST", "v1/Agents/List/CreateDefaultPictureFolderEntity", nil, false)
 }
 
 // CreateDefaultProjectTypeEntity calls POST v1/Agents/List/CreateDefaultProjectTypeEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_CreateDefaultProjectTypeEntity.html
 func (s ListAgent) CreateDefaultProjectTypeEntity(ctx context.Context) (*ProjectTypeEntity, error) {
-	return call[*ProjectTypeEntity](ctx, s.c, http.MethodPost, "v1/Agents/List/CreateDefaultProjectTypeEntity", nil, false)
+	return call[*ProjectTypeEntity](ctx, s.c, "POST", "v1/Agents/List/CreateDefaultProjectTypeEntity", nil, false)
 }
 
 // CreateDefaultRelationDefinitionEntity calls POST v1/Agents/List/CreateDefaultRelationDefinitionEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_CreateDefaultRelationDefinitionEntity.html
 func (s ListAgent) CreateDefaultRelationDefinitionEntity(ctx context.Context) (*RelationDefinitionEntity, error) {
-	return call[*RelationDefinitionEntity](ctx, s.c, http.MethodPost, "v1/Agents/List/CreateDefaultRelationDefinitionEntity", nil, false)
+	return call[*RelationDefinitionEntity](ctx, s.c, "POST", "v1/Agents/List/CreateDefaultRelationDefinitionEntity", nil, false)
 }
 
 // CreateDefaultResourceEntity calls POST v1/Agents/List/CreateDefaultResourceEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_CreateDefaultResourceEntity.html
 func (s ListAgent) CreateDefaultResourceEntity(ctx context.Context) (*ResourceEntity, error) {
-	return call[*ResourceEntity](ctx, s.c, http.MethodPost, "v1/Agents/List/CreateDefaultResourceEntity", nil, false)
+	return call[*ResourceEntity](ctx, s.c, "POST", "v1/Agents/List/CreateDefaultResourceEntity", nil, false)
 }
 
 // CreateDefaultSaleStageEntity calls POST v1/Agents/List/CreateDefaultSaleStageEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_CreateDefaultSaleStageEntity.html
 func (s ListAgent) CreateDefaultSaleStageEntity(ctx context.Context) (*SaleStageEntity, error) {
-	return call[*SaleStageEntity](ctx, s.c, http.MethodPost, "v1/Agents/List/CreateDefaultSaleStageEntity", nil, false)
+	return call[*SaleStageEntity](ctx, s.c, "POST", "v1/Agents/List/CreateDefaultSaleStageEntity", nil, false)
 }
 
 // CreateDefaultSaleTypeEntity calls POST v1/Agents/List/CreateDefaultSaleTypeEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_CreateDefaultSaleTypeEntity.html
 func (s ListAgent) CreateDefaultSaleTypeEntity(ctx context.Context) (*SaleTypeEntity, error) {
-	return call[*SaleTypeEntity](ctx, s.c, http.MethodPost, "v1/Agents/List/CreateDefaultSaleTypeEntity", nil, false)
+	return call[*SaleTypeEntity](ctx, s.c, "POST", "v1/Agents/List/CreateDefaultSaleTypeEntity", nil, false)
 }
 
 // CreateDefaultTaskMenu calls POST v1/Agents/List/CreateDefaultTaskMenu.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_CreateDefaultTaskMenu.html
 func (s ListAgent) CreateDefaultTaskMenu(ctx context.Context) (*TaskMenu, error) {
-	return call[*TaskMenu](ctx, s.c, http.MethodPost, "v1/Agents/List/CreateDefaultTaskMenu", nil, false)
+	return call[*TaskMenu](ctx, s.c, "POST", "v1/Agents/List/CreateDefaultTaskMenu", nil, false)
 }
 
 // CreateDefaultTicketCategoryEntity calls POST v1/Agents/List/CreateDefaultTicketCategoryEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_CreateDefaultTicketCategoryEntity.html
 func (s ListAgent) CreateDefaultTicketCategoryEntity(ctx context.Context) (*TicketCategoryEntity, error) {
-	return call[*TicketCategoryEntity](ctx, s.c, http.MethodPost, "v1/Agents/List/CreateDefaultTicketCategoryEntity", nil, false)
+	return call[*TicketCategoryEntity](ctx, s.c, "POST", "v1/Agents/List/CreateDefaultTicketCategoryEntity", nil, false)
 }
 
 // CreateDefaultTicketPriorityEntity calls POST v1/Agents/List/CreateDefaultTicketPriorityEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_CreateDefaultTicketPriorityEntity.html
 func (s ListAgent) CreateDefaultTicketPriorityEntity(ctx context.Context) (*TicketPriorityEntity, error) {
-	return call[*TicketPriorityEntity](ctx, s.c, http.MethodPost, "v1/Agents/List/CreateDefaultTicketPriorityEntity", nil, false)
+	return call[*TicketPriorityEntity](ctx, s.c, "POST", "v1/Agents/List/CreateDefaultTicketPriorityEntity", nil, false)
 }
 
 // CreateDefaultTicketRelationDefinitionEntity calls POST v1/Agents/List/CreateDefaultTicketRelationDefinitionEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_CreateDefaultTicketRelationDefinitionEntity.html
 func (s ListAgent) CreateDefaultTicketRelationDefinitionEntity(ctx context.Context) (*TicketRelationDefinitionEntity, error) {
-	return call[*TicketRelationDefinitionEntity](ctx, s.c, http.MethodPost, "v1/Agents/List/CreateDefaultTicketRelationDefinitionEntity", nil, false)
+	return call[*TicketRelationDefinitionEntity](ctx, s.c, "POST", "v1/Agents/List/CreateDefaultTicketRelationDefinitionEntity", nil, false)
 }
 
 // CreateDefaultTicketStatusEntity calls POST v1/Agents/List/CreateDefaultTicketStatusEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_CreateDefaultTicketStatusEntity.html
 func (s ListAgent) CreateDefaultTicketStatusEntity(ctx context.Context) (*TicketStatusEntity, error) {
-	return call[*TicketStatusEntity](ctx, s.c, http.MethodPost, "v1/Agents/List/CreateDefaultTicketStatusEntity", nil, false)
+	return call[*TicketStatusEntity](ctx, s.c, "POST", "v1/Agents/List/CreateDefaultTicketStatusEntity", nil, false)
 }
 
 // CreateDefaultTicketTypeEntity calls POST v1/Agents/List/CreateDefaultTicketTypeEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_CreateDefaultTicketTypeEntity.html
 func (s ListAgent) CreateDefaultTicketTypeEntity(ctx context.Context) (*TicketTypeEntity, error) {
-	return call[*TicketTypeEntity](ctx, s.c, http.MethodPost, "v1/Agents/List/CreateDefaultTicketTypeEntity", nil, false)
+	return call[*TicketTypeEntity](ctx, s.c, "POST", "v1/Agents/List/CreateDefaultTicketTypeEntity", nil, false)
 }
 
 // CreateDefaultWebPanelEntity calls POST v1/Agents/List/CreateDefaultWebPanelEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_CreateDefaultWebPanelEntity.html
 func (s ListAgent) CreateDefaultWebPanelEntity(ctx context.Context) (*WebPanelEntity, error) {
-	return call[*WebPanelEntity](ctx, s.c, http.MethodPost, "v1/Agents/List/CreateDefaultWebPanelEntity", nil, false)
+	return call[*WebPanelEntity](ctx, s.c, "POST", "v1/Agents/List/CreateDefaultWebPanelEntity", nil, false)
 }
 
 // DeleteAllFromListDefinition calls POST v1/Agents/List/DeleteAllFromListDefinition.
@@ -250,7 +249,7 @@ func (s ListAgent) DeleteAllFromListDefinition(ctx context.Context, udListDefini
 	in := struct {
 		UdListDefinitionID int64 `json:"UdListDefinitionId"`
 	}{udListDefinitionID}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/List/DeleteAllFromListDefinition", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/List/DeleteAllFromListDefinition", in, false)
 }
 
 // DeleteAllFromListName calls POST v1/Agents/List/DeleteAllFromListName.
@@ -260,7 +259,7 @@ func (s ListAgent) DeleteAllFromListName(ctx context.Context, udListDefinitionNa
 	in := struct {
 		UdListDefinitionName string `json:"UdListDefinitionName"`
 	}{udListDefinitionName}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/List/DeleteAllFromListName", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/List/DeleteAllFromListName", in, false)
 }
 
 // DeleteAllHeadingsFromListDefinition calls POST v1/Agents/List/DeleteAllHeadingsFromListDefinition.
@@ -270,7 +269,7 @@ func (s ListAgent) DeleteAllHeadingsFromListDefinition(ctx context.Context, id i
 	in := struct {
 		ID int64 `json:"Id"`
 	}{id}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/List/DeleteAllHeadingsFromListDefinition", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/List/DeleteAllHeadingsFromListDefinition", in, false)
 }
 
 // DeleteAllHeadingsFromName calls POST v1/Agents/List/DeleteAllHeadingsFromName.
@@ -280,21 +279,21 @@ func (s ListAgent) DeleteAllHeadingsFromName(ctx context.Context, name string) e
 	in := struct {
 		Name string `json:"Name"`
 	}{name}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/List/DeleteAllHeadingsFromName", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/List/DeleteAllHeadingsFromName", in, false)
 }
 
 // DeleteAppTaskMenus calls POST v1/Agents/List/DeleteAppTaskMenus.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_DeleteAppTaskMenus.html
 func (s ListAgent) DeleteAppTaskMenus(ctx context.Context) error {
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/List/DeleteAppTaskMenus", nil, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/List/DeleteAppTaskMenus", nil, false)
 }
 
 // DeleteAppWebPanels calls POST v1/Agents/List/DeleteAppWebPanels.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_DeleteAppWebPanels.html
 func (s ListAgent) DeleteAppWebPanels(ctx context.Context) error {
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/List/DeleteAppWebPanels", nil, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/List/DeleteAppWebPanels", nil, false)
 }
 
 // DeleteDocumentTemplateLanguage calls POST v1/Agents/List/DeleteDocumentTemplateLanguage.
@@ -305,7 +304,7 @@ func (s ListAgent) DeleteDocumentTemplateLanguage(ctx context.Context, documentT
 		DocumentTemplateID int64  `json:"DocumentTemplateId"`
 		LanguageCode       string `json:"LanguageCode"`
 	}{documentTemplateID, languageCode}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/List/DeleteDocumentTemplateLanguage", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/List/DeleteDocumentTemplateLanguage", in, false)
 }
 
 // DeleteFromListDefinition calls POST v1/Agents/List/DeleteFromListDefinition.
@@ -316,7 +315,7 @@ func (s ListAgent) DeleteFromListDefinition(ctx context.Context, id int64, udLis
 		ID                 int64 `json:"Id"`
 		UdListDefinitionID int64 `json:"UdListDefinitionId"`
 	}{id, udListDefinitionID}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/List/DeleteFromListDefinition", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/List/DeleteFromListDefinition", in, false)
 }
 
 // DeleteFromListName calls POST v1/Agents/List/DeleteFromListName.
@@ -327,14 +326,14 @@ func (s ListAgent) DeleteFromListName(ctx context.Context, id int64, udListDefin
 		ID                   int64  `json:"Id"`
 		UdListDefinitionName string `json:"UdListDefinitionName"`
 	}{id, udListDefinitionName}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/List/DeleteFromListName", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/List/DeleteFromListName", in, false)
 }
 
 // DeleteHierarchyEntity calls POST v1/Agents/List/DeleteHierarchyEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_DeleteHierarchyEntity.html
 func (s ListAgent) DeleteHierarchyEntity(ctx context.Context, hierarchyEntityID int64) error {
-	return exec(ctx, s.c, http.MethodPost, withQuery("v1/Agents/List/DeleteHierarchyEntity", "HierarchyEntityId", hierarchyEntityID), nil, false)
+	return exec(ctx, s.c, "POST", withQuery("v1/Agents/List/DeleteHierarchyEntity", "HierarchyEntityId", hierarchyEntityID), nil, false)
 }
 
 // DeleteHierarchyFromPath calls POST v1/Agents/List/DeleteHierarchyFromPath.
@@ -345,14 +344,14 @@ func (s ListAgent) DeleteHierarchyFromPath(ctx context.Context, domain Domain, p
 		Domain Domain `json:"Domain,omitempty"`
 		Path   string `json:"Path"`
 	}{domain, path}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/List/DeleteHierarchyFromPath", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/List/DeleteHierarchyFromPath", in, false)
 }
 
 // DeleteListEntity calls POST v1/Agents/List/DeleteListEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_DeleteListEntity.html
 func (s ListAgent) DeleteListEntity(ctx context.Context, listEntityID int64) error {
-	return exec(ctx, s.c, http.MethodPost, withQuery("v1/Agents/List/DeleteListEntity", "ListEntityId", listEntityID), nil, false)
+	return exec(ctx, s.c, "POST", withQuery("v1/Agents/List/DeleteListEntity", "ListEntityId", listEntityID), nil, false)
 }
 
 // DeleteListEntityByName calls POST v1/Agents/List/DeleteListEntityByName.
@@ -362,14 +361,14 @@ func (s ListAgent) DeleteListEntityByName(ctx context.Context, name string) erro
 	in := struct {
 		Name string `json:"Name"`
 	}{name}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/List/DeleteListEntityByName", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/List/DeleteListEntityByName", in, false)
 }
 
 // DeletePictureFolderEntity calls POST v1/Agents/List/DeletePictureFolderEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_DeletePictureFolderEntity.html
 func (s ListAgent) DeletePictureFolderEntity(ctx context.Context, pictureFolderEntityID int64) error {
-	return exec(ctx, s.c, http.MethodPost, withQuery("v1/Agents/List/DeletePictureFolderEntity", "PictureFolderEntityId", pictureFolderEntityID), nil, false)
+	return exec(ctx, s.c, "POST", withQuery("v1/Agents/List/DeletePictureFolderEntity", "PictureFolderEntityId", pictureFolderEntityID), nil, false)
 }
 
 // DeleteProjectStatus calls POST v1/Agents/List/DeleteProjectStatus.
@@ -379,56 +378,56 @@ func (s ListAgent) DeleteProjectStatus(ctx context.Context, projectStatusID int6
 	in := struct {
 		ProjectStatusID int64 `json:"ProjectStatusId"`
 	}{projectStatusID}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/List/DeleteProjectStatus", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/List/DeleteProjectStatus", in, false)
 }
 
 // DeleteResourceEntity calls POST v1/Agents/List/DeleteResourceEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_DeleteResourceEntity.html
 func (s ListAgent) DeleteResourceEntity(ctx context.Context, resourceEntityID int64) error {
-	return exec(ctx, s.c, http.MethodPost, withQuery("v1/Agents/List/DeleteResourceEntity", "ResourceEntityId", resourceEntityID), nil, false)
+	return exec(ctx, s.c, "POST", withQuery("v1/Agents/List/DeleteResourceEntity", "ResourceEntityId", resourceEntityID), nil, false)
 }
 
 // DeleteTaskMenu calls POST v1/Agents/List/DeleteTaskMenu.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_DeleteTaskMenu.html
 func (s ListAgent) DeleteTaskMenu(ctx context.Context, taskMenuID int64) error {
-	return exec(ctx, s.c, http.MethodPost, withQuery("v1/Agents/List/DeleteTaskMenu", "TaskMenuId", taskMenuID), nil, false)
+	return exec(ctx, s.c, "POST", withQuery("v1/Agents/List/DeleteTaskMenu", "TaskMenuId", taskMenuID), nil, false)
 }
 
 // DeleteTicketCategoryEntity calls POST v1/Agents/List/DeleteTicketCategoryEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_DeleteTicketCategoryEntity.html
 func (s ListAgent) DeleteTicketCategoryEntity(ctx context.Context, ticketCategoryEntityID int64) error {
-	return exec(ctx, s.c, http.MethodPost, withQuery("v1/Agents/List/DeleteTicketCategoryEntity", "TicketCategoryEntityId", ticketCategoryEntityID), nil, false)
+	return exec(ctx, s.c, "POST", withQuery("v1/Agents/List/DeleteTicketCategoryEntity", "TicketCategoryEntityId", ticketCategoryEntityID), nil, false)
 }
 
 // DeleteTicketPriorityEntity calls POST v1/Agents/List/DeleteTicketPriorityEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_DeleteTicketPriorityEntity.html
 func (s ListAgent) DeleteTicketPriorityEntity(ctx context.Context, ticketPriorityEntityID int64) error {
-	return exec(ctx, s.c, http.MethodPost, withQuery("v1/Agents/List/DeleteTicketPriorityEntity", "TicketPriorityEntityId", ticketPriorityEntityID), nil, false)
+	return exec(ctx, s.c, "POST", withQuery("v1/Agents/List/DeleteTicketPriorityEntity", "TicketPriorityEntityId", ticketPriorityEntityID), nil, false)
 }
 
 // DeleteTicketRelationDefinitionEntity calls POST v1/Agents/List/DeleteTicketRelationDefinitionEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_DeleteTicketRelationDefinitionEntity.html
 func (s ListAgent) DeleteTicketRelationDefinitionEntity(ctx context.Context, ticketRelationDefinitionEntityID int64) error {
-	return exec(ctx, s.c, http.MethodPost, withQuery("v1/Agents/List/DeleteTicketRelationDefinitionEntity", "TicketRelationDefinitionEntityId", ticketRelationDefinitionEntityID), nil, false)
+	return exec(ctx, s.c, "POST", withQuery("v1/Agents/List/DeleteTicketRelationDefinitionEntity", "TicketRelationDefinitionEntityId", ticketRelationDefinitionEntityID), nil, false)
 }
 
 // DeleteTicketStatusEntity calls POST v1/Agents/List/DeleteTicketStatusEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_DeleteTicketStatusEntity.html
 func (s ListAgent) DeleteTicketStatusEntity(ctx context.Context, ticketStatusEntityID int64) error {
-	return exec(ctx, s.c, http.MethodPost, withQuery("v1/Agents/List/DeleteTicketStatusEntity", "TicketStatusEntityId", ticketStatusEntityID), nil, false)
+	return exec(ctx, s.c, "POST", withQuery("v1/Agents/List/DeleteTicketStatusEntity", "TicketStatusEntityId", ticketStatusEntityID), nil, false)
 }
 
 // DeleteTicketTypeEntity calls POST v1/Agents/List/DeleteTicketTypeEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_DeleteTicketTypeEntity.html
 func (s ListAgent) DeleteTicketTypeEntity(ctx context.Context, ticketTypeEntityID int64) error {
-	return exec(ctx, s.c, http.MethodPost, withQuery("v1/Agents/List/DeleteTicketTypeEntity", "TicketTypeEntityId", ticketTypeEntityID), nil, false)
+	return exec(ctx, s.c, "POST", withQuery("v1/Agents/List/DeleteTicketTypeEntity", "TicketTypeEntityId", ticketTypeEntityID), nil, false)
 }
 
 // DeleteWebPanel calls POST v1/Agents/List/DeleteWebPanel.
@@ -438,7 +437,7 @@ func (s ListAgent) DeleteWebPanel(ctx context.Context, id int64) error {
 	in := struct {
 		ID int64 `json:"Id"`
 	}{id}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/List/DeleteWebPanel", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/List/DeleteWebPanel", in, false)
 }
 
 // GenerateNavigationURL calls POST v1/Agents/List/GenerateNavigationUrl.
@@ -449,14 +448,14 @@ func (s ListAgent) GenerateNavigationURL(ctx context.Context, visibleIn Navigati
 		VisibleIn  Navigation `json:"VisibleIn,omitempty"`
 		WindowName string     `json:"WindowName"`
 	}{visibleIn, windowName}
-	return call[string](ctx, s.c, http.MethodPost, "v1/Agents/List/GenerateNavigationUrl", in, false)
+	return call[string](ctx, s.c, "POST", "v1/Agents/List/GenerateNavigationUrl", in, false)
 }
 
 // GetAllAutomatedCategoryUpdates calls POST v1/Agents/List/GetAllAutomatedCategoryUpdates; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetAllAutomatedCategoryUpdates.html
 func (s ListAgent) GetAllAutomatedCategoryUpdates(ctx context.Context) ([]AutomatedCategoryUpdate, error) {
-	return call[[]AutomatedCategoryUpdate](ctx, s.c, http.MethodPost, "v1/Agents/List/GetAllAutomatedCategoryUpdates", nil, true)
+	return call[[]AutomatedCategoryUpdate](ctx, s.c, "POST", "v1/Agents/List/GetAllAutomatedCategoryUpdates", nil, true)
 }
 
 // GetAllCountries calls POST v1/Agents/List/GetAllCountries; it only reads, so it is retried like a GET.
@@ -466,7 +465,7 @@ func (s ListAgent) GetAllCountries(ctx context.Context, includeDeleted bool) ([]
 	in := struct {
 		IncludeDeleted bool `json:"IncludeDeleted"`
 	}{includeDeleted}
-	return call[[]Country](ctx, s.c, http.MethodPost, "v1/Agents/List/GetAllCountries", in, true)
+	return call[[]Country](ctx, s.c, "POST", "v1/Agents/List/GetAllCountries", in, true)
 }
 
 // GetAllCurrencies calls POST v1/Agents/List/GetAllCurrencies; it only reads, so it is retried like a GET.
@@ -476,7 +475,7 @@ func (s ListAgent) GetAllCurrencies(ctx context.Context, includeDeleted bool) ([
 	in := struct {
 		IncludeDeleted bool `json:"IncludeDeleted"`
 	}{includeDeleted}
-	return call[[]CurrencyEntity](ctx, s.c, http.MethodPost, "v1/Agents/List/GetAllCurrencies", in, true)
+	return call[[]CurrencyEntity](ctx, s.c, "POST", "v1/Agents/List/GetAllCurrencies", in, true)
 }
 
 // GetAllDocumentTemplates calls POST v1/Agents/List/GetAllDocumentTemplates; it only reads, so it is retried like a GET.
@@ -486,14 +485,14 @@ func (s ListAgent) GetAllDocumentTemplates(ctx context.Context, includeDeleted b
 	in := struct {
 		IncludeDeleted bool `json:"IncludeDeleted"`
 	}{includeDeleted}
-	return call[[]DocumentTemplateEntity](ctx, s.c, http.MethodPost, "v1/Agents/List/GetAllDocumentTemplates", in, true)
+	return call[[]DocumentTemplateEntity](ctx, s.c, "POST", "v1/Agents/List/GetAllDocumentTemplates", in, true)
 }
 
 // GetAllDomains calls POST v1/Agents/List/GetAllDomains; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetAllDomains.html
 func (s ListAgent) GetAllDomains(ctx context.Context) ([]Domain, error) {
-	return call[[]Domain](ctx, s.c, http.MethodPost, "v1/Agents/List/GetAllDomains", nil, true)
+	return call[[]Domain](ctx, s.c, "POST", "v1/Agents/List/GetAllDomains", nil, true)
 }
 
 // GetAllFromListDefinition calls POST v1/Agents/List/GetAllFromListDefinition; it only reads, so it is retried like a GET.
@@ -504,7 +503,7 @@ func (s ListAgent) GetAllFromListDefinition(ctx context.Context, includeDeleted 
 		IncludeDeleted     bool  `json:"IncludeDeleted"`
 		UdListDefinitionID int64 `json:"UdListDefinitionId"`
 	}{includeDeleted, udListDefinitionID}
-	return call[[]ListItemEntity](ctx, s.c, http.MethodPost, "v1/Agents/List/GetAllFromListDefinition", in, true)
+	return call[[]ListItemEntity](ctx, s.c, "POST", "v1/Agents/List/GetAllFromListDefinition", in, true)
 }
 
 // GetAllFromListName calls POST v1/Agents/List/GetAllFromListName; it only reads, so it is retried like a GET.
@@ -515,7 +514,7 @@ func (s ListAgent) GetAllFromListName(ctx context.Context, includeDeleted bool, 
 		IncludeDeleted       bool   `json:"IncludeDeleted"`
 		UdListDefinitionName string `json:"UdListDefinitionName"`
 	}{includeDeleted, udListDefinitionName}
-	return call[[]ListItemEntity](ctx, s.c, http.MethodPost, "v1/Agents/List/GetAllFromListName", in, true)
+	return call[[]ListItemEntity](ctx, s.c, "POST", "v1/Agents/List/GetAllFromListName", in, true)
 }
 
 // GetAllInDomain calls POST v1/Agents/List/GetAllInDomain; it only reads, so it is retried like a GET.
@@ -526,7 +525,7 @@ func (s ListAgent) GetAllInDomain(ctx context.Context, children bool, domain Dom
 		Children bool   `json:"Children"`
 		Domain   Domain `json:"Domain,omitempty"`
 	}{children, domain}
-	return call[[]HierarchyEntity](ctx, s.c, http.MethodPost, "v1/Agents/List/GetAllInDomain", in, true)
+	return call[[]HierarchyEntity](ctx, s.c, "POST", "v1/Agents/List/GetAllInDomain", in, true)
 }
 
 // GetAllSaleStages calls POST v1/Agents/List/GetAllSaleStages; it only reads, so it is retried like a GET.
@@ -536,14 +535,14 @@ func (s ListAgent) GetAllSaleStages(ctx context.Context, includeDeleted bool) ([
 	in := struct {
 		IncludeDeleted bool `json:"IncludeDeleted"`
 	}{includeDeleted}
-	return call[[]SaleStageEntity](ctx, s.c, http.MethodPost, "v1/Agents/List/GetAllSaleStages", in, true)
+	return call[[]SaleStageEntity](ctx, s.c, "POST", "v1/Agents/List/GetAllSaleStages", in, true)
 }
 
 // GetAllSaleType calls POST v1/Agents/List/GetAllSaleType; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetAllSaleType.html
 func (s ListAgent) GetAllSaleType(ctx context.Context) ([]SaleType, error) {
-	return call[[]SaleType](ctx, s.c, http.MethodPost, "v1/Agents/List/GetAllSaleType", nil, true)
+	return call[[]SaleType](ctx, s.c, "POST", "v1/Agents/List/GetAllSaleType", nil, true)
 }
 
 // GetAllSaleTypeEntities calls POST v1/Agents/List/GetAllSaleTypeEntities; it only reads, so it is retried like a GET.
@@ -553,7 +552,7 @@ func (s ListAgent) GetAllSaleTypeEntities(ctx context.Context, includeDeleted bo
 	in := struct {
 		IncludeDeleted bool `json:"IncludeDeleted"`
 	}{includeDeleted}
-	return call[[]SaleTypeEntity](ctx, s.c, http.MethodPost, "v1/Agents/List/GetAllSaleTypeEntities", in, true)
+	return call[[]SaleTypeEntity](ctx, s.c, "POST", "v1/Agents/List/GetAllSaleTypeEntities", in, true)
 }
 
 // GetAllTasks calls POST v1/Agents/List/GetAllTasks; it only reads, so it is retried like a GET.
@@ -563,7 +562,7 @@ func (s ListAgent) GetAllTasks(ctx context.Context, includeDeleted bool) ([]Task
 	in := struct {
 		IncludeDeleted bool `json:"IncludeDeleted"`
 	}{includeDeleted}
-	return call[[]TaskListItem](ctx, s.c, http.MethodPost, "v1/Agents/List/GetAllTasks", in, true)
+	return call[[]TaskListItem](ctx, s.c, "POST", "v1/Agents/List/GetAllTasks", in, true)
 }
 
 // GetAllTicketPriorities calls POST v1/Agents/List/GetAllTicketPriorities; it only reads, so it is retried like a GET.
@@ -573,308 +572,308 @@ func (s ListAgent) GetAllTicketPriorities(ctx context.Context, includeDeleted bo
 	in := struct {
 		IncludeDeleted bool `json:"IncludeDeleted"`
 	}{includeDeleted}
-	return call[[]TicketPriorityEntity](ctx, s.c, http.MethodPost, "v1/Agents/List/GetAllTicketPriorities", in, true)
+	return call[[]TicketPriorityEntity](ctx, s.c, "POST", "v1/Agents/List/GetAllTicketPriorities", in, true)
 }
 
 // GetAllTicketRelationDefinitionEntities calls POST v1/Agents/List/GetAllTicketRelationDefinitionEntities; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetAllTicketRelationDefinitionEntities.html
 func (s ListAgent) GetAllTicketRelationDefinitionEntities(ctx context.Context) ([]TicketRelationDefinitionEntity, error) {
-	return call[[]TicketRelationDefinitionEntity](ctx, s.c, http.MethodPost, "v1/Agents/List/GetAllTicketRelationDefinitionEntities", nil, true)
+	return call[[]TicketRelationDefinitionEntity](ctx, s.c, "POST", "v1/Agents/List/GetAllTicketRelationDefinitionEntities", nil, true)
 }
 
 // GetAmountClassEntity calls POST v1/Agents/List/GetAmountClassEntity; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetAmountClassEntity.html
 func (s ListAgent) GetAmountClassEntity(ctx context.Context, amountClassEntityID int64) (*AmountClassEntity, error) {
-	return call[*AmountClassEntity](ctx, s.c, http.MethodPost, withQuery("v1/Agents/List/GetAmountClassEntity", "amountClassEntityId", amountClassEntityID), nil, true)
+	return call[*AmountClassEntity](ctx, s.c, "POST", withQuery("v1/Agents/List/GetAmountClassEntity", "amountClassEntityId", amountClassEntityID), nil, true)
 }
 
 // GetAppTaskMenus calls POST v1/Agents/List/GetAppTaskMenus; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetAppTaskMenus.html
 func (s ListAgent) GetAppTaskMenus(ctx context.Context) ([]TaskMenu, error) {
-	return call[[]TaskMenu](ctx, s.c, http.MethodPost, "v1/Agents/List/GetAppTaskMenus", nil, true)
+	return call[[]TaskMenu](ctx, s.c, "POST", "v1/Agents/List/GetAppTaskMenus", nil, true)
 }
 
 // GetAppWebPanels calls POST v1/Agents/List/GetAppWebPanels; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetAppWebPanels.html
 func (s ListAgent) GetAppWebPanels(ctx context.Context) ([]WebPanelEntity, error) {
-	return call[[]WebPanelEntity](ctx, s.c, http.MethodPost, "v1/Agents/List/GetAppWebPanels", nil, true)
+	return call[[]WebPanelEntity](ctx, s.c, "POST", "v1/Agents/List/GetAppWebPanels", nil, true)
 }
 
 // GetBaseCurrency calls POST v1/Agents/List/GetBaseCurrency; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetBaseCurrency.html
 func (s ListAgent) GetBaseCurrency(ctx context.Context) (*CurrencyEntity, error) {
-	return call[*CurrencyEntity](ctx, s.c, http.MethodPost, "v1/Agents/List/GetBaseCurrency", nil, true)
+	return call[*CurrencyEntity](ctx, s.c, "POST", "v1/Agents/List/GetBaseCurrency", nil, true)
 }
 
 // GetBusiness calls POST v1/Agents/List/GetBusiness; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetBusiness.html
 func (s ListAgent) GetBusiness(ctx context.Context, businessID int64) (*Business, error) {
-	return call[*Business](ctx, s.c, http.MethodPost, withQuery("v1/Agents/List/GetBusiness", "businessId", businessID), nil, true)
+	return call[*Business](ctx, s.c, "POST", withQuery("v1/Agents/List/GetBusiness", "businessId", businessID), nil, true)
 }
 
 // GetBusinessList calls POST v1/Agents/List/GetBusinessList; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetBusinessList.html
 func (s ListAgent) GetBusinessList(ctx context.Context, ids []int64) ([]Business, error) {
-	return call[[]Business](ctx, s.c, http.MethodPost, "v1/Agents/List/GetBusinessList", ids, true)
+	return call[[]Business](ctx, s.c, "POST", "v1/Agents/List/GetBusinessList", ids, true)
 }
 
 // GetBusinesses calls POST v1/Agents/List/GetBusinesses; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetBusinesses.html
 func (s ListAgent) GetBusinesses(ctx context.Context) ([]Business, error) {
-	return call[[]Business](ctx, s.c, http.MethodPost, "v1/Agents/List/GetBusinesses", nil, true)
+	return call[[]Business](ctx, s.c, "POST", "v1/Agents/List/GetBusinesses", nil, true)
 }
 
 // GetCategories calls POST v1/Agents/List/GetCategories; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetCategories.html
 func (s ListAgent) GetCategories(ctx context.Context) ([]Category, error) {
-	return call[[]Category](ctx, s.c, http.MethodPost, "v1/Agents/List/GetCategories", nil, true)
+	return call[[]Category](ctx, s.c, "POST", "v1/Agents/List/GetCategories", nil, true)
 }
 
 // GetCategory calls POST v1/Agents/List/GetCategory; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetCategory.html
 func (s ListAgent) GetCategory(ctx context.Context, categoryID int64) (*Category, error) {
-	return call[*Category](ctx, s.c, http.MethodPost, withQuery("v1/Agents/List/GetCategory", "categoryId", categoryID), nil, true)
+	return call[*Category](ctx, s.c, "POST", withQuery("v1/Agents/List/GetCategory", "categoryId", categoryID), nil, true)
 }
 
 // GetCategoryEntity calls POST v1/Agents/List/GetCategoryEntity; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetCategoryEntity.html
 func (s ListAgent) GetCategoryEntity(ctx context.Context, categoryEntityID int64) (*CategoryEntity, error) {
-	return call[*CategoryEntity](ctx, s.c, http.MethodPost, withQuery("v1/Agents/List/GetCategoryEntity", "categoryEntityId", categoryEntityID), nil, true)
+	return call[*CategoryEntity](ctx, s.c, "POST", withQuery("v1/Agents/List/GetCategoryEntity", "categoryEntityId", categoryEntityID), nil, true)
 }
 
 // GetCategoryList calls POST v1/Agents/List/GetCategoryList; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetCategoryList.html
 func (s ListAgent) GetCategoryList(ctx context.Context, ids []int64) ([]Category, error) {
-	return call[[]Category](ctx, s.c, http.MethodPost, "v1/Agents/List/GetCategoryList", ids, true)
+	return call[[]Category](ctx, s.c, "POST", "v1/Agents/List/GetCategoryList", ids, true)
 }
 
 // GetCompetitor calls POST v1/Agents/List/GetCompetitor; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetCompetitor.html
 func (s ListAgent) GetCompetitor(ctx context.Context, competitorID int64) (*Competitor, error) {
-	return call[*Competitor](ctx, s.c, http.MethodPost, withQuery("v1/Agents/List/GetCompetitor", "competitorId", competitorID), nil, true)
+	return call[*Competitor](ctx, s.c, "POST", withQuery("v1/Agents/List/GetCompetitor", "competitorId", competitorID), nil, true)
 }
 
 // GetCompetitorList calls POST v1/Agents/List/GetCompetitorList; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetCompetitorList.html
 func (s ListAgent) GetCompetitorList(ctx context.Context, ids []int64) ([]Competitor, error) {
-	return call[[]Competitor](ctx, s.c, http.MethodPost, "v1/Agents/List/GetCompetitorList", ids, true)
+	return call[[]Competitor](ctx, s.c, "POST", "v1/Agents/List/GetCompetitorList", ids, true)
 }
 
 // GetCompetitors calls POST v1/Agents/List/GetCompetitors; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetCompetitors.html
 func (s ListAgent) GetCompetitors(ctx context.Context) ([]Competitor, error) {
-	return call[[]Competitor](ctx, s.c, http.MethodPost, "v1/Agents/List/GetCompetitors", nil, true)
+	return call[[]Competitor](ctx, s.c, "POST", "v1/Agents/List/GetCompetitors", nil, true)
 }
 
 // GetConsentPurpose calls POST v1/Agents/List/GetConsentPurpose; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetConsentPurpose.html
 func (s ListAgent) GetConsentPurpose(ctx context.Context, consentPurposeID int64) (*ConsentPurpose, error) {
-	return call[*ConsentPurpose](ctx, s.c, http.MethodPost, withQuery("v1/Agents/List/GetConsentPurpose", "consentPurposeId", consentPurposeID), nil, true)
+	return call[*ConsentPurpose](ctx, s.c, "POST", withQuery("v1/Agents/List/GetConsentPurpose", "consentPurposeId", consentPurposeID), nil, true)
 }
 
 // GetConsentPurposeList calls POST v1/Agents/List/GetConsentPurposeList; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetConsentPurposeList.html
 func (s ListAgent) GetConsentPurposeList(ctx context.Context, ids []int64) ([]ConsentPurpose, error) {
-	return call[[]ConsentPurpose](ctx, s.c, http.MethodPost, "v1/Agents/List/GetConsentPurposeList", ids, true)
+	return call[[]ConsentPurpose](ctx, s.c, "POST", "v1/Agents/List/GetConsentPurposeList", ids, true)
 }
 
 // GetConsentPurposes calls POST v1/Agents/List/GetConsentPurposes; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetConsentPurposes.html
 func (s ListAgent) GetConsentPurposes(ctx context.Context) ([]ConsentPurpose, error) {
-	return call[[]ConsentPurpose](ctx, s.c, http.MethodPost, "v1/Agents/List/GetConsentPurposes", nil, true)
+	return call[[]ConsentPurpose](ctx, s.c, "POST", "v1/Agents/List/GetConsentPurposes", nil, true)
 }
 
 // GetConsentSource calls POST v1/Agents/List/GetConsentSource; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetConsentSource.html
 func (s ListAgent) GetConsentSource(ctx context.Context, consentSourceID int64) (*ConsentSource, error) {
-	return call[*ConsentSource](ctx, s.c, http.MethodPost, withQuery("v1/Agents/List/GetConsentSource", "consentSourceId", consentSourceID), nil, true)
+	return call[*ConsentSource](ctx, s.c, "POST", withQuery("v1/Agents/List/GetConsentSource", "consentSourceId", consentSourceID), nil, true)
 }
 
 // GetConsentSourceList calls POST v1/Agents/List/GetConsentSourceList; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetConsentSourceList.html
 func (s ListAgent) GetConsentSourceList(ctx context.Context, ids []int64) ([]ConsentSource, error) {
-	return call[[]ConsentSource](ctx, s.c, http.MethodPost, "v1/Agents/List/GetConsentSourceList", ids, true)
+	return call[[]ConsentSource](ctx, s.c, "POST", "v1/Agents/List/GetConsentSourceList", ids, true)
 }
 
 // GetConsentSources calls POST v1/Agents/List/GetConsentSources; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetConsentSources.html
 func (s ListAgent) GetConsentSources(ctx context.Context) ([]ConsentSource, error) {
-	return call[[]ConsentSource](ctx, s.c, http.MethodPost, "v1/Agents/List/GetConsentSources", nil, true)
+	return call[[]ConsentSource](ctx, s.c, "POST", "v1/Agents/List/GetConsentSources", nil, true)
 }
 
 // GetCountries calls POST v1/Agents/List/GetCountries; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetCountries.html
 func (s ListAgent) GetCountries(ctx context.Context) ([]Country, error) {
-	return call[[]Country](ctx, s.c, http.MethodPost, "v1/Agents/List/GetCountries", nil, true)
+	return call[[]Country](ctx, s.c, "POST", "v1/Agents/List/GetCountries", nil, true)
 }
 
 // GetCountry calls POST v1/Agents/List/GetCountry; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetCountry.html
 func (s ListAgent) GetCountry(ctx context.Context, countryID int64) (*Country, error) {
-	return call[*Country](ctx, s.c, http.MethodPost, withQuery("v1/Agents/List/GetCountry", "countryId", countryID), nil, true)
+	return call[*Country](ctx, s.c, "POST", withQuery("v1/Agents/List/GetCountry", "countryId", countryID), nil, true)
 }
 
 // GetCountryList calls POST v1/Agents/List/GetCountryList; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetCountryList.html
 func (s ListAgent) GetCountryList(ctx context.Context, ids []int64) ([]Country, error) {
-	return call[[]Country](ctx, s.c, http.MethodPost, "v1/Agents/List/GetCountryList", ids, true)
+	return call[[]Country](ctx, s.c, "POST", "v1/Agents/List/GetCountryList", ids, true)
 }
 
 // GetCredited calls POST v1/Agents/List/GetCredited; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetCredited.html
 func (s ListAgent) GetCredited(ctx context.Context, creditedID int64) (*Credited, error) {
-	return call[*Credited](ctx, s.c, http.MethodPost, withQuery("v1/Agents/List/GetCredited", "creditedId", creditedID), nil, true)
+	return call[*Credited](ctx, s.c, "POST", withQuery("v1/Agents/List/GetCredited", "creditedId", creditedID), nil, true)
 }
 
 // GetCreditedList calls POST v1/Agents/List/GetCreditedList; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetCreditedList.html
 func (s ListAgent) GetCreditedList(ctx context.Context, ids []int64) ([]Credited, error) {
-	return call[[]Credited](ctx, s.c, http.MethodPost, "v1/Agents/List/GetCreditedList", ids, true)
+	return call[[]Credited](ctx, s.c, "POST", "v1/Agents/List/GetCreditedList", ids, true)
 }
 
 // GetCrediteds calls POST v1/Agents/List/GetCrediteds; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetCrediteds.html
 func (s ListAgent) GetCrediteds(ctx context.Context) ([]Credited, error) {
-	return call[[]Credited](ctx, s.c, http.MethodPost, "v1/Agents/List/GetCrediteds", nil, true)
+	return call[[]Credited](ctx, s.c, "POST", "v1/Agents/List/GetCrediteds", nil, true)
 }
 
 // GetCurrencies calls POST v1/Agents/List/GetCurrencies; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetCurrencies.html
 func (s ListAgent) GetCurrencies(ctx context.Context) ([]Currency, error) {
-	return call[[]Currency](ctx, s.c, http.MethodPost, "v1/Agents/List/GetCurrencies", nil, true)
+	return call[[]Currency](ctx, s.c, "POST", "v1/Agents/List/GetCurrencies", nil, true)
 }
 
 // GetCurrency calls POST v1/Agents/List/GetCurrency; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetCurrency.html
 func (s ListAgent) GetCurrency(ctx context.Context, currencyID int64) (*Currency, error) {
-	return call[*Currency](ctx, s.c, http.MethodPost, withQuery("v1/Agents/List/GetCurrency", "currencyId", currencyID), nil, true)
+	return call[*Currency](ctx, s.c, "POST", withQuery("v1/Agents/List/GetCurrency", "currencyId", currencyID), nil, true)
 }
 
 // GetCurrencyEntity calls POST v1/Agents/List/GetCurrencyEntity; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetCurrencyEntity.html
 func (s ListAgent) GetCurrencyEntity(ctx context.Context, currencyEntityID int64) (*CurrencyEntity, error) {
-	return call[*CurrencyEntity](ctx, s.c, http.MethodPost, withQuery("v1/Agents/List/GetCurrencyEntity", "currencyEntityId", currencyEntityID), nil, true)
+	return call[*CurrencyEntity](ctx, s.c, "POST", withQuery("v1/Agents/List/GetCurrencyEntity", "currencyEntityId", currencyEntityID), nil, true)
 }
 
 // GetCurrencyList calls POST v1/Agents/List/GetCurrencyList; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetCurrencyList.html
 func (s ListAgent) GetCurrencyList(ctx context.Context, ids []int64) ([]Currency, error) {
-	return call[[]Currency](ctx, s.c, http.MethodPost, "v1/Agents/List/GetCurrencyList", ids, true)
+	return call[[]Currency](ctx, s.c, "POST", "v1/Agents/List/GetCurrencyList", ids, true)
 }
 
 // GetCustomerLanguage calls POST v1/Agents/List/GetCustomerLanguage; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetCustomerLanguage.html
 func (s ListAgent) GetCustomerLanguage(ctx context.Context, customerLanguageID int64) (*CustomerLanguage, error) {
-	return call[*CustomerLanguage](ctx, s.c, http.MethodPost, withQuery("v1/Agents/List/GetCustomerLanguage", "customerLanguageId", customerLanguageID), nil, true)
+	return call[*CustomerLanguage](ctx, s.c, "POST", withQuery("v1/Agents/List/GetCustomerLanguage", "customerLanguageId", customerLanguageID), nil, true)
 }
 
 // GetCustomerLanguageList calls POST v1/Agents/List/GetCustomerLanguageList; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetCustomerLanguageList.html
 func (s ListAgent) GetCustomerLanguageList(ctx context.Context, ids []int64) ([]CustomerLanguage, error) {
-	return call[[]CustomerLanguage](ctx, s.c, http.MethodPost, "v1/Agents/List/GetCustomerLanguageList", ids, true)
+	return call[[]CustomerLanguage](ctx, s.c, "POST", "v1/Agents/List/GetCustomerLanguageList", ids, true)
 }
 
 // GetCustomerLanguages calls POST v1/Agents/List/GetCustomerLanguages; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetCustomerLanguages.html
 func (s ListAgent) GetCustomerLanguages(ctx context.Context) ([]CustomerLanguage, error) {
-	return call[[]CustomerLanguage](ctx, s.c, http.MethodPost, "v1/Agents/List/GetCustomerLanguages", nil, true)
+	return call[[]CustomerLanguage](ctx, s.c, "POST", "v1/Agents/List/GetCustomerLanguages", nil, true)
 }
 
 // GetDeliveryTerm calls POST v1/Agents/List/GetDeliveryTerm; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetDeliveryTerm.html
 func (s ListAgent) GetDeliveryTerm(ctx context.Context, deliveryTermID int64) (*DeliveryTerm, error) {
-	return call[*DeliveryTerm](ctx, s.c, http.MethodPost, withQuery("v1/Agents/List/GetDeliveryTerm", "deliveryTermId", deliveryTermID), nil, true)
+	return call[*DeliveryTerm](ctx, s.c, "POST", withQuery("v1/Agents/List/GetDeliveryTerm", "deliveryTermId", deliveryTermID), nil, true)
 }
 
 // GetDeliveryTerms calls POST v1/Agents/List/GetDeliveryTerms; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetDeliveryTerms.html
 func (s ListAgent) GetDeliveryTerms(ctx context.Context) ([]DeliveryTerm, error) {
-	return call[[]DeliveryTerm](ctx, s.c, http.MethodPost, "v1/Agents/List/GetDeliveryTerms", nil, true)
+	return call[[]DeliveryTerm](ctx, s.c, "POST", "v1/Agents/List/GetDeliveryTerms", nil, true)
 }
 
 // GetDeliveryType calls POST v1/Agents/List/GetDeliveryType; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetDeliveryType.html
 func (s ListAgent) GetDeliveryType(ctx context.Context, deliveryTypeID int64) (*DeliveryType, error) {
-	return call[*DeliveryType](ctx, s.c, http.MethodPost, withQuery("v1/Agents/List/GetDeliveryType", "deliveryTypeId", deliveryTypeID), nil, true)
+	return call[*DeliveryType](ctx, s.c, "POST", withQuery("v1/Agents/List/GetDeliveryType", "deliveryTypeId", deliveryTypeID), nil, true)
 }
 
 // GetDeliveryTypes calls POST v1/Agents/List/GetDeliveryTypes; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetDeliveryTypes.html
 func (s ListAgent) GetDeliveryTypes(ctx context.Context) ([]DeliveryType, error) {
-	return call[[]DeliveryType](ctx, s.c, http.MethodPost, "v1/Agents/List/GetDeliveryTypes", nil, true)
+	return call[[]DeliveryType](ctx, s.c, "POST", "v1/Agents/List/GetDeliveryTypes", nil, true)
 }
 
 // GetDepartment calls POST v1/Agents/List/GetDepartment; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetDepartment.html
 func (s ListAgent) GetDepartment(ctx context.Context, departmentID int64) (*Department, error) {
-	return call[*Department](ctx, s.c, http.MethodPost, withQuery("v1/Agents/List/GetDepartment", "departmentId", departmentID), nil, true)
+	return call[*Department](ctx, s.c, "POST", withQuery("v1/Agents/List/GetDepartment", "departmentId", departmentID), nil, true)
 }
 
 // GetDepartmentList calls POST v1/Agents/List/GetDepartmentList; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetDepartmentList.html
 func (s ListAgent) GetDepartmentList(ctx context.Context, ids []int64) ([]Department, error) {
-	return call[[]Department](ctx, s.c, http.MethodPost, "v1/Agents/List/GetDepartmentList", ids, true)
+	return call[[]Department](ctx, s.c, "POST", "v1/Agents/List/GetDepartmentList", ids, true)
 }
 
 // GetDepartments calls POST v1/Agents/List/GetDepartments; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetDepartments.html
 func (s ListAgent) GetDepartments(ctx context.Context) ([]Department, error) {
-	return call[[]Department](ctx, s.c, http.MethodPost, "v1/Agents/List/GetDepartments", nil, true)
+	return call[[]Department](ctx, s.c, "POST", "v1/Agents/List/GetDepartments", nil, true)
 }
 
 // GetDocumentTemplate calls POST v1/Agents/List/GetDocumentTemplate; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetDocumentTemplate.html
 func (s ListAgent) GetDocumentTemplate(ctx context.Context, documentTemplateID int64) (*DocumentTemplate, error) {
-	return call[*DocumentTemplate](ctx, s.c, http.MethodPost, withQuery("v1/Agents/List/GetDocumentTemplate", "documentTemplateId", documentTemplateID), nil, true)
+	return call[*DocumentTemplate](ctx, s.c, "POST", withQuery("v1/Agents/List/GetDocumentTemplate", "documentTemplateId", documentTemplateID), nil, true)
 }
 
 // GetDocumentTemplateEntity calls POST v1/Agents/List/GetDocumentTemplateEntity; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetDocumentTemplateEntity.html
 func (s ListAgent) GetDocumentTemplateEntity(ctx context.Context, documentTemplateEntityID int64) (*DocumentTemplateEntity, error) {
-	return call[*DocumentTemplateEntity](ctx, s.c, http.MethodPost, withQuery("v1/Agents/List/GetDocumentTemplateEntity", "documentTemplateEntityId", documentTemplateEntityID), nil, true)
+	return call[*DocumentTemplateEntity](ctx, s.c, "POST", withQuery("v1/Agents/List/GetDocumentTemplateEntity", "documentTemplateEntityId", documentTemplateEntityID), nil, true)
 }
 
 // GetDocumentTemplateExtension calls POST v1/Agents/List/GetDocumentTemplateExtension; it only reads, so it is retried like a GET.
@@ -884,7 +883,7 @@ func (s ListAgent) GetDocumentTemplateExtension(ctx context.Context, documentTem
 	in := struct {
 		DocumentTemplateID int64 `json:"DocumentTemplateId"`
 	}{documentTemplateID}
-	return call[string](ctx, s.c, http.MethodPost, "v1/Agents/List/GetDocumentTemplateExtension", in, true)
+	return call[string](ctx, s.c, "POST", "v1/Agents/List/GetDocumentTemplateExtension", in, true)
 }
 
 // GetDocumentTemplateLanguages calls POST v1/Agents/List/GetDocumentTemplateLanguages; it only reads, so it is retried like a GET.
@@ -894,14 +893,14 @@ func (s ListAgent) GetDocumentTemplateLanguages(ctx context.Context, documentTem
 	in := struct {
 		DocumentTemplateID int64 `json:"DocumentTemplateId"`
 	}{documentTemplateID}
-	return call[[]string](ctx, s.c, http.MethodPost, "v1/Agents/List/GetDocumentTemplateLanguages", in, true)
+	return call[[]string](ctx, s.c, "POST", "v1/Agents/List/GetDocumentTemplateLanguages", in, true)
 }
 
 // GetDocumentTemplateList calls POST v1/Agents/List/GetDocumentTemplateList; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetDocumentTemplateList.html
 func (s ListAgent) GetDocumentTemplateList(ctx context.Context, ids []int64) ([]DocumentTemplate, error) {
-	return call[[]DocumentTemplate](ctx, s.c, http.MethodPost, "v1/Agents/List/GetDocumentTemplateList", ids, true)
+	return call[[]DocumentTemplate](ctx, s.c, "POST", "v1/Agents/List/GetDocumentTemplateList", ids, true)
 }
 
 // GetDocumentTemplateProperties calls POST v1/Agents/List/GetDocumentTemplateProperties; it only reads, so it is retried like a GET.
@@ -912,7 +911,7 @@ func (s ListAgent) GetDocumentTemplateProperties(ctx context.Context, documentTe
 		DocumentTemplateID  int64    `json:"DocumentTemplateId"`
 		RequestedProperties []string `json:"RequestedProperties,omitempty"`
 	}{documentTemplateID, requestedProperties}
-	return call[map[string]string](ctx, s.c, http.MethodPost, "v1/Agents/List/GetDocumentTemplateProperties", in, true)
+	return call[map[string]string](ctx, s.c, "POST", "v1/Agents/List/GetDocumentTemplateProperties", in, true)
 }
 
 // GetDocumentTemplateStreamFromID calls POST v1/Agents/List/GetDocumentTemplateStreamFromId; it only reads, so it is retried like a GET.
@@ -923,7 +922,7 @@ func (s ListAgent) GetDocumentTemplateStreamFromID(ctx context.Context, document
 		DocumentTemplateID int64  `json:"DocumentTemplateId"`
 		LanguageCode       string `json:"LanguageCode"`
 	}{documentTemplateID, languageCode}
-	return callBytes(ctx, s.c, http.MethodPost, "v1/Agents/List/GetDocumentTemplateStreamFromId", in, true)
+	return callBytes(ctx, s.c, "POST", "v1/Agents/List/GetDocumentTemplateStreamFromId", in, true)
 }
 
 // GetDocumentTemplateStreamFromIDReader is GetDocumentTemplateStreamFromID with the response body handed over as it arrives; the caller closes it.
@@ -932,7 +931,7 @@ func (s ListAgent) GetDocumentTemplateStreamFromIDReader(ctx context.Context, do
 		DocumentTemplateID int64  `json:"DocumentTemplateId"`
 		LanguageCode       string `json:"LanguageCode"`
 	}{documentTemplateID, languageCode}
-	return callReader(ctx, s.c, http.MethodPost, "v1/Agents/List/GetDocumentTemplateStreamFromId", in, true)
+	return callReader(ctx, s.c, "POST", "v1/Agents/List/GetDocumentTemplateStreamFromId", in, true)
 }
 
 // GetDocumentTemplateTask calls POST v1/Agents/List/GetDocumentTemplateTask; it only reads, so it is retried like a GET.
@@ -942,7 +941,7 @@ func (s ListAgent) GetDocumentTemplateTask(ctx context.Context, documentTemplate
 	in := struct {
 		DocumentTemplateID int64 `json:"DocumentTemplateId"`
 	}{documentTemplateID}
-	return call[*SoTask](ctx, s.c, http.MethodPost, "v1/Agents/List/GetDocumentTemplateTask", in, true)
+	return call[*SoTask](ctx, s.c, "POST", "v1/Agents/List/GetDocumentTemplateTask", in, true)
 }
 
 // GetDocumentTemplateURL calls POST v1/Agents/List/GetDocumentTemplateUrl; it only reads, so it is retried like a GET.
@@ -954,7 +953,7 @@ func (s ListAgent) GetDocumentTemplateURL(ctx context.Context, documentTemplateI
 		LanguageCode       string `json:"LanguageCode"`
 		WritableURL        bool   `json:"WritableUrl"`
 	}{documentTemplateID, languageCode, writableURL}
-	return call[string](ctx, s.c, http.MethodPost, "v1/Agents/List/GetDocumentTemplateUrl", in, true)
+	return call[string](ctx, s.c, "POST", "v1/Agents/List/GetDocumentTemplateUrl", in, true)
 }
 
 // GetDocumentTemplateUsedInProjectStage calls POST v1/Agents/List/GetDocumentTemplateUsedInProjectStage; it only reads, so it is retried like a GET.
@@ -964,7 +963,7 @@ func (s ListAgent) GetDocumentTemplateUsedInProjectStage(ctx context.Context, do
 	in := struct {
 		DocumentTemplateID int64 `json:"DocumentTemplateId"`
 	}{documentTemplateID}
-	return call[[]string](ctx, s.c, http.MethodPost, "v1/Agents/List/GetDocumentTemplateUsedInProjectStage", in, true)
+	return call[[]string](ctx, s.c, "POST", "v1/Agents/List/GetDocumentTemplateUsedInProjectStage", in, true)
 }
 
 // GetDocumentTemplateUsedInSalesStage calls POST v1/Agents/List/GetDocumentTemplateUsedInSalesStage; it only reads, so it is retried like a GET.
@@ -974,21 +973,21 @@ func (s ListAgent) GetDocumentTemplateUsedInSalesStage(ctx context.Context, docu
 	in := struct {
 		DocumentTemplateID int64 `json:"DocumentTemplateId"`
 	}{documentTemplateID}
-	return call[[]string](ctx, s.c, http.MethodPost, "v1/Agents/List/GetDocumentTemplateUsedInSalesStage", in, true)
+	return call[[]string](ctx, s.c, "POST", "v1/Agents/List/GetDocumentTemplateUsedInSalesStage", in, true)
 }
 
 // GetDocumentTemplates calls POST v1/Agents/List/GetDocumentTemplates; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetDocumentTemplates.html
 func (s ListAgent) GetDocumentTemplates(ctx context.Context) ([]DocumentTemplate, error) {
-	return call[[]DocumentTemplate](ctx, s.c, http.MethodPost, "v1/Agents/List/GetDocumentTemplates", nil, true)
+	return call[[]DocumentTemplate](ctx, s.c, "POST", "v1/Agents/List/GetDocumentTemplates", nil, true)
 }
 
 // GetDocumentTemplatesTasks calls POST v1/Agents/List/GetDocumentTemplatesTasks; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetDocumentTemplatesTasks.html
 func (s ListAgent) GetDocumentTemplatesTasks(ctx context.Context) ([]SoTask, error) {
-	return call[[]SoTask](ctx, s.c, http.MethodPost, "v1/Agents/List/GetDocumentTemplatesTasks", nil, true)
+	return call[[]SoTask](ctx, s.c, "POST", "v1/Agents/List/GetDocumentTemplatesTasks", nil, true)
 }
 
 // GetDocumentTypesForPlugin calls POST v1/Agents/List/GetDocumentTypesForPlugin; it only reads, so it is retried like a GET.
@@ -998,21 +997,21 @@ func (s ListAgent) GetDocumentTypesForPlugin(ctx context.Context, pluginID int64
 	in := struct {
 		PluginID int64 `json:"PluginId"`
 	}{pluginID}
-	return call[map[string]string](ctx, s.c, http.MethodPost, "v1/Agents/List/GetDocumentTypesForPlugin", in, true)
+	return call[map[string]string](ctx, s.c, "POST", "v1/Agents/List/GetDocumentTypesForPlugin", in, true)
 }
 
 // GetEmarketingStrictMode calls POST v1/Agents/List/GetEmarketingStrictMode; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetEmarketingStrictMode.html
 func (s ListAgent) GetEmarketingStrictMode(ctx context.Context) (bool, error) {
-	return call[bool](ctx, s.c, http.MethodPost, "v1/Agents/List/GetEmarketingStrictMode", nil, true)
+	return call[bool](ctx, s.c, "POST", "v1/Agents/List/GetEmarketingStrictMode", nil, true)
 }
 
 // GetExtAppEntity calls POST v1/Agents/List/GetExtAppEntity; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetExtAppEntity.html
 func (s ListAgent) GetExtAppEntity(ctx context.Context, extAppEntityID int64) (*ExtAppEntity, error) {
-	return call[*ExtAppEntity](ctx, s.c, http.MethodPost, withQuery("v1/Agents/List/GetExtAppEntity", "extAppEntityId", extAppEntityID), nil, true)
+	return call[*ExtAppEntity](ctx, s.c, "POST", withQuery("v1/Agents/List/GetExtAppEntity", "extAppEntityId", extAppEntityID), nil, true)
 }
 
 // GetFromListDefinition calls POST v1/Agents/List/GetFromListDefinition; it only reads, so it is retried like a GET.
@@ -1023,7 +1022,7 @@ func (s ListAgent) GetFromListDefinition(ctx context.Context, id int64, udListDe
 		ID                 int64 `json:"Id"`
 		UdListDefinitionID int64 `json:"UdListDefinitionId"`
 	}{id, udListDefinitionID}
-	return call[*ListItemEntity](ctx, s.c, http.MethodPost, "v1/Agents/List/GetFromListDefinition", in, true)
+	return call[*ListItemEntity](ctx, s.c, "POST", "v1/Agents/List/GetFromListDefinition", in, true)
 }
 
 // GetFromListName calls POST v1/Agents/List/GetFromListName; it only reads, so it is retried like a GET.
@@ -1034,14 +1033,14 @@ func (s ListAgent) GetFromListName(ctx context.Context, id int64, udListDefiniti
 		ID                   int64  `json:"Id"`
 		UdListDefinitionName string `json:"UdListDefinitionName"`
 	}{id, udListDefinitionName}
-	return call[*ListItemEntity](ctx, s.c, http.MethodPost, "v1/Agents/List/GetFromListName", in, true)
+	return call[*ListItemEntity](ctx, s.c, "POST", "v1/Agents/List/GetFromListName", in, true)
 }
 
 // GetHeadingEntity calls POST v1/Agents/List/GetHeadingEntity; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetHeadingEntity.html
 func (s ListAgent) GetHeadingEntity(ctx context.Context, headingEntityID int64) (*HeadingEntity, error) {
-	return call[*HeadingEntity](ctx, s.c, http.MethodPost, withQuery("v1/Agents/List/GetHeadingEntity", "headingEntityId", headingEntityID), nil, true)
+	return call[*HeadingEntity](ctx, s.c, "POST", withQuery("v1/Agents/List/GetHeadingEntity", "headingEntityId", headingEntityID), nil, true)
 }
 
 // GetHeadings calls POST v1/Agents/List/GetHeadings; it only reads, so it is retried like a GET.
@@ -1053,7 +1052,7 @@ func (s ListAgent) GetHeadings(ctx context.Context, listItemID int64, showDelete
 		ShowDeleted        bool  `json:"ShowDeleted"`
 		UdListDefinitionID int64 `json:"UdListDefinitionId"`
 	}{listItemID, showDeleted, udListDefinitionID}
-	return call[[]SelectableMDOListItem](ctx, s.c, http.MethodPost, "v1/Agents/List/GetHeadings", in, true)
+	return call[[]SelectableMDOListItem](ctx, s.c, "POST", "v1/Agents/List/GetHeadings", in, true)
 }
 
 // GetHeadingsForListItemFromListName calls POST v1/Agents/List/GetHeadingsForListItemFromListName; it only reads, so it is retried like a GET.
@@ -1065,7 +1064,7 @@ func (s ListAgent) GetHeadingsForListItemFromListName(ctx context.Context, listI
 		ShowDeleted          bool   `json:"ShowDeleted"`
 		UdListDefinitionName string `json:"UdListDefinitionName"`
 	}{listItemID, showDeleted, udListDefinitionName}
-	return call[[]SelectableMDOListItem](ctx, s.c, http.MethodPost, "v1/Agents/List/GetHeadingsForListItemFromListName", in, true)
+	return call[[]SelectableMDOListItem](ctx, s.c, "POST", "v1/Agents/List/GetHeadingsForListItemFromListName", in, true)
 }
 
 // GetHeadingsFromListDefinition calls POST v1/Agents/List/GetHeadingsFromListDefinition; it only reads, so it is retried like a GET.
@@ -1075,7 +1074,7 @@ func (s ListAgent) GetHeadingsFromListDefinition(ctx context.Context, id int64) 
 	in := struct {
 		ID int64 `json:"Id"`
 	}{id}
-	return call[[]HeadingEntity](ctx, s.c, http.MethodPost, "v1/Agents/List/GetHeadingsFromListDefinition", in, true)
+	return call[[]HeadingEntity](ctx, s.c, "POST", "v1/Agents/List/GetHeadingsFromListDefinition", in, true)
 }
 
 // GetHeadingsFromName calls POST v1/Agents/List/GetHeadingsFromName; it only reads, so it is retried like a GET.
@@ -1085,14 +1084,14 @@ func (s ListAgent) GetHeadingsFromName(ctx context.Context, name string) ([]Head
 	in := struct {
 		Name string `json:"Name"`
 	}{name}
-	return call[[]HeadingEntity](ctx, s.c, http.MethodPost, "v1/Agents/List/GetHeadingsFromName", in, true)
+	return call[[]HeadingEntity](ctx, s.c, "POST", "v1/Agents/List/GetHeadingsFromName", in, true)
 }
 
 // GetHierarchyEntity calls POST v1/Agents/List/GetHierarchyEntity; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetHierarchyEntity.html
 func (s ListAgent) GetHierarchyEntity(ctx context.Context, hierarchyEntityID int64) (*HierarchyEntity, error) {
-	return call[*HierarchyEntity](ctx, s.c, http.MethodPost, withQuery("v1/Agents/List/GetHierarchyEntity", "hierarchyEntityId", hierarchyEntityID), nil, true)
+	return call[*HierarchyEntity](ctx, s.c, "POST", withQuery("v1/Agents/List/GetHierarchyEntity", "hierarchyEntityId", hierarchyEntityID), nil, true)
 }
 
 // GetHierarchyFromPath calls POST v1/Agents/List/GetHierarchyFromPath; it only reads, so it is retried like a GET.
@@ -1104,63 +1103,63 @@ func (s ListAgent) GetHierarchyFromPath(ctx context.Context, children bool, doma
 		Domain   Domain `json:"Domain,omitempty"`
 		Path     string `json:"Path"`
 	}{children, domain, path}
-	return call[*HierarchyEntity](ctx, s.c, http.MethodPost, "v1/Agents/List/GetHierarchyFromPath", in, true)
+	return call[*HierarchyEntity](ctx, s.c, "POST", "v1/Agents/List/GetHierarchyFromPath", in, true)
 }
 
 // GetInstalledLanguages calls POST v1/Agents/List/GetInstalledLanguages; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetInstalledLanguages.html
 func (s ListAgent) GetInstalledLanguages(ctx context.Context) ([]LanguageInfo, error) {
-	return call[[]LanguageInfo](ctx, s.c, http.MethodPost, "v1/Agents/List/GetInstalledLanguages", nil, true)
+	return call[[]LanguageInfo](ctx, s.c, "POST", "v1/Agents/List/GetInstalledLanguages", nil, true)
 }
 
 // GetLanguageInfo calls POST v1/Agents/List/GetLanguageInfo; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetLanguageInfo.html
 func (s ListAgent) GetLanguageInfo(ctx context.Context, languageInfoID int64) (*LanguageInfo, error) {
-	return call[*LanguageInfo](ctx, s.c, http.MethodPost, withQuery("v1/Agents/List/GetLanguageInfo", "languageInfoId", languageInfoID), nil, true)
+	return call[*LanguageInfo](ctx, s.c, "POST", withQuery("v1/Agents/List/GetLanguageInfo", "languageInfoId", languageInfoID), nil, true)
 }
 
 // GetLanguageInfoList calls POST v1/Agents/List/GetLanguageInfoList; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetLanguageInfoList.html
 func (s ListAgent) GetLanguageInfoList(ctx context.Context, ids []int64) ([]LanguageInfo, error) {
-	return call[[]LanguageInfo](ctx, s.c, http.MethodPost, "v1/Agents/List/GetLanguageInfoList", ids, true)
+	return call[[]LanguageInfo](ctx, s.c, "POST", "v1/Agents/List/GetLanguageInfoList", ids, true)
 }
 
 // GetLegalBase calls POST v1/Agents/List/GetLegalBase; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetLegalBase.html
 func (s ListAgent) GetLegalBase(ctx context.Context, legalBaseID int64) (*LegalBase, error) {
-	return call[*LegalBase](ctx, s.c, http.MethodPost, withQuery("v1/Agents/List/GetLegalBase", "legalBaseId", legalBaseID), nil, true)
+	return call[*LegalBase](ctx, s.c, "POST", withQuery("v1/Agents/List/GetLegalBase", "legalBaseId", legalBaseID), nil, true)
 }
 
 // GetLegalBaseList calls POST v1/Agents/List/GetLegalBaseList; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetLegalBaseList.html
 func (s ListAgent) GetLegalBaseList(ctx context.Context, ids []int64) ([]LegalBase, error) {
-	return call[[]LegalBase](ctx, s.c, http.MethodPost, "v1/Agents/List/GetLegalBaseList", ids, true)
+	return call[[]LegalBase](ctx, s.c, "POST", "v1/Agents/List/GetLegalBaseList", ids, true)
 }
 
 // GetLegalBases calls POST v1/Agents/List/GetLegalBases; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetLegalBases.html
 func (s ListAgent) GetLegalBases(ctx context.Context) ([]LegalBase, error) {
-	return call[[]LegalBase](ctx, s.c, http.MethodPost, "v1/Agents/List/GetLegalBases", nil, true)
+	return call[[]LegalBase](ctx, s.c, "POST", "v1/Agents/List/GetLegalBases", nil, true)
 }
 
 // GetLink calls POST v1/Agents/List/GetLink; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetLink.html
 func (s ListAgent) GetLink(ctx context.Context, linkID int64) (*Link, error) {
-	return call[*Link](ctx, s.c, http.MethodPost, withQuery("v1/Agents/List/GetLink", "linkId", linkID), nil, true)
+	return call[*Link](ctx, s.c, "POST", withQuery("v1/Agents/List/GetLink", "linkId", linkID), nil, true)
 }
 
 // GetLinkList calls POST v1/Agents/List/GetLinkList; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetLinkList.html
 func (s ListAgent) GetLinkList(ctx context.Context, ids []int64) ([]Link, error) {
-	return call[[]Link](ctx, s.c, http.MethodPost, "v1/Agents/List/GetLinkList", ids, true)
+	return call[[]Link](ctx, s.c, "POST", "v1/Agents/List/GetLinkList", ids, true)
 }
 
 // GetListDefinitions calls POST v1/Agents/List/GetListDefinitions; it only reads, so it is retried like a GET.
@@ -1170,14 +1169,14 @@ func (s ListAgent) GetListDefinitions(ctx context.Context, includeDeleted bool) 
 	in := struct {
 		IncludeDeleted bool `json:"IncludeDeleted"`
 	}{includeDeleted}
-	return call[[]ListEntity](ctx, s.c, http.MethodPost, "v1/Agents/List/GetListDefinitions", in, true)
+	return call[[]ListEntity](ctx, s.c, "POST", "v1/Agents/List/GetListDefinitions", in, true)
 }
 
 // GetListEntity calls POST v1/Agents/List/GetListEntity; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetListEntity.html
 func (s ListAgent) GetListEntity(ctx context.Context, listEntityID int64) (*ListEntity, error) {
-	return call[*ListEntity](ctx, s.c, http.MethodPost, withQuery("v1/Agents/List/GetListEntity", "listEntityId", listEntityID), nil, true)
+	return call[*ListEntity](ctx, s.c, "POST", withQuery("v1/Agents/List/GetListEntity", "listEntityId", listEntityID), nil, true)
 }
 
 // GetListEntityByName calls POST v1/Agents/List/GetListEntityByName; it only reads, so it is retried like a GET.
@@ -1187,7 +1186,7 @@ func (s ListAgent) GetListEntityByName(ctx context.Context, name string) (*ListE
 	in := struct {
 		Name string `json:"Name"`
 	}{name}
-	return call[*ListEntity](ctx, s.c, http.MethodPost, "v1/Agents/List/GetListEntityByName", in, true)
+	return call[*ListEntity](ctx, s.c, "POST", "v1/Agents/List/GetListEntityByName", in, true)
 }
 
 // GetListItemsForHeading calls POST v1/Agents/List/GetListItemsForHeading; it only reads, so it is retried like a GET.
@@ -1198,7 +1197,7 @@ func (s ListAgent) GetListItemsForHeading(ctx context.Context, headingID int64, 
 		HeadingID          int64 `json:"HeadingId"`
 		UdListDefinitionID int64 `json:"UdListDefinitionId"`
 	}{headingID, udListDefinitionID}
-	return call[[]SelectableMDOListItem](ctx, s.c, http.MethodPost, "v1/Agents/List/GetListItemsForHeading", in, true)
+	return call[[]SelectableMDOListItem](ctx, s.c, "POST", "v1/Agents/List/GetListItemsForHeading", in, true)
 }
 
 // GetListItemsForHeadingFromListName calls POST v1/Agents/List/GetListItemsForHeadingFromListName; it only reads, so it is retried like a GET.
@@ -1209,7 +1208,7 @@ func (s ListAgent) GetListItemsForHeadingFromListName(ctx context.Context, headi
 		HeadingID            int64  `json:"HeadingId"`
 		UdListDefinitionName string `json:"UdListDefinitionName"`
 	}{headingID, udListDefinitionName}
-	return call[[]SelectableMDOListItem](ctx, s.c, http.MethodPost, "v1/Agents/List/GetListItemsForHeadingFromListName", in, true)
+	return call[[]SelectableMDOListItem](ctx, s.c, "POST", "v1/Agents/List/GetListItemsForHeadingFromListName", in, true)
 }
 
 // GetListItemsForUserGroup calls POST v1/Agents/List/GetListItemsForUserGroup; it only reads, so it is retried like a GET.
@@ -1220,7 +1219,7 @@ func (s ListAgent) GetListItemsForUserGroup(ctx context.Context, groupID int64, 
 		GroupID            int64 `json:"GroupId"`
 		UdListDefinitionID int64 `json:"UdListDefinitionId"`
 	}{groupID, udListDefinitionID}
-	return call[[]SelectableMDOListItem](ctx, s.c, http.MethodPost, "v1/Agents/List/GetListItemsForUserGroup", in, true)
+	return call[[]SelectableMDOListItem](ctx, s.c, "POST", "v1/Agents/List/GetListItemsForUserGroup", in, true)
 }
 
 // GetListItemsForUserGroupFromListName calls POST v1/Agents/List/GetListItemsForUserGroupFromListName; it only reads, so it is retried like a GET.
@@ -1231,14 +1230,14 @@ func (s ListAgent) GetListItemsForUserGroupFromListName(ctx context.Context, gro
 		GroupID              int64  `json:"GroupId"`
 		UdListDefinitionName string `json:"UdListDefinitionName"`
 	}{groupID, udListDefinitionName}
-	return call[[]SelectableMDOListItem](ctx, s.c, http.MethodPost, "v1/Agents/List/GetListItemsForUserGroupFromListName", in, true)
+	return call[[]SelectableMDOListItem](ctx, s.c, "POST", "v1/Agents/List/GetListItemsForUserGroupFromListName", in, true)
 }
 
 // GetLocalizedText calls POST v1/Agents/List/GetLocalizedText; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetLocalizedText.html
 func (s ListAgent) GetLocalizedText(ctx context.Context, localizedTextID int64) (*LocalizedText, error) {
-	return call[*LocalizedText](ctx, s.c, http.MethodPost, withQuery("v1/Agents/List/GetLocalizedText", "localizedTextId", localizedTextID), nil, true)
+	return call[*LocalizedText](ctx, s.c, "POST", withQuery("v1/Agents/List/GetLocalizedText", "localizedTextId", localizedTextID), nil, true)
 }
 
 // GetLocalizedTextByType calls POST v1/Agents/List/GetLocalizedTextByType; it only reads, so it is retried like a GET.
@@ -1250,21 +1249,21 @@ func (s ListAgent) GetLocalizedTextByType(ctx context.Context, languageID int64,
 		ResourceID int64             `json:"ResourceId"`
 		TextType   LocalizedTextType `json:"TextType,omitempty"`
 	}{languageID, resourceID, textType}
-	return call[*LocalizedText](ctx, s.c, http.MethodPost, "v1/Agents/List/GetLocalizedTextByType", in, true)
+	return call[*LocalizedText](ctx, s.c, "POST", "v1/Agents/List/GetLocalizedTextByType", in, true)
 }
 
 // GetLocalizedTextList calls POST v1/Agents/List/GetLocalizedTextList; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetLocalizedTextList.html
 func (s ListAgent) GetLocalizedTextList(ctx context.Context, ids []int64) ([]LocalizedText, error) {
-	return call[[]LocalizedText](ctx, s.c, http.MethodPost, "v1/Agents/List/GetLocalizedTextList", ids, true)
+	return call[[]LocalizedText](ctx, s.c, "POST", "v1/Agents/List/GetLocalizedTextList", ids, true)
 }
 
 // GetLocalizedTexts calls POST v1/Agents/List/GetLocalizedTexts; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetLocalizedTexts.html
 func (s ListAgent) GetLocalizedTexts(ctx context.Context) ([]LocalizedText, error) {
-	return call[[]LocalizedText](ctx, s.c, http.MethodPost, "v1/Agents/List/GetLocalizedTexts", nil, true)
+	return call[[]LocalizedText](ctx, s.c, "POST", "v1/Agents/List/GetLocalizedTexts", nil, true)
 }
 
 // GetLocalizedTextsByLanguageID calls POST v1/Agents/List/GetLocalizedTextsByLanguageId; it only reads, so it is retried like a GET.
@@ -1274,7 +1273,7 @@ func (s ListAgent) GetLocalizedTextsByLanguageID(ctx context.Context, languageID
 	in := struct {
 		LanguageID int64 `json:"LanguageId"`
 	}{languageID}
-	return call[[]LocalizedText](ctx, s.c, http.MethodPost, "v1/Agents/List/GetLocalizedTextsByLanguageId", in, true)
+	return call[[]LocalizedText](ctx, s.c, "POST", "v1/Agents/List/GetLocalizedTextsByLanguageId", in, true)
 }
 
 // GetLocalizedTextsByType calls POST v1/Agents/List/GetLocalizedTextsByType; it only reads, so it is retried like a GET.
@@ -1284,28 +1283,28 @@ func (s ListAgent) GetLocalizedTextsByType(ctx context.Context, textTypes []Loca
 	in := struct {
 		TextTypes []LocalizedTextType `json:"TextTypes,omitempty"`
 	}{textTypes}
-	return call[[]LocalizedText](ctx, s.c, http.MethodPost, "v1/Agents/List/GetLocalizedTextsByType", in, true)
+	return call[[]LocalizedText](ctx, s.c, "POST", "v1/Agents/List/GetLocalizedTextsByType", in, true)
 }
 
 // GetMrMrs calls POST v1/Agents/List/GetMrMrs; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetMrMrs.html
 func (s ListAgent) GetMrMrs(ctx context.Context, mrMrsID int64) (*MrMrs, error) {
-	return call[*MrMrs](ctx, s.c, http.MethodPost, withQuery("v1/Agents/List/GetMrMrs", "mrMrsId", mrMrsID), nil, true)
+	return call[*MrMrs](ctx, s.c, "POST", withQuery("v1/Agents/List/GetMrMrs", "mrMrsId", mrMrsID), nil, true)
 }
 
 // GetMrMrsList calls POST v1/Agents/List/GetMrMrsList; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetMrMrsList.html
 func (s ListAgent) GetMrMrsList(ctx context.Context, ids []int64) ([]MrMrs, error) {
-	return call[[]MrMrs](ctx, s.c, http.MethodPost, "v1/Agents/List/GetMrMrsList", ids, true)
+	return call[[]MrMrs](ctx, s.c, "POST", "v1/Agents/List/GetMrMrsList", ids, true)
 }
 
 // GetMrMrses calls POST v1/Agents/List/GetMrMrses; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetMrMrses.html
 func (s ListAgent) GetMrMrses(ctx context.Context) ([]MrMrs, error) {
-	return call[[]MrMrs](ctx, s.c, http.MethodPost, "v1/Agents/List/GetMrMrses", nil, true)
+	return call[[]MrMrs](ctx, s.c, "POST", "v1/Agents/List/GetMrMrses", nil, true)
 }
 
 // GetNeedCategoryUpdateForPerson calls POST v1/Agents/List/GetNeedCategoryUpdateForPerson; it only reads, so it is retried like a GET.
@@ -1318,7 +1317,7 @@ func (s ListAgent) GetNeedCategoryUpdateForPerson(ctx context.Context, categoryI
 		LeadStatus float64 `json:"LeadStatus"`
 		PersonID   int64   `json:"PersonId"`
 	}{categoryID, contactID, leadStatus, personID}
-	return call[*AutomatedCategoryUpdate](ctx, s.c, http.MethodPost, "v1/Agents/List/GetNeedCategoryUpdateForPerson", in, true)
+	return call[*AutomatedCategoryUpdate](ctx, s.c, "POST", "v1/Agents/List/GetNeedCategoryUpdateForPerson", in, true)
 }
 
 // GetNeedCategoryUpdateForSale calls POST v1/Agents/List/GetNeedCategoryUpdateForSale; it only reads, so it is retried like a GET.
@@ -1331,56 +1330,56 @@ func (s ListAgent) GetNeedCategoryUpdateForSale(ctx context.Context, contactID i
 		SaleID     int64      `json:"SaleId"`
 		SaleStatus SaleStatus `json:"SaleStatus,omitempty"`
 	}{contactID, personID, saleID, saleStatus}
-	return call[*AutomatedCategoryUpdate](ctx, s.c, http.MethodPost, "v1/Agents/List/GetNeedCategoryUpdateForSale", in, true)
+	return call[*AutomatedCategoryUpdate](ctx, s.c, "POST", "v1/Agents/List/GetNeedCategoryUpdateForSale", in, true)
 }
 
 // GetOurCurrency calls POST v1/Agents/List/GetOurCurrency; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetOurCurrency.html
 func (s ListAgent) GetOurCurrency(ctx context.Context) (*Currency, error) {
-	return call[*Currency](ctx, s.c, http.MethodPost, "v1/Agents/List/GetOurCurrency", nil, true)
+	return call[*Currency](ctx, s.c, "POST", "v1/Agents/List/GetOurCurrency", nil, true)
 }
 
 // GetOwnerCompanysCurrency calls POST v1/Agents/List/GetOwnerCompanysCurrency; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetOwnerCompanysCurrency.html
 func (s ListAgent) GetOwnerCompanysCurrency(ctx context.Context) (*Currency, error) {
-	return call[*Currency](ctx, s.c, http.MethodPost, "v1/Agents/List/GetOwnerCompanysCurrency", nil, true)
+	return call[*Currency](ctx, s.c, "POST", "v1/Agents/List/GetOwnerCompanysCurrency", nil, true)
 }
 
 // GetPaymentTerm calls POST v1/Agents/List/GetPaymentTerm; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetPaymentTerm.html
 func (s ListAgent) GetPaymentTerm(ctx context.Context, paymentTermID int64) (*PaymentTerm, error) {
-	return call[*PaymentTerm](ctx, s.c, http.MethodPost, withQuery("v1/Agents/List/GetPaymentTerm", "paymentTermId", paymentTermID), nil, true)
+	return call[*PaymentTerm](ctx, s.c, "POST", withQuery("v1/Agents/List/GetPaymentTerm", "paymentTermId", paymentTermID), nil, true)
 }
 
 // GetPaymentTerms calls POST v1/Agents/List/GetPaymentTerms; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetPaymentTerms.html
 func (s ListAgent) GetPaymentTerms(ctx context.Context) ([]PaymentTerm, error) {
-	return call[[]PaymentTerm](ctx, s.c, http.MethodPost, "v1/Agents/List/GetPaymentTerms", nil, true)
+	return call[[]PaymentTerm](ctx, s.c, "POST", "v1/Agents/List/GetPaymentTerms", nil, true)
 }
 
 // GetPaymentType calls POST v1/Agents/List/GetPaymentType; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetPaymentType.html
 func (s ListAgent) GetPaymentType(ctx context.Context, paymentTypeID int64) (*PaymentType, error) {
-	return call[*PaymentType](ctx, s.c, http.MethodPost, withQuery("v1/Agents/List/GetPaymentType", "paymentTypeId", paymentTypeID), nil, true)
+	return call[*PaymentType](ctx, s.c, "POST", withQuery("v1/Agents/List/GetPaymentType", "paymentTypeId", paymentTypeID), nil, true)
 }
 
 // GetPaymentTypes calls POST v1/Agents/List/GetPaymentTypes; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetPaymentTypes.html
 func (s ListAgent) GetPaymentTypes(ctx context.Context) ([]PaymentType, error) {
-	return call[[]PaymentType](ctx, s.c, http.MethodPost, "v1/Agents/List/GetPaymentTypes", nil, true)
+	return call[[]PaymentType](ctx, s.c, "POST", "v1/Agents/List/GetPaymentTypes", nil, true)
 }
 
 // GetPictureFolderEntity calls POST v1/Agents/List/GetPictureFolderEntity; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetPictureFolderEntity.html
 func (s ListAgent) GetPictureFolderEntity(ctx context.Context, pictureFolderEntityID int64) (*PictureFolderEntity, error) {
-	return call[*PictureFolderEntity](ctx, s.c, http.MethodPost, withQuery("v1/Agents/List/GetPictureFolderEntity", "pictureFolderEntityId", pictureFolderEntityID), nil, true)
+	return call[*PictureFolderEntity](ctx, s.c, "POST", withQuery("v1/Agents/List/GetPictureFolderEntity", "pictureFolderEntityId", pictureFolderEntityID), nil, true)
 }
 
 // GetPluginCapabilities calls POST v1/Agents/List/GetPluginCapabilities; it only reads, so it is retried like a GET.
@@ -1390,364 +1389,364 @@ func (s ListAgent) GetPluginCapabilities(ctx context.Context, pluginID int64) (m
 	in := struct {
 		PluginID int64 `json:"PluginId"`
 	}{pluginID}
-	return call[map[string]string](ctx, s.c, http.MethodPost, "v1/Agents/List/GetPluginCapabilities", in, true)
+	return call[map[string]string](ctx, s.c, "POST", "v1/Agents/List/GetPluginCapabilities", in, true)
 }
 
 // GetPluginList calls POST v1/Agents/List/GetPluginList; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetPluginList.html
 func (s ListAgent) GetPluginList(ctx context.Context) (map[string]string, error) {
-	return call[map[string]string](ctx, s.c, http.MethodPost, "v1/Agents/List/GetPluginList", nil, true)
+	return call[map[string]string](ctx, s.c, "POST", "v1/Agents/List/GetPluginList", nil, true)
 }
 
 // GetPosition calls POST v1/Agents/List/GetPosition; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetPosition.html
 func (s ListAgent) GetPosition(ctx context.Context, positionID int64) (*Position, error) {
-	return call[*Position](ctx, s.c, http.MethodPost, withQuery("v1/Agents/List/GetPosition", "positionId", positionID), nil, true)
+	return call[*Position](ctx, s.c, "POST", withQuery("v1/Agents/List/GetPosition", "positionId", positionID), nil, true)
 }
 
 // GetPositionList calls POST v1/Agents/List/GetPositionList; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetPositionList.html
 func (s ListAgent) GetPositionList(ctx context.Context, ids []int64) ([]Position, error) {
-	return call[[]Position](ctx, s.c, http.MethodPost, "v1/Agents/List/GetPositionList", ids, true)
+	return call[[]Position](ctx, s.c, "POST", "v1/Agents/List/GetPositionList", ids, true)
 }
 
 // GetPositions calls POST v1/Agents/List/GetPositions; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetPositions.html
 func (s ListAgent) GetPositions(ctx context.Context) ([]Position, error) {
-	return call[[]Position](ctx, s.c, http.MethodPost, "v1/Agents/List/GetPositions", nil, true)
+	return call[[]Position](ctx, s.c, "POST", "v1/Agents/List/GetPositions", nil, true)
 }
 
 // GetPriorities calls POST v1/Agents/List/GetPriorities; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetPriorities.html
 func (s ListAgent) GetPriorities(ctx context.Context) ([]Priority, error) {
-	return call[[]Priority](ctx, s.c, http.MethodPost, "v1/Agents/List/GetPriorities", nil, true)
+	return call[[]Priority](ctx, s.c, "POST", "v1/Agents/List/GetPriorities", nil, true)
 }
 
 // GetPriority calls POST v1/Agents/List/GetPriority; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetPriority.html
 func (s ListAgent) GetPriority(ctx context.Context, priorityID int64) (*Priority, error) {
-	return call[*Priority](ctx, s.c, http.MethodPost, withQuery("v1/Agents/List/GetPriority", "priorityId", priorityID), nil, true)
+	return call[*Priority](ctx, s.c, "POST", withQuery("v1/Agents/List/GetPriority", "priorityId", priorityID), nil, true)
 }
 
 // GetPriorityList calls POST v1/Agents/List/GetPriorityList; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetPriorityList.html
 func (s ListAgent) GetPriorityList(ctx context.Context, ids []int64) ([]Priority, error) {
-	return call[[]Priority](ctx, s.c, http.MethodPost, "v1/Agents/List/GetPriorityList", ids, true)
+	return call[[]Priority](ctx, s.c, "POST", "v1/Agents/List/GetPriorityList", ids, true)
 }
 
 // GetProductCategories calls POST v1/Agents/List/GetProductCategories; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetProductCategories.html
 func (s ListAgent) GetProductCategories(ctx context.Context) ([]ProductCategory, error) {
-	return call[[]ProductCategory](ctx, s.c, http.MethodPost, "v1/Agents/List/GetProductCategories", nil, true)
+	return call[[]ProductCategory](ctx, s.c, "POST", "v1/Agents/List/GetProductCategories", nil, true)
 }
 
 // GetProductCategory calls POST v1/Agents/List/GetProductCategory; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetProductCategory.html
 func (s ListAgent) GetProductCategory(ctx context.Context, productCategoryID int64) (*ProductCategory, error) {
-	return call[*ProductCategory](ctx, s.c, http.MethodPost, withQuery("v1/Agents/List/GetProductCategory", "productCategoryId", productCategoryID), nil, true)
+	return call[*ProductCategory](ctx, s.c, "POST", withQuery("v1/Agents/List/GetProductCategory", "productCategoryId", productCategoryID), nil, true)
 }
 
 // GetProductFamilies calls POST v1/Agents/List/GetProductFamilies; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetProductFamilies.html
 func (s ListAgent) GetProductFamilies(ctx context.Context) ([]ProductFamily, error) {
-	return call[[]ProductFamily](ctx, s.c, http.MethodPost, "v1/Agents/List/GetProductFamilies", nil, true)
+	return call[[]ProductFamily](ctx, s.c, "POST", "v1/Agents/List/GetProductFamilies", nil, true)
 }
 
 // GetProductFamily calls POST v1/Agents/List/GetProductFamily; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetProductFamily.html
 func (s ListAgent) GetProductFamily(ctx context.Context, productFamilyID int64) (*ProductFamily, error) {
-	return call[*ProductFamily](ctx, s.c, http.MethodPost, withQuery("v1/Agents/List/GetProductFamily", "productFamilyId", productFamilyID), nil, true)
+	return call[*ProductFamily](ctx, s.c, "POST", withQuery("v1/Agents/List/GetProductFamily", "productFamilyId", productFamilyID), nil, true)
 }
 
 // GetProductType calls POST v1/Agents/List/GetProductType; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetProductType.html
 func (s ListAgent) GetProductType(ctx context.Context, productTypeID int64) (*ProductType, error) {
-	return call[*ProductType](ctx, s.c, http.MethodPost, withQuery("v1/Agents/List/GetProductType", "productTypeId", productTypeID), nil, true)
+	return call[*ProductType](ctx, s.c, "POST", withQuery("v1/Agents/List/GetProductType", "productTypeId", productTypeID), nil, true)
 }
 
 // GetProductTypes calls POST v1/Agents/List/GetProductTypes; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetProductTypes.html
 func (s ListAgent) GetProductTypes(ctx context.Context) ([]ProductType, error) {
-	return call[[]ProductType](ctx, s.c, http.MethodPost, "v1/Agents/List/GetProductTypes", nil, true)
+	return call[[]ProductType](ctx, s.c, "POST", "v1/Agents/List/GetProductTypes", nil, true)
 }
 
 // GetProjectStatus calls POST v1/Agents/List/GetProjectStatus; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetProjectStatus.html
 func (s ListAgent) GetProjectStatus(ctx context.Context, projectStatusID int64) (*ProjectStatus, error) {
-	return call[*ProjectStatus](ctx, s.c, http.MethodPost, withQuery("v1/Agents/List/GetProjectStatus", "projectStatusId", projectStatusID), nil, true)
+	return call[*ProjectStatus](ctx, s.c, "POST", withQuery("v1/Agents/List/GetProjectStatus", "projectStatusId", projectStatusID), nil, true)
 }
 
 // GetProjectStatusList calls POST v1/Agents/List/GetProjectStatusList; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetProjectStatusList.html
 func (s ListAgent) GetProjectStatusList(ctx context.Context, ids []int64) ([]ProjectStatus, error) {
-	return call[[]ProjectStatus](ctx, s.c, http.MethodPost, "v1/Agents/List/GetProjectStatusList", ids, true)
+	return call[[]ProjectStatus](ctx, s.c, "POST", "v1/Agents/List/GetProjectStatusList", ids, true)
 }
 
 // GetProjectStatuses calls POST v1/Agents/List/GetProjectStatuses; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetProjectStatuses.html
 func (s ListAgent) GetProjectStatuses(ctx context.Context) ([]ProjectStatus, error) {
-	return call[[]ProjectStatus](ctx, s.c, http.MethodPost, "v1/Agents/List/GetProjectStatuses", nil, true)
+	return call[[]ProjectStatus](ctx, s.c, "POST", "v1/Agents/List/GetProjectStatuses", nil, true)
 }
 
 // GetProjectType calls POST v1/Agents/List/GetProjectType; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetProjectType.html
 func (s ListAgent) GetProjectType(ctx context.Context, projectTypeID int64) (*ProjectType, error) {
-	return call[*ProjectType](ctx, s.c, http.MethodPost, withQuery("v1/Agents/List/GetProjectType", "projectTypeId", projectTypeID), nil, true)
+	return call[*ProjectType](ctx, s.c, "POST", withQuery("v1/Agents/List/GetProjectType", "projectTypeId", projectTypeID), nil, true)
 }
 
 // GetProjectTypeEntity calls POST v1/Agents/List/GetProjectTypeEntity; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetProjectTypeEntity.html
 func (s ListAgent) GetProjectTypeEntity(ctx context.Context, projectTypeEntityID int64) (*ProjectTypeEntity, error) {
-	return call[*ProjectTypeEntity](ctx, s.c, http.MethodPost, withQuery("v1/Agents/List/GetProjectTypeEntity", "projectTypeEntityId", projectTypeEntityID), nil, true)
+	return call[*ProjectTypeEntity](ctx, s.c, "POST", withQuery("v1/Agents/List/GetProjectTypeEntity", "projectTypeEntityId", projectTypeEntityID), nil, true)
 }
 
 // GetProjectTypeList calls POST v1/Agents/List/GetProjectTypeList; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetProjectTypeList.html
 func (s ListAgent) GetProjectTypeList(ctx context.Context, ids []int64) ([]ProjectType, error) {
-	return call[[]ProjectType](ctx, s.c, http.MethodPost, "v1/Agents/List/GetProjectTypeList", ids, true)
+	return call[[]ProjectType](ctx, s.c, "POST", "v1/Agents/List/GetProjectTypeList", ids, true)
 }
 
 // GetProjectTypes calls POST v1/Agents/List/GetProjectTypes; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetProjectTypes.html
 func (s ListAgent) GetProjectTypes(ctx context.Context) ([]ProjectType, error) {
-	return call[[]ProjectType](ctx, s.c, http.MethodPost, "v1/Agents/List/GetProjectTypes", nil, true)
+	return call[[]ProjectType](ctx, s.c, "POST", "v1/Agents/List/GetProjectTypes", nil, true)
 }
 
 // GetQuickReplies calls POST v1/Agents/List/GetQuickReplies; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetQuickReplies.html
 func (s ListAgent) GetQuickReplies(ctx context.Context) ([]QuickReply, error) {
-	return call[[]QuickReply](ctx, s.c, http.MethodPost, "v1/Agents/List/GetQuickReplies", nil, true)
+	return call[[]QuickReply](ctx, s.c, "POST", "v1/Agents/List/GetQuickReplies", nil, true)
 }
 
 // GetQuoteApproveReason calls POST v1/Agents/List/GetQuoteApproveReason; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetQuoteApproveReason.html
 func (s ListAgent) GetQuoteApproveReason(ctx context.Context, quoteApproveReasonID int64) (*QuoteApproveReason, error) {
-	return call[*QuoteApproveReason](ctx, s.c, http.MethodPost, withQuery("v1/Agents/List/GetQuoteApproveReason", "quoteApproveReasonId", quoteApproveReasonID), nil, true)
+	return call[*QuoteApproveReason](ctx, s.c, "POST", withQuery("v1/Agents/List/GetQuoteApproveReason", "quoteApproveReasonId", quoteApproveReasonID), nil, true)
 }
 
 // GetQuoteApproveReasonList calls POST v1/Agents/List/GetQuoteApproveReasonList; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetQuoteApproveReasonList.html
 func (s ListAgent) GetQuoteApproveReasonList(ctx context.Context, ids []int64) ([]QuoteApproveReason, error) {
-	return call[[]QuoteApproveReason](ctx, s.c, http.MethodPost, "v1/Agents/List/GetQuoteApproveReasonList", ids, true)
+	return call[[]QuoteApproveReason](ctx, s.c, "POST", "v1/Agents/List/GetQuoteApproveReasonList", ids, true)
 }
 
 // GetQuoteApproveReasons calls POST v1/Agents/List/GetQuoteApproveReasons; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetQuoteApproveReasons.html
 func (s ListAgent) GetQuoteApproveReasons(ctx context.Context) ([]QuoteApproveReason, error) {
-	return call[[]QuoteApproveReason](ctx, s.c, http.MethodPost, "v1/Agents/List/GetQuoteApproveReasons", nil, true)
+	return call[[]QuoteApproveReason](ctx, s.c, "POST", "v1/Agents/List/GetQuoteApproveReasons", nil, true)
 }
 
 // GetQuoteDenyReason calls POST v1/Agents/List/GetQuoteDenyReason; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetQuoteDenyReason.html
 func (s ListAgent) GetQuoteDenyReason(ctx context.Context, quoteDenyReasonID int64) (*QuoteDenyReason, error) {
-	return call[*QuoteDenyReason](ctx, s.c, http.MethodPost, withQuery("v1/Agents/List/GetQuoteDenyReason", "quoteDenyReasonId", quoteDenyReasonID), nil, true)
+	return call[*QuoteDenyReason](ctx, s.c, "POST", withQuery("v1/Agents/List/GetQuoteDenyReason", "quoteDenyReasonId", quoteDenyReasonID), nil, true)
 }
 
 // GetQuoteDenyReasonList calls POST v1/Agents/List/GetQuoteDenyReasonList; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetQuoteDenyReasonList.html
 func (s ListAgent) GetQuoteDenyReasonList(ctx context.Context, ids []int64) ([]QuoteDenyReason, error) {
-	return call[[]QuoteDenyReason](ctx, s.c, http.MethodPost, "v1/Agents/List/GetQuoteDenyReasonList", ids, true)
+	return call[[]QuoteDenyReason](ctx, s.c, "POST", "v1/Agents/List/GetQuoteDenyReasonList", ids, true)
 }
 
 // GetQuoteDenyReasons calls POST v1/Agents/List/GetQuoteDenyReasons; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetQuoteDenyReasons.html
 func (s ListAgent) GetQuoteDenyReasons(ctx context.Context) ([]QuoteDenyReason, error) {
-	return call[[]QuoteDenyReason](ctx, s.c, http.MethodPost, "v1/Agents/List/GetQuoteDenyReasons", nil, true)
+	return call[[]QuoteDenyReason](ctx, s.c, "POST", "v1/Agents/List/GetQuoteDenyReasons", nil, true)
 }
 
 // GetRating calls POST v1/Agents/List/GetRating; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetRating.html
 func (s ListAgent) GetRating(ctx context.Context, ratingID int64) (*Rating, error) {
-	return call[*Rating](ctx, s.c, http.MethodPost, withQuery("v1/Agents/List/GetRating", "ratingId", ratingID), nil, true)
+	return call[*Rating](ctx, s.c, "POST", withQuery("v1/Agents/List/GetRating", "ratingId", ratingID), nil, true)
 }
 
 // GetRatingList calls POST v1/Agents/List/GetRatingList; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetRatingList.html
 func (s ListAgent) GetRatingList(ctx context.Context, ids []int64) ([]Rating, error) {
-	return call[[]Rating](ctx, s.c, http.MethodPost, "v1/Agents/List/GetRatingList", ids, true)
+	return call[[]Rating](ctx, s.c, "POST", "v1/Agents/List/GetRatingList", ids, true)
 }
 
 // GetRatings calls POST v1/Agents/List/GetRatings; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetRatings.html
 func (s ListAgent) GetRatings(ctx context.Context) ([]Rating, error) {
-	return call[[]Rating](ctx, s.c, http.MethodPost, "v1/Agents/List/GetRatings", nil, true)
+	return call[[]Rating](ctx, s.c, "POST", "v1/Agents/List/GetRatings", nil, true)
 }
 
 // GetReason calls POST v1/Agents/List/GetReason; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetReason.html
 func (s ListAgent) GetReason(ctx context.Context, reasonID int64) (*Reason, error) {
-	return call[*Reason](ctx, s.c, http.MethodPost, withQuery("v1/Agents/List/GetReason", "reasonId", reasonID), nil, true)
+	return call[*Reason](ctx, s.c, "POST", withQuery("v1/Agents/List/GetReason", "reasonId", reasonID), nil, true)
 }
 
 // GetReasonList calls POST v1/Agents/List/GetReasonList; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetReasonList.html
 func (s ListAgent) GetReasonList(ctx context.Context, ids []int64) ([]Reason, error) {
-	return call[[]Reason](ctx, s.c, http.MethodPost, "v1/Agents/List/GetReasonList", ids, true)
+	return call[[]Reason](ctx, s.c, "POST", "v1/Agents/List/GetReasonList", ids, true)
 }
 
 // GetReasonSold calls POST v1/Agents/List/GetReasonSold; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetReasonSold.html
 func (s ListAgent) GetReasonSold(ctx context.Context, reasonSoldID int64) (*ReasonSold, error) {
-	return call[*ReasonSold](ctx, s.c, http.MethodPost, withQuery("v1/Agents/List/GetReasonSold", "reasonSoldId", reasonSoldID), nil, true)
+	return call[*ReasonSold](ctx, s.c, "POST", withQuery("v1/Agents/List/GetReasonSold", "reasonSoldId", reasonSoldID), nil, true)
 }
 
 // GetReasonSoldList calls POST v1/Agents/List/GetReasonSoldList; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetReasonSoldList.html
 func (s ListAgent) GetReasonSoldList(ctx context.Context, ids []int64) ([]ReasonSold, error) {
-	return call[[]ReasonSold](ctx, s.c, http.MethodPost, "v1/Agents/List/GetReasonSoldList", ids, true)
+	return call[[]ReasonSold](ctx, s.c, "POST", "v1/Agents/List/GetReasonSoldList", ids, true)
 }
 
 // GetReasonStalled calls POST v1/Agents/List/GetReasonStalled; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetReasonStalled.html
 func (s ListAgent) GetReasonStalled(ctx context.Context, reasonStalledID int64) (*ReasonStalled, error) {
-	return call[*ReasonStalled](ctx, s.c, http.MethodPost, withQuery("v1/Agents/List/GetReasonStalled", "reasonStalledId", reasonStalledID), nil, true)
+	return call[*ReasonStalled](ctx, s.c, "POST", withQuery("v1/Agents/List/GetReasonStalled", "reasonStalledId", reasonStalledID), nil, true)
 }
 
 // GetReasonStalledList calls POST v1/Agents/List/GetReasonStalledList; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetReasonStalledList.html
 func (s ListAgent) GetReasonStalledList(ctx context.Context, ids []int64) ([]ReasonStalled, error) {
-	return call[[]ReasonStalled](ctx, s.c, http.MethodPost, "v1/Agents/List/GetReasonStalledList", ids, true)
+	return call[[]ReasonStalled](ctx, s.c, "POST", "v1/Agents/List/GetReasonStalledList", ids, true)
 }
 
 // GetReasons calls POST v1/Agents/List/GetReasons; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetReasons.html
 func (s ListAgent) GetReasons(ctx context.Context) ([]Reason, error) {
-	return call[[]Reason](ctx, s.c, http.MethodPost, "v1/Agents/List/GetReasons", nil, true)
+	return call[[]Reason](ctx, s.c, "POST", "v1/Agents/List/GetReasons", nil, true)
 }
 
 // GetRelationDefinitionEntity calls POST v1/Agents/List/GetRelationDefinitionEntity; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetRelationDefinitionEntity.html
 func (s ListAgent) GetRelationDefinitionEntity(ctx context.Context, relationDefinitionEntityID int64) (*RelationDefinitionEntity, error) {
-	return call[*RelationDefinitionEntity](ctx, s.c, http.MethodPost, withQuery("v1/Agents/List/GetRelationDefinitionEntity", "relationDefinitionEntityId", relationDefinitionEntityID), nil, true)
+	return call[*RelationDefinitionEntity](ctx, s.c, "POST", withQuery("v1/Agents/List/GetRelationDefinitionEntity", "relationDefinitionEntityId", relationDefinitionEntityID), nil, true)
 }
 
 // GetResourceEntity calls POST v1/Agents/List/GetResourceEntity; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetResourceEntity.html
 func (s ListAgent) GetResourceEntity(ctx context.Context, resourceEntityID int64) (*ResourceEntity, error) {
-	return call[*ResourceEntity](ctx, s.c, http.MethodPost, withQuery("v1/Agents/List/GetResourceEntity", "resourceEntityId", resourceEntityID), nil, true)
+	return call[*ResourceEntity](ctx, s.c, "POST", withQuery("v1/Agents/List/GetResourceEntity", "resourceEntityId", resourceEntityID), nil, true)
 }
 
 // GetSaleStageEntity calls POST v1/Agents/List/GetSaleStageEntity; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetSaleStageEntity.html
 func (s ListAgent) GetSaleStageEntity(ctx context.Context, saleStageEntityID int64) (*SaleStageEntity, error) {
-	return call[*SaleStageEntity](ctx, s.c, http.MethodPost, withQuery("v1/Agents/List/GetSaleStageEntity", "saleStageEntityId", saleStageEntityID), nil, true)
+	return call[*SaleStageEntity](ctx, s.c, "POST", withQuery("v1/Agents/List/GetSaleStageEntity", "saleStageEntityId", saleStageEntityID), nil, true)
 }
 
 // GetSaleType calls POST v1/Agents/List/GetSaleType; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetSaleType.html
 func (s ListAgent) GetSaleType(ctx context.Context, saleTypeID int64) (*SaleType, error) {
-	return call[*SaleType](ctx, s.c, http.MethodPost, withQuery("v1/Agents/List/GetSaleType", "saleTypeId", saleTypeID), nil, true)
+	return call[*SaleType](ctx, s.c, "POST", withQuery("v1/Agents/List/GetSaleType", "saleTypeId", saleTypeID), nil, true)
 }
 
 // GetSaleTypeEntity calls POST v1/Agents/List/GetSaleTypeEntity; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetSaleTypeEntity.html
 func (s ListAgent) GetSaleTypeEntity(ctx context.Context, saleTypeEntityID int64) (*SaleTypeEntity, error) {
-	return call[*SaleTypeEntity](ctx, s.c, http.MethodPost, withQuery("v1/Agents/List/GetSaleTypeEntity", "saleTypeEntityId", saleTypeEntityID), nil, true)
+	return call[*SaleTypeEntity](ctx, s.c, "POST", withQuery("v1/Agents/List/GetSaleTypeEntity", "saleTypeEntityId", saleTypeEntityID), nil, true)
 }
 
 // GetSaleTypeList calls POST v1/Agents/List/GetSaleTypeList; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetSaleTypeList.html
 func (s ListAgent) GetSaleTypeList(ctx context.Context, ids []int64) ([]SaleType, error) {
-	return call[[]SaleType](ctx, s.c, http.MethodPost, "v1/Agents/List/GetSaleTypeList", ids, true)
+	return call[[]SaleType](ctx, s.c, "POST", "v1/Agents/List/GetSaleTypeList", ids, true)
 }
 
 // GetSelectionCategory calls POST v1/Agents/List/GetSelectionCategory; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetSelectionCategory.html
 func (s ListAgent) GetSelectionCategory(ctx context.Context, selectionCategoryID int64) (*SelectionCategory, error) {
-	return call[*SelectionCategory](ctx, s.c, http.MethodPost, withQuery("v1/Agents/List/GetSelectionCategory", "selectionCategoryId", selectionCategoryID), nil, true)
+	return call[*SelectionCategory](ctx, s.c, "POST", withQuery("v1/Agents/List/GetSelectionCategory", "selectionCategoryId", selectionCategoryID), nil, true)
 }
 
 // GetSelectionCategoryList calls POST v1/Agents/List/GetSelectionCategoryList; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetSelectionCategoryList.html
 func (s ListAgent) GetSelectionCategoryList(ctx context.Context, ids []int64) ([]SelectionCategory, error) {
-	return call[[]SelectionCategory](ctx, s.c, http.MethodPost, "v1/Agents/List/GetSelectionCategoryList", ids, true)
+	return call[[]SelectionCategory](ctx, s.c, "POST", "v1/Agents/List/GetSelectionCategoryList", ids, true)
 }
 
 // GetSoTask calls POST v1/Agents/List/GetSoTask; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetSoTask.html
 func (s ListAgent) GetSoTask(ctx context.Context, soTaskID int64) (*SoTask, error) {
-	return call[*SoTask](ctx, s.c, http.MethodPost, withQuery("v1/Agents/List/GetSoTask", "soTaskId", soTaskID), nil, true)
+	return call[*SoTask](ctx, s.c, "POST", withQuery("v1/Agents/List/GetSoTask", "soTaskId", soTaskID), nil, true)
 }
 
 // GetSource calls POST v1/Agents/List/GetSource; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetSource.html
 func (s ListAgent) GetSource(ctx context.Context, sourceID int64) (*Source, error) {
-	return call[*Source](ctx, s.c, http.MethodPost, withQuery("v1/Agents/List/GetSource", "sourceId", sourceID), nil, true)
+	return call[*Source](ctx, s.c, "POST", withQuery("v1/Agents/List/GetSource", "sourceId", sourceID), nil, true)
 }
 
 // GetSourceList calls POST v1/Agents/List/GetSourceList; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetSourceList.html
 func (s ListAgent) GetSourceList(ctx context.Context, ids []int64) ([]Source, error) {
-	return call[[]Source](ctx, s.c, http.MethodPost, "v1/Agents/List/GetSourceList", ids, true)
+	return call[[]Source](ctx, s.c, "POST", "v1/Agents/List/GetSourceList", ids, true)
 }
 
 // GetSources calls POST v1/Agents/List/GetSources; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetSources.html
 func (s ListAgent) GetSources(ctx context.Context) ([]Source, error) {
-	return call[[]Source](ctx, s.c, http.MethodPost, "v1/Agents/List/GetSources", nil, true)
+	return call[[]Source](ctx, s.c, "POST", "v1/Agents/List/GetSources", nil, true)
 }
 
 // GetTaskList calls POST v1/Agents/List/GetTaskList; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetTaskList.html
 func (s ListAgent) GetTaskList(ctx context.Context, ids []int64) ([]SoTask, error) {
-	return call[[]SoTask](ctx, s.c, http.MethodPost, "v1/Agents/List/GetTaskList", ids, true)
+	return call[[]SoTask](ctx, s.c, "POST", "v1/Agents/List/GetTaskList", ids, true)
 }
 
 // GetTaskMenu calls POST v1/Agents/List/GetTaskMenu; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetTaskMenu.html
 func (s ListAgent) GetTaskMenu(ctx context.Context, taskMenuID int64) (*TaskMenu, error) {
-	return call[*TaskMenu](ctx, s.c, http.MethodPost, withQuery("v1/Agents/List/GetTaskMenu", "taskMenuId", taskMenuID), nil, true)
+	return call[*TaskMenu](ctx, s.c, "POST", withQuery("v1/Agents/List/GetTaskMenu", "taskMenuId", taskMenuID), nil, true)
 }
 
 // GetTaskMenuByProgID calls POST v1/Agents/List/GetTaskMenuByProgId; it only reads, so it is retried like a GET.
@@ -1757,21 +1756,21 @@ func (s ListAgent) GetTaskMenuByProgID(ctx context.Context, progID string) (*Tas
 	in := struct {
 		ProgID string `json:"ProgId"`
 	}{progID}
-	return call[*TaskMenu](ctx, s.c, http.MethodPost, "v1/Agents/List/GetTaskMenuByProgId", in, true)
+	return call[*TaskMenu](ctx, s.c, "POST", "v1/Agents/List/GetTaskMenuByProgId", in, true)
 }
 
 // GetTasks calls POST v1/Agents/List/GetTasks; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetTasks.html
 func (s ListAgent) GetTasks(ctx context.Context) ([]SoTask, error) {
-	return call[[]SoTask](ctx, s.c, http.MethodPost, "v1/Agents/List/GetTasks", nil, true)
+	return call[[]SoTask](ctx, s.c, "POST", "v1/Agents/List/GetTasks", nil, true)
 }
 
 // GetTicketCategories calls POST v1/Agents/List/GetTicketCategories; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetTicketCategories.html
 func (s ListAgent) GetTicketCategories(ctx context.Context) ([]TicketCategoryEntity, error) {
-	return call[[]TicketCategoryEntity](ctx, s.c, http.MethodPost, "v1/Agents/List/GetTicketCategories", nil, true)
+	return call[[]TicketCategoryEntity](ctx, s.c, "POST", "v1/Agents/List/GetTicketCategories", nil, true)
 }
 
 // GetTicketCategoriesForUserGroups calls POST v1/Agents/List/GetTicketCategoriesForUserGroups; it only reads, so it is retried like a GET.
@@ -1781,105 +1780,105 @@ func (s ListAgent) GetTicketCategoriesForUserGroups(ctx context.Context, userGro
 	in := struct {
 		UserGroupIDs []int64 `json:"UserGroupIds,omitempty"`
 	}{userGroupIDs}
-	return call[[]MDOListItem](ctx, s.c, http.MethodPost, "v1/Agents/List/GetTicketCategoriesForUserGroups", in, true)
+	return call[[]MDOListItem](ctx, s.c, "POST", "v1/Agents/List/GetTicketCategoriesForUserGroups", in, true)
 }
 
 // GetTicketCategory calls POST v1/Agents/List/GetTicketCategory; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetTicketCategory.html
 func (s ListAgent) GetTicketCategory(ctx context.Context, ticketCategoryID int64) (*TicketCategory, error) {
-	return call[*TicketCategory](ctx, s.c, http.MethodPost, withQuery("v1/Agents/List/GetTicketCategory", "ticketCategoryId", ticketCategoryID), nil, true)
+	return call[*TicketCategory](ctx, s.c, "POST", withQuery("v1/Agents/List/GetTicketCategory", "ticketCategoryId", ticketCategoryID), nil, true)
 }
 
 // GetTicketCategoryEntity calls POST v1/Agents/List/GetTicketCategoryEntity; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetTicketCategoryEntity.html
 func (s ListAgent) GetTicketCategoryEntity(ctx context.Context, ticketCategoryEntityID int64) (*TicketCategoryEntity, error) {
-	return call[*TicketCategoryEntity](ctx, s.c, http.MethodPost, withQuery("v1/Agents/List/GetTicketCategoryEntity", "ticketCategoryEntityId", ticketCategoryEntityID), nil, true)
+	return call[*TicketCategoryEntity](ctx, s.c, "POST", withQuery("v1/Agents/List/GetTicketCategoryEntity", "ticketCategoryEntityId", ticketCategoryEntityID), nil, true)
 }
 
 // GetTicketCategoryList calls POST v1/Agents/List/GetTicketCategoryList; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetTicketCategoryList.html
 func (s ListAgent) GetTicketCategoryList(ctx context.Context, ids []int64) ([]TicketCategoryEntity, error) {
-	return call[[]TicketCategoryEntity](ctx, s.c, http.MethodPost, "v1/Agents/List/GetTicketCategoryList", ids, true)
+	return call[[]TicketCategoryEntity](ctx, s.c, "POST", "v1/Agents/List/GetTicketCategoryList", ids, true)
 }
 
 // GetTicketPriorities calls POST v1/Agents/List/GetTicketPriorities; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetTicketPriorities.html
 func (s ListAgent) GetTicketPriorities(ctx context.Context) ([]TicketPriority, error) {
-	return call[[]TicketPriority](ctx, s.c, http.MethodPost, "v1/Agents/List/GetTicketPriorities", nil, true)
+	return call[[]TicketPriority](ctx, s.c, "POST", "v1/Agents/List/GetTicketPriorities", nil, true)
 }
 
 // GetTicketPriority calls POST v1/Agents/List/GetTicketPriority; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetTicketPriority.html
 func (s ListAgent) GetTicketPriority(ctx context.Context, ticketPriorityID int64) (*TicketPriority, error) {
-	return call[*TicketPriority](ctx, s.c, http.MethodPost, withQuery("v1/Agents/List/GetTicketPriority", "ticketPriorityId", ticketPriorityID), nil, true)
+	return call[*TicketPriority](ctx, s.c, "POST", withQuery("v1/Agents/List/GetTicketPriority", "ticketPriorityId", ticketPriorityID), nil, true)
 }
 
 // GetTicketPriorityEntity calls POST v1/Agents/List/GetTicketPriorityEntity; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetTicketPriorityEntity.html
 func (s ListAgent) GetTicketPriorityEntity(ctx context.Context, ticketPriorityEntityID int64) (*TicketPriorityEntity, error) {
-	return call[*TicketPriorityEntity](ctx, s.c, http.MethodPost, withQuery("v1/Agents/List/GetTicketPriorityEntity", "ticketPriorityEntityId", ticketPriorityEntityID), nil, true)
+	return call[*TicketPriorityEntity](ctx, s.c, "POST", withQuery("v1/Agents/List/GetTicketPriorityEntity", "ticketPriorityEntityId", ticketPriorityEntityID), nil, true)
 }
 
 // GetTicketPriorityList calls POST v1/Agents/List/GetTicketPriorityList; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetTicketPriorityList.html
 func (s ListAgent) GetTicketPriorityList(ctx context.Context, ids []int64) ([]TicketPriority, error) {
-	return call[[]TicketPriority](ctx, s.c, http.MethodPost, "v1/Agents/List/GetTicketPriorityList", ids, true)
+	return call[[]TicketPriority](ctx, s.c, "POST", "v1/Agents/List/GetTicketPriorityList", ids, true)
 }
 
 // GetTicketRelationDefinitionEntity calls POST v1/Agents/List/GetTicketRelationDefinitionEntity; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetTicketRelationDefinitionEntity.html
 func (s ListAgent) GetTicketRelationDefinitionEntity(ctx context.Context, ticketRelationDefinitionEntityID int64) (*TicketRelationDefinitionEntity, error) {
-	return call[*TicketRelationDefinitionEntity](ctx, s.c, http.MethodPost, withQuery("v1/Agents/List/GetTicketRelationDefinitionEntity", "ticketRelationDefinitionEntityId", ticketRelationDefinitionEntityID), nil, true)
+	return call[*TicketRelationDefinitionEntity](ctx, s.c, "POST", withQuery("v1/Agents/List/GetTicketRelationDefinitionEntity", "ticketRelationDefinitionEntityId", ticketRelationDefinitionEntityID), nil, true)
 }
 
 // GetTicketStatusEntity calls POST v1/Agents/List/GetTicketStatusEntity; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetTicketStatusEntity.html
 func (s ListAgent) GetTicketStatusEntity(ctx context.Context, ticketStatusEntityID int64) (*TicketStatusEntity, error) {
-	return call[*TicketStatusEntity](ctx, s.c, http.MethodPost, withQuery("v1/Agents/List/GetTicketStatusEntity", "ticketStatusEntityId", ticketStatusEntityID), nil, true)
+	return call[*TicketStatusEntity](ctx, s.c, "POST", withQuery("v1/Agents/List/GetTicketStatusEntity", "ticketStatusEntityId", ticketStatusEntityID), nil, true)
 }
 
 // GetTicketStatusList calls POST v1/Agents/List/GetTicketStatusList; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetTicketStatusList.html
 func (s ListAgent) GetTicketStatusList(ctx context.Context, ids []int64) ([]TicketStatusEntity, error) {
-	return call[[]TicketStatusEntity](ctx, s.c, http.MethodPost, "v1/Agents/List/GetTicketStatusList", ids, true)
+	return call[[]TicketStatusEntity](ctx, s.c, "POST", "v1/Agents/List/GetTicketStatusList", ids, true)
 }
 
 // GetTicketStatuses calls POST v1/Agents/List/GetTicketStatuses; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetTicketStatuses.html
 func (s ListAgent) GetTicketStatuses(ctx context.Context) ([]TicketStatusEntity, error) {
-	return call[[]TicketStatusEntity](ctx, s.c, http.MethodPost, "v1/Agents/List/GetTicketStatuses", nil, true)
+	return call[[]TicketStatusEntity](ctx, s.c, "POST", "v1/Agents/List/GetTicketStatuses", nil, true)
 }
 
 // GetTicketTypeEntity calls POST v1/Agents/List/GetTicketTypeEntity; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetTicketTypeEntity.html
 func (s ListAgent) GetTicketTypeEntity(ctx context.Context, ticketTypeEntityID int64) (*TicketTypeEntity, error) {
-	return call[*TicketTypeEntity](ctx, s.c, http.MethodPost, withQuery("v1/Agents/List/GetTicketTypeEntity", "ticketTypeEntityId", ticketTypeEntityID), nil, true)
+	return call[*TicketTypeEntity](ctx, s.c, "POST", withQuery("v1/Agents/List/GetTicketTypeEntity", "ticketTypeEntityId", ticketTypeEntityID), nil, true)
 }
 
 // GetTicketTypeList calls POST v1/Agents/List/GetTicketTypeList; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetTicketTypeList.html
 func (s ListAgent) GetTicketTypeList(ctx context.Context, ids []int64) ([]TicketTypeEntity, error) {
-	return call[[]TicketTypeEntity](ctx, s.c, http.MethodPost, "v1/Agents/List/GetTicketTypeList", ids, true)
+	return call[[]TicketTypeEntity](ctx, s.c, "POST", "v1/Agents/List/GetTicketTypeList", ids, true)
 }
 
 // GetTicketTypes calls POST v1/Agents/List/GetTicketTypes; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetTicketTypes.html
 func (s ListAgent) GetTicketTypes(ctx context.Context) ([]TicketTypeEntity, error) {
-	return call[[]TicketTypeEntity](ctx, s.c, http.MethodPost, "v1/Agents/List/GetTicketTypes", nil, true)
+	return call[[]TicketTypeEntity](ctx, s.c, "POST", "v1/Agents/List/GetTicketTypes", nil, true)
 }
 
 // GetVisibleForUserGroups calls POST v1/Agents/List/GetVisibleForUserGroups; it only reads, so it is retried like a GET.
@@ -1890,7 +1889,7 @@ func (s ListAgent) GetVisibleForUserGroups(ctx context.Context, listItemID int64
 		ListItemID         int64 `json:"ListItemId"`
 		UdListDefinitionID int64 `json:"UdListDefinitionId"`
 	}{listItemID, udListDefinitionID}
-	return call[[]SelectableMDOListItem](ctx, s.c, http.MethodPost, "v1/Agents/List/GetVisibleForUserGroups", in, true)
+	return call[[]SelectableMDOListItem](ctx, s.c, "POST", "v1/Agents/List/GetVisibleForUserGroups", in, true)
 }
 
 // GetVisibleForUserGroupsFromListName calls POST v1/Agents/List/GetVisibleForUserGroupsFromListName; it only reads, so it is retried like a GET.
@@ -1901,7 +1900,7 @@ func (s ListAgent) GetVisibleForUserGroupsFromListName(ctx context.Context, list
 		ListItemID           int64  `json:"ListItemId"`
 		UdListDefinitionName string `json:"UdListDefinitionName"`
 	}{listItemID, udListDefinitionName}
-	return call[[]SelectableMDOListItem](ctx, s.c, http.MethodPost, "v1/Agents/List/GetVisibleForUserGroupsFromListName", in, true)
+	return call[[]SelectableMDOListItem](ctx, s.c, "POST", "v1/Agents/List/GetVisibleForUserGroupsFromListName", in, true)
 }
 
 // GetWebPanelByProgID calls POST v1/Agents/List/GetWebPanelByProgId; it only reads, so it is retried like a GET.
@@ -1911,21 +1910,21 @@ func (s ListAgent) GetWebPanelByProgID(ctx context.Context, progID string) (*Web
 	in := struct {
 		ProgID string `json:"ProgId"`
 	}{progID}
-	return call[*WebPanelEntity](ctx, s.c, http.MethodPost, "v1/Agents/List/GetWebPanelByProgId", in, true)
+	return call[*WebPanelEntity](ctx, s.c, "POST", "v1/Agents/List/GetWebPanelByProgId", in, true)
 }
 
 // GetWebPanelEntity calls POST v1/Agents/List/GetWebPanelEntity; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetWebPanelEntity.html
 func (s ListAgent) GetWebPanelEntity(ctx context.Context, webPanelEntityID int64) (*WebPanelEntity, error) {
-	return call[*WebPanelEntity](ctx, s.c, http.MethodPost, withQuery("v1/Agents/List/GetWebPanelEntity", "webPanelEntityId", webPanelEntityID), nil, true)
+	return call[*WebPanelEntity](ctx, s.c, "POST", withQuery("v1/Agents/List/GetWebPanelEntity", "webPanelEntityId", webPanelEntityID), nil, true)
 }
 
 // GetWebPanelList calls POST v1/Agents/List/GetWebPanelList; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetWebPanelList.html
 func (s ListAgent) GetWebPanelList(ctx context.Context) ([]WebPanelEntity, error) {
-	return call[[]WebPanelEntity](ctx, s.c, http.MethodPost, "v1/Agents/List/GetWebPanelList", nil, true)
+	return call[[]WebPanelEntity](ctx, s.c, "POST", "v1/Agents/List/GetWebPanelList", nil, true)
 }
 
 // GlobalChangeTicketStatus calls POST v1/Agents/List/GlobalChangeTicketStatus.
@@ -1936,7 +1935,7 @@ func (s ListAgent) GlobalChangeTicketStatus(ctx context.Context, fromTicketStatu
 		FromTicketStatusID int64 `json:"FromTicketStatusId"`
 		ToTicketStatusID   int64 `json:"ToTicketStatusId"`
 	}{fromTicketStatusID, toTicketStatusID}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/List/GlobalChangeTicketStatus", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/List/GlobalChangeTicketStatus", in, false)
 }
 
 // GlobalChangeTicketType calls POST v1/Agents/List/GlobalChangeTicketType.
@@ -1947,7 +1946,7 @@ func (s ListAgent) GlobalChangeTicketType(ctx context.Context, fromTicketTypeID 
 		FromTicketTypeID int64 `json:"FromTicketTypeId"`
 		ToTicketTypeID   int64 `json:"ToTicketTypeId"`
 	}{fromTicketTypeID, toTicketTypeID}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/List/GlobalChangeTicketType", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/List/GlobalChangeTicketType", in, false)
 }
 
 // MoveAllTickets calls POST v1/Agents/List/MoveAllTickets.
@@ -1958,7 +1957,7 @@ func (s ListAgent) MoveAllTickets(ctx context.Context, fromTicketCategoryID int6
 		FromTicketCategoryID int64 `json:"FromTicketCategoryId"`
 		ToTicketCategoryID   int64 `json:"ToTicketCategoryId"`
 	}{fromTicketCategoryID, toTicketCategoryID}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/List/MoveAllTickets", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/List/MoveAllTickets", in, false)
 }
 
 // MoveListItem calls POST v1/Agents/List/MoveListItem.
@@ -1970,7 +1969,7 @@ func (s ListAgent) MoveListItem(ctx context.Context, direction float64, listItem
 		ListItemID         int64   `json:"ListItemId"`
 		UdListDefinitionID int64   `json:"UdListDefinitionId"`
 	}{direction, listItemID, udListDefinitionID}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/List/MoveListItem", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/List/MoveListItem", in, false)
 }
 
 // PerformNeededCategoryUpdate calls POST v1/Agents/List/PerformNeededCategoryUpdate.
@@ -1983,14 +1982,14 @@ func (s ListAgent) PerformNeededCategoryUpdate(ctx context.Context, categoryID i
 		PersonID   int64                    `json:"PersonId"`
 		Setting    *AutomatedCategoryUpdate `json:"Setting,omitempty"`
 	}{categoryID, contactID, personID, setting}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/List/PerformNeededCategoryUpdate", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/List/PerformNeededCategoryUpdate", in, false)
 }
 
 // RebuildFullnames calls POST v1/Agents/List/RebuildFullnames.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_RebuildFullnames.html
 func (s ListAgent) RebuildFullnames(ctx context.Context) error {
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/List/RebuildFullnames", nil, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/List/RebuildFullnames", nil, false)
 }
 
 // SaveAllAutomatedCategoryUpdates calls POST v1/Agents/List/SaveAllAutomatedCategoryUpdates.
@@ -2000,7 +1999,7 @@ func (s ListAgent) SaveAllAutomatedCategoryUpdates(ctx context.Context, settings
 	in := struct {
 		Settings []AutomatedCategoryUpdate `json:"Settings,omitempty"`
 	}{settings}
-	return call[[]AutomatedCategoryUpdate](ctx, s.c, http.MethodPost, "v1/Agents/List/SaveAllAutomatedCategoryUpdates", in, false)
+	return call[[]AutomatedCategoryUpdate](ctx, s.c, "POST", "v1/Agents/List/SaveAllAutomatedCategoryUpdates", in, false)
 }
 
 // SaveAllFromListDefinition calls POST v1/Agents/List/SaveAllFromListDefinition.
@@ -2011,7 +2010,7 @@ func (s ListAgent) SaveAllFromListDefinition(ctx context.Context, items []ListIt
 		Items              []ListItemEntity `json:"Items,omitempty"`
 		UdListDefinitionID int64            `json:"UdListDefinitionId"`
 	}{items, udListDefinitionID}
-	return call[[]ListItemEntity](ctx, s.c, http.MethodPost, "v1/Agents/List/SaveAllFromListDefinition", in, false)
+	return call[[]ListItemEntity](ctx, s.c, "POST", "v1/Agents/List/SaveAllFromListDefinition", in, false)
 }
 
 // SaveAllFromListName calls POST v1/Agents/List/SaveAllFromListName.
@@ -2022,21 +2021,21 @@ func (s ListAgent) SaveAllFromListName(ctx context.Context, items []ListItemEnti
 		Items                []ListItemEntity `json:"Items,omitempty"`
 		UdListDefinitionName string           `json:"UdListDefinitionName"`
 	}{items, udListDefinitionName}
-	return call[[]ListItemEntity](ctx, s.c, http.MethodPost, "v1/Agents/List/SaveAllFromListName", in, false)
+	return call[[]ListItemEntity](ctx, s.c, "POST", "v1/Agents/List/SaveAllFromListName", in, false)
 }
 
 // SaveAmountClassEntity calls POST v1/Agents/List/SaveAmountClassEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_SaveAmountClassEntity.html
 func (s ListAgent) SaveAmountClassEntity(ctx context.Context, amountClassEntity *AmountClassEntity) (*AmountClassEntity, error) {
-	return call[*AmountClassEntity](ctx, s.c, http.MethodPost, "v1/Agents/List/SaveAmountClassEntity", amountClassEntity, false)
+	return call[*AmountClassEntity](ctx, s.c, "POST", "v1/Agents/List/SaveAmountClassEntity", amountClassEntity, false)
 }
 
 // SaveCategoryEntity calls POST v1/Agents/List/SaveCategoryEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_SaveCategoryEntity.html
 func (s ListAgent) SaveCategoryEntity(ctx context.Context, categoryEntity *CategoryEntity) (*CategoryEntity, error) {
-	return call[*CategoryEntity](ctx, s.c, http.MethodPost, "v1/Agents/List/SaveCategoryEntity", categoryEntity, false)
+	return call[*CategoryEntity](ctx, s.c, "POST", "v1/Agents/List/SaveCategoryEntity", categoryEntity, false)
 }
 
 // SaveConsentPurpose calls POST v1/Agents/List/SaveConsentPurpose.
@@ -2046,7 +2045,7 @@ func (s ListAgent) SaveConsentPurpose(ctx context.Context, consentPurpose *Conse
 	in := struct {
 		ConsentPurpose *ConsentPurpose `json:"ConsentPurpose,omitempty"`
 	}{consentPurpose}
-	return call[*ConsentPurpose](ctx, s.c, http.MethodPost, "v1/Agents/List/SaveConsentPurpose", in, false)
+	return call[*ConsentPurpose](ctx, s.c, "POST", "v1/Agents/List/SaveConsentPurpose", in, false)
 }
 
 // SaveConsentSource calls POST v1/Agents/List/SaveConsentSource.
@@ -2056,7 +2055,7 @@ func (s ListAgent) SaveConsentSource(ctx context.Context, consentSource *Consent
 	in := struct {
 		ConsentSource *ConsentSource `json:"ConsentSource,omitempty"`
 	}{consentSource}
-	return call[*ConsentSource](ctx, s.c, http.MethodPost, "v1/Agents/List/SaveConsentSource", in, false)
+	return call[*ConsentSource](ctx, s.c, "POST", "v1/Agents/List/SaveConsentSource", in, false)
 }
 
 // SaveCountry calls POST v1/Agents/List/SaveCountry.
@@ -2066,21 +2065,21 @@ func (s ListAgent) SaveCountry(ctx context.Context, country *Country) (*Country,
 	in := struct {
 		Country *Country `json:"Country,omitempty"`
 	}{country}
-	return call[*Country](ctx, s.c, http.MethodPost, "v1/Agents/List/SaveCountry", in, false)
+	return call[*Country](ctx, s.c, "POST", "v1/Agents/List/SaveCountry", in, false)
 }
 
 // SaveCurrencyEntity calls POST v1/Agents/List/SaveCurrencyEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_SaveCurrencyEntity.html
 func (s ListAgent) SaveCurrencyEntity(ctx context.Context, currencyEntity *CurrencyEntity) (*CurrencyEntity, error) {
-	return call[*CurrencyEntity](ctx, s.c, http.MethodPost, "v1/Agents/List/SaveCurrencyEntity", currencyEntity, false)
+	return call[*CurrencyEntity](ctx, s.c, "POST", "v1/Agents/List/SaveCurrencyEntity", currencyEntity, false)
 }
 
 // SaveDocumentTemplateEntity calls POST v1/Agents/List/SaveDocumentTemplateEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_SaveDocumentTemplateEntity.html
 func (s ListAgent) SaveDocumentTemplateEntity(ctx context.Context, documentTemplateEntity *DocumentTemplateEntity) (*DocumentTemplateEntity, error) {
-	return call[*DocumentTemplateEntity](ctx, s.c, http.MethodPost, "v1/Agents/List/SaveDocumentTemplateEntity", documentTemplateEntity, false)
+	return call[*DocumentTemplateEntity](ctx, s.c, "POST", "v1/Agents/List/SaveDocumentTemplateEntity", documentTemplateEntity, false)
 }
 
 // SaveDocumentTemplateStream calls POST v1/Agents/List/SaveDocumentTemplateStream.
@@ -2093,14 +2092,14 @@ func (s ListAgent) SaveDocumentTemplateStream(ctx context.Context, content []byt
 		LanguageCode       string `json:"LanguageCode"`
 		PluginID           int64  `json:"PluginId"`
 	}{content, documentTemplateID, languageCode, pluginID}
-	return call[*TemplateInfo](ctx, s.c, http.MethodPost, "v1/Agents/List/SaveDocumentTemplateStream", in, false)
+	return call[*TemplateInfo](ctx, s.c, "POST", "v1/Agents/List/SaveDocumentTemplateStream", in, false)
 }
 
 // SaveExtAppEntity calls POST v1/Agents/List/SaveExtAppEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_SaveExtAppEntity.html
 func (s ListAgent) SaveExtAppEntity(ctx context.Context, extAppEntity *ExtAppEntity) (*ExtAppEntity, error) {
-	return call[*ExtAppEntity](ctx, s.c, http.MethodPost, "v1/Agents/List/SaveExtAppEntity", extAppEntity, false)
+	return call[*ExtAppEntity](ctx, s.c, "POST", "v1/Agents/List/SaveExtAppEntity", extAppEntity, false)
 }
 
 // SaveFromListDefinition calls POST v1/Agents/List/SaveFromListDefinition.
@@ -2112,7 +2111,7 @@ func (s ListAgent) SaveFromListDefinition(ctx context.Context, id int64, item *L
 		Item               *ListItemEntity `json:"Item,omitempty"`
 		UdListDefinitionID int64           `json:"UdListDefinitionId"`
 	}{id, item, udListDefinitionID}
-	return call[*ListItemEntity](ctx, s.c, http.MethodPost, "v1/Agents/List/SaveFromListDefinition", in, false)
+	return call[*ListItemEntity](ctx, s.c, "POST", "v1/Agents/List/SaveFromListDefinition", in, false)
 }
 
 // SaveFromListName calls POST v1/Agents/List/SaveFromListName.
@@ -2124,14 +2123,14 @@ func (s ListAgent) SaveFromListName(ctx context.Context, id int64, item *ListIte
 		Item                 *ListItemEntity `json:"Item,omitempty"`
 		UdListDefinitionName string          `json:"UdListDefinitionName"`
 	}{id, item, udListDefinitionName}
-	return call[*ListItemEntity](ctx, s.c, http.MethodPost, "v1/Agents/List/SaveFromListName", in, false)
+	return call[*ListItemEntity](ctx, s.c, "POST", "v1/Agents/List/SaveFromListName", in, false)
 }
 
 // SaveHeadingEntity calls POST v1/Agents/List/SaveHeadingEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_SaveHeadingEntity.html
 func (s ListAgent) SaveHeadingEntity(ctx context.Context, headingEntity *HeadingEntity) (*HeadingEntity, error) {
-	return call[*HeadingEntity](ctx, s.c, http.MethodPost, "v1/Agents/List/SaveHeadingEntity", headingEntity, false)
+	return call[*HeadingEntity](ctx, s.c, "POST", "v1/Agents/List/SaveHeadingEntity", headingEntity, false)
 }
 
 // SaveHeadingFromListDefinition calls POST v1/Agents/List/SaveHeadingFromListDefinition.
@@ -2142,7 +2141,7 @@ func (s ListAgent) SaveHeadingFromListDefinition(ctx context.Context, entity *He
 		Entity *HeadingEntity `json:"Entity,omitempty"`
 		ID     int64          `json:"Id"`
 	}{entity, id}
-	return call[*HeadingEntity](ctx, s.c, http.MethodPost, "v1/Agents/List/SaveHeadingFromListDefinition", in, false)
+	return call[*HeadingEntity](ctx, s.c, "POST", "v1/Agents/List/SaveHeadingFromListDefinition", in, false)
 }
 
 // SaveHeadingFromName calls POST v1/Agents/List/SaveHeadingFromName.
@@ -2153,7 +2152,7 @@ func (s ListAgent) SaveHeadingFromName(ctx context.Context, entity *HeadingEntit
 		Entity *HeadingEntity `json:"Entity,omitempty"`
 		Name   string         `json:"Name"`
 	}{entity, name}
-	return call[*HeadingEntity](ctx, s.c, http.MethodPost, "v1/Agents/List/SaveHeadingFromName", in, false)
+	return call[*HeadingEntity](ctx, s.c, "POST", "v1/Agents/List/SaveHeadingFromName", in, false)
 }
 
 // SaveHeadingsForListItemFromListDefinition calls POST v1/Agents/List/SaveHeadingsForListItemFromListDefinition.
@@ -2165,7 +2164,7 @@ func (s ListAgent) SaveHeadingsForListItemFromListDefinition(ctx context.Context
 		ListItemID         int64                   `json:"ListItemId"`
 		UdListDefinitionID int64                   `json:"UdListDefinitionId"`
 	}{headings, listItemID, udListDefinitionID}
-	return call[[]SelectableMDOListItem](ctx, s.c, http.MethodPost, "v1/Agents/List/SaveHeadingsForListItemFromListDefinition", in, false)
+	return call[[]SelectableMDOListItem](ctx, s.c, "POST", "v1/Agents/List/SaveHeadingsForListItemFromListDefinition", in, false)
 }
 
 // SaveHeadingsForListItemFromListName calls POST v1/Agents/List/SaveHeadingsForListItemFromListName.
@@ -2177,7 +2176,7 @@ func (s ListAgent) SaveHeadingsForListItemFromListName(ctx context.Context, head
 		ListItemID           int64                   `json:"ListItemId"`
 		UdListDefinitionName string                  `json:"UdListDefinitionName"`
 	}{headings, listItemID, udListDefinitionName}
-	return call[[]SelectableMDOListItem](ctx, s.c, http.MethodPost, "v1/Agents/List/SaveHeadingsForListItemFromListName", in, false)
+	return call[[]SelectableMDOListItem](ctx, s.c, "POST", "v1/Agents/List/SaveHeadingsForListItemFromListName", in, false)
 }
 
 // SaveHeadingsFromListDefinition calls POST v1/Agents/List/SaveHeadingsFromListDefinition.
@@ -2188,7 +2187,7 @@ func (s ListAgent) SaveHeadingsFromListDefinition(ctx context.Context, entities 
 		Entities []HeadingEntity `json:"Entities,omitempty"`
 		ID       int64           `json:"Id"`
 	}{entities, id}
-	return call[[]HeadingEntity](ctx, s.c, http.MethodPost, "v1/Agents/List/SaveHeadingsFromListDefinition", in, false)
+	return call[[]HeadingEntity](ctx, s.c, "POST", "v1/Agents/List/SaveHeadingsFromListDefinition", in, false)
 }
 
 // SaveHeadingsFromName calls POST v1/Agents/List/SaveHeadingsFromName.
@@ -2199,14 +2198,14 @@ func (s ListAgent) SaveHeadingsFromName(ctx context.Context, entities []HeadingE
 		Entities []HeadingEntity `json:"Entities,omitempty"`
 		Name     string          `json:"Name"`
 	}{entities, name}
-	return call[[]HeadingEntity](ctx, s.c, http.MethodPost, "v1/Agents/List/SaveHeadingsFromName", in, false)
+	return call[[]HeadingEntity](ctx, s.c, "POST", "v1/Agents/List/SaveHeadingsFromName", in, false)
 }
 
 // SaveHierarchyEntity calls POST v1/Agents/List/SaveHierarchyEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_SaveHierarchyEntity.html
 func (s ListAgent) SaveHierarchyEntity(ctx context.Context, hierarchyEntity *HierarchyEntity) (*HierarchyEntity, error) {
-	return call[*HierarchyEntity](ctx, s.c, http.MethodPost, "v1/Agents/List/SaveHierarchyEntity", hierarchyEntity, false)
+	return call[*HierarchyEntity](ctx, s.c, "POST", "v1/Agents/List/SaveHierarchyEntity", hierarchyEntity, false)
 }
 
 // SaveLegalBase calls POST v1/Agents/List/SaveLegalBase.
@@ -2216,14 +2215,14 @@ func (s ListAgent) SaveLegalBase(ctx context.Context, legalBase *LegalBase) (*Le
 	in := struct {
 		LegalBase *LegalBase `json:"LegalBase,omitempty"`
 	}{legalBase}
-	return call[*LegalBase](ctx, s.c, http.MethodPost, "v1/Agents/List/SaveLegalBase", in, false)
+	return call[*LegalBase](ctx, s.c, "POST", "v1/Agents/List/SaveLegalBase", in, false)
 }
 
 // SaveListEntity calls POST v1/Agents/List/SaveListEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_SaveListEntity.html
 func (s ListAgent) SaveListEntity(ctx context.Context, listEntity *ListEntity) (*ListEntity, error) {
-	return call[*ListEntity](ctx, s.c, http.MethodPost, "v1/Agents/List/SaveListEntity", listEntity, false)
+	return call[*ListEntity](ctx, s.c, "POST", "v1/Agents/List/SaveListEntity", listEntity, false)
 }
 
 // SaveListEntityByName calls POST v1/Agents/List/SaveListEntityByName.
@@ -2234,7 +2233,7 @@ func (s ListAgent) SaveListEntityByName(ctx context.Context, listEntity *ListEnt
 		ListEntity *ListEntity `json:"ListEntity,omitempty"`
 		Name       string      `json:"Name"`
 	}{listEntity, name}
-	return call[*ListEntity](ctx, s.c, http.MethodPost, "v1/Agents/List/SaveListEntityByName", in, false)
+	return call[*ListEntity](ctx, s.c, "POST", "v1/Agents/List/SaveListEntityByName", in, false)
 }
 
 // SaveListItemEntity calls POST v1/Agents/List/SaveListItemEntity.
@@ -2244,21 +2243,21 @@ func (s ListAgent) SaveListItemEntity(ctx context.Context, listItemEntity *ListI
 	in := struct {
 		ListItemEntity *ListItemEntity `json:"ListItemEntity,omitempty"`
 	}{listItemEntity}
-	return call[*ListItemEntity](ctx, s.c, http.MethodPost, "v1/Agents/List/SaveListItemEntity", in, false)
+	return call[*ListItemEntity](ctx, s.c, "POST", "v1/Agents/List/SaveListItemEntity", in, false)
 }
 
 // SavePictureFolderEntity calls POST v1/Agents/List/SavePictureFolderEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_SavePictureFolderEntity.html
 func (s ListAgent) SavePictureFolderEntity(ctx context.Context, pictureFolderEntity *PictureFolderEntity) (*PictureFolderEntity, error) {
-	return call[*PictureFolderEntity](ctx, s.c, http.MethodPost, "v1/Agents/List/SavePictureFolderEntity", pictureFolderEntity, false)
+	return call[*PictureFolderEntity](ctx, s.c, "POST", "v1/Agents/List/SavePictureFolderEntity", pictureFolderEntity, false)
 }
 
 // SaveProjectTypeEntity calls POST v1/Agents/List/SaveProjectTypeEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_SaveProjectTypeEntity.html
 func (s ListAgent) SaveProjectTypeEntity(ctx context.Context, projectTypeEntity *ProjectTypeEntity) (*ProjectTypeEntity, error) {
-	return call[*ProjectTypeEntity](ctx, s.c, http.MethodPost, "v1/Agents/List/SaveProjectTypeEntity", projectTypeEntity, false)
+	return call[*ProjectTypeEntity](ctx, s.c, "POST", "v1/Agents/List/SaveProjectTypeEntity", projectTypeEntity, false)
 }
 
 // SaveQuickReplies calls POST v1/Agents/List/SaveQuickReplies.
@@ -2268,84 +2267,84 @@ func (s ListAgent) SaveQuickReplies(ctx context.Context, quickReplies []QuickRep
 	in := struct {
 		QuickReplies []QuickReply `json:"QuickReplies,omitempty"`
 	}{quickReplies}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/List/SaveQuickReplies", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/List/SaveQuickReplies", in, false)
 }
 
 // SaveRelationDefinitionEntity calls POST v1/Agents/List/SaveRelationDefinitionEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_SaveRelationDefinitionEntity.html
 func (s ListAgent) SaveRelationDefinitionEntity(ctx context.Context, relationDefinitionEntity *RelationDefinitionEntity) (*RelationDefinitionEntity, error) {
-	return call[*RelationDefinitionEntity](ctx, s.c, http.MethodPost, "v1/Agents/List/SaveRelationDefinitionEntity", relationDefinitionEntity, false)
+	return call[*RelationDefinitionEntity](ctx, s.c, "POST", "v1/Agents/List/SaveRelationDefinitionEntity", relationDefinitionEntity, false)
 }
 
 // SaveResourceEntity calls POST v1/Agents/List/SaveResourceEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_SaveResourceEntity.html
 func (s ListAgent) SaveResourceEntity(ctx context.Context, resourceEntity *ResourceEntity) (*ResourceEntity, error) {
-	return call[*ResourceEntity](ctx, s.c, http.MethodPost, "v1/Agents/List/SaveResourceEntity", resourceEntity, false)
+	return call[*ResourceEntity](ctx, s.c, "POST", "v1/Agents/List/SaveResourceEntity", resourceEntity, false)
 }
 
 // SaveSaleStageEntity calls POST v1/Agents/List/SaveSaleStageEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_SaveSaleStageEntity.html
 func (s ListAgent) SaveSaleStageEntity(ctx context.Context, saleStageEntity *SaleStageEntity) (*SaleStageEntity, error) {
-	return call[*SaleStageEntity](ctx, s.c, http.MethodPost, "v1/Agents/List/SaveSaleStageEntity", saleStageEntity, false)
+	return call[*SaleStageEntity](ctx, s.c, "POST", "v1/Agents/List/SaveSaleStageEntity", saleStageEntity, false)
 }
 
 // SaveSaleTypeEntity calls POST v1/Agents/List/SaveSaleTypeEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_SaveSaleTypeEntity.html
 func (s ListAgent) SaveSaleTypeEntity(ctx context.Context, saleTypeEntity *SaleTypeEntity) (*SaleTypeEntity, error) {
-	return call[*SaleTypeEntity](ctx, s.c, http.MethodPost, "v1/Agents/List/SaveSaleTypeEntity", saleTypeEntity, false)
+	return call[*SaleTypeEntity](ctx, s.c, "POST", "v1/Agents/List/SaveSaleTypeEntity", saleTypeEntity, false)
 }
 
 // SaveTaskMenu calls POST v1/Agents/List/SaveTaskMenu.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_SaveTaskMenu.html
 func (s ListAgent) SaveTaskMenu(ctx context.Context, taskMenu *TaskMenu) (*TaskMenu, error) {
-	return call[*TaskMenu](ctx, s.c, http.MethodPost, "v1/Agents/List/SaveTaskMenu", taskMenu, false)
+	return call[*TaskMenu](ctx, s.c, "POST", "v1/Agents/List/SaveTaskMenu", taskMenu, false)
 }
 
 // SaveTicketCategoryEntity calls POST v1/Agents/List/SaveTicketCategoryEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_SaveTicketCategoryEntity.html
 func (s ListAgent) SaveTicketCategoryEntity(ctx context.Context, ticketCategoryEntity *TicketCategoryEntity) (*TicketCategoryEntity, error) {
-	return call[*TicketCategoryEntity](ctx, s.c, http.MethodPost, "v1/Agents/List/SaveTicketCategoryEntity", ticketCategoryEntity, false)
+	return call[*TicketCategoryEntity](ctx, s.c, "POST", "v1/Agents/List/SaveTicketCategoryEntity", ticketCategoryEntity, false)
 }
 
 // SaveTicketPriorityEntity calls POST v1/Agents/List/SaveTicketPriorityEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_SaveTicketPriorityEntity.html
 func (s ListAgent) SaveTicketPriorityEntity(ctx context.Context, ticketPriorityEntity *TicketPriorityEntity) (*TicketPriorityEntity, error) {
-	return call[*TicketPriorityEntity](ctx, s.c, http.MethodPost, "v1/Agents/List/SaveTicketPriorityEntity", ticketPriorityEntity, false)
+	return call[*TicketPriorityEntity](ctx, s.c, "POST", "v1/Agents/List/SaveTicketPriorityEntity", ticketPriorityEntity, false)
 }
 
 // SaveTicketRelationDefinitionEntity calls POST v1/Agents/List/SaveTicketRelationDefinitionEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_SaveTicketRelationDefinitionEntity.html
 func (s ListAgent) SaveTicketRelationDefinitionEntity(ctx context.Context, ticketRelationDefinitionEntity *TicketRelationDefinitionEntity) (*TicketRelationDefinitionEntity, error) {
-	return call[*TicketRelationDefinitionEntity](ctx, s.c, http.MethodPost, "v1/Agents/List/SaveTicketRelationDefinitionEntity", ticketRelationDefinitionEntity, false)
+	return call[*TicketRelationDefinitionEntity](ctx, s.c, "POST", "v1/Agents/List/SaveTicketRelationDefinitionEntity", ticketRelationDefinitionEntity, false)
 }
 
 // SaveTicketStatusEntity calls POST v1/Agents/List/SaveTicketStatusEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_SaveTicketStatusEntity.html
 func (s ListAgent) SaveTicketStatusEntity(ctx context.Context, ticketStatusEntity *TicketStatusEntity) (*TicketStatusEntity, error) {
-	return call[*TicketStatusEntity](ctx, s.c, http.MethodPost, "v1/Agents/List/SaveTicketStatusEntity", ticketStatusEntity, false)
+	return call[*TicketStatusEntity](ctx, s.c, "POST", "v1/Agents/List/SaveTicketStatusEntity", ticketStatusEntity, false)
 }
 
 // SaveTicketTypeEntity calls POST v1/Agents/List/SaveTicketTypeEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_SaveTicketTypeEntity.html
 func (s ListAgent) SaveTicketTypeEntity(ctx context.Context, ticketTypeEntity *TicketTypeEntity) (*TicketTypeEntity, error) {
-	return call[*TicketTypeEntity](ctx, s.c, http.MethodPost, "v1/Agents/List/SaveTicketTypeEntity", ticketTypeEntity, false)
+	return call[*TicketTypeEntity](ctx, s.c, "POST", "v1/Agents/List/SaveTicketTypeEntity", ticketTypeEntity, false)
 }
 
 // SaveWebPanelEntity calls POST v1/Agents/List/SaveWebPanelEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_SaveWebPanelEntity.html
 func (s ListAgent) SaveWebPanelEntity(ctx context.Context, webPanelEntity *WebPanelEntity) (*WebPanelEntity, error) {
-	return call[*WebPanelEntity](ctx, s.c, http.MethodPost, "v1/Agents/List/SaveWebPanelEntity", webPanelEntity, false)
+	return call[*WebPanelEntity](ctx, s.c, "POST", "v1/Agents/List/SaveWebPanelEntity", webPanelEntity, false)
 }
 
 // SetDocumentPluginForAllDocumentTemplates calls POST v1/Agents/List/SetDocumentPluginForAllDocumentTemplates.
@@ -2355,7 +2354,7 @@ func (s ListAgent) SetDocumentPluginForAllDocumentTemplates(ctx context.Context,
 	in := struct {
 		DocumentPluginID int64 `json:"DocumentPluginId"`
 	}{documentPluginID}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/List/SetDocumentPluginForAllDocumentTemplates", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/List/SetDocumentPluginForAllDocumentTemplates", in, false)
 }
 
 // SetDocumentTemplateFromDocumentTemplate calls POST v1/Agents/List/SetDocumentTemplateFromDocumentTemplate.
@@ -2366,7 +2365,7 @@ func (s ListAgent) SetDocumentTemplateFromDocumentTemplate(ctx context.Context, 
 		DocumentTemplateEntity   *DocumentTemplateEntity `json:"DocumentTemplateEntity,omitempty"`
 		SourceDocumentTemplateID int64                   `json:"SourceDocumentTemplateId"`
 	}{documentTemplateEntity, sourceDocumentTemplateID}
-	return call[*DocumentTemplateEntity](ctx, s.c, http.MethodPost, "v1/Agents/List/SetDocumentTemplateFromDocumentTemplate", in, false)
+	return call[*DocumentTemplateEntity](ctx, s.c, "POST", "v1/Agents/List/SetDocumentTemplateFromDocumentTemplate", in, false)
 }
 
 // SetDocumentTemplateStream calls POST v1/Agents/List/SetDocumentTemplateStream.
@@ -2379,7 +2378,7 @@ func (s ListAgent) SetDocumentTemplateStream(ctx context.Context, documentTempla
 		PluginID               int64                   `json:"PluginId"`
 		Stream                 []byte                  `json:"Stream,omitempty"`
 	}{documentTemplateEntity, languageCode, pluginID, stream}
-	return call[*DocumentTemplateEntity](ctx, s.c, http.MethodPost, "v1/Agents/List/SetDocumentTemplateStream", in, false)
+	return call[*DocumentTemplateEntity](ctx, s.c, "POST", "v1/Agents/List/SetDocumentTemplateStream", in, false)
 }
 
 // SetEmarketingStrictMode calls POST v1/Agents/List/SetEmarketingStrictMode.
@@ -2389,7 +2388,7 @@ func (s ListAgent) SetEmarketingStrictMode(ctx context.Context, enable bool) err
 	in := struct {
 		Enable bool `json:"Enable"`
 	}{enable}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/List/SetEmarketingStrictMode", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/List/SetEmarketingStrictMode", in, false)
 }
 
 // SetHeadingsForListItem calls POST v1/Agents/List/SetHeadingsForListItem.
@@ -2402,7 +2401,7 @@ func (s ListAgent) SetHeadingsForListItem(ctx context.Context, enable bool, head
 		ListItemID         int64   `json:"ListItemId"`
 		UdListDefinitionID int64   `json:"UdListDefinitionId"`
 	}{enable, headingIDs, listItemID, udListDefinitionID}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/List/SetHeadingsForListItem", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/List/SetHeadingsForListItem", in, false)
 }
 
 // SetListItemsForHeading calls POST v1/Agents/List/SetListItemsForHeading.
@@ -2415,7 +2414,7 @@ func (s ListAgent) SetListItemsForHeading(ctx context.Context, enable bool, head
 		ListItemIDs        []int64 `json:"ListItemIds,omitempty"`
 		UdListDefinitionID int64   `json:"UdListDefinitionId"`
 	}{enable, headingID, listItemIDs, udListDefinitionID}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/List/SetListItemsForHeading", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/List/SetListItemsForHeading", in, false)
 }
 
 // SetListItemsForHeadingFromListName calls POST v1/Agents/List/SetListItemsForHeadingFromListName.
@@ -2428,7 +2427,7 @@ func (s ListAgent) SetListItemsForHeadingFromListName(ctx context.Context, enabl
 		ListItemIDs          []int64 `json:"ListItemIds,omitempty"`
 		UdListDefinitionName string  `json:"UdListDefinitionName"`
 	}{enable, headingID, listItemIDs, udListDefinitionName}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/List/SetListItemsForHeadingFromListName", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/List/SetListItemsForHeadingFromListName", in, false)
 }
 
 // SetListItemsForUserGroup calls POST v1/Agents/List/SetListItemsForUserGroup.
@@ -2441,7 +2440,7 @@ func (s ListAgent) SetListItemsForUserGroup(ctx context.Context, enable bool, li
 		UdListDefinitionID int64   `json:"UdListDefinitionId"`
 		UsergroupID        int64   `json:"UsergroupId"`
 	}{enable, listItemIDs, udListDefinitionID, usergroupID}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/List/SetListItemsForUserGroup", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/List/SetListItemsForUserGroup", in, false)
 }
 
 // SetListItemsForUserGroupFromListName calls POST v1/Agents/List/SetListItemsForUserGroupFromListName.
@@ -2454,7 +2453,7 @@ func (s ListAgent) SetListItemsForUserGroupFromListName(ctx context.Context, ena
 		UdListDefinitionName string  `json:"UdListDefinitionName"`
 		UsergroupID          int64   `json:"UsergroupId"`
 	}{enable, listItemsID, udListDefinitionName, usergroupID}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/List/SetListItemsForUserGroupFromListName", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/List/SetListItemsForUserGroupFromListName", in, false)
 }
 
 // SetRankOnHeadings calls POST v1/Agents/List/SetRankOnHeadings.
@@ -2465,7 +2464,7 @@ func (s ListAgent) SetRankOnHeadings(ctx context.Context, headingIDs []int64, ud
 		HeadingIDs         []int64 `json:"HeadingIds,omitempty"`
 		UdListDefinitionID int64   `json:"UdListDefinitionId"`
 	}{headingIDs, udListDefinitionID}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/List/SetRankOnHeadings", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/List/SetRankOnHeadings", in, false)
 }
 
 // SetRankOnProjectActivity calls POST v1/Agents/List/SetRankOnProjectActivity.
@@ -2476,7 +2475,7 @@ func (s ListAgent) SetRankOnProjectActivity(ctx context.Context, itemsIDs []int6
 		ItemsIDs                []int64 `json:"ItemsIds,omitempty"`
 		ProjectTypeStatusLinkID int64   `json:"ProjectTypeStatusLinkId"`
 	}{itemsIDs, projectTypeStatusLinkID}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/List/SetRankOnProjectActivity", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/List/SetRankOnProjectActivity", in, false)
 }
 
 // SetRankOnProjectDocument calls POST v1/Agents/List/SetRankOnProjectDocument.
@@ -2487,7 +2486,7 @@ func (s ListAgent) SetRankOnProjectDocument(ctx context.Context, itemsIDs []int6
 		ItemsIDs                []int64 `json:"ItemsIds,omitempty"`
 		ProjectTypeStatusLinkID int64   `json:"ProjectTypeStatusLinkId"`
 	}{itemsIDs, projectTypeStatusLinkID}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/List/SetRankOnProjectDocument", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/List/SetRankOnProjectDocument", in, false)
 }
 
 // SetRankOnSaleActivity calls POST v1/Agents/List/SetRankOnSaleActivity.
@@ -2498,7 +2497,7 @@ func (s ListAgent) SetRankOnSaleActivity(ctx context.Context, itemsIDs []int64, 
 		ItemsIDs            []int64 `json:"ItemsIds,omitempty"`
 		SaleTypeStageLinkID int64   `json:"SaleTypeStageLinkId"`
 	}{itemsIDs, saleTypeStageLinkID}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/List/SetRankOnSaleActivity", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/List/SetRankOnSaleActivity", in, false)
 }
 
 // SetRankOnSaleDocument calls POST v1/Agents/List/SetRankOnSaleDocument.
@@ -2509,7 +2508,7 @@ func (s ListAgent) SetRankOnSaleDocument(ctx context.Context, itemsIDs []int64, 
 		ItemsIDs            []int64 `json:"ItemsIds,omitempty"`
 		SaleTypeStageLinkID int64   `json:"SaleTypeStageLinkId"`
 	}{itemsIDs, saleTypeStageLinkID}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/List/SetRankOnSaleDocument", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/List/SetRankOnSaleDocument", in, false)
 }
 
 // SetTicketCategoriesForUserGroup calls POST v1/Agents/List/SetTicketCategoriesForUserGroup.
@@ -2520,7 +2519,7 @@ func (s ListAgent) SetTicketCategoriesForUserGroup(ctx context.Context, category
 		CategoryIDs []int64 `json:"CategoryIds,omitempty"`
 		UserGroupID int64   `json:"UserGroupId"`
 	}{categoryIDs, userGroupID}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/List/SetTicketCategoriesForUserGroup", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/List/SetTicketCategoriesForUserGroup", in, false)
 }
 
 // SetTicketPrioritySortOrder calls POST v1/Agents/List/SetTicketPrioritySortOrder.
@@ -2531,7 +2530,7 @@ func (s ListAgent) SetTicketPrioritySortOrder(ctx context.Context, sortOrder flo
 		SortOrder        float64 `json:"SortOrder"`
 		TicketPriorityID int64   `json:"TicketPriorityId"`
 	}{sortOrder, ticketPriorityID}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/List/SetTicketPrioritySortOrder", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/List/SetTicketPrioritySortOrder", in, false)
 }
 
 // SetTicketRelationDefinitionSortOrder calls POST v1/Agents/List/SetTicketRelationDefinitionSortOrder.
@@ -2542,7 +2541,7 @@ func (s ListAgent) SetTicketRelationDefinitionSortOrder(ctx context.Context, sor
 		SortOrder           float64 `json:"SortOrder"`
 		TicketRelationDefID int64   `json:"TicketRelationDefId"`
 	}{sortOrder, ticketRelationDefID}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/List/SetTicketRelationDefinitionSortOrder", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/List/SetTicketRelationDefinitionSortOrder", in, false)
 }
 
 // SetTicketStatusSortOrder calls POST v1/Agents/List/SetTicketStatusSortOrder.
@@ -2553,7 +2552,7 @@ func (s ListAgent) SetTicketStatusSortOrder(ctx context.Context, sortOrder float
 		SortOrder      float64 `json:"SortOrder"`
 		TicketStatusID int64   `json:"TicketStatusId"`
 	}{sortOrder, ticketStatusID}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/List/SetTicketStatusSortOrder", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/List/SetTicketStatusSortOrder", in, false)
 }
 
 // SetTicketTypeSortOrder calls POST v1/Agents/List/SetTicketTypeSortOrder.
@@ -2564,7 +2563,7 @@ func (s ListAgent) SetTicketTypeSortOrder(ctx context.Context, sortOrder float64
 		SortOrder    float64 `json:"SortOrder"`
 		TicketTypeID int64   `json:"TicketTypeId"`
 	}{sortOrder, ticketTypeID}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/List/SetTicketTypeSortOrder", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/List/SetTicketTypeSortOrder", in, false)
 }
 
 // SetVisibleForUserGroup calls POST v1/Agents/List/SetVisibleForUserGroup.
@@ -2577,7 +2576,7 @@ func (s ListAgent) SetVisibleForUserGroup(ctx context.Context, enable bool, list
 		UdListDefinitionID int64   `json:"UdListDefinitionId"`
 		UserGroupID        []int64 `json:"UserGroupId,omitempty"`
 	}{enable, listItemID, udListDefinitionID, userGroupID}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/List/SetVisibleForUserGroup", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/List/SetVisibleForUserGroup", in, false)
 }
 
 // SetVisibleForUserGroups calls POST v1/Agents/List/SetVisibleForUserGroups.
@@ -2589,7 +2588,7 @@ func (s ListAgent) SetVisibleForUserGroups(ctx context.Context, listItemID int64
 		UdListDefinitionID int64                   `json:"UdListDefinitionId"`
 		UserGroups         []SelectableMDOListItem `json:"UserGroups,omitempty"`
 	}{listItemID, udListDefinitionID, userGroups}
-	return call[[]SelectableMDOListItem](ctx, s.c, http.MethodPost, "v1/Agents/List/SetVisibleForUserGroups", in, false)
+	return call[[]SelectableMDOListItem](ctx, s.c, "POST", "v1/Agents/List/SetVisibleForUserGroups", in, false)
 }
 
 // SetVisibleForUserGroupsFromListName calls POST v1/Agents/List/SetVisibleForUserGroupsFromListName.
@@ -2601,7 +2600,7 @@ func (s ListAgent) SetVisibleForUserGroupsFromListName(ctx context.Context, list
 		UdListDefinitionName string                  `json:"UdListDefinitionName"`
 		UserGroups           []SelectableMDOListItem `json:"UserGroups,omitempty"`
 	}{listItemID, udListDefinitionName, userGroups}
-	return call[[]SelectableMDOListItem](ctx, s.c, http.MethodPost, "v1/Agents/List/SetVisibleForUserGroupsFromListName", in, false)
+	return call[[]SelectableMDOListItem](ctx, s.c, "POST", "v1/Agents/List/SetVisibleForUserGroupsFromListName", in, false)
 }
 
 // SortListItems calls POST v1/Agents/List/SortListItems.
@@ -2612,7 +2611,7 @@ func (s ListAgent) SortListItems(ctx context.Context, cultureName string, udList
 		CultureName        string `json:"CultureName"`
 		UdListDefinitionID int64  `json:"UdListDefinitionId"`
 	}{cultureName, udListDefinitionID}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/List/SortListItems", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/List/SortListItems", in, false)
 }
 
 // UpdateCategoryMemberships calls POST v1/Agents/List/UpdateCategoryMemberships.
@@ -2625,7 +2624,7 @@ func (s ListAgent) UpdateCategoryMemberships(ctx context.Context, membershipsToA
 		MembershipsToUpdate []TicketCategoryMembershipEntity `json:"MembershipsToUpdate,omitempty"`
 		TicketCategoryID    int64                            `json:"TicketCategoryId"`
 	}{membershipsToAdd, membershipsToDelete, membershipsToUpdate, ticketCategoryID}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/List/UpdateCategoryMemberships", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/List/UpdateCategoryMemberships", in, false)
 }
 
 // UpdateHierarchyFromPath calls POST v1/Agents/List/UpdateHierarchyFromPath.
@@ -2637,7 +2636,7 @@ func (s ListAgent) UpdateHierarchyFromPath(ctx context.Context, domain Domain, e
 		Entity *HierarchyEntity `json:"Entity,omitempty"`
 		Path   string           `json:"Path"`
 	}{domain, entity, path}
-	return call[*HierarchyEntity](ctx, s.c, http.MethodPost, "v1/Agents/List/UpdateHierarchyFromPath", in, false)
+	return call[*HierarchyEntity](ctx, s.c, "POST", "v1/Agents/List/UpdateHierarchyFromPath", in, false)
 }
 
 // ValidateTicketRelationDefinition calls POST v1/Agents/List/ValidateTicketRelationDefinition.
@@ -2650,5 +2649,5 @@ func (s ListAgent) ValidateTicketRelationDefinition(ctx context.Context, destina
 		SourceTicketTypeIDs        []int64            `json:"SourceTicketTypeIds,omitempty"`
 		TicketRelationDefinitionID int64              `json:"TicketRelationDefinitionId"`
 	}{destinationTicketTypeIDs, relationType, sourceTicketTypeIDs, ticketRelationDefinitionID}
-	return call[[]TicketRelationDefinitionResult](ctx, s.c, http.MethodPost, "v1/Agents/List/ValidateTicketRelationDefinition", in, false)
+	return call[[]TicketRelationDefinitionResult](ctx, s.c, "POST", "v1/Agents/List/ValidateTicketRelationDefinition", in, false)
 }

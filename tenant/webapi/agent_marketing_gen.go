@@ -4,7 +4,6 @@ package webapi
 
 import (
 	"context"
-	"net/http"
 
 	"github.com/go-superoffice/superoffice/tenant"
 )
@@ -21,49 +20,49 @@ func (s MarketingAgent) CalculateMailingStatistics(ctx context.Context, shipment
 	in := struct {
 		ShipmentID int64 `json:"ShipmentId"`
 	}{shipmentID}
-	return call[float64](ctx, s.c, http.MethodPost, "v1/Agents/Marketing/CalculateMailingStatistics", in, false)
+	return call[float64](ctx, s.c, "POST", "v1/Agents/Marketing/CalculateMailingStatistics", in, false)
 }
 
 // CreateDefaultAvailableFont calls POST v1/Agents/Marketing/CreateDefaultAvailableFont.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Marketing_Agent/v1MarketingAgent_CreateDefaultAvailableFont.html
 func (s MarketingAgent) CreateDefaultAvailableFont(ctx context.Context) (*AvailableFont, error) {
-	return call[*AvailableFont](ctx, s.c, http.MethodPost, "v1/Agents/Marketing/CreateDefaultAvailableFont", nil, false)
+	return call[*AvailableFont](ctx, s.c, "POST", "v1/Agents/Marketing/CreateDefaultAvailableFont", nil, false)
 }
 
 // CreateDefaultFormEntity calls POST v1/Agents/Marketing/CreateDefaultFormEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Marketing_Agent/v1MarketingAgent_CreateDefaultFormEntity.html
 func (s MarketingAgent) CreateDefaultFormEntity(ctx context.Context) (*FormEntity, error) {
-	return call[*FormEntity](ctx, s.c, http.MethodPost, "v1/Agents/Marketing/CreateDefaultFormEntity", nil, false)
+	return call[*FormEntity](ctx, s.c, "POST", "v1/Agents/Marketing/CreateDefaultFormEntity", nil, false)
 }
 
 // CreateDefaultFormSubmissionEntity calls POST v1/Agents/Marketing/CreateDefaultFormSubmissionEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Marketing_Agent/v1MarketingAgent_CreateDefaultFormSubmissionEntity.html
 func (s MarketingAgent) CreateDefaultFormSubmissionEntity(ctx context.Context) (*FormSubmissionEntity, error) {
-	return call[*FormSubmissionEntity](ctx, s.c, http.MethodPost, "v1/Agents/Marketing/CreateDefaultFormSubmissionEntity", nil, false)
+	return call[*FormSubmissionEntity](ctx, s.c, "POST", "v1/Agents/Marketing/CreateDefaultFormSubmissionEntity", nil, false)
 }
 
 // CreateDefaultMailingEntity calls POST v1/Agents/Marketing/CreateDefaultMailingEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Marketing_Agent/v1MarketingAgent_CreateDefaultMailingEntity.html
 func (s MarketingAgent) CreateDefaultMailingEntity(ctx context.Context) (*MailingEntity, error) {
-	return call[*MailingEntity](ctx, s.c, http.MethodPost, "v1/Agents/Marketing/CreateDefaultMailingEntity", nil, false)
+	return call[*MailingEntity](ctx, s.c, "POST", "v1/Agents/Marketing/CreateDefaultMailingEntity", nil, false)
 }
 
 // CreateDefaultShipmentMessageBlockEntity calls POST v1/Agents/Marketing/CreateDefaultShipmentMessageBlockEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Marketing_Agent/v1MarketingAgent_CreateDefaultShipmentMessageBlockEntity.html
 func (s MarketingAgent) CreateDefaultShipmentMessageBlockEntity(ctx context.Context) (*ShipmentMessageBlockEntity, error) {
-	return call[*ShipmentMessageBlockEntity](ctx, s.c, http.MethodPost, "v1/Agents/Marketing/CreateDefaultShipmentMessageBlockEntity", nil, false)
+	return call[*ShipmentMessageBlockEntity](ctx, s.c, "POST", "v1/Agents/Marketing/CreateDefaultShipmentMessageBlockEntity", nil, false)
 }
 
 // CreateDefaultShipmentMessageEntity calls POST v1/Agents/Marketing/CreateDefaultShipmentMessageEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Marketing_Agent/v1MarketingAgent_CreateDefaultShipmentMessageEntity.html
 func (s MarketingAgent) CreateDefaultShipmentMessageEntity(ctx context.Context) (*ShipmentMessageEntity, error) {
-	return call[*ShipmentMessageEntity](ctx, s.c, http.MethodPost, "v1/Agents/Marketing/CreateDefaultShipmentMessageEntity", nil, false)
+	return call[*ShipmentMessageEntity](ctx, s.c, "POST", "v1/Agents/Marketing/CreateDefaultShipmentMessageEntity", nil, false)
 }
 
 // DeleteAvailableFont calls POST v1/Agents/Marketing/DeleteAvailableFont.
@@ -73,28 +72,28 @@ func (s MarketingAgent) DeleteAvailableFont(ctx context.Context, availableFontID
 	in := struct {
 		AvailableFontID int64 `json:"AvailableFontId"`
 	}{availableFontID}
-	return call[bool](ctx, s.c, http.MethodPost, "v1/Agents/Marketing/DeleteAvailableFont", in, false)
+	return call[bool](ctx, s.c, "POST", "v1/Agents/Marketing/DeleteAvailableFont", in, false)
 }
 
 // DeleteFormEntity calls POST v1/Agents/Marketing/DeleteFormEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Marketing_Agent/v1MarketingAgent_DeleteFormEntity.html
 func (s MarketingAgent) DeleteFormEntity(ctx context.Context, formEntityID int64) error {
-	return exec(ctx, s.c, http.MethodPost, withQuery("v1/Agents/Marketing/DeleteFormEntity", "FormEntityId", formEntityID), nil, false)
+	return exec(ctx, s.c, "POST", withQuery("v1/Agents/Marketing/DeleteFormEntity", "FormEntityId", formEntityID), nil, false)
 }
 
 // DeleteFormSubmissionEntity calls POST v1/Agents/Marketing/DeleteFormSubmissionEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Marketing_Agent/v1MarketingAgent_DeleteFormSubmissionEntity.html
 func (s MarketingAgent) DeleteFormSubmissionEntity(ctx context.Context, formSubmissionEntityID int64) error {
-	return exec(ctx, s.c, http.MethodPost, withQuery("v1/Agents/Marketing/DeleteFormSubmissionEntity", "FormSubmissionEntityId", formSubmissionEntityID), nil, false)
+	return exec(ctx, s.c, "POST", withQuery("v1/Agents/Marketing/DeleteFormSubmissionEntity", "FormSubmissionEntityId", formSubmissionEntityID), nil, false)
 }
 
 // DeleteMailingEntity calls POST v1/Agents/Marketing/DeleteMailingEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Marketing_Agent/v1MarketingAgent_DeleteMailingEntity.html
 func (s MarketingAgent) DeleteMailingEntity(ctx context.Context, mailingEntityID int64) error {
-	return exec(ctx, s.c, http.MethodPost, withQuery("v1/Agents/Marketing/DeleteMailingEntity", "MailingEntityId", mailingEntityID), nil, false)
+	return exec(ctx, s.c, "POST", withQuery("v1/Agents/Marketing/DeleteMailingEntity", "MailingEntityId", mailingEntityID), nil, false)
 }
 
 // DeleteMessageAndShipment calls POST v1/Agents/Marketing/DeleteMessageAndShipment.
@@ -104,21 +103,21 @@ func (s MarketingAgent) DeleteMessageAndShipment(ctx context.Context, messageID 
 	in := struct {
 		MessageID int64 `json:"MessageId"`
 	}{messageID}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Marketing/DeleteMessageAndShipment", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Marketing/DeleteMessageAndShipment", in, false)
 }
 
 // DeleteShipmentMessageBlockEntity calls POST v1/Agents/Marketing/DeleteShipmentMessageBlockEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Marketing_Agent/v1MarketingAgent_DeleteShipmentMessageBlockEntity.html
 func (s MarketingAgent) DeleteShipmentMessageBlockEntity(ctx context.Context, shipmentMessageBlockEntityID int64) error {
-	return exec(ctx, s.c, http.MethodPost, withQuery("v1/Agents/Marketing/DeleteShipmentMessageBlockEntity", "ShipmentMessageBlockEntityId", shipmentMessageBlockEntityID), nil, false)
+	return exec(ctx, s.c, "POST", withQuery("v1/Agents/Marketing/DeleteShipmentMessageBlockEntity", "ShipmentMessageBlockEntityId", shipmentMessageBlockEntityID), nil, false)
 }
 
 // DeleteShipmentMessageEntity calls POST v1/Agents/Marketing/DeleteShipmentMessageEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Marketing_Agent/v1MarketingAgent_DeleteShipmentMessageEntity.html
 func (s MarketingAgent) DeleteShipmentMessageEntity(ctx context.Context, shipmentMessageEntityID int64) error {
-	return exec(ctx, s.c, http.MethodPost, withQuery("v1/Agents/Marketing/DeleteShipmentMessageEntity", "ShipmentMessageEntityId", shipmentMessageEntityID), nil, false)
+	return exec(ctx, s.c, "POST", withQuery("v1/Agents/Marketing/DeleteShipmentMessageEntity", "ShipmentMessageEntityId", shipmentMessageEntityID), nil, false)
 }
 
 // GetAvailableFont calls POST v1/Agents/Marketing/GetAvailableFont; it only reads, so it is retried like a GET.
@@ -128,21 +127,21 @@ func (s MarketingAgent) GetAvailableFont(ctx context.Context, availableFontID in
 	in := struct {
 		AvailableFontID int64 `json:"AvailableFontId"`
 	}{availableFontID}
-	return call[*AvailableFont](ctx, s.c, http.MethodPost, "v1/Agents/Marketing/GetAvailableFont", in, true)
+	return call[*AvailableFont](ctx, s.c, "POST", "v1/Agents/Marketing/GetAvailableFont", in, true)
 }
 
 // GetFormEntity calls POST v1/Agents/Marketing/GetFormEntity; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Marketing_Agent/v1MarketingAgent_GetFormEntity.html
 func (s MarketingAgent) GetFormEntity(ctx context.Context, formEntityID int64) (*FormEntity, error) {
-	return call[*FormEntity](ctx, s.c, http.MethodPost, withQuery("v1/Agents/Marketing/GetFormEntity", "formEntityId", formEntityID), nil, true)
+	return call[*FormEntity](ctx, s.c, "POST", withQuery("v1/Agents/Marketing/GetFormEntity", "formEntityId", formEntityID), nil, true)
 }
 
 // GetFormSubmissionEntity calls POST v1/Agents/Marketing/GetFormSubmissionEntity; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Marketing_Agent/v1MarketingAgent_GetFormSubmissionEntity.html
 func (s MarketingAgent) GetFormSubmissionEntity(ctx context.Context, formSubmissionEntityID int64) (*FormSubmissionEntity, error) {
-	return call[*FormSubmissionEntity](ctx, s.c, http.MethodPost, withQuery("v1/Agents/Marketing/GetFormSubmissionEntity", "formSubmissionEntityId", formSubmissionEntityID), nil, true)
+	return call[*FormSubmissionEntity](ctx, s.c, "POST", withQuery("v1/Agents/Marketing/GetFormSubmissionEntity", "formSubmissionEntityId", formSubmissionEntityID), nil, true)
 }
 
 // GetFormSubmissionsCount calls POST v1/Agents/Marketing/GetFormSubmissionsCount; it only reads, so it is retried like a GET.
@@ -153,14 +152,14 @@ func (s MarketingAgent) GetFormSubmissionsCount(ctx context.Context, formID int6
 		FormID int64                `json:"FormId"`
 		Status FormSubmissionStatus `json:"Status,omitempty"`
 	}{formID, status}
-	return call[int64](ctx, s.c, http.MethodPost, "v1/Agents/Marketing/GetFormSubmissionsCount", in, true)
+	return call[int64](ctx, s.c, "POST", "v1/Agents/Marketing/GetFormSubmissionsCount", in, true)
 }
 
 // GetMailingEntity calls POST v1/Agents/Marketing/GetMailingEntity; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Marketing_Agent/v1MarketingAgent_GetMailingEntity.html
 func (s MarketingAgent) GetMailingEntity(ctx context.Context, mailingEntityID int64) (*MailingEntity, error) {
-	return call[*MailingEntity](ctx, s.c, http.MethodPost, withQuery("v1/Agents/Marketing/GetMailingEntity", "mailingEntityId", mailingEntityID), nil, true)
+	return call[*MailingEntity](ctx, s.c, "POST", withQuery("v1/Agents/Marketing/GetMailingEntity", "mailingEntityId", mailingEntityID), nil, true)
 }
 
 // GetPreviewMailing calls POST v1/Agents/Marketing/GetPreviewMailing; it only reads, so it is retried like a GET.
@@ -170,7 +169,7 @@ func (s MarketingAgent) GetPreviewMailing(ctx context.Context, shipmentAddrID in
 	in := struct {
 		ShipmentAddrID int64 `json:"ShipmentAddrId"`
 	}{shipmentAddrID}
-	return call[*PreviewMailing](ctx, s.c, http.MethodPost, "v1/Agents/Marketing/GetPreviewMailing", in, true)
+	return call[*PreviewMailing](ctx, s.c, "POST", "v1/Agents/Marketing/GetPreviewMailing", in, true)
 }
 
 // GetPreviewMailingHeader calls POST v1/Agents/Marketing/GetPreviewMailingHeader; it only reads, so it is retried like a GET.
@@ -180,21 +179,21 @@ func (s MarketingAgent) GetPreviewMailingHeader(ctx context.Context, shipmentID 
 	in := struct {
 		ShipmentID int64 `json:"ShipmentId"`
 	}{shipmentID}
-	return call[*PreviewMailingHeader](ctx, s.c, http.MethodPost, "v1/Agents/Marketing/GetPreviewMailingHeader", in, true)
+	return call[*PreviewMailingHeader](ctx, s.c, "POST", "v1/Agents/Marketing/GetPreviewMailingHeader", in, true)
 }
 
 // GetShipmentMessageBlockEntity calls POST v1/Agents/Marketing/GetShipmentMessageBlockEntity; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Marketing_Agent/v1MarketingAgent_GetShipmentMessageBlockEntity.html
 func (s MarketingAgent) GetShipmentMessageBlockEntity(ctx context.Context, shipmentMessageBlockEntityID int64) (*ShipmentMessageBlockEntity, error) {
-	return call[*ShipmentMessageBlockEntity](ctx, s.c, http.MethodPost, withQuery("v1/Agents/Marketing/GetShipmentMessageBlockEntity", "shipmentMessageBlockEntityId", shipmentMessageBlockEntityID), nil, true)
+	return call[*ShipmentMessageBlockEntity](ctx, s.c, "POST", withQuery("v1/Agents/Marketing/GetShipmentMessageBlockEntity", "shipmentMessageBlockEntityId", shipmentMessageBlockEntityID), nil, true)
 }
 
 // GetShipmentMessageEntity calls POST v1/Agents/Marketing/GetShipmentMessageEntity; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Marketing_Agent/v1MarketingAgent_GetShipmentMessageEntity.html
 func (s MarketingAgent) GetShipmentMessageEntity(ctx context.Context, shipmentMessageEntityID int64) (*ShipmentMessageEntity, error) {
-	return call[*ShipmentMessageEntity](ctx, s.c, http.MethodPost, withQuery("v1/Agents/Marketing/GetShipmentMessageEntity", "shipmentMessageEntityId", shipmentMessageEntityID), nil, true)
+	return call[*ShipmentMessageEntity](ctx, s.c, "POST", withQuery("v1/Agents/Marketing/GetShipmentMessageEntity", "shipmentMessageEntityId", shipmentMessageEntityID), nil, true)
 }
 
 // GetUserBlocks calls POST v1/Agents/Marketing/GetUserBlocks; it only reads, so it is retried like a GET.
@@ -204,7 +203,7 @@ func (s MarketingAgent) GetUserBlocks(ctx context.Context, associateID int64) ([
 	in := struct {
 		AssociateID int64 `json:"AssociateId"`
 	}{associateID}
-	return call[[]ShipmentMessageBlockEntity](ctx, s.c, http.MethodPost, "v1/Agents/Marketing/GetUserBlocks", in, true)
+	return call[[]ShipmentMessageBlockEntity](ctx, s.c, "POST", "v1/Agents/Marketing/GetUserBlocks", in, true)
 }
 
 // MoveFormsToFolder calls POST v1/Agents/Marketing/MoveFormsToFolder.
@@ -215,7 +214,7 @@ func (s MarketingAgent) MoveFormsToFolder(ctx context.Context, folderID int64, f
 		FolderID int64   `json:"FolderId"`
 		FormIDs  []int64 `json:"FormIds,omitempty"`
 	}{folderID, formIDs}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Marketing/MoveFormsToFolder", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Marketing/MoveFormsToFolder", in, false)
 }
 
 // MoveMailingsToFolder calls POST v1/Agents/Marketing/MoveMailingsToFolder.
@@ -226,7 +225,7 @@ func (s MarketingAgent) MoveMailingsToFolder(ctx context.Context, folderID int64
 		FolderID   int64   `json:"FolderId"`
 		MailingIDs []int64 `json:"MailingIds,omitempty"`
 	}{folderID, mailingIDs}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Marketing/MoveMailingsToFolder", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Marketing/MoveMailingsToFolder", in, false)
 }
 
 // ReloadAndSendMailing calls POST v1/Agents/Marketing/ReloadAndSendMailing.
@@ -236,7 +235,7 @@ func (s MarketingAgent) ReloadAndSendMailing(ctx context.Context, mailingID int6
 	in := struct {
 		MailingID int64 `json:"MailingId"`
 	}{mailingID}
-	return call[bool](ctx, s.c, http.MethodPost, "v1/Agents/Marketing/ReloadAndSendMailing", in, false)
+	return call[bool](ctx, s.c, "POST", "v1/Agents/Marketing/ReloadAndSendMailing", in, false)
 }
 
 // RenameMailingByMessageID calls POST v1/Agents/Marketing/RenameMailingByMessageId.
@@ -247,7 +246,7 @@ func (s MarketingAgent) RenameMailingByMessageID(ctx context.Context, messageID 
 		MessageID int64  `json:"MessageId"`
 		Name      string `json:"Name"`
 	}{messageID, name}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Marketing/RenameMailingByMessageId", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Marketing/RenameMailingByMessageId", in, false)
 }
 
 // SaveAvailableFont calls POST v1/Agents/Marketing/SaveAvailableFont.
@@ -257,42 +256,42 @@ func (s MarketingAgent) SaveAvailableFont(ctx context.Context, font *AvailableFo
 	in := struct {
 		Font *AvailableFont `json:"Font,omitempty"`
 	}{font}
-	return call[*AvailableFont](ctx, s.c, http.MethodPost, "v1/Agents/Marketing/SaveAvailableFont", in, false)
+	return call[*AvailableFont](ctx, s.c, "POST", "v1/Agents/Marketing/SaveAvailableFont", in, false)
 }
 
 // SaveFormEntity calls POST v1/Agents/Marketing/SaveFormEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Marketing_Agent/v1MarketingAgent_SaveFormEntity.html
 func (s MarketingAgent) SaveFormEntity(ctx context.Context, formEntity *FormEntity) (*FormEntity, error) {
-	return call[*FormEntity](ctx, s.c, http.MethodPost, "v1/Agents/Marketing/SaveFormEntity", formEntity, false)
+	return call[*FormEntity](ctx, s.c, "POST", "v1/Agents/Marketing/SaveFormEntity", formEntity, false)
 }
 
 // SaveFormSubmissionEntity calls POST v1/Agents/Marketing/SaveFormSubmissionEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Marketing_Agent/v1MarketingAgent_SaveFormSubmissionEntity.html
 func (s MarketingAgent) SaveFormSubmissionEntity(ctx context.Context, formSubmissionEntity *FormSubmissionEntity) (*FormSubmissionEntity, error) {
-	return call[*FormSubmissionEntity](ctx, s.c, http.MethodPost, "v1/Agents/Marketing/SaveFormSubmissionEntity", formSubmissionEntity, false)
+	return call[*FormSubmissionEntity](ctx, s.c, "POST", "v1/Agents/Marketing/SaveFormSubmissionEntity", formSubmissionEntity, false)
 }
 
 // SaveMailingEntity calls POST v1/Agents/Marketing/SaveMailingEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Marketing_Agent/v1MarketingAgent_SaveMailingEntity.html
 func (s MarketingAgent) SaveMailingEntity(ctx context.Context, mailingEntity *MailingEntity) (*MailingEntity, error) {
-	return call[*MailingEntity](ctx, s.c, http.MethodPost, "v1/Agents/Marketing/SaveMailingEntity", mailingEntity, false)
+	return call[*MailingEntity](ctx, s.c, "POST", "v1/Agents/Marketing/SaveMailingEntity", mailingEntity, false)
 }
 
 // SaveShipmentMessageBlockEntity calls POST v1/Agents/Marketing/SaveShipmentMessageBlockEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Marketing_Agent/v1MarketingAgent_SaveShipmentMessageBlockEntity.html
 func (s MarketingAgent) SaveShipmentMessageBlockEntity(ctx context.Context, shipmentMessageBlockEntity *ShipmentMessageBlockEntity) (*ShipmentMessageBlockEntity, error) {
-	return call[*ShipmentMessageBlockEntity](ctx, s.c, http.MethodPost, "v1/Agents/Marketing/SaveShipmentMessageBlockEntity", shipmentMessageBlockEntity, false)
+	return call[*ShipmentMessageBlockEntity](ctx, s.c, "POST", "v1/Agents/Marketing/SaveShipmentMessageBlockEntity", shipmentMessageBlockEntity, false)
 }
 
 // SaveShipmentMessageEntity calls POST v1/Agents/Marketing/SaveShipmentMessageEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Marketing_Agent/v1MarketingAgent_SaveShipmentMessageEntity.html
 func (s MarketingAgent) SaveShipmentMessageEntity(ctx context.Context, shipmentMessageEntity *ShipmentMessageEntity) (*ShipmentMessageEntity, error) {
-	return call[*ShipmentMessageEntity](ctx, s.c, http.MethodPost, "v1/Agents/Marketing/SaveShipmentMessageEntity", shipmentMessageEntity, false)
+	return call[*ShipmentMessageEntity](ctx, s.c, "POST", "v1/Agents/Marketing/SaveShipmentMessageEntity", shipmentMessageEntity, false)
 }
 
 // SetAllFormFieldRestrictions calls POST v1/Agents/Marketing/SetAllFormFieldRestrictions.
@@ -302,7 +301,7 @@ func (s MarketingAgent) SetAllFormFieldRestrictions(ctx context.Context, formFie
 	in := struct {
 		FormFieldRestrictions []FormFieldRestriction `json:"FormFieldRestrictions,omitempty"`
 	}{formFieldRestrictions}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Marketing/SetAllFormFieldRestrictions", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Marketing/SetAllFormFieldRestrictions", in, false)
 }
 
 // SetFontRank calls POST v1/Agents/Marketing/SetFontRank.
@@ -313,7 +312,7 @@ func (s MarketingAgent) SetFontRank(ctx context.Context, availableFontID int64, 
 		AvailableFontID int64   `json:"AvailableFontId"`
 		Rank            float64 `json:"Rank"`
 	}{availableFontID, rank}
-	return call[bool](ctx, s.c, http.MethodPost, "v1/Agents/Marketing/SetFontRank", in, false)
+	return call[bool](ctx, s.c, "POST", "v1/Agents/Marketing/SetFontRank", in, false)
 }
 
 // StopMailing calls POST v1/Agents/Marketing/StopMailing.
@@ -323,7 +322,7 @@ func (s MarketingAgent) StopMailing(ctx context.Context, mailingID int64) (bool,
 	in := struct {
 		MailingID int64 `json:"MailingId"`
 	}{mailingID}
-	return call[bool](ctx, s.c, http.MethodPost, "v1/Agents/Marketing/StopMailing", in, false)
+	return call[bool](ctx, s.c, "POST", "v1/Agents/Marketing/StopMailing", in, false)
 }
 
 // VerifyGoogleRecaptcha calls POST v1/Agents/Marketing/VerifyGoogleRecaptcha.
@@ -334,5 +333,5 @@ func (s MarketingAgent) VerifyGoogleRecaptcha(ctx context.Context, optionalSecre
 		OptionalSecretKey string `json:"OptionalSecretKey"`
 		Token             string `json:"Token"`
 	}{optionalSecretKey, token}
-	return call[bool](ctx, s.c, http.MethodPost, "v1/Agents/Marketing/VerifyGoogleRecaptcha", in, false)
+	return call[bool](ctx, s.c, "POST", "v1/Agents/Marketing/VerifyGoogleRecaptcha", in, false)
 }

@@ -4,7 +4,6 @@ package webapi
 
 import (
 	"context"
-	"net/http"
 
 	"github.com/go-superoffice/superoffice/tenant"
 )
@@ -24,7 +23,7 @@ func (s MDOAgent) GetList(ctx context.Context, additionalInfo string, forceFlatL
 		Name           string `json:"Name"`
 		OnlyHistory    bool   `json:"OnlyHistory"`
 	}{additionalInfo, forceFlatList, name, onlyHistory}
-	return call[[]MDOListItem](ctx, s.c, http.MethodPost, "v1/Agents/MDO/GetList", in, true)
+	return call[[]MDOListItem](ctx, s.c, "POST", "v1/Agents/MDO/GetList", in, true)
 }
 
 // GetListIDByListName calls POST v1/Agents/MDO/GetListIdByListName; it only reads, so it is retried like a GET.
@@ -34,7 +33,7 @@ func (s MDOAgent) GetListIDByListName(ctx context.Context, name string) (float64
 	in := struct {
 		Name string `json:"Name"`
 	}{name}
-	return call[float64](ctx, s.c, http.MethodPost, "v1/Agents/MDO/GetListIdByListName", in, true)
+	return call[float64](ctx, s.c, "POST", "v1/Agents/MDO/GetListIdByListName", in, true)
 }
 
 // GetListItem calls POST v1/Agents/MDO/GetListItem; it only reads, so it is retried like a GET.
@@ -45,14 +44,14 @@ func (s MDOAgent) GetListItem(ctx context.Context, id int64, listName string) (*
 		ID       int64  `json:"Id"`
 		ListName string `json:"ListName"`
 	}{id, listName}
-	return call[*MDOListItem](ctx, s.c, http.MethodPost, "v1/Agents/MDO/GetListItem", in, true)
+	return call[*MDOListItem](ctx, s.c, "POST", "v1/Agents/MDO/GetListItem", in, true)
 }
 
 // GetListNames calls POST v1/Agents/MDO/GetListNames; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/MDO_Agent/v1MDOAgent_GetListNames.html
 func (s MDOAgent) GetListNames(ctx context.Context) ([]string, error) {
-	return call[[]string](ctx, s.c, http.MethodPost, "v1/Agents/MDO/GetListNames", nil, true)
+	return call[[]string](ctx, s.c, "POST", "v1/Agents/MDO/GetListNames", nil, true)
 }
 
 // GetListWithHistory calls POST v1/Agents/MDO/GetListWithHistory; it only reads, so it is retried like a GET.
@@ -66,7 +65,7 @@ func (s MDOAgent) GetListWithHistory(ctx context.Context, additionalInfo string,
 		Name           string    `json:"Name"`
 		OnlyHistory    bool      `json:"OnlyHistory"`
 	}{additionalInfo, forceFlatList, historyItems, name, onlyHistory}
-	return call[[]MDOListItem](ctx, s.c, http.MethodPost, "v1/Agents/MDO/GetListWithHistory", in, true)
+	return call[[]MDOListItem](ctx, s.c, "POST", "v1/Agents/MDO/GetListWithHistory", in, true)
 }
 
 // GetListWithRestriction calls POST v1/Agents/MDO/GetListWithRestriction; it only reads, so it is retried like a GET.
@@ -78,7 +77,7 @@ func (s MDOAgent) GetListWithRestriction(ctx context.Context, additionalInfo str
 		Name           string `json:"Name"`
 		SearchValue    string `json:"SearchValue"`
 	}{additionalInfo, name, searchValue}
-	return call[[]MDOListItem](ctx, s.c, http.MethodPost, "v1/Agents/MDO/GetListWithRestriction", in, true)
+	return call[[]MDOListItem](ctx, s.c, "POST", "v1/Agents/MDO/GetListWithRestriction", in, true)
 }
 
 // GetSelectableList calls POST v1/Agents/MDO/GetSelectableList; it only reads, so it is retried like a GET.
@@ -91,7 +90,7 @@ func (s MDOAgent) GetSelectableList(ctx context.Context, additionalInfo string, 
 		Name           string `json:"Name"`
 		OnlyHistory    bool   `json:"OnlyHistory"`
 	}{additionalInfo, forceFlatList, name, onlyHistory}
-	return call[[]SelectableMDOListItem](ctx, s.c, http.MethodPost, "v1/Agents/MDO/GetSelectableList", in, true)
+	return call[[]SelectableMDOListItem](ctx, s.c, "POST", "v1/Agents/MDO/GetSelectableList", in, true)
 }
 
 // GetSelectableListWithHistory calls POST v1/Agents/MDO/GetSelectableListWithHistory; it only reads, so it is retried like a GET.
@@ -105,7 +104,7 @@ func (s MDOAgent) GetSelectableListWithHistory(ctx context.Context, additionalIn
 		Name           string    `json:"Name"`
 		OnlyHistory    bool      `json:"OnlyHistory"`
 	}{additionalInfo, forceFlatList, historyItems, name, onlyHistory}
-	return call[[]SelectableMDOListItem](ctx, s.c, http.MethodPost, "v1/Agents/MDO/GetSelectableListWithHistory", in, true)
+	return call[[]SelectableMDOListItem](ctx, s.c, "POST", "v1/Agents/MDO/GetSelectableListWithHistory", in, true)
 }
 
 // GetSelectableListWithRestriction calls POST v1/Agents/MDO/GetSelectableListWithRestriction; it only reads, so it is retried like a GET.
@@ -117,7 +116,7 @@ func (s MDOAgent) GetSelectableListWithRestriction(ctx context.Context, addition
 		Name           string `json:"Name"`
 		SearchValue    string `json:"SearchValue"`
 	}{additionalInfo, name, searchValue}
-	return call[[]SelectableMDOListItem](ctx, s.c, http.MethodPost, "v1/Agents/MDO/GetSelectableListWithRestriction", in, true)
+	return call[[]SelectableMDOListItem](ctx, s.c, "POST", "v1/Agents/MDO/GetSelectableListWithRestriction", in, true)
 }
 
 // GetSelectableSimpleList calls POST v1/Agents/MDO/GetSelectableSimpleList; it only reads, so it is retried like a GET.
@@ -127,7 +126,7 @@ func (s MDOAgent) GetSelectableSimpleList(ctx context.Context, name string) ([]S
 	in := struct {
 		Name string `json:"Name"`
 	}{name}
-	return call[[]SelectableMDOListItem](ctx, s.c, http.MethodPost, "v1/Agents/MDO/GetSelectableSimpleList", in, true)
+	return call[[]SelectableMDOListItem](ctx, s.c, "POST", "v1/Agents/MDO/GetSelectableSimpleList", in, true)
 }
 
 // GetSimpleList calls POST v1/Agents/MDO/GetSimpleList; it only reads, so it is retried like a GET.
@@ -137,7 +136,7 @@ func (s MDOAgent) GetSimpleList(ctx context.Context, name string) ([]MDOListItem
 	in := struct {
 		Name string `json:"Name"`
 	}{name}
-	return call[[]MDOListItem](ctx, s.c, http.MethodPost, "v1/Agents/MDO/GetSimpleList", in, true)
+	return call[[]MDOListItem](ctx, s.c, "POST", "v1/Agents/MDO/GetSimpleList", in, true)
 }
 
 // SetSelected calls POST v1/Agents/MDO/SetSelected.
@@ -149,5 +148,5 @@ func (s MDOAgent) SetSelected(ctx context.Context, additionalInfo string, name s
 		Name              string                  `json:"Name"`
 		SelectableMDOList []SelectableMDOListItem `json:"SelectableMDOList,omitempty"`
 	}{additionalInfo, name, selectableMDOList}
-	return call[[]SelectableMDOListItem](ctx, s.c, http.MethodPost, "v1/Agents/MDO/SetSelected", in, false)
+	return call[[]SelectableMDOListItem](ctx, s.c, "POST", "v1/Agents/MDO/SetSelected", in, false)
 }

@@ -4,7 +4,6 @@ package webapi
 
 import (
 	"context"
-	"net/http"
 
 	"github.com/go-superoffice/superoffice/tenant"
 )
@@ -21,7 +20,7 @@ func (s MessagingAgent) CreateMessage(ctx context.Context, incomingMessage *Inco
 	in := struct {
 		IncomingMessage *IncomingMessage `json:"IncomingMessage,omitempty"`
 	}{incomingMessage}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Messaging/CreateMessage", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Messaging/CreateMessage", in, false)
 }
 
 // GetDeliveryStatus calls POST v1/Agents/Messaging/GetDeliveryStatus; it only reads, so it is retried like a GET.
@@ -31,14 +30,14 @@ func (s MessagingAgent) GetDeliveryStatus(ctx context.Context, messagingIDs []in
 	in := struct {
 		MessagingIDs []int64 `json:"MessagingIds,omitempty"`
 	}{messagingIDs}
-	return call[[]MessageDeliveryStatus](ctx, s.c, http.MethodPost, "v1/Agents/Messaging/GetDeliveryStatus", in, true)
+	return call[[]MessageDeliveryStatus](ctx, s.c, "POST", "v1/Agents/Messaging/GetDeliveryStatus", in, true)
 }
 
 // GetPlugins calls POST v1/Agents/Messaging/GetPlugins; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Messaging_Agent/v1MessagingAgent_GetPlugins.html
 func (s MessagingAgent) GetPlugins(ctx context.Context) ([]ProviderInfo, error) {
-	return call[[]ProviderInfo](ctx, s.c, http.MethodPost, "v1/Agents/Messaging/GetPlugins", nil, true)
+	return call[[]ProviderInfo](ctx, s.c, "POST", "v1/Agents/Messaging/GetPlugins", nil, true)
 }
 
 // SendMessages calls POST v1/Agents/Messaging/SendMessages.
@@ -49,7 +48,7 @@ func (s MessagingAgent) SendMessages(ctx context.Context, outgoingMessages []Out
 		OutgoingMessages []OutgoingMessage `json:"OutgoingMessages,omitempty"`
 		Plugin           string            `json:"Plugin"`
 	}{outgoingMessages, plugin}
-	return call[[]MessageDeliveryStatus](ctx, s.c, http.MethodPost, "v1/Agents/Messaging/SendMessages", in, false)
+	return call[[]MessageDeliveryStatus](ctx, s.c, "POST", "v1/Agents/Messaging/SendMessages", in, false)
 }
 
 // SendMessagesWithConfig calls POST v1/Agents/Messaging/SendMessagesWithConfig.
@@ -61,7 +60,7 @@ func (s MessagingAgent) SendMessagesWithConfig(ctx context.Context, config map[s
 		OutgoingMessages []OutgoingMessage `json:"OutgoingMessages,omitempty"`
 		Plugin           string            `json:"Plugin"`
 	}{config, outgoingMessages, plugin}
-	return call[[]MessageDeliveryStatus](ctx, s.c, http.MethodPost, "v1/Agents/Messaging/SendMessagesWithConfig", in, false)
+	return call[[]MessageDeliveryStatus](ctx, s.c, "POST", "v1/Agents/Messaging/SendMessagesWithConfig", in, false)
 }
 
 // SetDeliveryStatus calls POST v1/Agents/Messaging/SetDeliveryStatus.
@@ -74,5 +73,5 @@ func (s MessagingAgent) SetDeliveryStatus(ctx context.Context, externalMessageID
 		Status            float64 `json:"Status"`
 		StatusDescription string  `json:"StatusDescription"`
 	}{externalMessageID, plugin, status, statusDescription}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Messaging/SetDeliveryStatus", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Messaging/SetDeliveryStatus", in, false)
 }

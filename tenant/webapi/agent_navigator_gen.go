@@ -4,7 +4,6 @@ package webapi
 
 import (
 	"context"
-	"net/http"
 
 	"github.com/go-superoffice/superoffice/tenant"
 )
@@ -21,12 +20,12 @@ func (s NavigatorAgent) GetNavigatorCompanies(ctx context.Context, name string) 
 	in := struct {
 		Name string `json:"Name"`
 	}{name}
-	return call[[]NavigatorCompany](ctx, s.c, http.MethodPost, "v1/Agents/Navigator/GetNavigatorCompanies", in, true)
+	return call[[]NavigatorCompany](ctx, s.c, "POST", "v1/Agents/Navigator/GetNavigatorCompanies", in, true)
 }
 
 // GetNavigatorCompanyList calls POST v1/Agents/Navigator/GetNavigatorCompanyList; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Navigator_Agent/v1NavigatorAgent_GetNavigatorCompanyList.html
 func (s NavigatorAgent) GetNavigatorCompanyList(ctx context.Context, ids []int64) ([]NavigatorCompany, error) {
-	return call[[]NavigatorCompany](ctx, s.c, http.MethodPost, "v1/Agents/Navigator/GetNavigatorCompanyList", ids, true)
+	return call[[]NavigatorCompany](ctx, s.c, "POST", "v1/Agents/Navigator/GetNavigatorCompanyList", ids, true)
 }

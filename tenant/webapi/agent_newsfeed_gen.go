@@ -4,7 +4,6 @@ package webapi
 
 import (
 	"context"
-	"net/http"
 
 	"github.com/go-superoffice/superoffice/tenant"
 )
@@ -18,21 +17,21 @@ type NewsFeedAgent struct{ c *tenant.Client }
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/NewsFeed_Agent/v1NewsFeedAgent_CreateDefaultNewsFeedItem.html
 func (s NewsFeedAgent) CreateDefaultNewsFeedItem(ctx context.Context) (*NewsFeedItem, error) {
-	return call[*NewsFeedItem](ctx, s.c, http.MethodPost, "v1/Agents/NewsFeed/CreateDefaultNewsFeedItem", nil, false)
+	return call[*NewsFeedItem](ctx, s.c, "POST", "v1/Agents/NewsFeed/CreateDefaultNewsFeedItem", nil, false)
 }
 
 // DeleteNewsFeedItem calls POST v1/Agents/NewsFeed/DeleteNewsFeedItem.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/NewsFeed_Agent/v1NewsFeedAgent_DeleteNewsFeedItem.html
 func (s NewsFeedAgent) DeleteNewsFeedItem(ctx context.Context, newsFeedItemID int64) error {
-	return exec(ctx, s.c, http.MethodPost, withQuery("v1/Agents/NewsFeed/DeleteNewsFeedItem", "NewsFeedItemId", newsFeedItemID), nil, false)
+	return exec(ctx, s.c, "POST", withQuery("v1/Agents/NewsFeed/DeleteNewsFeedItem", "NewsFeedItemId", newsFeedItemID), nil, false)
 }
 
 // GetNewsFeedItem calls POST v1/Agents/NewsFeed/GetNewsFeedItem; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/NewsFeed_Agent/v1NewsFeedAgent_GetNewsFeedItem.html
 func (s NewsFeedAgent) GetNewsFeedItem(ctx context.Context, newsFeedItemID int64) (*NewsFeedItem, error) {
-	return call[*NewsFeedItem](ctx, s.c, http.MethodPost, withQuery("v1/Agents/NewsFeed/GetNewsFeedItem", "newsFeedItemId", newsFeedItemID), nil, true)
+	return call[*NewsFeedItem](ctx, s.c, "POST", withQuery("v1/Agents/NewsFeed/GetNewsFeedItem", "newsFeedItemId", newsFeedItemID), nil, true)
 }
 
 // GetNewsFeedItemsByID calls POST v1/Agents/NewsFeed/GetNewsFeedItemsById; it only reads, so it is retried like a GET.
@@ -42,7 +41,7 @@ func (s NewsFeedAgent) GetNewsFeedItemsByID(ctx context.Context, newsFeedItemIDs
 	in := struct {
 		NewsFeedItemIDs []int64 `json:"NewsFeedItemIds,omitempty"`
 	}{newsFeedItemIDs}
-	return call[[]NewsFeedItem](ctx, s.c, http.MethodPost, "v1/Agents/NewsFeed/GetNewsFeedItemsById", in, true)
+	return call[[]NewsFeedItem](ctx, s.c, "POST", "v1/Agents/NewsFeed/GetNewsFeedItemsById", in, true)
 }
 
 // GetNewsItemsForUser calls POST v1/Agents/NewsFeed/GetNewsItemsForUser; it only reads, so it is retried like a GET.
@@ -56,7 +55,7 @@ func (s NewsFeedAgent) GetNewsItemsForUser(ctx context.Context, associateID int6
 		ToDate      Time    `json:"ToDate"`
 		Top         float64 `json:"Top"`
 	}{associateID, fromDate, skip, toDate, top}
-	return call[[]NewsFeedItem](ctx, s.c, http.MethodPost, "v1/Agents/NewsFeed/GetNewsItemsForUser", in, true)
+	return call[[]NewsFeedItem](ctx, s.c, "POST", "v1/Agents/NewsFeed/GetNewsItemsForUser", in, true)
 }
 
 // MarkAsHandled calls POST v1/Agents/NewsFeed/MarkAsHandled.
@@ -66,7 +65,7 @@ func (s NewsFeedAgent) MarkAsHandled(ctx context.Context, newsFeedItemID int64) 
 	in := struct {
 		NewsFeedItemID int64 `json:"NewsFeedItemId"`
 	}{newsFeedItemID}
-	return call[bool](ctx, s.c, http.MethodPost, "v1/Agents/NewsFeed/MarkAsHandled", in, false)
+	return call[bool](ctx, s.c, "POST", "v1/Agents/NewsFeed/MarkAsHandled", in, false)
 }
 
 // MarkAsRead calls POST v1/Agents/NewsFeed/MarkAsRead.
@@ -76,7 +75,7 @@ func (s NewsFeedAgent) MarkAsRead(ctx context.Context, newsFeedItemID int64) err
 	in := struct {
 		NewsFeedItemID int64 `json:"NewsFeedItemId"`
 	}{newsFeedItemID}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/NewsFeed/MarkAsRead", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/NewsFeed/MarkAsRead", in, false)
 }
 
 // PostNewsFeedItem calls POST v1/Agents/NewsFeed/PostNewsFeedItem.
@@ -89,7 +88,7 @@ func (s NewsFeedAgent) PostNewsFeedItem(ctx context.Context, newsFeedItem *NewsF
 		ToAssociateIDs []int64       `json:"ToAssociateIds,omitempty"`
 		ToGroupIDs     []int64       `json:"ToGroupIds,omitempty"`
 	}{newsFeedItem, toAll, toAssociateIDs, toGroupIDs}
-	return call[*NewsFeedItem](ctx, s.c, http.MethodPost, "v1/Agents/NewsFeed/PostNewsFeedItem", in, false)
+	return call[*NewsFeedItem](ctx, s.c, "POST", "v1/Agents/NewsFeed/PostNewsFeedItem", in, false)
 }
 
 // StartHandling calls POST v1/Agents/NewsFeed/StartHandling.
@@ -99,5 +98,5 @@ func (s NewsFeedAgent) StartHandling(ctx context.Context, newsFeedItemID int64) 
 	in := struct {
 		NewsFeedItemID int64 `json:"NewsFeedItemId"`
 	}{newsFeedItemID}
-	return call[bool](ctx, s.c, http.MethodPost, "v1/Agents/NewsFeed/StartHandling", in, false)
+	return call[bool](ctx, s.c, "POST", "v1/Agents/NewsFeed/StartHandling", in, false)
 }

@@ -4,7 +4,6 @@ package webapi
 
 import (
 	"context"
-	"net/http"
 
 	"github.com/go-superoffice/superoffice/tenant"
 )
@@ -18,28 +17,28 @@ type NumberAllocationAgent struct{ c *tenant.Client }
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/NumberAllocation_Agent/v1NumberAllocationAgent_CreateDefaultRefCountEntity.html
 func (s NumberAllocationAgent) CreateDefaultRefCountEntity(ctx context.Context) (*RefCountEntity, error) {
-	return call[*RefCountEntity](ctx, s.c, http.MethodPost, "v1/Agents/NumberAllocation/CreateDefaultRefCountEntity", nil, false)
+	return call[*RefCountEntity](ctx, s.c, "POST", "v1/Agents/NumberAllocation/CreateDefaultRefCountEntity", nil, false)
 }
 
 // DeleteRefCountEntity calls POST v1/Agents/NumberAllocation/DeleteRefCountEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/NumberAllocation_Agent/v1NumberAllocationAgent_DeleteRefCountEntity.html
 func (s NumberAllocationAgent) DeleteRefCountEntity(ctx context.Context, refCountEntityID int64) error {
-	return exec(ctx, s.c, http.MethodPost, withQuery("v1/Agents/NumberAllocation/DeleteRefCountEntity", "RefCountEntityId", refCountEntityID), nil, false)
+	return exec(ctx, s.c, "POST", withQuery("v1/Agents/NumberAllocation/DeleteRefCountEntity", "RefCountEntityId", refCountEntityID), nil, false)
 }
 
 // GetNumberEachTemplate calls POST v1/Agents/NumberAllocation/GetNumberEachTemplate; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/NumberAllocation_Agent/v1NumberAllocationAgent_GetNumberEachTemplate.html
 func (s NumberAllocationAgent) GetNumberEachTemplate(ctx context.Context) (bool, error) {
-	return call[bool](ctx, s.c, http.MethodPost, "v1/Agents/NumberAllocation/GetNumberEachTemplate", nil, true)
+	return call[bool](ctx, s.c, "POST", "v1/Agents/NumberAllocation/GetNumberEachTemplate", nil, true)
 }
 
 // GetRefCountEntity calls POST v1/Agents/NumberAllocation/GetRefCountEntity; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/NumberAllocation_Agent/v1NumberAllocationAgent_GetRefCountEntity.html
 func (s NumberAllocationAgent) GetRefCountEntity(ctx context.Context, refCountEntityID int64) (*RefCountEntity, error) {
-	return call[*RefCountEntity](ctx, s.c, http.MethodPost, withQuery("v1/Agents/NumberAllocation/GetRefCountEntity", "refCountEntityId", refCountEntityID), nil, true)
+	return call[*RefCountEntity](ctx, s.c, "POST", withQuery("v1/Agents/NumberAllocation/GetRefCountEntity", "refCountEntityId", refCountEntityID), nil, true)
 }
 
 // SaveDefaultNumbering calls POST v1/Agents/NumberAllocation/SaveDefaultNumbering.
@@ -49,14 +48,14 @@ func (s NumberAllocationAgent) SaveDefaultNumbering(ctx context.Context, refCoun
 	in := struct {
 		RefCountEntity *RefCountEntity `json:"RefCountEntity,omitempty"`
 	}{refCountEntity}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/NumberAllocation/SaveDefaultNumbering", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/NumberAllocation/SaveDefaultNumbering", in, false)
 }
 
 // SaveRefCountEntity calls POST v1/Agents/NumberAllocation/SaveRefCountEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/NumberAllocation_Agent/v1NumberAllocationAgent_SaveRefCountEntity.html
 func (s NumberAllocationAgent) SaveRefCountEntity(ctx context.Context, refCountEntity *RefCountEntity) (*RefCountEntity, error) {
-	return call[*RefCountEntity](ctx, s.c, http.MethodPost, "v1/Agents/NumberAllocation/SaveRefCountEntity", refCountEntity, false)
+	return call[*RefCountEntity](ctx, s.c, "POST", "v1/Agents/NumberAllocation/SaveRefCountEntity", refCountEntity, false)
 }
 
 // SetNumberEachTemplate calls POST v1/Agents/NumberAllocation/SetNumberEachTemplate.
@@ -66,5 +65,5 @@ func (s NumberAllocationAgent) SetNumberEachTemplate(ctx context.Context, setVal
 	in := struct {
 		SetValue bool `json:"SetValue"`
 	}{setValue}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/NumberAllocation/SetNumberEachTemplate", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/NumberAllocation/SetNumberEachTemplate", in, false)
 }

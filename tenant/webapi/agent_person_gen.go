@@ -5,7 +5,6 @@ package webapi
 import (
 	"context"
 	"io"
-	"net/http"
 
 	"github.com/go-superoffice/superoffice/tenant"
 )
@@ -22,7 +21,7 @@ func (s PersonAgent) AddBounce(ctx context.Context, emailAddress string) error {
 	in := struct {
 		EmailAddress string `json:"EmailAddress"`
 	}{emailAddress}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Person/AddBounce", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Person/AddBounce", in, false)
 }
 
 // AddBounceWithCount calls POST v1/Agents/Person/AddBounceWithCount.
@@ -33,7 +32,7 @@ func (s PersonAgent) AddBounceWithCount(ctx context.Context, counts int64, email
 		Counts       int64  `json:"Counts"`
 		EmailAddress string `json:"EmailAddress"`
 	}{counts, emailAddress}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Person/AddBounceWithCount", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Person/AddBounceWithCount", in, false)
 }
 
 // AddBounceWithDetails calls POST v1/Agents/Person/AddBounceWithDetails.
@@ -46,7 +45,7 @@ func (s PersonAgent) AddBounceWithDetails(ctx context.Context, code float64, cou
 		EmailAddress string  `json:"EmailAddress"`
 		Reason       string  `json:"Reason"`
 	}{code, counts, emailAddress, reason}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Person/AddBounceWithDetails", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Person/AddBounceWithDetails", in, false)
 }
 
 // AddEmailAddressToPerson calls POST v1/Agents/Person/AddEmailAddressToPerson.
@@ -58,7 +57,7 @@ func (s PersonAgent) AddEmailAddressToPerson(ctx context.Context, emailAddress s
 		PersonID          int64  `json:"PersonId"`
 		SetAsPrimaryEmail bool   `json:"SetAsPrimaryEmail"`
 	}{emailAddress, personID, setAsPrimaryEmail}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Person/AddEmailAddressToPerson", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Person/AddEmailAddressToPerson", in, false)
 }
 
 // ChangeCountry calls POST v1/Agents/Person/ChangeCountry.
@@ -69,7 +68,7 @@ func (s PersonAgent) ChangeCountry(ctx context.Context, personEntity *PersonEnti
 		PersonEntity *PersonEntity `json:"PersonEntity,omitempty"`
 		ToCountryID  int64         `json:"ToCountryId"`
 	}{personEntity, toCountryID}
-	return call[*PersonEntity](ctx, s.c, http.MethodPost, "v1/Agents/Person/ChangeCountry", in, false)
+	return call[*PersonEntity](ctx, s.c, "POST", "v1/Agents/Person/ChangeCountry", in, false)
 }
 
 // ChangePersonRank calls POST v1/Agents/Person/ChangePersonRank.
@@ -80,7 +79,7 @@ func (s PersonAgent) ChangePersonRank(ctx context.Context, moveUp bool, personID
 		MoveUp   bool  `json:"MoveUp"`
 		PersonID int64 `json:"PersonId"`
 	}{moveUp, personID}
-	return call[float64](ctx, s.c, http.MethodPost, "v1/Agents/Person/ChangePersonRank", in, false)
+	return call[float64](ctx, s.c, "POST", "v1/Agents/Person/ChangePersonRank", in, false)
 }
 
 // CheckTemporaryKey calls POST v1/Agents/Person/CheckTemporaryKey.
@@ -90,7 +89,7 @@ func (s PersonAgent) CheckTemporaryKey(ctx context.Context, temporaryKey string)
 	in := struct {
 		TemporaryKey string `json:"TemporaryKey"`
 	}{temporaryKey}
-	return call[*TemporaryKeyInfo](ctx, s.c, http.MethodPost, "v1/Agents/Person/CheckTemporaryKey", in, false)
+	return call[*TemporaryKeyInfo](ctx, s.c, "POST", "v1/Agents/Person/CheckTemporaryKey", in, false)
 }
 
 // CreateDefaultByContactID calls POST v1/Agents/Person/CreateDefaultByContactId.
@@ -100,14 +99,14 @@ func (s PersonAgent) CreateDefaultByContactID(ctx context.Context, contactID int
 	in := struct {
 		ContactID int64 `json:"ContactId"`
 	}{contactID}
-	return call[*PersonEntity](ctx, s.c, http.MethodPost, "v1/Agents/Person/CreateDefaultByContactId", in, false)
+	return call[*PersonEntity](ctx, s.c, "POST", "v1/Agents/Person/CreateDefaultByContactId", in, false)
 }
 
 // CreateDefaultConsentPerson calls POST v1/Agents/Person/CreateDefaultConsentPerson.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Person_Agent/v1PersonAgent_CreateDefaultConsentPerson.html
 func (s PersonAgent) CreateDefaultConsentPerson(ctx context.Context) (*ConsentPerson, error) {
-	return call[*ConsentPerson](ctx, s.c, http.MethodPost, "v1/Agents/Person/CreateDefaultConsentPerson", nil, false)
+	return call[*ConsentPerson](ctx, s.c, "POST", "v1/Agents/Person/CreateDefaultConsentPerson", nil, false)
 }
 
 // CreateDefaultFromCredential calls POST v1/Agents/Person/CreateDefaultFromCredential.
@@ -120,21 +119,21 @@ func (s PersonAgent) CreateDefaultFromCredential(ctx context.Context, contactID 
 		CredentialType         string `json:"CredentialType"`
 		CredentialValue        string `json:"CredentialValue"`
 	}{contactID, credentialDisplayValue, credentialType, credentialValue}
-	return call[*PersonEntity](ctx, s.c, http.MethodPost, "v1/Agents/Person/CreateDefaultFromCredential", in, false)
+	return call[*PersonEntity](ctx, s.c, "POST", "v1/Agents/Person/CreateDefaultFromCredential", in, false)
 }
 
 // CreateDefaultPersonEntity calls POST v1/Agents/Person/CreateDefaultPersonEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Person_Agent/v1PersonAgent_CreateDefaultPersonEntity.html
 func (s PersonAgent) CreateDefaultPersonEntity(ctx context.Context) (*PersonEntity, error) {
-	return call[*PersonEntity](ctx, s.c, http.MethodPost, "v1/Agents/Person/CreateDefaultPersonEntity", nil, false)
+	return call[*PersonEntity](ctx, s.c, "POST", "v1/Agents/Person/CreateDefaultPersonEntity", nil, false)
 }
 
 // CreateDefaultPersonImage calls POST v1/Agents/Person/CreateDefaultPersonImage.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Person_Agent/v1PersonAgent_CreateDefaultPersonImage.html
 func (s PersonAgent) CreateDefaultPersonImage(ctx context.Context) (*PersonImage, error) {
-	return call[*PersonImage](ctx, s.c, http.MethodPost, "v1/Agents/Person/CreateDefaultPersonImage", nil, false)
+	return call[*PersonImage](ctx, s.c, "POST", "v1/Agents/Person/CreateDefaultPersonImage", nil, false)
 }
 
 // CreateOrUpdateUserCandidate calls POST v1/Agents/Person/CreateOrUpdateUserCandidate.
@@ -146,7 +145,7 @@ func (s PersonAgent) CreateOrUpdateUserCandidate(ctx context.Context, accessAllR
 		PersonID          int64  `json:"PersonId"`
 		Username          string `json:"Username"`
 	}{accessAllRequests, personID, username}
-	return call[*UserCandidate](ctx, s.c, http.MethodPost, "v1/Agents/Person/CreateOrUpdateUserCandidate", in, false)
+	return call[*UserCandidate](ctx, s.c, "POST", "v1/Agents/Person/CreateOrUpdateUserCandidate", in, false)
 }
 
 // CreateTemporaryKey calls POST v1/Agents/Person/CreateTemporaryKey.
@@ -159,7 +158,7 @@ func (s PersonAgent) CreateTemporaryKey(ctx context.Context, domain TemporaryKey
 		PersonID int64              `json:"PersonId"`
 		TargetID int64              `json:"TargetId"`
 	}{domain, expires, personID, targetID}
-	return call[string](ctx, s.c, http.MethodPost, "v1/Agents/Person/CreateTemporaryKey", in, false)
+	return call[string](ctx, s.c, "POST", "v1/Agents/Person/CreateTemporaryKey", in, false)
 }
 
 // CreateTemporaryKeyWithPayload calls POST v1/Agents/Person/CreateTemporaryKeyWithPayload.
@@ -173,28 +172,28 @@ func (s PersonAgent) CreateTemporaryKeyWithPayload(ctx context.Context, domain T
 		PersonID int64              `json:"PersonId"`
 		TargetID int64              `json:"TargetId"`
 	}{domain, expires, payload, personID, targetID}
-	return call[string](ctx, s.c, http.MethodPost, "v1/Agents/Person/CreateTemporaryKeyWithPayload", in, false)
+	return call[string](ctx, s.c, "POST", "v1/Agents/Person/CreateTemporaryKeyWithPayload", in, false)
 }
 
 // DeleteConsentPerson calls POST v1/Agents/Person/DeleteConsentPerson.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Person_Agent/v1PersonAgent_DeleteConsentPerson.html
 func (s PersonAgent) DeleteConsentPerson(ctx context.Context, consentPersonID int64) error {
-	return exec(ctx, s.c, http.MethodPost, withQuery("v1/Agents/Person/DeleteConsentPerson", "ConsentPersonId", consentPersonID), nil, false)
+	return exec(ctx, s.c, "POST", withQuery("v1/Agents/Person/DeleteConsentPerson", "ConsentPersonId", consentPersonID), nil, false)
 }
 
 // DeleteExpired calls POST v1/Agents/Person/DeleteExpired.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Person_Agent/v1PersonAgent_DeleteExpired.html
 func (s PersonAgent) DeleteExpired(ctx context.Context) error {
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Person/DeleteExpired", nil, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Person/DeleteExpired", nil, false)
 }
 
 // DeletePersonEntity calls POST v1/Agents/Person/DeletePersonEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Person_Agent/v1PersonAgent_DeletePersonEntity.html
 func (s PersonAgent) DeletePersonEntity(ctx context.Context, personEntityID int64) error {
-	return exec(ctx, s.c, http.MethodPost, withQuery("v1/Agents/Person/DeletePersonEntity", "PersonEntityId", personEntityID), nil, false)
+	return exec(ctx, s.c, "POST", withQuery("v1/Agents/Person/DeletePersonEntity", "PersonEntityId", personEntityID), nil, false)
 }
 
 // DeleteTemporaryKeysOfDomain calls POST v1/Agents/Person/DeleteTemporaryKeysOfDomain.
@@ -205,7 +204,7 @@ func (s PersonAgent) DeleteTemporaryKeysOfDomain(ctx context.Context, domain Tem
 		Domain   TemporaryKeyDomain `json:"Domain,omitempty"`
 		PersonID int64              `json:"PersonId"`
 	}{domain, personID}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Person/DeleteTemporaryKeysOfDomain", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Person/DeleteTemporaryKeysOfDomain", in, false)
 }
 
 // GetAddress calls POST v1/Agents/Person/GetAddress; it only reads, so it is retried like a GET.
@@ -215,7 +214,7 @@ func (s PersonAgent) GetAddress(ctx context.Context, personID int64) (*Address, 
 	in := struct {
 		PersonID int64 `json:"PersonId"`
 	}{personID}
-	return call[*Address](ctx, s.c, http.MethodPost, "v1/Agents/Person/GetAddress", in, true)
+	return call[*Address](ctx, s.c, "POST", "v1/Agents/Person/GetAddress", in, true)
 }
 
 // GetAddressByCountry calls POST v1/Agents/Person/GetAddressByCountry; it only reads, so it is retried like a GET.
@@ -226,7 +225,7 @@ func (s PersonAgent) GetAddressByCountry(ctx context.Context, countryID int64, p
 		CountryID int64 `json:"CountryId"`
 		PersonID  int64 `json:"PersonId"`
 	}{countryID, personID}
-	return call[*Address](ctx, s.c, http.MethodPost, "v1/Agents/Person/GetAddressByCountry", in, true)
+	return call[*Address](ctx, s.c, "POST", "v1/Agents/Person/GetAddressByCountry", in, true)
 }
 
 // GetBestSoLanguageForTemplate calls POST v1/Agents/Person/GetBestSoLanguageForTemplate; it only reads, so it is retried like a GET.
@@ -237,14 +236,14 @@ func (s PersonAgent) GetBestSoLanguageForTemplate(ctx context.Context, personID 
 		PersonID   int64 `json:"PersonId"`
 		TemplateID int64 `json:"TemplateId"`
 	}{personID, templateID}
-	return call[string](ctx, s.c, http.MethodPost, "v1/Agents/Person/GetBestSoLanguageForTemplate", in, true)
+	return call[string](ctx, s.c, "POST", "v1/Agents/Person/GetBestSoLanguageForTemplate", in, true)
 }
 
 // GetColleagues calls POST v1/Agents/Person/GetColleagues; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Person_Agent/v1PersonAgent_GetColleagues.html
 func (s PersonAgent) GetColleagues(ctx context.Context) ([]Person, error) {
-	return call[[]Person](ctx, s.c, http.MethodPost, "v1/Agents/Person/GetColleagues", nil, true)
+	return call[[]Person](ctx, s.c, "POST", "v1/Agents/Person/GetColleagues", nil, true)
 }
 
 // GetColleaguesByDepartment calls POST v1/Agents/Person/GetColleaguesByDepartment; it only reads, so it is retried like a GET.
@@ -254,7 +253,7 @@ func (s PersonAgent) GetColleaguesByDepartment(ctx context.Context, departmentID
 	in := struct {
 		DepartmentID int64 `json:"DepartmentId"`
 	}{departmentID}
-	return call[[]Person](ctx, s.c, http.MethodPost, "v1/Agents/Person/GetColleaguesByDepartment", in, true)
+	return call[[]Person](ctx, s.c, "POST", "v1/Agents/Person/GetColleaguesByDepartment", in, true)
 }
 
 // GetColleaguesBySource calls POST v1/Agents/Person/GetColleaguesBySource; it only reads, so it is retried like a GET.
@@ -265,7 +264,7 @@ func (s PersonAgent) GetColleaguesBySource(ctx context.Context, count int64, sou
 		Count      int64               `json:"Count"`
 		SourceType AssociateSourceType `json:"SourceType,omitempty"`
 	}{count, sourceType}
-	return call[[]Person](ctx, s.c, http.MethodPost, "v1/Agents/Person/GetColleaguesBySource", in, true)
+	return call[[]Person](ctx, s.c, "POST", "v1/Agents/Person/GetColleaguesBySource", in, true)
 }
 
 // GetConsentInfos calls POST v1/Agents/Person/GetConsentInfos; it only reads, so it is retried like a GET.
@@ -275,14 +274,14 @@ func (s PersonAgent) GetConsentInfos(ctx context.Context, personID int64) ([]Con
 	in := struct {
 		PersonID int64 `json:"PersonId"`
 	}{personID}
-	return call[[]ConsentInfo](ctx, s.c, http.MethodPost, "v1/Agents/Person/GetConsentInfos", in, true)
+	return call[[]ConsentInfo](ctx, s.c, "POST", "v1/Agents/Person/GetConsentInfos", in, true)
 }
 
 // GetConsentPerson calls POST v1/Agents/Person/GetConsentPerson; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Person_Agent/v1PersonAgent_GetConsentPerson.html
 func (s PersonAgent) GetConsentPerson(ctx context.Context, consentPersonID int64) (*ConsentPerson, error) {
-	return call[*ConsentPerson](ctx, s.c, http.MethodPost, withQuery("v1/Agents/Person/GetConsentPerson", "consentPersonId", consentPersonID), nil, true)
+	return call[*ConsentPerson](ctx, s.c, "POST", withQuery("v1/Agents/Person/GetConsentPerson", "consentPersonId", consentPersonID), nil, true)
 }
 
 // GetCustomerCentrePasswordReplyTemplate calls POST v1/Agents/Person/GetCustomerCentrePasswordReplyTemplate; it only reads, so it is retried like a GET.
@@ -292,21 +291,21 @@ func (s PersonAgent) GetCustomerCentrePasswordReplyTemplate(ctx context.Context,
 	in := struct {
 		PersonID int64 `json:"PersonId"`
 	}{personID}
-	return call[*ReplyTemplateParsed](ctx, s.c, http.MethodPost, "v1/Agents/Person/GetCustomerCentrePasswordReplyTemplate", in, true)
+	return call[*ReplyTemplateParsed](ctx, s.c, "POST", "v1/Agents/Person/GetCustomerCentrePasswordReplyTemplate", in, true)
 }
 
 // GetMyOwner calls POST v1/Agents/Person/GetMyOwner; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Person_Agent/v1PersonAgent_GetMyOwner.html
 func (s PersonAgent) GetMyOwner(ctx context.Context) (*Person, error) {
-	return call[*Person](ctx, s.c, http.MethodPost, "v1/Agents/Person/GetMyOwner", nil, true)
+	return call[*Person](ctx, s.c, "POST", "v1/Agents/Person/GetMyOwner", nil, true)
 }
 
 // GetMyPerson calls POST v1/Agents/Person/GetMyPerson; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Person_Agent/v1PersonAgent_GetMyPerson.html
 func (s PersonAgent) GetMyPerson(ctx context.Context) (*PersonEntity, error) {
-	return call[*PersonEntity](ctx, s.c, http.MethodPost, "v1/Agents/Person/GetMyPerson", nil, true)
+	return call[*PersonEntity](ctx, s.c, "POST", "v1/Agents/Person/GetMyPerson", nil, true)
 }
 
 // GetOwnerOnPersonID calls POST v1/Agents/Person/GetOwnerOnPersonId; it only reads, so it is retried like a GET.
@@ -316,21 +315,21 @@ func (s PersonAgent) GetOwnerOnPersonID(ctx context.Context, personID int64) (*P
 	in := struct {
 		PersonID int64 `json:"PersonId"`
 	}{personID}
-	return call[*Person](ctx, s.c, http.MethodPost, "v1/Agents/Person/GetOwnerOnPersonId", in, true)
+	return call[*Person](ctx, s.c, "POST", "v1/Agents/Person/GetOwnerOnPersonId", in, true)
 }
 
 // GetPerson calls POST v1/Agents/Person/GetPerson; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Person_Agent/v1PersonAgent_GetPerson.html
 func (s PersonAgent) GetPerson(ctx context.Context, personID int64) (*Person, error) {
-	return call[*Person](ctx, s.c, http.MethodPost, withQuery("v1/Agents/Person/GetPerson", "personId", personID), nil, true)
+	return call[*Person](ctx, s.c, "POST", withQuery("v1/Agents/Person/GetPerson", "personId", personID), nil, true)
 }
 
 // GetPersonEntity calls POST v1/Agents/Person/GetPersonEntity; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Person_Agent/v1PersonAgent_GetPersonEntity.html
 func (s PersonAgent) GetPersonEntity(ctx context.Context, personEntityID int64) (*PersonEntity, error) {
-	return call[*PersonEntity](ctx, s.c, http.MethodPost, withQuery("v1/Agents/Person/GetPersonEntity", "personEntityId", personEntityID), nil, true)
+	return call[*PersonEntity](ctx, s.c, "POST", withQuery("v1/Agents/Person/GetPersonEntity", "personEntityId", personEntityID), nil, true)
 }
 
 // GetPersonImage calls POST v1/Agents/Person/GetPersonImage; it only reads, so it is retried like a GET.
@@ -340,7 +339,7 @@ func (s PersonAgent) GetPersonImage(ctx context.Context, personID int64) ([]byte
 	in := struct {
 		PersonID int64 `json:"PersonId"`
 	}{personID}
-	return callBytes(ctx, s.c, http.MethodPost, "v1/Agents/Person/GetPersonImage", in, true)
+	return callBytes(ctx, s.c, "POST", "v1/Agents/Person/GetPersonImage", in, true)
 }
 
 // GetPersonImageReader is GetPersonImage with the response body handed over as it arrives; the caller closes it.
@@ -348,7 +347,7 @@ func (s PersonAgent) GetPersonImageReader(ctx context.Context, personID int64) (
 	in := struct {
 		PersonID int64 `json:"PersonId"`
 	}{personID}
-	return callReader(ctx, s.c, http.MethodPost, "v1/Agents/Person/GetPersonImage", in, true)
+	return callReader(ctx, s.c, "POST", "v1/Agents/Person/GetPersonImage", in, true)
 }
 
 // GetPersonImages calls POST v1/Agents/Person/GetPersonImages; it only reads, so it is retried like a GET.
@@ -360,14 +359,14 @@ func (s PersonAgent) GetPersonImages(ctx context.Context, personIDs []int64, sca
 		ScaledHeight float64 `json:"ScaledHeight"`
 		ScaledWidth  float64 `json:"ScaledWidth"`
 	}{personIDs, scaledHeight, scaledWidth}
-	return call[[]PersonImage](ctx, s.c, http.MethodPost, "v1/Agents/Person/GetPersonImages", in, true)
+	return call[[]PersonImage](ctx, s.c, "POST", "v1/Agents/Person/GetPersonImages", in, true)
 }
 
 // GetPersonList calls POST v1/Agents/Person/GetPersonList; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Person_Agent/v1PersonAgent_GetPersonList.html
 func (s PersonAgent) GetPersonList(ctx context.Context, ids []int64) ([]Person, error) {
-	return call[[]Person](ctx, s.c, http.MethodPost, "v1/Agents/Person/GetPersonList", ids, true)
+	return call[[]Person](ctx, s.c, "POST", "v1/Agents/Person/GetPersonList", ids, true)
 }
 
 // GetPersonSummary calls POST v1/Agents/Person/GetPersonSummary; it only reads, so it is retried like a GET.
@@ -378,7 +377,7 @@ func (s PersonAgent) GetPersonSummary(ctx context.Context, limit float64, person
 		Limit    float64 `json:"Limit"`
 		PersonID int64   `json:"PersonId"`
 	}{limit, personID}
-	return call[*PersonSummary](ctx, s.c, http.MethodPost, "v1/Agents/Person/GetPersonSummary", in, true)
+	return call[*PersonSummary](ctx, s.c, "POST", "v1/Agents/Person/GetPersonSummary", in, true)
 }
 
 // GetPersonsFromContact calls POST v1/Agents/Person/GetPersonsFromContact; it only reads, so it is retried like a GET.
@@ -388,7 +387,7 @@ func (s PersonAgent) GetPersonsFromContact(ctx context.Context, contactID int64)
 	in := struct {
 		ContactID int64 `json:"ContactId"`
 	}{contactID}
-	return call[[]Person](ctx, s.c, http.MethodPost, "v1/Agents/Person/GetPersonsFromContact", in, true)
+	return call[[]Person](ctx, s.c, "POST", "v1/Agents/Person/GetPersonsFromContact", in, true)
 }
 
 // GetPersonsFromProject calls POST v1/Agents/Person/GetPersonsFromProject; it only reads, so it is retried like a GET.
@@ -398,7 +397,7 @@ func (s PersonAgent) GetPersonsFromProject(ctx context.Context, projectID int64)
 	in := struct {
 		ProjectID int64 `json:"ProjectId"`
 	}{projectID}
-	return call[[]Person](ctx, s.c, http.MethodPost, "v1/Agents/Person/GetPersonsFromProject", in, true)
+	return call[[]Person](ctx, s.c, "POST", "v1/Agents/Person/GetPersonsFromProject", in, true)
 }
 
 // GetPhones calls POST v1/Agents/Person/GetPhones; it only reads, so it is retried like a GET.
@@ -408,7 +407,7 @@ func (s PersonAgent) GetPhones(ctx context.Context, personID int64) ([]EntityEle
 	in := struct {
 		PersonID int64 `json:"PersonId"`
 	}{personID}
-	return call[[]EntityElement](ctx, s.c, http.MethodPost, "v1/Agents/Person/GetPhones", in, true)
+	return call[[]EntityElement](ctx, s.c, "POST", "v1/Agents/Person/GetPhones", in, true)
 }
 
 // GetSalesRep calls POST v1/Agents/Person/GetSalesRep; it only reads, so it is retried like a GET.
@@ -422,7 +421,7 @@ func (s PersonAgent) GetSalesRep(ctx context.Context, contactName string, emailA
 		PersonLastname  string `json:"PersonLastname"`
 		PhoneNumber     string `json:"PhoneNumber"`
 	}{contactName, emailAddress, personFirstname, personLastname, phoneNumber}
-	return call[*PersonEntity](ctx, s.c, http.MethodPost, "v1/Agents/Person/GetSalesRep", in, true)
+	return call[*PersonEntity](ctx, s.c, "POST", "v1/Agents/Person/GetSalesRep", in, true)
 }
 
 // GetUserCandidateByPerson calls POST v1/Agents/Person/GetUserCandidateByPerson; it only reads, so it is retried like a GET.
@@ -432,7 +431,7 @@ func (s PersonAgent) GetUserCandidateByPerson(ctx context.Context, personID int6
 	in := struct {
 		PersonID int64 `json:"PersonId"`
 	}{personID}
-	return call[*UserCandidate](ctx, s.c, http.MethodPost, "v1/Agents/Person/GetUserCandidateByPerson", in, true)
+	return call[*UserCandidate](ctx, s.c, "POST", "v1/Agents/Person/GetUserCandidateByPerson", in, true)
 }
 
 // GetUtmParameters calls POST v1/Agents/Person/GetUtmParameters; it only reads, so it is retried like a GET.
@@ -442,7 +441,7 @@ func (s PersonAgent) GetUtmParameters(ctx context.Context, personID int64) (*Utm
 	in := struct {
 		PersonID int64 `json:"PersonId"`
 	}{personID}
-	return call[*UtmParameters](ctx, s.c, http.MethodPost, "v1/Agents/Person/GetUtmParameters", in, true)
+	return call[*UtmParameters](ctx, s.c, "POST", "v1/Agents/Person/GetUtmParameters", in, true)
 }
 
 // HasConsent calls POST v1/Agents/Person/HasConsent; it only reads, so it is retried like a GET.
@@ -453,7 +452,7 @@ func (s PersonAgent) HasConsent(ctx context.Context, personID int64, purpose str
 		PersonID int64  `json:"PersonId"`
 		Purpose  string `json:"Purpose"`
 	}{personID, purpose}
-	return call[bool](ctx, s.c, http.MethodPost, "v1/Agents/Person/HasConsent", in, true)
+	return call[bool](ctx, s.c, "POST", "v1/Agents/Person/HasConsent", in, true)
 }
 
 // IsNumberValid calls POST v1/Agents/Person/IsNumberValid; it only reads, so it is retried like a GET.
@@ -464,7 +463,7 @@ func (s PersonAgent) IsNumberValid(ctx context.Context, contactID int64, number 
 		ContactID int64  `json:"ContactId"`
 		Number    string `json:"Number"`
 	}{contactID, number}
-	return call[bool](ctx, s.c, http.MethodPost, "v1/Agents/Person/IsNumberValid", in, true)
+	return call[bool](ctx, s.c, "POST", "v1/Agents/Person/IsNumberValid", in, true)
 }
 
 // Merge calls POST v1/Agents/Person/Merge.
@@ -478,7 +477,7 @@ func (s PersonAgent) Merge(ctx context.Context, deleteSource bool, destinationPe
 		ReplaceEmptyFieldsOnDestination bool  `json:"ReplaceEmptyFieldsOnDestination"`
 		SourcePersonID                  int64 `json:"SourcePersonId"`
 	}{deleteSource, destinationPersonID, moveAfterDate, replaceEmptyFieldsOnDestination, sourcePersonID}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Person/Merge", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Person/Merge", in, false)
 }
 
 // Move calls POST v1/Agents/Person/Move.
@@ -490,7 +489,7 @@ func (s PersonAgent) Move(ctx context.Context, destinationContactID int64, moveA
 		MoveAfterDate        Time  `json:"MoveAfterDate"`
 		PersonID             int64 `json:"PersonId"`
 	}{destinationContactID, moveAfterDate, personID}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Person/Move", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Person/Move", in, false)
 }
 
 // NormalizeRanks calls POST v1/Agents/Person/NormalizeRanks.
@@ -500,7 +499,7 @@ func (s PersonAgent) NormalizeRanks(ctx context.Context, contactID int64) (bool,
 	in := struct {
 		ContactID int64 `json:"ContactId"`
 	}{contactID}
-	return call[bool](ctx, s.c, http.MethodPost, "v1/Agents/Person/NormalizeRanks", in, false)
+	return call[bool](ctx, s.c, "POST", "v1/Agents/Person/NormalizeRanks", in, false)
 }
 
 // RemoveConsent calls POST v1/Agents/Person/RemoveConsent.
@@ -511,7 +510,7 @@ func (s PersonAgent) RemoveConsent(ctx context.Context, personID int64, purpose 
 		PersonID int64  `json:"PersonId"`
 		Purpose  string `json:"Purpose"`
 	}{personID, purpose}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Person/RemoveConsent", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Person/RemoveConsent", in, false)
 }
 
 // ResolvePersonFromInfo calls POST v1/Agents/Person/ResolvePersonFromInfo.
@@ -524,21 +523,21 @@ func (s PersonAgent) ResolvePersonFromInfo(ctx context.Context, contactID int64,
 		PersonName   string   `json:"PersonName"`
 		PhoneNumbers []string `json:"PhoneNumbers,omitempty"`
 	}{contactID, emails, personName, phoneNumbers}
-	return call[*ResolvedPerson](ctx, s.c, http.MethodPost, "v1/Agents/Person/ResolvePersonFromInfo", in, false)
+	return call[*ResolvedPerson](ctx, s.c, "POST", "v1/Agents/Person/ResolvePersonFromInfo", in, false)
 }
 
 // SaveConsentPerson calls POST v1/Agents/Person/SaveConsentPerson.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Person_Agent/v1PersonAgent_SaveConsentPerson.html
 func (s PersonAgent) SaveConsentPerson(ctx context.Context, consentPerson *ConsentPerson) (*ConsentPerson, error) {
-	return call[*ConsentPerson](ctx, s.c, http.MethodPost, "v1/Agents/Person/SaveConsentPerson", consentPerson, false)
+	return call[*ConsentPerson](ctx, s.c, "POST", "v1/Agents/Person/SaveConsentPerson", consentPerson, false)
 }
 
 // SavePersonEntity calls POST v1/Agents/Person/SavePersonEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Person_Agent/v1PersonAgent_SavePersonEntity.html
 func (s PersonAgent) SavePersonEntity(ctx context.Context, personEntity *PersonEntity) (*PersonEntity, error) {
-	return call[*PersonEntity](ctx, s.c, http.MethodPost, "v1/Agents/Person/SavePersonEntity", personEntity, false)
+	return call[*PersonEntity](ctx, s.c, "POST", "v1/Agents/Person/SavePersonEntity", personEntity, false)
 }
 
 // SendConsentConfirmationEmail calls POST v1/Agents/Person/SendConsentConfirmationEmail.
@@ -552,7 +551,7 @@ func (s PersonAgent) SendConsentConfirmationEmail(ctx context.Context, cultureLc
 		PersonID        int64  `json:"PersonId"`
 		Subject         string `json:"Subject"`
 	}{cultureLcidID, emailAddress, emailTemplateID, personID, subject}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Person/SendConsentConfirmationEmail", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Person/SendConsentConfirmationEmail", in, false)
 }
 
 // SendCustomerCentrePasswordEmail calls POST v1/Agents/Person/SendCustomerCentrePasswordEmail.
@@ -565,7 +564,7 @@ func (s PersonAgent) SendCustomerCentrePasswordEmail(ctx context.Context, from s
 		Subject  string `json:"Subject"`
 		To       string `json:"To"`
 	}{from, personID, subject, to}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Person/SendCustomerCentrePasswordEmail", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Person/SendCustomerCentrePasswordEmail", in, false)
 }
 
 // SendEmail calls POST v1/Agents/Person/SendEmail.
@@ -580,7 +579,7 @@ func (s PersonAgent) SendEmail(ctx context.Context, attachmentIDs []int64, from 
 		Subject       string  `json:"Subject"`
 		To            string  `json:"To"`
 	}{attachmentIDs, from, htmlBody, plainBody, subject, to}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Person/SendEmail", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Person/SendEmail", in, false)
 }
 
 // SendEmailWithEventName calls POST v1/Agents/Person/SendEmailWithEventName.
@@ -596,7 +595,7 @@ func (s PersonAgent) SendEmailWithEventName(ctx context.Context, attachmentIDs [
 		Subject       string  `json:"Subject"`
 		To            string  `json:"To"`
 	}{attachmentIDs, eventName, from, htmlBody, plainBody, subject, to}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Person/SendEmailWithEventName", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Person/SendEmailWithEventName", in, false)
 }
 
 // SetConsent calls POST v1/Agents/Person/SetConsent.
@@ -610,7 +609,7 @@ func (s PersonAgent) SetConsent(ctx context.Context, comment string, legalBase s
 		Purpose   string `json:"Purpose"`
 		Source    string `json:"Source"`
 	}{comment, legalBase, personID, purpose, source}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Person/SetConsent", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Person/SetConsent", in, false)
 }
 
 // SetPersonImage calls POST v1/Agents/Person/SetPersonImage.
@@ -621,7 +620,7 @@ func (s PersonAgent) SetPersonImage(ctx context.Context, image []byte, personID 
 		Image    []byte `json:"Image,omitempty"`
 		PersonID int64  `json:"PersonId"`
 	}{image, personID}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Person/SetPersonImage", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Person/SetPersonImage", in, false)
 }
 
 // SetPersonRank calls POST v1/Agents/Person/SetPersonRank.
@@ -632,7 +631,7 @@ func (s PersonAgent) SetPersonRank(ctx context.Context, desiredRank float64, per
 		DesiredRank float64 `json:"DesiredRank"`
 		PersonID    int64   `json:"PersonId"`
 	}{desiredRank, personID}
-	return call[bool](ctx, s.c, http.MethodPost, "v1/Agents/Person/SetPersonRank", in, false)
+	return call[bool](ctx, s.c, "POST", "v1/Agents/Person/SetPersonRank", in, false)
 }
 
 // SetUtmCreatedPersonContactForFormSubmission calls POST v1/Agents/Person/SetUtmCreatedPersonContactForFormSubmission.
@@ -644,7 +643,7 @@ func (s PersonAgent) SetUtmCreatedPersonContactForFormSubmission(ctx context.Con
 		FormSubmissionID int64 `json:"FormSubmissionId"`
 		PersonID         int64 `json:"PersonId"`
 	}{contactID, formSubmissionID, personID}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Person/SetUtmCreatedPersonContactForFormSubmission", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Person/SetUtmCreatedPersonContactForFormSubmission", in, false)
 }
 
 // TryAddPersonsToEmailFlow calls POST v1/Agents/Person/TryAddPersonsToEmailFlow.
@@ -655,7 +654,7 @@ func (s PersonAgent) TryAddPersonsToEmailFlow(ctx context.Context, emailFlowID i
 		EmailFlowID int64   `json:"EmailFlowId"`
 		PersonIDs   []int64 `json:"PersonIds,omitempty"`
 	}{emailFlowID, personIDs}
-	return call[[]bool](ctx, s.c, http.MethodPost, "v1/Agents/Person/TryAddPersonsToEmailFlow", in, false)
+	return call[[]bool](ctx, s.c, "POST", "v1/Agents/Person/TryAddPersonsToEmailFlow", in, false)
 }
 
 // Undelete calls POST v1/Agents/Person/Undelete.
@@ -665,7 +664,7 @@ func (s PersonAgent) Undelete(ctx context.Context, id int64) error {
 	in := struct {
 		ID int64 `json:"Id"`
 	}{id}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Person/Undelete", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Person/Undelete", in, false)
 }
 
 // UpdateInterests calls POST v1/Agents/Person/UpdateInterests.
@@ -677,7 +676,7 @@ func (s PersonAgent) UpdateInterests(ctx context.Context, disableInterestIDs []i
 		EnableInterestIDs  []int64 `json:"EnableInterestIds,omitempty"`
 		PersonID           int64   `json:"PersonId"`
 	}{disableInterestIDs, enableInterestIDs, personID}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Person/UpdateInterests", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Person/UpdateInterests", in, false)
 }
 
 // ValidatePersonEntity calls POST v1/Agents/Person/ValidatePersonEntity.
@@ -687,5 +686,5 @@ func (s PersonAgent) ValidatePersonEntity(ctx context.Context, personEntity *Per
 	in := struct {
 		PersonEntity *PersonEntity `json:"PersonEntity,omitempty"`
 	}{personEntity}
-	return call[map[string]string](ctx, s.c, http.MethodPost, "v1/Agents/Person/ValidatePersonEntity", in, false)
+	return call[map[string]string](ctx, s.c, "POST", "v1/Agents/Person/ValidatePersonEntity", in, false)
 }

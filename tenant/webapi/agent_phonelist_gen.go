@@ -4,7 +4,6 @@ package webapi
 
 import (
 	"context"
-	"net/http"
 
 	"github.com/go-superoffice/superoffice/tenant"
 )
@@ -21,7 +20,7 @@ func (s PhoneListAgent) AddToFavorites(ctx context.Context, contactID int64) (fl
 	in := struct {
 		ContactID int64 `json:"ContactId"`
 	}{contactID}
-	return call[float64](ctx, s.c, http.MethodPost, "v1/Agents/PhoneList/AddToFavorites", in, false)
+	return call[float64](ctx, s.c, "POST", "v1/Agents/PhoneList/AddToFavorites", in, false)
 }
 
 // GetContactPhones calls POST v1/Agents/PhoneList/GetContactPhones; it only reads, so it is retried like a GET.
@@ -31,7 +30,7 @@ func (s PhoneListAgent) GetContactPhones(ctx context.Context, contactID int64) (
 	in := struct {
 		ContactID int64 `json:"ContactId"`
 	}{contactID}
-	return call[[]PhoneListItem](ctx, s.c, http.MethodPost, "v1/Agents/PhoneList/GetContactPhones", in, true)
+	return call[[]PhoneListItem](ctx, s.c, "POST", "v1/Agents/PhoneList/GetContactPhones", in, true)
 }
 
 // GetDepartmentPhones calls POST v1/Agents/PhoneList/GetDepartmentPhones; it only reads, so it is retried like a GET.
@@ -41,21 +40,21 @@ func (s PhoneListAgent) GetDepartmentPhones(ctx context.Context, departmentID in
 	in := struct {
 		DepartmentID int64 `json:"DepartmentId"`
 	}{departmentID}
-	return call[[]PhoneListItem](ctx, s.c, http.MethodPost, "v1/Agents/PhoneList/GetDepartmentPhones", in, true)
+	return call[[]PhoneListItem](ctx, s.c, "POST", "v1/Agents/PhoneList/GetDepartmentPhones", in, true)
 }
 
 // GetFavoritesPhones calls POST v1/Agents/PhoneList/GetFavoritesPhones; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/PhoneList_Agent/v1PhoneListAgent_GetFavoritesPhones.html
 func (s PhoneListAgent) GetFavoritesPhones(ctx context.Context) ([]PhoneListItem, error) {
-	return call[[]PhoneListItem](ctx, s.c, http.MethodPost, "v1/Agents/PhoneList/GetFavoritesPhones", nil, true)
+	return call[[]PhoneListItem](ctx, s.c, "POST", "v1/Agents/PhoneList/GetFavoritesPhones", nil, true)
 }
 
 // GetPreferences calls POST v1/Agents/PhoneList/GetPreferences; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/PhoneList_Agent/v1PhoneListAgent_GetPreferences.html
 func (s PhoneListAgent) GetPreferences(ctx context.Context) (*PhoneListPreferences, error) {
-	return call[*PhoneListPreferences](ctx, s.c, http.MethodPost, "v1/Agents/PhoneList/GetPreferences", nil, true)
+	return call[*PhoneListPreferences](ctx, s.c, "POST", "v1/Agents/PhoneList/GetPreferences", nil, true)
 }
 
 // Search calls POST v1/Agents/PhoneList/Search; it only reads, so it is retried like a GET.
@@ -65,7 +64,7 @@ func (s PhoneListAgent) Search(ctx context.Context, searchString string) ([]Phon
 	in := struct {
 		SearchString string `json:"SearchString"`
 	}{searchString}
-	return call[[]PhoneListItem](ctx, s.c, http.MethodPost, "v1/Agents/PhoneList/Search", in, true)
+	return call[[]PhoneListItem](ctx, s.c, "POST", "v1/Agents/PhoneList/Search", in, true)
 }
 
 // SearchWithPreferences calls POST v1/Agents/PhoneList/SearchWithPreferences; it only reads, so it is retried like a GET.
@@ -76,7 +75,7 @@ func (s PhoneListAgent) SearchWithPreferences(ctx context.Context, preferences *
 		Preferences  *PhoneListPreferences `json:"Preferences,omitempty"`
 		SearchString string                `json:"SearchString"`
 	}{preferences, searchString}
-	return call[[]PhoneListItem](ctx, s.c, http.MethodPost, "v1/Agents/PhoneList/SearchWithPreferences", in, true)
+	return call[[]PhoneListItem](ctx, s.c, "POST", "v1/Agents/PhoneList/SearchWithPreferences", in, true)
 }
 
 // SetPreferences calls POST v1/Agents/PhoneList/SetPreferences.
@@ -86,5 +85,5 @@ func (s PhoneListAgent) SetPreferences(ctx context.Context, preferences *PhoneLi
 	in := struct {
 		Preferences *PhoneListPreferences `json:"Preferences,omitempty"`
 	}{preferences}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/PhoneList/SetPreferences", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/PhoneList/SetPreferences", in, false)
 }

@@ -4,7 +4,6 @@ package webapi
 
 import (
 	"context"
-	"net/http"
 
 	"github.com/go-superoffice/superoffice/tenant"
 )
@@ -22,7 +21,7 @@ func (s PocketAgent) GetCallerIDsFromSelection(ctx context.Context, lastHash str
 		LastHash    string `json:"LastHash"`
 		SelectionID int64  `json:"SelectionId"`
 	}{lastHash, selectionID}
-	return call[*CallerIDCollection](ctx, s.c, http.MethodPost, "v1/Agents/Pocket/GetCallerIDsFromSelection", in, true)
+	return call[*CallerIDCollection](ctx, s.c, "POST", "v1/Agents/Pocket/GetCallerIDsFromSelection", in, true)
 }
 
 // GetMyCallerIDs calls POST v1/Agents/Pocket/GetMyCallerIDs; it only reads, so it is retried like a GET.
@@ -34,7 +33,7 @@ func (s PocketAgent) GetMyCallerIDs(ctx context.Context, lastHash string, maxDat
 		MaxDate  Time   `json:"MaxDate"`
 		MinDate  Time   `json:"MinDate"`
 	}{lastHash, maxDate, minDate}
-	return call[*CallerIDCollection](ctx, s.c, http.MethodPost, "v1/Agents/Pocket/GetMyCallerIDs", in, true)
+	return call[*CallerIDCollection](ctx, s.c, "POST", "v1/Agents/Pocket/GetMyCallerIDs", in, true)
 }
 
 // GetPocketStartupData calls POST v1/Agents/Pocket/GetPocketStartupData; it only reads, so it is retried like a GET.
@@ -45,7 +44,7 @@ func (s PocketAgent) GetPocketStartupData(ctx context.Context, currentClientTime
 		CurrentClientTime Time     `json:"CurrentClientTime"`
 		Tables            []string `json:"Tables,omitempty"`
 	}{currentClientTime, tables}
-	return call[*PocketStartupData](ctx, s.c, http.MethodPost, "v1/Agents/Pocket/GetPocketStartupData", in, true)
+	return call[*PocketStartupData](ctx, s.c, "POST", "v1/Agents/Pocket/GetPocketStartupData", in, true)
 }
 
 // GetPushNotificationTagsForDevice calls POST v1/Agents/Pocket/GetPushNotificationTagsForDevice; it only reads, so it is retried like a GET.
@@ -55,7 +54,7 @@ func (s PocketAgent) GetPushNotificationTagsForDevice(ctx context.Context, devic
 	in := struct {
 		DeviceIdentifier string `json:"DeviceIdentifier"`
 	}{deviceIdentifier}
-	return call[string](ctx, s.c, http.MethodPost, "v1/Agents/Pocket/GetPushNotificationTagsForDevice", in, true)
+	return call[string](ctx, s.c, "POST", "v1/Agents/Pocket/GetPushNotificationTagsForDevice", in, true)
 }
 
 // GetRegisteredDevices calls POST v1/Agents/Pocket/GetRegisteredDevices; it only reads, so it is retried like a GET.
@@ -65,7 +64,7 @@ func (s PocketAgent) GetRegisteredDevices(ctx context.Context, associateID int64
 	in := struct {
 		AssociateID int64 `json:"AssociateId"`
 	}{associateID}
-	return call[[]PocketDeviceInfo](ctx, s.c, http.MethodPost, "v1/Agents/Pocket/GetRegisteredDevices", in, true)
+	return call[[]PocketDeviceInfo](ctx, s.c, "POST", "v1/Agents/Pocket/GetRegisteredDevices", in, true)
 }
 
 // NotificationHandled calls POST v1/Agents/Pocket/NotificationHandled.
@@ -76,7 +75,7 @@ func (s PocketAgent) NotificationHandled(ctx context.Context, id int64, notifica
 		ID                    int64                 `json:"Id"`
 		NotificationEventType NotificationEventType `json:"NotificationEventType,omitempty"`
 	}{id, notificationEventType}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Pocket/NotificationHandled", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Pocket/NotificationHandled", in, false)
 }
 
 // NotificationsHandled calls POST v1/Agents/Pocket/NotificationsHandled.
@@ -86,7 +85,7 @@ func (s PocketAgent) NotificationsHandled(ctx context.Context, notificationEvent
 	in := struct {
 		NotificationEvents []NotificationEvent `json:"NotificationEvents,omitempty"`
 	}{notificationEvents}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Pocket/NotificationsHandled", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Pocket/NotificationsHandled", in, false)
 }
 
 // NotifyUsers calls POST v1/Agents/Pocket/NotifyUsers.
@@ -97,7 +96,7 @@ func (s PocketAgent) NotifyUsers(ctx context.Context, id int64, notificationEven
 		ID                    int64                 `json:"Id"`
 		NotificationEventType NotificationEventType `json:"NotificationEventType,omitempty"`
 	}{id, notificationEventType}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Pocket/NotifyUsers", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Pocket/NotifyUsers", in, false)
 }
 
 // RegisterDeviceForPushNotification calls POST v1/Agents/Pocket/RegisterDeviceForPushNotification.
@@ -107,14 +106,14 @@ func (s PocketAgent) RegisterDeviceForPushNotification(ctx context.Context, devi
 	in := struct {
 		DeviceInfo *PocketDeviceInfo `json:"DeviceInfo,omitempty"`
 	}{deviceInfo}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Pocket/RegisterDeviceForPushNotification", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Pocket/RegisterDeviceForPushNotification", in, false)
 }
 
 // RunAppointmentAlarmBroker calls POST v1/Agents/Pocket/RunAppointmentAlarmBroker.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Pocket_Agent/v1PocketAgent_RunAppointmentAlarmBroker.html
 func (s PocketAgent) RunAppointmentAlarmBroker(ctx context.Context) error {
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Pocket/RunAppointmentAlarmBroker", nil, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Pocket/RunAppointmentAlarmBroker", nil, false)
 }
 
 // SendPushNotification calls POST v1/Agents/Pocket/SendPushNotification.
@@ -125,7 +124,7 @@ func (s PocketAgent) SendPushNotification(ctx context.Context, associateIDs []in
 		AssociateIDs []int64                    `json:"AssociateIds,omitempty"`
 		Message      *PocketNotificationMessage `json:"Message,omitempty"`
 	}{associateIDs, message}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Pocket/SendPushNotification", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Pocket/SendPushNotification", in, false)
 }
 
 // SetPushNotificationTagsForDevice calls POST v1/Agents/Pocket/SetPushNotificationTagsForDevice.
@@ -136,7 +135,7 @@ func (s PocketAgent) SetPushNotificationTagsForDevice(ctx context.Context, devic
 		DeviceIdentifier string `json:"DeviceIdentifier"`
 		Tags             string `json:"Tags"`
 	}{deviceIdentifier, tags}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Pocket/SetPushNotificationTagsForDevice", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Pocket/SetPushNotificationTagsForDevice", in, false)
 }
 
 // SetPushNotificationTagsForUser calls POST v1/Agents/Pocket/SetPushNotificationTagsForUser.
@@ -147,5 +146,5 @@ func (s PocketAgent) SetPushNotificationTagsForUser(ctx context.Context, associa
 		AssociateID int64  `json:"AssociateId"`
 		Tags        string `json:"Tags"`
 	}{associateID, tags}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Pocket/SetPushNotificationTagsForUser", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Pocket/SetPushNotificationTagsForUser", in, false)
 }

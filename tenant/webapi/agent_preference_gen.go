@@ -4,7 +4,6 @@ package webapi
 
 import (
 	"context"
-	"net/http"
 
 	"github.com/go-superoffice/superoffice/tenant"
 )
@@ -18,21 +17,21 @@ type PreferenceAgent struct{ c *tenant.Client }
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Preference_Agent/v1PreferenceAgent_CreateDefaultPreference.html
 func (s PreferenceAgent) CreateDefaultPreference(ctx context.Context) (*Preference, error) {
-	return call[*Preference](ctx, s.c, http.MethodPost, "v1/Agents/Preference/CreateDefaultPreference", nil, false)
+	return call[*Preference](ctx, s.c, "POST", "v1/Agents/Preference/CreateDefaultPreference", nil, false)
 }
 
 // CreateDefaultPreferenceDescription calls POST v1/Agents/Preference/CreateDefaultPreferenceDescription.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Preference_Agent/v1PreferenceAgent_CreateDefaultPreferenceDescription.html
 func (s PreferenceAgent) CreateDefaultPreferenceDescription(ctx context.Context) (*PreferenceDescription, error) {
-	return call[*PreferenceDescription](ctx, s.c, http.MethodPost, "v1/Agents/Preference/CreateDefaultPreferenceDescription", nil, false)
+	return call[*PreferenceDescription](ctx, s.c, "POST", "v1/Agents/Preference/CreateDefaultPreferenceDescription", nil, false)
 }
 
 // CreateDefaultPreferenceDescriptionLine calls POST v1/Agents/Preference/CreateDefaultPreferenceDescriptionLine.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Preference_Agent/v1PreferenceAgent_CreateDefaultPreferenceDescriptionLine.html
 func (s PreferenceAgent) CreateDefaultPreferenceDescriptionLine(ctx context.Context) (*PreferenceDescriptionLine, error) {
-	return call[*PreferenceDescriptionLine](ctx, s.c, http.MethodPost, "v1/Agents/Preference/CreateDefaultPreferenceDescriptionLine", nil, false)
+	return call[*PreferenceDescriptionLine](ctx, s.c, "POST", "v1/Agents/Preference/CreateDefaultPreferenceDescriptionLine", nil, false)
 }
 
 // DeleteFromSectionAndKey calls POST v1/Agents/Preference/DeleteFromSectionAndKey.
@@ -43,7 +42,7 @@ func (s PreferenceAgent) DeleteFromSectionAndKey(ctx context.Context, key string
 		Key     string `json:"Key"`
 		Section string `json:"Section"`
 	}{key, section}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Preference/DeleteFromSectionAndKey", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Preference/DeleteFromSectionAndKey", in, false)
 }
 
 // DeletePrefDescLinesByPrefDescID calls POST v1/Agents/Preference/DeletePrefDescLinesByPrefDescId.
@@ -53,7 +52,7 @@ func (s PreferenceAgent) DeletePrefDescLinesByPrefDescID(ctx context.Context, pr
 	in := struct {
 		PrefDescID int64 `json:"PrefDescId"`
 	}{prefDescID}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Preference/DeletePrefDescLinesByPrefDescId", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Preference/DeletePrefDescLinesByPrefDescId", in, false)
 }
 
 // DeletePrefDescLinesByPrefDescIDs calls POST v1/Agents/Preference/DeletePrefDescLinesByPrefDescIds.
@@ -63,7 +62,7 @@ func (s PreferenceAgent) DeletePrefDescLinesByPrefDescIDs(ctx context.Context, p
 	in := struct {
 		PrefDescIDs []int64 `json:"PrefDescIds,omitempty"`
 	}{prefDescIDs}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Preference/DeletePrefDescLinesByPrefDescIds", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Preference/DeletePrefDescLinesByPrefDescIds", in, false)
 }
 
 // DeletePreference calls POST v1/Agents/Preference/DeletePreference.
@@ -73,21 +72,21 @@ func (s PreferenceAgent) DeletePreference(ctx context.Context, id int64) error {
 	in := struct {
 		ID int64 `json:"Id"`
 	}{id}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Preference/DeletePreference", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Preference/DeletePreference", in, false)
 }
 
 // DeletePreferenceDescription calls POST v1/Agents/Preference/DeletePreferenceDescription.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Preference_Agent/v1PreferenceAgent_DeletePreferenceDescription.html
 func (s PreferenceAgent) DeletePreferenceDescription(ctx context.Context, preferenceDescriptionID int64) error {
-	return exec(ctx, s.c, http.MethodPost, withQuery("v1/Agents/Preference/DeletePreferenceDescription", "PreferenceDescriptionId", preferenceDescriptionID), nil, false)
+	return exec(ctx, s.c, "POST", withQuery("v1/Agents/Preference/DeletePreferenceDescription", "PreferenceDescriptionId", preferenceDescriptionID), nil, false)
 }
 
 // DeletePreferenceDescriptionLine calls POST v1/Agents/Preference/DeletePreferenceDescriptionLine.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Preference_Agent/v1PreferenceAgent_DeletePreferenceDescriptionLine.html
 func (s PreferenceAgent) DeletePreferenceDescriptionLine(ctx context.Context, preferenceDescriptionLineID int64) error {
-	return exec(ctx, s.c, http.MethodPost, withQuery("v1/Agents/Preference/DeletePreferenceDescriptionLine", "PreferenceDescriptionLineId", preferenceDescriptionLineID), nil, false)
+	return exec(ctx, s.c, "POST", withQuery("v1/Agents/Preference/DeletePreferenceDescriptionLine", "PreferenceDescriptionLineId", preferenceDescriptionLineID), nil, false)
 }
 
 // DeletePreferenceDescriptionLines calls POST v1/Agents/Preference/DeletePreferenceDescriptionLines.
@@ -97,7 +96,7 @@ func (s PreferenceAgent) DeletePreferenceDescriptionLines(ctx context.Context, p
 	in := struct {
 		PrefDescLineIDs []int64 `json:"PrefDescLineIds,omitempty"`
 	}{prefDescLineIDs}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Preference/DeletePreferenceDescriptionLines", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Preference/DeletePreferenceDescriptionLines", in, false)
 }
 
 // DeletePreferences calls POST v1/Agents/Preference/DeletePreferences.
@@ -107,14 +106,14 @@ func (s PreferenceAgent) DeletePreferences(ctx context.Context, ids []int64) err
 	in := struct {
 		IDs []int64 `json:"Ids,omitempty"`
 	}{ids}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Preference/DeletePreferences", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Preference/DeletePreferences", in, false)
 }
 
 // GetAll calls POST v1/Agents/Preference/GetAll; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Preference_Agent/v1PreferenceAgent_GetAll.html
 func (s PreferenceAgent) GetAll(ctx context.Context) ([]PreferenceDescription, error) {
-	return call[[]PreferenceDescription](ctx, s.c, http.MethodPost, "v1/Agents/Preference/GetAll", nil, true)
+	return call[[]PreferenceDescription](ctx, s.c, "POST", "v1/Agents/Preference/GetAll", nil, true)
 }
 
 // GetAllFromSection calls POST v1/Agents/Preference/GetAllFromSection; it only reads, so it is retried like a GET.
@@ -124,7 +123,7 @@ func (s PreferenceAgent) GetAllFromSection(ctx context.Context, section string) 
 	in := struct {
 		Section string `json:"Section"`
 	}{section}
-	return call[[]PreferenceDescription](ctx, s.c, http.MethodPost, "v1/Agents/Preference/GetAllFromSection", in, true)
+	return call[[]PreferenceDescription](ctx, s.c, "POST", "v1/Agents/Preference/GetAllFromSection", in, true)
 }
 
 // GetFromSectionAndKey calls POST v1/Agents/Preference/GetFromSectionAndKey; it only reads, so it is retried like a GET.
@@ -135,14 +134,14 @@ func (s PreferenceAgent) GetFromSectionAndKey(ctx context.Context, key string, s
 		Key     string `json:"Key"`
 		Section string `json:"Section"`
 	}{key, section}
-	return call[*PreferenceDescription](ctx, s.c, http.MethodPost, "v1/Agents/Preference/GetFromSectionAndKey", in, true)
+	return call[*PreferenceDescription](ctx, s.c, "POST", "v1/Agents/Preference/GetFromSectionAndKey", in, true)
 }
 
 // GetNetServicesStatusURL calls POST v1/Agents/Preference/GetNetServicesStatusUrl; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Preference_Agent/v1PreferenceAgent_GetNetServicesStatusUrl.html
 func (s PreferenceAgent) GetNetServicesStatusURL(ctx context.Context) (string, error) {
-	return call[string](ctx, s.c, http.MethodPost, "v1/Agents/Preference/GetNetServicesStatusUrl", nil, true)
+	return call[string](ctx, s.c, "POST", "v1/Agents/Preference/GetNetServicesStatusUrl", nil, true)
 }
 
 // GetPreference calls POST v1/Agents/Preference/GetPreference; it only reads, so it is retried like a GET.
@@ -152,7 +151,7 @@ func (s PreferenceAgent) GetPreference(ctx context.Context, id int64) (*Preferen
 	in := struct {
 		ID int64 `json:"Id"`
 	}{id}
-	return call[*Preference](ctx, s.c, http.MethodPost, "v1/Agents/Preference/GetPreference", in, true)
+	return call[*Preference](ctx, s.c, "POST", "v1/Agents/Preference/GetPreference", in, true)
 }
 
 // GetPreferenceByName calls POST v1/Agents/Preference/GetPreferenceByName; it only reads, so it is retried like a GET.
@@ -164,7 +163,7 @@ func (s PreferenceAgent) GetPreferenceByName(ctx context.Context, prefKey string
 		PrefLevel   PreferenceLevel `json:"PrefLevel,omitempty"`
 		PrefSection string          `json:"PrefSection"`
 	}{prefKey, prefLevel, prefSection}
-	return call[*Preference](ctx, s.c, http.MethodPost, "v1/Agents/Preference/GetPreferenceByName", in, true)
+	return call[*Preference](ctx, s.c, "POST", "v1/Agents/Preference/GetPreferenceByName", in, true)
 }
 
 // GetPreferenceByNameAndID calls POST v1/Agents/Preference/GetPreferenceByNameAndId; it only reads, so it is retried like a GET.
@@ -177,21 +176,21 @@ func (s PreferenceAgent) GetPreferenceByNameAndID(ctx context.Context, ownerID i
 		PrefLevel   PreferenceLevel `json:"PrefLevel,omitempty"`
 		PrefSection string          `json:"PrefSection"`
 	}{ownerID, prefKey, prefLevel, prefSection}
-	return call[*Preference](ctx, s.c, http.MethodPost, "v1/Agents/Preference/GetPreferenceByNameAndId", in, true)
+	return call[*Preference](ctx, s.c, "POST", "v1/Agents/Preference/GetPreferenceByNameAndId", in, true)
 }
 
 // GetPreferenceDescription calls POST v1/Agents/Preference/GetPreferenceDescription; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Preference_Agent/v1PreferenceAgent_GetPreferenceDescription.html
 func (s PreferenceAgent) GetPreferenceDescription(ctx context.Context, preferenceDescriptionID int64) (*PreferenceDescription, error) {
-	return call[*PreferenceDescription](ctx, s.c, http.MethodPost, withQuery("v1/Agents/Preference/GetPreferenceDescription", "preferenceDescriptionId", preferenceDescriptionID), nil, true)
+	return call[*PreferenceDescription](ctx, s.c, "POST", withQuery("v1/Agents/Preference/GetPreferenceDescription", "preferenceDescriptionId", preferenceDescriptionID), nil, true)
 }
 
 // GetPreferenceDescriptionLine calls POST v1/Agents/Preference/GetPreferenceDescriptionLine; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Preference_Agent/v1PreferenceAgent_GetPreferenceDescriptionLine.html
 func (s PreferenceAgent) GetPreferenceDescriptionLine(ctx context.Context, preferenceDescriptionLineID int64) (*PreferenceDescriptionLine, error) {
-	return call[*PreferenceDescriptionLine](ctx, s.c, http.MethodPost, withQuery("v1/Agents/Preference/GetPreferenceDescriptionLine", "preferenceDescriptionLineId", preferenceDescriptionLineID), nil, true)
+	return call[*PreferenceDescriptionLine](ctx, s.c, "POST", withQuery("v1/Agents/Preference/GetPreferenceDescriptionLine", "preferenceDescriptionLineId", preferenceDescriptionLineID), nil, true)
 }
 
 // GetPreferenceDescriptionLineFromIDAndValue calls POST v1/Agents/Preference/GetPreferenceDescriptionLineFromIdAndValue; it only reads, so it is retried like a GET.
@@ -202,7 +201,7 @@ func (s PreferenceAgent) GetPreferenceDescriptionLineFromIDAndValue(ctx context.
 		PrefDescID int64  `json:"PrefDescId"`
 		PrefValue  string `json:"PrefValue"`
 	}{prefDescID, prefValue}
-	return call[*PreferenceDescriptionLine](ctx, s.c, http.MethodPost, "v1/Agents/Preference/GetPreferenceDescriptionLineFromIdAndValue", in, true)
+	return call[*PreferenceDescriptionLine](ctx, s.c, "POST", "v1/Agents/Preference/GetPreferenceDescriptionLineFromIdAndValue", in, true)
 }
 
 // GetPreferenceDescriptionLinesByPrefDescID calls POST v1/Agents/Preference/GetPreferenceDescriptionLinesByPrefDescId; it only reads, so it is retried like a GET.
@@ -212,7 +211,7 @@ func (s PreferenceAgent) GetPreferenceDescriptionLinesByPrefDescID(ctx context.C
 	in := struct {
 		PrefDescID int64 `json:"PrefDescId"`
 	}{prefDescID}
-	return call[[]PreferenceDescriptionLine](ctx, s.c, http.MethodPost, "v1/Agents/Preference/GetPreferenceDescriptionLinesByPrefDescId", in, true)
+	return call[[]PreferenceDescriptionLine](ctx, s.c, "POST", "v1/Agents/Preference/GetPreferenceDescriptionLinesByPrefDescId", in, true)
 }
 
 // GetPreferences calls POST v1/Agents/Preference/GetPreferences; it only reads, so it is retried like a GET.
@@ -222,7 +221,7 @@ func (s PreferenceAgent) GetPreferences(ctx context.Context, specifications []Pr
 	in := struct {
 		Specifications []PreferenceSpec `json:"Specifications,omitempty"`
 	}{specifications}
-	return call[[]Preference](ctx, s.c, http.MethodPost, "v1/Agents/Preference/GetPreferences", in, true)
+	return call[[]Preference](ctx, s.c, "POST", "v1/Agents/Preference/GetPreferences", in, true)
 }
 
 // GetPreferencesWithDisplayValues calls POST v1/Agents/Preference/GetPreferencesWithDisplayValues; it only reads, so it is retried like a GET.
@@ -232,7 +231,7 @@ func (s PreferenceAgent) GetPreferencesWithDisplayValues(ctx context.Context, sp
 	in := struct {
 		Specifications []PreferenceSpec `json:"Specifications,omitempty"`
 	}{specifications}
-	return call[[]Preference](ctx, s.c, http.MethodPost, "v1/Agents/Preference/GetPreferencesWithDisplayValues", in, true)
+	return call[[]Preference](ctx, s.c, "POST", "v1/Agents/Preference/GetPreferencesWithDisplayValues", in, true)
 }
 
 // GetTabOrder calls POST v1/Agents/Preference/GetTabOrder; it only reads, so it is retried like a GET.
@@ -242,14 +241,14 @@ func (s PreferenceAgent) GetTabOrder(ctx context.Context, tabName string) (*TabO
 	in := struct {
 		TabName string `json:"TabName"`
 	}{tabName}
-	return call[*TabOrder](ctx, s.c, http.MethodPost, "v1/Agents/Preference/GetTabOrder", in, true)
+	return call[*TabOrder](ctx, s.c, "POST", "v1/Agents/Preference/GetTabOrder", in, true)
 }
 
 // GetTabOrders calls POST v1/Agents/Preference/GetTabOrders; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Preference_Agent/v1PreferenceAgent_GetTabOrders.html
 func (s PreferenceAgent) GetTabOrders(ctx context.Context) ([]TabOrder, error) {
-	return call[[]TabOrder](ctx, s.c, http.MethodPost, "v1/Agents/Preference/GetTabOrders", nil, true)
+	return call[[]TabOrder](ctx, s.c, "POST", "v1/Agents/Preference/GetTabOrders", nil, true)
 }
 
 // GetXSRFPaths calls POST v1/Agents/Preference/GetXsrfPaths; it only reads, so it is retried like a GET.
@@ -259,14 +258,14 @@ func (s PreferenceAgent) GetXSRFPaths(ctx context.Context, hostname string) ([]s
 	in := struct {
 		Hostname string `json:"Hostname"`
 	}{hostname}
-	return call[[]string](ctx, s.c, http.MethodPost, "v1/Agents/Preference/GetXsrfPaths", in, true)
+	return call[[]string](ctx, s.c, "POST", "v1/Agents/Preference/GetXsrfPaths", in, true)
 }
 
 // GetXSRFValue calls POST v1/Agents/Preference/GetXsrfValue; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Preference_Agent/v1PreferenceAgent_GetXsrfValue.html
 func (s PreferenceAgent) GetXSRFValue(ctx context.Context) (*XSRFValue, error) {
-	return call[*XSRFValue](ctx, s.c, http.MethodPost, "v1/Agents/Preference/GetXsrfValue", nil, true)
+	return call[*XSRFValue](ctx, s.c, "POST", "v1/Agents/Preference/GetXsrfValue", nil, true)
 }
 
 // SaveFromSectionAndKey calls POST v1/Agents/Preference/SaveFromSectionAndKey.
@@ -278,7 +277,7 @@ func (s PreferenceAgent) SaveFromSectionAndKey(ctx context.Context, key string, 
 		PreferenceDescription *PreferenceDescription `json:"PreferenceDescription,omitempty"`
 		Section               string                 `json:"Section"`
 	}{key, preferenceDescription, section}
-	return call[*PreferenceDescription](ctx, s.c, http.MethodPost, "v1/Agents/Preference/SaveFromSectionAndKey", in, false)
+	return call[*PreferenceDescription](ctx, s.c, "POST", "v1/Agents/Preference/SaveFromSectionAndKey", in, false)
 }
 
 // SavePreference calls POST v1/Agents/Preference/SavePreference.
@@ -288,21 +287,21 @@ func (s PreferenceAgent) SavePreference(ctx context.Context, preference *Prefere
 	in := struct {
 		Preference *Preference `json:"Preference,omitempty"`
 	}{preference}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Preference/SavePreference", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Preference/SavePreference", in, false)
 }
 
 // SavePreferenceDescription calls POST v1/Agents/Preference/SavePreferenceDescription.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Preference_Agent/v1PreferenceAgent_SavePreferenceDescription.html
 func (s PreferenceAgent) SavePreferenceDescription(ctx context.Context, preferenceDescription *PreferenceDescription) (*PreferenceDescription, error) {
-	return call[*PreferenceDescription](ctx, s.c, http.MethodPost, "v1/Agents/Preference/SavePreferenceDescription", preferenceDescription, false)
+	return call[*PreferenceDescription](ctx, s.c, "POST", "v1/Agents/Preference/SavePreferenceDescription", preferenceDescription, false)
 }
 
 // SavePreferenceDescriptionLine calls POST v1/Agents/Preference/SavePreferenceDescriptionLine.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Preference_Agent/v1PreferenceAgent_SavePreferenceDescriptionLine.html
 func (s PreferenceAgent) SavePreferenceDescriptionLine(ctx context.Context, preferenceDescriptionLine *PreferenceDescriptionLine) (*PreferenceDescriptionLine, error) {
-	return call[*PreferenceDescriptionLine](ctx, s.c, http.MethodPost, "v1/Agents/Preference/SavePreferenceDescriptionLine", preferenceDescriptionLine, false)
+	return call[*PreferenceDescriptionLine](ctx, s.c, "POST", "v1/Agents/Preference/SavePreferenceDescriptionLine", preferenceDescriptionLine, false)
 }
 
 // SavePreferenceDescriptionLines calls POST v1/Agents/Preference/SavePreferenceDescriptionLines.
@@ -312,7 +311,7 @@ func (s PreferenceAgent) SavePreferenceDescriptionLines(ctx context.Context, pre
 	in := struct {
 		PreferenceDescriptionLines []PreferenceDescriptionLine `json:"PreferenceDescriptionLines,omitempty"`
 	}{preferenceDescriptionLines}
-	return call[[]PreferenceDescriptionLine](ctx, s.c, http.MethodPost, "v1/Agents/Preference/SavePreferenceDescriptionLines", in, false)
+	return call[[]PreferenceDescriptionLine](ctx, s.c, "POST", "v1/Agents/Preference/SavePreferenceDescriptionLines", in, false)
 }
 
 // SavePreferenceEntities calls POST v1/Agents/Preference/SavePreferenceEntities.
@@ -323,7 +322,7 @@ func (s PreferenceAgent) SavePreferenceEntities(ctx context.Context, preferences
 		Preferences       []Preference `json:"Preferences,omitempty"`
 		RemoveLowerLevels bool         `json:"RemoveLowerLevels"`
 	}{preferences, removeLowerLevels}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Preference/SavePreferenceEntities", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Preference/SavePreferenceEntities", in, false)
 }
 
 // SavePreferenceEntity calls POST v1/Agents/Preference/SavePreferenceEntity.
@@ -334,7 +333,7 @@ func (s PreferenceAgent) SavePreferenceEntity(ctx context.Context, preference *P
 		Preference        *Preference `json:"Preference,omitempty"`
 		RemoveLowerLevels bool        `json:"RemoveLowerLevels"`
 	}{preference, removeLowerLevels}
-	return call[*Preference](ctx, s.c, http.MethodPost, "v1/Agents/Preference/SavePreferenceEntity", in, false)
+	return call[*Preference](ctx, s.c, "POST", "v1/Agents/Preference/SavePreferenceEntity", in, false)
 }
 
 // SavePreferences calls POST v1/Agents/Preference/SavePreferences.
@@ -344,7 +343,7 @@ func (s PreferenceAgent) SavePreferences(ctx context.Context, preferences []Pref
 	in := struct {
 		Preferences []Preference `json:"Preferences,omitempty"`
 	}{preferences}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Preference/SavePreferences", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Preference/SavePreferences", in, false)
 }
 
 // SaveTabOrder calls POST v1/Agents/Preference/SaveTabOrder.
@@ -354,7 +353,7 @@ func (s PreferenceAgent) SaveTabOrder(ctx context.Context, tabOrder *TabOrder) e
 	in := struct {
 		TabOrder *TabOrder `json:"TabOrder,omitempty"`
 	}{tabOrder}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Preference/SaveTabOrder", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Preference/SaveTabOrder", in, false)
 }
 
 // SaveTabOrders calls POST v1/Agents/Preference/SaveTabOrders.
@@ -364,7 +363,7 @@ func (s PreferenceAgent) SaveTabOrders(ctx context.Context, tabOrders []TabOrder
 	in := struct {
 		TabOrders []TabOrder `json:"TabOrders,omitempty"`
 	}{tabOrders}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Preference/SaveTabOrders", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Preference/SaveTabOrders", in, false)
 }
 
 // SetXSRFPaths calls POST v1/Agents/Preference/SetXsrfPaths.
@@ -375,7 +374,7 @@ func (s PreferenceAgent) SetXSRFPaths(ctx context.Context, hostname string, path
 		Hostname string   `json:"Hostname"`
 		Paths    []string `json:"Paths,omitempty"`
 	}{hostname, paths}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Preference/SetXsrfPaths", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Preference/SetXsrfPaths", in, false)
 }
 
 // SetXSRFValue calls POST v1/Agents/Preference/SetXsrfValue.
@@ -385,7 +384,7 @@ func (s PreferenceAgent) SetXSRFValue(ctx context.Context, xsrfValue string) err
 	in := struct {
 		XSRFValue string `json:"XsrfValue"`
 	}{xsrfValue}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Preference/SetXsrfValue", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Preference/SetXsrfValue", in, false)
 }
 
 // UpdateNetServicesStatus calls POST v1/Agents/Preference/UpdateNetServicesStatus.
@@ -395,5 +394,5 @@ func (s PreferenceAgent) UpdateNetServicesStatus(ctx context.Context, xmlOrJSON 
 	in := struct {
 		XMLOrJSON string `json:"XmlOrJson"`
 	}{xmlOrJSON}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Preference/UpdateNetServicesStatus", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Preference/UpdateNetServicesStatus", in, false)
 }

@@ -4,7 +4,6 @@ package webapi
 
 import (
 	"context"
-	"net/http"
 
 	"github.com/go-superoffice/superoffice/tenant"
 )
@@ -21,5 +20,5 @@ func (s PreviewsAgent) GetPreview(ctx context.Context, previewHint string) (stri
 	in := struct {
 		PreviewHint string `json:"PreviewHint"`
 	}{previewHint}
-	return call[string](ctx, s.c, http.MethodPost, "v1/Agents/Previews/GetPreview", in, true)
+	return call[string](ctx, s.c, "POST", "v1/Agents/Previews/GetPreview", in, true)
 }

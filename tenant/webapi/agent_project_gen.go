@@ -5,7 +5,6 @@ package webapi
 import (
 	"context"
 	"io"
-	"net/http"
 
 	"github.com/go-superoffice/superoffice/tenant"
 )
@@ -23,28 +22,28 @@ func (s ProjectAgent) AddProjectMembers(ctx context.Context, projectEntityID int
 		ProjectEntityID int64           `json:"ProjectEntityId"`
 		ProjectMembers  []ProjectMember `json:"ProjectMembers,omitempty"`
 	}{projectEntityID, projectMembers}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Project/AddProjectMembers", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Project/AddProjectMembers", in, false)
 }
 
 // CreateDefaultProjectEntity calls POST v1/Agents/Project/CreateDefaultProjectEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Project_Agent/v1ProjectAgent_CreateDefaultProjectEntity.html
 func (s ProjectAgent) CreateDefaultProjectEntity(ctx context.Context) (*ProjectEntity, error) {
-	return call[*ProjectEntity](ctx, s.c, http.MethodPost, "v1/Agents/Project/CreateDefaultProjectEntity", nil, false)
+	return call[*ProjectEntity](ctx, s.c, "POST", "v1/Agents/Project/CreateDefaultProjectEntity", nil, false)
 }
 
 // CreateDefaultProjectEventEntity calls POST v1/Agents/Project/CreateDefaultProjectEventEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Project_Agent/v1ProjectAgent_CreateDefaultProjectEventEntity.html
 func (s ProjectAgent) CreateDefaultProjectEventEntity(ctx context.Context) (*ProjectEventEntity, error) {
-	return call[*ProjectEventEntity](ctx, s.c, http.MethodPost, "v1/Agents/Project/CreateDefaultProjectEventEntity", nil, false)
+	return call[*ProjectEventEntity](ctx, s.c, "POST", "v1/Agents/Project/CreateDefaultProjectEventEntity", nil, false)
 }
 
 // CreateDefaultProjectMember calls POST v1/Agents/Project/CreateDefaultProjectMember.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Project_Agent/v1ProjectAgent_CreateDefaultProjectMember.html
 func (s ProjectAgent) CreateDefaultProjectMember(ctx context.Context) (*ProjectMember, error) {
-	return call[*ProjectMember](ctx, s.c, http.MethodPost, "v1/Agents/Project/CreateDefaultProjectMember", nil, false)
+	return call[*ProjectMember](ctx, s.c, "POST", "v1/Agents/Project/CreateDefaultProjectMember", nil, false)
 }
 
 // CreateNewEntry calls POST v1/Agents/Project/CreateNewEntry.
@@ -54,21 +53,21 @@ func (s ProjectAgent) CreateNewEntry(ctx context.Context, duplicate *DuplicateEn
 	in := struct {
 		Duplicate *DuplicateEntry `json:"Duplicate,omitempty"`
 	}{duplicate}
-	return call[float64](ctx, s.c, http.MethodPost, "v1/Agents/Project/CreateNewEntry", in, false)
+	return call[float64](ctx, s.c, "POST", "v1/Agents/Project/CreateNewEntry", in, false)
 }
 
 // DeleteProjectEntity calls POST v1/Agents/Project/DeleteProjectEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Project_Agent/v1ProjectAgent_DeleteProjectEntity.html
 func (s ProjectAgent) DeleteProjectEntity(ctx context.Context, projectEntityID int64) error {
-	return exec(ctx, s.c, http.MethodPost, withQuery("v1/Agents/Project/DeleteProjectEntity", "ProjectEntityId", projectEntityID), nil, false)
+	return exec(ctx, s.c, "POST", withQuery("v1/Agents/Project/DeleteProjectEntity", "ProjectEntityId", projectEntityID), nil, false)
 }
 
 // DeleteProjectEventEntity calls POST v1/Agents/Project/DeleteProjectEventEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Project_Agent/v1ProjectAgent_DeleteProjectEventEntity.html
 func (s ProjectAgent) DeleteProjectEventEntity(ctx context.Context, projectEventEntityID int64) error {
-	return exec(ctx, s.c, http.MethodPost, withQuery("v1/Agents/Project/DeleteProjectEventEntity", "ProjectEventEntityId", projectEventEntityID), nil, false)
+	return exec(ctx, s.c, "POST", withQuery("v1/Agents/Project/DeleteProjectEventEntity", "ProjectEventEntityId", projectEventEntityID), nil, false)
 }
 
 // DeleteProjectEventEntityFromProjectID calls POST v1/Agents/Project/DeleteProjectEventEntityFromProjectId.
@@ -78,14 +77,14 @@ func (s ProjectAgent) DeleteProjectEventEntityFromProjectID(ctx context.Context,
 	in := struct {
 		ProjectID int64 `json:"ProjectId"`
 	}{projectID}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Project/DeleteProjectEventEntityFromProjectId", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Project/DeleteProjectEventEntityFromProjectId", in, false)
 }
 
 // DeleteProjectMember calls POST v1/Agents/Project/DeleteProjectMember.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Project_Agent/v1ProjectAgent_DeleteProjectMember.html
 func (s ProjectAgent) DeleteProjectMember(ctx context.Context, projectMemberID int64) error {
-	return exec(ctx, s.c, http.MethodPost, withQuery("v1/Agents/Project/DeleteProjectMember", "ProjectMemberId", projectMemberID), nil, false)
+	return exec(ctx, s.c, "POST", withQuery("v1/Agents/Project/DeleteProjectMember", "ProjectMemberId", projectMemberID), nil, false)
 }
 
 // DeleteProjectMemberByIDs calls POST v1/Agents/Project/DeleteProjectMemberByIds.
@@ -95,7 +94,7 @@ func (s ProjectAgent) DeleteProjectMemberByIDs(ctx context.Context, projectMembe
 	in := struct {
 		ProjectMemberIDs []int64 `json:"ProjectMemberIds,omitempty"`
 	}{projectMemberIDs}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Project/DeleteProjectMemberByIds", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Project/DeleteProjectMemberByIds", in, false)
 }
 
 // DeleteProjectMembers calls POST v1/Agents/Project/DeleteProjectMembers.
@@ -106,14 +105,14 @@ func (s ProjectAgent) DeleteProjectMembers(ctx context.Context, memberIDs []int6
 		MemberIDs       []int64 `json:"MemberIds,omitempty"`
 		ProjectEntityID int64   `json:"ProjectEntityId"`
 	}{memberIDs, projectEntityID}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Project/DeleteProjectMembers", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Project/DeleteProjectMembers", in, false)
 }
 
 // GetDuplicateRules calls POST v1/Agents/Project/GetDuplicateRules; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Project_Agent/v1ProjectAgent_GetDuplicateRules.html
 func (s ProjectAgent) GetDuplicateRules(ctx context.Context) ([]DuplicateRule, error) {
-	return call[[]DuplicateRule](ctx, s.c, http.MethodPost, "v1/Agents/Project/GetDuplicateRules", nil, true)
+	return call[[]DuplicateRule](ctx, s.c, "POST", "v1/Agents/Project/GetDuplicateRules", nil, true)
 }
 
 // GetDuplicates calls POST v1/Agents/Project/GetDuplicates; it only reads, so it is retried like a GET.
@@ -123,21 +122,21 @@ func (s ProjectAgent) GetDuplicates(ctx context.Context, name string) ([]Duplica
 	in := struct {
 		Name string `json:"Name"`
 	}{name}
-	return call[[]DuplicateEntry](ctx, s.c, http.MethodPost, "v1/Agents/Project/GetDuplicates", in, true)
+	return call[[]DuplicateEntry](ctx, s.c, "POST", "v1/Agents/Project/GetDuplicates", in, true)
 }
 
 // GetMyMemberProjects calls POST v1/Agents/Project/GetMyMemberProjects; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Project_Agent/v1ProjectAgent_GetMyMemberProjects.html
 func (s ProjectAgent) GetMyMemberProjects(ctx context.Context) ([]Project, error) {
-	return call[[]Project](ctx, s.c, http.MethodPost, "v1/Agents/Project/GetMyMemberProjects", nil, true)
+	return call[[]Project](ctx, s.c, "POST", "v1/Agents/Project/GetMyMemberProjects", nil, true)
 }
 
 // GetMyProjectEvents calls POST v1/Agents/Project/GetMyProjectEvents; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Project_Agent/v1ProjectAgent_GetMyProjectEvents.html
 func (s ProjectAgent) GetMyProjectEvents(ctx context.Context) ([]ProjectEvent, error) {
-	return call[[]ProjectEvent](ctx, s.c, http.MethodPost, "v1/Agents/Project/GetMyProjectEvents", nil, true)
+	return call[[]ProjectEvent](ctx, s.c, "POST", "v1/Agents/Project/GetMyProjectEvents", nil, true)
 }
 
 // GetMyProjects calls POST v1/Agents/Project/GetMyProjects; it only reads, so it is retried like a GET.
@@ -147,14 +146,14 @@ func (s ProjectAgent) GetMyProjects(ctx context.Context, includeMemberProjects b
 	in := struct {
 		IncludeMemberProjects bool `json:"IncludeMemberProjects"`
 	}{includeMemberProjects}
-	return call[[]Project](ctx, s.c, http.MethodPost, "v1/Agents/Project/GetMyProjects", in, true)
+	return call[[]Project](ctx, s.c, "POST", "v1/Agents/Project/GetMyProjects", in, true)
 }
 
 // GetMyPublishedProjects calls POST v1/Agents/Project/GetMyPublishedProjects; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Project_Agent/v1ProjectAgent_GetMyPublishedProjects.html
 func (s ProjectAgent) GetMyPublishedProjects(ctx context.Context) ([]Project, error) {
-	return call[[]Project](ctx, s.c, http.MethodPost, "v1/Agents/Project/GetMyPublishedProjects", nil, true)
+	return call[[]Project](ctx, s.c, "POST", "v1/Agents/Project/GetMyPublishedProjects", nil, true)
 }
 
 // GetNextMilestone calls POST v1/Agents/Project/GetNextMilestone.
@@ -164,7 +163,7 @@ func (s ProjectAgent) GetNextMilestone(ctx context.Context, projectID int64) (*A
 	in := struct {
 		ProjectID int64 `json:"ProjectId"`
 	}{projectID}
-	return call[*Appointment](ctx, s.c, http.MethodPost, "v1/Agents/Project/GetNextMilestone", in, false)
+	return call[*Appointment](ctx, s.c, "POST", "v1/Agents/Project/GetNextMilestone", in, false)
 }
 
 // GetNextProjectStatus calls POST v1/Agents/Project/GetNextProjectStatus.
@@ -174,21 +173,21 @@ func (s ProjectAgent) GetNextProjectStatus(ctx context.Context, projectID int64)
 	in := struct {
 		ProjectID int64 `json:"ProjectId"`
 	}{projectID}
-	return call[float64](ctx, s.c, http.MethodPost, "v1/Agents/Project/GetNextProjectStatus", in, false)
+	return call[float64](ctx, s.c, "POST", "v1/Agents/Project/GetNextProjectStatus", in, false)
 }
 
 // GetProject calls POST v1/Agents/Project/GetProject; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Project_Agent/v1ProjectAgent_GetProject.html
 func (s ProjectAgent) GetProject(ctx context.Context, projectID int64) (*Project, error) {
-	return call[*Project](ctx, s.c, http.MethodPost, withQuery("v1/Agents/Project/GetProject", "projectId", projectID), nil, true)
+	return call[*Project](ctx, s.c, "POST", withQuery("v1/Agents/Project/GetProject", "projectId", projectID), nil, true)
 }
 
 // GetProjectEntity calls POST v1/Agents/Project/GetProjectEntity; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Project_Agent/v1ProjectAgent_GetProjectEntity.html
 func (s ProjectAgent) GetProjectEntity(ctx context.Context, projectEntityID int64) (*ProjectEntity, error) {
-	return call[*ProjectEntity](ctx, s.c, http.MethodPost, withQuery("v1/Agents/Project/GetProjectEntity", "projectEntityId", projectEntityID), nil, true)
+	return call[*ProjectEntity](ctx, s.c, "POST", withQuery("v1/Agents/Project/GetProjectEntity", "projectEntityId", projectEntityID), nil, true)
 }
 
 // GetProjectEntityWithoutMembers calls POST v1/Agents/Project/GetProjectEntityWithoutMembers; it only reads, so it is retried like a GET.
@@ -198,21 +197,21 @@ func (s ProjectAgent) GetProjectEntityWithoutMembers(ctx context.Context, projec
 	in := struct {
 		ProjectID int64 `json:"ProjectId"`
 	}{projectID}
-	return call[*ProjectEntity](ctx, s.c, http.MethodPost, "v1/Agents/Project/GetProjectEntityWithoutMembers", in, true)
+	return call[*ProjectEntity](ctx, s.c, "POST", "v1/Agents/Project/GetProjectEntityWithoutMembers", in, true)
 }
 
 // GetProjectEvent calls POST v1/Agents/Project/GetProjectEvent; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Project_Agent/v1ProjectAgent_GetProjectEvent.html
 func (s ProjectAgent) GetProjectEvent(ctx context.Context, projectEventID int64) (*ProjectEvent, error) {
-	return call[*ProjectEvent](ctx, s.c, http.MethodPost, withQuery("v1/Agents/Project/GetProjectEvent", "projectEventId", projectEventID), nil, true)
+	return call[*ProjectEvent](ctx, s.c, "POST", withQuery("v1/Agents/Project/GetProjectEvent", "projectEventId", projectEventID), nil, true)
 }
 
 // GetProjectEventEntity calls POST v1/Agents/Project/GetProjectEventEntity; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Project_Agent/v1ProjectAgent_GetProjectEventEntity.html
 func (s ProjectAgent) GetProjectEventEntity(ctx context.Context, projectEventEntityID int64) (*ProjectEventEntity, error) {
-	return call[*ProjectEventEntity](ctx, s.c, http.MethodPost, withQuery("v1/Agents/Project/GetProjectEventEntity", "projectEventEntityId", projectEventEntityID), nil, true)
+	return call[*ProjectEventEntity](ctx, s.c, "POST", withQuery("v1/Agents/Project/GetProjectEventEntity", "projectEventEntityId", projectEventEntityID), nil, true)
 }
 
 // GetProjectEventEntityFromProjectID calls POST v1/Agents/Project/GetProjectEventEntityFromProjectId; it only reads, so it is retried like a GET.
@@ -222,14 +221,14 @@ func (s ProjectAgent) GetProjectEventEntityFromProjectID(ctx context.Context, pr
 	in := struct {
 		ProjectID int64 `json:"ProjectId"`
 	}{projectID}
-	return call[*ProjectEventEntity](ctx, s.c, http.MethodPost, "v1/Agents/Project/GetProjectEventEntityFromProjectId", in, true)
+	return call[*ProjectEventEntity](ctx, s.c, "POST", "v1/Agents/Project/GetProjectEventEntityFromProjectId", in, true)
 }
 
 // GetProjectEventList calls POST v1/Agents/Project/GetProjectEventList; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Project_Agent/v1ProjectAgent_GetProjectEventList.html
 func (s ProjectAgent) GetProjectEventList(ctx context.Context, ids []int64) ([]ProjectEvent, error) {
-	return call[[]ProjectEvent](ctx, s.c, http.MethodPost, "v1/Agents/Project/GetProjectEventList", ids, true)
+	return call[[]ProjectEvent](ctx, s.c, "POST", "v1/Agents/Project/GetProjectEventList", ids, true)
 }
 
 // GetProjectEventOnPerson calls POST v1/Agents/Project/GetProjectEventOnPerson; it only reads, so it is retried like a GET.
@@ -240,7 +239,7 @@ func (s ProjectAgent) GetProjectEventOnPerson(ctx context.Context, personID int6
 		PersonID  int64 `json:"PersonId"`
 		ProjectID int64 `json:"ProjectId"`
 	}{personID, projectID}
-	return call[*ProjectEvent](ctx, s.c, http.MethodPost, "v1/Agents/Project/GetProjectEventOnPerson", in, true)
+	return call[*ProjectEvent](ctx, s.c, "POST", "v1/Agents/Project/GetProjectEventOnPerson", in, true)
 }
 
 // GetProjectEventsOnPerson calls POST v1/Agents/Project/GetProjectEventsOnPerson; it only reads, so it is retried like a GET.
@@ -250,14 +249,14 @@ func (s ProjectAgent) GetProjectEventsOnPerson(ctx context.Context, personID int
 	in := struct {
 		PersonID int64 `json:"PersonId"`
 	}{personID}
-	return call[[]ProjectEvent](ctx, s.c, http.MethodPost, "v1/Agents/Project/GetProjectEventsOnPerson", in, true)
+	return call[[]ProjectEvent](ctx, s.c, "POST", "v1/Agents/Project/GetProjectEventsOnPerson", in, true)
 }
 
 // GetProjectFencingInfo calls POST v1/Agents/Project/GetProjectFencingInfo; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Project_Agent/v1ProjectAgent_GetProjectFencingInfo.html
 func (s ProjectAgent) GetProjectFencingInfo(ctx context.Context) (*FencingInfo, error) {
-	return call[*FencingInfo](ctx, s.c, http.MethodPost, "v1/Agents/Project/GetProjectFencingInfo", nil, true)
+	return call[*FencingInfo](ctx, s.c, "POST", "v1/Agents/Project/GetProjectFencingInfo", nil, true)
 }
 
 // GetProjectImage calls POST v1/Agents/Project/GetProjectImage; it only reads, so it is retried like a GET.
@@ -267,7 +266,7 @@ func (s ProjectAgent) GetProjectImage(ctx context.Context, projectID int64) ([]b
 	in := struct {
 		ProjectID int64 `json:"ProjectId"`
 	}{projectID}
-	return callBytes(ctx, s.c, http.MethodPost, "v1/Agents/Project/GetProjectImage", in, true)
+	return callBytes(ctx, s.c, "POST", "v1/Agents/Project/GetProjectImage", in, true)
 }
 
 // GetProjectImageReader is GetProjectImage with the response body handed over as it arrives; the caller closes it.
@@ -275,21 +274,21 @@ func (s ProjectAgent) GetProjectImageReader(ctx context.Context, projectID int64
 	in := struct {
 		ProjectID int64 `json:"ProjectId"`
 	}{projectID}
-	return callReader(ctx, s.c, http.MethodPost, "v1/Agents/Project/GetProjectImage", in, true)
+	return callReader(ctx, s.c, "POST", "v1/Agents/Project/GetProjectImage", in, true)
 }
 
 // GetProjectList calls POST v1/Agents/Project/GetProjectList; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Project_Agent/v1ProjectAgent_GetProjectList.html
 func (s ProjectAgent) GetProjectList(ctx context.Context, ids []int64) ([]Project, error) {
-	return call[[]Project](ctx, s.c, http.MethodPost, "v1/Agents/Project/GetProjectList", ids, true)
+	return call[[]Project](ctx, s.c, "POST", "v1/Agents/Project/GetProjectList", ids, true)
 }
 
 // GetProjectMember calls POST v1/Agents/Project/GetProjectMember; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Project_Agent/v1ProjectAgent_GetProjectMember.html
 func (s ProjectAgent) GetProjectMember(ctx context.Context, projectMemberID int64) (*ProjectMember, error) {
-	return call[*ProjectMember](ctx, s.c, http.MethodPost, withQuery("v1/Agents/Project/GetProjectMember", "projectMemberId", projectMemberID), nil, true)
+	return call[*ProjectMember](ctx, s.c, "POST", withQuery("v1/Agents/Project/GetProjectMember", "projectMemberId", projectMemberID), nil, true)
 }
 
 // GetProjectMembers calls POST v1/Agents/Project/GetProjectMembers; it only reads, so it is retried like a GET.
@@ -299,7 +298,7 @@ func (s ProjectAgent) GetProjectMembers(ctx context.Context, projectID int64) ([
 	in := struct {
 		ProjectID int64 `json:"ProjectId"`
 	}{projectID}
-	return call[[]ProjectMember](ctx, s.c, http.MethodPost, "v1/Agents/Project/GetProjectMembers", in, true)
+	return call[[]ProjectMember](ctx, s.c, "POST", "v1/Agents/Project/GetProjectMembers", in, true)
 }
 
 // GetProjectMembersByID calls POST v1/Agents/Project/GetProjectMembersById; it only reads, so it is retried like a GET.
@@ -309,7 +308,7 @@ func (s ProjectAgent) GetProjectMembersByID(ctx context.Context, projectMemberID
 	in := struct {
 		ProjectMemberIDs []int64 `json:"ProjectMemberIds,omitempty"`
 	}{projectMemberIDs}
-	return call[[]ProjectMember](ctx, s.c, http.MethodPost, "v1/Agents/Project/GetProjectMembersById", in, true)
+	return call[[]ProjectMember](ctx, s.c, "POST", "v1/Agents/Project/GetProjectMembersById", in, true)
 }
 
 // GetProjectsFromContact calls POST v1/Agents/Project/GetProjectsFromContact; it only reads, so it is retried like a GET.
@@ -319,7 +318,7 @@ func (s ProjectAgent) GetProjectsFromContact(ctx context.Context, contactID int6
 	in := struct {
 		ContactID int64 `json:"ContactId"`
 	}{contactID}
-	return call[[]Project](ctx, s.c, http.MethodPost, "v1/Agents/Project/GetProjectsFromContact", in, true)
+	return call[[]Project](ctx, s.c, "POST", "v1/Agents/Project/GetProjectsFromContact", in, true)
 }
 
 // GetProjectsFromPerson calls POST v1/Agents/Project/GetProjectsFromPerson; it only reads, so it is retried like a GET.
@@ -329,7 +328,7 @@ func (s ProjectAgent) GetProjectsFromPerson(ctx context.Context, personID int64)
 	in := struct {
 		PersonID int64 `json:"PersonId"`
 	}{personID}
-	return call[[]Project](ctx, s.c, http.MethodPost, "v1/Agents/Project/GetProjectsFromPerson", in, true)
+	return call[[]Project](ctx, s.c, "POST", "v1/Agents/Project/GetProjectsFromPerson", in, true)
 }
 
 // GetPublishedProject calls POST v1/Agents/Project/GetPublishedProject; it only reads, so it is retried like a GET.
@@ -339,7 +338,7 @@ func (s ProjectAgent) GetPublishedProject(ctx context.Context, projectID int64) 
 	in := struct {
 		ProjectID int64 `json:"ProjectId"`
 	}{projectID}
-	return call[*Project](ctx, s.c, http.MethodPost, "v1/Agents/Project/GetPublishedProject", in, true)
+	return call[*Project](ctx, s.c, "POST", "v1/Agents/Project/GetPublishedProject", in, true)
 }
 
 // GetPublishedProjects calls POST v1/Agents/Project/GetPublishedProjects; it only reads, so it is retried like a GET.
@@ -349,7 +348,7 @@ func (s ProjectAgent) GetPublishedProjects(ctx context.Context, projectIDs []int
 	in := struct {
 		ProjectIDs []int64 `json:"ProjectIds,omitempty"`
 	}{projectIDs}
-	return call[[]Project](ctx, s.c, http.MethodPost, "v1/Agents/Project/GetPublishedProjects", in, true)
+	return call[[]Project](ctx, s.c, "POST", "v1/Agents/Project/GetPublishedProjects", in, true)
 }
 
 // GetPublishedProjectsOnPersonID calls POST v1/Agents/Project/GetPublishedProjectsOnPersonId; it only reads, so it is retried like a GET.
@@ -359,7 +358,7 @@ func (s ProjectAgent) GetPublishedProjectsOnPersonID(ctx context.Context, person
 	in := struct {
 		PersonID int64 `json:"PersonId"`
 	}{personID}
-	return call[[]Project](ctx, s.c, http.MethodPost, "v1/Agents/Project/GetPublishedProjectsOnPersonId", in, true)
+	return call[[]Project](ctx, s.c, "POST", "v1/Agents/Project/GetPublishedProjectsOnPersonId", in, true)
 }
 
 // HasGuide calls POST v1/Agents/Project/HasGuide; it only reads, so it is retried like a GET.
@@ -369,7 +368,7 @@ func (s ProjectAgent) HasGuide(ctx context.Context, projectID int64) (bool, erro
 	in := struct {
 		ProjectID int64 `json:"ProjectId"`
 	}{projectID}
-	return call[bool](ctx, s.c, http.MethodPost, "v1/Agents/Project/HasGuide", in, true)
+	return call[bool](ctx, s.c, "POST", "v1/Agents/Project/HasGuide", in, true)
 }
 
 // HasGuideActivities calls POST v1/Agents/Project/HasGuideActivities; it only reads, so it is retried like a GET.
@@ -379,7 +378,7 @@ func (s ProjectAgent) HasGuideActivities(ctx context.Context, projectID int64) (
 	in := struct {
 		ProjectID int64 `json:"ProjectId"`
 	}{projectID}
-	return call[bool](ctx, s.c, http.MethodPost, "v1/Agents/Project/HasGuideActivities", in, true)
+	return call[bool](ctx, s.c, "POST", "v1/Agents/Project/HasGuideActivities", in, true)
 }
 
 // IsNumberValid calls POST v1/Agents/Project/IsNumberValid; it only reads, so it is retried like a GET.
@@ -390,7 +389,7 @@ func (s ProjectAgent) IsNumberValid(ctx context.Context, contactID int64, number
 		ContactID int64  `json:"ContactId"`
 		Number    string `json:"Number"`
 	}{contactID, number}
-	return call[bool](ctx, s.c, http.MethodPost, "v1/Agents/Project/IsNumberValid", in, true)
+	return call[bool](ctx, s.c, "POST", "v1/Agents/Project/IsNumberValid", in, true)
 }
 
 // Merge calls POST v1/Agents/Project/Merge.
@@ -402,7 +401,7 @@ func (s ProjectAgent) Merge(ctx context.Context, destinationProjectID int64, rep
 		ReplaceEmptyFieldsOnDestination bool  `json:"ReplaceEmptyFieldsOnDestination"`
 		SourceProjectID                 int64 `json:"SourceProjectId"`
 	}{destinationProjectID, replaceEmptyFieldsOnDestination, sourceProjectID}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Project/Merge", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Project/Merge", in, false)
 }
 
 // OfferAutoNextStatusOnApppointmentCompleted calls POST v1/Agents/Project/OfferAutoNextStatusOnApppointmentCompleted.
@@ -412,14 +411,14 @@ func (s ProjectAgent) OfferAutoNextStatusOnApppointmentCompleted(ctx context.Con
 	in := struct {
 		AppointmentID int64 `json:"AppointmentId"`
 	}{appointmentID}
-	return call[bool](ctx, s.c, http.MethodPost, "v1/Agents/Project/OfferAutoNextStatusOnApppointmentCompleted", in, false)
+	return call[bool](ctx, s.c, "POST", "v1/Agents/Project/OfferAutoNextStatusOnApppointmentCompleted", in, false)
 }
 
 // SaveProjectEntity calls POST v1/Agents/Project/SaveProjectEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Project_Agent/v1ProjectAgent_SaveProjectEntity.html
 func (s ProjectAgent) SaveProjectEntity(ctx context.Context, projectEntity *ProjectEntity) (*ProjectEntity, error) {
-	return call[*ProjectEntity](ctx, s.c, http.MethodPost, "v1/Agents/Project/SaveProjectEntity", projectEntity, false)
+	return call[*ProjectEntity](ctx, s.c, "POST", "v1/Agents/Project/SaveProjectEntity", projectEntity, false)
 }
 
 // SaveProjectEntityWithoutMembers calls POST v1/Agents/Project/SaveProjectEntityWithoutMembers.
@@ -429,21 +428,21 @@ func (s ProjectAgent) SaveProjectEntityWithoutMembers(ctx context.Context, proje
 	in := struct {
 		ProjectEntity *ProjectEntity `json:"ProjectEntity,omitempty"`
 	}{projectEntity}
-	return call[*ProjectEntity](ctx, s.c, http.MethodPost, "v1/Agents/Project/SaveProjectEntityWithoutMembers", in, false)
+	return call[*ProjectEntity](ctx, s.c, "POST", "v1/Agents/Project/SaveProjectEntityWithoutMembers", in, false)
 }
 
 // SaveProjectEventEntity calls POST v1/Agents/Project/SaveProjectEventEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Project_Agent/v1ProjectAgent_SaveProjectEventEntity.html
 func (s ProjectAgent) SaveProjectEventEntity(ctx context.Context, projectEventEntity *ProjectEventEntity) (*ProjectEventEntity, error) {
-	return call[*ProjectEventEntity](ctx, s.c, http.MethodPost, "v1/Agents/Project/SaveProjectEventEntity", projectEventEntity, false)
+	return call[*ProjectEventEntity](ctx, s.c, "POST", "v1/Agents/Project/SaveProjectEventEntity", projectEventEntity, false)
 }
 
 // SaveProjectMember calls POST v1/Agents/Project/SaveProjectMember.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Project_Agent/v1ProjectAgent_SaveProjectMember.html
 func (s ProjectAgent) SaveProjectMember(ctx context.Context, projectMember *ProjectMember) (*ProjectMember, error) {
-	return call[*ProjectMember](ctx, s.c, http.MethodPost, "v1/Agents/Project/SaveProjectMember", projectMember, false)
+	return call[*ProjectMember](ctx, s.c, "POST", "v1/Agents/Project/SaveProjectMember", projectMember, false)
 }
 
 // SaveProjectMembersFunctionAndComment calls POST v1/Agents/Project/SaveProjectMembersFunctionAndComment.
@@ -455,7 +454,7 @@ func (s ProjectAgent) SaveProjectMembersFunctionAndComment(ctx context.Context, 
 		ProjectMemberIDs []int64 `json:"ProjectMemberIds,omitempty"`
 		RoleID           int64   `json:"RoleId"`
 	}{comment, projectMemberIDs, roleID}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Project/SaveProjectMembersFunctionAndComment", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Project/SaveProjectMembersFunctionAndComment", in, false)
 }
 
 // SetCompleted calls POST v1/Agents/Project/SetCompleted.
@@ -466,7 +465,7 @@ func (s ProjectAgent) SetCompleted(ctx context.Context, isCompleted bool, projec
 		IsCompleted bool  `json:"IsCompleted"`
 		ProjectID   int64 `json:"ProjectId"`
 	}{isCompleted, projectID}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Project/SetCompleted", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Project/SetCompleted", in, false)
 }
 
 // SetDuplicateRulesStatus calls POST v1/Agents/Project/SetDuplicateRulesStatus.
@@ -476,7 +475,7 @@ func (s ProjectAgent) SetDuplicateRulesStatus(ctx context.Context, rules []Dupli
 	in := struct {
 		Rules []DuplicateRule `json:"Rules,omitempty"`
 	}{rules}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Project/SetDuplicateRulesStatus", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Project/SetDuplicateRulesStatus", in, false)
 }
 
 // SetProjectImage calls POST v1/Agents/Project/SetProjectImage.
@@ -487,7 +486,7 @@ func (s ProjectAgent) SetProjectImage(ctx context.Context, image []byte, project
 		Image     []byte `json:"Image,omitempty"`
 		ProjectID int64  `json:"ProjectId"`
 	}{image, projectID}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Project/SetProjectImage", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Project/SetProjectImage", in, false)
 }
 
 // UpdateProjectMember calls POST v1/Agents/Project/UpdateProjectMember.
@@ -497,7 +496,7 @@ func (s ProjectAgent) UpdateProjectMember(ctx context.Context, projectMember *Pr
 	in := struct {
 		ProjectMember *ProjectMember `json:"ProjectMember,omitempty"`
 	}{projectMember}
-	return call[*ProjectMember](ctx, s.c, http.MethodPost, "v1/Agents/Project/UpdateProjectMember", in, false)
+	return call[*ProjectMember](ctx, s.c, "POST", "v1/Agents/Project/UpdateProjectMember", in, false)
 }
 
 // UpdateProjectMembers calls POST v1/Agents/Project/UpdateProjectMembers.
@@ -508,7 +507,7 @@ func (s ProjectAgent) UpdateProjectMembers(ctx context.Context, projectID int64,
 		ProjectID      int64           `json:"ProjectId"`
 		ProjectMembers []ProjectMember `json:"ProjectMembers,omitempty"`
 	}{projectID, projectMembers}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Project/UpdateProjectMembers", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Project/UpdateProjectMembers", in, false)
 }
 
 // ValidateProjectEntity calls POST v1/Agents/Project/ValidateProjectEntity.
@@ -518,5 +517,5 @@ func (s ProjectAgent) ValidateProjectEntity(ctx context.Context, projectEntity *
 	in := struct {
 		ProjectEntity *ProjectEntity `json:"ProjectEntity,omitempty"`
 	}{projectEntity}
-	return call[map[string]string](ctx, s.c, http.MethodPost, "v1/Agents/Project/ValidateProjectEntity", in, false)
+	return call[map[string]string](ctx, s.c, "POST", "v1/Agents/Project/ValidateProjectEntity", in, false)
 }

@@ -4,7 +4,6 @@ package webapi
 
 import (
 	"context"
-	"net/http"
 
 	"github.com/go-superoffice/superoffice/tenant"
 )
@@ -22,7 +21,7 @@ func (s QuoteAgent) AddSaleTypeQuoteAttachment(ctx context.Context, documentID i
 		DocumentID int64 `json:"DocumentId"`
 		SaleTypeID int64 `json:"SaleTypeId"`
 	}{documentID, saleTypeID}
-	return call[float64](ctx, s.c, http.MethodPost, "v1/Agents/Quote/AddSaleTypeQuoteAttachment", in, false)
+	return call[float64](ctx, s.c, "POST", "v1/Agents/Quote/AddSaleTypeQuoteAttachment", in, false)
 }
 
 // ApproveQuoteVersion calls POST v1/Agents/Quote/ApproveQuoteVersion.
@@ -35,7 +34,7 @@ func (s QuoteAgent) ApproveQuoteVersion(ctx context.Context, approvalText string
 		ApprovedByText        string `json:"ApprovedByText"`
 		QuoteVersionID        int64  `json:"QuoteVersionId"`
 	}{approvalText, approvedByAssociateID, approvedByText, quoteVersionID}
-	return call[*ApproveRejectResponse](ctx, s.c, http.MethodPost, "v1/Agents/Quote/ApproveQuoteVersion", in, false)
+	return call[*ApproveRejectResponse](ctx, s.c, "POST", "v1/Agents/Quote/ApproveQuoteVersion", in, false)
 }
 
 // CanConnectorProvideCapability calls POST v1/Agents/Quote/CanConnectorProvideCapability; it only reads, so it is retried like a GET.
@@ -46,7 +45,7 @@ func (s QuoteAgent) CanConnectorProvideCapability(ctx context.Context, capabilit
 		CapabilityName    string `json:"CapabilityName"`
 		QuoteConnectionID int64  `json:"QuoteConnectionId"`
 	}{capabilityName, quoteConnectionID}
-	return call[bool](ctx, s.c, http.MethodPost, "v1/Agents/Quote/CanConnectorProvideCapability", in, true)
+	return call[bool](ctx, s.c, "POST", "v1/Agents/Quote/CanConnectorProvideCapability", in, true)
 }
 
 // CancelApprovalRequest calls POST v1/Agents/Quote/CancelApprovalRequest.
@@ -56,7 +55,7 @@ func (s QuoteAgent) CancelApprovalRequest(ctx context.Context, quoteVersionID in
 	in := struct {
 		QuoteVersionID int64 `json:"QuoteVersionId"`
 	}{quoteVersionID}
-	return call[*PluginResponse](ctx, s.c, http.MethodPost, "v1/Agents/Quote/CancelApprovalRequest", in, false)
+	return call[*PluginResponse](ctx, s.c, "POST", "v1/Agents/Quote/CancelApprovalRequest", in, false)
 }
 
 // CopyQuoteAlternative calls POST v1/Agents/Quote/CopyQuoteAlternative.
@@ -68,7 +67,7 @@ func (s QuoteAgent) CopyQuoteAlternative(ctx context.Context, quoteAlternativeID
 		QuoteAlternativeName string `json:"QuoteAlternativeName"`
 		QuoteVersionID       int64  `json:"QuoteVersionId"`
 	}{quoteAlternativeID, quoteAlternativeName, quoteVersionID}
-	return call[*QuoteAlternative](ctx, s.c, http.MethodPost, "v1/Agents/Quote/CopyQuoteAlternative", in, false)
+	return call[*QuoteAlternative](ctx, s.c, "POST", "v1/Agents/Quote/CopyQuoteAlternative", in, false)
 }
 
 // CopySuperOfficePriceList calls POST v1/Agents/Quote/CopySuperOfficePriceList.
@@ -83,7 +82,7 @@ func (s QuoteAgent) CopySuperOfficePriceList(ctx context.Context, convertCurrenc
 		ValidFrom           Time   `json:"ValidFrom"`
 		ValidTo             Time   `json:"ValidTo"`
 	}{convertCurrency, newCurrencyID, newName, originalPriceListID, validFrom, validTo}
-	return call[*PriceList](ctx, s.c, http.MethodPost, "v1/Agents/Quote/CopySuperOfficePriceList", in, false)
+	return call[*PriceList](ctx, s.c, "POST", "v1/Agents/Quote/CopySuperOfficePriceList", in, false)
 }
 
 // CreateAndSaveQuote calls POST v1/Agents/Quote/CreateAndSaveQuote.
@@ -95,7 +94,7 @@ func (s QuoteAgent) CreateAndSaveQuote(ctx context.Context, connectionID int64, 
 		FirstAlternativeName string `json:"FirstAlternativeName"`
 		SaleID               int64  `json:"SaleId"`
 	}{connectionID, firstAlternativeName, saleID}
-	return call[*QuoteEntity](ctx, s.c, http.MethodPost, "v1/Agents/Quote/CreateAndSaveQuote", in, false)
+	return call[*QuoteEntity](ctx, s.c, "POST", "v1/Agents/Quote/CreateAndSaveQuote", in, false)
 }
 
 // CreateAndSaveQuoteFromSale calls POST v1/Agents/Quote/CreateAndSaveQuoteFromSale.
@@ -106,7 +105,7 @@ func (s QuoteAgent) CreateAndSaveQuoteFromSale(ctx context.Context, copyFromSale
 		CopyFromSaleID int64 `json:"CopyFromSaleId"`
 		CopyToSaleID   int64 `json:"CopyToSaleId"`
 	}{copyFromSaleID, copyToSaleID}
-	return call[*QuoteEntity](ctx, s.c, http.MethodPost, "v1/Agents/Quote/CreateAndSaveQuoteFromSale", in, false)
+	return call[*QuoteEntity](ctx, s.c, "POST", "v1/Agents/Quote/CreateAndSaveQuoteFromSale", in, false)
 }
 
 // CreateAndSaveQuoteLines calls POST v1/Agents/Quote/CreateAndSaveQuoteLines.
@@ -117,7 +116,7 @@ func (s QuoteAgent) CreateAndSaveQuoteLines(ctx context.Context, erpProductKeys 
 		ErpProductKeys     []string `json:"ErpProductKeys,omitempty"`
 		QuoteAlternativeID int64    `json:"QuoteAlternativeId"`
 	}{erpProductKeys, quoteAlternativeID}
-	return call[float64](ctx, s.c, http.MethodPost, "v1/Agents/Quote/CreateAndSaveQuoteLines", in, false)
+	return call[float64](ctx, s.c, "POST", "v1/Agents/Quote/CreateAndSaveQuoteLines", in, false)
 }
 
 // CreateAndSaveQuoteVersion calls POST v1/Agents/Quote/CreateAndSaveQuoteVersion.
@@ -127,7 +126,7 @@ func (s QuoteAgent) CreateAndSaveQuoteVersion(ctx context.Context, quoteVersionI
 	in := struct {
 		QuoteVersionID int64 `json:"QuoteVersionId"`
 	}{quoteVersionID}
-	return call[*QuoteVersion](ctx, s.c, http.MethodPost, "v1/Agents/Quote/CreateAndSaveQuoteVersion", in, false)
+	return call[*QuoteVersion](ctx, s.c, "POST", "v1/Agents/Quote/CreateAndSaveQuoteVersion", in, false)
 }
 
 // CreateConnectionFromConnectorName calls POST v1/Agents/Quote/CreateConnectionFromConnectorName.
@@ -137,28 +136,28 @@ func (s QuoteAgent) CreateConnectionFromConnectorName(ctx context.Context, conne
 	in := struct {
 		ConnectorName string `json:"ConnectorName"`
 	}{connectorName}
-	return call[*QuoteConnection](ctx, s.c, http.MethodPost, "v1/Agents/Quote/CreateConnectionFromConnectorName", in, false)
+	return call[*QuoteConnection](ctx, s.c, "POST", "v1/Agents/Quote/CreateConnectionFromConnectorName", in, false)
 }
 
 // CreateDefaultPriceList calls POST v1/Agents/Quote/CreateDefaultPriceList.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Quote_Agent/v1QuoteAgent_CreateDefaultPriceList.html
 func (s QuoteAgent) CreateDefaultPriceList(ctx context.Context) (*PriceList, error) {
-	return call[*PriceList](ctx, s.c, http.MethodPost, "v1/Agents/Quote/CreateDefaultPriceList", nil, false)
+	return call[*PriceList](ctx, s.c, "POST", "v1/Agents/Quote/CreateDefaultPriceList", nil, false)
 }
 
 // CreateDefaultProduct calls POST v1/Agents/Quote/CreateDefaultProduct.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Quote_Agent/v1QuoteAgent_CreateDefaultProduct.html
 func (s QuoteAgent) CreateDefaultProduct(ctx context.Context) (*Product, error) {
-	return call[*Product](ctx, s.c, http.MethodPost, "v1/Agents/Quote/CreateDefaultProduct", nil, false)
+	return call[*Product](ctx, s.c, "POST", "v1/Agents/Quote/CreateDefaultProduct", nil, false)
 }
 
 // CreateDefaultQuoteAlternative calls POST v1/Agents/Quote/CreateDefaultQuoteAlternative.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Quote_Agent/v1QuoteAgent_CreateDefaultQuoteAlternative.html
 func (s QuoteAgent) CreateDefaultQuoteAlternative(ctx context.Context) (*QuoteAlternative, error) {
-	return call[*QuoteAlternative](ctx, s.c, http.MethodPost, "v1/Agents/Quote/CreateDefaultQuoteAlternative", nil, false)
+	return call[*QuoteAlternative](ctx, s.c, "POST", "v1/Agents/Quote/CreateDefaultQuoteAlternative", nil, false)
 }
 
 // CreateOrUpdateQuoteVersionAttachments calls POST v1/Agents/Quote/CreateOrUpdateQuoteVersionAttachments.
@@ -168,7 +167,7 @@ func (s QuoteAgent) CreateOrUpdateQuoteVersionAttachments(ctx context.Context, q
 	in := struct {
 		QuoteVersionID int64 `json:"QuoteVersionId"`
 	}{quoteVersionID}
-	return call[[]QuoteVersionAttachment](ctx, s.c, http.MethodPost, "v1/Agents/Quote/CreateOrUpdateQuoteVersionAttachments", in, false)
+	return call[[]QuoteVersionAttachment](ctx, s.c, "POST", "v1/Agents/Quote/CreateOrUpdateQuoteVersionAttachments", in, false)
 }
 
 // CreateQuoteAlternative calls POST v1/Agents/Quote/CreateQuoteAlternative.
@@ -180,7 +179,7 @@ func (s QuoteAgent) CreateQuoteAlternative(ctx context.Context, quoteAlternative
 		QuoteAlternativeName        string `json:"QuoteAlternativeName"`
 		QuoteVersionID              int64  `json:"QuoteVersionId"`
 	}{quoteAlternativeDescription, quoteAlternativeName, quoteVersionID}
-	return call[*QuoteAlternative](ctx, s.c, http.MethodPost, "v1/Agents/Quote/CreateQuoteAlternative", in, false)
+	return call[*QuoteAlternative](ctx, s.c, "POST", "v1/Agents/Quote/CreateQuoteAlternative", in, false)
 }
 
 // CreateQuoteLine calls POST v1/Agents/Quote/CreateQuoteLine.
@@ -191,7 +190,7 @@ func (s QuoteAgent) CreateQuoteLine(ctx context.Context, erpProductKey string, q
 		ErpProductKey      string `json:"ErpProductKey"`
 		QuoteAlternativeID int64  `json:"QuoteAlternativeId"`
 	}{erpProductKey, quoteAlternativeID}
-	return call[*QuoteLine](ctx, s.c, http.MethodPost, "v1/Agents/Quote/CreateQuoteLine", in, false)
+	return call[*QuoteLine](ctx, s.c, "POST", "v1/Agents/Quote/CreateQuoteLine", in, false)
 }
 
 // CreateQuoteLineFromProduct calls POST v1/Agents/Quote/CreateQuoteLineFromProduct.
@@ -202,7 +201,7 @@ func (s QuoteAgent) CreateQuoteLineFromProduct(ctx context.Context, product *Pro
 		Product            *Product `json:"Product,omitempty"`
 		QuoteAlternativeID int64    `json:"QuoteAlternativeId"`
 	}{product, quoteAlternativeID}
-	return call[*QuoteLine](ctx, s.c, http.MethodPost, "v1/Agents/Quote/CreateQuoteLineFromProduct", in, false)
+	return call[*QuoteLine](ctx, s.c, "POST", "v1/Agents/Quote/CreateQuoteLineFromProduct", in, false)
 }
 
 // DeleteConnection calls POST v1/Agents/Quote/DeleteConnection.
@@ -212,21 +211,21 @@ func (s QuoteAgent) DeleteConnection(ctx context.Context, quoteConnectionID int6
 	in := struct {
 		QuoteConnectionID int64 `json:"QuoteConnectionId"`
 	}{quoteConnectionID}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Quote/DeleteConnection", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Quote/DeleteConnection", in, false)
 }
 
 // DeletePriceList calls POST v1/Agents/Quote/DeletePriceList.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Quote_Agent/v1QuoteAgent_DeletePriceList.html
 func (s QuoteAgent) DeletePriceList(ctx context.Context, priceListID int64) error {
-	return exec(ctx, s.c, http.MethodPost, withQuery("v1/Agents/Quote/DeletePriceList", "PriceListId", priceListID), nil, false)
+	return exec(ctx, s.c, "POST", withQuery("v1/Agents/Quote/DeletePriceList", "PriceListId", priceListID), nil, false)
 }
 
 // DeleteProduct calls POST v1/Agents/Quote/DeleteProduct.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Quote_Agent/v1QuoteAgent_DeleteProduct.html
 func (s QuoteAgent) DeleteProduct(ctx context.Context, productID int64) error {
-	return exec(ctx, s.c, http.MethodPost, withQuery("v1/Agents/Quote/DeleteProduct", "ProductId", productID), nil, false)
+	return exec(ctx, s.c, "POST", withQuery("v1/Agents/Quote/DeleteProduct", "ProductId", productID), nil, false)
 }
 
 // DeleteQuote calls POST v1/Agents/Quote/DeleteQuote.
@@ -236,7 +235,7 @@ func (s QuoteAgent) DeleteQuote(ctx context.Context, quoteID int64) error {
 	in := struct {
 		QuoteID int64 `json:"QuoteId"`
 	}{quoteID}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Quote/DeleteQuote", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Quote/DeleteQuote", in, false)
 }
 
 // DeleteQuoteAlternative calls POST v1/Agents/Quote/DeleteQuoteAlternative.
@@ -246,7 +245,7 @@ func (s QuoteAgent) DeleteQuoteAlternative(ctx context.Context, quoteAlternative
 	in := struct {
 		QuoteAlternativeID int64 `json:"QuoteAlternativeId"`
 	}{quoteAlternativeID}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Quote/DeleteQuoteAlternative", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Quote/DeleteQuoteAlternative", in, false)
 }
 
 // DeleteQuoteLine calls POST v1/Agents/Quote/DeleteQuoteLine.
@@ -256,7 +255,7 @@ func (s QuoteAgent) DeleteQuoteLine(ctx context.Context, quoteLineID int64) erro
 	in := struct {
 		QuoteLineID int64 `json:"QuoteLineId"`
 	}{quoteLineID}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Quote/DeleteQuoteLine", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Quote/DeleteQuoteLine", in, false)
 }
 
 // DeleteQuoteLines calls POST v1/Agents/Quote/DeleteQuoteLines.
@@ -266,7 +265,7 @@ func (s QuoteAgent) DeleteQuoteLines(ctx context.Context, quoteLineIDs []int64) 
 	in := struct {
 		QuoteLineIDs []int64 `json:"QuoteLineIds,omitempty"`
 	}{quoteLineIDs}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Quote/DeleteQuoteLines", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Quote/DeleteQuoteLines", in, false)
 }
 
 // DeleteSaleTypeQuoteAttachment calls POST v1/Agents/Quote/DeleteSaleTypeQuoteAttachment.
@@ -276,7 +275,7 @@ func (s QuoteAgent) DeleteSaleTypeQuoteAttachment(ctx context.Context, saleTypeQ
 	in := struct {
 		SaleTypeQuoteAttachmentID int64 `json:"SaleTypeQuoteAttachmentId"`
 	}{saleTypeQuoteAttachmentID}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Quote/DeleteSaleTypeQuoteAttachment", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Quote/DeleteSaleTypeQuoteAttachment", in, false)
 }
 
 // FindProduct calls POST v1/Agents/Quote/FindProduct; it only reads, so it is retried like a GET.
@@ -288,7 +287,7 @@ func (s QuoteAgent) FindProduct(ctx context.Context, priceListKey string, quoteA
 		QuoteAlternativeID int64  `json:"QuoteAlternativeId"`
 		UserInput          string `json:"UserInput"`
 	}{priceListKey, quoteAlternativeID, userInput}
-	return call[[]Product](ctx, s.c, http.MethodPost, "v1/Agents/Quote/FindProduct", in, true)
+	return call[[]Product](ctx, s.c, "POST", "v1/Agents/Quote/FindProduct", in, true)
 }
 
 // GenerateQuoteDocuments calls POST v1/Agents/Quote/GenerateQuoteDocuments.
@@ -303,7 +302,7 @@ func (s QuoteAgent) GenerateQuoteDocuments(ctx context.Context, attachMainDocume
 		QuotedProductsTemplateID int64  `json:"QuotedProductsTemplateId"`
 		RawMailSubject           string `json:"RawMailSubject"`
 	}{attachMainDocument, emailBodyTemplateID, includeAttachments, quoteVersionID, quotedProductsTemplateID, rawMailSubject}
-	return call[*QuotePublishDocuments](ctx, s.c, http.MethodPost, "v1/Agents/Quote/GenerateQuoteDocuments", in, false)
+	return call[*QuotePublishDocuments](ctx, s.c, "POST", "v1/Agents/Quote/GenerateQuoteDocuments", in, false)
 }
 
 // GetActivePriceLists calls POST v1/Agents/Quote/GetActivePriceLists; it only reads, so it is retried like a GET.
@@ -314,7 +313,7 @@ func (s QuoteAgent) GetActivePriceLists(ctx context.Context, currency string, qu
 		Currency          string `json:"Currency"`
 		QuoteConnectionID int64  `json:"QuoteConnectionId"`
 	}{currency, quoteConnectionID}
-	return call[[]PriceList](ctx, s.c, http.MethodPost, "v1/Agents/Quote/GetActivePriceLists", in, true)
+	return call[[]PriceList](ctx, s.c, "POST", "v1/Agents/Quote/GetActivePriceLists", in, true)
 }
 
 // GetActivePriceListsByCurrencyID calls POST v1/Agents/Quote/GetActivePriceListsByCurrencyId; it only reads, so it is retried like a GET.
@@ -325,28 +324,28 @@ func (s QuoteAgent) GetActivePriceListsByCurrencyID(ctx context.Context, currenc
 		CurrencyID        int64 `json:"CurrencyId"`
 		QuoteConnectionID int64 `json:"QuoteConnectionId"`
 	}{currencyID, quoteConnectionID}
-	return call[[]PriceList](ctx, s.c, http.MethodPost, "v1/Agents/Quote/GetActivePriceListsByCurrencyId", in, true)
+	return call[[]PriceList](ctx, s.c, "POST", "v1/Agents/Quote/GetActivePriceListsByCurrencyId", in, true)
 }
 
 // GetAllAvailableQuoteConnections calls POST v1/Agents/Quote/GetAllAvailableQuoteConnections; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Quote_Agent/v1QuoteAgent_GetAllAvailableQuoteConnections.html
 func (s QuoteAgent) GetAllAvailableQuoteConnections(ctx context.Context) ([]QuoteConnection, error) {
-	return call[[]QuoteConnection](ctx, s.c, http.MethodPost, "v1/Agents/Quote/GetAllAvailableQuoteConnections", nil, true)
+	return call[[]QuoteConnection](ctx, s.c, "POST", "v1/Agents/Quote/GetAllAvailableQuoteConnections", nil, true)
 }
 
 // GetAllAvailableQuoteConnectionsWithPriceLists calls POST v1/Agents/Quote/GetAllAvailableQuoteConnectionsWithPriceLists; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Quote_Agent/v1QuoteAgent_GetAllAvailableQuoteConnectionsWithPriceLists.html
 func (s QuoteAgent) GetAllAvailableQuoteConnectionsWithPriceLists(ctx context.Context) ([]QuoteConnection, error) {
-	return call[[]QuoteConnection](ctx, s.c, http.MethodPost, "v1/Agents/Quote/GetAllAvailableQuoteConnectionsWithPriceLists", nil, true)
+	return call[[]QuoteConnection](ctx, s.c, "POST", "v1/Agents/Quote/GetAllAvailableQuoteConnectionsWithPriceLists", nil, true)
 }
 
 // GetAllInstalledQuoteConnections calls POST v1/Agents/Quote/GetAllInstalledQuoteConnections; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Quote_Agent/v1QuoteAgent_GetAllInstalledQuoteConnections.html
 func (s QuoteAgent) GetAllInstalledQuoteConnections(ctx context.Context) ([]QuoteConnection, error) {
-	return call[[]QuoteConnection](ctx, s.c, http.MethodPost, "v1/Agents/Quote/GetAllInstalledQuoteConnections", nil, true)
+	return call[[]QuoteConnection](ctx, s.c, "POST", "v1/Agents/Quote/GetAllInstalledQuoteConnections", nil, true)
 }
 
 // GetAllPriceLists calls POST v1/Agents/Quote/GetAllPriceLists; it only reads, so it is retried like a GET.
@@ -357,7 +356,7 @@ func (s QuoteAgent) GetAllPriceLists(ctx context.Context, currency string, quote
 		Currency          string `json:"Currency"`
 		QuoteConnectionID int64  `json:"QuoteConnectionId"`
 	}{currency, quoteConnectionID}
-	return call[[]PriceList](ctx, s.c, http.MethodPost, "v1/Agents/Quote/GetAllPriceLists", in, true)
+	return call[[]PriceList](ctx, s.c, "POST", "v1/Agents/Quote/GetAllPriceLists", in, true)
 }
 
 // GetAllPriceListsByCurrencyID calls POST v1/Agents/Quote/GetAllPriceListsByCurrencyId; it only reads, so it is retried like a GET.
@@ -368,14 +367,14 @@ func (s QuoteAgent) GetAllPriceListsByCurrencyID(ctx context.Context, currencyID
 		CurrencyID        int64 `json:"CurrencyId"`
 		QuoteConnectionID int64 `json:"QuoteConnectionId"`
 	}{currencyID, quoteConnectionID}
-	return call[[]PriceList](ctx, s.c, http.MethodPost, "v1/Agents/Quote/GetAllPriceListsByCurrencyId", in, true)
+	return call[[]PriceList](ctx, s.c, "POST", "v1/Agents/Quote/GetAllPriceListsByCurrencyId", in, true)
 }
 
 // GetAllQuoteLineConfigurations calls POST v1/Agents/Quote/GetAllQuoteLineConfigurations; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Quote_Agent/v1QuoteAgent_GetAllQuoteLineConfigurations.html
 func (s QuoteAgent) GetAllQuoteLineConfigurations(ctx context.Context) ([]QuoteLineConfiguration, error) {
-	return call[[]QuoteLineConfiguration](ctx, s.c, http.MethodPost, "v1/Agents/Quote/GetAllQuoteLineConfigurations", nil, true)
+	return call[[]QuoteLineConfiguration](ctx, s.c, "POST", "v1/Agents/Quote/GetAllQuoteLineConfigurations", nil, true)
 }
 
 // GetConfigurationFields calls POST v1/Agents/Quote/GetConfigurationFields; it only reads, so it is retried like a GET.
@@ -386,7 +385,7 @@ func (s QuoteAgent) GetConfigurationFields(ctx context.Context, connectionID int
 		ConnectionID  int64  `json:"ConnectionId"`
 		ConnectorName string `json:"ConnectorName"`
 	}{connectionID, connectorName}
-	return call[map[string]FieldMetadata](ctx, s.c, http.MethodPost, "v1/Agents/Quote/GetConfigurationFields", in, true)
+	return call[map[string]FieldMetadata](ctx, s.c, "POST", "v1/Agents/Quote/GetConfigurationFields", in, true)
 }
 
 // GetConnection calls POST v1/Agents/Quote/GetConnection; it only reads, so it is retried like a GET.
@@ -396,7 +395,7 @@ func (s QuoteAgent) GetConnection(ctx context.Context, quoteConnectionID int64) 
 	in := struct {
 		QuoteConnectionID int64 `json:"QuoteConnectionId"`
 	}{quoteConnectionID}
-	return call[*QuoteConnection](ctx, s.c, http.MethodPost, "v1/Agents/Quote/GetConnection", in, true)
+	return call[*QuoteConnection](ctx, s.c, "POST", "v1/Agents/Quote/GetConnection", in, true)
 }
 
 // GetConnectionConfigFields calls POST v1/Agents/Quote/GetConnectionConfigFields; it only reads, so it is retried like a GET.
@@ -406,14 +405,14 @@ func (s QuoteAgent) GetConnectionConfigFields(ctx context.Context, quoteConnecti
 	in := struct {
 		QuoteConnectionID int64 `json:"QuoteConnectionId"`
 	}{quoteConnectionID}
-	return call[map[string]string](ctx, s.c, http.MethodPost, "v1/Agents/Quote/GetConnectionConfigFields", in, true)
+	return call[map[string]string](ctx, s.c, "POST", "v1/Agents/Quote/GetConnectionConfigFields", in, true)
 }
 
 // GetConnectionStartupErrors calls POST v1/Agents/Quote/GetConnectionStartupErrors; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Quote_Agent/v1QuoteAgent_GetConnectionStartupErrors.html
 func (s QuoteAgent) GetConnectionStartupErrors(ctx context.Context) ([]PluginResponse, error) {
-	return call[[]PluginResponse](ctx, s.c, http.MethodPost, "v1/Agents/Quote/GetConnectionStartupErrors", nil, true)
+	return call[[]PluginResponse](ctx, s.c, "POST", "v1/Agents/Quote/GetConnectionStartupErrors", nil, true)
 }
 
 // GetConnectionStartupResponse calls POST v1/Agents/Quote/GetConnectionStartupResponse; it only reads, so it is retried like a GET.
@@ -423,7 +422,7 @@ func (s QuoteAgent) GetConnectionStartupResponse(ctx context.Context, quoteConne
 	in := struct {
 		QuoteConnectionID int64 `json:"QuoteConnectionId"`
 	}{quoteConnectionID}
-	return call[*PluginResponse](ctx, s.c, http.MethodPost, "v1/Agents/Quote/GetConnectionStartupResponse", in, true)
+	return call[*PluginResponse](ctx, s.c, "POST", "v1/Agents/Quote/GetConnectionStartupResponse", in, true)
 }
 
 // GetConnectionsForAssociate calls POST v1/Agents/Quote/GetConnectionsForAssociate; it only reads, so it is retried like a GET.
@@ -433,7 +432,7 @@ func (s QuoteAgent) GetConnectionsForAssociate(ctx context.Context, associateID 
 	in := struct {
 		AssociateID int64 `json:"AssociateId"`
 	}{associateID}
-	return call[[]QuoteConnection](ctx, s.c, http.MethodPost, "v1/Agents/Quote/GetConnectionsForAssociate", in, true)
+	return call[[]QuoteConnection](ctx, s.c, "POST", "v1/Agents/Quote/GetConnectionsForAssociate", in, true)
 }
 
 // GetConnectorCapabilities calls POST v1/Agents/Quote/GetConnectorCapabilities; it only reads, so it is retried like a GET.
@@ -443,7 +442,7 @@ func (s QuoteAgent) GetConnectorCapabilities(ctx context.Context, quoteConnectio
 	in := struct {
 		QuoteConnectionID int64 `json:"QuoteConnectionId"`
 	}{quoteConnectionID}
-	return call[[]string](ctx, s.c, http.MethodPost, "v1/Agents/Quote/GetConnectorCapabilities", in, true)
+	return call[[]string](ctx, s.c, "POST", "v1/Agents/Quote/GetConnectorCapabilities", in, true)
 }
 
 // GetConnectorCapabilityNames calls POST v1/Agents/Quote/GetConnectorCapabilityNames; it only reads, so it is retried like a GET.
@@ -453,7 +452,7 @@ func (s QuoteAgent) GetConnectorCapabilityNames(ctx context.Context, quoteConnec
 	in := struct {
 		QuoteConnectionID int64 `json:"QuoteConnectionId"`
 	}{quoteConnectionID}
-	return call[[]string](ctx, s.c, http.MethodPost, "v1/Agents/Quote/GetConnectorCapabilityNames", in, true)
+	return call[[]string](ctx, s.c, "POST", "v1/Agents/Quote/GetConnectorCapabilityNames", in, true)
 }
 
 // GetExtraInfo calls POST v1/Agents/Quote/GetExtraInfo; it only reads, so it is retried like a GET.
@@ -463,14 +462,14 @@ func (s QuoteAgent) GetExtraInfo(ctx context.Context, quoteLineExtraData string)
 	in := struct {
 		QuoteLineExtraData string `json:"QuoteLineExtraData"`
 	}{quoteLineExtraData}
-	return call[[]ProductExtraDataField](ctx, s.c, http.MethodPost, "v1/Agents/Quote/GetExtraInfo", in, true)
+	return call[[]ProductExtraDataField](ctx, s.c, "POST", "v1/Agents/Quote/GetExtraInfo", in, true)
 }
 
 // GetInUseQuoteLineConfigurations calls POST v1/Agents/Quote/GetInUseQuoteLineConfigurations; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Quote_Agent/v1QuoteAgent_GetInUseQuoteLineConfigurations.html
 func (s QuoteAgent) GetInUseQuoteLineConfigurations(ctx context.Context) ([]QuoteLineConfiguration, error) {
-	return call[[]QuoteLineConfiguration](ctx, s.c, http.MethodPost, "v1/Agents/Quote/GetInUseQuoteLineConfigurations", nil, true)
+	return call[[]QuoteLineConfiguration](ctx, s.c, "POST", "v1/Agents/Quote/GetInUseQuoteLineConfigurations", nil, true)
 }
 
 // GetOrderConfirmation calls POST v1/Agents/Quote/GetOrderConfirmation; it only reads, so it is retried like a GET.
@@ -481,7 +480,7 @@ func (s QuoteAgent) GetOrderConfirmation(ctx context.Context, confirmationTempla
 		ConfirmationTemplateID int64 `json:"ConfirmationTemplateId"`
 		QuoteVersionID         int64 `json:"QuoteVersionId"`
 	}{confirmationTemplateID, quoteVersionID}
-	return call[string](ctx, s.c, http.MethodPost, "v1/Agents/Quote/GetOrderConfirmation", in, true)
+	return call[string](ctx, s.c, "POST", "v1/Agents/Quote/GetOrderConfirmation", in, true)
 }
 
 // GetOrderState calls POST v1/Agents/Quote/GetOrderState; it only reads, so it is retried like a GET.
@@ -491,14 +490,14 @@ func (s QuoteAgent) GetOrderState(ctx context.Context, quoteVersionID int64) (*P
 	in := struct {
 		QuoteVersionID int64 `json:"QuoteVersionId"`
 	}{quoteVersionID}
-	return call[*PluginURLResponse](ctx, s.c, http.MethodPost, "v1/Agents/Quote/GetOrderState", in, true)
+	return call[*PluginURLResponse](ctx, s.c, "POST", "v1/Agents/Quote/GetOrderState", in, true)
 }
 
 // GetPriceList calls POST v1/Agents/Quote/GetPriceList; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Quote_Agent/v1QuoteAgent_GetPriceList.html
 func (s QuoteAgent) GetPriceList(ctx context.Context, priceListID int64) (*PriceList, error) {
-	return call[*PriceList](ctx, s.c, http.MethodPost, withQuery("v1/Agents/Quote/GetPriceList", "priceListId", priceListID), nil, true)
+	return call[*PriceList](ctx, s.c, "POST", withQuery("v1/Agents/Quote/GetPriceList", "priceListId", priceListID), nil, true)
 }
 
 // GetProduct calls POST v1/Agents/Quote/GetProduct; it only reads, so it is retried like a GET.
@@ -509,7 +508,7 @@ func (s QuoteAgent) GetProduct(ctx context.Context, erpProductKey string, quoteC
 		ErpProductKey     string `json:"ErpProductKey"`
 		QuoteConnectionID int64  `json:"QuoteConnectionId"`
 	}{erpProductKey, quoteConnectionID}
-	return call[*Product](ctx, s.c, http.MethodPost, "v1/Agents/Quote/GetProduct", in, true)
+	return call[*Product](ctx, s.c, "POST", "v1/Agents/Quote/GetProduct", in, true)
 }
 
 // GetProductFromDbID calls POST v1/Agents/Quote/GetProductFromDbId; it only reads, so it is retried like a GET.
@@ -519,7 +518,7 @@ func (s QuoteAgent) GetProductFromDbID(ctx context.Context, productID int64) (*P
 	in := struct {
 		ProductID int64 `json:"ProductId"`
 	}{productID}
-	return call[*Product](ctx, s.c, http.MethodPost, "v1/Agents/Quote/GetProductFromDbId", in, true)
+	return call[*Product](ctx, s.c, "POST", "v1/Agents/Quote/GetProductFromDbId", in, true)
 }
 
 // GetProductImage calls POST v1/Agents/Quote/GetProductImage; it only reads, so it is retried like a GET.
@@ -531,7 +530,7 @@ func (s QuoteAgent) GetProductImage(ctx context.Context, erpProductKey string, q
 		QuoteConnectionID int64   `json:"QuoteConnectionId"`
 		Rank              float64 `json:"Rank"`
 	}{erpProductKey, quoteConnectionID, rank}
-	return call[string](ctx, s.c, http.MethodPost, "v1/Agents/Quote/GetProductImage", in, true)
+	return call[string](ctx, s.c, "POST", "v1/Agents/Quote/GetProductImage", in, true)
 }
 
 // GetQuote calls POST v1/Agents/Quote/GetQuote; it only reads, so it is retried like a GET.
@@ -541,14 +540,14 @@ func (s QuoteAgent) GetQuote(ctx context.Context, quoteID int64) (*Quote, error)
 	in := struct {
 		QuoteID int64 `json:"QuoteId"`
 	}{quoteID}
-	return call[*Quote](ctx, s.c, http.MethodPost, "v1/Agents/Quote/GetQuote", in, true)
+	return call[*Quote](ctx, s.c, "POST", "v1/Agents/Quote/GetQuote", in, true)
 }
 
 // GetQuoteAlternative calls POST v1/Agents/Quote/GetQuoteAlternative; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Quote_Agent/v1QuoteAgent_GetQuoteAlternative.html
 func (s QuoteAgent) GetQuoteAlternative(ctx context.Context, quoteAlternativeID int64) (*QuoteAlternative, error) {
-	return call[*QuoteAlternative](ctx, s.c, http.MethodPost, withQuery("v1/Agents/Quote/GetQuoteAlternative", "quoteAlternativeId", quoteAlternativeID), nil, true)
+	return call[*QuoteAlternative](ctx, s.c, "POST", withQuery("v1/Agents/Quote/GetQuoteAlternative", "quoteAlternativeId", quoteAlternativeID), nil, true)
 }
 
 // GetQuoteAlternatives calls POST v1/Agents/Quote/GetQuoteAlternatives; it only reads, so it is retried like a GET.
@@ -558,7 +557,7 @@ func (s QuoteAgent) GetQuoteAlternatives(ctx context.Context, quoteVersionID int
 	in := struct {
 		QuoteVersionID int64 `json:"QuoteVersionId"`
 	}{quoteVersionID}
-	return call[[]QuoteAlternative](ctx, s.c, http.MethodPost, "v1/Agents/Quote/GetQuoteAlternatives", in, true)
+	return call[[]QuoteAlternative](ctx, s.c, "POST", "v1/Agents/Quote/GetQuoteAlternatives", in, true)
 }
 
 // GetQuoteEntity calls POST v1/Agents/Quote/GetQuoteEntity; it only reads, so it is retried like a GET.
@@ -568,7 +567,7 @@ func (s QuoteAgent) GetQuoteEntity(ctx context.Context, quoteID int64) (*QuoteEn
 	in := struct {
 		QuoteID int64 `json:"QuoteId"`
 	}{quoteID}
-	return call[*QuoteEntity](ctx, s.c, http.MethodPost, "v1/Agents/Quote/GetQuoteEntity", in, true)
+	return call[*QuoteEntity](ctx, s.c, "POST", "v1/Agents/Quote/GetQuoteEntity", in, true)
 }
 
 // GetQuoteEntityFromSaleID calls POST v1/Agents/Quote/GetQuoteEntityFromSaleId; it only reads, so it is retried like a GET.
@@ -578,7 +577,7 @@ func (s QuoteAgent) GetQuoteEntityFromSaleID(ctx context.Context, saleID int64) 
 	in := struct {
 		SaleID int64 `json:"SaleId"`
 	}{saleID}
-	return call[*QuoteEntity](ctx, s.c, http.MethodPost, "v1/Agents/Quote/GetQuoteEntityFromSaleId", in, true)
+	return call[*QuoteEntity](ctx, s.c, "POST", "v1/Agents/Quote/GetQuoteEntityFromSaleId", in, true)
 }
 
 // GetQuoteFromSaleID calls POST v1/Agents/Quote/GetQuoteFromSaleId; it only reads, so it is retried like a GET.
@@ -588,7 +587,7 @@ func (s QuoteAgent) GetQuoteFromSaleID(ctx context.Context, saleID int64) (*Quot
 	in := struct {
 		SaleID int64 `json:"SaleId"`
 	}{saleID}
-	return call[*Quote](ctx, s.c, http.MethodPost, "v1/Agents/Quote/GetQuoteFromSaleId", in, true)
+	return call[*Quote](ctx, s.c, "POST", "v1/Agents/Quote/GetQuoteFromSaleId", in, true)
 }
 
 // GetQuoteLine calls POST v1/Agents/Quote/GetQuoteLine; it only reads, so it is retried like a GET.
@@ -598,7 +597,7 @@ func (s QuoteAgent) GetQuoteLine(ctx context.Context, quoteLineID int64) (*Quote
 	in := struct {
 		QuoteLineID int64 `json:"QuoteLineId"`
 	}{quoteLineID}
-	return call[*QuoteLine](ctx, s.c, http.MethodPost, "v1/Agents/Quote/GetQuoteLine", in, true)
+	return call[*QuoteLine](ctx, s.c, "POST", "v1/Agents/Quote/GetQuoteLine", in, true)
 }
 
 // GetQuoteLineConfiguration calls POST v1/Agents/Quote/GetQuoteLineConfiguration; it only reads, so it is retried like a GET.
@@ -608,7 +607,7 @@ func (s QuoteAgent) GetQuoteLineConfiguration(ctx context.Context, quoteLineConf
 	in := struct {
 		QuoteLineConfigurationID int64 `json:"QuoteLineConfigurationId"`
 	}{quoteLineConfigurationID}
-	return call[*QuoteLineConfiguration](ctx, s.c, http.MethodPost, "v1/Agents/Quote/GetQuoteLineConfiguration", in, true)
+	return call[*QuoteLineConfiguration](ctx, s.c, "POST", "v1/Agents/Quote/GetQuoteLineConfiguration", in, true)
 }
 
 // GetQuoteLineConfigurationFromFieldName calls POST v1/Agents/Quote/GetQuoteLineConfigurationFromFieldName; it only reads, so it is retried like a GET.
@@ -618,7 +617,7 @@ func (s QuoteAgent) GetQuoteLineConfigurationFromFieldName(ctx context.Context, 
 	in := struct {
 		FieldName string `json:"FieldName"`
 	}{fieldName}
-	return call[*QuoteLineConfiguration](ctx, s.c, http.MethodPost, "v1/Agents/Quote/GetQuoteLineConfigurationFromFieldName", in, true)
+	return call[*QuoteLineConfiguration](ctx, s.c, "POST", "v1/Agents/Quote/GetQuoteLineConfigurationFromFieldName", in, true)
 }
 
 // GetQuoteLines calls POST v1/Agents/Quote/GetQuoteLines; it only reads, so it is retried like a GET.
@@ -628,7 +627,7 @@ func (s QuoteAgent) GetQuoteLines(ctx context.Context, quoteAlternativeID int64)
 	in := struct {
 		QuoteAlternativeID int64 `json:"QuoteAlternativeId"`
 	}{quoteAlternativeID}
-	return call[[]QuoteLine](ctx, s.c, http.MethodPost, "v1/Agents/Quote/GetQuoteLines", in, true)
+	return call[[]QuoteLine](ctx, s.c, "POST", "v1/Agents/Quote/GetQuoteLines", in, true)
 }
 
 // GetQuoteVersion calls POST v1/Agents/Quote/GetQuoteVersion; it only reads, so it is retried like a GET.
@@ -638,7 +637,7 @@ func (s QuoteAgent) GetQuoteVersion(ctx context.Context, quoteVersionID int64) (
 	in := struct {
 		QuoteVersionID int64 `json:"QuoteVersionId"`
 	}{quoteVersionID}
-	return call[*QuoteVersion](ctx, s.c, http.MethodPost, "v1/Agents/Quote/GetQuoteVersion", in, true)
+	return call[*QuoteVersion](ctx, s.c, "POST", "v1/Agents/Quote/GetQuoteVersion", in, true)
 }
 
 // GetQuoteVersionWorkflowButtonStates calls POST v1/Agents/Quote/GetQuoteVersionWorkflowButtonStates; it only reads, so it is retried like a GET.
@@ -649,7 +648,7 @@ func (s QuoteAgent) GetQuoteVersionWorkflowButtonStates(ctx context.Context, quo
 		QuoteAlternativeID int64 `json:"QuoteAlternativeId"`
 		QuoteVersionID     int64 `json:"QuoteVersionId"`
 	}{quoteAlternativeID, quoteVersionID}
-	return call[*QuoteVersionWorkflowState](ctx, s.c, http.MethodPost, "v1/Agents/Quote/GetQuoteVersionWorkflowButtonStates", in, true)
+	return call[*QuoteVersionWorkflowState](ctx, s.c, "POST", "v1/Agents/Quote/GetQuoteVersionWorkflowButtonStates", in, true)
 }
 
 // GetQuoteVersionWorkflowImageState calls POST v1/Agents/Quote/GetQuoteVersionWorkflowImageState; it only reads, so it is retried like a GET.
@@ -659,7 +658,7 @@ func (s QuoteAgent) GetQuoteVersionWorkflowImageState(ctx context.Context, quote
 	in := struct {
 		QuoteVersionID int64 `json:"QuoteVersionId"`
 	}{quoteVersionID}
-	return call[*QuoteVersionButtonState](ctx, s.c, http.MethodPost, "v1/Agents/Quote/GetQuoteVersionWorkflowImageState", in, true)
+	return call[*QuoteVersionButtonState](ctx, s.c, "POST", "v1/Agents/Quote/GetQuoteVersionWorkflowImageState", in, true)
 }
 
 // GetQuoteVersionWorkflowState calls POST v1/Agents/Quote/GetQuoteVersionWorkflowState; it only reads, so it is retried like a GET.
@@ -670,7 +669,7 @@ func (s QuoteAgent) GetQuoteVersionWorkflowState(ctx context.Context, quoteAlter
 		QuoteAlternativeID int64 `json:"QuoteAlternativeId"`
 		QuoteVersionID     int64 `json:"QuoteVersionId"`
 	}{quoteAlternativeID, quoteVersionID}
-	return call[*QuoteVersionWorkflowState](ctx, s.c, http.MethodPost, "v1/Agents/Quote/GetQuoteVersionWorkflowState", in, true)
+	return call[*QuoteVersionWorkflowState](ctx, s.c, "POST", "v1/Agents/Quote/GetQuoteVersionWorkflowState", in, true)
 }
 
 // GetQuoteVersionWorkflowStatusInfo calls POST v1/Agents/Quote/GetQuoteVersionWorkflowStatusInfo; it only reads, so it is retried like a GET.
@@ -680,7 +679,7 @@ func (s QuoteAgent) GetQuoteVersionWorkflowStatusInfo(ctx context.Context, quote
 	in := struct {
 		QuoteVersionID int64 `json:"QuoteVersionId"`
 	}{quoteVersionID}
-	return call[*QuoteVersionStatusInformation](ctx, s.c, http.MethodPost, "v1/Agents/Quote/GetQuoteVersionWorkflowStatusInfo", in, true)
+	return call[*QuoteVersionStatusInformation](ctx, s.c, "POST", "v1/Agents/Quote/GetQuoteVersionWorkflowStatusInfo", in, true)
 }
 
 // GetQuoteVersions calls POST v1/Agents/Quote/GetQuoteVersions; it only reads, so it is retried like a GET.
@@ -690,14 +689,14 @@ func (s QuoteAgent) GetQuoteVersions(ctx context.Context, quoteID int64) ([]Quot
 	in := struct {
 		QuoteID int64 `json:"QuoteId"`
 	}{quoteID}
-	return call[[]QuoteVersion](ctx, s.c, http.MethodPost, "v1/Agents/Quote/GetQuoteVersions", in, true)
+	return call[[]QuoteVersion](ctx, s.c, "POST", "v1/Agents/Quote/GetQuoteVersions", in, true)
 }
 
 // HasConnections calls POST v1/Agents/Quote/HasConnections; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Quote_Agent/v1QuoteAgent_HasConnections.html
 func (s QuoteAgent) HasConnections(ctx context.Context) (*PluginResponse, error) {
-	return call[*PluginResponse](ctx, s.c, http.MethodPost, "v1/Agents/Quote/HasConnections", nil, true)
+	return call[*PluginResponse](ctx, s.c, "POST", "v1/Agents/Quote/HasConnections", nil, true)
 }
 
 // IncludeQuoteVersionAttachment calls POST v1/Agents/Quote/IncludeQuoteVersionAttachment.
@@ -709,7 +708,7 @@ func (s QuoteAgent) IncludeQuoteVersionAttachment(ctx context.Context, documentI
 		Include        bool  `json:"Include"`
 		QuoteVersionID int64 `json:"QuoteVersionId"`
 	}{documentID, include, quoteVersionID}
-	return call[bool](ctx, s.c, http.MethodPost, "v1/Agents/Quote/IncludeQuoteVersionAttachment", in, false)
+	return call[bool](ctx, s.c, "POST", "v1/Agents/Quote/IncludeQuoteVersionAttachment", in, false)
 }
 
 // MoveQuoteLine calls POST v1/Agents/Quote/MoveQuoteLine.
@@ -720,7 +719,7 @@ func (s QuoteAgent) MoveQuoteLine(ctx context.Context, direction bool, quoteLine
 		Direction   bool  `json:"Direction"`
 		QuoteLineID int64 `json:"QuoteLineId"`
 	}{direction, quoteLineID}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Quote/MoveQuoteLine", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Quote/MoveQuoteLine", in, false)
 }
 
 // PlaceOrder calls POST v1/Agents/Quote/PlaceOrder.
@@ -734,7 +733,7 @@ func (s QuoteAgent) PlaceOrder(ctx context.Context, culture string, markSaleAsSo
 		PoNumber           string `json:"PoNumber"`
 		QuoteAlternativeID int64  `json:"QuoteAlternativeId"`
 	}{culture, markSaleAsSold, orderComment, poNumber, quoteAlternativeID}
-	return call[*PluginURLResponse](ctx, s.c, http.MethodPost, "v1/Agents/Quote/PlaceOrder", in, false)
+	return call[*PluginURLResponse](ctx, s.c, "POST", "v1/Agents/Quote/PlaceOrder", in, false)
 }
 
 // RecalculateQuoteAlternative calls POST v1/Agents/Quote/RecalculateQuoteAlternative.
@@ -744,7 +743,7 @@ func (s QuoteAgent) RecalculateQuoteAlternative(ctx context.Context, quoteAltern
 	in := struct {
 		QuoteAlternative float64 `json:"QuoteAlternative"`
 	}{quoteAlternative}
-	return call[*QuoteAlternativeRecalculated](ctx, s.c, http.MethodPost, "v1/Agents/Quote/RecalculateQuoteAlternative", in, false)
+	return call[*QuoteAlternativeRecalculated](ctx, s.c, "POST", "v1/Agents/Quote/RecalculateQuoteAlternative", in, false)
 }
 
 // RecalculateQuoteLine calls POST v1/Agents/Quote/RecalculateQuoteLine.
@@ -755,7 +754,7 @@ func (s QuoteAgent) RecalculateQuoteLine(ctx context.Context, changedFields []st
 		ChangedFields []string   `json:"ChangedFields,omitempty"`
 		QuoteLine     *QuoteLine `json:"QuoteLine,omitempty"`
 	}{changedFields, quoteLine}
-	return call[*QuoteLine](ctx, s.c, http.MethodPost, "v1/Agents/Quote/RecalculateQuoteLine", in, false)
+	return call[*QuoteLine](ctx, s.c, "POST", "v1/Agents/Quote/RecalculateQuoteLine", in, false)
 }
 
 // RejectQuoteVersion calls POST v1/Agents/Quote/RejectQuoteVersion.
@@ -768,7 +767,7 @@ func (s QuoteAgent) RejectQuoteVersion(ctx context.Context, quoteVersionID int64
 		RejectedByText        string `json:"RejectedByText"`
 		RejectionText         string `json:"RejectionText"`
 	}{quoteVersionID, rejectedByAssociateID, rejectedByText, rejectionText}
-	return call[*ApproveRejectResponse](ctx, s.c, http.MethodPost, "v1/Agents/Quote/RejectQuoteVersion", in, false)
+	return call[*ApproveRejectResponse](ctx, s.c, "POST", "v1/Agents/Quote/RejectQuoteVersion", in, false)
 }
 
 // RemoveProduct calls POST v1/Agents/Quote/RemoveProduct.
@@ -778,7 +777,7 @@ func (s QuoteAgent) RemoveProduct(ctx context.Context, productID int64) error {
 	in := struct {
 		ProductID int64 `json:"ProductId"`
 	}{productID}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Quote/RemoveProduct", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Quote/RemoveProduct", in, false)
 }
 
 // RequestApproval calls POST v1/Agents/Quote/RequestApproval.
@@ -790,7 +789,7 @@ func (s QuoteAgent) RequestApproval(ctx context.Context, associateID int64, comm
 		Comment        string `json:"Comment"`
 		QuoteVersionID int64  `json:"QuoteVersionId"`
 	}{associateID, comment, quoteVersionID}
-	return call[*PluginResponse](ctx, s.c, http.MethodPost, "v1/Agents/Quote/RequestApproval", in, false)
+	return call[*PluginResponse](ctx, s.c, "POST", "v1/Agents/Quote/RequestApproval", in, false)
 }
 
 // RestoreConnection calls POST v1/Agents/Quote/RestoreConnection.
@@ -800,7 +799,7 @@ func (s QuoteAgent) RestoreConnection(ctx context.Context, quoteConnectionID int
 	in := struct {
 		QuoteConnectionID int64 `json:"QuoteConnectionId"`
 	}{quoteConnectionID}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Quote/RestoreConnection", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Quote/RestoreConnection", in, false)
 }
 
 // SaveConnection calls POST v1/Agents/Quote/SaveConnection.
@@ -810,7 +809,7 @@ func (s QuoteAgent) SaveConnection(ctx context.Context, connection *QuoteConnect
 	in := struct {
 		Connection *QuoteConnection `json:"Connection,omitempty"`
 	}{connection}
-	return call[*QuoteConnection](ctx, s.c, http.MethodPost, "v1/Agents/Quote/SaveConnection", in, false)
+	return call[*QuoteConnection](ctx, s.c, "POST", "v1/Agents/Quote/SaveConnection", in, false)
 }
 
 // SaveConnectionConfigFields calls POST v1/Agents/Quote/SaveConnectionConfigFields.
@@ -821,21 +820,21 @@ func (s QuoteAgent) SaveConnectionConfigFields(ctx context.Context, connectionCo
 		ConnectionConfigFields map[string]string `json:"ConnectionConfigFields,omitempty"`
 		QuoteConnectionID      int64             `json:"QuoteConnectionId"`
 	}{connectionConfigFields, quoteConnectionID}
-	return call[map[string]string](ctx, s.c, http.MethodPost, "v1/Agents/Quote/SaveConnectionConfigFields", in, false)
+	return call[map[string]string](ctx, s.c, "POST", "v1/Agents/Quote/SaveConnectionConfigFields", in, false)
 }
 
 // SavePriceList calls POST v1/Agents/Quote/SavePriceList.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Quote_Agent/v1QuoteAgent_SavePriceList.html
 func (s QuoteAgent) SavePriceList(ctx context.Context, priceList *PriceList) (*PriceList, error) {
-	return call[*PriceList](ctx, s.c, http.MethodPost, "v1/Agents/Quote/SavePriceList", priceList, false)
+	return call[*PriceList](ctx, s.c, "POST", "v1/Agents/Quote/SavePriceList", priceList, false)
 }
 
 // SaveProduct calls POST v1/Agents/Quote/SaveProduct.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Quote_Agent/v1QuoteAgent_SaveProduct.html
 func (s QuoteAgent) SaveProduct(ctx context.Context, product *Product) (*Product, error) {
-	return call[*Product](ctx, s.c, http.MethodPost, "v1/Agents/Quote/SaveProduct", product, false)
+	return call[*Product](ctx, s.c, "POST", "v1/Agents/Quote/SaveProduct", product, false)
 }
 
 // SaveQuote calls POST v1/Agents/Quote/SaveQuote.
@@ -845,14 +844,14 @@ func (s QuoteAgent) SaveQuote(ctx context.Context, quote *Quote) (*Quote, error)
 	in := struct {
 		Quote *Quote `json:"Quote,omitempty"`
 	}{quote}
-	return call[*Quote](ctx, s.c, http.MethodPost, "v1/Agents/Quote/SaveQuote", in, false)
+	return call[*Quote](ctx, s.c, "POST", "v1/Agents/Quote/SaveQuote", in, false)
 }
 
 // SaveQuoteAlternative calls POST v1/Agents/Quote/SaveQuoteAlternative.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Quote_Agent/v1QuoteAgent_SaveQuoteAlternative.html
 func (s QuoteAgent) SaveQuoteAlternative(ctx context.Context, quoteAlternative *QuoteAlternative) (*QuoteAlternative, error) {
-	return call[*QuoteAlternative](ctx, s.c, http.MethodPost, "v1/Agents/Quote/SaveQuoteAlternative", quoteAlternative, false)
+	return call[*QuoteAlternative](ctx, s.c, "POST", "v1/Agents/Quote/SaveQuoteAlternative", quoteAlternative, false)
 }
 
 // SaveQuoteEntity calls POST v1/Agents/Quote/SaveQuoteEntity.
@@ -862,7 +861,7 @@ func (s QuoteAgent) SaveQuoteEntity(ctx context.Context, quoteEntity *QuoteEntit
 	in := struct {
 		QuoteEntity *QuoteEntity `json:"QuoteEntity,omitempty"`
 	}{quoteEntity}
-	return call[*QuoteEntity](ctx, s.c, http.MethodPost, "v1/Agents/Quote/SaveQuoteEntity", in, false)
+	return call[*QuoteEntity](ctx, s.c, "POST", "v1/Agents/Quote/SaveQuoteEntity", in, false)
 }
 
 // SaveQuoteLine calls POST v1/Agents/Quote/SaveQuoteLine.
@@ -872,7 +871,7 @@ func (s QuoteAgent) SaveQuoteLine(ctx context.Context, quoteLine *QuoteLine) (*Q
 	in := struct {
 		QuoteLine *QuoteLine `json:"QuoteLine,omitempty"`
 	}{quoteLine}
-	return call[*QuoteLine](ctx, s.c, http.MethodPost, "v1/Agents/Quote/SaveQuoteLine", in, false)
+	return call[*QuoteLine](ctx, s.c, "POST", "v1/Agents/Quote/SaveQuoteLine", in, false)
 }
 
 // SaveQuoteLineConfiguration calls POST v1/Agents/Quote/SaveQuoteLineConfiguration.
@@ -882,7 +881,7 @@ func (s QuoteAgent) SaveQuoteLineConfiguration(ctx context.Context, quoteLineCon
 	in := struct {
 		QuoteLineConfiguration *QuoteLineConfiguration `json:"QuoteLineConfiguration,omitempty"`
 	}{quoteLineConfiguration}
-	return call[*QuoteLineConfiguration](ctx, s.c, http.MethodPost, "v1/Agents/Quote/SaveQuoteLineConfiguration", in, false)
+	return call[*QuoteLineConfiguration](ctx, s.c, "POST", "v1/Agents/Quote/SaveQuoteLineConfiguration", in, false)
 }
 
 // SaveQuoteLineConfigurations calls POST v1/Agents/Quote/SaveQuoteLineConfigurations.
@@ -892,7 +891,7 @@ func (s QuoteAgent) SaveQuoteLineConfigurations(ctx context.Context, quoteLineCo
 	in := struct {
 		QuoteLineConfigurations []QuoteLineConfiguration `json:"QuoteLineConfigurations,omitempty"`
 	}{quoteLineConfigurations}
-	return call[[]QuoteLineConfiguration](ctx, s.c, http.MethodPost, "v1/Agents/Quote/SaveQuoteLineConfigurations", in, false)
+	return call[[]QuoteLineConfiguration](ctx, s.c, "POST", "v1/Agents/Quote/SaveQuoteLineConfigurations", in, false)
 }
 
 // SaveQuoteLines calls POST v1/Agents/Quote/SaveQuoteLines.
@@ -902,7 +901,7 @@ func (s QuoteAgent) SaveQuoteLines(ctx context.Context, quoteLines []QuoteLine) 
 	in := struct {
 		QuoteLines []QuoteLine `json:"QuoteLines,omitempty"`
 	}{quoteLines}
-	return call[[]QuoteLine](ctx, s.c, http.MethodPost, "v1/Agents/Quote/SaveQuoteLines", in, false)
+	return call[[]QuoteLine](ctx, s.c, "POST", "v1/Agents/Quote/SaveQuoteLines", in, false)
 }
 
 // SaveQuoteVersion calls POST v1/Agents/Quote/SaveQuoteVersion.
@@ -912,7 +911,7 @@ func (s QuoteAgent) SaveQuoteVersion(ctx context.Context, quoteVersion *QuoteVer
 	in := struct {
 		QuoteVersion *QuoteVersion `json:"QuoteVersion,omitempty"`
 	}{quoteVersion}
-	return call[*QuoteVersion](ctx, s.c, http.MethodPost, "v1/Agents/Quote/SaveQuoteVersion", in, false)
+	return call[*QuoteVersion](ctx, s.c, "POST", "v1/Agents/Quote/SaveQuoteVersion", in, false)
 }
 
 // SaveQuoteVersionNumber calls POST v1/Agents/Quote/SaveQuoteVersionNumber.
@@ -923,7 +922,7 @@ func (s QuoteAgent) SaveQuoteVersionNumber(ctx context.Context, number string, q
 		Number         string `json:"Number"`
 		QuoteVersionID int64  `json:"QuoteVersionId"`
 	}{number, quoteVersionID}
-	return call[bool](ctx, s.c, http.MethodPost, "v1/Agents/Quote/SaveQuoteVersionNumber", in, false)
+	return call[bool](ctx, s.c, "POST", "v1/Agents/Quote/SaveQuoteVersionNumber", in, false)
 }
 
 // SendQuoteVersion calls POST v1/Agents/Quote/SendQuoteVersion.
@@ -937,7 +936,7 @@ func (s QuoteAgent) SendQuoteVersion(ctx context.Context, culture string, expiry
 		FollowupText   string `json:"FollowupText"`
 		QuoteVersionID int64  `json:"QuoteVersionId"`
 	}{culture, expiryDate, followupDate, followupText, quoteVersionID}
-	return call[*PluginURLResponse](ctx, s.c, http.MethodPost, "v1/Agents/Quote/SendQuoteVersion", in, false)
+	return call[*PluginURLResponse](ctx, s.c, "POST", "v1/Agents/Quote/SendQuoteVersion", in, false)
 }
 
 // TestConnection calls POST v1/Agents/Quote/TestConnection.
@@ -948,7 +947,7 @@ func (s QuoteAgent) TestConnection(ctx context.Context, connectionData map[strin
 		ConnectionData map[string]string `json:"ConnectionData,omitempty"`
 		ConnectorName  string            `json:"ConnectorName"`
 	}{connectionData, connectorName}
-	return call[*PluginResponse](ctx, s.c, http.MethodPost, "v1/Agents/Quote/TestConnection", in, false)
+	return call[*PluginResponse](ctx, s.c, "POST", "v1/Agents/Quote/TestConnection", in, false)
 }
 
 // ToggleProductInAssortment calls POST v1/Agents/Quote/ToggleProductInAssortment.
@@ -958,7 +957,7 @@ func (s QuoteAgent) ToggleProductInAssortment(ctx context.Context, productID int
 	in := struct {
 		ProductID int64 `json:"ProductId"`
 	}{productID}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Quote/ToggleProductInAssortment", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Quote/ToggleProductInAssortment", in, false)
 }
 
 // ToggleQuoteVersionAttachmentIncluded calls POST v1/Agents/Quote/ToggleQuoteVersionAttachmentIncluded.
@@ -968,7 +967,7 @@ func (s QuoteAgent) ToggleQuoteVersionAttachmentIncluded(ctx context.Context, qu
 	in := struct {
 		QuoteVersionAttachmentID int64 `json:"QuoteVersionAttachmentId"`
 	}{quoteVersionAttachmentID}
-	return call[bool](ctx, s.c, http.MethodPost, "v1/Agents/Quote/ToggleQuoteVersionAttachmentIncluded", in, false)
+	return call[bool](ctx, s.c, "POST", "v1/Agents/Quote/ToggleQuoteVersionAttachmentIncluded", in, false)
 }
 
 // ToggleSaleTypeQuoteAttachmentDefaultIncluded calls POST v1/Agents/Quote/ToggleSaleTypeQuoteAttachmentDefaultIncluded.
@@ -978,7 +977,7 @@ func (s QuoteAgent) ToggleSaleTypeQuoteAttachmentDefaultIncluded(ctx context.Con
 	in := struct {
 		SaleTypeQuoteAttachmentID int64 `json:"SaleTypeQuoteAttachmentId"`
 	}{saleTypeQuoteAttachmentID}
-	return call[bool](ctx, s.c, http.MethodPost, "v1/Agents/Quote/ToggleSaleTypeQuoteAttachmentDefaultIncluded", in, false)
+	return call[bool](ctx, s.c, "POST", "v1/Agents/Quote/ToggleSaleTypeQuoteAttachmentDefaultIncluded", in, false)
 }
 
 // UpdateQuoteVersionPrices calls POST v1/Agents/Quote/UpdateQuoteVersionPrices.
@@ -988,7 +987,7 @@ func (s QuoteAgent) UpdateQuoteVersionPrices(ctx context.Context, quoteVersionID
 	in := struct {
 		QuoteVersionID int64 `json:"QuoteVersionId"`
 	}{quoteVersionID}
-	return call[*QuoteVersionValidated](ctx, s.c, http.MethodPost, "v1/Agents/Quote/UpdateQuoteVersionPrices", in, false)
+	return call[*QuoteVersionValidated](ctx, s.c, "POST", "v1/Agents/Quote/UpdateQuoteVersionPrices", in, false)
 }
 
 // ValidateQuoteVersion calls POST v1/Agents/Quote/ValidateQuoteVersion.
@@ -999,5 +998,5 @@ func (s QuoteAgent) ValidateQuoteVersion(ctx context.Context, action QuoteVersio
 		Action         QuoteVersionButtonAction `json:"Action,omitempty"`
 		QuoteVersionID int64                    `json:"QuoteVersionId"`
 	}{action, quoteVersionID}
-	return call[*QuoteVersionValidated](ctx, s.c, http.MethodPost, "v1/Agents/Quote/ValidateQuoteVersion", in, false)
+	return call[*QuoteVersionValidated](ctx, s.c, "POST", "v1/Agents/Quote/ValidateQuoteVersion", in, false)
 }

@@ -4,7 +4,6 @@ package webapi
 
 import (
 	"context"
-	"net/http"
 
 	"github.com/go-superoffice/superoffice/tenant"
 )
@@ -18,7 +17,7 @@ type RelationAgent struct{ c *tenant.Client }
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Relation_Agent/v1RelationAgent_CreateDefaultContactRelationEntity.html
 func (s RelationAgent) CreateDefaultContactRelationEntity(ctx context.Context) (*ContactRelationEntity, error) {
-	return call[*ContactRelationEntity](ctx, s.c, http.MethodPost, "v1/Agents/Relation/CreateDefaultContactRelationEntity", nil, false)
+	return call[*ContactRelationEntity](ctx, s.c, "POST", "v1/Agents/Relation/CreateDefaultContactRelationEntity", nil, false)
 }
 
 // DeleteContactRelation calls POST v1/Agents/Relation/DeleteContactRelation.
@@ -28,14 +27,14 @@ func (s RelationAgent) DeleteContactRelation(ctx context.Context, contactRelatio
 	in := struct {
 		ContactRelationEntityID int64 `json:"ContactRelationEntityId"`
 	}{contactRelationEntityID}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Relation/DeleteContactRelation", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Relation/DeleteContactRelation", in, false)
 }
 
 // GetContactRelationEntity calls POST v1/Agents/Relation/GetContactRelationEntity; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Relation_Agent/v1RelationAgent_GetContactRelationEntity.html
 func (s RelationAgent) GetContactRelationEntity(ctx context.Context, contactRelationEntityID int64) (*ContactRelationEntity, error) {
-	return call[*ContactRelationEntity](ctx, s.c, http.MethodPost, withQuery("v1/Agents/Relation/GetContactRelationEntity", "contactRelationEntityId", contactRelationEntityID), nil, true)
+	return call[*ContactRelationEntity](ctx, s.c, "POST", withQuery("v1/Agents/Relation/GetContactRelationEntity", "contactRelationEntityId", contactRelationEntityID), nil, true)
 }
 
 // SaveContactRelation calls POST v1/Agents/Relation/SaveContactRelation.
@@ -45,5 +44,5 @@ func (s RelationAgent) SaveContactRelation(ctx context.Context, contactRelationE
 	in := struct {
 		ContactRelationEntity *ContactRelationEntity `json:"ContactRelationEntity,omitempty"`
 	}{contactRelationEntity}
-	return call[*ContactRelationEntity](ctx, s.c, http.MethodPost, "v1/Agents/Relation/SaveContactRelation", in, false)
+	return call[*ContactRelationEntity](ctx, s.c, "POST", "v1/Agents/Relation/SaveContactRelation", in, false)
 }

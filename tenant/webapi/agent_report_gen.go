@@ -4,7 +4,6 @@ package webapi
 
 import (
 	"context"
-	"net/http"
 
 	"github.com/go-superoffice/superoffice/tenant"
 )
@@ -18,26 +17,26 @@ type ReportAgent struct{ c *tenant.Client }
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Report_Agent/v1ReportAgent_CreateDefaultReportLabelLayoutEntity.html
 func (s ReportAgent) CreateDefaultReportLabelLayoutEntity(ctx context.Context) (*ReportLabelLayoutEntity, error) {
-	return call[*ReportLabelLayoutEntity](ctx, s.c, http.MethodPost, "v1/Agents/Report/CreateDefaultReportLabelLayoutEntity", nil, false)
+	return call[*ReportLabelLayoutEntity](ctx, s.c, "POST", "v1/Agents/Report/CreateDefaultReportLabelLayoutEntity", nil, false)
 }
 
 // DeleteReportLabelLayoutEntity calls POST v1/Agents/Report/DeleteReportLabelLayoutEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Report_Agent/v1ReportAgent_DeleteReportLabelLayoutEntity.html
 func (s ReportAgent) DeleteReportLabelLayoutEntity(ctx context.Context, reportLabelLayoutEntityID int64) error {
-	return exec(ctx, s.c, http.MethodPost, withQuery("v1/Agents/Report/DeleteReportLabelLayoutEntity", "ReportLabelLayoutEntityId", reportLabelLayoutEntityID), nil, false)
+	return exec(ctx, s.c, "POST", withQuery("v1/Agents/Report/DeleteReportLabelLayoutEntity", "ReportLabelLayoutEntityId", reportLabelLayoutEntityID), nil, false)
 }
 
 // GetReportLabelLayoutEntity calls POST v1/Agents/Report/GetReportLabelLayoutEntity; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Report_Agent/v1ReportAgent_GetReportLabelLayoutEntity.html
 func (s ReportAgent) GetReportLabelLayoutEntity(ctx context.Context, reportLabelLayoutEntityID int64) (*ReportLabelLayoutEntity, error) {
-	return call[*ReportLabelLayoutEntity](ctx, s.c, http.MethodPost, withQuery("v1/Agents/Report/GetReportLabelLayoutEntity", "reportLabelLayoutEntityId", reportLabelLayoutEntityID), nil, true)
+	return call[*ReportLabelLayoutEntity](ctx, s.c, "POST", withQuery("v1/Agents/Report/GetReportLabelLayoutEntity", "reportLabelLayoutEntityId", reportLabelLayoutEntityID), nil, true)
 }
 
 // SaveReportLabelLayoutEntity calls POST v1/Agents/Report/SaveReportLabelLayoutEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Report_Agent/v1ReportAgent_SaveReportLabelLayoutEntity.html
 func (s ReportAgent) SaveReportLabelLayoutEntity(ctx context.Context, reportLabelLayoutEntity *ReportLabelLayoutEntity) (*ReportLabelLayoutEntity, error) {
-	return call[*ReportLabelLayoutEntity](ctx, s.c, http.MethodPost, "v1/Agents/Report/SaveReportLabelLayoutEntity", reportLabelLayoutEntity, false)
+	return call[*ReportLabelLayoutEntity](ctx, s.c, "POST", "v1/Agents/Report/SaveReportLabelLayoutEntity", reportLabelLayoutEntity, false)
 }

@@ -4,7 +4,6 @@ package webapi
 
 import (
 	"context"
-	"net/http"
 
 	"github.com/go-superoffice/superoffice/tenant"
 )
@@ -23,7 +22,7 @@ func (s ResourceAgent) ActivateResourceSubstitution(ctx context.Context, culture
 		IsActive     bool   `json:"IsActive"`
 		ResourceName string `json:"ResourceName"`
 	}{culture, isActive, resourceName}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Resource/ActivateResourceSubstitution", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Resource/ActivateResourceSubstitution", in, false)
 }
 
 // DeleteResourceSubstitution calls POST v1/Agents/Resource/DeleteResourceSubstitution.
@@ -34,7 +33,7 @@ func (s ResourceAgent) DeleteResourceSubstitution(ctx context.Context, culture s
 		Culture      string `json:"Culture"`
 		ResourceName string `json:"ResourceName"`
 	}{culture, resourceName}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Resource/DeleteResourceSubstitution", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Resource/DeleteResourceSubstitution", in, false)
 }
 
 // GetResourceSubstitutions calls POST v1/Agents/Resource/GetResourceSubstitutions; it only reads, so it is retried like a GET.
@@ -46,7 +45,7 @@ func (s ResourceAgent) GetResourceSubstitutions(ctx context.Context, activeOnly 
 		Culture       string   `json:"Culture"`
 		ResourceNames []string `json:"ResourceNames,omitempty"`
 	}{activeOnly, culture, resourceNames}
-	return call[[]ResourceOverride](ctx, s.c, http.MethodPost, "v1/Agents/Resource/GetResourceSubstitutions", in, true)
+	return call[[]ResourceOverride](ctx, s.c, "POST", "v1/Agents/Resource/GetResourceSubstitutions", in, true)
 }
 
 // IsResourceSubstitutionActive calls POST v1/Agents/Resource/IsResourceSubstitutionActive; it only reads, so it is retried like a GET.
@@ -57,7 +56,7 @@ func (s ResourceAgent) IsResourceSubstitutionActive(ctx context.Context, culture
 		Culture       string   `json:"Culture"`
 		ResourceNames []string `json:"ResourceNames,omitempty"`
 	}{culture, resourceNames}
-	return call[[]ResourceOverride](ctx, s.c, http.MethodPost, "v1/Agents/Resource/IsResourceSubstitutionActive", in, true)
+	return call[[]ResourceOverride](ctx, s.c, "POST", "v1/Agents/Resource/IsResourceSubstitutionActive", in, true)
 }
 
 // SetResourceSubstitution calls POST v1/Agents/Resource/SetResourceSubstitution.
@@ -70,5 +69,5 @@ func (s ResourceAgent) SetResourceSubstitution(ctx context.Context, culture stri
 		ResourceName   string `json:"ResourceName"`
 		ResourceValues string `json:"ResourceValues"`
 	}{culture, isActive, resourceName, resourceValues}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Resource/SetResourceSubstitution", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Resource/SetResourceSubstitution", in, false)
 }

@@ -4,7 +4,6 @@ package webapi
 
 import (
 	"context"
-	"net/http"
 
 	"github.com/go-superoffice/superoffice/tenant"
 )
@@ -18,28 +17,28 @@ type SaintAgent struct{ c *tenant.Client }
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Saint_Agent/v1SaintAgent_CreateDefaultSaintConfiguration.html
 func (s SaintAgent) CreateDefaultSaintConfiguration(ctx context.Context) (*SaintConfiguration, error) {
-	return call[*SaintConfiguration](ctx, s.c, http.MethodPost, "v1/Agents/Saint/CreateDefaultSaintConfiguration", nil, false)
+	return call[*SaintConfiguration](ctx, s.c, "POST", "v1/Agents/Saint/CreateDefaultSaintConfiguration", nil, false)
 }
 
 // CreateDefaultStatusMonitor calls POST v1/Agents/Saint/CreateDefaultStatusMonitor.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Saint_Agent/v1SaintAgent_CreateDefaultStatusMonitor.html
 func (s SaintAgent) CreateDefaultStatusMonitor(ctx context.Context) (*StatusMonitor, error) {
-	return call[*StatusMonitor](ctx, s.c, http.MethodPost, "v1/Agents/Saint/CreateDefaultStatusMonitor", nil, false)
+	return call[*StatusMonitor](ctx, s.c, "POST", "v1/Agents/Saint/CreateDefaultStatusMonitor", nil, false)
 }
 
 // CreateDefaultStatusMonitorPeriods calls POST v1/Agents/Saint/CreateDefaultStatusMonitorPeriods.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Saint_Agent/v1SaintAgent_CreateDefaultStatusMonitorPeriods.html
 func (s SaintAgent) CreateDefaultStatusMonitorPeriods(ctx context.Context) (*StatusMonitorPeriods, error) {
-	return call[*StatusMonitorPeriods](ctx, s.c, http.MethodPost, "v1/Agents/Saint/CreateDefaultStatusMonitorPeriods", nil, false)
+	return call[*StatusMonitorPeriods](ctx, s.c, "POST", "v1/Agents/Saint/CreateDefaultStatusMonitorPeriods", nil, false)
 }
 
 // GetSaintConfigurations calls POST v1/Agents/Saint/GetSaintConfigurations; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Saint_Agent/v1SaintAgent_GetSaintConfigurations.html
 func (s SaintAgent) GetSaintConfigurations(ctx context.Context) ([]SaintConfiguration, error) {
-	return call[[]SaintConfiguration](ctx, s.c, http.MethodPost, "v1/Agents/Saint/GetSaintConfigurations", nil, true)
+	return call[[]SaintConfiguration](ctx, s.c, "POST", "v1/Agents/Saint/GetSaintConfigurations", nil, true)
 }
 
 // GetStatusMonitor calls POST v1/Agents/Saint/GetStatusMonitor; it only reads, so it is retried like a GET.
@@ -49,14 +48,14 @@ func (s SaintAgent) GetStatusMonitor(ctx context.Context, id int64) (*StatusMoni
 	in := struct {
 		ID int64 `json:"Id"`
 	}{id}
-	return call[*StatusMonitor](ctx, s.c, http.MethodPost, "v1/Agents/Saint/GetStatusMonitor", in, true)
+	return call[*StatusMonitor](ctx, s.c, "POST", "v1/Agents/Saint/GetStatusMonitor", in, true)
 }
 
 // GetStatusMonitorPeriods calls POST v1/Agents/Saint/GetStatusMonitorPeriods; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Saint_Agent/v1SaintAgent_GetStatusMonitorPeriods.html
 func (s SaintAgent) GetStatusMonitorPeriods(ctx context.Context) (*StatusMonitorPeriods, error) {
-	return call[*StatusMonitorPeriods](ctx, s.c, http.MethodPost, "v1/Agents/Saint/GetStatusMonitorPeriods", nil, true)
+	return call[*StatusMonitorPeriods](ctx, s.c, "POST", "v1/Agents/Saint/GetStatusMonitorPeriods", nil, true)
 }
 
 // GetStatusMonitors calls POST v1/Agents/Saint/GetStatusMonitors; it only reads, so it is retried like a GET.
@@ -67,7 +66,7 @@ func (s SaintAgent) GetStatusMonitors(ctx context.Context, id int64, typeArg str
 		ID   int64  `json:"Id"`
 		Type string `json:"Type"`
 	}{id, typeArg}
-	return call[[]StatusMonitor](ctx, s.c, http.MethodPost, "v1/Agents/Saint/GetStatusMonitors", in, true)
+	return call[[]StatusMonitor](ctx, s.c, "POST", "v1/Agents/Saint/GetStatusMonitors", in, true)
 }
 
 // RegenerateCounters calls POST v1/Agents/Saint/RegenerateCounters.
@@ -77,7 +76,7 @@ func (s SaintAgent) RegenerateCounters(ctx context.Context, runAsBatch bool) (*B
 	in := struct {
 		RunAsBatch bool `json:"RunAsBatch"`
 	}{runAsBatch}
-	return call[*BatchTaskInfo](ctx, s.c, http.MethodPost, "v1/Agents/Saint/RegenerateCounters", in, false)
+	return call[*BatchTaskInfo](ctx, s.c, "POST", "v1/Agents/Saint/RegenerateCounters", in, false)
 }
 
 // RegenerateStatusMonitor calls POST v1/Agents/Saint/RegenerateStatusMonitor.
@@ -87,7 +86,7 @@ func (s SaintAgent) RegenerateStatusMonitor(ctx context.Context, statusMonitorID
 	in := struct {
 		StatusMonitorID int64 `json:"StatusMonitorId"`
 	}{statusMonitorID}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Saint/RegenerateStatusMonitor", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Saint/RegenerateStatusMonitor", in, false)
 }
 
 // RegenerateStatusMonitors calls POST v1/Agents/Saint/RegenerateStatusMonitors.
@@ -97,28 +96,28 @@ func (s SaintAgent) RegenerateStatusMonitors(ctx context.Context, runAsBatch boo
 	in := struct {
 		RunAsBatch bool `json:"RunAsBatch"`
 	}{runAsBatch}
-	return call[*BatchTaskInfo](ctx, s.c, http.MethodPost, "v1/Agents/Saint/RegenerateStatusMonitors", in, false)
+	return call[*BatchTaskInfo](ctx, s.c, "POST", "v1/Agents/Saint/RegenerateStatusMonitors", in, false)
 }
 
 // SaveSaintConfiguration calls POST v1/Agents/Saint/SaveSaintConfiguration.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Saint_Agent/v1SaintAgent_SaveSaintConfiguration.html
 func (s SaintAgent) SaveSaintConfiguration(ctx context.Context, saintConfiguration *SaintConfiguration) (*SaintConfiguration, error) {
-	return call[*SaintConfiguration](ctx, s.c, http.MethodPost, "v1/Agents/Saint/SaveSaintConfiguration", saintConfiguration, false)
+	return call[*SaintConfiguration](ctx, s.c, "POST", "v1/Agents/Saint/SaveSaintConfiguration", saintConfiguration, false)
 }
 
 // SaveStatusMonitor calls POST v1/Agents/Saint/SaveStatusMonitor.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Saint_Agent/v1SaintAgent_SaveStatusMonitor.html
 func (s SaintAgent) SaveStatusMonitor(ctx context.Context, statusMonitor *StatusMonitor) (*StatusMonitor, error) {
-	return call[*StatusMonitor](ctx, s.c, http.MethodPost, "v1/Agents/Saint/SaveStatusMonitor", statusMonitor, false)
+	return call[*StatusMonitor](ctx, s.c, "POST", "v1/Agents/Saint/SaveStatusMonitor", statusMonitor, false)
 }
 
 // SaveStatusMonitorPeriods calls POST v1/Agents/Saint/SaveStatusMonitorPeriods.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Saint_Agent/v1SaintAgent_SaveStatusMonitorPeriods.html
 func (s SaintAgent) SaveStatusMonitorPeriods(ctx context.Context, statusMonitorPeriods *StatusMonitorPeriods) (*StatusMonitorPeriods, error) {
-	return call[*StatusMonitorPeriods](ctx, s.c, http.MethodPost, "v1/Agents/Saint/SaveStatusMonitorPeriods", statusMonitorPeriods, false)
+	return call[*StatusMonitorPeriods](ctx, s.c, "POST", "v1/Agents/Saint/SaveStatusMonitorPeriods", statusMonitorPeriods, false)
 }
 
 // SetRankOnStatusMonitors calls POST v1/Agents/Saint/SetRankOnStatusMonitors.
@@ -129,5 +128,5 @@ func (s SaintAgent) SetRankOnStatusMonitors(ctx context.Context, itemsIDs []int6
 		ItemsIDs []int64 `json:"ItemsIds,omitempty"`
 		Type     string  `json:"Type"`
 	}{itemsIDs, typeArg}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Saint/SetRankOnStatusMonitors", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Saint/SetRankOnStatusMonitors", in, false)
 }

@@ -4,7 +4,6 @@ package webapi
 
 import (
 	"context"
-	"net/http"
 
 	"github.com/go-superoffice/superoffice/tenant"
 )
@@ -22,49 +21,49 @@ func (s SaleAgent) AddSaleStakeholders(ctx context.Context, saleID int64, saleSt
 		SaleID           int64             `json:"SaleId"`
 		SaleStakeholders []SaleStakeholder `json:"SaleStakeholders,omitempty"`
 	}{saleID, saleStakeholders}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Sale/AddSaleStakeholders", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Sale/AddSaleStakeholders", in, false)
 }
 
 // BatchUpdateNextDueDate calls POST v1/Agents/Sale/BatchUpdateNextDueDate.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Sale_Agent/v1SaleAgent_BatchUpdateNextDueDate.html
 func (s SaleAgent) BatchUpdateNextDueDate(ctx context.Context) error {
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Sale/BatchUpdateNextDueDate", nil, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Sale/BatchUpdateNextDueDate", nil, false)
 }
 
 // CreateDefaultSaleEntity calls POST v1/Agents/Sale/CreateDefaultSaleEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Sale_Agent/v1SaleAgent_CreateDefaultSaleEntity.html
 func (s SaleAgent) CreateDefaultSaleEntity(ctx context.Context) (*SaleEntity, error) {
-	return call[*SaleEntity](ctx, s.c, http.MethodPost, "v1/Agents/Sale/CreateDefaultSaleEntity", nil, false)
+	return call[*SaleEntity](ctx, s.c, "POST", "v1/Agents/Sale/CreateDefaultSaleEntity", nil, false)
 }
 
 // CreateDefaultSaleStakeholder calls POST v1/Agents/Sale/CreateDefaultSaleStakeholder.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Sale_Agent/v1SaleAgent_CreateDefaultSaleStakeholder.html
 func (s SaleAgent) CreateDefaultSaleStakeholder(ctx context.Context) (*SaleStakeholder, error) {
-	return call[*SaleStakeholder](ctx, s.c, http.MethodPost, "v1/Agents/Sale/CreateDefaultSaleStakeholder", nil, false)
+	return call[*SaleStakeholder](ctx, s.c, "POST", "v1/Agents/Sale/CreateDefaultSaleStakeholder", nil, false)
 }
 
 // CreateDefaultSaleSummary calls POST v1/Agents/Sale/CreateDefaultSaleSummary.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Sale_Agent/v1SaleAgent_CreateDefaultSaleSummary.html
 func (s SaleAgent) CreateDefaultSaleSummary(ctx context.Context) (*SaleSummary, error) {
-	return call[*SaleSummary](ctx, s.c, http.MethodPost, "v1/Agents/Sale/CreateDefaultSaleSummary", nil, false)
+	return call[*SaleSummary](ctx, s.c, "POST", "v1/Agents/Sale/CreateDefaultSaleSummary", nil, false)
 }
 
 // DeleteSaleEntity calls POST v1/Agents/Sale/DeleteSaleEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Sale_Agent/v1SaleAgent_DeleteSaleEntity.html
 func (s SaleAgent) DeleteSaleEntity(ctx context.Context, saleEntityID int64) error {
-	return exec(ctx, s.c, http.MethodPost, withQuery("v1/Agents/Sale/DeleteSaleEntity", "SaleEntityId", saleEntityID), nil, false)
+	return exec(ctx, s.c, "POST", withQuery("v1/Agents/Sale/DeleteSaleEntity", "SaleEntityId", saleEntityID), nil, false)
 }
 
 // DeleteSaleStakeholder calls POST v1/Agents/Sale/DeleteSaleStakeholder.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Sale_Agent/v1SaleAgent_DeleteSaleStakeholder.html
 func (s SaleAgent) DeleteSaleStakeholder(ctx context.Context, saleStakeholderID int64) error {
-	return exec(ctx, s.c, http.MethodPost, withQuery("v1/Agents/Sale/DeleteSaleStakeholder", "SaleStakeholderId", saleStakeholderID), nil, false)
+	return exec(ctx, s.c, "POST", withQuery("v1/Agents/Sale/DeleteSaleStakeholder", "SaleStakeholderId", saleStakeholderID), nil, false)
 }
 
 // DeleteSaleStakeholders calls POST v1/Agents/Sale/DeleteSaleStakeholders.
@@ -74,7 +73,7 @@ func (s SaleAgent) DeleteSaleStakeholders(ctx context.Context, saleStakeholderID
 	in := struct {
 		SaleStakeholderIDs []int64 `json:"SaleStakeholderIds,omitempty"`
 	}{saleStakeholderIDs}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Sale/DeleteSaleStakeholders", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Sale/DeleteSaleStakeholders", in, false)
 }
 
 // GetMyOpportunities calls POST v1/Agents/Sale/GetMyOpportunities; it only reads, so it is retried like a GET.
@@ -84,7 +83,7 @@ func (s SaleAgent) GetMyOpportunities(ctx context.Context, count int64) ([]Sale,
 	in := struct {
 		Count int64 `json:"Count"`
 	}{count}
-	return call[[]Sale](ctx, s.c, http.MethodPost, "v1/Agents/Sale/GetMyOpportunities", in, true)
+	return call[[]Sale](ctx, s.c, "POST", "v1/Agents/Sale/GetMyOpportunities", in, true)
 }
 
 // GetNextDueDate calls POST v1/Agents/Sale/GetNextDueDate.
@@ -94,7 +93,7 @@ func (s SaleAgent) GetNextDueDate(ctx context.Context, saleID int64) (Time, erro
 	in := struct {
 		SaleID int64 `json:"SaleId"`
 	}{saleID}
-	return call[Time](ctx, s.c, http.MethodPost, "v1/Agents/Sale/GetNextDueDate", in, false)
+	return call[Time](ctx, s.c, "POST", "v1/Agents/Sale/GetNextDueDate", in, false)
 }
 
 // GetNextSaleStage calls POST v1/Agents/Sale/GetNextSaleStage.
@@ -105,7 +104,7 @@ func (s SaleAgent) GetNextSaleStage(ctx context.Context, includeCurrentStage boo
 		IncludeCurrentStage bool  `json:"IncludeCurrentStage"`
 		SaleID              int64 `json:"SaleId"`
 	}{includeCurrentStage, saleID}
-	return call[float64](ctx, s.c, http.MethodPost, "v1/Agents/Sale/GetNextSaleStage", in, false)
+	return call[float64](ctx, s.c, "POST", "v1/Agents/Sale/GetNextSaleStage", in, false)
 }
 
 // GetOpenSalesForContact calls POST v1/Agents/Sale/GetOpenSalesForContact; it only reads, so it is retried like a GET.
@@ -115,7 +114,7 @@ func (s SaleAgent) GetOpenSalesForContact(ctx context.Context, contactID int64) 
 	in := struct {
 		ContactID int64 `json:"ContactId"`
 	}{contactID}
-	return call[[]Sale](ctx, s.c, http.MethodPost, "v1/Agents/Sale/GetOpenSalesForContact", in, true)
+	return call[[]Sale](ctx, s.c, "POST", "v1/Agents/Sale/GetOpenSalesForContact", in, true)
 }
 
 // GetProbabilityFromStage calls POST v1/Agents/Sale/GetProbabilityFromStage; it only reads, so it is retried like a GET.
@@ -125,7 +124,7 @@ func (s SaleAgent) GetProbabilityFromStage(ctx context.Context, stageID int64) (
 	in := struct {
 		StageID int64 `json:"StageId"`
 	}{stageID}
-	return call[float64](ctx, s.c, http.MethodPost, "v1/Agents/Sale/GetProbabilityFromStage", in, true)
+	return call[float64](ctx, s.c, "POST", "v1/Agents/Sale/GetProbabilityFromStage", in, true)
 }
 
 // GetRecentSales calls POST v1/Agents/Sale/GetRecentSales; it only reads, so it is retried like a GET.
@@ -136,35 +135,35 @@ func (s SaleAgent) GetRecentSales(ctx context.Context, amountLimit float64, coun
 		AmountLimit float64 `json:"AmountLimit"`
 		Count       int64   `json:"Count"`
 	}{amountLimit, count}
-	return call[[]Sale](ctx, s.c, http.MethodPost, "v1/Agents/Sale/GetRecentSales", in, true)
+	return call[[]Sale](ctx, s.c, "POST", "v1/Agents/Sale/GetRecentSales", in, true)
 }
 
 // GetSale calls POST v1/Agents/Sale/GetSale; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Sale_Agent/v1SaleAgent_GetSale.html
 func (s SaleAgent) GetSale(ctx context.Context, saleID int64) (*Sale, error) {
-	return call[*Sale](ctx, s.c, http.MethodPost, withQuery("v1/Agents/Sale/GetSale", "saleId", saleID), nil, true)
+	return call[*Sale](ctx, s.c, "POST", withQuery("v1/Agents/Sale/GetSale", "saleId", saleID), nil, true)
 }
 
 // GetSaleEntity calls POST v1/Agents/Sale/GetSaleEntity; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Sale_Agent/v1SaleAgent_GetSaleEntity.html
 func (s SaleAgent) GetSaleEntity(ctx context.Context, saleEntityID int64) (*SaleEntity, error) {
-	return call[*SaleEntity](ctx, s.c, http.MethodPost, withQuery("v1/Agents/Sale/GetSaleEntity", "saleEntityId", saleEntityID), nil, true)
+	return call[*SaleEntity](ctx, s.c, "POST", withQuery("v1/Agents/Sale/GetSaleEntity", "saleEntityId", saleEntityID), nil, true)
 }
 
 // GetSaleList calls POST v1/Agents/Sale/GetSaleList; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Sale_Agent/v1SaleAgent_GetSaleList.html
 func (s SaleAgent) GetSaleList(ctx context.Context, ids []int64) ([]Sale, error) {
-	return call[[]Sale](ctx, s.c, http.MethodPost, "v1/Agents/Sale/GetSaleList", ids, true)
+	return call[[]Sale](ctx, s.c, "POST", "v1/Agents/Sale/GetSaleList", ids, true)
 }
 
 // GetSaleStakeholder calls POST v1/Agents/Sale/GetSaleStakeholder; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Sale_Agent/v1SaleAgent_GetSaleStakeholder.html
 func (s SaleAgent) GetSaleStakeholder(ctx context.Context, saleStakeholderID int64) (*SaleStakeholder, error) {
-	return call[*SaleStakeholder](ctx, s.c, http.MethodPost, withQuery("v1/Agents/Sale/GetSaleStakeholder", "saleStakeholderId", saleStakeholderID), nil, true)
+	return call[*SaleStakeholder](ctx, s.c, "POST", withQuery("v1/Agents/Sale/GetSaleStakeholder", "saleStakeholderId", saleStakeholderID), nil, true)
 }
 
 // GetSaleStakeholderByID calls POST v1/Agents/Sale/GetSaleStakeholderById; it only reads, so it is retried like a GET.
@@ -174,14 +173,14 @@ func (s SaleAgent) GetSaleStakeholderByID(ctx context.Context, saleStakeholderID
 	in := struct {
 		SaleStakeholderIDs []int64 `json:"SaleStakeholderIds,omitempty"`
 	}{saleStakeholderIDs}
-	return call[[]SaleStakeholder](ctx, s.c, http.MethodPost, "v1/Agents/Sale/GetSaleStakeholderById", in, true)
+	return call[[]SaleStakeholder](ctx, s.c, "POST", "v1/Agents/Sale/GetSaleStakeholderById", in, true)
 }
 
 // GetSaleStakeholderList calls POST v1/Agents/Sale/GetSaleStakeholderList; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Sale_Agent/v1SaleAgent_GetSaleStakeholderList.html
 func (s SaleAgent) GetSaleStakeholderList(ctx context.Context, ids []int64) ([]SaleStakeholder, error) {
-	return call[[]SaleStakeholder](ctx, s.c, http.MethodPost, "v1/Agents/Sale/GetSaleStakeholderList", ids, true)
+	return call[[]SaleStakeholder](ctx, s.c, "POST", "v1/Agents/Sale/GetSaleStakeholderList", ids, true)
 }
 
 // GetSaleStakeholders calls POST v1/Agents/Sale/GetSaleStakeholders; it only reads, so it is retried like a GET.
@@ -191,7 +190,7 @@ func (s SaleAgent) GetSaleStakeholders(ctx context.Context, saleID int64) ([]Sal
 	in := struct {
 		SaleID int64 `json:"SaleId"`
 	}{saleID}
-	return call[[]SaleStakeholder](ctx, s.c, http.MethodPost, "v1/Agents/Sale/GetSaleStakeholders", in, true)
+	return call[[]SaleStakeholder](ctx, s.c, "POST", "v1/Agents/Sale/GetSaleStakeholders", in, true)
 }
 
 // GetSalesByDate calls POST v1/Agents/Sale/GetSalesByDate; it only reads, so it is retried like a GET.
@@ -204,7 +203,7 @@ func (s SaleAgent) GetSalesByDate(ctx context.Context, amountLimit float64, from
 		Status      SaleStatus `json:"Status,omitempty"`
 		ToDate      Time       `json:"ToDate"`
 	}{amountLimit, fromDate, status, toDate}
-	return call[[]Sale](ctx, s.c, http.MethodPost, "v1/Agents/Sale/GetSalesByDate", in, true)
+	return call[[]Sale](ctx, s.c, "POST", "v1/Agents/Sale/GetSalesByDate", in, true)
 }
 
 // GetSalesFromContact calls POST v1/Agents/Sale/GetSalesFromContact; it only reads, so it is retried like a GET.
@@ -215,7 +214,7 @@ func (s SaleAgent) GetSalesFromContact(ctx context.Context, contactID int64, onl
 		ContactID     int64 `json:"ContactId"`
 		OnlyOpenSales bool  `json:"OnlyOpenSales"`
 	}{contactID, onlyOpenSales}
-	return call[[]Sale](ctx, s.c, http.MethodPost, "v1/Agents/Sale/GetSalesFromContact", in, true)
+	return call[[]Sale](ctx, s.c, "POST", "v1/Agents/Sale/GetSalesFromContact", in, true)
 }
 
 // GetSalesFromPerson calls POST v1/Agents/Sale/GetSalesFromPerson; it only reads, so it is retried like a GET.
@@ -226,7 +225,7 @@ func (s SaleAgent) GetSalesFromPerson(ctx context.Context, onlyOpenSales bool, p
 		OnlyOpenSales bool  `json:"OnlyOpenSales"`
 		PersonID      int64 `json:"PersonId"`
 	}{onlyOpenSales, personID}
-	return call[[]Sale](ctx, s.c, http.MethodPost, "v1/Agents/Sale/GetSalesFromPerson", in, true)
+	return call[[]Sale](ctx, s.c, "POST", "v1/Agents/Sale/GetSalesFromPerson", in, true)
 }
 
 // GetSummaryByAssociate calls POST v1/Agents/Sale/GetSummaryByAssociate; it only reads, so it is retried like a GET.
@@ -238,7 +237,7 @@ func (s SaleAgent) GetSummaryByAssociate(ctx context.Context, associateID int64,
 		FromDate    Time  `json:"FromDate"`
 		ToDate      Time  `json:"ToDate"`
 	}{associateID, fromDate, toDate}
-	return call[*SaleSummary](ctx, s.c, http.MethodPost, "v1/Agents/Sale/GetSummaryByAssociate", in, true)
+	return call[*SaleSummary](ctx, s.c, "POST", "v1/Agents/Sale/GetSummaryByAssociate", in, true)
 }
 
 // GetSummaryByContact calls POST v1/Agents/Sale/GetSummaryByContact; it only reads, so it is retried like a GET.
@@ -250,7 +249,7 @@ func (s SaleAgent) GetSummaryByContact(ctx context.Context, contactID int64, fro
 		FromDate  Time  `json:"FromDate"`
 		ToDate    Time  `json:"ToDate"`
 	}{contactID, fromDate, toDate}
-	return call[*SaleSummary](ctx, s.c, http.MethodPost, "v1/Agents/Sale/GetSummaryByContact", in, true)
+	return call[*SaleSummary](ctx, s.c, "POST", "v1/Agents/Sale/GetSummaryByContact", in, true)
 }
 
 // GetSummaryByGroup calls POST v1/Agents/Sale/GetSummaryByGroup; it only reads, so it is retried like a GET.
@@ -262,7 +261,7 @@ func (s SaleAgent) GetSummaryByGroup(ctx context.Context, fromDate Time, groupID
 		GroupID  int64 `json:"GroupId"`
 		ToDate   Time  `json:"ToDate"`
 	}{fromDate, groupID, toDate}
-	return call[*SaleSummary](ctx, s.c, http.MethodPost, "v1/Agents/Sale/GetSummaryByGroup", in, true)
+	return call[*SaleSummary](ctx, s.c, "POST", "v1/Agents/Sale/GetSummaryByGroup", in, true)
 }
 
 // GetUpcomingSales calls POST v1/Agents/Sale/GetUpcomingSales; it only reads, so it is retried like a GET.
@@ -273,7 +272,7 @@ func (s SaleAgent) GetUpcomingSales(ctx context.Context, count int64, weightedAm
 		Count               int64   `json:"Count"`
 		WeightedAmountLimit float64 `json:"WeightedAmountLimit"`
 	}{count, weightedAmountLimit}
-	return call[[]Sale](ctx, s.c, http.MethodPost, "v1/Agents/Sale/GetUpcomingSales", in, true)
+	return call[[]Sale](ctx, s.c, "POST", "v1/Agents/Sale/GetUpcomingSales", in, true)
 }
 
 // HasGuide calls POST v1/Agents/Sale/HasGuide; it only reads, so it is retried like a GET.
@@ -283,7 +282,7 @@ func (s SaleAgent) HasGuide(ctx context.Context, saleID int64) (bool, error) {
 	in := struct {
 		SaleID int64 `json:"SaleId"`
 	}{saleID}
-	return call[bool](ctx, s.c, http.MethodPost, "v1/Agents/Sale/HasGuide", in, true)
+	return call[bool](ctx, s.c, "POST", "v1/Agents/Sale/HasGuide", in, true)
 }
 
 // HasGuideActivities calls POST v1/Agents/Sale/HasGuideActivities; it only reads, so it is retried like a GET.
@@ -293,7 +292,7 @@ func (s SaleAgent) HasGuideActivities(ctx context.Context, saleID int64) (bool, 
 	in := struct {
 		SaleID int64 `json:"SaleId"`
 	}{saleID}
-	return call[bool](ctx, s.c, http.MethodPost, "v1/Agents/Sale/HasGuideActivities", in, true)
+	return call[bool](ctx, s.c, "POST", "v1/Agents/Sale/HasGuideActivities", in, true)
 }
 
 // HasStakeholderSetting calls POST v1/Agents/Sale/HasStakeholderSetting; it only reads, so it is retried like a GET.
@@ -303,7 +302,7 @@ func (s SaleAgent) HasStakeholderSetting(ctx context.Context, saleID int64) (boo
 	in := struct {
 		SaleID int64 `json:"SaleId"`
 	}{saleID}
-	return call[bool](ctx, s.c, http.MethodPost, "v1/Agents/Sale/HasStakeholderSetting", in, true)
+	return call[bool](ctx, s.c, "POST", "v1/Agents/Sale/HasStakeholderSetting", in, true)
 }
 
 // IsNumberValid calls POST v1/Agents/Sale/IsNumberValid; it only reads, so it is retried like a GET.
@@ -314,7 +313,7 @@ func (s SaleAgent) IsNumberValid(ctx context.Context, contactID int64, number st
 		ContactID int64  `json:"ContactId"`
 		Number    string `json:"Number"`
 	}{contactID, number}
-	return call[bool](ctx, s.c, http.MethodPost, "v1/Agents/Sale/IsNumberValid", in, true)
+	return call[bool](ctx, s.c, "POST", "v1/Agents/Sale/IsNumberValid", in, true)
 }
 
 // OfferAutoNextStageOnApppointmentCompleted calls POST v1/Agents/Sale/OfferAutoNextStageOnApppointmentCompleted.
@@ -324,7 +323,7 @@ func (s SaleAgent) OfferAutoNextStageOnApppointmentCompleted(ctx context.Context
 	in := struct {
 		AppointmentID int64 `json:"AppointmentId"`
 	}{appointmentID}
-	return call[bool](ctx, s.c, http.MethodPost, "v1/Agents/Sale/OfferAutoNextStageOnApppointmentCompleted", in, false)
+	return call[bool](ctx, s.c, "POST", "v1/Agents/Sale/OfferAutoNextStageOnApppointmentCompleted", in, false)
 }
 
 // SaleHasQuote calls POST v1/Agents/Sale/SaleHasQuote.
@@ -334,21 +333,21 @@ func (s SaleAgent) SaleHasQuote(ctx context.Context, saleID int64) (bool, error)
 	in := struct {
 		SaleID int64 `json:"SaleId"`
 	}{saleID}
-	return call[bool](ctx, s.c, http.MethodPost, "v1/Agents/Sale/SaleHasQuote", in, false)
+	return call[bool](ctx, s.c, "POST", "v1/Agents/Sale/SaleHasQuote", in, false)
 }
 
 // SaveSaleEntity calls POST v1/Agents/Sale/SaveSaleEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Sale_Agent/v1SaleAgent_SaveSaleEntity.html
 func (s SaleAgent) SaveSaleEntity(ctx context.Context, saleEntity *SaleEntity) (*SaleEntity, error) {
-	return call[*SaleEntity](ctx, s.c, http.MethodPost, "v1/Agents/Sale/SaveSaleEntity", saleEntity, false)
+	return call[*SaleEntity](ctx, s.c, "POST", "v1/Agents/Sale/SaveSaleEntity", saleEntity, false)
 }
 
 // SaveSaleStakeholder calls POST v1/Agents/Sale/SaveSaleStakeholder.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Sale_Agent/v1SaleAgent_SaveSaleStakeholder.html
 func (s SaleAgent) SaveSaleStakeholder(ctx context.Context, saleStakeholder *SaleStakeholder) (*SaleStakeholder, error) {
-	return call[*SaleStakeholder](ctx, s.c, http.MethodPost, "v1/Agents/Sale/SaveSaleStakeholder", saleStakeholder, false)
+	return call[*SaleStakeholder](ctx, s.c, "POST", "v1/Agents/Sale/SaveSaleStakeholder", saleStakeholder, false)
 }
 
 // SetAsLost calls POST v1/Agents/Sale/SetAsLost.
@@ -358,7 +357,7 @@ func (s SaleAgent) SetAsLost(ctx context.Context, saleIDs []int64) error {
 	in := struct {
 		SaleIDs []int64 `json:"SaleIds,omitempty"`
 	}{saleIDs}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Sale/SetAsLost", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Sale/SetAsLost", in, false)
 }
 
 // SetAsLostWithReason calls POST v1/Agents/Sale/SetAsLostWithReason.
@@ -369,7 +368,7 @@ func (s SaleAgent) SetAsLostWithReason(ctx context.Context, reasonID int64, sale
 		ReasonID int64   `json:"ReasonId"`
 		SaleIDs  []int64 `json:"SaleIds,omitempty"`
 	}{reasonID, saleIDs}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Sale/SetAsLostWithReason", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Sale/SetAsLostWithReason", in, false)
 }
 
 // SetAsSold calls POST v1/Agents/Sale/SetAsSold.
@@ -379,7 +378,7 @@ func (s SaleAgent) SetAsSold(ctx context.Context, saleIDs []int64) error {
 	in := struct {
 		SaleIDs []int64 `json:"SaleIds,omitempty"`
 	}{saleIDs}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Sale/SetAsSold", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Sale/SetAsSold", in, false)
 }
 
 // SetAsSoldWithReason calls POST v1/Agents/Sale/SetAsSoldWithReason.
@@ -390,7 +389,7 @@ func (s SaleAgent) SetAsSoldWithReason(ctx context.Context, reasonID int64, sale
 		ReasonID int64   `json:"ReasonId"`
 		SaleIDs  []int64 `json:"SaleIds,omitempty"`
 	}{reasonID, saleIDs}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Sale/SetAsSoldWithReason", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Sale/SetAsSoldWithReason", in, false)
 }
 
 // UpdateSaleStakeholders calls POST v1/Agents/Sale/UpdateSaleStakeholders.
@@ -400,7 +399,7 @@ func (s SaleAgent) UpdateSaleStakeholders(ctx context.Context, stakeholders []Sa
 	in := struct {
 		Stakeholders []SaleStakeholder `json:"Stakeholders,omitempty"`
 	}{stakeholders}
-	return call[[]SaleStakeholder](ctx, s.c, http.MethodPost, "v1/Agents/Sale/UpdateSaleStakeholders", in, false)
+	return call[[]SaleStakeholder](ctx, s.c, "POST", "v1/Agents/Sale/UpdateSaleStakeholders", in, false)
 }
 
 // ValidateSaleEntity calls POST v1/Agents/Sale/ValidateSaleEntity.
@@ -410,5 +409,5 @@ func (s SaleAgent) ValidateSaleEntity(ctx context.Context, saleEntity *SaleEntit
 	in := struct {
 		SaleEntity *SaleEntity `json:"SaleEntity,omitempty"`
 	}{saleEntity}
-	return call[map[string]string](ctx, s.c, http.MethodPost, "v1/Agents/Sale/ValidateSaleEntity", in, false)
+	return call[map[string]string](ctx, s.c, "POST", "v1/Agents/Sale/ValidateSaleEntity", in, false)
 }

@@ -4,7 +4,6 @@ package webapi
 
 import (
 	"context"
-	"net/http"
 
 	"github.com/go-superoffice/superoffice/tenant"
 )
@@ -22,7 +21,7 @@ func (s SelectionAgent) AddContactSelectionMembers(ctx context.Context, contactP
 		ContactPersonIDs []ContactPersonID `json:"ContactPersonIds,omitempty"`
 		SelectionID      int64             `json:"SelectionId"`
 	}{contactPersonIDs, selectionID}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Selection/AddContactSelectionMembers", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Selection/AddContactSelectionMembers", in, false)
 }
 
 // AddContactSelectionMembersFromSearch calls POST v1/Agents/Selection/AddContactSelectionMembersFromSearch.
@@ -33,7 +32,7 @@ func (s SelectionAgent) AddContactSelectionMembersFromSearch(ctx context.Context
 		SelectionID int64  `json:"SelectionId"`
 		StorageKey  string `json:"StorageKey"`
 	}{selectionID, storageKey}
-	return call[float64](ctx, s.c, http.MethodPost, "v1/Agents/Selection/AddContactSelectionMembersFromSearch", in, false)
+	return call[float64](ctx, s.c, "POST", "v1/Agents/Selection/AddContactSelectionMembersFromSearch", in, false)
 }
 
 // AddRemoveContactSelectionMemberInterests calls POST v1/Agents/Selection/AddRemoveContactSelectionMemberInterests.
@@ -47,7 +46,7 @@ func (s SelectionAgent) AddRemoveContactSelectionMemberInterests(ctx context.Con
 		RemoveContactInterests []float64 `json:"RemoveContactInterests,omitempty"`
 		SelectionID            int64     `json:"SelectionId"`
 	}{addCompanyInterests, addContactInterests, removeCompanyInterests, removeContactInterests, selectionID}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Selection/AddRemoveContactSelectionMemberInterests", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Selection/AddRemoveContactSelectionMemberInterests", in, false)
 }
 
 // AddSelectionMembers calls POST v1/Agents/Selection/AddSelectionMembers.
@@ -58,7 +57,7 @@ func (s SelectionAgent) AddSelectionMembers(ctx context.Context, ids []int64, se
 		IDs         []int64 `json:"Ids,omitempty"`
 		SelectionID int64   `json:"SelectionId"`
 	}{ids, selectionID}
-	return call[float64](ctx, s.c, http.MethodPost, "v1/Agents/Selection/AddSelectionMembers", in, false)
+	return call[float64](ctx, s.c, "POST", "v1/Agents/Selection/AddSelectionMembers", in, false)
 }
 
 // AddSelectionMembersFromSearch calls POST v1/Agents/Selection/AddSelectionMembersFromSearch.
@@ -69,7 +68,7 @@ func (s SelectionAgent) AddSelectionMembersFromSearch(ctx context.Context, selec
 		SelectionID int64  `json:"SelectionId"`
 		StorageKey  string `json:"StorageKey"`
 	}{selectionID, storageKey}
-	return call[float64](ctx, s.c, http.MethodPost, "v1/Agents/Selection/AddSelectionMembersFromSearch", in, false)
+	return call[float64](ctx, s.c, "POST", "v1/Agents/Selection/AddSelectionMembersFromSearch", in, false)
 }
 
 // CopyContactSelectionMembers calls POST v1/Agents/Selection/CopyContactSelectionMembers.
@@ -80,7 +79,7 @@ func (s SelectionAgent) CopyContactSelectionMembers(ctx context.Context, fromSel
 		FromSelectionID int64 `json:"FromSelectionId"`
 		ToSelectionID   int64 `json:"ToSelectionId"`
 	}{fromSelectionID, toSelectionID}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Selection/CopyContactSelectionMembers", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Selection/CopyContactSelectionMembers", in, false)
 }
 
 // CopySelectionMembers calls POST v1/Agents/Selection/CopySelectionMembers.
@@ -91,7 +90,7 @@ func (s SelectionAgent) CopySelectionMembers(ctx context.Context, fromSelectionI
 		FromSelectionID int64 `json:"FromSelectionId"`
 		ToSelectionID   int64 `json:"ToSelectionId"`
 	}{fromSelectionID, toSelectionID}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Selection/CopySelectionMembers", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Selection/CopySelectionMembers", in, false)
 }
 
 // CreateContactSelectionFromSelection calls POST v1/Agents/Selection/CreateContactSelectionFromSelection.
@@ -104,7 +103,7 @@ func (s SelectionAgent) CreateContactSelectionFromSelection(ctx context.Context,
 		SelectionID         int64         `json:"SelectionId"`
 		TargetSelectionType SelectionType `json:"TargetSelectionType,omitempty"`
 	}{copyMembers, name, selectionID, targetSelectionType}
-	return call[*SelectionEntity](ctx, s.c, http.MethodPost, "v1/Agents/Selection/CreateContactSelectionFromSelection", in, false)
+	return call[*SelectionEntity](ctx, s.c, "POST", "v1/Agents/Selection/CreateContactSelectionFromSelection", in, false)
 }
 
 // CreateContactSelectionFromShadowSelection calls POST v1/Agents/Selection/CreateContactSelectionFromShadowSelection.
@@ -115,7 +114,7 @@ func (s SelectionAgent) CreateContactSelectionFromShadowSelection(ctx context.Co
 		Name        string `json:"Name"`
 		SelectionID int64  `json:"SelectionId"`
 	}{name, selectionID}
-	return call[*SelectionEntity](ctx, s.c, http.MethodPost, "v1/Agents/Selection/CreateContactSelectionFromShadowSelection", in, false)
+	return call[*SelectionEntity](ctx, s.c, "POST", "v1/Agents/Selection/CreateContactSelectionFromShadowSelection", in, false)
 }
 
 // CreateDefaultBoardViewSettingsFromEntityType calls POST v1/Agents/Selection/CreateDefaultBoardViewSettingsFromEntityType.
@@ -125,7 +124,7 @@ func (s SelectionAgent) CreateDefaultBoardViewSettingsFromEntityType(ctx context
 	in := struct {
 		EntityType BoardViewEntityType `json:"EntityType,omitempty"`
 	}{entityType}
-	out, err := call[AnyBoardViewSettings](ctx, s.c, http.MethodPost, "v1/Agents/Selection/CreateDefaultBoardViewSettingsFromEntityType", in, false)
+	out, err := call[AnyBoardViewSettings](ctx, s.c, "POST", "v1/Agents/Selection/CreateDefaultBoardViewSettingsFromEntityType", in, false)
 	return out.Value, err
 }
 
@@ -133,7 +132,7 @@ func (s SelectionAgent) CreateDefaultBoardViewSettingsFromEntityType(ctx context
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Selection_Agent/v1SelectionAgent_CreateDefaultSelectionEntity.html
 func (s SelectionAgent) CreateDefaultSelectionEntity(ctx context.Context) (*SelectionEntity, error) {
-	return call[*SelectionEntity](ctx, s.c, http.MethodPost, "v1/Agents/Selection/CreateDefaultSelectionEntity", nil, false)
+	return call[*SelectionEntity](ctx, s.c, "POST", "v1/Agents/Selection/CreateDefaultSelectionEntity", nil, false)
 }
 
 // CreateNewEntry calls POST v1/Agents/Selection/CreateNewEntry.
@@ -143,7 +142,7 @@ func (s SelectionAgent) CreateNewEntry(ctx context.Context, duplicate *Duplicate
 	in := struct {
 		Duplicate *DuplicateEntry `json:"Duplicate,omitempty"`
 	}{duplicate}
-	return call[float64](ctx, s.c, http.MethodPost, "v1/Agents/Selection/CreateNewEntry", in, false)
+	return call[float64](ctx, s.c, "POST", "v1/Agents/Selection/CreateNewEntry", in, false)
 }
 
 // CreateSelectionEntity calls POST v1/Agents/Selection/CreateSelectionEntity.
@@ -153,7 +152,7 @@ func (s SelectionAgent) CreateSelectionEntity(ctx context.Context, targetTableNa
 	in := struct {
 		TargetTableName string `json:"TargetTableName"`
 	}{targetTableName}
-	return call[*SelectionEntity](ctx, s.c, http.MethodPost, "v1/Agents/Selection/CreateSelectionEntity", in, false)
+	return call[*SelectionEntity](ctx, s.c, "POST", "v1/Agents/Selection/CreateSelectionEntity", in, false)
 }
 
 // CreateSelectionFromSelection calls POST v1/Agents/Selection/CreateSelectionFromSelection.
@@ -166,14 +165,14 @@ func (s SelectionAgent) CreateSelectionFromSelection(ctx context.Context, copyMe
 		SelectionID         int64         `json:"SelectionId"`
 		TargetSelectionType SelectionType `json:"TargetSelectionType,omitempty"`
 	}{copyMembers, name, selectionID, targetSelectionType}
-	return call[*SelectionEntity](ctx, s.c, http.MethodPost, "v1/Agents/Selection/CreateSelectionFromSelection", in, false)
+	return call[*SelectionEntity](ctx, s.c, "POST", "v1/Agents/Selection/CreateSelectionFromSelection", in, false)
 }
 
 // CreateTemporaryContactSelection calls POST v1/Agents/Selection/CreateTemporaryContactSelection.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Selection_Agent/v1SelectionAgent_CreateTemporaryContactSelection.html
 func (s SelectionAgent) CreateTemporaryContactSelection(ctx context.Context) (*SelectionEntity, error) {
-	return call[*SelectionEntity](ctx, s.c, http.MethodPost, "v1/Agents/Selection/CreateTemporaryContactSelection", nil, false)
+	return call[*SelectionEntity](ctx, s.c, "POST", "v1/Agents/Selection/CreateTemporaryContactSelection", nil, false)
 }
 
 // CreateTemporaryContactSelectionFromContactPersonIDs calls POST v1/Agents/Selection/CreateTemporaryContactSelectionFromContactPersonIds.
@@ -183,7 +182,7 @@ func (s SelectionAgent) CreateTemporaryContactSelectionFromContactPersonIDs(ctx 
 	in := struct {
 		ContactPersonIDs []ContactPersonID `json:"ContactPersonIds,omitempty"`
 	}{contactPersonIDs}
-	return call[*SelectionEntity](ctx, s.c, http.MethodPost, "v1/Agents/Selection/CreateTemporaryContactSelectionFromContactPersonIds", in, false)
+	return call[*SelectionEntity](ctx, s.c, "POST", "v1/Agents/Selection/CreateTemporaryContactSelectionFromContactPersonIds", in, false)
 }
 
 // CreateTemporaryContactSelectionFromSelectionMemberIDs calls POST v1/Agents/Selection/CreateTemporaryContactSelectionFromSelectionMemberIds.
@@ -194,7 +193,7 @@ func (s SelectionAgent) CreateTemporaryContactSelectionFromSelectionMemberIDs(ct
 		SelectionID        int64   `json:"SelectionId"`
 		SelectionMemberIDs []int64 `json:"SelectionMemberIds,omitempty"`
 	}{selectionID, selectionMemberIDs}
-	return call[*SelectionEntity](ctx, s.c, http.MethodPost, "v1/Agents/Selection/CreateTemporaryContactSelectionFromSelectionMemberIds", in, false)
+	return call[*SelectionEntity](ctx, s.c, "POST", "v1/Agents/Selection/CreateTemporaryContactSelectionFromSelectionMemberIds", in, false)
 }
 
 // CreateTemporarySelectionFromIDs calls POST v1/Agents/Selection/CreateTemporarySelectionFromIds.
@@ -205,7 +204,7 @@ func (s SelectionAgent) CreateTemporarySelectionFromIDs(ctx context.Context, ids
 		IDs               []int64 `json:"Ids,omitempty"`
 		TargetTableNumber float64 `json:"TargetTableNumber"`
 	}{ids, targetTableNumber}
-	return call[*SelectionEntity](ctx, s.c, http.MethodPost, "v1/Agents/Selection/CreateTemporarySelectionFromIds", in, false)
+	return call[*SelectionEntity](ctx, s.c, "POST", "v1/Agents/Selection/CreateTemporarySelectionFromIds", in, false)
 }
 
 // DeleteBoardViewSettings calls POST v1/Agents/Selection/DeleteBoardViewSettings.
@@ -215,7 +214,7 @@ func (s SelectionAgent) DeleteBoardViewSettings(ctx context.Context, boardViewSe
 	in := struct {
 		BoardViewSettingsID int64 `json:"BoardViewSettingsId"`
 	}{boardViewSettingsID}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Selection/DeleteBoardViewSettings", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Selection/DeleteBoardViewSettings", in, false)
 }
 
 // DeleteContacts calls POST v1/Agents/Selection/DeleteContacts.
@@ -225,7 +224,7 @@ func (s SelectionAgent) DeleteContacts(ctx context.Context, selectionID int64) e
 	in := struct {
 		SelectionID int64 `json:"SelectionId"`
 	}{selectionID}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Selection/DeleteContacts", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Selection/DeleteContacts", in, false)
 }
 
 // DeleteEntities calls POST v1/Agents/Selection/DeleteEntities.
@@ -235,7 +234,7 @@ func (s SelectionAgent) DeleteEntities(ctx context.Context, selectionID int64) e
 	in := struct {
 		SelectionID int64 `json:"SelectionId"`
 	}{selectionID}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Selection/DeleteEntities", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Selection/DeleteEntities", in, false)
 }
 
 // DeletePersons calls POST v1/Agents/Selection/DeletePersons.
@@ -245,7 +244,7 @@ func (s SelectionAgent) DeletePersons(ctx context.Context, selectionID int64) er
 	in := struct {
 		SelectionID int64 `json:"SelectionId"`
 	}{selectionID}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Selection/DeletePersons", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Selection/DeletePersons", in, false)
 }
 
 // DeleteSelectionEntity calls POST v1/Agents/Selection/DeleteSelectionEntity.
@@ -255,7 +254,7 @@ func (s SelectionAgent) DeleteSelectionEntity(ctx context.Context, selectionEnti
 	in := struct {
 		SelectionEntityID int64 `json:"SelectionEntityId"`
 	}{selectionEntityID}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Selection/DeleteSelectionEntity", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Selection/DeleteSelectionEntity", in, false)
 }
 
 // EditContactSelectionMemberDetails calls POST v1/Agents/Selection/EditContactSelectionMemberDetails.
@@ -266,7 +265,7 @@ func (s SelectionAgent) EditContactSelectionMemberDetails(ctx context.Context, s
 		SelectionID               int64                      `json:"SelectionId"`
 		SelectionMemberEditValues *SelectionMemberEditValues `json:"SelectionMemberEditValues,omitempty"`
 	}{selectionID, selectionMemberEditValues}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Selection/EditContactSelectionMemberDetails", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Selection/EditContactSelectionMemberDetails", in, false)
 }
 
 // ExportSelectionMembers calls POST v1/Agents/Selection/ExportSelectionMembers.
@@ -278,7 +277,7 @@ func (s SelectionAgent) ExportSelectionMembers(ctx context.Context, selectionID 
 		TemplateName string `json:"TemplateName"`
 		UseContacts  bool   `json:"UseContacts"`
 	}{selectionID, templateName, useContacts}
-	return call[[]float64](ctx, s.c, http.MethodPost, "v1/Agents/Selection/ExportSelectionMembers", in, false)
+	return call[[]float64](ctx, s.c, "POST", "v1/Agents/Selection/ExportSelectionMembers", in, false)
 }
 
 // ExportSelectionMembersWithOrderBy calls POST v1/Agents/Selection/ExportSelectionMembersWithOrderBy.
@@ -291,7 +290,7 @@ func (s SelectionAgent) ExportSelectionMembersWithOrderBy(ctx context.Context, o
 		TemplateName string `json:"TemplateName"`
 		UseContacts  bool   `json:"UseContacts"`
 	}{orderBy, selectionID, templateName, useContacts}
-	return call[[]float64](ctx, s.c, http.MethodPost, "v1/Agents/Selection/ExportSelectionMembersWithOrderBy", in, false)
+	return call[[]float64](ctx, s.c, "POST", "v1/Agents/Selection/ExportSelectionMembersWithOrderBy", in, false)
 }
 
 // GenerateFollowUps calls POST v1/Agents/Selection/GenerateFollowUps.
@@ -305,7 +304,7 @@ func (s SelectionAgent) GenerateFollowUps(ctx context.Context, appointmentEntity
 		SelectionID        int64              `json:"SelectionId"`
 		UniqueContact      bool               `json:"UniqueContact"`
 	}{appointmentEntity, associateID, saveOnContactOwner, selectionID, uniqueContact}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Selection/GenerateFollowUps", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Selection/GenerateFollowUps", in, false)
 }
 
 // GetBoardViewSettings calls POST v1/Agents/Selection/GetBoardViewSettings; it only reads, so it is retried like a GET.
@@ -315,7 +314,7 @@ func (s SelectionAgent) GetBoardViewSettings(ctx context.Context, boardViewSetti
 	in := struct {
 		BoardViewSettingsID int64 `json:"BoardViewSettingsId"`
 	}{boardViewSettingsID}
-	out, err := call[AnyBoardViewSettings](ctx, s.c, http.MethodPost, "v1/Agents/Selection/GetBoardViewSettings", in, true)
+	out, err := call[AnyBoardViewSettings](ctx, s.c, "POST", "v1/Agents/Selection/GetBoardViewSettings", in, true)
 	return out.Value, err
 }
 
@@ -327,7 +326,7 @@ func (s SelectionAgent) GetBoardViewSettingsForSelection(ctx context.Context, as
 		AssociateID int64 `json:"AssociateId"`
 		SelectionID int64 `json:"SelectionId"`
 	}{associateID, selectionID}
-	out, err := call[AnyBoardViewSettings](ctx, s.c, http.MethodPost, "v1/Agents/Selection/GetBoardViewSettingsForSelection", in, true)
+	out, err := call[AnyBoardViewSettings](ctx, s.c, "POST", "v1/Agents/Selection/GetBoardViewSettingsForSelection", in, true)
 	return out.Value, err
 }
 
@@ -335,7 +334,7 @@ func (s SelectionAgent) GetBoardViewSettingsForSelection(ctx context.Context, as
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Selection_Agent/v1SelectionAgent_GetDuplicateRules.html
 func (s SelectionAgent) GetDuplicateRules(ctx context.Context) ([]DuplicateRule, error) {
-	return call[[]DuplicateRule](ctx, s.c, http.MethodPost, "v1/Agents/Selection/GetDuplicateRules", nil, true)
+	return call[[]DuplicateRule](ctx, s.c, "POST", "v1/Agents/Selection/GetDuplicateRules", nil, true)
 }
 
 // GetDuplicates calls POST v1/Agents/Selection/GetDuplicates; it only reads, so it is retried like a GET.
@@ -345,7 +344,7 @@ func (s SelectionAgent) GetDuplicates(ctx context.Context, name string) ([]Dupli
 	in := struct {
 		Name string `json:"Name"`
 	}{name}
-	return call[[]DuplicateEntry](ctx, s.c, http.MethodPost, "v1/Agents/Selection/GetDuplicates", in, true)
+	return call[[]DuplicateEntry](ctx, s.c, "POST", "v1/Agents/Selection/GetDuplicates", in, true)
 }
 
 // GetDynamicSelectionCriteria calls POST v1/Agents/Selection/GetDynamicSelectionCriteria; it only reads, so it is retried like a GET.
@@ -355,7 +354,7 @@ func (s SelectionAgent) GetDynamicSelectionCriteria(ctx context.Context, selecti
 	in := struct {
 		SelectionID int64 `json:"SelectionId"`
 	}{selectionID}
-	return call[[]ArchiveRestrictionInfo](ctx, s.c, http.MethodPost, "v1/Agents/Selection/GetDynamicSelectionCriteria", in, true)
+	return call[[]ArchiveRestrictionInfo](ctx, s.c, "POST", "v1/Agents/Selection/GetDynamicSelectionCriteria", in, true)
 }
 
 // GetDynamicSelectionCriteriaGroups calls POST v1/Agents/Selection/GetDynamicSelectionCriteriaGroups; it only reads, so it is retried like a GET.
@@ -365,7 +364,7 @@ func (s SelectionAgent) GetDynamicSelectionCriteriaGroups(ctx context.Context, s
 	in := struct {
 		SelectionID int64 `json:"SelectionId"`
 	}{selectionID}
-	return call[[]ArchiveRestrictionGroup](ctx, s.c, http.MethodPost, "v1/Agents/Selection/GetDynamicSelectionCriteriaGroups", in, true)
+	return call[[]ArchiveRestrictionGroup](ctx, s.c, "POST", "v1/Agents/Selection/GetDynamicSelectionCriteriaGroups", in, true)
 }
 
 // GetParentCombinedSelections calls POST v1/Agents/Selection/GetParentCombinedSelections; it only reads, so it is retried like a GET.
@@ -375,7 +374,7 @@ func (s SelectionAgent) GetParentCombinedSelections(ctx context.Context, selecti
 	in := struct {
 		SelectionID int64 `json:"SelectionId"`
 	}{selectionID}
-	return call[[]float64](ctx, s.c, http.MethodPost, "v1/Agents/Selection/GetParentCombinedSelections", in, true)
+	return call[[]float64](ctx, s.c, "POST", "v1/Agents/Selection/GetParentCombinedSelections", in, true)
 }
 
 // GetRecipientStatistics calls POST v1/Agents/Selection/GetRecipientStatistics; it only reads, so it is retried like a GET.
@@ -385,7 +384,7 @@ func (s SelectionAgent) GetRecipientStatistics(ctx context.Context, selectionID 
 	in := struct {
 		SelectionID int64 `json:"SelectionId"`
 	}{selectionID}
-	return call[*RecipientStatistics](ctx, s.c, http.MethodPost, "v1/Agents/Selection/GetRecipientStatistics", in, true)
+	return call[*RecipientStatistics](ctx, s.c, "POST", "v1/Agents/Selection/GetRecipientStatistics", in, true)
 }
 
 // GetRecipientStatisticsFromContactPersonIDs calls POST v1/Agents/Selection/GetRecipientStatisticsFromContactPersonIds; it only reads, so it is retried like a GET.
@@ -395,7 +394,7 @@ func (s SelectionAgent) GetRecipientStatisticsFromContactPersonIDs(ctx context.C
 	in := struct {
 		ContactPersonIDs []ContactPersonID `json:"ContactPersonIds,omitempty"`
 	}{contactPersonIDs}
-	return call[*RecipientStatistics](ctx, s.c, http.MethodPost, "v1/Agents/Selection/GetRecipientStatisticsFromContactPersonIds", in, true)
+	return call[*RecipientStatistics](ctx, s.c, "POST", "v1/Agents/Selection/GetRecipientStatisticsFromContactPersonIds", in, true)
 }
 
 // GetRecipientStatisticsFromProjectMembers calls POST v1/Agents/Selection/GetRecipientStatisticsFromProjectMembers; it only reads, so it is retried like a GET.
@@ -405,14 +404,14 @@ func (s SelectionAgent) GetRecipientStatisticsFromProjectMembers(ctx context.Con
 	in := struct {
 		ProjectID int64 `json:"ProjectId"`
 	}{projectID}
-	return call[*RecipientStatistics](ctx, s.c, http.MethodPost, "v1/Agents/Selection/GetRecipientStatisticsFromProjectMembers", in, true)
+	return call[*RecipientStatistics](ctx, s.c, "POST", "v1/Agents/Selection/GetRecipientStatisticsFromProjectMembers", in, true)
 }
 
 // GetSelectionEntity calls POST v1/Agents/Selection/GetSelectionEntity; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Selection_Agent/v1SelectionAgent_GetSelectionEntity.html
 func (s SelectionAgent) GetSelectionEntity(ctx context.Context, selectionEntityID int64) (*SelectionEntity, error) {
-	return call[*SelectionEntity](ctx, s.c, http.MethodPost, withQuery("v1/Agents/Selection/GetSelectionEntity", "selectionEntityId", selectionEntityID), nil, true)
+	return call[*SelectionEntity](ctx, s.c, "POST", withQuery("v1/Agents/Selection/GetSelectionEntity", "selectionEntityId", selectionEntityID), nil, true)
 }
 
 // GetSelectionForFind calls POST v1/Agents/Selection/GetSelectionForFind; it only reads, so it is retried like a GET.
@@ -423,7 +422,7 @@ func (s SelectionAgent) GetSelectionForFind(ctx context.Context, entityName stri
 		EntityName      string `json:"EntityName"`
 		TypicalSearchID int64  `json:"TypicalSearchId"`
 	}{entityName, typicalSearchID}
-	return call[*SelectionForFind](ctx, s.c, http.MethodPost, "v1/Agents/Selection/GetSelectionForFind", in, true)
+	return call[*SelectionForFind](ctx, s.c, "POST", "v1/Agents/Selection/GetSelectionForFind", in, true)
 }
 
 // GetSelectionMembersArchiveRows calls POST v1/Agents/Selection/GetSelectionMembersArchiveRows; it only reads, so it is retried like a GET.
@@ -434,7 +433,7 @@ func (s SelectionAgent) GetSelectionMembersArchiveRows(ctx context.Context, sele
 		Select      string `json:"Select"`
 		SelectionID int64  `json:"SelectionId"`
 	}{selectArg, selectionID}
-	return call[[]ArchiveListItem](ctx, s.c, http.MethodPost, "v1/Agents/Selection/GetSelectionMembersArchiveRows", in, true)
+	return call[[]ArchiveListItem](ctx, s.c, "POST", "v1/Agents/Selection/GetSelectionMembersArchiveRows", in, true)
 }
 
 // GetSelectionShadowMembersArchiveRows calls POST v1/Agents/Selection/GetSelectionShadowMembersArchiveRows; it only reads, so it is retried like a GET.
@@ -445,7 +444,7 @@ func (s SelectionAgent) GetSelectionShadowMembersArchiveRows(ctx context.Context
 		Select      string `json:"Select"`
 		SelectionID int64  `json:"SelectionId"`
 	}{selectArg, selectionID}
-	return call[[]ArchiveListItem](ctx, s.c, http.MethodPost, "v1/Agents/Selection/GetSelectionShadowMembersArchiveRows", in, true)
+	return call[[]ArchiveListItem](ctx, s.c, "POST", "v1/Agents/Selection/GetSelectionShadowMembersArchiveRows", in, true)
 }
 
 // GetSelectionSummaries calls POST v1/Agents/Selection/GetSelectionSummaries; it only reads, so it is retried like a GET.
@@ -455,7 +454,7 @@ func (s SelectionAgent) GetSelectionSummaries(ctx context.Context, selectionIDs 
 	in := struct {
 		SelectionIDs []int64 `json:"SelectionIds,omitempty"`
 	}{selectionIDs}
-	return call[[]SelectionSummaryItem](ctx, s.c, http.MethodPost, "v1/Agents/Selection/GetSelectionSummaries", in, true)
+	return call[[]SelectionSummaryItem](ctx, s.c, "POST", "v1/Agents/Selection/GetSelectionSummaries", in, true)
 }
 
 // RemoveContactSelectionMembers calls POST v1/Agents/Selection/RemoveContactSelectionMembers.
@@ -466,7 +465,7 @@ func (s SelectionAgent) RemoveContactSelectionMembers(ctx context.Context, conta
 		ContactPersonIDs []ContactPersonID `json:"ContactPersonIds,omitempty"`
 		SelectionID      int64             `json:"SelectionId"`
 	}{contactPersonIDs, selectionID}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Selection/RemoveContactSelectionMembers", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Selection/RemoveContactSelectionMembers", in, false)
 }
 
 // RemoveContactSelectionMembersFromIDs calls POST v1/Agents/Selection/RemoveContactSelectionMembersFromIds.
@@ -477,7 +476,7 @@ func (s SelectionAgent) RemoveContactSelectionMembersFromIDs(ctx context.Context
 		SelectionID         int64   `json:"SelectionId"`
 		SelectionMembersIDs []int64 `json:"SelectionMembersIds,omitempty"`
 	}{selectionID, selectionMembersIDs}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Selection/RemoveContactSelectionMembersFromIds", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Selection/RemoveContactSelectionMembersFromIds", in, false)
 }
 
 // RemoveContactSelectionMembersFromSearch calls POST v1/Agents/Selection/RemoveContactSelectionMembersFromSearch.
@@ -488,7 +487,7 @@ func (s SelectionAgent) RemoveContactSelectionMembersFromSearch(ctx context.Cont
 		SelectionID int64  `json:"SelectionId"`
 		StorageKey  string `json:"StorageKey"`
 	}{selectionID, storageKey}
-	return call[float64](ctx, s.c, http.MethodPost, "v1/Agents/Selection/RemoveContactSelectionMembersFromSearch", in, false)
+	return call[float64](ctx, s.c, "POST", "v1/Agents/Selection/RemoveContactSelectionMembersFromSearch", in, false)
 }
 
 // RemoveSelectionMembers calls POST v1/Agents/Selection/RemoveSelectionMembers.
@@ -499,7 +498,7 @@ func (s SelectionAgent) RemoveSelectionMembers(ctx context.Context, selectionID 
 		SelectionID        int64   `json:"SelectionId"`
 		SelectionMemberIDs []int64 `json:"SelectionMemberIds,omitempty"`
 	}{selectionID, selectionMemberIDs}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Selection/RemoveSelectionMembers", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Selection/RemoveSelectionMembers", in, false)
 }
 
 // RemoveSelectionMembersByID calls POST v1/Agents/Selection/RemoveSelectionMembersById.
@@ -510,7 +509,7 @@ func (s SelectionAgent) RemoveSelectionMembersByID(ctx context.Context, ids []in
 		IDs         []int64 `json:"Ids,omitempty"`
 		SelectionID int64   `json:"SelectionId"`
 	}{ids, selectionID}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Selection/RemoveSelectionMembersById", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Selection/RemoveSelectionMembersById", in, false)
 }
 
 // RemoveSelectionMembersFromSearch calls POST v1/Agents/Selection/RemoveSelectionMembersFromSearch.
@@ -521,7 +520,7 @@ func (s SelectionAgent) RemoveSelectionMembersFromSearch(ctx context.Context, se
 		SelectionID int64  `json:"SelectionId"`
 		StorageKey  string `json:"StorageKey"`
 	}{selectionID, storageKey}
-	return call[float64](ctx, s.c, http.MethodPost, "v1/Agents/Selection/RemoveSelectionMembersFromSearch", in, false)
+	return call[float64](ctx, s.c, "POST", "v1/Agents/Selection/RemoveSelectionMembersFromSearch", in, false)
 }
 
 // SaveBoardViewSettings calls POST v1/Agents/Selection/SaveBoardViewSettings.
@@ -531,7 +530,7 @@ func (s SelectionAgent) SaveBoardViewSettings(ctx context.Context, boardViewSett
 	in := struct {
 		BoardViewSettings AnyBoardViewSettings `json:"BoardViewSettings,omitzero"`
 	}{AnyBoardViewSettings{boardViewSettings}}
-	out, err := call[AnyBoardViewSettings](ctx, s.c, http.MethodPost, "v1/Agents/Selection/SaveBoardViewSettings", in, false)
+	out, err := call[AnyBoardViewSettings](ctx, s.c, "POST", "v1/Agents/Selection/SaveBoardViewSettings", in, false)
 	return out.Value, err
 }
 
@@ -544,7 +543,7 @@ func (s SelectionAgent) SaveBoardViewSettingsForSelectionAndAssociate(ctx contex
 		BoardViewSettings AnyBoardViewSettings `json:"BoardViewSettings,omitzero"`
 		SelectionID       int64                `json:"SelectionId"`
 	}{associateID, AnyBoardViewSettings{boardViewSettings}, selectionID}
-	out, err := call[AnyBoardViewSettings](ctx, s.c, http.MethodPost, "v1/Agents/Selection/SaveBoardViewSettingsForSelectionAndAssociate", in, false)
+	out, err := call[AnyBoardViewSettings](ctx, s.c, "POST", "v1/Agents/Selection/SaveBoardViewSettingsForSelectionAndAssociate", in, false)
 	return out.Value, err
 }
 
@@ -552,7 +551,7 @@ func (s SelectionAgent) SaveBoardViewSettingsForSelectionAndAssociate(ctx contex
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Selection_Agent/v1SelectionAgent_SaveSelectionEntity.html
 func (s SelectionAgent) SaveSelectionEntity(ctx context.Context, selectionEntity *SelectionEntity) (*SelectionEntity, error) {
-	return call[*SelectionEntity](ctx, s.c, http.MethodPost, "v1/Agents/Selection/SaveSelectionEntity", selectionEntity, false)
+	return call[*SelectionEntity](ctx, s.c, "POST", "v1/Agents/Selection/SaveSelectionEntity", selectionEntity, false)
 }
 
 // SetDuplicateRulesStatus calls POST v1/Agents/Selection/SetDuplicateRulesStatus.
@@ -562,7 +561,7 @@ func (s SelectionAgent) SetDuplicateRulesStatus(ctx context.Context, rules []Dup
 	in := struct {
 		Rules []DuplicateRule `json:"Rules,omitempty"`
 	}{rules}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Selection/SetDuplicateRulesStatus", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Selection/SetDuplicateRulesStatus", in, false)
 }
 
 // SetDynamicSelectionCriteria calls POST v1/Agents/Selection/SetDynamicSelectionCriteria.
@@ -573,7 +572,7 @@ func (s SelectionAgent) SetDynamicSelectionCriteria(ctx context.Context, criteri
 		Criteria    []ArchiveRestrictionInfo `json:"Criteria,omitempty"`
 		SelectionID int64                    `json:"SelectionId"`
 	}{criteria, selectionID}
-	return call[[]ArchiveRestrictionInfo](ctx, s.c, http.MethodPost, "v1/Agents/Selection/SetDynamicSelectionCriteria", in, false)
+	return call[[]ArchiveRestrictionInfo](ctx, s.c, "POST", "v1/Agents/Selection/SetDynamicSelectionCriteria", in, false)
 }
 
 // SetDynamicSelectionCriteria2 calls POST v1/Agents/Selection/SetDynamicSelectionCriteria2.
@@ -584,7 +583,7 @@ func (s SelectionAgent) SetDynamicSelectionCriteria2(ctx context.Context, filter
 		Filter      string `json:"Filter"`
 		SelectionID int64  `json:"SelectionId"`
 	}{filter, selectionID}
-	return call[[]ArchiveRestrictionInfo](ctx, s.c, http.MethodPost, "v1/Agents/Selection/SetDynamicSelectionCriteria2", in, false)
+	return call[[]ArchiveRestrictionInfo](ctx, s.c, "POST", "v1/Agents/Selection/SetDynamicSelectionCriteria2", in, false)
 }
 
 // SetDynamicSelectionCriteria3 calls POST v1/Agents/Selection/SetDynamicSelectionCriteria3.
@@ -596,7 +595,7 @@ func (s SelectionAgent) SetDynamicSelectionCriteria3(ctx context.Context, criter
 		Filter      string                   `json:"Filter"`
 		SelectionID int64                    `json:"SelectionId"`
 	}{criteria, filter, selectionID}
-	return call[[]ArchiveRestrictionInfo](ctx, s.c, http.MethodPost, "v1/Agents/Selection/SetDynamicSelectionCriteria3", in, false)
+	return call[[]ArchiveRestrictionInfo](ctx, s.c, "POST", "v1/Agents/Selection/SetDynamicSelectionCriteria3", in, false)
 }
 
 // SetDynamicSelectionCriteriaGroups calls POST v1/Agents/Selection/SetDynamicSelectionCriteriaGroups.
@@ -607,7 +606,7 @@ func (s SelectionAgent) SetDynamicSelectionCriteriaGroups(ctx context.Context, c
 		Criteria    []ArchiveRestrictionGroup `json:"Criteria,omitempty"`
 		SelectionID int64                     `json:"SelectionId"`
 	}{criteria, selectionID}
-	return call[[]ArchiveRestrictionGroup](ctx, s.c, http.MethodPost, "v1/Agents/Selection/SetDynamicSelectionCriteriaGroups", in, false)
+	return call[[]ArchiveRestrictionGroup](ctx, s.c, "POST", "v1/Agents/Selection/SetDynamicSelectionCriteriaGroups", in, false)
 }
 
 // UpdateTypicalSearch calls POST v1/Agents/Selection/UpdateTypicalSearch.
@@ -617,5 +616,5 @@ func (s SelectionAgent) UpdateTypicalSearch(ctx context.Context, searches *Typic
 	in := struct {
 		Searches *TypicalSearches `json:"Searches,omitempty"`
 	}{searches}
-	return call[string](ctx, s.c, http.MethodPost, "v1/Agents/Selection/UpdateTypicalSearch", in, false)
+	return call[string](ctx, s.c, "POST", "v1/Agents/Selection/UpdateTypicalSearch", in, false)
 }

@@ -4,7 +4,6 @@ package webapi
 
 import (
 	"context"
-	"net/http"
 
 	"github.com/go-superoffice/superoffice/tenant"
 )
@@ -18,7 +17,7 @@ type SentryAgent struct{ c *tenant.Client }
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Sentry_Agent/v1SentryAgent_CanCreateAppointmentInAllDiaries.html
 func (s SentryAgent) CanCreateAppointmentInAllDiaries(ctx context.Context) (bool, error) {
-	return call[bool](ctx, s.c, http.MethodPost, "v1/Agents/Sentry/CanCreateAppointmentInAllDiaries", nil, true)
+	return call[bool](ctx, s.c, "POST", "v1/Agents/Sentry/CanCreateAppointmentInAllDiaries", nil, true)
 }
 
 // CanCreateAppointmentInAssociateDiaries calls POST v1/Agents/Sentry/CanCreateAppointmentInAssociateDiaries; it only reads, so it is retried like a GET.
@@ -28,7 +27,7 @@ func (s SentryAgent) CanCreateAppointmentInAssociateDiaries(ctx context.Context,
 	in := struct {
 		AssociateIDs []int64 `json:"AssociateIds,omitempty"`
 	}{associateIDs}
-	return call[bool](ctx, s.c, http.MethodPost, "v1/Agents/Sentry/CanCreateAppointmentInAssociateDiaries", in, true)
+	return call[bool](ctx, s.c, "POST", "v1/Agents/Sentry/CanCreateAppointmentInAssociateDiaries", in, true)
 }
 
 // CanCreateAppointmentInEachAssociatesDiary calls POST v1/Agents/Sentry/CanCreateAppointmentInEachAssociatesDiary; it only reads, so it is retried like a GET.
@@ -38,14 +37,14 @@ func (s SentryAgent) CanCreateAppointmentInEachAssociatesDiary(ctx context.Conte
 	in := struct {
 		AssociateIDs []int64 `json:"AssociateIds,omitempty"`
 	}{associateIDs}
-	return call[[]bool](ctx, s.c, http.MethodPost, "v1/Agents/Sentry/CanCreateAppointmentInEachAssociatesDiary", in, true)
+	return call[[]bool](ctx, s.c, "POST", "v1/Agents/Sentry/CanCreateAppointmentInEachAssociatesDiary", in, true)
 }
 
 // GetFunctionRights calls POST v1/Agents/Sentry/GetFunctionRights; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Sentry_Agent/v1SentryAgent_GetFunctionRights.html
 func (s SentryAgent) GetFunctionRights(ctx context.Context) ([]string, error) {
-	return call[[]string](ctx, s.c, http.MethodPost, "v1/Agents/Sentry/GetFunctionRights", nil, true)
+	return call[[]string](ctx, s.c, "POST", "v1/Agents/Sentry/GetFunctionRights", nil, true)
 }
 
 // GetNewTableRight calls POST v1/Agents/Sentry/GetNewTableRight.
@@ -55,7 +54,7 @@ func (s SentryAgent) GetNewTableRight(ctx context.Context, tableName string) (*T
 	in := struct {
 		TableName string `json:"TableName"`
 	}{tableName}
-	return call[*TableRight](ctx, s.c, http.MethodPost, "v1/Agents/Sentry/GetNewTableRight", in, false)
+	return call[*TableRight](ctx, s.c, "POST", "v1/Agents/Sentry/GetNewTableRight", in, false)
 }
 
 // GetTableRightByContactOwnership calls POST v1/Agents/Sentry/GetTableRightByContactOwnership; it only reads, so it is retried like a GET.
@@ -66,7 +65,7 @@ func (s SentryAgent) GetTableRightByContactOwnership(ctx context.Context, contac
 		ContactID int64  `json:"ContactId"`
 		TableName string `json:"TableName"`
 	}{contactID, tableName}
-	return call[*TableRight](ctx, s.c, http.MethodPost, "v1/Agents/Sentry/GetTableRightByContactOwnership", in, true)
+	return call[*TableRight](ctx, s.c, "POST", "v1/Agents/Sentry/GetTableRightByContactOwnership", in, true)
 }
 
 // GetTableRightByOwnership calls POST v1/Agents/Sentry/GetTableRightByOwnership; it only reads, so it is retried like a GET.
@@ -78,7 +77,7 @@ func (s SentryAgent) GetTableRightByOwnership(ctx context.Context, contactAssoci
 		ContactGroupID     int64  `json:"ContactGroupId"`
 		TableName          string `json:"TableName"`
 	}{contactAssociateID, contactGroupID, tableName}
-	return call[*TableRight](ctx, s.c, http.MethodPost, "v1/Agents/Sentry/GetTableRightByOwnership", in, true)
+	return call[*TableRight](ctx, s.c, "POST", "v1/Agents/Sentry/GetTableRightByOwnership", in, true)
 }
 
 // HasFunctionRight calls POST v1/Agents/Sentry/HasFunctionRight; it only reads, so it is retried like a GET.
@@ -88,5 +87,5 @@ func (s SentryAgent) HasFunctionRight(ctx context.Context, functionRight string)
 	in := struct {
 		FunctionRight string `json:"FunctionRight"`
 	}{functionRight}
-	return call[bool](ctx, s.c, http.MethodPost, "v1/Agents/Sentry/HasFunctionRight", in, true)
+	return call[bool](ctx, s.c, "POST", "v1/Agents/Sentry/HasFunctionRight", in, true)
 }

@@ -4,7 +4,6 @@ package webapi
 
 import (
 	"context"
-	"net/http"
 
 	"github.com/go-superoffice/superoffice/tenant"
 )
@@ -18,14 +17,14 @@ type TargetsAgent struct{ c *tenant.Client }
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Targets_Agent/v1TargetsAgent_CreateDefaultTargetAssignment.html
 func (s TargetsAgent) CreateDefaultTargetAssignment(ctx context.Context) (*TargetAssignment, error) {
-	return call[*TargetAssignment](ctx, s.c, http.MethodPost, "v1/Agents/Targets/CreateDefaultTargetAssignment", nil, false)
+	return call[*TargetAssignment](ctx, s.c, "POST", "v1/Agents/Targets/CreateDefaultTargetAssignment", nil, false)
 }
 
 // CreateDefaultTargetAssignmentForCompany calls POST v1/Agents/Targets/CreateDefaultTargetAssignmentForCompany.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Targets_Agent/v1TargetsAgent_CreateDefaultTargetAssignmentForCompany.html
 func (s TargetsAgent) CreateDefaultTargetAssignmentForCompany(ctx context.Context) (*TargetAssignment, error) {
-	return call[*TargetAssignment](ctx, s.c, http.MethodPost, "v1/Agents/Targets/CreateDefaultTargetAssignmentForCompany", nil, false)
+	return call[*TargetAssignment](ctx, s.c, "POST", "v1/Agents/Targets/CreateDefaultTargetAssignmentForCompany", nil, false)
 }
 
 // CreateDefaultTargetAssignmentForCompanyWithDimension calls POST v1/Agents/Targets/CreateDefaultTargetAssignmentForCompanyWithDimension.
@@ -35,7 +34,7 @@ func (s TargetsAgent) CreateDefaultTargetAssignmentForCompanyWithDimension(ctx c
 	in := struct {
 		TargetDimensionID int64 `json:"TargetDimensionId"`
 	}{targetDimensionID}
-	return call[[]TargetAssignment](ctx, s.c, http.MethodPost, "v1/Agents/Targets/CreateDefaultTargetAssignmentForCompanyWithDimension", in, false)
+	return call[[]TargetAssignment](ctx, s.c, "POST", "v1/Agents/Targets/CreateDefaultTargetAssignmentForCompanyWithDimension", in, false)
 }
 
 // CreateDefaultTargetAssignmentForCompanyWithYearAndDimension calls POST v1/Agents/Targets/CreateDefaultTargetAssignmentForCompanyWithYearAndDimension.
@@ -46,7 +45,7 @@ func (s TargetsAgent) CreateDefaultTargetAssignmentForCompanyWithYearAndDimensio
 		TargetDimensionID int64   `json:"TargetDimensionId"`
 		Year              float64 `json:"Year"`
 	}{targetDimensionID, year}
-	return call[[]TargetAssignment](ctx, s.c, http.MethodPost, "v1/Agents/Targets/CreateDefaultTargetAssignmentForCompanyWithYearAndDimension", in, false)
+	return call[[]TargetAssignment](ctx, s.c, "POST", "v1/Agents/Targets/CreateDefaultTargetAssignmentForCompanyWithYearAndDimension", in, false)
 }
 
 // CreateDefaultTargetAssignmentForUserGroup calls POST v1/Agents/Targets/CreateDefaultTargetAssignmentForUserGroup.
@@ -56,7 +55,7 @@ func (s TargetsAgent) CreateDefaultTargetAssignmentForUserGroup(ctx context.Cont
 	in := struct {
 		UserGroupID int64 `json:"UserGroupId"`
 	}{userGroupID}
-	return call[[]TargetAssignment](ctx, s.c, http.MethodPost, "v1/Agents/Targets/CreateDefaultTargetAssignmentForUserGroup", in, false)
+	return call[[]TargetAssignment](ctx, s.c, "POST", "v1/Agents/Targets/CreateDefaultTargetAssignmentForUserGroup", in, false)
 }
 
 // CreateDefaultTargetAssignmentForUserGroupWithDimension calls POST v1/Agents/Targets/CreateDefaultTargetAssignmentForUserGroupWithDimension.
@@ -67,7 +66,7 @@ func (s TargetsAgent) CreateDefaultTargetAssignmentForUserGroupWithDimension(ctx
 		TargetDimensionID int64 `json:"TargetDimensionId"`
 		UserGroupID       int64 `json:"UserGroupId"`
 	}{targetDimensionID, userGroupID}
-	return call[[]TargetAssignment](ctx, s.c, http.MethodPost, "v1/Agents/Targets/CreateDefaultTargetAssignmentForUserGroupWithDimension", in, false)
+	return call[[]TargetAssignment](ctx, s.c, "POST", "v1/Agents/Targets/CreateDefaultTargetAssignmentForUserGroupWithDimension", in, false)
 }
 
 // CreateDefaultTargetAssignmentForUserGroupWithYearAndDimension calls POST v1/Agents/Targets/CreateDefaultTargetAssignmentForUserGroupWithYearAndDimension.
@@ -79,49 +78,49 @@ func (s TargetsAgent) CreateDefaultTargetAssignmentForUserGroupWithYearAndDimens
 		UserGroupID       int64   `json:"UserGroupId"`
 		Year              float64 `json:"Year"`
 	}{targetDimensionID, userGroupID, year}
-	return call[[]TargetAssignment](ctx, s.c, http.MethodPost, "v1/Agents/Targets/CreateDefaultTargetAssignmentForUserGroupWithYearAndDimension", in, false)
+	return call[[]TargetAssignment](ctx, s.c, "POST", "v1/Agents/Targets/CreateDefaultTargetAssignmentForUserGroupWithYearAndDimension", in, false)
 }
 
 // CreateDefaultTargetDimension calls POST v1/Agents/Targets/CreateDefaultTargetDimension.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Targets_Agent/v1TargetsAgent_CreateDefaultTargetDimension.html
 func (s TargetsAgent) CreateDefaultTargetDimension(ctx context.Context) (*TargetDimension, error) {
-	return call[*TargetDimension](ctx, s.c, http.MethodPost, "v1/Agents/Targets/CreateDefaultTargetDimension", nil, false)
+	return call[*TargetDimension](ctx, s.c, "POST", "v1/Agents/Targets/CreateDefaultTargetDimension", nil, false)
 }
 
 // CreateDefaultTargetGroup calls POST v1/Agents/Targets/CreateDefaultTargetGroup.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Targets_Agent/v1TargetsAgent_CreateDefaultTargetGroup.html
 func (s TargetsAgent) CreateDefaultTargetGroup(ctx context.Context) (*TargetGroup, error) {
-	return call[*TargetGroup](ctx, s.c, http.MethodPost, "v1/Agents/Targets/CreateDefaultTargetGroup", nil, false)
+	return call[*TargetGroup](ctx, s.c, "POST", "v1/Agents/Targets/CreateDefaultTargetGroup", nil, false)
 }
 
 // CreateDefaultTargetRevision calls POST v1/Agents/Targets/CreateDefaultTargetRevision.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Targets_Agent/v1TargetsAgent_CreateDefaultTargetRevision.html
 func (s TargetsAgent) CreateDefaultTargetRevision(ctx context.Context) (*TargetRevision, error) {
-	return call[*TargetRevision](ctx, s.c, http.MethodPost, "v1/Agents/Targets/CreateDefaultTargetRevision", nil, false)
+	return call[*TargetRevision](ctx, s.c, "POST", "v1/Agents/Targets/CreateDefaultTargetRevision", nil, false)
 }
 
 // CreateDefaultTargetRevisionHistory calls POST v1/Agents/Targets/CreateDefaultTargetRevisionHistory.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Targets_Agent/v1TargetsAgent_CreateDefaultTargetRevisionHistory.html
 func (s TargetsAgent) CreateDefaultTargetRevisionHistory(ctx context.Context) (*TargetRevisionHistory, error) {
-	return call[*TargetRevisionHistory](ctx, s.c, http.MethodPost, "v1/Agents/Targets/CreateDefaultTargetRevisionHistory", nil, false)
+	return call[*TargetRevisionHistory](ctx, s.c, "POST", "v1/Agents/Targets/CreateDefaultTargetRevisionHistory", nil, false)
 }
 
 // DeleteTargetDimension calls POST v1/Agents/Targets/DeleteTargetDimension.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Targets_Agent/v1TargetsAgent_DeleteTargetDimension.html
 func (s TargetsAgent) DeleteTargetDimension(ctx context.Context, targetDimensionID int64) error {
-	return exec(ctx, s.c, http.MethodPost, withQuery("v1/Agents/Targets/DeleteTargetDimension", "TargetDimensionId", targetDimensionID), nil, false)
+	return exec(ctx, s.c, "POST", withQuery("v1/Agents/Targets/DeleteTargetDimension", "TargetDimensionId", targetDimensionID), nil, false)
 }
 
 // DeleteTargetGroup calls POST v1/Agents/Targets/DeleteTargetGroup.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Targets_Agent/v1TargetsAgent_DeleteTargetGroup.html
 func (s TargetsAgent) DeleteTargetGroup(ctx context.Context, targetGroupID int64) error {
-	return exec(ctx, s.c, http.MethodPost, withQuery("v1/Agents/Targets/DeleteTargetGroup", "TargetGroupId", targetGroupID), nil, false)
+	return exec(ctx, s.c, "POST", withQuery("v1/Agents/Targets/DeleteTargetGroup", "TargetGroupId", targetGroupID), nil, false)
 }
 
 // ExportTargetGroupToExcel calls POST v1/Agents/Targets/ExportTargetGroupToExcel.
@@ -131,7 +130,7 @@ func (s TargetsAgent) ExportTargetGroupToExcel(ctx context.Context, targetGroupI
 	in := struct {
 		TargetGroupID int64 `json:"TargetGroupId"`
 	}{targetGroupID}
-	return call[*ExportArchiveResult](ctx, s.c, http.MethodPost, "v1/Agents/Targets/ExportTargetGroupToExcel", in, false)
+	return call[*ExportArchiveResult](ctx, s.c, "POST", "v1/Agents/Targets/ExportTargetGroupToExcel", in, false)
 }
 
 // GetTargetAssignmentForYear calls POST v1/Agents/Targets/GetTargetAssignmentForYear; it only reads, so it is retried like a GET.
@@ -144,7 +143,7 @@ func (s TargetsAgent) GetTargetAssignmentForYear(ctx context.Context, entityType
 		TargetLevel TargetLevel      `json:"TargetLevel,omitempty"`
 		TargetYear  float64          `json:"TargetYear"`
 	}{entityType, id, targetLevel, targetYear}
-	return call[*TargetAssignment](ctx, s.c, http.MethodPost, "v1/Agents/Targets/GetTargetAssignmentForYear", in, true)
+	return call[*TargetAssignment](ctx, s.c, "POST", "v1/Agents/Targets/GetTargetAssignmentForYear", in, true)
 }
 
 // GetTargetAssignmentForYearAndDimension calls POST v1/Agents/Targets/GetTargetAssignmentForYearAndDimension; it only reads, so it is retried like a GET.
@@ -158,14 +157,14 @@ func (s TargetsAgent) GetTargetAssignmentForYearAndDimension(ctx context.Context
 		TargetLevel TargetLevel      `json:"TargetLevel,omitempty"`
 		TargetYear  float64          `json:"TargetYear"`
 	}{dimensionID, entityType, id, targetLevel, targetYear}
-	return call[*TargetAssignment](ctx, s.c, http.MethodPost, "v1/Agents/Targets/GetTargetAssignmentForYearAndDimension", in, true)
+	return call[*TargetAssignment](ctx, s.c, "POST", "v1/Agents/Targets/GetTargetAssignmentForYearAndDimension", in, true)
 }
 
 // GetTargetDimension calls POST v1/Agents/Targets/GetTargetDimension; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Targets_Agent/v1TargetsAgent_GetTargetDimension.html
 func (s TargetsAgent) GetTargetDimension(ctx context.Context, targetDimensionID int64) (*TargetDimension, error) {
-	return call[*TargetDimension](ctx, s.c, http.MethodPost, withQuery("v1/Agents/Targets/GetTargetDimension", "targetDimensionId", targetDimensionID), nil, true)
+	return call[*TargetDimension](ctx, s.c, "POST", withQuery("v1/Agents/Targets/GetTargetDimension", "targetDimensionId", targetDimensionID), nil, true)
 }
 
 // GetTargetDimensionsForEntityType calls POST v1/Agents/Targets/GetTargetDimensionsForEntityType; it only reads, so it is retried like a GET.
@@ -175,14 +174,14 @@ func (s TargetsAgent) GetTargetDimensionsForEntityType(ctx context.Context, enti
 	in := struct {
 		EntityType TargetEntityType `json:"EntityType,omitempty"`
 	}{entityType}
-	return call[[]TargetDimension](ctx, s.c, http.MethodPost, "v1/Agents/Targets/GetTargetDimensionsForEntityType", in, true)
+	return call[[]TargetDimension](ctx, s.c, "POST", "v1/Agents/Targets/GetTargetDimensionsForEntityType", in, true)
 }
 
 // GetTargetGroup calls POST v1/Agents/Targets/GetTargetGroup; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Targets_Agent/v1TargetsAgent_GetTargetGroup.html
 func (s TargetsAgent) GetTargetGroup(ctx context.Context, targetGroupID int64) (*TargetGroup, error) {
-	return call[*TargetGroup](ctx, s.c, http.MethodPost, withQuery("v1/Agents/Targets/GetTargetGroup", "targetGroupId", targetGroupID), nil, true)
+	return call[*TargetGroup](ctx, s.c, "POST", withQuery("v1/Agents/Targets/GetTargetGroup", "targetGroupId", targetGroupID), nil, true)
 }
 
 // GetTargetGroupForYear calls POST v1/Agents/Targets/GetTargetGroupForYear; it only reads, so it is retried like a GET.
@@ -193,7 +192,7 @@ func (s TargetsAgent) GetTargetGroupForYear(ctx context.Context, entityType Targ
 		EntityType TargetEntityType `json:"EntityType,omitempty"`
 		TargetYear float64          `json:"TargetYear"`
 	}{entityType, targetYear}
-	return call[*TargetGroup](ctx, s.c, http.MethodPost, "v1/Agents/Targets/GetTargetGroupForYear", in, true)
+	return call[*TargetGroup](ctx, s.c, "POST", "v1/Agents/Targets/GetTargetGroupForYear", in, true)
 }
 
 // GetTargetGroupForYearAndDimension calls POST v1/Agents/Targets/GetTargetGroupForYearAndDimension; it only reads, so it is retried like a GET.
@@ -204,7 +203,7 @@ func (s TargetsAgent) GetTargetGroupForYearAndDimension(ctx context.Context, dim
 		DimensionID int64   `json:"DimensionId"`
 		TargetYear  float64 `json:"TargetYear"`
 	}{dimensionID, targetYear}
-	return call[*TargetGroup](ctx, s.c, http.MethodPost, "v1/Agents/Targets/GetTargetGroupForYearAndDimension", in, true)
+	return call[*TargetGroup](ctx, s.c, "POST", "v1/Agents/Targets/GetTargetGroupForYearAndDimension", in, true)
 }
 
 // GetTargetGroupIDs calls POST v1/Agents/Targets/GetTargetGroupIds; it only reads, so it is retried like a GET.
@@ -214,7 +213,7 @@ func (s TargetsAgent) GetTargetGroupIDs(ctx context.Context, targetDimensionID i
 	in := struct {
 		TargetDimensionID int64 `json:"TargetDimensionId"`
 	}{targetDimensionID}
-	return call[[]int64](ctx, s.c, http.MethodPost, "v1/Agents/Targets/GetTargetGroupIds", in, true)
+	return call[[]int64](ctx, s.c, "POST", "v1/Agents/Targets/GetTargetGroupIds", in, true)
 }
 
 // GetTargetRevisionHistory calls POST v1/Agents/Targets/GetTargetRevisionHistory; it only reads, so it is retried like a GET.
@@ -224,19 +223,19 @@ func (s TargetsAgent) GetTargetRevisionHistory(ctx context.Context, targetAssign
 	in := struct {
 		TargetAssignmentInfoID int64 `json:"TargetAssignmentInfoId"`
 	}{targetAssignmentInfoID}
-	return call[*TargetRevisionHistory](ctx, s.c, http.MethodPost, "v1/Agents/Targets/GetTargetRevisionHistory", in, true)
+	return call[*TargetRevisionHistory](ctx, s.c, "POST", "v1/Agents/Targets/GetTargetRevisionHistory", in, true)
 }
 
 // SaveTargetDimension calls POST v1/Agents/Targets/SaveTargetDimension.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Targets_Agent/v1TargetsAgent_SaveTargetDimension.html
 func (s TargetsAgent) SaveTargetDimension(ctx context.Context, targetDimension *TargetDimension) (*TargetDimension, error) {
-	return call[*TargetDimension](ctx, s.c, http.MethodPost, "v1/Agents/Targets/SaveTargetDimension", targetDimension, false)
+	return call[*TargetDimension](ctx, s.c, "POST", "v1/Agents/Targets/SaveTargetDimension", targetDimension, false)
 }
 
 // SaveTargetGroup calls POST v1/Agents/Targets/SaveTargetGroup.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Targets_Agent/v1TargetsAgent_SaveTargetGroup.html
 func (s TargetsAgent) SaveTargetGroup(ctx context.Context, targetGroup *TargetGroup) (*TargetGroup, error) {
-	return call[*TargetGroup](ctx, s.c, http.MethodPost, "v1/Agents/Targets/SaveTargetGroup", targetGroup, false)
+	return call[*TargetGroup](ctx, s.c, "POST", "v1/Agents/Targets/SaveTargetGroup", targetGroup, false)
 }

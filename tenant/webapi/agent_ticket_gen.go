@@ -5,7 +5,6 @@ package webapi
 import (
 	"context"
 	"io"
-	"net/http"
 
 	"github.com/go-superoffice/superoffice/tenant"
 )
@@ -22,7 +21,7 @@ func (s TicketAgent) AcceptTickets(ctx context.Context, ticketIDs []int64) error
 	in := struct {
 		TicketIDs []int64 `json:"TicketIds,omitempty"`
 	}{ticketIDs}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Ticket/AcceptTickets", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Ticket/AcceptTickets", in, false)
 }
 
 // AddAttachments calls POST v1/Agents/Ticket/AddAttachments.
@@ -33,7 +32,7 @@ func (s TicketAgent) AddAttachments(ctx context.Context, attachmentIDs []int64, 
 		AttachmentIDs         []int64 `json:"AttachmentIds,omitempty"`
 		TicketMessageEntityID int64   `json:"TicketMessageEntityId"`
 	}{attachmentIDs, ticketMessageEntityID}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Ticket/AddAttachments", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Ticket/AddAttachments", in, false)
 }
 
 // BatchForward calls POST v1/Agents/Ticket/BatchForward.
@@ -48,7 +47,7 @@ func (s TicketAgent) BatchForward(ctx context.Context, bcc []string, cc []string
 		TicketIDs   []int64  `json:"TicketIds,omitempty"`
 		To          []string `json:"To,omitempty"`
 	}{bcc, cc, closeTicket, comment, ticketIDs, to}
-	return call[float64](ctx, s.c, http.MethodPost, "v1/Agents/Ticket/BatchForward", in, false)
+	return call[float64](ctx, s.c, "POST", "v1/Agents/Ticket/BatchForward", in, false)
 }
 
 // BatchReply calls POST v1/Agents/Ticket/BatchReply.
@@ -58,7 +57,7 @@ func (s TicketAgent) BatchReply(ctx context.Context, batchReplyData *TicketBatch
 	in := struct {
 		BatchReplyData *TicketBatchReplyData `json:"BatchReplyData,omitempty"`
 	}{batchReplyData}
-	return call[float64](ctx, s.c, http.MethodPost, "v1/Agents/Ticket/BatchReply", in, false)
+	return call[float64](ctx, s.c, "POST", "v1/Agents/Ticket/BatchReply", in, false)
 }
 
 // CalculateMessageRecipients calls POST v1/Agents/Ticket/CalculateMessageRecipients.
@@ -70,7 +69,7 @@ func (s TicketAgent) CalculateMessageRecipients(ctx context.Context, actionType 
 		MessageID  int64             `json:"MessageId"`
 		TicketID   int64             `json:"TicketId"`
 	}{actionType, messageID, ticketID}
-	return call[[]Recipient](ctx, s.c, http.MethodPost, "v1/Agents/Ticket/CalculateMessageRecipients", in, false)
+	return call[[]Recipient](ctx, s.c, "POST", "v1/Agents/Ticket/CalculateMessageRecipients", in, false)
 }
 
 // ClearNotify calls POST v1/Agents/Ticket/ClearNotify.
@@ -80,7 +79,7 @@ func (s TicketAgent) ClearNotify(ctx context.Context, ids []int64) error {
 	in := struct {
 		IDs []int64 `json:"Ids,omitempty"`
 	}{ids}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Ticket/ClearNotify", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Ticket/ClearNotify", in, false)
 }
 
 // CopyFromCRMDocument calls POST v1/Agents/Ticket/CopyFromCRMDocument.
@@ -90,7 +89,7 @@ func (s TicketAgent) CopyFromCRMDocument(ctx context.Context, documentID int64) 
 	in := struct {
 		DocumentID int64 `json:"DocumentId"`
 	}{documentID}
-	return call[*AttachmentEntity](ctx, s.c, http.MethodPost, "v1/Agents/Ticket/CopyFromCRMDocument", in, false)
+	return call[*AttachmentEntity](ctx, s.c, "POST", "v1/Agents/Ticket/CopyFromCRMDocument", in, false)
 }
 
 // CopyToTempFile calls POST v1/Agents/Ticket/CopyToTempFile.
@@ -101,14 +100,14 @@ func (s TicketAgent) CopyToTempFile(ctx context.Context, attachmentID int64, fil
 		AttachmentID int64  `json:"AttachmentId"`
 		Filename     string `json:"Filename"`
 	}{attachmentID, filename}
-	return call[string](ctx, s.c, http.MethodPost, "v1/Agents/Ticket/CopyToTempFile", in, false)
+	return call[string](ctx, s.c, "POST", "v1/Agents/Ticket/CopyToTempFile", in, false)
 }
 
 // CreateDefaultAttachmentEntity calls POST v1/Agents/Ticket/CreateDefaultAttachmentEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Ticket_Agent/v1TicketAgent_CreateDefaultAttachmentEntity.html
 func (s TicketAgent) CreateDefaultAttachmentEntity(ctx context.Context) (*AttachmentEntity, error) {
-	return call[*AttachmentEntity](ctx, s.c, http.MethodPost, "v1/Agents/Ticket/CreateDefaultAttachmentEntity", nil, false)
+	return call[*AttachmentEntity](ctx, s.c, "POST", "v1/Agents/Ticket/CreateDefaultAttachmentEntity", nil, false)
 }
 
 // CreateDefaultForTicketType calls POST v1/Agents/Ticket/CreateDefaultForTicketType.
@@ -118,28 +117,28 @@ func (s TicketAgent) CreateDefaultForTicketType(ctx context.Context, ticketTypeI
 	in := struct {
 		TicketTypeID int64 `json:"TicketTypeId"`
 	}{ticketTypeID}
-	return call[*TicketEntity](ctx, s.c, http.MethodPost, "v1/Agents/Ticket/CreateDefaultForTicketType", in, false)
+	return call[*TicketEntity](ctx, s.c, "POST", "v1/Agents/Ticket/CreateDefaultForTicketType", in, false)
 }
 
 // CreateDefaultTicketEntity calls POST v1/Agents/Ticket/CreateDefaultTicketEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Ticket_Agent/v1TicketAgent_CreateDefaultTicketEntity.html
 func (s TicketAgent) CreateDefaultTicketEntity(ctx context.Context) (*TicketEntity, error) {
-	return call[*TicketEntity](ctx, s.c, http.MethodPost, "v1/Agents/Ticket/CreateDefaultTicketEntity", nil, false)
+	return call[*TicketEntity](ctx, s.c, "POST", "v1/Agents/Ticket/CreateDefaultTicketEntity", nil, false)
 }
 
 // CreateDefaultTicketMessageEntity calls POST v1/Agents/Ticket/CreateDefaultTicketMessageEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Ticket_Agent/v1TicketAgent_CreateDefaultTicketMessageEntity.html
 func (s TicketAgent) CreateDefaultTicketMessageEntity(ctx context.Context) (*TicketMessageEntity, error) {
-	return call[*TicketMessageEntity](ctx, s.c, http.MethodPost, "v1/Agents/Ticket/CreateDefaultTicketMessageEntity", nil, false)
+	return call[*TicketMessageEntity](ctx, s.c, "POST", "v1/Agents/Ticket/CreateDefaultTicketMessageEntity", nil, false)
 }
 
 // CreateDefaultTicketRelationEntity calls POST v1/Agents/Ticket/CreateDefaultTicketRelationEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Ticket_Agent/v1TicketAgent_CreateDefaultTicketRelationEntity.html
 func (s TicketAgent) CreateDefaultTicketRelationEntity(ctx context.Context) (*TicketRelationEntity, error) {
-	return call[*TicketRelationEntity](ctx, s.c, http.MethodPost, "v1/Agents/Ticket/CreateDefaultTicketRelationEntity", nil, false)
+	return call[*TicketRelationEntity](ctx, s.c, "POST", "v1/Agents/Ticket/CreateDefaultTicketRelationEntity", nil, false)
 }
 
 // CreateTicketRelations calls POST v1/Agents/Ticket/CreateTicketRelations.
@@ -152,7 +151,7 @@ func (s TicketAgent) CreateTicketRelations(ctx context.Context, comment string, 
 		RelationType        TicketRelationType `json:"RelationType,omitempty"`
 		SourceTicketIDs     []int64            `json:"SourceTicketIds,omitempty"`
 	}{comment, destinationTicketID, relationType, sourceTicketIDs}
-	return call[[]TicketRelationResult](ctx, s.c, http.MethodPost, "v1/Agents/Ticket/CreateTicketRelations", in, false)
+	return call[[]TicketRelationResult](ctx, s.c, "POST", "v1/Agents/Ticket/CreateTicketRelations", in, false)
 }
 
 // DeleteMessageHeaders calls POST v1/Agents/Ticket/DeleteMessageHeaders.
@@ -162,7 +161,7 @@ func (s TicketAgent) DeleteMessageHeaders(ctx context.Context, headerIDs []int64
 	in := struct {
 		HeaderIDs []int64 `json:"HeaderIds,omitempty"`
 	}{headerIDs}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Ticket/DeleteMessageHeaders", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Ticket/DeleteMessageHeaders", in, false)
 }
 
 // DeleteTicketEntity calls POST v1/Agents/Ticket/DeleteTicketEntity.
@@ -172,7 +171,7 @@ func (s TicketAgent) DeleteTicketEntity(ctx context.Context, ticketEntityID int6
 	in := struct {
 		TicketEntityID int64 `json:"TicketEntityId"`
 	}{ticketEntityID}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Ticket/DeleteTicketEntity", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Ticket/DeleteTicketEntity", in, false)
 }
 
 // DeleteTicketMessageEntity calls POST v1/Agents/Ticket/DeleteTicketMessageEntity.
@@ -182,14 +181,14 @@ func (s TicketAgent) DeleteTicketMessageEntity(ctx context.Context, ticketMessag
 	in := struct {
 		TicketMessageEntityID int64 `json:"TicketMessageEntityId"`
 	}{ticketMessageEntityID}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Ticket/DeleteTicketMessageEntity", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Ticket/DeleteTicketMessageEntity", in, false)
 }
 
 // DeleteTicketRelationEntity calls POST v1/Agents/Ticket/DeleteTicketRelationEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Ticket_Agent/v1TicketAgent_DeleteTicketRelationEntity.html
 func (s TicketAgent) DeleteTicketRelationEntity(ctx context.Context, ticketRelationEntityID int64) error {
-	return exec(ctx, s.c, http.MethodPost, withQuery("v1/Agents/Ticket/DeleteTicketRelationEntity", "TicketRelationEntityId", ticketRelationEntityID), nil, false)
+	return exec(ctx, s.c, "POST", withQuery("v1/Agents/Ticket/DeleteTicketRelationEntity", "TicketRelationEntityId", ticketRelationEntityID), nil, false)
 }
 
 // DoEscalating calls POST v1/Agents/Ticket/DoEscalating.
@@ -200,14 +199,14 @@ func (s TicketAgent) DoEscalating(ctx context.Context, action TicketPriorityEsca
 		Action   TicketPriorityEscalateAction `json:"Action,omitempty"`
 		TicketID int64                        `json:"TicketId"`
 	}{action, ticketID}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Ticket/DoEscalating", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Ticket/DoEscalating", in, false)
 }
 
 // GetAttachmentEntity calls POST v1/Agents/Ticket/GetAttachmentEntity; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Ticket_Agent/v1TicketAgent_GetAttachmentEntity.html
 func (s TicketAgent) GetAttachmentEntity(ctx context.Context, attachmentEntityID int64) (*AttachmentEntity, error) {
-	return call[*AttachmentEntity](ctx, s.c, http.MethodPost, withQuery("v1/Agents/Ticket/GetAttachmentEntity", "attachmentEntityId", attachmentEntityID), nil, true)
+	return call[*AttachmentEntity](ctx, s.c, "POST", withQuery("v1/Agents/Ticket/GetAttachmentEntity", "attachmentEntityId", attachmentEntityID), nil, true)
 }
 
 // GetAttachmentInfo calls POST v1/Agents/Ticket/GetAttachmentInfo; it only reads, so it is retried like a GET.
@@ -217,7 +216,7 @@ func (s TicketAgent) GetAttachmentInfo(ctx context.Context, ticketMessageEntityI
 	in := struct {
 		TicketMessageEntityID int64 `json:"TicketMessageEntityId"`
 	}{ticketMessageEntityID}
-	return call[[]AttachmentEntity](ctx, s.c, http.MethodPost, "v1/Agents/Ticket/GetAttachmentInfo", in, true)
+	return call[[]AttachmentEntity](ctx, s.c, "POST", "v1/Agents/Ticket/GetAttachmentInfo", in, true)
 }
 
 // GetAttachmentInfoNonInline calls POST v1/Agents/Ticket/GetAttachmentInfoNonInline; it only reads, so it is retried like a GET.
@@ -227,7 +226,7 @@ func (s TicketAgent) GetAttachmentInfoNonInline(ctx context.Context, ticketMessa
 	in := struct {
 		TicketMessageEntityID int64 `json:"TicketMessageEntityId"`
 	}{ticketMessageEntityID}
-	return call[[]AttachmentEntity](ctx, s.c, http.MethodPost, "v1/Agents/Ticket/GetAttachmentInfoNonInline", in, true)
+	return call[[]AttachmentEntity](ctx, s.c, "POST", "v1/Agents/Ticket/GetAttachmentInfoNonInline", in, true)
 }
 
 // GetAttachmentPreview calls POST v1/Agents/Ticket/GetAttachmentPreview; it only reads, so it is retried like a GET.
@@ -237,7 +236,7 @@ func (s TicketAgent) GetAttachmentPreview(ctx context.Context, attachmentID int6
 	in := struct {
 		AttachmentID int64 `json:"AttachmentId"`
 	}{attachmentID}
-	return call[*AttachmentPreview](ctx, s.c, http.MethodPost, "v1/Agents/Ticket/GetAttachmentPreview", in, true)
+	return call[*AttachmentPreview](ctx, s.c, "POST", "v1/Agents/Ticket/GetAttachmentPreview", in, true)
 }
 
 // GetAttachmentStream calls POST v1/Agents/Ticket/GetAttachmentStream; it only reads, so it is retried like a GET.
@@ -247,7 +246,7 @@ func (s TicketAgent) GetAttachmentStream(ctx context.Context, attachmentID int64
 	in := struct {
 		AttachmentID int64 `json:"AttachmentId"`
 	}{attachmentID}
-	return callBytes(ctx, s.c, http.MethodPost, "v1/Agents/Ticket/GetAttachmentStream", in, true)
+	return callBytes(ctx, s.c, "POST", "v1/Agents/Ticket/GetAttachmentStream", in, true)
 }
 
 // GetAttachmentStreamReader is GetAttachmentStream with the response body handed over as it arrives; the caller closes it.
@@ -255,7 +254,7 @@ func (s TicketAgent) GetAttachmentStreamReader(ctx context.Context, attachmentID
 	in := struct {
 		AttachmentID int64 `json:"AttachmentId"`
 	}{attachmentID}
-	return callReader(ctx, s.c, http.MethodPost, "v1/Agents/Ticket/GetAttachmentStream", in, true)
+	return callReader(ctx, s.c, "POST", "v1/Agents/Ticket/GetAttachmentStream", in, true)
 }
 
 // GetDefaultMessageContent calls POST v1/Agents/Ticket/GetDefaultMessageContent; it only reads, so it is retried like a GET.
@@ -267,7 +266,7 @@ func (s TicketAgent) GetDefaultMessageContent(ctx context.Context, messageAction
 		TicketID          int64             `json:"TicketId"`
 		TicketMessageID   int64             `json:"TicketMessageId"`
 	}{messageActionType, ticketID, ticketMessageID}
-	return call[string](ctx, s.c, http.MethodPost, "v1/Agents/Ticket/GetDefaultMessageContent", in, true)
+	return call[string](ctx, s.c, "POST", "v1/Agents/Ticket/GetDefaultMessageContent", in, true)
 }
 
 // GetDefaultMessageContentFull calls POST v1/Agents/Ticket/GetDefaultMessageContentFull; it only reads, so it is retried like a GET.
@@ -280,7 +279,7 @@ func (s TicketAgent) GetDefaultMessageContentFull(ctx context.Context, messageAc
 		TicketMessageID   int64             `json:"TicketMessageId"`
 		TicketTypeID      int64             `json:"TicketTypeId"`
 	}{messageActionType, ticketID, ticketMessageID, ticketTypeID}
-	return call[*TicketMessageContent](ctx, s.c, http.MethodPost, "v1/Agents/Ticket/GetDefaultMessageContentFull", in, true)
+	return call[*TicketMessageContent](ctx, s.c, "POST", "v1/Agents/Ticket/GetDefaultMessageContentFull", in, true)
 }
 
 // GetDefaultMessageContentWithOptions calls POST v1/Agents/Ticket/GetDefaultMessageContentWithOptions; it only reads, so it is retried like a GET.
@@ -294,7 +293,7 @@ func (s TicketAgent) GetDefaultMessageContentWithOptions(ctx context.Context, ex
 		TicketMessageID   int64             `json:"TicketMessageId"`
 		TicketTypeID      int64             `json:"TicketTypeId"`
 	}{excludeSignature, messageActionType, ticketID, ticketMessageID, ticketTypeID}
-	return call[*TicketMessageContent](ctx, s.c, http.MethodPost, "v1/Agents/Ticket/GetDefaultMessageContentWithOptions", in, true)
+	return call[*TicketMessageContent](ctx, s.c, "POST", "v1/Agents/Ticket/GetDefaultMessageContentWithOptions", in, true)
 }
 
 // GetForRmUI calls POST v1/Agents/Ticket/GetForRmUi; it only reads, so it is retried like a GET.
@@ -304,7 +303,7 @@ func (s TicketAgent) GetForRmUI(ctx context.Context, ticketID int64) (*TicketEnt
 	in := struct {
 		TicketID int64 `json:"TicketId"`
 	}{ticketID}
-	return call[*TicketEntity](ctx, s.c, http.MethodPost, "v1/Agents/Ticket/GetForRmUi", in, true)
+	return call[*TicketEntity](ctx, s.c, "POST", "v1/Agents/Ticket/GetForRmUi", in, true)
 }
 
 // GetHotlistEjUsers calls POST v1/Agents/Ticket/GetHotlistEjUsers; it only reads, so it is retried like a GET.
@@ -317,14 +316,14 @@ func (s TicketAgent) GetHotlistEjUsers(ctx context.Context, channel NotifyChanne
 		SkipAssociateIDs []int64       `json:"SkipAssociateIds,omitempty"`
 		TicketID         int64         `json:"TicketId"`
 	}{channel, notifyType, skipAssociateIDs, ticketID}
-	return call[[]float64](ctx, s.c, http.MethodPost, "v1/Agents/Ticket/GetHotlistEjUsers", in, true)
+	return call[[]float64](ctx, s.c, "POST", "v1/Agents/Ticket/GetHotlistEjUsers", in, true)
 }
 
 // GetNextInQueue calls POST v1/Agents/Ticket/GetNextInQueue.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Ticket_Agent/v1TicketAgent_GetNextInQueue.html
 func (s TicketAgent) GetNextInQueue(ctx context.Context) (*TicketEntity, error) {
-	return call[*TicketEntity](ctx, s.c, http.MethodPost, "v1/Agents/Ticket/GetNextInQueue", nil, false)
+	return call[*TicketEntity](ctx, s.c, "POST", "v1/Agents/Ticket/GetNextInQueue", nil, false)
 }
 
 // GetPreviewAttachmentStream calls POST v1/Agents/Ticket/GetPreviewAttachmentStream; it only reads, so it is retried like a GET.
@@ -334,7 +333,7 @@ func (s TicketAgent) GetPreviewAttachmentStream(ctx context.Context, attachmentI
 	in := struct {
 		AttachmentID int64 `json:"AttachmentId"`
 	}{attachmentID}
-	return call[*DocumentPreview](ctx, s.c, http.MethodPost, "v1/Agents/Ticket/GetPreviewAttachmentStream", in, true)
+	return call[*DocumentPreview](ctx, s.c, "POST", "v1/Agents/Ticket/GetPreviewAttachmentStream", in, true)
 }
 
 // GetRfcAttachmentStream calls POST v1/Agents/Ticket/GetRfcAttachmentStream; it only reads, so it is retried like a GET.
@@ -345,7 +344,7 @@ func (s TicketAgent) GetRfcAttachmentStream(ctx context.Context, attachmentID in
 		AttachmentID int64   `json:"AttachmentId"`
 		Position     float64 `json:"Position"`
 	}{attachmentID, position}
-	return callBytes(ctx, s.c, http.MethodPost, "v1/Agents/Ticket/GetRfcAttachmentStream", in, true)
+	return callBytes(ctx, s.c, "POST", "v1/Agents/Ticket/GetRfcAttachmentStream", in, true)
 }
 
 // GetRfcAttachmentStreamReader is GetRfcAttachmentStream with the response body handed over as it arrives; the caller closes it.
@@ -354,14 +353,14 @@ func (s TicketAgent) GetRfcAttachmentStreamReader(ctx context.Context, attachmen
 		AttachmentID int64   `json:"AttachmentId"`
 		Position     float64 `json:"Position"`
 	}{attachmentID, position}
-	return callReader(ctx, s.c, http.MethodPost, "v1/Agents/Ticket/GetRfcAttachmentStream", in, true)
+	return callReader(ctx, s.c, "POST", "v1/Agents/Ticket/GetRfcAttachmentStream", in, true)
 }
 
 // GetTicket calls POST v1/Agents/Ticket/GetTicket; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Ticket_Agent/v1TicketAgent_GetTicket.html
 func (s TicketAgent) GetTicket(ctx context.Context, ticketID int64) (*Ticket, error) {
-	return call[*Ticket](ctx, s.c, http.MethodPost, withQuery("v1/Agents/Ticket/GetTicket", "ticketId", ticketID), nil, true)
+	return call[*Ticket](ctx, s.c, "POST", withQuery("v1/Agents/Ticket/GetTicket", "ticketId", ticketID), nil, true)
 }
 
 // GetTicketAttachments calls POST v1/Agents/Ticket/GetTicketAttachments; it only reads, so it is retried like a GET.
@@ -371,21 +370,21 @@ func (s TicketAgent) GetTicketAttachments(ctx context.Context, ticketEntityID in
 	in := struct {
 		TicketEntityID int64 `json:"TicketEntityId"`
 	}{ticketEntityID}
-	return call[[]AttachmentEntity](ctx, s.c, http.MethodPost, "v1/Agents/Ticket/GetTicketAttachments", in, true)
+	return call[[]AttachmentEntity](ctx, s.c, "POST", "v1/Agents/Ticket/GetTicketAttachments", in, true)
 }
 
 // GetTicketEntity calls POST v1/Agents/Ticket/GetTicketEntity; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Ticket_Agent/v1TicketAgent_GetTicketEntity.html
 func (s TicketAgent) GetTicketEntity(ctx context.Context, ticketEntityID int64) (*TicketEntity, error) {
-	return call[*TicketEntity](ctx, s.c, http.MethodPost, withQuery("v1/Agents/Ticket/GetTicketEntity", "ticketEntityId", ticketEntityID), nil, true)
+	return call[*TicketEntity](ctx, s.c, "POST", withQuery("v1/Agents/Ticket/GetTicketEntity", "ticketEntityId", ticketEntityID), nil, true)
 }
 
 // GetTicketMessage calls POST v1/Agents/Ticket/GetTicketMessage; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Ticket_Agent/v1TicketAgent_GetTicketMessage.html
 func (s TicketAgent) GetTicketMessage(ctx context.Context, ticketMessageID int64) (*TicketMessage, error) {
-	return call[*TicketMessage](ctx, s.c, http.MethodPost, withQuery("v1/Agents/Ticket/GetTicketMessage", "ticketMessageId", ticketMessageID), nil, true)
+	return call[*TicketMessage](ctx, s.c, "POST", withQuery("v1/Agents/Ticket/GetTicketMessage", "ticketMessageId", ticketMessageID), nil, true)
 }
 
 // GetTicketMessageEntities calls POST v1/Agents/Ticket/GetTicketMessageEntities; it only reads, so it is retried like a GET.
@@ -396,14 +395,14 @@ func (s TicketAgent) GetTicketMessageEntities(ctx context.Context, messageIDs []
 		MessageIDs []int64 `json:"MessageIds,omitempty"`
 		TicketID   int64   `json:"TicketId"`
 	}{messageIDs, ticketID}
-	return call[[]TicketMessageEntity](ctx, s.c, http.MethodPost, "v1/Agents/Ticket/GetTicketMessageEntities", in, true)
+	return call[[]TicketMessageEntity](ctx, s.c, "POST", "v1/Agents/Ticket/GetTicketMessageEntities", in, true)
 }
 
 // GetTicketMessageEntity calls POST v1/Agents/Ticket/GetTicketMessageEntity; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Ticket_Agent/v1TicketAgent_GetTicketMessageEntity.html
 func (s TicketAgent) GetTicketMessageEntity(ctx context.Context, ticketMessageEntityID int64) (*TicketMessageEntity, error) {
-	return call[*TicketMessageEntity](ctx, s.c, http.MethodPost, withQuery("v1/Agents/Ticket/GetTicketMessageEntity", "ticketMessageEntityId", ticketMessageEntityID), nil, true)
+	return call[*TicketMessageEntity](ctx, s.c, "POST", withQuery("v1/Agents/Ticket/GetTicketMessageEntity", "ticketMessageEntityId", ticketMessageEntityID), nil, true)
 }
 
 // GetTicketMessageWithEmbeddedData calls POST v1/Agents/Ticket/GetTicketMessageWithEmbeddedData; it only reads, so it is retried like a GET.
@@ -414,7 +413,7 @@ func (s TicketAgent) GetTicketMessageWithEmbeddedData(ctx context.Context, embed
 		EmbedImages ImageEmbedType `json:"EmbedImages,omitempty"`
 		ID          int64          `json:"Id"`
 	}{embedImages, id}
-	return call[*TicketMessageEntity](ctx, s.c, http.MethodPost, "v1/Agents/Ticket/GetTicketMessageWithEmbeddedData", in, true)
+	return call[*TicketMessageEntity](ctx, s.c, "POST", "v1/Agents/Ticket/GetTicketMessageWithEmbeddedData", in, true)
 }
 
 // GetTicketMessageWithOptions calls POST v1/Agents/Ticket/GetTicketMessageWithOptions; it only reads, so it is retried like a GET.
@@ -425,7 +424,7 @@ func (s TicketAgent) GetTicketMessageWithOptions(ctx context.Context, includeNon
 		IncludeNonInlineAttachmentsInfo bool  `json:"IncludeNonInlineAttachmentsInfo"`
 		TicketMessageEntityID           int64 `json:"TicketMessageEntityId"`
 	}{includeNonInlineAttachmentsInfo, ticketMessageEntityID}
-	return call[*TicketMessageEntity](ctx, s.c, http.MethodPost, "v1/Agents/Ticket/GetTicketMessageWithOptions", in, true)
+	return call[*TicketMessageEntity](ctx, s.c, "POST", "v1/Agents/Ticket/GetTicketMessageWithOptions", in, true)
 }
 
 // GetTicketParentID calls POST v1/Agents/Ticket/GetTicketParentId; it only reads, so it is retried like a GET.
@@ -435,7 +434,7 @@ func (s TicketAgent) GetTicketParentID(ctx context.Context, ticketID int64) (int
 	in := struct {
 		TicketID int64 `json:"TicketId"`
 	}{ticketID}
-	return call[int64](ctx, s.c, http.MethodPost, "v1/Agents/Ticket/GetTicketParentId", in, true)
+	return call[int64](ctx, s.c, "POST", "v1/Agents/Ticket/GetTicketParentId", in, true)
 }
 
 // GetTicketRelationActions calls POST v1/Agents/Ticket/GetTicketRelationActions; it only reads, so it is retried like a GET.
@@ -447,14 +446,14 @@ func (s TicketAgent) GetTicketRelationActions(ctx context.Context, parentTicketI
 		TicketID       int64 `json:"TicketId"`
 		TicketTypeID   int64 `json:"TicketTypeId"`
 	}{parentTicketID, ticketID, ticketTypeID}
-	return call[*TicketRelationAction](ctx, s.c, http.MethodPost, "v1/Agents/Ticket/GetTicketRelationActions", in, true)
+	return call[*TicketRelationAction](ctx, s.c, "POST", "v1/Agents/Ticket/GetTicketRelationActions", in, true)
 }
 
 // GetTicketRelationEntity calls POST v1/Agents/Ticket/GetTicketRelationEntity; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Ticket_Agent/v1TicketAgent_GetTicketRelationEntity.html
 func (s TicketAgent) GetTicketRelationEntity(ctx context.Context, ticketRelationEntityID int64) (*TicketRelationEntity, error) {
-	return call[*TicketRelationEntity](ctx, s.c, http.MethodPost, withQuery("v1/Agents/Ticket/GetTicketRelationEntity", "ticketRelationEntityId", ticketRelationEntityID), nil, true)
+	return call[*TicketRelationEntity](ctx, s.c, "POST", withQuery("v1/Agents/Ticket/GetTicketRelationEntity", "ticketRelationEntityId", ticketRelationEntityID), nil, true)
 }
 
 // GetTicketRelations calls POST v1/Agents/Ticket/GetTicketRelations; it only reads, so it is retried like a GET.
@@ -464,7 +463,7 @@ func (s TicketAgent) GetTicketRelations(ctx context.Context, ticketID int64) ([]
 	in := struct {
 		TicketID int64 `json:"TicketId"`
 	}{ticketID}
-	return call[[]TicketRelationItem](ctx, s.c, http.MethodPost, "v1/Agents/Ticket/GetTicketRelations", in, true)
+	return call[[]TicketRelationItem](ctx, s.c, "POST", "v1/Agents/Ticket/GetTicketRelations", in, true)
 }
 
 // GetTicketSummaries calls POST v1/Agents/Ticket/GetTicketSummaries; it only reads, so it is retried like a GET.
@@ -474,7 +473,7 @@ func (s TicketAgent) GetTicketSummaries(ctx context.Context, ticketIDs []int64) 
 	in := struct {
 		TicketIDs []int64 `json:"TicketIds,omitempty"`
 	}{ticketIDs}
-	return call[[]TicketSummaryItem](ctx, s.c, http.MethodPost, "v1/Agents/Ticket/GetTicketSummaries", in, true)
+	return call[[]TicketSummaryItem](ctx, s.c, "POST", "v1/Agents/Ticket/GetTicketSummaries", in, true)
 }
 
 // GetTickets calls POST v1/Agents/Ticket/GetTickets; it only reads, so it is retried like a GET.
@@ -484,7 +483,7 @@ func (s TicketAgent) GetTickets(ctx context.Context, ticketIDs []int64) ([]Ticke
 	in := struct {
 		TicketIDs []int64 `json:"TicketIds,omitempty"`
 	}{ticketIDs}
-	return call[[]Ticket](ctx, s.c, http.MethodPost, "v1/Agents/Ticket/GetTickets", in, true)
+	return call[[]Ticket](ctx, s.c, "POST", "v1/Agents/Ticket/GetTickets", in, true)
 }
 
 // Html2Text calls POST v1/Agents/Ticket/Html2Text.
@@ -494,7 +493,7 @@ func (s TicketAgent) Html2Text(ctx context.Context, content string) (string, err
 	in := struct {
 		Content string `json:"Content"`
 	}{content}
-	return call[string](ctx, s.c, http.MethodPost, "v1/Agents/Ticket/Html2Text", in, false)
+	return call[string](ctx, s.c, "POST", "v1/Agents/Ticket/Html2Text", in, false)
 }
 
 // MergeTickets calls POST v1/Agents/Ticket/MergeTickets.
@@ -505,7 +504,7 @@ func (s TicketAgent) MergeTickets(ctx context.Context, mergedTicketEntity *Ticke
 		MergedTicketEntity *TicketEntity `json:"MergedTicketEntity,omitempty"`
 		SecondaryTicketIDs []int64       `json:"SecondaryTicketIds,omitempty"`
 	}{mergedTicketEntity, secondaryTicketIDs}
-	return call[*TicketEntity](ctx, s.c, http.MethodPost, "v1/Agents/Ticket/MergeTickets", in, false)
+	return call[*TicketEntity](ctx, s.c, "POST", "v1/Agents/Ticket/MergeTickets", in, false)
 }
 
 // NotifyNewTicket calls POST v1/Agents/Ticket/NotifyNewTicket.
@@ -515,7 +514,7 @@ func (s TicketAgent) NotifyNewTicket(ctx context.Context, ticketEntityID int64) 
 	in := struct {
 		TicketEntityID int64 `json:"TicketEntityId"`
 	}{ticketEntityID}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Ticket/NotifyNewTicket", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Ticket/NotifyNewTicket", in, false)
 }
 
 // NotifyNewTicketMessage calls POST v1/Agents/Ticket/NotifyNewTicketMessage.
@@ -525,7 +524,7 @@ func (s TicketAgent) NotifyNewTicketMessage(ctx context.Context, ticketEntityID 
 	in := struct {
 		TicketEntityID int64 `json:"TicketEntityId"`
 	}{ticketEntityID}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Ticket/NotifyNewTicketMessage", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Ticket/NotifyNewTicketMessage", in, false)
 }
 
 // ProcessTicketWhenRead calls POST v1/Agents/Ticket/ProcessTicketWhenRead.
@@ -535,7 +534,7 @@ func (s TicketAgent) ProcessTicketWhenRead(ctx context.Context, ticketEntityID i
 	in := struct {
 		TicketEntityID int64 `json:"TicketEntityId"`
 	}{ticketEntityID}
-	return call[*TicketEntity](ctx, s.c, http.MethodPost, "v1/Agents/Ticket/ProcessTicketWhenRead", in, false)
+	return call[*TicketEntity](ctx, s.c, "POST", "v1/Agents/Ticket/ProcessTicketWhenRead", in, false)
 }
 
 // RemoveMessageAttachments calls POST v1/Agents/Ticket/RemoveMessageAttachments.
@@ -546,7 +545,7 @@ func (s TicketAgent) RemoveMessageAttachments(ctx context.Context, attachmentIDs
 		AttachmentIDs         []int64 `json:"AttachmentIds,omitempty"`
 		TicketMessageEntityID int64   `json:"TicketMessageEntityId"`
 	}{attachmentIDs, ticketMessageEntityID}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Ticket/RemoveMessageAttachments", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Ticket/RemoveMessageAttachments", in, false)
 }
 
 // ResolveTicketID calls POST v1/Agents/Ticket/ResolveTicketId.
@@ -556,7 +555,7 @@ func (s TicketAgent) ResolveTicketID(ctx context.Context, ticketID int64) (int64
 	in := struct {
 		TicketID int64 `json:"TicketId"`
 	}{ticketID}
-	return call[int64](ctx, s.c, http.MethodPost, "v1/Agents/Ticket/ResolveTicketId", in, false)
+	return call[int64](ctx, s.c, "POST", "v1/Agents/Ticket/ResolveTicketId", in, false)
 }
 
 // SanitizeMailContent calls POST v1/Agents/Ticket/SanitizeMailContent.
@@ -566,7 +565,7 @@ func (s TicketAgent) SanitizeMailContent(ctx context.Context, content string) (s
 	in := struct {
 		Content string `json:"Content"`
 	}{content}
-	return call[string](ctx, s.c, http.MethodPost, "v1/Agents/Ticket/SanitizeMailContent", in, false)
+	return call[string](ctx, s.c, "POST", "v1/Agents/Ticket/SanitizeMailContent", in, false)
 }
 
 // SanitizeMailContentWithOptions calls POST v1/Agents/Ticket/SanitizeMailContentWithOptions.
@@ -577,7 +576,7 @@ func (s TicketAgent) SanitizeMailContentWithOptions(ctx context.Context, content
 		Content string               `json:"Content"`
 		Options HTMLSanitizerOptions `json:"Options,omitempty"`
 	}{content, options}
-	return call[string](ctx, s.c, http.MethodPost, "v1/Agents/Ticket/SanitizeMailContentWithOptions", in, false)
+	return call[string](ctx, s.c, "POST", "v1/Agents/Ticket/SanitizeMailContentWithOptions", in, false)
 }
 
 // SanitizeMailContents calls POST v1/Agents/Ticket/SanitizeMailContents.
@@ -587,21 +586,21 @@ func (s TicketAgent) SanitizeMailContents(ctx context.Context, contents []string
 	in := struct {
 		Contents []string `json:"Contents,omitempty"`
 	}{contents}
-	return call[[]string](ctx, s.c, http.MethodPost, "v1/Agents/Ticket/SanitizeMailContents", in, false)
+	return call[[]string](ctx, s.c, "POST", "v1/Agents/Ticket/SanitizeMailContents", in, false)
 }
 
 // SaveAttachmentEntity calls POST v1/Agents/Ticket/SaveAttachmentEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Ticket_Agent/v1TicketAgent_SaveAttachmentEntity.html
 func (s TicketAgent) SaveAttachmentEntity(ctx context.Context, attachmentEntity *AttachmentEntity) (*AttachmentEntity, error) {
-	return call[*AttachmentEntity](ctx, s.c, http.MethodPost, "v1/Agents/Ticket/SaveAttachmentEntity", attachmentEntity, false)
+	return call[*AttachmentEntity](ctx, s.c, "POST", "v1/Agents/Ticket/SaveAttachmentEntity", attachmentEntity, false)
 }
 
 // SaveTicketEntity calls POST v1/Agents/Ticket/SaveTicketEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Ticket_Agent/v1TicketAgent_SaveTicketEntity.html
 func (s TicketAgent) SaveTicketEntity(ctx context.Context, ticketEntity *TicketEntity) (*TicketEntity, error) {
-	return call[*TicketEntity](ctx, s.c, http.MethodPost, "v1/Agents/Ticket/SaveTicketEntity", ticketEntity, false)
+	return call[*TicketEntity](ctx, s.c, "POST", "v1/Agents/Ticket/SaveTicketEntity", ticketEntity, false)
 }
 
 // SaveTicketEntityWithNotify calls POST v1/Agents/Ticket/SaveTicketEntityWithNotify.
@@ -612,14 +611,14 @@ func (s TicketAgent) SaveTicketEntityWithNotify(ctx context.Context, newEntity *
 		NewEntity *TicketEntity `json:"NewEntity,omitempty"`
 		Notify    bool          `json:"Notify"`
 	}{newEntity, notify}
-	return call[*TicketEntity](ctx, s.c, http.MethodPost, "v1/Agents/Ticket/SaveTicketEntityWithNotify", in, false)
+	return call[*TicketEntity](ctx, s.c, "POST", "v1/Agents/Ticket/SaveTicketEntityWithNotify", in, false)
 }
 
 // SaveTicketMessageEntity calls POST v1/Agents/Ticket/SaveTicketMessageEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Ticket_Agent/v1TicketAgent_SaveTicketMessageEntity.html
 func (s TicketAgent) SaveTicketMessageEntity(ctx context.Context, ticketMessageEntity *TicketMessageEntity) (*TicketMessageEntity, error) {
-	return call[*TicketMessageEntity](ctx, s.c, http.MethodPost, "v1/Agents/Ticket/SaveTicketMessageEntity", ticketMessageEntity, false)
+	return call[*TicketMessageEntity](ctx, s.c, "POST", "v1/Agents/Ticket/SaveTicketMessageEntity", ticketMessageEntity, false)
 }
 
 // SaveTicketMessageEntityWithNotify calls POST v1/Agents/Ticket/SaveTicketMessageEntityWithNotify.
@@ -630,7 +629,7 @@ func (s TicketAgent) SaveTicketMessageEntityWithNotify(ctx context.Context, newE
 		NewEntity *TicketMessageEntity `json:"NewEntity,omitempty"`
 		Notify    bool                 `json:"Notify"`
 	}{newEntity, notify}
-	return call[*TicketMessageEntity](ctx, s.c, http.MethodPost, "v1/Agents/Ticket/SaveTicketMessageEntityWithNotify", in, false)
+	return call[*TicketMessageEntity](ctx, s.c, "POST", "v1/Agents/Ticket/SaveTicketMessageEntityWithNotify", in, false)
 }
 
 // SaveTicketMessageEntityWithOptions calls POST v1/Agents/Ticket/SaveTicketMessageEntityWithOptions.
@@ -643,14 +642,14 @@ func (s TicketAgent) SaveTicketMessageEntityWithOptions(ctx context.Context, att
 		Notify          bool                 `json:"Notify"`
 		UpdateRepliedAt bool                 `json:"UpdateRepliedAt"`
 	}{attachmentIDs, entity, notify, updateRepliedAt}
-	return call[*TicketMessageEntity](ctx, s.c, http.MethodPost, "v1/Agents/Ticket/SaveTicketMessageEntityWithOptions", in, false)
+	return call[*TicketMessageEntity](ctx, s.c, "POST", "v1/Agents/Ticket/SaveTicketMessageEntityWithOptions", in, false)
 }
 
 // SaveTicketRelationEntity calls POST v1/Agents/Ticket/SaveTicketRelationEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Ticket_Agent/v1TicketAgent_SaveTicketRelationEntity.html
 func (s TicketAgent) SaveTicketRelationEntity(ctx context.Context, ticketRelationEntity *TicketRelationEntity) (*TicketRelationEntity, error) {
-	return call[*TicketRelationEntity](ctx, s.c, http.MethodPost, "v1/Agents/Ticket/SaveTicketRelationEntity", ticketRelationEntity, false)
+	return call[*TicketRelationEntity](ctx, s.c, "POST", "v1/Agents/Ticket/SaveTicketRelationEntity", ticketRelationEntity, false)
 }
 
 // SendTicketMessage calls POST v1/Agents/Ticket/SendTicketMessage.
@@ -666,7 +665,7 @@ func (s TicketAgent) SendTicketMessage(ctx context.Context, bcc []string, cc []s
 		TicketMessageEntityID int64    `json:"TicketMessageEntityId"`
 		To                    []string `json:"To,omitempty"`
 	}{bcc, cc, gdprSource, replyTemplateID, subject, ticketMessageEntityID, to}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Ticket/SendTicketMessage", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Ticket/SendTicketMessage", in, false)
 }
 
 // SendTicketMessageSms calls POST v1/Agents/Ticket/SendTicketMessageSms.
@@ -678,7 +677,7 @@ func (s TicketAgent) SendTicketMessageSms(ctx context.Context, replyTemplateID i
 		Sms                   []string `json:"Sms,omitempty"`
 		TicketMessageEntityID int64    `json:"TicketMessageEntityId"`
 	}{replyTemplateID, sms, ticketMessageEntityID}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Ticket/SendTicketMessageSms", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Ticket/SendTicketMessageSms", in, false)
 }
 
 // SetDeletedStatusByIDs calls POST v1/Agents/Ticket/SetDeletedStatusByIds.
@@ -688,7 +687,7 @@ func (s TicketAgent) SetDeletedStatusByIDs(ctx context.Context, ticketIDs []int6
 	in := struct {
 		TicketIDs []int64 `json:"TicketIds,omitempty"`
 	}{ticketIDs}
-	return call[[]int64](ctx, s.c, http.MethodPost, "v1/Agents/Ticket/SetDeletedStatusByIds", in, false)
+	return call[[]int64](ctx, s.c, "POST", "v1/Agents/Ticket/SetDeletedStatusByIds", in, false)
 }
 
 // SetDeletedStatusByProvider calls POST v1/Agents/Ticket/SetDeletedStatusByProvider.
@@ -699,7 +698,7 @@ func (s TicketAgent) SetDeletedStatusByProvider(ctx context.Context, providerNam
 		ProviderName string                   `json:"ProviderName"`
 		Restrictions []ArchiveRestrictionInfo `json:"Restrictions,omitempty"`
 	}{providerName, restrictions}
-	return call[[]float64](ctx, s.c, http.MethodPost, "v1/Agents/Ticket/SetDeletedStatusByProvider", in, false)
+	return call[[]float64](ctx, s.c, "POST", "v1/Agents/Ticket/SetDeletedStatusByProvider", in, false)
 }
 
 // SetSpamStatusByIDs calls POST v1/Agents/Ticket/SetSpamStatusByIds.
@@ -709,7 +708,7 @@ func (s TicketAgent) SetSpamStatusByIDs(ctx context.Context, ticketIDs []int64) 
 	in := struct {
 		TicketIDs []int64 `json:"TicketIds,omitempty"`
 	}{ticketIDs}
-	return call[[]int64](ctx, s.c, http.MethodPost, "v1/Agents/Ticket/SetSpamStatusByIds", in, false)
+	return call[[]int64](ctx, s.c, "POST", "v1/Agents/Ticket/SetSpamStatusByIds", in, false)
 }
 
 // SetSpamStatusByProvider calls POST v1/Agents/Ticket/SetSpamStatusByProvider.
@@ -720,7 +719,7 @@ func (s TicketAgent) SetSpamStatusByProvider(ctx context.Context, providerName s
 		ProviderName string                   `json:"ProviderName"`
 		Restrictions []ArchiveRestrictionInfo `json:"Restrictions,omitempty"`
 	}{providerName, restrictions}
-	return call[[]float64](ctx, s.c, http.MethodPost, "v1/Agents/Ticket/SetSpamStatusByProvider", in, false)
+	return call[[]float64](ctx, s.c, "POST", "v1/Agents/Ticket/SetSpamStatusByProvider", in, false)
 }
 
 // SetTicketMessageImportant calls POST v1/Agents/Ticket/SetTicketMessageImportant.
@@ -731,7 +730,7 @@ func (s TicketAgent) SetTicketMessageImportant(ctx context.Context, important bo
 		Important       bool  `json:"Important"`
 		TicketMessageID int64 `json:"TicketMessageId"`
 	}{important, ticketMessageID}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Ticket/SetTicketMessageImportant", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Ticket/SetTicketMessageImportant", in, false)
 }
 
 // SetTicketParent calls POST v1/Agents/Ticket/SetTicketParent.
@@ -743,7 +742,7 @@ func (s TicketAgent) SetTicketParent(ctx context.Context, comment string, parent
 		ParentTicketID int64  `json:"ParentTicketId"`
 		TicketID       int64  `json:"TicketId"`
 	}{comment, parentTicketID, ticketID}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Ticket/SetTicketParent", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Ticket/SetTicketParent", in, false)
 }
 
 // SetTicketReadByOwner calls POST v1/Agents/Ticket/SetTicketReadByOwner.
@@ -755,7 +754,7 @@ func (s TicketAgent) SetTicketReadByOwner(ctx context.Context, checkEscalating b
 		ReadStatus      TicketReadStatus `json:"ReadStatus,omitempty"`
 		TicketEntityID  int64            `json:"TicketEntityId"`
 	}{checkEscalating, readStatus, ticketEntityID}
-	return call[*TicketEntity](ctx, s.c, http.MethodPost, "v1/Agents/Ticket/SetTicketReadByOwner", in, false)
+	return call[*TicketEntity](ctx, s.c, "POST", "v1/Agents/Ticket/SetTicketReadByOwner", in, false)
 }
 
 // SplitTicket calls POST v1/Agents/Ticket/SplitTicket.
@@ -769,7 +768,7 @@ func (s TicketAgent) SplitTicket(ctx context.Context, newTicketEntity *TicketEnt
 		SourceTicketEntityStatusID int64         `json:"SourceTicketEntityStatusId"`
 		TransferMessageIDs         []int64       `json:"TransferMessageIds,omitempty"`
 	}{newTicketEntity, sourceTicketEntityActivate, sourceTicketEntityID, sourceTicketEntityStatusID, transferMessageIDs}
-	return call[*TicketEntity](ctx, s.c, http.MethodPost, "v1/Agents/Ticket/SplitTicket", in, false)
+	return call[*TicketEntity](ctx, s.c, "POST", "v1/Agents/Ticket/SplitTicket", in, false)
 }
 
 // SplitTicketMessage calls POST v1/Agents/Ticket/SplitTicketMessage.
@@ -782,7 +781,7 @@ func (s TicketAgent) SplitTicketMessage(ctx context.Context, newTicketEntity *Ti
 		SourceTicketMessage    *TicketMessageEntity `json:"SourceTicketMessage,omitempty"`
 		TransferAttachmentsIDs []int64              `json:"TransferAttachmentsIds,omitempty"`
 	}{newTicketEntity, newTicketMessage, sourceTicketMessage, transferAttachmentsIDs}
-	return call[*TicketEntity](ctx, s.c, http.MethodPost, "v1/Agents/Ticket/SplitTicketMessage", in, false)
+	return call[*TicketEntity](ctx, s.c, "POST", "v1/Agents/Ticket/SplitTicketMessage", in, false)
 }
 
 // UndeleteByIDs calls POST v1/Agents/Ticket/UndeleteByIds.
@@ -792,7 +791,7 @@ func (s TicketAgent) UndeleteByIDs(ctx context.Context, ticketIDs []int64) error
 	in := struct {
 		TicketIDs []int64 `json:"TicketIds,omitempty"`
 	}{ticketIDs}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Ticket/UndeleteByIds", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Ticket/UndeleteByIds", in, false)
 }
 
 // UpdateTicketsReadStatus calls POST v1/Agents/Ticket/UpdateTicketsReadStatus.
@@ -803,7 +802,7 @@ func (s TicketAgent) UpdateTicketsReadStatus(ctx context.Context, newStatus Tick
 		NewStatus TicketReadStatus `json:"NewStatus,omitempty"`
 		TicketIDs []int64          `json:"TicketIds,omitempty"`
 	}{newStatus, ticketIDs}
-	return call[[]float64](ctx, s.c, http.MethodPost, "v1/Agents/Ticket/UpdateTicketsReadStatus", in, false)
+	return call[[]float64](ctx, s.c, "POST", "v1/Agents/Ticket/UpdateTicketsReadStatus", in, false)
 }
 
 // UpdateTicketsReadStatusByProvider calls POST v1/Agents/Ticket/UpdateTicketsReadStatusByProvider.
@@ -815,7 +814,7 @@ func (s TicketAgent) UpdateTicketsReadStatusByProvider(ctx context.Context, newS
 		Provider     string                   `json:"Provider"`
 		Restrictions []ArchiveRestrictionInfo `json:"Restrictions,omitempty"`
 	}{newStatus, provider, restrictions}
-	return call[[]float64](ctx, s.c, http.MethodPost, "v1/Agents/Ticket/UpdateTicketsReadStatusByProvider", in, false)
+	return call[[]float64](ctx, s.c, "POST", "v1/Agents/Ticket/UpdateTicketsReadStatusByProvider", in, false)
 }
 
 // UploadAttachment calls POST v1/Agents/Ticket/UploadAttachment.
@@ -826,7 +825,7 @@ func (s TicketAgent) UploadAttachment(ctx context.Context, attachmentID int64, c
 		AttachmentID int64  `json:"AttachmentId"`
 		Content      []byte `json:"Content,omitempty"`
 	}{attachmentID, content}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Ticket/UploadAttachment", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Ticket/UploadAttachment", in, false)
 }
 
 // ValidateAttachments calls POST v1/Agents/Ticket/ValidateAttachments.
@@ -836,7 +835,7 @@ func (s TicketAgent) ValidateAttachments(ctx context.Context, attachmentIDs []in
 	in := struct {
 		AttachmentIDs []int64 `json:"AttachmentIds,omitempty"`
 	}{attachmentIDs}
-	return call[[]AttachmentValidationResult](ctx, s.c, http.MethodPost, "v1/Agents/Ticket/ValidateAttachments", in, false)
+	return call[[]AttachmentValidationResult](ctx, s.c, "POST", "v1/Agents/Ticket/ValidateAttachments", in, false)
 }
 
 // ValidateTicketRelations calls POST v1/Agents/Ticket/ValidateTicketRelations.
@@ -848,5 +847,5 @@ func (s TicketAgent) ValidateTicketRelations(ctx context.Context, destinationTic
 		RelationType        TicketRelationType `json:"RelationType,omitempty"`
 		SourceTicketIDs     []int64            `json:"SourceTicketIds,omitempty"`
 	}{destinationTicketID, relationType, sourceTicketIDs}
-	return call[[]TicketRelationResult](ctx, s.c, http.MethodPost, "v1/Agents/Ticket/ValidateTicketRelations", in, false)
+	return call[[]TicketRelationResult](ctx, s.c, "POST", "v1/Agents/Ticket/ValidateTicketRelations", in, false)
 }

@@ -4,7 +4,6 @@ package webapi
 
 import (
 	"context"
-	"net/http"
 
 	"github.com/go-superoffice/superoffice/tenant"
 )
@@ -18,42 +17,42 @@ type TimeZoneAgent struct{ c *tenant.Client }
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/TimeZone_Agent/v1TimeZoneAgent_CheckNewTimeZoneDataAvailable.html
 func (s TimeZoneAgent) CheckNewTimeZoneDataAvailable(ctx context.Context) (bool, error) {
-	return call[bool](ctx, s.c, http.MethodPost, "v1/Agents/TimeZone/CheckNewTimeZoneDataAvailable", nil, false)
+	return call[bool](ctx, s.c, "POST", "v1/Agents/TimeZone/CheckNewTimeZoneDataAvailable", nil, false)
 }
 
 // DeleteTimeZones calls POST v1/Agents/TimeZone/DeleteTimeZones.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/TimeZone_Agent/v1TimeZoneAgent_DeleteTimeZones.html
 func (s TimeZoneAgent) DeleteTimeZones(ctx context.Context) error {
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/TimeZone/DeleteTimeZones", nil, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/TimeZone/DeleteTimeZones", nil, false)
 }
 
 // GetBaseTimeZoneID calls POST v1/Agents/TimeZone/GetBaseTimeZoneId; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/TimeZone_Agent/v1TimeZoneAgent_GetBaseTimeZoneId.html
 func (s TimeZoneAgent) GetBaseTimeZoneID(ctx context.Context) (int64, error) {
-	return call[int64](ctx, s.c, http.MethodPost, "v1/Agents/TimeZone/GetBaseTimeZoneId", nil, true)
+	return call[int64](ctx, s.c, "POST", "v1/Agents/TimeZone/GetBaseTimeZoneId", nil, true)
 }
 
 // GetDefaultTimeZoneInformation calls POST v1/Agents/TimeZone/GetDefaultTimeZoneInformation; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/TimeZone_Agent/v1TimeZoneAgent_GetDefaultTimeZoneInformation.html
 func (s TimeZoneAgent) GetDefaultTimeZoneInformation(ctx context.Context) (*PreferredTimeZone, error) {
-	return call[*PreferredTimeZone](ctx, s.c, http.MethodPost, "v1/Agents/TimeZone/GetDefaultTimeZoneInformation", nil, true)
+	return call[*PreferredTimeZone](ctx, s.c, "POST", "v1/Agents/TimeZone/GetDefaultTimeZoneInformation", nil, true)
 }
 
 // GetDefaultTimeZonePreference calls POST v1/Agents/TimeZone/GetDefaultTimeZonePreference; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/TimeZone_Agent/v1TimeZoneAgent_GetDefaultTimeZonePreference.html
 func (s TimeZoneAgent) GetDefaultTimeZonePreference(ctx context.Context) (float64, error) {
-	return call[float64](ctx, s.c, http.MethodPost, "v1/Agents/TimeZone/GetDefaultTimeZonePreference", nil, true)
+	return call[float64](ctx, s.c, "POST", "v1/Agents/TimeZone/GetDefaultTimeZonePreference", nil, true)
 }
 
 // InitializeTimeZoneData calls POST v1/Agents/TimeZone/InitializeTimeZoneData.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/TimeZone_Agent/v1TimeZoneAgent_InitializeTimeZoneData.html
 func (s TimeZoneAgent) InitializeTimeZoneData(ctx context.Context) ([]TimeZoneData, error) {
-	return call[[]TimeZoneData](ctx, s.c, http.MethodPost, "v1/Agents/TimeZone/InitializeTimeZoneData", nil, false)
+	return call[[]TimeZoneData](ctx, s.c, "POST", "v1/Agents/TimeZone/InitializeTimeZoneData", nil, false)
 }
 
 // SetActiveTimeZoneRow calls POST v1/Agents/TimeZone/SetActiveTimeZoneRow.
@@ -64,7 +63,7 @@ func (s TimeZoneAgent) SetActiveTimeZoneRow(ctx context.Context, active bool, id
 		Active bool  `json:"Active"`
 		ID     int64 `json:"Id"`
 	}{active, id}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/TimeZone/SetActiveTimeZoneRow", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/TimeZone/SetActiveTimeZoneRow", in, false)
 }
 
 // SetActiveTimeZonesByFilter calls POST v1/Agents/TimeZone/SetActiveTimeZonesByFilter.
@@ -75,7 +74,7 @@ func (s TimeZoneAgent) SetActiveTimeZonesByFilter(ctx context.Context, active bo
 		Active bool   `json:"Active"`
 		Filter string `json:"Filter"`
 	}{active, filter}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/TimeZone/SetActiveTimeZonesByFilter", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/TimeZone/SetActiveTimeZonesByFilter", in, false)
 }
 
 // SetBaseTimeZoneID calls POST v1/Agents/TimeZone/SetBaseTimeZoneId.
@@ -85,14 +84,14 @@ func (s TimeZoneAgent) SetBaseTimeZoneID(ctx context.Context, timezoneID int64) 
 	in := struct {
 		TimezoneID int64 `json:"TimezoneId"`
 	}{timezoneID}
-	return call[bool](ctx, s.c, http.MethodPost, "v1/Agents/TimeZone/SetBaseTimeZoneId", in, false)
+	return call[bool](ctx, s.c, "POST", "v1/Agents/TimeZone/SetBaseTimeZoneId", in, false)
 }
 
 // TimeOfLastTimeZoneUpdate calls POST v1/Agents/TimeZone/TimeOfLastTimeZoneUpdate.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/TimeZone_Agent/v1TimeZoneAgent_TimeOfLastTimeZoneUpdate.html
 func (s TimeZoneAgent) TimeOfLastTimeZoneUpdate(ctx context.Context) (Time, error) {
-	return call[Time](ctx, s.c, http.MethodPost, "v1/Agents/TimeZone/TimeOfLastTimeZoneUpdate", nil, false)
+	return call[Time](ctx, s.c, "POST", "v1/Agents/TimeZone/TimeOfLastTimeZoneUpdate", nil, false)
 }
 
 // ToggleActiveTimeZoneRow calls POST v1/Agents/TimeZone/ToggleActiveTimeZoneRow.
@@ -102,12 +101,12 @@ func (s TimeZoneAgent) ToggleActiveTimeZoneRow(ctx context.Context, id int64) er
 	in := struct {
 		ID int64 `json:"Id"`
 	}{id}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/TimeZone/ToggleActiveTimeZoneRow", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/TimeZone/ToggleActiveTimeZoneRow", in, false)
 }
 
 // UpdateTimeZoneData calls POST v1/Agents/TimeZone/UpdateTimeZoneData.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/TimeZone_Agent/v1TimeZoneAgent_UpdateTimeZoneData.html
 func (s TimeZoneAgent) UpdateTimeZoneData(ctx context.Context) (bool, error) {
-	return call[bool](ctx, s.c, http.MethodPost, "v1/Agents/TimeZone/UpdateTimeZoneData", nil, false)
+	return call[bool](ctx, s.c, "POST", "v1/Agents/TimeZone/UpdateTimeZoneData", nil, false)
 }

@@ -4,7 +4,6 @@ package webapi
 
 import (
 	"context"
-	"net/http"
 
 	"github.com/go-superoffice/superoffice/tenant"
 )
@@ -21,5 +20,5 @@ func (s TooltipsAgent) GetTooltip(ctx context.Context, tooltipHint string) (stri
 	in := struct {
 		TooltipHint string `json:"TooltipHint"`
 	}{tooltipHint}
-	return call[string](ctx, s.c, http.MethodPost, "v1/Agents/Tooltips/GetTooltip", in, true)
+	return call[string](ctx, s.c, "POST", "v1/Agents/Tooltips/GetTooltip", in, true)
 }

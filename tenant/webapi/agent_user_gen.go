@@ -4,7 +4,6 @@ package webapi
 
 import (
 	"context"
-	"net/http"
 
 	"github.com/go-superoffice/superoffice/tenant"
 )
@@ -21,7 +20,7 @@ func (s UserAgent) AddOwnerContact(ctx context.Context, contactID int64) error {
 	in := struct {
 		ContactID int64 `json:"ContactId"`
 	}{contactID}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/User/AddOwnerContact", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/User/AddOwnerContact", in, false)
 }
 
 // CanChangePassword calls POST v1/Agents/User/CanChangePassword; it only reads, so it is retried like a GET.
@@ -31,7 +30,7 @@ func (s UserAgent) CanChangePassword(ctx context.Context, associateID int64) (bo
 	in := struct {
 		AssociateID int64 `json:"AssociateId"`
 	}{associateID}
-	return call[bool](ctx, s.c, http.MethodPost, "v1/Agents/User/CanChangePassword", in, true)
+	return call[bool](ctx, s.c, "POST", "v1/Agents/User/CanChangePassword", in, true)
 }
 
 // ChangeOwnPassword calls POST v1/Agents/User/ChangeOwnPassword.
@@ -42,7 +41,7 @@ func (s UserAgent) ChangeOwnPassword(ctx context.Context, newPassword string, ol
 		NewPassword string `json:"NewPassword"`
 		OldPassword string `json:"OldPassword"`
 	}{newPassword, oldPassword}
-	return call[bool](ctx, s.c, http.MethodPost, "v1/Agents/User/ChangeOwnPassword", in, false)
+	return call[bool](ctx, s.c, "POST", "v1/Agents/User/ChangeOwnPassword", in, false)
 }
 
 // ChangePassword calls POST v1/Agents/User/ChangePassword.
@@ -54,7 +53,7 @@ func (s UserAgent) ChangePassword(ctx context.Context, associateID int64, newPas
 		NewPassword string `json:"NewPassword"`
 		OldPassword string `json:"OldPassword"`
 	}{associateID, newPassword, oldPassword}
-	return call[bool](ctx, s.c, http.MethodPost, "v1/Agents/User/ChangePassword", in, false)
+	return call[bool](ctx, s.c, "POST", "v1/Agents/User/ChangePassword", in, false)
 }
 
 // ChangePasswordFromName calls POST v1/Agents/User/ChangePasswordFromName.
@@ -66,7 +65,7 @@ func (s UserAgent) ChangePasswordFromName(ctx context.Context, associateName str
 		NewPassword   string `json:"NewPassword"`
 		OldPassword   string `json:"OldPassword"`
 	}{associateName, newPassword, oldPassword}
-	return call[bool](ctx, s.c, http.MethodPost, "v1/Agents/User/ChangePasswordFromName", in, false)
+	return call[bool](ctx, s.c, "POST", "v1/Agents/User/ChangePasswordFromName", in, false)
 }
 
 // ChangeUserType calls POST v1/Agents/User/ChangeUserType.
@@ -77,21 +76,21 @@ func (s UserAgent) ChangeUserType(ctx context.Context, user *User, userType User
 		User     *User    `json:"User,omitempty"`
 		UserType UserType `json:"UserType,omitempty"`
 	}{user, userType}
-	return call[*User](ctx, s.c, http.MethodPost, "v1/Agents/User/ChangeUserType", in, false)
+	return call[*User](ctx, s.c, "POST", "v1/Agents/User/ChangeUserType", in, false)
 }
 
 // CheckAccessGatewayRegistration calls POST v1/Agents/User/CheckAccessGatewayRegistration.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/User_Agent/v1UserAgent_CheckAccessGatewayRegistration.html
 func (s UserAgent) CheckAccessGatewayRegistration(ctx context.Context) (bool, error) {
-	return call[bool](ctx, s.c, http.MethodPost, "v1/Agents/User/CheckAccessGatewayRegistration", nil, false)
+	return call[bool](ctx, s.c, "POST", "v1/Agents/User/CheckAccessGatewayRegistration", nil, false)
 }
 
 // CreateDefaultRoleEntity calls POST v1/Agents/User/CreateDefaultRoleEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/User_Agent/v1UserAgent_CreateDefaultRoleEntity.html
 func (s UserAgent) CreateDefaultRoleEntity(ctx context.Context) (*RoleEntity, error) {
-	return call[*RoleEntity](ctx, s.c, http.MethodPost, "v1/Agents/User/CreateDefaultRoleEntity", nil, false)
+	return call[*RoleEntity](ctx, s.c, "POST", "v1/Agents/User/CreateDefaultRoleEntity", nil, false)
 }
 
 // CreateDefaultRoleEntityFromType calls POST v1/Agents/User/CreateDefaultRoleEntityFromType.
@@ -101,28 +100,28 @@ func (s UserAgent) CreateDefaultRoleEntityFromType(ctx context.Context, typeArg 
 	in := struct {
 		Type RoleType `json:"Type,omitempty"`
 	}{typeArg}
-	return call[*RoleEntity](ctx, s.c, http.MethodPost, "v1/Agents/User/CreateDefaultRoleEntityFromType", in, false)
+	return call[*RoleEntity](ctx, s.c, "POST", "v1/Agents/User/CreateDefaultRoleEntityFromType", in, false)
 }
 
 // CreateDefaultServiceAuth calls POST v1/Agents/User/CreateDefaultServiceAuth.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/User_Agent/v1UserAgent_CreateDefaultServiceAuth.html
 func (s UserAgent) CreateDefaultServiceAuth(ctx context.Context) (*ServiceAuth, error) {
-	return call[*ServiceAuth](ctx, s.c, http.MethodPost, "v1/Agents/User/CreateDefaultServiceAuth", nil, false)
+	return call[*ServiceAuth](ctx, s.c, "POST", "v1/Agents/User/CreateDefaultServiceAuth", nil, false)
 }
 
 // CreateDefaultUntrustedCredentials calls POST v1/Agents/User/CreateDefaultUntrustedCredentials.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/User_Agent/v1UserAgent_CreateDefaultUntrustedCredentials.html
 func (s UserAgent) CreateDefaultUntrustedCredentials(ctx context.Context) (*UntrustedCredentials, error) {
-	return call[*UntrustedCredentials](ctx, s.c, http.MethodPost, "v1/Agents/User/CreateDefaultUntrustedCredentials", nil, false)
+	return call[*UntrustedCredentials](ctx, s.c, "POST", "v1/Agents/User/CreateDefaultUntrustedCredentials", nil, false)
 }
 
 // CreateDefaultUser calls POST v1/Agents/User/CreateDefaultUser.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/User_Agent/v1UserAgent_CreateDefaultUser.html
 func (s UserAgent) CreateDefaultUser(ctx context.Context) (*User, error) {
-	return call[*User](ctx, s.c, http.MethodPost, "v1/Agents/User/CreateDefaultUser", nil, false)
+	return call[*User](ctx, s.c, "POST", "v1/Agents/User/CreateDefaultUser", nil, false)
 }
 
 // CreateDefaultUserFromUserType calls POST v1/Agents/User/CreateDefaultUserFromUserType.
@@ -132,7 +131,7 @@ func (s UserAgent) CreateDefaultUserFromUserType(ctx context.Context, userType U
 	in := struct {
 		UserType UserType `json:"UserType,omitempty"`
 	}{userType}
-	return call[*User](ctx, s.c, http.MethodPost, "v1/Agents/User/CreateDefaultUserFromUserType", in, false)
+	return call[*User](ctx, s.c, "POST", "v1/Agents/User/CreateDefaultUserFromUserType", in, false)
 }
 
 // CreateDefaultUserFromUserTypeAndCredential calls POST v1/Agents/User/CreateDefaultUserFromUserTypeAndCredential.
@@ -146,7 +145,7 @@ func (s UserAgent) CreateDefaultUserFromUserTypeAndCredential(ctx context.Contex
 		CredentialValue        string   `json:"CredentialValue"`
 		UserType               UserType `json:"UserType,omitempty"`
 	}{contactID, credentialDisplayValue, credentialType, credentialValue, userType}
-	return call[*User](ctx, s.c, http.MethodPost, "v1/Agents/User/CreateDefaultUserFromUserTypeAndCredential", in, false)
+	return call[*User](ctx, s.c, "POST", "v1/Agents/User/CreateDefaultUserFromUserTypeAndCredential", in, false)
 }
 
 // CreateDefaultUserFromUserTypeAndPersonID calls POST v1/Agents/User/CreateDefaultUserFromUserTypeAndPersonId.
@@ -157,7 +156,7 @@ func (s UserAgent) CreateDefaultUserFromUserTypeAndPersonID(ctx context.Context,
 		PersonID int64    `json:"PersonId"`
 		UserType UserType `json:"UserType,omitempty"`
 	}{personID, userType}
-	return call[*User](ctx, s.c, http.MethodPost, "v1/Agents/User/CreateDefaultUserFromUserTypeAndPersonId", in, false)
+	return call[*User](ctx, s.c, "POST", "v1/Agents/User/CreateDefaultUserFromUserTypeAndPersonId", in, false)
 }
 
 // CreateExternalUser calls POST v1/Agents/User/CreateExternalUser.
@@ -171,14 +170,14 @@ func (s UserAgent) CreateExternalUser(ctx context.Context, isActive bool, passwo
 		RoleID   int64  `json:"RoleId"`
 		UserName string `json:"UserName"`
 	}{isActive, password, personID, roleID, userName}
-	return call[float64](ctx, s.c, http.MethodPost, "v1/Agents/User/CreateExternalUser", in, false)
+	return call[float64](ctx, s.c, "POST", "v1/Agents/User/CreateExternalUser", in, false)
 }
 
 // CreateUserGroup calls POST v1/Agents/User/CreateUserGroup.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/User_Agent/v1UserAgent_CreateUserGroup.html
 func (s UserAgent) CreateUserGroup(ctx context.Context) (*UserGroup, error) {
-	return call[*UserGroup](ctx, s.c, http.MethodPost, "v1/Agents/User/CreateUserGroup", nil, false)
+	return call[*UserGroup](ctx, s.c, "POST", "v1/Agents/User/CreateUserGroup", nil, false)
 }
 
 // DecryptAndSaveExternalTokens calls POST v1/Agents/User/DecryptAndSaveExternalTokens.
@@ -188,7 +187,7 @@ func (s UserAgent) DecryptAndSaveExternalTokens(ctx context.Context, tokenManage
 	in := struct {
 		TokenManagementInfo *TokenManagementInfo `json:"TokenManagementInfo,omitempty"`
 	}{tokenManagementInfo}
-	return call[string](ctx, s.c, http.MethodPost, "v1/Agents/User/DecryptAndSaveExternalTokens", in, false)
+	return call[string](ctx, s.c, "POST", "v1/Agents/User/DecryptAndSaveExternalTokens", in, false)
 }
 
 // DeleteCredential calls POST v1/Agents/User/DeleteCredential.
@@ -199,7 +198,7 @@ func (s UserAgent) DeleteCredential(ctx context.Context, credentialType string, 
 		CredentialType string `json:"CredentialType"`
 		UserID         int64  `json:"UserId"`
 	}{credentialType, userID}
-	return call[bool](ctx, s.c, http.MethodPost, "v1/Agents/User/DeleteCredential", in, false)
+	return call[bool](ctx, s.c, "POST", "v1/Agents/User/DeleteCredential", in, false)
 }
 
 // DeleteExternalUser calls POST v1/Agents/User/DeleteExternalUser.
@@ -209,7 +208,7 @@ func (s UserAgent) DeleteExternalUser(ctx context.Context, associateID int64) er
 	in := struct {
 		AssociateID int64 `json:"AssociateId"`
 	}{associateID}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/User/DeleteExternalUser", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/User/DeleteExternalUser", in, false)
 }
 
 // DeleteRole calls POST v1/Agents/User/DeleteRole.
@@ -220,21 +219,21 @@ func (s UserAgent) DeleteRole(ctx context.Context, replacingRoleID int64, roleID
 		ReplacingRoleID int64   `json:"ReplacingRoleId"`
 		RoleIDToDelete  float64 `json:"RoleIdToDelete"`
 	}{replacingRoleID, roleIDToDelete}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/User/DeleteRole", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/User/DeleteRole", in, false)
 }
 
 // DeleteServiceAuth calls POST v1/Agents/User/DeleteServiceAuth.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/User_Agent/v1UserAgent_DeleteServiceAuth.html
 func (s UserAgent) DeleteServiceAuth(ctx context.Context, serviceAuthID int64) error {
-	return exec(ctx, s.c, http.MethodPost, withQuery("v1/Agents/User/DeleteServiceAuth", "ServiceAuthId", serviceAuthID), nil, false)
+	return exec(ctx, s.c, "POST", withQuery("v1/Agents/User/DeleteServiceAuth", "ServiceAuthId", serviceAuthID), nil, false)
 }
 
 // DeleteUser calls POST v1/Agents/User/DeleteUser.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/User_Agent/v1UserAgent_DeleteUser.html
 func (s UserAgent) DeleteUser(ctx context.Context, userID int64) error {
-	return exec(ctx, s.c, http.MethodPost, withQuery("v1/Agents/User/DeleteUser", "UserId", userID), nil, false)
+	return exec(ctx, s.c, "POST", withQuery("v1/Agents/User/DeleteUser", "UserId", userID), nil, false)
 }
 
 // DeleteUserFromName calls POST v1/Agents/User/DeleteUserFromName.
@@ -244,7 +243,7 @@ func (s UserAgent) DeleteUserFromName(ctx context.Context, userName string) erro
 	in := struct {
 		UserName string `json:"UserName"`
 	}{userName}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/User/DeleteUserFromName", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/User/DeleteUserFromName", in, false)
 }
 
 // DeleteUserGroup calls POST v1/Agents/User/DeleteUserGroup.
@@ -255,7 +254,7 @@ func (s UserAgent) DeleteUserGroup(ctx context.Context, userGroupToDelete float6
 		UserGroupToDelete float64 `json:"UserGroupToDelete"`
 		UserGroupToMoveTo float64 `json:"UserGroupToMoveTo"`
 	}{userGroupToDelete, userGroupToMoveTo}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/User/DeleteUserGroup", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/User/DeleteUserGroup", in, false)
 }
 
 // ExchangeCodeAndSaveTokens calls POST v1/Agents/User/ExchangeCodeAndSaveTokens.
@@ -269,14 +268,14 @@ func (s UserAgent) ExchangeCodeAndSaveTokens(ctx context.Context, authorizationC
 		Provider          string `json:"Provider"`
 		RedirectURI       string `json:"RedirectUri"`
 	}{authorizationCode, nonce, pkceVerifier, provider, redirectURI}
-	return call[string](ctx, s.c, http.MethodPost, "v1/Agents/User/ExchangeCodeAndSaveTokens", in, false)
+	return call[string](ctx, s.c, "POST", "v1/Agents/User/ExchangeCodeAndSaveTokens", in, false)
 }
 
 // ExecuteUserCommand calls POST v1/Agents/User/ExecuteUserCommand.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/User_Agent/v1UserAgent_ExecuteUserCommand.html
 func (s UserAgent) ExecuteUserCommand(ctx context.Context, executeUserCommandRequest *ExecuteUserCommandRequest) (*CommandResult, error) {
-	return call[*CommandResult](ctx, s.c, http.MethodPost, "v1/Agents/User/ExecuteUserCommand", executeUserCommandRequest, false)
+	return call[*CommandResult](ctx, s.c, "POST", "v1/Agents/User/ExecuteUserCommand", executeUserCommandRequest, false)
 }
 
 // FindCredentialUsers calls POST v1/Agents/User/FindCredentialUsers; it only reads, so it is retried like a GET.
@@ -287,7 +286,7 @@ func (s UserAgent) FindCredentialUsers(ctx context.Context, searchString string,
 		SearchString string `json:"SearchString"`
 		Type         string `json:"Type"`
 	}{searchString, typeArg}
-	return call[*CredentialsGroupUsers](ctx, s.c, http.MethodPost, "v1/Agents/User/FindCredentialUsers", in, true)
+	return call[*CredentialsGroupUsers](ctx, s.c, "POST", "v1/Agents/User/FindCredentialUsers", in, true)
 }
 
 // FindCredentialsGroups calls POST v1/Agents/User/FindCredentialsGroups; it only reads, so it is retried like a GET.
@@ -298,7 +297,7 @@ func (s UserAgent) FindCredentialsGroups(ctx context.Context, searchString strin
 		SearchString string `json:"SearchString"`
 		Type         string `json:"Type"`
 	}{searchString, typeArg}
-	return call[[]CredentialsGroup](ctx, s.c, http.MethodPost, "v1/Agents/User/FindCredentialsGroups", in, true)
+	return call[[]CredentialsGroup](ctx, s.c, "POST", "v1/Agents/User/FindCredentialsGroups", in, true)
 }
 
 // FindRolesWithFunctionalRight calls POST v1/Agents/User/FindRolesWithFunctionalRight; it only reads, so it is retried like a GET.
@@ -308,7 +307,7 @@ func (s UserAgent) FindRolesWithFunctionalRight(ctx context.Context, functionalR
 	in := struct {
 		FunctionalRightName string `json:"FunctionalRightName"`
 	}{functionalRightName}
-	return call[[]MDOListItem](ctx, s.c, http.MethodPost, "v1/Agents/User/FindRolesWithFunctionalRight", in, true)
+	return call[[]MDOListItem](ctx, s.c, "POST", "v1/Agents/User/FindRolesWithFunctionalRight", in, true)
 }
 
 // FindRolesWithFunctionalRights calls POST v1/Agents/User/FindRolesWithFunctionalRights; it only reads, so it is retried like a GET.
@@ -318,7 +317,7 @@ func (s UserAgent) FindRolesWithFunctionalRights(ctx context.Context, functional
 	in := struct {
 		FunctionalRightNames []string `json:"FunctionalRightNames,omitempty"`
 	}{functionalRightNames}
-	return call[[]float64](ctx, s.c, http.MethodPost, "v1/Agents/User/FindRolesWithFunctionalRights", in, true)
+	return call[[]float64](ctx, s.c, "POST", "v1/Agents/User/FindRolesWithFunctionalRights", in, true)
 }
 
 // FindRolesWithoutFunctionalRights calls POST v1/Agents/User/FindRolesWithoutFunctionalRights; it only reads, so it is retried like a GET.
@@ -328,7 +327,7 @@ func (s UserAgent) FindRolesWithoutFunctionalRights(ctx context.Context, functio
 	in := struct {
 		FunctionalRightNames []string `json:"FunctionalRightNames,omitempty"`
 	}{functionalRightNames}
-	return call[[]float64](ctx, s.c, http.MethodPost, "v1/Agents/User/FindRolesWithoutFunctionalRights", in, true)
+	return call[[]float64](ctx, s.c, "POST", "v1/Agents/User/FindRolesWithoutFunctionalRights", in, true)
 }
 
 // GenerateNewPasswordForExternalUser calls POST v1/Agents/User/GenerateNewPasswordForExternalUser.
@@ -338,14 +337,14 @@ func (s UserAgent) GenerateNewPasswordForExternalUser(ctx context.Context, assoc
 	in := struct {
 		AssociateName string `json:"AssociateName"`
 	}{associateName}
-	return call[string](ctx, s.c, http.MethodPost, "v1/Agents/User/GenerateNewPasswordForExternalUser", in, false)
+	return call[string](ctx, s.c, "POST", "v1/Agents/User/GenerateNewPasswordForExternalUser", in, false)
 }
 
 // GetAccessGatewayInfo calls POST v1/Agents/User/GetAccessGatewayInfo; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/User_Agent/v1UserAgent_GetAccessGatewayInfo.html
 func (s UserAgent) GetAccessGatewayInfo(ctx context.Context) (*AccessGatewayInfo, error) {
-	return call[*AccessGatewayInfo](ctx, s.c, http.MethodPost, "v1/Agents/User/GetAccessGatewayInfo", nil, true)
+	return call[*AccessGatewayInfo](ctx, s.c, "POST", "v1/Agents/User/GetAccessGatewayInfo", nil, true)
 }
 
 // GetAccessToken calls POST v1/Agents/User/GetAccessToken; it only reads, so it is retried like a GET.
@@ -356,7 +355,7 @@ func (s UserAgent) GetAccessToken(ctx context.Context, appToken string, includeC
 		AppToken         string `json:"AppToken"`
 		IncludeCsSession bool   `json:"IncludeCsSession"`
 	}{appToken, includeCsSession}
-	return call[string](ctx, s.c, http.MethodPost, "v1/Agents/User/GetAccessToken", in, true)
+	return call[string](ctx, s.c, "POST", "v1/Agents/User/GetAccessToken", in, true)
 }
 
 // GetAllDataRights calls POST v1/Agents/User/GetAllDataRights; it only reads, so it is retried like a GET.
@@ -367,7 +366,7 @@ func (s UserAgent) GetAllDataRights(ctx context.Context, relationToOwner RoleRel
 		RelationToOwner RoleRelationToOwner `json:"RelationToOwner,omitempty"`
 		RoleID          int64               `json:"RoleId"`
 	}{relationToOwner, roleID}
-	return call[map[string]string](ctx, s.c, http.MethodPost, "v1/Agents/User/GetAllDataRights", in, true)
+	return call[map[string]string](ctx, s.c, "POST", "v1/Agents/User/GetAllDataRights", in, true)
 }
 
 // GetAllFunctionalRights calls POST v1/Agents/User/GetAllFunctionalRights; it only reads, so it is retried like a GET.
@@ -377,7 +376,7 @@ func (s UserAgent) GetAllFunctionalRights(ctx context.Context, roleType RoleType
 	in := struct {
 		RoleType RoleType `json:"RoleType,omitempty"`
 	}{roleType}
-	return call[[]SelectableMDOListItem](ctx, s.c, http.MethodPost, "v1/Agents/User/GetAllFunctionalRights", in, true)
+	return call[[]SelectableMDOListItem](ctx, s.c, "POST", "v1/Agents/User/GetAllFunctionalRights", in, true)
 }
 
 // GetAllRoles calls POST v1/Agents/User/GetAllRoles; it only reads, so it is retried like a GET.
@@ -387,7 +386,7 @@ func (s UserAgent) GetAllRoles(ctx context.Context, roleType RoleType) ([]Select
 	in := struct {
 		RoleType RoleType `json:"RoleType,omitempty"`
 	}{roleType}
-	return call[[]SelectableMDOListItem](ctx, s.c, http.MethodPost, "v1/Agents/User/GetAllRoles", in, true)
+	return call[[]SelectableMDOListItem](ctx, s.c, "POST", "v1/Agents/User/GetAllRoles", in, true)
 }
 
 // GetAllUserGroups calls POST v1/Agents/User/GetAllUserGroups; it only reads, so it is retried like a GET.
@@ -397,14 +396,14 @@ func (s UserAgent) GetAllUserGroups(ctx context.Context, includeDeleted bool) ([
 	in := struct {
 		IncludeDeleted bool `json:"IncludeDeleted"`
 	}{includeDeleted}
-	return call[[]UserGroup](ctx, s.c, http.MethodPost, "v1/Agents/User/GetAllUserGroups", in, true)
+	return call[[]UserGroup](ctx, s.c, "POST", "v1/Agents/User/GetAllUserGroups", in, true)
 }
 
 // GetCredentialTypes calls POST v1/Agents/User/GetCredentialTypes; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/User_Agent/v1UserAgent_GetCredentialTypes.html
 func (s UserAgent) GetCredentialTypes(ctx context.Context) ([]CredentialType, error) {
-	return call[[]CredentialType](ctx, s.c, http.MethodPost, "v1/Agents/User/GetCredentialTypes", nil, true)
+	return call[[]CredentialType](ctx, s.c, "POST", "v1/Agents/User/GetCredentialTypes", nil, true)
 }
 
 // GetCredentialTypesForUserType calls POST v1/Agents/User/GetCredentialTypesForUserType; it only reads, so it is retried like a GET.
@@ -414,7 +413,7 @@ func (s UserAgent) GetCredentialTypesForUserType(ctx context.Context, userType U
 	in := struct {
 		UserType UserType `json:"UserType,omitempty"`
 	}{userType}
-	return call[[]CredentialType](ctx, s.c, http.MethodPost, "v1/Agents/User/GetCredentialTypesForUserType", in, true)
+	return call[[]CredentialType](ctx, s.c, "POST", "v1/Agents/User/GetCredentialTypesForUserType", in, true)
 }
 
 // GetCredentialUsersInGroup calls POST v1/Agents/User/GetCredentialUsersInGroup; it only reads, so it is retried like a GET.
@@ -425,7 +424,7 @@ func (s UserAgent) GetCredentialUsersInGroup(ctx context.Context, groupName stri
 		GroupName string `json:"GroupName"`
 		Type      string `json:"Type"`
 	}{groupName, typeArg}
-	return call[*CredentialsGroupUsers](ctx, s.c, http.MethodPost, "v1/Agents/User/GetCredentialUsersInGroup", in, true)
+	return call[*CredentialsGroupUsers](ctx, s.c, "POST", "v1/Agents/User/GetCredentialUsersInGroup", in, true)
 }
 
 // GetDataRight calls POST v1/Agents/User/GetDataRight; it only reads, so it is retried like a GET.
@@ -437,7 +436,7 @@ func (s UserAgent) GetDataRight(ctx context.Context, relationToOwner RoleRelatio
 		RoleID          int64               `json:"RoleId"`
 		TableName       string              `json:"TableName"`
 	}{relationToOwner, roleID, tableName}
-	return call[string](ctx, s.c, http.MethodPost, "v1/Agents/User/GetDataRight", in, true)
+	return call[string](ctx, s.c, "POST", "v1/Agents/User/GetDataRight", in, true)
 }
 
 // GetDataRights calls POST v1/Agents/User/GetDataRights; it only reads, so it is retried like a GET.
@@ -448,7 +447,7 @@ func (s UserAgent) GetDataRights(ctx context.Context, roleID int64, tableName st
 		RoleID    int64  `json:"RoleId"`
 		TableName string `json:"TableName"`
 	}{roleID, tableName}
-	return call[map[string]string](ctx, s.c, http.MethodPost, "v1/Agents/User/GetDataRights", in, true)
+	return call[map[string]string](ctx, s.c, "POST", "v1/Agents/User/GetDataRights", in, true)
 }
 
 // GetDefaultAssociateUserName calls POST v1/Agents/User/GetDefaultAssociateUserName; it only reads, so it is retried like a GET.
@@ -458,7 +457,7 @@ func (s UserAgent) GetDefaultAssociateUserName(ctx context.Context, user *User) 
 	in := struct {
 		User *User `json:"User,omitempty"`
 	}{user}
-	return call[string](ctx, s.c, http.MethodPost, "v1/Agents/User/GetDefaultAssociateUserName", in, true)
+	return call[string](ctx, s.c, "POST", "v1/Agents/User/GetDefaultAssociateUserName", in, true)
 }
 
 // GetExternalTokens calls POST v1/Agents/User/GetExternalTokens; it only reads, so it is retried like a GET.
@@ -468,7 +467,7 @@ func (s UserAgent) GetExternalTokens(ctx context.Context, key string) (*TokenMan
 	in := struct {
 		Key string `json:"Key"`
 	}{key}
-	return call[*TokenManagementInfo](ctx, s.c, http.MethodPost, "v1/Agents/User/GetExternalTokens", in, true)
+	return call[*TokenManagementInfo](ctx, s.c, "POST", "v1/Agents/User/GetExternalTokens", in, true)
 }
 
 // GetFunctionalRights calls POST v1/Agents/User/GetFunctionalRights; it only reads, so it is retried like a GET.
@@ -478,7 +477,7 @@ func (s UserAgent) GetFunctionalRights(ctx context.Context, roleID int64) ([]Sel
 	in := struct {
 		RoleID int64 `json:"RoleId"`
 	}{roleID}
-	return call[[]SelectableMDOListItem](ctx, s.c, http.MethodPost, "v1/Agents/User/GetFunctionalRights", in, true)
+	return call[[]SelectableMDOListItem](ctx, s.c, "POST", "v1/Agents/User/GetFunctionalRights", in, true)
 }
 
 // GetOrRegisterAccessGatewayInfo calls POST v1/Agents/User/GetOrRegisterAccessGatewayInfo; it only reads, so it is retried like a GET.
@@ -488,28 +487,28 @@ func (s UserAgent) GetOrRegisterAccessGatewayInfo(ctx context.Context, redirectU
 	in := struct {
 		RedirectURI string `json:"RedirectUri"`
 	}{redirectURI}
-	return call[*AccessGatewayInfo](ctx, s.c, http.MethodPost, "v1/Agents/User/GetOrRegisterAccessGatewayInfo", in, true)
+	return call[*AccessGatewayInfo](ctx, s.c, "POST", "v1/Agents/User/GetOrRegisterAccessGatewayInfo", in, true)
 }
 
 // GetRole calls POST v1/Agents/User/GetRole; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/User_Agent/v1UserAgent_GetRole.html
 func (s UserAgent) GetRole(ctx context.Context, roleID int64) (*Role, error) {
-	return call[*Role](ctx, s.c, http.MethodPost, withQuery("v1/Agents/User/GetRole", "roleId", roleID), nil, true)
+	return call[*Role](ctx, s.c, "POST", withQuery("v1/Agents/User/GetRole", "roleId", roleID), nil, true)
 }
 
 // GetRoleEntity calls POST v1/Agents/User/GetRoleEntity; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/User_Agent/v1UserAgent_GetRoleEntity.html
 func (s UserAgent) GetRoleEntity(ctx context.Context, roleEntityID int64) (*RoleEntity, error) {
-	return call[*RoleEntity](ctx, s.c, http.MethodPost, withQuery("v1/Agents/User/GetRoleEntity", "roleEntityId", roleEntityID), nil, true)
+	return call[*RoleEntity](ctx, s.c, "POST", withQuery("v1/Agents/User/GetRoleEntity", "roleEntityId", roleEntityID), nil, true)
 }
 
 // GetServiceAuth calls POST v1/Agents/User/GetServiceAuth; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/User_Agent/v1UserAgent_GetServiceAuth.html
 func (s UserAgent) GetServiceAuth(ctx context.Context, serviceAuthID int64) (*ServiceAuth, error) {
-	return call[*ServiceAuth](ctx, s.c, http.MethodPost, withQuery("v1/Agents/User/GetServiceAuth", "serviceAuthId", serviceAuthID), nil, true)
+	return call[*ServiceAuth](ctx, s.c, "POST", withQuery("v1/Agents/User/GetServiceAuth", "serviceAuthId", serviceAuthID), nil, true)
 }
 
 // GetSupportedChangePasswordTypes calls POST v1/Agents/User/GetSupportedChangePasswordTypes; it only reads, so it is retried like a GET.
@@ -519,7 +518,7 @@ func (s UserAgent) GetSupportedChangePasswordTypes(ctx context.Context, associat
 	in := struct {
 		AssociateID int64 `json:"AssociateId"`
 	}{associateID}
-	return call[[]ChangePasswordType](ctx, s.c, http.MethodPost, "v1/Agents/User/GetSupportedChangePasswordTypes", in, true)
+	return call[[]ChangePasswordType](ctx, s.c, "POST", "v1/Agents/User/GetSupportedChangePasswordTypes", in, true)
 }
 
 // GetUntrustedCredentials calls POST v1/Agents/User/GetUntrustedCredentials; it only reads, so it is retried like a GET.
@@ -529,7 +528,7 @@ func (s UserAgent) GetUntrustedCredentials(ctx context.Context, typeArg string) 
 	in := struct {
 		Type string `json:"Type"`
 	}{typeArg}
-	return call[[]UntrustedCredentials](ctx, s.c, http.MethodPost, "v1/Agents/User/GetUntrustedCredentials", in, true)
+	return call[[]UntrustedCredentials](ctx, s.c, "POST", "v1/Agents/User/GetUntrustedCredentials", in, true)
 }
 
 // GetUntrustedCredentialsForAssociate calls POST v1/Agents/User/GetUntrustedCredentialsForAssociate; it only reads, so it is retried like a GET.
@@ -540,21 +539,21 @@ func (s UserAgent) GetUntrustedCredentialsForAssociate(ctx context.Context, asso
 		AssociateID int64  `json:"AssociateId"`
 		Type        string `json:"Type"`
 	}{associateID, typeArg}
-	return call[[]UntrustedCredentials](ctx, s.c, http.MethodPost, "v1/Agents/User/GetUntrustedCredentialsForAssociate", in, true)
+	return call[[]UntrustedCredentials](ctx, s.c, "POST", "v1/Agents/User/GetUntrustedCredentialsForAssociate", in, true)
 }
 
 // GetUser calls POST v1/Agents/User/GetUser; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/User_Agent/v1UserAgent_GetUser.html
 func (s UserAgent) GetUser(ctx context.Context, userID int64) (*User, error) {
-	return call[*User](ctx, s.c, http.MethodPost, withQuery("v1/Agents/User/GetUser", "userId", userID), nil, true)
+	return call[*User](ctx, s.c, "POST", withQuery("v1/Agents/User/GetUser", "userId", userID), nil, true)
 }
 
 // GetUserCommands calls POST v1/Agents/User/GetUserCommands; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/User_Agent/v1UserAgent_GetUserCommands.html
 func (s UserAgent) GetUserCommands(ctx context.Context, getUserCommandsRequest *GetUserCommandsRequest) ([]CustomCommand, error) {
-	return call[[]CustomCommand](ctx, s.c, http.MethodPost, "v1/Agents/User/GetUserCommands", getUserCommandsRequest, true)
+	return call[[]CustomCommand](ctx, s.c, "POST", "v1/Agents/User/GetUserCommands", getUserCommandsRequest, true)
 }
 
 // GetUserFromEjUserID calls POST v1/Agents/User/GetUserFromEjUserId; it only reads, so it is retried like a GET.
@@ -564,7 +563,7 @@ func (s UserAgent) GetUserFromEjUserID(ctx context.Context, ejUserID int64) ([]U
 	in := struct {
 		EjUserID int64 `json:"EjUserId"`
 	}{ejUserID}
-	return call[[]User](ctx, s.c, http.MethodPost, "v1/Agents/User/GetUserFromEjUserId", in, true)
+	return call[[]User](ctx, s.c, "POST", "v1/Agents/User/GetUserFromEjUserId", in, true)
 }
 
 // GetUserFromName calls POST v1/Agents/User/GetUserFromName; it only reads, so it is retried like a GET.
@@ -574,7 +573,7 @@ func (s UserAgent) GetUserFromName(ctx context.Context, userName string) (*User,
 	in := struct {
 		UserName string `json:"UserName"`
 	}{userName}
-	return call[*User](ctx, s.c, http.MethodPost, "v1/Agents/User/GetUserFromName", in, true)
+	return call[*User](ctx, s.c, "POST", "v1/Agents/User/GetUserFromName", in, true)
 }
 
 // GetUserFromPersonID calls POST v1/Agents/User/GetUserFromPersonId; it only reads, so it is retried like a GET.
@@ -584,35 +583,35 @@ func (s UserAgent) GetUserFromPersonID(ctx context.Context, personID int64) ([]U
 	in := struct {
 		PersonID int64 `json:"PersonId"`
 	}{personID}
-	return call[[]User](ctx, s.c, http.MethodPost, "v1/Agents/User/GetUserFromPersonId", in, true)
+	return call[[]User](ctx, s.c, "POST", "v1/Agents/User/GetUserFromPersonId", in, true)
 }
 
 // GetUserGroup calls POST v1/Agents/User/GetUserGroup; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/User_Agent/v1UserAgent_GetUserGroup.html
 func (s UserAgent) GetUserGroup(ctx context.Context, userGroupID int64) (*UserGroup, error) {
-	return call[*UserGroup](ctx, s.c, http.MethodPost, withQuery("v1/Agents/User/GetUserGroup", "userGroupId", userGroupID), nil, true)
+	return call[*UserGroup](ctx, s.c, "POST", withQuery("v1/Agents/User/GetUserGroup", "userGroupId", userGroupID), nil, true)
 }
 
 // GetUserGroupList calls POST v1/Agents/User/GetUserGroupList; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/User_Agent/v1UserAgent_GetUserGroupList.html
 func (s UserAgent) GetUserGroupList(ctx context.Context, ids []int64) ([]UserGroup, error) {
-	return call[[]UserGroup](ctx, s.c, http.MethodPost, "v1/Agents/User/GetUserGroupList", ids, true)
+	return call[[]UserGroup](ctx, s.c, "POST", "v1/Agents/User/GetUserGroupList", ids, true)
 }
 
 // GetUserInfo calls POST v1/Agents/User/GetUserInfo; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/User_Agent/v1UserAgent_GetUserInfo.html
 func (s UserAgent) GetUserInfo(ctx context.Context, userInfoID int64) (*UserInfo, error) {
-	return call[*UserInfo](ctx, s.c, http.MethodPost, withQuery("v1/Agents/User/GetUserInfo", "userInfoId", userInfoID), nil, true)
+	return call[*UserInfo](ctx, s.c, "POST", withQuery("v1/Agents/User/GetUserInfo", "userInfoId", userInfoID), nil, true)
 }
 
 // GetUserInfoList calls POST v1/Agents/User/GetUserInfoList; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/User_Agent/v1UserAgent_GetUserInfoList.html
 func (s UserAgent) GetUserInfoList(ctx context.Context, ids []int64) ([]UserInfo, error) {
-	return call[[]UserInfo](ctx, s.c, http.MethodPost, "v1/Agents/User/GetUserInfoList", ids, true)
+	return call[[]UserInfo](ctx, s.c, "POST", "v1/Agents/User/GetUserInfoList", ids, true)
 }
 
 // GetUserPresenceStatus calls POST v1/Agents/User/GetUserPresenceStatus; it only reads, so it is retried like a GET.
@@ -622,7 +621,7 @@ func (s UserAgent) GetUserPresenceStatus(ctx context.Context, associateID int64)
 	in := struct {
 		AssociateID int64 `json:"AssociateId"`
 	}{associateID}
-	return call[*UserPresenceStatus](ctx, s.c, http.MethodPost, "v1/Agents/User/GetUserPresenceStatus", in, true)
+	return call[*UserPresenceStatus](ctx, s.c, "POST", "v1/Agents/User/GetUserPresenceStatus", in, true)
 }
 
 // GetValidUserName calls POST v1/Agents/User/GetValidUserName; it only reads, so it is retried like a GET.
@@ -635,7 +634,7 @@ func (s UserAgent) GetValidUserName(ctx context.Context, associateID int64, pers
 		Type        UserType `json:"Type,omitempty"`
 		UserName    string   `json:"UserName"`
 	}{associateID, personID, typeArg, userName}
-	return call[string](ctx, s.c, http.MethodPost, "v1/Agents/User/GetValidUserName", in, true)
+	return call[string](ctx, s.c, "POST", "v1/Agents/User/GetValidUserName", in, true)
 }
 
 // GetValidUserNameForNewUser calls POST v1/Agents/User/GetValidUserNameForNewUser; it only reads, so it is retried like a GET.
@@ -645,7 +644,7 @@ func (s UserAgent) GetValidUserNameForNewUser(ctx context.Context, user *User) (
 	in := struct {
 		User *User `json:"User,omitempty"`
 	}{user}
-	return call[string](ctx, s.c, http.MethodPost, "v1/Agents/User/GetValidUserNameForNewUser", in, true)
+	return call[string](ctx, s.c, "POST", "v1/Agents/User/GetValidUserNameForNewUser", in, true)
 }
 
 // IsNickNameUnique calls POST v1/Agents/User/IsNickNameUnique; it only reads, so it is retried like a GET.
@@ -656,7 +655,7 @@ func (s UserAgent) IsNickNameUnique(ctx context.Context, associateID int64, nick
 		AssociateID int64  `json:"AssociateId"`
 		NickName    string `json:"NickName"`
 	}{associateID, nickName}
-	return call[bool](ctx, s.c, http.MethodPost, "v1/Agents/User/IsNickNameUnique", in, true)
+	return call[bool](ctx, s.c, "POST", "v1/Agents/User/IsNickNameUnique", in, true)
 }
 
 // IsPasswordValid calls POST v1/Agents/User/IsPasswordValid; it only reads, so it is retried like a GET.
@@ -669,7 +668,7 @@ func (s UserAgent) IsPasswordValid(ctx context.Context, associateID int64, passw
 		PersonID    int64    `json:"PersonId"`
 		Type        UserType `json:"Type,omitempty"`
 	}{associateID, password, personID, typeArg}
-	return call[bool](ctx, s.c, http.MethodPost, "v1/Agents/User/IsPasswordValid", in, true)
+	return call[bool](ctx, s.c, "POST", "v1/Agents/User/IsPasswordValid", in, true)
 }
 
 // IsPasswordValidWithReason calls POST v1/Agents/User/IsPasswordValidWithReason; it only reads, so it is retried like a GET.
@@ -682,7 +681,7 @@ func (s UserAgent) IsPasswordValidWithReason(ctx context.Context, associateID in
 		PersonID    int64    `json:"PersonId"`
 		Type        UserType `json:"Type,omitempty"`
 	}{associateID, password, personID, typeArg}
-	return call[*UserValidationResult](ctx, s.c, http.MethodPost, "v1/Agents/User/IsPasswordValidWithReason", in, true)
+	return call[*UserValidationResult](ctx, s.c, "POST", "v1/Agents/User/IsPasswordValidWithReason", in, true)
 }
 
 // IsUserNameValid calls POST v1/Agents/User/IsUserNameValid; it only reads, so it is retried like a GET.
@@ -695,7 +694,7 @@ func (s UserAgent) IsUserNameValid(ctx context.Context, associateID int64, perso
 		Type        UserType `json:"Type,omitempty"`
 		UserName    string   `json:"UserName"`
 	}{associateID, personID, typeArg, userName}
-	return call[bool](ctx, s.c, http.MethodPost, "v1/Agents/User/IsUserNameValid", in, true)
+	return call[bool](ctx, s.c, "POST", "v1/Agents/User/IsUserNameValid", in, true)
 }
 
 // IsUserNameValidWithReason calls POST v1/Agents/User/IsUserNameValidWithReason; it only reads, so it is retried like a GET.
@@ -708,7 +707,7 @@ func (s UserAgent) IsUserNameValidWithReason(ctx context.Context, associateID in
 		Type        UserType `json:"Type,omitempty"`
 		UserName    string   `json:"UserName"`
 	}{associateID, personID, typeArg, userName}
-	return call[*UserValidationResult](ctx, s.c, http.MethodPost, "v1/Agents/User/IsUserNameValidWithReason", in, true)
+	return call[*UserValidationResult](ctx, s.c, "POST", "v1/Agents/User/IsUserNameValidWithReason", in, true)
 }
 
 // MakeRetired calls POST v1/Agents/User/MakeRetired.
@@ -719,7 +718,7 @@ func (s UserAgent) MakeRetired(ctx context.Context, associateID int64, retired b
 		AssociateID int64 `json:"AssociateId"`
 		Retired     bool  `json:"Retired"`
 	}{associateID, retired}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/User/MakeRetired", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/User/MakeRetired", in, false)
 }
 
 // RegisterWithAccessGateway calls POST v1/Agents/User/RegisterWithAccessGateway.
@@ -729,7 +728,7 @@ func (s UserAgent) RegisterWithAccessGateway(ctx context.Context, redirectURI st
 	in := struct {
 		RedirectURI string `json:"RedirectUri"`
 	}{redirectURI}
-	return call[*AccessGatewayInfo](ctx, s.c, http.MethodPost, "v1/Agents/User/RegisterWithAccessGateway", in, false)
+	return call[*AccessGatewayInfo](ctx, s.c, "POST", "v1/Agents/User/RegisterWithAccessGateway", in, false)
 }
 
 // RemoveLicenses calls POST v1/Agents/User/RemoveLicenses.
@@ -739,7 +738,7 @@ func (s UserAgent) RemoveLicenses(ctx context.Context, associateID int64) error 
 	in := struct {
 		AssociateID int64 `json:"AssociateId"`
 	}{associateID}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/User/RemoveLicenses", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/User/RemoveLicenses", in, false)
 }
 
 // RemoveOwnerContact calls POST v1/Agents/User/RemoveOwnerContact.
@@ -749,7 +748,7 @@ func (s UserAgent) RemoveOwnerContact(ctx context.Context, contactID int64) erro
 	in := struct {
 		ContactID int64 `json:"ContactId"`
 	}{contactID}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/User/RemoveOwnerContact", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/User/RemoveOwnerContact", in, false)
 }
 
 // RemoveUntrustedCredentials calls POST v1/Agents/User/RemoveUntrustedCredentials.
@@ -760,7 +759,7 @@ func (s UserAgent) RemoveUntrustedCredentials(ctx context.Context, publicValue s
 		PublicValue string `json:"PublicValue"`
 		Type        string `json:"Type"`
 	}{publicValue, typeArg}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/User/RemoveUntrustedCredentials", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/User/RemoveUntrustedCredentials", in, false)
 }
 
 // RemoveUntrustedCredentialsForAssociate calls POST v1/Agents/User/RemoveUntrustedCredentialsForAssociate.
@@ -772,7 +771,7 @@ func (s UserAgent) RemoveUntrustedCredentialsForAssociate(ctx context.Context, a
 		PublicValue string `json:"PublicValue"`
 		Type        string `json:"Type"`
 	}{associateID, publicValue, typeArg}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/User/RemoveUntrustedCredentialsForAssociate", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/User/RemoveUntrustedCredentialsForAssociate", in, false)
 }
 
 // ResolveUserFromInfo calls POST v1/Agents/User/ResolveUserFromInfo.
@@ -787,7 +786,7 @@ func (s UserAgent) ResolveUserFromInfo(ctx context.Context, contactID int64, cre
 		PhoneNumbers []string    `json:"PhoneNumbers,omitempty"`
 		UserType     UserType    `json:"UserType,omitempty"`
 	}{contactID, credential, emails, personName, phoneNumbers, userType}
-	return call[*ResolvedUser](ctx, s.c, http.MethodPost, "v1/Agents/User/ResolveUserFromInfo", in, false)
+	return call[*ResolvedUser](ctx, s.c, "POST", "v1/Agents/User/ResolveUserFromInfo", in, false)
 }
 
 // SaveCredential calls POST v1/Agents/User/SaveCredential.
@@ -798,7 +797,7 @@ func (s UserAgent) SaveCredential(ctx context.Context, credential *Credential, u
 		Credential *Credential `json:"Credential,omitempty"`
 		UserID     int64       `json:"UserId"`
 	}{credential, userID}
-	return call[bool](ctx, s.c, http.MethodPost, "v1/Agents/User/SaveCredential", in, false)
+	return call[bool](ctx, s.c, "POST", "v1/Agents/User/SaveCredential", in, false)
 }
 
 // SaveExternalTokens calls POST v1/Agents/User/SaveExternalTokens.
@@ -808,21 +807,21 @@ func (s UserAgent) SaveExternalTokens(ctx context.Context, tokenManagementInfo *
 	in := struct {
 		TokenManagementInfo *TokenManagementInfo `json:"TokenManagementInfo,omitempty"`
 	}{tokenManagementInfo}
-	return call[string](ctx, s.c, http.MethodPost, "v1/Agents/User/SaveExternalTokens", in, false)
+	return call[string](ctx, s.c, "POST", "v1/Agents/User/SaveExternalTokens", in, false)
 }
 
 // SaveRoleEntity calls POST v1/Agents/User/SaveRoleEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/User_Agent/v1UserAgent_SaveRoleEntity.html
 func (s UserAgent) SaveRoleEntity(ctx context.Context, roleEntity *RoleEntity) (*RoleEntity, error) {
-	return call[*RoleEntity](ctx, s.c, http.MethodPost, "v1/Agents/User/SaveRoleEntity", roleEntity, false)
+	return call[*RoleEntity](ctx, s.c, "POST", "v1/Agents/User/SaveRoleEntity", roleEntity, false)
 }
 
 // SaveServiceAuth calls POST v1/Agents/User/SaveServiceAuth.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/User_Agent/v1UserAgent_SaveServiceAuth.html
 func (s UserAgent) SaveServiceAuth(ctx context.Context, serviceAuth *ServiceAuth) (*ServiceAuth, error) {
-	return call[*ServiceAuth](ctx, s.c, http.MethodPost, "v1/Agents/User/SaveServiceAuth", serviceAuth, false)
+	return call[*ServiceAuth](ctx, s.c, "POST", "v1/Agents/User/SaveServiceAuth", serviceAuth, false)
 }
 
 // SaveUntrustedCredentials calls POST v1/Agents/User/SaveUntrustedCredentials.
@@ -833,7 +832,7 @@ func (s UserAgent) SaveUntrustedCredentials(ctx context.Context, credentials *Un
 		Credentials *UntrustedCredentials `json:"Credentials,omitempty"`
 		Type        string                `json:"Type"`
 	}{credentials, typeArg}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/User/SaveUntrustedCredentials", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/User/SaveUntrustedCredentials", in, false)
 }
 
 // SaveUntrustedCredentialsForAssociate calls POST v1/Agents/User/SaveUntrustedCredentialsForAssociate.
@@ -845,14 +844,14 @@ func (s UserAgent) SaveUntrustedCredentialsForAssociate(ctx context.Context, ass
 		Credentials *UntrustedCredentials `json:"Credentials,omitempty"`
 		Type        string                `json:"Type"`
 	}{associateID, credentials, typeArg}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/User/SaveUntrustedCredentialsForAssociate", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/User/SaveUntrustedCredentialsForAssociate", in, false)
 }
 
 // SaveUser calls POST v1/Agents/User/SaveUser.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/User_Agent/v1UserAgent_SaveUser.html
 func (s UserAgent) SaveUser(ctx context.Context, user *User) (*User, error) {
-	return call[*User](ctx, s.c, http.MethodPost, "v1/Agents/User/SaveUser", user, false)
+	return call[*User](ctx, s.c, "POST", "v1/Agents/User/SaveUser", user, false)
 }
 
 // SaveUserFromName calls POST v1/Agents/User/SaveUserFromName.
@@ -863,7 +862,7 @@ func (s UserAgent) SaveUserFromName(ctx context.Context, user *User, userName st
 		User     *User  `json:"User,omitempty"`
 		UserName string `json:"UserName"`
 	}{user, userName}
-	return call[*User](ctx, s.c, http.MethodPost, "v1/Agents/User/SaveUserFromName", in, false)
+	return call[*User](ctx, s.c, "POST", "v1/Agents/User/SaveUserFromName", in, false)
 }
 
 // SaveUserGroup calls POST v1/Agents/User/SaveUserGroup.
@@ -873,7 +872,7 @@ func (s UserAgent) SaveUserGroup(ctx context.Context, userGroup *UserGroup) (*Us
 	in := struct {
 		UserGroup *UserGroup `json:"UserGroup,omitempty"`
 	}{userGroup}
-	return call[*UserGroup](ctx, s.c, http.MethodPost, "v1/Agents/User/SaveUserGroup", in, false)
+	return call[*UserGroup](ctx, s.c, "POST", "v1/Agents/User/SaveUserGroup", in, false)
 }
 
 // SendChangePasswordEMail calls POST v1/Agents/User/SendChangePasswordEMail.
@@ -883,7 +882,7 @@ func (s UserAgent) SendChangePasswordEMail(ctx context.Context, associateID int6
 	in := struct {
 		AssociateID int64 `json:"AssociateId"`
 	}{associateID}
-	return call[*OperationResult](ctx, s.c, http.MethodPost, "v1/Agents/User/SendChangePasswordEMail", in, false)
+	return call[*OperationResult](ctx, s.c, "POST", "v1/Agents/User/SendChangePasswordEMail", in, false)
 }
 
 // SetDataRight calls POST v1/Agents/User/SetDataRight.
@@ -896,7 +895,7 @@ func (s UserAgent) SetDataRight(ctx context.Context, dataRightValue string, rela
 		RoleID          int64               `json:"RoleId"`
 		TableName       string              `json:"TableName"`
 	}{dataRightValue, relationToOwner, roleID, tableName}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/User/SetDataRight", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/User/SetDataRight", in, false)
 }
 
 // SetExternalUserInfo calls POST v1/Agents/User/SetExternalUserInfo.
@@ -911,7 +910,7 @@ func (s UserAgent) SetExternalUserInfo(ctx context.Context, associateID int64, e
 		RoleID                       int64                        `json:"RoleId"`
 		UserName                     string                       `json:"UserName"`
 	}{associateID, externalUserInfoModification, isActive, password, roleID, userName}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/User/SetExternalUserInfo", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/User/SetExternalUserInfo", in, false)
 }
 
 // SetFunctionalRights calls POST v1/Agents/User/SetFunctionalRights.
@@ -922,7 +921,7 @@ func (s UserAgent) SetFunctionalRights(ctx context.Context, functionalRightIDs [
 		FunctionalRightIDs []int64 `json:"FunctionalRightIds,omitempty"`
 		RoleID             int64   `json:"RoleId"`
 	}{functionalRightIDs, roleID}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/User/SetFunctionalRights", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/User/SetFunctionalRights", in, false)
 }
 
 // SetGeneratedPassword calls POST v1/Agents/User/SetGeneratedPassword.
@@ -932,7 +931,7 @@ func (s UserAgent) SetGeneratedPassword(ctx context.Context, associateID int64) 
 	in := struct {
 		AssociateID int64 `json:"AssociateId"`
 	}{associateID}
-	return call[string](ctx, s.c, http.MethodPost, "v1/Agents/User/SetGeneratedPassword", in, false)
+	return call[string](ctx, s.c, "POST", "v1/Agents/User/SetGeneratedPassword", in, false)
 }
 
 // SetGeneratedPasswordFromName calls POST v1/Agents/User/SetGeneratedPasswordFromName.
@@ -942,7 +941,7 @@ func (s UserAgent) SetGeneratedPasswordFromName(ctx context.Context, associateNa
 	in := struct {
 		AssociateName string `json:"AssociateName"`
 	}{associateName}
-	return call[string](ctx, s.c, http.MethodPost, "v1/Agents/User/SetGeneratedPasswordFromName", in, false)
+	return call[string](ctx, s.c, "POST", "v1/Agents/User/SetGeneratedPasswordFromName", in, false)
 }
 
 // SetPassword calls POST v1/Agents/User/SetPassword.
@@ -953,7 +952,7 @@ func (s UserAgent) SetPassword(ctx context.Context, associateID int64, password 
 		AssociateID int64  `json:"AssociateId"`
 		Password    string `json:"Password"`
 	}{associateID, password}
-	return call[bool](ctx, s.c, http.MethodPost, "v1/Agents/User/SetPassword", in, false)
+	return call[bool](ctx, s.c, "POST", "v1/Agents/User/SetPassword", in, false)
 }
 
 // SetPasswordFromName calls POST v1/Agents/User/SetPasswordFromName.
@@ -964,7 +963,7 @@ func (s UserAgent) SetPasswordFromName(ctx context.Context, associateName string
 		AssociateName string `json:"AssociateName"`
 		Password      string `json:"Password"`
 	}{associateName, password}
-	return call[bool](ctx, s.c, http.MethodPost, "v1/Agents/User/SetPasswordFromName", in, false)
+	return call[bool](ctx, s.c, "POST", "v1/Agents/User/SetPasswordFromName", in, false)
 }
 
 // SetUserPresenceStatus calls POST v1/Agents/User/SetUserPresenceStatus.
@@ -975,7 +974,7 @@ func (s UserAgent) SetUserPresenceStatus(ctx context.Context, associateID int64,
 		AssociateID        int64               `json:"AssociateId"`
 		UserPresenceStatus *UserPresenceStatus `json:"UserPresenceStatus,omitempty"`
 	}{associateID, userPresenceStatus}
-	return call[*UserPresenceStatus](ctx, s.c, http.MethodPost, "v1/Agents/User/SetUserPresenceStatus", in, false)
+	return call[*UserPresenceStatus](ctx, s.c, "POST", "v1/Agents/User/SetUserPresenceStatus", in, false)
 }
 
 // ValidateUser calls POST v1/Agents/User/ValidateUser.
@@ -985,5 +984,5 @@ func (s UserAgent) ValidateUser(ctx context.Context, user *User) (map[string]str
 	in := struct {
 		User *User `json:"User,omitempty"`
 	}{user}
-	return call[map[string]string](ctx, s.c, http.MethodPost, "v1/Agents/User/ValidateUser", in, false)
+	return call[map[string]string](ctx, s.c, "POST", "v1/Agents/User/ValidateUser", in, false)
 }

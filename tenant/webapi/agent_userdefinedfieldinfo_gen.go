@@ -4,7 +4,6 @@ package webapi
 
 import (
 	"context"
-	"net/http"
 
 	"github.com/go-superoffice/superoffice/tenant"
 )
@@ -23,21 +22,21 @@ func (s UserDefinedFieldInfoAgent) ChangeFieldType(ctx context.Context, fieldTyp
 		Info      *UserDefinedFieldInfo `json:"Info,omitempty"`
 		IsIndexed bool                  `json:"IsIndexed"`
 	}{fieldType, info, isIndexed}
-	return call[*UserDefinedFieldInfo](ctx, s.c, http.MethodPost, "v1/Agents/UserDefinedFieldInfo/ChangeFieldType", in, false)
+	return call[*UserDefinedFieldInfo](ctx, s.c, "POST", "v1/Agents/UserDefinedFieldInfo/ChangeFieldType", in, false)
 }
 
 // ClearCaches calls POST v1/Agents/UserDefinedFieldInfo/ClearCaches.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/UserDefinedFieldInfo_Agent/v1UserDefinedFieldInfoAgent_ClearCaches.html
 func (s UserDefinedFieldInfoAgent) ClearCaches(ctx context.Context) error {
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/UserDefinedFieldInfo/ClearCaches", nil, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/UserDefinedFieldInfo/ClearCaches", nil, false)
 }
 
 // CreateDefaultUserDefinedFieldInfo calls POST v1/Agents/UserDefinedFieldInfo/CreateDefaultUserDefinedFieldInfo.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/UserDefinedFieldInfo_Agent/v1UserDefinedFieldInfoAgent_CreateDefaultUserDefinedFieldInfo.html
 func (s UserDefinedFieldInfoAgent) CreateDefaultUserDefinedFieldInfo(ctx context.Context) (*UserDefinedFieldInfo, error) {
-	return call[*UserDefinedFieldInfo](ctx, s.c, http.MethodPost, "v1/Agents/UserDefinedFieldInfo/CreateDefaultUserDefinedFieldInfo", nil, false)
+	return call[*UserDefinedFieldInfo](ctx, s.c, "POST", "v1/Agents/UserDefinedFieldInfo/CreateDefaultUserDefinedFieldInfo", nil, false)
 }
 
 // CreateUserDefinedFieldInfo calls POST v1/Agents/UserDefinedFieldInfo/CreateUserDefinedFieldInfo.
@@ -48,14 +47,14 @@ func (s UserDefinedFieldInfoAgent) CreateUserDefinedFieldInfo(ctx context.Contex
 		FieldType UDefFieldType `json:"FieldType,omitempty"`
 		OwnerType UDefType      `json:"OwnerType,omitempty"`
 	}{fieldType, ownerType}
-	return call[*UserDefinedFieldInfo](ctx, s.c, http.MethodPost, "v1/Agents/UserDefinedFieldInfo/CreateUserDefinedFieldInfo", in, false)
+	return call[*UserDefinedFieldInfo](ctx, s.c, "POST", "v1/Agents/UserDefinedFieldInfo/CreateUserDefinedFieldInfo", in, false)
 }
 
 // DeleteUserDefinedFieldInfo calls POST v1/Agents/UserDefinedFieldInfo/DeleteUserDefinedFieldInfo.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/UserDefinedFieldInfo_Agent/v1UserDefinedFieldInfoAgent_DeleteUserDefinedFieldInfo.html
 func (s UserDefinedFieldInfoAgent) DeleteUserDefinedFieldInfo(ctx context.Context, userDefinedFieldInfoID int64) error {
-	return exec(ctx, s.c, http.MethodPost, withQuery("v1/Agents/UserDefinedFieldInfo/DeleteUserDefinedFieldInfo", "UserDefinedFieldInfoId", userDefinedFieldInfoID), nil, false)
+	return exec(ctx, s.c, "POST", withQuery("v1/Agents/UserDefinedFieldInfo/DeleteUserDefinedFieldInfo", "UserDefinedFieldInfoId", userDefinedFieldInfoID), nil, false)
 }
 
 // DetectColumnIDChanges calls POST v1/Agents/UserDefinedFieldInfo/DetectColumnIdChanges.
@@ -65,7 +64,7 @@ func (s UserDefinedFieldInfoAgent) DetectColumnIDChanges(ctx context.Context, ow
 	in := struct {
 		OwnerType UDefType `json:"OwnerType,omitempty"`
 	}{ownerType}
-	return call[bool](ctx, s.c, http.MethodPost, "v1/Agents/UserDefinedFieldInfo/DetectColumnIdChanges", in, false)
+	return call[bool](ctx, s.c, "POST", "v1/Agents/UserDefinedFieldInfo/DetectColumnIdChanges", in, false)
 }
 
 // DetectUnpublishedChanges calls POST v1/Agents/UserDefinedFieldInfo/DetectUnpublishedChanges.
@@ -75,7 +74,7 @@ func (s UserDefinedFieldInfoAgent) DetectUnpublishedChanges(ctx context.Context,
 	in := struct {
 		OwnerType UDefType `json:"OwnerType,omitempty"`
 	}{ownerType}
-	return call[bool](ctx, s.c, http.MethodPost, "v1/Agents/UserDefinedFieldInfo/DetectUnpublishedChanges", in, false)
+	return call[bool](ctx, s.c, "POST", "v1/Agents/UserDefinedFieldInfo/DetectUnpublishedChanges", in, false)
 }
 
 // FigureOutListIDFromListTableIDAndUDListDefinitionID calls POST v1/Agents/UserDefinedFieldInfo/FigureOutListIdFromListTableIdAndUDListDefinitionId.
@@ -85,7 +84,7 @@ func (s UserDefinedFieldInfoAgent) FigureOutListIDFromListTableIDAndUDListDefini
 	in := struct {
 		Info *UserDefinedFieldInfo `json:"Info,omitempty"`
 	}{info}
-	return call[int64](ctx, s.c, http.MethodPost, "v1/Agents/UserDefinedFieldInfo/FigureOutListIdFromListTableIdAndUDListDefinitionId", in, false)
+	return call[int64](ctx, s.c, "POST", "v1/Agents/UserDefinedFieldInfo/FigureOutListIdFromListTableIdAndUDListDefinitionId", in, false)
 }
 
 // GetChangedPageOneFields calls POST v1/Agents/UserDefinedFieldInfo/GetChangedPageOneFields; it only reads, so it is retried like a GET.
@@ -96,7 +95,7 @@ func (s UserDefinedFieldInfoAgent) GetChangedPageOneFields(ctx context.Context, 
 		OwnerType   UDefType `json:"OwnerType,omitempty"`
 		UserGroupID int64    `json:"UserGroupId"`
 	}{ownerType, userGroupID}
-	return call[[]bool](ctx, s.c, http.MethodPost, "v1/Agents/UserDefinedFieldInfo/GetChangedPageOneFields", in, true)
+	return call[[]bool](ctx, s.c, "POST", "v1/Agents/UserDefinedFieldInfo/GetChangedPageOneFields", in, true)
 }
 
 // GetCustomFieldInfo calls POST v1/Agents/UserDefinedFieldInfo/GetCustomFieldInfo; it only reads, so it is retried like a GET.
@@ -107,7 +106,7 @@ func (s UserDefinedFieldInfoAgent) GetCustomFieldInfo(ctx context.Context, field
 		FieldName string `json:"FieldName"`
 		TableName string `json:"TableName"`
 	}{fieldName, tableName}
-	out, err := call[AnyFieldInfo](ctx, s.c, http.MethodPost, "v1/Agents/UserDefinedFieldInfo/GetCustomFieldInfo", in, true)
+	out, err := call[AnyFieldInfo](ctx, s.c, "POST", "v1/Agents/UserDefinedFieldInfo/GetCustomFieldInfo", in, true)
 	return out.Value, err
 }
 
@@ -119,7 +118,7 @@ func (s UserDefinedFieldInfoAgent) GetCustomFieldInfoList(ctx context.Context, i
 		IncludeStandard bool   `json:"IncludeStandard"`
 		TableName       string `json:"TableName"`
 	}{includeStandard, tableName}
-	out, err := call[[]AnyFieldInfo](ctx, s.c, http.MethodPost, "v1/Agents/UserDefinedFieldInfo/GetCustomFieldInfoList", in, true)
+	out, err := call[[]AnyFieldInfo](ctx, s.c, "POST", "v1/Agents/UserDefinedFieldInfo/GetCustomFieldInfoList", in, true)
 	vs := make([]FieldInfo, len(out))
 	for i, o := range out {
 		vs[i] = o.Value
@@ -135,7 +134,7 @@ func (s UserDefinedFieldInfoAgent) GetPublishedUserDefinedFieldFromFieldLabel(ct
 		FieldLabel string   `json:"FieldLabel"`
 		OwnerType  UDefType `json:"OwnerType,omitempty"`
 	}{fieldLabel, ownerType}
-	return call[*UserDefinedFieldInfo](ctx, s.c, http.MethodPost, "v1/Agents/UserDefinedFieldInfo/GetPublishedUserDefinedFieldFromFieldLabel", in, true)
+	return call[*UserDefinedFieldInfo](ctx, s.c, "POST", "v1/Agents/UserDefinedFieldInfo/GetPublishedUserDefinedFieldFromFieldLabel", in, true)
 }
 
 // GetPublishedUserDefinedFieldFromProgID calls POST v1/Agents/UserDefinedFieldInfo/GetPublishedUserDefinedFieldFromProgId; it only reads, so it is retried like a GET.
@@ -146,7 +145,7 @@ func (s UserDefinedFieldInfoAgent) GetPublishedUserDefinedFieldFromProgID(ctx co
 		OwnerType UDefType `json:"OwnerType,omitempty"`
 		ProgID    string   `json:"ProgId"`
 	}{ownerType, progID}
-	return call[*UserDefinedFieldInfo](ctx, s.c, http.MethodPost, "v1/Agents/UserDefinedFieldInfo/GetPublishedUserDefinedFieldFromProgId", in, true)
+	return call[*UserDefinedFieldInfo](ctx, s.c, "POST", "v1/Agents/UserDefinedFieldInfo/GetPublishedUserDefinedFieldFromProgId", in, true)
 }
 
 // GetPublishedUserDefinedFieldList calls POST v1/Agents/UserDefinedFieldInfo/GetPublishedUserDefinedFieldList; it only reads, so it is retried like a GET.
@@ -156,7 +155,7 @@ func (s UserDefinedFieldInfoAgent) GetPublishedUserDefinedFieldList(ctx context.
 	in := struct {
 		OwnerType UDefType `json:"OwnerType,omitempty"`
 	}{ownerType}
-	return call[[]UserDefinedFieldInfo](ctx, s.c, http.MethodPost, "v1/Agents/UserDefinedFieldInfo/GetPublishedUserDefinedFieldList", in, true)
+	return call[[]UserDefinedFieldInfo](ctx, s.c, "POST", "v1/Agents/UserDefinedFieldInfo/GetPublishedUserDefinedFieldList", in, true)
 }
 
 // GetPublishedUserDefinedPageOneFields calls POST v1/Agents/UserDefinedFieldInfo/GetPublishedUserDefinedPageOneFields; it only reads, so it is retried like a GET.
@@ -167,7 +166,7 @@ func (s UserDefinedFieldInfoAgent) GetPublishedUserDefinedPageOneFields(ctx cont
 		OwnerType   UDefType `json:"OwnerType,omitempty"`
 		UserGroupID int64    `json:"UserGroupId"`
 	}{ownerType, userGroupID}
-	return call[[]UserDefinedFieldInfo](ctx, s.c, http.MethodPost, "v1/Agents/UserDefinedFieldInfo/GetPublishedUserDefinedPageOneFields", in, true)
+	return call[[]UserDefinedFieldInfo](ctx, s.c, "POST", "v1/Agents/UserDefinedFieldInfo/GetPublishedUserDefinedPageOneFields", in, true)
 }
 
 // GetUserDefinedFieldFromFieldLabel calls POST v1/Agents/UserDefinedFieldInfo/GetUserDefinedFieldFromFieldLabel; it only reads, so it is retried like a GET.
@@ -178,7 +177,7 @@ func (s UserDefinedFieldInfoAgent) GetUserDefinedFieldFromFieldLabel(ctx context
 		FieldLabel string   `json:"FieldLabel"`
 		OwnerType  UDefType `json:"OwnerType,omitempty"`
 	}{fieldLabel, ownerType}
-	return call[*UserDefinedFieldInfo](ctx, s.c, http.MethodPost, "v1/Agents/UserDefinedFieldInfo/GetUserDefinedFieldFromFieldLabel", in, true)
+	return call[*UserDefinedFieldInfo](ctx, s.c, "POST", "v1/Agents/UserDefinedFieldInfo/GetUserDefinedFieldFromFieldLabel", in, true)
 }
 
 // GetUserDefinedFieldFromIDs calls POST v1/Agents/UserDefinedFieldInfo/GetUserDefinedFieldFromIds; it only reads, so it is retried like a GET.
@@ -188,7 +187,7 @@ func (s UserDefinedFieldInfoAgent) GetUserDefinedFieldFromIDs(ctx context.Contex
 	in := struct {
 		IDs []int64 `json:"Ids,omitempty"`
 	}{ids}
-	return call[[]UserDefinedFieldInfo](ctx, s.c, http.MethodPost, "v1/Agents/UserDefinedFieldInfo/GetUserDefinedFieldFromIds", in, true)
+	return call[[]UserDefinedFieldInfo](ctx, s.c, "POST", "v1/Agents/UserDefinedFieldInfo/GetUserDefinedFieldFromIds", in, true)
 }
 
 // GetUserDefinedFieldFromProgID calls POST v1/Agents/UserDefinedFieldInfo/GetUserDefinedFieldFromProgId; it only reads, so it is retried like a GET.
@@ -199,7 +198,7 @@ func (s UserDefinedFieldInfoAgent) GetUserDefinedFieldFromProgID(ctx context.Con
 		OwnerType UDefType `json:"OwnerType,omitempty"`
 		ProgID    string   `json:"ProgId"`
 	}{ownerType, progID}
-	return call[*UserDefinedFieldInfo](ctx, s.c, http.MethodPost, "v1/Agents/UserDefinedFieldInfo/GetUserDefinedFieldFromProgId", in, true)
+	return call[*UserDefinedFieldInfo](ctx, s.c, "POST", "v1/Agents/UserDefinedFieldInfo/GetUserDefinedFieldFromProgId", in, true)
 }
 
 // GetUserDefinedFieldFromProgIDs calls POST v1/Agents/UserDefinedFieldInfo/GetUserDefinedFieldFromProgIds; it only reads, so it is retried like a GET.
@@ -210,14 +209,14 @@ func (s UserDefinedFieldInfoAgent) GetUserDefinedFieldFromProgIDs(ctx context.Co
 		OwnerType UDefType `json:"OwnerType,omitempty"`
 		ProgIDs   []string `json:"ProgIds,omitempty"`
 	}{ownerType, progIDs}
-	return call[[]UserDefinedFieldInfo](ctx, s.c, http.MethodPost, "v1/Agents/UserDefinedFieldInfo/GetUserDefinedFieldFromProgIds", in, true)
+	return call[[]UserDefinedFieldInfo](ctx, s.c, "POST", "v1/Agents/UserDefinedFieldInfo/GetUserDefinedFieldFromProgIds", in, true)
 }
 
 // GetUserDefinedFieldInfo calls POST v1/Agents/UserDefinedFieldInfo/GetUserDefinedFieldInfo; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/UserDefinedFieldInfo_Agent/v1UserDefinedFieldInfoAgent_GetUserDefinedFieldInfo.html
 func (s UserDefinedFieldInfoAgent) GetUserDefinedFieldInfo(ctx context.Context, userDefinedFieldInfoID int64) (*UserDefinedFieldInfo, error) {
-	return call[*UserDefinedFieldInfo](ctx, s.c, http.MethodPost, withQuery("v1/Agents/UserDefinedFieldInfo/GetUserDefinedFieldInfo", "userDefinedFieldInfoId", userDefinedFieldInfoID), nil, true)
+	return call[*UserDefinedFieldInfo](ctx, s.c, "POST", withQuery("v1/Agents/UserDefinedFieldInfo/GetUserDefinedFieldInfo", "userDefinedFieldInfoId", userDefinedFieldInfoID), nil, true)
 }
 
 // GetUserDefinedFieldList calls POST v1/Agents/UserDefinedFieldInfo/GetUserDefinedFieldList; it only reads, so it is retried like a GET.
@@ -227,7 +226,7 @@ func (s UserDefinedFieldInfoAgent) GetUserDefinedFieldList(ctx context.Context, 
 	in := struct {
 		OwnerType UDefType `json:"OwnerType,omitempty"`
 	}{ownerType}
-	return call[[]UserDefinedFieldInfo](ctx, s.c, http.MethodPost, "v1/Agents/UserDefinedFieldInfo/GetUserDefinedFieldList", in, true)
+	return call[[]UserDefinedFieldInfo](ctx, s.c, "POST", "v1/Agents/UserDefinedFieldInfo/GetUserDefinedFieldList", in, true)
 }
 
 // GetUserDefinedPageOneFields calls POST v1/Agents/UserDefinedFieldInfo/GetUserDefinedPageOneFields; it only reads, so it is retried like a GET.
@@ -238,14 +237,14 @@ func (s UserDefinedFieldInfoAgent) GetUserDefinedPageOneFields(ctx context.Conte
 		OwnerType   UDefType `json:"OwnerType,omitempty"`
 		UserGroupID int64    `json:"UserGroupId"`
 	}{ownerType, userGroupID}
-	return call[[]UserDefinedFieldInfo](ctx, s.c, http.MethodPost, "v1/Agents/UserDefinedFieldInfo/GetUserDefinedPageOneFields", in, true)
+	return call[[]UserDefinedFieldInfo](ctx, s.c, "POST", "v1/Agents/UserDefinedFieldInfo/GetUserDefinedPageOneFields", in, true)
 }
 
 // IsAnyPublishEventActive calls POST v1/Agents/UserDefinedFieldInfo/IsAnyPublishEventActive; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/UserDefinedFieldInfo_Agent/v1UserDefinedFieldInfoAgent_IsAnyPublishEventActive.html
 func (s UserDefinedFieldInfoAgent) IsAnyPublishEventActive(ctx context.Context) (bool, error) {
-	return call[bool](ctx, s.c, http.MethodPost, "v1/Agents/UserDefinedFieldInfo/IsAnyPublishEventActive", nil, true)
+	return call[bool](ctx, s.c, "POST", "v1/Agents/UserDefinedFieldInfo/IsAnyPublishEventActive", nil, true)
 }
 
 // IsPublishEventActive calls POST v1/Agents/UserDefinedFieldInfo/IsPublishEventActive; it only reads, so it is retried like a GET.
@@ -255,7 +254,7 @@ func (s UserDefinedFieldInfoAgent) IsPublishEventActive(ctx context.Context, typ
 	in := struct {
 		Type UDefType `json:"Type,omitempty"`
 	}{typeArg}
-	return call[bool](ctx, s.c, http.MethodPost, "v1/Agents/UserDefinedFieldInfo/IsPublishEventActive", in, true)
+	return call[bool](ctx, s.c, "POST", "v1/Agents/UserDefinedFieldInfo/IsPublishEventActive", in, true)
 }
 
 // Publish calls POST v1/Agents/UserDefinedFieldInfo/Publish.
@@ -265,7 +264,7 @@ func (s UserDefinedFieldInfoAgent) Publish(ctx context.Context, ownerType UDefTy
 	in := struct {
 		OwnerType UDefType `json:"OwnerType,omitempty"`
 	}{ownerType}
-	return call[float64](ctx, s.c, http.MethodPost, "v1/Agents/UserDefinedFieldInfo/Publish", in, false)
+	return call[float64](ctx, s.c, "POST", "v1/Agents/UserDefinedFieldInfo/Publish", in, false)
 }
 
 // Revert calls POST v1/Agents/UserDefinedFieldInfo/Revert.
@@ -275,14 +274,14 @@ func (s UserDefinedFieldInfoAgent) Revert(ctx context.Context, ownerType UDefTyp
 	in := struct {
 		OwnerType UDefType `json:"OwnerType,omitempty"`
 	}{ownerType}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/UserDefinedFieldInfo/Revert", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/UserDefinedFieldInfo/Revert", in, false)
 }
 
 // SaveUserDefinedFieldInfo calls POST v1/Agents/UserDefinedFieldInfo/SaveUserDefinedFieldInfo.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/UserDefinedFieldInfo_Agent/v1UserDefinedFieldInfoAgent_SaveUserDefinedFieldInfo.html
 func (s UserDefinedFieldInfoAgent) SaveUserDefinedFieldInfo(ctx context.Context, userDefinedFieldInfo *UserDefinedFieldInfo) (*UserDefinedFieldInfo, error) {
-	return call[*UserDefinedFieldInfo](ctx, s.c, http.MethodPost, "v1/Agents/UserDefinedFieldInfo/SaveUserDefinedFieldInfo", userDefinedFieldInfo, false)
+	return call[*UserDefinedFieldInfo](ctx, s.c, "POST", "v1/Agents/UserDefinedFieldInfo/SaveUserDefinedFieldInfo", userDefinedFieldInfo, false)
 }
 
 // SaveUserDefinedFieldInfos calls POST v1/Agents/UserDefinedFieldInfo/SaveUserDefinedFieldInfos.
@@ -292,7 +291,7 @@ func (s UserDefinedFieldInfoAgent) SaveUserDefinedFieldInfos(ctx context.Context
 	in := struct {
 		Infos []UserDefinedFieldInfo `json:"Infos,omitempty"`
 	}{infos}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/UserDefinedFieldInfo/SaveUserDefinedFieldInfos", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/UserDefinedFieldInfo/SaveUserDefinedFieldInfos", in, false)
 }
 
 // SetListTableIDAndUDListDefinitionIDFromSelectedListID calls POST v1/Agents/UserDefinedFieldInfo/SetListTableIdAndUDListDefinitionIdFromSelectedListId.
@@ -303,7 +302,7 @@ func (s UserDefinedFieldInfoAgent) SetListTableIDAndUDListDefinitionIDFromSelect
 		Info           *UserDefinedFieldInfo `json:"Info,omitempty"`
 		SelectedListID int64                 `json:"SelectedListId"`
 	}{info, selectedListID}
-	return call[*UserDefinedFieldInfo](ctx, s.c, http.MethodPost, "v1/Agents/UserDefinedFieldInfo/SetListTableIdAndUDListDefinitionIdFromSelectedListId", in, false)
+	return call[*UserDefinedFieldInfo](ctx, s.c, "POST", "v1/Agents/UserDefinedFieldInfo/SetListTableIdAndUDListDefinitionIdFromSelectedListId", in, false)
 }
 
 // SetPageOneFieldGrouping calls POST v1/Agents/UserDefinedFieldInfo/SetPageOneFieldGrouping.
@@ -314,7 +313,7 @@ func (s UserDefinedFieldInfoAgent) SetPageOneFieldGrouping(ctx context.Context, 
 		Active    bool     `json:"Active"`
 		OwnerType UDefType `json:"OwnerType,omitempty"`
 	}{active, ownerType}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/UserDefinedFieldInfo/SetPageOneFieldGrouping", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/UserDefinedFieldInfo/SetPageOneFieldGrouping", in, false)
 }
 
 // SetPublishStartSystemEvent calls POST v1/Agents/UserDefinedFieldInfo/SetPublishStartSystemEvent.
@@ -324,7 +323,7 @@ func (s UserDefinedFieldInfoAgent) SetPublishStartSystemEvent(ctx context.Contex
 	in := struct {
 		OwnerType UDefType `json:"OwnerType,omitempty"`
 	}{ownerType}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/UserDefinedFieldInfo/SetPublishStartSystemEvent", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/UserDefinedFieldInfo/SetPublishStartSystemEvent", in, false)
 }
 
 // SetRankOnFields calls POST v1/Agents/UserDefinedFieldInfo/SetRankOnFields.
@@ -335,7 +334,7 @@ func (s UserDefinedFieldInfoAgent) SetRankOnFields(ctx context.Context, ownerTyp
 		OwnerType       UDefType `json:"OwnerType,omitempty"`
 		RankedFieldsIDs []int64  `json:"RankedFieldsIds,omitempty"`
 	}{ownerType, rankedFieldsIDs}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/UserDefinedFieldInfo/SetRankOnFields", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/UserDefinedFieldInfo/SetRankOnFields", in, false)
 }
 
 // SetUserDefinedPageOneField calls POST v1/Agents/UserDefinedFieldInfo/SetUserDefinedPageOneField.
@@ -348,5 +347,5 @@ func (s UserDefinedFieldInfoAgent) SetUserDefinedPageOneField(ctx context.Contex
 		UdefFieldID int64    `json:"UdefFieldId"`
 		UserGroupID int64    `json:"UserGroupId"`
 	}{fieldLineNo, ownerType, udefFieldID, userGroupID}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/UserDefinedFieldInfo/SetUserDefinedPageOneField", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/UserDefinedFieldInfo/SetUserDefinedPageOneField", in, false)
 }

@@ -4,7 +4,6 @@ package webapi
 
 import (
 	"context"
-	"net/http"
 
 	"github.com/go-superoffice/superoffice/tenant"
 )
@@ -22,7 +21,7 @@ func (s ViewStateAgent) DeleteHistory(ctx context.Context, historyName string, i
 		HistoryName string `json:"HistoryName"`
 		ID          int64  `json:"Id"`
 	}{historyName, id}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/ViewState/DeleteHistory", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/ViewState/DeleteHistory", in, false)
 }
 
 // GetCurrent calls POST v1/Agents/ViewState/GetCurrent; it only reads, so it is retried like a GET.
@@ -32,14 +31,14 @@ func (s ViewStateAgent) GetCurrent(ctx context.Context, historyName string) (*Hi
 	in := struct {
 		HistoryName string `json:"HistoryName"`
 	}{historyName}
-	return call[*History](ctx, s.c, http.MethodPost, "v1/Agents/ViewState/GetCurrent", in, true)
+	return call[*History](ctx, s.c, "POST", "v1/Agents/ViewState/GetCurrent", in, true)
 }
 
 // GetHistories calls POST v1/Agents/ViewState/GetHistories; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/ViewState_Agent/v1ViewStateAgent_GetHistories.html
 func (s ViewStateAgent) GetHistories(ctx context.Context) ([]History, error) {
-	return call[[]History](ctx, s.c, http.MethodPost, "v1/Agents/ViewState/GetHistories", nil, true)
+	return call[[]History](ctx, s.c, "POST", "v1/Agents/ViewState/GetHistories", nil, true)
 }
 
 // GetHistoriesByName calls POST v1/Agents/ViewState/GetHistoriesByName; it only reads, so it is retried like a GET.
@@ -49,7 +48,7 @@ func (s ViewStateAgent) GetHistoriesByName(ctx context.Context, historyName stri
 	in := struct {
 		HistoryName string `json:"HistoryName"`
 	}{historyName}
-	return call[[]History](ctx, s.c, http.MethodPost, "v1/Agents/ViewState/GetHistoriesByName", in, true)
+	return call[[]History](ctx, s.c, "POST", "v1/Agents/ViewState/GetHistoriesByName", in, true)
 }
 
 // GetHistoriesByNames calls POST v1/Agents/ViewState/GetHistoriesByNames; it only reads, so it is retried like a GET.
@@ -59,7 +58,7 @@ func (s ViewStateAgent) GetHistoriesByNames(ctx context.Context, historyNames []
 	in := struct {
 		HistoryNames []string `json:"HistoryNames,omitempty"`
 	}{historyNames}
-	return call[[]History](ctx, s.c, http.MethodPost, "v1/Agents/ViewState/GetHistoriesByNames", in, true)
+	return call[[]History](ctx, s.c, "POST", "v1/Agents/ViewState/GetHistoriesByNames", in, true)
 }
 
 // GetHistoriesByNamesAndIDs calls POST v1/Agents/ViewState/GetHistoriesByNamesAndIds; it only reads, so it is retried like a GET.
@@ -69,28 +68,28 @@ func (s ViewStateAgent) GetHistoriesByNamesAndIDs(ctx context.Context, requests 
 	in := struct {
 		Requests []HistoryRequest `json:"Requests,omitempty"`
 	}{requests}
-	return call[[]History](ctx, s.c, http.MethodPost, "v1/Agents/ViewState/GetHistoriesByNamesAndIds", in, true)
+	return call[[]History](ctx, s.c, "POST", "v1/Agents/ViewState/GetHistoriesByNamesAndIds", in, true)
 }
 
 // GetHistory calls POST v1/Agents/ViewState/GetHistory; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/ViewState_Agent/v1ViewStateAgent_GetHistory.html
 func (s ViewStateAgent) GetHistory(ctx context.Context, historyID int64) (*History, error) {
-	return call[*History](ctx, s.c, http.MethodPost, withQuery("v1/Agents/ViewState/GetHistory", "historyId", historyID), nil, true)
+	return call[*History](ctx, s.c, "POST", withQuery("v1/Agents/ViewState/GetHistory", "historyId", historyID), nil, true)
 }
 
 // GetHistoryLengthPrefValue calls POST v1/Agents/ViewState/GetHistoryLengthPrefValue; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/ViewState_Agent/v1ViewStateAgent_GetHistoryLengthPrefValue.html
 func (s ViewStateAgent) GetHistoryLengthPrefValue(ctx context.Context) (float64, error) {
-	return call[float64](ctx, s.c, http.MethodPost, "v1/Agents/ViewState/GetHistoryLengthPrefValue", nil, true)
+	return call[float64](ctx, s.c, "POST", "v1/Agents/ViewState/GetHistoryLengthPrefValue", nil, true)
 }
 
 // GetLiveUIConfig calls POST v1/Agents/ViewState/GetLiveUiConfig; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/ViewState_Agent/v1ViewStateAgent_GetLiveUiConfig.html
 func (s ViewStateAgent) GetLiveUIConfig(ctx context.Context) (*LiveUIConfig, error) {
-	return call[*LiveUIConfig](ctx, s.c, http.MethodPost, "v1/Agents/ViewState/GetLiveUiConfig", nil, true)
+	return call[*LiveUIConfig](ctx, s.c, "POST", "v1/Agents/ViewState/GetLiveUiConfig", nil, true)
 }
 
 // GetNextCurrent calls POST v1/Agents/ViewState/GetNextCurrent.
@@ -101,7 +100,7 @@ func (s ViewStateAgent) GetNextCurrent(ctx context.Context, historyName string, 
 		HistoryName string `json:"HistoryName"`
 		ID          int64  `json:"Id"`
 	}{historyName, id}
-	return call[*History](ctx, s.c, http.MethodPost, "v1/Agents/ViewState/GetNextCurrent", in, false)
+	return call[*History](ctx, s.c, "POST", "v1/Agents/ViewState/GetNextCurrent", in, false)
 }
 
 // GetPreviousCurrent calls POST v1/Agents/ViewState/GetPreviousCurrent; it only reads, so it is retried like a GET.
@@ -112,7 +111,7 @@ func (s ViewStateAgent) GetPreviousCurrent(ctx context.Context, historyName stri
 		HistoryName string `json:"HistoryName"`
 		ID          int64  `json:"Id"`
 	}{historyName, id}
-	return call[*History](ctx, s.c, http.MethodPost, "v1/Agents/ViewState/GetPreviousCurrent", in, true)
+	return call[*History](ctx, s.c, "POST", "v1/Agents/ViewState/GetPreviousCurrent", in, true)
 }
 
 // PublishAndRetrieveUIEvents calls POST v1/Agents/ViewState/PublishAndRetrieveUiEvents.
@@ -124,7 +123,7 @@ func (s ViewStateAgent) PublishAndRetrieveUIEvents(ctx context.Context, latestKn
 		Metrics            []MetricPair `json:"Metrics,omitempty"`
 		PublishEvents      []UIEvent    `json:"PublishEvents,omitempty"`
 	}{latestKnownEventID, metrics, publishEvents}
-	return call[[]UIEvent](ctx, s.c, http.MethodPost, "v1/Agents/ViewState/PublishAndRetrieveUiEvents", in, false)
+	return call[[]UIEvent](ctx, s.c, "POST", "v1/Agents/ViewState/PublishAndRetrieveUiEvents", in, false)
 }
 
 // PublishAndSyncUIEvents calls POST v1/Agents/ViewState/PublishAndSyncUiEvents.
@@ -137,7 +136,7 @@ func (s ViewStateAgent) PublishAndSyncUIEvents(ctx context.Context, latestKnownE
 		PublishEvents      []UIEvent           `json:"PublishEvents,omitempty"`
 		TicketVersions     []TicketVersionInfo `json:"TicketVersions,omitempty"`
 	}{latestKnownEventID, metrics, publishEvents, ticketVersions}
-	return call[*LiveUISyncResult](ctx, s.c, http.MethodPost, "v1/Agents/ViewState/PublishAndSyncUiEvents", in, false)
+	return call[*LiveUISyncResult](ctx, s.c, "POST", "v1/Agents/ViewState/PublishAndSyncUiEvents", in, false)
 }
 
 // SaveCurrent calls POST v1/Agents/ViewState/SaveCurrent.
@@ -147,7 +146,7 @@ func (s ViewStateAgent) SaveCurrent(ctx context.Context, current *History) (*His
 	in := struct {
 		Current *History `json:"Current,omitempty"`
 	}{current}
-	return call[*History](ctx, s.c, http.MethodPost, "v1/Agents/ViewState/SaveCurrent", in, false)
+	return call[*History](ctx, s.c, "POST", "v1/Agents/ViewState/SaveCurrent", in, false)
 }
 
 // SaveCurrents calls POST v1/Agents/ViewState/SaveCurrents.
@@ -157,7 +156,7 @@ func (s ViewStateAgent) SaveCurrents(ctx context.Context, currents []History) ([
 	in := struct {
 		Currents []History `json:"Currents,omitempty"`
 	}{currents}
-	return call[[]History](ctx, s.c, http.MethodPost, "v1/Agents/ViewState/SaveCurrents", in, false)
+	return call[[]History](ctx, s.c, "POST", "v1/Agents/ViewState/SaveCurrents", in, false)
 }
 
 // SaveHistories calls POST v1/Agents/ViewState/SaveHistories.
@@ -168,7 +167,7 @@ func (s ViewStateAgent) SaveHistories(ctx context.Context, history []History, hi
 		History     []History `json:"History,omitempty"`
 		HistoryName string    `json:"HistoryName"`
 	}{history, historyName}
-	return call[[]History](ctx, s.c, http.MethodPost, "v1/Agents/ViewState/SaveHistories", in, false)
+	return call[[]History](ctx, s.c, "POST", "v1/Agents/ViewState/SaveHistories", in, false)
 }
 
 // SetHistoryLengthPrefValue calls POST v1/Agents/ViewState/SetHistoryLengthPrefValue.
@@ -178,7 +177,7 @@ func (s ViewStateAgent) SetHistoryLengthPrefValue(ctx context.Context, length fl
 	in := struct {
 		Length float64 `json:"Length"`
 	}{length}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/ViewState/SetHistoryLengthPrefValue", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/ViewState/SetHistoryLengthPrefValue", in, false)
 }
 
 // UpsertRecentNavigation calls POST v1/Agents/ViewState/UpsertRecentNavigation.
@@ -189,5 +188,5 @@ func (s ViewStateAgent) UpsertRecentNavigation(ctx context.Context, client strin
 		Client   string              `json:"Client"`
 		Elements []NavigationElement `json:"Elements,omitempty"`
 	}{client, elements}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/ViewState/UpsertRecentNavigation", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/ViewState/UpsertRecentNavigation", in, false)
 }

@@ -4,7 +4,6 @@ package webapi
 
 import (
 	"context"
-	"net/http"
 
 	"github.com/go-superoffice/superoffice/tenant"
 )
@@ -18,14 +17,14 @@ type WebhookAgent struct{ c *tenant.Client }
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Webhook_Agent/v1WebhookAgent_CreateDefaultWebhook.html
 func (s WebhookAgent) CreateDefaultWebhook(ctx context.Context) (*Webhook, error) {
-	return call[*Webhook](ctx, s.c, http.MethodPost, "v1/Agents/Webhook/CreateDefaultWebhook", nil, false)
+	return call[*Webhook](ctx, s.c, "POST", "v1/Agents/Webhook/CreateDefaultWebhook", nil, false)
 }
 
 // DeleteWebhook calls POST v1/Agents/Webhook/DeleteWebhook.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Webhook_Agent/v1WebhookAgent_DeleteWebhook.html
 func (s WebhookAgent) DeleteWebhook(ctx context.Context, webhookID int64) error {
-	return exec(ctx, s.c, http.MethodPost, withQuery("v1/Agents/Webhook/DeleteWebhook", "WebhookId", webhookID), nil, false)
+	return exec(ctx, s.c, "POST", withQuery("v1/Agents/Webhook/DeleteWebhook", "WebhookId", webhookID), nil, false)
 }
 
 // GetAllWebhooks calls POST v1/Agents/Webhook/GetAllWebhooks; it only reads, so it is retried like a GET.
@@ -37,7 +36,7 @@ func (s WebhookAgent) GetAllWebhooks(ctx context.Context, eventFilter string, na
 		NameFilter   string       `json:"NameFilter"`
 		StatusFilter WebhookState `json:"StatusFilter,omitempty"`
 	}{eventFilter, nameFilter, statusFilter}
-	return call[[]Webhook](ctx, s.c, http.MethodPost, "v1/Agents/Webhook/GetAllWebhooks", in, true)
+	return call[[]Webhook](ctx, s.c, "POST", "v1/Agents/Webhook/GetAllWebhooks", in, true)
 }
 
 // GetLastError calls POST v1/Agents/Webhook/GetLastError; it only reads, so it is retried like a GET.
@@ -47,21 +46,21 @@ func (s WebhookAgent) GetLastError(ctx context.Context, webhookID int64) (string
 	in := struct {
 		WebhookID int64 `json:"WebhookId"`
 	}{webhookID}
-	return call[string](ctx, s.c, http.MethodPost, "v1/Agents/Webhook/GetLastError", in, true)
+	return call[string](ctx, s.c, "POST", "v1/Agents/Webhook/GetLastError", in, true)
 }
 
 // GetWebhook calls POST v1/Agents/Webhook/GetWebhook; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Webhook_Agent/v1WebhookAgent_GetWebhook.html
 func (s WebhookAgent) GetWebhook(ctx context.Context, webhookID int64) (*Webhook, error) {
-	return call[*Webhook](ctx, s.c, http.MethodPost, withQuery("v1/Agents/Webhook/GetWebhook", "webhookId", webhookID), nil, true)
+	return call[*Webhook](ctx, s.c, "POST", withQuery("v1/Agents/Webhook/GetWebhook", "webhookId", webhookID), nil, true)
 }
 
 // SaveWebhook calls POST v1/Agents/Webhook/SaveWebhook.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Webhook_Agent/v1WebhookAgent_SaveWebhook.html
 func (s WebhookAgent) SaveWebhook(ctx context.Context, webhook *Webhook) (*Webhook, error) {
-	return call[*Webhook](ctx, s.c, http.MethodPost, "v1/Agents/Webhook/SaveWebhook", webhook, false)
+	return call[*Webhook](ctx, s.c, "POST", "v1/Agents/Webhook/SaveWebhook", webhook, false)
 }
 
 // SignalEvent calls POST v1/Agents/Webhook/SignalEvent.
@@ -73,7 +72,7 @@ func (s WebhookAgent) SignalEvent(ctx context.Context, data map[string]any, even
 		EventName  string         `json:"EventName"`
 		PrimaryKey float64        `json:"PrimaryKey"`
 	}{data, eventName, primaryKey}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Webhook/SignalEvent", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Webhook/SignalEvent", in, false)
 }
 
 // TestWebhook calls POST v1/Agents/Webhook/TestWebhook.
@@ -83,5 +82,5 @@ func (s WebhookAgent) TestWebhook(ctx context.Context, webhook *Webhook) (*Webho
 	in := struct {
 		Webhook *Webhook `json:"Webhook,omitempty"`
 	}{webhook}
-	return call[*WebhookResult](ctx, s.c, http.MethodPost, "v1/Agents/Webhook/TestWebhook", in, false)
+	return call[*WebhookResult](ctx, s.c, "POST", "v1/Agents/Webhook/TestWebhook", in, false)
 }

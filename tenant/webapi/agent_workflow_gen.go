@@ -4,7 +4,6 @@ package webapi
 
 import (
 	"context"
-	"net/http"
 
 	"github.com/go-superoffice/superoffice/tenant"
 )
@@ -22,7 +21,7 @@ func (s WorkflowAgent) AddAfterWorkflowStep(ctx context.Context, subStep Workflo
 		SubStep        AnyWorkflowStep `json:"SubStep,omitzero"`
 		WorkflowStepID int64           `json:"WorkflowStepId"`
 	}{AnyWorkflowStep{subStep}, workflowStepID}
-	out, err := call[AnyWorkflowStep](ctx, s.c, http.MethodPost, "v1/Agents/Workflow/AddAfterWorkflowStep", in, false)
+	out, err := call[AnyWorkflowStep](ctx, s.c, "POST", "v1/Agents/Workflow/AddAfterWorkflowStep", in, false)
 	return out.Value, err
 }
 
@@ -34,7 +33,7 @@ func (s WorkflowAgent) ConnectEmailFlowContent(ctx context.Context, emailFlowID 
 		EmailFlowID int64 `json:"EmailFlowId"`
 		MessageID   int64 `json:"MessageId"`
 	}{emailFlowID, messageID}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Workflow/ConnectEmailFlowContent", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Workflow/ConnectEmailFlowContent", in, false)
 }
 
 // CopyEmailFlow calls POST v1/Agents/Workflow/CopyEmailFlow.
@@ -45,7 +44,7 @@ func (s WorkflowAgent) CopyEmailFlow(ctx context.Context, emailFlowID int64, new
 		EmailFlowID int64  `json:"EmailFlowId"`
 		NewName     string `json:"NewName"`
 	}{emailFlowID, newName}
-	return call[float64](ctx, s.c, http.MethodPost, "v1/Agents/Workflow/CopyEmailFlow", in, false)
+	return call[float64](ctx, s.c, "POST", "v1/Agents/Workflow/CopyEmailFlow", in, false)
 }
 
 // CopyEmailFlowContent calls POST v1/Agents/Workflow/CopyEmailFlowContent.
@@ -56,42 +55,42 @@ func (s WorkflowAgent) CopyEmailFlowContent(ctx context.Context, emailFlowID int
 		EmailFlowID int64 `json:"EmailFlowId"`
 		ShipmentID  int64 `json:"ShipmentId"`
 	}{emailFlowID, shipmentID}
-	return call[float64](ctx, s.c, http.MethodPost, "v1/Agents/Workflow/CopyEmailFlowContent", in, false)
+	return call[float64](ctx, s.c, "POST", "v1/Agents/Workflow/CopyEmailFlowContent", in, false)
 }
 
 // CreateDefaultEmailFlow calls POST v1/Agents/Workflow/CreateDefaultEmailFlow.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Workflow_Agent/v1WorkflowAgent_CreateDefaultEmailFlow.html
 func (s WorkflowAgent) CreateDefaultEmailFlow(ctx context.Context) (*EmailFlow, error) {
-	return call[*EmailFlow](ctx, s.c, http.MethodPost, "v1/Agents/Workflow/CreateDefaultEmailFlow", nil, false)
+	return call[*EmailFlow](ctx, s.c, "POST", "v1/Agents/Workflow/CreateDefaultEmailFlow", nil, false)
 }
 
 // CreateDefaultWorkflowEvent calls POST v1/Agents/Workflow/CreateDefaultWorkflowEvent.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Workflow_Agent/v1WorkflowAgent_CreateDefaultWorkflowEvent.html
 func (s WorkflowAgent) CreateDefaultWorkflowEvent(ctx context.Context) (*WorkflowEvent, error) {
-	return call[*WorkflowEvent](ctx, s.c, http.MethodPost, "v1/Agents/Workflow/CreateDefaultWorkflowEvent", nil, false)
+	return call[*WorkflowEvent](ctx, s.c, "POST", "v1/Agents/Workflow/CreateDefaultWorkflowEvent", nil, false)
 }
 
 // CreateDefaultWorkflowEventResult calls POST v1/Agents/Workflow/CreateDefaultWorkflowEventResult.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Workflow_Agent/v1WorkflowAgent_CreateDefaultWorkflowEventResult.html
 func (s WorkflowAgent) CreateDefaultWorkflowEventResult(ctx context.Context) (*WorkflowEventResult, error) {
-	return call[*WorkflowEventResult](ctx, s.c, http.MethodPost, "v1/Agents/Workflow/CreateDefaultWorkflowEventResult", nil, false)
+	return call[*WorkflowEventResult](ctx, s.c, "POST", "v1/Agents/Workflow/CreateDefaultWorkflowEventResult", nil, false)
 }
 
 // CreateDefaultWorkflowFilter calls POST v1/Agents/Workflow/CreateDefaultWorkflowFilter.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Workflow_Agent/v1WorkflowAgent_CreateDefaultWorkflowFilter.html
 func (s WorkflowAgent) CreateDefaultWorkflowFilter(ctx context.Context) (*WorkflowFilter, error) {
-	return call[*WorkflowFilter](ctx, s.c, http.MethodPost, "v1/Agents/Workflow/CreateDefaultWorkflowFilter", nil, false)
+	return call[*WorkflowFilter](ctx, s.c, "POST", "v1/Agents/Workflow/CreateDefaultWorkflowFilter", nil, false)
 }
 
 // CreateDefaultWorkflowGoal calls POST v1/Agents/Workflow/CreateDefaultWorkflowGoal.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Workflow_Agent/v1WorkflowAgent_CreateDefaultWorkflowGoal.html
 func (s WorkflowAgent) CreateDefaultWorkflowGoal(ctx context.Context) (*WorkflowGoal, error) {
-	return call[*WorkflowGoal](ctx, s.c, http.MethodPost, "v1/Agents/Workflow/CreateDefaultWorkflowGoal", nil, false)
+	return call[*WorkflowGoal](ctx, s.c, "POST", "v1/Agents/Workflow/CreateDefaultWorkflowGoal", nil, false)
 }
 
 // CreateDefaultWorkflowStepFromType calls POST v1/Agents/Workflow/CreateDefaultWorkflowStepFromType.
@@ -101,7 +100,7 @@ func (s WorkflowAgent) CreateDefaultWorkflowStepFromType(ctx context.Context, st
 	in := struct {
 		StepType WorkflowStepType `json:"StepType,omitempty"`
 	}{stepType}
-	out, err := call[AnyWorkflowStep](ctx, s.c, http.MethodPost, "v1/Agents/Workflow/CreateDefaultWorkflowStepFromType", in, false)
+	out, err := call[AnyWorkflowStep](ctx, s.c, "POST", "v1/Agents/Workflow/CreateDefaultWorkflowStepFromType", in, false)
 	return out.Value, err
 }
 
@@ -112,7 +111,7 @@ func (s WorkflowAgent) CreateDefaultWorkflowStepOptionFromType(ctx context.Conte
 	in := struct {
 		OptionType WorkflowSplitOptionType `json:"OptionType,omitempty"`
 	}{optionType}
-	out, err := call[AnyWorkflowStepOption](ctx, s.c, http.MethodPost, "v1/Agents/Workflow/CreateDefaultWorkflowStepOptionFromType", in, false)
+	out, err := call[AnyWorkflowStepOption](ctx, s.c, "POST", "v1/Agents/Workflow/CreateDefaultWorkflowStepOptionFromType", in, false)
 	return out.Value, err
 }
 
@@ -120,14 +119,14 @@ func (s WorkflowAgent) CreateDefaultWorkflowStepOptionFromType(ctx context.Conte
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Workflow_Agent/v1WorkflowAgent_CreateDefaultWorkflowTrigger.html
 func (s WorkflowAgent) CreateDefaultWorkflowTrigger(ctx context.Context) (*WorkflowTrigger, error) {
-	return call[*WorkflowTrigger](ctx, s.c, http.MethodPost, "v1/Agents/Workflow/CreateDefaultWorkflowTrigger", nil, false)
+	return call[*WorkflowTrigger](ctx, s.c, "POST", "v1/Agents/Workflow/CreateDefaultWorkflowTrigger", nil, false)
 }
 
 // CreateDefaultWorkflowWaitForAction calls POST v1/Agents/Workflow/CreateDefaultWorkflowWaitForAction.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Workflow_Agent/v1WorkflowAgent_CreateDefaultWorkflowWaitForAction.html
 func (s WorkflowAgent) CreateDefaultWorkflowWaitForAction(ctx context.Context) (*WorkflowWaitForAction, error) {
-	return call[*WorkflowWaitForAction](ctx, s.c, http.MethodPost, "v1/Agents/Workflow/CreateDefaultWorkflowWaitForAction", nil, false)
+	return call[*WorkflowWaitForAction](ctx, s.c, "POST", "v1/Agents/Workflow/CreateDefaultWorkflowWaitForAction", nil, false)
 }
 
 // CreateEmailFlowContent calls POST v1/Agents/Workflow/CreateEmailFlowContent.
@@ -138,56 +137,56 @@ func (s WorkflowAgent) CreateEmailFlowContent(ctx context.Context, contentName s
 		ContentName string `json:"ContentName"`
 		EmailFlowID int64  `json:"EmailFlowId"`
 	}{contentName, emailFlowID}
-	return call[float64](ctx, s.c, http.MethodPost, "v1/Agents/Workflow/CreateEmailFlowContent", in, false)
+	return call[float64](ctx, s.c, "POST", "v1/Agents/Workflow/CreateEmailFlowContent", in, false)
 }
 
 // DeleteEmailFlow calls POST v1/Agents/Workflow/DeleteEmailFlow.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Workflow_Agent/v1WorkflowAgent_DeleteEmailFlow.html
 func (s WorkflowAgent) DeleteEmailFlow(ctx context.Context, emailFlowID int64) error {
-	return exec(ctx, s.c, http.MethodPost, withQuery("v1/Agents/Workflow/DeleteEmailFlow", "EmailFlowId", emailFlowID), nil, false)
+	return exec(ctx, s.c, "POST", withQuery("v1/Agents/Workflow/DeleteEmailFlow", "EmailFlowId", emailFlowID), nil, false)
 }
 
 // DeleteWorkflowGoal calls POST v1/Agents/Workflow/DeleteWorkflowGoal.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Workflow_Agent/v1WorkflowAgent_DeleteWorkflowGoal.html
 func (s WorkflowAgent) DeleteWorkflowGoal(ctx context.Context, workflowGoalID int64) error {
-	return exec(ctx, s.c, http.MethodPost, withQuery("v1/Agents/Workflow/DeleteWorkflowGoal", "WorkflowGoalId", workflowGoalID), nil, false)
+	return exec(ctx, s.c, "POST", withQuery("v1/Agents/Workflow/DeleteWorkflowGoal", "WorkflowGoalId", workflowGoalID), nil, false)
 }
 
 // DeleteWorkflowTrigger calls POST v1/Agents/Workflow/DeleteWorkflowTrigger.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Workflow_Agent/v1WorkflowAgent_DeleteWorkflowTrigger.html
 func (s WorkflowAgent) DeleteWorkflowTrigger(ctx context.Context, workflowTriggerID int64) error {
-	return exec(ctx, s.c, http.MethodPost, withQuery("v1/Agents/Workflow/DeleteWorkflowTrigger", "WorkflowTriggerId", workflowTriggerID), nil, false)
+	return exec(ctx, s.c, "POST", withQuery("v1/Agents/Workflow/DeleteWorkflowTrigger", "WorkflowTriggerId", workflowTriggerID), nil, false)
 }
 
 // DeleteWorkflowWaitForAction calls POST v1/Agents/Workflow/DeleteWorkflowWaitForAction.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Workflow_Agent/v1WorkflowAgent_DeleteWorkflowWaitForAction.html
 func (s WorkflowAgent) DeleteWorkflowWaitForAction(ctx context.Context, workflowWaitForActionID int64) error {
-	return exec(ctx, s.c, http.MethodPost, withQuery("v1/Agents/Workflow/DeleteWorkflowWaitForAction", "WorkflowWaitForActionId", workflowWaitForActionID), nil, false)
+	return exec(ctx, s.c, "POST", withQuery("v1/Agents/Workflow/DeleteWorkflowWaitForAction", "WorkflowWaitForActionId", workflowWaitForActionID), nil, false)
 }
 
 // GetEmailFlow calls POST v1/Agents/Workflow/GetEmailFlow; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Workflow_Agent/v1WorkflowAgent_GetEmailFlow.html
 func (s WorkflowAgent) GetEmailFlow(ctx context.Context, emailFlowID int64) (*EmailFlow, error) {
-	return call[*EmailFlow](ctx, s.c, http.MethodPost, withQuery("v1/Agents/Workflow/GetEmailFlow", "emailFlowId", emailFlowID), nil, true)
+	return call[*EmailFlow](ctx, s.c, "POST", withQuery("v1/Agents/Workflow/GetEmailFlow", "emailFlowId", emailFlowID), nil, true)
 }
 
 // GetWorkflowFencingInfo calls POST v1/Agents/Workflow/GetWorkflowFencingInfo; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Workflow_Agent/v1WorkflowAgent_GetWorkflowFencingInfo.html
 func (s WorkflowAgent) GetWorkflowFencingInfo(ctx context.Context) (*FencingInfo, error) {
-	return call[*FencingInfo](ctx, s.c, http.MethodPost, "v1/Agents/Workflow/GetWorkflowFencingInfo", nil, true)
+	return call[*FencingInfo](ctx, s.c, "POST", "v1/Agents/Workflow/GetWorkflowFencingInfo", nil, true)
 }
 
 // GetWorkflowGoal calls POST v1/Agents/Workflow/GetWorkflowGoal; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Workflow_Agent/v1WorkflowAgent_GetWorkflowGoal.html
 func (s WorkflowAgent) GetWorkflowGoal(ctx context.Context, workflowGoalID int64) (*WorkflowGoal, error) {
-	return call[*WorkflowGoal](ctx, s.c, http.MethodPost, withQuery("v1/Agents/Workflow/GetWorkflowGoal", "workflowGoalId", workflowGoalID), nil, true)
+	return call[*WorkflowGoal](ctx, s.c, "POST", withQuery("v1/Agents/Workflow/GetWorkflowGoal", "workflowGoalId", workflowGoalID), nil, true)
 }
 
 // GetWorkflowStep calls POST v1/Agents/Workflow/GetWorkflowStep; it only reads, so it is retried like a GET.
@@ -197,7 +196,7 @@ func (s WorkflowAgent) GetWorkflowStep(ctx context.Context, workflowStepID int64
 	in := struct {
 		WorkflowStepID int64 `json:"WorkflowStepId"`
 	}{workflowStepID}
-	out, err := call[AnyWorkflowStep](ctx, s.c, http.MethodPost, "v1/Agents/Workflow/GetWorkflowStep", in, true)
+	out, err := call[AnyWorkflowStep](ctx, s.c, "POST", "v1/Agents/Workflow/GetWorkflowStep", in, true)
 	return out.Value, err
 }
 
@@ -208,7 +207,7 @@ func (s WorkflowAgent) GetWorkflowStepOption(ctx context.Context, workflowStepOp
 	in := struct {
 		WorkflowStepOptionID int64 `json:"WorkflowStepOptionId"`
 	}{workflowStepOptionID}
-	out, err := call[AnyWorkflowStepOption](ctx, s.c, http.MethodPost, "v1/Agents/Workflow/GetWorkflowStepOption", in, true)
+	out, err := call[AnyWorkflowStepOption](ctx, s.c, "POST", "v1/Agents/Workflow/GetWorkflowStepOption", in, true)
 	return out.Value, err
 }
 
@@ -216,14 +215,14 @@ func (s WorkflowAgent) GetWorkflowStepOption(ctx context.Context, workflowStepOp
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Workflow_Agent/v1WorkflowAgent_GetWorkflowTrigger.html
 func (s WorkflowAgent) GetWorkflowTrigger(ctx context.Context, workflowTriggerID int64) (*WorkflowTrigger, error) {
-	return call[*WorkflowTrigger](ctx, s.c, http.MethodPost, withQuery("v1/Agents/Workflow/GetWorkflowTrigger", "workflowTriggerId", workflowTriggerID), nil, true)
+	return call[*WorkflowTrigger](ctx, s.c, "POST", withQuery("v1/Agents/Workflow/GetWorkflowTrigger", "workflowTriggerId", workflowTriggerID), nil, true)
 }
 
 // GetWorkflowWaitForAction calls POST v1/Agents/Workflow/GetWorkflowWaitForAction; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Workflow_Agent/v1WorkflowAgent_GetWorkflowWaitForAction.html
 func (s WorkflowAgent) GetWorkflowWaitForAction(ctx context.Context, workflowWaitForActionID int64) (*WorkflowWaitForAction, error) {
-	return call[*WorkflowWaitForAction](ctx, s.c, http.MethodPost, withQuery("v1/Agents/Workflow/GetWorkflowWaitForAction", "workflowWaitForActionId", workflowWaitForActionID), nil, true)
+	return call[*WorkflowWaitForAction](ctx, s.c, "POST", withQuery("v1/Agents/Workflow/GetWorkflowWaitForAction", "workflowWaitForActionId", workflowWaitForActionID), nil, true)
 }
 
 // RemoveParticipantsFromEmailFlow calls POST v1/Agents/Workflow/RemoveParticipantsFromEmailFlow.
@@ -234,42 +233,42 @@ func (s WorkflowAgent) RemoveParticipantsFromEmailFlow(ctx context.Context, emai
 		EmailFlowID         int64   `json:"EmailFlowId"`
 		WorkflowInstanceIDs []int64 `json:"WorkflowInstanceIds,omitempty"`
 	}{emailFlowID, workflowInstanceIDs}
-	return exec(ctx, s.c, http.MethodPost, "v1/Agents/Workflow/RemoveParticipantsFromEmailFlow", in, false)
+	return exec(ctx, s.c, "POST", "v1/Agents/Workflow/RemoveParticipantsFromEmailFlow", in, false)
 }
 
 // Run calls POST v1/Agents/Workflow/Run.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Workflow_Agent/v1WorkflowAgent_Run.html
 func (s WorkflowAgent) Run(ctx context.Context) (Time, error) {
-	return call[Time](ctx, s.c, http.MethodPost, "v1/Agents/Workflow/Run", nil, false)
+	return call[Time](ctx, s.c, "POST", "v1/Agents/Workflow/Run", nil, false)
 }
 
 // SaveEmailFlow calls POST v1/Agents/Workflow/SaveEmailFlow.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Workflow_Agent/v1WorkflowAgent_SaveEmailFlow.html
 func (s WorkflowAgent) SaveEmailFlow(ctx context.Context, emailFlow *EmailFlow) (*EmailFlow, error) {
-	return call[*EmailFlow](ctx, s.c, http.MethodPost, "v1/Agents/Workflow/SaveEmailFlow", emailFlow, false)
+	return call[*EmailFlow](ctx, s.c, "POST", "v1/Agents/Workflow/SaveEmailFlow", emailFlow, false)
 }
 
 // SaveWorkflowGoal calls POST v1/Agents/Workflow/SaveWorkflowGoal.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Workflow_Agent/v1WorkflowAgent_SaveWorkflowGoal.html
 func (s WorkflowAgent) SaveWorkflowGoal(ctx context.Context, workflowGoal *WorkflowGoal) (*WorkflowGoal, error) {
-	return call[*WorkflowGoal](ctx, s.c, http.MethodPost, "v1/Agents/Workflow/SaveWorkflowGoal", workflowGoal, false)
+	return call[*WorkflowGoal](ctx, s.c, "POST", "v1/Agents/Workflow/SaveWorkflowGoal", workflowGoal, false)
 }
 
 // SaveWorkflowTrigger calls POST v1/Agents/Workflow/SaveWorkflowTrigger.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Workflow_Agent/v1WorkflowAgent_SaveWorkflowTrigger.html
 func (s WorkflowAgent) SaveWorkflowTrigger(ctx context.Context, workflowTrigger *WorkflowTrigger) (*WorkflowTrigger, error) {
-	return call[*WorkflowTrigger](ctx, s.c, http.MethodPost, "v1/Agents/Workflow/SaveWorkflowTrigger", workflowTrigger, false)
+	return call[*WorkflowTrigger](ctx, s.c, "POST", "v1/Agents/Workflow/SaveWorkflowTrigger", workflowTrigger, false)
 }
 
 // SaveWorkflowWaitForAction calls POST v1/Agents/Workflow/SaveWorkflowWaitForAction.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Workflow_Agent/v1WorkflowAgent_SaveWorkflowWaitForAction.html
 func (s WorkflowAgent) SaveWorkflowWaitForAction(ctx context.Context, workflowWaitForAction *WorkflowWaitForAction) (*WorkflowWaitForAction, error) {
-	return call[*WorkflowWaitForAction](ctx, s.c, http.MethodPost, "v1/Agents/Workflow/SaveWorkflowWaitForAction", workflowWaitForAction, false)
+	return call[*WorkflowWaitForAction](ctx, s.c, "POST", "v1/Agents/Workflow/SaveWorkflowWaitForAction", workflowWaitForAction, false)
 }
 
 // SendEvent calls POST v1/Agents/Workflow/SendEvent.
@@ -279,7 +278,7 @@ func (s WorkflowAgent) SendEvent(ctx context.Context, workflowEvent *WorkflowEve
 	in := struct {
 		WorkflowEvent *WorkflowEvent `json:"WorkflowEvent,omitempty"`
 	}{workflowEvent}
-	return call[*WorkflowEventResult](ctx, s.c, http.MethodPost, "v1/Agents/Workflow/SendEvent", in, false)
+	return call[*WorkflowEventResult](ctx, s.c, "POST", "v1/Agents/Workflow/SendEvent", in, false)
 }
 
 // SetStatusOnWorkflow calls POST v1/Agents/Workflow/SetStatusOnWorkflow.
@@ -290,7 +289,7 @@ func (s WorkflowAgent) SetStatusOnWorkflow(ctx context.Context, emailFlowID int6
 		EmailFlowID int64                    `json:"EmailFlowId"`
 		Status      WorkflowDefinitionStatus `json:"Status,omitempty"`
 	}{emailFlowID, status}
-	return call[WorkflowDefinitionStatus](ctx, s.c, http.MethodPost, "v1/Agents/Workflow/SetStatusOnWorkflow", in, false)
+	return call[WorkflowDefinitionStatus](ctx, s.c, "POST", "v1/Agents/Workflow/SetStatusOnWorkflow", in, false)
 }
 
 // TryAddPersonsToEmailFlow calls POST v1/Agents/Workflow/TryAddPersonsToEmailFlow.
@@ -301,7 +300,7 @@ func (s WorkflowAgent) TryAddPersonsToEmailFlow(ctx context.Context, emailFlowID
 		EmailFlowID int64   `json:"EmailFlowId"`
 		PersonIDs   []int64 `json:"PersonIds,omitempty"`
 	}{emailFlowID, personIDs}
-	return call[[]bool](ctx, s.c, http.MethodPost, "v1/Agents/Workflow/TryAddPersonsToEmailFlow", in, false)
+	return call[[]bool](ctx, s.c, "POST", "v1/Agents/Workflow/TryAddPersonsToEmailFlow", in, false)
 }
 
 // UpdateFormSubmissions calls POST v1/Agents/Workflow/UpdateFormSubmissions.
@@ -311,5 +310,5 @@ func (s WorkflowAgent) UpdateFormSubmissions(ctx context.Context, maxCount int64
 	in := struct {
 		MaxCount int64 `json:"MaxCount"`
 	}{maxCount}
-	return call[float64](ctx, s.c, http.MethodPost, "v1/Agents/Workflow/UpdateFormSubmissions", in, false)
+	return call[float64](ctx, s.c, "POST", "v1/Agents/Workflow/UpdateFormSubmissions", in, false)
 }

@@ -7,10 +7,13 @@ import (
 	"github.com/go-superoffice/superoffice/tenant"
 )
 
-// newTestClient returns a tenant client for baseURL. (Until tenant.New
-// lands on main, the skeleton client answers "not implemented".)
+// newTestClient returns a tenant client for baseURL that never retries, so
+// that each call makes exactly one request.
 func newTestClient(t *testing.T, baseURL string, hc *http.Client) *tenant.Client {
 	t.Helper()
-	_, _ = baseURL, hc
-	return &tenant.Client{}
+	c, err := tenant.New(tenant.Config{BaseURL: baseURL, HTTPClient: hc, Retry: tenant.RetryPolicy{MaxRetries: -1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }

@@ -1,6 +1,7 @@
 package webapi
 
 import (
+	"bytes"
 	"fmt"
 	"strconv"
 	"strings"
@@ -86,6 +87,8 @@ func unmarshalFlags(b []byte, table []flagBit) (string, error) {
 	switch {
 	case string(b) == "null":
 		return "", nil
+	case len(b) >= 2 && b[0] == '"' && b[len(b)-1] == '"' && !bytes.ContainsAny(b[1:len(b)-1], "\\\""):
+		return string(b[1 : len(b)-1]), nil // the usual case, without unquoting
 	case len(b) > 0 && b[0] == '"':
 		s, err := strconv.Unquote(string(b))
 		if err != nil {
@@ -100,8 +103,9 @@ func unmarshalFlags(b []byte, table []flagBit) (string, error) {
 	return flagNames(n, table), nil
 }
 
-// flagNames writes bits as member names: the zero member for 0, else the
-// single-bit members in table order, and what is left as a number.
+// flagNames writes bits as member names: the zero member for 0, else one
+// single-bit member per bit in bit order (the longest name where members
+// alias, so Select rather than R), and what is left as a number.
 func flagNames(n uint64, table []flagBit) string {
 	if n == 0 {
 		for _, f := range table {
@@ -113,10 +117,19 @@ func flagNames(n uint64, table []flagBit) string {
 	}
 	var names []string
 	rest := n
-	for _, f := range table {
-		if f.bits != 0 && f.bits&(f.bits-1) == 0 && n&f.bits != 0 {
-			names = append(names, f.name)
-			rest &^= f.bits
+	for bit := uint64(1); bit != 0 && bit <= n; bit <<= 1 {
+		if n&bit == 0 {
+			continue
+		}
+		best := ""
+		for _, f := range table {
+			if f.bits == bit && len(f.name) > len(best) {
+				best = f.name
+			}
+		}
+		if best != "" {
+			names = append(names, best)
+			rest &^= bit
 		}
 	}
 	if rest != 0 {

@@ -4,7 +4,6 @@ package webapi
 
 import (
 	"context"
-	"net/http"
 
 	"github.com/go-superoffice/superoffice/tenant"
 )
@@ -16,30 +15,30 @@ type AppointmentRestAPI struct{ c *tenant.Client }
 
 // DeleteByID calls DELETE v1/Appointment/{appointmentId}.
 func (s AppointmentRestAPI) DeleteByID(ctx context.Context, appointmentID int64) error {
-	return exec(ctx, s.c, http.MethodDelete, "v1/Appointment/"+pathInt(appointmentID), nil, false)
+	return exec(ctx, s.c, "DELETE", "v1/Appointment/"+pathInt(appointmentID), nil, false)
 }
 
 // GetByID calls GET v1/Appointment/{appointmentId}.
 func (s AppointmentRestAPI) GetByID(ctx context.Context, appointmentID int64) (*AppointmentEntity, error) {
-	return call[*AppointmentEntity](ctx, s.c, http.MethodGet, "v1/Appointment/"+pathInt(appointmentID), nil, false)
+	return call[*AppointmentEntity](ctx, s.c, "GET", "v1/Appointment/"+pathInt(appointmentID), nil, false)
 }
 
 // GetDefault calls GET v1/Appointment/default.
 func (s AppointmentRestAPI) GetDefault(ctx context.Context) (*AppointmentEntity, error) {
-	return call[*AppointmentEntity](ctx, s.c, http.MethodGet, "v1/Appointment/default", nil, false)
+	return call[*AppointmentEntity](ctx, s.c, "GET", "v1/Appointment/default", nil, false)
 }
 
 // PatchByID calls PATCH v1/Appointment/{id}.
 func (s AppointmentRestAPI) PatchByID(ctx context.Context, id int64, webAPIPatchOperations []WebAPIPatchOperation) (*AppointmentEntity, error) {
-	return call[*AppointmentEntity](ctx, s.c, http.MethodPatch, "v1/Appointment/"+pathInt(id), webAPIPatchOperations, false)
+	return call[*AppointmentEntity](ctx, s.c, "PATCH", "v1/Appointment/"+pathInt(id), webAPIPatchOperations, false)
 }
 
 // Post calls POST v1/Appointment.
 func (s AppointmentRestAPI) Post(ctx context.Context, appointmentEntity *AppointmentEntity) (*AppointmentEntity, error) {
-	return call[*AppointmentEntity](ctx, s.c, http.MethodPost, "v1/Appointment", appointmentEntity, false)
+	return call[*AppointmentEntity](ctx, s.c, "POST", "v1/Appointment", appointmentEntity, false)
 }
 
 // PutByID calls PUT v1/Appointment/{id}.
 func (s AppointmentRestAPI) PutByID(ctx context.Context, id int64, appointmentEntity *AppointmentEntity) (*AppointmentEntity, error) {
-	return call[*AppointmentEntity](ctx, s.c, http.MethodPut, "v1/Appointment/"+pathInt(id), appointmentEntity, false)
+	return call[*AppointmentEntity](ctx, s.c, "PUT", "v1/Appointment/"+pathInt(id), appointmentEntity, false)
 }

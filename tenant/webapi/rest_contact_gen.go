@@ -4,7 +4,6 @@ package webapi
 
 import (
 	"context"
-	"net/http"
 
 	"github.com/go-superoffice/superoffice/tenant"
 )
@@ -16,30 +15,30 @@ type ContactRestAPI struct{ c *tenant.Client }
 
 // DeleteByID calls DELETE v1/Contact/{contactId}.
 func (s ContactRestAPI) DeleteByID(ctx context.Context, contactID int64) error {
-	return exec(ctx, s.c, http.MethodDelete, "v1/Contact/"+pathInt(contactID), nil, false)
+	return exec(ctx, s.c, "DELETE", "v1/Contact/"+pathInt(contactID), nil, false)
 }
 
 // GetByID calls GET v1/Contact/{contactId}.
 func (s ContactRestAPI) GetByID(ctx context.Context, contactID int64) (*ContactEntity, error) {
-	return call[*ContactEntity](ctx, s.c, http.MethodGet, "v1/Contact/"+pathInt(contactID), nil, false)
+	return call[*ContactEntity](ctx, s.c, "GET", "v1/Contact/"+pathInt(contactID), nil, false)
 }
 
 // GetDefault calls GET v1/Contact/default.
 func (s ContactRestAPI) GetDefault(ctx context.Context) (*ContactEntity, error) {
-	return call[*ContactEntity](ctx, s.c, http.MethodGet, "v1/Contact/default", nil, false)
+	return call[*ContactEntity](ctx, s.c, "GET", "v1/Contact/default", nil, false)
 }
 
 // PatchByID calls PATCH v1/Contact/{id}.
 func (s ContactRestAPI) PatchByID(ctx context.Context, id int64, webAPIPatchOperations []WebAPIPatchOperation) (*ContactEntity, error) {
-	return call[*ContactEntity](ctx, s.c, http.MethodPatch, "v1/Contact/"+pathInt(id), webAPIPatchOperations, false)
+	return call[*ContactEntity](ctx, s.c, "PATCH", "v1/Contact/"+pathInt(id), webAPIPatchOperations, false)
 }
 
 // Post calls POST v1/Contact.
 func (s ContactRestAPI) Post(ctx context.Context, contactEntity *ContactEntity) (*ContactEntity, error) {
-	return call[*ContactEntity](ctx, s.c, http.MethodPost, "v1/Contact", contactEntity, false)
+	return call[*ContactEntity](ctx, s.c, "POST", "v1/Contact", contactEntity, false)
 }
 
 // PutByID calls PUT v1/Contact/{id}.
 func (s ContactRestAPI) PutByID(ctx context.Context, id int64, contactEntity *ContactEntity) (*ContactEntity, error) {
-	return call[*ContactEntity](ctx, s.c, http.MethodPut, "v1/Contact/"+pathInt(id), contactEntity, false)
+	return call[*ContactEntity](ctx, s.c, "PUT", "v1/Contact/"+pathInt(id), contactEntity, false)
 }

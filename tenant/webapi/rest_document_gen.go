@@ -4,7 +4,6 @@ package webapi
 
 import (
 	"context"
-	"net/http"
 
 	"github.com/go-superoffice/superoffice/tenant"
 )
@@ -16,30 +15,30 @@ type DocumentRestAPI struct{ c *tenant.Client }
 
 // DeleteByID calls DELETE v1/Document/{documentId}.
 func (s DocumentRestAPI) DeleteByID(ctx context.Context, documentID int64) error {
-	return exec(ctx, s.c, http.MethodDelete, "v1/Document/"+pathInt(documentID), nil, false)
+	return exec(ctx, s.c, "DELETE", "v1/Document/"+pathInt(documentID), nil, false)
 }
 
 // GetByID calls GET v1/Document/{documentId}.
 func (s DocumentRestAPI) GetByID(ctx context.Context, documentID int64) (*DocumentEntity, error) {
-	return call[*DocumentEntity](ctx, s.c, http.MethodGet, "v1/Document/"+pathInt(documentID), nil, false)
+	return call[*DocumentEntity](ctx, s.c, "GET", "v1/Document/"+pathInt(documentID), nil, false)
 }
 
 // GetDefault calls GET v1/Document/default.
 func (s DocumentRestAPI) GetDefault(ctx context.Context) (*DocumentEntity, error) {
-	return call[*DocumentEntity](ctx, s.c, http.MethodGet, "v1/Document/default", nil, false)
+	return call[*DocumentEntity](ctx, s.c, "GET", "v1/Document/default", nil, false)
 }
 
 // PatchByID calls PATCH v1/Document/{id}.
 func (s DocumentRestAPI) PatchByID(ctx context.Context, id int64, webAPIPatchOperations []WebAPIPatchOperation) (*DocumentEntity, error) {
-	return call[*DocumentEntity](ctx, s.c, http.MethodPatch, "v1/Document/"+pathInt(id), webAPIPatchOperations, false)
+	return call[*DocumentEntity](ctx, s.c, "PATCH", "v1/Document/"+pathInt(id), webAPIPatchOperations, false)
 }
 
 // Post calls POST v1/Document.
 func (s DocumentRestAPI) Post(ctx context.Context, documentEntity *DocumentEntity) (*DocumentEntity, error) {
-	return call[*DocumentEntity](ctx, s.c, http.MethodPost, "v1/Document", documentEntity, false)
+	return call[*DocumentEntity](ctx, s.c, "POST", "v1/Document", documentEntity, false)
 }
 
 // PutByID calls PUT v1/Document/{id}.
 func (s DocumentRestAPI) PutByID(ctx context.Context, id int64, documentEntity *DocumentEntity) (*DocumentEntity, error) {
-	return call[*DocumentEntity](ctx, s.c, http.MethodPut, "v1/Document/"+pathInt(id), documentEntity, false)
+	return call[*DocumentEntity](ctx, s.c, "PUT", "v1/Document/"+pathInt(id), documentEntity, false)
 }

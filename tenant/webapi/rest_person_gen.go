@@ -4,7 +4,6 @@ package webapi
 
 import (
 	"context"
-	"net/http"
 
 	"github.com/go-superoffice/superoffice/tenant"
 )
@@ -16,30 +15,30 @@ type PersonRestAPI struct{ c *tenant.Client }
 
 // DeleteByID calls DELETE v1/Person/{personId}.
 func (s PersonRestAPI) DeleteByID(ctx context.Context, personID int64) error {
-	return exec(ctx, s.c, http.MethodDelete, "v1/Person/"+pathInt(personID), nil, false)
+	return exec(ctx, s.c, "DELETE", "v1/Person/"+pathInt(personID), nil, false)
 }
 
 // GetByID calls GET v1/Person/{personId}.
 func (s PersonRestAPI) GetByID(ctx context.Context, personID int64) (*PersonEntity, error) {
-	return call[*PersonEntity](ctx, s.c, http.MethodGet, "v1/Person/"+pathInt(personID), nil, false)
+	return call[*PersonEntity](ctx, s.c, "GET", "v1/Person/"+pathInt(personID), nil, false)
 }
 
 // GetDefault calls GET v1/Person/default.
 func (s PersonRestAPI) GetDefault(ctx context.Context) (*PersonEntity, error) {
-	return call[*PersonEntity](ctx, s.c, http.MethodGet, "v1/Person/default", nil, false)
+	return call[*PersonEntity](ctx, s.c, "GET", "v1/Person/default", nil, false)
 }
 
 // PatchByID calls PATCH v1/Person/{id}.
 func (s PersonRestAPI) PatchByID(ctx context.Context, id int64, webAPIPatchOperations []WebAPIPatchOperation) (*PersonEntity, error) {
-	return call[*PersonEntity](ctx, s.c, http.MethodPatch, "v1/Person/"+pathInt(id), webAPIPatchOperations, false)
+	return call[*PersonEntity](ctx, s.c, "PATCH", "v1/Person/"+pathInt(id), webAPIPatchOperations, false)
 }
 
 // Post calls POST v1/Person.
 func (s PersonRestAPI) Post(ctx context.Context, personEntity *PersonEntity) (*PersonEntity, error) {
-	return call[*PersonEntity](ctx, s.c, http.MethodPost, "v1/Person", personEntity, false)
+	return call[*PersonEntity](ctx, s.c, "POST", "v1/Person", personEntity, false)
 }
 
 // PutByID calls PUT v1/Person/{id}.
 func (s PersonRestAPI) PutByID(ctx context.Context, id int64, personEntity *PersonEntity) (*PersonEntity, error) {
-	return call[*PersonEntity](ctx, s.c, http.MethodPut, "v1/Person/"+pathInt(id), personEntity, false)
+	return call[*PersonEntity](ctx, s.c, "PUT", "v1/Person/"+pathInt(id), personEntity, false)
 }

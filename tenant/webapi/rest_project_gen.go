@@ -4,7 +4,6 @@ package webapi
 
 import (
 	"context"
-	"net/http"
 
 	"github.com/go-superoffice/superoffice/tenant"
 )
@@ -16,30 +15,30 @@ type ProjectRestAPI struct{ c *tenant.Client }
 
 // DeleteByID calls DELETE v1/Project/{projectId}.
 func (s ProjectRestAPI) DeleteByID(ctx context.Context, projectID int64) error {
-	return exec(ctx, s.c, http.MethodDelete, "v1/Project/"+pathInt(projectID), nil, false)
+	return exec(ctx, s.c, "DELETE", "v1/Project/"+pathInt(projectID), nil, false)
 }
 
 // GetByID calls GET v1/Project/{projectId}.
 func (s ProjectRestAPI) GetByID(ctx context.Context, projectID int64) (*ProjectEntity, error) {
-	return call[*ProjectEntity](ctx, s.c, http.MethodGet, "v1/Project/"+pathInt(projectID), nil, false)
+	return call[*ProjectEntity](ctx, s.c, "GET", "v1/Project/"+pathInt(projectID), nil, false)
 }
 
 // GetDefault calls GET v1/Project/default.
 func (s ProjectRestAPI) GetDefault(ctx context.Context) (*ProjectEntity, error) {
-	return call[*ProjectEntity](ctx, s.c, http.MethodGet, "v1/Project/default", nil, false)
+	return call[*ProjectEntity](ctx, s.c, "GET", "v1/Project/default", nil, false)
 }
 
 // PatchByID calls PATCH v1/Project/{id}.
 func (s ProjectRestAPI) PatchByID(ctx context.Context, id int64, webAPIPatchOperations []WebAPIPatchOperation) (*ProjectEntity, error) {
-	return call[*ProjectEntity](ctx, s.c, http.MethodPatch, "v1/Project/"+pathInt(id), webAPIPatchOperations, false)
+	return call[*ProjectEntity](ctx, s.c, "PATCH", "v1/Project/"+pathInt(id), webAPIPatchOperations, false)
 }
 
 // Post calls POST v1/Project.
 func (s ProjectRestAPI) Post(ctx context.Context, projectEntity *ProjectEntity) (*ProjectEntity, error) {
-	return call[*ProjectEntity](ctx, s.c, http.MethodPost, "v1/Project", projectEntity, false)
+	return call[*ProjectEntity](ctx, s.c, "POST", "v1/Project", projectEntity, false)
 }
 
 // PutByID calls PUT v1/Project/{id}.
 func (s ProjectRestAPI) PutByID(ctx context.Context, id int64, projectEntity *ProjectEntity) (*ProjectEntity, error) {
-	return call[*ProjectEntity](ctx, s.c, http.MethodPut, "v1/Project/"+pathInt(id), projectEntity, false)
+	return call[*ProjectEntity](ctx, s.c, "PUT", "v1/Project/"+pathInt(id), projectEntity, false)
 }

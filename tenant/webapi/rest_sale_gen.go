@@ -4,7 +4,6 @@ package webapi
 
 import (
 	"context"
-	"net/http"
 
 	"github.com/go-superoffice/superoffice/tenant"
 )
@@ -16,30 +15,30 @@ type SaleRestAPI struct{ c *tenant.Client }
 
 // DeleteByID calls DELETE v1/Sale/{saleId}.
 func (s SaleRestAPI) DeleteByID(ctx context.Context, saleID int64) error {
-	return exec(ctx, s.c, http.MethodDelete, "v1/Sale/"+pathInt(saleID), nil, false)
+	return exec(ctx, s.c, "DELETE", "v1/Sale/"+pathInt(saleID), nil, false)
 }
 
 // GetByID calls GET v1/Sale/{saleId}.
 func (s SaleRestAPI) GetByID(ctx context.Context, saleID int64) (*SaleEntity, error) {
-	return call[*SaleEntity](ctx, s.c, http.MethodGet, "v1/Sale/"+pathInt(saleID), nil, false)
+	return call[*SaleEntity](ctx, s.c, "GET", "v1/Sale/"+pathInt(saleID), nil, false)
 }
 
 // GetDefault calls GET v1/Sale/default.
 func (s SaleRestAPI) GetDefault(ctx context.Context) (*SaleEntity, error) {
-	return call[*SaleEntity](ctx, s.c, http.MethodGet, "v1/Sale/default", nil, false)
+	return call[*SaleEntity](ctx, s.c, "GET", "v1/Sale/default", nil, false)
 }
 
 // PatchByID calls PATCH v1/Sale/{id}.
 func (s SaleRestAPI) PatchByID(ctx context.Context, id int64, webAPIPatchOperations []WebAPIPatchOperation) (*SaleEntity, error) {
-	return call[*SaleEntity](ctx, s.c, http.MethodPatch, "v1/Sale/"+pathInt(id), webAPIPatchOperations, false)
+	return call[*SaleEntity](ctx, s.c, "PATCH", "v1/Sale/"+pathInt(id), webAPIPatchOperations, false)
 }
 
 // Post calls POST v1/Sale.
 func (s SaleRestAPI) Post(ctx context.Context, saleEntity *SaleEntity) (*SaleEntity, error) {
-	return call[*SaleEntity](ctx, s.c, http.MethodPost, "v1/Sale", saleEntity, false)
+	return call[*SaleEntity](ctx, s.c, "POST", "v1/Sale", saleEntity, false)
 }
 
 // PutByID calls PUT v1/Sale/{id}.
 func (s SaleRestAPI) PutByID(ctx context.Context, id int64, saleEntity *SaleEntity) (*SaleEntity, error) {
-	return call[*SaleEntity](ctx, s.c, http.MethodPut, "v1/Sale/"+pathInt(id), saleEntity, false)
+	return call[*SaleEntity](ctx, s.c, "PUT", "v1/Sale/"+pathInt(id), saleEntity, false)
 }

@@ -14,7 +14,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/go-superoffice/superoffice/tenant"
 	"github.com/go-superoffice/superoffice/tenant/webapi/internal/spec"
 )
 
@@ -336,8 +338,8 @@ func checkMethod(t *testing.T, s *spec.Spec, api *API, rec *recorder, sv *spec.S
 	}
 }
 
-// TestReadOnlyAgentMethodsAreMarked checks the retry rule on the generated
-// code's own terms: a read-only method asks for retries, others do not.
+// TestReadOnlyRule checks the retry rule: read-only methods ask for
+// retries, others do not.
 func TestReadOnlyRule(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -376,5 +378,34 @@ func TestQueryAndPathAreEncoded(t *testing.T) {
 	}
 	if got := pathInt(42); got != "42" {
 		t.Errorf("pathInt = %s", got)
+	}
+}
+
+// TestReadOnlyAgentMethodsAreRetried checks the rule end to end: on a 503
+// the tenant client retries a read-only agent method, and not a write.
+func TestReadOnlyAgentMethodsAreRetried(t *testing.T) {
+	rec := &recorder{}
+	srv := httptest.NewServer(rec)
+	defer srv.Close()
+	c, err := tenant.New(tenant.Config{BaseURL: srv.URL + prefix, HTTPClient: srv.Client(),
+		Retry: tenant.RetryPolicy{MaxRetries: 1, MinWait: time.Millisecond, MaxWait: 2 * time.Millisecond}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	api := New(c)
+	ctx := context.Background()
+	rec.answer(http.StatusServiceUnavailable, "", nil)
+	if _, err := api.ContactAgent.GetContactEntity(ctx, 1); err == nil {
+		t.Fatal("no error from a 503")
+	}
+	if n := len(rec.requests()); n != 2 {
+		t.Errorf("GetContactEntity: %d requests, want 2 (retried)", n)
+	}
+	rec.answer(http.StatusServiceUnavailable, "", nil)
+	if _, err := api.ContactAgent.SaveContactEntity(ctx, &ContactEntity{Name: "x"}); err == nil {
+		t.Fatal("no error from a 503")
+	}
+	if n := len(rec.requests()); n != 1 {
+		t.Errorf("SaveContactEntity: %d requests, want 1 (not retried)", n)
 	}
 }

@@ -184,6 +184,12 @@ func TestFlagEnums(t *testing.T) {
 	if !n.Has(ETableRightSelect) || !n.Has(ETableRightUpdate) || !strings.Contains(string(n), "1099511627776") {
 		t.Errorf("number read as %q", n)
 	}
+	if err := json.Unmarshal([]byte(jsonNumber(sel|upd)), &n); err != nil || n != "Select, Update" {
+		t.Errorf("number read as %q (%v), want the longer of aliased names in bit order", n, err)
+	}
+	if err := json.Unmarshal([]byte("0"), &n); err != nil || n != ETableRightNone {
+		t.Errorf("0 read as %q", n)
+	}
 	if err := json.Unmarshal([]byte(`true`), &n); err == nil {
 		t.Error("bool accepted")
 	}

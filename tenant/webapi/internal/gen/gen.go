@@ -427,8 +427,9 @@ func (g *gen) method(w *bytes.Buffer, sv *spec.Service, m *spec.Method, names ma
 		args = append(args, p.Go+" "+g.goType(p.Wire, &p.Type, "param"))
 	}
 	path := g.pathExpr(sv, m, ps)
-	verb := "http.Method" + strings.ToUpper(m.HTTP[:1]) + strings.ToLower(m.HTTP[1:])
-	imports["net/http"] = true
+	// The verb as a string literal: importing net/http for its constants
+	// would link all of net/http into programs that only use the types.
+	verb := strconv.Quote(m.HTTP)
 
 	// The request body expression.
 	in := "nil"

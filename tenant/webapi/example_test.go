@@ -1,0 +1,77 @@
+package webapi_test
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"fmt"
+	"log"
+
+	"github.com/go-superoffice/superoffice/superid/superidtest"
+	"github.com/go-superoffice/superoffice/systemuser"
+	"github.com/go-superoffice/superoffice/tenant"
+	"github.com/go-superoffice/superoffice/tenant/webapi"
+)
+
+// Create a company with the Contact agent, as the system user, against the
+// emulator: the default entity first (the server fills in its defaults),
+// then the name, then save.
+func Example() {
+	ctx := context.Background()
+	srv := superidtest.NewServer(superidtest.WithKeySize(1024))
+	defer srv.Close()
+
+	// The partner app, a tenant that approved it, and the app's key pair.
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		log.Fatal(err)
+	}
+	const ctxID, clientID, secret = "Cust12345", "my-app", "my-app-secret"
+	if err := srv.RegisterApp(superidtest.App{ClientID: clientID, ClientSecret: secret, SystemUser: true, PublicKey: &key.PublicKey}); err != nil {
+		log.Fatal(err)
+	}
+	if err := srv.AddTenant(superidtest.Tenant{ContextIdentifier: ctxID}); err != nil {
+		log.Fatal(err)
+	}
+	systemUserToken, err := srv.Approve(ctxID, clientID)
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	// The system user: signed token -> ticket, cached and renewed.
+	su, err := systemuser.New(systemuser.Config{Environment: srv.Environment(), ClientSecret: secret, PrivateKey: key, HTTPClient: srv.Client()})
+	if err != nil {
+		log.Fatal(err)
+	}
+	client, err := tenant.New(tenant.Config{
+		BaseURL:     srv.WebAPIURL(ctxID),
+		Environment: srv.Environment(),
+		Credentials: tenant.SystemUser(su.TicketSource(ctxID, systemUserToken), secret),
+		HTTPClient:  srv.Client(),
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	api := webapi.New(client)
+
+	company, err := api.ContactAgent.CreateDefaultContactEntity(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	company.Name = "Example AS"
+	company, err = api.ContactAgent.SaveContactEntity(ctx, company)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("saved contact %d %q, created by associate %d\n", company.ContactID, company.Name, company.CreatedBy.AssociateID)
+
+	// The REST service sees the same company.
+	same, err := api.Contact.GetByID(ctx, company.ContactID)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(same.Name, same.CreatedDate.IsZero())
+	// Output:
+	// saved contact 1 "Example AS", created by associate 1
+	// Example AS false
+}
