@@ -14,39 +14,53 @@ import (
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/AI_Agent/index.html
 type AIAgent struct{ c *tenant.Client }
 
+// AIAnalyzeBizCardImageRequest holds the parameters of AIAgent.AnalyzeBizCardImage, sent as one JSON object (the body AI_AnalyzeBizCardImageRequest).
+type AIAnalyzeBizCardImageRequest struct {
+	// Image is sent as Image, base64-encoded; left out when empty.
+	Image []byte `json:"Image,omitempty"`
+	// MergeWithDatabase is sent as MergeWithDatabase, also when zero.
+	MergeWithDatabase bool `json:"MergeWithDatabase"`
+}
+
 // AnalyzeBizCardImage calls POST v1/Agents/AI/AnalyzeBizCardImage.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/AI_Agent/v1AIAgent_AnalyzeBizCardImage.html
-func (s AIAgent) AnalyzeBizCardImage(ctx context.Context, image []byte, mergeWithDatabase bool) (*BizCard, error) {
-	in := struct {
-		Image             []byte `json:"Image,omitempty"`
-		MergeWithDatabase bool   `json:"MergeWithDatabase"`
-	}{image, mergeWithDatabase}
-	return call[*BizCard](ctx, s.c, "POST", "v1/Agents/AI/AnalyzeBizCardImage", in, false)
+func (s AIAgent) AnalyzeBizCardImage(ctx context.Context, req AIAnalyzeBizCardImageRequest) (*BizCard, error) {
+	return call[*BizCard](ctx, s.c, "POST", "v1/Agents/AI/AnalyzeBizCardImage", req, false)
+}
+
+// AIAnalyzeBizCardTextRequest holds the parameters of AIAgent.AnalyzeBizCardText, sent as one JSON object (the body AI_AnalyzeBizCardTextRequest).
+type AIAnalyzeBizCardTextRequest struct {
+	// MergeWithDatabase is sent as MergeWithDatabase, also when zero.
+	MergeWithDatabase bool `json:"MergeWithDatabase"`
+	// Text is sent as Text, also when zero.
+	Text string `json:"Text"`
 }
 
 // AnalyzeBizCardText calls POST v1/Agents/AI/AnalyzeBizCardText.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/AI_Agent/v1AIAgent_AnalyzeBizCardText.html
-func (s AIAgent) AnalyzeBizCardText(ctx context.Context, mergeWithDatabase bool, text string) (*BizCard, error) {
-	in := struct {
-		MergeWithDatabase bool   `json:"MergeWithDatabase"`
-		Text              string `json:"Text"`
-	}{mergeWithDatabase, text}
-	return call[*BizCard](ctx, s.c, "POST", "v1/Agents/AI/AnalyzeBizCardText", in, false)
+func (s AIAgent) AnalyzeBizCardText(ctx context.Context, req AIAnalyzeBizCardTextRequest) (*BizCard, error) {
+	return call[*BizCard](ctx, s.c, "POST", "v1/Agents/AI/AnalyzeBizCardText", req, false)
+}
+
+// AIAnswerRequest holds the parameters of AIAgent.Answer, sent as one JSON object (the body AI_AnswerRequest).
+type AIAnswerRequest struct {
+	// NamespaceName is sent as NamespaceName, also when zero.
+	NamespaceName string `json:"NamespaceName"`
+	// Query is sent as Query, also when zero.
+	Query string `json:"Query"`
+	// Top is sent as Top, also when zero.
+	Top float64 `json:"Top"`
+	// Type is sent as Type; left out when empty.
+	Type RagType `json:"Type,omitempty"`
 }
 
 // Answer calls POST v1/Agents/AI/Answer.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/AI_Agent/v1AIAgent_Answer.html
-func (s AIAgent) Answer(ctx context.Context, namespaceName string, query string, top float64, typeArg RagType) (*RagAnswer, error) {
-	in := struct {
-		NamespaceName string  `json:"NamespaceName"`
-		Query         string  `json:"Query"`
-		Top           float64 `json:"Top"`
-		Type          RagType `json:"Type,omitempty"`
-	}{namespaceName, query, top, typeArg}
-	return call[*RagAnswer](ctx, s.c, "POST", "v1/Agents/AI/Answer", in, false)
+func (s AIAgent) Answer(ctx context.Context, req AIAnswerRequest) (*RagAnswer, error) {
+	return call[*RagAnswer](ctx, s.c, "POST", "v1/Agents/AI/Answer", req, false)
 }
 
 // AnswerAccepted calls POST v1/Agents/AI/AnswerAccepted.
@@ -59,29 +73,40 @@ func (s AIAgent) AnswerAccepted(ctx context.Context, trackingID string) error {
 	return exec(ctx, s.c, "POST", "v1/Agents/AI/AnswerAccepted", in, false)
 }
 
+// AIAnswerFeedbackRequest holds the parameters of AIAgent.AnswerFeedback, sent as one JSON object (the body AI_AnswerFeedbackRequest).
+type AIAnswerFeedbackRequest struct {
+	// IsThumbsUp is sent as IsThumbsUp, also when zero.
+	IsThumbsUp bool `json:"IsThumbsUp"`
+	// TrackingID is sent as TrackingId, also when zero.
+	TrackingID string `json:"TrackingId"`
+}
+
 // AnswerFeedback calls POST v1/Agents/AI/AnswerFeedback.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/AI_Agent/v1AIAgent_AnswerFeedback.html
-func (s AIAgent) AnswerFeedback(ctx context.Context, isThumbsUp bool, trackingID string) error {
-	in := struct {
-		IsThumbsUp bool   `json:"IsThumbsUp"`
-		TrackingID string `json:"TrackingId"`
-	}{isThumbsUp, trackingID}
-	return exec(ctx, s.c, "POST", "v1/Agents/AI/AnswerFeedback", in, false)
+func (s AIAgent) AnswerFeedback(ctx context.Context, req AIAnswerFeedbackRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/AI/AnswerFeedback", req, false)
+}
+
+// AIAnswerUsingContextRequest holds the parameters of AIAgent.AnswerUsingContext, sent as one JSON object (the body AI_AnswerUsingContextRequest).
+type AIAnswerUsingContextRequest struct {
+	// ContextIDs is sent as ContextIds; left out when nil.
+	ContextIDs *RagContextIDs `json:"ContextIds,omitempty"`
+	// NamespaceName is sent as NamespaceName, also when zero.
+	NamespaceName string `json:"NamespaceName"`
+	// Query is sent as Query, also when zero.
+	Query string `json:"Query"`
+	// Top is sent as Top, also when zero.
+	Top float64 `json:"Top"`
+	// Type is sent as Type; left out when empty.
+	Type RagType `json:"Type,omitempty"`
 }
 
 // AnswerUsingContext calls POST v1/Agents/AI/AnswerUsingContext.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/AI_Agent/v1AIAgent_AnswerUsingContext.html
-func (s AIAgent) AnswerUsingContext(ctx context.Context, contextIDs *RagContextIDs, namespaceName string, query string, top float64, typeArg RagType) (*RagAnswer, error) {
-	in := struct {
-		ContextIDs    *RagContextIDs `json:"ContextIds,omitempty"`
-		NamespaceName string         `json:"NamespaceName"`
-		Query         string         `json:"Query"`
-		Top           float64        `json:"Top"`
-		Type          RagType        `json:"Type,omitempty"`
-	}{contextIDs, namespaceName, query, top, typeArg}
-	return call[*RagAnswer](ctx, s.c, "POST", "v1/Agents/AI/AnswerUsingContext", in, false)
+func (s AIAgent) AnswerUsingContext(ctx context.Context, req AIAnswerUsingContextRequest) (*RagAnswer, error) {
+	return call[*RagAnswer](ctx, s.c, "POST", "v1/Agents/AI/AnswerUsingContext", req, false)
 }
 
 // CancelIndexing calls POST v1/Agents/AI/CancelIndexing.
@@ -118,15 +143,19 @@ func (s AIAgent) CreateDefaultCopilotEntity(ctx context.Context) (*CopilotEntity
 	return call[*CopilotEntity](ctx, s.c, "POST", "v1/Agents/AI/CreateDefaultCopilotEntity", nil, false)
 }
 
+// AICreateTextForAppointmentRequest holds the parameters of AIAgent.CreateTextForAppointment, sent as one JSON object (the body AI_CreateTextForAppointmentRequest).
+type AICreateTextForAppointmentRequest struct {
+	// Appointment is sent as Appointment; left out when nil.
+	Appointment *AppointmentEntity `json:"Appointment,omitempty"`
+	// IsoLangCode is sent as IsoLangCode, also when zero.
+	IsoLangCode string `json:"IsoLangCode"`
+}
+
 // CreateTextForAppointment calls POST v1/Agents/AI/CreateTextForAppointment.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/AI_Agent/v1AIAgent_CreateTextForAppointment.html
-func (s AIAgent) CreateTextForAppointment(ctx context.Context, appointment *AppointmentEntity, isoLangCode string) (string, error) {
-	in := struct {
-		Appointment *AppointmentEntity `json:"Appointment,omitempty"`
-		IsoLangCode string             `json:"IsoLangCode"`
-	}{appointment, isoLangCode}
-	return call[string](ctx, s.c, "POST", "v1/Agents/AI/CreateTextForAppointment", in, false)
+func (s AIAgent) CreateTextForAppointment(ctx context.Context, req AICreateTextForAppointmentRequest) (string, error) {
+	return call[string](ctx, s.c, "POST", "v1/Agents/AI/CreateTextForAppointment", req, false)
 }
 
 // DeleteCopilotDataSourceEntity calls POST v1/Agents/AI/DeleteCopilotDataSourceEntity.
@@ -163,43 +192,61 @@ func (s AIAgent) DetectSentiment(ctx context.Context, text string) (*Sentiment, 
 	return call[*Sentiment](ctx, s.c, "POST", "v1/Agents/AI/DetectSentiment", in, false)
 }
 
+// AIExpandTextRequest holds the parameters of AIAgent.ExpandText, sent as one JSON object (the body AI_ExpandTextRequest).
+type AIExpandTextRequest struct {
+	// IsoLangCode is sent as IsoLangCode, also when zero.
+	IsoLangCode string `json:"IsoLangCode"`
+	// PercentBigger is sent as PercentBigger, also when zero.
+	PercentBigger float64 `json:"PercentBigger"`
+	// Text is sent as Text, also when zero.
+	Text string `json:"Text"`
+}
+
 // ExpandText calls POST v1/Agents/AI/ExpandText.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/AI_Agent/v1AIAgent_ExpandText.html
-func (s AIAgent) ExpandText(ctx context.Context, isoLangCode string, percentBigger float64, text string) (string, error) {
-	in := struct {
-		IsoLangCode   string  `json:"IsoLangCode"`
-		PercentBigger float64 `json:"PercentBigger"`
-		Text          string  `json:"Text"`
-	}{isoLangCode, percentBigger, text}
-	return call[string](ctx, s.c, "POST", "v1/Agents/AI/ExpandText", in, false)
+func (s AIAgent) ExpandText(ctx context.Context, req AIExpandTextRequest) (string, error) {
+	return call[string](ctx, s.c, "POST", "v1/Agents/AI/ExpandText", req, false)
+}
+
+// AIGetChatbotPromptSuggestionsRequest holds the parameters of AIAgent.GetChatbotPromptSuggestions, sent as one JSON object (the body AI_GetChatbotPromptSuggestionsRequest).
+type AIGetChatbotPromptSuggestionsRequest struct {
+	// CurrentID is sent as CurrentId, also when zero.
+	CurrentID int64 `json:"CurrentId"`
+	// IsoLangCode is sent as IsoLangCode, also when zero.
+	IsoLangCode string `json:"IsoLangCode"`
+	// SoProtocol is sent as SoProtocol, also when zero.
+	SoProtocol string `json:"SoProtocol"`
 }
 
 // GetChatbotPromptSuggestions calls POST v1/Agents/AI/GetChatbotPromptSuggestions; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/AI_Agent/v1AIAgent_GetChatbotPromptSuggestions.html
-func (s AIAgent) GetChatbotPromptSuggestions(ctx context.Context, currentID int64, isoLangCode string, soProtocol string) (*ChatbotTurn, error) {
-	in := struct {
-		CurrentID   int64  `json:"CurrentId"`
-		IsoLangCode string `json:"IsoLangCode"`
-		SoProtocol  string `json:"SoProtocol"`
-	}{currentID, isoLangCode, soProtocol}
-	return call[*ChatbotTurn](ctx, s.c, "POST", "v1/Agents/AI/GetChatbotPromptSuggestions", in, true)
+func (s AIAgent) GetChatbotPromptSuggestions(ctx context.Context, req AIGetChatbotPromptSuggestionsRequest) (*ChatbotTurn, error) {
+	return call[*ChatbotTurn](ctx, s.c, "POST", "v1/Agents/AI/GetChatbotPromptSuggestions", req, true)
+}
+
+// AIGetChatbotResponseRequest holds the parameters of AIAgent.GetChatbotResponse, sent as one JSON object (the body AI_GetChatbotResponseRequest).
+type AIGetChatbotResponseRequest struct {
+	// APIURL is sent as ApiUrl, also when zero.
+	APIURL string `json:"ApiUrl"`
+	// ChatID is sent as ChatId, also when zero.
+	ChatID string `json:"ChatId"`
+	// DisplayValue is sent as DisplayValue, also when zero.
+	DisplayValue string `json:"DisplayValue"`
+	// IsoLangCode is sent as IsoLangCode, also when zero.
+	IsoLangCode string `json:"IsoLangCode"`
+	// PreviousTurns is sent as PreviousTurns; left out when empty.
+	PreviousTurns []ChatbotTurn `json:"PreviousTurns,omitempty"`
+	// UserPrompt is sent as UserPrompt, also when zero.
+	UserPrompt string `json:"UserPrompt"`
 }
 
 // GetChatbotResponse calls POST v1/Agents/AI/GetChatbotResponse; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/AI_Agent/v1AIAgent_GetChatbotResponse.html
-func (s AIAgent) GetChatbotResponse(ctx context.Context, apiURL string, chatID string, displayValue string, isoLangCode string, previousTurns []ChatbotTurn, userPrompt string) (*ChatbotTurn, error) {
-	in := struct {
-		APIURL        string        `json:"ApiUrl"`
-		ChatID        string        `json:"ChatId"`
-		DisplayValue  string        `json:"DisplayValue"`
-		IsoLangCode   string        `json:"IsoLangCode"`
-		PreviousTurns []ChatbotTurn `json:"PreviousTurns,omitempty"`
-		UserPrompt    string        `json:"UserPrompt"`
-	}{apiURL, chatID, displayValue, isoLangCode, previousTurns, userPrompt}
-	return call[*ChatbotTurn](ctx, s.c, "POST", "v1/Agents/AI/GetChatbotResponse", in, true)
+func (s AIAgent) GetChatbotResponse(ctx context.Context, req AIGetChatbotResponseRequest) (*ChatbotTurn, error) {
+	return call[*ChatbotTurn](ctx, s.c, "POST", "v1/Agents/AI/GetChatbotResponse", req, true)
 }
 
 // GetChatbotTurns calls POST v1/Agents/AI/GetChatbotTurns; it only reads, so it is retried like a GET.
@@ -226,48 +273,64 @@ func (s AIAgent) GetCopilotEntity(ctx context.Context, copilotEntityID int64) (*
 	return call[*CopilotEntity](ctx, s.c, "POST", withQuery("v1/Agents/AI/GetCopilotEntity", "copilotEntityId", copilotEntityID), nil, true)
 }
 
+// AIGetFirstFormDesignCSSFromImageRequest holds the parameters of AIAgent.GetFirstFormDesignCSSFromImage, sent as one JSON object (the body AI_GetFirstFormDesignCssFromImageRequest).
+type AIGetFirstFormDesignCSSFromImageRequest struct {
+	// CSSClass is sent as CssClass, also when zero.
+	CSSClass string `json:"CssClass"`
+	// Image is sent as Image, base64-encoded; left out when empty.
+	Image []byte `json:"Image,omitempty"`
+}
+
 // GetFirstFormDesignCSSFromImage calls POST v1/Agents/AI/GetFirstFormDesignCssFromImage; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/AI_Agent/v1AIAgent_GetFirstFormDesignCssFromImage.html
-func (s AIAgent) GetFirstFormDesignCSSFromImage(ctx context.Context, cssClass string, image []byte) (*FormDesignCSS, error) {
-	in := struct {
-		CSSClass string `json:"CssClass"`
-		Image    []byte `json:"Image,omitempty"`
-	}{cssClass, image}
-	return call[*FormDesignCSS](ctx, s.c, "POST", "v1/Agents/AI/GetFirstFormDesignCssFromImage", in, true)
+func (s AIAgent) GetFirstFormDesignCSSFromImage(ctx context.Context, req AIGetFirstFormDesignCSSFromImageRequest) (*FormDesignCSS, error) {
+	return call[*FormDesignCSS](ctx, s.c, "POST", "v1/Agents/AI/GetFirstFormDesignCssFromImage", req, true)
+}
+
+// AIGetFirstFormDesignCSSFromURLRequest holds the parameters of AIAgent.GetFirstFormDesignCSSFromURL, sent as one JSON object (the body AI_GetFirstFormDesignCssFromUrlRequest).
+type AIGetFirstFormDesignCSSFromURLRequest struct {
+	// CSSClass is sent as CssClass, also when zero.
+	CSSClass string `json:"CssClass"`
+	// URL is sent as Url, also when zero.
+	URL string `json:"Url"`
 }
 
 // GetFirstFormDesignCSSFromURL calls POST v1/Agents/AI/GetFirstFormDesignCssFromUrl; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/AI_Agent/v1AIAgent_GetFirstFormDesignCssFromUrl.html
-func (s AIAgent) GetFirstFormDesignCSSFromURL(ctx context.Context, cssClass string, urlArg string) (*FormDesignCSS, error) {
-	in := struct {
-		CSSClass string `json:"CssClass"`
-		URL      string `json:"Url"`
-	}{cssClass, urlArg}
-	return call[*FormDesignCSS](ctx, s.c, "POST", "v1/Agents/AI/GetFirstFormDesignCssFromUrl", in, true)
+func (s AIAgent) GetFirstFormDesignCSSFromURL(ctx context.Context, req AIGetFirstFormDesignCSSFromURLRequest) (*FormDesignCSS, error) {
+	return call[*FormDesignCSS](ctx, s.c, "POST", "v1/Agents/AI/GetFirstFormDesignCssFromUrl", req, true)
+}
+
+// AIGetFormDesignCSSFromImageRequest holds the parameters of AIAgent.GetFormDesignCSSFromImage, sent as one JSON object (the body AI_GetFormDesignCssFromImageRequest).
+type AIGetFormDesignCSSFromImageRequest struct {
+	// CSSClasses is sent as CssClasses; left out when empty.
+	CSSClasses []string `json:"CssClasses,omitempty"`
+	// Image is sent as Image, base64-encoded; left out when empty.
+	Image []byte `json:"Image,omitempty"`
 }
 
 // GetFormDesignCSSFromImage calls POST v1/Agents/AI/GetFormDesignCssFromImage; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/AI_Agent/v1AIAgent_GetFormDesignCssFromImage.html
-func (s AIAgent) GetFormDesignCSSFromImage(ctx context.Context, cssClasses []string, image []byte) (*FormDesignCarrier, error) {
-	in := struct {
-		CSSClasses []string `json:"CssClasses,omitempty"`
-		Image      []byte   `json:"Image,omitempty"`
-	}{cssClasses, image}
-	return call[*FormDesignCarrier](ctx, s.c, "POST", "v1/Agents/AI/GetFormDesignCssFromImage", in, true)
+func (s AIAgent) GetFormDesignCSSFromImage(ctx context.Context, req AIGetFormDesignCSSFromImageRequest) (*FormDesignCarrier, error) {
+	return call[*FormDesignCarrier](ctx, s.c, "POST", "v1/Agents/AI/GetFormDesignCssFromImage", req, true)
+}
+
+// AIGetFormDesignCSSFromURLRequest holds the parameters of AIAgent.GetFormDesignCSSFromURL, sent as one JSON object (the body AI_GetFormDesignCssFromUrlRequest).
+type AIGetFormDesignCSSFromURLRequest struct {
+	// CSSClasses is sent as CssClasses; left out when empty.
+	CSSClasses []string `json:"CssClasses,omitempty"`
+	// URL is sent as Url, also when zero.
+	URL string `json:"Url"`
 }
 
 // GetFormDesignCSSFromURL calls POST v1/Agents/AI/GetFormDesignCssFromUrl; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/AI_Agent/v1AIAgent_GetFormDesignCssFromUrl.html
-func (s AIAgent) GetFormDesignCSSFromURL(ctx context.Context, cssClasses []string, urlArg string) (*FormDesignCarrier, error) {
-	in := struct {
-		CSSClasses []string `json:"CssClasses,omitempty"`
-		URL        string   `json:"Url"`
-	}{cssClasses, urlArg}
-	return call[*FormDesignCarrier](ctx, s.c, "POST", "v1/Agents/AI/GetFormDesignCssFromUrl", in, true)
+func (s AIAgent) GetFormDesignCSSFromURL(ctx context.Context, req AIGetFormDesignCSSFromURLRequest) (*FormDesignCarrier, error) {
+	return call[*FormDesignCarrier](ctx, s.c, "POST", "v1/Agents/AI/GetFormDesignCssFromUrl", req, true)
 }
 
 // GetFormDesignFromImage calls POST v1/Agents/AI/GetFormDesignFromImage; it only reads, so it is retried like a GET.
@@ -300,54 +363,76 @@ func (s AIAgent) GetIndexingStatus(ctx context.Context, namespaceName string) (*
 	return call[*RagStatus](ctx, s.c, "POST", "v1/Agents/AI/GetIndexingStatus", in, true)
 }
 
+// AIGetNextFormDesignCSSRequest holds the parameters of AIAgent.GetNextFormDesignCSS, sent as one JSON object (the body AI_GetNextFormDesignCssRequest).
+type AIGetNextFormDesignCSSRequest struct {
+	// CSSClass is sent as CssClass, also when zero.
+	CSSClass string `json:"CssClass"`
+	// State is sent as State, also when zero.
+	State string `json:"State"`
+}
+
 // GetNextFormDesignCSS calls POST v1/Agents/AI/GetNextFormDesignCss.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/AI_Agent/v1AIAgent_GetNextFormDesignCss.html
-func (s AIAgent) GetNextFormDesignCSS(ctx context.Context, cssClass string, state string) (*FormDesignCSS, error) {
-	in := struct {
-		CSSClass string `json:"CssClass"`
-		State    string `json:"State"`
-	}{cssClass, state}
-	return call[*FormDesignCSS](ctx, s.c, "POST", "v1/Agents/AI/GetNextFormDesignCss", in, false)
+func (s AIAgent) GetNextFormDesignCSS(ctx context.Context, req AIGetNextFormDesignCSSRequest) (*FormDesignCSS, error) {
+	return call[*FormDesignCSS](ctx, s.c, "POST", "v1/Agents/AI/GetNextFormDesignCss", req, false)
+}
+
+// AIGetSummarizeContactPromptRequest holds the parameters of AIAgent.GetSummarizeContactPrompt, sent as one JSON object (the body AI_GetSummarizeContactPromptRequest).
+type AIGetSummarizeContactPromptRequest struct {
+	// ContactID is sent as ContactId, also when zero.
+	ContactID int64 `json:"ContactId"`
+	// IsoLangCode is sent as IsoLangCode, also when zero.
+	IsoLangCode string `json:"IsoLangCode"`
+	// NumSentences is sent as NumSentences, also when zero.
+	NumSentences float64 `json:"NumSentences"`
+	// Summary is sent as Summary, also when zero.
+	Summary string `json:"Summary"`
 }
 
 // GetSummarizeContactPrompt calls POST v1/Agents/AI/GetSummarizeContactPrompt; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/AI_Agent/v1AIAgent_GetSummarizeContactPrompt.html
-func (s AIAgent) GetSummarizeContactPrompt(ctx context.Context, contactID int64, isoLangCode string, numSentences float64, summary string) (*ChatbotTurn, error) {
-	in := struct {
-		ContactID    int64   `json:"ContactId"`
-		IsoLangCode  string  `json:"IsoLangCode"`
-		NumSentences float64 `json:"NumSentences"`
-		Summary      string  `json:"Summary"`
-	}{contactID, isoLangCode, numSentences, summary}
-	return call[*ChatbotTurn](ctx, s.c, "POST", "v1/Agents/AI/GetSummarizeContactPrompt", in, true)
+func (s AIAgent) GetSummarizeContactPrompt(ctx context.Context, req AIGetSummarizeContactPromptRequest) (*ChatbotTurn, error) {
+	return call[*ChatbotTurn](ctx, s.c, "POST", "v1/Agents/AI/GetSummarizeContactPrompt", req, true)
+}
+
+// AIGetSummarizeSalePromptRequest holds the parameters of AIAgent.GetSummarizeSalePrompt, sent as one JSON object (the body AI_GetSummarizeSalePromptRequest).
+type AIGetSummarizeSalePromptRequest struct {
+	// IsoLangCode is sent as IsoLangCode, also when zero.
+	IsoLangCode string `json:"IsoLangCode"`
+	// NumSentences is sent as NumSentences, also when zero.
+	NumSentences float64 `json:"NumSentences"`
+	// SaleID is sent as SaleId, also when zero.
+	SaleID int64 `json:"SaleId"`
+	// Summary is sent as Summary, also when zero.
+	Summary string `json:"Summary"`
 }
 
 // GetSummarizeSalePrompt calls POST v1/Agents/AI/GetSummarizeSalePrompt; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/AI_Agent/v1AIAgent_GetSummarizeSalePrompt.html
-func (s AIAgent) GetSummarizeSalePrompt(ctx context.Context, isoLangCode string, numSentences float64, saleID int64, summary string) (*ChatbotTurn, error) {
-	in := struct {
-		IsoLangCode  string  `json:"IsoLangCode"`
-		NumSentences float64 `json:"NumSentences"`
-		SaleID       int64   `json:"SaleId"`
-		Summary      string  `json:"Summary"`
-	}{isoLangCode, numSentences, saleID, summary}
-	return call[*ChatbotTurn](ctx, s.c, "POST", "v1/Agents/AI/GetSummarizeSalePrompt", in, true)
+func (s AIAgent) GetSummarizeSalePrompt(ctx context.Context, req AIGetSummarizeSalePromptRequest) (*ChatbotTurn, error) {
+	return call[*ChatbotTurn](ctx, s.c, "POST", "v1/Agents/AI/GetSummarizeSalePrompt", req, true)
+}
+
+// AIGetSummarizeTicketPromptRequest holds the parameters of AIAgent.GetSummarizeTicketPrompt, sent as one JSON object (the body AI_GetSummarizeTicketPromptRequest).
+type AIGetSummarizeTicketPromptRequest struct {
+	// IsoLangCode is sent as IsoLangCode, also when zero.
+	IsoLangCode string `json:"IsoLangCode"`
+	// NumSentences is sent as NumSentences, also when zero.
+	NumSentences float64 `json:"NumSentences"`
+	// Summary is sent as Summary, also when zero.
+	Summary string `json:"Summary"`
+	// TicketID is sent as TicketId, also when zero.
+	TicketID int64 `json:"TicketId"`
 }
 
 // GetSummarizeTicketPrompt calls POST v1/Agents/AI/GetSummarizeTicketPrompt; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/AI_Agent/v1AIAgent_GetSummarizeTicketPrompt.html
-func (s AIAgent) GetSummarizeTicketPrompt(ctx context.Context, isoLangCode string, numSentences float64, summary string, ticketID int64) (*ChatbotTurn, error) {
-	in := struct {
-		IsoLangCode  string  `json:"IsoLangCode"`
-		NumSentences float64 `json:"NumSentences"`
-		Summary      string  `json:"Summary"`
-		TicketID     int64   `json:"TicketId"`
-	}{isoLangCode, numSentences, summary, ticketID}
-	return call[*ChatbotTurn](ctx, s.c, "POST", "v1/Agents/AI/GetSummarizeTicketPrompt", in, true)
+func (s AIAgent) GetSummarizeTicketPrompt(ctx context.Context, req AIGetSummarizeTicketPromptRequest) (*ChatbotTurn, error) {
+	return call[*ChatbotTurn](ctx, s.c, "POST", "v1/Agents/AI/GetSummarizeTicketPrompt", req, true)
 }
 
 // GetTrainingStatus calls POST v1/Agents/AI/GetTrainingStatus; it only reads, so it is retried like a GET.
@@ -367,16 +452,21 @@ func (s AIAgent) GuessCategory(ctx context.Context, ticketID int64) (float64, er
 	return call[float64](ctx, s.c, "POST", "v1/Agents/AI/GuessCategory", in, false)
 }
 
+// AIParseQueryIntoRestrictionsRequest holds the parameters of AIAgent.ParseQueryIntoRestrictions, sent as one JSON object (the body AI_ParseQueryIntoRestrictionsRequest).
+type AIParseQueryIntoRestrictionsRequest struct {
+	// Currents is sent as Currents, also when zero.
+	Currents string `json:"Currents"`
+	// PreviousQuery is sent as PreviousQuery; left out when nil.
+	PreviousQuery *NaturalLanguageSearch `json:"PreviousQuery,omitempty"`
+	// Query is sent as Query, also when zero.
+	Query string `json:"Query"`
+}
+
 // ParseQueryIntoRestrictions calls POST v1/Agents/AI/ParseQueryIntoRestrictions.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/AI_Agent/v1AIAgent_ParseQueryIntoRestrictions.html
-func (s AIAgent) ParseQueryIntoRestrictions(ctx context.Context, currents string, previousQuery *NaturalLanguageSearch, query string) (*NaturalLanguageSearch, error) {
-	in := struct {
-		Currents      string                 `json:"Currents"`
-		PreviousQuery *NaturalLanguageSearch `json:"PreviousQuery,omitempty"`
-		Query         string                 `json:"Query"`
-	}{currents, previousQuery, query}
-	return call[*NaturalLanguageSearch](ctx, s.c, "POST", "v1/Agents/AI/ParseQueryIntoRestrictions", in, false)
+func (s AIAgent) ParseQueryIntoRestrictions(ctx context.Context, req AIParseQueryIntoRestrictionsRequest) (*NaturalLanguageSearch, error) {
+	return call[*NaturalLanguageSearch](ctx, s.c, "POST", "v1/Agents/AI/ParseQueryIntoRestrictions", req, false)
 }
 
 // RemovePhotoBackground calls POST v1/Agents/AI/RemovePhotoBackground.
@@ -397,16 +487,21 @@ func (s AIAgent) RemovePhotoBackgroundReader(ctx context.Context, image []byte) 
 	return callReader(ctx, s.c, "POST", "v1/Agents/AI/RemovePhotoBackground", in, false)
 }
 
+// AIRephraseTextRequest holds the parameters of AIAgent.RephraseText, sent as one JSON object (the body AI_RephraseTextRequest).
+type AIRephraseTextRequest struct {
+	// IsoLangCode is sent as IsoLangCode, also when zero.
+	IsoLangCode string `json:"IsoLangCode"`
+	// Style is sent as Style; left out when empty.
+	Style AiTextStyle `json:"Style,omitempty"`
+	// Text is sent as Text, also when zero.
+	Text string `json:"Text"`
+}
+
 // RephraseText calls POST v1/Agents/AI/RephraseText.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/AI_Agent/v1AIAgent_RephraseText.html
-func (s AIAgent) RephraseText(ctx context.Context, isoLangCode string, style AiTextStyle, text string) (string, error) {
-	in := struct {
-		IsoLangCode string      `json:"IsoLangCode"`
-		Style       AiTextStyle `json:"Style,omitempty"`
-		Text        string      `json:"Text"`
-	}{isoLangCode, style, text}
-	return call[string](ctx, s.c, "POST", "v1/Agents/AI/RephraseText", in, false)
+func (s AIAgent) RephraseText(ctx context.Context, req AIRephraseTextRequest) (string, error) {
+	return call[string](ctx, s.c, "POST", "v1/Agents/AI/RephraseText", req, false)
 }
 
 // SaveCopilotDataSourceEntity calls POST v1/Agents/AI/SaveCopilotDataSourceEntity.
@@ -423,109 +518,153 @@ func (s AIAgent) SaveCopilotEntity(ctx context.Context, copilotEntity *CopilotEn
 	return call[*CopilotEntity](ctx, s.c, "POST", "v1/Agents/AI/SaveCopilotEntity", copilotEntity, false)
 }
 
+// AISearchRequest holds the parameters of AIAgent.Search, sent as one JSON object (the body AI_SearchRequest).
+type AISearchRequest struct {
+	// NamespaceName is sent as NamespaceName, also when zero.
+	NamespaceName string `json:"NamespaceName"`
+	// Query is sent as Query, also when zero.
+	Query string `json:"Query"`
+	// Top is sent as Top, also when zero.
+	Top float64 `json:"Top"`
+	// Type is sent as Type; left out when empty.
+	Type RagType `json:"Type,omitempty"`
+}
+
 // Search calls POST v1/Agents/AI/Search; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/AI_Agent/v1AIAgent_Search.html
-func (s AIAgent) Search(ctx context.Context, namespaceName string, query string, top float64, typeArg RagType) ([]RagResult, error) {
-	in := struct {
-		NamespaceName string  `json:"NamespaceName"`
-		Query         string  `json:"Query"`
-		Top           float64 `json:"Top"`
-		Type          RagType `json:"Type,omitempty"`
-	}{namespaceName, query, top, typeArg}
-	return call[[]RagResult](ctx, s.c, "POST", "v1/Agents/AI/Search", in, true)
+func (s AIAgent) Search(ctx context.Context, req AISearchRequest) ([]RagResult, error) {
+	return call[[]RagResult](ctx, s.c, "POST", "v1/Agents/AI/Search", req, true)
+}
+
+// AIStartRagIndexingRequest holds the parameters of AIAgent.StartRagIndexing, sent as one JSON object (the body AI_StartRagIndexingRequest).
+type AIStartRagIndexingRequest struct {
+	// NamespaceName is sent as NamespaceName, also when zero.
+	NamespaceName string `json:"NamespaceName"`
+	// SourceID is sent as SourceId, also when zero.
+	SourceID string `json:"SourceId"`
 }
 
 // StartRagIndexing calls POST v1/Agents/AI/StartRagIndexing.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/AI_Agent/v1AIAgent_StartRagIndexing.html
-func (s AIAgent) StartRagIndexing(ctx context.Context, namespaceName string, sourceID string) (float64, error) {
-	in := struct {
-		NamespaceName string `json:"NamespaceName"`
-		SourceID      string `json:"SourceId"`
-	}{namespaceName, sourceID}
-	return call[float64](ctx, s.c, "POST", "v1/Agents/AI/StartRagIndexing", in, false)
+func (s AIAgent) StartRagIndexing(ctx context.Context, req AIStartRagIndexingRequest) (float64, error) {
+	return call[float64](ctx, s.c, "POST", "v1/Agents/AI/StartRagIndexing", req, false)
+}
+
+// AISummarizeContactRequest holds the parameters of AIAgent.SummarizeContact, sent as one JSON object (the body AI_SummarizeContactRequest).
+type AISummarizeContactRequest struct {
+	// ContactID is sent as ContactId, also when zero.
+	ContactID int64 `json:"ContactId"`
+	// IsoLangCode is sent as IsoLangCode, also when zero.
+	IsoLangCode string `json:"IsoLangCode"`
+	// NumSentences is sent as NumSentences, also when zero.
+	NumSentences float64 `json:"NumSentences"`
 }
 
 // SummarizeContact calls POST v1/Agents/AI/SummarizeContact.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/AI_Agent/v1AIAgent_SummarizeContact.html
-func (s AIAgent) SummarizeContact(ctx context.Context, contactID int64, isoLangCode string, numSentences float64) (string, error) {
-	in := struct {
-		ContactID    int64   `json:"ContactId"`
-		IsoLangCode  string  `json:"IsoLangCode"`
-		NumSentences float64 `json:"NumSentences"`
-	}{contactID, isoLangCode, numSentences}
-	return call[string](ctx, s.c, "POST", "v1/Agents/AI/SummarizeContact", in, false)
+func (s AIAgent) SummarizeContact(ctx context.Context, req AISummarizeContactRequest) (string, error) {
+	return call[string](ctx, s.c, "POST", "v1/Agents/AI/SummarizeContact", req, false)
+}
+
+// AISummarizeSaleRequest holds the parameters of AIAgent.SummarizeSale, sent as one JSON object (the body AI_SummarizeSaleRequest).
+type AISummarizeSaleRequest struct {
+	// IsoLangCode is sent as IsoLangCode, also when zero.
+	IsoLangCode string `json:"IsoLangCode"`
+	// NumSentences is sent as NumSentences, also when zero.
+	NumSentences float64 `json:"NumSentences"`
+	// SaleID is sent as SaleId, also when zero.
+	SaleID int64 `json:"SaleId"`
 }
 
 // SummarizeSale calls POST v1/Agents/AI/SummarizeSale.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/AI_Agent/v1AIAgent_SummarizeSale.html
-func (s AIAgent) SummarizeSale(ctx context.Context, isoLangCode string, numSentences float64, saleID int64) (string, error) {
-	in := struct {
-		IsoLangCode  string  `json:"IsoLangCode"`
-		NumSentences float64 `json:"NumSentences"`
-		SaleID       int64   `json:"SaleId"`
-	}{isoLangCode, numSentences, saleID}
-	return call[string](ctx, s.c, "POST", "v1/Agents/AI/SummarizeSale", in, false)
+func (s AIAgent) SummarizeSale(ctx context.Context, req AISummarizeSaleRequest) (string, error) {
+	return call[string](ctx, s.c, "POST", "v1/Agents/AI/SummarizeSale", req, false)
+}
+
+// AISummarizeTextRequest holds the parameters of AIAgent.SummarizeText, sent as one JSON object (the body AI_SummarizeTextRequest).
+type AISummarizeTextRequest struct {
+	// IsoLangCode is sent as IsoLangCode, also when zero.
+	IsoLangCode string `json:"IsoLangCode"`
+	// PercentSmaller is sent as PercentSmaller, also when zero.
+	PercentSmaller float64 `json:"PercentSmaller"`
+	// Text is sent as Text, also when zero.
+	Text string `json:"Text"`
 }
 
 // SummarizeText calls POST v1/Agents/AI/SummarizeText.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/AI_Agent/v1AIAgent_SummarizeText.html
-func (s AIAgent) SummarizeText(ctx context.Context, isoLangCode string, percentSmaller float64, text string) (string, error) {
-	in := struct {
-		IsoLangCode    string  `json:"IsoLangCode"`
-		PercentSmaller float64 `json:"PercentSmaller"`
-		Text           string  `json:"Text"`
-	}{isoLangCode, percentSmaller, text}
-	return call[string](ctx, s.c, "POST", "v1/Agents/AI/SummarizeText", in, false)
+func (s AIAgent) SummarizeText(ctx context.Context, req AISummarizeTextRequest) (string, error) {
+	return call[string](ctx, s.c, "POST", "v1/Agents/AI/SummarizeText", req, false)
+}
+
+// AISummarizeTicketRequest holds the parameters of AIAgent.SummarizeTicket, sent as one JSON object (the body AI_SummarizeTicketRequest).
+type AISummarizeTicketRequest struct {
+	// IsoLangCode is sent as IsoLangCode, also when zero.
+	IsoLangCode string `json:"IsoLangCode"`
+	// NumSentences is sent as NumSentences, also when zero.
+	NumSentences float64 `json:"NumSentences"`
+	// TicketID is sent as TicketId, also when zero.
+	TicketID int64 `json:"TicketId"`
 }
 
 // SummarizeTicket calls POST v1/Agents/AI/SummarizeTicket.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/AI_Agent/v1AIAgent_SummarizeTicket.html
-func (s AIAgent) SummarizeTicket(ctx context.Context, isoLangCode string, numSentences float64, ticketID int64) (string, error) {
-	in := struct {
-		IsoLangCode  string  `json:"IsoLangCode"`
-		NumSentences float64 `json:"NumSentences"`
-		TicketID     int64   `json:"TicketId"`
-	}{isoLangCode, numSentences, ticketID}
-	return call[string](ctx, s.c, "POST", "v1/Agents/AI/SummarizeTicket", in, false)
+func (s AIAgent) SummarizeTicket(ctx context.Context, req AISummarizeTicketRequest) (string, error) {
+	return call[string](ctx, s.c, "POST", "v1/Agents/AI/SummarizeTicket", req, false)
+}
+
+// AITrainCategoryGuesserRequest holds the parameters of AIAgent.TrainCategoryGuesser, sent as one JSON object (the body AI_TrainCategoryGuesserRequest).
+type AITrainCategoryGuesserRequest struct {
+	// MaxItems is sent as MaxItems, also when zero.
+	MaxItems float64 `json:"MaxItems"`
+	// MaxTextLength is sent as MaxTextLength, also when zero.
+	MaxTextLength float64 `json:"MaxTextLength"`
+	// SelectionID is sent as SelectionId, also when zero.
+	SelectionID int64 `json:"SelectionId"`
 }
 
 // TrainCategoryGuesser calls POST v1/Agents/AI/TrainCategoryGuesser.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/AI_Agent/v1AIAgent_TrainCategoryGuesser.html
-func (s AIAgent) TrainCategoryGuesser(ctx context.Context, maxItems float64, maxTextLength float64, selectionID int64) (string, error) {
-	in := struct {
-		MaxItems      float64 `json:"MaxItems"`
-		MaxTextLength float64 `json:"MaxTextLength"`
-		SelectionID   int64   `json:"SelectionId"`
-	}{maxItems, maxTextLength, selectionID}
-	return call[string](ctx, s.c, "POST", "v1/Agents/AI/TrainCategoryGuesser", in, false)
+func (s AIAgent) TrainCategoryGuesser(ctx context.Context, req AITrainCategoryGuesserRequest) (string, error) {
+	return call[string](ctx, s.c, "POST", "v1/Agents/AI/TrainCategoryGuesser", req, false)
+}
+
+// AITranslateRequest holds the parameters of AIAgent.Translate, sent as one JSON object (the body AI_TranslateRequest).
+type AITranslateRequest struct {
+	// TargetLanguage is sent as TargetLanguage, also when zero.
+	TargetLanguage string `json:"TargetLanguage"`
+	// Text is sent as Text, also when zero.
+	Text string `json:"Text"`
 }
 
 // Translate calls POST v1/Agents/AI/Translate.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/AI_Agent/v1AIAgent_Translate.html
-func (s AIAgent) Translate(ctx context.Context, targetLanguage string, text string) (string, error) {
-	in := struct {
-		TargetLanguage string `json:"TargetLanguage"`
-		Text           string `json:"Text"`
-	}{targetLanguage, text}
-	return call[string](ctx, s.c, "POST", "v1/Agents/AI/Translate", in, false)
+func (s AIAgent) Translate(ctx context.Context, req AITranslateRequest) (string, error) {
+	return call[string](ctx, s.c, "POST", "v1/Agents/AI/Translate", req, false)
+}
+
+// AITranslateEntityRequest holds the parameters of AIAgent.TranslateEntity, sent as one JSON object (the body AI_TranslateEntityRequest).
+type AITranslateEntityRequest struct {
+	// EntityID is sent as EntityId, also when zero.
+	EntityID int64 `json:"EntityId"`
+	// EntityName is sent as EntityName, also when zero.
+	EntityName string `json:"EntityName"`
+	// TargetLanguage is sent as TargetLanguage, also when zero.
+	TargetLanguage string `json:"TargetLanguage"`
 }
 
 // TranslateEntity calls POST v1/Agents/AI/TranslateEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/AI_Agent/v1AIAgent_TranslateEntity.html
-func (s AIAgent) TranslateEntity(ctx context.Context, entityID int64, entityName string, targetLanguage string) (string, error) {
-	in := struct {
-		EntityID       int64  `json:"EntityId"`
-		EntityName     string `json:"EntityName"`
-		TargetLanguage string `json:"TargetLanguage"`
-	}{entityID, entityName, targetLanguage}
-	return call[string](ctx, s.c, "POST", "v1/Agents/AI/TranslateEntity", in, false)
+func (s AIAgent) TranslateEntity(ctx context.Context, req AITranslateEntityRequest) (string, error) {
+	return call[string](ctx, s.c, "POST", "v1/Agents/AI/TranslateEntity", req, false)
 }

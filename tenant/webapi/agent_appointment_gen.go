@@ -13,61 +13,83 @@ import (
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Appointment_Agent/index.html
 type AppointmentAgent struct{ c *tenant.Client }
 
+// AppointmentAcceptRequest holds the parameters of AppointmentAgent.Accept, sent as one JSON object (the body Appointment_AcceptRequest).
+type AppointmentAcceptRequest struct {
+	// AppointmentID is sent as AppointmentId, also when zero.
+	AppointmentID int64 `json:"AppointmentId"`
+	// UpdateMode is sent as UpdateMode; left out when empty.
+	UpdateMode RecurrenceUpdateMode `json:"UpdateMode,omitempty"`
+}
+
 // Accept calls POST v1/Agents/Appointment/Accept.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Appointment_Agent/v1AppointmentAgent_Accept.html
-func (s AppointmentAgent) Accept(ctx context.Context, appointmentID int64, updateMode RecurrenceUpdateMode) error {
-	in := struct {
-		AppointmentID int64                `json:"AppointmentId"`
-		UpdateMode    RecurrenceUpdateMode `json:"UpdateMode,omitempty"`
-	}{appointmentID, updateMode}
-	return exec(ctx, s.c, "POST", "v1/Agents/Appointment/Accept", in, false)
+func (s AppointmentAgent) Accept(ctx context.Context, req AppointmentAcceptRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/Appointment/Accept", req, false)
+}
+
+// AppointmentAcceptRejectedRequest holds the parameters of AppointmentAgent.AcceptRejected, sent as one JSON object (the body Appointment_AcceptRejectedRequest).
+type AppointmentAcceptRejectedRequest struct {
+	// AppointmentID is sent as AppointmentId, also when zero.
+	AppointmentID int64 `json:"AppointmentId"`
+	// UpdateMode is sent as UpdateMode; left out when empty.
+	UpdateMode RecurrenceUpdateMode `json:"UpdateMode,omitempty"`
 }
 
 // AcceptRejected calls POST v1/Agents/Appointment/AcceptRejected.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Appointment_Agent/v1AppointmentAgent_AcceptRejected.html
-func (s AppointmentAgent) AcceptRejected(ctx context.Context, appointmentID int64, updateMode RecurrenceUpdateMode) (*AppointmentEntity, error) {
-	in := struct {
-		AppointmentID int64                `json:"AppointmentId"`
-		UpdateMode    RecurrenceUpdateMode `json:"UpdateMode,omitempty"`
-	}{appointmentID, updateMode}
-	return call[*AppointmentEntity](ctx, s.c, "POST", "v1/Agents/Appointment/AcceptRejected", in, false)
+func (s AppointmentAgent) AcceptRejected(ctx context.Context, req AppointmentAcceptRejectedRequest) (*AppointmentEntity, error) {
+	return call[*AppointmentEntity](ctx, s.c, "POST", "v1/Agents/Appointment/AcceptRejected", req, false)
+}
+
+// AppointmentAcceptWithEmailConfirmationRequest holds the parameters of AppointmentAgent.AcceptWithEmailConfirmation, sent as one JSON object (the body Appointment_AcceptWithEmailConfirmationRequest).
+type AppointmentAcceptWithEmailConfirmationRequest struct {
+	// AppointmentID is sent as AppointmentId, also when zero.
+	AppointmentID int64 `json:"AppointmentId"`
+	// UpdateMode is sent as UpdateMode; left out when empty.
+	UpdateMode RecurrenceUpdateMode `json:"UpdateMode,omitempty"`
 }
 
 // AcceptWithEmailConfirmation calls POST v1/Agents/Appointment/AcceptWithEmailConfirmation.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Appointment_Agent/v1AppointmentAgent_AcceptWithEmailConfirmation.html
-func (s AppointmentAgent) AcceptWithEmailConfirmation(ctx context.Context, appointmentID int64, updateMode RecurrenceUpdateMode) error {
-	in := struct {
-		AppointmentID int64                `json:"AppointmentId"`
-		UpdateMode    RecurrenceUpdateMode `json:"UpdateMode,omitempty"`
-	}{appointmentID, updateMode}
-	return exec(ctx, s.c, "POST", "v1/Agents/Appointment/AcceptWithEmailConfirmation", in, false)
+func (s AppointmentAgent) AcceptWithEmailConfirmation(ctx context.Context, req AppointmentAcceptWithEmailConfirmationRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/Appointment/AcceptWithEmailConfirmation", req, false)
+}
+
+// AppointmentAcceptWithSMTPEmailConfirmationRequest holds the parameters of AppointmentAgent.AcceptWithSMTPEmailConfirmation, sent as one JSON object (the body Appointment_AcceptWithSmtpEmailConfirmationRequest).
+type AppointmentAcceptWithSMTPEmailConfirmationRequest struct {
+	// AppointmentID is sent as AppointmentId, also when zero.
+	AppointmentID int64 `json:"AppointmentId"`
+	// SMTPEMailConnectionInfo is sent as SmtpEMailConnectionInfo; left out when nil.
+	SMTPEMailConnectionInfo *EMailConnectionInfo `json:"SmtpEMailConnectionInfo,omitempty"`
+	// UpdateMode is sent as UpdateMode; left out when empty.
+	UpdateMode RecurrenceUpdateMode `json:"UpdateMode,omitempty"`
 }
 
 // AcceptWithSMTPEmailConfirmation calls POST v1/Agents/Appointment/AcceptWithSmtpEmailConfirmation.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Appointment_Agent/v1AppointmentAgent_AcceptWithSmtpEmailConfirmation.html
-func (s AppointmentAgent) AcceptWithSMTPEmailConfirmation(ctx context.Context, appointmentID int64, smtpEMailConnectionInfo *EMailConnectionInfo, updateMode RecurrenceUpdateMode) error {
-	in := struct {
-		AppointmentID           int64                `json:"AppointmentId"`
-		SMTPEMailConnectionInfo *EMailConnectionInfo `json:"SmtpEMailConnectionInfo,omitempty"`
-		UpdateMode              RecurrenceUpdateMode `json:"UpdateMode,omitempty"`
-	}{appointmentID, smtpEMailConnectionInfo, updateMode}
-	return exec(ctx, s.c, "POST", "v1/Agents/Appointment/AcceptWithSmtpEmailConfirmation", in, false)
+func (s AppointmentAgent) AcceptWithSMTPEmailConfirmation(ctx context.Context, req AppointmentAcceptWithSMTPEmailConfirmationRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/Appointment/AcceptWithSmtpEmailConfirmation", req, false)
+}
+
+// AppointmentAssignToRequest holds the parameters of AppointmentAgent.AssignTo, sent as one JSON object (the body Appointment_AssignToRequest).
+type AppointmentAssignToRequest struct {
+	// AppointmentID is sent as AppointmentId, also when zero.
+	AppointmentID int64 `json:"AppointmentId"`
+	// Participant is sent as Participant; left out when nil.
+	Participant *ParticipantInfo `json:"Participant,omitempty"`
+	// UpdateMode is sent as UpdateMode; left out when empty.
+	UpdateMode RecurrenceUpdateMode `json:"UpdateMode,omitempty"`
 }
 
 // AssignTo calls POST v1/Agents/Appointment/AssignTo.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Appointment_Agent/v1AppointmentAgent_AssignTo.html
-func (s AppointmentAgent) AssignTo(ctx context.Context, appointmentID int64, participant *ParticipantInfo, updateMode RecurrenceUpdateMode) (*AppointmentEntity, error) {
-	in := struct {
-		AppointmentID int64                `json:"AppointmentId"`
-		Participant   *ParticipantInfo     `json:"Participant,omitempty"`
-		UpdateMode    RecurrenceUpdateMode `json:"UpdateMode,omitempty"`
-	}{appointmentID, participant, updateMode}
-	return call[*AppointmentEntity](ctx, s.c, "POST", "v1/Agents/Appointment/AssignTo", in, false)
+func (s AppointmentAgent) AssignTo(ctx context.Context, req AppointmentAssignToRequest) (*AppointmentEntity, error) {
+	return call[*AppointmentEntity](ctx, s.c, "POST", "v1/Agents/Appointment/AssignTo", req, false)
 }
 
 // CalculateDays calls POST v1/Agents/Appointment/CalculateDays.
@@ -80,15 +102,19 @@ func (s AppointmentAgent) CalculateDays(ctx context.Context, appointmentEntity *
 	return call[*RecurrenceInfo](ctx, s.c, "POST", "v1/Agents/Appointment/CalculateDays", in, false)
 }
 
+// AppointmentCanAssignToProjectMemberRequest holds the parameters of AppointmentAgent.CanAssignToProjectMember, sent as one JSON object (the body Appointment_CanAssignToProjectMemberRequest).
+type AppointmentCanAssignToProjectMemberRequest struct {
+	// ProjectID is sent as ProjectId, also when zero.
+	ProjectID int64 `json:"ProjectId"`
+	// SuggestedAppointmentID is sent as SuggestedAppointmentId, also when zero.
+	SuggestedAppointmentID int64 `json:"SuggestedAppointmentId"`
+}
+
 // CanAssignToProjectMember calls POST v1/Agents/Appointment/CanAssignToProjectMember; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Appointment_Agent/v1AppointmentAgent_CanAssignToProjectMember.html
-func (s AppointmentAgent) CanAssignToProjectMember(ctx context.Context, projectID int64, suggestedAppointmentID int64) (bool, error) {
-	in := struct {
-		ProjectID              int64 `json:"ProjectId"`
-		SuggestedAppointmentID int64 `json:"SuggestedAppointmentId"`
-	}{projectID, suggestedAppointmentID}
-	return call[bool](ctx, s.c, "POST", "v1/Agents/Appointment/CanAssignToProjectMember", in, true)
+func (s AppointmentAgent) CanAssignToProjectMember(ctx context.Context, req AppointmentCanAssignToProjectMemberRequest) (bool, error) {
+	return call[bool](ctx, s.c, "POST", "v1/Agents/Appointment/CanAssignToProjectMember", req, true)
 }
 
 // CleanUpBookingDeleted calls POST v1/Agents/Appointment/CleanUpBookingDeleted.
@@ -101,15 +127,19 @@ func (s AppointmentAgent) CleanUpBookingDeleted(ctx context.Context, appointment
 	return call[float64](ctx, s.c, "POST", "v1/Agents/Appointment/CleanUpBookingDeleted", in, false)
 }
 
+// AppointmentCleanUpBookingDeletedWithUpdateModeRequest holds the parameters of AppointmentAgent.CleanUpBookingDeletedWithUpdateMode, sent as one JSON object (the body Appointment_CleanUpBookingDeletedWithUpdateModeRequest).
+type AppointmentCleanUpBookingDeletedWithUpdateModeRequest struct {
+	// AppointmentIDs is sent as AppointmentIds; left out when empty.
+	AppointmentIDs []int64 `json:"AppointmentIds,omitempty"`
+	// UpdateMode is sent as UpdateMode; left out when empty.
+	UpdateMode RecurrenceUpdateMode `json:"UpdateMode,omitempty"`
+}
+
 // CleanUpBookingDeletedWithUpdateMode calls POST v1/Agents/Appointment/CleanUpBookingDeletedWithUpdateMode.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Appointment_Agent/v1AppointmentAgent_CleanUpBookingDeletedWithUpdateMode.html
-func (s AppointmentAgent) CleanUpBookingDeletedWithUpdateMode(ctx context.Context, appointmentIDs []int64, updateMode RecurrenceUpdateMode) error {
-	in := struct {
-		AppointmentIDs []int64              `json:"AppointmentIds,omitempty"`
-		UpdateMode     RecurrenceUpdateMode `json:"UpdateMode,omitempty"`
-	}{appointmentIDs, updateMode}
-	return exec(ctx, s.c, "POST", "v1/Agents/Appointment/CleanUpBookingDeletedWithUpdateMode", in, false)
+func (s AppointmentAgent) CleanUpBookingDeletedWithUpdateMode(ctx context.Context, req AppointmentCleanUpBookingDeletedWithUpdateModeRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/Appointment/CleanUpBookingDeletedWithUpdateMode", req, false)
 }
 
 // CleanUpRecurringBookingDeleted calls POST v1/Agents/Appointment/CleanUpRecurringBookingDeleted.
@@ -129,48 +159,64 @@ func (s AppointmentAgent) ConvertAppointmentToTask(ctx context.Context, appointm
 	return call[*AppointmentEntity](ctx, s.c, "POST", "v1/Agents/Appointment/ConvertAppointmentToTask", in, false)
 }
 
+// AppointmentCreateAndAcceptRequest holds the parameters of AppointmentAgent.CreateAndAccept, sent as one JSON object (the body Appointment_CreateAndAcceptRequest).
+type AppointmentCreateAndAcceptRequest struct {
+	// EmailItemID is sent as EmailItemId, also when zero.
+	EmailItemID int64 `json:"EmailItemId"`
+	// UpdateMode is sent as UpdateMode; left out when empty.
+	UpdateMode RecurrenceUpdateMode `json:"UpdateMode,omitempty"`
+}
+
 // CreateAndAccept calls POST v1/Agents/Appointment/CreateAndAccept.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Appointment_Agent/v1AppointmentAgent_CreateAndAccept.html
-func (s AppointmentAgent) CreateAndAccept(ctx context.Context, emailItemID int64, updateMode RecurrenceUpdateMode) error {
-	in := struct {
-		EmailItemID int64                `json:"EmailItemId"`
-		UpdateMode  RecurrenceUpdateMode `json:"UpdateMode,omitempty"`
-	}{emailItemID, updateMode}
-	return exec(ctx, s.c, "POST", "v1/Agents/Appointment/CreateAndAccept", in, false)
+func (s AppointmentAgent) CreateAndAccept(ctx context.Context, req AppointmentCreateAndAcceptRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/Appointment/CreateAndAccept", req, false)
+}
+
+// AppointmentCreateAndAcceptWithEmailConfirmationRequest holds the parameters of AppointmentAgent.CreateAndAcceptWithEmailConfirmation, sent as one JSON object (the body Appointment_CreateAndAcceptWithEmailConfirmationRequest).
+type AppointmentCreateAndAcceptWithEmailConfirmationRequest struct {
+	// EmailItemID is sent as EmailItemId, also when zero.
+	EmailItemID int64 `json:"EmailItemId"`
+	// UpdateMode is sent as UpdateMode; left out when empty.
+	UpdateMode RecurrenceUpdateMode `json:"UpdateMode,omitempty"`
 }
 
 // CreateAndAcceptWithEmailConfirmation calls POST v1/Agents/Appointment/CreateAndAcceptWithEmailConfirmation.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Appointment_Agent/v1AppointmentAgent_CreateAndAcceptWithEmailConfirmation.html
-func (s AppointmentAgent) CreateAndAcceptWithEmailConfirmation(ctx context.Context, emailItemID int64, updateMode RecurrenceUpdateMode) error {
-	in := struct {
-		EmailItemID int64                `json:"EmailItemId"`
-		UpdateMode  RecurrenceUpdateMode `json:"UpdateMode,omitempty"`
-	}{emailItemID, updateMode}
-	return exec(ctx, s.c, "POST", "v1/Agents/Appointment/CreateAndAcceptWithEmailConfirmation", in, false)
+func (s AppointmentAgent) CreateAndAcceptWithEmailConfirmation(ctx context.Context, req AppointmentCreateAndAcceptWithEmailConfirmationRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/Appointment/CreateAndAcceptWithEmailConfirmation", req, false)
+}
+
+// AppointmentCreateAppointmentEntityFromExistingRequest holds the parameters of AppointmentAgent.CreateAppointmentEntityFromExisting, sent as one JSON object (the body Appointment_CreateAppointmentEntityFromExistingRequest).
+type AppointmentCreateAppointmentEntityFromExistingRequest struct {
+	// AppointmentID is sent as AppointmentId, also when zero.
+	AppointmentID int64 `json:"AppointmentId"`
+	// AssociateID is sent as AssociateId, also when zero.
+	AssociateID int64 `json:"AssociateId"`
 }
 
 // CreateAppointmentEntityFromExisting calls POST v1/Agents/Appointment/CreateAppointmentEntityFromExisting.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Appointment_Agent/v1AppointmentAgent_CreateAppointmentEntityFromExisting.html
-func (s AppointmentAgent) CreateAppointmentEntityFromExisting(ctx context.Context, appointmentID int64, associateID int64) (*AppointmentEntity, error) {
-	in := struct {
-		AppointmentID int64 `json:"AppointmentId"`
-		AssociateID   int64 `json:"AssociateId"`
-	}{appointmentID, associateID}
-	return call[*AppointmentEntity](ctx, s.c, "POST", "v1/Agents/Appointment/CreateAppointmentEntityFromExisting", in, false)
+func (s AppointmentAgent) CreateAppointmentEntityFromExisting(ctx context.Context, req AppointmentCreateAppointmentEntityFromExistingRequest) (*AppointmentEntity, error) {
+	return call[*AppointmentEntity](ctx, s.c, "POST", "v1/Agents/Appointment/CreateAppointmentEntityFromExisting", req, false)
+}
+
+// AppointmentCreateAppointmentForUIDRequest holds the parameters of AppointmentAgent.CreateAppointmentForUID, sent as one JSON object (the body Appointment_CreateAppointmentForUIDRequest).
+type AppointmentCreateAppointmentForUIDRequest struct {
+	// AppointmentEntity is sent as AppointmentEntity; left out when nil.
+	AppointmentEntity *AppointmentEntity `json:"AppointmentEntity,omitempty"`
+	// UID is sent as Uid, also when zero.
+	UID string `json:"Uid"`
 }
 
 // CreateAppointmentForUID calls POST v1/Agents/Appointment/CreateAppointmentForUID.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Appointment_Agent/v1AppointmentAgent_CreateAppointmentForUID.html
-func (s AppointmentAgent) CreateAppointmentForUID(ctx context.Context, appointmentEntity *AppointmentEntity, uid string) (*AppointmentEntity, error) {
-	in := struct {
-		AppointmentEntity *AppointmentEntity `json:"AppointmentEntity,omitempty"`
-		UID               string             `json:"Uid"`
-	}{appointmentEntity, uid}
-	return call[*AppointmentEntity](ctx, s.c, "POST", "v1/Agents/Appointment/CreateAppointmentForUID", in, false)
+func (s AppointmentAgent) CreateAppointmentForUID(ctx context.Context, req AppointmentCreateAppointmentForUIDRequest) (*AppointmentEntity, error) {
+	return call[*AppointmentEntity](ctx, s.c, "POST", "v1/Agents/Appointment/CreateAppointmentForUID", req, false)
 }
 
 // CreateDefaultAppointmentEntity calls POST v1/Agents/Appointment/CreateDefaultAppointmentEntity.
@@ -190,41 +236,57 @@ func (s AppointmentAgent) CreateDefaultAppointmentEntityByType(ctx context.Conte
 	return call[*AppointmentEntity](ctx, s.c, "POST", "v1/Agents/Appointment/CreateDefaultAppointmentEntityByType", in, false)
 }
 
+// AppointmentCreateDefaultAppointmentEntityByTypeAndAssociateRequest holds the parameters of AppointmentAgent.CreateDefaultAppointmentEntityByTypeAndAssociate, sent as one JSON object (the body Appointment_CreateDefaultAppointmentEntityByTypeAndAssociateRequest).
+type AppointmentCreateDefaultAppointmentEntityByTypeAndAssociateRequest struct {
+	// AssociateID is sent as AssociateId, also when zero.
+	AssociateID int64 `json:"AssociateId"`
+	// Type is sent as Type; left out when empty.
+	Type TaskType `json:"Type,omitempty"`
+}
+
 // CreateDefaultAppointmentEntityByTypeAndAssociate calls POST v1/Agents/Appointment/CreateDefaultAppointmentEntityByTypeAndAssociate.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Appointment_Agent/v1AppointmentAgent_CreateDefaultAppointmentEntityByTypeAndAssociate.html
-func (s AppointmentAgent) CreateDefaultAppointmentEntityByTypeAndAssociate(ctx context.Context, associateID int64, typeArg TaskType) (*AppointmentEntity, error) {
-	in := struct {
-		AssociateID int64    `json:"AssociateId"`
-		Type        TaskType `json:"Type,omitempty"`
-	}{associateID, typeArg}
-	return call[*AppointmentEntity](ctx, s.c, "POST", "v1/Agents/Appointment/CreateDefaultAppointmentEntityByTypeAndAssociate", in, false)
+func (s AppointmentAgent) CreateDefaultAppointmentEntityByTypeAndAssociate(ctx context.Context, req AppointmentCreateDefaultAppointmentEntityByTypeAndAssociateRequest) (*AppointmentEntity, error) {
+	return call[*AppointmentEntity](ctx, s.c, "POST", "v1/Agents/Appointment/CreateDefaultAppointmentEntityByTypeAndAssociate", req, false)
+}
+
+// AppointmentCreateDefaultAppointmentEntityFromProjectSuggestionRequest holds the parameters of AppointmentAgent.CreateDefaultAppointmentEntityFromProjectSuggestion, sent as one JSON object (the body Appointment_CreateDefaultAppointmentEntityFromProjectSuggestionRequest).
+type AppointmentCreateDefaultAppointmentEntityFromProjectSuggestionRequest struct {
+	// CreateNow is sent as CreateNow, also when zero.
+	CreateNow bool `json:"CreateNow"`
+	// OwnerID is sent as OwnerId, also when zero.
+	OwnerID int64 `json:"OwnerId"`
+	// ProjectID is sent as ProjectId, also when zero.
+	ProjectID int64 `json:"ProjectId"`
+	// SuggestedAppointmentID is sent as SuggestedAppointmentId, also when zero.
+	SuggestedAppointmentID int64 `json:"SuggestedAppointmentId"`
 }
 
 // CreateDefaultAppointmentEntityFromProjectSuggestion calls POST v1/Agents/Appointment/CreateDefaultAppointmentEntityFromProjectSuggestion.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Appointment_Agent/v1AppointmentAgent_CreateDefaultAppointmentEntityFromProjectSuggestion.html
-func (s AppointmentAgent) CreateDefaultAppointmentEntityFromProjectSuggestion(ctx context.Context, createNow bool, ownerID int64, projectID int64, suggestedAppointmentID int64) (*AppointmentEntity, error) {
-	in := struct {
-		CreateNow              bool  `json:"CreateNow"`
-		OwnerID                int64 `json:"OwnerId"`
-		ProjectID              int64 `json:"ProjectId"`
-		SuggestedAppointmentID int64 `json:"SuggestedAppointmentId"`
-	}{createNow, ownerID, projectID, suggestedAppointmentID}
-	return call[*AppointmentEntity](ctx, s.c, "POST", "v1/Agents/Appointment/CreateDefaultAppointmentEntityFromProjectSuggestion", in, false)
+func (s AppointmentAgent) CreateDefaultAppointmentEntityFromProjectSuggestion(ctx context.Context, req AppointmentCreateDefaultAppointmentEntityFromProjectSuggestionRequest) (*AppointmentEntity, error) {
+	return call[*AppointmentEntity](ctx, s.c, "POST", "v1/Agents/Appointment/CreateDefaultAppointmentEntityFromProjectSuggestion", req, false)
+}
+
+// AppointmentCreateDefaultAppointmentEntityFromSaleSuggestionRequest holds the parameters of AppointmentAgent.CreateDefaultAppointmentEntityFromSaleSuggestion, sent as one JSON object (the body Appointment_CreateDefaultAppointmentEntityFromSaleSuggestionRequest).
+type AppointmentCreateDefaultAppointmentEntityFromSaleSuggestionRequest struct {
+	// CreateNow is sent as CreateNow, also when zero.
+	CreateNow bool `json:"CreateNow"`
+	// OwnerID is sent as OwnerId, also when zero.
+	OwnerID int64 `json:"OwnerId"`
+	// SaleID is sent as SaleId, also when zero.
+	SaleID int64 `json:"SaleId"`
+	// SuggestedAppointmentID is sent as SuggestedAppointmentId, also when zero.
+	SuggestedAppointmentID int64 `json:"SuggestedAppointmentId"`
 }
 
 // CreateDefaultAppointmentEntityFromSaleSuggestion calls POST v1/Agents/Appointment/CreateDefaultAppointmentEntityFromSaleSuggestion.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Appointment_Agent/v1AppointmentAgent_CreateDefaultAppointmentEntityFromSaleSuggestion.html
-func (s AppointmentAgent) CreateDefaultAppointmentEntityFromSaleSuggestion(ctx context.Context, createNow bool, ownerID int64, saleID int64, suggestedAppointmentID int64) (*AppointmentEntity, error) {
-	in := struct {
-		CreateNow              bool  `json:"CreateNow"`
-		OwnerID                int64 `json:"OwnerId"`
-		SaleID                 int64 `json:"SaleId"`
-		SuggestedAppointmentID int64 `json:"SuggestedAppointmentId"`
-	}{createNow, ownerID, saleID, suggestedAppointmentID}
-	return call[*AppointmentEntity](ctx, s.c, "POST", "v1/Agents/Appointment/CreateDefaultAppointmentEntityFromSaleSuggestion", in, false)
+func (s AppointmentAgent) CreateDefaultAppointmentEntityFromSaleSuggestion(ctx context.Context, req AppointmentCreateDefaultAppointmentEntityFromSaleSuggestionRequest) (*AppointmentEntity, error) {
+	return call[*AppointmentEntity](ctx, s.c, "POST", "v1/Agents/Appointment/CreateDefaultAppointmentEntityFromSaleSuggestion", req, false)
 }
 
 // CreateDefaultReOpenAppointment calls POST v1/Agents/Appointment/CreateDefaultReOpenAppointment.
@@ -275,29 +337,40 @@ func (s AppointmentAgent) CreateVideoMeetingReservation(ctx context.Context) (*V
 	return call[*VideoMeetingReservation](ctx, s.c, "POST", "v1/Agents/Appointment/CreateVideoMeetingReservation", nil, false)
 }
 
+// AppointmentDeclineInvitationFromEmailItemRequest holds the parameters of AppointmentAgent.DeclineInvitationFromEmailItem, sent as one JSON object (the body Appointment_DeclineInvitationFromEmailItemRequest).
+type AppointmentDeclineInvitationFromEmailItemRequest struct {
+	// EmailItemID is sent as EmailItemId, also when zero.
+	EmailItemID int64 `json:"EmailItemId"`
+	// RejectReason is sent as RejectReason, also when zero.
+	RejectReason string `json:"RejectReason"`
+}
+
 // DeclineInvitationFromEmailItem calls POST v1/Agents/Appointment/DeclineInvitationFromEmailItem.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Appointment_Agent/v1AppointmentAgent_DeclineInvitationFromEmailItem.html
-func (s AppointmentAgent) DeclineInvitationFromEmailItem(ctx context.Context, emailItemID int64, rejectReason string) error {
-	in := struct {
-		EmailItemID  int64  `json:"EmailItemId"`
-		RejectReason string `json:"RejectReason"`
-	}{emailItemID, rejectReason}
-	return exec(ctx, s.c, "POST", "v1/Agents/Appointment/DeclineInvitationFromEmailItem", in, false)
+func (s AppointmentAgent) DeclineInvitationFromEmailItem(ctx context.Context, req AppointmentDeclineInvitationFromEmailItemRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/Appointment/DeclineInvitationFromEmailItem", req, false)
+}
+
+// AppointmentDeleteRequest holds the parameters of AppointmentAgent.Delete, sent as one JSON object (the body Appointment_DeleteRequest).
+type AppointmentDeleteRequest struct {
+	// AppointmentID is sent as AppointmentId, also when zero.
+	AppointmentID int64 `json:"AppointmentId"`
+	// ImapEMailConnectionInfo is sent as ImapEMailConnectionInfo; left out when nil.
+	ImapEMailConnectionInfo *EMailConnectionInfo `json:"ImapEMailConnectionInfo,omitempty"`
+	// SendEmailToParticipants is sent as SendEmailToParticipants, also when zero.
+	SendEmailToParticipants bool `json:"SendEmailToParticipants"`
+	// SMTPEMailConnectionInfo is sent as SmtpEMailConnectionInfo; left out when nil.
+	SMTPEMailConnectionInfo *EMailConnectionInfo `json:"SmtpEMailConnectionInfo,omitempty"`
+	// UpdateMode is sent as UpdateMode; left out when empty.
+	UpdateMode RecurrenceUpdateMode `json:"UpdateMode,omitempty"`
 }
 
 // Delete calls POST v1/Agents/Appointment/Delete.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Appointment_Agent/v1AppointmentAgent_Delete.html
-func (s AppointmentAgent) Delete(ctx context.Context, appointmentID int64, imapEMailConnectionInfo *EMailConnectionInfo, sendEmailToParticipants bool, smtpEMailConnectionInfo *EMailConnectionInfo, updateMode RecurrenceUpdateMode) error {
-	in := struct {
-		AppointmentID           int64                `json:"AppointmentId"`
-		ImapEMailConnectionInfo *EMailConnectionInfo `json:"ImapEMailConnectionInfo,omitempty"`
-		SendEmailToParticipants bool                 `json:"SendEmailToParticipants"`
-		SMTPEMailConnectionInfo *EMailConnectionInfo `json:"SmtpEMailConnectionInfo,omitempty"`
-		UpdateMode              RecurrenceUpdateMode `json:"UpdateMode,omitempty"`
-	}{appointmentID, imapEMailConnectionInfo, sendEmailToParticipants, smtpEMailConnectionInfo, updateMode}
-	return exec(ctx, s.c, "POST", "v1/Agents/Appointment/Delete", in, false)
+func (s AppointmentAgent) Delete(ctx context.Context, req AppointmentDeleteRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/Appointment/Delete", req, false)
 }
 
 // DeleteAppointmentEntity calls POST v1/Agents/Appointment/DeleteAppointmentEntity.
@@ -317,49 +390,73 @@ func (s AppointmentAgent) DeleteVideoMeetingReservation(ctx context.Context, vid
 	return exec(ctx, s.c, "POST", "v1/Agents/Appointment/DeleteVideoMeetingReservation", in, false)
 }
 
+// AppointmentGenerateLeadRequest holds the parameters of AppointmentAgent.GenerateLead, sent as one JSON object (the body Appointment_GenerateLeadRequest).
+type AppointmentGenerateLeadRequest struct {
+	// AssociateIDForNewContact is sent as AssociateIdForNewContact, also when zero.
+	AssociateIDForNewContact float64 `json:"AssociateIdForNewContact"`
+	// CreatorsContact is sent as CreatorsContact, also when zero.
+	CreatorsContact string `json:"CreatorsContact"`
+	// CreatorsFirstname is sent as CreatorsFirstname, also when zero.
+	CreatorsFirstname string `json:"CreatorsFirstname"`
+	// CreatorsLastname is sent as CreatorsLastname, also when zero.
+	CreatorsLastname string `json:"CreatorsLastname"`
+	// LeadContact is sent as LeadContact, also when zero.
+	LeadContact string `json:"LeadContact"`
+	// LeadDescription is sent as LeadDescription, also when zero.
+	LeadDescription string `json:"LeadDescription"`
+	// LeadPersonEmail is sent as LeadPersonEmail, also when zero.
+	LeadPersonEmail string `json:"LeadPersonEmail"`
+	// LeadPersonFirstname is sent as LeadPersonFirstname, also when zero.
+	LeadPersonFirstname string `json:"LeadPersonFirstname"`
+	// LeadPersonLastname is sent as LeadPersonLastname, also when zero.
+	LeadPersonLastname string `json:"LeadPersonLastname"`
+	// LeadPhoneNumber is sent as LeadPhoneNumber, also when zero.
+	LeadPhoneNumber string `json:"LeadPhoneNumber"`
+	// Relation is sent as Relation, also when zero.
+	Relation string `json:"Relation"`
+	// RelationID is sent as RelationId, also when zero.
+	RelationID int64 `json:"RelationId"`
+}
+
 // GenerateLead calls POST v1/Agents/Appointment/GenerateLead.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Appointment_Agent/v1AppointmentAgent_GenerateLead.html
-func (s AppointmentAgent) GenerateLead(ctx context.Context, associateIDForNewContact float64, creatorsContact string, creatorsFirstname string, creatorsLastname string, leadContact string, leadDescription string, leadPersonEmail string, leadPersonFirstname string, leadPersonLastname string, leadPhoneNumber string, relation string, relationID int64) (*SalesActivity, error) {
-	in := struct {
-		AssociateIDForNewContact float64 `json:"AssociateIdForNewContact"`
-		CreatorsContact          string  `json:"CreatorsContact"`
-		CreatorsFirstname        string  `json:"CreatorsFirstname"`
-		CreatorsLastname         string  `json:"CreatorsLastname"`
-		LeadContact              string  `json:"LeadContact"`
-		LeadDescription          string  `json:"LeadDescription"`
-		LeadPersonEmail          string  `json:"LeadPersonEmail"`
-		LeadPersonFirstname      string  `json:"LeadPersonFirstname"`
-		LeadPersonLastname       string  `json:"LeadPersonLastname"`
-		LeadPhoneNumber          string  `json:"LeadPhoneNumber"`
-		Relation                 string  `json:"Relation"`
-		RelationID               int64   `json:"RelationId"`
-	}{associateIDForNewContact, creatorsContact, creatorsFirstname, creatorsLastname, leadContact, leadDescription, leadPersonEmail, leadPersonFirstname, leadPersonLastname, leadPhoneNumber, relation, relationID}
-	return call[*SalesActivity](ctx, s.c, "POST", "v1/Agents/Appointment/GenerateLead", in, false)
+func (s AppointmentAgent) GenerateLead(ctx context.Context, req AppointmentGenerateLeadRequest) (*SalesActivity, error) {
+	return call[*SalesActivity](ctx, s.c, "POST", "v1/Agents/Appointment/GenerateLead", req, false)
+}
+
+// AppointmentGetActivityInformationListByDatesAndAssociateRequest holds the parameters of AppointmentAgent.GetActivityInformationListByDatesAndAssociate, sent as one JSON object (the body Appointment_GetActivityInformationListByDatesAndAssociateRequest).
+type AppointmentGetActivityInformationListByDatesAndAssociateRequest struct {
+	// AssociateID is sent as AssociateId, also when zero.
+	AssociateID int64 `json:"AssociateId"`
+	// EndDate is sent as EndDate, also when zero.
+	EndDate Time `json:"EndDate"`
+	// StartDate is sent as StartDate, also when zero.
+	StartDate Time `json:"StartDate"`
 }
 
 // GetActivityInformationListByDatesAndAssociate calls POST v1/Agents/Appointment/GetActivityInformationListByDatesAndAssociate; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Appointment_Agent/v1AppointmentAgent_GetActivityInformationListByDatesAndAssociate.html
-func (s AppointmentAgent) GetActivityInformationListByDatesAndAssociate(ctx context.Context, associateID int64, endDate Time, startDate Time) ([]ActivityInformationListItem, error) {
-	in := struct {
-		AssociateID int64 `json:"AssociateId"`
-		EndDate     Time  `json:"EndDate"`
-		StartDate   Time  `json:"StartDate"`
-	}{associateID, endDate, startDate}
-	return call[[]ActivityInformationListItem](ctx, s.c, "POST", "v1/Agents/Appointment/GetActivityInformationListByDatesAndAssociate", in, true)
+func (s AppointmentAgent) GetActivityInformationListByDatesAndAssociate(ctx context.Context, req AppointmentGetActivityInformationListByDatesAndAssociateRequest) ([]ActivityInformationListItem, error) {
+	return call[[]ActivityInformationListItem](ctx, s.c, "POST", "v1/Agents/Appointment/GetActivityInformationListByDatesAndAssociate", req, true)
+}
+
+// AppointmentGetAlarmsRequest holds the parameters of AppointmentAgent.GetAlarms, sent as one JSON object (the body Appointment_GetAlarmsRequest).
+type AppointmentGetAlarmsRequest struct {
+	// DefaultAlarmLeadTimeInMinutes is sent as DefaultAlarmLeadTimeInMinutes, also when zero.
+	DefaultAlarmLeadTimeInMinutes float64 `json:"DefaultAlarmLeadTimeInMinutes"`
+	// IncludeAllAppointments is sent as IncludeAllAppointments, also when zero.
+	IncludeAllAppointments bool `json:"IncludeAllAppointments"`
+	// IncludeInvitations is sent as IncludeInvitations, also when zero.
+	IncludeInvitations bool `json:"IncludeInvitations"`
 }
 
 // GetAlarms calls POST v1/Agents/Appointment/GetAlarms; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Appointment_Agent/v1AppointmentAgent_GetAlarms.html
-func (s AppointmentAgent) GetAlarms(ctx context.Context, defaultAlarmLeadTimeInMinutes float64, includeAllAppointments bool, includeInvitations bool) (*MultiAlarmData, error) {
-	in := struct {
-		DefaultAlarmLeadTimeInMinutes float64 `json:"DefaultAlarmLeadTimeInMinutes"`
-		IncludeAllAppointments        bool    `json:"IncludeAllAppointments"`
-		IncludeInvitations            bool    `json:"IncludeInvitations"`
-	}{defaultAlarmLeadTimeInMinutes, includeAllAppointments, includeInvitations}
-	return call[*MultiAlarmData](ctx, s.c, "POST", "v1/Agents/Appointment/GetAlarms", in, true)
+func (s AppointmentAgent) GetAlarms(ctx context.Context, req AppointmentGetAlarmsRequest) (*MultiAlarmData, error) {
+	return call[*MultiAlarmData](ctx, s.c, "POST", "v1/Agents/Appointment/GetAlarms", req, true)
 }
 
 // GetAppointment calls POST v1/Agents/Appointment/GetAppointment; it only reads, so it is retried like a GET.
@@ -369,16 +466,21 @@ func (s AppointmentAgent) GetAppointment(ctx context.Context, appointmentID int6
 	return call[*Appointment](ctx, s.c, "POST", withQuery("v1/Agents/Appointment/GetAppointment", "appointmentId", appointmentID), nil, true)
 }
 
+// AppointmentGetAppointmentEmailInvitationRequest holds the parameters of AppointmentAgent.GetAppointmentEmailInvitation, sent as one JSON object (the body Appointment_GetAppointmentEmailInvitationRequest).
+type AppointmentGetAppointmentEmailInvitationRequest struct {
+	// Appointment is sent as Appointment; left out when nil.
+	Appointment *AppointmentEntity `json:"Appointment,omitempty"`
+	// Language is sent as Language, also when zero.
+	Language string `json:"Language"`
+	// TemplateName is sent as TemplateName, also when zero.
+	TemplateName string `json:"TemplateName"`
+}
+
 // GetAppointmentEmailInvitation calls POST v1/Agents/Appointment/GetAppointmentEmailInvitation; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Appointment_Agent/v1AppointmentAgent_GetAppointmentEmailInvitation.html
-func (s AppointmentAgent) GetAppointmentEmailInvitation(ctx context.Context, appointment *AppointmentEntity, language string, templateName string) (*EMailEntity, error) {
-	in := struct {
-		Appointment  *AppointmentEntity `json:"Appointment,omitempty"`
-		Language     string             `json:"Language"`
-		TemplateName string             `json:"TemplateName"`
-	}{appointment, language, templateName}
-	return call[*EMailEntity](ctx, s.c, "POST", "v1/Agents/Appointment/GetAppointmentEmailInvitation", in, true)
+func (s AppointmentAgent) GetAppointmentEmailInvitation(ctx context.Context, req AppointmentGetAppointmentEmailInvitationRequest) (*EMailEntity, error) {
+	return call[*EMailEntity](ctx, s.c, "POST", "v1/Agents/Appointment/GetAppointmentEmailInvitation", req, true)
 }
 
 // GetAppointmentEntity calls POST v1/Agents/Appointment/GetAppointmentEntity; it only reads, so it is retried like a GET.
@@ -415,15 +517,19 @@ func (s AppointmentAgent) GetAppointmentList(ctx context.Context, ids []int64) (
 	return call[[]Appointment](ctx, s.c, "POST", "v1/Agents/Appointment/GetAppointmentList", ids, true)
 }
 
+// AppointmentGetAppointmentRecordsRequest holds the parameters of AppointmentAgent.GetAppointmentRecords, sent as one JSON object (the body Appointment_GetAppointmentRecordsRequest).
+type AppointmentGetAppointmentRecordsRequest struct {
+	// MotherID is sent as MotherId, also when zero.
+	MotherID int64 `json:"MotherId"`
+	// RecurrenceRuleID is sent as RecurrenceRuleId, also when zero.
+	RecurrenceRuleID int64 `json:"RecurrenceRuleId"`
+}
+
 // GetAppointmentRecords calls POST v1/Agents/Appointment/GetAppointmentRecords; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Appointment_Agent/v1AppointmentAgent_GetAppointmentRecords.html
-func (s AppointmentAgent) GetAppointmentRecords(ctx context.Context, motherID int64, recurrenceRuleID int64) ([]Appointment, error) {
-	in := struct {
-		MotherID         int64 `json:"MotherId"`
-		RecurrenceRuleID int64 `json:"RecurrenceRuleId"`
-	}{motherID, recurrenceRuleID}
-	return call[[]Appointment](ctx, s.c, "POST", "v1/Agents/Appointment/GetAppointmentRecords", in, true)
+func (s AppointmentAgent) GetAppointmentRecords(ctx context.Context, req AppointmentGetAppointmentRecordsRequest) ([]Appointment, error) {
+	return call[[]Appointment](ctx, s.c, "POST", "v1/Agents/Appointment/GetAppointmentRecords", req, true)
 }
 
 // GetAppointmentsByTaskHeading calls POST v1/Agents/Appointment/GetAppointmentsByTaskHeading; it only reads, so it is retried like a GET.
@@ -436,41 +542,57 @@ func (s AppointmentAgent) GetAppointmentsByTaskHeading(ctx context.Context, task
 	return call[[]Appointment](ctx, s.c, "POST", "v1/Agents/Appointment/GetAppointmentsByTaskHeading", in, true)
 }
 
+// AppointmentGetAssociateDiaryRequest holds the parameters of AppointmentAgent.GetAssociateDiary, sent as one JSON object (the body Appointment_GetAssociateDiaryRequest).
+type AppointmentGetAssociateDiaryRequest struct {
+	// AssociateID is sent as AssociateId, also when zero.
+	AssociateID int64 `json:"AssociateId"`
+	// Count is sent as Count, also when zero.
+	Count int64 `json:"Count"`
+	// EndTime is sent as EndTime, also when zero.
+	EndTime Time `json:"EndTime"`
+	// StartTime is sent as StartTime, also when zero.
+	StartTime Time `json:"StartTime"`
+}
+
 // GetAssociateDiary calls POST v1/Agents/Appointment/GetAssociateDiary; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Appointment_Agent/v1AppointmentAgent_GetAssociateDiary.html
-func (s AppointmentAgent) GetAssociateDiary(ctx context.Context, associateID int64, count int64, endTime Time, startTime Time) ([]Appointment, error) {
-	in := struct {
-		AssociateID int64 `json:"AssociateId"`
-		Count       int64 `json:"Count"`
-		EndTime     Time  `json:"EndTime"`
-		StartTime   Time  `json:"StartTime"`
-	}{associateID, count, endTime, startTime}
-	return call[[]Appointment](ctx, s.c, "POST", "v1/Agents/Appointment/GetAssociateDiary", in, true)
+func (s AppointmentAgent) GetAssociateDiary(ctx context.Context, req AppointmentGetAssociateDiaryRequest) ([]Appointment, error) {
+	return call[[]Appointment](ctx, s.c, "POST", "v1/Agents/Appointment/GetAssociateDiary", req, true)
+}
+
+// AppointmentGetAssociatesDiaryRequest holds the parameters of AppointmentAgent.GetAssociatesDiary, sent as one JSON object (the body Appointment_GetAssociatesDiaryRequest).
+type AppointmentGetAssociatesDiaryRequest struct {
+	// AssociateIDs is sent as AssociateIds; left out when empty.
+	AssociateIDs []int64 `json:"AssociateIds,omitempty"`
+	// EndTime is sent as EndTime, also when zero.
+	EndTime Time `json:"EndTime"`
+	// StartTime is sent as StartTime, also when zero.
+	StartTime Time `json:"StartTime"`
 }
 
 // GetAssociatesDiary calls POST v1/Agents/Appointment/GetAssociatesDiary; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Appointment_Agent/v1AppointmentAgent_GetAssociatesDiary.html
-func (s AppointmentAgent) GetAssociatesDiary(ctx context.Context, associateIDs []int64, endTime Time, startTime Time) ([]Appointment, error) {
-	in := struct {
-		AssociateIDs []int64 `json:"AssociateIds,omitempty"`
-		EndTime      Time    `json:"EndTime"`
-		StartTime    Time    `json:"StartTime"`
-	}{associateIDs, endTime, startTime}
-	return call[[]Appointment](ctx, s.c, "POST", "v1/Agents/Appointment/GetAssociatesDiary", in, true)
+func (s AppointmentAgent) GetAssociatesDiary(ctx context.Context, req AppointmentGetAssociatesDiaryRequest) ([]Appointment, error) {
+	return call[[]Appointment](ctx, s.c, "POST", "v1/Agents/Appointment/GetAssociatesDiary", req, true)
+}
+
+// AppointmentGetAssociatesDiaryInfoRequest holds the parameters of AppointmentAgent.GetAssociatesDiaryInfo, sent as one JSON object (the body Appointment_GetAssociatesDiaryInfoRequest).
+type AppointmentGetAssociatesDiaryInfoRequest struct {
+	// AssociateIDs is sent as AssociateIds; left out when empty.
+	AssociateIDs []int64 `json:"AssociateIds,omitempty"`
+	// EndTime is sent as EndTime, also when zero.
+	EndTime Time `json:"EndTime"`
+	// StartTime is sent as StartTime, also when zero.
+	StartTime Time `json:"StartTime"`
 }
 
 // GetAssociatesDiaryInfo calls POST v1/Agents/Appointment/GetAssociatesDiaryInfo; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Appointment_Agent/v1AppointmentAgent_GetAssociatesDiaryInfo.html
-func (s AppointmentAgent) GetAssociatesDiaryInfo(ctx context.Context, associateIDs []int64, endTime Time, startTime Time) ([]AppointmentInfo, error) {
-	in := struct {
-		AssociateIDs []int64 `json:"AssociateIds,omitempty"`
-		EndTime      Time    `json:"EndTime"`
-		StartTime    Time    `json:"StartTime"`
-	}{associateIDs, endTime, startTime}
-	return call[[]AppointmentInfo](ctx, s.c, "POST", "v1/Agents/Appointment/GetAssociatesDiaryInfo", in, true)
+func (s AppointmentAgent) GetAssociatesDiaryInfo(ctx context.Context, req AppointmentGetAssociatesDiaryInfoRequest) ([]AppointmentInfo, error) {
+	return call[[]AppointmentInfo](ctx, s.c, "POST", "v1/Agents/Appointment/GetAssociatesDiaryInfo", req, true)
 }
 
 // GetCanInsertForAssociates calls POST v1/Agents/Appointment/GetCanInsertForAssociates; it only reads, so it is retried like a GET.
@@ -483,123 +605,179 @@ func (s AppointmentAgent) GetCanInsertForAssociates(ctx context.Context, associa
 	return call[[]bool](ctx, s.c, "POST", "v1/Agents/Appointment/GetCanInsertForAssociates", in, true)
 }
 
+// AppointmentGetContactAppointmentsRequest holds the parameters of AppointmentAgent.GetContactAppointments, sent as one JSON object (the body Appointment_GetContactAppointmentsRequest).
+type AppointmentGetContactAppointmentsRequest struct {
+	// ContactID is sent as ContactId, also when zero.
+	ContactID int64 `json:"ContactId"`
+	// Count is sent as Count, also when zero.
+	Count int64 `json:"Count"`
+	// EndTime is sent as EndTime, also when zero.
+	EndTime Time `json:"EndTime"`
+	// StartTime is sent as StartTime, also when zero.
+	StartTime Time `json:"StartTime"`
+}
+
 // GetContactAppointments calls POST v1/Agents/Appointment/GetContactAppointments; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Appointment_Agent/v1AppointmentAgent_GetContactAppointments.html
-func (s AppointmentAgent) GetContactAppointments(ctx context.Context, contactID int64, count int64, endTime Time, startTime Time) ([]Appointment, error) {
-	in := struct {
-		ContactID int64 `json:"ContactId"`
-		Count     int64 `json:"Count"`
-		EndTime   Time  `json:"EndTime"`
-		StartTime Time  `json:"StartTime"`
-	}{contactID, count, endTime, startTime}
-	return call[[]Appointment](ctx, s.c, "POST", "v1/Agents/Appointment/GetContactAppointments", in, true)
+func (s AppointmentAgent) GetContactAppointments(ctx context.Context, req AppointmentGetContactAppointmentsRequest) ([]Appointment, error) {
+	return call[[]Appointment](ctx, s.c, "POST", "v1/Agents/Appointment/GetContactAppointments", req, true)
+}
+
+// AppointmentGetContactAppointmentsByTaskRequest holds the parameters of AppointmentAgent.GetContactAppointmentsByTask, sent as one JSON object (the body Appointment_GetContactAppointmentsByTaskRequest).
+type AppointmentGetContactAppointmentsByTaskRequest struct {
+	// ContactID is sent as ContactId, also when zero.
+	ContactID int64 `json:"ContactId"`
+	// Count is sent as Count, also when zero.
+	Count int64 `json:"Count"`
+	// EndTime is sent as EndTime, also when zero.
+	EndTime Time `json:"EndTime"`
+	// StartTime is sent as StartTime, also when zero.
+	StartTime Time `json:"StartTime"`
+	// TaskID is sent as TaskId, also when zero.
+	TaskID int64 `json:"TaskId"`
 }
 
 // GetContactAppointmentsByTask calls POST v1/Agents/Appointment/GetContactAppointmentsByTask; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Appointment_Agent/v1AppointmentAgent_GetContactAppointmentsByTask.html
-func (s AppointmentAgent) GetContactAppointmentsByTask(ctx context.Context, contactID int64, count int64, endTime Time, startTime Time, taskID int64) ([]Appointment, error) {
-	in := struct {
-		ContactID int64 `json:"ContactId"`
-		Count     int64 `json:"Count"`
-		EndTime   Time  `json:"EndTime"`
-		StartTime Time  `json:"StartTime"`
-		TaskID    int64 `json:"TaskId"`
-	}{contactID, count, endTime, startTime, taskID}
-	return call[[]Appointment](ctx, s.c, "POST", "v1/Agents/Appointment/GetContactAppointmentsByTask", in, true)
+func (s AppointmentAgent) GetContactAppointmentsByTask(ctx context.Context, req AppointmentGetContactAppointmentsByTaskRequest) ([]Appointment, error) {
+	return call[[]Appointment](ctx, s.c, "POST", "v1/Agents/Appointment/GetContactAppointmentsByTask", req, true)
+}
+
+// AppointmentGetContactAppointmentsByTaskHeadingRequest holds the parameters of AppointmentAgent.GetContactAppointmentsByTaskHeading, sent as one JSON object (the body Appointment_GetContactAppointmentsByTaskHeadingRequest).
+type AppointmentGetContactAppointmentsByTaskHeadingRequest struct {
+	// ContactID is sent as ContactId, also when zero.
+	ContactID int64 `json:"ContactId"`
+	// Count is sent as Count, also when zero.
+	Count int64 `json:"Count"`
+	// EndTime is sent as EndTime, also when zero.
+	EndTime Time `json:"EndTime"`
+	// StartTime is sent as StartTime, also when zero.
+	StartTime Time `json:"StartTime"`
+	// TaskHeadingID is sent as TaskHeadingId, also when zero.
+	TaskHeadingID int64 `json:"TaskHeadingId"`
 }
 
 // GetContactAppointmentsByTaskHeading calls POST v1/Agents/Appointment/GetContactAppointmentsByTaskHeading; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Appointment_Agent/v1AppointmentAgent_GetContactAppointmentsByTaskHeading.html
-func (s AppointmentAgent) GetContactAppointmentsByTaskHeading(ctx context.Context, contactID int64, count int64, endTime Time, startTime Time, taskHeadingID int64) ([]Appointment, error) {
-	in := struct {
-		ContactID     int64 `json:"ContactId"`
-		Count         int64 `json:"Count"`
-		EndTime       Time  `json:"EndTime"`
-		StartTime     Time  `json:"StartTime"`
-		TaskHeadingID int64 `json:"TaskHeadingId"`
-	}{contactID, count, endTime, startTime, taskHeadingID}
-	return call[[]Appointment](ctx, s.c, "POST", "v1/Agents/Appointment/GetContactAppointmentsByTaskHeading", in, true)
+func (s AppointmentAgent) GetContactAppointmentsByTaskHeading(ctx context.Context, req AppointmentGetContactAppointmentsByTaskHeadingRequest) ([]Appointment, error) {
+	return call[[]Appointment](ctx, s.c, "POST", "v1/Agents/Appointment/GetContactAppointmentsByTaskHeading", req, true)
+}
+
+// AppointmentGetContactAppointmentsByTasksRequest holds the parameters of AppointmentAgent.GetContactAppointmentsByTasks, sent as one JSON object (the body Appointment_GetContactAppointmentsByTasksRequest).
+type AppointmentGetContactAppointmentsByTasksRequest struct {
+	// ContactID is sent as ContactId, also when zero.
+	ContactID int64 `json:"ContactId"`
+	// Count is sent as Count, also when zero.
+	Count int64 `json:"Count"`
+	// EndTime is sent as EndTime, also when zero.
+	EndTime Time `json:"EndTime"`
+	// StartTime is sent as StartTime, also when zero.
+	StartTime Time `json:"StartTime"`
+	// TaskIDs is sent as TaskIds; left out when empty.
+	TaskIDs []int64 `json:"TaskIds,omitempty"`
 }
 
 // GetContactAppointmentsByTasks calls POST v1/Agents/Appointment/GetContactAppointmentsByTasks; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Appointment_Agent/v1AppointmentAgent_GetContactAppointmentsByTasks.html
-func (s AppointmentAgent) GetContactAppointmentsByTasks(ctx context.Context, contactID int64, count int64, endTime Time, startTime Time, taskIDs []int64) ([]Appointment, error) {
-	in := struct {
-		ContactID int64   `json:"ContactId"`
-		Count     int64   `json:"Count"`
-		EndTime   Time    `json:"EndTime"`
-		StartTime Time    `json:"StartTime"`
-		TaskIDs   []int64 `json:"TaskIds,omitempty"`
-	}{contactID, count, endTime, startTime, taskIDs}
-	return call[[]Appointment](ctx, s.c, "POST", "v1/Agents/Appointment/GetContactAppointmentsByTasks", in, true)
+func (s AppointmentAgent) GetContactAppointmentsByTasks(ctx context.Context, req AppointmentGetContactAppointmentsByTasksRequest) ([]Appointment, error) {
+	return call[[]Appointment](ctx, s.c, "POST", "v1/Agents/Appointment/GetContactAppointmentsByTasks", req, true)
+}
+
+// AppointmentGetContactAppointmentsByTypeRequest holds the parameters of AppointmentAgent.GetContactAppointmentsByType, sent as one JSON object (the body Appointment_GetContactAppointmentsByTypeRequest).
+type AppointmentGetContactAppointmentsByTypeRequest struct {
+	// AppointmentType is sent as AppointmentType; left out when empty.
+	AppointmentType AppointmentType `json:"AppointmentType,omitempty"`
+	// ContactID is sent as ContactId, also when zero.
+	ContactID int64 `json:"ContactId"`
+	// Count is sent as Count, also when zero.
+	Count int64 `json:"Count"`
+	// EndTime is sent as EndTime, also when zero.
+	EndTime Time `json:"EndTime"`
+	// StartTime is sent as StartTime, also when zero.
+	StartTime Time `json:"StartTime"`
 }
 
 // GetContactAppointmentsByType calls POST v1/Agents/Appointment/GetContactAppointmentsByType; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Appointment_Agent/v1AppointmentAgent_GetContactAppointmentsByType.html
-func (s AppointmentAgent) GetContactAppointmentsByType(ctx context.Context, appointmentType AppointmentType, contactID int64, count int64, endTime Time, startTime Time) ([]Appointment, error) {
-	in := struct {
-		AppointmentType AppointmentType `json:"AppointmentType,omitempty"`
-		ContactID       int64           `json:"ContactId"`
-		Count           int64           `json:"Count"`
-		EndTime         Time            `json:"EndTime"`
-		StartTime       Time            `json:"StartTime"`
-	}{appointmentType, contactID, count, endTime, startTime}
-	return call[[]Appointment](ctx, s.c, "POST", "v1/Agents/Appointment/GetContactAppointmentsByType", in, true)
+func (s AppointmentAgent) GetContactAppointmentsByType(ctx context.Context, req AppointmentGetContactAppointmentsByTypeRequest) ([]Appointment, error) {
+	return call[[]Appointment](ctx, s.c, "POST", "v1/Agents/Appointment/GetContactAppointmentsByType", req, true)
+}
+
+// AppointmentGetDayInformationListByDatesAndAssociateRequest holds the parameters of AppointmentAgent.GetDayInformationListByDatesAndAssociate, sent as one JSON object (the body Appointment_GetDayInformationListByDatesAndAssociateRequest).
+type AppointmentGetDayInformationListByDatesAndAssociateRequest struct {
+	// AssociateID is sent as AssociateId, also when zero.
+	AssociateID int64 `json:"AssociateId"`
+	// EndDate is sent as EndDate, also when zero.
+	EndDate Time `json:"EndDate"`
+	// StartDate is sent as StartDate, also when zero.
+	StartDate Time `json:"StartDate"`
 }
 
 // GetDayInformationListByDatesAndAssociate calls POST v1/Agents/Appointment/GetDayInformationListByDatesAndAssociate; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Appointment_Agent/v1AppointmentAgent_GetDayInformationListByDatesAndAssociate.html
-func (s AppointmentAgent) GetDayInformationListByDatesAndAssociate(ctx context.Context, associateID int64, endDate Time, startDate Time) ([]DayInformationListItem, error) {
-	in := struct {
-		AssociateID int64 `json:"AssociateId"`
-		EndDate     Time  `json:"EndDate"`
-		StartDate   Time  `json:"StartDate"`
-	}{associateID, endDate, startDate}
-	return call[[]DayInformationListItem](ctx, s.c, "POST", "v1/Agents/Appointment/GetDayInformationListByDatesAndAssociate", in, true)
+func (s AppointmentAgent) GetDayInformationListByDatesAndAssociate(ctx context.Context, req AppointmentGetDayInformationListByDatesAndAssociateRequest) ([]DayInformationListItem, error) {
+	return call[[]DayInformationListItem](ctx, s.c, "POST", "v1/Agents/Appointment/GetDayInformationListByDatesAndAssociate", req, true)
+}
+
+// AppointmentGetDiaryByGroupRequest holds the parameters of AppointmentAgent.GetDiaryByGroup, sent as one JSON object (the body Appointment_GetDiaryByGroupRequest).
+type AppointmentGetDiaryByGroupRequest struct {
+	// Count is sent as Count, also when zero.
+	Count int64 `json:"Count"`
+	// EndTime is sent as EndTime, also when zero.
+	EndTime Time `json:"EndTime"`
+	// GroupID is sent as GroupId, also when zero.
+	GroupID int64 `json:"GroupId"`
+	// GroupType is sent as GroupType, also when zero.
+	GroupType float64 `json:"GroupType"`
+	// StartTime is sent as StartTime, also when zero.
+	StartTime Time `json:"StartTime"`
 }
 
 // GetDiaryByGroup calls POST v1/Agents/Appointment/GetDiaryByGroup; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Appointment_Agent/v1AppointmentAgent_GetDiaryByGroup.html
-func (s AppointmentAgent) GetDiaryByGroup(ctx context.Context, count int64, endTime Time, groupID int64, groupType float64, startTime Time) ([]Appointment, error) {
-	in := struct {
-		Count     int64   `json:"Count"`
-		EndTime   Time    `json:"EndTime"`
-		GroupID   int64   `json:"GroupId"`
-		GroupType float64 `json:"GroupType"`
-		StartTime Time    `json:"StartTime"`
-	}{count, endTime, groupID, groupType, startTime}
-	return call[[]Appointment](ctx, s.c, "POST", "v1/Agents/Appointment/GetDiaryByGroup", in, true)
+func (s AppointmentAgent) GetDiaryByGroup(ctx context.Context, req AppointmentGetDiaryByGroupRequest) ([]Appointment, error) {
+	return call[[]Appointment](ctx, s.c, "POST", "v1/Agents/Appointment/GetDiaryByGroup", req, true)
+}
+
+// AppointmentGetMyAppointmentsRequest holds the parameters of AppointmentAgent.GetMyAppointments, sent as one JSON object (the body Appointment_GetMyAppointmentsRequest).
+type AppointmentGetMyAppointmentsRequest struct {
+	// Count is sent as Count, also when zero.
+	Count int64 `json:"Count"`
+	// EndTime is sent as EndTime, also when zero.
+	EndTime Time `json:"EndTime"`
+	// StartTime is sent as StartTime, also when zero.
+	StartTime Time `json:"StartTime"`
 }
 
 // GetMyAppointments calls POST v1/Agents/Appointment/GetMyAppointments; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Appointment_Agent/v1AppointmentAgent_GetMyAppointments.html
-func (s AppointmentAgent) GetMyAppointments(ctx context.Context, count int64, endTime Time, startTime Time) ([]Appointment, error) {
-	in := struct {
-		Count     int64 `json:"Count"`
-		EndTime   Time  `json:"EndTime"`
-		StartTime Time  `json:"StartTime"`
-	}{count, endTime, startTime}
-	return call[[]Appointment](ctx, s.c, "POST", "v1/Agents/Appointment/GetMyAppointments", in, true)
+func (s AppointmentAgent) GetMyAppointments(ctx context.Context, req AppointmentGetMyAppointmentsRequest) ([]Appointment, error) {
+	return call[[]Appointment](ctx, s.c, "POST", "v1/Agents/Appointment/GetMyAppointments", req, true)
+}
+
+// AppointmentGetMyDiaryRequest holds the parameters of AppointmentAgent.GetMyDiary, sent as one JSON object (the body Appointment_GetMyDiaryRequest).
+type AppointmentGetMyDiaryRequest struct {
+	// Count is sent as Count, also when zero.
+	Count int64 `json:"Count"`
+	// EndTime is sent as EndTime, also when zero.
+	EndTime Time `json:"EndTime"`
+	// StartTime is sent as StartTime, also when zero.
+	StartTime Time `json:"StartTime"`
 }
 
 // GetMyDiary calls POST v1/Agents/Appointment/GetMyDiary; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Appointment_Agent/v1AppointmentAgent_GetMyDiary.html
-func (s AppointmentAgent) GetMyDiary(ctx context.Context, count int64, endTime Time, startTime Time) ([]Appointment, error) {
-	in := struct {
-		Count     int64 `json:"Count"`
-		EndTime   Time  `json:"EndTime"`
-		StartTime Time  `json:"StartTime"`
-	}{count, endTime, startTime}
-	return call[[]Appointment](ctx, s.c, "POST", "v1/Agents/Appointment/GetMyDiary", in, true)
+func (s AppointmentAgent) GetMyDiary(ctx context.Context, req AppointmentGetMyDiaryRequest) ([]Appointment, error) {
+	return call[[]Appointment](ctx, s.c, "POST", "v1/Agents/Appointment/GetMyDiary", req, true)
 }
 
 // GetMyPublishedAppointments calls POST v1/Agents/Appointment/GetMyPublishedAppointments; it only reads, so it is retried like a GET.
@@ -609,15 +787,19 @@ func (s AppointmentAgent) GetMyPublishedAppointments(ctx context.Context) ([]App
 	return call[[]Appointment](ctx, s.c, "POST", "v1/Agents/Appointment/GetMyPublishedAppointments", nil, true)
 }
 
+// AppointmentGetMySyncAppointmentsRequest holds the parameters of AppointmentAgent.GetMySyncAppointments, sent as one JSON object (the body Appointment_GetMySyncAppointmentsRequest).
+type AppointmentGetMySyncAppointmentsRequest struct {
+	// EndTime is sent as EndTime, also when zero.
+	EndTime Time `json:"EndTime"`
+	// StartTime is sent as StartTime, also when zero.
+	StartTime Time `json:"StartTime"`
+}
+
 // GetMySyncAppointments calls POST v1/Agents/Appointment/GetMySyncAppointments; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Appointment_Agent/v1AppointmentAgent_GetMySyncAppointments.html
-func (s AppointmentAgent) GetMySyncAppointments(ctx context.Context, endTime Time, startTime Time) ([]AppointmentSyncData, error) {
-	in := struct {
-		EndTime   Time `json:"EndTime"`
-		StartTime Time `json:"StartTime"`
-	}{endTime, startTime}
-	return call[[]AppointmentSyncData](ctx, s.c, "POST", "v1/Agents/Appointment/GetMySyncAppointments", in, true)
+func (s AppointmentAgent) GetMySyncAppointments(ctx context.Context, req AppointmentGetMySyncAppointmentsRequest) ([]AppointmentSyncData, error) {
+	return call[[]AppointmentSyncData](ctx, s.c, "POST", "v1/Agents/Appointment/GetMySyncAppointments", req, true)
 }
 
 // GetMyTasks calls POST v1/Agents/Appointment/GetMyTasks; it only reads, so it is retried like a GET.
@@ -630,30 +812,42 @@ func (s AppointmentAgent) GetMyTasks(ctx context.Context, count int64) ([]Appoin
 	return call[[]Appointment](ctx, s.c, "POST", "v1/Agents/Appointment/GetMyTasks", in, true)
 }
 
+// AppointmentGetNextAvailableTimeRequest holds the parameters of AppointmentAgent.GetNextAvailableTime, sent as one JSON object (the body Appointment_GetNextAvailableTimeRequest).
+type AppointmentGetNextAvailableTimeRequest struct {
+	// Associates is sent as Associates; left out when empty.
+	Associates []float64 `json:"Associates,omitempty"`
+	// Count is sent as Count, also when zero.
+	Count int64 `json:"Count"`
+	// EndTime is sent as EndTime, also when zero.
+	EndTime Time `json:"EndTime"`
+	// IsAllDay is sent as IsAllDay, also when zero.
+	IsAllDay bool `json:"IsAllDay"`
+	// StartTime is sent as StartTime, also when zero.
+	StartTime Time `json:"StartTime"`
+}
+
 // GetNextAvailableTime calls POST v1/Agents/Appointment/GetNextAvailableTime.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Appointment_Agent/v1AppointmentAgent_GetNextAvailableTime.html
-func (s AppointmentAgent) GetNextAvailableTime(ctx context.Context, associates []float64, count int64, endTime Time, isAllDay bool, startTime Time) ([]NextAvailableTime, error) {
-	in := struct {
-		Associates []float64 `json:"Associates,omitempty"`
-		Count      int64     `json:"Count"`
-		EndTime    Time      `json:"EndTime"`
-		IsAllDay   bool      `json:"IsAllDay"`
-		StartTime  Time      `json:"StartTime"`
-	}{associates, count, endTime, isAllDay, startTime}
-	return call[[]NextAvailableTime](ctx, s.c, "POST", "v1/Agents/Appointment/GetNextAvailableTime", in, false)
+func (s AppointmentAgent) GetNextAvailableTime(ctx context.Context, req AppointmentGetNextAvailableTimeRequest) ([]NextAvailableTime, error) {
+	return call[[]NextAvailableTime](ctx, s.c, "POST", "v1/Agents/Appointment/GetNextAvailableTime", req, false)
+}
+
+// AppointmentGetNextSuggestedAppointmentBySaleRequest holds the parameters of AppointmentAgent.GetNextSuggestedAppointmentBySale, sent as one JSON object (the body Appointment_GetNextSuggestedAppointmentBySaleRequest).
+type AppointmentGetNextSuggestedAppointmentBySaleRequest struct {
+	// CurrentAppointmentID is sent as CurrentAppointmentId, also when zero.
+	CurrentAppointmentID int64 `json:"CurrentAppointmentId"`
+	// SaleID is sent as SaleId, also when zero.
+	SaleID int64 `json:"SaleId"`
+	// SkipCompleteCheck is sent as SkipCompleteCheck, also when zero.
+	SkipCompleteCheck bool `json:"SkipCompleteCheck"`
 }
 
 // GetNextSuggestedAppointmentBySale calls POST v1/Agents/Appointment/GetNextSuggestedAppointmentBySale.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Appointment_Agent/v1AppointmentAgent_GetNextSuggestedAppointmentBySale.html
-func (s AppointmentAgent) GetNextSuggestedAppointmentBySale(ctx context.Context, currentAppointmentID int64, saleID int64, skipCompleteCheck bool) (*SuggestedAppointment, error) {
-	in := struct {
-		CurrentAppointmentID int64 `json:"CurrentAppointmentId"`
-		SaleID               int64 `json:"SaleId"`
-		SkipCompleteCheck    bool  `json:"SkipCompleteCheck"`
-	}{currentAppointmentID, saleID, skipCompleteCheck}
-	return call[*SuggestedAppointment](ctx, s.c, "POST", "v1/Agents/Appointment/GetNextSuggestedAppointmentBySale", in, false)
+func (s AppointmentAgent) GetNextSuggestedAppointmentBySale(ctx context.Context, req AppointmentGetNextSuggestedAppointmentBySaleRequest) (*SuggestedAppointment, error) {
+	return call[*SuggestedAppointment](ctx, s.c, "POST", "v1/Agents/Appointment/GetNextSuggestedAppointmentBySale", req, false)
 }
 
 // GetOrganizerName calls POST v1/Agents/Appointment/GetOrganizerName; it only reads, so it is retried like a GET.
@@ -666,240 +860,357 @@ func (s AppointmentAgent) GetOrganizerName(ctx context.Context, motherAppointmen
 	return call[string](ctx, s.c, "POST", "v1/Agents/Appointment/GetOrganizerName", in, true)
 }
 
+// AppointmentGetPersonAppointmentsRequest holds the parameters of AppointmentAgent.GetPersonAppointments, sent as one JSON object (the body Appointment_GetPersonAppointmentsRequest).
+type AppointmentGetPersonAppointmentsRequest struct {
+	// Count is sent as Count, also when zero.
+	Count int64 `json:"Count"`
+	// EndTime is sent as EndTime, also when zero.
+	EndTime Time `json:"EndTime"`
+	// IncludeProjectAppointments is sent as IncludeProjectAppointments, also when zero.
+	IncludeProjectAppointments bool `json:"IncludeProjectAppointments"`
+	// PersonID is sent as PersonId, also when zero.
+	PersonID int64 `json:"PersonId"`
+	// StartTime is sent as StartTime, also when zero.
+	StartTime Time `json:"StartTime"`
+}
+
 // GetPersonAppointments calls POST v1/Agents/Appointment/GetPersonAppointments; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Appointment_Agent/v1AppointmentAgent_GetPersonAppointments.html
-func (s AppointmentAgent) GetPersonAppointments(ctx context.Context, count int64, endTime Time, includeProjectAppointments bool, personID int64, startTime Time) ([]Appointment, error) {
-	in := struct {
-		Count                      int64 `json:"Count"`
-		EndTime                    Time  `json:"EndTime"`
-		IncludeProjectAppointments bool  `json:"IncludeProjectAppointments"`
-		PersonID                   int64 `json:"PersonId"`
-		StartTime                  Time  `json:"StartTime"`
-	}{count, endTime, includeProjectAppointments, personID, startTime}
-	return call[[]Appointment](ctx, s.c, "POST", "v1/Agents/Appointment/GetPersonAppointments", in, true)
+func (s AppointmentAgent) GetPersonAppointments(ctx context.Context, req AppointmentGetPersonAppointmentsRequest) ([]Appointment, error) {
+	return call[[]Appointment](ctx, s.c, "POST", "v1/Agents/Appointment/GetPersonAppointments", req, true)
+}
+
+// AppointmentGetPersonAppointmentsByTaskRequest holds the parameters of AppointmentAgent.GetPersonAppointmentsByTask, sent as one JSON object (the body Appointment_GetPersonAppointmentsByTaskRequest).
+type AppointmentGetPersonAppointmentsByTaskRequest struct {
+	// Count is sent as Count, also when zero.
+	Count int64 `json:"Count"`
+	// EndTime is sent as EndTime, also when zero.
+	EndTime Time `json:"EndTime"`
+	// IncludeProjectAppointments is sent as IncludeProjectAppointments, also when zero.
+	IncludeProjectAppointments bool `json:"IncludeProjectAppointments"`
+	// PersonID is sent as PersonId, also when zero.
+	PersonID int64 `json:"PersonId"`
+	// StartTime is sent as StartTime, also when zero.
+	StartTime Time `json:"StartTime"`
+	// TaskID is sent as TaskId, also when zero.
+	TaskID int64 `json:"TaskId"`
 }
 
 // GetPersonAppointmentsByTask calls POST v1/Agents/Appointment/GetPersonAppointmentsByTask; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Appointment_Agent/v1AppointmentAgent_GetPersonAppointmentsByTask.html
-func (s AppointmentAgent) GetPersonAppointmentsByTask(ctx context.Context, count int64, endTime Time, includeProjectAppointments bool, personID int64, startTime Time, taskID int64) ([]Appointment, error) {
-	in := struct {
-		Count                      int64 `json:"Count"`
-		EndTime                    Time  `json:"EndTime"`
-		IncludeProjectAppointments bool  `json:"IncludeProjectAppointments"`
-		PersonID                   int64 `json:"PersonId"`
-		StartTime                  Time  `json:"StartTime"`
-		TaskID                     int64 `json:"TaskId"`
-	}{count, endTime, includeProjectAppointments, personID, startTime, taskID}
-	return call[[]Appointment](ctx, s.c, "POST", "v1/Agents/Appointment/GetPersonAppointmentsByTask", in, true)
+func (s AppointmentAgent) GetPersonAppointmentsByTask(ctx context.Context, req AppointmentGetPersonAppointmentsByTaskRequest) ([]Appointment, error) {
+	return call[[]Appointment](ctx, s.c, "POST", "v1/Agents/Appointment/GetPersonAppointmentsByTask", req, true)
+}
+
+// AppointmentGetPersonAppointmentsByTaskHeadingRequest holds the parameters of AppointmentAgent.GetPersonAppointmentsByTaskHeading, sent as one JSON object (the body Appointment_GetPersonAppointmentsByTaskHeadingRequest).
+type AppointmentGetPersonAppointmentsByTaskHeadingRequest struct {
+	// Count is sent as Count, also when zero.
+	Count int64 `json:"Count"`
+	// EndTime is sent as EndTime, also when zero.
+	EndTime Time `json:"EndTime"`
+	// IncludeProjectAppointments is sent as IncludeProjectAppointments, also when zero.
+	IncludeProjectAppointments bool `json:"IncludeProjectAppointments"`
+	// PersonID is sent as PersonId, also when zero.
+	PersonID int64 `json:"PersonId"`
+	// StartTime is sent as StartTime, also when zero.
+	StartTime Time `json:"StartTime"`
+	// TaskHeadingID is sent as TaskHeadingId, also when zero.
+	TaskHeadingID int64 `json:"TaskHeadingId"`
 }
 
 // GetPersonAppointmentsByTaskHeading calls POST v1/Agents/Appointment/GetPersonAppointmentsByTaskHeading; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Appointment_Agent/v1AppointmentAgent_GetPersonAppointmentsByTaskHeading.html
-func (s AppointmentAgent) GetPersonAppointmentsByTaskHeading(ctx context.Context, count int64, endTime Time, includeProjectAppointments bool, personID int64, startTime Time, taskHeadingID int64) ([]Appointment, error) {
-	in := struct {
-		Count                      int64 `json:"Count"`
-		EndTime                    Time  `json:"EndTime"`
-		IncludeProjectAppointments bool  `json:"IncludeProjectAppointments"`
-		PersonID                   int64 `json:"PersonId"`
-		StartTime                  Time  `json:"StartTime"`
-		TaskHeadingID              int64 `json:"TaskHeadingId"`
-	}{count, endTime, includeProjectAppointments, personID, startTime, taskHeadingID}
-	return call[[]Appointment](ctx, s.c, "POST", "v1/Agents/Appointment/GetPersonAppointmentsByTaskHeading", in, true)
+func (s AppointmentAgent) GetPersonAppointmentsByTaskHeading(ctx context.Context, req AppointmentGetPersonAppointmentsByTaskHeadingRequest) ([]Appointment, error) {
+	return call[[]Appointment](ctx, s.c, "POST", "v1/Agents/Appointment/GetPersonAppointmentsByTaskHeading", req, true)
+}
+
+// AppointmentGetPersonAppointmentsByTasksRequest holds the parameters of AppointmentAgent.GetPersonAppointmentsByTasks, sent as one JSON object (the body Appointment_GetPersonAppointmentsByTasksRequest).
+type AppointmentGetPersonAppointmentsByTasksRequest struct {
+	// Count is sent as Count, also when zero.
+	Count int64 `json:"Count"`
+	// EndTime is sent as EndTime, also when zero.
+	EndTime Time `json:"EndTime"`
+	// IncludeProjectAppointments is sent as IncludeProjectAppointments, also when zero.
+	IncludeProjectAppointments bool `json:"IncludeProjectAppointments"`
+	// PersonID is sent as PersonId, also when zero.
+	PersonID int64 `json:"PersonId"`
+	// StartTime is sent as StartTime, also when zero.
+	StartTime Time `json:"StartTime"`
+	// TaskIDs is sent as TaskIds; left out when empty.
+	TaskIDs []int64 `json:"TaskIds,omitempty"`
 }
 
 // GetPersonAppointmentsByTasks calls POST v1/Agents/Appointment/GetPersonAppointmentsByTasks; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Appointment_Agent/v1AppointmentAgent_GetPersonAppointmentsByTasks.html
-func (s AppointmentAgent) GetPersonAppointmentsByTasks(ctx context.Context, count int64, endTime Time, includeProjectAppointments bool, personID int64, startTime Time, taskIDs []int64) ([]Appointment, error) {
-	in := struct {
-		Count                      int64   `json:"Count"`
-		EndTime                    Time    `json:"EndTime"`
-		IncludeProjectAppointments bool    `json:"IncludeProjectAppointments"`
-		PersonID                   int64   `json:"PersonId"`
-		StartTime                  Time    `json:"StartTime"`
-		TaskIDs                    []int64 `json:"TaskIds,omitempty"`
-	}{count, endTime, includeProjectAppointments, personID, startTime, taskIDs}
-	return call[[]Appointment](ctx, s.c, "POST", "v1/Agents/Appointment/GetPersonAppointmentsByTasks", in, true)
+func (s AppointmentAgent) GetPersonAppointmentsByTasks(ctx context.Context, req AppointmentGetPersonAppointmentsByTasksRequest) ([]Appointment, error) {
+	return call[[]Appointment](ctx, s.c, "POST", "v1/Agents/Appointment/GetPersonAppointmentsByTasks", req, true)
+}
+
+// AppointmentGetPersonAppointmentsByTypeRequest holds the parameters of AppointmentAgent.GetPersonAppointmentsByType, sent as one JSON object (the body Appointment_GetPersonAppointmentsByTypeRequest).
+type AppointmentGetPersonAppointmentsByTypeRequest struct {
+	// AppointmentType is sent as AppointmentType; left out when empty.
+	AppointmentType AppointmentType `json:"AppointmentType,omitempty"`
+	// Count is sent as Count, also when zero.
+	Count int64 `json:"Count"`
+	// EndTime is sent as EndTime, also when zero.
+	EndTime Time `json:"EndTime"`
+	// IncludeProjectAppointments is sent as IncludeProjectAppointments, also when zero.
+	IncludeProjectAppointments bool `json:"IncludeProjectAppointments"`
+	// PersonID is sent as PersonId, also when zero.
+	PersonID int64 `json:"PersonId"`
+	// StartTime is sent as StartTime, also when zero.
+	StartTime Time `json:"StartTime"`
 }
 
 // GetPersonAppointmentsByType calls POST v1/Agents/Appointment/GetPersonAppointmentsByType; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Appointment_Agent/v1AppointmentAgent_GetPersonAppointmentsByType.html
-func (s AppointmentAgent) GetPersonAppointmentsByType(ctx context.Context, appointmentType AppointmentType, count int64, endTime Time, includeProjectAppointments bool, personID int64, startTime Time) ([]Appointment, error) {
-	in := struct {
-		AppointmentType            AppointmentType `json:"AppointmentType,omitempty"`
-		Count                      int64           `json:"Count"`
-		EndTime                    Time            `json:"EndTime"`
-		IncludeProjectAppointments bool            `json:"IncludeProjectAppointments"`
-		PersonID                   int64           `json:"PersonId"`
-		StartTime                  Time            `json:"StartTime"`
-	}{appointmentType, count, endTime, includeProjectAppointments, personID, startTime}
-	return call[[]Appointment](ctx, s.c, "POST", "v1/Agents/Appointment/GetPersonAppointmentsByType", in, true)
+func (s AppointmentAgent) GetPersonAppointmentsByType(ctx context.Context, req AppointmentGetPersonAppointmentsByTypeRequest) ([]Appointment, error) {
+	return call[[]Appointment](ctx, s.c, "POST", "v1/Agents/Appointment/GetPersonAppointmentsByType", req, true)
+}
+
+// AppointmentGetPersonDiaryRequest holds the parameters of AppointmentAgent.GetPersonDiary, sent as one JSON object (the body Appointment_GetPersonDiaryRequest).
+type AppointmentGetPersonDiaryRequest struct {
+	// Count is sent as Count, also when zero.
+	Count int64 `json:"Count"`
+	// EndTime is sent as EndTime, also when zero.
+	EndTime Time `json:"EndTime"`
+	// PersonID is sent as PersonId, also when zero.
+	PersonID int64 `json:"PersonId"`
+	// StartTime is sent as StartTime, also when zero.
+	StartTime Time `json:"StartTime"`
 }
 
 // GetPersonDiary calls POST v1/Agents/Appointment/GetPersonDiary; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Appointment_Agent/v1AppointmentAgent_GetPersonDiary.html
-func (s AppointmentAgent) GetPersonDiary(ctx context.Context, count int64, endTime Time, personID int64, startTime Time) ([]Appointment, error) {
-	in := struct {
-		Count     int64 `json:"Count"`
-		EndTime   Time  `json:"EndTime"`
-		PersonID  int64 `json:"PersonId"`
-		StartTime Time  `json:"StartTime"`
-	}{count, endTime, personID, startTime}
-	return call[[]Appointment](ctx, s.c, "POST", "v1/Agents/Appointment/GetPersonDiary", in, true)
+func (s AppointmentAgent) GetPersonDiary(ctx context.Context, req AppointmentGetPersonDiaryRequest) ([]Appointment, error) {
+	return call[[]Appointment](ctx, s.c, "POST", "v1/Agents/Appointment/GetPersonDiary", req, true)
+}
+
+// AppointmentGetPersonTasksRequest holds the parameters of AppointmentAgent.GetPersonTasks, sent as one JSON object (the body Appointment_GetPersonTasksRequest).
+type AppointmentGetPersonTasksRequest struct {
+	// Count is sent as Count, also when zero.
+	Count int64 `json:"Count"`
+	// PersonID is sent as PersonId, also when zero.
+	PersonID int64 `json:"PersonId"`
 }
 
 // GetPersonTasks calls POST v1/Agents/Appointment/GetPersonTasks; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Appointment_Agent/v1AppointmentAgent_GetPersonTasks.html
-func (s AppointmentAgent) GetPersonTasks(ctx context.Context, count int64, personID int64) ([]Appointment, error) {
-	in := struct {
-		Count    int64 `json:"Count"`
-		PersonID int64 `json:"PersonId"`
-	}{count, personID}
-	return call[[]Appointment](ctx, s.c, "POST", "v1/Agents/Appointment/GetPersonTasks", in, true)
+func (s AppointmentAgent) GetPersonTasks(ctx context.Context, req AppointmentGetPersonTasksRequest) ([]Appointment, error) {
+	return call[[]Appointment](ctx, s.c, "POST", "v1/Agents/Appointment/GetPersonTasks", req, true)
+}
+
+// AppointmentGetProjectAppointmentsRequest holds the parameters of AppointmentAgent.GetProjectAppointments, sent as one JSON object (the body Appointment_GetProjectAppointmentsRequest).
+type AppointmentGetProjectAppointmentsRequest struct {
+	// Count is sent as Count, also when zero.
+	Count int64 `json:"Count"`
+	// EndTime is sent as EndTime, also when zero.
+	EndTime Time `json:"EndTime"`
+	// ProjectID is sent as ProjectId, also when zero.
+	ProjectID int64 `json:"ProjectId"`
+	// StartTime is sent as StartTime, also when zero.
+	StartTime Time `json:"StartTime"`
 }
 
 // GetProjectAppointments calls POST v1/Agents/Appointment/GetProjectAppointments; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Appointment_Agent/v1AppointmentAgent_GetProjectAppointments.html
-func (s AppointmentAgent) GetProjectAppointments(ctx context.Context, count int64, endTime Time, projectID int64, startTime Time) ([]Appointment, error) {
-	in := struct {
-		Count     int64 `json:"Count"`
-		EndTime   Time  `json:"EndTime"`
-		ProjectID int64 `json:"ProjectId"`
-		StartTime Time  `json:"StartTime"`
-	}{count, endTime, projectID, startTime}
-	return call[[]Appointment](ctx, s.c, "POST", "v1/Agents/Appointment/GetProjectAppointments", in, true)
+func (s AppointmentAgent) GetProjectAppointments(ctx context.Context, req AppointmentGetProjectAppointmentsRequest) ([]Appointment, error) {
+	return call[[]Appointment](ctx, s.c, "POST", "v1/Agents/Appointment/GetProjectAppointments", req, true)
+}
+
+// AppointmentGetProjectAppointmentsByTaskRequest holds the parameters of AppointmentAgent.GetProjectAppointmentsByTask, sent as one JSON object (the body Appointment_GetProjectAppointmentsByTaskRequest).
+type AppointmentGetProjectAppointmentsByTaskRequest struct {
+	// Count is sent as Count, also when zero.
+	Count int64 `json:"Count"`
+	// EndTime is sent as EndTime, also when zero.
+	EndTime Time `json:"EndTime"`
+	// ProjectID is sent as ProjectId, also when zero.
+	ProjectID int64 `json:"ProjectId"`
+	// StartTime is sent as StartTime, also when zero.
+	StartTime Time `json:"StartTime"`
+	// TaskID is sent as TaskId, also when zero.
+	TaskID int64 `json:"TaskId"`
 }
 
 // GetProjectAppointmentsByTask calls POST v1/Agents/Appointment/GetProjectAppointmentsByTask; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Appointment_Agent/v1AppointmentAgent_GetProjectAppointmentsByTask.html
-func (s AppointmentAgent) GetProjectAppointmentsByTask(ctx context.Context, count int64, endTime Time, projectID int64, startTime Time, taskID int64) ([]Appointment, error) {
-	in := struct {
-		Count     int64 `json:"Count"`
-		EndTime   Time  `json:"EndTime"`
-		ProjectID int64 `json:"ProjectId"`
-		StartTime Time  `json:"StartTime"`
-		TaskID    int64 `json:"TaskId"`
-	}{count, endTime, projectID, startTime, taskID}
-	return call[[]Appointment](ctx, s.c, "POST", "v1/Agents/Appointment/GetProjectAppointmentsByTask", in, true)
+func (s AppointmentAgent) GetProjectAppointmentsByTask(ctx context.Context, req AppointmentGetProjectAppointmentsByTaskRequest) ([]Appointment, error) {
+	return call[[]Appointment](ctx, s.c, "POST", "v1/Agents/Appointment/GetProjectAppointmentsByTask", req, true)
+}
+
+// AppointmentGetProjectAppointmentsByTaskHeadingRequest holds the parameters of AppointmentAgent.GetProjectAppointmentsByTaskHeading, sent as one JSON object (the body Appointment_GetProjectAppointmentsByTaskHeadingRequest).
+type AppointmentGetProjectAppointmentsByTaskHeadingRequest struct {
+	// Count is sent as Count, also when zero.
+	Count int64 `json:"Count"`
+	// EndTime is sent as EndTime, also when zero.
+	EndTime Time `json:"EndTime"`
+	// ProjectID is sent as ProjectId, also when zero.
+	ProjectID int64 `json:"ProjectId"`
+	// StartTime is sent as StartTime, also when zero.
+	StartTime Time `json:"StartTime"`
+	// TaskHeadingID is sent as TaskHeadingId, also when zero.
+	TaskHeadingID int64 `json:"TaskHeadingId"`
 }
 
 // GetProjectAppointmentsByTaskHeading calls POST v1/Agents/Appointment/GetProjectAppointmentsByTaskHeading; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Appointment_Agent/v1AppointmentAgent_GetProjectAppointmentsByTaskHeading.html
-func (s AppointmentAgent) GetProjectAppointmentsByTaskHeading(ctx context.Context, count int64, endTime Time, projectID int64, startTime Time, taskHeadingID int64) ([]Appointment, error) {
-	in := struct {
-		Count         int64 `json:"Count"`
-		EndTime       Time  `json:"EndTime"`
-		ProjectID     int64 `json:"ProjectId"`
-		StartTime     Time  `json:"StartTime"`
-		TaskHeadingID int64 `json:"TaskHeadingId"`
-	}{count, endTime, projectID, startTime, taskHeadingID}
-	return call[[]Appointment](ctx, s.c, "POST", "v1/Agents/Appointment/GetProjectAppointmentsByTaskHeading", in, true)
+func (s AppointmentAgent) GetProjectAppointmentsByTaskHeading(ctx context.Context, req AppointmentGetProjectAppointmentsByTaskHeadingRequest) ([]Appointment, error) {
+	return call[[]Appointment](ctx, s.c, "POST", "v1/Agents/Appointment/GetProjectAppointmentsByTaskHeading", req, true)
+}
+
+// AppointmentGetProjectAppointmentsByTasksRequest holds the parameters of AppointmentAgent.GetProjectAppointmentsByTasks, sent as one JSON object (the body Appointment_GetProjectAppointmentsByTasksRequest).
+type AppointmentGetProjectAppointmentsByTasksRequest struct {
+	// Count is sent as Count, also when zero.
+	Count int64 `json:"Count"`
+	// EndTime is sent as EndTime, also when zero.
+	EndTime Time `json:"EndTime"`
+	// ProjectID is sent as ProjectId, also when zero.
+	ProjectID int64 `json:"ProjectId"`
+	// StartTime is sent as StartTime, also when zero.
+	StartTime Time `json:"StartTime"`
+	// TaskIDs is sent as TaskIds; left out when empty.
+	TaskIDs []int64 `json:"TaskIds,omitempty"`
 }
 
 // GetProjectAppointmentsByTasks calls POST v1/Agents/Appointment/GetProjectAppointmentsByTasks; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Appointment_Agent/v1AppointmentAgent_GetProjectAppointmentsByTasks.html
-func (s AppointmentAgent) GetProjectAppointmentsByTasks(ctx context.Context, count int64, endTime Time, projectID int64, startTime Time, taskIDs []int64) ([]Appointment, error) {
-	in := struct {
-		Count     int64   `json:"Count"`
-		EndTime   Time    `json:"EndTime"`
-		ProjectID int64   `json:"ProjectId"`
-		StartTime Time    `json:"StartTime"`
-		TaskIDs   []int64 `json:"TaskIds,omitempty"`
-	}{count, endTime, projectID, startTime, taskIDs}
-	return call[[]Appointment](ctx, s.c, "POST", "v1/Agents/Appointment/GetProjectAppointmentsByTasks", in, true)
+func (s AppointmentAgent) GetProjectAppointmentsByTasks(ctx context.Context, req AppointmentGetProjectAppointmentsByTasksRequest) ([]Appointment, error) {
+	return call[[]Appointment](ctx, s.c, "POST", "v1/Agents/Appointment/GetProjectAppointmentsByTasks", req, true)
+}
+
+// AppointmentGetProjectAppointmentsByTypeRequest holds the parameters of AppointmentAgent.GetProjectAppointmentsByType, sent as one JSON object (the body Appointment_GetProjectAppointmentsByTypeRequest).
+type AppointmentGetProjectAppointmentsByTypeRequest struct {
+	// AppointmentType is sent as AppointmentType; left out when empty.
+	AppointmentType AppointmentType `json:"AppointmentType,omitempty"`
+	// Count is sent as Count, also when zero.
+	Count int64 `json:"Count"`
+	// EndTime is sent as EndTime, also when zero.
+	EndTime Time `json:"EndTime"`
+	// ProjectID is sent as ProjectId, also when zero.
+	ProjectID int64 `json:"ProjectId"`
+	// StartTime is sent as StartTime, also when zero.
+	StartTime Time `json:"StartTime"`
 }
 
 // GetProjectAppointmentsByType calls POST v1/Agents/Appointment/GetProjectAppointmentsByType; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Appointment_Agent/v1AppointmentAgent_GetProjectAppointmentsByType.html
-func (s AppointmentAgent) GetProjectAppointmentsByType(ctx context.Context, appointmentType AppointmentType, count int64, endTime Time, projectID int64, startTime Time) ([]Appointment, error) {
-	in := struct {
-		AppointmentType AppointmentType `json:"AppointmentType,omitempty"`
-		Count           int64           `json:"Count"`
-		EndTime         Time            `json:"EndTime"`
-		ProjectID       int64           `json:"ProjectId"`
-		StartTime       Time            `json:"StartTime"`
-	}{appointmentType, count, endTime, projectID, startTime}
-	return call[[]Appointment](ctx, s.c, "POST", "v1/Agents/Appointment/GetProjectAppointmentsByType", in, true)
+func (s AppointmentAgent) GetProjectAppointmentsByType(ctx context.Context, req AppointmentGetProjectAppointmentsByTypeRequest) ([]Appointment, error) {
+	return call[[]Appointment](ctx, s.c, "POST", "v1/Agents/Appointment/GetProjectAppointmentsByType", req, true)
+}
+
+// AppointmentGetProjectMemberAppointmentsRequest holds the parameters of AppointmentAgent.GetProjectMemberAppointments, sent as one JSON object (the body Appointment_GetProjectMemberAppointmentsRequest).
+type AppointmentGetProjectMemberAppointmentsRequest struct {
+	// Count is sent as Count, also when zero.
+	Count int64 `json:"Count"`
+	// EndTime is sent as EndTime, also when zero.
+	EndTime Time `json:"EndTime"`
+	// PersonID is sent as PersonId, also when zero.
+	PersonID int64 `json:"PersonId"`
+	// StartTime is sent as StartTime, also when zero.
+	StartTime Time `json:"StartTime"`
 }
 
 // GetProjectMemberAppointments calls POST v1/Agents/Appointment/GetProjectMemberAppointments; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Appointment_Agent/v1AppointmentAgent_GetProjectMemberAppointments.html
-func (s AppointmentAgent) GetProjectMemberAppointments(ctx context.Context, count int64, endTime Time, personID int64, startTime Time) ([]Appointment, error) {
-	in := struct {
-		Count     int64 `json:"Count"`
-		EndTime   Time  `json:"EndTime"`
-		PersonID  int64 `json:"PersonId"`
-		StartTime Time  `json:"StartTime"`
-	}{count, endTime, personID, startTime}
-	return call[[]Appointment](ctx, s.c, "POST", "v1/Agents/Appointment/GetProjectMemberAppointments", in, true)
+func (s AppointmentAgent) GetProjectMemberAppointments(ctx context.Context, req AppointmentGetProjectMemberAppointmentsRequest) ([]Appointment, error) {
+	return call[[]Appointment](ctx, s.c, "POST", "v1/Agents/Appointment/GetProjectMemberAppointments", req, true)
+}
+
+// AppointmentGetProjectMemberAppointmentsByTaskRequest holds the parameters of AppointmentAgent.GetProjectMemberAppointmentsByTask, sent as one JSON object (the body Appointment_GetProjectMemberAppointmentsByTaskRequest).
+type AppointmentGetProjectMemberAppointmentsByTaskRequest struct {
+	// Count is sent as Count, also when zero.
+	Count int64 `json:"Count"`
+	// EndTime is sent as EndTime, also when zero.
+	EndTime Time `json:"EndTime"`
+	// PersonID is sent as PersonId, also when zero.
+	PersonID int64 `json:"PersonId"`
+	// StartTime is sent as StartTime, also when zero.
+	StartTime Time `json:"StartTime"`
+	// TaskID is sent as TaskId, also when zero.
+	TaskID int64 `json:"TaskId"`
 }
 
 // GetProjectMemberAppointmentsByTask calls POST v1/Agents/Appointment/GetProjectMemberAppointmentsByTask; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Appointment_Agent/v1AppointmentAgent_GetProjectMemberAppointmentsByTask.html
-func (s AppointmentAgent) GetProjectMemberAppointmentsByTask(ctx context.Context, count int64, endTime Time, personID int64, startTime Time, taskID int64) ([]Appointment, error) {
-	in := struct {
-		Count     int64 `json:"Count"`
-		EndTime   Time  `json:"EndTime"`
-		PersonID  int64 `json:"PersonId"`
-		StartTime Time  `json:"StartTime"`
-		TaskID    int64 `json:"TaskId"`
-	}{count, endTime, personID, startTime, taskID}
-	return call[[]Appointment](ctx, s.c, "POST", "v1/Agents/Appointment/GetProjectMemberAppointmentsByTask", in, true)
+func (s AppointmentAgent) GetProjectMemberAppointmentsByTask(ctx context.Context, req AppointmentGetProjectMemberAppointmentsByTaskRequest) ([]Appointment, error) {
+	return call[[]Appointment](ctx, s.c, "POST", "v1/Agents/Appointment/GetProjectMemberAppointmentsByTask", req, true)
+}
+
+// AppointmentGetProjectMemberAppointmentsByTaskHeadingRequest holds the parameters of AppointmentAgent.GetProjectMemberAppointmentsByTaskHeading, sent as one JSON object (the body Appointment_GetProjectMemberAppointmentsByTaskHeadingRequest).
+type AppointmentGetProjectMemberAppointmentsByTaskHeadingRequest struct {
+	// Count is sent as Count, also when zero.
+	Count int64 `json:"Count"`
+	// EndTime is sent as EndTime, also when zero.
+	EndTime Time `json:"EndTime"`
+	// PersonID is sent as PersonId, also when zero.
+	PersonID int64 `json:"PersonId"`
+	// StartTime is sent as StartTime, also when zero.
+	StartTime Time `json:"StartTime"`
+	// TaskHeadingID is sent as TaskHeadingId, also when zero.
+	TaskHeadingID int64 `json:"TaskHeadingId"`
 }
 
 // GetProjectMemberAppointmentsByTaskHeading calls POST v1/Agents/Appointment/GetProjectMemberAppointmentsByTaskHeading; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Appointment_Agent/v1AppointmentAgent_GetProjectMemberAppointmentsByTaskHeading.html
-func (s AppointmentAgent) GetProjectMemberAppointmentsByTaskHeading(ctx context.Context, count int64, endTime Time, personID int64, startTime Time, taskHeadingID int64) ([]Appointment, error) {
-	in := struct {
-		Count         int64 `json:"Count"`
-		EndTime       Time  `json:"EndTime"`
-		PersonID      int64 `json:"PersonId"`
-		StartTime     Time  `json:"StartTime"`
-		TaskHeadingID int64 `json:"TaskHeadingId"`
-	}{count, endTime, personID, startTime, taskHeadingID}
-	return call[[]Appointment](ctx, s.c, "POST", "v1/Agents/Appointment/GetProjectMemberAppointmentsByTaskHeading", in, true)
+func (s AppointmentAgent) GetProjectMemberAppointmentsByTaskHeading(ctx context.Context, req AppointmentGetProjectMemberAppointmentsByTaskHeadingRequest) ([]Appointment, error) {
+	return call[[]Appointment](ctx, s.c, "POST", "v1/Agents/Appointment/GetProjectMemberAppointmentsByTaskHeading", req, true)
+}
+
+// AppointmentGetProjectMemberAppointmentsByTasksRequest holds the parameters of AppointmentAgent.GetProjectMemberAppointmentsByTasks, sent as one JSON object (the body Appointment_GetProjectMemberAppointmentsByTasksRequest).
+type AppointmentGetProjectMemberAppointmentsByTasksRequest struct {
+	// Count is sent as Count, also when zero.
+	Count int64 `json:"Count"`
+	// EndTime is sent as EndTime, also when zero.
+	EndTime Time `json:"EndTime"`
+	// PersonID is sent as PersonId, also when zero.
+	PersonID int64 `json:"PersonId"`
+	// StartTime is sent as StartTime, also when zero.
+	StartTime Time `json:"StartTime"`
+	// TaskIDs is sent as TaskIds; left out when empty.
+	TaskIDs []int64 `json:"TaskIds,omitempty"`
 }
 
 // GetProjectMemberAppointmentsByTasks calls POST v1/Agents/Appointment/GetProjectMemberAppointmentsByTasks; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Appointment_Agent/v1AppointmentAgent_GetProjectMemberAppointmentsByTasks.html
-func (s AppointmentAgent) GetProjectMemberAppointmentsByTasks(ctx context.Context, count int64, endTime Time, personID int64, startTime Time, taskIDs []int64) ([]Appointment, error) {
-	in := struct {
-		Count     int64   `json:"Count"`
-		EndTime   Time    `json:"EndTime"`
-		PersonID  int64   `json:"PersonId"`
-		StartTime Time    `json:"StartTime"`
-		TaskIDs   []int64 `json:"TaskIds,omitempty"`
-	}{count, endTime, personID, startTime, taskIDs}
-	return call[[]Appointment](ctx, s.c, "POST", "v1/Agents/Appointment/GetProjectMemberAppointmentsByTasks", in, true)
+func (s AppointmentAgent) GetProjectMemberAppointmentsByTasks(ctx context.Context, req AppointmentGetProjectMemberAppointmentsByTasksRequest) ([]Appointment, error) {
+	return call[[]Appointment](ctx, s.c, "POST", "v1/Agents/Appointment/GetProjectMemberAppointmentsByTasks", req, true)
+}
+
+// AppointmentGetProjectMemberAppointmentsByTypeRequest holds the parameters of AppointmentAgent.GetProjectMemberAppointmentsByType, sent as one JSON object (the body Appointment_GetProjectMemberAppointmentsByTypeRequest).
+type AppointmentGetProjectMemberAppointmentsByTypeRequest struct {
+	// AppointmentType is sent as AppointmentType; left out when empty.
+	AppointmentType AppointmentType `json:"AppointmentType,omitempty"`
+	// Count is sent as Count, also when zero.
+	Count int64 `json:"Count"`
+	// EndTime is sent as EndTime, also when zero.
+	EndTime Time `json:"EndTime"`
+	// PersonID is sent as PersonId, also when zero.
+	PersonID int64 `json:"PersonId"`
+	// StartTime is sent as StartTime, also when zero.
+	StartTime Time `json:"StartTime"`
 }
 
 // GetProjectMemberAppointmentsByType calls POST v1/Agents/Appointment/GetProjectMemberAppointmentsByType; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Appointment_Agent/v1AppointmentAgent_GetProjectMemberAppointmentsByType.html
-func (s AppointmentAgent) GetProjectMemberAppointmentsByType(ctx context.Context, appointmentType AppointmentType, count int64, endTime Time, personID int64, startTime Time) ([]Appointment, error) {
-	in := struct {
-		AppointmentType AppointmentType `json:"AppointmentType,omitempty"`
-		Count           int64           `json:"Count"`
-		EndTime         Time            `json:"EndTime"`
-		PersonID        int64           `json:"PersonId"`
-		StartTime       Time            `json:"StartTime"`
-	}{appointmentType, count, endTime, personID, startTime}
-	return call[[]Appointment](ctx, s.c, "POST", "v1/Agents/Appointment/GetProjectMemberAppointmentsByType", in, true)
+func (s AppointmentAgent) GetProjectMemberAppointmentsByType(ctx context.Context, req AppointmentGetProjectMemberAppointmentsByTypeRequest) ([]Appointment, error) {
+	return call[[]Appointment](ctx, s.c, "POST", "v1/Agents/Appointment/GetProjectMemberAppointmentsByType", req, true)
 }
 
 // GetPublishedAppointment calls POST v1/Agents/Appointment/GetPublishedAppointment; it only reads, so it is retried like a GET.
@@ -932,16 +1243,21 @@ func (s AppointmentAgent) GetPublishedProjectAppointments(ctx context.Context, p
 	return call[[]Appointment](ctx, s.c, "POST", "v1/Agents/Appointment/GetPublishedProjectAppointments", in, true)
 }
 
+// AppointmentGetRedLetterInformationListByDatesAndAssociateRequest holds the parameters of AppointmentAgent.GetRedLetterInformationListByDatesAndAssociate, sent as one JSON object (the body Appointment_GetRedLetterInformationListByDatesAndAssociateRequest).
+type AppointmentGetRedLetterInformationListByDatesAndAssociateRequest struct {
+	// AssociateID is sent as AssociateId, also when zero.
+	AssociateID int64 `json:"AssociateId"`
+	// EndDate is sent as EndDate, also when zero.
+	EndDate Time `json:"EndDate"`
+	// StartDate is sent as StartDate, also when zero.
+	StartDate Time `json:"StartDate"`
+}
+
 // GetRedLetterInformationListByDatesAndAssociate calls POST v1/Agents/Appointment/GetRedLetterInformationListByDatesAndAssociate; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Appointment_Agent/v1AppointmentAgent_GetRedLetterInformationListByDatesAndAssociate.html
-func (s AppointmentAgent) GetRedLetterInformationListByDatesAndAssociate(ctx context.Context, associateID int64, endDate Time, startDate Time) ([]RedLetterInformationListItem, error) {
-	in := struct {
-		AssociateID int64 `json:"AssociateId"`
-		EndDate     Time  `json:"EndDate"`
-		StartDate   Time  `json:"StartDate"`
-	}{associateID, endDate, startDate}
-	return call[[]RedLetterInformationListItem](ctx, s.c, "POST", "v1/Agents/Appointment/GetRedLetterInformationListByDatesAndAssociate", in, true)
+func (s AppointmentAgent) GetRedLetterInformationListByDatesAndAssociate(ctx context.Context, req AppointmentGetRedLetterInformationListByDatesAndAssociateRequest) ([]RedLetterInformationListItem, error) {
+	return call[[]RedLetterInformationListItem](ctx, s.c, "POST", "v1/Agents/Appointment/GetRedLetterInformationListByDatesAndAssociate", req, true)
 }
 
 // GetSuggestedAppointment calls POST v1/Agents/Appointment/GetSuggestedAppointment; it only reads, so it is retried like a GET.
@@ -975,15 +1291,19 @@ func (s AppointmentAgent) GetTaskListItems(ctx context.Context, includeDeleted b
 	return call[[]TaskListItem](ctx, s.c, "POST", "v1/Agents/Appointment/GetTaskListItems", in, true)
 }
 
+// AppointmentGetUIDFromAppointmentIDRequest holds the parameters of AppointmentAgent.GetUIDFromAppointmentID, sent as one JSON object (the body Appointment_GetUIDFromAppointmentIdRequest).
+type AppointmentGetUIDFromAppointmentIDRequest struct {
+	// AppointmentID is sent as AppointmentId, also when zero.
+	AppointmentID int64 `json:"AppointmentId"`
+	// UseMotherID is sent as UseMotherId, also when zero.
+	UseMotherID bool `json:"UseMotherId"`
+}
+
 // GetUIDFromAppointmentID calls POST v1/Agents/Appointment/GetUIDFromAppointmentId; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Appointment_Agent/v1AppointmentAgent_GetUIDFromAppointmentId.html
-func (s AppointmentAgent) GetUIDFromAppointmentID(ctx context.Context, appointmentID int64, useMotherID bool) (string, error) {
-	in := struct {
-		AppointmentID int64 `json:"AppointmentId"`
-		UseMotherID   bool  `json:"UseMotherId"`
-	}{appointmentID, useMotherID}
-	return call[string](ctx, s.c, "POST", "v1/Agents/Appointment/GetUIDFromAppointmentId", in, true)
+func (s AppointmentAgent) GetUIDFromAppointmentID(ctx context.Context, req AppointmentGetUIDFromAppointmentIDRequest) (string, error) {
+	return call[string](ctx, s.c, "POST", "v1/Agents/Appointment/GetUIDFromAppointmentId", req, true)
 }
 
 // GetVideoMeetingConnectedState calls POST v1/Agents/Appointment/GetVideoMeetingConnectedState; it only reads, so it is retried like a GET.
@@ -993,16 +1313,21 @@ func (s AppointmentAgent) GetVideoMeetingConnectedState(ctx context.Context) (*U
 	return call[*UserConnectedState](ctx, s.c, "POST", "v1/Agents/Appointment/GetVideoMeetingConnectedState", nil, true)
 }
 
+// AppointmentMoveRequest holds the parameters of AppointmentAgent.Move, sent as one JSON object (the body Appointment_MoveRequest).
+type AppointmentMoveRequest struct {
+	// AppointmentID is sent as AppointmentId, also when zero.
+	AppointmentID int64 `json:"AppointmentId"`
+	// NewStartTime is sent as NewStartTime, also when zero.
+	NewStartTime Time `json:"NewStartTime"`
+	// UpdateMode is sent as UpdateMode; left out when empty.
+	UpdateMode RecurrenceUpdateMode `json:"UpdateMode,omitempty"`
+}
+
 // Move calls POST v1/Agents/Appointment/Move.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Appointment_Agent/v1AppointmentAgent_Move.html
-func (s AppointmentAgent) Move(ctx context.Context, appointmentID int64, newStartTime Time, updateMode RecurrenceUpdateMode) (*AppointmentEntity, error) {
-	in := struct {
-		AppointmentID int64                `json:"AppointmentId"`
-		NewStartTime  Time                 `json:"NewStartTime"`
-		UpdateMode    RecurrenceUpdateMode `json:"UpdateMode,omitempty"`
-	}{appointmentID, newStartTime, updateMode}
-	return call[*AppointmentEntity](ctx, s.c, "POST", "v1/Agents/Appointment/Move", in, false)
+func (s AppointmentAgent) Move(ctx context.Context, req AppointmentMoveRequest) (*AppointmentEntity, error) {
+	return call[*AppointmentEntity](ctx, s.c, "POST", "v1/Agents/Appointment/Move", req, false)
 }
 
 // MoveExtended calls POST v1/Agents/Appointment/MoveExtended.
@@ -1015,87 +1340,128 @@ func (s AppointmentAgent) MoveExtended(ctx context.Context, appointmentMoveData 
 	return call[*AppointmentEntity](ctx, s.c, "POST", "v1/Agents/Appointment/MoveExtended", in, false)
 }
 
+// AppointmentMoveWithEmailRequest holds the parameters of AppointmentAgent.MoveWithEmail, sent as one JSON object (the body Appointment_MoveWithEmailRequest).
+type AppointmentMoveWithEmailRequest struct {
+	// AppointmentID is sent as AppointmentId, also when zero.
+	AppointmentID int64 `json:"AppointmentId"`
+	// ImapEMailConnectionInfo is sent as ImapEMailConnectionInfo; left out when nil.
+	ImapEMailConnectionInfo *EMailConnectionInfo `json:"ImapEMailConnectionInfo,omitempty"`
+	// NewStartTime is sent as NewStartTime, also when zero.
+	NewStartTime Time `json:"NewStartTime"`
+	// SendEmailToParticipants is sent as SendEmailToParticipants, also when zero.
+	SendEmailToParticipants bool `json:"SendEmailToParticipants"`
+	// SMTPEMailConnectionInfo is sent as SmtpEMailConnectionInfo; left out when nil.
+	SMTPEMailConnectionInfo *EMailConnectionInfo `json:"SmtpEMailConnectionInfo,omitempty"`
+	// UpdateMode is sent as UpdateMode; left out when empty.
+	UpdateMode RecurrenceUpdateMode `json:"UpdateMode,omitempty"`
+}
+
 // MoveWithEmail calls POST v1/Agents/Appointment/MoveWithEmail.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Appointment_Agent/v1AppointmentAgent_MoveWithEmail.html
-func (s AppointmentAgent) MoveWithEmail(ctx context.Context, appointmentID int64, imapEMailConnectionInfo *EMailConnectionInfo, newStartTime Time, sendEmailToParticipants bool, smtpEMailConnectionInfo *EMailConnectionInfo, updateMode RecurrenceUpdateMode) (*AppointmentEntity, error) {
-	in := struct {
-		AppointmentID           int64                `json:"AppointmentId"`
-		ImapEMailConnectionInfo *EMailConnectionInfo `json:"ImapEMailConnectionInfo,omitempty"`
-		NewStartTime            Time                 `json:"NewStartTime"`
-		SendEmailToParticipants bool                 `json:"SendEmailToParticipants"`
-		SMTPEMailConnectionInfo *EMailConnectionInfo `json:"SmtpEMailConnectionInfo,omitempty"`
-		UpdateMode              RecurrenceUpdateMode `json:"UpdateMode,omitempty"`
-	}{appointmentID, imapEMailConnectionInfo, newStartTime, sendEmailToParticipants, smtpEMailConnectionInfo, updateMode}
-	return call[*AppointmentEntity](ctx, s.c, "POST", "v1/Agents/Appointment/MoveWithEmail", in, false)
+func (s AppointmentAgent) MoveWithEmail(ctx context.Context, req AppointmentMoveWithEmailRequest) (*AppointmentEntity, error) {
+	return call[*AppointmentEntity](ctx, s.c, "POST", "v1/Agents/Appointment/MoveWithEmail", req, false)
+}
+
+// AppointmentRejectRequest holds the parameters of AppointmentAgent.Reject, sent as one JSON object (the body Appointment_RejectRequest).
+type AppointmentRejectRequest struct {
+	// AppointmentID is sent as AppointmentId, also when zero.
+	AppointmentID int64 `json:"AppointmentId"`
+	// RejectReason is sent as RejectReason, also when zero.
+	RejectReason string `json:"RejectReason"`
+	// UpdateMode is sent as UpdateMode; left out when empty.
+	UpdateMode RecurrenceUpdateMode `json:"UpdateMode,omitempty"`
 }
 
 // Reject calls POST v1/Agents/Appointment/Reject.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Appointment_Agent/v1AppointmentAgent_Reject.html
-func (s AppointmentAgent) Reject(ctx context.Context, appointmentID int64, rejectReason string, updateMode RecurrenceUpdateMode) error {
-	in := struct {
-		AppointmentID int64                `json:"AppointmentId"`
-		RejectReason  string               `json:"RejectReason"`
-		UpdateMode    RecurrenceUpdateMode `json:"UpdateMode,omitempty"`
-	}{appointmentID, rejectReason, updateMode}
-	return exec(ctx, s.c, "POST", "v1/Agents/Appointment/Reject", in, false)
+func (s AppointmentAgent) Reject(ctx context.Context, req AppointmentRejectRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/Appointment/Reject", req, false)
+}
+
+// AppointmentRejectWithEmailConfirmationRequest holds the parameters of AppointmentAgent.RejectWithEmailConfirmation, sent as one JSON object (the body Appointment_RejectWithEmailConfirmationRequest).
+type AppointmentRejectWithEmailConfirmationRequest struct {
+	// AppointmentID is sent as AppointmentId, also when zero.
+	AppointmentID int64 `json:"AppointmentId"`
+	// RejectReason is sent as RejectReason, also when zero.
+	RejectReason string `json:"RejectReason"`
+	// UpdateMode is sent as UpdateMode; left out when empty.
+	UpdateMode RecurrenceUpdateMode `json:"UpdateMode,omitempty"`
 }
 
 // RejectWithEmailConfirmation calls POST v1/Agents/Appointment/RejectWithEmailConfirmation.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Appointment_Agent/v1AppointmentAgent_RejectWithEmailConfirmation.html
-func (s AppointmentAgent) RejectWithEmailConfirmation(ctx context.Context, appointmentID int64, rejectReason string, updateMode RecurrenceUpdateMode) error {
-	in := struct {
-		AppointmentID int64                `json:"AppointmentId"`
-		RejectReason  string               `json:"RejectReason"`
-		UpdateMode    RecurrenceUpdateMode `json:"UpdateMode,omitempty"`
-	}{appointmentID, rejectReason, updateMode}
-	return exec(ctx, s.c, "POST", "v1/Agents/Appointment/RejectWithEmailConfirmation", in, false)
+func (s AppointmentAgent) RejectWithEmailConfirmation(ctx context.Context, req AppointmentRejectWithEmailConfirmationRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/Appointment/RejectWithEmailConfirmation", req, false)
+}
+
+// AppointmentRejectWithSMTPEmailConfirmationRequest holds the parameters of AppointmentAgent.RejectWithSMTPEmailConfirmation, sent as one JSON object (the body Appointment_RejectWithSmtpEmailConfirmationRequest).
+type AppointmentRejectWithSMTPEmailConfirmationRequest struct {
+	// AppointmentID is sent as AppointmentId, also when zero.
+	AppointmentID int64 `json:"AppointmentId"`
+	// RejectReason is sent as RejectReason, also when zero.
+	RejectReason string `json:"RejectReason"`
+	// SMTPEMailConnectionInfo is sent as SmtpEMailConnectionInfo; left out when nil.
+	SMTPEMailConnectionInfo *EMailConnectionInfo `json:"SmtpEMailConnectionInfo,omitempty"`
+	// UpdateMode is sent as UpdateMode; left out when empty.
+	UpdateMode RecurrenceUpdateMode `json:"UpdateMode,omitempty"`
 }
 
 // RejectWithSMTPEmailConfirmation calls POST v1/Agents/Appointment/RejectWithSmtpEmailConfirmation.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Appointment_Agent/v1AppointmentAgent_RejectWithSmtpEmailConfirmation.html
-func (s AppointmentAgent) RejectWithSMTPEmailConfirmation(ctx context.Context, appointmentID int64, rejectReason string, smtpEMailConnectionInfo *EMailConnectionInfo, updateMode RecurrenceUpdateMode) error {
-	in := struct {
-		AppointmentID           int64                `json:"AppointmentId"`
-		RejectReason            string               `json:"RejectReason"`
-		SMTPEMailConnectionInfo *EMailConnectionInfo `json:"SmtpEMailConnectionInfo,omitempty"`
-		UpdateMode              RecurrenceUpdateMode `json:"UpdateMode,omitempty"`
-	}{appointmentID, rejectReason, smtpEMailConnectionInfo, updateMode}
-	return exec(ctx, s.c, "POST", "v1/Agents/Appointment/RejectWithSmtpEmailConfirmation", in, false)
+func (s AppointmentAgent) RejectWithSMTPEmailConfirmation(ctx context.Context, req AppointmentRejectWithSMTPEmailConfirmationRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/Appointment/RejectWithSmtpEmailConfirmation", req, false)
+}
+
+// AppointmentRequestForInfoRequest holds the parameters of AppointmentAgent.RequestForInfo, sent as one JSON object (the body Appointment_RequestForInfoRequest).
+type AppointmentRequestForInfoRequest struct {
+	// AssociateIDForNewContact is sent as AssociateIdForNewContact, also when zero.
+	AssociateIDForNewContact float64 `json:"AssociateIdForNewContact"`
+	// Channel is sent as Channel, also when zero.
+	Channel string `json:"Channel"`
+	// ContactName is sent as ContactName, also when zero.
+	ContactName string `json:"ContactName"`
+	// EmailAddress is sent as EmailAddress, also when zero.
+	EmailAddress string `json:"EmailAddress"`
+	// PersonFirstname is sent as PersonFirstname, also when zero.
+	PersonFirstname string `json:"PersonFirstname"`
+	// PersonLastname is sent as PersonLastname, also when zero.
+	PersonLastname string `json:"PersonLastname"`
+	// PhoneNumber is sent as PhoneNumber, also when zero.
+	PhoneNumber string `json:"PhoneNumber"`
+	// Regarding is sent as Regarding, also when zero.
+	Regarding string `json:"Regarding"`
 }
 
 // RequestForInfo calls POST v1/Agents/Appointment/RequestForInfo.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Appointment_Agent/v1AppointmentAgent_RequestForInfo.html
-func (s AppointmentAgent) RequestForInfo(ctx context.Context, associateIDForNewContact float64, channel string, contactName string, emailAddress string, personFirstname string, personLastname string, phoneNumber string, regarding string) (*SalesActivity, error) {
-	in := struct {
-		AssociateIDForNewContact float64 `json:"AssociateIdForNewContact"`
-		Channel                  string  `json:"Channel"`
-		ContactName              string  `json:"ContactName"`
-		EmailAddress             string  `json:"EmailAddress"`
-		PersonFirstname          string  `json:"PersonFirstname"`
-		PersonLastname           string  `json:"PersonLastname"`
-		PhoneNumber              string  `json:"PhoneNumber"`
-		Regarding                string  `json:"Regarding"`
-	}{associateIDForNewContact, channel, contactName, emailAddress, personFirstname, personLastname, phoneNumber, regarding}
-	return call[*SalesActivity](ctx, s.c, "POST", "v1/Agents/Appointment/RequestForInfo", in, false)
+func (s AppointmentAgent) RequestForInfo(ctx context.Context, req AppointmentRequestForInfoRequest) (*SalesActivity, error) {
+	return call[*SalesActivity](ctx, s.c, "POST", "v1/Agents/Appointment/RequestForInfo", req, false)
+}
+
+// AppointmentSaveRequest holds the parameters of AppointmentAgent.Save, sent as one JSON object (the body Appointment_SaveRequest).
+type AppointmentSaveRequest struct {
+	// AppointmentEntity is sent as AppointmentEntity; left out when nil.
+	AppointmentEntity *AppointmentEntity `json:"AppointmentEntity,omitempty"`
+	// ImapEMailConnectionInfo is sent as ImapEMailConnectionInfo; left out when nil.
+	ImapEMailConnectionInfo *EMailConnectionInfo `json:"ImapEMailConnectionInfo,omitempty"`
+	// SendEmailToParticipants is sent as SendEmailToParticipants, also when zero.
+	SendEmailToParticipants bool `json:"SendEmailToParticipants"`
+	// SMTPEMailConnectionInfo is sent as SmtpEMailConnectionInfo; left out when nil.
+	SMTPEMailConnectionInfo *EMailConnectionInfo `json:"SmtpEMailConnectionInfo,omitempty"`
+	// UpdateMode is sent as UpdateMode; left out when empty.
+	UpdateMode RecurrenceUpdateMode `json:"UpdateMode,omitempty"`
 }
 
 // Save calls POST v1/Agents/Appointment/Save.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Appointment_Agent/v1AppointmentAgent_Save.html
-func (s AppointmentAgent) Save(ctx context.Context, appointmentEntity *AppointmentEntity, imapEMailConnectionInfo *EMailConnectionInfo, sendEmailToParticipants bool, smtpEMailConnectionInfo *EMailConnectionInfo, updateMode RecurrenceUpdateMode) (*AppointmentEntity, error) {
-	in := struct {
-		AppointmentEntity       *AppointmentEntity   `json:"AppointmentEntity,omitempty"`
-		ImapEMailConnectionInfo *EMailConnectionInfo `json:"ImapEMailConnectionInfo,omitempty"`
-		SendEmailToParticipants bool                 `json:"SendEmailToParticipants"`
-		SMTPEMailConnectionInfo *EMailConnectionInfo `json:"SmtpEMailConnectionInfo,omitempty"`
-		UpdateMode              RecurrenceUpdateMode `json:"UpdateMode,omitempty"`
-	}{appointmentEntity, imapEMailConnectionInfo, sendEmailToParticipants, smtpEMailConnectionInfo, updateMode}
-	return call[*AppointmentEntity](ctx, s.c, "POST", "v1/Agents/Appointment/Save", in, false)
+func (s AppointmentAgent) Save(ctx context.Context, req AppointmentSaveRequest) (*AppointmentEntity, error) {
+	return call[*AppointmentEntity](ctx, s.c, "POST", "v1/Agents/Appointment/Save", req, false)
 }
 
 // SaveAppointmentEntity calls POST v1/Agents/Appointment/SaveAppointmentEntity.
@@ -1119,54 +1485,76 @@ func (s AppointmentAgent) SaveTaskListItem(ctx context.Context, taskListItem *Ta
 	return call[*TaskListItem](ctx, s.c, "POST", "v1/Agents/Appointment/SaveTaskListItem", taskListItem, false)
 }
 
+// AppointmentSaveWithCustomInvitationRequest holds the parameters of AppointmentAgent.SaveWithCustomInvitation, sent as one JSON object (the body Appointment_SaveWithCustomInvitationRequest).
+type AppointmentSaveWithCustomInvitationRequest struct {
+	// AppointmentEntity is sent as AppointmentEntity; left out when nil.
+	AppointmentEntity *AppointmentEntity `json:"AppointmentEntity,omitempty"`
+	// EmailBody is sent as EmailBody, also when zero.
+	EmailBody string `json:"EmailBody"`
+	// ImapEMailConnectionInfo is sent as ImapEMailConnectionInfo; left out when nil.
+	ImapEMailConnectionInfo *EMailConnectionInfo `json:"ImapEMailConnectionInfo,omitempty"`
+	// SendEmailToParticipants is sent as SendEmailToParticipants, also when zero.
+	SendEmailToParticipants bool `json:"SendEmailToParticipants"`
+	// SMTPEMailConnectionInfo is sent as SmtpEMailConnectionInfo; left out when nil.
+	SMTPEMailConnectionInfo *EMailConnectionInfo `json:"SmtpEMailConnectionInfo,omitempty"`
+	// Subject is sent as Subject, also when zero.
+	Subject string `json:"Subject"`
+	// TemplateLanguage is sent as TemplateLanguage, also when zero.
+	TemplateLanguage string `json:"TemplateLanguage"`
+	// UpdateMode is sent as UpdateMode; left out when empty.
+	UpdateMode RecurrenceUpdateMode `json:"UpdateMode,omitempty"`
+}
+
 // SaveWithCustomInvitation calls POST v1/Agents/Appointment/SaveWithCustomInvitation.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Appointment_Agent/v1AppointmentAgent_SaveWithCustomInvitation.html
-func (s AppointmentAgent) SaveWithCustomInvitation(ctx context.Context, appointmentEntity *AppointmentEntity, emailBody string, imapEMailConnectionInfo *EMailConnectionInfo, sendEmailToParticipants bool, smtpEMailConnectionInfo *EMailConnectionInfo, subject string, templateLanguage string, updateMode RecurrenceUpdateMode) (*AppointmentSaveData, error) {
-	in := struct {
-		AppointmentEntity       *AppointmentEntity   `json:"AppointmentEntity,omitempty"`
-		EmailBody               string               `json:"EmailBody"`
-		ImapEMailConnectionInfo *EMailConnectionInfo `json:"ImapEMailConnectionInfo,omitempty"`
-		SendEmailToParticipants bool                 `json:"SendEmailToParticipants"`
-		SMTPEMailConnectionInfo *EMailConnectionInfo `json:"SmtpEMailConnectionInfo,omitempty"`
-		Subject                 string               `json:"Subject"`
-		TemplateLanguage        string               `json:"TemplateLanguage"`
-		UpdateMode              RecurrenceUpdateMode `json:"UpdateMode,omitempty"`
-	}{appointmentEntity, emailBody, imapEMailConnectionInfo, sendEmailToParticipants, smtpEMailConnectionInfo, subject, templateLanguage, updateMode}
-	return call[*AppointmentSaveData](ctx, s.c, "POST", "v1/Agents/Appointment/SaveWithCustomInvitation", in, false)
+func (s AppointmentAgent) SaveWithCustomInvitation(ctx context.Context, req AppointmentSaveWithCustomInvitationRequest) (*AppointmentSaveData, error) {
+	return call[*AppointmentSaveData](ctx, s.c, "POST", "v1/Agents/Appointment/SaveWithCustomInvitation", req, false)
+}
+
+// AppointmentSetActivityStatusRequest holds the parameters of AppointmentAgent.SetActivityStatus, sent as one JSON object (the body Appointment_SetActivityStatusRequest).
+type AppointmentSetActivityStatusRequest struct {
+	// ActivityIdentifier is sent as ActivityIdentifier; left out when empty.
+	ActivityIdentifier []string `json:"ActivityIdentifier,omitempty"`
+	// ActivityStatus is sent as ActivityStatus; left out when empty.
+	ActivityStatus ActivityStatus `json:"ActivityStatus,omitempty"`
 }
 
 // SetActivityStatus calls POST v1/Agents/Appointment/SetActivityStatus.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Appointment_Agent/v1AppointmentAgent_SetActivityStatus.html
-func (s AppointmentAgent) SetActivityStatus(ctx context.Context, activityIdentifier []string, activityStatus ActivityStatus) error {
-	in := struct {
-		ActivityIdentifier []string       `json:"ActivityIdentifier,omitempty"`
-		ActivityStatus     ActivityStatus `json:"ActivityStatus,omitempty"`
-	}{activityIdentifier, activityStatus}
-	return exec(ctx, s.c, "POST", "v1/Agents/Appointment/SetActivityStatus", in, false)
+func (s AppointmentAgent) SetActivityStatus(ctx context.Context, req AppointmentSetActivityStatusRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/Appointment/SetActivityStatus", req, false)
+}
+
+// AppointmentSetSeenRequest holds the parameters of AppointmentAgent.SetSeen, sent as one JSON object (the body Appointment_SetSeenRequest).
+type AppointmentSetSeenRequest struct {
+	// AppointmentID is sent as AppointmentId, also when zero.
+	AppointmentID int64 `json:"AppointmentId"`
+	// UpdateMode is sent as UpdateMode; left out when empty.
+	UpdateMode RecurrenceUpdateMode `json:"UpdateMode,omitempty"`
 }
 
 // SetSeen calls POST v1/Agents/Appointment/SetSeen.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Appointment_Agent/v1AppointmentAgent_SetSeen.html
-func (s AppointmentAgent) SetSeen(ctx context.Context, appointmentID int64, updateMode RecurrenceUpdateMode) error {
-	in := struct {
-		AppointmentID int64                `json:"AppointmentId"`
-		UpdateMode    RecurrenceUpdateMode `json:"UpdateMode,omitempty"`
-	}{appointmentID, updateMode}
-	return exec(ctx, s.c, "POST", "v1/Agents/Appointment/SetSeen", in, false)
+func (s AppointmentAgent) SetSeen(ctx context.Context, req AppointmentSetSeenRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/Appointment/SetSeen", req, false)
+}
+
+// AppointmentSetSeenManyRequest holds the parameters of AppointmentAgent.SetSeenMany, sent as one JSON object (the body Appointment_SetSeenManyRequest).
+type AppointmentSetSeenManyRequest struct {
+	// AppointmentIDs is sent as AppointmentIds; left out when empty.
+	AppointmentIDs []int64 `json:"AppointmentIds,omitempty"`
+	// UpdateMode is sent as UpdateMode; left out when empty.
+	UpdateMode RecurrenceUpdateMode `json:"UpdateMode,omitempty"`
 }
 
 // SetSeenMany calls POST v1/Agents/Appointment/SetSeenMany.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Appointment_Agent/v1AppointmentAgent_SetSeenMany.html
-func (s AppointmentAgent) SetSeenMany(ctx context.Context, appointmentIDs []int64, updateMode RecurrenceUpdateMode) error {
-	in := struct {
-		AppointmentIDs []int64              `json:"AppointmentIds,omitempty"`
-		UpdateMode     RecurrenceUpdateMode `json:"UpdateMode,omitempty"`
-	}{appointmentIDs, updateMode}
-	return exec(ctx, s.c, "POST", "v1/Agents/Appointment/SetSeenMany", in, false)
+func (s AppointmentAgent) SetSeenMany(ctx context.Context, req AppointmentSetSeenManyRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/Appointment/SetSeenMany", req, false)
 }
 
 // ToggleActivities calls POST v1/Agents/Appointment/ToggleActivities.
@@ -1209,65 +1597,98 @@ func (s AppointmentAgent) ToggleAppointmentStatus(ctx context.Context, appointme
 	return call[AppointmentStatus](ctx, s.c, "POST", "v1/Agents/Appointment/ToggleAppointmentStatus", in, false)
 }
 
+// AppointmentUpdateAppointmentRequest holds the parameters of AppointmentAgent.UpdateAppointment, sent as one JSON object (the body Appointment_UpdateAppointmentRequest).
+type AppointmentUpdateAppointmentRequest struct {
+	// AssociateID is sent as AssociateId, also when zero.
+	AssociateID int64 `json:"AssociateId"`
+	// EndTime is sent as EndTime, also when zero.
+	EndTime Time `json:"EndTime"`
+	// ID is sent as Id, also when zero.
+	ID int64 `json:"Id"`
+	// StartTime is sent as StartTime, also when zero.
+	StartTime Time `json:"StartTime"`
+	// Status is sent as Status, also when zero.
+	Status float64 `json:"Status"`
+	// Type is sent as Type, also when zero.
+	Type float64 `json:"Type"`
+}
+
 // UpdateAppointment calls POST v1/Agents/Appointment/UpdateAppointment.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Appointment_Agent/v1AppointmentAgent_UpdateAppointment.html
-func (s AppointmentAgent) UpdateAppointment(ctx context.Context, associateID int64, endTime Time, id int64, startTime Time, status float64, typeArg float64) (*Appointment, error) {
-	in := struct {
-		AssociateID int64   `json:"AssociateId"`
-		EndTime     Time    `json:"EndTime"`
-		ID          int64   `json:"Id"`
-		StartTime   Time    `json:"StartTime"`
-		Status      float64 `json:"Status"`
-		Type        float64 `json:"Type"`
-	}{associateID, endTime, id, startTime, status, typeArg}
-	return call[*Appointment](ctx, s.c, "POST", "v1/Agents/Appointment/UpdateAppointment", in, false)
+func (s AppointmentAgent) UpdateAppointment(ctx context.Context, req AppointmentUpdateAppointmentRequest) (*Appointment, error) {
+	return call[*Appointment](ctx, s.c, "POST", "v1/Agents/Appointment/UpdateAppointment", req, false)
+}
+
+// AppointmentUpdateAppointmentFromIcsResponseRequest holds the parameters of AppointmentAgent.UpdateAppointmentFromIcsResponse, sent as one JSON object (the body Appointment_UpdateAppointmentFromIcsResponseRequest).
+type AppointmentUpdateAppointmentFromIcsResponseRequest struct {
+	// EmailAddress is sent as EmailAddress, also when zero.
+	EmailAddress string `json:"EmailAddress"`
+	// IcsData is sent as IcsData, base64-encoded; left out when empty.
+	IcsData []byte `json:"IcsData,omitempty"`
 }
 
 // UpdateAppointmentFromIcsResponse calls POST v1/Agents/Appointment/UpdateAppointmentFromIcsResponse.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Appointment_Agent/v1AppointmentAgent_UpdateAppointmentFromIcsResponse.html
-func (s AppointmentAgent) UpdateAppointmentFromIcsResponse(ctx context.Context, emailAddress string, icsData []byte) (bool, error) {
-	in := struct {
-		EmailAddress string `json:"EmailAddress"`
-		IcsData      []byte `json:"IcsData,omitempty"`
-	}{emailAddress, icsData}
-	return call[bool](ctx, s.c, "POST", "v1/Agents/Appointment/UpdateAppointmentFromIcsResponse", in, false)
+func (s AppointmentAgent) UpdateAppointmentFromIcsResponse(ctx context.Context, req AppointmentUpdateAppointmentFromIcsResponseRequest) (bool, error) {
+	return call[bool](ctx, s.c, "POST", "v1/Agents/Appointment/UpdateAppointmentFromIcsResponse", req, false)
+}
+
+// AppointmentUpdateAppointmentWithModeRequest holds the parameters of AppointmentAgent.UpdateAppointmentWithMode, sent as one JSON object (the body Appointment_UpdateAppointmentWithModeRequest).
+type AppointmentUpdateAppointmentWithModeRequest struct {
+	// AssociateID is sent as AssociateId, also when zero.
+	AssociateID int64 `json:"AssociateId"`
+	// EndTime is sent as EndTime, also when zero.
+	EndTime Time `json:"EndTime"`
+	// ID is sent as Id, also when zero.
+	ID int64 `json:"Id"`
+	// StartTime is sent as StartTime, also when zero.
+	StartTime Time `json:"StartTime"`
+	// Status is sent as Status; left out when empty.
+	Status AppointmentStatus `json:"Status,omitempty"`
+	// Type is sent as Type; left out when empty.
+	Type AppointmentType `json:"Type,omitempty"`
+	// UpdateMode is sent as UpdateMode; left out when empty.
+	UpdateMode RecurrenceUpdateMode `json:"UpdateMode,omitempty"`
 }
 
 // UpdateAppointmentWithMode calls POST v1/Agents/Appointment/UpdateAppointmentWithMode.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Appointment_Agent/v1AppointmentAgent_UpdateAppointmentWithMode.html
-func (s AppointmentAgent) UpdateAppointmentWithMode(ctx context.Context, associateID int64, endTime Time, id int64, startTime Time, status AppointmentStatus, typeArg AppointmentType, updateMode RecurrenceUpdateMode) (*Appointment, error) {
-	in := struct {
-		AssociateID int64                `json:"AssociateId"`
-		EndTime     Time                 `json:"EndTime"`
-		ID          int64                `json:"Id"`
-		StartTime   Time                 `json:"StartTime"`
-		Status      AppointmentStatus    `json:"Status,omitempty"`
-		Type        AppointmentType      `json:"Type,omitempty"`
-		UpdateMode  RecurrenceUpdateMode `json:"UpdateMode,omitempty"`
-	}{associateID, endTime, id, startTime, status, typeArg, updateMode}
-	return call[*Appointment](ctx, s.c, "POST", "v1/Agents/Appointment/UpdateAppointmentWithMode", in, false)
+func (s AppointmentAgent) UpdateAppointmentWithMode(ctx context.Context, req AppointmentUpdateAppointmentWithModeRequest) (*Appointment, error) {
+	return call[*Appointment](ctx, s.c, "POST", "v1/Agents/Appointment/UpdateAppointmentWithMode", req, false)
+}
+
+// AppointmentUpdateAppointmentWithModeAndEmailRequest holds the parameters of AppointmentAgent.UpdateAppointmentWithModeAndEmail, sent as one JSON object (the body Appointment_UpdateAppointmentWithModeAndEmailRequest).
+type AppointmentUpdateAppointmentWithModeAndEmailRequest struct {
+	// AssociateID is sent as AssociateId, also when zero.
+	AssociateID int64 `json:"AssociateId"`
+	// EndTime is sent as EndTime, also when zero.
+	EndTime Time `json:"EndTime"`
+	// ID is sent as Id, also when zero.
+	ID int64 `json:"Id"`
+	// ImapEMailConnectionInfo is sent as ImapEMailConnectionInfo; left out when nil.
+	ImapEMailConnectionInfo *EMailConnectionInfo `json:"ImapEMailConnectionInfo,omitempty"`
+	// SendEmailToParticipants is sent as SendEmailToParticipants, also when zero.
+	SendEmailToParticipants bool `json:"SendEmailToParticipants"`
+	// SMTPEMailConnectionInfo is sent as SmtpEMailConnectionInfo; left out when nil.
+	SMTPEMailConnectionInfo *EMailConnectionInfo `json:"SmtpEMailConnectionInfo,omitempty"`
+	// StartTime is sent as StartTime, also when zero.
+	StartTime Time `json:"StartTime"`
+	// Status is sent as Status; left out when empty.
+	Status AppointmentStatus `json:"Status,omitempty"`
+	// Type is sent as Type; left out when empty.
+	Type AppointmentType `json:"Type,omitempty"`
+	// UpdateMode is sent as UpdateMode; left out when empty.
+	UpdateMode RecurrenceUpdateMode `json:"UpdateMode,omitempty"`
 }
 
 // UpdateAppointmentWithModeAndEmail calls POST v1/Agents/Appointment/UpdateAppointmentWithModeAndEmail.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Appointment_Agent/v1AppointmentAgent_UpdateAppointmentWithModeAndEmail.html
-func (s AppointmentAgent) UpdateAppointmentWithModeAndEmail(ctx context.Context, associateID int64, endTime Time, id int64, imapEMailConnectionInfo *EMailConnectionInfo, sendEmailToParticipants bool, smtpEMailConnectionInfo *EMailConnectionInfo, startTime Time, status AppointmentStatus, typeArg AppointmentType, updateMode RecurrenceUpdateMode) (*Appointment, error) {
-	in := struct {
-		AssociateID             int64                `json:"AssociateId"`
-		EndTime                 Time                 `json:"EndTime"`
-		ID                      int64                `json:"Id"`
-		ImapEMailConnectionInfo *EMailConnectionInfo `json:"ImapEMailConnectionInfo,omitempty"`
-		SendEmailToParticipants bool                 `json:"SendEmailToParticipants"`
-		SMTPEMailConnectionInfo *EMailConnectionInfo `json:"SmtpEMailConnectionInfo,omitempty"`
-		StartTime               Time                 `json:"StartTime"`
-		Status                  AppointmentStatus    `json:"Status,omitempty"`
-		Type                    AppointmentType      `json:"Type,omitempty"`
-		UpdateMode              RecurrenceUpdateMode `json:"UpdateMode,omitempty"`
-	}{associateID, endTime, id, imapEMailConnectionInfo, sendEmailToParticipants, smtpEMailConnectionInfo, startTime, status, typeArg, updateMode}
-	return call[*Appointment](ctx, s.c, "POST", "v1/Agents/Appointment/UpdateAppointmentWithModeAndEmail", in, false)
+func (s AppointmentAgent) UpdateAppointmentWithModeAndEmail(ctx context.Context, req AppointmentUpdateAppointmentWithModeAndEmailRequest) (*Appointment, error) {
+	return call[*Appointment](ctx, s.c, "POST", "v1/Agents/Appointment/UpdateAppointmentWithModeAndEmail", req, false)
 }
 
 // ValidateAppointmentEntity calls POST v1/Agents/Appointment/ValidateAppointmentEntity.
@@ -1280,15 +1701,19 @@ func (s AppointmentAgent) ValidateAppointmentEntity(ctx context.Context, appoint
 	return call[map[string]string](ctx, s.c, "POST", "v1/Agents/Appointment/ValidateAppointmentEntity", in, false)
 }
 
+// AppointmentValidateDaysRequest holds the parameters of AppointmentAgent.ValidateDays, sent as one JSON object (the body Appointment_ValidateDaysRequest).
+type AppointmentValidateDaysRequest struct {
+	// AppointmentEntity is sent as AppointmentEntity; left out when nil.
+	AppointmentEntity *AppointmentEntity `json:"AppointmentEntity,omitempty"`
+	// Dates is sent as Dates; left out when empty.
+	Dates []Time `json:"Dates,omitempty"`
+}
+
 // ValidateDays calls POST v1/Agents/Appointment/ValidateDays.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Appointment_Agent/v1AppointmentAgent_ValidateDays.html
-func (s AppointmentAgent) ValidateDays(ctx context.Context, appointmentEntity *AppointmentEntity, dates []Time) ([]RecurrenceDate, error) {
-	in := struct {
-		AppointmentEntity *AppointmentEntity `json:"AppointmentEntity,omitempty"`
-		Dates             []Time             `json:"Dates,omitempty"`
-	}{appointmentEntity, dates}
-	return call[[]RecurrenceDate](ctx, s.c, "POST", "v1/Agents/Appointment/ValidateDays", in, false)
+func (s AppointmentAgent) ValidateDays(ctx context.Context, req AppointmentValidateDaysRequest) ([]RecurrenceDate, error) {
+	return call[[]RecurrenceDate](ctx, s.c, "POST", "v1/Agents/Appointment/ValidateDays", req, false)
 }
 
 // WillSendEmail calls POST v1/Agents/Appointment/WillSendEmail.

@@ -20,22 +20,33 @@ func (s ArchiveAgent) CreateDefaultArchiveListResult(ctx context.Context) (*Arch
 	return call[*ArchiveListResult](ctx, s.c, "POST", "v1/Agents/Archive/CreateDefaultArchiveListResult", nil, false)
 }
 
+// ArchiveExportArchiveRequest holds the parameters of ArchiveAgent.ExportArchive, sent as one JSON object (the body Archive_ExportArchiveRequest).
+type ArchiveExportArchiveRequest struct {
+	// Columns is sent as Columns; left out when empty.
+	Columns []string `json:"Columns,omitempty"`
+	// Context is sent as Context, also when zero.
+	Context string `json:"Context"`
+	// DesiredEntities is sent as DesiredEntities; left out when empty.
+	DesiredEntities []string `json:"DesiredEntities,omitempty"`
+	// EstimatedRowCount is sent as EstimatedRowCount, also when zero.
+	EstimatedRowCount int64 `json:"EstimatedRowCount"`
+	// ExportType is sent as ExportType, also when zero.
+	ExportType string `json:"ExportType"`
+	// ProviderName is sent as ProviderName, also when zero.
+	ProviderName string `json:"ProviderName"`
+	// Restrictions is sent as Restrictions; left out when empty.
+	Restrictions []ArchiveRestrictionInfo `json:"Restrictions,omitempty"`
+	// SelectedRowIDs is sent as SelectedRowIds; left out when empty.
+	SelectedRowIDs []string `json:"SelectedRowIds,omitempty"`
+	// SortOrder is sent as SortOrder; left out when empty.
+	SortOrder []ArchiveOrderByInfo `json:"SortOrder,omitempty"`
+}
+
 // ExportArchive calls POST v1/Agents/Archive/ExportArchive.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Archive_Agent/v1ArchiveAgent_ExportArchive.html
-func (s ArchiveAgent) ExportArchive(ctx context.Context, columns []string, contextArg string, desiredEntities []string, estimatedRowCount int64, exportType string, providerName string, restrictions []ArchiveRestrictionInfo, selectedRowIDs []string, sortOrder []ArchiveOrderByInfo) (*ExportArchiveResult, error) {
-	in := struct {
-		Columns           []string                 `json:"Columns,omitempty"`
-		Context           string                   `json:"Context"`
-		DesiredEntities   []string                 `json:"DesiredEntities,omitempty"`
-		EstimatedRowCount int64                    `json:"EstimatedRowCount"`
-		ExportType        string                   `json:"ExportType"`
-		ProviderName      string                   `json:"ProviderName"`
-		Restrictions      []ArchiveRestrictionInfo `json:"Restrictions,omitempty"`
-		SelectedRowIDs    []string                 `json:"SelectedRowIds,omitempty"`
-		SortOrder         []ArchiveOrderByInfo     `json:"SortOrder,omitempty"`
-	}{columns, contextArg, desiredEntities, estimatedRowCount, exportType, providerName, restrictions, selectedRowIDs, sortOrder}
-	return call[*ExportArchiveResult](ctx, s.c, "POST", "v1/Agents/Archive/ExportArchive", in, false)
+func (s ArchiveAgent) ExportArchive(ctx context.Context, req ArchiveExportArchiveRequest) (*ExportArchiveResult, error) {
+	return call[*ExportArchiveResult](ctx, s.c, "POST", "v1/Agents/Archive/ExportArchive", req, false)
 }
 
 // GetActivityFilter calls POST v1/Agents/Archive/GetActivityFilter; it only reads, so it is retried like a GET.
@@ -45,264 +56,405 @@ func (s ArchiveAgent) GetActivityFilter(ctx context.Context) (*ActivityFilter, e
 	return call[*ActivityFilter](ctx, s.c, "POST", "v1/Agents/Archive/GetActivityFilter", nil, true)
 }
 
+// ArchiveGetArchiveConfigurationRequest holds the parameters of ArchiveAgent.GetArchiveConfiguration, sent as one JSON object (the body Archive_GetArchiveConfigurationRequest).
+type ArchiveGetArchiveConfigurationRequest struct {
+	// GuiName is sent as GuiName, also when zero.
+	GuiName string `json:"GuiName"`
+	// ProviderName is sent as ProviderName, also when zero.
+	ProviderName string `json:"ProviderName"`
+}
+
 // GetArchiveConfiguration calls POST v1/Agents/Archive/GetArchiveConfiguration; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Archive_Agent/v1ArchiveAgent_GetArchiveConfiguration.html
-func (s ArchiveAgent) GetArchiveConfiguration(ctx context.Context, guiName string, providerName string) (*ArchiveConfiguration, error) {
-	in := struct {
-		GuiName      string `json:"GuiName"`
-		ProviderName string `json:"ProviderName"`
-	}{guiName, providerName}
-	return call[*ArchiveConfiguration](ctx, s.c, "POST", "v1/Agents/Archive/GetArchiveConfiguration", in, true)
+func (s ArchiveAgent) GetArchiveConfiguration(ctx context.Context, req ArchiveGetArchiveConfigurationRequest) (*ArchiveConfiguration, error) {
+	return call[*ArchiveConfiguration](ctx, s.c, "POST", "v1/Agents/Archive/GetArchiveConfiguration", req, true)
+}
+
+// ArchiveGetArchiveConfigurationV2Request holds the parameters of ArchiveAgent.GetArchiveConfigurationV2, sent as one JSON object (the body Archive_GetArchiveConfigurationV2Request).
+type ArchiveGetArchiveConfigurationV2Request struct {
+	// Context is sent as Context, also when zero.
+	Context string `json:"Context"`
+	// GuiName is sent as GuiName, also when zero.
+	GuiName string `json:"GuiName"`
+	// OwnerKeys is sent as OwnerKeys, also when zero.
+	OwnerKeys string `json:"OwnerKeys"`
+	// ProviderName is sent as ProviderName, also when zero.
+	ProviderName string `json:"ProviderName"`
 }
 
 // GetArchiveConfigurationV2 calls POST v1/Agents/Archive/GetArchiveConfigurationV2; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Archive_Agent/v1ArchiveAgent_GetArchiveConfigurationV2.html
-func (s ArchiveAgent) GetArchiveConfigurationV2(ctx context.Context, contextArg string, guiName string, ownerKeys string, providerName string) (*ArchiveConfiguration, error) {
-	in := struct {
-		Context      string `json:"Context"`
-		GuiName      string `json:"GuiName"`
-		OwnerKeys    string `json:"OwnerKeys"`
-		ProviderName string `json:"ProviderName"`
-	}{contextArg, guiName, ownerKeys, providerName}
-	return call[*ArchiveConfiguration](ctx, s.c, "POST", "v1/Agents/Archive/GetArchiveConfigurationV2", in, true)
+func (s ArchiveAgent) GetArchiveConfigurationV2(ctx context.Context, req ArchiveGetArchiveConfigurationV2Request) (*ArchiveConfiguration, error) {
+	return call[*ArchiveConfiguration](ctx, s.c, "POST", "v1/Agents/Archive/GetArchiveConfigurationV2", req, true)
+}
+
+// ArchiveGetArchiveConfigurationWithContextRequest holds the parameters of ArchiveAgent.GetArchiveConfigurationWithContext, sent as one JSON object (the body Archive_GetArchiveConfigurationWithContextRequest).
+type ArchiveGetArchiveConfigurationWithContextRequest struct {
+	// Context is sent as Context, also when zero.
+	Context string `json:"Context"`
+	// GuiName is sent as GuiName, also when zero.
+	GuiName string `json:"GuiName"`
+	// ProviderName is sent as ProviderName, also when zero.
+	ProviderName string `json:"ProviderName"`
 }
 
 // GetArchiveConfigurationWithContext calls POST v1/Agents/Archive/GetArchiveConfigurationWithContext; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Archive_Agent/v1ArchiveAgent_GetArchiveConfigurationWithContext.html
-func (s ArchiveAgent) GetArchiveConfigurationWithContext(ctx context.Context, contextArg string, guiName string, providerName string) (*ArchiveConfiguration, error) {
-	in := struct {
-		Context      string `json:"Context"`
-		GuiName      string `json:"GuiName"`
-		ProviderName string `json:"ProviderName"`
-	}{contextArg, guiName, providerName}
-	return call[*ArchiveConfiguration](ctx, s.c, "POST", "v1/Agents/Archive/GetArchiveConfigurationWithContext", in, true)
+func (s ArchiveAgent) GetArchiveConfigurationWithContext(ctx context.Context, req ArchiveGetArchiveConfigurationWithContextRequest) (*ArchiveConfiguration, error) {
+	return call[*ArchiveConfiguration](ctx, s.c, "POST", "v1/Agents/Archive/GetArchiveConfigurationWithContext", req, true)
+}
+
+// ArchiveGetArchiveListRequest holds the parameters of ArchiveAgent.GetArchiveList, sent as one JSON object (the body Archive_GetArchiveListRequest).
+type ArchiveGetArchiveListRequest struct {
+	// Entities is sent as Entities; left out when empty.
+	Entities []string `json:"Entities,omitempty"`
+	// GuiName is sent as GuiName, also when zero.
+	GuiName string `json:"GuiName"`
+	// Page is sent as Page, also when zero.
+	Page float64 `json:"Page"`
+	// PageSize is sent as PageSize, also when zero.
+	PageSize float64 `json:"PageSize"`
+	// ProviderName is sent as ProviderName, also when zero.
+	ProviderName string `json:"ProviderName"`
+	// Restriction is sent as Restriction; left out when empty.
+	Restriction []ArchiveRestrictionInfo `json:"Restriction,omitempty"`
+	// SortOrder is sent as SortOrder; left out when empty.
+	SortOrder []ArchiveOrderByInfo `json:"SortOrder,omitempty"`
 }
 
 // GetArchiveList calls POST v1/Agents/Archive/GetArchiveList; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Archive_Agent/v1ArchiveAgent_GetArchiveList.html
-func (s ArchiveAgent) GetArchiveList(ctx context.Context, entities []string, guiName string, page float64, pageSize float64, providerName string, restriction []ArchiveRestrictionInfo, sortOrder []ArchiveOrderByInfo) ([]ArchiveListItem, error) {
-	in := struct {
-		Entities     []string                 `json:"Entities,omitempty"`
-		GuiName      string                   `json:"GuiName"`
-		Page         float64                  `json:"Page"`
-		PageSize     float64                  `json:"PageSize"`
-		ProviderName string                   `json:"ProviderName"`
-		Restriction  []ArchiveRestrictionInfo `json:"Restriction,omitempty"`
-		SortOrder    []ArchiveOrderByInfo     `json:"SortOrder,omitempty"`
-	}{entities, guiName, page, pageSize, providerName, restriction, sortOrder}
-	return call[[]ArchiveListItem](ctx, s.c, "POST", "v1/Agents/Archive/GetArchiveList", in, true)
+func (s ArchiveAgent) GetArchiveList(ctx context.Context, req ArchiveGetArchiveListRequest) ([]ArchiveListItem, error) {
+	return call[[]ArchiveListItem](ctx, s.c, "POST", "v1/Agents/Archive/GetArchiveList", req, true)
+}
+
+// ArchiveGetArchiveList2Request holds the parameters of ArchiveAgent.GetArchiveList2, sent as one JSON object (the body Archive_GetArchiveList2Request).
+type ArchiveGetArchiveList2Request struct {
+	// Entities is sent as Entities, also when zero.
+	Entities string `json:"Entities"`
+	// GuiName is sent as GuiName, also when zero.
+	GuiName string `json:"GuiName"`
+	// Page is sent as Page, also when zero.
+	Page float64 `json:"Page"`
+	// PageSize is sent as PageSize, also when zero.
+	PageSize float64 `json:"PageSize"`
+	// ProviderName is sent as ProviderName, also when zero.
+	ProviderName string `json:"ProviderName"`
+	// Restriction is sent as Restriction, also when zero.
+	Restriction string `json:"Restriction"`
+	// SortOrder is sent as SortOrder, also when zero.
+	SortOrder string `json:"SortOrder"`
 }
 
 // GetArchiveList2 calls POST v1/Agents/Archive/GetArchiveList2; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Archive_Agent/v1ArchiveAgent_GetArchiveList2.html
-func (s ArchiveAgent) GetArchiveList2(ctx context.Context, entities string, guiName string, page float64, pageSize float64, providerName string, restriction string, sortOrder string) ([]ArchiveListItem, error) {
-	in := struct {
-		Entities     string  `json:"Entities"`
-		GuiName      string  `json:"GuiName"`
-		Page         float64 `json:"Page"`
-		PageSize     float64 `json:"PageSize"`
-		ProviderName string  `json:"ProviderName"`
-		Restriction  string  `json:"Restriction"`
-		SortOrder    string  `json:"SortOrder"`
-	}{entities, guiName, page, pageSize, providerName, restriction, sortOrder}
-	return call[[]ArchiveListItem](ctx, s.c, "POST", "v1/Agents/Archive/GetArchiveList2", in, true)
+func (s ArchiveAgent) GetArchiveList2(ctx context.Context, req ArchiveGetArchiveList2Request) ([]ArchiveListItem, error) {
+	return call[[]ArchiveListItem](ctx, s.c, "POST", "v1/Agents/Archive/GetArchiveList2", req, true)
+}
+
+// ArchiveGetArchiveListByColumnsRequest holds the parameters of ArchiveAgent.GetArchiveListByColumns, sent as one JSON object (the body Archive_GetArchiveListByColumnsRequest).
+type ArchiveGetArchiveListByColumnsRequest struct {
+	// Columns is sent as Columns; left out when empty.
+	Columns []string `json:"Columns,omitempty"`
+	// Entities is sent as Entities; left out when empty.
+	Entities []string `json:"Entities,omitempty"`
+	// Page is sent as Page, also when zero.
+	Page float64 `json:"Page"`
+	// PageSize is sent as PageSize, also when zero.
+	PageSize float64 `json:"PageSize"`
+	// ProviderName is sent as ProviderName, also when zero.
+	ProviderName string `json:"ProviderName"`
+	// Restriction is sent as Restriction; left out when empty.
+	Restriction []ArchiveRestrictionInfo `json:"Restriction,omitempty"`
+	// SortOrder is sent as SortOrder; left out when empty.
+	SortOrder []ArchiveOrderByInfo `json:"SortOrder,omitempty"`
 }
 
 // GetArchiveListByColumns calls POST v1/Agents/Archive/GetArchiveListByColumns; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Archive_Agent/v1ArchiveAgent_GetArchiveListByColumns.html
-func (s ArchiveAgent) GetArchiveListByColumns(ctx context.Context, columns []string, entities []string, page float64, pageSize float64, providerName string, restriction []ArchiveRestrictionInfo, sortOrder []ArchiveOrderByInfo) ([]ArchiveListItem, error) {
-	in := struct {
-		Columns      []string                 `json:"Columns,omitempty"`
-		Entities     []string                 `json:"Entities,omitempty"`
-		Page         float64                  `json:"Page"`
-		PageSize     float64                  `json:"PageSize"`
-		ProviderName string                   `json:"ProviderName"`
-		Restriction  []ArchiveRestrictionInfo `json:"Restriction,omitempty"`
-		SortOrder    []ArchiveOrderByInfo     `json:"SortOrder,omitempty"`
-	}{columns, entities, page, pageSize, providerName, restriction, sortOrder}
-	return call[[]ArchiveListItem](ctx, s.c, "POST", "v1/Agents/Archive/GetArchiveListByColumns", in, true)
+func (s ArchiveAgent) GetArchiveListByColumns(ctx context.Context, req ArchiveGetArchiveListByColumnsRequest) ([]ArchiveListItem, error) {
+	return call[[]ArchiveListItem](ctx, s.c, "POST", "v1/Agents/Archive/GetArchiveListByColumns", req, true)
+}
+
+// ArchiveGetArchiveListByColumns2Request holds the parameters of ArchiveAgent.GetArchiveListByColumns2, sent as one JSON object (the body Archive_GetArchiveListByColumns2Request).
+type ArchiveGetArchiveListByColumns2Request struct {
+	// Columns is sent as Columns, also when zero.
+	Columns string `json:"Columns"`
+	// Entities is sent as Entities, also when zero.
+	Entities string `json:"Entities"`
+	// Page is sent as Page, also when zero.
+	Page float64 `json:"Page"`
+	// PageSize is sent as PageSize, also when zero.
+	PageSize float64 `json:"PageSize"`
+	// ProviderName is sent as ProviderName, also when zero.
+	ProviderName string `json:"ProviderName"`
+	// Restrictions is sent as Restrictions, also when zero.
+	Restrictions string `json:"Restrictions"`
+	// SortOrder is sent as SortOrder, also when zero.
+	SortOrder string `json:"SortOrder"`
 }
 
 // GetArchiveListByColumns2 calls POST v1/Agents/Archive/GetArchiveListByColumns2; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Archive_Agent/v1ArchiveAgent_GetArchiveListByColumns2.html
-func (s ArchiveAgent) GetArchiveListByColumns2(ctx context.Context, columns string, entities string, page float64, pageSize float64, providerName string, restrictions string, sortOrder string) ([]ArchiveListItem, error) {
-	in := struct {
-		Columns      string  `json:"Columns"`
-		Entities     string  `json:"Entities"`
-		Page         float64 `json:"Page"`
-		PageSize     float64 `json:"PageSize"`
-		ProviderName string  `json:"ProviderName"`
-		Restrictions string  `json:"Restrictions"`
-		SortOrder    string  `json:"SortOrder"`
-	}{columns, entities, page, pageSize, providerName, restrictions, sortOrder}
-	return call[[]ArchiveListItem](ctx, s.c, "POST", "v1/Agents/Archive/GetArchiveListByColumns2", in, true)
+func (s ArchiveAgent) GetArchiveListByColumns2(ctx context.Context, req ArchiveGetArchiveListByColumns2Request) ([]ArchiveListItem, error) {
+	return call[[]ArchiveListItem](ctx, s.c, "POST", "v1/Agents/Archive/GetArchiveListByColumns2", req, true)
+}
+
+// ArchiveGetArchiveListByColumnsWithContextRequest holds the parameters of ArchiveAgent.GetArchiveListByColumnsWithContext, sent as one JSON object (the body Archive_GetArchiveListByColumnsWithContextRequest).
+type ArchiveGetArchiveListByColumnsWithContextRequest struct {
+	// Columns is sent as Columns; left out when empty.
+	Columns []string `json:"Columns,omitempty"`
+	// Context is sent as Context, also when zero.
+	Context string `json:"Context"`
+	// Entities is sent as Entities; left out when empty.
+	Entities []string `json:"Entities,omitempty"`
+	// Page is sent as Page, also when zero.
+	Page float64 `json:"Page"`
+	// PageSize is sent as PageSize, also when zero.
+	PageSize float64 `json:"PageSize"`
+	// ProviderName is sent as ProviderName, also when zero.
+	ProviderName string `json:"ProviderName"`
+	// Restriction is sent as Restriction; left out when empty.
+	Restriction []ArchiveRestrictionInfo `json:"Restriction,omitempty"`
+	// SortOrder is sent as SortOrder; left out when empty.
+	SortOrder []ArchiveOrderByInfo `json:"SortOrder,omitempty"`
 }
 
 // GetArchiveListByColumnsWithContext calls POST v1/Agents/Archive/GetArchiveListByColumnsWithContext; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Archive_Agent/v1ArchiveAgent_GetArchiveListByColumnsWithContext.html
-func (s ArchiveAgent) GetArchiveListByColumnsWithContext(ctx context.Context, columns []string, contextArg string, entities []string, page float64, pageSize float64, providerName string, restriction []ArchiveRestrictionInfo, sortOrder []ArchiveOrderByInfo) ([]ArchiveListItem, error) {
-	in := struct {
-		Columns      []string                 `json:"Columns,omitempty"`
-		Context      string                   `json:"Context"`
-		Entities     []string                 `json:"Entities,omitempty"`
-		Page         float64                  `json:"Page"`
-		PageSize     float64                  `json:"PageSize"`
-		ProviderName string                   `json:"ProviderName"`
-		Restriction  []ArchiveRestrictionInfo `json:"Restriction,omitempty"`
-		SortOrder    []ArchiveOrderByInfo     `json:"SortOrder,omitempty"`
-	}{columns, contextArg, entities, page, pageSize, providerName, restriction, sortOrder}
-	return call[[]ArchiveListItem](ctx, s.c, "POST", "v1/Agents/Archive/GetArchiveListByColumnsWithContext", in, true)
+func (s ArchiveAgent) GetArchiveListByColumnsWithContext(ctx context.Context, req ArchiveGetArchiveListByColumnsWithContextRequest) ([]ArchiveListItem, error) {
+	return call[[]ArchiveListItem](ctx, s.c, "POST", "v1/Agents/Archive/GetArchiveListByColumnsWithContext", req, true)
+}
+
+// ArchiveGetArchiveListByColumnsWithContext2Request holds the parameters of ArchiveAgent.GetArchiveListByColumnsWithContext2, sent as one JSON object (the body Archive_GetArchiveListByColumnsWithContext2Request).
+type ArchiveGetArchiveListByColumnsWithContext2Request struct {
+	// Columns is sent as Columns, also when zero.
+	Columns string `json:"Columns"`
+	// Context is sent as Context, also when zero.
+	Context string `json:"Context"`
+	// Entities is sent as Entities, also when zero.
+	Entities string `json:"Entities"`
+	// Page is sent as Page, also when zero.
+	Page float64 `json:"Page"`
+	// PageSize is sent as PageSize, also when zero.
+	PageSize float64 `json:"PageSize"`
+	// ProviderName is sent as ProviderName, also when zero.
+	ProviderName string `json:"ProviderName"`
+	// Restriction is sent as Restriction, also when zero.
+	Restriction string `json:"Restriction"`
+	// SortOrder is sent as SortOrder, also when zero.
+	SortOrder string `json:"SortOrder"`
 }
 
 // GetArchiveListByColumnsWithContext2 calls POST v1/Agents/Archive/GetArchiveListByColumnsWithContext2; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Archive_Agent/v1ArchiveAgent_GetArchiveListByColumnsWithContext2.html
-func (s ArchiveAgent) GetArchiveListByColumnsWithContext2(ctx context.Context, columns string, contextArg string, entities string, page float64, pageSize float64, providerName string, restriction string, sortOrder string) ([]ArchiveListItem, error) {
-	in := struct {
-		Columns      string  `json:"Columns"`
-		Context      string  `json:"Context"`
-		Entities     string  `json:"Entities"`
-		Page         float64 `json:"Page"`
-		PageSize     float64 `json:"PageSize"`
-		ProviderName string  `json:"ProviderName"`
-		Restriction  string  `json:"Restriction"`
-		SortOrder    string  `json:"SortOrder"`
-	}{columns, contextArg, entities, page, pageSize, providerName, restriction, sortOrder}
-	return call[[]ArchiveListItem](ctx, s.c, "POST", "v1/Agents/Archive/GetArchiveListByColumnsWithContext2", in, true)
+func (s ArchiveAgent) GetArchiveListByColumnsWithContext2(ctx context.Context, req ArchiveGetArchiveListByColumnsWithContext2Request) ([]ArchiveListItem, error) {
+	return call[[]ArchiveListItem](ctx, s.c, "POST", "v1/Agents/Archive/GetArchiveListByColumnsWithContext2", req, true)
+}
+
+// ArchiveGetArchiveListByColumnsWithHeaderRequest holds the parameters of ArchiveAgent.GetArchiveListByColumnsWithHeader, sent as one JSON object (the body Archive_GetArchiveListByColumnsWithHeaderRequest).
+type ArchiveGetArchiveListByColumnsWithHeaderRequest struct {
+	// Columns is sent as Columns; left out when empty.
+	Columns []string `json:"Columns,omitempty"`
+	// Entities is sent as Entities; left out when empty.
+	Entities []string `json:"Entities,omitempty"`
+	// Options is sent as Options, also when zero.
+	Options string `json:"Options"`
+	// Page is sent as Page, also when zero.
+	Page float64 `json:"Page"`
+	// PageSize is sent as PageSize, also when zero.
+	PageSize float64 `json:"PageSize"`
+	// ProviderName is sent as ProviderName, also when zero.
+	ProviderName string `json:"ProviderName"`
+	// Restriction is sent as Restriction; left out when empty.
+	Restriction []ArchiveRestrictionInfo `json:"Restriction,omitempty"`
+	// SortOrder is sent as SortOrder; left out when empty.
+	SortOrder []ArchiveOrderByInfo `json:"SortOrder,omitempty"`
 }
 
 // GetArchiveListByColumnsWithHeader calls POST v1/Agents/Archive/GetArchiveListByColumnsWithHeader; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Archive_Agent/v1ArchiveAgent_GetArchiveListByColumnsWithHeader.html
-func (s ArchiveAgent) GetArchiveListByColumnsWithHeader(ctx context.Context, columns []string, entities []string, options string, page float64, pageSize float64, providerName string, restriction []ArchiveRestrictionInfo, sortOrder []ArchiveOrderByInfo) (*ArchiveListResult, error) {
-	in := struct {
-		Columns      []string                 `json:"Columns,omitempty"`
-		Entities     []string                 `json:"Entities,omitempty"`
-		Options      string                   `json:"Options"`
-		Page         float64                  `json:"Page"`
-		PageSize     float64                  `json:"PageSize"`
-		ProviderName string                   `json:"ProviderName"`
-		Restriction  []ArchiveRestrictionInfo `json:"Restriction,omitempty"`
-		SortOrder    []ArchiveOrderByInfo     `json:"SortOrder,omitempty"`
-	}{columns, entities, options, page, pageSize, providerName, restriction, sortOrder}
-	return call[*ArchiveListResult](ctx, s.c, "POST", "v1/Agents/Archive/GetArchiveListByColumnsWithHeader", in, true)
+func (s ArchiveAgent) GetArchiveListByColumnsWithHeader(ctx context.Context, req ArchiveGetArchiveListByColumnsWithHeaderRequest) (*ArchiveListResult, error) {
+	return call[*ArchiveListResult](ctx, s.c, "POST", "v1/Agents/Archive/GetArchiveListByColumnsWithHeader", req, true)
+}
+
+// ArchiveGetArchiveListByColumnsWithHeader2Request holds the parameters of ArchiveAgent.GetArchiveListByColumnsWithHeader2, sent as one JSON object (the body Archive_GetArchiveListByColumnsWithHeader2Request).
+type ArchiveGetArchiveListByColumnsWithHeader2Request struct {
+	// Columns is sent as Columns, also when zero.
+	Columns string `json:"Columns"`
+	// Entities is sent as Entities, also when zero.
+	Entities string `json:"Entities"`
+	// Options is sent as Options, also when zero.
+	Options string `json:"Options"`
+	// Page is sent as Page, also when zero.
+	Page float64 `json:"Page"`
+	// PageSize is sent as PageSize, also when zero.
+	PageSize float64 `json:"PageSize"`
+	// ProviderName is sent as ProviderName, also when zero.
+	ProviderName string `json:"ProviderName"`
+	// Restriction is sent as Restriction, also when zero.
+	Restriction string `json:"Restriction"`
+	// SortOrder is sent as SortOrder, also when zero.
+	SortOrder string `json:"SortOrder"`
 }
 
 // GetArchiveListByColumnsWithHeader2 calls POST v1/Agents/Archive/GetArchiveListByColumnsWithHeader2; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Archive_Agent/v1ArchiveAgent_GetArchiveListByColumnsWithHeader2.html
-func (s ArchiveAgent) GetArchiveListByColumnsWithHeader2(ctx context.Context, columns string, entities string, options string, page float64, pageSize float64, providerName string, restriction string, sortOrder string) (*ArchiveListResult, error) {
-	in := struct {
-		Columns      string  `json:"Columns"`
-		Entities     string  `json:"Entities"`
-		Options      string  `json:"Options"`
-		Page         float64 `json:"Page"`
-		PageSize     float64 `json:"PageSize"`
-		ProviderName string  `json:"ProviderName"`
-		Restriction  string  `json:"Restriction"`
-		SortOrder    string  `json:"SortOrder"`
-	}{columns, entities, options, page, pageSize, providerName, restriction, sortOrder}
-	return call[*ArchiveListResult](ctx, s.c, "POST", "v1/Agents/Archive/GetArchiveListByColumnsWithHeader2", in, true)
+func (s ArchiveAgent) GetArchiveListByColumnsWithHeader2(ctx context.Context, req ArchiveGetArchiveListByColumnsWithHeader2Request) (*ArchiveListResult, error) {
+	return call[*ArchiveListResult](ctx, s.c, "POST", "v1/Agents/Archive/GetArchiveListByColumnsWithHeader2", req, true)
+}
+
+// ArchiveGetArchiveListByColumnsWithHeaderWithContextRequest holds the parameters of ArchiveAgent.GetArchiveListByColumnsWithHeaderWithContext, sent as one JSON object (the body Archive_GetArchiveListByColumnsWithHeaderWithContextRequest).
+type ArchiveGetArchiveListByColumnsWithHeaderWithContextRequest struct {
+	// Columns is sent as Columns; left out when empty.
+	Columns []string `json:"Columns,omitempty"`
+	// Context is sent as Context, also when zero.
+	Context string `json:"Context"`
+	// Entities is sent as Entities; left out when empty.
+	Entities []string `json:"Entities,omitempty"`
+	// Options is sent as Options, also when zero.
+	Options string `json:"Options"`
+	// Page is sent as Page, also when zero.
+	Page float64 `json:"Page"`
+	// PageSize is sent as PageSize, also when zero.
+	PageSize float64 `json:"PageSize"`
+	// ProviderName is sent as ProviderName, also when zero.
+	ProviderName string `json:"ProviderName"`
+	// Restriction is sent as Restriction; left out when empty.
+	Restriction []ArchiveRestrictionInfo `json:"Restriction,omitempty"`
+	// SortOrder is sent as SortOrder; left out when empty.
+	SortOrder []ArchiveOrderByInfo `json:"SortOrder,omitempty"`
 }
 
 // GetArchiveListByColumnsWithHeaderWithContext calls POST v1/Agents/Archive/GetArchiveListByColumnsWithHeaderWithContext; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Archive_Agent/v1ArchiveAgent_GetArchiveListByColumnsWithHeaderWithContext.html
-func (s ArchiveAgent) GetArchiveListByColumnsWithHeaderWithContext(ctx context.Context, columns []string, contextArg string, entities []string, options string, page float64, pageSize float64, providerName string, restriction []ArchiveRestrictionInfo, sortOrder []ArchiveOrderByInfo) (*ArchiveListResult, error) {
-	in := struct {
-		Columns      []string                 `json:"Columns,omitempty"`
-		Context      string                   `json:"Context"`
-		Entities     []string                 `json:"Entities,omitempty"`
-		Options      string                   `json:"Options"`
-		Page         float64                  `json:"Page"`
-		PageSize     float64                  `json:"PageSize"`
-		ProviderName string                   `json:"ProviderName"`
-		Restriction  []ArchiveRestrictionInfo `json:"Restriction,omitempty"`
-		SortOrder    []ArchiveOrderByInfo     `json:"SortOrder,omitempty"`
-	}{columns, contextArg, entities, options, page, pageSize, providerName, restriction, sortOrder}
-	return call[*ArchiveListResult](ctx, s.c, "POST", "v1/Agents/Archive/GetArchiveListByColumnsWithHeaderWithContext", in, true)
+func (s ArchiveAgent) GetArchiveListByColumnsWithHeaderWithContext(ctx context.Context, req ArchiveGetArchiveListByColumnsWithHeaderWithContextRequest) (*ArchiveListResult, error) {
+	return call[*ArchiveListResult](ctx, s.c, "POST", "v1/Agents/Archive/GetArchiveListByColumnsWithHeaderWithContext", req, true)
+}
+
+// ArchiveGetArchiveListByColumnsWithHeaderWithContext2Request holds the parameters of ArchiveAgent.GetArchiveListByColumnsWithHeaderWithContext2, sent as one JSON object (the body Archive_GetArchiveListByColumnsWithHeaderWithContext2Request).
+type ArchiveGetArchiveListByColumnsWithHeaderWithContext2Request struct {
+	// Columns is sent as Columns, also when zero.
+	Columns string `json:"Columns"`
+	// Context is sent as Context, also when zero.
+	Context string `json:"Context"`
+	// Entities is sent as Entities, also when zero.
+	Entities string `json:"Entities"`
+	// Options is sent as Options, also when zero.
+	Options string `json:"Options"`
+	// Page is sent as Page, also when zero.
+	Page float64 `json:"Page"`
+	// PageSize is sent as PageSize, also when zero.
+	PageSize float64 `json:"PageSize"`
+	// ProviderName is sent as ProviderName, also when zero.
+	ProviderName string `json:"ProviderName"`
+	// Restriction is sent as Restriction, also when zero.
+	Restriction string `json:"Restriction"`
+	// SortOrder is sent as SortOrder, also when zero.
+	SortOrder string `json:"SortOrder"`
 }
 
 // GetArchiveListByColumnsWithHeaderWithContext2 calls POST v1/Agents/Archive/GetArchiveListByColumnsWithHeaderWithContext2; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Archive_Agent/v1ArchiveAgent_GetArchiveListByColumnsWithHeaderWithContext2.html
-func (s ArchiveAgent) GetArchiveListByColumnsWithHeaderWithContext2(ctx context.Context, columns string, contextArg string, entities string, options string, page float64, pageSize float64, providerName string, restriction string, sortOrder string) (*ArchiveListResult, error) {
-	in := struct {
-		Columns      string  `json:"Columns"`
-		Context      string  `json:"Context"`
-		Entities     string  `json:"Entities"`
-		Options      string  `json:"Options"`
-		Page         float64 `json:"Page"`
-		PageSize     float64 `json:"PageSize"`
-		ProviderName string  `json:"ProviderName"`
-		Restriction  string  `json:"Restriction"`
-		SortOrder    string  `json:"SortOrder"`
-	}{columns, contextArg, entities, options, page, pageSize, providerName, restriction, sortOrder}
-	return call[*ArchiveListResult](ctx, s.c, "POST", "v1/Agents/Archive/GetArchiveListByColumnsWithHeaderWithContext2", in, true)
+func (s ArchiveAgent) GetArchiveListByColumnsWithHeaderWithContext2(ctx context.Context, req ArchiveGetArchiveListByColumnsWithHeaderWithContext2Request) (*ArchiveListResult, error) {
+	return call[*ArchiveListResult](ctx, s.c, "POST", "v1/Agents/Archive/GetArchiveListByColumnsWithHeaderWithContext2", req, true)
+}
+
+// ArchiveGetArchiveListWithContextRequest holds the parameters of ArchiveAgent.GetArchiveListWithContext, sent as one JSON object (the body Archive_GetArchiveListWithContextRequest).
+type ArchiveGetArchiveListWithContextRequest struct {
+	// Context is sent as Context, also when zero.
+	Context string `json:"Context"`
+	// Entities is sent as Entities; left out when empty.
+	Entities []string `json:"Entities,omitempty"`
+	// GuiName is sent as GuiName, also when zero.
+	GuiName string `json:"GuiName"`
+	// Page is sent as Page, also when zero.
+	Page float64 `json:"Page"`
+	// PageSize is sent as PageSize, also when zero.
+	PageSize float64 `json:"PageSize"`
+	// ProviderName is sent as ProviderName, also when zero.
+	ProviderName string `json:"ProviderName"`
+	// Restriction is sent as Restriction; left out when empty.
+	Restriction []ArchiveRestrictionInfo `json:"Restriction,omitempty"`
+	// SortOrder is sent as SortOrder; left out when empty.
+	SortOrder []ArchiveOrderByInfo `json:"SortOrder,omitempty"`
 }
 
 // GetArchiveListWithContext calls POST v1/Agents/Archive/GetArchiveListWithContext; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Archive_Agent/v1ArchiveAgent_GetArchiveListWithContext.html
-func (s ArchiveAgent) GetArchiveListWithContext(ctx context.Context, contextArg string, entities []string, guiName string, page float64, pageSize float64, providerName string, restriction []ArchiveRestrictionInfo, sortOrder []ArchiveOrderByInfo) ([]ArchiveListItem, error) {
-	in := struct {
-		Context      string                   `json:"Context"`
-		Entities     []string                 `json:"Entities,omitempty"`
-		GuiName      string                   `json:"GuiName"`
-		Page         float64                  `json:"Page"`
-		PageSize     float64                  `json:"PageSize"`
-		ProviderName string                   `json:"ProviderName"`
-		Restriction  []ArchiveRestrictionInfo `json:"Restriction,omitempty"`
-		SortOrder    []ArchiveOrderByInfo     `json:"SortOrder,omitempty"`
-	}{contextArg, entities, guiName, page, pageSize, providerName, restriction, sortOrder}
-	return call[[]ArchiveListItem](ctx, s.c, "POST", "v1/Agents/Archive/GetArchiveListWithContext", in, true)
+func (s ArchiveAgent) GetArchiveListWithContext(ctx context.Context, req ArchiveGetArchiveListWithContextRequest) ([]ArchiveListItem, error) {
+	return call[[]ArchiveListItem](ctx, s.c, "POST", "v1/Agents/Archive/GetArchiveListWithContext", req, true)
+}
+
+// ArchiveGetArchiveListWithContext2Request holds the parameters of ArchiveAgent.GetArchiveListWithContext2, sent as one JSON object (the body Archive_GetArchiveListWithContext2Request).
+type ArchiveGetArchiveListWithContext2Request struct {
+	// Context is sent as Context, also when zero.
+	Context string `json:"Context"`
+	// Entities is sent as Entities, also when zero.
+	Entities string `json:"Entities"`
+	// GuiName is sent as GuiName, also when zero.
+	GuiName string `json:"GuiName"`
+	// Page is sent as Page, also when zero.
+	Page float64 `json:"Page"`
+	// PageSize is sent as PageSize, also when zero.
+	PageSize float64 `json:"PageSize"`
+	// ProviderName is sent as ProviderName, also when zero.
+	ProviderName string `json:"ProviderName"`
+	// Restriction is sent as Restriction, also when zero.
+	Restriction string `json:"Restriction"`
+	// SortOrder is sent as SortOrder, also when zero.
+	SortOrder string `json:"SortOrder"`
 }
 
 // GetArchiveListWithContext2 calls POST v1/Agents/Archive/GetArchiveListWithContext2; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Archive_Agent/v1ArchiveAgent_GetArchiveListWithContext2.html
-func (s ArchiveAgent) GetArchiveListWithContext2(ctx context.Context, contextArg string, entities string, guiName string, page float64, pageSize float64, providerName string, restriction string, sortOrder string) ([]ArchiveListItem, error) {
-	in := struct {
-		Context      string  `json:"Context"`
-		Entities     string  `json:"Entities"`
-		GuiName      string  `json:"GuiName"`
-		Page         float64 `json:"Page"`
-		PageSize     float64 `json:"PageSize"`
-		ProviderName string  `json:"ProviderName"`
-		Restriction  string  `json:"Restriction"`
-		SortOrder    string  `json:"SortOrder"`
-	}{contextArg, entities, guiName, page, pageSize, providerName, restriction, sortOrder}
-	return call[[]ArchiveListItem](ctx, s.c, "POST", "v1/Agents/Archive/GetArchiveListWithContext2", in, true)
+func (s ArchiveAgent) GetArchiveListWithContext2(ctx context.Context, req ArchiveGetArchiveListWithContext2Request) ([]ArchiveListItem, error) {
+	return call[[]ArchiveListItem](ctx, s.c, "POST", "v1/Agents/Archive/GetArchiveListWithContext2", req, true)
+}
+
+// ArchiveGetAvailableColumnsRequest holds the parameters of ArchiveAgent.GetAvailableColumns, sent as one JSON object (the body Archive_GetAvailableColumnsRequest).
+type ArchiveGetAvailableColumnsRequest struct {
+	// Context is sent as Context, also when zero.
+	Context string `json:"Context"`
+	// ProviderName is sent as ProviderName, also when zero.
+	ProviderName string `json:"ProviderName"`
 }
 
 // GetAvailableColumns calls POST v1/Agents/Archive/GetAvailableColumns; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Archive_Agent/v1ArchiveAgent_GetAvailableColumns.html
-func (s ArchiveAgent) GetAvailableColumns(ctx context.Context, contextArg string, providerName string) ([]ArchiveColumnInfo, error) {
-	in := struct {
-		Context      string `json:"Context"`
-		ProviderName string `json:"ProviderName"`
-	}{contextArg, providerName}
-	return call[[]ArchiveColumnInfo](ctx, s.c, "POST", "v1/Agents/Archive/GetAvailableColumns", in, true)
+func (s ArchiveAgent) GetAvailableColumns(ctx context.Context, req ArchiveGetAvailableColumnsRequest) ([]ArchiveColumnInfo, error) {
+	return call[[]ArchiveColumnInfo](ctx, s.c, "POST", "v1/Agents/Archive/GetAvailableColumns", req, true)
+}
+
+// ArchiveGetAvailableEntitiesRequest holds the parameters of ArchiveAgent.GetAvailableEntities, sent as one JSON object (the body Archive_GetAvailableEntitiesRequest).
+type ArchiveGetAvailableEntitiesRequest struct {
+	// Context is sent as Context, also when zero.
+	Context string `json:"Context"`
+	// ProviderName is sent as ProviderName, also when zero.
+	ProviderName string `json:"ProviderName"`
 }
 
 // GetAvailableEntities calls POST v1/Agents/Archive/GetAvailableEntities; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Archive_Agent/v1ArchiveAgent_GetAvailableEntities.html
-func (s ArchiveAgent) GetAvailableEntities(ctx context.Context, contextArg string, providerName string) ([]MDOListItem, error) {
-	in := struct {
-		Context      string `json:"Context"`
-		ProviderName string `json:"ProviderName"`
-	}{contextArg, providerName}
-	return call[[]MDOListItem](ctx, s.c, "POST", "v1/Agents/Archive/GetAvailableEntities", in, true)
+func (s ArchiveAgent) GetAvailableEntities(ctx context.Context, req ArchiveGetAvailableEntitiesRequest) ([]MDOListItem, error) {
+	return call[[]MDOListItem](ctx, s.c, "POST", "v1/Agents/Archive/GetAvailableEntities", req, true)
 }
 
 // GetGroupAssociateIDs calls POST v1/Agents/Archive/GetGroupAssociateIds; it only reads, so it is retried like a GET.
@@ -322,28 +474,38 @@ func (s ArchiveAgent) GetProviderNames(ctx context.Context) ([]string, error) {
 	return call[[]string](ctx, s.c, "POST", "v1/Agents/Archive/GetProviderNames", nil, true)
 }
 
+// ArchiveGetRelatedDataRequest holds the parameters of ArchiveAgent.GetRelatedData, sent as one JSON object (the body Archive_GetRelatedDataRequest).
+type ArchiveGetRelatedDataRequest struct {
+	// Fields is sent as Fields; left out when empty.
+	Fields []string `json:"Fields,omitempty"`
+	// RecordID is sent as RecordId, also when zero.
+	RecordID int64 `json:"RecordId"`
+	// Table is sent as Table, also when zero.
+	Table string `json:"Table"`
+}
+
 // GetRelatedData calls POST v1/Agents/Archive/GetRelatedData; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Archive_Agent/v1ArchiveAgent_GetRelatedData.html
-func (s ArchiveAgent) GetRelatedData(ctx context.Context, fields []string, recordID int64, table string) ([]RelatedData, error) {
-	in := struct {
-		Fields   []string `json:"Fields,omitempty"`
-		RecordID int64    `json:"RecordId"`
-		Table    string   `json:"Table"`
-	}{fields, recordID, table}
-	return call[[]RelatedData](ctx, s.c, "POST", "v1/Agents/Archive/GetRelatedData", in, true)
+func (s ArchiveAgent) GetRelatedData(ctx context.Context, req ArchiveGetRelatedDataRequest) ([]RelatedData, error) {
+	return call[[]RelatedData](ctx, s.c, "POST", "v1/Agents/Archive/GetRelatedData", req, true)
+}
+
+// ArchiveGetRelatedData2Request holds the parameters of ArchiveAgent.GetRelatedData2, sent as one JSON object (the body Archive_GetRelatedData2Request).
+type ArchiveGetRelatedData2Request struct {
+	// Fields is sent as Fields, also when zero.
+	Fields string `json:"Fields"`
+	// RecordID is sent as RecordId, also when zero.
+	RecordID int64 `json:"RecordId"`
+	// Table is sent as Table, also when zero.
+	Table string `json:"Table"`
 }
 
 // GetRelatedData2 calls POST v1/Agents/Archive/GetRelatedData2; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Archive_Agent/v1ArchiveAgent_GetRelatedData2.html
-func (s ArchiveAgent) GetRelatedData2(ctx context.Context, fields string, recordID int64, table string) ([]RelatedData, error) {
-	in := struct {
-		Fields   string `json:"Fields"`
-		RecordID int64  `json:"RecordId"`
-		Table    string `json:"Table"`
-	}{fields, recordID, table}
-	return call[[]RelatedData](ctx, s.c, "POST", "v1/Agents/Archive/GetRelatedData2", in, true)
+func (s ArchiveAgent) GetRelatedData2(ctx context.Context, req ArchiveGetRelatedData2Request) ([]RelatedData, error) {
+	return call[[]RelatedData](ctx, s.c, "POST", "v1/Agents/Archive/GetRelatedData2", req, true)
 }
 
 // SetActivityFilter calls POST v1/Agents/Archive/SetActivityFilter.
@@ -356,79 +518,114 @@ func (s ArchiveAgent) SetActivityFilter(ctx context.Context, activityFilter *Act
 	return exec(ctx, s.c, "POST", "v1/Agents/Archive/SetActivityFilter", in, false)
 }
 
+// ArchiveSetChosenColumnsRequest holds the parameters of ArchiveAgent.SetChosenColumns, sent as one JSON object (the body Archive_SetChosenColumnsRequest).
+type ArchiveSetChosenColumnsRequest struct {
+	// ChosenColumns is sent as ChosenColumns; left out when empty.
+	ChosenColumns []string `json:"ChosenColumns,omitempty"`
+	// GuiName is sent as GuiName, also when zero.
+	GuiName string `json:"GuiName"`
+	// ProviderName is sent as ProviderName, also when zero.
+	ProviderName string `json:"ProviderName"`
+}
+
 // SetChosenColumns calls POST v1/Agents/Archive/SetChosenColumns.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Archive_Agent/v1ArchiveAgent_SetChosenColumns.html
-func (s ArchiveAgent) SetChosenColumns(ctx context.Context, chosenColumns []string, guiName string, providerName string) error {
-	in := struct {
-		ChosenColumns []string `json:"ChosenColumns,omitempty"`
-		GuiName       string   `json:"GuiName"`
-		ProviderName  string   `json:"ProviderName"`
-	}{chosenColumns, guiName, providerName}
-	return exec(ctx, s.c, "POST", "v1/Agents/Archive/SetChosenColumns", in, false)
+func (s ArchiveAgent) SetChosenColumns(ctx context.Context, req ArchiveSetChosenColumnsRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/Archive/SetChosenColumns", req, false)
+}
+
+// ArchiveSetChosenColumnsV2Request holds the parameters of ArchiveAgent.SetChosenColumnsV2, sent as one JSON object (the body Archive_SetChosenColumnsV2Request).
+type ArchiveSetChosenColumnsV2Request struct {
+	// ChosenColumns is sent as ChosenColumns; left out when empty.
+	ChosenColumns []string `json:"ChosenColumns,omitempty"`
+	// Context is sent as Context, also when zero.
+	Context string `json:"Context"`
+	// GuiName is sent as GuiName, also when zero.
+	GuiName string `json:"GuiName"`
+	// OwnerKeys is sent as OwnerKeys, also when zero.
+	OwnerKeys string `json:"OwnerKeys"`
+	// ProviderName is sent as ProviderName, also when zero.
+	ProviderName string `json:"ProviderName"`
 }
 
 // SetChosenColumnsV2 calls POST v1/Agents/Archive/SetChosenColumnsV2.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Archive_Agent/v1ArchiveAgent_SetChosenColumnsV2.html
-func (s ArchiveAgent) SetChosenColumnsV2(ctx context.Context, chosenColumns []string, contextArg string, guiName string, ownerKeys string, providerName string) error {
-	in := struct {
-		ChosenColumns []string `json:"ChosenColumns,omitempty"`
-		Context       string   `json:"Context"`
-		GuiName       string   `json:"GuiName"`
-		OwnerKeys     string   `json:"OwnerKeys"`
-		ProviderName  string   `json:"ProviderName"`
-	}{chosenColumns, contextArg, guiName, ownerKeys, providerName}
-	return exec(ctx, s.c, "POST", "v1/Agents/Archive/SetChosenColumnsV2", in, false)
+func (s ArchiveAgent) SetChosenColumnsV2(ctx context.Context, req ArchiveSetChosenColumnsV2Request) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/Archive/SetChosenColumnsV2", req, false)
+}
+
+// ArchiveSetChosenEntitiesRequest holds the parameters of ArchiveAgent.SetChosenEntities, sent as one JSON object (the body Archive_SetChosenEntitiesRequest).
+type ArchiveSetChosenEntitiesRequest struct {
+	// Entities is sent as Entities; left out when empty.
+	Entities []string `json:"Entities,omitempty"`
+	// GuiName is sent as GuiName, also when zero.
+	GuiName string `json:"GuiName"`
+	// ProviderName is sent as ProviderName, also when zero.
+	ProviderName string `json:"ProviderName"`
 }
 
 // SetChosenEntities calls POST v1/Agents/Archive/SetChosenEntities.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Archive_Agent/v1ArchiveAgent_SetChosenEntities.html
-func (s ArchiveAgent) SetChosenEntities(ctx context.Context, entities []string, guiName string, providerName string) error {
-	in := struct {
-		Entities     []string `json:"Entities,omitempty"`
-		GuiName      string   `json:"GuiName"`
-		ProviderName string   `json:"ProviderName"`
-	}{entities, guiName, providerName}
-	return exec(ctx, s.c, "POST", "v1/Agents/Archive/SetChosenEntities", in, false)
+func (s ArchiveAgent) SetChosenEntities(ctx context.Context, req ArchiveSetChosenEntitiesRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/Archive/SetChosenEntities", req, false)
+}
+
+// ArchiveSetChosenEntitiesV2Request holds the parameters of ArchiveAgent.SetChosenEntitiesV2, sent as one JSON object (the body Archive_SetChosenEntitiesV2Request).
+type ArchiveSetChosenEntitiesV2Request struct {
+	// Context is sent as Context, also when zero.
+	Context string `json:"Context"`
+	// Entities is sent as Entities; left out when empty.
+	Entities []string `json:"Entities,omitempty"`
+	// GuiName is sent as GuiName, also when zero.
+	GuiName string `json:"GuiName"`
+	// OwnerKeys is sent as OwnerKeys, also when zero.
+	OwnerKeys string `json:"OwnerKeys"`
+	// ProviderName is sent as ProviderName, also when zero.
+	ProviderName string `json:"ProviderName"`
 }
 
 // SetChosenEntitiesV2 calls POST v1/Agents/Archive/SetChosenEntitiesV2.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Archive_Agent/v1ArchiveAgent_SetChosenEntitiesV2.html
-func (s ArchiveAgent) SetChosenEntitiesV2(ctx context.Context, contextArg string, entities []string, guiName string, ownerKeys string, providerName string) error {
-	in := struct {
-		Context      string   `json:"Context"`
-		Entities     []string `json:"Entities,omitempty"`
-		GuiName      string   `json:"GuiName"`
-		OwnerKeys    string   `json:"OwnerKeys"`
-		ProviderName string   `json:"ProviderName"`
-	}{contextArg, entities, guiName, ownerKeys, providerName}
-	return exec(ctx, s.c, "POST", "v1/Agents/Archive/SetChosenEntitiesV2", in, false)
+func (s ArchiveAgent) SetChosenEntitiesV2(ctx context.Context, req ArchiveSetChosenEntitiesV2Request) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/Archive/SetChosenEntitiesV2", req, false)
+}
+
+// ArchiveSetColumnWidthsRequest holds the parameters of ArchiveAgent.SetColumnWidths, sent as one JSON object (the body Archive_SetColumnWidthsRequest).
+type ArchiveSetColumnWidthsRequest struct {
+	// ColumnWidths is sent as ColumnWidths; left out when empty.
+	ColumnWidths []string `json:"ColumnWidths,omitempty"`
+	// GuiName is sent as GuiName, also when zero.
+	GuiName string `json:"GuiName"`
 }
 
 // SetColumnWidths calls POST v1/Agents/Archive/SetColumnWidths.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Archive_Agent/v1ArchiveAgent_SetColumnWidths.html
-func (s ArchiveAgent) SetColumnWidths(ctx context.Context, columnWidths []string, guiName string) error {
-	in := struct {
-		ColumnWidths []string `json:"ColumnWidths,omitempty"`
-		GuiName      string   `json:"GuiName"`
-	}{columnWidths, guiName}
-	return exec(ctx, s.c, "POST", "v1/Agents/Archive/SetColumnWidths", in, false)
+func (s ArchiveAgent) SetColumnWidths(ctx context.Context, req ArchiveSetColumnWidthsRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/Archive/SetColumnWidths", req, false)
+}
+
+// ArchiveSetColumnWidthsV2Request holds the parameters of ArchiveAgent.SetColumnWidthsV2, sent as one JSON object (the body Archive_SetColumnWidthsV2Request).
+type ArchiveSetColumnWidthsV2Request struct {
+	// ColumnWidths is sent as ColumnWidths; left out when empty.
+	ColumnWidths []string `json:"ColumnWidths,omitempty"`
+	// Context is sent as Context, also when zero.
+	Context string `json:"Context"`
+	// GuiName is sent as GuiName, also when zero.
+	GuiName string `json:"GuiName"`
+	// OwnerKeys is sent as OwnerKeys, also when zero.
+	OwnerKeys string `json:"OwnerKeys"`
+	// ProviderName is sent as ProviderName, also when zero.
+	ProviderName string `json:"ProviderName"`
 }
 
 // SetColumnWidthsV2 calls POST v1/Agents/Archive/SetColumnWidthsV2.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Archive_Agent/v1ArchiveAgent_SetColumnWidthsV2.html
-func (s ArchiveAgent) SetColumnWidthsV2(ctx context.Context, columnWidths []string, contextArg string, guiName string, ownerKeys string, providerName string) error {
-	in := struct {
-		ColumnWidths []string `json:"ColumnWidths,omitempty"`
-		Context      string   `json:"Context"`
-		GuiName      string   `json:"GuiName"`
-		OwnerKeys    string   `json:"OwnerKeys"`
-		ProviderName string   `json:"ProviderName"`
-	}{columnWidths, contextArg, guiName, ownerKeys, providerName}
-	return exec(ctx, s.c, "POST", "v1/Agents/Archive/SetColumnWidthsV2", in, false)
+func (s ArchiveAgent) SetColumnWidthsV2(ctx context.Context, req ArchiveSetColumnWidthsV2Request) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/Archive/SetColumnWidthsV2", req, false)
 }

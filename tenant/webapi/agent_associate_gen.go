@@ -37,15 +37,19 @@ func (s AssociateAgent) GetAssociateList(ctx context.Context, ids []int64) ([]As
 	return call[[]Associate](ctx, s.c, "POST", "v1/Agents/Associate/GetAssociateList", ids, true)
 }
 
+// AssociateGetAssociatesByGroupRequest holds the parameters of AssociateAgent.GetAssociatesByGroup, sent as one JSON object (the body Associate_GetAssociatesByGroupRequest).
+type AssociateGetAssociatesByGroupRequest struct {
+	// GroupID is sent as GroupId, also when zero.
+	GroupID int64 `json:"GroupId"`
+	// Type is sent as Type, also when zero.
+	Type float64 `json:"Type"`
+}
+
 // GetAssociatesByGroup calls POST v1/Agents/Associate/GetAssociatesByGroup; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Associate_Agent/v1AssociateAgent_GetAssociatesByGroup.html
-func (s AssociateAgent) GetAssociatesByGroup(ctx context.Context, groupID int64, typeArg float64) ([]Associate, error) {
-	in := struct {
-		GroupID int64   `json:"GroupId"`
-		Type    float64 `json:"Type"`
-	}{groupID, typeArg}
-	return call[[]Associate](ctx, s.c, "POST", "v1/Agents/Associate/GetAssociatesByGroup", in, true)
+func (s AssociateAgent) GetAssociatesByGroup(ctx context.Context, req AssociateGetAssociatesByGroupRequest) ([]Associate, error) {
+	return call[[]Associate](ctx, s.c, "POST", "v1/Agents/Associate/GetAssociatesByGroup", req, true)
 }
 
 // GetEncryptionKey calls POST v1/Agents/Associate/GetEncryptionKey; it only reads, so it is retried like a GET.
@@ -75,13 +79,17 @@ func (s AssociateAgent) LogOffWindowsUsers(ctx context.Context, associateIDs []i
 	return exec(ctx, s.c, "POST", "v1/Agents/Associate/LogOffWindowsUsers", in, false)
 }
 
+// AssociateSaveNoteRequest holds the parameters of AssociateAgent.SaveNote, sent as one JSON object (the body Associate_SaveNoteRequest).
+type AssociateSaveNoteRequest struct {
+	// AssociateID is sent as AssociateId, also when zero.
+	AssociateID int64 `json:"AssociateId"`
+	// Note is sent as Note; left out when empty.
+	Note []string `json:"Note,omitempty"`
+}
+
 // SaveNote calls POST v1/Agents/Associate/SaveNote.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Associate_Agent/v1AssociateAgent_SaveNote.html
-func (s AssociateAgent) SaveNote(ctx context.Context, associateID int64, note []string) error {
-	in := struct {
-		AssociateID int64    `json:"AssociateId"`
-		Note        []string `json:"Note,omitempty"`
-	}{associateID, note}
-	return exec(ctx, s.c, "POST", "v1/Agents/Associate/SaveNote", in, false)
+func (s AssociateAgent) SaveNote(ctx context.Context, req AssociateSaveNoteRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/Associate/SaveNote", req, false)
 }

@@ -43,15 +43,19 @@ func (s BatchAgent) GetAllBatchTaskInfosByName(ctx context.Context, taskName str
 	return call[[]BatchTaskInfo](ctx, s.c, "POST", "v1/Agents/Batch/GetAllBatchTaskInfosByName", in, true)
 }
 
+// BatchGetAllBatchTaskInfosByNameAndStateRequest holds the parameters of BatchAgent.GetAllBatchTaskInfosByNameAndState, sent as one JSON object (the body Batch_GetAllBatchTaskInfosByNameAndStateRequest).
+type BatchGetAllBatchTaskInfosByNameAndStateRequest struct {
+	// State is sent as State; left out when empty.
+	State BatchTaskState `json:"State,omitempty"`
+	// TaskName is sent as TaskName, also when zero.
+	TaskName string `json:"TaskName"`
+}
+
 // GetAllBatchTaskInfosByNameAndState calls POST v1/Agents/Batch/GetAllBatchTaskInfosByNameAndState; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Batch_Agent/v1BatchAgent_GetAllBatchTaskInfosByNameAndState.html
-func (s BatchAgent) GetAllBatchTaskInfosByNameAndState(ctx context.Context, state BatchTaskState, taskName string) ([]BatchTaskInfo, error) {
-	in := struct {
-		State    BatchTaskState `json:"State,omitempty"`
-		TaskName string         `json:"TaskName"`
-	}{state, taskName}
-	return call[[]BatchTaskInfo](ctx, s.c, "POST", "v1/Agents/Batch/GetAllBatchTaskInfosByNameAndState", in, true)
+func (s BatchAgent) GetAllBatchTaskInfosByNameAndState(ctx context.Context, req BatchGetAllBatchTaskInfosByNameAndStateRequest) ([]BatchTaskInfo, error) {
+	return call[[]BatchTaskInfo](ctx, s.c, "POST", "v1/Agents/Batch/GetAllBatchTaskInfosByNameAndState", req, true)
 }
 
 // GetBatchTaskInfo calls POST v1/Agents/Batch/GetBatchTaskInfo; it only reads, so it is retried like a GET.
@@ -74,37 +78,49 @@ func (s BatchAgent) GetBatchTaskInfosByAssociates(ctx context.Context, associate
 	return call[[]BatchTaskInfo](ctx, s.c, "POST", "v1/Agents/Batch/GetBatchTaskInfosByAssociates", in, true)
 }
 
+// BatchGetBatchTaskInfosByAssociatesAndStateRequest holds the parameters of BatchAgent.GetBatchTaskInfosByAssociatesAndState, sent as one JSON object (the body Batch_GetBatchTaskInfosByAssociatesAndStateRequest).
+type BatchGetBatchTaskInfosByAssociatesAndStateRequest struct {
+	// AssociateIDs is sent as AssociateIds; left out when empty.
+	AssociateIDs []int64 `json:"AssociateIds,omitempty"`
+	// State is sent as State; left out when empty.
+	State BatchTaskState `json:"State,omitempty"`
+}
+
 // GetBatchTaskInfosByAssociatesAndState calls POST v1/Agents/Batch/GetBatchTaskInfosByAssociatesAndState; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Batch_Agent/v1BatchAgent_GetBatchTaskInfosByAssociatesAndState.html
-func (s BatchAgent) GetBatchTaskInfosByAssociatesAndState(ctx context.Context, associateIDs []int64, state BatchTaskState) ([]BatchTaskInfo, error) {
-	in := struct {
-		AssociateIDs []int64        `json:"AssociateIds,omitempty"`
-		State        BatchTaskState `json:"State,omitempty"`
-	}{associateIDs, state}
-	return call[[]BatchTaskInfo](ctx, s.c, "POST", "v1/Agents/Batch/GetBatchTaskInfosByAssociatesAndState", in, true)
+func (s BatchAgent) GetBatchTaskInfosByAssociatesAndState(ctx context.Context, req BatchGetBatchTaskInfosByAssociatesAndStateRequest) ([]BatchTaskInfo, error) {
+	return call[[]BatchTaskInfo](ctx, s.c, "POST", "v1/Agents/Batch/GetBatchTaskInfosByAssociatesAndState", req, true)
+}
+
+// BatchGetBatchTaskInfosByNameAndAssociatesRequest holds the parameters of BatchAgent.GetBatchTaskInfosByNameAndAssociates, sent as one JSON object (the body Batch_GetBatchTaskInfosByNameAndAssociatesRequest).
+type BatchGetBatchTaskInfosByNameAndAssociatesRequest struct {
+	// AssociateIDs is sent as AssociateIds; left out when empty.
+	AssociateIDs []int64 `json:"AssociateIds,omitempty"`
+	// Name is sent as Name, also when zero.
+	Name string `json:"Name"`
 }
 
 // GetBatchTaskInfosByNameAndAssociates calls POST v1/Agents/Batch/GetBatchTaskInfosByNameAndAssociates; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Batch_Agent/v1BatchAgent_GetBatchTaskInfosByNameAndAssociates.html
-func (s BatchAgent) GetBatchTaskInfosByNameAndAssociates(ctx context.Context, associateIDs []int64, name string) ([]BatchTaskInfo, error) {
-	in := struct {
-		AssociateIDs []int64 `json:"AssociateIds,omitempty"`
-		Name         string  `json:"Name"`
-	}{associateIDs, name}
-	return call[[]BatchTaskInfo](ctx, s.c, "POST", "v1/Agents/Batch/GetBatchTaskInfosByNameAndAssociates", in, true)
+func (s BatchAgent) GetBatchTaskInfosByNameAndAssociates(ctx context.Context, req BatchGetBatchTaskInfosByNameAndAssociatesRequest) ([]BatchTaskInfo, error) {
+	return call[[]BatchTaskInfo](ctx, s.c, "POST", "v1/Agents/Batch/GetBatchTaskInfosByNameAndAssociates", req, true)
+}
+
+// BatchGetBatchTaskInfosByNameAndStateRequest holds the parameters of BatchAgent.GetBatchTaskInfosByNameAndState, sent as one JSON object (the body Batch_GetBatchTaskInfosByNameAndStateRequest).
+type BatchGetBatchTaskInfosByNameAndStateRequest struct {
+	// Name is sent as Name, also when zero.
+	Name string `json:"Name"`
+	// State is sent as State; left out when empty.
+	State BatchTaskState `json:"State,omitempty"`
 }
 
 // GetBatchTaskInfosByNameAndState calls POST v1/Agents/Batch/GetBatchTaskInfosByNameAndState; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Batch_Agent/v1BatchAgent_GetBatchTaskInfosByNameAndState.html
-func (s BatchAgent) GetBatchTaskInfosByNameAndState(ctx context.Context, name string, state BatchTaskState) ([]BatchTaskInfo, error) {
-	in := struct {
-		Name  string         `json:"Name"`
-		State BatchTaskState `json:"State,omitempty"`
-	}{name, state}
-	return call[[]BatchTaskInfo](ctx, s.c, "POST", "v1/Agents/Batch/GetBatchTaskInfosByNameAndState", in, true)
+func (s BatchAgent) GetBatchTaskInfosByNameAndState(ctx context.Context, req BatchGetBatchTaskInfosByNameAndStateRequest) ([]BatchTaskInfo, error) {
+	return call[[]BatchTaskInfo](ctx, s.c, "POST", "v1/Agents/Batch/GetBatchTaskInfosByNameAndState", req, true)
 }
 
 // GetBatchTaskInfosByState calls POST v1/Agents/Batch/GetBatchTaskInfosByState; it only reads, so it is retried like a GET.
@@ -127,15 +143,19 @@ func (s BatchAgent) GetSystemBatchTaskInfosByName(ctx context.Context, taskName 
 	return call[[]BatchTaskInfo](ctx, s.c, "POST", "v1/Agents/Batch/GetSystemBatchTaskInfosByName", in, true)
 }
 
+// BatchGetSystemBatchTaskInfosByNameAndStateRequest holds the parameters of BatchAgent.GetSystemBatchTaskInfosByNameAndState, sent as one JSON object (the body Batch_GetSystemBatchTaskInfosByNameAndStateRequest).
+type BatchGetSystemBatchTaskInfosByNameAndStateRequest struct {
+	// State is sent as State; left out when empty.
+	State BatchTaskState `json:"State,omitempty"`
+	// TaskName is sent as TaskName, also when zero.
+	TaskName string `json:"TaskName"`
+}
+
 // GetSystemBatchTaskInfosByNameAndState calls POST v1/Agents/Batch/GetSystemBatchTaskInfosByNameAndState; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Batch_Agent/v1BatchAgent_GetSystemBatchTaskInfosByNameAndState.html
-func (s BatchAgent) GetSystemBatchTaskInfosByNameAndState(ctx context.Context, state BatchTaskState, taskName string) ([]BatchTaskInfo, error) {
-	in := struct {
-		State    BatchTaskState `json:"State,omitempty"`
-		TaskName string         `json:"TaskName"`
-	}{state, taskName}
-	return call[[]BatchTaskInfo](ctx, s.c, "POST", "v1/Agents/Batch/GetSystemBatchTaskInfosByNameAndState", in, true)
+func (s BatchAgent) GetSystemBatchTaskInfosByNameAndState(ctx context.Context, req BatchGetSystemBatchTaskInfosByNameAndStateRequest) ([]BatchTaskInfo, error) {
+	return call[[]BatchTaskInfo](ctx, s.c, "POST", "v1/Agents/Batch/GetSystemBatchTaskInfosByNameAndState", req, true)
 }
 
 // StartBatchJob calls POST v1/Agents/Batch/StartBatchJob.

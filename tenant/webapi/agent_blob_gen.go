@@ -14,48 +14,64 @@ import (
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/BLOB_Agent/index.html
 type BLOBAgent struct{ c *tenant.Client }
 
+// BLOBChangeContactImageRequest holds the parameters of BLOBAgent.ChangeContactImage, sent as one JSON object (the body BLOB_ChangeContactImageRequest).
+type BLOBChangeContactImageRequest struct {
+	// BlobID is sent as BlobId, also when zero.
+	BlobID int64 `json:"BlobId"`
+	// ContactID is sent as ContactId, also when zero.
+	ContactID int64 `json:"ContactId"`
+}
+
 // ChangeContactImage calls POST v1/Agents/BLOB/ChangeContactImage.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/BLOB_Agent/v1BLOBAgent_ChangeContactImage.html
-func (s BLOBAgent) ChangeContactImage(ctx context.Context, blobID int64, contactID int64) error {
-	in := struct {
-		BlobID    int64 `json:"BlobId"`
-		ContactID int64 `json:"ContactId"`
-	}{blobID, contactID}
-	return exec(ctx, s.c, "POST", "v1/Agents/BLOB/ChangeContactImage", in, false)
+func (s BLOBAgent) ChangeContactImage(ctx context.Context, req BLOBChangeContactImageRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/BLOB/ChangeContactImage", req, false)
+}
+
+// BLOBChangePersonImageRequest holds the parameters of BLOBAgent.ChangePersonImage, sent as one JSON object (the body BLOB_ChangePersonImageRequest).
+type BLOBChangePersonImageRequest struct {
+	// BlobID is sent as BlobId, also when zero.
+	BlobID int64 `json:"BlobId"`
+	// PersonID is sent as PersonId, also when zero.
+	PersonID int64 `json:"PersonId"`
 }
 
 // ChangePersonImage calls POST v1/Agents/BLOB/ChangePersonImage.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/BLOB_Agent/v1BLOBAgent_ChangePersonImage.html
-func (s BLOBAgent) ChangePersonImage(ctx context.Context, blobID int64, personID int64) error {
-	in := struct {
-		BlobID   int64 `json:"BlobId"`
-		PersonID int64 `json:"PersonId"`
-	}{blobID, personID}
-	return exec(ctx, s.c, "POST", "v1/Agents/BLOB/ChangePersonImage", in, false)
+func (s BLOBAgent) ChangePersonImage(ctx context.Context, req BLOBChangePersonImageRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/BLOB/ChangePersonImage", req, false)
+}
+
+// BLOBChangeProductImageRequest holds the parameters of BLOBAgent.ChangeProductImage, sent as one JSON object (the body BLOB_ChangeProductImageRequest).
+type BLOBChangeProductImageRequest struct {
+	// BlobID is sent as BlobId, also when zero.
+	BlobID int64 `json:"BlobId"`
+	// ProductID is sent as ProductId, also when zero.
+	ProductID int64 `json:"ProductId"`
 }
 
 // ChangeProductImage calls POST v1/Agents/BLOB/ChangeProductImage.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/BLOB_Agent/v1BLOBAgent_ChangeProductImage.html
-func (s BLOBAgent) ChangeProductImage(ctx context.Context, blobID int64, productID int64) error {
-	in := struct {
-		BlobID    int64 `json:"BlobId"`
-		ProductID int64 `json:"ProductId"`
-	}{blobID, productID}
-	return exec(ctx, s.c, "POST", "v1/Agents/BLOB/ChangeProductImage", in, false)
+func (s BLOBAgent) ChangeProductImage(ctx context.Context, req BLOBChangeProductImageRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/BLOB/ChangeProductImage", req, false)
+}
+
+// BLOBChangeProjectImageRequest holds the parameters of BLOBAgent.ChangeProjectImage, sent as one JSON object (the body BLOB_ChangeProjectImageRequest).
+type BLOBChangeProjectImageRequest struct {
+	// BlobID is sent as BlobId, also when zero.
+	BlobID int64 `json:"BlobId"`
+	// ProjectID is sent as ProjectId, also when zero.
+	ProjectID int64 `json:"ProjectId"`
 }
 
 // ChangeProjectImage calls POST v1/Agents/BLOB/ChangeProjectImage.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/BLOB_Agent/v1BLOBAgent_ChangeProjectImage.html
-func (s BLOBAgent) ChangeProjectImage(ctx context.Context, blobID int64, projectID int64) error {
-	in := struct {
-		BlobID    int64 `json:"BlobId"`
-		ProjectID int64 `json:"ProjectId"`
-	}{blobID, projectID}
-	return exec(ctx, s.c, "POST", "v1/Agents/BLOB/ChangeProjectImage", in, false)
+func (s BLOBAgent) ChangeProjectImage(ctx context.Context, req BLOBChangeProjectImageRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/BLOB/ChangeProjectImage", req, false)
 }
 
 // CleanupBatchTask calls POST v1/Agents/BLOB/CleanupBatchTask.
@@ -157,26 +173,26 @@ func (s BLOBAgent) GetBlobStreamReader(ctx context.Context, blobEntityID int64) 
 	return callReader(ctx, s.c, "POST", "v1/Agents/BLOB/GetBlobStream", in, true)
 }
 
+// BLOBGetChatImageWithSizeRequest holds the parameters of BLOBAgent.GetChatImageWithSize, sent as one JSON object (the body BLOB_GetChatImageWithSizeRequest).
+type BLOBGetChatImageWithSizeRequest struct {
+	// ChatTopicID is sent as ChatTopicId, also when zero.
+	ChatTopicID int64 `json:"ChatTopicId"`
+	// Height is sent as Height, also when zero.
+	Height float64 `json:"Height"`
+	// Width is sent as Width, also when zero.
+	Width float64 `json:"Width"`
+}
+
 // GetChatImageWithSize calls POST v1/Agents/BLOB/GetChatImageWithSize; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/BLOB_Agent/v1BLOBAgent_GetChatImageWithSize.html
-func (s BLOBAgent) GetChatImageWithSize(ctx context.Context, chatTopicID int64, height float64, width float64) ([]byte, error) {
-	in := struct {
-		ChatTopicID int64   `json:"ChatTopicId"`
-		Height      float64 `json:"Height"`
-		Width       float64 `json:"Width"`
-	}{chatTopicID, height, width}
-	return callBytes(ctx, s.c, "POST", "v1/Agents/BLOB/GetChatImageWithSize", in, true)
+func (s BLOBAgent) GetChatImageWithSize(ctx context.Context, req BLOBGetChatImageWithSizeRequest) ([]byte, error) {
+	return callBytes(ctx, s.c, "POST", "v1/Agents/BLOB/GetChatImageWithSize", req, true)
 }
 
 // GetChatImageWithSizeReader is GetChatImageWithSize with the response body handed over as it arrives; the caller closes it.
-func (s BLOBAgent) GetChatImageWithSizeReader(ctx context.Context, chatTopicID int64, height float64, width float64) (io.ReadCloser, error) {
-	in := struct {
-		ChatTopicID int64   `json:"ChatTopicId"`
-		Height      float64 `json:"Height"`
-		Width       float64 `json:"Width"`
-	}{chatTopicID, height, width}
-	return callReader(ctx, s.c, "POST", "v1/Agents/BLOB/GetChatImageWithSize", in, true)
+func (s BLOBAgent) GetChatImageWithSizeReader(ctx context.Context, req BLOBGetChatImageWithSizeRequest) (io.ReadCloser, error) {
+	return callReader(ctx, s.c, "POST", "v1/Agents/BLOB/GetChatImageWithSize", req, true)
 }
 
 // GetContactImage calls POST v1/Agents/BLOB/GetContactImage; it only reads, so it is retried like a GET.
@@ -197,26 +213,26 @@ func (s BLOBAgent) GetContactImageReader(ctx context.Context, contactID int64) (
 	return callReader(ctx, s.c, "POST", "v1/Agents/BLOB/GetContactImage", in, true)
 }
 
+// BLOBGetContactImageWithSizeRequest holds the parameters of BLOBAgent.GetContactImageWithSize, sent as one JSON object (the body BLOB_GetContactImageWithSizeRequest).
+type BLOBGetContactImageWithSizeRequest struct {
+	// ContactID is sent as ContactId, also when zero.
+	ContactID int64 `json:"ContactId"`
+	// Height is sent as Height, also when zero.
+	Height float64 `json:"Height"`
+	// Width is sent as Width, also when zero.
+	Width float64 `json:"Width"`
+}
+
 // GetContactImageWithSize calls POST v1/Agents/BLOB/GetContactImageWithSize; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/BLOB_Agent/v1BLOBAgent_GetContactImageWithSize.html
-func (s BLOBAgent) GetContactImageWithSize(ctx context.Context, contactID int64, height float64, width float64) ([]byte, error) {
-	in := struct {
-		ContactID int64   `json:"ContactId"`
-		Height    float64 `json:"Height"`
-		Width     float64 `json:"Width"`
-	}{contactID, height, width}
-	return callBytes(ctx, s.c, "POST", "v1/Agents/BLOB/GetContactImageWithSize", in, true)
+func (s BLOBAgent) GetContactImageWithSize(ctx context.Context, req BLOBGetContactImageWithSizeRequest) ([]byte, error) {
+	return callBytes(ctx, s.c, "POST", "v1/Agents/BLOB/GetContactImageWithSize", req, true)
 }
 
 // GetContactImageWithSizeReader is GetContactImageWithSize with the response body handed over as it arrives; the caller closes it.
-func (s BLOBAgent) GetContactImageWithSizeReader(ctx context.Context, contactID int64, height float64, width float64) (io.ReadCloser, error) {
-	in := struct {
-		ContactID int64   `json:"ContactId"`
-		Height    float64 `json:"Height"`
-		Width     float64 `json:"Width"`
-	}{contactID, height, width}
-	return callReader(ctx, s.c, "POST", "v1/Agents/BLOB/GetContactImageWithSize", in, true)
+func (s BLOBAgent) GetContactImageWithSizeReader(ctx context.Context, req BLOBGetContactImageWithSizeRequest) (io.ReadCloser, error) {
+	return callReader(ctx, s.c, "POST", "v1/Agents/BLOB/GetContactImageWithSize", req, true)
 }
 
 // GetOutputFromBatch calls POST v1/Agents/BLOB/GetOutputFromBatch; it only reads, so it is retried like a GET.
@@ -255,26 +271,26 @@ func (s BLOBAgent) GetPersonImageReader(ctx context.Context, personID int64) (io
 	return callReader(ctx, s.c, "POST", "v1/Agents/BLOB/GetPersonImage", in, true)
 }
 
+// BLOBGetPersonImageWithSizeRequest holds the parameters of BLOBAgent.GetPersonImageWithSize, sent as one JSON object (the body BLOB_GetPersonImageWithSizeRequest).
+type BLOBGetPersonImageWithSizeRequest struct {
+	// Height is sent as Height, also when zero.
+	Height float64 `json:"Height"`
+	// PersonID is sent as PersonId, also when zero.
+	PersonID int64 `json:"PersonId"`
+	// Width is sent as Width, also when zero.
+	Width float64 `json:"Width"`
+}
+
 // GetPersonImageWithSize calls POST v1/Agents/BLOB/GetPersonImageWithSize; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/BLOB_Agent/v1BLOBAgent_GetPersonImageWithSize.html
-func (s BLOBAgent) GetPersonImageWithSize(ctx context.Context, height float64, personID int64, width float64) ([]byte, error) {
-	in := struct {
-		Height   float64 `json:"Height"`
-		PersonID int64   `json:"PersonId"`
-		Width    float64 `json:"Width"`
-	}{height, personID, width}
-	return callBytes(ctx, s.c, "POST", "v1/Agents/BLOB/GetPersonImageWithSize", in, true)
+func (s BLOBAgent) GetPersonImageWithSize(ctx context.Context, req BLOBGetPersonImageWithSizeRequest) ([]byte, error) {
+	return callBytes(ctx, s.c, "POST", "v1/Agents/BLOB/GetPersonImageWithSize", req, true)
 }
 
 // GetPersonImageWithSizeReader is GetPersonImageWithSize with the response body handed over as it arrives; the caller closes it.
-func (s BLOBAgent) GetPersonImageWithSizeReader(ctx context.Context, height float64, personID int64, width float64) (io.ReadCloser, error) {
-	in := struct {
-		Height   float64 `json:"Height"`
-		PersonID int64   `json:"PersonId"`
-		Width    float64 `json:"Width"`
-	}{height, personID, width}
-	return callReader(ctx, s.c, "POST", "v1/Agents/BLOB/GetPersonImageWithSize", in, true)
+func (s BLOBAgent) GetPersonImageWithSizeReader(ctx context.Context, req BLOBGetPersonImageWithSizeRequest) (io.ReadCloser, error) {
+	return callReader(ctx, s.c, "POST", "v1/Agents/BLOB/GetPersonImageWithSize", req, true)
 }
 
 // GetProductImage calls POST v1/Agents/BLOB/GetProductImage; it only reads, so it is retried like a GET.
@@ -331,26 +347,26 @@ func (s BLOBAgent) GetProjectImageReader(ctx context.Context, projectID int64) (
 	return callReader(ctx, s.c, "POST", "v1/Agents/BLOB/GetProjectImage", in, true)
 }
 
+// BLOBGetProjectImageWithSizeRequest holds the parameters of BLOBAgent.GetProjectImageWithSize, sent as one JSON object (the body BLOB_GetProjectImageWithSizeRequest).
+type BLOBGetProjectImageWithSizeRequest struct {
+	// Height is sent as Height, also when zero.
+	Height float64 `json:"Height"`
+	// ProjectID is sent as ProjectId, also when zero.
+	ProjectID int64 `json:"ProjectId"`
+	// Width is sent as Width, also when zero.
+	Width float64 `json:"Width"`
+}
+
 // GetProjectImageWithSize calls POST v1/Agents/BLOB/GetProjectImageWithSize; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/BLOB_Agent/v1BLOBAgent_GetProjectImageWithSize.html
-func (s BLOBAgent) GetProjectImageWithSize(ctx context.Context, height float64, projectID int64, width float64) ([]byte, error) {
-	in := struct {
-		Height    float64 `json:"Height"`
-		ProjectID int64   `json:"ProjectId"`
-		Width     float64 `json:"Width"`
-	}{height, projectID, width}
-	return callBytes(ctx, s.c, "POST", "v1/Agents/BLOB/GetProjectImageWithSize", in, true)
+func (s BLOBAgent) GetProjectImageWithSize(ctx context.Context, req BLOBGetProjectImageWithSizeRequest) ([]byte, error) {
+	return callBytes(ctx, s.c, "POST", "v1/Agents/BLOB/GetProjectImageWithSize", req, true)
 }
 
 // GetProjectImageWithSizeReader is GetProjectImageWithSize with the response body handed over as it arrives; the caller closes it.
-func (s BLOBAgent) GetProjectImageWithSizeReader(ctx context.Context, height float64, projectID int64, width float64) (io.ReadCloser, error) {
-	in := struct {
-		Height    float64 `json:"Height"`
-		ProjectID int64   `json:"ProjectId"`
-		Width     float64 `json:"Width"`
-	}{height, projectID, width}
-	return callReader(ctx, s.c, "POST", "v1/Agents/BLOB/GetProjectImageWithSize", in, true)
+func (s BLOBAgent) GetProjectImageWithSizeReader(ctx context.Context, req BLOBGetProjectImageWithSizeRequest) (io.ReadCloser, error) {
+	return callReader(ctx, s.c, "POST", "v1/Agents/BLOB/GetProjectImageWithSize", req, true)
 }
 
 // GetQuoteLineImage calls POST v1/Agents/BLOB/GetQuoteLineImage; it only reads, so it is retried like a GET.
@@ -378,91 +394,124 @@ func (s BLOBAgent) SaveBlobEntity(ctx context.Context, blobEntity *BlobEntity) (
 	return call[*BlobEntity](ctx, s.c, "POST", "v1/Agents/BLOB/SaveBlobEntity", blobEntity, false)
 }
 
+// BLOBSaveImageStreamRequest holds the parameters of BLOBAgent.SaveImageStream, sent as one JSON object (the body BLOB_SaveImageStreamRequest).
+type BLOBSaveImageStreamRequest struct {
+	// Description is sent as Description, also when zero.
+	Description string `json:"Description"`
+	// Image is sent as Image, base64-encoded; left out when empty.
+	Image []byte `json:"Image,omitempty"`
+	// Type is sent as Type; left out when empty.
+	Type BlobLinkType `json:"Type,omitempty"`
+}
+
 // SaveImageStream calls POST v1/Agents/BLOB/SaveImageStream.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/BLOB_Agent/v1BLOBAgent_SaveImageStream.html
-func (s BLOBAgent) SaveImageStream(ctx context.Context, description string, image []byte, typeArg BlobLinkType) (float64, error) {
-	in := struct {
-		Description string       `json:"Description"`
-		Image       []byte       `json:"Image,omitempty"`
-		Type        BlobLinkType `json:"Type,omitempty"`
-	}{description, image, typeArg}
-	return call[float64](ctx, s.c, "POST", "v1/Agents/BLOB/SaveImageStream", in, false)
+func (s BLOBAgent) SaveImageStream(ctx context.Context, req BLOBSaveImageStreamRequest) (float64, error) {
+	return call[float64](ctx, s.c, "POST", "v1/Agents/BLOB/SaveImageStream", req, false)
+}
+
+// BLOBSaveProjectImageRequest holds the parameters of BLOBAgent.SaveProjectImage, sent as one JSON object (the body BLOB_SaveProjectImageRequest).
+type BLOBSaveProjectImageRequest struct {
+	// Description is sent as Description, also when zero.
+	Description string `json:"Description"`
+	// Image is sent as Image, base64-encoded; left out when empty.
+	Image []byte `json:"Image,omitempty"`
 }
 
 // SaveProjectImage calls POST v1/Agents/BLOB/SaveProjectImage.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/BLOB_Agent/v1BLOBAgent_SaveProjectImage.html
-func (s BLOBAgent) SaveProjectImage(ctx context.Context, description string, image []byte) error {
-	in := struct {
-		Description string `json:"Description"`
-		Image       []byte `json:"Image,omitempty"`
-	}{description, image}
-	return exec(ctx, s.c, "POST", "v1/Agents/BLOB/SaveProjectImage", in, false)
+func (s BLOBAgent) SaveProjectImage(ctx context.Context, req BLOBSaveProjectImageRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/BLOB/SaveProjectImage", req, false)
+}
+
+// BLOBSetBlobStreamRequest holds the parameters of BLOBAgent.SetBlobStream, sent as one JSON object (the body BLOB_SetBlobStreamRequest).
+type BLOBSetBlobStreamRequest struct {
+	// BlobEntityID is sent as BlobEntityId, also when zero.
+	BlobEntityID int64 `json:"BlobEntityId"`
+	// Stream is sent as Stream, base64-encoded; left out when empty.
+	Stream []byte `json:"Stream,omitempty"`
 }
 
 // SetBlobStream calls POST v1/Agents/BLOB/SetBlobStream.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/BLOB_Agent/v1BLOBAgent_SetBlobStream.html
-func (s BLOBAgent) SetBlobStream(ctx context.Context, blobEntityID int64, stream []byte) error {
-	in := struct {
-		BlobEntityID int64  `json:"BlobEntityId"`
-		Stream       []byte `json:"Stream,omitempty"`
-	}{blobEntityID, stream}
-	return exec(ctx, s.c, "POST", "v1/Agents/BLOB/SetBlobStream", in, false)
+func (s BLOBAgent) SetBlobStream(ctx context.Context, req BLOBSetBlobStreamRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/BLOB/SetBlobStream", req, false)
+}
+
+// BLOBSetContactImageRequest holds the parameters of BLOBAgent.SetContactImage, sent as one JSON object (the body BLOB_SetContactImageRequest).
+type BLOBSetContactImageRequest struct {
+	// ContactID is sent as ContactId, also when zero.
+	ContactID int64 `json:"ContactId"`
+	// Image is sent as Image, base64-encoded; left out when empty.
+	Image []byte `json:"Image,omitempty"`
 }
 
 // SetContactImage calls POST v1/Agents/BLOB/SetContactImage.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/BLOB_Agent/v1BLOBAgent_SetContactImage.html
-func (s BLOBAgent) SetContactImage(ctx context.Context, contactID int64, image []byte) error {
-	in := struct {
-		ContactID int64  `json:"ContactId"`
-		Image     []byte `json:"Image,omitempty"`
-	}{contactID, image}
-	return exec(ctx, s.c, "POST", "v1/Agents/BLOB/SetContactImage", in, false)
+func (s BLOBAgent) SetContactImage(ctx context.Context, req BLOBSetContactImageRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/BLOB/SetContactImage", req, false)
+}
+
+// BLOBSetPersonImageRequest holds the parameters of BLOBAgent.SetPersonImage, sent as one JSON object (the body BLOB_SetPersonImageRequest).
+type BLOBSetPersonImageRequest struct {
+	// Image is sent as Image, base64-encoded; left out when empty.
+	Image []byte `json:"Image,omitempty"`
+	// PersonID is sent as PersonId, also when zero.
+	PersonID int64 `json:"PersonId"`
 }
 
 // SetPersonImage calls POST v1/Agents/BLOB/SetPersonImage.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/BLOB_Agent/v1BLOBAgent_SetPersonImage.html
-func (s BLOBAgent) SetPersonImage(ctx context.Context, image []byte, personID int64) error {
-	in := struct {
-		Image    []byte `json:"Image,omitempty"`
-		PersonID int64  `json:"PersonId"`
-	}{image, personID}
-	return exec(ctx, s.c, "POST", "v1/Agents/BLOB/SetPersonImage", in, false)
+func (s BLOBAgent) SetPersonImage(ctx context.Context, req BLOBSetPersonImageRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/BLOB/SetPersonImage", req, false)
+}
+
+// BLOBSetProductImageRequest holds the parameters of BLOBAgent.SetProductImage, sent as one JSON object (the body BLOB_SetProductImageRequest).
+type BLOBSetProductImageRequest struct {
+	// Image is sent as Image, base64-encoded; left out when empty.
+	Image []byte `json:"Image,omitempty"`
+	// ProductID is sent as ProductId, also when zero.
+	ProductID int64 `json:"ProductId"`
 }
 
 // SetProductImage calls POST v1/Agents/BLOB/SetProductImage.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/BLOB_Agent/v1BLOBAgent_SetProductImage.html
-func (s BLOBAgent) SetProductImage(ctx context.Context, image []byte, productID int64) error {
-	in := struct {
-		Image     []byte `json:"Image,omitempty"`
-		ProductID int64  `json:"ProductId"`
-	}{image, productID}
-	return exec(ctx, s.c, "POST", "v1/Agents/BLOB/SetProductImage", in, false)
+func (s BLOBAgent) SetProductImage(ctx context.Context, req BLOBSetProductImageRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/BLOB/SetProductImage", req, false)
+}
+
+// BLOBSetProductThumbnailRequest holds the parameters of BLOBAgent.SetProductThumbnail, sent as one JSON object (the body BLOB_SetProductThumbnailRequest).
+type BLOBSetProductThumbnailRequest struct {
+	// Image is sent as Image, base64-encoded; left out when empty.
+	Image []byte `json:"Image,omitempty"`
+	// ProductID is sent as ProductId, also when zero.
+	ProductID int64 `json:"ProductId"`
 }
 
 // SetProductThumbnail calls POST v1/Agents/BLOB/SetProductThumbnail.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/BLOB_Agent/v1BLOBAgent_SetProductThumbnail.html
-func (s BLOBAgent) SetProductThumbnail(ctx context.Context, image []byte, productID int64) error {
-	in := struct {
-		Image     []byte `json:"Image,omitempty"`
-		ProductID int64  `json:"ProductId"`
-	}{image, productID}
-	return exec(ctx, s.c, "POST", "v1/Agents/BLOB/SetProductThumbnail", in, false)
+func (s BLOBAgent) SetProductThumbnail(ctx context.Context, req BLOBSetProductThumbnailRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/BLOB/SetProductThumbnail", req, false)
+}
+
+// BLOBSetProjectImageRequest holds the parameters of BLOBAgent.SetProjectImage, sent as one JSON object (the body BLOB_SetProjectImageRequest).
+type BLOBSetProjectImageRequest struct {
+	// Image is sent as Image, base64-encoded; left out when empty.
+	Image []byte `json:"Image,omitempty"`
+	// ProjectID is sent as ProjectId, also when zero.
+	ProjectID int64 `json:"ProjectId"`
 }
 
 // SetProjectImage calls POST v1/Agents/BLOB/SetProjectImage.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/BLOB_Agent/v1BLOBAgent_SetProjectImage.html
-func (s BLOBAgent) SetProjectImage(ctx context.Context, image []byte, projectID int64) error {
-	in := struct {
-		Image     []byte `json:"Image,omitempty"`
-		ProjectID int64  `json:"ProjectId"`
-	}{image, projectID}
-	return exec(ctx, s.c, "POST", "v1/Agents/BLOB/SetProjectImage", in, false)
+func (s BLOBAgent) SetProjectImage(ctx context.Context, req BLOBSetProjectImageRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/BLOB/SetProjectImage", req, false)
 }

@@ -13,31 +13,44 @@ import (
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/BulkUpdate_Agent/index.html
 type BulkUpdateAgent struct{ c *tenant.Client }
 
+// BulkUpdateExecuteByEntityIDsRequest holds the parameters of BulkUpdateAgent.ExecuteByEntityIDs, sent as one JSON object (the body BulkUpdate_ExecuteByEntityIdsRequest).
+type BulkUpdateExecuteByEntityIDsRequest struct {
+	// Context is sent as Context, also when zero.
+	Context string `json:"Context"`
+	// FieldValueInfos is sent as FieldValueInfos; left out when empty.
+	FieldValueInfos []FieldValueInfo `json:"FieldValueInfos,omitempty"`
+	// IDs is sent as Ids, also when zero.
+	IDs string `json:"Ids"`
+	// TableName is sent as TableName, also when zero.
+	TableName string `json:"TableName"`
+}
+
 // ExecuteByEntityIDs calls POST v1/Agents/BulkUpdate/ExecuteByEntityIds.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/BulkUpdate_Agent/v1BulkUpdateAgent_ExecuteByEntityIds.html
-func (s BulkUpdateAgent) ExecuteByEntityIDs(ctx context.Context, contextArg string, fieldValueInfos []FieldValueInfo, ids string, tableName string) (int64, error) {
-	in := struct {
-		Context         string           `json:"Context"`
-		FieldValueInfos []FieldValueInfo `json:"FieldValueInfos,omitempty"`
-		IDs             string           `json:"Ids"`
-		TableName       string           `json:"TableName"`
-	}{contextArg, fieldValueInfos, ids, tableName}
-	return call[int64](ctx, s.c, "POST", "v1/Agents/BulkUpdate/ExecuteByEntityIds", in, false)
+func (s BulkUpdateAgent) ExecuteByEntityIDs(ctx context.Context, req BulkUpdateExecuteByEntityIDsRequest) (int64, error) {
+	return call[int64](ctx, s.c, "POST", "v1/Agents/BulkUpdate/ExecuteByEntityIds", req, false)
+}
+
+// BulkUpdateExecuteBySelectionIDRequest holds the parameters of BulkUpdateAgent.ExecuteBySelectionID, sent as one JSON object (the body BulkUpdate_ExecuteBySelectionIdRequest).
+type BulkUpdateExecuteBySelectionIDRequest struct {
+	// Context is sent as Context, also when zero.
+	Context string `json:"Context"`
+	// FieldValueInfos is sent as FieldValueInfos; left out when empty.
+	FieldValueInfos []FieldValueInfo `json:"FieldValueInfos,omitempty"`
+	// IsShadow is sent as IsShadow, also when zero.
+	IsShadow bool `json:"IsShadow"`
+	// SelectionID is sent as SelectionId, also when zero.
+	SelectionID int64 `json:"SelectionId"`
+	// TableName is sent as TableName, also when zero.
+	TableName string `json:"TableName"`
 }
 
 // ExecuteBySelectionID calls POST v1/Agents/BulkUpdate/ExecuteBySelectionId.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/BulkUpdate_Agent/v1BulkUpdateAgent_ExecuteBySelectionId.html
-func (s BulkUpdateAgent) ExecuteBySelectionID(ctx context.Context, contextArg string, fieldValueInfos []FieldValueInfo, isShadow bool, selectionID int64, tableName string) (int64, error) {
-	in := struct {
-		Context         string           `json:"Context"`
-		FieldValueInfos []FieldValueInfo `json:"FieldValueInfos,omitempty"`
-		IsShadow        bool             `json:"IsShadow"`
-		SelectionID     int64            `json:"SelectionId"`
-		TableName       string           `json:"TableName"`
-	}{contextArg, fieldValueInfos, isShadow, selectionID, tableName}
-	return call[int64](ctx, s.c, "POST", "v1/Agents/BulkUpdate/ExecuteBySelectionId", in, false)
+func (s BulkUpdateAgent) ExecuteBySelectionID(ctx context.Context, req BulkUpdateExecuteBySelectionIDRequest) (int64, error) {
+	return call[int64](ctx, s.c, "POST", "v1/Agents/BulkUpdate/ExecuteBySelectionId", req, false)
 }
 
 // GetAvailableFields calls POST v1/Agents/BulkUpdate/GetAvailableFields; it only reads, so it is retried like a GET.
@@ -50,15 +63,19 @@ func (s BulkUpdateAgent) GetAvailableFields(ctx context.Context, tablename strin
 	return call[[]FieldValueInfo](ctx, s.c, "POST", "v1/Agents/BulkUpdate/GetAvailableFields", in, true)
 }
 
+// BulkUpdateGetJobResultAsJSONFromBinaryObjectIDRequest holds the parameters of BulkUpdateAgent.GetJobResultAsJSONFromBinaryObjectID, sent as one JSON object (the body BulkUpdate_GetJobResultAsJsonFromBinaryObjectIdRequest).
+type BulkUpdateGetJobResultAsJSONFromBinaryObjectIDRequest struct {
+	// BinaryObjectID is sent as BinaryObjectId, also when zero.
+	BinaryObjectID int64 `json:"BinaryObjectId"`
+	// TableName is sent as TableName, also when zero.
+	TableName string `json:"TableName"`
+}
+
 // GetJobResultAsJSONFromBinaryObjectID calls POST v1/Agents/BulkUpdate/GetJobResultAsJsonFromBinaryObjectId; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/BulkUpdate_Agent/v1BulkUpdateAgent_GetJobResultAsJsonFromBinaryObjectId.html
-func (s BulkUpdateAgent) GetJobResultAsJSONFromBinaryObjectID(ctx context.Context, binaryObjectID int64, tableName string) (string, error) {
-	in := struct {
-		BinaryObjectID int64  `json:"BinaryObjectId"`
-		TableName      string `json:"TableName"`
-	}{binaryObjectID, tableName}
-	return call[string](ctx, s.c, "POST", "v1/Agents/BulkUpdate/GetJobResultAsJsonFromBinaryObjectId", in, true)
+func (s BulkUpdateAgent) GetJobResultAsJSONFromBinaryObjectID(ctx context.Context, req BulkUpdateGetJobResultAsJSONFromBinaryObjectIDRequest) (string, error) {
+	return call[string](ctx, s.c, "POST", "v1/Agents/BulkUpdate/GetJobResultAsJsonFromBinaryObjectId", req, true)
 }
 
 // GetJobResultsFromStorageAsJSON calls POST v1/Agents/BulkUpdate/GetJobResultsFromStorageAsJson; it only reads, so it is retried like a GET.
@@ -68,35 +85,47 @@ func (s BulkUpdateAgent) GetJobResultsFromStorageAsJSON(ctx context.Context) ([]
 	return call[[]string](ctx, s.c, "POST", "v1/Agents/BulkUpdate/GetJobResultsFromStorageAsJson", nil, true)
 }
 
+// BulkUpdateGetStoredFieldsRequest holds the parameters of BulkUpdateAgent.GetStoredFields, sent as one JSON object (the body BulkUpdate_GetStoredFieldsRequest).
+type BulkUpdateGetStoredFieldsRequest struct {
+	// Context is sent as Context, also when zero.
+	Context string `json:"Context"`
+	// Tablename is sent as Tablename, also when zero.
+	Tablename string `json:"Tablename"`
+}
+
 // GetStoredFields calls POST v1/Agents/BulkUpdate/GetStoredFields; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/BulkUpdate_Agent/v1BulkUpdateAgent_GetStoredFields.html
-func (s BulkUpdateAgent) GetStoredFields(ctx context.Context, contextArg string, tablename string) ([]FieldValueInfo, error) {
-	in := struct {
-		Context   string `json:"Context"`
-		Tablename string `json:"Tablename"`
-	}{contextArg, tablename}
-	return call[[]FieldValueInfo](ctx, s.c, "POST", "v1/Agents/BulkUpdate/GetStoredFields", in, true)
+func (s BulkUpdateAgent) GetStoredFields(ctx context.Context, req BulkUpdateGetStoredFieldsRequest) ([]FieldValueInfo, error) {
+	return call[[]FieldValueInfo](ctx, s.c, "POST", "v1/Agents/BulkUpdate/GetStoredFields", req, true)
+}
+
+// BulkUpdateRemoveStoredFieldsRequest holds the parameters of BulkUpdateAgent.RemoveStoredFields, sent as one JSON object (the body BulkUpdate_RemoveStoredFieldsRequest).
+type BulkUpdateRemoveStoredFieldsRequest struct {
+	// Context is sent as Context, also when zero.
+	Context string `json:"Context"`
+	// TableName is sent as TableName, also when zero.
+	TableName string `json:"TableName"`
 }
 
 // RemoveStoredFields calls POST v1/Agents/BulkUpdate/RemoveStoredFields.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/BulkUpdate_Agent/v1BulkUpdateAgent_RemoveStoredFields.html
-func (s BulkUpdateAgent) RemoveStoredFields(ctx context.Context, contextArg string, tableName string) (bool, error) {
-	in := struct {
-		Context   string `json:"Context"`
-		TableName string `json:"TableName"`
-	}{contextArg, tableName}
-	return call[bool](ctx, s.c, "POST", "v1/Agents/BulkUpdate/RemoveStoredFields", in, false)
+func (s BulkUpdateAgent) RemoveStoredFields(ctx context.Context, req BulkUpdateRemoveStoredFieldsRequest) (bool, error) {
+	return call[bool](ctx, s.c, "POST", "v1/Agents/BulkUpdate/RemoveStoredFields", req, false)
+}
+
+// BulkUpdateRemoveStoredFieldsAndGetDefaultFieldsRequest holds the parameters of BulkUpdateAgent.RemoveStoredFieldsAndGetDefaultFields, sent as one JSON object (the body BulkUpdate_RemoveStoredFieldsAndGetDefaultFieldsRequest).
+type BulkUpdateRemoveStoredFieldsAndGetDefaultFieldsRequest struct {
+	// Context is sent as Context, also when zero.
+	Context string `json:"Context"`
+	// TableName is sent as TableName, also when zero.
+	TableName string `json:"TableName"`
 }
 
 // RemoveStoredFieldsAndGetDefaultFields calls POST v1/Agents/BulkUpdate/RemoveStoredFieldsAndGetDefaultFields.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/BulkUpdate_Agent/v1BulkUpdateAgent_RemoveStoredFieldsAndGetDefaultFields.html
-func (s BulkUpdateAgent) RemoveStoredFieldsAndGetDefaultFields(ctx context.Context, contextArg string, tableName string) ([]FieldValueInfo, error) {
-	in := struct {
-		Context   string `json:"Context"`
-		TableName string `json:"TableName"`
-	}{contextArg, tableName}
-	return call[[]FieldValueInfo](ctx, s.c, "POST", "v1/Agents/BulkUpdate/RemoveStoredFieldsAndGetDefaultFields", in, false)
+func (s BulkUpdateAgent) RemoveStoredFieldsAndGetDefaultFields(ctx context.Context, req BulkUpdateRemoveStoredFieldsAndGetDefaultFieldsRequest) ([]FieldValueInfo, error) {
+	return call[[]FieldValueInfo](ctx, s.c, "POST", "v1/Agents/BulkUpdate/RemoveStoredFieldsAndGetDefaultFields", req, false)
 }

@@ -23,26 +23,34 @@ func (s ChatAgent) AcceptChatSessionTransfer(ctx context.Context, chatSessionID 
 	return call[*ChatSessionEntity](ctx, s.c, "POST", "v1/Agents/Chat/AcceptChatSessionTransfer", in, false)
 }
 
+// ChatAddChatMessageRequest holds the parameters of ChatAgent.AddChatMessage, sent as one JSON object (the body Chat_AddChatMessageRequest).
+type ChatAddChatMessageRequest struct {
+	// ChatSessionID is sent as ChatSessionId, also when zero.
+	ChatSessionID int64 `json:"ChatSessionId"`
+	// Message is sent as Message; left out when nil.
+	Message *ChatMessage `json:"Message,omitempty"`
+}
+
 // AddChatMessage calls POST v1/Agents/Chat/AddChatMessage.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Chat_Agent/v1ChatAgent_AddChatMessage.html
-func (s ChatAgent) AddChatMessage(ctx context.Context, chatSessionID int64, message *ChatMessage) (*ChatMessage, error) {
-	in := struct {
-		ChatSessionID int64        `json:"ChatSessionId"`
-		Message       *ChatMessage `json:"Message,omitempty"`
-	}{chatSessionID, message}
-	return call[*ChatMessage](ctx, s.c, "POST", "v1/Agents/Chat/AddChatMessage", in, false)
+func (s ChatAgent) AddChatMessage(ctx context.Context, req ChatAddChatMessageRequest) (*ChatMessage, error) {
+	return call[*ChatMessage](ctx, s.c, "POST", "v1/Agents/Chat/AddChatMessage", req, false)
+}
+
+// ChatAddChatTopicUserAgentRequest holds the parameters of ChatAgent.AddChatTopicUserAgent, sent as one JSON object (the body Chat_AddChatTopicUserAgentRequest).
+type ChatAddChatTopicUserAgentRequest struct {
+	// ChatTopicID is sent as ChatTopicId, also when zero.
+	ChatTopicID int64 `json:"ChatTopicId"`
+	// Useragent is sent as Useragent; left out when nil.
+	Useragent *ChatTopicAgent `json:"Useragent,omitempty"`
 }
 
 // AddChatTopicUserAgent calls POST v1/Agents/Chat/AddChatTopicUserAgent.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Chat_Agent/v1ChatAgent_AddChatTopicUserAgent.html
-func (s ChatAgent) AddChatTopicUserAgent(ctx context.Context, chatTopicID int64, useragent *ChatTopicAgent) (*ChatTopicAgent, error) {
-	in := struct {
-		ChatTopicID int64           `json:"ChatTopicId"`
-		Useragent   *ChatTopicAgent `json:"Useragent,omitempty"`
-	}{chatTopicID, useragent}
-	return call[*ChatTopicAgent](ctx, s.c, "POST", "v1/Agents/Chat/AddChatTopicUserAgent", in, false)
+func (s ChatAgent) AddChatTopicUserAgent(ctx context.Context, req ChatAddChatTopicUserAgentRequest) (*ChatTopicAgent, error) {
+	return call[*ChatTopicAgent](ctx, s.c, "POST", "v1/Agents/Chat/AddChatTopicUserAgent", req, false)
 }
 
 // ChatSessionsForUser calls POST v1/Agents/Chat/ChatSessionsForUser.
@@ -104,26 +112,34 @@ func (s ChatAgent) DeleteChatTopicEntity(ctx context.Context, chatTopicEntityID 
 	return exec(ctx, s.c, "POST", withQuery("v1/Agents/Chat/DeleteChatTopicEntity", "ChatTopicEntityId", chatTopicEntityID), nil, false)
 }
 
+// ChatDeleteChatTopicUserAgentRequest holds the parameters of ChatAgent.DeleteChatTopicUserAgent, sent as one JSON object (the body Chat_DeleteChatTopicUserAgentRequest).
+type ChatDeleteChatTopicUserAgentRequest struct {
+	// ChatTopicID is sent as ChatTopicId, also when zero.
+	ChatTopicID int64 `json:"ChatTopicId"`
+	// Username is sent as Username, also when zero.
+	Username string `json:"Username"`
+}
+
 // DeleteChatTopicUserAgent calls POST v1/Agents/Chat/DeleteChatTopicUserAgent.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Chat_Agent/v1ChatAgent_DeleteChatTopicUserAgent.html
-func (s ChatAgent) DeleteChatTopicUserAgent(ctx context.Context, chatTopicID int64, username string) error {
-	in := struct {
-		ChatTopicID int64  `json:"ChatTopicId"`
-		Username    string `json:"Username"`
-	}{chatTopicID, username}
-	return exec(ctx, s.c, "POST", "v1/Agents/Chat/DeleteChatTopicUserAgent", in, false)
+func (s ChatAgent) DeleteChatTopicUserAgent(ctx context.Context, req ChatDeleteChatTopicUserAgentRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/Chat/DeleteChatTopicUserAgent", req, false)
+}
+
+// ChatGetChatMessagesRequest holds the parameters of ChatAgent.GetChatMessages, sent as one JSON object (the body Chat_GetChatMessagesRequest).
+type ChatGetChatMessagesRequest struct {
+	// After is sent as After, also when zero.
+	After float64 `json:"After"`
+	// ChatSessionID is sent as ChatSessionId, also when zero.
+	ChatSessionID int64 `json:"ChatSessionId"`
 }
 
 // GetChatMessages calls POST v1/Agents/Chat/GetChatMessages; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Chat_Agent/v1ChatAgent_GetChatMessages.html
-func (s ChatAgent) GetChatMessages(ctx context.Context, after float64, chatSessionID int64) ([]ChatMessage, error) {
-	in := struct {
-		After         float64 `json:"After"`
-		ChatSessionID int64   `json:"ChatSessionId"`
-	}{after, chatSessionID}
-	return call[[]ChatMessage](ctx, s.c, "POST", "v1/Agents/Chat/GetChatMessages", in, true)
+func (s ChatAgent) GetChatMessages(ctx context.Context, req ChatGetChatMessagesRequest) ([]ChatMessage, error) {
+	return call[[]ChatMessage](ctx, s.c, "POST", "v1/Agents/Chat/GetChatMessages", req, true)
 }
 
 // GetChatPresence calls POST v1/Agents/Chat/GetChatPresence; it only reads, so it is retried like a GET.
@@ -147,15 +163,19 @@ func (s ChatAgent) GetChatTopicEntity(ctx context.Context, chatTopicEntityID int
 	return call[*ChatTopicEntity](ctx, s.c, "POST", withQuery("v1/Agents/Chat/GetChatTopicEntity", "chatTopicEntityId", chatTopicEntityID), nil, true)
 }
 
+// ChatGetChatTopicUserAgentRequest holds the parameters of ChatAgent.GetChatTopicUserAgent, sent as one JSON object (the body Chat_GetChatTopicUserAgentRequest).
+type ChatGetChatTopicUserAgentRequest struct {
+	// ChatTopicID is sent as ChatTopicId, also when zero.
+	ChatTopicID int64 `json:"ChatTopicId"`
+	// Username is sent as Username, also when zero.
+	Username string `json:"Username"`
+}
+
 // GetChatTopicUserAgent calls POST v1/Agents/Chat/GetChatTopicUserAgent; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Chat_Agent/v1ChatAgent_GetChatTopicUserAgent.html
-func (s ChatAgent) GetChatTopicUserAgent(ctx context.Context, chatTopicID int64, username string) (*ChatTopicAgent, error) {
-	in := struct {
-		ChatTopicID int64  `json:"ChatTopicId"`
-		Username    string `json:"Username"`
-	}{chatTopicID, username}
-	return call[*ChatTopicAgent](ctx, s.c, "POST", "v1/Agents/Chat/GetChatTopicUserAgent", in, true)
+func (s ChatAgent) GetChatTopicUserAgent(ctx context.Context, req ChatGetChatTopicUserAgentRequest) (*ChatTopicAgent, error) {
+	return call[*ChatTopicAgent](ctx, s.c, "POST", "v1/Agents/Chat/GetChatTopicUserAgent", req, true)
 }
 
 // GetChatTopicUserAgentList calls POST v1/Agents/Chat/GetChatTopicUserAgentList; it only reads, so it is retried like a GET.
@@ -168,26 +188,34 @@ func (s ChatAgent) GetChatTopicUserAgentList(ctx context.Context, chatTopicID in
 	return call[[]ChatTopicAgent](ctx, s.c, "POST", "v1/Agents/Chat/GetChatTopicUserAgentList", in, true)
 }
 
+// ChatGetChatTranscriptRequest holds the parameters of ChatAgent.GetChatTranscript, sent as one JSON object (the body Chat_GetChatTranscriptRequest).
+type ChatGetChatTranscriptRequest struct {
+	// ChatSessionID is sent as ChatSessionId, also when zero.
+	ChatSessionID int64 `json:"ChatSessionId"`
+	// HTML is sent as Html, also when zero.
+	HTML bool `json:"Html"`
+}
+
 // GetChatTranscript calls POST v1/Agents/Chat/GetChatTranscript; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Chat_Agent/v1ChatAgent_GetChatTranscript.html
-func (s ChatAgent) GetChatTranscript(ctx context.Context, chatSessionID int64, html bool) (string, error) {
-	in := struct {
-		ChatSessionID int64 `json:"ChatSessionId"`
-		HTML          bool  `json:"Html"`
-	}{chatSessionID, html}
-	return call[string](ctx, s.c, "POST", "v1/Agents/Chat/GetChatTranscript", in, true)
+func (s ChatAgent) GetChatTranscript(ctx context.Context, req ChatGetChatTranscriptRequest) (string, error) {
+	return call[string](ctx, s.c, "POST", "v1/Agents/Chat/GetChatTranscript", req, true)
+}
+
+// ChatGetUserAgentListRequest holds the parameters of ChatAgent.GetUserAgentList, sent as one JSON object (the body Chat_GetUserAgentListRequest).
+type ChatGetUserAgentListRequest struct {
+	// Flat is sent as Flat, also when zero.
+	Flat bool `json:"Flat"`
+	// OnlyPresent is sent as OnlyPresent, also when zero.
+	OnlyPresent bool `json:"OnlyPresent"`
 }
 
 // GetUserAgentList calls POST v1/Agents/Chat/GetUserAgentList; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Chat_Agent/v1ChatAgent_GetUserAgentList.html
-func (s ChatAgent) GetUserAgentList(ctx context.Context, flat bool, onlyPresent bool) ([]MDOListItem, error) {
-	in := struct {
-		Flat        bool `json:"Flat"`
-		OnlyPresent bool `json:"OnlyPresent"`
-	}{flat, onlyPresent}
-	return call[[]MDOListItem](ctx, s.c, "POST", "v1/Agents/Chat/GetUserAgentList", in, true)
+func (s ChatAgent) GetUserAgentList(ctx context.Context, req ChatGetUserAgentListRequest) ([]MDOListItem, error) {
+	return call[[]MDOListItem](ctx, s.c, "POST", "v1/Agents/Chat/GetUserAgentList", req, true)
 }
 
 // IsWithinOpeningHours calls POST v1/Agents/Chat/IsWithinOpeningHours; it only reads, so it is retried like a GET.
@@ -261,36 +289,49 @@ func (s ChatAgent) SaveChatTopicEntity(ctx context.Context, chatTopicEntity *Cha
 	return call[*ChatTopicEntity](ctx, s.c, "POST", "v1/Agents/Chat/SaveChatTopicEntity", chatTopicEntity, false)
 }
 
+// ChatTransferChatSessionRequest holds the parameters of ChatAgent.TransferChatSession, sent as one JSON object (the body Chat_TransferChatSessionRequest).
+type ChatTransferChatSessionRequest struct {
+	// ChatSessionID is sent as ChatSessionId, also when zero.
+	ChatSessionID int64 `json:"ChatSessionId"`
+	// ToAssociate is sent as ToAssociate, also when zero.
+	ToAssociate string `json:"ToAssociate"`
+}
+
 // TransferChatSession calls POST v1/Agents/Chat/TransferChatSession.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Chat_Agent/v1ChatAgent_TransferChatSession.html
-func (s ChatAgent) TransferChatSession(ctx context.Context, chatSessionID int64, toAssociate string) (*ChatSessionEntity, error) {
-	in := struct {
-		ChatSessionID int64  `json:"ChatSessionId"`
-		ToAssociate   string `json:"ToAssociate"`
-	}{chatSessionID, toAssociate}
-	return call[*ChatSessionEntity](ctx, s.c, "POST", "v1/Agents/Chat/TransferChatSession", in, false)
+func (s ChatAgent) TransferChatSession(ctx context.Context, req ChatTransferChatSessionRequest) (*ChatSessionEntity, error) {
+	return call[*ChatSessionEntity](ctx, s.c, "POST", "v1/Agents/Chat/TransferChatSession", req, false)
+}
+
+// ChatUpdateChatTopicUserAgentRequest holds the parameters of ChatAgent.UpdateChatTopicUserAgent, sent as one JSON object (the body Chat_UpdateChatTopicUserAgentRequest).
+type ChatUpdateChatTopicUserAgentRequest struct {
+	// ChatTopicID is sent as ChatTopicId, also when zero.
+	ChatTopicID int64 `json:"ChatTopicId"`
+	// Useragent is sent as Useragent; left out when nil.
+	Useragent *ChatTopicAgent `json:"Useragent,omitempty"`
+	// Username is sent as Username, also when zero.
+	Username string `json:"Username"`
 }
 
 // UpdateChatTopicUserAgent calls POST v1/Agents/Chat/UpdateChatTopicUserAgent.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Chat_Agent/v1ChatAgent_UpdateChatTopicUserAgent.html
-func (s ChatAgent) UpdateChatTopicUserAgent(ctx context.Context, chatTopicID int64, useragent *ChatTopicAgent, username string) (*ChatTopicAgent, error) {
-	in := struct {
-		ChatTopicID int64           `json:"ChatTopicId"`
-		Useragent   *ChatTopicAgent `json:"Useragent,omitempty"`
-		Username    string          `json:"Username"`
-	}{chatTopicID, useragent, username}
-	return call[*ChatTopicAgent](ctx, s.c, "POST", "v1/Agents/Chat/UpdateChatTopicUserAgent", in, false)
+func (s ChatAgent) UpdateChatTopicUserAgent(ctx context.Context, req ChatUpdateChatTopicUserAgentRequest) (*ChatTopicAgent, error) {
+	return call[*ChatTopicAgent](ctx, s.c, "POST", "v1/Agents/Chat/UpdateChatTopicUserAgent", req, false)
+}
+
+// ChatUpdateChatTopicUserAgentsRequest holds the parameters of ChatAgent.UpdateChatTopicUserAgents, sent as one JSON object (the body Chat_UpdateChatTopicUserAgentsRequest).
+type ChatUpdateChatTopicUserAgentsRequest struct {
+	// ChatTopicID is sent as ChatTopicId, also when zero.
+	ChatTopicID int64 `json:"ChatTopicId"`
+	// Useragents is sent as Useragents; left out when empty.
+	Useragents []ChatTopicAgent `json:"Useragents,omitempty"`
 }
 
 // UpdateChatTopicUserAgents calls POST v1/Agents/Chat/UpdateChatTopicUserAgents.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Chat_Agent/v1ChatAgent_UpdateChatTopicUserAgents.html
-func (s ChatAgent) UpdateChatTopicUserAgents(ctx context.Context, chatTopicID int64, useragents []ChatTopicAgent) ([]ChatTopicAgent, error) {
-	in := struct {
-		ChatTopicID int64            `json:"ChatTopicId"`
-		Useragents  []ChatTopicAgent `json:"Useragents,omitempty"`
-	}{chatTopicID, useragents}
-	return call[[]ChatTopicAgent](ctx, s.c, "POST", "v1/Agents/Chat/UpdateChatTopicUserAgents", in, false)
+func (s ChatAgent) UpdateChatTopicUserAgents(ctx context.Context, req ChatUpdateChatTopicUserAgentsRequest) ([]ChatTopicAgent, error) {
+	return call[[]ChatTopicAgent](ctx, s.c, "POST", "v1/Agents/Chat/UpdateChatTopicUserAgents", req, false)
 }

@@ -13,16 +13,21 @@ import (
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Configuration_Agent/index.html
 type ConfigurationAgent struct{ c *tenant.Client }
 
+// ConfigurationClearConfigurationCacheRequest holds the parameters of ConfigurationAgent.ClearConfigurationCache, sent as one JSON object (the body Configuration_ClearConfigurationCacheRequest).
+type ConfigurationClearConfigurationCacheRequest struct {
+	// Application is sent as Application, also when zero.
+	Application string `json:"Application"`
+	// ForAllAssociates is sent as ForAllAssociates, also when zero.
+	ForAllAssociates bool `json:"ForAllAssociates"`
+	// Instance is sent as Instance, also when zero.
+	Instance string `json:"Instance"`
+}
+
 // ClearConfigurationCache calls POST v1/Agents/Configuration/ClearConfigurationCache.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Configuration_Agent/v1ConfigurationAgent_ClearConfigurationCache.html
-func (s ConfigurationAgent) ClearConfigurationCache(ctx context.Context, application string, forAllAssociates bool, instance string) error {
-	in := struct {
-		Application      string `json:"Application"`
-		ForAllAssociates bool   `json:"ForAllAssociates"`
-		Instance         string `json:"Instance"`
-	}{application, forAllAssociates, instance}
-	return exec(ctx, s.c, "POST", "v1/Agents/Configuration/ClearConfigurationCache", in, false)
+func (s ConfigurationAgent) ClearConfigurationCache(ctx context.Context, req ConfigurationClearConfigurationCacheRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/Configuration/ClearConfigurationCache", req, false)
 }
 
 // CreateDefaultConfigurableScreenDelta calls POST v1/Agents/Configuration/CreateDefaultConfigurableScreenDelta.
@@ -108,53 +113,74 @@ func (s ConfigurationAgent) GetAllFeatureToggles(ctx context.Context) (map[strin
 	return call[map[string]bool](ctx, s.c, "POST", "v1/Agents/Configuration/GetAllFeatureToggles", nil, true)
 }
 
+// ConfigurationGetAnyConfigurationRequest holds the parameters of ConfigurationAgent.GetAnyConfiguration, sent as one JSON object (the body Configuration_GetAnyConfigurationRequest).
+type ConfigurationGetAnyConfigurationRequest struct {
+	// Application is sent as Application, also when zero.
+	Application string `json:"Application"`
+	// Instance is sent as Instance, also when zero.
+	Instance string `json:"Instance"`
+	// Item is sent as Item, also when zero.
+	Item string `json:"Item"`
+	// Type is sent as Type, also when zero.
+	Type string `json:"Type"`
+}
+
 // GetAnyConfiguration calls POST v1/Agents/Configuration/GetAnyConfiguration; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Configuration_Agent/v1ConfigurationAgent_GetAnyConfiguration.html
-func (s ConfigurationAgent) GetAnyConfiguration(ctx context.Context, application string, instance string, item string, typeArg string) (string, error) {
-	in := struct {
-		Application string `json:"Application"`
-		Instance    string `json:"Instance"`
-		Item        string `json:"Item"`
-		Type        string `json:"Type"`
-	}{application, instance, item, typeArg}
-	return call[string](ctx, s.c, "POST", "v1/Agents/Configuration/GetAnyConfiguration", in, true)
+func (s ConfigurationAgent) GetAnyConfiguration(ctx context.Context, req ConfigurationGetAnyConfigurationRequest) (string, error) {
+	return call[string](ctx, s.c, "POST", "v1/Agents/Configuration/GetAnyConfiguration", req, true)
+}
+
+// ConfigurationGetApplicationConfigurationRequest holds the parameters of ConfigurationAgent.GetApplicationConfiguration, sent as one JSON object (the body Configuration_GetApplicationConfigurationRequest).
+type ConfigurationGetApplicationConfigurationRequest struct {
+	// Application is sent as Application, also when zero.
+	Application string `json:"Application"`
+	// Instance is sent as Instance, also when zero.
+	Instance string `json:"Instance"`
 }
 
 // GetApplicationConfiguration calls POST v1/Agents/Configuration/GetApplicationConfiguration; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Configuration_Agent/v1ConfigurationAgent_GetApplicationConfiguration.html
-func (s ConfigurationAgent) GetApplicationConfiguration(ctx context.Context, application string, instance string) (string, error) {
-	in := struct {
-		Application string `json:"Application"`
-		Instance    string `json:"Instance"`
-	}{application, instance}
-	return call[string](ctx, s.c, "POST", "v1/Agents/Configuration/GetApplicationConfiguration", in, true)
+func (s ConfigurationAgent) GetApplicationConfiguration(ctx context.Context, req ConfigurationGetApplicationConfigurationRequest) (string, error) {
+	return call[string](ctx, s.c, "POST", "v1/Agents/Configuration/GetApplicationConfiguration", req, true)
+}
+
+// ConfigurationGetCRMURLRequest holds the parameters of ConfigurationAgent.GetCRMURL, sent as one JSON object (the body Configuration_GetCRMUrlRequest).
+type ConfigurationGetCRMURLRequest struct {
+	// Currents is sent as Currents, also when zero.
+	Currents string `json:"Currents"`
+	// Frameless is sent as Frameless, also when zero.
+	Frameless bool `json:"Frameless"`
+	// SoProtocol is sent as SoProtocol, also when zero.
+	SoProtocol string `json:"SoProtocol"`
 }
 
 // GetCRMURL calls POST v1/Agents/Configuration/GetCRMUrl; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Configuration_Agent/v1ConfigurationAgent_GetCRMUrl.html
-func (s ConfigurationAgent) GetCRMURL(ctx context.Context, currents string, frameless bool, soProtocol string) (string, error) {
-	in := struct {
-		Currents   string `json:"Currents"`
-		Frameless  bool   `json:"Frameless"`
-		SoProtocol string `json:"SoProtocol"`
-	}{currents, frameless, soProtocol}
-	return call[string](ctx, s.c, "POST", "v1/Agents/Configuration/GetCRMUrl", in, true)
+func (s ConfigurationAgent) GetCRMURL(ctx context.Context, req ConfigurationGetCRMURLRequest) (string, error) {
+	return call[string](ctx, s.c, "POST", "v1/Agents/Configuration/GetCRMUrl", req, true)
+}
+
+// ConfigurationGetCSAuthURLRequest holds the parameters of ConfigurationAgent.GetCSAuthURL, sent as one JSON object (the body Configuration_GetCSAuthUrlRequest).
+type ConfigurationGetCSAuthURLRequest struct {
+	// Action is sent as Action, also when zero.
+	Action string `json:"Action"`
+	// ExtraParameters is sent as ExtraParameters, also when zero.
+	ExtraParameters string `json:"ExtraParameters"`
+	// Language is sent as Language, also when zero.
+	Language string `json:"Language"`
+	// ProgramName is sent as ProgramName, also when zero.
+	ProgramName string `json:"ProgramName"`
 }
 
 // GetCSAuthURL calls POST v1/Agents/Configuration/GetCSAuthUrl; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Configuration_Agent/v1ConfigurationAgent_GetCSAuthUrl.html
-func (s ConfigurationAgent) GetCSAuthURL(ctx context.Context, action string, extraParameters string, language string, programName string) (string, error) {
-	in := struct {
-		Action          string `json:"Action"`
-		ExtraParameters string `json:"ExtraParameters"`
-		Language        string `json:"Language"`
-		ProgramName     string `json:"ProgramName"`
-	}{action, extraParameters, language, programName}
-	return call[string](ctx, s.c, "POST", "v1/Agents/Configuration/GetCSAuthUrl", in, true)
+func (s ConfigurationAgent) GetCSAuthURL(ctx context.Context, req ConfigurationGetCSAuthURLRequest) (string, error) {
+	return call[string](ctx, s.c, "POST", "v1/Agents/Configuration/GetCSAuthUrl", req, true)
 }
 
 // GetCSRegistryValue calls POST v1/Agents/Configuration/GetCSRegistryValue; it only reads, so it is retried like a GET.
@@ -215,17 +241,23 @@ func (s ConfigurationAgent) GetCsCgiURLInternal(ctx context.Context) (string, er
 	return call[string](ctx, s.c, "POST", "v1/Agents/Configuration/GetCsCgiUrlInternal", nil, true)
 }
 
+// ConfigurationGetCsProgramURLRequest holds the parameters of ConfigurationAgent.GetCsProgramURL, sent as one JSON object (the body Configuration_GetCsProgramUrlRequest).
+type ConfigurationGetCsProgramURLRequest struct {
+	// Action is sent as Action, also when zero.
+	Action string `json:"Action"`
+	// ExtraParameters is sent as ExtraParameters, also when zero.
+	ExtraParameters string `json:"ExtraParameters"`
+	// Language is sent as Language, also when zero.
+	Language string `json:"Language"`
+	// ProgramName is sent as ProgramName, also when zero.
+	ProgramName string `json:"ProgramName"`
+}
+
 // GetCsProgramURL calls POST v1/Agents/Configuration/GetCsProgramUrl; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Configuration_Agent/v1ConfigurationAgent_GetCsProgramUrl.html
-func (s ConfigurationAgent) GetCsProgramURL(ctx context.Context, action string, extraParameters string, language string, programName string) (string, error) {
-	in := struct {
-		Action          string `json:"Action"`
-		ExtraParameters string `json:"ExtraParameters"`
-		Language        string `json:"Language"`
-		ProgramName     string `json:"ProgramName"`
-	}{action, extraParameters, language, programName}
-	return call[string](ctx, s.c, "POST", "v1/Agents/Configuration/GetCsProgramUrl", in, true)
+func (s ConfigurationAgent) GetCsProgramURL(ctx context.Context, req ConfigurationGetCsProgramURLRequest) (string, error) {
+	return call[string](ctx, s.c, "POST", "v1/Agents/Configuration/GetCsProgramUrl", req, true)
 }
 
 // GetCustomerURL calls POST v1/Agents/Configuration/GetCustomerUrl; it only reads, so it is retried like a GET.
@@ -259,15 +291,19 @@ func (s ConfigurationAgent) GetEmailNumberOfDays(ctx context.Context) (float64, 
 	return call[float64](ctx, s.c, "POST", "v1/Agents/Configuration/GetEmailNumberOfDays", nil, true)
 }
 
+// ConfigurationGetFilterListRequest holds the parameters of ConfigurationAgent.GetFilterList, sent as one JSON object (the body Configuration_GetFilterListRequest).
+type ConfigurationGetFilterListRequest struct {
+	// Application is sent as Application, also when zero.
+	Application string `json:"Application"`
+	// Instance is sent as Instance, also when zero.
+	Instance string `json:"Instance"`
+}
+
 // GetFilterList calls POST v1/Agents/Configuration/GetFilterList; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Configuration_Agent/v1ConfigurationAgent_GetFilterList.html
-func (s ConfigurationAgent) GetFilterList(ctx context.Context, application string, instance string) (string, error) {
-	in := struct {
-		Application string `json:"Application"`
-		Instance    string `json:"Instance"`
-	}{application, instance}
-	return call[string](ctx, s.c, "POST", "v1/Agents/Configuration/GetFilterList", in, true)
+func (s ConfigurationAgent) GetFilterList(ctx context.Context, req ConfigurationGetFilterListRequest) (string, error) {
+	return call[string](ctx, s.c, "POST", "v1/Agents/Configuration/GetFilterList", req, true)
 }
 
 // GetHelpDispatcherURL calls POST v1/Agents/Configuration/GetHelpDispatcherUrl; it only reads, so it is retried like a GET.
@@ -277,15 +313,19 @@ func (s ConfigurationAgent) GetHelpDispatcherURL(ctx context.Context) (string, e
 	return call[string](ctx, s.c, "POST", "v1/Agents/Configuration/GetHelpDispatcherUrl", nil, true)
 }
 
+// ConfigurationGetLandingPageRequest holds the parameters of ConfigurationAgent.GetLandingPage, sent as one JSON object (the body Configuration_GetLandingPageRequest).
+type ConfigurationGetLandingPageRequest struct {
+	// AssociateID is sent as AssociateId, also when zero.
+	AssociateID int64 `json:"AssociateId"`
+	// TableName is sent as TableName, also when zero.
+	TableName string `json:"TableName"`
+}
+
 // GetLandingPage calls POST v1/Agents/Configuration/GetLandingPage; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Configuration_Agent/v1ConfigurationAgent_GetLandingPage.html
-func (s ConfigurationAgent) GetLandingPage(ctx context.Context, associateID int64, tableName string) (*LandingPageEntity, error) {
-	in := struct {
-		AssociateID int64  `json:"AssociateId"`
-		TableName   string `json:"TableName"`
-	}{associateID, tableName}
-	return call[*LandingPageEntity](ctx, s.c, "POST", "v1/Agents/Configuration/GetLandingPage", in, true)
+func (s ConfigurationAgent) GetLandingPage(ctx context.Context, req ConfigurationGetLandingPageRequest) (*LandingPageEntity, error) {
+	return call[*LandingPageEntity](ctx, s.c, "POST", "v1/Agents/Configuration/GetLandingPage", req, true)
 }
 
 // GetLandingPageEntity calls POST v1/Agents/Configuration/GetLandingPageEntity; it only reads, so it is retried like a GET.
@@ -302,27 +342,36 @@ func (s ConfigurationAgent) GetMyWindowPosSizes(ctx context.Context) ([]WindowPo
 	return call[[]WindowPosSize](ctx, s.c, "POST", "v1/Agents/Configuration/GetMyWindowPosSizes", nil, true)
 }
 
+// ConfigurationGetObjectMappingRequest holds the parameters of ConfigurationAgent.GetObjectMapping, sent as one JSON object (the body Configuration_GetObjectMappingRequest).
+type ConfigurationGetObjectMappingRequest struct {
+	// Application is sent as Application, also when zero.
+	Application string `json:"Application"`
+	// Instance is sent as Instance, also when zero.
+	Instance string `json:"Instance"`
+}
+
 // GetObjectMapping calls POST v1/Agents/Configuration/GetObjectMapping; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Configuration_Agent/v1ConfigurationAgent_GetObjectMapping.html
-func (s ConfigurationAgent) GetObjectMapping(ctx context.Context, application string, instance string) (string, error) {
-	in := struct {
-		Application string `json:"Application"`
-		Instance    string `json:"Instance"`
-	}{application, instance}
-	return call[string](ctx, s.c, "POST", "v1/Agents/Configuration/GetObjectMapping", in, true)
+func (s ConfigurationAgent) GetObjectMapping(ctx context.Context, req ConfigurationGetObjectMappingRequest) (string, error) {
+	return call[string](ctx, s.c, "POST", "v1/Agents/Configuration/GetObjectMapping", req, true)
+}
+
+// ConfigurationGetPageConfigurationRequest holds the parameters of ConfigurationAgent.GetPageConfiguration, sent as one JSON object (the body Configuration_GetPageConfigurationRequest).
+type ConfigurationGetPageConfigurationRequest struct {
+	// Application is sent as Application, also when zero.
+	Application string `json:"Application"`
+	// Instance is sent as Instance, also when zero.
+	Instance string `json:"Instance"`
+	// Page is sent as Page, also when zero.
+	Page string `json:"Page"`
 }
 
 // GetPageConfiguration calls POST v1/Agents/Configuration/GetPageConfiguration; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Configuration_Agent/v1ConfigurationAgent_GetPageConfiguration.html
-func (s ConfigurationAgent) GetPageConfiguration(ctx context.Context, application string, instance string, page string) (string, error) {
-	in := struct {
-		Application string `json:"Application"`
-		Instance    string `json:"Instance"`
-		Page        string `json:"Page"`
-	}{application, instance, page}
-	return call[string](ctx, s.c, "POST", "v1/Agents/Configuration/GetPageConfiguration", in, true)
+func (s ConfigurationAgent) GetPageConfiguration(ctx context.Context, req ConfigurationGetPageConfigurationRequest) (string, error) {
+	return call[string](ctx, s.c, "POST", "v1/Agents/Configuration/GetPageConfiguration", req, true)
 }
 
 // GetRecipeAppliesToMappings calls POST v1/Agents/Configuration/GetRecipeAppliesToMappings; it only reads, so it is retried like a GET.
@@ -332,27 +381,36 @@ func (s ConfigurationAgent) GetRecipeAppliesToMappings(ctx context.Context) (map
 	return call[map[string]string](ctx, s.c, "POST", "v1/Agents/Configuration/GetRecipeAppliesToMappings", nil, true)
 }
 
+// ConfigurationGetRefreshedPageConfigurationRequest holds the parameters of ConfigurationAgent.GetRefreshedPageConfiguration, sent as one JSON object (the body Configuration_GetRefreshedPageConfigurationRequest).
+type ConfigurationGetRefreshedPageConfigurationRequest struct {
+	// Application is sent as Application, also when zero.
+	Application string `json:"Application"`
+	// Instance is sent as Instance, also when zero.
+	Instance string `json:"Instance"`
+	// Page is sent as Page, also when zero.
+	Page string `json:"Page"`
+}
+
 // GetRefreshedPageConfiguration calls POST v1/Agents/Configuration/GetRefreshedPageConfiguration; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Configuration_Agent/v1ConfigurationAgent_GetRefreshedPageConfiguration.html
-func (s ConfigurationAgent) GetRefreshedPageConfiguration(ctx context.Context, application string, instance string, page string) (string, error) {
-	in := struct {
-		Application string `json:"Application"`
-		Instance    string `json:"Instance"`
-		Page        string `json:"Page"`
-	}{application, instance, page}
-	return call[string](ctx, s.c, "POST", "v1/Agents/Configuration/GetRefreshedPageConfiguration", in, true)
+func (s ConfigurationAgent) GetRefreshedPageConfiguration(ctx context.Context, req ConfigurationGetRefreshedPageConfigurationRequest) (string, error) {
+	return call[string](ctx, s.c, "POST", "v1/Agents/Configuration/GetRefreshedPageConfiguration", req, true)
+}
+
+// ConfigurationGetScreenConfigurationDeltaRequest holds the parameters of ConfigurationAgent.GetScreenConfigurationDelta, sent as one JSON object (the body Configuration_GetScreenConfigurationDeltaRequest).
+type ConfigurationGetScreenConfigurationDeltaRequest struct {
+	// DeltaState is sent as DeltaState; left out when empty.
+	DeltaState DeltaState `json:"DeltaState,omitempty"`
+	// DeltaType is sent as DeltaType; left out when empty.
+	DeltaType DeltaType `json:"DeltaType,omitempty"`
 }
 
 // GetScreenConfigurationDelta calls POST v1/Agents/Configuration/GetScreenConfigurationDelta; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Configuration_Agent/v1ConfigurationAgent_GetScreenConfigurationDelta.html
-func (s ConfigurationAgent) GetScreenConfigurationDelta(ctx context.Context, deltaState DeltaState, deltaType DeltaType) (string, error) {
-	in := struct {
-		DeltaState DeltaState `json:"DeltaState,omitempty"`
-		DeltaType  DeltaType  `json:"DeltaType,omitempty"`
-	}{deltaState, deltaType}
-	return call[string](ctx, s.c, "POST", "v1/Agents/Configuration/GetScreenConfigurationDelta", in, true)
+func (s ConfigurationAgent) GetScreenConfigurationDelta(ctx context.Context, req ConfigurationGetScreenConfigurationDeltaRequest) (string, error) {
+	return call[string](ctx, s.c, "POST", "v1/Agents/Configuration/GetScreenConfigurationDelta", req, true)
 }
 
 // GetScreenConfigurationDeltas calls POST v1/Agents/Configuration/GetScreenConfigurationDeltas; it only reads, so it is retried like a GET.
@@ -486,16 +544,21 @@ func (s ConfigurationAgent) SaveLandingPageEntity(ctx context.Context, landingPa
 	return call[*LandingPageEntity](ctx, s.c, "POST", "v1/Agents/Configuration/SaveLandingPageEntity", landingPageEntity, false)
 }
 
+// ConfigurationSaveLandingPageTabsRequest holds the parameters of ConfigurationAgent.SaveLandingPageTabs, sent as one JSON object (the body Configuration_SaveLandingPageTabsRequest).
+type ConfigurationSaveLandingPageTabsRequest struct {
+	// AssociateID is sent as AssociateId, also when zero.
+	AssociateID int64 `json:"AssociateId"`
+	// EntityTableName is sent as EntityTableName, also when zero.
+	EntityTableName string `json:"EntityTableName"`
+	// Tabs is sent as Tabs; left out when empty.
+	Tabs []LandingPageTab `json:"Tabs,omitempty"`
+}
+
 // SaveLandingPageTabs calls POST v1/Agents/Configuration/SaveLandingPageTabs.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Configuration_Agent/v1ConfigurationAgent_SaveLandingPageTabs.html
-func (s ConfigurationAgent) SaveLandingPageTabs(ctx context.Context, associateID int64, entityTableName string, tabs []LandingPageTab) (*LandingPageEntity, error) {
-	in := struct {
-		AssociateID     int64            `json:"AssociateId"`
-		EntityTableName string           `json:"EntityTableName"`
-		Tabs            []LandingPageTab `json:"Tabs,omitempty"`
-	}{associateID, entityTableName, tabs}
-	return call[*LandingPageEntity](ctx, s.c, "POST", "v1/Agents/Configuration/SaveLandingPageTabs", in, false)
+func (s ConfigurationAgent) SaveLandingPageTabs(ctx context.Context, req ConfigurationSaveLandingPageTabsRequest) (*LandingPageEntity, error) {
+	return call[*LandingPageEntity](ctx, s.c, "POST", "v1/Agents/Configuration/SaveLandingPageTabs", req, false)
 }
 
 // SaveSystemEventEntity calls POST v1/Agents/Configuration/SaveSystemEventEntity.
@@ -525,27 +588,38 @@ func (s ConfigurationAgent) SaveWindowPosSizes(ctx context.Context, windowPosSiz
 	return call[[]WindowPosSize](ctx, s.c, "POST", "v1/Agents/Configuration/SaveWindowPosSizes", in, false)
 }
 
+// ConfigurationSetAppliesToKeyRequest holds the parameters of ConfigurationAgent.SetAppliesToKey, sent as one JSON object (the body Configuration_SetAppliesToKeyRequest).
+type ConfigurationSetAppliesToKeyRequest struct {
+	// AppliesToKey is sent as AppliesToKey, also when zero.
+	AppliesToKey string `json:"AppliesToKey"`
+	// RecipeID is sent as RecipeId, also when zero.
+	RecipeID string `json:"RecipeId"`
+}
+
 // SetAppliesToKey calls POST v1/Agents/Configuration/SetAppliesToKey.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Configuration_Agent/v1ConfigurationAgent_SetAppliesToKey.html
-func (s ConfigurationAgent) SetAppliesToKey(ctx context.Context, appliesToKey string, recipeID string) error {
-	in := struct {
-		AppliesToKey string `json:"AppliesToKey"`
-		RecipeID     string `json:"RecipeId"`
-	}{appliesToKey, recipeID}
-	return exec(ctx, s.c, "POST", "v1/Agents/Configuration/SetAppliesToKey", in, false)
+func (s ConfigurationAgent) SetAppliesToKey(ctx context.Context, req ConfigurationSetAppliesToKeyRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/Configuration/SetAppliesToKey", req, false)
+}
+
+// ConfigurationSetLandingPagePinForAssociateRequest holds the parameters of ConfigurationAgent.SetLandingPagePinForAssociate, sent as one JSON object (the body Configuration_SetLandingPagePinForAssociateRequest).
+type ConfigurationSetLandingPagePinForAssociateRequest struct {
+	// AssociateID is sent as AssociateId, also when zero.
+	AssociateID int64 `json:"AssociateId"`
+	// EntityTableName is sent as EntityTableName, also when zero.
+	EntityTableName string `json:"EntityTableName"`
+	// Pin is sent as Pin, also when zero.
+	Pin bool `json:"Pin"`
+	// PinTableName is sent as PinTableName, also when zero.
+	PinTableName string `json:"PinTableName"`
+	// RecordID is sent as RecordId, also when zero.
+	RecordID int64 `json:"RecordId"`
 }
 
 // SetLandingPagePinForAssociate calls POST v1/Agents/Configuration/SetLandingPagePinForAssociate.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Configuration_Agent/v1ConfigurationAgent_SetLandingPagePinForAssociate.html
-func (s ConfigurationAgent) SetLandingPagePinForAssociate(ctx context.Context, associateID int64, entityTableName string, pin bool, pinTableName string, recordID int64) error {
-	in := struct {
-		AssociateID     int64  `json:"AssociateId"`
-		EntityTableName string `json:"EntityTableName"`
-		Pin             bool   `json:"Pin"`
-		PinTableName    string `json:"PinTableName"`
-		RecordID        int64  `json:"RecordId"`
-	}{associateID, entityTableName, pin, pinTableName, recordID}
-	return exec(ctx, s.c, "POST", "v1/Agents/Configuration/SetLandingPagePinForAssociate", in, false)
+func (s ConfigurationAgent) SetLandingPagePinForAssociate(ctx context.Context, req ConfigurationSetLandingPagePinForAssociateRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/Configuration/SetLandingPagePinForAssociate", req, false)
 }

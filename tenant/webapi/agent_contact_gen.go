@@ -13,39 +13,53 @@ import (
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Contact_Agent/index.html
 type ContactAgent struct{ c *tenant.Client }
 
+// ContactAddPersonRequest holds the parameters of ContactAgent.AddPerson, sent as one JSON object (the body Contact_AddPersonRequest).
+type ContactAddPersonRequest struct {
+	// ContactID is sent as ContactId, also when zero.
+	ContactID int64 `json:"ContactId"`
+	// NewPersonEntity is sent as NewPersonEntity; left out when nil.
+	NewPersonEntity *PersonEntity `json:"NewPersonEntity,omitempty"`
+}
+
 // AddPerson calls POST v1/Agents/Contact/AddPerson.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Contact_Agent/v1ContactAgent_AddPerson.html
-func (s ContactAgent) AddPerson(ctx context.Context, contactID int64, newPersonEntity *PersonEntity) (*PersonEntity, error) {
-	in := struct {
-		ContactID       int64         `json:"ContactId"`
-		NewPersonEntity *PersonEntity `json:"NewPersonEntity,omitempty"`
-	}{contactID, newPersonEntity}
-	return call[*PersonEntity](ctx, s.c, "POST", "v1/Agents/Contact/AddPerson", in, false)
+func (s ContactAgent) AddPerson(ctx context.Context, req ContactAddPersonRequest) (*PersonEntity, error) {
+	return call[*PersonEntity](ctx, s.c, "POST", "v1/Agents/Contact/AddPerson", req, false)
+}
+
+// ContactChangeCountryRequest holds the parameters of ContactAgent.ChangeCountry, sent as one JSON object (the body Contact_ChangeCountryRequest).
+type ContactChangeCountryRequest struct {
+	// ContactEntity is sent as ContactEntity; left out when nil.
+	ContactEntity *ContactEntity `json:"ContactEntity,omitempty"`
+	// ToCountryID is sent as ToCountryId, also when zero.
+	ToCountryID int64 `json:"ToCountryId"`
 }
 
 // ChangeCountry calls POST v1/Agents/Contact/ChangeCountry.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Contact_Agent/v1ContactAgent_ChangeCountry.html
-func (s ContactAgent) ChangeCountry(ctx context.Context, contactEntity *ContactEntity, toCountryID int64) (*ContactEntity, error) {
-	in := struct {
-		ContactEntity *ContactEntity `json:"ContactEntity,omitempty"`
-		ToCountryID   int64          `json:"ToCountryId"`
-	}{contactEntity, toCountryID}
-	return call[*ContactEntity](ctx, s.c, "POST", "v1/Agents/Contact/ChangeCountry", in, false)
+func (s ContactAgent) ChangeCountry(ctx context.Context, req ContactChangeCountryRequest) (*ContactEntity, error) {
+	return call[*ContactEntity](ctx, s.c, "POST", "v1/Agents/Contact/ChangeCountry", req, false)
+}
+
+// ContactCopyRequest holds the parameters of ContactAgent.Copy, sent as one JSON object (the body Contact_CopyRequest).
+type ContactCopyRequest struct {
+	// CopyPersons is sent as CopyPersons, also when zero.
+	CopyPersons bool `json:"CopyPersons"`
+	// DestinationContactDepartment is sent as DestinationContactDepartment, also when zero.
+	DestinationContactDepartment string `json:"DestinationContactDepartment"`
+	// DestinationContactName is sent as DestinationContactName, also when zero.
+	DestinationContactName string `json:"DestinationContactName"`
+	// SourceContactID is sent as SourceContactId, also when zero.
+	SourceContactID int64 `json:"SourceContactId"`
 }
 
 // Copy calls POST v1/Agents/Contact/Copy.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Contact_Agent/v1ContactAgent_Copy.html
-func (s ContactAgent) Copy(ctx context.Context, copyPersons bool, destinationContactDepartment string, destinationContactName string, sourceContactID int64) (float64, error) {
-	in := struct {
-		CopyPersons                  bool   `json:"CopyPersons"`
-		DestinationContactDepartment string `json:"DestinationContactDepartment"`
-		DestinationContactName       string `json:"DestinationContactName"`
-		SourceContactID              int64  `json:"SourceContactId"`
-	}{copyPersons, destinationContactDepartment, destinationContactName, sourceContactID}
-	return call[float64](ctx, s.c, "POST", "v1/Agents/Contact/Copy", in, false)
+func (s ContactAgent) Copy(ctx context.Context, req ContactCopyRequest) (float64, error) {
+	return call[float64](ctx, s.c, "POST", "v1/Agents/Contact/Copy", req, false)
 }
 
 // CreateDefaultContactEntity calls POST v1/Agents/Contact/CreateDefaultContactEntity.
@@ -86,15 +100,19 @@ func (s ContactAgent) DeleteExpired(ctx context.Context) error {
 	return exec(ctx, s.c, "POST", "v1/Agents/Contact/DeleteExpired", nil, false)
 }
 
+// ContactEnrichContactEntityRequest holds the parameters of ContactAgent.EnrichContactEntity, sent as one JSON object (the body Contact_EnrichContactEntityRequest).
+type ContactEnrichContactEntityRequest struct {
+	// ContactEntity is sent as ContactEntity; left out when nil.
+	ContactEntity *ContactEntity `json:"ContactEntity,omitempty"`
+	// EnrichID is sent as EnrichId, also when zero.
+	EnrichID string `json:"EnrichId"`
+}
+
 // EnrichContactEntity calls POST v1/Agents/Contact/EnrichContactEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Contact_Agent/v1ContactAgent_EnrichContactEntity.html
-func (s ContactAgent) EnrichContactEntity(ctx context.Context, contactEntity *ContactEntity, enrichID string) (*ContactEntity, error) {
-	in := struct {
-		ContactEntity *ContactEntity `json:"ContactEntity,omitempty"`
-		EnrichID      string         `json:"EnrichId"`
-	}{contactEntity, enrichID}
-	return call[*ContactEntity](ctx, s.c, "POST", "v1/Agents/Contact/EnrichContactEntity", in, false)
+func (s ContactAgent) EnrichContactEntity(ctx context.Context, req ContactEnrichContactEntityRequest) (*ContactEntity, error) {
+	return call[*ContactEntity](ctx, s.c, "POST", "v1/Agents/Contact/EnrichContactEntity", req, false)
 }
 
 // GetAddress calls POST v1/Agents/Contact/GetAddress; it only reads, so it is retried like a GET.
@@ -107,15 +125,19 @@ func (s ContactAgent) GetAddress(ctx context.Context, contactID int64) (*Address
 	return call[*Address](ctx, s.c, "POST", "v1/Agents/Contact/GetAddress", in, true)
 }
 
+// ContactGetAddressByCountryRequest holds the parameters of ContactAgent.GetAddressByCountry, sent as one JSON object (the body Contact_GetAddressByCountryRequest).
+type ContactGetAddressByCountryRequest struct {
+	// ContactID is sent as ContactId, also when zero.
+	ContactID int64 `json:"ContactId"`
+	// CountryID is sent as CountryId, also when zero.
+	CountryID int64 `json:"CountryId"`
+}
+
 // GetAddressByCountry calls POST v1/Agents/Contact/GetAddressByCountry; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Contact_Agent/v1ContactAgent_GetAddressByCountry.html
-func (s ContactAgent) GetAddressByCountry(ctx context.Context, contactID int64, countryID int64) (*Address, error) {
-	in := struct {
-		ContactID int64 `json:"ContactId"`
-		CountryID int64 `json:"CountryId"`
-	}{contactID, countryID}
-	return call[*Address](ctx, s.c, "POST", "v1/Agents/Contact/GetAddressByCountry", in, true)
+func (s ContactAgent) GetAddressByCountry(ctx context.Context, req ContactGetAddressByCountryRequest) (*Address, error) {
+	return call[*Address](ctx, s.c, "POST", "v1/Agents/Contact/GetAddressByCountry", req, true)
 }
 
 // GetContact calls POST v1/Agents/Contact/GetContact; it only reads, so it is retried like a GET.
@@ -139,15 +161,19 @@ func (s ContactAgent) GetContactList(ctx context.Context, ids []int64) ([]Contac
 	return call[[]Contact](ctx, s.c, "POST", "v1/Agents/Contact/GetContactList", ids, true)
 }
 
+// ContactGetContactSummaryRequest holds the parameters of ContactAgent.GetContactSummary, sent as one JSON object (the body Contact_GetContactSummaryRequest).
+type ContactGetContactSummaryRequest struct {
+	// ContactID is sent as ContactId, also when zero.
+	ContactID int64 `json:"ContactId"`
+	// Limit is sent as Limit, also when zero.
+	Limit float64 `json:"Limit"`
+}
+
 // GetContactSummary calls POST v1/Agents/Contact/GetContactSummary; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Contact_Agent/v1ContactAgent_GetContactSummary.html
-func (s ContactAgent) GetContactSummary(ctx context.Context, contactID int64, limit float64) (*ContactSummary, error) {
-	in := struct {
-		ContactID int64   `json:"ContactId"`
-		Limit     float64 `json:"Limit"`
-	}{contactID, limit}
-	return call[*ContactSummary](ctx, s.c, "POST", "v1/Agents/Contact/GetContactSummary", in, true)
+func (s ContactAgent) GetContactSummary(ctx context.Context, req ContactGetContactSummaryRequest) (*ContactSummary, error) {
+	return call[*ContactSummary](ctx, s.c, "POST", "v1/Agents/Contact/GetContactSummary", req, true)
 }
 
 // GetContactWithPersons calls POST v1/Agents/Contact/GetContactWithPersons; it only reads, so it is retried like a GET.
@@ -187,16 +213,21 @@ func (s ContactAgent) GetDuplicates(ctx context.Context, name string) ([]Duplica
 	return call[[]DuplicateEntry](ctx, s.c, "POST", "v1/Agents/Contact/GetDuplicates", in, true)
 }
 
+// ContactGetMyActiveContactsRequest holds the parameters of ContactAgent.GetMyActiveContacts, sent as one JSON object (the body Contact_GetMyActiveContactsRequest).
+type ContactGetMyActiveContactsRequest struct {
+	// ActionType is sent as ActionType; left out when empty.
+	ActionType ContactAction `json:"ActionType,omitempty"`
+	// ActivityStartTime is sent as ActivityStartTime, also when zero.
+	ActivityStartTime Time `json:"ActivityStartTime"`
+	// ContactCategories is sent as ContactCategories; left out when empty.
+	ContactCategories []float64 `json:"ContactCategories,omitempty"`
+}
+
 // GetMyActiveContacts calls POST v1/Agents/Contact/GetMyActiveContacts; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Contact_Agent/v1ContactAgent_GetMyActiveContacts.html
-func (s ContactAgent) GetMyActiveContacts(ctx context.Context, actionType ContactAction, activityStartTime Time, contactCategories []float64) ([]ContactActivity, error) {
-	in := struct {
-		ActionType        ContactAction `json:"ActionType,omitempty"`
-		ActivityStartTime Time          `json:"ActivityStartTime"`
-		ContactCategories []float64     `json:"ContactCategories,omitempty"`
-	}{actionType, activityStartTime, contactCategories}
-	return call[[]ContactActivity](ctx, s.c, "POST", "v1/Agents/Contact/GetMyActiveContacts", in, true)
+func (s ContactAgent) GetMyActiveContacts(ctx context.Context, req ContactGetMyActiveContactsRequest) ([]ContactActivity, error) {
+	return call[[]ContactActivity](ctx, s.c, "POST", "v1/Agents/Contact/GetMyActiveContacts", req, true)
 }
 
 // GetMyBizCard calls POST v1/Agents/Contact/GetMyBizCard; it only reads, so it is retried like a GET.
@@ -230,15 +261,19 @@ func (s ContactAgent) GetMyRecentContacts(ctx context.Context, sourceType Contac
 	return call[[]Contact](ctx, s.c, "POST", "v1/Agents/Contact/GetMyRecentContacts", in, true)
 }
 
+// ContactGetNameDepartmentDuplicatesRequest holds the parameters of ContactAgent.GetNameDepartmentDuplicates, sent as one JSON object (the body Contact_GetNameDepartmentDuplicatesRequest).
+type ContactGetNameDepartmentDuplicatesRequest struct {
+	// Department is sent as Department, also when zero.
+	Department string `json:"Department"`
+	// Name is sent as Name, also when zero.
+	Name string `json:"Name"`
+}
+
 // GetNameDepartmentDuplicates calls POST v1/Agents/Contact/GetNameDepartmentDuplicates; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Contact_Agent/v1ContactAgent_GetNameDepartmentDuplicates.html
-func (s ContactAgent) GetNameDepartmentDuplicates(ctx context.Context, department string, name string) ([]DuplicateEntry, error) {
-	in := struct {
-		Department string `json:"Department"`
-		Name       string `json:"Name"`
-	}{department, name}
-	return call[[]DuplicateEntry](ctx, s.c, "POST", "v1/Agents/Contact/GetNameDepartmentDuplicates", in, true)
+func (s ContactAgent) GetNameDepartmentDuplicates(ctx context.Context, req ContactGetNameDepartmentDuplicatesRequest) ([]DuplicateEntry, error) {
+	return call[[]DuplicateEntry](ctx, s.c, "POST", "v1/Agents/Contact/GetNameDepartmentDuplicates", req, true)
 }
 
 // GetPersons calls POST v1/Agents/Contact/GetPersons; it only reads, so it is retried like a GET.
@@ -281,28 +316,38 @@ func (s ContactAgent) GetQuoteVersionAddresses(ctx context.Context, quoteVersion
 	return call[[]Address](ctx, s.c, "POST", "v1/Agents/Contact/GetQuoteVersionAddresses", in, true)
 }
 
+// ContactIsNumberValidRequest holds the parameters of ContactAgent.IsNumberValid, sent as one JSON object (the body Contact_IsNumberValidRequest).
+type ContactIsNumberValidRequest struct {
+	// ContactID is sent as ContactId, also when zero.
+	ContactID int64 `json:"ContactId"`
+	// Number is sent as Number, also when zero.
+	Number string `json:"Number"`
+}
+
 // IsNumberValid calls POST v1/Agents/Contact/IsNumberValid; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Contact_Agent/v1ContactAgent_IsNumberValid.html
-func (s ContactAgent) IsNumberValid(ctx context.Context, contactID int64, number string) (bool, error) {
-	in := struct {
-		ContactID int64  `json:"ContactId"`
-		Number    string `json:"Number"`
-	}{contactID, number}
-	return call[bool](ctx, s.c, "POST", "v1/Agents/Contact/IsNumberValid", in, true)
+func (s ContactAgent) IsNumberValid(ctx context.Context, req ContactIsNumberValidRequest) (bool, error) {
+	return call[bool](ctx, s.c, "POST", "v1/Agents/Contact/IsNumberValid", req, true)
+}
+
+// ContactMergeRequest holds the parameters of ContactAgent.Merge, sent as one JSON object (the body Contact_MergeRequest).
+type ContactMergeRequest struct {
+	// DestinationContactID is sent as DestinationContactId, also when zero.
+	DestinationContactID int64 `json:"DestinationContactId"`
+	// MergeIdenticalPersons is sent as MergeIdenticalPersons, also when zero.
+	MergeIdenticalPersons bool `json:"MergeIdenticalPersons"`
+	// ReplaceEmptyFieldsOnDestination is sent as ReplaceEmptyFieldsOnDestination, also when zero.
+	ReplaceEmptyFieldsOnDestination bool `json:"ReplaceEmptyFieldsOnDestination"`
+	// SourceContactID is sent as SourceContactId, also when zero.
+	SourceContactID int64 `json:"SourceContactId"`
 }
 
 // Merge calls POST v1/Agents/Contact/Merge.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Contact_Agent/v1ContactAgent_Merge.html
-func (s ContactAgent) Merge(ctx context.Context, destinationContactID int64, mergeIdenticalPersons bool, replaceEmptyFieldsOnDestination bool, sourceContactID int64) error {
-	in := struct {
-		DestinationContactID            int64 `json:"DestinationContactId"`
-		MergeIdenticalPersons           bool  `json:"MergeIdenticalPersons"`
-		ReplaceEmptyFieldsOnDestination bool  `json:"ReplaceEmptyFieldsOnDestination"`
-		SourceContactID                 int64 `json:"SourceContactId"`
-	}{destinationContactID, mergeIdenticalPersons, replaceEmptyFieldsOnDestination, sourceContactID}
-	return exec(ctx, s.c, "POST", "v1/Agents/Contact/Merge", in, false)
+func (s ContactAgent) Merge(ctx context.Context, req ContactMergeRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/Contact/Merge", req, false)
 }
 
 // SaveContactEntity calls POST v1/Agents/Contact/SaveContactEntity.
@@ -312,17 +357,23 @@ func (s ContactAgent) SaveContactEntity(ctx context.Context, contactEntity *Cont
 	return call[*ContactEntity](ctx, s.c, "POST", "v1/Agents/Contact/SaveContactEntity", contactEntity, false)
 }
 
+// ContactSaveQuoteVersionAddressRequest holds the parameters of ContactAgent.SaveQuoteVersionAddress, sent as one JSON object (the body Contact_SaveQuoteVersionAddressRequest).
+type ContactSaveQuoteVersionAddressRequest struct {
+	// Address is sent as Address; left out when nil.
+	Address *Address `json:"Address,omitempty"`
+	// AddressType is sent as AddressType; left out when empty.
+	AddressType AddressType `json:"AddressType,omitempty"`
+	// CountryID is sent as CountryId, also when zero.
+	CountryID int64 `json:"CountryId"`
+	// QuoteVersionID is sent as QuoteVersionId, also when zero.
+	QuoteVersionID int64 `json:"QuoteVersionId"`
+}
+
 // SaveQuoteVersionAddress calls POST v1/Agents/Contact/SaveQuoteVersionAddress.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Contact_Agent/v1ContactAgent_SaveQuoteVersionAddress.html
-func (s ContactAgent) SaveQuoteVersionAddress(ctx context.Context, address *Address, addressType AddressType, countryID int64, quoteVersionID int64) (*Address, error) {
-	in := struct {
-		Address        *Address    `json:"Address,omitempty"`
-		AddressType    AddressType `json:"AddressType,omitempty"`
-		CountryID      int64       `json:"CountryId"`
-		QuoteVersionID int64       `json:"QuoteVersionId"`
-	}{address, addressType, countryID, quoteVersionID}
-	return call[*Address](ctx, s.c, "POST", "v1/Agents/Contact/SaveQuoteVersionAddress", in, false)
+func (s ContactAgent) SaveQuoteVersionAddress(ctx context.Context, req ContactSaveQuoteVersionAddressRequest) (*Address, error) {
+	return call[*Address](ctx, s.c, "POST", "v1/Agents/Contact/SaveQuoteVersionAddress", req, false)
 }
 
 // SetDuplicateRulesStatus calls POST v1/Agents/Contact/SetDuplicateRulesStatus.
@@ -345,16 +396,21 @@ func (s ContactAgent) Undelete(ctx context.Context, id int64) error {
 	return exec(ctx, s.c, "POST", "v1/Agents/Contact/Undelete", in, false)
 }
 
+// ContactUpdateInterestsRequest holds the parameters of ContactAgent.UpdateInterests, sent as one JSON object (the body Contact_UpdateInterestsRequest).
+type ContactUpdateInterestsRequest struct {
+	// ContactID is sent as ContactId, also when zero.
+	ContactID int64 `json:"ContactId"`
+	// DisableInterestIDs is sent as DisableInterestIds; left out when empty.
+	DisableInterestIDs []int64 `json:"DisableInterestIds,omitempty"`
+	// EnableInterestIDs is sent as EnableInterestIds; left out when empty.
+	EnableInterestIDs []int64 `json:"EnableInterestIds,omitempty"`
+}
+
 // UpdateInterests calls POST v1/Agents/Contact/UpdateInterests.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Contact_Agent/v1ContactAgent_UpdateInterests.html
-func (s ContactAgent) UpdateInterests(ctx context.Context, contactID int64, disableInterestIDs []int64, enableInterestIDs []int64) error {
-	in := struct {
-		ContactID          int64   `json:"ContactId"`
-		DisableInterestIDs []int64 `json:"DisableInterestIds,omitempty"`
-		EnableInterestIDs  []int64 `json:"EnableInterestIds,omitempty"`
-	}{contactID, disableInterestIDs, enableInterestIDs}
-	return exec(ctx, s.c, "POST", "v1/Agents/Contact/UpdateInterests", in, false)
+func (s ContactAgent) UpdateInterests(ctx context.Context, req ContactUpdateInterestsRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/Contact/UpdateInterests", req, false)
 }
 
 // ValidateContactEntity calls POST v1/Agents/Contact/ValidateContactEntity.

@@ -61,71 +61,96 @@ func (s CRMScriptAgent) DeleteTriggerScriptEntity(ctx context.Context, triggerSc
 	return exec(ctx, s.c, "POST", withQuery("v1/Agents/CRMScript/DeleteTriggerScriptEntity", "TriggerScriptEntityId", triggerScriptEntityID), nil, false)
 }
 
+// CRMScriptExecuteScriptRequest holds the parameters of CRMScriptAgent.ExecuteScript, sent as one JSON object (the body CRMScript_ExecuteScriptRequest).
+type CRMScriptExecuteScriptRequest struct {
+	// CrmScriptID is sent as CrmScriptId, also when zero.
+	CrmScriptID int64 `json:"CrmScriptId"`
+	// Parameters is sent as Parameters; left out when empty.
+	Parameters map[string]string `json:"Parameters,omitempty"`
+}
+
 // ExecuteScript calls POST v1/Agents/CRMScript/ExecuteScript.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/CRMScript_Agent/v1CRMScriptAgent_ExecuteScript.html
-func (s CRMScriptAgent) ExecuteScript(ctx context.Context, crmScriptID int64, parameters map[string]string) (string, error) {
-	in := struct {
-		CrmScriptID int64             `json:"CrmScriptId"`
-		Parameters  map[string]string `json:"Parameters,omitempty"`
-	}{crmScriptID, parameters}
-	return call[string](ctx, s.c, "POST", "v1/Agents/CRMScript/ExecuteScript", in, false)
+func (s CRMScriptAgent) ExecuteScript(ctx context.Context, req CRMScriptExecuteScriptRequest) (string, error) {
+	return call[string](ctx, s.c, "POST", "v1/Agents/CRMScript/ExecuteScript", req, false)
+}
+
+// CRMScriptExecuteScriptAsEventRequest holds the parameters of CRMScriptAgent.ExecuteScriptAsEvent, sent as one JSON object (the body CRMScript_ExecuteScriptAsEventRequest).
+type CRMScriptExecuteScriptAsEventRequest struct {
+	// CrmScriptID is sent as CrmScriptId, also when zero.
+	CrmScriptID int64 `json:"CrmScriptId"`
+	// EventData is sent as EventData; left out when nil.
+	EventData *EventData `json:"EventData,omitempty"`
 }
 
 // ExecuteScriptAsEvent calls POST v1/Agents/CRMScript/ExecuteScriptAsEvent.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/CRMScript_Agent/v1CRMScriptAgent_ExecuteScriptAsEvent.html
-func (s CRMScriptAgent) ExecuteScriptAsEvent(ctx context.Context, crmScriptID int64, eventData *EventData) (*EventData, error) {
-	in := struct {
-		CrmScriptID int64      `json:"CrmScriptId"`
-		EventData   *EventData `json:"EventData,omitempty"`
-	}{crmScriptID, eventData}
-	return call[*EventData](ctx, s.c, "POST", "v1/Agents/CRMScript/ExecuteScriptAsEvent", in, false)
+func (s CRMScriptAgent) ExecuteScriptAsEvent(ctx context.Context, req CRMScriptExecuteScriptAsEventRequest) (*EventData, error) {
+	return call[*EventData](ctx, s.c, "POST", "v1/Agents/CRMScript/ExecuteScriptAsEvent", req, false)
+}
+
+// CRMScriptExecuteScriptAsEventByUniqueIDRequest holds the parameters of CRMScriptAgent.ExecuteScriptAsEventByUniqueID, sent as one JSON object (the body CRMScript_ExecuteScriptAsEventByUniqueIdRequest).
+type CRMScriptExecuteScriptAsEventByUniqueIDRequest struct {
+	// CrmScriptUniqueID is sent as CrmScriptUniqueId, also when zero.
+	CrmScriptUniqueID string `json:"CrmScriptUniqueId"`
+	// EventData is sent as EventData; left out when nil.
+	EventData *EventData `json:"EventData,omitempty"`
 }
 
 // ExecuteScriptAsEventByUniqueID calls POST v1/Agents/CRMScript/ExecuteScriptAsEventByUniqueId.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/CRMScript_Agent/v1CRMScriptAgent_ExecuteScriptAsEventByUniqueId.html
-func (s CRMScriptAgent) ExecuteScriptAsEventByUniqueID(ctx context.Context, crmScriptUniqueID string, eventData *EventData) (*EventData, error) {
-	in := struct {
-		CrmScriptUniqueID string     `json:"CrmScriptUniqueId"`
-		EventData         *EventData `json:"EventData,omitempty"`
-	}{crmScriptUniqueID, eventData}
-	return call[*EventData](ctx, s.c, "POST", "v1/Agents/CRMScript/ExecuteScriptAsEventByUniqueId", in, false)
+func (s CRMScriptAgent) ExecuteScriptAsEventByUniqueID(ctx context.Context, req CRMScriptExecuteScriptAsEventByUniqueIDRequest) (*EventData, error) {
+	return call[*EventData](ctx, s.c, "POST", "v1/Agents/CRMScript/ExecuteScriptAsEventByUniqueId", req, false)
+}
+
+// CRMScriptExecuteScriptByIncludeIDRequest holds the parameters of CRMScriptAgent.ExecuteScriptByIncludeID, sent as one JSON object (the body CRMScript_ExecuteScriptByIncludeIdRequest).
+type CRMScriptExecuteScriptByIncludeIDRequest struct {
+	// CrmScriptIncludeID is sent as CrmScriptIncludeId, also when zero.
+	CrmScriptIncludeID string `json:"CrmScriptIncludeId"`
+	// Parameters is sent as Parameters; left out when empty.
+	Parameters map[string]string `json:"Parameters,omitempty"`
 }
 
 // ExecuteScriptByIncludeID calls POST v1/Agents/CRMScript/ExecuteScriptByIncludeId.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/CRMScript_Agent/v1CRMScriptAgent_ExecuteScriptByIncludeId.html
-func (s CRMScriptAgent) ExecuteScriptByIncludeID(ctx context.Context, crmScriptIncludeID string, parameters map[string]string) (string, error) {
-	in := struct {
-		CrmScriptIncludeID string            `json:"CrmScriptIncludeId"`
-		Parameters         map[string]string `json:"Parameters,omitempty"`
-	}{crmScriptIncludeID, parameters}
-	return call[string](ctx, s.c, "POST", "v1/Agents/CRMScript/ExecuteScriptByIncludeId", in, false)
+func (s CRMScriptAgent) ExecuteScriptByIncludeID(ctx context.Context, req CRMScriptExecuteScriptByIncludeIDRequest) (string, error) {
+	return call[string](ctx, s.c, "POST", "v1/Agents/CRMScript/ExecuteScriptByIncludeId", req, false)
+}
+
+// CRMScriptExecuteScriptByStringRequest holds the parameters of CRMScriptAgent.ExecuteScriptByString, sent as one JSON object (the body CRMScript_ExecuteScriptByStringRequest).
+type CRMScriptExecuteScriptByStringRequest struct {
+	// EventData is sent as EventData; left out when nil.
+	EventData *EventData `json:"EventData,omitempty"`
+	// Parameters is sent as Parameters; left out when empty.
+	Parameters map[string]string `json:"Parameters,omitempty"`
+	// Script is sent as Script, also when zero.
+	Script string `json:"Script"`
 }
 
 // ExecuteScriptByString calls POST v1/Agents/CRMScript/ExecuteScriptByString.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/CRMScript_Agent/v1CRMScriptAgent_ExecuteScriptByString.html
-func (s CRMScriptAgent) ExecuteScriptByString(ctx context.Context, eventData *EventData, parameters map[string]string, script string) (*CRMScriptRunResult, error) {
-	in := struct {
-		EventData  *EventData        `json:"EventData,omitempty"`
-		Parameters map[string]string `json:"Parameters,omitempty"`
-		Script     string            `json:"Script"`
-	}{eventData, parameters, script}
-	return call[*CRMScriptRunResult](ctx, s.c, "POST", "v1/Agents/CRMScript/ExecuteScriptByString", in, false)
+func (s CRMScriptAgent) ExecuteScriptByString(ctx context.Context, req CRMScriptExecuteScriptByStringRequest) (*CRMScriptRunResult, error) {
+	return call[*CRMScriptRunResult](ctx, s.c, "POST", "v1/Agents/CRMScript/ExecuteScriptByString", req, false)
+}
+
+// CRMScriptExecuteScriptByUniqueIDRequest holds the parameters of CRMScriptAgent.ExecuteScriptByUniqueID, sent as one JSON object (the body CRMScript_ExecuteScriptByUniqueIdRequest).
+type CRMScriptExecuteScriptByUniqueIDRequest struct {
+	// CrmScriptUniqueID is sent as CrmScriptUniqueId, also when zero.
+	CrmScriptUniqueID string `json:"CrmScriptUniqueId"`
+	// Parameters is sent as Parameters; left out when empty.
+	Parameters map[string]string `json:"Parameters,omitempty"`
 }
 
 // ExecuteScriptByUniqueID calls POST v1/Agents/CRMScript/ExecuteScriptByUniqueId.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/CRMScript_Agent/v1CRMScriptAgent_ExecuteScriptByUniqueId.html
-func (s CRMScriptAgent) ExecuteScriptByUniqueID(ctx context.Context, crmScriptUniqueID string, parameters map[string]string) (string, error) {
-	in := struct {
-		CrmScriptUniqueID string            `json:"CrmScriptUniqueId"`
-		Parameters        map[string]string `json:"Parameters,omitempty"`
-	}{crmScriptUniqueID, parameters}
-	return call[string](ctx, s.c, "POST", "v1/Agents/CRMScript/ExecuteScriptByUniqueId", in, false)
+func (s CRMScriptAgent) ExecuteScriptByUniqueID(ctx context.Context, req CRMScriptExecuteScriptByUniqueIDRequest) (string, error) {
+	return call[string](ctx, s.c, "POST", "v1/Agents/CRMScript/ExecuteScriptByUniqueId", req, false)
 }
 
 // GetCRMScriptByUniqueIdentifier calls POST v1/Agents/CRMScript/GetCRMScriptByUniqueIdentifier; it only reads, so it is retried like a GET.
@@ -162,26 +187,34 @@ func (s CRMScriptAgent) GetTriggerScriptEntity(ctx context.Context, triggerScrip
 	return call[*TriggerScriptEntity](ctx, s.c, "POST", withQuery("v1/Agents/CRMScript/GetTriggerScriptEntity", "triggerScriptEntityId", triggerScriptEntityID), nil, true)
 }
 
+// CRMScriptResolveIncludesRequest holds the parameters of CRMScriptAgent.ResolveIncludes, sent as one JSON object (the body CRMScript_ResolveIncludesRequest).
+type CRMScriptResolveIncludesRequest struct {
+	// IgnoreErrors is sent as IgnoreErrors, also when zero.
+	IgnoreErrors bool `json:"IgnoreErrors"`
+	// Script is sent as Script, also when zero.
+	Script string `json:"Script"`
+}
+
 // ResolveIncludes calls POST v1/Agents/CRMScript/ResolveIncludes.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/CRMScript_Agent/v1CRMScriptAgent_ResolveIncludes.html
-func (s CRMScriptAgent) ResolveIncludes(ctx context.Context, ignoreErrors bool, script string) ([]float64, error) {
-	in := struct {
-		IgnoreErrors bool   `json:"IgnoreErrors"`
-		Script       string `json:"Script"`
-	}{ignoreErrors, script}
-	return call[[]float64](ctx, s.c, "POST", "v1/Agents/CRMScript/ResolveIncludes", in, false)
+func (s CRMScriptAgent) ResolveIncludes(ctx context.Context, req CRMScriptResolveIncludesRequest) ([]float64, error) {
+	return call[[]float64](ctx, s.c, "POST", "v1/Agents/CRMScript/ResolveIncludes", req, false)
+}
+
+// CRMScriptSaveCRMScriptByUniqueIdentifierRequest holds the parameters of CRMScriptAgent.SaveCRMScriptByUniqueIdentifier, sent as one JSON object (the body CRMScript_SaveCRMScriptByUniqueIdentifierRequest).
+type CRMScriptSaveCRMScriptByUniqueIdentifierRequest struct {
+	// Crmscript is sent as Crmscript; left out when nil.
+	Crmscript *Script `json:"Crmscript,omitempty"`
+	// UniqueIdentifier is sent as UniqueIdentifier, also when zero.
+	UniqueIdentifier string `json:"UniqueIdentifier"`
 }
 
 // SaveCRMScriptByUniqueIdentifier calls POST v1/Agents/CRMScript/SaveCRMScriptByUniqueIdentifier.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/CRMScript_Agent/v1CRMScriptAgent_SaveCRMScriptByUniqueIdentifier.html
-func (s CRMScriptAgent) SaveCRMScriptByUniqueIdentifier(ctx context.Context, crmscript *Script, uniqueIdentifier string) (*Script, error) {
-	in := struct {
-		Crmscript        *Script `json:"Crmscript,omitempty"`
-		UniqueIdentifier string  `json:"UniqueIdentifier"`
-	}{crmscript, uniqueIdentifier}
-	return call[*Script](ctx, s.c, "POST", "v1/Agents/CRMScript/SaveCRMScriptByUniqueIdentifier", in, false)
+func (s CRMScriptAgent) SaveCRMScriptByUniqueIdentifier(ctx context.Context, req CRMScriptSaveCRMScriptByUniqueIdentifierRequest) (*Script, error) {
+	return call[*Script](ctx, s.c, "POST", "v1/Agents/CRMScript/SaveCRMScriptByUniqueIdentifier", req, false)
 }
 
 // SaveCRMScriptEntity calls POST v1/Agents/CRMScript/SaveCRMScriptEntity.
@@ -201,15 +234,19 @@ func (s CRMScriptAgent) SaveCRMScriptEntityWithoutCompile(ctx context.Context, c
 	return call[*CRMScriptEntity](ctx, s.c, "POST", "v1/Agents/CRMScript/SaveCRMScriptEntityWithoutCompile", in, false)
 }
 
+// CRMScriptSaveTriggerScriptByUniqueIDRequest holds the parameters of CRMScriptAgent.SaveTriggerScriptByUniqueID, sent as one JSON object (the body CRMScript_SaveTriggerScriptByUniqueIdRequest).
+type CRMScriptSaveTriggerScriptByUniqueIDRequest struct {
+	// Entity is sent as Entity; left out when nil.
+	Entity *TriggerScriptEntity `json:"Entity,omitempty"`
+	// TriggerScriptUniqueID is sent as TriggerScriptUniqueId, also when zero.
+	TriggerScriptUniqueID string `json:"TriggerScriptUniqueId"`
+}
+
 // SaveTriggerScriptByUniqueID calls POST v1/Agents/CRMScript/SaveTriggerScriptByUniqueId.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/CRMScript_Agent/v1CRMScriptAgent_SaveTriggerScriptByUniqueId.html
-func (s CRMScriptAgent) SaveTriggerScriptByUniqueID(ctx context.Context, entity *TriggerScriptEntity, triggerScriptUniqueID string) (*TriggerScriptEntity, error) {
-	in := struct {
-		Entity                *TriggerScriptEntity `json:"Entity,omitempty"`
-		TriggerScriptUniqueID string               `json:"TriggerScriptUniqueId"`
-	}{entity, triggerScriptUniqueID}
-	return call[*TriggerScriptEntity](ctx, s.c, "POST", "v1/Agents/CRMScript/SaveTriggerScriptByUniqueId", in, false)
+func (s CRMScriptAgent) SaveTriggerScriptByUniqueID(ctx context.Context, req CRMScriptSaveTriggerScriptByUniqueIDRequest) (*TriggerScriptEntity, error) {
+	return call[*TriggerScriptEntity](ctx, s.c, "POST", "v1/Agents/CRMScript/SaveTriggerScriptByUniqueId", req, false)
 }
 
 // SaveTriggerScriptEntity calls POST v1/Agents/CRMScript/SaveTriggerScriptEntity.

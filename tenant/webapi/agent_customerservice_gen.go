@@ -13,15 +13,19 @@ import (
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/CustomerService_Agent/index.html
 type CustomerServiceAgent struct{ c *tenant.Client }
 
+// CustomerServiceAddMessageFromMailDataRequest holds the parameters of CustomerServiceAgent.AddMessageFromMailData, sent as one JSON object (the body CustomerService_AddMessageFromMailDataRequest).
+type CustomerServiceAddMessageFromMailDataRequest struct {
+	// Data is sent as Data, also when zero.
+	Data string `json:"Data"`
+	// TicketID is sent as TicketId, also when zero.
+	TicketID int64 `json:"TicketId"`
+}
+
 // AddMessageFromMailData calls POST v1/Agents/CustomerService/AddMessageFromMailData.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/CustomerService_Agent/v1CustomerServiceAgent_AddMessageFromMailData.html
-func (s CustomerServiceAgent) AddMessageFromMailData(ctx context.Context, data string, ticketID int64) (*TicketInfo, error) {
-	in := struct {
-		Data     string `json:"Data"`
-		TicketID int64  `json:"TicketId"`
-	}{data, ticketID}
-	return call[*TicketInfo](ctx, s.c, "POST", "v1/Agents/CustomerService/AddMessageFromMailData", in, false)
+func (s CustomerServiceAgent) AddMessageFromMailData(ctx context.Context, req CustomerServiceAddMessageFromMailDataRequest) (*TicketInfo, error) {
+	return call[*TicketInfo](ctx, s.c, "POST", "v1/Agents/CustomerService/AddMessageFromMailData", req, false)
 }
 
 // CheckIfCustomizedTemplates calls POST v1/Agents/CustomerService/CheckIfCustomizedTemplates.
@@ -65,16 +69,21 @@ func (s CustomerServiceAgent) CreateSession(ctx context.Context, remoteIP string
 	return call[*CsSessionKey](ctx, s.c, "POST", "v1/Agents/CustomerService/CreateSession", in, false)
 }
 
+// CustomerServiceCreateTicketFromMailDataRequest holds the parameters of CustomerServiceAgent.CreateTicketFromMailData, sent as one JSON object (the body CustomerService_CreateTicketFromMailDataRequest).
+type CustomerServiceCreateTicketFromMailDataRequest struct {
+	// Data is sent as Data, also when zero.
+	Data string `json:"Data"`
+	// MailboxID is sent as MailboxId, also when zero.
+	MailboxID int64 `json:"MailboxId"`
+	// PersonID is sent as PersonId, also when zero.
+	PersonID int64 `json:"PersonId"`
+}
+
 // CreateTicketFromMailData calls POST v1/Agents/CustomerService/CreateTicketFromMailData.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/CustomerService_Agent/v1CustomerServiceAgent_CreateTicketFromMailData.html
-func (s CustomerServiceAgent) CreateTicketFromMailData(ctx context.Context, data string, mailboxID int64, personID int64) (*TicketInfo, error) {
-	in := struct {
-		Data      string `json:"Data"`
-		MailboxID int64  `json:"MailboxId"`
-		PersonID  int64  `json:"PersonId"`
-	}{data, mailboxID, personID}
-	return call[*TicketInfo](ctx, s.c, "POST", "v1/Agents/CustomerService/CreateTicketFromMailData", in, false)
+func (s CustomerServiceAgent) CreateTicketFromMailData(ctx context.Context, req CustomerServiceCreateTicketFromMailDataRequest) (*TicketInfo, error) {
+	return call[*TicketInfo](ctx, s.c, "POST", "v1/Agents/CustomerService/CreateTicketFromMailData", req, false)
 }
 
 // DeleteCustomerCenterConfig calls POST v1/Agents/CustomerService/DeleteCustomerCenterConfig.
@@ -114,15 +123,19 @@ func (s CustomerServiceAgent) ExecuteEventHandlers(ctx context.Context, eventDat
 	return call[*EventData](ctx, s.c, "POST", "v1/Agents/CustomerService/ExecuteEventHandlers", in, false)
 }
 
+// CustomerServiceFindTicketsByTitleOrIDRequest holds the parameters of CustomerServiceAgent.FindTicketsByTitleOrID, sent as one JSON object (the body CustomerService_FindTicketsByTitleOrIdRequest).
+type CustomerServiceFindTicketsByTitleOrIDRequest struct {
+	// MaxRows is sent as MaxRows, also when zero.
+	MaxRows float64 `json:"MaxRows"`
+	// TitleOrID is sent as TitleOrId, also when zero.
+	TitleOrID string `json:"TitleOrId"`
+}
+
 // FindTicketsByTitleOrID calls POST v1/Agents/CustomerService/FindTicketsByTitleOrId; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/CustomerService_Agent/v1CustomerServiceAgent_FindTicketsByTitleOrId.html
-func (s CustomerServiceAgent) FindTicketsByTitleOrID(ctx context.Context, maxRows float64, titleOrID string) ([]TicketInfo, error) {
-	in := struct {
-		MaxRows   float64 `json:"MaxRows"`
-		TitleOrID string  `json:"TitleOrId"`
-	}{maxRows, titleOrID}
-	return call[[]TicketInfo](ctx, s.c, "POST", "v1/Agents/CustomerService/FindTicketsByTitleOrId", in, true)
+func (s CustomerServiceAgent) FindTicketsByTitleOrID(ctx context.Context, req CustomerServiceFindTicketsByTitleOrIDRequest) ([]TicketInfo, error) {
+	return call[[]TicketInfo](ctx, s.c, "POST", "v1/Agents/CustomerService/FindTicketsByTitleOrId", req, true)
 }
 
 // GetAllCustomerCenterConfigs calls POST v1/Agents/CustomerService/GetAllCustomerCenterConfigs; it only reads, so it is retried like a GET.
@@ -180,17 +193,23 @@ func (s CustomerServiceAgent) GetMailboxes(ctx context.Context) ([]Mailbox, erro
 	return call[[]Mailbox](ctx, s.c, "POST", "v1/Agents/CustomerService/GetMailboxes", nil, true)
 }
 
+// CustomerServiceGetParsedTemplateRequest holds the parameters of CustomerServiceAgent.GetParsedTemplate, sent as one JSON object (the body CustomerService_GetParsedTemplateRequest).
+type CustomerServiceGetParsedTemplateRequest struct {
+	// LanguageID is sent as LanguageId, also when zero.
+	LanguageID int64 `json:"LanguageId"`
+	// PersonID is sent as PersonId, also when zero.
+	PersonID int64 `json:"PersonId"`
+	// ReplyTemplateID is sent as ReplyTemplateId, also when zero.
+	ReplyTemplateID int64 `json:"ReplyTemplateId"`
+	// TicketID is sent as TicketId, also when zero.
+	TicketID int64 `json:"TicketId"`
+}
+
 // GetParsedTemplate calls POST v1/Agents/CustomerService/GetParsedTemplate; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/CustomerService_Agent/v1CustomerServiceAgent_GetParsedTemplate.html
-func (s CustomerServiceAgent) GetParsedTemplate(ctx context.Context, languageID int64, personID int64, replyTemplateID int64, ticketID int64) (*ReplyTemplateParsed, error) {
-	in := struct {
-		LanguageID      int64 `json:"LanguageId"`
-		PersonID        int64 `json:"PersonId"`
-		ReplyTemplateID int64 `json:"ReplyTemplateId"`
-		TicketID        int64 `json:"TicketId"`
-	}{languageID, personID, replyTemplateID, ticketID}
-	return call[*ReplyTemplateParsed](ctx, s.c, "POST", "v1/Agents/CustomerService/GetParsedTemplate", in, true)
+func (s CustomerServiceAgent) GetParsedTemplate(ctx context.Context, req CustomerServiceGetParsedTemplateRequest) (*ReplyTemplateParsed, error) {
+	return call[*ReplyTemplateParsed](ctx, s.c, "POST", "v1/Agents/CustomerService/GetParsedTemplate", req, true)
 }
 
 // GetPreviewFaqEntry calls POST v1/Agents/CustomerService/GetPreviewFaqEntry; it only reads, so it is retried like a GET.
@@ -223,15 +242,19 @@ func (s CustomerServiceAgent) GetPreviewReplyTemplate(ctx context.Context, reply
 	return call[*PreviewReplyTemplate](ctx, s.c, "POST", "v1/Agents/CustomerService/GetPreviewReplyTemplate", in, true)
 }
 
+// CustomerServiceGetProgramURLRequest holds the parameters of CustomerServiceAgent.GetProgramURL, sent as one JSON object (the body CustomerService_GetProgramUrlRequest).
+type CustomerServiceGetProgramURLRequest struct {
+	// External is sent as External, also when zero.
+	External bool `json:"External"`
+	// ProgramName is sent as ProgramName, also when zero.
+	ProgramName string `json:"ProgramName"`
+}
+
 // GetProgramURL calls POST v1/Agents/CustomerService/GetProgramUrl; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/CustomerService_Agent/v1CustomerServiceAgent_GetProgramUrl.html
-func (s CustomerServiceAgent) GetProgramURL(ctx context.Context, external bool, programName string) (string, error) {
-	in := struct {
-		External    bool   `json:"External"`
-		ProgramName string `json:"ProgramName"`
-	}{external, programName}
-	return call[string](ctx, s.c, "POST", "v1/Agents/CustomerService/GetProgramUrl", in, true)
+func (s CustomerServiceAgent) GetProgramURL(ctx context.Context, req CustomerServiceGetProgramURLRequest) (string, error) {
+	return call[string](ctx, s.c, "POST", "v1/Agents/CustomerService/GetProgramUrl", req, true)
 }
 
 // GetSmsConfig calls POST v1/Agents/CustomerService/GetSmsConfig; it only reads, so it is retried like a GET.
@@ -258,15 +281,19 @@ func (s CustomerServiceAgent) GetSystemTemplateSettings(ctx context.Context) (*S
 	return call[*SystemTemplateSettings](ctx, s.c, "POST", "v1/Agents/CustomerService/GetSystemTemplateSettings", nil, true)
 }
 
+// CustomerServiceGetUnparsedTemplateRequest holds the parameters of CustomerServiceAgent.GetUnparsedTemplate, sent as one JSON object (the body CustomerService_GetUnparsedTemplateRequest).
+type CustomerServiceGetUnparsedTemplateRequest struct {
+	// LanguageID is sent as LanguageId, also when zero.
+	LanguageID int64 `json:"LanguageId"`
+	// ReplyTemplateID is sent as ReplyTemplateId, also when zero.
+	ReplyTemplateID int64 `json:"ReplyTemplateId"`
+}
+
 // GetUnparsedTemplate calls POST v1/Agents/CustomerService/GetUnparsedTemplate; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/CustomerService_Agent/v1CustomerServiceAgent_GetUnparsedTemplate.html
-func (s CustomerServiceAgent) GetUnparsedTemplate(ctx context.Context, languageID int64, replyTemplateID int64) (*ReplyTemplateParsed, error) {
-	in := struct {
-		LanguageID      int64 `json:"LanguageId"`
-		ReplyTemplateID int64 `json:"ReplyTemplateId"`
-	}{languageID, replyTemplateID}
-	return call[*ReplyTemplateParsed](ctx, s.c, "POST", "v1/Agents/CustomerService/GetUnparsedTemplate", in, true)
+func (s CustomerServiceAgent) GetUnparsedTemplate(ctx context.Context, req CustomerServiceGetUnparsedTemplateRequest) (*ReplyTemplateParsed, error) {
+	return call[*ReplyTemplateParsed](ctx, s.c, "POST", "v1/Agents/CustomerService/GetUnparsedTemplate", req, true)
 }
 
 // HasChatNotify calls POST v1/Agents/CustomerService/HasChatNotify; it only reads, so it is retried like a GET.
@@ -340,16 +367,21 @@ func (s CustomerServiceAgent) SessionIsValid(ctx context.Context, csSessionKey s
 	return call[bool](ctx, s.c, "POST", "v1/Agents/CustomerService/SessionIsValid", in, false)
 }
 
+// CustomerServiceTestSMTPServerRequest holds the parameters of CustomerServiceAgent.TestSMTPServer, sent as one JSON object (the body CustomerService_TestSmtpServerRequest).
+type CustomerServiceTestSMTPServerRequest struct {
+	// From is sent as From, also when zero.
+	From string `json:"From"`
+	// SMTPURI is sent as SmtpUri, also when zero.
+	SMTPURI string `json:"SmtpUri"`
+	// UseStoredPassword is sent as UseStoredPassword, also when zero.
+	UseStoredPassword bool `json:"UseStoredPassword"`
+}
+
 // TestSMTPServer calls POST v1/Agents/CustomerService/TestSmtpServer.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/CustomerService_Agent/v1CustomerServiceAgent_TestSmtpServer.html
-func (s CustomerServiceAgent) TestSMTPServer(ctx context.Context, from string, smtpURI string, useStoredPassword bool) (*SMTPTestResult, error) {
-	in := struct {
-		From              string `json:"From"`
-		SMTPURI           string `json:"SmtpUri"`
-		UseStoredPassword bool   `json:"UseStoredPassword"`
-	}{from, smtpURI, useStoredPassword}
-	return call[*SMTPTestResult](ctx, s.c, "POST", "v1/Agents/CustomerService/TestSmtpServer", in, false)
+func (s CustomerServiceAgent) TestSMTPServer(ctx context.Context, req CustomerServiceTestSMTPServerRequest) (*SMTPTestResult, error) {
+	return call[*SMTPTestResult](ctx, s.c, "POST", "v1/Agents/CustomerService/TestSmtpServer", req, false)
 }
 
 // UpdateFeatureToggles calls POST v1/Agents/CustomerService/UpdateFeatureToggles.

@@ -30,26 +30,34 @@ func (s CustomObjectAgent) CreateDefaultCustomObjectDefinition(ctx context.Conte
 	return call[*CustomObjectDefinition](ctx, s.c, "POST", "v1/Agents/CustomObject/CreateDefaultCustomObjectDefinition", nil, false)
 }
 
+// CustomObjectDeleteCustomObjectRequest holds the parameters of CustomObjectAgent.DeleteCustomObject, sent as one JSON object (the body CustomObject_DeleteCustomObjectRequest).
+type CustomObjectDeleteCustomObjectRequest struct {
+	// DefinitionName is sent as DefinitionName, also when zero.
+	DefinitionName string `json:"DefinitionName"`
+	// ID is sent as Id, also when zero.
+	ID int64 `json:"Id"`
+}
+
 // DeleteCustomObject calls POST v1/Agents/CustomObject/DeleteCustomObject.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/CustomObject_Agent/v1CustomObjectAgent_DeleteCustomObject.html
-func (s CustomObjectAgent) DeleteCustomObject(ctx context.Context, definitionName string, id int64) error {
-	in := struct {
-		DefinitionName string `json:"DefinitionName"`
-		ID             int64  `json:"Id"`
-	}{definitionName, id}
-	return exec(ctx, s.c, "POST", "v1/Agents/CustomObject/DeleteCustomObject", in, false)
+func (s CustomObjectAgent) DeleteCustomObject(ctx context.Context, req CustomObjectDeleteCustomObjectRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/CustomObject/DeleteCustomObject", req, false)
+}
+
+// CustomObjectGetCustomObjectRequest holds the parameters of CustomObjectAgent.GetCustomObject, sent as one JSON object (the body CustomObject_GetCustomObjectRequest).
+type CustomObjectGetCustomObjectRequest struct {
+	// DefinitionName is sent as DefinitionName, also when zero.
+	DefinitionName string `json:"DefinitionName"`
+	// ID is sent as Id, also when zero.
+	ID int64 `json:"Id"`
 }
 
 // GetCustomObject calls POST v1/Agents/CustomObject/GetCustomObject; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/CustomObject_Agent/v1CustomObjectAgent_GetCustomObject.html
-func (s CustomObjectAgent) GetCustomObject(ctx context.Context, definitionName string, id int64) (*CustomObject, error) {
-	in := struct {
-		DefinitionName string `json:"DefinitionName"`
-		ID             int64  `json:"Id"`
-	}{definitionName, id}
-	return call[*CustomObject](ctx, s.c, "POST", "v1/Agents/CustomObject/GetCustomObject", in, true)
+func (s CustomObjectAgent) GetCustomObject(ctx context.Context, req CustomObjectGetCustomObjectRequest) (*CustomObject, error) {
+	return call[*CustomObject](ctx, s.c, "POST", "v1/Agents/CustomObject/GetCustomObject", req, true)
 }
 
 // GetCustomObjectDefinition calls POST v1/Agents/CustomObject/GetCustomObjectDefinition; it only reads, so it is retried like a GET.
@@ -76,24 +84,32 @@ func (s CustomObjectAgent) GetCustomObjectsMetadata(ctx context.Context) ([]Cust
 	return call[[]CustomObjectMetadata](ctx, s.c, "POST", "v1/Agents/CustomObject/GetCustomObjectsMetadata", nil, true)
 }
 
+// CustomObjectHasScreenChooserRequest holds the parameters of CustomObjectAgent.HasScreenChooser, sent as one JSON object (the body CustomObject_HasScreenChooserRequest).
+type CustomObjectHasScreenChooserRequest struct {
+	// DefinitionName is sent as DefinitionName, also when zero.
+	DefinitionName string `json:"DefinitionName"`
+	// Edit is sent as Edit, also when zero.
+	Edit bool `json:"Edit"`
+}
+
 // HasScreenChooser calls POST v1/Agents/CustomObject/HasScreenChooser; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/CustomObject_Agent/v1CustomObjectAgent_HasScreenChooser.html
-func (s CustomObjectAgent) HasScreenChooser(ctx context.Context, definitionName string, edit bool) (bool, error) {
-	in := struct {
-		DefinitionName string `json:"DefinitionName"`
-		Edit           bool   `json:"Edit"`
-	}{definitionName, edit}
-	return call[bool](ctx, s.c, "POST", "v1/Agents/CustomObject/HasScreenChooser", in, true)
+func (s CustomObjectAgent) HasScreenChooser(ctx context.Context, req CustomObjectHasScreenChooserRequest) (bool, error) {
+	return call[bool](ctx, s.c, "POST", "v1/Agents/CustomObject/HasScreenChooser", req, true)
+}
+
+// CustomObjectSaveCustomObjectRequest holds the parameters of CustomObjectAgent.SaveCustomObject, sent as one JSON object (the body CustomObject_SaveCustomObjectRequest).
+type CustomObjectSaveCustomObjectRequest struct {
+	// DefinitionName is sent as DefinitionName, also when zero.
+	DefinitionName string `json:"DefinitionName"`
+	// Row is sent as Row; left out when nil.
+	Row *CustomObject `json:"Row,omitempty"`
 }
 
 // SaveCustomObject calls POST v1/Agents/CustomObject/SaveCustomObject.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/CustomObject_Agent/v1CustomObjectAgent_SaveCustomObject.html
-func (s CustomObjectAgent) SaveCustomObject(ctx context.Context, definitionName string, row *CustomObject) (*CustomObject, error) {
-	in := struct {
-		DefinitionName string        `json:"DefinitionName"`
-		Row            *CustomObject `json:"Row,omitempty"`
-	}{definitionName, row}
-	return call[*CustomObject](ctx, s.c, "POST", "v1/Agents/CustomObject/SaveCustomObject", in, false)
+func (s CustomObjectAgent) SaveCustomObject(ctx context.Context, req CustomObjectSaveCustomObjectRequest) (*CustomObject, error) {
+	return call[*CustomObject](ctx, s.c, "POST", "v1/Agents/CustomObject/SaveCustomObject", req, false)
 }

@@ -13,26 +13,34 @@ import (
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Dash_Agent/index.html
 type DashAgent struct{ c *tenant.Client }
 
+// DashAddNewTileToDashboardRequest holds the parameters of DashAgent.AddNewTileToDashboard, sent as one JSON object (the body Dash_AddNewTileToDashboardRequest).
+type DashAddNewTileToDashboardRequest struct {
+	// DashTileDefinition is sent as DashTileDefinition; left out when nil.
+	DashTileDefinition *DashTileDefinition `json:"DashTileDefinition,omitempty"`
+	// DashboardID is sent as DashboardId, also when zero.
+	DashboardID int64 `json:"DashboardId"`
+}
+
 // AddNewTileToDashboard calls POST v1/Agents/Dash/AddNewTileToDashboard.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Dash_Agent/v1DashAgent_AddNewTileToDashboard.html
-func (s DashAgent) AddNewTileToDashboard(ctx context.Context, dashTileDefinition *DashTileDefinition, dashboardID int64) (*DashTile, error) {
-	in := struct {
-		DashTileDefinition *DashTileDefinition `json:"DashTileDefinition,omitempty"`
-		DashboardID        int64               `json:"DashboardId"`
-	}{dashTileDefinition, dashboardID}
-	return call[*DashTile](ctx, s.c, "POST", "v1/Agents/Dash/AddNewTileToDashboard", in, false)
+func (s DashAgent) AddNewTileToDashboard(ctx context.Context, req DashAddNewTileToDashboardRequest) (*DashTile, error) {
+	return call[*DashTile](ctx, s.c, "POST", "v1/Agents/Dash/AddNewTileToDashboard", req, false)
+}
+
+// DashAddTileToDashboardRequest holds the parameters of DashAgent.AddTileToDashboard, sent as one JSON object (the body Dash_AddTileToDashboardRequest).
+type DashAddTileToDashboardRequest struct {
+	// DashTileDefinitionID is sent as DashTileDefinitionId, also when zero.
+	DashTileDefinitionID int64 `json:"DashTileDefinitionId"`
+	// DashboardID is sent as DashboardId, also when zero.
+	DashboardID int64 `json:"DashboardId"`
 }
 
 // AddTileToDashboard calls POST v1/Agents/Dash/AddTileToDashboard.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Dash_Agent/v1DashAgent_AddTileToDashboard.html
-func (s DashAgent) AddTileToDashboard(ctx context.Context, dashTileDefinitionID int64, dashboardID int64) (*DashTile, error) {
-	in := struct {
-		DashTileDefinitionID int64 `json:"DashTileDefinitionId"`
-		DashboardID          int64 `json:"DashboardId"`
-	}{dashTileDefinitionID, dashboardID}
-	return call[*DashTile](ctx, s.c, "POST", "v1/Agents/Dash/AddTileToDashboard", in, false)
+func (s DashAgent) AddTileToDashboard(ctx context.Context, req DashAddTileToDashboardRequest) (*DashTile, error) {
+	return call[*DashTile](ctx, s.c, "POST", "v1/Agents/Dash/AddTileToDashboard", req, false)
 }
 
 // CopyTileSelection calls POST v1/Agents/Dash/CopyTileSelection.
@@ -152,26 +160,34 @@ func (s DashAgent) DeleteDashTileDefinition(ctx context.Context, dashTileDefinit
 	return exec(ctx, s.c, "POST", withQuery("v1/Agents/Dash/DeleteDashTileDefinition", "DashTileDefinitionId", dashTileDefinitionID), nil, false)
 }
 
+// DashDuplicateDashboardRequest holds the parameters of DashAgent.DuplicateDashboard, sent as one JSON object (the body Dash_DuplicateDashboardRequest).
+type DashDuplicateDashboardRequest struct {
+	// DashboardID is sent as DashboardId, also when zero.
+	DashboardID int64 `json:"DashboardId"`
+	// Name is sent as Name, also when zero.
+	Name string `json:"Name"`
+}
+
 // DuplicateDashboard calls POST v1/Agents/Dash/DuplicateDashboard.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Dash_Agent/v1DashAgent_DuplicateDashboard.html
-func (s DashAgent) DuplicateDashboard(ctx context.Context, dashboardID int64, name string) (*Dash, error) {
-	in := struct {
-		DashboardID int64  `json:"DashboardId"`
-		Name        string `json:"Name"`
-	}{dashboardID, name}
-	return call[*Dash](ctx, s.c, "POST", "v1/Agents/Dash/DuplicateDashboard", in, false)
+func (s DashAgent) DuplicateDashboard(ctx context.Context, req DashDuplicateDashboardRequest) (*Dash, error) {
+	return call[*Dash](ctx, s.c, "POST", "v1/Agents/Dash/DuplicateDashboard", req, false)
+}
+
+// DashDuplicateTileRequest holds the parameters of DashAgent.DuplicateTile, sent as one JSON object (the body Dash_DuplicateTileRequest).
+type DashDuplicateTileRequest struct {
+	// DashTileID is sent as DashTileId, also when zero.
+	DashTileID int64 `json:"DashTileId"`
+	// Name is sent as Name, also when zero.
+	Name string `json:"Name"`
 }
 
 // DuplicateTile calls POST v1/Agents/Dash/DuplicateTile.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Dash_Agent/v1DashAgent_DuplicateTile.html
-func (s DashAgent) DuplicateTile(ctx context.Context, dashTileID int64, name string) (*DashTile, error) {
-	in := struct {
-		DashTileID int64  `json:"DashTileId"`
-		Name       string `json:"Name"`
-	}{dashTileID, name}
-	return call[*DashTile](ctx, s.c, "POST", "v1/Agents/Dash/DuplicateTile", in, false)
+func (s DashAgent) DuplicateTile(ctx context.Context, req DashDuplicateTileRequest) (*DashTile, error) {
+	return call[*DashTile](ctx, s.c, "POST", "v1/Agents/Dash/DuplicateTile", req, false)
 }
 
 // GetDash calls POST v1/Agents/Dash/GetDash; it only reads, so it is retried like a GET.
@@ -229,15 +245,19 @@ func (s DashAgent) GetDashTileDefinition(ctx context.Context, dashTileDefinition
 	return call[*DashTileDefinition](ctx, s.c, "POST", withQuery("v1/Agents/Dash/GetDashTileDefinition", "dashTileDefinitionId", dashTileDefinitionID), nil, true)
 }
 
+// DashGetDashTileHTMLRequest holds the parameters of DashAgent.GetDashTileHTML, sent as one JSON object (the body Dash_GetDashTileHtmlRequest).
+type DashGetDashTileHTMLRequest struct {
+	// DashboardTileDefinitionID is sent as DashboardTileDefinitionId, also when zero.
+	DashboardTileDefinitionID int64 `json:"DashboardTileDefinitionId"`
+	// LanguageCode is sent as LanguageCode, also when zero.
+	LanguageCode string `json:"LanguageCode"`
+}
+
 // GetDashTileHTML calls POST v1/Agents/Dash/GetDashTileHtml; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Dash_Agent/v1DashAgent_GetDashTileHtml.html
-func (s DashAgent) GetDashTileHTML(ctx context.Context, dashboardTileDefinitionID int64, languageCode string) (*DashTileHTML, error) {
-	in := struct {
-		DashboardTileDefinitionID int64  `json:"DashboardTileDefinitionId"`
-		LanguageCode              string `json:"LanguageCode"`
-	}{dashboardTileDefinitionID, languageCode}
-	return call[*DashTileHTML](ctx, s.c, "POST", "v1/Agents/Dash/GetDashTileHtml", in, true)
+func (s DashAgent) GetDashTileHTML(ctx context.Context, req DashGetDashTileHTMLRequest) (*DashTileHTML, error) {
+	return call[*DashTileHTML](ctx, s.c, "POST", "v1/Agents/Dash/GetDashTileHtml", req, true)
 }
 
 // GetDashTileHTMLList calls POST v1/Agents/Dash/GetDashTileHtmlList; it only reads, so it is retried like a GET.
@@ -314,15 +334,19 @@ func (s DashAgent) SaveDash(ctx context.Context, dash *Dash) (*Dash, error) {
 	return call[*Dash](ctx, s.c, "POST", "v1/Agents/Dash/SaveDash", dash, false)
 }
 
+// DashSaveDashQuickFiltersRequest holds the parameters of DashAgent.SaveDashQuickFilters, sent as one JSON object (the body Dash_SaveDashQuickFiltersRequest).
+type DashSaveDashQuickFiltersRequest struct {
+	// DashboardID is sent as DashboardId, also when zero.
+	DashboardID int64 `json:"DashboardId"`
+	// QuickFilters is sent as QuickFilters; left out when empty.
+	QuickFilters []QuickFilterInfo `json:"QuickFilters,omitempty"`
+}
+
 // SaveDashQuickFilters calls POST v1/Agents/Dash/SaveDashQuickFilters.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Dash_Agent/v1DashAgent_SaveDashQuickFilters.html
-func (s DashAgent) SaveDashQuickFilters(ctx context.Context, dashboardID int64, quickFilters []QuickFilterInfo) ([]QuickFilterInfo, error) {
-	in := struct {
-		DashboardID  int64             `json:"DashboardId"`
-		QuickFilters []QuickFilterInfo `json:"QuickFilters,omitempty"`
-	}{dashboardID, quickFilters}
-	return call[[]QuickFilterInfo](ctx, s.c, "POST", "v1/Agents/Dash/SaveDashQuickFilters", in, false)
+func (s DashAgent) SaveDashQuickFilters(ctx context.Context, req DashSaveDashQuickFiltersRequest) ([]QuickFilterInfo, error) {
+	return call[[]QuickFilterInfo](ctx, s.c, "POST", "v1/Agents/Dash/SaveDashQuickFilters", req, false)
 }
 
 // SaveDashTheme calls POST v1/Agents/Dash/SaveDashTheme.
@@ -346,24 +370,32 @@ func (s DashAgent) SaveDashTileDefinition(ctx context.Context, dashTileDefinitio
 	return call[*DashTileDefinition](ctx, s.c, "POST", "v1/Agents/Dash/SaveDashTileDefinition", dashTileDefinition, false)
 }
 
+// DashSaveDashTileHTMLListRequest holds the parameters of DashAgent.SaveDashTileHTMLList, sent as one JSON object (the body Dash_SaveDashTileHtmlListRequest).
+type DashSaveDashTileHTMLListRequest struct {
+	// DashboardTileDefinitionID is sent as DashboardTileDefinitionId, also when zero.
+	DashboardTileDefinitionID int64 `json:"DashboardTileDefinitionId"`
+	// Languages is sent as Languages; left out when empty.
+	Languages []DashTileHTML `json:"Languages,omitempty"`
+}
+
 // SaveDashTileHTMLList calls POST v1/Agents/Dash/SaveDashTileHtmlList.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Dash_Agent/v1DashAgent_SaveDashTileHtmlList.html
-func (s DashAgent) SaveDashTileHTMLList(ctx context.Context, dashboardTileDefinitionID int64, languages []DashTileHTML) ([]DashTileHTML, error) {
-	in := struct {
-		DashboardTileDefinitionID int64          `json:"DashboardTileDefinitionId"`
-		Languages                 []DashTileHTML `json:"Languages,omitempty"`
-	}{dashboardTileDefinitionID, languages}
-	return call[[]DashTileHTML](ctx, s.c, "POST", "v1/Agents/Dash/SaveDashTileHtmlList", in, false)
+func (s DashAgent) SaveDashTileHTMLList(ctx context.Context, req DashSaveDashTileHTMLListRequest) ([]DashTileHTML, error) {
+	return call[[]DashTileHTML](ctx, s.c, "POST", "v1/Agents/Dash/SaveDashTileHtmlList", req, false)
+}
+
+// DashSaveDashTilesRequest holds the parameters of DashAgent.SaveDashTiles, sent as one JSON object (the body Dash_SaveDashTilesRequest).
+type DashSaveDashTilesRequest struct {
+	// DashTiles is sent as DashTiles; left out when empty.
+	DashTiles []DashTile `json:"DashTiles,omitempty"`
+	// DashboardID is sent as DashboardId, also when zero.
+	DashboardID int64 `json:"DashboardId"`
 }
 
 // SaveDashTiles calls POST v1/Agents/Dash/SaveDashTiles.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Dash_Agent/v1DashAgent_SaveDashTiles.html
-func (s DashAgent) SaveDashTiles(ctx context.Context, dashTiles []DashTile, dashboardID int64) error {
-	in := struct {
-		DashTiles   []DashTile `json:"DashTiles,omitempty"`
-		DashboardID int64      `json:"DashboardId"`
-	}{dashTiles, dashboardID}
-	return exec(ctx, s.c, "POST", "v1/Agents/Dash/SaveDashTiles", in, false)
+func (s DashAgent) SaveDashTiles(ctx context.Context, req DashSaveDashTilesRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/Dash/SaveDashTiles", req, false)
 }

@@ -13,60 +13,81 @@ import (
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/DatabaseTable_Agent/index.html
 type DatabaseTableAgent struct{ c *tenant.Client }
 
+// DatabaseTableDeleteRequest holds the parameters of DatabaseTableAgent.Delete, sent as one JSON object (the body DatabaseTable_DeleteRequest).
+type DatabaseTableDeleteRequest struct {
+	// IDs is sent as Ids; left out when empty.
+	IDs []int64 `json:"Ids,omitempty"`
+	// TableName is sent as TableName, also when zero.
+	TableName string `json:"TableName"`
+}
+
 // Delete calls POST v1/Agents/DatabaseTable/Delete.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/DatabaseTable_Agent/v1DatabaseTableAgent_Delete.html
-func (s DatabaseTableAgent) Delete(ctx context.Context, ids []int64, tableName string) (*MassOperationResult, error) {
-	in := struct {
-		IDs       []int64 `json:"Ids,omitempty"`
-		TableName string  `json:"TableName"`
-	}{ids, tableName}
-	return call[*MassOperationResult](ctx, s.c, "POST", "v1/Agents/DatabaseTable/Delete", in, false)
+func (s DatabaseTableAgent) Delete(ctx context.Context, req DatabaseTableDeleteRequest) (*MassOperationResult, error) {
+	return call[*MassOperationResult](ctx, s.c, "POST", "v1/Agents/DatabaseTable/Delete", req, false)
+}
+
+// DatabaseTableDeleteRowRequest holds the parameters of DatabaseTableAgent.DeleteRow, sent as one JSON object (the body DatabaseTable_DeleteRowRequest).
+type DatabaseTableDeleteRowRequest struct {
+	// ID is sent as Id, also when zero.
+	ID int64 `json:"Id"`
+	// TableName is sent as TableName, also when zero.
+	TableName string `json:"TableName"`
 }
 
 // DeleteRow calls POST v1/Agents/DatabaseTable/DeleteRow.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/DatabaseTable_Agent/v1DatabaseTableAgent_DeleteRow.html
-func (s DatabaseTableAgent) DeleteRow(ctx context.Context, id int64, tableName string) error {
-	in := struct {
-		ID        int64  `json:"Id"`
-		TableName string `json:"TableName"`
-	}{id, tableName}
-	return exec(ctx, s.c, "POST", "v1/Agents/DatabaseTable/DeleteRow", in, false)
+func (s DatabaseTableAgent) DeleteRow(ctx context.Context, req DatabaseTableDeleteRowRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/DatabaseTable/DeleteRow", req, false)
+}
+
+// DatabaseTableInsertRequest holds the parameters of DatabaseTableAgent.Insert, sent as one JSON object (the body DatabaseTable_InsertRequest).
+type DatabaseTableInsertRequest struct {
+	// Columns is sent as Columns; left out when empty.
+	Columns []string `json:"Columns,omitempty"`
+	// Data is sent as Data; left out when empty.
+	Data [][]string `json:"Data,omitempty"`
+	// TableName is sent as TableName, also when zero.
+	TableName string `json:"TableName"`
 }
 
 // Insert calls POST v1/Agents/DatabaseTable/Insert.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/DatabaseTable_Agent/v1DatabaseTableAgent_Insert.html
-func (s DatabaseTableAgent) Insert(ctx context.Context, columns []string, data [][]string, tableName string) (*MassOperationResult, error) {
-	in := struct {
-		Columns   []string   `json:"Columns,omitempty"`
-		Data      [][]string `json:"Data,omitempty"`
-		TableName string     `json:"TableName"`
-	}{columns, data, tableName}
-	return call[*MassOperationResult](ctx, s.c, "POST", "v1/Agents/DatabaseTable/Insert", in, false)
+func (s DatabaseTableAgent) Insert(ctx context.Context, req DatabaseTableInsertRequest) (*MassOperationResult, error) {
+	return call[*MassOperationResult](ctx, s.c, "POST", "v1/Agents/DatabaseTable/Insert", req, false)
+}
+
+// DatabaseTableInsertRowRequest holds the parameters of DatabaseTableAgent.InsertRow, sent as one JSON object (the body DatabaseTable_InsertRowRequest).
+type DatabaseTableInsertRowRequest struct {
+	// TableName is sent as TableName, also when zero.
+	TableName string `json:"TableName"`
+	// Values is sent as Values; left out when empty.
+	Values map[string]string `json:"Values,omitempty"`
 }
 
 // InsertRow calls POST v1/Agents/DatabaseTable/InsertRow.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/DatabaseTable_Agent/v1DatabaseTableAgent_InsertRow.html
-func (s DatabaseTableAgent) InsertRow(ctx context.Context, tableName string, values map[string]string) (float64, error) {
-	in := struct {
-		TableName string            `json:"TableName"`
-		Values    map[string]string `json:"Values,omitempty"`
-	}{tableName, values}
-	return call[float64](ctx, s.c, "POST", "v1/Agents/DatabaseTable/InsertRow", in, false)
+func (s DatabaseTableAgent) InsertRow(ctx context.Context, req DatabaseTableInsertRowRequest) (float64, error) {
+	return call[float64](ctx, s.c, "POST", "v1/Agents/DatabaseTable/InsertRow", req, false)
+}
+
+// DatabaseTableReadRowRequest holds the parameters of DatabaseTableAgent.ReadRow, sent as one JSON object (the body DatabaseTable_ReadRowRequest).
+type DatabaseTableReadRowRequest struct {
+	// ID is sent as Id, also when zero.
+	ID int64 `json:"Id"`
+	// TableName is sent as TableName, also when zero.
+	TableName string `json:"TableName"`
 }
 
 // ReadRow calls POST v1/Agents/DatabaseTable/ReadRow.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/DatabaseTable_Agent/v1DatabaseTableAgent_ReadRow.html
-func (s DatabaseTableAgent) ReadRow(ctx context.Context, id int64, tableName string) (*TableRecord, error) {
-	in := struct {
-		ID        int64  `json:"Id"`
-		TableName string `json:"TableName"`
-	}{id, tableName}
-	return call[*TableRecord](ctx, s.c, "POST", "v1/Agents/DatabaseTable/ReadRow", in, false)
+func (s DatabaseTableAgent) ReadRow(ctx context.Context, req DatabaseTableReadRowRequest) (*TableRecord, error) {
+	return call[*TableRecord](ctx, s.c, "POST", "v1/Agents/DatabaseTable/ReadRow", req, false)
 }
 
 // Truncate calls POST v1/Agents/DatabaseTable/Truncate.
@@ -79,29 +100,42 @@ func (s DatabaseTableAgent) Truncate(ctx context.Context, tableName string) (*Ma
 	return call[*MassOperationResult](ctx, s.c, "POST", "v1/Agents/DatabaseTable/Truncate", in, false)
 }
 
+// DatabaseTableUpdateRowRequest holds the parameters of DatabaseTableAgent.UpdateRow, sent as one JSON object (the body DatabaseTable_UpdateRowRequest).
+type DatabaseTableUpdateRowRequest struct {
+	// ID is sent as Id, also when zero.
+	ID int64 `json:"Id"`
+	// TableName is sent as TableName, also when zero.
+	TableName string `json:"TableName"`
+	// Values is sent as Values; left out when empty.
+	Values map[string]string `json:"Values,omitempty"`
+}
+
 // UpdateRow calls POST v1/Agents/DatabaseTable/UpdateRow.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/DatabaseTable_Agent/v1DatabaseTableAgent_UpdateRow.html
-func (s DatabaseTableAgent) UpdateRow(ctx context.Context, id int64, tableName string, values map[string]string) error {
-	in := struct {
-		ID        int64             `json:"Id"`
-		TableName string            `json:"TableName"`
-		Values    map[string]string `json:"Values,omitempty"`
-	}{id, tableName, values}
-	return exec(ctx, s.c, "POST", "v1/Agents/DatabaseTable/UpdateRow", in, false)
+func (s DatabaseTableAgent) UpdateRow(ctx context.Context, req DatabaseTableUpdateRowRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/DatabaseTable/UpdateRow", req, false)
+}
+
+// DatabaseTableUpsertRequest holds the parameters of DatabaseTableAgent.Upsert, sent as one JSON object (the body DatabaseTable_UpsertRequest).
+type DatabaseTableUpsertRequest struct {
+	// Columns is sent as Columns; left out when empty.
+	Columns []string `json:"Columns,omitempty"`
+	// Data is sent as Data; left out when empty.
+	Data [][]string `json:"Data,omitempty"`
+	// Keys is sent as Keys; left out when empty.
+	Keys []string `json:"Keys,omitempty"`
+	// NomatchAction is sent as NomatchAction; left out when empty.
+	NomatchAction UpsertNomatchAction `json:"NomatchAction,omitempty"`
+	// ReturnRowStatus is sent as ReturnRowStatus, also when zero.
+	ReturnRowStatus bool `json:"ReturnRowStatus"`
+	// TableName is sent as TableName, also when zero.
+	TableName string `json:"TableName"`
 }
 
 // Upsert calls POST v1/Agents/DatabaseTable/Upsert.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/DatabaseTable_Agent/v1DatabaseTableAgent_Upsert.html
-func (s DatabaseTableAgent) Upsert(ctx context.Context, columns []string, data [][]string, keys []string, nomatchAction UpsertNomatchAction, returnRowStatus bool, tableName string) (*MassOperationResult, error) {
-	in := struct {
-		Columns         []string            `json:"Columns,omitempty"`
-		Data            [][]string          `json:"Data,omitempty"`
-		Keys            []string            `json:"Keys,omitempty"`
-		NomatchAction   UpsertNomatchAction `json:"NomatchAction,omitempty"`
-		ReturnRowStatus bool                `json:"ReturnRowStatus"`
-		TableName       string              `json:"TableName"`
-	}{columns, data, keys, nomatchAction, returnRowStatus, tableName}
-	return call[*MassOperationResult](ctx, s.c, "POST", "v1/Agents/DatabaseTable/Upsert", in, false)
+func (s DatabaseTableAgent) Upsert(ctx context.Context, req DatabaseTableUpsertRequest) (*MassOperationResult, error) {
+	return call[*MassOperationResult](ctx, s.c, "POST", "v1/Agents/DatabaseTable/Upsert", req, false)
 }

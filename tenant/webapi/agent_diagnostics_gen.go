@@ -23,21 +23,31 @@ func (s DiagnosticsAgent) AddWebAppUsage(ctx context.Context, webAppUsages []Web
 	return exec(ctx, s.c, "POST", "v1/Agents/Diagnostics/AddWebAppUsage", in, false)
 }
 
+// DiagnosticsChangeLogSettingsRequest holds the parameters of DiagnosticsAgent.ChangeLogSettings, sent as one JSON object (the body Diagnostics_ChangeLogSettingsRequest).
+type DiagnosticsChangeLogSettingsRequest struct {
+	// LogFailureAudit is sent as LogFailureAudit, also when zero.
+	LogFailureAudit bool `json:"LogFailureAudit"`
+	// LogInformation is sent as LogInformation, also when zero.
+	LogInformation bool `json:"LogInformation"`
+	// LogSuccessAudit is sent as LogSuccessAudit, also when zero.
+	LogSuccessAudit bool `json:"LogSuccessAudit"`
+	// LogToEventLog is sent as LogToEventLog, also when zero.
+	LogToEventLog bool `json:"LogToEventLog"`
+	// LogToFile is sent as LogToFile, also when zero.
+	LogToFile bool `json:"LogToFile"`
+	// LogToSuperOffice is sent as LogToSuperOffice, also when zero.
+	LogToSuperOffice bool `json:"LogToSuperOffice"`
+	// LogToTrace is sent as LogToTrace, also when zero.
+	LogToTrace bool `json:"LogToTrace"`
+	// LogWarning is sent as LogWarning, also when zero.
+	LogWarning bool `json:"LogWarning"`
+}
+
 // ChangeLogSettings calls POST v1/Agents/Diagnostics/ChangeLogSettings.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Diagnostics_Agent/v1DiagnosticsAgent_ChangeLogSettings.html
-func (s DiagnosticsAgent) ChangeLogSettings(ctx context.Context, logFailureAudit bool, logInformation bool, logSuccessAudit bool, logToEventLog bool, logToFile bool, logToSuperOffice bool, logToTrace bool, logWarning bool) error {
-	in := struct {
-		LogFailureAudit  bool `json:"LogFailureAudit"`
-		LogInformation   bool `json:"LogInformation"`
-		LogSuccessAudit  bool `json:"LogSuccessAudit"`
-		LogToEventLog    bool `json:"LogToEventLog"`
-		LogToFile        bool `json:"LogToFile"`
-		LogToSuperOffice bool `json:"LogToSuperOffice"`
-		LogToTrace       bool `json:"LogToTrace"`
-		LogWarning       bool `json:"LogWarning"`
-	}{logFailureAudit, logInformation, logSuccessAudit, logToEventLog, logToFile, logToSuperOffice, logToTrace, logWarning}
-	return exec(ctx, s.c, "POST", "v1/Agents/Diagnostics/ChangeLogSettings", in, false)
+func (s DiagnosticsAgent) ChangeLogSettings(ctx context.Context, req DiagnosticsChangeLogSettingsRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/Diagnostics/ChangeLogSettings", req, false)
 }
 
 // CollectDataAdditions calls POST v1/Agents/Diagnostics/CollectDataAdditions.
@@ -157,16 +167,21 @@ func (s DiagnosticsAgent) GetSystemMessages(ctx context.Context, associateID int
 	return call[[]SystemMessage](ctx, s.c, "POST", "v1/Agents/Diagnostics/GetSystemMessages", in, true)
 }
 
+// DiagnosticsGetWebAppUsagesForPeriodRequest holds the parameters of DiagnosticsAgent.GetWebAppUsagesForPeriod, sent as one JSON object (the body Diagnostics_GetWebAppUsagesForPeriodRequest).
+type DiagnosticsGetWebAppUsagesForPeriodRequest struct {
+	// FromDate is sent as FromDate, also when zero.
+	FromDate Time `json:"FromDate"`
+	// SearchTerm is sent as SearchTerm, also when zero.
+	SearchTerm string `json:"SearchTerm"`
+	// ToDate is sent as ToDate, also when zero.
+	ToDate Time `json:"ToDate"`
+}
+
 // GetWebAppUsagesForPeriod calls POST v1/Agents/Diagnostics/GetWebAppUsagesForPeriod; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Diagnostics_Agent/v1DiagnosticsAgent_GetWebAppUsagesForPeriod.html
-func (s DiagnosticsAgent) GetWebAppUsagesForPeriod(ctx context.Context, fromDate Time, searchTerm string, toDate Time) ([]WebAppUsage, error) {
-	in := struct {
-		FromDate   Time   `json:"FromDate"`
-		SearchTerm string `json:"SearchTerm"`
-		ToDate     Time   `json:"ToDate"`
-	}{fromDate, searchTerm, toDate}
-	return call[[]WebAppUsage](ctx, s.c, "POST", "v1/Agents/Diagnostics/GetWebAppUsagesForPeriod", in, true)
+func (s DiagnosticsAgent) GetWebAppUsagesForPeriod(ctx context.Context, req DiagnosticsGetWebAppUsagesForPeriodRequest) ([]WebAppUsage, error) {
+	return call[[]WebAppUsage](ctx, s.c, "POST", "v1/Agents/Diagnostics/GetWebAppUsagesForPeriod", req, true)
 }
 
 // LogViewState calls POST v1/Agents/Diagnostics/LogViewState.
@@ -223,27 +238,36 @@ func (s DiagnosticsAgent) RemoveExpiredSystemMessages(ctx context.Context) error
 	return exec(ctx, s.c, "POST", "v1/Agents/Diagnostics/RemoveExpiredSystemMessages", nil, false)
 }
 
+// DiagnosticsRemoveSystemMessageRequest holds the parameters of DiagnosticsAgent.RemoveSystemMessage, sent as one JSON object (the body Diagnostics_RemoveSystemMessageRequest).
+type DiagnosticsRemoveSystemMessageRequest struct {
+	// OnlineappID is sent as OnlineappId, also when zero.
+	OnlineappID int64 `json:"OnlineappId"`
+	// SystemMessageID is sent as SystemMessageId, also when zero.
+	SystemMessageID string `json:"SystemMessageId"`
+}
+
 // RemoveSystemMessage calls POST v1/Agents/Diagnostics/RemoveSystemMessage.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Diagnostics_Agent/v1DiagnosticsAgent_RemoveSystemMessage.html
-func (s DiagnosticsAgent) RemoveSystemMessage(ctx context.Context, onlineappID int64, systemMessageID string) error {
-	in := struct {
-		OnlineappID     int64  `json:"OnlineappId"`
-		SystemMessageID string `json:"SystemMessageId"`
-	}{onlineappID, systemMessageID}
-	return exec(ctx, s.c, "POST", "v1/Agents/Diagnostics/RemoveSystemMessage", in, false)
+func (s DiagnosticsAgent) RemoveSystemMessage(ctx context.Context, req DiagnosticsRemoveSystemMessageRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/Diagnostics/RemoveSystemMessage", req, false)
+}
+
+// DiagnosticsRemoveSystemMessageForAssociateRequest holds the parameters of DiagnosticsAgent.RemoveSystemMessageForAssociate, sent as one JSON object (the body Diagnostics_RemoveSystemMessageForAssociateRequest).
+type DiagnosticsRemoveSystemMessageForAssociateRequest struct {
+	// AssociateID is sent as AssociateId, also when zero.
+	AssociateID int64 `json:"AssociateId"`
+	// OnlineappID is sent as OnlineappId, also when zero.
+	OnlineappID int64 `json:"OnlineappId"`
+	// SystemMessageID is sent as SystemMessageId, also when zero.
+	SystemMessageID string `json:"SystemMessageId"`
 }
 
 // RemoveSystemMessageForAssociate calls POST v1/Agents/Diagnostics/RemoveSystemMessageForAssociate.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Diagnostics_Agent/v1DiagnosticsAgent_RemoveSystemMessageForAssociate.html
-func (s DiagnosticsAgent) RemoveSystemMessageForAssociate(ctx context.Context, associateID int64, onlineappID int64, systemMessageID string) error {
-	in := struct {
-		AssociateID     int64  `json:"AssociateId"`
-		OnlineappID     int64  `json:"OnlineappId"`
-		SystemMessageID string `json:"SystemMessageId"`
-	}{associateID, onlineappID, systemMessageID}
-	return exec(ctx, s.c, "POST", "v1/Agents/Diagnostics/RemoveSystemMessageForAssociate", in, false)
+func (s DiagnosticsAgent) RemoveSystemMessageForAssociate(ctx context.Context, req DiagnosticsRemoveSystemMessageForAssociateRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/Diagnostics/RemoveSystemMessageForAssociate", req, false)
 }
 
 // ResyncUsers calls POST v1/Agents/Diagnostics/ResyncUsers.
@@ -253,29 +277,40 @@ func (s DiagnosticsAgent) ResyncUsers(ctx context.Context) error {
 	return exec(ctx, s.c, "POST", "v1/Agents/Diagnostics/ResyncUsers", nil, false)
 }
 
+// DiagnosticsSendSystemMessageRequest holds the parameters of DiagnosticsAgent.SendSystemMessage, sent as one JSON object (the body Diagnostics_SendSystemMessageRequest).
+type DiagnosticsSendSystemMessageRequest struct {
+	// AssociateID is sent as AssociateId, also when zero.
+	AssociateID int64 `json:"AssociateId"`
+	// Expire is sent as Expire, also when zero.
+	Expire Time `json:"Expire"`
+	// MarkdownMessage is sent as MarkdownMessage, also when zero.
+	MarkdownMessage string `json:"MarkdownMessage"`
+	// SystemMessageID is sent as SystemMessageId, also when zero.
+	SystemMessageID string `json:"SystemMessageId"`
+	// Type is sent as Type; left out when empty.
+	Type SystemMessageType `json:"Type,omitempty"`
+}
+
 // SendSystemMessage calls POST v1/Agents/Diagnostics/SendSystemMessage.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Diagnostics_Agent/v1DiagnosticsAgent_SendSystemMessage.html
-func (s DiagnosticsAgent) SendSystemMessage(ctx context.Context, associateID int64, expire Time, markdownMessage string, systemMessageID string, typeArg SystemMessageType) error {
-	in := struct {
-		AssociateID     int64             `json:"AssociateId"`
-		Expire          Time              `json:"Expire"`
-		MarkdownMessage string            `json:"MarkdownMessage"`
-		SystemMessageID string            `json:"SystemMessageId"`
-		Type            SystemMessageType `json:"Type,omitempty"`
-	}{associateID, expire, markdownMessage, systemMessageID, typeArg}
-	return exec(ctx, s.c, "POST", "v1/Agents/Diagnostics/SendSystemMessage", in, false)
+func (s DiagnosticsAgent) SendSystemMessage(ctx context.Context, req DiagnosticsSendSystemMessageRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/Diagnostics/SendSystemMessage", req, false)
+}
+
+// DiagnosticsTrackEventRequest holds the parameters of DiagnosticsAgent.TrackEvent, sent as one JSON object (the body Diagnostics_TrackEventRequest).
+type DiagnosticsTrackEventRequest struct {
+	// EventProperties is sent as EventProperties; left out when empty.
+	EventProperties map[string]string `json:"EventProperties,omitempty"`
+	// TrackEventName is sent as TrackEventName, also when zero.
+	TrackEventName string `json:"TrackEventName"`
 }
 
 // TrackEvent calls POST v1/Agents/Diagnostics/TrackEvent.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Diagnostics_Agent/v1DiagnosticsAgent_TrackEvent.html
-func (s DiagnosticsAgent) TrackEvent(ctx context.Context, eventProperties map[string]string, trackEventName string) (float64, error) {
-	in := struct {
-		EventProperties map[string]string `json:"EventProperties,omitempty"`
-		TrackEventName  string            `json:"TrackEventName"`
-	}{eventProperties, trackEventName}
-	return call[float64](ctx, s.c, "POST", "v1/Agents/Diagnostics/TrackEvent", in, false)
+func (s DiagnosticsAgent) TrackEvent(ctx context.Context, req DiagnosticsTrackEventRequest) (float64, error) {
+	return call[float64](ctx, s.c, "POST", "v1/Agents/Diagnostics/TrackEvent", req, false)
 }
 
 // TrackUser calls POST v1/Agents/Diagnostics/TrackUser.
@@ -288,14 +323,19 @@ func (s DiagnosticsAgent) TrackUser(ctx context.Context, userProperties map[stri
 	return call[float64](ctx, s.c, "POST", "v1/Agents/Diagnostics/TrackUser", in, false)
 }
 
+// DiagnosticsWebAppUsageExistsInPeriodRequest holds the parameters of DiagnosticsAgent.WebAppUsageExistsInPeriod, sent as one JSON object (the body Diagnostics_WebAppUsageExistsInPeriodRequest).
+type DiagnosticsWebAppUsageExistsInPeriodRequest struct {
+	// AssociateID is sent as AssociateId, also when zero.
+	AssociateID int64 `json:"AssociateId"`
+	// FromDate is sent as FromDate, also when zero.
+	FromDate Time `json:"FromDate"`
+	// ViewState is sent as ViewState, also when zero.
+	ViewState string `json:"ViewState"`
+}
+
 // WebAppUsageExistsInPeriod calls POST v1/Agents/Diagnostics/WebAppUsageExistsInPeriod.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Diagnostics_Agent/v1DiagnosticsAgent_WebAppUsageExistsInPeriod.html
-func (s DiagnosticsAgent) WebAppUsageExistsInPeriod(ctx context.Context, associateID int64, fromDate Time, viewState string) (bool, error) {
-	in := struct {
-		AssociateID int64  `json:"AssociateId"`
-		FromDate    Time   `json:"FromDate"`
-		ViewState   string `json:"ViewState"`
-	}{associateID, fromDate, viewState}
-	return call[bool](ctx, s.c, "POST", "v1/Agents/Diagnostics/WebAppUsageExistsInPeriod", in, false)
+func (s DiagnosticsAgent) WebAppUsageExistsInPeriod(ctx context.Context, req DiagnosticsWebAppUsageExistsInPeriodRequest) (bool, error) {
+	return call[bool](ctx, s.c, "POST", "v1/Agents/Diagnostics/WebAppUsageExistsInPeriod", req, false)
 }

@@ -14,28 +14,38 @@ import (
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Document_Agent/index.html
 type DocumentAgent struct{ c *tenant.Client }
 
+// DocumentCheckinDocumentRequest holds the parameters of DocumentAgent.CheckinDocument, sent as one JSON object (the body Document_CheckinDocumentRequest).
+type DocumentCheckinDocumentRequest struct {
+	// AllowedReturnTypes is sent as AllowedReturnTypes; left out when empty.
+	AllowedReturnTypes []string `json:"AllowedReturnTypes,omitempty"`
+	// DocumentID is sent as DocumentId, also when zero.
+	DocumentID int64 `json:"DocumentId"`
+	// VersionDescription is sent as VersionDescription, also when zero.
+	VersionDescription string `json:"VersionDescription"`
+	// VersionExtraFields is sent as VersionExtraFields; left out when empty.
+	VersionExtraFields []string `json:"VersionExtraFields,omitempty"`
+}
+
 // CheckinDocument calls POST v1/Agents/Document/CheckinDocument.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Document_Agent/v1DocumentAgent_CheckinDocument.html
-func (s DocumentAgent) CheckinDocument(ctx context.Context, allowedReturnTypes []string, documentID int64, versionDescription string, versionExtraFields []string) (*ReturnInfo, error) {
-	in := struct {
-		AllowedReturnTypes []string `json:"AllowedReturnTypes,omitempty"`
-		DocumentID         int64    `json:"DocumentId"`
-		VersionDescription string   `json:"VersionDescription"`
-		VersionExtraFields []string `json:"VersionExtraFields,omitempty"`
-	}{allowedReturnTypes, documentID, versionDescription, versionExtraFields}
-	return call[*ReturnInfo](ctx, s.c, "POST", "v1/Agents/Document/CheckinDocument", in, false)
+func (s DocumentAgent) CheckinDocument(ctx context.Context, req DocumentCheckinDocumentRequest) (*ReturnInfo, error) {
+	return call[*ReturnInfo](ctx, s.c, "POST", "v1/Agents/Document/CheckinDocument", req, false)
+}
+
+// DocumentCheckoutDocumentRequest holds the parameters of DocumentAgent.CheckoutDocument, sent as one JSON object (the body Document_CheckoutDocumentRequest).
+type DocumentCheckoutDocumentRequest struct {
+	// AllowedReturnTypes is sent as AllowedReturnTypes; left out when empty.
+	AllowedReturnTypes []string `json:"AllowedReturnTypes,omitempty"`
+	// DocumentID is sent as DocumentId, also when zero.
+	DocumentID int64 `json:"DocumentId"`
 }
 
 // CheckoutDocument calls POST v1/Agents/Document/CheckoutDocument.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Document_Agent/v1DocumentAgent_CheckoutDocument.html
-func (s DocumentAgent) CheckoutDocument(ctx context.Context, allowedReturnTypes []string, documentID int64) (*ReturnInfo, error) {
-	in := struct {
-		AllowedReturnTypes []string `json:"AllowedReturnTypes,omitempty"`
-		DocumentID         int64    `json:"DocumentId"`
-	}{allowedReturnTypes, documentID}
-	return call[*ReturnInfo](ctx, s.c, "POST", "v1/Agents/Document/CheckoutDocument", in, false)
+func (s DocumentAgent) CheckoutDocument(ctx context.Context, req DocumentCheckoutDocumentRequest) (*ReturnInfo, error) {
+	return call[*ReturnInfo](ctx, s.c, "POST", "v1/Agents/Document/CheckoutDocument", req, false)
 }
 
 // CopyDocumentToCsAttachment calls POST v1/Agents/Document/CopyDocumentToCsAttachment.
@@ -86,100 +96,141 @@ func (s DocumentAgent) CreateDefaultTemplateVariablesParameters(ctx context.Cont
 	return call[*TemplateVariablesParameters](ctx, s.c, "POST", "v1/Agents/Document/CreateDefaultTemplateVariablesParameters", nil, false)
 }
 
+// DocumentCreateDocumentStreamRequest holds the parameters of DocumentAgent.CreateDocumentStream, sent as one JSON object (the body Document_CreateDocumentStreamRequest).
+type DocumentCreateDocumentStreamRequest struct {
+	// DocumentEntity is sent as DocumentEntity; left out when nil.
+	DocumentEntity *DocumentEntity `json:"DocumentEntity,omitempty"`
+	// OverwriteExistingData is sent as OverwriteExistingData, also when zero.
+	OverwriteExistingData bool `json:"OverwriteExistingData"`
+}
+
 // CreateDocumentStream calls POST v1/Agents/Document/CreateDocumentStream.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Document_Agent/v1DocumentAgent_CreateDocumentStream.html
-func (s DocumentAgent) CreateDocumentStream(ctx context.Context, documentEntity *DocumentEntity, overwriteExistingData bool) ([]byte, error) {
-	in := struct {
-		DocumentEntity        *DocumentEntity `json:"DocumentEntity,omitempty"`
-		OverwriteExistingData bool            `json:"OverwriteExistingData"`
-	}{documentEntity, overwriteExistingData}
-	return callBytes(ctx, s.c, "POST", "v1/Agents/Document/CreateDocumentStream", in, false)
+func (s DocumentAgent) CreateDocumentStream(ctx context.Context, req DocumentCreateDocumentStreamRequest) ([]byte, error) {
+	return callBytes(ctx, s.c, "POST", "v1/Agents/Document/CreateDocumentStream", req, false)
 }
 
 // CreateDocumentStreamReader is CreateDocumentStream with the response body handed over as it arrives; the caller closes it.
-func (s DocumentAgent) CreateDocumentStreamReader(ctx context.Context, documentEntity *DocumentEntity, overwriteExistingData bool) (io.ReadCloser, error) {
-	in := struct {
-		DocumentEntity        *DocumentEntity `json:"DocumentEntity,omitempty"`
-		OverwriteExistingData bool            `json:"OverwriteExistingData"`
-	}{documentEntity, overwriteExistingData}
-	return callReader(ctx, s.c, "POST", "v1/Agents/Document/CreateDocumentStream", in, false)
+func (s DocumentAgent) CreateDocumentStreamReader(ctx context.Context, req DocumentCreateDocumentStreamRequest) (io.ReadCloser, error) {
+	return callReader(ctx, s.c, "POST", "v1/Agents/Document/CreateDocumentStream", req, false)
+}
+
+// DocumentCreateNewPhysicalDocumentFromTemplateRequest holds the parameters of DocumentAgent.CreateNewPhysicalDocumentFromTemplate, sent as one JSON object (the body Document_CreateNewPhysicalDocumentFromTemplateRequest).
+type DocumentCreateNewPhysicalDocumentFromTemplateRequest struct {
+	// AppointmentID is sent as AppointmentId, also when zero.
+	AppointmentID int64 `json:"AppointmentId"`
+	// ContactID is sent as ContactId, also when zero.
+	ContactID int64 `json:"ContactId"`
+	// DocumentID is sent as DocumentId, also when zero.
+	DocumentID int64 `json:"DocumentId"`
+	// PersonID is sent as PersonId, also when zero.
+	PersonID int64 `json:"PersonId"`
+	// ProjectID is sent as ProjectId, also when zero.
+	ProjectID int64 `json:"ProjectId"`
+	// SaleID is sent as SaleId, also when zero.
+	SaleID int64 `json:"SaleId"`
+	// SelectionID is sent as SelectionId, also when zero.
+	SelectionID int64 `json:"SelectionId"`
+	// UICulture is sent as UiCulture, also when zero.
+	UICulture string `json:"UiCulture"`
 }
 
 // CreateNewPhysicalDocumentFromTemplate calls POST v1/Agents/Document/CreateNewPhysicalDocumentFromTemplate.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Document_Agent/v1DocumentAgent_CreateNewPhysicalDocumentFromTemplate.html
-func (s DocumentAgent) CreateNewPhysicalDocumentFromTemplate(ctx context.Context, appointmentID int64, contactID int64, documentID int64, personID int64, projectID int64, saleID int64, selectionID int64, uiCulture string) (*DocumentEntity, error) {
-	in := struct {
-		AppointmentID int64  `json:"AppointmentId"`
-		ContactID     int64  `json:"ContactId"`
-		DocumentID    int64  `json:"DocumentId"`
-		PersonID      int64  `json:"PersonId"`
-		ProjectID     int64  `json:"ProjectId"`
-		SaleID        int64  `json:"SaleId"`
-		SelectionID   int64  `json:"SelectionId"`
-		UICulture     string `json:"UiCulture"`
-	}{appointmentID, contactID, documentID, personID, projectID, saleID, selectionID, uiCulture}
-	return call[*DocumentEntity](ctx, s.c, "POST", "v1/Agents/Document/CreateNewPhysicalDocumentFromTemplate", in, false)
+func (s DocumentAgent) CreateNewPhysicalDocumentFromTemplate(ctx context.Context, req DocumentCreateNewPhysicalDocumentFromTemplateRequest) (*DocumentEntity, error) {
+	return call[*DocumentEntity](ctx, s.c, "POST", "v1/Agents/Document/CreateNewPhysicalDocumentFromTemplate", req, false)
+}
+
+// DocumentCreateNewPhysicalDocumentFromTemplateWithCustomTagsRequest holds the parameters of DocumentAgent.CreateNewPhysicalDocumentFromTemplateWithCustomTags, sent as one JSON object (the body Document_CreateNewPhysicalDocumentFromTemplateWithCustomTagsRequest).
+type DocumentCreateNewPhysicalDocumentFromTemplateWithCustomTagsRequest struct {
+	// AppointmentID is sent as AppointmentId, also when zero.
+	AppointmentID int64 `json:"AppointmentId"`
+	// ContactID is sent as ContactId, also when zero.
+	ContactID int64 `json:"ContactId"`
+	// CustomTags is sent as CustomTags; left out when empty.
+	CustomTags []string `json:"CustomTags,omitempty"`
+	// CustomValues is sent as CustomValues; left out when empty.
+	CustomValues []string `json:"CustomValues,omitempty"`
+	// DocumentID is sent as DocumentId, also when zero.
+	DocumentID int64 `json:"DocumentId"`
+	// PersonID is sent as PersonId, also when zero.
+	PersonID int64 `json:"PersonId"`
+	// ProjectID is sent as ProjectId, also when zero.
+	ProjectID int64 `json:"ProjectId"`
+	// SaleID is sent as SaleId, also when zero.
+	SaleID int64 `json:"SaleId"`
+	// SelectionID is sent as SelectionId, also when zero.
+	SelectionID int64 `json:"SelectionId"`
+	// UICulture is sent as UiCulture, also when zero.
+	UICulture string `json:"UiCulture"`
 }
 
 // CreateNewPhysicalDocumentFromTemplateWithCustomTags calls POST v1/Agents/Document/CreateNewPhysicalDocumentFromTemplateWithCustomTags.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Document_Agent/v1DocumentAgent_CreateNewPhysicalDocumentFromTemplateWithCustomTags.html
-func (s DocumentAgent) CreateNewPhysicalDocumentFromTemplateWithCustomTags(ctx context.Context, appointmentID int64, contactID int64, customTags []string, customValues []string, documentID int64, personID int64, projectID int64, saleID int64, selectionID int64, uiCulture string) (*DocumentEntity, error) {
-	in := struct {
-		AppointmentID int64    `json:"AppointmentId"`
-		ContactID     int64    `json:"ContactId"`
-		CustomTags    []string `json:"CustomTags,omitempty"`
-		CustomValues  []string `json:"CustomValues,omitempty"`
-		DocumentID    int64    `json:"DocumentId"`
-		PersonID      int64    `json:"PersonId"`
-		ProjectID     int64    `json:"ProjectId"`
-		SaleID        int64    `json:"SaleId"`
-		SelectionID   int64    `json:"SelectionId"`
-		UICulture     string   `json:"UiCulture"`
-	}{appointmentID, contactID, customTags, customValues, documentID, personID, projectID, saleID, selectionID, uiCulture}
-	return call[*DocumentEntity](ctx, s.c, "POST", "v1/Agents/Document/CreateNewPhysicalDocumentFromTemplateWithCustomTags", in, false)
+func (s DocumentAgent) CreateNewPhysicalDocumentFromTemplateWithCustomTags(ctx context.Context, req DocumentCreateNewPhysicalDocumentFromTemplateWithCustomTagsRequest) (*DocumentEntity, error) {
+	return call[*DocumentEntity](ctx, s.c, "POST", "v1/Agents/Document/CreateNewPhysicalDocumentFromTemplateWithCustomTags", req, false)
+}
+
+// DocumentCreateNewPhysicalDocumentFromTemplateWithCustomTags2Request holds the parameters of DocumentAgent.CreateNewPhysicalDocumentFromTemplateWithCustomTags2, sent as one JSON object (the body Document_CreateNewPhysicalDocumentFromTemplateWithCustomTags2Request).
+type DocumentCreateNewPhysicalDocumentFromTemplateWithCustomTags2Request struct {
+	// AppointmentID is sent as AppointmentId, also when zero.
+	AppointmentID int64 `json:"AppointmentId"`
+	// ContactID is sent as ContactId, also when zero.
+	ContactID int64 `json:"ContactId"`
+	// CustomTags is sent as CustomTags; left out when empty.
+	CustomTags map[string]string `json:"CustomTags,omitempty"`
+	// DocumentID is sent as DocumentId, also when zero.
+	DocumentID int64 `json:"DocumentId"`
+	// PersonID is sent as PersonId, also when zero.
+	PersonID int64 `json:"PersonId"`
+	// ProjectID is sent as ProjectId, also when zero.
+	ProjectID int64 `json:"ProjectId"`
+	// SaleID is sent as SaleId, also when zero.
+	SaleID int64 `json:"SaleId"`
+	// SelectionID is sent as SelectionId, also when zero.
+	SelectionID int64 `json:"SelectionId"`
+	// UICulture is sent as UiCulture, also when zero.
+	UICulture string `json:"UiCulture"`
 }
 
 // CreateNewPhysicalDocumentFromTemplateWithCustomTags2 calls POST v1/Agents/Document/CreateNewPhysicalDocumentFromTemplateWithCustomTags2.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Document_Agent/v1DocumentAgent_CreateNewPhysicalDocumentFromTemplateWithCustomTags2.html
-func (s DocumentAgent) CreateNewPhysicalDocumentFromTemplateWithCustomTags2(ctx context.Context, appointmentID int64, contactID int64, customTags map[string]string, documentID int64, personID int64, projectID int64, saleID int64, selectionID int64, uiCulture string) (*DocumentEntity, error) {
-	in := struct {
-		AppointmentID int64             `json:"AppointmentId"`
-		ContactID     int64             `json:"ContactId"`
-		CustomTags    map[string]string `json:"CustomTags,omitempty"`
-		DocumentID    int64             `json:"DocumentId"`
-		PersonID      int64             `json:"PersonId"`
-		ProjectID     int64             `json:"ProjectId"`
-		SaleID        int64             `json:"SaleId"`
-		SelectionID   int64             `json:"SelectionId"`
-		UICulture     string            `json:"UiCulture"`
-	}{appointmentID, contactID, customTags, documentID, personID, projectID, saleID, selectionID, uiCulture}
-	return call[*DocumentEntity](ctx, s.c, "POST", "v1/Agents/Document/CreateNewPhysicalDocumentFromTemplateWithCustomTags2", in, false)
+func (s DocumentAgent) CreateNewPhysicalDocumentFromTemplateWithCustomTags2(ctx context.Context, req DocumentCreateNewPhysicalDocumentFromTemplateWithCustomTags2Request) (*DocumentEntity, error) {
+	return call[*DocumentEntity](ctx, s.c, "POST", "v1/Agents/Document/CreateNewPhysicalDocumentFromTemplateWithCustomTags2", req, false)
+}
+
+// DocumentCreateNewPhysicalMailMergeDocumentFromTemplateRequest holds the parameters of DocumentAgent.CreateNewPhysicalMailMergeDocumentFromTemplate, sent as one JSON object (the body Document_CreateNewPhysicalMailMergeDocumentFromTemplateRequest).
+type DocumentCreateNewPhysicalMailMergeDocumentFromTemplateRequest struct {
+	// DocumentID is sent as DocumentId, also when zero.
+	DocumentID int64 `json:"DocumentId"`
+	// UICulture is sent as UiCulture, also when zero.
+	UICulture string `json:"UiCulture"`
 }
 
 // CreateNewPhysicalMailMergeDocumentFromTemplate calls POST v1/Agents/Document/CreateNewPhysicalMailMergeDocumentFromTemplate.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Document_Agent/v1DocumentAgent_CreateNewPhysicalMailMergeDocumentFromTemplate.html
-func (s DocumentAgent) CreateNewPhysicalMailMergeDocumentFromTemplate(ctx context.Context, documentID int64, uiCulture string) (*DocumentEntity, error) {
-	in := struct {
-		DocumentID int64  `json:"DocumentId"`
-		UICulture  string `json:"UiCulture"`
-	}{documentID, uiCulture}
-	return call[*DocumentEntity](ctx, s.c, "POST", "v1/Agents/Document/CreateNewPhysicalMailMergeDocumentFromTemplate", in, false)
+func (s DocumentAgent) CreateNewPhysicalMailMergeDocumentFromTemplate(ctx context.Context, req DocumentCreateNewPhysicalMailMergeDocumentFromTemplateRequest) (*DocumentEntity, error) {
+	return call[*DocumentEntity](ctx, s.c, "POST", "v1/Agents/Document/CreateNewPhysicalMailMergeDocumentFromTemplate", req, false)
+}
+
+// DocumentCreateTempFileRequest holds the parameters of DocumentAgent.CreateTempFile, sent as one JSON object (the body Document_CreateTempFileRequest).
+type DocumentCreateTempFileRequest struct {
+	// DataStream is sent as DataStream, base64-encoded; left out when empty.
+	DataStream []byte `json:"DataStream,omitempty"`
+	// Filename is sent as Filename, also when zero.
+	Filename string `json:"Filename"`
 }
 
 // CreateTempFile calls POST v1/Agents/Document/CreateTempFile.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Document_Agent/v1DocumentAgent_CreateTempFile.html
-func (s DocumentAgent) CreateTempFile(ctx context.Context, dataStream []byte, filename string) (string, error) {
-	in := struct {
-		DataStream []byte `json:"DataStream,omitempty"`
-		Filename   string `json:"Filename"`
-	}{dataStream, filename}
-	return call[string](ctx, s.c, "POST", "v1/Agents/Document/CreateTempFile", in, false)
+func (s DocumentAgent) CreateTempFile(ctx context.Context, req DocumentCreateTempFileRequest) (string, error) {
+	return call[string](ctx, s.c, "POST", "v1/Agents/Document/CreateTempFile", req, false)
 }
 
 // DeleteDocumentEntity calls POST v1/Agents/Document/DeleteDocumentEntity.
@@ -189,15 +240,19 @@ func (s DocumentAgent) DeleteDocumentEntity(ctx context.Context, documentEntityI
 	return exec(ctx, s.c, "POST", withQuery("v1/Agents/Document/DeleteDocumentEntity", "DocumentEntityId", documentEntityID), nil, false)
 }
 
+// DocumentDeletePhysicalDocumentRequest holds the parameters of DocumentAgent.DeletePhysicalDocument, sent as one JSON object (the body Document_DeletePhysicalDocumentRequest).
+type DocumentDeletePhysicalDocumentRequest struct {
+	// AllowedReturnType is sent as AllowedReturnType; left out when empty.
+	AllowedReturnType []string `json:"AllowedReturnType,omitempty"`
+	// DocumentID is sent as DocumentId, also when zero.
+	DocumentID int64 `json:"DocumentId"`
+}
+
 // DeletePhysicalDocument calls POST v1/Agents/Document/DeletePhysicalDocument.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Document_Agent/v1DocumentAgent_DeletePhysicalDocument.html
-func (s DocumentAgent) DeletePhysicalDocument(ctx context.Context, allowedReturnType []string, documentID int64) (*ReturnInfo, error) {
-	in := struct {
-		AllowedReturnType []string `json:"AllowedReturnType,omitempty"`
-		DocumentID        int64    `json:"DocumentId"`
-	}{allowedReturnType, documentID}
-	return call[*ReturnInfo](ctx, s.c, "POST", "v1/Agents/Document/DeletePhysicalDocument", in, false)
+func (s DocumentAgent) DeletePhysicalDocument(ctx context.Context, req DocumentDeletePhysicalDocumentRequest) (*ReturnInfo, error) {
+	return call[*ReturnInfo](ctx, s.c, "POST", "v1/Agents/Document/DeletePhysicalDocument", req, false)
 }
 
 // DeleteTempFile calls POST v1/Agents/Document/DeleteTempFile.
@@ -210,18 +265,25 @@ func (s DocumentAgent) DeleteTempFile(ctx context.Context, filename string) erro
 	return exec(ctx, s.c, "POST", "v1/Agents/Document/DeleteTempFile", in, false)
 }
 
+// DocumentExecuteDocumentCommandRequest holds the parameters of DocumentAgent.ExecuteDocumentCommand, sent as one JSON object (the body Document_ExecuteDocumentCommandRequest).
+type DocumentExecuteDocumentCommandRequest struct {
+	// AdditionalData is sent as AdditionalData; left out when empty.
+	AdditionalData []string `json:"AdditionalData,omitempty"`
+	// AllowedReturnTypes is sent as AllowedReturnTypes; left out when empty.
+	AllowedReturnTypes []string `json:"AllowedReturnTypes,omitempty"`
+	// Command is sent as Command, also when zero.
+	Command string `json:"Command"`
+	// DocumentID is sent as DocumentId, also when zero.
+	DocumentID int64 `json:"DocumentId"`
+	// VersionID is sent as VersionId, also when zero.
+	VersionID string `json:"VersionId"`
+}
+
 // ExecuteDocumentCommand calls POST v1/Agents/Document/ExecuteDocumentCommand.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Document_Agent/v1DocumentAgent_ExecuteDocumentCommand.html
-func (s DocumentAgent) ExecuteDocumentCommand(ctx context.Context, additionalData []string, allowedReturnTypes []string, command string, documentID int64, versionID string) (*ReturnInfo, error) {
-	in := struct {
-		AdditionalData     []string `json:"AdditionalData,omitempty"`
-		AllowedReturnTypes []string `json:"AllowedReturnTypes,omitempty"`
-		Command            string   `json:"Command"`
-		DocumentID         int64    `json:"DocumentId"`
-		VersionID          string   `json:"VersionId"`
-	}{additionalData, allowedReturnTypes, command, documentID, versionID}
-	return call[*ReturnInfo](ctx, s.c, "POST", "v1/Agents/Document/ExecuteDocumentCommand", in, false)
+func (s DocumentAgent) ExecuteDocumentCommand(ctx context.Context, req DocumentExecuteDocumentCommandRequest) (*ReturnInfo, error) {
+	return call[*ReturnInfo](ctx, s.c, "POST", "v1/Agents/Document/ExecuteDocumentCommand", req, false)
 }
 
 // GetAppointmentDocuments calls POST v1/Agents/Document/GetAppointmentDocuments; it only reads, so it is retried like a GET.
@@ -244,59 +306,86 @@ func (s DocumentAgent) GetCheckoutState(ctx context.Context, documentID int64) (
 	return call[*CheckoutInfo](ctx, s.c, "POST", "v1/Agents/Document/GetCheckoutState", in, true)
 }
 
+// DocumentGetContactDocumentsRequest holds the parameters of DocumentAgent.GetContactDocuments, sent as one JSON object (the body Document_GetContactDocumentsRequest).
+type DocumentGetContactDocumentsRequest struct {
+	// ContactID is sent as ContactId, also when zero.
+	ContactID int64 `json:"ContactId"`
+	// Count is sent as Count, also when zero.
+	Count int64 `json:"Count"`
+	// EndTime is sent as EndTime, also when zero.
+	EndTime Time `json:"EndTime"`
+	// StartTime is sent as StartTime, also when zero.
+	StartTime Time `json:"StartTime"`
+}
+
 // GetContactDocuments calls POST v1/Agents/Document/GetContactDocuments; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Document_Agent/v1DocumentAgent_GetContactDocuments.html
-func (s DocumentAgent) GetContactDocuments(ctx context.Context, contactID int64, count int64, endTime Time, startTime Time) ([]Document, error) {
-	in := struct {
-		ContactID int64 `json:"ContactId"`
-		Count     int64 `json:"Count"`
-		EndTime   Time  `json:"EndTime"`
-		StartTime Time  `json:"StartTime"`
-	}{contactID, count, endTime, startTime}
-	return call[[]Document](ctx, s.c, "POST", "v1/Agents/Document/GetContactDocuments", in, true)
+func (s DocumentAgent) GetContactDocuments(ctx context.Context, req DocumentGetContactDocumentsRequest) ([]Document, error) {
+	return call[[]Document](ctx, s.c, "POST", "v1/Agents/Document/GetContactDocuments", req, true)
+}
+
+// DocumentGetContactDocumentsByTemplateHeadingRequest holds the parameters of DocumentAgent.GetContactDocumentsByTemplateHeading, sent as one JSON object (the body Document_GetContactDocumentsByTemplateHeadingRequest).
+type DocumentGetContactDocumentsByTemplateHeadingRequest struct {
+	// ContactID is sent as ContactId, also when zero.
+	ContactID int64 `json:"ContactId"`
+	// Count is sent as Count, also when zero.
+	Count int64 `json:"Count"`
+	// EndTime is sent as EndTime, also when zero.
+	EndTime Time `json:"EndTime"`
+	// StartTime is sent as StartTime, also when zero.
+	StartTime Time `json:"StartTime"`
+	// TemplateHeadingID is sent as TemplateHeadingId, also when zero.
+	TemplateHeadingID int64 `json:"TemplateHeadingId"`
 }
 
 // GetContactDocumentsByTemplateHeading calls POST v1/Agents/Document/GetContactDocumentsByTemplateHeading; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Document_Agent/v1DocumentAgent_GetContactDocumentsByTemplateHeading.html
-func (s DocumentAgent) GetContactDocumentsByTemplateHeading(ctx context.Context, contactID int64, count int64, endTime Time, startTime Time, templateHeadingID int64) ([]Document, error) {
-	in := struct {
-		ContactID         int64 `json:"ContactId"`
-		Count             int64 `json:"Count"`
-		EndTime           Time  `json:"EndTime"`
-		StartTime         Time  `json:"StartTime"`
-		TemplateHeadingID int64 `json:"TemplateHeadingId"`
-	}{contactID, count, endTime, startTime, templateHeadingID}
-	return call[[]Document](ctx, s.c, "POST", "v1/Agents/Document/GetContactDocumentsByTemplateHeading", in, true)
+func (s DocumentAgent) GetContactDocumentsByTemplateHeading(ctx context.Context, req DocumentGetContactDocumentsByTemplateHeadingRequest) ([]Document, error) {
+	return call[[]Document](ctx, s.c, "POST", "v1/Agents/Document/GetContactDocumentsByTemplateHeading", req, true)
+}
+
+// DocumentGetContactDocumentsByTemplateTypeRequest holds the parameters of DocumentAgent.GetContactDocumentsByTemplateType, sent as one JSON object (the body Document_GetContactDocumentsByTemplateTypeRequest).
+type DocumentGetContactDocumentsByTemplateTypeRequest struct {
+	// ContactID is sent as ContactId, also when zero.
+	ContactID int64 `json:"ContactId"`
+	// Count is sent as Count, also when zero.
+	Count int64 `json:"Count"`
+	// DocumentTemplateID is sent as DocumentTemplateId, also when zero.
+	DocumentTemplateID int64 `json:"DocumentTemplateId"`
+	// EndTime is sent as EndTime, also when zero.
+	EndTime Time `json:"EndTime"`
+	// StartTime is sent as StartTime, also when zero.
+	StartTime Time `json:"StartTime"`
 }
 
 // GetContactDocumentsByTemplateType calls POST v1/Agents/Document/GetContactDocumentsByTemplateType; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Document_Agent/v1DocumentAgent_GetContactDocumentsByTemplateType.html
-func (s DocumentAgent) GetContactDocumentsByTemplateType(ctx context.Context, contactID int64, count int64, documentTemplateID int64, endTime Time, startTime Time) ([]Document, error) {
-	in := struct {
-		ContactID          int64 `json:"ContactId"`
-		Count              int64 `json:"Count"`
-		DocumentTemplateID int64 `json:"DocumentTemplateId"`
-		EndTime            Time  `json:"EndTime"`
-		StartTime          Time  `json:"StartTime"`
-	}{contactID, count, documentTemplateID, endTime, startTime}
-	return call[[]Document](ctx, s.c, "POST", "v1/Agents/Document/GetContactDocumentsByTemplateType", in, true)
+func (s DocumentAgent) GetContactDocumentsByTemplateType(ctx context.Context, req DocumentGetContactDocumentsByTemplateTypeRequest) ([]Document, error) {
+	return call[[]Document](ctx, s.c, "POST", "v1/Agents/Document/GetContactDocumentsByTemplateType", req, true)
+}
+
+// DocumentGetContactDocumentsByTemplateTypesRequest holds the parameters of DocumentAgent.GetContactDocumentsByTemplateTypes, sent as one JSON object (the body Document_GetContactDocumentsByTemplateTypesRequest).
+type DocumentGetContactDocumentsByTemplateTypesRequest struct {
+	// ContactID is sent as ContactId, also when zero.
+	ContactID int64 `json:"ContactId"`
+	// Count is sent as Count, also when zero.
+	Count int64 `json:"Count"`
+	// DocumentTemplateIDs is sent as DocumentTemplateIds; left out when empty.
+	DocumentTemplateIDs []int64 `json:"DocumentTemplateIds,omitempty"`
+	// EndTime is sent as EndTime, also when zero.
+	EndTime Time `json:"EndTime"`
+	// StartTime is sent as StartTime, also when zero.
+	StartTime Time `json:"StartTime"`
 }
 
 // GetContactDocumentsByTemplateTypes calls POST v1/Agents/Document/GetContactDocumentsByTemplateTypes; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Document_Agent/v1DocumentAgent_GetContactDocumentsByTemplateTypes.html
-func (s DocumentAgent) GetContactDocumentsByTemplateTypes(ctx context.Context, contactID int64, count int64, documentTemplateIDs []int64, endTime Time, startTime Time) ([]Document, error) {
-	in := struct {
-		ContactID           int64   `json:"ContactId"`
-		Count               int64   `json:"Count"`
-		DocumentTemplateIDs []int64 `json:"DocumentTemplateIds,omitempty"`
-		EndTime             Time    `json:"EndTime"`
-		StartTime           Time    `json:"StartTime"`
-	}{contactID, count, documentTemplateIDs, endTime, startTime}
-	return call[[]Document](ctx, s.c, "POST", "v1/Agents/Document/GetContactDocumentsByTemplateTypes", in, true)
+func (s DocumentAgent) GetContactDocumentsByTemplateTypes(ctx context.Context, req DocumentGetContactDocumentsByTemplateTypesRequest) ([]Document, error) {
+	return call[[]Document](ctx, s.c, "POST", "v1/Agents/Document/GetContactDocumentsByTemplateTypes", req, true)
 }
 
 // GetDocument calls POST v1/Agents/Document/GetDocument; it only reads, so it is retried like a GET.
@@ -306,15 +395,19 @@ func (s DocumentAgent) GetDocument(ctx context.Context, documentID int64) (*Docu
 	return call[*Document](ctx, s.c, "POST", withQuery("v1/Agents/Document/GetDocument", "documentId", documentID), nil, true)
 }
 
+// DocumentGetDocumentCommandsRequest holds the parameters of DocumentAgent.GetDocumentCommands, sent as one JSON object (the body Document_GetDocumentCommandsRequest).
+type DocumentGetDocumentCommandsRequest struct {
+	// AllowedReturnTypes is sent as AllowedReturnTypes; left out when empty.
+	AllowedReturnTypes []string `json:"AllowedReturnTypes,omitempty"`
+	// DocumentID is sent as DocumentId, also when zero.
+	DocumentID int64 `json:"DocumentId"`
+}
+
 // GetDocumentCommands calls POST v1/Agents/Document/GetDocumentCommands; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Document_Agent/v1DocumentAgent_GetDocumentCommands.html
-func (s DocumentAgent) GetDocumentCommands(ctx context.Context, allowedReturnTypes []string, documentID int64) ([]CommandInfo, error) {
-	in := struct {
-		AllowedReturnTypes []string `json:"AllowedReturnTypes,omitempty"`
-		DocumentID         int64    `json:"DocumentId"`
-	}{allowedReturnTypes, documentID}
-	return call[[]CommandInfo](ctx, s.c, "POST", "v1/Agents/Document/GetDocumentCommands", in, true)
+func (s DocumentAgent) GetDocumentCommands(ctx context.Context, req DocumentGetDocumentCommandsRequest) ([]CommandInfo, error) {
+	return call[[]CommandInfo](ctx, s.c, "POST", "v1/Agents/Document/GetDocumentCommands", req, true)
 }
 
 // GetDocumentEntity calls POST v1/Agents/Document/GetDocumentEntity; it only reads, so it is retried like a GET.
@@ -324,15 +417,19 @@ func (s DocumentAgent) GetDocumentEntity(ctx context.Context, documentEntityID i
 	return call[*DocumentEntity](ctx, s.c, "POST", withQuery("v1/Agents/Document/GetDocumentEntity", "documentEntityId", documentEntityID), nil, true)
 }
 
+// DocumentGetDocumentLengthRequest holds the parameters of DocumentAgent.GetDocumentLength, sent as one JSON object (the body Document_GetDocumentLengthRequest).
+type DocumentGetDocumentLengthRequest struct {
+	// DocumentID is sent as DocumentId, also when zero.
+	DocumentID int64 `json:"DocumentId"`
+	// VersionID is sent as VersionId, also when zero.
+	VersionID string `json:"VersionId"`
+}
+
 // GetDocumentLength calls POST v1/Agents/Document/GetDocumentLength; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Document_Agent/v1DocumentAgent_GetDocumentLength.html
-func (s DocumentAgent) GetDocumentLength(ctx context.Context, documentID int64, versionID string) (float64, error) {
-	in := struct {
-		DocumentID int64  `json:"DocumentId"`
-		VersionID  string `json:"VersionId"`
-	}{documentID, versionID}
-	return call[float64](ctx, s.c, "POST", "v1/Agents/Document/GetDocumentLength", in, true)
+func (s DocumentAgent) GetDocumentLength(ctx context.Context, req DocumentGetDocumentLengthRequest) (float64, error) {
+	return call[float64](ctx, s.c, "POST", "v1/Agents/Document/GetDocumentLength", req, true)
 }
 
 // GetDocumentList calls POST v1/Agents/Document/GetDocumentList; it only reads, so it is retried like a GET.
@@ -342,15 +439,19 @@ func (s DocumentAgent) GetDocumentList(ctx context.Context, ids []int64) ([]Docu
 	return call[[]Document](ctx, s.c, "POST", "v1/Agents/Document/GetDocumentList", ids, true)
 }
 
+// DocumentGetDocumentPropertiesRequest holds the parameters of DocumentAgent.GetDocumentProperties, sent as one JSON object (the body Document_GetDocumentPropertiesRequest).
+type DocumentGetDocumentPropertiesRequest struct {
+	// DocumentID is sent as DocumentId, also when zero.
+	DocumentID int64 `json:"DocumentId"`
+	// RequestedProperties is sent as RequestedProperties; left out when empty.
+	RequestedProperties []string `json:"RequestedProperties,omitempty"`
+}
+
 // GetDocumentProperties calls POST v1/Agents/Document/GetDocumentProperties; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Document_Agent/v1DocumentAgent_GetDocumentProperties.html
-func (s DocumentAgent) GetDocumentProperties(ctx context.Context, documentID int64, requestedProperties []string) (map[string]string, error) {
-	in := struct {
-		DocumentID          int64    `json:"DocumentId"`
-		RequestedProperties []string `json:"RequestedProperties,omitempty"`
-	}{documentID, requestedProperties}
-	return call[map[string]string](ctx, s.c, "POST", "v1/Agents/Document/GetDocumentProperties", in, true)
+func (s DocumentAgent) GetDocumentProperties(ctx context.Context, req DocumentGetDocumentPropertiesRequest) (map[string]string, error) {
+	return call[map[string]string](ctx, s.c, "POST", "v1/Agents/Document/GetDocumentProperties", req, true)
 }
 
 // GetDocumentStream calls POST v1/Agents/Document/GetDocumentStream; it only reads, so it is retried like a GET.
@@ -389,16 +490,21 @@ func (s DocumentAgent) GetDocumentStreamFromEntityReader(ctx context.Context, do
 	return callReader(ctx, s.c, "POST", "v1/Agents/Document/GetDocumentStreamFromEntity", in, true)
 }
 
+// DocumentGetDocumentURLRequest holds the parameters of DocumentAgent.GetDocumentURL, sent as one JSON object (the body Document_GetDocumentUrlRequest).
+type DocumentGetDocumentURLRequest struct {
+	// DocumentID is sent as DocumentId, also when zero.
+	DocumentID int64 `json:"DocumentId"`
+	// VersionID is sent as VersionId, also when zero.
+	VersionID string `json:"VersionId"`
+	// WriteableURL is sent as WriteableUrl, also when zero.
+	WriteableURL bool `json:"WriteableUrl"`
+}
+
 // GetDocumentURL calls POST v1/Agents/Document/GetDocumentUrl; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Document_Agent/v1DocumentAgent_GetDocumentUrl.html
-func (s DocumentAgent) GetDocumentURL(ctx context.Context, documentID int64, versionID string, writeableURL bool) (string, error) {
-	in := struct {
-		DocumentID   int64  `json:"DocumentId"`
-		VersionID    string `json:"VersionId"`
-		WriteableURL bool   `json:"WriteableUrl"`
-	}{documentID, versionID, writeableURL}
-	return call[string](ctx, s.c, "POST", "v1/Agents/Document/GetDocumentUrl", in, true)
+func (s DocumentAgent) GetDocumentURL(ctx context.Context, req DocumentGetDocumentURLRequest) (string, error) {
+	return call[string](ctx, s.c, "POST", "v1/Agents/Document/GetDocumentUrl", req, true)
 }
 
 // GetDocumentsByTemplateHeading calls POST v1/Agents/Document/GetDocumentsByTemplateHeading; it only reads, so it is retried like a GET.
@@ -428,63 +534,94 @@ func (s DocumentAgent) GetPersonDocuments(ctx context.Context, personID int64) (
 	return call[[]Document](ctx, s.c, "POST", "v1/Agents/Document/GetPersonDocuments", in, true)
 }
 
+// DocumentGetPersonDocumentsByDateRequest holds the parameters of DocumentAgent.GetPersonDocumentsByDate, sent as one JSON object (the body Document_GetPersonDocumentsByDateRequest).
+type DocumentGetPersonDocumentsByDateRequest struct {
+	// Count is sent as Count, also when zero.
+	Count int64 `json:"Count"`
+	// EndTime is sent as EndTime, also when zero.
+	EndTime Time `json:"EndTime"`
+	// IncludeProjectDocuments is sent as IncludeProjectDocuments, also when zero.
+	IncludeProjectDocuments bool `json:"IncludeProjectDocuments"`
+	// PersonID is sent as PersonId, also when zero.
+	PersonID int64 `json:"PersonId"`
+	// StartTime is sent as StartTime, also when zero.
+	StartTime Time `json:"StartTime"`
+}
+
 // GetPersonDocumentsByDate calls POST v1/Agents/Document/GetPersonDocumentsByDate; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Document_Agent/v1DocumentAgent_GetPersonDocumentsByDate.html
-func (s DocumentAgent) GetPersonDocumentsByDate(ctx context.Context, count int64, endTime Time, includeProjectDocuments bool, personID int64, startTime Time) ([]Document, error) {
-	in := struct {
-		Count                   int64 `json:"Count"`
-		EndTime                 Time  `json:"EndTime"`
-		IncludeProjectDocuments bool  `json:"IncludeProjectDocuments"`
-		PersonID                int64 `json:"PersonId"`
-		StartTime               Time  `json:"StartTime"`
-	}{count, endTime, includeProjectDocuments, personID, startTime}
-	return call[[]Document](ctx, s.c, "POST", "v1/Agents/Document/GetPersonDocumentsByDate", in, true)
+func (s DocumentAgent) GetPersonDocumentsByDate(ctx context.Context, req DocumentGetPersonDocumentsByDateRequest) ([]Document, error) {
+	return call[[]Document](ctx, s.c, "POST", "v1/Agents/Document/GetPersonDocumentsByDate", req, true)
+}
+
+// DocumentGetPersonDocumentsByTemplateHeadingRequest holds the parameters of DocumentAgent.GetPersonDocumentsByTemplateHeading, sent as one JSON object (the body Document_GetPersonDocumentsByTemplateHeadingRequest).
+type DocumentGetPersonDocumentsByTemplateHeadingRequest struct {
+	// Count is sent as Count, also when zero.
+	Count int64 `json:"Count"`
+	// EndTime is sent as EndTime, also when zero.
+	EndTime Time `json:"EndTime"`
+	// IncludeProjectDocuments is sent as IncludeProjectDocuments, also when zero.
+	IncludeProjectDocuments bool `json:"IncludeProjectDocuments"`
+	// PersonID is sent as PersonId, also when zero.
+	PersonID int64 `json:"PersonId"`
+	// StartTime is sent as StartTime, also when zero.
+	StartTime Time `json:"StartTime"`
+	// TemplateHeadingID is sent as TemplateHeadingId, also when zero.
+	TemplateHeadingID int64 `json:"TemplateHeadingId"`
 }
 
 // GetPersonDocumentsByTemplateHeading calls POST v1/Agents/Document/GetPersonDocumentsByTemplateHeading; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Document_Agent/v1DocumentAgent_GetPersonDocumentsByTemplateHeading.html
-func (s DocumentAgent) GetPersonDocumentsByTemplateHeading(ctx context.Context, count int64, endTime Time, includeProjectDocuments bool, personID int64, startTime Time, templateHeadingID int64) ([]Document, error) {
-	in := struct {
-		Count                   int64 `json:"Count"`
-		EndTime                 Time  `json:"EndTime"`
-		IncludeProjectDocuments bool  `json:"IncludeProjectDocuments"`
-		PersonID                int64 `json:"PersonId"`
-		StartTime               Time  `json:"StartTime"`
-		TemplateHeadingID       int64 `json:"TemplateHeadingId"`
-	}{count, endTime, includeProjectDocuments, personID, startTime, templateHeadingID}
-	return call[[]Document](ctx, s.c, "POST", "v1/Agents/Document/GetPersonDocumentsByTemplateHeading", in, true)
+func (s DocumentAgent) GetPersonDocumentsByTemplateHeading(ctx context.Context, req DocumentGetPersonDocumentsByTemplateHeadingRequest) ([]Document, error) {
+	return call[[]Document](ctx, s.c, "POST", "v1/Agents/Document/GetPersonDocumentsByTemplateHeading", req, true)
+}
+
+// DocumentGetPersonDocumentsByTemplateTypeRequest holds the parameters of DocumentAgent.GetPersonDocumentsByTemplateType, sent as one JSON object (the body Document_GetPersonDocumentsByTemplateTypeRequest).
+type DocumentGetPersonDocumentsByTemplateTypeRequest struct {
+	// Count is sent as Count, also when zero.
+	Count int64 `json:"Count"`
+	// DocumentTemplateID is sent as DocumentTemplateId, also when zero.
+	DocumentTemplateID int64 `json:"DocumentTemplateId"`
+	// EndTime is sent as EndTime, also when zero.
+	EndTime Time `json:"EndTime"`
+	// IncludeProjectDocuments is sent as IncludeProjectDocuments, also when zero.
+	IncludeProjectDocuments bool `json:"IncludeProjectDocuments"`
+	// PersonID is sent as PersonId, also when zero.
+	PersonID int64 `json:"PersonId"`
+	// StartTime is sent as StartTime, also when zero.
+	StartTime Time `json:"StartTime"`
 }
 
 // GetPersonDocumentsByTemplateType calls POST v1/Agents/Document/GetPersonDocumentsByTemplateType; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Document_Agent/v1DocumentAgent_GetPersonDocumentsByTemplateType.html
-func (s DocumentAgent) GetPersonDocumentsByTemplateType(ctx context.Context, count int64, documentTemplateID int64, endTime Time, includeProjectDocuments bool, personID int64, startTime Time) ([]Document, error) {
-	in := struct {
-		Count                   int64 `json:"Count"`
-		DocumentTemplateID      int64 `json:"DocumentTemplateId"`
-		EndTime                 Time  `json:"EndTime"`
-		IncludeProjectDocuments bool  `json:"IncludeProjectDocuments"`
-		PersonID                int64 `json:"PersonId"`
-		StartTime               Time  `json:"StartTime"`
-	}{count, documentTemplateID, endTime, includeProjectDocuments, personID, startTime}
-	return call[[]Document](ctx, s.c, "POST", "v1/Agents/Document/GetPersonDocumentsByTemplateType", in, true)
+func (s DocumentAgent) GetPersonDocumentsByTemplateType(ctx context.Context, req DocumentGetPersonDocumentsByTemplateTypeRequest) ([]Document, error) {
+	return call[[]Document](ctx, s.c, "POST", "v1/Agents/Document/GetPersonDocumentsByTemplateType", req, true)
+}
+
+// DocumentGetPersonDocumentsByTemplateTypesRequest holds the parameters of DocumentAgent.GetPersonDocumentsByTemplateTypes, sent as one JSON object (the body Document_GetPersonDocumentsByTemplateTypesRequest).
+type DocumentGetPersonDocumentsByTemplateTypesRequest struct {
+	// Count is sent as Count, also when zero.
+	Count int64 `json:"Count"`
+	// DocumentTemplateIDs is sent as DocumentTemplateIds; left out when empty.
+	DocumentTemplateIDs []int64 `json:"DocumentTemplateIds,omitempty"`
+	// EndTime is sent as EndTime, also when zero.
+	EndTime Time `json:"EndTime"`
+	// IncludeProjectDocuments is sent as IncludeProjectDocuments, also when zero.
+	IncludeProjectDocuments bool `json:"IncludeProjectDocuments"`
+	// PersonID is sent as PersonId, also when zero.
+	PersonID int64 `json:"PersonId"`
+	// StartTime is sent as StartTime, also when zero.
+	StartTime Time `json:"StartTime"`
 }
 
 // GetPersonDocumentsByTemplateTypes calls POST v1/Agents/Document/GetPersonDocumentsByTemplateTypes; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Document_Agent/v1DocumentAgent_GetPersonDocumentsByTemplateTypes.html
-func (s DocumentAgent) GetPersonDocumentsByTemplateTypes(ctx context.Context, count int64, documentTemplateIDs []int64, endTime Time, includeProjectDocuments bool, personID int64, startTime Time) ([]Document, error) {
-	in := struct {
-		Count                   int64   `json:"Count"`
-		DocumentTemplateIDs     []int64 `json:"DocumentTemplateIds,omitempty"`
-		EndTime                 Time    `json:"EndTime"`
-		IncludeProjectDocuments bool    `json:"IncludeProjectDocuments"`
-		PersonID                int64   `json:"PersonId"`
-		StartTime               Time    `json:"StartTime"`
-	}{count, documentTemplateIDs, endTime, includeProjectDocuments, personID, startTime}
-	return call[[]Document](ctx, s.c, "POST", "v1/Agents/Document/GetPersonDocumentsByTemplateTypes", in, true)
+func (s DocumentAgent) GetPersonDocumentsByTemplateTypes(ctx context.Context, req DocumentGetPersonDocumentsByTemplateTypesRequest) ([]Document, error) {
+	return call[[]Document](ctx, s.c, "POST", "v1/Agents/Document/GetPersonDocumentsByTemplateTypes", req, true)
 }
 
 // GetPluginCapabilities calls POST v1/Agents/Document/GetPluginCapabilities; it only reads, so it is retried like a GET.
@@ -514,114 +651,168 @@ func (s DocumentAgent) GetPreviewDocumentStream(ctx context.Context, documentID 
 	return call[*DocumentPreview](ctx, s.c, "POST", "v1/Agents/Document/GetPreviewDocumentStream", in, true)
 }
 
+// DocumentGetProjectDocumentsRequest holds the parameters of DocumentAgent.GetProjectDocuments, sent as one JSON object (the body Document_GetProjectDocumentsRequest).
+type DocumentGetProjectDocumentsRequest struct {
+	// Count is sent as Count, also when zero.
+	Count int64 `json:"Count"`
+	// EndTime is sent as EndTime, also when zero.
+	EndTime Time `json:"EndTime"`
+	// ProjectID is sent as ProjectId, also when zero.
+	ProjectID int64 `json:"ProjectId"`
+	// StartTime is sent as StartTime, also when zero.
+	StartTime Time `json:"StartTime"`
+}
+
 // GetProjectDocuments calls POST v1/Agents/Document/GetProjectDocuments; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Document_Agent/v1DocumentAgent_GetProjectDocuments.html
-func (s DocumentAgent) GetProjectDocuments(ctx context.Context, count int64, endTime Time, projectID int64, startTime Time) ([]Document, error) {
-	in := struct {
-		Count     int64 `json:"Count"`
-		EndTime   Time  `json:"EndTime"`
-		ProjectID int64 `json:"ProjectId"`
-		StartTime Time  `json:"StartTime"`
-	}{count, endTime, projectID, startTime}
-	return call[[]Document](ctx, s.c, "POST", "v1/Agents/Document/GetProjectDocuments", in, true)
+func (s DocumentAgent) GetProjectDocuments(ctx context.Context, req DocumentGetProjectDocumentsRequest) ([]Document, error) {
+	return call[[]Document](ctx, s.c, "POST", "v1/Agents/Document/GetProjectDocuments", req, true)
+}
+
+// DocumentGetProjectDocumentsByTemplateHeadingRequest holds the parameters of DocumentAgent.GetProjectDocumentsByTemplateHeading, sent as one JSON object (the body Document_GetProjectDocumentsByTemplateHeadingRequest).
+type DocumentGetProjectDocumentsByTemplateHeadingRequest struct {
+	// Count is sent as Count, also when zero.
+	Count int64 `json:"Count"`
+	// EndTime is sent as EndTime, also when zero.
+	EndTime Time `json:"EndTime"`
+	// ProjectID is sent as ProjectId, also when zero.
+	ProjectID int64 `json:"ProjectId"`
+	// StartTime is sent as StartTime, also when zero.
+	StartTime Time `json:"StartTime"`
+	// TemplateHeadingID is sent as TemplateHeadingId, also when zero.
+	TemplateHeadingID int64 `json:"TemplateHeadingId"`
 }
 
 // GetProjectDocumentsByTemplateHeading calls POST v1/Agents/Document/GetProjectDocumentsByTemplateHeading; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Document_Agent/v1DocumentAgent_GetProjectDocumentsByTemplateHeading.html
-func (s DocumentAgent) GetProjectDocumentsByTemplateHeading(ctx context.Context, count int64, endTime Time, projectID int64, startTime Time, templateHeadingID int64) ([]Document, error) {
-	in := struct {
-		Count             int64 `json:"Count"`
-		EndTime           Time  `json:"EndTime"`
-		ProjectID         int64 `json:"ProjectId"`
-		StartTime         Time  `json:"StartTime"`
-		TemplateHeadingID int64 `json:"TemplateHeadingId"`
-	}{count, endTime, projectID, startTime, templateHeadingID}
-	return call[[]Document](ctx, s.c, "POST", "v1/Agents/Document/GetProjectDocumentsByTemplateHeading", in, true)
+func (s DocumentAgent) GetProjectDocumentsByTemplateHeading(ctx context.Context, req DocumentGetProjectDocumentsByTemplateHeadingRequest) ([]Document, error) {
+	return call[[]Document](ctx, s.c, "POST", "v1/Agents/Document/GetProjectDocumentsByTemplateHeading", req, true)
+}
+
+// DocumentGetProjectDocumentsByTemplateTypeRequest holds the parameters of DocumentAgent.GetProjectDocumentsByTemplateType, sent as one JSON object (the body Document_GetProjectDocumentsByTemplateTypeRequest).
+type DocumentGetProjectDocumentsByTemplateTypeRequest struct {
+	// Count is sent as Count, also when zero.
+	Count int64 `json:"Count"`
+	// DocumentTemplateID is sent as DocumentTemplateId, also when zero.
+	DocumentTemplateID int64 `json:"DocumentTemplateId"`
+	// EndTime is sent as EndTime, also when zero.
+	EndTime Time `json:"EndTime"`
+	// ProjectID is sent as ProjectId, also when zero.
+	ProjectID int64 `json:"ProjectId"`
+	// StartTime is sent as StartTime, also when zero.
+	StartTime Time `json:"StartTime"`
 }
 
 // GetProjectDocumentsByTemplateType calls POST v1/Agents/Document/GetProjectDocumentsByTemplateType; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Document_Agent/v1DocumentAgent_GetProjectDocumentsByTemplateType.html
-func (s DocumentAgent) GetProjectDocumentsByTemplateType(ctx context.Context, count int64, documentTemplateID int64, endTime Time, projectID int64, startTime Time) ([]Document, error) {
-	in := struct {
-		Count              int64 `json:"Count"`
-		DocumentTemplateID int64 `json:"DocumentTemplateId"`
-		EndTime            Time  `json:"EndTime"`
-		ProjectID          int64 `json:"ProjectId"`
-		StartTime          Time  `json:"StartTime"`
-	}{count, documentTemplateID, endTime, projectID, startTime}
-	return call[[]Document](ctx, s.c, "POST", "v1/Agents/Document/GetProjectDocumentsByTemplateType", in, true)
+func (s DocumentAgent) GetProjectDocumentsByTemplateType(ctx context.Context, req DocumentGetProjectDocumentsByTemplateTypeRequest) ([]Document, error) {
+	return call[[]Document](ctx, s.c, "POST", "v1/Agents/Document/GetProjectDocumentsByTemplateType", req, true)
+}
+
+// DocumentGetProjectDocumentsByTemplateTypesRequest holds the parameters of DocumentAgent.GetProjectDocumentsByTemplateTypes, sent as one JSON object (the body Document_GetProjectDocumentsByTemplateTypesRequest).
+type DocumentGetProjectDocumentsByTemplateTypesRequest struct {
+	// Count is sent as Count, also when zero.
+	Count int64 `json:"Count"`
+	// DocumentTemplateIDs is sent as DocumentTemplateIds; left out when empty.
+	DocumentTemplateIDs []int64 `json:"DocumentTemplateIds,omitempty"`
+	// EndTime is sent as EndTime, also when zero.
+	EndTime Time `json:"EndTime"`
+	// ProjectID is sent as ProjectId, also when zero.
+	ProjectID int64 `json:"ProjectId"`
+	// StartTime is sent as StartTime, also when zero.
+	StartTime Time `json:"StartTime"`
 }
 
 // GetProjectDocumentsByTemplateTypes calls POST v1/Agents/Document/GetProjectDocumentsByTemplateTypes; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Document_Agent/v1DocumentAgent_GetProjectDocumentsByTemplateTypes.html
-func (s DocumentAgent) GetProjectDocumentsByTemplateTypes(ctx context.Context, count int64, documentTemplateIDs []int64, endTime Time, projectID int64, startTime Time) ([]Document, error) {
-	in := struct {
-		Count               int64   `json:"Count"`
-		DocumentTemplateIDs []int64 `json:"DocumentTemplateIds,omitempty"`
-		EndTime             Time    `json:"EndTime"`
-		ProjectID           int64   `json:"ProjectId"`
-		StartTime           Time    `json:"StartTime"`
-	}{count, documentTemplateIDs, endTime, projectID, startTime}
-	return call[[]Document](ctx, s.c, "POST", "v1/Agents/Document/GetProjectDocumentsByTemplateTypes", in, true)
+func (s DocumentAgent) GetProjectDocumentsByTemplateTypes(ctx context.Context, req DocumentGetProjectDocumentsByTemplateTypesRequest) ([]Document, error) {
+	return call[[]Document](ctx, s.c, "POST", "v1/Agents/Document/GetProjectDocumentsByTemplateTypes", req, true)
+}
+
+// DocumentGetProjectMemberDocumentsRequest holds the parameters of DocumentAgent.GetProjectMemberDocuments, sent as one JSON object (the body Document_GetProjectMemberDocumentsRequest).
+type DocumentGetProjectMemberDocumentsRequest struct {
+	// Count is sent as Count, also when zero.
+	Count int64 `json:"Count"`
+	// EndTime is sent as EndTime, also when zero.
+	EndTime Time `json:"EndTime"`
+	// PersonID is sent as PersonId, also when zero.
+	PersonID int64 `json:"PersonId"`
+	// StartTime is sent as StartTime, also when zero.
+	StartTime Time `json:"StartTime"`
 }
 
 // GetProjectMemberDocuments calls POST v1/Agents/Document/GetProjectMemberDocuments; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Document_Agent/v1DocumentAgent_GetProjectMemberDocuments.html
-func (s DocumentAgent) GetProjectMemberDocuments(ctx context.Context, count int64, endTime Time, personID int64, startTime Time) ([]Document, error) {
-	in := struct {
-		Count     int64 `json:"Count"`
-		EndTime   Time  `json:"EndTime"`
-		PersonID  int64 `json:"PersonId"`
-		StartTime Time  `json:"StartTime"`
-	}{count, endTime, personID, startTime}
-	return call[[]Document](ctx, s.c, "POST", "v1/Agents/Document/GetProjectMemberDocuments", in, true)
+func (s DocumentAgent) GetProjectMemberDocuments(ctx context.Context, req DocumentGetProjectMemberDocumentsRequest) ([]Document, error) {
+	return call[[]Document](ctx, s.c, "POST", "v1/Agents/Document/GetProjectMemberDocuments", req, true)
+}
+
+// DocumentGetProjectMemberDocumentsByTemplateHeadingRequest holds the parameters of DocumentAgent.GetProjectMemberDocumentsByTemplateHeading, sent as one JSON object (the body Document_GetProjectMemberDocumentsByTemplateHeadingRequest).
+type DocumentGetProjectMemberDocumentsByTemplateHeadingRequest struct {
+	// Count is sent as Count, also when zero.
+	Count int64 `json:"Count"`
+	// EndTime is sent as EndTime, also when zero.
+	EndTime Time `json:"EndTime"`
+	// PersonID is sent as PersonId, also when zero.
+	PersonID int64 `json:"PersonId"`
+	// StartTime is sent as StartTime, also when zero.
+	StartTime Time `json:"StartTime"`
+	// TemplateHeadingID is sent as TemplateHeadingId, also when zero.
+	TemplateHeadingID int64 `json:"TemplateHeadingId"`
 }
 
 // GetProjectMemberDocumentsByTemplateHeading calls POST v1/Agents/Document/GetProjectMemberDocumentsByTemplateHeading; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Document_Agent/v1DocumentAgent_GetProjectMemberDocumentsByTemplateHeading.html
-func (s DocumentAgent) GetProjectMemberDocumentsByTemplateHeading(ctx context.Context, count int64, endTime Time, personID int64, startTime Time, templateHeadingID int64) ([]Document, error) {
-	in := struct {
-		Count             int64 `json:"Count"`
-		EndTime           Time  `json:"EndTime"`
-		PersonID          int64 `json:"PersonId"`
-		StartTime         Time  `json:"StartTime"`
-		TemplateHeadingID int64 `json:"TemplateHeadingId"`
-	}{count, endTime, personID, startTime, templateHeadingID}
-	return call[[]Document](ctx, s.c, "POST", "v1/Agents/Document/GetProjectMemberDocumentsByTemplateHeading", in, true)
+func (s DocumentAgent) GetProjectMemberDocumentsByTemplateHeading(ctx context.Context, req DocumentGetProjectMemberDocumentsByTemplateHeadingRequest) ([]Document, error) {
+	return call[[]Document](ctx, s.c, "POST", "v1/Agents/Document/GetProjectMemberDocumentsByTemplateHeading", req, true)
+}
+
+// DocumentGetProjectMemberDocumentsByTemplateTypeRequest holds the parameters of DocumentAgent.GetProjectMemberDocumentsByTemplateType, sent as one JSON object (the body Document_GetProjectMemberDocumentsByTemplateTypeRequest).
+type DocumentGetProjectMemberDocumentsByTemplateTypeRequest struct {
+	// Count is sent as Count, also when zero.
+	Count int64 `json:"Count"`
+	// DocumentTemplateID is sent as DocumentTemplateId, also when zero.
+	DocumentTemplateID int64 `json:"DocumentTemplateId"`
+	// EndTime is sent as EndTime, also when zero.
+	EndTime Time `json:"EndTime"`
+	// PersonID is sent as PersonId, also when zero.
+	PersonID int64 `json:"PersonId"`
+	// StartTime is sent as StartTime, also when zero.
+	StartTime Time `json:"StartTime"`
 }
 
 // GetProjectMemberDocumentsByTemplateType calls POST v1/Agents/Document/GetProjectMemberDocumentsByTemplateType; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Document_Agent/v1DocumentAgent_GetProjectMemberDocumentsByTemplateType.html
-func (s DocumentAgent) GetProjectMemberDocumentsByTemplateType(ctx context.Context, count int64, documentTemplateID int64, endTime Time, personID int64, startTime Time) ([]Document, error) {
-	in := struct {
-		Count              int64 `json:"Count"`
-		DocumentTemplateID int64 `json:"DocumentTemplateId"`
-		EndTime            Time  `json:"EndTime"`
-		PersonID           int64 `json:"PersonId"`
-		StartTime          Time  `json:"StartTime"`
-	}{count, documentTemplateID, endTime, personID, startTime}
-	return call[[]Document](ctx, s.c, "POST", "v1/Agents/Document/GetProjectMemberDocumentsByTemplateType", in, true)
+func (s DocumentAgent) GetProjectMemberDocumentsByTemplateType(ctx context.Context, req DocumentGetProjectMemberDocumentsByTemplateTypeRequest) ([]Document, error) {
+	return call[[]Document](ctx, s.c, "POST", "v1/Agents/Document/GetProjectMemberDocumentsByTemplateType", req, true)
+}
+
+// DocumentGetProjectMemberDocumentsByTemplateTypesRequest holds the parameters of DocumentAgent.GetProjectMemberDocumentsByTemplateTypes, sent as one JSON object (the body Document_GetProjectMemberDocumentsByTemplateTypesRequest).
+type DocumentGetProjectMemberDocumentsByTemplateTypesRequest struct {
+	// Count is sent as Count, also when zero.
+	Count int64 `json:"Count"`
+	// DocumentTemplateIDs is sent as DocumentTemplateIds; left out when empty.
+	DocumentTemplateIDs []int64 `json:"DocumentTemplateIds,omitempty"`
+	// EndTime is sent as EndTime, also when zero.
+	EndTime Time `json:"EndTime"`
+	// PersonID is sent as PersonId, also when zero.
+	PersonID int64 `json:"PersonId"`
+	// StartTime is sent as StartTime, also when zero.
+	StartTime Time `json:"StartTime"`
 }
 
 // GetProjectMemberDocumentsByTemplateTypes calls POST v1/Agents/Document/GetProjectMemberDocumentsByTemplateTypes; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Document_Agent/v1DocumentAgent_GetProjectMemberDocumentsByTemplateTypes.html
-func (s DocumentAgent) GetProjectMemberDocumentsByTemplateTypes(ctx context.Context, count int64, documentTemplateIDs []int64, endTime Time, personID int64, startTime Time) ([]Document, error) {
-	in := struct {
-		Count               int64   `json:"Count"`
-		DocumentTemplateIDs []int64 `json:"DocumentTemplateIds,omitempty"`
-		EndTime             Time    `json:"EndTime"`
-		PersonID            int64   `json:"PersonId"`
-		StartTime           Time    `json:"StartTime"`
-	}{count, documentTemplateIDs, endTime, personID, startTime}
-	return call[[]Document](ctx, s.c, "POST", "v1/Agents/Document/GetProjectMemberDocumentsByTemplateTypes", in, true)
+func (s DocumentAgent) GetProjectMemberDocumentsByTemplateTypes(ctx context.Context, req DocumentGetProjectMemberDocumentsByTemplateTypesRequest) ([]Document, error) {
+	return call[[]Document](ctx, s.c, "POST", "v1/Agents/Document/GetProjectMemberDocumentsByTemplateTypes", req, true)
 }
 
 // GetPublishedDocument calls POST v1/Agents/Document/GetPublishedDocument; it only reads, so it is retried like a GET.
@@ -644,32 +835,46 @@ func (s DocumentAgent) GetPublishedDocuments(ctx context.Context, documentIDs []
 	return call[[]Document](ctx, s.c, "POST", "v1/Agents/Document/GetPublishedDocuments", in, true)
 }
 
+// DocumentGetPublishedDocumentsByDateRequest holds the parameters of DocumentAgent.GetPublishedDocumentsByDate, sent as one JSON object (the body Document_GetPublishedDocumentsByDateRequest).
+type DocumentGetPublishedDocumentsByDateRequest struct {
+	// Count is sent as Count, also when zero.
+	Count int64 `json:"Count"`
+	// EndTime is sent as EndTime, also when zero.
+	EndTime Time `json:"EndTime"`
+	// IncludeProjectDocuments is sent as IncludeProjectDocuments, also when zero.
+	IncludeProjectDocuments bool `json:"IncludeProjectDocuments"`
+	// PersonID is sent as PersonId, also when zero.
+	PersonID int64 `json:"PersonId"`
+	// StartTime is sent as StartTime, also when zero.
+	StartTime Time `json:"StartTime"`
+}
+
 // GetPublishedDocumentsByDate calls POST v1/Agents/Document/GetPublishedDocumentsByDate; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Document_Agent/v1DocumentAgent_GetPublishedDocumentsByDate.html
-func (s DocumentAgent) GetPublishedDocumentsByDate(ctx context.Context, count int64, endTime Time, includeProjectDocuments bool, personID int64, startTime Time) ([]Document, error) {
-	in := struct {
-		Count                   int64 `json:"Count"`
-		EndTime                 Time  `json:"EndTime"`
-		IncludeProjectDocuments bool  `json:"IncludeProjectDocuments"`
-		PersonID                int64 `json:"PersonId"`
-		StartTime               Time  `json:"StartTime"`
-	}{count, endTime, includeProjectDocuments, personID, startTime}
-	return call[[]Document](ctx, s.c, "POST", "v1/Agents/Document/GetPublishedDocumentsByDate", in, true)
+func (s DocumentAgent) GetPublishedDocumentsByDate(ctx context.Context, req DocumentGetPublishedDocumentsByDateRequest) ([]Document, error) {
+	return call[[]Document](ctx, s.c, "POST", "v1/Agents/Document/GetPublishedDocumentsByDate", req, true)
+}
+
+// DocumentGetPublishedPersonDocumentsByDateRequest holds the parameters of DocumentAgent.GetPublishedPersonDocumentsByDate, sent as one JSON object (the body Document_GetPublishedPersonDocumentsByDateRequest).
+type DocumentGetPublishedPersonDocumentsByDateRequest struct {
+	// Count is sent as Count, also when zero.
+	Count int64 `json:"Count"`
+	// EndTime is sent as EndTime, also when zero.
+	EndTime Time `json:"EndTime"`
+	// IncludeProjectDocuments is sent as IncludeProjectDocuments, also when zero.
+	IncludeProjectDocuments bool `json:"IncludeProjectDocuments"`
+	// PersonID is sent as PersonId, also when zero.
+	PersonID int64 `json:"PersonId"`
+	// StartTime is sent as StartTime, also when zero.
+	StartTime Time `json:"StartTime"`
 }
 
 // GetPublishedPersonDocumentsByDate calls POST v1/Agents/Document/GetPublishedPersonDocumentsByDate; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Document_Agent/v1DocumentAgent_GetPublishedPersonDocumentsByDate.html
-func (s DocumentAgent) GetPublishedPersonDocumentsByDate(ctx context.Context, count int64, endTime Time, includeProjectDocuments bool, personID int64, startTime Time) ([]Document, error) {
-	in := struct {
-		Count                   int64 `json:"Count"`
-		EndTime                 Time  `json:"EndTime"`
-		IncludeProjectDocuments bool  `json:"IncludeProjectDocuments"`
-		PersonID                int64 `json:"PersonId"`
-		StartTime               Time  `json:"StartTime"`
-	}{count, endTime, includeProjectDocuments, personID, startTime}
-	return call[[]Document](ctx, s.c, "POST", "v1/Agents/Document/GetPublishedPersonDocumentsByDate", in, true)
+func (s DocumentAgent) GetPublishedPersonDocumentsByDate(ctx context.Context, req DocumentGetPublishedPersonDocumentsByDateRequest) ([]Document, error) {
+	return call[[]Document](ctx, s.c, "POST", "v1/Agents/Document/GetPublishedPersonDocumentsByDate", req, true)
 }
 
 // GetPublishedProjectDocuments calls POST v1/Agents/Document/GetPublishedProjectDocuments; it only reads, so it is retried like a GET.
@@ -710,46 +915,46 @@ func (s DocumentAgent) GetSanitizedDocumentStreamReader(ctx context.Context, doc
 	return callReader(ctx, s.c, "POST", "v1/Agents/Document/GetSanitizedDocumentStream", in, true)
 }
 
+// DocumentGetSanitizedTemplateStreamRequest holds the parameters of DocumentAgent.GetSanitizedTemplateStream, sent as one JSON object (the body Document_GetSanitizedTemplateStreamRequest).
+type DocumentGetSanitizedTemplateStreamRequest struct {
+	// AllowPersonal is sent as AllowPersonal, also when zero.
+	AllowPersonal bool `json:"AllowPersonal"`
+	// TemplateName is sent as TemplateName, also when zero.
+	TemplateName string `json:"TemplateName"`
+	// UICulture is sent as UiCulture, also when zero.
+	UICulture string `json:"UiCulture"`
+}
+
 // GetSanitizedTemplateStream calls POST v1/Agents/Document/GetSanitizedTemplateStream; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Document_Agent/v1DocumentAgent_GetSanitizedTemplateStream.html
-func (s DocumentAgent) GetSanitizedTemplateStream(ctx context.Context, allowPersonal bool, templateName string, uiCulture string) ([]byte, error) {
-	in := struct {
-		AllowPersonal bool   `json:"AllowPersonal"`
-		TemplateName  string `json:"TemplateName"`
-		UICulture     string `json:"UiCulture"`
-	}{allowPersonal, templateName, uiCulture}
-	return callBytes(ctx, s.c, "POST", "v1/Agents/Document/GetSanitizedTemplateStream", in, true)
+func (s DocumentAgent) GetSanitizedTemplateStream(ctx context.Context, req DocumentGetSanitizedTemplateStreamRequest) ([]byte, error) {
+	return callBytes(ctx, s.c, "POST", "v1/Agents/Document/GetSanitizedTemplateStream", req, true)
 }
 
 // GetSanitizedTemplateStreamReader is GetSanitizedTemplateStream with the response body handed over as it arrives; the caller closes it.
-func (s DocumentAgent) GetSanitizedTemplateStreamReader(ctx context.Context, allowPersonal bool, templateName string, uiCulture string) (io.ReadCloser, error) {
-	in := struct {
-		AllowPersonal bool   `json:"AllowPersonal"`
-		TemplateName  string `json:"TemplateName"`
-		UICulture     string `json:"UiCulture"`
-	}{allowPersonal, templateName, uiCulture}
-	return callReader(ctx, s.c, "POST", "v1/Agents/Document/GetSanitizedTemplateStream", in, true)
+func (s DocumentAgent) GetSanitizedTemplateStreamReader(ctx context.Context, req DocumentGetSanitizedTemplateStreamRequest) (io.ReadCloser, error) {
+	return callReader(ctx, s.c, "POST", "v1/Agents/Document/GetSanitizedTemplateStream", req, true)
+}
+
+// DocumentGetSanitizedTemplateStreamFromIDRequest holds the parameters of DocumentAgent.GetSanitizedTemplateStreamFromID, sent as one JSON object (the body Document_GetSanitizedTemplateStreamFromIdRequest).
+type DocumentGetSanitizedTemplateStreamFromIDRequest struct {
+	// TemplateID is sent as TemplateId, also when zero.
+	TemplateID int64 `json:"TemplateId"`
+	// UICulture is sent as UiCulture, also when zero.
+	UICulture string `json:"UiCulture"`
 }
 
 // GetSanitizedTemplateStreamFromID calls POST v1/Agents/Document/GetSanitizedTemplateStreamFromId; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Document_Agent/v1DocumentAgent_GetSanitizedTemplateStreamFromId.html
-func (s DocumentAgent) GetSanitizedTemplateStreamFromID(ctx context.Context, templateID int64, uiCulture string) ([]byte, error) {
-	in := struct {
-		TemplateID int64  `json:"TemplateId"`
-		UICulture  string `json:"UiCulture"`
-	}{templateID, uiCulture}
-	return callBytes(ctx, s.c, "POST", "v1/Agents/Document/GetSanitizedTemplateStreamFromId", in, true)
+func (s DocumentAgent) GetSanitizedTemplateStreamFromID(ctx context.Context, req DocumentGetSanitizedTemplateStreamFromIDRequest) ([]byte, error) {
+	return callBytes(ctx, s.c, "POST", "v1/Agents/Document/GetSanitizedTemplateStreamFromId", req, true)
 }
 
 // GetSanitizedTemplateStreamFromIDReader is GetSanitizedTemplateStreamFromID with the response body handed over as it arrives; the caller closes it.
-func (s DocumentAgent) GetSanitizedTemplateStreamFromIDReader(ctx context.Context, templateID int64, uiCulture string) (io.ReadCloser, error) {
-	in := struct {
-		TemplateID int64  `json:"TemplateId"`
-		UICulture  string `json:"UiCulture"`
-	}{templateID, uiCulture}
-	return callReader(ctx, s.c, "POST", "v1/Agents/Document/GetSanitizedTemplateStreamFromId", in, true)
+func (s DocumentAgent) GetSanitizedTemplateStreamFromIDReader(ctx context.Context, req DocumentGetSanitizedTemplateStreamFromIDRequest) (io.ReadCloser, error) {
+	return callReader(ctx, s.c, "POST", "v1/Agents/Document/GetSanitizedTemplateStreamFromId", req, true)
 }
 
 // GetSuggestedDocumentEntity calls POST v1/Agents/Document/GetSuggestedDocumentEntity; it only reads, so it is retried like a GET.
@@ -777,46 +982,46 @@ func (s DocumentAgent) GetTempFileReader(ctx context.Context, filename string) (
 	return callReader(ctx, s.c, "POST", "v1/Agents/Document/GetTempFile", in, true)
 }
 
+// DocumentGetTemplateStreamRequest holds the parameters of DocumentAgent.GetTemplateStream, sent as one JSON object (the body Document_GetTemplateStreamRequest).
+type DocumentGetTemplateStreamRequest struct {
+	// AllowPersonal is sent as AllowPersonal, also when zero.
+	AllowPersonal bool `json:"AllowPersonal"`
+	// TemplateName is sent as TemplateName, also when zero.
+	TemplateName string `json:"TemplateName"`
+	// UICulture is sent as UiCulture, also when zero.
+	UICulture string `json:"UiCulture"`
+}
+
 // GetTemplateStream calls POST v1/Agents/Document/GetTemplateStream; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Document_Agent/v1DocumentAgent_GetTemplateStream.html
-func (s DocumentAgent) GetTemplateStream(ctx context.Context, allowPersonal bool, templateName string, uiCulture string) ([]byte, error) {
-	in := struct {
-		AllowPersonal bool   `json:"AllowPersonal"`
-		TemplateName  string `json:"TemplateName"`
-		UICulture     string `json:"UiCulture"`
-	}{allowPersonal, templateName, uiCulture}
-	return callBytes(ctx, s.c, "POST", "v1/Agents/Document/GetTemplateStream", in, true)
+func (s DocumentAgent) GetTemplateStream(ctx context.Context, req DocumentGetTemplateStreamRequest) ([]byte, error) {
+	return callBytes(ctx, s.c, "POST", "v1/Agents/Document/GetTemplateStream", req, true)
 }
 
 // GetTemplateStreamReader is GetTemplateStream with the response body handed over as it arrives; the caller closes it.
-func (s DocumentAgent) GetTemplateStreamReader(ctx context.Context, allowPersonal bool, templateName string, uiCulture string) (io.ReadCloser, error) {
-	in := struct {
-		AllowPersonal bool   `json:"AllowPersonal"`
-		TemplateName  string `json:"TemplateName"`
-		UICulture     string `json:"UiCulture"`
-	}{allowPersonal, templateName, uiCulture}
-	return callReader(ctx, s.c, "POST", "v1/Agents/Document/GetTemplateStream", in, true)
+func (s DocumentAgent) GetTemplateStreamReader(ctx context.Context, req DocumentGetTemplateStreamRequest) (io.ReadCloser, error) {
+	return callReader(ctx, s.c, "POST", "v1/Agents/Document/GetTemplateStream", req, true)
+}
+
+// DocumentGetTemplateStreamFromIDRequest holds the parameters of DocumentAgent.GetTemplateStreamFromID, sent as one JSON object (the body Document_GetTemplateStreamFromIdRequest).
+type DocumentGetTemplateStreamFromIDRequest struct {
+	// TemplateID is sent as TemplateId, also when zero.
+	TemplateID int64 `json:"TemplateId"`
+	// UICulture is sent as UiCulture, also when zero.
+	UICulture string `json:"UiCulture"`
 }
 
 // GetTemplateStreamFromID calls POST v1/Agents/Document/GetTemplateStreamFromId; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Document_Agent/v1DocumentAgent_GetTemplateStreamFromId.html
-func (s DocumentAgent) GetTemplateStreamFromID(ctx context.Context, templateID int64, uiCulture string) ([]byte, error) {
-	in := struct {
-		TemplateID int64  `json:"TemplateId"`
-		UICulture  string `json:"UiCulture"`
-	}{templateID, uiCulture}
-	return callBytes(ctx, s.c, "POST", "v1/Agents/Document/GetTemplateStreamFromId", in, true)
+func (s DocumentAgent) GetTemplateStreamFromID(ctx context.Context, req DocumentGetTemplateStreamFromIDRequest) ([]byte, error) {
+	return callBytes(ctx, s.c, "POST", "v1/Agents/Document/GetTemplateStreamFromId", req, true)
 }
 
 // GetTemplateStreamFromIDReader is GetTemplateStreamFromID with the response body handed over as it arrives; the caller closes it.
-func (s DocumentAgent) GetTemplateStreamFromIDReader(ctx context.Context, templateID int64, uiCulture string) (io.ReadCloser, error) {
-	in := struct {
-		TemplateID int64  `json:"TemplateId"`
-		UICulture  string `json:"UiCulture"`
-	}{templateID, uiCulture}
-	return callReader(ctx, s.c, "POST", "v1/Agents/Document/GetTemplateStreamFromId", in, true)
+func (s DocumentAgent) GetTemplateStreamFromIDReader(ctx context.Context, req DocumentGetTemplateStreamFromIDRequest) (io.ReadCloser, error) {
+	return callReader(ctx, s.c, "POST", "v1/Agents/Document/GetTemplateStreamFromId", req, true)
 }
 
 // GetUnsanitizedPreviewDocumentStream calls POST v1/Agents/Document/GetUnsanitizedPreviewDocumentStream; it only reads, so it is retried like a GET.
@@ -839,15 +1044,19 @@ func (s DocumentAgent) GetVersionList(ctx context.Context, documentID int64) ([]
 	return call[[]VersionInfo](ctx, s.c, "POST", "v1/Agents/Document/GetVersionList", in, true)
 }
 
+// DocumentRenameDocumentRequest holds the parameters of DocumentAgent.RenameDocument, sent as one JSON object (the body Document_RenameDocumentRequest).
+type DocumentRenameDocumentRequest struct {
+	// DocumentID is sent as DocumentId, also when zero.
+	DocumentID int64 `json:"DocumentId"`
+	// NewFilename is sent as NewFilename, also when zero.
+	NewFilename string `json:"NewFilename"`
+}
+
 // RenameDocument calls POST v1/Agents/Document/RenameDocument.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Document_Agent/v1DocumentAgent_RenameDocument.html
-func (s DocumentAgent) RenameDocument(ctx context.Context, documentID int64, newFilename string) (string, error) {
-	in := struct {
-		DocumentID  int64  `json:"DocumentId"`
-		NewFilename string `json:"NewFilename"`
-	}{documentID, newFilename}
-	return call[string](ctx, s.c, "POST", "v1/Agents/Document/RenameDocument", in, false)
+func (s DocumentAgent) RenameDocument(ctx context.Context, req DocumentRenameDocumentRequest) (string, error) {
+	return call[string](ctx, s.c, "POST", "v1/Agents/Document/RenameDocument", req, false)
 }
 
 // SaveDocumentEntity calls POST v1/Agents/Document/SaveDocumentEntity.
@@ -857,41 +1066,57 @@ func (s DocumentAgent) SaveDocumentEntity(ctx context.Context, documentEntity *D
 	return call[*DocumentEntity](ctx, s.c, "POST", "v1/Agents/Document/SaveDocumentEntity", documentEntity, false)
 }
 
+// DocumentSaveDocumentTemplateStreamRequest holds the parameters of DocumentAgent.SaveDocumentTemplateStream, sent as one JSON object (the body Document_SaveDocumentTemplateStreamRequest).
+type DocumentSaveDocumentTemplateStreamRequest struct {
+	// Content is sent as Content, base64-encoded; left out when empty.
+	Content []byte `json:"Content,omitempty"`
+	// DocumentTemplateID is sent as DocumentTemplateId, also when zero.
+	DocumentTemplateID int64 `json:"DocumentTemplateId"`
+	// LanguageCode is sent as LanguageCode, also when zero.
+	LanguageCode string `json:"LanguageCode"`
+	// PluginID is sent as PluginId, also when zero.
+	PluginID int64 `json:"PluginId"`
+}
+
 // SaveDocumentTemplateStream calls POST v1/Agents/Document/SaveDocumentTemplateStream.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Document_Agent/v1DocumentAgent_SaveDocumentTemplateStream.html
-func (s DocumentAgent) SaveDocumentTemplateStream(ctx context.Context, content []byte, documentTemplateID int64, languageCode string, pluginID int64) (*TemplateInfo, error) {
-	in := struct {
-		Content            []byte `json:"Content,omitempty"`
-		DocumentTemplateID int64  `json:"DocumentTemplateId"`
-		LanguageCode       string `json:"LanguageCode"`
-		PluginID           int64  `json:"PluginId"`
-	}{content, documentTemplateID, languageCode, pluginID}
-	return call[*TemplateInfo](ctx, s.c, "POST", "v1/Agents/Document/SaveDocumentTemplateStream", in, false)
+func (s DocumentAgent) SaveDocumentTemplateStream(ctx context.Context, req DocumentSaveDocumentTemplateStreamRequest) (*TemplateInfo, error) {
+	return call[*TemplateInfo](ctx, s.c, "POST", "v1/Agents/Document/SaveDocumentTemplateStream", req, false)
+}
+
+// DocumentSavePrivacyReportRequest holds the parameters of DocumentAgent.SavePrivacyReport, sent as one JSON object (the body Document_SavePrivacyReportRequest).
+type DocumentSavePrivacyReportRequest struct {
+	// HTMLReport is sent as HtmlReport, also when zero.
+	HTMLReport string `json:"HtmlReport"`
+	// PersonID is sent as PersonId, also when zero.
+	PersonID int64 `json:"PersonId"`
+	// Title is sent as Title, also when zero.
+	Title string `json:"Title"`
 }
 
 // SavePrivacyReport calls POST v1/Agents/Document/SavePrivacyReport.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Document_Agent/v1DocumentAgent_SavePrivacyReport.html
-func (s DocumentAgent) SavePrivacyReport(ctx context.Context, htmlReport string, personID int64, title string) (float64, error) {
-	in := struct {
-		HTMLReport string `json:"HtmlReport"`
-		PersonID   int64  `json:"PersonId"`
-		Title      string `json:"Title"`
-	}{htmlReport, personID, title}
-	return call[float64](ctx, s.c, "POST", "v1/Agents/Document/SavePrivacyReport", in, false)
+func (s DocumentAgent) SavePrivacyReport(ctx context.Context, req DocumentSavePrivacyReportRequest) (float64, error) {
+	return call[float64](ctx, s.c, "POST", "v1/Agents/Document/SavePrivacyReport", req, false)
+}
+
+// DocumentSavePrivacyReportPdfRequest holds the parameters of DocumentAgent.SavePrivacyReportPdf, sent as one JSON object (the body Document_SavePrivacyReportPdfRequest).
+type DocumentSavePrivacyReportPdfRequest struct {
+	// PersonID is sent as PersonId, also when zero.
+	PersonID int64 `json:"PersonId"`
+	// Stream is sent as Stream, base64-encoded; left out when empty.
+	Stream []byte `json:"Stream,omitempty"`
+	// Title is sent as Title, also when zero.
+	Title string `json:"Title"`
 }
 
 // SavePrivacyReportPdf calls POST v1/Agents/Document/SavePrivacyReportPdf.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Document_Agent/v1DocumentAgent_SavePrivacyReportPdf.html
-func (s DocumentAgent) SavePrivacyReportPdf(ctx context.Context, personID int64, stream []byte, title string) (float64, error) {
-	in := struct {
-		PersonID int64  `json:"PersonId"`
-		Stream   []byte `json:"Stream,omitempty"`
-		Title    string `json:"Title"`
-	}{personID, stream, title}
-	return call[float64](ctx, s.c, "POST", "v1/Agents/Document/SavePrivacyReportPdf", in, false)
+func (s DocumentAgent) SavePrivacyReportPdf(ctx context.Context, req DocumentSavePrivacyReportPdfRequest) (float64, error) {
+	return call[float64](ctx, s.c, "POST", "v1/Agents/Document/SavePrivacyReportPdf", req, false)
 }
 
 // SaveSuggestedDocumentEntity calls POST v1/Agents/Document/SaveSuggestedDocumentEntity.
@@ -901,174 +1126,200 @@ func (s DocumentAgent) SaveSuggestedDocumentEntity(ctx context.Context, suggeste
 	return call[*SuggestedDocumentEntity](ctx, s.c, "POST", "v1/Agents/Document/SaveSuggestedDocumentEntity", suggestedDocumentEntity, false)
 }
 
+// DocumentSetDocumentStreamRequest holds the parameters of DocumentAgent.SetDocumentStream, sent as one JSON object (the body Document_SetDocumentStreamRequest).
+type DocumentSetDocumentStreamRequest struct {
+	// DocumentEntity is sent as DocumentEntity; left out when nil.
+	DocumentEntity *DocumentEntity `json:"DocumentEntity,omitempty"`
+	// OverwriteExistingData is sent as OverwriteExistingData, also when zero.
+	OverwriteExistingData bool `json:"OverwriteExistingData"`
+	// Stream is sent as Stream, base64-encoded; left out when empty.
+	Stream []byte `json:"Stream,omitempty"`
+}
+
 // SetDocumentStream calls POST v1/Agents/Document/SetDocumentStream.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Document_Agent/v1DocumentAgent_SetDocumentStream.html
-func (s DocumentAgent) SetDocumentStream(ctx context.Context, documentEntity *DocumentEntity, overwriteExistingData bool, stream []byte) (*DocumentEntity, error) {
-	in := struct {
-		DocumentEntity        *DocumentEntity `json:"DocumentEntity,omitempty"`
-		OverwriteExistingData bool            `json:"OverwriteExistingData"`
-		Stream                []byte          `json:"Stream,omitempty"`
-	}{documentEntity, overwriteExistingData, stream}
-	return call[*DocumentEntity](ctx, s.c, "POST", "v1/Agents/Document/SetDocumentStream", in, false)
+func (s DocumentAgent) SetDocumentStream(ctx context.Context, req DocumentSetDocumentStreamRequest) (*DocumentEntity, error) {
+	return call[*DocumentEntity](ctx, s.c, "POST", "v1/Agents/Document/SetDocumentStream", req, false)
+}
+
+// DocumentSetDocumentStreamFromIDRequest holds the parameters of DocumentAgent.SetDocumentStreamFromID, sent as one JSON object (the body Document_SetDocumentStreamFromIdRequest).
+type DocumentSetDocumentStreamFromIDRequest struct {
+	// DocumentID is sent as DocumentId, also when zero.
+	DocumentID int64 `json:"DocumentId"`
+	// Stream is sent as Stream, base64-encoded; left out when empty.
+	Stream []byte `json:"Stream,omitempty"`
 }
 
 // SetDocumentStreamFromID calls POST v1/Agents/Document/SetDocumentStreamFromId.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Document_Agent/v1DocumentAgent_SetDocumentStreamFromId.html
-func (s DocumentAgent) SetDocumentStreamFromID(ctx context.Context, documentID int64, stream []byte) (*DocumentEntity, error) {
-	in := struct {
-		DocumentID int64  `json:"DocumentId"`
-		Stream     []byte `json:"Stream,omitempty"`
-	}{documentID, stream}
-	return call[*DocumentEntity](ctx, s.c, "POST", "v1/Agents/Document/SetDocumentStreamFromId", in, false)
+func (s DocumentAgent) SetDocumentStreamFromID(ctx context.Context, req DocumentSetDocumentStreamFromIDRequest) (*DocumentEntity, error) {
+	return call[*DocumentEntity](ctx, s.c, "POST", "v1/Agents/Document/SetDocumentStreamFromId", req, false)
+}
+
+// DocumentSetTemplateStreamRequest holds the parameters of DocumentAgent.SetTemplateStream, sent as one JSON object (the body Document_SetTemplateStreamRequest).
+type DocumentSetTemplateStreamRequest struct {
+	// Filename is sent as Filename, also when zero.
+	Filename string `json:"Filename"`
+	// Personal is sent as Personal, also when zero.
+	Personal bool `json:"Personal"`
+	// Stream is sent as Stream, base64-encoded; left out when empty.
+	Stream []byte `json:"Stream,omitempty"`
 }
 
 // SetTemplateStream calls POST v1/Agents/Document/SetTemplateStream.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Document_Agent/v1DocumentAgent_SetTemplateStream.html
-func (s DocumentAgent) SetTemplateStream(ctx context.Context, filename string, personal bool, stream []byte) error {
-	in := struct {
-		Filename string `json:"Filename"`
-		Personal bool   `json:"Personal"`
-		Stream   []byte `json:"Stream,omitempty"`
-	}{filename, personal, stream}
-	return exec(ctx, s.c, "POST", "v1/Agents/Document/SetTemplateStream", in, false)
+func (s DocumentAgent) SetTemplateStream(ctx context.Context, req DocumentSetTemplateStreamRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/Document/SetTemplateStream", req, false)
+}
+
+// DocumentSubstituteMergeDocumentTemplateVariablesRequest holds the parameters of DocumentAgent.SubstituteMergeDocumentTemplateVariables, sent as one JSON object (the body Document_SubstituteMergeDocumentTemplateVariablesRequest).
+type DocumentSubstituteMergeDocumentTemplateVariablesRequest struct {
+	// AssociateID is sent as AssociateId, also when zero.
+	AssociateID int64 `json:"AssociateId"`
+	// CustomTags is sent as CustomTags; left out when empty.
+	CustomTags []string `json:"CustomTags,omitempty"`
+	// CustomValues is sent as CustomValues; left out when empty.
+	CustomValues []string `json:"CustomValues,omitempty"`
+	// DocumentID is sent as DocumentId, also when zero.
+	DocumentID int64 `json:"DocumentId"`
 }
 
 // SubstituteMergeDocumentTemplateVariables calls POST v1/Agents/Document/SubstituteMergeDocumentTemplateVariables.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Document_Agent/v1DocumentAgent_SubstituteMergeDocumentTemplateVariables.html
-func (s DocumentAgent) SubstituteMergeDocumentTemplateVariables(ctx context.Context, associateID int64, customTags []string, customValues []string, documentID int64) ([]byte, error) {
-	in := struct {
-		AssociateID  int64    `json:"AssociateId"`
-		CustomTags   []string `json:"CustomTags,omitempty"`
-		CustomValues []string `json:"CustomValues,omitempty"`
-		DocumentID   int64    `json:"DocumentId"`
-	}{associateID, customTags, customValues, documentID}
-	return callBytes(ctx, s.c, "POST", "v1/Agents/Document/SubstituteMergeDocumentTemplateVariables", in, false)
+func (s DocumentAgent) SubstituteMergeDocumentTemplateVariables(ctx context.Context, req DocumentSubstituteMergeDocumentTemplateVariablesRequest) ([]byte, error) {
+	return callBytes(ctx, s.c, "POST", "v1/Agents/Document/SubstituteMergeDocumentTemplateVariables", req, false)
 }
 
 // SubstituteMergeDocumentTemplateVariablesReader is SubstituteMergeDocumentTemplateVariables with the response body handed over as it arrives; the caller closes it.
-func (s DocumentAgent) SubstituteMergeDocumentTemplateVariablesReader(ctx context.Context, associateID int64, customTags []string, customValues []string, documentID int64) (io.ReadCloser, error) {
-	in := struct {
-		AssociateID  int64    `json:"AssociateId"`
-		CustomTags   []string `json:"CustomTags,omitempty"`
-		CustomValues []string `json:"CustomValues,omitempty"`
-		DocumentID   int64    `json:"DocumentId"`
-	}{associateID, customTags, customValues, documentID}
-	return callReader(ctx, s.c, "POST", "v1/Agents/Document/SubstituteMergeDocumentTemplateVariables", in, false)
+func (s DocumentAgent) SubstituteMergeDocumentTemplateVariablesReader(ctx context.Context, req DocumentSubstituteMergeDocumentTemplateVariablesRequest) (io.ReadCloser, error) {
+	return callReader(ctx, s.c, "POST", "v1/Agents/Document/SubstituteMergeDocumentTemplateVariables", req, false)
+}
+
+// DocumentSubstituteMergeDocumentTemplateVariables2Request holds the parameters of DocumentAgent.SubstituteMergeDocumentTemplateVariables2, sent as one JSON object (the body Document_SubstituteMergeDocumentTemplateVariables2Request).
+type DocumentSubstituteMergeDocumentTemplateVariables2Request struct {
+	// AssociateID is sent as AssociateId, also when zero.
+	AssociateID int64 `json:"AssociateId"`
+	// CustomTags is sent as CustomTags; left out when empty.
+	CustomTags map[string]string `json:"CustomTags,omitempty"`
+	// DocumentID is sent as DocumentId, also when zero.
+	DocumentID int64 `json:"DocumentId"`
 }
 
 // SubstituteMergeDocumentTemplateVariables2 calls POST v1/Agents/Document/SubstituteMergeDocumentTemplateVariables2.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Document_Agent/v1DocumentAgent_SubstituteMergeDocumentTemplateVariables2.html
-func (s DocumentAgent) SubstituteMergeDocumentTemplateVariables2(ctx context.Context, associateID int64, customTags map[string]string, documentID int64) ([]byte, error) {
-	in := struct {
-		AssociateID int64             `json:"AssociateId"`
-		CustomTags  map[string]string `json:"CustomTags,omitempty"`
-		DocumentID  int64             `json:"DocumentId"`
-	}{associateID, customTags, documentID}
-	return callBytes(ctx, s.c, "POST", "v1/Agents/Document/SubstituteMergeDocumentTemplateVariables2", in, false)
+func (s DocumentAgent) SubstituteMergeDocumentTemplateVariables2(ctx context.Context, req DocumentSubstituteMergeDocumentTemplateVariables2Request) ([]byte, error) {
+	return callBytes(ctx, s.c, "POST", "v1/Agents/Document/SubstituteMergeDocumentTemplateVariables2", req, false)
 }
 
 // SubstituteMergeDocumentTemplateVariables2Reader is SubstituteMergeDocumentTemplateVariables2 with the response body handed over as it arrives; the caller closes it.
-func (s DocumentAgent) SubstituteMergeDocumentTemplateVariables2Reader(ctx context.Context, associateID int64, customTags map[string]string, documentID int64) (io.ReadCloser, error) {
-	in := struct {
-		AssociateID int64             `json:"AssociateId"`
-		CustomTags  map[string]string `json:"CustomTags,omitempty"`
-		DocumentID  int64             `json:"DocumentId"`
-	}{associateID, customTags, documentID}
-	return callReader(ctx, s.c, "POST", "v1/Agents/Document/SubstituteMergeDocumentTemplateVariables2", in, false)
+func (s DocumentAgent) SubstituteMergeDocumentTemplateVariables2Reader(ctx context.Context, req DocumentSubstituteMergeDocumentTemplateVariables2Request) (io.ReadCloser, error) {
+	return callReader(ctx, s.c, "POST", "v1/Agents/Document/SubstituteMergeDocumentTemplateVariables2", req, false)
+}
+
+// DocumentSubstituteMergeDocumentTemplateVariablesExRequest holds the parameters of DocumentAgent.SubstituteMergeDocumentTemplateVariablesEx, sent as one JSON object (the body Document_SubstituteMergeDocumentTemplateVariablesExRequest).
+type DocumentSubstituteMergeDocumentTemplateVariablesExRequest struct {
+	// AppointmentID is sent as AppointmentId, also when zero.
+	AppointmentID int64 `json:"AppointmentId"`
+	// ContactID is sent as ContactId, also when zero.
+	ContactID int64 `json:"ContactId"`
+	// CustomTags is sent as CustomTags; left out when empty.
+	CustomTags []string `json:"CustomTags,omitempty"`
+	// CustomValues is sent as CustomValues; left out when empty.
+	CustomValues []string `json:"CustomValues,omitempty"`
+	// DocumentID is sent as DocumentId, also when zero.
+	DocumentID int64 `json:"DocumentId"`
+	// MergeDocumentID is sent as MergeDocumentId, also when zero.
+	MergeDocumentID int64 `json:"MergeDocumentId"`
+	// PersonID is sent as PersonId, also when zero.
+	PersonID int64 `json:"PersonId"`
+	// ProjectID is sent as ProjectId, also when zero.
+	ProjectID int64 `json:"ProjectId"`
+	// SaleID is sent as SaleId, also when zero.
+	SaleID int64 `json:"SaleId"`
+	// SelectionID is sent as SelectionId, also when zero.
+	SelectionID int64 `json:"SelectionId"`
 }
 
 // SubstituteMergeDocumentTemplateVariablesEx calls POST v1/Agents/Document/SubstituteMergeDocumentTemplateVariablesEx.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Document_Agent/v1DocumentAgent_SubstituteMergeDocumentTemplateVariablesEx.html
-func (s DocumentAgent) SubstituteMergeDocumentTemplateVariablesEx(ctx context.Context, appointmentID int64, contactID int64, customTags []string, customValues []string, documentID int64, mergeDocumentID int64, personID int64, projectID int64, saleID int64, selectionID int64) ([]byte, error) {
-	in := struct {
-		AppointmentID   int64    `json:"AppointmentId"`
-		ContactID       int64    `json:"ContactId"`
-		CustomTags      []string `json:"CustomTags,omitempty"`
-		CustomValues    []string `json:"CustomValues,omitempty"`
-		DocumentID      int64    `json:"DocumentId"`
-		MergeDocumentID int64    `json:"MergeDocumentId"`
-		PersonID        int64    `json:"PersonId"`
-		ProjectID       int64    `json:"ProjectId"`
-		SaleID          int64    `json:"SaleId"`
-		SelectionID     int64    `json:"SelectionId"`
-	}{appointmentID, contactID, customTags, customValues, documentID, mergeDocumentID, personID, projectID, saleID, selectionID}
-	return callBytes(ctx, s.c, "POST", "v1/Agents/Document/SubstituteMergeDocumentTemplateVariablesEx", in, false)
+func (s DocumentAgent) SubstituteMergeDocumentTemplateVariablesEx(ctx context.Context, req DocumentSubstituteMergeDocumentTemplateVariablesExRequest) ([]byte, error) {
+	return callBytes(ctx, s.c, "POST", "v1/Agents/Document/SubstituteMergeDocumentTemplateVariablesEx", req, false)
 }
 
 // SubstituteMergeDocumentTemplateVariablesExReader is SubstituteMergeDocumentTemplateVariablesEx with the response body handed over as it arrives; the caller closes it.
-func (s DocumentAgent) SubstituteMergeDocumentTemplateVariablesExReader(ctx context.Context, appointmentID int64, contactID int64, customTags []string, customValues []string, documentID int64, mergeDocumentID int64, personID int64, projectID int64, saleID int64, selectionID int64) (io.ReadCloser, error) {
-	in := struct {
-		AppointmentID   int64    `json:"AppointmentId"`
-		ContactID       int64    `json:"ContactId"`
-		CustomTags      []string `json:"CustomTags,omitempty"`
-		CustomValues    []string `json:"CustomValues,omitempty"`
-		DocumentID      int64    `json:"DocumentId"`
-		MergeDocumentID int64    `json:"MergeDocumentId"`
-		PersonID        int64    `json:"PersonId"`
-		ProjectID       int64    `json:"ProjectId"`
-		SaleID          int64    `json:"SaleId"`
-		SelectionID     int64    `json:"SelectionId"`
-	}{appointmentID, contactID, customTags, customValues, documentID, mergeDocumentID, personID, projectID, saleID, selectionID}
-	return callReader(ctx, s.c, "POST", "v1/Agents/Document/SubstituteMergeDocumentTemplateVariablesEx", in, false)
+func (s DocumentAgent) SubstituteMergeDocumentTemplateVariablesExReader(ctx context.Context, req DocumentSubstituteMergeDocumentTemplateVariablesExRequest) (io.ReadCloser, error) {
+	return callReader(ctx, s.c, "POST", "v1/Agents/Document/SubstituteMergeDocumentTemplateVariablesEx", req, false)
+}
+
+// DocumentSubstituteMergeDocumentTemplateVariablesEx2Request holds the parameters of DocumentAgent.SubstituteMergeDocumentTemplateVariablesEx2, sent as one JSON object (the body Document_SubstituteMergeDocumentTemplateVariablesEx2Request).
+type DocumentSubstituteMergeDocumentTemplateVariablesEx2Request struct {
+	// AppointmentID is sent as AppointmentId, also when zero.
+	AppointmentID int64 `json:"AppointmentId"`
+	// ContactID is sent as ContactId, also when zero.
+	ContactID int64 `json:"ContactId"`
+	// CustomTags is sent as CustomTags; left out when empty.
+	CustomTags map[string]string `json:"CustomTags,omitempty"`
+	// DocumentID is sent as DocumentId, also when zero.
+	DocumentID int64 `json:"DocumentId"`
+	// MergeDocumentID is sent as MergeDocumentId, also when zero.
+	MergeDocumentID int64 `json:"MergeDocumentId"`
+	// PersonID is sent as PersonId, also when zero.
+	PersonID int64 `json:"PersonId"`
+	// ProjectID is sent as ProjectId, also when zero.
+	ProjectID int64 `json:"ProjectId"`
+	// SaleID is sent as SaleId, also when zero.
+	SaleID int64 `json:"SaleId"`
+	// SelectionID is sent as SelectionId, also when zero.
+	SelectionID int64 `json:"SelectionId"`
 }
 
 // SubstituteMergeDocumentTemplateVariablesEx2 calls POST v1/Agents/Document/SubstituteMergeDocumentTemplateVariablesEx2.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Document_Agent/v1DocumentAgent_SubstituteMergeDocumentTemplateVariablesEx2.html
-func (s DocumentAgent) SubstituteMergeDocumentTemplateVariablesEx2(ctx context.Context, appointmentID int64, contactID int64, customTags map[string]string, documentID int64, mergeDocumentID int64, personID int64, projectID int64, saleID int64, selectionID int64) ([]byte, error) {
-	in := struct {
-		AppointmentID   int64             `json:"AppointmentId"`
-		ContactID       int64             `json:"ContactId"`
-		CustomTags      map[string]string `json:"CustomTags,omitempty"`
-		DocumentID      int64             `json:"DocumentId"`
-		MergeDocumentID int64             `json:"MergeDocumentId"`
-		PersonID        int64             `json:"PersonId"`
-		ProjectID       int64             `json:"ProjectId"`
-		SaleID          int64             `json:"SaleId"`
-		SelectionID     int64             `json:"SelectionId"`
-	}{appointmentID, contactID, customTags, documentID, mergeDocumentID, personID, projectID, saleID, selectionID}
-	return callBytes(ctx, s.c, "POST", "v1/Agents/Document/SubstituteMergeDocumentTemplateVariablesEx2", in, false)
+func (s DocumentAgent) SubstituteMergeDocumentTemplateVariablesEx2(ctx context.Context, req DocumentSubstituteMergeDocumentTemplateVariablesEx2Request) ([]byte, error) {
+	return callBytes(ctx, s.c, "POST", "v1/Agents/Document/SubstituteMergeDocumentTemplateVariablesEx2", req, false)
 }
 
 // SubstituteMergeDocumentTemplateVariablesEx2Reader is SubstituteMergeDocumentTemplateVariablesEx2 with the response body handed over as it arrives; the caller closes it.
-func (s DocumentAgent) SubstituteMergeDocumentTemplateVariablesEx2Reader(ctx context.Context, appointmentID int64, contactID int64, customTags map[string]string, documentID int64, mergeDocumentID int64, personID int64, projectID int64, saleID int64, selectionID int64) (io.ReadCloser, error) {
-	in := struct {
-		AppointmentID   int64             `json:"AppointmentId"`
-		ContactID       int64             `json:"ContactId"`
-		CustomTags      map[string]string `json:"CustomTags,omitempty"`
-		DocumentID      int64             `json:"DocumentId"`
-		MergeDocumentID int64             `json:"MergeDocumentId"`
-		PersonID        int64             `json:"PersonId"`
-		ProjectID       int64             `json:"ProjectId"`
-		SaleID          int64             `json:"SaleId"`
-		SelectionID     int64             `json:"SelectionId"`
-	}{appointmentID, contactID, customTags, documentID, mergeDocumentID, personID, projectID, saleID, selectionID}
-	return callReader(ctx, s.c, "POST", "v1/Agents/Document/SubstituteMergeDocumentTemplateVariablesEx2", in, false)
+func (s DocumentAgent) SubstituteMergeDocumentTemplateVariablesEx2Reader(ctx context.Context, req DocumentSubstituteMergeDocumentTemplateVariablesEx2Request) (io.ReadCloser, error) {
+	return callReader(ctx, s.c, "POST", "v1/Agents/Document/SubstituteMergeDocumentTemplateVariablesEx2", req, false)
+}
+
+// DocumentSubstituteTemplateVariablesRequest holds the parameters of DocumentAgent.SubstituteTemplateVariables, sent as one JSON object (the body Document_SubstituteTemplateVariablesRequest).
+type DocumentSubstituteTemplateVariablesRequest struct {
+	// AppointmentID is sent as AppointmentId, also when zero.
+	AppointmentID int64 `json:"AppointmentId"`
+	// ContactID is sent as ContactId, also when zero.
+	ContactID int64 `json:"ContactId"`
+	// CultureName is sent as CultureName, also when zero.
+	CultureName string `json:"CultureName"`
+	// DocumentID is sent as DocumentId, also when zero.
+	DocumentID int64 `json:"DocumentId"`
+	// GeneratorEncoding is sent as GeneratorEncoding; left out when empty.
+	GeneratorEncoding GeneratorEncoding `json:"GeneratorEncoding,omitempty"`
+	// PersonID is sent as PersonId, also when zero.
+	PersonID int64 `json:"PersonId"`
+	// ProjectID is sent as ProjectId, also when zero.
+	ProjectID int64 `json:"ProjectId"`
+	// SaleID is sent as SaleId, also when zero.
+	SaleID int64 `json:"SaleId"`
+	// SelectionID is sent as SelectionId, also when zero.
+	SelectionID int64 `json:"SelectionId"`
+	// Source is sent as Source, also when zero.
+	Source string `json:"Source"`
 }
 
 // SubstituteTemplateVariables calls POST v1/Agents/Document/SubstituteTemplateVariables.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Document_Agent/v1DocumentAgent_SubstituteTemplateVariables.html
-func (s DocumentAgent) SubstituteTemplateVariables(ctx context.Context, appointmentID int64, contactID int64, cultureName string, documentID int64, generatorEncoding GeneratorEncoding, personID int64, projectID int64, saleID int64, selectionID int64, source string) (string, error) {
-	in := struct {
-		AppointmentID     int64             `json:"AppointmentId"`
-		ContactID         int64             `json:"ContactId"`
-		CultureName       string            `json:"CultureName"`
-		DocumentID        int64             `json:"DocumentId"`
-		GeneratorEncoding GeneratorEncoding `json:"GeneratorEncoding,omitempty"`
-		PersonID          int64             `json:"PersonId"`
-		ProjectID         int64             `json:"ProjectId"`
-		SaleID            int64             `json:"SaleId"`
-		SelectionID       int64             `json:"SelectionId"`
-		Source            string            `json:"Source"`
-	}{appointmentID, contactID, cultureName, documentID, generatorEncoding, personID, projectID, saleID, selectionID, source}
-	return call[string](ctx, s.c, "POST", "v1/Agents/Document/SubstituteTemplateVariables", in, false)
+func (s DocumentAgent) SubstituteTemplateVariables(ctx context.Context, req DocumentSubstituteTemplateVariablesRequest) (string, error) {
+	return call[string](ctx, s.c, "POST", "v1/Agents/Document/SubstituteTemplateVariables", req, false)
 }
 
 // SubstituteTemplateVariablesEx calls POST v1/Agents/Document/SubstituteTemplateVariablesEx.
@@ -1081,56 +1332,87 @@ func (s DocumentAgent) SubstituteTemplateVariablesEx(ctx context.Context, parame
 	return call[string](ctx, s.c, "POST", "v1/Agents/Document/SubstituteTemplateVariablesEx", in, false)
 }
 
+// DocumentSubstituteTemplateVariablesWithCustomTagsRequest holds the parameters of DocumentAgent.SubstituteTemplateVariablesWithCustomTags, sent as one JSON object (the body Document_SubstituteTemplateVariablesWithCustomTagsRequest).
+type DocumentSubstituteTemplateVariablesWithCustomTagsRequest struct {
+	// AppointmentID is sent as AppointmentId, also when zero.
+	AppointmentID int64 `json:"AppointmentId"`
+	// ContactID is sent as ContactId, also when zero.
+	ContactID int64 `json:"ContactId"`
+	// CultureName is sent as CultureName, also when zero.
+	CultureName string `json:"CultureName"`
+	// CustomTags is sent as CustomTags; left out when empty.
+	CustomTags []string `json:"CustomTags,omitempty"`
+	// CustomValues is sent as CustomValues; left out when empty.
+	CustomValues []string `json:"CustomValues,omitempty"`
+	// DocumentID is sent as DocumentId, also when zero.
+	DocumentID int64 `json:"DocumentId"`
+	// GeneratorEncoding is sent as GeneratorEncoding; left out when empty.
+	GeneratorEncoding GeneratorEncoding `json:"GeneratorEncoding,omitempty"`
+	// PersonID is sent as PersonId, also when zero.
+	PersonID int64 `json:"PersonId"`
+	// ProjectID is sent as ProjectId, also when zero.
+	ProjectID int64 `json:"ProjectId"`
+	// SaleID is sent as SaleId, also when zero.
+	SaleID int64 `json:"SaleId"`
+	// SelectionID is sent as SelectionId, also when zero.
+	SelectionID int64 `json:"SelectionId"`
+	// Source is sent as Source, also when zero.
+	Source string `json:"Source"`
+}
+
 // SubstituteTemplateVariablesWithCustomTags calls POST v1/Agents/Document/SubstituteTemplateVariablesWithCustomTags.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Document_Agent/v1DocumentAgent_SubstituteTemplateVariablesWithCustomTags.html
-func (s DocumentAgent) SubstituteTemplateVariablesWithCustomTags(ctx context.Context, appointmentID int64, contactID int64, cultureName string, customTags []string, customValues []string, documentID int64, generatorEncoding GeneratorEncoding, personID int64, projectID int64, saleID int64, selectionID int64, source string) (string, error) {
-	in := struct {
-		AppointmentID     int64             `json:"AppointmentId"`
-		ContactID         int64             `json:"ContactId"`
-		CultureName       string            `json:"CultureName"`
-		CustomTags        []string          `json:"CustomTags,omitempty"`
-		CustomValues      []string          `json:"CustomValues,omitempty"`
-		DocumentID        int64             `json:"DocumentId"`
-		GeneratorEncoding GeneratorEncoding `json:"GeneratorEncoding,omitempty"`
-		PersonID          int64             `json:"PersonId"`
-		ProjectID         int64             `json:"ProjectId"`
-		SaleID            int64             `json:"SaleId"`
-		SelectionID       int64             `json:"SelectionId"`
-		Source            string            `json:"Source"`
-	}{appointmentID, contactID, cultureName, customTags, customValues, documentID, generatorEncoding, personID, projectID, saleID, selectionID, source}
-	return call[string](ctx, s.c, "POST", "v1/Agents/Document/SubstituteTemplateVariablesWithCustomTags", in, false)
+func (s DocumentAgent) SubstituteTemplateVariablesWithCustomTags(ctx context.Context, req DocumentSubstituteTemplateVariablesWithCustomTagsRequest) (string, error) {
+	return call[string](ctx, s.c, "POST", "v1/Agents/Document/SubstituteTemplateVariablesWithCustomTags", req, false)
+}
+
+// DocumentSubstituteTemplateVariablesWithCustomTags2Request holds the parameters of DocumentAgent.SubstituteTemplateVariablesWithCustomTags2, sent as one JSON object (the body Document_SubstituteTemplateVariablesWithCustomTags2Request).
+type DocumentSubstituteTemplateVariablesWithCustomTags2Request struct {
+	// AppointmentID is sent as AppointmentId, also when zero.
+	AppointmentID int64 `json:"AppointmentId"`
+	// ContactID is sent as ContactId, also when zero.
+	ContactID int64 `json:"ContactId"`
+	// CultureName is sent as CultureName, also when zero.
+	CultureName string `json:"CultureName"`
+	// CustomTags is sent as CustomTags; left out when empty.
+	CustomTags map[string]string `json:"CustomTags,omitempty"`
+	// DocumentID is sent as DocumentId, also when zero.
+	DocumentID int64 `json:"DocumentId"`
+	// GeneratorEncoding is sent as GeneratorEncoding; left out when empty.
+	GeneratorEncoding GeneratorEncoding `json:"GeneratorEncoding,omitempty"`
+	// PersonID is sent as PersonId, also when zero.
+	PersonID int64 `json:"PersonId"`
+	// ProjectID is sent as ProjectId, also when zero.
+	ProjectID int64 `json:"ProjectId"`
+	// SaleID is sent as SaleId, also when zero.
+	SaleID int64 `json:"SaleId"`
+	// SelectionID is sent as SelectionId, also when zero.
+	SelectionID int64 `json:"SelectionId"`
+	// Source is sent as Source, also when zero.
+	Source string `json:"Source"`
 }
 
 // SubstituteTemplateVariablesWithCustomTags2 calls POST v1/Agents/Document/SubstituteTemplateVariablesWithCustomTags2.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Document_Agent/v1DocumentAgent_SubstituteTemplateVariablesWithCustomTags2.html
-func (s DocumentAgent) SubstituteTemplateVariablesWithCustomTags2(ctx context.Context, appointmentID int64, contactID int64, cultureName string, customTags map[string]string, documentID int64, generatorEncoding GeneratorEncoding, personID int64, projectID int64, saleID int64, selectionID int64, source string) (string, error) {
-	in := struct {
-		AppointmentID     int64             `json:"AppointmentId"`
-		ContactID         int64             `json:"ContactId"`
-		CultureName       string            `json:"CultureName"`
-		CustomTags        map[string]string `json:"CustomTags,omitempty"`
-		DocumentID        int64             `json:"DocumentId"`
-		GeneratorEncoding GeneratorEncoding `json:"GeneratorEncoding,omitempty"`
-		PersonID          int64             `json:"PersonId"`
-		ProjectID         int64             `json:"ProjectId"`
-		SaleID            int64             `json:"SaleId"`
-		SelectionID       int64             `json:"SelectionId"`
-		Source            string            `json:"Source"`
-	}{appointmentID, contactID, cultureName, customTags, documentID, generatorEncoding, personID, projectID, saleID, selectionID, source}
-	return call[string](ctx, s.c, "POST", "v1/Agents/Document/SubstituteTemplateVariablesWithCustomTags2", in, false)
+func (s DocumentAgent) SubstituteTemplateVariablesWithCustomTags2(ctx context.Context, req DocumentSubstituteTemplateVariablesWithCustomTags2Request) (string, error) {
+	return call[string](ctx, s.c, "POST", "v1/Agents/Document/SubstituteTemplateVariablesWithCustomTags2", req, false)
+}
+
+// DocumentUndoCheckoutDocumentRequest holds the parameters of DocumentAgent.UndoCheckoutDocument, sent as one JSON object (the body Document_UndoCheckoutDocumentRequest).
+type DocumentUndoCheckoutDocumentRequest struct {
+	// AllowedReturnTypes is sent as AllowedReturnTypes; left out when empty.
+	AllowedReturnTypes []string `json:"AllowedReturnTypes,omitempty"`
+	// DocumentID is sent as DocumentId, also when zero.
+	DocumentID int64 `json:"DocumentId"`
 }
 
 // UndoCheckoutDocument calls POST v1/Agents/Document/UndoCheckoutDocument.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Document_Agent/v1DocumentAgent_UndoCheckoutDocument.html
-func (s DocumentAgent) UndoCheckoutDocument(ctx context.Context, allowedReturnTypes []string, documentID int64) (*ReturnInfo, error) {
-	in := struct {
-		AllowedReturnTypes []string `json:"AllowedReturnTypes,omitempty"`
-		DocumentID         int64    `json:"DocumentId"`
-	}{allowedReturnTypes, documentID}
-	return call[*ReturnInfo](ctx, s.c, "POST", "v1/Agents/Document/UndoCheckoutDocument", in, false)
+func (s DocumentAgent) UndoCheckoutDocument(ctx context.Context, req DocumentUndoCheckoutDocumentRequest) (*ReturnInfo, error) {
+	return call[*ReturnInfo](ctx, s.c, "POST", "v1/Agents/Document/UndoCheckoutDocument", req, false)
 }
 
 // ValidateDocumentEntity calls POST v1/Agents/Document/ValidateDocumentEntity.

@@ -27,51 +27,70 @@ func (s DocumentMigrationAgent) CreateDefaultDocumentTemplateMigrationList(ctx c
 	return call[*DocumentTemplateMigrationList](ctx, s.c, "POST", "v1/Agents/DocumentMigration/CreateDefaultDocumentTemplateMigrationList", nil, false)
 }
 
+// DocumentMigrationGetForAllDocumentsRequest holds the parameters of DocumentMigrationAgent.GetForAllDocuments, sent as one JSON object (the body DocumentMigration_GetForAllDocumentsRequest).
+type DocumentMigrationGetForAllDocumentsRequest struct {
+	// DocumentPluginID is sent as DocumentPluginId, also when zero.
+	DocumentPluginID int64 `json:"DocumentPluginId"`
+	// IncludeEmails is sent as IncludeEmails, also when zero.
+	IncludeEmails bool `json:"IncludeEmails"`
+}
+
 // GetForAllDocuments calls POST v1/Agents/DocumentMigration/GetForAllDocuments; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/DocumentMigration_Agent/v1DocumentMigrationAgent_GetForAllDocuments.html
-func (s DocumentMigrationAgent) GetForAllDocuments(ctx context.Context, documentPluginID int64, includeEmails bool) (*DocumentMigrationItemList, error) {
-	in := struct {
-		DocumentPluginID int64 `json:"DocumentPluginId"`
-		IncludeEmails    bool  `json:"IncludeEmails"`
-	}{documentPluginID, includeEmails}
-	return call[*DocumentMigrationItemList](ctx, s.c, "POST", "v1/Agents/DocumentMigration/GetForAllDocuments", in, true)
+func (s DocumentMigrationAgent) GetForAllDocuments(ctx context.Context, req DocumentMigrationGetForAllDocumentsRequest) (*DocumentMigrationItemList, error) {
+	return call[*DocumentMigrationItemList](ctx, s.c, "POST", "v1/Agents/DocumentMigration/GetForAllDocuments", req, true)
+}
+
+// DocumentMigrationGetForDateRangeRequest holds the parameters of DocumentMigrationAgent.GetForDateRange, sent as one JSON object (the body DocumentMigration_GetForDateRangeRequest).
+type DocumentMigrationGetForDateRangeRequest struct {
+	// DocumentPluginID is sent as DocumentPluginId, also when zero.
+	DocumentPluginID int64 `json:"DocumentPluginId"`
+	// IncludeEmails is sent as IncludeEmails, also when zero.
+	IncludeEmails bool `json:"IncludeEmails"`
+	// MaxDate is sent as MaxDate, also when zero.
+	MaxDate Time `json:"MaxDate"`
+	// MinDate is sent as MinDate, also when zero.
+	MinDate Time `json:"MinDate"`
 }
 
 // GetForDateRange calls POST v1/Agents/DocumentMigration/GetForDateRange; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/DocumentMigration_Agent/v1DocumentMigrationAgent_GetForDateRange.html
-func (s DocumentMigrationAgent) GetForDateRange(ctx context.Context, documentPluginID int64, includeEmails bool, maxDate Time, minDate Time) (*DocumentMigrationItemList, error) {
-	in := struct {
-		DocumentPluginID int64 `json:"DocumentPluginId"`
-		IncludeEmails    bool  `json:"IncludeEmails"`
-		MaxDate          Time  `json:"MaxDate"`
-		MinDate          Time  `json:"MinDate"`
-	}{documentPluginID, includeEmails, maxDate, minDate}
-	return call[*DocumentMigrationItemList](ctx, s.c, "POST", "v1/Agents/DocumentMigration/GetForDateRange", in, true)
+func (s DocumentMigrationAgent) GetForDateRange(ctx context.Context, req DocumentMigrationGetForDateRangeRequest) (*DocumentMigrationItemList, error) {
+	return call[*DocumentMigrationItemList](ctx, s.c, "POST", "v1/Agents/DocumentMigration/GetForDateRange", req, true)
+}
+
+// DocumentMigrationGetForSelectionRequest holds the parameters of DocumentMigrationAgent.GetForSelection, sent as one JSON object (the body DocumentMigration_GetForSelectionRequest).
+type DocumentMigrationGetForSelectionRequest struct {
+	// DocumentPluginID is sent as DocumentPluginId, also when zero.
+	DocumentPluginID int64 `json:"DocumentPluginId"`
+	// IncludeEmails is sent as IncludeEmails, also when zero.
+	IncludeEmails bool `json:"IncludeEmails"`
+	// SelectionID is sent as SelectionId, also when zero.
+	SelectionID int64 `json:"SelectionId"`
 }
 
 // GetForSelection calls POST v1/Agents/DocumentMigration/GetForSelection; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/DocumentMigration_Agent/v1DocumentMigrationAgent_GetForSelection.html
-func (s DocumentMigrationAgent) GetForSelection(ctx context.Context, documentPluginID int64, includeEmails bool, selectionID int64) (*DocumentMigrationItemList, error) {
-	in := struct {
-		DocumentPluginID int64 `json:"DocumentPluginId"`
-		IncludeEmails    bool  `json:"IncludeEmails"`
-		SelectionID      int64 `json:"SelectionId"`
-	}{documentPluginID, includeEmails, selectionID}
-	return call[*DocumentMigrationItemList](ctx, s.c, "POST", "v1/Agents/DocumentMigration/GetForSelection", in, true)
+func (s DocumentMigrationAgent) GetForSelection(ctx context.Context, req DocumentMigrationGetForSelectionRequest) (*DocumentMigrationItemList, error) {
+	return call[*DocumentMigrationItemList](ctx, s.c, "POST", "v1/Agents/DocumentMigration/GetForSelection", req, true)
+}
+
+// DocumentMigrationGetForTemplatesRequest holds the parameters of DocumentMigrationAgent.GetForTemplates, sent as one JSON object (the body DocumentMigration_GetForTemplatesRequest).
+type DocumentMigrationGetForTemplatesRequest struct {
+	// IncludeEmails is sent as IncludeEmails, also when zero.
+	IncludeEmails bool `json:"IncludeEmails"`
+	// TargetDocumentPluginID is sent as TargetDocumentPluginId, also when zero.
+	TargetDocumentPluginID int64 `json:"TargetDocumentPluginId"`
 }
 
 // GetForTemplates calls POST v1/Agents/DocumentMigration/GetForTemplates; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/DocumentMigration_Agent/v1DocumentMigrationAgent_GetForTemplates.html
-func (s DocumentMigrationAgent) GetForTemplates(ctx context.Context, includeEmails bool, targetDocumentPluginID int64) (*DocumentTemplateMigrationList, error) {
-	in := struct {
-		IncludeEmails          bool  `json:"IncludeEmails"`
-		TargetDocumentPluginID int64 `json:"TargetDocumentPluginId"`
-	}{includeEmails, targetDocumentPluginID}
-	return call[*DocumentTemplateMigrationList](ctx, s.c, "POST", "v1/Agents/DocumentMigration/GetForTemplates", in, true)
+func (s DocumentMigrationAgent) GetForTemplates(ctx context.Context, req DocumentMigrationGetForTemplatesRequest) (*DocumentTemplateMigrationList, error) {
+	return call[*DocumentTemplateMigrationList](ctx, s.c, "POST", "v1/Agents/DocumentMigration/GetForTemplates", req, true)
 }
 
 // GetNumberOfConfidentialDocuments calls POST v1/Agents/DocumentMigration/GetNumberOfConfidentialDocuments; it only reads, so it is retried like a GET.
@@ -88,24 +107,32 @@ func (s DocumentMigrationAgent) HasDocumentsToMigrate(ctx context.Context) (bool
 	return call[bool](ctx, s.c, "POST", "v1/Agents/DocumentMigration/HasDocumentsToMigrate", nil, true)
 }
 
+// DocumentMigrationMigrateDocumentToNewDocPluginRequest holds the parameters of DocumentMigrationAgent.MigrateDocumentToNewDocPlugin, sent as one JSON object (the body DocumentMigration_MigrateDocumentToNewDocPluginRequest).
+type DocumentMigrationMigrateDocumentToNewDocPluginRequest struct {
+	// DocumentID is sent as DocumentId, also when zero.
+	DocumentID int64 `json:"DocumentId"`
+	// DocumentPluginID is sent as DocumentPluginId, also when zero.
+	DocumentPluginID int64 `json:"DocumentPluginId"`
+}
+
 // MigrateDocumentToNewDocPlugin calls POST v1/Agents/DocumentMigration/MigrateDocumentToNewDocPlugin.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/DocumentMigration_Agent/v1DocumentMigrationAgent_MigrateDocumentToNewDocPlugin.html
-func (s DocumentMigrationAgent) MigrateDocumentToNewDocPlugin(ctx context.Context, documentID int64, documentPluginID int64) error {
-	in := struct {
-		DocumentID       int64 `json:"DocumentId"`
-		DocumentPluginID int64 `json:"DocumentPluginId"`
-	}{documentID, documentPluginID}
-	return exec(ctx, s.c, "POST", "v1/Agents/DocumentMigration/MigrateDocumentToNewDocPlugin", in, false)
+func (s DocumentMigrationAgent) MigrateDocumentToNewDocPlugin(ctx context.Context, req DocumentMigrationMigrateDocumentToNewDocPluginRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/DocumentMigration/MigrateDocumentToNewDocPlugin", req, false)
+}
+
+// DocumentMigrationMigrateTemplateToNewDocPluginRequest holds the parameters of DocumentMigrationAgent.MigrateTemplateToNewDocPlugin, sent as one JSON object (the body DocumentMigration_MigrateTemplateToNewDocPluginRequest).
+type DocumentMigrationMigrateTemplateToNewDocPluginRequest struct {
+	// DocumentTemplateID is sent as DocumentTemplateId, also when zero.
+	DocumentTemplateID int64 `json:"DocumentTemplateId"`
+	// TargetDocumentPluginID is sent as TargetDocumentPluginId, also when zero.
+	TargetDocumentPluginID int64 `json:"TargetDocumentPluginId"`
 }
 
 // MigrateTemplateToNewDocPlugin calls POST v1/Agents/DocumentMigration/MigrateTemplateToNewDocPlugin.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/DocumentMigration_Agent/v1DocumentMigrationAgent_MigrateTemplateToNewDocPlugin.html
-func (s DocumentMigrationAgent) MigrateTemplateToNewDocPlugin(ctx context.Context, documentTemplateID int64, targetDocumentPluginID int64) error {
-	in := struct {
-		DocumentTemplateID     int64 `json:"DocumentTemplateId"`
-		TargetDocumentPluginID int64 `json:"TargetDocumentPluginId"`
-	}{documentTemplateID, targetDocumentPluginID}
-	return exec(ctx, s.c, "POST", "v1/Agents/DocumentMigration/MigrateTemplateToNewDocPlugin", in, false)
+func (s DocumentMigrationAgent) MigrateTemplateToNewDocPlugin(ctx context.Context, req DocumentMigrationMigrateTemplateToNewDocPluginRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/DocumentMigration/MigrateTemplateToNewDocPlugin", req, false)
 }

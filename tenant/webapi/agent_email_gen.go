@@ -178,39 +178,53 @@ func (s EMailAgent) CreateInlineHTMLHeader(ctx context.Context, email *EMailEnti
 	return call[string](ctx, s.c, "POST", "v1/Agents/EMail/CreateInlineHtmlHeader", in, false)
 }
 
+// EMailCreateNewPhysicalDocumentFromEmailRequest holds the parameters of EMailAgent.CreateNewPhysicalDocumentFromEmail, sent as one JSON object (the body EMail_CreateNewPhysicalDocumentFromEmailRequest).
+type EMailCreateNewPhysicalDocumentFromEmailRequest struct {
+	// DocumentID is sent as DocumentId, also when zero.
+	DocumentID int64 `json:"DocumentId"`
+	// EmailItemID is sent as EmailItemId, also when zero.
+	EmailItemID int64 `json:"EmailItemId"`
+}
+
 // CreateNewPhysicalDocumentFromEmail calls POST v1/Agents/EMail/CreateNewPhysicalDocumentFromEmail.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/EMail_Agent/v1EMailAgent_CreateNewPhysicalDocumentFromEmail.html
-func (s EMailAgent) CreateNewPhysicalDocumentFromEmail(ctx context.Context, documentID int64, emailItemID int64) (*DocumentEntity, error) {
-	in := struct {
-		DocumentID  int64 `json:"DocumentId"`
-		EmailItemID int64 `json:"EmailItemId"`
-	}{documentID, emailItemID}
-	return call[*DocumentEntity](ctx, s.c, "POST", "v1/Agents/EMail/CreateNewPhysicalDocumentFromEmail", in, false)
+func (s EMailAgent) CreateNewPhysicalDocumentFromEmail(ctx context.Context, req EMailCreateNewPhysicalDocumentFromEmailRequest) (*DocumentEntity, error) {
+	return call[*DocumentEntity](ctx, s.c, "POST", "v1/Agents/EMail/CreateNewPhysicalDocumentFromEmail", req, false)
+}
+
+// EMailCreateNewPhysicalDocumentFromEmailAttachmentRequest holds the parameters of EMailAgent.CreateNewPhysicalDocumentFromEmailAttachment, sent as one JSON object (the body EMail_CreateNewPhysicalDocumentFromEmailAttachmentRequest).
+type EMailCreateNewPhysicalDocumentFromEmailAttachmentRequest struct {
+	// AttachmentID is sent as AttachmentId, also when zero.
+	AttachmentID string `json:"AttachmentId"`
+	// DocumentID is sent as DocumentId, also when zero.
+	DocumentID int64 `json:"DocumentId"`
+	// EmailItemID is sent as EmailItemId, also when zero.
+	EmailItemID int64 `json:"EmailItemId"`
 }
 
 // CreateNewPhysicalDocumentFromEmailAttachment calls POST v1/Agents/EMail/CreateNewPhysicalDocumentFromEmailAttachment.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/EMail_Agent/v1EMailAgent_CreateNewPhysicalDocumentFromEmailAttachment.html
-func (s EMailAgent) CreateNewPhysicalDocumentFromEmailAttachment(ctx context.Context, attachmentID string, documentID int64, emailItemID int64) (*DocumentEntity, error) {
-	in := struct {
-		AttachmentID string `json:"AttachmentId"`
-		DocumentID   int64  `json:"DocumentId"`
-		EmailItemID  int64  `json:"EmailItemId"`
-	}{attachmentID, documentID, emailItemID}
-	return call[*DocumentEntity](ctx, s.c, "POST", "v1/Agents/EMail/CreateNewPhysicalDocumentFromEmailAttachment", in, false)
+func (s EMailAgent) CreateNewPhysicalDocumentFromEmailAttachment(ctx context.Context, req EMailCreateNewPhysicalDocumentFromEmailAttachmentRequest) (*DocumentEntity, error) {
+	return call[*DocumentEntity](ctx, s.c, "POST", "v1/Agents/EMail/CreateNewPhysicalDocumentFromEmailAttachment", req, false)
+}
+
+// EMailDeleteRequest holds the parameters of EMailAgent.Delete, sent as one JSON object (the body EMail_DeleteRequest).
+type EMailDeleteRequest struct {
+	// ConnectionInfo is sent as ConnectionInfo; left out when nil.
+	ConnectionInfo *EMailConnectionInfo `json:"ConnectionInfo,omitempty"`
+	// MessageServerIDs is sent as MessageServerIds; left out when empty.
+	MessageServerIDs []int64 `json:"MessageServerIds,omitempty"`
+	// MoveToFolder is sent as MoveToFolder, also when zero.
+	MoveToFolder string `json:"MoveToFolder"`
 }
 
 // Delete calls POST v1/Agents/EMail/Delete.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/EMail_Agent/v1EMailAgent_Delete.html
-func (s EMailAgent) Delete(ctx context.Context, connectionInfo *EMailConnectionInfo, messageServerIDs []int64, moveToFolder string) error {
-	in := struct {
-		ConnectionInfo   *EMailConnectionInfo `json:"ConnectionInfo,omitempty"`
-		MessageServerIDs []int64              `json:"MessageServerIds,omitempty"`
-		MoveToFolder     string               `json:"MoveToFolder"`
-	}{connectionInfo, messageServerIDs, moveToFolder}
-	return exec(ctx, s.c, "POST", "v1/Agents/EMail/Delete", in, false)
+func (s EMailAgent) Delete(ctx context.Context, req EMailDeleteRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/EMail/Delete", req, false)
 }
 
 // DeleteEMailAccount calls POST v1/Agents/EMail/DeleteEMailAccount.
@@ -220,26 +234,34 @@ func (s EMailAgent) DeleteEMailAccount(ctx context.Context, eMailAccountID int64
 	return exec(ctx, s.c, "POST", withQuery("v1/Agents/EMail/DeleteEMailAccount", "EMailAccountId", eMailAccountID), nil, false)
 }
 
+// EMailDeleteEmailsRequest holds the parameters of EMailAgent.DeleteEmails, sent as one JSON object (the body EMail_DeleteEmailsRequest).
+type EMailDeleteEmailsRequest struct {
+	// IDs is sent as Ids; left out when empty.
+	IDs []int64 `json:"Ids,omitempty"`
+	// MoveToFolder is sent as MoveToFolder, also when zero.
+	MoveToFolder string `json:"MoveToFolder"`
+}
+
 // DeleteEmails calls POST v1/Agents/EMail/DeleteEmails.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/EMail_Agent/v1EMailAgent_DeleteEmails.html
-func (s EMailAgent) DeleteEmails(ctx context.Context, ids []int64, moveToFolder string) error {
-	in := struct {
-		IDs          []int64 `json:"Ids,omitempty"`
-		MoveToFolder string  `json:"MoveToFolder"`
-	}{ids, moveToFolder}
-	return exec(ctx, s.c, "POST", "v1/Agents/EMail/DeleteEmails", in, false)
+func (s EMailAgent) DeleteEmails(ctx context.Context, req EMailDeleteEmailsRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/EMail/DeleteEmails", req, false)
+}
+
+// EMailDeleteExtendedRequest holds the parameters of EMailAgent.DeleteExtended, sent as one JSON object (the body EMail_DeleteExtendedRequest).
+type EMailDeleteExtendedRequest struct {
+	// ConnectionInfoExtended is sent as ConnectionInfoExtended; left out when nil.
+	ConnectionInfoExtended *EMailConnectionInfoExtended `json:"ConnectionInfoExtended,omitempty"`
+	// MessageIDs is sent as MessageIds; left out when empty.
+	MessageIDs []string `json:"MessageIds,omitempty"`
 }
 
 // DeleteExtended calls POST v1/Agents/EMail/DeleteExtended.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/EMail_Agent/v1EMailAgent_DeleteExtended.html
-func (s EMailAgent) DeleteExtended(ctx context.Context, connectionInfoExtended *EMailConnectionInfoExtended, messageIDs []string) error {
-	in := struct {
-		ConnectionInfoExtended *EMailConnectionInfoExtended `json:"ConnectionInfoExtended,omitempty"`
-		MessageIDs             []string                     `json:"MessageIds,omitempty"`
-	}{connectionInfoExtended, messageIDs}
-	return exec(ctx, s.c, "POST", "v1/Agents/EMail/DeleteExtended", in, false)
+func (s EMailAgent) DeleteExtended(ctx context.Context, req EMailDeleteExtendedRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/EMail/DeleteExtended", req, false)
 }
 
 // DeleteFolder calls POST v1/Agents/EMail/DeleteFolder.
@@ -252,27 +274,36 @@ func (s EMailAgent) DeleteFolder(ctx context.Context, connectionInfo *EMailConne
 	return exec(ctx, s.c, "POST", "v1/Agents/EMail/DeleteFolder", in, false)
 }
 
+// EMailDeleteFromServerIdentifierRequest holds the parameters of EMailAgent.DeleteFromServerIdentifier, sent as one JSON object (the body EMail_DeleteFromServerIdentifierRequest).
+type EMailDeleteFromServerIdentifierRequest struct {
+	// ConnectionInfo is sent as ConnectionInfo; left out when nil.
+	ConnectionInfo *EMailConnectionInfo `json:"ConnectionInfo,omitempty"`
+	// MessageServerIDs is sent as MessageServerIds; left out when empty.
+	MessageServerIDs []string `json:"MessageServerIds,omitempty"`
+	// MoveToFolder is sent as MoveToFolder, also when zero.
+	MoveToFolder string `json:"MoveToFolder"`
+}
+
 // DeleteFromServerIdentifier calls POST v1/Agents/EMail/DeleteFromServerIdentifier.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/EMail_Agent/v1EMailAgent_DeleteFromServerIdentifier.html
-func (s EMailAgent) DeleteFromServerIdentifier(ctx context.Context, connectionInfo *EMailConnectionInfo, messageServerIDs []string, moveToFolder string) error {
-	in := struct {
-		ConnectionInfo   *EMailConnectionInfo `json:"ConnectionInfo,omitempty"`
-		MessageServerIDs []string             `json:"MessageServerIds,omitempty"`
-		MoveToFolder     string               `json:"MoveToFolder"`
-	}{connectionInfo, messageServerIDs, moveToFolder}
-	return exec(ctx, s.c, "POST", "v1/Agents/EMail/DeleteFromServerIdentifier", in, false)
+func (s EMailAgent) DeleteFromServerIdentifier(ctx context.Context, req EMailDeleteFromServerIdentifierRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/EMail/DeleteFromServerIdentifier", req, false)
+}
+
+// EMailEmptyFolderRequest holds the parameters of EMailAgent.EmptyFolder, sent as one JSON object (the body EMail_EmptyFolderRequest).
+type EMailEmptyFolderRequest struct {
+	// ConnectionInfo is sent as ConnectionInfo; left out when nil.
+	ConnectionInfo *EMailConnectionInfo `json:"ConnectionInfo,omitempty"`
+	// MoveToFolder is sent as MoveToFolder, also when zero.
+	MoveToFolder string `json:"MoveToFolder"`
 }
 
 // EmptyFolder calls POST v1/Agents/EMail/EmptyFolder.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/EMail_Agent/v1EMailAgent_EmptyFolder.html
-func (s EMailAgent) EmptyFolder(ctx context.Context, connectionInfo *EMailConnectionInfo, moveToFolder string) error {
-	in := struct {
-		ConnectionInfo *EMailConnectionInfo `json:"ConnectionInfo,omitempty"`
-		MoveToFolder   string               `json:"MoveToFolder"`
-	}{connectionInfo, moveToFolder}
-	return exec(ctx, s.c, "POST", "v1/Agents/EMail/EmptyFolder", in, false)
+func (s EMailAgent) EmptyFolder(ctx context.Context, req EMailEmptyFolderRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/EMail/EmptyFolder", req, false)
 }
 
 // FindAddress calls POST v1/Agents/EMail/FindAddress; it only reads, so it is retried like a GET.
@@ -285,63 +316,87 @@ func (s EMailAgent) FindAddress(ctx context.Context, address string) ([]EMailAdd
 	return call[[]EMailAddress](ctx, s.c, "POST", "v1/Agents/EMail/FindAddress", in, true)
 }
 
+// EMailFindContactOrPersonByEmailNameRequest holds the parameters of EMailAgent.FindContactOrPersonByEmailName, sent as one JSON object (the body EMail_FindContactOrPersonByEmailNameRequest).
+type EMailFindContactOrPersonByEmailNameRequest struct {
+	// EmailAddress is sent as EmailAddress, also when zero.
+	EmailAddress string `json:"EmailAddress"`
+	// Name is sent as Name, also when zero.
+	Name string `json:"Name"`
+}
+
 // FindContactOrPersonByEmailName calls POST v1/Agents/EMail/FindContactOrPersonByEmailName; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/EMail_Agent/v1EMailAgent_FindContactOrPersonByEmailName.html
-func (s EMailAgent) FindContactOrPersonByEmailName(ctx context.Context, emailAddress string, name string) ([]ContactOrPersonFromEmail, error) {
-	in := struct {
-		EmailAddress string `json:"EmailAddress"`
-		Name         string `json:"Name"`
-	}{emailAddress, name}
-	return call[[]ContactOrPersonFromEmail](ctx, s.c, "POST", "v1/Agents/EMail/FindContactOrPersonByEmailName", in, true)
+func (s EMailAgent) FindContactOrPersonByEmailName(ctx context.Context, req EMailFindContactOrPersonByEmailNameRequest) ([]ContactOrPersonFromEmail, error) {
+	return call[[]ContactOrPersonFromEmail](ctx, s.c, "POST", "v1/Agents/EMail/FindContactOrPersonByEmailName", req, true)
+}
+
+// EMailFindContactOrPersonByEmailNameWithLimitRequest holds the parameters of EMailAgent.FindContactOrPersonByEmailNameWithLimit, sent as one JSON object (the body EMail_FindContactOrPersonByEmailNameWithLimitRequest).
+type EMailFindContactOrPersonByEmailNameWithLimitRequest struct {
+	// EmailAddress is sent as EmailAddress, also when zero.
+	EmailAddress string `json:"EmailAddress"`
+	// Name is sent as Name, also when zero.
+	Name string `json:"Name"`
+	// NumberOfContacts is sent as NumberOfContacts, also when zero.
+	NumberOfContacts float64 `json:"NumberOfContacts"`
+	// NumberOfPersons is sent as NumberOfPersons, also when zero.
+	NumberOfPersons float64 `json:"NumberOfPersons"`
 }
 
 // FindContactOrPersonByEmailNameWithLimit calls POST v1/Agents/EMail/FindContactOrPersonByEmailNameWithLimit; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/EMail_Agent/v1EMailAgent_FindContactOrPersonByEmailNameWithLimit.html
-func (s EMailAgent) FindContactOrPersonByEmailNameWithLimit(ctx context.Context, emailAddress string, name string, numberOfContacts float64, numberOfPersons float64) ([]ContactOrPersonFromEmail, error) {
-	in := struct {
-		EmailAddress     string  `json:"EmailAddress"`
-		Name             string  `json:"Name"`
-		NumberOfContacts float64 `json:"NumberOfContacts"`
-		NumberOfPersons  float64 `json:"NumberOfPersons"`
-	}{emailAddress, name, numberOfContacts, numberOfPersons}
-	return call[[]ContactOrPersonFromEmail](ctx, s.c, "POST", "v1/Agents/EMail/FindContactOrPersonByEmailNameWithLimit", in, true)
+func (s EMailAgent) FindContactOrPersonByEmailNameWithLimit(ctx context.Context, req EMailFindContactOrPersonByEmailNameWithLimitRequest) ([]ContactOrPersonFromEmail, error) {
+	return call[[]ContactOrPersonFromEmail](ctx, s.c, "POST", "v1/Agents/EMail/FindContactOrPersonByEmailNameWithLimit", req, true)
+}
+
+// EMailGetAttachmentRequest holds the parameters of EMailAgent.GetAttachment, sent as one JSON object (the body EMail_GetAttachmentRequest).
+type EMailGetAttachmentRequest struct {
+	// AttachmentID is sent as AttachmentId, also when zero.
+	AttachmentID string `json:"AttachmentId"`
+	// ConnectionInfo is sent as ConnectionInfo; left out when nil.
+	ConnectionInfo *EMailConnectionInfo `json:"ConnectionInfo,omitempty"`
+	// MessageServerID is sent as MessageServerId, also when zero.
+	MessageServerID int64 `json:"MessageServerId"`
 }
 
 // GetAttachment calls POST v1/Agents/EMail/GetAttachment; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/EMail_Agent/v1EMailAgent_GetAttachment.html
-func (s EMailAgent) GetAttachment(ctx context.Context, attachmentID string, connectionInfo *EMailConnectionInfo, messageServerID int64) (*EMailAttachment, error) {
-	in := struct {
-		AttachmentID    string               `json:"AttachmentId"`
-		ConnectionInfo  *EMailConnectionInfo `json:"ConnectionInfo,omitempty"`
-		MessageServerID int64                `json:"MessageServerId"`
-	}{attachmentID, connectionInfo, messageServerID}
-	return call[*EMailAttachment](ctx, s.c, "POST", "v1/Agents/EMail/GetAttachment", in, true)
+func (s EMailAgent) GetAttachment(ctx context.Context, req EMailGetAttachmentRequest) (*EMailAttachment, error) {
+	return call[*EMailAttachment](ctx, s.c, "POST", "v1/Agents/EMail/GetAttachment", req, true)
+}
+
+// EMailGetAttachmentFromIDRequest holds the parameters of EMailAgent.GetAttachmentFromID, sent as one JSON object (the body EMail_GetAttachmentFromIdRequest).
+type EMailGetAttachmentFromIDRequest struct {
+	// AttachmentID is sent as AttachmentId, also when zero.
+	AttachmentID string `json:"AttachmentId"`
+	// MailItemID is sent as MailItemId, also when zero.
+	MailItemID int64 `json:"MailItemId"`
 }
 
 // GetAttachmentFromID calls POST v1/Agents/EMail/GetAttachmentFromId; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/EMail_Agent/v1EMailAgent_GetAttachmentFromId.html
-func (s EMailAgent) GetAttachmentFromID(ctx context.Context, attachmentID string, mailItemID int64) (*EMailAttachment, error) {
-	in := struct {
-		AttachmentID string `json:"AttachmentId"`
-		MailItemID   int64  `json:"MailItemId"`
-	}{attachmentID, mailItemID}
-	return call[*EMailAttachment](ctx, s.c, "POST", "v1/Agents/EMail/GetAttachmentFromId", in, true)
+func (s EMailAgent) GetAttachmentFromID(ctx context.Context, req EMailGetAttachmentFromIDRequest) (*EMailAttachment, error) {
+	return call[*EMailAttachment](ctx, s.c, "POST", "v1/Agents/EMail/GetAttachmentFromId", req, true)
+}
+
+// EMailGetAttachmentFromServerIdentifierRequest holds the parameters of EMailAgent.GetAttachmentFromServerIdentifier, sent as one JSON object (the body EMail_GetAttachmentFromServerIdentifierRequest).
+type EMailGetAttachmentFromServerIdentifierRequest struct {
+	// AttachmentID is sent as AttachmentId, also when zero.
+	AttachmentID string `json:"AttachmentId"`
+	// ConnectionInfo is sent as ConnectionInfo; left out when nil.
+	ConnectionInfo *EMailConnectionInfo `json:"ConnectionInfo,omitempty"`
+	// MessageServerID is sent as MessageServerId, also when zero.
+	MessageServerID string `json:"MessageServerId"`
 }
 
 // GetAttachmentFromServerIdentifier calls POST v1/Agents/EMail/GetAttachmentFromServerIdentifier; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/EMail_Agent/v1EMailAgent_GetAttachmentFromServerIdentifier.html
-func (s EMailAgent) GetAttachmentFromServerIdentifier(ctx context.Context, attachmentID string, connectionInfo *EMailConnectionInfo, messageServerID string) (*EMailAttachment, error) {
-	in := struct {
-		AttachmentID    string               `json:"AttachmentId"`
-		ConnectionInfo  *EMailConnectionInfo `json:"ConnectionInfo,omitempty"`
-		MessageServerID string               `json:"MessageServerId"`
-	}{attachmentID, connectionInfo, messageServerID}
-	return call[*EMailAttachment](ctx, s.c, "POST", "v1/Agents/EMail/GetAttachmentFromServerIdentifier", in, true)
+func (s EMailAgent) GetAttachmentFromServerIdentifier(ctx context.Context, req EMailGetAttachmentFromServerIdentifierRequest) (*EMailAttachment, error) {
+	return call[*EMailAttachment](ctx, s.c, "POST", "v1/Agents/EMail/GetAttachmentFromServerIdentifier", req, true)
 }
 
 // GetCurrentAccount calls POST v1/Agents/EMail/GetCurrentAccount; it only reads, so it is retried like a GET.
@@ -358,15 +413,19 @@ func (s EMailAgent) GetCurrentAccountID(ctx context.Context) (int64, error) {
 	return call[int64](ctx, s.c, "POST", "v1/Agents/EMail/GetCurrentAccountId", nil, true)
 }
 
+// EMailGetEMailRequest holds the parameters of EMailAgent.GetEMail, sent as one JSON object (the body EMail_GetEMailRequest).
+type EMailGetEMailRequest struct {
+	// ID is sent as Id, also when zero.
+	ID int64 `json:"Id"`
+	// IncludeAttachments is sent as IncludeAttachments, also when zero.
+	IncludeAttachments bool `json:"IncludeAttachments"`
+}
+
 // GetEMail calls POST v1/Agents/EMail/GetEMail; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/EMail_Agent/v1EMailAgent_GetEMail.html
-func (s EMailAgent) GetEMail(ctx context.Context, id int64, includeAttachments bool) (*EMailEntity, error) {
-	in := struct {
-		ID                 int64 `json:"Id"`
-		IncludeAttachments bool  `json:"IncludeAttachments"`
-	}{id, includeAttachments}
-	return call[*EMailEntity](ctx, s.c, "POST", "v1/Agents/EMail/GetEMail", in, true)
+func (s EMailAgent) GetEMail(ctx context.Context, req EMailGetEMailRequest) (*EMailEntity, error) {
+	return call[*EMailEntity](ctx, s.c, "POST", "v1/Agents/EMail/GetEMail", req, true)
 }
 
 // GetEMailAccount calls POST v1/Agents/EMail/GetEMailAccount; it only reads, so it is retried like a GET.
@@ -396,114 +455,132 @@ func (s EMailAgent) GetEMailAddresses(ctx context.Context, emailIDs []int64) ([]
 	return call[[]EMailAddress](ctx, s.c, "POST", "v1/Agents/EMail/GetEMailAddresses", in, true)
 }
 
+// EMailGetEMailAsEmlStreamRequest holds the parameters of EMailAgent.GetEMailAsEmlStream, sent as one JSON object (the body EMail_GetEMailAsEmlStreamRequest).
+type EMailGetEMailAsEmlStreamRequest struct {
+	// EmailItemID is sent as EmailItemId, also when zero.
+	EmailItemID int64 `json:"EmailItemId"`
+	// IncludeAttachments is sent as IncludeAttachments, also when zero.
+	IncludeAttachments bool `json:"IncludeAttachments"`
+}
+
 // GetEMailAsEmlStream calls POST v1/Agents/EMail/GetEMailAsEmlStream; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/EMail_Agent/v1EMailAgent_GetEMailAsEmlStream.html
-func (s EMailAgent) GetEMailAsEmlStream(ctx context.Context, emailItemID int64, includeAttachments bool) ([]byte, error) {
-	in := struct {
-		EmailItemID        int64 `json:"EmailItemId"`
-		IncludeAttachments bool  `json:"IncludeAttachments"`
-	}{emailItemID, includeAttachments}
-	return callBytes(ctx, s.c, "POST", "v1/Agents/EMail/GetEMailAsEmlStream", in, true)
+func (s EMailAgent) GetEMailAsEmlStream(ctx context.Context, req EMailGetEMailAsEmlStreamRequest) ([]byte, error) {
+	return callBytes(ctx, s.c, "POST", "v1/Agents/EMail/GetEMailAsEmlStream", req, true)
 }
 
 // GetEMailAsEmlStreamReader is GetEMailAsEmlStream with the response body handed over as it arrives; the caller closes it.
-func (s EMailAgent) GetEMailAsEmlStreamReader(ctx context.Context, emailItemID int64, includeAttachments bool) (io.ReadCloser, error) {
-	in := struct {
-		EmailItemID        int64 `json:"EmailItemId"`
-		IncludeAttachments bool  `json:"IncludeAttachments"`
-	}{emailItemID, includeAttachments}
-	return callReader(ctx, s.c, "POST", "v1/Agents/EMail/GetEMailAsEmlStream", in, true)
+func (s EMailAgent) GetEMailAsEmlStreamReader(ctx context.Context, req EMailGetEMailAsEmlStreamRequest) (io.ReadCloser, error) {
+	return callReader(ctx, s.c, "POST", "v1/Agents/EMail/GetEMailAsEmlStream", req, true)
+}
+
+// EMailGetEMailAsStreamRequest holds the parameters of EMailAgent.GetEMailAsStream, sent as one JSON object (the body EMail_GetEMailAsStreamRequest).
+type EMailGetEMailAsStreamRequest struct {
+	// ConnectionInfo is sent as ConnectionInfo; left out when nil.
+	ConnectionInfo *EMailConnectionInfo `json:"ConnectionInfo,omitempty"`
+	// MessageServerID is sent as MessageServerId, also when zero.
+	MessageServerID int64 `json:"MessageServerId"`
+	// StripAttachments is sent as StripAttachments, also when zero.
+	StripAttachments bool `json:"StripAttachments"`
 }
 
 // GetEMailAsStream calls POST v1/Agents/EMail/GetEMailAsStream; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/EMail_Agent/v1EMailAgent_GetEMailAsStream.html
-func (s EMailAgent) GetEMailAsStream(ctx context.Context, connectionInfo *EMailConnectionInfo, messageServerID int64, stripAttachments bool) ([]byte, error) {
-	in := struct {
-		ConnectionInfo   *EMailConnectionInfo `json:"ConnectionInfo,omitempty"`
-		MessageServerID  int64                `json:"MessageServerId"`
-		StripAttachments bool                 `json:"StripAttachments"`
-	}{connectionInfo, messageServerID, stripAttachments}
-	return callBytes(ctx, s.c, "POST", "v1/Agents/EMail/GetEMailAsStream", in, true)
+func (s EMailAgent) GetEMailAsStream(ctx context.Context, req EMailGetEMailAsStreamRequest) ([]byte, error) {
+	return callBytes(ctx, s.c, "POST", "v1/Agents/EMail/GetEMailAsStream", req, true)
 }
 
 // GetEMailAsStreamReader is GetEMailAsStream with the response body handed over as it arrives; the caller closes it.
-func (s EMailAgent) GetEMailAsStreamReader(ctx context.Context, connectionInfo *EMailConnectionInfo, messageServerID int64, stripAttachments bool) (io.ReadCloser, error) {
-	in := struct {
-		ConnectionInfo   *EMailConnectionInfo `json:"ConnectionInfo,omitempty"`
-		MessageServerID  int64                `json:"MessageServerId"`
-		StripAttachments bool                 `json:"StripAttachments"`
-	}{connectionInfo, messageServerID, stripAttachments}
-	return callReader(ctx, s.c, "POST", "v1/Agents/EMail/GetEMailAsStream", in, true)
+func (s EMailAgent) GetEMailAsStreamReader(ctx context.Context, req EMailGetEMailAsStreamRequest) (io.ReadCloser, error) {
+	return callReader(ctx, s.c, "POST", "v1/Agents/EMail/GetEMailAsStream", req, true)
+}
+
+// EMailGetEMailAsStreamFromServerIdentifierRequest holds the parameters of EMailAgent.GetEMailAsStreamFromServerIdentifier, sent as one JSON object (the body EMail_GetEMailAsStreamFromServerIdentifierRequest).
+type EMailGetEMailAsStreamFromServerIdentifierRequest struct {
+	// ConnectionInfo is sent as ConnectionInfo; left out when nil.
+	ConnectionInfo *EMailConnectionInfo `json:"ConnectionInfo,omitempty"`
+	// MessageServerID is sent as MessageServerId, also when zero.
+	MessageServerID string `json:"MessageServerId"`
+	// StripAttachments is sent as StripAttachments, also when zero.
+	StripAttachments bool `json:"StripAttachments"`
 }
 
 // GetEMailAsStreamFromServerIdentifier calls POST v1/Agents/EMail/GetEMailAsStreamFromServerIdentifier; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/EMail_Agent/v1EMailAgent_GetEMailAsStreamFromServerIdentifier.html
-func (s EMailAgent) GetEMailAsStreamFromServerIdentifier(ctx context.Context, connectionInfo *EMailConnectionInfo, messageServerID string, stripAttachments bool) ([]byte, error) {
-	in := struct {
-		ConnectionInfo   *EMailConnectionInfo `json:"ConnectionInfo,omitempty"`
-		MessageServerID  string               `json:"MessageServerId"`
-		StripAttachments bool                 `json:"StripAttachments"`
-	}{connectionInfo, messageServerID, stripAttachments}
-	return callBytes(ctx, s.c, "POST", "v1/Agents/EMail/GetEMailAsStreamFromServerIdentifier", in, true)
+func (s EMailAgent) GetEMailAsStreamFromServerIdentifier(ctx context.Context, req EMailGetEMailAsStreamFromServerIdentifierRequest) ([]byte, error) {
+	return callBytes(ctx, s.c, "POST", "v1/Agents/EMail/GetEMailAsStreamFromServerIdentifier", req, true)
 }
 
 // GetEMailAsStreamFromServerIdentifierReader is GetEMailAsStreamFromServerIdentifier with the response body handed over as it arrives; the caller closes it.
-func (s EMailAgent) GetEMailAsStreamFromServerIdentifierReader(ctx context.Context, connectionInfo *EMailConnectionInfo, messageServerID string, stripAttachments bool) (io.ReadCloser, error) {
-	in := struct {
-		ConnectionInfo   *EMailConnectionInfo `json:"ConnectionInfo,omitempty"`
-		MessageServerID  string               `json:"MessageServerId"`
-		StripAttachments bool                 `json:"StripAttachments"`
-	}{connectionInfo, messageServerID, stripAttachments}
-	return callReader(ctx, s.c, "POST", "v1/Agents/EMail/GetEMailAsStreamFromServerIdentifier", in, true)
+func (s EMailAgent) GetEMailAsStreamFromServerIdentifierReader(ctx context.Context, req EMailGetEMailAsStreamFromServerIdentifierRequest) (io.ReadCloser, error) {
+	return callReader(ctx, s.c, "POST", "v1/Agents/EMail/GetEMailAsStreamFromServerIdentifier", req, true)
+}
+
+// EMailGetEMailEnvelopesRequest holds the parameters of EMailAgent.GetEMailEnvelopes, sent as one JSON object (the body EMail_GetEMailEnvelopesRequest).
+type EMailGetEMailEnvelopesRequest struct {
+	// ConnectionInfo is sent as ConnectionInfo; left out when nil.
+	ConnectionInfo *EMailConnectionInfo `json:"ConnectionInfo,omitempty"`
+	// MessageServerIDs is sent as MessageServerIds; left out when empty.
+	MessageServerIDs []int64 `json:"MessageServerIds,omitempty"`
 }
 
 // GetEMailEnvelopes calls POST v1/Agents/EMail/GetEMailEnvelopes; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/EMail_Agent/v1EMailAgent_GetEMailEnvelopes.html
-func (s EMailAgent) GetEMailEnvelopes(ctx context.Context, connectionInfo *EMailConnectionInfo, messageServerIDs []int64) ([]EMailEnvelope, error) {
-	in := struct {
-		ConnectionInfo   *EMailConnectionInfo `json:"ConnectionInfo,omitempty"`
-		MessageServerIDs []int64              `json:"MessageServerIds,omitempty"`
-	}{connectionInfo, messageServerIDs}
-	return call[[]EMailEnvelope](ctx, s.c, "POST", "v1/Agents/EMail/GetEMailEnvelopes", in, true)
+func (s EMailAgent) GetEMailEnvelopes(ctx context.Context, req EMailGetEMailEnvelopesRequest) ([]EMailEnvelope, error) {
+	return call[[]EMailEnvelope](ctx, s.c, "POST", "v1/Agents/EMail/GetEMailEnvelopes", req, true)
+}
+
+// EMailGetEMailEnvelopesFromServerIDsRequest holds the parameters of EMailAgent.GetEMailEnvelopesFromServerIDs, sent as one JSON object (the body EMail_GetEMailEnvelopesFromServerIdsRequest).
+type EMailGetEMailEnvelopesFromServerIDsRequest struct {
+	// ConnectionInfo is sent as ConnectionInfo; left out when nil.
+	ConnectionInfo *EMailConnectionInfo `json:"ConnectionInfo,omitempty"`
+	// MessageServerIDs is sent as MessageServerIds; left out when empty.
+	MessageServerIDs []string `json:"MessageServerIds,omitempty"`
 }
 
 // GetEMailEnvelopesFromServerIDs calls POST v1/Agents/EMail/GetEMailEnvelopesFromServerIds; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/EMail_Agent/v1EMailAgent_GetEMailEnvelopesFromServerIds.html
-func (s EMailAgent) GetEMailEnvelopesFromServerIDs(ctx context.Context, connectionInfo *EMailConnectionInfo, messageServerIDs []string) ([]EMailEnvelope, error) {
-	in := struct {
-		ConnectionInfo   *EMailConnectionInfo `json:"ConnectionInfo,omitempty"`
-		MessageServerIDs []string             `json:"MessageServerIds,omitempty"`
-	}{connectionInfo, messageServerIDs}
-	return call[[]EMailEnvelope](ctx, s.c, "POST", "v1/Agents/EMail/GetEMailEnvelopesFromServerIds", in, true)
+func (s EMailAgent) GetEMailEnvelopesFromServerIDs(ctx context.Context, req EMailGetEMailEnvelopesFromServerIDsRequest) ([]EMailEnvelope, error) {
+	return call[[]EMailEnvelope](ctx, s.c, "POST", "v1/Agents/EMail/GetEMailEnvelopesFromServerIds", req, true)
+}
+
+// EMailGetEMailFromAttachmentIDRequest holds the parameters of EMailAgent.GetEMailFromAttachmentID, sent as one JSON object (the body EMail_GetEMailFromAttachmentIdRequest).
+type EMailGetEMailFromAttachmentIDRequest struct {
+	// AttachmentIDs is sent as AttachmentIds; left out when empty.
+	AttachmentIDs []string `json:"AttachmentIds,omitempty"`
+	// EmailID is sent as EmailId, also when zero.
+	EmailID int64 `json:"EmailId"`
+	// IncludeAttachments is sent as IncludeAttachments, also when zero.
+	IncludeAttachments bool `json:"IncludeAttachments"`
 }
 
 // GetEMailFromAttachmentID calls POST v1/Agents/EMail/GetEMailFromAttachmentId; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/EMail_Agent/v1EMailAgent_GetEMailFromAttachmentId.html
-func (s EMailAgent) GetEMailFromAttachmentID(ctx context.Context, attachmentIDs []string, emailID int64, includeAttachments bool) (*EMailEntity, error) {
-	in := struct {
-		AttachmentIDs      []string `json:"AttachmentIds,omitempty"`
-		EmailID            int64    `json:"EmailId"`
-		IncludeAttachments bool     `json:"IncludeAttachments"`
-	}{attachmentIDs, emailID, includeAttachments}
-	return call[*EMailEntity](ctx, s.c, "POST", "v1/Agents/EMail/GetEMailFromAttachmentId", in, true)
+func (s EMailAgent) GetEMailFromAttachmentID(ctx context.Context, req EMailGetEMailFromAttachmentIDRequest) (*EMailEntity, error) {
+	return call[*EMailEntity](ctx, s.c, "POST", "v1/Agents/EMail/GetEMailFromAttachmentId", req, true)
+}
+
+// EMailGetEMailFromDocumentAttachmentIDRequest holds the parameters of EMailAgent.GetEMailFromDocumentAttachmentID, sent as one JSON object (the body EMail_GetEMailFromDocumentAttachmentIdRequest).
+type EMailGetEMailFromDocumentAttachmentIDRequest struct {
+	// AttachmentIDs is sent as AttachmentIds; left out when empty.
+	AttachmentIDs []string `json:"AttachmentIds,omitempty"`
+	// DocID is sent as DocId, also when zero.
+	DocID int64 `json:"DocId"`
+	// IncludeAttachments is sent as IncludeAttachments, also when zero.
+	IncludeAttachments bool `json:"IncludeAttachments"`
 }
 
 // GetEMailFromDocumentAttachmentID calls POST v1/Agents/EMail/GetEMailFromDocumentAttachmentId; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/EMail_Agent/v1EMailAgent_GetEMailFromDocumentAttachmentId.html
-func (s EMailAgent) GetEMailFromDocumentAttachmentID(ctx context.Context, attachmentIDs []string, docID int64, includeAttachments bool) (*EMailEntity, error) {
-	in := struct {
-		AttachmentIDs      []string `json:"AttachmentIds,omitempty"`
-		DocID              int64    `json:"DocId"`
-		IncludeAttachments bool     `json:"IncludeAttachments"`
-	}{attachmentIDs, docID, includeAttachments}
-	return call[*EMailEntity](ctx, s.c, "POST", "v1/Agents/EMail/GetEMailFromDocumentAttachmentId", in, true)
+func (s EMailAgent) GetEMailFromDocumentAttachmentID(ctx context.Context, req EMailGetEMailFromDocumentAttachmentIDRequest) (*EMailEntity, error) {
+	return call[*EMailEntity](ctx, s.c, "POST", "v1/Agents/EMail/GetEMailFromDocumentAttachmentId", req, true)
 }
 
 // GetEMailFromDocumentID calls POST v1/Agents/EMail/GetEMailFromDocumentId; it only reads, so it is retried like a GET.
@@ -526,32 +603,46 @@ func (s EMailAgent) GetEMailFromDocumentIDWithoutAttachmentStream(ctx context.Co
 	return call[*EMailEntity](ctx, s.c, "POST", "v1/Agents/EMail/GetEMailFromDocumentIdWithoutAttachmentStream", in, true)
 }
 
+// EMailGetEMailFromIDRequest holds the parameters of EMailAgent.GetEMailFromID, sent as one JSON object (the body EMail_GetEMailFromIdRequest).
+type EMailGetEMailFromIDRequest struct {
+	// ConnectionInfo is sent as ConnectionInfo; left out when nil.
+	ConnectionInfo *EMailConnectionInfo `json:"ConnectionInfo,omitempty"`
+	// Flags is sent as Flags; left out when empty.
+	Flags EMailFlags `json:"Flags,omitempty"`
+	// IncludeAttachments is sent as IncludeAttachments, also when zero.
+	IncludeAttachments bool `json:"IncludeAttachments"`
+	// LookupAddresses is sent as LookupAddresses, also when zero.
+	LookupAddresses bool `json:"LookupAddresses"`
+	// MessageServerID is sent as MessageServerId, also when zero.
+	MessageServerID int64 `json:"MessageServerId"`
+}
+
 // GetEMailFromID calls POST v1/Agents/EMail/GetEMailFromId; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/EMail_Agent/v1EMailAgent_GetEMailFromId.html
-func (s EMailAgent) GetEMailFromID(ctx context.Context, connectionInfo *EMailConnectionInfo, flags EMailFlags, includeAttachments bool, lookupAddresses bool, messageServerID int64) (*EMailEntity, error) {
-	in := struct {
-		ConnectionInfo     *EMailConnectionInfo `json:"ConnectionInfo,omitempty"`
-		Flags              EMailFlags           `json:"Flags,omitempty"`
-		IncludeAttachments bool                 `json:"IncludeAttachments"`
-		LookupAddresses    bool                 `json:"LookupAddresses"`
-		MessageServerID    int64                `json:"MessageServerId"`
-	}{connectionInfo, flags, includeAttachments, lookupAddresses, messageServerID}
-	return call[*EMailEntity](ctx, s.c, "POST", "v1/Agents/EMail/GetEMailFromId", in, true)
+func (s EMailAgent) GetEMailFromID(ctx context.Context, req EMailGetEMailFromIDRequest) (*EMailEntity, error) {
+	return call[*EMailEntity](ctx, s.c, "POST", "v1/Agents/EMail/GetEMailFromId", req, true)
+}
+
+// EMailGetEMailFromServerIdentifierRequest holds the parameters of EMailAgent.GetEMailFromServerIdentifier, sent as one JSON object (the body EMail_GetEMailFromServerIdentifierRequest).
+type EMailGetEMailFromServerIdentifierRequest struct {
+	// ConnectionInfo is sent as ConnectionInfo; left out when nil.
+	ConnectionInfo *EMailConnectionInfo `json:"ConnectionInfo,omitempty"`
+	// Flags is sent as Flags; left out when empty.
+	Flags EMailFlags `json:"Flags,omitempty"`
+	// IncludeAttachments is sent as IncludeAttachments, also when zero.
+	IncludeAttachments bool `json:"IncludeAttachments"`
+	// LookupAddresses is sent as LookupAddresses, also when zero.
+	LookupAddresses bool `json:"LookupAddresses"`
+	// MessageServerID is sent as MessageServerId, also when zero.
+	MessageServerID string `json:"MessageServerId"`
 }
 
 // GetEMailFromServerIdentifier calls POST v1/Agents/EMail/GetEMailFromServerIdentifier; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/EMail_Agent/v1EMailAgent_GetEMailFromServerIdentifier.html
-func (s EMailAgent) GetEMailFromServerIdentifier(ctx context.Context, connectionInfo *EMailConnectionInfo, flags EMailFlags, includeAttachments bool, lookupAddresses bool, messageServerID string) (*EMailEntity, error) {
-	in := struct {
-		ConnectionInfo     *EMailConnectionInfo `json:"ConnectionInfo,omitempty"`
-		Flags              EMailFlags           `json:"Flags,omitempty"`
-		IncludeAttachments bool                 `json:"IncludeAttachments"`
-		LookupAddresses    bool                 `json:"LookupAddresses"`
-		MessageServerID    string               `json:"MessageServerId"`
-	}{connectionInfo, flags, includeAttachments, lookupAddresses, messageServerID}
-	return call[*EMailEntity](ctx, s.c, "POST", "v1/Agents/EMail/GetEMailFromServerIdentifier", in, true)
+func (s EMailAgent) GetEMailFromServerIdentifier(ctx context.Context, req EMailGetEMailFromServerIdentifierRequest) (*EMailEntity, error) {
+	return call[*EMailEntity](ctx, s.c, "POST", "v1/Agents/EMail/GetEMailFromServerIdentifier", req, true)
 }
 
 // GetEMailFromTemp calls POST v1/Agents/EMail/GetEMailFromTemp; it only reads, so it is retried like a GET.
@@ -619,15 +710,19 @@ func (s EMailAgent) GetEmailMessageIDs(ctx context.Context, connectionInfoExtend
 	return call[[]string](ctx, s.c, "POST", "v1/Agents/EMail/GetEmailMessageIds", in, true)
 }
 
+// EMailGetEmailsAsStringRequest holds the parameters of EMailAgent.GetEmailsAsString, sent as one JSON object (the body EMail_GetEmailsAsStringRequest).
+type EMailGetEmailsAsStringRequest struct {
+	// ConnectionInfoExtended is sent as ConnectionInfoExtended; left out when nil.
+	ConnectionInfoExtended *EMailConnectionInfoExtended `json:"ConnectionInfoExtended,omitempty"`
+	// MessageIDs is sent as MessageIds; left out when empty.
+	MessageIDs []string `json:"MessageIds,omitempty"`
+}
+
 // GetEmailsAsString calls POST v1/Agents/EMail/GetEmailsAsString; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/EMail_Agent/v1EMailAgent_GetEmailsAsString.html
-func (s EMailAgent) GetEmailsAsString(ctx context.Context, connectionInfoExtended *EMailConnectionInfoExtended, messageIDs []string) ([]string, error) {
-	in := struct {
-		ConnectionInfoExtended *EMailConnectionInfoExtended `json:"ConnectionInfoExtended,omitempty"`
-		MessageIDs             []string                     `json:"MessageIds,omitempty"`
-	}{connectionInfoExtended, messageIDs}
-	return call[[]string](ctx, s.c, "POST", "v1/Agents/EMail/GetEmailsAsString", in, true)
+func (s EMailAgent) GetEmailsAsString(ctx context.Context, req EMailGetEmailsAsStringRequest) ([]string, error) {
+	return call[[]string](ctx, s.c, "POST", "v1/Agents/EMail/GetEmailsAsString", req, true)
 }
 
 // GetExtendedEmailMessageIDs calls POST v1/Agents/EMail/GetExtendedEmailMessageIds; it only reads, so it is retried like a GET.
@@ -640,15 +735,19 @@ func (s EMailAgent) GetExtendedEmailMessageIDs(ctx context.Context, connectionIn
 	return call[[]string](ctx, s.c, "POST", "v1/Agents/EMail/GetExtendedEmailMessageIds", in, true)
 }
 
+// EMailGetFolderEMailCountRequest holds the parameters of EMailAgent.GetFolderEMailCount, sent as one JSON object (the body EMail_GetFolderEMailCountRequest).
+type EMailGetFolderEMailCountRequest struct {
+	// ConnectionInfo is sent as ConnectionInfo; left out when nil.
+	ConnectionInfo *EMailConnectionInfo `json:"ConnectionInfo,omitempty"`
+	// OnlyUnread is sent as OnlyUnread, also when zero.
+	OnlyUnread bool `json:"OnlyUnread"`
+}
+
 // GetFolderEMailCount calls POST v1/Agents/EMail/GetFolderEMailCount; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/EMail_Agent/v1EMailAgent_GetFolderEMailCount.html
-func (s EMailAgent) GetFolderEMailCount(ctx context.Context, connectionInfo *EMailConnectionInfo, onlyUnread bool) (int64, error) {
-	in := struct {
-		ConnectionInfo *EMailConnectionInfo `json:"ConnectionInfo,omitempty"`
-		OnlyUnread     bool                 `json:"OnlyUnread"`
-	}{connectionInfo, onlyUnread}
-	return call[int64](ctx, s.c, "POST", "v1/Agents/EMail/GetFolderEMailCount", in, true)
+func (s EMailAgent) GetFolderEMailCount(ctx context.Context, req EMailGetFolderEMailCountRequest) (int64, error) {
+	return call[int64](ctx, s.c, "POST", "v1/Agents/EMail/GetFolderEMailCount", req, true)
 }
 
 // GetFolderHasNewEMail calls POST v1/Agents/EMail/GetFolderHasNewEMail; it only reads, so it is retried like a GET.
@@ -661,26 +760,34 @@ func (s EMailAgent) GetFolderHasNewEMail(ctx context.Context, connectionInfo *EM
 	return call[bool](ctx, s.c, "POST", "v1/Agents/EMail/GetFolderHasNewEMail", in, true)
 }
 
+// EMailGetFolderInfoRequest holds the parameters of EMailAgent.GetFolderInfo, sent as one JSON object (the body EMail_GetFolderInfoRequest).
+type EMailGetFolderInfoRequest struct {
+	// ConnectionInfo is sent as ConnectionInfo; left out when nil.
+	ConnectionInfo *EMailConnectionInfo `json:"ConnectionInfo,omitempty"`
+	// Folders is sent as Folders; left out when empty.
+	Folders []string `json:"Folders,omitempty"`
+}
+
 // GetFolderInfo calls POST v1/Agents/EMail/GetFolderInfo; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/EMail_Agent/v1EMailAgent_GetFolderInfo.html
-func (s EMailAgent) GetFolderInfo(ctx context.Context, connectionInfo *EMailConnectionInfo, folders []string) ([]EMailFolder, error) {
-	in := struct {
-		ConnectionInfo *EMailConnectionInfo `json:"ConnectionInfo,omitempty"`
-		Folders        []string             `json:"Folders,omitempty"`
-	}{connectionInfo, folders}
-	return call[[]EMailFolder](ctx, s.c, "POST", "v1/Agents/EMail/GetFolderInfo", in, true)
+func (s EMailAgent) GetFolderInfo(ctx context.Context, req EMailGetFolderInfoRequest) ([]EMailFolder, error) {
+	return call[[]EMailFolder](ctx, s.c, "POST", "v1/Agents/EMail/GetFolderInfo", req, true)
+}
+
+// EMailGetFolderListRequest holds the parameters of EMailAgent.GetFolderList, sent as one JSON object (the body EMail_GetFolderListRequest).
+type EMailGetFolderListRequest struct {
+	// ConnectionInfo is sent as ConnectionInfo; left out when nil.
+	ConnectionInfo *EMailConnectionInfo `json:"ConnectionInfo,omitempty"`
+	// IncludeItemCount is sent as IncludeItemCount, also when zero.
+	IncludeItemCount bool `json:"IncludeItemCount"`
 }
 
 // GetFolderList calls POST v1/Agents/EMail/GetFolderList; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/EMail_Agent/v1EMailAgent_GetFolderList.html
-func (s EMailAgent) GetFolderList(ctx context.Context, connectionInfo *EMailConnectionInfo, includeItemCount bool) ([]string, error) {
-	in := struct {
-		ConnectionInfo   *EMailConnectionInfo `json:"ConnectionInfo,omitempty"`
-		IncludeItemCount bool                 `json:"IncludeItemCount"`
-	}{connectionInfo, includeItemCount}
-	return call[[]string](ctx, s.c, "POST", "v1/Agents/EMail/GetFolderList", in, true)
+func (s EMailAgent) GetFolderList(ctx context.Context, req EMailGetFolderListRequest) ([]string, error) {
+	return call[[]string](ctx, s.c, "POST", "v1/Agents/EMail/GetFolderList", req, true)
 }
 
 // GetMailFromInReplyTo calls POST v1/Agents/EMail/GetMailFromInReplyTo; it only reads, so it is retried like a GET.
@@ -713,15 +820,19 @@ func (s EMailAgent) GetNewMail(ctx context.Context, folders []float64) ([]EMailE
 	return call[[]EMailEnvelope](ctx, s.c, "POST", "v1/Agents/EMail/GetNewMail", in, false)
 }
 
+// EMailGetParticipantInfoFromEmailAddressRequest holds the parameters of EMailAgent.GetParticipantInfoFromEmailAddress, sent as one JSON object (the body EMail_GetParticipantInfoFromEmailAddressRequest).
+type EMailGetParticipantInfoFromEmailAddressRequest struct {
+	// AppointmentID is sent as AppointmentId, also when zero.
+	AppointmentID int64 `json:"AppointmentId"`
+	// EmailAddress is sent as EmailAddress, also when zero.
+	EmailAddress string `json:"EmailAddress"`
+}
+
 // GetParticipantInfoFromEmailAddress calls POST v1/Agents/EMail/GetParticipantInfoFromEmailAddress; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/EMail_Agent/v1EMailAgent_GetParticipantInfoFromEmailAddress.html
-func (s EMailAgent) GetParticipantInfoFromEmailAddress(ctx context.Context, appointmentID int64, emailAddress string) (*Person, error) {
-	in := struct {
-		AppointmentID int64  `json:"AppointmentId"`
-		EmailAddress  string `json:"EmailAddress"`
-	}{appointmentID, emailAddress}
-	return call[*Person](ctx, s.c, "POST", "v1/Agents/EMail/GetParticipantInfoFromEmailAddress", in, true)
+func (s EMailAgent) GetParticipantInfoFromEmailAddress(ctx context.Context, req EMailGetParticipantInfoFromEmailAddressRequest) (*Person, error) {
+	return call[*Person](ctx, s.c, "POST", "v1/Agents/EMail/GetParticipantInfoFromEmailAddress", req, true)
 }
 
 // GetPersonEntitiesFromEmailAddress calls POST v1/Agents/EMail/GetPersonEntitiesFromEmailAddress; it only reads, so it is retried like a GET.
@@ -744,28 +855,38 @@ func (s EMailAgent) GetPersonsFromEmailAddress(ctx context.Context, emailAddress
 	return call[[]Person](ctx, s.c, "POST", "v1/Agents/EMail/GetPersonsFromEmailAddress", in, true)
 }
 
+// EMailGetPreviewAttachmentFromDocIDRequest holds the parameters of EMailAgent.GetPreviewAttachmentFromDocID, sent as one JSON object (the body EMail_GetPreviewAttachmentFromDocIdRequest).
+type EMailGetPreviewAttachmentFromDocIDRequest struct {
+	// AttachmentID is sent as AttachmentId, also when zero.
+	AttachmentID string `json:"AttachmentId"`
+	// DocID is sent as DocId, also when zero.
+	DocID int64 `json:"DocId"`
+}
+
 // GetPreviewAttachmentFromDocID calls POST v1/Agents/EMail/GetPreviewAttachmentFromDocId; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/EMail_Agent/v1EMailAgent_GetPreviewAttachmentFromDocId.html
-func (s EMailAgent) GetPreviewAttachmentFromDocID(ctx context.Context, attachmentID string, docID int64) (*EMailAttachment, error) {
-	in := struct {
-		AttachmentID string `json:"AttachmentId"`
-		DocID        int64  `json:"DocId"`
-	}{attachmentID, docID}
-	return call[*EMailAttachment](ctx, s.c, "POST", "v1/Agents/EMail/GetPreviewAttachmentFromDocId", in, true)
+func (s EMailAgent) GetPreviewAttachmentFromDocID(ctx context.Context, req EMailGetPreviewAttachmentFromDocIDRequest) (*EMailAttachment, error) {
+	return call[*EMailAttachment](ctx, s.c, "POST", "v1/Agents/EMail/GetPreviewAttachmentFromDocId", req, true)
+}
+
+// EMailGetPreviewAttachmentFromIDRequest holds the parameters of EMailAgent.GetPreviewAttachmentFromID, sent as one JSON object (the body EMail_GetPreviewAttachmentFromIdRequest).
+type EMailGetPreviewAttachmentFromIDRequest struct {
+	// AttachmentFilename is sent as AttachmentFilename, also when zero.
+	AttachmentFilename string `json:"AttachmentFilename"`
+	// AttachmentID is sent as AttachmentId, also when zero.
+	AttachmentID string `json:"AttachmentId"`
+	// AttachmentType is sent as AttachmentType, also when zero.
+	AttachmentType string `json:"AttachmentType"`
+	// MailItemID is sent as MailItemId, also when zero.
+	MailItemID int64 `json:"MailItemId"`
 }
 
 // GetPreviewAttachmentFromID calls POST v1/Agents/EMail/GetPreviewAttachmentFromId; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/EMail_Agent/v1EMailAgent_GetPreviewAttachmentFromId.html
-func (s EMailAgent) GetPreviewAttachmentFromID(ctx context.Context, attachmentFilename string, attachmentID string, attachmentType string, mailItemID int64) (*EMailAttachment, error) {
-	in := struct {
-		AttachmentFilename string `json:"AttachmentFilename"`
-		AttachmentID       string `json:"AttachmentId"`
-		AttachmentType     string `json:"AttachmentType"`
-		MailItemID         int64  `json:"MailItemId"`
-	}{attachmentFilename, attachmentID, attachmentType, mailItemID}
-	return call[*EMailAttachment](ctx, s.c, "POST", "v1/Agents/EMail/GetPreviewAttachmentFromId", in, true)
+func (s EMailAgent) GetPreviewAttachmentFromID(ctx context.Context, req EMailGetPreviewAttachmentFromIDRequest) (*EMailAttachment, error) {
+	return call[*EMailAttachment](ctx, s.c, "POST", "v1/Agents/EMail/GetPreviewAttachmentFromId", req, true)
 }
 
 // GetReadySyncEmailAccounts calls POST v1/Agents/EMail/GetReadySyncEmailAccounts; it only reads, so it is retried like a GET.
@@ -775,39 +896,53 @@ func (s EMailAgent) GetReadySyncEmailAccounts(ctx context.Context) ([]SyncUserAc
 	return call[[]SyncUserAccount](ctx, s.c, "POST", "v1/Agents/EMail/GetReadySyncEmailAccounts", nil, true)
 }
 
+// EMailGetUnsanitizedEMailRequest holds the parameters of EMailAgent.GetUnsanitizedEMail, sent as one JSON object (the body EMail_GetUnsanitizedEMailRequest).
+type EMailGetUnsanitizedEMailRequest struct {
+	// ID is sent as Id, also when zero.
+	ID int64 `json:"Id"`
+	// IncludeAttachments is sent as IncludeAttachments, also when zero.
+	IncludeAttachments bool `json:"IncludeAttachments"`
+}
+
 // GetUnsanitizedEMail calls POST v1/Agents/EMail/GetUnsanitizedEMail; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/EMail_Agent/v1EMailAgent_GetUnsanitizedEMail.html
-func (s EMailAgent) GetUnsanitizedEMail(ctx context.Context, id int64, includeAttachments bool) (*EMailEntity, error) {
-	in := struct {
-		ID                 int64 `json:"Id"`
-		IncludeAttachments bool  `json:"IncludeAttachments"`
-	}{id, includeAttachments}
-	return call[*EMailEntity](ctx, s.c, "POST", "v1/Agents/EMail/GetUnsanitizedEMail", in, true)
+func (s EMailAgent) GetUnsanitizedEMail(ctx context.Context, req EMailGetUnsanitizedEMailRequest) (*EMailEntity, error) {
+	return call[*EMailEntity](ctx, s.c, "POST", "v1/Agents/EMail/GetUnsanitizedEMail", req, true)
+}
+
+// EMailGetUnsanitizedEMailFromAttachmentIDRequest holds the parameters of EMailAgent.GetUnsanitizedEMailFromAttachmentID, sent as one JSON object (the body EMail_GetUnsanitizedEMailFromAttachmentIdRequest).
+type EMailGetUnsanitizedEMailFromAttachmentIDRequest struct {
+	// AttachmentIDs is sent as AttachmentIds; left out when empty.
+	AttachmentIDs []string `json:"AttachmentIds,omitempty"`
+	// EmailID is sent as EmailId, also when zero.
+	EmailID int64 `json:"EmailId"`
+	// IncludeAttachments is sent as IncludeAttachments, also when zero.
+	IncludeAttachments bool `json:"IncludeAttachments"`
 }
 
 // GetUnsanitizedEMailFromAttachmentID calls POST v1/Agents/EMail/GetUnsanitizedEMailFromAttachmentId; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/EMail_Agent/v1EMailAgent_GetUnsanitizedEMailFromAttachmentId.html
-func (s EMailAgent) GetUnsanitizedEMailFromAttachmentID(ctx context.Context, attachmentIDs []string, emailID int64, includeAttachments bool) (*EMailEntity, error) {
-	in := struct {
-		AttachmentIDs      []string `json:"AttachmentIds,omitempty"`
-		EmailID            int64    `json:"EmailId"`
-		IncludeAttachments bool     `json:"IncludeAttachments"`
-	}{attachmentIDs, emailID, includeAttachments}
-	return call[*EMailEntity](ctx, s.c, "POST", "v1/Agents/EMail/GetUnsanitizedEMailFromAttachmentId", in, true)
+func (s EMailAgent) GetUnsanitizedEMailFromAttachmentID(ctx context.Context, req EMailGetUnsanitizedEMailFromAttachmentIDRequest) (*EMailEntity, error) {
+	return call[*EMailEntity](ctx, s.c, "POST", "v1/Agents/EMail/GetUnsanitizedEMailFromAttachmentId", req, true)
+}
+
+// EMailGetUnsanitizedEMailFromDocumentAttachmentIDRequest holds the parameters of EMailAgent.GetUnsanitizedEMailFromDocumentAttachmentID, sent as one JSON object (the body EMail_GetUnsanitizedEMailFromDocumentAttachmentIdRequest).
+type EMailGetUnsanitizedEMailFromDocumentAttachmentIDRequest struct {
+	// AttachmentIDs is sent as AttachmentIds; left out when empty.
+	AttachmentIDs []string `json:"AttachmentIds,omitempty"`
+	// DocID is sent as DocId, also when zero.
+	DocID int64 `json:"DocId"`
+	// IncludeAttachments is sent as IncludeAttachments, also when zero.
+	IncludeAttachments bool `json:"IncludeAttachments"`
 }
 
 // GetUnsanitizedEMailFromDocumentAttachmentID calls POST v1/Agents/EMail/GetUnsanitizedEMailFromDocumentAttachmentId; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/EMail_Agent/v1EMailAgent_GetUnsanitizedEMailFromDocumentAttachmentId.html
-func (s EMailAgent) GetUnsanitizedEMailFromDocumentAttachmentID(ctx context.Context, attachmentIDs []string, docID int64, includeAttachments bool) (*EMailEntity, error) {
-	in := struct {
-		AttachmentIDs      []string `json:"AttachmentIds,omitempty"`
-		DocID              int64    `json:"DocId"`
-		IncludeAttachments bool     `json:"IncludeAttachments"`
-	}{attachmentIDs, docID, includeAttachments}
-	return call[*EMailEntity](ctx, s.c, "POST", "v1/Agents/EMail/GetUnsanitizedEMailFromDocumentAttachmentId", in, true)
+func (s EMailAgent) GetUnsanitizedEMailFromDocumentAttachmentID(ctx context.Context, req EMailGetUnsanitizedEMailFromDocumentAttachmentIDRequest) (*EMailEntity, error) {
+	return call[*EMailEntity](ctx, s.c, "POST", "v1/Agents/EMail/GetUnsanitizedEMailFromDocumentAttachmentId", req, true)
 }
 
 // GetUnsanitizedEMailFromDocumentID calls POST v1/Agents/EMail/GetUnsanitizedEMailFromDocumentId; it only reads, so it is retried like a GET.
@@ -830,28 +965,38 @@ func (s EMailAgent) GetUnsanitizedEMailFromDocumentIDWithoutAttachmentStream(ctx
 	return call[*EMailEntity](ctx, s.c, "POST", "v1/Agents/EMail/GetUnsanitizedEMailFromDocumentIdWithoutAttachmentStream", in, true)
 }
 
+// EMailGetUnsanitizedPreviewAttachmentFromDocIDRequest holds the parameters of EMailAgent.GetUnsanitizedPreviewAttachmentFromDocID, sent as one JSON object (the body EMail_GetUnsanitizedPreviewAttachmentFromDocIdRequest).
+type EMailGetUnsanitizedPreviewAttachmentFromDocIDRequest struct {
+	// AttachmentID is sent as AttachmentId, also when zero.
+	AttachmentID string `json:"AttachmentId"`
+	// DocID is sent as DocId, also when zero.
+	DocID int64 `json:"DocId"`
+}
+
 // GetUnsanitizedPreviewAttachmentFromDocID calls POST v1/Agents/EMail/GetUnsanitizedPreviewAttachmentFromDocId; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/EMail_Agent/v1EMailAgent_GetUnsanitizedPreviewAttachmentFromDocId.html
-func (s EMailAgent) GetUnsanitizedPreviewAttachmentFromDocID(ctx context.Context, attachmentID string, docID int64) (*EMailAttachment, error) {
-	in := struct {
-		AttachmentID string `json:"AttachmentId"`
-		DocID        int64  `json:"DocId"`
-	}{attachmentID, docID}
-	return call[*EMailAttachment](ctx, s.c, "POST", "v1/Agents/EMail/GetUnsanitizedPreviewAttachmentFromDocId", in, true)
+func (s EMailAgent) GetUnsanitizedPreviewAttachmentFromDocID(ctx context.Context, req EMailGetUnsanitizedPreviewAttachmentFromDocIDRequest) (*EMailAttachment, error) {
+	return call[*EMailAttachment](ctx, s.c, "POST", "v1/Agents/EMail/GetUnsanitizedPreviewAttachmentFromDocId", req, true)
+}
+
+// EMailGetUnsanitizedPreviewAttachmentFromIDRequest holds the parameters of EMailAgent.GetUnsanitizedPreviewAttachmentFromID, sent as one JSON object (the body EMail_GetUnsanitizedPreviewAttachmentFromIdRequest).
+type EMailGetUnsanitizedPreviewAttachmentFromIDRequest struct {
+	// AttachmentFilename is sent as AttachmentFilename, also when zero.
+	AttachmentFilename string `json:"AttachmentFilename"`
+	// AttachmentID is sent as AttachmentId, also when zero.
+	AttachmentID string `json:"AttachmentId"`
+	// AttachmentType is sent as AttachmentType, also when zero.
+	AttachmentType string `json:"AttachmentType"`
+	// MailItemID is sent as MailItemId, also when zero.
+	MailItemID int64 `json:"MailItemId"`
 }
 
 // GetUnsanitizedPreviewAttachmentFromID calls POST v1/Agents/EMail/GetUnsanitizedPreviewAttachmentFromId; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/EMail_Agent/v1EMailAgent_GetUnsanitizedPreviewAttachmentFromId.html
-func (s EMailAgent) GetUnsanitizedPreviewAttachmentFromID(ctx context.Context, attachmentFilename string, attachmentID string, attachmentType string, mailItemID int64) (*EMailAttachment, error) {
-	in := struct {
-		AttachmentFilename string `json:"AttachmentFilename"`
-		AttachmentID       string `json:"AttachmentId"`
-		AttachmentType     string `json:"AttachmentType"`
-		MailItemID         int64  `json:"MailItemId"`
-	}{attachmentFilename, attachmentID, attachmentType, mailItemID}
-	return call[*EMailAttachment](ctx, s.c, "POST", "v1/Agents/EMail/GetUnsanitizedPreviewAttachmentFromId", in, true)
+func (s EMailAgent) GetUnsanitizedPreviewAttachmentFromID(ctx context.Context, req EMailGetUnsanitizedPreviewAttachmentFromIDRequest) (*EMailAttachment, error) {
+	return call[*EMailAttachment](ctx, s.c, "POST", "v1/Agents/EMail/GetUnsanitizedPreviewAttachmentFromId", req, true)
 }
 
 // HasMXRecord calls POST v1/Agents/EMail/HasMXRecord; it only reads, so it is retried like a GET.
@@ -864,26 +1009,34 @@ func (s EMailAgent) HasMXRecord(ctx context.Context, mailDomain string) (bool, e
 	return call[bool](ctx, s.c, "POST", "v1/Agents/EMail/HasMXRecord", in, true)
 }
 
+// EMailHasNewMailRequest holds the parameters of EMailAgent.HasNewMail, sent as one JSON object (the body EMail_HasNewMailRequest).
+type EMailHasNewMailRequest struct {
+	// FolderID is sent as FolderId, also when zero.
+	FolderID int64 `json:"FolderId"`
+	// MailItemID is sent as MailItemId, also when zero.
+	MailItemID int64 `json:"MailItemId"`
+}
+
 // HasNewMail calls POST v1/Agents/EMail/HasNewMail.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/EMail_Agent/v1EMailAgent_HasNewMail.html
-func (s EMailAgent) HasNewMail(ctx context.Context, folderID int64, mailItemID int64) (bool, error) {
-	in := struct {
-		FolderID   int64 `json:"FolderId"`
-		MailItemID int64 `json:"MailItemId"`
-	}{folderID, mailItemID}
-	return call[bool](ctx, s.c, "POST", "v1/Agents/EMail/HasNewMail", in, false)
+func (s EMailAgent) HasNewMail(ctx context.Context, req EMailHasNewMailRequest) (bool, error) {
+	return call[bool](ctx, s.c, "POST", "v1/Agents/EMail/HasNewMail", req, false)
+}
+
+// EMailHasSPFRecordRequest holds the parameters of EMailAgent.HasSPFRecord, sent as one JSON object (the body EMail_HasSPFRecordRequest).
+type EMailHasSPFRecordRequest struct {
+	// SourceSpf is sent as SourceSpf, also when zero.
+	SourceSpf string `json:"SourceSpf"`
+	// TargetDomain is sent as TargetDomain, also when zero.
+	TargetDomain string `json:"TargetDomain"`
 }
 
 // HasSPFRecord calls POST v1/Agents/EMail/HasSPFRecord; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/EMail_Agent/v1EMailAgent_HasSPFRecord.html
-func (s EMailAgent) HasSPFRecord(ctx context.Context, sourceSpf string, targetDomain string) (bool, error) {
-	in := struct {
-		SourceSpf    string `json:"SourceSpf"`
-		TargetDomain string `json:"TargetDomain"`
-	}{sourceSpf, targetDomain}
-	return call[bool](ctx, s.c, "POST", "v1/Agents/EMail/HasSPFRecord", in, true)
+func (s EMailAgent) HasSPFRecord(ctx context.Context, req EMailHasSPFRecordRequest) (bool, error) {
+	return call[bool](ctx, s.c, "POST", "v1/Agents/EMail/HasSPFRecord", req, true)
 }
 
 // LatestItemIDByFolder calls POST v1/Agents/EMail/LatestItemIdByFolder.
@@ -896,50 +1049,68 @@ func (s EMailAgent) LatestItemIDByFolder(ctx context.Context, folderID int64) (f
 	return call[float64](ctx, s.c, "POST", "v1/Agents/EMail/LatestItemIdByFolder", in, false)
 }
 
+// EMailMarkAsReadRequest holds the parameters of EMailAgent.MarkAsRead, sent as one JSON object (the body EMail_MarkAsReadRequest).
+type EMailMarkAsReadRequest struct {
+	// ConnectionInfo is sent as ConnectionInfo; left out when nil.
+	ConnectionInfo *EMailConnectionInfo `json:"ConnectionInfo,omitempty"`
+	// MessageServerIDs is sent as MessageServerIds; left out when empty.
+	MessageServerIDs []int64 `json:"MessageServerIds,omitempty"`
+	// Read is sent as Read, also when zero.
+	Read bool `json:"Read"`
+}
+
 // MarkAsRead calls POST v1/Agents/EMail/MarkAsRead.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/EMail_Agent/v1EMailAgent_MarkAsRead.html
-func (s EMailAgent) MarkAsRead(ctx context.Context, connectionInfo *EMailConnectionInfo, messageServerIDs []int64, read bool) error {
-	in := struct {
-		ConnectionInfo   *EMailConnectionInfo `json:"ConnectionInfo,omitempty"`
-		MessageServerIDs []int64              `json:"MessageServerIds,omitempty"`
-		Read             bool                 `json:"Read"`
-	}{connectionInfo, messageServerIDs, read}
-	return exec(ctx, s.c, "POST", "v1/Agents/EMail/MarkAsRead", in, false)
+func (s EMailAgent) MarkAsRead(ctx context.Context, req EMailMarkAsReadRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/EMail/MarkAsRead", req, false)
+}
+
+// EMailMarkAsReadFromServerIdentifiersRequest holds the parameters of EMailAgent.MarkAsReadFromServerIdentifiers, sent as one JSON object (the body EMail_MarkAsReadFromServerIdentifiersRequest).
+type EMailMarkAsReadFromServerIdentifiersRequest struct {
+	// ConnectionInfo is sent as ConnectionInfo; left out when nil.
+	ConnectionInfo *EMailConnectionInfo `json:"ConnectionInfo,omitempty"`
+	// MessageServerIDs is sent as MessageServerIds; left out when empty.
+	MessageServerIDs []string `json:"MessageServerIds,omitempty"`
+	// Read is sent as Read, also when zero.
+	Read bool `json:"Read"`
 }
 
 // MarkAsReadFromServerIdentifiers calls POST v1/Agents/EMail/MarkAsReadFromServerIdentifiers.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/EMail_Agent/v1EMailAgent_MarkAsReadFromServerIdentifiers.html
-func (s EMailAgent) MarkAsReadFromServerIdentifiers(ctx context.Context, connectionInfo *EMailConnectionInfo, messageServerIDs []string, read bool) error {
-	in := struct {
-		ConnectionInfo   *EMailConnectionInfo `json:"ConnectionInfo,omitempty"`
-		MessageServerIDs []string             `json:"MessageServerIds,omitempty"`
-		Read             bool                 `json:"Read"`
-	}{connectionInfo, messageServerIDs, read}
-	return exec(ctx, s.c, "POST", "v1/Agents/EMail/MarkAsReadFromServerIdentifiers", in, false)
+func (s EMailAgent) MarkAsReadFromServerIdentifiers(ctx context.Context, req EMailMarkAsReadFromServerIdentifiersRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/EMail/MarkAsReadFromServerIdentifiers", req, false)
+}
+
+// EMailMarkEmailsAsReadRequest holds the parameters of EMailAgent.MarkEmailsAsRead, sent as one JSON object (the body EMail_MarkEmailsAsReadRequest).
+type EMailMarkEmailsAsReadRequest struct {
+	// IDs is sent as Ids; left out when empty.
+	IDs []int64 `json:"Ids,omitempty"`
+	// Read is sent as Read, also when zero.
+	Read bool `json:"Read"`
 }
 
 // MarkEmailsAsRead calls POST v1/Agents/EMail/MarkEmailsAsRead.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/EMail_Agent/v1EMailAgent_MarkEmailsAsRead.html
-func (s EMailAgent) MarkEmailsAsRead(ctx context.Context, ids []int64, read bool) error {
-	in := struct {
-		IDs  []int64 `json:"Ids,omitempty"`
-		Read bool    `json:"Read"`
-	}{ids, read}
-	return exec(ctx, s.c, "POST", "v1/Agents/EMail/MarkEmailsAsRead", in, false)
+func (s EMailAgent) MarkEmailsAsRead(ctx context.Context, req EMailMarkEmailsAsReadRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/EMail/MarkEmailsAsRead", req, false)
+}
+
+// EMailMoveEmailsToFolderRequest holds the parameters of EMailAgent.MoveEmailsToFolder, sent as one JSON object (the body EMail_MoveEmailsToFolderRequest).
+type EMailMoveEmailsToFolderRequest struct {
+	// EmailItemIDs is sent as EmailItemIds; left out when empty.
+	EmailItemIDs []int64 `json:"EmailItemIds,omitempty"`
+	// FolderID is sent as FolderId, also when zero.
+	FolderID int64 `json:"FolderId"`
 }
 
 // MoveEmailsToFolder calls POST v1/Agents/EMail/MoveEmailsToFolder.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/EMail_Agent/v1EMailAgent_MoveEmailsToFolder.html
-func (s EMailAgent) MoveEmailsToFolder(ctx context.Context, emailItemIDs []int64, folderID int64) error {
-	in := struct {
-		EmailItemIDs []int64 `json:"EmailItemIds,omitempty"`
-		FolderID     int64   `json:"FolderId"`
-	}{emailItemIDs, folderID}
-	return exec(ctx, s.c, "POST", "v1/Agents/EMail/MoveEmailsToFolder", in, false)
+func (s EMailAgent) MoveEmailsToFolder(ctx context.Context, req EMailMoveEmailsToFolderRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/EMail/MoveEmailsToFolder", req, false)
 }
 
 // MoveEmailsToTrash calls POST v1/Agents/EMail/MoveEmailsToTrash.
@@ -952,39 +1123,53 @@ func (s EMailAgent) MoveEmailsToTrash(ctx context.Context, ids []int64) error {
 	return exec(ctx, s.c, "POST", "v1/Agents/EMail/MoveEmailsToTrash", in, false)
 }
 
+// EMailMoveToFolderRequest holds the parameters of EMailAgent.MoveToFolder, sent as one JSON object (the body EMail_MoveToFolderRequest).
+type EMailMoveToFolderRequest struct {
+	// ConnectionInfo is sent as ConnectionInfo; left out when nil.
+	ConnectionInfo *EMailConnectionInfo `json:"ConnectionInfo,omitempty"`
+	// MessageServerIDs is sent as MessageServerIds; left out when empty.
+	MessageServerIDs []int64 `json:"MessageServerIds,omitempty"`
+	// TargetFolder is sent as TargetFolder, also when zero.
+	TargetFolder string `json:"TargetFolder"`
+}
+
 // MoveToFolder calls POST v1/Agents/EMail/MoveToFolder.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/EMail_Agent/v1EMailAgent_MoveToFolder.html
-func (s EMailAgent) MoveToFolder(ctx context.Context, connectionInfo *EMailConnectionInfo, messageServerIDs []int64, targetFolder string) error {
-	in := struct {
-		ConnectionInfo   *EMailConnectionInfo `json:"ConnectionInfo,omitempty"`
-		MessageServerIDs []int64              `json:"MessageServerIds,omitempty"`
-		TargetFolder     string               `json:"TargetFolder"`
-	}{connectionInfo, messageServerIDs, targetFolder}
-	return exec(ctx, s.c, "POST", "v1/Agents/EMail/MoveToFolder", in, false)
+func (s EMailAgent) MoveToFolder(ctx context.Context, req EMailMoveToFolderRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/EMail/MoveToFolder", req, false)
+}
+
+// EMailMoveToFolderFromServerIdentifierRequest holds the parameters of EMailAgent.MoveToFolderFromServerIdentifier, sent as one JSON object (the body EMail_MoveToFolderFromServerIdentifierRequest).
+type EMailMoveToFolderFromServerIdentifierRequest struct {
+	// ConnectionInfo is sent as ConnectionInfo; left out when nil.
+	ConnectionInfo *EMailConnectionInfo `json:"ConnectionInfo,omitempty"`
+	// MessageServerIDs is sent as MessageServerIds; left out when empty.
+	MessageServerIDs []string `json:"MessageServerIds,omitempty"`
+	// TargetFolder is sent as TargetFolder, also when zero.
+	TargetFolder string `json:"TargetFolder"`
 }
 
 // MoveToFolderFromServerIdentifier calls POST v1/Agents/EMail/MoveToFolderFromServerIdentifier.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/EMail_Agent/v1EMailAgent_MoveToFolderFromServerIdentifier.html
-func (s EMailAgent) MoveToFolderFromServerIdentifier(ctx context.Context, connectionInfo *EMailConnectionInfo, messageServerIDs []string, targetFolder string) error {
-	in := struct {
-		ConnectionInfo   *EMailConnectionInfo `json:"ConnectionInfo,omitempty"`
-		MessageServerIDs []string             `json:"MessageServerIds,omitempty"`
-		TargetFolder     string               `json:"TargetFolder"`
-	}{connectionInfo, messageServerIDs, targetFolder}
-	return exec(ctx, s.c, "POST", "v1/Agents/EMail/MoveToFolderFromServerIdentifier", in, false)
+func (s EMailAgent) MoveToFolderFromServerIdentifier(ctx context.Context, req EMailMoveToFolderFromServerIdentifierRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/EMail/MoveToFolderFromServerIdentifier", req, false)
+}
+
+// EMailRefreshFolderRequest holds the parameters of EMailAgent.RefreshFolder, sent as one JSON object (the body EMail_RefreshFolderRequest).
+type EMailRefreshFolderRequest struct {
+	// ConnectionInfo is sent as ConnectionInfo; left out when nil.
+	ConnectionInfo *EMailConnectionInfo `json:"ConnectionInfo,omitempty"`
+	// Folders is sent as Folders; left out when empty.
+	Folders []string `json:"Folders,omitempty"`
 }
 
 // RefreshFolder calls POST v1/Agents/EMail/RefreshFolder.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/EMail_Agent/v1EMailAgent_RefreshFolder.html
-func (s EMailAgent) RefreshFolder(ctx context.Context, connectionInfo *EMailConnectionInfo, folders []string) (float64, error) {
-	in := struct {
-		ConnectionInfo *EMailConnectionInfo `json:"ConnectionInfo,omitempty"`
-		Folders        []string             `json:"Folders,omitempty"`
-	}{connectionInfo, folders}
-	return call[float64](ctx, s.c, "POST", "v1/Agents/EMail/RefreshFolder", in, false)
+func (s EMailAgent) RefreshFolder(ctx context.Context, req EMailRefreshFolderRequest) (float64, error) {
+	return call[float64](ctx, s.c, "POST", "v1/Agents/EMail/RefreshFolder", req, false)
 }
 
 // RefreshFolderForAssociate calls POST v1/Agents/EMail/RefreshFolderForAssociate.
@@ -997,17 +1182,23 @@ func (s EMailAgent) RefreshFolderForAssociate(ctx context.Context, folders []str
 	return call[string](ctx, s.c, "POST", "v1/Agents/EMail/RefreshFolderForAssociate", in, false)
 }
 
+// EMailRelayMessageRequest holds the parameters of EMailAgent.RelayMessage, sent as one JSON object (the body EMail_RelayMessageRequest).
+type EMailRelayMessageRequest struct {
+	// ConnectionInfoExtended is sent as ConnectionInfoExtended; left out when nil.
+	ConnectionInfoExtended *EMailConnectionInfoExtended `json:"ConnectionInfoExtended,omitempty"`
+	// From is sent as From, also when zero.
+	From string `json:"From"`
+	// Recipients is sent as Recipients; left out when empty.
+	Recipients []string `json:"Recipients,omitempty"`
+	// Rfc822 is sent as Rfc822, also when zero.
+	Rfc822 string `json:"Rfc822"`
+}
+
 // RelayMessage calls POST v1/Agents/EMail/RelayMessage.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/EMail_Agent/v1EMailAgent_RelayMessage.html
-func (s EMailAgent) RelayMessage(ctx context.Context, connectionInfoExtended *EMailConnectionInfoExtended, from string, recipients []string, rfc822 string) error {
-	in := struct {
-		ConnectionInfoExtended *EMailConnectionInfoExtended `json:"ConnectionInfoExtended,omitempty"`
-		From                   string                       `json:"From"`
-		Recipients             []string                     `json:"Recipients,omitempty"`
-		Rfc822                 string                       `json:"Rfc822"`
-	}{connectionInfoExtended, from, recipients, rfc822}
-	return exec(ctx, s.c, "POST", "v1/Agents/EMail/RelayMessage", in, false)
+func (s EMailAgent) RelayMessage(ctx context.Context, req EMailRelayMessageRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/EMail/RelayMessage", req, false)
 }
 
 // ResolveEMailRecipients calls POST v1/Agents/EMail/ResolveEMailRecipients.
@@ -1040,15 +1231,19 @@ func (s EMailAgent) SaveDraft(ctx context.Context, entity *EMailEntity) (*EMailE
 	return call[*EMailEntity](ctx, s.c, "POST", "v1/Agents/EMail/SaveDraft", in, false)
 }
 
+// EMailSaveEMailRequest holds the parameters of EMailAgent.SaveEMail, sent as one JSON object (the body EMail_SaveEMailRequest).
+type EMailSaveEMailRequest struct {
+	// ConnectionInfo is sent as ConnectionInfo; left out when nil.
+	ConnectionInfo *EMailConnectionInfo `json:"ConnectionInfo,omitempty"`
+	// Email is sent as Email; left out when nil.
+	Email *EMailEntity `json:"Email,omitempty"`
+}
+
 // SaveEMail calls POST v1/Agents/EMail/SaveEMail.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/EMail_Agent/v1EMailAgent_SaveEMail.html
-func (s EMailAgent) SaveEMail(ctx context.Context, connectionInfo *EMailConnectionInfo, email *EMailEntity) (*EMailEntity, error) {
-	in := struct {
-		ConnectionInfo *EMailConnectionInfo `json:"ConnectionInfo,omitempty"`
-		Email          *EMailEntity         `json:"Email,omitempty"`
-	}{connectionInfo, email}
-	return call[*EMailEntity](ctx, s.c, "POST", "v1/Agents/EMail/SaveEMail", in, false)
+func (s EMailAgent) SaveEMail(ctx context.Context, req EMailSaveEMailRequest) (*EMailEntity, error) {
+	return call[*EMailEntity](ctx, s.c, "POST", "v1/Agents/EMail/SaveEMail", req, false)
 }
 
 // SaveEMailAccount calls POST v1/Agents/EMail/SaveEMailAccount.
@@ -1058,16 +1253,21 @@ func (s EMailAgent) SaveEMailAccount(ctx context.Context, eMailAccount *EMailAcc
 	return call[*EMailAccount](ctx, s.c, "POST", "v1/Agents/EMail/SaveEMailAccount", eMailAccount, false)
 }
 
+// EMailSaveEmailToTmpDocumentRequest holds the parameters of EMailAgent.SaveEmailToTmpDocument, sent as one JSON object (the body EMail_SaveEmailToTmpDocumentRequest).
+type EMailSaveEmailToTmpDocumentRequest struct {
+	// Email is sent as Email; left out when nil.
+	Email *EMailEntity `json:"Email,omitempty"`
+	// FolderID is sent as FolderId, also when zero.
+	FolderID int64 `json:"FolderId"`
+	// StripAttachments is sent as StripAttachments, also when zero.
+	StripAttachments bool `json:"StripAttachments"`
+}
+
 // SaveEmailToTmpDocument calls POST v1/Agents/EMail/SaveEmailToTmpDocument.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/EMail_Agent/v1EMailAgent_SaveEmailToTmpDocument.html
-func (s EMailAgent) SaveEmailToTmpDocument(ctx context.Context, email *EMailEntity, folderID int64, stripAttachments bool) (string, error) {
-	in := struct {
-		Email            *EMailEntity `json:"Email,omitempty"`
-		FolderID         int64        `json:"FolderId"`
-		StripAttachments bool         `json:"StripAttachments"`
-	}{email, folderID, stripAttachments}
-	return call[string](ctx, s.c, "POST", "v1/Agents/EMail/SaveEmailToTmpDocument", in, false)
+func (s EMailAgent) SaveEmailToTmpDocument(ctx context.Context, req EMailSaveEmailToTmpDocumentRequest) (string, error) {
+	return call[string](ctx, s.c, "POST", "v1/Agents/EMail/SaveEmailToTmpDocument", req, false)
 }
 
 // SaveToMailServer calls POST v1/Agents/EMail/SaveToMailServer.
@@ -1090,27 +1290,36 @@ func (s EMailAgent) Send(ctx context.Context, emails []EMailEntity) ([]EMailEnti
 	return call[[]EMailEntity](ctx, s.c, "POST", "v1/Agents/EMail/Send", in, false)
 }
 
+// EMailSendAndSaveEmailToTmpDocumentRequest holds the parameters of EMailAgent.SendAndSaveEmailToTmpDocument, sent as one JSON object (the body EMail_SendAndSaveEmailToTmpDocumentRequest).
+type EMailSendAndSaveEmailToTmpDocumentRequest struct {
+	// Email is sent as Email; left out when nil.
+	Email *EMailEntity `json:"Email,omitempty"`
+	// StripAttachments is sent as StripAttachments, also when zero.
+	StripAttachments bool `json:"StripAttachments"`
+}
+
 // SendAndSaveEmailToTmpDocument calls POST v1/Agents/EMail/SendAndSaveEmailToTmpDocument.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/EMail_Agent/v1EMailAgent_SendAndSaveEmailToTmpDocument.html
-func (s EMailAgent) SendAndSaveEmailToTmpDocument(ctx context.Context, email *EMailEntity, stripAttachments bool) (string, error) {
-	in := struct {
-		Email            *EMailEntity `json:"Email,omitempty"`
-		StripAttachments bool         `json:"StripAttachments"`
-	}{email, stripAttachments}
-	return call[string](ctx, s.c, "POST", "v1/Agents/EMail/SendAndSaveEmailToTmpDocument", in, false)
+func (s EMailAgent) SendAndSaveEmailToTmpDocument(ctx context.Context, req EMailSendAndSaveEmailToTmpDocumentRequest) (string, error) {
+	return call[string](ctx, s.c, "POST", "v1/Agents/EMail/SendAndSaveEmailToTmpDocument", req, false)
+}
+
+// EMailSendEMailsRequest holds the parameters of EMailAgent.SendEMails, sent as one JSON object (the body EMail_SendEMailsRequest).
+type EMailSendEMailsRequest struct {
+	// Emails is sent as Emails; left out when empty.
+	Emails []EMailEntity `json:"Emails,omitempty"`
+	// OutgoingConnectionInfo is sent as OutgoingConnectionInfo; left out when nil.
+	OutgoingConnectionInfo *EMailConnectionInfo `json:"OutgoingConnectionInfo,omitempty"`
+	// SentItemsConnectionInfo is sent as SentItemsConnectionInfo; left out when nil.
+	SentItemsConnectionInfo *EMailConnectionInfo `json:"SentItemsConnectionInfo,omitempty"`
 }
 
 // SendEMails calls POST v1/Agents/EMail/SendEMails.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/EMail_Agent/v1EMailAgent_SendEMails.html
-func (s EMailAgent) SendEMails(ctx context.Context, emails []EMailEntity, outgoingConnectionInfo *EMailConnectionInfo, sentItemsConnectionInfo *EMailConnectionInfo) ([]EMailEntity, error) {
-	in := struct {
-		Emails                  []EMailEntity        `json:"Emails,omitempty"`
-		OutgoingConnectionInfo  *EMailConnectionInfo `json:"OutgoingConnectionInfo,omitempty"`
-		SentItemsConnectionInfo *EMailConnectionInfo `json:"SentItemsConnectionInfo,omitempty"`
-	}{emails, outgoingConnectionInfo, sentItemsConnectionInfo}
-	return call[[]EMailEntity](ctx, s.c, "POST", "v1/Agents/EMail/SendEMails", in, false)
+func (s EMailAgent) SendEMails(ctx context.Context, req EMailSendEMailsRequest) ([]EMailEntity, error) {
+	return call[[]EMailEntity](ctx, s.c, "POST", "v1/Agents/EMail/SendEMails", req, false)
 }
 
 // SetRepliedAt calls POST v1/Agents/EMail/SetRepliedAt.
@@ -1123,15 +1332,19 @@ func (s EMailAgent) SetRepliedAt(ctx context.Context, messageID string) error {
 	return exec(ctx, s.c, "POST", "v1/Agents/EMail/SetRepliedAt", in, false)
 }
 
+// EMailSetSubscriptionRequest holds the parameters of EMailAgent.SetSubscription, sent as one JSON object (the body EMail_SetSubscriptionRequest).
+type EMailSetSubscriptionRequest struct {
+	// ConnectionInfo is sent as ConnectionInfo; left out when nil.
+	ConnectionInfo *EMailConnectionInfo `json:"ConnectionInfo,omitempty"`
+	// Folders is sent as Folders; left out when empty.
+	Folders []EMailFolder `json:"Folders,omitempty"`
+}
+
 // SetSubscription calls POST v1/Agents/EMail/SetSubscription.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/EMail_Agent/v1EMailAgent_SetSubscription.html
-func (s EMailAgent) SetSubscription(ctx context.Context, connectionInfo *EMailConnectionInfo, folders []EMailFolder) error {
-	in := struct {
-		ConnectionInfo *EMailConnectionInfo `json:"ConnectionInfo,omitempty"`
-		Folders        []EMailFolder        `json:"Folders,omitempty"`
-	}{connectionInfo, folders}
-	return exec(ctx, s.c, "POST", "v1/Agents/EMail/SetSubscription", in, false)
+func (s EMailAgent) SetSubscription(ctx context.Context, req EMailSetSubscriptionRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/EMail/SetSubscription", req, false)
 }
 
 // SyncEmailAccount calls POST v1/Agents/EMail/SyncEmailAccount.
@@ -1161,13 +1374,17 @@ func (s EMailAgent) TestAuthenticate(ctx context.Context) (bool, error) {
 	return call[bool](ctx, s.c, "POST", "v1/Agents/EMail/TestAuthenticate", nil, false)
 }
 
+// EMailToggleSubscriptionRequest holds the parameters of EMailAgent.ToggleSubscription, sent as one JSON object (the body EMail_ToggleSubscriptionRequest).
+type EMailToggleSubscriptionRequest struct {
+	// FolderID is sent as FolderId, also when zero.
+	FolderID int64 `json:"FolderId"`
+	// SubscriptionStatus is sent as SubscriptionStatus, also when zero.
+	SubscriptionStatus bool `json:"SubscriptionStatus"`
+}
+
 // ToggleSubscription calls POST v1/Agents/EMail/ToggleSubscription.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/EMail_Agent/v1EMailAgent_ToggleSubscription.html
-func (s EMailAgent) ToggleSubscription(ctx context.Context, folderID int64, subscriptionStatus bool) error {
-	in := struct {
-		FolderID           int64 `json:"FolderId"`
-		SubscriptionStatus bool  `json:"SubscriptionStatus"`
-	}{folderID, subscriptionStatus}
-	return exec(ctx, s.c, "POST", "v1/Agents/EMail/ToggleSubscription", in, false)
+func (s EMailAgent) ToggleSubscription(ctx context.Context, req EMailToggleSubscriptionRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/EMail/ToggleSubscription", req, false)
 }

@@ -13,16 +13,21 @@ import (
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/ErpSync_Agent/index.html
 type ErpSyncAgent struct{ c *tenant.Client }
 
+// ErpSyncBreakActorLinkRequest holds the parameters of ErpSyncAgent.BreakActorLink, sent as one JSON object (the body ErpSync_BreakActorLinkRequest).
+type ErpSyncBreakActorLinkRequest struct {
+	// CrmActorType is sent as CrmActorType; left out when empty.
+	CrmActorType CrmActorType `json:"CrmActorType,omitempty"`
+	// CrmRecordID is sent as CrmRecordId, also when zero.
+	CrmRecordID int64 `json:"CrmRecordId"`
+	// ErpConnectionID is sent as ErpConnectionId, also when zero.
+	ErpConnectionID int64 `json:"ErpConnectionId"`
+}
+
 // BreakActorLink calls POST v1/Agents/ErpSync/BreakActorLink.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/ErpSync_Agent/v1ErpSyncAgent_BreakActorLink.html
-func (s ErpSyncAgent) BreakActorLink(ctx context.Context, crmActorType CrmActorType, crmRecordID int64, erpConnectionID int64) (bool, error) {
-	in := struct {
-		CrmActorType    CrmActorType `json:"CrmActorType,omitempty"`
-		CrmRecordID     int64        `json:"CrmRecordId"`
-		ErpConnectionID int64        `json:"ErpConnectionId"`
-	}{crmActorType, crmRecordID, erpConnectionID}
-	return call[bool](ctx, s.c, "POST", "v1/Agents/ErpSync/BreakActorLink", in, false)
+func (s ErpSyncAgent) BreakActorLink(ctx context.Context, req ErpSyncBreakActorLinkRequest) (bool, error) {
+	return call[bool](ctx, s.c, "POST", "v1/Agents/ErpSync/BreakActorLink", req, false)
 }
 
 // CanDeleteErpSyncConnectorEntity calls POST v1/Agents/ErpSync/CanDeleteErpSyncConnectorEntity; it only reads, so it is retried like a GET.
@@ -55,33 +60,48 @@ func (s ErpSyncAgent) ChangeEngineStatus(ctx context.Context, run bool) (*ErpSyn
 	return call[*ErpSyncEngineStatus](ctx, s.c, "POST", "v1/Agents/ErpSync/ChangeEngineStatus", in, false)
 }
 
+// ErpSyncConnectActorRequest holds the parameters of ErpSyncAgent.ConnectActor, sent as one JSON object (the body ErpSync_ConnectActorRequest).
+type ErpSyncConnectActorRequest struct {
+	// CrmActorType is sent as CrmActorType; left out when empty.
+	CrmActorType CrmActorType `json:"CrmActorType,omitempty"`
+	// CrmRecordID is sent as CrmRecordId, also when zero.
+	CrmRecordID int64 `json:"CrmRecordId"`
+	// ErpActorType is sent as ErpActorType; left out when empty.
+	ErpActorType ErpActorType `json:"ErpActorType,omitempty"`
+	// ErpConnectionID is sent as ErpConnectionId, also when zero.
+	ErpConnectionID int64 `json:"ErpConnectionId"`
+	// ErpKey is sent as ErpKey, also when zero.
+	ErpKey string `json:"ErpKey"`
+	// FieldValues is sent as FieldValues; left out when empty.
+	FieldValues []ErpSyncFieldValue `json:"FieldValues,omitempty"`
+}
+
 // ConnectActor calls POST v1/Agents/ErpSync/ConnectActor.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/ErpSync_Agent/v1ErpSyncAgent_ConnectActor.html
-func (s ErpSyncAgent) ConnectActor(ctx context.Context, crmActorType CrmActorType, crmRecordID int64, erpActorType ErpActorType, erpConnectionID int64, erpKey string, fieldValues []ErpSyncFieldValue) error {
-	in := struct {
-		CrmActorType    CrmActorType        `json:"CrmActorType,omitempty"`
-		CrmRecordID     int64               `json:"CrmRecordId"`
-		ErpActorType    ErpActorType        `json:"ErpActorType,omitempty"`
-		ErpConnectionID int64               `json:"ErpConnectionId"`
-		ErpKey          string              `json:"ErpKey"`
-		FieldValues     []ErpSyncFieldValue `json:"FieldValues,omitempty"`
-	}{crmActorType, crmRecordID, erpActorType, erpConnectionID, erpKey, fieldValues}
-	return exec(ctx, s.c, "POST", "v1/Agents/ErpSync/ConnectActor", in, false)
+func (s ErpSyncAgent) ConnectActor(ctx context.Context, req ErpSyncConnectActorRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/ErpSync/ConnectActor", req, false)
+}
+
+// ErpSyncCreateActorLinkRequest holds the parameters of ErpSyncAgent.CreateActorLink, sent as one JSON object (the body ErpSync_CreateActorLinkRequest).
+type ErpSyncCreateActorLinkRequest struct {
+	// CrmActorType is sent as CrmActorType; left out when empty.
+	CrmActorType CrmActorType `json:"CrmActorType,omitempty"`
+	// CrmRecordID is sent as CrmRecordId, also when zero.
+	CrmRecordID int64 `json:"CrmRecordId"`
+	// ErpActorType is sent as ErpActorType; left out when empty.
+	ErpActorType ErpActorType `json:"ErpActorType,omitempty"`
+	// ErpConnectionID is sent as ErpConnectionId, also when zero.
+	ErpConnectionID int64 `json:"ErpConnectionId"`
+	// ErpKey is sent as ErpKey, also when zero.
+	ErpKey string `json:"ErpKey"`
 }
 
 // CreateActorLink calls POST v1/Agents/ErpSync/CreateActorLink.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/ErpSync_Agent/v1ErpSyncAgent_CreateActorLink.html
-func (s ErpSyncAgent) CreateActorLink(ctx context.Context, crmActorType CrmActorType, crmRecordID int64, erpActorType ErpActorType, erpConnectionID int64, erpKey string) (bool, error) {
-	in := struct {
-		CrmActorType    CrmActorType `json:"CrmActorType,omitempty"`
-		CrmRecordID     int64        `json:"CrmRecordId"`
-		ErpActorType    ErpActorType `json:"ErpActorType,omitempty"`
-		ErpConnectionID int64        `json:"ErpConnectionId"`
-		ErpKey          string       `json:"ErpKey"`
-	}{crmActorType, crmRecordID, erpActorType, erpConnectionID, erpKey}
-	return call[bool](ctx, s.c, "POST", "v1/Agents/ErpSync/CreateActorLink", in, false)
+func (s ErpSyncAgent) CreateActorLink(ctx context.Context, req ErpSyncCreateActorLinkRequest) (bool, error) {
+	return call[bool](ctx, s.c, "POST", "v1/Agents/ErpSync/CreateActorLink", req, false)
 }
 
 // CreateDefaultErpSyncConnectorEntity calls POST v1/Agents/ErpSync/CreateDefaultErpSyncConnectorEntity.
@@ -91,18 +111,25 @@ func (s ErpSyncAgent) CreateDefaultErpSyncConnectorEntity(ctx context.Context) (
 	return call[*ErpSyncConnectorEntity](ctx, s.c, "POST", "v1/Agents/ErpSync/CreateDefaultErpSyncConnectorEntity", nil, false)
 }
 
+// ErpSyncCreateErpActorFromCrmRequest holds the parameters of ErpSyncAgent.CreateErpActorFromCrm, sent as one JSON object (the body ErpSync_CreateErpActorFromCrmRequest).
+type ErpSyncCreateErpActorFromCrmRequest struct {
+	// ConnectionID is sent as ConnectionId, also when zero.
+	ConnectionID int64 `json:"ConnectionId"`
+	// CrmActorType is sent as CrmActorType; left out when empty.
+	CrmActorType CrmActorType `json:"CrmActorType,omitempty"`
+	// CrmEntityID is sent as CrmEntityId, also when zero.
+	CrmEntityID int64 `json:"CrmEntityId"`
+	// ErpActorType is sent as ErpActorType; left out when empty.
+	ErpActorType ErpActorType `json:"ErpActorType,omitempty"`
+	// ErpFieldKeyValues is sent as ErpFieldKeyValues; left out when empty.
+	ErpFieldKeyValues map[string]string `json:"ErpFieldKeyValues,omitempty"`
+}
+
 // CreateErpActorFromCrm calls POST v1/Agents/ErpSync/CreateErpActorFromCrm.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/ErpSync_Agent/v1ErpSyncAgent_CreateErpActorFromCrm.html
-func (s ErpSyncAgent) CreateErpActorFromCrm(ctx context.Context, connectionID int64, crmActorType CrmActorType, crmEntityID int64, erpActorType ErpActorType, erpFieldKeyValues map[string]string) (bool, error) {
-	in := struct {
-		ConnectionID      int64             `json:"ConnectionId"`
-		CrmActorType      CrmActorType      `json:"CrmActorType,omitempty"`
-		CrmEntityID       int64             `json:"CrmEntityId"`
-		ErpActorType      ErpActorType      `json:"ErpActorType,omitempty"`
-		ErpFieldKeyValues map[string]string `json:"ErpFieldKeyValues,omitempty"`
-	}{connectionID, crmActorType, crmEntityID, erpActorType, erpFieldKeyValues}
-	return call[bool](ctx, s.c, "POST", "v1/Agents/ErpSync/CreateErpActorFromCrm", in, false)
+func (s ErpSyncAgent) CreateErpActorFromCrm(ctx context.Context, req ErpSyncCreateErpActorFromCrmRequest) (bool, error) {
+	return call[bool](ctx, s.c, "POST", "v1/Agents/ErpSync/CreateErpActorFromCrm", req, false)
 }
 
 // DeleteConnection calls POST v1/Agents/ErpSync/DeleteConnection.
@@ -122,61 +149,83 @@ func (s ErpSyncAgent) DeleteErpSyncConnectorEntity(ctx context.Context, erpSyncC
 	return exec(ctx, s.c, "POST", withQuery("v1/Agents/ErpSync/DeleteErpSyncConnectorEntity", "ErpSyncConnectorEntityId", erpSyncConnectorEntityID), nil, false)
 }
 
+// ErpSyncForceResyncRequest holds the parameters of ErpSyncAgent.ForceResync, sent as one JSON object (the body ErpSync_ForceResyncRequest).
+type ErpSyncForceResyncRequest struct {
+	// ErpConnectionID is sent as ErpConnectionId, also when zero.
+	ErpConnectionID int64 `json:"ErpConnectionId"`
+	// InternalKeyIDs is sent as InternalKeyIds; left out when empty.
+	InternalKeyIDs []int64 `json:"InternalKeyIds,omitempty"`
+}
+
 // ForceResync calls POST v1/Agents/ErpSync/ForceResync.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/ErpSync_Agent/v1ErpSyncAgent_ForceResync.html
-func (s ErpSyncAgent) ForceResync(ctx context.Context, erpConnectionID int64, internalKeyIDs []int64) (*PluginResponse, error) {
-	in := struct {
-		ErpConnectionID int64   `json:"ErpConnectionId"`
-		InternalKeyIDs  []int64 `json:"InternalKeyIds,omitempty"`
-	}{erpConnectionID, internalKeyIDs}
-	return call[*PluginResponse](ctx, s.c, "POST", "v1/Agents/ErpSync/ForceResync", in, false)
+func (s ErpSyncAgent) ForceResync(ctx context.Context, req ErpSyncForceResyncRequest) (*PluginResponse, error) {
+	return call[*PluginResponse](ctx, s.c, "POST", "v1/Agents/ErpSync/ForceResync", req, false)
+}
+
+// ErpSyncForceResyncBatchTaskRequest holds the parameters of ErpSyncAgent.ForceResyncBatchTask, sent as one JSON object (the body ErpSync_ForceResyncBatchTaskRequest).
+type ErpSyncForceResyncBatchTaskRequest struct {
+	// ErpConnectionID is sent as ErpConnectionId, also when zero.
+	ErpConnectionID int64 `json:"ErpConnectionId"`
+	// InternalKeyIDs is sent as InternalKeyIds; left out when empty.
+	InternalKeyIDs []int64 `json:"InternalKeyIds,omitempty"`
 }
 
 // ForceResyncBatchTask calls POST v1/Agents/ErpSync/ForceResyncBatchTask.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/ErpSync_Agent/v1ErpSyncAgent_ForceResyncBatchTask.html
-func (s ErpSyncAgent) ForceResyncBatchTask(ctx context.Context, erpConnectionID int64, internalKeyIDs []int64) error {
-	in := struct {
-		ErpConnectionID int64   `json:"ErpConnectionId"`
-		InternalKeyIDs  []int64 `json:"InternalKeyIds,omitempty"`
-	}{erpConnectionID, internalKeyIDs}
-	return exec(ctx, s.c, "POST", "v1/Agents/ErpSync/ForceResyncBatchTask", in, false)
+func (s ErpSyncAgent) ForceResyncBatchTask(ctx context.Context, req ErpSyncForceResyncBatchTaskRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/ErpSync/ForceResyncBatchTask", req, false)
+}
+
+// ErpSyncForceResyncExternalRequest holds the parameters of ErpSyncAgent.ForceResyncExternal, sent as one JSON object (the body ErpSync_ForceResyncExternalRequest).
+type ErpSyncForceResyncExternalRequest struct {
+	// ErpActorType is sent as ErpActorType; left out when empty.
+	ErpActorType ErpActorType `json:"ErpActorType,omitempty"`
+	// ErpConnectionID is sent as ErpConnectionId, also when zero.
+	ErpConnectionID int64 `json:"ErpConnectionId"`
+	// ExternalKeys is sent as ExternalKeys; left out when empty.
+	ExternalKeys []string `json:"ExternalKeys,omitempty"`
 }
 
 // ForceResyncExternal calls POST v1/Agents/ErpSync/ForceResyncExternal.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/ErpSync_Agent/v1ErpSyncAgent_ForceResyncExternal.html
-func (s ErpSyncAgent) ForceResyncExternal(ctx context.Context, erpActorType ErpActorType, erpConnectionID int64, externalKeys []string) (*PluginResponse, error) {
-	in := struct {
-		ErpActorType    ErpActorType `json:"ErpActorType,omitempty"`
-		ErpConnectionID int64        `json:"ErpConnectionId"`
-		ExternalKeys    []string     `json:"ExternalKeys,omitempty"`
-	}{erpActorType, erpConnectionID, externalKeys}
-	return call[*PluginResponse](ctx, s.c, "POST", "v1/Agents/ErpSync/ForceResyncExternal", in, false)
+func (s ErpSyncAgent) ForceResyncExternal(ctx context.Context, req ErpSyncForceResyncExternalRequest) (*PluginResponse, error) {
+	return call[*PluginResponse](ctx, s.c, "POST", "v1/Agents/ErpSync/ForceResyncExternal", req, false)
+}
+
+// ErpSyncForceResyncExternalNoBlankValuesRequest holds the parameters of ErpSyncAgent.ForceResyncExternalNoBlankValues, sent as one JSON object (the body ErpSync_ForceResyncExternalNoBlankValuesRequest).
+type ErpSyncForceResyncExternalNoBlankValuesRequest struct {
+	// ErpActorType is sent as ErpActorType; left out when empty.
+	ErpActorType ErpActorType `json:"ErpActorType,omitempty"`
+	// ErpConnectionID is sent as ErpConnectionId, also when zero.
+	ErpConnectionID int64 `json:"ErpConnectionId"`
+	// ExternalKeys is sent as ExternalKeys; left out when empty.
+	ExternalKeys []string `json:"ExternalKeys,omitempty"`
 }
 
 // ForceResyncExternalNoBlankValues calls POST v1/Agents/ErpSync/ForceResyncExternalNoBlankValues.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/ErpSync_Agent/v1ErpSyncAgent_ForceResyncExternalNoBlankValues.html
-func (s ErpSyncAgent) ForceResyncExternalNoBlankValues(ctx context.Context, erpActorType ErpActorType, erpConnectionID int64, externalKeys []string) (*PluginResponse, error) {
-	in := struct {
-		ErpActorType    ErpActorType `json:"ErpActorType,omitempty"`
-		ErpConnectionID int64        `json:"ErpConnectionId"`
-		ExternalKeys    []string     `json:"ExternalKeys,omitempty"`
-	}{erpActorType, erpConnectionID, externalKeys}
-	return call[*PluginResponse](ctx, s.c, "POST", "v1/Agents/ErpSync/ForceResyncExternalNoBlankValues", in, false)
+func (s ErpSyncAgent) ForceResyncExternalNoBlankValues(ctx context.Context, req ErpSyncForceResyncExternalNoBlankValuesRequest) (*PluginResponse, error) {
+	return call[*PluginResponse](ctx, s.c, "POST", "v1/Agents/ErpSync/ForceResyncExternalNoBlankValues", req, false)
+}
+
+// ErpSyncForceResyncNoBlankValuesRequest holds the parameters of ErpSyncAgent.ForceResyncNoBlankValues, sent as one JSON object (the body ErpSync_ForceResyncNoBlankValuesRequest).
+type ErpSyncForceResyncNoBlankValuesRequest struct {
+	// ErpConnectionID is sent as ErpConnectionId, also when zero.
+	ErpConnectionID int64 `json:"ErpConnectionId"`
+	// InternalKeyIDs is sent as InternalKeyIds; left out when empty.
+	InternalKeyIDs []int64 `json:"InternalKeyIds,omitempty"`
 }
 
 // ForceResyncNoBlankValues calls POST v1/Agents/ErpSync/ForceResyncNoBlankValues.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/ErpSync_Agent/v1ErpSyncAgent_ForceResyncNoBlankValues.html
-func (s ErpSyncAgent) ForceResyncNoBlankValues(ctx context.Context, erpConnectionID int64, internalKeyIDs []int64) (*PluginResponse, error) {
-	in := struct {
-		ErpConnectionID int64   `json:"ErpConnectionId"`
-		InternalKeyIDs  []int64 `json:"InternalKeyIds,omitempty"`
-	}{erpConnectionID, internalKeyIDs}
-	return call[*PluginResponse](ctx, s.c, "POST", "v1/Agents/ErpSync/ForceResyncNoBlankValues", in, false)
+func (s ErpSyncAgent) ForceResyncNoBlankValues(ctx context.Context, req ErpSyncForceResyncNoBlankValuesRequest) (*PluginResponse, error) {
+	return call[*PluginResponse](ctx, s.c, "POST", "v1/Agents/ErpSync/ForceResyncNoBlankValues", req, false)
 }
 
 // ForceSyncAll calls POST v1/Agents/ErpSync/ForceSyncAll.
@@ -186,15 +235,19 @@ func (s ErpSyncAgent) ForceSyncAll(ctx context.Context) (*PluginResponse, error)
 	return call[*PluginResponse](ctx, s.c, "POST", "v1/Agents/ErpSync/ForceSyncAll", nil, false)
 }
 
+// ErpSyncGetActorTypeMappingRequest holds the parameters of ErpSyncAgent.GetActorTypeMapping, sent as one JSON object (the body ErpSync_GetActorTypeMappingRequest).
+type ErpSyncGetActorTypeMappingRequest struct {
+	// ActorType is sent as ActorType; left out when empty.
+	ActorType ErpActorType `json:"ActorType,omitempty"`
+	// ErpConnectionID is sent as ErpConnectionId, also when zero.
+	ErpConnectionID int64 `json:"ErpConnectionId"`
+}
+
 // GetActorTypeMapping calls POST v1/Agents/ErpSync/GetActorTypeMapping; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/ErpSync_Agent/v1ErpSyncAgent_GetActorTypeMapping.html
-func (s ErpSyncAgent) GetActorTypeMapping(ctx context.Context, actorType ErpActorType, erpConnectionID int64) (*ErpSyncActorTypeMapping, error) {
-	in := struct {
-		ActorType       ErpActorType `json:"ActorType,omitempty"`
-		ErpConnectionID int64        `json:"ErpConnectionId"`
-	}{actorType, erpConnectionID}
-	return call[*ErpSyncActorTypeMapping](ctx, s.c, "POST", "v1/Agents/ErpSync/GetActorTypeMapping", in, true)
+func (s ErpSyncAgent) GetActorTypeMapping(ctx context.Context, req ErpSyncGetActorTypeMappingRequest) (*ErpSyncActorTypeMapping, error) {
+	return call[*ErpSyncActorTypeMapping](ctx, s.c, "POST", "v1/Agents/ErpSync/GetActorTypeMapping", req, true)
 }
 
 // GetAllConnections calls POST v1/Agents/ErpSync/GetAllConnections; it only reads, so it is retried like a GET.
@@ -244,26 +297,34 @@ func (s ErpSyncAgent) GetConnectionListMappings(ctx context.Context, erpConnecti
 	return call[*ErpConnectionListMappingContainer](ctx, s.c, "POST", "v1/Agents/ErpSync/GetConnectionListMappings", in, true)
 }
 
+// ErpSyncGetConnectionsAndDisplayFieldsRequest holds the parameters of ErpSyncAgent.GetConnectionsAndDisplayFields, sent as one JSON object (the body ErpSync_GetConnectionsAndDisplayFieldsRequest).
+type ErpSyncGetConnectionsAndDisplayFieldsRequest struct {
+	// CrmActorType is sent as CrmActorType; left out when empty.
+	CrmActorType CrmActorType `json:"CrmActorType,omitempty"`
+	// EntityID is sent as EntityId, also when zero.
+	EntityID int64 `json:"EntityId"`
+}
+
 // GetConnectionsAndDisplayFields calls POST v1/Agents/ErpSync/GetConnectionsAndDisplayFields; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/ErpSync_Agent/v1ErpSyncAgent_GetConnectionsAndDisplayFields.html
-func (s ErpSyncAgent) GetConnectionsAndDisplayFields(ctx context.Context, crmActorType CrmActorType, entityID int64) ([]ErpConnectionData, error) {
-	in := struct {
-		CrmActorType CrmActorType `json:"CrmActorType,omitempty"`
-		EntityID     int64        `json:"EntityId"`
-	}{crmActorType, entityID}
-	return call[[]ErpConnectionData](ctx, s.c, "POST", "v1/Agents/ErpSync/GetConnectionsAndDisplayFields", in, true)
+func (s ErpSyncAgent) GetConnectionsAndDisplayFields(ctx context.Context, req ErpSyncGetConnectionsAndDisplayFieldsRequest) ([]ErpConnectionData, error) {
+	return call[[]ErpConnectionData](ctx, s.c, "POST", "v1/Agents/ErpSync/GetConnectionsAndDisplayFields", req, true)
+}
+
+// ErpSyncGetCrmActorTypeRequest holds the parameters of ErpSyncAgent.GetCrmActorType, sent as one JSON object (the body ErpSync_GetCrmActorTypeRequest).
+type ErpSyncGetCrmActorTypeRequest struct {
+	// ErpActorType is sent as ErpActorType; left out when empty.
+	ErpActorType ErpActorType `json:"ErpActorType,omitempty"`
+	// ErpConnectionID is sent as ErpConnectionId, also when zero.
+	ErpConnectionID int64 `json:"ErpConnectionId"`
 }
 
 // GetCrmActorType calls POST v1/Agents/ErpSync/GetCrmActorType; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/ErpSync_Agent/v1ErpSyncAgent_GetCrmActorType.html
-func (s ErpSyncAgent) GetCrmActorType(ctx context.Context, erpActorType ErpActorType, erpConnectionID int64) (CrmActorType, error) {
-	in := struct {
-		ErpActorType    ErpActorType `json:"ErpActorType,omitempty"`
-		ErpConnectionID int64        `json:"ErpConnectionId"`
-	}{erpActorType, erpConnectionID}
-	return call[CrmActorType](ctx, s.c, "POST", "v1/Agents/ErpSync/GetCrmActorType", in, true)
+func (s ErpSyncAgent) GetCrmActorType(ctx context.Context, req ErpSyncGetCrmActorTypeRequest) (CrmActorType, error) {
+	return call[CrmActorType](ctx, s.c, "POST", "v1/Agents/ErpSync/GetCrmActorType", req, true)
 }
 
 // GetDefaultValueInfo calls POST v1/Agents/ErpSync/GetDefaultValueInfo; it only reads, so it is retried like a GET.
@@ -293,17 +354,23 @@ func (s ErpSyncAgent) GetErpConnectionConfigFields(ctx context.Context, erpConne
 	return call[map[string]string](ctx, s.c, "POST", "v1/Agents/ErpSync/GetErpConnectionConfigFields", in, true)
 }
 
+// ErpSyncGetErpFieldValuesRequest holds the parameters of ErpSyncAgent.GetErpFieldValues, sent as one JSON object (the body ErpSync_GetErpFieldValuesRequest).
+type ErpSyncGetErpFieldValuesRequest struct {
+	// CrmActorType is sent as CrmActorType; left out when empty.
+	CrmActorType CrmActorType `json:"CrmActorType,omitempty"`
+	// EntityID is sent as EntityId, also when zero.
+	EntityID int64 `json:"EntityId"`
+	// ErpConnectionID is sent as ErpConnectionId, also when zero.
+	ErpConnectionID int64 `json:"ErpConnectionId"`
+	// FieldKeys is sent as FieldKeys; left out when empty.
+	FieldKeys []string `json:"FieldKeys,omitempty"`
+}
+
 // GetErpFieldValues calls POST v1/Agents/ErpSync/GetErpFieldValues; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/ErpSync_Agent/v1ErpSyncAgent_GetErpFieldValues.html
-func (s ErpSyncAgent) GetErpFieldValues(ctx context.Context, crmActorType CrmActorType, entityID int64, erpConnectionID int64, fieldKeys []string) ([]string, error) {
-	in := struct {
-		CrmActorType    CrmActorType `json:"CrmActorType,omitempty"`
-		EntityID        int64        `json:"EntityId"`
-		ErpConnectionID int64        `json:"ErpConnectionId"`
-		FieldKeys       []string     `json:"FieldKeys,omitempty"`
-	}{crmActorType, entityID, erpConnectionID, fieldKeys}
-	return call[[]string](ctx, s.c, "POST", "v1/Agents/ErpSync/GetErpFieldValues", in, true)
+func (s ErpSyncAgent) GetErpFieldValues(ctx context.Context, req ErpSyncGetErpFieldValuesRequest) ([]string, error) {
+	return call[[]string](ctx, s.c, "POST", "v1/Agents/ErpSync/GetErpFieldValues", req, true)
 }
 
 // GetErpSyncConnectionSummary calls POST v1/Agents/ErpSync/GetErpSyncConnectionSummary; it only reads, so it is retried like a GET.
@@ -323,51 +390,70 @@ func (s ErpSyncAgent) GetErpSyncConnectorEntity(ctx context.Context, erpSyncConn
 	return call[*ErpSyncConnectorEntity](ctx, s.c, "POST", withQuery("v1/Agents/ErpSync/GetErpSyncConnectorEntity", "erpSyncConnectorEntityId", erpSyncConnectorEntityID), nil, true)
 }
 
+// ErpSyncGetFieldValuesFromCrmRequest holds the parameters of ErpSyncAgent.GetFieldValuesFromCrm, sent as one JSON object (the body ErpSync_GetFieldValuesFromCrmRequest).
+type ErpSyncGetFieldValuesFromCrmRequest struct {
+	// ActorTypeCrm is sent as ActorTypeCrm; left out when empty.
+	ActorTypeCrm CrmActorType `json:"ActorTypeCrm,omitempty"`
+	// RecordID is sent as RecordId, also when zero.
+	RecordID int64 `json:"RecordId"`
+}
+
 // GetFieldValuesFromCrm calls POST v1/Agents/ErpSync/GetFieldValuesFromCrm; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/ErpSync_Agent/v1ErpSyncAgent_GetFieldValuesFromCrm.html
-func (s ErpSyncAgent) GetFieldValuesFromCrm(ctx context.Context, actorTypeCrm CrmActorType, recordID int64) ([]ErpSyncFieldValue, error) {
-	in := struct {
-		ActorTypeCrm CrmActorType `json:"ActorTypeCrm,omitempty"`
-		RecordID     int64        `json:"RecordId"`
-	}{actorTypeCrm, recordID}
-	return call[[]ErpSyncFieldValue](ctx, s.c, "POST", "v1/Agents/ErpSync/GetFieldValuesFromCrm", in, true)
+func (s ErpSyncAgent) GetFieldValuesFromCrm(ctx context.Context, req ErpSyncGetFieldValuesFromCrmRequest) ([]ErpSyncFieldValue, error) {
+	return call[[]ErpSyncFieldValue](ctx, s.c, "POST", "v1/Agents/ErpSync/GetFieldValuesFromCrm", req, true)
+}
+
+// ErpSyncGetFieldValuesFromErpRequest holds the parameters of ErpSyncAgent.GetFieldValuesFromErp, sent as one JSON object (the body ErpSync_GetFieldValuesFromErpRequest).
+type ErpSyncGetFieldValuesFromErpRequest struct {
+	// ActorTypeErp is sent as ActorTypeErp; left out when empty.
+	ActorTypeErp ErpActorType `json:"ActorTypeErp,omitempty"`
+	// ErpConnectionID is sent as ErpConnectionId, also when zero.
+	ErpConnectionID int64 `json:"ErpConnectionId"`
+	// ErpKey is sent as ErpKey, also when zero.
+	ErpKey string `json:"ErpKey"`
 }
 
 // GetFieldValuesFromErp calls POST v1/Agents/ErpSync/GetFieldValuesFromErp; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/ErpSync_Agent/v1ErpSyncAgent_GetFieldValuesFromErp.html
-func (s ErpSyncAgent) GetFieldValuesFromErp(ctx context.Context, actorTypeErp ErpActorType, erpConnectionID int64, erpKey string) ([]ErpSyncFieldValue, error) {
-	in := struct {
-		ActorTypeErp    ErpActorType `json:"ActorTypeErp,omitempty"`
-		ErpConnectionID int64        `json:"ErpConnectionId"`
-		ErpKey          string       `json:"ErpKey"`
-	}{actorTypeErp, erpConnectionID, erpKey}
-	return call[[]ErpSyncFieldValue](ctx, s.c, "POST", "v1/Agents/ErpSync/GetFieldValuesFromErp", in, true)
+func (s ErpSyncAgent) GetFieldValuesFromErp(ctx context.Context, req ErpSyncGetFieldValuesFromErpRequest) ([]ErpSyncFieldValue, error) {
+	return call[[]ErpSyncFieldValue](ctx, s.c, "POST", "v1/Agents/ErpSync/GetFieldValuesFromErp", req, true)
+}
+
+// ErpSyncGetFieldsForNewErpActorRequest holds the parameters of ErpSyncAgent.GetFieldsForNewErpActor, sent as one JSON object (the body ErpSync_GetFieldsForNewErpActorRequest).
+type ErpSyncGetFieldsForNewErpActorRequest struct {
+	// ErpActorType is sent as ErpActorType; left out when empty.
+	ErpActorType ErpActorType `json:"ErpActorType,omitempty"`
+	// ErpConnectionID is sent as ErpConnectionId, also when zero.
+	ErpConnectionID int64 `json:"ErpConnectionId"`
 }
 
 // GetFieldsForNewErpActor calls POST v1/Agents/ErpSync/GetFieldsForNewErpActor; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/ErpSync_Agent/v1ErpSyncAgent_GetFieldsForNewErpActor.html
-func (s ErpSyncAgent) GetFieldsForNewErpActor(ctx context.Context, erpActorType ErpActorType, erpConnectionID int64) ([]FieldMetadata, error) {
-	in := struct {
-		ErpActorType    ErpActorType `json:"ErpActorType,omitempty"`
-		ErpConnectionID int64        `json:"ErpConnectionId"`
-	}{erpActorType, erpConnectionID}
-	return call[[]FieldMetadata](ctx, s.c, "POST", "v1/Agents/ErpSync/GetFieldsForNewErpActor", in, true)
+func (s ErpSyncAgent) GetFieldsForNewErpActor(ctx context.Context, req ErpSyncGetFieldsForNewErpActorRequest) ([]FieldMetadata, error) {
+	return call[[]FieldMetadata](ctx, s.c, "POST", "v1/Agents/ErpSync/GetFieldsForNewErpActor", req, true)
+}
+
+// ErpSyncMoveErpFieldItemRequest holds the parameters of ErpSyncAgent.MoveErpFieldItem, sent as one JSON object (the body ErpSync_MoveErpFieldItemRequest).
+type ErpSyncMoveErpFieldItemRequest struct {
+	// Direction is sent as Direction, also when zero.
+	Direction float64 `json:"Direction"`
+	// ErpActorType is sent as ErpActorType; left out when empty.
+	ErpActorType ErpActorType `json:"ErpActorType,omitempty"`
+	// ErpConnectionID is sent as ErpConnectionId, also when zero.
+	ErpConnectionID int64 `json:"ErpConnectionId"`
+	// ErpFieldID is sent as ErpFieldId, also when zero.
+	ErpFieldID int64 `json:"ErpFieldId"`
 }
 
 // MoveErpFieldItem calls POST v1/Agents/ErpSync/MoveErpFieldItem.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/ErpSync_Agent/v1ErpSyncAgent_MoveErpFieldItem.html
-func (s ErpSyncAgent) MoveErpFieldItem(ctx context.Context, direction float64, erpActorType ErpActorType, erpConnectionID int64, erpFieldID int64) error {
-	in := struct {
-		Direction       float64      `json:"Direction"`
-		ErpActorType    ErpActorType `json:"ErpActorType,omitempty"`
-		ErpConnectionID int64        `json:"ErpConnectionId"`
-		ErpFieldID      int64        `json:"ErpFieldId"`
-	}{direction, erpActorType, erpConnectionID, erpFieldID}
-	return exec(ctx, s.c, "POST", "v1/Agents/ErpSync/MoveErpFieldItem", in, false)
+func (s ErpSyncAgent) MoveErpFieldItem(ctx context.Context, req ErpSyncMoveErpFieldItemRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/ErpSync/MoveErpFieldItem", req, false)
 }
 
 // SaveActorTypeMapping calls POST v1/Agents/ErpSync/SaveActorTypeMapping.
@@ -427,15 +513,19 @@ func (s ErpSyncAgent) SaveErpSyncConnectorEntity(ctx context.Context, erpSyncCon
 	return call[*ErpSyncConnectorEntity](ctx, s.c, "POST", "v1/Agents/ErpSync/SaveErpSyncConnectorEntity", erpSyncConnectorEntity, false)
 }
 
+// ErpSyncSupportsAdvancedSearchRequest holds the parameters of ErpSyncAgent.SupportsAdvancedSearch, sent as one JSON object (the body ErpSync_SupportsAdvancedSearchRequest).
+type ErpSyncSupportsAdvancedSearchRequest struct {
+	// ErpActorType is sent as ErpActorType; left out when empty.
+	ErpActorType ErpActorType `json:"ErpActorType,omitempty"`
+	// ErpConnectionID is sent as ErpConnectionId, also when zero.
+	ErpConnectionID int64 `json:"ErpConnectionId"`
+}
+
 // SupportsAdvancedSearch calls POST v1/Agents/ErpSync/SupportsAdvancedSearch.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/ErpSync_Agent/v1ErpSyncAgent_SupportsAdvancedSearch.html
-func (s ErpSyncAgent) SupportsAdvancedSearch(ctx context.Context, erpActorType ErpActorType, erpConnectionID int64) (bool, error) {
-	in := struct {
-		ErpActorType    ErpActorType `json:"ErpActorType,omitempty"`
-		ErpConnectionID int64        `json:"ErpConnectionId"`
-	}{erpActorType, erpConnectionID}
-	return call[bool](ctx, s.c, "POST", "v1/Agents/ErpSync/SupportsAdvancedSearch", in, false)
+func (s ErpSyncAgent) SupportsAdvancedSearch(ctx context.Context, req ErpSyncSupportsAdvancedSearchRequest) (bool, error) {
+	return call[bool](ctx, s.c, "POST", "v1/Agents/ErpSync/SupportsAdvancedSearch", req, false)
 }
 
 // SyncAll calls POST v1/Agents/ErpSync/SyncAll.
@@ -445,15 +535,19 @@ func (s ErpSyncAgent) SyncAll(ctx context.Context) (*PluginResponse, error) {
 	return call[*PluginResponse](ctx, s.c, "POST", "v1/Agents/ErpSync/SyncAll", nil, false)
 }
 
+// ErpSyncTestConnectionByConfigRequest holds the parameters of ErpSyncAgent.TestConnectionByConfig, sent as one JSON object (the body ErpSync_TestConnectionByConfigRequest).
+type ErpSyncTestConnectionByConfigRequest struct {
+	// ConfigFields is sent as ConfigFields; left out when empty.
+	ConfigFields map[string]string `json:"ConfigFields,omitempty"`
+	// ErpConnectionID is sent as ErpConnectionId, also when zero.
+	ErpConnectionID int64 `json:"ErpConnectionId"`
+}
+
 // TestConnectionByConfig calls POST v1/Agents/ErpSync/TestConnectionByConfig.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/ErpSync_Agent/v1ErpSyncAgent_TestConnectionByConfig.html
-func (s ErpSyncAgent) TestConnectionByConfig(ctx context.Context, configFields map[string]string, erpConnectionID int64) (bool, error) {
-	in := struct {
-		ConfigFields    map[string]string `json:"ConfigFields,omitempty"`
-		ErpConnectionID int64             `json:"ErpConnectionId"`
-	}{configFields, erpConnectionID}
-	return call[bool](ctx, s.c, "POST", "v1/Agents/ErpSync/TestConnectionByConfig", in, false)
+func (s ErpSyncAgent) TestConnectionByConfig(ctx context.Context, req ErpSyncTestConnectionByConfigRequest) (bool, error) {
+	return call[bool](ctx, s.c, "POST", "v1/Agents/ErpSync/TestConnectionByConfig", req, false)
 }
 
 // TestConnectionByID calls POST v1/Agents/ErpSync/TestConnectionById.
@@ -486,19 +580,27 @@ func (s ErpSyncAgent) ToggleErpConnectionActive(ctx context.Context, erpConnecti
 	return call[[]string](ctx, s.c, "POST", "v1/Agents/ErpSync/ToggleErpConnectionActive", in, false)
 }
 
+// ErpSyncTryConnectActorRequest holds the parameters of ErpSyncAgent.TryConnectActor, sent as one JSON object (the body ErpSync_TryConnectActorRequest).
+type ErpSyncTryConnectActorRequest struct {
+	// CrmActorType is sent as CrmActorType; left out when empty.
+	CrmActorType CrmActorType `json:"CrmActorType,omitempty"`
+	// CrmRecordID is sent as CrmRecordId, also when zero.
+	CrmRecordID int64 `json:"CrmRecordId"`
+	// ErpActorType is sent as ErpActorType; left out when empty.
+	ErpActorType ErpActorType `json:"ErpActorType,omitempty"`
+	// ErpConnectionID is sent as ErpConnectionId, also when zero.
+	ErpConnectionID int64 `json:"ErpConnectionId"`
+	// ErpKey is sent as ErpKey, also when zero.
+	ErpKey string `json:"ErpKey"`
+	// FieldValues is sent as FieldValues; left out when empty.
+	FieldValues []ErpSyncFieldValue `json:"FieldValues,omitempty"`
+}
+
 // TryConnectActor calls POST v1/Agents/ErpSync/TryConnectActor.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/ErpSync_Agent/v1ErpSyncAgent_TryConnectActor.html
-func (s ErpSyncAgent) TryConnectActor(ctx context.Context, crmActorType CrmActorType, crmRecordID int64, erpActorType ErpActorType, erpConnectionID int64, erpKey string, fieldValues []ErpSyncFieldValue) (bool, error) {
-	in := struct {
-		CrmActorType    CrmActorType        `json:"CrmActorType,omitempty"`
-		CrmRecordID     int64               `json:"CrmRecordId"`
-		ErpActorType    ErpActorType        `json:"ErpActorType,omitempty"`
-		ErpConnectionID int64               `json:"ErpConnectionId"`
-		ErpKey          string              `json:"ErpKey"`
-		FieldValues     []ErpSyncFieldValue `json:"FieldValues,omitempty"`
-	}{crmActorType, crmRecordID, erpActorType, erpConnectionID, erpKey, fieldValues}
-	return call[bool](ctx, s.c, "POST", "v1/Agents/ErpSync/TryConnectActor", in, false)
+func (s ErpSyncAgent) TryConnectActor(ctx context.Context, req ErpSyncTryConnectActorRequest) (bool, error) {
+	return call[bool](ctx, s.c, "POST", "v1/Agents/ErpSync/TryConnectActor", req, false)
 }
 
 // UpdateConnectionFields calls POST v1/Agents/ErpSync/UpdateConnectionFields.
@@ -511,13 +613,17 @@ func (s ErpSyncAgent) UpdateConnectionFields(ctx context.Context, erpConnectionI
 	return call[bool](ctx, s.c, "POST", "v1/Agents/ErpSync/UpdateConnectionFields", in, false)
 }
 
+// ErpSyncValidateArchiveColumnConfigRequest holds the parameters of ErpSyncAgent.ValidateArchiveColumnConfig, sent as one JSON object (the body ErpSync_ValidateArchiveColumnConfigRequest).
+type ErpSyncValidateArchiveColumnConfigRequest struct {
+	// ErpConnectionID is sent as ErpConnectionId, also when zero.
+	ErpConnectionID int64 `json:"ErpConnectionId"`
+	// ListOwner is sent as ListOwner, also when zero.
+	ListOwner string `json:"ListOwner"`
+}
+
 // ValidateArchiveColumnConfig calls POST v1/Agents/ErpSync/ValidateArchiveColumnConfig.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/ErpSync_Agent/v1ErpSyncAgent_ValidateArchiveColumnConfig.html
-func (s ErpSyncAgent) ValidateArchiveColumnConfig(ctx context.Context, erpConnectionID int64, listOwner string) error {
-	in := struct {
-		ErpConnectionID int64  `json:"ErpConnectionId"`
-		ListOwner       string `json:"ListOwner"`
-	}{erpConnectionID, listOwner}
-	return exec(ctx, s.c, "POST", "v1/Agents/ErpSync/ValidateArchiveColumnConfig", in, false)
+func (s ErpSyncAgent) ValidateArchiveColumnConfig(ctx context.Context, req ErpSyncValidateArchiveColumnConfigRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/ErpSync/ValidateArchiveColumnConfig", req, false)
 }

@@ -13,101 +13,142 @@ import (
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Favourite_Agent/index.html
 type FavouriteAgent struct{ c *tenant.Client }
 
+// FavouriteAddFavouriteRequest holds the parameters of FavouriteAgent.AddFavourite, sent as one JSON object (the body Favourite_AddFavouriteRequest).
+type FavouriteAddFavouriteRequest struct {
+	// AssociateID is sent as AssociateId, also when zero.
+	AssociateID int64 `json:"AssociateId"`
+	// ExtraInfo is sent as ExtraInfo, also when zero.
+	ExtraInfo string `json:"ExtraInfo"`
+	// RecordID is sent as RecordId, also when zero.
+	RecordID int64 `json:"RecordId"`
+	// TableName is sent as TableName, also when zero.
+	TableName string `json:"TableName"`
+}
+
 // AddFavourite calls POST v1/Agents/Favourite/AddFavourite.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Favourite_Agent/v1FavouriteAgent_AddFavourite.html
-func (s FavouriteAgent) AddFavourite(ctx context.Context, associateID int64, extraInfo string, recordID int64, tableName string) error {
-	in := struct {
-		AssociateID int64  `json:"AssociateId"`
-		ExtraInfo   string `json:"ExtraInfo"`
-		RecordID    int64  `json:"RecordId"`
-		TableName   string `json:"TableName"`
-	}{associateID, extraInfo, recordID, tableName}
-	return exec(ctx, s.c, "POST", "v1/Agents/Favourite/AddFavourite", in, false)
+func (s FavouriteAgent) AddFavourite(ctx context.Context, req FavouriteAddFavouriteRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/Favourite/AddFavourite", req, false)
+}
+
+// FavouriteAddFavouritesRequest holds the parameters of FavouriteAgent.AddFavourites, sent as one JSON object (the body Favourite_AddFavouritesRequest).
+type FavouriteAddFavouritesRequest struct {
+	// AssociateID is sent as AssociateId, also when zero.
+	AssociateID int64 `json:"AssociateId"`
+	// ExtraInfo is sent as ExtraInfo, also when zero.
+	ExtraInfo string `json:"ExtraInfo"`
+	// RecordIDs is sent as RecordIds; left out when empty.
+	RecordIDs []int64 `json:"RecordIds,omitempty"`
+	// TableName is sent as TableName, also when zero.
+	TableName string `json:"TableName"`
 }
 
 // AddFavourites calls POST v1/Agents/Favourite/AddFavourites.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Favourite_Agent/v1FavouriteAgent_AddFavourites.html
-func (s FavouriteAgent) AddFavourites(ctx context.Context, associateID int64, extraInfo string, recordIDs []int64, tableName string) error {
-	in := struct {
-		AssociateID int64   `json:"AssociateId"`
-		ExtraInfo   string  `json:"ExtraInfo"`
-		RecordIDs   []int64 `json:"RecordIds,omitempty"`
-		TableName   string  `json:"TableName"`
-	}{associateID, extraInfo, recordIDs, tableName}
-	return exec(ctx, s.c, "POST", "v1/Agents/Favourite/AddFavourites", in, false)
+func (s FavouriteAgent) AddFavourites(ctx context.Context, req FavouriteAddFavouritesRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/Favourite/AddFavourites", req, false)
+}
+
+// FavouriteAddTicketsToFavouritesByProviderRequest holds the parameters of FavouriteAgent.AddTicketsToFavouritesByProvider, sent as one JSON object (the body Favourite_AddTicketsToFavouritesByProviderRequest).
+type FavouriteAddTicketsToFavouritesByProviderRequest struct {
+	// AssociateID is sent as AssociateId, also when zero.
+	AssociateID int64 `json:"AssociateId"`
+	// ExtraInfo is sent as ExtraInfo, also when zero.
+	ExtraInfo string `json:"ExtraInfo"`
+	// ProviderName is sent as ProviderName, also when zero.
+	ProviderName string `json:"ProviderName"`
+	// Restrictions is sent as Restrictions; left out when empty.
+	Restrictions []ArchiveRestrictionInfo `json:"Restrictions,omitempty"`
 }
 
 // AddTicketsToFavouritesByProvider calls POST v1/Agents/Favourite/AddTicketsToFavouritesByProvider.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Favourite_Agent/v1FavouriteAgent_AddTicketsToFavouritesByProvider.html
-func (s FavouriteAgent) AddTicketsToFavouritesByProvider(ctx context.Context, associateID int64, extraInfo string, providerName string, restrictions []ArchiveRestrictionInfo) error {
-	in := struct {
-		AssociateID  int64                    `json:"AssociateId"`
-		ExtraInfo    string                   `json:"ExtraInfo"`
-		ProviderName string                   `json:"ProviderName"`
-		Restrictions []ArchiveRestrictionInfo `json:"Restrictions,omitempty"`
-	}{associateID, extraInfo, providerName, restrictions}
-	return exec(ctx, s.c, "POST", "v1/Agents/Favourite/AddTicketsToFavouritesByProvider", in, false)
+func (s FavouriteAgent) AddTicketsToFavouritesByProvider(ctx context.Context, req FavouriteAddTicketsToFavouritesByProviderRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/Favourite/AddTicketsToFavouritesByProvider", req, false)
+}
+
+// FavouriteGetFavouritesRequest holds the parameters of FavouriteAgent.GetFavourites, sent as one JSON object (the body Favourite_GetFavouritesRequest).
+type FavouriteGetFavouritesRequest struct {
+	// AssociateID is sent as AssociateId, also when zero.
+	AssociateID int64 `json:"AssociateId"`
+	// TableName is sent as TableName, also when zero.
+	TableName string `json:"TableName"`
 }
 
 // GetFavourites calls POST v1/Agents/Favourite/GetFavourites; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Favourite_Agent/v1FavouriteAgent_GetFavourites.html
-func (s FavouriteAgent) GetFavourites(ctx context.Context, associateID int64, tableName string) ([]Favourite, error) {
-	in := struct {
-		AssociateID int64  `json:"AssociateId"`
-		TableName   string `json:"TableName"`
-	}{associateID, tableName}
-	return call[[]Favourite](ctx, s.c, "POST", "v1/Agents/Favourite/GetFavourites", in, true)
+func (s FavouriteAgent) GetFavourites(ctx context.Context, req FavouriteGetFavouritesRequest) ([]Favourite, error) {
+	return call[[]Favourite](ctx, s.c, "POST", "v1/Agents/Favourite/GetFavourites", req, true)
+}
+
+// FavouriteIsFavouriteRequest holds the parameters of FavouriteAgent.IsFavourite, sent as one JSON object (the body Favourite_IsFavouriteRequest).
+type FavouriteIsFavouriteRequest struct {
+	// AssociateID is sent as AssociateId, also when zero.
+	AssociateID int64 `json:"AssociateId"`
+	// RecordID is sent as RecordId, also when zero.
+	RecordID int64 `json:"RecordId"`
+	// TableName is sent as TableName, also when zero.
+	TableName string `json:"TableName"`
 }
 
 // IsFavourite calls POST v1/Agents/Favourite/IsFavourite; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Favourite_Agent/v1FavouriteAgent_IsFavourite.html
-func (s FavouriteAgent) IsFavourite(ctx context.Context, associateID int64, recordID int64, tableName string) (bool, error) {
-	in := struct {
-		AssociateID int64  `json:"AssociateId"`
-		RecordID    int64  `json:"RecordId"`
-		TableName   string `json:"TableName"`
-	}{associateID, recordID, tableName}
-	return call[bool](ctx, s.c, "POST", "v1/Agents/Favourite/IsFavourite", in, true)
+func (s FavouriteAgent) IsFavourite(ctx context.Context, req FavouriteIsFavouriteRequest) (bool, error) {
+	return call[bool](ctx, s.c, "POST", "v1/Agents/Favourite/IsFavourite", req, true)
+}
+
+// FavouriteRemoveAllFavouritesRequest holds the parameters of FavouriteAgent.RemoveAllFavourites, sent as one JSON object (the body Favourite_RemoveAllFavouritesRequest).
+type FavouriteRemoveAllFavouritesRequest struct {
+	// AssociateID is sent as AssociateId, also when zero.
+	AssociateID int64 `json:"AssociateId"`
+	// TableName is sent as TableName, also when zero.
+	TableName string `json:"TableName"`
 }
 
 // RemoveAllFavourites calls POST v1/Agents/Favourite/RemoveAllFavourites.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Favourite_Agent/v1FavouriteAgent_RemoveAllFavourites.html
-func (s FavouriteAgent) RemoveAllFavourites(ctx context.Context, associateID int64, tableName string) error {
-	in := struct {
-		AssociateID int64  `json:"AssociateId"`
-		TableName   string `json:"TableName"`
-	}{associateID, tableName}
-	return exec(ctx, s.c, "POST", "v1/Agents/Favourite/RemoveAllFavourites", in, false)
+func (s FavouriteAgent) RemoveAllFavourites(ctx context.Context, req FavouriteRemoveAllFavouritesRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/Favourite/RemoveAllFavourites", req, false)
+}
+
+// FavouriteRemoveFavouriteRequest holds the parameters of FavouriteAgent.RemoveFavourite, sent as one JSON object (the body Favourite_RemoveFavouriteRequest).
+type FavouriteRemoveFavouriteRequest struct {
+	// AssociateID is sent as AssociateId, also when zero.
+	AssociateID int64 `json:"AssociateId"`
+	// RecordID is sent as RecordId, also when zero.
+	RecordID int64 `json:"RecordId"`
+	// TableName is sent as TableName, also when zero.
+	TableName string `json:"TableName"`
 }
 
 // RemoveFavourite calls POST v1/Agents/Favourite/RemoveFavourite.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Favourite_Agent/v1FavouriteAgent_RemoveFavourite.html
-func (s FavouriteAgent) RemoveFavourite(ctx context.Context, associateID int64, recordID int64, tableName string) error {
-	in := struct {
-		AssociateID int64  `json:"AssociateId"`
-		RecordID    int64  `json:"RecordId"`
-		TableName   string `json:"TableName"`
-	}{associateID, recordID, tableName}
-	return exec(ctx, s.c, "POST", "v1/Agents/Favourite/RemoveFavourite", in, false)
+func (s FavouriteAgent) RemoveFavourite(ctx context.Context, req FavouriteRemoveFavouriteRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/Favourite/RemoveFavourite", req, false)
+}
+
+// FavouriteRemoveFavouritesRequest holds the parameters of FavouriteAgent.RemoveFavourites, sent as one JSON object (the body Favourite_RemoveFavouritesRequest).
+type FavouriteRemoveFavouritesRequest struct {
+	// AssociateID is sent as AssociateId, also when zero.
+	AssociateID int64 `json:"AssociateId"`
+	// RecordIDs is sent as RecordIds; left out when empty.
+	RecordIDs []int64 `json:"RecordIds,omitempty"`
+	// TableName is sent as TableName, also when zero.
+	TableName string `json:"TableName"`
 }
 
 // RemoveFavourites calls POST v1/Agents/Favourite/RemoveFavourites.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Favourite_Agent/v1FavouriteAgent_RemoveFavourites.html
-func (s FavouriteAgent) RemoveFavourites(ctx context.Context, associateID int64, recordIDs []int64, tableName string) error {
-	in := struct {
-		AssociateID int64   `json:"AssociateId"`
-		RecordIDs   []int64 `json:"RecordIds,omitempty"`
-		TableName   string  `json:"TableName"`
-	}{associateID, recordIDs, tableName}
-	return exec(ctx, s.c, "POST", "v1/Agents/Favourite/RemoveFavourites", in, false)
+func (s FavouriteAgent) RemoveFavourites(ctx context.Context, req FavouriteRemoveFavouritesRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/Favourite/RemoveFavourites", req, false)
 }
 
 // RemoveFavouritesByID calls POST v1/Agents/Favourite/RemoveFavouritesById.
@@ -120,27 +161,38 @@ func (s FavouriteAgent) RemoveFavouritesByID(ctx context.Context, favouriteIDs [
 	return exec(ctx, s.c, "POST", "v1/Agents/Favourite/RemoveFavouritesById", in, false)
 }
 
+// FavouriteRemoveTicketsFromFavouritesByProviderRequest holds the parameters of FavouriteAgent.RemoveTicketsFromFavouritesByProvider, sent as one JSON object (the body Favourite_RemoveTicketsFromFavouritesByProviderRequest).
+type FavouriteRemoveTicketsFromFavouritesByProviderRequest struct {
+	// AssociateID is sent as AssociateId, also when zero.
+	AssociateID int64 `json:"AssociateId"`
+	// ProviderName is sent as ProviderName, also when zero.
+	ProviderName string `json:"ProviderName"`
+	// Restrictions is sent as Restrictions; left out when empty.
+	Restrictions []ArchiveRestrictionInfo `json:"Restrictions,omitempty"`
+}
+
 // RemoveTicketsFromFavouritesByProvider calls POST v1/Agents/Favourite/RemoveTicketsFromFavouritesByProvider.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Favourite_Agent/v1FavouriteAgent_RemoveTicketsFromFavouritesByProvider.html
-func (s FavouriteAgent) RemoveTicketsFromFavouritesByProvider(ctx context.Context, associateID int64, providerName string, restrictions []ArchiveRestrictionInfo) error {
-	in := struct {
-		AssociateID  int64                    `json:"AssociateId"`
-		ProviderName string                   `json:"ProviderName"`
-		Restrictions []ArchiveRestrictionInfo `json:"Restrictions,omitempty"`
-	}{associateID, providerName, restrictions}
-	return exec(ctx, s.c, "POST", "v1/Agents/Favourite/RemoveTicketsFromFavouritesByProvider", in, false)
+func (s FavouriteAgent) RemoveTicketsFromFavouritesByProvider(ctx context.Context, req FavouriteRemoveTicketsFromFavouritesByProviderRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/Favourite/RemoveTicketsFromFavouritesByProvider", req, false)
+}
+
+// FavouriteToggleFavouriteRequest holds the parameters of FavouriteAgent.ToggleFavourite, sent as one JSON object (the body Favourite_ToggleFavouriteRequest).
+type FavouriteToggleFavouriteRequest struct {
+	// AssociateID is sent as AssociateId, also when zero.
+	AssociateID int64 `json:"AssociateId"`
+	// ExtraInfo is sent as ExtraInfo, also when zero.
+	ExtraInfo string `json:"ExtraInfo"`
+	// RecordID is sent as RecordId, also when zero.
+	RecordID int64 `json:"RecordId"`
+	// TableName is sent as TableName, also when zero.
+	TableName string `json:"TableName"`
 }
 
 // ToggleFavourite calls POST v1/Agents/Favourite/ToggleFavourite.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Favourite_Agent/v1FavouriteAgent_ToggleFavourite.html
-func (s FavouriteAgent) ToggleFavourite(ctx context.Context, associateID int64, extraInfo string, recordID int64, tableName string) (bool, error) {
-	in := struct {
-		AssociateID int64  `json:"AssociateId"`
-		ExtraInfo   string `json:"ExtraInfo"`
-		RecordID    int64  `json:"RecordId"`
-		TableName   string `json:"TableName"`
-	}{associateID, extraInfo, recordID, tableName}
-	return call[bool](ctx, s.c, "POST", "v1/Agents/Favourite/ToggleFavourite", in, false)
+func (s FavouriteAgent) ToggleFavourite(ctx context.Context, req FavouriteToggleFavouriteRequest) (bool, error) {
+	return call[bool](ctx, s.c, "POST", "v1/Agents/Favourite/ToggleFavourite", req, false)
 }

@@ -13,360 +13,534 @@ import (
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Find_Agent/index.html
 type FindAgent struct{ c *tenant.Client }
 
+// FindCreateRestrictionGroupRequest holds the parameters of FindAgent.CreateRestrictionGroup, sent as one JSON object (the body Find_CreateRestrictionGroupRequest).
+type FindCreateRestrictionGroupRequest struct {
+	// Context is sent as Context, also when zero.
+	Context string `json:"Context"`
+	// ProviderName is sent as ProviderName, also when zero.
+	ProviderName string `json:"ProviderName"`
+	// StorageKey is sent as StorageKey, also when zero.
+	StorageKey string `json:"StorageKey"`
+	// StorageType is sent as StorageType, also when zero.
+	StorageType string `json:"StorageType"`
+}
+
 // CreateRestrictionGroup calls POST v1/Agents/Find/CreateRestrictionGroup.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Find_Agent/v1FindAgent_CreateRestrictionGroup.html
-func (s FindAgent) CreateRestrictionGroup(ctx context.Context, contextArg string, providerName string, storageKey string, storageType string) (*ArchiveRestrictionGroup, error) {
-	in := struct {
-		Context      string `json:"Context"`
-		ProviderName string `json:"ProviderName"`
-		StorageKey   string `json:"StorageKey"`
-		StorageType  string `json:"StorageType"`
-	}{contextArg, providerName, storageKey, storageType}
-	return call[*ArchiveRestrictionGroup](ctx, s.c, "POST", "v1/Agents/Find/CreateRestrictionGroup", in, false)
+func (s FindAgent) CreateRestrictionGroup(ctx context.Context, req FindCreateRestrictionGroupRequest) (*ArchiveRestrictionGroup, error) {
+	return call[*ArchiveRestrictionGroup](ctx, s.c, "POST", "v1/Agents/Find/CreateRestrictionGroup", req, false)
+}
+
+// FindDeleteRestrictionGroupRequest holds the parameters of FindAgent.DeleteRestrictionGroup, sent as one JSON object (the body Find_DeleteRestrictionGroupRequest).
+type FindDeleteRestrictionGroupRequest struct {
+	// Context is sent as Context, also when zero.
+	Context string `json:"Context"`
+	// ProviderName is sent as ProviderName, also when zero.
+	ProviderName string `json:"ProviderName"`
+	// Rank is sent as Rank, also when zero.
+	Rank float64 `json:"Rank"`
+	// StorageKey is sent as StorageKey, also when zero.
+	StorageKey string `json:"StorageKey"`
+	// StorageType is sent as StorageType, also when zero.
+	StorageType string `json:"StorageType"`
 }
 
 // DeleteRestrictionGroup calls POST v1/Agents/Find/DeleteRestrictionGroup.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Find_Agent/v1FindAgent_DeleteRestrictionGroup.html
-func (s FindAgent) DeleteRestrictionGroup(ctx context.Context, contextArg string, providerName string, rank float64, storageKey string, storageType string) error {
-	in := struct {
-		Context      string  `json:"Context"`
-		ProviderName string  `json:"ProviderName"`
-		Rank         float64 `json:"Rank"`
-		StorageKey   string  `json:"StorageKey"`
-		StorageType  string  `json:"StorageType"`
-	}{contextArg, providerName, rank, storageKey, storageType}
-	return exec(ctx, s.c, "POST", "v1/Agents/Find/DeleteRestrictionGroup", in, false)
+func (s FindAgent) DeleteRestrictionGroup(ctx context.Context, req FindDeleteRestrictionGroupRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/Find/DeleteRestrictionGroup", req, false)
+}
+
+// FindFindRequest holds the parameters of FindAgent.Find, sent as one JSON object (the body Find_FindRequest).
+type FindFindRequest struct {
+	// PageNumber is sent as PageNumber, also when zero.
+	PageNumber float64 `json:"PageNumber"`
+	// PageSize is sent as PageSize, also when zero.
+	PageSize float64 `json:"PageSize"`
+	// ProviderName is sent as ProviderName, also when zero.
+	ProviderName string `json:"ProviderName"`
+	// StorageKey is sent as StorageKey, also when zero.
+	StorageKey string `json:"StorageKey"`
+	// StorageType is sent as StorageType, also when zero.
+	StorageType string `json:"StorageType"`
 }
 
 // Find calls POST v1/Agents/Find/Find; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Find_Agent/v1FindAgent_Find.html
-func (s FindAgent) Find(ctx context.Context, pageNumber float64, pageSize float64, providerName string, storageKey string, storageType string) (*FindResults, error) {
-	in := struct {
-		PageNumber   float64 `json:"PageNumber"`
-		PageSize     float64 `json:"PageSize"`
-		ProviderName string  `json:"ProviderName"`
-		StorageKey   string  `json:"StorageKey"`
-		StorageType  string  `json:"StorageType"`
-	}{pageNumber, pageSize, providerName, storageKey, storageType}
-	return call[*FindResults](ctx, s.c, "POST", "v1/Agents/Find/Find", in, true)
+func (s FindAgent) Find(ctx context.Context, req FindFindRequest) (*FindResults, error) {
+	return call[*FindResults](ctx, s.c, "POST", "v1/Agents/Find/Find", req, true)
+}
+
+// FindFindFromRestrictionsRequest holds the parameters of FindAgent.FindFromRestrictions, sent as one JSON object (the body Find_FindFromRestrictionsRequest).
+type FindFindFromRestrictionsRequest struct {
+	// PageNumber is sent as PageNumber, also when zero.
+	PageNumber float64 `json:"PageNumber"`
+	// PageSize is sent as PageSize, also when zero.
+	PageSize float64 `json:"PageSize"`
+	// ProviderName is sent as ProviderName, also when zero.
+	ProviderName string `json:"ProviderName"`
+	// Restrictions is sent as Restrictions; left out when empty.
+	Restrictions []ArchiveRestrictionInfo `json:"Restrictions,omitempty"`
 }
 
 // FindFromRestrictions calls POST v1/Agents/Find/FindFromRestrictions; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Find_Agent/v1FindAgent_FindFromRestrictions.html
-func (s FindAgent) FindFromRestrictions(ctx context.Context, pageNumber float64, pageSize float64, providerName string, restrictions []ArchiveRestrictionInfo) (*FindResults, error) {
-	in := struct {
-		PageNumber   float64                  `json:"PageNumber"`
-		PageSize     float64                  `json:"PageSize"`
-		ProviderName string                   `json:"ProviderName"`
-		Restrictions []ArchiveRestrictionInfo `json:"Restrictions,omitempty"`
-	}{pageNumber, pageSize, providerName, restrictions}
-	return call[*FindResults](ctx, s.c, "POST", "v1/Agents/Find/FindFromRestrictions", in, true)
+func (s FindAgent) FindFromRestrictions(ctx context.Context, req FindFindFromRestrictionsRequest) (*FindResults, error) {
+	return call[*FindResults](ctx, s.c, "POST", "v1/Agents/Find/FindFromRestrictions", req, true)
+}
+
+// FindFindFromRestrictions2Request holds the parameters of FindAgent.FindFromRestrictions2, sent as one JSON object (the body Find_FindFromRestrictions2Request).
+type FindFindFromRestrictions2Request struct {
+	// PageNumber is sent as PageNumber, also when zero.
+	PageNumber float64 `json:"PageNumber"`
+	// PageSize is sent as PageSize, also when zero.
+	PageSize float64 `json:"PageSize"`
+	// ProviderName is sent as ProviderName, also when zero.
+	ProviderName string `json:"ProviderName"`
+	// Restrictions is sent as Restrictions, also when zero.
+	Restrictions string `json:"Restrictions"`
 }
 
 // FindFromRestrictions2 calls POST v1/Agents/Find/FindFromRestrictions2; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Find_Agent/v1FindAgent_FindFromRestrictions2.html
-func (s FindAgent) FindFromRestrictions2(ctx context.Context, pageNumber float64, pageSize float64, providerName string, restrictions string) (*FindResults, error) {
-	in := struct {
-		PageNumber   float64 `json:"PageNumber"`
-		PageSize     float64 `json:"PageSize"`
-		ProviderName string  `json:"ProviderName"`
-		Restrictions string  `json:"Restrictions"`
-	}{pageNumber, pageSize, providerName, restrictions}
-	return call[*FindResults](ctx, s.c, "POST", "v1/Agents/Find/FindFromRestrictions2", in, true)
+func (s FindAgent) FindFromRestrictions2(ctx context.Context, req FindFindFromRestrictions2Request) (*FindResults, error) {
+	return call[*FindResults](ctx, s.c, "POST", "v1/Agents/Find/FindFromRestrictions2", req, true)
+}
+
+// FindFindFromRestrictionsColumnsRequest holds the parameters of FindAgent.FindFromRestrictionsColumns, sent as one JSON object (the body Find_FindFromRestrictionsColumnsRequest).
+type FindFindFromRestrictionsColumnsRequest struct {
+	// DesiredColumns is sent as DesiredColumns; left out when empty.
+	DesiredColumns []string `json:"DesiredColumns,omitempty"`
+	// PageNumber is sent as PageNumber, also when zero.
+	PageNumber float64 `json:"PageNumber"`
+	// PageSize is sent as PageSize, also when zero.
+	PageSize float64 `json:"PageSize"`
+	// ProviderName is sent as ProviderName, also when zero.
+	ProviderName string `json:"ProviderName"`
+	// Restrictions is sent as Restrictions; left out when empty.
+	Restrictions []ArchiveRestrictionInfo `json:"Restrictions,omitempty"`
 }
 
 // FindFromRestrictionsColumns calls POST v1/Agents/Find/FindFromRestrictionsColumns; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Find_Agent/v1FindAgent_FindFromRestrictionsColumns.html
-func (s FindAgent) FindFromRestrictionsColumns(ctx context.Context, desiredColumns []string, pageNumber float64, pageSize float64, providerName string, restrictions []ArchiveRestrictionInfo) (*FindResults, error) {
-	in := struct {
-		DesiredColumns []string                 `json:"DesiredColumns,omitempty"`
-		PageNumber     float64                  `json:"PageNumber"`
-		PageSize       float64                  `json:"PageSize"`
-		ProviderName   string                   `json:"ProviderName"`
-		Restrictions   []ArchiveRestrictionInfo `json:"Restrictions,omitempty"`
-	}{desiredColumns, pageNumber, pageSize, providerName, restrictions}
-	return call[*FindResults](ctx, s.c, "POST", "v1/Agents/Find/FindFromRestrictionsColumns", in, true)
+func (s FindAgent) FindFromRestrictionsColumns(ctx context.Context, req FindFindFromRestrictionsColumnsRequest) (*FindResults, error) {
+	return call[*FindResults](ctx, s.c, "POST", "v1/Agents/Find/FindFromRestrictionsColumns", req, true)
+}
+
+// FindFindFromRestrictionsColumns2Request holds the parameters of FindAgent.FindFromRestrictionsColumns2, sent as one JSON object (the body Find_FindFromRestrictionsColumns2Request).
+type FindFindFromRestrictionsColumns2Request struct {
+	// DesiredColumns is sent as DesiredColumns, also when zero.
+	DesiredColumns string `json:"DesiredColumns"`
+	// PageNumber is sent as PageNumber, also when zero.
+	PageNumber float64 `json:"PageNumber"`
+	// PageSize is sent as PageSize, also when zero.
+	PageSize float64 `json:"PageSize"`
+	// ProviderName is sent as ProviderName, also when zero.
+	ProviderName string `json:"ProviderName"`
+	// Restrictions is sent as Restrictions, also when zero.
+	Restrictions string `json:"Restrictions"`
 }
 
 // FindFromRestrictionsColumns2 calls POST v1/Agents/Find/FindFromRestrictionsColumns2; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Find_Agent/v1FindAgent_FindFromRestrictionsColumns2.html
-func (s FindAgent) FindFromRestrictionsColumns2(ctx context.Context, desiredColumns string, pageNumber float64, pageSize float64, providerName string, restrictions string) (*FindResults, error) {
-	in := struct {
-		DesiredColumns string  `json:"DesiredColumns"`
-		PageNumber     float64 `json:"PageNumber"`
-		PageSize       float64 `json:"PageSize"`
-		ProviderName   string  `json:"ProviderName"`
-		Restrictions   string  `json:"Restrictions"`
-	}{desiredColumns, pageNumber, pageSize, providerName, restrictions}
-	return call[*FindResults](ctx, s.c, "POST", "v1/Agents/Find/FindFromRestrictionsColumns2", in, true)
+func (s FindAgent) FindFromRestrictionsColumns2(ctx context.Context, req FindFindFromRestrictionsColumns2Request) (*FindResults, error) {
+	return call[*FindResults](ctx, s.c, "POST", "v1/Agents/Find/FindFromRestrictionsColumns2", req, true)
+}
+
+// FindFindFromRestrictionsColumnsOrderByRequest holds the parameters of FindAgent.FindFromRestrictionsColumnsOrderBy, sent as one JSON object (the body Find_FindFromRestrictionsColumnsOrderByRequest).
+type FindFindFromRestrictionsColumnsOrderByRequest struct {
+	// DesiredColumns is sent as DesiredColumns; left out when empty.
+	DesiredColumns []string `json:"DesiredColumns,omitempty"`
+	// OrderBy is sent as OrderBy; left out when empty.
+	OrderBy []ArchiveOrderByInfo `json:"OrderBy,omitempty"`
+	// PageNumber is sent as PageNumber, also when zero.
+	PageNumber float64 `json:"PageNumber"`
+	// PageSize is sent as PageSize, also when zero.
+	PageSize float64 `json:"PageSize"`
+	// ProviderName is sent as ProviderName, also when zero.
+	ProviderName string `json:"ProviderName"`
+	// Restrictions is sent as Restrictions; left out when empty.
+	Restrictions []ArchiveRestrictionInfo `json:"Restrictions,omitempty"`
 }
 
 // FindFromRestrictionsColumnsOrderBy calls POST v1/Agents/Find/FindFromRestrictionsColumnsOrderBy; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Find_Agent/v1FindAgent_FindFromRestrictionsColumnsOrderBy.html
-func (s FindAgent) FindFromRestrictionsColumnsOrderBy(ctx context.Context, desiredColumns []string, orderBy []ArchiveOrderByInfo, pageNumber float64, pageSize float64, providerName string, restrictions []ArchiveRestrictionInfo) (*FindResults, error) {
-	in := struct {
-		DesiredColumns []string                 `json:"DesiredColumns,omitempty"`
-		OrderBy        []ArchiveOrderByInfo     `json:"OrderBy,omitempty"`
-		PageNumber     float64                  `json:"PageNumber"`
-		PageSize       float64                  `json:"PageSize"`
-		ProviderName   string                   `json:"ProviderName"`
-		Restrictions   []ArchiveRestrictionInfo `json:"Restrictions,omitempty"`
-	}{desiredColumns, orderBy, pageNumber, pageSize, providerName, restrictions}
-	return call[*FindResults](ctx, s.c, "POST", "v1/Agents/Find/FindFromRestrictionsColumnsOrderBy", in, true)
+func (s FindAgent) FindFromRestrictionsColumnsOrderBy(ctx context.Context, req FindFindFromRestrictionsColumnsOrderByRequest) (*FindResults, error) {
+	return call[*FindResults](ctx, s.c, "POST", "v1/Agents/Find/FindFromRestrictionsColumnsOrderBy", req, true)
+}
+
+// FindFindFromRestrictionsColumnsOrderBy2Request holds the parameters of FindAgent.FindFromRestrictionsColumnsOrderBy2, sent as one JSON object (the body Find_FindFromRestrictionsColumnsOrderBy2Request).
+type FindFindFromRestrictionsColumnsOrderBy2Request struct {
+	// DesiredColumns is sent as DesiredColumns, also when zero.
+	DesiredColumns string `json:"DesiredColumns"`
+	// OrderBy is sent as OrderBy, also when zero.
+	OrderBy string `json:"OrderBy"`
+	// PageNumber is sent as PageNumber, also when zero.
+	PageNumber float64 `json:"PageNumber"`
+	// PageSize is sent as PageSize, also when zero.
+	PageSize float64 `json:"PageSize"`
+	// ProviderName is sent as ProviderName, also when zero.
+	ProviderName string `json:"ProviderName"`
+	// Restrictions is sent as Restrictions, also when zero.
+	Restrictions string `json:"Restrictions"`
 }
 
 // FindFromRestrictionsColumnsOrderBy2 calls POST v1/Agents/Find/FindFromRestrictionsColumnsOrderBy2; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Find_Agent/v1FindAgent_FindFromRestrictionsColumnsOrderBy2.html
-func (s FindAgent) FindFromRestrictionsColumnsOrderBy2(ctx context.Context, desiredColumns string, orderBy string, pageNumber float64, pageSize float64, providerName string, restrictions string) (*FindResults, error) {
-	in := struct {
-		DesiredColumns string  `json:"DesiredColumns"`
-		OrderBy        string  `json:"OrderBy"`
-		PageNumber     float64 `json:"PageNumber"`
-		PageSize       float64 `json:"PageSize"`
-		ProviderName   string  `json:"ProviderName"`
-		Restrictions   string  `json:"Restrictions"`
-	}{desiredColumns, orderBy, pageNumber, pageSize, providerName, restrictions}
-	return call[*FindResults](ctx, s.c, "POST", "v1/Agents/Find/FindFromRestrictionsColumnsOrderBy2", in, true)
+func (s FindAgent) FindFromRestrictionsColumnsOrderBy2(ctx context.Context, req FindFindFromRestrictionsColumnsOrderBy2Request) (*FindResults, error) {
+	return call[*FindResults](ctx, s.c, "POST", "v1/Agents/Find/FindFromRestrictionsColumnsOrderBy2", req, true)
+}
+
+// FindFindOrderByRequest holds the parameters of FindAgent.FindOrderBy, sent as one JSON object (the body Find_FindOrderByRequest).
+type FindFindOrderByRequest struct {
+	// OrderBy is sent as OrderBy; left out when empty.
+	OrderBy []ArchiveOrderByInfo `json:"OrderBy,omitempty"`
+	// PageNumber is sent as PageNumber, also when zero.
+	PageNumber float64 `json:"PageNumber"`
+	// PageSize is sent as PageSize, also when zero.
+	PageSize float64 `json:"PageSize"`
+	// ProviderName is sent as ProviderName, also when zero.
+	ProviderName string `json:"ProviderName"`
+	// StorageKey is sent as StorageKey, also when zero.
+	StorageKey string `json:"StorageKey"`
+	// StorageType is sent as StorageType, also when zero.
+	StorageType string `json:"StorageType"`
 }
 
 // FindOrderBy calls POST v1/Agents/Find/FindOrderBy; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Find_Agent/v1FindAgent_FindOrderBy.html
-func (s FindAgent) FindOrderBy(ctx context.Context, orderBy []ArchiveOrderByInfo, pageNumber float64, pageSize float64, providerName string, storageKey string, storageType string) (*FindResults, error) {
-	in := struct {
-		OrderBy      []ArchiveOrderByInfo `json:"OrderBy,omitempty"`
-		PageNumber   float64              `json:"PageNumber"`
-		PageSize     float64              `json:"PageSize"`
-		ProviderName string               `json:"ProviderName"`
-		StorageKey   string               `json:"StorageKey"`
-		StorageType  string               `json:"StorageType"`
-	}{orderBy, pageNumber, pageSize, providerName, storageKey, storageType}
-	return call[*FindResults](ctx, s.c, "POST", "v1/Agents/Find/FindOrderBy", in, true)
+func (s FindAgent) FindOrderBy(ctx context.Context, req FindFindOrderByRequest) (*FindResults, error) {
+	return call[*FindResults](ctx, s.c, "POST", "v1/Agents/Find/FindOrderBy", req, true)
+}
+
+// FindFindOrderBy2Request holds the parameters of FindAgent.FindOrderBy2, sent as one JSON object (the body Find_FindOrderBy2Request).
+type FindFindOrderBy2Request struct {
+	// OrderBy is sent as OrderBy, also when zero.
+	OrderBy string `json:"OrderBy"`
+	// PageNumber is sent as PageNumber, also when zero.
+	PageNumber float64 `json:"PageNumber"`
+	// PageSize is sent as PageSize, also when zero.
+	PageSize float64 `json:"PageSize"`
+	// ProviderName is sent as ProviderName, also when zero.
+	ProviderName string `json:"ProviderName"`
+	// StorageKey is sent as StorageKey, also when zero.
+	StorageKey string `json:"StorageKey"`
+	// StorageType is sent as StorageType, also when zero.
+	StorageType string `json:"StorageType"`
 }
 
 // FindOrderBy2 calls POST v1/Agents/Find/FindOrderBy2; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Find_Agent/v1FindAgent_FindOrderBy2.html
-func (s FindAgent) FindOrderBy2(ctx context.Context, orderBy string, pageNumber float64, pageSize float64, providerName string, storageKey string, storageType string) (*FindResults, error) {
-	in := struct {
-		OrderBy      string  `json:"OrderBy"`
-		PageNumber   float64 `json:"PageNumber"`
-		PageSize     float64 `json:"PageSize"`
-		ProviderName string  `json:"ProviderName"`
-		StorageKey   string  `json:"StorageKey"`
-		StorageType  string  `json:"StorageType"`
-	}{orderBy, pageNumber, pageSize, providerName, storageKey, storageType}
-	return call[*FindResults](ctx, s.c, "POST", "v1/Agents/Find/FindOrderBy2", in, true)
+func (s FindAgent) FindOrderBy2(ctx context.Context, req FindFindOrderBy2Request) (*FindResults, error) {
+	return call[*FindResults](ctx, s.c, "POST", "v1/Agents/Find/FindOrderBy2", req, true)
+}
+
+// FindFindWithColumnsRequest holds the parameters of FindAgent.FindWithColumns, sent as one JSON object (the body Find_FindWithColumnsRequest).
+type FindFindWithColumnsRequest struct {
+	// DesiredColumns is sent as DesiredColumns; left out when empty.
+	DesiredColumns []string `json:"DesiredColumns,omitempty"`
+	// OrderBy is sent as OrderBy; left out when empty.
+	OrderBy []ArchiveOrderByInfo `json:"OrderBy,omitempty"`
+	// PageNumber is sent as PageNumber, also when zero.
+	PageNumber float64 `json:"PageNumber"`
+	// PageSize is sent as PageSize, also when zero.
+	PageSize float64 `json:"PageSize"`
+	// ProviderName is sent as ProviderName, also when zero.
+	ProviderName string `json:"ProviderName"`
+	// StorageKey is sent as StorageKey, also when zero.
+	StorageKey string `json:"StorageKey"`
+	// StorageType is sent as StorageType, also when zero.
+	StorageType string `json:"StorageType"`
 }
 
 // FindWithColumns calls POST v1/Agents/Find/FindWithColumns; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Find_Agent/v1FindAgent_FindWithColumns.html
-func (s FindAgent) FindWithColumns(ctx context.Context, desiredColumns []string, orderBy []ArchiveOrderByInfo, pageNumber float64, pageSize float64, providerName string, storageKey string, storageType string) (*FindResults, error) {
-	in := struct {
-		DesiredColumns []string             `json:"DesiredColumns,omitempty"`
-		OrderBy        []ArchiveOrderByInfo `json:"OrderBy,omitempty"`
-		PageNumber     float64              `json:"PageNumber"`
-		PageSize       float64              `json:"PageSize"`
-		ProviderName   string               `json:"ProviderName"`
-		StorageKey     string               `json:"StorageKey"`
-		StorageType    string               `json:"StorageType"`
-	}{desiredColumns, orderBy, pageNumber, pageSize, providerName, storageKey, storageType}
-	return call[*FindResults](ctx, s.c, "POST", "v1/Agents/Find/FindWithColumns", in, true)
+func (s FindAgent) FindWithColumns(ctx context.Context, req FindFindWithColumnsRequest) (*FindResults, error) {
+	return call[*FindResults](ctx, s.c, "POST", "v1/Agents/Find/FindWithColumns", req, true)
+}
+
+// FindFindWithExtraRestrictionsRequest holds the parameters of FindAgent.FindWithExtraRestrictions, sent as one JSON object (the body Find_FindWithExtraRestrictionsRequest).
+type FindFindWithExtraRestrictionsRequest struct {
+	// DesiredColumns is sent as DesiredColumns; left out when empty.
+	DesiredColumns []string `json:"DesiredColumns,omitempty"`
+	// ExtraRestrictions is sent as ExtraRestrictions; left out when empty.
+	ExtraRestrictions []ArchiveRestrictionInfo `json:"ExtraRestrictions,omitempty"`
+	// OrderBy is sent as OrderBy; left out when empty.
+	OrderBy []ArchiveOrderByInfo `json:"OrderBy,omitempty"`
+	// PageNumber is sent as PageNumber, also when zero.
+	PageNumber float64 `json:"PageNumber"`
+	// PageSize is sent as PageSize, also when zero.
+	PageSize float64 `json:"PageSize"`
+	// ProviderName is sent as ProviderName, also when zero.
+	ProviderName string `json:"ProviderName"`
+	// StorageKey is sent as StorageKey, also when zero.
+	StorageKey string `json:"StorageKey"`
+	// StorageType is sent as StorageType, also when zero.
+	StorageType string `json:"StorageType"`
 }
 
 // FindWithExtraRestrictions calls POST v1/Agents/Find/FindWithExtraRestrictions; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Find_Agent/v1FindAgent_FindWithExtraRestrictions.html
-func (s FindAgent) FindWithExtraRestrictions(ctx context.Context, desiredColumns []string, extraRestrictions []ArchiveRestrictionInfo, orderBy []ArchiveOrderByInfo, pageNumber float64, pageSize float64, providerName string, storageKey string, storageType string) (*FindResults, error) {
-	in := struct {
-		DesiredColumns    []string                 `json:"DesiredColumns,omitempty"`
-		ExtraRestrictions []ArchiveRestrictionInfo `json:"ExtraRestrictions,omitempty"`
-		OrderBy           []ArchiveOrderByInfo     `json:"OrderBy,omitempty"`
-		PageNumber        float64                  `json:"PageNumber"`
-		PageSize          float64                  `json:"PageSize"`
-		ProviderName      string                   `json:"ProviderName"`
-		StorageKey        string                   `json:"StorageKey"`
-		StorageType       string                   `json:"StorageType"`
-	}{desiredColumns, extraRestrictions, orderBy, pageNumber, pageSize, providerName, storageKey, storageType}
-	return call[*FindResults](ctx, s.c, "POST", "v1/Agents/Find/FindWithExtraRestrictions", in, true)
+func (s FindAgent) FindWithExtraRestrictions(ctx context.Context, req FindFindWithExtraRestrictionsRequest) (*FindResults, error) {
+	return call[*FindResults](ctx, s.c, "POST", "v1/Agents/Find/FindWithExtraRestrictions", req, true)
+}
+
+// FindFindWithExtraRestrictions2Request holds the parameters of FindAgent.FindWithExtraRestrictions2, sent as one JSON object (the body Find_FindWithExtraRestrictions2Request).
+type FindFindWithExtraRestrictions2Request struct {
+	// DesiredColumns is sent as DesiredColumns, also when zero.
+	DesiredColumns string `json:"DesiredColumns"`
+	// ExtraRestrictions is sent as ExtraRestrictions, also when zero.
+	ExtraRestrictions string `json:"ExtraRestrictions"`
+	// OrderBy is sent as OrderBy, also when zero.
+	OrderBy string `json:"OrderBy"`
+	// PageNumber is sent as PageNumber, also when zero.
+	PageNumber float64 `json:"PageNumber"`
+	// PageSize is sent as PageSize, also when zero.
+	PageSize float64 `json:"PageSize"`
+	// ProviderName is sent as ProviderName, also when zero.
+	ProviderName string `json:"ProviderName"`
+	// StorageKey is sent as StorageKey, also when zero.
+	StorageKey string `json:"StorageKey"`
+	// StorageType is sent as StorageType, also when zero.
+	StorageType string `json:"StorageType"`
 }
 
 // FindWithExtraRestrictions2 calls POST v1/Agents/Find/FindWithExtraRestrictions2; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Find_Agent/v1FindAgent_FindWithExtraRestrictions2.html
-func (s FindAgent) FindWithExtraRestrictions2(ctx context.Context, desiredColumns string, extraRestrictions string, orderBy string, pageNumber float64, pageSize float64, providerName string, storageKey string, storageType string) (*FindResults, error) {
-	in := struct {
-		DesiredColumns    string  `json:"DesiredColumns"`
-		ExtraRestrictions string  `json:"ExtraRestrictions"`
-		OrderBy           string  `json:"OrderBy"`
-		PageNumber        float64 `json:"PageNumber"`
-		PageSize          float64 `json:"PageSize"`
-		ProviderName      string  `json:"ProviderName"`
-		StorageKey        string  `json:"StorageKey"`
-		StorageType       string  `json:"StorageType"`
-	}{desiredColumns, extraRestrictions, orderBy, pageNumber, pageSize, providerName, storageKey, storageType}
-	return call[*FindResults](ctx, s.c, "POST", "v1/Agents/Find/FindWithExtraRestrictions2", in, true)
+func (s FindAgent) FindWithExtraRestrictions2(ctx context.Context, req FindFindWithExtraRestrictions2Request) (*FindResults, error) {
+	return call[*FindResults](ctx, s.c, "POST", "v1/Agents/Find/FindWithExtraRestrictions2", req, true)
+}
+
+// FindGetAvailableRestrictionColumnsRequest holds the parameters of FindAgent.GetAvailableRestrictionColumns, sent as one JSON object (the body Find_GetAvailableRestrictionColumnsRequest).
+type FindGetAvailableRestrictionColumnsRequest struct {
+	// ProviderName is sent as ProviderName, also when zero.
+	ProviderName string `json:"ProviderName"`
+	// StorageType is sent as StorageType, also when zero.
+	StorageType string `json:"StorageType"`
 }
 
 // GetAvailableRestrictionColumns calls POST v1/Agents/Find/GetAvailableRestrictionColumns; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Find_Agent/v1FindAgent_GetAvailableRestrictionColumns.html
-func (s FindAgent) GetAvailableRestrictionColumns(ctx context.Context, providerName string, storageType string) ([]string, error) {
-	in := struct {
-		ProviderName string `json:"ProviderName"`
-		StorageType  string `json:"StorageType"`
-	}{providerName, storageType}
-	return call[[]string](ctx, s.c, "POST", "v1/Agents/Find/GetAvailableRestrictionColumns", in, true)
+func (s FindAgent) GetAvailableRestrictionColumns(ctx context.Context, req FindGetAvailableRestrictionColumnsRequest) ([]string, error) {
+	return call[[]string](ctx, s.c, "POST", "v1/Agents/Find/GetAvailableRestrictionColumns", req, true)
+}
+
+// FindGetCriteriaInformationRequest holds the parameters of FindAgent.GetCriteriaInformation, sent as one JSON object (the body Find_GetCriteriaInformationRequest).
+type FindGetCriteriaInformationRequest struct {
+	// ProviderName is sent as ProviderName, also when zero.
+	ProviderName string `json:"ProviderName"`
+	// StaticColumns is sent as StaticColumns; left out when empty.
+	StaticColumns []string `json:"StaticColumns,omitempty"`
+	// StorageKey is sent as StorageKey, also when zero.
+	StorageKey string `json:"StorageKey"`
+	// StorageType is sent as StorageType, also when zero.
+	StorageType string `json:"StorageType"`
 }
 
 // GetCriteriaInformation calls POST v1/Agents/Find/GetCriteriaInformation; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Find_Agent/v1FindAgent_GetCriteriaInformation.html
-func (s FindAgent) GetCriteriaInformation(ctx context.Context, providerName string, staticColumns []string, storageKey string, storageType string) (*CriteriaInformation, error) {
-	in := struct {
-		ProviderName  string   `json:"ProviderName"`
-		StaticColumns []string `json:"StaticColumns,omitempty"`
-		StorageKey    string   `json:"StorageKey"`
-		StorageType   string   `json:"StorageType"`
-	}{providerName, staticColumns, storageKey, storageType}
-	return call[*CriteriaInformation](ctx, s.c, "POST", "v1/Agents/Find/GetCriteriaInformation", in, true)
+func (s FindAgent) GetCriteriaInformation(ctx context.Context, req FindGetCriteriaInformationRequest) (*CriteriaInformation, error) {
+	return call[*CriteriaInformation](ctx, s.c, "POST", "v1/Agents/Find/GetCriteriaInformation", req, true)
+}
+
+// FindGetCriteriaInformationWithContextRequest holds the parameters of FindAgent.GetCriteriaInformationWithContext, sent as one JSON object (the body Find_GetCriteriaInformationWithContextRequest).
+type FindGetCriteriaInformationWithContextRequest struct {
+	// Context is sent as Context, also when zero.
+	Context string `json:"Context"`
+	// ProviderName is sent as ProviderName, also when zero.
+	ProviderName string `json:"ProviderName"`
+	// StaticColumns is sent as StaticColumns; left out when empty.
+	StaticColumns []string `json:"StaticColumns,omitempty"`
+	// StorageKey is sent as StorageKey, also when zero.
+	StorageKey string `json:"StorageKey"`
+	// StorageType is sent as StorageType, also when zero.
+	StorageType string `json:"StorageType"`
 }
 
 // GetCriteriaInformationWithContext calls POST v1/Agents/Find/GetCriteriaInformationWithContext; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Find_Agent/v1FindAgent_GetCriteriaInformationWithContext.html
-func (s FindAgent) GetCriteriaInformationWithContext(ctx context.Context, contextArg string, providerName string, staticColumns []string, storageKey string, storageType string) (*CriteriaInformation, error) {
-	in := struct {
-		Context       string   `json:"Context"`
-		ProviderName  string   `json:"ProviderName"`
-		StaticColumns []string `json:"StaticColumns,omitempty"`
-		StorageKey    string   `json:"StorageKey"`
-		StorageType   string   `json:"StorageType"`
-	}{contextArg, providerName, staticColumns, storageKey, storageType}
-	return call[*CriteriaInformation](ctx, s.c, "POST", "v1/Agents/Find/GetCriteriaInformationWithContext", in, true)
+func (s FindAgent) GetCriteriaInformationWithContext(ctx context.Context, req FindGetCriteriaInformationWithContextRequest) (*CriteriaInformation, error) {
+	return call[*CriteriaInformation](ctx, s.c, "POST", "v1/Agents/Find/GetCriteriaInformationWithContext", req, true)
+}
+
+// FindGetDefaultDesiredColumnsRequest holds the parameters of FindAgent.GetDefaultDesiredColumns, sent as one JSON object (the body Find_GetDefaultDesiredColumnsRequest).
+type FindGetDefaultDesiredColumnsRequest struct {
+	// ProviderName is sent as ProviderName, also when zero.
+	ProviderName string `json:"ProviderName"`
+	// StorageKey is sent as StorageKey, also when zero.
+	StorageKey string `json:"StorageKey"`
+	// StorageType is sent as StorageType, also when zero.
+	StorageType string `json:"StorageType"`
 }
 
 // GetDefaultDesiredColumns calls POST v1/Agents/Find/GetDefaultDesiredColumns; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Find_Agent/v1FindAgent_GetDefaultDesiredColumns.html
-func (s FindAgent) GetDefaultDesiredColumns(ctx context.Context, providerName string, storageKey string, storageType string) ([]ArchiveColumnInfo, error) {
-	in := struct {
-		ProviderName string `json:"ProviderName"`
-		StorageKey   string `json:"StorageKey"`
-		StorageType  string `json:"StorageType"`
-	}{providerName, storageKey, storageType}
-	return call[[]ArchiveColumnInfo](ctx, s.c, "POST", "v1/Agents/Find/GetDefaultDesiredColumns", in, true)
+func (s FindAgent) GetDefaultDesiredColumns(ctx context.Context, req FindGetDefaultDesiredColumnsRequest) ([]ArchiveColumnInfo, error) {
+	return call[[]ArchiveColumnInfo](ctx, s.c, "POST", "v1/Agents/Find/GetDefaultDesiredColumns", req, true)
+}
+
+// FindGetDefaultDesiredColumnsFromRestrictionsRequest holds the parameters of FindAgent.GetDefaultDesiredColumnsFromRestrictions, sent as one JSON object (the body Find_GetDefaultDesiredColumnsFromRestrictionsRequest).
+type FindGetDefaultDesiredColumnsFromRestrictionsRequest struct {
+	// ProviderName is sent as ProviderName, also when zero.
+	ProviderName string `json:"ProviderName"`
+	// Restrictions is sent as Restrictions; left out when empty.
+	Restrictions []ArchiveRestrictionInfo `json:"Restrictions,omitempty"`
 }
 
 // GetDefaultDesiredColumnsFromRestrictions calls POST v1/Agents/Find/GetDefaultDesiredColumnsFromRestrictions; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Find_Agent/v1FindAgent_GetDefaultDesiredColumnsFromRestrictions.html
-func (s FindAgent) GetDefaultDesiredColumnsFromRestrictions(ctx context.Context, providerName string, restrictions []ArchiveRestrictionInfo) ([]ArchiveColumnInfo, error) {
-	in := struct {
-		ProviderName string                   `json:"ProviderName"`
-		Restrictions []ArchiveRestrictionInfo `json:"Restrictions,omitempty"`
-	}{providerName, restrictions}
-	return call[[]ArchiveColumnInfo](ctx, s.c, "POST", "v1/Agents/Find/GetDefaultDesiredColumnsFromRestrictions", in, true)
+func (s FindAgent) GetDefaultDesiredColumnsFromRestrictions(ctx context.Context, req FindGetDefaultDesiredColumnsFromRestrictionsRequest) ([]ArchiveColumnInfo, error) {
+	return call[[]ArchiveColumnInfo](ctx, s.c, "POST", "v1/Agents/Find/GetDefaultDesiredColumnsFromRestrictions", req, true)
+}
+
+// FindGetDefaultDesiredColumnsFromRestrictions2Request holds the parameters of FindAgent.GetDefaultDesiredColumnsFromRestrictions2, sent as one JSON object (the body Find_GetDefaultDesiredColumnsFromRestrictions2Request).
+type FindGetDefaultDesiredColumnsFromRestrictions2Request struct {
+	// ProviderName is sent as ProviderName, also when zero.
+	ProviderName string `json:"ProviderName"`
+	// Restrictions is sent as Restrictions, also when zero.
+	Restrictions string `json:"Restrictions"`
 }
 
 // GetDefaultDesiredColumnsFromRestrictions2 calls POST v1/Agents/Find/GetDefaultDesiredColumnsFromRestrictions2; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Find_Agent/v1FindAgent_GetDefaultDesiredColumnsFromRestrictions2.html
-func (s FindAgent) GetDefaultDesiredColumnsFromRestrictions2(ctx context.Context, providerName string, restrictions string) ([]ArchiveColumnInfo, error) {
-	in := struct {
-		ProviderName string `json:"ProviderName"`
-		Restrictions string `json:"Restrictions"`
-	}{providerName, restrictions}
-	return call[[]ArchiveColumnInfo](ctx, s.c, "POST", "v1/Agents/Find/GetDefaultDesiredColumnsFromRestrictions2", in, true)
+func (s FindAgent) GetDefaultDesiredColumnsFromRestrictions2(ctx context.Context, req FindGetDefaultDesiredColumnsFromRestrictions2Request) ([]ArchiveColumnInfo, error) {
+	return call[[]ArchiveColumnInfo](ctx, s.c, "POST", "v1/Agents/Find/GetDefaultDesiredColumnsFromRestrictions2", req, true)
+}
+
+// FindGetDefaultOrderByRequest holds the parameters of FindAgent.GetDefaultOrderBy, sent as one JSON object (the body Find_GetDefaultOrderByRequest).
+type FindGetDefaultOrderByRequest struct {
+	// ProviderName is sent as ProviderName, also when zero.
+	ProviderName string `json:"ProviderName"`
+	// StorageKey is sent as StorageKey, also when zero.
+	StorageKey string `json:"StorageKey"`
+	// StorageType is sent as StorageType, also when zero.
+	StorageType string `json:"StorageType"`
 }
 
 // GetDefaultOrderBy calls POST v1/Agents/Find/GetDefaultOrderBy; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Find_Agent/v1FindAgent_GetDefaultOrderBy.html
-func (s FindAgent) GetDefaultOrderBy(ctx context.Context, providerName string, storageKey string, storageType string) ([]ArchiveOrderByInfo, error) {
-	in := struct {
-		ProviderName string `json:"ProviderName"`
-		StorageKey   string `json:"StorageKey"`
-		StorageType  string `json:"StorageType"`
-	}{providerName, storageKey, storageType}
-	return call[[]ArchiveOrderByInfo](ctx, s.c, "POST", "v1/Agents/Find/GetDefaultOrderBy", in, true)
+func (s FindAgent) GetDefaultOrderBy(ctx context.Context, req FindGetDefaultOrderByRequest) ([]ArchiveOrderByInfo, error) {
+	return call[[]ArchiveOrderByInfo](ctx, s.c, "POST", "v1/Agents/Find/GetDefaultOrderBy", req, true)
+}
+
+// FindGetDefaultOrderByFromDesiredColumnsRequest holds the parameters of FindAgent.GetDefaultOrderByFromDesiredColumns, sent as one JSON object (the body Find_GetDefaultOrderByFromDesiredColumnsRequest).
+type FindGetDefaultOrderByFromDesiredColumnsRequest struct {
+	// DesiredColumns is sent as DesiredColumns; left out when empty.
+	DesiredColumns []string `json:"DesiredColumns,omitempty"`
+	// ProviderName is sent as ProviderName, also when zero.
+	ProviderName string `json:"ProviderName"`
 }
 
 // GetDefaultOrderByFromDesiredColumns calls POST v1/Agents/Find/GetDefaultOrderByFromDesiredColumns; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Find_Agent/v1FindAgent_GetDefaultOrderByFromDesiredColumns.html
-func (s FindAgent) GetDefaultOrderByFromDesiredColumns(ctx context.Context, desiredColumns []string, providerName string) ([]ArchiveOrderByInfo, error) {
-	in := struct {
-		DesiredColumns []string `json:"DesiredColumns,omitempty"`
-		ProviderName   string   `json:"ProviderName"`
-	}{desiredColumns, providerName}
-	return call[[]ArchiveOrderByInfo](ctx, s.c, "POST", "v1/Agents/Find/GetDefaultOrderByFromDesiredColumns", in, true)
+func (s FindAgent) GetDefaultOrderByFromDesiredColumns(ctx context.Context, req FindGetDefaultOrderByFromDesiredColumnsRequest) ([]ArchiveOrderByInfo, error) {
+	return call[[]ArchiveOrderByInfo](ctx, s.c, "POST", "v1/Agents/Find/GetDefaultOrderByFromDesiredColumns", req, true)
+}
+
+// FindGetRestrictionGroupRequest holds the parameters of FindAgent.GetRestrictionGroup, sent as one JSON object (the body Find_GetRestrictionGroupRequest).
+type FindGetRestrictionGroupRequest struct {
+	// Context is sent as Context, also when zero.
+	Context string `json:"Context"`
+	// ProviderName is sent as ProviderName, also when zero.
+	ProviderName string `json:"ProviderName"`
+	// Rank is sent as Rank, also when zero.
+	Rank float64 `json:"Rank"`
+	// StorageKey is sent as StorageKey, also when zero.
+	StorageKey string `json:"StorageKey"`
+	// StorageType is sent as StorageType, also when zero.
+	StorageType string `json:"StorageType"`
 }
 
 // GetRestrictionGroup calls POST v1/Agents/Find/GetRestrictionGroup; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Find_Agent/v1FindAgent_GetRestrictionGroup.html
-func (s FindAgent) GetRestrictionGroup(ctx context.Context, contextArg string, providerName string, rank float64, storageKey string, storageType string) (*ArchiveRestrictionGroup, error) {
-	in := struct {
-		Context      string  `json:"Context"`
-		ProviderName string  `json:"ProviderName"`
-		Rank         float64 `json:"Rank"`
-		StorageKey   string  `json:"StorageKey"`
-		StorageType  string  `json:"StorageType"`
-	}{contextArg, providerName, rank, storageKey, storageType}
-	return call[*ArchiveRestrictionGroup](ctx, s.c, "POST", "v1/Agents/Find/GetRestrictionGroup", in, true)
+func (s FindAgent) GetRestrictionGroup(ctx context.Context, req FindGetRestrictionGroupRequest) (*ArchiveRestrictionGroup, error) {
+	return call[*ArchiveRestrictionGroup](ctx, s.c, "POST", "v1/Agents/Find/GetRestrictionGroup", req, true)
+}
+
+// FindGetRestrictionGroupsRequest holds the parameters of FindAgent.GetRestrictionGroups, sent as one JSON object (the body Find_GetRestrictionGroupsRequest).
+type FindGetRestrictionGroupsRequest struct {
+	// Context is sent as Context, also when zero.
+	Context string `json:"Context"`
+	// ProviderName is sent as ProviderName, also when zero.
+	ProviderName string `json:"ProviderName"`
+	// StorageKey is sent as StorageKey, also when zero.
+	StorageKey string `json:"StorageKey"`
+	// StorageType is sent as StorageType, also when zero.
+	StorageType string `json:"StorageType"`
 }
 
 // GetRestrictionGroups calls POST v1/Agents/Find/GetRestrictionGroups; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Find_Agent/v1FindAgent_GetRestrictionGroups.html
-func (s FindAgent) GetRestrictionGroups(ctx context.Context, contextArg string, providerName string, storageKey string, storageType string) ([]ArchiveRestrictionGroup, error) {
-	in := struct {
-		Context      string `json:"Context"`
-		ProviderName string `json:"ProviderName"`
-		StorageKey   string `json:"StorageKey"`
-		StorageType  string `json:"StorageType"`
-	}{contextArg, providerName, storageKey, storageType}
-	return call[[]ArchiveRestrictionGroup](ctx, s.c, "POST", "v1/Agents/Find/GetRestrictionGroups", in, true)
+func (s FindAgent) GetRestrictionGroups(ctx context.Context, req FindGetRestrictionGroupsRequest) ([]ArchiveRestrictionGroup, error) {
+	return call[[]ArchiveRestrictionGroup](ctx, s.c, "POST", "v1/Agents/Find/GetRestrictionGroups", req, true)
+}
+
+// FindGetSpecifiedCriteriaInformationWithDefaultsRequest holds the parameters of FindAgent.GetSpecifiedCriteriaInformationWithDefaults, sent as one JSON object (the body Find_GetSpecifiedCriteriaInformationWithDefaultsRequest).
+type FindGetSpecifiedCriteriaInformationWithDefaultsRequest struct {
+	// DesiredColumnNames is sent as DesiredColumnNames; left out when empty.
+	DesiredColumnNames []string `json:"DesiredColumnNames,omitempty"`
+	// ProviderName is sent as ProviderName, also when zero.
+	ProviderName string `json:"ProviderName"`
+	// StaticColumns is sent as StaticColumns; left out when empty.
+	StaticColumns []string `json:"StaticColumns,omitempty"`
+	// StorageKey is sent as StorageKey, also when zero.
+	StorageKey string `json:"StorageKey"`
+	// StorageType is sent as StorageType, also when zero.
+	StorageType string `json:"StorageType"`
 }
 
 // GetSpecifiedCriteriaInformationWithDefaults calls POST v1/Agents/Find/GetSpecifiedCriteriaInformationWithDefaults; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Find_Agent/v1FindAgent_GetSpecifiedCriteriaInformationWithDefaults.html
-func (s FindAgent) GetSpecifiedCriteriaInformationWithDefaults(ctx context.Context, desiredColumnNames []string, providerName string, staticColumns []string, storageKey string, storageType string) (*CriteriaInformation, error) {
-	in := struct {
-		DesiredColumnNames []string `json:"DesiredColumnNames,omitempty"`
-		ProviderName       string   `json:"ProviderName"`
-		StaticColumns      []string `json:"StaticColumns,omitempty"`
-		StorageKey         string   `json:"StorageKey"`
-		StorageType        string   `json:"StorageType"`
-	}{desiredColumnNames, providerName, staticColumns, storageKey, storageType}
-	return call[*CriteriaInformation](ctx, s.c, "POST", "v1/Agents/Find/GetSpecifiedCriteriaInformationWithDefaults", in, true)
+func (s FindAgent) GetSpecifiedCriteriaInformationWithDefaults(ctx context.Context, req FindGetSpecifiedCriteriaInformationWithDefaultsRequest) (*CriteriaInformation, error) {
+	return call[*CriteriaInformation](ctx, s.c, "POST", "v1/Agents/Find/GetSpecifiedCriteriaInformationWithDefaults", req, true)
+}
+
+// FindGetSpecifiedCriteriaInformationWithDefaultsWithContextRequest holds the parameters of FindAgent.GetSpecifiedCriteriaInformationWithDefaultsWithContext, sent as one JSON object (the body Find_GetSpecifiedCriteriaInformationWithDefaultsWithContextRequest).
+type FindGetSpecifiedCriteriaInformationWithDefaultsWithContextRequest struct {
+	// Context is sent as Context, also when zero.
+	Context string `json:"Context"`
+	// DesiredColumnNames is sent as DesiredColumnNames; left out when empty.
+	DesiredColumnNames []string `json:"DesiredColumnNames,omitempty"`
+	// ProviderName is sent as ProviderName, also when zero.
+	ProviderName string `json:"ProviderName"`
+	// StaticColumns is sent as StaticColumns; left out when empty.
+	StaticColumns []string `json:"StaticColumns,omitempty"`
+	// StorageKey is sent as StorageKey, also when zero.
+	StorageKey string `json:"StorageKey"`
+	// StorageType is sent as StorageType, also when zero.
+	StorageType string `json:"StorageType"`
 }
 
 // GetSpecifiedCriteriaInformationWithDefaultsWithContext calls POST v1/Agents/Find/GetSpecifiedCriteriaInformationWithDefaultsWithContext; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Find_Agent/v1FindAgent_GetSpecifiedCriteriaInformationWithDefaultsWithContext.html
-func (s FindAgent) GetSpecifiedCriteriaInformationWithDefaultsWithContext(ctx context.Context, contextArg string, desiredColumnNames []string, providerName string, staticColumns []string, storageKey string, storageType string) (*CriteriaInformation, error) {
-	in := struct {
-		Context            string   `json:"Context"`
-		DesiredColumnNames []string `json:"DesiredColumnNames,omitempty"`
-		ProviderName       string   `json:"ProviderName"`
-		StaticColumns      []string `json:"StaticColumns,omitempty"`
-		StorageKey         string   `json:"StorageKey"`
-		StorageType        string   `json:"StorageType"`
-	}{contextArg, desiredColumnNames, providerName, staticColumns, storageKey, storageType}
-	return call[*CriteriaInformation](ctx, s.c, "POST", "v1/Agents/Find/GetSpecifiedCriteriaInformationWithDefaultsWithContext", in, true)
+func (s FindAgent) GetSpecifiedCriteriaInformationWithDefaultsWithContext(ctx context.Context, req FindGetSpecifiedCriteriaInformationWithDefaultsWithContextRequest) (*CriteriaInformation, error) {
+	return call[*CriteriaInformation](ctx, s.c, "POST", "v1/Agents/Find/GetSpecifiedCriteriaInformationWithDefaultsWithContext", req, true)
 }
 
 // PopulateRestrictionValues calls POST v1/Agents/Find/PopulateRestrictionValues.
@@ -379,123 +553,181 @@ func (s FindAgent) PopulateRestrictionValues(ctx context.Context, restrictions [
 	return call[[]ArchiveRestrictionInfo](ctx, s.c, "POST", "v1/Agents/Find/PopulateRestrictionValues", in, false)
 }
 
+// FindPopulateRestrictionsRequest holds the parameters of FindAgent.PopulateRestrictions, sent as one JSON object (the body Find_PopulateRestrictionsRequest).
+type FindPopulateRestrictionsRequest struct {
+	// ProviderName is sent as ProviderName, also when zero.
+	ProviderName string `json:"ProviderName"`
+	// Restrictions is sent as Restrictions; left out when empty.
+	Restrictions []ArchiveRestrictionInfo `json:"Restrictions,omitempty"`
+}
+
 // PopulateRestrictions calls POST v1/Agents/Find/PopulateRestrictions.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Find_Agent/v1FindAgent_PopulateRestrictions.html
-func (s FindAgent) PopulateRestrictions(ctx context.Context, providerName string, restrictions []ArchiveRestrictionInfo) ([]ArchiveRestrictionInfo, error) {
-	in := struct {
-		ProviderName string                   `json:"ProviderName"`
-		Restrictions []ArchiveRestrictionInfo `json:"Restrictions,omitempty"`
-	}{providerName, restrictions}
-	return call[[]ArchiveRestrictionInfo](ctx, s.c, "POST", "v1/Agents/Find/PopulateRestrictions", in, false)
+func (s FindAgent) PopulateRestrictions(ctx context.Context, req FindPopulateRestrictionsRequest) ([]ArchiveRestrictionInfo, error) {
+	return call[[]ArchiveRestrictionInfo](ctx, s.c, "POST", "v1/Agents/Find/PopulateRestrictions", req, false)
+}
+
+// FindSaveRestrictionGroupRequest holds the parameters of FindAgent.SaveRestrictionGroup, sent as one JSON object (the body Find_SaveRestrictionGroupRequest).
+type FindSaveRestrictionGroupRequest struct {
+	// Context is sent as Context, also when zero.
+	Context string `json:"Context"`
+	// ProviderName is sent as ProviderName, also when zero.
+	ProviderName string `json:"ProviderName"`
+	// RestrictionGroup is sent as RestrictionGroup; left out when nil.
+	RestrictionGroup *ArchiveRestrictionGroup `json:"RestrictionGroup,omitempty"`
+	// StorageKey is sent as StorageKey, also when zero.
+	StorageKey string `json:"StorageKey"`
+	// StorageType is sent as StorageType, also when zero.
+	StorageType string `json:"StorageType"`
 }
 
 // SaveRestrictionGroup calls POST v1/Agents/Find/SaveRestrictionGroup.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Find_Agent/v1FindAgent_SaveRestrictionGroup.html
-func (s FindAgent) SaveRestrictionGroup(ctx context.Context, contextArg string, providerName string, restrictionGroup *ArchiveRestrictionGroup, storageKey string, storageType string) error {
-	in := struct {
-		Context          string                   `json:"Context"`
-		ProviderName     string                   `json:"ProviderName"`
-		RestrictionGroup *ArchiveRestrictionGroup `json:"RestrictionGroup,omitempty"`
-		StorageKey       string                   `json:"StorageKey"`
-		StorageType      string                   `json:"StorageType"`
-	}{contextArg, providerName, restrictionGroup, storageKey, storageType}
-	return exec(ctx, s.c, "POST", "v1/Agents/Find/SaveRestrictionGroup", in, false)
+func (s FindAgent) SaveRestrictionGroup(ctx context.Context, req FindSaveRestrictionGroupRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/Find/SaveRestrictionGroup", req, false)
+}
+
+// FindSaveRestrictionGroupsRequest holds the parameters of FindAgent.SaveRestrictionGroups, sent as one JSON object (the body Find_SaveRestrictionGroupsRequest).
+type FindSaveRestrictionGroupsRequest struct {
+	// Context is sent as Context, also when zero.
+	Context string `json:"Context"`
+	// ProviderName is sent as ProviderName, also when zero.
+	ProviderName string `json:"ProviderName"`
+	// RestrictionGroups is sent as RestrictionGroups; left out when empty.
+	RestrictionGroups []ArchiveRestrictionGroup `json:"RestrictionGroups,omitempty"`
+	// StorageKey is sent as StorageKey, also when zero.
+	StorageKey string `json:"StorageKey"`
+	// StorageType is sent as StorageType, also when zero.
+	StorageType string `json:"StorageType"`
 }
 
 // SaveRestrictionGroups calls POST v1/Agents/Find/SaveRestrictionGroups.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Find_Agent/v1FindAgent_SaveRestrictionGroups.html
-func (s FindAgent) SaveRestrictionGroups(ctx context.Context, contextArg string, providerName string, restrictionGroups []ArchiveRestrictionGroup, storageKey string, storageType string) ([]ArchiveRestrictionGroup, error) {
-	in := struct {
-		Context           string                    `json:"Context"`
-		ProviderName      string                    `json:"ProviderName"`
-		RestrictionGroups []ArchiveRestrictionGroup `json:"RestrictionGroups,omitempty"`
-		StorageKey        string                    `json:"StorageKey"`
-		StorageType       string                    `json:"StorageType"`
-	}{contextArg, providerName, restrictionGroups, storageKey, storageType}
-	return call[[]ArchiveRestrictionGroup](ctx, s.c, "POST", "v1/Agents/Find/SaveRestrictionGroups", in, false)
+func (s FindAgent) SaveRestrictionGroups(ctx context.Context, req FindSaveRestrictionGroupsRequest) ([]ArchiveRestrictionGroup, error) {
+	return call[[]ArchiveRestrictionGroup](ctx, s.c, "POST", "v1/Agents/Find/SaveRestrictionGroups", req, false)
+}
+
+// FindSaveRestrictionsRequest holds the parameters of FindAgent.SaveRestrictions, sent as one JSON object (the body Find_SaveRestrictionsRequest).
+type FindSaveRestrictionsRequest struct {
+	// ProviderName is sent as ProviderName, also when zero.
+	ProviderName string `json:"ProviderName"`
+	// Restrictions is sent as Restrictions; left out when empty.
+	Restrictions []ArchiveRestrictionInfo `json:"Restrictions,omitempty"`
+	// StorageKey is sent as StorageKey, also when zero.
+	StorageKey string `json:"StorageKey"`
+	// StorageType is sent as StorageType, also when zero.
+	StorageType string `json:"StorageType"`
 }
 
 // SaveRestrictions calls POST v1/Agents/Find/SaveRestrictions.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Find_Agent/v1FindAgent_SaveRestrictions.html
-func (s FindAgent) SaveRestrictions(ctx context.Context, providerName string, restrictions []ArchiveRestrictionInfo, storageKey string, storageType string) error {
-	in := struct {
-		ProviderName string                   `json:"ProviderName"`
-		Restrictions []ArchiveRestrictionInfo `json:"Restrictions,omitempty"`
-		StorageKey   string                   `json:"StorageKey"`
-		StorageType  string                   `json:"StorageType"`
-	}{providerName, restrictions, storageKey, storageType}
-	return exec(ctx, s.c, "POST", "v1/Agents/Find/SaveRestrictions", in, false)
+func (s FindAgent) SaveRestrictions(ctx context.Context, req FindSaveRestrictionsRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/Find/SaveRestrictions", req, false)
+}
+
+// FindSaveRestrictions2Request holds the parameters of FindAgent.SaveRestrictions2, sent as one JSON object (the body Find_SaveRestrictions2Request).
+type FindSaveRestrictions2Request struct {
+	// ProviderName is sent as ProviderName, also when zero.
+	ProviderName string `json:"ProviderName"`
+	// Restrictions is sent as Restrictions, also when zero.
+	Restrictions string `json:"Restrictions"`
+	// StorageKey is sent as StorageKey, also when zero.
+	StorageKey string `json:"StorageKey"`
+	// StorageType is sent as StorageType, also when zero.
+	StorageType string `json:"StorageType"`
 }
 
 // SaveRestrictions2 calls POST v1/Agents/Find/SaveRestrictions2.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Find_Agent/v1FindAgent_SaveRestrictions2.html
-func (s FindAgent) SaveRestrictions2(ctx context.Context, providerName string, restrictions string, storageKey string, storageType string) error {
-	in := struct {
-		ProviderName string `json:"ProviderName"`
-		Restrictions string `json:"Restrictions"`
-		StorageKey   string `json:"StorageKey"`
-		StorageType  string `json:"StorageType"`
-	}{providerName, restrictions, storageKey, storageType}
-	return exec(ctx, s.c, "POST", "v1/Agents/Find/SaveRestrictions2", in, false)
+func (s FindAgent) SaveRestrictions2(ctx context.Context, req FindSaveRestrictions2Request) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/Find/SaveRestrictions2", req, false)
+}
+
+// FindSaveRestrictionsAndGetCriteriaInformationRequest holds the parameters of FindAgent.SaveRestrictionsAndGetCriteriaInformation, sent as one JSON object (the body Find_SaveRestrictionsAndGetCriteriaInformationRequest).
+type FindSaveRestrictionsAndGetCriteriaInformationRequest struct {
+	// ProviderName is sent as ProviderName, also when zero.
+	ProviderName string `json:"ProviderName"`
+	// Restrictions is sent as Restrictions; left out when empty.
+	Restrictions []ArchiveRestrictionInfo `json:"Restrictions,omitempty"`
+	// StaticColumns is sent as StaticColumns; left out when empty.
+	StaticColumns []string `json:"StaticColumns,omitempty"`
+	// StorageKey is sent as StorageKey, also when zero.
+	StorageKey string `json:"StorageKey"`
+	// StorageType is sent as StorageType, also when zero.
+	StorageType string `json:"StorageType"`
 }
 
 // SaveRestrictionsAndGetCriteriaInformation calls POST v1/Agents/Find/SaveRestrictionsAndGetCriteriaInformation.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Find_Agent/v1FindAgent_SaveRestrictionsAndGetCriteriaInformation.html
-func (s FindAgent) SaveRestrictionsAndGetCriteriaInformation(ctx context.Context, providerName string, restrictions []ArchiveRestrictionInfo, staticColumns []string, storageKey string, storageType string) (*CriteriaInformation, error) {
-	in := struct {
-		ProviderName  string                   `json:"ProviderName"`
-		Restrictions  []ArchiveRestrictionInfo `json:"Restrictions,omitempty"`
-		StaticColumns []string                 `json:"StaticColumns,omitempty"`
-		StorageKey    string                   `json:"StorageKey"`
-		StorageType   string                   `json:"StorageType"`
-	}{providerName, restrictions, staticColumns, storageKey, storageType}
-	return call[*CriteriaInformation](ctx, s.c, "POST", "v1/Agents/Find/SaveRestrictionsAndGetCriteriaInformation", in, false)
+func (s FindAgent) SaveRestrictionsAndGetCriteriaInformation(ctx context.Context, req FindSaveRestrictionsAndGetCriteriaInformationRequest) (*CriteriaInformation, error) {
+	return call[*CriteriaInformation](ctx, s.c, "POST", "v1/Agents/Find/SaveRestrictionsAndGetCriteriaInformation", req, false)
+}
+
+// FindSaveRestrictionsAndGetCriteriaInformation2Request holds the parameters of FindAgent.SaveRestrictionsAndGetCriteriaInformation2, sent as one JSON object (the body Find_SaveRestrictionsAndGetCriteriaInformation2Request).
+type FindSaveRestrictionsAndGetCriteriaInformation2Request struct {
+	// ProviderName is sent as ProviderName, also when zero.
+	ProviderName string `json:"ProviderName"`
+	// Restrictions is sent as Restrictions, also when zero.
+	Restrictions string `json:"Restrictions"`
+	// StaticColumns is sent as StaticColumns, also when zero.
+	StaticColumns string `json:"StaticColumns"`
+	// StorageKey is sent as StorageKey, also when zero.
+	StorageKey string `json:"StorageKey"`
+	// StorageType is sent as StorageType, also when zero.
+	StorageType string `json:"StorageType"`
 }
 
 // SaveRestrictionsAndGetCriteriaInformation2 calls POST v1/Agents/Find/SaveRestrictionsAndGetCriteriaInformation2.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Find_Agent/v1FindAgent_SaveRestrictionsAndGetCriteriaInformation2.html
-func (s FindAgent) SaveRestrictionsAndGetCriteriaInformation2(ctx context.Context, providerName string, restrictions string, staticColumns string, storageKey string, storageType string) (*CriteriaInformation, error) {
-	in := struct {
-		ProviderName  string `json:"ProviderName"`
-		Restrictions  string `json:"Restrictions"`
-		StaticColumns string `json:"StaticColumns"`
-		StorageKey    string `json:"StorageKey"`
-		StorageType   string `json:"StorageType"`
-	}{providerName, restrictions, staticColumns, storageKey, storageType}
-	return call[*CriteriaInformation](ctx, s.c, "POST", "v1/Agents/Find/SaveRestrictionsAndGetCriteriaInformation2", in, false)
+func (s FindAgent) SaveRestrictionsAndGetCriteriaInformation2(ctx context.Context, req FindSaveRestrictionsAndGetCriteriaInformation2Request) (*CriteriaInformation, error) {
+	return call[*CriteriaInformation](ctx, s.c, "POST", "v1/Agents/Find/SaveRestrictionsAndGetCriteriaInformation2", req, false)
+}
+
+// FindSaveRestrictionsWithContextRequest holds the parameters of FindAgent.SaveRestrictionsWithContext, sent as one JSON object (the body Find_SaveRestrictionsWithContextRequest).
+type FindSaveRestrictionsWithContextRequest struct {
+	// Context is sent as Context, also when zero.
+	Context string `json:"Context"`
+	// ProviderName is sent as ProviderName, also when zero.
+	ProviderName string `json:"ProviderName"`
+	// Restrictions is sent as Restrictions; left out when empty.
+	Restrictions []ArchiveRestrictionInfo `json:"Restrictions,omitempty"`
+	// StorageKey is sent as StorageKey, also when zero.
+	StorageKey string `json:"StorageKey"`
+	// StorageType is sent as StorageType, also when zero.
+	StorageType string `json:"StorageType"`
 }
 
 // SaveRestrictionsWithContext calls POST v1/Agents/Find/SaveRestrictionsWithContext.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Find_Agent/v1FindAgent_SaveRestrictionsWithContext.html
-func (s FindAgent) SaveRestrictionsWithContext(ctx context.Context, contextArg string, providerName string, restrictions []ArchiveRestrictionInfo, storageKey string, storageType string) error {
-	in := struct {
-		Context      string                   `json:"Context"`
-		ProviderName string                   `json:"ProviderName"`
-		Restrictions []ArchiveRestrictionInfo `json:"Restrictions,omitempty"`
-		StorageKey   string                   `json:"StorageKey"`
-		StorageType  string                   `json:"StorageType"`
-	}{contextArg, providerName, restrictions, storageKey, storageType}
-	return exec(ctx, s.c, "POST", "v1/Agents/Find/SaveRestrictionsWithContext", in, false)
+func (s FindAgent) SaveRestrictionsWithContext(ctx context.Context, req FindSaveRestrictionsWithContextRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/Find/SaveRestrictionsWithContext", req, false)
+}
+
+// FindSaveRestrictionsWithContext2Request holds the parameters of FindAgent.SaveRestrictionsWithContext2, sent as one JSON object (the body Find_SaveRestrictionsWithContext2Request).
+type FindSaveRestrictionsWithContext2Request struct {
+	// Context is sent as Context, also when zero.
+	Context string `json:"Context"`
+	// ProviderName is sent as ProviderName, also when zero.
+	ProviderName string `json:"ProviderName"`
+	// Restrictions is sent as Restrictions, also when zero.
+	Restrictions string `json:"Restrictions"`
+	// StorageKey is sent as StorageKey, also when zero.
+	StorageKey string `json:"StorageKey"`
+	// StorageType is sent as StorageType, also when zero.
+	StorageType string `json:"StorageType"`
 }
 
 // SaveRestrictionsWithContext2 calls POST v1/Agents/Find/SaveRestrictionsWithContext2.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Find_Agent/v1FindAgent_SaveRestrictionsWithContext2.html
-func (s FindAgent) SaveRestrictionsWithContext2(ctx context.Context, contextArg string, providerName string, restrictions string, storageKey string, storageType string) error {
-	in := struct {
-		Context      string `json:"Context"`
-		ProviderName string `json:"ProviderName"`
-		Restrictions string `json:"Restrictions"`
-		StorageKey   string `json:"StorageKey"`
-		StorageType  string `json:"StorageType"`
-	}{contextArg, providerName, restrictions, storageKey, storageType}
-	return exec(ctx, s.c, "POST", "v1/Agents/Find/SaveRestrictionsWithContext2", in, false)
+func (s FindAgent) SaveRestrictionsWithContext2(ctx context.Context, req FindSaveRestrictionsWithContext2Request) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/Find/SaveRestrictionsWithContext2", req, false)
 }

@@ -13,29 +13,40 @@ import (
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/ForeignSystem_Agent/index.html
 type ForeignSystemAgent struct{ c *tenant.Client }
 
+// ForeignSystemAddDeviceByIdentifierRequest holds the parameters of ForeignSystemAgent.AddDeviceByIdentifier, sent as one JSON object (the body ForeignSystem_AddDeviceByIdentifierRequest).
+type ForeignSystemAddDeviceByIdentifierRequest struct {
+	// ApplicationName is sent as ApplicationName, also when zero.
+	ApplicationName string `json:"ApplicationName"`
+	// DeviceIdentifier is sent as DeviceIdentifier, also when zero.
+	DeviceIdentifier string `json:"DeviceIdentifier"`
+	// DeviceName is sent as DeviceName, also when zero.
+	DeviceName string `json:"DeviceName"`
+}
+
 // AddDeviceByIdentifier calls POST v1/Agents/ForeignSystem/AddDeviceByIdentifier.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/ForeignSystem_Agent/v1ForeignSystemAgent_AddDeviceByIdentifier.html
-func (s ForeignSystemAgent) AddDeviceByIdentifier(ctx context.Context, applicationName string, deviceIdentifier string, deviceName string) (*ForeignDevice, error) {
-	in := struct {
-		ApplicationName  string `json:"ApplicationName"`
-		DeviceIdentifier string `json:"DeviceIdentifier"`
-		DeviceName       string `json:"DeviceName"`
-	}{applicationName, deviceIdentifier, deviceName}
-	return call[*ForeignDevice](ctx, s.c, "POST", "v1/Agents/ForeignSystem/AddDeviceByIdentifier", in, false)
+func (s ForeignSystemAgent) AddDeviceByIdentifier(ctx context.Context, req ForeignSystemAddDeviceByIdentifierRequest) (*ForeignDevice, error) {
+	return call[*ForeignDevice](ctx, s.c, "POST", "v1/Agents/ForeignSystem/AddDeviceByIdentifier", req, false)
+}
+
+// ForeignSystemAddForeignKeyRequest holds the parameters of ForeignSystemAgent.AddForeignKey, sent as one JSON object (the body ForeignSystem_AddForeignKeyRequest).
+type ForeignSystemAddForeignKeyRequest struct {
+	// ApplicationName is sent as ApplicationName, also when zero.
+	ApplicationName string `json:"ApplicationName"`
+	// DeviceIdentifier is sent as DeviceIdentifier, also when zero.
+	DeviceIdentifier string `json:"DeviceIdentifier"`
+	// DeviceName is sent as DeviceName, also when zero.
+	DeviceName string `json:"DeviceName"`
+	// ForeignKey is sent as ForeignKey; left out when nil.
+	ForeignKey *ForeignKey `json:"ForeignKey,omitempty"`
 }
 
 // AddForeignKey calls POST v1/Agents/ForeignSystem/AddForeignKey.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/ForeignSystem_Agent/v1ForeignSystemAgent_AddForeignKey.html
-func (s ForeignSystemAgent) AddForeignKey(ctx context.Context, applicationName string, deviceIdentifier string, deviceName string, foreignKey *ForeignKey) (*ForeignKey, error) {
-	in := struct {
-		ApplicationName  string      `json:"ApplicationName"`
-		DeviceIdentifier string      `json:"DeviceIdentifier"`
-		DeviceName       string      `json:"DeviceName"`
-		ForeignKey       *ForeignKey `json:"ForeignKey,omitempty"`
-	}{applicationName, deviceIdentifier, deviceName, foreignKey}
-	return call[*ForeignKey](ctx, s.c, "POST", "v1/Agents/ForeignSystem/AddForeignKey", in, false)
+func (s ForeignSystemAgent) AddForeignKey(ctx context.Context, req ForeignSystemAddForeignKeyRequest) (*ForeignKey, error) {
+	return call[*ForeignKey](ctx, s.c, "POST", "v1/Agents/ForeignSystem/AddForeignKey", req, false)
 }
 
 // CreateDefaultForeignAppEntity calls POST v1/Agents/ForeignSystem/CreateDefaultForeignAppEntity.
@@ -45,16 +56,21 @@ func (s ForeignSystemAgent) CreateDefaultForeignAppEntity(ctx context.Context) (
 	return call[*ForeignAppEntity](ctx, s.c, "POST", "v1/Agents/ForeignSystem/CreateDefaultForeignAppEntity", nil, false)
 }
 
+// ForeignSystemDeleteDeviceByIdentifierRequest holds the parameters of ForeignSystemAgent.DeleteDeviceByIdentifier, sent as one JSON object (the body ForeignSystem_DeleteDeviceByIdentifierRequest).
+type ForeignSystemDeleteDeviceByIdentifierRequest struct {
+	// ApplicationName is sent as ApplicationName, also when zero.
+	ApplicationName string `json:"ApplicationName"`
+	// DeviceIdentifier is sent as DeviceIdentifier, also when zero.
+	DeviceIdentifier string `json:"DeviceIdentifier"`
+	// DeviceName is sent as DeviceName, also when zero.
+	DeviceName string `json:"DeviceName"`
+}
+
 // DeleteDeviceByIdentifier calls POST v1/Agents/ForeignSystem/DeleteDeviceByIdentifier.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/ForeignSystem_Agent/v1ForeignSystemAgent_DeleteDeviceByIdentifier.html
-func (s ForeignSystemAgent) DeleteDeviceByIdentifier(ctx context.Context, applicationName string, deviceIdentifier string, deviceName string) error {
-	in := struct {
-		ApplicationName  string `json:"ApplicationName"`
-		DeviceIdentifier string `json:"DeviceIdentifier"`
-		DeviceName       string `json:"DeviceName"`
-	}{applicationName, deviceIdentifier, deviceName}
-	return exec(ctx, s.c, "POST", "v1/Agents/ForeignSystem/DeleteDeviceByIdentifier", in, false)
+func (s ForeignSystemAgent) DeleteDeviceByIdentifier(ctx context.Context, req ForeignSystemDeleteDeviceByIdentifierRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/ForeignSystem/DeleteDeviceByIdentifier", req, false)
 }
 
 // DeleteForeignAppEntity calls POST v1/Agents/ForeignSystem/DeleteForeignAppEntity.
@@ -64,56 +80,80 @@ func (s ForeignSystemAgent) DeleteForeignAppEntity(ctx context.Context, foreignA
 	return exec(ctx, s.c, "POST", withQuery("v1/Agents/ForeignSystem/DeleteForeignAppEntity", "ForeignAppEntityId", foreignAppEntityID), nil, false)
 }
 
+// ForeignSystemDeleteForeignDeviceRequest holds the parameters of ForeignSystemAgent.DeleteForeignDevice, sent as one JSON object (the body ForeignSystem_DeleteForeignDeviceRequest).
+type ForeignSystemDeleteForeignDeviceRequest struct {
+	// ApplicationName is sent as ApplicationName, also when zero.
+	ApplicationName string `json:"ApplicationName"`
+	// ForeignDevice is sent as ForeignDevice; left out when nil.
+	ForeignDevice *ForeignDevice `json:"ForeignDevice,omitempty"`
+}
+
 // DeleteForeignDevice calls POST v1/Agents/ForeignSystem/DeleteForeignDevice.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/ForeignSystem_Agent/v1ForeignSystemAgent_DeleteForeignDevice.html
-func (s ForeignSystemAgent) DeleteForeignDevice(ctx context.Context, applicationName string, foreignDevice *ForeignDevice) error {
-	in := struct {
-		ApplicationName string         `json:"ApplicationName"`
-		ForeignDevice   *ForeignDevice `json:"ForeignDevice,omitempty"`
-	}{applicationName, foreignDevice}
-	return exec(ctx, s.c, "POST", "v1/Agents/ForeignSystem/DeleteForeignDevice", in, false)
+func (s ForeignSystemAgent) DeleteForeignDevice(ctx context.Context, req ForeignSystemDeleteForeignDeviceRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/ForeignSystem/DeleteForeignDevice", req, false)
+}
+
+// ForeignSystemDeleteForeignKeyRequest holds the parameters of ForeignSystemAgent.DeleteForeignKey, sent as one JSON object (the body ForeignSystem_DeleteForeignKeyRequest).
+type ForeignSystemDeleteForeignKeyRequest struct {
+	// ApplicationName is sent as ApplicationName, also when zero.
+	ApplicationName string `json:"ApplicationName"`
+	// DeviceIdentifier is sent as DeviceIdentifier, also when zero.
+	DeviceIdentifier string `json:"DeviceIdentifier"`
+	// DeviceName is sent as DeviceName, also when zero.
+	DeviceName string `json:"DeviceName"`
+	// ForeignKey is sent as ForeignKey; left out when nil.
+	ForeignKey *ForeignKey `json:"ForeignKey,omitempty"`
+	// RecordID is sent as RecordId, also when zero.
+	RecordID int64 `json:"RecordId"`
+	// TableName is sent as TableName, also when zero.
+	TableName string `json:"TableName"`
 }
 
 // DeleteForeignKey calls POST v1/Agents/ForeignSystem/DeleteForeignKey.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/ForeignSystem_Agent/v1ForeignSystemAgent_DeleteForeignKey.html
-func (s ForeignSystemAgent) DeleteForeignKey(ctx context.Context, applicationName string, deviceIdentifier string, deviceName string, foreignKey *ForeignKey, recordID int64, tableName string) error {
-	in := struct {
-		ApplicationName  string      `json:"ApplicationName"`
-		DeviceIdentifier string      `json:"DeviceIdentifier"`
-		DeviceName       string      `json:"DeviceName"`
-		ForeignKey       *ForeignKey `json:"ForeignKey,omitempty"`
-		RecordID         int64       `json:"RecordId"`
-		TableName        string      `json:"TableName"`
-	}{applicationName, deviceIdentifier, deviceName, foreignKey, recordID, tableName}
-	return exec(ctx, s.c, "POST", "v1/Agents/ForeignSystem/DeleteForeignKey", in, false)
+func (s ForeignSystemAgent) DeleteForeignKey(ctx context.Context, req ForeignSystemDeleteForeignKeyRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/ForeignSystem/DeleteForeignKey", req, false)
+}
+
+// ForeignSystemDeleteForeignKeyOnNameRequest holds the parameters of ForeignSystemAgent.DeleteForeignKeyOnName, sent as one JSON object (the body ForeignSystem_DeleteForeignKeyOnNameRequest).
+type ForeignSystemDeleteForeignKeyOnNameRequest struct {
+	// ApplicationName is sent as ApplicationName, also when zero.
+	ApplicationName string `json:"ApplicationName"`
+	// DeviceIdentifier is sent as DeviceIdentifier, also when zero.
+	DeviceIdentifier string `json:"DeviceIdentifier"`
+	// DeviceName is sent as DeviceName, also when zero.
+	DeviceName string `json:"DeviceName"`
+	// KeyName is sent as KeyName, also when zero.
+	KeyName string `json:"KeyName"`
+	// RecordID is sent as RecordId, also when zero.
+	RecordID int64 `json:"RecordId"`
+	// TableName is sent as TableName, also when zero.
+	TableName string `json:"TableName"`
 }
 
 // DeleteForeignKeyOnName calls POST v1/Agents/ForeignSystem/DeleteForeignKeyOnName.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/ForeignSystem_Agent/v1ForeignSystemAgent_DeleteForeignKeyOnName.html
-func (s ForeignSystemAgent) DeleteForeignKeyOnName(ctx context.Context, applicationName string, deviceIdentifier string, deviceName string, keyName string, recordID int64, tableName string) error {
-	in := struct {
-		ApplicationName  string `json:"ApplicationName"`
-		DeviceIdentifier string `json:"DeviceIdentifier"`
-		DeviceName       string `json:"DeviceName"`
-		KeyName          string `json:"KeyName"`
-		RecordID         int64  `json:"RecordId"`
-		TableName        string `json:"TableName"`
-	}{applicationName, deviceIdentifier, deviceName, keyName, recordID, tableName}
-	return exec(ctx, s.c, "POST", "v1/Agents/ForeignSystem/DeleteForeignKeyOnName", in, false)
+func (s ForeignSystemAgent) DeleteForeignKeyOnName(ctx context.Context, req ForeignSystemDeleteForeignKeyOnNameRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/ForeignSystem/DeleteForeignKeyOnName", req, false)
+}
+
+// ForeignSystemGetAllForeignKeysOnEntityRequest holds the parameters of ForeignSystemAgent.GetAllForeignKeysOnEntity, sent as one JSON object (the body ForeignSystem_GetAllForeignKeysOnEntityRequest).
+type ForeignSystemGetAllForeignKeysOnEntityRequest struct {
+	// EntityID is sent as EntityId, also when zero.
+	EntityID int64 `json:"EntityId"`
+	// EntityType is sent as EntityType, also when zero.
+	EntityType string `json:"EntityType"`
 }
 
 // GetAllForeignKeysOnEntity calls POST v1/Agents/ForeignSystem/GetAllForeignKeysOnEntity; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/ForeignSystem_Agent/v1ForeignSystemAgent_GetAllForeignKeysOnEntity.html
-func (s ForeignSystemAgent) GetAllForeignKeysOnEntity(ctx context.Context, entityID int64, entityType string) (map[string]string, error) {
-	in := struct {
-		EntityID   int64  `json:"EntityId"`
-		EntityType string `json:"EntityType"`
-	}{entityID, entityType}
-	return call[map[string]string](ctx, s.c, "POST", "v1/Agents/ForeignSystem/GetAllForeignKeysOnEntity", in, true)
+func (s ForeignSystemAgent) GetAllForeignKeysOnEntity(ctx context.Context, req ForeignSystemGetAllForeignKeysOnEntityRequest) (map[string]string, error) {
+	return call[map[string]string](ctx, s.c, "POST", "v1/Agents/ForeignSystem/GetAllForeignKeysOnEntity", req, true)
 }
 
 // GetAppByName calls POST v1/Agents/ForeignSystem/GetAppByName; it only reads, so it is retried like a GET.
@@ -146,77 +186,108 @@ func (s ForeignSystemAgent) GetApplicationKeys(ctx context.Context, applicationN
 	return call[[]ForeignKey](ctx, s.c, "POST", "v1/Agents/ForeignSystem/GetApplicationKeys", in, true)
 }
 
+// ForeignSystemGetDeviceByIdentifierRequest holds the parameters of ForeignSystemAgent.GetDeviceByIdentifier, sent as one JSON object (the body ForeignSystem_GetDeviceByIdentifierRequest).
+type ForeignSystemGetDeviceByIdentifierRequest struct {
+	// ApplicationName is sent as ApplicationName, also when zero.
+	ApplicationName string `json:"ApplicationName"`
+	// DeviceIdentifier is sent as DeviceIdentifier, also when zero.
+	DeviceIdentifier string `json:"DeviceIdentifier"`
+	// DeviceName is sent as DeviceName, also when zero.
+	DeviceName string `json:"DeviceName"`
+}
+
 // GetDeviceByIdentifier calls POST v1/Agents/ForeignSystem/GetDeviceByIdentifier; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/ForeignSystem_Agent/v1ForeignSystemAgent_GetDeviceByIdentifier.html
-func (s ForeignSystemAgent) GetDeviceByIdentifier(ctx context.Context, applicationName string, deviceIdentifier string, deviceName string) (*ForeignDevice, error) {
-	in := struct {
-		ApplicationName  string `json:"ApplicationName"`
-		DeviceIdentifier string `json:"DeviceIdentifier"`
-		DeviceName       string `json:"DeviceName"`
-	}{applicationName, deviceIdentifier, deviceName}
-	return call[*ForeignDevice](ctx, s.c, "POST", "v1/Agents/ForeignSystem/GetDeviceByIdentifier", in, true)
+func (s ForeignSystemAgent) GetDeviceByIdentifier(ctx context.Context, req ForeignSystemGetDeviceByIdentifierRequest) (*ForeignDevice, error) {
+	return call[*ForeignDevice](ctx, s.c, "POST", "v1/Agents/ForeignSystem/GetDeviceByIdentifier", req, true)
+}
+
+// ForeignSystemGetDeviceByNameRequest holds the parameters of ForeignSystemAgent.GetDeviceByName, sent as one JSON object (the body ForeignSystem_GetDeviceByNameRequest).
+type ForeignSystemGetDeviceByNameRequest struct {
+	// ApplicationName is sent as ApplicationName, also when zero.
+	ApplicationName string `json:"ApplicationName"`
+	// DeviceName is sent as DeviceName, also when zero.
+	DeviceName string `json:"DeviceName"`
 }
 
 // GetDeviceByName calls POST v1/Agents/ForeignSystem/GetDeviceByName; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/ForeignSystem_Agent/v1ForeignSystemAgent_GetDeviceByName.html
-func (s ForeignSystemAgent) GetDeviceByName(ctx context.Context, applicationName string, deviceName string) (*ForeignDevice, error) {
-	in := struct {
-		ApplicationName string `json:"ApplicationName"`
-		DeviceName      string `json:"DeviceName"`
-	}{applicationName, deviceName}
-	return call[*ForeignDevice](ctx, s.c, "POST", "v1/Agents/ForeignSystem/GetDeviceByName", in, true)
+func (s ForeignSystemAgent) GetDeviceByName(ctx context.Context, req ForeignSystemGetDeviceByNameRequest) (*ForeignDevice, error) {
+	return call[*ForeignDevice](ctx, s.c, "POST", "v1/Agents/ForeignSystem/GetDeviceByName", req, true)
+}
+
+// ForeignSystemGetDeviceKeysRequest holds the parameters of ForeignSystemAgent.GetDeviceKeys, sent as one JSON object (the body ForeignSystem_GetDeviceKeysRequest).
+type ForeignSystemGetDeviceKeysRequest struct {
+	// ApplicationName is sent as ApplicationName, also when zero.
+	ApplicationName string `json:"ApplicationName"`
+	// DeviceName is sent as DeviceName, also when zero.
+	DeviceName string `json:"DeviceName"`
 }
 
 // GetDeviceKeys calls POST v1/Agents/ForeignSystem/GetDeviceKeys; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/ForeignSystem_Agent/v1ForeignSystemAgent_GetDeviceKeys.html
-func (s ForeignSystemAgent) GetDeviceKeys(ctx context.Context, applicationName string, deviceName string) ([]ForeignKey, error) {
-	in := struct {
-		ApplicationName string `json:"ApplicationName"`
-		DeviceName      string `json:"DeviceName"`
-	}{applicationName, deviceName}
-	return call[[]ForeignKey](ctx, s.c, "POST", "v1/Agents/ForeignSystem/GetDeviceKeys", in, true)
+func (s ForeignSystemAgent) GetDeviceKeys(ctx context.Context, req ForeignSystemGetDeviceKeysRequest) ([]ForeignKey, error) {
+	return call[[]ForeignKey](ctx, s.c, "POST", "v1/Agents/ForeignSystem/GetDeviceKeys", req, true)
+}
+
+// ForeignSystemGetDeviceKeysOnDeviceIdentifierRequest holds the parameters of ForeignSystemAgent.GetDeviceKeysOnDeviceIdentifier, sent as one JSON object (the body ForeignSystem_GetDeviceKeysOnDeviceIdentifierRequest).
+type ForeignSystemGetDeviceKeysOnDeviceIdentifierRequest struct {
+	// ApplicationName is sent as ApplicationName, also when zero.
+	ApplicationName string `json:"ApplicationName"`
+	// DeviceIdentifier is sent as DeviceIdentifier, also when zero.
+	DeviceIdentifier string `json:"DeviceIdentifier"`
+	// DeviceName is sent as DeviceName, also when zero.
+	DeviceName string `json:"DeviceName"`
 }
 
 // GetDeviceKeysOnDeviceIdentifier calls POST v1/Agents/ForeignSystem/GetDeviceKeysOnDeviceIdentifier; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/ForeignSystem_Agent/v1ForeignSystemAgent_GetDeviceKeysOnDeviceIdentifier.html
-func (s ForeignSystemAgent) GetDeviceKeysOnDeviceIdentifier(ctx context.Context, applicationName string, deviceIdentifier string, deviceName string) ([]ForeignKey, error) {
-	in := struct {
-		ApplicationName  string `json:"ApplicationName"`
-		DeviceIdentifier string `json:"DeviceIdentifier"`
-		DeviceName       string `json:"DeviceName"`
-	}{applicationName, deviceIdentifier, deviceName}
-	return call[[]ForeignKey](ctx, s.c, "POST", "v1/Agents/ForeignSystem/GetDeviceKeysOnDeviceIdentifier", in, true)
+func (s ForeignSystemAgent) GetDeviceKeysOnDeviceIdentifier(ctx context.Context, req ForeignSystemGetDeviceKeysOnDeviceIdentifierRequest) ([]ForeignKey, error) {
+	return call[[]ForeignKey](ctx, s.c, "POST", "v1/Agents/ForeignSystem/GetDeviceKeysOnDeviceIdentifier", req, true)
+}
+
+// ForeignSystemGetDeviceKeysOnDeviceIdentifierTableRequest holds the parameters of ForeignSystemAgent.GetDeviceKeysOnDeviceIdentifierTable, sent as one JSON object (the body ForeignSystem_GetDeviceKeysOnDeviceIdentifierTableRequest).
+type ForeignSystemGetDeviceKeysOnDeviceIdentifierTableRequest struct {
+	// ApplicationName is sent as ApplicationName, also when zero.
+	ApplicationName string `json:"ApplicationName"`
+	// DeviceIdentifier is sent as DeviceIdentifier, also when zero.
+	DeviceIdentifier string `json:"DeviceIdentifier"`
+	// DeviceName is sent as DeviceName, also when zero.
+	DeviceName string `json:"DeviceName"`
+	// TableName is sent as TableName, also when zero.
+	TableName string `json:"TableName"`
 }
 
 // GetDeviceKeysOnDeviceIdentifierTable calls POST v1/Agents/ForeignSystem/GetDeviceKeysOnDeviceIdentifierTable; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/ForeignSystem_Agent/v1ForeignSystemAgent_GetDeviceKeysOnDeviceIdentifierTable.html
-func (s ForeignSystemAgent) GetDeviceKeysOnDeviceIdentifierTable(ctx context.Context, applicationName string, deviceIdentifier string, deviceName string, tableName string) ([]ForeignKey, error) {
-	in := struct {
-		ApplicationName  string `json:"ApplicationName"`
-		DeviceIdentifier string `json:"DeviceIdentifier"`
-		DeviceName       string `json:"DeviceName"`
-		TableName        string `json:"TableName"`
-	}{applicationName, deviceIdentifier, deviceName, tableName}
-	return call[[]ForeignKey](ctx, s.c, "POST", "v1/Agents/ForeignSystem/GetDeviceKeysOnDeviceIdentifierTable", in, true)
+func (s ForeignSystemAgent) GetDeviceKeysOnDeviceIdentifierTable(ctx context.Context, req ForeignSystemGetDeviceKeysOnDeviceIdentifierTableRequest) ([]ForeignKey, error) {
+	return call[[]ForeignKey](ctx, s.c, "POST", "v1/Agents/ForeignSystem/GetDeviceKeysOnDeviceIdentifierTable", req, true)
+}
+
+// ForeignSystemGetDeviceKeysOnDeviceIdentifierTableRecordIDRequest holds the parameters of ForeignSystemAgent.GetDeviceKeysOnDeviceIdentifierTableRecordID, sent as one JSON object (the body ForeignSystem_GetDeviceKeysOnDeviceIdentifierTableRecordIdRequest).
+type ForeignSystemGetDeviceKeysOnDeviceIdentifierTableRecordIDRequest struct {
+	// ApplicationName is sent as ApplicationName, also when zero.
+	ApplicationName string `json:"ApplicationName"`
+	// DeviceIdentifier is sent as DeviceIdentifier, also when zero.
+	DeviceIdentifier string `json:"DeviceIdentifier"`
+	// DeviceName is sent as DeviceName, also when zero.
+	DeviceName string `json:"DeviceName"`
+	// RecordID is sent as RecordId, also when zero.
+	RecordID int64 `json:"RecordId"`
+	// TableName is sent as TableName, also when zero.
+	TableName string `json:"TableName"`
 }
 
 // GetDeviceKeysOnDeviceIdentifierTableRecordID calls POST v1/Agents/ForeignSystem/GetDeviceKeysOnDeviceIdentifierTableRecordId; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/ForeignSystem_Agent/v1ForeignSystemAgent_GetDeviceKeysOnDeviceIdentifierTableRecordId.html
-func (s ForeignSystemAgent) GetDeviceKeysOnDeviceIdentifierTableRecordID(ctx context.Context, applicationName string, deviceIdentifier string, deviceName string, recordID int64, tableName string) ([]ForeignKey, error) {
-	in := struct {
-		ApplicationName  string `json:"ApplicationName"`
-		DeviceIdentifier string `json:"DeviceIdentifier"`
-		DeviceName       string `json:"DeviceName"`
-		RecordID         int64  `json:"RecordId"`
-		TableName        string `json:"TableName"`
-	}{applicationName, deviceIdentifier, deviceName, recordID, tableName}
-	return call[[]ForeignKey](ctx, s.c, "POST", "v1/Agents/ForeignSystem/GetDeviceKeysOnDeviceIdentifierTableRecordId", in, true)
+func (s ForeignSystemAgent) GetDeviceKeysOnDeviceIdentifierTableRecordID(ctx context.Context, req ForeignSystemGetDeviceKeysOnDeviceIdentifierTableRecordIDRequest) ([]ForeignKey, error) {
+	return call[[]ForeignKey](ctx, s.c, "POST", "v1/Agents/ForeignSystem/GetDeviceKeysOnDeviceIdentifierTableRecordId", req, true)
 }
 
 // GetForeignAppEntity calls POST v1/Agents/ForeignSystem/GetForeignAppEntity; it only reads, so it is retried like a GET.
@@ -233,104 +304,155 @@ func (s ForeignSystemAgent) GetForeignDevice(ctx context.Context, foreignDeviceI
 	return call[*ForeignDevice](ctx, s.c, "POST", withQuery("v1/Agents/ForeignSystem/GetForeignDevice", "foreignDeviceId", foreignDeviceID), nil, true)
 }
 
+// ForeignSystemGetKeyRequest holds the parameters of ForeignSystemAgent.GetKey, sent as one JSON object (the body ForeignSystem_GetKeyRequest).
+type ForeignSystemGetKeyRequest struct {
+	// ApplicationName is sent as ApplicationName, also when zero.
+	ApplicationName string `json:"ApplicationName"`
+	// DeviceName is sent as DeviceName, also when zero.
+	DeviceName string `json:"DeviceName"`
+	// KeyName is sent as KeyName, also when zero.
+	KeyName string `json:"KeyName"`
+	// RecordID is sent as RecordId, also when zero.
+	RecordID int64 `json:"RecordId"`
+	// TableName is sent as TableName, also when zero.
+	TableName string `json:"TableName"`
+}
+
 // GetKey calls POST v1/Agents/ForeignSystem/GetKey; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/ForeignSystem_Agent/v1ForeignSystemAgent_GetKey.html
-func (s ForeignSystemAgent) GetKey(ctx context.Context, applicationName string, deviceName string, keyName string, recordID int64, tableName string) (*ForeignKey, error) {
-	in := struct {
-		ApplicationName string `json:"ApplicationName"`
-		DeviceName      string `json:"DeviceName"`
-		KeyName         string `json:"KeyName"`
-		RecordID        int64  `json:"RecordId"`
-		TableName       string `json:"TableName"`
-	}{applicationName, deviceName, keyName, recordID, tableName}
-	return call[*ForeignKey](ctx, s.c, "POST", "v1/Agents/ForeignSystem/GetKey", in, true)
+func (s ForeignSystemAgent) GetKey(ctx context.Context, req ForeignSystemGetKeyRequest) (*ForeignKey, error) {
+	return call[*ForeignKey](ctx, s.c, "POST", "v1/Agents/ForeignSystem/GetKey", req, true)
+}
+
+// ForeignSystemGetKeyByValueRequest holds the parameters of ForeignSystemAgent.GetKeyByValue, sent as one JSON object (the body ForeignSystem_GetKeyByValueRequest).
+type ForeignSystemGetKeyByValueRequest struct {
+	// ApplicationName is sent as ApplicationName, also when zero.
+	ApplicationName string `json:"ApplicationName"`
+	// DeviceName is sent as DeviceName, also when zero.
+	DeviceName string `json:"DeviceName"`
+	// KeyName is sent as KeyName, also when zero.
+	KeyName string `json:"KeyName"`
+	// KeyValue is sent as KeyValue, also when zero.
+	KeyValue string `json:"KeyValue"`
+	// TableName is sent as TableName, also when zero.
+	TableName string `json:"TableName"`
 }
 
 // GetKeyByValue calls POST v1/Agents/ForeignSystem/GetKeyByValue; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/ForeignSystem_Agent/v1ForeignSystemAgent_GetKeyByValue.html
-func (s ForeignSystemAgent) GetKeyByValue(ctx context.Context, applicationName string, deviceName string, keyName string, keyValue string, tableName string) (*ForeignKey, error) {
-	in := struct {
-		ApplicationName string `json:"ApplicationName"`
-		DeviceName      string `json:"DeviceName"`
-		KeyName         string `json:"KeyName"`
-		KeyValue        string `json:"KeyValue"`
-		TableName       string `json:"TableName"`
-	}{applicationName, deviceName, keyName, keyValue, tableName}
-	return call[*ForeignKey](ctx, s.c, "POST", "v1/Agents/ForeignSystem/GetKeyByValue", in, true)
+func (s ForeignSystemAgent) GetKeyByValue(ctx context.Context, req ForeignSystemGetKeyByValueRequest) (*ForeignKey, error) {
+	return call[*ForeignKey](ctx, s.c, "POST", "v1/Agents/ForeignSystem/GetKeyByValue", req, true)
+}
+
+// ForeignSystemGetKeyByValueAndIdentifierRequest holds the parameters of ForeignSystemAgent.GetKeyByValueAndIdentifier, sent as one JSON object (the body ForeignSystem_GetKeyByValueAndIdentifierRequest).
+type ForeignSystemGetKeyByValueAndIdentifierRequest struct {
+	// ApplicationName is sent as ApplicationName, also when zero.
+	ApplicationName string `json:"ApplicationName"`
+	// DeviceIdentifier is sent as DeviceIdentifier, also when zero.
+	DeviceIdentifier string `json:"DeviceIdentifier"`
+	// DeviceName is sent as DeviceName, also when zero.
+	DeviceName string `json:"DeviceName"`
+	// KeyName is sent as KeyName, also when zero.
+	KeyName string `json:"KeyName"`
+	// KeyValue is sent as KeyValue, also when zero.
+	KeyValue string `json:"KeyValue"`
+	// TableName is sent as TableName, also when zero.
+	TableName string `json:"TableName"`
 }
 
 // GetKeyByValueAndIdentifier calls POST v1/Agents/ForeignSystem/GetKeyByValueAndIdentifier; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/ForeignSystem_Agent/v1ForeignSystemAgent_GetKeyByValueAndIdentifier.html
-func (s ForeignSystemAgent) GetKeyByValueAndIdentifier(ctx context.Context, applicationName string, deviceIdentifier string, deviceName string, keyName string, keyValue string, tableName string) (*ForeignKey, error) {
-	in := struct {
-		ApplicationName  string `json:"ApplicationName"`
-		DeviceIdentifier string `json:"DeviceIdentifier"`
-		DeviceName       string `json:"DeviceName"`
-		KeyName          string `json:"KeyName"`
-		KeyValue         string `json:"KeyValue"`
-		TableName        string `json:"TableName"`
-	}{applicationName, deviceIdentifier, deviceName, keyName, keyValue, tableName}
-	return call[*ForeignKey](ctx, s.c, "POST", "v1/Agents/ForeignSystem/GetKeyByValueAndIdentifier", in, true)
+func (s ForeignSystemAgent) GetKeyByValueAndIdentifier(ctx context.Context, req ForeignSystemGetKeyByValueAndIdentifierRequest) (*ForeignKey, error) {
+	return call[*ForeignKey](ctx, s.c, "POST", "v1/Agents/ForeignSystem/GetKeyByValueAndIdentifier", req, true)
+}
+
+// ForeignSystemGetKeyOnDeviceIdentifierRequest holds the parameters of ForeignSystemAgent.GetKeyOnDeviceIdentifier, sent as one JSON object (the body ForeignSystem_GetKeyOnDeviceIdentifierRequest).
+type ForeignSystemGetKeyOnDeviceIdentifierRequest struct {
+	// ApplicationName is sent as ApplicationName, also when zero.
+	ApplicationName string `json:"ApplicationName"`
+	// DeviceIdentifier is sent as DeviceIdentifier, also when zero.
+	DeviceIdentifier string `json:"DeviceIdentifier"`
+	// DeviceName is sent as DeviceName, also when zero.
+	DeviceName string `json:"DeviceName"`
+	// KeyName is sent as KeyName, also when zero.
+	KeyName string `json:"KeyName"`
+	// RecordID is sent as RecordId, also when zero.
+	RecordID int64 `json:"RecordId"`
+	// TableName is sent as TableName, also when zero.
+	TableName string `json:"TableName"`
 }
 
 // GetKeyOnDeviceIdentifier calls POST v1/Agents/ForeignSystem/GetKeyOnDeviceIdentifier; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/ForeignSystem_Agent/v1ForeignSystemAgent_GetKeyOnDeviceIdentifier.html
-func (s ForeignSystemAgent) GetKeyOnDeviceIdentifier(ctx context.Context, applicationName string, deviceIdentifier string, deviceName string, keyName string, recordID int64, tableName string) (*ForeignKey, error) {
-	in := struct {
-		ApplicationName  string `json:"ApplicationName"`
-		DeviceIdentifier string `json:"DeviceIdentifier"`
-		DeviceName       string `json:"DeviceName"`
-		KeyName          string `json:"KeyName"`
-		RecordID         int64  `json:"RecordId"`
-		TableName        string `json:"TableName"`
-	}{applicationName, deviceIdentifier, deviceName, keyName, recordID, tableName}
-	return call[*ForeignKey](ctx, s.c, "POST", "v1/Agents/ForeignSystem/GetKeyOnDeviceIdentifier", in, true)
+func (s ForeignSystemAgent) GetKeyOnDeviceIdentifier(ctx context.Context, req ForeignSystemGetKeyOnDeviceIdentifierRequest) (*ForeignKey, error) {
+	return call[*ForeignKey](ctx, s.c, "POST", "v1/Agents/ForeignSystem/GetKeyOnDeviceIdentifier", req, true)
+}
+
+// ForeignSystemGetKeyValueRequest holds the parameters of ForeignSystemAgent.GetKeyValue, sent as one JSON object (the body ForeignSystem_GetKeyValueRequest).
+type ForeignSystemGetKeyValueRequest struct {
+	// ApplicationName is sent as ApplicationName, also when zero.
+	ApplicationName string `json:"ApplicationName"`
+	// DeviceName is sent as DeviceName, also when zero.
+	DeviceName string `json:"DeviceName"`
+	// KeyName is sent as KeyName, also when zero.
+	KeyName string `json:"KeyName"`
+	// RecordID is sent as RecordId, also when zero.
+	RecordID int64 `json:"RecordId"`
+	// TableName is sent as TableName, also when zero.
+	TableName string `json:"TableName"`
 }
 
 // GetKeyValue calls POST v1/Agents/ForeignSystem/GetKeyValue; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/ForeignSystem_Agent/v1ForeignSystemAgent_GetKeyValue.html
-func (s ForeignSystemAgent) GetKeyValue(ctx context.Context, applicationName string, deviceName string, keyName string, recordID int64, tableName string) (string, error) {
-	in := struct {
-		ApplicationName string `json:"ApplicationName"`
-		DeviceName      string `json:"DeviceName"`
-		KeyName         string `json:"KeyName"`
-		RecordID        int64  `json:"RecordId"`
-		TableName       string `json:"TableName"`
-	}{applicationName, deviceName, keyName, recordID, tableName}
-	return call[string](ctx, s.c, "POST", "v1/Agents/ForeignSystem/GetKeyValue", in, true)
+func (s ForeignSystemAgent) GetKeyValue(ctx context.Context, req ForeignSystemGetKeyValueRequest) (string, error) {
+	return call[string](ctx, s.c, "POST", "v1/Agents/ForeignSystem/GetKeyValue", req, true)
+}
+
+// ForeignSystemGetKeyValueOnDeviceIdentifierRequest holds the parameters of ForeignSystemAgent.GetKeyValueOnDeviceIdentifier, sent as one JSON object (the body ForeignSystem_GetKeyValueOnDeviceIdentifierRequest).
+type ForeignSystemGetKeyValueOnDeviceIdentifierRequest struct {
+	// ApplicationName is sent as ApplicationName, also when zero.
+	ApplicationName string `json:"ApplicationName"`
+	// DeviceIdentifier is sent as DeviceIdentifier, also when zero.
+	DeviceIdentifier string `json:"DeviceIdentifier"`
+	// DeviceName is sent as DeviceName, also when zero.
+	DeviceName string `json:"DeviceName"`
+	// KeyName is sent as KeyName, also when zero.
+	KeyName string `json:"KeyName"`
+	// RecordID is sent as RecordId, also when zero.
+	RecordID int64 `json:"RecordId"`
+	// TableName is sent as TableName, also when zero.
+	TableName string `json:"TableName"`
 }
 
 // GetKeyValueOnDeviceIdentifier calls POST v1/Agents/ForeignSystem/GetKeyValueOnDeviceIdentifier; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/ForeignSystem_Agent/v1ForeignSystemAgent_GetKeyValueOnDeviceIdentifier.html
-func (s ForeignSystemAgent) GetKeyValueOnDeviceIdentifier(ctx context.Context, applicationName string, deviceIdentifier string, deviceName string, keyName string, recordID int64, tableName string) (string, error) {
-	in := struct {
-		ApplicationName  string `json:"ApplicationName"`
-		DeviceIdentifier string `json:"DeviceIdentifier"`
-		DeviceName       string `json:"DeviceName"`
-		KeyName          string `json:"KeyName"`
-		RecordID         int64  `json:"RecordId"`
-		TableName        string `json:"TableName"`
-	}{applicationName, deviceIdentifier, deviceName, keyName, recordID, tableName}
-	return call[string](ctx, s.c, "POST", "v1/Agents/ForeignSystem/GetKeyValueOnDeviceIdentifier", in, true)
+func (s ForeignSystemAgent) GetKeyValueOnDeviceIdentifier(ctx context.Context, req ForeignSystemGetKeyValueOnDeviceIdentifierRequest) (string, error) {
+	return call[string](ctx, s.c, "POST", "v1/Agents/ForeignSystem/GetKeyValueOnDeviceIdentifier", req, true)
+}
+
+// ForeignSystemSaveDeviceByIdentifierRequest holds the parameters of ForeignSystemAgent.SaveDeviceByIdentifier, sent as one JSON object (the body ForeignSystem_SaveDeviceByIdentifierRequest).
+type ForeignSystemSaveDeviceByIdentifierRequest struct {
+	// ApplicationName is sent as ApplicationName, also when zero.
+	ApplicationName string `json:"ApplicationName"`
+	// DeviceIdentifier is sent as DeviceIdentifier, also when zero.
+	DeviceIdentifier string `json:"DeviceIdentifier"`
+	// DeviceName is sent as DeviceName, also when zero.
+	DeviceName string `json:"DeviceName"`
+	// ForeignDevice is sent as ForeignDevice; left out when nil.
+	ForeignDevice *ForeignDevice `json:"ForeignDevice,omitempty"`
 }
 
 // SaveDeviceByIdentifier calls POST v1/Agents/ForeignSystem/SaveDeviceByIdentifier.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/ForeignSystem_Agent/v1ForeignSystemAgent_SaveDeviceByIdentifier.html
-func (s ForeignSystemAgent) SaveDeviceByIdentifier(ctx context.Context, applicationName string, deviceIdentifier string, deviceName string, foreignDevice *ForeignDevice) (*ForeignDevice, error) {
-	in := struct {
-		ApplicationName  string         `json:"ApplicationName"`
-		DeviceIdentifier string         `json:"DeviceIdentifier"`
-		DeviceName       string         `json:"DeviceName"`
-		ForeignDevice    *ForeignDevice `json:"ForeignDevice,omitempty"`
-	}{applicationName, deviceIdentifier, deviceName, foreignDevice}
-	return call[*ForeignDevice](ctx, s.c, "POST", "v1/Agents/ForeignSystem/SaveDeviceByIdentifier", in, false)
+func (s ForeignSystemAgent) SaveDeviceByIdentifier(ctx context.Context, req ForeignSystemSaveDeviceByIdentifierRequest) (*ForeignDevice, error) {
+	return call[*ForeignDevice](ctx, s.c, "POST", "v1/Agents/ForeignSystem/SaveDeviceByIdentifier", req, false)
 }
 
 // SaveForeignAppEntity calls POST v1/Agents/ForeignSystem/SaveForeignAppEntity.
@@ -340,26 +462,36 @@ func (s ForeignSystemAgent) SaveForeignAppEntity(ctx context.Context, foreignApp
 	return call[*ForeignAppEntity](ctx, s.c, "POST", "v1/Agents/ForeignSystem/SaveForeignAppEntity", foreignAppEntity, false)
 }
 
+// ForeignSystemSaveForeignDeviceRequest holds the parameters of ForeignSystemAgent.SaveForeignDevice, sent as one JSON object (the body ForeignSystem_SaveForeignDeviceRequest).
+type ForeignSystemSaveForeignDeviceRequest struct {
+	// ApplicationName is sent as ApplicationName, also when zero.
+	ApplicationName string `json:"ApplicationName"`
+	// ForeignDevice is sent as ForeignDevice; left out when nil.
+	ForeignDevice *ForeignDevice `json:"ForeignDevice,omitempty"`
+}
+
 // SaveForeignDevice calls POST v1/Agents/ForeignSystem/SaveForeignDevice.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/ForeignSystem_Agent/v1ForeignSystemAgent_SaveForeignDevice.html
-func (s ForeignSystemAgent) SaveForeignDevice(ctx context.Context, applicationName string, foreignDevice *ForeignDevice) (*ForeignDevice, error) {
-	in := struct {
-		ApplicationName string         `json:"ApplicationName"`
-		ForeignDevice   *ForeignDevice `json:"ForeignDevice,omitempty"`
-	}{applicationName, foreignDevice}
-	return call[*ForeignDevice](ctx, s.c, "POST", "v1/Agents/ForeignSystem/SaveForeignDevice", in, false)
+func (s ForeignSystemAgent) SaveForeignDevice(ctx context.Context, req ForeignSystemSaveForeignDeviceRequest) (*ForeignDevice, error) {
+	return call[*ForeignDevice](ctx, s.c, "POST", "v1/Agents/ForeignSystem/SaveForeignDevice", req, false)
+}
+
+// ForeignSystemSaveForeignKeyRequest holds the parameters of ForeignSystemAgent.SaveForeignKey, sent as one JSON object (the body ForeignSystem_SaveForeignKeyRequest).
+type ForeignSystemSaveForeignKeyRequest struct {
+	// ApplicationName is sent as ApplicationName, also when zero.
+	ApplicationName string `json:"ApplicationName"`
+	// DeviceIdentifier is sent as DeviceIdentifier, also when zero.
+	DeviceIdentifier string `json:"DeviceIdentifier"`
+	// DeviceName is sent as DeviceName, also when zero.
+	DeviceName string `json:"DeviceName"`
+	// ForeignKey is sent as ForeignKey; left out when nil.
+	ForeignKey *ForeignKey `json:"ForeignKey,omitempty"`
 }
 
 // SaveForeignKey calls POST v1/Agents/ForeignSystem/SaveForeignKey.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/ForeignSystem_Agent/v1ForeignSystemAgent_SaveForeignKey.html
-func (s ForeignSystemAgent) SaveForeignKey(ctx context.Context, applicationName string, deviceIdentifier string, deviceName string, foreignKey *ForeignKey) (*ForeignKey, error) {
-	in := struct {
-		ApplicationName  string      `json:"ApplicationName"`
-		DeviceIdentifier string      `json:"DeviceIdentifier"`
-		DeviceName       string      `json:"DeviceName"`
-		ForeignKey       *ForeignKey `json:"ForeignKey,omitempty"`
-	}{applicationName, deviceIdentifier, deviceName, foreignKey}
-	return call[*ForeignKey](ctx, s.c, "POST", "v1/Agents/ForeignSystem/SaveForeignKey", in, false)
+func (s ForeignSystemAgent) SaveForeignKey(ctx context.Context, req ForeignSystemSaveForeignKeyRequest) (*ForeignKey, error) {
+	return call[*ForeignKey](ctx, s.c, "POST", "v1/Agents/ForeignSystem/SaveForeignKey", req, false)
 }

@@ -13,15 +13,19 @@ import (
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/FreeText_Agent/index.html
 type FreeTextAgent struct{ c *tenant.Client }
 
+// FreeTextFreetextIndexRowsRequest holds the parameters of FreeTextAgent.FreetextIndexRows, sent as one JSON object (the body FreeText_FreetextIndexRowsRequest).
+type FreeTextFreetextIndexRowsRequest struct {
+	// IDs is sent as Ids; left out when empty.
+	IDs []int64 `json:"Ids,omitempty"`
+	// TableName is sent as TableName, also when zero.
+	TableName string `json:"TableName"`
+}
+
 // FreetextIndexRows calls POST v1/Agents/FreeText/FreetextIndexRows.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/FreeText_Agent/v1FreeTextAgent_FreetextIndexRows.html
-func (s FreeTextAgent) FreetextIndexRows(ctx context.Context, ids []int64, tableName string) error {
-	in := struct {
-		IDs       []int64 `json:"Ids,omitempty"`
-		TableName string  `json:"TableName"`
-	}{ids, tableName}
-	return exec(ctx, s.c, "POST", "v1/Agents/FreeText/FreetextIndexRows", in, false)
+func (s FreeTextAgent) FreetextIndexRows(ctx context.Context, req FreeTextFreetextIndexRowsRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/FreeText/FreetextIndexRows", req, false)
 }
 
 // GetStatus calls POST v1/Agents/FreeText/GetStatus; it only reads, so it is retried like a GET.

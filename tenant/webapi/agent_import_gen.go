@@ -23,42 +23,61 @@ func (s ImportAgent) CreateDefaultImportLine(ctx context.Context, countColumns f
 	return call[*ImportLine](ctx, s.c, "POST", "v1/Agents/Import/CreateDefaultImportLine", in, false)
 }
 
+// ImportCreateErpImportDataRequest holds the parameters of ImportAgent.CreateErpImportData, sent as one JSON object (the body Import_CreateErpImportDataRequest).
+type ImportCreateErpImportDataRequest struct {
+	// Columns is sent as Columns; left out when empty.
+	Columns []string `json:"Columns,omitempty"`
+	// ConnectionID is sent as ConnectionId, also when zero.
+	ConnectionID int64 `json:"ConnectionId"`
+	// ErpActorType is sent as ErpActorType; left out when empty.
+	ErpActorType ErpActorType `json:"ErpActorType,omitempty"`
+	// Restriction is sent as Restriction; left out when empty.
+	Restriction []ArchiveRestrictionInfo `json:"Restriction,omitempty"`
+}
+
 // CreateErpImportData calls POST v1/Agents/Import/CreateErpImportData.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Import_Agent/v1ImportAgent_CreateErpImportData.html
-func (s ImportAgent) CreateErpImportData(ctx context.Context, columns []string, connectionID int64, erpActorType ErpActorType, restriction []ArchiveRestrictionInfo) (*ImportErpData, error) {
-	in := struct {
-		Columns      []string                 `json:"Columns,omitempty"`
-		ConnectionID int64                    `json:"ConnectionId"`
-		ErpActorType ErpActorType             `json:"ErpActorType,omitempty"`
-		Restriction  []ArchiveRestrictionInfo `json:"Restriction,omitempty"`
-	}{columns, connectionID, erpActorType, restriction}
-	return call[*ImportErpData](ctx, s.c, "POST", "v1/Agents/Import/CreateErpImportData", in, false)
+func (s ImportAgent) CreateErpImportData(ctx context.Context, req ImportCreateErpImportDataRequest) (*ImportErpData, error) {
+	return call[*ImportErpData](ctx, s.c, "POST", "v1/Agents/Import/CreateErpImportData", req, false)
+}
+
+// ImportPreviewImportRequest holds the parameters of ImportAgent.PreviewImport, sent as one JSON object (the body Import_PreviewImportRequest).
+type ImportPreviewImportRequest struct {
+	// ColumnDefinition is sent as ColumnDefinition; left out when empty.
+	ColumnDefinition []string `json:"ColumnDefinition,omitempty"`
+	// Context is sent as Context, also when zero.
+	Context string `json:"Context"`
+	// Culture is sent as Culture, also when zero.
+	Culture string `json:"Culture"`
+	// ImportLines is sent as ImportLines; left out when empty.
+	ImportLines []ImportLine `json:"ImportLines,omitempty"`
 }
 
 // PreviewImport calls POST v1/Agents/Import/PreviewImport.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Import_Agent/v1ImportAgent_PreviewImport.html
-func (s ImportAgent) PreviewImport(ctx context.Context, columnDefinition []string, contextArg string, culture string, importLines []ImportLine) ([]ImportLine, error) {
-	in := struct {
-		ColumnDefinition []string     `json:"ColumnDefinition,omitempty"`
-		Context          string       `json:"Context"`
-		Culture          string       `json:"Culture"`
-		ImportLines      []ImportLine `json:"ImportLines,omitempty"`
-	}{columnDefinition, contextArg, culture, importLines}
-	return call[[]ImportLine](ctx, s.c, "POST", "v1/Agents/Import/PreviewImport", in, false)
+func (s ImportAgent) PreviewImport(ctx context.Context, req ImportPreviewImportRequest) ([]ImportLine, error) {
+	return call[[]ImportLine](ctx, s.c, "POST", "v1/Agents/Import/PreviewImport", req, false)
+}
+
+// ImportSaveImportRequest holds the parameters of ImportAgent.SaveImport, sent as one JSON object (the body Import_SaveImportRequest).
+type ImportSaveImportRequest struct {
+	// ColumnDefinition is sent as ColumnDefinition; left out when empty.
+	ColumnDefinition []string `json:"ColumnDefinition,omitempty"`
+	// Context is sent as Context, also when zero.
+	Context string `json:"Context"`
+	// CreateSelection is sent as CreateSelection, also when zero.
+	CreateSelection bool `json:"CreateSelection"`
+	// Culture is sent as Culture, also when zero.
+	Culture string `json:"Culture"`
+	// ImportLines is sent as ImportLines; left out when empty.
+	ImportLines []ImportLine `json:"ImportLines,omitempty"`
 }
 
 // SaveImport calls POST v1/Agents/Import/SaveImport.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Import_Agent/v1ImportAgent_SaveImport.html
-func (s ImportAgent) SaveImport(ctx context.Context, columnDefinition []string, contextArg string, createSelection bool, culture string, importLines []ImportLine) ([]float64, error) {
-	in := struct {
-		ColumnDefinition []string     `json:"ColumnDefinition,omitempty"`
-		Context          string       `json:"Context"`
-		CreateSelection  bool         `json:"CreateSelection"`
-		Culture          string       `json:"Culture"`
-		ImportLines      []ImportLine `json:"ImportLines,omitempty"`
-	}{columnDefinition, contextArg, createSelection, culture, importLines}
-	return call[[]float64](ctx, s.c, "POST", "v1/Agents/Import/SaveImport", in, false)
+func (s ImportAgent) SaveImport(ctx context.Context, req ImportSaveImportRequest) ([]float64, error) {
+	return call[[]float64](ctx, s.c, "POST", "v1/Agents/Import/SaveImport", req, false)
 }

@@ -33,27 +33,36 @@ func (s LicenseAgent) AddLicenseFromFile(ctx context.Context, fileContent string
 	return call[*ExtendedLicenseInfo](ctx, s.c, "POST", "v1/Agents/License/AddLicenseFromFile", in, false)
 }
 
+// LicenseAssignThirdPartyLicensesRequest holds the parameters of LicenseAgent.AssignThirdPartyLicenses, sent as one JSON object (the body License_AssignThirdPartyLicensesRequest).
+type LicenseAssignThirdPartyLicensesRequest struct {
+	// AssociateID is sent as AssociateId, also when zero.
+	AssociateID int64 `json:"AssociateId"`
+	// ModuleLicenseNames is sent as ModuleLicenseNames; left out when empty.
+	ModuleLicenseNames []string `json:"ModuleLicenseNames,omitempty"`
+	// ModuleOwner is sent as ModuleOwner, also when zero.
+	ModuleOwner string `json:"ModuleOwner"`
+}
+
 // AssignThirdPartyLicenses calls POST v1/Agents/License/AssignThirdPartyLicenses.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/License_Agent/v1LicenseAgent_AssignThirdPartyLicenses.html
-func (s LicenseAgent) AssignThirdPartyLicenses(ctx context.Context, associateID int64, moduleLicenseNames []string, moduleOwner string) ([]ModuleLicenseLink, error) {
-	in := struct {
-		AssociateID        int64    `json:"AssociateId"`
-		ModuleLicenseNames []string `json:"ModuleLicenseNames,omitempty"`
-		ModuleOwner        string   `json:"ModuleOwner"`
-	}{associateID, moduleLicenseNames, moduleOwner}
-	return call[[]ModuleLicenseLink](ctx, s.c, "POST", "v1/Agents/License/AssignThirdPartyLicenses", in, false)
+func (s LicenseAgent) AssignThirdPartyLicenses(ctx context.Context, req LicenseAssignThirdPartyLicensesRequest) ([]ModuleLicenseLink, error) {
+	return call[[]ModuleLicenseLink](ctx, s.c, "POST", "v1/Agents/License/AssignThirdPartyLicenses", req, false)
+}
+
+// LicenseChangeSerialNumberRequest holds the parameters of LicenseAgent.ChangeSerialNumber, sent as one JSON object (the body License_ChangeSerialNumberRequest).
+type LicenseChangeSerialNumberRequest struct {
+	// NewCompanyName is sent as NewCompanyName, also when zero.
+	NewCompanyName string `json:"NewCompanyName"`
+	// NewSerialNumber is sent as NewSerialNumber, also when zero.
+	NewSerialNumber string `json:"NewSerialNumber"`
 }
 
 // ChangeSerialNumber calls POST v1/Agents/License/ChangeSerialNumber.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/License_Agent/v1LicenseAgent_ChangeSerialNumber.html
-func (s LicenseAgent) ChangeSerialNumber(ctx context.Context, newCompanyName string, newSerialNumber string) (*LicenseResult, error) {
-	in := struct {
-		NewCompanyName  string `json:"NewCompanyName"`
-		NewSerialNumber string `json:"NewSerialNumber"`
-	}{newCompanyName, newSerialNumber}
-	return call[*LicenseResult](ctx, s.c, "POST", "v1/Agents/License/ChangeSerialNumber", in, false)
+func (s LicenseAgent) ChangeSerialNumber(ctx context.Context, req LicenseChangeSerialNumberRequest) (*LicenseResult, error) {
+	return call[*LicenseResult](ctx, s.c, "POST", "v1/Agents/License/ChangeSerialNumber", req, false)
 }
 
 // GetCentralLicense calls POST v1/Agents/License/GetCentralLicense; it only reads, so it is retried like a GET.
@@ -117,26 +126,34 @@ func (s LicenseAgent) GetLicenseStatusFromLicenseServer(ctx context.Context, own
 	return call[*CheckLicenseStatusResult](ctx, s.c, "POST", "v1/Agents/License/GetLicenseStatusFromLicenseServer", in, true)
 }
 
+// LicenseGetModuleLicenseFromDBRequest holds the parameters of LicenseAgent.GetModuleLicenseFromDB, sent as one JSON object (the body License_GetModuleLicenseFromDBRequest).
+type LicenseGetModuleLicenseFromDBRequest struct {
+	// ModuleName is sent as ModuleName, also when zero.
+	ModuleName string `json:"ModuleName"`
+	// OwnerName is sent as OwnerName, also when zero.
+	OwnerName string `json:"OwnerName"`
+}
+
 // GetModuleLicenseFromDB calls POST v1/Agents/License/GetModuleLicenseFromDB; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/License_Agent/v1LicenseAgent_GetModuleLicenseFromDB.html
-func (s LicenseAgent) GetModuleLicenseFromDB(ctx context.Context, moduleName string, ownerName string) (*ModuleLicense, error) {
-	in := struct {
-		ModuleName string `json:"ModuleName"`
-		OwnerName  string `json:"OwnerName"`
-	}{moduleName, ownerName}
-	return call[*ModuleLicense](ctx, s.c, "POST", "v1/Agents/License/GetModuleLicenseFromDB", in, true)
+func (s LicenseAgent) GetModuleLicenseFromDB(ctx context.Context, req LicenseGetModuleLicenseFromDBRequest) (*ModuleLicense, error) {
+	return call[*ModuleLicense](ctx, s.c, "POST", "v1/Agents/License/GetModuleLicenseFromDB", req, true)
+}
+
+// LicenseGetModuleLicenseHistoryFromLicenseServerRequest holds the parameters of LicenseAgent.GetModuleLicenseHistoryFromLicenseServer, sent as one JSON object (the body License_GetModuleLicenseHistoryFromLicenseServerRequest).
+type LicenseGetModuleLicenseHistoryFromLicenseServerRequest struct {
+	// LicenseInfo is sent as LicenseInfo; left out when nil.
+	LicenseInfo *ExtendedLicenseInfo `json:"LicenseInfo,omitempty"`
+	// ModuleLicense is sent as ModuleLicense; left out when nil.
+	ModuleLicense *ExtendedModuleLicense `json:"ModuleLicense,omitempty"`
 }
 
 // GetModuleLicenseHistoryFromLicenseServer calls POST v1/Agents/License/GetModuleLicenseHistoryFromLicenseServer; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/License_Agent/v1LicenseAgent_GetModuleLicenseHistoryFromLicenseServer.html
-func (s LicenseAgent) GetModuleLicenseHistoryFromLicenseServer(ctx context.Context, licenseInfo *ExtendedLicenseInfo, moduleLicense *ExtendedModuleLicense) (string, error) {
-	in := struct {
-		LicenseInfo   *ExtendedLicenseInfo   `json:"LicenseInfo,omitempty"`
-		ModuleLicense *ExtendedModuleLicense `json:"ModuleLicense,omitempty"`
-	}{licenseInfo, moduleLicense}
-	return call[string](ctx, s.c, "POST", "v1/Agents/License/GetModuleLicenseHistoryFromLicenseServer", in, true)
+func (s LicenseAgent) GetModuleLicenseHistoryFromLicenseServer(ctx context.Context, req LicenseGetModuleLicenseHistoryFromLicenseServerRequest) (string, error) {
+	return call[string](ctx, s.c, "POST", "v1/Agents/License/GetModuleLicenseHistoryFromLicenseServer", req, true)
 }
 
 // GetSatelliteLicenses calls POST v1/Agents/License/GetSatelliteLicenses; it only reads, so it is retried like a GET.
@@ -159,15 +176,19 @@ func (s LicenseAgent) GetShopURL(ctx context.Context, ownerName string) (string,
 	return call[string](ctx, s.c, "POST", "v1/Agents/License/GetShopUrl", in, true)
 }
 
+// LicenseGetThirdPartyLicenseAssignmentsRequest holds the parameters of LicenseAgent.GetThirdPartyLicenseAssignments, sent as one JSON object (the body License_GetThirdPartyLicenseAssignmentsRequest).
+type LicenseGetThirdPartyLicenseAssignmentsRequest struct {
+	// AssociateID is sent as AssociateId, also when zero.
+	AssociateID int64 `json:"AssociateId"`
+	// ModuleOwner is sent as ModuleOwner, also when zero.
+	ModuleOwner string `json:"ModuleOwner"`
+}
+
 // GetThirdPartyLicenseAssignments calls POST v1/Agents/License/GetThirdPartyLicenseAssignments; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/License_Agent/v1LicenseAgent_GetThirdPartyLicenseAssignments.html
-func (s LicenseAgent) GetThirdPartyLicenseAssignments(ctx context.Context, associateID int64, moduleOwner string) ([]ModuleLicenseLink, error) {
-	in := struct {
-		AssociateID int64  `json:"AssociateId"`
-		ModuleOwner string `json:"ModuleOwner"`
-	}{associateID, moduleOwner}
-	return call[[]ModuleLicenseLink](ctx, s.c, "POST", "v1/Agents/License/GetThirdPartyLicenseAssignments", in, true)
+func (s LicenseAgent) GetThirdPartyLicenseAssignments(ctx context.Context, req LicenseGetThirdPartyLicenseAssignmentsRequest) ([]ModuleLicenseLink, error) {
+	return call[[]ModuleLicenseLink](ctx, s.c, "POST", "v1/Agents/License/GetThirdPartyLicenseAssignments", req, true)
 }
 
 // GetUserAndInstallationLicenceStatus calls POST v1/Agents/License/GetUserAndInstallationLicenceStatus; it only reads, so it is retried like a GET.
@@ -217,16 +238,21 @@ func (s LicenseAgent) SaveCentralLicense(ctx context.Context, license []LicenseO
 	return call[[]LicenseOwner](ctx, s.c, "POST", "v1/Agents/License/SaveCentralLicense", in, false)
 }
 
+// LicenseUnassignThirdPartyLicensesRequest holds the parameters of LicenseAgent.UnassignThirdPartyLicenses, sent as one JSON object (the body License_UnassignThirdPartyLicensesRequest).
+type LicenseUnassignThirdPartyLicensesRequest struct {
+	// AssociateID is sent as AssociateId, also when zero.
+	AssociateID int64 `json:"AssociateId"`
+	// ModuleLicenseNames is sent as ModuleLicenseNames; left out when empty.
+	ModuleLicenseNames []string `json:"ModuleLicenseNames,omitempty"`
+	// ModuleOwner is sent as ModuleOwner, also when zero.
+	ModuleOwner string `json:"ModuleOwner"`
+}
+
 // UnassignThirdPartyLicenses calls POST v1/Agents/License/UnassignThirdPartyLicenses.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/License_Agent/v1LicenseAgent_UnassignThirdPartyLicenses.html
-func (s LicenseAgent) UnassignThirdPartyLicenses(ctx context.Context, associateID int64, moduleLicenseNames []string, moduleOwner string) ([]ModuleLicenseLink, error) {
-	in := struct {
-		AssociateID        int64    `json:"AssociateId"`
-		ModuleLicenseNames []string `json:"ModuleLicenseNames,omitempty"`
-		ModuleOwner        string   `json:"ModuleOwner"`
-	}{associateID, moduleLicenseNames, moduleOwner}
-	return call[[]ModuleLicenseLink](ctx, s.c, "POST", "v1/Agents/License/UnassignThirdPartyLicenses", in, false)
+func (s LicenseAgent) UnassignThirdPartyLicenses(ctx context.Context, req LicenseUnassignThirdPartyLicensesRequest) ([]ModuleLicenseLink, error) {
+	return call[[]ModuleLicenseLink](ctx, s.c, "POST", "v1/Agents/License/UnassignThirdPartyLicenses", req, false)
 }
 
 // ValidateLicenseInfo calls POST v1/Agents/License/ValidateLicenseInfo.

@@ -14,50 +14,68 @@ import (
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/index.html
 type ListAgent struct{ c *tenant.Client }
 
+// ListAddFromListDefinitionRequest holds the parameters of ListAgent.AddFromListDefinition, sent as one JSON object (the body List_AddFromListDefinitionRequest).
+type ListAddFromListDefinitionRequest struct {
+	// Item is sent as Item; left out when nil.
+	Item *ListItemEntity `json:"Item,omitempty"`
+	// UdListDefinitionID is sent as UdListDefinitionId, also when zero.
+	UdListDefinitionID int64 `json:"UdListDefinitionId"`
+}
+
 // AddFromListDefinition calls POST v1/Agents/List/AddFromListDefinition.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_AddFromListDefinition.html
-func (s ListAgent) AddFromListDefinition(ctx context.Context, item *ListItemEntity, udListDefinitionID int64) (*ListItemEntity, error) {
-	in := struct {
-		Item               *ListItemEntity `json:"Item,omitempty"`
-		UdListDefinitionID int64           `json:"UdListDefinitionId"`
-	}{item, udListDefinitionID}
-	return call[*ListItemEntity](ctx, s.c, "POST", "v1/Agents/List/AddFromListDefinition", in, false)
+func (s ListAgent) AddFromListDefinition(ctx context.Context, req ListAddFromListDefinitionRequest) (*ListItemEntity, error) {
+	return call[*ListItemEntity](ctx, s.c, "POST", "v1/Agents/List/AddFromListDefinition", req, false)
+}
+
+// ListAddFromListNameRequest holds the parameters of ListAgent.AddFromListName, sent as one JSON object (the body List_AddFromListNameRequest).
+type ListAddFromListNameRequest struct {
+	// Item is sent as Item; left out when nil.
+	Item *ListItemEntity `json:"Item,omitempty"`
+	// UdListDefinitionName is sent as UdListDefinitionName, also when zero.
+	UdListDefinitionName string `json:"UdListDefinitionName"`
 }
 
 // AddFromListName calls POST v1/Agents/List/AddFromListName.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_AddFromListName.html
-func (s ListAgent) AddFromListName(ctx context.Context, item *ListItemEntity, udListDefinitionName string) (*ListItemEntity, error) {
-	in := struct {
-		Item                 *ListItemEntity `json:"Item,omitempty"`
-		UdListDefinitionName string          `json:"UdListDefinitionName"`
-	}{item, udListDefinitionName}
-	return call[*ListItemEntity](ctx, s.c, "POST", "v1/Agents/List/AddFromListName", in, false)
+func (s ListAgent) AddFromListName(ctx context.Context, req ListAddFromListNameRequest) (*ListItemEntity, error) {
+	return call[*ListItemEntity](ctx, s.c, "POST", "v1/Agents/List/AddFromListName", req, false)
+}
+
+// ListAddHierarchyToPathRequest holds the parameters of ListAgent.AddHierarchyToPath, sent as one JSON object (the body List_AddHierarchyToPathRequest).
+type ListAddHierarchyToPathRequest struct {
+	// Domain is sent as Domain; left out when empty.
+	Domain Domain `json:"Domain,omitempty"`
+	// Name is sent as Name, also when zero.
+	Name string `json:"Name"`
+	// Path is sent as Path, also when zero.
+	Path string `json:"Path"`
 }
 
 // AddHierarchyToPath calls POST v1/Agents/List/AddHierarchyToPath.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_AddHierarchyToPath.html
-func (s ListAgent) AddHierarchyToPath(ctx context.Context, domain Domain, name string, path string) (*HierarchyEntity, error) {
-	in := struct {
-		Domain Domain `json:"Domain,omitempty"`
-		Name   string `json:"Name"`
-		Path   string `json:"Path"`
-	}{domain, name, path}
-	return call[*HierarchyEntity](ctx, s.c, "POST", "v1/Agents/List/AddHierarchyToPath", in, false)
+func (s ListAgent) AddHierarchyToPath(ctx context.Context, req ListAddHierarchyToPathRequest) (*HierarchyEntity, error) {
+	return call[*HierarchyEntity](ctx, s.c, "POST", "v1/Agents/List/AddHierarchyToPath", req, false)
+}
+
+// ListChangeCurrencyRequest holds the parameters of ListAgent.ChangeCurrency, sent as one JSON object (the body List_ChangeCurrencyRequest).
+type ListChangeCurrencyRequest struct {
+	// Amount is sent as Amount, also when zero.
+	Amount float64 `json:"Amount"`
+	// FromCurrency is sent as FromCurrency, also when zero.
+	FromCurrency string `json:"FromCurrency"`
+	// ToCurrency is sent as ToCurrency, also when zero.
+	ToCurrency string `json:"ToCurrency"`
 }
 
 // ChangeCurrency calls POST v1/Agents/List/ChangeCurrency.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_ChangeCurrency.html
-func (s ListAgent) ChangeCurrency(ctx context.Context, amount float64, fromCurrency string, toCurrency string) (float64, error) {
-	in := struct {
-		Amount       float64 `json:"Amount"`
-		FromCurrency string  `json:"FromCurrency"`
-		ToCurrency   string  `json:"ToCurrency"`
-	}{amount, fromCurrency, toCurrency}
-	return call[float64](ctx, s.c, "POST", "v1/Agents/List/ChangeCurrency", in, false)
+func (s ListAgent) ChangeCurrency(ctx context.Context, req ListChangeCurrencyRequest) (float64, error) {
+	return call[float64](ctx, s.c, "POST", "v1/Agents/List/ChangeCurrency", req, false)
 }
 
 // CreateDefaultAmountClassEntity calls POST v1/Agents/List/CreateDefaultAmountClassEntity.
@@ -95,15 +113,19 @@ func (s ListAgent) CreateDefaultDocumentTemplateEntity(ctx context.Context) (*Do
 	return call[*DocumentTemplateEntity](ctx, s.c, "POST", "v1/Agents/List/CreateDefaultDocumentTemplateEntity", nil, false)
 }
 
+// ListCreateDefaultDocumentTemplateLanguageRequest holds the parameters of ListAgent.CreateDefaultDocumentTemplateLanguage, sent as one JSON object (the body List_CreateDefaultDocumentTemplateLanguageRequest).
+type ListCreateDefaultDocumentTemplateLanguageRequest struct {
+	// DocumentTemplateID is sent as DocumentTemplateId, also when zero.
+	DocumentTemplateID int64 `json:"DocumentTemplateId"`
+	// LanguageCode is sent as LanguageCode, also when zero.
+	LanguageCode string `json:"LanguageCode"`
+}
+
 // CreateDefaultDocumentTemplateLanguage calls POST v1/Agents/List/CreateDefaultDocumentTemplateLanguage.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_CreateDefaultDocumentTemplateLanguage.html
-func (s ListAgent) CreateDefaultDocumentTemplateLanguage(ctx context.Context, documentTemplateID int64, languageCode string) error {
-	in := struct {
-		DocumentTemplateID int64  `json:"DocumentTemplateId"`
-		LanguageCode       string `json:"LanguageCode"`
-	}{documentTemplateID, languageCode}
-	return exec(ctx, s.c, "POST", "v1/Agents/List/CreateDefaultDocumentTemplateLanguage", in, false)
+func (s ListAgent) CreateDefaultDocumentTemplateLanguage(ctx context.Context, req ListCreateDefaultDocumentTemplateLanguageRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/List/CreateDefaultDocumentTemplateLanguage", req, false)
 }
 
 // CreateDefaultExtAppEntity calls POST v1/Agents/List/CreateDefaultExtAppEntity.
@@ -296,37 +318,49 @@ func (s ListAgent) DeleteAppWebPanels(ctx context.Context) error {
 	return exec(ctx, s.c, "POST", "v1/Agents/List/DeleteAppWebPanels", nil, false)
 }
 
+// ListDeleteDocumentTemplateLanguageRequest holds the parameters of ListAgent.DeleteDocumentTemplateLanguage, sent as one JSON object (the body List_DeleteDocumentTemplateLanguageRequest).
+type ListDeleteDocumentTemplateLanguageRequest struct {
+	// DocumentTemplateID is sent as DocumentTemplateId, also when zero.
+	DocumentTemplateID int64 `json:"DocumentTemplateId"`
+	// LanguageCode is sent as LanguageCode, also when zero.
+	LanguageCode string `json:"LanguageCode"`
+}
+
 // DeleteDocumentTemplateLanguage calls POST v1/Agents/List/DeleteDocumentTemplateLanguage.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_DeleteDocumentTemplateLanguage.html
-func (s ListAgent) DeleteDocumentTemplateLanguage(ctx context.Context, documentTemplateID int64, languageCode string) error {
-	in := struct {
-		DocumentTemplateID int64  `json:"DocumentTemplateId"`
-		LanguageCode       string `json:"LanguageCode"`
-	}{documentTemplateID, languageCode}
-	return exec(ctx, s.c, "POST", "v1/Agents/List/DeleteDocumentTemplateLanguage", in, false)
+func (s ListAgent) DeleteDocumentTemplateLanguage(ctx context.Context, req ListDeleteDocumentTemplateLanguageRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/List/DeleteDocumentTemplateLanguage", req, false)
+}
+
+// ListDeleteFromListDefinitionRequest holds the parameters of ListAgent.DeleteFromListDefinition, sent as one JSON object (the body List_DeleteFromListDefinitionRequest).
+type ListDeleteFromListDefinitionRequest struct {
+	// ID is sent as Id, also when zero.
+	ID int64 `json:"Id"`
+	// UdListDefinitionID is sent as UdListDefinitionId, also when zero.
+	UdListDefinitionID int64 `json:"UdListDefinitionId"`
 }
 
 // DeleteFromListDefinition calls POST v1/Agents/List/DeleteFromListDefinition.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_DeleteFromListDefinition.html
-func (s ListAgent) DeleteFromListDefinition(ctx context.Context, id int64, udListDefinitionID int64) error {
-	in := struct {
-		ID                 int64 `json:"Id"`
-		UdListDefinitionID int64 `json:"UdListDefinitionId"`
-	}{id, udListDefinitionID}
-	return exec(ctx, s.c, "POST", "v1/Agents/List/DeleteFromListDefinition", in, false)
+func (s ListAgent) DeleteFromListDefinition(ctx context.Context, req ListDeleteFromListDefinitionRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/List/DeleteFromListDefinition", req, false)
+}
+
+// ListDeleteFromListNameRequest holds the parameters of ListAgent.DeleteFromListName, sent as one JSON object (the body List_DeleteFromListNameRequest).
+type ListDeleteFromListNameRequest struct {
+	// ID is sent as Id, also when zero.
+	ID int64 `json:"Id"`
+	// UdListDefinitionName is sent as UdListDefinitionName, also when zero.
+	UdListDefinitionName string `json:"UdListDefinitionName"`
 }
 
 // DeleteFromListName calls POST v1/Agents/List/DeleteFromListName.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_DeleteFromListName.html
-func (s ListAgent) DeleteFromListName(ctx context.Context, id int64, udListDefinitionName string) error {
-	in := struct {
-		ID                   int64  `json:"Id"`
-		UdListDefinitionName string `json:"UdListDefinitionName"`
-	}{id, udListDefinitionName}
-	return exec(ctx, s.c, "POST", "v1/Agents/List/DeleteFromListName", in, false)
+func (s ListAgent) DeleteFromListName(ctx context.Context, req ListDeleteFromListNameRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/List/DeleteFromListName", req, false)
 }
 
 // DeleteHierarchyEntity calls POST v1/Agents/List/DeleteHierarchyEntity.
@@ -336,15 +370,19 @@ func (s ListAgent) DeleteHierarchyEntity(ctx context.Context, hierarchyEntityID 
 	return exec(ctx, s.c, "POST", withQuery("v1/Agents/List/DeleteHierarchyEntity", "HierarchyEntityId", hierarchyEntityID), nil, false)
 }
 
+// ListDeleteHierarchyFromPathRequest holds the parameters of ListAgent.DeleteHierarchyFromPath, sent as one JSON object (the body List_DeleteHierarchyFromPathRequest).
+type ListDeleteHierarchyFromPathRequest struct {
+	// Domain is sent as Domain; left out when empty.
+	Domain Domain `json:"Domain,omitempty"`
+	// Path is sent as Path, also when zero.
+	Path string `json:"Path"`
+}
+
 // DeleteHierarchyFromPath calls POST v1/Agents/List/DeleteHierarchyFromPath.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_DeleteHierarchyFromPath.html
-func (s ListAgent) DeleteHierarchyFromPath(ctx context.Context, domain Domain, path string) error {
-	in := struct {
-		Domain Domain `json:"Domain,omitempty"`
-		Path   string `json:"Path"`
-	}{domain, path}
-	return exec(ctx, s.c, "POST", "v1/Agents/List/DeleteHierarchyFromPath", in, false)
+func (s ListAgent) DeleteHierarchyFromPath(ctx context.Context, req ListDeleteHierarchyFromPathRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/List/DeleteHierarchyFromPath", req, false)
 }
 
 // DeleteListEntity calls POST v1/Agents/List/DeleteListEntity.
@@ -440,15 +478,19 @@ func (s ListAgent) DeleteWebPanel(ctx context.Context, id int64) error {
 	return exec(ctx, s.c, "POST", "v1/Agents/List/DeleteWebPanel", in, false)
 }
 
+// ListGenerateNavigationURLRequest holds the parameters of ListAgent.GenerateNavigationURL, sent as one JSON object (the body List_GenerateNavigationUrlRequest).
+type ListGenerateNavigationURLRequest struct {
+	// VisibleIn is sent as VisibleIn; left out when empty.
+	VisibleIn Navigation `json:"VisibleIn,omitempty"`
+	// WindowName is sent as WindowName, also when zero.
+	WindowName string `json:"WindowName"`
+}
+
 // GenerateNavigationURL calls POST v1/Agents/List/GenerateNavigationUrl.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GenerateNavigationUrl.html
-func (s ListAgent) GenerateNavigationURL(ctx context.Context, visibleIn Navigation, windowName string) (string, error) {
-	in := struct {
-		VisibleIn  Navigation `json:"VisibleIn,omitempty"`
-		WindowName string     `json:"WindowName"`
-	}{visibleIn, windowName}
-	return call[string](ctx, s.c, "POST", "v1/Agents/List/GenerateNavigationUrl", in, false)
+func (s ListAgent) GenerateNavigationURL(ctx context.Context, req ListGenerateNavigationURLRequest) (string, error) {
+	return call[string](ctx, s.c, "POST", "v1/Agents/List/GenerateNavigationUrl", req, false)
 }
 
 // GetAllAutomatedCategoryUpdates calls POST v1/Agents/List/GetAllAutomatedCategoryUpdates; it only reads, so it is retried like a GET.
@@ -495,37 +537,49 @@ func (s ListAgent) GetAllDomains(ctx context.Context) ([]Domain, error) {
 	return call[[]Domain](ctx, s.c, "POST", "v1/Agents/List/GetAllDomains", nil, true)
 }
 
+// ListGetAllFromListDefinitionRequest holds the parameters of ListAgent.GetAllFromListDefinition, sent as one JSON object (the body List_GetAllFromListDefinitionRequest).
+type ListGetAllFromListDefinitionRequest struct {
+	// IncludeDeleted is sent as IncludeDeleted, also when zero.
+	IncludeDeleted bool `json:"IncludeDeleted"`
+	// UdListDefinitionID is sent as UdListDefinitionId, also when zero.
+	UdListDefinitionID int64 `json:"UdListDefinitionId"`
+}
+
 // GetAllFromListDefinition calls POST v1/Agents/List/GetAllFromListDefinition; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetAllFromListDefinition.html
-func (s ListAgent) GetAllFromListDefinition(ctx context.Context, includeDeleted bool, udListDefinitionID int64) ([]ListItemEntity, error) {
-	in := struct {
-		IncludeDeleted     bool  `json:"IncludeDeleted"`
-		UdListDefinitionID int64 `json:"UdListDefinitionId"`
-	}{includeDeleted, udListDefinitionID}
-	return call[[]ListItemEntity](ctx, s.c, "POST", "v1/Agents/List/GetAllFromListDefinition", in, true)
+func (s ListAgent) GetAllFromListDefinition(ctx context.Context, req ListGetAllFromListDefinitionRequest) ([]ListItemEntity, error) {
+	return call[[]ListItemEntity](ctx, s.c, "POST", "v1/Agents/List/GetAllFromListDefinition", req, true)
+}
+
+// ListGetAllFromListNameRequest holds the parameters of ListAgent.GetAllFromListName, sent as one JSON object (the body List_GetAllFromListNameRequest).
+type ListGetAllFromListNameRequest struct {
+	// IncludeDeleted is sent as IncludeDeleted, also when zero.
+	IncludeDeleted bool `json:"IncludeDeleted"`
+	// UdListDefinitionName is sent as UdListDefinitionName, also when zero.
+	UdListDefinitionName string `json:"UdListDefinitionName"`
 }
 
 // GetAllFromListName calls POST v1/Agents/List/GetAllFromListName; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetAllFromListName.html
-func (s ListAgent) GetAllFromListName(ctx context.Context, includeDeleted bool, udListDefinitionName string) ([]ListItemEntity, error) {
-	in := struct {
-		IncludeDeleted       bool   `json:"IncludeDeleted"`
-		UdListDefinitionName string `json:"UdListDefinitionName"`
-	}{includeDeleted, udListDefinitionName}
-	return call[[]ListItemEntity](ctx, s.c, "POST", "v1/Agents/List/GetAllFromListName", in, true)
+func (s ListAgent) GetAllFromListName(ctx context.Context, req ListGetAllFromListNameRequest) ([]ListItemEntity, error) {
+	return call[[]ListItemEntity](ctx, s.c, "POST", "v1/Agents/List/GetAllFromListName", req, true)
+}
+
+// ListGetAllInDomainRequest holds the parameters of ListAgent.GetAllInDomain, sent as one JSON object (the body List_GetAllInDomainRequest).
+type ListGetAllInDomainRequest struct {
+	// Children is sent as Children, also when zero.
+	Children bool `json:"Children"`
+	// Domain is sent as Domain; left out when empty.
+	Domain Domain `json:"Domain,omitempty"`
 }
 
 // GetAllInDomain calls POST v1/Agents/List/GetAllInDomain; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetAllInDomain.html
-func (s ListAgent) GetAllInDomain(ctx context.Context, children bool, domain Domain) ([]HierarchyEntity, error) {
-	in := struct {
-		Children bool   `json:"Children"`
-		Domain   Domain `json:"Domain,omitempty"`
-	}{children, domain}
-	return call[[]HierarchyEntity](ctx, s.c, "POST", "v1/Agents/List/GetAllInDomain", in, true)
+func (s ListAgent) GetAllInDomain(ctx context.Context, req ListGetAllInDomainRequest) ([]HierarchyEntity, error) {
+	return call[[]HierarchyEntity](ctx, s.c, "POST", "v1/Agents/List/GetAllInDomain", req, true)
 }
 
 // GetAllSaleStages calls POST v1/Agents/List/GetAllSaleStages; it only reads, so it is retried like a GET.
@@ -903,35 +957,39 @@ func (s ListAgent) GetDocumentTemplateList(ctx context.Context, ids []int64) ([]
 	return call[[]DocumentTemplate](ctx, s.c, "POST", "v1/Agents/List/GetDocumentTemplateList", ids, true)
 }
 
+// ListGetDocumentTemplatePropertiesRequest holds the parameters of ListAgent.GetDocumentTemplateProperties, sent as one JSON object (the body List_GetDocumentTemplatePropertiesRequest).
+type ListGetDocumentTemplatePropertiesRequest struct {
+	// DocumentTemplateID is sent as DocumentTemplateId, also when zero.
+	DocumentTemplateID int64 `json:"DocumentTemplateId"`
+	// RequestedProperties is sent as RequestedProperties; left out when empty.
+	RequestedProperties []string `json:"RequestedProperties,omitempty"`
+}
+
 // GetDocumentTemplateProperties calls POST v1/Agents/List/GetDocumentTemplateProperties; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetDocumentTemplateProperties.html
-func (s ListAgent) GetDocumentTemplateProperties(ctx context.Context, documentTemplateID int64, requestedProperties []string) (map[string]string, error) {
-	in := struct {
-		DocumentTemplateID  int64    `json:"DocumentTemplateId"`
-		RequestedProperties []string `json:"RequestedProperties,omitempty"`
-	}{documentTemplateID, requestedProperties}
-	return call[map[string]string](ctx, s.c, "POST", "v1/Agents/List/GetDocumentTemplateProperties", in, true)
+func (s ListAgent) GetDocumentTemplateProperties(ctx context.Context, req ListGetDocumentTemplatePropertiesRequest) (map[string]string, error) {
+	return call[map[string]string](ctx, s.c, "POST", "v1/Agents/List/GetDocumentTemplateProperties", req, true)
+}
+
+// ListGetDocumentTemplateStreamFromIDRequest holds the parameters of ListAgent.GetDocumentTemplateStreamFromID, sent as one JSON object (the body List_GetDocumentTemplateStreamFromIdRequest).
+type ListGetDocumentTemplateStreamFromIDRequest struct {
+	// DocumentTemplateID is sent as DocumentTemplateId, also when zero.
+	DocumentTemplateID int64 `json:"DocumentTemplateId"`
+	// LanguageCode is sent as LanguageCode, also when zero.
+	LanguageCode string `json:"LanguageCode"`
 }
 
 // GetDocumentTemplateStreamFromID calls POST v1/Agents/List/GetDocumentTemplateStreamFromId; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetDocumentTemplateStreamFromId.html
-func (s ListAgent) GetDocumentTemplateStreamFromID(ctx context.Context, documentTemplateID int64, languageCode string) ([]byte, error) {
-	in := struct {
-		DocumentTemplateID int64  `json:"DocumentTemplateId"`
-		LanguageCode       string `json:"LanguageCode"`
-	}{documentTemplateID, languageCode}
-	return callBytes(ctx, s.c, "POST", "v1/Agents/List/GetDocumentTemplateStreamFromId", in, true)
+func (s ListAgent) GetDocumentTemplateStreamFromID(ctx context.Context, req ListGetDocumentTemplateStreamFromIDRequest) ([]byte, error) {
+	return callBytes(ctx, s.c, "POST", "v1/Agents/List/GetDocumentTemplateStreamFromId", req, true)
 }
 
 // GetDocumentTemplateStreamFromIDReader is GetDocumentTemplateStreamFromID with the response body handed over as it arrives; the caller closes it.
-func (s ListAgent) GetDocumentTemplateStreamFromIDReader(ctx context.Context, documentTemplateID int64, languageCode string) (io.ReadCloser, error) {
-	in := struct {
-		DocumentTemplateID int64  `json:"DocumentTemplateId"`
-		LanguageCode       string `json:"LanguageCode"`
-	}{documentTemplateID, languageCode}
-	return callReader(ctx, s.c, "POST", "v1/Agents/List/GetDocumentTemplateStreamFromId", in, true)
+func (s ListAgent) GetDocumentTemplateStreamFromIDReader(ctx context.Context, req ListGetDocumentTemplateStreamFromIDRequest) (io.ReadCloser, error) {
+	return callReader(ctx, s.c, "POST", "v1/Agents/List/GetDocumentTemplateStreamFromId", req, true)
 }
 
 // GetDocumentTemplateTask calls POST v1/Agents/List/GetDocumentTemplateTask; it only reads, so it is retried like a GET.
@@ -944,16 +1002,21 @@ func (s ListAgent) GetDocumentTemplateTask(ctx context.Context, documentTemplate
 	return call[*SoTask](ctx, s.c, "POST", "v1/Agents/List/GetDocumentTemplateTask", in, true)
 }
 
+// ListGetDocumentTemplateURLRequest holds the parameters of ListAgent.GetDocumentTemplateURL, sent as one JSON object (the body List_GetDocumentTemplateUrlRequest).
+type ListGetDocumentTemplateURLRequest struct {
+	// DocumentTemplateID is sent as DocumentTemplateId, also when zero.
+	DocumentTemplateID int64 `json:"DocumentTemplateId"`
+	// LanguageCode is sent as LanguageCode, also when zero.
+	LanguageCode string `json:"LanguageCode"`
+	// WritableURL is sent as WritableUrl, also when zero.
+	WritableURL bool `json:"WritableUrl"`
+}
+
 // GetDocumentTemplateURL calls POST v1/Agents/List/GetDocumentTemplateUrl; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetDocumentTemplateUrl.html
-func (s ListAgent) GetDocumentTemplateURL(ctx context.Context, documentTemplateID int64, languageCode string, writableURL bool) (string, error) {
-	in := struct {
-		DocumentTemplateID int64  `json:"DocumentTemplateId"`
-		LanguageCode       string `json:"LanguageCode"`
-		WritableURL        bool   `json:"WritableUrl"`
-	}{documentTemplateID, languageCode, writableURL}
-	return call[string](ctx, s.c, "POST", "v1/Agents/List/GetDocumentTemplateUrl", in, true)
+func (s ListAgent) GetDocumentTemplateURL(ctx context.Context, req ListGetDocumentTemplateURLRequest) (string, error) {
+	return call[string](ctx, s.c, "POST", "v1/Agents/List/GetDocumentTemplateUrl", req, true)
 }
 
 // GetDocumentTemplateUsedInProjectStage calls POST v1/Agents/List/GetDocumentTemplateUsedInProjectStage; it only reads, so it is retried like a GET.
@@ -1014,26 +1077,34 @@ func (s ListAgent) GetExtAppEntity(ctx context.Context, extAppEntityID int64) (*
 	return call[*ExtAppEntity](ctx, s.c, "POST", withQuery("v1/Agents/List/GetExtAppEntity", "extAppEntityId", extAppEntityID), nil, true)
 }
 
+// ListGetFromListDefinitionRequest holds the parameters of ListAgent.GetFromListDefinition, sent as one JSON object (the body List_GetFromListDefinitionRequest).
+type ListGetFromListDefinitionRequest struct {
+	// ID is sent as Id, also when zero.
+	ID int64 `json:"Id"`
+	// UdListDefinitionID is sent as UdListDefinitionId, also when zero.
+	UdListDefinitionID int64 `json:"UdListDefinitionId"`
+}
+
 // GetFromListDefinition calls POST v1/Agents/List/GetFromListDefinition; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetFromListDefinition.html
-func (s ListAgent) GetFromListDefinition(ctx context.Context, id int64, udListDefinitionID int64) (*ListItemEntity, error) {
-	in := struct {
-		ID                 int64 `json:"Id"`
-		UdListDefinitionID int64 `json:"UdListDefinitionId"`
-	}{id, udListDefinitionID}
-	return call[*ListItemEntity](ctx, s.c, "POST", "v1/Agents/List/GetFromListDefinition", in, true)
+func (s ListAgent) GetFromListDefinition(ctx context.Context, req ListGetFromListDefinitionRequest) (*ListItemEntity, error) {
+	return call[*ListItemEntity](ctx, s.c, "POST", "v1/Agents/List/GetFromListDefinition", req, true)
+}
+
+// ListGetFromListNameRequest holds the parameters of ListAgent.GetFromListName, sent as one JSON object (the body List_GetFromListNameRequest).
+type ListGetFromListNameRequest struct {
+	// ID is sent as Id, also when zero.
+	ID int64 `json:"Id"`
+	// UdListDefinitionName is sent as UdListDefinitionName, also when zero.
+	UdListDefinitionName string `json:"UdListDefinitionName"`
 }
 
 // GetFromListName calls POST v1/Agents/List/GetFromListName; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetFromListName.html
-func (s ListAgent) GetFromListName(ctx context.Context, id int64, udListDefinitionName string) (*ListItemEntity, error) {
-	in := struct {
-		ID                   int64  `json:"Id"`
-		UdListDefinitionName string `json:"UdListDefinitionName"`
-	}{id, udListDefinitionName}
-	return call[*ListItemEntity](ctx, s.c, "POST", "v1/Agents/List/GetFromListName", in, true)
+func (s ListAgent) GetFromListName(ctx context.Context, req ListGetFromListNameRequest) (*ListItemEntity, error) {
+	return call[*ListItemEntity](ctx, s.c, "POST", "v1/Agents/List/GetFromListName", req, true)
 }
 
 // GetHeadingEntity calls POST v1/Agents/List/GetHeadingEntity; it only reads, so it is retried like a GET.
@@ -1043,28 +1114,38 @@ func (s ListAgent) GetHeadingEntity(ctx context.Context, headingEntityID int64) 
 	return call[*HeadingEntity](ctx, s.c, "POST", withQuery("v1/Agents/List/GetHeadingEntity", "headingEntityId", headingEntityID), nil, true)
 }
 
+// ListGetHeadingsRequest holds the parameters of ListAgent.GetHeadings, sent as one JSON object (the body List_GetHeadingsRequest).
+type ListGetHeadingsRequest struct {
+	// ListItemID is sent as ListItemId, also when zero.
+	ListItemID int64 `json:"ListItemId"`
+	// ShowDeleted is sent as ShowDeleted, also when zero.
+	ShowDeleted bool `json:"ShowDeleted"`
+	// UdListDefinitionID is sent as UdListDefinitionId, also when zero.
+	UdListDefinitionID int64 `json:"UdListDefinitionId"`
+}
+
 // GetHeadings calls POST v1/Agents/List/GetHeadings; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetHeadings.html
-func (s ListAgent) GetHeadings(ctx context.Context, listItemID int64, showDeleted bool, udListDefinitionID int64) ([]SelectableMDOListItem, error) {
-	in := struct {
-		ListItemID         int64 `json:"ListItemId"`
-		ShowDeleted        bool  `json:"ShowDeleted"`
-		UdListDefinitionID int64 `json:"UdListDefinitionId"`
-	}{listItemID, showDeleted, udListDefinitionID}
-	return call[[]SelectableMDOListItem](ctx, s.c, "POST", "v1/Agents/List/GetHeadings", in, true)
+func (s ListAgent) GetHeadings(ctx context.Context, req ListGetHeadingsRequest) ([]SelectableMDOListItem, error) {
+	return call[[]SelectableMDOListItem](ctx, s.c, "POST", "v1/Agents/List/GetHeadings", req, true)
+}
+
+// ListGetHeadingsForListItemFromListNameRequest holds the parameters of ListAgent.GetHeadingsForListItemFromListName, sent as one JSON object (the body List_GetHeadingsForListItemFromListNameRequest).
+type ListGetHeadingsForListItemFromListNameRequest struct {
+	// ListItemID is sent as ListItemId, also when zero.
+	ListItemID int64 `json:"ListItemId"`
+	// ShowDeleted is sent as ShowDeleted, also when zero.
+	ShowDeleted bool `json:"ShowDeleted"`
+	// UdListDefinitionName is sent as UdListDefinitionName, also when zero.
+	UdListDefinitionName string `json:"UdListDefinitionName"`
 }
 
 // GetHeadingsForListItemFromListName calls POST v1/Agents/List/GetHeadingsForListItemFromListName; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetHeadingsForListItemFromListName.html
-func (s ListAgent) GetHeadingsForListItemFromListName(ctx context.Context, listItemID int64, showDeleted bool, udListDefinitionName string) ([]SelectableMDOListItem, error) {
-	in := struct {
-		ListItemID           int64  `json:"ListItemId"`
-		ShowDeleted          bool   `json:"ShowDeleted"`
-		UdListDefinitionName string `json:"UdListDefinitionName"`
-	}{listItemID, showDeleted, udListDefinitionName}
-	return call[[]SelectableMDOListItem](ctx, s.c, "POST", "v1/Agents/List/GetHeadingsForListItemFromListName", in, true)
+func (s ListAgent) GetHeadingsForListItemFromListName(ctx context.Context, req ListGetHeadingsForListItemFromListNameRequest) ([]SelectableMDOListItem, error) {
+	return call[[]SelectableMDOListItem](ctx, s.c, "POST", "v1/Agents/List/GetHeadingsForListItemFromListName", req, true)
 }
 
 // GetHeadingsFromListDefinition calls POST v1/Agents/List/GetHeadingsFromListDefinition; it only reads, so it is retried like a GET.
@@ -1094,16 +1175,21 @@ func (s ListAgent) GetHierarchyEntity(ctx context.Context, hierarchyEntityID int
 	return call[*HierarchyEntity](ctx, s.c, "POST", withQuery("v1/Agents/List/GetHierarchyEntity", "hierarchyEntityId", hierarchyEntityID), nil, true)
 }
 
+// ListGetHierarchyFromPathRequest holds the parameters of ListAgent.GetHierarchyFromPath, sent as one JSON object (the body List_GetHierarchyFromPathRequest).
+type ListGetHierarchyFromPathRequest struct {
+	// Children is sent as Children, also when zero.
+	Children bool `json:"Children"`
+	// Domain is sent as Domain; left out when empty.
+	Domain Domain `json:"Domain,omitempty"`
+	// Path is sent as Path, also when zero.
+	Path string `json:"Path"`
+}
+
 // GetHierarchyFromPath calls POST v1/Agents/List/GetHierarchyFromPath; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetHierarchyFromPath.html
-func (s ListAgent) GetHierarchyFromPath(ctx context.Context, children bool, domain Domain, path string) (*HierarchyEntity, error) {
-	in := struct {
-		Children bool   `json:"Children"`
-		Domain   Domain `json:"Domain,omitempty"`
-		Path     string `json:"Path"`
-	}{children, domain, path}
-	return call[*HierarchyEntity](ctx, s.c, "POST", "v1/Agents/List/GetHierarchyFromPath", in, true)
+func (s ListAgent) GetHierarchyFromPath(ctx context.Context, req ListGetHierarchyFromPathRequest) (*HierarchyEntity, error) {
+	return call[*HierarchyEntity](ctx, s.c, "POST", "v1/Agents/List/GetHierarchyFromPath", req, true)
 }
 
 // GetInstalledLanguages calls POST v1/Agents/List/GetInstalledLanguages; it only reads, so it is retried like a GET.
@@ -1189,48 +1275,64 @@ func (s ListAgent) GetListEntityByName(ctx context.Context, name string) (*ListE
 	return call[*ListEntity](ctx, s.c, "POST", "v1/Agents/List/GetListEntityByName", in, true)
 }
 
+// ListGetListItemsForHeadingRequest holds the parameters of ListAgent.GetListItemsForHeading, sent as one JSON object (the body List_GetListItemsForHeadingRequest).
+type ListGetListItemsForHeadingRequest struct {
+	// HeadingID is sent as HeadingId, also when zero.
+	HeadingID int64 `json:"HeadingId"`
+	// UdListDefinitionID is sent as UdListDefinitionId, also when zero.
+	UdListDefinitionID int64 `json:"UdListDefinitionId"`
+}
+
 // GetListItemsForHeading calls POST v1/Agents/List/GetListItemsForHeading; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetListItemsForHeading.html
-func (s ListAgent) GetListItemsForHeading(ctx context.Context, headingID int64, udListDefinitionID int64) ([]SelectableMDOListItem, error) {
-	in := struct {
-		HeadingID          int64 `json:"HeadingId"`
-		UdListDefinitionID int64 `json:"UdListDefinitionId"`
-	}{headingID, udListDefinitionID}
-	return call[[]SelectableMDOListItem](ctx, s.c, "POST", "v1/Agents/List/GetListItemsForHeading", in, true)
+func (s ListAgent) GetListItemsForHeading(ctx context.Context, req ListGetListItemsForHeadingRequest) ([]SelectableMDOListItem, error) {
+	return call[[]SelectableMDOListItem](ctx, s.c, "POST", "v1/Agents/List/GetListItemsForHeading", req, true)
+}
+
+// ListGetListItemsForHeadingFromListNameRequest holds the parameters of ListAgent.GetListItemsForHeadingFromListName, sent as one JSON object (the body List_GetListItemsForHeadingFromListNameRequest).
+type ListGetListItemsForHeadingFromListNameRequest struct {
+	// HeadingID is sent as HeadingId, also when zero.
+	HeadingID int64 `json:"HeadingId"`
+	// UdListDefinitionName is sent as UdListDefinitionName, also when zero.
+	UdListDefinitionName string `json:"UdListDefinitionName"`
 }
 
 // GetListItemsForHeadingFromListName calls POST v1/Agents/List/GetListItemsForHeadingFromListName; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetListItemsForHeadingFromListName.html
-func (s ListAgent) GetListItemsForHeadingFromListName(ctx context.Context, headingID int64, udListDefinitionName string) ([]SelectableMDOListItem, error) {
-	in := struct {
-		HeadingID            int64  `json:"HeadingId"`
-		UdListDefinitionName string `json:"UdListDefinitionName"`
-	}{headingID, udListDefinitionName}
-	return call[[]SelectableMDOListItem](ctx, s.c, "POST", "v1/Agents/List/GetListItemsForHeadingFromListName", in, true)
+func (s ListAgent) GetListItemsForHeadingFromListName(ctx context.Context, req ListGetListItemsForHeadingFromListNameRequest) ([]SelectableMDOListItem, error) {
+	return call[[]SelectableMDOListItem](ctx, s.c, "POST", "v1/Agents/List/GetListItemsForHeadingFromListName", req, true)
+}
+
+// ListGetListItemsForUserGroupRequest holds the parameters of ListAgent.GetListItemsForUserGroup, sent as one JSON object (the body List_GetListItemsForUserGroupRequest).
+type ListGetListItemsForUserGroupRequest struct {
+	// GroupID is sent as GroupId, also when zero.
+	GroupID int64 `json:"GroupId"`
+	// UdListDefinitionID is sent as UdListDefinitionId, also when zero.
+	UdListDefinitionID int64 `json:"UdListDefinitionId"`
 }
 
 // GetListItemsForUserGroup calls POST v1/Agents/List/GetListItemsForUserGroup; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetListItemsForUserGroup.html
-func (s ListAgent) GetListItemsForUserGroup(ctx context.Context, groupID int64, udListDefinitionID int64) ([]SelectableMDOListItem, error) {
-	in := struct {
-		GroupID            int64 `json:"GroupId"`
-		UdListDefinitionID int64 `json:"UdListDefinitionId"`
-	}{groupID, udListDefinitionID}
-	return call[[]SelectableMDOListItem](ctx, s.c, "POST", "v1/Agents/List/GetListItemsForUserGroup", in, true)
+func (s ListAgent) GetListItemsForUserGroup(ctx context.Context, req ListGetListItemsForUserGroupRequest) ([]SelectableMDOListItem, error) {
+	return call[[]SelectableMDOListItem](ctx, s.c, "POST", "v1/Agents/List/GetListItemsForUserGroup", req, true)
+}
+
+// ListGetListItemsForUserGroupFromListNameRequest holds the parameters of ListAgent.GetListItemsForUserGroupFromListName, sent as one JSON object (the body List_GetListItemsForUserGroupFromListNameRequest).
+type ListGetListItemsForUserGroupFromListNameRequest struct {
+	// GroupID is sent as GroupId, also when zero.
+	GroupID int64 `json:"GroupId"`
+	// UdListDefinitionName is sent as UdListDefinitionName, also when zero.
+	UdListDefinitionName string `json:"UdListDefinitionName"`
 }
 
 // GetListItemsForUserGroupFromListName calls POST v1/Agents/List/GetListItemsForUserGroupFromListName; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetListItemsForUserGroupFromListName.html
-func (s ListAgent) GetListItemsForUserGroupFromListName(ctx context.Context, groupID int64, udListDefinitionName string) ([]SelectableMDOListItem, error) {
-	in := struct {
-		GroupID              int64  `json:"GroupId"`
-		UdListDefinitionName string `json:"UdListDefinitionName"`
-	}{groupID, udListDefinitionName}
-	return call[[]SelectableMDOListItem](ctx, s.c, "POST", "v1/Agents/List/GetListItemsForUserGroupFromListName", in, true)
+func (s ListAgent) GetListItemsForUserGroupFromListName(ctx context.Context, req ListGetListItemsForUserGroupFromListNameRequest) ([]SelectableMDOListItem, error) {
+	return call[[]SelectableMDOListItem](ctx, s.c, "POST", "v1/Agents/List/GetListItemsForUserGroupFromListName", req, true)
 }
 
 // GetLocalizedText calls POST v1/Agents/List/GetLocalizedText; it only reads, so it is retried like a GET.
@@ -1240,16 +1342,21 @@ func (s ListAgent) GetLocalizedText(ctx context.Context, localizedTextID int64) 
 	return call[*LocalizedText](ctx, s.c, "POST", withQuery("v1/Agents/List/GetLocalizedText", "localizedTextId", localizedTextID), nil, true)
 }
 
+// ListGetLocalizedTextByTypeRequest holds the parameters of ListAgent.GetLocalizedTextByType, sent as one JSON object (the body List_GetLocalizedTextByTypeRequest).
+type ListGetLocalizedTextByTypeRequest struct {
+	// LanguageID is sent as LanguageId, also when zero.
+	LanguageID int64 `json:"LanguageId"`
+	// ResourceID is sent as ResourceId, also when zero.
+	ResourceID int64 `json:"ResourceId"`
+	// TextType is sent as TextType; left out when empty.
+	TextType LocalizedTextType `json:"TextType,omitempty"`
+}
+
 // GetLocalizedTextByType calls POST v1/Agents/List/GetLocalizedTextByType; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetLocalizedTextByType.html
-func (s ListAgent) GetLocalizedTextByType(ctx context.Context, languageID int64, resourceID int64, textType LocalizedTextType) (*LocalizedText, error) {
-	in := struct {
-		LanguageID int64             `json:"LanguageId"`
-		ResourceID int64             `json:"ResourceId"`
-		TextType   LocalizedTextType `json:"TextType,omitempty"`
-	}{languageID, resourceID, textType}
-	return call[*LocalizedText](ctx, s.c, "POST", "v1/Agents/List/GetLocalizedTextByType", in, true)
+func (s ListAgent) GetLocalizedTextByType(ctx context.Context, req ListGetLocalizedTextByTypeRequest) (*LocalizedText, error) {
+	return call[*LocalizedText](ctx, s.c, "POST", "v1/Agents/List/GetLocalizedTextByType", req, true)
 }
 
 // GetLocalizedTextList calls POST v1/Agents/List/GetLocalizedTextList; it only reads, so it is retried like a GET.
@@ -1307,30 +1414,42 @@ func (s ListAgent) GetMrMrses(ctx context.Context) ([]MrMrs, error) {
 	return call[[]MrMrs](ctx, s.c, "POST", "v1/Agents/List/GetMrMrses", nil, true)
 }
 
+// ListGetNeedCategoryUpdateForPersonRequest holds the parameters of ListAgent.GetNeedCategoryUpdateForPerson, sent as one JSON object (the body List_GetNeedCategoryUpdateForPersonRequest).
+type ListGetNeedCategoryUpdateForPersonRequest struct {
+	// CategoryID is sent as CategoryId, also when zero.
+	CategoryID int64 `json:"CategoryId"`
+	// ContactID is sent as ContactId, also when zero.
+	ContactID int64 `json:"ContactId"`
+	// LeadStatus is sent as LeadStatus, also when zero.
+	LeadStatus float64 `json:"LeadStatus"`
+	// PersonID is sent as PersonId, also when zero.
+	PersonID int64 `json:"PersonId"`
+}
+
 // GetNeedCategoryUpdateForPerson calls POST v1/Agents/List/GetNeedCategoryUpdateForPerson; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetNeedCategoryUpdateForPerson.html
-func (s ListAgent) GetNeedCategoryUpdateForPerson(ctx context.Context, categoryID int64, contactID int64, leadStatus float64, personID int64) (*AutomatedCategoryUpdate, error) {
-	in := struct {
-		CategoryID int64   `json:"CategoryId"`
-		ContactID  int64   `json:"ContactId"`
-		LeadStatus float64 `json:"LeadStatus"`
-		PersonID   int64   `json:"PersonId"`
-	}{categoryID, contactID, leadStatus, personID}
-	return call[*AutomatedCategoryUpdate](ctx, s.c, "POST", "v1/Agents/List/GetNeedCategoryUpdateForPerson", in, true)
+func (s ListAgent) GetNeedCategoryUpdateForPerson(ctx context.Context, req ListGetNeedCategoryUpdateForPersonRequest) (*AutomatedCategoryUpdate, error) {
+	return call[*AutomatedCategoryUpdate](ctx, s.c, "POST", "v1/Agents/List/GetNeedCategoryUpdateForPerson", req, true)
+}
+
+// ListGetNeedCategoryUpdateForSaleRequest holds the parameters of ListAgent.GetNeedCategoryUpdateForSale, sent as one JSON object (the body List_GetNeedCategoryUpdateForSaleRequest).
+type ListGetNeedCategoryUpdateForSaleRequest struct {
+	// ContactID is sent as ContactId, also when zero.
+	ContactID int64 `json:"ContactId"`
+	// PersonID is sent as PersonId, also when zero.
+	PersonID int64 `json:"PersonId"`
+	// SaleID is sent as SaleId, also when zero.
+	SaleID int64 `json:"SaleId"`
+	// SaleStatus is sent as SaleStatus; left out when empty.
+	SaleStatus SaleStatus `json:"SaleStatus,omitempty"`
 }
 
 // GetNeedCategoryUpdateForSale calls POST v1/Agents/List/GetNeedCategoryUpdateForSale; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetNeedCategoryUpdateForSale.html
-func (s ListAgent) GetNeedCategoryUpdateForSale(ctx context.Context, contactID int64, personID int64, saleID int64, saleStatus SaleStatus) (*AutomatedCategoryUpdate, error) {
-	in := struct {
-		ContactID  int64      `json:"ContactId"`
-		PersonID   int64      `json:"PersonId"`
-		SaleID     int64      `json:"SaleId"`
-		SaleStatus SaleStatus `json:"SaleStatus,omitempty"`
-	}{contactID, personID, saleID, saleStatus}
-	return call[*AutomatedCategoryUpdate](ctx, s.c, "POST", "v1/Agents/List/GetNeedCategoryUpdateForSale", in, true)
+func (s ListAgent) GetNeedCategoryUpdateForSale(ctx context.Context, req ListGetNeedCategoryUpdateForSaleRequest) (*AutomatedCategoryUpdate, error) {
+	return call[*AutomatedCategoryUpdate](ctx, s.c, "POST", "v1/Agents/List/GetNeedCategoryUpdateForSale", req, true)
 }
 
 // GetOurCurrency calls POST v1/Agents/List/GetOurCurrency; it only reads, so it is retried like a GET.
@@ -1881,26 +2000,34 @@ func (s ListAgent) GetTicketTypes(ctx context.Context) ([]TicketTypeEntity, erro
 	return call[[]TicketTypeEntity](ctx, s.c, "POST", "v1/Agents/List/GetTicketTypes", nil, true)
 }
 
+// ListGetVisibleForUserGroupsRequest holds the parameters of ListAgent.GetVisibleForUserGroups, sent as one JSON object (the body List_GetVisibleForUserGroupsRequest).
+type ListGetVisibleForUserGroupsRequest struct {
+	// ListItemID is sent as ListItemId, also when zero.
+	ListItemID int64 `json:"ListItemId"`
+	// UdListDefinitionID is sent as UdListDefinitionId, also when zero.
+	UdListDefinitionID int64 `json:"UdListDefinitionId"`
+}
+
 // GetVisibleForUserGroups calls POST v1/Agents/List/GetVisibleForUserGroups; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetVisibleForUserGroups.html
-func (s ListAgent) GetVisibleForUserGroups(ctx context.Context, listItemID int64, udListDefinitionID int64) ([]SelectableMDOListItem, error) {
-	in := struct {
-		ListItemID         int64 `json:"ListItemId"`
-		UdListDefinitionID int64 `json:"UdListDefinitionId"`
-	}{listItemID, udListDefinitionID}
-	return call[[]SelectableMDOListItem](ctx, s.c, "POST", "v1/Agents/List/GetVisibleForUserGroups", in, true)
+func (s ListAgent) GetVisibleForUserGroups(ctx context.Context, req ListGetVisibleForUserGroupsRequest) ([]SelectableMDOListItem, error) {
+	return call[[]SelectableMDOListItem](ctx, s.c, "POST", "v1/Agents/List/GetVisibleForUserGroups", req, true)
+}
+
+// ListGetVisibleForUserGroupsFromListNameRequest holds the parameters of ListAgent.GetVisibleForUserGroupsFromListName, sent as one JSON object (the body List_GetVisibleForUserGroupsFromListNameRequest).
+type ListGetVisibleForUserGroupsFromListNameRequest struct {
+	// ListItemID is sent as ListItemId, also when zero.
+	ListItemID int64 `json:"ListItemId"`
+	// UdListDefinitionName is sent as UdListDefinitionName, also when zero.
+	UdListDefinitionName string `json:"UdListDefinitionName"`
 }
 
 // GetVisibleForUserGroupsFromListName calls POST v1/Agents/List/GetVisibleForUserGroupsFromListName; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetVisibleForUserGroupsFromListName.html
-func (s ListAgent) GetVisibleForUserGroupsFromListName(ctx context.Context, listItemID int64, udListDefinitionName string) ([]SelectableMDOListItem, error) {
-	in := struct {
-		ListItemID           int64  `json:"ListItemId"`
-		UdListDefinitionName string `json:"UdListDefinitionName"`
-	}{listItemID, udListDefinitionName}
-	return call[[]SelectableMDOListItem](ctx, s.c, "POST", "v1/Agents/List/GetVisibleForUserGroupsFromListName", in, true)
+func (s ListAgent) GetVisibleForUserGroupsFromListName(ctx context.Context, req ListGetVisibleForUserGroupsFromListNameRequest) ([]SelectableMDOListItem, error) {
+	return call[[]SelectableMDOListItem](ctx, s.c, "POST", "v1/Agents/List/GetVisibleForUserGroupsFromListName", req, true)
 }
 
 // GetWebPanelByProgID calls POST v1/Agents/List/GetWebPanelByProgId; it only reads, so it is retried like a GET.
@@ -1927,62 +2054,85 @@ func (s ListAgent) GetWebPanelList(ctx context.Context) ([]WebPanelEntity, error
 	return call[[]WebPanelEntity](ctx, s.c, "POST", "v1/Agents/List/GetWebPanelList", nil, true)
 }
 
+// ListGlobalChangeTicketStatusRequest holds the parameters of ListAgent.GlobalChangeTicketStatus, sent as one JSON object (the body List_GlobalChangeTicketStatusRequest).
+type ListGlobalChangeTicketStatusRequest struct {
+	// FromTicketStatusID is sent as FromTicketStatusId, also when zero.
+	FromTicketStatusID int64 `json:"FromTicketStatusId"`
+	// ToTicketStatusID is sent as ToTicketStatusId, also when zero.
+	ToTicketStatusID int64 `json:"ToTicketStatusId"`
+}
+
 // GlobalChangeTicketStatus calls POST v1/Agents/List/GlobalChangeTicketStatus.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GlobalChangeTicketStatus.html
-func (s ListAgent) GlobalChangeTicketStatus(ctx context.Context, fromTicketStatusID int64, toTicketStatusID int64) error {
-	in := struct {
-		FromTicketStatusID int64 `json:"FromTicketStatusId"`
-		ToTicketStatusID   int64 `json:"ToTicketStatusId"`
-	}{fromTicketStatusID, toTicketStatusID}
-	return exec(ctx, s.c, "POST", "v1/Agents/List/GlobalChangeTicketStatus", in, false)
+func (s ListAgent) GlobalChangeTicketStatus(ctx context.Context, req ListGlobalChangeTicketStatusRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/List/GlobalChangeTicketStatus", req, false)
+}
+
+// ListGlobalChangeTicketTypeRequest holds the parameters of ListAgent.GlobalChangeTicketType, sent as one JSON object (the body List_GlobalChangeTicketTypeRequest).
+type ListGlobalChangeTicketTypeRequest struct {
+	// FromTicketTypeID is sent as FromTicketTypeId, also when zero.
+	FromTicketTypeID int64 `json:"FromTicketTypeId"`
+	// ToTicketTypeID is sent as ToTicketTypeId, also when zero.
+	ToTicketTypeID int64 `json:"ToTicketTypeId"`
 }
 
 // GlobalChangeTicketType calls POST v1/Agents/List/GlobalChangeTicketType.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GlobalChangeTicketType.html
-func (s ListAgent) GlobalChangeTicketType(ctx context.Context, fromTicketTypeID int64, toTicketTypeID int64) error {
-	in := struct {
-		FromTicketTypeID int64 `json:"FromTicketTypeId"`
-		ToTicketTypeID   int64 `json:"ToTicketTypeId"`
-	}{fromTicketTypeID, toTicketTypeID}
-	return exec(ctx, s.c, "POST", "v1/Agents/List/GlobalChangeTicketType", in, false)
+func (s ListAgent) GlobalChangeTicketType(ctx context.Context, req ListGlobalChangeTicketTypeRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/List/GlobalChangeTicketType", req, false)
+}
+
+// ListMoveAllTicketsRequest holds the parameters of ListAgent.MoveAllTickets, sent as one JSON object (the body List_MoveAllTicketsRequest).
+type ListMoveAllTicketsRequest struct {
+	// FromTicketCategoryID is sent as FromTicketCategoryId, also when zero.
+	FromTicketCategoryID int64 `json:"FromTicketCategoryId"`
+	// ToTicketCategoryID is sent as ToTicketCategoryId, also when zero.
+	ToTicketCategoryID int64 `json:"ToTicketCategoryId"`
 }
 
 // MoveAllTickets calls POST v1/Agents/List/MoveAllTickets.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_MoveAllTickets.html
-func (s ListAgent) MoveAllTickets(ctx context.Context, fromTicketCategoryID int64, toTicketCategoryID int64) error {
-	in := struct {
-		FromTicketCategoryID int64 `json:"FromTicketCategoryId"`
-		ToTicketCategoryID   int64 `json:"ToTicketCategoryId"`
-	}{fromTicketCategoryID, toTicketCategoryID}
-	return exec(ctx, s.c, "POST", "v1/Agents/List/MoveAllTickets", in, false)
+func (s ListAgent) MoveAllTickets(ctx context.Context, req ListMoveAllTicketsRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/List/MoveAllTickets", req, false)
+}
+
+// ListMoveListItemRequest holds the parameters of ListAgent.MoveListItem, sent as one JSON object (the body List_MoveListItemRequest).
+type ListMoveListItemRequest struct {
+	// Direction is sent as Direction, also when zero.
+	Direction float64 `json:"Direction"`
+	// ListItemID is sent as ListItemId, also when zero.
+	ListItemID int64 `json:"ListItemId"`
+	// UdListDefinitionID is sent as UdListDefinitionId, also when zero.
+	UdListDefinitionID int64 `json:"UdListDefinitionId"`
 }
 
 // MoveListItem calls POST v1/Agents/List/MoveListItem.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_MoveListItem.html
-func (s ListAgent) MoveListItem(ctx context.Context, direction float64, listItemID int64, udListDefinitionID int64) error {
-	in := struct {
-		Direction          float64 `json:"Direction"`
-		ListItemID         int64   `json:"ListItemId"`
-		UdListDefinitionID int64   `json:"UdListDefinitionId"`
-	}{direction, listItemID, udListDefinitionID}
-	return exec(ctx, s.c, "POST", "v1/Agents/List/MoveListItem", in, false)
+func (s ListAgent) MoveListItem(ctx context.Context, req ListMoveListItemRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/List/MoveListItem", req, false)
+}
+
+// ListPerformNeededCategoryUpdateRequest holds the parameters of ListAgent.PerformNeededCategoryUpdate, sent as one JSON object (the body List_PerformNeededCategoryUpdateRequest).
+type ListPerformNeededCategoryUpdateRequest struct {
+	// CategoryID is sent as CategoryId, also when zero.
+	CategoryID int64 `json:"CategoryId"`
+	// ContactID is sent as ContactId, also when zero.
+	ContactID int64 `json:"ContactId"`
+	// PersonID is sent as PersonId, also when zero.
+	PersonID int64 `json:"PersonId"`
+	// Setting is sent as Setting; left out when nil.
+	Setting *AutomatedCategoryUpdate `json:"Setting,omitempty"`
 }
 
 // PerformNeededCategoryUpdate calls POST v1/Agents/List/PerformNeededCategoryUpdate.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_PerformNeededCategoryUpdate.html
-func (s ListAgent) PerformNeededCategoryUpdate(ctx context.Context, categoryID int64, contactID int64, personID int64, setting *AutomatedCategoryUpdate) error {
-	in := struct {
-		CategoryID int64                    `json:"CategoryId"`
-		ContactID  int64                    `json:"ContactId"`
-		PersonID   int64                    `json:"PersonId"`
-		Setting    *AutomatedCategoryUpdate `json:"Setting,omitempty"`
-	}{categoryID, contactID, personID, setting}
-	return exec(ctx, s.c, "POST", "v1/Agents/List/PerformNeededCategoryUpdate", in, false)
+func (s ListAgent) PerformNeededCategoryUpdate(ctx context.Context, req ListPerformNeededCategoryUpdateRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/List/PerformNeededCategoryUpdate", req, false)
 }
 
 // RebuildFullnames calls POST v1/Agents/List/RebuildFullnames.
@@ -2002,26 +2152,34 @@ func (s ListAgent) SaveAllAutomatedCategoryUpdates(ctx context.Context, settings
 	return call[[]AutomatedCategoryUpdate](ctx, s.c, "POST", "v1/Agents/List/SaveAllAutomatedCategoryUpdates", in, false)
 }
 
+// ListSaveAllFromListDefinitionRequest holds the parameters of ListAgent.SaveAllFromListDefinition, sent as one JSON object (the body List_SaveAllFromListDefinitionRequest).
+type ListSaveAllFromListDefinitionRequest struct {
+	// Items is sent as Items; left out when empty.
+	Items []ListItemEntity `json:"Items,omitempty"`
+	// UdListDefinitionID is sent as UdListDefinitionId, also when zero.
+	UdListDefinitionID int64 `json:"UdListDefinitionId"`
+}
+
 // SaveAllFromListDefinition calls POST v1/Agents/List/SaveAllFromListDefinition.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_SaveAllFromListDefinition.html
-func (s ListAgent) SaveAllFromListDefinition(ctx context.Context, items []ListItemEntity, udListDefinitionID int64) ([]ListItemEntity, error) {
-	in := struct {
-		Items              []ListItemEntity `json:"Items,omitempty"`
-		UdListDefinitionID int64            `json:"UdListDefinitionId"`
-	}{items, udListDefinitionID}
-	return call[[]ListItemEntity](ctx, s.c, "POST", "v1/Agents/List/SaveAllFromListDefinition", in, false)
+func (s ListAgent) SaveAllFromListDefinition(ctx context.Context, req ListSaveAllFromListDefinitionRequest) ([]ListItemEntity, error) {
+	return call[[]ListItemEntity](ctx, s.c, "POST", "v1/Agents/List/SaveAllFromListDefinition", req, false)
+}
+
+// ListSaveAllFromListNameRequest holds the parameters of ListAgent.SaveAllFromListName, sent as one JSON object (the body List_SaveAllFromListNameRequest).
+type ListSaveAllFromListNameRequest struct {
+	// Items is sent as Items; left out when empty.
+	Items []ListItemEntity `json:"Items,omitempty"`
+	// UdListDefinitionName is sent as UdListDefinitionName, also when zero.
+	UdListDefinitionName string `json:"UdListDefinitionName"`
 }
 
 // SaveAllFromListName calls POST v1/Agents/List/SaveAllFromListName.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_SaveAllFromListName.html
-func (s ListAgent) SaveAllFromListName(ctx context.Context, items []ListItemEntity, udListDefinitionName string) ([]ListItemEntity, error) {
-	in := struct {
-		Items                []ListItemEntity `json:"Items,omitempty"`
-		UdListDefinitionName string           `json:"UdListDefinitionName"`
-	}{items, udListDefinitionName}
-	return call[[]ListItemEntity](ctx, s.c, "POST", "v1/Agents/List/SaveAllFromListName", in, false)
+func (s ListAgent) SaveAllFromListName(ctx context.Context, req ListSaveAllFromListNameRequest) ([]ListItemEntity, error) {
+	return call[[]ListItemEntity](ctx, s.c, "POST", "v1/Agents/List/SaveAllFromListName", req, false)
 }
 
 // SaveAmountClassEntity calls POST v1/Agents/List/SaveAmountClassEntity.
@@ -2082,17 +2240,23 @@ func (s ListAgent) SaveDocumentTemplateEntity(ctx context.Context, documentTempl
 	return call[*DocumentTemplateEntity](ctx, s.c, "POST", "v1/Agents/List/SaveDocumentTemplateEntity", documentTemplateEntity, false)
 }
 
+// ListSaveDocumentTemplateStreamRequest holds the parameters of ListAgent.SaveDocumentTemplateStream, sent as one JSON object (the body List_SaveDocumentTemplateStreamRequest).
+type ListSaveDocumentTemplateStreamRequest struct {
+	// Content is sent as Content, base64-encoded; left out when empty.
+	Content []byte `json:"Content,omitempty"`
+	// DocumentTemplateID is sent as DocumentTemplateId, also when zero.
+	DocumentTemplateID int64 `json:"DocumentTemplateId"`
+	// LanguageCode is sent as LanguageCode, also when zero.
+	LanguageCode string `json:"LanguageCode"`
+	// PluginID is sent as PluginId, also when zero.
+	PluginID int64 `json:"PluginId"`
+}
+
 // SaveDocumentTemplateStream calls POST v1/Agents/List/SaveDocumentTemplateStream.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_SaveDocumentTemplateStream.html
-func (s ListAgent) SaveDocumentTemplateStream(ctx context.Context, content []byte, documentTemplateID int64, languageCode string, pluginID int64) (*TemplateInfo, error) {
-	in := struct {
-		Content            []byte `json:"Content,omitempty"`
-		DocumentTemplateID int64  `json:"DocumentTemplateId"`
-		LanguageCode       string `json:"LanguageCode"`
-		PluginID           int64  `json:"PluginId"`
-	}{content, documentTemplateID, languageCode, pluginID}
-	return call[*TemplateInfo](ctx, s.c, "POST", "v1/Agents/List/SaveDocumentTemplateStream", in, false)
+func (s ListAgent) SaveDocumentTemplateStream(ctx context.Context, req ListSaveDocumentTemplateStreamRequest) (*TemplateInfo, error) {
+	return call[*TemplateInfo](ctx, s.c, "POST", "v1/Agents/List/SaveDocumentTemplateStream", req, false)
 }
 
 // SaveExtAppEntity calls POST v1/Agents/List/SaveExtAppEntity.
@@ -2102,28 +2266,38 @@ func (s ListAgent) SaveExtAppEntity(ctx context.Context, extAppEntity *ExtAppEnt
 	return call[*ExtAppEntity](ctx, s.c, "POST", "v1/Agents/List/SaveExtAppEntity", extAppEntity, false)
 }
 
+// ListSaveFromListDefinitionRequest holds the parameters of ListAgent.SaveFromListDefinition, sent as one JSON object (the body List_SaveFromListDefinitionRequest).
+type ListSaveFromListDefinitionRequest struct {
+	// ID is sent as Id, also when zero.
+	ID int64 `json:"Id"`
+	// Item is sent as Item; left out when nil.
+	Item *ListItemEntity `json:"Item,omitempty"`
+	// UdListDefinitionID is sent as UdListDefinitionId, also when zero.
+	UdListDefinitionID int64 `json:"UdListDefinitionId"`
+}
+
 // SaveFromListDefinition calls POST v1/Agents/List/SaveFromListDefinition.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_SaveFromListDefinition.html
-func (s ListAgent) SaveFromListDefinition(ctx context.Context, id int64, item *ListItemEntity, udListDefinitionID int64) (*ListItemEntity, error) {
-	in := struct {
-		ID                 int64           `json:"Id"`
-		Item               *ListItemEntity `json:"Item,omitempty"`
-		UdListDefinitionID int64           `json:"UdListDefinitionId"`
-	}{id, item, udListDefinitionID}
-	return call[*ListItemEntity](ctx, s.c, "POST", "v1/Agents/List/SaveFromListDefinition", in, false)
+func (s ListAgent) SaveFromListDefinition(ctx context.Context, req ListSaveFromListDefinitionRequest) (*ListItemEntity, error) {
+	return call[*ListItemEntity](ctx, s.c, "POST", "v1/Agents/List/SaveFromListDefinition", req, false)
+}
+
+// ListSaveFromListNameRequest holds the parameters of ListAgent.SaveFromListName, sent as one JSON object (the body List_SaveFromListNameRequest).
+type ListSaveFromListNameRequest struct {
+	// ID is sent as Id, also when zero.
+	ID int64 `json:"Id"`
+	// Item is sent as Item; left out when nil.
+	Item *ListItemEntity `json:"Item,omitempty"`
+	// UdListDefinitionName is sent as UdListDefinitionName, also when zero.
+	UdListDefinitionName string `json:"UdListDefinitionName"`
 }
 
 // SaveFromListName calls POST v1/Agents/List/SaveFromListName.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_SaveFromListName.html
-func (s ListAgent) SaveFromListName(ctx context.Context, id int64, item *ListItemEntity, udListDefinitionName string) (*ListItemEntity, error) {
-	in := struct {
-		ID                   int64           `json:"Id"`
-		Item                 *ListItemEntity `json:"Item,omitempty"`
-		UdListDefinitionName string          `json:"UdListDefinitionName"`
-	}{id, item, udListDefinitionName}
-	return call[*ListItemEntity](ctx, s.c, "POST", "v1/Agents/List/SaveFromListName", in, false)
+func (s ListAgent) SaveFromListName(ctx context.Context, req ListSaveFromListNameRequest) (*ListItemEntity, error) {
+	return call[*ListItemEntity](ctx, s.c, "POST", "v1/Agents/List/SaveFromListName", req, false)
 }
 
 // SaveHeadingEntity calls POST v1/Agents/List/SaveHeadingEntity.
@@ -2133,72 +2307,98 @@ func (s ListAgent) SaveHeadingEntity(ctx context.Context, headingEntity *Heading
 	return call[*HeadingEntity](ctx, s.c, "POST", "v1/Agents/List/SaveHeadingEntity", headingEntity, false)
 }
 
+// ListSaveHeadingFromListDefinitionRequest holds the parameters of ListAgent.SaveHeadingFromListDefinition, sent as one JSON object (the body List_SaveHeadingFromListDefinitionRequest).
+type ListSaveHeadingFromListDefinitionRequest struct {
+	// Entity is sent as Entity; left out when nil.
+	Entity *HeadingEntity `json:"Entity,omitempty"`
+	// ID is sent as Id, also when zero.
+	ID int64 `json:"Id"`
+}
+
 // SaveHeadingFromListDefinition calls POST v1/Agents/List/SaveHeadingFromListDefinition.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_SaveHeadingFromListDefinition.html
-func (s ListAgent) SaveHeadingFromListDefinition(ctx context.Context, entity *HeadingEntity, id int64) (*HeadingEntity, error) {
-	in := struct {
-		Entity *HeadingEntity `json:"Entity,omitempty"`
-		ID     int64          `json:"Id"`
-	}{entity, id}
-	return call[*HeadingEntity](ctx, s.c, "POST", "v1/Agents/List/SaveHeadingFromListDefinition", in, false)
+func (s ListAgent) SaveHeadingFromListDefinition(ctx context.Context, req ListSaveHeadingFromListDefinitionRequest) (*HeadingEntity, error) {
+	return call[*HeadingEntity](ctx, s.c, "POST", "v1/Agents/List/SaveHeadingFromListDefinition", req, false)
+}
+
+// ListSaveHeadingFromNameRequest holds the parameters of ListAgent.SaveHeadingFromName, sent as one JSON object (the body List_SaveHeadingFromNameRequest).
+type ListSaveHeadingFromNameRequest struct {
+	// Entity is sent as Entity; left out when nil.
+	Entity *HeadingEntity `json:"Entity,omitempty"`
+	// Name is sent as Name, also when zero.
+	Name string `json:"Name"`
 }
 
 // SaveHeadingFromName calls POST v1/Agents/List/SaveHeadingFromName.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_SaveHeadingFromName.html
-func (s ListAgent) SaveHeadingFromName(ctx context.Context, entity *HeadingEntity, name string) (*HeadingEntity, error) {
-	in := struct {
-		Entity *HeadingEntity `json:"Entity,omitempty"`
-		Name   string         `json:"Name"`
-	}{entity, name}
-	return call[*HeadingEntity](ctx, s.c, "POST", "v1/Agents/List/SaveHeadingFromName", in, false)
+func (s ListAgent) SaveHeadingFromName(ctx context.Context, req ListSaveHeadingFromNameRequest) (*HeadingEntity, error) {
+	return call[*HeadingEntity](ctx, s.c, "POST", "v1/Agents/List/SaveHeadingFromName", req, false)
+}
+
+// ListSaveHeadingsForListItemFromListDefinitionRequest holds the parameters of ListAgent.SaveHeadingsForListItemFromListDefinition, sent as one JSON object (the body List_SaveHeadingsForListItemFromListDefinitionRequest).
+type ListSaveHeadingsForListItemFromListDefinitionRequest struct {
+	// Headings is sent as Headings; left out when empty.
+	Headings []SelectableMDOListItem `json:"Headings,omitempty"`
+	// ListItemID is sent as ListItemId, also when zero.
+	ListItemID int64 `json:"ListItemId"`
+	// UdListDefinitionID is sent as UdListDefinitionId, also when zero.
+	UdListDefinitionID int64 `json:"UdListDefinitionId"`
 }
 
 // SaveHeadingsForListItemFromListDefinition calls POST v1/Agents/List/SaveHeadingsForListItemFromListDefinition.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_SaveHeadingsForListItemFromListDefinition.html
-func (s ListAgent) SaveHeadingsForListItemFromListDefinition(ctx context.Context, headings []SelectableMDOListItem, listItemID int64, udListDefinitionID int64) ([]SelectableMDOListItem, error) {
-	in := struct {
-		Headings           []SelectableMDOListItem `json:"Headings,omitempty"`
-		ListItemID         int64                   `json:"ListItemId"`
-		UdListDefinitionID int64                   `json:"UdListDefinitionId"`
-	}{headings, listItemID, udListDefinitionID}
-	return call[[]SelectableMDOListItem](ctx, s.c, "POST", "v1/Agents/List/SaveHeadingsForListItemFromListDefinition", in, false)
+func (s ListAgent) SaveHeadingsForListItemFromListDefinition(ctx context.Context, req ListSaveHeadingsForListItemFromListDefinitionRequest) ([]SelectableMDOListItem, error) {
+	return call[[]SelectableMDOListItem](ctx, s.c, "POST", "v1/Agents/List/SaveHeadingsForListItemFromListDefinition", req, false)
+}
+
+// ListSaveHeadingsForListItemFromListNameRequest holds the parameters of ListAgent.SaveHeadingsForListItemFromListName, sent as one JSON object (the body List_SaveHeadingsForListItemFromListNameRequest).
+type ListSaveHeadingsForListItemFromListNameRequest struct {
+	// Headings is sent as Headings; left out when empty.
+	Headings []SelectableMDOListItem `json:"Headings,omitempty"`
+	// ListItemID is sent as ListItemId, also when zero.
+	ListItemID int64 `json:"ListItemId"`
+	// UdListDefinitionName is sent as UdListDefinitionName, also when zero.
+	UdListDefinitionName string `json:"UdListDefinitionName"`
 }
 
 // SaveHeadingsForListItemFromListName calls POST v1/Agents/List/SaveHeadingsForListItemFromListName.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_SaveHeadingsForListItemFromListName.html
-func (s ListAgent) SaveHeadingsForListItemFromListName(ctx context.Context, headings []SelectableMDOListItem, listItemID int64, udListDefinitionName string) ([]SelectableMDOListItem, error) {
-	in := struct {
-		Headings             []SelectableMDOListItem `json:"Headings,omitempty"`
-		ListItemID           int64                   `json:"ListItemId"`
-		UdListDefinitionName string                  `json:"UdListDefinitionName"`
-	}{headings, listItemID, udListDefinitionName}
-	return call[[]SelectableMDOListItem](ctx, s.c, "POST", "v1/Agents/List/SaveHeadingsForListItemFromListName", in, false)
+func (s ListAgent) SaveHeadingsForListItemFromListName(ctx context.Context, req ListSaveHeadingsForListItemFromListNameRequest) ([]SelectableMDOListItem, error) {
+	return call[[]SelectableMDOListItem](ctx, s.c, "POST", "v1/Agents/List/SaveHeadingsForListItemFromListName", req, false)
+}
+
+// ListSaveHeadingsFromListDefinitionRequest holds the parameters of ListAgent.SaveHeadingsFromListDefinition, sent as one JSON object (the body List_SaveHeadingsFromListDefinitionRequest).
+type ListSaveHeadingsFromListDefinitionRequest struct {
+	// Entities is sent as Entities; left out when empty.
+	Entities []HeadingEntity `json:"Entities,omitempty"`
+	// ID is sent as Id, also when zero.
+	ID int64 `json:"Id"`
 }
 
 // SaveHeadingsFromListDefinition calls POST v1/Agents/List/SaveHeadingsFromListDefinition.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_SaveHeadingsFromListDefinition.html
-func (s ListAgent) SaveHeadingsFromListDefinition(ctx context.Context, entities []HeadingEntity, id int64) ([]HeadingEntity, error) {
-	in := struct {
-		Entities []HeadingEntity `json:"Entities,omitempty"`
-		ID       int64           `json:"Id"`
-	}{entities, id}
-	return call[[]HeadingEntity](ctx, s.c, "POST", "v1/Agents/List/SaveHeadingsFromListDefinition", in, false)
+func (s ListAgent) SaveHeadingsFromListDefinition(ctx context.Context, req ListSaveHeadingsFromListDefinitionRequest) ([]HeadingEntity, error) {
+	return call[[]HeadingEntity](ctx, s.c, "POST", "v1/Agents/List/SaveHeadingsFromListDefinition", req, false)
+}
+
+// ListSaveHeadingsFromNameRequest holds the parameters of ListAgent.SaveHeadingsFromName, sent as one JSON object (the body List_SaveHeadingsFromNameRequest).
+type ListSaveHeadingsFromNameRequest struct {
+	// Entities is sent as Entities; left out when empty.
+	Entities []HeadingEntity `json:"Entities,omitempty"`
+	// Name is sent as Name, also when zero.
+	Name string `json:"Name"`
 }
 
 // SaveHeadingsFromName calls POST v1/Agents/List/SaveHeadingsFromName.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_SaveHeadingsFromName.html
-func (s ListAgent) SaveHeadingsFromName(ctx context.Context, entities []HeadingEntity, name string) ([]HeadingEntity, error) {
-	in := struct {
-		Entities []HeadingEntity `json:"Entities,omitempty"`
-		Name     string          `json:"Name"`
-	}{entities, name}
-	return call[[]HeadingEntity](ctx, s.c, "POST", "v1/Agents/List/SaveHeadingsFromName", in, false)
+func (s ListAgent) SaveHeadingsFromName(ctx context.Context, req ListSaveHeadingsFromNameRequest) ([]HeadingEntity, error) {
+	return call[[]HeadingEntity](ctx, s.c, "POST", "v1/Agents/List/SaveHeadingsFromName", req, false)
 }
 
 // SaveHierarchyEntity calls POST v1/Agents/List/SaveHierarchyEntity.
@@ -2225,15 +2425,19 @@ func (s ListAgent) SaveListEntity(ctx context.Context, listEntity *ListEntity) (
 	return call[*ListEntity](ctx, s.c, "POST", "v1/Agents/List/SaveListEntity", listEntity, false)
 }
 
+// ListSaveListEntityByNameRequest holds the parameters of ListAgent.SaveListEntityByName, sent as one JSON object (the body List_SaveListEntityByNameRequest).
+type ListSaveListEntityByNameRequest struct {
+	// ListEntity is sent as ListEntity; left out when nil.
+	ListEntity *ListEntity `json:"ListEntity,omitempty"`
+	// Name is sent as Name, also when zero.
+	Name string `json:"Name"`
+}
+
 // SaveListEntityByName calls POST v1/Agents/List/SaveListEntityByName.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_SaveListEntityByName.html
-func (s ListAgent) SaveListEntityByName(ctx context.Context, listEntity *ListEntity, name string) (*ListEntity, error) {
-	in := struct {
-		ListEntity *ListEntity `json:"ListEntity,omitempty"`
-		Name       string      `json:"Name"`
-	}{listEntity, name}
-	return call[*ListEntity](ctx, s.c, "POST", "v1/Agents/List/SaveListEntityByName", in, false)
+func (s ListAgent) SaveListEntityByName(ctx context.Context, req ListSaveListEntityByNameRequest) (*ListEntity, error) {
+	return call[*ListEntity](ctx, s.c, "POST", "v1/Agents/List/SaveListEntityByName", req, false)
 }
 
 // SaveListItemEntity calls POST v1/Agents/List/SaveListItemEntity.
@@ -2357,28 +2561,38 @@ func (s ListAgent) SetDocumentPluginForAllDocumentTemplates(ctx context.Context,
 	return exec(ctx, s.c, "POST", "v1/Agents/List/SetDocumentPluginForAllDocumentTemplates", in, false)
 }
 
+// ListSetDocumentTemplateFromDocumentTemplateRequest holds the parameters of ListAgent.SetDocumentTemplateFromDocumentTemplate, sent as one JSON object (the body List_SetDocumentTemplateFromDocumentTemplateRequest).
+type ListSetDocumentTemplateFromDocumentTemplateRequest struct {
+	// DocumentTemplateEntity is sent as DocumentTemplateEntity; left out when nil.
+	DocumentTemplateEntity *DocumentTemplateEntity `json:"DocumentTemplateEntity,omitempty"`
+	// SourceDocumentTemplateID is sent as SourceDocumentTemplateId, also when zero.
+	SourceDocumentTemplateID int64 `json:"SourceDocumentTemplateId"`
+}
+
 // SetDocumentTemplateFromDocumentTemplate calls POST v1/Agents/List/SetDocumentTemplateFromDocumentTemplate.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_SetDocumentTemplateFromDocumentTemplate.html
-func (s ListAgent) SetDocumentTemplateFromDocumentTemplate(ctx context.Context, documentTemplateEntity *DocumentTemplateEntity, sourceDocumentTemplateID int64) (*DocumentTemplateEntity, error) {
-	in := struct {
-		DocumentTemplateEntity   *DocumentTemplateEntity `json:"DocumentTemplateEntity,omitempty"`
-		SourceDocumentTemplateID int64                   `json:"SourceDocumentTemplateId"`
-	}{documentTemplateEntity, sourceDocumentTemplateID}
-	return call[*DocumentTemplateEntity](ctx, s.c, "POST", "v1/Agents/List/SetDocumentTemplateFromDocumentTemplate", in, false)
+func (s ListAgent) SetDocumentTemplateFromDocumentTemplate(ctx context.Context, req ListSetDocumentTemplateFromDocumentTemplateRequest) (*DocumentTemplateEntity, error) {
+	return call[*DocumentTemplateEntity](ctx, s.c, "POST", "v1/Agents/List/SetDocumentTemplateFromDocumentTemplate", req, false)
+}
+
+// ListSetDocumentTemplateStreamRequest holds the parameters of ListAgent.SetDocumentTemplateStream, sent as one JSON object (the body List_SetDocumentTemplateStreamRequest).
+type ListSetDocumentTemplateStreamRequest struct {
+	// DocumentTemplateEntity is sent as DocumentTemplateEntity; left out when nil.
+	DocumentTemplateEntity *DocumentTemplateEntity `json:"DocumentTemplateEntity,omitempty"`
+	// LanguageCode is sent as LanguageCode, also when zero.
+	LanguageCode string `json:"LanguageCode"`
+	// PluginID is sent as PluginId, also when zero.
+	PluginID int64 `json:"PluginId"`
+	// Stream is sent as Stream, base64-encoded; left out when empty.
+	Stream []byte `json:"Stream,omitempty"`
 }
 
 // SetDocumentTemplateStream calls POST v1/Agents/List/SetDocumentTemplateStream.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_SetDocumentTemplateStream.html
-func (s ListAgent) SetDocumentTemplateStream(ctx context.Context, documentTemplateEntity *DocumentTemplateEntity, languageCode string, pluginID int64, stream []byte) (*DocumentTemplateEntity, error) {
-	in := struct {
-		DocumentTemplateEntity *DocumentTemplateEntity `json:"DocumentTemplateEntity,omitempty"`
-		LanguageCode           string                  `json:"LanguageCode"`
-		PluginID               int64                   `json:"PluginId"`
-		Stream                 []byte                  `json:"Stream,omitempty"`
-	}{documentTemplateEntity, languageCode, pluginID, stream}
-	return call[*DocumentTemplateEntity](ctx, s.c, "POST", "v1/Agents/List/SetDocumentTemplateStream", in, false)
+func (s ListAgent) SetDocumentTemplateStream(ctx context.Context, req ListSetDocumentTemplateStreamRequest) (*DocumentTemplateEntity, error) {
+	return call[*DocumentTemplateEntity](ctx, s.c, "POST", "v1/Agents/List/SetDocumentTemplateStream", req, false)
 }
 
 // SetEmarketingStrictMode calls POST v1/Agents/List/SetEmarketingStrictMode.
@@ -2391,263 +2605,370 @@ func (s ListAgent) SetEmarketingStrictMode(ctx context.Context, enable bool) err
 	return exec(ctx, s.c, "POST", "v1/Agents/List/SetEmarketingStrictMode", in, false)
 }
 
+// ListSetHeadingsForListItemRequest holds the parameters of ListAgent.SetHeadingsForListItem, sent as one JSON object (the body List_SetHeadingsForListItemRequest).
+type ListSetHeadingsForListItemRequest struct {
+	// Enable is sent as Enable, also when zero.
+	Enable bool `json:"Enable"`
+	// HeadingIDs is sent as HeadingIds; left out when empty.
+	HeadingIDs []int64 `json:"HeadingIds,omitempty"`
+	// ListItemID is sent as ListItemId, also when zero.
+	ListItemID int64 `json:"ListItemId"`
+	// UdListDefinitionID is sent as UdListDefinitionId, also when zero.
+	UdListDefinitionID int64 `json:"UdListDefinitionId"`
+}
+
 // SetHeadingsForListItem calls POST v1/Agents/List/SetHeadingsForListItem.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_SetHeadingsForListItem.html
-func (s ListAgent) SetHeadingsForListItem(ctx context.Context, enable bool, headingIDs []int64, listItemID int64, udListDefinitionID int64) error {
-	in := struct {
-		Enable             bool    `json:"Enable"`
-		HeadingIDs         []int64 `json:"HeadingIds,omitempty"`
-		ListItemID         int64   `json:"ListItemId"`
-		UdListDefinitionID int64   `json:"UdListDefinitionId"`
-	}{enable, headingIDs, listItemID, udListDefinitionID}
-	return exec(ctx, s.c, "POST", "v1/Agents/List/SetHeadingsForListItem", in, false)
+func (s ListAgent) SetHeadingsForListItem(ctx context.Context, req ListSetHeadingsForListItemRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/List/SetHeadingsForListItem", req, false)
+}
+
+// ListSetListItemsForHeadingRequest holds the parameters of ListAgent.SetListItemsForHeading, sent as one JSON object (the body List_SetListItemsForHeadingRequest).
+type ListSetListItemsForHeadingRequest struct {
+	// Enable is sent as Enable, also when zero.
+	Enable bool `json:"Enable"`
+	// HeadingID is sent as HeadingId, also when zero.
+	HeadingID int64 `json:"HeadingId"`
+	// ListItemIDs is sent as ListItemIds; left out when empty.
+	ListItemIDs []int64 `json:"ListItemIds,omitempty"`
+	// UdListDefinitionID is sent as UdListDefinitionId, also when zero.
+	UdListDefinitionID int64 `json:"UdListDefinitionId"`
 }
 
 // SetListItemsForHeading calls POST v1/Agents/List/SetListItemsForHeading.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_SetListItemsForHeading.html
-func (s ListAgent) SetListItemsForHeading(ctx context.Context, enable bool, headingID int64, listItemIDs []int64, udListDefinitionID int64) error {
-	in := struct {
-		Enable             bool    `json:"Enable"`
-		HeadingID          int64   `json:"HeadingId"`
-		ListItemIDs        []int64 `json:"ListItemIds,omitempty"`
-		UdListDefinitionID int64   `json:"UdListDefinitionId"`
-	}{enable, headingID, listItemIDs, udListDefinitionID}
-	return exec(ctx, s.c, "POST", "v1/Agents/List/SetListItemsForHeading", in, false)
+func (s ListAgent) SetListItemsForHeading(ctx context.Context, req ListSetListItemsForHeadingRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/List/SetListItemsForHeading", req, false)
+}
+
+// ListSetListItemsForHeadingFromListNameRequest holds the parameters of ListAgent.SetListItemsForHeadingFromListName, sent as one JSON object (the body List_SetListItemsForHeadingFromListNameRequest).
+type ListSetListItemsForHeadingFromListNameRequest struct {
+	// Enable is sent as Enable, also when zero.
+	Enable bool `json:"Enable"`
+	// HeadingID is sent as HeadingId, also when zero.
+	HeadingID int64 `json:"HeadingId"`
+	// ListItemIDs is sent as ListItemIds; left out when empty.
+	ListItemIDs []int64 `json:"ListItemIds,omitempty"`
+	// UdListDefinitionName is sent as UdListDefinitionName, also when zero.
+	UdListDefinitionName string `json:"UdListDefinitionName"`
 }
 
 // SetListItemsForHeadingFromListName calls POST v1/Agents/List/SetListItemsForHeadingFromListName.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_SetListItemsForHeadingFromListName.html
-func (s ListAgent) SetListItemsForHeadingFromListName(ctx context.Context, enable bool, headingID int64, listItemIDs []int64, udListDefinitionName string) error {
-	in := struct {
-		Enable               bool    `json:"Enable"`
-		HeadingID            int64   `json:"HeadingId"`
-		ListItemIDs          []int64 `json:"ListItemIds,omitempty"`
-		UdListDefinitionName string  `json:"UdListDefinitionName"`
-	}{enable, headingID, listItemIDs, udListDefinitionName}
-	return exec(ctx, s.c, "POST", "v1/Agents/List/SetListItemsForHeadingFromListName", in, false)
+func (s ListAgent) SetListItemsForHeadingFromListName(ctx context.Context, req ListSetListItemsForHeadingFromListNameRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/List/SetListItemsForHeadingFromListName", req, false)
+}
+
+// ListSetListItemsForUserGroupRequest holds the parameters of ListAgent.SetListItemsForUserGroup, sent as one JSON object (the body List_SetListItemsForUserGroupRequest).
+type ListSetListItemsForUserGroupRequest struct {
+	// Enable is sent as Enable, also when zero.
+	Enable bool `json:"Enable"`
+	// ListItemIDs is sent as ListItemIds; left out when empty.
+	ListItemIDs []int64 `json:"ListItemIds,omitempty"`
+	// UdListDefinitionID is sent as UdListDefinitionId, also when zero.
+	UdListDefinitionID int64 `json:"UdListDefinitionId"`
+	// UsergroupID is sent as UsergroupId, also when zero.
+	UsergroupID int64 `json:"UsergroupId"`
 }
 
 // SetListItemsForUserGroup calls POST v1/Agents/List/SetListItemsForUserGroup.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_SetListItemsForUserGroup.html
-func (s ListAgent) SetListItemsForUserGroup(ctx context.Context, enable bool, listItemIDs []int64, udListDefinitionID int64, usergroupID int64) error {
-	in := struct {
-		Enable             bool    `json:"Enable"`
-		ListItemIDs        []int64 `json:"ListItemIds,omitempty"`
-		UdListDefinitionID int64   `json:"UdListDefinitionId"`
-		UsergroupID        int64   `json:"UsergroupId"`
-	}{enable, listItemIDs, udListDefinitionID, usergroupID}
-	return exec(ctx, s.c, "POST", "v1/Agents/List/SetListItemsForUserGroup", in, false)
+func (s ListAgent) SetListItemsForUserGroup(ctx context.Context, req ListSetListItemsForUserGroupRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/List/SetListItemsForUserGroup", req, false)
+}
+
+// ListSetListItemsForUserGroupFromListNameRequest holds the parameters of ListAgent.SetListItemsForUserGroupFromListName, sent as one JSON object (the body List_SetListItemsForUserGroupFromListNameRequest).
+type ListSetListItemsForUserGroupFromListNameRequest struct {
+	// Enable is sent as Enable, also when zero.
+	Enable bool `json:"Enable"`
+	// ListItemsID is sent as ListItemsID; left out when empty.
+	ListItemsID []int64 `json:"ListItemsID,omitempty"`
+	// UdListDefinitionName is sent as UdListDefinitionName, also when zero.
+	UdListDefinitionName string `json:"UdListDefinitionName"`
+	// UsergroupID is sent as UsergroupId, also when zero.
+	UsergroupID int64 `json:"UsergroupId"`
 }
 
 // SetListItemsForUserGroupFromListName calls POST v1/Agents/List/SetListItemsForUserGroupFromListName.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_SetListItemsForUserGroupFromListName.html
-func (s ListAgent) SetListItemsForUserGroupFromListName(ctx context.Context, enable bool, listItemsID []int64, udListDefinitionName string, usergroupID int64) error {
-	in := struct {
-		Enable               bool    `json:"Enable"`
-		ListItemsID          []int64 `json:"ListItemsID,omitempty"`
-		UdListDefinitionName string  `json:"UdListDefinitionName"`
-		UsergroupID          int64   `json:"UsergroupId"`
-	}{enable, listItemsID, udListDefinitionName, usergroupID}
-	return exec(ctx, s.c, "POST", "v1/Agents/List/SetListItemsForUserGroupFromListName", in, false)
+func (s ListAgent) SetListItemsForUserGroupFromListName(ctx context.Context, req ListSetListItemsForUserGroupFromListNameRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/List/SetListItemsForUserGroupFromListName", req, false)
+}
+
+// ListSetRankOnHeadingsRequest holds the parameters of ListAgent.SetRankOnHeadings, sent as one JSON object (the body List_SetRankOnHeadingsRequest).
+type ListSetRankOnHeadingsRequest struct {
+	// HeadingIDs is sent as HeadingIds; left out when empty.
+	HeadingIDs []int64 `json:"HeadingIds,omitempty"`
+	// UdListDefinitionID is sent as UdListDefinitionId, also when zero.
+	UdListDefinitionID int64 `json:"UdListDefinitionId"`
 }
 
 // SetRankOnHeadings calls POST v1/Agents/List/SetRankOnHeadings.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_SetRankOnHeadings.html
-func (s ListAgent) SetRankOnHeadings(ctx context.Context, headingIDs []int64, udListDefinitionID int64) error {
-	in := struct {
-		HeadingIDs         []int64 `json:"HeadingIds,omitempty"`
-		UdListDefinitionID int64   `json:"UdListDefinitionId"`
-	}{headingIDs, udListDefinitionID}
-	return exec(ctx, s.c, "POST", "v1/Agents/List/SetRankOnHeadings", in, false)
+func (s ListAgent) SetRankOnHeadings(ctx context.Context, req ListSetRankOnHeadingsRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/List/SetRankOnHeadings", req, false)
+}
+
+// ListSetRankOnProjectActivityRequest holds the parameters of ListAgent.SetRankOnProjectActivity, sent as one JSON object (the body List_SetRankOnProjectActivityRequest).
+type ListSetRankOnProjectActivityRequest struct {
+	// ItemsIDs is sent as ItemsIds; left out when empty.
+	ItemsIDs []int64 `json:"ItemsIds,omitempty"`
+	// ProjectTypeStatusLinkID is sent as ProjectTypeStatusLinkId, also when zero.
+	ProjectTypeStatusLinkID int64 `json:"ProjectTypeStatusLinkId"`
 }
 
 // SetRankOnProjectActivity calls POST v1/Agents/List/SetRankOnProjectActivity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_SetRankOnProjectActivity.html
-func (s ListAgent) SetRankOnProjectActivity(ctx context.Context, itemsIDs []int64, projectTypeStatusLinkID int64) error {
-	in := struct {
-		ItemsIDs                []int64 `json:"ItemsIds,omitempty"`
-		ProjectTypeStatusLinkID int64   `json:"ProjectTypeStatusLinkId"`
-	}{itemsIDs, projectTypeStatusLinkID}
-	return exec(ctx, s.c, "POST", "v1/Agents/List/SetRankOnProjectActivity", in, false)
+func (s ListAgent) SetRankOnProjectActivity(ctx context.Context, req ListSetRankOnProjectActivityRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/List/SetRankOnProjectActivity", req, false)
+}
+
+// ListSetRankOnProjectDocumentRequest holds the parameters of ListAgent.SetRankOnProjectDocument, sent as one JSON object (the body List_SetRankOnProjectDocumentRequest).
+type ListSetRankOnProjectDocumentRequest struct {
+	// ItemsIDs is sent as ItemsIds; left out when empty.
+	ItemsIDs []int64 `json:"ItemsIds,omitempty"`
+	// ProjectTypeStatusLinkID is sent as ProjectTypeStatusLinkId, also when zero.
+	ProjectTypeStatusLinkID int64 `json:"ProjectTypeStatusLinkId"`
 }
 
 // SetRankOnProjectDocument calls POST v1/Agents/List/SetRankOnProjectDocument.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_SetRankOnProjectDocument.html
-func (s ListAgent) SetRankOnProjectDocument(ctx context.Context, itemsIDs []int64, projectTypeStatusLinkID int64) error {
-	in := struct {
-		ItemsIDs                []int64 `json:"ItemsIds,omitempty"`
-		ProjectTypeStatusLinkID int64   `json:"ProjectTypeStatusLinkId"`
-	}{itemsIDs, projectTypeStatusLinkID}
-	return exec(ctx, s.c, "POST", "v1/Agents/List/SetRankOnProjectDocument", in, false)
+func (s ListAgent) SetRankOnProjectDocument(ctx context.Context, req ListSetRankOnProjectDocumentRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/List/SetRankOnProjectDocument", req, false)
+}
+
+// ListSetRankOnSaleActivityRequest holds the parameters of ListAgent.SetRankOnSaleActivity, sent as one JSON object (the body List_SetRankOnSaleActivityRequest).
+type ListSetRankOnSaleActivityRequest struct {
+	// ItemsIDs is sent as ItemsIds; left out when empty.
+	ItemsIDs []int64 `json:"ItemsIds,omitempty"`
+	// SaleTypeStageLinkID is sent as SaleTypeStageLinkId, also when zero.
+	SaleTypeStageLinkID int64 `json:"SaleTypeStageLinkId"`
 }
 
 // SetRankOnSaleActivity calls POST v1/Agents/List/SetRankOnSaleActivity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_SetRankOnSaleActivity.html
-func (s ListAgent) SetRankOnSaleActivity(ctx context.Context, itemsIDs []int64, saleTypeStageLinkID int64) error {
-	in := struct {
-		ItemsIDs            []int64 `json:"ItemsIds,omitempty"`
-		SaleTypeStageLinkID int64   `json:"SaleTypeStageLinkId"`
-	}{itemsIDs, saleTypeStageLinkID}
-	return exec(ctx, s.c, "POST", "v1/Agents/List/SetRankOnSaleActivity", in, false)
+func (s ListAgent) SetRankOnSaleActivity(ctx context.Context, req ListSetRankOnSaleActivityRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/List/SetRankOnSaleActivity", req, false)
+}
+
+// ListSetRankOnSaleDocumentRequest holds the parameters of ListAgent.SetRankOnSaleDocument, sent as one JSON object (the body List_SetRankOnSaleDocumentRequest).
+type ListSetRankOnSaleDocumentRequest struct {
+	// ItemsIDs is sent as ItemsIds; left out when empty.
+	ItemsIDs []int64 `json:"ItemsIds,omitempty"`
+	// SaleTypeStageLinkID is sent as SaleTypeStageLinkId, also when zero.
+	SaleTypeStageLinkID int64 `json:"SaleTypeStageLinkId"`
 }
 
 // SetRankOnSaleDocument calls POST v1/Agents/List/SetRankOnSaleDocument.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_SetRankOnSaleDocument.html
-func (s ListAgent) SetRankOnSaleDocument(ctx context.Context, itemsIDs []int64, saleTypeStageLinkID int64) error {
-	in := struct {
-		ItemsIDs            []int64 `json:"ItemsIds,omitempty"`
-		SaleTypeStageLinkID int64   `json:"SaleTypeStageLinkId"`
-	}{itemsIDs, saleTypeStageLinkID}
-	return exec(ctx, s.c, "POST", "v1/Agents/List/SetRankOnSaleDocument", in, false)
+func (s ListAgent) SetRankOnSaleDocument(ctx context.Context, req ListSetRankOnSaleDocumentRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/List/SetRankOnSaleDocument", req, false)
+}
+
+// ListSetTicketCategoriesForUserGroupRequest holds the parameters of ListAgent.SetTicketCategoriesForUserGroup, sent as one JSON object (the body List_SetTicketCategoriesForUserGroupRequest).
+type ListSetTicketCategoriesForUserGroupRequest struct {
+	// CategoryIDs is sent as CategoryIds; left out when empty.
+	CategoryIDs []int64 `json:"CategoryIds,omitempty"`
+	// UserGroupID is sent as UserGroupId, also when zero.
+	UserGroupID int64 `json:"UserGroupId"`
 }
 
 // SetTicketCategoriesForUserGroup calls POST v1/Agents/List/SetTicketCategoriesForUserGroup.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_SetTicketCategoriesForUserGroup.html
-func (s ListAgent) SetTicketCategoriesForUserGroup(ctx context.Context, categoryIDs []int64, userGroupID int64) error {
-	in := struct {
-		CategoryIDs []int64 `json:"CategoryIds,omitempty"`
-		UserGroupID int64   `json:"UserGroupId"`
-	}{categoryIDs, userGroupID}
-	return exec(ctx, s.c, "POST", "v1/Agents/List/SetTicketCategoriesForUserGroup", in, false)
+func (s ListAgent) SetTicketCategoriesForUserGroup(ctx context.Context, req ListSetTicketCategoriesForUserGroupRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/List/SetTicketCategoriesForUserGroup", req, false)
+}
+
+// ListSetTicketPrioritySortOrderRequest holds the parameters of ListAgent.SetTicketPrioritySortOrder, sent as one JSON object (the body List_SetTicketPrioritySortOrderRequest).
+type ListSetTicketPrioritySortOrderRequest struct {
+	// SortOrder is sent as SortOrder, also when zero.
+	SortOrder float64 `json:"SortOrder"`
+	// TicketPriorityID is sent as TicketPriorityId, also when zero.
+	TicketPriorityID int64 `json:"TicketPriorityId"`
 }
 
 // SetTicketPrioritySortOrder calls POST v1/Agents/List/SetTicketPrioritySortOrder.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_SetTicketPrioritySortOrder.html
-func (s ListAgent) SetTicketPrioritySortOrder(ctx context.Context, sortOrder float64, ticketPriorityID int64) error {
-	in := struct {
-		SortOrder        float64 `json:"SortOrder"`
-		TicketPriorityID int64   `json:"TicketPriorityId"`
-	}{sortOrder, ticketPriorityID}
-	return exec(ctx, s.c, "POST", "v1/Agents/List/SetTicketPrioritySortOrder", in, false)
+func (s ListAgent) SetTicketPrioritySortOrder(ctx context.Context, req ListSetTicketPrioritySortOrderRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/List/SetTicketPrioritySortOrder", req, false)
+}
+
+// ListSetTicketRelationDefinitionSortOrderRequest holds the parameters of ListAgent.SetTicketRelationDefinitionSortOrder, sent as one JSON object (the body List_SetTicketRelationDefinitionSortOrderRequest).
+type ListSetTicketRelationDefinitionSortOrderRequest struct {
+	// SortOrder is sent as SortOrder, also when zero.
+	SortOrder float64 `json:"SortOrder"`
+	// TicketRelationDefID is sent as TicketRelationDefId, also when zero.
+	TicketRelationDefID int64 `json:"TicketRelationDefId"`
 }
 
 // SetTicketRelationDefinitionSortOrder calls POST v1/Agents/List/SetTicketRelationDefinitionSortOrder.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_SetTicketRelationDefinitionSortOrder.html
-func (s ListAgent) SetTicketRelationDefinitionSortOrder(ctx context.Context, sortOrder float64, ticketRelationDefID int64) error {
-	in := struct {
-		SortOrder           float64 `json:"SortOrder"`
-		TicketRelationDefID int64   `json:"TicketRelationDefId"`
-	}{sortOrder, ticketRelationDefID}
-	return exec(ctx, s.c, "POST", "v1/Agents/List/SetTicketRelationDefinitionSortOrder", in, false)
+func (s ListAgent) SetTicketRelationDefinitionSortOrder(ctx context.Context, req ListSetTicketRelationDefinitionSortOrderRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/List/SetTicketRelationDefinitionSortOrder", req, false)
+}
+
+// ListSetTicketStatusSortOrderRequest holds the parameters of ListAgent.SetTicketStatusSortOrder, sent as one JSON object (the body List_SetTicketStatusSortOrderRequest).
+type ListSetTicketStatusSortOrderRequest struct {
+	// SortOrder is sent as SortOrder, also when zero.
+	SortOrder float64 `json:"SortOrder"`
+	// TicketStatusID is sent as TicketStatusId, also when zero.
+	TicketStatusID int64 `json:"TicketStatusId"`
 }
 
 // SetTicketStatusSortOrder calls POST v1/Agents/List/SetTicketStatusSortOrder.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_SetTicketStatusSortOrder.html
-func (s ListAgent) SetTicketStatusSortOrder(ctx context.Context, sortOrder float64, ticketStatusID int64) error {
-	in := struct {
-		SortOrder      float64 `json:"SortOrder"`
-		TicketStatusID int64   `json:"TicketStatusId"`
-	}{sortOrder, ticketStatusID}
-	return exec(ctx, s.c, "POST", "v1/Agents/List/SetTicketStatusSortOrder", in, false)
+func (s ListAgent) SetTicketStatusSortOrder(ctx context.Context, req ListSetTicketStatusSortOrderRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/List/SetTicketStatusSortOrder", req, false)
+}
+
+// ListSetTicketTypeSortOrderRequest holds the parameters of ListAgent.SetTicketTypeSortOrder, sent as one JSON object (the body List_SetTicketTypeSortOrderRequest).
+type ListSetTicketTypeSortOrderRequest struct {
+	// SortOrder is sent as SortOrder, also when zero.
+	SortOrder float64 `json:"SortOrder"`
+	// TicketTypeID is sent as TicketTypeId, also when zero.
+	TicketTypeID int64 `json:"TicketTypeId"`
 }
 
 // SetTicketTypeSortOrder calls POST v1/Agents/List/SetTicketTypeSortOrder.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_SetTicketTypeSortOrder.html
-func (s ListAgent) SetTicketTypeSortOrder(ctx context.Context, sortOrder float64, ticketTypeID int64) error {
-	in := struct {
-		SortOrder    float64 `json:"SortOrder"`
-		TicketTypeID int64   `json:"TicketTypeId"`
-	}{sortOrder, ticketTypeID}
-	return exec(ctx, s.c, "POST", "v1/Agents/List/SetTicketTypeSortOrder", in, false)
+func (s ListAgent) SetTicketTypeSortOrder(ctx context.Context, req ListSetTicketTypeSortOrderRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/List/SetTicketTypeSortOrder", req, false)
+}
+
+// ListSetVisibleForUserGroupRequest holds the parameters of ListAgent.SetVisibleForUserGroup, sent as one JSON object (the body List_SetVisibleForUserGroupRequest).
+type ListSetVisibleForUserGroupRequest struct {
+	// Enable is sent as Enable, also when zero.
+	Enable bool `json:"Enable"`
+	// ListItemID is sent as ListItemId, also when zero.
+	ListItemID int64 `json:"ListItemId"`
+	// UdListDefinitionID is sent as UdListDefinitionId, also when zero.
+	UdListDefinitionID int64 `json:"UdListDefinitionId"`
+	// UserGroupID is sent as UserGroupId; left out when empty.
+	UserGroupID []int64 `json:"UserGroupId,omitempty"`
 }
 
 // SetVisibleForUserGroup calls POST v1/Agents/List/SetVisibleForUserGroup.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_SetVisibleForUserGroup.html
-func (s ListAgent) SetVisibleForUserGroup(ctx context.Context, enable bool, listItemID int64, udListDefinitionID int64, userGroupID []int64) error {
-	in := struct {
-		Enable             bool    `json:"Enable"`
-		ListItemID         int64   `json:"ListItemId"`
-		UdListDefinitionID int64   `json:"UdListDefinitionId"`
-		UserGroupID        []int64 `json:"UserGroupId,omitempty"`
-	}{enable, listItemID, udListDefinitionID, userGroupID}
-	return exec(ctx, s.c, "POST", "v1/Agents/List/SetVisibleForUserGroup", in, false)
+func (s ListAgent) SetVisibleForUserGroup(ctx context.Context, req ListSetVisibleForUserGroupRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/List/SetVisibleForUserGroup", req, false)
+}
+
+// ListSetVisibleForUserGroupsRequest holds the parameters of ListAgent.SetVisibleForUserGroups, sent as one JSON object (the body List_SetVisibleForUserGroupsRequest).
+type ListSetVisibleForUserGroupsRequest struct {
+	// ListItemID is sent as ListItemId, also when zero.
+	ListItemID int64 `json:"ListItemId"`
+	// UdListDefinitionID is sent as UdListDefinitionId, also when zero.
+	UdListDefinitionID int64 `json:"UdListDefinitionId"`
+	// UserGroups is sent as UserGroups; left out when empty.
+	UserGroups []SelectableMDOListItem `json:"UserGroups,omitempty"`
 }
 
 // SetVisibleForUserGroups calls POST v1/Agents/List/SetVisibleForUserGroups.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_SetVisibleForUserGroups.html
-func (s ListAgent) SetVisibleForUserGroups(ctx context.Context, listItemID int64, udListDefinitionID int64, userGroups []SelectableMDOListItem) ([]SelectableMDOListItem, error) {
-	in := struct {
-		ListItemID         int64                   `json:"ListItemId"`
-		UdListDefinitionID int64                   `json:"UdListDefinitionId"`
-		UserGroups         []SelectableMDOListItem `json:"UserGroups,omitempty"`
-	}{listItemID, udListDefinitionID, userGroups}
-	return call[[]SelectableMDOListItem](ctx, s.c, "POST", "v1/Agents/List/SetVisibleForUserGroups", in, false)
+func (s ListAgent) SetVisibleForUserGroups(ctx context.Context, req ListSetVisibleForUserGroupsRequest) ([]SelectableMDOListItem, error) {
+	return call[[]SelectableMDOListItem](ctx, s.c, "POST", "v1/Agents/List/SetVisibleForUserGroups", req, false)
+}
+
+// ListSetVisibleForUserGroupsFromListNameRequest holds the parameters of ListAgent.SetVisibleForUserGroupsFromListName, sent as one JSON object (the body List_SetVisibleForUserGroupsFromListNameRequest).
+type ListSetVisibleForUserGroupsFromListNameRequest struct {
+	// ListItemID is sent as ListItemId, also when zero.
+	ListItemID int64 `json:"ListItemId"`
+	// UdListDefinitionName is sent as UdListDefinitionName, also when zero.
+	UdListDefinitionName string `json:"UdListDefinitionName"`
+	// UserGroups is sent as UserGroups; left out when empty.
+	UserGroups []SelectableMDOListItem `json:"UserGroups,omitempty"`
 }
 
 // SetVisibleForUserGroupsFromListName calls POST v1/Agents/List/SetVisibleForUserGroupsFromListName.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_SetVisibleForUserGroupsFromListName.html
-func (s ListAgent) SetVisibleForUserGroupsFromListName(ctx context.Context, listItemID int64, udListDefinitionName string, userGroups []SelectableMDOListItem) ([]SelectableMDOListItem, error) {
-	in := struct {
-		ListItemID           int64                   `json:"ListItemId"`
-		UdListDefinitionName string                  `json:"UdListDefinitionName"`
-		UserGroups           []SelectableMDOListItem `json:"UserGroups,omitempty"`
-	}{listItemID, udListDefinitionName, userGroups}
-	return call[[]SelectableMDOListItem](ctx, s.c, "POST", "v1/Agents/List/SetVisibleForUserGroupsFromListName", in, false)
+func (s ListAgent) SetVisibleForUserGroupsFromListName(ctx context.Context, req ListSetVisibleForUserGroupsFromListNameRequest) ([]SelectableMDOListItem, error) {
+	return call[[]SelectableMDOListItem](ctx, s.c, "POST", "v1/Agents/List/SetVisibleForUserGroupsFromListName", req, false)
+}
+
+// ListSortListItemsRequest holds the parameters of ListAgent.SortListItems, sent as one JSON object (the body List_SortListItemsRequest).
+type ListSortListItemsRequest struct {
+	// CultureName is sent as CultureName, also when zero.
+	CultureName string `json:"CultureName"`
+	// UdListDefinitionID is sent as UdListDefinitionId, also when zero.
+	UdListDefinitionID int64 `json:"UdListDefinitionId"`
 }
 
 // SortListItems calls POST v1/Agents/List/SortListItems.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_SortListItems.html
-func (s ListAgent) SortListItems(ctx context.Context, cultureName string, udListDefinitionID int64) error {
-	in := struct {
-		CultureName        string `json:"CultureName"`
-		UdListDefinitionID int64  `json:"UdListDefinitionId"`
-	}{cultureName, udListDefinitionID}
-	return exec(ctx, s.c, "POST", "v1/Agents/List/SortListItems", in, false)
+func (s ListAgent) SortListItems(ctx context.Context, req ListSortListItemsRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/List/SortListItems", req, false)
+}
+
+// ListUpdateCategoryMembershipsRequest holds the parameters of ListAgent.UpdateCategoryMemberships, sent as one JSON object (the body List_UpdateCategoryMembershipsRequest).
+type ListUpdateCategoryMembershipsRequest struct {
+	// MembershipsToAdd is sent as MembershipsToAdd; left out when empty.
+	MembershipsToAdd []TicketCategoryMembershipEntity `json:"MembershipsToAdd,omitempty"`
+	// MembershipsToDelete is sent as MembershipsToDelete; left out when empty.
+	MembershipsToDelete []TicketCategoryMembershipEntity `json:"MembershipsToDelete,omitempty"`
+	// MembershipsToUpdate is sent as MembershipsToUpdate; left out when empty.
+	MembershipsToUpdate []TicketCategoryMembershipEntity `json:"MembershipsToUpdate,omitempty"`
+	// TicketCategoryID is sent as TicketCategoryId, also when zero.
+	TicketCategoryID int64 `json:"TicketCategoryId"`
 }
 
 // UpdateCategoryMemberships calls POST v1/Agents/List/UpdateCategoryMemberships.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_UpdateCategoryMemberships.html
-func (s ListAgent) UpdateCategoryMemberships(ctx context.Context, membershipsToAdd []TicketCategoryMembershipEntity, membershipsToDelete []TicketCategoryMembershipEntity, membershipsToUpdate []TicketCategoryMembershipEntity, ticketCategoryID int64) error {
-	in := struct {
-		MembershipsToAdd    []TicketCategoryMembershipEntity `json:"MembershipsToAdd,omitempty"`
-		MembershipsToDelete []TicketCategoryMembershipEntity `json:"MembershipsToDelete,omitempty"`
-		MembershipsToUpdate []TicketCategoryMembershipEntity `json:"MembershipsToUpdate,omitempty"`
-		TicketCategoryID    int64                            `json:"TicketCategoryId"`
-	}{membershipsToAdd, membershipsToDelete, membershipsToUpdate, ticketCategoryID}
-	return exec(ctx, s.c, "POST", "v1/Agents/List/UpdateCategoryMemberships", in, false)
+func (s ListAgent) UpdateCategoryMemberships(ctx context.Context, req ListUpdateCategoryMembershipsRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/List/UpdateCategoryMemberships", req, false)
+}
+
+// ListUpdateHierarchyFromPathRequest holds the parameters of ListAgent.UpdateHierarchyFromPath, sent as one JSON object (the body List_UpdateHierarchyFromPathRequest).
+type ListUpdateHierarchyFromPathRequest struct {
+	// Domain is sent as Domain; left out when empty.
+	Domain Domain `json:"Domain,omitempty"`
+	// Entity is sent as Entity; left out when nil.
+	Entity *HierarchyEntity `json:"Entity,omitempty"`
+	// Path is sent as Path, also when zero.
+	Path string `json:"Path"`
 }
 
 // UpdateHierarchyFromPath calls POST v1/Agents/List/UpdateHierarchyFromPath.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_UpdateHierarchyFromPath.html
-func (s ListAgent) UpdateHierarchyFromPath(ctx context.Context, domain Domain, entity *HierarchyEntity, path string) (*HierarchyEntity, error) {
-	in := struct {
-		Domain Domain           `json:"Domain,omitempty"`
-		Entity *HierarchyEntity `json:"Entity,omitempty"`
-		Path   string           `json:"Path"`
-	}{domain, entity, path}
-	return call[*HierarchyEntity](ctx, s.c, "POST", "v1/Agents/List/UpdateHierarchyFromPath", in, false)
+func (s ListAgent) UpdateHierarchyFromPath(ctx context.Context, req ListUpdateHierarchyFromPathRequest) (*HierarchyEntity, error) {
+	return call[*HierarchyEntity](ctx, s.c, "POST", "v1/Agents/List/UpdateHierarchyFromPath", req, false)
+}
+
+// ListValidateTicketRelationDefinitionRequest holds the parameters of ListAgent.ValidateTicketRelationDefinition, sent as one JSON object (the body List_ValidateTicketRelationDefinitionRequest).
+type ListValidateTicketRelationDefinitionRequest struct {
+	// DestinationTicketTypeIDs is sent as DestinationTicketTypeIds; left out when empty.
+	DestinationTicketTypeIDs []int64 `json:"DestinationTicketTypeIds,omitempty"`
+	// RelationType is sent as RelationType; left out when empty.
+	RelationType TicketRelationType `json:"RelationType,omitempty"`
+	// SourceTicketTypeIDs is sent as SourceTicketTypeIds; left out when empty.
+	SourceTicketTypeIDs []int64 `json:"SourceTicketTypeIds,omitempty"`
+	// TicketRelationDefinitionID is sent as TicketRelationDefinitionId, also when zero.
+	TicketRelationDefinitionID int64 `json:"TicketRelationDefinitionId"`
 }
 
 // ValidateTicketRelationDefinition calls POST v1/Agents/List/ValidateTicketRelationDefinition.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_ValidateTicketRelationDefinition.html
-func (s ListAgent) ValidateTicketRelationDefinition(ctx context.Context, destinationTicketTypeIDs []int64, relationType TicketRelationType, sourceTicketTypeIDs []int64, ticketRelationDefinitionID int64) ([]TicketRelationDefinitionResult, error) {
-	in := struct {
-		DestinationTicketTypeIDs   []int64            `json:"DestinationTicketTypeIds,omitempty"`
-		RelationType               TicketRelationType `json:"RelationType,omitempty"`
-		SourceTicketTypeIDs        []int64            `json:"SourceTicketTypeIds,omitempty"`
-		TicketRelationDefinitionID int64              `json:"TicketRelationDefinitionId"`
-	}{destinationTicketTypeIDs, relationType, sourceTicketTypeIDs, ticketRelationDefinitionID}
-	return call[[]TicketRelationDefinitionResult](ctx, s.c, "POST", "v1/Agents/List/ValidateTicketRelationDefinition", in, false)
+func (s ListAgent) ValidateTicketRelationDefinition(ctx context.Context, req ListValidateTicketRelationDefinitionRequest) ([]TicketRelationDefinitionResult, error) {
+	return call[[]TicketRelationDefinitionResult](ctx, s.c, "POST", "v1/Agents/List/ValidateTicketRelationDefinition", req, false)
 }

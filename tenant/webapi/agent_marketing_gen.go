@@ -144,15 +144,19 @@ func (s MarketingAgent) GetFormSubmissionEntity(ctx context.Context, formSubmiss
 	return call[*FormSubmissionEntity](ctx, s.c, "POST", withQuery("v1/Agents/Marketing/GetFormSubmissionEntity", "formSubmissionEntityId", formSubmissionEntityID), nil, true)
 }
 
+// MarketingGetFormSubmissionsCountRequest holds the parameters of MarketingAgent.GetFormSubmissionsCount, sent as one JSON object (the body Marketing_GetFormSubmissionsCountRequest).
+type MarketingGetFormSubmissionsCountRequest struct {
+	// FormID is sent as FormId, also when zero.
+	FormID int64 `json:"FormId"`
+	// Status is sent as Status; left out when empty.
+	Status FormSubmissionStatus `json:"Status,omitempty"`
+}
+
 // GetFormSubmissionsCount calls POST v1/Agents/Marketing/GetFormSubmissionsCount; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Marketing_Agent/v1MarketingAgent_GetFormSubmissionsCount.html
-func (s MarketingAgent) GetFormSubmissionsCount(ctx context.Context, formID int64, status FormSubmissionStatus) (int64, error) {
-	in := struct {
-		FormID int64                `json:"FormId"`
-		Status FormSubmissionStatus `json:"Status,omitempty"`
-	}{formID, status}
-	return call[int64](ctx, s.c, "POST", "v1/Agents/Marketing/GetFormSubmissionsCount", in, true)
+func (s MarketingAgent) GetFormSubmissionsCount(ctx context.Context, req MarketingGetFormSubmissionsCountRequest) (int64, error) {
+	return call[int64](ctx, s.c, "POST", "v1/Agents/Marketing/GetFormSubmissionsCount", req, true)
 }
 
 // GetMailingEntity calls POST v1/Agents/Marketing/GetMailingEntity; it only reads, so it is retried like a GET.
@@ -206,26 +210,34 @@ func (s MarketingAgent) GetUserBlocks(ctx context.Context, associateID int64) ([
 	return call[[]ShipmentMessageBlockEntity](ctx, s.c, "POST", "v1/Agents/Marketing/GetUserBlocks", in, true)
 }
 
+// MarketingMoveFormsToFolderRequest holds the parameters of MarketingAgent.MoveFormsToFolder, sent as one JSON object (the body Marketing_MoveFormsToFolderRequest).
+type MarketingMoveFormsToFolderRequest struct {
+	// FolderID is sent as FolderId, also when zero.
+	FolderID int64 `json:"FolderId"`
+	// FormIDs is sent as FormIds; left out when empty.
+	FormIDs []int64 `json:"FormIds,omitempty"`
+}
+
 // MoveFormsToFolder calls POST v1/Agents/Marketing/MoveFormsToFolder.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Marketing_Agent/v1MarketingAgent_MoveFormsToFolder.html
-func (s MarketingAgent) MoveFormsToFolder(ctx context.Context, folderID int64, formIDs []int64) error {
-	in := struct {
-		FolderID int64   `json:"FolderId"`
-		FormIDs  []int64 `json:"FormIds,omitempty"`
-	}{folderID, formIDs}
-	return exec(ctx, s.c, "POST", "v1/Agents/Marketing/MoveFormsToFolder", in, false)
+func (s MarketingAgent) MoveFormsToFolder(ctx context.Context, req MarketingMoveFormsToFolderRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/Marketing/MoveFormsToFolder", req, false)
+}
+
+// MarketingMoveMailingsToFolderRequest holds the parameters of MarketingAgent.MoveMailingsToFolder, sent as one JSON object (the body Marketing_MoveMailingsToFolderRequest).
+type MarketingMoveMailingsToFolderRequest struct {
+	// FolderID is sent as FolderId, also when zero.
+	FolderID int64 `json:"FolderId"`
+	// MailingIDs is sent as MailingIds; left out when empty.
+	MailingIDs []int64 `json:"MailingIds,omitempty"`
 }
 
 // MoveMailingsToFolder calls POST v1/Agents/Marketing/MoveMailingsToFolder.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Marketing_Agent/v1MarketingAgent_MoveMailingsToFolder.html
-func (s MarketingAgent) MoveMailingsToFolder(ctx context.Context, folderID int64, mailingIDs []int64) error {
-	in := struct {
-		FolderID   int64   `json:"FolderId"`
-		MailingIDs []int64 `json:"MailingIds,omitempty"`
-	}{folderID, mailingIDs}
-	return exec(ctx, s.c, "POST", "v1/Agents/Marketing/MoveMailingsToFolder", in, false)
+func (s MarketingAgent) MoveMailingsToFolder(ctx context.Context, req MarketingMoveMailingsToFolderRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/Marketing/MoveMailingsToFolder", req, false)
 }
 
 // ReloadAndSendMailing calls POST v1/Agents/Marketing/ReloadAndSendMailing.
@@ -238,15 +250,19 @@ func (s MarketingAgent) ReloadAndSendMailing(ctx context.Context, mailingID int6
 	return call[bool](ctx, s.c, "POST", "v1/Agents/Marketing/ReloadAndSendMailing", in, false)
 }
 
+// MarketingRenameMailingByMessageIDRequest holds the parameters of MarketingAgent.RenameMailingByMessageID, sent as one JSON object (the body Marketing_RenameMailingByMessageIdRequest).
+type MarketingRenameMailingByMessageIDRequest struct {
+	// MessageID is sent as MessageId, also when zero.
+	MessageID int64 `json:"MessageId"`
+	// Name is sent as Name, also when zero.
+	Name string `json:"Name"`
+}
+
 // RenameMailingByMessageID calls POST v1/Agents/Marketing/RenameMailingByMessageId.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Marketing_Agent/v1MarketingAgent_RenameMailingByMessageId.html
-func (s MarketingAgent) RenameMailingByMessageID(ctx context.Context, messageID int64, name string) error {
-	in := struct {
-		MessageID int64  `json:"MessageId"`
-		Name      string `json:"Name"`
-	}{messageID, name}
-	return exec(ctx, s.c, "POST", "v1/Agents/Marketing/RenameMailingByMessageId", in, false)
+func (s MarketingAgent) RenameMailingByMessageID(ctx context.Context, req MarketingRenameMailingByMessageIDRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/Marketing/RenameMailingByMessageId", req, false)
 }
 
 // SaveAvailableFont calls POST v1/Agents/Marketing/SaveAvailableFont.
@@ -304,15 +320,19 @@ func (s MarketingAgent) SetAllFormFieldRestrictions(ctx context.Context, formFie
 	return exec(ctx, s.c, "POST", "v1/Agents/Marketing/SetAllFormFieldRestrictions", in, false)
 }
 
+// MarketingSetFontRankRequest holds the parameters of MarketingAgent.SetFontRank, sent as one JSON object (the body Marketing_SetFontRankRequest).
+type MarketingSetFontRankRequest struct {
+	// AvailableFontID is sent as AvailableFontId, also when zero.
+	AvailableFontID int64 `json:"AvailableFontId"`
+	// Rank is sent as Rank, also when zero.
+	Rank float64 `json:"Rank"`
+}
+
 // SetFontRank calls POST v1/Agents/Marketing/SetFontRank.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Marketing_Agent/v1MarketingAgent_SetFontRank.html
-func (s MarketingAgent) SetFontRank(ctx context.Context, availableFontID int64, rank float64) (bool, error) {
-	in := struct {
-		AvailableFontID int64   `json:"AvailableFontId"`
-		Rank            float64 `json:"Rank"`
-	}{availableFontID, rank}
-	return call[bool](ctx, s.c, "POST", "v1/Agents/Marketing/SetFontRank", in, false)
+func (s MarketingAgent) SetFontRank(ctx context.Context, req MarketingSetFontRankRequest) (bool, error) {
+	return call[bool](ctx, s.c, "POST", "v1/Agents/Marketing/SetFontRank", req, false)
 }
 
 // StopMailing calls POST v1/Agents/Marketing/StopMailing.
@@ -325,13 +345,17 @@ func (s MarketingAgent) StopMailing(ctx context.Context, mailingID int64) (bool,
 	return call[bool](ctx, s.c, "POST", "v1/Agents/Marketing/StopMailing", in, false)
 }
 
+// MarketingVerifyGoogleRecaptchaRequest holds the parameters of MarketingAgent.VerifyGoogleRecaptcha, sent as one JSON object (the body Marketing_VerifyGoogleRecaptchaRequest).
+type MarketingVerifyGoogleRecaptchaRequest struct {
+	// OptionalSecretKey is sent as OptionalSecretKey, also when zero.
+	OptionalSecretKey string `json:"OptionalSecretKey"`
+	// Token is sent as Token, also when zero.
+	Token string `json:"Token"`
+}
+
 // VerifyGoogleRecaptcha calls POST v1/Agents/Marketing/VerifyGoogleRecaptcha.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Marketing_Agent/v1MarketingAgent_VerifyGoogleRecaptcha.html
-func (s MarketingAgent) VerifyGoogleRecaptcha(ctx context.Context, optionalSecretKey string, token string) (bool, error) {
-	in := struct {
-		OptionalSecretKey string `json:"OptionalSecretKey"`
-		Token             string `json:"Token"`
-	}{optionalSecretKey, token}
-	return call[bool](ctx, s.c, "POST", "v1/Agents/Marketing/VerifyGoogleRecaptcha", in, false)
+func (s MarketingAgent) VerifyGoogleRecaptcha(ctx context.Context, req MarketingVerifyGoogleRecaptchaRequest) (bool, error) {
+	return call[bool](ctx, s.c, "POST", "v1/Agents/Marketing/VerifyGoogleRecaptcha", req, false)
 }

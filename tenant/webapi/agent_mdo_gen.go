@@ -13,17 +13,23 @@ import (
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/MDO_Agent/index.html
 type MDOAgent struct{ c *tenant.Client }
 
+// MDOGetListRequest holds the parameters of MDOAgent.GetList, sent as one JSON object (the body MDO_GetListRequest).
+type MDOGetListRequest struct {
+	// AdditionalInfo is sent as AdditionalInfo, also when zero.
+	AdditionalInfo string `json:"AdditionalInfo"`
+	// ForceFlatList is sent as ForceFlatList, also when zero.
+	ForceFlatList bool `json:"ForceFlatList"`
+	// Name is sent as Name, also when zero.
+	Name string `json:"Name"`
+	// OnlyHistory is sent as OnlyHistory, also when zero.
+	OnlyHistory bool `json:"OnlyHistory"`
+}
+
 // GetList calls POST v1/Agents/MDO/GetList; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/MDO_Agent/v1MDOAgent_GetList.html
-func (s MDOAgent) GetList(ctx context.Context, additionalInfo string, forceFlatList bool, name string, onlyHistory bool) ([]MDOListItem, error) {
-	in := struct {
-		AdditionalInfo string `json:"AdditionalInfo"`
-		ForceFlatList  bool   `json:"ForceFlatList"`
-		Name           string `json:"Name"`
-		OnlyHistory    bool   `json:"OnlyHistory"`
-	}{additionalInfo, forceFlatList, name, onlyHistory}
-	return call[[]MDOListItem](ctx, s.c, "POST", "v1/Agents/MDO/GetList", in, true)
+func (s MDOAgent) GetList(ctx context.Context, req MDOGetListRequest) ([]MDOListItem, error) {
+	return call[[]MDOListItem](ctx, s.c, "POST", "v1/Agents/MDO/GetList", req, true)
 }
 
 // GetListIDByListName calls POST v1/Agents/MDO/GetListIdByListName; it only reads, so it is retried like a GET.
@@ -36,15 +42,19 @@ func (s MDOAgent) GetListIDByListName(ctx context.Context, name string) (float64
 	return call[float64](ctx, s.c, "POST", "v1/Agents/MDO/GetListIdByListName", in, true)
 }
 
+// MDOGetListItemRequest holds the parameters of MDOAgent.GetListItem, sent as one JSON object (the body MDO_GetListItemRequest).
+type MDOGetListItemRequest struct {
+	// ID is sent as Id, also when zero.
+	ID int64 `json:"Id"`
+	// ListName is sent as ListName, also when zero.
+	ListName string `json:"ListName"`
+}
+
 // GetListItem calls POST v1/Agents/MDO/GetListItem; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/MDO_Agent/v1MDOAgent_GetListItem.html
-func (s MDOAgent) GetListItem(ctx context.Context, id int64, listName string) (*MDOListItem, error) {
-	in := struct {
-		ID       int64  `json:"Id"`
-		ListName string `json:"ListName"`
-	}{id, listName}
-	return call[*MDOListItem](ctx, s.c, "POST", "v1/Agents/MDO/GetListItem", in, true)
+func (s MDOAgent) GetListItem(ctx context.Context, req MDOGetListItemRequest) (*MDOListItem, error) {
+	return call[*MDOListItem](ctx, s.c, "POST", "v1/Agents/MDO/GetListItem", req, true)
 }
 
 // GetListNames calls POST v1/Agents/MDO/GetListNames; it only reads, so it is retried like a GET.
@@ -54,69 +64,99 @@ func (s MDOAgent) GetListNames(ctx context.Context) ([]string, error) {
 	return call[[]string](ctx, s.c, "POST", "v1/Agents/MDO/GetListNames", nil, true)
 }
 
+// MDOGetListWithHistoryRequest holds the parameters of MDOAgent.GetListWithHistory, sent as one JSON object (the body MDO_GetListWithHistoryRequest).
+type MDOGetListWithHistoryRequest struct {
+	// AdditionalInfo is sent as AdditionalInfo, also when zero.
+	AdditionalInfo string `json:"AdditionalInfo"`
+	// ForceFlatList is sent as ForceFlatList, also when zero.
+	ForceFlatList bool `json:"ForceFlatList"`
+	// HistoryItems is sent as HistoryItems; left out when empty.
+	HistoryItems []float64 `json:"HistoryItems,omitempty"`
+	// Name is sent as Name, also when zero.
+	Name string `json:"Name"`
+	// OnlyHistory is sent as OnlyHistory, also when zero.
+	OnlyHistory bool `json:"OnlyHistory"`
+}
+
 // GetListWithHistory calls POST v1/Agents/MDO/GetListWithHistory; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/MDO_Agent/v1MDOAgent_GetListWithHistory.html
-func (s MDOAgent) GetListWithHistory(ctx context.Context, additionalInfo string, forceFlatList bool, historyItems []float64, name string, onlyHistory bool) ([]MDOListItem, error) {
-	in := struct {
-		AdditionalInfo string    `json:"AdditionalInfo"`
-		ForceFlatList  bool      `json:"ForceFlatList"`
-		HistoryItems   []float64 `json:"HistoryItems,omitempty"`
-		Name           string    `json:"Name"`
-		OnlyHistory    bool      `json:"OnlyHistory"`
-	}{additionalInfo, forceFlatList, historyItems, name, onlyHistory}
-	return call[[]MDOListItem](ctx, s.c, "POST", "v1/Agents/MDO/GetListWithHistory", in, true)
+func (s MDOAgent) GetListWithHistory(ctx context.Context, req MDOGetListWithHistoryRequest) ([]MDOListItem, error) {
+	return call[[]MDOListItem](ctx, s.c, "POST", "v1/Agents/MDO/GetListWithHistory", req, true)
+}
+
+// MDOGetListWithRestrictionRequest holds the parameters of MDOAgent.GetListWithRestriction, sent as one JSON object (the body MDO_GetListWithRestrictionRequest).
+type MDOGetListWithRestrictionRequest struct {
+	// AdditionalInfo is sent as AdditionalInfo, also when zero.
+	AdditionalInfo string `json:"AdditionalInfo"`
+	// Name is sent as Name, also when zero.
+	Name string `json:"Name"`
+	// SearchValue is sent as SearchValue, also when zero.
+	SearchValue string `json:"SearchValue"`
 }
 
 // GetListWithRestriction calls POST v1/Agents/MDO/GetListWithRestriction; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/MDO_Agent/v1MDOAgent_GetListWithRestriction.html
-func (s MDOAgent) GetListWithRestriction(ctx context.Context, additionalInfo string, name string, searchValue string) ([]MDOListItem, error) {
-	in := struct {
-		AdditionalInfo string `json:"AdditionalInfo"`
-		Name           string `json:"Name"`
-		SearchValue    string `json:"SearchValue"`
-	}{additionalInfo, name, searchValue}
-	return call[[]MDOListItem](ctx, s.c, "POST", "v1/Agents/MDO/GetListWithRestriction", in, true)
+func (s MDOAgent) GetListWithRestriction(ctx context.Context, req MDOGetListWithRestrictionRequest) ([]MDOListItem, error) {
+	return call[[]MDOListItem](ctx, s.c, "POST", "v1/Agents/MDO/GetListWithRestriction", req, true)
+}
+
+// MDOGetSelectableListRequest holds the parameters of MDOAgent.GetSelectableList, sent as one JSON object (the body MDO_GetSelectableListRequest).
+type MDOGetSelectableListRequest struct {
+	// AdditionalInfo is sent as AdditionalInfo, also when zero.
+	AdditionalInfo string `json:"AdditionalInfo"`
+	// ForceFlatList is sent as ForceFlatList, also when zero.
+	ForceFlatList bool `json:"ForceFlatList"`
+	// Name is sent as Name, also when zero.
+	Name string `json:"Name"`
+	// OnlyHistory is sent as OnlyHistory, also when zero.
+	OnlyHistory bool `json:"OnlyHistory"`
 }
 
 // GetSelectableList calls POST v1/Agents/MDO/GetSelectableList; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/MDO_Agent/v1MDOAgent_GetSelectableList.html
-func (s MDOAgent) GetSelectableList(ctx context.Context, additionalInfo string, forceFlatList bool, name string, onlyHistory bool) ([]SelectableMDOListItem, error) {
-	in := struct {
-		AdditionalInfo string `json:"AdditionalInfo"`
-		ForceFlatList  bool   `json:"ForceFlatList"`
-		Name           string `json:"Name"`
-		OnlyHistory    bool   `json:"OnlyHistory"`
-	}{additionalInfo, forceFlatList, name, onlyHistory}
-	return call[[]SelectableMDOListItem](ctx, s.c, "POST", "v1/Agents/MDO/GetSelectableList", in, true)
+func (s MDOAgent) GetSelectableList(ctx context.Context, req MDOGetSelectableListRequest) ([]SelectableMDOListItem, error) {
+	return call[[]SelectableMDOListItem](ctx, s.c, "POST", "v1/Agents/MDO/GetSelectableList", req, true)
+}
+
+// MDOGetSelectableListWithHistoryRequest holds the parameters of MDOAgent.GetSelectableListWithHistory, sent as one JSON object (the body MDO_GetSelectableListWithHistoryRequest).
+type MDOGetSelectableListWithHistoryRequest struct {
+	// AdditionalInfo is sent as AdditionalInfo, also when zero.
+	AdditionalInfo string `json:"AdditionalInfo"`
+	// ForceFlatList is sent as ForceFlatList, also when zero.
+	ForceFlatList bool `json:"ForceFlatList"`
+	// HistoryItems is sent as HistoryItems; left out when empty.
+	HistoryItems []float64 `json:"HistoryItems,omitempty"`
+	// Name is sent as Name, also when zero.
+	Name string `json:"Name"`
+	// OnlyHistory is sent as OnlyHistory, also when zero.
+	OnlyHistory bool `json:"OnlyHistory"`
 }
 
 // GetSelectableListWithHistory calls POST v1/Agents/MDO/GetSelectableListWithHistory; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/MDO_Agent/v1MDOAgent_GetSelectableListWithHistory.html
-func (s MDOAgent) GetSelectableListWithHistory(ctx context.Context, additionalInfo string, forceFlatList bool, historyItems []float64, name string, onlyHistory bool) ([]SelectableMDOListItem, error) {
-	in := struct {
-		AdditionalInfo string    `json:"AdditionalInfo"`
-		ForceFlatList  bool      `json:"ForceFlatList"`
-		HistoryItems   []float64 `json:"HistoryItems,omitempty"`
-		Name           string    `json:"Name"`
-		OnlyHistory    bool      `json:"OnlyHistory"`
-	}{additionalInfo, forceFlatList, historyItems, name, onlyHistory}
-	return call[[]SelectableMDOListItem](ctx, s.c, "POST", "v1/Agents/MDO/GetSelectableListWithHistory", in, true)
+func (s MDOAgent) GetSelectableListWithHistory(ctx context.Context, req MDOGetSelectableListWithHistoryRequest) ([]SelectableMDOListItem, error) {
+	return call[[]SelectableMDOListItem](ctx, s.c, "POST", "v1/Agents/MDO/GetSelectableListWithHistory", req, true)
+}
+
+// MDOGetSelectableListWithRestrictionRequest holds the parameters of MDOAgent.GetSelectableListWithRestriction, sent as one JSON object (the body MDO_GetSelectableListWithRestrictionRequest).
+type MDOGetSelectableListWithRestrictionRequest struct {
+	// AdditionalInfo is sent as AdditionalInfo, also when zero.
+	AdditionalInfo string `json:"AdditionalInfo"`
+	// Name is sent as Name, also when zero.
+	Name string `json:"Name"`
+	// SearchValue is sent as SearchValue, also when zero.
+	SearchValue string `json:"SearchValue"`
 }
 
 // GetSelectableListWithRestriction calls POST v1/Agents/MDO/GetSelectableListWithRestriction; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/MDO_Agent/v1MDOAgent_GetSelectableListWithRestriction.html
-func (s MDOAgent) GetSelectableListWithRestriction(ctx context.Context, additionalInfo string, name string, searchValue string) ([]SelectableMDOListItem, error) {
-	in := struct {
-		AdditionalInfo string `json:"AdditionalInfo"`
-		Name           string `json:"Name"`
-		SearchValue    string `json:"SearchValue"`
-	}{additionalInfo, name, searchValue}
-	return call[[]SelectableMDOListItem](ctx, s.c, "POST", "v1/Agents/MDO/GetSelectableListWithRestriction", in, true)
+func (s MDOAgent) GetSelectableListWithRestriction(ctx context.Context, req MDOGetSelectableListWithRestrictionRequest) ([]SelectableMDOListItem, error) {
+	return call[[]SelectableMDOListItem](ctx, s.c, "POST", "v1/Agents/MDO/GetSelectableListWithRestriction", req, true)
 }
 
 // GetSelectableSimpleList calls POST v1/Agents/MDO/GetSelectableSimpleList; it only reads, so it is retried like a GET.
@@ -139,14 +179,19 @@ func (s MDOAgent) GetSimpleList(ctx context.Context, name string) ([]MDOListItem
 	return call[[]MDOListItem](ctx, s.c, "POST", "v1/Agents/MDO/GetSimpleList", in, true)
 }
 
+// MDOSetSelectedRequest holds the parameters of MDOAgent.SetSelected, sent as one JSON object (the body MDO_SetSelectedRequest).
+type MDOSetSelectedRequest struct {
+	// AdditionalInfo is sent as AdditionalInfo, also when zero.
+	AdditionalInfo string `json:"AdditionalInfo"`
+	// Name is sent as Name, also when zero.
+	Name string `json:"Name"`
+	// SelectableMDOList is sent as SelectableMDOList; left out when empty.
+	SelectableMDOList []SelectableMDOListItem `json:"SelectableMDOList,omitempty"`
+}
+
 // SetSelected calls POST v1/Agents/MDO/SetSelected.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/MDO_Agent/v1MDOAgent_SetSelected.html
-func (s MDOAgent) SetSelected(ctx context.Context, additionalInfo string, name string, selectableMDOList []SelectableMDOListItem) ([]SelectableMDOListItem, error) {
-	in := struct {
-		AdditionalInfo    string                  `json:"AdditionalInfo"`
-		Name              string                  `json:"Name"`
-		SelectableMDOList []SelectableMDOListItem `json:"SelectableMDOList,omitempty"`
-	}{additionalInfo, name, selectableMDOList}
-	return call[[]SelectableMDOListItem](ctx, s.c, "POST", "v1/Agents/MDO/SetSelected", in, false)
+func (s MDOAgent) SetSelected(ctx context.Context, req MDOSetSelectedRequest) ([]SelectableMDOListItem, error) {
+	return call[[]SelectableMDOListItem](ctx, s.c, "POST", "v1/Agents/MDO/SetSelected", req, false)
 }

@@ -40,38 +40,53 @@ func (s MessagingAgent) GetPlugins(ctx context.Context) ([]ProviderInfo, error) 
 	return call[[]ProviderInfo](ctx, s.c, "POST", "v1/Agents/Messaging/GetPlugins", nil, true)
 }
 
+// MessagingSendMessagesRequest holds the parameters of MessagingAgent.SendMessages, sent as one JSON object (the body Messaging_SendMessagesRequest).
+type MessagingSendMessagesRequest struct {
+	// OutgoingMessages is sent as OutgoingMessages; left out when empty.
+	OutgoingMessages []OutgoingMessage `json:"OutgoingMessages,omitempty"`
+	// Plugin is sent as Plugin, also when zero.
+	Plugin string `json:"Plugin"`
+}
+
 // SendMessages calls POST v1/Agents/Messaging/SendMessages.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Messaging_Agent/v1MessagingAgent_SendMessages.html
-func (s MessagingAgent) SendMessages(ctx context.Context, outgoingMessages []OutgoingMessage, plugin string) ([]MessageDeliveryStatus, error) {
-	in := struct {
-		OutgoingMessages []OutgoingMessage `json:"OutgoingMessages,omitempty"`
-		Plugin           string            `json:"Plugin"`
-	}{outgoingMessages, plugin}
-	return call[[]MessageDeliveryStatus](ctx, s.c, "POST", "v1/Agents/Messaging/SendMessages", in, false)
+func (s MessagingAgent) SendMessages(ctx context.Context, req MessagingSendMessagesRequest) ([]MessageDeliveryStatus, error) {
+	return call[[]MessageDeliveryStatus](ctx, s.c, "POST", "v1/Agents/Messaging/SendMessages", req, false)
+}
+
+// MessagingSendMessagesWithConfigRequest holds the parameters of MessagingAgent.SendMessagesWithConfig, sent as one JSON object (the body Messaging_SendMessagesWithConfigRequest).
+type MessagingSendMessagesWithConfigRequest struct {
+	// Config is sent as Config; left out when empty.
+	Config map[string]string `json:"Config,omitempty"`
+	// OutgoingMessages is sent as OutgoingMessages; left out when empty.
+	OutgoingMessages []OutgoingMessage `json:"OutgoingMessages,omitempty"`
+	// Plugin is sent as Plugin, also when zero.
+	Plugin string `json:"Plugin"`
 }
 
 // SendMessagesWithConfig calls POST v1/Agents/Messaging/SendMessagesWithConfig.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Messaging_Agent/v1MessagingAgent_SendMessagesWithConfig.html
-func (s MessagingAgent) SendMessagesWithConfig(ctx context.Context, config map[string]string, outgoingMessages []OutgoingMessage, plugin string) ([]MessageDeliveryStatus, error) {
-	in := struct {
-		Config           map[string]string `json:"Config,omitempty"`
-		OutgoingMessages []OutgoingMessage `json:"OutgoingMessages,omitempty"`
-		Plugin           string            `json:"Plugin"`
-	}{config, outgoingMessages, plugin}
-	return call[[]MessageDeliveryStatus](ctx, s.c, "POST", "v1/Agents/Messaging/SendMessagesWithConfig", in, false)
+func (s MessagingAgent) SendMessagesWithConfig(ctx context.Context, req MessagingSendMessagesWithConfigRequest) ([]MessageDeliveryStatus, error) {
+	return call[[]MessageDeliveryStatus](ctx, s.c, "POST", "v1/Agents/Messaging/SendMessagesWithConfig", req, false)
+}
+
+// MessagingSetDeliveryStatusRequest holds the parameters of MessagingAgent.SetDeliveryStatus, sent as one JSON object (the body Messaging_SetDeliveryStatusRequest).
+type MessagingSetDeliveryStatusRequest struct {
+	// ExternalMessageID is sent as ExternalMessageId, also when zero.
+	ExternalMessageID string `json:"ExternalMessageId"`
+	// Plugin is sent as Plugin, also when zero.
+	Plugin string `json:"Plugin"`
+	// Status is sent as Status, also when zero.
+	Status float64 `json:"Status"`
+	// StatusDescription is sent as StatusDescription, also when zero.
+	StatusDescription string `json:"StatusDescription"`
 }
 
 // SetDeliveryStatus calls POST v1/Agents/Messaging/SetDeliveryStatus.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Messaging_Agent/v1MessagingAgent_SetDeliveryStatus.html
-func (s MessagingAgent) SetDeliveryStatus(ctx context.Context, externalMessageID string, plugin string, status float64, statusDescription string) error {
-	in := struct {
-		ExternalMessageID string  `json:"ExternalMessageId"`
-		Plugin            string  `json:"Plugin"`
-		Status            float64 `json:"Status"`
-		StatusDescription string  `json:"StatusDescription"`
-	}{externalMessageID, plugin, status, statusDescription}
-	return exec(ctx, s.c, "POST", "v1/Agents/Messaging/SetDeliveryStatus", in, false)
+func (s MessagingAgent) SetDeliveryStatus(ctx context.Context, req MessagingSetDeliveryStatusRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/Messaging/SetDeliveryStatus", req, false)
 }

@@ -44,18 +44,25 @@ func (s NewsFeedAgent) GetNewsFeedItemsByID(ctx context.Context, newsFeedItemIDs
 	return call[[]NewsFeedItem](ctx, s.c, "POST", "v1/Agents/NewsFeed/GetNewsFeedItemsById", in, true)
 }
 
+// NewsFeedGetNewsItemsForUserRequest holds the parameters of NewsFeedAgent.GetNewsItemsForUser, sent as one JSON object (the body NewsFeed_GetNewsItemsForUserRequest).
+type NewsFeedGetNewsItemsForUserRequest struct {
+	// AssociateID is sent as AssociateId, also when zero.
+	AssociateID int64 `json:"AssociateId"`
+	// FromDate is sent as FromDate, also when zero.
+	FromDate Time `json:"FromDate"`
+	// Skip is sent as Skip, also when zero.
+	Skip float64 `json:"Skip"`
+	// ToDate is sent as ToDate, also when zero.
+	ToDate Time `json:"ToDate"`
+	// Top is sent as Top, also when zero.
+	Top float64 `json:"Top"`
+}
+
 // GetNewsItemsForUser calls POST v1/Agents/NewsFeed/GetNewsItemsForUser; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/NewsFeed_Agent/v1NewsFeedAgent_GetNewsItemsForUser.html
-func (s NewsFeedAgent) GetNewsItemsForUser(ctx context.Context, associateID int64, fromDate Time, skip float64, toDate Time, top float64) ([]NewsFeedItem, error) {
-	in := struct {
-		AssociateID int64   `json:"AssociateId"`
-		FromDate    Time    `json:"FromDate"`
-		Skip        float64 `json:"Skip"`
-		ToDate      Time    `json:"ToDate"`
-		Top         float64 `json:"Top"`
-	}{associateID, fromDate, skip, toDate, top}
-	return call[[]NewsFeedItem](ctx, s.c, "POST", "v1/Agents/NewsFeed/GetNewsItemsForUser", in, true)
+func (s NewsFeedAgent) GetNewsItemsForUser(ctx context.Context, req NewsFeedGetNewsItemsForUserRequest) ([]NewsFeedItem, error) {
+	return call[[]NewsFeedItem](ctx, s.c, "POST", "v1/Agents/NewsFeed/GetNewsItemsForUser", req, true)
 }
 
 // MarkAsHandled calls POST v1/Agents/NewsFeed/MarkAsHandled.
@@ -78,17 +85,23 @@ func (s NewsFeedAgent) MarkAsRead(ctx context.Context, newsFeedItemID int64) err
 	return exec(ctx, s.c, "POST", "v1/Agents/NewsFeed/MarkAsRead", in, false)
 }
 
+// NewsFeedPostNewsFeedItemRequest holds the parameters of NewsFeedAgent.PostNewsFeedItem, sent as one JSON object (the body NewsFeed_PostNewsFeedItemRequest).
+type NewsFeedPostNewsFeedItemRequest struct {
+	// NewsFeedItem is sent as NewsFeedItem; left out when nil.
+	NewsFeedItem *NewsFeedItem `json:"NewsFeedItem,omitempty"`
+	// ToAll is sent as ToAll, also when zero.
+	ToAll bool `json:"ToAll"`
+	// ToAssociateIDs is sent as ToAssociateIds; left out when empty.
+	ToAssociateIDs []int64 `json:"ToAssociateIds,omitempty"`
+	// ToGroupIDs is sent as ToGroupIds; left out when empty.
+	ToGroupIDs []int64 `json:"ToGroupIds,omitempty"`
+}
+
 // PostNewsFeedItem calls POST v1/Agents/NewsFeed/PostNewsFeedItem.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/NewsFeed_Agent/v1NewsFeedAgent_PostNewsFeedItem.html
-func (s NewsFeedAgent) PostNewsFeedItem(ctx context.Context, newsFeedItem *NewsFeedItem, toAll bool, toAssociateIDs []int64, toGroupIDs []int64) (*NewsFeedItem, error) {
-	in := struct {
-		NewsFeedItem   *NewsFeedItem `json:"NewsFeedItem,omitempty"`
-		ToAll          bool          `json:"ToAll"`
-		ToAssociateIDs []int64       `json:"ToAssociateIds,omitempty"`
-		ToGroupIDs     []int64       `json:"ToGroupIds,omitempty"`
-	}{newsFeedItem, toAll, toAssociateIDs, toGroupIDs}
-	return call[*NewsFeedItem](ctx, s.c, "POST", "v1/Agents/NewsFeed/PostNewsFeedItem", in, false)
+func (s NewsFeedAgent) PostNewsFeedItem(ctx context.Context, req NewsFeedPostNewsFeedItemRequest) (*NewsFeedItem, error) {
+	return call[*NewsFeedItem](ctx, s.c, "POST", "v1/Agents/NewsFeed/PostNewsFeedItem", req, false)
 }
 
 // StartHandling calls POST v1/Agents/NewsFeed/StartHandling.

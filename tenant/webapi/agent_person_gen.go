@@ -24,62 +24,85 @@ func (s PersonAgent) AddBounce(ctx context.Context, emailAddress string) error {
 	return exec(ctx, s.c, "POST", "v1/Agents/Person/AddBounce", in, false)
 }
 
+// PersonAddBounceWithCountRequest holds the parameters of PersonAgent.AddBounceWithCount, sent as one JSON object (the body Person_AddBounceWithCountRequest).
+type PersonAddBounceWithCountRequest struct {
+	// Counts is sent as Counts, also when zero.
+	Counts int64 `json:"Counts"`
+	// EmailAddress is sent as EmailAddress, also when zero.
+	EmailAddress string `json:"EmailAddress"`
+}
+
 // AddBounceWithCount calls POST v1/Agents/Person/AddBounceWithCount.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Person_Agent/v1PersonAgent_AddBounceWithCount.html
-func (s PersonAgent) AddBounceWithCount(ctx context.Context, counts int64, emailAddress string) error {
-	in := struct {
-		Counts       int64  `json:"Counts"`
-		EmailAddress string `json:"EmailAddress"`
-	}{counts, emailAddress}
-	return exec(ctx, s.c, "POST", "v1/Agents/Person/AddBounceWithCount", in, false)
+func (s PersonAgent) AddBounceWithCount(ctx context.Context, req PersonAddBounceWithCountRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/Person/AddBounceWithCount", req, false)
+}
+
+// PersonAddBounceWithDetailsRequest holds the parameters of PersonAgent.AddBounceWithDetails, sent as one JSON object (the body Person_AddBounceWithDetailsRequest).
+type PersonAddBounceWithDetailsRequest struct {
+	// Code is sent as Code, also when zero.
+	Code float64 `json:"Code"`
+	// Counts is sent as Counts, also when zero.
+	Counts int64 `json:"Counts"`
+	// EmailAddress is sent as EmailAddress, also when zero.
+	EmailAddress string `json:"EmailAddress"`
+	// Reason is sent as Reason, also when zero.
+	Reason string `json:"Reason"`
 }
 
 // AddBounceWithDetails calls POST v1/Agents/Person/AddBounceWithDetails.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Person_Agent/v1PersonAgent_AddBounceWithDetails.html
-func (s PersonAgent) AddBounceWithDetails(ctx context.Context, code float64, counts int64, emailAddress string, reason string) error {
-	in := struct {
-		Code         float64 `json:"Code"`
-		Counts       int64   `json:"Counts"`
-		EmailAddress string  `json:"EmailAddress"`
-		Reason       string  `json:"Reason"`
-	}{code, counts, emailAddress, reason}
-	return exec(ctx, s.c, "POST", "v1/Agents/Person/AddBounceWithDetails", in, false)
+func (s PersonAgent) AddBounceWithDetails(ctx context.Context, req PersonAddBounceWithDetailsRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/Person/AddBounceWithDetails", req, false)
+}
+
+// PersonAddEmailAddressToPersonRequest holds the parameters of PersonAgent.AddEmailAddressToPerson, sent as one JSON object (the body Person_AddEmailAddressToPersonRequest).
+type PersonAddEmailAddressToPersonRequest struct {
+	// EmailAddress is sent as EmailAddress, also when zero.
+	EmailAddress string `json:"EmailAddress"`
+	// PersonID is sent as PersonId, also when zero.
+	PersonID int64 `json:"PersonId"`
+	// SetAsPrimaryEmail is sent as SetAsPrimaryEmail, also when zero.
+	SetAsPrimaryEmail bool `json:"SetAsPrimaryEmail"`
 }
 
 // AddEmailAddressToPerson calls POST v1/Agents/Person/AddEmailAddressToPerson.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Person_Agent/v1PersonAgent_AddEmailAddressToPerson.html
-func (s PersonAgent) AddEmailAddressToPerson(ctx context.Context, emailAddress string, personID int64, setAsPrimaryEmail bool) error {
-	in := struct {
-		EmailAddress      string `json:"EmailAddress"`
-		PersonID          int64  `json:"PersonId"`
-		SetAsPrimaryEmail bool   `json:"SetAsPrimaryEmail"`
-	}{emailAddress, personID, setAsPrimaryEmail}
-	return exec(ctx, s.c, "POST", "v1/Agents/Person/AddEmailAddressToPerson", in, false)
+func (s PersonAgent) AddEmailAddressToPerson(ctx context.Context, req PersonAddEmailAddressToPersonRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/Person/AddEmailAddressToPerson", req, false)
+}
+
+// PersonChangeCountryRequest holds the parameters of PersonAgent.ChangeCountry, sent as one JSON object (the body Person_ChangeCountryRequest).
+type PersonChangeCountryRequest struct {
+	// PersonEntity is sent as PersonEntity; left out when nil.
+	PersonEntity *PersonEntity `json:"PersonEntity,omitempty"`
+	// ToCountryID is sent as ToCountryId, also when zero.
+	ToCountryID int64 `json:"ToCountryId"`
 }
 
 // ChangeCountry calls POST v1/Agents/Person/ChangeCountry.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Person_Agent/v1PersonAgent_ChangeCountry.html
-func (s PersonAgent) ChangeCountry(ctx context.Context, personEntity *PersonEntity, toCountryID int64) (*PersonEntity, error) {
-	in := struct {
-		PersonEntity *PersonEntity `json:"PersonEntity,omitempty"`
-		ToCountryID  int64         `json:"ToCountryId"`
-	}{personEntity, toCountryID}
-	return call[*PersonEntity](ctx, s.c, "POST", "v1/Agents/Person/ChangeCountry", in, false)
+func (s PersonAgent) ChangeCountry(ctx context.Context, req PersonChangeCountryRequest) (*PersonEntity, error) {
+	return call[*PersonEntity](ctx, s.c, "POST", "v1/Agents/Person/ChangeCountry", req, false)
+}
+
+// PersonChangePersonRankRequest holds the parameters of PersonAgent.ChangePersonRank, sent as one JSON object (the body Person_ChangePersonRankRequest).
+type PersonChangePersonRankRequest struct {
+	// MoveUp is sent as MoveUp, also when zero.
+	MoveUp bool `json:"MoveUp"`
+	// PersonID is sent as PersonId, also when zero.
+	PersonID int64 `json:"PersonId"`
 }
 
 // ChangePersonRank calls POST v1/Agents/Person/ChangePersonRank.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Person_Agent/v1PersonAgent_ChangePersonRank.html
-func (s PersonAgent) ChangePersonRank(ctx context.Context, moveUp bool, personID int64) (float64, error) {
-	in := struct {
-		MoveUp   bool  `json:"MoveUp"`
-		PersonID int64 `json:"PersonId"`
-	}{moveUp, personID}
-	return call[float64](ctx, s.c, "POST", "v1/Agents/Person/ChangePersonRank", in, false)
+func (s PersonAgent) ChangePersonRank(ctx context.Context, req PersonChangePersonRankRequest) (float64, error) {
+	return call[float64](ctx, s.c, "POST", "v1/Agents/Person/ChangePersonRank", req, false)
 }
 
 // CheckTemporaryKey calls POST v1/Agents/Person/CheckTemporaryKey.
@@ -109,17 +132,23 @@ func (s PersonAgent) CreateDefaultConsentPerson(ctx context.Context) (*ConsentPe
 	return call[*ConsentPerson](ctx, s.c, "POST", "v1/Agents/Person/CreateDefaultConsentPerson", nil, false)
 }
 
+// PersonCreateDefaultFromCredentialRequest holds the parameters of PersonAgent.CreateDefaultFromCredential, sent as one JSON object (the body Person_CreateDefaultFromCredentialRequest).
+type PersonCreateDefaultFromCredentialRequest struct {
+	// ContactID is sent as ContactId, also when zero.
+	ContactID int64 `json:"ContactId"`
+	// CredentialDisplayValue is sent as CredentialDisplayValue, also when zero.
+	CredentialDisplayValue string `json:"CredentialDisplayValue"`
+	// CredentialType is sent as CredentialType, also when zero.
+	CredentialType string `json:"CredentialType"`
+	// CredentialValue is sent as CredentialValue, also when zero.
+	CredentialValue string `json:"CredentialValue"`
+}
+
 // CreateDefaultFromCredential calls POST v1/Agents/Person/CreateDefaultFromCredential.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Person_Agent/v1PersonAgent_CreateDefaultFromCredential.html
-func (s PersonAgent) CreateDefaultFromCredential(ctx context.Context, contactID int64, credentialDisplayValue string, credentialType string, credentialValue string) (*PersonEntity, error) {
-	in := struct {
-		ContactID              int64  `json:"ContactId"`
-		CredentialDisplayValue string `json:"CredentialDisplayValue"`
-		CredentialType         string `json:"CredentialType"`
-		CredentialValue        string `json:"CredentialValue"`
-	}{contactID, credentialDisplayValue, credentialType, credentialValue}
-	return call[*PersonEntity](ctx, s.c, "POST", "v1/Agents/Person/CreateDefaultFromCredential", in, false)
+func (s PersonAgent) CreateDefaultFromCredential(ctx context.Context, req PersonCreateDefaultFromCredentialRequest) (*PersonEntity, error) {
+	return call[*PersonEntity](ctx, s.c, "POST", "v1/Agents/Person/CreateDefaultFromCredential", req, false)
 }
 
 // CreateDefaultPersonEntity calls POST v1/Agents/Person/CreateDefaultPersonEntity.
@@ -136,43 +165,61 @@ func (s PersonAgent) CreateDefaultPersonImage(ctx context.Context) (*PersonImage
 	return call[*PersonImage](ctx, s.c, "POST", "v1/Agents/Person/CreateDefaultPersonImage", nil, false)
 }
 
+// PersonCreateOrUpdateUserCandidateRequest holds the parameters of PersonAgent.CreateOrUpdateUserCandidate, sent as one JSON object (the body Person_CreateOrUpdateUserCandidateRequest).
+type PersonCreateOrUpdateUserCandidateRequest struct {
+	// AccessAllRequests is sent as AccessAllRequests, also when zero.
+	AccessAllRequests bool `json:"AccessAllRequests"`
+	// PersonID is sent as PersonId, also when zero.
+	PersonID int64 `json:"PersonId"`
+	// Username is sent as Username, also when zero.
+	Username string `json:"Username"`
+}
+
 // CreateOrUpdateUserCandidate calls POST v1/Agents/Person/CreateOrUpdateUserCandidate.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Person_Agent/v1PersonAgent_CreateOrUpdateUserCandidate.html
-func (s PersonAgent) CreateOrUpdateUserCandidate(ctx context.Context, accessAllRequests bool, personID int64, username string) (*UserCandidate, error) {
-	in := struct {
-		AccessAllRequests bool   `json:"AccessAllRequests"`
-		PersonID          int64  `json:"PersonId"`
-		Username          string `json:"Username"`
-	}{accessAllRequests, personID, username}
-	return call[*UserCandidate](ctx, s.c, "POST", "v1/Agents/Person/CreateOrUpdateUserCandidate", in, false)
+func (s PersonAgent) CreateOrUpdateUserCandidate(ctx context.Context, req PersonCreateOrUpdateUserCandidateRequest) (*UserCandidate, error) {
+	return call[*UserCandidate](ctx, s.c, "POST", "v1/Agents/Person/CreateOrUpdateUserCandidate", req, false)
+}
+
+// PersonCreateTemporaryKeyRequest holds the parameters of PersonAgent.CreateTemporaryKey, sent as one JSON object (the body Person_CreateTemporaryKeyRequest).
+type PersonCreateTemporaryKeyRequest struct {
+	// Domain is sent as Domain; left out when empty.
+	Domain TemporaryKeyDomain `json:"Domain,omitempty"`
+	// Expires is sent as Expires, also when zero.
+	Expires Time `json:"Expires"`
+	// PersonID is sent as PersonId, also when zero.
+	PersonID int64 `json:"PersonId"`
+	// TargetID is sent as TargetId, also when zero.
+	TargetID int64 `json:"TargetId"`
 }
 
 // CreateTemporaryKey calls POST v1/Agents/Person/CreateTemporaryKey.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Person_Agent/v1PersonAgent_CreateTemporaryKey.html
-func (s PersonAgent) CreateTemporaryKey(ctx context.Context, domain TemporaryKeyDomain, expires Time, personID int64, targetID int64) (string, error) {
-	in := struct {
-		Domain   TemporaryKeyDomain `json:"Domain,omitempty"`
-		Expires  Time               `json:"Expires"`
-		PersonID int64              `json:"PersonId"`
-		TargetID int64              `json:"TargetId"`
-	}{domain, expires, personID, targetID}
-	return call[string](ctx, s.c, "POST", "v1/Agents/Person/CreateTemporaryKey", in, false)
+func (s PersonAgent) CreateTemporaryKey(ctx context.Context, req PersonCreateTemporaryKeyRequest) (string, error) {
+	return call[string](ctx, s.c, "POST", "v1/Agents/Person/CreateTemporaryKey", req, false)
+}
+
+// PersonCreateTemporaryKeyWithPayloadRequest holds the parameters of PersonAgent.CreateTemporaryKeyWithPayload, sent as one JSON object (the body Person_CreateTemporaryKeyWithPayloadRequest).
+type PersonCreateTemporaryKeyWithPayloadRequest struct {
+	// Domain is sent as Domain; left out when empty.
+	Domain TemporaryKeyDomain `json:"Domain,omitempty"`
+	// Expires is sent as Expires, also when zero.
+	Expires Time `json:"Expires"`
+	// Payload is sent as Payload, also when zero.
+	Payload string `json:"Payload"`
+	// PersonID is sent as PersonId, also when zero.
+	PersonID int64 `json:"PersonId"`
+	// TargetID is sent as TargetId, also when zero.
+	TargetID int64 `json:"TargetId"`
 }
 
 // CreateTemporaryKeyWithPayload calls POST v1/Agents/Person/CreateTemporaryKeyWithPayload.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Person_Agent/v1PersonAgent_CreateTemporaryKeyWithPayload.html
-func (s PersonAgent) CreateTemporaryKeyWithPayload(ctx context.Context, domain TemporaryKeyDomain, expires Time, payload string, personID int64, targetID int64) (string, error) {
-	in := struct {
-		Domain   TemporaryKeyDomain `json:"Domain,omitempty"`
-		Expires  Time               `json:"Expires"`
-		Payload  string             `json:"Payload"`
-		PersonID int64              `json:"PersonId"`
-		TargetID int64              `json:"TargetId"`
-	}{domain, expires, payload, personID, targetID}
-	return call[string](ctx, s.c, "POST", "v1/Agents/Person/CreateTemporaryKeyWithPayload", in, false)
+func (s PersonAgent) CreateTemporaryKeyWithPayload(ctx context.Context, req PersonCreateTemporaryKeyWithPayloadRequest) (string, error) {
+	return call[string](ctx, s.c, "POST", "v1/Agents/Person/CreateTemporaryKeyWithPayload", req, false)
 }
 
 // DeleteConsentPerson calls POST v1/Agents/Person/DeleteConsentPerson.
@@ -196,15 +243,19 @@ func (s PersonAgent) DeletePersonEntity(ctx context.Context, personEntityID int6
 	return exec(ctx, s.c, "POST", withQuery("v1/Agents/Person/DeletePersonEntity", "PersonEntityId", personEntityID), nil, false)
 }
 
+// PersonDeleteTemporaryKeysOfDomainRequest holds the parameters of PersonAgent.DeleteTemporaryKeysOfDomain, sent as one JSON object (the body Person_DeleteTemporaryKeysOfDomainRequest).
+type PersonDeleteTemporaryKeysOfDomainRequest struct {
+	// Domain is sent as Domain; left out when empty.
+	Domain TemporaryKeyDomain `json:"Domain,omitempty"`
+	// PersonID is sent as PersonId, also when zero.
+	PersonID int64 `json:"PersonId"`
+}
+
 // DeleteTemporaryKeysOfDomain calls POST v1/Agents/Person/DeleteTemporaryKeysOfDomain.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Person_Agent/v1PersonAgent_DeleteTemporaryKeysOfDomain.html
-func (s PersonAgent) DeleteTemporaryKeysOfDomain(ctx context.Context, domain TemporaryKeyDomain, personID int64) error {
-	in := struct {
-		Domain   TemporaryKeyDomain `json:"Domain,omitempty"`
-		PersonID int64              `json:"PersonId"`
-	}{domain, personID}
-	return exec(ctx, s.c, "POST", "v1/Agents/Person/DeleteTemporaryKeysOfDomain", in, false)
+func (s PersonAgent) DeleteTemporaryKeysOfDomain(ctx context.Context, req PersonDeleteTemporaryKeysOfDomainRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/Person/DeleteTemporaryKeysOfDomain", req, false)
 }
 
 // GetAddress calls POST v1/Agents/Person/GetAddress; it only reads, so it is retried like a GET.
@@ -217,26 +268,34 @@ func (s PersonAgent) GetAddress(ctx context.Context, personID int64) (*Address, 
 	return call[*Address](ctx, s.c, "POST", "v1/Agents/Person/GetAddress", in, true)
 }
 
+// PersonGetAddressByCountryRequest holds the parameters of PersonAgent.GetAddressByCountry, sent as one JSON object (the body Person_GetAddressByCountryRequest).
+type PersonGetAddressByCountryRequest struct {
+	// CountryID is sent as CountryId, also when zero.
+	CountryID int64 `json:"CountryId"`
+	// PersonID is sent as PersonId, also when zero.
+	PersonID int64 `json:"PersonId"`
+}
+
 // GetAddressByCountry calls POST v1/Agents/Person/GetAddressByCountry; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Person_Agent/v1PersonAgent_GetAddressByCountry.html
-func (s PersonAgent) GetAddressByCountry(ctx context.Context, countryID int64, personID int64) (*Address, error) {
-	in := struct {
-		CountryID int64 `json:"CountryId"`
-		PersonID  int64 `json:"PersonId"`
-	}{countryID, personID}
-	return call[*Address](ctx, s.c, "POST", "v1/Agents/Person/GetAddressByCountry", in, true)
+func (s PersonAgent) GetAddressByCountry(ctx context.Context, req PersonGetAddressByCountryRequest) (*Address, error) {
+	return call[*Address](ctx, s.c, "POST", "v1/Agents/Person/GetAddressByCountry", req, true)
+}
+
+// PersonGetBestSoLanguageForTemplateRequest holds the parameters of PersonAgent.GetBestSoLanguageForTemplate, sent as one JSON object (the body Person_GetBestSoLanguageForTemplateRequest).
+type PersonGetBestSoLanguageForTemplateRequest struct {
+	// PersonID is sent as PersonId, also when zero.
+	PersonID int64 `json:"PersonId"`
+	// TemplateID is sent as TemplateId, also when zero.
+	TemplateID int64 `json:"TemplateId"`
 }
 
 // GetBestSoLanguageForTemplate calls POST v1/Agents/Person/GetBestSoLanguageForTemplate; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Person_Agent/v1PersonAgent_GetBestSoLanguageForTemplate.html
-func (s PersonAgent) GetBestSoLanguageForTemplate(ctx context.Context, personID int64, templateID int64) (string, error) {
-	in := struct {
-		PersonID   int64 `json:"PersonId"`
-		TemplateID int64 `json:"TemplateId"`
-	}{personID, templateID}
-	return call[string](ctx, s.c, "POST", "v1/Agents/Person/GetBestSoLanguageForTemplate", in, true)
+func (s PersonAgent) GetBestSoLanguageForTemplate(ctx context.Context, req PersonGetBestSoLanguageForTemplateRequest) (string, error) {
+	return call[string](ctx, s.c, "POST", "v1/Agents/Person/GetBestSoLanguageForTemplate", req, true)
 }
 
 // GetColleagues calls POST v1/Agents/Person/GetColleagues; it only reads, so it is retried like a GET.
@@ -256,15 +315,19 @@ func (s PersonAgent) GetColleaguesByDepartment(ctx context.Context, departmentID
 	return call[[]Person](ctx, s.c, "POST", "v1/Agents/Person/GetColleaguesByDepartment", in, true)
 }
 
+// PersonGetColleaguesBySourceRequest holds the parameters of PersonAgent.GetColleaguesBySource, sent as one JSON object (the body Person_GetColleaguesBySourceRequest).
+type PersonGetColleaguesBySourceRequest struct {
+	// Count is sent as Count, also when zero.
+	Count int64 `json:"Count"`
+	// SourceType is sent as SourceType; left out when empty.
+	SourceType AssociateSourceType `json:"SourceType,omitempty"`
+}
+
 // GetColleaguesBySource calls POST v1/Agents/Person/GetColleaguesBySource; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Person_Agent/v1PersonAgent_GetColleaguesBySource.html
-func (s PersonAgent) GetColleaguesBySource(ctx context.Context, count int64, sourceType AssociateSourceType) ([]Person, error) {
-	in := struct {
-		Count      int64               `json:"Count"`
-		SourceType AssociateSourceType `json:"SourceType,omitempty"`
-	}{count, sourceType}
-	return call[[]Person](ctx, s.c, "POST", "v1/Agents/Person/GetColleaguesBySource", in, true)
+func (s PersonAgent) GetColleaguesBySource(ctx context.Context, req PersonGetColleaguesBySourceRequest) ([]Person, error) {
+	return call[[]Person](ctx, s.c, "POST", "v1/Agents/Person/GetColleaguesBySource", req, true)
 }
 
 // GetConsentInfos calls POST v1/Agents/Person/GetConsentInfos; it only reads, so it is retried like a GET.
@@ -350,16 +413,21 @@ func (s PersonAgent) GetPersonImageReader(ctx context.Context, personID int64) (
 	return callReader(ctx, s.c, "POST", "v1/Agents/Person/GetPersonImage", in, true)
 }
 
+// PersonGetPersonImagesRequest holds the parameters of PersonAgent.GetPersonImages, sent as one JSON object (the body Person_GetPersonImagesRequest).
+type PersonGetPersonImagesRequest struct {
+	// PersonIDs is sent as PersonIds; left out when empty.
+	PersonIDs []int64 `json:"PersonIds,omitempty"`
+	// ScaledHeight is sent as ScaledHeight, also when zero.
+	ScaledHeight float64 `json:"ScaledHeight"`
+	// ScaledWidth is sent as ScaledWidth, also when zero.
+	ScaledWidth float64 `json:"ScaledWidth"`
+}
+
 // GetPersonImages calls POST v1/Agents/Person/GetPersonImages; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Person_Agent/v1PersonAgent_GetPersonImages.html
-func (s PersonAgent) GetPersonImages(ctx context.Context, personIDs []int64, scaledHeight float64, scaledWidth float64) ([]PersonImage, error) {
-	in := struct {
-		PersonIDs    []int64 `json:"PersonIds,omitempty"`
-		ScaledHeight float64 `json:"ScaledHeight"`
-		ScaledWidth  float64 `json:"ScaledWidth"`
-	}{personIDs, scaledHeight, scaledWidth}
-	return call[[]PersonImage](ctx, s.c, "POST", "v1/Agents/Person/GetPersonImages", in, true)
+func (s PersonAgent) GetPersonImages(ctx context.Context, req PersonGetPersonImagesRequest) ([]PersonImage, error) {
+	return call[[]PersonImage](ctx, s.c, "POST", "v1/Agents/Person/GetPersonImages", req, true)
 }
 
 // GetPersonList calls POST v1/Agents/Person/GetPersonList; it only reads, so it is retried like a GET.
@@ -369,15 +437,19 @@ func (s PersonAgent) GetPersonList(ctx context.Context, ids []int64) ([]Person, 
 	return call[[]Person](ctx, s.c, "POST", "v1/Agents/Person/GetPersonList", ids, true)
 }
 
+// PersonGetPersonSummaryRequest holds the parameters of PersonAgent.GetPersonSummary, sent as one JSON object (the body Person_GetPersonSummaryRequest).
+type PersonGetPersonSummaryRequest struct {
+	// Limit is sent as Limit, also when zero.
+	Limit float64 `json:"Limit"`
+	// PersonID is sent as PersonId, also when zero.
+	PersonID int64 `json:"PersonId"`
+}
+
 // GetPersonSummary calls POST v1/Agents/Person/GetPersonSummary; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Person_Agent/v1PersonAgent_GetPersonSummary.html
-func (s PersonAgent) GetPersonSummary(ctx context.Context, limit float64, personID int64) (*PersonSummary, error) {
-	in := struct {
-		Limit    float64 `json:"Limit"`
-		PersonID int64   `json:"PersonId"`
-	}{limit, personID}
-	return call[*PersonSummary](ctx, s.c, "POST", "v1/Agents/Person/GetPersonSummary", in, true)
+func (s PersonAgent) GetPersonSummary(ctx context.Context, req PersonGetPersonSummaryRequest) (*PersonSummary, error) {
+	return call[*PersonSummary](ctx, s.c, "POST", "v1/Agents/Person/GetPersonSummary", req, true)
 }
 
 // GetPersonsFromContact calls POST v1/Agents/Person/GetPersonsFromContact; it only reads, so it is retried like a GET.
@@ -410,18 +482,25 @@ func (s PersonAgent) GetPhones(ctx context.Context, personID int64) ([]EntityEle
 	return call[[]EntityElement](ctx, s.c, "POST", "v1/Agents/Person/GetPhones", in, true)
 }
 
+// PersonGetSalesRepRequest holds the parameters of PersonAgent.GetSalesRep, sent as one JSON object (the body Person_GetSalesRepRequest).
+type PersonGetSalesRepRequest struct {
+	// ContactName is sent as ContactName, also when zero.
+	ContactName string `json:"ContactName"`
+	// EmailAddress is sent as EmailAddress, also when zero.
+	EmailAddress string `json:"EmailAddress"`
+	// PersonFirstname is sent as PersonFirstname, also when zero.
+	PersonFirstname string `json:"PersonFirstname"`
+	// PersonLastname is sent as PersonLastname, also when zero.
+	PersonLastname string `json:"PersonLastname"`
+	// PhoneNumber is sent as PhoneNumber, also when zero.
+	PhoneNumber string `json:"PhoneNumber"`
+}
+
 // GetSalesRep calls POST v1/Agents/Person/GetSalesRep; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Person_Agent/v1PersonAgent_GetSalesRep.html
-func (s PersonAgent) GetSalesRep(ctx context.Context, contactName string, emailAddress string, personFirstname string, personLastname string, phoneNumber string) (*PersonEntity, error) {
-	in := struct {
-		ContactName     string `json:"ContactName"`
-		EmailAddress    string `json:"EmailAddress"`
-		PersonFirstname string `json:"PersonFirstname"`
-		PersonLastname  string `json:"PersonLastname"`
-		PhoneNumber     string `json:"PhoneNumber"`
-	}{contactName, emailAddress, personFirstname, personLastname, phoneNumber}
-	return call[*PersonEntity](ctx, s.c, "POST", "v1/Agents/Person/GetSalesRep", in, true)
+func (s PersonAgent) GetSalesRep(ctx context.Context, req PersonGetSalesRepRequest) (*PersonEntity, error) {
+	return call[*PersonEntity](ctx, s.c, "POST", "v1/Agents/Person/GetSalesRep", req, true)
 }
 
 // GetUserCandidateByPerson calls POST v1/Agents/Person/GetUserCandidateByPerson; it only reads, so it is retried like a GET.
@@ -444,52 +523,72 @@ func (s PersonAgent) GetUtmParameters(ctx context.Context, personID int64) (*Utm
 	return call[*UtmParameters](ctx, s.c, "POST", "v1/Agents/Person/GetUtmParameters", in, true)
 }
 
+// PersonHasConsentRequest holds the parameters of PersonAgent.HasConsent, sent as one JSON object (the body Person_HasConsentRequest).
+type PersonHasConsentRequest struct {
+	// PersonID is sent as PersonId, also when zero.
+	PersonID int64 `json:"PersonId"`
+	// Purpose is sent as Purpose, also when zero.
+	Purpose string `json:"Purpose"`
+}
+
 // HasConsent calls POST v1/Agents/Person/HasConsent; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Person_Agent/v1PersonAgent_HasConsent.html
-func (s PersonAgent) HasConsent(ctx context.Context, personID int64, purpose string) (bool, error) {
-	in := struct {
-		PersonID int64  `json:"PersonId"`
-		Purpose  string `json:"Purpose"`
-	}{personID, purpose}
-	return call[bool](ctx, s.c, "POST", "v1/Agents/Person/HasConsent", in, true)
+func (s PersonAgent) HasConsent(ctx context.Context, req PersonHasConsentRequest) (bool, error) {
+	return call[bool](ctx, s.c, "POST", "v1/Agents/Person/HasConsent", req, true)
+}
+
+// PersonIsNumberValidRequest holds the parameters of PersonAgent.IsNumberValid, sent as one JSON object (the body Person_IsNumberValidRequest).
+type PersonIsNumberValidRequest struct {
+	// ContactID is sent as ContactId, also when zero.
+	ContactID int64 `json:"ContactId"`
+	// Number is sent as Number, also when zero.
+	Number string `json:"Number"`
 }
 
 // IsNumberValid calls POST v1/Agents/Person/IsNumberValid; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Person_Agent/v1PersonAgent_IsNumberValid.html
-func (s PersonAgent) IsNumberValid(ctx context.Context, contactID int64, number string) (bool, error) {
-	in := struct {
-		ContactID int64  `json:"ContactId"`
-		Number    string `json:"Number"`
-	}{contactID, number}
-	return call[bool](ctx, s.c, "POST", "v1/Agents/Person/IsNumberValid", in, true)
+func (s PersonAgent) IsNumberValid(ctx context.Context, req PersonIsNumberValidRequest) (bool, error) {
+	return call[bool](ctx, s.c, "POST", "v1/Agents/Person/IsNumberValid", req, true)
+}
+
+// PersonMergeRequest holds the parameters of PersonAgent.Merge, sent as one JSON object (the body Person_MergeRequest).
+type PersonMergeRequest struct {
+	// DeleteSource is sent as DeleteSource, also when zero.
+	DeleteSource bool `json:"DeleteSource"`
+	// DestinationPersonID is sent as DestinationPersonId, also when zero.
+	DestinationPersonID int64 `json:"DestinationPersonId"`
+	// MoveAfterDate is sent as MoveAfterDate, also when zero.
+	MoveAfterDate Time `json:"MoveAfterDate"`
+	// ReplaceEmptyFieldsOnDestination is sent as ReplaceEmptyFieldsOnDestination, also when zero.
+	ReplaceEmptyFieldsOnDestination bool `json:"ReplaceEmptyFieldsOnDestination"`
+	// SourcePersonID is sent as SourcePersonId, also when zero.
+	SourcePersonID int64 `json:"SourcePersonId"`
 }
 
 // Merge calls POST v1/Agents/Person/Merge.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Person_Agent/v1PersonAgent_Merge.html
-func (s PersonAgent) Merge(ctx context.Context, deleteSource bool, destinationPersonID int64, moveAfterDate Time, replaceEmptyFieldsOnDestination bool, sourcePersonID int64) error {
-	in := struct {
-		DeleteSource                    bool  `json:"DeleteSource"`
-		DestinationPersonID             int64 `json:"DestinationPersonId"`
-		MoveAfterDate                   Time  `json:"MoveAfterDate"`
-		ReplaceEmptyFieldsOnDestination bool  `json:"ReplaceEmptyFieldsOnDestination"`
-		SourcePersonID                  int64 `json:"SourcePersonId"`
-	}{deleteSource, destinationPersonID, moveAfterDate, replaceEmptyFieldsOnDestination, sourcePersonID}
-	return exec(ctx, s.c, "POST", "v1/Agents/Person/Merge", in, false)
+func (s PersonAgent) Merge(ctx context.Context, req PersonMergeRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/Person/Merge", req, false)
+}
+
+// PersonMoveRequest holds the parameters of PersonAgent.Move, sent as one JSON object (the body Person_MoveRequest).
+type PersonMoveRequest struct {
+	// DestinationContactID is sent as DestinationContactId, also when zero.
+	DestinationContactID int64 `json:"DestinationContactId"`
+	// MoveAfterDate is sent as MoveAfterDate, also when zero.
+	MoveAfterDate Time `json:"MoveAfterDate"`
+	// PersonID is sent as PersonId, also when zero.
+	PersonID int64 `json:"PersonId"`
 }
 
 // Move calls POST v1/Agents/Person/Move.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Person_Agent/v1PersonAgent_Move.html
-func (s PersonAgent) Move(ctx context.Context, destinationContactID int64, moveAfterDate Time, personID int64) error {
-	in := struct {
-		DestinationContactID int64 `json:"DestinationContactId"`
-		MoveAfterDate        Time  `json:"MoveAfterDate"`
-		PersonID             int64 `json:"PersonId"`
-	}{destinationContactID, moveAfterDate, personID}
-	return exec(ctx, s.c, "POST", "v1/Agents/Person/Move", in, false)
+func (s PersonAgent) Move(ctx context.Context, req PersonMoveRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/Person/Move", req, false)
 }
 
 // NormalizeRanks calls POST v1/Agents/Person/NormalizeRanks.
@@ -502,28 +601,38 @@ func (s PersonAgent) NormalizeRanks(ctx context.Context, contactID int64) (bool,
 	return call[bool](ctx, s.c, "POST", "v1/Agents/Person/NormalizeRanks", in, false)
 }
 
+// PersonRemoveConsentRequest holds the parameters of PersonAgent.RemoveConsent, sent as one JSON object (the body Person_RemoveConsentRequest).
+type PersonRemoveConsentRequest struct {
+	// PersonID is sent as PersonId, also when zero.
+	PersonID int64 `json:"PersonId"`
+	// Purpose is sent as Purpose, also when zero.
+	Purpose string `json:"Purpose"`
+}
+
 // RemoveConsent calls POST v1/Agents/Person/RemoveConsent.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Person_Agent/v1PersonAgent_RemoveConsent.html
-func (s PersonAgent) RemoveConsent(ctx context.Context, personID int64, purpose string) error {
-	in := struct {
-		PersonID int64  `json:"PersonId"`
-		Purpose  string `json:"Purpose"`
-	}{personID, purpose}
-	return exec(ctx, s.c, "POST", "v1/Agents/Person/RemoveConsent", in, false)
+func (s PersonAgent) RemoveConsent(ctx context.Context, req PersonRemoveConsentRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/Person/RemoveConsent", req, false)
+}
+
+// PersonResolvePersonFromInfoRequest holds the parameters of PersonAgent.ResolvePersonFromInfo, sent as one JSON object (the body Person_ResolvePersonFromInfoRequest).
+type PersonResolvePersonFromInfoRequest struct {
+	// ContactID is sent as ContactId, also when zero.
+	ContactID int64 `json:"ContactId"`
+	// Emails is sent as Emails; left out when empty.
+	Emails []string `json:"Emails,omitempty"`
+	// PersonName is sent as PersonName, also when zero.
+	PersonName string `json:"PersonName"`
+	// PhoneNumbers is sent as PhoneNumbers; left out when empty.
+	PhoneNumbers []string `json:"PhoneNumbers,omitempty"`
 }
 
 // ResolvePersonFromInfo calls POST v1/Agents/Person/ResolvePersonFromInfo.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Person_Agent/v1PersonAgent_ResolvePersonFromInfo.html
-func (s PersonAgent) ResolvePersonFromInfo(ctx context.Context, contactID int64, emails []string, personName string, phoneNumbers []string) (*ResolvedPerson, error) {
-	in := struct {
-		ContactID    int64    `json:"ContactId"`
-		Emails       []string `json:"Emails,omitempty"`
-		PersonName   string   `json:"PersonName"`
-		PhoneNumbers []string `json:"PhoneNumbers,omitempty"`
-	}{contactID, emails, personName, phoneNumbers}
-	return call[*ResolvedPerson](ctx, s.c, "POST", "v1/Agents/Person/ResolvePersonFromInfo", in, false)
+func (s PersonAgent) ResolvePersonFromInfo(ctx context.Context, req PersonResolvePersonFromInfoRequest) (*ResolvedPerson, error) {
+	return call[*ResolvedPerson](ctx, s.c, "POST", "v1/Agents/Person/ResolvePersonFromInfo", req, false)
 }
 
 // SaveConsentPerson calls POST v1/Agents/Person/SaveConsentPerson.
@@ -540,121 +649,175 @@ func (s PersonAgent) SavePersonEntity(ctx context.Context, personEntity *PersonE
 	return call[*PersonEntity](ctx, s.c, "POST", "v1/Agents/Person/SavePersonEntity", personEntity, false)
 }
 
+// PersonSendConsentConfirmationEmailRequest holds the parameters of PersonAgent.SendConsentConfirmationEmail, sent as one JSON object (the body Person_SendConsentConfirmationEmailRequest).
+type PersonSendConsentConfirmationEmailRequest struct {
+	// CultureLcidID is sent as CultureLcidId, also when zero.
+	CultureLcidID int64 `json:"CultureLcidId"`
+	// EmailAddress is sent as EmailAddress, also when zero.
+	EmailAddress string `json:"EmailAddress"`
+	// EmailTemplateID is sent as EmailTemplateId, also when zero.
+	EmailTemplateID int64 `json:"EmailTemplateId"`
+	// PersonID is sent as PersonId, also when zero.
+	PersonID int64 `json:"PersonId"`
+	// Subject is sent as Subject, also when zero.
+	Subject string `json:"Subject"`
+}
+
 // SendConsentConfirmationEmail calls POST v1/Agents/Person/SendConsentConfirmationEmail.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Person_Agent/v1PersonAgent_SendConsentConfirmationEmail.html
-func (s PersonAgent) SendConsentConfirmationEmail(ctx context.Context, cultureLcidID int64, emailAddress string, emailTemplateID int64, personID int64, subject string) error {
-	in := struct {
-		CultureLcidID   int64  `json:"CultureLcidId"`
-		EmailAddress    string `json:"EmailAddress"`
-		EmailTemplateID int64  `json:"EmailTemplateId"`
-		PersonID        int64  `json:"PersonId"`
-		Subject         string `json:"Subject"`
-	}{cultureLcidID, emailAddress, emailTemplateID, personID, subject}
-	return exec(ctx, s.c, "POST", "v1/Agents/Person/SendConsentConfirmationEmail", in, false)
+func (s PersonAgent) SendConsentConfirmationEmail(ctx context.Context, req PersonSendConsentConfirmationEmailRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/Person/SendConsentConfirmationEmail", req, false)
+}
+
+// PersonSendCustomerCentrePasswordEmailRequest holds the parameters of PersonAgent.SendCustomerCentrePasswordEmail, sent as one JSON object (the body Person_SendCustomerCentrePasswordEmailRequest).
+type PersonSendCustomerCentrePasswordEmailRequest struct {
+	// From is sent as From, also when zero.
+	From string `json:"From"`
+	// PersonID is sent as PersonId, also when zero.
+	PersonID int64 `json:"PersonId"`
+	// Subject is sent as Subject, also when zero.
+	Subject string `json:"Subject"`
+	// To is sent as To, also when zero.
+	To string `json:"To"`
 }
 
 // SendCustomerCentrePasswordEmail calls POST v1/Agents/Person/SendCustomerCentrePasswordEmail.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Person_Agent/v1PersonAgent_SendCustomerCentrePasswordEmail.html
-func (s PersonAgent) SendCustomerCentrePasswordEmail(ctx context.Context, from string, personID int64, subject string, to string) error {
-	in := struct {
-		From     string `json:"From"`
-		PersonID int64  `json:"PersonId"`
-		Subject  string `json:"Subject"`
-		To       string `json:"To"`
-	}{from, personID, subject, to}
-	return exec(ctx, s.c, "POST", "v1/Agents/Person/SendCustomerCentrePasswordEmail", in, false)
+func (s PersonAgent) SendCustomerCentrePasswordEmail(ctx context.Context, req PersonSendCustomerCentrePasswordEmailRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/Person/SendCustomerCentrePasswordEmail", req, false)
+}
+
+// PersonSendEmailRequest holds the parameters of PersonAgent.SendEmail, sent as one JSON object (the body Person_SendEmailRequest).
+type PersonSendEmailRequest struct {
+	// AttachmentIDs is sent as AttachmentIds; left out when empty.
+	AttachmentIDs []int64 `json:"AttachmentIds,omitempty"`
+	// From is sent as From, also when zero.
+	From string `json:"From"`
+	// HTMLBody is sent as HtmlBody, also when zero.
+	HTMLBody string `json:"HtmlBody"`
+	// PlainBody is sent as PlainBody, also when zero.
+	PlainBody string `json:"PlainBody"`
+	// Subject is sent as Subject, also when zero.
+	Subject string `json:"Subject"`
+	// To is sent as To, also when zero.
+	To string `json:"To"`
 }
 
 // SendEmail calls POST v1/Agents/Person/SendEmail.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Person_Agent/v1PersonAgent_SendEmail.html
-func (s PersonAgent) SendEmail(ctx context.Context, attachmentIDs []int64, from string, htmlBody string, plainBody string, subject string, to string) error {
-	in := struct {
-		AttachmentIDs []int64 `json:"AttachmentIds,omitempty"`
-		From          string  `json:"From"`
-		HTMLBody      string  `json:"HtmlBody"`
-		PlainBody     string  `json:"PlainBody"`
-		Subject       string  `json:"Subject"`
-		To            string  `json:"To"`
-	}{attachmentIDs, from, htmlBody, plainBody, subject, to}
-	return exec(ctx, s.c, "POST", "v1/Agents/Person/SendEmail", in, false)
+func (s PersonAgent) SendEmail(ctx context.Context, req PersonSendEmailRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/Person/SendEmail", req, false)
+}
+
+// PersonSendEmailWithEventNameRequest holds the parameters of PersonAgent.SendEmailWithEventName, sent as one JSON object (the body Person_SendEmailWithEventNameRequest).
+type PersonSendEmailWithEventNameRequest struct {
+	// AttachmentIDs is sent as AttachmentIds; left out when empty.
+	AttachmentIDs []int64 `json:"AttachmentIds,omitempty"`
+	// EventName is sent as EventName, also when zero.
+	EventName string `json:"EventName"`
+	// From is sent as From, also when zero.
+	From string `json:"From"`
+	// HTMLBody is sent as HtmlBody, also when zero.
+	HTMLBody string `json:"HtmlBody"`
+	// PlainBody is sent as PlainBody, also when zero.
+	PlainBody string `json:"PlainBody"`
+	// Subject is sent as Subject, also when zero.
+	Subject string `json:"Subject"`
+	// To is sent as To, also when zero.
+	To string `json:"To"`
 }
 
 // SendEmailWithEventName calls POST v1/Agents/Person/SendEmailWithEventName.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Person_Agent/v1PersonAgent_SendEmailWithEventName.html
-func (s PersonAgent) SendEmailWithEventName(ctx context.Context, attachmentIDs []int64, eventName string, from string, htmlBody string, plainBody string, subject string, to string) error {
-	in := struct {
-		AttachmentIDs []int64 `json:"AttachmentIds,omitempty"`
-		EventName     string  `json:"EventName"`
-		From          string  `json:"From"`
-		HTMLBody      string  `json:"HtmlBody"`
-		PlainBody     string  `json:"PlainBody"`
-		Subject       string  `json:"Subject"`
-		To            string  `json:"To"`
-	}{attachmentIDs, eventName, from, htmlBody, plainBody, subject, to}
-	return exec(ctx, s.c, "POST", "v1/Agents/Person/SendEmailWithEventName", in, false)
+func (s PersonAgent) SendEmailWithEventName(ctx context.Context, req PersonSendEmailWithEventNameRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/Person/SendEmailWithEventName", req, false)
+}
+
+// PersonSetConsentRequest holds the parameters of PersonAgent.SetConsent, sent as one JSON object (the body Person_SetConsentRequest).
+type PersonSetConsentRequest struct {
+	// Comment is sent as Comment, also when zero.
+	Comment string `json:"Comment"`
+	// LegalBase is sent as LegalBase, also when zero.
+	LegalBase string `json:"LegalBase"`
+	// PersonID is sent as PersonId, also when zero.
+	PersonID int64 `json:"PersonId"`
+	// Purpose is sent as Purpose, also when zero.
+	Purpose string `json:"Purpose"`
+	// Source is sent as Source, also when zero.
+	Source string `json:"Source"`
 }
 
 // SetConsent calls POST v1/Agents/Person/SetConsent.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Person_Agent/v1PersonAgent_SetConsent.html
-func (s PersonAgent) SetConsent(ctx context.Context, comment string, legalBase string, personID int64, purpose string, source string) error {
-	in := struct {
-		Comment   string `json:"Comment"`
-		LegalBase string `json:"LegalBase"`
-		PersonID  int64  `json:"PersonId"`
-		Purpose   string `json:"Purpose"`
-		Source    string `json:"Source"`
-	}{comment, legalBase, personID, purpose, source}
-	return exec(ctx, s.c, "POST", "v1/Agents/Person/SetConsent", in, false)
+func (s PersonAgent) SetConsent(ctx context.Context, req PersonSetConsentRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/Person/SetConsent", req, false)
+}
+
+// PersonSetPersonImageRequest holds the parameters of PersonAgent.SetPersonImage, sent as one JSON object (the body Person_SetPersonImageRequest).
+type PersonSetPersonImageRequest struct {
+	// Image is sent as Image, base64-encoded; left out when empty.
+	Image []byte `json:"Image,omitempty"`
+	// PersonID is sent as PersonId, also when zero.
+	PersonID int64 `json:"PersonId"`
 }
 
 // SetPersonImage calls POST v1/Agents/Person/SetPersonImage.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Person_Agent/v1PersonAgent_SetPersonImage.html
-func (s PersonAgent) SetPersonImage(ctx context.Context, image []byte, personID int64) error {
-	in := struct {
-		Image    []byte `json:"Image,omitempty"`
-		PersonID int64  `json:"PersonId"`
-	}{image, personID}
-	return exec(ctx, s.c, "POST", "v1/Agents/Person/SetPersonImage", in, false)
+func (s PersonAgent) SetPersonImage(ctx context.Context, req PersonSetPersonImageRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/Person/SetPersonImage", req, false)
+}
+
+// PersonSetPersonRankRequest holds the parameters of PersonAgent.SetPersonRank, sent as one JSON object (the body Person_SetPersonRankRequest).
+type PersonSetPersonRankRequest struct {
+	// DesiredRank is sent as DesiredRank, also when zero.
+	DesiredRank float64 `json:"DesiredRank"`
+	// PersonID is sent as PersonId, also when zero.
+	PersonID int64 `json:"PersonId"`
 }
 
 // SetPersonRank calls POST v1/Agents/Person/SetPersonRank.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Person_Agent/v1PersonAgent_SetPersonRank.html
-func (s PersonAgent) SetPersonRank(ctx context.Context, desiredRank float64, personID int64) (bool, error) {
-	in := struct {
-		DesiredRank float64 `json:"DesiredRank"`
-		PersonID    int64   `json:"PersonId"`
-	}{desiredRank, personID}
-	return call[bool](ctx, s.c, "POST", "v1/Agents/Person/SetPersonRank", in, false)
+func (s PersonAgent) SetPersonRank(ctx context.Context, req PersonSetPersonRankRequest) (bool, error) {
+	return call[bool](ctx, s.c, "POST", "v1/Agents/Person/SetPersonRank", req, false)
+}
+
+// PersonSetUtmCreatedPersonContactForFormSubmissionRequest holds the parameters of PersonAgent.SetUtmCreatedPersonContactForFormSubmission, sent as one JSON object (the body Person_SetUtmCreatedPersonContactForFormSubmissionRequest).
+type PersonSetUtmCreatedPersonContactForFormSubmissionRequest struct {
+	// ContactID is sent as ContactId, also when zero.
+	ContactID int64 `json:"ContactId"`
+	// FormSubmissionID is sent as FormSubmissionId, also when zero.
+	FormSubmissionID int64 `json:"FormSubmissionId"`
+	// PersonID is sent as PersonId, also when zero.
+	PersonID int64 `json:"PersonId"`
 }
 
 // SetUtmCreatedPersonContactForFormSubmission calls POST v1/Agents/Person/SetUtmCreatedPersonContactForFormSubmission.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Person_Agent/v1PersonAgent_SetUtmCreatedPersonContactForFormSubmission.html
-func (s PersonAgent) SetUtmCreatedPersonContactForFormSubmission(ctx context.Context, contactID int64, formSubmissionID int64, personID int64) error {
-	in := struct {
-		ContactID        int64 `json:"ContactId"`
-		FormSubmissionID int64 `json:"FormSubmissionId"`
-		PersonID         int64 `json:"PersonId"`
-	}{contactID, formSubmissionID, personID}
-	return exec(ctx, s.c, "POST", "v1/Agents/Person/SetUtmCreatedPersonContactForFormSubmission", in, false)
+func (s PersonAgent) SetUtmCreatedPersonContactForFormSubmission(ctx context.Context, req PersonSetUtmCreatedPersonContactForFormSubmissionRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/Person/SetUtmCreatedPersonContactForFormSubmission", req, false)
+}
+
+// PersonTryAddPersonsToEmailFlowRequest holds the parameters of PersonAgent.TryAddPersonsToEmailFlow, sent as one JSON object (the body Person_TryAddPersonsToEmailFlowRequest).
+type PersonTryAddPersonsToEmailFlowRequest struct {
+	// EmailFlowID is sent as EmailFlowId, also when zero.
+	EmailFlowID int64 `json:"EmailFlowId"`
+	// PersonIDs is sent as PersonIds; left out when empty.
+	PersonIDs []int64 `json:"PersonIds,omitempty"`
 }
 
 // TryAddPersonsToEmailFlow calls POST v1/Agents/Person/TryAddPersonsToEmailFlow.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Person_Agent/v1PersonAgent_TryAddPersonsToEmailFlow.html
-func (s PersonAgent) TryAddPersonsToEmailFlow(ctx context.Context, emailFlowID int64, personIDs []int64) ([]bool, error) {
-	in := struct {
-		EmailFlowID int64   `json:"EmailFlowId"`
-		PersonIDs   []int64 `json:"PersonIds,omitempty"`
-	}{emailFlowID, personIDs}
-	return call[[]bool](ctx, s.c, "POST", "v1/Agents/Person/TryAddPersonsToEmailFlow", in, false)
+func (s PersonAgent) TryAddPersonsToEmailFlow(ctx context.Context, req PersonTryAddPersonsToEmailFlowRequest) ([]bool, error) {
+	return call[[]bool](ctx, s.c, "POST", "v1/Agents/Person/TryAddPersonsToEmailFlow", req, false)
 }
 
 // Undelete calls POST v1/Agents/Person/Undelete.
@@ -667,16 +830,21 @@ func (s PersonAgent) Undelete(ctx context.Context, id int64) error {
 	return exec(ctx, s.c, "POST", "v1/Agents/Person/Undelete", in, false)
 }
 
+// PersonUpdateInterestsRequest holds the parameters of PersonAgent.UpdateInterests, sent as one JSON object (the body Person_UpdateInterestsRequest).
+type PersonUpdateInterestsRequest struct {
+	// DisableInterestIDs is sent as DisableInterestIds; left out when empty.
+	DisableInterestIDs []int64 `json:"DisableInterestIds,omitempty"`
+	// EnableInterestIDs is sent as EnableInterestIds; left out when empty.
+	EnableInterestIDs []int64 `json:"EnableInterestIds,omitempty"`
+	// PersonID is sent as PersonId, also when zero.
+	PersonID int64 `json:"PersonId"`
+}
+
 // UpdateInterests calls POST v1/Agents/Person/UpdateInterests.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Person_Agent/v1PersonAgent_UpdateInterests.html
-func (s PersonAgent) UpdateInterests(ctx context.Context, disableInterestIDs []int64, enableInterestIDs []int64, personID int64) error {
-	in := struct {
-		DisableInterestIDs []int64 `json:"DisableInterestIds,omitempty"`
-		EnableInterestIDs  []int64 `json:"EnableInterestIds,omitempty"`
-		PersonID           int64   `json:"PersonId"`
-	}{disableInterestIDs, enableInterestIDs, personID}
-	return exec(ctx, s.c, "POST", "v1/Agents/Person/UpdateInterests", in, false)
+func (s PersonAgent) UpdateInterests(ctx context.Context, req PersonUpdateInterestsRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/Person/UpdateInterests", req, false)
 }
 
 // ValidatePersonEntity calls POST v1/Agents/Person/ValidatePersonEntity.

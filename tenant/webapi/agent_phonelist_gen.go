@@ -67,15 +67,19 @@ func (s PhoneListAgent) Search(ctx context.Context, searchString string) ([]Phon
 	return call[[]PhoneListItem](ctx, s.c, "POST", "v1/Agents/PhoneList/Search", in, true)
 }
 
+// PhoneListSearchWithPreferencesRequest holds the parameters of PhoneListAgent.SearchWithPreferences, sent as one JSON object (the body PhoneList_SearchWithPreferencesRequest).
+type PhoneListSearchWithPreferencesRequest struct {
+	// Preferences is sent as Preferences; left out when nil.
+	Preferences *PhoneListPreferences `json:"Preferences,omitempty"`
+	// SearchString is sent as SearchString, also when zero.
+	SearchString string `json:"SearchString"`
+}
+
 // SearchWithPreferences calls POST v1/Agents/PhoneList/SearchWithPreferences; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/PhoneList_Agent/v1PhoneListAgent_SearchWithPreferences.html
-func (s PhoneListAgent) SearchWithPreferences(ctx context.Context, preferences *PhoneListPreferences, searchString string) ([]PhoneListItem, error) {
-	in := struct {
-		Preferences  *PhoneListPreferences `json:"Preferences,omitempty"`
-		SearchString string                `json:"SearchString"`
-	}{preferences, searchString}
-	return call[[]PhoneListItem](ctx, s.c, "POST", "v1/Agents/PhoneList/SearchWithPreferences", in, true)
+func (s PhoneListAgent) SearchWithPreferences(ctx context.Context, req PhoneListSearchWithPreferencesRequest) ([]PhoneListItem, error) {
+	return call[[]PhoneListItem](ctx, s.c, "POST", "v1/Agents/PhoneList/SearchWithPreferences", req, true)
 }
 
 // SetPreferences calls POST v1/Agents/PhoneList/SetPreferences.

@@ -13,38 +13,51 @@ import (
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Pocket_Agent/index.html
 type PocketAgent struct{ c *tenant.Client }
 
+// PocketGetCallerIDsFromSelectionRequest holds the parameters of PocketAgent.GetCallerIDsFromSelection, sent as one JSON object (the body Pocket_GetCallerIDsFromSelectionRequest).
+type PocketGetCallerIDsFromSelectionRequest struct {
+	// LastHash is sent as LastHash, also when zero.
+	LastHash string `json:"LastHash"`
+	// SelectionID is sent as SelectionId, also when zero.
+	SelectionID int64 `json:"SelectionId"`
+}
+
 // GetCallerIDsFromSelection calls POST v1/Agents/Pocket/GetCallerIDsFromSelection; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Pocket_Agent/v1PocketAgent_GetCallerIDsFromSelection.html
-func (s PocketAgent) GetCallerIDsFromSelection(ctx context.Context, lastHash string, selectionID int64) (*CallerIDCollection, error) {
-	in := struct {
-		LastHash    string `json:"LastHash"`
-		SelectionID int64  `json:"SelectionId"`
-	}{lastHash, selectionID}
-	return call[*CallerIDCollection](ctx, s.c, "POST", "v1/Agents/Pocket/GetCallerIDsFromSelection", in, true)
+func (s PocketAgent) GetCallerIDsFromSelection(ctx context.Context, req PocketGetCallerIDsFromSelectionRequest) (*CallerIDCollection, error) {
+	return call[*CallerIDCollection](ctx, s.c, "POST", "v1/Agents/Pocket/GetCallerIDsFromSelection", req, true)
+}
+
+// PocketGetMyCallerIDsRequest holds the parameters of PocketAgent.GetMyCallerIDs, sent as one JSON object (the body Pocket_GetMyCallerIDsRequest).
+type PocketGetMyCallerIDsRequest struct {
+	// LastHash is sent as LastHash, also when zero.
+	LastHash string `json:"LastHash"`
+	// MaxDate is sent as MaxDate, also when zero.
+	MaxDate Time `json:"MaxDate"`
+	// MinDate is sent as MinDate, also when zero.
+	MinDate Time `json:"MinDate"`
 }
 
 // GetMyCallerIDs calls POST v1/Agents/Pocket/GetMyCallerIDs; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Pocket_Agent/v1PocketAgent_GetMyCallerIDs.html
-func (s PocketAgent) GetMyCallerIDs(ctx context.Context, lastHash string, maxDate Time, minDate Time) (*CallerIDCollection, error) {
-	in := struct {
-		LastHash string `json:"LastHash"`
-		MaxDate  Time   `json:"MaxDate"`
-		MinDate  Time   `json:"MinDate"`
-	}{lastHash, maxDate, minDate}
-	return call[*CallerIDCollection](ctx, s.c, "POST", "v1/Agents/Pocket/GetMyCallerIDs", in, true)
+func (s PocketAgent) GetMyCallerIDs(ctx context.Context, req PocketGetMyCallerIDsRequest) (*CallerIDCollection, error) {
+	return call[*CallerIDCollection](ctx, s.c, "POST", "v1/Agents/Pocket/GetMyCallerIDs", req, true)
+}
+
+// PocketGetPocketStartupDataRequest holds the parameters of PocketAgent.GetPocketStartupData, sent as one JSON object (the body Pocket_GetPocketStartupDataRequest).
+type PocketGetPocketStartupDataRequest struct {
+	// CurrentClientTime is sent as CurrentClientTime, also when zero.
+	CurrentClientTime Time `json:"CurrentClientTime"`
+	// Tables is sent as Tables; left out when empty.
+	Tables []string `json:"Tables,omitempty"`
 }
 
 // GetPocketStartupData calls POST v1/Agents/Pocket/GetPocketStartupData; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Pocket_Agent/v1PocketAgent_GetPocketStartupData.html
-func (s PocketAgent) GetPocketStartupData(ctx context.Context, currentClientTime Time, tables []string) (*PocketStartupData, error) {
-	in := struct {
-		CurrentClientTime Time     `json:"CurrentClientTime"`
-		Tables            []string `json:"Tables,omitempty"`
-	}{currentClientTime, tables}
-	return call[*PocketStartupData](ctx, s.c, "POST", "v1/Agents/Pocket/GetPocketStartupData", in, true)
+func (s PocketAgent) GetPocketStartupData(ctx context.Context, req PocketGetPocketStartupDataRequest) (*PocketStartupData, error) {
+	return call[*PocketStartupData](ctx, s.c, "POST", "v1/Agents/Pocket/GetPocketStartupData", req, true)
 }
 
 // GetPushNotificationTagsForDevice calls POST v1/Agents/Pocket/GetPushNotificationTagsForDevice; it only reads, so it is retried like a GET.
@@ -67,15 +80,19 @@ func (s PocketAgent) GetRegisteredDevices(ctx context.Context, associateID int64
 	return call[[]PocketDeviceInfo](ctx, s.c, "POST", "v1/Agents/Pocket/GetRegisteredDevices", in, true)
 }
 
+// PocketNotificationHandledRequest holds the parameters of PocketAgent.NotificationHandled, sent as one JSON object (the body Pocket_NotificationHandledRequest).
+type PocketNotificationHandledRequest struct {
+	// ID is sent as Id, also when zero.
+	ID int64 `json:"Id"`
+	// NotificationEventType is sent as NotificationEventType; left out when empty.
+	NotificationEventType NotificationEventType `json:"NotificationEventType,omitempty"`
+}
+
 // NotificationHandled calls POST v1/Agents/Pocket/NotificationHandled.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Pocket_Agent/v1PocketAgent_NotificationHandled.html
-func (s PocketAgent) NotificationHandled(ctx context.Context, id int64, notificationEventType NotificationEventType) error {
-	in := struct {
-		ID                    int64                 `json:"Id"`
-		NotificationEventType NotificationEventType `json:"NotificationEventType,omitempty"`
-	}{id, notificationEventType}
-	return exec(ctx, s.c, "POST", "v1/Agents/Pocket/NotificationHandled", in, false)
+func (s PocketAgent) NotificationHandled(ctx context.Context, req PocketNotificationHandledRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/Pocket/NotificationHandled", req, false)
 }
 
 // NotificationsHandled calls POST v1/Agents/Pocket/NotificationsHandled.
@@ -88,15 +105,19 @@ func (s PocketAgent) NotificationsHandled(ctx context.Context, notificationEvent
 	return exec(ctx, s.c, "POST", "v1/Agents/Pocket/NotificationsHandled", in, false)
 }
 
+// PocketNotifyUsersRequest holds the parameters of PocketAgent.NotifyUsers, sent as one JSON object (the body Pocket_NotifyUsersRequest).
+type PocketNotifyUsersRequest struct {
+	// ID is sent as Id, also when zero.
+	ID int64 `json:"Id"`
+	// NotificationEventType is sent as NotificationEventType; left out when empty.
+	NotificationEventType NotificationEventType `json:"NotificationEventType,omitempty"`
+}
+
 // NotifyUsers calls POST v1/Agents/Pocket/NotifyUsers.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Pocket_Agent/v1PocketAgent_NotifyUsers.html
-func (s PocketAgent) NotifyUsers(ctx context.Context, id int64, notificationEventType NotificationEventType) error {
-	in := struct {
-		ID                    int64                 `json:"Id"`
-		NotificationEventType NotificationEventType `json:"NotificationEventType,omitempty"`
-	}{id, notificationEventType}
-	return exec(ctx, s.c, "POST", "v1/Agents/Pocket/NotifyUsers", in, false)
+func (s PocketAgent) NotifyUsers(ctx context.Context, req PocketNotifyUsersRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/Pocket/NotifyUsers", req, false)
 }
 
 // RegisterDeviceForPushNotification calls POST v1/Agents/Pocket/RegisterDeviceForPushNotification.
@@ -116,35 +137,47 @@ func (s PocketAgent) RunAppointmentAlarmBroker(ctx context.Context) error {
 	return exec(ctx, s.c, "POST", "v1/Agents/Pocket/RunAppointmentAlarmBroker", nil, false)
 }
 
+// PocketSendPushNotificationRequest holds the parameters of PocketAgent.SendPushNotification, sent as one JSON object (the body Pocket_SendPushNotificationRequest).
+type PocketSendPushNotificationRequest struct {
+	// AssociateIDs is sent as AssociateIds; left out when empty.
+	AssociateIDs []int64 `json:"AssociateIds,omitempty"`
+	// Message is sent as Message; left out when nil.
+	Message *PocketNotificationMessage `json:"Message,omitempty"`
+}
+
 // SendPushNotification calls POST v1/Agents/Pocket/SendPushNotification.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Pocket_Agent/v1PocketAgent_SendPushNotification.html
-func (s PocketAgent) SendPushNotification(ctx context.Context, associateIDs []int64, message *PocketNotificationMessage) error {
-	in := struct {
-		AssociateIDs []int64                    `json:"AssociateIds,omitempty"`
-		Message      *PocketNotificationMessage `json:"Message,omitempty"`
-	}{associateIDs, message}
-	return exec(ctx, s.c, "POST", "v1/Agents/Pocket/SendPushNotification", in, false)
+func (s PocketAgent) SendPushNotification(ctx context.Context, req PocketSendPushNotificationRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/Pocket/SendPushNotification", req, false)
+}
+
+// PocketSetPushNotificationTagsForDeviceRequest holds the parameters of PocketAgent.SetPushNotificationTagsForDevice, sent as one JSON object (the body Pocket_SetPushNotificationTagsForDeviceRequest).
+type PocketSetPushNotificationTagsForDeviceRequest struct {
+	// DeviceIdentifier is sent as DeviceIdentifier, also when zero.
+	DeviceIdentifier string `json:"DeviceIdentifier"`
+	// Tags is sent as Tags, also when zero.
+	Tags string `json:"Tags"`
 }
 
 // SetPushNotificationTagsForDevice calls POST v1/Agents/Pocket/SetPushNotificationTagsForDevice.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Pocket_Agent/v1PocketAgent_SetPushNotificationTagsForDevice.html
-func (s PocketAgent) SetPushNotificationTagsForDevice(ctx context.Context, deviceIdentifier string, tags string) error {
-	in := struct {
-		DeviceIdentifier string `json:"DeviceIdentifier"`
-		Tags             string `json:"Tags"`
-	}{deviceIdentifier, tags}
-	return exec(ctx, s.c, "POST", "v1/Agents/Pocket/SetPushNotificationTagsForDevice", in, false)
+func (s PocketAgent) SetPushNotificationTagsForDevice(ctx context.Context, req PocketSetPushNotificationTagsForDeviceRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/Pocket/SetPushNotificationTagsForDevice", req, false)
+}
+
+// PocketSetPushNotificationTagsForUserRequest holds the parameters of PocketAgent.SetPushNotificationTagsForUser, sent as one JSON object (the body Pocket_SetPushNotificationTagsForUserRequest).
+type PocketSetPushNotificationTagsForUserRequest struct {
+	// AssociateID is sent as AssociateId, also when zero.
+	AssociateID int64 `json:"AssociateId"`
+	// Tags is sent as Tags, also when zero.
+	Tags string `json:"Tags"`
 }
 
 // SetPushNotificationTagsForUser calls POST v1/Agents/Pocket/SetPushNotificationTagsForUser.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Pocket_Agent/v1PocketAgent_SetPushNotificationTagsForUser.html
-func (s PocketAgent) SetPushNotificationTagsForUser(ctx context.Context, associateID int64, tags string) error {
-	in := struct {
-		AssociateID int64  `json:"AssociateId"`
-		Tags        string `json:"Tags"`
-	}{associateID, tags}
-	return exec(ctx, s.c, "POST", "v1/Agents/Pocket/SetPushNotificationTagsForUser", in, false)
+func (s PocketAgent) SetPushNotificationTagsForUser(ctx context.Context, req PocketSetPushNotificationTagsForUserRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/Pocket/SetPushNotificationTagsForUser", req, false)
 }

@@ -34,15 +34,19 @@ func (s PreferenceAgent) CreateDefaultPreferenceDescriptionLine(ctx context.Cont
 	return call[*PreferenceDescriptionLine](ctx, s.c, "POST", "v1/Agents/Preference/CreateDefaultPreferenceDescriptionLine", nil, false)
 }
 
+// PreferenceDeleteFromSectionAndKeyRequest holds the parameters of PreferenceAgent.DeleteFromSectionAndKey, sent as one JSON object (the body Preference_DeleteFromSectionAndKeyRequest).
+type PreferenceDeleteFromSectionAndKeyRequest struct {
+	// Key is sent as Key, also when zero.
+	Key string `json:"Key"`
+	// Section is sent as Section, also when zero.
+	Section string `json:"Section"`
+}
+
 // DeleteFromSectionAndKey calls POST v1/Agents/Preference/DeleteFromSectionAndKey.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Preference_Agent/v1PreferenceAgent_DeleteFromSectionAndKey.html
-func (s PreferenceAgent) DeleteFromSectionAndKey(ctx context.Context, key string, section string) error {
-	in := struct {
-		Key     string `json:"Key"`
-		Section string `json:"Section"`
-	}{key, section}
-	return exec(ctx, s.c, "POST", "v1/Agents/Preference/DeleteFromSectionAndKey", in, false)
+func (s PreferenceAgent) DeleteFromSectionAndKey(ctx context.Context, req PreferenceDeleteFromSectionAndKeyRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/Preference/DeleteFromSectionAndKey", req, false)
 }
 
 // DeletePrefDescLinesByPrefDescID calls POST v1/Agents/Preference/DeletePrefDescLinesByPrefDescId.
@@ -126,15 +130,19 @@ func (s PreferenceAgent) GetAllFromSection(ctx context.Context, section string) 
 	return call[[]PreferenceDescription](ctx, s.c, "POST", "v1/Agents/Preference/GetAllFromSection", in, true)
 }
 
+// PreferenceGetFromSectionAndKeyRequest holds the parameters of PreferenceAgent.GetFromSectionAndKey, sent as one JSON object (the body Preference_GetFromSectionAndKeyRequest).
+type PreferenceGetFromSectionAndKeyRequest struct {
+	// Key is sent as Key, also when zero.
+	Key string `json:"Key"`
+	// Section is sent as Section, also when zero.
+	Section string `json:"Section"`
+}
+
 // GetFromSectionAndKey calls POST v1/Agents/Preference/GetFromSectionAndKey; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Preference_Agent/v1PreferenceAgent_GetFromSectionAndKey.html
-func (s PreferenceAgent) GetFromSectionAndKey(ctx context.Context, key string, section string) (*PreferenceDescription, error) {
-	in := struct {
-		Key     string `json:"Key"`
-		Section string `json:"Section"`
-	}{key, section}
-	return call[*PreferenceDescription](ctx, s.c, "POST", "v1/Agents/Preference/GetFromSectionAndKey", in, true)
+func (s PreferenceAgent) GetFromSectionAndKey(ctx context.Context, req PreferenceGetFromSectionAndKeyRequest) (*PreferenceDescription, error) {
+	return call[*PreferenceDescription](ctx, s.c, "POST", "v1/Agents/Preference/GetFromSectionAndKey", req, true)
 }
 
 // GetNetServicesStatusURL calls POST v1/Agents/Preference/GetNetServicesStatusUrl; it only reads, so it is retried like a GET.
@@ -154,29 +162,40 @@ func (s PreferenceAgent) GetPreference(ctx context.Context, id int64) (*Preferen
 	return call[*Preference](ctx, s.c, "POST", "v1/Agents/Preference/GetPreference", in, true)
 }
 
+// PreferenceGetPreferenceByNameRequest holds the parameters of PreferenceAgent.GetPreferenceByName, sent as one JSON object (the body Preference_GetPreferenceByNameRequest).
+type PreferenceGetPreferenceByNameRequest struct {
+	// PrefKey is sent as PrefKey, also when zero.
+	PrefKey string `json:"PrefKey"`
+	// PrefLevel is sent as PrefLevel; left out when empty.
+	PrefLevel PreferenceLevel `json:"PrefLevel,omitempty"`
+	// PrefSection is sent as PrefSection, also when zero.
+	PrefSection string `json:"PrefSection"`
+}
+
 // GetPreferenceByName calls POST v1/Agents/Preference/GetPreferenceByName; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Preference_Agent/v1PreferenceAgent_GetPreferenceByName.html
-func (s PreferenceAgent) GetPreferenceByName(ctx context.Context, prefKey string, prefLevel PreferenceLevel, prefSection string) (*Preference, error) {
-	in := struct {
-		PrefKey     string          `json:"PrefKey"`
-		PrefLevel   PreferenceLevel `json:"PrefLevel,omitempty"`
-		PrefSection string          `json:"PrefSection"`
-	}{prefKey, prefLevel, prefSection}
-	return call[*Preference](ctx, s.c, "POST", "v1/Agents/Preference/GetPreferenceByName", in, true)
+func (s PreferenceAgent) GetPreferenceByName(ctx context.Context, req PreferenceGetPreferenceByNameRequest) (*Preference, error) {
+	return call[*Preference](ctx, s.c, "POST", "v1/Agents/Preference/GetPreferenceByName", req, true)
+}
+
+// PreferenceGetPreferenceByNameAndIDRequest holds the parameters of PreferenceAgent.GetPreferenceByNameAndID, sent as one JSON object (the body Preference_GetPreferenceByNameAndIdRequest).
+type PreferenceGetPreferenceByNameAndIDRequest struct {
+	// OwnerID is sent as OwnerId, also when zero.
+	OwnerID int64 `json:"OwnerId"`
+	// PrefKey is sent as PrefKey, also when zero.
+	PrefKey string `json:"PrefKey"`
+	// PrefLevel is sent as PrefLevel; left out when empty.
+	PrefLevel PreferenceLevel `json:"PrefLevel,omitempty"`
+	// PrefSection is sent as PrefSection, also when zero.
+	PrefSection string `json:"PrefSection"`
 }
 
 // GetPreferenceByNameAndID calls POST v1/Agents/Preference/GetPreferenceByNameAndId; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Preference_Agent/v1PreferenceAgent_GetPreferenceByNameAndId.html
-func (s PreferenceAgent) GetPreferenceByNameAndID(ctx context.Context, ownerID int64, prefKey string, prefLevel PreferenceLevel, prefSection string) (*Preference, error) {
-	in := struct {
-		OwnerID     int64           `json:"OwnerId"`
-		PrefKey     string          `json:"PrefKey"`
-		PrefLevel   PreferenceLevel `json:"PrefLevel,omitempty"`
-		PrefSection string          `json:"PrefSection"`
-	}{ownerID, prefKey, prefLevel, prefSection}
-	return call[*Preference](ctx, s.c, "POST", "v1/Agents/Preference/GetPreferenceByNameAndId", in, true)
+func (s PreferenceAgent) GetPreferenceByNameAndID(ctx context.Context, req PreferenceGetPreferenceByNameAndIDRequest) (*Preference, error) {
+	return call[*Preference](ctx, s.c, "POST", "v1/Agents/Preference/GetPreferenceByNameAndId", req, true)
 }
 
 // GetPreferenceDescription calls POST v1/Agents/Preference/GetPreferenceDescription; it only reads, so it is retried like a GET.
@@ -193,15 +212,19 @@ func (s PreferenceAgent) GetPreferenceDescriptionLine(ctx context.Context, prefe
 	return call[*PreferenceDescriptionLine](ctx, s.c, "POST", withQuery("v1/Agents/Preference/GetPreferenceDescriptionLine", "preferenceDescriptionLineId", preferenceDescriptionLineID), nil, true)
 }
 
+// PreferenceGetPreferenceDescriptionLineFromIDAndValueRequest holds the parameters of PreferenceAgent.GetPreferenceDescriptionLineFromIDAndValue, sent as one JSON object (the body Preference_GetPreferenceDescriptionLineFromIdAndValueRequest).
+type PreferenceGetPreferenceDescriptionLineFromIDAndValueRequest struct {
+	// PrefDescID is sent as PrefDescId, also when zero.
+	PrefDescID int64 `json:"PrefDescId"`
+	// PrefValue is sent as PrefValue, also when zero.
+	PrefValue string `json:"PrefValue"`
+}
+
 // GetPreferenceDescriptionLineFromIDAndValue calls POST v1/Agents/Preference/GetPreferenceDescriptionLineFromIdAndValue; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Preference_Agent/v1PreferenceAgent_GetPreferenceDescriptionLineFromIdAndValue.html
-func (s PreferenceAgent) GetPreferenceDescriptionLineFromIDAndValue(ctx context.Context, prefDescID int64, prefValue string) (*PreferenceDescriptionLine, error) {
-	in := struct {
-		PrefDescID int64  `json:"PrefDescId"`
-		PrefValue  string `json:"PrefValue"`
-	}{prefDescID, prefValue}
-	return call[*PreferenceDescriptionLine](ctx, s.c, "POST", "v1/Agents/Preference/GetPreferenceDescriptionLineFromIdAndValue", in, true)
+func (s PreferenceAgent) GetPreferenceDescriptionLineFromIDAndValue(ctx context.Context, req PreferenceGetPreferenceDescriptionLineFromIDAndValueRequest) (*PreferenceDescriptionLine, error) {
+	return call[*PreferenceDescriptionLine](ctx, s.c, "POST", "v1/Agents/Preference/GetPreferenceDescriptionLineFromIdAndValue", req, true)
 }
 
 // GetPreferenceDescriptionLinesByPrefDescID calls POST v1/Agents/Preference/GetPreferenceDescriptionLinesByPrefDescId; it only reads, so it is retried like a GET.
@@ -268,16 +291,21 @@ func (s PreferenceAgent) GetXSRFValue(ctx context.Context) (*XSRFValue, error) {
 	return call[*XSRFValue](ctx, s.c, "POST", "v1/Agents/Preference/GetXsrfValue", nil, true)
 }
 
+// PreferenceSaveFromSectionAndKeyRequest holds the parameters of PreferenceAgent.SaveFromSectionAndKey, sent as one JSON object (the body Preference_SaveFromSectionAndKeyRequest).
+type PreferenceSaveFromSectionAndKeyRequest struct {
+	// Key is sent as Key, also when zero.
+	Key string `json:"Key"`
+	// PreferenceDescription is sent as PreferenceDescription; left out when nil.
+	PreferenceDescription *PreferenceDescription `json:"PreferenceDescription,omitempty"`
+	// Section is sent as Section, also when zero.
+	Section string `json:"Section"`
+}
+
 // SaveFromSectionAndKey calls POST v1/Agents/Preference/SaveFromSectionAndKey.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Preference_Agent/v1PreferenceAgent_SaveFromSectionAndKey.html
-func (s PreferenceAgent) SaveFromSectionAndKey(ctx context.Context, key string, preferenceDescription *PreferenceDescription, section string) (*PreferenceDescription, error) {
-	in := struct {
-		Key                   string                 `json:"Key"`
-		PreferenceDescription *PreferenceDescription `json:"PreferenceDescription,omitempty"`
-		Section               string                 `json:"Section"`
-	}{key, preferenceDescription, section}
-	return call[*PreferenceDescription](ctx, s.c, "POST", "v1/Agents/Preference/SaveFromSectionAndKey", in, false)
+func (s PreferenceAgent) SaveFromSectionAndKey(ctx context.Context, req PreferenceSaveFromSectionAndKeyRequest) (*PreferenceDescription, error) {
+	return call[*PreferenceDescription](ctx, s.c, "POST", "v1/Agents/Preference/SaveFromSectionAndKey", req, false)
 }
 
 // SavePreference calls POST v1/Agents/Preference/SavePreference.
@@ -314,26 +342,34 @@ func (s PreferenceAgent) SavePreferenceDescriptionLines(ctx context.Context, pre
 	return call[[]PreferenceDescriptionLine](ctx, s.c, "POST", "v1/Agents/Preference/SavePreferenceDescriptionLines", in, false)
 }
 
+// PreferenceSavePreferenceEntitiesRequest holds the parameters of PreferenceAgent.SavePreferenceEntities, sent as one JSON object (the body Preference_SavePreferenceEntitiesRequest).
+type PreferenceSavePreferenceEntitiesRequest struct {
+	// Preferences is sent as Preferences; left out when empty.
+	Preferences []Preference `json:"Preferences,omitempty"`
+	// RemoveLowerLevels is sent as RemoveLowerLevels, also when zero.
+	RemoveLowerLevels bool `json:"RemoveLowerLevels"`
+}
+
 // SavePreferenceEntities calls POST v1/Agents/Preference/SavePreferenceEntities.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Preference_Agent/v1PreferenceAgent_SavePreferenceEntities.html
-func (s PreferenceAgent) SavePreferenceEntities(ctx context.Context, preferences []Preference, removeLowerLevels bool) error {
-	in := struct {
-		Preferences       []Preference `json:"Preferences,omitempty"`
-		RemoveLowerLevels bool         `json:"RemoveLowerLevels"`
-	}{preferences, removeLowerLevels}
-	return exec(ctx, s.c, "POST", "v1/Agents/Preference/SavePreferenceEntities", in, false)
+func (s PreferenceAgent) SavePreferenceEntities(ctx context.Context, req PreferenceSavePreferenceEntitiesRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/Preference/SavePreferenceEntities", req, false)
+}
+
+// PreferenceSavePreferenceEntityRequest holds the parameters of PreferenceAgent.SavePreferenceEntity, sent as one JSON object (the body Preference_SavePreferenceEntityRequest).
+type PreferenceSavePreferenceEntityRequest struct {
+	// Preference is sent as Preference; left out when nil.
+	Preference *Preference `json:"Preference,omitempty"`
+	// RemoveLowerLevels is sent as RemoveLowerLevels, also when zero.
+	RemoveLowerLevels bool `json:"RemoveLowerLevels"`
 }
 
 // SavePreferenceEntity calls POST v1/Agents/Preference/SavePreferenceEntity.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Preference_Agent/v1PreferenceAgent_SavePreferenceEntity.html
-func (s PreferenceAgent) SavePreferenceEntity(ctx context.Context, preference *Preference, removeLowerLevels bool) (*Preference, error) {
-	in := struct {
-		Preference        *Preference `json:"Preference,omitempty"`
-		RemoveLowerLevels bool        `json:"RemoveLowerLevels"`
-	}{preference, removeLowerLevels}
-	return call[*Preference](ctx, s.c, "POST", "v1/Agents/Preference/SavePreferenceEntity", in, false)
+func (s PreferenceAgent) SavePreferenceEntity(ctx context.Context, req PreferenceSavePreferenceEntityRequest) (*Preference, error) {
+	return call[*Preference](ctx, s.c, "POST", "v1/Agents/Preference/SavePreferenceEntity", req, false)
 }
 
 // SavePreferences calls POST v1/Agents/Preference/SavePreferences.
@@ -366,15 +402,19 @@ func (s PreferenceAgent) SaveTabOrders(ctx context.Context, tabOrders []TabOrder
 	return exec(ctx, s.c, "POST", "v1/Agents/Preference/SaveTabOrders", in, false)
 }
 
+// PreferenceSetXSRFPathsRequest holds the parameters of PreferenceAgent.SetXSRFPaths, sent as one JSON object (the body Preference_SetXsrfPathsRequest).
+type PreferenceSetXSRFPathsRequest struct {
+	// Hostname is sent as Hostname, also when zero.
+	Hostname string `json:"Hostname"`
+	// Paths is sent as Paths; left out when empty.
+	Paths []string `json:"Paths,omitempty"`
+}
+
 // SetXSRFPaths calls POST v1/Agents/Preference/SetXsrfPaths.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Preference_Agent/v1PreferenceAgent_SetXsrfPaths.html
-func (s PreferenceAgent) SetXSRFPaths(ctx context.Context, hostname string, paths []string) error {
-	in := struct {
-		Hostname string   `json:"Hostname"`
-		Paths    []string `json:"Paths,omitempty"`
-	}{hostname, paths}
-	return exec(ctx, s.c, "POST", "v1/Agents/Preference/SetXsrfPaths", in, false)
+func (s PreferenceAgent) SetXSRFPaths(ctx context.Context, req PreferenceSetXSRFPathsRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/Preference/SetXsrfPaths", req, false)
 }
 
 // SetXSRFValue calls POST v1/Agents/Preference/SetXsrfValue.

@@ -14,15 +14,19 @@ import (
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Project_Agent/index.html
 type ProjectAgent struct{ c *tenant.Client }
 
+// ProjectAddProjectMembersRequest holds the parameters of ProjectAgent.AddProjectMembers, sent as one JSON object (the body Project_AddProjectMembersRequest).
+type ProjectAddProjectMembersRequest struct {
+	// ProjectEntityID is sent as ProjectEntityId, also when zero.
+	ProjectEntityID int64 `json:"ProjectEntityId"`
+	// ProjectMembers is sent as ProjectMembers; left out when empty.
+	ProjectMembers []ProjectMember `json:"ProjectMembers,omitempty"`
+}
+
 // AddProjectMembers calls POST v1/Agents/Project/AddProjectMembers.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Project_Agent/v1ProjectAgent_AddProjectMembers.html
-func (s ProjectAgent) AddProjectMembers(ctx context.Context, projectEntityID int64, projectMembers []ProjectMember) error {
-	in := struct {
-		ProjectEntityID int64           `json:"ProjectEntityId"`
-		ProjectMembers  []ProjectMember `json:"ProjectMembers,omitempty"`
-	}{projectEntityID, projectMembers}
-	return exec(ctx, s.c, "POST", "v1/Agents/Project/AddProjectMembers", in, false)
+func (s ProjectAgent) AddProjectMembers(ctx context.Context, req ProjectAddProjectMembersRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/Project/AddProjectMembers", req, false)
 }
 
 // CreateDefaultProjectEntity calls POST v1/Agents/Project/CreateDefaultProjectEntity.
@@ -97,15 +101,19 @@ func (s ProjectAgent) DeleteProjectMemberByIDs(ctx context.Context, projectMembe
 	return exec(ctx, s.c, "POST", "v1/Agents/Project/DeleteProjectMemberByIds", in, false)
 }
 
+// ProjectDeleteProjectMembersRequest holds the parameters of ProjectAgent.DeleteProjectMembers, sent as one JSON object (the body Project_DeleteProjectMembersRequest).
+type ProjectDeleteProjectMembersRequest struct {
+	// MemberIDs is sent as MemberIds; left out when empty.
+	MemberIDs []int64 `json:"MemberIds,omitempty"`
+	// ProjectEntityID is sent as ProjectEntityId, also when zero.
+	ProjectEntityID int64 `json:"ProjectEntityId"`
+}
+
 // DeleteProjectMembers calls POST v1/Agents/Project/DeleteProjectMembers.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Project_Agent/v1ProjectAgent_DeleteProjectMembers.html
-func (s ProjectAgent) DeleteProjectMembers(ctx context.Context, memberIDs []int64, projectEntityID int64) error {
-	in := struct {
-		MemberIDs       []int64 `json:"MemberIds,omitempty"`
-		ProjectEntityID int64   `json:"ProjectEntityId"`
-	}{memberIDs, projectEntityID}
-	return exec(ctx, s.c, "POST", "v1/Agents/Project/DeleteProjectMembers", in, false)
+func (s ProjectAgent) DeleteProjectMembers(ctx context.Context, req ProjectDeleteProjectMembersRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/Project/DeleteProjectMembers", req, false)
 }
 
 // GetDuplicateRules calls POST v1/Agents/Project/GetDuplicateRules; it only reads, so it is retried like a GET.
@@ -231,15 +239,19 @@ func (s ProjectAgent) GetProjectEventList(ctx context.Context, ids []int64) ([]P
 	return call[[]ProjectEvent](ctx, s.c, "POST", "v1/Agents/Project/GetProjectEventList", ids, true)
 }
 
+// ProjectGetProjectEventOnPersonRequest holds the parameters of ProjectAgent.GetProjectEventOnPerson, sent as one JSON object (the body Project_GetProjectEventOnPersonRequest).
+type ProjectGetProjectEventOnPersonRequest struct {
+	// PersonID is sent as PersonId, also when zero.
+	PersonID int64 `json:"PersonId"`
+	// ProjectID is sent as ProjectId, also when zero.
+	ProjectID int64 `json:"ProjectId"`
+}
+
 // GetProjectEventOnPerson calls POST v1/Agents/Project/GetProjectEventOnPerson; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Project_Agent/v1ProjectAgent_GetProjectEventOnPerson.html
-func (s ProjectAgent) GetProjectEventOnPerson(ctx context.Context, personID int64, projectID int64) (*ProjectEvent, error) {
-	in := struct {
-		PersonID  int64 `json:"PersonId"`
-		ProjectID int64 `json:"ProjectId"`
-	}{personID, projectID}
-	return call[*ProjectEvent](ctx, s.c, "POST", "v1/Agents/Project/GetProjectEventOnPerson", in, true)
+func (s ProjectAgent) GetProjectEventOnPerson(ctx context.Context, req ProjectGetProjectEventOnPersonRequest) (*ProjectEvent, error) {
+	return call[*ProjectEvent](ctx, s.c, "POST", "v1/Agents/Project/GetProjectEventOnPerson", req, true)
 }
 
 // GetProjectEventsOnPerson calls POST v1/Agents/Project/GetProjectEventsOnPerson; it only reads, so it is retried like a GET.
@@ -381,27 +393,36 @@ func (s ProjectAgent) HasGuideActivities(ctx context.Context, projectID int64) (
 	return call[bool](ctx, s.c, "POST", "v1/Agents/Project/HasGuideActivities", in, true)
 }
 
+// ProjectIsNumberValidRequest holds the parameters of ProjectAgent.IsNumberValid, sent as one JSON object (the body Project_IsNumberValidRequest).
+type ProjectIsNumberValidRequest struct {
+	// ContactID is sent as ContactId, also when zero.
+	ContactID int64 `json:"ContactId"`
+	// Number is sent as Number, also when zero.
+	Number string `json:"Number"`
+}
+
 // IsNumberValid calls POST v1/Agents/Project/IsNumberValid; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Project_Agent/v1ProjectAgent_IsNumberValid.html
-func (s ProjectAgent) IsNumberValid(ctx context.Context, contactID int64, number string) (bool, error) {
-	in := struct {
-		ContactID int64  `json:"ContactId"`
-		Number    string `json:"Number"`
-	}{contactID, number}
-	return call[bool](ctx, s.c, "POST", "v1/Agents/Project/IsNumberValid", in, true)
+func (s ProjectAgent) IsNumberValid(ctx context.Context, req ProjectIsNumberValidRequest) (bool, error) {
+	return call[bool](ctx, s.c, "POST", "v1/Agents/Project/IsNumberValid", req, true)
+}
+
+// ProjectMergeRequest holds the parameters of ProjectAgent.Merge, sent as one JSON object (the body Project_MergeRequest).
+type ProjectMergeRequest struct {
+	// DestinationProjectID is sent as DestinationProjectId, also when zero.
+	DestinationProjectID int64 `json:"DestinationProjectId"`
+	// ReplaceEmptyFieldsOnDestination is sent as ReplaceEmptyFieldsOnDestination, also when zero.
+	ReplaceEmptyFieldsOnDestination bool `json:"ReplaceEmptyFieldsOnDestination"`
+	// SourceProjectID is sent as SourceProjectId, also when zero.
+	SourceProjectID int64 `json:"SourceProjectId"`
 }
 
 // Merge calls POST v1/Agents/Project/Merge.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Project_Agent/v1ProjectAgent_Merge.html
-func (s ProjectAgent) Merge(ctx context.Context, destinationProjectID int64, replaceEmptyFieldsOnDestination bool, sourceProjectID int64) error {
-	in := struct {
-		DestinationProjectID            int64 `json:"DestinationProjectId"`
-		ReplaceEmptyFieldsOnDestination bool  `json:"ReplaceEmptyFieldsOnDestination"`
-		SourceProjectID                 int64 `json:"SourceProjectId"`
-	}{destinationProjectID, replaceEmptyFieldsOnDestination, sourceProjectID}
-	return exec(ctx, s.c, "POST", "v1/Agents/Project/Merge", in, false)
+func (s ProjectAgent) Merge(ctx context.Context, req ProjectMergeRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/Project/Merge", req, false)
 }
 
 // OfferAutoNextStatusOnApppointmentCompleted calls POST v1/Agents/Project/OfferAutoNextStatusOnApppointmentCompleted.
@@ -445,27 +466,36 @@ func (s ProjectAgent) SaveProjectMember(ctx context.Context, projectMember *Proj
 	return call[*ProjectMember](ctx, s.c, "POST", "v1/Agents/Project/SaveProjectMember", projectMember, false)
 }
 
+// ProjectSaveProjectMembersFunctionAndCommentRequest holds the parameters of ProjectAgent.SaveProjectMembersFunctionAndComment, sent as one JSON object (the body Project_SaveProjectMembersFunctionAndCommentRequest).
+type ProjectSaveProjectMembersFunctionAndCommentRequest struct {
+	// Comment is sent as Comment, also when zero.
+	Comment string `json:"Comment"`
+	// ProjectMemberIDs is sent as ProjectMemberIds; left out when empty.
+	ProjectMemberIDs []int64 `json:"ProjectMemberIds,omitempty"`
+	// RoleID is sent as RoleId, also when zero.
+	RoleID int64 `json:"RoleId"`
+}
+
 // SaveProjectMembersFunctionAndComment calls POST v1/Agents/Project/SaveProjectMembersFunctionAndComment.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Project_Agent/v1ProjectAgent_SaveProjectMembersFunctionAndComment.html
-func (s ProjectAgent) SaveProjectMembersFunctionAndComment(ctx context.Context, comment string, projectMemberIDs []int64, roleID int64) error {
-	in := struct {
-		Comment          string  `json:"Comment"`
-		ProjectMemberIDs []int64 `json:"ProjectMemberIds,omitempty"`
-		RoleID           int64   `json:"RoleId"`
-	}{comment, projectMemberIDs, roleID}
-	return exec(ctx, s.c, "POST", "v1/Agents/Project/SaveProjectMembersFunctionAndComment", in, false)
+func (s ProjectAgent) SaveProjectMembersFunctionAndComment(ctx context.Context, req ProjectSaveProjectMembersFunctionAndCommentRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/Project/SaveProjectMembersFunctionAndComment", req, false)
+}
+
+// ProjectSetCompletedRequest holds the parameters of ProjectAgent.SetCompleted, sent as one JSON object (the body Project_SetCompletedRequest).
+type ProjectSetCompletedRequest struct {
+	// IsCompleted is sent as IsCompleted, also when zero.
+	IsCompleted bool `json:"IsCompleted"`
+	// ProjectID is sent as ProjectId, also when zero.
+	ProjectID int64 `json:"ProjectId"`
 }
 
 // SetCompleted calls POST v1/Agents/Project/SetCompleted.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Project_Agent/v1ProjectAgent_SetCompleted.html
-func (s ProjectAgent) SetCompleted(ctx context.Context, isCompleted bool, projectID int64) error {
-	in := struct {
-		IsCompleted bool  `json:"IsCompleted"`
-		ProjectID   int64 `json:"ProjectId"`
-	}{isCompleted, projectID}
-	return exec(ctx, s.c, "POST", "v1/Agents/Project/SetCompleted", in, false)
+func (s ProjectAgent) SetCompleted(ctx context.Context, req ProjectSetCompletedRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/Project/SetCompleted", req, false)
 }
 
 // SetDuplicateRulesStatus calls POST v1/Agents/Project/SetDuplicateRulesStatus.
@@ -478,15 +508,19 @@ func (s ProjectAgent) SetDuplicateRulesStatus(ctx context.Context, rules []Dupli
 	return exec(ctx, s.c, "POST", "v1/Agents/Project/SetDuplicateRulesStatus", in, false)
 }
 
+// ProjectSetProjectImageRequest holds the parameters of ProjectAgent.SetProjectImage, sent as one JSON object (the body Project_SetProjectImageRequest).
+type ProjectSetProjectImageRequest struct {
+	// Image is sent as Image, base64-encoded; left out when empty.
+	Image []byte `json:"Image,omitempty"`
+	// ProjectID is sent as ProjectId, also when zero.
+	ProjectID int64 `json:"ProjectId"`
+}
+
 // SetProjectImage calls POST v1/Agents/Project/SetProjectImage.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Project_Agent/v1ProjectAgent_SetProjectImage.html
-func (s ProjectAgent) SetProjectImage(ctx context.Context, image []byte, projectID int64) error {
-	in := struct {
-		Image     []byte `json:"Image,omitempty"`
-		ProjectID int64  `json:"ProjectId"`
-	}{image, projectID}
-	return exec(ctx, s.c, "POST", "v1/Agents/Project/SetProjectImage", in, false)
+func (s ProjectAgent) SetProjectImage(ctx context.Context, req ProjectSetProjectImageRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/Project/SetProjectImage", req, false)
 }
 
 // UpdateProjectMember calls POST v1/Agents/Project/UpdateProjectMember.
@@ -499,15 +533,19 @@ func (s ProjectAgent) UpdateProjectMember(ctx context.Context, projectMember *Pr
 	return call[*ProjectMember](ctx, s.c, "POST", "v1/Agents/Project/UpdateProjectMember", in, false)
 }
 
+// ProjectUpdateProjectMembersRequest holds the parameters of ProjectAgent.UpdateProjectMembers, sent as one JSON object (the body Project_UpdateProjectMembersRequest).
+type ProjectUpdateProjectMembersRequest struct {
+	// ProjectID is sent as ProjectId, also when zero.
+	ProjectID int64 `json:"ProjectId"`
+	// ProjectMembers is sent as ProjectMembers; left out when empty.
+	ProjectMembers []ProjectMember `json:"ProjectMembers,omitempty"`
+}
+
 // UpdateProjectMembers calls POST v1/Agents/Project/UpdateProjectMembers.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Project_Agent/v1ProjectAgent_UpdateProjectMembers.html
-func (s ProjectAgent) UpdateProjectMembers(ctx context.Context, projectID int64, projectMembers []ProjectMember) error {
-	in := struct {
-		ProjectID      int64           `json:"ProjectId"`
-		ProjectMembers []ProjectMember `json:"ProjectMembers,omitempty"`
-	}{projectID, projectMembers}
-	return exec(ctx, s.c, "POST", "v1/Agents/Project/UpdateProjectMembers", in, false)
+func (s ProjectAgent) UpdateProjectMembers(ctx context.Context, req ProjectUpdateProjectMembersRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/Project/UpdateProjectMembers", req, false)
 }
 
 // ValidateProjectEntity calls POST v1/Agents/Project/ValidateProjectEntity.

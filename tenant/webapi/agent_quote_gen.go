@@ -13,39 +13,53 @@ import (
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Quote_Agent/index.html
 type QuoteAgent struct{ c *tenant.Client }
 
+// QuoteAddSaleTypeQuoteAttachmentRequest holds the parameters of QuoteAgent.AddSaleTypeQuoteAttachment, sent as one JSON object (the body Quote_AddSaleTypeQuoteAttachmentRequest).
+type QuoteAddSaleTypeQuoteAttachmentRequest struct {
+	// DocumentID is sent as DocumentId, also when zero.
+	DocumentID int64 `json:"DocumentId"`
+	// SaleTypeID is sent as SaleTypeId, also when zero.
+	SaleTypeID int64 `json:"SaleTypeId"`
+}
+
 // AddSaleTypeQuoteAttachment calls POST v1/Agents/Quote/AddSaleTypeQuoteAttachment.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Quote_Agent/v1QuoteAgent_AddSaleTypeQuoteAttachment.html
-func (s QuoteAgent) AddSaleTypeQuoteAttachment(ctx context.Context, documentID int64, saleTypeID int64) (float64, error) {
-	in := struct {
-		DocumentID int64 `json:"DocumentId"`
-		SaleTypeID int64 `json:"SaleTypeId"`
-	}{documentID, saleTypeID}
-	return call[float64](ctx, s.c, "POST", "v1/Agents/Quote/AddSaleTypeQuoteAttachment", in, false)
+func (s QuoteAgent) AddSaleTypeQuoteAttachment(ctx context.Context, req QuoteAddSaleTypeQuoteAttachmentRequest) (float64, error) {
+	return call[float64](ctx, s.c, "POST", "v1/Agents/Quote/AddSaleTypeQuoteAttachment", req, false)
+}
+
+// QuoteApproveQuoteVersionRequest holds the parameters of QuoteAgent.ApproveQuoteVersion, sent as one JSON object (the body Quote_ApproveQuoteVersionRequest).
+type QuoteApproveQuoteVersionRequest struct {
+	// ApprovalText is sent as ApprovalText, also when zero.
+	ApprovalText string `json:"ApprovalText"`
+	// ApprovedByAssociateID is sent as ApprovedByAssociateId, also when zero.
+	ApprovedByAssociateID int64 `json:"ApprovedByAssociateId"`
+	// ApprovedByText is sent as ApprovedByText, also when zero.
+	ApprovedByText string `json:"ApprovedByText"`
+	// QuoteVersionID is sent as QuoteVersionId, also when zero.
+	QuoteVersionID int64 `json:"QuoteVersionId"`
 }
 
 // ApproveQuoteVersion calls POST v1/Agents/Quote/ApproveQuoteVersion.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Quote_Agent/v1QuoteAgent_ApproveQuoteVersion.html
-func (s QuoteAgent) ApproveQuoteVersion(ctx context.Context, approvalText string, approvedByAssociateID int64, approvedByText string, quoteVersionID int64) (*ApproveRejectResponse, error) {
-	in := struct {
-		ApprovalText          string `json:"ApprovalText"`
-		ApprovedByAssociateID int64  `json:"ApprovedByAssociateId"`
-		ApprovedByText        string `json:"ApprovedByText"`
-		QuoteVersionID        int64  `json:"QuoteVersionId"`
-	}{approvalText, approvedByAssociateID, approvedByText, quoteVersionID}
-	return call[*ApproveRejectResponse](ctx, s.c, "POST", "v1/Agents/Quote/ApproveQuoteVersion", in, false)
+func (s QuoteAgent) ApproveQuoteVersion(ctx context.Context, req QuoteApproveQuoteVersionRequest) (*ApproveRejectResponse, error) {
+	return call[*ApproveRejectResponse](ctx, s.c, "POST", "v1/Agents/Quote/ApproveQuoteVersion", req, false)
+}
+
+// QuoteCanConnectorProvideCapabilityRequest holds the parameters of QuoteAgent.CanConnectorProvideCapability, sent as one JSON object (the body Quote_CanConnectorProvideCapabilityRequest).
+type QuoteCanConnectorProvideCapabilityRequest struct {
+	// CapabilityName is sent as CapabilityName, also when zero.
+	CapabilityName string `json:"CapabilityName"`
+	// QuoteConnectionID is sent as QuoteConnectionId, also when zero.
+	QuoteConnectionID int64 `json:"QuoteConnectionId"`
 }
 
 // CanConnectorProvideCapability calls POST v1/Agents/Quote/CanConnectorProvideCapability; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Quote_Agent/v1QuoteAgent_CanConnectorProvideCapability.html
-func (s QuoteAgent) CanConnectorProvideCapability(ctx context.Context, capabilityName string, quoteConnectionID int64) (bool, error) {
-	in := struct {
-		CapabilityName    string `json:"CapabilityName"`
-		QuoteConnectionID int64  `json:"QuoteConnectionId"`
-	}{capabilityName, quoteConnectionID}
-	return call[bool](ctx, s.c, "POST", "v1/Agents/Quote/CanConnectorProvideCapability", in, true)
+func (s QuoteAgent) CanConnectorProvideCapability(ctx context.Context, req QuoteCanConnectorProvideCapabilityRequest) (bool, error) {
+	return call[bool](ctx, s.c, "POST", "v1/Agents/Quote/CanConnectorProvideCapability", req, true)
 }
 
 // CancelApprovalRequest calls POST v1/Agents/Quote/CancelApprovalRequest.
@@ -58,65 +72,91 @@ func (s QuoteAgent) CancelApprovalRequest(ctx context.Context, quoteVersionID in
 	return call[*PluginResponse](ctx, s.c, "POST", "v1/Agents/Quote/CancelApprovalRequest", in, false)
 }
 
+// QuoteCopyQuoteAlternativeRequest holds the parameters of QuoteAgent.CopyQuoteAlternative, sent as one JSON object (the body Quote_CopyQuoteAlternativeRequest).
+type QuoteCopyQuoteAlternativeRequest struct {
+	// QuoteAlternativeID is sent as QuoteAlternativeId, also when zero.
+	QuoteAlternativeID int64 `json:"QuoteAlternativeId"`
+	// QuoteAlternativeName is sent as QuoteAlternativeName, also when zero.
+	QuoteAlternativeName string `json:"QuoteAlternativeName"`
+	// QuoteVersionID is sent as QuoteVersionId, also when zero.
+	QuoteVersionID int64 `json:"QuoteVersionId"`
+}
+
 // CopyQuoteAlternative calls POST v1/Agents/Quote/CopyQuoteAlternative.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Quote_Agent/v1QuoteAgent_CopyQuoteAlternative.html
-func (s QuoteAgent) CopyQuoteAlternative(ctx context.Context, quoteAlternativeID int64, quoteAlternativeName string, quoteVersionID int64) (*QuoteAlternative, error) {
-	in := struct {
-		QuoteAlternativeID   int64  `json:"QuoteAlternativeId"`
-		QuoteAlternativeName string `json:"QuoteAlternativeName"`
-		QuoteVersionID       int64  `json:"QuoteVersionId"`
-	}{quoteAlternativeID, quoteAlternativeName, quoteVersionID}
-	return call[*QuoteAlternative](ctx, s.c, "POST", "v1/Agents/Quote/CopyQuoteAlternative", in, false)
+func (s QuoteAgent) CopyQuoteAlternative(ctx context.Context, req QuoteCopyQuoteAlternativeRequest) (*QuoteAlternative, error) {
+	return call[*QuoteAlternative](ctx, s.c, "POST", "v1/Agents/Quote/CopyQuoteAlternative", req, false)
+}
+
+// QuoteCopySuperOfficePriceListRequest holds the parameters of QuoteAgent.CopySuperOfficePriceList, sent as one JSON object (the body Quote_CopySuperOfficePriceListRequest).
+type QuoteCopySuperOfficePriceListRequest struct {
+	// ConvertCurrency is sent as ConvertCurrency, also when zero.
+	ConvertCurrency bool `json:"ConvertCurrency"`
+	// NewCurrencyID is sent as NewCurrencyId, also when zero.
+	NewCurrencyID int64 `json:"NewCurrencyId"`
+	// NewName is sent as NewName, also when zero.
+	NewName string `json:"NewName"`
+	// OriginalPriceListID is sent as OriginalPriceListId, also when zero.
+	OriginalPriceListID int64 `json:"OriginalPriceListId"`
+	// ValidFrom is sent as ValidFrom, also when zero.
+	ValidFrom Time `json:"ValidFrom"`
+	// ValidTo is sent as ValidTo, also when zero.
+	ValidTo Time `json:"ValidTo"`
 }
 
 // CopySuperOfficePriceList calls POST v1/Agents/Quote/CopySuperOfficePriceList.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Quote_Agent/v1QuoteAgent_CopySuperOfficePriceList.html
-func (s QuoteAgent) CopySuperOfficePriceList(ctx context.Context, convertCurrency bool, newCurrencyID int64, newName string, originalPriceListID int64, validFrom Time, validTo Time) (*PriceList, error) {
-	in := struct {
-		ConvertCurrency     bool   `json:"ConvertCurrency"`
-		NewCurrencyID       int64  `json:"NewCurrencyId"`
-		NewName             string `json:"NewName"`
-		OriginalPriceListID int64  `json:"OriginalPriceListId"`
-		ValidFrom           Time   `json:"ValidFrom"`
-		ValidTo             Time   `json:"ValidTo"`
-	}{convertCurrency, newCurrencyID, newName, originalPriceListID, validFrom, validTo}
-	return call[*PriceList](ctx, s.c, "POST", "v1/Agents/Quote/CopySuperOfficePriceList", in, false)
+func (s QuoteAgent) CopySuperOfficePriceList(ctx context.Context, req QuoteCopySuperOfficePriceListRequest) (*PriceList, error) {
+	return call[*PriceList](ctx, s.c, "POST", "v1/Agents/Quote/CopySuperOfficePriceList", req, false)
+}
+
+// QuoteCreateAndSaveQuoteRequest holds the parameters of QuoteAgent.CreateAndSaveQuote, sent as one JSON object (the body Quote_CreateAndSaveQuoteRequest).
+type QuoteCreateAndSaveQuoteRequest struct {
+	// ConnectionID is sent as ConnectionId, also when zero.
+	ConnectionID int64 `json:"ConnectionId"`
+	// FirstAlternativeName is sent as FirstAlternativeName, also when zero.
+	FirstAlternativeName string `json:"FirstAlternativeName"`
+	// SaleID is sent as SaleId, also when zero.
+	SaleID int64 `json:"SaleId"`
 }
 
 // CreateAndSaveQuote calls POST v1/Agents/Quote/CreateAndSaveQuote.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Quote_Agent/v1QuoteAgent_CreateAndSaveQuote.html
-func (s QuoteAgent) CreateAndSaveQuote(ctx context.Context, connectionID int64, firstAlternativeName string, saleID int64) (*QuoteEntity, error) {
-	in := struct {
-		ConnectionID         int64  `json:"ConnectionId"`
-		FirstAlternativeName string `json:"FirstAlternativeName"`
-		SaleID               int64  `json:"SaleId"`
-	}{connectionID, firstAlternativeName, saleID}
-	return call[*QuoteEntity](ctx, s.c, "POST", "v1/Agents/Quote/CreateAndSaveQuote", in, false)
+func (s QuoteAgent) CreateAndSaveQuote(ctx context.Context, req QuoteCreateAndSaveQuoteRequest) (*QuoteEntity, error) {
+	return call[*QuoteEntity](ctx, s.c, "POST", "v1/Agents/Quote/CreateAndSaveQuote", req, false)
+}
+
+// QuoteCreateAndSaveQuoteFromSaleRequest holds the parameters of QuoteAgent.CreateAndSaveQuoteFromSale, sent as one JSON object (the body Quote_CreateAndSaveQuoteFromSaleRequest).
+type QuoteCreateAndSaveQuoteFromSaleRequest struct {
+	// CopyFromSaleID is sent as CopyFromSaleId, also when zero.
+	CopyFromSaleID int64 `json:"CopyFromSaleId"`
+	// CopyToSaleID is sent as CopyToSaleId, also when zero.
+	CopyToSaleID int64 `json:"CopyToSaleId"`
 }
 
 // CreateAndSaveQuoteFromSale calls POST v1/Agents/Quote/CreateAndSaveQuoteFromSale.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Quote_Agent/v1QuoteAgent_CreateAndSaveQuoteFromSale.html
-func (s QuoteAgent) CreateAndSaveQuoteFromSale(ctx context.Context, copyFromSaleID int64, copyToSaleID int64) (*QuoteEntity, error) {
-	in := struct {
-		CopyFromSaleID int64 `json:"CopyFromSaleId"`
-		CopyToSaleID   int64 `json:"CopyToSaleId"`
-	}{copyFromSaleID, copyToSaleID}
-	return call[*QuoteEntity](ctx, s.c, "POST", "v1/Agents/Quote/CreateAndSaveQuoteFromSale", in, false)
+func (s QuoteAgent) CreateAndSaveQuoteFromSale(ctx context.Context, req QuoteCreateAndSaveQuoteFromSaleRequest) (*QuoteEntity, error) {
+	return call[*QuoteEntity](ctx, s.c, "POST", "v1/Agents/Quote/CreateAndSaveQuoteFromSale", req, false)
+}
+
+// QuoteCreateAndSaveQuoteLinesRequest holds the parameters of QuoteAgent.CreateAndSaveQuoteLines, sent as one JSON object (the body Quote_CreateAndSaveQuoteLinesRequest).
+type QuoteCreateAndSaveQuoteLinesRequest struct {
+	// ErpProductKeys is sent as ErpProductKeys; left out when empty.
+	ErpProductKeys []string `json:"ErpProductKeys,omitempty"`
+	// QuoteAlternativeID is sent as QuoteAlternativeId, also when zero.
+	QuoteAlternativeID int64 `json:"QuoteAlternativeId"`
 }
 
 // CreateAndSaveQuoteLines calls POST v1/Agents/Quote/CreateAndSaveQuoteLines.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Quote_Agent/v1QuoteAgent_CreateAndSaveQuoteLines.html
-func (s QuoteAgent) CreateAndSaveQuoteLines(ctx context.Context, erpProductKeys []string, quoteAlternativeID int64) (float64, error) {
-	in := struct {
-		ErpProductKeys     []string `json:"ErpProductKeys,omitempty"`
-		QuoteAlternativeID int64    `json:"QuoteAlternativeId"`
-	}{erpProductKeys, quoteAlternativeID}
-	return call[float64](ctx, s.c, "POST", "v1/Agents/Quote/CreateAndSaveQuoteLines", in, false)
+func (s QuoteAgent) CreateAndSaveQuoteLines(ctx context.Context, req QuoteCreateAndSaveQuoteLinesRequest) (float64, error) {
+	return call[float64](ctx, s.c, "POST", "v1/Agents/Quote/CreateAndSaveQuoteLines", req, false)
 }
 
 // CreateAndSaveQuoteVersion calls POST v1/Agents/Quote/CreateAndSaveQuoteVersion.
@@ -170,38 +210,51 @@ func (s QuoteAgent) CreateOrUpdateQuoteVersionAttachments(ctx context.Context, q
 	return call[[]QuoteVersionAttachment](ctx, s.c, "POST", "v1/Agents/Quote/CreateOrUpdateQuoteVersionAttachments", in, false)
 }
 
+// QuoteCreateQuoteAlternativeRequest holds the parameters of QuoteAgent.CreateQuoteAlternative, sent as one JSON object (the body Quote_CreateQuoteAlternativeRequest).
+type QuoteCreateQuoteAlternativeRequest struct {
+	// QuoteAlternativeDescription is sent as QuoteAlternativeDescription, also when zero.
+	QuoteAlternativeDescription string `json:"QuoteAlternativeDescription"`
+	// QuoteAlternativeName is sent as QuoteAlternativeName, also when zero.
+	QuoteAlternativeName string `json:"QuoteAlternativeName"`
+	// QuoteVersionID is sent as QuoteVersionId, also when zero.
+	QuoteVersionID int64 `json:"QuoteVersionId"`
+}
+
 // CreateQuoteAlternative calls POST v1/Agents/Quote/CreateQuoteAlternative.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Quote_Agent/v1QuoteAgent_CreateQuoteAlternative.html
-func (s QuoteAgent) CreateQuoteAlternative(ctx context.Context, quoteAlternativeDescription string, quoteAlternativeName string, quoteVersionID int64) (*QuoteAlternative, error) {
-	in := struct {
-		QuoteAlternativeDescription string `json:"QuoteAlternativeDescription"`
-		QuoteAlternativeName        string `json:"QuoteAlternativeName"`
-		QuoteVersionID              int64  `json:"QuoteVersionId"`
-	}{quoteAlternativeDescription, quoteAlternativeName, quoteVersionID}
-	return call[*QuoteAlternative](ctx, s.c, "POST", "v1/Agents/Quote/CreateQuoteAlternative", in, false)
+func (s QuoteAgent) CreateQuoteAlternative(ctx context.Context, req QuoteCreateQuoteAlternativeRequest) (*QuoteAlternative, error) {
+	return call[*QuoteAlternative](ctx, s.c, "POST", "v1/Agents/Quote/CreateQuoteAlternative", req, false)
+}
+
+// QuoteCreateQuoteLineRequest holds the parameters of QuoteAgent.CreateQuoteLine, sent as one JSON object (the body Quote_CreateQuoteLineRequest).
+type QuoteCreateQuoteLineRequest struct {
+	// ErpProductKey is sent as ErpProductKey, also when zero.
+	ErpProductKey string `json:"ErpProductKey"`
+	// QuoteAlternativeID is sent as QuoteAlternativeId, also when zero.
+	QuoteAlternativeID int64 `json:"QuoteAlternativeId"`
 }
 
 // CreateQuoteLine calls POST v1/Agents/Quote/CreateQuoteLine.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Quote_Agent/v1QuoteAgent_CreateQuoteLine.html
-func (s QuoteAgent) CreateQuoteLine(ctx context.Context, erpProductKey string, quoteAlternativeID int64) (*QuoteLine, error) {
-	in := struct {
-		ErpProductKey      string `json:"ErpProductKey"`
-		QuoteAlternativeID int64  `json:"QuoteAlternativeId"`
-	}{erpProductKey, quoteAlternativeID}
-	return call[*QuoteLine](ctx, s.c, "POST", "v1/Agents/Quote/CreateQuoteLine", in, false)
+func (s QuoteAgent) CreateQuoteLine(ctx context.Context, req QuoteCreateQuoteLineRequest) (*QuoteLine, error) {
+	return call[*QuoteLine](ctx, s.c, "POST", "v1/Agents/Quote/CreateQuoteLine", req, false)
+}
+
+// QuoteCreateQuoteLineFromProductRequest holds the parameters of QuoteAgent.CreateQuoteLineFromProduct, sent as one JSON object (the body Quote_CreateQuoteLineFromProductRequest).
+type QuoteCreateQuoteLineFromProductRequest struct {
+	// Product is sent as Product; left out when nil.
+	Product *Product `json:"Product,omitempty"`
+	// QuoteAlternativeID is sent as QuoteAlternativeId, also when zero.
+	QuoteAlternativeID int64 `json:"QuoteAlternativeId"`
 }
 
 // CreateQuoteLineFromProduct calls POST v1/Agents/Quote/CreateQuoteLineFromProduct.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Quote_Agent/v1QuoteAgent_CreateQuoteLineFromProduct.html
-func (s QuoteAgent) CreateQuoteLineFromProduct(ctx context.Context, product *Product, quoteAlternativeID int64) (*QuoteLine, error) {
-	in := struct {
-		Product            *Product `json:"Product,omitempty"`
-		QuoteAlternativeID int64    `json:"QuoteAlternativeId"`
-	}{product, quoteAlternativeID}
-	return call[*QuoteLine](ctx, s.c, "POST", "v1/Agents/Quote/CreateQuoteLineFromProduct", in, false)
+func (s QuoteAgent) CreateQuoteLineFromProduct(ctx context.Context, req QuoteCreateQuoteLineFromProductRequest) (*QuoteLine, error) {
+	return call[*QuoteLine](ctx, s.c, "POST", "v1/Agents/Quote/CreateQuoteLineFromProduct", req, false)
 }
 
 // DeleteConnection calls POST v1/Agents/Quote/DeleteConnection.
@@ -278,53 +331,74 @@ func (s QuoteAgent) DeleteSaleTypeQuoteAttachment(ctx context.Context, saleTypeQ
 	return exec(ctx, s.c, "POST", "v1/Agents/Quote/DeleteSaleTypeQuoteAttachment", in, false)
 }
 
+// QuoteFindProductRequest holds the parameters of QuoteAgent.FindProduct, sent as one JSON object (the body Quote_FindProductRequest).
+type QuoteFindProductRequest struct {
+	// PriceListKey is sent as PriceListKey, also when zero.
+	PriceListKey string `json:"PriceListKey"`
+	// QuoteAlternativeID is sent as QuoteAlternativeId, also when zero.
+	QuoteAlternativeID int64 `json:"QuoteAlternativeId"`
+	// UserInput is sent as UserInput, also when zero.
+	UserInput string `json:"UserInput"`
+}
+
 // FindProduct calls POST v1/Agents/Quote/FindProduct; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Quote_Agent/v1QuoteAgent_FindProduct.html
-func (s QuoteAgent) FindProduct(ctx context.Context, priceListKey string, quoteAlternativeID int64, userInput string) ([]Product, error) {
-	in := struct {
-		PriceListKey       string `json:"PriceListKey"`
-		QuoteAlternativeID int64  `json:"QuoteAlternativeId"`
-		UserInput          string `json:"UserInput"`
-	}{priceListKey, quoteAlternativeID, userInput}
-	return call[[]Product](ctx, s.c, "POST", "v1/Agents/Quote/FindProduct", in, true)
+func (s QuoteAgent) FindProduct(ctx context.Context, req QuoteFindProductRequest) ([]Product, error) {
+	return call[[]Product](ctx, s.c, "POST", "v1/Agents/Quote/FindProduct", req, true)
+}
+
+// QuoteGenerateQuoteDocumentsRequest holds the parameters of QuoteAgent.GenerateQuoteDocuments, sent as one JSON object (the body Quote_GenerateQuoteDocumentsRequest).
+type QuoteGenerateQuoteDocumentsRequest struct {
+	// AttachMainDocument is sent as AttachMainDocument, also when zero.
+	AttachMainDocument bool `json:"AttachMainDocument"`
+	// EmailBodyTemplateID is sent as EmailBodyTemplateId, also when zero.
+	EmailBodyTemplateID int64 `json:"EmailBodyTemplateId"`
+	// IncludeAttachments is sent as IncludeAttachments, also when zero.
+	IncludeAttachments bool `json:"IncludeAttachments"`
+	// QuoteVersionID is sent as QuoteVersionId, also when zero.
+	QuoteVersionID int64 `json:"QuoteVersionId"`
+	// QuotedProductsTemplateID is sent as QuotedProductsTemplateId, also when zero.
+	QuotedProductsTemplateID int64 `json:"QuotedProductsTemplateId"`
+	// RawMailSubject is sent as RawMailSubject, also when zero.
+	RawMailSubject string `json:"RawMailSubject"`
 }
 
 // GenerateQuoteDocuments calls POST v1/Agents/Quote/GenerateQuoteDocuments.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Quote_Agent/v1QuoteAgent_GenerateQuoteDocuments.html
-func (s QuoteAgent) GenerateQuoteDocuments(ctx context.Context, attachMainDocument bool, emailBodyTemplateID int64, includeAttachments bool, quoteVersionID int64, quotedProductsTemplateID int64, rawMailSubject string) (*QuotePublishDocuments, error) {
-	in := struct {
-		AttachMainDocument       bool   `json:"AttachMainDocument"`
-		EmailBodyTemplateID      int64  `json:"EmailBodyTemplateId"`
-		IncludeAttachments       bool   `json:"IncludeAttachments"`
-		QuoteVersionID           int64  `json:"QuoteVersionId"`
-		QuotedProductsTemplateID int64  `json:"QuotedProductsTemplateId"`
-		RawMailSubject           string `json:"RawMailSubject"`
-	}{attachMainDocument, emailBodyTemplateID, includeAttachments, quoteVersionID, quotedProductsTemplateID, rawMailSubject}
-	return call[*QuotePublishDocuments](ctx, s.c, "POST", "v1/Agents/Quote/GenerateQuoteDocuments", in, false)
+func (s QuoteAgent) GenerateQuoteDocuments(ctx context.Context, req QuoteGenerateQuoteDocumentsRequest) (*QuotePublishDocuments, error) {
+	return call[*QuotePublishDocuments](ctx, s.c, "POST", "v1/Agents/Quote/GenerateQuoteDocuments", req, false)
+}
+
+// QuoteGetActivePriceListsRequest holds the parameters of QuoteAgent.GetActivePriceLists, sent as one JSON object (the body Quote_GetActivePriceListsRequest).
+type QuoteGetActivePriceListsRequest struct {
+	// Currency is sent as Currency, also when zero.
+	Currency string `json:"Currency"`
+	// QuoteConnectionID is sent as QuoteConnectionId, also when zero.
+	QuoteConnectionID int64 `json:"QuoteConnectionId"`
 }
 
 // GetActivePriceLists calls POST v1/Agents/Quote/GetActivePriceLists; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Quote_Agent/v1QuoteAgent_GetActivePriceLists.html
-func (s QuoteAgent) GetActivePriceLists(ctx context.Context, currency string, quoteConnectionID int64) ([]PriceList, error) {
-	in := struct {
-		Currency          string `json:"Currency"`
-		QuoteConnectionID int64  `json:"QuoteConnectionId"`
-	}{currency, quoteConnectionID}
-	return call[[]PriceList](ctx, s.c, "POST", "v1/Agents/Quote/GetActivePriceLists", in, true)
+func (s QuoteAgent) GetActivePriceLists(ctx context.Context, req QuoteGetActivePriceListsRequest) ([]PriceList, error) {
+	return call[[]PriceList](ctx, s.c, "POST", "v1/Agents/Quote/GetActivePriceLists", req, true)
+}
+
+// QuoteGetActivePriceListsByCurrencyIDRequest holds the parameters of QuoteAgent.GetActivePriceListsByCurrencyID, sent as one JSON object (the body Quote_GetActivePriceListsByCurrencyIdRequest).
+type QuoteGetActivePriceListsByCurrencyIDRequest struct {
+	// CurrencyID is sent as CurrencyId, also when zero.
+	CurrencyID int64 `json:"CurrencyId"`
+	// QuoteConnectionID is sent as QuoteConnectionId, also when zero.
+	QuoteConnectionID int64 `json:"QuoteConnectionId"`
 }
 
 // GetActivePriceListsByCurrencyID calls POST v1/Agents/Quote/GetActivePriceListsByCurrencyId; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Quote_Agent/v1QuoteAgent_GetActivePriceListsByCurrencyId.html
-func (s QuoteAgent) GetActivePriceListsByCurrencyID(ctx context.Context, currencyID int64, quoteConnectionID int64) ([]PriceList, error) {
-	in := struct {
-		CurrencyID        int64 `json:"CurrencyId"`
-		QuoteConnectionID int64 `json:"QuoteConnectionId"`
-	}{currencyID, quoteConnectionID}
-	return call[[]PriceList](ctx, s.c, "POST", "v1/Agents/Quote/GetActivePriceListsByCurrencyId", in, true)
+func (s QuoteAgent) GetActivePriceListsByCurrencyID(ctx context.Context, req QuoteGetActivePriceListsByCurrencyIDRequest) ([]PriceList, error) {
+	return call[[]PriceList](ctx, s.c, "POST", "v1/Agents/Quote/GetActivePriceListsByCurrencyId", req, true)
 }
 
 // GetAllAvailableQuoteConnections calls POST v1/Agents/Quote/GetAllAvailableQuoteConnections; it only reads, so it is retried like a GET.
@@ -348,26 +422,34 @@ func (s QuoteAgent) GetAllInstalledQuoteConnections(ctx context.Context) ([]Quot
 	return call[[]QuoteConnection](ctx, s.c, "POST", "v1/Agents/Quote/GetAllInstalledQuoteConnections", nil, true)
 }
 
+// QuoteGetAllPriceListsRequest holds the parameters of QuoteAgent.GetAllPriceLists, sent as one JSON object (the body Quote_GetAllPriceListsRequest).
+type QuoteGetAllPriceListsRequest struct {
+	// Currency is sent as Currency, also when zero.
+	Currency string `json:"Currency"`
+	// QuoteConnectionID is sent as QuoteConnectionId, also when zero.
+	QuoteConnectionID int64 `json:"QuoteConnectionId"`
+}
+
 // GetAllPriceLists calls POST v1/Agents/Quote/GetAllPriceLists; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Quote_Agent/v1QuoteAgent_GetAllPriceLists.html
-func (s QuoteAgent) GetAllPriceLists(ctx context.Context, currency string, quoteConnectionID int64) ([]PriceList, error) {
-	in := struct {
-		Currency          string `json:"Currency"`
-		QuoteConnectionID int64  `json:"QuoteConnectionId"`
-	}{currency, quoteConnectionID}
-	return call[[]PriceList](ctx, s.c, "POST", "v1/Agents/Quote/GetAllPriceLists", in, true)
+func (s QuoteAgent) GetAllPriceLists(ctx context.Context, req QuoteGetAllPriceListsRequest) ([]PriceList, error) {
+	return call[[]PriceList](ctx, s.c, "POST", "v1/Agents/Quote/GetAllPriceLists", req, true)
+}
+
+// QuoteGetAllPriceListsByCurrencyIDRequest holds the parameters of QuoteAgent.GetAllPriceListsByCurrencyID, sent as one JSON object (the body Quote_GetAllPriceListsByCurrencyIdRequest).
+type QuoteGetAllPriceListsByCurrencyIDRequest struct {
+	// CurrencyID is sent as CurrencyId, also when zero.
+	CurrencyID int64 `json:"CurrencyId"`
+	// QuoteConnectionID is sent as QuoteConnectionId, also when zero.
+	QuoteConnectionID int64 `json:"QuoteConnectionId"`
 }
 
 // GetAllPriceListsByCurrencyID calls POST v1/Agents/Quote/GetAllPriceListsByCurrencyId; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Quote_Agent/v1QuoteAgent_GetAllPriceListsByCurrencyId.html
-func (s QuoteAgent) GetAllPriceListsByCurrencyID(ctx context.Context, currencyID int64, quoteConnectionID int64) ([]PriceList, error) {
-	in := struct {
-		CurrencyID        int64 `json:"CurrencyId"`
-		QuoteConnectionID int64 `json:"QuoteConnectionId"`
-	}{currencyID, quoteConnectionID}
-	return call[[]PriceList](ctx, s.c, "POST", "v1/Agents/Quote/GetAllPriceListsByCurrencyId", in, true)
+func (s QuoteAgent) GetAllPriceListsByCurrencyID(ctx context.Context, req QuoteGetAllPriceListsByCurrencyIDRequest) ([]PriceList, error) {
+	return call[[]PriceList](ctx, s.c, "POST", "v1/Agents/Quote/GetAllPriceListsByCurrencyId", req, true)
 }
 
 // GetAllQuoteLineConfigurations calls POST v1/Agents/Quote/GetAllQuoteLineConfigurations; it only reads, so it is retried like a GET.
@@ -377,15 +459,19 @@ func (s QuoteAgent) GetAllQuoteLineConfigurations(ctx context.Context) ([]QuoteL
 	return call[[]QuoteLineConfiguration](ctx, s.c, "POST", "v1/Agents/Quote/GetAllQuoteLineConfigurations", nil, true)
 }
 
+// QuoteGetConfigurationFieldsRequest holds the parameters of QuoteAgent.GetConfigurationFields, sent as one JSON object (the body Quote_GetConfigurationFieldsRequest).
+type QuoteGetConfigurationFieldsRequest struct {
+	// ConnectionID is sent as ConnectionId, also when zero.
+	ConnectionID int64 `json:"ConnectionId"`
+	// ConnectorName is sent as ConnectorName, also when zero.
+	ConnectorName string `json:"ConnectorName"`
+}
+
 // GetConfigurationFields calls POST v1/Agents/Quote/GetConfigurationFields; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Quote_Agent/v1QuoteAgent_GetConfigurationFields.html
-func (s QuoteAgent) GetConfigurationFields(ctx context.Context, connectionID int64, connectorName string) (map[string]FieldMetadata, error) {
-	in := struct {
-		ConnectionID  int64  `json:"ConnectionId"`
-		ConnectorName string `json:"ConnectorName"`
-	}{connectionID, connectorName}
-	return call[map[string]FieldMetadata](ctx, s.c, "POST", "v1/Agents/Quote/GetConfigurationFields", in, true)
+func (s QuoteAgent) GetConfigurationFields(ctx context.Context, req QuoteGetConfigurationFieldsRequest) (map[string]FieldMetadata, error) {
+	return call[map[string]FieldMetadata](ctx, s.c, "POST", "v1/Agents/Quote/GetConfigurationFields", req, true)
 }
 
 // GetConnection calls POST v1/Agents/Quote/GetConnection; it only reads, so it is retried like a GET.
@@ -472,15 +558,19 @@ func (s QuoteAgent) GetInUseQuoteLineConfigurations(ctx context.Context) ([]Quot
 	return call[[]QuoteLineConfiguration](ctx, s.c, "POST", "v1/Agents/Quote/GetInUseQuoteLineConfigurations", nil, true)
 }
 
+// QuoteGetOrderConfirmationRequest holds the parameters of QuoteAgent.GetOrderConfirmation, sent as one JSON object (the body Quote_GetOrderConfirmationRequest).
+type QuoteGetOrderConfirmationRequest struct {
+	// ConfirmationTemplateID is sent as ConfirmationTemplateId, also when zero.
+	ConfirmationTemplateID int64 `json:"ConfirmationTemplateId"`
+	// QuoteVersionID is sent as QuoteVersionId, also when zero.
+	QuoteVersionID int64 `json:"QuoteVersionId"`
+}
+
 // GetOrderConfirmation calls POST v1/Agents/Quote/GetOrderConfirmation; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Quote_Agent/v1QuoteAgent_GetOrderConfirmation.html
-func (s QuoteAgent) GetOrderConfirmation(ctx context.Context, confirmationTemplateID int64, quoteVersionID int64) (string, error) {
-	in := struct {
-		ConfirmationTemplateID int64 `json:"ConfirmationTemplateId"`
-		QuoteVersionID         int64 `json:"QuoteVersionId"`
-	}{confirmationTemplateID, quoteVersionID}
-	return call[string](ctx, s.c, "POST", "v1/Agents/Quote/GetOrderConfirmation", in, true)
+func (s QuoteAgent) GetOrderConfirmation(ctx context.Context, req QuoteGetOrderConfirmationRequest) (string, error) {
+	return call[string](ctx, s.c, "POST", "v1/Agents/Quote/GetOrderConfirmation", req, true)
 }
 
 // GetOrderState calls POST v1/Agents/Quote/GetOrderState; it only reads, so it is retried like a GET.
@@ -500,15 +590,19 @@ func (s QuoteAgent) GetPriceList(ctx context.Context, priceListID int64) (*Price
 	return call[*PriceList](ctx, s.c, "POST", withQuery("v1/Agents/Quote/GetPriceList", "priceListId", priceListID), nil, true)
 }
 
+// QuoteGetProductRequest holds the parameters of QuoteAgent.GetProduct, sent as one JSON object (the body Quote_GetProductRequest).
+type QuoteGetProductRequest struct {
+	// ErpProductKey is sent as ErpProductKey, also when zero.
+	ErpProductKey string `json:"ErpProductKey"`
+	// QuoteConnectionID is sent as QuoteConnectionId, also when zero.
+	QuoteConnectionID int64 `json:"QuoteConnectionId"`
+}
+
 // GetProduct calls POST v1/Agents/Quote/GetProduct; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Quote_Agent/v1QuoteAgent_GetProduct.html
-func (s QuoteAgent) GetProduct(ctx context.Context, erpProductKey string, quoteConnectionID int64) (*Product, error) {
-	in := struct {
-		ErpProductKey     string `json:"ErpProductKey"`
-		QuoteConnectionID int64  `json:"QuoteConnectionId"`
-	}{erpProductKey, quoteConnectionID}
-	return call[*Product](ctx, s.c, "POST", "v1/Agents/Quote/GetProduct", in, true)
+func (s QuoteAgent) GetProduct(ctx context.Context, req QuoteGetProductRequest) (*Product, error) {
+	return call[*Product](ctx, s.c, "POST", "v1/Agents/Quote/GetProduct", req, true)
 }
 
 // GetProductFromDbID calls POST v1/Agents/Quote/GetProductFromDbId; it only reads, so it is retried like a GET.
@@ -521,16 +615,21 @@ func (s QuoteAgent) GetProductFromDbID(ctx context.Context, productID int64) (*P
 	return call[*Product](ctx, s.c, "POST", "v1/Agents/Quote/GetProductFromDbId", in, true)
 }
 
+// QuoteGetProductImageRequest holds the parameters of QuoteAgent.GetProductImage, sent as one JSON object (the body Quote_GetProductImageRequest).
+type QuoteGetProductImageRequest struct {
+	// ErpProductKey is sent as ErpProductKey, also when zero.
+	ErpProductKey string `json:"ErpProductKey"`
+	// QuoteConnectionID is sent as QuoteConnectionId, also when zero.
+	QuoteConnectionID int64 `json:"QuoteConnectionId"`
+	// Rank is sent as Rank, also when zero.
+	Rank float64 `json:"Rank"`
+}
+
 // GetProductImage calls POST v1/Agents/Quote/GetProductImage; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Quote_Agent/v1QuoteAgent_GetProductImage.html
-func (s QuoteAgent) GetProductImage(ctx context.Context, erpProductKey string, quoteConnectionID int64, rank float64) (string, error) {
-	in := struct {
-		ErpProductKey     string  `json:"ErpProductKey"`
-		QuoteConnectionID int64   `json:"QuoteConnectionId"`
-		Rank              float64 `json:"Rank"`
-	}{erpProductKey, quoteConnectionID, rank}
-	return call[string](ctx, s.c, "POST", "v1/Agents/Quote/GetProductImage", in, true)
+func (s QuoteAgent) GetProductImage(ctx context.Context, req QuoteGetProductImageRequest) (string, error) {
+	return call[string](ctx, s.c, "POST", "v1/Agents/Quote/GetProductImage", req, true)
 }
 
 // GetQuote calls POST v1/Agents/Quote/GetQuote; it only reads, so it is retried like a GET.
@@ -640,15 +739,19 @@ func (s QuoteAgent) GetQuoteVersion(ctx context.Context, quoteVersionID int64) (
 	return call[*QuoteVersion](ctx, s.c, "POST", "v1/Agents/Quote/GetQuoteVersion", in, true)
 }
 
+// QuoteGetQuoteVersionWorkflowButtonStatesRequest holds the parameters of QuoteAgent.GetQuoteVersionWorkflowButtonStates, sent as one JSON object (the body Quote_GetQuoteVersionWorkflowButtonStatesRequest).
+type QuoteGetQuoteVersionWorkflowButtonStatesRequest struct {
+	// QuoteAlternativeID is sent as QuoteAlternativeId, also when zero.
+	QuoteAlternativeID int64 `json:"QuoteAlternativeId"`
+	// QuoteVersionID is sent as QuoteVersionId, also when zero.
+	QuoteVersionID int64 `json:"QuoteVersionId"`
+}
+
 // GetQuoteVersionWorkflowButtonStates calls POST v1/Agents/Quote/GetQuoteVersionWorkflowButtonStates; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Quote_Agent/v1QuoteAgent_GetQuoteVersionWorkflowButtonStates.html
-func (s QuoteAgent) GetQuoteVersionWorkflowButtonStates(ctx context.Context, quoteAlternativeID int64, quoteVersionID int64) (*QuoteVersionWorkflowState, error) {
-	in := struct {
-		QuoteAlternativeID int64 `json:"QuoteAlternativeId"`
-		QuoteVersionID     int64 `json:"QuoteVersionId"`
-	}{quoteAlternativeID, quoteVersionID}
-	return call[*QuoteVersionWorkflowState](ctx, s.c, "POST", "v1/Agents/Quote/GetQuoteVersionWorkflowButtonStates", in, true)
+func (s QuoteAgent) GetQuoteVersionWorkflowButtonStates(ctx context.Context, req QuoteGetQuoteVersionWorkflowButtonStatesRequest) (*QuoteVersionWorkflowState, error) {
+	return call[*QuoteVersionWorkflowState](ctx, s.c, "POST", "v1/Agents/Quote/GetQuoteVersionWorkflowButtonStates", req, true)
 }
 
 // GetQuoteVersionWorkflowImageState calls POST v1/Agents/Quote/GetQuoteVersionWorkflowImageState; it only reads, so it is retried like a GET.
@@ -661,15 +764,19 @@ func (s QuoteAgent) GetQuoteVersionWorkflowImageState(ctx context.Context, quote
 	return call[*QuoteVersionButtonState](ctx, s.c, "POST", "v1/Agents/Quote/GetQuoteVersionWorkflowImageState", in, true)
 }
 
+// QuoteGetQuoteVersionWorkflowStateRequest holds the parameters of QuoteAgent.GetQuoteVersionWorkflowState, sent as one JSON object (the body Quote_GetQuoteVersionWorkflowStateRequest).
+type QuoteGetQuoteVersionWorkflowStateRequest struct {
+	// QuoteAlternativeID is sent as QuoteAlternativeId, also when zero.
+	QuoteAlternativeID int64 `json:"QuoteAlternativeId"`
+	// QuoteVersionID is sent as QuoteVersionId, also when zero.
+	QuoteVersionID int64 `json:"QuoteVersionId"`
+}
+
 // GetQuoteVersionWorkflowState calls POST v1/Agents/Quote/GetQuoteVersionWorkflowState; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Quote_Agent/v1QuoteAgent_GetQuoteVersionWorkflowState.html
-func (s QuoteAgent) GetQuoteVersionWorkflowState(ctx context.Context, quoteAlternativeID int64, quoteVersionID int64) (*QuoteVersionWorkflowState, error) {
-	in := struct {
-		QuoteAlternativeID int64 `json:"QuoteAlternativeId"`
-		QuoteVersionID     int64 `json:"QuoteVersionId"`
-	}{quoteAlternativeID, quoteVersionID}
-	return call[*QuoteVersionWorkflowState](ctx, s.c, "POST", "v1/Agents/Quote/GetQuoteVersionWorkflowState", in, true)
+func (s QuoteAgent) GetQuoteVersionWorkflowState(ctx context.Context, req QuoteGetQuoteVersionWorkflowStateRequest) (*QuoteVersionWorkflowState, error) {
+	return call[*QuoteVersionWorkflowState](ctx, s.c, "POST", "v1/Agents/Quote/GetQuoteVersionWorkflowState", req, true)
 }
 
 // GetQuoteVersionWorkflowStatusInfo calls POST v1/Agents/Quote/GetQuoteVersionWorkflowStatusInfo; it only reads, so it is retried like a GET.
@@ -699,41 +806,57 @@ func (s QuoteAgent) HasConnections(ctx context.Context) (*PluginResponse, error)
 	return call[*PluginResponse](ctx, s.c, "POST", "v1/Agents/Quote/HasConnections", nil, true)
 }
 
+// QuoteIncludeQuoteVersionAttachmentRequest holds the parameters of QuoteAgent.IncludeQuoteVersionAttachment, sent as one JSON object (the body Quote_IncludeQuoteVersionAttachmentRequest).
+type QuoteIncludeQuoteVersionAttachmentRequest struct {
+	// DocumentID is sent as DocumentId, also when zero.
+	DocumentID int64 `json:"DocumentId"`
+	// Include is sent as Include, also when zero.
+	Include bool `json:"Include"`
+	// QuoteVersionID is sent as QuoteVersionId, also when zero.
+	QuoteVersionID int64 `json:"QuoteVersionId"`
+}
+
 // IncludeQuoteVersionAttachment calls POST v1/Agents/Quote/IncludeQuoteVersionAttachment.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Quote_Agent/v1QuoteAgent_IncludeQuoteVersionAttachment.html
-func (s QuoteAgent) IncludeQuoteVersionAttachment(ctx context.Context, documentID int64, include bool, quoteVersionID int64) (bool, error) {
-	in := struct {
-		DocumentID     int64 `json:"DocumentId"`
-		Include        bool  `json:"Include"`
-		QuoteVersionID int64 `json:"QuoteVersionId"`
-	}{documentID, include, quoteVersionID}
-	return call[bool](ctx, s.c, "POST", "v1/Agents/Quote/IncludeQuoteVersionAttachment", in, false)
+func (s QuoteAgent) IncludeQuoteVersionAttachment(ctx context.Context, req QuoteIncludeQuoteVersionAttachmentRequest) (bool, error) {
+	return call[bool](ctx, s.c, "POST", "v1/Agents/Quote/IncludeQuoteVersionAttachment", req, false)
+}
+
+// QuoteMoveQuoteLineRequest holds the parameters of QuoteAgent.MoveQuoteLine, sent as one JSON object (the body Quote_MoveQuoteLineRequest).
+type QuoteMoveQuoteLineRequest struct {
+	// Direction is sent as Direction, also when zero.
+	Direction bool `json:"Direction"`
+	// QuoteLineID is sent as QuoteLineId, also when zero.
+	QuoteLineID int64 `json:"QuoteLineId"`
 }
 
 // MoveQuoteLine calls POST v1/Agents/Quote/MoveQuoteLine.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Quote_Agent/v1QuoteAgent_MoveQuoteLine.html
-func (s QuoteAgent) MoveQuoteLine(ctx context.Context, direction bool, quoteLineID int64) error {
-	in := struct {
-		Direction   bool  `json:"Direction"`
-		QuoteLineID int64 `json:"QuoteLineId"`
-	}{direction, quoteLineID}
-	return exec(ctx, s.c, "POST", "v1/Agents/Quote/MoveQuoteLine", in, false)
+func (s QuoteAgent) MoveQuoteLine(ctx context.Context, req QuoteMoveQuoteLineRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/Quote/MoveQuoteLine", req, false)
+}
+
+// QuotePlaceOrderRequest holds the parameters of QuoteAgent.PlaceOrder, sent as one JSON object (the body Quote_PlaceOrderRequest).
+type QuotePlaceOrderRequest struct {
+	// Culture is sent as Culture, also when zero.
+	Culture string `json:"Culture"`
+	// MarkSaleAsSold is sent as MarkSaleAsSold, also when zero.
+	MarkSaleAsSold bool `json:"MarkSaleAsSold"`
+	// OrderComment is sent as OrderComment, also when zero.
+	OrderComment string `json:"OrderComment"`
+	// PoNumber is sent as PoNumber, also when zero.
+	PoNumber string `json:"PoNumber"`
+	// QuoteAlternativeID is sent as QuoteAlternativeId, also when zero.
+	QuoteAlternativeID int64 `json:"QuoteAlternativeId"`
 }
 
 // PlaceOrder calls POST v1/Agents/Quote/PlaceOrder.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Quote_Agent/v1QuoteAgent_PlaceOrder.html
-func (s QuoteAgent) PlaceOrder(ctx context.Context, culture string, markSaleAsSold bool, orderComment string, poNumber string, quoteAlternativeID int64) (*PluginURLResponse, error) {
-	in := struct {
-		Culture            string `json:"Culture"`
-		MarkSaleAsSold     bool   `json:"MarkSaleAsSold"`
-		OrderComment       string `json:"OrderComment"`
-		PoNumber           string `json:"PoNumber"`
-		QuoteAlternativeID int64  `json:"QuoteAlternativeId"`
-	}{culture, markSaleAsSold, orderComment, poNumber, quoteAlternativeID}
-	return call[*PluginURLResponse](ctx, s.c, "POST", "v1/Agents/Quote/PlaceOrder", in, false)
+func (s QuoteAgent) PlaceOrder(ctx context.Context, req QuotePlaceOrderRequest) (*PluginURLResponse, error) {
+	return call[*PluginURLResponse](ctx, s.c, "POST", "v1/Agents/Quote/PlaceOrder", req, false)
 }
 
 // RecalculateQuoteAlternative calls POST v1/Agents/Quote/RecalculateQuoteAlternative.
@@ -746,28 +869,38 @@ func (s QuoteAgent) RecalculateQuoteAlternative(ctx context.Context, quoteAltern
 	return call[*QuoteAlternativeRecalculated](ctx, s.c, "POST", "v1/Agents/Quote/RecalculateQuoteAlternative", in, false)
 }
 
+// QuoteRecalculateQuoteLineRequest holds the parameters of QuoteAgent.RecalculateQuoteLine, sent as one JSON object (the body Quote_RecalculateQuoteLineRequest).
+type QuoteRecalculateQuoteLineRequest struct {
+	// ChangedFields is sent as ChangedFields; left out when empty.
+	ChangedFields []string `json:"ChangedFields,omitempty"`
+	// QuoteLine is sent as QuoteLine; left out when nil.
+	QuoteLine *QuoteLine `json:"QuoteLine,omitempty"`
+}
+
 // RecalculateQuoteLine calls POST v1/Agents/Quote/RecalculateQuoteLine.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Quote_Agent/v1QuoteAgent_RecalculateQuoteLine.html
-func (s QuoteAgent) RecalculateQuoteLine(ctx context.Context, changedFields []string, quoteLine *QuoteLine) (*QuoteLine, error) {
-	in := struct {
-		ChangedFields []string   `json:"ChangedFields,omitempty"`
-		QuoteLine     *QuoteLine `json:"QuoteLine,omitempty"`
-	}{changedFields, quoteLine}
-	return call[*QuoteLine](ctx, s.c, "POST", "v1/Agents/Quote/RecalculateQuoteLine", in, false)
+func (s QuoteAgent) RecalculateQuoteLine(ctx context.Context, req QuoteRecalculateQuoteLineRequest) (*QuoteLine, error) {
+	return call[*QuoteLine](ctx, s.c, "POST", "v1/Agents/Quote/RecalculateQuoteLine", req, false)
+}
+
+// QuoteRejectQuoteVersionRequest holds the parameters of QuoteAgent.RejectQuoteVersion, sent as one JSON object (the body Quote_RejectQuoteVersionRequest).
+type QuoteRejectQuoteVersionRequest struct {
+	// QuoteVersionID is sent as QuoteVersionId, also when zero.
+	QuoteVersionID int64 `json:"QuoteVersionId"`
+	// RejectedByAssociateID is sent as RejectedByAssociateId, also when zero.
+	RejectedByAssociateID int64 `json:"RejectedByAssociateId"`
+	// RejectedByText is sent as RejectedByText, also when zero.
+	RejectedByText string `json:"RejectedByText"`
+	// RejectionText is sent as RejectionText, also when zero.
+	RejectionText string `json:"RejectionText"`
 }
 
 // RejectQuoteVersion calls POST v1/Agents/Quote/RejectQuoteVersion.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Quote_Agent/v1QuoteAgent_RejectQuoteVersion.html
-func (s QuoteAgent) RejectQuoteVersion(ctx context.Context, quoteVersionID int64, rejectedByAssociateID int64, rejectedByText string, rejectionText string) (*ApproveRejectResponse, error) {
-	in := struct {
-		QuoteVersionID        int64  `json:"QuoteVersionId"`
-		RejectedByAssociateID int64  `json:"RejectedByAssociateId"`
-		RejectedByText        string `json:"RejectedByText"`
-		RejectionText         string `json:"RejectionText"`
-	}{quoteVersionID, rejectedByAssociateID, rejectedByText, rejectionText}
-	return call[*ApproveRejectResponse](ctx, s.c, "POST", "v1/Agents/Quote/RejectQuoteVersion", in, false)
+func (s QuoteAgent) RejectQuoteVersion(ctx context.Context, req QuoteRejectQuoteVersionRequest) (*ApproveRejectResponse, error) {
+	return call[*ApproveRejectResponse](ctx, s.c, "POST", "v1/Agents/Quote/RejectQuoteVersion", req, false)
 }
 
 // RemoveProduct calls POST v1/Agents/Quote/RemoveProduct.
@@ -780,16 +913,21 @@ func (s QuoteAgent) RemoveProduct(ctx context.Context, productID int64) error {
 	return exec(ctx, s.c, "POST", "v1/Agents/Quote/RemoveProduct", in, false)
 }
 
+// QuoteRequestApprovalRequest holds the parameters of QuoteAgent.RequestApproval, sent as one JSON object (the body Quote_RequestApprovalRequest).
+type QuoteRequestApprovalRequest struct {
+	// AssociateID is sent as AssociateId, also when zero.
+	AssociateID int64 `json:"AssociateId"`
+	// Comment is sent as Comment, also when zero.
+	Comment string `json:"Comment"`
+	// QuoteVersionID is sent as QuoteVersionId, also when zero.
+	QuoteVersionID int64 `json:"QuoteVersionId"`
+}
+
 // RequestApproval calls POST v1/Agents/Quote/RequestApproval.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Quote_Agent/v1QuoteAgent_RequestApproval.html
-func (s QuoteAgent) RequestApproval(ctx context.Context, associateID int64, comment string, quoteVersionID int64) (*PluginResponse, error) {
-	in := struct {
-		AssociateID    int64  `json:"AssociateId"`
-		Comment        string `json:"Comment"`
-		QuoteVersionID int64  `json:"QuoteVersionId"`
-	}{associateID, comment, quoteVersionID}
-	return call[*PluginResponse](ctx, s.c, "POST", "v1/Agents/Quote/RequestApproval", in, false)
+func (s QuoteAgent) RequestApproval(ctx context.Context, req QuoteRequestApprovalRequest) (*PluginResponse, error) {
+	return call[*PluginResponse](ctx, s.c, "POST", "v1/Agents/Quote/RequestApproval", req, false)
 }
 
 // RestoreConnection calls POST v1/Agents/Quote/RestoreConnection.
@@ -812,15 +950,19 @@ func (s QuoteAgent) SaveConnection(ctx context.Context, connection *QuoteConnect
 	return call[*QuoteConnection](ctx, s.c, "POST", "v1/Agents/Quote/SaveConnection", in, false)
 }
 
+// QuoteSaveConnectionConfigFieldsRequest holds the parameters of QuoteAgent.SaveConnectionConfigFields, sent as one JSON object (the body Quote_SaveConnectionConfigFieldsRequest).
+type QuoteSaveConnectionConfigFieldsRequest struct {
+	// ConnectionConfigFields is sent as ConnectionConfigFields; left out when empty.
+	ConnectionConfigFields map[string]string `json:"ConnectionConfigFields,omitempty"`
+	// QuoteConnectionID is sent as QuoteConnectionId, also when zero.
+	QuoteConnectionID int64 `json:"QuoteConnectionId"`
+}
+
 // SaveConnectionConfigFields calls POST v1/Agents/Quote/SaveConnectionConfigFields.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Quote_Agent/v1QuoteAgent_SaveConnectionConfigFields.html
-func (s QuoteAgent) SaveConnectionConfigFields(ctx context.Context, connectionConfigFields map[string]string, quoteConnectionID int64) (map[string]string, error) {
-	in := struct {
-		ConnectionConfigFields map[string]string `json:"ConnectionConfigFields,omitempty"`
-		QuoteConnectionID      int64             `json:"QuoteConnectionId"`
-	}{connectionConfigFields, quoteConnectionID}
-	return call[map[string]string](ctx, s.c, "POST", "v1/Agents/Quote/SaveConnectionConfigFields", in, false)
+func (s QuoteAgent) SaveConnectionConfigFields(ctx context.Context, req QuoteSaveConnectionConfigFieldsRequest) (map[string]string, error) {
+	return call[map[string]string](ctx, s.c, "POST", "v1/Agents/Quote/SaveConnectionConfigFields", req, false)
 }
 
 // SavePriceList calls POST v1/Agents/Quote/SavePriceList.
@@ -914,40 +1056,55 @@ func (s QuoteAgent) SaveQuoteVersion(ctx context.Context, quoteVersion *QuoteVer
 	return call[*QuoteVersion](ctx, s.c, "POST", "v1/Agents/Quote/SaveQuoteVersion", in, false)
 }
 
+// QuoteSaveQuoteVersionNumberRequest holds the parameters of QuoteAgent.SaveQuoteVersionNumber, sent as one JSON object (the body Quote_SaveQuoteVersionNumberRequest).
+type QuoteSaveQuoteVersionNumberRequest struct {
+	// Number is sent as Number, also when zero.
+	Number string `json:"Number"`
+	// QuoteVersionID is sent as QuoteVersionId, also when zero.
+	QuoteVersionID int64 `json:"QuoteVersionId"`
+}
+
 // SaveQuoteVersionNumber calls POST v1/Agents/Quote/SaveQuoteVersionNumber.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Quote_Agent/v1QuoteAgent_SaveQuoteVersionNumber.html
-func (s QuoteAgent) SaveQuoteVersionNumber(ctx context.Context, number string, quoteVersionID int64) (bool, error) {
-	in := struct {
-		Number         string `json:"Number"`
-		QuoteVersionID int64  `json:"QuoteVersionId"`
-	}{number, quoteVersionID}
-	return call[bool](ctx, s.c, "POST", "v1/Agents/Quote/SaveQuoteVersionNumber", in, false)
+func (s QuoteAgent) SaveQuoteVersionNumber(ctx context.Context, req QuoteSaveQuoteVersionNumberRequest) (bool, error) {
+	return call[bool](ctx, s.c, "POST", "v1/Agents/Quote/SaveQuoteVersionNumber", req, false)
+}
+
+// QuoteSendQuoteVersionRequest holds the parameters of QuoteAgent.SendQuoteVersion, sent as one JSON object (the body Quote_SendQuoteVersionRequest).
+type QuoteSendQuoteVersionRequest struct {
+	// Culture is sent as Culture, also when zero.
+	Culture string `json:"Culture"`
+	// ExpiryDate is sent as ExpiryDate, also when zero.
+	ExpiryDate Time `json:"ExpiryDate"`
+	// FollowupDate is sent as FollowupDate, also when zero.
+	FollowupDate Time `json:"FollowupDate"`
+	// FollowupText is sent as FollowupText, also when zero.
+	FollowupText string `json:"FollowupText"`
+	// QuoteVersionID is sent as QuoteVersionId, also when zero.
+	QuoteVersionID int64 `json:"QuoteVersionId"`
 }
 
 // SendQuoteVersion calls POST v1/Agents/Quote/SendQuoteVersion.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Quote_Agent/v1QuoteAgent_SendQuoteVersion.html
-func (s QuoteAgent) SendQuoteVersion(ctx context.Context, culture string, expiryDate Time, followupDate Time, followupText string, quoteVersionID int64) (*PluginURLResponse, error) {
-	in := struct {
-		Culture        string `json:"Culture"`
-		ExpiryDate     Time   `json:"ExpiryDate"`
-		FollowupDate   Time   `json:"FollowupDate"`
-		FollowupText   string `json:"FollowupText"`
-		QuoteVersionID int64  `json:"QuoteVersionId"`
-	}{culture, expiryDate, followupDate, followupText, quoteVersionID}
-	return call[*PluginURLResponse](ctx, s.c, "POST", "v1/Agents/Quote/SendQuoteVersion", in, false)
+func (s QuoteAgent) SendQuoteVersion(ctx context.Context, req QuoteSendQuoteVersionRequest) (*PluginURLResponse, error) {
+	return call[*PluginURLResponse](ctx, s.c, "POST", "v1/Agents/Quote/SendQuoteVersion", req, false)
+}
+
+// QuoteTestConnectionRequest holds the parameters of QuoteAgent.TestConnection, sent as one JSON object (the body Quote_TestConnectionRequest).
+type QuoteTestConnectionRequest struct {
+	// ConnectionData is sent as ConnectionData; left out when empty.
+	ConnectionData map[string]string `json:"ConnectionData,omitempty"`
+	// ConnectorName is sent as ConnectorName, also when zero.
+	ConnectorName string `json:"ConnectorName"`
 }
 
 // TestConnection calls POST v1/Agents/Quote/TestConnection.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Quote_Agent/v1QuoteAgent_TestConnection.html
-func (s QuoteAgent) TestConnection(ctx context.Context, connectionData map[string]string, connectorName string) (*PluginResponse, error) {
-	in := struct {
-		ConnectionData map[string]string `json:"ConnectionData,omitempty"`
-		ConnectorName  string            `json:"ConnectorName"`
-	}{connectionData, connectorName}
-	return call[*PluginResponse](ctx, s.c, "POST", "v1/Agents/Quote/TestConnection", in, false)
+func (s QuoteAgent) TestConnection(ctx context.Context, req QuoteTestConnectionRequest) (*PluginResponse, error) {
+	return call[*PluginResponse](ctx, s.c, "POST", "v1/Agents/Quote/TestConnection", req, false)
 }
 
 // ToggleProductInAssortment calls POST v1/Agents/Quote/ToggleProductInAssortment.
@@ -990,13 +1147,17 @@ func (s QuoteAgent) UpdateQuoteVersionPrices(ctx context.Context, quoteVersionID
 	return call[*QuoteVersionValidated](ctx, s.c, "POST", "v1/Agents/Quote/UpdateQuoteVersionPrices", in, false)
 }
 
+// QuoteValidateQuoteVersionRequest holds the parameters of QuoteAgent.ValidateQuoteVersion, sent as one JSON object (the body Quote_ValidateQuoteVersionRequest).
+type QuoteValidateQuoteVersionRequest struct {
+	// Action is sent as Action; left out when empty.
+	Action QuoteVersionButtonAction `json:"Action,omitempty"`
+	// QuoteVersionID is sent as QuoteVersionId, also when zero.
+	QuoteVersionID int64 `json:"QuoteVersionId"`
+}
+
 // ValidateQuoteVersion calls POST v1/Agents/Quote/ValidateQuoteVersion.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Quote_Agent/v1QuoteAgent_ValidateQuoteVersion.html
-func (s QuoteAgent) ValidateQuoteVersion(ctx context.Context, action QuoteVersionButtonAction, quoteVersionID int64) (*QuoteVersionValidated, error) {
-	in := struct {
-		Action         QuoteVersionButtonAction `json:"Action,omitempty"`
-		QuoteVersionID int64                    `json:"QuoteVersionId"`
-	}{action, quoteVersionID}
-	return call[*QuoteVersionValidated](ctx, s.c, "POST", "v1/Agents/Quote/ValidateQuoteVersion", in, false)
+func (s QuoteAgent) ValidateQuoteVersion(ctx context.Context, req QuoteValidateQuoteVersionRequest) (*QuoteVersionValidated, error) {
+	return call[*QuoteVersionValidated](ctx, s.c, "POST", "v1/Agents/Quote/ValidateQuoteVersion", req, false)
 }

@@ -13,61 +13,85 @@ import (
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Resource_Agent/index.html
 type ResourceAgent struct{ c *tenant.Client }
 
+// ResourceActivateResourceSubstitutionRequest holds the parameters of ResourceAgent.ActivateResourceSubstitution, sent as one JSON object (the body Resource_ActivateResourceSubstitutionRequest).
+type ResourceActivateResourceSubstitutionRequest struct {
+	// Culture is sent as Culture, also when zero.
+	Culture string `json:"Culture"`
+	// IsActive is sent as IsActive, also when zero.
+	IsActive bool `json:"IsActive"`
+	// ResourceName is sent as ResourceName, also when zero.
+	ResourceName string `json:"ResourceName"`
+}
+
 // ActivateResourceSubstitution calls POST v1/Agents/Resource/ActivateResourceSubstitution.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Resource_Agent/v1ResourceAgent_ActivateResourceSubstitution.html
-func (s ResourceAgent) ActivateResourceSubstitution(ctx context.Context, culture string, isActive bool, resourceName string) error {
-	in := struct {
-		Culture      string `json:"Culture"`
-		IsActive     bool   `json:"IsActive"`
-		ResourceName string `json:"ResourceName"`
-	}{culture, isActive, resourceName}
-	return exec(ctx, s.c, "POST", "v1/Agents/Resource/ActivateResourceSubstitution", in, false)
+func (s ResourceAgent) ActivateResourceSubstitution(ctx context.Context, req ResourceActivateResourceSubstitutionRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/Resource/ActivateResourceSubstitution", req, false)
+}
+
+// ResourceDeleteResourceSubstitutionRequest holds the parameters of ResourceAgent.DeleteResourceSubstitution, sent as one JSON object (the body Resource_DeleteResourceSubstitutionRequest).
+type ResourceDeleteResourceSubstitutionRequest struct {
+	// Culture is sent as Culture, also when zero.
+	Culture string `json:"Culture"`
+	// ResourceName is sent as ResourceName, also when zero.
+	ResourceName string `json:"ResourceName"`
 }
 
 // DeleteResourceSubstitution calls POST v1/Agents/Resource/DeleteResourceSubstitution.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Resource_Agent/v1ResourceAgent_DeleteResourceSubstitution.html
-func (s ResourceAgent) DeleteResourceSubstitution(ctx context.Context, culture string, resourceName string) error {
-	in := struct {
-		Culture      string `json:"Culture"`
-		ResourceName string `json:"ResourceName"`
-	}{culture, resourceName}
-	return exec(ctx, s.c, "POST", "v1/Agents/Resource/DeleteResourceSubstitution", in, false)
+func (s ResourceAgent) DeleteResourceSubstitution(ctx context.Context, req ResourceDeleteResourceSubstitutionRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/Resource/DeleteResourceSubstitution", req, false)
+}
+
+// ResourceGetResourceSubstitutionsRequest holds the parameters of ResourceAgent.GetResourceSubstitutions, sent as one JSON object (the body Resource_GetResourceSubstitutionsRequest).
+type ResourceGetResourceSubstitutionsRequest struct {
+	// ActiveOnly is sent as ActiveOnly, also when zero.
+	ActiveOnly bool `json:"ActiveOnly"`
+	// Culture is sent as Culture, also when zero.
+	Culture string `json:"Culture"`
+	// ResourceNames is sent as ResourceNames; left out when empty.
+	ResourceNames []string `json:"ResourceNames,omitempty"`
 }
 
 // GetResourceSubstitutions calls POST v1/Agents/Resource/GetResourceSubstitutions; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Resource_Agent/v1ResourceAgent_GetResourceSubstitutions.html
-func (s ResourceAgent) GetResourceSubstitutions(ctx context.Context, activeOnly bool, culture string, resourceNames []string) ([]ResourceOverride, error) {
-	in := struct {
-		ActiveOnly    bool     `json:"ActiveOnly"`
-		Culture       string   `json:"Culture"`
-		ResourceNames []string `json:"ResourceNames,omitempty"`
-	}{activeOnly, culture, resourceNames}
-	return call[[]ResourceOverride](ctx, s.c, "POST", "v1/Agents/Resource/GetResourceSubstitutions", in, true)
+func (s ResourceAgent) GetResourceSubstitutions(ctx context.Context, req ResourceGetResourceSubstitutionsRequest) ([]ResourceOverride, error) {
+	return call[[]ResourceOverride](ctx, s.c, "POST", "v1/Agents/Resource/GetResourceSubstitutions", req, true)
+}
+
+// ResourceIsResourceSubstitutionActiveRequest holds the parameters of ResourceAgent.IsResourceSubstitutionActive, sent as one JSON object (the body Resource_IsResourceSubstitutionActiveRequest).
+type ResourceIsResourceSubstitutionActiveRequest struct {
+	// Culture is sent as Culture, also when zero.
+	Culture string `json:"Culture"`
+	// ResourceNames is sent as ResourceNames; left out when empty.
+	ResourceNames []string `json:"ResourceNames,omitempty"`
 }
 
 // IsResourceSubstitutionActive calls POST v1/Agents/Resource/IsResourceSubstitutionActive; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Resource_Agent/v1ResourceAgent_IsResourceSubstitutionActive.html
-func (s ResourceAgent) IsResourceSubstitutionActive(ctx context.Context, culture string, resourceNames []string) ([]ResourceOverride, error) {
-	in := struct {
-		Culture       string   `json:"Culture"`
-		ResourceNames []string `json:"ResourceNames,omitempty"`
-	}{culture, resourceNames}
-	return call[[]ResourceOverride](ctx, s.c, "POST", "v1/Agents/Resource/IsResourceSubstitutionActive", in, true)
+func (s ResourceAgent) IsResourceSubstitutionActive(ctx context.Context, req ResourceIsResourceSubstitutionActiveRequest) ([]ResourceOverride, error) {
+	return call[[]ResourceOverride](ctx, s.c, "POST", "v1/Agents/Resource/IsResourceSubstitutionActive", req, true)
+}
+
+// ResourceSetResourceSubstitutionRequest holds the parameters of ResourceAgent.SetResourceSubstitution, sent as one JSON object (the body Resource_SetResourceSubstitutionRequest).
+type ResourceSetResourceSubstitutionRequest struct {
+	// Culture is sent as Culture, also when zero.
+	Culture string `json:"Culture"`
+	// IsActive is sent as IsActive, also when zero.
+	IsActive bool `json:"IsActive"`
+	// ResourceName is sent as ResourceName, also when zero.
+	ResourceName string `json:"ResourceName"`
+	// ResourceValues is sent as ResourceValues, also when zero.
+	ResourceValues string `json:"ResourceValues"`
 }
 
 // SetResourceSubstitution calls POST v1/Agents/Resource/SetResourceSubstitution.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Resource_Agent/v1ResourceAgent_SetResourceSubstitution.html
-func (s ResourceAgent) SetResourceSubstitution(ctx context.Context, culture string, isActive bool, resourceName string, resourceValues string) error {
-	in := struct {
-		Culture        string `json:"Culture"`
-		IsActive       bool   `json:"IsActive"`
-		ResourceName   string `json:"ResourceName"`
-		ResourceValues string `json:"ResourceValues"`
-	}{culture, isActive, resourceName, resourceValues}
-	return exec(ctx, s.c, "POST", "v1/Agents/Resource/SetResourceSubstitution", in, false)
+func (s ResourceAgent) SetResourceSubstitution(ctx context.Context, req ResourceSetResourceSubstitutionRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/Resource/SetResourceSubstitution", req, false)
 }

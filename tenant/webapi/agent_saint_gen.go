@@ -58,15 +58,19 @@ func (s SaintAgent) GetStatusMonitorPeriods(ctx context.Context) (*StatusMonitor
 	return call[*StatusMonitorPeriods](ctx, s.c, "POST", "v1/Agents/Saint/GetStatusMonitorPeriods", nil, true)
 }
 
+// SaintGetStatusMonitorsRequest holds the parameters of SaintAgent.GetStatusMonitors, sent as one JSON object (the body Saint_GetStatusMonitorsRequest).
+type SaintGetStatusMonitorsRequest struct {
+	// ID is sent as Id, also when zero.
+	ID int64 `json:"Id"`
+	// Type is sent as Type, also when zero.
+	Type string `json:"Type"`
+}
+
 // GetStatusMonitors calls POST v1/Agents/Saint/GetStatusMonitors; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Saint_Agent/v1SaintAgent_GetStatusMonitors.html
-func (s SaintAgent) GetStatusMonitors(ctx context.Context, id int64, typeArg string) ([]StatusMonitor, error) {
-	in := struct {
-		ID   int64  `json:"Id"`
-		Type string `json:"Type"`
-	}{id, typeArg}
-	return call[[]StatusMonitor](ctx, s.c, "POST", "v1/Agents/Saint/GetStatusMonitors", in, true)
+func (s SaintAgent) GetStatusMonitors(ctx context.Context, req SaintGetStatusMonitorsRequest) ([]StatusMonitor, error) {
+	return call[[]StatusMonitor](ctx, s.c, "POST", "v1/Agents/Saint/GetStatusMonitors", req, true)
 }
 
 // RegenerateCounters calls POST v1/Agents/Saint/RegenerateCounters.
@@ -120,13 +124,17 @@ func (s SaintAgent) SaveStatusMonitorPeriods(ctx context.Context, statusMonitorP
 	return call[*StatusMonitorPeriods](ctx, s.c, "POST", "v1/Agents/Saint/SaveStatusMonitorPeriods", statusMonitorPeriods, false)
 }
 
+// SaintSetRankOnStatusMonitorsRequest holds the parameters of SaintAgent.SetRankOnStatusMonitors, sent as one JSON object (the body Saint_SetRankOnStatusMonitorsRequest).
+type SaintSetRankOnStatusMonitorsRequest struct {
+	// ItemsIDs is sent as ItemsIds; left out when empty.
+	ItemsIDs []int64 `json:"ItemsIds,omitempty"`
+	// Type is sent as Type, also when zero.
+	Type string `json:"Type"`
+}
+
 // SetRankOnStatusMonitors calls POST v1/Agents/Saint/SetRankOnStatusMonitors.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Saint_Agent/v1SaintAgent_SetRankOnStatusMonitors.html
-func (s SaintAgent) SetRankOnStatusMonitors(ctx context.Context, itemsIDs []int64, typeArg string) error {
-	in := struct {
-		ItemsIDs []int64 `json:"ItemsIds,omitempty"`
-		Type     string  `json:"Type"`
-	}{itemsIDs, typeArg}
-	return exec(ctx, s.c, "POST", "v1/Agents/Saint/SetRankOnStatusMonitors", in, false)
+func (s SaintAgent) SetRankOnStatusMonitors(ctx context.Context, req SaintSetRankOnStatusMonitorsRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/Saint/SetRankOnStatusMonitors", req, false)
 }

@@ -13,15 +13,19 @@ import (
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Sale_Agent/index.html
 type SaleAgent struct{ c *tenant.Client }
 
+// SaleAddSaleStakeholdersRequest holds the parameters of SaleAgent.AddSaleStakeholders, sent as one JSON object (the body Sale_AddSaleStakeholdersRequest).
+type SaleAddSaleStakeholdersRequest struct {
+	// SaleID is sent as SaleId, also when zero.
+	SaleID int64 `json:"SaleId"`
+	// SaleStakeholders is sent as SaleStakeholders; left out when empty.
+	SaleStakeholders []SaleStakeholder `json:"SaleStakeholders,omitempty"`
+}
+
 // AddSaleStakeholders calls POST v1/Agents/Sale/AddSaleStakeholders.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Sale_Agent/v1SaleAgent_AddSaleStakeholders.html
-func (s SaleAgent) AddSaleStakeholders(ctx context.Context, saleID int64, saleStakeholders []SaleStakeholder) error {
-	in := struct {
-		SaleID           int64             `json:"SaleId"`
-		SaleStakeholders []SaleStakeholder `json:"SaleStakeholders,omitempty"`
-	}{saleID, saleStakeholders}
-	return exec(ctx, s.c, "POST", "v1/Agents/Sale/AddSaleStakeholders", in, false)
+func (s SaleAgent) AddSaleStakeholders(ctx context.Context, req SaleAddSaleStakeholdersRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/Sale/AddSaleStakeholders", req, false)
 }
 
 // BatchUpdateNextDueDate calls POST v1/Agents/Sale/BatchUpdateNextDueDate.
@@ -96,15 +100,19 @@ func (s SaleAgent) GetNextDueDate(ctx context.Context, saleID int64) (Time, erro
 	return call[Time](ctx, s.c, "POST", "v1/Agents/Sale/GetNextDueDate", in, false)
 }
 
+// SaleGetNextSaleStageRequest holds the parameters of SaleAgent.GetNextSaleStage, sent as one JSON object (the body Sale_GetNextSaleStageRequest).
+type SaleGetNextSaleStageRequest struct {
+	// IncludeCurrentStage is sent as IncludeCurrentStage, also when zero.
+	IncludeCurrentStage bool `json:"IncludeCurrentStage"`
+	// SaleID is sent as SaleId, also when zero.
+	SaleID int64 `json:"SaleId"`
+}
+
 // GetNextSaleStage calls POST v1/Agents/Sale/GetNextSaleStage.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Sale_Agent/v1SaleAgent_GetNextSaleStage.html
-func (s SaleAgent) GetNextSaleStage(ctx context.Context, includeCurrentStage bool, saleID int64) (float64, error) {
-	in := struct {
-		IncludeCurrentStage bool  `json:"IncludeCurrentStage"`
-		SaleID              int64 `json:"SaleId"`
-	}{includeCurrentStage, saleID}
-	return call[float64](ctx, s.c, "POST", "v1/Agents/Sale/GetNextSaleStage", in, false)
+func (s SaleAgent) GetNextSaleStage(ctx context.Context, req SaleGetNextSaleStageRequest) (float64, error) {
+	return call[float64](ctx, s.c, "POST", "v1/Agents/Sale/GetNextSaleStage", req, false)
 }
 
 // GetOpenSalesForContact calls POST v1/Agents/Sale/GetOpenSalesForContact; it only reads, so it is retried like a GET.
@@ -127,15 +135,19 @@ func (s SaleAgent) GetProbabilityFromStage(ctx context.Context, stageID int64) (
 	return call[float64](ctx, s.c, "POST", "v1/Agents/Sale/GetProbabilityFromStage", in, true)
 }
 
+// SaleGetRecentSalesRequest holds the parameters of SaleAgent.GetRecentSales, sent as one JSON object (the body Sale_GetRecentSalesRequest).
+type SaleGetRecentSalesRequest struct {
+	// AmountLimit is sent as AmountLimit, also when zero.
+	AmountLimit float64 `json:"AmountLimit"`
+	// Count is sent as Count, also when zero.
+	Count int64 `json:"Count"`
+}
+
 // GetRecentSales calls POST v1/Agents/Sale/GetRecentSales; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Sale_Agent/v1SaleAgent_GetRecentSales.html
-func (s SaleAgent) GetRecentSales(ctx context.Context, amountLimit float64, count int64) ([]Sale, error) {
-	in := struct {
-		AmountLimit float64 `json:"AmountLimit"`
-		Count       int64   `json:"Count"`
-	}{amountLimit, count}
-	return call[[]Sale](ctx, s.c, "POST", "v1/Agents/Sale/GetRecentSales", in, true)
+func (s SaleAgent) GetRecentSales(ctx context.Context, req SaleGetRecentSalesRequest) ([]Sale, error) {
+	return call[[]Sale](ctx, s.c, "POST", "v1/Agents/Sale/GetRecentSales", req, true)
 }
 
 // GetSale calls POST v1/Agents/Sale/GetSale; it only reads, so it is retried like a GET.
@@ -193,86 +205,119 @@ func (s SaleAgent) GetSaleStakeholders(ctx context.Context, saleID int64) ([]Sal
 	return call[[]SaleStakeholder](ctx, s.c, "POST", "v1/Agents/Sale/GetSaleStakeholders", in, true)
 }
 
+// SaleGetSalesByDateRequest holds the parameters of SaleAgent.GetSalesByDate, sent as one JSON object (the body Sale_GetSalesByDateRequest).
+type SaleGetSalesByDateRequest struct {
+	// AmountLimit is sent as AmountLimit, also when zero.
+	AmountLimit float64 `json:"AmountLimit"`
+	// FromDate is sent as FromDate, also when zero.
+	FromDate Time `json:"FromDate"`
+	// Status is sent as Status; left out when empty.
+	Status SaleStatus `json:"Status,omitempty"`
+	// ToDate is sent as ToDate, also when zero.
+	ToDate Time `json:"ToDate"`
+}
+
 // GetSalesByDate calls POST v1/Agents/Sale/GetSalesByDate; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Sale_Agent/v1SaleAgent_GetSalesByDate.html
-func (s SaleAgent) GetSalesByDate(ctx context.Context, amountLimit float64, fromDate Time, status SaleStatus, toDate Time) ([]Sale, error) {
-	in := struct {
-		AmountLimit float64    `json:"AmountLimit"`
-		FromDate    Time       `json:"FromDate"`
-		Status      SaleStatus `json:"Status,omitempty"`
-		ToDate      Time       `json:"ToDate"`
-	}{amountLimit, fromDate, status, toDate}
-	return call[[]Sale](ctx, s.c, "POST", "v1/Agents/Sale/GetSalesByDate", in, true)
+func (s SaleAgent) GetSalesByDate(ctx context.Context, req SaleGetSalesByDateRequest) ([]Sale, error) {
+	return call[[]Sale](ctx, s.c, "POST", "v1/Agents/Sale/GetSalesByDate", req, true)
+}
+
+// SaleGetSalesFromContactRequest holds the parameters of SaleAgent.GetSalesFromContact, sent as one JSON object (the body Sale_GetSalesFromContactRequest).
+type SaleGetSalesFromContactRequest struct {
+	// ContactID is sent as ContactId, also when zero.
+	ContactID int64 `json:"ContactId"`
+	// OnlyOpenSales is sent as OnlyOpenSales, also when zero.
+	OnlyOpenSales bool `json:"OnlyOpenSales"`
 }
 
 // GetSalesFromContact calls POST v1/Agents/Sale/GetSalesFromContact; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Sale_Agent/v1SaleAgent_GetSalesFromContact.html
-func (s SaleAgent) GetSalesFromContact(ctx context.Context, contactID int64, onlyOpenSales bool) ([]Sale, error) {
-	in := struct {
-		ContactID     int64 `json:"ContactId"`
-		OnlyOpenSales bool  `json:"OnlyOpenSales"`
-	}{contactID, onlyOpenSales}
-	return call[[]Sale](ctx, s.c, "POST", "v1/Agents/Sale/GetSalesFromContact", in, true)
+func (s SaleAgent) GetSalesFromContact(ctx context.Context, req SaleGetSalesFromContactRequest) ([]Sale, error) {
+	return call[[]Sale](ctx, s.c, "POST", "v1/Agents/Sale/GetSalesFromContact", req, true)
+}
+
+// SaleGetSalesFromPersonRequest holds the parameters of SaleAgent.GetSalesFromPerson, sent as one JSON object (the body Sale_GetSalesFromPersonRequest).
+type SaleGetSalesFromPersonRequest struct {
+	// OnlyOpenSales is sent as OnlyOpenSales, also when zero.
+	OnlyOpenSales bool `json:"OnlyOpenSales"`
+	// PersonID is sent as PersonId, also when zero.
+	PersonID int64 `json:"PersonId"`
 }
 
 // GetSalesFromPerson calls POST v1/Agents/Sale/GetSalesFromPerson; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Sale_Agent/v1SaleAgent_GetSalesFromPerson.html
-func (s SaleAgent) GetSalesFromPerson(ctx context.Context, onlyOpenSales bool, personID int64) ([]Sale, error) {
-	in := struct {
-		OnlyOpenSales bool  `json:"OnlyOpenSales"`
-		PersonID      int64 `json:"PersonId"`
-	}{onlyOpenSales, personID}
-	return call[[]Sale](ctx, s.c, "POST", "v1/Agents/Sale/GetSalesFromPerson", in, true)
+func (s SaleAgent) GetSalesFromPerson(ctx context.Context, req SaleGetSalesFromPersonRequest) ([]Sale, error) {
+	return call[[]Sale](ctx, s.c, "POST", "v1/Agents/Sale/GetSalesFromPerson", req, true)
+}
+
+// SaleGetSummaryByAssociateRequest holds the parameters of SaleAgent.GetSummaryByAssociate, sent as one JSON object (the body Sale_GetSummaryByAssociateRequest).
+type SaleGetSummaryByAssociateRequest struct {
+	// AssociateID is sent as AssociateId, also when zero.
+	AssociateID int64 `json:"AssociateId"`
+	// FromDate is sent as FromDate, also when zero.
+	FromDate Time `json:"FromDate"`
+	// ToDate is sent as ToDate, also when zero.
+	ToDate Time `json:"ToDate"`
 }
 
 // GetSummaryByAssociate calls POST v1/Agents/Sale/GetSummaryByAssociate; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Sale_Agent/v1SaleAgent_GetSummaryByAssociate.html
-func (s SaleAgent) GetSummaryByAssociate(ctx context.Context, associateID int64, fromDate Time, toDate Time) (*SaleSummary, error) {
-	in := struct {
-		AssociateID int64 `json:"AssociateId"`
-		FromDate    Time  `json:"FromDate"`
-		ToDate      Time  `json:"ToDate"`
-	}{associateID, fromDate, toDate}
-	return call[*SaleSummary](ctx, s.c, "POST", "v1/Agents/Sale/GetSummaryByAssociate", in, true)
+func (s SaleAgent) GetSummaryByAssociate(ctx context.Context, req SaleGetSummaryByAssociateRequest) (*SaleSummary, error) {
+	return call[*SaleSummary](ctx, s.c, "POST", "v1/Agents/Sale/GetSummaryByAssociate", req, true)
+}
+
+// SaleGetSummaryByContactRequest holds the parameters of SaleAgent.GetSummaryByContact, sent as one JSON object (the body Sale_GetSummaryByContactRequest).
+type SaleGetSummaryByContactRequest struct {
+	// ContactID is sent as ContactId, also when zero.
+	ContactID int64 `json:"ContactId"`
+	// FromDate is sent as FromDate, also when zero.
+	FromDate Time `json:"FromDate"`
+	// ToDate is sent as ToDate, also when zero.
+	ToDate Time `json:"ToDate"`
 }
 
 // GetSummaryByContact calls POST v1/Agents/Sale/GetSummaryByContact; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Sale_Agent/v1SaleAgent_GetSummaryByContact.html
-func (s SaleAgent) GetSummaryByContact(ctx context.Context, contactID int64, fromDate Time, toDate Time) (*SaleSummary, error) {
-	in := struct {
-		ContactID int64 `json:"ContactId"`
-		FromDate  Time  `json:"FromDate"`
-		ToDate    Time  `json:"ToDate"`
-	}{contactID, fromDate, toDate}
-	return call[*SaleSummary](ctx, s.c, "POST", "v1/Agents/Sale/GetSummaryByContact", in, true)
+func (s SaleAgent) GetSummaryByContact(ctx context.Context, req SaleGetSummaryByContactRequest) (*SaleSummary, error) {
+	return call[*SaleSummary](ctx, s.c, "POST", "v1/Agents/Sale/GetSummaryByContact", req, true)
+}
+
+// SaleGetSummaryByGroupRequest holds the parameters of SaleAgent.GetSummaryByGroup, sent as one JSON object (the body Sale_GetSummaryByGroupRequest).
+type SaleGetSummaryByGroupRequest struct {
+	// FromDate is sent as FromDate, also when zero.
+	FromDate Time `json:"FromDate"`
+	// GroupID is sent as GroupId, also when zero.
+	GroupID int64 `json:"GroupId"`
+	// ToDate is sent as ToDate, also when zero.
+	ToDate Time `json:"ToDate"`
 }
 
 // GetSummaryByGroup calls POST v1/Agents/Sale/GetSummaryByGroup; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Sale_Agent/v1SaleAgent_GetSummaryByGroup.html
-func (s SaleAgent) GetSummaryByGroup(ctx context.Context, fromDate Time, groupID int64, toDate Time) (*SaleSummary, error) {
-	in := struct {
-		FromDate Time  `json:"FromDate"`
-		GroupID  int64 `json:"GroupId"`
-		ToDate   Time  `json:"ToDate"`
-	}{fromDate, groupID, toDate}
-	return call[*SaleSummary](ctx, s.c, "POST", "v1/Agents/Sale/GetSummaryByGroup", in, true)
+func (s SaleAgent) GetSummaryByGroup(ctx context.Context, req SaleGetSummaryByGroupRequest) (*SaleSummary, error) {
+	return call[*SaleSummary](ctx, s.c, "POST", "v1/Agents/Sale/GetSummaryByGroup", req, true)
+}
+
+// SaleGetUpcomingSalesRequest holds the parameters of SaleAgent.GetUpcomingSales, sent as one JSON object (the body Sale_GetUpcomingSalesRequest).
+type SaleGetUpcomingSalesRequest struct {
+	// Count is sent as Count, also when zero.
+	Count int64 `json:"Count"`
+	// WeightedAmountLimit is sent as WeightedAmountLimit, also when zero.
+	WeightedAmountLimit float64 `json:"WeightedAmountLimit"`
 }
 
 // GetUpcomingSales calls POST v1/Agents/Sale/GetUpcomingSales; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Sale_Agent/v1SaleAgent_GetUpcomingSales.html
-func (s SaleAgent) GetUpcomingSales(ctx context.Context, count int64, weightedAmountLimit float64) ([]Sale, error) {
-	in := struct {
-		Count               int64   `json:"Count"`
-		WeightedAmountLimit float64 `json:"WeightedAmountLimit"`
-	}{count, weightedAmountLimit}
-	return call[[]Sale](ctx, s.c, "POST", "v1/Agents/Sale/GetUpcomingSales", in, true)
+func (s SaleAgent) GetUpcomingSales(ctx context.Context, req SaleGetUpcomingSalesRequest) ([]Sale, error) {
+	return call[[]Sale](ctx, s.c, "POST", "v1/Agents/Sale/GetUpcomingSales", req, true)
 }
 
 // HasGuide calls POST v1/Agents/Sale/HasGuide; it only reads, so it is retried like a GET.
@@ -305,15 +350,19 @@ func (s SaleAgent) HasStakeholderSetting(ctx context.Context, saleID int64) (boo
 	return call[bool](ctx, s.c, "POST", "v1/Agents/Sale/HasStakeholderSetting", in, true)
 }
 
+// SaleIsNumberValidRequest holds the parameters of SaleAgent.IsNumberValid, sent as one JSON object (the body Sale_IsNumberValidRequest).
+type SaleIsNumberValidRequest struct {
+	// ContactID is sent as ContactId, also when zero.
+	ContactID int64 `json:"ContactId"`
+	// Number is sent as Number, also when zero.
+	Number string `json:"Number"`
+}
+
 // IsNumberValid calls POST v1/Agents/Sale/IsNumberValid; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Sale_Agent/v1SaleAgent_IsNumberValid.html
-func (s SaleAgent) IsNumberValid(ctx context.Context, contactID int64, number string) (bool, error) {
-	in := struct {
-		ContactID int64  `json:"ContactId"`
-		Number    string `json:"Number"`
-	}{contactID, number}
-	return call[bool](ctx, s.c, "POST", "v1/Agents/Sale/IsNumberValid", in, true)
+func (s SaleAgent) IsNumberValid(ctx context.Context, req SaleIsNumberValidRequest) (bool, error) {
+	return call[bool](ctx, s.c, "POST", "v1/Agents/Sale/IsNumberValid", req, true)
 }
 
 // OfferAutoNextStageOnApppointmentCompleted calls POST v1/Agents/Sale/OfferAutoNextStageOnApppointmentCompleted.
@@ -360,15 +409,19 @@ func (s SaleAgent) SetAsLost(ctx context.Context, saleIDs []int64) error {
 	return exec(ctx, s.c, "POST", "v1/Agents/Sale/SetAsLost", in, false)
 }
 
+// SaleSetAsLostWithReasonRequest holds the parameters of SaleAgent.SetAsLostWithReason, sent as one JSON object (the body Sale_SetAsLostWithReasonRequest).
+type SaleSetAsLostWithReasonRequest struct {
+	// ReasonID is sent as ReasonId, also when zero.
+	ReasonID int64 `json:"ReasonId"`
+	// SaleIDs is sent as SaleIds; left out when empty.
+	SaleIDs []int64 `json:"SaleIds,omitempty"`
+}
+
 // SetAsLostWithReason calls POST v1/Agents/Sale/SetAsLostWithReason.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Sale_Agent/v1SaleAgent_SetAsLostWithReason.html
-func (s SaleAgent) SetAsLostWithReason(ctx context.Context, reasonID int64, saleIDs []int64) error {
-	in := struct {
-		ReasonID int64   `json:"ReasonId"`
-		SaleIDs  []int64 `json:"SaleIds,omitempty"`
-	}{reasonID, saleIDs}
-	return exec(ctx, s.c, "POST", "v1/Agents/Sale/SetAsLostWithReason", in, false)
+func (s SaleAgent) SetAsLostWithReason(ctx context.Context, req SaleSetAsLostWithReasonRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/Sale/SetAsLostWithReason", req, false)
 }
 
 // SetAsSold calls POST v1/Agents/Sale/SetAsSold.
@@ -381,15 +434,19 @@ func (s SaleAgent) SetAsSold(ctx context.Context, saleIDs []int64) error {
 	return exec(ctx, s.c, "POST", "v1/Agents/Sale/SetAsSold", in, false)
 }
 
+// SaleSetAsSoldWithReasonRequest holds the parameters of SaleAgent.SetAsSoldWithReason, sent as one JSON object (the body Sale_SetAsSoldWithReasonRequest).
+type SaleSetAsSoldWithReasonRequest struct {
+	// ReasonID is sent as ReasonId, also when zero.
+	ReasonID int64 `json:"ReasonId"`
+	// SaleIDs is sent as SaleIds; left out when empty.
+	SaleIDs []int64 `json:"SaleIds,omitempty"`
+}
+
 // SetAsSoldWithReason calls POST v1/Agents/Sale/SetAsSoldWithReason.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Sale_Agent/v1SaleAgent_SetAsSoldWithReason.html
-func (s SaleAgent) SetAsSoldWithReason(ctx context.Context, reasonID int64, saleIDs []int64) error {
-	in := struct {
-		ReasonID int64   `json:"ReasonId"`
-		SaleIDs  []int64 `json:"SaleIds,omitempty"`
-	}{reasonID, saleIDs}
-	return exec(ctx, s.c, "POST", "v1/Agents/Sale/SetAsSoldWithReason", in, false)
+func (s SaleAgent) SetAsSoldWithReason(ctx context.Context, req SaleSetAsSoldWithReasonRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/Sale/SetAsSoldWithReason", req, false)
 }
 
 // UpdateSaleStakeholders calls POST v1/Agents/Sale/UpdateSaleStakeholders.

@@ -13,108 +13,149 @@ import (
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Selection_Agent/index.html
 type SelectionAgent struct{ c *tenant.Client }
 
+// SelectionAddContactSelectionMembersRequest holds the parameters of SelectionAgent.AddContactSelectionMembers, sent as one JSON object (the body Selection_AddContactSelectionMembersRequest).
+type SelectionAddContactSelectionMembersRequest struct {
+	// ContactPersonIDs is sent as ContactPersonIds; left out when empty.
+	ContactPersonIDs []ContactPersonID `json:"ContactPersonIds,omitempty"`
+	// SelectionID is sent as SelectionId, also when zero.
+	SelectionID int64 `json:"SelectionId"`
+}
+
 // AddContactSelectionMembers calls POST v1/Agents/Selection/AddContactSelectionMembers.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Selection_Agent/v1SelectionAgent_AddContactSelectionMembers.html
-func (s SelectionAgent) AddContactSelectionMembers(ctx context.Context, contactPersonIDs []ContactPersonID, selectionID int64) error {
-	in := struct {
-		ContactPersonIDs []ContactPersonID `json:"ContactPersonIds,omitempty"`
-		SelectionID      int64             `json:"SelectionId"`
-	}{contactPersonIDs, selectionID}
-	return exec(ctx, s.c, "POST", "v1/Agents/Selection/AddContactSelectionMembers", in, false)
+func (s SelectionAgent) AddContactSelectionMembers(ctx context.Context, req SelectionAddContactSelectionMembersRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/Selection/AddContactSelectionMembers", req, false)
+}
+
+// SelectionAddContactSelectionMembersFromSearchRequest holds the parameters of SelectionAgent.AddContactSelectionMembersFromSearch, sent as one JSON object (the body Selection_AddContactSelectionMembersFromSearchRequest).
+type SelectionAddContactSelectionMembersFromSearchRequest struct {
+	// SelectionID is sent as SelectionId, also when zero.
+	SelectionID int64 `json:"SelectionId"`
+	// StorageKey is sent as StorageKey, also when zero.
+	StorageKey string `json:"StorageKey"`
 }
 
 // AddContactSelectionMembersFromSearch calls POST v1/Agents/Selection/AddContactSelectionMembersFromSearch.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Selection_Agent/v1SelectionAgent_AddContactSelectionMembersFromSearch.html
-func (s SelectionAgent) AddContactSelectionMembersFromSearch(ctx context.Context, selectionID int64, storageKey string) (float64, error) {
-	in := struct {
-		SelectionID int64  `json:"SelectionId"`
-		StorageKey  string `json:"StorageKey"`
-	}{selectionID, storageKey}
-	return call[float64](ctx, s.c, "POST", "v1/Agents/Selection/AddContactSelectionMembersFromSearch", in, false)
+func (s SelectionAgent) AddContactSelectionMembersFromSearch(ctx context.Context, req SelectionAddContactSelectionMembersFromSearchRequest) (float64, error) {
+	return call[float64](ctx, s.c, "POST", "v1/Agents/Selection/AddContactSelectionMembersFromSearch", req, false)
+}
+
+// SelectionAddRemoveContactSelectionMemberInterestsRequest holds the parameters of SelectionAgent.AddRemoveContactSelectionMemberInterests, sent as one JSON object (the body Selection_AddRemoveContactSelectionMemberInterestsRequest).
+type SelectionAddRemoveContactSelectionMemberInterestsRequest struct {
+	// AddCompanyInterests is sent as AddCompanyInterests; left out when empty.
+	AddCompanyInterests []float64 `json:"AddCompanyInterests,omitempty"`
+	// AddContactInterests is sent as AddContactInterests; left out when empty.
+	AddContactInterests []float64 `json:"AddContactInterests,omitempty"`
+	// RemoveCompanyInterests is sent as RemoveCompanyInterests; left out when empty.
+	RemoveCompanyInterests []float64 `json:"RemoveCompanyInterests,omitempty"`
+	// RemoveContactInterests is sent as RemoveContactInterests; left out when empty.
+	RemoveContactInterests []float64 `json:"RemoveContactInterests,omitempty"`
+	// SelectionID is sent as SelectionId, also when zero.
+	SelectionID int64 `json:"SelectionId"`
 }
 
 // AddRemoveContactSelectionMemberInterests calls POST v1/Agents/Selection/AddRemoveContactSelectionMemberInterests.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Selection_Agent/v1SelectionAgent_AddRemoveContactSelectionMemberInterests.html
-func (s SelectionAgent) AddRemoveContactSelectionMemberInterests(ctx context.Context, addCompanyInterests []float64, addContactInterests []float64, removeCompanyInterests []float64, removeContactInterests []float64, selectionID int64) error {
-	in := struct {
-		AddCompanyInterests    []float64 `json:"AddCompanyInterests,omitempty"`
-		AddContactInterests    []float64 `json:"AddContactInterests,omitempty"`
-		RemoveCompanyInterests []float64 `json:"RemoveCompanyInterests,omitempty"`
-		RemoveContactInterests []float64 `json:"RemoveContactInterests,omitempty"`
-		SelectionID            int64     `json:"SelectionId"`
-	}{addCompanyInterests, addContactInterests, removeCompanyInterests, removeContactInterests, selectionID}
-	return exec(ctx, s.c, "POST", "v1/Agents/Selection/AddRemoveContactSelectionMemberInterests", in, false)
+func (s SelectionAgent) AddRemoveContactSelectionMemberInterests(ctx context.Context, req SelectionAddRemoveContactSelectionMemberInterestsRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/Selection/AddRemoveContactSelectionMemberInterests", req, false)
+}
+
+// SelectionAddSelectionMembersRequest holds the parameters of SelectionAgent.AddSelectionMembers, sent as one JSON object (the body Selection_AddSelectionMembersRequest).
+type SelectionAddSelectionMembersRequest struct {
+	// IDs is sent as Ids; left out when empty.
+	IDs []int64 `json:"Ids,omitempty"`
+	// SelectionID is sent as SelectionId, also when zero.
+	SelectionID int64 `json:"SelectionId"`
 }
 
 // AddSelectionMembers calls POST v1/Agents/Selection/AddSelectionMembers.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Selection_Agent/v1SelectionAgent_AddSelectionMembers.html
-func (s SelectionAgent) AddSelectionMembers(ctx context.Context, ids []int64, selectionID int64) (float64, error) {
-	in := struct {
-		IDs         []int64 `json:"Ids,omitempty"`
-		SelectionID int64   `json:"SelectionId"`
-	}{ids, selectionID}
-	return call[float64](ctx, s.c, "POST", "v1/Agents/Selection/AddSelectionMembers", in, false)
+func (s SelectionAgent) AddSelectionMembers(ctx context.Context, req SelectionAddSelectionMembersRequest) (float64, error) {
+	return call[float64](ctx, s.c, "POST", "v1/Agents/Selection/AddSelectionMembers", req, false)
+}
+
+// SelectionAddSelectionMembersFromSearchRequest holds the parameters of SelectionAgent.AddSelectionMembersFromSearch, sent as one JSON object (the body Selection_AddSelectionMembersFromSearchRequest).
+type SelectionAddSelectionMembersFromSearchRequest struct {
+	// SelectionID is sent as SelectionId, also when zero.
+	SelectionID int64 `json:"SelectionId"`
+	// StorageKey is sent as StorageKey, also when zero.
+	StorageKey string `json:"StorageKey"`
 }
 
 // AddSelectionMembersFromSearch calls POST v1/Agents/Selection/AddSelectionMembersFromSearch.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Selection_Agent/v1SelectionAgent_AddSelectionMembersFromSearch.html
-func (s SelectionAgent) AddSelectionMembersFromSearch(ctx context.Context, selectionID int64, storageKey string) (float64, error) {
-	in := struct {
-		SelectionID int64  `json:"SelectionId"`
-		StorageKey  string `json:"StorageKey"`
-	}{selectionID, storageKey}
-	return call[float64](ctx, s.c, "POST", "v1/Agents/Selection/AddSelectionMembersFromSearch", in, false)
+func (s SelectionAgent) AddSelectionMembersFromSearch(ctx context.Context, req SelectionAddSelectionMembersFromSearchRequest) (float64, error) {
+	return call[float64](ctx, s.c, "POST", "v1/Agents/Selection/AddSelectionMembersFromSearch", req, false)
+}
+
+// SelectionCopyContactSelectionMembersRequest holds the parameters of SelectionAgent.CopyContactSelectionMembers, sent as one JSON object (the body Selection_CopyContactSelectionMembersRequest).
+type SelectionCopyContactSelectionMembersRequest struct {
+	// FromSelectionID is sent as FromSelectionId, also when zero.
+	FromSelectionID int64 `json:"FromSelectionId"`
+	// ToSelectionID is sent as ToSelectionId, also when zero.
+	ToSelectionID int64 `json:"ToSelectionId"`
 }
 
 // CopyContactSelectionMembers calls POST v1/Agents/Selection/CopyContactSelectionMembers.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Selection_Agent/v1SelectionAgent_CopyContactSelectionMembers.html
-func (s SelectionAgent) CopyContactSelectionMembers(ctx context.Context, fromSelectionID int64, toSelectionID int64) error {
-	in := struct {
-		FromSelectionID int64 `json:"FromSelectionId"`
-		ToSelectionID   int64 `json:"ToSelectionId"`
-	}{fromSelectionID, toSelectionID}
-	return exec(ctx, s.c, "POST", "v1/Agents/Selection/CopyContactSelectionMembers", in, false)
+func (s SelectionAgent) CopyContactSelectionMembers(ctx context.Context, req SelectionCopyContactSelectionMembersRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/Selection/CopyContactSelectionMembers", req, false)
+}
+
+// SelectionCopySelectionMembersRequest holds the parameters of SelectionAgent.CopySelectionMembers, sent as one JSON object (the body Selection_CopySelectionMembersRequest).
+type SelectionCopySelectionMembersRequest struct {
+	// FromSelectionID is sent as FromSelectionId, also when zero.
+	FromSelectionID int64 `json:"FromSelectionId"`
+	// ToSelectionID is sent as ToSelectionId, also when zero.
+	ToSelectionID int64 `json:"ToSelectionId"`
 }
 
 // CopySelectionMembers calls POST v1/Agents/Selection/CopySelectionMembers.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Selection_Agent/v1SelectionAgent_CopySelectionMembers.html
-func (s SelectionAgent) CopySelectionMembers(ctx context.Context, fromSelectionID int64, toSelectionID int64) error {
-	in := struct {
-		FromSelectionID int64 `json:"FromSelectionId"`
-		ToSelectionID   int64 `json:"ToSelectionId"`
-	}{fromSelectionID, toSelectionID}
-	return exec(ctx, s.c, "POST", "v1/Agents/Selection/CopySelectionMembers", in, false)
+func (s SelectionAgent) CopySelectionMembers(ctx context.Context, req SelectionCopySelectionMembersRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/Selection/CopySelectionMembers", req, false)
+}
+
+// SelectionCreateContactSelectionFromSelectionRequest holds the parameters of SelectionAgent.CreateContactSelectionFromSelection, sent as one JSON object (the body Selection_CreateContactSelectionFromSelectionRequest).
+type SelectionCreateContactSelectionFromSelectionRequest struct {
+	// CopyMembers is sent as CopyMembers, also when zero.
+	CopyMembers bool `json:"CopyMembers"`
+	// Name is sent as Name, also when zero.
+	Name string `json:"Name"`
+	// SelectionID is sent as SelectionId, also when zero.
+	SelectionID int64 `json:"SelectionId"`
+	// TargetSelectionType is sent as TargetSelectionType; left out when empty.
+	TargetSelectionType SelectionType `json:"TargetSelectionType,omitempty"`
 }
 
 // CreateContactSelectionFromSelection calls POST v1/Agents/Selection/CreateContactSelectionFromSelection.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Selection_Agent/v1SelectionAgent_CreateContactSelectionFromSelection.html
-func (s SelectionAgent) CreateContactSelectionFromSelection(ctx context.Context, copyMembers bool, name string, selectionID int64, targetSelectionType SelectionType) (*SelectionEntity, error) {
-	in := struct {
-		CopyMembers         bool          `json:"CopyMembers"`
-		Name                string        `json:"Name"`
-		SelectionID         int64         `json:"SelectionId"`
-		TargetSelectionType SelectionType `json:"TargetSelectionType,omitempty"`
-	}{copyMembers, name, selectionID, targetSelectionType}
-	return call[*SelectionEntity](ctx, s.c, "POST", "v1/Agents/Selection/CreateContactSelectionFromSelection", in, false)
+func (s SelectionAgent) CreateContactSelectionFromSelection(ctx context.Context, req SelectionCreateContactSelectionFromSelectionRequest) (*SelectionEntity, error) {
+	return call[*SelectionEntity](ctx, s.c, "POST", "v1/Agents/Selection/CreateContactSelectionFromSelection", req, false)
+}
+
+// SelectionCreateContactSelectionFromShadowSelectionRequest holds the parameters of SelectionAgent.CreateContactSelectionFromShadowSelection, sent as one JSON object (the body Selection_CreateContactSelectionFromShadowSelectionRequest).
+type SelectionCreateContactSelectionFromShadowSelectionRequest struct {
+	// Name is sent as Name, also when zero.
+	Name string `json:"Name"`
+	// SelectionID is sent as SelectionId, also when zero.
+	SelectionID int64 `json:"SelectionId"`
 }
 
 // CreateContactSelectionFromShadowSelection calls POST v1/Agents/Selection/CreateContactSelectionFromShadowSelection.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Selection_Agent/v1SelectionAgent_CreateContactSelectionFromShadowSelection.html
-func (s SelectionAgent) CreateContactSelectionFromShadowSelection(ctx context.Context, name string, selectionID int64) (*SelectionEntity, error) {
-	in := struct {
-		Name        string `json:"Name"`
-		SelectionID int64  `json:"SelectionId"`
-	}{name, selectionID}
-	return call[*SelectionEntity](ctx, s.c, "POST", "v1/Agents/Selection/CreateContactSelectionFromShadowSelection", in, false)
+func (s SelectionAgent) CreateContactSelectionFromShadowSelection(ctx context.Context, req SelectionCreateContactSelectionFromShadowSelectionRequest) (*SelectionEntity, error) {
+	return call[*SelectionEntity](ctx, s.c, "POST", "v1/Agents/Selection/CreateContactSelectionFromShadowSelection", req, false)
 }
 
 // CreateDefaultBoardViewSettingsFromEntityType calls POST v1/Agents/Selection/CreateDefaultBoardViewSettingsFromEntityType.
@@ -155,17 +196,23 @@ func (s SelectionAgent) CreateSelectionEntity(ctx context.Context, targetTableNa
 	return call[*SelectionEntity](ctx, s.c, "POST", "v1/Agents/Selection/CreateSelectionEntity", in, false)
 }
 
+// SelectionCreateSelectionFromSelectionRequest holds the parameters of SelectionAgent.CreateSelectionFromSelection, sent as one JSON object (the body Selection_CreateSelectionFromSelectionRequest).
+type SelectionCreateSelectionFromSelectionRequest struct {
+	// CopyMembers is sent as CopyMembers, also when zero.
+	CopyMembers bool `json:"CopyMembers"`
+	// Name is sent as Name, also when zero.
+	Name string `json:"Name"`
+	// SelectionID is sent as SelectionId, also when zero.
+	SelectionID int64 `json:"SelectionId"`
+	// TargetSelectionType is sent as TargetSelectionType; left out when empty.
+	TargetSelectionType SelectionType `json:"TargetSelectionType,omitempty"`
+}
+
 // CreateSelectionFromSelection calls POST v1/Agents/Selection/CreateSelectionFromSelection.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Selection_Agent/v1SelectionAgent_CreateSelectionFromSelection.html
-func (s SelectionAgent) CreateSelectionFromSelection(ctx context.Context, copyMembers bool, name string, selectionID int64, targetSelectionType SelectionType) (*SelectionEntity, error) {
-	in := struct {
-		CopyMembers         bool          `json:"CopyMembers"`
-		Name                string        `json:"Name"`
-		SelectionID         int64         `json:"SelectionId"`
-		TargetSelectionType SelectionType `json:"TargetSelectionType,omitempty"`
-	}{copyMembers, name, selectionID, targetSelectionType}
-	return call[*SelectionEntity](ctx, s.c, "POST", "v1/Agents/Selection/CreateSelectionFromSelection", in, false)
+func (s SelectionAgent) CreateSelectionFromSelection(ctx context.Context, req SelectionCreateSelectionFromSelectionRequest) (*SelectionEntity, error) {
+	return call[*SelectionEntity](ctx, s.c, "POST", "v1/Agents/Selection/CreateSelectionFromSelection", req, false)
 }
 
 // CreateTemporaryContactSelection calls POST v1/Agents/Selection/CreateTemporaryContactSelection.
@@ -185,26 +232,34 @@ func (s SelectionAgent) CreateTemporaryContactSelectionFromContactPersonIDs(ctx 
 	return call[*SelectionEntity](ctx, s.c, "POST", "v1/Agents/Selection/CreateTemporaryContactSelectionFromContactPersonIds", in, false)
 }
 
+// SelectionCreateTemporaryContactSelectionFromSelectionMemberIDsRequest holds the parameters of SelectionAgent.CreateTemporaryContactSelectionFromSelectionMemberIDs, sent as one JSON object (the body Selection_CreateTemporaryContactSelectionFromSelectionMemberIdsRequest).
+type SelectionCreateTemporaryContactSelectionFromSelectionMemberIDsRequest struct {
+	// SelectionID is sent as SelectionId, also when zero.
+	SelectionID int64 `json:"SelectionId"`
+	// SelectionMemberIDs is sent as SelectionMemberIds; left out when empty.
+	SelectionMemberIDs []int64 `json:"SelectionMemberIds,omitempty"`
+}
+
 // CreateTemporaryContactSelectionFromSelectionMemberIDs calls POST v1/Agents/Selection/CreateTemporaryContactSelectionFromSelectionMemberIds.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Selection_Agent/v1SelectionAgent_CreateTemporaryContactSelectionFromSelectionMemberIds.html
-func (s SelectionAgent) CreateTemporaryContactSelectionFromSelectionMemberIDs(ctx context.Context, selectionID int64, selectionMemberIDs []int64) (*SelectionEntity, error) {
-	in := struct {
-		SelectionID        int64   `json:"SelectionId"`
-		SelectionMemberIDs []int64 `json:"SelectionMemberIds,omitempty"`
-	}{selectionID, selectionMemberIDs}
-	return call[*SelectionEntity](ctx, s.c, "POST", "v1/Agents/Selection/CreateTemporaryContactSelectionFromSelectionMemberIds", in, false)
+func (s SelectionAgent) CreateTemporaryContactSelectionFromSelectionMemberIDs(ctx context.Context, req SelectionCreateTemporaryContactSelectionFromSelectionMemberIDsRequest) (*SelectionEntity, error) {
+	return call[*SelectionEntity](ctx, s.c, "POST", "v1/Agents/Selection/CreateTemporaryContactSelectionFromSelectionMemberIds", req, false)
+}
+
+// SelectionCreateTemporarySelectionFromIDsRequest holds the parameters of SelectionAgent.CreateTemporarySelectionFromIDs, sent as one JSON object (the body Selection_CreateTemporarySelectionFromIdsRequest).
+type SelectionCreateTemporarySelectionFromIDsRequest struct {
+	// IDs is sent as Ids; left out when empty.
+	IDs []int64 `json:"Ids,omitempty"`
+	// TargetTableNumber is sent as TargetTableNumber, also when zero.
+	TargetTableNumber float64 `json:"TargetTableNumber"`
 }
 
 // CreateTemporarySelectionFromIDs calls POST v1/Agents/Selection/CreateTemporarySelectionFromIds.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Selection_Agent/v1SelectionAgent_CreateTemporarySelectionFromIds.html
-func (s SelectionAgent) CreateTemporarySelectionFromIDs(ctx context.Context, ids []int64, targetTableNumber float64) (*SelectionEntity, error) {
-	in := struct {
-		IDs               []int64 `json:"Ids,omitempty"`
-		TargetTableNumber float64 `json:"TargetTableNumber"`
-	}{ids, targetTableNumber}
-	return call[*SelectionEntity](ctx, s.c, "POST", "v1/Agents/Selection/CreateTemporarySelectionFromIds", in, false)
+func (s SelectionAgent) CreateTemporarySelectionFromIDs(ctx context.Context, req SelectionCreateTemporarySelectionFromIDsRequest) (*SelectionEntity, error) {
+	return call[*SelectionEntity](ctx, s.c, "POST", "v1/Agents/Selection/CreateTemporarySelectionFromIds", req, false)
 }
 
 // DeleteBoardViewSettings calls POST v1/Agents/Selection/DeleteBoardViewSettings.
@@ -257,54 +312,76 @@ func (s SelectionAgent) DeleteSelectionEntity(ctx context.Context, selectionEnti
 	return exec(ctx, s.c, "POST", "v1/Agents/Selection/DeleteSelectionEntity", in, false)
 }
 
+// SelectionEditContactSelectionMemberDetailsRequest holds the parameters of SelectionAgent.EditContactSelectionMemberDetails, sent as one JSON object (the body Selection_EditContactSelectionMemberDetailsRequest).
+type SelectionEditContactSelectionMemberDetailsRequest struct {
+	// SelectionID is sent as SelectionId, also when zero.
+	SelectionID int64 `json:"SelectionId"`
+	// SelectionMemberEditValues is sent as SelectionMemberEditValues; left out when nil.
+	SelectionMemberEditValues *SelectionMemberEditValues `json:"SelectionMemberEditValues,omitempty"`
+}
+
 // EditContactSelectionMemberDetails calls POST v1/Agents/Selection/EditContactSelectionMemberDetails.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Selection_Agent/v1SelectionAgent_EditContactSelectionMemberDetails.html
-func (s SelectionAgent) EditContactSelectionMemberDetails(ctx context.Context, selectionID int64, selectionMemberEditValues *SelectionMemberEditValues) error {
-	in := struct {
-		SelectionID               int64                      `json:"SelectionId"`
-		SelectionMemberEditValues *SelectionMemberEditValues `json:"SelectionMemberEditValues,omitempty"`
-	}{selectionID, selectionMemberEditValues}
-	return exec(ctx, s.c, "POST", "v1/Agents/Selection/EditContactSelectionMemberDetails", in, false)
+func (s SelectionAgent) EditContactSelectionMemberDetails(ctx context.Context, req SelectionEditContactSelectionMemberDetailsRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/Selection/EditContactSelectionMemberDetails", req, false)
+}
+
+// SelectionExportSelectionMembersRequest holds the parameters of SelectionAgent.ExportSelectionMembers, sent as one JSON object (the body Selection_ExportSelectionMembersRequest).
+type SelectionExportSelectionMembersRequest struct {
+	// SelectionID is sent as SelectionId, also when zero.
+	SelectionID int64 `json:"SelectionId"`
+	// TemplateName is sent as TemplateName, also when zero.
+	TemplateName string `json:"TemplateName"`
+	// UseContacts is sent as UseContacts, also when zero.
+	UseContacts bool `json:"UseContacts"`
 }
 
 // ExportSelectionMembers calls POST v1/Agents/Selection/ExportSelectionMembers.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Selection_Agent/v1SelectionAgent_ExportSelectionMembers.html
-func (s SelectionAgent) ExportSelectionMembers(ctx context.Context, selectionID int64, templateName string, useContacts bool) ([]float64, error) {
-	in := struct {
-		SelectionID  int64  `json:"SelectionId"`
-		TemplateName string `json:"TemplateName"`
-		UseContacts  bool   `json:"UseContacts"`
-	}{selectionID, templateName, useContacts}
-	return call[[]float64](ctx, s.c, "POST", "v1/Agents/Selection/ExportSelectionMembers", in, false)
+func (s SelectionAgent) ExportSelectionMembers(ctx context.Context, req SelectionExportSelectionMembersRequest) ([]float64, error) {
+	return call[[]float64](ctx, s.c, "POST", "v1/Agents/Selection/ExportSelectionMembers", req, false)
+}
+
+// SelectionExportSelectionMembersWithOrderByRequest holds the parameters of SelectionAgent.ExportSelectionMembersWithOrderBy, sent as one JSON object (the body Selection_ExportSelectionMembersWithOrderByRequest).
+type SelectionExportSelectionMembersWithOrderByRequest struct {
+	// OrderBy is sent as OrderBy, also when zero.
+	OrderBy string `json:"OrderBy"`
+	// SelectionID is sent as SelectionId, also when zero.
+	SelectionID int64 `json:"SelectionId"`
+	// TemplateName is sent as TemplateName, also when zero.
+	TemplateName string `json:"TemplateName"`
+	// UseContacts is sent as UseContacts, also when zero.
+	UseContacts bool `json:"UseContacts"`
 }
 
 // ExportSelectionMembersWithOrderBy calls POST v1/Agents/Selection/ExportSelectionMembersWithOrderBy.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Selection_Agent/v1SelectionAgent_ExportSelectionMembersWithOrderBy.html
-func (s SelectionAgent) ExportSelectionMembersWithOrderBy(ctx context.Context, orderBy string, selectionID int64, templateName string, useContacts bool) ([]float64, error) {
-	in := struct {
-		OrderBy      string `json:"OrderBy"`
-		SelectionID  int64  `json:"SelectionId"`
-		TemplateName string `json:"TemplateName"`
-		UseContacts  bool   `json:"UseContacts"`
-	}{orderBy, selectionID, templateName, useContacts}
-	return call[[]float64](ctx, s.c, "POST", "v1/Agents/Selection/ExportSelectionMembersWithOrderBy", in, false)
+func (s SelectionAgent) ExportSelectionMembersWithOrderBy(ctx context.Context, req SelectionExportSelectionMembersWithOrderByRequest) ([]float64, error) {
+	return call[[]float64](ctx, s.c, "POST", "v1/Agents/Selection/ExportSelectionMembersWithOrderBy", req, false)
+}
+
+// SelectionGenerateFollowUpsRequest holds the parameters of SelectionAgent.GenerateFollowUps, sent as one JSON object (the body Selection_GenerateFollowUpsRequest).
+type SelectionGenerateFollowUpsRequest struct {
+	// AppointmentEntity is sent as AppointmentEntity; left out when nil.
+	AppointmentEntity *AppointmentEntity `json:"AppointmentEntity,omitempty"`
+	// AssociateID is sent as AssociateId, also when zero.
+	AssociateID int64 `json:"AssociateId"`
+	// SaveOnContactOwner is sent as SaveOnContactOwner, also when zero.
+	SaveOnContactOwner bool `json:"SaveOnContactOwner"`
+	// SelectionID is sent as SelectionId, also when zero.
+	SelectionID int64 `json:"SelectionId"`
+	// UniqueContact is sent as UniqueContact, also when zero.
+	UniqueContact bool `json:"UniqueContact"`
 }
 
 // GenerateFollowUps calls POST v1/Agents/Selection/GenerateFollowUps.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Selection_Agent/v1SelectionAgent_GenerateFollowUps.html
-func (s SelectionAgent) GenerateFollowUps(ctx context.Context, appointmentEntity *AppointmentEntity, associateID int64, saveOnContactOwner bool, selectionID int64, uniqueContact bool) error {
-	in := struct {
-		AppointmentEntity  *AppointmentEntity `json:"AppointmentEntity,omitempty"`
-		AssociateID        int64              `json:"AssociateId"`
-		SaveOnContactOwner bool               `json:"SaveOnContactOwner"`
-		SelectionID        int64              `json:"SelectionId"`
-		UniqueContact      bool               `json:"UniqueContact"`
-	}{appointmentEntity, associateID, saveOnContactOwner, selectionID, uniqueContact}
-	return exec(ctx, s.c, "POST", "v1/Agents/Selection/GenerateFollowUps", in, false)
+func (s SelectionAgent) GenerateFollowUps(ctx context.Context, req SelectionGenerateFollowUpsRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/Selection/GenerateFollowUps", req, false)
 }
 
 // GetBoardViewSettings calls POST v1/Agents/Selection/GetBoardViewSettings; it only reads, so it is retried like a GET.
@@ -318,15 +395,19 @@ func (s SelectionAgent) GetBoardViewSettings(ctx context.Context, boardViewSetti
 	return out.Value, err
 }
 
+// SelectionGetBoardViewSettingsForSelectionRequest holds the parameters of SelectionAgent.GetBoardViewSettingsForSelection, sent as one JSON object (the body Selection_GetBoardViewSettingsForSelectionRequest).
+type SelectionGetBoardViewSettingsForSelectionRequest struct {
+	// AssociateID is sent as AssociateId, also when zero.
+	AssociateID int64 `json:"AssociateId"`
+	// SelectionID is sent as SelectionId, also when zero.
+	SelectionID int64 `json:"SelectionId"`
+}
+
 // GetBoardViewSettingsForSelection calls POST v1/Agents/Selection/GetBoardViewSettingsForSelection; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Selection_Agent/v1SelectionAgent_GetBoardViewSettingsForSelection.html
-func (s SelectionAgent) GetBoardViewSettingsForSelection(ctx context.Context, associateID int64, selectionID int64) (BoardViewSettings, error) {
-	in := struct {
-		AssociateID int64 `json:"AssociateId"`
-		SelectionID int64 `json:"SelectionId"`
-	}{associateID, selectionID}
-	out, err := call[AnyBoardViewSettings](ctx, s.c, "POST", "v1/Agents/Selection/GetBoardViewSettingsForSelection", in, true)
+func (s SelectionAgent) GetBoardViewSettingsForSelection(ctx context.Context, req SelectionGetBoardViewSettingsForSelectionRequest) (BoardViewSettings, error) {
+	out, err := call[AnyBoardViewSettings](ctx, s.c, "POST", "v1/Agents/Selection/GetBoardViewSettingsForSelection", req, true)
 	return out.Value, err
 }
 
@@ -414,37 +495,49 @@ func (s SelectionAgent) GetSelectionEntity(ctx context.Context, selectionEntityI
 	return call[*SelectionEntity](ctx, s.c, "POST", withQuery("v1/Agents/Selection/GetSelectionEntity", "selectionEntityId", selectionEntityID), nil, true)
 }
 
+// SelectionGetSelectionForFindRequest holds the parameters of SelectionAgent.GetSelectionForFind, sent as one JSON object (the body Selection_GetSelectionForFindRequest).
+type SelectionGetSelectionForFindRequest struct {
+	// EntityName is sent as EntityName, also when zero.
+	EntityName string `json:"EntityName"`
+	// TypicalSearchID is sent as TypicalSearchId, also when zero.
+	TypicalSearchID int64 `json:"TypicalSearchId"`
+}
+
 // GetSelectionForFind calls POST v1/Agents/Selection/GetSelectionForFind; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Selection_Agent/v1SelectionAgent_GetSelectionForFind.html
-func (s SelectionAgent) GetSelectionForFind(ctx context.Context, entityName string, typicalSearchID int64) (*SelectionForFind, error) {
-	in := struct {
-		EntityName      string `json:"EntityName"`
-		TypicalSearchID int64  `json:"TypicalSearchId"`
-	}{entityName, typicalSearchID}
-	return call[*SelectionForFind](ctx, s.c, "POST", "v1/Agents/Selection/GetSelectionForFind", in, true)
+func (s SelectionAgent) GetSelectionForFind(ctx context.Context, req SelectionGetSelectionForFindRequest) (*SelectionForFind, error) {
+	return call[*SelectionForFind](ctx, s.c, "POST", "v1/Agents/Selection/GetSelectionForFind", req, true)
+}
+
+// SelectionGetSelectionMembersArchiveRowsRequest holds the parameters of SelectionAgent.GetSelectionMembersArchiveRows, sent as one JSON object (the body Selection_GetSelectionMembersArchiveRowsRequest).
+type SelectionGetSelectionMembersArchiveRowsRequest struct {
+	// Select is sent as Select, also when zero.
+	Select string `json:"Select"`
+	// SelectionID is sent as SelectionId, also when zero.
+	SelectionID int64 `json:"SelectionId"`
 }
 
 // GetSelectionMembersArchiveRows calls POST v1/Agents/Selection/GetSelectionMembersArchiveRows; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Selection_Agent/v1SelectionAgent_GetSelectionMembersArchiveRows.html
-func (s SelectionAgent) GetSelectionMembersArchiveRows(ctx context.Context, selectArg string, selectionID int64) ([]ArchiveListItem, error) {
-	in := struct {
-		Select      string `json:"Select"`
-		SelectionID int64  `json:"SelectionId"`
-	}{selectArg, selectionID}
-	return call[[]ArchiveListItem](ctx, s.c, "POST", "v1/Agents/Selection/GetSelectionMembersArchiveRows", in, true)
+func (s SelectionAgent) GetSelectionMembersArchiveRows(ctx context.Context, req SelectionGetSelectionMembersArchiveRowsRequest) ([]ArchiveListItem, error) {
+	return call[[]ArchiveListItem](ctx, s.c, "POST", "v1/Agents/Selection/GetSelectionMembersArchiveRows", req, true)
+}
+
+// SelectionGetSelectionShadowMembersArchiveRowsRequest holds the parameters of SelectionAgent.GetSelectionShadowMembersArchiveRows, sent as one JSON object (the body Selection_GetSelectionShadowMembersArchiveRowsRequest).
+type SelectionGetSelectionShadowMembersArchiveRowsRequest struct {
+	// Select is sent as Select, also when zero.
+	Select string `json:"Select"`
+	// SelectionID is sent as SelectionId, also when zero.
+	SelectionID int64 `json:"SelectionId"`
 }
 
 // GetSelectionShadowMembersArchiveRows calls POST v1/Agents/Selection/GetSelectionShadowMembersArchiveRows; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Selection_Agent/v1SelectionAgent_GetSelectionShadowMembersArchiveRows.html
-func (s SelectionAgent) GetSelectionShadowMembersArchiveRows(ctx context.Context, selectArg string, selectionID int64) ([]ArchiveListItem, error) {
-	in := struct {
-		Select      string `json:"Select"`
-		SelectionID int64  `json:"SelectionId"`
-	}{selectArg, selectionID}
-	return call[[]ArchiveListItem](ctx, s.c, "POST", "v1/Agents/Selection/GetSelectionShadowMembersArchiveRows", in, true)
+func (s SelectionAgent) GetSelectionShadowMembersArchiveRows(ctx context.Context, req SelectionGetSelectionShadowMembersArchiveRowsRequest) ([]ArchiveListItem, error) {
+	return call[[]ArchiveListItem](ctx, s.c, "POST", "v1/Agents/Selection/GetSelectionShadowMembersArchiveRows", req, true)
 }
 
 // GetSelectionSummaries calls POST v1/Agents/Selection/GetSelectionSummaries; it only reads, so it is retried like a GET.
@@ -457,70 +550,94 @@ func (s SelectionAgent) GetSelectionSummaries(ctx context.Context, selectionIDs 
 	return call[[]SelectionSummaryItem](ctx, s.c, "POST", "v1/Agents/Selection/GetSelectionSummaries", in, true)
 }
 
+// SelectionRemoveContactSelectionMembersRequest holds the parameters of SelectionAgent.RemoveContactSelectionMembers, sent as one JSON object (the body Selection_RemoveContactSelectionMembersRequest).
+type SelectionRemoveContactSelectionMembersRequest struct {
+	// ContactPersonIDs is sent as ContactPersonIds; left out when empty.
+	ContactPersonIDs []ContactPersonID `json:"ContactPersonIds,omitempty"`
+	// SelectionID is sent as SelectionId, also when zero.
+	SelectionID int64 `json:"SelectionId"`
+}
+
 // RemoveContactSelectionMembers calls POST v1/Agents/Selection/RemoveContactSelectionMembers.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Selection_Agent/v1SelectionAgent_RemoveContactSelectionMembers.html
-func (s SelectionAgent) RemoveContactSelectionMembers(ctx context.Context, contactPersonIDs []ContactPersonID, selectionID int64) error {
-	in := struct {
-		ContactPersonIDs []ContactPersonID `json:"ContactPersonIds,omitempty"`
-		SelectionID      int64             `json:"SelectionId"`
-	}{contactPersonIDs, selectionID}
-	return exec(ctx, s.c, "POST", "v1/Agents/Selection/RemoveContactSelectionMembers", in, false)
+func (s SelectionAgent) RemoveContactSelectionMembers(ctx context.Context, req SelectionRemoveContactSelectionMembersRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/Selection/RemoveContactSelectionMembers", req, false)
+}
+
+// SelectionRemoveContactSelectionMembersFromIDsRequest holds the parameters of SelectionAgent.RemoveContactSelectionMembersFromIDs, sent as one JSON object (the body Selection_RemoveContactSelectionMembersFromIdsRequest).
+type SelectionRemoveContactSelectionMembersFromIDsRequest struct {
+	// SelectionID is sent as SelectionId, also when zero.
+	SelectionID int64 `json:"SelectionId"`
+	// SelectionMembersIDs is sent as SelectionMembersIds; left out when empty.
+	SelectionMembersIDs []int64 `json:"SelectionMembersIds,omitempty"`
 }
 
 // RemoveContactSelectionMembersFromIDs calls POST v1/Agents/Selection/RemoveContactSelectionMembersFromIds.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Selection_Agent/v1SelectionAgent_RemoveContactSelectionMembersFromIds.html
-func (s SelectionAgent) RemoveContactSelectionMembersFromIDs(ctx context.Context, selectionID int64, selectionMembersIDs []int64) error {
-	in := struct {
-		SelectionID         int64   `json:"SelectionId"`
-		SelectionMembersIDs []int64 `json:"SelectionMembersIds,omitempty"`
-	}{selectionID, selectionMembersIDs}
-	return exec(ctx, s.c, "POST", "v1/Agents/Selection/RemoveContactSelectionMembersFromIds", in, false)
+func (s SelectionAgent) RemoveContactSelectionMembersFromIDs(ctx context.Context, req SelectionRemoveContactSelectionMembersFromIDsRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/Selection/RemoveContactSelectionMembersFromIds", req, false)
+}
+
+// SelectionRemoveContactSelectionMembersFromSearchRequest holds the parameters of SelectionAgent.RemoveContactSelectionMembersFromSearch, sent as one JSON object (the body Selection_RemoveContactSelectionMembersFromSearchRequest).
+type SelectionRemoveContactSelectionMembersFromSearchRequest struct {
+	// SelectionID is sent as SelectionId, also when zero.
+	SelectionID int64 `json:"SelectionId"`
+	// StorageKey is sent as StorageKey, also when zero.
+	StorageKey string `json:"StorageKey"`
 }
 
 // RemoveContactSelectionMembersFromSearch calls POST v1/Agents/Selection/RemoveContactSelectionMembersFromSearch.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Selection_Agent/v1SelectionAgent_RemoveContactSelectionMembersFromSearch.html
-func (s SelectionAgent) RemoveContactSelectionMembersFromSearch(ctx context.Context, selectionID int64, storageKey string) (float64, error) {
-	in := struct {
-		SelectionID int64  `json:"SelectionId"`
-		StorageKey  string `json:"StorageKey"`
-	}{selectionID, storageKey}
-	return call[float64](ctx, s.c, "POST", "v1/Agents/Selection/RemoveContactSelectionMembersFromSearch", in, false)
+func (s SelectionAgent) RemoveContactSelectionMembersFromSearch(ctx context.Context, req SelectionRemoveContactSelectionMembersFromSearchRequest) (float64, error) {
+	return call[float64](ctx, s.c, "POST", "v1/Agents/Selection/RemoveContactSelectionMembersFromSearch", req, false)
+}
+
+// SelectionRemoveSelectionMembersRequest holds the parameters of SelectionAgent.RemoveSelectionMembers, sent as one JSON object (the body Selection_RemoveSelectionMembersRequest).
+type SelectionRemoveSelectionMembersRequest struct {
+	// SelectionID is sent as SelectionId, also when zero.
+	SelectionID int64 `json:"SelectionId"`
+	// SelectionMemberIDs is sent as SelectionMemberIds; left out when empty.
+	SelectionMemberIDs []int64 `json:"SelectionMemberIds,omitempty"`
 }
 
 // RemoveSelectionMembers calls POST v1/Agents/Selection/RemoveSelectionMembers.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Selection_Agent/v1SelectionAgent_RemoveSelectionMembers.html
-func (s SelectionAgent) RemoveSelectionMembers(ctx context.Context, selectionID int64, selectionMemberIDs []int64) error {
-	in := struct {
-		SelectionID        int64   `json:"SelectionId"`
-		SelectionMemberIDs []int64 `json:"SelectionMemberIds,omitempty"`
-	}{selectionID, selectionMemberIDs}
-	return exec(ctx, s.c, "POST", "v1/Agents/Selection/RemoveSelectionMembers", in, false)
+func (s SelectionAgent) RemoveSelectionMembers(ctx context.Context, req SelectionRemoveSelectionMembersRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/Selection/RemoveSelectionMembers", req, false)
+}
+
+// SelectionRemoveSelectionMembersByIDRequest holds the parameters of SelectionAgent.RemoveSelectionMembersByID, sent as one JSON object (the body Selection_RemoveSelectionMembersByIdRequest).
+type SelectionRemoveSelectionMembersByIDRequest struct {
+	// IDs is sent as Ids; left out when empty.
+	IDs []int64 `json:"Ids,omitempty"`
+	// SelectionID is sent as SelectionId, also when zero.
+	SelectionID int64 `json:"SelectionId"`
 }
 
 // RemoveSelectionMembersByID calls POST v1/Agents/Selection/RemoveSelectionMembersById.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Selection_Agent/v1SelectionAgent_RemoveSelectionMembersById.html
-func (s SelectionAgent) RemoveSelectionMembersByID(ctx context.Context, ids []int64, selectionID int64) error {
-	in := struct {
-		IDs         []int64 `json:"Ids,omitempty"`
-		SelectionID int64   `json:"SelectionId"`
-	}{ids, selectionID}
-	return exec(ctx, s.c, "POST", "v1/Agents/Selection/RemoveSelectionMembersById", in, false)
+func (s SelectionAgent) RemoveSelectionMembersByID(ctx context.Context, req SelectionRemoveSelectionMembersByIDRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/Selection/RemoveSelectionMembersById", req, false)
+}
+
+// SelectionRemoveSelectionMembersFromSearchRequest holds the parameters of SelectionAgent.RemoveSelectionMembersFromSearch, sent as one JSON object (the body Selection_RemoveSelectionMembersFromSearchRequest).
+type SelectionRemoveSelectionMembersFromSearchRequest struct {
+	// SelectionID is sent as SelectionId, also when zero.
+	SelectionID int64 `json:"SelectionId"`
+	// StorageKey is sent as StorageKey, also when zero.
+	StorageKey string `json:"StorageKey"`
 }
 
 // RemoveSelectionMembersFromSearch calls POST v1/Agents/Selection/RemoveSelectionMembersFromSearch.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Selection_Agent/v1SelectionAgent_RemoveSelectionMembersFromSearch.html
-func (s SelectionAgent) RemoveSelectionMembersFromSearch(ctx context.Context, selectionID int64, storageKey string) (float64, error) {
-	in := struct {
-		SelectionID int64  `json:"SelectionId"`
-		StorageKey  string `json:"StorageKey"`
-	}{selectionID, storageKey}
-	return call[float64](ctx, s.c, "POST", "v1/Agents/Selection/RemoveSelectionMembersFromSearch", in, false)
+func (s SelectionAgent) RemoveSelectionMembersFromSearch(ctx context.Context, req SelectionRemoveSelectionMembersFromSearchRequest) (float64, error) {
+	return call[float64](ctx, s.c, "POST", "v1/Agents/Selection/RemoveSelectionMembersFromSearch", req, false)
 }
 
 // SaveBoardViewSettings calls POST v1/Agents/Selection/SaveBoardViewSettings.
@@ -534,16 +651,21 @@ func (s SelectionAgent) SaveBoardViewSettings(ctx context.Context, boardViewSett
 	return out.Value, err
 }
 
+// SelectionSaveBoardViewSettingsForSelectionAndAssociateRequest holds the parameters of SelectionAgent.SaveBoardViewSettingsForSelectionAndAssociate, sent as one JSON object (the body Selection_SaveBoardViewSettingsForSelectionAndAssociateRequest).
+type SelectionSaveBoardViewSettingsForSelectionAndAssociateRequest struct {
+	// AssociateID is sent as AssociateId, also when zero.
+	AssociateID int64 `json:"AssociateId"`
+	// BoardViewSettings is sent as BoardViewSettings, the BoardViewSettings in Value with its EntityType filled in; left out when Value is nil.
+	BoardViewSettings AnyBoardViewSettings `json:"BoardViewSettings,omitzero"`
+	// SelectionID is sent as SelectionId, also when zero.
+	SelectionID int64 `json:"SelectionId"`
+}
+
 // SaveBoardViewSettingsForSelectionAndAssociate calls POST v1/Agents/Selection/SaveBoardViewSettingsForSelectionAndAssociate.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Selection_Agent/v1SelectionAgent_SaveBoardViewSettingsForSelectionAndAssociate.html
-func (s SelectionAgent) SaveBoardViewSettingsForSelectionAndAssociate(ctx context.Context, associateID int64, boardViewSettings BoardViewSettings, selectionID int64) (BoardViewSettings, error) {
-	in := struct {
-		AssociateID       int64                `json:"AssociateId"`
-		BoardViewSettings AnyBoardViewSettings `json:"BoardViewSettings,omitzero"`
-		SelectionID       int64                `json:"SelectionId"`
-	}{associateID, AnyBoardViewSettings{boardViewSettings}, selectionID}
-	out, err := call[AnyBoardViewSettings](ctx, s.c, "POST", "v1/Agents/Selection/SaveBoardViewSettingsForSelectionAndAssociate", in, false)
+func (s SelectionAgent) SaveBoardViewSettingsForSelectionAndAssociate(ctx context.Context, req SelectionSaveBoardViewSettingsForSelectionAndAssociateRequest) (BoardViewSettings, error) {
+	out, err := call[AnyBoardViewSettings](ctx, s.c, "POST", "v1/Agents/Selection/SaveBoardViewSettingsForSelectionAndAssociate", req, false)
 	return out.Value, err
 }
 
@@ -564,49 +686,66 @@ func (s SelectionAgent) SetDuplicateRulesStatus(ctx context.Context, rules []Dup
 	return exec(ctx, s.c, "POST", "v1/Agents/Selection/SetDuplicateRulesStatus", in, false)
 }
 
+// SelectionSetDynamicSelectionCriteriaRequest holds the parameters of SelectionAgent.SetDynamicSelectionCriteria, sent as one JSON object (the body Selection_SetDynamicSelectionCriteriaRequest).
+type SelectionSetDynamicSelectionCriteriaRequest struct {
+	// Criteria is sent as Criteria; left out when empty.
+	Criteria []ArchiveRestrictionInfo `json:"Criteria,omitempty"`
+	// SelectionID is sent as SelectionId, also when zero.
+	SelectionID int64 `json:"SelectionId"`
+}
+
 // SetDynamicSelectionCriteria calls POST v1/Agents/Selection/SetDynamicSelectionCriteria.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Selection_Agent/v1SelectionAgent_SetDynamicSelectionCriteria.html
-func (s SelectionAgent) SetDynamicSelectionCriteria(ctx context.Context, criteria []ArchiveRestrictionInfo, selectionID int64) ([]ArchiveRestrictionInfo, error) {
-	in := struct {
-		Criteria    []ArchiveRestrictionInfo `json:"Criteria,omitempty"`
-		SelectionID int64                    `json:"SelectionId"`
-	}{criteria, selectionID}
-	return call[[]ArchiveRestrictionInfo](ctx, s.c, "POST", "v1/Agents/Selection/SetDynamicSelectionCriteria", in, false)
+func (s SelectionAgent) SetDynamicSelectionCriteria(ctx context.Context, req SelectionSetDynamicSelectionCriteriaRequest) ([]ArchiveRestrictionInfo, error) {
+	return call[[]ArchiveRestrictionInfo](ctx, s.c, "POST", "v1/Agents/Selection/SetDynamicSelectionCriteria", req, false)
+}
+
+// SelectionSetDynamicSelectionCriteria2Request holds the parameters of SelectionAgent.SetDynamicSelectionCriteria2, sent as one JSON object (the body Selection_SetDynamicSelectionCriteria2Request).
+type SelectionSetDynamicSelectionCriteria2Request struct {
+	// Filter is sent as Filter, also when zero.
+	Filter string `json:"Filter"`
+	// SelectionID is sent as SelectionId, also when zero.
+	SelectionID int64 `json:"SelectionId"`
 }
 
 // SetDynamicSelectionCriteria2 calls POST v1/Agents/Selection/SetDynamicSelectionCriteria2.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Selection_Agent/v1SelectionAgent_SetDynamicSelectionCriteria2.html
-func (s SelectionAgent) SetDynamicSelectionCriteria2(ctx context.Context, filter string, selectionID int64) ([]ArchiveRestrictionInfo, error) {
-	in := struct {
-		Filter      string `json:"Filter"`
-		SelectionID int64  `json:"SelectionId"`
-	}{filter, selectionID}
-	return call[[]ArchiveRestrictionInfo](ctx, s.c, "POST", "v1/Agents/Selection/SetDynamicSelectionCriteria2", in, false)
+func (s SelectionAgent) SetDynamicSelectionCriteria2(ctx context.Context, req SelectionSetDynamicSelectionCriteria2Request) ([]ArchiveRestrictionInfo, error) {
+	return call[[]ArchiveRestrictionInfo](ctx, s.c, "POST", "v1/Agents/Selection/SetDynamicSelectionCriteria2", req, false)
+}
+
+// SelectionSetDynamicSelectionCriteria3Request holds the parameters of SelectionAgent.SetDynamicSelectionCriteria3, sent as one JSON object (the body Selection_SetDynamicSelectionCriteria3Request).
+type SelectionSetDynamicSelectionCriteria3Request struct {
+	// Criteria is sent as Criteria; left out when empty.
+	Criteria []ArchiveRestrictionInfo `json:"Criteria,omitempty"`
+	// Filter is sent as Filter, also when zero.
+	Filter string `json:"Filter"`
+	// SelectionID is sent as SelectionId, also when zero.
+	SelectionID int64 `json:"SelectionId"`
 }
 
 // SetDynamicSelectionCriteria3 calls POST v1/Agents/Selection/SetDynamicSelectionCriteria3.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Selection_Agent/v1SelectionAgent_SetDynamicSelectionCriteria3.html
-func (s SelectionAgent) SetDynamicSelectionCriteria3(ctx context.Context, criteria []ArchiveRestrictionInfo, filter string, selectionID int64) ([]ArchiveRestrictionInfo, error) {
-	in := struct {
-		Criteria    []ArchiveRestrictionInfo `json:"Criteria,omitempty"`
-		Filter      string                   `json:"Filter"`
-		SelectionID int64                    `json:"SelectionId"`
-	}{criteria, filter, selectionID}
-	return call[[]ArchiveRestrictionInfo](ctx, s.c, "POST", "v1/Agents/Selection/SetDynamicSelectionCriteria3", in, false)
+func (s SelectionAgent) SetDynamicSelectionCriteria3(ctx context.Context, req SelectionSetDynamicSelectionCriteria3Request) ([]ArchiveRestrictionInfo, error) {
+	return call[[]ArchiveRestrictionInfo](ctx, s.c, "POST", "v1/Agents/Selection/SetDynamicSelectionCriteria3", req, false)
+}
+
+// SelectionSetDynamicSelectionCriteriaGroupsRequest holds the parameters of SelectionAgent.SetDynamicSelectionCriteriaGroups, sent as one JSON object (the body Selection_SetDynamicSelectionCriteriaGroupsRequest).
+type SelectionSetDynamicSelectionCriteriaGroupsRequest struct {
+	// Criteria is sent as Criteria; left out when empty.
+	Criteria []ArchiveRestrictionGroup `json:"Criteria,omitempty"`
+	// SelectionID is sent as SelectionId, also when zero.
+	SelectionID int64 `json:"SelectionId"`
 }
 
 // SetDynamicSelectionCriteriaGroups calls POST v1/Agents/Selection/SetDynamicSelectionCriteriaGroups.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Selection_Agent/v1SelectionAgent_SetDynamicSelectionCriteriaGroups.html
-func (s SelectionAgent) SetDynamicSelectionCriteriaGroups(ctx context.Context, criteria []ArchiveRestrictionGroup, selectionID int64) ([]ArchiveRestrictionGroup, error) {
-	in := struct {
-		Criteria    []ArchiveRestrictionGroup `json:"Criteria,omitempty"`
-		SelectionID int64                     `json:"SelectionId"`
-	}{criteria, selectionID}
-	return call[[]ArchiveRestrictionGroup](ctx, s.c, "POST", "v1/Agents/Selection/SetDynamicSelectionCriteriaGroups", in, false)
+func (s SelectionAgent) SetDynamicSelectionCriteriaGroups(ctx context.Context, req SelectionSetDynamicSelectionCriteriaGroupsRequest) ([]ArchiveRestrictionGroup, error) {
+	return call[[]ArchiveRestrictionGroup](ctx, s.c, "POST", "v1/Agents/Selection/SetDynamicSelectionCriteriaGroups", req, false)
 }
 
 // UpdateTypicalSearch calls POST v1/Agents/Selection/UpdateTypicalSearch.

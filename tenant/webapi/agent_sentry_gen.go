@@ -57,27 +57,36 @@ func (s SentryAgent) GetNewTableRight(ctx context.Context, tableName string) (*T
 	return call[*TableRight](ctx, s.c, "POST", "v1/Agents/Sentry/GetNewTableRight", in, false)
 }
 
+// SentryGetTableRightByContactOwnershipRequest holds the parameters of SentryAgent.GetTableRightByContactOwnership, sent as one JSON object (the body Sentry_GetTableRightByContactOwnershipRequest).
+type SentryGetTableRightByContactOwnershipRequest struct {
+	// ContactID is sent as ContactId, also when zero.
+	ContactID int64 `json:"ContactId"`
+	// TableName is sent as TableName, also when zero.
+	TableName string `json:"TableName"`
+}
+
 // GetTableRightByContactOwnership calls POST v1/Agents/Sentry/GetTableRightByContactOwnership; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Sentry_Agent/v1SentryAgent_GetTableRightByContactOwnership.html
-func (s SentryAgent) GetTableRightByContactOwnership(ctx context.Context, contactID int64, tableName string) (*TableRight, error) {
-	in := struct {
-		ContactID int64  `json:"ContactId"`
-		TableName string `json:"TableName"`
-	}{contactID, tableName}
-	return call[*TableRight](ctx, s.c, "POST", "v1/Agents/Sentry/GetTableRightByContactOwnership", in, true)
+func (s SentryAgent) GetTableRightByContactOwnership(ctx context.Context, req SentryGetTableRightByContactOwnershipRequest) (*TableRight, error) {
+	return call[*TableRight](ctx, s.c, "POST", "v1/Agents/Sentry/GetTableRightByContactOwnership", req, true)
+}
+
+// SentryGetTableRightByOwnershipRequest holds the parameters of SentryAgent.GetTableRightByOwnership, sent as one JSON object (the body Sentry_GetTableRightByOwnershipRequest).
+type SentryGetTableRightByOwnershipRequest struct {
+	// ContactAssociateID is sent as ContactAssociateId, also when zero.
+	ContactAssociateID int64 `json:"ContactAssociateId"`
+	// ContactGroupID is sent as ContactGroupId, also when zero.
+	ContactGroupID int64 `json:"ContactGroupId"`
+	// TableName is sent as TableName, also when zero.
+	TableName string `json:"TableName"`
 }
 
 // GetTableRightByOwnership calls POST v1/Agents/Sentry/GetTableRightByOwnership; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Sentry_Agent/v1SentryAgent_GetTableRightByOwnership.html
-func (s SentryAgent) GetTableRightByOwnership(ctx context.Context, contactAssociateID int64, contactGroupID int64, tableName string) (*TableRight, error) {
-	in := struct {
-		ContactAssociateID int64  `json:"ContactAssociateId"`
-		ContactGroupID     int64  `json:"ContactGroupId"`
-		TableName          string `json:"TableName"`
-	}{contactAssociateID, contactGroupID, tableName}
-	return call[*TableRight](ctx, s.c, "POST", "v1/Agents/Sentry/GetTableRightByOwnership", in, true)
+func (s SentryAgent) GetTableRightByOwnership(ctx context.Context, req SentryGetTableRightByOwnershipRequest) (*TableRight, error) {
+	return call[*TableRight](ctx, s.c, "POST", "v1/Agents/Sentry/GetTableRightByOwnership", req, true)
 }
 
 // HasFunctionRight calls POST v1/Agents/Sentry/HasFunctionRight; it only reads, so it is retried like a GET.

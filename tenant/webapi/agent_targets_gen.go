@@ -37,15 +37,19 @@ func (s TargetsAgent) CreateDefaultTargetAssignmentForCompanyWithDimension(ctx c
 	return call[[]TargetAssignment](ctx, s.c, "POST", "v1/Agents/Targets/CreateDefaultTargetAssignmentForCompanyWithDimension", in, false)
 }
 
+// TargetsCreateDefaultTargetAssignmentForCompanyWithYearAndDimensionRequest holds the parameters of TargetsAgent.CreateDefaultTargetAssignmentForCompanyWithYearAndDimension, sent as one JSON object (the body Targets_CreateDefaultTargetAssignmentForCompanyWithYearAndDimensionRequest).
+type TargetsCreateDefaultTargetAssignmentForCompanyWithYearAndDimensionRequest struct {
+	// TargetDimensionID is sent as TargetDimensionId, also when zero.
+	TargetDimensionID int64 `json:"TargetDimensionId"`
+	// Year is sent as Year, also when zero.
+	Year float64 `json:"Year"`
+}
+
 // CreateDefaultTargetAssignmentForCompanyWithYearAndDimension calls POST v1/Agents/Targets/CreateDefaultTargetAssignmentForCompanyWithYearAndDimension.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Targets_Agent/v1TargetsAgent_CreateDefaultTargetAssignmentForCompanyWithYearAndDimension.html
-func (s TargetsAgent) CreateDefaultTargetAssignmentForCompanyWithYearAndDimension(ctx context.Context, targetDimensionID int64, year float64) ([]TargetAssignment, error) {
-	in := struct {
-		TargetDimensionID int64   `json:"TargetDimensionId"`
-		Year              float64 `json:"Year"`
-	}{targetDimensionID, year}
-	return call[[]TargetAssignment](ctx, s.c, "POST", "v1/Agents/Targets/CreateDefaultTargetAssignmentForCompanyWithYearAndDimension", in, false)
+func (s TargetsAgent) CreateDefaultTargetAssignmentForCompanyWithYearAndDimension(ctx context.Context, req TargetsCreateDefaultTargetAssignmentForCompanyWithYearAndDimensionRequest) ([]TargetAssignment, error) {
+	return call[[]TargetAssignment](ctx, s.c, "POST", "v1/Agents/Targets/CreateDefaultTargetAssignmentForCompanyWithYearAndDimension", req, false)
 }
 
 // CreateDefaultTargetAssignmentForUserGroup calls POST v1/Agents/Targets/CreateDefaultTargetAssignmentForUserGroup.
@@ -58,27 +62,36 @@ func (s TargetsAgent) CreateDefaultTargetAssignmentForUserGroup(ctx context.Cont
 	return call[[]TargetAssignment](ctx, s.c, "POST", "v1/Agents/Targets/CreateDefaultTargetAssignmentForUserGroup", in, false)
 }
 
+// TargetsCreateDefaultTargetAssignmentForUserGroupWithDimensionRequest holds the parameters of TargetsAgent.CreateDefaultTargetAssignmentForUserGroupWithDimension, sent as one JSON object (the body Targets_CreateDefaultTargetAssignmentForUserGroupWithDimensionRequest).
+type TargetsCreateDefaultTargetAssignmentForUserGroupWithDimensionRequest struct {
+	// TargetDimensionID is sent as TargetDimensionId, also when zero.
+	TargetDimensionID int64 `json:"TargetDimensionId"`
+	// UserGroupID is sent as UserGroupId, also when zero.
+	UserGroupID int64 `json:"UserGroupId"`
+}
+
 // CreateDefaultTargetAssignmentForUserGroupWithDimension calls POST v1/Agents/Targets/CreateDefaultTargetAssignmentForUserGroupWithDimension.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Targets_Agent/v1TargetsAgent_CreateDefaultTargetAssignmentForUserGroupWithDimension.html
-func (s TargetsAgent) CreateDefaultTargetAssignmentForUserGroupWithDimension(ctx context.Context, targetDimensionID int64, userGroupID int64) ([]TargetAssignment, error) {
-	in := struct {
-		TargetDimensionID int64 `json:"TargetDimensionId"`
-		UserGroupID       int64 `json:"UserGroupId"`
-	}{targetDimensionID, userGroupID}
-	return call[[]TargetAssignment](ctx, s.c, "POST", "v1/Agents/Targets/CreateDefaultTargetAssignmentForUserGroupWithDimension", in, false)
+func (s TargetsAgent) CreateDefaultTargetAssignmentForUserGroupWithDimension(ctx context.Context, req TargetsCreateDefaultTargetAssignmentForUserGroupWithDimensionRequest) ([]TargetAssignment, error) {
+	return call[[]TargetAssignment](ctx, s.c, "POST", "v1/Agents/Targets/CreateDefaultTargetAssignmentForUserGroupWithDimension", req, false)
+}
+
+// TargetsCreateDefaultTargetAssignmentForUserGroupWithYearAndDimensionRequest holds the parameters of TargetsAgent.CreateDefaultTargetAssignmentForUserGroupWithYearAndDimension, sent as one JSON object (the body Targets_CreateDefaultTargetAssignmentForUserGroupWithYearAndDimensionRequest).
+type TargetsCreateDefaultTargetAssignmentForUserGroupWithYearAndDimensionRequest struct {
+	// TargetDimensionID is sent as TargetDimensionId, also when zero.
+	TargetDimensionID int64 `json:"TargetDimensionId"`
+	// UserGroupID is sent as UserGroupId, also when zero.
+	UserGroupID int64 `json:"UserGroupId"`
+	// Year is sent as Year, also when zero.
+	Year float64 `json:"Year"`
 }
 
 // CreateDefaultTargetAssignmentForUserGroupWithYearAndDimension calls POST v1/Agents/Targets/CreateDefaultTargetAssignmentForUserGroupWithYearAndDimension.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Targets_Agent/v1TargetsAgent_CreateDefaultTargetAssignmentForUserGroupWithYearAndDimension.html
-func (s TargetsAgent) CreateDefaultTargetAssignmentForUserGroupWithYearAndDimension(ctx context.Context, targetDimensionID int64, userGroupID int64, year float64) ([]TargetAssignment, error) {
-	in := struct {
-		TargetDimensionID int64   `json:"TargetDimensionId"`
-		UserGroupID       int64   `json:"UserGroupId"`
-		Year              float64 `json:"Year"`
-	}{targetDimensionID, userGroupID, year}
-	return call[[]TargetAssignment](ctx, s.c, "POST", "v1/Agents/Targets/CreateDefaultTargetAssignmentForUserGroupWithYearAndDimension", in, false)
+func (s TargetsAgent) CreateDefaultTargetAssignmentForUserGroupWithYearAndDimension(ctx context.Context, req TargetsCreateDefaultTargetAssignmentForUserGroupWithYearAndDimensionRequest) ([]TargetAssignment, error) {
+	return call[[]TargetAssignment](ctx, s.c, "POST", "v1/Agents/Targets/CreateDefaultTargetAssignmentForUserGroupWithYearAndDimension", req, false)
 }
 
 // CreateDefaultTargetDimension calls POST v1/Agents/Targets/CreateDefaultTargetDimension.
@@ -133,31 +146,44 @@ func (s TargetsAgent) ExportTargetGroupToExcel(ctx context.Context, targetGroupI
 	return call[*ExportArchiveResult](ctx, s.c, "POST", "v1/Agents/Targets/ExportTargetGroupToExcel", in, false)
 }
 
+// TargetsGetTargetAssignmentForYearRequest holds the parameters of TargetsAgent.GetTargetAssignmentForYear, sent as one JSON object (the body Targets_GetTargetAssignmentForYearRequest).
+type TargetsGetTargetAssignmentForYearRequest struct {
+	// EntityType is sent as EntityType; left out when empty.
+	EntityType TargetEntityType `json:"EntityType,omitempty"`
+	// ID is sent as Id, also when zero.
+	ID int64 `json:"Id"`
+	// TargetLevel is sent as TargetLevel; left out when empty.
+	TargetLevel TargetLevel `json:"TargetLevel,omitempty"`
+	// TargetYear is sent as TargetYear, also when zero.
+	TargetYear float64 `json:"TargetYear"`
+}
+
 // GetTargetAssignmentForYear calls POST v1/Agents/Targets/GetTargetAssignmentForYear; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Targets_Agent/v1TargetsAgent_GetTargetAssignmentForYear.html
-func (s TargetsAgent) GetTargetAssignmentForYear(ctx context.Context, entityType TargetEntityType, id int64, targetLevel TargetLevel, targetYear float64) (*TargetAssignment, error) {
-	in := struct {
-		EntityType  TargetEntityType `json:"EntityType,omitempty"`
-		ID          int64            `json:"Id"`
-		TargetLevel TargetLevel      `json:"TargetLevel,omitempty"`
-		TargetYear  float64          `json:"TargetYear"`
-	}{entityType, id, targetLevel, targetYear}
-	return call[*TargetAssignment](ctx, s.c, "POST", "v1/Agents/Targets/GetTargetAssignmentForYear", in, true)
+func (s TargetsAgent) GetTargetAssignmentForYear(ctx context.Context, req TargetsGetTargetAssignmentForYearRequest) (*TargetAssignment, error) {
+	return call[*TargetAssignment](ctx, s.c, "POST", "v1/Agents/Targets/GetTargetAssignmentForYear", req, true)
+}
+
+// TargetsGetTargetAssignmentForYearAndDimensionRequest holds the parameters of TargetsAgent.GetTargetAssignmentForYearAndDimension, sent as one JSON object (the body Targets_GetTargetAssignmentForYearAndDimensionRequest).
+type TargetsGetTargetAssignmentForYearAndDimensionRequest struct {
+	// DimensionID is sent as DimensionId, also when zero.
+	DimensionID int64 `json:"DimensionId"`
+	// EntityType is sent as EntityType; left out when empty.
+	EntityType TargetEntityType `json:"EntityType,omitempty"`
+	// ID is sent as Id, also when zero.
+	ID int64 `json:"Id"`
+	// TargetLevel is sent as TargetLevel; left out when empty.
+	TargetLevel TargetLevel `json:"TargetLevel,omitempty"`
+	// TargetYear is sent as TargetYear, also when zero.
+	TargetYear float64 `json:"TargetYear"`
 }
 
 // GetTargetAssignmentForYearAndDimension calls POST v1/Agents/Targets/GetTargetAssignmentForYearAndDimension; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Targets_Agent/v1TargetsAgent_GetTargetAssignmentForYearAndDimension.html
-func (s TargetsAgent) GetTargetAssignmentForYearAndDimension(ctx context.Context, dimensionID int64, entityType TargetEntityType, id int64, targetLevel TargetLevel, targetYear float64) (*TargetAssignment, error) {
-	in := struct {
-		DimensionID int64            `json:"DimensionId"`
-		EntityType  TargetEntityType `json:"EntityType,omitempty"`
-		ID          int64            `json:"Id"`
-		TargetLevel TargetLevel      `json:"TargetLevel,omitempty"`
-		TargetYear  float64          `json:"TargetYear"`
-	}{dimensionID, entityType, id, targetLevel, targetYear}
-	return call[*TargetAssignment](ctx, s.c, "POST", "v1/Agents/Targets/GetTargetAssignmentForYearAndDimension", in, true)
+func (s TargetsAgent) GetTargetAssignmentForYearAndDimension(ctx context.Context, req TargetsGetTargetAssignmentForYearAndDimensionRequest) (*TargetAssignment, error) {
+	return call[*TargetAssignment](ctx, s.c, "POST", "v1/Agents/Targets/GetTargetAssignmentForYearAndDimension", req, true)
 }
 
 // GetTargetDimension calls POST v1/Agents/Targets/GetTargetDimension; it only reads, so it is retried like a GET.
@@ -184,26 +210,34 @@ func (s TargetsAgent) GetTargetGroup(ctx context.Context, targetGroupID int64) (
 	return call[*TargetGroup](ctx, s.c, "POST", withQuery("v1/Agents/Targets/GetTargetGroup", "targetGroupId", targetGroupID), nil, true)
 }
 
+// TargetsGetTargetGroupForYearRequest holds the parameters of TargetsAgent.GetTargetGroupForYear, sent as one JSON object (the body Targets_GetTargetGroupForYearRequest).
+type TargetsGetTargetGroupForYearRequest struct {
+	// EntityType is sent as EntityType; left out when empty.
+	EntityType TargetEntityType `json:"EntityType,omitempty"`
+	// TargetYear is sent as TargetYear, also when zero.
+	TargetYear float64 `json:"TargetYear"`
+}
+
 // GetTargetGroupForYear calls POST v1/Agents/Targets/GetTargetGroupForYear; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Targets_Agent/v1TargetsAgent_GetTargetGroupForYear.html
-func (s TargetsAgent) GetTargetGroupForYear(ctx context.Context, entityType TargetEntityType, targetYear float64) (*TargetGroup, error) {
-	in := struct {
-		EntityType TargetEntityType `json:"EntityType,omitempty"`
-		TargetYear float64          `json:"TargetYear"`
-	}{entityType, targetYear}
-	return call[*TargetGroup](ctx, s.c, "POST", "v1/Agents/Targets/GetTargetGroupForYear", in, true)
+func (s TargetsAgent) GetTargetGroupForYear(ctx context.Context, req TargetsGetTargetGroupForYearRequest) (*TargetGroup, error) {
+	return call[*TargetGroup](ctx, s.c, "POST", "v1/Agents/Targets/GetTargetGroupForYear", req, true)
+}
+
+// TargetsGetTargetGroupForYearAndDimensionRequest holds the parameters of TargetsAgent.GetTargetGroupForYearAndDimension, sent as one JSON object (the body Targets_GetTargetGroupForYearAndDimensionRequest).
+type TargetsGetTargetGroupForYearAndDimensionRequest struct {
+	// DimensionID is sent as DimensionId, also when zero.
+	DimensionID int64 `json:"DimensionId"`
+	// TargetYear is sent as TargetYear, also when zero.
+	TargetYear float64 `json:"TargetYear"`
 }
 
 // GetTargetGroupForYearAndDimension calls POST v1/Agents/Targets/GetTargetGroupForYearAndDimension; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Targets_Agent/v1TargetsAgent_GetTargetGroupForYearAndDimension.html
-func (s TargetsAgent) GetTargetGroupForYearAndDimension(ctx context.Context, dimensionID int64, targetYear float64) (*TargetGroup, error) {
-	in := struct {
-		DimensionID int64   `json:"DimensionId"`
-		TargetYear  float64 `json:"TargetYear"`
-	}{dimensionID, targetYear}
-	return call[*TargetGroup](ctx, s.c, "POST", "v1/Agents/Targets/GetTargetGroupForYearAndDimension", in, true)
+func (s TargetsAgent) GetTargetGroupForYearAndDimension(ctx context.Context, req TargetsGetTargetGroupForYearAndDimensionRequest) (*TargetGroup, error) {
+	return call[*TargetGroup](ctx, s.c, "POST", "v1/Agents/Targets/GetTargetGroupForYearAndDimension", req, true)
 }
 
 // GetTargetGroupIDs calls POST v1/Agents/Targets/GetTargetGroupIds; it only reads, so it is retried like a GET.

@@ -24,30 +24,42 @@ func (s TicketAgent) AcceptTickets(ctx context.Context, ticketIDs []int64) error
 	return exec(ctx, s.c, "POST", "v1/Agents/Ticket/AcceptTickets", in, false)
 }
 
+// TicketAddAttachmentsRequest holds the parameters of TicketAgent.AddAttachments, sent as one JSON object (the body Ticket_AddAttachmentsRequest).
+type TicketAddAttachmentsRequest struct {
+	// AttachmentIDs is sent as AttachmentIds; left out when empty.
+	AttachmentIDs []int64 `json:"AttachmentIds,omitempty"`
+	// TicketMessageEntityID is sent as TicketMessageEntityId, also when zero.
+	TicketMessageEntityID int64 `json:"TicketMessageEntityId"`
+}
+
 // AddAttachments calls POST v1/Agents/Ticket/AddAttachments.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Ticket_Agent/v1TicketAgent_AddAttachments.html
-func (s TicketAgent) AddAttachments(ctx context.Context, attachmentIDs []int64, ticketMessageEntityID int64) error {
-	in := struct {
-		AttachmentIDs         []int64 `json:"AttachmentIds,omitempty"`
-		TicketMessageEntityID int64   `json:"TicketMessageEntityId"`
-	}{attachmentIDs, ticketMessageEntityID}
-	return exec(ctx, s.c, "POST", "v1/Agents/Ticket/AddAttachments", in, false)
+func (s TicketAgent) AddAttachments(ctx context.Context, req TicketAddAttachmentsRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/Ticket/AddAttachments", req, false)
+}
+
+// TicketBatchForwardRequest holds the parameters of TicketAgent.BatchForward, sent as one JSON object (the body Ticket_BatchForwardRequest).
+type TicketBatchForwardRequest struct {
+	// Bcc is sent as Bcc; left out when empty.
+	Bcc []string `json:"Bcc,omitempty"`
+	// Cc is sent as Cc; left out when empty.
+	Cc []string `json:"Cc,omitempty"`
+	// CloseTicket is sent as CloseTicket, also when zero.
+	CloseTicket bool `json:"CloseTicket"`
+	// Comment is sent as Comment, also when zero.
+	Comment string `json:"Comment"`
+	// TicketIDs is sent as TicketIds; left out when empty.
+	TicketIDs []int64 `json:"TicketIds,omitempty"`
+	// To is sent as To; left out when empty.
+	To []string `json:"To,omitempty"`
 }
 
 // BatchForward calls POST v1/Agents/Ticket/BatchForward.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Ticket_Agent/v1TicketAgent_BatchForward.html
-func (s TicketAgent) BatchForward(ctx context.Context, bcc []string, cc []string, closeTicket bool, comment string, ticketIDs []int64, to []string) (float64, error) {
-	in := struct {
-		Bcc         []string `json:"Bcc,omitempty"`
-		Cc          []string `json:"Cc,omitempty"`
-		CloseTicket bool     `json:"CloseTicket"`
-		Comment     string   `json:"Comment"`
-		TicketIDs   []int64  `json:"TicketIds,omitempty"`
-		To          []string `json:"To,omitempty"`
-	}{bcc, cc, closeTicket, comment, ticketIDs, to}
-	return call[float64](ctx, s.c, "POST", "v1/Agents/Ticket/BatchForward", in, false)
+func (s TicketAgent) BatchForward(ctx context.Context, req TicketBatchForwardRequest) (float64, error) {
+	return call[float64](ctx, s.c, "POST", "v1/Agents/Ticket/BatchForward", req, false)
 }
 
 // BatchReply calls POST v1/Agents/Ticket/BatchReply.
@@ -60,16 +72,21 @@ func (s TicketAgent) BatchReply(ctx context.Context, batchReplyData *TicketBatch
 	return call[float64](ctx, s.c, "POST", "v1/Agents/Ticket/BatchReply", in, false)
 }
 
+// TicketCalculateMessageRecipientsRequest holds the parameters of TicketAgent.CalculateMessageRecipients, sent as one JSON object (the body Ticket_CalculateMessageRecipientsRequest).
+type TicketCalculateMessageRecipientsRequest struct {
+	// ActionType is sent as ActionType; left out when empty.
+	ActionType MessageActionType `json:"ActionType,omitempty"`
+	// MessageID is sent as MessageId, also when zero.
+	MessageID int64 `json:"MessageId"`
+	// TicketID is sent as TicketId, also when zero.
+	TicketID int64 `json:"TicketId"`
+}
+
 // CalculateMessageRecipients calls POST v1/Agents/Ticket/CalculateMessageRecipients.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Ticket_Agent/v1TicketAgent_CalculateMessageRecipients.html
-func (s TicketAgent) CalculateMessageRecipients(ctx context.Context, actionType MessageActionType, messageID int64, ticketID int64) ([]Recipient, error) {
-	in := struct {
-		ActionType MessageActionType `json:"ActionType,omitempty"`
-		MessageID  int64             `json:"MessageId"`
-		TicketID   int64             `json:"TicketId"`
-	}{actionType, messageID, ticketID}
-	return call[[]Recipient](ctx, s.c, "POST", "v1/Agents/Ticket/CalculateMessageRecipients", in, false)
+func (s TicketAgent) CalculateMessageRecipients(ctx context.Context, req TicketCalculateMessageRecipientsRequest) ([]Recipient, error) {
+	return call[[]Recipient](ctx, s.c, "POST", "v1/Agents/Ticket/CalculateMessageRecipients", req, false)
 }
 
 // ClearNotify calls POST v1/Agents/Ticket/ClearNotify.
@@ -92,15 +109,19 @@ func (s TicketAgent) CopyFromCRMDocument(ctx context.Context, documentID int64) 
 	return call[*AttachmentEntity](ctx, s.c, "POST", "v1/Agents/Ticket/CopyFromCRMDocument", in, false)
 }
 
+// TicketCopyToTempFileRequest holds the parameters of TicketAgent.CopyToTempFile, sent as one JSON object (the body Ticket_CopyToTempFileRequest).
+type TicketCopyToTempFileRequest struct {
+	// AttachmentID is sent as AttachmentId, also when zero.
+	AttachmentID int64 `json:"AttachmentId"`
+	// Filename is sent as Filename, also when zero.
+	Filename string `json:"Filename"`
+}
+
 // CopyToTempFile calls POST v1/Agents/Ticket/CopyToTempFile.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Ticket_Agent/v1TicketAgent_CopyToTempFile.html
-func (s TicketAgent) CopyToTempFile(ctx context.Context, attachmentID int64, filename string) (string, error) {
-	in := struct {
-		AttachmentID int64  `json:"AttachmentId"`
-		Filename     string `json:"Filename"`
-	}{attachmentID, filename}
-	return call[string](ctx, s.c, "POST", "v1/Agents/Ticket/CopyToTempFile", in, false)
+func (s TicketAgent) CopyToTempFile(ctx context.Context, req TicketCopyToTempFileRequest) (string, error) {
+	return call[string](ctx, s.c, "POST", "v1/Agents/Ticket/CopyToTempFile", req, false)
 }
 
 // CreateDefaultAttachmentEntity calls POST v1/Agents/Ticket/CreateDefaultAttachmentEntity.
@@ -141,17 +162,23 @@ func (s TicketAgent) CreateDefaultTicketRelationEntity(ctx context.Context) (*Ti
 	return call[*TicketRelationEntity](ctx, s.c, "POST", "v1/Agents/Ticket/CreateDefaultTicketRelationEntity", nil, false)
 }
 
+// TicketCreateTicketRelationsRequest holds the parameters of TicketAgent.CreateTicketRelations, sent as one JSON object (the body Ticket_CreateTicketRelationsRequest).
+type TicketCreateTicketRelationsRequest struct {
+	// Comment is sent as Comment, also when zero.
+	Comment string `json:"Comment"`
+	// DestinationTicketID is sent as DestinationTicketId, also when zero.
+	DestinationTicketID int64 `json:"DestinationTicketId"`
+	// RelationType is sent as RelationType; left out when empty.
+	RelationType TicketRelationType `json:"RelationType,omitempty"`
+	// SourceTicketIDs is sent as SourceTicketIds; left out when empty.
+	SourceTicketIDs []int64 `json:"SourceTicketIds,omitempty"`
+}
+
 // CreateTicketRelations calls POST v1/Agents/Ticket/CreateTicketRelations.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Ticket_Agent/v1TicketAgent_CreateTicketRelations.html
-func (s TicketAgent) CreateTicketRelations(ctx context.Context, comment string, destinationTicketID int64, relationType TicketRelationType, sourceTicketIDs []int64) ([]TicketRelationResult, error) {
-	in := struct {
-		Comment             string             `json:"Comment"`
-		DestinationTicketID int64              `json:"DestinationTicketId"`
-		RelationType        TicketRelationType `json:"RelationType,omitempty"`
-		SourceTicketIDs     []int64            `json:"SourceTicketIds,omitempty"`
-	}{comment, destinationTicketID, relationType, sourceTicketIDs}
-	return call[[]TicketRelationResult](ctx, s.c, "POST", "v1/Agents/Ticket/CreateTicketRelations", in, false)
+func (s TicketAgent) CreateTicketRelations(ctx context.Context, req TicketCreateTicketRelationsRequest) ([]TicketRelationResult, error) {
+	return call[[]TicketRelationResult](ctx, s.c, "POST", "v1/Agents/Ticket/CreateTicketRelations", req, false)
 }
 
 // DeleteMessageHeaders calls POST v1/Agents/Ticket/DeleteMessageHeaders.
@@ -191,15 +218,19 @@ func (s TicketAgent) DeleteTicketRelationEntity(ctx context.Context, ticketRelat
 	return exec(ctx, s.c, "POST", withQuery("v1/Agents/Ticket/DeleteTicketRelationEntity", "TicketRelationEntityId", ticketRelationEntityID), nil, false)
 }
 
+// TicketDoEscalatingRequest holds the parameters of TicketAgent.DoEscalating, sent as one JSON object (the body Ticket_DoEscalatingRequest).
+type TicketDoEscalatingRequest struct {
+	// Action is sent as Action; left out when empty.
+	Action TicketPriorityEscalateAction `json:"Action,omitempty"`
+	// TicketID is sent as TicketId, also when zero.
+	TicketID int64 `json:"TicketId"`
+}
+
 // DoEscalating calls POST v1/Agents/Ticket/DoEscalating.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Ticket_Agent/v1TicketAgent_DoEscalating.html
-func (s TicketAgent) DoEscalating(ctx context.Context, action TicketPriorityEscalateAction, ticketID int64) error {
-	in := struct {
-		Action   TicketPriorityEscalateAction `json:"Action,omitempty"`
-		TicketID int64                        `json:"TicketId"`
-	}{action, ticketID}
-	return exec(ctx, s.c, "POST", "v1/Agents/Ticket/DoEscalating", in, false)
+func (s TicketAgent) DoEscalating(ctx context.Context, req TicketDoEscalatingRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/Ticket/DoEscalating", req, false)
 }
 
 // GetAttachmentEntity calls POST v1/Agents/Ticket/GetAttachmentEntity; it only reads, so it is retried like a GET.
@@ -257,43 +288,61 @@ func (s TicketAgent) GetAttachmentStreamReader(ctx context.Context, attachmentID
 	return callReader(ctx, s.c, "POST", "v1/Agents/Ticket/GetAttachmentStream", in, true)
 }
 
+// TicketGetDefaultMessageContentRequest holds the parameters of TicketAgent.GetDefaultMessageContent, sent as one JSON object (the body Ticket_GetDefaultMessageContentRequest).
+type TicketGetDefaultMessageContentRequest struct {
+	// MessageActionType is sent as MessageActionType; left out when empty.
+	MessageActionType MessageActionType `json:"MessageActionType,omitempty"`
+	// TicketID is sent as TicketId, also when zero.
+	TicketID int64 `json:"TicketId"`
+	// TicketMessageID is sent as TicketMessageId, also when zero.
+	TicketMessageID int64 `json:"TicketMessageId"`
+}
+
 // GetDefaultMessageContent calls POST v1/Agents/Ticket/GetDefaultMessageContent; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Ticket_Agent/v1TicketAgent_GetDefaultMessageContent.html
-func (s TicketAgent) GetDefaultMessageContent(ctx context.Context, messageActionType MessageActionType, ticketID int64, ticketMessageID int64) (string, error) {
-	in := struct {
-		MessageActionType MessageActionType `json:"MessageActionType,omitempty"`
-		TicketID          int64             `json:"TicketId"`
-		TicketMessageID   int64             `json:"TicketMessageId"`
-	}{messageActionType, ticketID, ticketMessageID}
-	return call[string](ctx, s.c, "POST", "v1/Agents/Ticket/GetDefaultMessageContent", in, true)
+func (s TicketAgent) GetDefaultMessageContent(ctx context.Context, req TicketGetDefaultMessageContentRequest) (string, error) {
+	return call[string](ctx, s.c, "POST", "v1/Agents/Ticket/GetDefaultMessageContent", req, true)
+}
+
+// TicketGetDefaultMessageContentFullRequest holds the parameters of TicketAgent.GetDefaultMessageContentFull, sent as one JSON object (the body Ticket_GetDefaultMessageContentFullRequest).
+type TicketGetDefaultMessageContentFullRequest struct {
+	// MessageActionType is sent as MessageActionType; left out when empty.
+	MessageActionType MessageActionType `json:"MessageActionType,omitempty"`
+	// TicketID is sent as TicketId, also when zero.
+	TicketID int64 `json:"TicketId"`
+	// TicketMessageID is sent as TicketMessageId, also when zero.
+	TicketMessageID int64 `json:"TicketMessageId"`
+	// TicketTypeID is sent as TicketTypeId, also when zero.
+	TicketTypeID int64 `json:"TicketTypeId"`
 }
 
 // GetDefaultMessageContentFull calls POST v1/Agents/Ticket/GetDefaultMessageContentFull; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Ticket_Agent/v1TicketAgent_GetDefaultMessageContentFull.html
-func (s TicketAgent) GetDefaultMessageContentFull(ctx context.Context, messageActionType MessageActionType, ticketID int64, ticketMessageID int64, ticketTypeID int64) (*TicketMessageContent, error) {
-	in := struct {
-		MessageActionType MessageActionType `json:"MessageActionType,omitempty"`
-		TicketID          int64             `json:"TicketId"`
-		TicketMessageID   int64             `json:"TicketMessageId"`
-		TicketTypeID      int64             `json:"TicketTypeId"`
-	}{messageActionType, ticketID, ticketMessageID, ticketTypeID}
-	return call[*TicketMessageContent](ctx, s.c, "POST", "v1/Agents/Ticket/GetDefaultMessageContentFull", in, true)
+func (s TicketAgent) GetDefaultMessageContentFull(ctx context.Context, req TicketGetDefaultMessageContentFullRequest) (*TicketMessageContent, error) {
+	return call[*TicketMessageContent](ctx, s.c, "POST", "v1/Agents/Ticket/GetDefaultMessageContentFull", req, true)
+}
+
+// TicketGetDefaultMessageContentWithOptionsRequest holds the parameters of TicketAgent.GetDefaultMessageContentWithOptions, sent as one JSON object (the body Ticket_GetDefaultMessageContentWithOptionsRequest).
+type TicketGetDefaultMessageContentWithOptionsRequest struct {
+	// ExcludeSignature is sent as ExcludeSignature, also when zero.
+	ExcludeSignature bool `json:"ExcludeSignature"`
+	// MessageActionType is sent as MessageActionType; left out when empty.
+	MessageActionType MessageActionType `json:"MessageActionType,omitempty"`
+	// TicketID is sent as TicketId, also when zero.
+	TicketID int64 `json:"TicketId"`
+	// TicketMessageID is sent as TicketMessageId, also when zero.
+	TicketMessageID int64 `json:"TicketMessageId"`
+	// TicketTypeID is sent as TicketTypeId, also when zero.
+	TicketTypeID int64 `json:"TicketTypeId"`
 }
 
 // GetDefaultMessageContentWithOptions calls POST v1/Agents/Ticket/GetDefaultMessageContentWithOptions; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Ticket_Agent/v1TicketAgent_GetDefaultMessageContentWithOptions.html
-func (s TicketAgent) GetDefaultMessageContentWithOptions(ctx context.Context, excludeSignature bool, messageActionType MessageActionType, ticketID int64, ticketMessageID int64, ticketTypeID int64) (*TicketMessageContent, error) {
-	in := struct {
-		ExcludeSignature  bool              `json:"ExcludeSignature"`
-		MessageActionType MessageActionType `json:"MessageActionType,omitempty"`
-		TicketID          int64             `json:"TicketId"`
-		TicketMessageID   int64             `json:"TicketMessageId"`
-		TicketTypeID      int64             `json:"TicketTypeId"`
-	}{excludeSignature, messageActionType, ticketID, ticketMessageID, ticketTypeID}
-	return call[*TicketMessageContent](ctx, s.c, "POST", "v1/Agents/Ticket/GetDefaultMessageContentWithOptions", in, true)
+func (s TicketAgent) GetDefaultMessageContentWithOptions(ctx context.Context, req TicketGetDefaultMessageContentWithOptionsRequest) (*TicketMessageContent, error) {
+	return call[*TicketMessageContent](ctx, s.c, "POST", "v1/Agents/Ticket/GetDefaultMessageContentWithOptions", req, true)
 }
 
 // GetForRmUI calls POST v1/Agents/Ticket/GetForRmUi; it only reads, so it is retried like a GET.
@@ -306,17 +355,23 @@ func (s TicketAgent) GetForRmUI(ctx context.Context, ticketID int64) (*TicketEnt
 	return call[*TicketEntity](ctx, s.c, "POST", "v1/Agents/Ticket/GetForRmUi", in, true)
 }
 
+// TicketGetHotlistEjUsersRequest holds the parameters of TicketAgent.GetHotlistEjUsers, sent as one JSON object (the body Ticket_GetHotlistEjUsersRequest).
+type TicketGetHotlistEjUsersRequest struct {
+	// Channel is sent as Channel; left out when empty.
+	Channel NotifyChannel `json:"Channel,omitempty"`
+	// NotifyType is sent as NotifyType; left out when empty.
+	NotifyType NotifyType `json:"NotifyType,omitempty"`
+	// SkipAssociateIDs is sent as SkipAssociateIds; left out when empty.
+	SkipAssociateIDs []int64 `json:"SkipAssociateIds,omitempty"`
+	// TicketID is sent as TicketId, also when zero.
+	TicketID int64 `json:"TicketId"`
+}
+
 // GetHotlistEjUsers calls POST v1/Agents/Ticket/GetHotlistEjUsers; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Ticket_Agent/v1TicketAgent_GetHotlistEjUsers.html
-func (s TicketAgent) GetHotlistEjUsers(ctx context.Context, channel NotifyChannel, notifyType NotifyType, skipAssociateIDs []int64, ticketID int64) ([]float64, error) {
-	in := struct {
-		Channel          NotifyChannel `json:"Channel,omitempty"`
-		NotifyType       NotifyType    `json:"NotifyType,omitempty"`
-		SkipAssociateIDs []int64       `json:"SkipAssociateIds,omitempty"`
-		TicketID         int64         `json:"TicketId"`
-	}{channel, notifyType, skipAssociateIDs, ticketID}
-	return call[[]float64](ctx, s.c, "POST", "v1/Agents/Ticket/GetHotlistEjUsers", in, true)
+func (s TicketAgent) GetHotlistEjUsers(ctx context.Context, req TicketGetHotlistEjUsersRequest) ([]float64, error) {
+	return call[[]float64](ctx, s.c, "POST", "v1/Agents/Ticket/GetHotlistEjUsers", req, true)
 }
 
 // GetNextInQueue calls POST v1/Agents/Ticket/GetNextInQueue.
@@ -336,24 +391,24 @@ func (s TicketAgent) GetPreviewAttachmentStream(ctx context.Context, attachmentI
 	return call[*DocumentPreview](ctx, s.c, "POST", "v1/Agents/Ticket/GetPreviewAttachmentStream", in, true)
 }
 
+// TicketGetRfcAttachmentStreamRequest holds the parameters of TicketAgent.GetRfcAttachmentStream, sent as one JSON object (the body Ticket_GetRfcAttachmentStreamRequest).
+type TicketGetRfcAttachmentStreamRequest struct {
+	// AttachmentID is sent as AttachmentId, also when zero.
+	AttachmentID int64 `json:"AttachmentId"`
+	// Position is sent as Position, also when zero.
+	Position float64 `json:"Position"`
+}
+
 // GetRfcAttachmentStream calls POST v1/Agents/Ticket/GetRfcAttachmentStream; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Ticket_Agent/v1TicketAgent_GetRfcAttachmentStream.html
-func (s TicketAgent) GetRfcAttachmentStream(ctx context.Context, attachmentID int64, position float64) ([]byte, error) {
-	in := struct {
-		AttachmentID int64   `json:"AttachmentId"`
-		Position     float64 `json:"Position"`
-	}{attachmentID, position}
-	return callBytes(ctx, s.c, "POST", "v1/Agents/Ticket/GetRfcAttachmentStream", in, true)
+func (s TicketAgent) GetRfcAttachmentStream(ctx context.Context, req TicketGetRfcAttachmentStreamRequest) ([]byte, error) {
+	return callBytes(ctx, s.c, "POST", "v1/Agents/Ticket/GetRfcAttachmentStream", req, true)
 }
 
 // GetRfcAttachmentStreamReader is GetRfcAttachmentStream with the response body handed over as it arrives; the caller closes it.
-func (s TicketAgent) GetRfcAttachmentStreamReader(ctx context.Context, attachmentID int64, position float64) (io.ReadCloser, error) {
-	in := struct {
-		AttachmentID int64   `json:"AttachmentId"`
-		Position     float64 `json:"Position"`
-	}{attachmentID, position}
-	return callReader(ctx, s.c, "POST", "v1/Agents/Ticket/GetRfcAttachmentStream", in, true)
+func (s TicketAgent) GetRfcAttachmentStreamReader(ctx context.Context, req TicketGetRfcAttachmentStreamRequest) (io.ReadCloser, error) {
+	return callReader(ctx, s.c, "POST", "v1/Agents/Ticket/GetRfcAttachmentStream", req, true)
 }
 
 // GetTicket calls POST v1/Agents/Ticket/GetTicket; it only reads, so it is retried like a GET.
@@ -387,15 +442,19 @@ func (s TicketAgent) GetTicketMessage(ctx context.Context, ticketMessageID int64
 	return call[*TicketMessage](ctx, s.c, "POST", withQuery("v1/Agents/Ticket/GetTicketMessage", "ticketMessageId", ticketMessageID), nil, true)
 }
 
+// TicketGetTicketMessageEntitiesRequest holds the parameters of TicketAgent.GetTicketMessageEntities, sent as one JSON object (the body Ticket_GetTicketMessageEntitiesRequest).
+type TicketGetTicketMessageEntitiesRequest struct {
+	// MessageIDs is sent as MessageIds; left out when empty.
+	MessageIDs []int64 `json:"MessageIds,omitempty"`
+	// TicketID is sent as TicketId, also when zero.
+	TicketID int64 `json:"TicketId"`
+}
+
 // GetTicketMessageEntities calls POST v1/Agents/Ticket/GetTicketMessageEntities; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Ticket_Agent/v1TicketAgent_GetTicketMessageEntities.html
-func (s TicketAgent) GetTicketMessageEntities(ctx context.Context, messageIDs []int64, ticketID int64) ([]TicketMessageEntity, error) {
-	in := struct {
-		MessageIDs []int64 `json:"MessageIds,omitempty"`
-		TicketID   int64   `json:"TicketId"`
-	}{messageIDs, ticketID}
-	return call[[]TicketMessageEntity](ctx, s.c, "POST", "v1/Agents/Ticket/GetTicketMessageEntities", in, true)
+func (s TicketAgent) GetTicketMessageEntities(ctx context.Context, req TicketGetTicketMessageEntitiesRequest) ([]TicketMessageEntity, error) {
+	return call[[]TicketMessageEntity](ctx, s.c, "POST", "v1/Agents/Ticket/GetTicketMessageEntities", req, true)
 }
 
 // GetTicketMessageEntity calls POST v1/Agents/Ticket/GetTicketMessageEntity; it only reads, so it is retried like a GET.
@@ -405,26 +464,34 @@ func (s TicketAgent) GetTicketMessageEntity(ctx context.Context, ticketMessageEn
 	return call[*TicketMessageEntity](ctx, s.c, "POST", withQuery("v1/Agents/Ticket/GetTicketMessageEntity", "ticketMessageEntityId", ticketMessageEntityID), nil, true)
 }
 
+// TicketGetTicketMessageWithEmbeddedDataRequest holds the parameters of TicketAgent.GetTicketMessageWithEmbeddedData, sent as one JSON object (the body Ticket_GetTicketMessageWithEmbeddedDataRequest).
+type TicketGetTicketMessageWithEmbeddedDataRequest struct {
+	// EmbedImages is sent as EmbedImages; left out when empty.
+	EmbedImages ImageEmbedType `json:"EmbedImages,omitempty"`
+	// ID is sent as Id, also when zero.
+	ID int64 `json:"Id"`
+}
+
 // GetTicketMessageWithEmbeddedData calls POST v1/Agents/Ticket/GetTicketMessageWithEmbeddedData; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Ticket_Agent/v1TicketAgent_GetTicketMessageWithEmbeddedData.html
-func (s TicketAgent) GetTicketMessageWithEmbeddedData(ctx context.Context, embedImages ImageEmbedType, id int64) (*TicketMessageEntity, error) {
-	in := struct {
-		EmbedImages ImageEmbedType `json:"EmbedImages,omitempty"`
-		ID          int64          `json:"Id"`
-	}{embedImages, id}
-	return call[*TicketMessageEntity](ctx, s.c, "POST", "v1/Agents/Ticket/GetTicketMessageWithEmbeddedData", in, true)
+func (s TicketAgent) GetTicketMessageWithEmbeddedData(ctx context.Context, req TicketGetTicketMessageWithEmbeddedDataRequest) (*TicketMessageEntity, error) {
+	return call[*TicketMessageEntity](ctx, s.c, "POST", "v1/Agents/Ticket/GetTicketMessageWithEmbeddedData", req, true)
+}
+
+// TicketGetTicketMessageWithOptionsRequest holds the parameters of TicketAgent.GetTicketMessageWithOptions, sent as one JSON object (the body Ticket_GetTicketMessageWithOptionsRequest).
+type TicketGetTicketMessageWithOptionsRequest struct {
+	// IncludeNonInlineAttachmentsInfo is sent as IncludeNonInlineAttachmentsInfo, also when zero.
+	IncludeNonInlineAttachmentsInfo bool `json:"IncludeNonInlineAttachmentsInfo"`
+	// TicketMessageEntityID is sent as TicketMessageEntityId, also when zero.
+	TicketMessageEntityID int64 `json:"TicketMessageEntityId"`
 }
 
 // GetTicketMessageWithOptions calls POST v1/Agents/Ticket/GetTicketMessageWithOptions; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Ticket_Agent/v1TicketAgent_GetTicketMessageWithOptions.html
-func (s TicketAgent) GetTicketMessageWithOptions(ctx context.Context, includeNonInlineAttachmentsInfo bool, ticketMessageEntityID int64) (*TicketMessageEntity, error) {
-	in := struct {
-		IncludeNonInlineAttachmentsInfo bool  `json:"IncludeNonInlineAttachmentsInfo"`
-		TicketMessageEntityID           int64 `json:"TicketMessageEntityId"`
-	}{includeNonInlineAttachmentsInfo, ticketMessageEntityID}
-	return call[*TicketMessageEntity](ctx, s.c, "POST", "v1/Agents/Ticket/GetTicketMessageWithOptions", in, true)
+func (s TicketAgent) GetTicketMessageWithOptions(ctx context.Context, req TicketGetTicketMessageWithOptionsRequest) (*TicketMessageEntity, error) {
+	return call[*TicketMessageEntity](ctx, s.c, "POST", "v1/Agents/Ticket/GetTicketMessageWithOptions", req, true)
 }
 
 // GetTicketParentID calls POST v1/Agents/Ticket/GetTicketParentId; it only reads, so it is retried like a GET.
@@ -437,16 +504,21 @@ func (s TicketAgent) GetTicketParentID(ctx context.Context, ticketID int64) (int
 	return call[int64](ctx, s.c, "POST", "v1/Agents/Ticket/GetTicketParentId", in, true)
 }
 
+// TicketGetTicketRelationActionsRequest holds the parameters of TicketAgent.GetTicketRelationActions, sent as one JSON object (the body Ticket_GetTicketRelationActionsRequest).
+type TicketGetTicketRelationActionsRequest struct {
+	// ParentTicketID is sent as ParentTicketId, also when zero.
+	ParentTicketID int64 `json:"ParentTicketId"`
+	// TicketID is sent as TicketId, also when zero.
+	TicketID int64 `json:"TicketId"`
+	// TicketTypeID is sent as TicketTypeId, also when zero.
+	TicketTypeID int64 `json:"TicketTypeId"`
+}
+
 // GetTicketRelationActions calls POST v1/Agents/Ticket/GetTicketRelationActions; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Ticket_Agent/v1TicketAgent_GetTicketRelationActions.html
-func (s TicketAgent) GetTicketRelationActions(ctx context.Context, parentTicketID int64, ticketID int64, ticketTypeID int64) (*TicketRelationAction, error) {
-	in := struct {
-		ParentTicketID int64 `json:"ParentTicketId"`
-		TicketID       int64 `json:"TicketId"`
-		TicketTypeID   int64 `json:"TicketTypeId"`
-	}{parentTicketID, ticketID, ticketTypeID}
-	return call[*TicketRelationAction](ctx, s.c, "POST", "v1/Agents/Ticket/GetTicketRelationActions", in, true)
+func (s TicketAgent) GetTicketRelationActions(ctx context.Context, req TicketGetTicketRelationActionsRequest) (*TicketRelationAction, error) {
+	return call[*TicketRelationAction](ctx, s.c, "POST", "v1/Agents/Ticket/GetTicketRelationActions", req, true)
 }
 
 // GetTicketRelationEntity calls POST v1/Agents/Ticket/GetTicketRelationEntity; it only reads, so it is retried like a GET.
@@ -496,15 +568,19 @@ func (s TicketAgent) Html2Text(ctx context.Context, content string) (string, err
 	return call[string](ctx, s.c, "POST", "v1/Agents/Ticket/Html2Text", in, false)
 }
 
+// TicketMergeTicketsRequest holds the parameters of TicketAgent.MergeTickets, sent as one JSON object (the body Ticket_MergeTicketsRequest).
+type TicketMergeTicketsRequest struct {
+	// MergedTicketEntity is sent as MergedTicketEntity; left out when nil.
+	MergedTicketEntity *TicketEntity `json:"MergedTicketEntity,omitempty"`
+	// SecondaryTicketIDs is sent as SecondaryTicketIds; left out when empty.
+	SecondaryTicketIDs []int64 `json:"SecondaryTicketIds,omitempty"`
+}
+
 // MergeTickets calls POST v1/Agents/Ticket/MergeTickets.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Ticket_Agent/v1TicketAgent_MergeTickets.html
-func (s TicketAgent) MergeTickets(ctx context.Context, mergedTicketEntity *TicketEntity, secondaryTicketIDs []int64) (*TicketEntity, error) {
-	in := struct {
-		MergedTicketEntity *TicketEntity `json:"MergedTicketEntity,omitempty"`
-		SecondaryTicketIDs []int64       `json:"SecondaryTicketIds,omitempty"`
-	}{mergedTicketEntity, secondaryTicketIDs}
-	return call[*TicketEntity](ctx, s.c, "POST", "v1/Agents/Ticket/MergeTickets", in, false)
+func (s TicketAgent) MergeTickets(ctx context.Context, req TicketMergeTicketsRequest) (*TicketEntity, error) {
+	return call[*TicketEntity](ctx, s.c, "POST", "v1/Agents/Ticket/MergeTickets", req, false)
 }
 
 // NotifyNewTicket calls POST v1/Agents/Ticket/NotifyNewTicket.
@@ -537,15 +613,19 @@ func (s TicketAgent) ProcessTicketWhenRead(ctx context.Context, ticketEntityID i
 	return call[*TicketEntity](ctx, s.c, "POST", "v1/Agents/Ticket/ProcessTicketWhenRead", in, false)
 }
 
+// TicketRemoveMessageAttachmentsRequest holds the parameters of TicketAgent.RemoveMessageAttachments, sent as one JSON object (the body Ticket_RemoveMessageAttachmentsRequest).
+type TicketRemoveMessageAttachmentsRequest struct {
+	// AttachmentIDs is sent as AttachmentIds; left out when empty.
+	AttachmentIDs []int64 `json:"AttachmentIds,omitempty"`
+	// TicketMessageEntityID is sent as TicketMessageEntityId, also when zero.
+	TicketMessageEntityID int64 `json:"TicketMessageEntityId"`
+}
+
 // RemoveMessageAttachments calls POST v1/Agents/Ticket/RemoveMessageAttachments.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Ticket_Agent/v1TicketAgent_RemoveMessageAttachments.html
-func (s TicketAgent) RemoveMessageAttachments(ctx context.Context, attachmentIDs []int64, ticketMessageEntityID int64) error {
-	in := struct {
-		AttachmentIDs         []int64 `json:"AttachmentIds,omitempty"`
-		TicketMessageEntityID int64   `json:"TicketMessageEntityId"`
-	}{attachmentIDs, ticketMessageEntityID}
-	return exec(ctx, s.c, "POST", "v1/Agents/Ticket/RemoveMessageAttachments", in, false)
+func (s TicketAgent) RemoveMessageAttachments(ctx context.Context, req TicketRemoveMessageAttachmentsRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/Ticket/RemoveMessageAttachments", req, false)
 }
 
 // ResolveTicketID calls POST v1/Agents/Ticket/ResolveTicketId.
@@ -568,15 +648,19 @@ func (s TicketAgent) SanitizeMailContent(ctx context.Context, content string) (s
 	return call[string](ctx, s.c, "POST", "v1/Agents/Ticket/SanitizeMailContent", in, false)
 }
 
+// TicketSanitizeMailContentWithOptionsRequest holds the parameters of TicketAgent.SanitizeMailContentWithOptions, sent as one JSON object (the body Ticket_SanitizeMailContentWithOptionsRequest).
+type TicketSanitizeMailContentWithOptionsRequest struct {
+	// Content is sent as Content, also when zero.
+	Content string `json:"Content"`
+	// Options is sent as Options; left out when empty.
+	Options HTMLSanitizerOptions `json:"Options,omitempty"`
+}
+
 // SanitizeMailContentWithOptions calls POST v1/Agents/Ticket/SanitizeMailContentWithOptions.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Ticket_Agent/v1TicketAgent_SanitizeMailContentWithOptions.html
-func (s TicketAgent) SanitizeMailContentWithOptions(ctx context.Context, content string, options HTMLSanitizerOptions) (string, error) {
-	in := struct {
-		Content string               `json:"Content"`
-		Options HTMLSanitizerOptions `json:"Options,omitempty"`
-	}{content, options}
-	return call[string](ctx, s.c, "POST", "v1/Agents/Ticket/SanitizeMailContentWithOptions", in, false)
+func (s TicketAgent) SanitizeMailContentWithOptions(ctx context.Context, req TicketSanitizeMailContentWithOptionsRequest) (string, error) {
+	return call[string](ctx, s.c, "POST", "v1/Agents/Ticket/SanitizeMailContentWithOptions", req, false)
 }
 
 // SanitizeMailContents calls POST v1/Agents/Ticket/SanitizeMailContents.
@@ -603,15 +687,19 @@ func (s TicketAgent) SaveTicketEntity(ctx context.Context, ticketEntity *TicketE
 	return call[*TicketEntity](ctx, s.c, "POST", "v1/Agents/Ticket/SaveTicketEntity", ticketEntity, false)
 }
 
+// TicketSaveTicketEntityWithNotifyRequest holds the parameters of TicketAgent.SaveTicketEntityWithNotify, sent as one JSON object (the body Ticket_SaveTicketEntityWithNotifyRequest).
+type TicketSaveTicketEntityWithNotifyRequest struct {
+	// NewEntity is sent as NewEntity; left out when nil.
+	NewEntity *TicketEntity `json:"NewEntity,omitempty"`
+	// Notify is sent as Notify, also when zero.
+	Notify bool `json:"Notify"`
+}
+
 // SaveTicketEntityWithNotify calls POST v1/Agents/Ticket/SaveTicketEntityWithNotify.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Ticket_Agent/v1TicketAgent_SaveTicketEntityWithNotify.html
-func (s TicketAgent) SaveTicketEntityWithNotify(ctx context.Context, newEntity *TicketEntity, notify bool) (*TicketEntity, error) {
-	in := struct {
-		NewEntity *TicketEntity `json:"NewEntity,omitempty"`
-		Notify    bool          `json:"Notify"`
-	}{newEntity, notify}
-	return call[*TicketEntity](ctx, s.c, "POST", "v1/Agents/Ticket/SaveTicketEntityWithNotify", in, false)
+func (s TicketAgent) SaveTicketEntityWithNotify(ctx context.Context, req TicketSaveTicketEntityWithNotifyRequest) (*TicketEntity, error) {
+	return call[*TicketEntity](ctx, s.c, "POST", "v1/Agents/Ticket/SaveTicketEntityWithNotify", req, false)
 }
 
 // SaveTicketMessageEntity calls POST v1/Agents/Ticket/SaveTicketMessageEntity.
@@ -621,28 +709,38 @@ func (s TicketAgent) SaveTicketMessageEntity(ctx context.Context, ticketMessageE
 	return call[*TicketMessageEntity](ctx, s.c, "POST", "v1/Agents/Ticket/SaveTicketMessageEntity", ticketMessageEntity, false)
 }
 
+// TicketSaveTicketMessageEntityWithNotifyRequest holds the parameters of TicketAgent.SaveTicketMessageEntityWithNotify, sent as one JSON object (the body Ticket_SaveTicketMessageEntityWithNotifyRequest).
+type TicketSaveTicketMessageEntityWithNotifyRequest struct {
+	// NewEntity is sent as NewEntity; left out when nil.
+	NewEntity *TicketMessageEntity `json:"NewEntity,omitempty"`
+	// Notify is sent as Notify, also when zero.
+	Notify bool `json:"Notify"`
+}
+
 // SaveTicketMessageEntityWithNotify calls POST v1/Agents/Ticket/SaveTicketMessageEntityWithNotify.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Ticket_Agent/v1TicketAgent_SaveTicketMessageEntityWithNotify.html
-func (s TicketAgent) SaveTicketMessageEntityWithNotify(ctx context.Context, newEntity *TicketMessageEntity, notify bool) (*TicketMessageEntity, error) {
-	in := struct {
-		NewEntity *TicketMessageEntity `json:"NewEntity,omitempty"`
-		Notify    bool                 `json:"Notify"`
-	}{newEntity, notify}
-	return call[*TicketMessageEntity](ctx, s.c, "POST", "v1/Agents/Ticket/SaveTicketMessageEntityWithNotify", in, false)
+func (s TicketAgent) SaveTicketMessageEntityWithNotify(ctx context.Context, req TicketSaveTicketMessageEntityWithNotifyRequest) (*TicketMessageEntity, error) {
+	return call[*TicketMessageEntity](ctx, s.c, "POST", "v1/Agents/Ticket/SaveTicketMessageEntityWithNotify", req, false)
+}
+
+// TicketSaveTicketMessageEntityWithOptionsRequest holds the parameters of TicketAgent.SaveTicketMessageEntityWithOptions, sent as one JSON object (the body Ticket_SaveTicketMessageEntityWithOptionsRequest).
+type TicketSaveTicketMessageEntityWithOptionsRequest struct {
+	// AttachmentIDs is sent as AttachmentIds; left out when empty.
+	AttachmentIDs []int64 `json:"AttachmentIds,omitempty"`
+	// Entity is sent as Entity; left out when nil.
+	Entity *TicketMessageEntity `json:"Entity,omitempty"`
+	// Notify is sent as Notify, also when zero.
+	Notify bool `json:"Notify"`
+	// UpdateRepliedAt is sent as UpdateRepliedAt, also when zero.
+	UpdateRepliedAt bool `json:"UpdateRepliedAt"`
 }
 
 // SaveTicketMessageEntityWithOptions calls POST v1/Agents/Ticket/SaveTicketMessageEntityWithOptions.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Ticket_Agent/v1TicketAgent_SaveTicketMessageEntityWithOptions.html
-func (s TicketAgent) SaveTicketMessageEntityWithOptions(ctx context.Context, attachmentIDs []int64, entity *TicketMessageEntity, notify bool, updateRepliedAt bool) (*TicketMessageEntity, error) {
-	in := struct {
-		AttachmentIDs   []int64              `json:"AttachmentIds,omitempty"`
-		Entity          *TicketMessageEntity `json:"Entity,omitempty"`
-		Notify          bool                 `json:"Notify"`
-		UpdateRepliedAt bool                 `json:"UpdateRepliedAt"`
-	}{attachmentIDs, entity, notify, updateRepliedAt}
-	return call[*TicketMessageEntity](ctx, s.c, "POST", "v1/Agents/Ticket/SaveTicketMessageEntityWithOptions", in, false)
+func (s TicketAgent) SaveTicketMessageEntityWithOptions(ctx context.Context, req TicketSaveTicketMessageEntityWithOptionsRequest) (*TicketMessageEntity, error) {
+	return call[*TicketMessageEntity](ctx, s.c, "POST", "v1/Agents/Ticket/SaveTicketMessageEntityWithOptions", req, false)
 }
 
 // SaveTicketRelationEntity calls POST v1/Agents/Ticket/SaveTicketRelationEntity.
@@ -652,32 +750,46 @@ func (s TicketAgent) SaveTicketRelationEntity(ctx context.Context, ticketRelatio
 	return call[*TicketRelationEntity](ctx, s.c, "POST", "v1/Agents/Ticket/SaveTicketRelationEntity", ticketRelationEntity, false)
 }
 
+// TicketSendTicketMessageRequest holds the parameters of TicketAgent.SendTicketMessage, sent as one JSON object (the body Ticket_SendTicketMessageRequest).
+type TicketSendTicketMessageRequest struct {
+	// Bcc is sent as Bcc; left out when empty.
+	Bcc []string `json:"Bcc,omitempty"`
+	// Cc is sent as Cc; left out when empty.
+	Cc []string `json:"Cc,omitempty"`
+	// GdprSource is sent as GdprSource, also when zero.
+	GdprSource string `json:"GdprSource"`
+	// ReplyTemplateID is sent as ReplyTemplateId, also when zero.
+	ReplyTemplateID int64 `json:"ReplyTemplateId"`
+	// Subject is sent as Subject, also when zero.
+	Subject string `json:"Subject"`
+	// TicketMessageEntityID is sent as TicketMessageEntityId, also when zero.
+	TicketMessageEntityID int64 `json:"TicketMessageEntityId"`
+	// To is sent as To; left out when empty.
+	To []string `json:"To,omitempty"`
+}
+
 // SendTicketMessage calls POST v1/Agents/Ticket/SendTicketMessage.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Ticket_Agent/v1TicketAgent_SendTicketMessage.html
-func (s TicketAgent) SendTicketMessage(ctx context.Context, bcc []string, cc []string, gdprSource string, replyTemplateID int64, subject string, ticketMessageEntityID int64, to []string) error {
-	in := struct {
-		Bcc                   []string `json:"Bcc,omitempty"`
-		Cc                    []string `json:"Cc,omitempty"`
-		GdprSource            string   `json:"GdprSource"`
-		ReplyTemplateID       int64    `json:"ReplyTemplateId"`
-		Subject               string   `json:"Subject"`
-		TicketMessageEntityID int64    `json:"TicketMessageEntityId"`
-		To                    []string `json:"To,omitempty"`
-	}{bcc, cc, gdprSource, replyTemplateID, subject, ticketMessageEntityID, to}
-	return exec(ctx, s.c, "POST", "v1/Agents/Ticket/SendTicketMessage", in, false)
+func (s TicketAgent) SendTicketMessage(ctx context.Context, req TicketSendTicketMessageRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/Ticket/SendTicketMessage", req, false)
+}
+
+// TicketSendTicketMessageSmsRequest holds the parameters of TicketAgent.SendTicketMessageSms, sent as one JSON object (the body Ticket_SendTicketMessageSmsRequest).
+type TicketSendTicketMessageSmsRequest struct {
+	// ReplyTemplateID is sent as ReplyTemplateId, also when zero.
+	ReplyTemplateID int64 `json:"ReplyTemplateId"`
+	// Sms is sent as Sms; left out when empty.
+	Sms []string `json:"Sms,omitempty"`
+	// TicketMessageEntityID is sent as TicketMessageEntityId, also when zero.
+	TicketMessageEntityID int64 `json:"TicketMessageEntityId"`
 }
 
 // SendTicketMessageSms calls POST v1/Agents/Ticket/SendTicketMessageSms.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Ticket_Agent/v1TicketAgent_SendTicketMessageSms.html
-func (s TicketAgent) SendTicketMessageSms(ctx context.Context, replyTemplateID int64, sms []string, ticketMessageEntityID int64) error {
-	in := struct {
-		ReplyTemplateID       int64    `json:"ReplyTemplateId"`
-		Sms                   []string `json:"Sms,omitempty"`
-		TicketMessageEntityID int64    `json:"TicketMessageEntityId"`
-	}{replyTemplateID, sms, ticketMessageEntityID}
-	return exec(ctx, s.c, "POST", "v1/Agents/Ticket/SendTicketMessageSms", in, false)
+func (s TicketAgent) SendTicketMessageSms(ctx context.Context, req TicketSendTicketMessageSmsRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/Ticket/SendTicketMessageSms", req, false)
 }
 
 // SetDeletedStatusByIDs calls POST v1/Agents/Ticket/SetDeletedStatusByIds.
@@ -690,15 +802,19 @@ func (s TicketAgent) SetDeletedStatusByIDs(ctx context.Context, ticketIDs []int6
 	return call[[]int64](ctx, s.c, "POST", "v1/Agents/Ticket/SetDeletedStatusByIds", in, false)
 }
 
+// TicketSetDeletedStatusByProviderRequest holds the parameters of TicketAgent.SetDeletedStatusByProvider, sent as one JSON object (the body Ticket_SetDeletedStatusByProviderRequest).
+type TicketSetDeletedStatusByProviderRequest struct {
+	// ProviderName is sent as ProviderName, also when zero.
+	ProviderName string `json:"ProviderName"`
+	// Restrictions is sent as Restrictions; left out when empty.
+	Restrictions []ArchiveRestrictionInfo `json:"Restrictions,omitempty"`
+}
+
 // SetDeletedStatusByProvider calls POST v1/Agents/Ticket/SetDeletedStatusByProvider.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Ticket_Agent/v1TicketAgent_SetDeletedStatusByProvider.html
-func (s TicketAgent) SetDeletedStatusByProvider(ctx context.Context, providerName string, restrictions []ArchiveRestrictionInfo) ([]float64, error) {
-	in := struct {
-		ProviderName string                   `json:"ProviderName"`
-		Restrictions []ArchiveRestrictionInfo `json:"Restrictions,omitempty"`
-	}{providerName, restrictions}
-	return call[[]float64](ctx, s.c, "POST", "v1/Agents/Ticket/SetDeletedStatusByProvider", in, false)
+func (s TicketAgent) SetDeletedStatusByProvider(ctx context.Context, req TicketSetDeletedStatusByProviderRequest) ([]float64, error) {
+	return call[[]float64](ctx, s.c, "POST", "v1/Agents/Ticket/SetDeletedStatusByProvider", req, false)
 }
 
 // SetSpamStatusByIDs calls POST v1/Agents/Ticket/SetSpamStatusByIds.
@@ -711,77 +827,108 @@ func (s TicketAgent) SetSpamStatusByIDs(ctx context.Context, ticketIDs []int64) 
 	return call[[]int64](ctx, s.c, "POST", "v1/Agents/Ticket/SetSpamStatusByIds", in, false)
 }
 
+// TicketSetSpamStatusByProviderRequest holds the parameters of TicketAgent.SetSpamStatusByProvider, sent as one JSON object (the body Ticket_SetSpamStatusByProviderRequest).
+type TicketSetSpamStatusByProviderRequest struct {
+	// ProviderName is sent as ProviderName, also when zero.
+	ProviderName string `json:"ProviderName"`
+	// Restrictions is sent as Restrictions; left out when empty.
+	Restrictions []ArchiveRestrictionInfo `json:"Restrictions,omitempty"`
+}
+
 // SetSpamStatusByProvider calls POST v1/Agents/Ticket/SetSpamStatusByProvider.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Ticket_Agent/v1TicketAgent_SetSpamStatusByProvider.html
-func (s TicketAgent) SetSpamStatusByProvider(ctx context.Context, providerName string, restrictions []ArchiveRestrictionInfo) ([]float64, error) {
-	in := struct {
-		ProviderName string                   `json:"ProviderName"`
-		Restrictions []ArchiveRestrictionInfo `json:"Restrictions,omitempty"`
-	}{providerName, restrictions}
-	return call[[]float64](ctx, s.c, "POST", "v1/Agents/Ticket/SetSpamStatusByProvider", in, false)
+func (s TicketAgent) SetSpamStatusByProvider(ctx context.Context, req TicketSetSpamStatusByProviderRequest) ([]float64, error) {
+	return call[[]float64](ctx, s.c, "POST", "v1/Agents/Ticket/SetSpamStatusByProvider", req, false)
+}
+
+// TicketSetTicketMessageImportantRequest holds the parameters of TicketAgent.SetTicketMessageImportant, sent as one JSON object (the body Ticket_SetTicketMessageImportantRequest).
+type TicketSetTicketMessageImportantRequest struct {
+	// Important is sent as Important, also when zero.
+	Important bool `json:"Important"`
+	// TicketMessageID is sent as TicketMessageId, also when zero.
+	TicketMessageID int64 `json:"TicketMessageId"`
 }
 
 // SetTicketMessageImportant calls POST v1/Agents/Ticket/SetTicketMessageImportant.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Ticket_Agent/v1TicketAgent_SetTicketMessageImportant.html
-func (s TicketAgent) SetTicketMessageImportant(ctx context.Context, important bool, ticketMessageID int64) error {
-	in := struct {
-		Important       bool  `json:"Important"`
-		TicketMessageID int64 `json:"TicketMessageId"`
-	}{important, ticketMessageID}
-	return exec(ctx, s.c, "POST", "v1/Agents/Ticket/SetTicketMessageImportant", in, false)
+func (s TicketAgent) SetTicketMessageImportant(ctx context.Context, req TicketSetTicketMessageImportantRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/Ticket/SetTicketMessageImportant", req, false)
+}
+
+// TicketSetTicketParentRequest holds the parameters of TicketAgent.SetTicketParent, sent as one JSON object (the body Ticket_SetTicketParentRequest).
+type TicketSetTicketParentRequest struct {
+	// Comment is sent as Comment, also when zero.
+	Comment string `json:"Comment"`
+	// ParentTicketID is sent as ParentTicketId, also when zero.
+	ParentTicketID int64 `json:"ParentTicketId"`
+	// TicketID is sent as TicketId, also when zero.
+	TicketID int64 `json:"TicketId"`
 }
 
 // SetTicketParent calls POST v1/Agents/Ticket/SetTicketParent.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Ticket_Agent/v1TicketAgent_SetTicketParent.html
-func (s TicketAgent) SetTicketParent(ctx context.Context, comment string, parentTicketID int64, ticketID int64) error {
-	in := struct {
-		Comment        string `json:"Comment"`
-		ParentTicketID int64  `json:"ParentTicketId"`
-		TicketID       int64  `json:"TicketId"`
-	}{comment, parentTicketID, ticketID}
-	return exec(ctx, s.c, "POST", "v1/Agents/Ticket/SetTicketParent", in, false)
+func (s TicketAgent) SetTicketParent(ctx context.Context, req TicketSetTicketParentRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/Ticket/SetTicketParent", req, false)
+}
+
+// TicketSetTicketReadByOwnerRequest holds the parameters of TicketAgent.SetTicketReadByOwner, sent as one JSON object (the body Ticket_SetTicketReadByOwnerRequest).
+type TicketSetTicketReadByOwnerRequest struct {
+	// CheckEscalating is sent as CheckEscalating, also when zero.
+	CheckEscalating bool `json:"CheckEscalating"`
+	// ReadStatus is sent as ReadStatus; left out when empty.
+	ReadStatus TicketReadStatus `json:"ReadStatus,omitempty"`
+	// TicketEntityID is sent as TicketEntityId, also when zero.
+	TicketEntityID int64 `json:"TicketEntityId"`
 }
 
 // SetTicketReadByOwner calls POST v1/Agents/Ticket/SetTicketReadByOwner.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Ticket_Agent/v1TicketAgent_SetTicketReadByOwner.html
-func (s TicketAgent) SetTicketReadByOwner(ctx context.Context, checkEscalating bool, readStatus TicketReadStatus, ticketEntityID int64) (*TicketEntity, error) {
-	in := struct {
-		CheckEscalating bool             `json:"CheckEscalating"`
-		ReadStatus      TicketReadStatus `json:"ReadStatus,omitempty"`
-		TicketEntityID  int64            `json:"TicketEntityId"`
-	}{checkEscalating, readStatus, ticketEntityID}
-	return call[*TicketEntity](ctx, s.c, "POST", "v1/Agents/Ticket/SetTicketReadByOwner", in, false)
+func (s TicketAgent) SetTicketReadByOwner(ctx context.Context, req TicketSetTicketReadByOwnerRequest) (*TicketEntity, error) {
+	return call[*TicketEntity](ctx, s.c, "POST", "v1/Agents/Ticket/SetTicketReadByOwner", req, false)
+}
+
+// TicketSplitTicketRequest holds the parameters of TicketAgent.SplitTicket, sent as one JSON object (the body Ticket_SplitTicketRequest).
+type TicketSplitTicketRequest struct {
+	// NewTicketEntity is sent as NewTicketEntity; left out when nil.
+	NewTicketEntity *TicketEntity `json:"NewTicketEntity,omitempty"`
+	// SourceTicketEntityActivate is sent as SourceTicketEntityActivate, also when zero.
+	SourceTicketEntityActivate Time `json:"SourceTicketEntityActivate"`
+	// SourceTicketEntityID is sent as SourceTicketEntityId, also when zero.
+	SourceTicketEntityID int64 `json:"SourceTicketEntityId"`
+	// SourceTicketEntityStatusID is sent as SourceTicketEntityStatusId, also when zero.
+	SourceTicketEntityStatusID int64 `json:"SourceTicketEntityStatusId"`
+	// TransferMessageIDs is sent as TransferMessageIds; left out when empty.
+	TransferMessageIDs []int64 `json:"TransferMessageIds,omitempty"`
 }
 
 // SplitTicket calls POST v1/Agents/Ticket/SplitTicket.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Ticket_Agent/v1TicketAgent_SplitTicket.html
-func (s TicketAgent) SplitTicket(ctx context.Context, newTicketEntity *TicketEntity, sourceTicketEntityActivate Time, sourceTicketEntityID int64, sourceTicketEntityStatusID int64, transferMessageIDs []int64) (*TicketEntity, error) {
-	in := struct {
-		NewTicketEntity            *TicketEntity `json:"NewTicketEntity,omitempty"`
-		SourceTicketEntityActivate Time          `json:"SourceTicketEntityActivate"`
-		SourceTicketEntityID       int64         `json:"SourceTicketEntityId"`
-		SourceTicketEntityStatusID int64         `json:"SourceTicketEntityStatusId"`
-		TransferMessageIDs         []int64       `json:"TransferMessageIds,omitempty"`
-	}{newTicketEntity, sourceTicketEntityActivate, sourceTicketEntityID, sourceTicketEntityStatusID, transferMessageIDs}
-	return call[*TicketEntity](ctx, s.c, "POST", "v1/Agents/Ticket/SplitTicket", in, false)
+func (s TicketAgent) SplitTicket(ctx context.Context, req TicketSplitTicketRequest) (*TicketEntity, error) {
+	return call[*TicketEntity](ctx, s.c, "POST", "v1/Agents/Ticket/SplitTicket", req, false)
+}
+
+// TicketSplitTicketMessageRequest holds the parameters of TicketAgent.SplitTicketMessage, sent as one JSON object (the body Ticket_SplitTicketMessageRequest).
+type TicketSplitTicketMessageRequest struct {
+	// NewTicketEntity is sent as NewTicketEntity; left out when nil.
+	NewTicketEntity *TicketEntity `json:"NewTicketEntity,omitempty"`
+	// NewTicketMessage is sent as NewTicketMessage; left out when nil.
+	NewTicketMessage *TicketMessageEntity `json:"NewTicketMessage,omitempty"`
+	// SourceTicketMessage is sent as SourceTicketMessage; left out when nil.
+	SourceTicketMessage *TicketMessageEntity `json:"SourceTicketMessage,omitempty"`
+	// TransferAttachmentsIDs is sent as TransferAttachmentsIds; left out when empty.
+	TransferAttachmentsIDs []int64 `json:"TransferAttachmentsIds,omitempty"`
 }
 
 // SplitTicketMessage calls POST v1/Agents/Ticket/SplitTicketMessage.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Ticket_Agent/v1TicketAgent_SplitTicketMessage.html
-func (s TicketAgent) SplitTicketMessage(ctx context.Context, newTicketEntity *TicketEntity, newTicketMessage *TicketMessageEntity, sourceTicketMessage *TicketMessageEntity, transferAttachmentsIDs []int64) (*TicketEntity, error) {
-	in := struct {
-		NewTicketEntity        *TicketEntity        `json:"NewTicketEntity,omitempty"`
-		NewTicketMessage       *TicketMessageEntity `json:"NewTicketMessage,omitempty"`
-		SourceTicketMessage    *TicketMessageEntity `json:"SourceTicketMessage,omitempty"`
-		TransferAttachmentsIDs []int64              `json:"TransferAttachmentsIds,omitempty"`
-	}{newTicketEntity, newTicketMessage, sourceTicketMessage, transferAttachmentsIDs}
-	return call[*TicketEntity](ctx, s.c, "POST", "v1/Agents/Ticket/SplitTicketMessage", in, false)
+func (s TicketAgent) SplitTicketMessage(ctx context.Context, req TicketSplitTicketMessageRequest) (*TicketEntity, error) {
+	return call[*TicketEntity](ctx, s.c, "POST", "v1/Agents/Ticket/SplitTicketMessage", req, false)
 }
 
 // UndeleteByIDs calls POST v1/Agents/Ticket/UndeleteByIds.
@@ -794,38 +941,51 @@ func (s TicketAgent) UndeleteByIDs(ctx context.Context, ticketIDs []int64) error
 	return exec(ctx, s.c, "POST", "v1/Agents/Ticket/UndeleteByIds", in, false)
 }
 
+// TicketUpdateTicketsReadStatusRequest holds the parameters of TicketAgent.UpdateTicketsReadStatus, sent as one JSON object (the body Ticket_UpdateTicketsReadStatusRequest).
+type TicketUpdateTicketsReadStatusRequest struct {
+	// NewStatus is sent as NewStatus; left out when empty.
+	NewStatus TicketReadStatus `json:"NewStatus,omitempty"`
+	// TicketIDs is sent as TicketIds; left out when empty.
+	TicketIDs []int64 `json:"TicketIds,omitempty"`
+}
+
 // UpdateTicketsReadStatus calls POST v1/Agents/Ticket/UpdateTicketsReadStatus.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Ticket_Agent/v1TicketAgent_UpdateTicketsReadStatus.html
-func (s TicketAgent) UpdateTicketsReadStatus(ctx context.Context, newStatus TicketReadStatus, ticketIDs []int64) ([]float64, error) {
-	in := struct {
-		NewStatus TicketReadStatus `json:"NewStatus,omitempty"`
-		TicketIDs []int64          `json:"TicketIds,omitempty"`
-	}{newStatus, ticketIDs}
-	return call[[]float64](ctx, s.c, "POST", "v1/Agents/Ticket/UpdateTicketsReadStatus", in, false)
+func (s TicketAgent) UpdateTicketsReadStatus(ctx context.Context, req TicketUpdateTicketsReadStatusRequest) ([]float64, error) {
+	return call[[]float64](ctx, s.c, "POST", "v1/Agents/Ticket/UpdateTicketsReadStatus", req, false)
+}
+
+// TicketUpdateTicketsReadStatusByProviderRequest holds the parameters of TicketAgent.UpdateTicketsReadStatusByProvider, sent as one JSON object (the body Ticket_UpdateTicketsReadStatusByProviderRequest).
+type TicketUpdateTicketsReadStatusByProviderRequest struct {
+	// NewStatus is sent as NewStatus; left out when empty.
+	NewStatus TicketReadStatus `json:"NewStatus,omitempty"`
+	// Provider is sent as Provider, also when zero.
+	Provider string `json:"Provider"`
+	// Restrictions is sent as Restrictions; left out when empty.
+	Restrictions []ArchiveRestrictionInfo `json:"Restrictions,omitempty"`
 }
 
 // UpdateTicketsReadStatusByProvider calls POST v1/Agents/Ticket/UpdateTicketsReadStatusByProvider.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Ticket_Agent/v1TicketAgent_UpdateTicketsReadStatusByProvider.html
-func (s TicketAgent) UpdateTicketsReadStatusByProvider(ctx context.Context, newStatus TicketReadStatus, provider string, restrictions []ArchiveRestrictionInfo) ([]float64, error) {
-	in := struct {
-		NewStatus    TicketReadStatus         `json:"NewStatus,omitempty"`
-		Provider     string                   `json:"Provider"`
-		Restrictions []ArchiveRestrictionInfo `json:"Restrictions,omitempty"`
-	}{newStatus, provider, restrictions}
-	return call[[]float64](ctx, s.c, "POST", "v1/Agents/Ticket/UpdateTicketsReadStatusByProvider", in, false)
+func (s TicketAgent) UpdateTicketsReadStatusByProvider(ctx context.Context, req TicketUpdateTicketsReadStatusByProviderRequest) ([]float64, error) {
+	return call[[]float64](ctx, s.c, "POST", "v1/Agents/Ticket/UpdateTicketsReadStatusByProvider", req, false)
+}
+
+// TicketUploadAttachmentRequest holds the parameters of TicketAgent.UploadAttachment, sent as one JSON object (the body Ticket_UploadAttachmentRequest).
+type TicketUploadAttachmentRequest struct {
+	// AttachmentID is sent as AttachmentId, also when zero.
+	AttachmentID int64 `json:"AttachmentId"`
+	// Content is sent as Content, base64-encoded; left out when empty.
+	Content []byte `json:"Content,omitempty"`
 }
 
 // UploadAttachment calls POST v1/Agents/Ticket/UploadAttachment.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Ticket_Agent/v1TicketAgent_UploadAttachment.html
-func (s TicketAgent) UploadAttachment(ctx context.Context, attachmentID int64, content []byte) error {
-	in := struct {
-		AttachmentID int64  `json:"AttachmentId"`
-		Content      []byte `json:"Content,omitempty"`
-	}{attachmentID, content}
-	return exec(ctx, s.c, "POST", "v1/Agents/Ticket/UploadAttachment", in, false)
+func (s TicketAgent) UploadAttachment(ctx context.Context, req TicketUploadAttachmentRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/Ticket/UploadAttachment", req, false)
 }
 
 // ValidateAttachments calls POST v1/Agents/Ticket/ValidateAttachments.
@@ -838,14 +998,19 @@ func (s TicketAgent) ValidateAttachments(ctx context.Context, attachmentIDs []in
 	return call[[]AttachmentValidationResult](ctx, s.c, "POST", "v1/Agents/Ticket/ValidateAttachments", in, false)
 }
 
+// TicketValidateTicketRelationsRequest holds the parameters of TicketAgent.ValidateTicketRelations, sent as one JSON object (the body Ticket_ValidateTicketRelationsRequest).
+type TicketValidateTicketRelationsRequest struct {
+	// DestinationTicketID is sent as DestinationTicketId, also when zero.
+	DestinationTicketID int64 `json:"DestinationTicketId"`
+	// RelationType is sent as RelationType; left out when empty.
+	RelationType TicketRelationType `json:"RelationType,omitempty"`
+	// SourceTicketIDs is sent as SourceTicketIds; left out when empty.
+	SourceTicketIDs []int64 `json:"SourceTicketIds,omitempty"`
+}
+
 // ValidateTicketRelations calls POST v1/Agents/Ticket/ValidateTicketRelations.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Ticket_Agent/v1TicketAgent_ValidateTicketRelations.html
-func (s TicketAgent) ValidateTicketRelations(ctx context.Context, destinationTicketID int64, relationType TicketRelationType, sourceTicketIDs []int64) ([]TicketRelationResult, error) {
-	in := struct {
-		DestinationTicketID int64              `json:"DestinationTicketId"`
-		RelationType        TicketRelationType `json:"RelationType,omitempty"`
-		SourceTicketIDs     []int64            `json:"SourceTicketIds,omitempty"`
-	}{destinationTicketID, relationType, sourceTicketIDs}
-	return call[[]TicketRelationResult](ctx, s.c, "POST", "v1/Agents/Ticket/ValidateTicketRelations", in, false)
+func (s TicketAgent) ValidateTicketRelations(ctx context.Context, req TicketValidateTicketRelationsRequest) ([]TicketRelationResult, error) {
+	return call[[]TicketRelationResult](ctx, s.c, "POST", "v1/Agents/Ticket/ValidateTicketRelations", req, false)
 }

@@ -55,26 +55,34 @@ func (s TimeZoneAgent) InitializeTimeZoneData(ctx context.Context) ([]TimeZoneDa
 	return call[[]TimeZoneData](ctx, s.c, "POST", "v1/Agents/TimeZone/InitializeTimeZoneData", nil, false)
 }
 
+// TimeZoneSetActiveTimeZoneRowRequest holds the parameters of TimeZoneAgent.SetActiveTimeZoneRow, sent as one JSON object (the body TimeZone_SetActiveTimeZoneRowRequest).
+type TimeZoneSetActiveTimeZoneRowRequest struct {
+	// Active is sent as Active, also when zero.
+	Active bool `json:"Active"`
+	// ID is sent as Id, also when zero.
+	ID int64 `json:"Id"`
+}
+
 // SetActiveTimeZoneRow calls POST v1/Agents/TimeZone/SetActiveTimeZoneRow.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/TimeZone_Agent/v1TimeZoneAgent_SetActiveTimeZoneRow.html
-func (s TimeZoneAgent) SetActiveTimeZoneRow(ctx context.Context, active bool, id int64) error {
-	in := struct {
-		Active bool  `json:"Active"`
-		ID     int64 `json:"Id"`
-	}{active, id}
-	return exec(ctx, s.c, "POST", "v1/Agents/TimeZone/SetActiveTimeZoneRow", in, false)
+func (s TimeZoneAgent) SetActiveTimeZoneRow(ctx context.Context, req TimeZoneSetActiveTimeZoneRowRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/TimeZone/SetActiveTimeZoneRow", req, false)
+}
+
+// TimeZoneSetActiveTimeZonesByFilterRequest holds the parameters of TimeZoneAgent.SetActiveTimeZonesByFilter, sent as one JSON object (the body TimeZone_SetActiveTimeZonesByFilterRequest).
+type TimeZoneSetActiveTimeZonesByFilterRequest struct {
+	// Active is sent as Active, also when zero.
+	Active bool `json:"Active"`
+	// Filter is sent as Filter, also when zero.
+	Filter string `json:"Filter"`
 }
 
 // SetActiveTimeZonesByFilter calls POST v1/Agents/TimeZone/SetActiveTimeZonesByFilter.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/TimeZone_Agent/v1TimeZoneAgent_SetActiveTimeZonesByFilter.html
-func (s TimeZoneAgent) SetActiveTimeZonesByFilter(ctx context.Context, active bool, filter string) error {
-	in := struct {
-		Active bool   `json:"Active"`
-		Filter string `json:"Filter"`
-	}{active, filter}
-	return exec(ctx, s.c, "POST", "v1/Agents/TimeZone/SetActiveTimeZonesByFilter", in, false)
+func (s TimeZoneAgent) SetActiveTimeZonesByFilter(ctx context.Context, req TimeZoneSetActiveTimeZonesByFilterRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/TimeZone/SetActiveTimeZonesByFilter", req, false)
 }
 
 // SetBaseTimeZoneID calls POST v1/Agents/TimeZone/SetBaseTimeZoneId.

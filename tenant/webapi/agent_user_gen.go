@@ -33,50 +33,68 @@ func (s UserAgent) CanChangePassword(ctx context.Context, associateID int64) (bo
 	return call[bool](ctx, s.c, "POST", "v1/Agents/User/CanChangePassword", in, true)
 }
 
+// UserChangeOwnPasswordRequest holds the parameters of UserAgent.ChangeOwnPassword, sent as one JSON object (the body User_ChangeOwnPasswordRequest).
+type UserChangeOwnPasswordRequest struct {
+	// NewPassword is sent as NewPassword, also when zero.
+	NewPassword string `json:"NewPassword"`
+	// OldPassword is sent as OldPassword, also when zero.
+	OldPassword string `json:"OldPassword"`
+}
+
 // ChangeOwnPassword calls POST v1/Agents/User/ChangeOwnPassword.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/User_Agent/v1UserAgent_ChangeOwnPassword.html
-func (s UserAgent) ChangeOwnPassword(ctx context.Context, newPassword string, oldPassword string) (bool, error) {
-	in := struct {
-		NewPassword string `json:"NewPassword"`
-		OldPassword string `json:"OldPassword"`
-	}{newPassword, oldPassword}
-	return call[bool](ctx, s.c, "POST", "v1/Agents/User/ChangeOwnPassword", in, false)
+func (s UserAgent) ChangeOwnPassword(ctx context.Context, req UserChangeOwnPasswordRequest) (bool, error) {
+	return call[bool](ctx, s.c, "POST", "v1/Agents/User/ChangeOwnPassword", req, false)
+}
+
+// UserChangePasswordRequest holds the parameters of UserAgent.ChangePassword, sent as one JSON object (the body User_ChangePasswordRequest).
+type UserChangePasswordRequest struct {
+	// AssociateID is sent as AssociateId, also when zero.
+	AssociateID int64 `json:"AssociateId"`
+	// NewPassword is sent as NewPassword, also when zero.
+	NewPassword string `json:"NewPassword"`
+	// OldPassword is sent as OldPassword, also when zero.
+	OldPassword string `json:"OldPassword"`
 }
 
 // ChangePassword calls POST v1/Agents/User/ChangePassword.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/User_Agent/v1UserAgent_ChangePassword.html
-func (s UserAgent) ChangePassword(ctx context.Context, associateID int64, newPassword string, oldPassword string) (bool, error) {
-	in := struct {
-		AssociateID int64  `json:"AssociateId"`
-		NewPassword string `json:"NewPassword"`
-		OldPassword string `json:"OldPassword"`
-	}{associateID, newPassword, oldPassword}
-	return call[bool](ctx, s.c, "POST", "v1/Agents/User/ChangePassword", in, false)
+func (s UserAgent) ChangePassword(ctx context.Context, req UserChangePasswordRequest) (bool, error) {
+	return call[bool](ctx, s.c, "POST", "v1/Agents/User/ChangePassword", req, false)
+}
+
+// UserChangePasswordFromNameRequest holds the parameters of UserAgent.ChangePasswordFromName, sent as one JSON object (the body User_ChangePasswordFromNameRequest).
+type UserChangePasswordFromNameRequest struct {
+	// AssociateName is sent as AssociateName, also when zero.
+	AssociateName string `json:"AssociateName"`
+	// NewPassword is sent as NewPassword, also when zero.
+	NewPassword string `json:"NewPassword"`
+	// OldPassword is sent as OldPassword, also when zero.
+	OldPassword string `json:"OldPassword"`
 }
 
 // ChangePasswordFromName calls POST v1/Agents/User/ChangePasswordFromName.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/User_Agent/v1UserAgent_ChangePasswordFromName.html
-func (s UserAgent) ChangePasswordFromName(ctx context.Context, associateName string, newPassword string, oldPassword string) (bool, error) {
-	in := struct {
-		AssociateName string `json:"AssociateName"`
-		NewPassword   string `json:"NewPassword"`
-		OldPassword   string `json:"OldPassword"`
-	}{associateName, newPassword, oldPassword}
-	return call[bool](ctx, s.c, "POST", "v1/Agents/User/ChangePasswordFromName", in, false)
+func (s UserAgent) ChangePasswordFromName(ctx context.Context, req UserChangePasswordFromNameRequest) (bool, error) {
+	return call[bool](ctx, s.c, "POST", "v1/Agents/User/ChangePasswordFromName", req, false)
+}
+
+// UserChangeUserTypeRequest holds the parameters of UserAgent.ChangeUserType, sent as one JSON object (the body User_ChangeUserTypeRequest).
+type UserChangeUserTypeRequest struct {
+	// User is sent as User; left out when nil.
+	User *User `json:"User,omitempty"`
+	// UserType is sent as UserType; left out when empty.
+	UserType UserType `json:"UserType,omitempty"`
 }
 
 // ChangeUserType calls POST v1/Agents/User/ChangeUserType.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/User_Agent/v1UserAgent_ChangeUserType.html
-func (s UserAgent) ChangeUserType(ctx context.Context, user *User, userType UserType) (*User, error) {
-	in := struct {
-		User     *User    `json:"User,omitempty"`
-		UserType UserType `json:"UserType,omitempty"`
-	}{user, userType}
-	return call[*User](ctx, s.c, "POST", "v1/Agents/User/ChangeUserType", in, false)
+func (s UserAgent) ChangeUserType(ctx context.Context, req UserChangeUserTypeRequest) (*User, error) {
+	return call[*User](ctx, s.c, "POST", "v1/Agents/User/ChangeUserType", req, false)
 }
 
 // CheckAccessGatewayRegistration calls POST v1/Agents/User/CheckAccessGatewayRegistration.
@@ -134,43 +152,61 @@ func (s UserAgent) CreateDefaultUserFromUserType(ctx context.Context, userType U
 	return call[*User](ctx, s.c, "POST", "v1/Agents/User/CreateDefaultUserFromUserType", in, false)
 }
 
+// UserCreateDefaultUserFromUserTypeAndCredentialRequest holds the parameters of UserAgent.CreateDefaultUserFromUserTypeAndCredential, sent as one JSON object (the body User_CreateDefaultUserFromUserTypeAndCredentialRequest).
+type UserCreateDefaultUserFromUserTypeAndCredentialRequest struct {
+	// ContactID is sent as ContactId, also when zero.
+	ContactID int64 `json:"ContactId"`
+	// CredentialDisplayValue is sent as CredentialDisplayValue, also when zero.
+	CredentialDisplayValue string `json:"CredentialDisplayValue"`
+	// CredentialType is sent as CredentialType, also when zero.
+	CredentialType string `json:"CredentialType"`
+	// CredentialValue is sent as CredentialValue, also when zero.
+	CredentialValue string `json:"CredentialValue"`
+	// UserType is sent as UserType; left out when empty.
+	UserType UserType `json:"UserType,omitempty"`
+}
+
 // CreateDefaultUserFromUserTypeAndCredential calls POST v1/Agents/User/CreateDefaultUserFromUserTypeAndCredential.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/User_Agent/v1UserAgent_CreateDefaultUserFromUserTypeAndCredential.html
-func (s UserAgent) CreateDefaultUserFromUserTypeAndCredential(ctx context.Context, contactID int64, credentialDisplayValue string, credentialType string, credentialValue string, userType UserType) (*User, error) {
-	in := struct {
-		ContactID              int64    `json:"ContactId"`
-		CredentialDisplayValue string   `json:"CredentialDisplayValue"`
-		CredentialType         string   `json:"CredentialType"`
-		CredentialValue        string   `json:"CredentialValue"`
-		UserType               UserType `json:"UserType,omitempty"`
-	}{contactID, credentialDisplayValue, credentialType, credentialValue, userType}
-	return call[*User](ctx, s.c, "POST", "v1/Agents/User/CreateDefaultUserFromUserTypeAndCredential", in, false)
+func (s UserAgent) CreateDefaultUserFromUserTypeAndCredential(ctx context.Context, req UserCreateDefaultUserFromUserTypeAndCredentialRequest) (*User, error) {
+	return call[*User](ctx, s.c, "POST", "v1/Agents/User/CreateDefaultUserFromUserTypeAndCredential", req, false)
+}
+
+// UserCreateDefaultUserFromUserTypeAndPersonIDRequest holds the parameters of UserAgent.CreateDefaultUserFromUserTypeAndPersonID, sent as one JSON object (the body User_CreateDefaultUserFromUserTypeAndPersonIdRequest).
+type UserCreateDefaultUserFromUserTypeAndPersonIDRequest struct {
+	// PersonID is sent as PersonId, also when zero.
+	PersonID int64 `json:"PersonId"`
+	// UserType is sent as UserType; left out when empty.
+	UserType UserType `json:"UserType,omitempty"`
 }
 
 // CreateDefaultUserFromUserTypeAndPersonID calls POST v1/Agents/User/CreateDefaultUserFromUserTypeAndPersonId.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/User_Agent/v1UserAgent_CreateDefaultUserFromUserTypeAndPersonId.html
-func (s UserAgent) CreateDefaultUserFromUserTypeAndPersonID(ctx context.Context, personID int64, userType UserType) (*User, error) {
-	in := struct {
-		PersonID int64    `json:"PersonId"`
-		UserType UserType `json:"UserType,omitempty"`
-	}{personID, userType}
-	return call[*User](ctx, s.c, "POST", "v1/Agents/User/CreateDefaultUserFromUserTypeAndPersonId", in, false)
+func (s UserAgent) CreateDefaultUserFromUserTypeAndPersonID(ctx context.Context, req UserCreateDefaultUserFromUserTypeAndPersonIDRequest) (*User, error) {
+	return call[*User](ctx, s.c, "POST", "v1/Agents/User/CreateDefaultUserFromUserTypeAndPersonId", req, false)
+}
+
+// UserCreateExternalUserRequest holds the parameters of UserAgent.CreateExternalUser, sent as one JSON object (the body User_CreateExternalUserRequest).
+type UserCreateExternalUserRequest struct {
+	// IsActive is sent as IsActive, also when zero.
+	IsActive bool `json:"IsActive"`
+	// Password is sent as Password, also when zero.
+	Password string `json:"Password"`
+	// PersonID is sent as PersonId, also when zero.
+	PersonID int64 `json:"PersonId"`
+	// RoleID is sent as RoleId, also when zero.
+	RoleID int64 `json:"RoleId"`
+	// UserName is sent as UserName, also when zero.
+	UserName string `json:"UserName"`
 }
 
 // CreateExternalUser calls POST v1/Agents/User/CreateExternalUser.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/User_Agent/v1UserAgent_CreateExternalUser.html
-func (s UserAgent) CreateExternalUser(ctx context.Context, isActive bool, password string, personID int64, roleID int64, userName string) (float64, error) {
-	in := struct {
-		IsActive bool   `json:"IsActive"`
-		Password string `json:"Password"`
-		PersonID int64  `json:"PersonId"`
-		RoleID   int64  `json:"RoleId"`
-		UserName string `json:"UserName"`
-	}{isActive, password, personID, roleID, userName}
-	return call[float64](ctx, s.c, "POST", "v1/Agents/User/CreateExternalUser", in, false)
+func (s UserAgent) CreateExternalUser(ctx context.Context, req UserCreateExternalUserRequest) (float64, error) {
+	return call[float64](ctx, s.c, "POST", "v1/Agents/User/CreateExternalUser", req, false)
 }
 
 // CreateUserGroup calls POST v1/Agents/User/CreateUserGroup.
@@ -190,15 +226,19 @@ func (s UserAgent) DecryptAndSaveExternalTokens(ctx context.Context, tokenManage
 	return call[string](ctx, s.c, "POST", "v1/Agents/User/DecryptAndSaveExternalTokens", in, false)
 }
 
+// UserDeleteCredentialRequest holds the parameters of UserAgent.DeleteCredential, sent as one JSON object (the body User_DeleteCredentialRequest).
+type UserDeleteCredentialRequest struct {
+	// CredentialType is sent as CredentialType, also when zero.
+	CredentialType string `json:"CredentialType"`
+	// UserID is sent as UserId, also when zero.
+	UserID int64 `json:"UserId"`
+}
+
 // DeleteCredential calls POST v1/Agents/User/DeleteCredential.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/User_Agent/v1UserAgent_DeleteCredential.html
-func (s UserAgent) DeleteCredential(ctx context.Context, credentialType string, userID int64) (bool, error) {
-	in := struct {
-		CredentialType string `json:"CredentialType"`
-		UserID         int64  `json:"UserId"`
-	}{credentialType, userID}
-	return call[bool](ctx, s.c, "POST", "v1/Agents/User/DeleteCredential", in, false)
+func (s UserAgent) DeleteCredential(ctx context.Context, req UserDeleteCredentialRequest) (bool, error) {
+	return call[bool](ctx, s.c, "POST", "v1/Agents/User/DeleteCredential", req, false)
 }
 
 // DeleteExternalUser calls POST v1/Agents/User/DeleteExternalUser.
@@ -211,15 +251,19 @@ func (s UserAgent) DeleteExternalUser(ctx context.Context, associateID int64) er
 	return exec(ctx, s.c, "POST", "v1/Agents/User/DeleteExternalUser", in, false)
 }
 
+// UserDeleteRoleRequest holds the parameters of UserAgent.DeleteRole, sent as one JSON object (the body User_DeleteRoleRequest).
+type UserDeleteRoleRequest struct {
+	// ReplacingRoleID is sent as ReplacingRoleId, also when zero.
+	ReplacingRoleID int64 `json:"ReplacingRoleId"`
+	// RoleIDToDelete is sent as RoleIdToDelete, also when zero.
+	RoleIDToDelete float64 `json:"RoleIdToDelete"`
+}
+
 // DeleteRole calls POST v1/Agents/User/DeleteRole.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/User_Agent/v1UserAgent_DeleteRole.html
-func (s UserAgent) DeleteRole(ctx context.Context, replacingRoleID int64, roleIDToDelete float64) error {
-	in := struct {
-		ReplacingRoleID int64   `json:"ReplacingRoleId"`
-		RoleIDToDelete  float64 `json:"RoleIdToDelete"`
-	}{replacingRoleID, roleIDToDelete}
-	return exec(ctx, s.c, "POST", "v1/Agents/User/DeleteRole", in, false)
+func (s UserAgent) DeleteRole(ctx context.Context, req UserDeleteRoleRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/User/DeleteRole", req, false)
 }
 
 // DeleteServiceAuth calls POST v1/Agents/User/DeleteServiceAuth.
@@ -246,29 +290,40 @@ func (s UserAgent) DeleteUserFromName(ctx context.Context, userName string) erro
 	return exec(ctx, s.c, "POST", "v1/Agents/User/DeleteUserFromName", in, false)
 }
 
+// UserDeleteUserGroupRequest holds the parameters of UserAgent.DeleteUserGroup, sent as one JSON object (the body User_DeleteUserGroupRequest).
+type UserDeleteUserGroupRequest struct {
+	// UserGroupToDelete is sent as UserGroupToDelete, also when zero.
+	UserGroupToDelete float64 `json:"UserGroupToDelete"`
+	// UserGroupToMoveTo is sent as UserGroupToMoveTo, also when zero.
+	UserGroupToMoveTo float64 `json:"UserGroupToMoveTo"`
+}
+
 // DeleteUserGroup calls POST v1/Agents/User/DeleteUserGroup.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/User_Agent/v1UserAgent_DeleteUserGroup.html
-func (s UserAgent) DeleteUserGroup(ctx context.Context, userGroupToDelete float64, userGroupToMoveTo float64) error {
-	in := struct {
-		UserGroupToDelete float64 `json:"UserGroupToDelete"`
-		UserGroupToMoveTo float64 `json:"UserGroupToMoveTo"`
-	}{userGroupToDelete, userGroupToMoveTo}
-	return exec(ctx, s.c, "POST", "v1/Agents/User/DeleteUserGroup", in, false)
+func (s UserAgent) DeleteUserGroup(ctx context.Context, req UserDeleteUserGroupRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/User/DeleteUserGroup", req, false)
+}
+
+// UserExchangeCodeAndSaveTokensRequest holds the parameters of UserAgent.ExchangeCodeAndSaveTokens, sent as one JSON object (the body User_ExchangeCodeAndSaveTokensRequest).
+type UserExchangeCodeAndSaveTokensRequest struct {
+	// AuthorizationCode is sent as AuthorizationCode, also when zero.
+	AuthorizationCode string `json:"AuthorizationCode"`
+	// Nonce is sent as Nonce, also when zero.
+	Nonce string `json:"Nonce"`
+	// PkceVerifier is sent as PkceVerifier, also when zero.
+	PkceVerifier string `json:"PkceVerifier"`
+	// Provider is sent as Provider, also when zero.
+	Provider string `json:"Provider"`
+	// RedirectURI is sent as RedirectUri, also when zero.
+	RedirectURI string `json:"RedirectUri"`
 }
 
 // ExchangeCodeAndSaveTokens calls POST v1/Agents/User/ExchangeCodeAndSaveTokens.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/User_Agent/v1UserAgent_ExchangeCodeAndSaveTokens.html
-func (s UserAgent) ExchangeCodeAndSaveTokens(ctx context.Context, authorizationCode string, nonce string, pkceVerifier string, provider string, redirectURI string) (string, error) {
-	in := struct {
-		AuthorizationCode string `json:"AuthorizationCode"`
-		Nonce             string `json:"Nonce"`
-		PkceVerifier      string `json:"PkceVerifier"`
-		Provider          string `json:"Provider"`
-		RedirectURI       string `json:"RedirectUri"`
-	}{authorizationCode, nonce, pkceVerifier, provider, redirectURI}
-	return call[string](ctx, s.c, "POST", "v1/Agents/User/ExchangeCodeAndSaveTokens", in, false)
+func (s UserAgent) ExchangeCodeAndSaveTokens(ctx context.Context, req UserExchangeCodeAndSaveTokensRequest) (string, error) {
+	return call[string](ctx, s.c, "POST", "v1/Agents/User/ExchangeCodeAndSaveTokens", req, false)
 }
 
 // ExecuteUserCommand calls POST v1/Agents/User/ExecuteUserCommand.
@@ -278,26 +333,34 @@ func (s UserAgent) ExecuteUserCommand(ctx context.Context, executeUserCommandReq
 	return call[*CommandResult](ctx, s.c, "POST", "v1/Agents/User/ExecuteUserCommand", executeUserCommandRequest, false)
 }
 
+// UserFindCredentialUsersRequest holds the parameters of UserAgent.FindCredentialUsers, sent as one JSON object (the body User_FindCredentialUsersRequest).
+type UserFindCredentialUsersRequest struct {
+	// SearchString is sent as SearchString, also when zero.
+	SearchString string `json:"SearchString"`
+	// Type is sent as Type, also when zero.
+	Type string `json:"Type"`
+}
+
 // FindCredentialUsers calls POST v1/Agents/User/FindCredentialUsers; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/User_Agent/v1UserAgent_FindCredentialUsers.html
-func (s UserAgent) FindCredentialUsers(ctx context.Context, searchString string, typeArg string) (*CredentialsGroupUsers, error) {
-	in := struct {
-		SearchString string `json:"SearchString"`
-		Type         string `json:"Type"`
-	}{searchString, typeArg}
-	return call[*CredentialsGroupUsers](ctx, s.c, "POST", "v1/Agents/User/FindCredentialUsers", in, true)
+func (s UserAgent) FindCredentialUsers(ctx context.Context, req UserFindCredentialUsersRequest) (*CredentialsGroupUsers, error) {
+	return call[*CredentialsGroupUsers](ctx, s.c, "POST", "v1/Agents/User/FindCredentialUsers", req, true)
+}
+
+// UserFindCredentialsGroupsRequest holds the parameters of UserAgent.FindCredentialsGroups, sent as one JSON object (the body User_FindCredentialsGroupsRequest).
+type UserFindCredentialsGroupsRequest struct {
+	// SearchString is sent as SearchString, also when zero.
+	SearchString string `json:"SearchString"`
+	// Type is sent as Type, also when zero.
+	Type string `json:"Type"`
 }
 
 // FindCredentialsGroups calls POST v1/Agents/User/FindCredentialsGroups; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/User_Agent/v1UserAgent_FindCredentialsGroups.html
-func (s UserAgent) FindCredentialsGroups(ctx context.Context, searchString string, typeArg string) ([]CredentialsGroup, error) {
-	in := struct {
-		SearchString string `json:"SearchString"`
-		Type         string `json:"Type"`
-	}{searchString, typeArg}
-	return call[[]CredentialsGroup](ctx, s.c, "POST", "v1/Agents/User/FindCredentialsGroups", in, true)
+func (s UserAgent) FindCredentialsGroups(ctx context.Context, req UserFindCredentialsGroupsRequest) ([]CredentialsGroup, error) {
+	return call[[]CredentialsGroup](ctx, s.c, "POST", "v1/Agents/User/FindCredentialsGroups", req, true)
 }
 
 // FindRolesWithFunctionalRight calls POST v1/Agents/User/FindRolesWithFunctionalRight; it only reads, so it is retried like a GET.
@@ -347,26 +410,34 @@ func (s UserAgent) GetAccessGatewayInfo(ctx context.Context) (*AccessGatewayInfo
 	return call[*AccessGatewayInfo](ctx, s.c, "POST", "v1/Agents/User/GetAccessGatewayInfo", nil, true)
 }
 
+// UserGetAccessTokenRequest holds the parameters of UserAgent.GetAccessToken, sent as one JSON object (the body User_GetAccessTokenRequest).
+type UserGetAccessTokenRequest struct {
+	// AppToken is sent as AppToken, also when zero.
+	AppToken string `json:"AppToken"`
+	// IncludeCsSession is sent as IncludeCsSession, also when zero.
+	IncludeCsSession bool `json:"IncludeCsSession"`
+}
+
 // GetAccessToken calls POST v1/Agents/User/GetAccessToken; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/User_Agent/v1UserAgent_GetAccessToken.html
-func (s UserAgent) GetAccessToken(ctx context.Context, appToken string, includeCsSession bool) (string, error) {
-	in := struct {
-		AppToken         string `json:"AppToken"`
-		IncludeCsSession bool   `json:"IncludeCsSession"`
-	}{appToken, includeCsSession}
-	return call[string](ctx, s.c, "POST", "v1/Agents/User/GetAccessToken", in, true)
+func (s UserAgent) GetAccessToken(ctx context.Context, req UserGetAccessTokenRequest) (string, error) {
+	return call[string](ctx, s.c, "POST", "v1/Agents/User/GetAccessToken", req, true)
+}
+
+// UserGetAllDataRightsRequest holds the parameters of UserAgent.GetAllDataRights, sent as one JSON object (the body User_GetAllDataRightsRequest).
+type UserGetAllDataRightsRequest struct {
+	// RelationToOwner is sent as RelationToOwner; left out when empty.
+	RelationToOwner RoleRelationToOwner `json:"RelationToOwner,omitempty"`
+	// RoleID is sent as RoleId, also when zero.
+	RoleID int64 `json:"RoleId"`
 }
 
 // GetAllDataRights calls POST v1/Agents/User/GetAllDataRights; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/User_Agent/v1UserAgent_GetAllDataRights.html
-func (s UserAgent) GetAllDataRights(ctx context.Context, relationToOwner RoleRelationToOwner, roleID int64) (map[string]string, error) {
-	in := struct {
-		RelationToOwner RoleRelationToOwner `json:"RelationToOwner,omitempty"`
-		RoleID          int64               `json:"RoleId"`
-	}{relationToOwner, roleID}
-	return call[map[string]string](ctx, s.c, "POST", "v1/Agents/User/GetAllDataRights", in, true)
+func (s UserAgent) GetAllDataRights(ctx context.Context, req UserGetAllDataRightsRequest) (map[string]string, error) {
+	return call[map[string]string](ctx, s.c, "POST", "v1/Agents/User/GetAllDataRights", req, true)
 }
 
 // GetAllFunctionalRights calls POST v1/Agents/User/GetAllFunctionalRights; it only reads, so it is retried like a GET.
@@ -416,38 +487,51 @@ func (s UserAgent) GetCredentialTypesForUserType(ctx context.Context, userType U
 	return call[[]CredentialType](ctx, s.c, "POST", "v1/Agents/User/GetCredentialTypesForUserType", in, true)
 }
 
+// UserGetCredentialUsersInGroupRequest holds the parameters of UserAgent.GetCredentialUsersInGroup, sent as one JSON object (the body User_GetCredentialUsersInGroupRequest).
+type UserGetCredentialUsersInGroupRequest struct {
+	// GroupName is sent as GroupName, also when zero.
+	GroupName string `json:"GroupName"`
+	// Type is sent as Type, also when zero.
+	Type string `json:"Type"`
+}
+
 // GetCredentialUsersInGroup calls POST v1/Agents/User/GetCredentialUsersInGroup; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/User_Agent/v1UserAgent_GetCredentialUsersInGroup.html
-func (s UserAgent) GetCredentialUsersInGroup(ctx context.Context, groupName string, typeArg string) (*CredentialsGroupUsers, error) {
-	in := struct {
-		GroupName string `json:"GroupName"`
-		Type      string `json:"Type"`
-	}{groupName, typeArg}
-	return call[*CredentialsGroupUsers](ctx, s.c, "POST", "v1/Agents/User/GetCredentialUsersInGroup", in, true)
+func (s UserAgent) GetCredentialUsersInGroup(ctx context.Context, req UserGetCredentialUsersInGroupRequest) (*CredentialsGroupUsers, error) {
+	return call[*CredentialsGroupUsers](ctx, s.c, "POST", "v1/Agents/User/GetCredentialUsersInGroup", req, true)
+}
+
+// UserGetDataRightRequest holds the parameters of UserAgent.GetDataRight, sent as one JSON object (the body User_GetDataRightRequest).
+type UserGetDataRightRequest struct {
+	// RelationToOwner is sent as RelationToOwner; left out when empty.
+	RelationToOwner RoleRelationToOwner `json:"RelationToOwner,omitempty"`
+	// RoleID is sent as RoleId, also when zero.
+	RoleID int64 `json:"RoleId"`
+	// TableName is sent as TableName, also when zero.
+	TableName string `json:"TableName"`
 }
 
 // GetDataRight calls POST v1/Agents/User/GetDataRight; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/User_Agent/v1UserAgent_GetDataRight.html
-func (s UserAgent) GetDataRight(ctx context.Context, relationToOwner RoleRelationToOwner, roleID int64, tableName string) (string, error) {
-	in := struct {
-		RelationToOwner RoleRelationToOwner `json:"RelationToOwner,omitempty"`
-		RoleID          int64               `json:"RoleId"`
-		TableName       string              `json:"TableName"`
-	}{relationToOwner, roleID, tableName}
-	return call[string](ctx, s.c, "POST", "v1/Agents/User/GetDataRight", in, true)
+func (s UserAgent) GetDataRight(ctx context.Context, req UserGetDataRightRequest) (string, error) {
+	return call[string](ctx, s.c, "POST", "v1/Agents/User/GetDataRight", req, true)
+}
+
+// UserGetDataRightsRequest holds the parameters of UserAgent.GetDataRights, sent as one JSON object (the body User_GetDataRightsRequest).
+type UserGetDataRightsRequest struct {
+	// RoleID is sent as RoleId, also when zero.
+	RoleID int64 `json:"RoleId"`
+	// TableName is sent as TableName, also when zero.
+	TableName string `json:"TableName"`
 }
 
 // GetDataRights calls POST v1/Agents/User/GetDataRights; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/User_Agent/v1UserAgent_GetDataRights.html
-func (s UserAgent) GetDataRights(ctx context.Context, roleID int64, tableName string) (map[string]string, error) {
-	in := struct {
-		RoleID    int64  `json:"RoleId"`
-		TableName string `json:"TableName"`
-	}{roleID, tableName}
-	return call[map[string]string](ctx, s.c, "POST", "v1/Agents/User/GetDataRights", in, true)
+func (s UserAgent) GetDataRights(ctx context.Context, req UserGetDataRightsRequest) (map[string]string, error) {
+	return call[map[string]string](ctx, s.c, "POST", "v1/Agents/User/GetDataRights", req, true)
 }
 
 // GetDefaultAssociateUserName calls POST v1/Agents/User/GetDefaultAssociateUserName; it only reads, so it is retried like a GET.
@@ -531,15 +615,19 @@ func (s UserAgent) GetUntrustedCredentials(ctx context.Context, typeArg string) 
 	return call[[]UntrustedCredentials](ctx, s.c, "POST", "v1/Agents/User/GetUntrustedCredentials", in, true)
 }
 
+// UserGetUntrustedCredentialsForAssociateRequest holds the parameters of UserAgent.GetUntrustedCredentialsForAssociate, sent as one JSON object (the body User_GetUntrustedCredentialsForAssociateRequest).
+type UserGetUntrustedCredentialsForAssociateRequest struct {
+	// AssociateID is sent as AssociateId, also when zero.
+	AssociateID int64 `json:"AssociateId"`
+	// Type is sent as Type, also when zero.
+	Type string `json:"Type"`
+}
+
 // GetUntrustedCredentialsForAssociate calls POST v1/Agents/User/GetUntrustedCredentialsForAssociate; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/User_Agent/v1UserAgent_GetUntrustedCredentialsForAssociate.html
-func (s UserAgent) GetUntrustedCredentialsForAssociate(ctx context.Context, associateID int64, typeArg string) ([]UntrustedCredentials, error) {
-	in := struct {
-		AssociateID int64  `json:"AssociateId"`
-		Type        string `json:"Type"`
-	}{associateID, typeArg}
-	return call[[]UntrustedCredentials](ctx, s.c, "POST", "v1/Agents/User/GetUntrustedCredentialsForAssociate", in, true)
+func (s UserAgent) GetUntrustedCredentialsForAssociate(ctx context.Context, req UserGetUntrustedCredentialsForAssociateRequest) ([]UntrustedCredentials, error) {
+	return call[[]UntrustedCredentials](ctx, s.c, "POST", "v1/Agents/User/GetUntrustedCredentialsForAssociate", req, true)
 }
 
 // GetUser calls POST v1/Agents/User/GetUser; it only reads, so it is retried like a GET.
@@ -624,17 +712,23 @@ func (s UserAgent) GetUserPresenceStatus(ctx context.Context, associateID int64)
 	return call[*UserPresenceStatus](ctx, s.c, "POST", "v1/Agents/User/GetUserPresenceStatus", in, true)
 }
 
+// UserGetValidUserNameRequest holds the parameters of UserAgent.GetValidUserName, sent as one JSON object (the body User_GetValidUserNameRequest).
+type UserGetValidUserNameRequest struct {
+	// AssociateID is sent as AssociateId, also when zero.
+	AssociateID int64 `json:"AssociateId"`
+	// PersonID is sent as PersonId, also when zero.
+	PersonID int64 `json:"PersonId"`
+	// Type is sent as Type; left out when empty.
+	Type UserType `json:"Type,omitempty"`
+	// UserName is sent as UserName, also when zero.
+	UserName string `json:"UserName"`
+}
+
 // GetValidUserName calls POST v1/Agents/User/GetValidUserName; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/User_Agent/v1UserAgent_GetValidUserName.html
-func (s UserAgent) GetValidUserName(ctx context.Context, associateID int64, personID int64, typeArg UserType, userName string) (string, error) {
-	in := struct {
-		AssociateID int64    `json:"AssociateId"`
-		PersonID    int64    `json:"PersonId"`
-		Type        UserType `json:"Type,omitempty"`
-		UserName    string   `json:"UserName"`
-	}{associateID, personID, typeArg, userName}
-	return call[string](ctx, s.c, "POST", "v1/Agents/User/GetValidUserName", in, true)
+func (s UserAgent) GetValidUserName(ctx context.Context, req UserGetValidUserNameRequest) (string, error) {
+	return call[string](ctx, s.c, "POST", "v1/Agents/User/GetValidUserName", req, true)
 }
 
 // GetValidUserNameForNewUser calls POST v1/Agents/User/GetValidUserNameForNewUser; it only reads, so it is retried like a GET.
@@ -647,78 +741,110 @@ func (s UserAgent) GetValidUserNameForNewUser(ctx context.Context, user *User) (
 	return call[string](ctx, s.c, "POST", "v1/Agents/User/GetValidUserNameForNewUser", in, true)
 }
 
+// UserIsNickNameUniqueRequest holds the parameters of UserAgent.IsNickNameUnique, sent as one JSON object (the body User_IsNickNameUniqueRequest).
+type UserIsNickNameUniqueRequest struct {
+	// AssociateID is sent as AssociateId, also when zero.
+	AssociateID int64 `json:"AssociateId"`
+	// NickName is sent as NickName, also when zero.
+	NickName string `json:"NickName"`
+}
+
 // IsNickNameUnique calls POST v1/Agents/User/IsNickNameUnique; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/User_Agent/v1UserAgent_IsNickNameUnique.html
-func (s UserAgent) IsNickNameUnique(ctx context.Context, associateID int64, nickName string) (bool, error) {
-	in := struct {
-		AssociateID int64  `json:"AssociateId"`
-		NickName    string `json:"NickName"`
-	}{associateID, nickName}
-	return call[bool](ctx, s.c, "POST", "v1/Agents/User/IsNickNameUnique", in, true)
+func (s UserAgent) IsNickNameUnique(ctx context.Context, req UserIsNickNameUniqueRequest) (bool, error) {
+	return call[bool](ctx, s.c, "POST", "v1/Agents/User/IsNickNameUnique", req, true)
+}
+
+// UserIsPasswordValidRequest holds the parameters of UserAgent.IsPasswordValid, sent as one JSON object (the body User_IsPasswordValidRequest).
+type UserIsPasswordValidRequest struct {
+	// AssociateID is sent as AssociateId, also when zero.
+	AssociateID int64 `json:"AssociateId"`
+	// Password is sent as Password, also when zero.
+	Password string `json:"Password"`
+	// PersonID is sent as PersonId, also when zero.
+	PersonID int64 `json:"PersonId"`
+	// Type is sent as Type; left out when empty.
+	Type UserType `json:"Type,omitempty"`
 }
 
 // IsPasswordValid calls POST v1/Agents/User/IsPasswordValid; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/User_Agent/v1UserAgent_IsPasswordValid.html
-func (s UserAgent) IsPasswordValid(ctx context.Context, associateID int64, password string, personID int64, typeArg UserType) (bool, error) {
-	in := struct {
-		AssociateID int64    `json:"AssociateId"`
-		Password    string   `json:"Password"`
-		PersonID    int64    `json:"PersonId"`
-		Type        UserType `json:"Type,omitempty"`
-	}{associateID, password, personID, typeArg}
-	return call[bool](ctx, s.c, "POST", "v1/Agents/User/IsPasswordValid", in, true)
+func (s UserAgent) IsPasswordValid(ctx context.Context, req UserIsPasswordValidRequest) (bool, error) {
+	return call[bool](ctx, s.c, "POST", "v1/Agents/User/IsPasswordValid", req, true)
+}
+
+// UserIsPasswordValidWithReasonRequest holds the parameters of UserAgent.IsPasswordValidWithReason, sent as one JSON object (the body User_IsPasswordValidWithReasonRequest).
+type UserIsPasswordValidWithReasonRequest struct {
+	// AssociateID is sent as AssociateId, also when zero.
+	AssociateID int64 `json:"AssociateId"`
+	// Password is sent as Password, also when zero.
+	Password string `json:"Password"`
+	// PersonID is sent as PersonId, also when zero.
+	PersonID int64 `json:"PersonId"`
+	// Type is sent as Type; left out when empty.
+	Type UserType `json:"Type,omitempty"`
 }
 
 // IsPasswordValidWithReason calls POST v1/Agents/User/IsPasswordValidWithReason; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/User_Agent/v1UserAgent_IsPasswordValidWithReason.html
-func (s UserAgent) IsPasswordValidWithReason(ctx context.Context, associateID int64, password string, personID int64, typeArg UserType) (*UserValidationResult, error) {
-	in := struct {
-		AssociateID int64    `json:"AssociateId"`
-		Password    string   `json:"Password"`
-		PersonID    int64    `json:"PersonId"`
-		Type        UserType `json:"Type,omitempty"`
-	}{associateID, password, personID, typeArg}
-	return call[*UserValidationResult](ctx, s.c, "POST", "v1/Agents/User/IsPasswordValidWithReason", in, true)
+func (s UserAgent) IsPasswordValidWithReason(ctx context.Context, req UserIsPasswordValidWithReasonRequest) (*UserValidationResult, error) {
+	return call[*UserValidationResult](ctx, s.c, "POST", "v1/Agents/User/IsPasswordValidWithReason", req, true)
+}
+
+// UserIsUserNameValidRequest holds the parameters of UserAgent.IsUserNameValid, sent as one JSON object (the body User_IsUserNameValidRequest).
+type UserIsUserNameValidRequest struct {
+	// AssociateID is sent as AssociateId, also when zero.
+	AssociateID int64 `json:"AssociateId"`
+	// PersonID is sent as PersonId, also when zero.
+	PersonID int64 `json:"PersonId"`
+	// Type is sent as Type; left out when empty.
+	Type UserType `json:"Type,omitempty"`
+	// UserName is sent as UserName, also when zero.
+	UserName string `json:"UserName"`
 }
 
 // IsUserNameValid calls POST v1/Agents/User/IsUserNameValid; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/User_Agent/v1UserAgent_IsUserNameValid.html
-func (s UserAgent) IsUserNameValid(ctx context.Context, associateID int64, personID int64, typeArg UserType, userName string) (bool, error) {
-	in := struct {
-		AssociateID int64    `json:"AssociateId"`
-		PersonID    int64    `json:"PersonId"`
-		Type        UserType `json:"Type,omitempty"`
-		UserName    string   `json:"UserName"`
-	}{associateID, personID, typeArg, userName}
-	return call[bool](ctx, s.c, "POST", "v1/Agents/User/IsUserNameValid", in, true)
+func (s UserAgent) IsUserNameValid(ctx context.Context, req UserIsUserNameValidRequest) (bool, error) {
+	return call[bool](ctx, s.c, "POST", "v1/Agents/User/IsUserNameValid", req, true)
+}
+
+// UserIsUserNameValidWithReasonRequest holds the parameters of UserAgent.IsUserNameValidWithReason, sent as one JSON object (the body User_IsUserNameValidWithReasonRequest).
+type UserIsUserNameValidWithReasonRequest struct {
+	// AssociateID is sent as AssociateId, also when zero.
+	AssociateID int64 `json:"AssociateId"`
+	// PersonID is sent as PersonId, also when zero.
+	PersonID int64 `json:"PersonId"`
+	// Type is sent as Type; left out when empty.
+	Type UserType `json:"Type,omitempty"`
+	// UserName is sent as UserName, also when zero.
+	UserName string `json:"UserName"`
 }
 
 // IsUserNameValidWithReason calls POST v1/Agents/User/IsUserNameValidWithReason; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/User_Agent/v1UserAgent_IsUserNameValidWithReason.html
-func (s UserAgent) IsUserNameValidWithReason(ctx context.Context, associateID int64, personID int64, typeArg UserType, userName string) (*UserValidationResult, error) {
-	in := struct {
-		AssociateID int64    `json:"AssociateId"`
-		PersonID    int64    `json:"PersonId"`
-		Type        UserType `json:"Type,omitempty"`
-		UserName    string   `json:"UserName"`
-	}{associateID, personID, typeArg, userName}
-	return call[*UserValidationResult](ctx, s.c, "POST", "v1/Agents/User/IsUserNameValidWithReason", in, true)
+func (s UserAgent) IsUserNameValidWithReason(ctx context.Context, req UserIsUserNameValidWithReasonRequest) (*UserValidationResult, error) {
+	return call[*UserValidationResult](ctx, s.c, "POST", "v1/Agents/User/IsUserNameValidWithReason", req, true)
+}
+
+// UserMakeRetiredRequest holds the parameters of UserAgent.MakeRetired, sent as one JSON object (the body User_MakeRetiredRequest).
+type UserMakeRetiredRequest struct {
+	// AssociateID is sent as AssociateId, also when zero.
+	AssociateID int64 `json:"AssociateId"`
+	// Retired is sent as Retired, also when zero.
+	Retired bool `json:"Retired"`
 }
 
 // MakeRetired calls POST v1/Agents/User/MakeRetired.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/User_Agent/v1UserAgent_MakeRetired.html
-func (s UserAgent) MakeRetired(ctx context.Context, associateID int64, retired bool) error {
-	in := struct {
-		AssociateID int64 `json:"AssociateId"`
-		Retired     bool  `json:"Retired"`
-	}{associateID, retired}
-	return exec(ctx, s.c, "POST", "v1/Agents/User/MakeRetired", in, false)
+func (s UserAgent) MakeRetired(ctx context.Context, req UserMakeRetiredRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/User/MakeRetired", req, false)
 }
 
 // RegisterWithAccessGateway calls POST v1/Agents/User/RegisterWithAccessGateway.
@@ -751,53 +877,74 @@ func (s UserAgent) RemoveOwnerContact(ctx context.Context, contactID int64) erro
 	return exec(ctx, s.c, "POST", "v1/Agents/User/RemoveOwnerContact", in, false)
 }
 
+// UserRemoveUntrustedCredentialsRequest holds the parameters of UserAgent.RemoveUntrustedCredentials, sent as one JSON object (the body User_RemoveUntrustedCredentialsRequest).
+type UserRemoveUntrustedCredentialsRequest struct {
+	// PublicValue is sent as PublicValue, also when zero.
+	PublicValue string `json:"PublicValue"`
+	// Type is sent as Type, also when zero.
+	Type string `json:"Type"`
+}
+
 // RemoveUntrustedCredentials calls POST v1/Agents/User/RemoveUntrustedCredentials.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/User_Agent/v1UserAgent_RemoveUntrustedCredentials.html
-func (s UserAgent) RemoveUntrustedCredentials(ctx context.Context, publicValue string, typeArg string) error {
-	in := struct {
-		PublicValue string `json:"PublicValue"`
-		Type        string `json:"Type"`
-	}{publicValue, typeArg}
-	return exec(ctx, s.c, "POST", "v1/Agents/User/RemoveUntrustedCredentials", in, false)
+func (s UserAgent) RemoveUntrustedCredentials(ctx context.Context, req UserRemoveUntrustedCredentialsRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/User/RemoveUntrustedCredentials", req, false)
+}
+
+// UserRemoveUntrustedCredentialsForAssociateRequest holds the parameters of UserAgent.RemoveUntrustedCredentialsForAssociate, sent as one JSON object (the body User_RemoveUntrustedCredentialsForAssociateRequest).
+type UserRemoveUntrustedCredentialsForAssociateRequest struct {
+	// AssociateID is sent as AssociateId, also when zero.
+	AssociateID int64 `json:"AssociateId"`
+	// PublicValue is sent as PublicValue, also when zero.
+	PublicValue string `json:"PublicValue"`
+	// Type is sent as Type, also when zero.
+	Type string `json:"Type"`
 }
 
 // RemoveUntrustedCredentialsForAssociate calls POST v1/Agents/User/RemoveUntrustedCredentialsForAssociate.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/User_Agent/v1UserAgent_RemoveUntrustedCredentialsForAssociate.html
-func (s UserAgent) RemoveUntrustedCredentialsForAssociate(ctx context.Context, associateID int64, publicValue string, typeArg string) error {
-	in := struct {
-		AssociateID int64  `json:"AssociateId"`
-		PublicValue string `json:"PublicValue"`
-		Type        string `json:"Type"`
-	}{associateID, publicValue, typeArg}
-	return exec(ctx, s.c, "POST", "v1/Agents/User/RemoveUntrustedCredentialsForAssociate", in, false)
+func (s UserAgent) RemoveUntrustedCredentialsForAssociate(ctx context.Context, req UserRemoveUntrustedCredentialsForAssociateRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/User/RemoveUntrustedCredentialsForAssociate", req, false)
+}
+
+// UserResolveUserFromInfoRequest holds the parameters of UserAgent.ResolveUserFromInfo, sent as one JSON object (the body User_ResolveUserFromInfoRequest).
+type UserResolveUserFromInfoRequest struct {
+	// ContactID is sent as ContactId, also when zero.
+	ContactID int64 `json:"ContactId"`
+	// Credential is sent as Credential; left out when nil.
+	Credential *Credential `json:"Credential,omitempty"`
+	// Emails is sent as Emails; left out when empty.
+	Emails []string `json:"Emails,omitempty"`
+	// PersonName is sent as PersonName, also when zero.
+	PersonName string `json:"PersonName"`
+	// PhoneNumbers is sent as PhoneNumbers; left out when empty.
+	PhoneNumbers []string `json:"PhoneNumbers,omitempty"`
+	// UserType is sent as UserType; left out when empty.
+	UserType UserType `json:"UserType,omitempty"`
 }
 
 // ResolveUserFromInfo calls POST v1/Agents/User/ResolveUserFromInfo.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/User_Agent/v1UserAgent_ResolveUserFromInfo.html
-func (s UserAgent) ResolveUserFromInfo(ctx context.Context, contactID int64, credential *Credential, emails []string, personName string, phoneNumbers []string, userType UserType) (*ResolvedUser, error) {
-	in := struct {
-		ContactID    int64       `json:"ContactId"`
-		Credential   *Credential `json:"Credential,omitempty"`
-		Emails       []string    `json:"Emails,omitempty"`
-		PersonName   string      `json:"PersonName"`
-		PhoneNumbers []string    `json:"PhoneNumbers,omitempty"`
-		UserType     UserType    `json:"UserType,omitempty"`
-	}{contactID, credential, emails, personName, phoneNumbers, userType}
-	return call[*ResolvedUser](ctx, s.c, "POST", "v1/Agents/User/ResolveUserFromInfo", in, false)
+func (s UserAgent) ResolveUserFromInfo(ctx context.Context, req UserResolveUserFromInfoRequest) (*ResolvedUser, error) {
+	return call[*ResolvedUser](ctx, s.c, "POST", "v1/Agents/User/ResolveUserFromInfo", req, false)
+}
+
+// UserSaveCredentialRequest holds the parameters of UserAgent.SaveCredential, sent as one JSON object (the body User_SaveCredentialRequest).
+type UserSaveCredentialRequest struct {
+	// Credential is sent as Credential; left out when nil.
+	Credential *Credential `json:"Credential,omitempty"`
+	// UserID is sent as UserId, also when zero.
+	UserID int64 `json:"UserId"`
 }
 
 // SaveCredential calls POST v1/Agents/User/SaveCredential.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/User_Agent/v1UserAgent_SaveCredential.html
-func (s UserAgent) SaveCredential(ctx context.Context, credential *Credential, userID int64) (bool, error) {
-	in := struct {
-		Credential *Credential `json:"Credential,omitempty"`
-		UserID     int64       `json:"UserId"`
-	}{credential, userID}
-	return call[bool](ctx, s.c, "POST", "v1/Agents/User/SaveCredential", in, false)
+func (s UserAgent) SaveCredential(ctx context.Context, req UserSaveCredentialRequest) (bool, error) {
+	return call[bool](ctx, s.c, "POST", "v1/Agents/User/SaveCredential", req, false)
 }
 
 // SaveExternalTokens calls POST v1/Agents/User/SaveExternalTokens.
@@ -824,27 +971,36 @@ func (s UserAgent) SaveServiceAuth(ctx context.Context, serviceAuth *ServiceAuth
 	return call[*ServiceAuth](ctx, s.c, "POST", "v1/Agents/User/SaveServiceAuth", serviceAuth, false)
 }
 
+// UserSaveUntrustedCredentialsRequest holds the parameters of UserAgent.SaveUntrustedCredentials, sent as one JSON object (the body User_SaveUntrustedCredentialsRequest).
+type UserSaveUntrustedCredentialsRequest struct {
+	// Credentials is sent as Credentials; left out when nil.
+	Credentials *UntrustedCredentials `json:"Credentials,omitempty"`
+	// Type is sent as Type, also when zero.
+	Type string `json:"Type"`
+}
+
 // SaveUntrustedCredentials calls POST v1/Agents/User/SaveUntrustedCredentials.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/User_Agent/v1UserAgent_SaveUntrustedCredentials.html
-func (s UserAgent) SaveUntrustedCredentials(ctx context.Context, credentials *UntrustedCredentials, typeArg string) error {
-	in := struct {
-		Credentials *UntrustedCredentials `json:"Credentials,omitempty"`
-		Type        string                `json:"Type"`
-	}{credentials, typeArg}
-	return exec(ctx, s.c, "POST", "v1/Agents/User/SaveUntrustedCredentials", in, false)
+func (s UserAgent) SaveUntrustedCredentials(ctx context.Context, req UserSaveUntrustedCredentialsRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/User/SaveUntrustedCredentials", req, false)
+}
+
+// UserSaveUntrustedCredentialsForAssociateRequest holds the parameters of UserAgent.SaveUntrustedCredentialsForAssociate, sent as one JSON object (the body User_SaveUntrustedCredentialsForAssociateRequest).
+type UserSaveUntrustedCredentialsForAssociateRequest struct {
+	// AssociateID is sent as AssociateId, also when zero.
+	AssociateID int64 `json:"AssociateId"`
+	// Credentials is sent as Credentials; left out when nil.
+	Credentials *UntrustedCredentials `json:"Credentials,omitempty"`
+	// Type is sent as Type, also when zero.
+	Type string `json:"Type"`
 }
 
 // SaveUntrustedCredentialsForAssociate calls POST v1/Agents/User/SaveUntrustedCredentialsForAssociate.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/User_Agent/v1UserAgent_SaveUntrustedCredentialsForAssociate.html
-func (s UserAgent) SaveUntrustedCredentialsForAssociate(ctx context.Context, associateID int64, credentials *UntrustedCredentials, typeArg string) error {
-	in := struct {
-		AssociateID int64                 `json:"AssociateId"`
-		Credentials *UntrustedCredentials `json:"Credentials,omitempty"`
-		Type        string                `json:"Type"`
-	}{associateID, credentials, typeArg}
-	return exec(ctx, s.c, "POST", "v1/Agents/User/SaveUntrustedCredentialsForAssociate", in, false)
+func (s UserAgent) SaveUntrustedCredentialsForAssociate(ctx context.Context, req UserSaveUntrustedCredentialsForAssociateRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/User/SaveUntrustedCredentialsForAssociate", req, false)
 }
 
 // SaveUser calls POST v1/Agents/User/SaveUser.
@@ -854,15 +1010,19 @@ func (s UserAgent) SaveUser(ctx context.Context, user *User) (*User, error) {
 	return call[*User](ctx, s.c, "POST", "v1/Agents/User/SaveUser", user, false)
 }
 
+// UserSaveUserFromNameRequest holds the parameters of UserAgent.SaveUserFromName, sent as one JSON object (the body User_SaveUserFromNameRequest).
+type UserSaveUserFromNameRequest struct {
+	// User is sent as User; left out when nil.
+	User *User `json:"User,omitempty"`
+	// UserName is sent as UserName, also when zero.
+	UserName string `json:"UserName"`
+}
+
 // SaveUserFromName calls POST v1/Agents/User/SaveUserFromName.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/User_Agent/v1UserAgent_SaveUserFromName.html
-func (s UserAgent) SaveUserFromName(ctx context.Context, user *User, userName string) (*User, error) {
-	in := struct {
-		User     *User  `json:"User,omitempty"`
-		UserName string `json:"UserName"`
-	}{user, userName}
-	return call[*User](ctx, s.c, "POST", "v1/Agents/User/SaveUserFromName", in, false)
+func (s UserAgent) SaveUserFromName(ctx context.Context, req UserSaveUserFromNameRequest) (*User, error) {
+	return call[*User](ctx, s.c, "POST", "v1/Agents/User/SaveUserFromName", req, false)
 }
 
 // SaveUserGroup calls POST v1/Agents/User/SaveUserGroup.
@@ -885,43 +1045,61 @@ func (s UserAgent) SendChangePasswordEMail(ctx context.Context, associateID int6
 	return call[*OperationResult](ctx, s.c, "POST", "v1/Agents/User/SendChangePasswordEMail", in, false)
 }
 
+// UserSetDataRightRequest holds the parameters of UserAgent.SetDataRight, sent as one JSON object (the body User_SetDataRightRequest).
+type UserSetDataRightRequest struct {
+	// DataRightValue is sent as DataRightValue, also when zero.
+	DataRightValue string `json:"DataRightValue"`
+	// RelationToOwner is sent as RelationToOwner; left out when empty.
+	RelationToOwner RoleRelationToOwner `json:"RelationToOwner,omitempty"`
+	// RoleID is sent as RoleId, also when zero.
+	RoleID int64 `json:"RoleId"`
+	// TableName is sent as TableName, also when zero.
+	TableName string `json:"TableName"`
+}
+
 // SetDataRight calls POST v1/Agents/User/SetDataRight.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/User_Agent/v1UserAgent_SetDataRight.html
-func (s UserAgent) SetDataRight(ctx context.Context, dataRightValue string, relationToOwner RoleRelationToOwner, roleID int64, tableName string) error {
-	in := struct {
-		DataRightValue  string              `json:"DataRightValue"`
-		RelationToOwner RoleRelationToOwner `json:"RelationToOwner,omitempty"`
-		RoleID          int64               `json:"RoleId"`
-		TableName       string              `json:"TableName"`
-	}{dataRightValue, relationToOwner, roleID, tableName}
-	return exec(ctx, s.c, "POST", "v1/Agents/User/SetDataRight", in, false)
+func (s UserAgent) SetDataRight(ctx context.Context, req UserSetDataRightRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/User/SetDataRight", req, false)
+}
+
+// UserSetExternalUserInfoRequest holds the parameters of UserAgent.SetExternalUserInfo, sent as one JSON object (the body User_SetExternalUserInfoRequest).
+type UserSetExternalUserInfoRequest struct {
+	// AssociateID is sent as AssociateId, also when zero.
+	AssociateID int64 `json:"AssociateId"`
+	// ExternalUserInfoModification is sent as ExternalUserInfoModification; left out when empty.
+	ExternalUserInfoModification ExternalUserInfoModification `json:"ExternalUserInfoModification,omitempty"`
+	// IsActive is sent as IsActive, also when zero.
+	IsActive bool `json:"IsActive"`
+	// Password is sent as Password, also when zero.
+	Password string `json:"Password"`
+	// RoleID is sent as RoleId, also when zero.
+	RoleID int64 `json:"RoleId"`
+	// UserName is sent as UserName, also when zero.
+	UserName string `json:"UserName"`
 }
 
 // SetExternalUserInfo calls POST v1/Agents/User/SetExternalUserInfo.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/User_Agent/v1UserAgent_SetExternalUserInfo.html
-func (s UserAgent) SetExternalUserInfo(ctx context.Context, associateID int64, externalUserInfoModification ExternalUserInfoModification, isActive bool, password string, roleID int64, userName string) error {
-	in := struct {
-		AssociateID                  int64                        `json:"AssociateId"`
-		ExternalUserInfoModification ExternalUserInfoModification `json:"ExternalUserInfoModification,omitempty"`
-		IsActive                     bool                         `json:"IsActive"`
-		Password                     string                       `json:"Password"`
-		RoleID                       int64                        `json:"RoleId"`
-		UserName                     string                       `json:"UserName"`
-	}{associateID, externalUserInfoModification, isActive, password, roleID, userName}
-	return exec(ctx, s.c, "POST", "v1/Agents/User/SetExternalUserInfo", in, false)
+func (s UserAgent) SetExternalUserInfo(ctx context.Context, req UserSetExternalUserInfoRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/User/SetExternalUserInfo", req, false)
+}
+
+// UserSetFunctionalRightsRequest holds the parameters of UserAgent.SetFunctionalRights, sent as one JSON object (the body User_SetFunctionalRightsRequest).
+type UserSetFunctionalRightsRequest struct {
+	// FunctionalRightIDs is sent as FunctionalRightIds; left out when empty.
+	FunctionalRightIDs []int64 `json:"FunctionalRightIds,omitempty"`
+	// RoleID is sent as RoleId, also when zero.
+	RoleID int64 `json:"RoleId"`
 }
 
 // SetFunctionalRights calls POST v1/Agents/User/SetFunctionalRights.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/User_Agent/v1UserAgent_SetFunctionalRights.html
-func (s UserAgent) SetFunctionalRights(ctx context.Context, functionalRightIDs []int64, roleID int64) error {
-	in := struct {
-		FunctionalRightIDs []int64 `json:"FunctionalRightIds,omitempty"`
-		RoleID             int64   `json:"RoleId"`
-	}{functionalRightIDs, roleID}
-	return exec(ctx, s.c, "POST", "v1/Agents/User/SetFunctionalRights", in, false)
+func (s UserAgent) SetFunctionalRights(ctx context.Context, req UserSetFunctionalRightsRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/User/SetFunctionalRights", req, false)
 }
 
 // SetGeneratedPassword calls POST v1/Agents/User/SetGeneratedPassword.
@@ -944,37 +1122,49 @@ func (s UserAgent) SetGeneratedPasswordFromName(ctx context.Context, associateNa
 	return call[string](ctx, s.c, "POST", "v1/Agents/User/SetGeneratedPasswordFromName", in, false)
 }
 
+// UserSetPasswordRequest holds the parameters of UserAgent.SetPassword, sent as one JSON object (the body User_SetPasswordRequest).
+type UserSetPasswordRequest struct {
+	// AssociateID is sent as AssociateId, also when zero.
+	AssociateID int64 `json:"AssociateId"`
+	// Password is sent as Password, also when zero.
+	Password string `json:"Password"`
+}
+
 // SetPassword calls POST v1/Agents/User/SetPassword.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/User_Agent/v1UserAgent_SetPassword.html
-func (s UserAgent) SetPassword(ctx context.Context, associateID int64, password string) (bool, error) {
-	in := struct {
-		AssociateID int64  `json:"AssociateId"`
-		Password    string `json:"Password"`
-	}{associateID, password}
-	return call[bool](ctx, s.c, "POST", "v1/Agents/User/SetPassword", in, false)
+func (s UserAgent) SetPassword(ctx context.Context, req UserSetPasswordRequest) (bool, error) {
+	return call[bool](ctx, s.c, "POST", "v1/Agents/User/SetPassword", req, false)
+}
+
+// UserSetPasswordFromNameRequest holds the parameters of UserAgent.SetPasswordFromName, sent as one JSON object (the body User_SetPasswordFromNameRequest).
+type UserSetPasswordFromNameRequest struct {
+	// AssociateName is sent as AssociateName, also when zero.
+	AssociateName string `json:"AssociateName"`
+	// Password is sent as Password, also when zero.
+	Password string `json:"Password"`
 }
 
 // SetPasswordFromName calls POST v1/Agents/User/SetPasswordFromName.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/User_Agent/v1UserAgent_SetPasswordFromName.html
-func (s UserAgent) SetPasswordFromName(ctx context.Context, associateName string, password string) (bool, error) {
-	in := struct {
-		AssociateName string `json:"AssociateName"`
-		Password      string `json:"Password"`
-	}{associateName, password}
-	return call[bool](ctx, s.c, "POST", "v1/Agents/User/SetPasswordFromName", in, false)
+func (s UserAgent) SetPasswordFromName(ctx context.Context, req UserSetPasswordFromNameRequest) (bool, error) {
+	return call[bool](ctx, s.c, "POST", "v1/Agents/User/SetPasswordFromName", req, false)
+}
+
+// UserSetUserPresenceStatusRequest holds the parameters of UserAgent.SetUserPresenceStatus, sent as one JSON object (the body User_SetUserPresenceStatusRequest).
+type UserSetUserPresenceStatusRequest struct {
+	// AssociateID is sent as AssociateId, also when zero.
+	AssociateID int64 `json:"AssociateId"`
+	// UserPresenceStatus is sent as UserPresenceStatus; left out when nil.
+	UserPresenceStatus *UserPresenceStatus `json:"UserPresenceStatus,omitempty"`
 }
 
 // SetUserPresenceStatus calls POST v1/Agents/User/SetUserPresenceStatus.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/User_Agent/v1UserAgent_SetUserPresenceStatus.html
-func (s UserAgent) SetUserPresenceStatus(ctx context.Context, associateID int64, userPresenceStatus *UserPresenceStatus) (*UserPresenceStatus, error) {
-	in := struct {
-		AssociateID        int64               `json:"AssociateId"`
-		UserPresenceStatus *UserPresenceStatus `json:"UserPresenceStatus,omitempty"`
-	}{associateID, userPresenceStatus}
-	return call[*UserPresenceStatus](ctx, s.c, "POST", "v1/Agents/User/SetUserPresenceStatus", in, false)
+func (s UserAgent) SetUserPresenceStatus(ctx context.Context, req UserSetUserPresenceStatusRequest) (*UserPresenceStatus, error) {
+	return call[*UserPresenceStatus](ctx, s.c, "POST", "v1/Agents/User/SetUserPresenceStatus", req, false)
 }
 
 // ValidateUser calls POST v1/Agents/User/ValidateUser.

@@ -13,16 +13,21 @@ import (
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/UserDefinedFieldInfo_Agent/index.html
 type UserDefinedFieldInfoAgent struct{ c *tenant.Client }
 
+// UserDefinedFieldInfoChangeFieldTypeRequest holds the parameters of UserDefinedFieldInfoAgent.ChangeFieldType, sent as one JSON object (the body UserDefinedFieldInfo_ChangeFieldTypeRequest).
+type UserDefinedFieldInfoChangeFieldTypeRequest struct {
+	// FieldType is sent as FieldType; left out when empty.
+	FieldType UDefFieldType `json:"FieldType,omitempty"`
+	// Info is sent as Info; left out when nil.
+	Info *UserDefinedFieldInfo `json:"Info,omitempty"`
+	// IsIndexed is sent as IsIndexed, also when zero.
+	IsIndexed bool `json:"IsIndexed"`
+}
+
 // ChangeFieldType calls POST v1/Agents/UserDefinedFieldInfo/ChangeFieldType.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/UserDefinedFieldInfo_Agent/v1UserDefinedFieldInfoAgent_ChangeFieldType.html
-func (s UserDefinedFieldInfoAgent) ChangeFieldType(ctx context.Context, fieldType UDefFieldType, info *UserDefinedFieldInfo, isIndexed bool) (*UserDefinedFieldInfo, error) {
-	in := struct {
-		FieldType UDefFieldType         `json:"FieldType,omitempty"`
-		Info      *UserDefinedFieldInfo `json:"Info,omitempty"`
-		IsIndexed bool                  `json:"IsIndexed"`
-	}{fieldType, info, isIndexed}
-	return call[*UserDefinedFieldInfo](ctx, s.c, "POST", "v1/Agents/UserDefinedFieldInfo/ChangeFieldType", in, false)
+func (s UserDefinedFieldInfoAgent) ChangeFieldType(ctx context.Context, req UserDefinedFieldInfoChangeFieldTypeRequest) (*UserDefinedFieldInfo, error) {
+	return call[*UserDefinedFieldInfo](ctx, s.c, "POST", "v1/Agents/UserDefinedFieldInfo/ChangeFieldType", req, false)
 }
 
 // ClearCaches calls POST v1/Agents/UserDefinedFieldInfo/ClearCaches.
@@ -39,15 +44,19 @@ func (s UserDefinedFieldInfoAgent) CreateDefaultUserDefinedFieldInfo(ctx context
 	return call[*UserDefinedFieldInfo](ctx, s.c, "POST", "v1/Agents/UserDefinedFieldInfo/CreateDefaultUserDefinedFieldInfo", nil, false)
 }
 
+// UserDefinedFieldInfoCreateUserDefinedFieldInfoRequest holds the parameters of UserDefinedFieldInfoAgent.CreateUserDefinedFieldInfo, sent as one JSON object (the body UserDefinedFieldInfo_CreateUserDefinedFieldInfoRequest).
+type UserDefinedFieldInfoCreateUserDefinedFieldInfoRequest struct {
+	// FieldType is sent as FieldType; left out when empty.
+	FieldType UDefFieldType `json:"FieldType,omitempty"`
+	// OwnerType is sent as OwnerType; left out when empty.
+	OwnerType UDefType `json:"OwnerType,omitempty"`
+}
+
 // CreateUserDefinedFieldInfo calls POST v1/Agents/UserDefinedFieldInfo/CreateUserDefinedFieldInfo.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/UserDefinedFieldInfo_Agent/v1UserDefinedFieldInfoAgent_CreateUserDefinedFieldInfo.html
-func (s UserDefinedFieldInfoAgent) CreateUserDefinedFieldInfo(ctx context.Context, fieldType UDefFieldType, ownerType UDefType) (*UserDefinedFieldInfo, error) {
-	in := struct {
-		FieldType UDefFieldType `json:"FieldType,omitempty"`
-		OwnerType UDefType      `json:"OwnerType,omitempty"`
-	}{fieldType, ownerType}
-	return call[*UserDefinedFieldInfo](ctx, s.c, "POST", "v1/Agents/UserDefinedFieldInfo/CreateUserDefinedFieldInfo", in, false)
+func (s UserDefinedFieldInfoAgent) CreateUserDefinedFieldInfo(ctx context.Context, req UserDefinedFieldInfoCreateUserDefinedFieldInfoRequest) (*UserDefinedFieldInfo, error) {
+	return call[*UserDefinedFieldInfo](ctx, s.c, "POST", "v1/Agents/UserDefinedFieldInfo/CreateUserDefinedFieldInfo", req, false)
 }
 
 // DeleteUserDefinedFieldInfo calls POST v1/Agents/UserDefinedFieldInfo/DeleteUserDefinedFieldInfo.
@@ -87,38 +96,50 @@ func (s UserDefinedFieldInfoAgent) FigureOutListIDFromListTableIDAndUDListDefini
 	return call[int64](ctx, s.c, "POST", "v1/Agents/UserDefinedFieldInfo/FigureOutListIdFromListTableIdAndUDListDefinitionId", in, false)
 }
 
+// UserDefinedFieldInfoGetChangedPageOneFieldsRequest holds the parameters of UserDefinedFieldInfoAgent.GetChangedPageOneFields, sent as one JSON object (the body UserDefinedFieldInfo_GetChangedPageOneFieldsRequest).
+type UserDefinedFieldInfoGetChangedPageOneFieldsRequest struct {
+	// OwnerType is sent as OwnerType; left out when empty.
+	OwnerType UDefType `json:"OwnerType,omitempty"`
+	// UserGroupID is sent as UserGroupId, also when zero.
+	UserGroupID int64 `json:"UserGroupId"`
+}
+
 // GetChangedPageOneFields calls POST v1/Agents/UserDefinedFieldInfo/GetChangedPageOneFields; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/UserDefinedFieldInfo_Agent/v1UserDefinedFieldInfoAgent_GetChangedPageOneFields.html
-func (s UserDefinedFieldInfoAgent) GetChangedPageOneFields(ctx context.Context, ownerType UDefType, userGroupID int64) ([]bool, error) {
-	in := struct {
-		OwnerType   UDefType `json:"OwnerType,omitempty"`
-		UserGroupID int64    `json:"UserGroupId"`
-	}{ownerType, userGroupID}
-	return call[[]bool](ctx, s.c, "POST", "v1/Agents/UserDefinedFieldInfo/GetChangedPageOneFields", in, true)
+func (s UserDefinedFieldInfoAgent) GetChangedPageOneFields(ctx context.Context, req UserDefinedFieldInfoGetChangedPageOneFieldsRequest) ([]bool, error) {
+	return call[[]bool](ctx, s.c, "POST", "v1/Agents/UserDefinedFieldInfo/GetChangedPageOneFields", req, true)
+}
+
+// UserDefinedFieldInfoGetCustomFieldInfoRequest holds the parameters of UserDefinedFieldInfoAgent.GetCustomFieldInfo, sent as one JSON object (the body UserDefinedFieldInfo_GetCustomFieldInfoRequest).
+type UserDefinedFieldInfoGetCustomFieldInfoRequest struct {
+	// FieldName is sent as FieldName, also when zero.
+	FieldName string `json:"FieldName"`
+	// TableName is sent as TableName, also when zero.
+	TableName string `json:"TableName"`
 }
 
 // GetCustomFieldInfo calls POST v1/Agents/UserDefinedFieldInfo/GetCustomFieldInfo; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/UserDefinedFieldInfo_Agent/v1UserDefinedFieldInfoAgent_GetCustomFieldInfo.html
-func (s UserDefinedFieldInfoAgent) GetCustomFieldInfo(ctx context.Context, fieldName string, tableName string) (FieldInfo, error) {
-	in := struct {
-		FieldName string `json:"FieldName"`
-		TableName string `json:"TableName"`
-	}{fieldName, tableName}
-	out, err := call[AnyFieldInfo](ctx, s.c, "POST", "v1/Agents/UserDefinedFieldInfo/GetCustomFieldInfo", in, true)
+func (s UserDefinedFieldInfoAgent) GetCustomFieldInfo(ctx context.Context, req UserDefinedFieldInfoGetCustomFieldInfoRequest) (FieldInfo, error) {
+	out, err := call[AnyFieldInfo](ctx, s.c, "POST", "v1/Agents/UserDefinedFieldInfo/GetCustomFieldInfo", req, true)
 	return out.Value, err
+}
+
+// UserDefinedFieldInfoGetCustomFieldInfoListRequest holds the parameters of UserDefinedFieldInfoAgent.GetCustomFieldInfoList, sent as one JSON object (the body UserDefinedFieldInfo_GetCustomFieldInfoListRequest).
+type UserDefinedFieldInfoGetCustomFieldInfoListRequest struct {
+	// IncludeStandard is sent as IncludeStandard, also when zero.
+	IncludeStandard bool `json:"IncludeStandard"`
+	// TableName is sent as TableName, also when zero.
+	TableName string `json:"TableName"`
 }
 
 // GetCustomFieldInfoList calls POST v1/Agents/UserDefinedFieldInfo/GetCustomFieldInfoList; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/UserDefinedFieldInfo_Agent/v1UserDefinedFieldInfoAgent_GetCustomFieldInfoList.html
-func (s UserDefinedFieldInfoAgent) GetCustomFieldInfoList(ctx context.Context, includeStandard bool, tableName string) ([]FieldInfo, error) {
-	in := struct {
-		IncludeStandard bool   `json:"IncludeStandard"`
-		TableName       string `json:"TableName"`
-	}{includeStandard, tableName}
-	out, err := call[[]AnyFieldInfo](ctx, s.c, "POST", "v1/Agents/UserDefinedFieldInfo/GetCustomFieldInfoList", in, true)
+func (s UserDefinedFieldInfoAgent) GetCustomFieldInfoList(ctx context.Context, req UserDefinedFieldInfoGetCustomFieldInfoListRequest) ([]FieldInfo, error) {
+	out, err := call[[]AnyFieldInfo](ctx, s.c, "POST", "v1/Agents/UserDefinedFieldInfo/GetCustomFieldInfoList", req, true)
 	vs := make([]FieldInfo, len(out))
 	for i, o := range out {
 		vs[i] = o.Value
@@ -126,26 +147,34 @@ func (s UserDefinedFieldInfoAgent) GetCustomFieldInfoList(ctx context.Context, i
 	return vs, err
 }
 
+// UserDefinedFieldInfoGetPublishedUserDefinedFieldFromFieldLabelRequest holds the parameters of UserDefinedFieldInfoAgent.GetPublishedUserDefinedFieldFromFieldLabel, sent as one JSON object (the body UserDefinedFieldInfo_GetPublishedUserDefinedFieldFromFieldLabelRequest).
+type UserDefinedFieldInfoGetPublishedUserDefinedFieldFromFieldLabelRequest struct {
+	// FieldLabel is sent as FieldLabel, also when zero.
+	FieldLabel string `json:"FieldLabel"`
+	// OwnerType is sent as OwnerType; left out when empty.
+	OwnerType UDefType `json:"OwnerType,omitempty"`
+}
+
 // GetPublishedUserDefinedFieldFromFieldLabel calls POST v1/Agents/UserDefinedFieldInfo/GetPublishedUserDefinedFieldFromFieldLabel; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/UserDefinedFieldInfo_Agent/v1UserDefinedFieldInfoAgent_GetPublishedUserDefinedFieldFromFieldLabel.html
-func (s UserDefinedFieldInfoAgent) GetPublishedUserDefinedFieldFromFieldLabel(ctx context.Context, fieldLabel string, ownerType UDefType) (*UserDefinedFieldInfo, error) {
-	in := struct {
-		FieldLabel string   `json:"FieldLabel"`
-		OwnerType  UDefType `json:"OwnerType,omitempty"`
-	}{fieldLabel, ownerType}
-	return call[*UserDefinedFieldInfo](ctx, s.c, "POST", "v1/Agents/UserDefinedFieldInfo/GetPublishedUserDefinedFieldFromFieldLabel", in, true)
+func (s UserDefinedFieldInfoAgent) GetPublishedUserDefinedFieldFromFieldLabel(ctx context.Context, req UserDefinedFieldInfoGetPublishedUserDefinedFieldFromFieldLabelRequest) (*UserDefinedFieldInfo, error) {
+	return call[*UserDefinedFieldInfo](ctx, s.c, "POST", "v1/Agents/UserDefinedFieldInfo/GetPublishedUserDefinedFieldFromFieldLabel", req, true)
+}
+
+// UserDefinedFieldInfoGetPublishedUserDefinedFieldFromProgIDRequest holds the parameters of UserDefinedFieldInfoAgent.GetPublishedUserDefinedFieldFromProgID, sent as one JSON object (the body UserDefinedFieldInfo_GetPublishedUserDefinedFieldFromProgIdRequest).
+type UserDefinedFieldInfoGetPublishedUserDefinedFieldFromProgIDRequest struct {
+	// OwnerType is sent as OwnerType; left out when empty.
+	OwnerType UDefType `json:"OwnerType,omitempty"`
+	// ProgID is sent as ProgId, also when zero.
+	ProgID string `json:"ProgId"`
 }
 
 // GetPublishedUserDefinedFieldFromProgID calls POST v1/Agents/UserDefinedFieldInfo/GetPublishedUserDefinedFieldFromProgId; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/UserDefinedFieldInfo_Agent/v1UserDefinedFieldInfoAgent_GetPublishedUserDefinedFieldFromProgId.html
-func (s UserDefinedFieldInfoAgent) GetPublishedUserDefinedFieldFromProgID(ctx context.Context, ownerType UDefType, progID string) (*UserDefinedFieldInfo, error) {
-	in := struct {
-		OwnerType UDefType `json:"OwnerType,omitempty"`
-		ProgID    string   `json:"ProgId"`
-	}{ownerType, progID}
-	return call[*UserDefinedFieldInfo](ctx, s.c, "POST", "v1/Agents/UserDefinedFieldInfo/GetPublishedUserDefinedFieldFromProgId", in, true)
+func (s UserDefinedFieldInfoAgent) GetPublishedUserDefinedFieldFromProgID(ctx context.Context, req UserDefinedFieldInfoGetPublishedUserDefinedFieldFromProgIDRequest) (*UserDefinedFieldInfo, error) {
+	return call[*UserDefinedFieldInfo](ctx, s.c, "POST", "v1/Agents/UserDefinedFieldInfo/GetPublishedUserDefinedFieldFromProgId", req, true)
 }
 
 // GetPublishedUserDefinedFieldList calls POST v1/Agents/UserDefinedFieldInfo/GetPublishedUserDefinedFieldList; it only reads, so it is retried like a GET.
@@ -158,26 +187,34 @@ func (s UserDefinedFieldInfoAgent) GetPublishedUserDefinedFieldList(ctx context.
 	return call[[]UserDefinedFieldInfo](ctx, s.c, "POST", "v1/Agents/UserDefinedFieldInfo/GetPublishedUserDefinedFieldList", in, true)
 }
 
+// UserDefinedFieldInfoGetPublishedUserDefinedPageOneFieldsRequest holds the parameters of UserDefinedFieldInfoAgent.GetPublishedUserDefinedPageOneFields, sent as one JSON object (the body UserDefinedFieldInfo_GetPublishedUserDefinedPageOneFieldsRequest).
+type UserDefinedFieldInfoGetPublishedUserDefinedPageOneFieldsRequest struct {
+	// OwnerType is sent as OwnerType; left out when empty.
+	OwnerType UDefType `json:"OwnerType,omitempty"`
+	// UserGroupID is sent as UserGroupId, also when zero.
+	UserGroupID int64 `json:"UserGroupId"`
+}
+
 // GetPublishedUserDefinedPageOneFields calls POST v1/Agents/UserDefinedFieldInfo/GetPublishedUserDefinedPageOneFields; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/UserDefinedFieldInfo_Agent/v1UserDefinedFieldInfoAgent_GetPublishedUserDefinedPageOneFields.html
-func (s UserDefinedFieldInfoAgent) GetPublishedUserDefinedPageOneFields(ctx context.Context, ownerType UDefType, userGroupID int64) ([]UserDefinedFieldInfo, error) {
-	in := struct {
-		OwnerType   UDefType `json:"OwnerType,omitempty"`
-		UserGroupID int64    `json:"UserGroupId"`
-	}{ownerType, userGroupID}
-	return call[[]UserDefinedFieldInfo](ctx, s.c, "POST", "v1/Agents/UserDefinedFieldInfo/GetPublishedUserDefinedPageOneFields", in, true)
+func (s UserDefinedFieldInfoAgent) GetPublishedUserDefinedPageOneFields(ctx context.Context, req UserDefinedFieldInfoGetPublishedUserDefinedPageOneFieldsRequest) ([]UserDefinedFieldInfo, error) {
+	return call[[]UserDefinedFieldInfo](ctx, s.c, "POST", "v1/Agents/UserDefinedFieldInfo/GetPublishedUserDefinedPageOneFields", req, true)
+}
+
+// UserDefinedFieldInfoGetUserDefinedFieldFromFieldLabelRequest holds the parameters of UserDefinedFieldInfoAgent.GetUserDefinedFieldFromFieldLabel, sent as one JSON object (the body UserDefinedFieldInfo_GetUserDefinedFieldFromFieldLabelRequest).
+type UserDefinedFieldInfoGetUserDefinedFieldFromFieldLabelRequest struct {
+	// FieldLabel is sent as FieldLabel, also when zero.
+	FieldLabel string `json:"FieldLabel"`
+	// OwnerType is sent as OwnerType; left out when empty.
+	OwnerType UDefType `json:"OwnerType,omitempty"`
 }
 
 // GetUserDefinedFieldFromFieldLabel calls POST v1/Agents/UserDefinedFieldInfo/GetUserDefinedFieldFromFieldLabel; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/UserDefinedFieldInfo_Agent/v1UserDefinedFieldInfoAgent_GetUserDefinedFieldFromFieldLabel.html
-func (s UserDefinedFieldInfoAgent) GetUserDefinedFieldFromFieldLabel(ctx context.Context, fieldLabel string, ownerType UDefType) (*UserDefinedFieldInfo, error) {
-	in := struct {
-		FieldLabel string   `json:"FieldLabel"`
-		OwnerType  UDefType `json:"OwnerType,omitempty"`
-	}{fieldLabel, ownerType}
-	return call[*UserDefinedFieldInfo](ctx, s.c, "POST", "v1/Agents/UserDefinedFieldInfo/GetUserDefinedFieldFromFieldLabel", in, true)
+func (s UserDefinedFieldInfoAgent) GetUserDefinedFieldFromFieldLabel(ctx context.Context, req UserDefinedFieldInfoGetUserDefinedFieldFromFieldLabelRequest) (*UserDefinedFieldInfo, error) {
+	return call[*UserDefinedFieldInfo](ctx, s.c, "POST", "v1/Agents/UserDefinedFieldInfo/GetUserDefinedFieldFromFieldLabel", req, true)
 }
 
 // GetUserDefinedFieldFromIDs calls POST v1/Agents/UserDefinedFieldInfo/GetUserDefinedFieldFromIds; it only reads, so it is retried like a GET.
@@ -190,26 +227,34 @@ func (s UserDefinedFieldInfoAgent) GetUserDefinedFieldFromIDs(ctx context.Contex
 	return call[[]UserDefinedFieldInfo](ctx, s.c, "POST", "v1/Agents/UserDefinedFieldInfo/GetUserDefinedFieldFromIds", in, true)
 }
 
+// UserDefinedFieldInfoGetUserDefinedFieldFromProgIDRequest holds the parameters of UserDefinedFieldInfoAgent.GetUserDefinedFieldFromProgID, sent as one JSON object (the body UserDefinedFieldInfo_GetUserDefinedFieldFromProgIdRequest).
+type UserDefinedFieldInfoGetUserDefinedFieldFromProgIDRequest struct {
+	// OwnerType is sent as OwnerType; left out when empty.
+	OwnerType UDefType `json:"OwnerType,omitempty"`
+	// ProgID is sent as ProgId, also when zero.
+	ProgID string `json:"ProgId"`
+}
+
 // GetUserDefinedFieldFromProgID calls POST v1/Agents/UserDefinedFieldInfo/GetUserDefinedFieldFromProgId; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/UserDefinedFieldInfo_Agent/v1UserDefinedFieldInfoAgent_GetUserDefinedFieldFromProgId.html
-func (s UserDefinedFieldInfoAgent) GetUserDefinedFieldFromProgID(ctx context.Context, ownerType UDefType, progID string) (*UserDefinedFieldInfo, error) {
-	in := struct {
-		OwnerType UDefType `json:"OwnerType,omitempty"`
-		ProgID    string   `json:"ProgId"`
-	}{ownerType, progID}
-	return call[*UserDefinedFieldInfo](ctx, s.c, "POST", "v1/Agents/UserDefinedFieldInfo/GetUserDefinedFieldFromProgId", in, true)
+func (s UserDefinedFieldInfoAgent) GetUserDefinedFieldFromProgID(ctx context.Context, req UserDefinedFieldInfoGetUserDefinedFieldFromProgIDRequest) (*UserDefinedFieldInfo, error) {
+	return call[*UserDefinedFieldInfo](ctx, s.c, "POST", "v1/Agents/UserDefinedFieldInfo/GetUserDefinedFieldFromProgId", req, true)
+}
+
+// UserDefinedFieldInfoGetUserDefinedFieldFromProgIDsRequest holds the parameters of UserDefinedFieldInfoAgent.GetUserDefinedFieldFromProgIDs, sent as one JSON object (the body UserDefinedFieldInfo_GetUserDefinedFieldFromProgIdsRequest).
+type UserDefinedFieldInfoGetUserDefinedFieldFromProgIDsRequest struct {
+	// OwnerType is sent as OwnerType; left out when empty.
+	OwnerType UDefType `json:"OwnerType,omitempty"`
+	// ProgIDs is sent as ProgIds; left out when empty.
+	ProgIDs []string `json:"ProgIds,omitempty"`
 }
 
 // GetUserDefinedFieldFromProgIDs calls POST v1/Agents/UserDefinedFieldInfo/GetUserDefinedFieldFromProgIds; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/UserDefinedFieldInfo_Agent/v1UserDefinedFieldInfoAgent_GetUserDefinedFieldFromProgIds.html
-func (s UserDefinedFieldInfoAgent) GetUserDefinedFieldFromProgIDs(ctx context.Context, ownerType UDefType, progIDs []string) ([]UserDefinedFieldInfo, error) {
-	in := struct {
-		OwnerType UDefType `json:"OwnerType,omitempty"`
-		ProgIDs   []string `json:"ProgIds,omitempty"`
-	}{ownerType, progIDs}
-	return call[[]UserDefinedFieldInfo](ctx, s.c, "POST", "v1/Agents/UserDefinedFieldInfo/GetUserDefinedFieldFromProgIds", in, true)
+func (s UserDefinedFieldInfoAgent) GetUserDefinedFieldFromProgIDs(ctx context.Context, req UserDefinedFieldInfoGetUserDefinedFieldFromProgIDsRequest) ([]UserDefinedFieldInfo, error) {
+	return call[[]UserDefinedFieldInfo](ctx, s.c, "POST", "v1/Agents/UserDefinedFieldInfo/GetUserDefinedFieldFromProgIds", req, true)
 }
 
 // GetUserDefinedFieldInfo calls POST v1/Agents/UserDefinedFieldInfo/GetUserDefinedFieldInfo; it only reads, so it is retried like a GET.
@@ -229,15 +274,19 @@ func (s UserDefinedFieldInfoAgent) GetUserDefinedFieldList(ctx context.Context, 
 	return call[[]UserDefinedFieldInfo](ctx, s.c, "POST", "v1/Agents/UserDefinedFieldInfo/GetUserDefinedFieldList", in, true)
 }
 
+// UserDefinedFieldInfoGetUserDefinedPageOneFieldsRequest holds the parameters of UserDefinedFieldInfoAgent.GetUserDefinedPageOneFields, sent as one JSON object (the body UserDefinedFieldInfo_GetUserDefinedPageOneFieldsRequest).
+type UserDefinedFieldInfoGetUserDefinedPageOneFieldsRequest struct {
+	// OwnerType is sent as OwnerType; left out when empty.
+	OwnerType UDefType `json:"OwnerType,omitempty"`
+	// UserGroupID is sent as UserGroupId, also when zero.
+	UserGroupID int64 `json:"UserGroupId"`
+}
+
 // GetUserDefinedPageOneFields calls POST v1/Agents/UserDefinedFieldInfo/GetUserDefinedPageOneFields; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/UserDefinedFieldInfo_Agent/v1UserDefinedFieldInfoAgent_GetUserDefinedPageOneFields.html
-func (s UserDefinedFieldInfoAgent) GetUserDefinedPageOneFields(ctx context.Context, ownerType UDefType, userGroupID int64) ([]UserDefinedFieldInfo, error) {
-	in := struct {
-		OwnerType   UDefType `json:"OwnerType,omitempty"`
-		UserGroupID int64    `json:"UserGroupId"`
-	}{ownerType, userGroupID}
-	return call[[]UserDefinedFieldInfo](ctx, s.c, "POST", "v1/Agents/UserDefinedFieldInfo/GetUserDefinedPageOneFields", in, true)
+func (s UserDefinedFieldInfoAgent) GetUserDefinedPageOneFields(ctx context.Context, req UserDefinedFieldInfoGetUserDefinedPageOneFieldsRequest) ([]UserDefinedFieldInfo, error) {
+	return call[[]UserDefinedFieldInfo](ctx, s.c, "POST", "v1/Agents/UserDefinedFieldInfo/GetUserDefinedPageOneFields", req, true)
 }
 
 // IsAnyPublishEventActive calls POST v1/Agents/UserDefinedFieldInfo/IsAnyPublishEventActive; it only reads, so it is retried like a GET.
@@ -294,26 +343,34 @@ func (s UserDefinedFieldInfoAgent) SaveUserDefinedFieldInfos(ctx context.Context
 	return exec(ctx, s.c, "POST", "v1/Agents/UserDefinedFieldInfo/SaveUserDefinedFieldInfos", in, false)
 }
 
+// UserDefinedFieldInfoSetListTableIDAndUDListDefinitionIDFromSelectedListIDRequest holds the parameters of UserDefinedFieldInfoAgent.SetListTableIDAndUDListDefinitionIDFromSelectedListID, sent as one JSON object (the body UserDefinedFieldInfo_SetListTableIdAndUDListDefinitionIdFromSelectedListIdRequest).
+type UserDefinedFieldInfoSetListTableIDAndUDListDefinitionIDFromSelectedListIDRequest struct {
+	// Info is sent as Info; left out when nil.
+	Info *UserDefinedFieldInfo `json:"Info,omitempty"`
+	// SelectedListID is sent as SelectedListId, also when zero.
+	SelectedListID int64 `json:"SelectedListId"`
+}
+
 // SetListTableIDAndUDListDefinitionIDFromSelectedListID calls POST v1/Agents/UserDefinedFieldInfo/SetListTableIdAndUDListDefinitionIdFromSelectedListId.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/UserDefinedFieldInfo_Agent/v1UserDefinedFieldInfoAgent_SetListTableIdAndUDListDefinitionIdFromSelectedListId.html
-func (s UserDefinedFieldInfoAgent) SetListTableIDAndUDListDefinitionIDFromSelectedListID(ctx context.Context, info *UserDefinedFieldInfo, selectedListID int64) (*UserDefinedFieldInfo, error) {
-	in := struct {
-		Info           *UserDefinedFieldInfo `json:"Info,omitempty"`
-		SelectedListID int64                 `json:"SelectedListId"`
-	}{info, selectedListID}
-	return call[*UserDefinedFieldInfo](ctx, s.c, "POST", "v1/Agents/UserDefinedFieldInfo/SetListTableIdAndUDListDefinitionIdFromSelectedListId", in, false)
+func (s UserDefinedFieldInfoAgent) SetListTableIDAndUDListDefinitionIDFromSelectedListID(ctx context.Context, req UserDefinedFieldInfoSetListTableIDAndUDListDefinitionIDFromSelectedListIDRequest) (*UserDefinedFieldInfo, error) {
+	return call[*UserDefinedFieldInfo](ctx, s.c, "POST", "v1/Agents/UserDefinedFieldInfo/SetListTableIdAndUDListDefinitionIdFromSelectedListId", req, false)
+}
+
+// UserDefinedFieldInfoSetPageOneFieldGroupingRequest holds the parameters of UserDefinedFieldInfoAgent.SetPageOneFieldGrouping, sent as one JSON object (the body UserDefinedFieldInfo_SetPageOneFieldGroupingRequest).
+type UserDefinedFieldInfoSetPageOneFieldGroupingRequest struct {
+	// Active is sent as Active, also when zero.
+	Active bool `json:"Active"`
+	// OwnerType is sent as OwnerType; left out when empty.
+	OwnerType UDefType `json:"OwnerType,omitempty"`
 }
 
 // SetPageOneFieldGrouping calls POST v1/Agents/UserDefinedFieldInfo/SetPageOneFieldGrouping.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/UserDefinedFieldInfo_Agent/v1UserDefinedFieldInfoAgent_SetPageOneFieldGrouping.html
-func (s UserDefinedFieldInfoAgent) SetPageOneFieldGrouping(ctx context.Context, active bool, ownerType UDefType) error {
-	in := struct {
-		Active    bool     `json:"Active"`
-		OwnerType UDefType `json:"OwnerType,omitempty"`
-	}{active, ownerType}
-	return exec(ctx, s.c, "POST", "v1/Agents/UserDefinedFieldInfo/SetPageOneFieldGrouping", in, false)
+func (s UserDefinedFieldInfoAgent) SetPageOneFieldGrouping(ctx context.Context, req UserDefinedFieldInfoSetPageOneFieldGroupingRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/UserDefinedFieldInfo/SetPageOneFieldGrouping", req, false)
 }
 
 // SetPublishStartSystemEvent calls POST v1/Agents/UserDefinedFieldInfo/SetPublishStartSystemEvent.
@@ -326,26 +383,36 @@ func (s UserDefinedFieldInfoAgent) SetPublishStartSystemEvent(ctx context.Contex
 	return exec(ctx, s.c, "POST", "v1/Agents/UserDefinedFieldInfo/SetPublishStartSystemEvent", in, false)
 }
 
+// UserDefinedFieldInfoSetRankOnFieldsRequest holds the parameters of UserDefinedFieldInfoAgent.SetRankOnFields, sent as one JSON object (the body UserDefinedFieldInfo_SetRankOnFieldsRequest).
+type UserDefinedFieldInfoSetRankOnFieldsRequest struct {
+	// OwnerType is sent as OwnerType; left out when empty.
+	OwnerType UDefType `json:"OwnerType,omitempty"`
+	// RankedFieldsIDs is sent as RankedFieldsIds; left out when empty.
+	RankedFieldsIDs []int64 `json:"RankedFieldsIds,omitempty"`
+}
+
 // SetRankOnFields calls POST v1/Agents/UserDefinedFieldInfo/SetRankOnFields.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/UserDefinedFieldInfo_Agent/v1UserDefinedFieldInfoAgent_SetRankOnFields.html
-func (s UserDefinedFieldInfoAgent) SetRankOnFields(ctx context.Context, ownerType UDefType, rankedFieldsIDs []int64) error {
-	in := struct {
-		OwnerType       UDefType `json:"OwnerType,omitempty"`
-		RankedFieldsIDs []int64  `json:"RankedFieldsIds,omitempty"`
-	}{ownerType, rankedFieldsIDs}
-	return exec(ctx, s.c, "POST", "v1/Agents/UserDefinedFieldInfo/SetRankOnFields", in, false)
+func (s UserDefinedFieldInfoAgent) SetRankOnFields(ctx context.Context, req UserDefinedFieldInfoSetRankOnFieldsRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/UserDefinedFieldInfo/SetRankOnFields", req, false)
+}
+
+// UserDefinedFieldInfoSetUserDefinedPageOneFieldRequest holds the parameters of UserDefinedFieldInfoAgent.SetUserDefinedPageOneField, sent as one JSON object (the body UserDefinedFieldInfo_SetUserDefinedPageOneFieldRequest).
+type UserDefinedFieldInfoSetUserDefinedPageOneFieldRequest struct {
+	// FieldLineNo is sent as FieldLineNo, also when zero.
+	FieldLineNo float64 `json:"FieldLineNo"`
+	// OwnerType is sent as OwnerType; left out when empty.
+	OwnerType UDefType `json:"OwnerType,omitempty"`
+	// UdefFieldID is sent as UdefFieldId, also when zero.
+	UdefFieldID int64 `json:"UdefFieldId"`
+	// UserGroupID is sent as UserGroupId, also when zero.
+	UserGroupID int64 `json:"UserGroupId"`
 }
 
 // SetUserDefinedPageOneField calls POST v1/Agents/UserDefinedFieldInfo/SetUserDefinedPageOneField.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/UserDefinedFieldInfo_Agent/v1UserDefinedFieldInfoAgent_SetUserDefinedPageOneField.html
-func (s UserDefinedFieldInfoAgent) SetUserDefinedPageOneField(ctx context.Context, fieldLineNo float64, ownerType UDefType, udefFieldID int64, userGroupID int64) error {
-	in := struct {
-		FieldLineNo float64  `json:"FieldLineNo"`
-		OwnerType   UDefType `json:"OwnerType,omitempty"`
-		UdefFieldID int64    `json:"UdefFieldId"`
-		UserGroupID int64    `json:"UserGroupId"`
-	}{fieldLineNo, ownerType, udefFieldID, userGroupID}
-	return exec(ctx, s.c, "POST", "v1/Agents/UserDefinedFieldInfo/SetUserDefinedPageOneField", in, false)
+func (s UserDefinedFieldInfoAgent) SetUserDefinedPageOneField(ctx context.Context, req UserDefinedFieldInfoSetUserDefinedPageOneFieldRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/UserDefinedFieldInfo/SetUserDefinedPageOneField", req, false)
 }

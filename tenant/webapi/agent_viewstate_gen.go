@@ -13,15 +13,19 @@ import (
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/ViewState_Agent/index.html
 type ViewStateAgent struct{ c *tenant.Client }
 
+// ViewStateDeleteHistoryRequest holds the parameters of ViewStateAgent.DeleteHistory, sent as one JSON object (the body ViewState_DeleteHistoryRequest).
+type ViewStateDeleteHistoryRequest struct {
+	// HistoryName is sent as HistoryName, also when zero.
+	HistoryName string `json:"HistoryName"`
+	// ID is sent as Id, also when zero.
+	ID int64 `json:"Id"`
+}
+
 // DeleteHistory calls POST v1/Agents/ViewState/DeleteHistory.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/ViewState_Agent/v1ViewStateAgent_DeleteHistory.html
-func (s ViewStateAgent) DeleteHistory(ctx context.Context, historyName string, id int64) error {
-	in := struct {
-		HistoryName string `json:"HistoryName"`
-		ID          int64  `json:"Id"`
-	}{historyName, id}
-	return exec(ctx, s.c, "POST", "v1/Agents/ViewState/DeleteHistory", in, false)
+func (s ViewStateAgent) DeleteHistory(ctx context.Context, req ViewStateDeleteHistoryRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/ViewState/DeleteHistory", req, false)
 }
 
 // GetCurrent calls POST v1/Agents/ViewState/GetCurrent; it only reads, so it is retried like a GET.
@@ -92,51 +96,70 @@ func (s ViewStateAgent) GetLiveUIConfig(ctx context.Context) (*LiveUIConfig, err
 	return call[*LiveUIConfig](ctx, s.c, "POST", "v1/Agents/ViewState/GetLiveUiConfig", nil, true)
 }
 
+// ViewStateGetNextCurrentRequest holds the parameters of ViewStateAgent.GetNextCurrent, sent as one JSON object (the body ViewState_GetNextCurrentRequest).
+type ViewStateGetNextCurrentRequest struct {
+	// HistoryName is sent as HistoryName, also when zero.
+	HistoryName string `json:"HistoryName"`
+	// ID is sent as Id, also when zero.
+	ID int64 `json:"Id"`
+}
+
 // GetNextCurrent calls POST v1/Agents/ViewState/GetNextCurrent.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/ViewState_Agent/v1ViewStateAgent_GetNextCurrent.html
-func (s ViewStateAgent) GetNextCurrent(ctx context.Context, historyName string, id int64) (*History, error) {
-	in := struct {
-		HistoryName string `json:"HistoryName"`
-		ID          int64  `json:"Id"`
-	}{historyName, id}
-	return call[*History](ctx, s.c, "POST", "v1/Agents/ViewState/GetNextCurrent", in, false)
+func (s ViewStateAgent) GetNextCurrent(ctx context.Context, req ViewStateGetNextCurrentRequest) (*History, error) {
+	return call[*History](ctx, s.c, "POST", "v1/Agents/ViewState/GetNextCurrent", req, false)
+}
+
+// ViewStateGetPreviousCurrentRequest holds the parameters of ViewStateAgent.GetPreviousCurrent, sent as one JSON object (the body ViewState_GetPreviousCurrentRequest).
+type ViewStateGetPreviousCurrentRequest struct {
+	// HistoryName is sent as HistoryName, also when zero.
+	HistoryName string `json:"HistoryName"`
+	// ID is sent as Id, also when zero.
+	ID int64 `json:"Id"`
 }
 
 // GetPreviousCurrent calls POST v1/Agents/ViewState/GetPreviousCurrent; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/ViewState_Agent/v1ViewStateAgent_GetPreviousCurrent.html
-func (s ViewStateAgent) GetPreviousCurrent(ctx context.Context, historyName string, id int64) (*History, error) {
-	in := struct {
-		HistoryName string `json:"HistoryName"`
-		ID          int64  `json:"Id"`
-	}{historyName, id}
-	return call[*History](ctx, s.c, "POST", "v1/Agents/ViewState/GetPreviousCurrent", in, true)
+func (s ViewStateAgent) GetPreviousCurrent(ctx context.Context, req ViewStateGetPreviousCurrentRequest) (*History, error) {
+	return call[*History](ctx, s.c, "POST", "v1/Agents/ViewState/GetPreviousCurrent", req, true)
+}
+
+// ViewStatePublishAndRetrieveUIEventsRequest holds the parameters of ViewStateAgent.PublishAndRetrieveUIEvents, sent as one JSON object (the body ViewState_PublishAndRetrieveUiEventsRequest).
+type ViewStatePublishAndRetrieveUIEventsRequest struct {
+	// LatestKnownEventID is sent as LatestKnownEventId, also when zero.
+	LatestKnownEventID int64 `json:"LatestKnownEventId"`
+	// Metrics is sent as Metrics; left out when empty.
+	Metrics []MetricPair `json:"Metrics,omitempty"`
+	// PublishEvents is sent as PublishEvents; left out when empty.
+	PublishEvents []UIEvent `json:"PublishEvents,omitempty"`
 }
 
 // PublishAndRetrieveUIEvents calls POST v1/Agents/ViewState/PublishAndRetrieveUiEvents.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/ViewState_Agent/v1ViewStateAgent_PublishAndRetrieveUiEvents.html
-func (s ViewStateAgent) PublishAndRetrieveUIEvents(ctx context.Context, latestKnownEventID int64, metrics []MetricPair, publishEvents []UIEvent) ([]UIEvent, error) {
-	in := struct {
-		LatestKnownEventID int64        `json:"LatestKnownEventId"`
-		Metrics            []MetricPair `json:"Metrics,omitempty"`
-		PublishEvents      []UIEvent    `json:"PublishEvents,omitempty"`
-	}{latestKnownEventID, metrics, publishEvents}
-	return call[[]UIEvent](ctx, s.c, "POST", "v1/Agents/ViewState/PublishAndRetrieveUiEvents", in, false)
+func (s ViewStateAgent) PublishAndRetrieveUIEvents(ctx context.Context, req ViewStatePublishAndRetrieveUIEventsRequest) ([]UIEvent, error) {
+	return call[[]UIEvent](ctx, s.c, "POST", "v1/Agents/ViewState/PublishAndRetrieveUiEvents", req, false)
+}
+
+// ViewStatePublishAndSyncUIEventsRequest holds the parameters of ViewStateAgent.PublishAndSyncUIEvents, sent as one JSON object (the body ViewState_PublishAndSyncUiEventsRequest).
+type ViewStatePublishAndSyncUIEventsRequest struct {
+	// LatestKnownEventID is sent as LatestKnownEventId, also when zero.
+	LatestKnownEventID int64 `json:"LatestKnownEventId"`
+	// Metrics is sent as Metrics; left out when empty.
+	Metrics []MetricPair `json:"Metrics,omitempty"`
+	// PublishEvents is sent as PublishEvents; left out when empty.
+	PublishEvents []UIEvent `json:"PublishEvents,omitempty"`
+	// TicketVersions is sent as TicketVersions; left out when empty.
+	TicketVersions []TicketVersionInfo `json:"TicketVersions,omitempty"`
 }
 
 // PublishAndSyncUIEvents calls POST v1/Agents/ViewState/PublishAndSyncUiEvents.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/ViewState_Agent/v1ViewStateAgent_PublishAndSyncUiEvents.html
-func (s ViewStateAgent) PublishAndSyncUIEvents(ctx context.Context, latestKnownEventID int64, metrics []MetricPair, publishEvents []UIEvent, ticketVersions []TicketVersionInfo) (*LiveUISyncResult, error) {
-	in := struct {
-		LatestKnownEventID int64               `json:"LatestKnownEventId"`
-		Metrics            []MetricPair        `json:"Metrics,omitempty"`
-		PublishEvents      []UIEvent           `json:"PublishEvents,omitempty"`
-		TicketVersions     []TicketVersionInfo `json:"TicketVersions,omitempty"`
-	}{latestKnownEventID, metrics, publishEvents, ticketVersions}
-	return call[*LiveUISyncResult](ctx, s.c, "POST", "v1/Agents/ViewState/PublishAndSyncUiEvents", in, false)
+func (s ViewStateAgent) PublishAndSyncUIEvents(ctx context.Context, req ViewStatePublishAndSyncUIEventsRequest) (*LiveUISyncResult, error) {
+	return call[*LiveUISyncResult](ctx, s.c, "POST", "v1/Agents/ViewState/PublishAndSyncUiEvents", req, false)
 }
 
 // SaveCurrent calls POST v1/Agents/ViewState/SaveCurrent.
@@ -159,15 +182,19 @@ func (s ViewStateAgent) SaveCurrents(ctx context.Context, currents []History) ([
 	return call[[]History](ctx, s.c, "POST", "v1/Agents/ViewState/SaveCurrents", in, false)
 }
 
+// ViewStateSaveHistoriesRequest holds the parameters of ViewStateAgent.SaveHistories, sent as one JSON object (the body ViewState_SaveHistoriesRequest).
+type ViewStateSaveHistoriesRequest struct {
+	// History is sent as History; left out when empty.
+	History []History `json:"History,omitempty"`
+	// HistoryName is sent as HistoryName, also when zero.
+	HistoryName string `json:"HistoryName"`
+}
+
 // SaveHistories calls POST v1/Agents/ViewState/SaveHistories.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/ViewState_Agent/v1ViewStateAgent_SaveHistories.html
-func (s ViewStateAgent) SaveHistories(ctx context.Context, history []History, historyName string) ([]History, error) {
-	in := struct {
-		History     []History `json:"History,omitempty"`
-		HistoryName string    `json:"HistoryName"`
-	}{history, historyName}
-	return call[[]History](ctx, s.c, "POST", "v1/Agents/ViewState/SaveHistories", in, false)
+func (s ViewStateAgent) SaveHistories(ctx context.Context, req ViewStateSaveHistoriesRequest) ([]History, error) {
+	return call[[]History](ctx, s.c, "POST", "v1/Agents/ViewState/SaveHistories", req, false)
 }
 
 // SetHistoryLengthPrefValue calls POST v1/Agents/ViewState/SetHistoryLengthPrefValue.
@@ -180,13 +207,17 @@ func (s ViewStateAgent) SetHistoryLengthPrefValue(ctx context.Context, length fl
 	return exec(ctx, s.c, "POST", "v1/Agents/ViewState/SetHistoryLengthPrefValue", in, false)
 }
 
+// ViewStateUpsertRecentNavigationRequest holds the parameters of ViewStateAgent.UpsertRecentNavigation, sent as one JSON object (the body ViewState_UpsertRecentNavigationRequest).
+type ViewStateUpsertRecentNavigationRequest struct {
+	// Client is sent as Client, also when zero.
+	Client string `json:"Client"`
+	// Elements is sent as Elements; left out when empty.
+	Elements []NavigationElement `json:"Elements,omitempty"`
+}
+
 // UpsertRecentNavigation calls POST v1/Agents/ViewState/UpsertRecentNavigation.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/ViewState_Agent/v1ViewStateAgent_UpsertRecentNavigation.html
-func (s ViewStateAgent) UpsertRecentNavigation(ctx context.Context, client string, elements []NavigationElement) error {
-	in := struct {
-		Client   string              `json:"Client"`
-		Elements []NavigationElement `json:"Elements,omitempty"`
-	}{client, elements}
-	return exec(ctx, s.c, "POST", "v1/Agents/ViewState/UpsertRecentNavigation", in, false)
+func (s ViewStateAgent) UpsertRecentNavigation(ctx context.Context, req ViewStateUpsertRecentNavigationRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/ViewState/UpsertRecentNavigation", req, false)
 }

@@ -27,16 +27,21 @@ func (s WebhookAgent) DeleteWebhook(ctx context.Context, webhookID int64) error 
 	return exec(ctx, s.c, "POST", withQuery("v1/Agents/Webhook/DeleteWebhook", "WebhookId", webhookID), nil, false)
 }
 
+// WebhookGetAllWebhooksRequest holds the parameters of WebhookAgent.GetAllWebhooks, sent as one JSON object (the body Webhook_GetAllWebhooksRequest).
+type WebhookGetAllWebhooksRequest struct {
+	// EventFilter is sent as EventFilter, also when zero.
+	EventFilter string `json:"EventFilter"`
+	// NameFilter is sent as NameFilter, also when zero.
+	NameFilter string `json:"NameFilter"`
+	// StatusFilter is sent as StatusFilter; left out when empty.
+	StatusFilter WebhookState `json:"StatusFilter,omitempty"`
+}
+
 // GetAllWebhooks calls POST v1/Agents/Webhook/GetAllWebhooks; it only reads, so it is retried like a GET.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Webhook_Agent/v1WebhookAgent_GetAllWebhooks.html
-func (s WebhookAgent) GetAllWebhooks(ctx context.Context, eventFilter string, nameFilter string, statusFilter WebhookState) ([]Webhook, error) {
-	in := struct {
-		EventFilter  string       `json:"EventFilter"`
-		NameFilter   string       `json:"NameFilter"`
-		StatusFilter WebhookState `json:"StatusFilter,omitempty"`
-	}{eventFilter, nameFilter, statusFilter}
-	return call[[]Webhook](ctx, s.c, "POST", "v1/Agents/Webhook/GetAllWebhooks", in, true)
+func (s WebhookAgent) GetAllWebhooks(ctx context.Context, req WebhookGetAllWebhooksRequest) ([]Webhook, error) {
+	return call[[]Webhook](ctx, s.c, "POST", "v1/Agents/Webhook/GetAllWebhooks", req, true)
 }
 
 // GetLastError calls POST v1/Agents/Webhook/GetLastError; it only reads, so it is retried like a GET.
@@ -63,16 +68,21 @@ func (s WebhookAgent) SaveWebhook(ctx context.Context, webhook *Webhook) (*Webho
 	return call[*Webhook](ctx, s.c, "POST", "v1/Agents/Webhook/SaveWebhook", webhook, false)
 }
 
+// WebhookSignalEventRequest holds the parameters of WebhookAgent.SignalEvent, sent as one JSON object (the body Webhook_SignalEventRequest).
+type WebhookSignalEventRequest struct {
+	// Data is sent as Data; left out when empty.
+	Data map[string]any `json:"Data,omitempty"`
+	// EventName is sent as EventName, also when zero.
+	EventName string `json:"EventName"`
+	// PrimaryKey is sent as PrimaryKey, also when zero.
+	PrimaryKey float64 `json:"PrimaryKey"`
+}
+
 // SignalEvent calls POST v1/Agents/Webhook/SignalEvent.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Webhook_Agent/v1WebhookAgent_SignalEvent.html
-func (s WebhookAgent) SignalEvent(ctx context.Context, data map[string]any, eventName string, primaryKey float64) error {
-	in := struct {
-		Data       map[string]any `json:"Data,omitempty"`
-		EventName  string         `json:"EventName"`
-		PrimaryKey float64        `json:"PrimaryKey"`
-	}{data, eventName, primaryKey}
-	return exec(ctx, s.c, "POST", "v1/Agents/Webhook/SignalEvent", in, false)
+func (s WebhookAgent) SignalEvent(ctx context.Context, req WebhookSignalEventRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/Webhook/SignalEvent", req, false)
 }
 
 // TestWebhook calls POST v1/Agents/Webhook/TestWebhook.

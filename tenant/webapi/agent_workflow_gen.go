@@ -13,49 +13,65 @@ import (
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Workflow_Agent/index.html
 type WorkflowAgent struct{ c *tenant.Client }
 
+// WorkflowAddAfterWorkflowStepRequest holds the parameters of WorkflowAgent.AddAfterWorkflowStep, sent as one JSON object (the body Workflow_AddAfterWorkflowStepRequest).
+type WorkflowAddAfterWorkflowStepRequest struct {
+	// SubStep is sent as SubStep, the WorkflowStep in Value with its StepType filled in; left out when Value is nil.
+	SubStep AnyWorkflowStep `json:"SubStep,omitzero"`
+	// WorkflowStepID is sent as WorkflowStepId, also when zero.
+	WorkflowStepID int64 `json:"WorkflowStepId"`
+}
+
 // AddAfterWorkflowStep calls POST v1/Agents/Workflow/AddAfterWorkflowStep.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Workflow_Agent/v1WorkflowAgent_AddAfterWorkflowStep.html
-func (s WorkflowAgent) AddAfterWorkflowStep(ctx context.Context, subStep WorkflowStep, workflowStepID int64) (WorkflowStep, error) {
-	in := struct {
-		SubStep        AnyWorkflowStep `json:"SubStep,omitzero"`
-		WorkflowStepID int64           `json:"WorkflowStepId"`
-	}{AnyWorkflowStep{subStep}, workflowStepID}
-	out, err := call[AnyWorkflowStep](ctx, s.c, "POST", "v1/Agents/Workflow/AddAfterWorkflowStep", in, false)
+func (s WorkflowAgent) AddAfterWorkflowStep(ctx context.Context, req WorkflowAddAfterWorkflowStepRequest) (WorkflowStep, error) {
+	out, err := call[AnyWorkflowStep](ctx, s.c, "POST", "v1/Agents/Workflow/AddAfterWorkflowStep", req, false)
 	return out.Value, err
+}
+
+// WorkflowConnectEmailFlowContentRequest holds the parameters of WorkflowAgent.ConnectEmailFlowContent, sent as one JSON object (the body Workflow_ConnectEmailFlowContentRequest).
+type WorkflowConnectEmailFlowContentRequest struct {
+	// EmailFlowID is sent as EmailFlowId, also when zero.
+	EmailFlowID int64 `json:"EmailFlowId"`
+	// MessageID is sent as MessageId, also when zero.
+	MessageID int64 `json:"MessageId"`
 }
 
 // ConnectEmailFlowContent calls POST v1/Agents/Workflow/ConnectEmailFlowContent.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Workflow_Agent/v1WorkflowAgent_ConnectEmailFlowContent.html
-func (s WorkflowAgent) ConnectEmailFlowContent(ctx context.Context, emailFlowID int64, messageID int64) error {
-	in := struct {
-		EmailFlowID int64 `json:"EmailFlowId"`
-		MessageID   int64 `json:"MessageId"`
-	}{emailFlowID, messageID}
-	return exec(ctx, s.c, "POST", "v1/Agents/Workflow/ConnectEmailFlowContent", in, false)
+func (s WorkflowAgent) ConnectEmailFlowContent(ctx context.Context, req WorkflowConnectEmailFlowContentRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/Workflow/ConnectEmailFlowContent", req, false)
+}
+
+// WorkflowCopyEmailFlowRequest holds the parameters of WorkflowAgent.CopyEmailFlow, sent as one JSON object (the body Workflow_CopyEmailFlowRequest).
+type WorkflowCopyEmailFlowRequest struct {
+	// EmailFlowID is sent as EmailFlowId, also when zero.
+	EmailFlowID int64 `json:"EmailFlowId"`
+	// NewName is sent as NewName, also when zero.
+	NewName string `json:"NewName"`
 }
 
 // CopyEmailFlow calls POST v1/Agents/Workflow/CopyEmailFlow.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Workflow_Agent/v1WorkflowAgent_CopyEmailFlow.html
-func (s WorkflowAgent) CopyEmailFlow(ctx context.Context, emailFlowID int64, newName string) (float64, error) {
-	in := struct {
-		EmailFlowID int64  `json:"EmailFlowId"`
-		NewName     string `json:"NewName"`
-	}{emailFlowID, newName}
-	return call[float64](ctx, s.c, "POST", "v1/Agents/Workflow/CopyEmailFlow", in, false)
+func (s WorkflowAgent) CopyEmailFlow(ctx context.Context, req WorkflowCopyEmailFlowRequest) (float64, error) {
+	return call[float64](ctx, s.c, "POST", "v1/Agents/Workflow/CopyEmailFlow", req, false)
+}
+
+// WorkflowCopyEmailFlowContentRequest holds the parameters of WorkflowAgent.CopyEmailFlowContent, sent as one JSON object (the body Workflow_CopyEmailFlowContentRequest).
+type WorkflowCopyEmailFlowContentRequest struct {
+	// EmailFlowID is sent as EmailFlowId, also when zero.
+	EmailFlowID int64 `json:"EmailFlowId"`
+	// ShipmentID is sent as ShipmentId, also when zero.
+	ShipmentID int64 `json:"ShipmentId"`
 }
 
 // CopyEmailFlowContent calls POST v1/Agents/Workflow/CopyEmailFlowContent.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Workflow_Agent/v1WorkflowAgent_CopyEmailFlowContent.html
-func (s WorkflowAgent) CopyEmailFlowContent(ctx context.Context, emailFlowID int64, shipmentID int64) (float64, error) {
-	in := struct {
-		EmailFlowID int64 `json:"EmailFlowId"`
-		ShipmentID  int64 `json:"ShipmentId"`
-	}{emailFlowID, shipmentID}
-	return call[float64](ctx, s.c, "POST", "v1/Agents/Workflow/CopyEmailFlowContent", in, false)
+func (s WorkflowAgent) CopyEmailFlowContent(ctx context.Context, req WorkflowCopyEmailFlowContentRequest) (float64, error) {
+	return call[float64](ctx, s.c, "POST", "v1/Agents/Workflow/CopyEmailFlowContent", req, false)
 }
 
 // CreateDefaultEmailFlow calls POST v1/Agents/Workflow/CreateDefaultEmailFlow.
@@ -129,15 +145,19 @@ func (s WorkflowAgent) CreateDefaultWorkflowWaitForAction(ctx context.Context) (
 	return call[*WorkflowWaitForAction](ctx, s.c, "POST", "v1/Agents/Workflow/CreateDefaultWorkflowWaitForAction", nil, false)
 }
 
+// WorkflowCreateEmailFlowContentRequest holds the parameters of WorkflowAgent.CreateEmailFlowContent, sent as one JSON object (the body Workflow_CreateEmailFlowContentRequest).
+type WorkflowCreateEmailFlowContentRequest struct {
+	// ContentName is sent as ContentName, also when zero.
+	ContentName string `json:"ContentName"`
+	// EmailFlowID is sent as EmailFlowId, also when zero.
+	EmailFlowID int64 `json:"EmailFlowId"`
+}
+
 // CreateEmailFlowContent calls POST v1/Agents/Workflow/CreateEmailFlowContent.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Workflow_Agent/v1WorkflowAgent_CreateEmailFlowContent.html
-func (s WorkflowAgent) CreateEmailFlowContent(ctx context.Context, contentName string, emailFlowID int64) (float64, error) {
-	in := struct {
-		ContentName string `json:"ContentName"`
-		EmailFlowID int64  `json:"EmailFlowId"`
-	}{contentName, emailFlowID}
-	return call[float64](ctx, s.c, "POST", "v1/Agents/Workflow/CreateEmailFlowContent", in, false)
+func (s WorkflowAgent) CreateEmailFlowContent(ctx context.Context, req WorkflowCreateEmailFlowContentRequest) (float64, error) {
+	return call[float64](ctx, s.c, "POST", "v1/Agents/Workflow/CreateEmailFlowContent", req, false)
 }
 
 // DeleteEmailFlow calls POST v1/Agents/Workflow/DeleteEmailFlow.
@@ -225,15 +245,19 @@ func (s WorkflowAgent) GetWorkflowWaitForAction(ctx context.Context, workflowWai
 	return call[*WorkflowWaitForAction](ctx, s.c, "POST", withQuery("v1/Agents/Workflow/GetWorkflowWaitForAction", "workflowWaitForActionId", workflowWaitForActionID), nil, true)
 }
 
+// WorkflowRemoveParticipantsFromEmailFlowRequest holds the parameters of WorkflowAgent.RemoveParticipantsFromEmailFlow, sent as one JSON object (the body Workflow_RemoveParticipantsFromEmailFlowRequest).
+type WorkflowRemoveParticipantsFromEmailFlowRequest struct {
+	// EmailFlowID is sent as EmailFlowId, also when zero.
+	EmailFlowID int64 `json:"EmailFlowId"`
+	// WorkflowInstanceIDs is sent as WorkflowInstanceIds; left out when empty.
+	WorkflowInstanceIDs []int64 `json:"WorkflowInstanceIds,omitempty"`
+}
+
 // RemoveParticipantsFromEmailFlow calls POST v1/Agents/Workflow/RemoveParticipantsFromEmailFlow.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Workflow_Agent/v1WorkflowAgent_RemoveParticipantsFromEmailFlow.html
-func (s WorkflowAgent) RemoveParticipantsFromEmailFlow(ctx context.Context, emailFlowID int64, workflowInstanceIDs []int64) error {
-	in := struct {
-		EmailFlowID         int64   `json:"EmailFlowId"`
-		WorkflowInstanceIDs []int64 `json:"WorkflowInstanceIds,omitempty"`
-	}{emailFlowID, workflowInstanceIDs}
-	return exec(ctx, s.c, "POST", "v1/Agents/Workflow/RemoveParticipantsFromEmailFlow", in, false)
+func (s WorkflowAgent) RemoveParticipantsFromEmailFlow(ctx context.Context, req WorkflowRemoveParticipantsFromEmailFlowRequest) error {
+	return exec(ctx, s.c, "POST", "v1/Agents/Workflow/RemoveParticipantsFromEmailFlow", req, false)
 }
 
 // Run calls POST v1/Agents/Workflow/Run.
@@ -281,26 +305,34 @@ func (s WorkflowAgent) SendEvent(ctx context.Context, workflowEvent *WorkflowEve
 	return call[*WorkflowEventResult](ctx, s.c, "POST", "v1/Agents/Workflow/SendEvent", in, false)
 }
 
+// WorkflowSetStatusOnWorkflowRequest holds the parameters of WorkflowAgent.SetStatusOnWorkflow, sent as one JSON object (the body Workflow_SetStatusOnWorkflowRequest).
+type WorkflowSetStatusOnWorkflowRequest struct {
+	// EmailFlowID is sent as EmailFlowId, also when zero.
+	EmailFlowID int64 `json:"EmailFlowId"`
+	// Status is sent as Status; left out when empty.
+	Status WorkflowDefinitionStatus `json:"Status,omitempty"`
+}
+
 // SetStatusOnWorkflow calls POST v1/Agents/Workflow/SetStatusOnWorkflow.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Workflow_Agent/v1WorkflowAgent_SetStatusOnWorkflow.html
-func (s WorkflowAgent) SetStatusOnWorkflow(ctx context.Context, emailFlowID int64, status WorkflowDefinitionStatus) (WorkflowDefinitionStatus, error) {
-	in := struct {
-		EmailFlowID int64                    `json:"EmailFlowId"`
-		Status      WorkflowDefinitionStatus `json:"Status,omitempty"`
-	}{emailFlowID, status}
-	return call[WorkflowDefinitionStatus](ctx, s.c, "POST", "v1/Agents/Workflow/SetStatusOnWorkflow", in, false)
+func (s WorkflowAgent) SetStatusOnWorkflow(ctx context.Context, req WorkflowSetStatusOnWorkflowRequest) (WorkflowDefinitionStatus, error) {
+	return call[WorkflowDefinitionStatus](ctx, s.c, "POST", "v1/Agents/Workflow/SetStatusOnWorkflow", req, false)
+}
+
+// WorkflowTryAddPersonsToEmailFlowRequest holds the parameters of WorkflowAgent.TryAddPersonsToEmailFlow, sent as one JSON object (the body Workflow_TryAddPersonsToEmailFlowRequest).
+type WorkflowTryAddPersonsToEmailFlowRequest struct {
+	// EmailFlowID is sent as EmailFlowId, also when zero.
+	EmailFlowID int64 `json:"EmailFlowId"`
+	// PersonIDs is sent as PersonIds; left out when empty.
+	PersonIDs []int64 `json:"PersonIds,omitempty"`
 }
 
 // TryAddPersonsToEmailFlow calls POST v1/Agents/Workflow/TryAddPersonsToEmailFlow.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Workflow_Agent/v1WorkflowAgent_TryAddPersonsToEmailFlow.html
-func (s WorkflowAgent) TryAddPersonsToEmailFlow(ctx context.Context, emailFlowID int64, personIDs []int64) ([]bool, error) {
-	in := struct {
-		EmailFlowID int64   `json:"EmailFlowId"`
-		PersonIDs   []int64 `json:"PersonIds,omitempty"`
-	}{emailFlowID, personIDs}
-	return call[[]bool](ctx, s.c, "POST", "v1/Agents/Workflow/TryAddPersonsToEmailFlow", in, false)
+func (s WorkflowAgent) TryAddPersonsToEmailFlow(ctx context.Context, req WorkflowTryAddPersonsToEmailFlowRequest) ([]bool, error) {
+	return call[[]bool](ctx, s.c, "POST", "v1/Agents/Workflow/TryAddPersonsToEmailFlow", req, false)
 }
 
 // UpdateFormSubmissions calls POST v1/Agents/Workflow/UpdateFormSubmissions.

@@ -5,27 +5,27 @@ package webapi
 // methodCalls calls every method of the spec once, with the sample arguments the caller holds.
 var methodCalls = []methodCall{
 	{"AIAgent", "AnalyzeBizCardImage", false, func(c *caller) (any, error) {
-		return c.api.AIAgent.AnalyzeBizCardImage(c.ctx, arg[[]byte](c, 0), arg[bool](c, 1))
+		return c.api.AIAgent.AnalyzeBizCardImage(c.ctx, AIAnalyzeBizCardImageRequest{Image: arg[[]byte](c, 0), MergeWithDatabase: arg[bool](c, 1)})
 	}},
 	{"AIAgent", "AnalyzeBizCardText", false, func(c *caller) (any, error) {
-		return c.api.AIAgent.AnalyzeBizCardText(c.ctx, arg[bool](c, 0), arg[string](c, 1))
+		return c.api.AIAgent.AnalyzeBizCardText(c.ctx, AIAnalyzeBizCardTextRequest{MergeWithDatabase: arg[bool](c, 0), Text: arg[string](c, 1)})
 	}},
 	{"AIAgent", "Answer", false, func(c *caller) (any, error) {
-		return c.api.AIAgent.Answer(c.ctx, arg[string](c, 0), arg[string](c, 1), arg[float64](c, 2), arg[RagType](c, 3))
+		return c.api.AIAgent.Answer(c.ctx, AIAnswerRequest{NamespaceName: arg[string](c, 0), Query: arg[string](c, 1), Top: arg[float64](c, 2), Type: arg[RagType](c, 3)})
 	}},
 	{"AIAgent", "AnswerAccepted", false, func(c *caller) (any, error) { return nil, c.api.AIAgent.AnswerAccepted(c.ctx, arg[string](c, 0)) }},
 	{"AIAgent", "AnswerFeedback", false, func(c *caller) (any, error) {
-		return nil, c.api.AIAgent.AnswerFeedback(c.ctx, arg[bool](c, 0), arg[string](c, 1))
+		return nil, c.api.AIAgent.AnswerFeedback(c.ctx, AIAnswerFeedbackRequest{IsThumbsUp: arg[bool](c, 0), TrackingID: arg[string](c, 1)})
 	}},
 	{"AIAgent", "AnswerUsingContext", false, func(c *caller) (any, error) {
-		return c.api.AIAgent.AnswerUsingContext(c.ctx, arg[*RagContextIDs](c, 0), arg[string](c, 1), arg[string](c, 2), arg[float64](c, 3), arg[RagType](c, 4))
+		return c.api.AIAgent.AnswerUsingContext(c.ctx, AIAnswerUsingContextRequest{ContextIDs: arg[*RagContextIDs](c, 0), NamespaceName: arg[string](c, 1), Query: arg[string](c, 2), Top: arg[float64](c, 3), Type: arg[RagType](c, 4)})
 	}},
 	{"AIAgent", "CancelIndexing", false, func(c *caller) (any, error) { return c.api.AIAgent.CancelIndexing(c.ctx, arg[string](c, 0)) }},
 	{"AIAgent", "ClearChatbotTurns", false, func(c *caller) (any, error) { return nil, c.api.AIAgent.ClearChatbotTurns(c.ctx, arg[string](c, 0)) }},
 	{"AIAgent", "CreateDefaultCopilotDataSourceEntity", false, func(c *caller) (any, error) { return c.api.AIAgent.CreateDefaultCopilotDataSourceEntity(c.ctx) }},
 	{"AIAgent", "CreateDefaultCopilotEntity", false, func(c *caller) (any, error) { return c.api.AIAgent.CreateDefaultCopilotEntity(c.ctx) }},
 	{"AIAgent", "CreateTextForAppointment", false, func(c *caller) (any, error) {
-		return c.api.AIAgent.CreateTextForAppointment(c.ctx, arg[*AppointmentEntity](c, 0), arg[string](c, 1))
+		return c.api.AIAgent.CreateTextForAppointment(c.ctx, AICreateTextForAppointmentRequest{Appointment: arg[*AppointmentEntity](c, 0), IsoLangCode: arg[string](c, 1)})
 	}},
 	{"AIAgent", "DeleteCopilotDataSourceEntity", false, func(c *caller) (any, error) {
 		return nil, c.api.AIAgent.DeleteCopilotDataSourceEntity(c.ctx, arg[int64](c, 0))
@@ -34,142 +34,142 @@ var methodCalls = []methodCall{
 	{"AIAgent", "DetectLanguage", false, func(c *caller) (any, error) { return c.api.AIAgent.DetectLanguage(c.ctx, arg[string](c, 0)) }},
 	{"AIAgent", "DetectSentiment", false, func(c *caller) (any, error) { return c.api.AIAgent.DetectSentiment(c.ctx, arg[string](c, 0)) }},
 	{"AIAgent", "ExpandText", false, func(c *caller) (any, error) {
-		return c.api.AIAgent.ExpandText(c.ctx, arg[string](c, 0), arg[float64](c, 1), arg[string](c, 2))
+		return c.api.AIAgent.ExpandText(c.ctx, AIExpandTextRequest{IsoLangCode: arg[string](c, 0), PercentBigger: arg[float64](c, 1), Text: arg[string](c, 2)})
 	}},
 	{"AIAgent", "GetChatbotPromptSuggestions", false, func(c *caller) (any, error) {
-		return c.api.AIAgent.GetChatbotPromptSuggestions(c.ctx, arg[int64](c, 0), arg[string](c, 1), arg[string](c, 2))
+		return c.api.AIAgent.GetChatbotPromptSuggestions(c.ctx, AIGetChatbotPromptSuggestionsRequest{CurrentID: arg[int64](c, 0), IsoLangCode: arg[string](c, 1), SoProtocol: arg[string](c, 2)})
 	}},
 	{"AIAgent", "GetChatbotResponse", false, func(c *caller) (any, error) {
-		return c.api.AIAgent.GetChatbotResponse(c.ctx, arg[string](c, 0), arg[string](c, 1), arg[string](c, 2), arg[string](c, 3), arg[[]ChatbotTurn](c, 4), arg[string](c, 5))
+		return c.api.AIAgent.GetChatbotResponse(c.ctx, AIGetChatbotResponseRequest{APIURL: arg[string](c, 0), ChatID: arg[string](c, 1), DisplayValue: arg[string](c, 2), IsoLangCode: arg[string](c, 3), PreviousTurns: arg[[]ChatbotTurn](c, 4), UserPrompt: arg[string](c, 5)})
 	}},
 	{"AIAgent", "GetChatbotTurns", false, func(c *caller) (any, error) { return c.api.AIAgent.GetChatbotTurns(c.ctx, arg[string](c, 0)) }},
 	{"AIAgent", "GetCopilotDataSourceEntity", false, func(c *caller) (any, error) { return c.api.AIAgent.GetCopilotDataSourceEntity(c.ctx, arg[int64](c, 0)) }},
 	{"AIAgent", "GetCopilotEntity", false, func(c *caller) (any, error) { return c.api.AIAgent.GetCopilotEntity(c.ctx, arg[int64](c, 0)) }},
 	{"AIAgent", "GetFirstFormDesignCssFromImage", false, func(c *caller) (any, error) {
-		return c.api.AIAgent.GetFirstFormDesignCSSFromImage(c.ctx, arg[string](c, 0), arg[[]byte](c, 1))
+		return c.api.AIAgent.GetFirstFormDesignCSSFromImage(c.ctx, AIGetFirstFormDesignCSSFromImageRequest{CSSClass: arg[string](c, 0), Image: arg[[]byte](c, 1)})
 	}},
 	{"AIAgent", "GetFirstFormDesignCssFromUrl", false, func(c *caller) (any, error) {
-		return c.api.AIAgent.GetFirstFormDesignCSSFromURL(c.ctx, arg[string](c, 0), arg[string](c, 1))
+		return c.api.AIAgent.GetFirstFormDesignCSSFromURL(c.ctx, AIGetFirstFormDesignCSSFromURLRequest{CSSClass: arg[string](c, 0), URL: arg[string](c, 1)})
 	}},
 	{"AIAgent", "GetFormDesignCssFromImage", false, func(c *caller) (any, error) {
-		return c.api.AIAgent.GetFormDesignCSSFromImage(c.ctx, arg[[]string](c, 0), arg[[]byte](c, 1))
+		return c.api.AIAgent.GetFormDesignCSSFromImage(c.ctx, AIGetFormDesignCSSFromImageRequest{CSSClasses: arg[[]string](c, 0), Image: arg[[]byte](c, 1)})
 	}},
 	{"AIAgent", "GetFormDesignCssFromUrl", false, func(c *caller) (any, error) {
-		return c.api.AIAgent.GetFormDesignCSSFromURL(c.ctx, arg[[]string](c, 0), arg[string](c, 1))
+		return c.api.AIAgent.GetFormDesignCSSFromURL(c.ctx, AIGetFormDesignCSSFromURLRequest{CSSClasses: arg[[]string](c, 0), URL: arg[string](c, 1)})
 	}},
 	{"AIAgent", "GetFormDesignFromImage", false, func(c *caller) (any, error) { return c.api.AIAgent.GetFormDesignFromImage(c.ctx, arg[[]byte](c, 0)) }},
 	{"AIAgent", "GetFormDesignFromUrl", false, func(c *caller) (any, error) { return c.api.AIAgent.GetFormDesignFromURL(c.ctx, arg[string](c, 0)) }},
 	{"AIAgent", "GetIndexingStatus", false, func(c *caller) (any, error) { return c.api.AIAgent.GetIndexingStatus(c.ctx, arg[string](c, 0)) }},
 	{"AIAgent", "GetNextFormDesignCss", false, func(c *caller) (any, error) {
-		return c.api.AIAgent.GetNextFormDesignCSS(c.ctx, arg[string](c, 0), arg[string](c, 1))
+		return c.api.AIAgent.GetNextFormDesignCSS(c.ctx, AIGetNextFormDesignCSSRequest{CSSClass: arg[string](c, 0), State: arg[string](c, 1)})
 	}},
 	{"AIAgent", "GetSummarizeContactPrompt", false, func(c *caller) (any, error) {
-		return c.api.AIAgent.GetSummarizeContactPrompt(c.ctx, arg[int64](c, 0), arg[string](c, 1), arg[float64](c, 2), arg[string](c, 3))
+		return c.api.AIAgent.GetSummarizeContactPrompt(c.ctx, AIGetSummarizeContactPromptRequest{ContactID: arg[int64](c, 0), IsoLangCode: arg[string](c, 1), NumSentences: arg[float64](c, 2), Summary: arg[string](c, 3)})
 	}},
 	{"AIAgent", "GetSummarizeSalePrompt", false, func(c *caller) (any, error) {
-		return c.api.AIAgent.GetSummarizeSalePrompt(c.ctx, arg[string](c, 0), arg[float64](c, 1), arg[int64](c, 2), arg[string](c, 3))
+		return c.api.AIAgent.GetSummarizeSalePrompt(c.ctx, AIGetSummarizeSalePromptRequest{IsoLangCode: arg[string](c, 0), NumSentences: arg[float64](c, 1), SaleID: arg[int64](c, 2), Summary: arg[string](c, 3)})
 	}},
 	{"AIAgent", "GetSummarizeTicketPrompt", false, func(c *caller) (any, error) {
-		return c.api.AIAgent.GetSummarizeTicketPrompt(c.ctx, arg[string](c, 0), arg[float64](c, 1), arg[string](c, 2), arg[int64](c, 3))
+		return c.api.AIAgent.GetSummarizeTicketPrompt(c.ctx, AIGetSummarizeTicketPromptRequest{IsoLangCode: arg[string](c, 0), NumSentences: arg[float64](c, 1), Summary: arg[string](c, 2), TicketID: arg[int64](c, 3)})
 	}},
 	{"AIAgent", "GetTrainingStatus", false, func(c *caller) (any, error) { return c.api.AIAgent.GetTrainingStatus(c.ctx) }},
 	{"AIAgent", "GuessCategory", false, func(c *caller) (any, error) { return c.api.AIAgent.GuessCategory(c.ctx, arg[int64](c, 0)) }},
 	{"AIAgent", "ParseQueryIntoRestrictions", false, func(c *caller) (any, error) {
-		return c.api.AIAgent.ParseQueryIntoRestrictions(c.ctx, arg[string](c, 0), arg[*NaturalLanguageSearch](c, 1), arg[string](c, 2))
+		return c.api.AIAgent.ParseQueryIntoRestrictions(c.ctx, AIParseQueryIntoRestrictionsRequest{Currents: arg[string](c, 0), PreviousQuery: arg[*NaturalLanguageSearch](c, 1), Query: arg[string](c, 2)})
 	}},
 	{"AIAgent", "RemovePhotoBackground", false, func(c *caller) (any, error) { return c.api.AIAgent.RemovePhotoBackground(c.ctx, arg[[]byte](c, 0)) }},
 	{"AIAgent", "RemovePhotoBackground", true, func(c *caller) (any, error) {
 		return readAll(c.api.AIAgent.RemovePhotoBackgroundReader(c.ctx, arg[[]byte](c, 0)))
 	}},
 	{"AIAgent", "RephraseText", false, func(c *caller) (any, error) {
-		return c.api.AIAgent.RephraseText(c.ctx, arg[string](c, 0), arg[AiTextStyle](c, 1), arg[string](c, 2))
+		return c.api.AIAgent.RephraseText(c.ctx, AIRephraseTextRequest{IsoLangCode: arg[string](c, 0), Style: arg[AiTextStyle](c, 1), Text: arg[string](c, 2)})
 	}},
 	{"AIAgent", "SaveCopilotDataSourceEntity", false, func(c *caller) (any, error) {
 		return c.api.AIAgent.SaveCopilotDataSourceEntity(c.ctx, arg[*CopilotDataSourceEntity](c, 0))
 	}},
 	{"AIAgent", "SaveCopilotEntity", false, func(c *caller) (any, error) { return c.api.AIAgent.SaveCopilotEntity(c.ctx, arg[*CopilotEntity](c, 0)) }},
 	{"AIAgent", "Search", false, func(c *caller) (any, error) {
-		return c.api.AIAgent.Search(c.ctx, arg[string](c, 0), arg[string](c, 1), arg[float64](c, 2), arg[RagType](c, 3))
+		return c.api.AIAgent.Search(c.ctx, AISearchRequest{NamespaceName: arg[string](c, 0), Query: arg[string](c, 1), Top: arg[float64](c, 2), Type: arg[RagType](c, 3)})
 	}},
 	{"AIAgent", "StartRagIndexing", false, func(c *caller) (any, error) {
-		return c.api.AIAgent.StartRagIndexing(c.ctx, arg[string](c, 0), arg[string](c, 1))
+		return c.api.AIAgent.StartRagIndexing(c.ctx, AIStartRagIndexingRequest{NamespaceName: arg[string](c, 0), SourceID: arg[string](c, 1)})
 	}},
 	{"AIAgent", "SummarizeContact", false, func(c *caller) (any, error) {
-		return c.api.AIAgent.SummarizeContact(c.ctx, arg[int64](c, 0), arg[string](c, 1), arg[float64](c, 2))
+		return c.api.AIAgent.SummarizeContact(c.ctx, AISummarizeContactRequest{ContactID: arg[int64](c, 0), IsoLangCode: arg[string](c, 1), NumSentences: arg[float64](c, 2)})
 	}},
 	{"AIAgent", "SummarizeSale", false, func(c *caller) (any, error) {
-		return c.api.AIAgent.SummarizeSale(c.ctx, arg[string](c, 0), arg[float64](c, 1), arg[int64](c, 2))
+		return c.api.AIAgent.SummarizeSale(c.ctx, AISummarizeSaleRequest{IsoLangCode: arg[string](c, 0), NumSentences: arg[float64](c, 1), SaleID: arg[int64](c, 2)})
 	}},
 	{"AIAgent", "SummarizeText", false, func(c *caller) (any, error) {
-		return c.api.AIAgent.SummarizeText(c.ctx, arg[string](c, 0), arg[float64](c, 1), arg[string](c, 2))
+		return c.api.AIAgent.SummarizeText(c.ctx, AISummarizeTextRequest{IsoLangCode: arg[string](c, 0), PercentSmaller: arg[float64](c, 1), Text: arg[string](c, 2)})
 	}},
 	{"AIAgent", "SummarizeTicket", false, func(c *caller) (any, error) {
-		return c.api.AIAgent.SummarizeTicket(c.ctx, arg[string](c, 0), arg[float64](c, 1), arg[int64](c, 2))
+		return c.api.AIAgent.SummarizeTicket(c.ctx, AISummarizeTicketRequest{IsoLangCode: arg[string](c, 0), NumSentences: arg[float64](c, 1), TicketID: arg[int64](c, 2)})
 	}},
 	{"AIAgent", "TrainCategoryGuesser", false, func(c *caller) (any, error) {
-		return c.api.AIAgent.TrainCategoryGuesser(c.ctx, arg[float64](c, 0), arg[float64](c, 1), arg[int64](c, 2))
+		return c.api.AIAgent.TrainCategoryGuesser(c.ctx, AITrainCategoryGuesserRequest{MaxItems: arg[float64](c, 0), MaxTextLength: arg[float64](c, 1), SelectionID: arg[int64](c, 2)})
 	}},
 	{"AIAgent", "Translate", false, func(c *caller) (any, error) {
-		return c.api.AIAgent.Translate(c.ctx, arg[string](c, 0), arg[string](c, 1))
+		return c.api.AIAgent.Translate(c.ctx, AITranslateRequest{TargetLanguage: arg[string](c, 0), Text: arg[string](c, 1)})
 	}},
 	{"AIAgent", "TranslateEntity", false, func(c *caller) (any, error) {
-		return c.api.AIAgent.TranslateEntity(c.ctx, arg[int64](c, 0), arg[string](c, 1), arg[string](c, 2))
+		return c.api.AIAgent.TranslateEntity(c.ctx, AITranslateEntityRequest{EntityID: arg[int64](c, 0), EntityName: arg[string](c, 1), TargetLanguage: arg[string](c, 2)})
 	}},
 	{"AppointmentAgent", "Accept", false, func(c *caller) (any, error) {
-		return nil, c.api.AppointmentAgent.Accept(c.ctx, arg[int64](c, 0), arg[RecurrenceUpdateMode](c, 1))
+		return nil, c.api.AppointmentAgent.Accept(c.ctx, AppointmentAcceptRequest{AppointmentID: arg[int64](c, 0), UpdateMode: arg[RecurrenceUpdateMode](c, 1)})
 	}},
 	{"AppointmentAgent", "AcceptRejected", false, func(c *caller) (any, error) {
-		return c.api.AppointmentAgent.AcceptRejected(c.ctx, arg[int64](c, 0), arg[RecurrenceUpdateMode](c, 1))
+		return c.api.AppointmentAgent.AcceptRejected(c.ctx, AppointmentAcceptRejectedRequest{AppointmentID: arg[int64](c, 0), UpdateMode: arg[RecurrenceUpdateMode](c, 1)})
 	}},
 	{"AppointmentAgent", "AcceptWithEmailConfirmation", false, func(c *caller) (any, error) {
-		return nil, c.api.AppointmentAgent.AcceptWithEmailConfirmation(c.ctx, arg[int64](c, 0), arg[RecurrenceUpdateMode](c, 1))
+		return nil, c.api.AppointmentAgent.AcceptWithEmailConfirmation(c.ctx, AppointmentAcceptWithEmailConfirmationRequest{AppointmentID: arg[int64](c, 0), UpdateMode: arg[RecurrenceUpdateMode](c, 1)})
 	}},
 	{"AppointmentAgent", "AcceptWithSmtpEmailConfirmation", false, func(c *caller) (any, error) {
-		return nil, c.api.AppointmentAgent.AcceptWithSMTPEmailConfirmation(c.ctx, arg[int64](c, 0), arg[*EMailConnectionInfo](c, 1), arg[RecurrenceUpdateMode](c, 2))
+		return nil, c.api.AppointmentAgent.AcceptWithSMTPEmailConfirmation(c.ctx, AppointmentAcceptWithSMTPEmailConfirmationRequest{AppointmentID: arg[int64](c, 0), SMTPEMailConnectionInfo: arg[*EMailConnectionInfo](c, 1), UpdateMode: arg[RecurrenceUpdateMode](c, 2)})
 	}},
 	{"AppointmentAgent", "AssignTo", false, func(c *caller) (any, error) {
-		return c.api.AppointmentAgent.AssignTo(c.ctx, arg[int64](c, 0), arg[*ParticipantInfo](c, 1), arg[RecurrenceUpdateMode](c, 2))
+		return c.api.AppointmentAgent.AssignTo(c.ctx, AppointmentAssignToRequest{AppointmentID: arg[int64](c, 0), Participant: arg[*ParticipantInfo](c, 1), UpdateMode: arg[RecurrenceUpdateMode](c, 2)})
 	}},
 	{"AppointmentAgent", "CalculateDays", false, func(c *caller) (any, error) {
 		return c.api.AppointmentAgent.CalculateDays(c.ctx, arg[*AppointmentEntity](c, 0))
 	}},
 	{"AppointmentAgent", "CanAssignToProjectMember", false, func(c *caller) (any, error) {
-		return c.api.AppointmentAgent.CanAssignToProjectMember(c.ctx, arg[int64](c, 0), arg[int64](c, 1))
+		return c.api.AppointmentAgent.CanAssignToProjectMember(c.ctx, AppointmentCanAssignToProjectMemberRequest{ProjectID: arg[int64](c, 0), SuggestedAppointmentID: arg[int64](c, 1)})
 	}},
 	{"AppointmentAgent", "CleanUpBookingDeleted", false, func(c *caller) (any, error) {
 		return c.api.AppointmentAgent.CleanUpBookingDeleted(c.ctx, arg[[]int64](c, 0))
 	}},
 	{"AppointmentAgent", "CleanUpBookingDeletedWithUpdateMode", false, func(c *caller) (any, error) {
-		return nil, c.api.AppointmentAgent.CleanUpBookingDeletedWithUpdateMode(c.ctx, arg[[]int64](c, 0), arg[RecurrenceUpdateMode](c, 1))
+		return nil, c.api.AppointmentAgent.CleanUpBookingDeletedWithUpdateMode(c.ctx, AppointmentCleanUpBookingDeletedWithUpdateModeRequest{AppointmentIDs: arg[[]int64](c, 0), UpdateMode: arg[RecurrenceUpdateMode](c, 1)})
 	}},
 	{"AppointmentAgent", "CleanUpRecurringBookingDeleted", false, func(c *caller) (any, error) { return c.api.AppointmentAgent.CleanUpRecurringBookingDeleted(c.ctx) }},
 	{"AppointmentAgent", "ConvertAppointmentToTask", false, func(c *caller) (any, error) {
 		return c.api.AppointmentAgent.ConvertAppointmentToTask(c.ctx, arg[int64](c, 0))
 	}},
 	{"AppointmentAgent", "CreateAndAccept", false, func(c *caller) (any, error) {
-		return nil, c.api.AppointmentAgent.CreateAndAccept(c.ctx, arg[int64](c, 0), arg[RecurrenceUpdateMode](c, 1))
+		return nil, c.api.AppointmentAgent.CreateAndAccept(c.ctx, AppointmentCreateAndAcceptRequest{EmailItemID: arg[int64](c, 0), UpdateMode: arg[RecurrenceUpdateMode](c, 1)})
 	}},
 	{"AppointmentAgent", "CreateAndAcceptWithEmailConfirmation", false, func(c *caller) (any, error) {
-		return nil, c.api.AppointmentAgent.CreateAndAcceptWithEmailConfirmation(c.ctx, arg[int64](c, 0), arg[RecurrenceUpdateMode](c, 1))
+		return nil, c.api.AppointmentAgent.CreateAndAcceptWithEmailConfirmation(c.ctx, AppointmentCreateAndAcceptWithEmailConfirmationRequest{EmailItemID: arg[int64](c, 0), UpdateMode: arg[RecurrenceUpdateMode](c, 1)})
 	}},
 	{"AppointmentAgent", "CreateAppointmentEntityFromExisting", false, func(c *caller) (any, error) {
-		return c.api.AppointmentAgent.CreateAppointmentEntityFromExisting(c.ctx, arg[int64](c, 0), arg[int64](c, 1))
+		return c.api.AppointmentAgent.CreateAppointmentEntityFromExisting(c.ctx, AppointmentCreateAppointmentEntityFromExistingRequest{AppointmentID: arg[int64](c, 0), AssociateID: arg[int64](c, 1)})
 	}},
 	{"AppointmentAgent", "CreateAppointmentForUID", false, func(c *caller) (any, error) {
-		return c.api.AppointmentAgent.CreateAppointmentForUID(c.ctx, arg[*AppointmentEntity](c, 0), arg[string](c, 1))
+		return c.api.AppointmentAgent.CreateAppointmentForUID(c.ctx, AppointmentCreateAppointmentForUIDRequest{AppointmentEntity: arg[*AppointmentEntity](c, 0), UID: arg[string](c, 1)})
 	}},
 	{"AppointmentAgent", "CreateDefaultAppointmentEntity", false, func(c *caller) (any, error) { return c.api.AppointmentAgent.CreateDefaultAppointmentEntity(c.ctx) }},
 	{"AppointmentAgent", "CreateDefaultAppointmentEntityByType", false, func(c *caller) (any, error) {
 		return c.api.AppointmentAgent.CreateDefaultAppointmentEntityByType(c.ctx, arg[TaskType](c, 0))
 	}},
 	{"AppointmentAgent", "CreateDefaultAppointmentEntityByTypeAndAssociate", false, func(c *caller) (any, error) {
-		return c.api.AppointmentAgent.CreateDefaultAppointmentEntityByTypeAndAssociate(c.ctx, arg[int64](c, 0), arg[TaskType](c, 1))
+		return c.api.AppointmentAgent.CreateDefaultAppointmentEntityByTypeAndAssociate(c.ctx, AppointmentCreateDefaultAppointmentEntityByTypeAndAssociateRequest{AssociateID: arg[int64](c, 0), Type: arg[TaskType](c, 1)})
 	}},
 	{"AppointmentAgent", "CreateDefaultAppointmentEntityFromProjectSuggestion", false, func(c *caller) (any, error) {
-		return c.api.AppointmentAgent.CreateDefaultAppointmentEntityFromProjectSuggestion(c.ctx, arg[bool](c, 0), arg[int64](c, 1), arg[int64](c, 2), arg[int64](c, 3))
+		return c.api.AppointmentAgent.CreateDefaultAppointmentEntityFromProjectSuggestion(c.ctx, AppointmentCreateDefaultAppointmentEntityFromProjectSuggestionRequest{CreateNow: arg[bool](c, 0), OwnerID: arg[int64](c, 1), ProjectID: arg[int64](c, 2), SuggestedAppointmentID: arg[int64](c, 3)})
 	}},
 	{"AppointmentAgent", "CreateDefaultAppointmentEntityFromSaleSuggestion", false, func(c *caller) (any, error) {
-		return c.api.AppointmentAgent.CreateDefaultAppointmentEntityFromSaleSuggestion(c.ctx, arg[bool](c, 0), arg[int64](c, 1), arg[int64](c, 2), arg[int64](c, 3))
+		return c.api.AppointmentAgent.CreateDefaultAppointmentEntityFromSaleSuggestion(c.ctx, AppointmentCreateDefaultAppointmentEntityFromSaleSuggestionRequest{CreateNow: arg[bool](c, 0), OwnerID: arg[int64](c, 1), SaleID: arg[int64](c, 2), SuggestedAppointmentID: arg[int64](c, 3)})
 	}},
 	{"AppointmentAgent", "CreateDefaultReOpenAppointment", false, func(c *caller) (any, error) {
 		return c.api.AppointmentAgent.CreateDefaultReOpenAppointment(c.ctx, arg[int64](c, 0))
@@ -184,10 +184,10 @@ var methodCalls = []methodCall{
 	{"AppointmentAgent", "CreateDefaultTaskListItem", false, func(c *caller) (any, error) { return c.api.AppointmentAgent.CreateDefaultTaskListItem(c.ctx) }},
 	{"AppointmentAgent", "CreateVideoMeetingReservation", false, func(c *caller) (any, error) { return c.api.AppointmentAgent.CreateVideoMeetingReservation(c.ctx) }},
 	{"AppointmentAgent", "DeclineInvitationFromEmailItem", false, func(c *caller) (any, error) {
-		return nil, c.api.AppointmentAgent.DeclineInvitationFromEmailItem(c.ctx, arg[int64](c, 0), arg[string](c, 1))
+		return nil, c.api.AppointmentAgent.DeclineInvitationFromEmailItem(c.ctx, AppointmentDeclineInvitationFromEmailItemRequest{EmailItemID: arg[int64](c, 0), RejectReason: arg[string](c, 1)})
 	}},
 	{"AppointmentAgent", "Delete", false, func(c *caller) (any, error) {
-		return nil, c.api.AppointmentAgent.Delete(c.ctx, arg[int64](c, 0), arg[*EMailConnectionInfo](c, 1), arg[bool](c, 2), arg[*EMailConnectionInfo](c, 3), arg[RecurrenceUpdateMode](c, 4))
+		return nil, c.api.AppointmentAgent.Delete(c.ctx, AppointmentDeleteRequest{AppointmentID: arg[int64](c, 0), ImapEMailConnectionInfo: arg[*EMailConnectionInfo](c, 1), SendEmailToParticipants: arg[bool](c, 2), SMTPEMailConnectionInfo: arg[*EMailConnectionInfo](c, 3), UpdateMode: arg[RecurrenceUpdateMode](c, 4)})
 	}},
 	{"AppointmentAgent", "DeleteAppointmentEntity", false, func(c *caller) (any, error) {
 		return nil, c.api.AppointmentAgent.DeleteAppointmentEntity(c.ctx, arg[int64](c, 0))
@@ -196,17 +196,17 @@ var methodCalls = []methodCall{
 		return nil, c.api.AppointmentAgent.DeleteVideoMeetingReservation(c.ctx, arg[string](c, 0))
 	}},
 	{"AppointmentAgent", "GenerateLead", false, func(c *caller) (any, error) {
-		return c.api.AppointmentAgent.GenerateLead(c.ctx, arg[float64](c, 0), arg[string](c, 1), arg[string](c, 2), arg[string](c, 3), arg[string](c, 4), arg[string](c, 5), arg[string](c, 6), arg[string](c, 7), arg[string](c, 8), arg[string](c, 9), arg[string](c, 10), arg[int64](c, 11))
+		return c.api.AppointmentAgent.GenerateLead(c.ctx, AppointmentGenerateLeadRequest{AssociateIDForNewContact: arg[float64](c, 0), CreatorsContact: arg[string](c, 1), CreatorsFirstname: arg[string](c, 2), CreatorsLastname: arg[string](c, 3), LeadContact: arg[string](c, 4), LeadDescription: arg[string](c, 5), LeadPersonEmail: arg[string](c, 6), LeadPersonFirstname: arg[string](c, 7), LeadPersonLastname: arg[string](c, 8), LeadPhoneNumber: arg[string](c, 9), Relation: arg[string](c, 10), RelationID: arg[int64](c, 11)})
 	}},
 	{"AppointmentAgent", "GetActivityInformationListByDatesAndAssociate", false, func(c *caller) (any, error) {
-		return c.api.AppointmentAgent.GetActivityInformationListByDatesAndAssociate(c.ctx, arg[int64](c, 0), arg[Time](c, 1), arg[Time](c, 2))
+		return c.api.AppointmentAgent.GetActivityInformationListByDatesAndAssociate(c.ctx, AppointmentGetActivityInformationListByDatesAndAssociateRequest{AssociateID: arg[int64](c, 0), EndDate: arg[Time](c, 1), StartDate: arg[Time](c, 2)})
 	}},
 	{"AppointmentAgent", "GetAlarms", false, func(c *caller) (any, error) {
-		return c.api.AppointmentAgent.GetAlarms(c.ctx, arg[float64](c, 0), arg[bool](c, 1), arg[bool](c, 2))
+		return c.api.AppointmentAgent.GetAlarms(c.ctx, AppointmentGetAlarmsRequest{DefaultAlarmLeadTimeInMinutes: arg[float64](c, 0), IncludeAllAppointments: arg[bool](c, 1), IncludeInvitations: arg[bool](c, 2)})
 	}},
 	{"AppointmentAgent", "GetAppointment", false, func(c *caller) (any, error) { return c.api.AppointmentAgent.GetAppointment(c.ctx, arg[int64](c, 0)) }},
 	{"AppointmentAgent", "GetAppointmentEmailInvitation", false, func(c *caller) (any, error) {
-		return c.api.AppointmentAgent.GetAppointmentEmailInvitation(c.ctx, arg[*AppointmentEntity](c, 0), arg[string](c, 1), arg[string](c, 2))
+		return c.api.AppointmentAgent.GetAppointmentEmailInvitation(c.ctx, AppointmentGetAppointmentEmailInvitationRequest{Appointment: arg[*AppointmentEntity](c, 0), Language: arg[string](c, 1), TemplateName: arg[string](c, 2)})
 	}},
 	{"AppointmentAgent", "GetAppointmentEntity", false, func(c *caller) (any, error) {
 		return c.api.AppointmentAgent.GetAppointmentEntity(c.ctx, arg[int64](c, 0))
@@ -221,112 +221,112 @@ var methodCalls = []methodCall{
 		return c.api.AppointmentAgent.GetAppointmentList(c.ctx, arg[[]int64](c, 0))
 	}},
 	{"AppointmentAgent", "GetAppointmentRecords", false, func(c *caller) (any, error) {
-		return c.api.AppointmentAgent.GetAppointmentRecords(c.ctx, arg[int64](c, 0), arg[int64](c, 1))
+		return c.api.AppointmentAgent.GetAppointmentRecords(c.ctx, AppointmentGetAppointmentRecordsRequest{MotherID: arg[int64](c, 0), RecurrenceRuleID: arg[int64](c, 1)})
 	}},
 	{"AppointmentAgent", "GetAppointmentsByTaskHeading", false, func(c *caller) (any, error) {
 		return c.api.AppointmentAgent.GetAppointmentsByTaskHeading(c.ctx, arg[int64](c, 0))
 	}},
 	{"AppointmentAgent", "GetAssociateDiary", false, func(c *caller) (any, error) {
-		return c.api.AppointmentAgent.GetAssociateDiary(c.ctx, arg[int64](c, 0), arg[int64](c, 1), arg[Time](c, 2), arg[Time](c, 3))
+		return c.api.AppointmentAgent.GetAssociateDiary(c.ctx, AppointmentGetAssociateDiaryRequest{AssociateID: arg[int64](c, 0), Count: arg[int64](c, 1), EndTime: arg[Time](c, 2), StartTime: arg[Time](c, 3)})
 	}},
 	{"AppointmentAgent", "GetAssociatesDiary", false, func(c *caller) (any, error) {
-		return c.api.AppointmentAgent.GetAssociatesDiary(c.ctx, arg[[]int64](c, 0), arg[Time](c, 1), arg[Time](c, 2))
+		return c.api.AppointmentAgent.GetAssociatesDiary(c.ctx, AppointmentGetAssociatesDiaryRequest{AssociateIDs: arg[[]int64](c, 0), EndTime: arg[Time](c, 1), StartTime: arg[Time](c, 2)})
 	}},
 	{"AppointmentAgent", "GetAssociatesDiaryInfo", false, func(c *caller) (any, error) {
-		return c.api.AppointmentAgent.GetAssociatesDiaryInfo(c.ctx, arg[[]int64](c, 0), arg[Time](c, 1), arg[Time](c, 2))
+		return c.api.AppointmentAgent.GetAssociatesDiaryInfo(c.ctx, AppointmentGetAssociatesDiaryInfoRequest{AssociateIDs: arg[[]int64](c, 0), EndTime: arg[Time](c, 1), StartTime: arg[Time](c, 2)})
 	}},
 	{"AppointmentAgent", "GetCanInsertForAssociates", false, func(c *caller) (any, error) {
 		return c.api.AppointmentAgent.GetCanInsertForAssociates(c.ctx, arg[[]int64](c, 0))
 	}},
 	{"AppointmentAgent", "GetContactAppointments", false, func(c *caller) (any, error) {
-		return c.api.AppointmentAgent.GetContactAppointments(c.ctx, arg[int64](c, 0), arg[int64](c, 1), arg[Time](c, 2), arg[Time](c, 3))
+		return c.api.AppointmentAgent.GetContactAppointments(c.ctx, AppointmentGetContactAppointmentsRequest{ContactID: arg[int64](c, 0), Count: arg[int64](c, 1), EndTime: arg[Time](c, 2), StartTime: arg[Time](c, 3)})
 	}},
 	{"AppointmentAgent", "GetContactAppointmentsByTask", false, func(c *caller) (any, error) {
-		return c.api.AppointmentAgent.GetContactAppointmentsByTask(c.ctx, arg[int64](c, 0), arg[int64](c, 1), arg[Time](c, 2), arg[Time](c, 3), arg[int64](c, 4))
+		return c.api.AppointmentAgent.GetContactAppointmentsByTask(c.ctx, AppointmentGetContactAppointmentsByTaskRequest{ContactID: arg[int64](c, 0), Count: arg[int64](c, 1), EndTime: arg[Time](c, 2), StartTime: arg[Time](c, 3), TaskID: arg[int64](c, 4)})
 	}},
 	{"AppointmentAgent", "GetContactAppointmentsByTaskHeading", false, func(c *caller) (any, error) {
-		return c.api.AppointmentAgent.GetContactAppointmentsByTaskHeading(c.ctx, arg[int64](c, 0), arg[int64](c, 1), arg[Time](c, 2), arg[Time](c, 3), arg[int64](c, 4))
+		return c.api.AppointmentAgent.GetContactAppointmentsByTaskHeading(c.ctx, AppointmentGetContactAppointmentsByTaskHeadingRequest{ContactID: arg[int64](c, 0), Count: arg[int64](c, 1), EndTime: arg[Time](c, 2), StartTime: arg[Time](c, 3), TaskHeadingID: arg[int64](c, 4)})
 	}},
 	{"AppointmentAgent", "GetContactAppointmentsByTasks", false, func(c *caller) (any, error) {
-		return c.api.AppointmentAgent.GetContactAppointmentsByTasks(c.ctx, arg[int64](c, 0), arg[int64](c, 1), arg[Time](c, 2), arg[Time](c, 3), arg[[]int64](c, 4))
+		return c.api.AppointmentAgent.GetContactAppointmentsByTasks(c.ctx, AppointmentGetContactAppointmentsByTasksRequest{ContactID: arg[int64](c, 0), Count: arg[int64](c, 1), EndTime: arg[Time](c, 2), StartTime: arg[Time](c, 3), TaskIDs: arg[[]int64](c, 4)})
 	}},
 	{"AppointmentAgent", "GetContactAppointmentsByType", false, func(c *caller) (any, error) {
-		return c.api.AppointmentAgent.GetContactAppointmentsByType(c.ctx, arg[AppointmentType](c, 0), arg[int64](c, 1), arg[int64](c, 2), arg[Time](c, 3), arg[Time](c, 4))
+		return c.api.AppointmentAgent.GetContactAppointmentsByType(c.ctx, AppointmentGetContactAppointmentsByTypeRequest{AppointmentType: arg[AppointmentType](c, 0), ContactID: arg[int64](c, 1), Count: arg[int64](c, 2), EndTime: arg[Time](c, 3), StartTime: arg[Time](c, 4)})
 	}},
 	{"AppointmentAgent", "GetDayInformationListByDatesAndAssociate", false, func(c *caller) (any, error) {
-		return c.api.AppointmentAgent.GetDayInformationListByDatesAndAssociate(c.ctx, arg[int64](c, 0), arg[Time](c, 1), arg[Time](c, 2))
+		return c.api.AppointmentAgent.GetDayInformationListByDatesAndAssociate(c.ctx, AppointmentGetDayInformationListByDatesAndAssociateRequest{AssociateID: arg[int64](c, 0), EndDate: arg[Time](c, 1), StartDate: arg[Time](c, 2)})
 	}},
 	{"AppointmentAgent", "GetDiaryByGroup", false, func(c *caller) (any, error) {
-		return c.api.AppointmentAgent.GetDiaryByGroup(c.ctx, arg[int64](c, 0), arg[Time](c, 1), arg[int64](c, 2), arg[float64](c, 3), arg[Time](c, 4))
+		return c.api.AppointmentAgent.GetDiaryByGroup(c.ctx, AppointmentGetDiaryByGroupRequest{Count: arg[int64](c, 0), EndTime: arg[Time](c, 1), GroupID: arg[int64](c, 2), GroupType: arg[float64](c, 3), StartTime: arg[Time](c, 4)})
 	}},
 	{"AppointmentAgent", "GetMyAppointments", false, func(c *caller) (any, error) {
-		return c.api.AppointmentAgent.GetMyAppointments(c.ctx, arg[int64](c, 0), arg[Time](c, 1), arg[Time](c, 2))
+		return c.api.AppointmentAgent.GetMyAppointments(c.ctx, AppointmentGetMyAppointmentsRequest{Count: arg[int64](c, 0), EndTime: arg[Time](c, 1), StartTime: arg[Time](c, 2)})
 	}},
 	{"AppointmentAgent", "GetMyDiary", false, func(c *caller) (any, error) {
-		return c.api.AppointmentAgent.GetMyDiary(c.ctx, arg[int64](c, 0), arg[Time](c, 1), arg[Time](c, 2))
+		return c.api.AppointmentAgent.GetMyDiary(c.ctx, AppointmentGetMyDiaryRequest{Count: arg[int64](c, 0), EndTime: arg[Time](c, 1), StartTime: arg[Time](c, 2)})
 	}},
 	{"AppointmentAgent", "GetMyPublishedAppointments", false, func(c *caller) (any, error) { return c.api.AppointmentAgent.GetMyPublishedAppointments(c.ctx) }},
 	{"AppointmentAgent", "GetMySyncAppointments", false, func(c *caller) (any, error) {
-		return c.api.AppointmentAgent.GetMySyncAppointments(c.ctx, arg[Time](c, 0), arg[Time](c, 1))
+		return c.api.AppointmentAgent.GetMySyncAppointments(c.ctx, AppointmentGetMySyncAppointmentsRequest{EndTime: arg[Time](c, 0), StartTime: arg[Time](c, 1)})
 	}},
 	{"AppointmentAgent", "GetMyTasks", false, func(c *caller) (any, error) { return c.api.AppointmentAgent.GetMyTasks(c.ctx, arg[int64](c, 0)) }},
 	{"AppointmentAgent", "GetNextAvailableTime", false, func(c *caller) (any, error) {
-		return c.api.AppointmentAgent.GetNextAvailableTime(c.ctx, arg[[]float64](c, 0), arg[int64](c, 1), arg[Time](c, 2), arg[bool](c, 3), arg[Time](c, 4))
+		return c.api.AppointmentAgent.GetNextAvailableTime(c.ctx, AppointmentGetNextAvailableTimeRequest{Associates: arg[[]float64](c, 0), Count: arg[int64](c, 1), EndTime: arg[Time](c, 2), IsAllDay: arg[bool](c, 3), StartTime: arg[Time](c, 4)})
 	}},
 	{"AppointmentAgent", "GetNextSuggestedAppointmentBySale", false, func(c *caller) (any, error) {
-		return c.api.AppointmentAgent.GetNextSuggestedAppointmentBySale(c.ctx, arg[int64](c, 0), arg[int64](c, 1), arg[bool](c, 2))
+		return c.api.AppointmentAgent.GetNextSuggestedAppointmentBySale(c.ctx, AppointmentGetNextSuggestedAppointmentBySaleRequest{CurrentAppointmentID: arg[int64](c, 0), SaleID: arg[int64](c, 1), SkipCompleteCheck: arg[bool](c, 2)})
 	}},
 	{"AppointmentAgent", "GetOrganizerName", false, func(c *caller) (any, error) { return c.api.AppointmentAgent.GetOrganizerName(c.ctx, arg[int64](c, 0)) }},
 	{"AppointmentAgent", "GetPersonAppointments", false, func(c *caller) (any, error) {
-		return c.api.AppointmentAgent.GetPersonAppointments(c.ctx, arg[int64](c, 0), arg[Time](c, 1), arg[bool](c, 2), arg[int64](c, 3), arg[Time](c, 4))
+		return c.api.AppointmentAgent.GetPersonAppointments(c.ctx, AppointmentGetPersonAppointmentsRequest{Count: arg[int64](c, 0), EndTime: arg[Time](c, 1), IncludeProjectAppointments: arg[bool](c, 2), PersonID: arg[int64](c, 3), StartTime: arg[Time](c, 4)})
 	}},
 	{"AppointmentAgent", "GetPersonAppointmentsByTask", false, func(c *caller) (any, error) {
-		return c.api.AppointmentAgent.GetPersonAppointmentsByTask(c.ctx, arg[int64](c, 0), arg[Time](c, 1), arg[bool](c, 2), arg[int64](c, 3), arg[Time](c, 4), arg[int64](c, 5))
+		return c.api.AppointmentAgent.GetPersonAppointmentsByTask(c.ctx, AppointmentGetPersonAppointmentsByTaskRequest{Count: arg[int64](c, 0), EndTime: arg[Time](c, 1), IncludeProjectAppointments: arg[bool](c, 2), PersonID: arg[int64](c, 3), StartTime: arg[Time](c, 4), TaskID: arg[int64](c, 5)})
 	}},
 	{"AppointmentAgent", "GetPersonAppointmentsByTaskHeading", false, func(c *caller) (any, error) {
-		return c.api.AppointmentAgent.GetPersonAppointmentsByTaskHeading(c.ctx, arg[int64](c, 0), arg[Time](c, 1), arg[bool](c, 2), arg[int64](c, 3), arg[Time](c, 4), arg[int64](c, 5))
+		return c.api.AppointmentAgent.GetPersonAppointmentsByTaskHeading(c.ctx, AppointmentGetPersonAppointmentsByTaskHeadingRequest{Count: arg[int64](c, 0), EndTime: arg[Time](c, 1), IncludeProjectAppointments: arg[bool](c, 2), PersonID: arg[int64](c, 3), StartTime: arg[Time](c, 4), TaskHeadingID: arg[int64](c, 5)})
 	}},
 	{"AppointmentAgent", "GetPersonAppointmentsByTasks", false, func(c *caller) (any, error) {
-		return c.api.AppointmentAgent.GetPersonAppointmentsByTasks(c.ctx, arg[int64](c, 0), arg[Time](c, 1), arg[bool](c, 2), arg[int64](c, 3), arg[Time](c, 4), arg[[]int64](c, 5))
+		return c.api.AppointmentAgent.GetPersonAppointmentsByTasks(c.ctx, AppointmentGetPersonAppointmentsByTasksRequest{Count: arg[int64](c, 0), EndTime: arg[Time](c, 1), IncludeProjectAppointments: arg[bool](c, 2), PersonID: arg[int64](c, 3), StartTime: arg[Time](c, 4), TaskIDs: arg[[]int64](c, 5)})
 	}},
 	{"AppointmentAgent", "GetPersonAppointmentsByType", false, func(c *caller) (any, error) {
-		return c.api.AppointmentAgent.GetPersonAppointmentsByType(c.ctx, arg[AppointmentType](c, 0), arg[int64](c, 1), arg[Time](c, 2), arg[bool](c, 3), arg[int64](c, 4), arg[Time](c, 5))
+		return c.api.AppointmentAgent.GetPersonAppointmentsByType(c.ctx, AppointmentGetPersonAppointmentsByTypeRequest{AppointmentType: arg[AppointmentType](c, 0), Count: arg[int64](c, 1), EndTime: arg[Time](c, 2), IncludeProjectAppointments: arg[bool](c, 3), PersonID: arg[int64](c, 4), StartTime: arg[Time](c, 5)})
 	}},
 	{"AppointmentAgent", "GetPersonDiary", false, func(c *caller) (any, error) {
-		return c.api.AppointmentAgent.GetPersonDiary(c.ctx, arg[int64](c, 0), arg[Time](c, 1), arg[int64](c, 2), arg[Time](c, 3))
+		return c.api.AppointmentAgent.GetPersonDiary(c.ctx, AppointmentGetPersonDiaryRequest{Count: arg[int64](c, 0), EndTime: arg[Time](c, 1), PersonID: arg[int64](c, 2), StartTime: arg[Time](c, 3)})
 	}},
 	{"AppointmentAgent", "GetPersonTasks", false, func(c *caller) (any, error) {
-		return c.api.AppointmentAgent.GetPersonTasks(c.ctx, arg[int64](c, 0), arg[int64](c, 1))
+		return c.api.AppointmentAgent.GetPersonTasks(c.ctx, AppointmentGetPersonTasksRequest{Count: arg[int64](c, 0), PersonID: arg[int64](c, 1)})
 	}},
 	{"AppointmentAgent", "GetProjectAppointments", false, func(c *caller) (any, error) {
-		return c.api.AppointmentAgent.GetProjectAppointments(c.ctx, arg[int64](c, 0), arg[Time](c, 1), arg[int64](c, 2), arg[Time](c, 3))
+		return c.api.AppointmentAgent.GetProjectAppointments(c.ctx, AppointmentGetProjectAppointmentsRequest{Count: arg[int64](c, 0), EndTime: arg[Time](c, 1), ProjectID: arg[int64](c, 2), StartTime: arg[Time](c, 3)})
 	}},
 	{"AppointmentAgent", "GetProjectAppointmentsByTask", false, func(c *caller) (any, error) {
-		return c.api.AppointmentAgent.GetProjectAppointmentsByTask(c.ctx, arg[int64](c, 0), arg[Time](c, 1), arg[int64](c, 2), arg[Time](c, 3), arg[int64](c, 4))
+		return c.api.AppointmentAgent.GetProjectAppointmentsByTask(c.ctx, AppointmentGetProjectAppointmentsByTaskRequest{Count: arg[int64](c, 0), EndTime: arg[Time](c, 1), ProjectID: arg[int64](c, 2), StartTime: arg[Time](c, 3), TaskID: arg[int64](c, 4)})
 	}},
 	{"AppointmentAgent", "GetProjectAppointmentsByTaskHeading", false, func(c *caller) (any, error) {
-		return c.api.AppointmentAgent.GetProjectAppointmentsByTaskHeading(c.ctx, arg[int64](c, 0), arg[Time](c, 1), arg[int64](c, 2), arg[Time](c, 3), arg[int64](c, 4))
+		return c.api.AppointmentAgent.GetProjectAppointmentsByTaskHeading(c.ctx, AppointmentGetProjectAppointmentsByTaskHeadingRequest{Count: arg[int64](c, 0), EndTime: arg[Time](c, 1), ProjectID: arg[int64](c, 2), StartTime: arg[Time](c, 3), TaskHeadingID: arg[int64](c, 4)})
 	}},
 	{"AppointmentAgent", "GetProjectAppointmentsByTasks", false, func(c *caller) (any, error) {
-		return c.api.AppointmentAgent.GetProjectAppointmentsByTasks(c.ctx, arg[int64](c, 0), arg[Time](c, 1), arg[int64](c, 2), arg[Time](c, 3), arg[[]int64](c, 4))
+		return c.api.AppointmentAgent.GetProjectAppointmentsByTasks(c.ctx, AppointmentGetProjectAppointmentsByTasksRequest{Count: arg[int64](c, 0), EndTime: arg[Time](c, 1), ProjectID: arg[int64](c, 2), StartTime: arg[Time](c, 3), TaskIDs: arg[[]int64](c, 4)})
 	}},
 	{"AppointmentAgent", "GetProjectAppointmentsByType", false, func(c *caller) (any, error) {
-		return c.api.AppointmentAgent.GetProjectAppointmentsByType(c.ctx, arg[AppointmentType](c, 0), arg[int64](c, 1), arg[Time](c, 2), arg[int64](c, 3), arg[Time](c, 4))
+		return c.api.AppointmentAgent.GetProjectAppointmentsByType(c.ctx, AppointmentGetProjectAppointmentsByTypeRequest{AppointmentType: arg[AppointmentType](c, 0), Count: arg[int64](c, 1), EndTime: arg[Time](c, 2), ProjectID: arg[int64](c, 3), StartTime: arg[Time](c, 4)})
 	}},
 	{"AppointmentAgent", "GetProjectMemberAppointments", false, func(c *caller) (any, error) {
-		return c.api.AppointmentAgent.GetProjectMemberAppointments(c.ctx, arg[int64](c, 0), arg[Time](c, 1), arg[int64](c, 2), arg[Time](c, 3))
+		return c.api.AppointmentAgent.GetProjectMemberAppointments(c.ctx, AppointmentGetProjectMemberAppointmentsRequest{Count: arg[int64](c, 0), EndTime: arg[Time](c, 1), PersonID: arg[int64](c, 2), StartTime: arg[Time](c, 3)})
 	}},
 	{"AppointmentAgent", "GetProjectMemberAppointmentsByTask", false, func(c *caller) (any, error) {
-		return c.api.AppointmentAgent.GetProjectMemberAppointmentsByTask(c.ctx, arg[int64](c, 0), arg[Time](c, 1), arg[int64](c, 2), arg[Time](c, 3), arg[int64](c, 4))
+		return c.api.AppointmentAgent.GetProjectMemberAppointmentsByTask(c.ctx, AppointmentGetProjectMemberAppointmentsByTaskRequest{Count: arg[int64](c, 0), EndTime: arg[Time](c, 1), PersonID: arg[int64](c, 2), StartTime: arg[Time](c, 3), TaskID: arg[int64](c, 4)})
 	}},
 	{"AppointmentAgent", "GetProjectMemberAppointmentsByTaskHeading", false, func(c *caller) (any, error) {
-		return c.api.AppointmentAgent.GetProjectMemberAppointmentsByTaskHeading(c.ctx, arg[int64](c, 0), arg[Time](c, 1), arg[int64](c, 2), arg[Time](c, 3), arg[int64](c, 4))
+		return c.api.AppointmentAgent.GetProjectMemberAppointmentsByTaskHeading(c.ctx, AppointmentGetProjectMemberAppointmentsByTaskHeadingRequest{Count: arg[int64](c, 0), EndTime: arg[Time](c, 1), PersonID: arg[int64](c, 2), StartTime: arg[Time](c, 3), TaskHeadingID: arg[int64](c, 4)})
 	}},
 	{"AppointmentAgent", "GetProjectMemberAppointmentsByTasks", false, func(c *caller) (any, error) {
-		return c.api.AppointmentAgent.GetProjectMemberAppointmentsByTasks(c.ctx, arg[int64](c, 0), arg[Time](c, 1), arg[int64](c, 2), arg[Time](c, 3), arg[[]int64](c, 4))
+		return c.api.AppointmentAgent.GetProjectMemberAppointmentsByTasks(c.ctx, AppointmentGetProjectMemberAppointmentsByTasksRequest{Count: arg[int64](c, 0), EndTime: arg[Time](c, 1), PersonID: arg[int64](c, 2), StartTime: arg[Time](c, 3), TaskIDs: arg[[]int64](c, 4)})
 	}},
 	{"AppointmentAgent", "GetProjectMemberAppointmentsByType", false, func(c *caller) (any, error) {
-		return c.api.AppointmentAgent.GetProjectMemberAppointmentsByType(c.ctx, arg[AppointmentType](c, 0), arg[int64](c, 1), arg[Time](c, 2), arg[int64](c, 3), arg[Time](c, 4))
+		return c.api.AppointmentAgent.GetProjectMemberAppointmentsByType(c.ctx, AppointmentGetProjectMemberAppointmentsByTypeRequest{AppointmentType: arg[AppointmentType](c, 0), Count: arg[int64](c, 1), EndTime: arg[Time](c, 2), PersonID: arg[int64](c, 3), StartTime: arg[Time](c, 4)})
 	}},
 	{"AppointmentAgent", "GetPublishedAppointment", false, func(c *caller) (any, error) {
 		return c.api.AppointmentAgent.GetPublishedAppointment(c.ctx, arg[int64](c, 0))
@@ -338,7 +338,7 @@ var methodCalls = []methodCall{
 		return c.api.AppointmentAgent.GetPublishedProjectAppointments(c.ctx, arg[int64](c, 0))
 	}},
 	{"AppointmentAgent", "GetRedLetterInformationListByDatesAndAssociate", false, func(c *caller) (any, error) {
-		return c.api.AppointmentAgent.GetRedLetterInformationListByDatesAndAssociate(c.ctx, arg[int64](c, 0), arg[Time](c, 1), arg[Time](c, 2))
+		return c.api.AppointmentAgent.GetRedLetterInformationListByDatesAndAssociate(c.ctx, AppointmentGetRedLetterInformationListByDatesAndAssociateRequest{AssociateID: arg[int64](c, 0), EndDate: arg[Time](c, 1), StartDate: arg[Time](c, 2)})
 	}},
 	{"AppointmentAgent", "GetSuggestedAppointment", false, func(c *caller) (any, error) {
 		return c.api.AppointmentAgent.GetSuggestedAppointment(c.ctx, arg[int64](c, 0))
@@ -349,32 +349,32 @@ var methodCalls = []methodCall{
 	{"AppointmentAgent", "GetTaskListItem", false, func(c *caller) (any, error) { return c.api.AppointmentAgent.GetTaskListItem(c.ctx, arg[int64](c, 0)) }},
 	{"AppointmentAgent", "GetTaskListItems", false, func(c *caller) (any, error) { return c.api.AppointmentAgent.GetTaskListItems(c.ctx, arg[bool](c, 0)) }},
 	{"AppointmentAgent", "GetUIDFromAppointmentId", false, func(c *caller) (any, error) {
-		return c.api.AppointmentAgent.GetUIDFromAppointmentID(c.ctx, arg[int64](c, 0), arg[bool](c, 1))
+		return c.api.AppointmentAgent.GetUIDFromAppointmentID(c.ctx, AppointmentGetUIDFromAppointmentIDRequest{AppointmentID: arg[int64](c, 0), UseMotherID: arg[bool](c, 1)})
 	}},
 	{"AppointmentAgent", "GetVideoMeetingConnectedState", false, func(c *caller) (any, error) { return c.api.AppointmentAgent.GetVideoMeetingConnectedState(c.ctx) }},
 	{"AppointmentAgent", "Move", false, func(c *caller) (any, error) {
-		return c.api.AppointmentAgent.Move(c.ctx, arg[int64](c, 0), arg[Time](c, 1), arg[RecurrenceUpdateMode](c, 2))
+		return c.api.AppointmentAgent.Move(c.ctx, AppointmentMoveRequest{AppointmentID: arg[int64](c, 0), NewStartTime: arg[Time](c, 1), UpdateMode: arg[RecurrenceUpdateMode](c, 2)})
 	}},
 	{"AppointmentAgent", "MoveExtended", false, func(c *caller) (any, error) {
 		return c.api.AppointmentAgent.MoveExtended(c.ctx, arg[*AppointmentMoveData](c, 0))
 	}},
 	{"AppointmentAgent", "MoveWithEmail", false, func(c *caller) (any, error) {
-		return c.api.AppointmentAgent.MoveWithEmail(c.ctx, arg[int64](c, 0), arg[*EMailConnectionInfo](c, 1), arg[Time](c, 2), arg[bool](c, 3), arg[*EMailConnectionInfo](c, 4), arg[RecurrenceUpdateMode](c, 5))
+		return c.api.AppointmentAgent.MoveWithEmail(c.ctx, AppointmentMoveWithEmailRequest{AppointmentID: arg[int64](c, 0), ImapEMailConnectionInfo: arg[*EMailConnectionInfo](c, 1), NewStartTime: arg[Time](c, 2), SendEmailToParticipants: arg[bool](c, 3), SMTPEMailConnectionInfo: arg[*EMailConnectionInfo](c, 4), UpdateMode: arg[RecurrenceUpdateMode](c, 5)})
 	}},
 	{"AppointmentAgent", "Reject", false, func(c *caller) (any, error) {
-		return nil, c.api.AppointmentAgent.Reject(c.ctx, arg[int64](c, 0), arg[string](c, 1), arg[RecurrenceUpdateMode](c, 2))
+		return nil, c.api.AppointmentAgent.Reject(c.ctx, AppointmentRejectRequest{AppointmentID: arg[int64](c, 0), RejectReason: arg[string](c, 1), UpdateMode: arg[RecurrenceUpdateMode](c, 2)})
 	}},
 	{"AppointmentAgent", "RejectWithEmailConfirmation", false, func(c *caller) (any, error) {
-		return nil, c.api.AppointmentAgent.RejectWithEmailConfirmation(c.ctx, arg[int64](c, 0), arg[string](c, 1), arg[RecurrenceUpdateMode](c, 2))
+		return nil, c.api.AppointmentAgent.RejectWithEmailConfirmation(c.ctx, AppointmentRejectWithEmailConfirmationRequest{AppointmentID: arg[int64](c, 0), RejectReason: arg[string](c, 1), UpdateMode: arg[RecurrenceUpdateMode](c, 2)})
 	}},
 	{"AppointmentAgent", "RejectWithSmtpEmailConfirmation", false, func(c *caller) (any, error) {
-		return nil, c.api.AppointmentAgent.RejectWithSMTPEmailConfirmation(c.ctx, arg[int64](c, 0), arg[string](c, 1), arg[*EMailConnectionInfo](c, 2), arg[RecurrenceUpdateMode](c, 3))
+		return nil, c.api.AppointmentAgent.RejectWithSMTPEmailConfirmation(c.ctx, AppointmentRejectWithSMTPEmailConfirmationRequest{AppointmentID: arg[int64](c, 0), RejectReason: arg[string](c, 1), SMTPEMailConnectionInfo: arg[*EMailConnectionInfo](c, 2), UpdateMode: arg[RecurrenceUpdateMode](c, 3)})
 	}},
 	{"AppointmentAgent", "RequestForInfo", false, func(c *caller) (any, error) {
-		return c.api.AppointmentAgent.RequestForInfo(c.ctx, arg[float64](c, 0), arg[string](c, 1), arg[string](c, 2), arg[string](c, 3), arg[string](c, 4), arg[string](c, 5), arg[string](c, 6), arg[string](c, 7))
+		return c.api.AppointmentAgent.RequestForInfo(c.ctx, AppointmentRequestForInfoRequest{AssociateIDForNewContact: arg[float64](c, 0), Channel: arg[string](c, 1), ContactName: arg[string](c, 2), EmailAddress: arg[string](c, 3), PersonFirstname: arg[string](c, 4), PersonLastname: arg[string](c, 5), PhoneNumber: arg[string](c, 6), Regarding: arg[string](c, 7)})
 	}},
 	{"AppointmentAgent", "Save", false, func(c *caller) (any, error) {
-		return c.api.AppointmentAgent.Save(c.ctx, arg[*AppointmentEntity](c, 0), arg[*EMailConnectionInfo](c, 1), arg[bool](c, 2), arg[*EMailConnectionInfo](c, 3), arg[RecurrenceUpdateMode](c, 4))
+		return c.api.AppointmentAgent.Save(c.ctx, AppointmentSaveRequest{AppointmentEntity: arg[*AppointmentEntity](c, 0), ImapEMailConnectionInfo: arg[*EMailConnectionInfo](c, 1), SendEmailToParticipants: arg[bool](c, 2), SMTPEMailConnectionInfo: arg[*EMailConnectionInfo](c, 3), UpdateMode: arg[RecurrenceUpdateMode](c, 4)})
 	}},
 	{"AppointmentAgent", "SaveAppointmentEntity", false, func(c *caller) (any, error) {
 		return c.api.AppointmentAgent.SaveAppointmentEntity(c.ctx, arg[*AppointmentEntity](c, 0))
@@ -386,16 +386,16 @@ var methodCalls = []methodCall{
 		return c.api.AppointmentAgent.SaveTaskListItem(c.ctx, arg[*TaskListItem](c, 0))
 	}},
 	{"AppointmentAgent", "SaveWithCustomInvitation", false, func(c *caller) (any, error) {
-		return c.api.AppointmentAgent.SaveWithCustomInvitation(c.ctx, arg[*AppointmentEntity](c, 0), arg[string](c, 1), arg[*EMailConnectionInfo](c, 2), arg[bool](c, 3), arg[*EMailConnectionInfo](c, 4), arg[string](c, 5), arg[string](c, 6), arg[RecurrenceUpdateMode](c, 7))
+		return c.api.AppointmentAgent.SaveWithCustomInvitation(c.ctx, AppointmentSaveWithCustomInvitationRequest{AppointmentEntity: arg[*AppointmentEntity](c, 0), EmailBody: arg[string](c, 1), ImapEMailConnectionInfo: arg[*EMailConnectionInfo](c, 2), SendEmailToParticipants: arg[bool](c, 3), SMTPEMailConnectionInfo: arg[*EMailConnectionInfo](c, 4), Subject: arg[string](c, 5), TemplateLanguage: arg[string](c, 6), UpdateMode: arg[RecurrenceUpdateMode](c, 7)})
 	}},
 	{"AppointmentAgent", "SetActivityStatus", false, func(c *caller) (any, error) {
-		return nil, c.api.AppointmentAgent.SetActivityStatus(c.ctx, arg[[]string](c, 0), arg[ActivityStatus](c, 1))
+		return nil, c.api.AppointmentAgent.SetActivityStatus(c.ctx, AppointmentSetActivityStatusRequest{ActivityIdentifier: arg[[]string](c, 0), ActivityStatus: arg[ActivityStatus](c, 1)})
 	}},
 	{"AppointmentAgent", "SetSeen", false, func(c *caller) (any, error) {
-		return nil, c.api.AppointmentAgent.SetSeen(c.ctx, arg[int64](c, 0), arg[RecurrenceUpdateMode](c, 1))
+		return nil, c.api.AppointmentAgent.SetSeen(c.ctx, AppointmentSetSeenRequest{AppointmentID: arg[int64](c, 0), UpdateMode: arg[RecurrenceUpdateMode](c, 1)})
 	}},
 	{"AppointmentAgent", "SetSeenMany", false, func(c *caller) (any, error) {
-		return nil, c.api.AppointmentAgent.SetSeenMany(c.ctx, arg[[]int64](c, 0), arg[RecurrenceUpdateMode](c, 1))
+		return nil, c.api.AppointmentAgent.SetSeenMany(c.ctx, AppointmentSetSeenManyRequest{AppointmentIDs: arg[[]int64](c, 0), UpdateMode: arg[RecurrenceUpdateMode](c, 1)})
 	}},
 	{"AppointmentAgent", "ToggleActivities", false, func(c *caller) (any, error) {
 		return c.api.AppointmentAgent.ToggleActivities(c.ctx, arg[[]string](c, 0))
@@ -408,22 +408,22 @@ var methodCalls = []methodCall{
 		return c.api.AppointmentAgent.ToggleAppointmentStatus(c.ctx, arg[int64](c, 0))
 	}},
 	{"AppointmentAgent", "UpdateAppointment", false, func(c *caller) (any, error) {
-		return c.api.AppointmentAgent.UpdateAppointment(c.ctx, arg[int64](c, 0), arg[Time](c, 1), arg[int64](c, 2), arg[Time](c, 3), arg[float64](c, 4), arg[float64](c, 5))
+		return c.api.AppointmentAgent.UpdateAppointment(c.ctx, AppointmentUpdateAppointmentRequest{AssociateID: arg[int64](c, 0), EndTime: arg[Time](c, 1), ID: arg[int64](c, 2), StartTime: arg[Time](c, 3), Status: arg[float64](c, 4), Type: arg[float64](c, 5)})
 	}},
 	{"AppointmentAgent", "UpdateAppointmentFromIcsResponse", false, func(c *caller) (any, error) {
-		return c.api.AppointmentAgent.UpdateAppointmentFromIcsResponse(c.ctx, arg[string](c, 0), arg[[]byte](c, 1))
+		return c.api.AppointmentAgent.UpdateAppointmentFromIcsResponse(c.ctx, AppointmentUpdateAppointmentFromIcsResponseRequest{EmailAddress: arg[string](c, 0), IcsData: arg[[]byte](c, 1)})
 	}},
 	{"AppointmentAgent", "UpdateAppointmentWithMode", false, func(c *caller) (any, error) {
-		return c.api.AppointmentAgent.UpdateAppointmentWithMode(c.ctx, arg[int64](c, 0), arg[Time](c, 1), arg[int64](c, 2), arg[Time](c, 3), arg[AppointmentStatus](c, 4), arg[AppointmentType](c, 5), arg[RecurrenceUpdateMode](c, 6))
+		return c.api.AppointmentAgent.UpdateAppointmentWithMode(c.ctx, AppointmentUpdateAppointmentWithModeRequest{AssociateID: arg[int64](c, 0), EndTime: arg[Time](c, 1), ID: arg[int64](c, 2), StartTime: arg[Time](c, 3), Status: arg[AppointmentStatus](c, 4), Type: arg[AppointmentType](c, 5), UpdateMode: arg[RecurrenceUpdateMode](c, 6)})
 	}},
 	{"AppointmentAgent", "UpdateAppointmentWithModeAndEmail", false, func(c *caller) (any, error) {
-		return c.api.AppointmentAgent.UpdateAppointmentWithModeAndEmail(c.ctx, arg[int64](c, 0), arg[Time](c, 1), arg[int64](c, 2), arg[*EMailConnectionInfo](c, 3), arg[bool](c, 4), arg[*EMailConnectionInfo](c, 5), arg[Time](c, 6), arg[AppointmentStatus](c, 7), arg[AppointmentType](c, 8), arg[RecurrenceUpdateMode](c, 9))
+		return c.api.AppointmentAgent.UpdateAppointmentWithModeAndEmail(c.ctx, AppointmentUpdateAppointmentWithModeAndEmailRequest{AssociateID: arg[int64](c, 0), EndTime: arg[Time](c, 1), ID: arg[int64](c, 2), ImapEMailConnectionInfo: arg[*EMailConnectionInfo](c, 3), SendEmailToParticipants: arg[bool](c, 4), SMTPEMailConnectionInfo: arg[*EMailConnectionInfo](c, 5), StartTime: arg[Time](c, 6), Status: arg[AppointmentStatus](c, 7), Type: arg[AppointmentType](c, 8), UpdateMode: arg[RecurrenceUpdateMode](c, 9)})
 	}},
 	{"AppointmentAgent", "ValidateAppointmentEntity", false, func(c *caller) (any, error) {
 		return c.api.AppointmentAgent.ValidateAppointmentEntity(c.ctx, arg[*AppointmentEntity](c, 0))
 	}},
 	{"AppointmentAgent", "ValidateDays", false, func(c *caller) (any, error) {
-		return c.api.AppointmentAgent.ValidateDays(c.ctx, arg[*AppointmentEntity](c, 0), arg[[]Time](c, 1))
+		return c.api.AppointmentAgent.ValidateDays(c.ctx, AppointmentValidateDaysRequest{AppointmentEntity: arg[*AppointmentEntity](c, 0), Dates: arg[[]Time](c, 1)})
 	}},
 	{"AppointmentAgent", "WillSendEmail", false, func(c *caller) (any, error) {
 		return c.api.AppointmentAgent.WillSendEmail(c.ctx, arg[*AppointmentEntity](c, 0))
@@ -440,90 +440,90 @@ var methodCalls = []methodCall{
 	}},
 	{"ArchiveAgent", "CreateDefaultArchiveListResult", false, func(c *caller) (any, error) { return c.api.ArchiveAgent.CreateDefaultArchiveListResult(c.ctx) }},
 	{"ArchiveAgent", "ExportArchive", false, func(c *caller) (any, error) {
-		return c.api.ArchiveAgent.ExportArchive(c.ctx, arg[[]string](c, 0), arg[string](c, 1), arg[[]string](c, 2), arg[int64](c, 3), arg[string](c, 4), arg[string](c, 5), arg[[]ArchiveRestrictionInfo](c, 6), arg[[]string](c, 7), arg[[]ArchiveOrderByInfo](c, 8))
+		return c.api.ArchiveAgent.ExportArchive(c.ctx, ArchiveExportArchiveRequest{Columns: arg[[]string](c, 0), Context: arg[string](c, 1), DesiredEntities: arg[[]string](c, 2), EstimatedRowCount: arg[int64](c, 3), ExportType: arg[string](c, 4), ProviderName: arg[string](c, 5), Restrictions: arg[[]ArchiveRestrictionInfo](c, 6), SelectedRowIDs: arg[[]string](c, 7), SortOrder: arg[[]ArchiveOrderByInfo](c, 8)})
 	}},
 	{"ArchiveAgent", "GetActivityFilter", false, func(c *caller) (any, error) { return c.api.ArchiveAgent.GetActivityFilter(c.ctx) }},
 	{"ArchiveAgent", "GetArchiveConfiguration", false, func(c *caller) (any, error) {
-		return c.api.ArchiveAgent.GetArchiveConfiguration(c.ctx, arg[string](c, 0), arg[string](c, 1))
+		return c.api.ArchiveAgent.GetArchiveConfiguration(c.ctx, ArchiveGetArchiveConfigurationRequest{GuiName: arg[string](c, 0), ProviderName: arg[string](c, 1)})
 	}},
 	{"ArchiveAgent", "GetArchiveConfigurationV2", false, func(c *caller) (any, error) {
-		return c.api.ArchiveAgent.GetArchiveConfigurationV2(c.ctx, arg[string](c, 0), arg[string](c, 1), arg[string](c, 2), arg[string](c, 3))
+		return c.api.ArchiveAgent.GetArchiveConfigurationV2(c.ctx, ArchiveGetArchiveConfigurationV2Request{Context: arg[string](c, 0), GuiName: arg[string](c, 1), OwnerKeys: arg[string](c, 2), ProviderName: arg[string](c, 3)})
 	}},
 	{"ArchiveAgent", "GetArchiveConfigurationWithContext", false, func(c *caller) (any, error) {
-		return c.api.ArchiveAgent.GetArchiveConfigurationWithContext(c.ctx, arg[string](c, 0), arg[string](c, 1), arg[string](c, 2))
+		return c.api.ArchiveAgent.GetArchiveConfigurationWithContext(c.ctx, ArchiveGetArchiveConfigurationWithContextRequest{Context: arg[string](c, 0), GuiName: arg[string](c, 1), ProviderName: arg[string](c, 2)})
 	}},
 	{"ArchiveAgent", "GetArchiveList", false, func(c *caller) (any, error) {
-		return c.api.ArchiveAgent.GetArchiveList(c.ctx, arg[[]string](c, 0), arg[string](c, 1), arg[float64](c, 2), arg[float64](c, 3), arg[string](c, 4), arg[[]ArchiveRestrictionInfo](c, 5), arg[[]ArchiveOrderByInfo](c, 6))
+		return c.api.ArchiveAgent.GetArchiveList(c.ctx, ArchiveGetArchiveListRequest{Entities: arg[[]string](c, 0), GuiName: arg[string](c, 1), Page: arg[float64](c, 2), PageSize: arg[float64](c, 3), ProviderName: arg[string](c, 4), Restriction: arg[[]ArchiveRestrictionInfo](c, 5), SortOrder: arg[[]ArchiveOrderByInfo](c, 6)})
 	}},
 	{"ArchiveAgent", "GetArchiveList2", false, func(c *caller) (any, error) {
-		return c.api.ArchiveAgent.GetArchiveList2(c.ctx, arg[string](c, 0), arg[string](c, 1), arg[float64](c, 2), arg[float64](c, 3), arg[string](c, 4), arg[string](c, 5), arg[string](c, 6))
+		return c.api.ArchiveAgent.GetArchiveList2(c.ctx, ArchiveGetArchiveList2Request{Entities: arg[string](c, 0), GuiName: arg[string](c, 1), Page: arg[float64](c, 2), PageSize: arg[float64](c, 3), ProviderName: arg[string](c, 4), Restriction: arg[string](c, 5), SortOrder: arg[string](c, 6)})
 	}},
 	{"ArchiveAgent", "GetArchiveListByColumns", false, func(c *caller) (any, error) {
-		return c.api.ArchiveAgent.GetArchiveListByColumns(c.ctx, arg[[]string](c, 0), arg[[]string](c, 1), arg[float64](c, 2), arg[float64](c, 3), arg[string](c, 4), arg[[]ArchiveRestrictionInfo](c, 5), arg[[]ArchiveOrderByInfo](c, 6))
+		return c.api.ArchiveAgent.GetArchiveListByColumns(c.ctx, ArchiveGetArchiveListByColumnsRequest{Columns: arg[[]string](c, 0), Entities: arg[[]string](c, 1), Page: arg[float64](c, 2), PageSize: arg[float64](c, 3), ProviderName: arg[string](c, 4), Restriction: arg[[]ArchiveRestrictionInfo](c, 5), SortOrder: arg[[]ArchiveOrderByInfo](c, 6)})
 	}},
 	{"ArchiveAgent", "GetArchiveListByColumns2", false, func(c *caller) (any, error) {
-		return c.api.ArchiveAgent.GetArchiveListByColumns2(c.ctx, arg[string](c, 0), arg[string](c, 1), arg[float64](c, 2), arg[float64](c, 3), arg[string](c, 4), arg[string](c, 5), arg[string](c, 6))
+		return c.api.ArchiveAgent.GetArchiveListByColumns2(c.ctx, ArchiveGetArchiveListByColumns2Request{Columns: arg[string](c, 0), Entities: arg[string](c, 1), Page: arg[float64](c, 2), PageSize: arg[float64](c, 3), ProviderName: arg[string](c, 4), Restrictions: arg[string](c, 5), SortOrder: arg[string](c, 6)})
 	}},
 	{"ArchiveAgent", "GetArchiveListByColumnsWithContext", false, func(c *caller) (any, error) {
-		return c.api.ArchiveAgent.GetArchiveListByColumnsWithContext(c.ctx, arg[[]string](c, 0), arg[string](c, 1), arg[[]string](c, 2), arg[float64](c, 3), arg[float64](c, 4), arg[string](c, 5), arg[[]ArchiveRestrictionInfo](c, 6), arg[[]ArchiveOrderByInfo](c, 7))
+		return c.api.ArchiveAgent.GetArchiveListByColumnsWithContext(c.ctx, ArchiveGetArchiveListByColumnsWithContextRequest{Columns: arg[[]string](c, 0), Context: arg[string](c, 1), Entities: arg[[]string](c, 2), Page: arg[float64](c, 3), PageSize: arg[float64](c, 4), ProviderName: arg[string](c, 5), Restriction: arg[[]ArchiveRestrictionInfo](c, 6), SortOrder: arg[[]ArchiveOrderByInfo](c, 7)})
 	}},
 	{"ArchiveAgent", "GetArchiveListByColumnsWithContext2", false, func(c *caller) (any, error) {
-		return c.api.ArchiveAgent.GetArchiveListByColumnsWithContext2(c.ctx, arg[string](c, 0), arg[string](c, 1), arg[string](c, 2), arg[float64](c, 3), arg[float64](c, 4), arg[string](c, 5), arg[string](c, 6), arg[string](c, 7))
+		return c.api.ArchiveAgent.GetArchiveListByColumnsWithContext2(c.ctx, ArchiveGetArchiveListByColumnsWithContext2Request{Columns: arg[string](c, 0), Context: arg[string](c, 1), Entities: arg[string](c, 2), Page: arg[float64](c, 3), PageSize: arg[float64](c, 4), ProviderName: arg[string](c, 5), Restriction: arg[string](c, 6), SortOrder: arg[string](c, 7)})
 	}},
 	{"ArchiveAgent", "GetArchiveListByColumnsWithHeader", false, func(c *caller) (any, error) {
-		return c.api.ArchiveAgent.GetArchiveListByColumnsWithHeader(c.ctx, arg[[]string](c, 0), arg[[]string](c, 1), arg[string](c, 2), arg[float64](c, 3), arg[float64](c, 4), arg[string](c, 5), arg[[]ArchiveRestrictionInfo](c, 6), arg[[]ArchiveOrderByInfo](c, 7))
+		return c.api.ArchiveAgent.GetArchiveListByColumnsWithHeader(c.ctx, ArchiveGetArchiveListByColumnsWithHeaderRequest{Columns: arg[[]string](c, 0), Entities: arg[[]string](c, 1), Options: arg[string](c, 2), Page: arg[float64](c, 3), PageSize: arg[float64](c, 4), ProviderName: arg[string](c, 5), Restriction: arg[[]ArchiveRestrictionInfo](c, 6), SortOrder: arg[[]ArchiveOrderByInfo](c, 7)})
 	}},
 	{"ArchiveAgent", "GetArchiveListByColumnsWithHeader2", false, func(c *caller) (any, error) {
-		return c.api.ArchiveAgent.GetArchiveListByColumnsWithHeader2(c.ctx, arg[string](c, 0), arg[string](c, 1), arg[string](c, 2), arg[float64](c, 3), arg[float64](c, 4), arg[string](c, 5), arg[string](c, 6), arg[string](c, 7))
+		return c.api.ArchiveAgent.GetArchiveListByColumnsWithHeader2(c.ctx, ArchiveGetArchiveListByColumnsWithHeader2Request{Columns: arg[string](c, 0), Entities: arg[string](c, 1), Options: arg[string](c, 2), Page: arg[float64](c, 3), PageSize: arg[float64](c, 4), ProviderName: arg[string](c, 5), Restriction: arg[string](c, 6), SortOrder: arg[string](c, 7)})
 	}},
 	{"ArchiveAgent", "GetArchiveListByColumnsWithHeaderWithContext", false, func(c *caller) (any, error) {
-		return c.api.ArchiveAgent.GetArchiveListByColumnsWithHeaderWithContext(c.ctx, arg[[]string](c, 0), arg[string](c, 1), arg[[]string](c, 2), arg[string](c, 3), arg[float64](c, 4), arg[float64](c, 5), arg[string](c, 6), arg[[]ArchiveRestrictionInfo](c, 7), arg[[]ArchiveOrderByInfo](c, 8))
+		return c.api.ArchiveAgent.GetArchiveListByColumnsWithHeaderWithContext(c.ctx, ArchiveGetArchiveListByColumnsWithHeaderWithContextRequest{Columns: arg[[]string](c, 0), Context: arg[string](c, 1), Entities: arg[[]string](c, 2), Options: arg[string](c, 3), Page: arg[float64](c, 4), PageSize: arg[float64](c, 5), ProviderName: arg[string](c, 6), Restriction: arg[[]ArchiveRestrictionInfo](c, 7), SortOrder: arg[[]ArchiveOrderByInfo](c, 8)})
 	}},
 	{"ArchiveAgent", "GetArchiveListByColumnsWithHeaderWithContext2", false, func(c *caller) (any, error) {
-		return c.api.ArchiveAgent.GetArchiveListByColumnsWithHeaderWithContext2(c.ctx, arg[string](c, 0), arg[string](c, 1), arg[string](c, 2), arg[string](c, 3), arg[float64](c, 4), arg[float64](c, 5), arg[string](c, 6), arg[string](c, 7), arg[string](c, 8))
+		return c.api.ArchiveAgent.GetArchiveListByColumnsWithHeaderWithContext2(c.ctx, ArchiveGetArchiveListByColumnsWithHeaderWithContext2Request{Columns: arg[string](c, 0), Context: arg[string](c, 1), Entities: arg[string](c, 2), Options: arg[string](c, 3), Page: arg[float64](c, 4), PageSize: arg[float64](c, 5), ProviderName: arg[string](c, 6), Restriction: arg[string](c, 7), SortOrder: arg[string](c, 8)})
 	}},
 	{"ArchiveAgent", "GetArchiveListWithContext", false, func(c *caller) (any, error) {
-		return c.api.ArchiveAgent.GetArchiveListWithContext(c.ctx, arg[string](c, 0), arg[[]string](c, 1), arg[string](c, 2), arg[float64](c, 3), arg[float64](c, 4), arg[string](c, 5), arg[[]ArchiveRestrictionInfo](c, 6), arg[[]ArchiveOrderByInfo](c, 7))
+		return c.api.ArchiveAgent.GetArchiveListWithContext(c.ctx, ArchiveGetArchiveListWithContextRequest{Context: arg[string](c, 0), Entities: arg[[]string](c, 1), GuiName: arg[string](c, 2), Page: arg[float64](c, 3), PageSize: arg[float64](c, 4), ProviderName: arg[string](c, 5), Restriction: arg[[]ArchiveRestrictionInfo](c, 6), SortOrder: arg[[]ArchiveOrderByInfo](c, 7)})
 	}},
 	{"ArchiveAgent", "GetArchiveListWithContext2", false, func(c *caller) (any, error) {
-		return c.api.ArchiveAgent.GetArchiveListWithContext2(c.ctx, arg[string](c, 0), arg[string](c, 1), arg[string](c, 2), arg[float64](c, 3), arg[float64](c, 4), arg[string](c, 5), arg[string](c, 6), arg[string](c, 7))
+		return c.api.ArchiveAgent.GetArchiveListWithContext2(c.ctx, ArchiveGetArchiveListWithContext2Request{Context: arg[string](c, 0), Entities: arg[string](c, 1), GuiName: arg[string](c, 2), Page: arg[float64](c, 3), PageSize: arg[float64](c, 4), ProviderName: arg[string](c, 5), Restriction: arg[string](c, 6), SortOrder: arg[string](c, 7)})
 	}},
 	{"ArchiveAgent", "GetAvailableColumns", false, func(c *caller) (any, error) {
-		return c.api.ArchiveAgent.GetAvailableColumns(c.ctx, arg[string](c, 0), arg[string](c, 1))
+		return c.api.ArchiveAgent.GetAvailableColumns(c.ctx, ArchiveGetAvailableColumnsRequest{Context: arg[string](c, 0), ProviderName: arg[string](c, 1)})
 	}},
 	{"ArchiveAgent", "GetAvailableEntities", false, func(c *caller) (any, error) {
-		return c.api.ArchiveAgent.GetAvailableEntities(c.ctx, arg[string](c, 0), arg[string](c, 1))
+		return c.api.ArchiveAgent.GetAvailableEntities(c.ctx, ArchiveGetAvailableEntitiesRequest{Context: arg[string](c, 0), ProviderName: arg[string](c, 1)})
 	}},
 	{"ArchiveAgent", "GetGroupAssociateIds", false, func(c *caller) (any, error) {
 		return c.api.ArchiveAgent.GetGroupAssociateIDs(c.ctx, arg[[]int64](c, 0))
 	}},
 	{"ArchiveAgent", "GetProviderNames", false, func(c *caller) (any, error) { return c.api.ArchiveAgent.GetProviderNames(c.ctx) }},
 	{"ArchiveAgent", "GetRelatedData", false, func(c *caller) (any, error) {
-		return c.api.ArchiveAgent.GetRelatedData(c.ctx, arg[[]string](c, 0), arg[int64](c, 1), arg[string](c, 2))
+		return c.api.ArchiveAgent.GetRelatedData(c.ctx, ArchiveGetRelatedDataRequest{Fields: arg[[]string](c, 0), RecordID: arg[int64](c, 1), Table: arg[string](c, 2)})
 	}},
 	{"ArchiveAgent", "GetRelatedData2", false, func(c *caller) (any, error) {
-		return c.api.ArchiveAgent.GetRelatedData2(c.ctx, arg[string](c, 0), arg[int64](c, 1), arg[string](c, 2))
+		return c.api.ArchiveAgent.GetRelatedData2(c.ctx, ArchiveGetRelatedData2Request{Fields: arg[string](c, 0), RecordID: arg[int64](c, 1), Table: arg[string](c, 2)})
 	}},
 	{"ArchiveAgent", "SetActivityFilter", false, func(c *caller) (any, error) {
 		return nil, c.api.ArchiveAgent.SetActivityFilter(c.ctx, arg[*ActivityFilter](c, 0))
 	}},
 	{"ArchiveAgent", "SetChosenColumns", false, func(c *caller) (any, error) {
-		return nil, c.api.ArchiveAgent.SetChosenColumns(c.ctx, arg[[]string](c, 0), arg[string](c, 1), arg[string](c, 2))
+		return nil, c.api.ArchiveAgent.SetChosenColumns(c.ctx, ArchiveSetChosenColumnsRequest{ChosenColumns: arg[[]string](c, 0), GuiName: arg[string](c, 1), ProviderName: arg[string](c, 2)})
 	}},
 	{"ArchiveAgent", "SetChosenColumnsV2", false, func(c *caller) (any, error) {
-		return nil, c.api.ArchiveAgent.SetChosenColumnsV2(c.ctx, arg[[]string](c, 0), arg[string](c, 1), arg[string](c, 2), arg[string](c, 3), arg[string](c, 4))
+		return nil, c.api.ArchiveAgent.SetChosenColumnsV2(c.ctx, ArchiveSetChosenColumnsV2Request{ChosenColumns: arg[[]string](c, 0), Context: arg[string](c, 1), GuiName: arg[string](c, 2), OwnerKeys: arg[string](c, 3), ProviderName: arg[string](c, 4)})
 	}},
 	{"ArchiveAgent", "SetChosenEntities", false, func(c *caller) (any, error) {
-		return nil, c.api.ArchiveAgent.SetChosenEntities(c.ctx, arg[[]string](c, 0), arg[string](c, 1), arg[string](c, 2))
+		return nil, c.api.ArchiveAgent.SetChosenEntities(c.ctx, ArchiveSetChosenEntitiesRequest{Entities: arg[[]string](c, 0), GuiName: arg[string](c, 1), ProviderName: arg[string](c, 2)})
 	}},
 	{"ArchiveAgent", "SetChosenEntitiesV2", false, func(c *caller) (any, error) {
-		return nil, c.api.ArchiveAgent.SetChosenEntitiesV2(c.ctx, arg[string](c, 0), arg[[]string](c, 1), arg[string](c, 2), arg[string](c, 3), arg[string](c, 4))
+		return nil, c.api.ArchiveAgent.SetChosenEntitiesV2(c.ctx, ArchiveSetChosenEntitiesV2Request{Context: arg[string](c, 0), Entities: arg[[]string](c, 1), GuiName: arg[string](c, 2), OwnerKeys: arg[string](c, 3), ProviderName: arg[string](c, 4)})
 	}},
 	{"ArchiveAgent", "SetColumnWidths", false, func(c *caller) (any, error) {
-		return nil, c.api.ArchiveAgent.SetColumnWidths(c.ctx, arg[[]string](c, 0), arg[string](c, 1))
+		return nil, c.api.ArchiveAgent.SetColumnWidths(c.ctx, ArchiveSetColumnWidthsRequest{ColumnWidths: arg[[]string](c, 0), GuiName: arg[string](c, 1)})
 	}},
 	{"ArchiveAgent", "SetColumnWidthsV2", false, func(c *caller) (any, error) {
-		return nil, c.api.ArchiveAgent.SetColumnWidthsV2(c.ctx, arg[[]string](c, 0), arg[string](c, 1), arg[string](c, 2), arg[string](c, 3), arg[string](c, 4))
+		return nil, c.api.ArchiveAgent.SetColumnWidthsV2(c.ctx, ArchiveSetColumnWidthsV2Request{ColumnWidths: arg[[]string](c, 0), Context: arg[string](c, 1), GuiName: arg[string](c, 2), OwnerKeys: arg[string](c, 3), ProviderName: arg[string](c, 4)})
 	}},
 	{"AssociateAgent", "GetAssociate", false, func(c *caller) (any, error) { return c.api.AssociateAgent.GetAssociate(c.ctx, arg[int64](c, 0)) }},
 	{"AssociateAgent", "GetAssociateByPersonId", false, func(c *caller) (any, error) {
@@ -531,7 +531,7 @@ var methodCalls = []methodCall{
 	}},
 	{"AssociateAgent", "GetAssociateList", false, func(c *caller) (any, error) { return c.api.AssociateAgent.GetAssociateList(c.ctx, arg[[]int64](c, 0)) }},
 	{"AssociateAgent", "GetAssociatesByGroup", false, func(c *caller) (any, error) {
-		return c.api.AssociateAgent.GetAssociatesByGroup(c.ctx, arg[int64](c, 0), arg[float64](c, 1))
+		return c.api.AssociateAgent.GetAssociatesByGroup(c.ctx, AssociateGetAssociatesByGroupRequest{GroupID: arg[int64](c, 0), Type: arg[float64](c, 1)})
 	}},
 	{"AssociateAgent", "GetEncryptionKey", false, func(c *caller) (any, error) { return c.api.AssociateAgent.GetEncryptionKey(c.ctx) }},
 	{"AssociateAgent", "GetNote", false, func(c *caller) (any, error) { return c.api.AssociateAgent.GetNote(c.ctx, arg[int64](c, 0)) }},
@@ -539,19 +539,19 @@ var methodCalls = []methodCall{
 		return nil, c.api.AssociateAgent.LogOffWindowsUsers(c.ctx, arg[[]int64](c, 0))
 	}},
 	{"AssociateAgent", "SaveNote", false, func(c *caller) (any, error) {
-		return nil, c.api.AssociateAgent.SaveNote(c.ctx, arg[int64](c, 0), arg[[]string](c, 1))
+		return nil, c.api.AssociateAgent.SaveNote(c.ctx, AssociateSaveNoteRequest{AssociateID: arg[int64](c, 0), Note: arg[[]string](c, 1)})
 	}},
 	{"BLOBAgent", "ChangeContactImage", false, func(c *caller) (any, error) {
-		return nil, c.api.BLOBAgent.ChangeContactImage(c.ctx, arg[int64](c, 0), arg[int64](c, 1))
+		return nil, c.api.BLOBAgent.ChangeContactImage(c.ctx, BLOBChangeContactImageRequest{BlobID: arg[int64](c, 0), ContactID: arg[int64](c, 1)})
 	}},
 	{"BLOBAgent", "ChangePersonImage", false, func(c *caller) (any, error) {
-		return nil, c.api.BLOBAgent.ChangePersonImage(c.ctx, arg[int64](c, 0), arg[int64](c, 1))
+		return nil, c.api.BLOBAgent.ChangePersonImage(c.ctx, BLOBChangePersonImageRequest{BlobID: arg[int64](c, 0), PersonID: arg[int64](c, 1)})
 	}},
 	{"BLOBAgent", "ChangeProductImage", false, func(c *caller) (any, error) {
-		return nil, c.api.BLOBAgent.ChangeProductImage(c.ctx, arg[int64](c, 0), arg[int64](c, 1))
+		return nil, c.api.BLOBAgent.ChangeProductImage(c.ctx, BLOBChangeProductImageRequest{BlobID: arg[int64](c, 0), ProductID: arg[int64](c, 1)})
 	}},
 	{"BLOBAgent", "ChangeProjectImage", false, func(c *caller) (any, error) {
-		return nil, c.api.BLOBAgent.ChangeProjectImage(c.ctx, arg[int64](c, 0), arg[int64](c, 1))
+		return nil, c.api.BLOBAgent.ChangeProjectImage(c.ctx, BLOBChangeProjectImageRequest{BlobID: arg[int64](c, 0), ProjectID: arg[int64](c, 1)})
 	}},
 	{"BLOBAgent", "CleanupBatchTask", false, func(c *caller) (any, error) { return nil, c.api.BLOBAgent.CleanupBatchTask(c.ctx, arg[int64](c, 0)) }},
 	{"BLOBAgent", "CreateDefaultBlobEntity", false, func(c *caller) (any, error) { return c.api.BLOBAgent.CreateDefaultBlobEntity(c.ctx) }},
@@ -567,20 +567,20 @@ var methodCalls = []methodCall{
 		return readAll(c.api.BLOBAgent.GetBlobStreamReader(c.ctx, arg[int64](c, 0)))
 	}},
 	{"BLOBAgent", "GetChatImageWithSize", false, func(c *caller) (any, error) {
-		return c.api.BLOBAgent.GetChatImageWithSize(c.ctx, arg[int64](c, 0), arg[float64](c, 1), arg[float64](c, 2))
+		return c.api.BLOBAgent.GetChatImageWithSize(c.ctx, BLOBGetChatImageWithSizeRequest{ChatTopicID: arg[int64](c, 0), Height: arg[float64](c, 1), Width: arg[float64](c, 2)})
 	}},
 	{"BLOBAgent", "GetChatImageWithSize", true, func(c *caller) (any, error) {
-		return readAll(c.api.BLOBAgent.GetChatImageWithSizeReader(c.ctx, arg[int64](c, 0), arg[float64](c, 1), arg[float64](c, 2)))
+		return readAll(c.api.BLOBAgent.GetChatImageWithSizeReader(c.ctx, BLOBGetChatImageWithSizeRequest{ChatTopicID: arg[int64](c, 0), Height: arg[float64](c, 1), Width: arg[float64](c, 2)}))
 	}},
 	{"BLOBAgent", "GetContactImage", false, func(c *caller) (any, error) { return c.api.BLOBAgent.GetContactImage(c.ctx, arg[int64](c, 0)) }},
 	{"BLOBAgent", "GetContactImage", true, func(c *caller) (any, error) {
 		return readAll(c.api.BLOBAgent.GetContactImageReader(c.ctx, arg[int64](c, 0)))
 	}},
 	{"BLOBAgent", "GetContactImageWithSize", false, func(c *caller) (any, error) {
-		return c.api.BLOBAgent.GetContactImageWithSize(c.ctx, arg[int64](c, 0), arg[float64](c, 1), arg[float64](c, 2))
+		return c.api.BLOBAgent.GetContactImageWithSize(c.ctx, BLOBGetContactImageWithSizeRequest{ContactID: arg[int64](c, 0), Height: arg[float64](c, 1), Width: arg[float64](c, 2)})
 	}},
 	{"BLOBAgent", "GetContactImageWithSize", true, func(c *caller) (any, error) {
-		return readAll(c.api.BLOBAgent.GetContactImageWithSizeReader(c.ctx, arg[int64](c, 0), arg[float64](c, 1), arg[float64](c, 2)))
+		return readAll(c.api.BLOBAgent.GetContactImageWithSizeReader(c.ctx, BLOBGetContactImageWithSizeRequest{ContactID: arg[int64](c, 0), Height: arg[float64](c, 1), Width: arg[float64](c, 2)}))
 	}},
 	{"BLOBAgent", "GetOutputFromBatch", false, func(c *caller) (any, error) { return c.api.BLOBAgent.GetOutputFromBatch(c.ctx, arg[int64](c, 0)) }},
 	{"BLOBAgent", "GetOutputFromBatch", true, func(c *caller) (any, error) {
@@ -591,10 +591,10 @@ var methodCalls = []methodCall{
 		return readAll(c.api.BLOBAgent.GetPersonImageReader(c.ctx, arg[int64](c, 0)))
 	}},
 	{"BLOBAgent", "GetPersonImageWithSize", false, func(c *caller) (any, error) {
-		return c.api.BLOBAgent.GetPersonImageWithSize(c.ctx, arg[float64](c, 0), arg[int64](c, 1), arg[float64](c, 2))
+		return c.api.BLOBAgent.GetPersonImageWithSize(c.ctx, BLOBGetPersonImageWithSizeRequest{Height: arg[float64](c, 0), PersonID: arg[int64](c, 1), Width: arg[float64](c, 2)})
 	}},
 	{"BLOBAgent", "GetPersonImageWithSize", true, func(c *caller) (any, error) {
-		return readAll(c.api.BLOBAgent.GetPersonImageWithSizeReader(c.ctx, arg[float64](c, 0), arg[int64](c, 1), arg[float64](c, 2)))
+		return readAll(c.api.BLOBAgent.GetPersonImageWithSizeReader(c.ctx, BLOBGetPersonImageWithSizeRequest{Height: arg[float64](c, 0), PersonID: arg[int64](c, 1), Width: arg[float64](c, 2)}))
 	}},
 	{"BLOBAgent", "GetProductImage", false, func(c *caller) (any, error) { return c.api.BLOBAgent.GetProductImage(c.ctx, arg[int64](c, 0)) }},
 	{"BLOBAgent", "GetProductImage", true, func(c *caller) (any, error) {
@@ -609,10 +609,10 @@ var methodCalls = []methodCall{
 		return readAll(c.api.BLOBAgent.GetProjectImageReader(c.ctx, arg[int64](c, 0)))
 	}},
 	{"BLOBAgent", "GetProjectImageWithSize", false, func(c *caller) (any, error) {
-		return c.api.BLOBAgent.GetProjectImageWithSize(c.ctx, arg[float64](c, 0), arg[int64](c, 1), arg[float64](c, 2))
+		return c.api.BLOBAgent.GetProjectImageWithSize(c.ctx, BLOBGetProjectImageWithSizeRequest{Height: arg[float64](c, 0), ProjectID: arg[int64](c, 1), Width: arg[float64](c, 2)})
 	}},
 	{"BLOBAgent", "GetProjectImageWithSize", true, func(c *caller) (any, error) {
-		return readAll(c.api.BLOBAgent.GetProjectImageWithSizeReader(c.ctx, arg[float64](c, 0), arg[int64](c, 1), arg[float64](c, 2)))
+		return readAll(c.api.BLOBAgent.GetProjectImageWithSizeReader(c.ctx, BLOBGetProjectImageWithSizeRequest{Height: arg[float64](c, 0), ProjectID: arg[int64](c, 1), Width: arg[float64](c, 2)}))
 	}},
 	{"BLOBAgent", "GetQuoteLineImage", false, func(c *caller) (any, error) { return c.api.BLOBAgent.GetQuoteLineImage(c.ctx, arg[int64](c, 0)) }},
 	{"BLOBAgent", "GetQuoteLineImage", true, func(c *caller) (any, error) {
@@ -620,28 +620,28 @@ var methodCalls = []methodCall{
 	}},
 	{"BLOBAgent", "SaveBlobEntity", false, func(c *caller) (any, error) { return c.api.BLOBAgent.SaveBlobEntity(c.ctx, arg[*BlobEntity](c, 0)) }},
 	{"BLOBAgent", "SaveImageStream", false, func(c *caller) (any, error) {
-		return c.api.BLOBAgent.SaveImageStream(c.ctx, arg[string](c, 0), arg[[]byte](c, 1), arg[BlobLinkType](c, 2))
+		return c.api.BLOBAgent.SaveImageStream(c.ctx, BLOBSaveImageStreamRequest{Description: arg[string](c, 0), Image: arg[[]byte](c, 1), Type: arg[BlobLinkType](c, 2)})
 	}},
 	{"BLOBAgent", "SaveProjectImage", false, func(c *caller) (any, error) {
-		return nil, c.api.BLOBAgent.SaveProjectImage(c.ctx, arg[string](c, 0), arg[[]byte](c, 1))
+		return nil, c.api.BLOBAgent.SaveProjectImage(c.ctx, BLOBSaveProjectImageRequest{Description: arg[string](c, 0), Image: arg[[]byte](c, 1)})
 	}},
 	{"BLOBAgent", "SetBlobStream", false, func(c *caller) (any, error) {
-		return nil, c.api.BLOBAgent.SetBlobStream(c.ctx, arg[int64](c, 0), arg[[]byte](c, 1))
+		return nil, c.api.BLOBAgent.SetBlobStream(c.ctx, BLOBSetBlobStreamRequest{BlobEntityID: arg[int64](c, 0), Stream: arg[[]byte](c, 1)})
 	}},
 	{"BLOBAgent", "SetContactImage", false, func(c *caller) (any, error) {
-		return nil, c.api.BLOBAgent.SetContactImage(c.ctx, arg[int64](c, 0), arg[[]byte](c, 1))
+		return nil, c.api.BLOBAgent.SetContactImage(c.ctx, BLOBSetContactImageRequest{ContactID: arg[int64](c, 0), Image: arg[[]byte](c, 1)})
 	}},
 	{"BLOBAgent", "SetPersonImage", false, func(c *caller) (any, error) {
-		return nil, c.api.BLOBAgent.SetPersonImage(c.ctx, arg[[]byte](c, 0), arg[int64](c, 1))
+		return nil, c.api.BLOBAgent.SetPersonImage(c.ctx, BLOBSetPersonImageRequest{Image: arg[[]byte](c, 0), PersonID: arg[int64](c, 1)})
 	}},
 	{"BLOBAgent", "SetProductImage", false, func(c *caller) (any, error) {
-		return nil, c.api.BLOBAgent.SetProductImage(c.ctx, arg[[]byte](c, 0), arg[int64](c, 1))
+		return nil, c.api.BLOBAgent.SetProductImage(c.ctx, BLOBSetProductImageRequest{Image: arg[[]byte](c, 0), ProductID: arg[int64](c, 1)})
 	}},
 	{"BLOBAgent", "SetProductThumbnail", false, func(c *caller) (any, error) {
-		return nil, c.api.BLOBAgent.SetProductThumbnail(c.ctx, arg[[]byte](c, 0), arg[int64](c, 1))
+		return nil, c.api.BLOBAgent.SetProductThumbnail(c.ctx, BLOBSetProductThumbnailRequest{Image: arg[[]byte](c, 0), ProductID: arg[int64](c, 1)})
 	}},
 	{"BLOBAgent", "SetProjectImage", false, func(c *caller) (any, error) {
-		return nil, c.api.BLOBAgent.SetProjectImage(c.ctx, arg[[]byte](c, 0), arg[int64](c, 1))
+		return nil, c.api.BLOBAgent.SetProjectImage(c.ctx, BLOBSetProjectImageRequest{Image: arg[[]byte](c, 0), ProjectID: arg[int64](c, 1)})
 	}},
 	{"BatchAgent", "DeleteBatchTask", false, func(c *caller) (any, error) { return nil, c.api.BatchAgent.DeleteBatchTask(c.ctx, arg[int64](c, 0)) }},
 	{"BatchAgent", "DeleteBatchTasks", false, func(c *caller) (any, error) { return nil, c.api.BatchAgent.DeleteBatchTasks(c.ctx, arg[[]int64](c, 0)) }},
@@ -649,20 +649,20 @@ var methodCalls = []methodCall{
 		return c.api.BatchAgent.GetAllBatchTaskInfosByName(c.ctx, arg[string](c, 0))
 	}},
 	{"BatchAgent", "GetAllBatchTaskInfosByNameAndState", false, func(c *caller) (any, error) {
-		return c.api.BatchAgent.GetAllBatchTaskInfosByNameAndState(c.ctx, arg[BatchTaskState](c, 0), arg[string](c, 1))
+		return c.api.BatchAgent.GetAllBatchTaskInfosByNameAndState(c.ctx, BatchGetAllBatchTaskInfosByNameAndStateRequest{State: arg[BatchTaskState](c, 0), TaskName: arg[string](c, 1)})
 	}},
 	{"BatchAgent", "GetBatchTaskInfo", false, func(c *caller) (any, error) { return c.api.BatchAgent.GetBatchTaskInfo(c.ctx, arg[int64](c, 0)) }},
 	{"BatchAgent", "GetBatchTaskInfosByAssociates", false, func(c *caller) (any, error) {
 		return c.api.BatchAgent.GetBatchTaskInfosByAssociates(c.ctx, arg[[]int64](c, 0))
 	}},
 	{"BatchAgent", "GetBatchTaskInfosByAssociatesAndState", false, func(c *caller) (any, error) {
-		return c.api.BatchAgent.GetBatchTaskInfosByAssociatesAndState(c.ctx, arg[[]int64](c, 0), arg[BatchTaskState](c, 1))
+		return c.api.BatchAgent.GetBatchTaskInfosByAssociatesAndState(c.ctx, BatchGetBatchTaskInfosByAssociatesAndStateRequest{AssociateIDs: arg[[]int64](c, 0), State: arg[BatchTaskState](c, 1)})
 	}},
 	{"BatchAgent", "GetBatchTaskInfosByNameAndAssociates", false, func(c *caller) (any, error) {
-		return c.api.BatchAgent.GetBatchTaskInfosByNameAndAssociates(c.ctx, arg[[]int64](c, 0), arg[string](c, 1))
+		return c.api.BatchAgent.GetBatchTaskInfosByNameAndAssociates(c.ctx, BatchGetBatchTaskInfosByNameAndAssociatesRequest{AssociateIDs: arg[[]int64](c, 0), Name: arg[string](c, 1)})
 	}},
 	{"BatchAgent", "GetBatchTaskInfosByNameAndState", false, func(c *caller) (any, error) {
-		return c.api.BatchAgent.GetBatchTaskInfosByNameAndState(c.ctx, arg[string](c, 0), arg[BatchTaskState](c, 1))
+		return c.api.BatchAgent.GetBatchTaskInfosByNameAndState(c.ctx, BatchGetBatchTaskInfosByNameAndStateRequest{Name: arg[string](c, 0), State: arg[BatchTaskState](c, 1)})
 	}},
 	{"BatchAgent", "GetBatchTaskInfosByState", false, func(c *caller) (any, error) {
 		return c.api.BatchAgent.GetBatchTaskInfosByState(c.ctx, arg[BatchTaskState](c, 0))
@@ -671,7 +671,7 @@ var methodCalls = []methodCall{
 		return c.api.BatchAgent.GetSystemBatchTaskInfosByName(c.ctx, arg[string](c, 0))
 	}},
 	{"BatchAgent", "GetSystemBatchTaskInfosByNameAndState", false, func(c *caller) (any, error) {
-		return c.api.BatchAgent.GetSystemBatchTaskInfosByNameAndState(c.ctx, arg[BatchTaskState](c, 0), arg[string](c, 1))
+		return c.api.BatchAgent.GetSystemBatchTaskInfosByNameAndState(c.ctx, BatchGetSystemBatchTaskInfosByNameAndStateRequest{State: arg[BatchTaskState](c, 0), TaskName: arg[string](c, 1)})
 	}},
 	{"BatchAgent", "StartBatchJob", false, func(c *caller) (any, error) { return c.api.BatchAgent.StartBatchJob(c.ctx, arg[*BatchTaskInfo](c, 0)) }},
 	{"BatchAgent", "StopBatchJob", false, func(c *caller) (any, error) { return c.api.BatchAgent.StopBatchJob(c.ctx, arg[int64](c, 0)) }},
@@ -679,26 +679,26 @@ var methodCalls = []methodCall{
 		return c.api.BatchAgent.UpdateBatchTask(c.ctx, arg[*BatchTaskInfo](c, 0))
 	}},
 	{"BulkUpdateAgent", "ExecuteByEntityIds", false, func(c *caller) (any, error) {
-		return c.api.BulkUpdateAgent.ExecuteByEntityIDs(c.ctx, arg[string](c, 0), arg[[]FieldValueInfo](c, 1), arg[string](c, 2), arg[string](c, 3))
+		return c.api.BulkUpdateAgent.ExecuteByEntityIDs(c.ctx, BulkUpdateExecuteByEntityIDsRequest{Context: arg[string](c, 0), FieldValueInfos: arg[[]FieldValueInfo](c, 1), IDs: arg[string](c, 2), TableName: arg[string](c, 3)})
 	}},
 	{"BulkUpdateAgent", "ExecuteBySelectionId", false, func(c *caller) (any, error) {
-		return c.api.BulkUpdateAgent.ExecuteBySelectionID(c.ctx, arg[string](c, 0), arg[[]FieldValueInfo](c, 1), arg[bool](c, 2), arg[int64](c, 3), arg[string](c, 4))
+		return c.api.BulkUpdateAgent.ExecuteBySelectionID(c.ctx, BulkUpdateExecuteBySelectionIDRequest{Context: arg[string](c, 0), FieldValueInfos: arg[[]FieldValueInfo](c, 1), IsShadow: arg[bool](c, 2), SelectionID: arg[int64](c, 3), TableName: arg[string](c, 4)})
 	}},
 	{"BulkUpdateAgent", "GetAvailableFields", false, func(c *caller) (any, error) {
 		return c.api.BulkUpdateAgent.GetAvailableFields(c.ctx, arg[string](c, 0))
 	}},
 	{"BulkUpdateAgent", "GetJobResultAsJsonFromBinaryObjectId", false, func(c *caller) (any, error) {
-		return c.api.BulkUpdateAgent.GetJobResultAsJSONFromBinaryObjectID(c.ctx, arg[int64](c, 0), arg[string](c, 1))
+		return c.api.BulkUpdateAgent.GetJobResultAsJSONFromBinaryObjectID(c.ctx, BulkUpdateGetJobResultAsJSONFromBinaryObjectIDRequest{BinaryObjectID: arg[int64](c, 0), TableName: arg[string](c, 1)})
 	}},
 	{"BulkUpdateAgent", "GetJobResultsFromStorageAsJson", false, func(c *caller) (any, error) { return c.api.BulkUpdateAgent.GetJobResultsFromStorageAsJSON(c.ctx) }},
 	{"BulkUpdateAgent", "GetStoredFields", false, func(c *caller) (any, error) {
-		return c.api.BulkUpdateAgent.GetStoredFields(c.ctx, arg[string](c, 0), arg[string](c, 1))
+		return c.api.BulkUpdateAgent.GetStoredFields(c.ctx, BulkUpdateGetStoredFieldsRequest{Context: arg[string](c, 0), Tablename: arg[string](c, 1)})
 	}},
 	{"BulkUpdateAgent", "RemoveStoredFields", false, func(c *caller) (any, error) {
-		return c.api.BulkUpdateAgent.RemoveStoredFields(c.ctx, arg[string](c, 0), arg[string](c, 1))
+		return c.api.BulkUpdateAgent.RemoveStoredFields(c.ctx, BulkUpdateRemoveStoredFieldsRequest{Context: arg[string](c, 0), TableName: arg[string](c, 1)})
 	}},
 	{"BulkUpdateAgent", "RemoveStoredFieldsAndGetDefaultFields", false, func(c *caller) (any, error) {
-		return c.api.BulkUpdateAgent.RemoveStoredFieldsAndGetDefaultFields(c.ctx, arg[string](c, 0), arg[string](c, 1))
+		return c.api.BulkUpdateAgent.RemoveStoredFieldsAndGetDefaultFields(c.ctx, BulkUpdateRemoveStoredFieldsAndGetDefaultFieldsRequest{Context: arg[string](c, 0), TableName: arg[string](c, 1)})
 	}},
 	{"CRMScriptAgent", "CreateDefaultCRMScriptEntity", false, func(c *caller) (any, error) { return c.api.CRMScriptAgent.CreateDefaultCRMScriptEntity(c.ctx) }},
 	{"CRMScriptAgent", "CreateDefaultTriggerScriptEntity", false, func(c *caller) (any, error) { return c.api.CRMScriptAgent.CreateDefaultTriggerScriptEntity(c.ctx) }},
@@ -715,22 +715,22 @@ var methodCalls = []methodCall{
 		return nil, c.api.CRMScriptAgent.DeleteTriggerScriptEntity(c.ctx, arg[int64](c, 0))
 	}},
 	{"CRMScriptAgent", "ExecuteScript", false, func(c *caller) (any, error) {
-		return c.api.CRMScriptAgent.ExecuteScript(c.ctx, arg[int64](c, 0), arg[map[string]string](c, 1))
+		return c.api.CRMScriptAgent.ExecuteScript(c.ctx, CRMScriptExecuteScriptRequest{CrmScriptID: arg[int64](c, 0), Parameters: arg[map[string]string](c, 1)})
 	}},
 	{"CRMScriptAgent", "ExecuteScriptAsEvent", false, func(c *caller) (any, error) {
-		return c.api.CRMScriptAgent.ExecuteScriptAsEvent(c.ctx, arg[int64](c, 0), arg[*EventData](c, 1))
+		return c.api.CRMScriptAgent.ExecuteScriptAsEvent(c.ctx, CRMScriptExecuteScriptAsEventRequest{CrmScriptID: arg[int64](c, 0), EventData: arg[*EventData](c, 1)})
 	}},
 	{"CRMScriptAgent", "ExecuteScriptAsEventByUniqueId", false, func(c *caller) (any, error) {
-		return c.api.CRMScriptAgent.ExecuteScriptAsEventByUniqueID(c.ctx, arg[string](c, 0), arg[*EventData](c, 1))
+		return c.api.CRMScriptAgent.ExecuteScriptAsEventByUniqueID(c.ctx, CRMScriptExecuteScriptAsEventByUniqueIDRequest{CrmScriptUniqueID: arg[string](c, 0), EventData: arg[*EventData](c, 1)})
 	}},
 	{"CRMScriptAgent", "ExecuteScriptByIncludeId", false, func(c *caller) (any, error) {
-		return c.api.CRMScriptAgent.ExecuteScriptByIncludeID(c.ctx, arg[string](c, 0), arg[map[string]string](c, 1))
+		return c.api.CRMScriptAgent.ExecuteScriptByIncludeID(c.ctx, CRMScriptExecuteScriptByIncludeIDRequest{CrmScriptIncludeID: arg[string](c, 0), Parameters: arg[map[string]string](c, 1)})
 	}},
 	{"CRMScriptAgent", "ExecuteScriptByString", false, func(c *caller) (any, error) {
-		return c.api.CRMScriptAgent.ExecuteScriptByString(c.ctx, arg[*EventData](c, 0), arg[map[string]string](c, 1), arg[string](c, 2))
+		return c.api.CRMScriptAgent.ExecuteScriptByString(c.ctx, CRMScriptExecuteScriptByStringRequest{EventData: arg[*EventData](c, 0), Parameters: arg[map[string]string](c, 1), Script: arg[string](c, 2)})
 	}},
 	{"CRMScriptAgent", "ExecuteScriptByUniqueId", false, func(c *caller) (any, error) {
-		return c.api.CRMScriptAgent.ExecuteScriptByUniqueID(c.ctx, arg[string](c, 0), arg[map[string]string](c, 1))
+		return c.api.CRMScriptAgent.ExecuteScriptByUniqueID(c.ctx, CRMScriptExecuteScriptByUniqueIDRequest{CrmScriptUniqueID: arg[string](c, 0), Parameters: arg[map[string]string](c, 1)})
 	}},
 	{"CRMScriptAgent", "GetCRMScriptByUniqueIdentifier", false, func(c *caller) (any, error) {
 		return c.api.CRMScriptAgent.GetCRMScriptByUniqueIdentifier(c.ctx, arg[string](c, 0))
@@ -743,10 +743,10 @@ var methodCalls = []methodCall{
 		return c.api.CRMScriptAgent.GetTriggerScriptEntity(c.ctx, arg[int64](c, 0))
 	}},
 	{"CRMScriptAgent", "ResolveIncludes", false, func(c *caller) (any, error) {
-		return c.api.CRMScriptAgent.ResolveIncludes(c.ctx, arg[bool](c, 0), arg[string](c, 1))
+		return c.api.CRMScriptAgent.ResolveIncludes(c.ctx, CRMScriptResolveIncludesRequest{IgnoreErrors: arg[bool](c, 0), Script: arg[string](c, 1)})
 	}},
 	{"CRMScriptAgent", "SaveCRMScriptByUniqueIdentifier", false, func(c *caller) (any, error) {
-		return c.api.CRMScriptAgent.SaveCRMScriptByUniqueIdentifier(c.ctx, arg[*Script](c, 0), arg[string](c, 1))
+		return c.api.CRMScriptAgent.SaveCRMScriptByUniqueIdentifier(c.ctx, CRMScriptSaveCRMScriptByUniqueIdentifierRequest{Crmscript: arg[*Script](c, 0), UniqueIdentifier: arg[string](c, 1)})
 	}},
 	{"CRMScriptAgent", "SaveCRMScriptEntity", false, func(c *caller) (any, error) {
 		return c.api.CRMScriptAgent.SaveCRMScriptEntity(c.ctx, arg[*CRMScriptEntity](c, 0))
@@ -755,7 +755,7 @@ var methodCalls = []methodCall{
 		return c.api.CRMScriptAgent.SaveCRMScriptEntityWithoutCompile(c.ctx, arg[*CRMScriptEntity](c, 0))
 	}},
 	{"CRMScriptAgent", "SaveTriggerScriptByUniqueId", false, func(c *caller) (any, error) {
-		return c.api.CRMScriptAgent.SaveTriggerScriptByUniqueID(c.ctx, arg[*TriggerScriptEntity](c, 0), arg[string](c, 1))
+		return c.api.CRMScriptAgent.SaveTriggerScriptByUniqueID(c.ctx, CRMScriptSaveTriggerScriptByUniqueIDRequest{Entity: arg[*TriggerScriptEntity](c, 0), TriggerScriptUniqueID: arg[string](c, 1)})
 	}},
 	{"CRMScriptAgent", "SaveTriggerScriptEntity", false, func(c *caller) (any, error) {
 		return c.api.CRMScriptAgent.SaveTriggerScriptEntity(c.ctx, arg[*TriggerScriptEntity](c, 0))
@@ -780,10 +780,10 @@ var methodCalls = []methodCall{
 		return c.api.ChatAgent.AcceptChatSessionTransfer(c.ctx, arg[int64](c, 0))
 	}},
 	{"ChatAgent", "AddChatMessage", false, func(c *caller) (any, error) {
-		return c.api.ChatAgent.AddChatMessage(c.ctx, arg[int64](c, 0), arg[*ChatMessage](c, 1))
+		return c.api.ChatAgent.AddChatMessage(c.ctx, ChatAddChatMessageRequest{ChatSessionID: arg[int64](c, 0), Message: arg[*ChatMessage](c, 1)})
 	}},
 	{"ChatAgent", "AddChatTopicUserAgent", false, func(c *caller) (any, error) {
-		return c.api.ChatAgent.AddChatTopicUserAgent(c.ctx, arg[int64](c, 0), arg[*ChatTopicAgent](c, 1))
+		return c.api.ChatAgent.AddChatTopicUserAgent(c.ctx, ChatAddChatTopicUserAgentRequest{ChatTopicID: arg[int64](c, 0), Useragent: arg[*ChatTopicAgent](c, 1)})
 	}},
 	{"ChatAgent", "ChatSessionsForUser", false, func(c *caller) (any, error) { return c.api.ChatAgent.ChatSessionsForUser(c.ctx) }},
 	{"ChatAgent", "ChatTopicsForUser", false, func(c *caller) (any, error) { return c.api.ChatAgent.ChatTopicsForUser(c.ctx) }},
@@ -800,25 +800,25 @@ var methodCalls = []methodCall{
 		return nil, c.api.ChatAgent.DeleteChatTopicEntity(c.ctx, arg[int64](c, 0))
 	}},
 	{"ChatAgent", "DeleteChatTopicUserAgent", false, func(c *caller) (any, error) {
-		return nil, c.api.ChatAgent.DeleteChatTopicUserAgent(c.ctx, arg[int64](c, 0), arg[string](c, 1))
+		return nil, c.api.ChatAgent.DeleteChatTopicUserAgent(c.ctx, ChatDeleteChatTopicUserAgentRequest{ChatTopicID: arg[int64](c, 0), Username: arg[string](c, 1)})
 	}},
 	{"ChatAgent", "GetChatMessages", false, func(c *caller) (any, error) {
-		return c.api.ChatAgent.GetChatMessages(c.ctx, arg[float64](c, 0), arg[int64](c, 1))
+		return c.api.ChatAgent.GetChatMessages(c.ctx, ChatGetChatMessagesRequest{After: arg[float64](c, 0), ChatSessionID: arg[int64](c, 1)})
 	}},
 	{"ChatAgent", "GetChatPresence", false, func(c *caller) (any, error) { return c.api.ChatAgent.GetChatPresence(c.ctx) }},
 	{"ChatAgent", "GetChatSessionEntity", false, func(c *caller) (any, error) { return c.api.ChatAgent.GetChatSessionEntity(c.ctx, arg[int64](c, 0)) }},
 	{"ChatAgent", "GetChatTopicEntity", false, func(c *caller) (any, error) { return c.api.ChatAgent.GetChatTopicEntity(c.ctx, arg[int64](c, 0)) }},
 	{"ChatAgent", "GetChatTopicUserAgent", false, func(c *caller) (any, error) {
-		return c.api.ChatAgent.GetChatTopicUserAgent(c.ctx, arg[int64](c, 0), arg[string](c, 1))
+		return c.api.ChatAgent.GetChatTopicUserAgent(c.ctx, ChatGetChatTopicUserAgentRequest{ChatTopicID: arg[int64](c, 0), Username: arg[string](c, 1)})
 	}},
 	{"ChatAgent", "GetChatTopicUserAgentList", false, func(c *caller) (any, error) {
 		return c.api.ChatAgent.GetChatTopicUserAgentList(c.ctx, arg[int64](c, 0))
 	}},
 	{"ChatAgent", "GetChatTranscript", false, func(c *caller) (any, error) {
-		return c.api.ChatAgent.GetChatTranscript(c.ctx, arg[int64](c, 0), arg[bool](c, 1))
+		return c.api.ChatAgent.GetChatTranscript(c.ctx, ChatGetChatTranscriptRequest{ChatSessionID: arg[int64](c, 0), HTML: arg[bool](c, 1)})
 	}},
 	{"ChatAgent", "GetUserAgentList", false, func(c *caller) (any, error) {
-		return c.api.ChatAgent.GetUserAgentList(c.ctx, arg[bool](c, 0), arg[bool](c, 1))
+		return c.api.ChatAgent.GetUserAgentList(c.ctx, ChatGetUserAgentListRequest{Flat: arg[bool](c, 0), OnlyPresent: arg[bool](c, 1)})
 	}},
 	{"ChatAgent", "IsWithinOpeningHours", false, func(c *caller) (any, error) { return c.api.ChatAgent.IsWithinOpeningHours(c.ctx, arg[int64](c, 0)) }},
 	{"ChatAgent", "PickUpChatSession", false, func(c *caller) (any, error) { return c.api.ChatAgent.PickUpChatSession(c.ctx, arg[int64](c, 0)) }},
@@ -837,16 +837,16 @@ var methodCalls = []methodCall{
 		return c.api.ChatAgent.SaveChatTopicEntity(c.ctx, arg[*ChatTopicEntity](c, 0))
 	}},
 	{"ChatAgent", "TransferChatSession", false, func(c *caller) (any, error) {
-		return c.api.ChatAgent.TransferChatSession(c.ctx, arg[int64](c, 0), arg[string](c, 1))
+		return c.api.ChatAgent.TransferChatSession(c.ctx, ChatTransferChatSessionRequest{ChatSessionID: arg[int64](c, 0), ToAssociate: arg[string](c, 1)})
 	}},
 	{"ChatAgent", "UpdateChatTopicUserAgent", false, func(c *caller) (any, error) {
-		return c.api.ChatAgent.UpdateChatTopicUserAgent(c.ctx, arg[int64](c, 0), arg[*ChatTopicAgent](c, 1), arg[string](c, 2))
+		return c.api.ChatAgent.UpdateChatTopicUserAgent(c.ctx, ChatUpdateChatTopicUserAgentRequest{ChatTopicID: arg[int64](c, 0), Useragent: arg[*ChatTopicAgent](c, 1), Username: arg[string](c, 2)})
 	}},
 	{"ChatAgent", "UpdateChatTopicUserAgents", false, func(c *caller) (any, error) {
-		return c.api.ChatAgent.UpdateChatTopicUserAgents(c.ctx, arg[int64](c, 0), arg[[]ChatTopicAgent](c, 1))
+		return c.api.ChatAgent.UpdateChatTopicUserAgents(c.ctx, ChatUpdateChatTopicUserAgentsRequest{ChatTopicID: arg[int64](c, 0), Useragents: arg[[]ChatTopicAgent](c, 1)})
 	}},
 	{"ConfigurationAgent", "ClearConfigurationCache", false, func(c *caller) (any, error) {
-		return nil, c.api.ConfigurationAgent.ClearConfigurationCache(c.ctx, arg[string](c, 0), arg[bool](c, 1), arg[string](c, 2))
+		return nil, c.api.ConfigurationAgent.ClearConfigurationCache(c.ctx, ConfigurationClearConfigurationCacheRequest{Application: arg[string](c, 0), ForAllAssociates: arg[bool](c, 1), Instance: arg[string](c, 2)})
 	}},
 	{"ConfigurationAgent", "CreateDefaultConfigurableScreenDelta", false, func(c *caller) (any, error) {
 		return c.api.ConfigurationAgent.CreateDefaultConfigurableScreenDelta(c.ctx)
@@ -874,16 +874,16 @@ var methodCalls = []methodCall{
 	}},
 	{"ConfigurationAgent", "GetAllFeatureToggles", false, func(c *caller) (any, error) { return c.api.ConfigurationAgent.GetAllFeatureToggles(c.ctx) }},
 	{"ConfigurationAgent", "GetAnyConfiguration", false, func(c *caller) (any, error) {
-		return c.api.ConfigurationAgent.GetAnyConfiguration(c.ctx, arg[string](c, 0), arg[string](c, 1), arg[string](c, 2), arg[string](c, 3))
+		return c.api.ConfigurationAgent.GetAnyConfiguration(c.ctx, ConfigurationGetAnyConfigurationRequest{Application: arg[string](c, 0), Instance: arg[string](c, 1), Item: arg[string](c, 2), Type: arg[string](c, 3)})
 	}},
 	{"ConfigurationAgent", "GetApplicationConfiguration", false, func(c *caller) (any, error) {
-		return c.api.ConfigurationAgent.GetApplicationConfiguration(c.ctx, arg[string](c, 0), arg[string](c, 1))
+		return c.api.ConfigurationAgent.GetApplicationConfiguration(c.ctx, ConfigurationGetApplicationConfigurationRequest{Application: arg[string](c, 0), Instance: arg[string](c, 1)})
 	}},
 	{"ConfigurationAgent", "GetCRMUrl", false, func(c *caller) (any, error) {
-		return c.api.ConfigurationAgent.GetCRMURL(c.ctx, arg[string](c, 0), arg[bool](c, 1), arg[string](c, 2))
+		return c.api.ConfigurationAgent.GetCRMURL(c.ctx, ConfigurationGetCRMURLRequest{Currents: arg[string](c, 0), Frameless: arg[bool](c, 1), SoProtocol: arg[string](c, 2)})
 	}},
 	{"ConfigurationAgent", "GetCSAuthUrl", false, func(c *caller) (any, error) {
-		return c.api.ConfigurationAgent.GetCSAuthURL(c.ctx, arg[string](c, 0), arg[string](c, 1), arg[string](c, 2), arg[string](c, 3))
+		return c.api.ConfigurationAgent.GetCSAuthURL(c.ctx, ConfigurationGetCSAuthURLRequest{Action: arg[string](c, 0), ExtraParameters: arg[string](c, 1), Language: arg[string](c, 2), ProgramName: arg[string](c, 3)})
 	}},
 	{"ConfigurationAgent", "GetCSRegistryValue", false, func(c *caller) (any, error) {
 		return c.api.ConfigurationAgent.GetCSRegistryValue(c.ctx, arg[float64](c, 0))
@@ -901,7 +901,7 @@ var methodCalls = []methodCall{
 	{"ConfigurationAgent", "GetCsCgiUrl", false, func(c *caller) (any, error) { return c.api.ConfigurationAgent.GetCsCgiURL(c.ctx) }},
 	{"ConfigurationAgent", "GetCsCgiUrlInternal", false, func(c *caller) (any, error) { return c.api.ConfigurationAgent.GetCsCgiURLInternal(c.ctx) }},
 	{"ConfigurationAgent", "GetCsProgramUrl", false, func(c *caller) (any, error) {
-		return c.api.ConfigurationAgent.GetCsProgramURL(c.ctx, arg[string](c, 0), arg[string](c, 1), arg[string](c, 2), arg[string](c, 3))
+		return c.api.ConfigurationAgent.GetCsProgramURL(c.ctx, ConfigurationGetCsProgramURLRequest{Action: arg[string](c, 0), ExtraParameters: arg[string](c, 1), Language: arg[string](c, 2), ProgramName: arg[string](c, 3)})
 	}},
 	{"ConfigurationAgent", "GetCustomerUrl", false, func(c *caller) (any, error) { return c.api.ConfigurationAgent.GetCustomerURL(c.ctx) }},
 	{"ConfigurationAgent", "GetDiaryViewEntity", false, func(c *caller) (any, error) {
@@ -912,28 +912,28 @@ var methodCalls = []methodCall{
 	}},
 	{"ConfigurationAgent", "GetEmailNumberOfDays", false, func(c *caller) (any, error) { return c.api.ConfigurationAgent.GetEmailNumberOfDays(c.ctx) }},
 	{"ConfigurationAgent", "GetFilterList", false, func(c *caller) (any, error) {
-		return c.api.ConfigurationAgent.GetFilterList(c.ctx, arg[string](c, 0), arg[string](c, 1))
+		return c.api.ConfigurationAgent.GetFilterList(c.ctx, ConfigurationGetFilterListRequest{Application: arg[string](c, 0), Instance: arg[string](c, 1)})
 	}},
 	{"ConfigurationAgent", "GetHelpDispatcherUrl", false, func(c *caller) (any, error) { return c.api.ConfigurationAgent.GetHelpDispatcherURL(c.ctx) }},
 	{"ConfigurationAgent", "GetLandingPage", false, func(c *caller) (any, error) {
-		return c.api.ConfigurationAgent.GetLandingPage(c.ctx, arg[int64](c, 0), arg[string](c, 1))
+		return c.api.ConfigurationAgent.GetLandingPage(c.ctx, ConfigurationGetLandingPageRequest{AssociateID: arg[int64](c, 0), TableName: arg[string](c, 1)})
 	}},
 	{"ConfigurationAgent", "GetLandingPageEntity", false, func(c *caller) (any, error) {
 		return c.api.ConfigurationAgent.GetLandingPageEntity(c.ctx, arg[int64](c, 0))
 	}},
 	{"ConfigurationAgent", "GetMyWindowPosSizes", false, func(c *caller) (any, error) { return c.api.ConfigurationAgent.GetMyWindowPosSizes(c.ctx) }},
 	{"ConfigurationAgent", "GetObjectMapping", false, func(c *caller) (any, error) {
-		return c.api.ConfigurationAgent.GetObjectMapping(c.ctx, arg[string](c, 0), arg[string](c, 1))
+		return c.api.ConfigurationAgent.GetObjectMapping(c.ctx, ConfigurationGetObjectMappingRequest{Application: arg[string](c, 0), Instance: arg[string](c, 1)})
 	}},
 	{"ConfigurationAgent", "GetPageConfiguration", false, func(c *caller) (any, error) {
-		return c.api.ConfigurationAgent.GetPageConfiguration(c.ctx, arg[string](c, 0), arg[string](c, 1), arg[string](c, 2))
+		return c.api.ConfigurationAgent.GetPageConfiguration(c.ctx, ConfigurationGetPageConfigurationRequest{Application: arg[string](c, 0), Instance: arg[string](c, 1), Page: arg[string](c, 2)})
 	}},
 	{"ConfigurationAgent", "GetRecipeAppliesToMappings", false, func(c *caller) (any, error) { return c.api.ConfigurationAgent.GetRecipeAppliesToMappings(c.ctx) }},
 	{"ConfigurationAgent", "GetRefreshedPageConfiguration", false, func(c *caller) (any, error) {
-		return c.api.ConfigurationAgent.GetRefreshedPageConfiguration(c.ctx, arg[string](c, 0), arg[string](c, 1), arg[string](c, 2))
+		return c.api.ConfigurationAgent.GetRefreshedPageConfiguration(c.ctx, ConfigurationGetRefreshedPageConfigurationRequest{Application: arg[string](c, 0), Instance: arg[string](c, 1), Page: arg[string](c, 2)})
 	}},
 	{"ConfigurationAgent", "GetScreenConfigurationDelta", false, func(c *caller) (any, error) {
-		return c.api.ConfigurationAgent.GetScreenConfigurationDelta(c.ctx, arg[DeltaState](c, 0), arg[DeltaType](c, 1))
+		return c.api.ConfigurationAgent.GetScreenConfigurationDelta(c.ctx, ConfigurationGetScreenConfigurationDeltaRequest{DeltaState: arg[DeltaState](c, 0), DeltaType: arg[DeltaType](c, 1)})
 	}},
 	{"ConfigurationAgent", "GetScreenConfigurationDeltas", false, func(c *caller) (any, error) { return c.api.ConfigurationAgent.GetScreenConfigurationDeltas(c.ctx) }},
 	{"ConfigurationAgent", "GetSpfDomain", false, func(c *caller) (any, error) { return c.api.ConfigurationAgent.GetSpfDomain(c.ctx) }},
@@ -973,7 +973,7 @@ var methodCalls = []methodCall{
 		return c.api.ConfigurationAgent.SaveLandingPageEntity(c.ctx, arg[*LandingPageEntity](c, 0))
 	}},
 	{"ConfigurationAgent", "SaveLandingPageTabs", false, func(c *caller) (any, error) {
-		return c.api.ConfigurationAgent.SaveLandingPageTabs(c.ctx, arg[int64](c, 0), arg[string](c, 1), arg[[]LandingPageTab](c, 2))
+		return c.api.ConfigurationAgent.SaveLandingPageTabs(c.ctx, ConfigurationSaveLandingPageTabsRequest{AssociateID: arg[int64](c, 0), EntityTableName: arg[string](c, 1), Tabs: arg[[]LandingPageTab](c, 2)})
 	}},
 	{"ConfigurationAgent", "SaveSystemEventEntity", false, func(c *caller) (any, error) {
 		return c.api.ConfigurationAgent.SaveSystemEventEntity(c.ctx, arg[*SystemEventEntity](c, 0))
@@ -985,19 +985,19 @@ var methodCalls = []methodCall{
 		return c.api.ConfigurationAgent.SaveWindowPosSizes(c.ctx, arg[[]WindowPosSize](c, 0))
 	}},
 	{"ConfigurationAgent", "SetAppliesToKey", false, func(c *caller) (any, error) {
-		return nil, c.api.ConfigurationAgent.SetAppliesToKey(c.ctx, arg[string](c, 0), arg[string](c, 1))
+		return nil, c.api.ConfigurationAgent.SetAppliesToKey(c.ctx, ConfigurationSetAppliesToKeyRequest{AppliesToKey: arg[string](c, 0), RecipeID: arg[string](c, 1)})
 	}},
 	{"ConfigurationAgent", "SetLandingPagePinForAssociate", false, func(c *caller) (any, error) {
-		return nil, c.api.ConfigurationAgent.SetLandingPagePinForAssociate(c.ctx, arg[int64](c, 0), arg[string](c, 1), arg[bool](c, 2), arg[string](c, 3), arg[int64](c, 4))
+		return nil, c.api.ConfigurationAgent.SetLandingPagePinForAssociate(c.ctx, ConfigurationSetLandingPagePinForAssociateRequest{AssociateID: arg[int64](c, 0), EntityTableName: arg[string](c, 1), Pin: arg[bool](c, 2), PinTableName: arg[string](c, 3), RecordID: arg[int64](c, 4)})
 	}},
 	{"ContactAgent", "AddPerson", false, func(c *caller) (any, error) {
-		return c.api.ContactAgent.AddPerson(c.ctx, arg[int64](c, 0), arg[*PersonEntity](c, 1))
+		return c.api.ContactAgent.AddPerson(c.ctx, ContactAddPersonRequest{ContactID: arg[int64](c, 0), NewPersonEntity: arg[*PersonEntity](c, 1)})
 	}},
 	{"ContactAgent", "ChangeCountry", false, func(c *caller) (any, error) {
-		return c.api.ContactAgent.ChangeCountry(c.ctx, arg[*ContactEntity](c, 0), arg[int64](c, 1))
+		return c.api.ContactAgent.ChangeCountry(c.ctx, ContactChangeCountryRequest{ContactEntity: arg[*ContactEntity](c, 0), ToCountryID: arg[int64](c, 1)})
 	}},
 	{"ContactAgent", "Copy", false, func(c *caller) (any, error) {
-		return c.api.ContactAgent.Copy(c.ctx, arg[bool](c, 0), arg[string](c, 1), arg[string](c, 2), arg[int64](c, 3))
+		return c.api.ContactAgent.Copy(c.ctx, ContactCopyRequest{CopyPersons: arg[bool](c, 0), DestinationContactDepartment: arg[string](c, 1), DestinationContactName: arg[string](c, 2), SourceContactID: arg[int64](c, 3)})
 	}},
 	{"ContactAgent", "CreateDefaultContactEntity", false, func(c *caller) (any, error) { return c.api.ContactAgent.CreateDefaultContactEntity(c.ctx) }},
 	{"ContactAgent", "CreateDefaultPreviewContact", false, func(c *caller) (any, error) { return c.api.ContactAgent.CreateDefaultPreviewContact(c.ctx) }},
@@ -1009,24 +1009,24 @@ var methodCalls = []methodCall{
 	}},
 	{"ContactAgent", "DeleteExpired", false, func(c *caller) (any, error) { return nil, c.api.ContactAgent.DeleteExpired(c.ctx) }},
 	{"ContactAgent", "EnrichContactEntity", false, func(c *caller) (any, error) {
-		return c.api.ContactAgent.EnrichContactEntity(c.ctx, arg[*ContactEntity](c, 0), arg[string](c, 1))
+		return c.api.ContactAgent.EnrichContactEntity(c.ctx, ContactEnrichContactEntityRequest{ContactEntity: arg[*ContactEntity](c, 0), EnrichID: arg[string](c, 1)})
 	}},
 	{"ContactAgent", "GetAddress", false, func(c *caller) (any, error) { return c.api.ContactAgent.GetAddress(c.ctx, arg[int64](c, 0)) }},
 	{"ContactAgent", "GetAddressByCountry", false, func(c *caller) (any, error) {
-		return c.api.ContactAgent.GetAddressByCountry(c.ctx, arg[int64](c, 0), arg[int64](c, 1))
+		return c.api.ContactAgent.GetAddressByCountry(c.ctx, ContactGetAddressByCountryRequest{ContactID: arg[int64](c, 0), CountryID: arg[int64](c, 1)})
 	}},
 	{"ContactAgent", "GetContact", false, func(c *caller) (any, error) { return c.api.ContactAgent.GetContact(c.ctx, arg[int64](c, 0)) }},
 	{"ContactAgent", "GetContactEntity", false, func(c *caller) (any, error) { return c.api.ContactAgent.GetContactEntity(c.ctx, arg[int64](c, 0)) }},
 	{"ContactAgent", "GetContactList", false, func(c *caller) (any, error) { return c.api.ContactAgent.GetContactList(c.ctx, arg[[]int64](c, 0)) }},
 	{"ContactAgent", "GetContactSummary", false, func(c *caller) (any, error) {
-		return c.api.ContactAgent.GetContactSummary(c.ctx, arg[int64](c, 0), arg[float64](c, 1))
+		return c.api.ContactAgent.GetContactSummary(c.ctx, ContactGetContactSummaryRequest{ContactID: arg[int64](c, 0), Limit: arg[float64](c, 1)})
 	}},
 	{"ContactAgent", "GetContactWithPersons", false, func(c *caller) (any, error) { return c.api.ContactAgent.GetContactWithPersons(c.ctx, arg[int64](c, 0)) }},
 	{"ContactAgent", "GetDomainDuplicates", false, func(c *caller) (any, error) { return c.api.ContactAgent.GetDomainDuplicates(c.ctx, arg[string](c, 0)) }},
 	{"ContactAgent", "GetDuplicateRules", false, func(c *caller) (any, error) { return c.api.ContactAgent.GetDuplicateRules(c.ctx) }},
 	{"ContactAgent", "GetDuplicates", false, func(c *caller) (any, error) { return c.api.ContactAgent.GetDuplicates(c.ctx, arg[string](c, 0)) }},
 	{"ContactAgent", "GetMyActiveContacts", false, func(c *caller) (any, error) {
-		return c.api.ContactAgent.GetMyActiveContacts(c.ctx, arg[ContactAction](c, 0), arg[Time](c, 1), arg[[]float64](c, 2))
+		return c.api.ContactAgent.GetMyActiveContacts(c.ctx, ContactGetMyActiveContactsRequest{ActionType: arg[ContactAction](c, 0), ActivityStartTime: arg[Time](c, 1), ContactCategories: arg[[]float64](c, 2)})
 	}},
 	{"ContactAgent", "GetMyBizCard", false, func(c *caller) (any, error) { return c.api.ContactAgent.GetMyBizCard(c.ctx) }},
 	{"ContactAgent", "GetMyContact", false, func(c *caller) (any, error) { return c.api.ContactAgent.GetMyContact(c.ctx) }},
@@ -1035,7 +1035,7 @@ var methodCalls = []methodCall{
 		return c.api.ContactAgent.GetMyRecentContacts(c.ctx, arg[ContactSourceType](c, 0))
 	}},
 	{"ContactAgent", "GetNameDepartmentDuplicates", false, func(c *caller) (any, error) {
-		return c.api.ContactAgent.GetNameDepartmentDuplicates(c.ctx, arg[string](c, 0), arg[string](c, 1))
+		return c.api.ContactAgent.GetNameDepartmentDuplicates(c.ctx, ContactGetNameDepartmentDuplicatesRequest{Department: arg[string](c, 0), Name: arg[string](c, 1)})
 	}},
 	{"ContactAgent", "GetPersons", false, func(c *caller) (any, error) { return c.api.ContactAgent.GetPersons(c.ctx, arg[int64](c, 0)) }},
 	{"ContactAgent", "GetPreviewContact", false, func(c *caller) (any, error) { return c.api.ContactAgent.GetPreviewContact(c.ctx, arg[int64](c, 0)) }},
@@ -1046,23 +1046,23 @@ var methodCalls = []methodCall{
 		return c.api.ContactAgent.GetQuoteVersionAddresses(c.ctx, arg[int64](c, 0))
 	}},
 	{"ContactAgent", "IsNumberValid", false, func(c *caller) (any, error) {
-		return c.api.ContactAgent.IsNumberValid(c.ctx, arg[int64](c, 0), arg[string](c, 1))
+		return c.api.ContactAgent.IsNumberValid(c.ctx, ContactIsNumberValidRequest{ContactID: arg[int64](c, 0), Number: arg[string](c, 1)})
 	}},
 	{"ContactAgent", "Merge", false, func(c *caller) (any, error) {
-		return nil, c.api.ContactAgent.Merge(c.ctx, arg[int64](c, 0), arg[bool](c, 1), arg[bool](c, 2), arg[int64](c, 3))
+		return nil, c.api.ContactAgent.Merge(c.ctx, ContactMergeRequest{DestinationContactID: arg[int64](c, 0), MergeIdenticalPersons: arg[bool](c, 1), ReplaceEmptyFieldsOnDestination: arg[bool](c, 2), SourceContactID: arg[int64](c, 3)})
 	}},
 	{"ContactAgent", "SaveContactEntity", false, func(c *caller) (any, error) {
 		return c.api.ContactAgent.SaveContactEntity(c.ctx, arg[*ContactEntity](c, 0))
 	}},
 	{"ContactAgent", "SaveQuoteVersionAddress", false, func(c *caller) (any, error) {
-		return c.api.ContactAgent.SaveQuoteVersionAddress(c.ctx, arg[*Address](c, 0), arg[AddressType](c, 1), arg[int64](c, 2), arg[int64](c, 3))
+		return c.api.ContactAgent.SaveQuoteVersionAddress(c.ctx, ContactSaveQuoteVersionAddressRequest{Address: arg[*Address](c, 0), AddressType: arg[AddressType](c, 1), CountryID: arg[int64](c, 2), QuoteVersionID: arg[int64](c, 3)})
 	}},
 	{"ContactAgent", "SetDuplicateRulesStatus", false, func(c *caller) (any, error) {
 		return nil, c.api.ContactAgent.SetDuplicateRulesStatus(c.ctx, arg[[]DuplicateRule](c, 0))
 	}},
 	{"ContactAgent", "Undelete", false, func(c *caller) (any, error) { return nil, c.api.ContactAgent.Undelete(c.ctx, arg[int64](c, 0)) }},
 	{"ContactAgent", "UpdateInterests", false, func(c *caller) (any, error) {
-		return nil, c.api.ContactAgent.UpdateInterests(c.ctx, arg[int64](c, 0), arg[[]int64](c, 1), arg[[]int64](c, 2))
+		return nil, c.api.ContactAgent.UpdateInterests(c.ctx, ContactUpdateInterestsRequest{ContactID: arg[int64](c, 0), DisableInterestIDs: arg[[]int64](c, 1), EnableInterestIDs: arg[[]int64](c, 2)})
 	}},
 	{"ContactAgent", "ValidateContactEntity", false, func(c *caller) (any, error) {
 		return c.api.ContactAgent.ValidateContactEntity(c.ctx, arg[*ContactEntity](c, 0))
@@ -1084,10 +1084,10 @@ var methodCalls = []methodCall{
 		return c.api.CustomObjectAgent.CreateDefaultCustomObjectDefinition(c.ctx)
 	}},
 	{"CustomObjectAgent", "DeleteCustomObject", false, func(c *caller) (any, error) {
-		return nil, c.api.CustomObjectAgent.DeleteCustomObject(c.ctx, arg[string](c, 0), arg[int64](c, 1))
+		return nil, c.api.CustomObjectAgent.DeleteCustomObject(c.ctx, CustomObjectDeleteCustomObjectRequest{DefinitionName: arg[string](c, 0), ID: arg[int64](c, 1)})
 	}},
 	{"CustomObjectAgent", "GetCustomObject", false, func(c *caller) (any, error) {
-		return c.api.CustomObjectAgent.GetCustomObject(c.ctx, arg[string](c, 0), arg[int64](c, 1))
+		return c.api.CustomObjectAgent.GetCustomObject(c.ctx, CustomObjectGetCustomObjectRequest{DefinitionName: arg[string](c, 0), ID: arg[int64](c, 1)})
 	}},
 	{"CustomObjectAgent", "GetCustomObjectDefinition", false, func(c *caller) (any, error) {
 		return c.api.CustomObjectAgent.GetCustomObjectDefinition(c.ctx, arg[string](c, 0))
@@ -1095,13 +1095,13 @@ var methodCalls = []methodCall{
 	{"CustomObjectAgent", "GetCustomObjectsIcons", false, func(c *caller) (any, error) { return c.api.CustomObjectAgent.GetCustomObjectsIcons(c.ctx) }},
 	{"CustomObjectAgent", "GetCustomObjectsMetadata", false, func(c *caller) (any, error) { return c.api.CustomObjectAgent.GetCustomObjectsMetadata(c.ctx) }},
 	{"CustomObjectAgent", "HasScreenChooser", false, func(c *caller) (any, error) {
-		return c.api.CustomObjectAgent.HasScreenChooser(c.ctx, arg[string](c, 0), arg[bool](c, 1))
+		return c.api.CustomObjectAgent.HasScreenChooser(c.ctx, CustomObjectHasScreenChooserRequest{DefinitionName: arg[string](c, 0), Edit: arg[bool](c, 1)})
 	}},
 	{"CustomObjectAgent", "SaveCustomObject", false, func(c *caller) (any, error) {
-		return c.api.CustomObjectAgent.SaveCustomObject(c.ctx, arg[string](c, 0), arg[*CustomObject](c, 1))
+		return c.api.CustomObjectAgent.SaveCustomObject(c.ctx, CustomObjectSaveCustomObjectRequest{DefinitionName: arg[string](c, 0), Row: arg[*CustomObject](c, 1)})
 	}},
 	{"CustomerServiceAgent", "AddMessageFromMailData", false, func(c *caller) (any, error) {
-		return c.api.CustomerServiceAgent.AddMessageFromMailData(c.ctx, arg[string](c, 0), arg[int64](c, 1))
+		return c.api.CustomerServiceAgent.AddMessageFromMailData(c.ctx, CustomerServiceAddMessageFromMailDataRequest{Data: arg[string](c, 0), TicketID: arg[int64](c, 1)})
 	}},
 	{"CustomerServiceAgent", "CheckIfCustomizedTemplates", false, func(c *caller) (any, error) { return c.api.CustomerServiceAgent.CheckIfCustomizedTemplates(c.ctx) }},
 	{"CustomerServiceAgent", "CheckSymmetricEncryption", false, func(c *caller) (any, error) {
@@ -1115,7 +1115,7 @@ var methodCalls = []methodCall{
 		return c.api.CustomerServiceAgent.CreateSession(c.ctx, arg[string](c, 0))
 	}},
 	{"CustomerServiceAgent", "CreateTicketFromMailData", false, func(c *caller) (any, error) {
-		return c.api.CustomerServiceAgent.CreateTicketFromMailData(c.ctx, arg[string](c, 0), arg[int64](c, 1), arg[int64](c, 2))
+		return c.api.CustomerServiceAgent.CreateTicketFromMailData(c.ctx, CustomerServiceCreateTicketFromMailDataRequest{Data: arg[string](c, 0), MailboxID: arg[int64](c, 1), PersonID: arg[int64](c, 2)})
 	}},
 	{"CustomerServiceAgent", "DeleteCustomerCenterConfig", false, func(c *caller) (any, error) {
 		return nil, c.api.CustomerServiceAgent.DeleteCustomerCenterConfig(c.ctx, arg[int64](c, 0))
@@ -1130,7 +1130,7 @@ var methodCalls = []methodCall{
 		return c.api.CustomerServiceAgent.ExecuteEventHandlers(c.ctx, arg[*EventData](c, 0))
 	}},
 	{"CustomerServiceAgent", "FindTicketsByTitleOrId", false, func(c *caller) (any, error) {
-		return c.api.CustomerServiceAgent.FindTicketsByTitleOrID(c.ctx, arg[float64](c, 0), arg[string](c, 1))
+		return c.api.CustomerServiceAgent.FindTicketsByTitleOrID(c.ctx, CustomerServiceFindTicketsByTitleOrIDRequest{MaxRows: arg[float64](c, 0), TitleOrID: arg[string](c, 1)})
 	}},
 	{"CustomerServiceAgent", "GetAllCustomerCenterConfigs", false, func(c *caller) (any, error) { return c.api.CustomerServiceAgent.GetAllCustomerCenterConfigs(c.ctx) }},
 	{"CustomerServiceAgent", "GetCustomerCenterConfig", false, func(c *caller) (any, error) {
@@ -1148,7 +1148,7 @@ var methodCalls = []methodCall{
 	}},
 	{"CustomerServiceAgent", "GetMailboxes", false, func(c *caller) (any, error) { return c.api.CustomerServiceAgent.GetMailboxes(c.ctx) }},
 	{"CustomerServiceAgent", "GetParsedTemplate", false, func(c *caller) (any, error) {
-		return c.api.CustomerServiceAgent.GetParsedTemplate(c.ctx, arg[int64](c, 0), arg[int64](c, 1), arg[int64](c, 2), arg[int64](c, 3))
+		return c.api.CustomerServiceAgent.GetParsedTemplate(c.ctx, CustomerServiceGetParsedTemplateRequest{LanguageID: arg[int64](c, 0), PersonID: arg[int64](c, 1), ReplyTemplateID: arg[int64](c, 2), TicketID: arg[int64](c, 3)})
 	}},
 	{"CustomerServiceAgent", "GetPreviewFaqEntry", false, func(c *caller) (any, error) {
 		return c.api.CustomerServiceAgent.GetPreviewFaqEntry(c.ctx, arg[int64](c, 0))
@@ -1160,7 +1160,7 @@ var methodCalls = []methodCall{
 		return c.api.CustomerServiceAgent.GetPreviewReplyTemplate(c.ctx, arg[int64](c, 0))
 	}},
 	{"CustomerServiceAgent", "GetProgramUrl", false, func(c *caller) (any, error) {
-		return c.api.CustomerServiceAgent.GetProgramURL(c.ctx, arg[bool](c, 0), arg[string](c, 1))
+		return c.api.CustomerServiceAgent.GetProgramURL(c.ctx, CustomerServiceGetProgramURLRequest{External: arg[bool](c, 0), ProgramName: arg[string](c, 1)})
 	}},
 	{"CustomerServiceAgent", "GetSmsConfig", false, func(c *caller) (any, error) { return c.api.CustomerServiceAgent.GetSmsConfig(c.ctx) }},
 	{"CustomerServiceAgent", "GetStatistics", false, func(c *caller) (any, error) {
@@ -1168,7 +1168,7 @@ var methodCalls = []methodCall{
 	}},
 	{"CustomerServiceAgent", "GetSystemTemplateSettings", false, func(c *caller) (any, error) { return c.api.CustomerServiceAgent.GetSystemTemplateSettings(c.ctx) }},
 	{"CustomerServiceAgent", "GetUnparsedTemplate", false, func(c *caller) (any, error) {
-		return c.api.CustomerServiceAgent.GetUnparsedTemplate(c.ctx, arg[int64](c, 0), arg[int64](c, 1))
+		return c.api.CustomerServiceAgent.GetUnparsedTemplate(c.ctx, CustomerServiceGetUnparsedTemplateRequest{LanguageID: arg[int64](c, 0), ReplyTemplateID: arg[int64](c, 1)})
 	}},
 	{"CustomerServiceAgent", "HasChatNotify", false, func(c *caller) (any, error) { return c.api.CustomerServiceAgent.HasChatNotify(c.ctx) }},
 	{"CustomerServiceAgent", "RemoveSession", false, func(c *caller) (any, error) {
@@ -1193,16 +1193,16 @@ var methodCalls = []methodCall{
 		return c.api.CustomerServiceAgent.SessionIsValid(c.ctx, arg[string](c, 0))
 	}},
 	{"CustomerServiceAgent", "TestSmtpServer", false, func(c *caller) (any, error) {
-		return c.api.CustomerServiceAgent.TestSMTPServer(c.ctx, arg[string](c, 0), arg[string](c, 1), arg[bool](c, 2))
+		return c.api.CustomerServiceAgent.TestSMTPServer(c.ctx, CustomerServiceTestSMTPServerRequest{From: arg[string](c, 0), SMTPURI: arg[string](c, 1), UseStoredPassword: arg[bool](c, 2)})
 	}},
 	{"CustomerServiceAgent", "UpdateFeatureToggles", false, func(c *caller) (any, error) {
 		return nil, c.api.CustomerServiceAgent.UpdateFeatureToggles(c.ctx, arg[[]CsFeatureToggle](c, 0))
 	}},
 	{"DashAgent", "AddNewTileToDashboard", false, func(c *caller) (any, error) {
-		return c.api.DashAgent.AddNewTileToDashboard(c.ctx, arg[*DashTileDefinition](c, 0), arg[int64](c, 1))
+		return c.api.DashAgent.AddNewTileToDashboard(c.ctx, DashAddNewTileToDashboardRequest{DashTileDefinition: arg[*DashTileDefinition](c, 0), DashboardID: arg[int64](c, 1)})
 	}},
 	{"DashAgent", "AddTileToDashboard", false, func(c *caller) (any, error) {
-		return c.api.DashAgent.AddTileToDashboard(c.ctx, arg[int64](c, 0), arg[int64](c, 1))
+		return c.api.DashAgent.AddTileToDashboard(c.ctx, DashAddTileToDashboardRequest{DashTileDefinitionID: arg[int64](c, 0), DashboardID: arg[int64](c, 1)})
 	}},
 	{"DashAgent", "CopyTileSelection", false, func(c *caller) (any, error) { return c.api.DashAgent.CopyTileSelection(c.ctx, arg[int64](c, 0)) }},
 	{"DashAgent", "CreateDashTileSelectionFromEntity", false, func(c *caller) (any, error) {
@@ -1228,10 +1228,10 @@ var methodCalls = []methodCall{
 		return nil, c.api.DashAgent.DeleteDashTileDefinition(c.ctx, arg[int64](c, 0))
 	}},
 	{"DashAgent", "DuplicateDashboard", false, func(c *caller) (any, error) {
-		return c.api.DashAgent.DuplicateDashboard(c.ctx, arg[int64](c, 0), arg[string](c, 1))
+		return c.api.DashAgent.DuplicateDashboard(c.ctx, DashDuplicateDashboardRequest{DashboardID: arg[int64](c, 0), Name: arg[string](c, 1)})
 	}},
 	{"DashAgent", "DuplicateTile", false, func(c *caller) (any, error) {
-		return c.api.DashAgent.DuplicateTile(c.ctx, arg[int64](c, 0), arg[string](c, 1))
+		return c.api.DashAgent.DuplicateTile(c.ctx, DashDuplicateTileRequest{DashTileID: arg[int64](c, 0), Name: arg[string](c, 1)})
 	}},
 	{"DashAgent", "GetDash", false, func(c *caller) (any, error) { return c.api.DashAgent.GetDash(c.ctx, arg[int64](c, 0)) }},
 	{"DashAgent", "GetDashCollection", false, func(c *caller) (any, error) { return c.api.DashAgent.GetDashCollection(c.ctx) }},
@@ -1241,7 +1241,7 @@ var methodCalls = []methodCall{
 	{"DashAgent", "GetDashTile", false, func(c *caller) (any, error) { return c.api.DashAgent.GetDashTile(c.ctx, arg[int64](c, 0)) }},
 	{"DashAgent", "GetDashTileDefinition", false, func(c *caller) (any, error) { return c.api.DashAgent.GetDashTileDefinition(c.ctx, arg[int64](c, 0)) }},
 	{"DashAgent", "GetDashTileHtml", false, func(c *caller) (any, error) {
-		return c.api.DashAgent.GetDashTileHTML(c.ctx, arg[int64](c, 0), arg[string](c, 1))
+		return c.api.DashAgent.GetDashTileHTML(c.ctx, DashGetDashTileHTMLRequest{DashboardTileDefinitionID: arg[int64](c, 0), LanguageCode: arg[string](c, 1)})
 	}},
 	{"DashAgent", "GetDashTileHtmlList", false, func(c *caller) (any, error) { return c.api.DashAgent.GetDashTileHTMLList(c.ctx, arg[int64](c, 0)) }},
 	{"DashAgent", "GetDashTiles", false, func(c *caller) (any, error) { return c.api.DashAgent.GetDashTiles(c.ctx, arg[int64](c, 0)) }},
@@ -1256,7 +1256,7 @@ var methodCalls = []methodCall{
 	{"DashAgent", "GetTempTileSelection", false, func(c *caller) (any, error) { return c.api.DashAgent.GetTempTileSelection(c.ctx, arg[int64](c, 0)) }},
 	{"DashAgent", "SaveDash", false, func(c *caller) (any, error) { return c.api.DashAgent.SaveDash(c.ctx, arg[*Dash](c, 0)) }},
 	{"DashAgent", "SaveDashQuickFilters", false, func(c *caller) (any, error) {
-		return c.api.DashAgent.SaveDashQuickFilters(c.ctx, arg[int64](c, 0), arg[[]QuickFilterInfo](c, 1))
+		return c.api.DashAgent.SaveDashQuickFilters(c.ctx, DashSaveDashQuickFiltersRequest{DashboardID: arg[int64](c, 0), QuickFilters: arg[[]QuickFilterInfo](c, 1)})
 	}},
 	{"DashAgent", "SaveDashTheme", false, func(c *caller) (any, error) { return c.api.DashAgent.SaveDashTheme(c.ctx, arg[*DashTheme](c, 0)) }},
 	{"DashAgent", "SaveDashTile", false, func(c *caller) (any, error) { return c.api.DashAgent.SaveDashTile(c.ctx, arg[*DashTile](c, 0)) }},
@@ -1264,40 +1264,40 @@ var methodCalls = []methodCall{
 		return c.api.DashAgent.SaveDashTileDefinition(c.ctx, arg[*DashTileDefinition](c, 0))
 	}},
 	{"DashAgent", "SaveDashTileHtmlList", false, func(c *caller) (any, error) {
-		return c.api.DashAgent.SaveDashTileHTMLList(c.ctx, arg[int64](c, 0), arg[[]DashTileHTML](c, 1))
+		return c.api.DashAgent.SaveDashTileHTMLList(c.ctx, DashSaveDashTileHTMLListRequest{DashboardTileDefinitionID: arg[int64](c, 0), Languages: arg[[]DashTileHTML](c, 1)})
 	}},
 	{"DashAgent", "SaveDashTiles", false, func(c *caller) (any, error) {
-		return nil, c.api.DashAgent.SaveDashTiles(c.ctx, arg[[]DashTile](c, 0), arg[int64](c, 1))
+		return nil, c.api.DashAgent.SaveDashTiles(c.ctx, DashSaveDashTilesRequest{DashTiles: arg[[]DashTile](c, 0), DashboardID: arg[int64](c, 1)})
 	}},
 	{"DatabaseAgent", "GetStepsFromNetServerCode", false, func(c *caller) (any, error) { return c.api.DatabaseAgent.GetStepsFromNetServerCode(c.ctx) }},
 	{"DatabaseAgent", "GetStepsInDatabase", false, func(c *caller) (any, error) { return c.api.DatabaseAgent.GetStepsInDatabase(c.ctx) }},
 	{"DatabaseTableAgent", "Delete", false, func(c *caller) (any, error) {
-		return c.api.DatabaseTableAgent.Delete(c.ctx, arg[[]int64](c, 0), arg[string](c, 1))
+		return c.api.DatabaseTableAgent.Delete(c.ctx, DatabaseTableDeleteRequest{IDs: arg[[]int64](c, 0), TableName: arg[string](c, 1)})
 	}},
 	{"DatabaseTableAgent", "DeleteRow", false, func(c *caller) (any, error) {
-		return nil, c.api.DatabaseTableAgent.DeleteRow(c.ctx, arg[int64](c, 0), arg[string](c, 1))
+		return nil, c.api.DatabaseTableAgent.DeleteRow(c.ctx, DatabaseTableDeleteRowRequest{ID: arg[int64](c, 0), TableName: arg[string](c, 1)})
 	}},
 	{"DatabaseTableAgent", "Insert", false, func(c *caller) (any, error) {
-		return c.api.DatabaseTableAgent.Insert(c.ctx, arg[[]string](c, 0), arg[[][]string](c, 1), arg[string](c, 2))
+		return c.api.DatabaseTableAgent.Insert(c.ctx, DatabaseTableInsertRequest{Columns: arg[[]string](c, 0), Data: arg[[][]string](c, 1), TableName: arg[string](c, 2)})
 	}},
 	{"DatabaseTableAgent", "InsertRow", false, func(c *caller) (any, error) {
-		return c.api.DatabaseTableAgent.InsertRow(c.ctx, arg[string](c, 0), arg[map[string]string](c, 1))
+		return c.api.DatabaseTableAgent.InsertRow(c.ctx, DatabaseTableInsertRowRequest{TableName: arg[string](c, 0), Values: arg[map[string]string](c, 1)})
 	}},
 	{"DatabaseTableAgent", "ReadRow", false, func(c *caller) (any, error) {
-		return c.api.DatabaseTableAgent.ReadRow(c.ctx, arg[int64](c, 0), arg[string](c, 1))
+		return c.api.DatabaseTableAgent.ReadRow(c.ctx, DatabaseTableReadRowRequest{ID: arg[int64](c, 0), TableName: arg[string](c, 1)})
 	}},
 	{"DatabaseTableAgent", "Truncate", false, func(c *caller) (any, error) { return c.api.DatabaseTableAgent.Truncate(c.ctx, arg[string](c, 0)) }},
 	{"DatabaseTableAgent", "UpdateRow", false, func(c *caller) (any, error) {
-		return nil, c.api.DatabaseTableAgent.UpdateRow(c.ctx, arg[int64](c, 0), arg[string](c, 1), arg[map[string]string](c, 2))
+		return nil, c.api.DatabaseTableAgent.UpdateRow(c.ctx, DatabaseTableUpdateRowRequest{ID: arg[int64](c, 0), TableName: arg[string](c, 1), Values: arg[map[string]string](c, 2)})
 	}},
 	{"DatabaseTableAgent", "Upsert", false, func(c *caller) (any, error) {
-		return c.api.DatabaseTableAgent.Upsert(c.ctx, arg[[]string](c, 0), arg[[][]string](c, 1), arg[[]string](c, 2), arg[UpsertNomatchAction](c, 3), arg[bool](c, 4), arg[string](c, 5))
+		return c.api.DatabaseTableAgent.Upsert(c.ctx, DatabaseTableUpsertRequest{Columns: arg[[]string](c, 0), Data: arg[[][]string](c, 1), Keys: arg[[]string](c, 2), NomatchAction: arg[UpsertNomatchAction](c, 3), ReturnRowStatus: arg[bool](c, 4), TableName: arg[string](c, 5)})
 	}},
 	{"DiagnosticsAgent", "AddWebAppUsage", false, func(c *caller) (any, error) {
 		return nil, c.api.DiagnosticsAgent.AddWebAppUsage(c.ctx, arg[[]WebAppUsage](c, 0))
 	}},
 	{"DiagnosticsAgent", "ChangeLogSettings", false, func(c *caller) (any, error) {
-		return nil, c.api.DiagnosticsAgent.ChangeLogSettings(c.ctx, arg[bool](c, 0), arg[bool](c, 1), arg[bool](c, 2), arg[bool](c, 3), arg[bool](c, 4), arg[bool](c, 5), arg[bool](c, 6), arg[bool](c, 7))
+		return nil, c.api.DiagnosticsAgent.ChangeLogSettings(c.ctx, DiagnosticsChangeLogSettingsRequest{LogFailureAudit: arg[bool](c, 0), LogInformation: arg[bool](c, 1), LogSuccessAudit: arg[bool](c, 2), LogToEventLog: arg[bool](c, 3), LogToFile: arg[bool](c, 4), LogToSuperOffice: arg[bool](c, 5), LogToTrace: arg[bool](c, 6), LogWarning: arg[bool](c, 7)})
 	}},
 	{"DiagnosticsAgent", "CollectDataAdditions", false, func(c *caller) (any, error) { return nil, c.api.DiagnosticsAgent.CollectDataAdditions(c.ctx) }},
 	{"DiagnosticsAgent", "CollectTableSizes", false, func(c *caller) (any, error) { return nil, c.api.DiagnosticsAgent.CollectTableSizes(c.ctx) }},
@@ -1319,7 +1319,7 @@ var methodCalls = []methodCall{
 	{"DiagnosticsAgent", "GetSystemInfo", false, func(c *caller) (any, error) { return c.api.DiagnosticsAgent.GetSystemInfo(c.ctx) }},
 	{"DiagnosticsAgent", "GetSystemMessages", false, func(c *caller) (any, error) { return c.api.DiagnosticsAgent.GetSystemMessages(c.ctx, arg[int64](c, 0)) }},
 	{"DiagnosticsAgent", "GetWebAppUsagesForPeriod", false, func(c *caller) (any, error) {
-		return c.api.DiagnosticsAgent.GetWebAppUsagesForPeriod(c.ctx, arg[Time](c, 0), arg[string](c, 1), arg[Time](c, 2))
+		return c.api.DiagnosticsAgent.GetWebAppUsagesForPeriod(c.ctx, DiagnosticsGetWebAppUsagesForPeriodRequest{FromDate: arg[Time](c, 0), SearchTerm: arg[string](c, 1), ToDate: arg[Time](c, 2)})
 	}},
 	{"DiagnosticsAgent", "LogViewState", false, func(c *caller) (any, error) {
 		return nil, c.api.DiagnosticsAgent.LogViewState(c.ctx, arg[string](c, 0))
@@ -1336,29 +1336,29 @@ var methodCalls = []methodCall{
 	}},
 	{"DiagnosticsAgent", "RemoveExpiredSystemMessages", false, func(c *caller) (any, error) { return nil, c.api.DiagnosticsAgent.RemoveExpiredSystemMessages(c.ctx) }},
 	{"DiagnosticsAgent", "RemoveSystemMessage", false, func(c *caller) (any, error) {
-		return nil, c.api.DiagnosticsAgent.RemoveSystemMessage(c.ctx, arg[int64](c, 0), arg[string](c, 1))
+		return nil, c.api.DiagnosticsAgent.RemoveSystemMessage(c.ctx, DiagnosticsRemoveSystemMessageRequest{OnlineappID: arg[int64](c, 0), SystemMessageID: arg[string](c, 1)})
 	}},
 	{"DiagnosticsAgent", "RemoveSystemMessageForAssociate", false, func(c *caller) (any, error) {
-		return nil, c.api.DiagnosticsAgent.RemoveSystemMessageForAssociate(c.ctx, arg[int64](c, 0), arg[int64](c, 1), arg[string](c, 2))
+		return nil, c.api.DiagnosticsAgent.RemoveSystemMessageForAssociate(c.ctx, DiagnosticsRemoveSystemMessageForAssociateRequest{AssociateID: arg[int64](c, 0), OnlineappID: arg[int64](c, 1), SystemMessageID: arg[string](c, 2)})
 	}},
 	{"DiagnosticsAgent", "ResyncUsers", false, func(c *caller) (any, error) { return nil, c.api.DiagnosticsAgent.ResyncUsers(c.ctx) }},
 	{"DiagnosticsAgent", "SendSystemMessage", false, func(c *caller) (any, error) {
-		return nil, c.api.DiagnosticsAgent.SendSystemMessage(c.ctx, arg[int64](c, 0), arg[Time](c, 1), arg[string](c, 2), arg[string](c, 3), arg[SystemMessageType](c, 4))
+		return nil, c.api.DiagnosticsAgent.SendSystemMessage(c.ctx, DiagnosticsSendSystemMessageRequest{AssociateID: arg[int64](c, 0), Expire: arg[Time](c, 1), MarkdownMessage: arg[string](c, 2), SystemMessageID: arg[string](c, 3), Type: arg[SystemMessageType](c, 4)})
 	}},
 	{"DiagnosticsAgent", "TrackEvent", false, func(c *caller) (any, error) {
-		return c.api.DiagnosticsAgent.TrackEvent(c.ctx, arg[map[string]string](c, 0), arg[string](c, 1))
+		return c.api.DiagnosticsAgent.TrackEvent(c.ctx, DiagnosticsTrackEventRequest{EventProperties: arg[map[string]string](c, 0), TrackEventName: arg[string](c, 1)})
 	}},
 	{"DiagnosticsAgent", "TrackUser", false, func(c *caller) (any, error) {
 		return c.api.DiagnosticsAgent.TrackUser(c.ctx, arg[map[string]string](c, 0))
 	}},
 	{"DiagnosticsAgent", "WebAppUsageExistsInPeriod", false, func(c *caller) (any, error) {
-		return c.api.DiagnosticsAgent.WebAppUsageExistsInPeriod(c.ctx, arg[int64](c, 0), arg[Time](c, 1), arg[string](c, 2))
+		return c.api.DiagnosticsAgent.WebAppUsageExistsInPeriod(c.ctx, DiagnosticsWebAppUsageExistsInPeriodRequest{AssociateID: arg[int64](c, 0), FromDate: arg[Time](c, 1), ViewState: arg[string](c, 2)})
 	}},
 	{"DocumentAgent", "CheckinDocument", false, func(c *caller) (any, error) {
-		return c.api.DocumentAgent.CheckinDocument(c.ctx, arg[[]string](c, 0), arg[int64](c, 1), arg[string](c, 2), arg[[]string](c, 3))
+		return c.api.DocumentAgent.CheckinDocument(c.ctx, DocumentCheckinDocumentRequest{AllowedReturnTypes: arg[[]string](c, 0), DocumentID: arg[int64](c, 1), VersionDescription: arg[string](c, 2), VersionExtraFields: arg[[]string](c, 3)})
 	}},
 	{"DocumentAgent", "CheckoutDocument", false, func(c *caller) (any, error) {
-		return c.api.DocumentAgent.CheckoutDocument(c.ctx, arg[[]string](c, 0), arg[int64](c, 1))
+		return c.api.DocumentAgent.CheckoutDocument(c.ctx, DocumentCheckoutDocumentRequest{AllowedReturnTypes: arg[[]string](c, 0), DocumentID: arg[int64](c, 1)})
 	}},
 	{"DocumentAgent", "CopyDocumentToCsAttachment", false, func(c *caller) (any, error) {
 		return c.api.DocumentAgent.CopyDocumentToCsAttachment(c.ctx, arg[int64](c, 0))
@@ -1373,63 +1373,63 @@ var methodCalls = []methodCall{
 		return c.api.DocumentAgent.CreateDefaultTemplateVariablesParameters(c.ctx)
 	}},
 	{"DocumentAgent", "CreateDocumentStream", false, func(c *caller) (any, error) {
-		return c.api.DocumentAgent.CreateDocumentStream(c.ctx, arg[*DocumentEntity](c, 0), arg[bool](c, 1))
+		return c.api.DocumentAgent.CreateDocumentStream(c.ctx, DocumentCreateDocumentStreamRequest{DocumentEntity: arg[*DocumentEntity](c, 0), OverwriteExistingData: arg[bool](c, 1)})
 	}},
 	{"DocumentAgent", "CreateDocumentStream", true, func(c *caller) (any, error) {
-		return readAll(c.api.DocumentAgent.CreateDocumentStreamReader(c.ctx, arg[*DocumentEntity](c, 0), arg[bool](c, 1)))
+		return readAll(c.api.DocumentAgent.CreateDocumentStreamReader(c.ctx, DocumentCreateDocumentStreamRequest{DocumentEntity: arg[*DocumentEntity](c, 0), OverwriteExistingData: arg[bool](c, 1)}))
 	}},
 	{"DocumentAgent", "CreateNewPhysicalDocumentFromTemplate", false, func(c *caller) (any, error) {
-		return c.api.DocumentAgent.CreateNewPhysicalDocumentFromTemplate(c.ctx, arg[int64](c, 0), arg[int64](c, 1), arg[int64](c, 2), arg[int64](c, 3), arg[int64](c, 4), arg[int64](c, 5), arg[int64](c, 6), arg[string](c, 7))
+		return c.api.DocumentAgent.CreateNewPhysicalDocumentFromTemplate(c.ctx, DocumentCreateNewPhysicalDocumentFromTemplateRequest{AppointmentID: arg[int64](c, 0), ContactID: arg[int64](c, 1), DocumentID: arg[int64](c, 2), PersonID: arg[int64](c, 3), ProjectID: arg[int64](c, 4), SaleID: arg[int64](c, 5), SelectionID: arg[int64](c, 6), UICulture: arg[string](c, 7)})
 	}},
 	{"DocumentAgent", "CreateNewPhysicalDocumentFromTemplateWithCustomTags", false, func(c *caller) (any, error) {
-		return c.api.DocumentAgent.CreateNewPhysicalDocumentFromTemplateWithCustomTags(c.ctx, arg[int64](c, 0), arg[int64](c, 1), arg[[]string](c, 2), arg[[]string](c, 3), arg[int64](c, 4), arg[int64](c, 5), arg[int64](c, 6), arg[int64](c, 7), arg[int64](c, 8), arg[string](c, 9))
+		return c.api.DocumentAgent.CreateNewPhysicalDocumentFromTemplateWithCustomTags(c.ctx, DocumentCreateNewPhysicalDocumentFromTemplateWithCustomTagsRequest{AppointmentID: arg[int64](c, 0), ContactID: arg[int64](c, 1), CustomTags: arg[[]string](c, 2), CustomValues: arg[[]string](c, 3), DocumentID: arg[int64](c, 4), PersonID: arg[int64](c, 5), ProjectID: arg[int64](c, 6), SaleID: arg[int64](c, 7), SelectionID: arg[int64](c, 8), UICulture: arg[string](c, 9)})
 	}},
 	{"DocumentAgent", "CreateNewPhysicalDocumentFromTemplateWithCustomTags2", false, func(c *caller) (any, error) {
-		return c.api.DocumentAgent.CreateNewPhysicalDocumentFromTemplateWithCustomTags2(c.ctx, arg[int64](c, 0), arg[int64](c, 1), arg[map[string]string](c, 2), arg[int64](c, 3), arg[int64](c, 4), arg[int64](c, 5), arg[int64](c, 6), arg[int64](c, 7), arg[string](c, 8))
+		return c.api.DocumentAgent.CreateNewPhysicalDocumentFromTemplateWithCustomTags2(c.ctx, DocumentCreateNewPhysicalDocumentFromTemplateWithCustomTags2Request{AppointmentID: arg[int64](c, 0), ContactID: arg[int64](c, 1), CustomTags: arg[map[string]string](c, 2), DocumentID: arg[int64](c, 3), PersonID: arg[int64](c, 4), ProjectID: arg[int64](c, 5), SaleID: arg[int64](c, 6), SelectionID: arg[int64](c, 7), UICulture: arg[string](c, 8)})
 	}},
 	{"DocumentAgent", "CreateNewPhysicalMailMergeDocumentFromTemplate", false, func(c *caller) (any, error) {
-		return c.api.DocumentAgent.CreateNewPhysicalMailMergeDocumentFromTemplate(c.ctx, arg[int64](c, 0), arg[string](c, 1))
+		return c.api.DocumentAgent.CreateNewPhysicalMailMergeDocumentFromTemplate(c.ctx, DocumentCreateNewPhysicalMailMergeDocumentFromTemplateRequest{DocumentID: arg[int64](c, 0), UICulture: arg[string](c, 1)})
 	}},
 	{"DocumentAgent", "CreateTempFile", false, func(c *caller) (any, error) {
-		return c.api.DocumentAgent.CreateTempFile(c.ctx, arg[[]byte](c, 0), arg[string](c, 1))
+		return c.api.DocumentAgent.CreateTempFile(c.ctx, DocumentCreateTempFileRequest{DataStream: arg[[]byte](c, 0), Filename: arg[string](c, 1)})
 	}},
 	{"DocumentAgent", "DeleteDocumentEntity", false, func(c *caller) (any, error) {
 		return nil, c.api.DocumentAgent.DeleteDocumentEntity(c.ctx, arg[int64](c, 0))
 	}},
 	{"DocumentAgent", "DeletePhysicalDocument", false, func(c *caller) (any, error) {
-		return c.api.DocumentAgent.DeletePhysicalDocument(c.ctx, arg[[]string](c, 0), arg[int64](c, 1))
+		return c.api.DocumentAgent.DeletePhysicalDocument(c.ctx, DocumentDeletePhysicalDocumentRequest{AllowedReturnType: arg[[]string](c, 0), DocumentID: arg[int64](c, 1)})
 	}},
 	{"DocumentAgent", "DeleteTempFile", false, func(c *caller) (any, error) { return nil, c.api.DocumentAgent.DeleteTempFile(c.ctx, arg[string](c, 0)) }},
 	{"DocumentAgent", "ExecuteDocumentCommand", false, func(c *caller) (any, error) {
-		return c.api.DocumentAgent.ExecuteDocumentCommand(c.ctx, arg[[]string](c, 0), arg[[]string](c, 1), arg[string](c, 2), arg[int64](c, 3), arg[string](c, 4))
+		return c.api.DocumentAgent.ExecuteDocumentCommand(c.ctx, DocumentExecuteDocumentCommandRequest{AdditionalData: arg[[]string](c, 0), AllowedReturnTypes: arg[[]string](c, 1), Command: arg[string](c, 2), DocumentID: arg[int64](c, 3), VersionID: arg[string](c, 4)})
 	}},
 	{"DocumentAgent", "GetAppointmentDocuments", false, func(c *caller) (any, error) {
 		return c.api.DocumentAgent.GetAppointmentDocuments(c.ctx, arg[int64](c, 0))
 	}},
 	{"DocumentAgent", "GetCheckoutState", false, func(c *caller) (any, error) { return c.api.DocumentAgent.GetCheckoutState(c.ctx, arg[int64](c, 0)) }},
 	{"DocumentAgent", "GetContactDocuments", false, func(c *caller) (any, error) {
-		return c.api.DocumentAgent.GetContactDocuments(c.ctx, arg[int64](c, 0), arg[int64](c, 1), arg[Time](c, 2), arg[Time](c, 3))
+		return c.api.DocumentAgent.GetContactDocuments(c.ctx, DocumentGetContactDocumentsRequest{ContactID: arg[int64](c, 0), Count: arg[int64](c, 1), EndTime: arg[Time](c, 2), StartTime: arg[Time](c, 3)})
 	}},
 	{"DocumentAgent", "GetContactDocumentsByTemplateHeading", false, func(c *caller) (any, error) {
-		return c.api.DocumentAgent.GetContactDocumentsByTemplateHeading(c.ctx, arg[int64](c, 0), arg[int64](c, 1), arg[Time](c, 2), arg[Time](c, 3), arg[int64](c, 4))
+		return c.api.DocumentAgent.GetContactDocumentsByTemplateHeading(c.ctx, DocumentGetContactDocumentsByTemplateHeadingRequest{ContactID: arg[int64](c, 0), Count: arg[int64](c, 1), EndTime: arg[Time](c, 2), StartTime: arg[Time](c, 3), TemplateHeadingID: arg[int64](c, 4)})
 	}},
 	{"DocumentAgent", "GetContactDocumentsByTemplateType", false, func(c *caller) (any, error) {
-		return c.api.DocumentAgent.GetContactDocumentsByTemplateType(c.ctx, arg[int64](c, 0), arg[int64](c, 1), arg[int64](c, 2), arg[Time](c, 3), arg[Time](c, 4))
+		return c.api.DocumentAgent.GetContactDocumentsByTemplateType(c.ctx, DocumentGetContactDocumentsByTemplateTypeRequest{ContactID: arg[int64](c, 0), Count: arg[int64](c, 1), DocumentTemplateID: arg[int64](c, 2), EndTime: arg[Time](c, 3), StartTime: arg[Time](c, 4)})
 	}},
 	{"DocumentAgent", "GetContactDocumentsByTemplateTypes", false, func(c *caller) (any, error) {
-		return c.api.DocumentAgent.GetContactDocumentsByTemplateTypes(c.ctx, arg[int64](c, 0), arg[int64](c, 1), arg[[]int64](c, 2), arg[Time](c, 3), arg[Time](c, 4))
+		return c.api.DocumentAgent.GetContactDocumentsByTemplateTypes(c.ctx, DocumentGetContactDocumentsByTemplateTypesRequest{ContactID: arg[int64](c, 0), Count: arg[int64](c, 1), DocumentTemplateIDs: arg[[]int64](c, 2), EndTime: arg[Time](c, 3), StartTime: arg[Time](c, 4)})
 	}},
 	{"DocumentAgent", "GetDocument", false, func(c *caller) (any, error) { return c.api.DocumentAgent.GetDocument(c.ctx, arg[int64](c, 0)) }},
 	{"DocumentAgent", "GetDocumentCommands", false, func(c *caller) (any, error) {
-		return c.api.DocumentAgent.GetDocumentCommands(c.ctx, arg[[]string](c, 0), arg[int64](c, 1))
+		return c.api.DocumentAgent.GetDocumentCommands(c.ctx, DocumentGetDocumentCommandsRequest{AllowedReturnTypes: arg[[]string](c, 0), DocumentID: arg[int64](c, 1)})
 	}},
 	{"DocumentAgent", "GetDocumentEntity", false, func(c *caller) (any, error) { return c.api.DocumentAgent.GetDocumentEntity(c.ctx, arg[int64](c, 0)) }},
 	{"DocumentAgent", "GetDocumentLength", false, func(c *caller) (any, error) {
-		return c.api.DocumentAgent.GetDocumentLength(c.ctx, arg[int64](c, 0), arg[string](c, 1))
+		return c.api.DocumentAgent.GetDocumentLength(c.ctx, DocumentGetDocumentLengthRequest{DocumentID: arg[int64](c, 0), VersionID: arg[string](c, 1)})
 	}},
 	{"DocumentAgent", "GetDocumentList", false, func(c *caller) (any, error) { return c.api.DocumentAgent.GetDocumentList(c.ctx, arg[[]int64](c, 0)) }},
 	{"DocumentAgent", "GetDocumentProperties", false, func(c *caller) (any, error) {
-		return c.api.DocumentAgent.GetDocumentProperties(c.ctx, arg[int64](c, 0), arg[[]string](c, 1))
+		return c.api.DocumentAgent.GetDocumentProperties(c.ctx, DocumentGetDocumentPropertiesRequest{DocumentID: arg[int64](c, 0), RequestedProperties: arg[[]string](c, 1)})
 	}},
 	{"DocumentAgent", "GetDocumentStream", false, func(c *caller) (any, error) { return c.api.DocumentAgent.GetDocumentStream(c.ctx, arg[int64](c, 0)) }},
 	{"DocumentAgent", "GetDocumentStream", true, func(c *caller) (any, error) {
@@ -1442,7 +1442,7 @@ var methodCalls = []methodCall{
 		return readAll(c.api.DocumentAgent.GetDocumentStreamFromEntityReader(c.ctx, arg[*DocumentEntity](c, 0)))
 	}},
 	{"DocumentAgent", "GetDocumentUrl", false, func(c *caller) (any, error) {
-		return c.api.DocumentAgent.GetDocumentURL(c.ctx, arg[int64](c, 0), arg[string](c, 1), arg[bool](c, 2))
+		return c.api.DocumentAgent.GetDocumentURL(c.ctx, DocumentGetDocumentURLRequest{DocumentID: arg[int64](c, 0), VersionID: arg[string](c, 1), WriteableURL: arg[bool](c, 2)})
 	}},
 	{"DocumentAgent", "GetDocumentsByTemplateHeading", false, func(c *caller) (any, error) {
 		return c.api.DocumentAgent.GetDocumentsByTemplateHeading(c.ctx, arg[int64](c, 0))
@@ -1450,16 +1450,16 @@ var methodCalls = []methodCall{
 	{"DocumentAgent", "GetMyPublishedDocuments", false, func(c *caller) (any, error) { return c.api.DocumentAgent.GetMyPublishedDocuments(c.ctx) }},
 	{"DocumentAgent", "GetPersonDocuments", false, func(c *caller) (any, error) { return c.api.DocumentAgent.GetPersonDocuments(c.ctx, arg[int64](c, 0)) }},
 	{"DocumentAgent", "GetPersonDocumentsByDate", false, func(c *caller) (any, error) {
-		return c.api.DocumentAgent.GetPersonDocumentsByDate(c.ctx, arg[int64](c, 0), arg[Time](c, 1), arg[bool](c, 2), arg[int64](c, 3), arg[Time](c, 4))
+		return c.api.DocumentAgent.GetPersonDocumentsByDate(c.ctx, DocumentGetPersonDocumentsByDateRequest{Count: arg[int64](c, 0), EndTime: arg[Time](c, 1), IncludeProjectDocuments: arg[bool](c, 2), PersonID: arg[int64](c, 3), StartTime: arg[Time](c, 4)})
 	}},
 	{"DocumentAgent", "GetPersonDocumentsByTemplateHeading", false, func(c *caller) (any, error) {
-		return c.api.DocumentAgent.GetPersonDocumentsByTemplateHeading(c.ctx, arg[int64](c, 0), arg[Time](c, 1), arg[bool](c, 2), arg[int64](c, 3), arg[Time](c, 4), arg[int64](c, 5))
+		return c.api.DocumentAgent.GetPersonDocumentsByTemplateHeading(c.ctx, DocumentGetPersonDocumentsByTemplateHeadingRequest{Count: arg[int64](c, 0), EndTime: arg[Time](c, 1), IncludeProjectDocuments: arg[bool](c, 2), PersonID: arg[int64](c, 3), StartTime: arg[Time](c, 4), TemplateHeadingID: arg[int64](c, 5)})
 	}},
 	{"DocumentAgent", "GetPersonDocumentsByTemplateType", false, func(c *caller) (any, error) {
-		return c.api.DocumentAgent.GetPersonDocumentsByTemplateType(c.ctx, arg[int64](c, 0), arg[int64](c, 1), arg[Time](c, 2), arg[bool](c, 3), arg[int64](c, 4), arg[Time](c, 5))
+		return c.api.DocumentAgent.GetPersonDocumentsByTemplateType(c.ctx, DocumentGetPersonDocumentsByTemplateTypeRequest{Count: arg[int64](c, 0), DocumentTemplateID: arg[int64](c, 1), EndTime: arg[Time](c, 2), IncludeProjectDocuments: arg[bool](c, 3), PersonID: arg[int64](c, 4), StartTime: arg[Time](c, 5)})
 	}},
 	{"DocumentAgent", "GetPersonDocumentsByTemplateTypes", false, func(c *caller) (any, error) {
-		return c.api.DocumentAgent.GetPersonDocumentsByTemplateTypes(c.ctx, arg[int64](c, 0), arg[[]int64](c, 1), arg[Time](c, 2), arg[bool](c, 3), arg[int64](c, 4), arg[Time](c, 5))
+		return c.api.DocumentAgent.GetPersonDocumentsByTemplateTypes(c.ctx, DocumentGetPersonDocumentsByTemplateTypesRequest{Count: arg[int64](c, 0), DocumentTemplateIDs: arg[[]int64](c, 1), EndTime: arg[Time](c, 2), IncludeProjectDocuments: arg[bool](c, 3), PersonID: arg[int64](c, 4), StartTime: arg[Time](c, 5)})
 	}},
 	{"DocumentAgent", "GetPluginCapabilities", false, func(c *caller) (any, error) {
 		return c.api.DocumentAgent.GetPluginCapabilities(c.ctx, arg[int64](c, 0))
@@ -1469,38 +1469,38 @@ var methodCalls = []methodCall{
 		return c.api.DocumentAgent.GetPreviewDocumentStream(c.ctx, arg[int64](c, 0))
 	}},
 	{"DocumentAgent", "GetProjectDocuments", false, func(c *caller) (any, error) {
-		return c.api.DocumentAgent.GetProjectDocuments(c.ctx, arg[int64](c, 0), arg[Time](c, 1), arg[int64](c, 2), arg[Time](c, 3))
+		return c.api.DocumentAgent.GetProjectDocuments(c.ctx, DocumentGetProjectDocumentsRequest{Count: arg[int64](c, 0), EndTime: arg[Time](c, 1), ProjectID: arg[int64](c, 2), StartTime: arg[Time](c, 3)})
 	}},
 	{"DocumentAgent", "GetProjectDocumentsByTemplateHeading", false, func(c *caller) (any, error) {
-		return c.api.DocumentAgent.GetProjectDocumentsByTemplateHeading(c.ctx, arg[int64](c, 0), arg[Time](c, 1), arg[int64](c, 2), arg[Time](c, 3), arg[int64](c, 4))
+		return c.api.DocumentAgent.GetProjectDocumentsByTemplateHeading(c.ctx, DocumentGetProjectDocumentsByTemplateHeadingRequest{Count: arg[int64](c, 0), EndTime: arg[Time](c, 1), ProjectID: arg[int64](c, 2), StartTime: arg[Time](c, 3), TemplateHeadingID: arg[int64](c, 4)})
 	}},
 	{"DocumentAgent", "GetProjectDocumentsByTemplateType", false, func(c *caller) (any, error) {
-		return c.api.DocumentAgent.GetProjectDocumentsByTemplateType(c.ctx, arg[int64](c, 0), arg[int64](c, 1), arg[Time](c, 2), arg[int64](c, 3), arg[Time](c, 4))
+		return c.api.DocumentAgent.GetProjectDocumentsByTemplateType(c.ctx, DocumentGetProjectDocumentsByTemplateTypeRequest{Count: arg[int64](c, 0), DocumentTemplateID: arg[int64](c, 1), EndTime: arg[Time](c, 2), ProjectID: arg[int64](c, 3), StartTime: arg[Time](c, 4)})
 	}},
 	{"DocumentAgent", "GetProjectDocumentsByTemplateTypes", false, func(c *caller) (any, error) {
-		return c.api.DocumentAgent.GetProjectDocumentsByTemplateTypes(c.ctx, arg[int64](c, 0), arg[[]int64](c, 1), arg[Time](c, 2), arg[int64](c, 3), arg[Time](c, 4))
+		return c.api.DocumentAgent.GetProjectDocumentsByTemplateTypes(c.ctx, DocumentGetProjectDocumentsByTemplateTypesRequest{Count: arg[int64](c, 0), DocumentTemplateIDs: arg[[]int64](c, 1), EndTime: arg[Time](c, 2), ProjectID: arg[int64](c, 3), StartTime: arg[Time](c, 4)})
 	}},
 	{"DocumentAgent", "GetProjectMemberDocuments", false, func(c *caller) (any, error) {
-		return c.api.DocumentAgent.GetProjectMemberDocuments(c.ctx, arg[int64](c, 0), arg[Time](c, 1), arg[int64](c, 2), arg[Time](c, 3))
+		return c.api.DocumentAgent.GetProjectMemberDocuments(c.ctx, DocumentGetProjectMemberDocumentsRequest{Count: arg[int64](c, 0), EndTime: arg[Time](c, 1), PersonID: arg[int64](c, 2), StartTime: arg[Time](c, 3)})
 	}},
 	{"DocumentAgent", "GetProjectMemberDocumentsByTemplateHeading", false, func(c *caller) (any, error) {
-		return c.api.DocumentAgent.GetProjectMemberDocumentsByTemplateHeading(c.ctx, arg[int64](c, 0), arg[Time](c, 1), arg[int64](c, 2), arg[Time](c, 3), arg[int64](c, 4))
+		return c.api.DocumentAgent.GetProjectMemberDocumentsByTemplateHeading(c.ctx, DocumentGetProjectMemberDocumentsByTemplateHeadingRequest{Count: arg[int64](c, 0), EndTime: arg[Time](c, 1), PersonID: arg[int64](c, 2), StartTime: arg[Time](c, 3), TemplateHeadingID: arg[int64](c, 4)})
 	}},
 	{"DocumentAgent", "GetProjectMemberDocumentsByTemplateType", false, func(c *caller) (any, error) {
-		return c.api.DocumentAgent.GetProjectMemberDocumentsByTemplateType(c.ctx, arg[int64](c, 0), arg[int64](c, 1), arg[Time](c, 2), arg[int64](c, 3), arg[Time](c, 4))
+		return c.api.DocumentAgent.GetProjectMemberDocumentsByTemplateType(c.ctx, DocumentGetProjectMemberDocumentsByTemplateTypeRequest{Count: arg[int64](c, 0), DocumentTemplateID: arg[int64](c, 1), EndTime: arg[Time](c, 2), PersonID: arg[int64](c, 3), StartTime: arg[Time](c, 4)})
 	}},
 	{"DocumentAgent", "GetProjectMemberDocumentsByTemplateTypes", false, func(c *caller) (any, error) {
-		return c.api.DocumentAgent.GetProjectMemberDocumentsByTemplateTypes(c.ctx, arg[int64](c, 0), arg[[]int64](c, 1), arg[Time](c, 2), arg[int64](c, 3), arg[Time](c, 4))
+		return c.api.DocumentAgent.GetProjectMemberDocumentsByTemplateTypes(c.ctx, DocumentGetProjectMemberDocumentsByTemplateTypesRequest{Count: arg[int64](c, 0), DocumentTemplateIDs: arg[[]int64](c, 1), EndTime: arg[Time](c, 2), PersonID: arg[int64](c, 3), StartTime: arg[Time](c, 4)})
 	}},
 	{"DocumentAgent", "GetPublishedDocument", false, func(c *caller) (any, error) { return c.api.DocumentAgent.GetPublishedDocument(c.ctx, arg[int64](c, 0)) }},
 	{"DocumentAgent", "GetPublishedDocuments", false, func(c *caller) (any, error) {
 		return c.api.DocumentAgent.GetPublishedDocuments(c.ctx, arg[[]int64](c, 0))
 	}},
 	{"DocumentAgent", "GetPublishedDocumentsByDate", false, func(c *caller) (any, error) {
-		return c.api.DocumentAgent.GetPublishedDocumentsByDate(c.ctx, arg[int64](c, 0), arg[Time](c, 1), arg[bool](c, 2), arg[int64](c, 3), arg[Time](c, 4))
+		return c.api.DocumentAgent.GetPublishedDocumentsByDate(c.ctx, DocumentGetPublishedDocumentsByDateRequest{Count: arg[int64](c, 0), EndTime: arg[Time](c, 1), IncludeProjectDocuments: arg[bool](c, 2), PersonID: arg[int64](c, 3), StartTime: arg[Time](c, 4)})
 	}},
 	{"DocumentAgent", "GetPublishedPersonDocumentsByDate", false, func(c *caller) (any, error) {
-		return c.api.DocumentAgent.GetPublishedPersonDocumentsByDate(c.ctx, arg[int64](c, 0), arg[Time](c, 1), arg[bool](c, 2), arg[int64](c, 3), arg[Time](c, 4))
+		return c.api.DocumentAgent.GetPublishedPersonDocumentsByDate(c.ctx, DocumentGetPublishedPersonDocumentsByDateRequest{Count: arg[int64](c, 0), EndTime: arg[Time](c, 1), IncludeProjectDocuments: arg[bool](c, 2), PersonID: arg[int64](c, 3), StartTime: arg[Time](c, 4)})
 	}},
 	{"DocumentAgent", "GetPublishedProjectDocuments", false, func(c *caller) (any, error) {
 		return c.api.DocumentAgent.GetPublishedProjectDocuments(c.ctx, arg[int64](c, 0))
@@ -1513,16 +1513,16 @@ var methodCalls = []methodCall{
 		return readAll(c.api.DocumentAgent.GetSanitizedDocumentStreamReader(c.ctx, arg[int64](c, 0)))
 	}},
 	{"DocumentAgent", "GetSanitizedTemplateStream", false, func(c *caller) (any, error) {
-		return c.api.DocumentAgent.GetSanitizedTemplateStream(c.ctx, arg[bool](c, 0), arg[string](c, 1), arg[string](c, 2))
+		return c.api.DocumentAgent.GetSanitizedTemplateStream(c.ctx, DocumentGetSanitizedTemplateStreamRequest{AllowPersonal: arg[bool](c, 0), TemplateName: arg[string](c, 1), UICulture: arg[string](c, 2)})
 	}},
 	{"DocumentAgent", "GetSanitizedTemplateStream", true, func(c *caller) (any, error) {
-		return readAll(c.api.DocumentAgent.GetSanitizedTemplateStreamReader(c.ctx, arg[bool](c, 0), arg[string](c, 1), arg[string](c, 2)))
+		return readAll(c.api.DocumentAgent.GetSanitizedTemplateStreamReader(c.ctx, DocumentGetSanitizedTemplateStreamRequest{AllowPersonal: arg[bool](c, 0), TemplateName: arg[string](c, 1), UICulture: arg[string](c, 2)}))
 	}},
 	{"DocumentAgent", "GetSanitizedTemplateStreamFromId", false, func(c *caller) (any, error) {
-		return c.api.DocumentAgent.GetSanitizedTemplateStreamFromID(c.ctx, arg[int64](c, 0), arg[string](c, 1))
+		return c.api.DocumentAgent.GetSanitizedTemplateStreamFromID(c.ctx, DocumentGetSanitizedTemplateStreamFromIDRequest{TemplateID: arg[int64](c, 0), UICulture: arg[string](c, 1)})
 	}},
 	{"DocumentAgent", "GetSanitizedTemplateStreamFromId", true, func(c *caller) (any, error) {
-		return readAll(c.api.DocumentAgent.GetSanitizedTemplateStreamFromIDReader(c.ctx, arg[int64](c, 0), arg[string](c, 1)))
+		return readAll(c.api.DocumentAgent.GetSanitizedTemplateStreamFromIDReader(c.ctx, DocumentGetSanitizedTemplateStreamFromIDRequest{TemplateID: arg[int64](c, 0), UICulture: arg[string](c, 1)}))
 	}},
 	{"DocumentAgent", "GetSuggestedDocumentEntity", false, func(c *caller) (any, error) {
 		return c.api.DocumentAgent.GetSuggestedDocumentEntity(c.ctx, arg[int64](c, 0))
@@ -1532,86 +1532,86 @@ var methodCalls = []methodCall{
 		return readAll(c.api.DocumentAgent.GetTempFileReader(c.ctx, arg[string](c, 0)))
 	}},
 	{"DocumentAgent", "GetTemplateStream", false, func(c *caller) (any, error) {
-		return c.api.DocumentAgent.GetTemplateStream(c.ctx, arg[bool](c, 0), arg[string](c, 1), arg[string](c, 2))
+		return c.api.DocumentAgent.GetTemplateStream(c.ctx, DocumentGetTemplateStreamRequest{AllowPersonal: arg[bool](c, 0), TemplateName: arg[string](c, 1), UICulture: arg[string](c, 2)})
 	}},
 	{"DocumentAgent", "GetTemplateStream", true, func(c *caller) (any, error) {
-		return readAll(c.api.DocumentAgent.GetTemplateStreamReader(c.ctx, arg[bool](c, 0), arg[string](c, 1), arg[string](c, 2)))
+		return readAll(c.api.DocumentAgent.GetTemplateStreamReader(c.ctx, DocumentGetTemplateStreamRequest{AllowPersonal: arg[bool](c, 0), TemplateName: arg[string](c, 1), UICulture: arg[string](c, 2)}))
 	}},
 	{"DocumentAgent", "GetTemplateStreamFromId", false, func(c *caller) (any, error) {
-		return c.api.DocumentAgent.GetTemplateStreamFromID(c.ctx, arg[int64](c, 0), arg[string](c, 1))
+		return c.api.DocumentAgent.GetTemplateStreamFromID(c.ctx, DocumentGetTemplateStreamFromIDRequest{TemplateID: arg[int64](c, 0), UICulture: arg[string](c, 1)})
 	}},
 	{"DocumentAgent", "GetTemplateStreamFromId", true, func(c *caller) (any, error) {
-		return readAll(c.api.DocumentAgent.GetTemplateStreamFromIDReader(c.ctx, arg[int64](c, 0), arg[string](c, 1)))
+		return readAll(c.api.DocumentAgent.GetTemplateStreamFromIDReader(c.ctx, DocumentGetTemplateStreamFromIDRequest{TemplateID: arg[int64](c, 0), UICulture: arg[string](c, 1)}))
 	}},
 	{"DocumentAgent", "GetUnsanitizedPreviewDocumentStream", false, func(c *caller) (any, error) {
 		return c.api.DocumentAgent.GetUnsanitizedPreviewDocumentStream(c.ctx, arg[int64](c, 0))
 	}},
 	{"DocumentAgent", "GetVersionList", false, func(c *caller) (any, error) { return c.api.DocumentAgent.GetVersionList(c.ctx, arg[int64](c, 0)) }},
 	{"DocumentAgent", "RenameDocument", false, func(c *caller) (any, error) {
-		return c.api.DocumentAgent.RenameDocument(c.ctx, arg[int64](c, 0), arg[string](c, 1))
+		return c.api.DocumentAgent.RenameDocument(c.ctx, DocumentRenameDocumentRequest{DocumentID: arg[int64](c, 0), NewFilename: arg[string](c, 1)})
 	}},
 	{"DocumentAgent", "SaveDocumentEntity", false, func(c *caller) (any, error) {
 		return c.api.DocumentAgent.SaveDocumentEntity(c.ctx, arg[*DocumentEntity](c, 0))
 	}},
 	{"DocumentAgent", "SaveDocumentTemplateStream", false, func(c *caller) (any, error) {
-		return c.api.DocumentAgent.SaveDocumentTemplateStream(c.ctx, arg[[]byte](c, 0), arg[int64](c, 1), arg[string](c, 2), arg[int64](c, 3))
+		return c.api.DocumentAgent.SaveDocumentTemplateStream(c.ctx, DocumentSaveDocumentTemplateStreamRequest{Content: arg[[]byte](c, 0), DocumentTemplateID: arg[int64](c, 1), LanguageCode: arg[string](c, 2), PluginID: arg[int64](c, 3)})
 	}},
 	{"DocumentAgent", "SavePrivacyReport", false, func(c *caller) (any, error) {
-		return c.api.DocumentAgent.SavePrivacyReport(c.ctx, arg[string](c, 0), arg[int64](c, 1), arg[string](c, 2))
+		return c.api.DocumentAgent.SavePrivacyReport(c.ctx, DocumentSavePrivacyReportRequest{HTMLReport: arg[string](c, 0), PersonID: arg[int64](c, 1), Title: arg[string](c, 2)})
 	}},
 	{"DocumentAgent", "SavePrivacyReportPdf", false, func(c *caller) (any, error) {
-		return c.api.DocumentAgent.SavePrivacyReportPdf(c.ctx, arg[int64](c, 0), arg[[]byte](c, 1), arg[string](c, 2))
+		return c.api.DocumentAgent.SavePrivacyReportPdf(c.ctx, DocumentSavePrivacyReportPdfRequest{PersonID: arg[int64](c, 0), Stream: arg[[]byte](c, 1), Title: arg[string](c, 2)})
 	}},
 	{"DocumentAgent", "SaveSuggestedDocumentEntity", false, func(c *caller) (any, error) {
 		return c.api.DocumentAgent.SaveSuggestedDocumentEntity(c.ctx, arg[*SuggestedDocumentEntity](c, 0))
 	}},
 	{"DocumentAgent", "SetDocumentStream", false, func(c *caller) (any, error) {
-		return c.api.DocumentAgent.SetDocumentStream(c.ctx, arg[*DocumentEntity](c, 0), arg[bool](c, 1), arg[[]byte](c, 2))
+		return c.api.DocumentAgent.SetDocumentStream(c.ctx, DocumentSetDocumentStreamRequest{DocumentEntity: arg[*DocumentEntity](c, 0), OverwriteExistingData: arg[bool](c, 1), Stream: arg[[]byte](c, 2)})
 	}},
 	{"DocumentAgent", "SetDocumentStreamFromId", false, func(c *caller) (any, error) {
-		return c.api.DocumentAgent.SetDocumentStreamFromID(c.ctx, arg[int64](c, 0), arg[[]byte](c, 1))
+		return c.api.DocumentAgent.SetDocumentStreamFromID(c.ctx, DocumentSetDocumentStreamFromIDRequest{DocumentID: arg[int64](c, 0), Stream: arg[[]byte](c, 1)})
 	}},
 	{"DocumentAgent", "SetTemplateStream", false, func(c *caller) (any, error) {
-		return nil, c.api.DocumentAgent.SetTemplateStream(c.ctx, arg[string](c, 0), arg[bool](c, 1), arg[[]byte](c, 2))
+		return nil, c.api.DocumentAgent.SetTemplateStream(c.ctx, DocumentSetTemplateStreamRequest{Filename: arg[string](c, 0), Personal: arg[bool](c, 1), Stream: arg[[]byte](c, 2)})
 	}},
 	{"DocumentAgent", "SubstituteMergeDocumentTemplateVariables", false, func(c *caller) (any, error) {
-		return c.api.DocumentAgent.SubstituteMergeDocumentTemplateVariables(c.ctx, arg[int64](c, 0), arg[[]string](c, 1), arg[[]string](c, 2), arg[int64](c, 3))
+		return c.api.DocumentAgent.SubstituteMergeDocumentTemplateVariables(c.ctx, DocumentSubstituteMergeDocumentTemplateVariablesRequest{AssociateID: arg[int64](c, 0), CustomTags: arg[[]string](c, 1), CustomValues: arg[[]string](c, 2), DocumentID: arg[int64](c, 3)})
 	}},
 	{"DocumentAgent", "SubstituteMergeDocumentTemplateVariables", true, func(c *caller) (any, error) {
-		return readAll(c.api.DocumentAgent.SubstituteMergeDocumentTemplateVariablesReader(c.ctx, arg[int64](c, 0), arg[[]string](c, 1), arg[[]string](c, 2), arg[int64](c, 3)))
+		return readAll(c.api.DocumentAgent.SubstituteMergeDocumentTemplateVariablesReader(c.ctx, DocumentSubstituteMergeDocumentTemplateVariablesRequest{AssociateID: arg[int64](c, 0), CustomTags: arg[[]string](c, 1), CustomValues: arg[[]string](c, 2), DocumentID: arg[int64](c, 3)}))
 	}},
 	{"DocumentAgent", "SubstituteMergeDocumentTemplateVariables2", false, func(c *caller) (any, error) {
-		return c.api.DocumentAgent.SubstituteMergeDocumentTemplateVariables2(c.ctx, arg[int64](c, 0), arg[map[string]string](c, 1), arg[int64](c, 2))
+		return c.api.DocumentAgent.SubstituteMergeDocumentTemplateVariables2(c.ctx, DocumentSubstituteMergeDocumentTemplateVariables2Request{AssociateID: arg[int64](c, 0), CustomTags: arg[map[string]string](c, 1), DocumentID: arg[int64](c, 2)})
 	}},
 	{"DocumentAgent", "SubstituteMergeDocumentTemplateVariables2", true, func(c *caller) (any, error) {
-		return readAll(c.api.DocumentAgent.SubstituteMergeDocumentTemplateVariables2Reader(c.ctx, arg[int64](c, 0), arg[map[string]string](c, 1), arg[int64](c, 2)))
+		return readAll(c.api.DocumentAgent.SubstituteMergeDocumentTemplateVariables2Reader(c.ctx, DocumentSubstituteMergeDocumentTemplateVariables2Request{AssociateID: arg[int64](c, 0), CustomTags: arg[map[string]string](c, 1), DocumentID: arg[int64](c, 2)}))
 	}},
 	{"DocumentAgent", "SubstituteMergeDocumentTemplateVariablesEx", false, func(c *caller) (any, error) {
-		return c.api.DocumentAgent.SubstituteMergeDocumentTemplateVariablesEx(c.ctx, arg[int64](c, 0), arg[int64](c, 1), arg[[]string](c, 2), arg[[]string](c, 3), arg[int64](c, 4), arg[int64](c, 5), arg[int64](c, 6), arg[int64](c, 7), arg[int64](c, 8), arg[int64](c, 9))
+		return c.api.DocumentAgent.SubstituteMergeDocumentTemplateVariablesEx(c.ctx, DocumentSubstituteMergeDocumentTemplateVariablesExRequest{AppointmentID: arg[int64](c, 0), ContactID: arg[int64](c, 1), CustomTags: arg[[]string](c, 2), CustomValues: arg[[]string](c, 3), DocumentID: arg[int64](c, 4), MergeDocumentID: arg[int64](c, 5), PersonID: arg[int64](c, 6), ProjectID: arg[int64](c, 7), SaleID: arg[int64](c, 8), SelectionID: arg[int64](c, 9)})
 	}},
 	{"DocumentAgent", "SubstituteMergeDocumentTemplateVariablesEx", true, func(c *caller) (any, error) {
-		return readAll(c.api.DocumentAgent.SubstituteMergeDocumentTemplateVariablesExReader(c.ctx, arg[int64](c, 0), arg[int64](c, 1), arg[[]string](c, 2), arg[[]string](c, 3), arg[int64](c, 4), arg[int64](c, 5), arg[int64](c, 6), arg[int64](c, 7), arg[int64](c, 8), arg[int64](c, 9)))
+		return readAll(c.api.DocumentAgent.SubstituteMergeDocumentTemplateVariablesExReader(c.ctx, DocumentSubstituteMergeDocumentTemplateVariablesExRequest{AppointmentID: arg[int64](c, 0), ContactID: arg[int64](c, 1), CustomTags: arg[[]string](c, 2), CustomValues: arg[[]string](c, 3), DocumentID: arg[int64](c, 4), MergeDocumentID: arg[int64](c, 5), PersonID: arg[int64](c, 6), ProjectID: arg[int64](c, 7), SaleID: arg[int64](c, 8), SelectionID: arg[int64](c, 9)}))
 	}},
 	{"DocumentAgent", "SubstituteMergeDocumentTemplateVariablesEx2", false, func(c *caller) (any, error) {
-		return c.api.DocumentAgent.SubstituteMergeDocumentTemplateVariablesEx2(c.ctx, arg[int64](c, 0), arg[int64](c, 1), arg[map[string]string](c, 2), arg[int64](c, 3), arg[int64](c, 4), arg[int64](c, 5), arg[int64](c, 6), arg[int64](c, 7), arg[int64](c, 8))
+		return c.api.DocumentAgent.SubstituteMergeDocumentTemplateVariablesEx2(c.ctx, DocumentSubstituteMergeDocumentTemplateVariablesEx2Request{AppointmentID: arg[int64](c, 0), ContactID: arg[int64](c, 1), CustomTags: arg[map[string]string](c, 2), DocumentID: arg[int64](c, 3), MergeDocumentID: arg[int64](c, 4), PersonID: arg[int64](c, 5), ProjectID: arg[int64](c, 6), SaleID: arg[int64](c, 7), SelectionID: arg[int64](c, 8)})
 	}},
 	{"DocumentAgent", "SubstituteMergeDocumentTemplateVariablesEx2", true, func(c *caller) (any, error) {
-		return readAll(c.api.DocumentAgent.SubstituteMergeDocumentTemplateVariablesEx2Reader(c.ctx, arg[int64](c, 0), arg[int64](c, 1), arg[map[string]string](c, 2), arg[int64](c, 3), arg[int64](c, 4), arg[int64](c, 5), arg[int64](c, 6), arg[int64](c, 7), arg[int64](c, 8)))
+		return readAll(c.api.DocumentAgent.SubstituteMergeDocumentTemplateVariablesEx2Reader(c.ctx, DocumentSubstituteMergeDocumentTemplateVariablesEx2Request{AppointmentID: arg[int64](c, 0), ContactID: arg[int64](c, 1), CustomTags: arg[map[string]string](c, 2), DocumentID: arg[int64](c, 3), MergeDocumentID: arg[int64](c, 4), PersonID: arg[int64](c, 5), ProjectID: arg[int64](c, 6), SaleID: arg[int64](c, 7), SelectionID: arg[int64](c, 8)}))
 	}},
 	{"DocumentAgent", "SubstituteTemplateVariables", false, func(c *caller) (any, error) {
-		return c.api.DocumentAgent.SubstituteTemplateVariables(c.ctx, arg[int64](c, 0), arg[int64](c, 1), arg[string](c, 2), arg[int64](c, 3), arg[GeneratorEncoding](c, 4), arg[int64](c, 5), arg[int64](c, 6), arg[int64](c, 7), arg[int64](c, 8), arg[string](c, 9))
+		return c.api.DocumentAgent.SubstituteTemplateVariables(c.ctx, DocumentSubstituteTemplateVariablesRequest{AppointmentID: arg[int64](c, 0), ContactID: arg[int64](c, 1), CultureName: arg[string](c, 2), DocumentID: arg[int64](c, 3), GeneratorEncoding: arg[GeneratorEncoding](c, 4), PersonID: arg[int64](c, 5), ProjectID: arg[int64](c, 6), SaleID: arg[int64](c, 7), SelectionID: arg[int64](c, 8), Source: arg[string](c, 9)})
 	}},
 	{"DocumentAgent", "SubstituteTemplateVariablesEx", false, func(c *caller) (any, error) {
 		return c.api.DocumentAgent.SubstituteTemplateVariablesEx(c.ctx, arg[*TemplateVariablesParameters](c, 0))
 	}},
 	{"DocumentAgent", "SubstituteTemplateVariablesWithCustomTags", false, func(c *caller) (any, error) {
-		return c.api.DocumentAgent.SubstituteTemplateVariablesWithCustomTags(c.ctx, arg[int64](c, 0), arg[int64](c, 1), arg[string](c, 2), arg[[]string](c, 3), arg[[]string](c, 4), arg[int64](c, 5), arg[GeneratorEncoding](c, 6), arg[int64](c, 7), arg[int64](c, 8), arg[int64](c, 9), arg[int64](c, 10), arg[string](c, 11))
+		return c.api.DocumentAgent.SubstituteTemplateVariablesWithCustomTags(c.ctx, DocumentSubstituteTemplateVariablesWithCustomTagsRequest{AppointmentID: arg[int64](c, 0), ContactID: arg[int64](c, 1), CultureName: arg[string](c, 2), CustomTags: arg[[]string](c, 3), CustomValues: arg[[]string](c, 4), DocumentID: arg[int64](c, 5), GeneratorEncoding: arg[GeneratorEncoding](c, 6), PersonID: arg[int64](c, 7), ProjectID: arg[int64](c, 8), SaleID: arg[int64](c, 9), SelectionID: arg[int64](c, 10), Source: arg[string](c, 11)})
 	}},
 	{"DocumentAgent", "SubstituteTemplateVariablesWithCustomTags2", false, func(c *caller) (any, error) {
-		return c.api.DocumentAgent.SubstituteTemplateVariablesWithCustomTags2(c.ctx, arg[int64](c, 0), arg[int64](c, 1), arg[string](c, 2), arg[map[string]string](c, 3), arg[int64](c, 4), arg[GeneratorEncoding](c, 5), arg[int64](c, 6), arg[int64](c, 7), arg[int64](c, 8), arg[int64](c, 9), arg[string](c, 10))
+		return c.api.DocumentAgent.SubstituteTemplateVariablesWithCustomTags2(c.ctx, DocumentSubstituteTemplateVariablesWithCustomTags2Request{AppointmentID: arg[int64](c, 0), ContactID: arg[int64](c, 1), CultureName: arg[string](c, 2), CustomTags: arg[map[string]string](c, 3), DocumentID: arg[int64](c, 4), GeneratorEncoding: arg[GeneratorEncoding](c, 5), PersonID: arg[int64](c, 6), ProjectID: arg[int64](c, 7), SaleID: arg[int64](c, 8), SelectionID: arg[int64](c, 9), Source: arg[string](c, 10)})
 	}},
 	{"DocumentAgent", "UndoCheckoutDocument", false, func(c *caller) (any, error) {
-		return c.api.DocumentAgent.UndoCheckoutDocument(c.ctx, arg[[]string](c, 0), arg[int64](c, 1))
+		return c.api.DocumentAgent.UndoCheckoutDocument(c.ctx, DocumentUndoCheckoutDocumentRequest{AllowedReturnTypes: arg[[]string](c, 0), DocumentID: arg[int64](c, 1)})
 	}},
 	{"DocumentAgent", "ValidateDocumentEntity", false, func(c *caller) (any, error) {
 		return c.api.DocumentAgent.ValidateDocumentEntity(c.ctx, arg[*DocumentEntity](c, 0))
@@ -1626,26 +1626,26 @@ var methodCalls = []methodCall{
 		return c.api.DocumentMigrationAgent.CreateDefaultDocumentTemplateMigrationList(c.ctx)
 	}},
 	{"DocumentMigrationAgent", "GetForAllDocuments", false, func(c *caller) (any, error) {
-		return c.api.DocumentMigrationAgent.GetForAllDocuments(c.ctx, arg[int64](c, 0), arg[bool](c, 1))
+		return c.api.DocumentMigrationAgent.GetForAllDocuments(c.ctx, DocumentMigrationGetForAllDocumentsRequest{DocumentPluginID: arg[int64](c, 0), IncludeEmails: arg[bool](c, 1)})
 	}},
 	{"DocumentMigrationAgent", "GetForDateRange", false, func(c *caller) (any, error) {
-		return c.api.DocumentMigrationAgent.GetForDateRange(c.ctx, arg[int64](c, 0), arg[bool](c, 1), arg[Time](c, 2), arg[Time](c, 3))
+		return c.api.DocumentMigrationAgent.GetForDateRange(c.ctx, DocumentMigrationGetForDateRangeRequest{DocumentPluginID: arg[int64](c, 0), IncludeEmails: arg[bool](c, 1), MaxDate: arg[Time](c, 2), MinDate: arg[Time](c, 3)})
 	}},
 	{"DocumentMigrationAgent", "GetForSelection", false, func(c *caller) (any, error) {
-		return c.api.DocumentMigrationAgent.GetForSelection(c.ctx, arg[int64](c, 0), arg[bool](c, 1), arg[int64](c, 2))
+		return c.api.DocumentMigrationAgent.GetForSelection(c.ctx, DocumentMigrationGetForSelectionRequest{DocumentPluginID: arg[int64](c, 0), IncludeEmails: arg[bool](c, 1), SelectionID: arg[int64](c, 2)})
 	}},
 	{"DocumentMigrationAgent", "GetForTemplates", false, func(c *caller) (any, error) {
-		return c.api.DocumentMigrationAgent.GetForTemplates(c.ctx, arg[bool](c, 0), arg[int64](c, 1))
+		return c.api.DocumentMigrationAgent.GetForTemplates(c.ctx, DocumentMigrationGetForTemplatesRequest{IncludeEmails: arg[bool](c, 0), TargetDocumentPluginID: arg[int64](c, 1)})
 	}},
 	{"DocumentMigrationAgent", "GetNumberOfConfidentialDocuments", false, func(c *caller) (any, error) {
 		return c.api.DocumentMigrationAgent.GetNumberOfConfidentialDocuments(c.ctx)
 	}},
 	{"DocumentMigrationAgent", "HasDocumentsToMigrate", false, func(c *caller) (any, error) { return c.api.DocumentMigrationAgent.HasDocumentsToMigrate(c.ctx) }},
 	{"DocumentMigrationAgent", "MigrateDocumentToNewDocPlugin", false, func(c *caller) (any, error) {
-		return nil, c.api.DocumentMigrationAgent.MigrateDocumentToNewDocPlugin(c.ctx, arg[int64](c, 0), arg[int64](c, 1))
+		return nil, c.api.DocumentMigrationAgent.MigrateDocumentToNewDocPlugin(c.ctx, DocumentMigrationMigrateDocumentToNewDocPluginRequest{DocumentID: arg[int64](c, 0), DocumentPluginID: arg[int64](c, 1)})
 	}},
 	{"DocumentMigrationAgent", "MigrateTemplateToNewDocPlugin", false, func(c *caller) (any, error) {
-		return nil, c.api.DocumentMigrationAgent.MigrateTemplateToNewDocPlugin(c.ctx, arg[int64](c, 0), arg[int64](c, 1))
+		return nil, c.api.DocumentMigrationAgent.MigrateTemplateToNewDocPlugin(c.ctx, DocumentMigrationMigrateTemplateToNewDocPluginRequest{DocumentTemplateID: arg[int64](c, 0), TargetDocumentPluginID: arg[int64](c, 1)})
 	}},
 	{"DocumentRestApi", "DeleteById", false, func(c *caller) (any, error) { return nil, c.api.Document.DeleteByID(c.ctx, arg[int64](c, 0)) }},
 	{"DocumentRestApi", "GetById", false, func(c *caller) (any, error) { return c.api.Document.GetByID(c.ctx, arg[int64](c, 0)) }},
@@ -1694,50 +1694,50 @@ var methodCalls = []methodCall{
 		return c.api.EMailAgent.CreateInlineHTMLHeader(c.ctx, arg[*EMailEntity](c, 0))
 	}},
 	{"EMailAgent", "CreateNewPhysicalDocumentFromEmail", false, func(c *caller) (any, error) {
-		return c.api.EMailAgent.CreateNewPhysicalDocumentFromEmail(c.ctx, arg[int64](c, 0), arg[int64](c, 1))
+		return c.api.EMailAgent.CreateNewPhysicalDocumentFromEmail(c.ctx, EMailCreateNewPhysicalDocumentFromEmailRequest{DocumentID: arg[int64](c, 0), EmailItemID: arg[int64](c, 1)})
 	}},
 	{"EMailAgent", "CreateNewPhysicalDocumentFromEmailAttachment", false, func(c *caller) (any, error) {
-		return c.api.EMailAgent.CreateNewPhysicalDocumentFromEmailAttachment(c.ctx, arg[string](c, 0), arg[int64](c, 1), arg[int64](c, 2))
+		return c.api.EMailAgent.CreateNewPhysicalDocumentFromEmailAttachment(c.ctx, EMailCreateNewPhysicalDocumentFromEmailAttachmentRequest{AttachmentID: arg[string](c, 0), DocumentID: arg[int64](c, 1), EmailItemID: arg[int64](c, 2)})
 	}},
 	{"EMailAgent", "Delete", false, func(c *caller) (any, error) {
-		return nil, c.api.EMailAgent.Delete(c.ctx, arg[*EMailConnectionInfo](c, 0), arg[[]int64](c, 1), arg[string](c, 2))
+		return nil, c.api.EMailAgent.Delete(c.ctx, EMailDeleteRequest{ConnectionInfo: arg[*EMailConnectionInfo](c, 0), MessageServerIDs: arg[[]int64](c, 1), MoveToFolder: arg[string](c, 2)})
 	}},
 	{"EMailAgent", "DeleteEMailAccount", false, func(c *caller) (any, error) { return nil, c.api.EMailAgent.DeleteEMailAccount(c.ctx, arg[int64](c, 0)) }},
 	{"EMailAgent", "DeleteEmails", false, func(c *caller) (any, error) {
-		return nil, c.api.EMailAgent.DeleteEmails(c.ctx, arg[[]int64](c, 0), arg[string](c, 1))
+		return nil, c.api.EMailAgent.DeleteEmails(c.ctx, EMailDeleteEmailsRequest{IDs: arg[[]int64](c, 0), MoveToFolder: arg[string](c, 1)})
 	}},
 	{"EMailAgent", "DeleteExtended", false, func(c *caller) (any, error) {
-		return nil, c.api.EMailAgent.DeleteExtended(c.ctx, arg[*EMailConnectionInfoExtended](c, 0), arg[[]string](c, 1))
+		return nil, c.api.EMailAgent.DeleteExtended(c.ctx, EMailDeleteExtendedRequest{ConnectionInfoExtended: arg[*EMailConnectionInfoExtended](c, 0), MessageIDs: arg[[]string](c, 1)})
 	}},
 	{"EMailAgent", "DeleteFolder", false, func(c *caller) (any, error) {
 		return nil, c.api.EMailAgent.DeleteFolder(c.ctx, arg[*EMailConnectionInfo](c, 0))
 	}},
 	{"EMailAgent", "DeleteFromServerIdentifier", false, func(c *caller) (any, error) {
-		return nil, c.api.EMailAgent.DeleteFromServerIdentifier(c.ctx, arg[*EMailConnectionInfo](c, 0), arg[[]string](c, 1), arg[string](c, 2))
+		return nil, c.api.EMailAgent.DeleteFromServerIdentifier(c.ctx, EMailDeleteFromServerIdentifierRequest{ConnectionInfo: arg[*EMailConnectionInfo](c, 0), MessageServerIDs: arg[[]string](c, 1), MoveToFolder: arg[string](c, 2)})
 	}},
 	{"EMailAgent", "EmptyFolder", false, func(c *caller) (any, error) {
-		return nil, c.api.EMailAgent.EmptyFolder(c.ctx, arg[*EMailConnectionInfo](c, 0), arg[string](c, 1))
+		return nil, c.api.EMailAgent.EmptyFolder(c.ctx, EMailEmptyFolderRequest{ConnectionInfo: arg[*EMailConnectionInfo](c, 0), MoveToFolder: arg[string](c, 1)})
 	}},
 	{"EMailAgent", "FindAddress", false, func(c *caller) (any, error) { return c.api.EMailAgent.FindAddress(c.ctx, arg[string](c, 0)) }},
 	{"EMailAgent", "FindContactOrPersonByEmailName", false, func(c *caller) (any, error) {
-		return c.api.EMailAgent.FindContactOrPersonByEmailName(c.ctx, arg[string](c, 0), arg[string](c, 1))
+		return c.api.EMailAgent.FindContactOrPersonByEmailName(c.ctx, EMailFindContactOrPersonByEmailNameRequest{EmailAddress: arg[string](c, 0), Name: arg[string](c, 1)})
 	}},
 	{"EMailAgent", "FindContactOrPersonByEmailNameWithLimit", false, func(c *caller) (any, error) {
-		return c.api.EMailAgent.FindContactOrPersonByEmailNameWithLimit(c.ctx, arg[string](c, 0), arg[string](c, 1), arg[float64](c, 2), arg[float64](c, 3))
+		return c.api.EMailAgent.FindContactOrPersonByEmailNameWithLimit(c.ctx, EMailFindContactOrPersonByEmailNameWithLimitRequest{EmailAddress: arg[string](c, 0), Name: arg[string](c, 1), NumberOfContacts: arg[float64](c, 2), NumberOfPersons: arg[float64](c, 3)})
 	}},
 	{"EMailAgent", "GetAttachment", false, func(c *caller) (any, error) {
-		return c.api.EMailAgent.GetAttachment(c.ctx, arg[string](c, 0), arg[*EMailConnectionInfo](c, 1), arg[int64](c, 2))
+		return c.api.EMailAgent.GetAttachment(c.ctx, EMailGetAttachmentRequest{AttachmentID: arg[string](c, 0), ConnectionInfo: arg[*EMailConnectionInfo](c, 1), MessageServerID: arg[int64](c, 2)})
 	}},
 	{"EMailAgent", "GetAttachmentFromId", false, func(c *caller) (any, error) {
-		return c.api.EMailAgent.GetAttachmentFromID(c.ctx, arg[string](c, 0), arg[int64](c, 1))
+		return c.api.EMailAgent.GetAttachmentFromID(c.ctx, EMailGetAttachmentFromIDRequest{AttachmentID: arg[string](c, 0), MailItemID: arg[int64](c, 1)})
 	}},
 	{"EMailAgent", "GetAttachmentFromServerIdentifier", false, func(c *caller) (any, error) {
-		return c.api.EMailAgent.GetAttachmentFromServerIdentifier(c.ctx, arg[string](c, 0), arg[*EMailConnectionInfo](c, 1), arg[string](c, 2))
+		return c.api.EMailAgent.GetAttachmentFromServerIdentifier(c.ctx, EMailGetAttachmentFromServerIdentifierRequest{AttachmentID: arg[string](c, 0), ConnectionInfo: arg[*EMailConnectionInfo](c, 1), MessageServerID: arg[string](c, 2)})
 	}},
 	{"EMailAgent", "GetCurrentAccount", false, func(c *caller) (any, error) { return c.api.EMailAgent.GetCurrentAccount(c.ctx) }},
 	{"EMailAgent", "GetCurrentAccountId", false, func(c *caller) (any, error) { return c.api.EMailAgent.GetCurrentAccountID(c.ctx) }},
 	{"EMailAgent", "GetEMail", false, func(c *caller) (any, error) {
-		return c.api.EMailAgent.GetEMail(c.ctx, arg[int64](c, 0), arg[bool](c, 1))
+		return c.api.EMailAgent.GetEMail(c.ctx, EMailGetEMailRequest{ID: arg[int64](c, 0), IncludeAttachments: arg[bool](c, 1)})
 	}},
 	{"EMailAgent", "GetEMailAccount", false, func(c *caller) (any, error) { return c.api.EMailAgent.GetEMailAccount(c.ctx, arg[int64](c, 0)) }},
 	{"EMailAgent", "GetEMailAccountFromEMailAddress", false, func(c *caller) (any, error) {
@@ -1745,44 +1745,44 @@ var methodCalls = []methodCall{
 	}},
 	{"EMailAgent", "GetEMailAddresses", false, func(c *caller) (any, error) { return c.api.EMailAgent.GetEMailAddresses(c.ctx, arg[[]int64](c, 0)) }},
 	{"EMailAgent", "GetEMailAsEmlStream", false, func(c *caller) (any, error) {
-		return c.api.EMailAgent.GetEMailAsEmlStream(c.ctx, arg[int64](c, 0), arg[bool](c, 1))
+		return c.api.EMailAgent.GetEMailAsEmlStream(c.ctx, EMailGetEMailAsEmlStreamRequest{EmailItemID: arg[int64](c, 0), IncludeAttachments: arg[bool](c, 1)})
 	}},
 	{"EMailAgent", "GetEMailAsEmlStream", true, func(c *caller) (any, error) {
-		return readAll(c.api.EMailAgent.GetEMailAsEmlStreamReader(c.ctx, arg[int64](c, 0), arg[bool](c, 1)))
+		return readAll(c.api.EMailAgent.GetEMailAsEmlStreamReader(c.ctx, EMailGetEMailAsEmlStreamRequest{EmailItemID: arg[int64](c, 0), IncludeAttachments: arg[bool](c, 1)}))
 	}},
 	{"EMailAgent", "GetEMailAsStream", false, func(c *caller) (any, error) {
-		return c.api.EMailAgent.GetEMailAsStream(c.ctx, arg[*EMailConnectionInfo](c, 0), arg[int64](c, 1), arg[bool](c, 2))
+		return c.api.EMailAgent.GetEMailAsStream(c.ctx, EMailGetEMailAsStreamRequest{ConnectionInfo: arg[*EMailConnectionInfo](c, 0), MessageServerID: arg[int64](c, 1), StripAttachments: arg[bool](c, 2)})
 	}},
 	{"EMailAgent", "GetEMailAsStream", true, func(c *caller) (any, error) {
-		return readAll(c.api.EMailAgent.GetEMailAsStreamReader(c.ctx, arg[*EMailConnectionInfo](c, 0), arg[int64](c, 1), arg[bool](c, 2)))
+		return readAll(c.api.EMailAgent.GetEMailAsStreamReader(c.ctx, EMailGetEMailAsStreamRequest{ConnectionInfo: arg[*EMailConnectionInfo](c, 0), MessageServerID: arg[int64](c, 1), StripAttachments: arg[bool](c, 2)}))
 	}},
 	{"EMailAgent", "GetEMailAsStreamFromServerIdentifier", false, func(c *caller) (any, error) {
-		return c.api.EMailAgent.GetEMailAsStreamFromServerIdentifier(c.ctx, arg[*EMailConnectionInfo](c, 0), arg[string](c, 1), arg[bool](c, 2))
+		return c.api.EMailAgent.GetEMailAsStreamFromServerIdentifier(c.ctx, EMailGetEMailAsStreamFromServerIdentifierRequest{ConnectionInfo: arg[*EMailConnectionInfo](c, 0), MessageServerID: arg[string](c, 1), StripAttachments: arg[bool](c, 2)})
 	}},
 	{"EMailAgent", "GetEMailAsStreamFromServerIdentifier", true, func(c *caller) (any, error) {
-		return readAll(c.api.EMailAgent.GetEMailAsStreamFromServerIdentifierReader(c.ctx, arg[*EMailConnectionInfo](c, 0), arg[string](c, 1), arg[bool](c, 2)))
+		return readAll(c.api.EMailAgent.GetEMailAsStreamFromServerIdentifierReader(c.ctx, EMailGetEMailAsStreamFromServerIdentifierRequest{ConnectionInfo: arg[*EMailConnectionInfo](c, 0), MessageServerID: arg[string](c, 1), StripAttachments: arg[bool](c, 2)}))
 	}},
 	{"EMailAgent", "GetEMailEnvelopes", false, func(c *caller) (any, error) {
-		return c.api.EMailAgent.GetEMailEnvelopes(c.ctx, arg[*EMailConnectionInfo](c, 0), arg[[]int64](c, 1))
+		return c.api.EMailAgent.GetEMailEnvelopes(c.ctx, EMailGetEMailEnvelopesRequest{ConnectionInfo: arg[*EMailConnectionInfo](c, 0), MessageServerIDs: arg[[]int64](c, 1)})
 	}},
 	{"EMailAgent", "GetEMailEnvelopesFromServerIds", false, func(c *caller) (any, error) {
-		return c.api.EMailAgent.GetEMailEnvelopesFromServerIDs(c.ctx, arg[*EMailConnectionInfo](c, 0), arg[[]string](c, 1))
+		return c.api.EMailAgent.GetEMailEnvelopesFromServerIDs(c.ctx, EMailGetEMailEnvelopesFromServerIDsRequest{ConnectionInfo: arg[*EMailConnectionInfo](c, 0), MessageServerIDs: arg[[]string](c, 1)})
 	}},
 	{"EMailAgent", "GetEMailFromAttachmentId", false, func(c *caller) (any, error) {
-		return c.api.EMailAgent.GetEMailFromAttachmentID(c.ctx, arg[[]string](c, 0), arg[int64](c, 1), arg[bool](c, 2))
+		return c.api.EMailAgent.GetEMailFromAttachmentID(c.ctx, EMailGetEMailFromAttachmentIDRequest{AttachmentIDs: arg[[]string](c, 0), EmailID: arg[int64](c, 1), IncludeAttachments: arg[bool](c, 2)})
 	}},
 	{"EMailAgent", "GetEMailFromDocumentAttachmentId", false, func(c *caller) (any, error) {
-		return c.api.EMailAgent.GetEMailFromDocumentAttachmentID(c.ctx, arg[[]string](c, 0), arg[int64](c, 1), arg[bool](c, 2))
+		return c.api.EMailAgent.GetEMailFromDocumentAttachmentID(c.ctx, EMailGetEMailFromDocumentAttachmentIDRequest{AttachmentIDs: arg[[]string](c, 0), DocID: arg[int64](c, 1), IncludeAttachments: arg[bool](c, 2)})
 	}},
 	{"EMailAgent", "GetEMailFromDocumentId", false, func(c *caller) (any, error) { return c.api.EMailAgent.GetEMailFromDocumentID(c.ctx, arg[int64](c, 0)) }},
 	{"EMailAgent", "GetEMailFromDocumentIdWithoutAttachmentStream", false, func(c *caller) (any, error) {
 		return c.api.EMailAgent.GetEMailFromDocumentIDWithoutAttachmentStream(c.ctx, arg[int64](c, 0))
 	}},
 	{"EMailAgent", "GetEMailFromId", false, func(c *caller) (any, error) {
-		return c.api.EMailAgent.GetEMailFromID(c.ctx, arg[*EMailConnectionInfo](c, 0), arg[EMailFlags](c, 1), arg[bool](c, 2), arg[bool](c, 3), arg[int64](c, 4))
+		return c.api.EMailAgent.GetEMailFromID(c.ctx, EMailGetEMailFromIDRequest{ConnectionInfo: arg[*EMailConnectionInfo](c, 0), Flags: arg[EMailFlags](c, 1), IncludeAttachments: arg[bool](c, 2), LookupAddresses: arg[bool](c, 3), MessageServerID: arg[int64](c, 4)})
 	}},
 	{"EMailAgent", "GetEMailFromServerIdentifier", false, func(c *caller) (any, error) {
-		return c.api.EMailAgent.GetEMailFromServerIdentifier(c.ctx, arg[*EMailConnectionInfo](c, 0), arg[EMailFlags](c, 1), arg[bool](c, 2), arg[bool](c, 3), arg[string](c, 4))
+		return c.api.EMailAgent.GetEMailFromServerIdentifier(c.ctx, EMailGetEMailFromServerIdentifierRequest{ConnectionInfo: arg[*EMailConnectionInfo](c, 0), Flags: arg[EMailFlags](c, 1), IncludeAttachments: arg[bool](c, 2), LookupAddresses: arg[bool](c, 3), MessageServerID: arg[string](c, 4)})
 	}},
 	{"EMailAgent", "GetEMailFromTemp", false, func(c *caller) (any, error) { return c.api.EMailAgent.GetEMailFromTemp(c.ctx, arg[string](c, 0)) }},
 	{"EMailAgent", "GetEMailSOInfo", false, func(c *caller) (any, error) { return c.api.EMailAgent.GetEMailSOInfo(c.ctx, arg[int64](c, 0)) }},
@@ -1800,28 +1800,28 @@ var methodCalls = []methodCall{
 		return c.api.EMailAgent.GetEmailMessageIDs(c.ctx, arg[*EMailConnectionInfoExtended](c, 0))
 	}},
 	{"EMailAgent", "GetEmailsAsString", false, func(c *caller) (any, error) {
-		return c.api.EMailAgent.GetEmailsAsString(c.ctx, arg[*EMailConnectionInfoExtended](c, 0), arg[[]string](c, 1))
+		return c.api.EMailAgent.GetEmailsAsString(c.ctx, EMailGetEmailsAsStringRequest{ConnectionInfoExtended: arg[*EMailConnectionInfoExtended](c, 0), MessageIDs: arg[[]string](c, 1)})
 	}},
 	{"EMailAgent", "GetExtendedEmailMessageIds", false, func(c *caller) (any, error) {
 		return c.api.EMailAgent.GetExtendedEmailMessageIDs(c.ctx, arg[*EMailConnectionInfoExtended](c, 0))
 	}},
 	{"EMailAgent", "GetFolderEMailCount", false, func(c *caller) (any, error) {
-		return c.api.EMailAgent.GetFolderEMailCount(c.ctx, arg[*EMailConnectionInfo](c, 0), arg[bool](c, 1))
+		return c.api.EMailAgent.GetFolderEMailCount(c.ctx, EMailGetFolderEMailCountRequest{ConnectionInfo: arg[*EMailConnectionInfo](c, 0), OnlyUnread: arg[bool](c, 1)})
 	}},
 	{"EMailAgent", "GetFolderHasNewEMail", false, func(c *caller) (any, error) {
 		return c.api.EMailAgent.GetFolderHasNewEMail(c.ctx, arg[*EMailConnectionInfo](c, 0))
 	}},
 	{"EMailAgent", "GetFolderInfo", false, func(c *caller) (any, error) {
-		return c.api.EMailAgent.GetFolderInfo(c.ctx, arg[*EMailConnectionInfo](c, 0), arg[[]string](c, 1))
+		return c.api.EMailAgent.GetFolderInfo(c.ctx, EMailGetFolderInfoRequest{ConnectionInfo: arg[*EMailConnectionInfo](c, 0), Folders: arg[[]string](c, 1)})
 	}},
 	{"EMailAgent", "GetFolderList", false, func(c *caller) (any, error) {
-		return c.api.EMailAgent.GetFolderList(c.ctx, arg[*EMailConnectionInfo](c, 0), arg[bool](c, 1))
+		return c.api.EMailAgent.GetFolderList(c.ctx, EMailGetFolderListRequest{ConnectionInfo: arg[*EMailConnectionInfo](c, 0), IncludeItemCount: arg[bool](c, 1)})
 	}},
 	{"EMailAgent", "GetMailFromInReplyTo", false, func(c *caller) (any, error) { return c.api.EMailAgent.GetMailFromInReplyTo(c.ctx, arg[string](c, 0)) }},
 	{"EMailAgent", "GetMailFromMessageId", false, func(c *caller) (any, error) { return c.api.EMailAgent.GetMailFromMessageID(c.ctx, arg[string](c, 0)) }},
 	{"EMailAgent", "GetNewMail", false, func(c *caller) (any, error) { return c.api.EMailAgent.GetNewMail(c.ctx, arg[[]float64](c, 0)) }},
 	{"EMailAgent", "GetParticipantInfoFromEmailAddress", false, func(c *caller) (any, error) {
-		return c.api.EMailAgent.GetParticipantInfoFromEmailAddress(c.ctx, arg[int64](c, 0), arg[string](c, 1))
+		return c.api.EMailAgent.GetParticipantInfoFromEmailAddress(c.ctx, EMailGetParticipantInfoFromEmailAddressRequest{AppointmentID: arg[int64](c, 0), EmailAddress: arg[string](c, 1)})
 	}},
 	{"EMailAgent", "GetPersonEntitiesFromEmailAddress", false, func(c *caller) (any, error) {
 		return c.api.EMailAgent.GetPersonEntitiesFromEmailAddress(c.ctx, arg[string](c, 0))
@@ -1830,20 +1830,20 @@ var methodCalls = []methodCall{
 		return c.api.EMailAgent.GetPersonsFromEmailAddress(c.ctx, arg[string](c, 0))
 	}},
 	{"EMailAgent", "GetPreviewAttachmentFromDocId", false, func(c *caller) (any, error) {
-		return c.api.EMailAgent.GetPreviewAttachmentFromDocID(c.ctx, arg[string](c, 0), arg[int64](c, 1))
+		return c.api.EMailAgent.GetPreviewAttachmentFromDocID(c.ctx, EMailGetPreviewAttachmentFromDocIDRequest{AttachmentID: arg[string](c, 0), DocID: arg[int64](c, 1)})
 	}},
 	{"EMailAgent", "GetPreviewAttachmentFromId", false, func(c *caller) (any, error) {
-		return c.api.EMailAgent.GetPreviewAttachmentFromID(c.ctx, arg[string](c, 0), arg[string](c, 1), arg[string](c, 2), arg[int64](c, 3))
+		return c.api.EMailAgent.GetPreviewAttachmentFromID(c.ctx, EMailGetPreviewAttachmentFromIDRequest{AttachmentFilename: arg[string](c, 0), AttachmentID: arg[string](c, 1), AttachmentType: arg[string](c, 2), MailItemID: arg[int64](c, 3)})
 	}},
 	{"EMailAgent", "GetReadySyncEmailAccounts", false, func(c *caller) (any, error) { return c.api.EMailAgent.GetReadySyncEmailAccounts(c.ctx) }},
 	{"EMailAgent", "GetUnsanitizedEMail", false, func(c *caller) (any, error) {
-		return c.api.EMailAgent.GetUnsanitizedEMail(c.ctx, arg[int64](c, 0), arg[bool](c, 1))
+		return c.api.EMailAgent.GetUnsanitizedEMail(c.ctx, EMailGetUnsanitizedEMailRequest{ID: arg[int64](c, 0), IncludeAttachments: arg[bool](c, 1)})
 	}},
 	{"EMailAgent", "GetUnsanitizedEMailFromAttachmentId", false, func(c *caller) (any, error) {
-		return c.api.EMailAgent.GetUnsanitizedEMailFromAttachmentID(c.ctx, arg[[]string](c, 0), arg[int64](c, 1), arg[bool](c, 2))
+		return c.api.EMailAgent.GetUnsanitizedEMailFromAttachmentID(c.ctx, EMailGetUnsanitizedEMailFromAttachmentIDRequest{AttachmentIDs: arg[[]string](c, 0), EmailID: arg[int64](c, 1), IncludeAttachments: arg[bool](c, 2)})
 	}},
 	{"EMailAgent", "GetUnsanitizedEMailFromDocumentAttachmentId", false, func(c *caller) (any, error) {
-		return c.api.EMailAgent.GetUnsanitizedEMailFromDocumentAttachmentID(c.ctx, arg[[]string](c, 0), arg[int64](c, 1), arg[bool](c, 2))
+		return c.api.EMailAgent.GetUnsanitizedEMailFromDocumentAttachmentID(c.ctx, EMailGetUnsanitizedEMailFromDocumentAttachmentIDRequest{AttachmentIDs: arg[[]string](c, 0), DocID: arg[int64](c, 1), IncludeAttachments: arg[bool](c, 2)})
 	}},
 	{"EMailAgent", "GetUnsanitizedEMailFromDocumentId", false, func(c *caller) (any, error) {
 		return c.api.EMailAgent.GetUnsanitizedEMailFromDocumentID(c.ctx, arg[int64](c, 0))
@@ -1852,72 +1852,72 @@ var methodCalls = []methodCall{
 		return c.api.EMailAgent.GetUnsanitizedEMailFromDocumentIDWithoutAttachmentStream(c.ctx, arg[int64](c, 0))
 	}},
 	{"EMailAgent", "GetUnsanitizedPreviewAttachmentFromDocId", false, func(c *caller) (any, error) {
-		return c.api.EMailAgent.GetUnsanitizedPreviewAttachmentFromDocID(c.ctx, arg[string](c, 0), arg[int64](c, 1))
+		return c.api.EMailAgent.GetUnsanitizedPreviewAttachmentFromDocID(c.ctx, EMailGetUnsanitizedPreviewAttachmentFromDocIDRequest{AttachmentID: arg[string](c, 0), DocID: arg[int64](c, 1)})
 	}},
 	{"EMailAgent", "GetUnsanitizedPreviewAttachmentFromId", false, func(c *caller) (any, error) {
-		return c.api.EMailAgent.GetUnsanitizedPreviewAttachmentFromID(c.ctx, arg[string](c, 0), arg[string](c, 1), arg[string](c, 2), arg[int64](c, 3))
+		return c.api.EMailAgent.GetUnsanitizedPreviewAttachmentFromID(c.ctx, EMailGetUnsanitizedPreviewAttachmentFromIDRequest{AttachmentFilename: arg[string](c, 0), AttachmentID: arg[string](c, 1), AttachmentType: arg[string](c, 2), MailItemID: arg[int64](c, 3)})
 	}},
 	{"EMailAgent", "HasMXRecord", false, func(c *caller) (any, error) { return c.api.EMailAgent.HasMXRecord(c.ctx, arg[string](c, 0)) }},
 	{"EMailAgent", "HasNewMail", false, func(c *caller) (any, error) {
-		return c.api.EMailAgent.HasNewMail(c.ctx, arg[int64](c, 0), arg[int64](c, 1))
+		return c.api.EMailAgent.HasNewMail(c.ctx, EMailHasNewMailRequest{FolderID: arg[int64](c, 0), MailItemID: arg[int64](c, 1)})
 	}},
 	{"EMailAgent", "HasSPFRecord", false, func(c *caller) (any, error) {
-		return c.api.EMailAgent.HasSPFRecord(c.ctx, arg[string](c, 0), arg[string](c, 1))
+		return c.api.EMailAgent.HasSPFRecord(c.ctx, EMailHasSPFRecordRequest{SourceSpf: arg[string](c, 0), TargetDomain: arg[string](c, 1)})
 	}},
 	{"EMailAgent", "LatestItemIdByFolder", false, func(c *caller) (any, error) { return c.api.EMailAgent.LatestItemIDByFolder(c.ctx, arg[int64](c, 0)) }},
 	{"EMailAgent", "MarkAsRead", false, func(c *caller) (any, error) {
-		return nil, c.api.EMailAgent.MarkAsRead(c.ctx, arg[*EMailConnectionInfo](c, 0), arg[[]int64](c, 1), arg[bool](c, 2))
+		return nil, c.api.EMailAgent.MarkAsRead(c.ctx, EMailMarkAsReadRequest{ConnectionInfo: arg[*EMailConnectionInfo](c, 0), MessageServerIDs: arg[[]int64](c, 1), Read: arg[bool](c, 2)})
 	}},
 	{"EMailAgent", "MarkAsReadFromServerIdentifiers", false, func(c *caller) (any, error) {
-		return nil, c.api.EMailAgent.MarkAsReadFromServerIdentifiers(c.ctx, arg[*EMailConnectionInfo](c, 0), arg[[]string](c, 1), arg[bool](c, 2))
+		return nil, c.api.EMailAgent.MarkAsReadFromServerIdentifiers(c.ctx, EMailMarkAsReadFromServerIdentifiersRequest{ConnectionInfo: arg[*EMailConnectionInfo](c, 0), MessageServerIDs: arg[[]string](c, 1), Read: arg[bool](c, 2)})
 	}},
 	{"EMailAgent", "MarkEmailsAsRead", false, func(c *caller) (any, error) {
-		return nil, c.api.EMailAgent.MarkEmailsAsRead(c.ctx, arg[[]int64](c, 0), arg[bool](c, 1))
+		return nil, c.api.EMailAgent.MarkEmailsAsRead(c.ctx, EMailMarkEmailsAsReadRequest{IDs: arg[[]int64](c, 0), Read: arg[bool](c, 1)})
 	}},
 	{"EMailAgent", "MoveEmailsToFolder", false, func(c *caller) (any, error) {
-		return nil, c.api.EMailAgent.MoveEmailsToFolder(c.ctx, arg[[]int64](c, 0), arg[int64](c, 1))
+		return nil, c.api.EMailAgent.MoveEmailsToFolder(c.ctx, EMailMoveEmailsToFolderRequest{EmailItemIDs: arg[[]int64](c, 0), FolderID: arg[int64](c, 1)})
 	}},
 	{"EMailAgent", "MoveEmailsToTrash", false, func(c *caller) (any, error) {
 		return nil, c.api.EMailAgent.MoveEmailsToTrash(c.ctx, arg[[]int64](c, 0))
 	}},
 	{"EMailAgent", "MoveToFolder", false, func(c *caller) (any, error) {
-		return nil, c.api.EMailAgent.MoveToFolder(c.ctx, arg[*EMailConnectionInfo](c, 0), arg[[]int64](c, 1), arg[string](c, 2))
+		return nil, c.api.EMailAgent.MoveToFolder(c.ctx, EMailMoveToFolderRequest{ConnectionInfo: arg[*EMailConnectionInfo](c, 0), MessageServerIDs: arg[[]int64](c, 1), TargetFolder: arg[string](c, 2)})
 	}},
 	{"EMailAgent", "MoveToFolderFromServerIdentifier", false, func(c *caller) (any, error) {
-		return nil, c.api.EMailAgent.MoveToFolderFromServerIdentifier(c.ctx, arg[*EMailConnectionInfo](c, 0), arg[[]string](c, 1), arg[string](c, 2))
+		return nil, c.api.EMailAgent.MoveToFolderFromServerIdentifier(c.ctx, EMailMoveToFolderFromServerIdentifierRequest{ConnectionInfo: arg[*EMailConnectionInfo](c, 0), MessageServerIDs: arg[[]string](c, 1), TargetFolder: arg[string](c, 2)})
 	}},
 	{"EMailAgent", "RefreshFolder", false, func(c *caller) (any, error) {
-		return c.api.EMailAgent.RefreshFolder(c.ctx, arg[*EMailConnectionInfo](c, 0), arg[[]string](c, 1))
+		return c.api.EMailAgent.RefreshFolder(c.ctx, EMailRefreshFolderRequest{ConnectionInfo: arg[*EMailConnectionInfo](c, 0), Folders: arg[[]string](c, 1)})
 	}},
 	{"EMailAgent", "RefreshFolderForAssociate", false, func(c *caller) (any, error) {
 		return c.api.EMailAgent.RefreshFolderForAssociate(c.ctx, arg[[]string](c, 0))
 	}},
 	{"EMailAgent", "RelayMessage", false, func(c *caller) (any, error) {
-		return nil, c.api.EMailAgent.RelayMessage(c.ctx, arg[*EMailConnectionInfoExtended](c, 0), arg[string](c, 1), arg[[]string](c, 2), arg[string](c, 3))
+		return nil, c.api.EMailAgent.RelayMessage(c.ctx, EMailRelayMessageRequest{ConnectionInfoExtended: arg[*EMailConnectionInfoExtended](c, 0), From: arg[string](c, 1), Recipients: arg[[]string](c, 2), Rfc822: arg[string](c, 3)})
 	}},
 	{"EMailAgent", "ResolveEMailRecipients", false, func(c *caller) (any, error) { return c.api.EMailAgent.ResolveEMailRecipients(c.ctx, arg[string](c, 0)) }},
 	{"EMailAgent", "Save", false, func(c *caller) (any, error) { return c.api.EMailAgent.Save(c.ctx, arg[*EMailEntity](c, 0)) }},
 	{"EMailAgent", "SaveDraft", false, func(c *caller) (any, error) { return c.api.EMailAgent.SaveDraft(c.ctx, arg[*EMailEntity](c, 0)) }},
 	{"EMailAgent", "SaveEMail", false, func(c *caller) (any, error) {
-		return c.api.EMailAgent.SaveEMail(c.ctx, arg[*EMailConnectionInfo](c, 0), arg[*EMailEntity](c, 1))
+		return c.api.EMailAgent.SaveEMail(c.ctx, EMailSaveEMailRequest{ConnectionInfo: arg[*EMailConnectionInfo](c, 0), Email: arg[*EMailEntity](c, 1)})
 	}},
 	{"EMailAgent", "SaveEMailAccount", false, func(c *caller) (any, error) {
 		return c.api.EMailAgent.SaveEMailAccount(c.ctx, arg[*EMailAccount](c, 0))
 	}},
 	{"EMailAgent", "SaveEmailToTmpDocument", false, func(c *caller) (any, error) {
-		return c.api.EMailAgent.SaveEmailToTmpDocument(c.ctx, arg[*EMailEntity](c, 0), arg[int64](c, 1), arg[bool](c, 2))
+		return c.api.EMailAgent.SaveEmailToTmpDocument(c.ctx, EMailSaveEmailToTmpDocumentRequest{Email: arg[*EMailEntity](c, 0), FolderID: arg[int64](c, 1), StripAttachments: arg[bool](c, 2)})
 	}},
 	{"EMailAgent", "SaveToMailServer", false, func(c *caller) (any, error) { return c.api.EMailAgent.SaveToMailServer(c.ctx, arg[*EMailEntity](c, 0)) }},
 	{"EMailAgent", "Send", false, func(c *caller) (any, error) { return c.api.EMailAgent.Send(c.ctx, arg[[]EMailEntity](c, 0)) }},
 	{"EMailAgent", "SendAndSaveEmailToTmpDocument", false, func(c *caller) (any, error) {
-		return c.api.EMailAgent.SendAndSaveEmailToTmpDocument(c.ctx, arg[*EMailEntity](c, 0), arg[bool](c, 1))
+		return c.api.EMailAgent.SendAndSaveEmailToTmpDocument(c.ctx, EMailSendAndSaveEmailToTmpDocumentRequest{Email: arg[*EMailEntity](c, 0), StripAttachments: arg[bool](c, 1)})
 	}},
 	{"EMailAgent", "SendEMails", false, func(c *caller) (any, error) {
-		return c.api.EMailAgent.SendEMails(c.ctx, arg[[]EMailEntity](c, 0), arg[*EMailConnectionInfo](c, 1), arg[*EMailConnectionInfo](c, 2))
+		return c.api.EMailAgent.SendEMails(c.ctx, EMailSendEMailsRequest{Emails: arg[[]EMailEntity](c, 0), OutgoingConnectionInfo: arg[*EMailConnectionInfo](c, 1), SentItemsConnectionInfo: arg[*EMailConnectionInfo](c, 2)})
 	}},
 	{"EMailAgent", "SetRepliedAt", false, func(c *caller) (any, error) { return nil, c.api.EMailAgent.SetRepliedAt(c.ctx, arg[string](c, 0)) }},
 	{"EMailAgent", "SetSubscription", false, func(c *caller) (any, error) {
-		return nil, c.api.EMailAgent.SetSubscription(c.ctx, arg[*EMailConnectionInfo](c, 0), arg[[]EMailFolder](c, 1))
+		return nil, c.api.EMailAgent.SetSubscription(c.ctx, EMailSetSubscriptionRequest{ConnectionInfo: arg[*EMailConnectionInfo](c, 0), Folders: arg[[]EMailFolder](c, 1)})
 	}},
 	{"EMailAgent", "SyncEmailAccount", false, func(c *caller) (any, error) {
 		return nil, c.api.EMailAgent.SyncEmailAccount(c.ctx, arg[*SyncUserAccount](c, 0))
@@ -1927,10 +1927,10 @@ var methodCalls = []methodCall{
 	}},
 	{"EMailAgent", "TestAuthenticate", false, func(c *caller) (any, error) { return c.api.EMailAgent.TestAuthenticate(c.ctx) }},
 	{"EMailAgent", "ToggleSubscription", false, func(c *caller) (any, error) {
-		return nil, c.api.EMailAgent.ToggleSubscription(c.ctx, arg[int64](c, 0), arg[bool](c, 1))
+		return nil, c.api.EMailAgent.ToggleSubscription(c.ctx, EMailToggleSubscriptionRequest{FolderID: arg[int64](c, 0), SubscriptionStatus: arg[bool](c, 1)})
 	}},
 	{"ErpSyncAgent", "BreakActorLink", false, func(c *caller) (any, error) {
-		return c.api.ErpSyncAgent.BreakActorLink(c.ctx, arg[CrmActorType](c, 0), arg[int64](c, 1), arg[int64](c, 2))
+		return c.api.ErpSyncAgent.BreakActorLink(c.ctx, ErpSyncBreakActorLinkRequest{CrmActorType: arg[CrmActorType](c, 0), CrmRecordID: arg[int64](c, 1), ErpConnectionID: arg[int64](c, 2)})
 	}},
 	{"ErpSyncAgent", "CanDeleteErpSyncConnectorEntity", false, func(c *caller) (any, error) {
 		return c.api.ErpSyncAgent.CanDeleteErpSyncConnectorEntity(c.ctx, arg[int64](c, 0))
@@ -1940,37 +1940,37 @@ var methodCalls = []methodCall{
 	}},
 	{"ErpSyncAgent", "ChangeEngineStatus", false, func(c *caller) (any, error) { return c.api.ErpSyncAgent.ChangeEngineStatus(c.ctx, arg[bool](c, 0)) }},
 	{"ErpSyncAgent", "ConnectActor", false, func(c *caller) (any, error) {
-		return nil, c.api.ErpSyncAgent.ConnectActor(c.ctx, arg[CrmActorType](c, 0), arg[int64](c, 1), arg[ErpActorType](c, 2), arg[int64](c, 3), arg[string](c, 4), arg[[]ErpSyncFieldValue](c, 5))
+		return nil, c.api.ErpSyncAgent.ConnectActor(c.ctx, ErpSyncConnectActorRequest{CrmActorType: arg[CrmActorType](c, 0), CrmRecordID: arg[int64](c, 1), ErpActorType: arg[ErpActorType](c, 2), ErpConnectionID: arg[int64](c, 3), ErpKey: arg[string](c, 4), FieldValues: arg[[]ErpSyncFieldValue](c, 5)})
 	}},
 	{"ErpSyncAgent", "CreateActorLink", false, func(c *caller) (any, error) {
-		return c.api.ErpSyncAgent.CreateActorLink(c.ctx, arg[CrmActorType](c, 0), arg[int64](c, 1), arg[ErpActorType](c, 2), arg[int64](c, 3), arg[string](c, 4))
+		return c.api.ErpSyncAgent.CreateActorLink(c.ctx, ErpSyncCreateActorLinkRequest{CrmActorType: arg[CrmActorType](c, 0), CrmRecordID: arg[int64](c, 1), ErpActorType: arg[ErpActorType](c, 2), ErpConnectionID: arg[int64](c, 3), ErpKey: arg[string](c, 4)})
 	}},
 	{"ErpSyncAgent", "CreateDefaultErpSyncConnectorEntity", false, func(c *caller) (any, error) { return c.api.ErpSyncAgent.CreateDefaultErpSyncConnectorEntity(c.ctx) }},
 	{"ErpSyncAgent", "CreateErpActorFromCrm", false, func(c *caller) (any, error) {
-		return c.api.ErpSyncAgent.CreateErpActorFromCrm(c.ctx, arg[int64](c, 0), arg[CrmActorType](c, 1), arg[int64](c, 2), arg[ErpActorType](c, 3), arg[map[string]string](c, 4))
+		return c.api.ErpSyncAgent.CreateErpActorFromCrm(c.ctx, ErpSyncCreateErpActorFromCrmRequest{ConnectionID: arg[int64](c, 0), CrmActorType: arg[CrmActorType](c, 1), CrmEntityID: arg[int64](c, 2), ErpActorType: arg[ErpActorType](c, 3), ErpFieldKeyValues: arg[map[string]string](c, 4)})
 	}},
 	{"ErpSyncAgent", "DeleteConnection", false, func(c *caller) (any, error) { return nil, c.api.ErpSyncAgent.DeleteConnection(c.ctx, arg[int64](c, 0)) }},
 	{"ErpSyncAgent", "DeleteErpSyncConnectorEntity", false, func(c *caller) (any, error) {
 		return nil, c.api.ErpSyncAgent.DeleteErpSyncConnectorEntity(c.ctx, arg[int64](c, 0))
 	}},
 	{"ErpSyncAgent", "ForceResync", false, func(c *caller) (any, error) {
-		return c.api.ErpSyncAgent.ForceResync(c.ctx, arg[int64](c, 0), arg[[]int64](c, 1))
+		return c.api.ErpSyncAgent.ForceResync(c.ctx, ErpSyncForceResyncRequest{ErpConnectionID: arg[int64](c, 0), InternalKeyIDs: arg[[]int64](c, 1)})
 	}},
 	{"ErpSyncAgent", "ForceResyncBatchTask", false, func(c *caller) (any, error) {
-		return nil, c.api.ErpSyncAgent.ForceResyncBatchTask(c.ctx, arg[int64](c, 0), arg[[]int64](c, 1))
+		return nil, c.api.ErpSyncAgent.ForceResyncBatchTask(c.ctx, ErpSyncForceResyncBatchTaskRequest{ErpConnectionID: arg[int64](c, 0), InternalKeyIDs: arg[[]int64](c, 1)})
 	}},
 	{"ErpSyncAgent", "ForceResyncExternal", false, func(c *caller) (any, error) {
-		return c.api.ErpSyncAgent.ForceResyncExternal(c.ctx, arg[ErpActorType](c, 0), arg[int64](c, 1), arg[[]string](c, 2))
+		return c.api.ErpSyncAgent.ForceResyncExternal(c.ctx, ErpSyncForceResyncExternalRequest{ErpActorType: arg[ErpActorType](c, 0), ErpConnectionID: arg[int64](c, 1), ExternalKeys: arg[[]string](c, 2)})
 	}},
 	{"ErpSyncAgent", "ForceResyncExternalNoBlankValues", false, func(c *caller) (any, error) {
-		return c.api.ErpSyncAgent.ForceResyncExternalNoBlankValues(c.ctx, arg[ErpActorType](c, 0), arg[int64](c, 1), arg[[]string](c, 2))
+		return c.api.ErpSyncAgent.ForceResyncExternalNoBlankValues(c.ctx, ErpSyncForceResyncExternalNoBlankValuesRequest{ErpActorType: arg[ErpActorType](c, 0), ErpConnectionID: arg[int64](c, 1), ExternalKeys: arg[[]string](c, 2)})
 	}},
 	{"ErpSyncAgent", "ForceResyncNoBlankValues", false, func(c *caller) (any, error) {
-		return c.api.ErpSyncAgent.ForceResyncNoBlankValues(c.ctx, arg[int64](c, 0), arg[[]int64](c, 1))
+		return c.api.ErpSyncAgent.ForceResyncNoBlankValues(c.ctx, ErpSyncForceResyncNoBlankValuesRequest{ErpConnectionID: arg[int64](c, 0), InternalKeyIDs: arg[[]int64](c, 1)})
 	}},
 	{"ErpSyncAgent", "ForceSyncAll", false, func(c *caller) (any, error) { return c.api.ErpSyncAgent.ForceSyncAll(c.ctx) }},
 	{"ErpSyncAgent", "GetActorTypeMapping", false, func(c *caller) (any, error) {
-		return c.api.ErpSyncAgent.GetActorTypeMapping(c.ctx, arg[ErpActorType](c, 0), arg[int64](c, 1))
+		return c.api.ErpSyncAgent.GetActorTypeMapping(c.ctx, ErpSyncGetActorTypeMappingRequest{ActorType: arg[ErpActorType](c, 0), ErpConnectionID: arg[int64](c, 1)})
 	}},
 	{"ErpSyncAgent", "GetAllConnections", false, func(c *caller) (any, error) { return c.api.ErpSyncAgent.GetAllConnections(c.ctx, arg[bool](c, 0)) }},
 	{"ErpSyncAgent", "GetAllConnectors", false, func(c *caller) (any, error) { return c.api.ErpSyncAgent.GetAllConnectors(c.ctx) }},
@@ -1982,10 +1982,10 @@ var methodCalls = []methodCall{
 		return c.api.ErpSyncAgent.GetConnectionListMappings(c.ctx, arg[int64](c, 0))
 	}},
 	{"ErpSyncAgent", "GetConnectionsAndDisplayFields", false, func(c *caller) (any, error) {
-		return c.api.ErpSyncAgent.GetConnectionsAndDisplayFields(c.ctx, arg[CrmActorType](c, 0), arg[int64](c, 1))
+		return c.api.ErpSyncAgent.GetConnectionsAndDisplayFields(c.ctx, ErpSyncGetConnectionsAndDisplayFieldsRequest{CrmActorType: arg[CrmActorType](c, 0), EntityID: arg[int64](c, 1)})
 	}},
 	{"ErpSyncAgent", "GetCrmActorType", false, func(c *caller) (any, error) {
-		return c.api.ErpSyncAgent.GetCrmActorType(c.ctx, arg[ErpActorType](c, 0), arg[int64](c, 1))
+		return c.api.ErpSyncAgent.GetCrmActorType(c.ctx, ErpSyncGetCrmActorTypeRequest{ErpActorType: arg[ErpActorType](c, 0), ErpConnectionID: arg[int64](c, 1)})
 	}},
 	{"ErpSyncAgent", "GetDefaultValueInfo", false, func(c *caller) (any, error) { return c.api.ErpSyncAgent.GetDefaultValueInfo(c.ctx, arg[int64](c, 0)) }},
 	{"ErpSyncAgent", "GetEngineStatus", false, func(c *caller) (any, error) { return c.api.ErpSyncAgent.GetEngineStatus(c.ctx) }},
@@ -1993,7 +1993,7 @@ var methodCalls = []methodCall{
 		return c.api.ErpSyncAgent.GetErpConnectionConfigFields(c.ctx, arg[int64](c, 0))
 	}},
 	{"ErpSyncAgent", "GetErpFieldValues", false, func(c *caller) (any, error) {
-		return c.api.ErpSyncAgent.GetErpFieldValues(c.ctx, arg[CrmActorType](c, 0), arg[int64](c, 1), arg[int64](c, 2), arg[[]string](c, 3))
+		return c.api.ErpSyncAgent.GetErpFieldValues(c.ctx, ErpSyncGetErpFieldValuesRequest{CrmActorType: arg[CrmActorType](c, 0), EntityID: arg[int64](c, 1), ErpConnectionID: arg[int64](c, 2), FieldKeys: arg[[]string](c, 3)})
 	}},
 	{"ErpSyncAgent", "GetErpSyncConnectionSummary", false, func(c *caller) (any, error) {
 		return c.api.ErpSyncAgent.GetErpSyncConnectionSummary(c.ctx, arg[int64](c, 0))
@@ -2002,16 +2002,16 @@ var methodCalls = []methodCall{
 		return c.api.ErpSyncAgent.GetErpSyncConnectorEntity(c.ctx, arg[int64](c, 0))
 	}},
 	{"ErpSyncAgent", "GetFieldValuesFromCrm", false, func(c *caller) (any, error) {
-		return c.api.ErpSyncAgent.GetFieldValuesFromCrm(c.ctx, arg[CrmActorType](c, 0), arg[int64](c, 1))
+		return c.api.ErpSyncAgent.GetFieldValuesFromCrm(c.ctx, ErpSyncGetFieldValuesFromCrmRequest{ActorTypeCrm: arg[CrmActorType](c, 0), RecordID: arg[int64](c, 1)})
 	}},
 	{"ErpSyncAgent", "GetFieldValuesFromErp", false, func(c *caller) (any, error) {
-		return c.api.ErpSyncAgent.GetFieldValuesFromErp(c.ctx, arg[ErpActorType](c, 0), arg[int64](c, 1), arg[string](c, 2))
+		return c.api.ErpSyncAgent.GetFieldValuesFromErp(c.ctx, ErpSyncGetFieldValuesFromErpRequest{ActorTypeErp: arg[ErpActorType](c, 0), ErpConnectionID: arg[int64](c, 1), ErpKey: arg[string](c, 2)})
 	}},
 	{"ErpSyncAgent", "GetFieldsForNewErpActor", false, func(c *caller) (any, error) {
-		return c.api.ErpSyncAgent.GetFieldsForNewErpActor(c.ctx, arg[ErpActorType](c, 0), arg[int64](c, 1))
+		return c.api.ErpSyncAgent.GetFieldsForNewErpActor(c.ctx, ErpSyncGetFieldsForNewErpActorRequest{ErpActorType: arg[ErpActorType](c, 0), ErpConnectionID: arg[int64](c, 1)})
 	}},
 	{"ErpSyncAgent", "MoveErpFieldItem", false, func(c *caller) (any, error) {
-		return nil, c.api.ErpSyncAgent.MoveErpFieldItem(c.ctx, arg[float64](c, 0), arg[ErpActorType](c, 1), arg[int64](c, 2), arg[int64](c, 3))
+		return nil, c.api.ErpSyncAgent.MoveErpFieldItem(c.ctx, ErpSyncMoveErpFieldItemRequest{Direction: arg[float64](c, 0), ErpActorType: arg[ErpActorType](c, 1), ErpConnectionID: arg[int64](c, 2), ErpFieldID: arg[int64](c, 3)})
 	}},
 	{"ErpSyncAgent", "SaveActorTypeMapping", false, func(c *caller) (any, error) {
 		return c.api.ErpSyncAgent.SaveActorTypeMapping(c.ctx, arg[*ErpSyncActorTypeMapping](c, 0))
@@ -2032,11 +2032,11 @@ var methodCalls = []methodCall{
 		return c.api.ErpSyncAgent.SaveErpSyncConnectorEntity(c.ctx, arg[*ErpSyncConnectorEntity](c, 0))
 	}},
 	{"ErpSyncAgent", "SupportsAdvancedSearch", false, func(c *caller) (any, error) {
-		return c.api.ErpSyncAgent.SupportsAdvancedSearch(c.ctx, arg[ErpActorType](c, 0), arg[int64](c, 1))
+		return c.api.ErpSyncAgent.SupportsAdvancedSearch(c.ctx, ErpSyncSupportsAdvancedSearchRequest{ErpActorType: arg[ErpActorType](c, 0), ErpConnectionID: arg[int64](c, 1)})
 	}},
 	{"ErpSyncAgent", "SyncAll", false, func(c *caller) (any, error) { return c.api.ErpSyncAgent.SyncAll(c.ctx) }},
 	{"ErpSyncAgent", "TestConnectionByConfig", false, func(c *caller) (any, error) {
-		return c.api.ErpSyncAgent.TestConnectionByConfig(c.ctx, arg[map[string]string](c, 0), arg[int64](c, 1))
+		return c.api.ErpSyncAgent.TestConnectionByConfig(c.ctx, ErpSyncTestConnectionByConfigRequest{ConfigFields: arg[map[string]string](c, 0), ErpConnectionID: arg[int64](c, 1)})
 	}},
 	{"ErpSyncAgent", "TestConnectionById", false, func(c *caller) (any, error) { return c.api.ErpSyncAgent.TestConnectionByID(c.ctx, arg[int64](c, 0)) }},
 	{"ErpSyncAgent", "TestConnectorUrl", false, func(c *caller) (any, error) { return c.api.ErpSyncAgent.TestConnectorURL(c.ctx, arg[string](c, 0)) }},
@@ -2044,179 +2044,179 @@ var methodCalls = []methodCall{
 		return c.api.ErpSyncAgent.ToggleErpConnectionActive(c.ctx, arg[int64](c, 0))
 	}},
 	{"ErpSyncAgent", "TryConnectActor", false, func(c *caller) (any, error) {
-		return c.api.ErpSyncAgent.TryConnectActor(c.ctx, arg[CrmActorType](c, 0), arg[int64](c, 1), arg[ErpActorType](c, 2), arg[int64](c, 3), arg[string](c, 4), arg[[]ErpSyncFieldValue](c, 5))
+		return c.api.ErpSyncAgent.TryConnectActor(c.ctx, ErpSyncTryConnectActorRequest{CrmActorType: arg[CrmActorType](c, 0), CrmRecordID: arg[int64](c, 1), ErpActorType: arg[ErpActorType](c, 2), ErpConnectionID: arg[int64](c, 3), ErpKey: arg[string](c, 4), FieldValues: arg[[]ErpSyncFieldValue](c, 5)})
 	}},
 	{"ErpSyncAgent", "UpdateConnectionFields", false, func(c *caller) (any, error) {
 		return c.api.ErpSyncAgent.UpdateConnectionFields(c.ctx, arg[int64](c, 0))
 	}},
 	{"ErpSyncAgent", "ValidateArchiveColumnConfig", false, func(c *caller) (any, error) {
-		return nil, c.api.ErpSyncAgent.ValidateArchiveColumnConfig(c.ctx, arg[int64](c, 0), arg[string](c, 1))
+		return nil, c.api.ErpSyncAgent.ValidateArchiveColumnConfig(c.ctx, ErpSyncValidateArchiveColumnConfigRequest{ErpConnectionID: arg[int64](c, 0), ListOwner: arg[string](c, 1)})
 	}},
 	{"FavouriteAgent", "AddFavourite", false, func(c *caller) (any, error) {
-		return nil, c.api.FavouriteAgent.AddFavourite(c.ctx, arg[int64](c, 0), arg[string](c, 1), arg[int64](c, 2), arg[string](c, 3))
+		return nil, c.api.FavouriteAgent.AddFavourite(c.ctx, FavouriteAddFavouriteRequest{AssociateID: arg[int64](c, 0), ExtraInfo: arg[string](c, 1), RecordID: arg[int64](c, 2), TableName: arg[string](c, 3)})
 	}},
 	{"FavouriteAgent", "AddFavourites", false, func(c *caller) (any, error) {
-		return nil, c.api.FavouriteAgent.AddFavourites(c.ctx, arg[int64](c, 0), arg[string](c, 1), arg[[]int64](c, 2), arg[string](c, 3))
+		return nil, c.api.FavouriteAgent.AddFavourites(c.ctx, FavouriteAddFavouritesRequest{AssociateID: arg[int64](c, 0), ExtraInfo: arg[string](c, 1), RecordIDs: arg[[]int64](c, 2), TableName: arg[string](c, 3)})
 	}},
 	{"FavouriteAgent", "AddTicketsToFavouritesByProvider", false, func(c *caller) (any, error) {
-		return nil, c.api.FavouriteAgent.AddTicketsToFavouritesByProvider(c.ctx, arg[int64](c, 0), arg[string](c, 1), arg[string](c, 2), arg[[]ArchiveRestrictionInfo](c, 3))
+		return nil, c.api.FavouriteAgent.AddTicketsToFavouritesByProvider(c.ctx, FavouriteAddTicketsToFavouritesByProviderRequest{AssociateID: arg[int64](c, 0), ExtraInfo: arg[string](c, 1), ProviderName: arg[string](c, 2), Restrictions: arg[[]ArchiveRestrictionInfo](c, 3)})
 	}},
 	{"FavouriteAgent", "GetFavourites", false, func(c *caller) (any, error) {
-		return c.api.FavouriteAgent.GetFavourites(c.ctx, arg[int64](c, 0), arg[string](c, 1))
+		return c.api.FavouriteAgent.GetFavourites(c.ctx, FavouriteGetFavouritesRequest{AssociateID: arg[int64](c, 0), TableName: arg[string](c, 1)})
 	}},
 	{"FavouriteAgent", "IsFavourite", false, func(c *caller) (any, error) {
-		return c.api.FavouriteAgent.IsFavourite(c.ctx, arg[int64](c, 0), arg[int64](c, 1), arg[string](c, 2))
+		return c.api.FavouriteAgent.IsFavourite(c.ctx, FavouriteIsFavouriteRequest{AssociateID: arg[int64](c, 0), RecordID: arg[int64](c, 1), TableName: arg[string](c, 2)})
 	}},
 	{"FavouriteAgent", "RemoveAllFavourites", false, func(c *caller) (any, error) {
-		return nil, c.api.FavouriteAgent.RemoveAllFavourites(c.ctx, arg[int64](c, 0), arg[string](c, 1))
+		return nil, c.api.FavouriteAgent.RemoveAllFavourites(c.ctx, FavouriteRemoveAllFavouritesRequest{AssociateID: arg[int64](c, 0), TableName: arg[string](c, 1)})
 	}},
 	{"FavouriteAgent", "RemoveFavourite", false, func(c *caller) (any, error) {
-		return nil, c.api.FavouriteAgent.RemoveFavourite(c.ctx, arg[int64](c, 0), arg[int64](c, 1), arg[string](c, 2))
+		return nil, c.api.FavouriteAgent.RemoveFavourite(c.ctx, FavouriteRemoveFavouriteRequest{AssociateID: arg[int64](c, 0), RecordID: arg[int64](c, 1), TableName: arg[string](c, 2)})
 	}},
 	{"FavouriteAgent", "RemoveFavourites", false, func(c *caller) (any, error) {
-		return nil, c.api.FavouriteAgent.RemoveFavourites(c.ctx, arg[int64](c, 0), arg[[]int64](c, 1), arg[string](c, 2))
+		return nil, c.api.FavouriteAgent.RemoveFavourites(c.ctx, FavouriteRemoveFavouritesRequest{AssociateID: arg[int64](c, 0), RecordIDs: arg[[]int64](c, 1), TableName: arg[string](c, 2)})
 	}},
 	{"FavouriteAgent", "RemoveFavouritesById", false, func(c *caller) (any, error) {
 		return nil, c.api.FavouriteAgent.RemoveFavouritesByID(c.ctx, arg[[]int64](c, 0))
 	}},
 	{"FavouriteAgent", "RemoveTicketsFromFavouritesByProvider", false, func(c *caller) (any, error) {
-		return nil, c.api.FavouriteAgent.RemoveTicketsFromFavouritesByProvider(c.ctx, arg[int64](c, 0), arg[string](c, 1), arg[[]ArchiveRestrictionInfo](c, 2))
+		return nil, c.api.FavouriteAgent.RemoveTicketsFromFavouritesByProvider(c.ctx, FavouriteRemoveTicketsFromFavouritesByProviderRequest{AssociateID: arg[int64](c, 0), ProviderName: arg[string](c, 1), Restrictions: arg[[]ArchiveRestrictionInfo](c, 2)})
 	}},
 	{"FavouriteAgent", "ToggleFavourite", false, func(c *caller) (any, error) {
-		return c.api.FavouriteAgent.ToggleFavourite(c.ctx, arg[int64](c, 0), arg[string](c, 1), arg[int64](c, 2), arg[string](c, 3))
+		return c.api.FavouriteAgent.ToggleFavourite(c.ctx, FavouriteToggleFavouriteRequest{AssociateID: arg[int64](c, 0), ExtraInfo: arg[string](c, 1), RecordID: arg[int64](c, 2), TableName: arg[string](c, 3)})
 	}},
 	{"FindAgent", "CreateRestrictionGroup", false, func(c *caller) (any, error) {
-		return c.api.FindAgent.CreateRestrictionGroup(c.ctx, arg[string](c, 0), arg[string](c, 1), arg[string](c, 2), arg[string](c, 3))
+		return c.api.FindAgent.CreateRestrictionGroup(c.ctx, FindCreateRestrictionGroupRequest{Context: arg[string](c, 0), ProviderName: arg[string](c, 1), StorageKey: arg[string](c, 2), StorageType: arg[string](c, 3)})
 	}},
 	{"FindAgent", "DeleteRestrictionGroup", false, func(c *caller) (any, error) {
-		return nil, c.api.FindAgent.DeleteRestrictionGroup(c.ctx, arg[string](c, 0), arg[string](c, 1), arg[float64](c, 2), arg[string](c, 3), arg[string](c, 4))
+		return nil, c.api.FindAgent.DeleteRestrictionGroup(c.ctx, FindDeleteRestrictionGroupRequest{Context: arg[string](c, 0), ProviderName: arg[string](c, 1), Rank: arg[float64](c, 2), StorageKey: arg[string](c, 3), StorageType: arg[string](c, 4)})
 	}},
 	{"FindAgent", "Find", false, func(c *caller) (any, error) {
-		return c.api.FindAgent.Find(c.ctx, arg[float64](c, 0), arg[float64](c, 1), arg[string](c, 2), arg[string](c, 3), arg[string](c, 4))
+		return c.api.FindAgent.Find(c.ctx, FindFindRequest{PageNumber: arg[float64](c, 0), PageSize: arg[float64](c, 1), ProviderName: arg[string](c, 2), StorageKey: arg[string](c, 3), StorageType: arg[string](c, 4)})
 	}},
 	{"FindAgent", "FindFromRestrictions", false, func(c *caller) (any, error) {
-		return c.api.FindAgent.FindFromRestrictions(c.ctx, arg[float64](c, 0), arg[float64](c, 1), arg[string](c, 2), arg[[]ArchiveRestrictionInfo](c, 3))
+		return c.api.FindAgent.FindFromRestrictions(c.ctx, FindFindFromRestrictionsRequest{PageNumber: arg[float64](c, 0), PageSize: arg[float64](c, 1), ProviderName: arg[string](c, 2), Restrictions: arg[[]ArchiveRestrictionInfo](c, 3)})
 	}},
 	{"FindAgent", "FindFromRestrictions2", false, func(c *caller) (any, error) {
-		return c.api.FindAgent.FindFromRestrictions2(c.ctx, arg[float64](c, 0), arg[float64](c, 1), arg[string](c, 2), arg[string](c, 3))
+		return c.api.FindAgent.FindFromRestrictions2(c.ctx, FindFindFromRestrictions2Request{PageNumber: arg[float64](c, 0), PageSize: arg[float64](c, 1), ProviderName: arg[string](c, 2), Restrictions: arg[string](c, 3)})
 	}},
 	{"FindAgent", "FindFromRestrictionsColumns", false, func(c *caller) (any, error) {
-		return c.api.FindAgent.FindFromRestrictionsColumns(c.ctx, arg[[]string](c, 0), arg[float64](c, 1), arg[float64](c, 2), arg[string](c, 3), arg[[]ArchiveRestrictionInfo](c, 4))
+		return c.api.FindAgent.FindFromRestrictionsColumns(c.ctx, FindFindFromRestrictionsColumnsRequest{DesiredColumns: arg[[]string](c, 0), PageNumber: arg[float64](c, 1), PageSize: arg[float64](c, 2), ProviderName: arg[string](c, 3), Restrictions: arg[[]ArchiveRestrictionInfo](c, 4)})
 	}},
 	{"FindAgent", "FindFromRestrictionsColumns2", false, func(c *caller) (any, error) {
-		return c.api.FindAgent.FindFromRestrictionsColumns2(c.ctx, arg[string](c, 0), arg[float64](c, 1), arg[float64](c, 2), arg[string](c, 3), arg[string](c, 4))
+		return c.api.FindAgent.FindFromRestrictionsColumns2(c.ctx, FindFindFromRestrictionsColumns2Request{DesiredColumns: arg[string](c, 0), PageNumber: arg[float64](c, 1), PageSize: arg[float64](c, 2), ProviderName: arg[string](c, 3), Restrictions: arg[string](c, 4)})
 	}},
 	{"FindAgent", "FindFromRestrictionsColumnsOrderBy", false, func(c *caller) (any, error) {
-		return c.api.FindAgent.FindFromRestrictionsColumnsOrderBy(c.ctx, arg[[]string](c, 0), arg[[]ArchiveOrderByInfo](c, 1), arg[float64](c, 2), arg[float64](c, 3), arg[string](c, 4), arg[[]ArchiveRestrictionInfo](c, 5))
+		return c.api.FindAgent.FindFromRestrictionsColumnsOrderBy(c.ctx, FindFindFromRestrictionsColumnsOrderByRequest{DesiredColumns: arg[[]string](c, 0), OrderBy: arg[[]ArchiveOrderByInfo](c, 1), PageNumber: arg[float64](c, 2), PageSize: arg[float64](c, 3), ProviderName: arg[string](c, 4), Restrictions: arg[[]ArchiveRestrictionInfo](c, 5)})
 	}},
 	{"FindAgent", "FindFromRestrictionsColumnsOrderBy2", false, func(c *caller) (any, error) {
-		return c.api.FindAgent.FindFromRestrictionsColumnsOrderBy2(c.ctx, arg[string](c, 0), arg[string](c, 1), arg[float64](c, 2), arg[float64](c, 3), arg[string](c, 4), arg[string](c, 5))
+		return c.api.FindAgent.FindFromRestrictionsColumnsOrderBy2(c.ctx, FindFindFromRestrictionsColumnsOrderBy2Request{DesiredColumns: arg[string](c, 0), OrderBy: arg[string](c, 1), PageNumber: arg[float64](c, 2), PageSize: arg[float64](c, 3), ProviderName: arg[string](c, 4), Restrictions: arg[string](c, 5)})
 	}},
 	{"FindAgent", "FindOrderBy", false, func(c *caller) (any, error) {
-		return c.api.FindAgent.FindOrderBy(c.ctx, arg[[]ArchiveOrderByInfo](c, 0), arg[float64](c, 1), arg[float64](c, 2), arg[string](c, 3), arg[string](c, 4), arg[string](c, 5))
+		return c.api.FindAgent.FindOrderBy(c.ctx, FindFindOrderByRequest{OrderBy: arg[[]ArchiveOrderByInfo](c, 0), PageNumber: arg[float64](c, 1), PageSize: arg[float64](c, 2), ProviderName: arg[string](c, 3), StorageKey: arg[string](c, 4), StorageType: arg[string](c, 5)})
 	}},
 	{"FindAgent", "FindOrderBy2", false, func(c *caller) (any, error) {
-		return c.api.FindAgent.FindOrderBy2(c.ctx, arg[string](c, 0), arg[float64](c, 1), arg[float64](c, 2), arg[string](c, 3), arg[string](c, 4), arg[string](c, 5))
+		return c.api.FindAgent.FindOrderBy2(c.ctx, FindFindOrderBy2Request{OrderBy: arg[string](c, 0), PageNumber: arg[float64](c, 1), PageSize: arg[float64](c, 2), ProviderName: arg[string](c, 3), StorageKey: arg[string](c, 4), StorageType: arg[string](c, 5)})
 	}},
 	{"FindAgent", "FindWithColumns", false, func(c *caller) (any, error) {
-		return c.api.FindAgent.FindWithColumns(c.ctx, arg[[]string](c, 0), arg[[]ArchiveOrderByInfo](c, 1), arg[float64](c, 2), arg[float64](c, 3), arg[string](c, 4), arg[string](c, 5), arg[string](c, 6))
+		return c.api.FindAgent.FindWithColumns(c.ctx, FindFindWithColumnsRequest{DesiredColumns: arg[[]string](c, 0), OrderBy: arg[[]ArchiveOrderByInfo](c, 1), PageNumber: arg[float64](c, 2), PageSize: arg[float64](c, 3), ProviderName: arg[string](c, 4), StorageKey: arg[string](c, 5), StorageType: arg[string](c, 6)})
 	}},
 	{"FindAgent", "FindWithExtraRestrictions", false, func(c *caller) (any, error) {
-		return c.api.FindAgent.FindWithExtraRestrictions(c.ctx, arg[[]string](c, 0), arg[[]ArchiveRestrictionInfo](c, 1), arg[[]ArchiveOrderByInfo](c, 2), arg[float64](c, 3), arg[float64](c, 4), arg[string](c, 5), arg[string](c, 6), arg[string](c, 7))
+		return c.api.FindAgent.FindWithExtraRestrictions(c.ctx, FindFindWithExtraRestrictionsRequest{DesiredColumns: arg[[]string](c, 0), ExtraRestrictions: arg[[]ArchiveRestrictionInfo](c, 1), OrderBy: arg[[]ArchiveOrderByInfo](c, 2), PageNumber: arg[float64](c, 3), PageSize: arg[float64](c, 4), ProviderName: arg[string](c, 5), StorageKey: arg[string](c, 6), StorageType: arg[string](c, 7)})
 	}},
 	{"FindAgent", "FindWithExtraRestrictions2", false, func(c *caller) (any, error) {
-		return c.api.FindAgent.FindWithExtraRestrictions2(c.ctx, arg[string](c, 0), arg[string](c, 1), arg[string](c, 2), arg[float64](c, 3), arg[float64](c, 4), arg[string](c, 5), arg[string](c, 6), arg[string](c, 7))
+		return c.api.FindAgent.FindWithExtraRestrictions2(c.ctx, FindFindWithExtraRestrictions2Request{DesiredColumns: arg[string](c, 0), ExtraRestrictions: arg[string](c, 1), OrderBy: arg[string](c, 2), PageNumber: arg[float64](c, 3), PageSize: arg[float64](c, 4), ProviderName: arg[string](c, 5), StorageKey: arg[string](c, 6), StorageType: arg[string](c, 7)})
 	}},
 	{"FindAgent", "GetAvailableRestrictionColumns", false, func(c *caller) (any, error) {
-		return c.api.FindAgent.GetAvailableRestrictionColumns(c.ctx, arg[string](c, 0), arg[string](c, 1))
+		return c.api.FindAgent.GetAvailableRestrictionColumns(c.ctx, FindGetAvailableRestrictionColumnsRequest{ProviderName: arg[string](c, 0), StorageType: arg[string](c, 1)})
 	}},
 	{"FindAgent", "GetCriteriaInformation", false, func(c *caller) (any, error) {
-		return c.api.FindAgent.GetCriteriaInformation(c.ctx, arg[string](c, 0), arg[[]string](c, 1), arg[string](c, 2), arg[string](c, 3))
+		return c.api.FindAgent.GetCriteriaInformation(c.ctx, FindGetCriteriaInformationRequest{ProviderName: arg[string](c, 0), StaticColumns: arg[[]string](c, 1), StorageKey: arg[string](c, 2), StorageType: arg[string](c, 3)})
 	}},
 	{"FindAgent", "GetCriteriaInformationWithContext", false, func(c *caller) (any, error) {
-		return c.api.FindAgent.GetCriteriaInformationWithContext(c.ctx, arg[string](c, 0), arg[string](c, 1), arg[[]string](c, 2), arg[string](c, 3), arg[string](c, 4))
+		return c.api.FindAgent.GetCriteriaInformationWithContext(c.ctx, FindGetCriteriaInformationWithContextRequest{Context: arg[string](c, 0), ProviderName: arg[string](c, 1), StaticColumns: arg[[]string](c, 2), StorageKey: arg[string](c, 3), StorageType: arg[string](c, 4)})
 	}},
 	{"FindAgent", "GetDefaultDesiredColumns", false, func(c *caller) (any, error) {
-		return c.api.FindAgent.GetDefaultDesiredColumns(c.ctx, arg[string](c, 0), arg[string](c, 1), arg[string](c, 2))
+		return c.api.FindAgent.GetDefaultDesiredColumns(c.ctx, FindGetDefaultDesiredColumnsRequest{ProviderName: arg[string](c, 0), StorageKey: arg[string](c, 1), StorageType: arg[string](c, 2)})
 	}},
 	{"FindAgent", "GetDefaultDesiredColumnsFromRestrictions", false, func(c *caller) (any, error) {
-		return c.api.FindAgent.GetDefaultDesiredColumnsFromRestrictions(c.ctx, arg[string](c, 0), arg[[]ArchiveRestrictionInfo](c, 1))
+		return c.api.FindAgent.GetDefaultDesiredColumnsFromRestrictions(c.ctx, FindGetDefaultDesiredColumnsFromRestrictionsRequest{ProviderName: arg[string](c, 0), Restrictions: arg[[]ArchiveRestrictionInfo](c, 1)})
 	}},
 	{"FindAgent", "GetDefaultDesiredColumnsFromRestrictions2", false, func(c *caller) (any, error) {
-		return c.api.FindAgent.GetDefaultDesiredColumnsFromRestrictions2(c.ctx, arg[string](c, 0), arg[string](c, 1))
+		return c.api.FindAgent.GetDefaultDesiredColumnsFromRestrictions2(c.ctx, FindGetDefaultDesiredColumnsFromRestrictions2Request{ProviderName: arg[string](c, 0), Restrictions: arg[string](c, 1)})
 	}},
 	{"FindAgent", "GetDefaultOrderBy", false, func(c *caller) (any, error) {
-		return c.api.FindAgent.GetDefaultOrderBy(c.ctx, arg[string](c, 0), arg[string](c, 1), arg[string](c, 2))
+		return c.api.FindAgent.GetDefaultOrderBy(c.ctx, FindGetDefaultOrderByRequest{ProviderName: arg[string](c, 0), StorageKey: arg[string](c, 1), StorageType: arg[string](c, 2)})
 	}},
 	{"FindAgent", "GetDefaultOrderByFromDesiredColumns", false, func(c *caller) (any, error) {
-		return c.api.FindAgent.GetDefaultOrderByFromDesiredColumns(c.ctx, arg[[]string](c, 0), arg[string](c, 1))
+		return c.api.FindAgent.GetDefaultOrderByFromDesiredColumns(c.ctx, FindGetDefaultOrderByFromDesiredColumnsRequest{DesiredColumns: arg[[]string](c, 0), ProviderName: arg[string](c, 1)})
 	}},
 	{"FindAgent", "GetRestrictionGroup", false, func(c *caller) (any, error) {
-		return c.api.FindAgent.GetRestrictionGroup(c.ctx, arg[string](c, 0), arg[string](c, 1), arg[float64](c, 2), arg[string](c, 3), arg[string](c, 4))
+		return c.api.FindAgent.GetRestrictionGroup(c.ctx, FindGetRestrictionGroupRequest{Context: arg[string](c, 0), ProviderName: arg[string](c, 1), Rank: arg[float64](c, 2), StorageKey: arg[string](c, 3), StorageType: arg[string](c, 4)})
 	}},
 	{"FindAgent", "GetRestrictionGroups", false, func(c *caller) (any, error) {
-		return c.api.FindAgent.GetRestrictionGroups(c.ctx, arg[string](c, 0), arg[string](c, 1), arg[string](c, 2), arg[string](c, 3))
+		return c.api.FindAgent.GetRestrictionGroups(c.ctx, FindGetRestrictionGroupsRequest{Context: arg[string](c, 0), ProviderName: arg[string](c, 1), StorageKey: arg[string](c, 2), StorageType: arg[string](c, 3)})
 	}},
 	{"FindAgent", "GetSpecifiedCriteriaInformationWithDefaults", false, func(c *caller) (any, error) {
-		return c.api.FindAgent.GetSpecifiedCriteriaInformationWithDefaults(c.ctx, arg[[]string](c, 0), arg[string](c, 1), arg[[]string](c, 2), arg[string](c, 3), arg[string](c, 4))
+		return c.api.FindAgent.GetSpecifiedCriteriaInformationWithDefaults(c.ctx, FindGetSpecifiedCriteriaInformationWithDefaultsRequest{DesiredColumnNames: arg[[]string](c, 0), ProviderName: arg[string](c, 1), StaticColumns: arg[[]string](c, 2), StorageKey: arg[string](c, 3), StorageType: arg[string](c, 4)})
 	}},
 	{"FindAgent", "GetSpecifiedCriteriaInformationWithDefaultsWithContext", false, func(c *caller) (any, error) {
-		return c.api.FindAgent.GetSpecifiedCriteriaInformationWithDefaultsWithContext(c.ctx, arg[string](c, 0), arg[[]string](c, 1), arg[string](c, 2), arg[[]string](c, 3), arg[string](c, 4), arg[string](c, 5))
+		return c.api.FindAgent.GetSpecifiedCriteriaInformationWithDefaultsWithContext(c.ctx, FindGetSpecifiedCriteriaInformationWithDefaultsWithContextRequest{Context: arg[string](c, 0), DesiredColumnNames: arg[[]string](c, 1), ProviderName: arg[string](c, 2), StaticColumns: arg[[]string](c, 3), StorageKey: arg[string](c, 4), StorageType: arg[string](c, 5)})
 	}},
 	{"FindAgent", "PopulateRestrictionValues", false, func(c *caller) (any, error) {
 		return c.api.FindAgent.PopulateRestrictionValues(c.ctx, arg[[]ArchiveRestrictionInfo](c, 0))
 	}},
 	{"FindAgent", "PopulateRestrictions", false, func(c *caller) (any, error) {
-		return c.api.FindAgent.PopulateRestrictions(c.ctx, arg[string](c, 0), arg[[]ArchiveRestrictionInfo](c, 1))
+		return c.api.FindAgent.PopulateRestrictions(c.ctx, FindPopulateRestrictionsRequest{ProviderName: arg[string](c, 0), Restrictions: arg[[]ArchiveRestrictionInfo](c, 1)})
 	}},
 	{"FindAgent", "SaveRestrictionGroup", false, func(c *caller) (any, error) {
-		return nil, c.api.FindAgent.SaveRestrictionGroup(c.ctx, arg[string](c, 0), arg[string](c, 1), arg[*ArchiveRestrictionGroup](c, 2), arg[string](c, 3), arg[string](c, 4))
+		return nil, c.api.FindAgent.SaveRestrictionGroup(c.ctx, FindSaveRestrictionGroupRequest{Context: arg[string](c, 0), ProviderName: arg[string](c, 1), RestrictionGroup: arg[*ArchiveRestrictionGroup](c, 2), StorageKey: arg[string](c, 3), StorageType: arg[string](c, 4)})
 	}},
 	{"FindAgent", "SaveRestrictionGroups", false, func(c *caller) (any, error) {
-		return c.api.FindAgent.SaveRestrictionGroups(c.ctx, arg[string](c, 0), arg[string](c, 1), arg[[]ArchiveRestrictionGroup](c, 2), arg[string](c, 3), arg[string](c, 4))
+		return c.api.FindAgent.SaveRestrictionGroups(c.ctx, FindSaveRestrictionGroupsRequest{Context: arg[string](c, 0), ProviderName: arg[string](c, 1), RestrictionGroups: arg[[]ArchiveRestrictionGroup](c, 2), StorageKey: arg[string](c, 3), StorageType: arg[string](c, 4)})
 	}},
 	{"FindAgent", "SaveRestrictions", false, func(c *caller) (any, error) {
-		return nil, c.api.FindAgent.SaveRestrictions(c.ctx, arg[string](c, 0), arg[[]ArchiveRestrictionInfo](c, 1), arg[string](c, 2), arg[string](c, 3))
+		return nil, c.api.FindAgent.SaveRestrictions(c.ctx, FindSaveRestrictionsRequest{ProviderName: arg[string](c, 0), Restrictions: arg[[]ArchiveRestrictionInfo](c, 1), StorageKey: arg[string](c, 2), StorageType: arg[string](c, 3)})
 	}},
 	{"FindAgent", "SaveRestrictions2", false, func(c *caller) (any, error) {
-		return nil, c.api.FindAgent.SaveRestrictions2(c.ctx, arg[string](c, 0), arg[string](c, 1), arg[string](c, 2), arg[string](c, 3))
+		return nil, c.api.FindAgent.SaveRestrictions2(c.ctx, FindSaveRestrictions2Request{ProviderName: arg[string](c, 0), Restrictions: arg[string](c, 1), StorageKey: arg[string](c, 2), StorageType: arg[string](c, 3)})
 	}},
 	{"FindAgent", "SaveRestrictionsAndGetCriteriaInformation", false, func(c *caller) (any, error) {
-		return c.api.FindAgent.SaveRestrictionsAndGetCriteriaInformation(c.ctx, arg[string](c, 0), arg[[]ArchiveRestrictionInfo](c, 1), arg[[]string](c, 2), arg[string](c, 3), arg[string](c, 4))
+		return c.api.FindAgent.SaveRestrictionsAndGetCriteriaInformation(c.ctx, FindSaveRestrictionsAndGetCriteriaInformationRequest{ProviderName: arg[string](c, 0), Restrictions: arg[[]ArchiveRestrictionInfo](c, 1), StaticColumns: arg[[]string](c, 2), StorageKey: arg[string](c, 3), StorageType: arg[string](c, 4)})
 	}},
 	{"FindAgent", "SaveRestrictionsAndGetCriteriaInformation2", false, func(c *caller) (any, error) {
-		return c.api.FindAgent.SaveRestrictionsAndGetCriteriaInformation2(c.ctx, arg[string](c, 0), arg[string](c, 1), arg[string](c, 2), arg[string](c, 3), arg[string](c, 4))
+		return c.api.FindAgent.SaveRestrictionsAndGetCriteriaInformation2(c.ctx, FindSaveRestrictionsAndGetCriteriaInformation2Request{ProviderName: arg[string](c, 0), Restrictions: arg[string](c, 1), StaticColumns: arg[string](c, 2), StorageKey: arg[string](c, 3), StorageType: arg[string](c, 4)})
 	}},
 	{"FindAgent", "SaveRestrictionsWithContext", false, func(c *caller) (any, error) {
-		return nil, c.api.FindAgent.SaveRestrictionsWithContext(c.ctx, arg[string](c, 0), arg[string](c, 1), arg[[]ArchiveRestrictionInfo](c, 2), arg[string](c, 3), arg[string](c, 4))
+		return nil, c.api.FindAgent.SaveRestrictionsWithContext(c.ctx, FindSaveRestrictionsWithContextRequest{Context: arg[string](c, 0), ProviderName: arg[string](c, 1), Restrictions: arg[[]ArchiveRestrictionInfo](c, 2), StorageKey: arg[string](c, 3), StorageType: arg[string](c, 4)})
 	}},
 	{"FindAgent", "SaveRestrictionsWithContext2", false, func(c *caller) (any, error) {
-		return nil, c.api.FindAgent.SaveRestrictionsWithContext2(c.ctx, arg[string](c, 0), arg[string](c, 1), arg[string](c, 2), arg[string](c, 3), arg[string](c, 4))
+		return nil, c.api.FindAgent.SaveRestrictionsWithContext2(c.ctx, FindSaveRestrictionsWithContext2Request{Context: arg[string](c, 0), ProviderName: arg[string](c, 1), Restrictions: arg[string](c, 2), StorageKey: arg[string](c, 3), StorageType: arg[string](c, 4)})
 	}},
 	{"ForeignSystemAgent", "AddDeviceByIdentifier", false, func(c *caller) (any, error) {
-		return c.api.ForeignSystemAgent.AddDeviceByIdentifier(c.ctx, arg[string](c, 0), arg[string](c, 1), arg[string](c, 2))
+		return c.api.ForeignSystemAgent.AddDeviceByIdentifier(c.ctx, ForeignSystemAddDeviceByIdentifierRequest{ApplicationName: arg[string](c, 0), DeviceIdentifier: arg[string](c, 1), DeviceName: arg[string](c, 2)})
 	}},
 	{"ForeignSystemAgent", "AddForeignKey", false, func(c *caller) (any, error) {
-		return c.api.ForeignSystemAgent.AddForeignKey(c.ctx, arg[string](c, 0), arg[string](c, 1), arg[string](c, 2), arg[*ForeignKey](c, 3))
+		return c.api.ForeignSystemAgent.AddForeignKey(c.ctx, ForeignSystemAddForeignKeyRequest{ApplicationName: arg[string](c, 0), DeviceIdentifier: arg[string](c, 1), DeviceName: arg[string](c, 2), ForeignKey: arg[*ForeignKey](c, 3)})
 	}},
 	{"ForeignSystemAgent", "CreateDefaultForeignAppEntity", false, func(c *caller) (any, error) { return c.api.ForeignSystemAgent.CreateDefaultForeignAppEntity(c.ctx) }},
 	{"ForeignSystemAgent", "DeleteDeviceByIdentifier", false, func(c *caller) (any, error) {
-		return nil, c.api.ForeignSystemAgent.DeleteDeviceByIdentifier(c.ctx, arg[string](c, 0), arg[string](c, 1), arg[string](c, 2))
+		return nil, c.api.ForeignSystemAgent.DeleteDeviceByIdentifier(c.ctx, ForeignSystemDeleteDeviceByIdentifierRequest{ApplicationName: arg[string](c, 0), DeviceIdentifier: arg[string](c, 1), DeviceName: arg[string](c, 2)})
 	}},
 	{"ForeignSystemAgent", "DeleteForeignAppEntity", false, func(c *caller) (any, error) {
 		return nil, c.api.ForeignSystemAgent.DeleteForeignAppEntity(c.ctx, arg[int64](c, 0))
 	}},
 	{"ForeignSystemAgent", "DeleteForeignDevice", false, func(c *caller) (any, error) {
-		return nil, c.api.ForeignSystemAgent.DeleteForeignDevice(c.ctx, arg[string](c, 0), arg[*ForeignDevice](c, 1))
+		return nil, c.api.ForeignSystemAgent.DeleteForeignDevice(c.ctx, ForeignSystemDeleteForeignDeviceRequest{ApplicationName: arg[string](c, 0), ForeignDevice: arg[*ForeignDevice](c, 1)})
 	}},
 	{"ForeignSystemAgent", "DeleteForeignKey", false, func(c *caller) (any, error) {
-		return nil, c.api.ForeignSystemAgent.DeleteForeignKey(c.ctx, arg[string](c, 0), arg[string](c, 1), arg[string](c, 2), arg[*ForeignKey](c, 3), arg[int64](c, 4), arg[string](c, 5))
+		return nil, c.api.ForeignSystemAgent.DeleteForeignKey(c.ctx, ForeignSystemDeleteForeignKeyRequest{ApplicationName: arg[string](c, 0), DeviceIdentifier: arg[string](c, 1), DeviceName: arg[string](c, 2), ForeignKey: arg[*ForeignKey](c, 3), RecordID: arg[int64](c, 4), TableName: arg[string](c, 5)})
 	}},
 	{"ForeignSystemAgent", "DeleteForeignKeyOnName", false, func(c *caller) (any, error) {
-		return nil, c.api.ForeignSystemAgent.DeleteForeignKeyOnName(c.ctx, arg[string](c, 0), arg[string](c, 1), arg[string](c, 2), arg[string](c, 3), arg[int64](c, 4), arg[string](c, 5))
+		return nil, c.api.ForeignSystemAgent.DeleteForeignKeyOnName(c.ctx, ForeignSystemDeleteForeignKeyOnNameRequest{ApplicationName: arg[string](c, 0), DeviceIdentifier: arg[string](c, 1), DeviceName: arg[string](c, 2), KeyName: arg[string](c, 3), RecordID: arg[int64](c, 4), TableName: arg[string](c, 5)})
 	}},
 	{"ForeignSystemAgent", "GetAllForeignKeysOnEntity", false, func(c *caller) (any, error) {
-		return c.api.ForeignSystemAgent.GetAllForeignKeysOnEntity(c.ctx, arg[int64](c, 0), arg[string](c, 1))
+		return c.api.ForeignSystemAgent.GetAllForeignKeysOnEntity(c.ctx, ForeignSystemGetAllForeignKeysOnEntityRequest{EntityID: arg[int64](c, 0), EntityType: arg[string](c, 1)})
 	}},
 	{"ForeignSystemAgent", "GetAppByName", false, func(c *caller) (any, error) { return c.api.ForeignSystemAgent.GetAppByName(c.ctx, arg[string](c, 0)) }},
 	{"ForeignSystemAgent", "GetApplicationDevices", false, func(c *caller) (any, error) {
@@ -2226,22 +2226,22 @@ var methodCalls = []methodCall{
 		return c.api.ForeignSystemAgent.GetApplicationKeys(c.ctx, arg[string](c, 0))
 	}},
 	{"ForeignSystemAgent", "GetDeviceByIdentifier", false, func(c *caller) (any, error) {
-		return c.api.ForeignSystemAgent.GetDeviceByIdentifier(c.ctx, arg[string](c, 0), arg[string](c, 1), arg[string](c, 2))
+		return c.api.ForeignSystemAgent.GetDeviceByIdentifier(c.ctx, ForeignSystemGetDeviceByIdentifierRequest{ApplicationName: arg[string](c, 0), DeviceIdentifier: arg[string](c, 1), DeviceName: arg[string](c, 2)})
 	}},
 	{"ForeignSystemAgent", "GetDeviceByName", false, func(c *caller) (any, error) {
-		return c.api.ForeignSystemAgent.GetDeviceByName(c.ctx, arg[string](c, 0), arg[string](c, 1))
+		return c.api.ForeignSystemAgent.GetDeviceByName(c.ctx, ForeignSystemGetDeviceByNameRequest{ApplicationName: arg[string](c, 0), DeviceName: arg[string](c, 1)})
 	}},
 	{"ForeignSystemAgent", "GetDeviceKeys", false, func(c *caller) (any, error) {
-		return c.api.ForeignSystemAgent.GetDeviceKeys(c.ctx, arg[string](c, 0), arg[string](c, 1))
+		return c.api.ForeignSystemAgent.GetDeviceKeys(c.ctx, ForeignSystemGetDeviceKeysRequest{ApplicationName: arg[string](c, 0), DeviceName: arg[string](c, 1)})
 	}},
 	{"ForeignSystemAgent", "GetDeviceKeysOnDeviceIdentifier", false, func(c *caller) (any, error) {
-		return c.api.ForeignSystemAgent.GetDeviceKeysOnDeviceIdentifier(c.ctx, arg[string](c, 0), arg[string](c, 1), arg[string](c, 2))
+		return c.api.ForeignSystemAgent.GetDeviceKeysOnDeviceIdentifier(c.ctx, ForeignSystemGetDeviceKeysOnDeviceIdentifierRequest{ApplicationName: arg[string](c, 0), DeviceIdentifier: arg[string](c, 1), DeviceName: arg[string](c, 2)})
 	}},
 	{"ForeignSystemAgent", "GetDeviceKeysOnDeviceIdentifierTable", false, func(c *caller) (any, error) {
-		return c.api.ForeignSystemAgent.GetDeviceKeysOnDeviceIdentifierTable(c.ctx, arg[string](c, 0), arg[string](c, 1), arg[string](c, 2), arg[string](c, 3))
+		return c.api.ForeignSystemAgent.GetDeviceKeysOnDeviceIdentifierTable(c.ctx, ForeignSystemGetDeviceKeysOnDeviceIdentifierTableRequest{ApplicationName: arg[string](c, 0), DeviceIdentifier: arg[string](c, 1), DeviceName: arg[string](c, 2), TableName: arg[string](c, 3)})
 	}},
 	{"ForeignSystemAgent", "GetDeviceKeysOnDeviceIdentifierTableRecordId", false, func(c *caller) (any, error) {
-		return c.api.ForeignSystemAgent.GetDeviceKeysOnDeviceIdentifierTableRecordID(c.ctx, arg[string](c, 0), arg[string](c, 1), arg[string](c, 2), arg[int64](c, 3), arg[string](c, 4))
+		return c.api.ForeignSystemAgent.GetDeviceKeysOnDeviceIdentifierTableRecordID(c.ctx, ForeignSystemGetDeviceKeysOnDeviceIdentifierTableRecordIDRequest{ApplicationName: arg[string](c, 0), DeviceIdentifier: arg[string](c, 1), DeviceName: arg[string](c, 2), RecordID: arg[int64](c, 3), TableName: arg[string](c, 4)})
 	}},
 	{"ForeignSystemAgent", "GetForeignAppEntity", false, func(c *caller) (any, error) {
 		return c.api.ForeignSystemAgent.GetForeignAppEntity(c.ctx, arg[int64](c, 0))
@@ -2250,37 +2250,37 @@ var methodCalls = []methodCall{
 		return c.api.ForeignSystemAgent.GetForeignDevice(c.ctx, arg[int64](c, 0))
 	}},
 	{"ForeignSystemAgent", "GetKey", false, func(c *caller) (any, error) {
-		return c.api.ForeignSystemAgent.GetKey(c.ctx, arg[string](c, 0), arg[string](c, 1), arg[string](c, 2), arg[int64](c, 3), arg[string](c, 4))
+		return c.api.ForeignSystemAgent.GetKey(c.ctx, ForeignSystemGetKeyRequest{ApplicationName: arg[string](c, 0), DeviceName: arg[string](c, 1), KeyName: arg[string](c, 2), RecordID: arg[int64](c, 3), TableName: arg[string](c, 4)})
 	}},
 	{"ForeignSystemAgent", "GetKeyByValue", false, func(c *caller) (any, error) {
-		return c.api.ForeignSystemAgent.GetKeyByValue(c.ctx, arg[string](c, 0), arg[string](c, 1), arg[string](c, 2), arg[string](c, 3), arg[string](c, 4))
+		return c.api.ForeignSystemAgent.GetKeyByValue(c.ctx, ForeignSystemGetKeyByValueRequest{ApplicationName: arg[string](c, 0), DeviceName: arg[string](c, 1), KeyName: arg[string](c, 2), KeyValue: arg[string](c, 3), TableName: arg[string](c, 4)})
 	}},
 	{"ForeignSystemAgent", "GetKeyByValueAndIdentifier", false, func(c *caller) (any, error) {
-		return c.api.ForeignSystemAgent.GetKeyByValueAndIdentifier(c.ctx, arg[string](c, 0), arg[string](c, 1), arg[string](c, 2), arg[string](c, 3), arg[string](c, 4), arg[string](c, 5))
+		return c.api.ForeignSystemAgent.GetKeyByValueAndIdentifier(c.ctx, ForeignSystemGetKeyByValueAndIdentifierRequest{ApplicationName: arg[string](c, 0), DeviceIdentifier: arg[string](c, 1), DeviceName: arg[string](c, 2), KeyName: arg[string](c, 3), KeyValue: arg[string](c, 4), TableName: arg[string](c, 5)})
 	}},
 	{"ForeignSystemAgent", "GetKeyOnDeviceIdentifier", false, func(c *caller) (any, error) {
-		return c.api.ForeignSystemAgent.GetKeyOnDeviceIdentifier(c.ctx, arg[string](c, 0), arg[string](c, 1), arg[string](c, 2), arg[string](c, 3), arg[int64](c, 4), arg[string](c, 5))
+		return c.api.ForeignSystemAgent.GetKeyOnDeviceIdentifier(c.ctx, ForeignSystemGetKeyOnDeviceIdentifierRequest{ApplicationName: arg[string](c, 0), DeviceIdentifier: arg[string](c, 1), DeviceName: arg[string](c, 2), KeyName: arg[string](c, 3), RecordID: arg[int64](c, 4), TableName: arg[string](c, 5)})
 	}},
 	{"ForeignSystemAgent", "GetKeyValue", false, func(c *caller) (any, error) {
-		return c.api.ForeignSystemAgent.GetKeyValue(c.ctx, arg[string](c, 0), arg[string](c, 1), arg[string](c, 2), arg[int64](c, 3), arg[string](c, 4))
+		return c.api.ForeignSystemAgent.GetKeyValue(c.ctx, ForeignSystemGetKeyValueRequest{ApplicationName: arg[string](c, 0), DeviceName: arg[string](c, 1), KeyName: arg[string](c, 2), RecordID: arg[int64](c, 3), TableName: arg[string](c, 4)})
 	}},
 	{"ForeignSystemAgent", "GetKeyValueOnDeviceIdentifier", false, func(c *caller) (any, error) {
-		return c.api.ForeignSystemAgent.GetKeyValueOnDeviceIdentifier(c.ctx, arg[string](c, 0), arg[string](c, 1), arg[string](c, 2), arg[string](c, 3), arg[int64](c, 4), arg[string](c, 5))
+		return c.api.ForeignSystemAgent.GetKeyValueOnDeviceIdentifier(c.ctx, ForeignSystemGetKeyValueOnDeviceIdentifierRequest{ApplicationName: arg[string](c, 0), DeviceIdentifier: arg[string](c, 1), DeviceName: arg[string](c, 2), KeyName: arg[string](c, 3), RecordID: arg[int64](c, 4), TableName: arg[string](c, 5)})
 	}},
 	{"ForeignSystemAgent", "SaveDeviceByIdentifier", false, func(c *caller) (any, error) {
-		return c.api.ForeignSystemAgent.SaveDeviceByIdentifier(c.ctx, arg[string](c, 0), arg[string](c, 1), arg[string](c, 2), arg[*ForeignDevice](c, 3))
+		return c.api.ForeignSystemAgent.SaveDeviceByIdentifier(c.ctx, ForeignSystemSaveDeviceByIdentifierRequest{ApplicationName: arg[string](c, 0), DeviceIdentifier: arg[string](c, 1), DeviceName: arg[string](c, 2), ForeignDevice: arg[*ForeignDevice](c, 3)})
 	}},
 	{"ForeignSystemAgent", "SaveForeignAppEntity", false, func(c *caller) (any, error) {
 		return c.api.ForeignSystemAgent.SaveForeignAppEntity(c.ctx, arg[*ForeignAppEntity](c, 0))
 	}},
 	{"ForeignSystemAgent", "SaveForeignDevice", false, func(c *caller) (any, error) {
-		return c.api.ForeignSystemAgent.SaveForeignDevice(c.ctx, arg[string](c, 0), arg[*ForeignDevice](c, 1))
+		return c.api.ForeignSystemAgent.SaveForeignDevice(c.ctx, ForeignSystemSaveForeignDeviceRequest{ApplicationName: arg[string](c, 0), ForeignDevice: arg[*ForeignDevice](c, 1)})
 	}},
 	{"ForeignSystemAgent", "SaveForeignKey", false, func(c *caller) (any, error) {
-		return c.api.ForeignSystemAgent.SaveForeignKey(c.ctx, arg[string](c, 0), arg[string](c, 1), arg[string](c, 2), arg[*ForeignKey](c, 3))
+		return c.api.ForeignSystemAgent.SaveForeignKey(c.ctx, ForeignSystemSaveForeignKeyRequest{ApplicationName: arg[string](c, 0), DeviceIdentifier: arg[string](c, 1), DeviceName: arg[string](c, 2), ForeignKey: arg[*ForeignKey](c, 3)})
 	}},
 	{"FreeTextAgent", "FreetextIndexRows", false, func(c *caller) (any, error) {
-		return nil, c.api.FreeTextAgent.FreetextIndexRows(c.ctx, arg[[]int64](c, 0), arg[string](c, 1))
+		return nil, c.api.FreeTextAgent.FreetextIndexRows(c.ctx, FreeTextFreetextIndexRowsRequest{IDs: arg[[]int64](c, 0), TableName: arg[string](c, 1)})
 	}},
 	{"FreeTextAgent", "GetStatus", false, func(c *caller) (any, error) { return c.api.FreeTextAgent.GetStatus(c.ctx) }},
 	{"FreeTextAgent", "RegenerateIndex", false, func(c *caller) (any, error) { return c.api.FreeTextAgent.RegenerateIndex(c.ctx, arg[bool](c, 0)) }},
@@ -2295,23 +2295,23 @@ var methodCalls = []methodCall{
 		return c.api.ImportAgent.CreateDefaultImportLine(c.ctx, arg[float64](c, 0))
 	}},
 	{"ImportAgent", "CreateErpImportData", false, func(c *caller) (any, error) {
-		return c.api.ImportAgent.CreateErpImportData(c.ctx, arg[[]string](c, 0), arg[int64](c, 1), arg[ErpActorType](c, 2), arg[[]ArchiveRestrictionInfo](c, 3))
+		return c.api.ImportAgent.CreateErpImportData(c.ctx, ImportCreateErpImportDataRequest{Columns: arg[[]string](c, 0), ConnectionID: arg[int64](c, 1), ErpActorType: arg[ErpActorType](c, 2), Restriction: arg[[]ArchiveRestrictionInfo](c, 3)})
 	}},
 	{"ImportAgent", "PreviewImport", false, func(c *caller) (any, error) {
-		return c.api.ImportAgent.PreviewImport(c.ctx, arg[[]string](c, 0), arg[string](c, 1), arg[string](c, 2), arg[[]ImportLine](c, 3))
+		return c.api.ImportAgent.PreviewImport(c.ctx, ImportPreviewImportRequest{ColumnDefinition: arg[[]string](c, 0), Context: arg[string](c, 1), Culture: arg[string](c, 2), ImportLines: arg[[]ImportLine](c, 3)})
 	}},
 	{"ImportAgent", "SaveImport", false, func(c *caller) (any, error) {
-		return c.api.ImportAgent.SaveImport(c.ctx, arg[[]string](c, 0), arg[string](c, 1), arg[bool](c, 2), arg[string](c, 3), arg[[]ImportLine](c, 4))
+		return c.api.ImportAgent.SaveImport(c.ctx, ImportSaveImportRequest{ColumnDefinition: arg[[]string](c, 0), Context: arg[string](c, 1), CreateSelection: arg[bool](c, 2), Culture: arg[string](c, 3), ImportLines: arg[[]ImportLine](c, 4)})
 	}},
 	{"LicenseAgent", "ActivateLicenseInfo", false, func(c *caller) (any, error) {
 		return c.api.LicenseAgent.ActivateLicenseInfo(c.ctx, arg[*ExtendedLicenseInfo](c, 0))
 	}},
 	{"LicenseAgent", "AddLicenseFromFile", false, func(c *caller) (any, error) { return c.api.LicenseAgent.AddLicenseFromFile(c.ctx, arg[string](c, 0)) }},
 	{"LicenseAgent", "AssignThirdPartyLicenses", false, func(c *caller) (any, error) {
-		return c.api.LicenseAgent.AssignThirdPartyLicenses(c.ctx, arg[int64](c, 0), arg[[]string](c, 1), arg[string](c, 2))
+		return c.api.LicenseAgent.AssignThirdPartyLicenses(c.ctx, LicenseAssignThirdPartyLicensesRequest{AssociateID: arg[int64](c, 0), ModuleLicenseNames: arg[[]string](c, 1), ModuleOwner: arg[string](c, 2)})
 	}},
 	{"LicenseAgent", "ChangeSerialNumber", false, func(c *caller) (any, error) {
-		return c.api.LicenseAgent.ChangeSerialNumber(c.ctx, arg[string](c, 0), arg[string](c, 1))
+		return c.api.LicenseAgent.ChangeSerialNumber(c.ctx, LicenseChangeSerialNumberRequest{NewCompanyName: arg[string](c, 0), NewSerialNumber: arg[string](c, 1)})
 	}},
 	{"LicenseAgent", "GetCentralLicense", false, func(c *caller) (any, error) { return c.api.LicenseAgent.GetCentralLicense(c.ctx) }},
 	{"LicenseAgent", "GetFencingInfo", false, func(c *caller) (any, error) { return c.api.LicenseAgent.GetFencingInfo(c.ctx) }},
@@ -2325,15 +2325,15 @@ var methodCalls = []methodCall{
 		return c.api.LicenseAgent.GetLicenseStatusFromLicenseServer(c.ctx, arg[string](c, 0))
 	}},
 	{"LicenseAgent", "GetModuleLicenseFromDB", false, func(c *caller) (any, error) {
-		return c.api.LicenseAgent.GetModuleLicenseFromDB(c.ctx, arg[string](c, 0), arg[string](c, 1))
+		return c.api.LicenseAgent.GetModuleLicenseFromDB(c.ctx, LicenseGetModuleLicenseFromDBRequest{ModuleName: arg[string](c, 0), OwnerName: arg[string](c, 1)})
 	}},
 	{"LicenseAgent", "GetModuleLicenseHistoryFromLicenseServer", false, func(c *caller) (any, error) {
-		return c.api.LicenseAgent.GetModuleLicenseHistoryFromLicenseServer(c.ctx, arg[*ExtendedLicenseInfo](c, 0), arg[*ExtendedModuleLicense](c, 1))
+		return c.api.LicenseAgent.GetModuleLicenseHistoryFromLicenseServer(c.ctx, LicenseGetModuleLicenseHistoryFromLicenseServerRequest{LicenseInfo: arg[*ExtendedLicenseInfo](c, 0), ModuleLicense: arg[*ExtendedModuleLicense](c, 1)})
 	}},
 	{"LicenseAgent", "GetSatelliteLicenses", false, func(c *caller) (any, error) { return c.api.LicenseAgent.GetSatelliteLicenses(c.ctx, arg[int64](c, 0)) }},
 	{"LicenseAgent", "GetShopUrl", false, func(c *caller) (any, error) { return c.api.LicenseAgent.GetShopURL(c.ctx, arg[string](c, 0)) }},
 	{"LicenseAgent", "GetThirdPartyLicenseAssignments", false, func(c *caller) (any, error) {
-		return c.api.LicenseAgent.GetThirdPartyLicenseAssignments(c.ctx, arg[int64](c, 0), arg[string](c, 1))
+		return c.api.LicenseAgent.GetThirdPartyLicenseAssignments(c.ctx, LicenseGetThirdPartyLicenseAssignmentsRequest{AssociateID: arg[int64](c, 0), ModuleOwner: arg[string](c, 1)})
 	}},
 	{"LicenseAgent", "GetUserAndInstallationLicenceStatus", false, func(c *caller) (any, error) {
 		return c.api.LicenseAgent.GetUserAndInstallationLicenceStatus(c.ctx, arg[int64](c, 0))
@@ -2345,22 +2345,22 @@ var methodCalls = []methodCall{
 		return c.api.LicenseAgent.SaveCentralLicense(c.ctx, arg[[]LicenseOwner](c, 0))
 	}},
 	{"LicenseAgent", "UnassignThirdPartyLicenses", false, func(c *caller) (any, error) {
-		return c.api.LicenseAgent.UnassignThirdPartyLicenses(c.ctx, arg[int64](c, 0), arg[[]string](c, 1), arg[string](c, 2))
+		return c.api.LicenseAgent.UnassignThirdPartyLicenses(c.ctx, LicenseUnassignThirdPartyLicensesRequest{AssociateID: arg[int64](c, 0), ModuleLicenseNames: arg[[]string](c, 1), ModuleOwner: arg[string](c, 2)})
 	}},
 	{"LicenseAgent", "ValidateLicenseInfo", false, func(c *caller) (any, error) {
 		return c.api.LicenseAgent.ValidateLicenseInfo(c.ctx, arg[*ExtendedLicenseInfo](c, 0))
 	}},
 	{"ListAgent", "AddFromListDefinition", false, func(c *caller) (any, error) {
-		return c.api.ListAgent.AddFromListDefinition(c.ctx, arg[*ListItemEntity](c, 0), arg[int64](c, 1))
+		return c.api.ListAgent.AddFromListDefinition(c.ctx, ListAddFromListDefinitionRequest{Item: arg[*ListItemEntity](c, 0), UdListDefinitionID: arg[int64](c, 1)})
 	}},
 	{"ListAgent", "AddFromListName", false, func(c *caller) (any, error) {
-		return c.api.ListAgent.AddFromListName(c.ctx, arg[*ListItemEntity](c, 0), arg[string](c, 1))
+		return c.api.ListAgent.AddFromListName(c.ctx, ListAddFromListNameRequest{Item: arg[*ListItemEntity](c, 0), UdListDefinitionName: arg[string](c, 1)})
 	}},
 	{"ListAgent", "AddHierarchyToPath", false, func(c *caller) (any, error) {
-		return c.api.ListAgent.AddHierarchyToPath(c.ctx, arg[Domain](c, 0), arg[string](c, 1), arg[string](c, 2))
+		return c.api.ListAgent.AddHierarchyToPath(c.ctx, ListAddHierarchyToPathRequest{Domain: arg[Domain](c, 0), Name: arg[string](c, 1), Path: arg[string](c, 2)})
 	}},
 	{"ListAgent", "ChangeCurrency", false, func(c *caller) (any, error) {
-		return c.api.ListAgent.ChangeCurrency(c.ctx, arg[float64](c, 0), arg[string](c, 1), arg[string](c, 2))
+		return c.api.ListAgent.ChangeCurrency(c.ctx, ListChangeCurrencyRequest{Amount: arg[float64](c, 0), FromCurrency: arg[string](c, 1), ToCurrency: arg[string](c, 2)})
 	}},
 	{"ListAgent", "CreateDefaultAmountClassEntity", false, func(c *caller) (any, error) { return c.api.ListAgent.CreateDefaultAmountClassEntity(c.ctx) }},
 	{"ListAgent", "CreateDefaultCategoryEntity", false, func(c *caller) (any, error) { return c.api.ListAgent.CreateDefaultCategoryEntity(c.ctx) }},
@@ -2368,7 +2368,7 @@ var methodCalls = []methodCall{
 	{"ListAgent", "CreateDefaultCurrencyEntity", false, func(c *caller) (any, error) { return c.api.ListAgent.CreateDefaultCurrencyEntity(c.ctx) }},
 	{"ListAgent", "CreateDefaultDocumentTemplateEntity", false, func(c *caller) (any, error) { return c.api.ListAgent.CreateDefaultDocumentTemplateEntity(c.ctx) }},
 	{"ListAgent", "CreateDefaultDocumentTemplateLanguage", false, func(c *caller) (any, error) {
-		return nil, c.api.ListAgent.CreateDefaultDocumentTemplateLanguage(c.ctx, arg[int64](c, 0), arg[string](c, 1))
+		return nil, c.api.ListAgent.CreateDefaultDocumentTemplateLanguage(c.ctx, ListCreateDefaultDocumentTemplateLanguageRequest{DocumentTemplateID: arg[int64](c, 0), LanguageCode: arg[string](c, 1)})
 	}},
 	{"ListAgent", "CreateDefaultExtAppEntity", false, func(c *caller) (any, error) { return c.api.ListAgent.CreateDefaultExtAppEntity(c.ctx) }},
 	{"ListAgent", "CreateDefaultHeadingEntity", false, func(c *caller) (any, error) { return c.api.ListAgent.CreateDefaultHeadingEntity(c.ctx) }},
@@ -2408,19 +2408,19 @@ var methodCalls = []methodCall{
 	{"ListAgent", "DeleteAppTaskMenus", false, func(c *caller) (any, error) { return nil, c.api.ListAgent.DeleteAppTaskMenus(c.ctx) }},
 	{"ListAgent", "DeleteAppWebPanels", false, func(c *caller) (any, error) { return nil, c.api.ListAgent.DeleteAppWebPanels(c.ctx) }},
 	{"ListAgent", "DeleteDocumentTemplateLanguage", false, func(c *caller) (any, error) {
-		return nil, c.api.ListAgent.DeleteDocumentTemplateLanguage(c.ctx, arg[int64](c, 0), arg[string](c, 1))
+		return nil, c.api.ListAgent.DeleteDocumentTemplateLanguage(c.ctx, ListDeleteDocumentTemplateLanguageRequest{DocumentTemplateID: arg[int64](c, 0), LanguageCode: arg[string](c, 1)})
 	}},
 	{"ListAgent", "DeleteFromListDefinition", false, func(c *caller) (any, error) {
-		return nil, c.api.ListAgent.DeleteFromListDefinition(c.ctx, arg[int64](c, 0), arg[int64](c, 1))
+		return nil, c.api.ListAgent.DeleteFromListDefinition(c.ctx, ListDeleteFromListDefinitionRequest{ID: arg[int64](c, 0), UdListDefinitionID: arg[int64](c, 1)})
 	}},
 	{"ListAgent", "DeleteFromListName", false, func(c *caller) (any, error) {
-		return nil, c.api.ListAgent.DeleteFromListName(c.ctx, arg[int64](c, 0), arg[string](c, 1))
+		return nil, c.api.ListAgent.DeleteFromListName(c.ctx, ListDeleteFromListNameRequest{ID: arg[int64](c, 0), UdListDefinitionName: arg[string](c, 1)})
 	}},
 	{"ListAgent", "DeleteHierarchyEntity", false, func(c *caller) (any, error) {
 		return nil, c.api.ListAgent.DeleteHierarchyEntity(c.ctx, arg[int64](c, 0))
 	}},
 	{"ListAgent", "DeleteHierarchyFromPath", false, func(c *caller) (any, error) {
-		return nil, c.api.ListAgent.DeleteHierarchyFromPath(c.ctx, arg[Domain](c, 0), arg[string](c, 1))
+		return nil, c.api.ListAgent.DeleteHierarchyFromPath(c.ctx, ListDeleteHierarchyFromPathRequest{Domain: arg[Domain](c, 0), Path: arg[string](c, 1)})
 	}},
 	{"ListAgent", "DeleteListEntity", false, func(c *caller) (any, error) { return nil, c.api.ListAgent.DeleteListEntity(c.ctx, arg[int64](c, 0)) }},
 	{"ListAgent", "DeleteListEntityByName", false, func(c *caller) (any, error) {
@@ -2451,7 +2451,7 @@ var methodCalls = []methodCall{
 	}},
 	{"ListAgent", "DeleteWebPanel", false, func(c *caller) (any, error) { return nil, c.api.ListAgent.DeleteWebPanel(c.ctx, arg[int64](c, 0)) }},
 	{"ListAgent", "GenerateNavigationUrl", false, func(c *caller) (any, error) {
-		return c.api.ListAgent.GenerateNavigationURL(c.ctx, arg[Navigation](c, 0), arg[string](c, 1))
+		return c.api.ListAgent.GenerateNavigationURL(c.ctx, ListGenerateNavigationURLRequest{VisibleIn: arg[Navigation](c, 0), WindowName: arg[string](c, 1)})
 	}},
 	{"ListAgent", "GetAllAutomatedCategoryUpdates", false, func(c *caller) (any, error) { return c.api.ListAgent.GetAllAutomatedCategoryUpdates(c.ctx) }},
 	{"ListAgent", "GetAllCountries", false, func(c *caller) (any, error) { return c.api.ListAgent.GetAllCountries(c.ctx, arg[bool](c, 0)) }},
@@ -2459,13 +2459,13 @@ var methodCalls = []methodCall{
 	{"ListAgent", "GetAllDocumentTemplates", false, func(c *caller) (any, error) { return c.api.ListAgent.GetAllDocumentTemplates(c.ctx, arg[bool](c, 0)) }},
 	{"ListAgent", "GetAllDomains", false, func(c *caller) (any, error) { return c.api.ListAgent.GetAllDomains(c.ctx) }},
 	{"ListAgent", "GetAllFromListDefinition", false, func(c *caller) (any, error) {
-		return c.api.ListAgent.GetAllFromListDefinition(c.ctx, arg[bool](c, 0), arg[int64](c, 1))
+		return c.api.ListAgent.GetAllFromListDefinition(c.ctx, ListGetAllFromListDefinitionRequest{IncludeDeleted: arg[bool](c, 0), UdListDefinitionID: arg[int64](c, 1)})
 	}},
 	{"ListAgent", "GetAllFromListName", false, func(c *caller) (any, error) {
-		return c.api.ListAgent.GetAllFromListName(c.ctx, arg[bool](c, 0), arg[string](c, 1))
+		return c.api.ListAgent.GetAllFromListName(c.ctx, ListGetAllFromListNameRequest{IncludeDeleted: arg[bool](c, 0), UdListDefinitionName: arg[string](c, 1)})
 	}},
 	{"ListAgent", "GetAllInDomain", false, func(c *caller) (any, error) {
-		return c.api.ListAgent.GetAllInDomain(c.ctx, arg[bool](c, 0), arg[Domain](c, 1))
+		return c.api.ListAgent.GetAllInDomain(c.ctx, ListGetAllInDomainRequest{Children: arg[bool](c, 0), Domain: arg[Domain](c, 1)})
 	}},
 	{"ListAgent", "GetAllSaleStages", false, func(c *caller) (any, error) { return c.api.ListAgent.GetAllSaleStages(c.ctx, arg[bool](c, 0)) }},
 	{"ListAgent", "GetAllSaleType", false, func(c *caller) (any, error) { return c.api.ListAgent.GetAllSaleType(c.ctx) }},
@@ -2529,17 +2529,17 @@ var methodCalls = []methodCall{
 		return c.api.ListAgent.GetDocumentTemplateList(c.ctx, arg[[]int64](c, 0))
 	}},
 	{"ListAgent", "GetDocumentTemplateProperties", false, func(c *caller) (any, error) {
-		return c.api.ListAgent.GetDocumentTemplateProperties(c.ctx, arg[int64](c, 0), arg[[]string](c, 1))
+		return c.api.ListAgent.GetDocumentTemplateProperties(c.ctx, ListGetDocumentTemplatePropertiesRequest{DocumentTemplateID: arg[int64](c, 0), RequestedProperties: arg[[]string](c, 1)})
 	}},
 	{"ListAgent", "GetDocumentTemplateStreamFromId", false, func(c *caller) (any, error) {
-		return c.api.ListAgent.GetDocumentTemplateStreamFromID(c.ctx, arg[int64](c, 0), arg[string](c, 1))
+		return c.api.ListAgent.GetDocumentTemplateStreamFromID(c.ctx, ListGetDocumentTemplateStreamFromIDRequest{DocumentTemplateID: arg[int64](c, 0), LanguageCode: arg[string](c, 1)})
 	}},
 	{"ListAgent", "GetDocumentTemplateStreamFromId", true, func(c *caller) (any, error) {
-		return readAll(c.api.ListAgent.GetDocumentTemplateStreamFromIDReader(c.ctx, arg[int64](c, 0), arg[string](c, 1)))
+		return readAll(c.api.ListAgent.GetDocumentTemplateStreamFromIDReader(c.ctx, ListGetDocumentTemplateStreamFromIDRequest{DocumentTemplateID: arg[int64](c, 0), LanguageCode: arg[string](c, 1)}))
 	}},
 	{"ListAgent", "GetDocumentTemplateTask", false, func(c *caller) (any, error) { return c.api.ListAgent.GetDocumentTemplateTask(c.ctx, arg[int64](c, 0)) }},
 	{"ListAgent", "GetDocumentTemplateUrl", false, func(c *caller) (any, error) {
-		return c.api.ListAgent.GetDocumentTemplateURL(c.ctx, arg[int64](c, 0), arg[string](c, 1), arg[bool](c, 2))
+		return c.api.ListAgent.GetDocumentTemplateURL(c.ctx, ListGetDocumentTemplateURLRequest{DocumentTemplateID: arg[int64](c, 0), LanguageCode: arg[string](c, 1), WritableURL: arg[bool](c, 2)})
 	}},
 	{"ListAgent", "GetDocumentTemplateUsedInProjectStage", false, func(c *caller) (any, error) {
 		return c.api.ListAgent.GetDocumentTemplateUsedInProjectStage(c.ctx, arg[int64](c, 0))
@@ -2555,17 +2555,17 @@ var methodCalls = []methodCall{
 	{"ListAgent", "GetEmarketingStrictMode", false, func(c *caller) (any, error) { return c.api.ListAgent.GetEmarketingStrictMode(c.ctx) }},
 	{"ListAgent", "GetExtAppEntity", false, func(c *caller) (any, error) { return c.api.ListAgent.GetExtAppEntity(c.ctx, arg[int64](c, 0)) }},
 	{"ListAgent", "GetFromListDefinition", false, func(c *caller) (any, error) {
-		return c.api.ListAgent.GetFromListDefinition(c.ctx, arg[int64](c, 0), arg[int64](c, 1))
+		return c.api.ListAgent.GetFromListDefinition(c.ctx, ListGetFromListDefinitionRequest{ID: arg[int64](c, 0), UdListDefinitionID: arg[int64](c, 1)})
 	}},
 	{"ListAgent", "GetFromListName", false, func(c *caller) (any, error) {
-		return c.api.ListAgent.GetFromListName(c.ctx, arg[int64](c, 0), arg[string](c, 1))
+		return c.api.ListAgent.GetFromListName(c.ctx, ListGetFromListNameRequest{ID: arg[int64](c, 0), UdListDefinitionName: arg[string](c, 1)})
 	}},
 	{"ListAgent", "GetHeadingEntity", false, func(c *caller) (any, error) { return c.api.ListAgent.GetHeadingEntity(c.ctx, arg[int64](c, 0)) }},
 	{"ListAgent", "GetHeadings", false, func(c *caller) (any, error) {
-		return c.api.ListAgent.GetHeadings(c.ctx, arg[int64](c, 0), arg[bool](c, 1), arg[int64](c, 2))
+		return c.api.ListAgent.GetHeadings(c.ctx, ListGetHeadingsRequest{ListItemID: arg[int64](c, 0), ShowDeleted: arg[bool](c, 1), UdListDefinitionID: arg[int64](c, 2)})
 	}},
 	{"ListAgent", "GetHeadingsForListItemFromListName", false, func(c *caller) (any, error) {
-		return c.api.ListAgent.GetHeadingsForListItemFromListName(c.ctx, arg[int64](c, 0), arg[bool](c, 1), arg[string](c, 2))
+		return c.api.ListAgent.GetHeadingsForListItemFromListName(c.ctx, ListGetHeadingsForListItemFromListNameRequest{ListItemID: arg[int64](c, 0), ShowDeleted: arg[bool](c, 1), UdListDefinitionName: arg[string](c, 2)})
 	}},
 	{"ListAgent", "GetHeadingsFromListDefinition", false, func(c *caller) (any, error) {
 		return c.api.ListAgent.GetHeadingsFromListDefinition(c.ctx, arg[int64](c, 0))
@@ -2573,7 +2573,7 @@ var methodCalls = []methodCall{
 	{"ListAgent", "GetHeadingsFromName", false, func(c *caller) (any, error) { return c.api.ListAgent.GetHeadingsFromName(c.ctx, arg[string](c, 0)) }},
 	{"ListAgent", "GetHierarchyEntity", false, func(c *caller) (any, error) { return c.api.ListAgent.GetHierarchyEntity(c.ctx, arg[int64](c, 0)) }},
 	{"ListAgent", "GetHierarchyFromPath", false, func(c *caller) (any, error) {
-		return c.api.ListAgent.GetHierarchyFromPath(c.ctx, arg[bool](c, 0), arg[Domain](c, 1), arg[string](c, 2))
+		return c.api.ListAgent.GetHierarchyFromPath(c.ctx, ListGetHierarchyFromPathRequest{Children: arg[bool](c, 0), Domain: arg[Domain](c, 1), Path: arg[string](c, 2)})
 	}},
 	{"ListAgent", "GetInstalledLanguages", false, func(c *caller) (any, error) { return c.api.ListAgent.GetInstalledLanguages(c.ctx) }},
 	{"ListAgent", "GetLanguageInfo", false, func(c *caller) (any, error) { return c.api.ListAgent.GetLanguageInfo(c.ctx, arg[int64](c, 0)) }},
@@ -2587,20 +2587,20 @@ var methodCalls = []methodCall{
 	{"ListAgent", "GetListEntity", false, func(c *caller) (any, error) { return c.api.ListAgent.GetListEntity(c.ctx, arg[int64](c, 0)) }},
 	{"ListAgent", "GetListEntityByName", false, func(c *caller) (any, error) { return c.api.ListAgent.GetListEntityByName(c.ctx, arg[string](c, 0)) }},
 	{"ListAgent", "GetListItemsForHeading", false, func(c *caller) (any, error) {
-		return c.api.ListAgent.GetListItemsForHeading(c.ctx, arg[int64](c, 0), arg[int64](c, 1))
+		return c.api.ListAgent.GetListItemsForHeading(c.ctx, ListGetListItemsForHeadingRequest{HeadingID: arg[int64](c, 0), UdListDefinitionID: arg[int64](c, 1)})
 	}},
 	{"ListAgent", "GetListItemsForHeadingFromListName", false, func(c *caller) (any, error) {
-		return c.api.ListAgent.GetListItemsForHeadingFromListName(c.ctx, arg[int64](c, 0), arg[string](c, 1))
+		return c.api.ListAgent.GetListItemsForHeadingFromListName(c.ctx, ListGetListItemsForHeadingFromListNameRequest{HeadingID: arg[int64](c, 0), UdListDefinitionName: arg[string](c, 1)})
 	}},
 	{"ListAgent", "GetListItemsForUserGroup", false, func(c *caller) (any, error) {
-		return c.api.ListAgent.GetListItemsForUserGroup(c.ctx, arg[int64](c, 0), arg[int64](c, 1))
+		return c.api.ListAgent.GetListItemsForUserGroup(c.ctx, ListGetListItemsForUserGroupRequest{GroupID: arg[int64](c, 0), UdListDefinitionID: arg[int64](c, 1)})
 	}},
 	{"ListAgent", "GetListItemsForUserGroupFromListName", false, func(c *caller) (any, error) {
-		return c.api.ListAgent.GetListItemsForUserGroupFromListName(c.ctx, arg[int64](c, 0), arg[string](c, 1))
+		return c.api.ListAgent.GetListItemsForUserGroupFromListName(c.ctx, ListGetListItemsForUserGroupFromListNameRequest{GroupID: arg[int64](c, 0), UdListDefinitionName: arg[string](c, 1)})
 	}},
 	{"ListAgent", "GetLocalizedText", false, func(c *caller) (any, error) { return c.api.ListAgent.GetLocalizedText(c.ctx, arg[int64](c, 0)) }},
 	{"ListAgent", "GetLocalizedTextByType", false, func(c *caller) (any, error) {
-		return c.api.ListAgent.GetLocalizedTextByType(c.ctx, arg[int64](c, 0), arg[int64](c, 1), arg[LocalizedTextType](c, 2))
+		return c.api.ListAgent.GetLocalizedTextByType(c.ctx, ListGetLocalizedTextByTypeRequest{LanguageID: arg[int64](c, 0), ResourceID: arg[int64](c, 1), TextType: arg[LocalizedTextType](c, 2)})
 	}},
 	{"ListAgent", "GetLocalizedTextList", false, func(c *caller) (any, error) { return c.api.ListAgent.GetLocalizedTextList(c.ctx, arg[[]int64](c, 0)) }},
 	{"ListAgent", "GetLocalizedTexts", false, func(c *caller) (any, error) { return c.api.ListAgent.GetLocalizedTexts(c.ctx) }},
@@ -2614,10 +2614,10 @@ var methodCalls = []methodCall{
 	{"ListAgent", "GetMrMrsList", false, func(c *caller) (any, error) { return c.api.ListAgent.GetMrMrsList(c.ctx, arg[[]int64](c, 0)) }},
 	{"ListAgent", "GetMrMrses", false, func(c *caller) (any, error) { return c.api.ListAgent.GetMrMrses(c.ctx) }},
 	{"ListAgent", "GetNeedCategoryUpdateForPerson", false, func(c *caller) (any, error) {
-		return c.api.ListAgent.GetNeedCategoryUpdateForPerson(c.ctx, arg[int64](c, 0), arg[int64](c, 1), arg[float64](c, 2), arg[int64](c, 3))
+		return c.api.ListAgent.GetNeedCategoryUpdateForPerson(c.ctx, ListGetNeedCategoryUpdateForPersonRequest{CategoryID: arg[int64](c, 0), ContactID: arg[int64](c, 1), LeadStatus: arg[float64](c, 2), PersonID: arg[int64](c, 3)})
 	}},
 	{"ListAgent", "GetNeedCategoryUpdateForSale", false, func(c *caller) (any, error) {
-		return c.api.ListAgent.GetNeedCategoryUpdateForSale(c.ctx, arg[int64](c, 0), arg[int64](c, 1), arg[int64](c, 2), arg[SaleStatus](c, 3))
+		return c.api.ListAgent.GetNeedCategoryUpdateForSale(c.ctx, ListGetNeedCategoryUpdateForSaleRequest{ContactID: arg[int64](c, 0), PersonID: arg[int64](c, 1), SaleID: arg[int64](c, 2), SaleStatus: arg[SaleStatus](c, 3)})
 	}},
 	{"ListAgent", "GetOurCurrency", false, func(c *caller) (any, error) { return c.api.ListAgent.GetOurCurrency(c.ctx) }},
 	{"ListAgent", "GetOwnerCompanysCurrency", false, func(c *caller) (any, error) { return c.api.ListAgent.GetOwnerCompanysCurrency(c.ctx) }},
@@ -2707,38 +2707,38 @@ var methodCalls = []methodCall{
 	{"ListAgent", "GetTicketTypeList", false, func(c *caller) (any, error) { return c.api.ListAgent.GetTicketTypeList(c.ctx, arg[[]int64](c, 0)) }},
 	{"ListAgent", "GetTicketTypes", false, func(c *caller) (any, error) { return c.api.ListAgent.GetTicketTypes(c.ctx) }},
 	{"ListAgent", "GetVisibleForUserGroups", false, func(c *caller) (any, error) {
-		return c.api.ListAgent.GetVisibleForUserGroups(c.ctx, arg[int64](c, 0), arg[int64](c, 1))
+		return c.api.ListAgent.GetVisibleForUserGroups(c.ctx, ListGetVisibleForUserGroupsRequest{ListItemID: arg[int64](c, 0), UdListDefinitionID: arg[int64](c, 1)})
 	}},
 	{"ListAgent", "GetVisibleForUserGroupsFromListName", false, func(c *caller) (any, error) {
-		return c.api.ListAgent.GetVisibleForUserGroupsFromListName(c.ctx, arg[int64](c, 0), arg[string](c, 1))
+		return c.api.ListAgent.GetVisibleForUserGroupsFromListName(c.ctx, ListGetVisibleForUserGroupsFromListNameRequest{ListItemID: arg[int64](c, 0), UdListDefinitionName: arg[string](c, 1)})
 	}},
 	{"ListAgent", "GetWebPanelByProgId", false, func(c *caller) (any, error) { return c.api.ListAgent.GetWebPanelByProgID(c.ctx, arg[string](c, 0)) }},
 	{"ListAgent", "GetWebPanelEntity", false, func(c *caller) (any, error) { return c.api.ListAgent.GetWebPanelEntity(c.ctx, arg[int64](c, 0)) }},
 	{"ListAgent", "GetWebPanelList", false, func(c *caller) (any, error) { return c.api.ListAgent.GetWebPanelList(c.ctx) }},
 	{"ListAgent", "GlobalChangeTicketStatus", false, func(c *caller) (any, error) {
-		return nil, c.api.ListAgent.GlobalChangeTicketStatus(c.ctx, arg[int64](c, 0), arg[int64](c, 1))
+		return nil, c.api.ListAgent.GlobalChangeTicketStatus(c.ctx, ListGlobalChangeTicketStatusRequest{FromTicketStatusID: arg[int64](c, 0), ToTicketStatusID: arg[int64](c, 1)})
 	}},
 	{"ListAgent", "GlobalChangeTicketType", false, func(c *caller) (any, error) {
-		return nil, c.api.ListAgent.GlobalChangeTicketType(c.ctx, arg[int64](c, 0), arg[int64](c, 1))
+		return nil, c.api.ListAgent.GlobalChangeTicketType(c.ctx, ListGlobalChangeTicketTypeRequest{FromTicketTypeID: arg[int64](c, 0), ToTicketTypeID: arg[int64](c, 1)})
 	}},
 	{"ListAgent", "MoveAllTickets", false, func(c *caller) (any, error) {
-		return nil, c.api.ListAgent.MoveAllTickets(c.ctx, arg[int64](c, 0), arg[int64](c, 1))
+		return nil, c.api.ListAgent.MoveAllTickets(c.ctx, ListMoveAllTicketsRequest{FromTicketCategoryID: arg[int64](c, 0), ToTicketCategoryID: arg[int64](c, 1)})
 	}},
 	{"ListAgent", "MoveListItem", false, func(c *caller) (any, error) {
-		return nil, c.api.ListAgent.MoveListItem(c.ctx, arg[float64](c, 0), arg[int64](c, 1), arg[int64](c, 2))
+		return nil, c.api.ListAgent.MoveListItem(c.ctx, ListMoveListItemRequest{Direction: arg[float64](c, 0), ListItemID: arg[int64](c, 1), UdListDefinitionID: arg[int64](c, 2)})
 	}},
 	{"ListAgent", "PerformNeededCategoryUpdate", false, func(c *caller) (any, error) {
-		return nil, c.api.ListAgent.PerformNeededCategoryUpdate(c.ctx, arg[int64](c, 0), arg[int64](c, 1), arg[int64](c, 2), arg[*AutomatedCategoryUpdate](c, 3))
+		return nil, c.api.ListAgent.PerformNeededCategoryUpdate(c.ctx, ListPerformNeededCategoryUpdateRequest{CategoryID: arg[int64](c, 0), ContactID: arg[int64](c, 1), PersonID: arg[int64](c, 2), Setting: arg[*AutomatedCategoryUpdate](c, 3)})
 	}},
 	{"ListAgent", "RebuildFullnames", false, func(c *caller) (any, error) { return nil, c.api.ListAgent.RebuildFullnames(c.ctx) }},
 	{"ListAgent", "SaveAllAutomatedCategoryUpdates", false, func(c *caller) (any, error) {
 		return c.api.ListAgent.SaveAllAutomatedCategoryUpdates(c.ctx, arg[[]AutomatedCategoryUpdate](c, 0))
 	}},
 	{"ListAgent", "SaveAllFromListDefinition", false, func(c *caller) (any, error) {
-		return c.api.ListAgent.SaveAllFromListDefinition(c.ctx, arg[[]ListItemEntity](c, 0), arg[int64](c, 1))
+		return c.api.ListAgent.SaveAllFromListDefinition(c.ctx, ListSaveAllFromListDefinitionRequest{Items: arg[[]ListItemEntity](c, 0), UdListDefinitionID: arg[int64](c, 1)})
 	}},
 	{"ListAgent", "SaveAllFromListName", false, func(c *caller) (any, error) {
-		return c.api.ListAgent.SaveAllFromListName(c.ctx, arg[[]ListItemEntity](c, 0), arg[string](c, 1))
+		return c.api.ListAgent.SaveAllFromListName(c.ctx, ListSaveAllFromListNameRequest{Items: arg[[]ListItemEntity](c, 0), UdListDefinitionName: arg[string](c, 1)})
 	}},
 	{"ListAgent", "SaveAmountClassEntity", false, func(c *caller) (any, error) {
 		return c.api.ListAgent.SaveAmountClassEntity(c.ctx, arg[*AmountClassEntity](c, 0))
@@ -2760,35 +2760,35 @@ var methodCalls = []methodCall{
 		return c.api.ListAgent.SaveDocumentTemplateEntity(c.ctx, arg[*DocumentTemplateEntity](c, 0))
 	}},
 	{"ListAgent", "SaveDocumentTemplateStream", false, func(c *caller) (any, error) {
-		return c.api.ListAgent.SaveDocumentTemplateStream(c.ctx, arg[[]byte](c, 0), arg[int64](c, 1), arg[string](c, 2), arg[int64](c, 3))
+		return c.api.ListAgent.SaveDocumentTemplateStream(c.ctx, ListSaveDocumentTemplateStreamRequest{Content: arg[[]byte](c, 0), DocumentTemplateID: arg[int64](c, 1), LanguageCode: arg[string](c, 2), PluginID: arg[int64](c, 3)})
 	}},
 	{"ListAgent", "SaveExtAppEntity", false, func(c *caller) (any, error) { return c.api.ListAgent.SaveExtAppEntity(c.ctx, arg[*ExtAppEntity](c, 0)) }},
 	{"ListAgent", "SaveFromListDefinition", false, func(c *caller) (any, error) {
-		return c.api.ListAgent.SaveFromListDefinition(c.ctx, arg[int64](c, 0), arg[*ListItemEntity](c, 1), arg[int64](c, 2))
+		return c.api.ListAgent.SaveFromListDefinition(c.ctx, ListSaveFromListDefinitionRequest{ID: arg[int64](c, 0), Item: arg[*ListItemEntity](c, 1), UdListDefinitionID: arg[int64](c, 2)})
 	}},
 	{"ListAgent", "SaveFromListName", false, func(c *caller) (any, error) {
-		return c.api.ListAgent.SaveFromListName(c.ctx, arg[int64](c, 0), arg[*ListItemEntity](c, 1), arg[string](c, 2))
+		return c.api.ListAgent.SaveFromListName(c.ctx, ListSaveFromListNameRequest{ID: arg[int64](c, 0), Item: arg[*ListItemEntity](c, 1), UdListDefinitionName: arg[string](c, 2)})
 	}},
 	{"ListAgent", "SaveHeadingEntity", false, func(c *caller) (any, error) {
 		return c.api.ListAgent.SaveHeadingEntity(c.ctx, arg[*HeadingEntity](c, 0))
 	}},
 	{"ListAgent", "SaveHeadingFromListDefinition", false, func(c *caller) (any, error) {
-		return c.api.ListAgent.SaveHeadingFromListDefinition(c.ctx, arg[*HeadingEntity](c, 0), arg[int64](c, 1))
+		return c.api.ListAgent.SaveHeadingFromListDefinition(c.ctx, ListSaveHeadingFromListDefinitionRequest{Entity: arg[*HeadingEntity](c, 0), ID: arg[int64](c, 1)})
 	}},
 	{"ListAgent", "SaveHeadingFromName", false, func(c *caller) (any, error) {
-		return c.api.ListAgent.SaveHeadingFromName(c.ctx, arg[*HeadingEntity](c, 0), arg[string](c, 1))
+		return c.api.ListAgent.SaveHeadingFromName(c.ctx, ListSaveHeadingFromNameRequest{Entity: arg[*HeadingEntity](c, 0), Name: arg[string](c, 1)})
 	}},
 	{"ListAgent", "SaveHeadingsForListItemFromListDefinition", false, func(c *caller) (any, error) {
-		return c.api.ListAgent.SaveHeadingsForListItemFromListDefinition(c.ctx, arg[[]SelectableMDOListItem](c, 0), arg[int64](c, 1), arg[int64](c, 2))
+		return c.api.ListAgent.SaveHeadingsForListItemFromListDefinition(c.ctx, ListSaveHeadingsForListItemFromListDefinitionRequest{Headings: arg[[]SelectableMDOListItem](c, 0), ListItemID: arg[int64](c, 1), UdListDefinitionID: arg[int64](c, 2)})
 	}},
 	{"ListAgent", "SaveHeadingsForListItemFromListName", false, func(c *caller) (any, error) {
-		return c.api.ListAgent.SaveHeadingsForListItemFromListName(c.ctx, arg[[]SelectableMDOListItem](c, 0), arg[int64](c, 1), arg[string](c, 2))
+		return c.api.ListAgent.SaveHeadingsForListItemFromListName(c.ctx, ListSaveHeadingsForListItemFromListNameRequest{Headings: arg[[]SelectableMDOListItem](c, 0), ListItemID: arg[int64](c, 1), UdListDefinitionName: arg[string](c, 2)})
 	}},
 	{"ListAgent", "SaveHeadingsFromListDefinition", false, func(c *caller) (any, error) {
-		return c.api.ListAgent.SaveHeadingsFromListDefinition(c.ctx, arg[[]HeadingEntity](c, 0), arg[int64](c, 1))
+		return c.api.ListAgent.SaveHeadingsFromListDefinition(c.ctx, ListSaveHeadingsFromListDefinitionRequest{Entities: arg[[]HeadingEntity](c, 0), ID: arg[int64](c, 1)})
 	}},
 	{"ListAgent", "SaveHeadingsFromName", false, func(c *caller) (any, error) {
-		return c.api.ListAgent.SaveHeadingsFromName(c.ctx, arg[[]HeadingEntity](c, 0), arg[string](c, 1))
+		return c.api.ListAgent.SaveHeadingsFromName(c.ctx, ListSaveHeadingsFromNameRequest{Entities: arg[[]HeadingEntity](c, 0), Name: arg[string](c, 1)})
 	}},
 	{"ListAgent", "SaveHierarchyEntity", false, func(c *caller) (any, error) {
 		return c.api.ListAgent.SaveHierarchyEntity(c.ctx, arg[*HierarchyEntity](c, 0))
@@ -2796,7 +2796,7 @@ var methodCalls = []methodCall{
 	{"ListAgent", "SaveLegalBase", false, func(c *caller) (any, error) { return c.api.ListAgent.SaveLegalBase(c.ctx, arg[*LegalBase](c, 0)) }},
 	{"ListAgent", "SaveListEntity", false, func(c *caller) (any, error) { return c.api.ListAgent.SaveListEntity(c.ctx, arg[*ListEntity](c, 0)) }},
 	{"ListAgent", "SaveListEntityByName", false, func(c *caller) (any, error) {
-		return c.api.ListAgent.SaveListEntityByName(c.ctx, arg[*ListEntity](c, 0), arg[string](c, 1))
+		return c.api.ListAgent.SaveListEntityByName(c.ctx, ListSaveListEntityByNameRequest{ListEntity: arg[*ListEntity](c, 0), Name: arg[string](c, 1)})
 	}},
 	{"ListAgent", "SaveListItemEntity", false, func(c *caller) (any, error) {
 		return c.api.ListAgent.SaveListItemEntity(c.ctx, arg[*ListItemEntity](c, 0))
@@ -2845,107 +2845,107 @@ var methodCalls = []methodCall{
 		return nil, c.api.ListAgent.SetDocumentPluginForAllDocumentTemplates(c.ctx, arg[int64](c, 0))
 	}},
 	{"ListAgent", "SetDocumentTemplateFromDocumentTemplate", false, func(c *caller) (any, error) {
-		return c.api.ListAgent.SetDocumentTemplateFromDocumentTemplate(c.ctx, arg[*DocumentTemplateEntity](c, 0), arg[int64](c, 1))
+		return c.api.ListAgent.SetDocumentTemplateFromDocumentTemplate(c.ctx, ListSetDocumentTemplateFromDocumentTemplateRequest{DocumentTemplateEntity: arg[*DocumentTemplateEntity](c, 0), SourceDocumentTemplateID: arg[int64](c, 1)})
 	}},
 	{"ListAgent", "SetDocumentTemplateStream", false, func(c *caller) (any, error) {
-		return c.api.ListAgent.SetDocumentTemplateStream(c.ctx, arg[*DocumentTemplateEntity](c, 0), arg[string](c, 1), arg[int64](c, 2), arg[[]byte](c, 3))
+		return c.api.ListAgent.SetDocumentTemplateStream(c.ctx, ListSetDocumentTemplateStreamRequest{DocumentTemplateEntity: arg[*DocumentTemplateEntity](c, 0), LanguageCode: arg[string](c, 1), PluginID: arg[int64](c, 2), Stream: arg[[]byte](c, 3)})
 	}},
 	{"ListAgent", "SetEmarketingStrictMode", false, func(c *caller) (any, error) {
 		return nil, c.api.ListAgent.SetEmarketingStrictMode(c.ctx, arg[bool](c, 0))
 	}},
 	{"ListAgent", "SetHeadingsForListItem", false, func(c *caller) (any, error) {
-		return nil, c.api.ListAgent.SetHeadingsForListItem(c.ctx, arg[bool](c, 0), arg[[]int64](c, 1), arg[int64](c, 2), arg[int64](c, 3))
+		return nil, c.api.ListAgent.SetHeadingsForListItem(c.ctx, ListSetHeadingsForListItemRequest{Enable: arg[bool](c, 0), HeadingIDs: arg[[]int64](c, 1), ListItemID: arg[int64](c, 2), UdListDefinitionID: arg[int64](c, 3)})
 	}},
 	{"ListAgent", "SetListItemsForHeading", false, func(c *caller) (any, error) {
-		return nil, c.api.ListAgent.SetListItemsForHeading(c.ctx, arg[bool](c, 0), arg[int64](c, 1), arg[[]int64](c, 2), arg[int64](c, 3))
+		return nil, c.api.ListAgent.SetListItemsForHeading(c.ctx, ListSetListItemsForHeadingRequest{Enable: arg[bool](c, 0), HeadingID: arg[int64](c, 1), ListItemIDs: arg[[]int64](c, 2), UdListDefinitionID: arg[int64](c, 3)})
 	}},
 	{"ListAgent", "SetListItemsForHeadingFromListName", false, func(c *caller) (any, error) {
-		return nil, c.api.ListAgent.SetListItemsForHeadingFromListName(c.ctx, arg[bool](c, 0), arg[int64](c, 1), arg[[]int64](c, 2), arg[string](c, 3))
+		return nil, c.api.ListAgent.SetListItemsForHeadingFromListName(c.ctx, ListSetListItemsForHeadingFromListNameRequest{Enable: arg[bool](c, 0), HeadingID: arg[int64](c, 1), ListItemIDs: arg[[]int64](c, 2), UdListDefinitionName: arg[string](c, 3)})
 	}},
 	{"ListAgent", "SetListItemsForUserGroup", false, func(c *caller) (any, error) {
-		return nil, c.api.ListAgent.SetListItemsForUserGroup(c.ctx, arg[bool](c, 0), arg[[]int64](c, 1), arg[int64](c, 2), arg[int64](c, 3))
+		return nil, c.api.ListAgent.SetListItemsForUserGroup(c.ctx, ListSetListItemsForUserGroupRequest{Enable: arg[bool](c, 0), ListItemIDs: arg[[]int64](c, 1), UdListDefinitionID: arg[int64](c, 2), UsergroupID: arg[int64](c, 3)})
 	}},
 	{"ListAgent", "SetListItemsForUserGroupFromListName", false, func(c *caller) (any, error) {
-		return nil, c.api.ListAgent.SetListItemsForUserGroupFromListName(c.ctx, arg[bool](c, 0), arg[[]int64](c, 1), arg[string](c, 2), arg[int64](c, 3))
+		return nil, c.api.ListAgent.SetListItemsForUserGroupFromListName(c.ctx, ListSetListItemsForUserGroupFromListNameRequest{Enable: arg[bool](c, 0), ListItemsID: arg[[]int64](c, 1), UdListDefinitionName: arg[string](c, 2), UsergroupID: arg[int64](c, 3)})
 	}},
 	{"ListAgent", "SetRankOnHeadings", false, func(c *caller) (any, error) {
-		return nil, c.api.ListAgent.SetRankOnHeadings(c.ctx, arg[[]int64](c, 0), arg[int64](c, 1))
+		return nil, c.api.ListAgent.SetRankOnHeadings(c.ctx, ListSetRankOnHeadingsRequest{HeadingIDs: arg[[]int64](c, 0), UdListDefinitionID: arg[int64](c, 1)})
 	}},
 	{"ListAgent", "SetRankOnProjectActivity", false, func(c *caller) (any, error) {
-		return nil, c.api.ListAgent.SetRankOnProjectActivity(c.ctx, arg[[]int64](c, 0), arg[int64](c, 1))
+		return nil, c.api.ListAgent.SetRankOnProjectActivity(c.ctx, ListSetRankOnProjectActivityRequest{ItemsIDs: arg[[]int64](c, 0), ProjectTypeStatusLinkID: arg[int64](c, 1)})
 	}},
 	{"ListAgent", "SetRankOnProjectDocument", false, func(c *caller) (any, error) {
-		return nil, c.api.ListAgent.SetRankOnProjectDocument(c.ctx, arg[[]int64](c, 0), arg[int64](c, 1))
+		return nil, c.api.ListAgent.SetRankOnProjectDocument(c.ctx, ListSetRankOnProjectDocumentRequest{ItemsIDs: arg[[]int64](c, 0), ProjectTypeStatusLinkID: arg[int64](c, 1)})
 	}},
 	{"ListAgent", "SetRankOnSaleActivity", false, func(c *caller) (any, error) {
-		return nil, c.api.ListAgent.SetRankOnSaleActivity(c.ctx, arg[[]int64](c, 0), arg[int64](c, 1))
+		return nil, c.api.ListAgent.SetRankOnSaleActivity(c.ctx, ListSetRankOnSaleActivityRequest{ItemsIDs: arg[[]int64](c, 0), SaleTypeStageLinkID: arg[int64](c, 1)})
 	}},
 	{"ListAgent", "SetRankOnSaleDocument", false, func(c *caller) (any, error) {
-		return nil, c.api.ListAgent.SetRankOnSaleDocument(c.ctx, arg[[]int64](c, 0), arg[int64](c, 1))
+		return nil, c.api.ListAgent.SetRankOnSaleDocument(c.ctx, ListSetRankOnSaleDocumentRequest{ItemsIDs: arg[[]int64](c, 0), SaleTypeStageLinkID: arg[int64](c, 1)})
 	}},
 	{"ListAgent", "SetTicketCategoriesForUserGroup", false, func(c *caller) (any, error) {
-		return nil, c.api.ListAgent.SetTicketCategoriesForUserGroup(c.ctx, arg[[]int64](c, 0), arg[int64](c, 1))
+		return nil, c.api.ListAgent.SetTicketCategoriesForUserGroup(c.ctx, ListSetTicketCategoriesForUserGroupRequest{CategoryIDs: arg[[]int64](c, 0), UserGroupID: arg[int64](c, 1)})
 	}},
 	{"ListAgent", "SetTicketPrioritySortOrder", false, func(c *caller) (any, error) {
-		return nil, c.api.ListAgent.SetTicketPrioritySortOrder(c.ctx, arg[float64](c, 0), arg[int64](c, 1))
+		return nil, c.api.ListAgent.SetTicketPrioritySortOrder(c.ctx, ListSetTicketPrioritySortOrderRequest{SortOrder: arg[float64](c, 0), TicketPriorityID: arg[int64](c, 1)})
 	}},
 	{"ListAgent", "SetTicketRelationDefinitionSortOrder", false, func(c *caller) (any, error) {
-		return nil, c.api.ListAgent.SetTicketRelationDefinitionSortOrder(c.ctx, arg[float64](c, 0), arg[int64](c, 1))
+		return nil, c.api.ListAgent.SetTicketRelationDefinitionSortOrder(c.ctx, ListSetTicketRelationDefinitionSortOrderRequest{SortOrder: arg[float64](c, 0), TicketRelationDefID: arg[int64](c, 1)})
 	}},
 	{"ListAgent", "SetTicketStatusSortOrder", false, func(c *caller) (any, error) {
-		return nil, c.api.ListAgent.SetTicketStatusSortOrder(c.ctx, arg[float64](c, 0), arg[int64](c, 1))
+		return nil, c.api.ListAgent.SetTicketStatusSortOrder(c.ctx, ListSetTicketStatusSortOrderRequest{SortOrder: arg[float64](c, 0), TicketStatusID: arg[int64](c, 1)})
 	}},
 	{"ListAgent", "SetTicketTypeSortOrder", false, func(c *caller) (any, error) {
-		return nil, c.api.ListAgent.SetTicketTypeSortOrder(c.ctx, arg[float64](c, 0), arg[int64](c, 1))
+		return nil, c.api.ListAgent.SetTicketTypeSortOrder(c.ctx, ListSetTicketTypeSortOrderRequest{SortOrder: arg[float64](c, 0), TicketTypeID: arg[int64](c, 1)})
 	}},
 	{"ListAgent", "SetVisibleForUserGroup", false, func(c *caller) (any, error) {
-		return nil, c.api.ListAgent.SetVisibleForUserGroup(c.ctx, arg[bool](c, 0), arg[int64](c, 1), arg[int64](c, 2), arg[[]int64](c, 3))
+		return nil, c.api.ListAgent.SetVisibleForUserGroup(c.ctx, ListSetVisibleForUserGroupRequest{Enable: arg[bool](c, 0), ListItemID: arg[int64](c, 1), UdListDefinitionID: arg[int64](c, 2), UserGroupID: arg[[]int64](c, 3)})
 	}},
 	{"ListAgent", "SetVisibleForUserGroups", false, func(c *caller) (any, error) {
-		return c.api.ListAgent.SetVisibleForUserGroups(c.ctx, arg[int64](c, 0), arg[int64](c, 1), arg[[]SelectableMDOListItem](c, 2))
+		return c.api.ListAgent.SetVisibleForUserGroups(c.ctx, ListSetVisibleForUserGroupsRequest{ListItemID: arg[int64](c, 0), UdListDefinitionID: arg[int64](c, 1), UserGroups: arg[[]SelectableMDOListItem](c, 2)})
 	}},
 	{"ListAgent", "SetVisibleForUserGroupsFromListName", false, func(c *caller) (any, error) {
-		return c.api.ListAgent.SetVisibleForUserGroupsFromListName(c.ctx, arg[int64](c, 0), arg[string](c, 1), arg[[]SelectableMDOListItem](c, 2))
+		return c.api.ListAgent.SetVisibleForUserGroupsFromListName(c.ctx, ListSetVisibleForUserGroupsFromListNameRequest{ListItemID: arg[int64](c, 0), UdListDefinitionName: arg[string](c, 1), UserGroups: arg[[]SelectableMDOListItem](c, 2)})
 	}},
 	{"ListAgent", "SortListItems", false, func(c *caller) (any, error) {
-		return nil, c.api.ListAgent.SortListItems(c.ctx, arg[string](c, 0), arg[int64](c, 1))
+		return nil, c.api.ListAgent.SortListItems(c.ctx, ListSortListItemsRequest{CultureName: arg[string](c, 0), UdListDefinitionID: arg[int64](c, 1)})
 	}},
 	{"ListAgent", "UpdateCategoryMemberships", false, func(c *caller) (any, error) {
-		return nil, c.api.ListAgent.UpdateCategoryMemberships(c.ctx, arg[[]TicketCategoryMembershipEntity](c, 0), arg[[]TicketCategoryMembershipEntity](c, 1), arg[[]TicketCategoryMembershipEntity](c, 2), arg[int64](c, 3))
+		return nil, c.api.ListAgent.UpdateCategoryMemberships(c.ctx, ListUpdateCategoryMembershipsRequest{MembershipsToAdd: arg[[]TicketCategoryMembershipEntity](c, 0), MembershipsToDelete: arg[[]TicketCategoryMembershipEntity](c, 1), MembershipsToUpdate: arg[[]TicketCategoryMembershipEntity](c, 2), TicketCategoryID: arg[int64](c, 3)})
 	}},
 	{"ListAgent", "UpdateHierarchyFromPath", false, func(c *caller) (any, error) {
-		return c.api.ListAgent.UpdateHierarchyFromPath(c.ctx, arg[Domain](c, 0), arg[*HierarchyEntity](c, 1), arg[string](c, 2))
+		return c.api.ListAgent.UpdateHierarchyFromPath(c.ctx, ListUpdateHierarchyFromPathRequest{Domain: arg[Domain](c, 0), Entity: arg[*HierarchyEntity](c, 1), Path: arg[string](c, 2)})
 	}},
 	{"ListAgent", "ValidateTicketRelationDefinition", false, func(c *caller) (any, error) {
-		return c.api.ListAgent.ValidateTicketRelationDefinition(c.ctx, arg[[]int64](c, 0), arg[TicketRelationType](c, 1), arg[[]int64](c, 2), arg[int64](c, 3))
+		return c.api.ListAgent.ValidateTicketRelationDefinition(c.ctx, ListValidateTicketRelationDefinitionRequest{DestinationTicketTypeIDs: arg[[]int64](c, 0), RelationType: arg[TicketRelationType](c, 1), SourceTicketTypeIDs: arg[[]int64](c, 2), TicketRelationDefinitionID: arg[int64](c, 3)})
 	}},
 	{"MDOAgent", "GetList", false, func(c *caller) (any, error) {
-		return c.api.MDOAgent.GetList(c.ctx, arg[string](c, 0), arg[bool](c, 1), arg[string](c, 2), arg[bool](c, 3))
+		return c.api.MDOAgent.GetList(c.ctx, MDOGetListRequest{AdditionalInfo: arg[string](c, 0), ForceFlatList: arg[bool](c, 1), Name: arg[string](c, 2), OnlyHistory: arg[bool](c, 3)})
 	}},
 	{"MDOAgent", "GetListIdByListName", false, func(c *caller) (any, error) { return c.api.MDOAgent.GetListIDByListName(c.ctx, arg[string](c, 0)) }},
 	{"MDOAgent", "GetListItem", false, func(c *caller) (any, error) {
-		return c.api.MDOAgent.GetListItem(c.ctx, arg[int64](c, 0), arg[string](c, 1))
+		return c.api.MDOAgent.GetListItem(c.ctx, MDOGetListItemRequest{ID: arg[int64](c, 0), ListName: arg[string](c, 1)})
 	}},
 	{"MDOAgent", "GetListNames", false, func(c *caller) (any, error) { return c.api.MDOAgent.GetListNames(c.ctx) }},
 	{"MDOAgent", "GetListWithHistory", false, func(c *caller) (any, error) {
-		return c.api.MDOAgent.GetListWithHistory(c.ctx, arg[string](c, 0), arg[bool](c, 1), arg[[]float64](c, 2), arg[string](c, 3), arg[bool](c, 4))
+		return c.api.MDOAgent.GetListWithHistory(c.ctx, MDOGetListWithHistoryRequest{AdditionalInfo: arg[string](c, 0), ForceFlatList: arg[bool](c, 1), HistoryItems: arg[[]float64](c, 2), Name: arg[string](c, 3), OnlyHistory: arg[bool](c, 4)})
 	}},
 	{"MDOAgent", "GetListWithRestriction", false, func(c *caller) (any, error) {
-		return c.api.MDOAgent.GetListWithRestriction(c.ctx, arg[string](c, 0), arg[string](c, 1), arg[string](c, 2))
+		return c.api.MDOAgent.GetListWithRestriction(c.ctx, MDOGetListWithRestrictionRequest{AdditionalInfo: arg[string](c, 0), Name: arg[string](c, 1), SearchValue: arg[string](c, 2)})
 	}},
 	{"MDOAgent", "GetSelectableList", false, func(c *caller) (any, error) {
-		return c.api.MDOAgent.GetSelectableList(c.ctx, arg[string](c, 0), arg[bool](c, 1), arg[string](c, 2), arg[bool](c, 3))
+		return c.api.MDOAgent.GetSelectableList(c.ctx, MDOGetSelectableListRequest{AdditionalInfo: arg[string](c, 0), ForceFlatList: arg[bool](c, 1), Name: arg[string](c, 2), OnlyHistory: arg[bool](c, 3)})
 	}},
 	{"MDOAgent", "GetSelectableListWithHistory", false, func(c *caller) (any, error) {
-		return c.api.MDOAgent.GetSelectableListWithHistory(c.ctx, arg[string](c, 0), arg[bool](c, 1), arg[[]float64](c, 2), arg[string](c, 3), arg[bool](c, 4))
+		return c.api.MDOAgent.GetSelectableListWithHistory(c.ctx, MDOGetSelectableListWithHistoryRequest{AdditionalInfo: arg[string](c, 0), ForceFlatList: arg[bool](c, 1), HistoryItems: arg[[]float64](c, 2), Name: arg[string](c, 3), OnlyHistory: arg[bool](c, 4)})
 	}},
 	{"MDOAgent", "GetSelectableListWithRestriction", false, func(c *caller) (any, error) {
-		return c.api.MDOAgent.GetSelectableListWithRestriction(c.ctx, arg[string](c, 0), arg[string](c, 1), arg[string](c, 2))
+		return c.api.MDOAgent.GetSelectableListWithRestriction(c.ctx, MDOGetSelectableListWithRestrictionRequest{AdditionalInfo: arg[string](c, 0), Name: arg[string](c, 1), SearchValue: arg[string](c, 2)})
 	}},
 	{"MDOAgent", "GetSelectableSimpleList", false, func(c *caller) (any, error) { return c.api.MDOAgent.GetSelectableSimpleList(c.ctx, arg[string](c, 0)) }},
 	{"MDOAgent", "GetSimpleList", false, func(c *caller) (any, error) { return c.api.MDOAgent.GetSimpleList(c.ctx, arg[string](c, 0)) }},
 	{"MDOAgent", "SetSelected", false, func(c *caller) (any, error) {
-		return c.api.MDOAgent.SetSelected(c.ctx, arg[string](c, 0), arg[string](c, 1), arg[[]SelectableMDOListItem](c, 2))
+		return c.api.MDOAgent.SetSelected(c.ctx, MDOSetSelectedRequest{AdditionalInfo: arg[string](c, 0), Name: arg[string](c, 1), SelectableMDOList: arg[[]SelectableMDOListItem](c, 2)})
 	}},
 	{"MarketingAgent", "CalculateMailingStatistics", false, func(c *caller) (any, error) {
 		return c.api.MarketingAgent.CalculateMailingStatistics(c.ctx, arg[int64](c, 0))
@@ -2983,7 +2983,7 @@ var methodCalls = []methodCall{
 		return c.api.MarketingAgent.GetFormSubmissionEntity(c.ctx, arg[int64](c, 0))
 	}},
 	{"MarketingAgent", "GetFormSubmissionsCount", false, func(c *caller) (any, error) {
-		return c.api.MarketingAgent.GetFormSubmissionsCount(c.ctx, arg[int64](c, 0), arg[FormSubmissionStatus](c, 1))
+		return c.api.MarketingAgent.GetFormSubmissionsCount(c.ctx, MarketingGetFormSubmissionsCountRequest{FormID: arg[int64](c, 0), Status: arg[FormSubmissionStatus](c, 1)})
 	}},
 	{"MarketingAgent", "GetMailingEntity", false, func(c *caller) (any, error) { return c.api.MarketingAgent.GetMailingEntity(c.ctx, arg[int64](c, 0)) }},
 	{"MarketingAgent", "GetPreviewMailing", false, func(c *caller) (any, error) { return c.api.MarketingAgent.GetPreviewMailing(c.ctx, arg[int64](c, 0)) }},
@@ -2998,16 +2998,16 @@ var methodCalls = []methodCall{
 	}},
 	{"MarketingAgent", "GetUserBlocks", false, func(c *caller) (any, error) { return c.api.MarketingAgent.GetUserBlocks(c.ctx, arg[int64](c, 0)) }},
 	{"MarketingAgent", "MoveFormsToFolder", false, func(c *caller) (any, error) {
-		return nil, c.api.MarketingAgent.MoveFormsToFolder(c.ctx, arg[int64](c, 0), arg[[]int64](c, 1))
+		return nil, c.api.MarketingAgent.MoveFormsToFolder(c.ctx, MarketingMoveFormsToFolderRequest{FolderID: arg[int64](c, 0), FormIDs: arg[[]int64](c, 1)})
 	}},
 	{"MarketingAgent", "MoveMailingsToFolder", false, func(c *caller) (any, error) {
-		return nil, c.api.MarketingAgent.MoveMailingsToFolder(c.ctx, arg[int64](c, 0), arg[[]int64](c, 1))
+		return nil, c.api.MarketingAgent.MoveMailingsToFolder(c.ctx, MarketingMoveMailingsToFolderRequest{FolderID: arg[int64](c, 0), MailingIDs: arg[[]int64](c, 1)})
 	}},
 	{"MarketingAgent", "ReloadAndSendMailing", false, func(c *caller) (any, error) {
 		return c.api.MarketingAgent.ReloadAndSendMailing(c.ctx, arg[int64](c, 0))
 	}},
 	{"MarketingAgent", "RenameMailingByMessageId", false, func(c *caller) (any, error) {
-		return nil, c.api.MarketingAgent.RenameMailingByMessageID(c.ctx, arg[int64](c, 0), arg[string](c, 1))
+		return nil, c.api.MarketingAgent.RenameMailingByMessageID(c.ctx, MarketingRenameMailingByMessageIDRequest{MessageID: arg[int64](c, 0), Name: arg[string](c, 1)})
 	}},
 	{"MarketingAgent", "SaveAvailableFont", false, func(c *caller) (any, error) {
 		return c.api.MarketingAgent.SaveAvailableFont(c.ctx, arg[*AvailableFont](c, 0))
@@ -3031,11 +3031,11 @@ var methodCalls = []methodCall{
 		return nil, c.api.MarketingAgent.SetAllFormFieldRestrictions(c.ctx, arg[[]FormFieldRestriction](c, 0))
 	}},
 	{"MarketingAgent", "SetFontRank", false, func(c *caller) (any, error) {
-		return c.api.MarketingAgent.SetFontRank(c.ctx, arg[int64](c, 0), arg[float64](c, 1))
+		return c.api.MarketingAgent.SetFontRank(c.ctx, MarketingSetFontRankRequest{AvailableFontID: arg[int64](c, 0), Rank: arg[float64](c, 1)})
 	}},
 	{"MarketingAgent", "StopMailing", false, func(c *caller) (any, error) { return c.api.MarketingAgent.StopMailing(c.ctx, arg[int64](c, 0)) }},
 	{"MarketingAgent", "VerifyGoogleRecaptcha", false, func(c *caller) (any, error) {
-		return c.api.MarketingAgent.VerifyGoogleRecaptcha(c.ctx, arg[string](c, 0), arg[string](c, 1))
+		return c.api.MarketingAgent.VerifyGoogleRecaptcha(c.ctx, MarketingVerifyGoogleRecaptchaRequest{OptionalSecretKey: arg[string](c, 0), Token: arg[string](c, 1)})
 	}},
 	{"MessagingAgent", "CreateMessage", false, func(c *caller) (any, error) {
 		return nil, c.api.MessagingAgent.CreateMessage(c.ctx, arg[*IncomingMessage](c, 0))
@@ -3043,13 +3043,13 @@ var methodCalls = []methodCall{
 	{"MessagingAgent", "GetDeliveryStatus", false, func(c *caller) (any, error) { return c.api.MessagingAgent.GetDeliveryStatus(c.ctx, arg[[]int64](c, 0)) }},
 	{"MessagingAgent", "GetPlugins", false, func(c *caller) (any, error) { return c.api.MessagingAgent.GetPlugins(c.ctx) }},
 	{"MessagingAgent", "SendMessages", false, func(c *caller) (any, error) {
-		return c.api.MessagingAgent.SendMessages(c.ctx, arg[[]OutgoingMessage](c, 0), arg[string](c, 1))
+		return c.api.MessagingAgent.SendMessages(c.ctx, MessagingSendMessagesRequest{OutgoingMessages: arg[[]OutgoingMessage](c, 0), Plugin: arg[string](c, 1)})
 	}},
 	{"MessagingAgent", "SendMessagesWithConfig", false, func(c *caller) (any, error) {
-		return c.api.MessagingAgent.SendMessagesWithConfig(c.ctx, arg[map[string]string](c, 0), arg[[]OutgoingMessage](c, 1), arg[string](c, 2))
+		return c.api.MessagingAgent.SendMessagesWithConfig(c.ctx, MessagingSendMessagesWithConfigRequest{Config: arg[map[string]string](c, 0), OutgoingMessages: arg[[]OutgoingMessage](c, 1), Plugin: arg[string](c, 2)})
 	}},
 	{"MessagingAgent", "SetDeliveryStatus", false, func(c *caller) (any, error) {
-		return nil, c.api.MessagingAgent.SetDeliveryStatus(c.ctx, arg[string](c, 0), arg[string](c, 1), arg[float64](c, 2), arg[string](c, 3))
+		return nil, c.api.MessagingAgent.SetDeliveryStatus(c.ctx, MessagingSetDeliveryStatusRequest{ExternalMessageID: arg[string](c, 0), Plugin: arg[string](c, 1), Status: arg[float64](c, 2), StatusDescription: arg[string](c, 3)})
 	}},
 	{"NavigatorAgent", "GetNavigatorCompanies", false, func(c *caller) (any, error) {
 		return c.api.NavigatorAgent.GetNavigatorCompanies(c.ctx, arg[string](c, 0))
@@ -3066,12 +3066,12 @@ var methodCalls = []methodCall{
 		return c.api.NewsFeedAgent.GetNewsFeedItemsByID(c.ctx, arg[[]int64](c, 0))
 	}},
 	{"NewsFeedAgent", "GetNewsItemsForUser", false, func(c *caller) (any, error) {
-		return c.api.NewsFeedAgent.GetNewsItemsForUser(c.ctx, arg[int64](c, 0), arg[Time](c, 1), arg[float64](c, 2), arg[Time](c, 3), arg[float64](c, 4))
+		return c.api.NewsFeedAgent.GetNewsItemsForUser(c.ctx, NewsFeedGetNewsItemsForUserRequest{AssociateID: arg[int64](c, 0), FromDate: arg[Time](c, 1), Skip: arg[float64](c, 2), ToDate: arg[Time](c, 3), Top: arg[float64](c, 4)})
 	}},
 	{"NewsFeedAgent", "MarkAsHandled", false, func(c *caller) (any, error) { return c.api.NewsFeedAgent.MarkAsHandled(c.ctx, arg[int64](c, 0)) }},
 	{"NewsFeedAgent", "MarkAsRead", false, func(c *caller) (any, error) { return nil, c.api.NewsFeedAgent.MarkAsRead(c.ctx, arg[int64](c, 0)) }},
 	{"NewsFeedAgent", "PostNewsFeedItem", false, func(c *caller) (any, error) {
-		return c.api.NewsFeedAgent.PostNewsFeedItem(c.ctx, arg[*NewsFeedItem](c, 0), arg[bool](c, 1), arg[[]int64](c, 2), arg[[]int64](c, 3))
+		return c.api.NewsFeedAgent.PostNewsFeedItem(c.ctx, NewsFeedPostNewsFeedItemRequest{NewsFeedItem: arg[*NewsFeedItem](c, 0), ToAll: arg[bool](c, 1), ToAssociateIDs: arg[[]int64](c, 2), ToGroupIDs: arg[[]int64](c, 3)})
 	}},
 	{"NewsFeedAgent", "StartHandling", false, func(c *caller) (any, error) { return c.api.NewsFeedAgent.StartHandling(c.ctx, arg[int64](c, 0)) }},
 	{"NumberAllocationAgent", "CreateDefaultRefCountEntity", false, func(c *caller) (any, error) { return c.api.NumberAllocationAgent.CreateDefaultRefCountEntity(c.ctx) }},
@@ -3093,19 +3093,19 @@ var methodCalls = []methodCall{
 	}},
 	{"PersonAgent", "AddBounce", false, func(c *caller) (any, error) { return nil, c.api.PersonAgent.AddBounce(c.ctx, arg[string](c, 0)) }},
 	{"PersonAgent", "AddBounceWithCount", false, func(c *caller) (any, error) {
-		return nil, c.api.PersonAgent.AddBounceWithCount(c.ctx, arg[int64](c, 0), arg[string](c, 1))
+		return nil, c.api.PersonAgent.AddBounceWithCount(c.ctx, PersonAddBounceWithCountRequest{Counts: arg[int64](c, 0), EmailAddress: arg[string](c, 1)})
 	}},
 	{"PersonAgent", "AddBounceWithDetails", false, func(c *caller) (any, error) {
-		return nil, c.api.PersonAgent.AddBounceWithDetails(c.ctx, arg[float64](c, 0), arg[int64](c, 1), arg[string](c, 2), arg[string](c, 3))
+		return nil, c.api.PersonAgent.AddBounceWithDetails(c.ctx, PersonAddBounceWithDetailsRequest{Code: arg[float64](c, 0), Counts: arg[int64](c, 1), EmailAddress: arg[string](c, 2), Reason: arg[string](c, 3)})
 	}},
 	{"PersonAgent", "AddEmailAddressToPerson", false, func(c *caller) (any, error) {
-		return nil, c.api.PersonAgent.AddEmailAddressToPerson(c.ctx, arg[string](c, 0), arg[int64](c, 1), arg[bool](c, 2))
+		return nil, c.api.PersonAgent.AddEmailAddressToPerson(c.ctx, PersonAddEmailAddressToPersonRequest{EmailAddress: arg[string](c, 0), PersonID: arg[int64](c, 1), SetAsPrimaryEmail: arg[bool](c, 2)})
 	}},
 	{"PersonAgent", "ChangeCountry", false, func(c *caller) (any, error) {
-		return c.api.PersonAgent.ChangeCountry(c.ctx, arg[*PersonEntity](c, 0), arg[int64](c, 1))
+		return c.api.PersonAgent.ChangeCountry(c.ctx, PersonChangeCountryRequest{PersonEntity: arg[*PersonEntity](c, 0), ToCountryID: arg[int64](c, 1)})
 	}},
 	{"PersonAgent", "ChangePersonRank", false, func(c *caller) (any, error) {
-		return c.api.PersonAgent.ChangePersonRank(c.ctx, arg[bool](c, 0), arg[int64](c, 1))
+		return c.api.PersonAgent.ChangePersonRank(c.ctx, PersonChangePersonRankRequest{MoveUp: arg[bool](c, 0), PersonID: arg[int64](c, 1)})
 	}},
 	{"PersonAgent", "CheckTemporaryKey", false, func(c *caller) (any, error) { return c.api.PersonAgent.CheckTemporaryKey(c.ctx, arg[string](c, 0)) }},
 	{"PersonAgent", "CreateDefaultByContactId", false, func(c *caller) (any, error) {
@@ -3113,18 +3113,18 @@ var methodCalls = []methodCall{
 	}},
 	{"PersonAgent", "CreateDefaultConsentPerson", false, func(c *caller) (any, error) { return c.api.PersonAgent.CreateDefaultConsentPerson(c.ctx) }},
 	{"PersonAgent", "CreateDefaultFromCredential", false, func(c *caller) (any, error) {
-		return c.api.PersonAgent.CreateDefaultFromCredential(c.ctx, arg[int64](c, 0), arg[string](c, 1), arg[string](c, 2), arg[string](c, 3))
+		return c.api.PersonAgent.CreateDefaultFromCredential(c.ctx, PersonCreateDefaultFromCredentialRequest{ContactID: arg[int64](c, 0), CredentialDisplayValue: arg[string](c, 1), CredentialType: arg[string](c, 2), CredentialValue: arg[string](c, 3)})
 	}},
 	{"PersonAgent", "CreateDefaultPersonEntity", false, func(c *caller) (any, error) { return c.api.PersonAgent.CreateDefaultPersonEntity(c.ctx) }},
 	{"PersonAgent", "CreateDefaultPersonImage", false, func(c *caller) (any, error) { return c.api.PersonAgent.CreateDefaultPersonImage(c.ctx) }},
 	{"PersonAgent", "CreateOrUpdateUserCandidate", false, func(c *caller) (any, error) {
-		return c.api.PersonAgent.CreateOrUpdateUserCandidate(c.ctx, arg[bool](c, 0), arg[int64](c, 1), arg[string](c, 2))
+		return c.api.PersonAgent.CreateOrUpdateUserCandidate(c.ctx, PersonCreateOrUpdateUserCandidateRequest{AccessAllRequests: arg[bool](c, 0), PersonID: arg[int64](c, 1), Username: arg[string](c, 2)})
 	}},
 	{"PersonAgent", "CreateTemporaryKey", false, func(c *caller) (any, error) {
-		return c.api.PersonAgent.CreateTemporaryKey(c.ctx, arg[TemporaryKeyDomain](c, 0), arg[Time](c, 1), arg[int64](c, 2), arg[int64](c, 3))
+		return c.api.PersonAgent.CreateTemporaryKey(c.ctx, PersonCreateTemporaryKeyRequest{Domain: arg[TemporaryKeyDomain](c, 0), Expires: arg[Time](c, 1), PersonID: arg[int64](c, 2), TargetID: arg[int64](c, 3)})
 	}},
 	{"PersonAgent", "CreateTemporaryKeyWithPayload", false, func(c *caller) (any, error) {
-		return c.api.PersonAgent.CreateTemporaryKeyWithPayload(c.ctx, arg[TemporaryKeyDomain](c, 0), arg[Time](c, 1), arg[string](c, 2), arg[int64](c, 3), arg[int64](c, 4))
+		return c.api.PersonAgent.CreateTemporaryKeyWithPayload(c.ctx, PersonCreateTemporaryKeyWithPayloadRequest{Domain: arg[TemporaryKeyDomain](c, 0), Expires: arg[Time](c, 1), Payload: arg[string](c, 2), PersonID: arg[int64](c, 3), TargetID: arg[int64](c, 4)})
 	}},
 	{"PersonAgent", "DeleteConsentPerson", false, func(c *caller) (any, error) {
 		return nil, c.api.PersonAgent.DeleteConsentPerson(c.ctx, arg[int64](c, 0))
@@ -3134,21 +3134,21 @@ var methodCalls = []methodCall{
 		return nil, c.api.PersonAgent.DeletePersonEntity(c.ctx, arg[int64](c, 0))
 	}},
 	{"PersonAgent", "DeleteTemporaryKeysOfDomain", false, func(c *caller) (any, error) {
-		return nil, c.api.PersonAgent.DeleteTemporaryKeysOfDomain(c.ctx, arg[TemporaryKeyDomain](c, 0), arg[int64](c, 1))
+		return nil, c.api.PersonAgent.DeleteTemporaryKeysOfDomain(c.ctx, PersonDeleteTemporaryKeysOfDomainRequest{Domain: arg[TemporaryKeyDomain](c, 0), PersonID: arg[int64](c, 1)})
 	}},
 	{"PersonAgent", "GetAddress", false, func(c *caller) (any, error) { return c.api.PersonAgent.GetAddress(c.ctx, arg[int64](c, 0)) }},
 	{"PersonAgent", "GetAddressByCountry", false, func(c *caller) (any, error) {
-		return c.api.PersonAgent.GetAddressByCountry(c.ctx, arg[int64](c, 0), arg[int64](c, 1))
+		return c.api.PersonAgent.GetAddressByCountry(c.ctx, PersonGetAddressByCountryRequest{CountryID: arg[int64](c, 0), PersonID: arg[int64](c, 1)})
 	}},
 	{"PersonAgent", "GetBestSoLanguageForTemplate", false, func(c *caller) (any, error) {
-		return c.api.PersonAgent.GetBestSoLanguageForTemplate(c.ctx, arg[int64](c, 0), arg[int64](c, 1))
+		return c.api.PersonAgent.GetBestSoLanguageForTemplate(c.ctx, PersonGetBestSoLanguageForTemplateRequest{PersonID: arg[int64](c, 0), TemplateID: arg[int64](c, 1)})
 	}},
 	{"PersonAgent", "GetColleagues", false, func(c *caller) (any, error) { return c.api.PersonAgent.GetColleagues(c.ctx) }},
 	{"PersonAgent", "GetColleaguesByDepartment", false, func(c *caller) (any, error) {
 		return c.api.PersonAgent.GetColleaguesByDepartment(c.ctx, arg[int64](c, 0))
 	}},
 	{"PersonAgent", "GetColleaguesBySource", false, func(c *caller) (any, error) {
-		return c.api.PersonAgent.GetColleaguesBySource(c.ctx, arg[int64](c, 0), arg[AssociateSourceType](c, 1))
+		return c.api.PersonAgent.GetColleaguesBySource(c.ctx, PersonGetColleaguesBySourceRequest{Count: arg[int64](c, 0), SourceType: arg[AssociateSourceType](c, 1)})
 	}},
 	{"PersonAgent", "GetConsentInfos", false, func(c *caller) (any, error) { return c.api.PersonAgent.GetConsentInfos(c.ctx, arg[int64](c, 0)) }},
 	{"PersonAgent", "GetConsentPerson", false, func(c *caller) (any, error) { return c.api.PersonAgent.GetConsentPerson(c.ctx, arg[int64](c, 0)) }},
@@ -3165,40 +3165,40 @@ var methodCalls = []methodCall{
 		return readAll(c.api.PersonAgent.GetPersonImageReader(c.ctx, arg[int64](c, 0)))
 	}},
 	{"PersonAgent", "GetPersonImages", false, func(c *caller) (any, error) {
-		return c.api.PersonAgent.GetPersonImages(c.ctx, arg[[]int64](c, 0), arg[float64](c, 1), arg[float64](c, 2))
+		return c.api.PersonAgent.GetPersonImages(c.ctx, PersonGetPersonImagesRequest{PersonIDs: arg[[]int64](c, 0), ScaledHeight: arg[float64](c, 1), ScaledWidth: arg[float64](c, 2)})
 	}},
 	{"PersonAgent", "GetPersonList", false, func(c *caller) (any, error) { return c.api.PersonAgent.GetPersonList(c.ctx, arg[[]int64](c, 0)) }},
 	{"PersonAgent", "GetPersonSummary", false, func(c *caller) (any, error) {
-		return c.api.PersonAgent.GetPersonSummary(c.ctx, arg[float64](c, 0), arg[int64](c, 1))
+		return c.api.PersonAgent.GetPersonSummary(c.ctx, PersonGetPersonSummaryRequest{Limit: arg[float64](c, 0), PersonID: arg[int64](c, 1)})
 	}},
 	{"PersonAgent", "GetPersonsFromContact", false, func(c *caller) (any, error) { return c.api.PersonAgent.GetPersonsFromContact(c.ctx, arg[int64](c, 0)) }},
 	{"PersonAgent", "GetPersonsFromProject", false, func(c *caller) (any, error) { return c.api.PersonAgent.GetPersonsFromProject(c.ctx, arg[int64](c, 0)) }},
 	{"PersonAgent", "GetPhones", false, func(c *caller) (any, error) { return c.api.PersonAgent.GetPhones(c.ctx, arg[int64](c, 0)) }},
 	{"PersonAgent", "GetSalesRep", false, func(c *caller) (any, error) {
-		return c.api.PersonAgent.GetSalesRep(c.ctx, arg[string](c, 0), arg[string](c, 1), arg[string](c, 2), arg[string](c, 3), arg[string](c, 4))
+		return c.api.PersonAgent.GetSalesRep(c.ctx, PersonGetSalesRepRequest{ContactName: arg[string](c, 0), EmailAddress: arg[string](c, 1), PersonFirstname: arg[string](c, 2), PersonLastname: arg[string](c, 3), PhoneNumber: arg[string](c, 4)})
 	}},
 	{"PersonAgent", "GetUserCandidateByPerson", false, func(c *caller) (any, error) {
 		return c.api.PersonAgent.GetUserCandidateByPerson(c.ctx, arg[int64](c, 0))
 	}},
 	{"PersonAgent", "GetUtmParameters", false, func(c *caller) (any, error) { return c.api.PersonAgent.GetUtmParameters(c.ctx, arg[int64](c, 0)) }},
 	{"PersonAgent", "HasConsent", false, func(c *caller) (any, error) {
-		return c.api.PersonAgent.HasConsent(c.ctx, arg[int64](c, 0), arg[string](c, 1))
+		return c.api.PersonAgent.HasConsent(c.ctx, PersonHasConsentRequest{PersonID: arg[int64](c, 0), Purpose: arg[string](c, 1)})
 	}},
 	{"PersonAgent", "IsNumberValid", false, func(c *caller) (any, error) {
-		return c.api.PersonAgent.IsNumberValid(c.ctx, arg[int64](c, 0), arg[string](c, 1))
+		return c.api.PersonAgent.IsNumberValid(c.ctx, PersonIsNumberValidRequest{ContactID: arg[int64](c, 0), Number: arg[string](c, 1)})
 	}},
 	{"PersonAgent", "Merge", false, func(c *caller) (any, error) {
-		return nil, c.api.PersonAgent.Merge(c.ctx, arg[bool](c, 0), arg[int64](c, 1), arg[Time](c, 2), arg[bool](c, 3), arg[int64](c, 4))
+		return nil, c.api.PersonAgent.Merge(c.ctx, PersonMergeRequest{DeleteSource: arg[bool](c, 0), DestinationPersonID: arg[int64](c, 1), MoveAfterDate: arg[Time](c, 2), ReplaceEmptyFieldsOnDestination: arg[bool](c, 3), SourcePersonID: arg[int64](c, 4)})
 	}},
 	{"PersonAgent", "Move", false, func(c *caller) (any, error) {
-		return nil, c.api.PersonAgent.Move(c.ctx, arg[int64](c, 0), arg[Time](c, 1), arg[int64](c, 2))
+		return nil, c.api.PersonAgent.Move(c.ctx, PersonMoveRequest{DestinationContactID: arg[int64](c, 0), MoveAfterDate: arg[Time](c, 1), PersonID: arg[int64](c, 2)})
 	}},
 	{"PersonAgent", "NormalizeRanks", false, func(c *caller) (any, error) { return c.api.PersonAgent.NormalizeRanks(c.ctx, arg[int64](c, 0)) }},
 	{"PersonAgent", "RemoveConsent", false, func(c *caller) (any, error) {
-		return nil, c.api.PersonAgent.RemoveConsent(c.ctx, arg[int64](c, 0), arg[string](c, 1))
+		return nil, c.api.PersonAgent.RemoveConsent(c.ctx, PersonRemoveConsentRequest{PersonID: arg[int64](c, 0), Purpose: arg[string](c, 1)})
 	}},
 	{"PersonAgent", "ResolvePersonFromInfo", false, func(c *caller) (any, error) {
-		return c.api.PersonAgent.ResolvePersonFromInfo(c.ctx, arg[int64](c, 0), arg[[]string](c, 1), arg[string](c, 2), arg[[]string](c, 3))
+		return c.api.PersonAgent.ResolvePersonFromInfo(c.ctx, PersonResolvePersonFromInfoRequest{ContactID: arg[int64](c, 0), Emails: arg[[]string](c, 1), PersonName: arg[string](c, 2), PhoneNumbers: arg[[]string](c, 3)})
 	}},
 	{"PersonAgent", "SaveConsentPerson", false, func(c *caller) (any, error) {
 		return c.api.PersonAgent.SaveConsentPerson(c.ctx, arg[*ConsentPerson](c, 0))
@@ -3207,35 +3207,35 @@ var methodCalls = []methodCall{
 		return c.api.PersonAgent.SavePersonEntity(c.ctx, arg[*PersonEntity](c, 0))
 	}},
 	{"PersonAgent", "SendConsentConfirmationEmail", false, func(c *caller) (any, error) {
-		return nil, c.api.PersonAgent.SendConsentConfirmationEmail(c.ctx, arg[int64](c, 0), arg[string](c, 1), arg[int64](c, 2), arg[int64](c, 3), arg[string](c, 4))
+		return nil, c.api.PersonAgent.SendConsentConfirmationEmail(c.ctx, PersonSendConsentConfirmationEmailRequest{CultureLcidID: arg[int64](c, 0), EmailAddress: arg[string](c, 1), EmailTemplateID: arg[int64](c, 2), PersonID: arg[int64](c, 3), Subject: arg[string](c, 4)})
 	}},
 	{"PersonAgent", "SendCustomerCentrePasswordEmail", false, func(c *caller) (any, error) {
-		return nil, c.api.PersonAgent.SendCustomerCentrePasswordEmail(c.ctx, arg[string](c, 0), arg[int64](c, 1), arg[string](c, 2), arg[string](c, 3))
+		return nil, c.api.PersonAgent.SendCustomerCentrePasswordEmail(c.ctx, PersonSendCustomerCentrePasswordEmailRequest{From: arg[string](c, 0), PersonID: arg[int64](c, 1), Subject: arg[string](c, 2), To: arg[string](c, 3)})
 	}},
 	{"PersonAgent", "SendEmail", false, func(c *caller) (any, error) {
-		return nil, c.api.PersonAgent.SendEmail(c.ctx, arg[[]int64](c, 0), arg[string](c, 1), arg[string](c, 2), arg[string](c, 3), arg[string](c, 4), arg[string](c, 5))
+		return nil, c.api.PersonAgent.SendEmail(c.ctx, PersonSendEmailRequest{AttachmentIDs: arg[[]int64](c, 0), From: arg[string](c, 1), HTMLBody: arg[string](c, 2), PlainBody: arg[string](c, 3), Subject: arg[string](c, 4), To: arg[string](c, 5)})
 	}},
 	{"PersonAgent", "SendEmailWithEventName", false, func(c *caller) (any, error) {
-		return nil, c.api.PersonAgent.SendEmailWithEventName(c.ctx, arg[[]int64](c, 0), arg[string](c, 1), arg[string](c, 2), arg[string](c, 3), arg[string](c, 4), arg[string](c, 5), arg[string](c, 6))
+		return nil, c.api.PersonAgent.SendEmailWithEventName(c.ctx, PersonSendEmailWithEventNameRequest{AttachmentIDs: arg[[]int64](c, 0), EventName: arg[string](c, 1), From: arg[string](c, 2), HTMLBody: arg[string](c, 3), PlainBody: arg[string](c, 4), Subject: arg[string](c, 5), To: arg[string](c, 6)})
 	}},
 	{"PersonAgent", "SetConsent", false, func(c *caller) (any, error) {
-		return nil, c.api.PersonAgent.SetConsent(c.ctx, arg[string](c, 0), arg[string](c, 1), arg[int64](c, 2), arg[string](c, 3), arg[string](c, 4))
+		return nil, c.api.PersonAgent.SetConsent(c.ctx, PersonSetConsentRequest{Comment: arg[string](c, 0), LegalBase: arg[string](c, 1), PersonID: arg[int64](c, 2), Purpose: arg[string](c, 3), Source: arg[string](c, 4)})
 	}},
 	{"PersonAgent", "SetPersonImage", false, func(c *caller) (any, error) {
-		return nil, c.api.PersonAgent.SetPersonImage(c.ctx, arg[[]byte](c, 0), arg[int64](c, 1))
+		return nil, c.api.PersonAgent.SetPersonImage(c.ctx, PersonSetPersonImageRequest{Image: arg[[]byte](c, 0), PersonID: arg[int64](c, 1)})
 	}},
 	{"PersonAgent", "SetPersonRank", false, func(c *caller) (any, error) {
-		return c.api.PersonAgent.SetPersonRank(c.ctx, arg[float64](c, 0), arg[int64](c, 1))
+		return c.api.PersonAgent.SetPersonRank(c.ctx, PersonSetPersonRankRequest{DesiredRank: arg[float64](c, 0), PersonID: arg[int64](c, 1)})
 	}},
 	{"PersonAgent", "SetUtmCreatedPersonContactForFormSubmission", false, func(c *caller) (any, error) {
-		return nil, c.api.PersonAgent.SetUtmCreatedPersonContactForFormSubmission(c.ctx, arg[int64](c, 0), arg[int64](c, 1), arg[int64](c, 2))
+		return nil, c.api.PersonAgent.SetUtmCreatedPersonContactForFormSubmission(c.ctx, PersonSetUtmCreatedPersonContactForFormSubmissionRequest{ContactID: arg[int64](c, 0), FormSubmissionID: arg[int64](c, 1), PersonID: arg[int64](c, 2)})
 	}},
 	{"PersonAgent", "TryAddPersonsToEmailFlow", false, func(c *caller) (any, error) {
-		return c.api.PersonAgent.TryAddPersonsToEmailFlow(c.ctx, arg[int64](c, 0), arg[[]int64](c, 1))
+		return c.api.PersonAgent.TryAddPersonsToEmailFlow(c.ctx, PersonTryAddPersonsToEmailFlowRequest{EmailFlowID: arg[int64](c, 0), PersonIDs: arg[[]int64](c, 1)})
 	}},
 	{"PersonAgent", "Undelete", false, func(c *caller) (any, error) { return nil, c.api.PersonAgent.Undelete(c.ctx, arg[int64](c, 0)) }},
 	{"PersonAgent", "UpdateInterests", false, func(c *caller) (any, error) {
-		return nil, c.api.PersonAgent.UpdateInterests(c.ctx, arg[[]int64](c, 0), arg[[]int64](c, 1), arg[int64](c, 2))
+		return nil, c.api.PersonAgent.UpdateInterests(c.ctx, PersonUpdateInterestsRequest{DisableInterestIDs: arg[[]int64](c, 0), EnableInterestIDs: arg[[]int64](c, 1), PersonID: arg[int64](c, 2)})
 	}},
 	{"PersonAgent", "ValidatePersonEntity", false, func(c *caller) (any, error) {
 		return c.api.PersonAgent.ValidatePersonEntity(c.ctx, arg[*PersonEntity](c, 0))
@@ -3257,45 +3257,45 @@ var methodCalls = []methodCall{
 	{"PhoneListAgent", "GetPreferences", false, func(c *caller) (any, error) { return c.api.PhoneListAgent.GetPreferences(c.ctx) }},
 	{"PhoneListAgent", "Search", false, func(c *caller) (any, error) { return c.api.PhoneListAgent.Search(c.ctx, arg[string](c, 0)) }},
 	{"PhoneListAgent", "SearchWithPreferences", false, func(c *caller) (any, error) {
-		return c.api.PhoneListAgent.SearchWithPreferences(c.ctx, arg[*PhoneListPreferences](c, 0), arg[string](c, 1))
+		return c.api.PhoneListAgent.SearchWithPreferences(c.ctx, PhoneListSearchWithPreferencesRequest{Preferences: arg[*PhoneListPreferences](c, 0), SearchString: arg[string](c, 1)})
 	}},
 	{"PhoneListAgent", "SetPreferences", false, func(c *caller) (any, error) {
 		return nil, c.api.PhoneListAgent.SetPreferences(c.ctx, arg[*PhoneListPreferences](c, 0))
 	}},
 	{"PocketAgent", "GetCallerIDsFromSelection", false, func(c *caller) (any, error) {
-		return c.api.PocketAgent.GetCallerIDsFromSelection(c.ctx, arg[string](c, 0), arg[int64](c, 1))
+		return c.api.PocketAgent.GetCallerIDsFromSelection(c.ctx, PocketGetCallerIDsFromSelectionRequest{LastHash: arg[string](c, 0), SelectionID: arg[int64](c, 1)})
 	}},
 	{"PocketAgent", "GetMyCallerIDs", false, func(c *caller) (any, error) {
-		return c.api.PocketAgent.GetMyCallerIDs(c.ctx, arg[string](c, 0), arg[Time](c, 1), arg[Time](c, 2))
+		return c.api.PocketAgent.GetMyCallerIDs(c.ctx, PocketGetMyCallerIDsRequest{LastHash: arg[string](c, 0), MaxDate: arg[Time](c, 1), MinDate: arg[Time](c, 2)})
 	}},
 	{"PocketAgent", "GetPocketStartupData", false, func(c *caller) (any, error) {
-		return c.api.PocketAgent.GetPocketStartupData(c.ctx, arg[Time](c, 0), arg[[]string](c, 1))
+		return c.api.PocketAgent.GetPocketStartupData(c.ctx, PocketGetPocketStartupDataRequest{CurrentClientTime: arg[Time](c, 0), Tables: arg[[]string](c, 1)})
 	}},
 	{"PocketAgent", "GetPushNotificationTagsForDevice", false, func(c *caller) (any, error) {
 		return c.api.PocketAgent.GetPushNotificationTagsForDevice(c.ctx, arg[string](c, 0))
 	}},
 	{"PocketAgent", "GetRegisteredDevices", false, func(c *caller) (any, error) { return c.api.PocketAgent.GetRegisteredDevices(c.ctx, arg[int64](c, 0)) }},
 	{"PocketAgent", "NotificationHandled", false, func(c *caller) (any, error) {
-		return nil, c.api.PocketAgent.NotificationHandled(c.ctx, arg[int64](c, 0), arg[NotificationEventType](c, 1))
+		return nil, c.api.PocketAgent.NotificationHandled(c.ctx, PocketNotificationHandledRequest{ID: arg[int64](c, 0), NotificationEventType: arg[NotificationEventType](c, 1)})
 	}},
 	{"PocketAgent", "NotificationsHandled", false, func(c *caller) (any, error) {
 		return nil, c.api.PocketAgent.NotificationsHandled(c.ctx, arg[[]NotificationEvent](c, 0))
 	}},
 	{"PocketAgent", "NotifyUsers", false, func(c *caller) (any, error) {
-		return nil, c.api.PocketAgent.NotifyUsers(c.ctx, arg[int64](c, 0), arg[NotificationEventType](c, 1))
+		return nil, c.api.PocketAgent.NotifyUsers(c.ctx, PocketNotifyUsersRequest{ID: arg[int64](c, 0), NotificationEventType: arg[NotificationEventType](c, 1)})
 	}},
 	{"PocketAgent", "RegisterDeviceForPushNotification", false, func(c *caller) (any, error) {
 		return nil, c.api.PocketAgent.RegisterDeviceForPushNotification(c.ctx, arg[*PocketDeviceInfo](c, 0))
 	}},
 	{"PocketAgent", "RunAppointmentAlarmBroker", false, func(c *caller) (any, error) { return nil, c.api.PocketAgent.RunAppointmentAlarmBroker(c.ctx) }},
 	{"PocketAgent", "SendPushNotification", false, func(c *caller) (any, error) {
-		return nil, c.api.PocketAgent.SendPushNotification(c.ctx, arg[[]int64](c, 0), arg[*PocketNotificationMessage](c, 1))
+		return nil, c.api.PocketAgent.SendPushNotification(c.ctx, PocketSendPushNotificationRequest{AssociateIDs: arg[[]int64](c, 0), Message: arg[*PocketNotificationMessage](c, 1)})
 	}},
 	{"PocketAgent", "SetPushNotificationTagsForDevice", false, func(c *caller) (any, error) {
-		return nil, c.api.PocketAgent.SetPushNotificationTagsForDevice(c.ctx, arg[string](c, 0), arg[string](c, 1))
+		return nil, c.api.PocketAgent.SetPushNotificationTagsForDevice(c.ctx, PocketSetPushNotificationTagsForDeviceRequest{DeviceIdentifier: arg[string](c, 0), Tags: arg[string](c, 1)})
 	}},
 	{"PocketAgent", "SetPushNotificationTagsForUser", false, func(c *caller) (any, error) {
-		return nil, c.api.PocketAgent.SetPushNotificationTagsForUser(c.ctx, arg[int64](c, 0), arg[string](c, 1))
+		return nil, c.api.PocketAgent.SetPushNotificationTagsForUser(c.ctx, PocketSetPushNotificationTagsForUserRequest{AssociateID: arg[int64](c, 0), Tags: arg[string](c, 1)})
 	}},
 	{"PreferenceAgent", "CreateDefaultPreference", false, func(c *caller) (any, error) { return c.api.PreferenceAgent.CreateDefaultPreference(c.ctx) }},
 	{"PreferenceAgent", "CreateDefaultPreferenceDescription", false, func(c *caller) (any, error) { return c.api.PreferenceAgent.CreateDefaultPreferenceDescription(c.ctx) }},
@@ -3303,7 +3303,7 @@ var methodCalls = []methodCall{
 		return c.api.PreferenceAgent.CreateDefaultPreferenceDescriptionLine(c.ctx)
 	}},
 	{"PreferenceAgent", "DeleteFromSectionAndKey", false, func(c *caller) (any, error) {
-		return nil, c.api.PreferenceAgent.DeleteFromSectionAndKey(c.ctx, arg[string](c, 0), arg[string](c, 1))
+		return nil, c.api.PreferenceAgent.DeleteFromSectionAndKey(c.ctx, PreferenceDeleteFromSectionAndKeyRequest{Key: arg[string](c, 0), Section: arg[string](c, 1)})
 	}},
 	{"PreferenceAgent", "DeletePrefDescLinesByPrefDescId", false, func(c *caller) (any, error) {
 		return nil, c.api.PreferenceAgent.DeletePrefDescLinesByPrefDescID(c.ctx, arg[int64](c, 0))
@@ -3329,15 +3329,15 @@ var methodCalls = []methodCall{
 	{"PreferenceAgent", "GetAll", false, func(c *caller) (any, error) { return c.api.PreferenceAgent.GetAll(c.ctx) }},
 	{"PreferenceAgent", "GetAllFromSection", false, func(c *caller) (any, error) { return c.api.PreferenceAgent.GetAllFromSection(c.ctx, arg[string](c, 0)) }},
 	{"PreferenceAgent", "GetFromSectionAndKey", false, func(c *caller) (any, error) {
-		return c.api.PreferenceAgent.GetFromSectionAndKey(c.ctx, arg[string](c, 0), arg[string](c, 1))
+		return c.api.PreferenceAgent.GetFromSectionAndKey(c.ctx, PreferenceGetFromSectionAndKeyRequest{Key: arg[string](c, 0), Section: arg[string](c, 1)})
 	}},
 	{"PreferenceAgent", "GetNetServicesStatusUrl", false, func(c *caller) (any, error) { return c.api.PreferenceAgent.GetNetServicesStatusURL(c.ctx) }},
 	{"PreferenceAgent", "GetPreference", false, func(c *caller) (any, error) { return c.api.PreferenceAgent.GetPreference(c.ctx, arg[int64](c, 0)) }},
 	{"PreferenceAgent", "GetPreferenceByName", false, func(c *caller) (any, error) {
-		return c.api.PreferenceAgent.GetPreferenceByName(c.ctx, arg[string](c, 0), arg[PreferenceLevel](c, 1), arg[string](c, 2))
+		return c.api.PreferenceAgent.GetPreferenceByName(c.ctx, PreferenceGetPreferenceByNameRequest{PrefKey: arg[string](c, 0), PrefLevel: arg[PreferenceLevel](c, 1), PrefSection: arg[string](c, 2)})
 	}},
 	{"PreferenceAgent", "GetPreferenceByNameAndId", false, func(c *caller) (any, error) {
-		return c.api.PreferenceAgent.GetPreferenceByNameAndID(c.ctx, arg[int64](c, 0), arg[string](c, 1), arg[PreferenceLevel](c, 2), arg[string](c, 3))
+		return c.api.PreferenceAgent.GetPreferenceByNameAndID(c.ctx, PreferenceGetPreferenceByNameAndIDRequest{OwnerID: arg[int64](c, 0), PrefKey: arg[string](c, 1), PrefLevel: arg[PreferenceLevel](c, 2), PrefSection: arg[string](c, 3)})
 	}},
 	{"PreferenceAgent", "GetPreferenceDescription", false, func(c *caller) (any, error) {
 		return c.api.PreferenceAgent.GetPreferenceDescription(c.ctx, arg[int64](c, 0))
@@ -3346,7 +3346,7 @@ var methodCalls = []methodCall{
 		return c.api.PreferenceAgent.GetPreferenceDescriptionLine(c.ctx, arg[int64](c, 0))
 	}},
 	{"PreferenceAgent", "GetPreferenceDescriptionLineFromIdAndValue", false, func(c *caller) (any, error) {
-		return c.api.PreferenceAgent.GetPreferenceDescriptionLineFromIDAndValue(c.ctx, arg[int64](c, 0), arg[string](c, 1))
+		return c.api.PreferenceAgent.GetPreferenceDescriptionLineFromIDAndValue(c.ctx, PreferenceGetPreferenceDescriptionLineFromIDAndValueRequest{PrefDescID: arg[int64](c, 0), PrefValue: arg[string](c, 1)})
 	}},
 	{"PreferenceAgent", "GetPreferenceDescriptionLinesByPrefDescId", false, func(c *caller) (any, error) {
 		return c.api.PreferenceAgent.GetPreferenceDescriptionLinesByPrefDescID(c.ctx, arg[int64](c, 0))
@@ -3362,7 +3362,7 @@ var methodCalls = []methodCall{
 	{"PreferenceAgent", "GetXsrfPaths", false, func(c *caller) (any, error) { return c.api.PreferenceAgent.GetXSRFPaths(c.ctx, arg[string](c, 0)) }},
 	{"PreferenceAgent", "GetXsrfValue", false, func(c *caller) (any, error) { return c.api.PreferenceAgent.GetXSRFValue(c.ctx) }},
 	{"PreferenceAgent", "SaveFromSectionAndKey", false, func(c *caller) (any, error) {
-		return c.api.PreferenceAgent.SaveFromSectionAndKey(c.ctx, arg[string](c, 0), arg[*PreferenceDescription](c, 1), arg[string](c, 2))
+		return c.api.PreferenceAgent.SaveFromSectionAndKey(c.ctx, PreferenceSaveFromSectionAndKeyRequest{Key: arg[string](c, 0), PreferenceDescription: arg[*PreferenceDescription](c, 1), Section: arg[string](c, 2)})
 	}},
 	{"PreferenceAgent", "SavePreference", false, func(c *caller) (any, error) {
 		return nil, c.api.PreferenceAgent.SavePreference(c.ctx, arg[*Preference](c, 0))
@@ -3377,10 +3377,10 @@ var methodCalls = []methodCall{
 		return c.api.PreferenceAgent.SavePreferenceDescriptionLines(c.ctx, arg[[]PreferenceDescriptionLine](c, 0))
 	}},
 	{"PreferenceAgent", "SavePreferenceEntities", false, func(c *caller) (any, error) {
-		return nil, c.api.PreferenceAgent.SavePreferenceEntities(c.ctx, arg[[]Preference](c, 0), arg[bool](c, 1))
+		return nil, c.api.PreferenceAgent.SavePreferenceEntities(c.ctx, PreferenceSavePreferenceEntitiesRequest{Preferences: arg[[]Preference](c, 0), RemoveLowerLevels: arg[bool](c, 1)})
 	}},
 	{"PreferenceAgent", "SavePreferenceEntity", false, func(c *caller) (any, error) {
-		return c.api.PreferenceAgent.SavePreferenceEntity(c.ctx, arg[*Preference](c, 0), arg[bool](c, 1))
+		return c.api.PreferenceAgent.SavePreferenceEntity(c.ctx, PreferenceSavePreferenceEntityRequest{Preference: arg[*Preference](c, 0), RemoveLowerLevels: arg[bool](c, 1)})
 	}},
 	{"PreferenceAgent", "SavePreferences", false, func(c *caller) (any, error) {
 		return nil, c.api.PreferenceAgent.SavePreferences(c.ctx, arg[[]Preference](c, 0))
@@ -3392,7 +3392,7 @@ var methodCalls = []methodCall{
 		return nil, c.api.PreferenceAgent.SaveTabOrders(c.ctx, arg[[]TabOrder](c, 0))
 	}},
 	{"PreferenceAgent", "SetXsrfPaths", false, func(c *caller) (any, error) {
-		return nil, c.api.PreferenceAgent.SetXSRFPaths(c.ctx, arg[string](c, 0), arg[[]string](c, 1))
+		return nil, c.api.PreferenceAgent.SetXSRFPaths(c.ctx, PreferenceSetXSRFPathsRequest{Hostname: arg[string](c, 0), Paths: arg[[]string](c, 1)})
 	}},
 	{"PreferenceAgent", "SetXsrfValue", false, func(c *caller) (any, error) { return nil, c.api.PreferenceAgent.SetXSRFValue(c.ctx, arg[string](c, 0)) }},
 	{"PreferenceAgent", "UpdateNetServicesStatus", false, func(c *caller) (any, error) {
@@ -3400,7 +3400,7 @@ var methodCalls = []methodCall{
 	}},
 	{"PreviewsAgent", "GetPreview", false, func(c *caller) (any, error) { return c.api.PreviewsAgent.GetPreview(c.ctx, arg[string](c, 0)) }},
 	{"ProjectAgent", "AddProjectMembers", false, func(c *caller) (any, error) {
-		return nil, c.api.ProjectAgent.AddProjectMembers(c.ctx, arg[int64](c, 0), arg[[]ProjectMember](c, 1))
+		return nil, c.api.ProjectAgent.AddProjectMembers(c.ctx, ProjectAddProjectMembersRequest{ProjectEntityID: arg[int64](c, 0), ProjectMembers: arg[[]ProjectMember](c, 1)})
 	}},
 	{"ProjectAgent", "CreateDefaultProjectEntity", false, func(c *caller) (any, error) { return c.api.ProjectAgent.CreateDefaultProjectEntity(c.ctx) }},
 	{"ProjectAgent", "CreateDefaultProjectEventEntity", false, func(c *caller) (any, error) { return c.api.ProjectAgent.CreateDefaultProjectEventEntity(c.ctx) }},
@@ -3424,7 +3424,7 @@ var methodCalls = []methodCall{
 		return nil, c.api.ProjectAgent.DeleteProjectMemberByIDs(c.ctx, arg[[]int64](c, 0))
 	}},
 	{"ProjectAgent", "DeleteProjectMembers", false, func(c *caller) (any, error) {
-		return nil, c.api.ProjectAgent.DeleteProjectMembers(c.ctx, arg[[]int64](c, 0), arg[int64](c, 1))
+		return nil, c.api.ProjectAgent.DeleteProjectMembers(c.ctx, ProjectDeleteProjectMembersRequest{MemberIDs: arg[[]int64](c, 0), ProjectEntityID: arg[int64](c, 1)})
 	}},
 	{"ProjectAgent", "GetDuplicateRules", false, func(c *caller) (any, error) { return c.api.ProjectAgent.GetDuplicateRules(c.ctx) }},
 	{"ProjectAgent", "GetDuplicates", false, func(c *caller) (any, error) { return c.api.ProjectAgent.GetDuplicates(c.ctx, arg[string](c, 0)) }},
@@ -3446,7 +3446,7 @@ var methodCalls = []methodCall{
 	}},
 	{"ProjectAgent", "GetProjectEventList", false, func(c *caller) (any, error) { return c.api.ProjectAgent.GetProjectEventList(c.ctx, arg[[]int64](c, 0)) }},
 	{"ProjectAgent", "GetProjectEventOnPerson", false, func(c *caller) (any, error) {
-		return c.api.ProjectAgent.GetProjectEventOnPerson(c.ctx, arg[int64](c, 0), arg[int64](c, 1))
+		return c.api.ProjectAgent.GetProjectEventOnPerson(c.ctx, ProjectGetProjectEventOnPersonRequest{PersonID: arg[int64](c, 0), ProjectID: arg[int64](c, 1)})
 	}},
 	{"ProjectAgent", "GetProjectEventsOnPerson", false, func(c *caller) (any, error) {
 		return c.api.ProjectAgent.GetProjectEventsOnPerson(c.ctx, arg[int64](c, 0))
@@ -3476,10 +3476,10 @@ var methodCalls = []methodCall{
 	{"ProjectAgent", "HasGuide", false, func(c *caller) (any, error) { return c.api.ProjectAgent.HasGuide(c.ctx, arg[int64](c, 0)) }},
 	{"ProjectAgent", "HasGuideActivities", false, func(c *caller) (any, error) { return c.api.ProjectAgent.HasGuideActivities(c.ctx, arg[int64](c, 0)) }},
 	{"ProjectAgent", "IsNumberValid", false, func(c *caller) (any, error) {
-		return c.api.ProjectAgent.IsNumberValid(c.ctx, arg[int64](c, 0), arg[string](c, 1))
+		return c.api.ProjectAgent.IsNumberValid(c.ctx, ProjectIsNumberValidRequest{ContactID: arg[int64](c, 0), Number: arg[string](c, 1)})
 	}},
 	{"ProjectAgent", "Merge", false, func(c *caller) (any, error) {
-		return nil, c.api.ProjectAgent.Merge(c.ctx, arg[int64](c, 0), arg[bool](c, 1), arg[int64](c, 2))
+		return nil, c.api.ProjectAgent.Merge(c.ctx, ProjectMergeRequest{DestinationProjectID: arg[int64](c, 0), ReplaceEmptyFieldsOnDestination: arg[bool](c, 1), SourceProjectID: arg[int64](c, 2)})
 	}},
 	{"ProjectAgent", "OfferAutoNextStatusOnApppointmentCompleted", false, func(c *caller) (any, error) {
 		return c.api.ProjectAgent.OfferAutoNextStatusOnApppointmentCompleted(c.ctx, arg[int64](c, 0))
@@ -3497,22 +3497,22 @@ var methodCalls = []methodCall{
 		return c.api.ProjectAgent.SaveProjectMember(c.ctx, arg[*ProjectMember](c, 0))
 	}},
 	{"ProjectAgent", "SaveProjectMembersFunctionAndComment", false, func(c *caller) (any, error) {
-		return nil, c.api.ProjectAgent.SaveProjectMembersFunctionAndComment(c.ctx, arg[string](c, 0), arg[[]int64](c, 1), arg[int64](c, 2))
+		return nil, c.api.ProjectAgent.SaveProjectMembersFunctionAndComment(c.ctx, ProjectSaveProjectMembersFunctionAndCommentRequest{Comment: arg[string](c, 0), ProjectMemberIDs: arg[[]int64](c, 1), RoleID: arg[int64](c, 2)})
 	}},
 	{"ProjectAgent", "SetCompleted", false, func(c *caller) (any, error) {
-		return nil, c.api.ProjectAgent.SetCompleted(c.ctx, arg[bool](c, 0), arg[int64](c, 1))
+		return nil, c.api.ProjectAgent.SetCompleted(c.ctx, ProjectSetCompletedRequest{IsCompleted: arg[bool](c, 0), ProjectID: arg[int64](c, 1)})
 	}},
 	{"ProjectAgent", "SetDuplicateRulesStatus", false, func(c *caller) (any, error) {
 		return nil, c.api.ProjectAgent.SetDuplicateRulesStatus(c.ctx, arg[[]DuplicateRule](c, 0))
 	}},
 	{"ProjectAgent", "SetProjectImage", false, func(c *caller) (any, error) {
-		return nil, c.api.ProjectAgent.SetProjectImage(c.ctx, arg[[]byte](c, 0), arg[int64](c, 1))
+		return nil, c.api.ProjectAgent.SetProjectImage(c.ctx, ProjectSetProjectImageRequest{Image: arg[[]byte](c, 0), ProjectID: arg[int64](c, 1)})
 	}},
 	{"ProjectAgent", "UpdateProjectMember", false, func(c *caller) (any, error) {
 		return c.api.ProjectAgent.UpdateProjectMember(c.ctx, arg[*ProjectMember](c, 0))
 	}},
 	{"ProjectAgent", "UpdateProjectMembers", false, func(c *caller) (any, error) {
-		return nil, c.api.ProjectAgent.UpdateProjectMembers(c.ctx, arg[int64](c, 0), arg[[]ProjectMember](c, 1))
+		return nil, c.api.ProjectAgent.UpdateProjectMembers(c.ctx, ProjectUpdateProjectMembersRequest{ProjectID: arg[int64](c, 0), ProjectMembers: arg[[]ProjectMember](c, 1)})
 	}},
 	{"ProjectAgent", "ValidateProjectEntity", false, func(c *caller) (any, error) {
 		return c.api.ProjectAgent.ValidateProjectEntity(c.ctx, arg[*ProjectEntity](c, 0))
@@ -3528,29 +3528,29 @@ var methodCalls = []methodCall{
 		return c.api.Project.PutByID(c.ctx, arg[int64](c, 0), arg[*ProjectEntity](c, 1))
 	}},
 	{"QuoteAgent", "AddSaleTypeQuoteAttachment", false, func(c *caller) (any, error) {
-		return c.api.QuoteAgent.AddSaleTypeQuoteAttachment(c.ctx, arg[int64](c, 0), arg[int64](c, 1))
+		return c.api.QuoteAgent.AddSaleTypeQuoteAttachment(c.ctx, QuoteAddSaleTypeQuoteAttachmentRequest{DocumentID: arg[int64](c, 0), SaleTypeID: arg[int64](c, 1)})
 	}},
 	{"QuoteAgent", "ApproveQuoteVersion", false, func(c *caller) (any, error) {
-		return c.api.QuoteAgent.ApproveQuoteVersion(c.ctx, arg[string](c, 0), arg[int64](c, 1), arg[string](c, 2), arg[int64](c, 3))
+		return c.api.QuoteAgent.ApproveQuoteVersion(c.ctx, QuoteApproveQuoteVersionRequest{ApprovalText: arg[string](c, 0), ApprovedByAssociateID: arg[int64](c, 1), ApprovedByText: arg[string](c, 2), QuoteVersionID: arg[int64](c, 3)})
 	}},
 	{"QuoteAgent", "CanConnectorProvideCapability", false, func(c *caller) (any, error) {
-		return c.api.QuoteAgent.CanConnectorProvideCapability(c.ctx, arg[string](c, 0), arg[int64](c, 1))
+		return c.api.QuoteAgent.CanConnectorProvideCapability(c.ctx, QuoteCanConnectorProvideCapabilityRequest{CapabilityName: arg[string](c, 0), QuoteConnectionID: arg[int64](c, 1)})
 	}},
 	{"QuoteAgent", "CancelApprovalRequest", false, func(c *caller) (any, error) { return c.api.QuoteAgent.CancelApprovalRequest(c.ctx, arg[int64](c, 0)) }},
 	{"QuoteAgent", "CopyQuoteAlternative", false, func(c *caller) (any, error) {
-		return c.api.QuoteAgent.CopyQuoteAlternative(c.ctx, arg[int64](c, 0), arg[string](c, 1), arg[int64](c, 2))
+		return c.api.QuoteAgent.CopyQuoteAlternative(c.ctx, QuoteCopyQuoteAlternativeRequest{QuoteAlternativeID: arg[int64](c, 0), QuoteAlternativeName: arg[string](c, 1), QuoteVersionID: arg[int64](c, 2)})
 	}},
 	{"QuoteAgent", "CopySuperOfficePriceList", false, func(c *caller) (any, error) {
-		return c.api.QuoteAgent.CopySuperOfficePriceList(c.ctx, arg[bool](c, 0), arg[int64](c, 1), arg[string](c, 2), arg[int64](c, 3), arg[Time](c, 4), arg[Time](c, 5))
+		return c.api.QuoteAgent.CopySuperOfficePriceList(c.ctx, QuoteCopySuperOfficePriceListRequest{ConvertCurrency: arg[bool](c, 0), NewCurrencyID: arg[int64](c, 1), NewName: arg[string](c, 2), OriginalPriceListID: arg[int64](c, 3), ValidFrom: arg[Time](c, 4), ValidTo: arg[Time](c, 5)})
 	}},
 	{"QuoteAgent", "CreateAndSaveQuote", false, func(c *caller) (any, error) {
-		return c.api.QuoteAgent.CreateAndSaveQuote(c.ctx, arg[int64](c, 0), arg[string](c, 1), arg[int64](c, 2))
+		return c.api.QuoteAgent.CreateAndSaveQuote(c.ctx, QuoteCreateAndSaveQuoteRequest{ConnectionID: arg[int64](c, 0), FirstAlternativeName: arg[string](c, 1), SaleID: arg[int64](c, 2)})
 	}},
 	{"QuoteAgent", "CreateAndSaveQuoteFromSale", false, func(c *caller) (any, error) {
-		return c.api.QuoteAgent.CreateAndSaveQuoteFromSale(c.ctx, arg[int64](c, 0), arg[int64](c, 1))
+		return c.api.QuoteAgent.CreateAndSaveQuoteFromSale(c.ctx, QuoteCreateAndSaveQuoteFromSaleRequest{CopyFromSaleID: arg[int64](c, 0), CopyToSaleID: arg[int64](c, 1)})
 	}},
 	{"QuoteAgent", "CreateAndSaveQuoteLines", false, func(c *caller) (any, error) {
-		return c.api.QuoteAgent.CreateAndSaveQuoteLines(c.ctx, arg[[]string](c, 0), arg[int64](c, 1))
+		return c.api.QuoteAgent.CreateAndSaveQuoteLines(c.ctx, QuoteCreateAndSaveQuoteLinesRequest{ErpProductKeys: arg[[]string](c, 0), QuoteAlternativeID: arg[int64](c, 1)})
 	}},
 	{"QuoteAgent", "CreateAndSaveQuoteVersion", false, func(c *caller) (any, error) {
 		return c.api.QuoteAgent.CreateAndSaveQuoteVersion(c.ctx, arg[int64](c, 0))
@@ -3565,13 +3565,13 @@ var methodCalls = []methodCall{
 		return c.api.QuoteAgent.CreateOrUpdateQuoteVersionAttachments(c.ctx, arg[int64](c, 0))
 	}},
 	{"QuoteAgent", "CreateQuoteAlternative", false, func(c *caller) (any, error) {
-		return c.api.QuoteAgent.CreateQuoteAlternative(c.ctx, arg[string](c, 0), arg[string](c, 1), arg[int64](c, 2))
+		return c.api.QuoteAgent.CreateQuoteAlternative(c.ctx, QuoteCreateQuoteAlternativeRequest{QuoteAlternativeDescription: arg[string](c, 0), QuoteAlternativeName: arg[string](c, 1), QuoteVersionID: arg[int64](c, 2)})
 	}},
 	{"QuoteAgent", "CreateQuoteLine", false, func(c *caller) (any, error) {
-		return c.api.QuoteAgent.CreateQuoteLine(c.ctx, arg[string](c, 0), arg[int64](c, 1))
+		return c.api.QuoteAgent.CreateQuoteLine(c.ctx, QuoteCreateQuoteLineRequest{ErpProductKey: arg[string](c, 0), QuoteAlternativeID: arg[int64](c, 1)})
 	}},
 	{"QuoteAgent", "CreateQuoteLineFromProduct", false, func(c *caller) (any, error) {
-		return c.api.QuoteAgent.CreateQuoteLineFromProduct(c.ctx, arg[*Product](c, 0), arg[int64](c, 1))
+		return c.api.QuoteAgent.CreateQuoteLineFromProduct(c.ctx, QuoteCreateQuoteLineFromProductRequest{Product: arg[*Product](c, 0), QuoteAlternativeID: arg[int64](c, 1)})
 	}},
 	{"QuoteAgent", "DeleteConnection", false, func(c *caller) (any, error) { return nil, c.api.QuoteAgent.DeleteConnection(c.ctx, arg[int64](c, 0)) }},
 	{"QuoteAgent", "DeletePriceList", false, func(c *caller) (any, error) { return nil, c.api.QuoteAgent.DeletePriceList(c.ctx, arg[int64](c, 0)) }},
@@ -3586,16 +3586,16 @@ var methodCalls = []methodCall{
 		return nil, c.api.QuoteAgent.DeleteSaleTypeQuoteAttachment(c.ctx, arg[int64](c, 0))
 	}},
 	{"QuoteAgent", "FindProduct", false, func(c *caller) (any, error) {
-		return c.api.QuoteAgent.FindProduct(c.ctx, arg[string](c, 0), arg[int64](c, 1), arg[string](c, 2))
+		return c.api.QuoteAgent.FindProduct(c.ctx, QuoteFindProductRequest{PriceListKey: arg[string](c, 0), QuoteAlternativeID: arg[int64](c, 1), UserInput: arg[string](c, 2)})
 	}},
 	{"QuoteAgent", "GenerateQuoteDocuments", false, func(c *caller) (any, error) {
-		return c.api.QuoteAgent.GenerateQuoteDocuments(c.ctx, arg[bool](c, 0), arg[int64](c, 1), arg[bool](c, 2), arg[int64](c, 3), arg[int64](c, 4), arg[string](c, 5))
+		return c.api.QuoteAgent.GenerateQuoteDocuments(c.ctx, QuoteGenerateQuoteDocumentsRequest{AttachMainDocument: arg[bool](c, 0), EmailBodyTemplateID: arg[int64](c, 1), IncludeAttachments: arg[bool](c, 2), QuoteVersionID: arg[int64](c, 3), QuotedProductsTemplateID: arg[int64](c, 4), RawMailSubject: arg[string](c, 5)})
 	}},
 	{"QuoteAgent", "GetActivePriceLists", false, func(c *caller) (any, error) {
-		return c.api.QuoteAgent.GetActivePriceLists(c.ctx, arg[string](c, 0), arg[int64](c, 1))
+		return c.api.QuoteAgent.GetActivePriceLists(c.ctx, QuoteGetActivePriceListsRequest{Currency: arg[string](c, 0), QuoteConnectionID: arg[int64](c, 1)})
 	}},
 	{"QuoteAgent", "GetActivePriceListsByCurrencyId", false, func(c *caller) (any, error) {
-		return c.api.QuoteAgent.GetActivePriceListsByCurrencyID(c.ctx, arg[int64](c, 0), arg[int64](c, 1))
+		return c.api.QuoteAgent.GetActivePriceListsByCurrencyID(c.ctx, QuoteGetActivePriceListsByCurrencyIDRequest{CurrencyID: arg[int64](c, 0), QuoteConnectionID: arg[int64](c, 1)})
 	}},
 	{"QuoteAgent", "GetAllAvailableQuoteConnections", false, func(c *caller) (any, error) { return c.api.QuoteAgent.GetAllAvailableQuoteConnections(c.ctx) }},
 	{"QuoteAgent", "GetAllAvailableQuoteConnectionsWithPriceLists", false, func(c *caller) (any, error) {
@@ -3603,14 +3603,14 @@ var methodCalls = []methodCall{
 	}},
 	{"QuoteAgent", "GetAllInstalledQuoteConnections", false, func(c *caller) (any, error) { return c.api.QuoteAgent.GetAllInstalledQuoteConnections(c.ctx) }},
 	{"QuoteAgent", "GetAllPriceLists", false, func(c *caller) (any, error) {
-		return c.api.QuoteAgent.GetAllPriceLists(c.ctx, arg[string](c, 0), arg[int64](c, 1))
+		return c.api.QuoteAgent.GetAllPriceLists(c.ctx, QuoteGetAllPriceListsRequest{Currency: arg[string](c, 0), QuoteConnectionID: arg[int64](c, 1)})
 	}},
 	{"QuoteAgent", "GetAllPriceListsByCurrencyId", false, func(c *caller) (any, error) {
-		return c.api.QuoteAgent.GetAllPriceListsByCurrencyID(c.ctx, arg[int64](c, 0), arg[int64](c, 1))
+		return c.api.QuoteAgent.GetAllPriceListsByCurrencyID(c.ctx, QuoteGetAllPriceListsByCurrencyIDRequest{CurrencyID: arg[int64](c, 0), QuoteConnectionID: arg[int64](c, 1)})
 	}},
 	{"QuoteAgent", "GetAllQuoteLineConfigurations", false, func(c *caller) (any, error) { return c.api.QuoteAgent.GetAllQuoteLineConfigurations(c.ctx) }},
 	{"QuoteAgent", "GetConfigurationFields", false, func(c *caller) (any, error) {
-		return c.api.QuoteAgent.GetConfigurationFields(c.ctx, arg[int64](c, 0), arg[string](c, 1))
+		return c.api.QuoteAgent.GetConfigurationFields(c.ctx, QuoteGetConfigurationFieldsRequest{ConnectionID: arg[int64](c, 0), ConnectorName: arg[string](c, 1)})
 	}},
 	{"QuoteAgent", "GetConnection", false, func(c *caller) (any, error) { return c.api.QuoteAgent.GetConnection(c.ctx, arg[int64](c, 0)) }},
 	{"QuoteAgent", "GetConnectionConfigFields", false, func(c *caller) (any, error) {
@@ -3632,16 +3632,16 @@ var methodCalls = []methodCall{
 	{"QuoteAgent", "GetExtraInfo", false, func(c *caller) (any, error) { return c.api.QuoteAgent.GetExtraInfo(c.ctx, arg[string](c, 0)) }},
 	{"QuoteAgent", "GetInUseQuoteLineConfigurations", false, func(c *caller) (any, error) { return c.api.QuoteAgent.GetInUseQuoteLineConfigurations(c.ctx) }},
 	{"QuoteAgent", "GetOrderConfirmation", false, func(c *caller) (any, error) {
-		return c.api.QuoteAgent.GetOrderConfirmation(c.ctx, arg[int64](c, 0), arg[int64](c, 1))
+		return c.api.QuoteAgent.GetOrderConfirmation(c.ctx, QuoteGetOrderConfirmationRequest{ConfirmationTemplateID: arg[int64](c, 0), QuoteVersionID: arg[int64](c, 1)})
 	}},
 	{"QuoteAgent", "GetOrderState", false, func(c *caller) (any, error) { return c.api.QuoteAgent.GetOrderState(c.ctx, arg[int64](c, 0)) }},
 	{"QuoteAgent", "GetPriceList", false, func(c *caller) (any, error) { return c.api.QuoteAgent.GetPriceList(c.ctx, arg[int64](c, 0)) }},
 	{"QuoteAgent", "GetProduct", false, func(c *caller) (any, error) {
-		return c.api.QuoteAgent.GetProduct(c.ctx, arg[string](c, 0), arg[int64](c, 1))
+		return c.api.QuoteAgent.GetProduct(c.ctx, QuoteGetProductRequest{ErpProductKey: arg[string](c, 0), QuoteConnectionID: arg[int64](c, 1)})
 	}},
 	{"QuoteAgent", "GetProductFromDbId", false, func(c *caller) (any, error) { return c.api.QuoteAgent.GetProductFromDbID(c.ctx, arg[int64](c, 0)) }},
 	{"QuoteAgent", "GetProductImage", false, func(c *caller) (any, error) {
-		return c.api.QuoteAgent.GetProductImage(c.ctx, arg[string](c, 0), arg[int64](c, 1), arg[float64](c, 2))
+		return c.api.QuoteAgent.GetProductImage(c.ctx, QuoteGetProductImageRequest{ErpProductKey: arg[string](c, 0), QuoteConnectionID: arg[int64](c, 1), Rank: arg[float64](c, 2)})
 	}},
 	{"QuoteAgent", "GetQuote", false, func(c *caller) (any, error) { return c.api.QuoteAgent.GetQuote(c.ctx, arg[int64](c, 0)) }},
 	{"QuoteAgent", "GetQuoteAlternative", false, func(c *caller) (any, error) { return c.api.QuoteAgent.GetQuoteAlternative(c.ctx, arg[int64](c, 0)) }},
@@ -3661,13 +3661,13 @@ var methodCalls = []methodCall{
 	{"QuoteAgent", "GetQuoteLines", false, func(c *caller) (any, error) { return c.api.QuoteAgent.GetQuoteLines(c.ctx, arg[int64](c, 0)) }},
 	{"QuoteAgent", "GetQuoteVersion", false, func(c *caller) (any, error) { return c.api.QuoteAgent.GetQuoteVersion(c.ctx, arg[int64](c, 0)) }},
 	{"QuoteAgent", "GetQuoteVersionWorkflowButtonStates", false, func(c *caller) (any, error) {
-		return c.api.QuoteAgent.GetQuoteVersionWorkflowButtonStates(c.ctx, arg[int64](c, 0), arg[int64](c, 1))
+		return c.api.QuoteAgent.GetQuoteVersionWorkflowButtonStates(c.ctx, QuoteGetQuoteVersionWorkflowButtonStatesRequest{QuoteAlternativeID: arg[int64](c, 0), QuoteVersionID: arg[int64](c, 1)})
 	}},
 	{"QuoteAgent", "GetQuoteVersionWorkflowImageState", false, func(c *caller) (any, error) {
 		return c.api.QuoteAgent.GetQuoteVersionWorkflowImageState(c.ctx, arg[int64](c, 0))
 	}},
 	{"QuoteAgent", "GetQuoteVersionWorkflowState", false, func(c *caller) (any, error) {
-		return c.api.QuoteAgent.GetQuoteVersionWorkflowState(c.ctx, arg[int64](c, 0), arg[int64](c, 1))
+		return c.api.QuoteAgent.GetQuoteVersionWorkflowState(c.ctx, QuoteGetQuoteVersionWorkflowStateRequest{QuoteAlternativeID: arg[int64](c, 0), QuoteVersionID: arg[int64](c, 1)})
 	}},
 	{"QuoteAgent", "GetQuoteVersionWorkflowStatusInfo", false, func(c *caller) (any, error) {
 		return c.api.QuoteAgent.GetQuoteVersionWorkflowStatusInfo(c.ctx, arg[int64](c, 0))
@@ -3675,33 +3675,33 @@ var methodCalls = []methodCall{
 	{"QuoteAgent", "GetQuoteVersions", false, func(c *caller) (any, error) { return c.api.QuoteAgent.GetQuoteVersions(c.ctx, arg[int64](c, 0)) }},
 	{"QuoteAgent", "HasConnections", false, func(c *caller) (any, error) { return c.api.QuoteAgent.HasConnections(c.ctx) }},
 	{"QuoteAgent", "IncludeQuoteVersionAttachment", false, func(c *caller) (any, error) {
-		return c.api.QuoteAgent.IncludeQuoteVersionAttachment(c.ctx, arg[int64](c, 0), arg[bool](c, 1), arg[int64](c, 2))
+		return c.api.QuoteAgent.IncludeQuoteVersionAttachment(c.ctx, QuoteIncludeQuoteVersionAttachmentRequest{DocumentID: arg[int64](c, 0), Include: arg[bool](c, 1), QuoteVersionID: arg[int64](c, 2)})
 	}},
 	{"QuoteAgent", "MoveQuoteLine", false, func(c *caller) (any, error) {
-		return nil, c.api.QuoteAgent.MoveQuoteLine(c.ctx, arg[bool](c, 0), arg[int64](c, 1))
+		return nil, c.api.QuoteAgent.MoveQuoteLine(c.ctx, QuoteMoveQuoteLineRequest{Direction: arg[bool](c, 0), QuoteLineID: arg[int64](c, 1)})
 	}},
 	{"QuoteAgent", "PlaceOrder", false, func(c *caller) (any, error) {
-		return c.api.QuoteAgent.PlaceOrder(c.ctx, arg[string](c, 0), arg[bool](c, 1), arg[string](c, 2), arg[string](c, 3), arg[int64](c, 4))
+		return c.api.QuoteAgent.PlaceOrder(c.ctx, QuotePlaceOrderRequest{Culture: arg[string](c, 0), MarkSaleAsSold: arg[bool](c, 1), OrderComment: arg[string](c, 2), PoNumber: arg[string](c, 3), QuoteAlternativeID: arg[int64](c, 4)})
 	}},
 	{"QuoteAgent", "RecalculateQuoteAlternative", false, func(c *caller) (any, error) {
 		return c.api.QuoteAgent.RecalculateQuoteAlternative(c.ctx, arg[float64](c, 0))
 	}},
 	{"QuoteAgent", "RecalculateQuoteLine", false, func(c *caller) (any, error) {
-		return c.api.QuoteAgent.RecalculateQuoteLine(c.ctx, arg[[]string](c, 0), arg[*QuoteLine](c, 1))
+		return c.api.QuoteAgent.RecalculateQuoteLine(c.ctx, QuoteRecalculateQuoteLineRequest{ChangedFields: arg[[]string](c, 0), QuoteLine: arg[*QuoteLine](c, 1)})
 	}},
 	{"QuoteAgent", "RejectQuoteVersion", false, func(c *caller) (any, error) {
-		return c.api.QuoteAgent.RejectQuoteVersion(c.ctx, arg[int64](c, 0), arg[int64](c, 1), arg[string](c, 2), arg[string](c, 3))
+		return c.api.QuoteAgent.RejectQuoteVersion(c.ctx, QuoteRejectQuoteVersionRequest{QuoteVersionID: arg[int64](c, 0), RejectedByAssociateID: arg[int64](c, 1), RejectedByText: arg[string](c, 2), RejectionText: arg[string](c, 3)})
 	}},
 	{"QuoteAgent", "RemoveProduct", false, func(c *caller) (any, error) { return nil, c.api.QuoteAgent.RemoveProduct(c.ctx, arg[int64](c, 0)) }},
 	{"QuoteAgent", "RequestApproval", false, func(c *caller) (any, error) {
-		return c.api.QuoteAgent.RequestApproval(c.ctx, arg[int64](c, 0), arg[string](c, 1), arg[int64](c, 2))
+		return c.api.QuoteAgent.RequestApproval(c.ctx, QuoteRequestApprovalRequest{AssociateID: arg[int64](c, 0), Comment: arg[string](c, 1), QuoteVersionID: arg[int64](c, 2)})
 	}},
 	{"QuoteAgent", "RestoreConnection", false, func(c *caller) (any, error) { return nil, c.api.QuoteAgent.RestoreConnection(c.ctx, arg[int64](c, 0)) }},
 	{"QuoteAgent", "SaveConnection", false, func(c *caller) (any, error) {
 		return c.api.QuoteAgent.SaveConnection(c.ctx, arg[*QuoteConnection](c, 0))
 	}},
 	{"QuoteAgent", "SaveConnectionConfigFields", false, func(c *caller) (any, error) {
-		return c.api.QuoteAgent.SaveConnectionConfigFields(c.ctx, arg[map[string]string](c, 0), arg[int64](c, 1))
+		return c.api.QuoteAgent.SaveConnectionConfigFields(c.ctx, QuoteSaveConnectionConfigFieldsRequest{ConnectionConfigFields: arg[map[string]string](c, 0), QuoteConnectionID: arg[int64](c, 1)})
 	}},
 	{"QuoteAgent", "SavePriceList", false, func(c *caller) (any, error) { return c.api.QuoteAgent.SavePriceList(c.ctx, arg[*PriceList](c, 0)) }},
 	{"QuoteAgent", "SaveProduct", false, func(c *caller) (any, error) { return c.api.QuoteAgent.SaveProduct(c.ctx, arg[*Product](c, 0)) }},
@@ -3722,13 +3722,13 @@ var methodCalls = []methodCall{
 		return c.api.QuoteAgent.SaveQuoteVersion(c.ctx, arg[*QuoteVersion](c, 0))
 	}},
 	{"QuoteAgent", "SaveQuoteVersionNumber", false, func(c *caller) (any, error) {
-		return c.api.QuoteAgent.SaveQuoteVersionNumber(c.ctx, arg[string](c, 0), arg[int64](c, 1))
+		return c.api.QuoteAgent.SaveQuoteVersionNumber(c.ctx, QuoteSaveQuoteVersionNumberRequest{Number: arg[string](c, 0), QuoteVersionID: arg[int64](c, 1)})
 	}},
 	{"QuoteAgent", "SendQuoteVersion", false, func(c *caller) (any, error) {
-		return c.api.QuoteAgent.SendQuoteVersion(c.ctx, arg[string](c, 0), arg[Time](c, 1), arg[Time](c, 2), arg[string](c, 3), arg[int64](c, 4))
+		return c.api.QuoteAgent.SendQuoteVersion(c.ctx, QuoteSendQuoteVersionRequest{Culture: arg[string](c, 0), ExpiryDate: arg[Time](c, 1), FollowupDate: arg[Time](c, 2), FollowupText: arg[string](c, 3), QuoteVersionID: arg[int64](c, 4)})
 	}},
 	{"QuoteAgent", "TestConnection", false, func(c *caller) (any, error) {
-		return c.api.QuoteAgent.TestConnection(c.ctx, arg[map[string]string](c, 0), arg[string](c, 1))
+		return c.api.QuoteAgent.TestConnection(c.ctx, QuoteTestConnectionRequest{ConnectionData: arg[map[string]string](c, 0), ConnectorName: arg[string](c, 1)})
 	}},
 	{"QuoteAgent", "ToggleProductInAssortment", false, func(c *caller) (any, error) {
 		return nil, c.api.QuoteAgent.ToggleProductInAssortment(c.ctx, arg[int64](c, 0))
@@ -3743,7 +3743,7 @@ var methodCalls = []methodCall{
 		return c.api.QuoteAgent.UpdateQuoteVersionPrices(c.ctx, arg[int64](c, 0))
 	}},
 	{"QuoteAgent", "ValidateQuoteVersion", false, func(c *caller) (any, error) {
-		return c.api.QuoteAgent.ValidateQuoteVersion(c.ctx, arg[QuoteVersionButtonAction](c, 0), arg[int64](c, 1))
+		return c.api.QuoteAgent.ValidateQuoteVersion(c.ctx, QuoteValidateQuoteVersionRequest{Action: arg[QuoteVersionButtonAction](c, 0), QuoteVersionID: arg[int64](c, 1)})
 	}},
 	{"RelationAgent", "CreateDefaultContactRelationEntity", false, func(c *caller) (any, error) { return c.api.RelationAgent.CreateDefaultContactRelationEntity(c.ctx) }},
 	{"RelationAgent", "DeleteContactRelation", false, func(c *caller) (any, error) {
@@ -3766,19 +3766,19 @@ var methodCalls = []methodCall{
 		return c.api.ReportAgent.SaveReportLabelLayoutEntity(c.ctx, arg[*ReportLabelLayoutEntity](c, 0))
 	}},
 	{"ResourceAgent", "ActivateResourceSubstitution", false, func(c *caller) (any, error) {
-		return nil, c.api.ResourceAgent.ActivateResourceSubstitution(c.ctx, arg[string](c, 0), arg[bool](c, 1), arg[string](c, 2))
+		return nil, c.api.ResourceAgent.ActivateResourceSubstitution(c.ctx, ResourceActivateResourceSubstitutionRequest{Culture: arg[string](c, 0), IsActive: arg[bool](c, 1), ResourceName: arg[string](c, 2)})
 	}},
 	{"ResourceAgent", "DeleteResourceSubstitution", false, func(c *caller) (any, error) {
-		return nil, c.api.ResourceAgent.DeleteResourceSubstitution(c.ctx, arg[string](c, 0), arg[string](c, 1))
+		return nil, c.api.ResourceAgent.DeleteResourceSubstitution(c.ctx, ResourceDeleteResourceSubstitutionRequest{Culture: arg[string](c, 0), ResourceName: arg[string](c, 1)})
 	}},
 	{"ResourceAgent", "GetResourceSubstitutions", false, func(c *caller) (any, error) {
-		return c.api.ResourceAgent.GetResourceSubstitutions(c.ctx, arg[bool](c, 0), arg[string](c, 1), arg[[]string](c, 2))
+		return c.api.ResourceAgent.GetResourceSubstitutions(c.ctx, ResourceGetResourceSubstitutionsRequest{ActiveOnly: arg[bool](c, 0), Culture: arg[string](c, 1), ResourceNames: arg[[]string](c, 2)})
 	}},
 	{"ResourceAgent", "IsResourceSubstitutionActive", false, func(c *caller) (any, error) {
-		return c.api.ResourceAgent.IsResourceSubstitutionActive(c.ctx, arg[string](c, 0), arg[[]string](c, 1))
+		return c.api.ResourceAgent.IsResourceSubstitutionActive(c.ctx, ResourceIsResourceSubstitutionActiveRequest{Culture: arg[string](c, 0), ResourceNames: arg[[]string](c, 1)})
 	}},
 	{"ResourceAgent", "SetResourceSubstitution", false, func(c *caller) (any, error) {
-		return nil, c.api.ResourceAgent.SetResourceSubstitution(c.ctx, arg[string](c, 0), arg[bool](c, 1), arg[string](c, 2), arg[string](c, 3))
+		return nil, c.api.ResourceAgent.SetResourceSubstitution(c.ctx, ResourceSetResourceSubstitutionRequest{Culture: arg[string](c, 0), IsActive: arg[bool](c, 1), ResourceName: arg[string](c, 2), ResourceValues: arg[string](c, 3)})
 	}},
 	{"SaintAgent", "CreateDefaultSaintConfiguration", false, func(c *caller) (any, error) { return c.api.SaintAgent.CreateDefaultSaintConfiguration(c.ctx) }},
 	{"SaintAgent", "CreateDefaultStatusMonitor", false, func(c *caller) (any, error) { return c.api.SaintAgent.CreateDefaultStatusMonitor(c.ctx) }},
@@ -3787,7 +3787,7 @@ var methodCalls = []methodCall{
 	{"SaintAgent", "GetStatusMonitor", false, func(c *caller) (any, error) { return c.api.SaintAgent.GetStatusMonitor(c.ctx, arg[int64](c, 0)) }},
 	{"SaintAgent", "GetStatusMonitorPeriods", false, func(c *caller) (any, error) { return c.api.SaintAgent.GetStatusMonitorPeriods(c.ctx) }},
 	{"SaintAgent", "GetStatusMonitors", false, func(c *caller) (any, error) {
-		return c.api.SaintAgent.GetStatusMonitors(c.ctx, arg[int64](c, 0), arg[string](c, 1))
+		return c.api.SaintAgent.GetStatusMonitors(c.ctx, SaintGetStatusMonitorsRequest{ID: arg[int64](c, 0), Type: arg[string](c, 1)})
 	}},
 	{"SaintAgent", "RegenerateCounters", false, func(c *caller) (any, error) { return c.api.SaintAgent.RegenerateCounters(c.ctx, arg[bool](c, 0)) }},
 	{"SaintAgent", "RegenerateStatusMonitor", false, func(c *caller) (any, error) {
@@ -3804,10 +3804,10 @@ var methodCalls = []methodCall{
 		return c.api.SaintAgent.SaveStatusMonitorPeriods(c.ctx, arg[*StatusMonitorPeriods](c, 0))
 	}},
 	{"SaintAgent", "SetRankOnStatusMonitors", false, func(c *caller) (any, error) {
-		return nil, c.api.SaintAgent.SetRankOnStatusMonitors(c.ctx, arg[[]int64](c, 0), arg[string](c, 1))
+		return nil, c.api.SaintAgent.SetRankOnStatusMonitors(c.ctx, SaintSetRankOnStatusMonitorsRequest{ItemsIDs: arg[[]int64](c, 0), Type: arg[string](c, 1)})
 	}},
 	{"SaleAgent", "AddSaleStakeholders", false, func(c *caller) (any, error) {
-		return nil, c.api.SaleAgent.AddSaleStakeholders(c.ctx, arg[int64](c, 0), arg[[]SaleStakeholder](c, 1))
+		return nil, c.api.SaleAgent.AddSaleStakeholders(c.ctx, SaleAddSaleStakeholdersRequest{SaleID: arg[int64](c, 0), SaleStakeholders: arg[[]SaleStakeholder](c, 1)})
 	}},
 	{"SaleAgent", "BatchUpdateNextDueDate", false, func(c *caller) (any, error) { return nil, c.api.SaleAgent.BatchUpdateNextDueDate(c.ctx) }},
 	{"SaleAgent", "CreateDefaultSaleEntity", false, func(c *caller) (any, error) { return c.api.SaleAgent.CreateDefaultSaleEntity(c.ctx) }},
@@ -3823,12 +3823,12 @@ var methodCalls = []methodCall{
 	{"SaleAgent", "GetMyOpportunities", false, func(c *caller) (any, error) { return c.api.SaleAgent.GetMyOpportunities(c.ctx, arg[int64](c, 0)) }},
 	{"SaleAgent", "GetNextDueDate", false, func(c *caller) (any, error) { return c.api.SaleAgent.GetNextDueDate(c.ctx, arg[int64](c, 0)) }},
 	{"SaleAgent", "GetNextSaleStage", false, func(c *caller) (any, error) {
-		return c.api.SaleAgent.GetNextSaleStage(c.ctx, arg[bool](c, 0), arg[int64](c, 1))
+		return c.api.SaleAgent.GetNextSaleStage(c.ctx, SaleGetNextSaleStageRequest{IncludeCurrentStage: arg[bool](c, 0), SaleID: arg[int64](c, 1)})
 	}},
 	{"SaleAgent", "GetOpenSalesForContact", false, func(c *caller) (any, error) { return c.api.SaleAgent.GetOpenSalesForContact(c.ctx, arg[int64](c, 0)) }},
 	{"SaleAgent", "GetProbabilityFromStage", false, func(c *caller) (any, error) { return c.api.SaleAgent.GetProbabilityFromStage(c.ctx, arg[int64](c, 0)) }},
 	{"SaleAgent", "GetRecentSales", false, func(c *caller) (any, error) {
-		return c.api.SaleAgent.GetRecentSales(c.ctx, arg[float64](c, 0), arg[int64](c, 1))
+		return c.api.SaleAgent.GetRecentSales(c.ctx, SaleGetRecentSalesRequest{AmountLimit: arg[float64](c, 0), Count: arg[int64](c, 1)})
 	}},
 	{"SaleAgent", "GetSale", false, func(c *caller) (any, error) { return c.api.SaleAgent.GetSale(c.ctx, arg[int64](c, 0)) }},
 	{"SaleAgent", "GetSaleEntity", false, func(c *caller) (any, error) { return c.api.SaleAgent.GetSaleEntity(c.ctx, arg[int64](c, 0)) }},
@@ -3838,31 +3838,31 @@ var methodCalls = []methodCall{
 	{"SaleAgent", "GetSaleStakeholderList", false, func(c *caller) (any, error) { return c.api.SaleAgent.GetSaleStakeholderList(c.ctx, arg[[]int64](c, 0)) }},
 	{"SaleAgent", "GetSaleStakeholders", false, func(c *caller) (any, error) { return c.api.SaleAgent.GetSaleStakeholders(c.ctx, arg[int64](c, 0)) }},
 	{"SaleAgent", "GetSalesByDate", false, func(c *caller) (any, error) {
-		return c.api.SaleAgent.GetSalesByDate(c.ctx, arg[float64](c, 0), arg[Time](c, 1), arg[SaleStatus](c, 2), arg[Time](c, 3))
+		return c.api.SaleAgent.GetSalesByDate(c.ctx, SaleGetSalesByDateRequest{AmountLimit: arg[float64](c, 0), FromDate: arg[Time](c, 1), Status: arg[SaleStatus](c, 2), ToDate: arg[Time](c, 3)})
 	}},
 	{"SaleAgent", "GetSalesFromContact", false, func(c *caller) (any, error) {
-		return c.api.SaleAgent.GetSalesFromContact(c.ctx, arg[int64](c, 0), arg[bool](c, 1))
+		return c.api.SaleAgent.GetSalesFromContact(c.ctx, SaleGetSalesFromContactRequest{ContactID: arg[int64](c, 0), OnlyOpenSales: arg[bool](c, 1)})
 	}},
 	{"SaleAgent", "GetSalesFromPerson", false, func(c *caller) (any, error) {
-		return c.api.SaleAgent.GetSalesFromPerson(c.ctx, arg[bool](c, 0), arg[int64](c, 1))
+		return c.api.SaleAgent.GetSalesFromPerson(c.ctx, SaleGetSalesFromPersonRequest{OnlyOpenSales: arg[bool](c, 0), PersonID: arg[int64](c, 1)})
 	}},
 	{"SaleAgent", "GetSummaryByAssociate", false, func(c *caller) (any, error) {
-		return c.api.SaleAgent.GetSummaryByAssociate(c.ctx, arg[int64](c, 0), arg[Time](c, 1), arg[Time](c, 2))
+		return c.api.SaleAgent.GetSummaryByAssociate(c.ctx, SaleGetSummaryByAssociateRequest{AssociateID: arg[int64](c, 0), FromDate: arg[Time](c, 1), ToDate: arg[Time](c, 2)})
 	}},
 	{"SaleAgent", "GetSummaryByContact", false, func(c *caller) (any, error) {
-		return c.api.SaleAgent.GetSummaryByContact(c.ctx, arg[int64](c, 0), arg[Time](c, 1), arg[Time](c, 2))
+		return c.api.SaleAgent.GetSummaryByContact(c.ctx, SaleGetSummaryByContactRequest{ContactID: arg[int64](c, 0), FromDate: arg[Time](c, 1), ToDate: arg[Time](c, 2)})
 	}},
 	{"SaleAgent", "GetSummaryByGroup", false, func(c *caller) (any, error) {
-		return c.api.SaleAgent.GetSummaryByGroup(c.ctx, arg[Time](c, 0), arg[int64](c, 1), arg[Time](c, 2))
+		return c.api.SaleAgent.GetSummaryByGroup(c.ctx, SaleGetSummaryByGroupRequest{FromDate: arg[Time](c, 0), GroupID: arg[int64](c, 1), ToDate: arg[Time](c, 2)})
 	}},
 	{"SaleAgent", "GetUpcomingSales", false, func(c *caller) (any, error) {
-		return c.api.SaleAgent.GetUpcomingSales(c.ctx, arg[int64](c, 0), arg[float64](c, 1))
+		return c.api.SaleAgent.GetUpcomingSales(c.ctx, SaleGetUpcomingSalesRequest{Count: arg[int64](c, 0), WeightedAmountLimit: arg[float64](c, 1)})
 	}},
 	{"SaleAgent", "HasGuide", false, func(c *caller) (any, error) { return c.api.SaleAgent.HasGuide(c.ctx, arg[int64](c, 0)) }},
 	{"SaleAgent", "HasGuideActivities", false, func(c *caller) (any, error) { return c.api.SaleAgent.HasGuideActivities(c.ctx, arg[int64](c, 0)) }},
 	{"SaleAgent", "HasStakeholderSetting", false, func(c *caller) (any, error) { return c.api.SaleAgent.HasStakeholderSetting(c.ctx, arg[int64](c, 0)) }},
 	{"SaleAgent", "IsNumberValid", false, func(c *caller) (any, error) {
-		return c.api.SaleAgent.IsNumberValid(c.ctx, arg[int64](c, 0), arg[string](c, 1))
+		return c.api.SaleAgent.IsNumberValid(c.ctx, SaleIsNumberValidRequest{ContactID: arg[int64](c, 0), Number: arg[string](c, 1)})
 	}},
 	{"SaleAgent", "OfferAutoNextStageOnApppointmentCompleted", false, func(c *caller) (any, error) {
 		return c.api.SaleAgent.OfferAutoNextStageOnApppointmentCompleted(c.ctx, arg[int64](c, 0))
@@ -3874,11 +3874,11 @@ var methodCalls = []methodCall{
 	}},
 	{"SaleAgent", "SetAsLost", false, func(c *caller) (any, error) { return nil, c.api.SaleAgent.SetAsLost(c.ctx, arg[[]int64](c, 0)) }},
 	{"SaleAgent", "SetAsLostWithReason", false, func(c *caller) (any, error) {
-		return nil, c.api.SaleAgent.SetAsLostWithReason(c.ctx, arg[int64](c, 0), arg[[]int64](c, 1))
+		return nil, c.api.SaleAgent.SetAsLostWithReason(c.ctx, SaleSetAsLostWithReasonRequest{ReasonID: arg[int64](c, 0), SaleIDs: arg[[]int64](c, 1)})
 	}},
 	{"SaleAgent", "SetAsSold", false, func(c *caller) (any, error) { return nil, c.api.SaleAgent.SetAsSold(c.ctx, arg[[]int64](c, 0)) }},
 	{"SaleAgent", "SetAsSoldWithReason", false, func(c *caller) (any, error) {
-		return nil, c.api.SaleAgent.SetAsSoldWithReason(c.ctx, arg[int64](c, 0), arg[[]int64](c, 1))
+		return nil, c.api.SaleAgent.SetAsSoldWithReason(c.ctx, SaleSetAsSoldWithReasonRequest{ReasonID: arg[int64](c, 0), SaleIDs: arg[[]int64](c, 1)})
 	}},
 	{"SaleAgent", "UpdateSaleStakeholders", false, func(c *caller) (any, error) {
 		return c.api.SaleAgent.UpdateSaleStakeholders(c.ctx, arg[[]SaleStakeholder](c, 0))
@@ -3895,31 +3895,31 @@ var methodCalls = []methodCall{
 		return c.api.Sale.PutByID(c.ctx, arg[int64](c, 0), arg[*SaleEntity](c, 1))
 	}},
 	{"SelectionAgent", "AddContactSelectionMembers", false, func(c *caller) (any, error) {
-		return nil, c.api.SelectionAgent.AddContactSelectionMembers(c.ctx, arg[[]ContactPersonID](c, 0), arg[int64](c, 1))
+		return nil, c.api.SelectionAgent.AddContactSelectionMembers(c.ctx, SelectionAddContactSelectionMembersRequest{ContactPersonIDs: arg[[]ContactPersonID](c, 0), SelectionID: arg[int64](c, 1)})
 	}},
 	{"SelectionAgent", "AddContactSelectionMembersFromSearch", false, func(c *caller) (any, error) {
-		return c.api.SelectionAgent.AddContactSelectionMembersFromSearch(c.ctx, arg[int64](c, 0), arg[string](c, 1))
+		return c.api.SelectionAgent.AddContactSelectionMembersFromSearch(c.ctx, SelectionAddContactSelectionMembersFromSearchRequest{SelectionID: arg[int64](c, 0), StorageKey: arg[string](c, 1)})
 	}},
 	{"SelectionAgent", "AddRemoveContactSelectionMemberInterests", false, func(c *caller) (any, error) {
-		return nil, c.api.SelectionAgent.AddRemoveContactSelectionMemberInterests(c.ctx, arg[[]float64](c, 0), arg[[]float64](c, 1), arg[[]float64](c, 2), arg[[]float64](c, 3), arg[int64](c, 4))
+		return nil, c.api.SelectionAgent.AddRemoveContactSelectionMemberInterests(c.ctx, SelectionAddRemoveContactSelectionMemberInterestsRequest{AddCompanyInterests: arg[[]float64](c, 0), AddContactInterests: arg[[]float64](c, 1), RemoveCompanyInterests: arg[[]float64](c, 2), RemoveContactInterests: arg[[]float64](c, 3), SelectionID: arg[int64](c, 4)})
 	}},
 	{"SelectionAgent", "AddSelectionMembers", false, func(c *caller) (any, error) {
-		return c.api.SelectionAgent.AddSelectionMembers(c.ctx, arg[[]int64](c, 0), arg[int64](c, 1))
+		return c.api.SelectionAgent.AddSelectionMembers(c.ctx, SelectionAddSelectionMembersRequest{IDs: arg[[]int64](c, 0), SelectionID: arg[int64](c, 1)})
 	}},
 	{"SelectionAgent", "AddSelectionMembersFromSearch", false, func(c *caller) (any, error) {
-		return c.api.SelectionAgent.AddSelectionMembersFromSearch(c.ctx, arg[int64](c, 0), arg[string](c, 1))
+		return c.api.SelectionAgent.AddSelectionMembersFromSearch(c.ctx, SelectionAddSelectionMembersFromSearchRequest{SelectionID: arg[int64](c, 0), StorageKey: arg[string](c, 1)})
 	}},
 	{"SelectionAgent", "CopyContactSelectionMembers", false, func(c *caller) (any, error) {
-		return nil, c.api.SelectionAgent.CopyContactSelectionMembers(c.ctx, arg[int64](c, 0), arg[int64](c, 1))
+		return nil, c.api.SelectionAgent.CopyContactSelectionMembers(c.ctx, SelectionCopyContactSelectionMembersRequest{FromSelectionID: arg[int64](c, 0), ToSelectionID: arg[int64](c, 1)})
 	}},
 	{"SelectionAgent", "CopySelectionMembers", false, func(c *caller) (any, error) {
-		return nil, c.api.SelectionAgent.CopySelectionMembers(c.ctx, arg[int64](c, 0), arg[int64](c, 1))
+		return nil, c.api.SelectionAgent.CopySelectionMembers(c.ctx, SelectionCopySelectionMembersRequest{FromSelectionID: arg[int64](c, 0), ToSelectionID: arg[int64](c, 1)})
 	}},
 	{"SelectionAgent", "CreateContactSelectionFromSelection", false, func(c *caller) (any, error) {
-		return c.api.SelectionAgent.CreateContactSelectionFromSelection(c.ctx, arg[bool](c, 0), arg[string](c, 1), arg[int64](c, 2), arg[SelectionType](c, 3))
+		return c.api.SelectionAgent.CreateContactSelectionFromSelection(c.ctx, SelectionCreateContactSelectionFromSelectionRequest{CopyMembers: arg[bool](c, 0), Name: arg[string](c, 1), SelectionID: arg[int64](c, 2), TargetSelectionType: arg[SelectionType](c, 3)})
 	}},
 	{"SelectionAgent", "CreateContactSelectionFromShadowSelection", false, func(c *caller) (any, error) {
-		return c.api.SelectionAgent.CreateContactSelectionFromShadowSelection(c.ctx, arg[string](c, 0), arg[int64](c, 1))
+		return c.api.SelectionAgent.CreateContactSelectionFromShadowSelection(c.ctx, SelectionCreateContactSelectionFromShadowSelectionRequest{Name: arg[string](c, 0), SelectionID: arg[int64](c, 1)})
 	}},
 	{"SelectionAgent", "CreateDefaultBoardViewSettingsFromEntityType", false, func(c *caller) (any, error) {
 		return c.api.SelectionAgent.CreateDefaultBoardViewSettingsFromEntityType(c.ctx, arg[BoardViewEntityType](c, 0))
@@ -3932,17 +3932,17 @@ var methodCalls = []methodCall{
 		return c.api.SelectionAgent.CreateSelectionEntity(c.ctx, arg[string](c, 0))
 	}},
 	{"SelectionAgent", "CreateSelectionFromSelection", false, func(c *caller) (any, error) {
-		return c.api.SelectionAgent.CreateSelectionFromSelection(c.ctx, arg[bool](c, 0), arg[string](c, 1), arg[int64](c, 2), arg[SelectionType](c, 3))
+		return c.api.SelectionAgent.CreateSelectionFromSelection(c.ctx, SelectionCreateSelectionFromSelectionRequest{CopyMembers: arg[bool](c, 0), Name: arg[string](c, 1), SelectionID: arg[int64](c, 2), TargetSelectionType: arg[SelectionType](c, 3)})
 	}},
 	{"SelectionAgent", "CreateTemporaryContactSelection", false, func(c *caller) (any, error) { return c.api.SelectionAgent.CreateTemporaryContactSelection(c.ctx) }},
 	{"SelectionAgent", "CreateTemporaryContactSelectionFromContactPersonIds", false, func(c *caller) (any, error) {
 		return c.api.SelectionAgent.CreateTemporaryContactSelectionFromContactPersonIDs(c.ctx, arg[[]ContactPersonID](c, 0))
 	}},
 	{"SelectionAgent", "CreateTemporaryContactSelectionFromSelectionMemberIds", false, func(c *caller) (any, error) {
-		return c.api.SelectionAgent.CreateTemporaryContactSelectionFromSelectionMemberIDs(c.ctx, arg[int64](c, 0), arg[[]int64](c, 1))
+		return c.api.SelectionAgent.CreateTemporaryContactSelectionFromSelectionMemberIDs(c.ctx, SelectionCreateTemporaryContactSelectionFromSelectionMemberIDsRequest{SelectionID: arg[int64](c, 0), SelectionMemberIDs: arg[[]int64](c, 1)})
 	}},
 	{"SelectionAgent", "CreateTemporarySelectionFromIds", false, func(c *caller) (any, error) {
-		return c.api.SelectionAgent.CreateTemporarySelectionFromIDs(c.ctx, arg[[]int64](c, 0), arg[float64](c, 1))
+		return c.api.SelectionAgent.CreateTemporarySelectionFromIDs(c.ctx, SelectionCreateTemporarySelectionFromIDsRequest{IDs: arg[[]int64](c, 0), TargetTableNumber: arg[float64](c, 1)})
 	}},
 	{"SelectionAgent", "DeleteBoardViewSettings", false, func(c *caller) (any, error) {
 		return nil, c.api.SelectionAgent.DeleteBoardViewSettings(c.ctx, arg[int64](c, 0))
@@ -3954,22 +3954,22 @@ var methodCalls = []methodCall{
 		return nil, c.api.SelectionAgent.DeleteSelectionEntity(c.ctx, arg[int64](c, 0))
 	}},
 	{"SelectionAgent", "EditContactSelectionMemberDetails", false, func(c *caller) (any, error) {
-		return nil, c.api.SelectionAgent.EditContactSelectionMemberDetails(c.ctx, arg[int64](c, 0), arg[*SelectionMemberEditValues](c, 1))
+		return nil, c.api.SelectionAgent.EditContactSelectionMemberDetails(c.ctx, SelectionEditContactSelectionMemberDetailsRequest{SelectionID: arg[int64](c, 0), SelectionMemberEditValues: arg[*SelectionMemberEditValues](c, 1)})
 	}},
 	{"SelectionAgent", "ExportSelectionMembers", false, func(c *caller) (any, error) {
-		return c.api.SelectionAgent.ExportSelectionMembers(c.ctx, arg[int64](c, 0), arg[string](c, 1), arg[bool](c, 2))
+		return c.api.SelectionAgent.ExportSelectionMembers(c.ctx, SelectionExportSelectionMembersRequest{SelectionID: arg[int64](c, 0), TemplateName: arg[string](c, 1), UseContacts: arg[bool](c, 2)})
 	}},
 	{"SelectionAgent", "ExportSelectionMembersWithOrderBy", false, func(c *caller) (any, error) {
-		return c.api.SelectionAgent.ExportSelectionMembersWithOrderBy(c.ctx, arg[string](c, 0), arg[int64](c, 1), arg[string](c, 2), arg[bool](c, 3))
+		return c.api.SelectionAgent.ExportSelectionMembersWithOrderBy(c.ctx, SelectionExportSelectionMembersWithOrderByRequest{OrderBy: arg[string](c, 0), SelectionID: arg[int64](c, 1), TemplateName: arg[string](c, 2), UseContacts: arg[bool](c, 3)})
 	}},
 	{"SelectionAgent", "GenerateFollowUps", false, func(c *caller) (any, error) {
-		return nil, c.api.SelectionAgent.GenerateFollowUps(c.ctx, arg[*AppointmentEntity](c, 0), arg[int64](c, 1), arg[bool](c, 2), arg[int64](c, 3), arg[bool](c, 4))
+		return nil, c.api.SelectionAgent.GenerateFollowUps(c.ctx, SelectionGenerateFollowUpsRequest{AppointmentEntity: arg[*AppointmentEntity](c, 0), AssociateID: arg[int64](c, 1), SaveOnContactOwner: arg[bool](c, 2), SelectionID: arg[int64](c, 3), UniqueContact: arg[bool](c, 4)})
 	}},
 	{"SelectionAgent", "GetBoardViewSettings", false, func(c *caller) (any, error) {
 		return c.api.SelectionAgent.GetBoardViewSettings(c.ctx, arg[int64](c, 0))
 	}},
 	{"SelectionAgent", "GetBoardViewSettingsForSelection", false, func(c *caller) (any, error) {
-		return c.api.SelectionAgent.GetBoardViewSettingsForSelection(c.ctx, arg[int64](c, 0), arg[int64](c, 1))
+		return c.api.SelectionAgent.GetBoardViewSettingsForSelection(c.ctx, SelectionGetBoardViewSettingsForSelectionRequest{AssociateID: arg[int64](c, 0), SelectionID: arg[int64](c, 1)})
 	}},
 	{"SelectionAgent", "GetDuplicateRules", false, func(c *caller) (any, error) { return c.api.SelectionAgent.GetDuplicateRules(c.ctx) }},
 	{"SelectionAgent", "GetDuplicates", false, func(c *caller) (any, error) { return c.api.SelectionAgent.GetDuplicates(c.ctx, arg[string](c, 0)) }},
@@ -3993,40 +3993,40 @@ var methodCalls = []methodCall{
 	}},
 	{"SelectionAgent", "GetSelectionEntity", false, func(c *caller) (any, error) { return c.api.SelectionAgent.GetSelectionEntity(c.ctx, arg[int64](c, 0)) }},
 	{"SelectionAgent", "GetSelectionForFind", false, func(c *caller) (any, error) {
-		return c.api.SelectionAgent.GetSelectionForFind(c.ctx, arg[string](c, 0), arg[int64](c, 1))
+		return c.api.SelectionAgent.GetSelectionForFind(c.ctx, SelectionGetSelectionForFindRequest{EntityName: arg[string](c, 0), TypicalSearchID: arg[int64](c, 1)})
 	}},
 	{"SelectionAgent", "GetSelectionMembersArchiveRows", false, func(c *caller) (any, error) {
-		return c.api.SelectionAgent.GetSelectionMembersArchiveRows(c.ctx, arg[string](c, 0), arg[int64](c, 1))
+		return c.api.SelectionAgent.GetSelectionMembersArchiveRows(c.ctx, SelectionGetSelectionMembersArchiveRowsRequest{Select: arg[string](c, 0), SelectionID: arg[int64](c, 1)})
 	}},
 	{"SelectionAgent", "GetSelectionShadowMembersArchiveRows", false, func(c *caller) (any, error) {
-		return c.api.SelectionAgent.GetSelectionShadowMembersArchiveRows(c.ctx, arg[string](c, 0), arg[int64](c, 1))
+		return c.api.SelectionAgent.GetSelectionShadowMembersArchiveRows(c.ctx, SelectionGetSelectionShadowMembersArchiveRowsRequest{Select: arg[string](c, 0), SelectionID: arg[int64](c, 1)})
 	}},
 	{"SelectionAgent", "GetSelectionSummaries", false, func(c *caller) (any, error) {
 		return c.api.SelectionAgent.GetSelectionSummaries(c.ctx, arg[[]int64](c, 0))
 	}},
 	{"SelectionAgent", "RemoveContactSelectionMembers", false, func(c *caller) (any, error) {
-		return nil, c.api.SelectionAgent.RemoveContactSelectionMembers(c.ctx, arg[[]ContactPersonID](c, 0), arg[int64](c, 1))
+		return nil, c.api.SelectionAgent.RemoveContactSelectionMembers(c.ctx, SelectionRemoveContactSelectionMembersRequest{ContactPersonIDs: arg[[]ContactPersonID](c, 0), SelectionID: arg[int64](c, 1)})
 	}},
 	{"SelectionAgent", "RemoveContactSelectionMembersFromIds", false, func(c *caller) (any, error) {
-		return nil, c.api.SelectionAgent.RemoveContactSelectionMembersFromIDs(c.ctx, arg[int64](c, 0), arg[[]int64](c, 1))
+		return nil, c.api.SelectionAgent.RemoveContactSelectionMembersFromIDs(c.ctx, SelectionRemoveContactSelectionMembersFromIDsRequest{SelectionID: arg[int64](c, 0), SelectionMembersIDs: arg[[]int64](c, 1)})
 	}},
 	{"SelectionAgent", "RemoveContactSelectionMembersFromSearch", false, func(c *caller) (any, error) {
-		return c.api.SelectionAgent.RemoveContactSelectionMembersFromSearch(c.ctx, arg[int64](c, 0), arg[string](c, 1))
+		return c.api.SelectionAgent.RemoveContactSelectionMembersFromSearch(c.ctx, SelectionRemoveContactSelectionMembersFromSearchRequest{SelectionID: arg[int64](c, 0), StorageKey: arg[string](c, 1)})
 	}},
 	{"SelectionAgent", "RemoveSelectionMembers", false, func(c *caller) (any, error) {
-		return nil, c.api.SelectionAgent.RemoveSelectionMembers(c.ctx, arg[int64](c, 0), arg[[]int64](c, 1))
+		return nil, c.api.SelectionAgent.RemoveSelectionMembers(c.ctx, SelectionRemoveSelectionMembersRequest{SelectionID: arg[int64](c, 0), SelectionMemberIDs: arg[[]int64](c, 1)})
 	}},
 	{"SelectionAgent", "RemoveSelectionMembersById", false, func(c *caller) (any, error) {
-		return nil, c.api.SelectionAgent.RemoveSelectionMembersByID(c.ctx, arg[[]int64](c, 0), arg[int64](c, 1))
+		return nil, c.api.SelectionAgent.RemoveSelectionMembersByID(c.ctx, SelectionRemoveSelectionMembersByIDRequest{IDs: arg[[]int64](c, 0), SelectionID: arg[int64](c, 1)})
 	}},
 	{"SelectionAgent", "RemoveSelectionMembersFromSearch", false, func(c *caller) (any, error) {
-		return c.api.SelectionAgent.RemoveSelectionMembersFromSearch(c.ctx, arg[int64](c, 0), arg[string](c, 1))
+		return c.api.SelectionAgent.RemoveSelectionMembersFromSearch(c.ctx, SelectionRemoveSelectionMembersFromSearchRequest{SelectionID: arg[int64](c, 0), StorageKey: arg[string](c, 1)})
 	}},
 	{"SelectionAgent", "SaveBoardViewSettings", false, func(c *caller) (any, error) {
 		return c.api.SelectionAgent.SaveBoardViewSettings(c.ctx, arg[AnyBoardViewSettings](c, 0).Value)
 	}},
 	{"SelectionAgent", "SaveBoardViewSettingsForSelectionAndAssociate", false, func(c *caller) (any, error) {
-		return c.api.SelectionAgent.SaveBoardViewSettingsForSelectionAndAssociate(c.ctx, arg[int64](c, 0), arg[AnyBoardViewSettings](c, 1).Value, arg[int64](c, 2))
+		return c.api.SelectionAgent.SaveBoardViewSettingsForSelectionAndAssociate(c.ctx, SelectionSaveBoardViewSettingsForSelectionAndAssociateRequest{AssociateID: arg[int64](c, 0), BoardViewSettings: arg[AnyBoardViewSettings](c, 1), SelectionID: arg[int64](c, 2)})
 	}},
 	{"SelectionAgent", "SaveSelectionEntity", false, func(c *caller) (any, error) {
 		return c.api.SelectionAgent.SaveSelectionEntity(c.ctx, arg[*SelectionEntity](c, 0))
@@ -4035,16 +4035,16 @@ var methodCalls = []methodCall{
 		return nil, c.api.SelectionAgent.SetDuplicateRulesStatus(c.ctx, arg[[]DuplicateRule](c, 0))
 	}},
 	{"SelectionAgent", "SetDynamicSelectionCriteria", false, func(c *caller) (any, error) {
-		return c.api.SelectionAgent.SetDynamicSelectionCriteria(c.ctx, arg[[]ArchiveRestrictionInfo](c, 0), arg[int64](c, 1))
+		return c.api.SelectionAgent.SetDynamicSelectionCriteria(c.ctx, SelectionSetDynamicSelectionCriteriaRequest{Criteria: arg[[]ArchiveRestrictionInfo](c, 0), SelectionID: arg[int64](c, 1)})
 	}},
 	{"SelectionAgent", "SetDynamicSelectionCriteria2", false, func(c *caller) (any, error) {
-		return c.api.SelectionAgent.SetDynamicSelectionCriteria2(c.ctx, arg[string](c, 0), arg[int64](c, 1))
+		return c.api.SelectionAgent.SetDynamicSelectionCriteria2(c.ctx, SelectionSetDynamicSelectionCriteria2Request{Filter: arg[string](c, 0), SelectionID: arg[int64](c, 1)})
 	}},
 	{"SelectionAgent", "SetDynamicSelectionCriteria3", false, func(c *caller) (any, error) {
-		return c.api.SelectionAgent.SetDynamicSelectionCriteria3(c.ctx, arg[[]ArchiveRestrictionInfo](c, 0), arg[string](c, 1), arg[int64](c, 2))
+		return c.api.SelectionAgent.SetDynamicSelectionCriteria3(c.ctx, SelectionSetDynamicSelectionCriteria3Request{Criteria: arg[[]ArchiveRestrictionInfo](c, 0), Filter: arg[string](c, 1), SelectionID: arg[int64](c, 2)})
 	}},
 	{"SelectionAgent", "SetDynamicSelectionCriteriaGroups", false, func(c *caller) (any, error) {
-		return c.api.SelectionAgent.SetDynamicSelectionCriteriaGroups(c.ctx, arg[[]ArchiveRestrictionGroup](c, 0), arg[int64](c, 1))
+		return c.api.SelectionAgent.SetDynamicSelectionCriteriaGroups(c.ctx, SelectionSetDynamicSelectionCriteriaGroupsRequest{Criteria: arg[[]ArchiveRestrictionGroup](c, 0), SelectionID: arg[int64](c, 1)})
 	}},
 	{"SelectionAgent", "UpdateTypicalSearch", false, func(c *caller) (any, error) {
 		return c.api.SelectionAgent.UpdateTypicalSearch(c.ctx, arg[*TypicalSearches](c, 0))
@@ -4059,10 +4059,10 @@ var methodCalls = []methodCall{
 	{"SentryAgent", "GetFunctionRights", false, func(c *caller) (any, error) { return c.api.SentryAgent.GetFunctionRights(c.ctx) }},
 	{"SentryAgent", "GetNewTableRight", false, func(c *caller) (any, error) { return c.api.SentryAgent.GetNewTableRight(c.ctx, arg[string](c, 0)) }},
 	{"SentryAgent", "GetTableRightByContactOwnership", false, func(c *caller) (any, error) {
-		return c.api.SentryAgent.GetTableRightByContactOwnership(c.ctx, arg[int64](c, 0), arg[string](c, 1))
+		return c.api.SentryAgent.GetTableRightByContactOwnership(c.ctx, SentryGetTableRightByContactOwnershipRequest{ContactID: arg[int64](c, 0), TableName: arg[string](c, 1)})
 	}},
 	{"SentryAgent", "GetTableRightByOwnership", false, func(c *caller) (any, error) {
-		return c.api.SentryAgent.GetTableRightByOwnership(c.ctx, arg[int64](c, 0), arg[int64](c, 1), arg[string](c, 2))
+		return c.api.SentryAgent.GetTableRightByOwnership(c.ctx, SentryGetTableRightByOwnershipRequest{ContactAssociateID: arg[int64](c, 0), ContactGroupID: arg[int64](c, 1), TableName: arg[string](c, 2)})
 	}},
 	{"SentryAgent", "HasFunctionRight", false, func(c *caller) (any, error) { return c.api.SentryAgent.HasFunctionRight(c.ctx, arg[string](c, 0)) }},
 	{"TargetsAgent", "CreateDefaultTargetAssignment", false, func(c *caller) (any, error) { return c.api.TargetsAgent.CreateDefaultTargetAssignment(c.ctx) }},
@@ -4071,16 +4071,16 @@ var methodCalls = []methodCall{
 		return c.api.TargetsAgent.CreateDefaultTargetAssignmentForCompanyWithDimension(c.ctx, arg[int64](c, 0))
 	}},
 	{"TargetsAgent", "CreateDefaultTargetAssignmentForCompanyWithYearAndDimension", false, func(c *caller) (any, error) {
-		return c.api.TargetsAgent.CreateDefaultTargetAssignmentForCompanyWithYearAndDimension(c.ctx, arg[int64](c, 0), arg[float64](c, 1))
+		return c.api.TargetsAgent.CreateDefaultTargetAssignmentForCompanyWithYearAndDimension(c.ctx, TargetsCreateDefaultTargetAssignmentForCompanyWithYearAndDimensionRequest{TargetDimensionID: arg[int64](c, 0), Year: arg[float64](c, 1)})
 	}},
 	{"TargetsAgent", "CreateDefaultTargetAssignmentForUserGroup", false, func(c *caller) (any, error) {
 		return c.api.TargetsAgent.CreateDefaultTargetAssignmentForUserGroup(c.ctx, arg[int64](c, 0))
 	}},
 	{"TargetsAgent", "CreateDefaultTargetAssignmentForUserGroupWithDimension", false, func(c *caller) (any, error) {
-		return c.api.TargetsAgent.CreateDefaultTargetAssignmentForUserGroupWithDimension(c.ctx, arg[int64](c, 0), arg[int64](c, 1))
+		return c.api.TargetsAgent.CreateDefaultTargetAssignmentForUserGroupWithDimension(c.ctx, TargetsCreateDefaultTargetAssignmentForUserGroupWithDimensionRequest{TargetDimensionID: arg[int64](c, 0), UserGroupID: arg[int64](c, 1)})
 	}},
 	{"TargetsAgent", "CreateDefaultTargetAssignmentForUserGroupWithYearAndDimension", false, func(c *caller) (any, error) {
-		return c.api.TargetsAgent.CreateDefaultTargetAssignmentForUserGroupWithYearAndDimension(c.ctx, arg[int64](c, 0), arg[int64](c, 1), arg[float64](c, 2))
+		return c.api.TargetsAgent.CreateDefaultTargetAssignmentForUserGroupWithYearAndDimension(c.ctx, TargetsCreateDefaultTargetAssignmentForUserGroupWithYearAndDimensionRequest{TargetDimensionID: arg[int64](c, 0), UserGroupID: arg[int64](c, 1), Year: arg[float64](c, 2)})
 	}},
 	{"TargetsAgent", "CreateDefaultTargetDimension", false, func(c *caller) (any, error) { return c.api.TargetsAgent.CreateDefaultTargetDimension(c.ctx) }},
 	{"TargetsAgent", "CreateDefaultTargetGroup", false, func(c *caller) (any, error) { return c.api.TargetsAgent.CreateDefaultTargetGroup(c.ctx) }},
@@ -4096,10 +4096,10 @@ var methodCalls = []methodCall{
 		return c.api.TargetsAgent.ExportTargetGroupToExcel(c.ctx, arg[int64](c, 0))
 	}},
 	{"TargetsAgent", "GetTargetAssignmentForYear", false, func(c *caller) (any, error) {
-		return c.api.TargetsAgent.GetTargetAssignmentForYear(c.ctx, arg[TargetEntityType](c, 0), arg[int64](c, 1), arg[TargetLevel](c, 2), arg[float64](c, 3))
+		return c.api.TargetsAgent.GetTargetAssignmentForYear(c.ctx, TargetsGetTargetAssignmentForYearRequest{EntityType: arg[TargetEntityType](c, 0), ID: arg[int64](c, 1), TargetLevel: arg[TargetLevel](c, 2), TargetYear: arg[float64](c, 3)})
 	}},
 	{"TargetsAgent", "GetTargetAssignmentForYearAndDimension", false, func(c *caller) (any, error) {
-		return c.api.TargetsAgent.GetTargetAssignmentForYearAndDimension(c.ctx, arg[int64](c, 0), arg[TargetEntityType](c, 1), arg[int64](c, 2), arg[TargetLevel](c, 3), arg[float64](c, 4))
+		return c.api.TargetsAgent.GetTargetAssignmentForYearAndDimension(c.ctx, TargetsGetTargetAssignmentForYearAndDimensionRequest{DimensionID: arg[int64](c, 0), EntityType: arg[TargetEntityType](c, 1), ID: arg[int64](c, 2), TargetLevel: arg[TargetLevel](c, 3), TargetYear: arg[float64](c, 4)})
 	}},
 	{"TargetsAgent", "GetTargetDimension", false, func(c *caller) (any, error) { return c.api.TargetsAgent.GetTargetDimension(c.ctx, arg[int64](c, 0)) }},
 	{"TargetsAgent", "GetTargetDimensionsForEntityType", false, func(c *caller) (any, error) {
@@ -4107,10 +4107,10 @@ var methodCalls = []methodCall{
 	}},
 	{"TargetsAgent", "GetTargetGroup", false, func(c *caller) (any, error) { return c.api.TargetsAgent.GetTargetGroup(c.ctx, arg[int64](c, 0)) }},
 	{"TargetsAgent", "GetTargetGroupForYear", false, func(c *caller) (any, error) {
-		return c.api.TargetsAgent.GetTargetGroupForYear(c.ctx, arg[TargetEntityType](c, 0), arg[float64](c, 1))
+		return c.api.TargetsAgent.GetTargetGroupForYear(c.ctx, TargetsGetTargetGroupForYearRequest{EntityType: arg[TargetEntityType](c, 0), TargetYear: arg[float64](c, 1)})
 	}},
 	{"TargetsAgent", "GetTargetGroupForYearAndDimension", false, func(c *caller) (any, error) {
-		return c.api.TargetsAgent.GetTargetGroupForYearAndDimension(c.ctx, arg[int64](c, 0), arg[float64](c, 1))
+		return c.api.TargetsAgent.GetTargetGroupForYearAndDimension(c.ctx, TargetsGetTargetGroupForYearAndDimensionRequest{DimensionID: arg[int64](c, 0), TargetYear: arg[float64](c, 1)})
 	}},
 	{"TargetsAgent", "GetTargetGroupIds", false, func(c *caller) (any, error) { return c.api.TargetsAgent.GetTargetGroupIDs(c.ctx, arg[int64](c, 0)) }},
 	{"TargetsAgent", "GetTargetRevisionHistory", false, func(c *caller) (any, error) {
@@ -4124,21 +4124,21 @@ var methodCalls = []methodCall{
 	}},
 	{"TicketAgent", "AcceptTickets", false, func(c *caller) (any, error) { return nil, c.api.TicketAgent.AcceptTickets(c.ctx, arg[[]int64](c, 0)) }},
 	{"TicketAgent", "AddAttachments", false, func(c *caller) (any, error) {
-		return nil, c.api.TicketAgent.AddAttachments(c.ctx, arg[[]int64](c, 0), arg[int64](c, 1))
+		return nil, c.api.TicketAgent.AddAttachments(c.ctx, TicketAddAttachmentsRequest{AttachmentIDs: arg[[]int64](c, 0), TicketMessageEntityID: arg[int64](c, 1)})
 	}},
 	{"TicketAgent", "BatchForward", false, func(c *caller) (any, error) {
-		return c.api.TicketAgent.BatchForward(c.ctx, arg[[]string](c, 0), arg[[]string](c, 1), arg[bool](c, 2), arg[string](c, 3), arg[[]int64](c, 4), arg[[]string](c, 5))
+		return c.api.TicketAgent.BatchForward(c.ctx, TicketBatchForwardRequest{Bcc: arg[[]string](c, 0), Cc: arg[[]string](c, 1), CloseTicket: arg[bool](c, 2), Comment: arg[string](c, 3), TicketIDs: arg[[]int64](c, 4), To: arg[[]string](c, 5)})
 	}},
 	{"TicketAgent", "BatchReply", false, func(c *caller) (any, error) {
 		return c.api.TicketAgent.BatchReply(c.ctx, arg[*TicketBatchReplyData](c, 0))
 	}},
 	{"TicketAgent", "CalculateMessageRecipients", false, func(c *caller) (any, error) {
-		return c.api.TicketAgent.CalculateMessageRecipients(c.ctx, arg[MessageActionType](c, 0), arg[int64](c, 1), arg[int64](c, 2))
+		return c.api.TicketAgent.CalculateMessageRecipients(c.ctx, TicketCalculateMessageRecipientsRequest{ActionType: arg[MessageActionType](c, 0), MessageID: arg[int64](c, 1), TicketID: arg[int64](c, 2)})
 	}},
 	{"TicketAgent", "ClearNotify", false, func(c *caller) (any, error) { return nil, c.api.TicketAgent.ClearNotify(c.ctx, arg[[]int64](c, 0)) }},
 	{"TicketAgent", "CopyFromCRMDocument", false, func(c *caller) (any, error) { return c.api.TicketAgent.CopyFromCRMDocument(c.ctx, arg[int64](c, 0)) }},
 	{"TicketAgent", "CopyToTempFile", false, func(c *caller) (any, error) {
-		return c.api.TicketAgent.CopyToTempFile(c.ctx, arg[int64](c, 0), arg[string](c, 1))
+		return c.api.TicketAgent.CopyToTempFile(c.ctx, TicketCopyToTempFileRequest{AttachmentID: arg[int64](c, 0), Filename: arg[string](c, 1)})
 	}},
 	{"TicketAgent", "CreateDefaultAttachmentEntity", false, func(c *caller) (any, error) { return c.api.TicketAgent.CreateDefaultAttachmentEntity(c.ctx) }},
 	{"TicketAgent", "CreateDefaultForTicketType", false, func(c *caller) (any, error) {
@@ -4148,7 +4148,7 @@ var methodCalls = []methodCall{
 	{"TicketAgent", "CreateDefaultTicketMessageEntity", false, func(c *caller) (any, error) { return c.api.TicketAgent.CreateDefaultTicketMessageEntity(c.ctx) }},
 	{"TicketAgent", "CreateDefaultTicketRelationEntity", false, func(c *caller) (any, error) { return c.api.TicketAgent.CreateDefaultTicketRelationEntity(c.ctx) }},
 	{"TicketAgent", "CreateTicketRelations", false, func(c *caller) (any, error) {
-		return c.api.TicketAgent.CreateTicketRelations(c.ctx, arg[string](c, 0), arg[int64](c, 1), arg[TicketRelationType](c, 2), arg[[]int64](c, 3))
+		return c.api.TicketAgent.CreateTicketRelations(c.ctx, TicketCreateTicketRelationsRequest{Comment: arg[string](c, 0), DestinationTicketID: arg[int64](c, 1), RelationType: arg[TicketRelationType](c, 2), SourceTicketIDs: arg[[]int64](c, 3)})
 	}},
 	{"TicketAgent", "DeleteMessageHeaders", false, func(c *caller) (any, error) {
 		return nil, c.api.TicketAgent.DeleteMessageHeaders(c.ctx, arg[[]int64](c, 0))
@@ -4163,7 +4163,7 @@ var methodCalls = []methodCall{
 		return nil, c.api.TicketAgent.DeleteTicketRelationEntity(c.ctx, arg[int64](c, 0))
 	}},
 	{"TicketAgent", "DoEscalating", false, func(c *caller) (any, error) {
-		return nil, c.api.TicketAgent.DoEscalating(c.ctx, arg[TicketPriorityEscalateAction](c, 0), arg[int64](c, 1))
+		return nil, c.api.TicketAgent.DoEscalating(c.ctx, TicketDoEscalatingRequest{Action: arg[TicketPriorityEscalateAction](c, 0), TicketID: arg[int64](c, 1)})
 	}},
 	{"TicketAgent", "GetAttachmentEntity", false, func(c *caller) (any, error) { return c.api.TicketAgent.GetAttachmentEntity(c.ctx, arg[int64](c, 0)) }},
 	{"TicketAgent", "GetAttachmentInfo", false, func(c *caller) (any, error) { return c.api.TicketAgent.GetAttachmentInfo(c.ctx, arg[int64](c, 0)) }},
@@ -4176,45 +4176,45 @@ var methodCalls = []methodCall{
 		return readAll(c.api.TicketAgent.GetAttachmentStreamReader(c.ctx, arg[int64](c, 0)))
 	}},
 	{"TicketAgent", "GetDefaultMessageContent", false, func(c *caller) (any, error) {
-		return c.api.TicketAgent.GetDefaultMessageContent(c.ctx, arg[MessageActionType](c, 0), arg[int64](c, 1), arg[int64](c, 2))
+		return c.api.TicketAgent.GetDefaultMessageContent(c.ctx, TicketGetDefaultMessageContentRequest{MessageActionType: arg[MessageActionType](c, 0), TicketID: arg[int64](c, 1), TicketMessageID: arg[int64](c, 2)})
 	}},
 	{"TicketAgent", "GetDefaultMessageContentFull", false, func(c *caller) (any, error) {
-		return c.api.TicketAgent.GetDefaultMessageContentFull(c.ctx, arg[MessageActionType](c, 0), arg[int64](c, 1), arg[int64](c, 2), arg[int64](c, 3))
+		return c.api.TicketAgent.GetDefaultMessageContentFull(c.ctx, TicketGetDefaultMessageContentFullRequest{MessageActionType: arg[MessageActionType](c, 0), TicketID: arg[int64](c, 1), TicketMessageID: arg[int64](c, 2), TicketTypeID: arg[int64](c, 3)})
 	}},
 	{"TicketAgent", "GetDefaultMessageContentWithOptions", false, func(c *caller) (any, error) {
-		return c.api.TicketAgent.GetDefaultMessageContentWithOptions(c.ctx, arg[bool](c, 0), arg[MessageActionType](c, 1), arg[int64](c, 2), arg[int64](c, 3), arg[int64](c, 4))
+		return c.api.TicketAgent.GetDefaultMessageContentWithOptions(c.ctx, TicketGetDefaultMessageContentWithOptionsRequest{ExcludeSignature: arg[bool](c, 0), MessageActionType: arg[MessageActionType](c, 1), TicketID: arg[int64](c, 2), TicketMessageID: arg[int64](c, 3), TicketTypeID: arg[int64](c, 4)})
 	}},
 	{"TicketAgent", "GetForRmUi", false, func(c *caller) (any, error) { return c.api.TicketAgent.GetForRmUI(c.ctx, arg[int64](c, 0)) }},
 	{"TicketAgent", "GetHotlistEjUsers", false, func(c *caller) (any, error) {
-		return c.api.TicketAgent.GetHotlistEjUsers(c.ctx, arg[NotifyChannel](c, 0), arg[NotifyType](c, 1), arg[[]int64](c, 2), arg[int64](c, 3))
+		return c.api.TicketAgent.GetHotlistEjUsers(c.ctx, TicketGetHotlistEjUsersRequest{Channel: arg[NotifyChannel](c, 0), NotifyType: arg[NotifyType](c, 1), SkipAssociateIDs: arg[[]int64](c, 2), TicketID: arg[int64](c, 3)})
 	}},
 	{"TicketAgent", "GetNextInQueue", false, func(c *caller) (any, error) { return c.api.TicketAgent.GetNextInQueue(c.ctx) }},
 	{"TicketAgent", "GetPreviewAttachmentStream", false, func(c *caller) (any, error) {
 		return c.api.TicketAgent.GetPreviewAttachmentStream(c.ctx, arg[int64](c, 0))
 	}},
 	{"TicketAgent", "GetRfcAttachmentStream", false, func(c *caller) (any, error) {
-		return c.api.TicketAgent.GetRfcAttachmentStream(c.ctx, arg[int64](c, 0), arg[float64](c, 1))
+		return c.api.TicketAgent.GetRfcAttachmentStream(c.ctx, TicketGetRfcAttachmentStreamRequest{AttachmentID: arg[int64](c, 0), Position: arg[float64](c, 1)})
 	}},
 	{"TicketAgent", "GetRfcAttachmentStream", true, func(c *caller) (any, error) {
-		return readAll(c.api.TicketAgent.GetRfcAttachmentStreamReader(c.ctx, arg[int64](c, 0), arg[float64](c, 1)))
+		return readAll(c.api.TicketAgent.GetRfcAttachmentStreamReader(c.ctx, TicketGetRfcAttachmentStreamRequest{AttachmentID: arg[int64](c, 0), Position: arg[float64](c, 1)}))
 	}},
 	{"TicketAgent", "GetTicket", false, func(c *caller) (any, error) { return c.api.TicketAgent.GetTicket(c.ctx, arg[int64](c, 0)) }},
 	{"TicketAgent", "GetTicketAttachments", false, func(c *caller) (any, error) { return c.api.TicketAgent.GetTicketAttachments(c.ctx, arg[int64](c, 0)) }},
 	{"TicketAgent", "GetTicketEntity", false, func(c *caller) (any, error) { return c.api.TicketAgent.GetTicketEntity(c.ctx, arg[int64](c, 0)) }},
 	{"TicketAgent", "GetTicketMessage", false, func(c *caller) (any, error) { return c.api.TicketAgent.GetTicketMessage(c.ctx, arg[int64](c, 0)) }},
 	{"TicketAgent", "GetTicketMessageEntities", false, func(c *caller) (any, error) {
-		return c.api.TicketAgent.GetTicketMessageEntities(c.ctx, arg[[]int64](c, 0), arg[int64](c, 1))
+		return c.api.TicketAgent.GetTicketMessageEntities(c.ctx, TicketGetTicketMessageEntitiesRequest{MessageIDs: arg[[]int64](c, 0), TicketID: arg[int64](c, 1)})
 	}},
 	{"TicketAgent", "GetTicketMessageEntity", false, func(c *caller) (any, error) { return c.api.TicketAgent.GetTicketMessageEntity(c.ctx, arg[int64](c, 0)) }},
 	{"TicketAgent", "GetTicketMessageWithEmbeddedData", false, func(c *caller) (any, error) {
-		return c.api.TicketAgent.GetTicketMessageWithEmbeddedData(c.ctx, arg[ImageEmbedType](c, 0), arg[int64](c, 1))
+		return c.api.TicketAgent.GetTicketMessageWithEmbeddedData(c.ctx, TicketGetTicketMessageWithEmbeddedDataRequest{EmbedImages: arg[ImageEmbedType](c, 0), ID: arg[int64](c, 1)})
 	}},
 	{"TicketAgent", "GetTicketMessageWithOptions", false, func(c *caller) (any, error) {
-		return c.api.TicketAgent.GetTicketMessageWithOptions(c.ctx, arg[bool](c, 0), arg[int64](c, 1))
+		return c.api.TicketAgent.GetTicketMessageWithOptions(c.ctx, TicketGetTicketMessageWithOptionsRequest{IncludeNonInlineAttachmentsInfo: arg[bool](c, 0), TicketMessageEntityID: arg[int64](c, 1)})
 	}},
 	{"TicketAgent", "GetTicketParentId", false, func(c *caller) (any, error) { return c.api.TicketAgent.GetTicketParentID(c.ctx, arg[int64](c, 0)) }},
 	{"TicketAgent", "GetTicketRelationActions", false, func(c *caller) (any, error) {
-		return c.api.TicketAgent.GetTicketRelationActions(c.ctx, arg[int64](c, 0), arg[int64](c, 1), arg[int64](c, 2))
+		return c.api.TicketAgent.GetTicketRelationActions(c.ctx, TicketGetTicketRelationActionsRequest{ParentTicketID: arg[int64](c, 0), TicketID: arg[int64](c, 1), TicketTypeID: arg[int64](c, 2)})
 	}},
 	{"TicketAgent", "GetTicketRelationEntity", false, func(c *caller) (any, error) {
 		return c.api.TicketAgent.GetTicketRelationEntity(c.ctx, arg[int64](c, 0))
@@ -4224,7 +4224,7 @@ var methodCalls = []methodCall{
 	{"TicketAgent", "GetTickets", false, func(c *caller) (any, error) { return c.api.TicketAgent.GetTickets(c.ctx, arg[[]int64](c, 0)) }},
 	{"TicketAgent", "Html2Text", false, func(c *caller) (any, error) { return c.api.TicketAgent.Html2Text(c.ctx, arg[string](c, 0)) }},
 	{"TicketAgent", "MergeTickets", false, func(c *caller) (any, error) {
-		return c.api.TicketAgent.MergeTickets(c.ctx, arg[*TicketEntity](c, 0), arg[[]int64](c, 1))
+		return c.api.TicketAgent.MergeTickets(c.ctx, TicketMergeTicketsRequest{MergedTicketEntity: arg[*TicketEntity](c, 0), SecondaryTicketIDs: arg[[]int64](c, 1)})
 	}},
 	{"TicketAgent", "NotifyNewTicket", false, func(c *caller) (any, error) { return nil, c.api.TicketAgent.NotifyNewTicket(c.ctx, arg[int64](c, 0)) }},
 	{"TicketAgent", "NotifyNewTicketMessage", false, func(c *caller) (any, error) {
@@ -4232,12 +4232,12 @@ var methodCalls = []methodCall{
 	}},
 	{"TicketAgent", "ProcessTicketWhenRead", false, func(c *caller) (any, error) { return c.api.TicketAgent.ProcessTicketWhenRead(c.ctx, arg[int64](c, 0)) }},
 	{"TicketAgent", "RemoveMessageAttachments", false, func(c *caller) (any, error) {
-		return nil, c.api.TicketAgent.RemoveMessageAttachments(c.ctx, arg[[]int64](c, 0), arg[int64](c, 1))
+		return nil, c.api.TicketAgent.RemoveMessageAttachments(c.ctx, TicketRemoveMessageAttachmentsRequest{AttachmentIDs: arg[[]int64](c, 0), TicketMessageEntityID: arg[int64](c, 1)})
 	}},
 	{"TicketAgent", "ResolveTicketId", false, func(c *caller) (any, error) { return c.api.TicketAgent.ResolveTicketID(c.ctx, arg[int64](c, 0)) }},
 	{"TicketAgent", "SanitizeMailContent", false, func(c *caller) (any, error) { return c.api.TicketAgent.SanitizeMailContent(c.ctx, arg[string](c, 0)) }},
 	{"TicketAgent", "SanitizeMailContentWithOptions", false, func(c *caller) (any, error) {
-		return c.api.TicketAgent.SanitizeMailContentWithOptions(c.ctx, arg[string](c, 0), arg[HTMLSanitizerOptions](c, 1))
+		return c.api.TicketAgent.SanitizeMailContentWithOptions(c.ctx, TicketSanitizeMailContentWithOptionsRequest{Content: arg[string](c, 0), Options: arg[HTMLSanitizerOptions](c, 1)})
 	}},
 	{"TicketAgent", "SanitizeMailContents", false, func(c *caller) (any, error) {
 		return c.api.TicketAgent.SanitizeMailContents(c.ctx, arg[[]string](c, 0))
@@ -4249,64 +4249,64 @@ var methodCalls = []methodCall{
 		return c.api.TicketAgent.SaveTicketEntity(c.ctx, arg[*TicketEntity](c, 0))
 	}},
 	{"TicketAgent", "SaveTicketEntityWithNotify", false, func(c *caller) (any, error) {
-		return c.api.TicketAgent.SaveTicketEntityWithNotify(c.ctx, arg[*TicketEntity](c, 0), arg[bool](c, 1))
+		return c.api.TicketAgent.SaveTicketEntityWithNotify(c.ctx, TicketSaveTicketEntityWithNotifyRequest{NewEntity: arg[*TicketEntity](c, 0), Notify: arg[bool](c, 1)})
 	}},
 	{"TicketAgent", "SaveTicketMessageEntity", false, func(c *caller) (any, error) {
 		return c.api.TicketAgent.SaveTicketMessageEntity(c.ctx, arg[*TicketMessageEntity](c, 0))
 	}},
 	{"TicketAgent", "SaveTicketMessageEntityWithNotify", false, func(c *caller) (any, error) {
-		return c.api.TicketAgent.SaveTicketMessageEntityWithNotify(c.ctx, arg[*TicketMessageEntity](c, 0), arg[bool](c, 1))
+		return c.api.TicketAgent.SaveTicketMessageEntityWithNotify(c.ctx, TicketSaveTicketMessageEntityWithNotifyRequest{NewEntity: arg[*TicketMessageEntity](c, 0), Notify: arg[bool](c, 1)})
 	}},
 	{"TicketAgent", "SaveTicketMessageEntityWithOptions", false, func(c *caller) (any, error) {
-		return c.api.TicketAgent.SaveTicketMessageEntityWithOptions(c.ctx, arg[[]int64](c, 0), arg[*TicketMessageEntity](c, 1), arg[bool](c, 2), arg[bool](c, 3))
+		return c.api.TicketAgent.SaveTicketMessageEntityWithOptions(c.ctx, TicketSaveTicketMessageEntityWithOptionsRequest{AttachmentIDs: arg[[]int64](c, 0), Entity: arg[*TicketMessageEntity](c, 1), Notify: arg[bool](c, 2), UpdateRepliedAt: arg[bool](c, 3)})
 	}},
 	{"TicketAgent", "SaveTicketRelationEntity", false, func(c *caller) (any, error) {
 		return c.api.TicketAgent.SaveTicketRelationEntity(c.ctx, arg[*TicketRelationEntity](c, 0))
 	}},
 	{"TicketAgent", "SendTicketMessage", false, func(c *caller) (any, error) {
-		return nil, c.api.TicketAgent.SendTicketMessage(c.ctx, arg[[]string](c, 0), arg[[]string](c, 1), arg[string](c, 2), arg[int64](c, 3), arg[string](c, 4), arg[int64](c, 5), arg[[]string](c, 6))
+		return nil, c.api.TicketAgent.SendTicketMessage(c.ctx, TicketSendTicketMessageRequest{Bcc: arg[[]string](c, 0), Cc: arg[[]string](c, 1), GdprSource: arg[string](c, 2), ReplyTemplateID: arg[int64](c, 3), Subject: arg[string](c, 4), TicketMessageEntityID: arg[int64](c, 5), To: arg[[]string](c, 6)})
 	}},
 	{"TicketAgent", "SendTicketMessageSms", false, func(c *caller) (any, error) {
-		return nil, c.api.TicketAgent.SendTicketMessageSms(c.ctx, arg[int64](c, 0), arg[[]string](c, 1), arg[int64](c, 2))
+		return nil, c.api.TicketAgent.SendTicketMessageSms(c.ctx, TicketSendTicketMessageSmsRequest{ReplyTemplateID: arg[int64](c, 0), Sms: arg[[]string](c, 1), TicketMessageEntityID: arg[int64](c, 2)})
 	}},
 	{"TicketAgent", "SetDeletedStatusByIds", false, func(c *caller) (any, error) {
 		return c.api.TicketAgent.SetDeletedStatusByIDs(c.ctx, arg[[]int64](c, 0))
 	}},
 	{"TicketAgent", "SetDeletedStatusByProvider", false, func(c *caller) (any, error) {
-		return c.api.TicketAgent.SetDeletedStatusByProvider(c.ctx, arg[string](c, 0), arg[[]ArchiveRestrictionInfo](c, 1))
+		return c.api.TicketAgent.SetDeletedStatusByProvider(c.ctx, TicketSetDeletedStatusByProviderRequest{ProviderName: arg[string](c, 0), Restrictions: arg[[]ArchiveRestrictionInfo](c, 1)})
 	}},
 	{"TicketAgent", "SetSpamStatusByIds", false, func(c *caller) (any, error) { return c.api.TicketAgent.SetSpamStatusByIDs(c.ctx, arg[[]int64](c, 0)) }},
 	{"TicketAgent", "SetSpamStatusByProvider", false, func(c *caller) (any, error) {
-		return c.api.TicketAgent.SetSpamStatusByProvider(c.ctx, arg[string](c, 0), arg[[]ArchiveRestrictionInfo](c, 1))
+		return c.api.TicketAgent.SetSpamStatusByProvider(c.ctx, TicketSetSpamStatusByProviderRequest{ProviderName: arg[string](c, 0), Restrictions: arg[[]ArchiveRestrictionInfo](c, 1)})
 	}},
 	{"TicketAgent", "SetTicketMessageImportant", false, func(c *caller) (any, error) {
-		return nil, c.api.TicketAgent.SetTicketMessageImportant(c.ctx, arg[bool](c, 0), arg[int64](c, 1))
+		return nil, c.api.TicketAgent.SetTicketMessageImportant(c.ctx, TicketSetTicketMessageImportantRequest{Important: arg[bool](c, 0), TicketMessageID: arg[int64](c, 1)})
 	}},
 	{"TicketAgent", "SetTicketParent", false, func(c *caller) (any, error) {
-		return nil, c.api.TicketAgent.SetTicketParent(c.ctx, arg[string](c, 0), arg[int64](c, 1), arg[int64](c, 2))
+		return nil, c.api.TicketAgent.SetTicketParent(c.ctx, TicketSetTicketParentRequest{Comment: arg[string](c, 0), ParentTicketID: arg[int64](c, 1), TicketID: arg[int64](c, 2)})
 	}},
 	{"TicketAgent", "SetTicketReadByOwner", false, func(c *caller) (any, error) {
-		return c.api.TicketAgent.SetTicketReadByOwner(c.ctx, arg[bool](c, 0), arg[TicketReadStatus](c, 1), arg[int64](c, 2))
+		return c.api.TicketAgent.SetTicketReadByOwner(c.ctx, TicketSetTicketReadByOwnerRequest{CheckEscalating: arg[bool](c, 0), ReadStatus: arg[TicketReadStatus](c, 1), TicketEntityID: arg[int64](c, 2)})
 	}},
 	{"TicketAgent", "SplitTicket", false, func(c *caller) (any, error) {
-		return c.api.TicketAgent.SplitTicket(c.ctx, arg[*TicketEntity](c, 0), arg[Time](c, 1), arg[int64](c, 2), arg[int64](c, 3), arg[[]int64](c, 4))
+		return c.api.TicketAgent.SplitTicket(c.ctx, TicketSplitTicketRequest{NewTicketEntity: arg[*TicketEntity](c, 0), SourceTicketEntityActivate: arg[Time](c, 1), SourceTicketEntityID: arg[int64](c, 2), SourceTicketEntityStatusID: arg[int64](c, 3), TransferMessageIDs: arg[[]int64](c, 4)})
 	}},
 	{"TicketAgent", "SplitTicketMessage", false, func(c *caller) (any, error) {
-		return c.api.TicketAgent.SplitTicketMessage(c.ctx, arg[*TicketEntity](c, 0), arg[*TicketMessageEntity](c, 1), arg[*TicketMessageEntity](c, 2), arg[[]int64](c, 3))
+		return c.api.TicketAgent.SplitTicketMessage(c.ctx, TicketSplitTicketMessageRequest{NewTicketEntity: arg[*TicketEntity](c, 0), NewTicketMessage: arg[*TicketMessageEntity](c, 1), SourceTicketMessage: arg[*TicketMessageEntity](c, 2), TransferAttachmentsIDs: arg[[]int64](c, 3)})
 	}},
 	{"TicketAgent", "UndeleteByIds", false, func(c *caller) (any, error) { return nil, c.api.TicketAgent.UndeleteByIDs(c.ctx, arg[[]int64](c, 0)) }},
 	{"TicketAgent", "UpdateTicketsReadStatus", false, func(c *caller) (any, error) {
-		return c.api.TicketAgent.UpdateTicketsReadStatus(c.ctx, arg[TicketReadStatus](c, 0), arg[[]int64](c, 1))
+		return c.api.TicketAgent.UpdateTicketsReadStatus(c.ctx, TicketUpdateTicketsReadStatusRequest{NewStatus: arg[TicketReadStatus](c, 0), TicketIDs: arg[[]int64](c, 1)})
 	}},
 	{"TicketAgent", "UpdateTicketsReadStatusByProvider", false, func(c *caller) (any, error) {
-		return c.api.TicketAgent.UpdateTicketsReadStatusByProvider(c.ctx, arg[TicketReadStatus](c, 0), arg[string](c, 1), arg[[]ArchiveRestrictionInfo](c, 2))
+		return c.api.TicketAgent.UpdateTicketsReadStatusByProvider(c.ctx, TicketUpdateTicketsReadStatusByProviderRequest{NewStatus: arg[TicketReadStatus](c, 0), Provider: arg[string](c, 1), Restrictions: arg[[]ArchiveRestrictionInfo](c, 2)})
 	}},
 	{"TicketAgent", "UploadAttachment", false, func(c *caller) (any, error) {
-		return nil, c.api.TicketAgent.UploadAttachment(c.ctx, arg[int64](c, 0), arg[[]byte](c, 1))
+		return nil, c.api.TicketAgent.UploadAttachment(c.ctx, TicketUploadAttachmentRequest{AttachmentID: arg[int64](c, 0), Content: arg[[]byte](c, 1)})
 	}},
 	{"TicketAgent", "ValidateAttachments", false, func(c *caller) (any, error) { return c.api.TicketAgent.ValidateAttachments(c.ctx, arg[[]int64](c, 0)) }},
 	{"TicketAgent", "ValidateTicketRelations", false, func(c *caller) (any, error) {
-		return c.api.TicketAgent.ValidateTicketRelations(c.ctx, arg[int64](c, 0), arg[TicketRelationType](c, 1), arg[[]int64](c, 2))
+		return c.api.TicketAgent.ValidateTicketRelations(c.ctx, TicketValidateTicketRelationsRequest{DestinationTicketID: arg[int64](c, 0), RelationType: arg[TicketRelationType](c, 1), SourceTicketIDs: arg[[]int64](c, 2)})
 	}},
 	{"TimeZoneAgent", "CheckNewTimeZoneDataAvailable", false, func(c *caller) (any, error) { return c.api.TimeZoneAgent.CheckNewTimeZoneDataAvailable(c.ctx) }},
 	{"TimeZoneAgent", "DeleteTimeZones", false, func(c *caller) (any, error) { return nil, c.api.TimeZoneAgent.DeleteTimeZones(c.ctx) }},
@@ -4315,10 +4315,10 @@ var methodCalls = []methodCall{
 	{"TimeZoneAgent", "GetDefaultTimeZonePreference", false, func(c *caller) (any, error) { return c.api.TimeZoneAgent.GetDefaultTimeZonePreference(c.ctx) }},
 	{"TimeZoneAgent", "InitializeTimeZoneData", false, func(c *caller) (any, error) { return c.api.TimeZoneAgent.InitializeTimeZoneData(c.ctx) }},
 	{"TimeZoneAgent", "SetActiveTimeZoneRow", false, func(c *caller) (any, error) {
-		return nil, c.api.TimeZoneAgent.SetActiveTimeZoneRow(c.ctx, arg[bool](c, 0), arg[int64](c, 1))
+		return nil, c.api.TimeZoneAgent.SetActiveTimeZoneRow(c.ctx, TimeZoneSetActiveTimeZoneRowRequest{Active: arg[bool](c, 0), ID: arg[int64](c, 1)})
 	}},
 	{"TimeZoneAgent", "SetActiveTimeZonesByFilter", false, func(c *caller) (any, error) {
-		return nil, c.api.TimeZoneAgent.SetActiveTimeZonesByFilter(c.ctx, arg[bool](c, 0), arg[string](c, 1))
+		return nil, c.api.TimeZoneAgent.SetActiveTimeZonesByFilter(c.ctx, TimeZoneSetActiveTimeZonesByFilterRequest{Active: arg[bool](c, 0), Filter: arg[string](c, 1)})
 	}},
 	{"TimeZoneAgent", "SetBaseTimeZoneId", false, func(c *caller) (any, error) { return c.api.TimeZoneAgent.SetBaseTimeZoneID(c.ctx, arg[int64](c, 0)) }},
 	{"TimeZoneAgent", "TimeOfLastTimeZoneUpdate", false, func(c *caller) (any, error) { return c.api.TimeZoneAgent.TimeOfLastTimeZoneUpdate(c.ctx) }},
@@ -4330,16 +4330,16 @@ var methodCalls = []methodCall{
 	{"UserAgent", "AddOwnerContact", false, func(c *caller) (any, error) { return nil, c.api.UserAgent.AddOwnerContact(c.ctx, arg[int64](c, 0)) }},
 	{"UserAgent", "CanChangePassword", false, func(c *caller) (any, error) { return c.api.UserAgent.CanChangePassword(c.ctx, arg[int64](c, 0)) }},
 	{"UserAgent", "ChangeOwnPassword", false, func(c *caller) (any, error) {
-		return c.api.UserAgent.ChangeOwnPassword(c.ctx, arg[string](c, 0), arg[string](c, 1))
+		return c.api.UserAgent.ChangeOwnPassword(c.ctx, UserChangeOwnPasswordRequest{NewPassword: arg[string](c, 0), OldPassword: arg[string](c, 1)})
 	}},
 	{"UserAgent", "ChangePassword", false, func(c *caller) (any, error) {
-		return c.api.UserAgent.ChangePassword(c.ctx, arg[int64](c, 0), arg[string](c, 1), arg[string](c, 2))
+		return c.api.UserAgent.ChangePassword(c.ctx, UserChangePasswordRequest{AssociateID: arg[int64](c, 0), NewPassword: arg[string](c, 1), OldPassword: arg[string](c, 2)})
 	}},
 	{"UserAgent", "ChangePasswordFromName", false, func(c *caller) (any, error) {
-		return c.api.UserAgent.ChangePasswordFromName(c.ctx, arg[string](c, 0), arg[string](c, 1), arg[string](c, 2))
+		return c.api.UserAgent.ChangePasswordFromName(c.ctx, UserChangePasswordFromNameRequest{AssociateName: arg[string](c, 0), NewPassword: arg[string](c, 1), OldPassword: arg[string](c, 2)})
 	}},
 	{"UserAgent", "ChangeUserType", false, func(c *caller) (any, error) {
-		return c.api.UserAgent.ChangeUserType(c.ctx, arg[*User](c, 0), arg[UserType](c, 1))
+		return c.api.UserAgent.ChangeUserType(c.ctx, UserChangeUserTypeRequest{User: arg[*User](c, 0), UserType: arg[UserType](c, 1)})
 	}},
 	{"UserAgent", "CheckAccessGatewayRegistration", false, func(c *caller) (any, error) { return c.api.UserAgent.CheckAccessGatewayRegistration(c.ctx) }},
 	{"UserAgent", "CreateDefaultRoleEntity", false, func(c *caller) (any, error) { return c.api.UserAgent.CreateDefaultRoleEntity(c.ctx) }},
@@ -4353,42 +4353,42 @@ var methodCalls = []methodCall{
 		return c.api.UserAgent.CreateDefaultUserFromUserType(c.ctx, arg[UserType](c, 0))
 	}},
 	{"UserAgent", "CreateDefaultUserFromUserTypeAndCredential", false, func(c *caller) (any, error) {
-		return c.api.UserAgent.CreateDefaultUserFromUserTypeAndCredential(c.ctx, arg[int64](c, 0), arg[string](c, 1), arg[string](c, 2), arg[string](c, 3), arg[UserType](c, 4))
+		return c.api.UserAgent.CreateDefaultUserFromUserTypeAndCredential(c.ctx, UserCreateDefaultUserFromUserTypeAndCredentialRequest{ContactID: arg[int64](c, 0), CredentialDisplayValue: arg[string](c, 1), CredentialType: arg[string](c, 2), CredentialValue: arg[string](c, 3), UserType: arg[UserType](c, 4)})
 	}},
 	{"UserAgent", "CreateDefaultUserFromUserTypeAndPersonId", false, func(c *caller) (any, error) {
-		return c.api.UserAgent.CreateDefaultUserFromUserTypeAndPersonID(c.ctx, arg[int64](c, 0), arg[UserType](c, 1))
+		return c.api.UserAgent.CreateDefaultUserFromUserTypeAndPersonID(c.ctx, UserCreateDefaultUserFromUserTypeAndPersonIDRequest{PersonID: arg[int64](c, 0), UserType: arg[UserType](c, 1)})
 	}},
 	{"UserAgent", "CreateExternalUser", false, func(c *caller) (any, error) {
-		return c.api.UserAgent.CreateExternalUser(c.ctx, arg[bool](c, 0), arg[string](c, 1), arg[int64](c, 2), arg[int64](c, 3), arg[string](c, 4))
+		return c.api.UserAgent.CreateExternalUser(c.ctx, UserCreateExternalUserRequest{IsActive: arg[bool](c, 0), Password: arg[string](c, 1), PersonID: arg[int64](c, 2), RoleID: arg[int64](c, 3), UserName: arg[string](c, 4)})
 	}},
 	{"UserAgent", "CreateUserGroup", false, func(c *caller) (any, error) { return c.api.UserAgent.CreateUserGroup(c.ctx) }},
 	{"UserAgent", "DecryptAndSaveExternalTokens", false, func(c *caller) (any, error) {
 		return c.api.UserAgent.DecryptAndSaveExternalTokens(c.ctx, arg[*TokenManagementInfo](c, 0))
 	}},
 	{"UserAgent", "DeleteCredential", false, func(c *caller) (any, error) {
-		return c.api.UserAgent.DeleteCredential(c.ctx, arg[string](c, 0), arg[int64](c, 1))
+		return c.api.UserAgent.DeleteCredential(c.ctx, UserDeleteCredentialRequest{CredentialType: arg[string](c, 0), UserID: arg[int64](c, 1)})
 	}},
 	{"UserAgent", "DeleteExternalUser", false, func(c *caller) (any, error) { return nil, c.api.UserAgent.DeleteExternalUser(c.ctx, arg[int64](c, 0)) }},
 	{"UserAgent", "DeleteRole", false, func(c *caller) (any, error) {
-		return nil, c.api.UserAgent.DeleteRole(c.ctx, arg[int64](c, 0), arg[float64](c, 1))
+		return nil, c.api.UserAgent.DeleteRole(c.ctx, UserDeleteRoleRequest{ReplacingRoleID: arg[int64](c, 0), RoleIDToDelete: arg[float64](c, 1)})
 	}},
 	{"UserAgent", "DeleteServiceAuth", false, func(c *caller) (any, error) { return nil, c.api.UserAgent.DeleteServiceAuth(c.ctx, arg[int64](c, 0)) }},
 	{"UserAgent", "DeleteUser", false, func(c *caller) (any, error) { return nil, c.api.UserAgent.DeleteUser(c.ctx, arg[int64](c, 0)) }},
 	{"UserAgent", "DeleteUserFromName", false, func(c *caller) (any, error) { return nil, c.api.UserAgent.DeleteUserFromName(c.ctx, arg[string](c, 0)) }},
 	{"UserAgent", "DeleteUserGroup", false, func(c *caller) (any, error) {
-		return nil, c.api.UserAgent.DeleteUserGroup(c.ctx, arg[float64](c, 0), arg[float64](c, 1))
+		return nil, c.api.UserAgent.DeleteUserGroup(c.ctx, UserDeleteUserGroupRequest{UserGroupToDelete: arg[float64](c, 0), UserGroupToMoveTo: arg[float64](c, 1)})
 	}},
 	{"UserAgent", "ExchangeCodeAndSaveTokens", false, func(c *caller) (any, error) {
-		return c.api.UserAgent.ExchangeCodeAndSaveTokens(c.ctx, arg[string](c, 0), arg[string](c, 1), arg[string](c, 2), arg[string](c, 3), arg[string](c, 4))
+		return c.api.UserAgent.ExchangeCodeAndSaveTokens(c.ctx, UserExchangeCodeAndSaveTokensRequest{AuthorizationCode: arg[string](c, 0), Nonce: arg[string](c, 1), PkceVerifier: arg[string](c, 2), Provider: arg[string](c, 3), RedirectURI: arg[string](c, 4)})
 	}},
 	{"UserAgent", "ExecuteUserCommand", false, func(c *caller) (any, error) {
 		return c.api.UserAgent.ExecuteUserCommand(c.ctx, arg[*ExecuteUserCommandRequest](c, 0))
 	}},
 	{"UserAgent", "FindCredentialUsers", false, func(c *caller) (any, error) {
-		return c.api.UserAgent.FindCredentialUsers(c.ctx, arg[string](c, 0), arg[string](c, 1))
+		return c.api.UserAgent.FindCredentialUsers(c.ctx, UserFindCredentialUsersRequest{SearchString: arg[string](c, 0), Type: arg[string](c, 1)})
 	}},
 	{"UserAgent", "FindCredentialsGroups", false, func(c *caller) (any, error) {
-		return c.api.UserAgent.FindCredentialsGroups(c.ctx, arg[string](c, 0), arg[string](c, 1))
+		return c.api.UserAgent.FindCredentialsGroups(c.ctx, UserFindCredentialsGroupsRequest{SearchString: arg[string](c, 0), Type: arg[string](c, 1)})
 	}},
 	{"UserAgent", "FindRolesWithFunctionalRight", false, func(c *caller) (any, error) {
 		return c.api.UserAgent.FindRolesWithFunctionalRight(c.ctx, arg[string](c, 0))
@@ -4404,10 +4404,10 @@ var methodCalls = []methodCall{
 	}},
 	{"UserAgent", "GetAccessGatewayInfo", false, func(c *caller) (any, error) { return c.api.UserAgent.GetAccessGatewayInfo(c.ctx) }},
 	{"UserAgent", "GetAccessToken", false, func(c *caller) (any, error) {
-		return c.api.UserAgent.GetAccessToken(c.ctx, arg[string](c, 0), arg[bool](c, 1))
+		return c.api.UserAgent.GetAccessToken(c.ctx, UserGetAccessTokenRequest{AppToken: arg[string](c, 0), IncludeCsSession: arg[bool](c, 1)})
 	}},
 	{"UserAgent", "GetAllDataRights", false, func(c *caller) (any, error) {
-		return c.api.UserAgent.GetAllDataRights(c.ctx, arg[RoleRelationToOwner](c, 0), arg[int64](c, 1))
+		return c.api.UserAgent.GetAllDataRights(c.ctx, UserGetAllDataRightsRequest{RelationToOwner: arg[RoleRelationToOwner](c, 0), RoleID: arg[int64](c, 1)})
 	}},
 	{"UserAgent", "GetAllFunctionalRights", false, func(c *caller) (any, error) {
 		return c.api.UserAgent.GetAllFunctionalRights(c.ctx, arg[RoleType](c, 0))
@@ -4419,13 +4419,13 @@ var methodCalls = []methodCall{
 		return c.api.UserAgent.GetCredentialTypesForUserType(c.ctx, arg[UserType](c, 0))
 	}},
 	{"UserAgent", "GetCredentialUsersInGroup", false, func(c *caller) (any, error) {
-		return c.api.UserAgent.GetCredentialUsersInGroup(c.ctx, arg[string](c, 0), arg[string](c, 1))
+		return c.api.UserAgent.GetCredentialUsersInGroup(c.ctx, UserGetCredentialUsersInGroupRequest{GroupName: arg[string](c, 0), Type: arg[string](c, 1)})
 	}},
 	{"UserAgent", "GetDataRight", false, func(c *caller) (any, error) {
-		return c.api.UserAgent.GetDataRight(c.ctx, arg[RoleRelationToOwner](c, 0), arg[int64](c, 1), arg[string](c, 2))
+		return c.api.UserAgent.GetDataRight(c.ctx, UserGetDataRightRequest{RelationToOwner: arg[RoleRelationToOwner](c, 0), RoleID: arg[int64](c, 1), TableName: arg[string](c, 2)})
 	}},
 	{"UserAgent", "GetDataRights", false, func(c *caller) (any, error) {
-		return c.api.UserAgent.GetDataRights(c.ctx, arg[int64](c, 0), arg[string](c, 1))
+		return c.api.UserAgent.GetDataRights(c.ctx, UserGetDataRightsRequest{RoleID: arg[int64](c, 0), TableName: arg[string](c, 1)})
 	}},
 	{"UserAgent", "GetDefaultAssociateUserName", false, func(c *caller) (any, error) {
 		return c.api.UserAgent.GetDefaultAssociateUserName(c.ctx, arg[*User](c, 0))
@@ -4443,7 +4443,7 @@ var methodCalls = []methodCall{
 	}},
 	{"UserAgent", "GetUntrustedCredentials", false, func(c *caller) (any, error) { return c.api.UserAgent.GetUntrustedCredentials(c.ctx, arg[string](c, 0)) }},
 	{"UserAgent", "GetUntrustedCredentialsForAssociate", false, func(c *caller) (any, error) {
-		return c.api.UserAgent.GetUntrustedCredentialsForAssociate(c.ctx, arg[int64](c, 0), arg[string](c, 1))
+		return c.api.UserAgent.GetUntrustedCredentialsForAssociate(c.ctx, UserGetUntrustedCredentialsForAssociateRequest{AssociateID: arg[int64](c, 0), Type: arg[string](c, 1)})
 	}},
 	{"UserAgent", "GetUser", false, func(c *caller) (any, error) { return c.api.UserAgent.GetUser(c.ctx, arg[int64](c, 0)) }},
 	{"UserAgent", "GetUserCommands", false, func(c *caller) (any, error) {
@@ -4458,28 +4458,28 @@ var methodCalls = []methodCall{
 	{"UserAgent", "GetUserInfoList", false, func(c *caller) (any, error) { return c.api.UserAgent.GetUserInfoList(c.ctx, arg[[]int64](c, 0)) }},
 	{"UserAgent", "GetUserPresenceStatus", false, func(c *caller) (any, error) { return c.api.UserAgent.GetUserPresenceStatus(c.ctx, arg[int64](c, 0)) }},
 	{"UserAgent", "GetValidUserName", false, func(c *caller) (any, error) {
-		return c.api.UserAgent.GetValidUserName(c.ctx, arg[int64](c, 0), arg[int64](c, 1), arg[UserType](c, 2), arg[string](c, 3))
+		return c.api.UserAgent.GetValidUserName(c.ctx, UserGetValidUserNameRequest{AssociateID: arg[int64](c, 0), PersonID: arg[int64](c, 1), Type: arg[UserType](c, 2), UserName: arg[string](c, 3)})
 	}},
 	{"UserAgent", "GetValidUserNameForNewUser", false, func(c *caller) (any, error) {
 		return c.api.UserAgent.GetValidUserNameForNewUser(c.ctx, arg[*User](c, 0))
 	}},
 	{"UserAgent", "IsNickNameUnique", false, func(c *caller) (any, error) {
-		return c.api.UserAgent.IsNickNameUnique(c.ctx, arg[int64](c, 0), arg[string](c, 1))
+		return c.api.UserAgent.IsNickNameUnique(c.ctx, UserIsNickNameUniqueRequest{AssociateID: arg[int64](c, 0), NickName: arg[string](c, 1)})
 	}},
 	{"UserAgent", "IsPasswordValid", false, func(c *caller) (any, error) {
-		return c.api.UserAgent.IsPasswordValid(c.ctx, arg[int64](c, 0), arg[string](c, 1), arg[int64](c, 2), arg[UserType](c, 3))
+		return c.api.UserAgent.IsPasswordValid(c.ctx, UserIsPasswordValidRequest{AssociateID: arg[int64](c, 0), Password: arg[string](c, 1), PersonID: arg[int64](c, 2), Type: arg[UserType](c, 3)})
 	}},
 	{"UserAgent", "IsPasswordValidWithReason", false, func(c *caller) (any, error) {
-		return c.api.UserAgent.IsPasswordValidWithReason(c.ctx, arg[int64](c, 0), arg[string](c, 1), arg[int64](c, 2), arg[UserType](c, 3))
+		return c.api.UserAgent.IsPasswordValidWithReason(c.ctx, UserIsPasswordValidWithReasonRequest{AssociateID: arg[int64](c, 0), Password: arg[string](c, 1), PersonID: arg[int64](c, 2), Type: arg[UserType](c, 3)})
 	}},
 	{"UserAgent", "IsUserNameValid", false, func(c *caller) (any, error) {
-		return c.api.UserAgent.IsUserNameValid(c.ctx, arg[int64](c, 0), arg[int64](c, 1), arg[UserType](c, 2), arg[string](c, 3))
+		return c.api.UserAgent.IsUserNameValid(c.ctx, UserIsUserNameValidRequest{AssociateID: arg[int64](c, 0), PersonID: arg[int64](c, 1), Type: arg[UserType](c, 2), UserName: arg[string](c, 3)})
 	}},
 	{"UserAgent", "IsUserNameValidWithReason", false, func(c *caller) (any, error) {
-		return c.api.UserAgent.IsUserNameValidWithReason(c.ctx, arg[int64](c, 0), arg[int64](c, 1), arg[UserType](c, 2), arg[string](c, 3))
+		return c.api.UserAgent.IsUserNameValidWithReason(c.ctx, UserIsUserNameValidWithReasonRequest{AssociateID: arg[int64](c, 0), PersonID: arg[int64](c, 1), Type: arg[UserType](c, 2), UserName: arg[string](c, 3)})
 	}},
 	{"UserAgent", "MakeRetired", false, func(c *caller) (any, error) {
-		return nil, c.api.UserAgent.MakeRetired(c.ctx, arg[int64](c, 0), arg[bool](c, 1))
+		return nil, c.api.UserAgent.MakeRetired(c.ctx, UserMakeRetiredRequest{AssociateID: arg[int64](c, 0), Retired: arg[bool](c, 1)})
 	}},
 	{"UserAgent", "RegisterWithAccessGateway", false, func(c *caller) (any, error) {
 		return c.api.UserAgent.RegisterWithAccessGateway(c.ctx, arg[string](c, 0))
@@ -4487,16 +4487,16 @@ var methodCalls = []methodCall{
 	{"UserAgent", "RemoveLicenses", false, func(c *caller) (any, error) { return nil, c.api.UserAgent.RemoveLicenses(c.ctx, arg[int64](c, 0)) }},
 	{"UserAgent", "RemoveOwnerContact", false, func(c *caller) (any, error) { return nil, c.api.UserAgent.RemoveOwnerContact(c.ctx, arg[int64](c, 0)) }},
 	{"UserAgent", "RemoveUntrustedCredentials", false, func(c *caller) (any, error) {
-		return nil, c.api.UserAgent.RemoveUntrustedCredentials(c.ctx, arg[string](c, 0), arg[string](c, 1))
+		return nil, c.api.UserAgent.RemoveUntrustedCredentials(c.ctx, UserRemoveUntrustedCredentialsRequest{PublicValue: arg[string](c, 0), Type: arg[string](c, 1)})
 	}},
 	{"UserAgent", "RemoveUntrustedCredentialsForAssociate", false, func(c *caller) (any, error) {
-		return nil, c.api.UserAgent.RemoveUntrustedCredentialsForAssociate(c.ctx, arg[int64](c, 0), arg[string](c, 1), arg[string](c, 2))
+		return nil, c.api.UserAgent.RemoveUntrustedCredentialsForAssociate(c.ctx, UserRemoveUntrustedCredentialsForAssociateRequest{AssociateID: arg[int64](c, 0), PublicValue: arg[string](c, 1), Type: arg[string](c, 2)})
 	}},
 	{"UserAgent", "ResolveUserFromInfo", false, func(c *caller) (any, error) {
-		return c.api.UserAgent.ResolveUserFromInfo(c.ctx, arg[int64](c, 0), arg[*Credential](c, 1), arg[[]string](c, 2), arg[string](c, 3), arg[[]string](c, 4), arg[UserType](c, 5))
+		return c.api.UserAgent.ResolveUserFromInfo(c.ctx, UserResolveUserFromInfoRequest{ContactID: arg[int64](c, 0), Credential: arg[*Credential](c, 1), Emails: arg[[]string](c, 2), PersonName: arg[string](c, 3), PhoneNumbers: arg[[]string](c, 4), UserType: arg[UserType](c, 5)})
 	}},
 	{"UserAgent", "SaveCredential", false, func(c *caller) (any, error) {
-		return c.api.UserAgent.SaveCredential(c.ctx, arg[*Credential](c, 0), arg[int64](c, 1))
+		return c.api.UserAgent.SaveCredential(c.ctx, UserSaveCredentialRequest{Credential: arg[*Credential](c, 0), UserID: arg[int64](c, 1)})
 	}},
 	{"UserAgent", "SaveExternalTokens", false, func(c *caller) (any, error) {
 		return c.api.UserAgent.SaveExternalTokens(c.ctx, arg[*TokenManagementInfo](c, 0))
@@ -4504,49 +4504,49 @@ var methodCalls = []methodCall{
 	{"UserAgent", "SaveRoleEntity", false, func(c *caller) (any, error) { return c.api.UserAgent.SaveRoleEntity(c.ctx, arg[*RoleEntity](c, 0)) }},
 	{"UserAgent", "SaveServiceAuth", false, func(c *caller) (any, error) { return c.api.UserAgent.SaveServiceAuth(c.ctx, arg[*ServiceAuth](c, 0)) }},
 	{"UserAgent", "SaveUntrustedCredentials", false, func(c *caller) (any, error) {
-		return nil, c.api.UserAgent.SaveUntrustedCredentials(c.ctx, arg[*UntrustedCredentials](c, 0), arg[string](c, 1))
+		return nil, c.api.UserAgent.SaveUntrustedCredentials(c.ctx, UserSaveUntrustedCredentialsRequest{Credentials: arg[*UntrustedCredentials](c, 0), Type: arg[string](c, 1)})
 	}},
 	{"UserAgent", "SaveUntrustedCredentialsForAssociate", false, func(c *caller) (any, error) {
-		return nil, c.api.UserAgent.SaveUntrustedCredentialsForAssociate(c.ctx, arg[int64](c, 0), arg[*UntrustedCredentials](c, 1), arg[string](c, 2))
+		return nil, c.api.UserAgent.SaveUntrustedCredentialsForAssociate(c.ctx, UserSaveUntrustedCredentialsForAssociateRequest{AssociateID: arg[int64](c, 0), Credentials: arg[*UntrustedCredentials](c, 1), Type: arg[string](c, 2)})
 	}},
 	{"UserAgent", "SaveUser", false, func(c *caller) (any, error) { return c.api.UserAgent.SaveUser(c.ctx, arg[*User](c, 0)) }},
 	{"UserAgent", "SaveUserFromName", false, func(c *caller) (any, error) {
-		return c.api.UserAgent.SaveUserFromName(c.ctx, arg[*User](c, 0), arg[string](c, 1))
+		return c.api.UserAgent.SaveUserFromName(c.ctx, UserSaveUserFromNameRequest{User: arg[*User](c, 0), UserName: arg[string](c, 1)})
 	}},
 	{"UserAgent", "SaveUserGroup", false, func(c *caller) (any, error) { return c.api.UserAgent.SaveUserGroup(c.ctx, arg[*UserGroup](c, 0)) }},
 	{"UserAgent", "SendChangePasswordEMail", false, func(c *caller) (any, error) { return c.api.UserAgent.SendChangePasswordEMail(c.ctx, arg[int64](c, 0)) }},
 	{"UserAgent", "SetDataRight", false, func(c *caller) (any, error) {
-		return nil, c.api.UserAgent.SetDataRight(c.ctx, arg[string](c, 0), arg[RoleRelationToOwner](c, 1), arg[int64](c, 2), arg[string](c, 3))
+		return nil, c.api.UserAgent.SetDataRight(c.ctx, UserSetDataRightRequest{DataRightValue: arg[string](c, 0), RelationToOwner: arg[RoleRelationToOwner](c, 1), RoleID: arg[int64](c, 2), TableName: arg[string](c, 3)})
 	}},
 	{"UserAgent", "SetExternalUserInfo", false, func(c *caller) (any, error) {
-		return nil, c.api.UserAgent.SetExternalUserInfo(c.ctx, arg[int64](c, 0), arg[ExternalUserInfoModification](c, 1), arg[bool](c, 2), arg[string](c, 3), arg[int64](c, 4), arg[string](c, 5))
+		return nil, c.api.UserAgent.SetExternalUserInfo(c.ctx, UserSetExternalUserInfoRequest{AssociateID: arg[int64](c, 0), ExternalUserInfoModification: arg[ExternalUserInfoModification](c, 1), IsActive: arg[bool](c, 2), Password: arg[string](c, 3), RoleID: arg[int64](c, 4), UserName: arg[string](c, 5)})
 	}},
 	{"UserAgent", "SetFunctionalRights", false, func(c *caller) (any, error) {
-		return nil, c.api.UserAgent.SetFunctionalRights(c.ctx, arg[[]int64](c, 0), arg[int64](c, 1))
+		return nil, c.api.UserAgent.SetFunctionalRights(c.ctx, UserSetFunctionalRightsRequest{FunctionalRightIDs: arg[[]int64](c, 0), RoleID: arg[int64](c, 1)})
 	}},
 	{"UserAgent", "SetGeneratedPassword", false, func(c *caller) (any, error) { return c.api.UserAgent.SetGeneratedPassword(c.ctx, arg[int64](c, 0)) }},
 	{"UserAgent", "SetGeneratedPasswordFromName", false, func(c *caller) (any, error) {
 		return c.api.UserAgent.SetGeneratedPasswordFromName(c.ctx, arg[string](c, 0))
 	}},
 	{"UserAgent", "SetPassword", false, func(c *caller) (any, error) {
-		return c.api.UserAgent.SetPassword(c.ctx, arg[int64](c, 0), arg[string](c, 1))
+		return c.api.UserAgent.SetPassword(c.ctx, UserSetPasswordRequest{AssociateID: arg[int64](c, 0), Password: arg[string](c, 1)})
 	}},
 	{"UserAgent", "SetPasswordFromName", false, func(c *caller) (any, error) {
-		return c.api.UserAgent.SetPasswordFromName(c.ctx, arg[string](c, 0), arg[string](c, 1))
+		return c.api.UserAgent.SetPasswordFromName(c.ctx, UserSetPasswordFromNameRequest{AssociateName: arg[string](c, 0), Password: arg[string](c, 1)})
 	}},
 	{"UserAgent", "SetUserPresenceStatus", false, func(c *caller) (any, error) {
-		return c.api.UserAgent.SetUserPresenceStatus(c.ctx, arg[int64](c, 0), arg[*UserPresenceStatus](c, 1))
+		return c.api.UserAgent.SetUserPresenceStatus(c.ctx, UserSetUserPresenceStatusRequest{AssociateID: arg[int64](c, 0), UserPresenceStatus: arg[*UserPresenceStatus](c, 1)})
 	}},
 	{"UserAgent", "ValidateUser", false, func(c *caller) (any, error) { return c.api.UserAgent.ValidateUser(c.ctx, arg[*User](c, 0)) }},
 	{"UserDefinedFieldInfoAgent", "ChangeFieldType", false, func(c *caller) (any, error) {
-		return c.api.UserDefinedFieldInfoAgent.ChangeFieldType(c.ctx, arg[UDefFieldType](c, 0), arg[*UserDefinedFieldInfo](c, 1), arg[bool](c, 2))
+		return c.api.UserDefinedFieldInfoAgent.ChangeFieldType(c.ctx, UserDefinedFieldInfoChangeFieldTypeRequest{FieldType: arg[UDefFieldType](c, 0), Info: arg[*UserDefinedFieldInfo](c, 1), IsIndexed: arg[bool](c, 2)})
 	}},
 	{"UserDefinedFieldInfoAgent", "ClearCaches", false, func(c *caller) (any, error) { return nil, c.api.UserDefinedFieldInfoAgent.ClearCaches(c.ctx) }},
 	{"UserDefinedFieldInfoAgent", "CreateDefaultUserDefinedFieldInfo", false, func(c *caller) (any, error) {
 		return c.api.UserDefinedFieldInfoAgent.CreateDefaultUserDefinedFieldInfo(c.ctx)
 	}},
 	{"UserDefinedFieldInfoAgent", "CreateUserDefinedFieldInfo", false, func(c *caller) (any, error) {
-		return c.api.UserDefinedFieldInfoAgent.CreateUserDefinedFieldInfo(c.ctx, arg[UDefFieldType](c, 0), arg[UDefType](c, 1))
+		return c.api.UserDefinedFieldInfoAgent.CreateUserDefinedFieldInfo(c.ctx, UserDefinedFieldInfoCreateUserDefinedFieldInfoRequest{FieldType: arg[UDefFieldType](c, 0), OwnerType: arg[UDefType](c, 1)})
 	}},
 	{"UserDefinedFieldInfoAgent", "DeleteUserDefinedFieldInfo", false, func(c *caller) (any, error) {
 		return nil, c.api.UserDefinedFieldInfoAgent.DeleteUserDefinedFieldInfo(c.ctx, arg[int64](c, 0))
@@ -4561,37 +4561,37 @@ var methodCalls = []methodCall{
 		return c.api.UserDefinedFieldInfoAgent.FigureOutListIDFromListTableIDAndUDListDefinitionID(c.ctx, arg[*UserDefinedFieldInfo](c, 0))
 	}},
 	{"UserDefinedFieldInfoAgent", "GetChangedPageOneFields", false, func(c *caller) (any, error) {
-		return c.api.UserDefinedFieldInfoAgent.GetChangedPageOneFields(c.ctx, arg[UDefType](c, 0), arg[int64](c, 1))
+		return c.api.UserDefinedFieldInfoAgent.GetChangedPageOneFields(c.ctx, UserDefinedFieldInfoGetChangedPageOneFieldsRequest{OwnerType: arg[UDefType](c, 0), UserGroupID: arg[int64](c, 1)})
 	}},
 	{"UserDefinedFieldInfoAgent", "GetCustomFieldInfo", false, func(c *caller) (any, error) {
-		return c.api.UserDefinedFieldInfoAgent.GetCustomFieldInfo(c.ctx, arg[string](c, 0), arg[string](c, 1))
+		return c.api.UserDefinedFieldInfoAgent.GetCustomFieldInfo(c.ctx, UserDefinedFieldInfoGetCustomFieldInfoRequest{FieldName: arg[string](c, 0), TableName: arg[string](c, 1)})
 	}},
 	{"UserDefinedFieldInfoAgent", "GetCustomFieldInfoList", false, func(c *caller) (any, error) {
-		return c.api.UserDefinedFieldInfoAgent.GetCustomFieldInfoList(c.ctx, arg[bool](c, 0), arg[string](c, 1))
+		return c.api.UserDefinedFieldInfoAgent.GetCustomFieldInfoList(c.ctx, UserDefinedFieldInfoGetCustomFieldInfoListRequest{IncludeStandard: arg[bool](c, 0), TableName: arg[string](c, 1)})
 	}},
 	{"UserDefinedFieldInfoAgent", "GetPublishedUserDefinedFieldFromFieldLabel", false, func(c *caller) (any, error) {
-		return c.api.UserDefinedFieldInfoAgent.GetPublishedUserDefinedFieldFromFieldLabel(c.ctx, arg[string](c, 0), arg[UDefType](c, 1))
+		return c.api.UserDefinedFieldInfoAgent.GetPublishedUserDefinedFieldFromFieldLabel(c.ctx, UserDefinedFieldInfoGetPublishedUserDefinedFieldFromFieldLabelRequest{FieldLabel: arg[string](c, 0), OwnerType: arg[UDefType](c, 1)})
 	}},
 	{"UserDefinedFieldInfoAgent", "GetPublishedUserDefinedFieldFromProgId", false, func(c *caller) (any, error) {
-		return c.api.UserDefinedFieldInfoAgent.GetPublishedUserDefinedFieldFromProgID(c.ctx, arg[UDefType](c, 0), arg[string](c, 1))
+		return c.api.UserDefinedFieldInfoAgent.GetPublishedUserDefinedFieldFromProgID(c.ctx, UserDefinedFieldInfoGetPublishedUserDefinedFieldFromProgIDRequest{OwnerType: arg[UDefType](c, 0), ProgID: arg[string](c, 1)})
 	}},
 	{"UserDefinedFieldInfoAgent", "GetPublishedUserDefinedFieldList", false, func(c *caller) (any, error) {
 		return c.api.UserDefinedFieldInfoAgent.GetPublishedUserDefinedFieldList(c.ctx, arg[UDefType](c, 0))
 	}},
 	{"UserDefinedFieldInfoAgent", "GetPublishedUserDefinedPageOneFields", false, func(c *caller) (any, error) {
-		return c.api.UserDefinedFieldInfoAgent.GetPublishedUserDefinedPageOneFields(c.ctx, arg[UDefType](c, 0), arg[int64](c, 1))
+		return c.api.UserDefinedFieldInfoAgent.GetPublishedUserDefinedPageOneFields(c.ctx, UserDefinedFieldInfoGetPublishedUserDefinedPageOneFieldsRequest{OwnerType: arg[UDefType](c, 0), UserGroupID: arg[int64](c, 1)})
 	}},
 	{"UserDefinedFieldInfoAgent", "GetUserDefinedFieldFromFieldLabel", false, func(c *caller) (any, error) {
-		return c.api.UserDefinedFieldInfoAgent.GetUserDefinedFieldFromFieldLabel(c.ctx, arg[string](c, 0), arg[UDefType](c, 1))
+		return c.api.UserDefinedFieldInfoAgent.GetUserDefinedFieldFromFieldLabel(c.ctx, UserDefinedFieldInfoGetUserDefinedFieldFromFieldLabelRequest{FieldLabel: arg[string](c, 0), OwnerType: arg[UDefType](c, 1)})
 	}},
 	{"UserDefinedFieldInfoAgent", "GetUserDefinedFieldFromIds", false, func(c *caller) (any, error) {
 		return c.api.UserDefinedFieldInfoAgent.GetUserDefinedFieldFromIDs(c.ctx, arg[[]int64](c, 0))
 	}},
 	{"UserDefinedFieldInfoAgent", "GetUserDefinedFieldFromProgId", false, func(c *caller) (any, error) {
-		return c.api.UserDefinedFieldInfoAgent.GetUserDefinedFieldFromProgID(c.ctx, arg[UDefType](c, 0), arg[string](c, 1))
+		return c.api.UserDefinedFieldInfoAgent.GetUserDefinedFieldFromProgID(c.ctx, UserDefinedFieldInfoGetUserDefinedFieldFromProgIDRequest{OwnerType: arg[UDefType](c, 0), ProgID: arg[string](c, 1)})
 	}},
 	{"UserDefinedFieldInfoAgent", "GetUserDefinedFieldFromProgIds", false, func(c *caller) (any, error) {
-		return c.api.UserDefinedFieldInfoAgent.GetUserDefinedFieldFromProgIDs(c.ctx, arg[UDefType](c, 0), arg[[]string](c, 1))
+		return c.api.UserDefinedFieldInfoAgent.GetUserDefinedFieldFromProgIDs(c.ctx, UserDefinedFieldInfoGetUserDefinedFieldFromProgIDsRequest{OwnerType: arg[UDefType](c, 0), ProgIDs: arg[[]string](c, 1)})
 	}},
 	{"UserDefinedFieldInfoAgent", "GetUserDefinedFieldInfo", false, func(c *caller) (any, error) {
 		return c.api.UserDefinedFieldInfoAgent.GetUserDefinedFieldInfo(c.ctx, arg[int64](c, 0))
@@ -4600,7 +4600,7 @@ var methodCalls = []methodCall{
 		return c.api.UserDefinedFieldInfoAgent.GetUserDefinedFieldList(c.ctx, arg[UDefType](c, 0))
 	}},
 	{"UserDefinedFieldInfoAgent", "GetUserDefinedPageOneFields", false, func(c *caller) (any, error) {
-		return c.api.UserDefinedFieldInfoAgent.GetUserDefinedPageOneFields(c.ctx, arg[UDefType](c, 0), arg[int64](c, 1))
+		return c.api.UserDefinedFieldInfoAgent.GetUserDefinedPageOneFields(c.ctx, UserDefinedFieldInfoGetUserDefinedPageOneFieldsRequest{OwnerType: arg[UDefType](c, 0), UserGroupID: arg[int64](c, 1)})
 	}},
 	{"UserDefinedFieldInfoAgent", "IsAnyPublishEventActive", false, func(c *caller) (any, error) { return c.api.UserDefinedFieldInfoAgent.IsAnyPublishEventActive(c.ctx) }},
 	{"UserDefinedFieldInfoAgent", "IsPublishEventActive", false, func(c *caller) (any, error) {
@@ -4619,22 +4619,22 @@ var methodCalls = []methodCall{
 		return nil, c.api.UserDefinedFieldInfoAgent.SaveUserDefinedFieldInfos(c.ctx, arg[[]UserDefinedFieldInfo](c, 0))
 	}},
 	{"UserDefinedFieldInfoAgent", "SetListTableIdAndUDListDefinitionIdFromSelectedListId", false, func(c *caller) (any, error) {
-		return c.api.UserDefinedFieldInfoAgent.SetListTableIDAndUDListDefinitionIDFromSelectedListID(c.ctx, arg[*UserDefinedFieldInfo](c, 0), arg[int64](c, 1))
+		return c.api.UserDefinedFieldInfoAgent.SetListTableIDAndUDListDefinitionIDFromSelectedListID(c.ctx, UserDefinedFieldInfoSetListTableIDAndUDListDefinitionIDFromSelectedListIDRequest{Info: arg[*UserDefinedFieldInfo](c, 0), SelectedListID: arg[int64](c, 1)})
 	}},
 	{"UserDefinedFieldInfoAgent", "SetPageOneFieldGrouping", false, func(c *caller) (any, error) {
-		return nil, c.api.UserDefinedFieldInfoAgent.SetPageOneFieldGrouping(c.ctx, arg[bool](c, 0), arg[UDefType](c, 1))
+		return nil, c.api.UserDefinedFieldInfoAgent.SetPageOneFieldGrouping(c.ctx, UserDefinedFieldInfoSetPageOneFieldGroupingRequest{Active: arg[bool](c, 0), OwnerType: arg[UDefType](c, 1)})
 	}},
 	{"UserDefinedFieldInfoAgent", "SetPublishStartSystemEvent", false, func(c *caller) (any, error) {
 		return nil, c.api.UserDefinedFieldInfoAgent.SetPublishStartSystemEvent(c.ctx, arg[UDefType](c, 0))
 	}},
 	{"UserDefinedFieldInfoAgent", "SetRankOnFields", false, func(c *caller) (any, error) {
-		return nil, c.api.UserDefinedFieldInfoAgent.SetRankOnFields(c.ctx, arg[UDefType](c, 0), arg[[]int64](c, 1))
+		return nil, c.api.UserDefinedFieldInfoAgent.SetRankOnFields(c.ctx, UserDefinedFieldInfoSetRankOnFieldsRequest{OwnerType: arg[UDefType](c, 0), RankedFieldsIDs: arg[[]int64](c, 1)})
 	}},
 	{"UserDefinedFieldInfoAgent", "SetUserDefinedPageOneField", false, func(c *caller) (any, error) {
-		return nil, c.api.UserDefinedFieldInfoAgent.SetUserDefinedPageOneField(c.ctx, arg[float64](c, 0), arg[UDefType](c, 1), arg[int64](c, 2), arg[int64](c, 3))
+		return nil, c.api.UserDefinedFieldInfoAgent.SetUserDefinedPageOneField(c.ctx, UserDefinedFieldInfoSetUserDefinedPageOneFieldRequest{FieldLineNo: arg[float64](c, 0), OwnerType: arg[UDefType](c, 1), UdefFieldID: arg[int64](c, 2), UserGroupID: arg[int64](c, 3)})
 	}},
 	{"ViewStateAgent", "DeleteHistory", false, func(c *caller) (any, error) {
-		return nil, c.api.ViewStateAgent.DeleteHistory(c.ctx, arg[string](c, 0), arg[int64](c, 1))
+		return nil, c.api.ViewStateAgent.DeleteHistory(c.ctx, ViewStateDeleteHistoryRequest{HistoryName: arg[string](c, 0), ID: arg[int64](c, 1)})
 	}},
 	{"ViewStateAgent", "GetCurrent", false, func(c *caller) (any, error) { return c.api.ViewStateAgent.GetCurrent(c.ctx, arg[string](c, 0)) }},
 	{"ViewStateAgent", "GetHistories", false, func(c *caller) (any, error) { return c.api.ViewStateAgent.GetHistories(c.ctx) }},
@@ -4649,51 +4649,51 @@ var methodCalls = []methodCall{
 	{"ViewStateAgent", "GetHistoryLengthPrefValue", false, func(c *caller) (any, error) { return c.api.ViewStateAgent.GetHistoryLengthPrefValue(c.ctx) }},
 	{"ViewStateAgent", "GetLiveUiConfig", false, func(c *caller) (any, error) { return c.api.ViewStateAgent.GetLiveUIConfig(c.ctx) }},
 	{"ViewStateAgent", "GetNextCurrent", false, func(c *caller) (any, error) {
-		return c.api.ViewStateAgent.GetNextCurrent(c.ctx, arg[string](c, 0), arg[int64](c, 1))
+		return c.api.ViewStateAgent.GetNextCurrent(c.ctx, ViewStateGetNextCurrentRequest{HistoryName: arg[string](c, 0), ID: arg[int64](c, 1)})
 	}},
 	{"ViewStateAgent", "GetPreviousCurrent", false, func(c *caller) (any, error) {
-		return c.api.ViewStateAgent.GetPreviousCurrent(c.ctx, arg[string](c, 0), arg[int64](c, 1))
+		return c.api.ViewStateAgent.GetPreviousCurrent(c.ctx, ViewStateGetPreviousCurrentRequest{HistoryName: arg[string](c, 0), ID: arg[int64](c, 1)})
 	}},
 	{"ViewStateAgent", "PublishAndRetrieveUiEvents", false, func(c *caller) (any, error) {
-		return c.api.ViewStateAgent.PublishAndRetrieveUIEvents(c.ctx, arg[int64](c, 0), arg[[]MetricPair](c, 1), arg[[]UIEvent](c, 2))
+		return c.api.ViewStateAgent.PublishAndRetrieveUIEvents(c.ctx, ViewStatePublishAndRetrieveUIEventsRequest{LatestKnownEventID: arg[int64](c, 0), Metrics: arg[[]MetricPair](c, 1), PublishEvents: arg[[]UIEvent](c, 2)})
 	}},
 	{"ViewStateAgent", "PublishAndSyncUiEvents", false, func(c *caller) (any, error) {
-		return c.api.ViewStateAgent.PublishAndSyncUIEvents(c.ctx, arg[int64](c, 0), arg[[]MetricPair](c, 1), arg[[]UIEvent](c, 2), arg[[]TicketVersionInfo](c, 3))
+		return c.api.ViewStateAgent.PublishAndSyncUIEvents(c.ctx, ViewStatePublishAndSyncUIEventsRequest{LatestKnownEventID: arg[int64](c, 0), Metrics: arg[[]MetricPair](c, 1), PublishEvents: arg[[]UIEvent](c, 2), TicketVersions: arg[[]TicketVersionInfo](c, 3)})
 	}},
 	{"ViewStateAgent", "SaveCurrent", false, func(c *caller) (any, error) { return c.api.ViewStateAgent.SaveCurrent(c.ctx, arg[*History](c, 0)) }},
 	{"ViewStateAgent", "SaveCurrents", false, func(c *caller) (any, error) { return c.api.ViewStateAgent.SaveCurrents(c.ctx, arg[[]History](c, 0)) }},
 	{"ViewStateAgent", "SaveHistories", false, func(c *caller) (any, error) {
-		return c.api.ViewStateAgent.SaveHistories(c.ctx, arg[[]History](c, 0), arg[string](c, 1))
+		return c.api.ViewStateAgent.SaveHistories(c.ctx, ViewStateSaveHistoriesRequest{History: arg[[]History](c, 0), HistoryName: arg[string](c, 1)})
 	}},
 	{"ViewStateAgent", "SetHistoryLengthPrefValue", false, func(c *caller) (any, error) {
 		return nil, c.api.ViewStateAgent.SetHistoryLengthPrefValue(c.ctx, arg[float64](c, 0))
 	}},
 	{"ViewStateAgent", "UpsertRecentNavigation", false, func(c *caller) (any, error) {
-		return nil, c.api.ViewStateAgent.UpsertRecentNavigation(c.ctx, arg[string](c, 0), arg[[]NavigationElement](c, 1))
+		return nil, c.api.ViewStateAgent.UpsertRecentNavigation(c.ctx, ViewStateUpsertRecentNavigationRequest{Client: arg[string](c, 0), Elements: arg[[]NavigationElement](c, 1)})
 	}},
 	{"WebhookAgent", "CreateDefaultWebhook", false, func(c *caller) (any, error) { return c.api.WebhookAgent.CreateDefaultWebhook(c.ctx) }},
 	{"WebhookAgent", "DeleteWebhook", false, func(c *caller) (any, error) { return nil, c.api.WebhookAgent.DeleteWebhook(c.ctx, arg[int64](c, 0)) }},
 	{"WebhookAgent", "GetAllWebhooks", false, func(c *caller) (any, error) {
-		return c.api.WebhookAgent.GetAllWebhooks(c.ctx, arg[string](c, 0), arg[string](c, 1), arg[WebhookState](c, 2))
+		return c.api.WebhookAgent.GetAllWebhooks(c.ctx, WebhookGetAllWebhooksRequest{EventFilter: arg[string](c, 0), NameFilter: arg[string](c, 1), StatusFilter: arg[WebhookState](c, 2)})
 	}},
 	{"WebhookAgent", "GetLastError", false, func(c *caller) (any, error) { return c.api.WebhookAgent.GetLastError(c.ctx, arg[int64](c, 0)) }},
 	{"WebhookAgent", "GetWebhook", false, func(c *caller) (any, error) { return c.api.WebhookAgent.GetWebhook(c.ctx, arg[int64](c, 0)) }},
 	{"WebhookAgent", "SaveWebhook", false, func(c *caller) (any, error) { return c.api.WebhookAgent.SaveWebhook(c.ctx, arg[*Webhook](c, 0)) }},
 	{"WebhookAgent", "SignalEvent", false, func(c *caller) (any, error) {
-		return nil, c.api.WebhookAgent.SignalEvent(c.ctx, arg[map[string]any](c, 0), arg[string](c, 1), arg[float64](c, 2))
+		return nil, c.api.WebhookAgent.SignalEvent(c.ctx, WebhookSignalEventRequest{Data: arg[map[string]any](c, 0), EventName: arg[string](c, 1), PrimaryKey: arg[float64](c, 2)})
 	}},
 	{"WebhookAgent", "TestWebhook", false, func(c *caller) (any, error) { return c.api.WebhookAgent.TestWebhook(c.ctx, arg[*Webhook](c, 0)) }},
 	{"WorkflowAgent", "AddAfterWorkflowStep", false, func(c *caller) (any, error) {
-		return c.api.WorkflowAgent.AddAfterWorkflowStep(c.ctx, arg[AnyWorkflowStep](c, 0).Value, arg[int64](c, 1))
+		return c.api.WorkflowAgent.AddAfterWorkflowStep(c.ctx, WorkflowAddAfterWorkflowStepRequest{SubStep: arg[AnyWorkflowStep](c, 0), WorkflowStepID: arg[int64](c, 1)})
 	}},
 	{"WorkflowAgent", "ConnectEmailFlowContent", false, func(c *caller) (any, error) {
-		return nil, c.api.WorkflowAgent.ConnectEmailFlowContent(c.ctx, arg[int64](c, 0), arg[int64](c, 1))
+		return nil, c.api.WorkflowAgent.ConnectEmailFlowContent(c.ctx, WorkflowConnectEmailFlowContentRequest{EmailFlowID: arg[int64](c, 0), MessageID: arg[int64](c, 1)})
 	}},
 	{"WorkflowAgent", "CopyEmailFlow", false, func(c *caller) (any, error) {
-		return c.api.WorkflowAgent.CopyEmailFlow(c.ctx, arg[int64](c, 0), arg[string](c, 1))
+		return c.api.WorkflowAgent.CopyEmailFlow(c.ctx, WorkflowCopyEmailFlowRequest{EmailFlowID: arg[int64](c, 0), NewName: arg[string](c, 1)})
 	}},
 	{"WorkflowAgent", "CopyEmailFlowContent", false, func(c *caller) (any, error) {
-		return c.api.WorkflowAgent.CopyEmailFlowContent(c.ctx, arg[int64](c, 0), arg[int64](c, 1))
+		return c.api.WorkflowAgent.CopyEmailFlowContent(c.ctx, WorkflowCopyEmailFlowContentRequest{EmailFlowID: arg[int64](c, 0), ShipmentID: arg[int64](c, 1)})
 	}},
 	{"WorkflowAgent", "CreateDefaultEmailFlow", false, func(c *caller) (any, error) { return c.api.WorkflowAgent.CreateDefaultEmailFlow(c.ctx) }},
 	{"WorkflowAgent", "CreateDefaultWorkflowEvent", false, func(c *caller) (any, error) { return c.api.WorkflowAgent.CreateDefaultWorkflowEvent(c.ctx) }},
@@ -4709,7 +4709,7 @@ var methodCalls = []methodCall{
 	{"WorkflowAgent", "CreateDefaultWorkflowTrigger", false, func(c *caller) (any, error) { return c.api.WorkflowAgent.CreateDefaultWorkflowTrigger(c.ctx) }},
 	{"WorkflowAgent", "CreateDefaultWorkflowWaitForAction", false, func(c *caller) (any, error) { return c.api.WorkflowAgent.CreateDefaultWorkflowWaitForAction(c.ctx) }},
 	{"WorkflowAgent", "CreateEmailFlowContent", false, func(c *caller) (any, error) {
-		return c.api.WorkflowAgent.CreateEmailFlowContent(c.ctx, arg[string](c, 0), arg[int64](c, 1))
+		return c.api.WorkflowAgent.CreateEmailFlowContent(c.ctx, WorkflowCreateEmailFlowContentRequest{ContentName: arg[string](c, 0), EmailFlowID: arg[int64](c, 1)})
 	}},
 	{"WorkflowAgent", "DeleteEmailFlow", false, func(c *caller) (any, error) { return nil, c.api.WorkflowAgent.DeleteEmailFlow(c.ctx, arg[int64](c, 0)) }},
 	{"WorkflowAgent", "DeleteWorkflowGoal", false, func(c *caller) (any, error) {
@@ -4733,7 +4733,7 @@ var methodCalls = []methodCall{
 		return c.api.WorkflowAgent.GetWorkflowWaitForAction(c.ctx, arg[int64](c, 0))
 	}},
 	{"WorkflowAgent", "RemoveParticipantsFromEmailFlow", false, func(c *caller) (any, error) {
-		return nil, c.api.WorkflowAgent.RemoveParticipantsFromEmailFlow(c.ctx, arg[int64](c, 0), arg[[]int64](c, 1))
+		return nil, c.api.WorkflowAgent.RemoveParticipantsFromEmailFlow(c.ctx, WorkflowRemoveParticipantsFromEmailFlowRequest{EmailFlowID: arg[int64](c, 0), WorkflowInstanceIDs: arg[[]int64](c, 1)})
 	}},
 	{"WorkflowAgent", "Run", false, func(c *caller) (any, error) { return c.api.WorkflowAgent.Run(c.ctx) }},
 	{"WorkflowAgent", "SaveEmailFlow", false, func(c *caller) (any, error) { return c.api.WorkflowAgent.SaveEmailFlow(c.ctx, arg[*EmailFlow](c, 0)) }},
@@ -4748,10 +4748,10 @@ var methodCalls = []methodCall{
 	}},
 	{"WorkflowAgent", "SendEvent", false, func(c *caller) (any, error) { return c.api.WorkflowAgent.SendEvent(c.ctx, arg[*WorkflowEvent](c, 0)) }},
 	{"WorkflowAgent", "SetStatusOnWorkflow", false, func(c *caller) (any, error) {
-		return c.api.WorkflowAgent.SetStatusOnWorkflow(c.ctx, arg[int64](c, 0), arg[WorkflowDefinitionStatus](c, 1))
+		return c.api.WorkflowAgent.SetStatusOnWorkflow(c.ctx, WorkflowSetStatusOnWorkflowRequest{EmailFlowID: arg[int64](c, 0), Status: arg[WorkflowDefinitionStatus](c, 1)})
 	}},
 	{"WorkflowAgent", "TryAddPersonsToEmailFlow", false, func(c *caller) (any, error) {
-		return c.api.WorkflowAgent.TryAddPersonsToEmailFlow(c.ctx, arg[int64](c, 0), arg[[]int64](c, 1))
+		return c.api.WorkflowAgent.TryAddPersonsToEmailFlow(c.ctx, WorkflowTryAddPersonsToEmailFlowRequest{EmailFlowID: arg[int64](c, 0), PersonIDs: arg[[]int64](c, 1)})
 	}},
 	{"WorkflowAgent", "UpdateFormSubmissions", false, func(c *caller) (any, error) {
 		return c.api.WorkflowAgent.UpdateFormSubmissions(c.ctx, arg[int64](c, 0))

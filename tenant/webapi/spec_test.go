@@ -193,6 +193,47 @@ func TestEveryTypeRoundTrips(t *testing.T) {
 	}
 }
 
+// TestEveryRequestRoundTrips checks the request structs: one for every
+// object body of two or more fields, whose JSON keys are exactly the
+// body's keys (a sample with every key decodes and encodes back to itself,
+// so a tag that differs only in case fails too).
+func TestEveryRequestRoundTrips(t *testing.T) {
+	s := loadSpec(t)
+	smp := &spec.Sampler{Spec: s}
+	n := 0
+	for i := range s.Services {
+		for j := range s.Services[i].Methods {
+			m := &s.Services[i].Methods[j]
+			if !spec.HasRequest(m) {
+				continue
+			}
+			n++
+			mk := requestFactories[m.Body.Name]
+			if mk == nil {
+				t.Errorf("%s.%s: no request struct for %s", s.Services[i].Name, m.Name, m.Body.Name)
+				continue
+			}
+			sample := mustJSON(t, smp.Body(m.Body.Fields))
+			v := mk()
+			if err := json.Unmarshal(sample, v); err != nil {
+				t.Errorf("%s: decode sample: %v", m.Body.Name, err)
+				continue
+			}
+			got := mustJSON(t, v)
+			if ok, err := jsonEqual(sample, got); err != nil || !ok {
+				t.Errorf("%s does not round-trip (%v):\n%s", m.Body.Name, err, diffJSON(sample, got))
+			}
+			if k := reflect.TypeOf(v).Elem().NumField(); k != len(m.Body.Fields) {
+				t.Errorf("%s: %d fields, the body has %d", m.Body.Name, k, len(m.Body.Fields))
+			}
+		}
+	}
+	if n != len(requestFactories) {
+		t.Errorf("%d request structs for %d bodies of two or more fields: regenerate", len(requestFactories), n)
+	}
+	t.Logf("%d request structs", n)
+}
+
 // expectedPath is the path a method must call, with its path parameter
 // set to the sample.
 func expectedPath(sv *spec.Service, m *spec.Method, ps []spec.Param, args [][]byte) string {

@@ -27,14 +27,15 @@ type poly struct {
 
 type gen struct {
 	s     *spec.Spec
-	names map[string]string // Go name -> what took it
-	polys map[string]*poly  // by base type name
+	names map[string]string       // Go name -> what took it
+	polys map[string]*poly        // by base type name
+	reqs  map[*spec.Method]string // the request struct of a method (spec.HasRequest)
 	errs  []string
 }
 
 // Generate returns the generated files of package webapi, by file name.
 func Generate(s *spec.Spec) (map[string][]byte, error) {
-	g := &gen{s: s, names: map[string]string{}, polys: map[string]*poly{}}
+	g := &gen{s: s, names: map[string]string{}, polys: map[string]*poly{}, reqs: map[*spec.Method]string{}}
 	for _, n := range handWritten {
 		g.claim(n, "hand-written "+n)
 	}
@@ -63,6 +64,7 @@ func Generate(s *spec.Spec) (map[string][]byte, error) {
 		g.claim(spec.GoName(sv.Name), "service "+sv.Name)
 	}
 	g.enums(file("enums" + genSuffix))
+	g.requestNames() // after every other package-level name, which keeps its own
 	g.types(file("types" + genSuffix))
 	g.api(file("api" + genSuffix))
 	for i := range s.Services {
@@ -94,6 +96,30 @@ func (g *gen) claim(name, what string) {
 		return
 	}
 	g.names[name] = what
+}
+
+// requestNames names the request struct of every method with one (see
+// spec.HasRequest): the naming rule applied to the body's name, and when
+// that name is taken (by a type, enum, member, service, hand-written name or
+// an earlier request struct, in spec order), the first free one of that
+// name followed by 2, 3, ...
+func (g *gen) requestNames() {
+	for i := range g.s.Services {
+		sv := &g.s.Services[i]
+		for j := range sv.Methods {
+			m := &sv.Methods[j]
+			if !spec.HasRequest(m) {
+				continue
+			}
+			base := spec.GoName(m.Body.Name)
+			n := base
+			for k := 2; g.names[n] != ""; k++ {
+				n = base + strconv.Itoa(k)
+			}
+			g.claim(n, "request of "+sv.Name+"."+m.Name)
+			g.reqs[m] = n
+		}
+	}
 }
 
 // goType is the Go type of tr. name (a wire name) decides int64 or float64
@@ -413,6 +439,45 @@ func (g *gen) pathExpr(sv *spec.Service, m *spec.Method, ps []spec.Param) string
 	return expr
 }
 
+// request writes the request struct of m: one field per field of the
+// object body, with the body's keys as JSON tags, in the spec's order.
+// Fields hold what carrier type fields hold (a polymorphic base by its
+// holder), so that the JSON is what a carrier would send.
+func (g *gen) request(w *bytes.Buffer, sv *spec.Service, m *spec.Method, name string) {
+	fmt.Fprintf(w, "// %s holds the parameters of %s.%s, sent as one JSON object (the body %s).\n", name, spec.GoName(sv.Name), spec.GoName(m.Name), m.Body.Name)
+	fmt.Fprintf(w, "type %s struct {\n", name)
+	seen := map[string]bool{}
+	for _, f := range m.Body.Fields {
+		fn := spec.GoName(f.Wire)
+		if seen[fn] {
+			g.fail("%s.%s: request field %s clashes", sv.Name, m.Name, fn)
+		}
+		seen[fn] = true
+		typ := g.goType(f.Wire, &f.Type, "field")
+		fmt.Fprintf(w, "\t// %s is sent as %s%s.\n", fn, f.Wire, g.fieldNote(&f.Type, typ))
+		fmt.Fprintf(w, "\t%s %s %s\n", fn, typ, g.tag(f))
+	}
+	w.WriteString("}\n\n")
+}
+
+// fieldNote says when a request field is left out of the JSON, and how
+// binary content travels.
+func (g *gen) fieldNote(tr *spec.TypeRef, typ string) string {
+	switch {
+	case tr.Prim == "binary":
+		return ", base64-encoded; left out when empty"
+	case tr.Ref != "" && g.polys[tr.Ref] != nil:
+		pl := g.polys[tr.Ref]
+		d := g.s.TypeByName(pl.base).Discriminator.Wire
+		return ", the " + pl.iface + " in Value with its " + d + " filled in; left out when Value is nil"
+	case strings.HasPrefix(typ, "*"):
+		return "; left out when nil"
+	case g.omits(tr):
+		return "; left out when empty"
+	}
+	return ", also when zero"
+}
+
 func (g *gen) method(w *bytes.Buffer, sv *spec.Service, m *spec.Method, names map[string]bool, imports map[string]bool) {
 	svName := spec.GoName(sv.Name)
 	name := spec.GoName(m.Name)
@@ -422,9 +487,17 @@ func (g *gen) method(w *bytes.Buffer, sv *spec.Service, m *spec.Method, names ma
 	names[name] = true
 	ps := g.s.Params(m)
 	read := sv.Kind == "agent" && spec.ReadOnly(m.Name)
+	req := g.reqs[m]
 	var args []string
 	for _, p := range ps {
+		if req != "" && p.In == "object" {
+			continue
+		}
 		args = append(args, p.Go+" "+g.goType(p.Wire, &p.Type, "param"))
+	}
+	if req != "" {
+		args = append(args, "req "+req)
+		g.request(w, sv, m, req)
 	}
 	path := g.pathExpr(sv, m, ps)
 	// The verb as a string literal: importing net/http for its constants
@@ -439,6 +512,10 @@ func (g *gen) method(w *bytes.Buffer, sv *spec.Service, m *spec.Method, names ma
 		case "value":
 			in = ps[len(ps)-1].Go
 		case "object":
+			if req != "" {
+				in = "req"
+				break
+			}
 			var sb strings.Builder
 			sb.WriteString("\tin := struct {\n")
 			var vals []string

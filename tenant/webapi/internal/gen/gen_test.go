@@ -116,3 +116,54 @@ func TestFileNames(t *testing.T) {
 		}
 	}
 }
+
+// TestRequestStructs checks the request-struct rule on a small spec: an
+// object body of two or more fields becomes a struct named after the body
+// (with a number when a type already has the name), one of a single field
+// stays a positional parameter, and the tags are the body's keys.
+func TestRequestStructs(t *testing.T) {
+	s, err := spec.Parse([]byte(`{"enums":[],
+		"types":[{"name":"ContactMergeRequest","extends":null,"fields":[]}],
+		"services":[{"name":"ContactAgent","kind":"agent","base":"v1/Agents/Contact/","methods":[
+			{"name":"GetPersons","http":"POST","path":"GetPersons","query":[],
+			 "body":{"kind":"object","name":"Contact_GetPersonsRequest","fields":[{"wire":"ContactId","type":{"prim":"number"}}]},"returns":null},
+			{"name":"Merge","http":"POST","path":"Merge","query":[],
+			 "body":{"kind":"object","name":"Contact_MergeRequest","fields":[
+				{"wire":"SourceContactId","type":{"prim":"number"}},{"wire":"DestinationContactId","type":{"prim":"number"}}]},"returns":null},
+			{"name":"Rename","http":"POST","path":"Rename","query":[],
+			 "body":{"kind":"object","name":"Contact_RenameRequest","fields":[
+				{"wire":"ContactId","type":{"prim":"number"}},{"wire":"Name","type":{"prim":"string"}}]},"returns":null}]}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := Generate(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := string(out["agent_contact_gen.go"])
+	for _, want := range []string{
+		"func (s ContactAgent) GetPersons(ctx context.Context, contactID int64) error",
+		"type ContactMergeRequest2 struct",
+		"SourceContactID int64 `json:\"SourceContactId\"`",
+		"func (s ContactAgent) Merge(ctx context.Context, req ContactMergeRequest2) error",
+		"type ContactRenameRequest struct",
+		"func (s ContactAgent) Rename(ctx context.Context, req ContactRenameRequest) error",
+	} {
+		if !strings.Contains(src, want) {
+			t.Errorf("generated code lacks %q:\n%s", want, src)
+		}
+	}
+	if strings.Contains(src, "ContactGetPersonsRequest") {
+		t.Error("a one-field body got a request struct")
+	}
+	// The body's keys stay in the spec's order, not sorted by Go name.
+	if i, j := strings.Index(src, "SourceContactID int64"), strings.Index(src, "DestinationContactID int64"); i < 0 || j < i {
+		t.Error("request fields are not in the body's order")
+	}
+
+	if _, err := spec.Parse([]byte(`{"enums":[],"types":[],"services":[{"name":"A","kind":"agent","base":"v1/Agents/A/","methods":[
+		{"name":"M","http":"POST","path":"M","query":[],"body":{"kind":"object","fields":[
+			{"wire":"A","type":{"prim":"number"}},{"wire":"B","type":{"prim":"number"}}]},"returns":null}]}]}`)); err == nil || !strings.Contains(err.Error(), "without a name") {
+		t.Errorf("an unnamed body of two fields: %v", err)
+	}
+}

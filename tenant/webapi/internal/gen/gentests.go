@@ -9,7 +9,8 @@ import (
 )
 
 // typeTests writes typeFactories: an empty value of every type by spec
-// name (the holder for a polymorphic base), for the round-trip test.
+// name (the holder for a polymorphic base), and requestFactories: an empty
+// request struct by body name, for the round-trip tests.
 func (g *gen) typeTests(w *bytes.Buffer) {
 	w.WriteString("package webapi\n\n// typeFactories makes an empty value of every type of the spec, by spec name.\nvar typeFactories = map[string]func() any{\n")
 	for _, t := range g.s.Types {
@@ -18,6 +19,15 @@ func (g *gen) typeTests(w *bytes.Buffer) {
 			n = p.holder
 		}
 		fmt.Fprintf(w, "\t%q: func() any { return new(%s) },\n", t.Name, n)
+	}
+	w.WriteString("}\n\n// requestFactories makes an empty request struct of every object body of two or more fields, by body name.\nvar requestFactories = map[string]func() any{\n")
+	for i := range g.s.Services {
+		for j := range g.s.Services[i].Methods {
+			m := &g.s.Services[i].Methods[j]
+			if n := g.reqs[m]; n != "" {
+				fmt.Fprintf(w, "\t%q: func() any { return new(%s) },\n", m.Body.Name, n)
+			}
+		}
 	}
 	w.WriteString("}\n")
 }
@@ -30,14 +40,23 @@ func (g *gen) methodTests(w *bytes.Buffer) {
 		sv := &g.s.Services[i]
 		for j := range sv.Methods {
 			m := &sv.Methods[j]
-			var args []string
+			var args, fields []string
+			req := g.reqs[m]
 			for k, p := range g.s.Params(m) {
+				if req != "" && p.In == "object" {
+					// A request struct field holds what a type's field holds.
+					fields = append(fields, fmt.Sprintf("%s: arg[%s](c, %d)", spec.GoName(p.Wire), g.goType(p.Wire, &p.Type, "field"), k))
+					continue
+				}
 				typ := g.goType(p.Wire, &p.Type, "param")
 				if pl := g.polys[p.Type.Ref]; pl != nil {
 					args = append(args, fmt.Sprintf("arg[%s](c, %d).Value", pl.holder, k))
 					continue
 				}
 				args = append(args, fmt.Sprintf("arg[%s](c, %d)", typ, k))
+			}
+			if req != "" {
+				args = append(args, req+"{"+strings.Join(fields, ", ")+"}")
 			}
 			callExpr := fmt.Sprintf("c.api.%s.%s(%s)", apiField(sv), spec.GoName(m.Name), strings.Join(append([]string{"c.ctx"}, args...), ", "))
 			if m.Returns == nil {

@@ -4,7 +4,9 @@ import "fmt"
 
 // Param is one parameter of a method, in the order the generated Go method
 // takes them: path parameters, the query parameter, then the body (one
-// parameter for a value body, one per field for an object body).
+// parameter for a value body, one per field for an object body). When
+// HasRequest holds, the object body's fields are not Go parameters but the
+// fields of the method's request struct, in the same order.
 type Param struct {
 	Wire string  // the name on the wire (path placeholder, query key, body key)
 	Type TypeRef // its type
@@ -15,7 +17,7 @@ type Param struct {
 // reserved are names a generated method already uses for something else
 // (receiver, locals, imported packages) or Go keywords.
 var reserved = map[string]bool{
-	"ctx": true, "s": true, "in": true, "out": true, "err": true, "v": true,
+	"ctx": true, "s": true, "in": true, "req": true, "out": true, "err": true, "v": true,
 	"url": true, "http": true, "io": true, "json": true, "time": true, "strconv": true,
 	"context": true, "tenant": true,
 	"break": true, "case": true, "chan": true, "const": true, "continue": true, "default": true,
@@ -75,4 +77,14 @@ func valueName(tr *TypeRef) string {
 		return "Values"
 	}
 	return "Value"
+}
+
+// HasRequest is the request-struct rule: a method whose object body has
+// two or more fields takes them as one struct, named after the body
+// (Contact_MergeRequest is ContactMergeRequest), whose fields are set by
+// name, so that two ids or two bools cannot be passed the wrong way round.
+// An object body of one field has no order to get wrong and stays one
+// positional parameter.
+func HasRequest(m *Method) bool {
+	return m.Body != nil && m.Body.Kind == "object" && len(m.Body.Fields) >= 2
 }

@@ -126,6 +126,17 @@ func (s *Sampler) enum(e *Enum) any {
 	return strings.Join(names[i:i+2], ", ")
 }
 
+// Body returns a sample of an object body: every field, as Value gives it.
+func (s *Sampler) Body(fields []Field) map[string]any {
+	out := map[string]any{}
+	for _, f := range fields {
+		if v, ok := s.value(f.Wire, &f.Type, 0); ok {
+			out[f.Wire] = v
+		}
+	}
+	return out
+}
+
 // Object returns a sample of the named type with all its fields (those it
 // extends included). A polymorphic base gives a sample of one of its
 // subtypes, with the discriminator set.

@@ -196,6 +196,9 @@ func Parse(b []byte) (*Spec, error) {
 					for _, f := range b.Fields {
 						check(w+" body."+f.Wire, &f.Type)
 					}
+					if len(b.Fields) >= 2 && b.Name == "" {
+						bad("%s: object body without a name for its request struct", w)
+					}
 				default:
 					bad("%s: body kind %q", w, b.Kind)
 				}
