@@ -10,6 +10,10 @@
 //	c.Name = "Example AS"
 //	c, err = api.ContactAgent.SaveContactEntity(ctx, c)
 //	same, err := api.Contact.GetByID(ctx, c.ContactID) // the REST service
+//	err = api.ContactAgent.Merge(ctx, webapi.ContactMergeRequest{
+//		SourceContactID:      duplicate.ContactID,
+//		DestinationContactID: c.ContactID,
+//	})
 //
 // The hand-written tenant.Contacts and tenant.Persons, with the OData list
 // iterator the Agents API lacks, stay the friendly layer for everyday work.
@@ -20,11 +24,20 @@
 // (api.ContactAgent, api.AIAgent), REST services under the entity's name
 // (api.Contact, api.Person) with methods GetDefault, GetByID, Post,
 // PutByID, PatchByID and DeleteByID. Methods take ctx first, then the
-// path or query parameter, then the body: the value itself for a bare
-// body (an entity to save, an id array for Get*List, JSON Patch
-// operations), or one Go parameter per field of an object body, in the
-// spec's order (alphabetical by wire name, not the order of the .NET
-// method). A method returning binary content returns []byte (sent with
+// path or query parameter, then the body, in one of three forms:
+//
+//   - a bare body is the value itself: an entity to save, an id array for
+//     Get*List, JSON Patch operations;
+//   - an object body of two or more fields is a request struct, passed by
+//     value, whose fields are the body's keys, set by name
+//     (ContactAgent.Merge takes a ContactMergeRequest), so two ids or two
+//     bools cannot be swapped; a field left unset is sent as its zero value
+//     or left out, as its comment says;
+//   - an object body of one field, which has no order to get wrong, is
+//     one Go parameter (ContactAgent.GetPersons(ctx, contactID)), still
+//     sent as an object ({"ContactId":5}), as the API expects.
+//
+// A method returning binary content returns []byte (sent with
 // Accept: application/octet-stream) and has a Reader variant returning the
 // open body as an io.ReadCloser.
 //
@@ -42,7 +55,11 @@
 // ContactRestApi is ContactRestAPI. Parameters use the same words with the
 // first in lower case (contactEntityID, ids). The wire name is the JSON
 // tag, so the Go name never changes what is sent. Enum members are
-// constants named enum + member (ETableRightSelect).
+// constants named enum + member (ETableRightSelect). A request struct is
+// named by the same rule from the package's name for the request object
+// (Contact_MergeRequest is ContactMergeRequest); should that name be
+// taken by another Go name of the package, the first free one of the name
+// followed by 2, 3, ... is used (no name of this spec version needs it).
 //
 // # Types
 //
@@ -93,6 +110,6 @@
 // go generate ./tenant/webapi/... runs internal/gen, which writes the
 // *_gen.go files from spec/spec.json and nothing else, byte for byte the
 // same each time. The generated tests call every method against a
-// recording server and round-trip every type through JSON, with samples
-// built from the spec.
+// recording server and round-trip every type and request struct through
+// JSON, with samples built from the spec.
 package webapi
