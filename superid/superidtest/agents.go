@@ -3,6 +3,7 @@ package superidtest
 import (
 	"encoding/json"
 	"net/http"
+	"sort"
 	"strconv"
 	"strings"
 )
@@ -21,6 +22,7 @@ func (e *Emulator) agentRoutes() {
 		{"POST /{ctx}/api/v1/Agents/Contact/GetContactEntity", e.agentGetContactEntity},
 		{"POST /{ctx}/api/v1/Agents/Contact/SaveContactEntity", e.agentSaveContactEntity},
 		{"POST /{ctx}/api/v1/Agents/Contact/DeleteContactEntity", e.agentDeleteContactEntity},
+		{"POST /{ctx}/api/v1/Agents/Contact/Merge", e.agentMerge},
 	} {
 		e.route(rt.pattern, EndpointTenantAPI, e.tenantAPI(rt.h))
 	}
@@ -98,4 +100,89 @@ func (e *Emulator) agentDeleteContactEntity(r *http.Request, _ *Tenant, st *tena
 		e.apiContactDelete(r2, nil, st, apiPrincipal{})
 	}
 	return http.StatusNoContent, nil
+}
+
+// agentMerge merges one company into another, as ContactAgent.Merge does:
+// the source's persons move to the destination (with
+// MergeIdenticalPersons, one whose first and last name match a person
+// already there is dropped), with ReplaceEmptyFieldsOnDestination the
+// source fills the destination's empty fields, and the source is deleted.
+// Its body is one object of the method's parameters; like the server, it
+// reads the keys without regard to case.
+func (e *Emulator) agentMerge(r *http.Request, _ *Tenant, st *tenantStore, p apiPrincipal) (int, any) {
+	var in struct {
+		SourceContactID                 int  `json:"SourceContactId"`
+		DestinationContactID            int  `json:"DestinationContactId"`
+		MergeIdenticalPersons           bool `json:"MergeIdenticalPersons"`
+		ReplaceEmptyFieldsOnDestination bool `json:"ReplaceEmptyFieldsOnDestination"`
+	}
+	if msg := decodeBody(r, &in); msg != "" {
+		return apiError(http.StatusBadRequest, "BadRequest", msg)
+	}
+	src, dst := st.contactByID[in.SourceContactID], st.contactByID[in.DestinationContactID]
+	switch {
+	case src == nil:
+		return apiError(http.StatusBadRequest, "ValidationError", "source contact "+strconv.Itoa(in.SourceContactID)+" does not exist")
+	case dst == nil:
+		return apiError(http.StatusBadRequest, "ValidationError", "destination contact "+strconv.Itoa(in.DestinationContactID)+" does not exist")
+	case src == dst:
+		return apiError(http.StatusBadRequest, "ValidationError", "a contact cannot be merged into itself")
+	}
+	if in.ReplaceEmptyFieldsOnDestination {
+		for _, f := range []struct{ to, from *string }{
+			{&dst.Department, &src.Department}, {&dst.OrgNr, &src.OrgNr}, {&dst.Number1, &src.Number1},
+			{&dst.Number2, &src.Number2}, {&dst.Description, &src.Description},
+		} {
+			if *f.to == "" {
+				*f.to = *f.from
+			}
+		}
+		for _, f := range []struct{ to, from *[]string }{{&dst.Emails, &src.Emails}, {&dst.Phones, &src.Phones}, {&dst.URLs, &src.URLs}} {
+			if len(*f.to) == 0 {
+				*f.to = append([]string(nil), *f.from...)
+			}
+		}
+		for _, f := range []struct{ to, from *int }{{&dst.CategoryID, &src.CategoryID}, {&dst.BusinessID, &src.BusinessID}, {&dst.CountryID, &src.CountryID}} {
+			if *f.to == 0 {
+				*f.to = *f.from
+			}
+		}
+	}
+	samePerson := func(a, b *Person) bool {
+		return strings.EqualFold(a.Firstname, b.Firstname) && strings.EqualFold(a.Lastname, b.Lastname)
+	}
+	for _, pn := range st.persons {
+		if pn.ContactID != src.ContactID {
+			continue
+		}
+		if in.MergeIdenticalPersons && st.hasPerson(dst.ContactID, pn, samePerson) {
+			delete(st.personByID, pn.PersonID) // dropped below
+			continue
+		}
+		pn.ContactID = dst.ContactID
+	}
+	kept := st.persons[:0]
+	for _, pn := range st.persons {
+		if st.personByID[pn.PersonID] == pn {
+			kept = append(kept, pn)
+		}
+	}
+	clear(st.persons[len(kept):])
+	st.persons = kept
+	dst.UpdatedBy, dst.Updated = p.associateID, e.now()
+	delete(st.contactByID, src.ContactID)
+	i := sort.Search(len(st.contacts), func(i int) bool { return st.contacts[i].ContactID >= src.ContactID })
+	st.contacts = append(st.contacts[:i], st.contacts[i+1:]...)
+	return http.StatusNoContent, nil
+}
+
+// hasPerson reports whether the company contactID has a person other than
+// p for which same holds.
+func (st *tenantStore) hasPerson(contactID int, p *Person, same func(a, b *Person) bool) bool {
+	for _, o := range st.persons {
+		if o != p && o.ContactID == contactID && same(o, p) {
+			return true
+		}
+	}
+	return false
 }

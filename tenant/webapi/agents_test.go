@@ -2,7 +2,11 @@ package webapi_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/go-superoffice/superoffice/superid/superidtest"
@@ -141,4 +145,89 @@ func TestEmulatedAgentsRefuseBadInput(t *testing.T) {
 	if _, err := api.ContactAgent.GetContactEntity(ctx, 1); !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled ctx: %v", err)
 	}
+}
+
+// TestEmulatedMergeTakesARequestStruct merges two companies through
+// ContactAgent.Merge, whose four parameters (two ids, two bools) are set
+// by name, and checks the body the agent received and what it did.
+func TestEmulatedMergeTakesARequestStruct(t *testing.T) {
+	ctx := context.Background()
+	api, srv := emulated(t)
+	const ctxID = "Cust777"
+	src, err := srv.AddContact(ctxID, superidtest.Contact{Name: "Dup AS", Department: "Sales", OrgNr: "999"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dst, err := srv.AddContact(ctxID, superidtest.Contact{Name: "Keep AS", OrgNr: "123"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []superidtest.Person{
+		{ContactID: src.ContactID, Firstname: "Ada", Lastname: "Lovelace"},
+		{ContactID: src.ContactID, Firstname: "Alan", Lastname: "Turing"},
+		{ContactID: dst.ContactID, Firstname: "ada", Lastname: "lovelace"},
+	} {
+		if _, err := srv.AddPerson(ctxID, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	err = api.ContactAgent.Merge(ctx, webapi.ContactMergeRequest{
+		SourceContactID:                 int64(src.ContactID),
+		DestinationContactID:            int64(dst.ContactID),
+		MergeIdenticalPersons:           true,
+		ReplaceEmptyFieldsOnDestination: true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body []byte
+	for _, r := range srv.Requests(superidtest.EndpointTenantAPI) {
+		if strings.HasSuffix(r.Path, "/v1/Agents/Contact/Merge") {
+			body = r.Body
+		}
+	}
+	want := fmt.Sprintf(`{"SourceContactId":%d,"DestinationContactId":%d,"MergeIdenticalPersons":true,"ReplaceEmptyFieldsOnDestination":true}`, src.ContactID, dst.ContactID)
+	if ok, err := jsonEq(body, []byte(want)); err != nil || !ok {
+		t.Errorf("Merge sent %s, want %s (%v)", body, want, err)
+	}
+
+	if _, err := api.Contact.GetByID(ctx, int64(src.ContactID)); !errors.Is(err, tenant.ErrNotFound) {
+		t.Errorf("source after merge: %v", err)
+	}
+	got, err := api.Contact.GetByID(ctx, int64(dst.ContactID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Name != "Keep AS" || got.Department != "Sales" || got.OrgNr != "123" {
+		t.Errorf("destination %q %q %q: want its own name and org. no., the source's department", got.Name, got.Department, got.OrgNr)
+	}
+	var names []string
+	for _, p := range srv.Persons(ctxID) {
+		if p.ContactID != dst.ContactID {
+			t.Errorf("person %s %s left at company %d", p.Firstname, p.Lastname, p.ContactID)
+		}
+		names = append(names, p.Firstname)
+	}
+	if strings.Join(names, ",") != "Alan,ada" {
+		t.Errorf("persons after merge: %v, want Alan (moved) and ada (kept; the identical Ada dropped)", names)
+	}
+
+	// A bad merge is the API's 400, not a silent no-op.
+	err = api.ContactAgent.Merge(ctx, webapi.ContactMergeRequest{SourceContactID: int64(dst.ContactID), DestinationContactID: int64(dst.ContactID)})
+	if !errors.Is(err, tenant.ErrBadRequest) {
+		t.Errorf("merge into itself: %v", err)
+	}
+}
+
+// jsonEq compares two JSON texts as values.
+func jsonEq(a, b []byte) (bool, error) {
+	var va, vb any
+	if err := json.Unmarshal(a, &va); err != nil {
+		return false, err
+	}
+	if err := json.Unmarshal(b, &vb); err != nil {
+		return false, err
+	}
+	return reflect.DeepEqual(va, vb), nil
 }

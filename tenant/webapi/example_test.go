@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
+	"errors"
 	"fmt"
 	"log"
 
@@ -15,7 +16,9 @@ import (
 
 // Create a company with the Contact agent, as the system user, against the
 // emulator: the default entity first (the server fills in its defaults),
-// then the name, then save.
+// then the name, then save. Then merge a duplicate into it: Merge takes
+// its two ids and two bools in a ContactMergeRequest, set by name, so the
+// source and destination cannot be swapped by accident.
 func Example() {
 	ctx := context.Background()
 	srv := superidtest.NewServer(superidtest.WithKeySize(1024))
@@ -71,7 +74,31 @@ func Example() {
 		log.Fatal(err)
 	}
 	fmt.Println(same.Name, same.CreatedDate.IsZero())
+
+	dup, err := api.ContactAgent.CreateDefaultContactEntity(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	dup.Name, dup.Department = "Example AS", "Sales"
+	if dup, err = api.ContactAgent.SaveContactEntity(ctx, dup); err != nil {
+		log.Fatal(err)
+	}
+	err = api.ContactAgent.Merge(ctx, webapi.ContactMergeRequest{
+		SourceContactID:                 dup.ContactID,
+		DestinationContactID:            company.ContactID,
+		ReplaceEmptyFieldsOnDestination: true, // the duplicate's department fills the empty one
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	merged, err := api.Contact.GetByID(ctx, company.ContactID)
+	if err != nil {
+		log.Fatal(err)
+	}
+	_, err = api.Contact.GetByID(ctx, dup.ContactID)
+	fmt.Printf("merged %d into %d: %s, %s; duplicate gone: %t\n", dup.ContactID, merged.ContactID, merged.Name, merged.Department, errors.Is(err, tenant.ErrNotFound))
 	// Output:
 	// saved contact 1 "Example AS", created by associate 1
 	// Example AS false
+	// merged 2 into 1: Example AS, Sales; duplicate gone: true
 }
