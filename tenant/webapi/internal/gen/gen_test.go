@@ -167,3 +167,30 @@ func TestRequestStructs(t *testing.T) {
 		t.Errorf("an unnamed body of two fields: %v", err)
 	}
 }
+
+// TestRequestNamesOfThisSpec backs the package guide's claim that no
+// request struct of this spec needs a number: each is named after its body.
+func TestRequestNamesOfThisSpec(t *testing.T) {
+	s := load(t)
+	out, err := Generate(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for i := range s.Services {
+		sv := &s.Services[i]
+		src := out[fileName(sv)]
+		for j := range sv.Methods {
+			m := &sv.Methods[j]
+			if !spec.HasRequest(m) {
+				continue
+			}
+			n++
+			name := spec.GoName(m.Body.Name)
+			if !bytes.Contains(src, []byte("\ntype "+name+" struct {")) || !bytes.Contains(src, []byte(" "+spec.GoName(m.Name)+"(ctx context.Context, req "+name+")")) {
+				t.Errorf("%s.%s does not take a %s", sv.Name, m.Name, name)
+			}
+		}
+	}
+	t.Logf("%d methods take a request struct", n)
+}
