@@ -12,6 +12,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/go-superoffice/superoffice/examples/console/demo"
 	"github.com/go-superoffice/superoffice/examples/console/worker"
 	"github.com/go-superoffice/superoffice/examples/internal/config"
 	"github.com/go-superoffice/superoffice/examples/internal/store"
@@ -108,9 +109,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 
 	var bound float64
 	if o.bound {
-		bound = cryptoBound(cfg.PrivateKey.Size()*8, 3*time.Second)
+		bound = demo.CryptoBound(cfg.PrivateKey.Size()*8, 3*time.Second)
 		fmt.Fprintf(stdout, "crypto bound: %.1f tenants/s (1 client sign + 1 emulator sign + 1 verify per tenant, RSA-%d, on %d cores)\n",
-			bound, cfg.PrivateKey.Size()*8, coreCount())
+			bound, cfg.PrivateKey.Size()*8, demo.Cores())
 	}
 
 	cycle := 0

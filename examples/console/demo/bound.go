@@ -1,4 +1,4 @@
-package main
+package demo
 
 import (
 	"crypto"
@@ -11,14 +11,15 @@ import (
 	"time"
 )
 
-func coreCount() int { return runtime.GOMAXPROCS(0) }
+// Cores is how many cores the process uses (GOMAXPROCS).
+func Cores() int { return runtime.GOMAXPROCS(0) }
 
-// cryptoBound measures how many tenants per second the RSA work of a first
+// CryptoBound measures how many tenants per second the RSA work of a first
 // cycle allows on this machine, using every core for d: per tenant one
 // signature by the client (the signed system user token), one by SuperID
 // (the system-user JWT) and one verification (of that signature). No
 // cycle can beat it; the overhead of everything else is the gap.
-func cryptoBound(bits int, d time.Duration) float64 {
+func CryptoBound(bits int, d time.Duration) float64 {
 	client, err1 := rsa.GenerateKey(rand.Reader, bits)
 	superID, err2 := rsa.GenerateKey(rand.Reader, bits)
 	if err1 != nil || err2 != nil {
@@ -28,7 +29,7 @@ func cryptoBound(bits int, d time.Duration) float64 {
 	deadline := time.Now().Add(d)
 	start := time.Now()
 	var wg sync.WaitGroup
-	for range coreCount() {
+	for range Cores() {
 		wg.Go(func() {
 			msg := []byte("Demo-0123456789.202501011200")
 			for time.Now().Before(deadline) {
