@@ -272,7 +272,7 @@ func (w *Worker) release(cl store.Claim, c *counters) {
 
 // process runs one claimed tenant: ticket, state, job, and records the end.
 func (w *Worker) process(ctx context.Context, cl store.Claim, c *counters) {
-	now := w.clock()
+	now, wall := w.clock(), time.Now()
 	if cl.LeaseUntil.Sub(now) < w.cfg.Lease/2 {
 		// It waited in the queue long enough to matter: renew before work.
 		rctx, cancel := context.WithTimeout(ctx, storeTimeout)
@@ -307,7 +307,7 @@ func (w *Worker) process(ctx context.Context, cl store.Claim, c *counters) {
 			scancel()
 		}
 	}
-	w.record(cl, c, v, summary, now)
+	w.record(cl, c, v, summary, wall)
 }
 
 // runTenant is steps 8 to 10 of the scenario for one tenant.
@@ -346,7 +346,7 @@ func (w *Worker) runTenant(ctx context.Context, cl store.Claim, now time.Time) (
 }
 
 // record writes the run's end to the store, fenced by the claim.
-func (w *Worker) record(cl store.Claim, c *counters, v verdict, summary string, started time.Time) {
+func (w *Worker) record(cl store.Claim, c *counters, v verdict, summary string, wall time.Time) {
 	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
 	defer cancel()
 	at := w.clock()
@@ -369,7 +369,7 @@ func (w *Worker) record(cl store.Claim, c *counters, v verdict, summary string, 
 		err = w.cfg.Store.Release(ctx, cl)
 	}
 	attrs := []slog.Attr{slog.String("context_id", cl.ContextIdentifier), slog.String("outcome", v.outcome.String()),
-		slog.Duration("took", at.Sub(started))}
+		slog.Duration("took", time.Since(wall).Round(time.Microsecond))}
 	if err != nil {
 		if errors.Is(err, store.ErrLeaseLost) {
 			// Another instance took the tenant over after our lease ran
