@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -50,4 +51,33 @@ func CryptoBound(bits int, d time.Duration) float64 {
 	}
 	wg.Wait()
 	return float64(units.Load()) / time.Since(start).Seconds()
+}
+
+// CryptoCPU is the CPU time one tenant's RSA work takes on one core (the
+// average of n rounds): the unit of CryptoBound.
+func CryptoCPU(bits, n int) time.Duration {
+	client, err1 := rsa.GenerateKey(rand.Reader, bits)
+	superID, err2 := rsa.GenerateKey(rand.Reader, bits)
+	if err1 != nil || err2 != nil || n <= 0 {
+		return 0
+	}
+	h := sha256.Sum256([]byte("Demo-0123456789.202501011200"))
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	start := threadCPU()
+	for range n {
+		rsa.SignPKCS1v15(rand.Reader, client, crypto.SHA256, h[:])
+		sig, _ := rsa.SignPKCS1v15(rand.Reader, superID, crypto.SHA256, h[:])
+		rsa.VerifyPKCS1v15(&superID.PublicKey, crypto.SHA256, h[:], sig)
+	}
+	return (threadCPU() - start) / time.Duration(n)
+}
+
+// threadCPU is the CPU time of the calling OS thread.
+func threadCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_THREAD, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -196,6 +196,9 @@ func (w *Worker) Cycle(ctx context.Context) (Stats, error) {
 	defer stopGrace()
 
 	queue := make(chan store.Claim, w.cfg.Batch)
+	oks := make(chan success, maxSuccessBatch)
+	var writer sync.WaitGroup
+	writer.Go(func() { w.writeSuccesses(oks, c) })
 	var wg sync.WaitGroup
 	for range w.cfg.Workers {
 		wg.Go(func() {
@@ -205,7 +208,7 @@ func (w *Worker) Cycle(ctx context.Context) (Stats, error) {
 					w.release(cl, c)
 					continue
 				}
-				w.process(runCtx, cl, c)
+				w.process(runCtx, cl, c, oks)
 			}
 		})
 	}
@@ -239,6 +242,8 @@ func (w *Worker) Cycle(ctx context.Context) (Stats, error) {
 	}
 	close(queue)
 	wg.Wait()
+	close(oks)
+	writer.Wait()
 
 	if ctx.Err() != nil {
 		// A release that failed (the database was briefly away) would
@@ -271,7 +276,7 @@ func (w *Worker) release(cl store.Claim, c *counters) {
 }
 
 // process runs one claimed tenant: ticket, state, job, and records the end.
-func (w *Worker) process(ctx context.Context, cl store.Claim, c *counters) {
+func (w *Worker) process(ctx context.Context, cl store.Claim, c *counters, oks chan<- success) {
 	now, wall := w.clock(), time.Now()
 	if cl.LeaseUntil.Sub(now) < w.cfg.Lease/2 {
 		// It waited in the queue long enough to matter: renew before work.
@@ -306,6 +311,10 @@ func (w *Worker) process(ctx context.Context, cl store.Claim, c *counters) {
 			})
 			scancel()
 		}
+	}
+	if v.outcome == outcomeOK {
+		oks <- success{claim: cl, at: w.clock(), next: c.started.Add(w.cfg.Interval), summary: summary, wall: wall}
+		return
 	}
 	w.record(cl, c, v, summary, wall)
 }
@@ -355,7 +364,7 @@ func (w *Worker) record(cl store.Claim, c *counters, v verdict, summary string, 
 	next := c.started.Add(w.cfg.Interval)
 	var err error
 	switch v.outcome {
-	case outcomeOK:
+	case outcomeOK: // written in batches by writeSuccesses; here for completeness
 		err = w.cfg.Store.Complete(ctx, cl, store.Result{At: at, NextRun: next, Summary: summary})
 	case outcomeFailed:
 		err = w.cfg.Store.Complete(ctx, cl, store.Result{At: at, NextRun: next, Err: v.reason})
