@@ -184,9 +184,19 @@ func (s *Server) createCompany(ctx context.Context, tc *tenant.Client, name stri
 		return nil
 	}
 	for _, row := range page.Value {
-		res.Latest = append(res.Latest, companyView{ID: row.ContactID, Name: row.Name, Created: row.String("createdDate")})
+		res.Latest = append(res.Latest, companyView{ID: row.ContactID, Name: row.Name, Created: shortTime(row.String("createdDate"))})
 	}
 	return nil
+}
+
+// shortTime shows a list's date column like the rest of the page, or as
+// sent if it is not a time.
+func shortTime(s string) string {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return s
+	}
+	return t.Local().Format("2006-01-02 15:04:05")
 }
 
 // companyName is the name typed in, or one that says which path made it.

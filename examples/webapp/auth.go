@@ -127,7 +127,7 @@ func (s *Server) signInFailed(w http.ResponseWriter, r *http.Request, err error)
 		}
 	}
 	s.log.Warn("sign-in failed", "err", err)
-	s.renderError(w, r, status, msg, detail)
+	s.renderErrorPage(w, r, status, "Sign-in failed", msg, detail)
 }
 
 // logout ends the session here. The SuperID sign-in stays, as in the

@@ -191,9 +191,20 @@ type errorData struct {
 // renderError shows a failure as a page; Detail is what SuperID or a
 // service said, escaped like everything else.
 func (s *Server) renderError(w http.ResponseWriter, r *http.Request, status int, msg, detail string) {
+	heading := "Something went wrong"
+	switch status {
+	case http.StatusNotFound:
+		heading = "Not found"
+	case http.StatusForbidden:
+		heading = "Not allowed"
+	}
+	s.renderErrorPage(w, r, status, heading, msg, detail)
+}
+
+func (s *Server) renderErrorPage(w http.ResponseWriter, r *http.Request, status int, heading, msg, detail string) {
 	noStore(w)
 	s.render(w, status, "error", errorData{
-		layoutData: s.layout(http.StatusText(status), s.session(r)),
+		layoutData: s.layout(heading, s.session(r)),
 		Status:     status, Message: msg, Detail: detail,
 	})
 }

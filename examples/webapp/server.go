@@ -151,6 +151,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /actions/login-user", s.createWithLoginUser)
 	mux.HandleFunc("POST /actions/system-user", s.createWithSystemUser)
 	mux.Handle("GET /static/", staticHandler())
+	mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
 	mux.HandleFunc("/", s.notFound)
 
 	// Browsers say where a POST comes from; refusing cross-site ones is a
