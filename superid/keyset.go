@@ -30,7 +30,10 @@ const (
 	// verification into a request.
 	defaultFailureBackoff = time.Second
 	fetchTimeout          = 30 * time.Second
-	maxJWKSSize           = 1 << 20
+	// maxKeyAge is how long a fetched key set is trusted before it is
+	// fetched again, so that a key SuperID withdrew stops verifying.
+	maxKeyAge   = 24 * time.Hour
+	maxJWKSSize = 1 << 20
 )
 
 // KeySet is SuperID's JSON Web Key Set, fetched on first use and refreshed
@@ -43,7 +46,8 @@ const (
 // certificate), else, when neither can be compared, every RSA key in the
 // set is tried. A token that names a key the set lacks causes one refresh:
 // concurrent verifications share it, unknown keys cause at most one refresh
-// per 30 seconds, and no caller waits past its own context.
+// per 30 seconds, and no caller waits past its own context. Keys are
+// fetched again after a day, so a withdrawn key stops verifying.
 type KeySet struct {
 	url    string
 	client *http.Client
@@ -115,9 +119,15 @@ func (k *KeySet) key(ctx context.Context, t *jwt.Token) (any, error) {
 		return nil, err
 	}
 	snap := k.keys.Load()
-	if snap == nil {
+	switch {
+	case snap == nil:
 		if snap, err = k.fetch(ctx, false); err != nil {
 			return nil, err
+		}
+	case k.now().Sub(snap.fetched) > maxKeyAge:
+		// Old keys stay in use while SuperID cannot be reached.
+		if next, err := k.fetch(ctx, false); err == nil {
+			snap = next
 		}
 	}
 	for range 2 {

@@ -244,3 +244,34 @@ func TestKeySetTriesEveryKeyWithoutIDs(t *testing.T) {
 func jwkJSON(k *rsa.PrivateKey) string {
 	return fmt.Sprintf(`{"kty":"RSA","n":%q,"e":"AQAB"}`, base64.RawURLEncoding.EncodeToString(k.N.Bytes()))
 }
+
+func TestKeySetRefetchesAfterADay(t *testing.T) {
+	srv := superidtest.NewServer()
+	defer srv.Close()
+	ks := superid.NewKeySet(srv.Environment().JWKSURL(), srv.Client())
+	clk := newClock()
+	superid.SetKeySetClock(ks, clk.Now)
+	ctx := context.Background()
+	old := signed(t, srv)
+	if err := parseWith(ctx, ks, old); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.RotateKey(); err != nil {
+		t.Fatal(err)
+	}
+	srv.RetireKeys()
+	clk.Add(time.Hour)
+	if err := parseWith(ctx, ks, old); err != nil || srv.Count(superidtest.EndpointJWKS) != 1 {
+		t.Fatalf("within the day: %v, %d fetches", err, srv.Count(superidtest.EndpointJWKS))
+	}
+	clk.Add(24 * time.Hour)
+	if err := parseWith(ctx, ks, old); !errors.Is(err, superid.ErrUnknownKey) {
+		t.Errorf("withdrawn key after a day: got %v, want ErrUnknownKey", err)
+	}
+	// While SuperID is down, the old set keeps working.
+	srv.Fail(superidtest.EndpointJWKS, superidtest.Fault{Status: http.StatusBadGateway})
+	clk.Add(25 * time.Hour)
+	if err := parseWith(ctx, ks, signed(t, srv)); err != nil {
+		t.Errorf("stale set while the endpoint fails: %v", err)
+	}
+}

@@ -32,7 +32,7 @@ func (c *Client) TicketSource(contextID, systemUserToken string, opts ...Exchang
 	key := strings.ToLower(contextID)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if s := c.sources[key]; s != nil && s.contextID == contextID && s.token == systemUserToken && s.opts == o {
+	if s := c.sources[key]; s != nil && strings.EqualFold(s.contextID, contextID) && s.token == systemUserToken && s.opts == o {
 		return s
 	}
 	s := &cachedSource{c: c, contextID: contextID, token: systemUserToken, opts: o}

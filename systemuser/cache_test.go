@@ -3,6 +3,7 @@ package systemuser
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -74,7 +75,7 @@ func TestTicketSourceOneExchange(t *testing.T) {
 	}
 
 	// The same tenant's source is shared across callers.
-	if f.client.TicketSource(testCtx, f.token) != src {
+	if f.client.TicketSource(strings.ToLower(testCtx), f.token) != src {
 		t.Error("a second TicketSource for the tenant does not share the cache")
 	}
 	if f.client.TicketSource(testCtx, "another token") == src {

@@ -19,15 +19,16 @@ import (
 	"github.com/hashicorp/go-retryablehttp"
 
 	"github.com/go-superoffice/superoffice/internal/httpx"
+	"github.com/go-superoffice/superoffice/internal/jwtclaims"
 	"github.com/go-superoffice/superoffice/superid"
 )
 
 // Defaults for the zero values of Config.
 const (
-	DefaultLeeway         = 5 * time.Minute // as SuperOffice's .NET validator
-	DefaultTicketLifetime = 6 * time.Hour   // SuperOffice's documented sliding life
-	DefaultRenewBefore    = 5 * time.Minute
-	DefaultExchangeTimout = time.Minute
+	DefaultLeeway          = 5 * time.Minute // as SuperOffice's .NET validator
+	DefaultTicketLifetime  = 6 * time.Hour   // SuperOffice's documented sliding life
+	DefaultRenewBefore     = 5 * time.Minute
+	DefaultExchangeTimeout = time.Minute
 )
 
 // Response size caps: a system-user JWT is a few KiB.
@@ -102,7 +103,7 @@ type Config struct {
 
 	// ExchangeTimeout bounds an exchange that a TicketSource runs on behalf
 	// of all its waiters (each waiter can still leave earlier on its own
-	// ctx). 0: DefaultExchangeTimout (1 minute).
+	// ctx). 0: DefaultExchangeTimeout (1 minute).
 	ExchangeTimeout time.Duration
 }
 
@@ -118,7 +119,7 @@ type Client struct {
 	logger     *slog.Logger
 	now        func() time.Time
 	parser     *jwt.Parser
-	reuseFor   time.Duration // a cached ticket is handed out while idle less than this
+	reuseFor   time.Duration    // a cached ticket is handed out while idle less than this
 	clock      func() time.Time // Config.Now, possibly nil
 	base       time.Time        // when New ran, by clock or with a monotonic reading
 	xchTimeout time.Duration
@@ -156,7 +157,7 @@ func New(cfg Config) (*Client, error) {
 		keys:       cfg.KeySet,
 		logger:     cfg.Logger,
 		now:        cfg.Now,
-		xchTimeout: cmp(cfg.ExchangeTimeout, DefaultExchangeTimout),
+		xchTimeout: cmp(cfg.ExchangeTimeout, DefaultExchangeTimeout),
 		sources:    map[string]*cachedSource{},
 	}
 	c.clock = cfg.Now
@@ -237,7 +238,7 @@ type exchangeRequest struct {
 // exchangeResponse is SuperOffice's SystemUserResult. ErrorMessage may be
 // null or missing on success.
 type exchangeResponse struct {
-	IsSuccessful laxBool
+	IsSuccessful jwtclaims.Bool
 	Token        string
 	ErrorMessage string
 }
@@ -436,19 +437,4 @@ func capBytes(b []byte, n int) []byte {
 		b = b[:n]
 	}
 	return bytes.Clone(b)
-}
-
-// laxBool accepts true/false and the strings .NET writes ("True").
-type laxBool bool
-
-func (b *laxBool) UnmarshalJSON(data []byte) error {
-	switch strings.ToLower(strings.Trim(string(bytes.TrimSpace(data)), `"`)) {
-	case "true", "1":
-		*b = true
-	case "false", "0", "null", "":
-		*b = false
-	default:
-		return errors.New("systemuser: IsSuccessful is not a boolean")
-	}
-	return nil
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/go-superoffice/superoffice/superid"
 	"github.com/go-superoffice/superoffice/superid/superidtest"
 )
 
@@ -553,5 +554,40 @@ func TestNew(t *testing.T) {
 		if _, err := New(cfg); err == nil || !strings.HasPrefix(err.Error(), "systemuser: ") {
 			t.Errorf("%s: %v", name, err)
 		}
+	}
+}
+
+func TestSharedKeySetAndRotation(t *testing.T) {
+	f := setup(t, nil)
+	ks := superid.NewKeySet(f.srv.Environment().JWKSURL(), nil)
+	a, err := New(Config{Environment: f.srv.Environment(), ClientSecret: testSecret, PrivateKey: f.key, Now: f.clock.Now, KeySet: ks})
+	check(t, err)
+	b, err := New(Config{Environment: f.srv.Environment(), ClientSecret: testSecret, PrivateKey: f.key, Now: f.clock.Now, KeySet: ks})
+	check(t, err)
+	ctx := context.Background()
+	for _, c := range []*Client{a, b, a} {
+		if _, err := c.Exchange(ctx, testCtx, f.token); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := f.srv.Count(superidtest.EndpointJWKS); n != 1 {
+		t.Errorf("two clients sharing a key set fetched it %d times", n)
+	}
+	// SuperID rotates its key: the next JWT names a key the set lacks.
+	check(t, f.srv.RotateKey())
+	if _, err := b.Exchange(ctx, testCtx, f.token); err != nil {
+		t.Fatalf("after a key rotation: %v", err)
+	}
+}
+
+func TestKeySetUnavailable(t *testing.T) {
+	f := setup(t, nil)
+	f.srv.Fail(superidtest.EndpointJWKS, superidtest.Fault{Status: 503})
+	_, err := f.client.Exchange(context.Background(), testCtx, f.token)
+	if !errors.Is(err, ErrUnavailable) || errors.Is(err, ErrInvalidToken) {
+		t.Fatalf("err = %v, want ErrUnavailable", err)
+	}
+	if !errors.Is(err, superid.ErrKeySet) {
+		t.Errorf("err = %v does not wrap superid.ErrKeySet", err)
 	}
 }

@@ -78,6 +78,9 @@ type Error struct {
 	kind error // one of the sentinels, or nil
 }
 
+// Error describes the failure without any credential: the tenant, the
+// kind, the status and SuperID's ErrorMessage (or the cause), and a clock
+// hint when the clocks disagree.
 func (e *Error) Error() string {
 	var b strings.Builder
 	b.WriteString("systemuser: exchange")

@@ -158,8 +158,8 @@ func Idempotent() RequestOption { return func(o *requestOptions) { o.idempotent 
 // "v1/Contact/5" or "v1/Agents/Contact/GetContact?contactId=5"). A non-nil
 // in is sent as JSON. out decides how the response is read: nil discards
 // it, *[]byte reads raw bytes (Accept: application/octet-stream),
-// *io.ReadCloser hands over the open body (the caller closes it), anything
-// else is decoded from JSON.
+// *io.ReadCloser hands over the open body (the caller closes it; Accept:
+// application/octet-stream too), anything else is decoded from JSON.
 //
 // GET, HEAD, PUT and DELETE are retried on connection errors, 429 and
 // 5xx; POST and PATCH only with Idempotent. Failures are *Error.
@@ -206,7 +206,10 @@ func relativeRef(path string) (*url.URL, error) {
 // 421; everything else is the retrying HTTP client's. It returns the URL
 // last requested.
 func (c *Client) do(ctx context.Context, method string, ref *url.URL, body []byte, out any, o requestOptions) (*url.URL, error) {
-	if ctx == nil {
+	switch {
+	case c == nil || c.hc == nil || (c.base == nil && c.resolver == nil):
+		return nil, errors.New("tenant: Client not created with New")
+	case ctx == nil:
 		return nil, errors.New("tenant: nil context")
 	}
 	authRetried, moveRetried := false, false
@@ -222,14 +225,14 @@ func (c *Client) do(ctx context.Context, method string, ref *url.URL, body []byt
 		if !c.owns(u, base) {
 			return u, &Error{Method: method, URL: httpx.RedactURL(u), kind: ErrForeignHost}
 		}
-		resp, err := c.send(ctx, method, u, body, out, o)
+		resp, sent, err := c.send(ctx, method, u, body, out, o)
 		if err != nil {
 			return u, err
 		}
 		switch s := resp.StatusCode; {
 		case s >= 200 && s < 300:
 			return u, c.decode(method, u, resp, out)
-		case s == http.StatusUnauthorized && !authRetried && c.creds != nil && c.creds.Refresh():
+		case s == http.StatusUnauthorized && !authRetried && c.creds != nil && c.creds.Refresh(sent):
 			authRetried = true
 			drainClose(resp)
 			continue
@@ -267,7 +270,8 @@ func (c *Client) owns(u, base *url.URL) bool {
 }
 
 // send makes one HTTP exchange (with the retrying client's retries).
-func (c *Client) send(ctx context.Context, method string, u *url.URL, body []byte, out any, o requestOptions) (*http.Response, error) {
+// It returns the request's headers too, for Credentials.Refresh.
+func (c *Client) send(ctx context.Context, method string, u *url.URL, body []byte, out any, o requestOptions) (*http.Response, http.Header, error) {
 	rctx := ctx
 	if (method == http.MethodPost || method == http.MethodPatch) && !o.idempotent {
 		rctx = httpx.WithoutRetry(ctx)
@@ -278,15 +282,16 @@ func (c *Client) send(ctx context.Context, method string, u *url.URL, body []byt
 	}
 	req, err := retryablehttp.NewRequestWithContext(rctx, method, u.String(), raw)
 	if err != nil {
-		return nil, &Error{Method: method, URL: httpx.RedactURL(u), cause: err}
+		return nil, nil, &Error{Method: method, URL: httpx.RedactURL(u), cause: err}
 	}
 	h := req.Header
 	for k, v := range c.static {
 		h[k] = v
 	}
-	if _, ok := out.(*[]byte); ok {
+	switch out.(type) {
+	case *[]byte, *io.ReadCloser:
 		h["Accept"] = octetStream
-	} else {
+	default:
 		h["Accept"] = appJSON
 	}
 	if body != nil {
@@ -294,7 +299,7 @@ func (c *Client) send(ctx context.Context, method string, u *url.URL, body []byt
 	}
 	if c.creds != nil {
 		if err := c.creds.Authorize(ctx, h); err != nil {
-			return nil, &Error{Method: method, URL: httpx.RedactURL(u), cause: err}
+			return nil, nil, &Error{Method: method, URL: httpx.RedactURL(u), cause: err}
 		}
 	}
 	var start time.Time
@@ -315,9 +320,9 @@ func (c *Client) send(ctx context.Context, method string, u *url.URL, body []byt
 		if resp != nil {
 			drainClose(resp)
 		}
-		return nil, &Error{Method: method, URL: httpx.RedactURL(u), cause: err}
+		return nil, nil, &Error{Method: method, URL: httpx.RedactURL(u), cause: err}
 	}
-	return resp, nil
+	return resp, h, nil
 }
 
 var (

@@ -20,6 +20,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/golang-jwt/jwt/v5"
 )
@@ -29,6 +30,30 @@ import (
 const maxUnix = 253402300799
 
 var errType = errors.New("jwtclaims: unexpected JSON type")
+
+// unquote returns the contents of the JSON string literal b. Plain
+// literals (no escapes, valid UTF-8: all of SuperID's) are sliced without
+// another pass of encoding/json, which has already validated the whole
+// document before calling an UnmarshalJSON method; the rest go through
+// encoding/json.
+func unquote(b []byte) (string, error) {
+	if len(b) >= 2 && b[0] == '"' && b[len(b)-1] == '"' {
+		in := b[1 : len(b)-1]
+		plain := utf8.Valid(in)
+		for _, c := range in {
+			if c == '\\' || c == '"' || c < 0x20 {
+				plain = false
+				break
+			}
+		}
+		if plain {
+			return string(in), nil
+		}
+	}
+	var s string
+	err := json.Unmarshal(b, &s)
+	return s, err
+}
 
 // Time is a JWT NumericDate (seconds since the Unix epoch) that accepts a
 // JSON number (1581665207, 1581665207.5) or a string holding one
@@ -49,8 +74,8 @@ func (t *Time) UnmarshalJSON(b []byte) error {
 		return nil
 	}
 	if len(b) > 0 && b[0] == '"' {
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
+		s, err := unquote(b)
+		if err != nil {
 			return fmt.Errorf("jwtclaims: date: %w", err)
 		}
 		b = []byte(strings.TrimSpace(s))
@@ -66,6 +91,12 @@ func (t *Time) UnmarshalJSON(b []byte) error {
 // parseSeconds reads a decimal number of seconds, integral or not, with
 // exact nanoseconds for the common integral case.
 func parseSeconds(b []byte) (time.Time, error) {
+	if n, ok := smallInt(b); ok {
+		if n > maxUnix {
+			return time.Time{}, fmt.Errorf("jwtclaims: date %d out of range", n)
+		}
+		return time.Unix(n, 0), nil
+	}
 	s := string(b)
 	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
 		if n > maxUnix || n < -maxUnix {
@@ -83,6 +114,22 @@ func parseSeconds(b []byte) (time.Time, error) {
 	}
 	sec, frac := math.Modf(f)
 	return time.Unix(int64(sec), int64(frac*1e9)), nil
+}
+
+// smallInt reads 1 to 18 decimal digits without allocating; anything
+// else (signs, longer numbers) is left to strconv.
+func smallInt(b []byte) (int64, bool) {
+	if len(b) == 0 || len(b) > 18 {
+		return 0, false
+	}
+	var n int64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n, true
 }
 
 // MarshalJSON writes a JSON number of seconds, with a fraction only when
@@ -161,11 +208,11 @@ func (v *Bool) UnmarshalJSON(b []byte) error {
 		*v = false
 		return nil
 	}
-	var s string
 	if len(b) == 0 || b[0] != '"' {
 		return fmt.Errorf("jwtclaims: bool: %w", errType)
 	}
-	if err := json.Unmarshal(b, &s); err != nil {
+	s, err := unquote(b)
+	if err != nil {
 		return fmt.Errorf("jwtclaims: bool: %w", err)
 	}
 	switch s = strings.TrimSpace(s); {
@@ -190,8 +237,8 @@ func (v *Int) UnmarshalJSON(b []byte) error {
 		return nil
 	}
 	if len(b) > 0 && b[0] == '"' {
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
+		s, err := unquote(b)
+		if err != nil {
 			return fmt.Errorf("jwtclaims: int: %w", err)
 		}
 		if s = strings.TrimSpace(s); s == "" {
@@ -199,6 +246,10 @@ func (v *Int) UnmarshalJSON(b []byte) error {
 			return nil
 		}
 		b = []byte(s)
+	}
+	if n, ok := smallInt(b); ok {
+		*v = Int(n)
+		return nil
 	}
 	n, err := strconv.ParseInt(string(b), 10, 64)
 	if err != nil {
@@ -221,8 +272,8 @@ func (v *String) UnmarshalJSON(b []byte) error {
 	}
 	switch b[0] {
 	case '"':
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
+		s, err := unquote(b)
+		if err != nil {
 			return fmt.Errorf("jwtclaims: string: %w", err)
 		}
 		*v = String(s)

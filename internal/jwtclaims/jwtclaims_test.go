@@ -107,6 +107,7 @@ func TestInt(t *testing.T) {
 func TestString(t *testing.T) {
 	for in, want := range map[string]string{
 		`"Cust1"`: "Cust1", `5`: "5", `true`: "true", `null`: "", `"a\"b"`: `a"b`,
+		`"\u0041\n"`: "A\n", `"café"`: "café", "\"\xff\"": "\ufffd", `"Tony's <Network>"`: "Tony's <Network>",
 	} {
 		var got String
 		if err := json.Unmarshal([]byte(in), &got); err != nil || string(got) != want {
@@ -201,4 +202,69 @@ func FuzzClaims(f *testing.F) {
 		}
 		_ = jwt.NewValidator(jwt.WithIssuedAt(), jwt.WithExpirationRequired()).Validate(c)
 	})
+}
+
+// FuzzFields checks Fields against encoding/json: on every valid JSON
+// object it must see the same members with the same values, and on
+// anything else it must return (an error or not) without panicking.
+func FuzzFields(f *testing.F) {
+	for _, s := range []string{
+		`{}`, ` { "a" : 1 , "b":[1,{"c":"}"}], "d\"e":"x\\"y", "f":null,"g":true,"h":{"i":[]}} `,
+		`{"a":1,}`, `{"a"}`, `{"a":"\u0041"}`, `[1]`, `{"a":[[[[[[[[[[[[1]]]]]]]]]]]]}`, `{"a":1}x`,
+		`{"iat":"1581665207","aud":["x"],"exp":1.5}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		got := map[string]json.RawMessage{}
+		err := Fields(b, func(name, value []byte) error {
+			got[string(name)] = append(json.RawMessage(nil), value...)
+			return nil
+		})
+		var want map[string]json.RawMessage
+		if json.Unmarshal(b, &want) != nil || want == nil || !json.Valid(b) {
+			return // invalid input: any outcome but a panic is fine
+		}
+		if err != nil {
+			if depthOf(b) > maxDepth {
+				return
+			}
+			t.Fatalf("Fields refused valid object %q: %v", b, err)
+		}
+		if len(got) != len(want) {
+			t.Fatalf("%q: members %v, encoding/json %v", b, got, want)
+		}
+		for k, v := range want {
+			var a, w any
+			if json.Unmarshal(got[k], &a) != nil || json.Unmarshal(v, &w) != nil {
+				t.Fatalf("%q: member %q value %q unreadable", b, k, got[k])
+			}
+			ab, _ := json.Marshal(a)
+			wb, _ := json.Marshal(w)
+			if string(ab) != string(wb) {
+				t.Fatalf("%q: member %q = %s, encoding/json %s", b, k, ab, wb)
+			}
+		}
+	})
+}
+
+func depthOf(b []byte) int {
+	d, max := 0, 0
+	in := false
+	for i := 0; i < len(b); i++ {
+		switch c := b[i]; {
+		case in && c == '\\':
+			i++
+		case c == '"':
+			in = !in
+		case !in && (c == '{' || c == '['):
+			d++
+			if d > max {
+				max = d
+			}
+		case !in && (c == '}' || c == ']'):
+			d--
+		}
+	}
+	return max
 }

@@ -17,6 +17,7 @@ package superidtest
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha1"
@@ -169,13 +170,17 @@ func (e *Emulator) Environment() superid.Environment { return e.env }
 // without regard to case, as SuperOffice's samples use /login and /Login.
 func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if len(r.URL.Path) >= 7 && strings.EqualFold(r.URL.Path[:7], "/login/") && r.URL.Path[:7] != "/login/" {
-		r2 := r.Clone(r.Context())
+		r2 := r.Clone(context.WithValue(r.Context(), receivedPathKey{}, r.URL.Path))
 		r2.URL.Path = "/login/" + r.URL.Path[7:]
 		r2.URL.RawPath = ""
 		r = r2
 	}
 	e.mux.ServeHTTP(w, r)
 }
+
+// receivedPathKey keeps the path as received when ServeHTTP folds the
+// case of /Login, so that the request log shows what the client sent.
+type receivedPathKey struct{}
 
 // route registers h under pattern for endpoint ep, wrapped so that every
 // request is counted, logged and offered to the endpoint's faults first.
@@ -231,12 +236,20 @@ func (e *Emulator) record(ep Endpoint, r *http.Request, body []byte, ctxID strin
 	if e.logLimit <= 0 {
 		return
 	}
-	if len(e.log) >= e.logLimit {
+	if len(e.log) >= 2*e.logLimit {
+		// Trim only when twice full, so that a long run pays amortized
+		// O(1) per request instead of moving the whole log every time;
+		// Requests shows the newest logLimit only.
 		n := copy(e.log, e.log[len(e.log)-e.logLimit+1:])
+		clear(e.log[n:])
 		e.log = e.log[:n]
 	}
+	path := r.URL.Path
+	if p, ok := r.Context().Value(receivedPathKey{}).(string); ok {
+		path = p
+	}
 	e.log = append(e.log, Request{
-		Endpoint: ep, Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery,
+		Endpoint: ep, Method: r.Method, Path: path, RawQuery: r.URL.RawQuery,
 		Header: r.Header.Clone(), Body: body, ContextIdentifier: ctxID, Time: e.now(),
 	})
 }
@@ -247,7 +260,11 @@ func (e *Emulator) Requests(ep Endpoint) []Request {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	var out []Request
-	for _, r := range e.log {
+	log := e.log
+	if len(log) > e.logLimit {
+		log = log[len(log)-e.logLimit:]
+	}
+	for _, r := range log {
 		if ep == "" || r.Endpoint == ep {
 			out = append(out, r)
 		}

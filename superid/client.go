@@ -1,0 +1,426 @@
+package superid
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+	"golang.org/x/oauth2"
+
+	"github.com/go-superoffice/superoffice/internal/jwtclaims"
+)
+
+// MaxTokenSize caps the length of an id_token, checked before any parsing.
+// SuperID's id_tokens are under 2 KiB.
+const MaxTokenSize = 16 << 10
+
+// DefaultLeeway is the clock skew allowed on exp, nbf and iat.
+const DefaultLeeway = 5 * time.Minute
+
+// Config configures a Client. Its zero values are safe defaults, except
+// for the required Environment, ClientID and ClientSecret.
+type Config struct {
+	// Environment is SuperID's root URL: SOD, Stage, Online, or any root
+	// URL such as the emulator's. Required.
+	Environment Environment
+	// ClientID is the application id from the developer portal. Required.
+	ClientID string
+	// ClientSecret is the application token. Required; never logged.
+	ClientSecret string
+	// RedirectURL is the registered callback URL. Empty: AuthCodeURL and
+	// Exchange send none, which SuperID refuses, so every login needs it.
+	RedirectURL string
+	// HTTPClient makes every request to SuperID. Nil: http.DefaultClient.
+	HTTPClient *http.Client
+	// Logger receives warnings (a failed key fetch...). Nil: silent.
+	Logger *slog.Logger
+	// Now is the clock for validating tokens. Nil: time.Now.
+	Now func() time.Time
+	// Leeway is the clock skew allowed on exp, nbf and iat. Zero:
+	// DefaultLeeway; negative: none.
+	Leeway time.Duration
+	// KeySet verifies id_tokens. Nil: a new key set for Environment;
+	// share one with systemuser to fetch SuperID's keys once.
+	KeySet *KeySet
+	// CookieKey seals the login cookie (AES-256-GCM): 32 bytes. Empty: a
+	// random key per Client, so a login must finish on the process that
+	// started it; give every instance the same key to scale out.
+	CookieKey []byte
+	// CookieName names the login cookie. Empty: "superid_login".
+	CookieName string
+	// CookiePath scopes the login cookie. Empty: "/".
+	CookiePath string
+	// LoginTimeout is how long a started login may take to come back.
+	// Zero: 10 minutes, as long as SuperID's codes live.
+	LoginTimeout time.Duration
+}
+
+// Client signs users in with SuperID and validates its tokens. It is safe
+// for concurrent use.
+type Client struct {
+	cfg    Config
+	oauth  oauth2.Config
+	keys   *KeySet
+	valid  *jwt.Validator
+	now    func() time.Time
+	sealer *sealer
+	used   usedStates
+}
+
+// New checks cfg and returns a Client. It does no I/O.
+func New(cfg Config) (*Client, error) {
+	if cfg.Environment == "" {
+		return nil, newError(opConfig, ErrConfig, errors.New("Environment is required"))
+	}
+	env, err := ParseEnvironment(string(cfg.Environment))
+	if err != nil {
+		return nil, newError(opConfig, ErrConfig, err)
+	}
+	cfg.Environment = env
+	if cfg.ClientID == "" || cfg.ClientSecret == "" {
+		return nil, newError(opConfig, ErrConfig, errors.New("ClientID and ClientSecret are required"))
+	}
+	if cfg.RedirectURL != "" {
+		u, err := url.Parse(cfg.RedirectURL)
+		if err != nil || !u.IsAbs() || u.Host == "" {
+			return nil, newError(opConfig, ErrConfig, errors.New("RedirectURL must be an absolute URL"))
+		}
+	}
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = http.DefaultClient
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	switch {
+	case cfg.Leeway == 0:
+		cfg.Leeway = DefaultLeeway
+	case cfg.Leeway < 0:
+		cfg.Leeway = 0
+	}
+	if cfg.CookieName == "" {
+		cfg.CookieName = "superid_login"
+	}
+	if cfg.CookiePath == "" {
+		cfg.CookiePath = "/"
+	}
+	if cfg.LoginTimeout <= 0 {
+		cfg.LoginTimeout = 10 * time.Minute
+	}
+	s, err := newSealer(cfg.CookieKey)
+	if err != nil {
+		return nil, newError(opConfig, ErrConfig, err)
+	}
+	keys := cfg.KeySet
+	if keys == nil {
+		keys = newKeySet(env.JWKSURL(), cfg.HTTPClient, cfg.Now, cfg.Logger)
+	}
+	c := &Client{
+		cfg:  cfg,
+		keys: keys,
+		now:  cfg.Now,
+		oauth: oauth2.Config{
+			ClientID:     cfg.ClientID,
+			ClientSecret: cfg.ClientSecret,
+			RedirectURL:  cfg.RedirectURL,
+			Scopes:       []string{"openid"},
+			Endpoint: oauth2.Endpoint{
+				AuthURL:   env.AuthorizeURL(),
+				TokenURL:  env.TokenURL(),
+				AuthStyle: oauth2.AuthStyleInParams, // client_secret_post
+			},
+		},
+		sealer: s,
+	}
+	c.valid = jwt.NewValidator(
+		jwt.WithIssuer(env.Issuer()),
+		jwt.WithAudience(cfg.ClientID),
+		jwt.WithExpirationRequired(),
+		jwt.WithIssuedAt(),
+		jwt.WithLeeway(cfg.Leeway),
+		jwt.WithTimeFunc(cfg.Now),
+	)
+	return c, nil
+}
+
+// Environment returns the client's environment.
+func (c *Client) Environment() Environment { return c.cfg.Environment }
+
+// KeySet returns the key set that verifies id_tokens, to share with
+// systemuser.
+func (c *Client) KeySet() *KeySet { return c.keys }
+
+// AuthCodeOption adds a parameter to the authorization request.
+type AuthCodeOption interface{ apply(url.Values) }
+
+type paramOption struct{ k, v string }
+
+func (p paramOption) apply(v url.Values) { v.Set(p.k, p.v) }
+
+// Tenant skips SuperID's tenant selection by naming the tenant
+// (acr_values=tenant:CustNNNNN).
+func Tenant(contextID string) AuthCodeOption { return paramOption{"acr_values", "tenant:" + contextID} }
+
+// LoginHint fills in the SuperID user name on the sign-in page.
+func LoginHint(username string) AuthCodeOption { return paramOption{"login_hint", username} }
+
+// WithResponseMode says how SuperID returns the code: ResponseModeQuery
+// (the default) or ResponseModeFormPost.
+func WithResponseMode(m ResponseMode) AuthCodeOption { return paramOption{"response_mode", string(m)} }
+
+// ResponseMode is how SuperID returns to the redirect URL.
+type ResponseMode string
+
+// The response modes a callback handles.
+const (
+	ResponseModeQuery    ResponseMode = "query"     // GET with the code in the query
+	ResponseModeFormPost ResponseMode = "form_post" // POST with the code in a form
+)
+
+// AuthCodeURL returns the URL to send the user to for signing in. state
+// and nonce are fresh random values the callback checks; verifier is a
+// PKCE verifier (oauth2.GenerateVerifier), sent as an S256 challenge,
+// with the method named explicitly because SuperID defaults to plain.
+func (c *Client) AuthCodeURL(state, nonce, verifier string, opts ...AuthCodeOption) string {
+	v := url.Values{}
+	for _, o := range opts {
+		o.apply(v)
+	}
+	params := []oauth2.AuthCodeOption{oauth2.S256ChallengeOption(verifier)}
+	if nonce != "" {
+		params = append(params, oauth2.SetAuthURLParam("nonce", nonce))
+	}
+	for k := range v {
+		params = append(params, oauth2.SetAuthURLParam(k, v.Get(k)))
+	}
+	return c.oauth.AuthCodeURL(state, params...)
+}
+
+// Login is a verified sign-in: the id_token's claims and the tokens that
+// came with it.
+type Login struct {
+	// Claims are the id_token's verified claims: tenant, user, system
+	// user token.
+	Claims *Claims
+	// Token holds the access token (for acting as the user), its expiry
+	// and the refresh token. They are credentials: never log them.
+	Token *oauth2.Token
+	// IDToken is the raw id_token.
+	IDToken string
+}
+
+// Exchange redeems an authorization code (with its PKCE verifier) at the
+// token endpoint, verifies the returned id_token against nonce, and
+// returns the login.
+func (c *Client) Exchange(ctx context.Context, code, verifier, nonce string) (*Login, error) {
+	if nonce == "" {
+		return nil, newError(opExchange, ErrConfig, errors.New("nonce is required"))
+	}
+	tok, err := c.oauth.Exchange(c.httpContext(ctx), code, oauth2.VerifierOption(verifier))
+	if err != nil {
+		return nil, tokenError(opExchange, err)
+	}
+	return c.login(ctx, opExchange, tok, nonce, true)
+}
+
+// Refresh redeems a refresh token for a new access token. SuperID also
+// returns a new id_token, verified here (without a nonce); Login.Claims is
+// nil if it sent none. The refresh token is kept when SuperID sends no
+// new one.
+func (c *Client) Refresh(ctx context.Context, refreshToken string) (*Login, error) {
+	tok, err := c.oauth.TokenSource(c.httpContext(ctx), &oauth2.Token{RefreshToken: refreshToken}).Token()
+	if err != nil {
+		return nil, tokenError(opRefresh, err)
+	}
+	return c.login(ctx, opRefresh, tok, "", false)
+}
+
+func (c *Client) login(ctx context.Context, op string, tok *oauth2.Token, nonce string, needID bool) (*Login, error) {
+	raw, _ := tok.Extra("id_token").(string)
+	l := &Login{Token: tok, IDToken: raw}
+	if raw == "" {
+		if needID {
+			return nil, newError(op, ErrMissingClaim, errors.New("token response has no id_token"))
+		}
+		return l, nil
+	}
+	claims, err := c.VerifyIDToken(ctx, raw, nonce)
+	if err != nil {
+		return nil, err
+	}
+	l.Claims = claims
+	return l, nil
+}
+
+// TokenSource returns the signed-in user's tokens, refreshed when the
+// access token expires; use it with tenant.AccessToken or oauth2.NewClient.
+// ctx is kept for the refresh requests, as in x/oauth2.
+func (c *Client) TokenSource(ctx context.Context, tok *oauth2.Token) oauth2.TokenSource {
+	return oauth2.ReuseTokenSource(tok, c.oauth.TokenSource(c.httpContext(ctx), tok))
+}
+
+// httpContext hands the configured client to x/oauth2, which only takes
+// it through a context.
+func (c *Client) httpContext(ctx context.Context) context.Context {
+	return context.WithValue(ctx, oauth2.HTTPClient, c.cfg.HTTPClient)
+}
+
+func tokenError(op string, err error) error {
+	var re *oauth2.RetrieveError
+	if errors.As(err, &re) {
+		e := newError(op, ErrTokenRequest, nil)
+		e.Code, e.Description = re.ErrorCode, re.ErrorDescription
+		if re.Response != nil {
+			e.StatusCode = re.Response.StatusCode
+			if e.Code == "" {
+				e.Err = fmt.Errorf("status %s", re.Response.Status)
+			}
+		}
+		return e
+	}
+	// Transport errors: x/oauth2 wraps the *url.Error, whose URL holds no
+	// secret (the token request puts them in the body).
+	return newError(op, ErrTokenRequest, err)
+}
+
+// VerifyIDToken checks an id_token and returns its claims: size at most
+// MaxTokenSize, RS256 signed by a key of SuperID's key set, iss exactly the
+// environment's issuer, aud containing the client id, exp present and not
+// past, nbf and iat not in the future (each with the leeway), and, when
+// nonce is not empty, the same nonce.
+func (c *Client) VerifyIDToken(ctx context.Context, raw, nonce string) (*Claims, error) {
+	if len(raw) > MaxTokenSize {
+		return nil, newError(opVerify, ErrMalformedToken, fmt.Errorf("token of %d bytes exceeds %d", len(raw), MaxTokenSize))
+	}
+	var ic idTokenClaims
+	if err := c.verifyJWT(ctx, raw, &ic); err != nil {
+		return nil, err
+	}
+	if err := c.valid.Validate(&ic); err != nil {
+		return nil, verifyError(err, &ic)
+	}
+	if nonce != "" {
+		if ic.Nonce == "" {
+			return nil, newError(opVerify, ErrMissingClaim, errors.New("no nonce"))
+		}
+		if subtle.ConstantTimeCompare([]byte(ic.Nonce), []byte(nonce)) != 1 {
+			return nil, newError(opVerify, ErrNonce, nil)
+		}
+	}
+	return ic.claims(), nil
+}
+
+// strictB64 refuses non-zero trailing bits, so each token has one
+// spelling.
+var strictB64 = base64.RawURLEncoding.Strict()
+
+// verifyJWT checks raw's RS256 signature with golang-jwt against the key
+// set and only then decodes the payload into claims, in one pass (see
+// jwtclaims.Fields): encoding/json's validate, skip and reflective field
+// matching over SuperID's long claim names cost more than the RSA check.
+// The caller validates the claims with golang-jwt's Validator.
+func (c *Client) verifyJWT(ctx context.Context, raw string, claims *idTokenClaims) error {
+	h, rest, ok1 := strings.Cut(raw, ".")
+	p, s, ok2 := strings.Cut(rest, ".")
+	if !ok1 || !ok2 || strings.IndexByte(s, '.') >= 0 {
+		return newError(opVerify, ErrMalformedToken, errors.New("not three segments"))
+	}
+	hb, err := strictB64.DecodeString(h)
+	if err != nil {
+		return newError(opVerify, ErrMalformedToken, errors.New("header is not base64url"))
+	}
+	tok := &jwt.Token{Raw: raw}
+	if !json.Valid(hb) {
+		return newError(opVerify, ErrMalformedToken, errors.New("header is not JSON"))
+	}
+	if tok.Header, err = jwtclaims.Header(hb); err != nil {
+		return newError(opVerify, ErrMalformedToken, errors.New("header is not a JSON object"))
+	}
+	if alg, _ := tok.Header["alg"].(string); alg != jwt.SigningMethodRS256.Alg() {
+		return newError(opVerify, ErrSignature, fmt.Errorf("algorithm %.20q is not RS256", alg))
+	}
+	tok.Method = jwt.SigningMethodRS256
+	if tok.Signature, err = strictB64.DecodeString(s); err != nil {
+		return newError(opVerify, ErrMalformedToken, errors.New("signature is not base64url"))
+	}
+	key, err := c.keys.Keyfunc(ctx)(tok)
+	if err != nil {
+		var e *Error
+		if errors.As(err, &e) {
+			return e
+		}
+		return newError(opVerify, ErrUnknownKey, err)
+	}
+	signing := raw[:len(h)+1+len(p)]
+	switch k := key.(type) {
+	case jwt.VerificationKeySet:
+		err = jwt.ErrTokenSignatureInvalid
+		for _, one := range k.Keys {
+			if err = tok.Method.Verify(signing, tok.Signature, one); err == nil {
+				break
+			}
+		}
+	default:
+		err = tok.Method.Verify(signing, tok.Signature, k)
+	}
+	if err != nil {
+		return newError(opVerify, ErrSignature, err)
+	}
+	pb, err := strictB64.DecodeString(p)
+	if err != nil {
+		return newError(opVerify, ErrMalformedToken, errors.New("payload is not base64url"))
+	}
+	if err := claims.decode(pb); err != nil { // pb is ours: kept as Claims.Raw
+		return newError(opVerify, ErrMalformedToken, err)
+	}
+	tok.Claims, tok.Valid = claims, true
+	return nil
+}
+
+// verifyError maps the Validator's errors onto ours; the first match
+// wins, from the most specific. ic has been verified, and says which
+// required claim is missing.
+func verifyError(err error, ic *idTokenClaims) error {
+	if errors.Is(err, jwt.ErrTokenRequiredClaimMissing) {
+		switch {
+		case ic.Issuer == "":
+			return newError(opVerify, ErrIssuer, errors.New("no iss"))
+		case len(ic.Audience) == 0 || (len(ic.Audience) == 1 && ic.Audience[0] == ""):
+			return newError(opVerify, ErrAudience, errors.New("no aud"))
+		}
+	}
+	for _, m := range []struct{ jwt, ours error }{
+		{jwt.ErrTokenMalformed, ErrMalformedToken},
+		{jwt.ErrTokenSignatureInvalid, ErrSignature},
+		{jwt.ErrTokenUnverifiable, ErrSignature},
+		{jwt.ErrTokenRequiredClaimMissing, ErrMissingClaim},
+		{jwt.ErrTokenInvalidIssuer, ErrIssuer},
+		{jwt.ErrTokenInvalidAudience, ErrAudience},
+		{jwt.ErrTokenExpired, ErrExpired},
+		{jwt.ErrTokenNotValidYet, ErrNotYetValid},
+		{jwt.ErrTokenUsedBeforeIssued, ErrNotYetValid},
+	} {
+		if errors.Is(err, m.jwt) {
+			return newError(opVerify, m.ours, err)
+		}
+	}
+	return newError(opVerify, ErrMalformedToken, err)
+}
+
+var contextIDPattern = regexp.MustCompile(`^(?i:cust)[0-9]{1,12}$`)
+
+// ValidContextIdentifier reports whether s looks like a tenant id,
+// "Cust" followed by digits.
+func ValidContextIdentifier(s string) bool { return contextIDPattern.MatchString(s) }
+
+func isSecureURL(raw string) bool { return strings.HasPrefix(strings.ToLower(raw), "https://") }

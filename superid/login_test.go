@@ -1,0 +1,533 @@
+package superid_test
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"errors"
+	"fmt"
+	"html"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"github.com/go-superoffice/superoffice/superid"
+	"github.com/go-superoffice/superoffice/superid/superidtest"
+)
+
+// partner is a partner web app mounted under a path prefix (so an
+// absolute-path bug fails) with LoginHandler and CallbackHandler, against
+// an emulator with one tenant, an administrator and a plain user.
+type partner struct {
+	srv    *superidtest.Server
+	app    *httptest.Server
+	client *superid.Client
+	logins chan *superid.Login
+	errs   chan error
+}
+
+const prefix = "/partner"
+
+func setup(t *testing.T, headless bool, mode superid.ResponseMode) *partner {
+	t.Helper()
+	var opts []superidtest.Option
+	if headless {
+		opts = append(opts, superidtest.WithHeadlessLogin())
+	}
+	srv := superidtest.NewServer(opts...)
+	t.Cleanup(srv.Close)
+	p := &partner{srv: srv, logins: make(chan *superid.Login, 4), errs: make(chan error, 4)}
+	mux := http.NewServeMux()
+	p.app = httptest.NewServer(mux)
+	t.Cleanup(p.app.Close)
+
+	key, _ := rsa.GenerateKey(rand.Reader, 2048)
+	must(t, srv.RegisterApp(superidtest.App{
+		ClientID: "partner-app", ClientSecret: "partner-secret", Name: "Partner App",
+		RedirectURLs: []string{p.app.URL + prefix + "/callback"}, SystemUser: true, PublicKey: &key.PublicKey,
+	}))
+	must(t, srv.AddTenant(superidtest.Tenant{ContextIdentifier: "Cust12345", CompanyName: "Tenant <AS>"}))
+	must(t, srv.AddUser(superidtest.User{Username: "admin@tenant.example", Password: "pw-admin", ContextIdentifier: "Cust12345", Administrator: true}))
+	must(t, srv.AddUser(superidtest.User{Username: "user@tenant.example", Password: "pw-user", ContextIdentifier: "Cust12345"}))
+
+	c, err := superid.New(superid.Config{
+		Environment: srv.Environment(), ClientID: "partner-app", ClientSecret: "partner-secret",
+		RedirectURL: p.app.URL + prefix + "/callback", HTTPClient: srv.Client(),
+	})
+	must(t, err)
+	p.client = c
+	var loginOpts []superid.AuthCodeOption
+	if mode != "" {
+		loginOpts = append(loginOpts, superid.WithResponseMode(mode))
+	}
+	mux.Handle(prefix+"/login", c.LoginHandler(loginOpts...))
+	mux.Handle(prefix+"/callback", c.CallbackHandler(
+		func(w http.ResponseWriter, r *http.Request, l *superid.Login) {
+			p.logins <- l
+			fmt.Fprintf(w, "welcome %s of %s", l.Claims.Subject, l.Claims.ContextIdentifier)
+		},
+		func(w http.ResponseWriter, r *http.Request, err error) {
+			p.errs <- err
+			superid.RenderError(w, err)
+		}))
+	return p
+}
+
+func must(t testing.TB, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func browser(t *testing.T) *http.Client {
+	jar, err := cookiejar.New(nil)
+	must(t, err)
+	return &http.Client{Jar: jar, Timeout: 10 * time.Second}
+}
+
+var (
+	hiddenRE = regexp.MustCompile(`<input type="hidden" name="([^"]+)" value="([^"]*)">`)
+	actionRE = regexp.MustCompile(`<form[^>]* action="([^"]*)"`)
+)
+
+// form reads a page's form: its action (resolved against base) and
+// hidden fields.
+func form(t *testing.T, base *url.URL, page string) (string, url.Values) {
+	t.Helper()
+	m := actionRE.FindStringSubmatch(page)
+	if m == nil {
+		t.Fatalf("no form in page:\n%s", page)
+	}
+	action, err := base.Parse(html.UnescapeString(m[1]))
+	must(t, err)
+	v := url.Values{}
+	for _, h := range hiddenRE.FindAllStringSubmatch(page, -1) {
+		v.Set(html.UnescapeString(h[1]), html.UnescapeString(h[2]))
+	}
+	return action.String(), v
+}
+
+func body(t *testing.T, resp *http.Response) string {
+	t.Helper()
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	must(t, err)
+	return string(b)
+}
+
+func (p *partner) login(t *testing.T) *superid.Login {
+	t.Helper()
+	select {
+	case l := <-p.logins:
+		return l
+	case err := <-p.errs:
+		t.Fatalf("login failed: %v", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("no login")
+	}
+	return nil
+}
+
+func checkAdminLogin(t *testing.T, p *partner, l *superid.Login) {
+	t.Helper()
+	c := l.Claims
+	if c.ContextIdentifier != "Cust12345" || c.Subject != "admin@tenant.example" || !c.IsAdministrator || c.AssociateID == 0 {
+		t.Errorf("claims: %+v", c)
+	}
+	tok, err := p.srv.Approve("Cust12345", "partner-app") // same token once approved
+	must(t, err)
+	if c.SystemUserToken == "" || c.SystemUserToken != tok || !strings.HasPrefix(tok, "Partner App-") {
+		t.Errorf("system user token %q, emulator has %q", c.SystemUserToken, tok)
+	}
+	if c.WebAPIURL != p.srv.WebAPIURL("Cust12345") || c.CompanyName != "Tenant <AS>" {
+		t.Errorf("tenant claims: %q %q", c.WebAPIURL, c.CompanyName)
+	}
+	if !strings.HasPrefix(l.Token.AccessToken, "8A:Cust12345.") || l.Token.RefreshToken == "" || l.IDToken == "" {
+		t.Errorf("tokens: access %t refresh %t id %t", strings.HasPrefix(l.Token.AccessToken, "8A:Cust12345."), l.Token.RefreshToken != "", l.IDToken != "")
+	}
+}
+
+func TestFullLoginHeadless(t *testing.T) {
+	p := setup(t, true, "")
+	resp, err := browser(t).Get(p.app.URL + prefix + "/login?tenant=Cust12345&login_hint=admin@tenant.example")
+	must(t, err)
+	if b := body(t, resp); resp.StatusCode != http.StatusOK || !strings.Contains(b, "welcome admin@tenant.example of Cust12345") {
+		t.Fatalf("status %d: %s", resp.StatusCode, b)
+	}
+	checkAdminLogin(t, p, p.login(t))
+
+	authz := p.srv.Requests(superidtest.EndpointAuthorize)
+	q, _ := url.ParseQuery(authz[len(authz)-1].RawQuery)
+	if q.Get("code_challenge_method") != "S256" || q.Get("code_challenge") == "" || q.Get("nonce") == "" ||
+		q.Get("state") == "" || q.Get("acr_values") != "tenant:Cust12345" || q.Get("scope") != "openid" {
+		t.Errorf("authorize query: %v", q)
+	}
+	tr := p.srv.Requests(superidtest.EndpointToken)
+	form, _ := url.ParseQuery(string(tr[len(tr)-1].Body))
+	if form.Get("client_secret") != "partner-secret" || form.Get("code_verifier") == "" || tr[len(tr)-1].Header.Get("Authorization") != "" {
+		t.Errorf("token request is not client_secret_post with a verifier: %v", tr[len(tr)-1].Header)
+	}
+}
+
+// TestFullLoginHTMLForms signs in through the emulator's pages, as a
+// browser would: sign-in form, then the administrator's approval.
+func TestFullLoginHTMLForms(t *testing.T) {
+	p := setup(t, false, "")
+	b := browser(t)
+	resp, err := b.Get(p.app.URL + prefix + "/login")
+	must(t, err)
+	page := body(t, resp)
+	for _, id := range []string{`id="username"`, `id="password"`, `id="signin"`, `<label for="username">`} {
+		if !strings.Contains(page, id) {
+			t.Fatalf("sign-in page lacks %s:\n%s", id, page)
+		}
+	}
+	action, v := form(t, resp.Request.URL, page)
+
+	v.Set("username", "admin@tenant.example")
+	v.Set("password", "wrong")
+	v.Set("action", "signin")
+	resp, err = b.PostForm(action, v)
+	must(t, err)
+	if page := body(t, resp); resp.StatusCode != http.StatusUnauthorized || !strings.Contains(page, `id="error"`) {
+		t.Fatalf("wrong password: status %d", resp.StatusCode)
+	}
+
+	v.Set("password", "pw-admin")
+	resp, err = b.PostForm(action, v)
+	must(t, err)
+	page = body(t, resp)
+	if !strings.Contains(page, `id="approve"`) || !strings.Contains(page, `id="deny"`) {
+		t.Fatalf("no approve page:\n%s", page)
+	}
+	action, v = form(t, resp.Request.URL, page)
+	v.Set("action", "approve")
+	resp, err = b.PostForm(action, v)
+	must(t, err)
+	if page := body(t, resp); !strings.Contains(page, "welcome admin@tenant.example of Cust12345") {
+		t.Fatalf("after approval: %d %s", resp.StatusCode, page)
+	}
+	checkAdminLogin(t, p, p.login(t))
+
+	// Once approved, a plain user signs in without the approve page and
+	// the id_token carries the same system user token.
+	b2 := browser(t)
+	resp, err = b2.Get(p.app.URL + prefix + "/login")
+	must(t, err)
+	action, v = form(t, resp.Request.URL, body(t, resp))
+	v.Set("username", "user@tenant.example")
+	v.Set("password", "pw-user")
+	v.Set("action", "signin")
+	resp, err = b2.PostForm(action, v)
+	must(t, err)
+	if page := body(t, resp); !strings.Contains(page, "welcome user@tenant.example") {
+		t.Fatalf("plain user: %d %s", resp.StatusCode, page)
+	}
+	l := p.login(t)
+	admin, _ := p.srv.Approve("Cust12345", "partner-app")
+	if l.Claims.IsAdministrator || l.Claims.SystemUserToken != admin {
+		t.Errorf("plain user's claims: admin %v, system token matches %v", l.Claims.IsAdministrator, l.Claims.SystemUserToken == admin)
+	}
+}
+
+func TestFullLoginFormPost(t *testing.T) {
+	p := setup(t, true, superid.ResponseModeFormPost)
+	rec := httptest.NewRecorder()
+	p.client.LoginHandler(superid.WithResponseMode(superid.ResponseModeFormPost), superid.LoginHint("admin@tenant.example")).
+		ServeHTTP(rec, httptest.NewRequest(http.MethodGet, p.app.URL+prefix+"/login", nil))
+	ck := rec.Result().Cookies()
+	if len(ck) != 1 || ck[0].SameSite != http.SameSiteNoneMode || !ck[0].Secure || !ck[0].HttpOnly {
+		t.Fatalf("form_post login cookie: %+v", ck)
+	}
+	loc := rec.Header().Get("Location")
+	if u, _ := url.Parse(loc); u.Query().Get("response_mode") != "form_post" {
+		t.Fatalf("authorize URL %s", loc)
+	}
+	resp, err := p.srv.Client().Get(loc)
+	must(t, err)
+	page := body(t, resp)
+	base, _ := url.Parse(loc)
+	action, v := form(t, base, page)
+	if action != p.app.URL+prefix+"/callback" || v.Get("code") == "" || v.Get("state") == "" {
+		t.Fatalf("form_post page: %s", page)
+	}
+	req := httptest.NewRequest(http.MethodPost, action, strings.NewReader(v.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.AddCookie(ck[0])
+	rec = httptest.NewRecorder()
+	p.app.Config.Handler.ServeHTTP(rec, req)
+	if rec.Code != http.StatusOK {
+		t.Fatalf("callback: %d %s", rec.Code, rec.Body)
+	}
+	checkAdminLogin(t, p, p.login(t))
+}
+
+// startLogin runs LoginHandler and the headless emulator by hand and
+// returns the login cookie and the callback URL SuperID sent back.
+func startLogin(t *testing.T, p *partner, user string) (*http.Cookie, string) {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	p.client.LoginHandler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, p.app.URL+prefix+"/login?login_hint="+url.QueryEscape(user), nil))
+	cookies := rec.Result().Cookies()
+	if len(cookies) != 1 || cookies[0].SameSite != http.SameSiteLaxMode || !cookies[0].HttpOnly || cookies[0].MaxAge <= 0 {
+		t.Fatalf("login cookie: %+v", cookies)
+	}
+	noFollow := *p.srv.Client()
+	noFollow.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, err := noFollow.Get(rec.Header().Get("Location"))
+	must(t, err)
+	body(t, resp)
+	if resp.StatusCode != http.StatusFound {
+		t.Fatalf("authorize: %d", resp.StatusCode)
+	}
+	return cookies[0], resp.Header.Get("Location")
+}
+
+func callback(p *partner, target string, ck *http.Cookie) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(http.MethodGet, target, nil)
+	if ck != nil {
+		req.AddCookie(ck)
+	}
+	rec := httptest.NewRecorder()
+	p.app.Config.Handler.ServeHTTP(rec, req)
+	return rec
+}
+
+func (p *partner) err(t *testing.T) error {
+	t.Helper()
+	select {
+	case err := <-p.errs:
+		return err
+	case l := <-p.logins:
+		t.Fatalf("unexpected login %+v", l.Claims)
+	}
+	return nil
+}
+
+func TestCallbackRejects(t *testing.T) {
+	p := setup(t, true, "")
+
+	t.Run("missing cookie", func(t *testing.T) {
+		_, target := startLogin(t, p, "admin@tenant.example")
+		rec := callback(p, target, nil)
+		if err := p.err(t); !errors.Is(err, superid.ErrLoginState) || rec.Code != http.StatusBadRequest {
+			t.Errorf("got %v, status %d", err, rec.Code)
+		}
+	})
+	t.Run("state mismatch", func(t *testing.T) {
+		ck, target := startLogin(t, p, "admin@tenant.example")
+		u, _ := url.Parse(target)
+		q := u.Query()
+		q.Set("state", q.Get("state")+"x")
+		u.RawQuery = q.Encode()
+		callback(p, u.String(), ck)
+		if err := p.err(t); !errors.Is(err, superid.ErrLoginState) {
+			t.Errorf("got %v", err)
+		}
+	})
+	t.Run("cookie of another login", func(t *testing.T) {
+		ck, _ := startLogin(t, p, "admin@tenant.example")
+		_, target := startLogin(t, p, "admin@tenant.example")
+		callback(p, target, ck)
+		if err := p.err(t); !errors.Is(err, superid.ErrLoginState) {
+			t.Errorf("got %v", err)
+		}
+	})
+	t.Run("tampered cookie", func(t *testing.T) {
+		ck, target := startLogin(t, p, "admin@tenant.example")
+		b := []byte(ck.Value)
+		b[len(b)/2] ^= 1
+		ck.Value = string(b)
+		callback(p, target, ck)
+		if err := p.err(t); !errors.Is(err, superid.ErrLoginState) {
+			t.Errorf("got %v", err)
+		}
+	})
+	t.Run("replayed state", func(t *testing.T) {
+		ck, target := startLogin(t, p, "admin@tenant.example")
+		if rec := callback(p, target, ck); rec.Code != http.StatusOK {
+			t.Fatalf("first callback: %d %s", rec.Code, rec.Body)
+		}
+		p.login(t)
+		callback(p, target, ck)
+		if err := p.err(t); !errors.Is(err, superid.ErrLoginState) || !strings.Contains(err.Error(), "already used") {
+			t.Errorf("replay: got %v", err)
+		}
+	})
+	t.Run("code replayed under a fresh login", func(t *testing.T) {
+		ck, target := startLogin(t, p, "admin@tenant.example")
+		callback(p, target, ck)
+		p.login(t)
+		// A new login's cookie and state, but the old, used code.
+		ck2, target2 := startLogin(t, p, "admin@tenant.example")
+		u, _ := url.Parse(target)
+		u2, _ := url.Parse(target2)
+		q := u2.Query()
+		q.Set("code", u.Query().Get("code"))
+		u2.RawQuery = q.Encode()
+		callback(p, u2.String(), ck2)
+		var e *superid.Error
+		if err := p.err(t); !errors.Is(err, superid.ErrTokenRequest) || !errors.As(err, &e) || e.Code != "invalid_grant" {
+			t.Errorf("got %v", err)
+		}
+	})
+	t.Run("error response", func(t *testing.T) {
+		p.srv.RevokeApproval("Cust12345", "partner-app")
+		ck, target := startLogin(t, p, "user@tenant.example") // not an administrator, app not approved
+		u, _ := url.Parse(target)
+		if u.Query().Get("error") != "access_denied" {
+			t.Fatalf("emulator answered %s", target)
+		}
+		q := u.Query()
+		q.Set("error_description", `<script>alert("x")</script>`)
+		u.RawQuery = q.Encode()
+		rec := callback(p, u.String(), ck)
+		err := p.err(t)
+		var e *superid.Error
+		if !errors.Is(err, superid.ErrAccessDenied) || !errors.Is(err, superid.ErrAuthorization) || !errors.As(err, &e) || e.Code != "access_denied" {
+			t.Errorf("got %v", err)
+		}
+		if rec.Code != http.StatusForbidden || strings.Contains(rec.Body.String(), "<script>") ||
+			!strings.Contains(rec.Body.String(), "&lt;script&gt;") {
+			t.Errorf("error page %d not escaped:\n%s", rec.Code, rec.Body)
+		}
+	})
+	t.Run("other SuperID error", func(t *testing.T) {
+		ck, target := startLogin(t, p, "admin@tenant.example")
+		u, _ := url.Parse(target)
+		q := url.Values{"state": {u.Query().Get("state")}, "error": {"invalid_request"}}
+		u.RawQuery = q.Encode()
+		callback(p, u.String(), ck)
+		if err := p.err(t); errors.Is(err, superid.ErrAccessDenied) || !errors.Is(err, superid.ErrAuthorization) {
+			t.Errorf("got %v", err)
+		}
+	})
+}
+
+func TestUserDeclinesApproval(t *testing.T) {
+	p := setup(t, false, "")
+	b := browser(t)
+	resp, err := b.Get(p.app.URL + prefix + "/login")
+	must(t, err)
+	action, v := form(t, resp.Request.URL, body(t, resp))
+	v.Set("username", "admin@tenant.example")
+	v.Set("password", "pw-admin")
+	v.Set("action", "signin")
+	resp, err = b.PostForm(action, v)
+	must(t, err)
+	action, v = form(t, resp.Request.URL, body(t, resp))
+	v.Set("action", "deny")
+	resp, err = b.PostForm(action, v)
+	must(t, err)
+	page := body(t, resp)
+	if err := p.err(t); !errors.Is(err, superid.ErrAccessDenied) || resp.StatusCode != http.StatusForbidden {
+		t.Errorf("got %v, status %d: %s", err, resp.StatusCode, page)
+	}
+}
+
+func TestRefreshAndTokenSource(t *testing.T) {
+	p := setup(t, true, "")
+	ck, target := startLogin(t, p, "admin@tenant.example")
+	callback(p, target, ck)
+	l := p.login(t)
+	ctx := context.Background()
+	r, err := p.client.Refresh(ctx, l.Token.RefreshToken)
+	must(t, err)
+	if r.Token.AccessToken == l.Token.AccessToken || !strings.HasPrefix(r.Token.AccessToken, "8A:Cust12345.") ||
+		r.Token.RefreshToken != l.Token.RefreshToken || r.Claims == nil || r.Claims.SystemUserToken != l.Claims.SystemUserToken {
+		t.Errorf("refresh: %+v", r.Claims)
+	}
+	if _, err := p.client.Refresh(ctx, "not-a-refresh-token"); !errors.Is(err, superid.ErrTokenRequest) {
+		t.Errorf("bad refresh token: %v", err)
+	}
+	expired := *l.Token
+	expired.Expiry = time.Now().Add(-time.Minute)
+	ts := p.client.TokenSource(ctx, &expired)
+	tok, err := ts.Token()
+	must(t, err)
+	if tok.AccessToken == l.Token.AccessToken || !tok.Valid() {
+		t.Errorf("token source did not refresh")
+	}
+	if again, _ := ts.Token(); again.AccessToken != tok.AccessToken {
+		t.Errorf("token source did not reuse a valid token")
+	}
+	var _ oauth2.TokenSource = ts
+}
+
+func TestExchangeErrors(t *testing.T) {
+	p := setup(t, true, "")
+	ctx := context.Background()
+	_, err := p.client.Exchange(ctx, "no-such-code", "verifier", "nonce")
+	var e *superid.Error
+	if !errors.Is(err, superid.ErrTokenRequest) || !errors.As(err, &e) || e.Code != "invalid_grant" || e.StatusCode != http.StatusBadRequest {
+		t.Errorf("unknown code: %v", err)
+	}
+	if strings.Contains(err.Error(), "partner-secret") {
+		t.Error("error holds the client secret")
+	}
+	p.srv.Fail(superidtest.EndpointToken, superidtest.Fault{Status: http.StatusServiceUnavailable, Times: 1})
+	_, err = p.client.Exchange(ctx, "x", "verifier", "nonce")
+	if !errors.Is(err, superid.ErrTokenRequest) || !errors.As(err, &e) || e.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("503: %v", err)
+	}
+	bad, err := superid.New(superid.Config{Environment: p.srv.Environment(), ClientID: "partner-app", ClientSecret: "wrong",
+		RedirectURL: p.app.URL + prefix + "/callback", HTTPClient: p.srv.Client()})
+	must(t, err)
+	if _, err := bad.Exchange(ctx, "x", "v", "n"); !errors.As(err, &e) || e.Code != "invalid_client" {
+		t.Errorf("wrong secret: %v", err)
+	}
+}
+
+func TestNewValidatesConfig(t *testing.T) {
+	ok := superid.Config{Environment: superid.SOD, ClientID: "id", ClientSecret: "s"}
+	for name, edit := range map[string]func(c *superid.Config){
+		"no environment":  func(c *superid.Config) { c.Environment = "" },
+		"bad environment": func(c *superid.Config) { c.Environment = "ftp://x" },
+		"no client id":    func(c *superid.Config) { c.ClientID = "" },
+		"no secret":       func(c *superid.Config) { c.ClientSecret = "" },
+		"relative URL":    func(c *superid.Config) { c.RedirectURL = "/callback" },
+		"short key":       func(c *superid.Config) { c.CookieKey = []byte("short") },
+	} {
+		cfg := ok
+		edit(&cfg)
+		if _, err := superid.New(cfg); !errors.Is(err, superid.ErrConfig) {
+			t.Errorf("%s: got %v", name, err)
+		}
+	}
+	if _, err := superid.New(ok); err != nil {
+		t.Errorf("minimal config: %v", err)
+	}
+}
+
+func TestAuthCodeURL(t *testing.T) {
+	c, err := superid.New(superid.Config{Environment: superid.SOD, ClientID: "id", ClientSecret: "s", RedirectURL: "https://app.example/cb"})
+	must(t, err)
+	raw := c.AuthCodeURL("st", "no", "verifier-verifier-verifier-verifier-verifier",
+		superid.Tenant("Cust1"), superid.LoginHint("a@b.c"), superid.WithResponseMode(superid.ResponseModeFormPost))
+	u, err := url.Parse(raw)
+	must(t, err)
+	q := u.Query()
+	want := map[string]string{
+		"client_id": "id", "redirect_uri": "https://app.example/cb", "response_type": "code", "scope": "openid",
+		"state": "st", "nonce": "no", "code_challenge_method": "S256", "acr_values": "tenant:Cust1",
+		"login_hint": "a@b.c", "response_mode": "form_post",
+		"code_challenge": oauth2.S256ChallengeFromVerifier("verifier-verifier-verifier-verifier-verifier"),
+	}
+	for k, v := range want {
+		if q.Get(k) != v {
+			t.Errorf("%s = %q, want %q", k, q.Get(k), v)
+		}
+	}
+	if u.Scheme+"://"+u.Host+u.Path != superid.SOD.AuthorizeURL() {
+		t.Errorf("endpoint %s", u)
+	}
+}

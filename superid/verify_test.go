@@ -1,0 +1,304 @@
+package superid_test
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha1"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/go-superoffice/superoffice/superid"
+)
+
+// trustedKey is an RSA key published by a local JWKS server, so tests can
+// sign with the trusted key under any algorithm and header.
+type trustedKey struct {
+	key     *rsa.PrivateKey
+	x5t     string
+	url     string
+	fetches atomic.Int32
+}
+
+const testIssuer = "https://sod.superoffice.com"
+
+func newTrustedKey(t testing.TB) *trustedKey {
+	t.Helper()
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, _ := x509.MarshalPKIXPublicKey(&key.PublicKey)
+	sum := sha1.Sum(der) // any stable thumbprint will do for matching
+	tk := &trustedKey{key: key, x5t: base64.RawURLEncoding.EncodeToString(sum[:])}
+	body, _ := json.Marshal(map[string]any{"keys": []map[string]string{{
+		"kty": "RSA", "use": "sig", "x5t": tk.x5t,
+		"n": base64.RawURLEncoding.EncodeToString(key.N.Bytes()), "e": "AQAB",
+	}}})
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tk.fetches.Add(1)
+		_, _ = w.Write(body)
+	}))
+	t.Cleanup(hs.Close)
+	tk.url = hs.URL
+	return tk
+}
+
+func (tk *trustedKey) sign(t testing.TB, method jwt.SigningMethod, key any, claims map[string]any) string {
+	t.Helper()
+	tok := jwt.NewWithClaims(method, jwt.MapClaims(claims))
+	tok.Header["x5t"] = tk.x5t
+	raw, err := tok.SignedString(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return raw
+}
+
+var testNow = time.Unix(1581665207, 0)
+
+// superIDClaims is the DOCS example payload, at testNow.
+func superIDClaims() map[string]any {
+	p := superid.ClaimPrefix
+	return map[string]any{
+		"sub":                          "tony@superoffice.com",
+		p + "associateid":              "5",
+		p + "identityprovider":         "central-superid",
+		p + "email":                    "tony@superoffice.com",
+		p + "upn":                      "tony@superoffice.com",
+		p + "is_administrator":         "False",
+		p + "ctx":                      "Cust26759",
+		p + "company_name":             "Tonys Developer Network",
+		p + "serial":                   "1801550193",
+		p + "netserver_url":            "https://sod.superoffice.com/Cust26759/Remote/Services86/",
+		p + "webapi_url":               "https://sod.superoffice.com/Cust26759/api/",
+		p + "system_token":             "SuperOffice DevNet Node OIDC-8k8Q7DmBgo",
+		"iat":                          "1581665207",
+		p + "initials":                 "TY",
+		p + "so_primary_email_address": "tony@superoffice.com",
+		"nonce":                        "n-0S6_WzA2Mj",
+		"nbf":                          1581665147,
+		"exp":                          1581665507,
+		"iss":                          testIssuer,
+		"aud":                          "6cf25376616343b38d14ddcd804f2891",
+	}
+}
+
+func verifier(t testing.TB, tk *trustedKey, now time.Time) *superid.Client {
+	t.Helper()
+	c, err := superid.New(superid.Config{
+		Environment: superid.SOD, ClientID: "6cf25376616343b38d14ddcd804f2891", ClientSecret: "s",
+		KeySet: superid.NewKeySet(tk.url, nil), Now: func() time.Time { return now },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func TestVerifyIDTokenTypedClaims(t *testing.T) {
+	tk := newTrustedKey(t)
+	c := verifier(t, tk, testNow)
+	got, err := c.VerifyIDToken(context.Background(), tk.sign(t, jwt.SigningMethodRS256, tk.key, superIDClaims()), "n-0S6_WzA2Mj")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := superid.Claims{
+		Subject: "tony@superoffice.com", ContextIdentifier: "Cust26759",
+		SystemUserToken: "SuperOffice DevNet Node OIDC-8k8Q7DmBgo",
+		WebAPIURL:       "https://sod.superoffice.com/Cust26759/api/",
+		NetServerURL:    "https://sod.superoffice.com/Cust26759/Remote/Services86/",
+		Serial:          "1801550193", Email: "tony@superoffice.com", UPN: "tony@superoffice.com",
+		PrimaryEmail: "tony@superoffice.com", CompanyName: "Tonys Developer Network", Initials: "TY",
+		IdentityProvider: "central-superid", AssociateID: 5, IsAdministrator: false,
+		Nonce: "n-0S6_WzA2Mj", Issuer: testIssuer, Audience: []string{"6cf25376616343b38d14ddcd804f2891"},
+		IssuedAt: time.Unix(1581665207, 0), NotBefore: time.Unix(1581665147, 0), Expiry: time.Unix(1581665507, 0),
+	}
+	g := *got
+	if fmt.Sprint(g.Audience) != fmt.Sprint(want.Audience) {
+		t.Errorf("Audience = %v", g.Audience)
+	}
+	g.Audience, want.Audience = nil, nil
+	g2, _ := json.Marshal(g)
+	w2, _ := json.Marshal(want)
+	if string(g2) != string(w2) || !g.IssuedAt.Equal(want.IssuedAt) || !g.Expiry.Equal(want.Expiry) || !g.NotBefore.Equal(want.NotBefore) {
+		t.Errorf("claims:\n got %s\nwant %s", g2, w2)
+	}
+	m, err := got.Map()
+	if err != nil || m["iat"] != "1581665207" || len(m) != len(superIDClaims()) {
+		t.Errorf("Map() = %v, %v", m, err)
+	}
+	var extra struct {
+		Admin string `json:"http://schemes.superoffice.net/identity/is_administrator"`
+	}
+	if err := got.Unmarshal(&extra); err != nil || extra.Admin != "False" {
+		t.Errorf("Unmarshal: %+v, %v", extra, err)
+	}
+}
+
+func TestVerifyIDTokenRules(t *testing.T) {
+	tk := newTrustedKey(t)
+	ecKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	otherKey, _ := rsa.GenerateKey(rand.Reader, 2048)
+	pubDER, _ := x509.MarshalPKIXPublicKey(&tk.key.PublicKey)
+	with := func(edit func(m map[string]any)) map[string]any {
+		m := superIDClaims()
+		edit(m)
+		return m
+	}
+	rs := func(m map[string]any) string { return tk.sign(t, jwt.SigningMethodRS256, tk.key, m) }
+	valid := rs(superIDClaims())
+	parts := strings.Split(valid, ".")
+	tampered := with(func(m map[string]any) { m[superid.ClaimPrefix+"ctx"] = "Cust1" })
+	tp, _ := json.Marshal(tampered)
+	tamperedToken := parts[0] + "." + base64.RawURLEncoding.EncodeToString(tp) + "." + parts[2]
+	noneToken := tk.sign(t, jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, superIDClaims())
+
+	cases := []struct {
+		name  string
+		raw   string
+		nonce string
+		now   time.Time
+		want  error
+	}{
+		{"valid", valid, "n-0S6_WzA2Mj", testNow, nil},
+		{"valid without nonce check", valid, "", testNow, nil},
+		{"alg none", noneToken, "", testNow, superid.ErrSignature},
+		{"alg none without signature", parts[0][:0] + base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"none","typ":"JWT"}`)) + "." + parts[1] + ".", "", testNow, superid.ErrSignature},
+		{"HS256 keyed with the RSA public key", tk.sign(t, jwt.SigningMethodHS256, pubDER, superIDClaims()), "", testNow, superid.ErrSignature},
+		{"RS384 by the trusted key", tk.sign(t, jwt.SigningMethodRS384, tk.key, superIDClaims()), "", testNow, superid.ErrSignature},
+		{"PS256 by the trusted key", tk.sign(t, jwt.SigningMethodPS256, tk.key, superIDClaims()), "", testNow, superid.ErrSignature},
+		{"ES256", tk.sign(t, jwt.SigningMethodES256, ecKey, superIDClaims()), "", testNow, superid.ErrSignature},
+		{"tampered payload", tamperedToken, "", testNow, superid.ErrSignature},
+		{"signed by another key under the trusted x5t", tk.sign(t, jwt.SigningMethodRS256, otherKey, superIDClaims()), "", testNow, superid.ErrSignature},
+		{"wrong iss", rs(with(func(m map[string]any) { m["iss"] = "https://online.superoffice.com" })), "", testNow, superid.ErrIssuer},
+		{"iss with /login", rs(with(func(m map[string]any) { m["iss"] = testIssuer + "/login" })), "", testNow, superid.ErrIssuer},
+		{"missing iss", rs(with(func(m map[string]any) { delete(m, "iss") })), "", testNow, superid.ErrIssuer},
+		{"wrong aud", rs(with(func(m map[string]any) { m["aud"] = "someone-else" })), "", testNow, superid.ErrAudience},
+		{"missing aud", rs(with(func(m map[string]any) { delete(m, "aud") })), "", testNow, superid.ErrAudience},
+		{"aud list with client id", rs(with(func(m map[string]any) { m["aud"] = []string{"x", "6cf25376616343b38d14ddcd804f2891"} })), "", testNow, nil},
+		{"missing exp", rs(with(func(m map[string]any) { delete(m, "exp") })), "", testNow, superid.ErrMissingClaim},
+		{"expired past leeway", valid, "", time.Unix(1581665507, 0).Add(superid.DefaultLeeway + time.Second), superid.ErrExpired},
+		{"expired within leeway", valid, "", time.Unix(1581665507, 0).Add(superid.DefaultLeeway - time.Second), nil},
+		{"nbf in the future", rs(with(func(m map[string]any) {
+			m["nbf"] = testNow.Add(10 * time.Minute).Unix()
+			m["exp"] = testNow.Add(time.Hour).Unix()
+		})), "", testNow, superid.ErrNotYetValid},
+		{"iat in the future", rs(with(func(m map[string]any) {
+			delete(m, "nbf")
+			m["iat"] = fmt.Sprint(testNow.Add(10 * time.Minute).Unix())
+			m["exp"] = testNow.Add(time.Hour).Unix()
+		})), "", testNow, superid.ErrNotYetValid},
+		{"iat slightly ahead, within leeway", rs(with(func(m map[string]any) { m["iat"] = fmt.Sprint(testNow.Add(time.Minute).Unix()) })), "", testNow, nil},
+		{"nonce mismatch", valid, "another-nonce", testNow, superid.ErrNonce},
+		{"nonce missing", rs(with(func(m map[string]any) { delete(m, "nonce") })), "n-0S6_WzA2Mj", testNow, superid.ErrMissingClaim},
+		{"oversized", rs(with(func(m map[string]any) { m["pad"] = strings.Repeat("x", superid.MaxTokenSize) })), "", testNow, superid.ErrMalformedToken},
+		{"exp of the wrong type", rs(with(func(m map[string]any) { m["exp"] = "soon" })), "", testNow, superid.ErrMalformedToken},
+		{"is_administrator of the wrong type", rs(with(func(m map[string]any) { m[superid.ClaimPrefix+"is_administrator"] = "maybe" })), "", testNow, superid.ErrMalformedToken},
+		{"two segments", parts[0] + "." + parts[1], "", testNow, superid.ErrMalformedToken},
+		{"empty", "", "", testNow, superid.ErrMalformedToken},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := verifier(t, tk, tc.now)
+			_, err := c.VerifyIDToken(context.Background(), tc.raw, tc.nonce)
+			if tc.want == nil {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				return
+			}
+			if !errors.Is(err, tc.want) || !errors.Is(err, superid.ErrInvalidToken) {
+				t.Fatalf("got %v, want %v", err, tc.want)
+			}
+			var e *superid.Error
+			if !errors.As(err, &e) || !strings.HasPrefix(err.Error(), "superid: ") {
+				t.Fatalf("error %v is not a *superid.Error", err)
+			}
+			if strings.Contains(err.Error(), parts[2]) {
+				t.Fatal("error message holds the token")
+			}
+		})
+	}
+}
+
+func TestVerifyIDTokenUnknownKey(t *testing.T) {
+	tk := newTrustedKey(t)
+	other, _ := rsa.GenerateKey(rand.Reader, 2048)
+	tok := jwt.NewWithClaims(jwt.SigningMethodRS256, jwt.MapClaims(superIDClaims()))
+	tok.Header["x5t"] = "not-a-published-thumbprint"
+	raw, _ := tok.SignedString(other)
+	c := verifier(t, tk, testNow)
+	_, err := c.VerifyIDToken(context.Background(), raw, "")
+	if !errors.Is(err, superid.ErrUnknownKey) || !errors.Is(err, superid.ErrInvalidToken) {
+		t.Fatalf("got %v, want ErrUnknownKey", err)
+	}
+}
+
+func TestVerifyIDTokenSizeCapBeforeParsing(t *testing.T) {
+	tk := newTrustedKey(t)
+	c := verifier(t, tk, testNow)
+	_, err := c.VerifyIDToken(context.Background(), strings.Repeat("a", superid.MaxTokenSize+1), "")
+	if !errors.Is(err, superid.ErrMalformedToken) {
+		t.Fatalf("got %v", err)
+	}
+	if n := tk.fetches.Load(); n != 0 {
+		t.Errorf("an oversized token caused %d key fetches", n)
+	}
+}
+
+// FuzzVerifyIDToken feeds arbitrary tokens through the whole check. The
+// key set holds a random modulus (no key generation, which is slow under
+// the fuzzer's instrumentation), so no input may ever be accepted; every
+// input must end in a typed error, never a panic. Header and payload are
+// decoded before the signature is checked, so the claims parsing is fuzzed
+// too.
+func FuzzVerifyIDToken(f *testing.F) {
+	n := make([]byte, 256)
+	_, _ = rand.Read(n)
+	n[0] |= 0x80
+	n[255] |= 1
+	body, _ := json.Marshal(map[string]any{"keys": []map[string]string{{
+		"kty": "RSA", "x5t": "x5t-1", "n": base64.RawURLEncoding.EncodeToString(n), "e": "AQAB",
+	}}})
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write(body) }))
+	defer hs.Close()
+	c, err := superid.New(superid.Config{
+		Environment: superid.SOD, ClientID: "6cf25376616343b38d14ddcd804f2891", ClientSecret: "s",
+		KeySet: superid.NewKeySet(hs.URL, hs.Client()), Now: func() time.Time { return testNow },
+	})
+	if err != nil {
+		f.Fatal(err)
+	}
+	seg := func(v any) string { b, _ := json.Marshal(v); return base64.RawURLEncoding.EncodeToString(b) }
+	sig := base64.RawURLEncoding.EncodeToString(n)
+	header := seg(map[string]string{"alg": "RS256", "typ": "JWT", "x5t": "x5t-1"})
+	f.Add(header + "." + seg(superIDClaims()) + "." + sig)
+	f.Add(seg(map[string]string{"alg": "RS256", "kid": "k"}) + "." + seg(superIDClaims()) + "." + sig)
+	f.Add(header + "." + seg(map[string]any{"iat": "x", "exp": []int{1}, "aud": map[string]int{}}) + "." + sig)
+	f.Add(header + "." + seg(map[string]any{"iat": "1e3", "nbf": "12", "exp": 1e300}) + "." + sig)
+	f.Add("eyJhbGciOiJub25lIn0.e30.")
+	f.Add("a.b.c")
+	f.Fuzz(func(t *testing.T, raw string) {
+		_, err := c.VerifyIDToken(context.Background(), raw, "")
+		if err == nil {
+			t.Fatalf("accepted %q", raw)
+		}
+		if !errors.Is(err, superid.ErrInvalidToken) {
+			t.Fatalf("error of no kind: %v", err)
+		}
+	})
+}

@@ -1,0 +1,140 @@
+package tenant_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/go-superoffice/superoffice/superid/superidtest"
+	"github.com/go-superoffice/superoffice/tenant"
+)
+
+// getBench is one in-process emulator with one company, a full client and
+// a bare net/http client sharing one transport, and a bare Get.
+type getBench struct {
+	client *tenant.Client
+	hc     *http.Client
+	url    string
+	ticket string
+	id     int
+}
+
+func newGetBench(t testing.TB) *getBench {
+	f := setup(t, superidtest.WithRequestLogLimit(0))
+	c, err := f.em.AddContact(testCtx, superidtest.Contact{Name: "Bench AS", Department: "Sales", Emails: []string{"a@b.example"}})
+	must(t, err)
+	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
+	t.Cleanup(hc.CloseIdleConnections)
+	client := f.client(t, func(cfg *tenant.Config) { cfg.HTTPClient = hc })
+	tk, err := f.tickets.Ticket(context.Background())
+	must(t, err)
+	return &getBench{client: client, hc: hc, url: f.em.WebAPIURL(testCtx) + "v1/Contact/" + strconv.Itoa(c.ContactID), ticket: tk.Value, id: c.ContactID}
+}
+
+// bare is what a hand-written call does: same headers, same handler,
+// same target type, no retries, no checks.
+func (g *getBench) bare(ctx context.Context) (*tenant.Contact, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, g.url, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "SOTicket "+g.ticket)
+	req.Header.Set("SO-AppToken", testSecret)
+	req.Header.Set("Accept", "application/json")
+	resp, err := g.hc.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	var c tenant.Contact
+	if err := json.NewDecoder(resp.Body).Decode(&c); err != nil {
+		return nil, err
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	return &c, nil
+}
+
+// BenchmarkContactsGet compares Contacts.Get through the full client
+// (cached ticket, retry wrapper, checks, JSON decode) with a bare
+// net/http + encoding/json call to the same in-process handler.
+func BenchmarkContactsGet(b *testing.B) {
+	g := newGetBench(b)
+	ctx := context.Background()
+	b.Run("client", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := g.client.Contacts.Get(ctx, g.id); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("bare", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := g.bare(ctx); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkContactsGetInterleaved alternates the two calls in one loop and
+// times each, so that load on a shared machine hits both alike; it
+// reports their time ratio.
+func BenchmarkContactsGetInterleaved(b *testing.B) {
+	g := newGetBench(b)
+	ctx := context.Background()
+	var client, bare time.Duration
+	timed := func(f func() error) time.Duration {
+		t0 := time.Now()
+		if err := f(); err != nil {
+			b.Fatal(err)
+		}
+		return time.Since(t0)
+	}
+	callClient := func() error { _, err := g.client.Contacts.Get(ctx, g.id); return err }
+	callBare := func() error { _, err := g.bare(ctx); return err }
+	i := 0
+	for b.Loop() {
+		// Alternate which goes first, so neither always inherits the
+		// other's warm (or cold) state.
+		if i++; i%2 == 0 {
+			client += timed(callClient)
+			bare += timed(callBare)
+		} else {
+			bare += timed(callBare)
+			client += timed(callClient)
+		}
+	}
+	b.ReportMetric(float64(client.Nanoseconds())/float64(b.N), "client-ns/op")
+	b.ReportMetric(float64(bare.Nanoseconds())/float64(b.N), "bare-ns/op")
+	b.ReportMetric(float64(client)/float64(bare), "time-ratio")
+}
+
+// TestClientAllocationsNearBare keeps the client's per-call allocations
+// (server side included, as in the benchmark) within 1.5x of a bare call.
+func TestClientAllocationsNearBare(t *testing.T) {
+	if testing.Short() {
+		t.Skip("allocation comparison")
+	}
+	g := newGetBench(t)
+	ctx := context.Background()
+	client := testing.AllocsPerRun(200, func() {
+		if _, err := g.client.Contacts.Get(ctx, g.id); err != nil {
+			t.Fatal(err)
+		}
+	})
+	bare := testing.AllocsPerRun(200, func() {
+		if _, err := g.bare(ctx); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Logf("allocs per Get: client %.0f, bare %.0f, ratio %.2f", client, bare, client/bare)
+	if client > 1.5*bare {
+		t.Fatalf("client allocates %.0f per Get, more than 1.5x bare (%.0f)", client, bare)
+	}
+}

@@ -1,0 +1,315 @@
+package tenant_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-superoffice/superoffice/superid/superidtest"
+	"github.com/go-superoffice/superoffice/tenant"
+)
+
+func TestPaginationOverThousandContacts(t *testing.T) {
+	f := setup(t)
+	for i := range 1000 {
+		_, err := f.em.AddContact(testCtx, superidtest.Contact{Name: fmt.Sprintf("Company %04d", i), CategoryID: 1 + i%4})
+		must(t, err)
+	}
+	c := f.client(t)
+	ctx := context.Background()
+
+	f.em.ResetRequests()
+	seen := map[int]bool{}
+	last := 0
+	for row, err := range c.Contacts.All(ctx, nil) {
+		must(t, err)
+		if seen[row.ContactID] || row.ContactID <= last {
+			t.Fatalf("row %d repeated or out of order", row.ContactID)
+		}
+		seen[row.ContactID], last = true, row.ContactID
+		if row.Name != fmt.Sprintf("Company %04d", row.ContactID-1) {
+			t.Fatalf("row %d named %q", row.ContactID, row.Name)
+		}
+	}
+	if len(seen) != 1000 {
+		t.Fatalf("All yielded %d contacts, want 1000", len(seen))
+	}
+	if n := f.em.Count(superidtest.EndpointTenantAPI); n != 5 {
+		t.Fatalf("%d page requests, want 5 (server pages of 200)", n)
+	}
+	for _, r := range f.em.Requests(superidtest.EndpointTenantAPI)[1:] {
+		if !strings.HasPrefix(r.Header.Get("Authorization"), "SOTicket ") {
+			t.Fatal("a next-page request went without the ticket")
+		}
+	}
+
+	// Breaking off early fetches no more pages.
+	f.em.ResetRequests()
+	n := 0
+	for _, err := range c.Contacts.All(ctx, nil) {
+		must(t, err)
+		if n++; n == 250 {
+			break
+		}
+	}
+	if got := f.em.Count(superidtest.EndpointTenantAPI); got != 2 {
+		t.Fatalf("breaking after 250 rows made %d requests, want 2", got)
+	}
+
+	// $top/$skip across pages, a filter, ordering and a selection.
+	var names []string
+	for row, err := range c.Contacts.All(ctx, &tenant.ListOptions{
+		Select: []string{"contactId", "name", "category"}, Filter: "name begins 'company 09' and category eq 'Customer'",
+		OrderBy: "name desc", Skip: 1, Top: 3,
+	}) {
+		must(t, err)
+		names = append(names, row.Name)
+		if row.String("category") != "Customer" || row.Columns["department"] != nil {
+			t.Fatalf("row columns = %v", row.Columns)
+		}
+	}
+	if want := []string{"Company 0992", "Company 0988", "Company 0984"}; fmt.Sprint(names) != fmt.Sprint(want) {
+		t.Fatalf("filtered rows = %v, want %v", names, want)
+	}
+
+	// PageSize pages with $top/$skip itself, bounded by Top.
+	f.em.ResetRequests()
+	n = 0
+	for _, err := range c.Contacts.All(ctx, &tenant.ListOptions{PageSize: 100, Top: 450}) {
+		must(t, err)
+		n++
+	}
+	if n != 450 {
+		t.Fatalf("PageSize/Top yielded %d rows, want 450", n)
+	}
+
+	// List and Next walk pages by hand.
+	p, err := c.Contacts.List(ctx, &tenant.ListOptions{Filter: "contactId gt 900"})
+	must(t, err)
+	total := 0
+	for p != nil {
+		total += len(p.Value)
+		p, err = c.Contacts.Next(ctx, p)
+		must(t, err)
+	}
+	if total != 100 {
+		t.Fatalf("List/Next over contactId > 900: %d rows", total)
+	}
+
+	// A server that answers the second page with an error: All yields it.
+	f.em.Fail(superidtest.EndpointTenantAPI, superidtest.Fault{Status: 200, Times: 1,
+		Body: `{"odata.nextLink":"v1/Contact?$skip=1","value":[{"PrimaryKey":7}]}`})
+	f.em.Fail(superidtest.EndpointTenantAPI, superidtest.Fault{Status: 404, Times: 1})
+	var rows []int
+	for row, err := range c.Contacts.All(ctx, nil) {
+		if err != nil {
+			if !errors.Is(err, tenant.ErrNotFound) {
+				t.Fatalf("second page error %v", err)
+			}
+			break
+		}
+		rows = append(rows, row.ContactID)
+	}
+	if fmt.Sprint(rows) != "[7]" {
+		t.Fatalf("rows before the error: %v", rows)
+	}
+}
+
+func TestDoReadsAsAsked(t *testing.T) {
+	f := setup(t)
+	c := f.client(t, func(c *tenant.Config) { c.Language, c.Culture, c.TimeZone = "nb", "nb", "CET" })
+	ctx := context.Background()
+	seed, err := f.em.AddContact(testCtx, superidtest.Contact{Name: "Raw"})
+	must(t, err)
+	path := fmt.Sprintf("v1/Contact/%d", seed.ContactID)
+
+	var raw []byte
+	must(t, c.Do(ctx, http.MethodGet, path, nil, &raw))
+	if !bytes.Contains(raw, []byte(`"Name":"Raw"`)) {
+		t.Fatalf("raw body %s", raw)
+	}
+	var rc io.ReadCloser
+	must(t, c.Do(ctx, http.MethodGet, path, nil, &rc))
+	streamed, err := io.ReadAll(rc)
+	must(t, err)
+	must(t, rc.Close())
+	if !bytes.Equal(streamed, raw) {
+		t.Fatal("streamed body differs from the raw one")
+	}
+	must(t, c.Do(ctx, http.MethodGet, path, nil, nil))
+	var m map[string]any
+	must(t, c.Do(ctx, http.MethodGet, path+"?$select=name", nil, &m))
+	if m["Name"] != "Raw" {
+		t.Fatalf("decoded %v", m)
+	}
+
+	reqs := f.em.Requests(superidtest.EndpointTenantAPI)
+	for i, what := range []string{"*[]byte", "*io.ReadCloser"} {
+		if got := reqs[i].Header.Get("Accept"); got != "application/octet-stream" {
+			t.Fatalf("Accept for %s = %q", what, got)
+		}
+	}
+	last := reqs[len(reqs)-1]
+	for h, want := range map[string]string{"Accept": "application/json", "SO-Language": "nb", "SO-Culture": "nb", "SO-TimeZone": "CET"} {
+		if got := last.Header.Get(h); got != want {
+			t.Errorf("%s = %q, want %q", h, got, want)
+		}
+	}
+	if last.RawQuery != "$select=name" {
+		t.Errorf("query %q", last.RawQuery)
+	}
+
+	for _, bad := range []string{"/v1/Contact/1", "http://127.0.0.1/x", "//evil.example.com/x", "%zz"} {
+		if err := c.Do(ctx, http.MethodGet, bad, nil, nil); err == nil {
+			t.Errorf("Do(%q) accepted", bad)
+		}
+	}
+	if err := c.Do(ctx, http.MethodPost, "v1/Contact", func() {}, nil); err == nil {
+		t.Error("Do with an unencodable body accepted")
+	}
+	// A body that is not JSON where JSON was asked for.
+	f.em.Fail(superidtest.EndpointTenantAPI, superidtest.Fault{Status: 200, Times: 1, Body: "<html>"})
+	if err := c.Do(ctx, http.MethodGet, path, nil, &m); err == nil || !strings.Contains(err.Error(), "decode") {
+		t.Fatalf("HTML body: %v", err)
+	}
+}
+
+func TestNewValidates(t *testing.T) {
+	r, err := tenant.NewResolver(tenant.ResolverConfig{Environment: "http://127.0.0.1:1"})
+	must(t, err)
+	for name, cfg := range map[string]tenant.Config{
+		"empty":        {},
+		"relative":     {BaseURL: "Cust1/api/"},
+		"ftp":          {BaseURL: "ftp://x.superoffice.com/Cust1/api/"},
+		"user info":    {BaseURL: "https://u:p@sod.superoffice.com/Cust1/api/"},
+		"query":        {BaseURL: "https://sod.superoffice.com/Cust1/api/?x=1"},
+		"foreign":      {BaseURL: "https://sod.superoffice.com.evil.io/Cust1/api/", Environment: "sod"},
+		"bad env":      {BaseURL: "https://sod.superoffice.com/Cust1/api/", Environment: "nowhere"},
+		"both":         {BaseURL: "http://127.0.0.1:1/Cust1/api/", Resolver: r, ContextIdentifier: "Cust1"},
+		"no ctx":       {Resolver: r},
+		"bad ctx":      {Resolver: r, ContextIdentifier: "12345"},
+		"env mismatch": {Resolver: r, ContextIdentifier: "Cust1", Environment: "sod"},
+	} {
+		if _, err := tenant.New(cfg); err == nil || !strings.HasPrefix(err.Error(), "tenant: ") {
+			t.Errorf("%s: New = %v, want a tenant: error", name, err)
+		}
+	}
+	if _, err := tenant.New(tenant.Config{BaseURL: "https://sod2.superoffice.com/Cust1/api", Environment: "sod"}); err != nil {
+		t.Errorf("a numbered host of the environment was refused: %v", err)
+	}
+	if _, err := tenant.NewResolver(tenant.ResolverConfig{}); err == nil {
+		t.Error("NewResolver without an environment accepted")
+	}
+}
+
+func TestLookup(t *testing.T) {
+	f := setup(t, superidtest.WithTenantStateValidity(90*time.Second))
+	ctx := context.Background()
+	before := time.Now()
+	st, err := tenant.Lookup(ctx, f.env, testCtx)
+	must(t, err)
+	if st.ContextIdentifier != testCtx || st.State != tenant.StateRunning || !st.IsRunning || !st.Running() ||
+		st.API != f.em.TenantEndpoint(testCtx)+"/api" || st.Endpoint != f.em.TenantEndpoint(testCtx) {
+		t.Fatalf("state = %+v", st)
+	}
+	if d := st.ValidUntil.Sub(before); d < 89*time.Second || d > 92*time.Second {
+		t.Fatalf("ValidUntil %v is %v ahead, want about 90s", st.ValidUntil, d)
+	}
+	raw := f.em.Requests(superidtest.EndpointTenantState)
+	if len(raw) != 1 || raw[0].Header.Get("Authorization") != "" {
+		t.Fatal("the state API must be asked without credentials")
+	}
+
+	must(t, f.em.SetTenantState(testCtx, "Suspended"))
+	st, err = tenant.Lookup(ctx, f.env, testCtx)
+	must(t, err) // Lookup reports; only the Resolver refuses
+	if st.Running() || st.State != tenant.StateSuspended {
+		t.Fatalf("suspended state = %+v", st)
+	}
+	if _, err := tenant.Lookup(ctx, f.env, "Cust999"); !errors.Is(err, tenant.ErrNotFound) {
+		t.Fatalf("unknown tenant: %v", err)
+	}
+	if _, err := tenant.Lookup(ctx, f.env, "../login"); err == nil {
+		t.Fatal("a malformed context identifier was looked up")
+	}
+	f.em.Fail(superidtest.EndpointTenantState, superidtest.Fault{Status: 200, Times: 1, Body: `{"ContextIdentifier":"Cust1","State":"Running","IsRunning":true}`})
+	if _, err := tenant.Lookup(ctx, f.env, testCtx); err == nil {
+		t.Fatal("an answer about another tenant was accepted")
+	}
+}
+
+func TestContactJSONKeepsUnknownFields(t *testing.T) {
+	in := `{"ContactId":5,"Name":"Acme","Address":{"Postal":{"Address1":"Street 1"}},"Interests":[],"CreatedDate":"2021-01-08T11:24:53.0780792+01:00","UpdatedDate":"0001-01-01T00:00:00","Category":{"Id":2,"Value":"Prospect","Tooltip":""}}`
+	var c tenant.Contact
+	must(t, json.Unmarshal([]byte(in), &c))
+	if c.ContactID != 5 || c.Category.ID != 2 || c.CreatedDate.Year() != 2021 || !c.UpdatedDate.IsZero() {
+		t.Fatalf("decoded %+v", c)
+	}
+	if len(c.Extra) != 2 || c.Extra["Address"] == nil || c.Extra["Interests"] == nil {
+		t.Fatalf("extra = %v", c.Extra)
+	}
+	c.Name = "Acme 2"
+	out, err := json.Marshal(c)
+	must(t, err)
+	var back map[string]json.RawMessage
+	must(t, json.Unmarshal(out, &back))
+	if string(back["Address"]) != `{"Postal":{"Address1":"Street 1"}}` || string(back["Name"]) != `"Acme 2"` ||
+		string(back["UpdatedDate"]) != `"0001-01-01T00:00:00"` {
+		t.Fatalf("re-encoded %s", out)
+	}
+	c.Extra["Name"] = json.RawMessage(`"shadow"`) // a known field in Extra never wins
+	c.Extra["Bad"] = json.RawMessage(`{`)
+	if _, err := json.Marshal(c); err == nil {
+		t.Fatal("invalid JSON in Extra was written")
+	}
+	delete(c.Extra, "Bad")
+	out, err = json.Marshal(&c)
+	must(t, err)
+	if bytes.Count(out, []byte(`"Name"`)) != 1 {
+		t.Fatalf("Name written twice: %s", out)
+	}
+	var p tenant.Person
+	must(t, json.Unmarshal([]byte(`{"PersonId":3,"Firstname":"A","Position":{"Id":1}}`), &p))
+	if p.PersonID != 3 || p.Extra["Position"] == nil {
+		t.Fatalf("person %+v", p)
+	}
+	var tm tenant.Time
+	if err := json.Unmarshal([]byte(`"yesterday"`), &tm); err == nil {
+		t.Fatal("a malformed time was accepted")
+	}
+}
+
+func TestErrorText(t *testing.T) {
+	f := setup(t)
+	c := f.client(t)
+	f.em.Fail(superidtest.EndpointTenantAPI, superidtest.Fault{Status: 400, Body: strings.Repeat("x", 2<<20), Header: http.Header{"Content-Type": {"text/plain"}}})
+	err := c.Do(context.Background(), http.MethodGet, "v1/Contact?$filter=name%20eq%20'secret'", nil, nil)
+	te := asError(t, err)
+	if len(te.Body) != 1<<20 {
+		t.Fatalf("body kept %d bytes, want 1 MiB", len(te.Body))
+	}
+	if strings.Contains(err.Error(), "secret") || strings.Contains(err.Error(), "7T:") {
+		t.Fatalf("error %q leaks the query or the ticket", err)
+	}
+	if !strings.Contains(te.URL, "REDACTED") || len(te.Message) > 310 {
+		t.Fatalf("URL %q, message length %d", te.URL, len(te.Message))
+	}
+}
+
+func TestZeroClientErrsInsteadOfPanicking(t *testing.T) {
+	var c tenant.Client
+	if err := c.Do(context.Background(), http.MethodGet, "v1/Contact/1", nil, nil); err == nil || !strings.Contains(err.Error(), "New") {
+		t.Fatalf("zero Client: %v", err)
+	}
+	var nilClient *tenant.Client
+	if err := nilClient.Do(context.Background(), http.MethodGet, "v1/Contact/1", nil, nil); err == nil {
+		t.Fatal("nil Client: no error")
+	}
+}

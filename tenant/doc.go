@@ -1,0 +1,89 @@
+// Package tenant calls the REST web services of a SuperOffice CRM Online
+// tenant, as the tenant's system user or as a signed-in user, and finds
+// the tenant wherever it lives today.
+//
+// # Quick start
+//
+// A background service creates a company as the system user. The ticket
+// source is systemuser's cache; the resolver finds the tenant through the
+// state API:
+//
+//	su, _ := systemuser.New(systemuser.Config{Environment: superid.Online, ClientSecret: secret, PrivateKey: key})
+//	resolver, _ := tenant.NewResolver(tenant.ResolverConfig{Environment: superid.Online})
+//	client, err := tenant.New(tenant.Config{
+//		Resolver:          resolver,
+//		ContextIdentifier: "Cust12345",
+//		Credentials:       tenant.SystemUser(su.TicketSource("Cust12345", systemUserToken), secret),
+//	})
+//	company, err := client.Contacts.CreateCompany(ctx, "Acme AS")
+//
+// CreateCompany follows the documented path: GET v1/Contact/default, set
+// the name, POST v1/Contact. Contacts and Persons have Default, Get,
+// Create, Update, Delete, List (one OData page) and All (an iter.Seq2 over
+// every page, following odata.nextLink); User.CurrentPrincipal tells who
+// the credentials act as. Every other endpoint is reached with Do, which
+// the generated package tenant/webapi builds on.
+//
+// Entities keep the fields this package has no Go field for in Extra and
+// write them back, so Get, change, Update never drops data.
+//
+// # Authentication
+//
+// SystemUser sends "Authorization: SOTicket <ticket>" and "SO-AppToken:
+// <client secret>". After a 401 it invalidates the ticket, which makes the
+// source exchange for a new one, and sends the request once more; a second
+// 401 is returned (ErrUnauthorized). Concurrent requests refused with the
+// same ticket share one new exchange.
+//
+// AccessToken sends "Authorization: Bearer <access token>" from an
+// oauth2.TokenSource (superid's, for the signed-in user), which refreshes
+// the token before it expires.
+//
+// # Where the tenant lives
+//
+// A tenant's host changes as SuperOffice balances load. Lookup asks the
+// state API (/api/state/{ctx}, no authentication) once; a Resolver caches
+// each answer until its ValidUntil. A Client with a Resolver
+//
+//   - refuses to call a tenant that is not running (offline maintenance,
+//     suspended, deleted...) and returns ErrTenantNotRunning with the state,
+//     without sending it anything;
+//   - on 421 Misdirected Request looks the tenant up again and retries once.
+//
+// A Client with a fixed BaseURL (the webapi_url claim) does neither and
+// returns ErrMisdirected on a 421.
+//
+// Credentials go only to the environment's own domain: New refuses a
+// BaseURL, and a Client refuses a state API answer or an odata.nextLink,
+// whose host the environment does not own (ErrForeignHost), before any
+// ticket is fetched or sent. Redirects are never followed.
+//
+// # Errors
+//
+// Every failure is an *Error with the HTTP status, the method, the URL
+// (query values redacted), up to 1 MiB of the body and the server's
+// message. Match kinds with errors.Is: ErrNotFound, ErrUnauthorized,
+// ErrForbidden, ErrBadRequest (validation errors), ErrConflict,
+// ErrRateLimited, ErrServer, ErrMisdirected, ErrRedirect,
+// ErrTenantNotRunning, ErrForeignHost. Transport and ctx errors are
+// wrapped, so errors.Is(err, context.DeadlineExceeded) works too. Tickets
+// and tokens never appear in an error or a log line.
+//
+// # Retries
+//
+// GET, HEAD, PUT and DELETE are retried on connection errors, 429 and 5xx
+// (but 501), with jittered exponential backoff, Retry-After honoured up to
+// RetryPolicy.MaxWait, at most RetryPolicy.MaxRetries times, and never past
+// the ctx. A POST is sent once, as a retry could create a company twice,
+// unless the caller marks it Idempotent. When retries run out the last
+// answer is returned as an *Error (ErrRateLimited, ErrServer).
+//
+// # Testing your code
+//
+// The emulator in superid/superidtest serves the state API and a tenant
+// API (Contact, Person, currentPrincipal) in memory, checks SOTicket with
+// SO-AppToken or Bearer, pages OData lists, moves tenants (MoveTenant)
+// and injects faults per endpoint. Its TicketFor and AccessTokenFor mint
+// credentials without a key pair or a sign-in; Contacts and Persons show
+// what your code created, and by whom.
+package tenant

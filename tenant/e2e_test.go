@@ -1,0 +1,78 @@
+package tenant_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/go-superoffice/superoffice/superid/superidtest"
+	"github.com/go-superoffice/superoffice/systemuser"
+	"github.com/go-superoffice/superoffice/tenant"
+)
+
+// TestEndToEndWithSystemUserClient runs the whole system-user path on the
+// emulator: the real exchange and ticket cache, the state API, the tenant
+// API; then a ticket that expires under many concurrent requests.
+func TestEndToEndWithSystemUserClient(t *testing.T) {
+	f := setup(t)
+	ctx := context.Background()
+	sut, err := f.em.Approve(testCtx, testClient)
+	must(t, err)
+	su, err := systemuser.New(systemuser.Config{Environment: f.env, ClientSecret: testSecret, PrivateKey: appKey(t)})
+	must(t, err)
+	r, err := tenant.NewResolver(tenant.ResolverConfig{Environment: f.env})
+	must(t, err)
+	c, err := tenant.New(tenant.Config{
+		Resolver: r, ContextIdentifier: testCtx,
+		Credentials: tenant.SystemUser(su.TicketSource(testCtx, sut), testSecret),
+		Retry:       fastRetry,
+	})
+	must(t, err)
+
+	company, err := c.Contacts.CreateCompany(ctx, "End To End AS")
+	must(t, err)
+	me, err := c.User.CurrentPrincipal(ctx)
+	must(t, err)
+	if me.UserType != "SystemAssociate" || company.CreatedBy == nil || company.CreatedBy.AssociateID != me.AssociateID {
+		t.Fatalf("principal %+v, company created by %+v", me, company.CreatedBy)
+	}
+	if n := f.em.Exchanges(testCtx); n != 1 {
+		t.Fatalf("%d exchanges for three calls, want 1", n)
+	}
+	for _, req := range f.em.Requests(superidtest.EndpointTenantAPI) {
+		if !strings.HasPrefix(req.Header.Get("Authorization"), "SOTicket ") || req.Header.Get("SO-AppToken") != testSecret {
+			t.Fatalf("request without SOTicket and SO-AppToken: %v", req.Header)
+		}
+	}
+
+	// The ticket lapses while 8 requests are in flight: each gets a 401,
+	// and together they make one new exchange, not eight.
+	f.em.ExpireTickets(testCtx)
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for range 8 {
+		wg.Go(func() {
+			if _, err := c.Contacts.Get(ctx, company.ContactID); err != nil {
+				errs <- err
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if n := f.em.Exchanges(testCtx); n != 2 {
+		t.Fatalf("%d exchanges after the ticket expired under load, want 2", n)
+	}
+
+	// Consent withdrawn: the re-exchange fails, and its error surfaces.
+	f.em.RevokeApproval(testCtx, testClient)
+	f.em.ExpireTickets(testCtx)
+	_, err = c.Contacts.Get(ctx, company.ContactID)
+	if err == nil || !strings.Contains(fmt.Sprint(err), "system user ticket") {
+		t.Fatalf("after revocation: %v", err)
+	}
+}

@@ -1,0 +1,176 @@
+package tenant_test
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"errors"
+	"fmt"
+	"log"
+	"sync"
+
+	"golang.org/x/oauth2"
+
+	"github.com/go-superoffice/superoffice/superid/superidtest"
+	"github.com/go-superoffice/superoffice/systemuser"
+	"github.com/go-superoffice/superoffice/tenant"
+)
+
+// exampleEmulator starts the emulator with one tenant, an app with
+// system-user rights (whose private key it returns) and a user.
+func exampleEmulator() (*superidtest.Server, *rsa.PrivateKey) {
+	srv := superidtest.NewServer(superidtest.WithKeySize(1024))
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := srv.RegisterApp(superidtest.App{ClientID: "my-app", ClientSecret: "my-secret", SystemUser: true, PublicKey: &key.PublicKey}); err != nil {
+		log.Fatal(err)
+	}
+	if err := srv.AddTenant(superidtest.Tenant{ContextIdentifier: "Cust12345"}); err != nil {
+		log.Fatal(err)
+	}
+	if err := srv.AddUser(superidtest.User{Username: "ada@example.com", Password: "pw", ContextIdentifier: "Cust12345", FullName: "Ada Lovelace"}); err != nil {
+		log.Fatal(err)
+	}
+	return srv, key
+}
+
+// emulatorTickets stands in for a systemuser ticket cache: the emulator
+// mints the ticket an exchange would return.
+type emulatorTickets struct {
+	srv *superidtest.Server
+	mu  sync.Mutex
+	cur string
+}
+
+func (s *emulatorTickets) Ticket(context.Context) (*systemuser.Ticket, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cur == "" {
+		t, err := s.srv.TicketFor("Cust12345", "my-app")
+		if err != nil {
+			return nil, err
+		}
+		s.cur = t
+	}
+	return &systemuser.Ticket{Value: s.cur, ContextIdentifier: "Cust12345"}, nil
+}
+
+func (s *emulatorTickets) Invalidate() { s.mu.Lock(); s.cur = ""; s.mu.Unlock() }
+
+// Create a company as the tenant's system user, the documented way:
+// default entity, set the name, save. The ticket comes from systemuser's
+// cache, which signs and exchanges the tenant's system user token; the
+// tenant is found through the state API.
+func ExampleContactsService_CreateCompany() {
+	srv, partnerKey := exampleEmulator()
+	defer srv.Close()
+	ctx := context.Background()
+	// The tenant's system user token, from the administrator's approval
+	// (the system_token claim); the app stores it.
+	systemUserToken, err := srv.Approve("Cust12345", "my-app")
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	su, err := systemuser.New(systemuser.Config{
+		Environment: srv.Environment(), ClientSecret: "my-secret", PrivateKey: partnerKey,
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	resolver, err := tenant.NewResolver(tenant.ResolverConfig{Environment: srv.Environment()})
+	if err != nil {
+		log.Fatal(err)
+	}
+	client, err := tenant.New(tenant.Config{
+		Resolver:          resolver,
+		ContextIdentifier: "Cust12345",
+		Credentials:       tenant.SystemUser(su.TicketSource("Cust12345", systemUserToken), "my-secret"),
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	company, err := client.Contacts.CreateCompany(ctx, "Acme AS")
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("created %q with id %d\n", company.Name, company.ContactID)
+	for _, c := range srv.Contacts("Cust12345") {
+		fmt.Printf("stored %q, created by associate %d (the system user)\n", c.Name, c.CreatedBy)
+	}
+	// Output:
+	// created "Acme AS" with id 1
+	// stored "Acme AS", created by associate 1 (the system user)
+}
+
+// List companies as the signed-in user, with the user's access token
+// (normally superid's token source, which refreshes it).
+func ExampleContactsService_All() {
+	srv, _ := exampleEmulator()
+	defer srv.Close()
+	for _, name := range []string{"Globex", "Acme AS", "Initech", "Acme Labs"} {
+		if _, err := srv.AddContact("Cust12345", superidtest.Contact{Name: name}); err != nil {
+			log.Fatal(err)
+		}
+	}
+	accessToken, err := srv.AccessTokenFor("ada@example.com")
+	if err != nil {
+		log.Fatal(err)
+	}
+	client, err := tenant.New(tenant.Config{
+		BaseURL:     srv.WebAPIURL("Cust12345"), // the webapi_url claim
+		Environment: srv.Environment(),
+		Credentials: tenant.AccessToken(oauth2.StaticTokenSource(&oauth2.Token{AccessToken: accessToken})),
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	ctx := context.Background()
+	me, err := client.User.CurrentPrincipal(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("signed in as", me.FullName)
+	opts := &tenant.ListOptions{Select: []string{"contactId", "name"}, Filter: "name begins 'Acme'", OrderBy: "name"}
+	for row, err := range client.Contacts.All(ctx, opts) {
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Println(row.ContactID, row.Name)
+	}
+	// Output:
+	// signed in as Ada Lovelace
+	// 2 Acme AS
+	// 4 Acme Labs
+}
+
+// Tell errors apart with errors.Is; errors.As gives the details.
+func ExampleError() {
+	srv, _ := exampleEmulator()
+	defer srv.Close()
+	if err := srv.SetTenantState("Cust12345", "OfflineMaintenance"); err != nil {
+		log.Fatal(err)
+	}
+	resolver, _ := tenant.NewResolver(tenant.ResolverConfig{Environment: srv.Environment()})
+	client, err := tenant.New(tenant.Config{Resolver: resolver, ContextIdentifier: "Cust12345",
+		Credentials: tenant.SystemUser(&emulatorTickets{srv: srv}, "my-secret")})
+	if err != nil {
+		log.Fatal(err)
+	}
+	_, err = client.Contacts.Get(context.Background(), 42)
+	var te *tenant.Error
+	switch {
+	case errors.Is(err, tenant.ErrTenantNotRunning) && errors.As(err, &te):
+		fmt.Println("tenant not running, state:", te.State.State)
+	case errors.Is(err, tenant.ErrNotFound):
+		fmt.Println("no such company")
+	case errors.Is(err, tenant.ErrUnauthorized):
+		fmt.Println("the tenant withdrew its consent")
+	case err != nil:
+		fmt.Println("failed:", err)
+	}
+	// Output:
+	// tenant not running, state: OfflineMaintenance
+}
