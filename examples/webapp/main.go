@@ -36,7 +36,10 @@ import (
 )
 
 func main() {
-	if err := run(os.Args[1:], os.Getenv, os.Stdout); err != nil {
+	err := run(os.Args[1:], os.Getenv, os.Stdout)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+	case err != nil:
 		fmt.Fprintln(os.Stderr, "webapp:", err)
 		os.Exit(1)
 	}
@@ -78,7 +81,7 @@ func run(args []string, getenv func(string) string, out io.Writer) error {
 		servers = append(servers, emu)
 	}
 
-	app, err := NewServer(Options{Config: cfg, Store: st, Logger: logger})
+	app, err := NewServer(Options{Config: cfg, Store: st, Logger: logger, AllTenants: cfg.Local})
 	if err != nil {
 		return err
 	}

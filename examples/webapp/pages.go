@@ -10,6 +10,7 @@ import (
 	"html/template"
 	"io/fs"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/go-superoffice/superoffice/examples/internal/local"
@@ -159,6 +160,7 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request) {
 type tenantsData struct {
 	layoutData
 	Tenants []store.TenantSummary
+	All     bool // every tenant, not only the user's
 	Error   string
 }
 
@@ -171,13 +173,17 @@ func (s *Server) tenants(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/", http.StatusSeeOther)
 		return
 	}
-	d := tenantsData{layoutData: s.layout("Tenants", sess)}
+	d := tenantsData{layoutData: s.layout("Tenants", sess), All: s.all}
 	list, err := s.store.ListTenants(r.Context())
 	if err != nil {
 		s.log.Error("listing tenants failed", "err", err)
 		d.Error = "The tenants could not be read."
 	}
-	d.Tenants = list
+	for _, t := range list {
+		if s.all || strings.EqualFold(t.ContextIdentifier, sess.Data.ContextIdentifier) {
+			d.Tenants = append(d.Tenants, t)
+		}
+	}
 	s.render(w, http.StatusOK, "tenants", d)
 }
 

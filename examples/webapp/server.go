@@ -37,6 +37,11 @@ type Options struct {
 	Now func() time.Time
 	// SessionTTL is how long a sign-in lasts. Zero: 8 hours.
 	SessionTTL time.Duration
+	// AllTenants shows every stored tenant on the tenants page, as a
+	// partner's own operators would see it. False shows a signed-in user
+	// only their own tenant: users of one customer must not learn who the
+	// partner's other customers are. main sets it in local mode only.
+	AllTenants bool
 }
 
 // Server is the partner web app: sign-in with SuperID (storing the tenant
@@ -48,6 +53,7 @@ type Server struct {
 	log      *slog.Logger
 	now      func() time.Time
 	ttl      time.Duration
+	all      bool
 	secure   bool // cookies only over TLS: the app is reached by https
 	pages    *pages
 	sid      *superid.Client
@@ -126,6 +132,7 @@ func NewServer(o Options) (*Server, error) {
 		log:      o.Logger,
 		now:      o.Now,
 		ttl:      o.SessionTTL,
+		all:      o.AllTenants,
 		secure:   strings.HasPrefix(strings.ToLower(cfg.RedirectURL), "https://"),
 		pages:    pg,
 		sid:      sid,

@@ -88,6 +88,7 @@ func newHarness(t *testing.T, o harnessOptions) *harness {
 	app, err := NewServer(Options{
 		Config: cfg, Store: st, Logger: logger,
 		HTTPClient: &http.Client{Transport: seen},
+		AllTenants: true, // as in local mode
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -451,6 +451,23 @@ func TestTenantsPage(t *testing.T) {
 	}
 }
 
+func TestTenantsPageShowsUsersOnlyTheirTenant(t *testing.T) {
+	h := newHarness(t, harnessOptions{headless: true})
+	if err := h.st.UpsertTenant(context.Background(), store.Approval{ContextIdentifier: "Cust77777", SystemUserToken: "other-token", CompanyName: "Other Customer AS"}); err != nil {
+		t.Fatal(err)
+	}
+	b := h.browser()
+	b.signIn(admin.Username)
+	if p := b.get("/tenants"); !strings.Contains(p.body, "Cust77777") || !strings.Contains(p.body, local.DemoContextID) {
+		t.Errorf("operators' view lacks a tenant:\n%s", p.body)
+	}
+	h.app.all = false // SuperOffice Online: users see their own tenant only
+	p := b.get("/tenants")
+	if strings.Contains(p.body, "Cust77777") || strings.Contains(p.body, "Other Customer") || !strings.Contains(p.body, local.DemoContextID) {
+		t.Errorf("a user saw another customer:\n%s", p.body)
+	}
+}
+
 func TestTenantsPageEmpty(t *testing.T) {
 	h := newHarness(t, harnessOptions{headless: true})
 	b := h.browser()
