@@ -131,6 +131,12 @@ func TestOpenErrors(t *testing.T) {
 	if _, err := Open(ctx, filepath.Join(dir, "x.db?mode=ro"), GenerateSealKey()); !errors.Is(err, ErrInvalid) {
 		t.Errorf("dsn with '?': %v", err)
 	}
+	if _, err := Open(ctx, "mysql://u@127.0.0.1/db", GenerateSealKey()); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), `"mysql"`) {
+		t.Errorf("unknown scheme: %v", err)
+	}
+	if _, err := os.Stat("mysql:"); err == nil {
+		t.Errorf("unknown scheme created a directory named mysql:")
+	}
 	// A PostgreSQL URL with a password that cannot connect: the error must not show it.
 	_, err := Open(ctx, "postgres://u:hunter2pw@127.0.0.1:1/db?sslmode=disable&connect_timeout=2", GenerateSealKey())
 	if err == nil || strings.Contains(err.Error(), "hunter2pw") {

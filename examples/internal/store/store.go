@@ -170,6 +170,10 @@ func driverFor(cfg Config) (Dialect, string, string, error) {
 		return "", "", "", fmt.Errorf("%w: empty DSN (a SQLite path or a postgres:// URL)", ErrInvalid)
 	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
 		return Postgres, "pgx", dsn, nil
+	case strings.Contains(dsn, "://") && !strings.HasPrefix(dsn, "sqlite:") && !strings.HasPrefix(dsn, "file:"):
+		// mysql://..., say: a typo or another database, never a file name.
+		scheme, _, _ := strings.Cut(dsn, "://")
+		return "", "", "", fmt.Errorf("%w: unsupported database URL scheme %q (want a SQLite path or a postgres:// URL)", ErrInvalid, scheme)
 	}
 	p := strings.TrimPrefix(dsn, "sqlite:")
 	if strings.ContainsAny(p, "?\x00") {

@@ -1,0 +1,119 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/go-superoffice/superoffice/examples/internal/store"
+)
+
+// SIGTERM mid-cycle: the binary stops claiming, finishes or releases its
+// tenants, exits 0, and leaves no tenant claimed.
+func TestSIGTERMMidCycleLeavesNothingClaimed(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "console")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	db := filepath.Join(dir, "demo.db")
+	const n = 600
+	cmd := exec.Command(bin, "-demo", "600", "-once", "-workers", "2", "-progress", "log")
+	cmd.Env = append(os.Environ(), "DATABASE_URL="+db, "SUPEROFFICE_ENV=", "SUPEROFFICE_CLIENT_ID=")
+	var stdout bytes.Buffer
+	cmd.Stdout = &stdout
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var logs strings.Builder
+	var mu sync.Mutex
+	ready := make(chan struct{})
+	var readDone sync.WaitGroup
+	readDone.Go(func() {
+		sc := bufio.NewScanner(stderr)
+		once := sync.Once{}
+		for sc.Scan() {
+			mu.Lock()
+			logs.WriteString(sc.Text() + "\n")
+			mu.Unlock()
+			if strings.Contains(sc.Text(), "console starting") {
+				once.Do(func() { close(ready) })
+			}
+		}
+	})
+	select {
+	case <-ready:
+	case <-time.After(60 * time.Second):
+		cmd.Process.Kill()
+		t.Fatal("the demo did not start")
+	}
+	time.Sleep(700 * time.Millisecond) // into the cycle
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	errc := make(chan error, 1)
+	go func() { readDone.Wait(); errc <- cmd.Wait() }()
+	select {
+	case err := <-errc:
+		if err != nil {
+			t.Fatalf("exit: %v\n%s", err, logs.String())
+		}
+	case <-time.After(60 * time.Second):
+		cmd.Process.Kill()
+		t.Fatal("no exit after SIGTERM")
+	}
+	t.Logf("stdout:\n%s", stdout.String())
+	if !strings.Contains(logs.String(), "stopped by signal") || !strings.Contains(stdout.String(), "cycle:") {
+		t.Fatalf("no shutdown line or summary:\n%s\n%s", logs.String(), stdout.String())
+	}
+
+	st, err := store.Open(context.Background(), db, store.GenerateSealKey()) // counts need no key
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	c, err := st.Counts(context.Background(), time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Total != n || c.Leased != 0 || c.OK == 0 || c.OK == n || c.OK+c.Due != n {
+		t.Fatalf("counts after SIGTERM: %+v", c)
+	}
+}
+
+func TestFlags(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		ok   bool
+	}{
+		{nil, true},
+		{[]string{"-once", "-workers", "3", "-demo", "5"}, true},
+		{[]string{"-workers", "0"}, false},
+		{[]string{"-job-timeout", "10m", "-lease", "5m"}, false},
+		{[]string{"-progress", "fancy"}, false},
+		{[]string{"extra"}, false},
+	} {
+		o, err := parseFlags(tc.args, &bytes.Buffer{})
+		if (err == nil) != tc.ok {
+			t.Errorf("%v: %v", tc.args, err)
+		}
+		if err == nil && len(tc.args) > 0 && tc.args[0] == "-once" && o.cycles != 1 {
+			t.Errorf("-once: cycles %d", o.cycles)
+		}
+	}
+}

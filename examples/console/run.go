@@ -1,0 +1,179 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/go-superoffice/superoffice/examples/console/demo"
+	"github.com/go-superoffice/superoffice/examples/console/worker"
+	"github.com/go-superoffice/superoffice/examples/internal/config"
+	"github.com/go-superoffice/superoffice/examples/internal/store"
+	"github.com/go-superoffice/superoffice/systemuser"
+	"github.com/go-superoffice/superoffice/tenant"
+)
+
+// run is the program: flags, configuration, wiring, the cycles, the
+// summary. It returns when the cycles are done or ctx ends (a signal), with
+// nil in both cases.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	o, err := parseFlags(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+
+	prog := &worker.Progress{Out: stderr}
+	if f, ok := stderr.(*os.File); ok && o.progress == "auto" {
+		prog.Terminal = worker.IsTerminal(f)
+	}
+	prog.Terminal = prog.Terminal || o.progress == "line"
+	level := slog.LevelInfo
+	if o.verbose {
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewTextHandler(prog, &slog.HandlerOptions{Level: level}))
+	if o.progress != "none" {
+		prog.Logger = log
+	}
+
+	var cfg *config.Config
+	var cleanup func()
+	if o.demo > 0 {
+		cfg, cleanup, err = startDemo(ctx, o, getenv, log)
+	} else {
+		cfg, err = config.Load(getenv, o.dataDir)
+		cleanup = func() {}
+	}
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+	log.Info("console starting", "config", cfg.String(), "workers", o.workers, "interval", o.interval)
+
+	hc := newHTTPClient(o.workers)
+	if cfg.Local && o.demo == 0 {
+		if err := checkEmulator(ctx, hc, cfg); err != nil {
+			return err
+		}
+	}
+
+	st, err := store.OpenConfig(ctx, store.Config{DSN: cfg.DatabaseURL, SealKey: cfg.SealKey, Logger: log,
+		MaxOpenConns: o.workers + 4})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	su, err := systemuser.New(systemuser.Config{
+		Environment:  cfg.Environment,
+		ClientSecret: cfg.ClientSecret,
+		PrivateKey:   cfg.PrivateKey,
+		HTTPClient:   hc,
+		Logger:       log,
+	})
+	if err != nil {
+		return err
+	}
+	res, err := tenant.NewResolver(tenant.ResolverConfig{Environment: cfg.Environment, HTTPClient: hc, Logger: log})
+	if err != nil {
+		return err
+	}
+	w, err := worker.New(worker.Config{
+		Store:            st,
+		SystemUser:       su,
+		Resolver:         res,
+		ApplicationToken: cfg.ClientSecret,
+		HTTPClient:       hc,
+		Workers:          o.workers,
+		Batch:            o.batch,
+		Lease:            o.lease,
+		JobTimeout:       o.jobTimeout,
+		Interval:         o.interval,
+		Poll:             o.poll,
+		Grace:            max(o.grace, time.Millisecond),
+		Logger:           log,
+	})
+	if err != nil {
+		return err
+	}
+
+	var bound float64
+	if o.bound {
+		bound = demo.CryptoBound(cfg.PrivateKey.Size()*8, 3*time.Second)
+		fmt.Fprintf(stdout, "crypto bound: %.1f tenants/s (1 client sign + 1 emulator sign + 1 verify per tenant, RSA-%d, on %d cores)\n",
+			bound, cfg.PrivateKey.Size()*8, demo.Cores())
+	}
+
+	cycle := 0
+	var stopProgress func()
+	after := func(s worker.Stats) {
+		stopProgress()
+		cycle++
+		if o.cycles > 0 {
+			fmt.Fprint(stdout, worker.Summary(s))
+			if bound > 0 && s.Done() > 0 {
+				fmt.Fprintf(stdout, "  %.2f of the crypto bound\n", s.Rate()/bound)
+			}
+		} else if s.Claimed > 0 {
+			log.Info("cycle done", "cycle", cycle, "ok", s.OK, "failed", s.Failed+s.Deactivated,
+				"rescheduled", s.Retried+s.Waiting, "took", s.Elapsed.Round(time.Millisecond))
+		}
+		stopProgress = watch(o, prog, w)
+	}
+	stopProgress = watch(o, prog, w)
+	err = w.Run(ctx, o.cycles, after)
+	stopProgress()
+	if ctx.Err() != nil {
+		log.Info("console stopped by signal; in-flight tenants finished or released", "owner", w.Owner())
+	}
+	return err
+}
+
+func watch(o *options, p *worker.Progress, w *worker.Worker) func() {
+	if o.progress == "none" {
+		return func() {}
+	}
+	return p.Watch(w.Stats)
+}
+
+// newHTTPClient is the one client for SuperID and the tenants: enough idle
+// connections per host for every worker, so that connections are reused
+// rather than opened per request.
+func newHTTPClient(workers int) *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConns = 4*workers + 16
+	t.MaxIdleConnsPerHost = 2*workers + 4
+	return &http.Client{Transport: t, Timeout: 30 * time.Second}
+}
+
+// checkEmulator tells a local-mode user what to start when the web app's
+// emulator is not there, instead of failing every tenant.
+func checkEmulator(ctx context.Context, hc *http.Client, cfg *config.Config) error {
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, cfg.Environment.DiscoveryURL(), nil)
+	if err != nil {
+		return err
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		var oe *net.OpError
+		if errors.As(err, &oe) || errors.Is(err, context.DeadlineExceeded) {
+			return fmt.Errorf("local mode: no emulator at %s: start the web app first (go run ./examples/webapp), "+
+				"or run a self-contained demo with -demo 10", config.LocalEmulatorAddr)
+		}
+		return fmt.Errorf("local mode: emulator at %s: %w", config.LocalEmulatorAddr, err)
+	}
+	resp.Body.Close()
+	return nil
+}

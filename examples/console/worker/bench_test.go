@@ -1,0 +1,82 @@
+package worker_test
+
+import (
+	"context"
+	"os"
+	"runtime/pprof"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/go-superoffice/superoffice/examples/console/demo"
+	"github.com/go-superoffice/superoffice/examples/console/worker"
+)
+
+// BenchmarkScale runs the scale scenario once per benchmark iteration:
+// a first cycle over CONSOLE_BENCH_TENANTS tenants (default 10,000) against
+// the in-process emulator with RSA-2048 keys (every tenant exchanged), then
+// a second cycle (tickets cached), and the crypto bound measured in the
+// same run. Run it on its own:
+//
+//	go test -run '^$' -bench Scale -benchtime 1x ./console/worker/
+//
+// Metrics: tenants/s of each cycle, bound_ratio (first cycle rate over the
+// crypto bound; the target is 0.7 or more) and speedup (second cycle over
+// first; the target is 5 or more). CONSOLE_BENCH_DB=postgres runs it on
+// TEST_DATABASE_URL instead of SQLite.
+func BenchmarkScale(b *testing.B) {
+	n := 10000
+	if s := os.Getenv("CONSOLE_BENCH_TENANTS"); s != "" {
+		n, _ = strconv.Atoi(s)
+	}
+	db := sqliteDB(b)
+	if os.Getenv("CONSOLE_BENCH_DB") == "postgres" {
+		db = postgresDB(b)
+	}
+	for b.Loop() {
+		b.StopTimer()
+		sc := setup(b, db, n, setupOpts{keyBits: 2048, realClock: true})
+		w := sc.newWorker(b, nil, func(c *worker.Config) { c.Workers, c.Interval = 8, time.Millisecond })
+		bound := demo.CryptoBound(2048, 3*time.Second)
+		unit := demo.CryptoCPU(2048, 40)
+		b.StartTimer()
+		if f := os.Getenv("CONSOLE_BENCH_CPUPROFILE"); f != "" {
+			// The first cycle alone, without the set-up and the bound.
+			out, err := os.Create(f)
+			if err != nil {
+				b.Fatal(err)
+			}
+			pprof.StartCPUProfile(out)
+		}
+		cpu0 := processCPU()
+		first, err := w.Cycle(context.Background())
+		cpu1 := processCPU()
+		pprof.StopCPUProfile()
+		if err != nil || first.OK != int64(n) {
+			b.Fatalf("first cycle: %+v, %v", first, err)
+		}
+		second, err := w.Cycle(context.Background())
+		if err != nil || second.OK != int64(n) {
+			b.Fatalf("second cycle: %+v, %v", second, err)
+		}
+		b.ReportMetric(first.Rate(), "tenants/s")
+		b.ReportMetric(bound, "bound_tenants/s")
+		b.ReportMetric(first.Rate()/bound, "bound_ratio")
+		// Load-independent: the CPU the first cycle used against the CPU its
+		// RSA work alone needs.
+		b.ReportMetric(float64(n)*unit.Seconds()/(cpu1-cpu0).Seconds(), "cpu_ratio")
+		b.ReportMetric(second.Rate(), "cached_tenants/s")
+		b.ReportMetric(second.Rate()/first.Rate(), "speedup")
+		db = sqliteDB(b) // a fresh database for another iteration
+	}
+}
+
+// processCPU is the user and system CPU time this process has used.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}

@@ -1,0 +1,60 @@
+// Package worker is the partner service's engine (steps 7 to 10 of the
+// scenario): it works through the tenants in the store that are due, and
+// for each one takes a system user ticket from the per-tenant cache
+// (exchanging the system user token only when there is no live ticket),
+// checks the tenant's state, and runs a Job with a tenant client that
+// carries the ticket.
+//
+// # Cycles
+//
+// Cycle streams the tenants that were due when it started from the store,
+// a batch at a time (store.ClaimDueBy), onto Workers goroutines, so that
+// any number of tenants is worked without holding them in memory. A
+// successful run is due again one Interval after its cycle's start;
+// successes are written in batches (store.CompleteSuccesses), every other
+// end one by one. Run repeats cycles every Poll until its ctx ends.
+//
+// # Faults
+//
+// Each run ends in exactly one of these, recorded in the store with its
+// reason (never a secret):
+//
+//   - ok: the job's summary, last sync and next run.
+//   - retry (store.Reschedule), for what may pass: SuperID or the tenant
+//     answering 5xx or 429, a 421 that re-resolving did not fix, timeouts,
+//     connection errors, and a job's own ErrTransient. The wait doubles
+//     with each attempt in a row, from RetryMin up to RetryMax, with
+//     jitter; other tenants carry on meanwhile.
+//   - waiting (store.Postpone): the tenant is not running (offline
+//     maintenance, migration, suspended...); it is tried again at the
+//     state's ValidUntil, without counting an attempt.
+//   - deactivated: SuperID refused the tenant's system user token (the
+//     approval was withdrawn) or the tenant is deleted. The tenant is made
+//     inactive with the reason, once, and is not claimed again until it is
+//     re-approved. A rejection that concerns the app rather than the
+//     tenant (wrong client secret, wrong key) fails the run instead, so
+//     that one configuration mistake cannot deactivate every tenant.
+//   - failed: anything else (a 400 from the tenant, a clock that is off);
+//     tried again at the next regular run.
+//
+// # Several instances
+//
+// Every claim is a lease with a fencing token. Instances on one PostgreSQL
+// database skip each other's claims (FOR UPDATE SKIP LOCKED); an instance
+// that dies leaves its tenants to the others once its leases end, and its
+// late writes change nothing (store.ErrLeaseLost, counted as Lost). A
+// claim that waited in the queue for half its lease is renewed before its
+// run starts; JobTimeout bounds a run well inside the lease.
+//
+// # Shutdown
+//
+// When Cycle's ctx ends it stops claiming, lets runs in flight finish for
+// up to Grace (then cuts them short and releases their tenants), releases
+// the claimed tenants that had not started, and returns nil.
+//
+// # Progress
+//
+// Stats can be read at any time from any goroutine; Progress shows them as
+// a live line on a terminal or as periodic log records elsewhere, and
+// Summary reports a cycle.
+package worker

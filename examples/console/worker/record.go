@@ -1,0 +1,81 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/go-superoffice/superoffice/examples/internal/store"
+)
+
+// success is a run that succeeded, on its way to the store.
+type success struct {
+	claim   store.Claim
+	at      time.Time
+	next    time.Time
+	summary string
+	wall    time.Time // when the run started, for its duration
+}
+
+// Successes are written in batches: one transaction for up to
+// maxSuccessBatch runs, gathered for at most successLinger after the
+// first. Committing one small write per tenant was the largest cost of a
+// cycle after the RSA work; the linger is far below any lease.
+const (
+	maxSuccessBatch = 64
+	successLinger   = 20 * time.Millisecond
+)
+
+// writeSuccesses writes the successes that arrive on in until it is
+// closed.
+func (w *Worker) writeSuccesses(in <-chan success, c *counters) {
+	buf := make([]success, 0, maxSuccessBatch)
+	linger := time.NewTimer(time.Hour)
+	linger.Stop()
+	for first := range in {
+		buf = append(buf[:0], first)
+		linger.Reset(successLinger)
+	gather:
+		for len(buf) < maxSuccessBatch {
+			select {
+			case s, ok := <-in:
+				if !ok {
+					break gather
+				}
+				buf = append(buf, s)
+			case <-linger.C:
+				break gather
+			}
+		}
+		linger.Stop()
+		w.flushSuccesses(buf, c)
+	}
+}
+
+func (w *Worker) flushSuccesses(buf []success, c *counters) {
+	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
+	defer cancel()
+	items := make([]store.Success, len(buf))
+	for i, s := range buf {
+		items[i] = store.Success{Claim: s.claim, At: s.at, NextRun: s.next, Summary: s.summary}
+	}
+	errs, err := w.cfg.Store.CompleteSuccesses(ctx, items)
+	if err != nil {
+		c.storeErrs.Add(int64(len(buf)))
+		w.log.LogAttrs(ctx, slog.LevelError, "worker: recording runs failed; their leases will run out and the tenants run again",
+			slog.Int("runs", len(buf)), slog.String("err", err.Error()))
+		return
+	}
+	for i, s := range buf {
+		attrs := []slog.Attr{slog.String("context_id", s.claim.ContextIdentifier), slog.String("outcome", outcomeOK.String()),
+			slog.Duration("took", time.Since(s.wall).Round(time.Microsecond))}
+		if errors.Is(errs[i], store.ErrLeaseLost) {
+			c.lost.Add(1)
+			w.log.LogAttrs(ctx, slog.LevelWarn, "worker: lease lost; result discarded, the tenant's new owner runs it", attrs...)
+			continue
+		}
+		c.add(outcomeOK)
+		w.log.LogAttrs(ctx, slog.LevelDebug, "tenant done", append(attrs, slog.String("result", s.summary))...)
+	}
+}

@@ -1,0 +1,162 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/go-superoffice/superoffice/systemuser"
+	"github.com/go-superoffice/superoffice/tenant"
+)
+
+// outcome is how a run ends in the store.
+type outcome int
+
+const (
+	outcomeOK         outcome = iota // Complete: success
+	outcomeFailed                    // Complete with the error; next run as usual
+	outcomeRetry                     // Reschedule with backoff
+	outcomeWait                      // Postpone until the tenant is available
+	outcomeDeactivate                // Complete with Deactivate and the reason
+	outcomeRelease                   // Release: shutting down before the run could end
+)
+
+var outcomeNames = [...]string{"ok", "failed", "retry", "waiting", "deactivated", "released"}
+
+func (o outcome) String() string { return outcomeNames[o] }
+
+// verdict is what the worker does with a run's end.
+type verdict struct {
+	outcome outcome
+	reason  string    // the error or the reason for deactivation, never a secret
+	until   time.Time // outcomeWait: when the tenant should be available
+}
+
+// deletedStates are the tenant states after which the tenant will not
+// come back: the tenant is made inactive. Every other state that is not
+// running (maintenance, migration, suspension, provisioning) is waited
+// out until the state's ValidUntil.
+var deletedStates = map[tenant.StateName]bool{
+	tenant.StateDeleted:      true,
+	tenant.StateDeleting:     true,
+	tenant.StateDeleteFailed: true,
+}
+
+// stateVerdict judges a tenant that is not running.
+func stateVerdict(st *tenant.State, now time.Time, minWait time.Duration) verdict {
+	if deletedStates[st.State] {
+		return verdict{outcome: outcomeDeactivate, reason: fmt.Sprintf("tenant deleted (state %s)", st.State)}
+	}
+	until := st.ValidUntil
+	if floor := now.Add(minWait); until.Before(floor) {
+		// A ValidUntil in the past (or absent) must not become a hot loop.
+		until = floor
+	}
+	return verdict{outcome: outcomeWait, until: until,
+		reason: fmt.Sprintf("tenant %s until %s", st.State, until.UTC().Format(time.RFC3339))}
+}
+
+// notRunning returns the state carried by an ErrTenantNotRunning error.
+func notRunning(err error) *tenant.State {
+	var te *tenant.Error
+	if errors.Is(err, tenant.ErrTenantNotRunning) && errors.As(err, &te) && te.State != nil {
+		return te.State
+	}
+	return nil
+}
+
+// appLevelRejection reports whether SuperID refused the exchange for a
+// reason that concerns the app, not the tenant: a wrong application token
+// (client secret), a key that is not the registered one, an app without
+// system-user rights. Deactivating tenants for those would deactivate
+// every tenant for one configuration mistake.
+func appLevelRejection(se *systemuser.Error) bool {
+	if se.StatusCode == 401 || se.StatusCode == 403 {
+		return true
+	}
+	m := strings.ToLower(se.ErrorMessage)
+	for _, s := range []string{"application token", "apptoken", "signature", "not allowed", "certificate", "public key"} {
+		if strings.Contains(m, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// classify sorts a run's error. stateOf looks the tenant's state up (for a
+// rejected exchange: a deleted or suspended tenant is refused, too).
+func (w *Worker) classify(err error, attempts int, now time.Time, stateOf func() (*tenant.State, error)) verdict {
+	if st := notRunning(err); st != nil {
+		return stateVerdict(st, now, w.cfg.MinWait)
+	}
+	msg := err.Error()
+	retry := verdict{outcome: outcomeRetry, reason: msg, until: now.Add(w.backoff(attempts))}
+	var se *systemuser.Error
+	switch {
+	case errors.Is(err, systemuser.ErrClockSkew):
+		return verdict{outcome: outcomeFailed, reason: msg}
+	case errors.Is(err, systemuser.ErrRejected):
+		if errors.As(err, &se) && appLevelRejection(se) {
+			return verdict{outcome: outcomeFailed, reason: msg}
+		}
+		// Deleted, suspended and provisioning tenants are refused too:
+		// the state says which it is.
+		if st, serr := stateOf(); serr == nil && st != nil && !st.Running() {
+			return stateVerdict(st, now, w.cfg.MinWait)
+		} else if st := notRunning(serr); st != nil {
+			return stateVerdict(st, now, w.cfg.MinWait)
+		} else if serr != nil && transient(serr) {
+			// Cannot tell a revoked token from a deleted tenant now: ask again later.
+			return retry
+		}
+		reason := "SuperID refused the system user token (approval withdrawn?); re-approve the app"
+		if errors.As(err, &se) && se.ErrorMessage != "" {
+			reason += ": " + se.ErrorMessage
+		}
+		return verdict{outcome: outcomeDeactivate, reason: reason}
+	case transient(err):
+		return retry
+	}
+	return verdict{outcome: outcomeFailed, reason: msg}
+}
+
+// transient reports whether trying again soon may help: 5xx, 429, a 421
+// that re-resolving did not fix, timeouts and connection errors.
+func transient(err error) bool {
+	var te *tenant.Error
+	var ne net.Error
+	switch {
+	case errors.Is(err, ErrTransient),
+		errors.Is(err, systemuser.ErrUnavailable), errors.Is(err, systemuser.ErrRateLimited),
+		errors.Is(err, tenant.ErrServer), errors.Is(err, tenant.ErrRateLimited), errors.Is(err, tenant.ErrMisdirected),
+		errors.Is(err, context.DeadlineExceeded):
+		return true
+	case errors.As(err, &te) && te.StatusCode == 408:
+		return true
+	case errors.As(err, &ne):
+		return true
+	case errors.As(err, &te) && te.StatusCode == 0 && !errors.Is(err, tenant.ErrForeignHost) &&
+		!errors.Is(err, tenant.ErrRedirect) && !errors.Is(err, context.Canceled) && errors.Unwrap(te) != nil:
+		// No response at all: the request could not be sent.
+		var se *systemuser.Error
+		return !errors.As(err, &se)
+	}
+	return false
+}
+
+// backoff is the wait before retry number attempts+1: RetryMin doubled for
+// each earlier attempt, at most RetryMax, with ±20% jitter so that tenants
+// that failed together do not come back together.
+func (w *Worker) backoff(attempts int) time.Duration {
+	d := w.cfg.RetryMin
+	for i := 0; i < attempts && d < w.cfg.RetryMax; i++ {
+		d *= 2
+	}
+	d = min(d, w.cfg.RetryMax)
+	j := 0.8 + 0.4*rand.Float64()
+	return time.Duration(float64(d) * j)
+}

@@ -1,0 +1,74 @@
+package store
+
+import (
+	"context"
+	"time"
+)
+
+// Success is one successful run, for CompleteSuccesses.
+type Success struct {
+	Claim   Claim
+	At      time.Time // when the run ended; zero means the store's clock
+	NextRun time.Time // required
+	Summary string
+}
+
+// CompleteSuccesses records many successful runs in one transaction, each exactly as
+// Complete with a Result without Err would, fenced by its own claim. A busy console
+// spends most of its database time committing one small write per tenant; this makes
+// that one commit (and one prepared statement) per batch. It returns one error per item,
+// nil or ErrLeaseLost (that item wrote nothing, the others are written), or a non-nil
+// second value when the transaction as a whole failed: then nothing was written.
+func (s *Store) CompleteSuccesses(ctx context.Context, items []Success) ([]error, error) {
+	const op = "complete"
+	errs := make([]error, len(items))
+	keys := make([]string, len(items))
+	for i, it := range items {
+		key, err := tenantKey(op, it.Claim.ContextIdentifier)
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case it.Claim.Owner == "":
+			return nil, invalid(op+" "+it.Claim.ContextIdentifier, "claim has no owner")
+		case it.NextRun.IsZero():
+			return nil, invalid(op+" "+it.Claim.ContextIdentifier, "result has no next run")
+		}
+		keys[i] = key
+	}
+	if len(items) == 0 {
+		return errs, nil
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, wrap(op, err)
+	}
+	defer tx.Rollback()
+	stmt, err := tx.PrepareContext(ctx, `UPDATE tenants SET last_run = $4, last_sync = $4, last_outcome = 'ok',
+		last_result = $5, last_error = '', attempts = 0, next_run = $6, lease_owner = '', lease_until = 0`+fenceWhere)
+	if err != nil {
+		return nil, wrap(op, err)
+	}
+	defer stmt.Close()
+	for i, it := range items {
+		at := it.At
+		if at.IsZero() {
+			at = s.now()
+		}
+		res, err := stmt.ExecContext(ctx, keys[i], it.Claim.Owner, it.Claim.Fence, micros(at), it.Summary, micros(it.NextRun))
+		if err != nil {
+			return nil, wrap(op+" "+it.Claim.ContextIdentifier, err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return nil, wrap(op+" "+it.Claim.ContextIdentifier, err)
+		}
+		if n == 0 {
+			errs[i] = wrap(op+" "+it.Claim.ContextIdentifier, ErrLeaseLost)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, wrap(op, err)
+	}
+	return errs, nil
+}

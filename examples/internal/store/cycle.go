@@ -1,0 +1,111 @@
+package store
+
+import (
+	"context"
+	"log/slog"
+	"sort"
+	"strings"
+	"time"
+)
+
+// The cycle claim is the claim statement with the due condition on its own parameter
+// ($5, the cycle's start) and the lease condition on the current time ($3).
+const (
+	claimCyclePostgres = `
+WITH due AS (
+	SELECT context_key FROM tenants
+	WHERE status = 'active' AND next_run <= $5 AND lease_until <= $3
+	ORDER BY next_run, context_key
+	LIMIT $4
+	FOR UPDATE SKIP LOCKED)
+UPDATE tenants SET lease_owner = $1, lease_until = $2, fence = tenants.fence + 1
+FROM due WHERE tenants.context_key = due.context_key` + claimReturning
+	claimCycleSQLite = `
+UPDATE tenants SET lease_owner = $1, lease_until = $2, fence = fence + 1
+WHERE context_key IN (
+	SELECT context_key FROM tenants
+	WHERE status = 'active' AND next_run <= $5 AND lease_until <= $3
+	ORDER BY next_run, context_key
+	LIMIT $4)` + claimReturning
+)
+
+// ClaimDueBy is ClaimDue for one cycle of work: it claims only tenants that were due by
+// dueBy (the cycle's start), while leases are judged, and granted, at now. A tenant that
+// the cycle rescheduled (a transient error, a backoff of a second) is then not claimed
+// again in the same cycle, however long the cycle runs, so that a cycle ends.
+func (s *Store) ClaimDueBy(ctx context.Context, owner string, now, dueBy time.Time, lease time.Duration, limit int) ([]Claim, error) {
+	const op = "claim"
+	switch {
+	case owner == "":
+		return nil, invalid(op, "empty owner")
+	case lease <= 0:
+		return nil, invalid(op, "lease must be positive")
+	case limit <= 0:
+		return nil, invalid(op, "limit must be positive")
+	}
+	if limit > maxClaim {
+		limit = maxClaim
+	}
+	if now.IsZero() {
+		now = s.now()
+	}
+	if dueBy.IsZero() || dueBy.After(now) {
+		dueBy = now
+	}
+	q := claimCycleSQLite
+	if s.dialect == Postgres {
+		q = claimCyclePostgres
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, wrap(op, err)
+	}
+	defer tx.Rollback()
+	rows, err := tx.QueryContext(ctx, q, owner, micros(now.Add(lease)), micros(now), limit, micros(dueBy))
+	if err != nil {
+		return nil, wrap(op, err)
+	}
+	claims := make([]Claim, 0, limit)
+	var broken []string
+	for rows.Next() {
+		var c Claim
+		var key string
+		var sealed []byte
+		var lastSync, leaseUntil int64
+		if err := rows.Scan(&key, &c.ContextIdentifier, &sealed, &c.Serial, &c.WebAPIURL, &c.CompanyName,
+			&c.Attempts, &lastSync, &c.Fence, &leaseUntil, &c.Approvals); err != nil {
+			rows.Close()
+			return nil, wrap(op, err)
+		}
+		tok, err := s.seal.open(sealed, tenantsTable, tokenColumn, key)
+		if err != nil {
+			broken = append(broken, key)
+			s.log.LogAttrs(ctx, slog.LevelWarn, "store: system user token does not open; tenant deactivated until re-approved",
+				slog.String("context_id", c.ContextIdentifier))
+			continue
+		}
+		c.SystemUserToken = string(tok)
+		c.LastSync, c.LeaseUntil, c.Owner = fromMicros(lastSync), fromMicros(leaseUntil), owner
+		claims = append(claims, c)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, wrap(op, err)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, wrap(op, err)
+	}
+	for _, key := range broken {
+		if _, err := tx.ExecContext(ctx, `UPDATE tenants SET status = 'inactive', status_reason = $2,
+			last_outcome = 'failed', last_error = $2, last_run = $3, lease_owner = '', lease_until = 0
+			WHERE context_key = $1`, key, "stored system user token does not open (seal key changed?); re-approve the app", micros(now)); err != nil {
+			return nil, wrap(op, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, wrap(op, err)
+	}
+	sort.Slice(claims, func(i, j int) bool {
+		return strings.ToLower(claims[i].ContextIdentifier) < strings.ToLower(claims[j].ContextIdentifier)
+	})
+	return claims, nil
+}

@@ -1,0 +1,93 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+)
+
+// ClaimDueBy claims only what was due by the cycle's start, so a tenant the
+// cycle rescheduled is not claimed again in it.
+func TestClaimDueByEndsACycle(t *testing.T) {
+	eachDB(t, func(t *testing.T, db *testDB) {
+		ctx := context.Background()
+		s := db.open(t)
+		for i := range 3 {
+			mustUpsert(t, s, approval(i))
+		}
+		start := db.clock.Now()
+		cs, err := s.ClaimDueBy(ctx, "w", start, start, time.Minute, 10)
+		if err != nil || len(cs) != 3 {
+			t.Fatalf("claim: %d, %v", len(cs), err)
+		}
+		later := db.clock.Advance(5 * time.Second)
+		if err := s.Reschedule(ctx, cs[0], Retry{NextRun: later.Add(-time.Second), Err: "503"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Release(ctx, cs[1]); err != nil {
+			t.Fatal(err)
+		}
+		// Due again by now, but not by the cycle's start: only the released one.
+		cs2, err := s.ClaimDueBy(ctx, "w", later, start, time.Minute, 10)
+		if err != nil || len(cs2) != 1 || cs2[0].ContextIdentifier != cs[1].ContextIdentifier {
+			t.Fatalf("second claim: %v, %v", cs2, err)
+		}
+		// The next cycle takes the rescheduled one.
+		cs3, err := s.ClaimDueBy(ctx, "w", later, later, time.Minute, 10)
+		if err != nil || len(cs3) != 1 || cs3[0].ContextIdentifier != cs[0].ContextIdentifier {
+			t.Fatalf("next cycle: %v, %v", cs3, err)
+		}
+		if _, err := s.ClaimDueBy(ctx, "", later, later, time.Minute, 10); !errors.Is(err, ErrInvalid) {
+			t.Fatalf("empty owner: %v", err)
+		}
+	})
+}
+
+// CompleteSuccesses writes a batch, each item fenced by its own claim.
+func TestCompleteSuccessesIsFencedPerItem(t *testing.T) {
+	eachDB(t, func(t *testing.T, db *testDB) {
+		ctx := context.Background()
+		s := db.open(t)
+		for i := range 3 {
+			mustUpsert(t, s, approval(i))
+		}
+		now := db.clock.Now()
+		cs, err := s.ClaimDue(ctx, "a", now, time.Minute, 10)
+		if err != nil || len(cs) != 3 {
+			t.Fatal(len(cs), err)
+		}
+		// cs[2]'s lease runs out and b takes it over.
+		later := db.clock.Advance(2 * time.Minute)
+		if err := s.Complete(ctx, cs[0], Result{NextRun: later.Add(time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Renew(ctx, cs[1], later, time.Minute); err != nil {
+			t.Fatal(err)
+		}
+		if taken, err := s.ClaimDue(ctx, "b", later, time.Minute, 10); err != nil || len(taken) != 1 {
+			t.Fatalf("takeover: %v, %v", taken, err)
+		}
+		var items []Success
+		for _, c := range cs {
+			items = append(items, Success{Claim: c, NextRun: later.Add(time.Hour), Summary: "done"})
+		}
+		errs, err := s.CompleteSuccesses(ctx, items)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !errors.Is(errs[0], ErrLeaseLost) || errs[1] != nil || !errors.Is(errs[2], ErrLeaseLost) {
+			t.Fatalf("errs %v", errs)
+		}
+		tn, err := s.Tenant(ctx, cs[1].ContextIdentifier)
+		if err != nil || tn.LastOutcome != OutcomeOK || tn.LastResult != "done" || tn.LeaseOwner != "" {
+			t.Fatalf("%+v %v", tn, err)
+		}
+		if tn, _ := s.Tenant(ctx, cs[2].ContextIdentifier); tn.LeaseOwner != "b" || tn.LastOutcome != OutcomeNone {
+			t.Fatalf("the taken-over tenant changed: %+v", tn.TenantSummary)
+		}
+		if _, err := s.CompleteSuccesses(ctx, []Success{{Claim: cs[1]}}); !errors.Is(err, ErrInvalid) {
+			t.Fatalf("no next run: %v", err)
+		}
+	})
+}

@@ -1,0 +1,260 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/go-superoffice/superoffice/examples/internal/store"
+	"github.com/go-superoffice/superoffice/superid"
+	"github.com/go-superoffice/superoffice/systemuser"
+	"github.com/go-superoffice/superoffice/tenant"
+	"golang.org/x/oauth2"
+)
+
+// The two documented actions, "Create company with login user" and "Create
+// company with system user". Each stores its outcome in the session and
+// redirects home (post/redirect/get), which shows it once.
+
+// actionResult is what the home page shows after an action.
+type actionResult struct {
+	Action  string        `json:"action"` // "login user" or "system user"
+	Error   string        `json:"error,omitempty"`
+	Company *companyView  `json:"company,omitempty"`
+	Steps   []string      `json:"steps,omitempty"`
+	Latest  []companyView `json:"latest,omitempty"`
+	At      time.Time     `json:"at"`
+}
+
+// companyView is a company as the page shows it.
+type companyView struct {
+	ID        int    `json:"id"`
+	Name      string `json:"name"`
+	CreatedBy string `json:"created_by,omitempty"`
+	Created   string `json:"created,omitempty"`
+}
+
+// systemTenant is one tenant's system-user machinery, kept across requests:
+// the ticket source (one exchange, then the cached ticket) and the client.
+type systemTenant struct {
+	token   string // the system user token it was built for; never logged
+	tickets systemuser.TicketSource
+	client  *tenant.Client
+}
+
+// latestCompanies is how many of the tenant's newest companies are shown.
+const latestCompanies = 5
+
+func (s *Server) createWithLoginUser(w http.ResponseWriter, r *http.Request) {
+	sess := s.postSession(w, r)
+	if sess == nil {
+		return
+	}
+	ctx := r.Context()
+	res := &actionResult{Action: "login user", At: s.now()}
+	tok := &oauth2.Token{
+		AccessToken: sess.Data.AccessToken, RefreshToken: sess.Data.RefreshToken,
+		Expiry: sess.Data.TokenExpiry, TokenType: "Bearer",
+	}
+	// The source refreshes an expired access token with the refresh token.
+	ts := s.sid.TokenSource(ctx, tok)
+	tc, err := s.userClient(sess.Data.ContextIdentifier, ts)
+	if err == nil {
+		res.Steps = append(res.Steps, "Called the tenant's web API with your access token (Authorization: Bearer).")
+		err = s.createCompany(ctx, tc, r.PostFormValue("name"), res)
+	}
+	if err != nil {
+		res.Error = s.describe(err)
+		s.log.Warn("create company with login user failed", "tenant", sess.Data.ContextIdentifier, "user", sess.Data.UserName, "err", err)
+	} else {
+		s.log.Info("company created with login user", "tenant", sess.Data.ContextIdentifier, "user", sess.Data.UserName, "contact_id", res.Company.ID)
+	}
+	// Keep a refreshed token, so the next request need not refresh again.
+	if nt, err := ts.Token(); err == nil && nt.AccessToken != tok.AccessToken {
+		sess.Data.AccessToken, sess.Data.TokenExpiry = nt.AccessToken, nt.Expiry
+		if nt.RefreshToken != "" {
+			sess.Data.RefreshToken = nt.RefreshToken
+		}
+		s.log.Debug("access token refreshed", "user", sess.Data.UserName)
+	}
+	s.finishAction(w, r, sess, res)
+}
+
+func (s *Server) createWithSystemUser(w http.ResponseWriter, r *http.Request) {
+	sess := s.postSession(w, r)
+	if sess == nil {
+		return
+	}
+	ctx := r.Context()
+	res := &actionResult{Action: "system user", At: s.now()}
+	err := s.systemUserAction(ctx, sess.Data.ContextIdentifier, r.PostFormValue("name"), res)
+	if err != nil {
+		res.Error = s.describe(err)
+		s.log.Warn("create company with system user failed", "tenant", sess.Data.ContextIdentifier, "err", err)
+	} else {
+		s.log.Info("company created with system user", "tenant", sess.Data.ContextIdentifier, "user", sess.Data.UserName, "contact_id", res.Company.ID)
+	}
+	s.finishAction(w, r, sess, res)
+}
+
+// systemUserAction is steps 8-10 of the scenario for one request: sign the
+// stored system user token and exchange it at SuperID for a ticket (or
+// reuse the cached one), validate the JWT that carries it, and call the
+// tenant with it.
+func (s *Server) systemUserAction(ctx context.Context, contextID, name string, res *actionResult) error {
+	t, err := s.store.Tenant(ctx, contextID)
+	if errors.Is(err, store.ErrNotFound) {
+		return errNotApproved
+	}
+	if err != nil {
+		return err
+	}
+	st, err := s.systemTenant(t)
+	if err != nil {
+		return err
+	}
+	start := s.now()
+	ticket, err := st.tickets.Ticket(ctx)
+	if err != nil {
+		return err
+	}
+	if !ticket.IssuedAt.Before(start) {
+		res.Steps = append(res.Steps,
+			"Signed the tenant's system user token with the partner's private key and sent it to SuperID.",
+			fmt.Sprintf("Validated the system user JWT (issuer SuperOffice AS, audience spn:%s, expiry) and took its ticket.", ticket.Serial))
+	} else {
+		res.Steps = append(res.Steps, fmt.Sprintf("Reused the cached system user ticket, exchanged at %s.", ticket.IssuedAt.Local().Format(time.TimeOnly)))
+	}
+	res.Steps = append(res.Steps, "Called the tenant's web API as the system user (Authorization: SOTicket, SO-AppToken).")
+	return s.createCompany(ctx, st.client, name, res)
+}
+
+var errNotApproved = errors.New("webapp: no administrator of this tenant has approved the app yet; an administrator must sign in once")
+
+// systemTenant returns the tenant's cached system-user client, building a
+// new one after a re-approval changed the token.
+func (s *Server) systemTenant(t *store.Tenant) (*systemTenant, error) {
+	key := strings.ToLower(t.ContextIdentifier)
+	s.sysMu.Lock()
+	defer s.sysMu.Unlock()
+	if st := s.sys[key]; st != nil && st.token == t.SystemUserToken {
+		return st, nil
+	}
+	var opts []systemuser.ExchangeOption
+	if t.Serial != "" {
+		opts = append(opts, systemuser.WithSerial(t.Serial))
+	}
+	tickets := s.su.TicketSource(t.ContextIdentifier, t.SystemUserToken, opts...)
+	tc, err := tenant.New(tenant.Config{
+		Resolver:          s.resolver,
+		ContextIdentifier: t.ContextIdentifier,
+		Credentials:       tenant.SystemUser(tickets, s.cfg.ClientSecret),
+		HTTPClient:        s.http,
+		Logger:            s.log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	st := &systemTenant{token: t.SystemUserToken, tickets: tickets, client: tc}
+	s.sys[key] = st
+	return st, nil
+}
+
+// createCompany creates the company and lists the tenant's newest ones.
+func (s *Server) createCompany(ctx context.Context, tc *tenant.Client, name string, res *actionResult) error {
+	name = companyName(name, res.Action, s.now())
+	c, err := tc.Contacts.CreateCompany(ctx, name)
+	if err != nil {
+		return err
+	}
+	res.Company = &companyView{ID: c.ContactID, Name: c.Name, CreatedBy: associateName(c.CreatedBy, c.Associate)}
+	page, err := tc.Contacts.List(ctx, &tenant.ListOptions{
+		Select:  []string{"contactId", "name", "createdDate"},
+		OrderBy: "contactId desc",
+		Top:     latestCompanies,
+	})
+	if err != nil {
+		// The company exists; only the list failed.
+		res.Steps = append(res.Steps, "Listing the latest companies failed: "+s.describe(err))
+		return nil
+	}
+	for _, row := range page.Value {
+		res.Latest = append(res.Latest, companyView{ID: row.ContactID, Name: row.Name, Created: shortTime(row.String("createdDate"))})
+	}
+	return nil
+}
+
+// shortTime shows a list's date column like the rest of the page, or as
+// sent if it is not a time.
+func shortTime(s string) string {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return s
+	}
+	return t.Local().Format("2006-01-02 15:04:05")
+}
+
+// companyName is the name typed in, or one that says which path made it.
+func companyName(typed, action string, now time.Time) string {
+	typed = strings.TrimSpace(typed)
+	if typed == "" {
+		return fmt.Sprintf("Created by %s %s", action, now.Format("2006-01-02 15:04:05"))
+	}
+	if utf8.RuneCountInString(typed) > 100 {
+		typed = string([]rune(typed)[:100])
+	}
+	return typed
+}
+
+func associateName(as ...*tenant.Associate) string {
+	for _, a := range as {
+		if a == nil {
+			continue
+		}
+		name := a.FullName
+		if name == "" {
+			name = a.Name
+		}
+		return fmt.Sprintf("%s (associate %d)", name, a.AssociateID)
+	}
+	return "unknown"
+}
+
+// describe turns an error into a sentence for the page. The packages'
+// errors never hold a credential, so their text can be shown.
+func (s *Server) describe(err error) string {
+	switch {
+	case errors.Is(err, errNotApproved):
+		return "No administrator of this tenant has approved the app yet. An administrator must sign in once to approve it."
+	case errors.Is(err, tenant.ErrUnauthorized):
+		return "The tenant refused the credentials (" + err.Error() + "). Sign out and sign in again."
+	case errors.Is(err, tenant.ErrTenantNotRunning):
+		return "The tenant is not running right now (" + err.Error() + "). Try again later."
+	case errors.Is(err, superid.ErrTokenRequest):
+		return "Your SuperOffice sign-in has expired (" + err.Error() + "). Sign out and sign in again."
+	}
+	return err.Error()
+}
+
+// finishAction keeps the result for the home page and redirects there.
+func (s *Server) finishAction(w http.ResponseWriter, r *http.Request, sess *store.Session, res *actionResult) {
+	b, err := json.Marshal(res)
+	if err == nil {
+		if sess.Data.Values == nil {
+			sess.Data.Values = map[string]string{}
+		}
+		sess.Data.Values[valResult] = string(b)
+		err = s.store.UpdateSession(r.Context(), sess.ID, sess.Data, s.ttl)
+	}
+	if err != nil {
+		s.log.Error("saving the session failed", "err", err)
+		s.renderError(w, r, http.StatusInternalServerError, "The app could not save your session. Please sign in again.", "")
+		return
+	}
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+}

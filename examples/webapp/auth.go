@@ -1,0 +1,157 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/go-superoffice/superoffice/examples/internal/store"
+	"github.com/go-superoffice/superoffice/superid"
+	"github.com/go-superoffice/superoffice/tenant"
+	"golang.org/x/oauth2"
+)
+
+// Session values beyond store.SessionData's own fields.
+const (
+	valFullName = "full_name"
+	valCompany  = "company"
+	valResult   = "result" // the last action's outcome, shown once
+)
+
+// signedIn runs after superid verified the sign-in (scenario steps 4-6):
+// an administrator's approval brings the tenant's system user token, which
+// is stored; then the browser gets a new session.
+func (s *Server) signedIn(w http.ResponseWriter, r *http.Request, l *superid.Login) {
+	ctx := r.Context()
+	c := l.Claims
+	if c.SystemUserToken != "" && s.newApproval(ctx, c) {
+		err := s.store.UpsertTenant(ctx, store.Approval{
+			ContextIdentifier: c.ContextIdentifier,
+			SystemUserToken:   c.SystemUserToken,
+			Serial:            c.Serial,
+			WebAPIURL:         c.WebAPIURL,
+			CompanyName:       c.CompanyName,
+			ApprovedBy:        c.Subject,
+			ApprovedAt:        s.now(),
+		})
+		if err != nil {
+			s.log.Error("storing the tenant's approval failed", "tenant", c.ContextIdentifier, "err", err)
+			s.renderError(w, r, http.StatusInternalServerError,
+				"You approved the app, but it could not store the approval. Please sign in again.", "")
+			return
+		}
+		s.log.Info("tenant approved the app", "tenant", c.ContextIdentifier, "by", c.Subject)
+	}
+
+	data := store.SessionData{
+		UserName:          c.Subject,
+		Email:             c.Email,
+		ContextIdentifier: c.ContextIdentifier,
+		AssociateID:       c.AssociateID,
+		IsAdministrator:   c.IsAdministrator,
+		AccessToken:       l.Token.AccessToken,
+		RefreshToken:      l.Token.RefreshToken,
+		TokenExpiry:       l.Token.Expiry,
+		CSRFToken:         randomToken(),
+		Values:            map[string]string{valCompany: c.CompanyName},
+	}
+	if name := s.fullName(ctx, l); name != "" {
+		data.Values[valFullName] = name
+	}
+
+	// A new session id at every sign-in: an id planted or seen before the
+	// sign-in is worth nothing after it.
+	if old, err := r.Cookie(s.cookieName()); err == nil && old.Value != "" {
+		if err := s.store.DeleteSession(ctx, old.Value); err != nil && !errors.Is(err, store.ErrNotFound) {
+			s.log.Warn("ending the previous session failed", "err", err)
+		}
+	}
+	id, err := s.store.CreateSession(ctx, data, s.ttl)
+	if err != nil {
+		s.log.Error("creating a session failed", "err", err)
+		s.renderError(w, r, http.StatusInternalServerError, "You are signed in at SuperOffice, but the app could not start a session. Please try again.", "")
+		return
+	}
+	s.setSessionCookie(w, id)
+	s.log.Info("signed in", "user", c.Subject, "tenant", c.ContextIdentifier, "administrator", c.IsAdministrator)
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+// newApproval reports whether the id_token's system user token is news:
+// SuperID sends it at every sign-in once the tenant approved the app, so
+// only a token the store does not hold yet marks an approval.
+func (s *Server) newApproval(ctx context.Context, c *superid.Claims) bool {
+	t, err := s.store.Tenant(ctx, c.ContextIdentifier)
+	if err != nil || t.Status != store.StatusActive {
+		return true // unknown, unreadable or deactivated: store it (again)
+	}
+	return t.SystemUserToken != c.SystemUserToken
+}
+
+// fullName asks the tenant who the user is, to greet them by name. It is a
+// nicety: a failure only logs.
+func (s *Server) fullName(ctx context.Context, l *superid.Login) string {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	tc, err := s.userClient(l.Claims.ContextIdentifier, s.sid.TokenSource(ctx, l.Token))
+	if err != nil {
+		return ""
+	}
+	p, err := tc.User.CurrentPrincipal(ctx)
+	if err != nil {
+		s.log.Warn("reading the signed-in user failed", "tenant", l.Claims.ContextIdentifier, "err", err)
+		return ""
+	}
+	return p.FullName
+}
+
+// signInFailed shows SuperID's refusal (denied, revoked, expired...) as a
+// page; everything SuperID said is escaped by the template.
+func (s *Server) signInFailed(w http.ResponseWriter, r *http.Request, err error) {
+	status, msg := http.StatusBadGateway, "SuperOffice's answer could not be used. Please try again."
+	switch {
+	case errors.Is(err, superid.ErrAccessDenied):
+		status, msg = http.StatusForbidden, "Access was denied: the app was not approved, or you declined to sign in."
+	case errors.Is(err, superid.ErrAuthorization):
+		status, msg = http.StatusBadRequest, "SuperOffice could not sign you in."
+	case errors.Is(err, superid.ErrLoginState):
+		status, msg = http.StatusBadRequest, "This sign-in is unknown, expired or already finished. Please start again."
+	}
+	var detail string
+	var se *superid.Error
+	if errors.As(err, &se) && se.Code != "" {
+		detail = se.Code
+		if se.Description != "" {
+			detail += ": " + se.Description
+		}
+	}
+	s.log.Warn("sign-in failed", "err", err)
+	s.renderErrorPage(w, r, status, "Sign-in failed", msg, detail)
+}
+
+// logout ends the session here. The SuperID sign-in stays, as in the
+// documented sample: the next sign-in may not ask for a password.
+func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
+	sess := s.postSession(w, r)
+	if sess == nil {
+		return
+	}
+	if err := s.store.DeleteSession(r.Context(), sess.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+		s.log.Warn("deleting the session failed", "err", err)
+	}
+	s.clearSessionCookie(w)
+	s.log.Info("signed out", "user", sess.Data.UserName, "tenant", sess.Data.ContextIdentifier)
+	http.Redirect(w, r, "/?signed_out=1", http.StatusSeeOther)
+}
+
+// userClient is a tenant client acting as the signed-in user.
+func (s *Server) userClient(contextID string, ts oauth2.TokenSource) (*tenant.Client, error) {
+	return tenant.New(tenant.Config{
+		Resolver:          s.resolver,
+		ContextIdentifier: contextID,
+		Credentials:       tenant.AccessToken(ts),
+		HTTPClient:        s.http,
+		Logger:            s.log,
+	})
+}

@@ -1,0 +1,164 @@
+// Command webapp is the partner web app of SuperOffice's system-user
+// scenario (steps 1-6): a tenant administrator signs in with SuperID and
+// approves the app, the app stores the tenant's system user token, and the
+// home page creates a company as the signed-in user or as the system user.
+//
+// With no configuration it runs in local mode: it serves an emulator of
+// SuperOffice Online on 127.0.0.1:8081, keeps its key, secrets and SQLite
+// database in ./data, and serves the app on http://localhost:8080:
+//
+//	go run ./examples/webapp
+//
+// To use SuperOffice Online set SUPEROFFICE_ENV, SUPEROFFICE_CLIENT_ID,
+// SUPEROFFICE_CLIENT_SECRET, SUPEROFFICE_PRIVATE_KEY_FILE and
+// SUPEROFFICE_REDIRECT_URL, and optionally DATABASE_URL (a SQLite path or a
+// postgres:// URL) and SUPEROFFICE_SEAL_KEY.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/go-superoffice/superoffice/examples/internal/config"
+	"github.com/go-superoffice/superoffice/examples/internal/local"
+	"github.com/go-superoffice/superoffice/examples/internal/store"
+)
+
+func main() {
+	err := run(os.Args[1:], os.Getenv, os.Stdout)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+	case err != nil:
+		fmt.Fprintln(os.Stderr, "webapp:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string, getenv func(string) string, out io.Writer) error {
+	fl := flag.NewFlagSet("webapp", flag.ContinueOnError)
+	addr := fl.String("addr", "", "listen address (default localhost:8080 in local mode, :8080 otherwise; it must match the redirect URL)")
+	dataDir := fl.String("data", "data", "directory for the local key, secrets and SQLite database")
+	logLevel := fl.String("log-level", "info", "debug, info, warn or error")
+	if err := fl.Parse(args); err != nil {
+		return err
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		return fmt.Errorf("-log-level: %w", err)
+	}
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+
+	cfg, err := config.Load(getenv, *dataDir)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	st, err := store.OpenConfig(ctx, store.Config{DSN: cfg.DatabaseURL, SealKey: cfg.SealKey, Logger: logger})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	var servers []*http.Server
+	if cfg.Local {
+		emu, err := startEmulator(ctx, cfg, st, logger)
+		if err != nil {
+			return err
+		}
+		servers = append(servers, emu)
+	}
+
+	app, err := NewServer(Options{Config: cfg, Store: st, Logger: logger, AllTenants: cfg.Local})
+	if err != nil {
+		return err
+	}
+	if *addr == "" {
+		*addr = ":8080"
+		if cfg.Local {
+			*addr = config.LocalWebAppAddr
+		}
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", *addr, err)
+	}
+	srv := &http.Server{Handler: app, ReadHeaderTimeout: 10 * time.Second}
+	servers = append(servers, srv)
+	go serve(srv, ln, logger)
+	go app.CleanSessions(ctx, 15*time.Minute)
+
+	logger.Info("webapp started", "config", cfg.String(), "listen", ln.Addr().String())
+	printBanner(out, cfg)
+
+	<-ctx.Done()
+	logger.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, s := range servers {
+		if err := s.Shutdown(sctx); err != nil {
+			logger.Warn("shutdown", "err", err)
+		}
+	}
+	return nil
+}
+
+// startEmulator serves the local SuperOffice Online at its fixed address,
+// with the approvals the store already holds.
+func startEmulator(ctx context.Context, cfg *config.Config, st *store.Store, logger *slog.Logger) (*http.Server, error) {
+	em, err := local.NewEmulator(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if n, err := local.RestoreApprovals(ctx, em, st, cfg.ClientID); err != nil {
+		logger.Warn("some stored approvals were not restored", "restored", n, "err", err)
+	} else if n > 0 {
+		logger.Info("stored approvals restored in the emulator", "count", n)
+	}
+	ln, err := net.Listen("tcp", config.LocalEmulatorAddr)
+	if err != nil {
+		return nil, fmt.Errorf("start the local emulator: %w (is another webapp running?)", err)
+	}
+	srv := &http.Server{Handler: em, ReadHeaderTimeout: 10 * time.Second}
+	go serve(srv, ln, logger)
+	return srv, nil
+}
+
+func serve(srv *http.Server, ln net.Listener, logger *slog.Logger) {
+	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		logger.Error("server stopped", "addr", ln.Addr().String(), "err", err)
+	}
+}
+
+func printBanner(out io.Writer, cfg *config.Config) {
+	base := cfg.RedirectURL
+	if u, err := url.Parse(cfg.RedirectURL); err == nil {
+		base = u.Scheme + "://" + u.Host + "/"
+	}
+	fmt.Fprintf(out, "\nSuperOffice partner web app: open %s\n", base)
+	if !cfg.Local {
+		return
+	}
+	fmt.Fprintf(out, "Local mode: SuperOffice Online is emulated at http://%s, data in %s\n", config.LocalEmulatorAddr, cfg.DataDir)
+	fmt.Fprintf(out, "Demo tenant %s (%s), users:\n", local.DemoContextID, local.DemoCompanyName)
+	for _, u := range local.DemoUsers {
+		role := "user"
+		if u.Administrator {
+			role = "administrator (approves the app)"
+		}
+		fmt.Fprintf(out, "  %-22s password %-12s %s\n", u.Username, u.Password, role)
+	}
+	fmt.Fprintln(out, "Press Ctrl+C to stop.")
+}

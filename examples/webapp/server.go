@@ -1,0 +1,322 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-superoffice/superoffice/examples/internal/config"
+	"github.com/go-superoffice/superoffice/examples/internal/store"
+	"github.com/go-superoffice/superoffice/superid"
+	"github.com/go-superoffice/superoffice/systemuser"
+	"github.com/go-superoffice/superoffice/tenant"
+)
+
+// Options configure the web app's handler.
+type Options struct {
+	// Config is the app registration and where things live. Required.
+	Config *config.Config
+	// Store holds tenants and sessions. Required.
+	Store *store.Store
+	// HTTPClient makes every call to SuperID and the tenants. Nil: a client
+	// with a 30s timeout.
+	HTTPClient *http.Client
+	// Logger receives one line per request and the sign-in and action
+	// events; never a token, ticket, secret, key or cookie. Nil: silent.
+	Logger *slog.Logger
+	// Now is the clock. Nil: time.Now.
+	Now func() time.Time
+	// SessionTTL is how long a sign-in lasts. Zero: 8 hours.
+	SessionTTL time.Duration
+	// AllTenants shows every stored tenant on the tenants page, as a
+	// partner's own operators would see it. False shows a signed-in user
+	// only their own tenant: users of one customer must not learn who the
+	// partner's other customers are. main sets it in local mode only.
+	AllTenants bool
+}
+
+// Server is the partner web app: sign-in with SuperID (storing the tenant
+// when an administrator approves the app), the home page with the two
+// documented actions, and the tenants page.
+type Server struct {
+	cfg      *config.Config
+	store    *store.Store
+	log      *slog.Logger
+	now      func() time.Time
+	ttl      time.Duration
+	all      bool
+	secure   bool // cookies only over TLS: the app is reached by https
+	pages    *pages
+	sid      *superid.Client
+	su       *systemuser.Client
+	resolver *tenant.Resolver
+	http     *http.Client
+	handler  http.Handler
+
+	// sysMu guards sys: one TicketSource and tenant client per tenant, kept
+	// across requests so that a ticket is exchanged once and then reused.
+	sysMu sync.Mutex
+	sys   map[string]*systemTenant
+}
+
+// NewServer builds the app. It does no I/O.
+func NewServer(o Options) (*Server, error) {
+	if o.Config == nil || o.Store == nil {
+		return nil, errors.New("webapp: Config and Store are required")
+	}
+	if o.HTTPClient == nil {
+		o.HTTPClient = &http.Client{Timeout: 30 * time.Second}
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.SessionTTL <= 0 {
+		o.SessionTTL = 8 * time.Hour
+	}
+	cfg := o.Config
+	sid, err := superid.New(superid.Config{
+		Environment:  cfg.Environment,
+		ClientID:     cfg.ClientID,
+		ClientSecret: cfg.ClientSecret,
+		RedirectURL:  cfg.RedirectURL,
+		HTTPClient:   o.HTTPClient,
+		Logger:       o.Logger,
+		Now:          o.Now,
+		// The session key also seals the login cookie, so a sign-in
+		// started on one instance can finish on another.
+		CookieKey: cfg.SealKey,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("webapp: %w", err)
+	}
+	su, err := systemuser.New(systemuser.Config{
+		Environment:  cfg.Environment,
+		ClientSecret: cfg.ClientSecret,
+		PrivateKey:   cfg.PrivateKey,
+		KeySet:       sid.KeySet(), // SuperID's keys, fetched once for both
+		HTTPClient:   o.HTTPClient,
+		Logger:       o.Logger,
+		Now:          o.Now,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("webapp: %w", err)
+	}
+	resolver, err := tenant.NewResolver(tenant.ResolverConfig{
+		Environment: cfg.Environment,
+		HTTPClient:  o.HTTPClient,
+		Logger:      o.Logger,
+		Now:         o.Now,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("webapp: %w", err)
+	}
+	pg, err := parsePages()
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{
+		cfg:      cfg,
+		store:    o.Store,
+		log:      o.Logger,
+		now:      o.Now,
+		ttl:      o.SessionTTL,
+		all:      o.AllTenants,
+		secure:   strings.HasPrefix(strings.ToLower(cfg.RedirectURL), "https://"),
+		pages:    pg,
+		sid:      sid,
+		su:       su,
+		resolver: resolver,
+		http:     o.HTTPClient,
+		sys:      map[string]*systemTenant{},
+	}
+	s.handler = s.routes()
+	return s, nil
+}
+
+// ServeHTTP serves the app.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", s.home)
+	mux.HandleFunc("GET /tenants", s.tenants)
+	mux.Handle("GET /login", s.sid.LoginHandler())
+	mux.Handle(s.callbackPath(), s.sid.CallbackHandler(s.signedIn, s.signInFailed))
+	mux.HandleFunc("POST /logout", s.logout)
+	mux.HandleFunc("POST /actions/login-user", s.createWithLoginUser)
+	mux.HandleFunc("POST /actions/system-user", s.createWithSystemUser)
+	mux.Handle("GET /static/", staticHandler())
+	mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
+	mux.HandleFunc("/", s.notFound)
+
+	// Browsers say where a POST comes from; refusing cross-site ones is a
+	// second line behind the CSRF tokens. SuperID's form_post answer is
+	// the one cross-site POST the app expects.
+	cop := http.NewCrossOriginProtection()
+	cop.AddInsecureBypassPattern("POST " + s.callbackPath())
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.renderError(w, r, http.StatusForbidden, "This form was sent from another site, so it was refused.", "")
+	}))
+	return s.logRequests(securityHeaders(cop.Handler(mux)))
+}
+
+// callbackPath is where SuperID sends the browser back: the path of the
+// registered redirect URL.
+func (s *Server) callbackPath() string {
+	if u, err := url.Parse(s.cfg.RedirectURL); err == nil && u.Path != "" && u.Path != "/" {
+		return u.Path
+	}
+	return "/callback"
+}
+
+// securityHeaders are the same on every answer: no framing, no sniffing,
+// no referrer to other sites, nothing loaded from elsewhere.
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Referrer-Policy", "same-origin")
+		h.Set("Content-Security-Policy", "default-src 'self'; form-action 'self'; frame-ancestors 'none'")
+		next.ServeHTTP(w, r)
+	})
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// logRequests logs method, path, status and duration. Never the query
+// (the callback's holds the authorization code) nor any header (cookies).
+func (s *Server) logRequests(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := s.now()
+		sw := &statusWriter{ResponseWriter: w}
+		next.ServeHTTP(sw, r)
+		s.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
+			slog.String("method", r.Method), slog.String("path", r.URL.Path),
+			slog.Int("status", sw.status), slog.Duration("duration", s.now().Sub(start)))
+	})
+}
+
+// Sessions: the cookie holds only a random id; everything else, tokens
+// included, is sealed in the store.
+
+func (s *Server) cookieName() string {
+	if s.secure {
+		return "__Host-session" // only over https, only for this host, path /
+	}
+	return "session"
+}
+
+func (s *Server) setSessionCookie(w http.ResponseWriter, id string) {
+	http.SetCookie(w, &http.Cookie{
+		Name: s.cookieName(), Value: id, Path: "/",
+		MaxAge: int(s.ttl / time.Second), HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode,
+	})
+}
+
+func (s *Server) clearSessionCookie(w http.ResponseWriter) {
+	http.SetCookie(w, &http.Cookie{
+		Name: s.cookieName(), Value: "", Path: "/",
+		MaxAge: -1, HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode,
+	})
+}
+
+// session returns the signed-in session of r, or nil.
+func (s *Server) session(r *http.Request) *store.Session {
+	c, err := r.Cookie(s.cookieName())
+	if err != nil || c.Value == "" {
+		return nil
+	}
+	sess, err := s.store.Session(r.Context(), c.Value)
+	if err != nil {
+		if !errors.Is(err, store.ErrNotFound) {
+			s.log.Warn("session lookup failed", "err", err)
+		}
+		return nil
+	}
+	return sess
+}
+
+// checkCSRF reports whether a POST carries the session's CSRF token.
+func checkCSRF(r *http.Request, sess *store.Session) bool {
+	if sess == nil || sess.Data.CSRFToken == "" {
+		return false
+	}
+	got := r.PostFormValue("csrf")
+	return subtle.ConstantTimeCompare([]byte(got), []byte(sess.Data.CSRFToken)) == 1
+}
+
+// postSession parses a POST form and returns its session if the user is
+// signed in and the CSRF token matches; otherwise it answers and returns
+// nil.
+func (s *Server) postSession(w http.ResponseWriter, r *http.Request) *store.Session {
+	noStore(w)
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	if err := r.ParseForm(); err != nil {
+		s.renderError(w, r, http.StatusBadRequest, "The form could not be read.", "")
+		return nil
+	}
+	sess := s.session(r)
+	if !checkCSRF(r, sess) {
+		s.log.Warn("form refused: missing or wrong CSRF token", "path", r.URL.Path, "signed_in", sess != nil)
+		s.renderError(w, r, http.StatusForbidden,
+			"This form has expired or did not come from this app. Go back, reload the page and try again.", "")
+		return nil
+	}
+	return sess
+}
+
+func noStore(w http.ResponseWriter) { w.Header().Set("Cache-Control", "no-store") }
+
+func randomToken() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b) // never fails since Go 1.24
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// CleanSessions deletes expired sessions every interval until ctx ends.
+func (s *Server) CleanSessions(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if n, err := s.store.DeleteExpiredSessions(ctx); err != nil {
+				s.log.Warn("deleting expired sessions failed", "err", err)
+			} else if n > 0 {
+				s.log.Debug("expired sessions deleted", "count", n)
+			}
+		}
+	}
+}

@@ -1,0 +1,303 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+
+	_ "github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/go-superoffice/superoffice/examples/internal/config"
+	"github.com/go-superoffice/superoffice/examples/internal/local"
+	"github.com/go-superoffice/superoffice/examples/internal/store"
+	"github.com/go-superoffice/superoffice/superid"
+	"github.com/go-superoffice/superoffice/superid/superidtest"
+)
+
+// harness is the web app against the emulator, both on loopback ports, as
+// local mode runs them, with a store in a temporary directory (or a
+// private PostgreSQL schema).
+type harness struct {
+	t      *testing.T
+	cfg    *config.Config
+	em     *superidtest.Emulator
+	st     *store.Store
+	app    *Server
+	appURL string
+	log    *syncBuffer
+	seen   *recorder // credentials that crossed the app's HTTP client
+}
+
+type harnessOptions struct {
+	headless bool   // the emulator signs the login_hint user in without a page
+	dsn      string // empty: SQLite in t.TempDir()
+}
+
+func newHarness(t *testing.T, o harnessOptions) *harness {
+	t.Helper()
+	cfg, err := config.Load(func(string) string { return "" }, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	emSrv := httptest.NewUnstartedServer(nil)
+	t.Cleanup(emSrv.Close)
+	appSrv := httptest.NewUnstartedServer(nil)
+	t.Cleanup(appSrv.Close)
+	appURL := "http://" + appSrv.Listener.Addr().String()
+	cfg.Environment = superid.Environment("http://" + emSrv.Listener.Addr().String())
+	cfg.RedirectURL = appURL + "/callback"
+
+	var opts []superidtest.Option
+	if o.headless {
+		opts = append(opts, superidtest.WithHeadlessLogin())
+	}
+	em, err := local.NewEmulator(cfg, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	emSrv.Config.Handler = em
+	emSrv.Start()
+
+	logBuf := &syncBuffer{}
+	logger := slog.New(slog.NewTextHandler(logBuf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	dsn := o.dsn
+	if dsn == "" {
+		dsn = filepath.Join(t.TempDir(), "webapp.db")
+	}
+	st, err := store.OpenConfig(context.Background(), store.Config{DSN: dsn, SealKey: cfg.SealKey, Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+
+	seen := &recorder{}
+	app, err := NewServer(Options{
+		Config: cfg, Store: st, Logger: logger,
+		HTTPClient: &http.Client{Transport: seen},
+		AllTenants: true, // as in local mode
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	appSrv.Config.Handler = app
+	appSrv.Start()
+	return &harness{t: t, cfg: cfg, em: em, st: st, app: app, appURL: appURL, log: logBuf, seen: seen}
+}
+
+// syncBuffer is a log destination for concurrent handlers.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// recorder is the app's transport: it passes requests on and keeps every
+// credential it sees go by (tokens in JSON answers, Authorization values),
+// so that tests can look for them where they must not be.
+type recorder struct {
+	mu     sync.Mutex
+	values []string
+}
+
+var credentialFields = []string{"access_token", "refresh_token", "id_token", "Token", "SignedSystemToken"}
+
+func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
+	if a := req.Header.Get("Authorization"); a != "" {
+		if _, v, ok := strings.Cut(a, " "); ok {
+			r.add(v)
+		}
+	}
+	if req.Body != nil {
+		body, _ := io.ReadAll(req.Body)
+		req.Body.Close()
+		req.Body = io.NopCloser(bytes.NewReader(body))
+		r.addJSON(body)
+		if form, err := url.ParseQuery(string(body)); err == nil {
+			for _, k := range []string{"code", "code_verifier", "refresh_token", "client_secret"} {
+				r.add(form.Get(k))
+			}
+		}
+	}
+	resp, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil {
+		return nil, err
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	r.addJSON(body)
+	return resp, nil
+}
+
+func (r *recorder) addJSON(body []byte) {
+	var m map[string]any
+	if json.Unmarshal(body, &m) != nil {
+		return
+	}
+	for _, k := range credentialFields {
+		if v, ok := m[k].(string); ok {
+			r.add(v)
+		}
+	}
+}
+
+func (r *recorder) add(v string) {
+	if len(v) < 8 {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.values = append(r.values, v)
+}
+
+func (r *recorder) all() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.values...)
+}
+
+// browser is a cookie-keeping client, like a browser tab.
+type browser struct {
+	h      *harness
+	client *http.Client
+	jar    *cookiejar.Jar
+}
+
+func (h *harness) browser() *browser {
+	jar, _ := cookiejar.New(nil)
+	return &browser{h: h, jar: jar, client: &http.Client{Jar: jar}}
+}
+
+// page is an answer, read whole.
+type page struct {
+	status int
+	header http.Header
+	body   string
+	url    string
+}
+
+func (b *browser) do(req *http.Request, follow bool) page {
+	b.h.t.Helper()
+	c := *b.client
+	if !follow {
+		c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		b.h.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return page{status: resp.StatusCode, header: resp.Header, body: string(body), url: resp.Request.URL.String()}
+}
+
+func (b *browser) get(path string) page {
+	b.h.t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, b.h.appURL+path, nil)
+	return b.do(req, true)
+}
+
+// post sends a same-origin form, as the app's own pages do, and follows
+// the redirect unless follow is false.
+func (b *browser) post(path string, form url.Values, follow bool) page {
+	b.h.t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, b.h.appURL+path, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", b.h.appURL)
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	return b.do(req, follow)
+}
+
+// signIn signs user in through the headless emulator and returns the home
+// page it lands on.
+func (b *browser) signIn(user string) page {
+	b.h.t.Helper()
+	p := b.get("/login?login_hint=" + url.QueryEscape(user))
+	return p
+}
+
+var csrfRE = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+
+func csrfOf(t *testing.T, p page) string {
+	t.Helper()
+	m := csrfRE.FindStringSubmatch(p.body)
+	if m == nil {
+		t.Fatalf("no CSRF token on the page:\n%s", p.body)
+	}
+	return m[1]
+}
+
+// sessionID is the browser's session cookie, or "".
+func (b *browser) sessionID() string {
+	u, _ := url.Parse(b.h.appURL)
+	for _, c := range b.jar.Cookies(u) {
+		if c.Name == "session" {
+			return c.Value
+		}
+	}
+	return ""
+}
+
+// admin and user are the demo users.
+var admin, user = local.DemoUsers[0], local.DemoUsers[1]
+
+// postgresDSN gives the test a private schema at TEST_DATABASE_URL, or
+// skips (fails under CI=true) without one.
+func postgresDSN(t *testing.T) string {
+	t.Helper()
+	base := os.Getenv("TEST_DATABASE_URL")
+	if base == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("TEST_DATABASE_URL is not set but CI=true: start PostgreSQL with `eval \"$(.ci/start-postgres)\"`")
+		}
+		t.Skip("TEST_DATABASE_URL not set; skipping PostgreSQL")
+	}
+	db, err := sql.Open("pgx", base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	schema := "webapp_" + hex.EncodeToString(store.GenerateSealKey()[:6])
+	if _, err := db.Exec(`CREATE SCHEMA ` + schema); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if db, err := sql.Open("pgx", base); err == nil {
+			db.Exec(`DROP SCHEMA ` + schema + ` CASCADE`)
+			db.Close()
+		}
+	})
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
+}

@@ -1,0 +1,503 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-superoffice/superoffice/examples/internal/local"
+	"github.com/go-superoffice/superoffice/examples/internal/store"
+	"github.com/go-superoffice/superoffice/superid/superidtest"
+)
+
+func TestHomeSignedOutOffersSignIn(t *testing.T) {
+	h := newHarness(t, harnessOptions{headless: true})
+	p := h.browser().get("/")
+	if p.status != http.StatusOK {
+		t.Fatalf("status %d", p.status)
+	}
+	for _, want := range []string{`href="/login"`, "Sign in with SuperOffice", admin.Username, admin.Password, user.Username, local.DemoContextID} {
+		if !strings.Contains(p.body, want) {
+			t.Errorf("sign-in page lacks %q", want)
+		}
+	}
+	if strings.Contains(p.body, `name="csrf"`) {
+		t.Error("a visitor got a form with a CSRF token")
+	}
+	if got := p.header.Get("Cache-Control"); got != "no-store" {
+		t.Errorf("Cache-Control %q", got)
+	}
+	for _, hdr := range []string{"Content-Security-Policy", "X-Frame-Options", "X-Content-Type-Options"} {
+		if p.header.Get(hdr) == "" {
+			t.Errorf("no %s header", hdr)
+		}
+	}
+}
+
+func TestAdministratorSignInStoresTenant(t *testing.T) {
+	h := newHarness(t, harnessOptions{headless: true})
+	b := h.browser()
+	p := b.signIn(admin.Username)
+	if p.status != http.StatusOK || p.url != h.appURL+"/" {
+		t.Fatalf("landed on %s with %d:\n%s", p.url, p.status, p.body)
+	}
+	for _, want := range []string{
+		admin.FullName, admin.Username, "administrator",
+		local.DemoContextID, local.DemoCompanyName, "Running",
+		"yes, ", "by " + admin.Username,
+		"Create company with login user", "Create company with system user",
+	} {
+		if !strings.Contains(p.body, want) {
+			t.Errorf("home page lacks %q", want)
+		}
+	}
+	if strings.Contains(p.body, `id="create-system-user" disabled`) {
+		t.Error("system user action disabled after approval")
+	}
+	if got := p.header.Get("Cache-Control"); got != "no-store" {
+		t.Errorf("Cache-Control %q on an authenticated page", got)
+	}
+
+	tok, err := h.em.Approve(local.DemoContextID, h.cfg.ClientID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored, err := h.st.Tenant(context.Background(), local.DemoContextID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stored.SystemUserToken != tok || stored.ApprovedBy != admin.Username || stored.Serial != local.DemoSerial ||
+		stored.CompanyName != local.DemoCompanyName || !strings.HasSuffix(stored.WebAPIURL, "/"+local.DemoContextID+"/api/") {
+		t.Errorf("stored %v approved by %q serial %q company %q api %q", stored, stored.ApprovedBy, stored.Serial, stored.CompanyName, stored.WebAPIURL)
+	}
+	if strings.Contains(p.body, tok) {
+		t.Error("the home page shows the system user token")
+	}
+
+	// Signing in again brings the same token: not a new approval.
+	b.signIn(admin.Username)
+	if again, _ := h.st.Tenant(context.Background(), local.DemoContextID); again.Approvals != 1 {
+		t.Errorf("approvals = %d after a second sign-in, want 1", again.Approvals)
+	}
+}
+
+func TestOrdinaryUserBeforeApprovalIsRefused(t *testing.T) {
+	h := newHarness(t, harnessOptions{headless: true})
+	p := h.browser().signIn(user.Username)
+	if p.status != http.StatusForbidden {
+		t.Fatalf("status %d:\n%s", p.status, p.body)
+	}
+	if !strings.Contains(p.body, "Access was denied") || !strings.Contains(p.body, "access_denied") {
+		t.Errorf("error page:\n%s", p.body)
+	}
+	if list, _ := h.st.ListTenants(context.Background()); len(list) != 0 {
+		t.Errorf("tenants stored: %v", list)
+	}
+}
+
+func TestOrdinaryUserAfterApproval(t *testing.T) {
+	h := newHarness(t, harnessOptions{headless: true})
+	h.browser().signIn(admin.Username)
+	p := h.browser().signIn(user.Username)
+	if p.status != http.StatusOK || !strings.Contains(p.body, user.FullName) || !strings.Contains(p.body, `id="user-role">user<`) {
+		t.Fatalf("status %d:\n%s", p.status, p.body)
+	}
+	if !strings.Contains(p.body, "by "+admin.Username) {
+		t.Error("the approval is no longer the administrator's")
+	}
+}
+
+func TestSignInErrorIsEscaped(t *testing.T) {
+	h := newHarness(t, harnessOptions{headless: true})
+	q := url.Values{"error": {"access_denied"}, "error_description": {`<script>alert("x")</script> declined`}}
+	p := h.browser().get("/callback?" + q.Encode())
+	if p.status != http.StatusForbidden {
+		t.Fatalf("status %d", p.status)
+	}
+	if strings.Contains(p.body, "<script>") || !strings.Contains(p.body, "&lt;script&gt;") {
+		t.Errorf("description not escaped:\n%s", p.body)
+	}
+	if !strings.Contains(p.body, "Access was denied") {
+		t.Errorf("no readable message:\n%s", p.body)
+	}
+}
+
+func TestCallbackWithoutSignInInProgress(t *testing.T) {
+	h := newHarness(t, harnessOptions{headless: true})
+	p := h.browser().get("/callback?code=abc&state=def")
+	if p.status != http.StatusBadRequest || !strings.Contains(p.body, "Please start again") {
+		t.Errorf("status %d:\n%s", p.status, p.body)
+	}
+}
+
+func TestCreateCompanyWithLoginUser(t *testing.T) {
+	h := newHarness(t, harnessOptions{headless: true})
+	b := h.browser()
+	home := b.signIn(admin.Username)
+
+	redirect := b.post("/actions/login-user", url.Values{"csrf": {csrfOf(t, home)}, "name": {"Acme & Sons <AS>"}}, false)
+	if redirect.status != http.StatusSeeOther || redirect.header.Get("Location") != "/" {
+		t.Fatalf("status %d location %q", redirect.status, redirect.header.Get("Location"))
+	}
+	p := b.get("/")
+	contacts := h.em.Contacts(local.DemoContextID)
+	if len(contacts) == 0 {
+		t.Fatal("no company created")
+	}
+	c := contacts[len(contacts)-1]
+	if c.Name != "Acme & Sons <AS>" {
+		t.Errorf("created %q", c.Name)
+	}
+	for _, want := range []string{
+		"Create company with login user: done",
+		`id="created-id">` + strconv.Itoa(c.ContactID) + "<",
+		"Acme &amp; Sons &lt;AS&gt;",
+		`id="created-by">` + admin.FullName,
+		`id="latest"`,
+		"Bearer",
+	} {
+		if !strings.Contains(p.body, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+	// Created as the user, with the user's token.
+	var bearer bool
+	for _, r := range h.em.Requests(superidtest.EndpointTenantAPI) {
+		if r.Method == http.MethodPost && strings.HasPrefix(r.Header.Get("Authorization"), "Bearer ") {
+			bearer = true
+		}
+	}
+	if !bearer {
+		t.Error("no Bearer POST reached the tenant")
+	}
+	// The result shows once.
+	if again := b.get("/"); strings.Contains(again.body, `id="result"`) {
+		t.Error("the result shows again after a reload")
+	}
+}
+
+func TestCreateCompanyWithSystemUserReusesTicket(t *testing.T) {
+	h := newHarness(t, harnessOptions{headless: true})
+	b := h.browser()
+	home := b.signIn(admin.Username)
+	csrf := csrfOf(t, home)
+
+	b.post("/actions/system-user", url.Values{"csrf": {csrf}}, false)
+	p := b.get("/")
+	for _, want := range []string{
+		"Create company with system user: done",
+		"Signed the tenant&#39;s system user token",
+		"audience spn:" + local.DemoSerial,
+		`id="created-by">`,
+		"(associate " + strconv.Itoa(superidtest.SystemUserAssociateID) + ")",
+	} {
+		if !strings.Contains(p.body, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+	contacts := h.em.Contacts(local.DemoContextID)
+	if len(contacts) == 0 || contacts[len(contacts)-1].CreatedBy != superidtest.SystemUserAssociateID {
+		t.Fatalf("not created by the system user: %+v", contacts)
+	}
+
+	// The second time the cached ticket serves: no new exchange.
+	b.post("/actions/system-user", url.Values{"csrf": {csrf}, "name": {"Second"}}, false)
+	p = b.get("/")
+	if !strings.Contains(p.body, "Reused the cached system user ticket") || !strings.Contains(p.body, `id="created-name">Second<`) {
+		t.Errorf("second call:\n%s", p.body)
+	}
+	if n := h.em.Exchanges(local.DemoContextID); n != 1 {
+		t.Errorf("%d exchanges, want 1", n)
+	}
+
+	// After a re-approval with a new token, a new ticket source serves it.
+	h.em.RevokeApproval(local.DemoContextID, h.cfg.ClientID)
+	h.em.ExpireTickets(local.DemoContextID)
+	b.signIn(admin.Username) // approves again: a new token
+	home = b.get("/")
+	b.post("/actions/system-user", url.Values{"csrf": {csrfOf(t, home)}, "name": {"Third"}}, false)
+	if p := b.get("/"); !strings.Contains(p.body, `id="created-name">Third<`) {
+		t.Errorf("after re-approval:\n%s", p.body)
+	}
+	if n := h.em.Exchanges(local.DemoContextID); n != 2 {
+		t.Errorf("%d exchanges after re-approval, want 2", n)
+	}
+}
+
+func TestSystemUserFailureIsShown(t *testing.T) {
+	h := newHarness(t, harnessOptions{headless: true})
+	b := h.browser()
+	home := b.signIn(admin.Username)
+	h.em.Fail(superidtest.EndpointSystemUser, superidtest.Fault{Status: http.StatusBadRequest,
+		Body: `{"IsSuccessful":false,"ErrorMessage":"<b>token revoked</b>"}`})
+	b.post("/actions/system-user", url.Values{"csrf": {csrfOf(t, home)}}, false)
+	p := b.get("/")
+	if !strings.Contains(p.body, "Create company with system user: failed") || strings.Contains(p.body, "<b>token") {
+		t.Errorf("page:\n%s", p.body)
+	}
+}
+
+func TestSystemUserActionNeedsApproval(t *testing.T) {
+	h := newHarness(t, harnessOptions{headless: true})
+	res := &actionResult{Action: "system user"}
+	err := h.app.systemUserAction(context.Background(), "Cust424242", "", res)
+	if !errors.Is(err, errNotApproved) {
+		t.Fatalf("err = %v", err)
+	}
+	if msg := h.app.describe(err); !strings.Contains(msg, "administrator must sign in") {
+		t.Errorf("message %q", msg)
+	}
+}
+
+func TestLoginUserTokenIsRefreshed(t *testing.T) {
+	h := newHarness(t, harnessOptions{headless: true})
+	b := h.browser()
+	home := b.signIn(admin.Username)
+	ctx := context.Background()
+	sess, err := h.st.Session(ctx, b.sessionID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := sess.Data.AccessToken
+	// The app believes the access token expired: the next call refreshes.
+	sess.Data.TokenExpiry = time.Now().Add(-time.Minute)
+	if err := h.st.UpdateSession(ctx, sess.ID, sess.Data, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	tokens := h.em.Count(superidtest.EndpointToken)
+	b.post("/actions/login-user", url.Values{"csrf": {csrfOf(t, home)}}, false)
+	if p := b.get("/"); !strings.Contains(p.body, "Create company with login user: done") {
+		t.Fatalf("page:\n%s", p.body)
+	}
+	if h.em.Count(superidtest.EndpointToken) != tokens+1 {
+		t.Error("no refresh request")
+	}
+	sess, err = h.st.Session(ctx, b.sessionID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sess.Data.AccessToken == old || !sess.Data.TokenExpiry.After(time.Now()) {
+		t.Error("the refreshed token was not kept")
+	}
+}
+
+func TestCSRFRejected(t *testing.T) {
+	h := newHarness(t, harnessOptions{headless: true})
+	b := h.browser()
+	home := b.signIn(admin.Username)
+	other := h.browser()
+	otherCSRF := csrfOf(t, other.signIn(admin.Username))
+	before := len(h.em.Contacts(local.DemoContextID))
+
+	for _, path := range []string{"/actions/login-user", "/actions/system-user", "/logout"} {
+		for name, form := range map[string]url.Values{
+			"no token":              {},
+			"wrong token":           {"csrf": {"x" + csrfOf(t, home)[1:]}},
+			"another session's one": {"csrf": {otherCSRF}},
+		} {
+			p := b.post(path, form, false)
+			if p.status != http.StatusForbidden || !strings.Contains(p.body, "did not come from this app") {
+				t.Errorf("%s %s: status %d", path, name, p.status)
+			}
+		}
+	}
+	// A visitor without a session has no token to send.
+	if p := h.browser().post("/actions/login-user", url.Values{"csrf": {""}}, false); p.status != http.StatusForbidden {
+		t.Errorf("visitor: status %d", p.status)
+	}
+	// A cross-site POST with the right token is refused as well.
+	req, _ := http.NewRequest(http.MethodPost, h.appURL+"/actions/login-user",
+		strings.NewReader(url.Values{"csrf": {csrfOf(t, home)}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	if p := b.do(req, false); p.status != http.StatusForbidden {
+		t.Errorf("cross-site POST: status %d", p.status)
+	}
+	if after := len(h.em.Contacts(local.DemoContextID)); after != before {
+		t.Errorf("%d companies created by refused forms", after-before)
+	}
+	if b.get("/").status != http.StatusOK || !strings.Contains(b.get("/").body, `id="signout"`) {
+		t.Error("a refused sign-out signed out")
+	}
+}
+
+func TestSessionRotatedAtSignIn(t *testing.T) {
+	h := newHarness(t, harnessOptions{headless: true})
+	b := h.browser()
+	b.signIn(admin.Username)
+	first := b.sessionID()
+	if len(first) < 40 {
+		t.Fatalf("session id %q", first)
+	}
+	b.signIn(admin.Username)
+	second := b.sessionID()
+	if second == "" || second == first {
+		t.Fatal("the session id did not change at sign-in")
+	}
+	if _, err := h.st.Session(context.Background(), first); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("old session still stored: %v", err)
+	}
+	// A browser holding the old id (a planted or stolen cookie) is signed out.
+	stale := h.browser()
+	u, _ := url.Parse(h.appURL)
+	stale.jar.SetCookies(u, []*http.Cookie{{Name: "session", Value: first, Path: "/"}})
+	if p := stale.get("/"); !strings.Contains(p.body, "Sign in with SuperOffice") {
+		t.Error("the old session id still works")
+	}
+
+	// An id planted before sign-in does not survive it.
+	planted := h.browser()
+	planted.jar.SetCookies(u, []*http.Cookie{{Name: "session", Value: store.NewSessionID(), Path: "/"}})
+	was := planted.sessionID()
+	planted.signIn(user.Username)
+	if planted.sessionID() == was {
+		t.Error("a planted session id was kept")
+	}
+}
+
+func TestSessionCookieAttributes(t *testing.T) {
+	h := newHarness(t, harnessOptions{headless: true})
+	b := h.browser()
+	b.client.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if req.URL.Path == "/" && strings.HasSuffix(via[len(via)-1].URL.Path, "/callback") {
+			return http.ErrUseLastResponse
+		}
+		return nil
+	}
+	p := b.get("/login?login_hint=" + url.QueryEscape(admin.Username))
+	if p.status != http.StatusSeeOther {
+		t.Fatalf("callback status %d", p.status)
+	}
+	var found bool
+	for _, line := range p.header.Values("Set-Cookie") {
+		if strings.HasPrefix(line, "session=") {
+			found = true
+			for _, attr := range []string{"HttpOnly", "SameSite=Lax", "Path=/"} {
+				if !strings.Contains(line, attr) {
+					t.Errorf("session cookie lacks %s: %s", attr, line)
+				}
+			}
+			if strings.Contains(line, "Secure") {
+				t.Error("Secure cookie over plain http: the browser would drop it")
+			}
+		}
+	}
+	if !found {
+		t.Error("no session cookie set")
+	}
+
+	// Behind TLS (an https redirect URL) the cookie is Secure and __Host-.
+	h.app.secure = true
+	w := &headerRecorder{h: http.Header{}}
+	h.app.setSessionCookie(w, "x")
+	if c := w.h.Get("Set-Cookie"); !strings.HasPrefix(c, "__Host-session=") || !strings.Contains(c, "Secure") {
+		t.Errorf("TLS cookie %q", c)
+	}
+}
+
+type headerRecorder struct{ h http.Header }
+
+func (r *headerRecorder) Header() http.Header         { return r.h }
+func (r *headerRecorder) Write(b []byte) (int, error) { return len(b), nil }
+func (r *headerRecorder) WriteHeader(int)             {}
+
+func TestSignOut(t *testing.T) {
+	h := newHarness(t, harnessOptions{headless: true})
+	b := h.browser()
+	home := b.signIn(admin.Username)
+	id := b.sessionID()
+	p := b.post("/logout", url.Values{"csrf": {csrfOf(t, home)}}, true)
+	if p.status != http.StatusOK || !strings.Contains(p.body, "You are signed out") {
+		t.Fatalf("status %d:\n%s", p.status, p.body)
+	}
+	if b.sessionID() != "" {
+		t.Error("session cookie kept")
+	}
+	if _, err := h.st.Session(context.Background(), id); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("session still stored: %v", err)
+	}
+	// The tenant's approval outlives the user's session.
+	if _, err := h.st.Tenant(context.Background(), local.DemoContextID); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestTenantsPage(t *testing.T) {
+	h := newHarness(t, harnessOptions{headless: true})
+	b := h.browser()
+	// Visitors are sent to sign in.
+	if p := b.get("/tenants"); !strings.Contains(p.body, "Sign in with SuperOffice") {
+		t.Errorf("visitor saw:\n%s", p.body)
+	}
+	b.signIn(admin.Username)
+	p := b.get("/tenants")
+	if p.status != http.StatusOK || p.header.Get("Cache-Control") != "no-store" {
+		t.Fatalf("status %d, Cache-Control %q", p.status, p.header.Get("Cache-Control"))
+	}
+	for _, want := range []string{local.DemoContextID, local.DemoCompanyName, admin.Username, "active", "never", "none yet"} {
+		if !strings.Contains(p.body, want) {
+			t.Errorf("tenants page lacks %q", want)
+		}
+	}
+	tok, _ := h.em.Approve(local.DemoContextID, h.cfg.ClientID)
+	if strings.Contains(p.body, tok) {
+		t.Error("the tenants page shows the system user token")
+	}
+}
+
+func TestTenantsPageShowsUsersOnlyTheirTenant(t *testing.T) {
+	h := newHarness(t, harnessOptions{headless: true})
+	if err := h.st.UpsertTenant(context.Background(), store.Approval{ContextIdentifier: "Cust77777", SystemUserToken: "other-token", CompanyName: "Other Customer AS"}); err != nil {
+		t.Fatal(err)
+	}
+	b := h.browser()
+	b.signIn(admin.Username)
+	if p := b.get("/tenants"); !strings.Contains(p.body, "Cust77777") || !strings.Contains(p.body, local.DemoContextID) {
+		t.Errorf("operators' view lacks a tenant:\n%s", p.body)
+	}
+	h.app.all = false // SuperOffice Online: users see their own tenant only
+	p := b.get("/tenants")
+	if strings.Contains(p.body, "Cust77777") || strings.Contains(p.body, "Other Customer") || !strings.Contains(p.body, local.DemoContextID) {
+		t.Errorf("a user saw another customer:\n%s", p.body)
+	}
+}
+
+func TestTenantsPageEmpty(t *testing.T) {
+	h := newHarness(t, harnessOptions{headless: true})
+	b := h.browser()
+	b.signIn(admin.Username)
+	// Another app instance's database: no tenants yet. The page says so.
+	d := tenantsData{layoutData: h.app.layout("Tenants", nil)}
+	w := httptest.NewRecorder()
+	h.app.render(w, http.StatusOK, "tenants", d)
+	if !strings.Contains(w.Body.String(), `id="no-tenants"`) {
+		t.Errorf("empty page:\n%s", w.Body.String())
+	}
+}
+
+func TestNotFound(t *testing.T) {
+	h := newHarness(t, harnessOptions{headless: true})
+	p := h.browser().get("/nothing-here")
+	if p.status != http.StatusNotFound || !strings.Contains(p.body, "There is no page here") {
+		t.Errorf("status %d", p.status)
+	}
+	if p := h.browser().get("/static/style.css"); p.status != http.StatusOK || !strings.Contains(p.body, "font") {
+		t.Errorf("stylesheet: status %d", p.status)
+	}
+}
+
+func TestCompanyName(t *testing.T) {
+	now := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
+	if got := companyName("  ", "system user", now); got != "Created by system user 2025-01-02 03:04:05" {
+		t.Errorf("default name %q", got)
+	}
+	if got := companyName(strings.Repeat("ø", 150), "x", now); len([]rune(got)) != 100 {
+		t.Errorf("long name kept %d runes", len([]rune(got)))
+	}
+}
