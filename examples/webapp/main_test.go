@@ -35,6 +35,11 @@ func TestRunRefusesBadSettings(t *testing.T) {
 			},
 			want: []string{"SUPEROFFICE_ENV", "SUPEROFFICE_REDIRECT_URL", "SUPEROFFICE_PRIVATE_KEY_FILE"},
 		},
+		"unreachable database": {
+			// localhost: pgx tries every address and lists each on a line.
+			env:  map[string]string{"DATABASE_URL": "postgres://bob:s3cret-value@localhost:1/db?connect_timeout=5"},
+			want: []string{"DATABASE_URL (postgres://bob:xxxxx@localhost:1/db?connect_timeout=5): ", "connection refused"},
+		},
 	} {
 		t.Run(name, func(t *testing.T) {
 			// Every case fails before anything listens: run must return.
@@ -43,7 +48,7 @@ func TestRunRefusesBadSettings(t *testing.T) {
 				t.Fatal("started")
 			}
 			msg := err.Error()
-			if strings.Contains(msg, "\n") || strings.Contains(msg, "s3cret-value") {
+			if strings.ContainsAny(msg, "\n\r\t") || strings.Contains(msg, "s3cret-value") {
 				t.Errorf("error %q is not one clean line", msg)
 			}
 			for _, w := range tc.want {
