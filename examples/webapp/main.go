@@ -27,16 +27,23 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/go-superoffice/superoffice/examples/internal/config"
 	"github.com/go-superoffice/superoffice/examples/internal/local"
 	"github.com/go-superoffice/superoffice/examples/internal/store"
+	"github.com/go-superoffice/superoffice/superid"
 )
 
 func main() {
-	err := run(os.Args[1:], os.Getenv, os.Stdout)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	// The first signal starts a graceful shutdown; then the default
+	// handling returns, so a second Ctrl+C ends the program at once.
+	context.AfterFunc(ctx, stop)
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
 	switch {
 	case errors.Is(err, flag.ErrHelp):
 	case err != nil:
@@ -45,9 +52,18 @@ func main() {
 	}
 }
 
-func run(args []string, getenv func(string) string, out io.Writer) error {
+// shutdownTimeout bounds the graceful shutdown: requests in flight get
+// this long to finish.
+const shutdownTimeout = 10 * time.Second
+
+// run serves the app (and in local mode the emulator) until ctx ends, then
+// shuts them down gracefully and returns nil. The banner goes to out, the
+// log to logOut.
+func run(ctx context.Context, args []string, getenv func(string) string, out, logOut io.Writer) error {
 	fl := flag.NewFlagSet("webapp", flag.ContinueOnError)
+	fl.SetOutput(logOut)
 	addr := fl.String("addr", "", "listen address (default localhost:8080 in local mode, :8080 otherwise; it must match the redirect URL)")
+	emuAddr := fl.String("emulator-addr", config.LocalEmulatorAddr, "local mode: where the emulator of SuperOffice Online listens (the console looks for it at the default)")
 	dataDir := fl.String("data", "data", "directory for the local key, secrets and SQLite database")
 	logLevel := fl.String("log-level", "info", "debug, info, warn or error")
 	if err := fl.Parse(args); err != nil {
@@ -57,24 +73,32 @@ func run(args []string, getenv func(string) string, out io.Writer) error {
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
 		return fmt.Errorf("-log-level: %w", err)
 	}
-	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	logger := slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: level}))
 
 	cfg, err := config.Load(getenv, *dataDir)
 	if err != nil {
 		return err
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	if cfg.Local && *emuAddr != config.LocalEmulatorAddr {
+		cfg.Environment = superid.Environment("http://" + *emuAddr)
+	}
 
 	st, err := store.OpenConfig(ctx, store.Config{DSN: cfg.DatabaseURL, SealKey: cfg.SealKey, Logger: logger})
 	if err != nil {
-		return err
+		return fmt.Errorf("%s (%s): %s", config.EnvDatabaseURL, config.RedactDatabaseURL(cfg.DatabaseURL), oneLine(err.Error()))
 	}
 	defer st.Close()
 
+	// Servers in the order they start; the deferred shutdown stops them in
+	// reverse, on every return, so that the store closes last.
 	var servers []*http.Server
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+		defer cancel()
+		shutdown(sctx, logger, servers)
+	}()
 	if cfg.Local {
-		emu, err := startEmulator(ctx, cfg, st, logger)
+		emu, err := startEmulator(ctx, cfg, *emuAddr, st, logger)
 		if err != nil {
 			return err
 		}
@@ -105,19 +129,24 @@ func run(args []string, getenv func(string) string, out io.Writer) error {
 
 	<-ctx.Done()
 	logger.Info("shutting down")
-	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	for _, s := range servers {
-		if err := s.Shutdown(sctx); err != nil {
-			logger.Warn("shutdown", "err", err)
+	return nil
+}
+
+// shutdown stops servers in the reverse of their start order: the app
+// first, so that its requests in flight can still call the emulator while
+// they finish. A server that does not drain in time is closed.
+func shutdown(ctx context.Context, logger *slog.Logger, servers []*http.Server) {
+	for i := len(servers) - 1; i >= 0; i-- {
+		if err := servers[i].Shutdown(ctx); err != nil {
+			logger.Warn("graceful shutdown failed; closing", "err", err)
+			_ = servers[i].Close()
 		}
 	}
-	return nil
 }
 
 // startEmulator serves the local SuperOffice Online at its fixed address,
 // with the approvals the store already holds.
-func startEmulator(ctx context.Context, cfg *config.Config, st *store.Store, logger *slog.Logger) (*http.Server, error) {
+func startEmulator(ctx context.Context, cfg *config.Config, addr string, st *store.Store, logger *slog.Logger) (*http.Server, error) {
 	em, err := local.NewEmulator(cfg)
 	if err != nil {
 		return nil, err
@@ -127,7 +156,7 @@ func startEmulator(ctx context.Context, cfg *config.Config, st *store.Store, log
 	} else if n > 0 {
 		logger.Info("stored approvals restored in the emulator", "count", n)
 	}
-	ln, err := net.Listen("tcp", config.LocalEmulatorAddr)
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("start the local emulator: %w (is another webapp running?)", err)
 	}
@@ -142,6 +171,12 @@ func serve(srv *http.Server, ln net.Listener, logger *slog.Logger) {
 	}
 }
 
+// oneLine folds a multi-line message (pgx lists every address it tried,
+// one per line) into one line, so that a start-up error stays one line.
+func oneLine(s string) string {
+	return strings.Join(strings.FieldsFunc(s, func(r rune) bool { return r == '\n' || r == '\r' || r == '\t' }), " ")
+}
+
 func printBanner(out io.Writer, cfg *config.Config) {
 	base := cfg.RedirectURL
 	if u, err := url.Parse(cfg.RedirectURL); err == nil {
@@ -151,7 +186,7 @@ func printBanner(out io.Writer, cfg *config.Config) {
 	if !cfg.Local {
 		return
 	}
-	fmt.Fprintf(out, "Local mode: SuperOffice Online is emulated at http://%s, data in %s\n", config.LocalEmulatorAddr, cfg.DataDir)
+	fmt.Fprintf(out, "Local mode: SuperOffice Online is emulated at %s, data in %s\n", cfg.Environment, cfg.DataDir)
 	fmt.Fprintf(out, "Demo tenant %s (%s), users:\n", local.DemoContextID, local.DemoCompanyName)
 	for _, u := range local.DemoUsers {
 		role := "user"

@@ -1,9 +1,15 @@
 package main
 
 import (
+	"context"
 	"io"
+	"log/slog"
+	"net"
+	"net/http"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 )
 
 // TestRunRefusesBadSettings checks that start-up problems are one clear
@@ -43,7 +49,7 @@ func TestRunRefusesBadSettings(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			// Every case fails before anything listens: run must return.
-			err := run(append(tc.args, "-data", t.TempDir()), env(tc.env), io.Discard)
+			err := run(context.Background(), append(tc.args, "-data", t.TempDir()), env(tc.env), io.Discard, io.Discard)
 			if err == nil {
 				t.Fatal("started")
 			}
@@ -57,5 +63,149 @@ func TestRunRefusesBadSettings(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// freeAddr returns a loopback address nothing listens on (right now).
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
+// signalWriter closes seen once want was written to it.
+type signalWriter struct {
+	mu   sync.Mutex
+	buf  strings.Builder
+	want string
+	seen chan struct{}
+	once sync.Once
+}
+
+func (w *signalWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf.Write(p)
+	if strings.Contains(w.buf.String(), w.want) {
+		w.once.Do(func() { close(w.seen) })
+	}
+	return len(p), nil
+}
+
+// TestRunServesAndShutsDown starts the program in local mode on free
+// ports, uses it, and ends it as a signal would: run returns nil and both
+// servers are gone.
+func TestRunServesAndShutsDown(t *testing.T) {
+	appAddr, emuAddr := freeAddr(t), freeAddr(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	banner := &signalWriter{want: "Press Ctrl+C", seen: make(chan struct{})}
+	logs := &syncBuffer{}
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"-addr", appAddr, "-emulator-addr", emuAddr, "-data", t.TempDir()},
+			func(string) string { return "" }, banner, logs)
+	}()
+	select {
+	case <-banner.seen:
+	case err := <-done:
+		t.Fatalf("run returned %v before serving; log:\n%s", err, logs)
+	case <-time.After(60 * time.Second):
+		t.Fatalf("not started; log:\n%s", logs)
+	}
+	if !strings.Contains(banner.buf.String(), "http://"+emuAddr) {
+		t.Errorf("banner does not name the emulator:\n%s", banner.buf.String())
+	}
+
+	client := &http.Client{Timeout: 10 * time.Second}
+	for url, want := range map[string]string{
+		"http://" + appAddr + "/": "Sign in with SuperOffice",
+		"http://" + emuAddr + "/login/.well-known/openid-configuration": "authorization_endpoint",
+	} {
+		resp, err := client.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), want) {
+			t.Errorf("GET %s: %d\n%s", url, resp.StatusCode, body)
+		}
+	}
+
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("run returned %v after a graceful shutdown", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("run did not return after ctx ended")
+	}
+	for _, addr := range []string{appAddr, emuAddr} {
+		if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+			c.Close()
+			t.Errorf("%s still accepts connections", addr)
+		}
+	}
+	if !strings.Contains(logs.String(), "shutting down") {
+		t.Errorf("log:\n%s", logs)
+	}
+}
+
+// TestShutdownStopsTheAppFirst: a request the app is still finishing
+// when shutdown begins can call the emulator, because the emulator stops
+// only after the app drained.
+func TestShutdownStopsTheAppFirst(t *testing.T) {
+	emu := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "emulator answered") })}
+	emuLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go emu.Serve(emuLn)
+	defer emu.Close()
+
+	entered, release := make(chan struct{}), make(chan struct{})
+	app := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		close(entered)
+		<-release // shutdown has begun
+		resp, err := http.Get("http://" + emuLn.Addr().String() + "/")
+		if err != nil {
+			io.WriteString(w, "emulator gone: "+err.Error())
+			return
+		}
+		defer resp.Body.Close()
+		io.Copy(w, resp.Body)
+	})}
+	app.RegisterOnShutdown(func() { close(release) })
+	appLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go app.Serve(appLn)
+	defer app.Close()
+
+	got := make(chan string, 1)
+	go func() {
+		resp, err := http.Get("http://" + appLn.Addr().String() + "/")
+		if err != nil {
+			got <- err.Error()
+			return
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		got <- string(b)
+	}()
+	<-entered
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	shutdown(ctx, slog.New(slog.DiscardHandler), []*http.Server{emu, app}) // start order
+	if s := <-got; s != "emulator answered" {
+		t.Errorf("the app's request in flight got %q", s)
 	}
 }
