@@ -55,7 +55,8 @@ func (s *Server) createWithLoginUser(w http.ResponseWriter, r *http.Request) {
 	if sess == nil {
 		return
 	}
-	ctx := r.Context()
+	ctx, cancel := context.WithTimeout(r.Context(), s.actionTO)
+	defer cancel()
 	res := &actionResult{Action: "login user", At: s.now()}
 	tok := &oauth2.Token{
 		AccessToken: sess.Data.AccessToken, RefreshToken: sess.Data.RefreshToken,
@@ -90,7 +91,8 @@ func (s *Server) createWithSystemUser(w http.ResponseWriter, r *http.Request) {
 	if sess == nil {
 		return
 	}
-	ctx := r.Context()
+	ctx, cancel := context.WithTimeout(r.Context(), s.actionTO)
+	defer cancel()
 	res := &actionResult{Action: "system user", At: s.now()}
 	err := s.systemUserAction(ctx, sess.Data.ContextIdentifier, r.PostFormValue("name"), res)
 	if err != nil {
@@ -235,6 +237,8 @@ func (s *Server) describe(err error) string {
 		return "The tenant refused the credentials (" + err.Error() + "). Sign out and sign in again."
 	case errors.Is(err, tenant.ErrTenantNotRunning):
 		return "The tenant is not running right now (" + err.Error() + "). Try again later."
+	case errors.Is(err, context.DeadlineExceeded):
+		return fmt.Sprintf("SuperOffice did not answer within %s. Try again later.", s.actionTO)
 	case errors.Is(err, superid.ErrTokenRequest):
 		return "Your SuperOffice sign-in has expired (" + err.Error() + "). Sign out and sign in again."
 	}

@@ -119,7 +119,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, out, lo
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", *addr, err)
 	}
-	srv := &http.Server{Handler: app, ReadHeaderTimeout: 10 * time.Second}
+	srv := httpServer(app)
 	servers = append(servers, srv)
 	go serve(srv, ln, logger)
 	go app.CleanSessions(ctx, 15*time.Minute)
@@ -160,9 +160,22 @@ func startEmulator(ctx context.Context, cfg *config.Config, addr string, st *sto
 	if err != nil {
 		return nil, fmt.Errorf("start the local emulator: %w (is another webapp running?)", err)
 	}
-	srv := &http.Server{Handler: em, ReadHeaderTimeout: 10 * time.Second}
+	srv := httpServer(em)
 	go serve(srv, ln, logger)
 	return srv, nil
+}
+
+// httpServer serves h with every timeout set, so that a slow or idle
+// client cannot hold a connection and its goroutine for ever. A response
+// may take as long as an action's whole deadline, and then some.
+func httpServer(h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      DefaultActionTimeout + 30*time.Second,
+		IdleTimeout:       2 * time.Minute,
+	}
 }
 
 func serve(srv *http.Server, ln net.Listener, logger *slog.Logger) {

@@ -209,3 +209,16 @@ func TestShutdownStopsTheAppFirst(t *testing.T) {
 		t.Errorf("the app's request in flight got %q", s)
 	}
 }
+
+// TestServersHaveEveryTimeout: without ReadTimeout, WriteTimeout and
+// IdleTimeout a client that trickles or idles keeps its connection for
+// ever. The write deadline must leave an action its whole time.
+func TestServersHaveEveryTimeout(t *testing.T) {
+	srv := httpServer(http.NotFoundHandler())
+	if srv.ReadHeaderTimeout <= 0 || srv.ReadTimeout <= 0 || srv.IdleTimeout <= 0 {
+		t.Errorf("read header %v, read %v, idle %v", srv.ReadHeaderTimeout, srv.ReadTimeout, srv.IdleTimeout)
+	}
+	if srv.WriteTimeout <= DefaultActionTimeout {
+		t.Errorf("write timeout %v does not leave an action its %v", srv.WriteTimeout, DefaultActionTimeout)
+	}
+}

@@ -37,12 +37,19 @@ type Options struct {
 	Now func() time.Time
 	// SessionTTL is how long a sign-in lasts. Zero: 8 hours.
 	SessionTTL time.Duration
+	// ActionTimeout bounds each action as a whole: the ticket exchange,
+	// the creation and the list share one deadline. Zero:
+	// DefaultActionTimeout.
+	ActionTimeout time.Duration
 	// AllTenants shows every stored tenant on the tenants page, as a
 	// partner's own operators would see it. False shows a signed-in user
 	// only their own tenant: users of one customer must not learn who the
 	// partner's other customers are. main sets it in local mode only.
 	AllTenants bool
 }
+
+// DefaultActionTimeout is how long an action may take in all.
+const DefaultActionTimeout = 30 * time.Second
 
 // Server is the partner web app: sign-in with SuperID (storing the tenant
 // when an administrator approves the app), the home page with the two
@@ -53,6 +60,7 @@ type Server struct {
 	log      *slog.Logger
 	now      func() time.Time
 	ttl      time.Duration
+	actionTO time.Duration
 	all      bool
 	secure   bool // cookies only over TLS: the app is reached by https
 	pages    *pages
@@ -84,6 +92,9 @@ func NewServer(o Options) (*Server, error) {
 	}
 	if o.SessionTTL <= 0 {
 		o.SessionTTL = 8 * time.Hour
+	}
+	if o.ActionTimeout <= 0 {
+		o.ActionTimeout = DefaultActionTimeout
 	}
 	cfg := o.Config
 	sid, err := superid.New(superid.Config{
@@ -132,6 +143,7 @@ func NewServer(o Options) (*Server, error) {
 		log:      o.Logger,
 		now:      o.Now,
 		ttl:      o.SessionTTL,
+		actionTO: o.ActionTimeout,
 		all:      o.AllTenants,
 		secure:   strings.HasPrefix(strings.ToLower(cfg.RedirectURL), "https://"),
 		pages:    pg,

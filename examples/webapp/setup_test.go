@@ -18,6 +18,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib"
 
@@ -45,6 +46,8 @@ type harness struct {
 type harnessOptions struct {
 	headless bool   // the emulator signs the login_hint user in without a page
 	dsn      string // empty: SQLite in t.TempDir()
+	// actionTimeout is Options.ActionTimeout.
+	actionTimeout time.Duration
 }
 
 func newHarness(t *testing.T, o harnessOptions) *harness {
@@ -87,8 +90,9 @@ func newHarness(t *testing.T, o harnessOptions) *harness {
 	seen := &recorder{}
 	app, err := NewServer(Options{
 		Config: cfg, Store: st, Logger: logger,
-		HTTPClient: &http.Client{Transport: seen},
-		AllTenants: true, // as in local mode
+		HTTPClient:    &http.Client{Transport: seen},
+		AllTenants:    true, // as in local mode
+		ActionTimeout: o.actionTimeout,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -501,3 +501,23 @@ func TestCompanyName(t *testing.T) {
 		t.Errorf("long name kept %d runes", len([]rune(got)))
 	}
 }
+
+// TestActionHasOneDeadline: an action that SuperOffice does not answer
+// ends at the action's deadline with a readable failure, for both paths.
+func TestActionHasOneDeadline(t *testing.T) {
+	const timeout = 500 * time.Millisecond
+	h := newHarness(t, harnessOptions{headless: true, actionTimeout: timeout})
+	b := h.browser()
+	csrf := csrfOf(t, b.signIn(admin.Username))
+	h.em.Fail(superidtest.EndpointTenantAPI, superidtest.Fault{Delay: time.Minute})
+	for _, path := range []string{"/actions/login-user", "/actions/system-user"} {
+		start := time.Now()
+		p := b.post(path, url.Values{"csrf": {csrf}}, true)
+		if d := time.Since(start); d > 10*timeout {
+			t.Errorf("%s took %v with a %v deadline", path, d, timeout)
+		}
+		if !strings.Contains(p.body, ": failed") || !strings.Contains(p.body, "did not answer within "+timeout.String()) {
+			t.Errorf("%s:\n%s", path, p.body)
+		}
+	}
+}
