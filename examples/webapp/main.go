@@ -27,6 +27,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -79,8 +80,22 @@ func run(ctx context.Context, args []string, getenv func(string) string, out, lo
 	if err != nil {
 		return err
 	}
-	if cfg.Local && *emuAddr != config.LocalEmulatorAddr {
-		cfg.Environment = superid.Environment("http://" + *emuAddr)
+	if *addr == "" {
+		*addr = ":8080"
+		if cfg.Local {
+			*addr = config.LocalWebAppAddr
+		}
+	}
+	if cfg.Local {
+		// The emulator sends the browser back to the port the app listens
+		// on: the redirect URL follows -addr.
+		cfg.RedirectURL = localRedirectURL(*addr)
+		if err := checkLocalAddr(*addr, cfg.RedirectURL); err != nil {
+			return err
+		}
+		if *emuAddr != config.LocalEmulatorAddr {
+			cfg.Environment = superid.Environment("http://" + *emuAddr)
+		}
 	}
 
 	st, err := store.OpenConfig(ctx, store.Config{DSN: cfg.DatabaseURL, SealKey: cfg.SealKey, Logger: logger})
@@ -109,12 +124,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, out, lo
 	if err != nil {
 		return err
 	}
-	if *addr == "" {
-		*addr = ":8080"
-		if cfg.Local {
-			*addr = config.LocalWebAppAddr
-		}
-	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", *addr, err)
@@ -129,6 +138,42 @@ func run(ctx context.Context, args []string, getenv func(string) string, out, lo
 
 	<-ctx.Done()
 	logger.Info("shutting down")
+	return nil
+}
+
+// localRedirectURL is local mode's redirect URL for the listen address
+// addr: the same port, on localhost unless addr names a host.
+//
+// TODO: config.LocalRedirectURL (the lead's) replaces it once on main.
+func localRedirectURL(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "http://" + config.LocalWebAppAddr + "/callback"
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port) + "/callback"
+}
+
+// checkLocalAddr refuses a listen address the browser could not come back
+// to in local mode: without a fixed port, or on another port than the
+// redirect URL registered at the emulator.
+func checkLocalAddr(addr, redirectURL string) error {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("-addr %q: %v", addr, err)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n <= 0 || n > 65535 {
+		return fmt.Errorf("-addr %q: local mode needs a fixed port, which the redirect URL names", addr)
+	}
+	u, err := url.Parse(redirectURL)
+	if err != nil {
+		return fmt.Errorf("-addr %q: redirect URL %q: %v", addr, redirectURL, err)
+	}
+	if u.Port() != port {
+		return fmt.Errorf("-addr %q: port %s is not the redirect URL's (%s); the browser would come back to another port", addr, port, redirectURL)
+	}
 	return nil
 }
 

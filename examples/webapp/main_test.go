@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -41,6 +42,8 @@ func TestRunRefusesBadSettings(t *testing.T) {
 			},
 			want: []string{"SUPEROFFICE_ENV", "SUPEROFFICE_REDIRECT_URL", "SUPEROFFICE_PRIVATE_KEY_FILE"},
 		},
+		"local address without a port": {args: []string{"-addr=localhost"}, want: []string{`-addr "localhost"`}},
+		"local address on any port":    {args: []string{"-addr=127.0.0.1:0"}, want: []string{`-addr "127.0.0.1:0"`, "fixed port"}},
 		"unreachable database": {
 			// localhost: pgx tries every address and lists each on a line.
 			env:  map[string]string{"DATABASE_URL": "postgres://bob:s3cret-value@localhost:1/db?connect_timeout=5"},
@@ -120,6 +123,18 @@ func TestRunServesAndShutsDown(t *testing.T) {
 	}
 	if !strings.Contains(banner.buf.String(), "http://"+emuAddr) {
 		t.Errorf("banner does not name the emulator:\n%s", banner.buf.String())
+	}
+
+	// The emulator is told to send the browser back to the app's port.
+	noFollow := &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := noFollow.Get("http://" + appAddr + "/login")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if loc := resp.Header.Get("Location"); !strings.HasPrefix(loc, "http://"+emuAddr+"/") ||
+		!strings.Contains(loc, "redirect_uri="+url.QueryEscape("http://"+appAddr+"/callback")) {
+		t.Errorf("sign-in goes to %s", loc)
 	}
 
 	client := &http.Client{Timeout: 10 * time.Second}

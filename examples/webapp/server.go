@@ -181,7 +181,7 @@ func (s *Server) routes() http.Handler {
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.renderError(w, r, http.StatusForbidden, "This form was sent from another site, so it was refused.", "")
 	}))
-	return s.logRequests(securityHeaders(cop.Handler(mux)))
+	return s.logRequests(securityHeaders(s.canonicalHost(cop.Handler(mux))))
 }
 
 // callbackPath is where SuperID sends the browser back: the path of the
@@ -191,6 +191,32 @@ func (s *Server) callbackPath() string {
 		return u.Path
 	}
 	return "/callback"
+}
+
+// canonicalHost sends a browser that reached the app under another name
+// (127.0.0.1:8080 for localhost:8080) to the redirect URL's host: cookies
+// belong to a host name, so a sign-in started under one name would come
+// back under the other without its login cookie, and a session would
+// seem lost. A form posted to the other name is refused, not replayed.
+// Local mode only: in production a proxy in front may rewrite the host.
+func (s *Server) canonicalHost(next http.Handler) http.Handler {
+	u, err := url.Parse(s.cfg.RedirectURL)
+	if !s.cfg.Local || err != nil || u.Host == "" {
+		return next
+	}
+	base := u.Scheme + "://" + u.Host
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Host == "" || strings.EqualFold(r.Host, u.Host) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if r.Method == http.MethodGet || r.Method == http.MethodHead {
+			http.Redirect(w, r, base+r.URL.RequestURI(), http.StatusTemporaryRedirect)
+			return
+		}
+		s.renderError(w, r, http.StatusBadRequest,
+			"This app is served at "+base+"/ and sign-in only works there. Open it at that address and try again.", "")
+	})
 }
 
 // securityHeaders are the same on every answer: no framing, no sniffing,

@@ -521,3 +521,30 @@ func TestActionHasOneDeadline(t *testing.T) {
 		}
 	}
 }
+
+// TestOtherHostNameIsRedirected: the app reached as localhost when the
+// redirect URL says 127.0.0.1 (or the reverse) would lose the login cookie
+// on the way back; pages move to the canonical host, forms are refused.
+func TestOtherHostNameIsRedirected(t *testing.T) {
+	h := newHarness(t, harnessOptions{headless: true})
+	u, _ := url.Parse(h.appURL)
+	other := "localhost:" + u.Port()
+	b := h.browser()
+	for _, method := range []string{http.MethodGet, http.MethodHead} {
+		req, _ := http.NewRequest(method, h.appURL+"/tenants?x=1", nil)
+		req.Host = other
+		p := b.do(req, false)
+		if p.status != http.StatusTemporaryRedirect || p.header.Get("Location") != h.appURL+"/tenants?x=1" {
+			t.Errorf("%s: status %d location %q", method, p.status, p.header.Get("Location"))
+		}
+	}
+	req, _ := http.NewRequest(http.MethodPost, h.appURL+"/logout", strings.NewReader("csrf=x"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Host = other
+	if p := b.do(req, false); p.status != http.StatusBadRequest || !strings.Contains(p.body, "served at "+h.appURL+"/") {
+		t.Errorf("POST: status %d:\n%s", p.status, p.body)
+	}
+	if p := b.get("/"); p.status != http.StatusOK {
+		t.Errorf("canonical host: status %d", p.status)
+	}
+}
