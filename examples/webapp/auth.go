@@ -132,9 +132,21 @@ func (s *Server) signInFailed(w http.ResponseWriter, r *http.Request, err error)
 
 // logout ends the session here. The SuperID sign-in stays, as in the
 // documented sample: the next sign-in may not ask for a password.
+//
+// Without a live session (expired, deleted, or never there) there is
+// nothing a forged form could end: the stale cookie is cleared and the
+// browser goes home, rather than being told its form expired.
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
-	sess := s.postSession(w, r)
+	if !s.readForm(w, r) {
+		return
+	}
+	sess := s.session(r)
 	if sess == nil {
+		s.clearSessionCookie(w)
+		http.Redirect(w, r, "/?signed_out=1", http.StatusSeeOther)
+		return
+	}
+	if s.csrfSession(w, r, sess) == nil {
 		return
 	}
 	if err := s.store.DeleteSession(r.Context(), sess.ID); err != nil && !errors.Is(err, store.ErrNotFound) {

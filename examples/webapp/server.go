@@ -317,13 +317,26 @@ func checkCSRF(r *http.Request, sess *store.Session) bool {
 // signed in and the CSRF token matches; otherwise it answers and returns
 // nil.
 func (s *Server) postSession(w http.ResponseWriter, r *http.Request) *store.Session {
+	if !s.readForm(w, r) {
+		return nil
+	}
+	return s.csrfSession(w, r, s.session(r))
+}
+
+// readForm parses a POST form, or answers and returns false.
+func (s *Server) readForm(w http.ResponseWriter, r *http.Request) bool {
 	noStore(w)
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	if err := r.ParseForm(); err != nil {
 		s.renderError(w, r, http.StatusBadRequest, "The form could not be read.", "")
-		return nil
+		return false
 	}
-	sess := s.session(r)
+	return true
+}
+
+// csrfSession returns sess if the form carries its CSRF token; otherwise
+// it answers and returns nil.
+func (s *Server) csrfSession(w http.ResponseWriter, r *http.Request, sess *store.Session) *store.Session {
 	if !checkCSRF(r, sess) {
 		s.log.Warn("form refused: missing or wrong CSRF token", "path", r.URL.Path, "signed_in", sess != nil)
 		s.renderError(w, r, http.StatusForbidden,

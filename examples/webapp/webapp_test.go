@@ -548,3 +548,28 @@ func TestOtherHostNameIsRedirected(t *testing.T) {
 		t.Errorf("canonical host: status %d", p.status)
 	}
 }
+
+// TestSignOutWithoutSession: a sign-out whose session expired or was
+// removed clears the cookie and goes home; it is not a "form expired".
+func TestSignOutWithoutSession(t *testing.T) {
+	h := newHarness(t, harnessOptions{headless: true})
+	b := h.browser()
+	csrf := csrfOf(t, b.signIn(admin.Username))
+	if err := h.st.DeleteSession(context.Background(), b.sessionID()); err != nil {
+		t.Fatal(err)
+	}
+	p := b.post("/logout", url.Values{"csrf": {csrf}}, false)
+	if p.status != http.StatusSeeOther || p.header.Get("Location") != "/?signed_out=1" {
+		t.Fatalf("status %d location %q:\n%s", p.status, p.header.Get("Location"), p.body)
+	}
+	if b.sessionID() != "" {
+		t.Error("the stale session cookie was kept")
+	}
+	// A cookie the store never issued, and no token at all.
+	stranger := h.browser()
+	u, _ := url.Parse(h.appURL)
+	stranger.jar.SetCookies(u, []*http.Cookie{{Name: "session", Value: store.NewSessionID(), Path: "/"}})
+	if p := stranger.post("/logout", nil, true); p.status != http.StatusOK || !strings.Contains(p.body, "You are signed out") {
+		t.Errorf("status %d:\n%s", p.status, p.body)
+	}
+}
