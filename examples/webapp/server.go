@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"crypto/hkdf"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
 	"errors"
@@ -70,6 +72,8 @@ type Server struct {
 	http     *http.Client
 	handler  http.Handler
 
+	cookieKey []byte // seals superid's login cookie; kept for tests
+
 	// sysMu guards sys: one TicketSource and tenant client per tenant, kept
 	// across requests so that a ticket is exchanged once and then reused.
 	sysMu sync.Mutex
@@ -97,6 +101,10 @@ func NewServer(o Options) (*Server, error) {
 		o.ActionTimeout = DefaultActionTimeout
 	}
 	cfg := o.Config
+	cookieKey, err := loginCookieKey(cfg.SealKey)
+	if err != nil {
+		return nil, err
+	}
 	sid, err := superid.New(superid.Config{
 		Environment:  cfg.Environment,
 		ClientID:     cfg.ClientID,
@@ -105,9 +113,9 @@ func NewServer(o Options) (*Server, error) {
 		HTTPClient:   o.HTTPClient,
 		Logger:       o.Logger,
 		Now:          o.Now,
-		// The session key also seals the login cookie, so a sign-in
-		// started on one instance can finish on another.
-		CookieKey: cfg.SealKey,
+		// Derived from the seal key, so that a sign-in started on one
+		// instance can finish on another, yet never the seal key itself.
+		CookieKey: cookieKey,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("webapp: %w", err)
@@ -152,9 +160,30 @@ func NewServer(o Options) (*Server, error) {
 		resolver: resolver,
 		http:     o.HTTPClient,
 		sys:      map[string]*systemTenant{},
+
+		cookieKey: cookieKey,
 	}
 	s.handler = s.routes()
 	return s, nil
+}
+
+// loginCookieInfo names the login-cookie key among the keys derived from
+// the seal key; another purpose takes another name.
+const loginCookieInfo = "superoffice-go examples/webapp: superid login cookie v1"
+
+// loginCookieKey derives the login cookie's key from the seal key with
+// HKDF-SHA256. The store seals secrets at rest with the seal key; a key
+// used for one purpose only cannot be turned against the other (a login
+// cookie is no oracle for the store's seals, or the reverse).
+func loginCookieKey(sealKey []byte) ([]byte, error) {
+	if len(sealKey) != 32 {
+		return nil, errors.New("webapp: the seal key must be 32 bytes")
+	}
+	key, err := hkdf.Key(sha256.New, sealKey, nil, loginCookieInfo, 32)
+	if err != nil {
+		return nil, fmt.Errorf("webapp: derive the login cookie key: %w", err)
+	}
+	return key, nil
 }
 
 // ServeHTTP serves the app.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"net/http"
@@ -571,5 +572,38 @@ func TestSignOutWithoutSession(t *testing.T) {
 	stranger.jar.SetCookies(u, []*http.Cookie{{Name: "session", Value: store.NewSessionID(), Path: "/"}})
 	if p := stranger.post("/logout", nil, true); p.status != http.StatusOK || !strings.Contains(p.body, "You are signed out") {
 		t.Errorf("status %d:\n%s", p.status, p.body)
+	}
+}
+
+// TestLoginCookieKeyIsNotTheSealKey: the login cookie is sealed with a key
+// derived from the seal key, the same on every instance, never the seal
+// key itself.
+func TestLoginCookieKeyIsNotTheSealKey(t *testing.T) {
+	h := newHarness(t, harnessOptions{headless: true})
+	key := h.app.cookieKey
+	if len(key) != 32 || bytes.Equal(key, h.cfg.SealKey) {
+		t.Fatalf("login cookie key is the seal key or not 32 bytes (%d)", len(key))
+	}
+	// Another instance with the same configuration derives the same key,
+	// so a sign-in may finish there; another seal key, another key.
+	again, err := NewServer(Options{Config: h.cfg, Store: h.st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(again.cookieKey, key) {
+		t.Error("two instances disagree on the login cookie key")
+	}
+	cfg := *h.cfg
+	cfg.SealKey = store.GenerateSealKey()
+	other, err := NewServer(Options{Config: &cfg, Store: h.st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Equal(other.cookieKey, key) {
+		t.Error("another seal key gave the same login cookie key")
+	}
+	// The sign-in works with it.
+	if p := h.browser().signIn(admin.Username); !strings.Contains(p.body, `id="tenant-ctx"`) {
+		t.Errorf("sign-in failed:\n%s", p.body)
 	}
 }
