@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/go-superoffice/superoffice/examples/internal/store"
@@ -106,28 +108,51 @@ func (s *Server) fullName(ctx context.Context, l *superid.Login) string {
 	return p.FullName
 }
 
-// signInFailed shows SuperID's refusal (denied, revoked, expired...) as a
-// page; everything SuperID said is escaped by the template.
+// signInMessage is what the page says for one of SuperID's error codes.
+type signInMessage struct {
+	status int
+	text   string
+}
+
+// signInMessages are fixed sentences for SuperID's error codes. The page
+// never shows error_description: anyone can craft a link to the callback
+// with a description that reads like advice ("call this number"), and
+// even escaped it would appear to come from the app.
+var signInMessages = map[string]signInMessage{
+	"access_denied":           {http.StatusForbidden, "Access was denied: the app was not approved, or you declined to sign in."},
+	"consent_required":        {http.StatusForbidden, "SuperOffice needs your consent before the app can sign you in. Sign in again and accept."},
+	"login_required":          {http.StatusUnauthorized, "SuperOffice needs you to sign in again."},
+	"invalid_request":         {http.StatusBadRequest, "SuperOffice could not accept the app's sign-in request. Please start again; if it keeps happening, tell the app's provider."},
+	"server_error":            {http.StatusBadGateway, "SuperOffice had a problem signing you in. Please try again."},
+	"temporarily_unavailable": {http.StatusServiceUnavailable, "SuperOffice is temporarily unavailable. Please try again in a few minutes."},
+}
+
+// signInGeneric is the message for any other code.
+var signInGeneric = signInMessage{http.StatusBadRequest, "SuperOffice could not sign you in. Please try again."}
+
+// signInFailed shows a failed sign-in as a page with a fixed message. What
+// SuperID said in words goes to the log, quoted, never to the page; the
+// page names only a code it knows.
 func (s *Server) signInFailed(w http.ResponseWriter, r *http.Request, err error) {
+	var se *superid.Error
+	if errors.Is(err, superid.ErrAuthorization) && errors.As(err, &se) && se.Code != "" {
+		m, known := signInMessages[se.Code]
+		code := se.Code
+		if !known {
+			m, code = signInGeneric, ""
+		}
+		s.log.Info("SuperID refused the sign-in",
+			slog.String("error", strconv.QuoteToASCII(se.Code)),
+			slog.String("error_description", strconv.QuoteToASCII(se.Description)))
+		s.renderErrorPage(w, r, m.status, "Sign-in failed", m.text, code)
+		return
+	}
 	status, msg := http.StatusBadGateway, "SuperOffice's answer could not be used. Please try again."
-	switch {
-	case errors.Is(err, superid.ErrAccessDenied):
-		status, msg = http.StatusForbidden, "Access was denied: the app was not approved, or you declined to sign in."
-	case errors.Is(err, superid.ErrAuthorization):
-		status, msg = http.StatusBadRequest, "SuperOffice could not sign you in."
-	case errors.Is(err, superid.ErrLoginState):
+	if errors.Is(err, superid.ErrLoginState) {
 		status, msg = http.StatusBadRequest, "This sign-in is unknown, expired or already finished. Please start again."
 	}
-	var detail string
-	var se *superid.Error
-	if errors.As(err, &se) && se.Code != "" {
-		detail = se.Code
-		if se.Description != "" {
-			detail += ": " + se.Description
-		}
-	}
 	s.log.Warn("sign-in failed", "err", err)
-	s.renderErrorPage(w, r, status, "Sign-in failed", msg, detail)
+	s.renderErrorPage(w, r, status, "Sign-in failed", msg, "")
 }
 
 // logout ends the session here. The SuperID sign-in stays, as in the

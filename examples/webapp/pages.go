@@ -194,8 +194,8 @@ type errorData struct {
 	Detail  string
 }
 
-// renderError shows a failure as a page; Detail is what SuperID or a
-// service said, escaped like everything else.
+// renderError shows a failure as a page. detail is an error code the app
+// knows (never free text from elsewhere), shown beside the message.
 func (s *Server) renderError(w http.ResponseWriter, r *http.Request, status int, msg, detail string) {
 	heading := "Something went wrong"
 	switch status {

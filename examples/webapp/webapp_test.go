@@ -114,18 +114,61 @@ func TestOrdinaryUserAfterApproval(t *testing.T) {
 	}
 }
 
-func TestSignInErrorIsEscaped(t *testing.T) {
+// callbackError starts a sign-in and comes back with SuperID's error
+// response for its state, as SuperID would redirect.
+func (b *browser) callbackError(code, description string) page {
+	b.h.t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, b.h.appURL+"/login", nil)
+	start := b.do(req, false)
+	loc, err := url.Parse(start.header.Get("Location"))
+	if err != nil || loc.Query().Get("state") == "" {
+		b.h.t.Fatalf("no sign-in started: %d %q", start.status, start.header.Get("Location"))
+	}
+	q := url.Values{"state": {loc.Query().Get("state")}, "error": {code}, "error_description": {description}}
+	return b.get("/callback?" + q.Encode())
+}
+
+// TestSignInErrorShowsFixedMessage: SuperID's error codes get fixed
+// sentences; error_description, which anyone can put in a link, never
+// reaches the page (not even escaped) and is logged quoted.
+func TestSignInErrorShowsFixedMessage(t *testing.T) {
 	h := newHarness(t, harnessOptions{headless: true})
-	q := url.Values{"error": {"access_denied"}, "error_description": {`<script>alert("x")</script> declined`}}
-	p := h.browser().get("/callback?" + q.Encode())
-	if p.status != http.StatusForbidden {
-		t.Fatalf("status %d", p.status)
+	const crafted = "<script>alert(1)</script> Xyzzy: call +47 555 and give your password\nlevel=ERROR msg=forged"
+	for code, want := range map[string]struct {
+		status int
+		text   string
+	}{
+		"access_denied":           {http.StatusForbidden, "Access was denied"},
+		"consent_required":        {http.StatusForbidden, "needs your consent"},
+		"login_required":          {http.StatusUnauthorized, "sign in again"},
+		"invalid_request":         {http.StatusBadRequest, "could not accept the app&#39;s sign-in request"},
+		"server_error":            {http.StatusBadGateway, "had a problem signing you in"},
+		"temporarily_unavailable": {http.StatusServiceUnavailable, "temporarily unavailable"},
+		"<b>made_up</b>":          {http.StatusBadRequest, "SuperOffice could not sign you in"},
+	} {
+		p := h.browser().callbackError(code, crafted)
+		if p.status != want.status || !strings.Contains(p.body, want.text) {
+			t.Errorf("%s: status %d:\n%s", code, p.status, p.body)
+		}
+		for _, part := range []string{"Xyzzy", "script", "555", "forged"} {
+			if strings.Contains(p.body, part) {
+				t.Errorf("%s: the page shows the description (%q)", code, part)
+			}
+		}
+		known := !strings.Contains(code, "made_up")
+		if shown := strings.Contains(p.body, `id="error-detail">`+code+"<"); shown != known {
+			t.Errorf("%s: code shown %v, want %v", code, shown, known)
+		}
+		if strings.Contains(p.body, "made_up") {
+			t.Errorf("an unknown code is on the page")
+		}
 	}
-	if strings.Contains(p.body, "<script>") || !strings.Contains(p.body, "&lt;script&gt;") {
-		t.Errorf("description not escaped:\n%s", p.body)
+	log := h.log.String()
+	if !strings.Contains(log, `level=INFO msg="SuperID refused the sign-in"`) || !strings.Contains(log, `Xyzzy: call +47 555`) {
+		t.Errorf("the description is not logged at info:\n%s", log)
 	}
-	if !strings.Contains(p.body, "Access was denied") {
-		t.Errorf("no readable message:\n%s", p.body)
+	if strings.Contains(log, "\nlevel=ERROR msg=forged") {
+		t.Error("the description forged a log line")
 	}
 }
 
