@@ -2,11 +2,11 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -18,25 +18,25 @@ import (
 )
 
 // The two documented actions, "Create company with login user" and "Create
-// company with system user". Each stores its outcome in the session and
+// company with system user". Each keeps its outcome as a flash and
 // redirects home (post/redirect/get), which shows it once.
 
 // actionResult is what the home page shows after an action.
 type actionResult struct {
-	Action  string        `json:"action"` // "login user" or "system user"
-	Error   string        `json:"error,omitempty"`
-	Company *companyView  `json:"company,omitempty"`
-	Steps   []string      `json:"steps,omitempty"`
-	Latest  []companyView `json:"latest,omitempty"`
-	At      time.Time     `json:"at"`
+	Action  string // "login user" or "system user"
+	Error   string
+	Company *companyView
+	Steps   []string
+	Latest  []companyView
+	At      time.Time
 }
 
 // companyView is a company as the page shows it.
 type companyView struct {
-	ID        int    `json:"id"`
-	Name      string `json:"name"`
-	CreatedBy string `json:"created_by,omitempty"`
-	Created   string `json:"created,omitempty"`
+	ID        int
+	Name      string
+	CreatedBy string
+	Created   string
 }
 
 // systemTenant is one tenant's system-user machinery, kept across requests:
@@ -63,7 +63,7 @@ func (s *Server) createWithLoginUser(w http.ResponseWriter, r *http.Request) {
 		Expiry: sess.Data.TokenExpiry, TokenType: "Bearer",
 	}
 	// The source refreshes an expired access token with the refresh token.
-	ts := s.sid.TokenSource(ctx, tok)
+	ts := &watchedSource{src: s.sid.TokenSource(ctx, tok)}
 	tc, err := s.userClient(sess.Data.ContextIdentifier, ts)
 	if err == nil {
 		res.Steps = append(res.Steps, "Called the tenant's web API with your access token (Authorization: Bearer).")
@@ -76,14 +76,63 @@ func (s *Server) createWithLoginUser(w http.ResponseWriter, r *http.Request) {
 		s.log.Info("company created with login user", "tenant", sess.Data.ContextIdentifier, "user", sess.Data.UserName, "contact_id", res.Company.ID)
 	}
 	// Keep a refreshed token, so the next request need not refresh again.
-	if nt, err := ts.Token(); err == nil && nt.AccessToken != tok.AccessToken {
-		sess.Data.AccessToken, sess.Data.TokenExpiry = nt.AccessToken, nt.Expiry
-		if nt.RefreshToken != "" {
-			sess.Data.RefreshToken = nt.RefreshToken
-		}
-		s.log.Debug("access token refreshed", "user", sess.Data.UserName)
+	if nt := ts.last(); nt != nil && nt.AccessToken != tok.AccessToken {
+		s.keepTokens(r.Context(), sess.ID, tok, nt)
 	}
 	s.finishAction(w, r, sess, res)
+}
+
+// watchedSource remembers the last token its source handed out, so that a
+// refreshed token can be kept without asking the source again.
+type watchedSource struct {
+	src oauth2.TokenSource
+	mu  sync.Mutex
+	tok *oauth2.Token
+}
+
+func (w *watchedSource) Token() (*oauth2.Token, error) {
+	t, err := w.src.Token()
+	if err == nil {
+		w.mu.Lock()
+		w.tok = t
+		w.mu.Unlock()
+	}
+	return t, err
+}
+
+func (w *watchedSource) last() *oauth2.Token {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.tok
+}
+
+// keepTokens stores a refreshed token in the session, unless another
+// request (another tab) stored newer tokens since this one read them: the
+// first refresh stored wins, and a request that started with older tokens
+// never puts them back. Reading and writing are two statements, not one
+// compare-and-swap, so two refreshes finishing at the same instant can
+// still both write; the store would need a conditional update to close
+// that gap.
+func (s *Server) keepTokens(ctx context.Context, sessionID string, old, nt *oauth2.Token) {
+	cur, err := s.store.Session(ctx, sessionID)
+	if err != nil {
+		s.log.Warn("keeping the refreshed token failed", "err", err)
+		return
+	}
+	if cur.Data.AccessToken != old.AccessToken || cur.Data.RefreshToken != old.RefreshToken {
+		s.log.Debug("the session's tokens changed meanwhile; keeping those", "user", cur.Data.UserName)
+		return
+	}
+	cur.Data.AccessToken, cur.Data.TokenExpiry = nt.AccessToken, nt.Expiry
+	if nt.RefreshToken != "" {
+		cur.Data.RefreshToken = nt.RefreshToken
+	}
+	// Zero ttl: a refresh does not extend the sign-in.
+	if err := s.store.UpdateSession(ctx, sessionID, cur.Data, 0); err != nil {
+		s.log.Warn("keeping the refreshed token failed", "err", err)
+		return
+	}
+	s.log.Debug("access token refreshed", "user", cur.Data.UserName)
 }
 
 func (s *Server) createWithSystemUser(w http.ResponseWriter, r *http.Request) {
@@ -245,20 +294,9 @@ func (s *Server) describe(err error) string {
 	return err.Error()
 }
 
-// finishAction keeps the result for the home page and redirects there.
+// finishAction keeps the result for the home page, outside the session,
+// and redirects there (post/redirect/get).
 func (s *Server) finishAction(w http.ResponseWriter, r *http.Request, sess *store.Session, res *actionResult) {
-	b, err := json.Marshal(res)
-	if err == nil {
-		if sess.Data.Values == nil {
-			sess.Data.Values = map[string]string{}
-		}
-		sess.Data.Values[valResult] = string(b)
-		err = s.store.UpdateSession(r.Context(), sess.ID, sess.Data, s.ttl)
-	}
-	if err != nil {
-		s.log.Error("saving the session failed", "err", err)
-		s.renderError(w, r, http.StatusInternalServerError, "The app could not save your session. Please sign in again.", "")
-		return
-	}
-	http.Redirect(w, r, "/", http.StatusSeeOther)
+	nonce := s.flashes.put(sess.ID, res)
+	http.Redirect(w, r, flashPath+nonce, http.StatusSeeOther)
 }

@@ -18,7 +18,6 @@ import (
 const (
 	valFullName = "full_name"
 	valCompany  = "company"
-	valResult   = "result" // the last action's outcome, shown once
 )
 
 // signedIn runs after superid verified the sign-in (scenario steps 4-6):

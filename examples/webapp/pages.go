@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"embed"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"html/template"
@@ -143,17 +142,8 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request) {
 	} else if !errors.Is(err, store.ErrNotFound) {
 		s.log.Warn("reading the stored tenant failed", "tenant", sd.ContextIdentifier, "err", err)
 	}
-	if raw := sd.Values[valResult]; raw != "" {
-		var res actionResult
-		if json.Unmarshal([]byte(raw), &res) == nil {
-			d.Result = &res
-		}
-		// Shown once: a reload shows the page without it.
-		delete(sess.Data.Values, valResult)
-		if err := s.store.UpdateSession(ctx, sess.ID, sess.Data, s.ttl); err != nil {
-			s.log.Warn("saving the session failed", "err", err)
-		}
-	}
+	// Shown once: take forgets it, so a reload shows the page without it.
+	d.Result = s.flashes.take(sess.ID, r.URL.Query().Get("done"))
 	s.render(w, http.StatusOK, "home", d)
 }
 

@@ -76,6 +76,8 @@ type Server struct {
 
 	// sysMu guards sys: one TicketSource and tenant client per tenant, kept
 	// across requests so that a ticket is exchanged once and then reused.
+	flashes *flashes // actions' outcomes until shown
+
 	sysMu sync.Mutex
 	sys   map[string]*systemTenant
 }
@@ -160,6 +162,7 @@ func NewServer(o Options) (*Server, error) {
 		resolver: resolver,
 		http:     o.HTTPClient,
 		sys:      map[string]*systemTenant{},
+		flashes:  newFlashes(o.Now),
 
 		cookieKey: cookieKey,
 	}

@@ -186,10 +186,10 @@ func TestCreateCompanyWithLoginUser(t *testing.T) {
 	home := b.signIn(admin.Username)
 
 	redirect := b.post("/actions/login-user", url.Values{"csrf": {csrfOf(t, home)}, "name": {"Acme & Sons <AS>"}}, false)
-	if redirect.status != http.StatusSeeOther || redirect.header.Get("Location") != "/" {
+	if redirect.status != http.StatusSeeOther || !strings.HasPrefix(redirect.header.Get("Location"), flashPath) {
 		t.Fatalf("status %d location %q", redirect.status, redirect.header.Get("Location"))
 	}
-	p := b.get("/")
+	p := b.get(redirect.header.Get("Location"))
 	contacts := h.em.Contacts(local.DemoContextID)
 	if len(contacts) == 0 {
 		t.Fatal("no company created")
@@ -221,7 +221,7 @@ func TestCreateCompanyWithLoginUser(t *testing.T) {
 		t.Error("no Bearer POST reached the tenant")
 	}
 	// The result shows once.
-	if again := b.get("/"); strings.Contains(again.body, `id="result"`) {
+	if again := b.get(redirect.header.Get("Location")); strings.Contains(again.body, `id="result"`) {
 		t.Error("the result shows again after a reload")
 	}
 }
@@ -232,8 +232,7 @@ func TestCreateCompanyWithSystemUserReusesTicket(t *testing.T) {
 	home := b.signIn(admin.Username)
 	csrf := csrfOf(t, home)
 
-	b.post("/actions/system-user", url.Values{"csrf": {csrf}}, false)
-	p := b.get("/")
+	p := b.post("/actions/system-user", url.Values{"csrf": {csrf}}, true)
 	for _, want := range []string{
 		"Create company with system user: done",
 		"Signed the tenant&#39;s system user token",
@@ -251,8 +250,7 @@ func TestCreateCompanyWithSystemUserReusesTicket(t *testing.T) {
 	}
 
 	// The second time the cached ticket serves: no new exchange.
-	b.post("/actions/system-user", url.Values{"csrf": {csrf}, "name": {"Second"}}, false)
-	p = b.get("/")
+	p = b.post("/actions/system-user", url.Values{"csrf": {csrf}, "name": {"Second"}}, true)
 	if !strings.Contains(p.body, "Reused the cached system user ticket") || !strings.Contains(p.body, `id="created-name">Second<`) {
 		t.Errorf("second call:\n%s", p.body)
 	}
@@ -265,8 +263,7 @@ func TestCreateCompanyWithSystemUserReusesTicket(t *testing.T) {
 	h.em.ExpireTickets(local.DemoContextID)
 	b.signIn(admin.Username) // approves again: a new token
 	home = b.get("/")
-	b.post("/actions/system-user", url.Values{"csrf": {csrfOf(t, home)}, "name": {"Third"}}, false)
-	if p := b.get("/"); !strings.Contains(p.body, `id="created-name">Third<`) {
+	if p := b.post("/actions/system-user", url.Values{"csrf": {csrfOf(t, home)}, "name": {"Third"}}, true); !strings.Contains(p.body, `id="created-name">Third<`) {
 		t.Errorf("after re-approval:\n%s", p.body)
 	}
 	if n := h.em.Exchanges(local.DemoContextID); n != 2 {
@@ -280,8 +277,7 @@ func TestSystemUserFailureIsShown(t *testing.T) {
 	home := b.signIn(admin.Username)
 	h.em.Fail(superidtest.EndpointSystemUser, superidtest.Fault{Status: http.StatusBadRequest,
 		Body: `{"IsSuccessful":false,"ErrorMessage":"<b>token revoked</b>"}`})
-	b.post("/actions/system-user", url.Values{"csrf": {csrfOf(t, home)}}, false)
-	p := b.get("/")
+	p := b.post("/actions/system-user", url.Values{"csrf": {csrfOf(t, home)}}, true)
 	if !strings.Contains(p.body, "Create company with system user: failed") || strings.Contains(p.body, "<b>token") {
 		t.Errorf("page:\n%s", p.body)
 	}
@@ -315,8 +311,7 @@ func TestLoginUserTokenIsRefreshed(t *testing.T) {
 		t.Fatal(err)
 	}
 	tokens := h.em.Count(superidtest.EndpointToken)
-	b.post("/actions/login-user", url.Values{"csrf": {csrfOf(t, home)}}, false)
-	if p := b.get("/"); !strings.Contains(p.body, "Create company with login user: done") {
+	if p := b.post("/actions/login-user", url.Values{"csrf": {csrfOf(t, home)}}, true); !strings.Contains(p.body, "Create company with login user: done") {
 		t.Fatalf("page:\n%s", p.body)
 	}
 	if h.em.Count(superidtest.EndpointToken) != tokens+1 {
@@ -648,5 +643,86 @@ func TestLoginCookieKeyIsNotTheSealKey(t *testing.T) {
 	// The sign-in works with it.
 	if p := h.browser().signIn(admin.Username); !strings.Contains(p.body, `id="tenant-ctx"`) {
 		t.Errorf("sign-in failed:\n%s", p.body)
+	}
+}
+
+// TestActionsLeaveTheSessionAlone: an action's outcome is no part of the
+// session, so actions that refresh no token write no session, and the
+// outcome shows once, only to the session that made it.
+func TestActionsLeaveTheSessionAlone(t *testing.T) {
+	h := newHarness(t, harnessOptions{headless: true})
+	ctx := context.Background()
+	b := h.browser()
+	csrf := csrfOf(t, b.signIn(admin.Username))
+	before, err := h.st.Session(ctx, b.sessionID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var last page
+	for _, path := range []string{"/actions/login-user", "/actions/system-user"} {
+		redirect := b.post(path, url.Values{"csrf": {csrf}}, false)
+		last = b.get(redirect.header.Get("Location"))
+		if !strings.Contains(last.body, ": done") {
+			t.Fatalf("%s:\n%s", path, last.body)
+		}
+		// Another browser with the same link sees nothing.
+		if p := h.browser().get(redirect.header.Get("Location")); strings.Contains(p.body, `id="result"`) {
+			t.Errorf("%s: another browser saw the outcome", path)
+		}
+	}
+	after, err := h.st.Session(ctx, b.sessionID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !after.UpdatedAt.Equal(before.UpdatedAt) || !after.ExpiresAt.Equal(before.ExpiresAt) {
+		t.Errorf("the session was rewritten: updated %v -> %v", before.UpdatedAt, after.UpdatedAt)
+	}
+	if len(after.Data.Values) != len(before.Data.Values) {
+		t.Errorf("session values %d -> %d", len(before.Data.Values), len(after.Data.Values))
+	}
+}
+
+// TestRefreshDoesNotPutBackOlderTokens: two tabs refresh the same
+// session. The one that stores last must not overwrite the tokens the
+// other stored with the older ones it started from.
+func TestRefreshDoesNotPutBackOlderTokens(t *testing.T) {
+	h := newHarness(t, harnessOptions{headless: true})
+	ctx := context.Background()
+	b := h.browser()
+	csrf := csrfOf(t, b.signIn(admin.Username))
+	sess, err := h.st.Session(ctx, b.sessionID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess.Data.TokenExpiry = time.Now().Add(-time.Minute) // this tab refreshes
+	if err := h.st.UpdateSession(ctx, sess.ID, sess.Data, 0); err != nil {
+		t.Fatal(err)
+	}
+	// The tab's call to the tenant, after its refresh, is slow.
+	calls := h.em.Count(superidtest.EndpointTenantAPI)
+	h.em.Fail(superidtest.EndpointTenantAPI, superidtest.Fault{Delay: 300 * time.Millisecond, Times: 1})
+	done := make(chan page, 1)
+	go func() { done <- b.post("/actions/login-user", url.Values{"csrf": {csrf}}, true) }()
+	for deadline := time.Now().Add(10 * time.Second); h.em.Count(superidtest.EndpointTenantAPI) == calls; {
+		if time.Now().After(deadline) {
+			t.Fatal("the action never reached the tenant")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	// Meanwhile the other tab refreshed and stored its tokens.
+	other := sess.Data
+	other.AccessToken, other.RefreshToken, other.TokenExpiry = "other-tab-access-token", "other-tab-refresh-token", time.Now().Add(time.Hour)
+	if err := h.st.UpdateSession(ctx, sess.ID, other, 0); err != nil {
+		t.Fatal(err)
+	}
+	if p := <-done; !strings.Contains(p.body, "login user: done") {
+		t.Fatalf("action:\n%s", p.body)
+	}
+	got, err := h.st.Session(ctx, sess.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Data.AccessToken != other.AccessToken || got.Data.RefreshToken != other.RefreshToken {
+		t.Error("the slower tab overwrote the tokens the other tab stored")
 	}
 }
