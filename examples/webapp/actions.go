@@ -69,6 +69,10 @@ func (s *Server) createWithLoginUser(w http.ResponseWriter, r *http.Request) {
 		res.Steps = append(res.Steps, "Called the tenant's web API with your access token (Authorization: Bearer).")
 		err = s.createCompany(ctx, tc, r.PostFormValue("name"), res)
 	}
+	if err != nil && signInLost(err) {
+		s.endLostSignIn(w, r, sess, tok, res, err)
+		return
+	}
 	if err != nil {
 		res.Error = s.describe(err)
 		s.log.Warn("create company with login user failed", "tenant", sess.Data.ContextIdentifier, "user", sess.Data.UserName, "err", err)
@@ -80,6 +84,42 @@ func (s *Server) createWithLoginUser(w http.ResponseWriter, r *http.Request) {
 		s.keepTokens(r.Context(), sess.ID, tok, nt)
 	}
 	s.finishAction(w, r, sess, res)
+}
+
+// signInLost reports whether err means the user's tokens are no good any
+// more: the tenant refused the access token, or SuperID refused to refresh
+// it (expired or withdrawn sign-in, or an emulator that restarted and
+// forgot it). A SuperID that could not be reached is not such a refusal.
+func signInLost(err error) bool {
+	if errors.Is(err, tenant.ErrUnauthorized) || errors.Is(err, superid.ErrTokenRequest) {
+		return true
+	}
+	var re *oauth2.RetrieveError
+	return errors.As(err, &re) && re.Response != nil &&
+		re.Response.StatusCode >= 400 && re.Response.StatusCode < 500
+}
+
+// endLostSignIn ends a session whose tokens SuperOffice refused, and sends
+// the user to sign in again: the session would otherwise look signed in
+// while every action failed. If another tab stored new tokens meanwhile,
+// the refusal was only of this request's older ones, and the user just
+// tries again.
+func (s *Server) endLostSignIn(w http.ResponseWriter, r *http.Request, sess *store.Session, used *oauth2.Token, res *actionResult, err error) {
+	ctx := r.Context()
+	if cur, cerr := s.store.Session(ctx, sess.ID); cerr == nil &&
+		(cur.Data.AccessToken != used.AccessToken || cur.Data.RefreshToken != used.RefreshToken) {
+		s.log.Info("tokens refused, but the session holds newer ones", "user", sess.Data.UserName, "err", err)
+		res.Error = "Your sign-in was renewed in another tab or window meanwhile. Please try again."
+		s.finishAction(w, r, sess, res)
+		return
+	}
+	if derr := s.store.DeleteSession(ctx, sess.ID); derr != nil {
+		s.log.Warn("ending the session failed", "err", derr)
+	}
+	s.clearSessionCookie(w)
+	s.log.Info("SuperOffice refused the user's tokens; session ended", "user", sess.Data.UserName,
+		"tenant", sess.Data.ContextIdentifier, "err", err)
+	http.Redirect(w, r, "/?signin_expired=1", http.StatusSeeOther)
 }
 
 // watchedSource remembers the last token its source handed out, so that a

@@ -82,6 +82,7 @@ func (s *Server) render(w http.ResponseWriter, status int, name string, data any
 type signinData struct {
 	layoutData
 	SignedOut bool
+	Expired   bool // SuperOffice refused the user's tokens: sign in again
 	DemoUsers []local.DemoUser
 	DemoCtx   string
 }
@@ -108,7 +109,8 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request) {
 	noStore(w)
 	sess := s.session(r)
 	if sess == nil {
-		d := signinData{layoutData: s.layout("Sign in", nil), SignedOut: r.URL.Query().Get("signed_out") != ""}
+		q := r.URL.Query()
+		d := signinData{layoutData: s.layout("Sign in", nil), SignedOut: q.Get("signed_out") != "", Expired: q.Get("signin_expired") != ""}
 		if s.cfg.Local {
 			d.DemoUsers, d.DemoCtx = local.DemoUsers, local.DemoContextID
 		}

@@ -17,6 +17,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -41,6 +42,9 @@ type harness struct {
 	appURL string
 	log    *syncBuffer
 	seen   *recorder // credentials that crossed the app's HTTP client
+
+	emHandler *swapHandler
+	emOpts    []superidtest.Option
 }
 
 type harnessOptions struct {
@@ -72,7 +76,9 @@ func newHarness(t *testing.T, o harnessOptions) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	emSrv.Config.Handler = em
+	emHandler := &swapHandler{}
+	emHandler.em.Store(em)
+	emSrv.Config.Handler = emHandler
 	emSrv.Start()
 
 	logBuf := &syncBuffer{}
@@ -99,7 +105,31 @@ func newHarness(t *testing.T, o harnessOptions) *harness {
 	}
 	appSrv.Config.Handler = app
 	appSrv.Start()
-	return &harness{t: t, cfg: cfg, em: em, st: st, app: app, appURL: appURL, log: logBuf, seen: seen}
+	return &harness{t: t, cfg: cfg, em: em, st: st, app: app, appURL: appURL, log: logBuf, seen: seen,
+		emHandler: emHandler, emOpts: opts}
+}
+
+// swapHandler serves the current emulator, so that a test can restart it.
+type swapHandler struct {
+	em atomic.Pointer[superidtest.Emulator]
+}
+
+func (s *swapHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.em.Load().ServeHTTP(w, r) }
+
+// restartEmulator replaces the emulator by a new one, as a restart of the
+// program in local mode does: same app, tenant and users, the stored
+// approvals restored, and every sign-in, token and ticket forgotten.
+func (h *harness) restartEmulator() {
+	h.t.Helper()
+	em, err := local.NewEmulator(h.cfg, h.emOpts...)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	if _, err := local.RestoreApprovals(context.Background(), em, h.st, h.cfg.ClientID); err != nil {
+		h.t.Fatal(err)
+	}
+	h.emHandler.em.Store(em)
+	h.em = em
 }
 
 // syncBuffer is a log destination for concurrent handlers.

@@ -726,3 +726,97 @@ func TestRefreshDoesNotPutBackOlderTokens(t *testing.T) {
 		t.Error("the slower tab overwrote the tokens the other tab stored")
 	}
 }
+
+// TestRestartedEmulatorEndsTheSession: after a local-mode restart the
+// emulator has forgotten every sign-in, so a stored session's tokens are
+// refused. The session ends and the user is asked to sign in again; the
+// stored approval still serves the system user.
+func TestRestartedEmulatorEndsTheSession(t *testing.T) {
+	for name, expire := range map[string]bool{
+		"access token refused": false,
+		"refresh refused":      true,
+	} {
+		t.Run(name, func(t *testing.T) {
+			h := newHarness(t, harnessOptions{headless: true})
+			ctx := context.Background()
+			b := h.browser()
+			csrf := csrfOf(t, b.signIn(admin.Username))
+			id := b.sessionID()
+			if expire {
+				sess, err := h.st.Session(ctx, id)
+				if err != nil {
+					t.Fatal(err)
+				}
+				sess.Data.TokenExpiry = time.Now().Add(-time.Minute)
+				if err := h.st.UpdateSession(ctx, id, sess.Data, 0); err != nil {
+					t.Fatal(err)
+				}
+			}
+			h.restartEmulator()
+			before := h.em.Count(superidtest.EndpointToken)
+
+			redirect := b.post("/actions/login-user", url.Values{"csrf": {csrf}}, false)
+			if redirect.status != http.StatusSeeOther || redirect.header.Get("Location") != "/?signin_expired=1" {
+				t.Fatalf("status %d location %q:\n%s", redirect.status, redirect.header.Get("Location"), redirect.body)
+			}
+			if refreshed := h.em.Count(superidtest.EndpointToken) > before; refreshed != expire {
+				t.Errorf("refresh tried %v, want %v", refreshed, expire)
+			}
+			if _, err := h.st.Session(ctx, id); !errors.Is(err, store.ErrNotFound) {
+				t.Errorf("the session is still stored: %v", err)
+			}
+			if b.sessionID() != "" {
+				t.Error("the session cookie was kept")
+			}
+			p := b.get(redirect.header.Get("Location"))
+			if !strings.Contains(p.body, `id="signin-expired"`) || !strings.Contains(p.body, "emulator restarted") {
+				t.Errorf("sign-in page:\n%s", p.body)
+			}
+
+			// Signing in again brings everything back.
+			csrf = csrfOf(t, b.signIn(admin.Username))
+			for _, path := range []string{"/actions/login-user", "/actions/system-user"} {
+				if p := b.post(path, url.Values{"csrf": {csrf}}, true); !strings.Contains(p.body, ": done") {
+					t.Errorf("%s after signing in again:\n%s", path, p.body)
+				}
+			}
+		})
+	}
+}
+
+// TestRefusedTokensOfAnOlderRequestKeepTheSession: a refusal of tokens
+// that another tab has replaced meanwhile does not end the session.
+func TestRefusedTokensOfAnOlderRequestKeepTheSession(t *testing.T) {
+	h := newHarness(t, harnessOptions{headless: true})
+	ctx := context.Background()
+	b := h.browser()
+	csrf := csrfOf(t, b.signIn(admin.Username))
+	sess, err := h.st.Session(ctx, b.sessionID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The tenant refuses this request's token, slowly; meanwhile another
+	// tab stores new tokens.
+	calls := h.em.Count(superidtest.EndpointTenantAPI)
+	h.em.Fail(superidtest.EndpointTenantAPI, superidtest.Fault{Status: http.StatusUnauthorized, Delay: 300 * time.Millisecond, Times: 1})
+	done := make(chan page, 1)
+	go func() { done <- b.post("/actions/login-user", url.Values{"csrf": {csrf}}, true) }()
+	for deadline := time.Now().Add(10 * time.Second); h.em.Count(superidtest.EndpointTenantAPI) == calls; {
+		if time.Now().After(deadline) {
+			t.Fatal("the action never reached the tenant")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	newer := sess.Data
+	newer.AccessToken = "newer-access-token-from-another-tab"
+	if err := h.st.UpdateSession(ctx, sess.ID, newer, 0); err != nil {
+		t.Fatal(err)
+	}
+	p := <-done
+	if !strings.Contains(p.body, "renewed in another tab") {
+		t.Errorf("page:\n%s", p.body)
+	}
+	if _, err := h.st.Session(ctx, sess.ID); err != nil {
+		t.Errorf("the session ended: %v", err)
+	}
+}
