@@ -118,6 +118,9 @@ func NewServer(o Options) (*Server, error) {
 		// Derived from the seal key, so that a sign-in started on one
 		// instance can finish on another, yet never the seal key itself.
 		CookieKey: cookieKey,
+		// Over https the login cookie, like the session cookie, is
+		// __Host-: only this host, only over TLS, path /.
+		CookieName: loginCookieName(cfg.RedirectURL),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("webapp: %w", err)
@@ -155,7 +158,7 @@ func NewServer(o Options) (*Server, error) {
 		ttl:      o.SessionTTL,
 		actionTO: o.ActionTimeout,
 		all:      o.AllTenants,
-		secure:   strings.HasPrefix(strings.ToLower(cfg.RedirectURL), "https://"),
+		secure:   isHTTPS(cfg.RedirectURL),
 		pages:    pg,
 		sid:      sid,
 		su:       su,
@@ -187,6 +190,19 @@ func loginCookieKey(sealKey []byte) ([]byte, error) {
 		return nil, fmt.Errorf("webapp: derive the login cookie key: %w", err)
 	}
 	return key, nil
+}
+
+// isHTTPS reports whether the app is reached over TLS: its cookies are
+// then Secure and __Host-.
+func isHTTPS(redirectURL string) bool {
+	return strings.HasPrefix(strings.ToLower(redirectURL), "https://")
+}
+
+func loginCookieName(redirectURL string) string {
+	if isHTTPS(redirectURL) {
+		return "__Host-superid_login"
+	}
+	return "superid_login"
 }
 
 // ServeHTTP serves the app.

@@ -45,11 +45,13 @@ type harness struct {
 
 	emHandler *swapHandler
 	emOpts    []superidtest.Option
+	transport http.RoundTripper // the browsers' way to the app (and the emulator)
 }
 
 type harnessOptions struct {
 	headless bool   // the emulator signs the login_hint user in without a page
 	dsn      string // empty: SQLite in t.TempDir()
+	tls      bool   // the app serves https, its redirect URL says so
 	// actionTimeout is Options.ActionTimeout.
 	actionTimeout time.Duration
 }
@@ -65,6 +67,9 @@ func newHarness(t *testing.T, o harnessOptions) *harness {
 	appSrv := httptest.NewUnstartedServer(nil)
 	t.Cleanup(appSrv.Close)
 	appURL := "http://" + appSrv.Listener.Addr().String()
+	if o.tls {
+		appURL = "https://" + appSrv.Listener.Addr().String()
+	}
 	cfg.Environment = superid.Environment("http://" + emSrv.Listener.Addr().String())
 	cfg.RedirectURL = appURL + "/callback"
 
@@ -104,9 +109,15 @@ func newHarness(t *testing.T, o harnessOptions) *harness {
 		t.Fatal(err)
 	}
 	appSrv.Config.Handler = app
-	appSrv.Start()
+	transport := http.DefaultTransport
+	if o.tls {
+		appSrv.StartTLS()
+		transport = appSrv.Client().Transport // trusts the test certificate
+	} else {
+		appSrv.Start()
+	}
 	return &harness{t: t, cfg: cfg, em: em, st: st, app: app, appURL: appURL, log: logBuf, seen: seen,
-		emHandler: emHandler, emOpts: opts}
+		emHandler: emHandler, emOpts: opts, transport: transport}
 }
 
 // swapHandler serves the current emulator, so that a test can restart it.
@@ -224,7 +235,7 @@ type browser struct {
 
 func (h *harness) browser() *browser {
 	jar, _ := cookiejar.New(nil)
-	return &browser{h: h, jar: jar, client: &http.Client{Jar: jar}}
+	return &browser{h: h, jar: jar, client: &http.Client{Jar: jar, Transport: h.transport}}
 }
 
 // page is an answer, read whole.
@@ -290,7 +301,7 @@ func csrfOf(t *testing.T, p page) string {
 func (b *browser) sessionID() string {
 	u, _ := url.Parse(b.h.appURL)
 	for _, c := range b.jar.Cookies(u) {
-		if c.Name == "session" {
+		if c.Name == "session" || c.Name == "__Host-session" {
 			return c.Value
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -431,20 +432,71 @@ func TestSessionCookieAttributes(t *testing.T) {
 		t.Error("no session cookie set")
 	}
 
-	// Behind TLS (an https redirect URL) the cookie is Secure and __Host-.
-	h.app.secure = true
-	w := &headerRecorder{h: http.Header{}}
-	h.app.setSessionCookie(w, "x")
-	if c := w.h.Get("Set-Cookie"); !strings.HasPrefix(c, "__Host-session=") || !strings.Contains(c, "Secure") {
-		t.Errorf("TLS cookie %q", c)
+}
+
+// TestCookiesOverHTTPS: with an https redirect URL, the login cookie and
+// the session cookie are Secure, __Host- (this host only, path /, no
+// Domain), HttpOnly and SameSite=Lax, and a whole sign-in works with them.
+func TestCookiesOverHTTPS(t *testing.T) {
+	h := newHarness(t, harnessOptions{headless: true, tls: true})
+	rec := &setCookieRecorder{next: h.transport}
+	b := h.browser()
+	b.client.Transport = rec
+	p := b.signIn(admin.Username)
+	if p.status != http.StatusOK || p.url != h.appURL+"/" || !strings.Contains(p.body, `id="tenant-ctx"`) {
+		t.Fatalf("landed on %s with %d:\n%s", p.url, p.status, p.body)
+	}
+	set := map[string]string{} // name: the first Set-Cookie line setting a value
+	for _, line := range rec.lines() {
+		name, rest, _ := strings.Cut(line, "=")
+		if _, seen := set[name]; !seen && !strings.HasPrefix(rest, ";") {
+			set[name] = line
+		}
+	}
+	for _, name := range []string{"__Host-superid_login", "__Host-session"} {
+		line, ok := set[name]
+		if !ok {
+			t.Errorf("no %s cookie set; cookies: %q", name, rec.lines())
+			continue
+		}
+		for _, attr := range []string{"; Secure", "; HttpOnly", "; SameSite=Lax", "; Path=/"} {
+			if !strings.Contains(line, attr) {
+				t.Errorf("%s lacks %s: %s", name, attr, line)
+			}
+		}
+		if strings.Contains(strings.ToLower(line), "domain=") {
+			t.Errorf("%s names a domain: %s", name, line)
+		}
+	}
+	for name := range set {
+		if !strings.HasPrefix(name, "__Host-") {
+			t.Errorf("cookie %s over https is not __Host-", name)
+		}
 	}
 }
 
-type headerRecorder struct{ h http.Header }
+// setCookieRecorder keeps every Set-Cookie line the app sends.
+type setCookieRecorder struct {
+	mu   sync.Mutex
+	all  []string
+	next http.RoundTripper
+}
 
-func (r *headerRecorder) Header() http.Header         { return r.h }
-func (r *headerRecorder) Write(b []byte) (int, error) { return len(b), nil }
-func (r *headerRecorder) WriteHeader(int)             {}
+func (c *setCookieRecorder) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := c.next.RoundTrip(req)
+	if err == nil {
+		c.mu.Lock()
+		c.all = append(c.all, resp.Header.Values("Set-Cookie")...)
+		c.mu.Unlock()
+	}
+	return resp, err
+}
+
+func (c *setCookieRecorder) lines() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]string(nil), c.all...)
+}
 
 func TestSignOut(t *testing.T) {
 	h := newHarness(t, harnessOptions{headless: true})
