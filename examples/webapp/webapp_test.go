@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strconv"
 	"strings"
@@ -563,12 +562,14 @@ func TestTenantsPageEmpty(t *testing.T) {
 	h := newHarness(t, harnessOptions{headless: true})
 	b := h.browser()
 	b.signIn(admin.Username)
-	// Another app instance's database: no tenants yet. The page says so.
-	d := tenantsData{layoutData: h.app.layout("Tenants", nil)}
-	w := httptest.NewRecorder()
-	h.app.render(w, http.StatusOK, "tenants", d)
-	if !strings.Contains(w.Body.String(), `id="no-tenants"`) {
-		t.Errorf("empty page:\n%s", w.Body.String())
+	// The approval is gone from the database (another instance's database,
+	// or an operator cleaned up): the page says there is none.
+	if _, err := h.st.DB().ExecContext(context.Background(), `DELETE FROM tenants`); err != nil {
+		t.Fatal(err)
+	}
+	p := b.get("/tenants")
+	if p.status != http.StatusOK || !strings.Contains(p.body, `id="no-tenants"`) || strings.Contains(p.body, `id="tenants"`) {
+		t.Errorf("status %d:\n%s", p.status, p.body)
 	}
 }
 
@@ -870,5 +871,46 @@ func TestRefusedTokensOfAnOlderRequestKeepTheSession(t *testing.T) {
 	}
 	if _, err := h.st.Session(ctx, sess.ID); err != nil {
 		t.Errorf("the session ended: %v", err)
+	}
+}
+
+// TestApprovalNotStoredShowsErrorAndStoresNothing: when the approval
+// cannot be stored, the administrator sees an error page, gets no session
+// and the store holds neither half; a later sign-in stores it.
+func TestApprovalNotStoredShowsErrorAndStoresNothing(t *testing.T) {
+	h := newHarness(t, harnessOptions{headless: true})
+	ctx := context.Background()
+	db := h.st.DB()
+	if _, err := db.ExecContext(ctx, `CREATE TRIGGER refuse_tenants BEFORE INSERT ON tenants
+		BEGIN SELECT RAISE(ABORT, 'tenants refused by the test'); END`); err != nil {
+		t.Fatal(err)
+	}
+	b := h.browser()
+	p := b.signIn(admin.Username)
+	if p.status != http.StatusInternalServerError || !strings.Contains(p.body, "could not store the approval") {
+		t.Fatalf("status %d:\n%s", p.status, p.body)
+	}
+	if strings.Contains(p.body, "refused by the test") || strings.Contains(p.body, `id="signout"`) {
+		t.Errorf("the page shows the store's error or a session:\n%s", p.body)
+	}
+	if b.sessionID() != "" {
+		t.Error("a session cookie was set")
+	}
+	var sessions, tenants int
+	if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM sessions`).Scan(&sessions); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM tenants`).Scan(&tenants); err != nil {
+		t.Fatal(err)
+	}
+	if sessions != 0 || tenants != 0 {
+		t.Errorf("%d sessions and %d tenants stored", sessions, tenants)
+	}
+
+	if _, err := db.ExecContext(ctx, `DROP TRIGGER refuse_tenants`); err != nil {
+		t.Fatal(err)
+	}
+	if p := b.signIn(admin.Username); !strings.Contains(p.body, "by "+admin.Username) {
+		t.Errorf("signing in again did not store the approval:\n%s", p.body)
 	}
 }
