@@ -1,9 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/x509"
 	"encoding/base64"
+	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -13,32 +16,51 @@ import (
 
 	"github.com/go-superoffice/superoffice/examples/internal/local"
 	"github.com/go-superoffice/superoffice/examples/internal/store"
+	"github.com/go-superoffice/superoffice/superid/superidtest"
 )
 
-// cookieJarRecorder keeps every cookie value the app sets, to look for
-// them in the log.
+// cookieRecorder is a browser's transport that keeps every cookie value
+// the app sets and every body it answers with, to look for secrets in
+// them.
 type cookieRecorder struct {
 	mu     sync.Mutex
 	values []string
+	pages  []string // "METHOD path -> status\nbody" of each answer of the app
+	app    string   // the app's host; the emulator's pages are not the app's
 	next   http.RoundTripper
 }
 
 func (c *cookieRecorder) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp, err := c.next.RoundTrip(req)
-	if err == nil {
-		c.mu.Lock()
-		for _, ck := range resp.Cookies() {
-			if len(ck.Value) >= 8 {
-				c.values = append(c.values, ck.Value)
-			}
-		}
-		c.mu.Unlock()
+	if err != nil {
+		return resp, err
 	}
-	return resp, err
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, ck := range resp.Cookies() {
+		if len(ck.Value) >= 8 {
+			c.values = append(c.values, ck.Value)
+		}
+	}
+	if req.URL.Host == c.app {
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		resp.Body = io.NopCloser(bytes.NewReader(body))
+		c.pages = append(c.pages, fmt.Sprintf("%s %s -> %d\n%s", req.Method, req.URL.Path, resp.StatusCode, body))
+	}
+	return resp, nil
+}
+
+func (c *cookieRecorder) recorded() (values, pages []string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]string(nil), c.values...), append([]string(nil), c.pages...)
 }
 
 // TestNoSecretsInDebugLog runs a whole session, with every package logging
-// at debug level, and looks for each credential that went by in the log.
+// at debug level, and looks for each credential that went by in the log
+// and in every page the app answered (the CSRF token excepted there: the
+// forms carry it).
 func TestNoSecretsInDebugLog(t *testing.T) {
 	t.Run("sqlite", func(t *testing.T) { wholeSessionLeaksNothing(t, "") })
 	t.Run("postgres", func(t *testing.T) { wholeSessionLeaksNothing(t, postgresDSN(t)) })
@@ -47,7 +69,8 @@ func TestNoSecretsInDebugLog(t *testing.T) {
 func wholeSessionLeaksNothing(t *testing.T, dsn string) {
 	h := newHarness(t, harnessOptions{headless: true, dsn: dsn})
 	ctx := context.Background()
-	cookies := &cookieRecorder{next: http.DefaultTransport}
+	appURL, _ := url.Parse(h.appURL)
+	cookies := &cookieRecorder{next: h.transport, app: appURL.Host}
 	b := h.browser()
 	b.client.Transport = cookies
 	var sessionIDs []string
@@ -77,8 +100,17 @@ func wholeSessionLeaksNothing(t *testing.T, dsn string) {
 		t.Fatal(err)
 	}
 	b.get("/tenants")
+	b.get("/nothing-here")
 	b.post("/actions/login-user", url.Values{"csrf": {"forged"}}, true)
 	b.get("/callback?error=access_denied&error_description=declined")
+	b.get("/callback?code=abc&state=def")
+	b.callbackError("access_denied", "declined")
+	// A failing action and its page.
+	h.em.Fail(superidtest.EndpointTenantAPI, superidtest.Fault{Status: http.StatusBadRequest, Times: 1,
+		Body: `{"Error":true,"ErrorType":"Validation","Message":"refused by the test"}`})
+	if p := b.post("/actions/system-user", url.Values{"csrf": {csrf}}, true); !strings.Contains(p.body, "system user: failed") {
+		t.Errorf("the failing action did not fail:\n%s", p.body)
+	}
 
 	other := h.browser()
 	other.client.Transport = cookies
@@ -101,11 +133,10 @@ func wholeSessionLeaksNothing(t *testing.T, dsn string) {
 		"private key":       {base64.StdEncoding.EncodeToString(der)[100:140]},
 		"session tokens":    {sess.Data.AccessToken, sess.Data.RefreshToken, sess.Data.CSRFToken, csrf},
 		"session ids":       sessionIDs,
-		"cookies":           cookies.values,
 		"seen on the wire":  h.seen.all(),
 	}
-	if len(h.seen.all()) < 8 || len(cookies.values) < 3 {
-		t.Fatalf("the session saw too few credentials to prove anything: %d on the wire, %d cookies", len(h.seen.all()), len(cookies.values))
+	if values, _ := cookies.recorded(); len(h.seen.all()) < 8 || len(values) < 3 {
+		t.Fatalf("the session saw too few credentials to prove anything: %d on the wire, %d cookies", len(h.seen.all()), len(values))
 	}
 	var tickets int
 	for _, r := range h.em.Requests("") {
@@ -118,26 +149,44 @@ func wholeSessionLeaksNothing(t *testing.T, dsn string) {
 		t.Fatal("no ticket was used")
 	}
 
+	cookieValues, pages := cookies.recorded()
+	secrets["cookies"] = cookieValues
+
 	log := h.log.String()
 	if !strings.Contains(log, "level=DEBUG") || !strings.Contains(log, "company created with system user") {
 		t.Fatalf("the log does not show the session at debug level:\n%s", log)
 	}
+	if len(pages) < 20 {
+		t.Fatalf("only %d pages recorded", len(pages))
+	}
+	// csrfOnPages: the forms carry the CSRF token; nowhere else may it be.
+	csrfOnPages := map[string]bool{sess.Data.CSRFToken: true, csrf: true}
 	for kind, values := range secrets {
 		for _, v := range values {
 			if v == "" {
 				t.Errorf("%s: an empty value, the test lost track of it", kind)
 				continue
 			}
-			if strings.Contains(log, v) {
-				t.Errorf("the log holds a %s", kind)
+			if leaks(log, v) {
+				t.Errorf("the log holds (part of) a %s", kind)
 			}
-			// The random tail of a long value, in case a prefix was cut.
-			if len(v) > 24 && strings.Contains(log, v[len(v)-16:]) {
-				t.Errorf("the log holds part of a %s", kind)
+			if csrfOnPages[v] {
+				continue
+			}
+			for _, p := range pages {
+				if leaks(p, v) {
+					t.Errorf("a page holds (part of) a %s: %s", kind, strings.SplitN(p, "\n", 2)[0])
+				}
 			}
 		}
 	}
 	if t.Failed() {
 		t.Logf("log:\n%s", log)
 	}
+}
+
+// leaks reports whether text holds v or the random tail of a long v (in
+// case a prefix was cut off).
+func leaks(text, v string) bool {
+	return strings.Contains(text, v) || (len(v) > 24 && strings.Contains(text, v[len(v)-16:]))
 }
