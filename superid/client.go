@@ -27,6 +27,10 @@ const MaxTokenSize = 16 << 10
 // DefaultLeeway is the clock skew allowed on exp, nbf and iat.
 const DefaultLeeway = 5 * time.Minute
 
+// defaultHTTPTimeout bounds each request of a Client built without an
+// HTTPClient; http.DefaultClient would wait forever on a hung SuperID.
+const defaultHTTPTimeout = 30 * time.Second
+
 // Config configures a Client. Its zero values are safe defaults, except
 // for the required Environment, ClientID and ClientSecret.
 type Config struct {
@@ -40,7 +44,10 @@ type Config struct {
 	// RedirectURL is the registered callback URL. Empty: AuthCodeURL and
 	// Exchange send none, which SuperID refuses, so every login needs it.
 	RedirectURL string
-	// HTTPClient makes every request to SuperID. Nil: http.DefaultClient.
+	// HTTPClient makes every request to SuperID. Nil: a client with a
+	// 30-second timeout. Token requests go through a copy of it that
+	// never follows redirects, so a 3xx from the token endpoint cannot
+	// carry the client secret, a code or a refresh token to another host.
 	HTTPClient *http.Client
 	// Logger receives warnings (a failed key fetch...). Nil: silent.
 	Logger *slog.Logger
@@ -68,13 +75,14 @@ type Config struct {
 // Client signs users in with SuperID and validates its tokens. It is safe
 // for concurrent use.
 type Client struct {
-	cfg    Config
-	oauth  oauth2.Config
-	keys   *KeySet
-	valid  *jwt.Validator
-	now    func() time.Time
-	sealer *sealer
-	used   usedStates
+	cfg         Config
+	tokenClient *http.Client // cfg.HTTPClient that never follows redirects
+	oauth       oauth2.Config
+	keys        *KeySet
+	valid       *jwt.Validator
+	now         func() time.Time
+	sealer      *sealer
+	used        usedStates
 }
 
 // New checks cfg and returns a Client. It does no I/O.
@@ -97,8 +105,12 @@ func New(cfg Config) (*Client, error) {
 		}
 	}
 	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = http.DefaultClient
+		cfg.HTTPClient = &http.Client{Timeout: defaultHTTPTimeout}
 	}
+	// x/oauth2 would follow a 307/308 from the token endpoint and POST
+	// the secret, code, verifier or refresh token again to its target.
+	tokenClient := *cfg.HTTPClient
+	tokenClient.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -126,9 +138,10 @@ func New(cfg Config) (*Client, error) {
 		keys = newKeySet(env.JWKSURL(), cfg.HTTPClient, cfg.Now, cfg.Logger)
 	}
 	c := &Client{
-		cfg:  cfg,
-		keys: keys,
-		now:  cfg.Now,
+		cfg:         cfg,
+		tokenClient: &tokenClient,
+		keys:        keys,
+		now:         cfg.Now,
 		oauth: oauth2.Config{
 			ClientID:     cfg.ClientID,
 			ClientSecret: cfg.ClientSecret,
@@ -269,10 +282,10 @@ func (c *Client) TokenSource(ctx context.Context, tok *oauth2.Token) oauth2.Toke
 	return oauth2.ReuseTokenSource(tok, c.oauth.TokenSource(c.httpContext(ctx), tok))
 }
 
-// httpContext hands the configured client to x/oauth2, which only takes
-// it through a context.
+// httpContext hands the token client to x/oauth2, which only takes it
+// through a context.
 func (c *Client) httpContext(ctx context.Context) context.Context {
-	return context.WithValue(ctx, oauth2.HTTPClient, c.cfg.HTTPClient)
+	return context.WithValue(ctx, oauth2.HTTPClient, c.tokenClient)
 }
 
 func tokenError(op string, err error) error {

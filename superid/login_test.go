@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -529,5 +530,46 @@ func TestAuthCodeURL(t *testing.T) {
 	}
 	if u.Scheme+"://"+u.Host+u.Path != superid.SOD.AuthorizeURL() {
 		t.Errorf("endpoint %s", u)
+	}
+}
+
+// A token endpoint that redirects must not get the secret, code, verifier
+// or refresh token re-sent to the redirect's target: x/oauth2 follows a
+// 307 with the same POST body unless the client stops it.
+func TestTokenRequestsDoNotFollowRedirects(t *testing.T) {
+	var stolen atomic.Int32
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		stolen.Add(1)
+		http.Error(w, "no", http.StatusBadRequest)
+	}))
+	defer other.Close()
+	idp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, other.URL+"/steal", http.StatusTemporaryRedirect)
+	}))
+	defer idp.Close()
+	for name, hc := range map[string]*http.Client{"default client": nil, "own client": idp.Client()} {
+		t.Run(name, func(t *testing.T) {
+			c, err := superid.New(superid.Config{Environment: superid.Environment(idp.URL), ClientID: "id",
+				ClientSecret: "TOPSECRET", RedirectURL: "https://app.example/cb", HTTPClient: hc})
+			must(t, err)
+			ctx := context.Background()
+			var e *superid.Error
+			if _, err := c.Exchange(ctx, "THECODE", "verifier", "nonce"); !errors.Is(err, superid.ErrTokenRequest) ||
+				!errors.As(err, &e) || e.StatusCode != http.StatusTemporaryRedirect {
+				t.Errorf("Exchange: %v", err)
+			}
+			if _, err := c.Refresh(ctx, "REFRESH"); !errors.Is(err, superid.ErrTokenRequest) {
+				t.Errorf("Refresh: %v", err)
+			}
+			if _, err := c.TokenSource(ctx, &oauth2.Token{RefreshToken: "REFRESH"}).Token(); err == nil {
+				t.Error("TokenSource: no error")
+			}
+			if n := stolen.Load(); n != 0 {
+				t.Errorf("the redirect target received %d token requests", n)
+			}
+		})
+	}
+	if idp.Client().CheckRedirect != nil {
+		t.Error("New changed the caller's HTTPClient")
 	}
 }
