@@ -308,7 +308,8 @@ func tokenError(op string, err error) error {
 
 // VerifyIDToken checks an id_token and returns its claims: size at most
 // MaxTokenSize, RS256 signed by a key of SuperID's key set, iss exactly the
-// environment's issuer, aud containing the client id, exp present and not
+// environment's issuer, aud the client id (or a list holding it, when azp
+// is the client id), exp present and not
 // past, nbf and iat not in the future (each with the leeway), and, when
 // nonce is not empty, the same nonce.
 func (c *Client) VerifyIDToken(ctx context.Context, raw, nonce string) (*Claims, error) {
@@ -321,6 +322,12 @@ func (c *Client) VerifyIDToken(ctx context.Context, raw, nonce string) (*Claims,
 	}
 	if err := c.valid.Validate(&ic); err != nil {
 		return nil, verifyError(err, &ic)
+	}
+	// OpenID Connect Core 3.1.3.7: a token for several audiences was
+	// issued to the one its azp names; the client id merely being among
+	// them does not make it ours.
+	if len(ic.Audience) > 1 && ic.AuthorizedParty != c.cfg.ClientID {
+		return nil, newError(opVerify, ErrAudience, errors.New("aud names other parties and azp is not the client id"))
 	}
 	if nonce != "" {
 		if ic.Nonce == "" {
