@@ -166,12 +166,34 @@ func New(cfg Config) (*Client, error) {
 	return c, nil
 }
 
-// Environment returns the client's environment.
-func (c *Client) Environment() Environment { return c.cfg.Environment }
+var errNotNew = errors.New("Client not made by New")
+
+// ready refuses a Client that New did not make (a zero Client{} or a nil
+// pointer), whose methods would otherwise panic.
+func (c *Client) ready(op string) error {
+	if c == nil || c.sealer == nil {
+		return newError(op, ErrConfig, errNotNew)
+	}
+	return nil
+}
+
+// Environment returns the client's environment ("" for a Client not made
+// by New).
+func (c *Client) Environment() Environment {
+	if c == nil {
+		return ""
+	}
+	return c.cfg.Environment
+}
 
 // KeySet returns the key set that verifies id_tokens, to share with
-// systemuser.
-func (c *Client) KeySet() *KeySet { return c.keys }
+// systemuser (nil for a Client not made by New).
+func (c *Client) KeySet() *KeySet {
+	if c == nil {
+		return nil
+	}
+	return c.keys
+}
 
 // AuthCodeOption adds a parameter to the authorization request.
 type AuthCodeOption interface{ apply(url.Values) }
@@ -204,7 +226,11 @@ const (
 // and nonce are fresh random values the callback checks; verifier is a
 // PKCE verifier (oauth2.GenerateVerifier), sent as an S256 challenge,
 // with the method named explicitly because SuperID defaults to plain.
+// A Client not made by New returns "".
 func (c *Client) AuthCodeURL(state, nonce, verifier string, opts ...AuthCodeOption) string {
+	if c.ready(opLogin) != nil {
+		return ""
+	}
 	v := url.Values{}
 	for _, o := range opts {
 		o.apply(v)
@@ -236,6 +262,9 @@ type Login struct {
 // token endpoint, verifies the returned id_token against nonce, and
 // returns the login.
 func (c *Client) Exchange(ctx context.Context, code, verifier, nonce string) (*Login, error) {
+	if err := c.ready(opExchange); err != nil {
+		return nil, err
+	}
 	if nonce == "" {
 		return nil, newError(opExchange, ErrConfig, errors.New("nonce is required"))
 	}
@@ -251,6 +280,9 @@ func (c *Client) Exchange(ctx context.Context, code, verifier, nonce string) (*L
 // nil if it sent none. The refresh token is kept when SuperID sends no
 // new one.
 func (c *Client) Refresh(ctx context.Context, refreshToken string) (*Login, error) {
+	if err := c.ready(opRefresh); err != nil {
+		return nil, err
+	}
 	tok, err := c.oauth.TokenSource(c.httpContext(ctx), &oauth2.Token{RefreshToken: refreshToken}).Token()
 	if err != nil {
 		return nil, tokenError(opRefresh, err)
@@ -279,8 +311,16 @@ func (c *Client) login(ctx context.Context, op string, tok *oauth2.Token, nonce 
 // access token expires; use it with tenant.AccessToken or oauth2.NewClient.
 // ctx is kept for the refresh requests, as in x/oauth2.
 func (c *Client) TokenSource(ctx context.Context, tok *oauth2.Token) oauth2.TokenSource {
+	if err := c.ready(opRefresh); err != nil {
+		return errTokenSource{err}
+	}
 	return oauth2.ReuseTokenSource(tok, c.oauth.TokenSource(c.httpContext(ctx), tok))
 }
+
+// errTokenSource is the TokenSource of a Client not made by New.
+type errTokenSource struct{ err error }
+
+func (s errTokenSource) Token() (*oauth2.Token, error) { return nil, s.err }
 
 // httpContext hands the token client to x/oauth2, which only takes it
 // through a context.
@@ -313,6 +353,9 @@ func tokenError(op string, err error) error {
 // past, nbf and iat not in the future (each with the leeway), and, when
 // nonce is not empty, the same nonce.
 func (c *Client) VerifyIDToken(ctx context.Context, raw, nonce string) (*Claims, error) {
+	if err := c.ready(opVerify); err != nil {
+		return nil, err
+	}
 	if len(raw) > MaxTokenSize {
 		return nil, newError(opVerify, ErrMalformedToken, fmt.Errorf("token of %d bytes exceeds %d", len(raw), MaxTokenSize))
 	}

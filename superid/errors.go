@@ -59,6 +59,7 @@ const (
 	opRefresh  = "refresh token"
 	opCallback = "callback"
 	opConfig   = "config"
+	opLogin    = "login"
 )
 
 // Error is the error type of this package. Match its kind with errors.Is
