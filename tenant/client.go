@@ -91,6 +91,16 @@ func New(cfg Config) (*Client, error) {
 		hc:     httpx.NewClient(cfg.HTTPClient, cfg.Logger, cfg.Retry),
 		static: http.Header{"User-Agent": {userAgent}},
 	}
+	switch cr := cfg.Credentials.(type) {
+	case *systemUserCreds:
+		if err := cr.check(); err != nil {
+			return nil, err
+		}
+	case *accessTokenCreds:
+		if cr.ts == nil {
+			return nil, errors.New("tenant: AccessToken credentials have no token source")
+		}
+	}
 	if cfg.Environment != "" {
 		env, err := superid.ParseEnvironment(string(cfg.Environment))
 		if err != nil {

@@ -33,7 +33,11 @@
 // <client secret>". After a 401 it invalidates the ticket, which makes the
 // source exchange for a new one, and sends the request once more; a second
 // 401 is returned (ErrUnauthorized). Concurrent requests refused with the
-// same ticket share one new exchange.
+// same ticket share one new exchange. A 401 on a fresh ticket (issued
+// less than a minute ago, or fetched after the last 401) is returned at
+// once, without a new exchange: a wrong application token must not cost
+// an exchange per request. New refuses SystemUser credentials with an
+// empty application token.
 //
 // AccessToken sends "Authorization: Bearer <access token>" from an
 // oauth2.TokenSource (superid's, for the signed-in user), which refreshes
