@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -36,6 +37,8 @@ type Config struct {
 	// belongs to: the client refuses any URL outside its domain, so a
 	// ticket or token never reaches another host. Empty: the Resolver's
 	// environment, or without one, only BaseURL's own host is called.
+	// Either way, with Credentials only https URLs (or http to a loopback
+	// host, such as the emulator) are called.
 	Environment superid.Environment
 	// Resolver finds the tenant ContextIdentifier through the state API
 	// before requests (cached until ValidUntil), refuses to call a tenant
@@ -133,6 +136,8 @@ func New(cfg Config) (*Client, error) {
 			return nil, errors.New("tenant: Config.BaseURL must not carry user info, a query or a fragment")
 		case c.env != "" && !c.env.OwnsHost(cfg.BaseURL):
 			return nil, fmt.Errorf("tenant: Config.BaseURL %s: %w", httpx.RedactURL(u), ErrForeignHost)
+		case c.creds != nil && !secureOrLoopback(u):
+			return nil, fmt.Errorf("tenant: Config.BaseURL %s is plain http: credentials go only over https (or to a loopback host)", httpx.RedactURL(u))
 		}
 		if !strings.HasSuffix(u.Path, "/") {
 			u.Path += "/"
@@ -273,10 +278,30 @@ func (c *Client) currentBase(ctx context.Context) (*url.URL, *State, error) {
 // owns reports whether u may receive this client's credentials: the base
 // URL's own host, or a host of the environment's domain.
 func (c *Client) owns(u, base *url.URL) bool {
+	if c.creds != nil && !secureOrLoopback(u) {
+		return false
+	}
 	if u.Scheme == base.Scheme && strings.EqualFold(u.Host, base.Host) {
 		return true
 	}
 	return c.env != "" && c.env.OwnsHost(u.String())
+}
+
+// secureOrLoopback reports whether u may carry credentials: https, or
+// http to this machine (the emulator, a local proxy).
+func secureOrLoopback(u *url.URL) bool {
+	switch strings.ToLower(u.Scheme) {
+	case "https":
+		return true
+	case "http":
+		host := strings.ToLower(u.Hostname())
+		if host == "localhost" {
+			return true
+		}
+		ip := net.ParseIP(host)
+		return ip != nil && ip.IsLoopback()
+	}
+	return false
 }
 
 // send makes one HTTP exchange (with the retrying client's retries).

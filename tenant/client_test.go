@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/go-superoffice/superoffice/superid/superidtest"
+	"github.com/go-superoffice/superoffice/systemuser"
 	"github.com/go-superoffice/superoffice/tenant"
 )
 
@@ -313,3 +314,32 @@ func TestZeroClientErrsInsteadOfPanicking(t *testing.T) {
 		t.Fatal("nil Client: no error")
 	}
 }
+
+// Without an Environment any BaseURL host is called, but credentials go
+// only over https or to a loopback host.
+func TestCredentialsOnlyOverHTTPSOrLoopback(t *testing.T) {
+	creds := tenant.SystemUser(fixedTicket("TICKET"), "APP")
+	for _, base := range []string{"http://crm.example.com/Cust1/api/", "http://10.0.0.7:8080/Cust1/api/", "HTTP://sod.superoffice.com/Cust1/api/"} {
+		_, err := tenant.New(tenant.Config{BaseURL: base, Credentials: creds})
+		if err == nil || !strings.Contains(err.Error(), "https") {
+			t.Errorf("%s with credentials: New = %v, want a refusal", base, err)
+		}
+		if _, err := tenant.New(tenant.Config{BaseURL: base}); err != nil {
+			t.Errorf("%s without credentials: %v", base, err)
+		}
+	}
+	for _, base := range []string{"https://crm.example.com/Cust1/api/", "http://localhost:8080/Cust1/api/", "http://127.0.0.1:8080/x/", "http://[::1]:8080/x/"} {
+		if _, err := tenant.New(tenant.Config{BaseURL: base, Credentials: creds}); err != nil {
+			t.Errorf("%s with credentials: %v", base, err)
+		}
+	}
+}
+
+// fixedTicket is a TicketSource that always hands out one ticket.
+type fixedTicket string
+
+func (f fixedTicket) Ticket(context.Context) (*systemuser.Ticket, error) {
+	return &systemuser.Ticket{Value: string(f)}, nil
+}
+
+func (fixedTicket) Invalidate() {}
