@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"golang.org/x/oauth2"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/go-superoffice/superoffice/systemuser"
 )
@@ -159,19 +160,28 @@ func (c *systemUserCreds) hasInvalidateTicket() bool {
 // carries "Authorization: Bearer <access token>" from ts, which refreshes
 // the token as x/oauth2 token sources do. A 401 is not retried, as the
 // source has no way to force a refresh.
+//
+// oauth2.TokenSource has no ctx, so a refresh cannot be cancelled: a
+// request whose ctx ends while ts refreshes returns the ctx's error at
+// once, and the refresh goes on in the background (bounded by the HTTP
+// client ts uses); concurrent requests wait for that one call to Token
+// rather than start their own.
 func AccessToken(ts oauth2.TokenSource) Credentials {
 	return &accessTokenCreds{ts: ts}
 }
 
-type accessTokenCreds struct{ ts oauth2.TokenSource }
+type accessTokenCreds struct {
+	ts     oauth2.TokenSource
+	flight singleflight.Group
+}
 
 var _ Credentials = (*accessTokenCreds)(nil)
 
-func (c *accessTokenCreds) Authorize(_ context.Context, h http.Header) error {
+func (c *accessTokenCreds) Authorize(ctx context.Context, h http.Header) error {
 	if c.ts == nil {
 		return errors.New("tenant: AccessToken credentials have no token source")
 	}
-	tok, err := c.ts.Token()
+	tok, err := c.token(ctx)
 	if err != nil {
 		return fmt.Errorf("tenant: access token: %w", err)
 	}
@@ -180,6 +190,27 @@ func (c *accessTokenCreds) Authorize(_ context.Context, h http.Header) error {
 	}
 	h["Authorization"] = []string{"Bearer " + tok.AccessToken}
 	return nil
+}
+
+// token calls Token, waiting no longer than ctx allows.
+func (c *accessTokenCreds) token(ctx context.Context) (*oauth2.Token, error) {
+	if ctx.Done() == nil { // nothing to wait for: no goroutine needed
+		return c.ts.Token()
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	ch := c.flight.DoChan("", func() (any, error) { return c.ts.Token() })
+	select {
+	case r := <-ch:
+		if r.Err != nil {
+			return nil, r.Err
+		}
+		tok, _ := r.Val.(*oauth2.Token)
+		return tok, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }
 
 func (c *accessTokenCreds) Refresh(http.Header) bool { return false }

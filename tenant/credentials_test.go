@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"golang.org/x/oauth2"
 
 	"github.com/go-superoffice/superoffice/superid/superidtest"
 	"github.com/go-superoffice/superoffice/systemuser"
@@ -94,5 +97,64 @@ func TestNewRefusesIncompleteCredentials(t *testing.T) {
 	_, err := tenant.New(tenant.Config{BaseURL: f.em.WebAPIURL(testCtx), Environment: f.env, Credentials: tenant.SystemUser(f.tickets, "")})
 	if err == nil || !strings.Contains(err.Error(), "application token") {
 		t.Errorf("empty app token: %v does not say what is missing", err)
+	}
+}
+
+// hangingTokenSource blocks in Token until released, as a token
+// endpoint that never answers would; it counts the calls.
+type hangingTokenSource struct {
+	release chan struct{}
+	calls   atomic.Int32
+	tok     string
+}
+
+func (h *hangingTokenSource) Token() (*oauth2.Token, error) {
+	h.calls.Add(1)
+	<-h.release
+	return &oauth2.Token{AccessToken: h.tok, TokenType: "bearer"}, nil
+}
+
+// A refresh that hangs must not hold a request past its ctx; the
+// requests waiting meanwhile share the one refresh.
+func TestAccessTokenRefreshHonoursCtx(t *testing.T) {
+	f := setup(t)
+	tok, err := f.em.AccessTokenFor(testUser)
+	must(t, err)
+	ts := &hangingTokenSource{release: make(chan struct{}), tok: tok}
+	c := f.client(t, func(cfg *tenant.Config) { cfg.Credentials = tenant.AccessToken(ts) })
+
+	errs := make(chan error, 4)
+	for range 4 {
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+			defer cancel()
+			_, err := c.User.CurrentPrincipal(ctx)
+			errs <- err
+		}()
+	}
+	for range 4 {
+		select {
+		case err := <-errs:
+			if !errors.Is(err, context.DeadlineExceeded) {
+				t.Fatalf("got %v, want the ctx's deadline", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("a request waited for a hung token refresh past its ctx")
+		}
+	}
+	if n := ts.calls.Load(); n != 1 {
+		t.Errorf("%d Token calls for 4 waiting requests, want 1", n)
+	}
+	if n := f.em.Count(superidtest.EndpointTenantAPI); n != 0 {
+		t.Errorf("%d tenant requests without a token", n)
+	}
+
+	close(ts.release) // the endpoint answers at last
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	me, err := c.User.CurrentPrincipal(ctx)
+	must(t, err)
+	if me.UserType != "InternalAssociate" {
+		t.Errorf("principal %+v", me)
 	}
 }
