@@ -47,7 +47,9 @@
 //
 // A tenant's host changes as SuperOffice balances load. Lookup asks the
 // state API (/api/state/{ctx}, no authentication) once; a Resolver caches
-// each answer until its ValidUntil. A Client with a Resolver
+// each answer until its ValidUntil, but at most an hour (five minutes for
+// a tenant that is not running), and bounds each state request by its
+// LookupTimeout (30s). A Client with a Resolver
 //
 //   - refuses to call a tenant that is not running (offline maintenance,
 //     suspended, deleted...) and returns ErrTenantNotRunning with the state,
