@@ -170,7 +170,9 @@ type requestOptions struct {
 func Idempotent() RequestOption { return func(o *requestOptions) { o.idempotent = true } }
 
 // Do sends a request to path, relative to the client's BaseURL (such as
-// "v1/Contact/5" or "v1/Agents/Contact/GetContact?contactId=5"). A non-nil
+// "v1/Contact/5" or "v1/Agents/Contact/GetContact?contactId=5"). A path
+// that leads out of the BaseURL's path ("../../Cust99999/api/...", or
+// with encoded dot segments) is refused with ErrForeignHost, unsent. A non-nil
 // in is sent as JSON. out decides how the response is read: nil discards
 // it, *[]byte reads raw bytes (Accept: application/octet-stream),
 // *io.ReadCloser hands over the open body (the caller closes it; Accept:
@@ -240,6 +242,10 @@ func (c *Client) do(ctx context.Context, method string, ref *url.URL, body []byt
 		if !c.owns(u, base) {
 			return u, &Error{Method: method, URL: httpx.RedactURL(u), kind: ErrForeignHost}
 		}
+		if !underBase(u, base) {
+			return u, &Error{Method: method, URL: httpx.RedactURL(u), kind: ErrForeignHost,
+				cause: errors.New("the path leaves the base URL's path " + base.EscapedPath())}
+		}
 		resp, sent, err := c.send(ctx, method, u, body, out, o)
 		if err != nil {
 			return u, err
@@ -285,6 +291,28 @@ func (c *Client) owns(u, base *url.URL) bool {
 		return true
 	}
 	return c.env != "" && c.env.OwnsHost(u.String())
+}
+
+// underBase reports whether u lies under base's path (which ends in a
+// slash), with no dot segment left that a server might still resolve:
+// ResolveReference removes plain ones, but not "%2e%2e", "..%2f" or
+// "..\", which some servers (IIS among them) decode or treat as "../".
+// Otherwise a relative path could carry the ticket to another tenant's
+// path on the same host.
+func underBase(u, base *url.URL) bool {
+	bp, p := base.EscapedPath(), u.EscapedPath()
+	if len(p) < len(bp) || !strings.EqualFold(p[:len(bp)], bp) {
+		return false
+	}
+	for seg := range strings.FieldsFuncSeq(u.Path, func(r rune) bool { return r == '/' || r == '\\' }) {
+		if seg == "." || seg == ".." {
+			return false
+		}
+		if d, err := url.PathUnescape(seg); err == nil && (d == "." || d == "..") { // escaped twice
+			return false
+		}
+	}
+	return true
 }
 
 // secureOrLoopback reports whether u may carry credentials: https, or

@@ -8,10 +8,13 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/go-superoffice/superoffice/superid"
 	"github.com/go-superoffice/superoffice/superid/superidtest"
 	"github.com/go-superoffice/superoffice/systemuser"
 	"github.com/go-superoffice/superoffice/tenant"
@@ -343,3 +346,60 @@ func (f fixedTicket) Ticket(context.Context) (*systemuser.Ticket, error) {
 }
 
 func (fixedTicket) Invalidate() {}
+
+// A relative path must not lead the ticket out of the tenant's base path,
+// not with "../" nor with dot segments a server may decode later.
+func TestDoStaysUnderBasePath(t *testing.T) {
+	var mu sync.Mutex
+	var got []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		got = append(got, r.URL.EscapedPath())
+		mu.Unlock()
+		_, _ = w.Write([]byte("{}"))
+	}))
+	defer srv.Close()
+	c, err := tenant.New(tenant.Config{BaseURL: srv.URL + "/Cust12345/api/", Environment: superid.Environment(srv.URL),
+		Credentials: tenant.SystemUser(fixedTicket("TICKET"), "APP")})
+	must(t, err)
+	ctx := context.Background()
+	for _, p := range []string{
+		"../../Cust99999/api/v1/Contact/1",
+		"v1/../../../Cust99999/api/v1/Contact/1",
+		"%2e%2e/%2e%2e/Cust99999/api/v1/Contact/1",
+		"%2E%2E/%2E%2E/Cust99999/api/v1/Contact/1",
+		"v1/.%2e/.%2e/.%2e/Cust99999/api/v1/Contact/1",
+		"..%2f..%2fCust99999/api/v1/Contact/1",
+		`v1\..\..\..\Cust99999\api\v1\Contact\1`,
+		"v1/%5c..%5c..%5c..%5cCust99999/api",
+		"%252e%252e/%252e%252e/Cust99999/api/v1/Contact/1",
+		"..",
+		"./..",
+	} {
+		err := c.Do(ctx, http.MethodGet, p, nil, &map[string]any{})
+		if !errors.Is(err, tenant.ErrForeignHost) || strings.Contains(err.Error(), "TICKET") {
+			t.Errorf("%s: %v, want ErrForeignHost", p, err)
+		}
+	}
+	mu.Lock()
+	if len(got) != 0 {
+		t.Fatalf("requests reached the server: %q", got)
+	}
+	mu.Unlock()
+	for p, want := range map[string]string{
+		"v1/Contact/../Person/1": "/Cust12345/api/v1/Person/1",
+		"./v1/Contact/1":         "/Cust12345/api/v1/Contact/1",
+		"":                       "/Cust12345/api/",
+		"v1/List/a%2Fb/Items":    "/Cust12345/api/v1/List/a%2Fb/Items",
+	} {
+		mu.Lock()
+		got = nil
+		mu.Unlock()
+		must(t, c.Do(ctx, http.MethodGet, p, nil, &map[string]any{}))
+		mu.Lock()
+		if len(got) != 1 || got[0] != want {
+			t.Errorf("%s: requested %q, want %s", p, got, want)
+		}
+		mu.Unlock()
+	}
+}

@@ -39,9 +39,10 @@ var (
 	// state. No request was sent to the tenant.
 	ErrTenantNotRunning = errors.New("tenant: tenant is not running")
 	// ErrForeignHost: a URL (the base URL, the state API's Api, a next
-	// link) is not on the environment's domain, so it was not called and
-	// received no credentials.
-	ErrForeignHost = errors.New("tenant: URL is not on the environment's domain")
+	// link) is not on the environment's domain, or a request path leads
+	// out of the tenant's base path, so it was not called and received no
+	// credentials.
+	ErrForeignHost = errors.New("tenant: URL is outside the environment's domain or the tenant's path")
 )
 
 // maxErrorBody caps how much of an error response is kept.
