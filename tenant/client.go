@@ -61,8 +61,9 @@ type Config struct {
 	// (SO-TimeZone) ask the server to translate, format and convert its
 	// answers; empty sends no header.
 	Language, Culture, TimeZone string
-	// Retry bounds retries of GET, PUT, DELETE (and of a POST marked
-	// Idempotent) on connection errors, 429 and 5xx.
+	// Retry bounds retries of GET, HEAD, PUT, DELETE and OPTIONS (and of
+	// a POST or other request marked Idempotent) on connection errors,
+	// 429 and 5xx.
 	Retry RetryPolicy
 }
 
@@ -165,8 +166,9 @@ type requestOptions struct {
 	idempotent bool
 }
 
-// Idempotent marks a POST as safe to retry (it only reads, or repeating it
-// does no harm), so it is retried like a GET.
+// Idempotent marks a request whose method is not retried by default
+// (POST, PATCH, any other verb) as safe to retry (it only reads, or
+// repeating it does no harm), so it is retried like a GET.
 func Idempotent() RequestOption { return func(o *requestOptions) { o.idempotent = true } }
 
 // Do sends a request to path, relative to the client's BaseURL (such as
@@ -178,8 +180,9 @@ func Idempotent() RequestOption { return func(o *requestOptions) { o.idempotent 
 // *io.ReadCloser hands over the open body (the caller closes it; Accept:
 // application/octet-stream too), anything else is decoded from JSON.
 //
-// GET, HEAD, PUT and DELETE are retried on connection errors, 429 and
-// 5xx; POST and PATCH only with Idempotent. Failures are *Error.
+// GET, HEAD, PUT, DELETE and OPTIONS (in any case) are retried on
+// connection errors, 429 and 5xx; any other method (POST, PATCH, a custom
+// verb) only with Idempotent. Failures are *Error.
 func (c *Client) Do(ctx context.Context, method, path string, in, out any, opts ...RequestOption) error {
 	var o requestOptions
 	for _, opt := range opts {
@@ -315,6 +318,17 @@ func underBase(u, base *url.URL) bool {
 	return true
 }
 
+// safeToRepeat reports whether a method may be retried without the
+// caller's say-so: those HTTP defines as idempotent, in any case. POST,
+// PATCH and any other verb might do their work twice.
+func safeToRepeat(method string) bool {
+	switch strings.ToUpper(method) {
+	case http.MethodGet, http.MethodHead, http.MethodPut, http.MethodDelete, http.MethodOptions:
+		return true
+	}
+	return false
+}
+
 // secureOrLoopback reports whether u may carry credentials: https, or
 // http to this machine (the emulator, a local proxy).
 func secureOrLoopback(u *url.URL) bool {
@@ -336,7 +350,7 @@ func secureOrLoopback(u *url.URL) bool {
 // It returns the request's headers too, for Credentials.Refresh.
 func (c *Client) send(ctx context.Context, method string, u *url.URL, body []byte, out any, o requestOptions) (*http.Response, http.Header, error) {
 	rctx := ctx
-	if (method == http.MethodPost || method == http.MethodPatch) && !o.idempotent {
+	if !o.idempotent && !safeToRepeat(method) {
 		rctx = httpx.WithoutRetry(ctx)
 	}
 	var raw any

@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -401,5 +402,40 @@ func TestDoStaysUnderBasePath(t *testing.T) {
 			t.Errorf("%s: requested %q, want %s", p, got, want)
 		}
 		mu.Unlock()
+	}
+}
+
+// Only methods that are safe to repeat are retried, whatever their case;
+// any other verb (PATCH, a custom one) only when marked Idempotent.
+func TestRetryOnlySafeMethods(t *testing.T) {
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) == 1 {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = w.Write([]byte("{}"))
+	}))
+	defer srv.Close()
+	c, err := tenant.New(tenant.Config{BaseURL: srv.URL + "/Cust1/api/", Retry: fastRetry})
+	must(t, err)
+	for _, tc := range []struct {
+		method     string
+		idempotent bool
+		want       int32
+	}{
+		{"GET", false, 2}, {"get", false, 2}, {"HEAD", false, 2}, {"Put", false, 2}, {"delete", false, 2}, {"OPTIONS", false, 2},
+		{"POST", false, 1}, {"post", false, 1}, {"PATCH", false, 1}, {"patch", false, 1}, {"MERGE", false, 1}, {"PROPFIND", false, 1},
+		{"post", true, 2}, {"PATCH", true, 2}, {"MERGE", true, 2},
+	} {
+		calls.Store(0)
+		var opts []tenant.RequestOption
+		if tc.idempotent {
+			opts = append(opts, tenant.Idempotent())
+		}
+		err := c.Do(context.Background(), tc.method, "v1/x", nil, nil, opts...)
+		if n := calls.Load(); n != tc.want {
+			t.Errorf("%s (idempotent %v): %d requests, want %d (%v)", tc.method, tc.idempotent, n, tc.want, err)
+		}
 	}
 }

@@ -77,11 +77,12 @@
 //
 // # Retries
 //
-// GET, HEAD, PUT and DELETE are retried on connection errors, 429 and 5xx
-// (but 501), with jittered exponential backoff, Retry-After honoured up to
-// RetryPolicy.MaxWait, at most RetryPolicy.MaxRetries times, and never past
-// the ctx. A POST is sent once, as a retry could create a company twice,
-// unless the caller marks it Idempotent. When retries run out the last
+// GET, HEAD, PUT, DELETE and OPTIONS (in any case) are retried on
+// connection errors, 429 and 5xx (but 501), with jittered exponential
+// backoff, Retry-After honoured up to RetryPolicy.MaxWait, at most
+// RetryPolicy.MaxRetries times, and never past the ctx. A POST, a PATCH
+// or any other verb is sent once, as a retry could create a company
+// twice, unless the caller marks it Idempotent. When retries run out the last
 // answer is returned as an *Error (ErrRateLimited, ErrServer).
 //
 // # Testing your code
