@@ -117,6 +117,9 @@ func New(cfg Config) (*Client, error) {
 		if cfg.BaseURL != "" {
 			return nil, errors.New("tenant: set Config.BaseURL or Config.Resolver, not both")
 		}
+		if cfg.Resolver.hc == nil {
+			return nil, errors.New("tenant: Config.Resolver was not created with NewResolver")
+		}
 		if !validContextID(cfg.ContextIdentifier) {
 			return nil, fmt.Errorf("tenant: Config.ContextIdentifier %q is not Cust followed by digits", cfg.ContextIdentifier)
 		}
@@ -226,11 +229,8 @@ func relativeRef(path string) (*url.URL, error) {
 // 421; everything else is the retrying HTTP client's. It returns the URL
 // last requested.
 func (c *Client) do(ctx context.Context, method string, ref *url.URL, body []byte, out any, o requestOptions) (*url.URL, error) {
-	switch {
-	case c == nil || c.hc == nil || (c.base == nil && c.resolver == nil):
-		return nil, errors.New("tenant: Client not created with New")
-	case ctx == nil:
-		return nil, errors.New("tenant: nil context")
+	if err := c.usable(ctx); err != nil {
+		return nil, err
 	}
 	authRetried, moveRetried := false, false
 	for {
@@ -271,6 +271,18 @@ func (c *Client) do(ctx context.Context, method string, ref *url.URL, body []byt
 			return u, e
 		}
 	}
+}
+
+// usable reports a client or ctx that cannot make a request, for a clear
+// error instead of a panic.
+func (c *Client) usable(ctx context.Context) error {
+	switch {
+	case c == nil || c.hc == nil || (c.base == nil && c.resolver == nil):
+		return errors.New("tenant: Client not created with New")
+	case ctx == nil:
+		return errors.New("tenant: nil context")
+	}
+	return nil
 }
 
 func (c *Client) currentBase(ctx context.Context) (*url.URL, *State, error) {

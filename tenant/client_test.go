@@ -439,3 +439,71 @@ func TestRetryOnlySafeMethods(t *testing.T) {
 		}
 	}
 }
+
+// Nil and zero values of the exported types give errors, not panics
+// (a zero Resolver's panic would even be in a goroutine of its own).
+func TestNilAndZeroValuesErrInsteadOfPanicking(t *testing.T) {
+	ctx := context.Background()
+	var nilCtx context.Context
+	c, err := tenant.New(tenant.Config{BaseURL: "http://127.0.0.1:1/Cust1/api/"})
+	must(t, err)
+	var (
+		zc  tenant.Client
+		ns  *tenant.ContactsService
+		zr  tenant.Resolver
+		nr  *tenant.Resolver
+		nst *tenant.State
+	)
+	link := &tenant.Page[tenant.ContactRow]{NextLink: "v1/Contact?$skip=5"}
+	errs := map[string]func() error{
+		"Contacts.Next(nil)": func() error { _, err := c.Contacts.Next(ctx, nil); return err },
+		"Persons.Next(nil)":  func() error { _, err := c.Persons.Next(ctx, nil); return err },
+		"Next with nil ctx":  func() error { _, err := c.Contacts.Next(nilCtx, link); return err },
+		"zero Client's Contacts.Get": func() error {
+			_, err := zc.Contacts.Get(ctx, 1)
+			return err
+		},
+		"zero Client's Persons.Next": func() error {
+			_, err := zc.Persons.Next(ctx, &tenant.Page[tenant.PersonRow]{NextLink: "x"})
+			return err
+		},
+		"zero Client's User": func() error { _, err := zc.User.CurrentPrincipal(ctx); return err },
+		"nil service All": func() error {
+			for _, err := range ns.All(ctx, nil) {
+				return err
+			}
+			return nil
+		},
+		"zero service Next":     func() error { _, err := (&tenant.ContactsService{}).Next(ctx, link); return err },
+		"zero Resolver Resolve": func() error { _, err := zr.Resolve(ctx, "Cust1"); return err },
+		"zero Resolver Lookup":  func() error { _, err := zr.Lookup(ctx, "Cust1"); return err },
+		"nil Resolver Resolve":  func() error { _, err := nr.Resolve(ctx, "Cust1"); return err },
+		"Resolve with nil ctx": func() error {
+			r, _ := tenant.NewResolver(tenant.ResolverConfig{Environment: "http://127.0.0.1:1"})
+			_, err := r.Resolve(nilCtx, "Cust1")
+			return err
+		},
+		"New with a zero Resolver": func() error {
+			_, err := tenant.New(tenant.Config{Resolver: &zr, ContextIdentifier: "Cust1"})
+			return err
+		},
+		"SystemUser Authorize(nil)":  func() error { return tenant.SystemUser(fixedTicket("T"), "A").Authorize(ctx, nil) },
+		"AccessToken Authorize(nil)": func() error { return tenant.AccessToken(errTokenSource{}).Authorize(ctx, nil) },
+	}
+	for name, f := range errs {
+		func() {
+			defer func() {
+				if r := recover(); r != nil {
+					t.Errorf("%s panicked: %v", name, r)
+				}
+			}()
+			if err := f(); err == nil || !strings.HasPrefix(err.Error(), "tenant: ") {
+				t.Errorf("%s: %v, want a tenant: error", name, err)
+			}
+		}()
+	}
+	nr.Forget("Cust1")
+	if nr.Environment() != "" || nst.Running() {
+		t.Error("nil Resolver or State answered")
+	}
+}

@@ -91,6 +91,9 @@ func (c *systemUserCreds) Authorize(ctx context.Context, h http.Header) error {
 	if err := c.check(); err != nil {
 		return err
 	}
+	if ctx == nil || h == nil {
+		return errors.New("tenant: Authorize needs a ctx and a header")
+	}
 	t, err := c.src.Ticket(ctx)
 	if err != nil {
 		return fmt.Errorf("tenant: system user ticket: %w", err)
@@ -180,6 +183,9 @@ var _ Credentials = (*accessTokenCreds)(nil)
 func (c *accessTokenCreds) Authorize(ctx context.Context, h http.Header) error {
 	if c.ts == nil {
 		return errors.New("tenant: AccessToken credentials have no token source")
+	}
+	if ctx == nil || h == nil {
+		return errors.New("tenant: Authorize needs a ctx and a header")
 	}
 	tok, err := c.token(ctx)
 	if err != nil {

@@ -60,7 +60,7 @@ type State struct {
 }
 
 // Running reports whether the tenant's APIs can be called.
-func (s *State) Running() bool { return s.IsRunning || s.State.Running() }
+func (s *State) Running() bool { return s != nil && (s.IsRunning || s.State.Running()) }
 
 // Lookup asks env's state API where the tenant contextID lives and
 // whether it runs. It does not cache; a Resolver does. It returns an
@@ -171,7 +171,24 @@ func NewResolver(cfg ResolverConfig) (*Resolver, error) {
 }
 
 // Environment is the environment the resolver asks.
-func (r *Resolver) Environment() superid.Environment { return r.env }
+func (r *Resolver) Environment() superid.Environment {
+	if r == nil {
+		return ""
+	}
+	return r.env
+}
+
+// usable reports a resolver or ctx that cannot make a request, for a
+// clear error instead of a panic.
+func (r *Resolver) usable(ctx context.Context) error {
+	switch {
+	case r == nil || r.hc == nil:
+		return errors.New("tenant: Resolver not created with NewResolver")
+	case ctx == nil:
+		return errors.New("tenant: nil context")
+	}
+	return nil
+}
 
 // Resolve returns the tenant's state, from the cache while it is valid.
 // A tenant that is not running gives an *Error matching
@@ -187,12 +204,18 @@ func (r *Resolver) Resolve(ctx context.Context, contextID string) (*State, error
 // Forget drops the cached state of a tenant, so that the next Resolve
 // asks the state API again: after a 421, say.
 func (r *Resolver) Forget(contextID string) {
+	if r == nil {
+		return
+	}
 	r.mu.Lock()
 	delete(r.cache, strings.ToLower(contextID))
 	r.mu.Unlock()
 }
 
 func (r *Resolver) resolve(ctx context.Context, contextID string) (*resolved, error) {
+	if err := r.usable(ctx); err != nil {
+		return nil, err
+	}
 	key := strings.ToLower(contextID)
 	r.mu.Lock()
 	res := r.cache[key]
@@ -244,6 +267,9 @@ func (r *Resolver) resolve(ctx context.Context, contextID string) (*resolved, er
 
 // Lookup asks the state API, without the cache.
 func (r *Resolver) Lookup(ctx context.Context, contextID string) (*State, error) {
+	if err := r.usable(ctx); err != nil {
+		return nil, err
+	}
 	if !validContextID(contextID) {
 		return nil, &Error{URL: "state of " + contextID, kind: ErrBadRequest,
 			cause: errors.New("context identifier is not Cust followed by digits")}
