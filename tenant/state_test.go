@@ -49,7 +49,10 @@ func (s *stateServer) set(state, validUntil string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.state = map[string]any{"ContextIdentifier": "Cust1", "State": state, "IsRunning": state == "Running",
-		"ValidUntil": validUntil, "Api": s.URL + "/Cust1/api"}
+		"ValidUntil": validUntil, "Api": ""}
+	if state == "Running" {
+		s.state["Api"] = s.URL + "/Cust1/api"
+	}
 }
 
 // A state request that never answers (an HTTPClient without a timeout)
@@ -101,7 +104,7 @@ func TestResolverMaxTTL(t *testing.T) {
 	must(t, resolve(1))
 	s.set("OfflineMaintenance", "9999-01-01T00:00:00Z")
 	advance(2 * time.Minute) // past the hour: asked again
-	if err := resolve(2); !errors.Is(err, tenant.ErrTenantNotRunning) {
+	if err := resolve(2); !errors.Is(err, tenant.ErrTenantNotRunning) || err.Error() != "tenant: tenant Cust1 is OfflineMaintenance" {
 		t.Fatalf("offline tenant: %v", err)
 	}
 	advance(4 * time.Minute)
