@@ -219,6 +219,34 @@ func TestExchangeSwappedArgumentsLeakNothing(t *testing.T) {
 	}
 }
 
+// A Client not made by New, or a nil ctx or option, gives an error
+// rather than a nil dereference.
+func TestZeroClientErrs(t *testing.T) {
+	var zero Client
+	var nilClient *Client
+	var nilCtx context.Context
+	f := setup(t, nil)
+	for name, call := range map[string]func() error{
+		"zero Client": func() error { _, err := zero.Exchange(context.Background(), testCtx, "tok"); return err },
+		"nil Client":  func() error { _, err := nilClient.Exchange(context.Background(), testCtx, "tok"); return err },
+		"nil ctx":     func() error { _, err := f.client.Exchange(nilCtx, testCtx, f.token); return err },
+	} {
+		func() {
+			defer func() {
+				if r := recover(); r != nil {
+					t.Errorf("%s panicked: %v", name, r)
+				}
+			}()
+			if err := call(); err == nil || !strings.HasPrefix(err.Error(), "systemuser: ") {
+				t.Errorf("%s: %v, want a systemuser: error", name, err)
+			}
+		}()
+	}
+	if _, err := f.client.Exchange(context.Background(), testCtx, f.token, nil); err != nil {
+		t.Errorf("a nil ExchangeOption: %v", err)
+	}
+}
+
 // TestExchangeValidation gives the client system-user JWTs that break one
 // rule each, through a fault that answers in place of the exchange.
 func TestExchangeValidation(t *testing.T) {
