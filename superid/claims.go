@@ -84,6 +84,7 @@ func (c *Claims) Unmarshal(v any) error {
 type idTokenClaims struct {
 	jwtclaims.Registered
 	Nonce             string           `json:"nonce"`
+	AuthorizedParty   string           `json:"azp"`
 	ContextIdentifier jwtclaims.String `json:"http://schemes.superoffice.net/identity/ctx"`
 	SystemUserToken   jwtclaims.String `json:"http://schemes.superoffice.net/identity/system_token"`
 	WebAPIURL         jwtclaims.String `json:"http://schemes.superoffice.net/identity/webapi_url"`
@@ -122,6 +123,10 @@ func (c *idTokenClaims) decode(b []byte) error {
 			var s jwtclaims.String
 			err = s.UnmarshalJSON(v)
 			c.Nonce = string(s)
+		case string(name) == "azp":
+			var s jwtclaims.String
+			err = s.UnmarshalJSON(v)
+			c.AuthorizedParty = string(s)
 		case bytes.HasPrefix(name, claimPrefix):
 			suffix := name[len(claimPrefix):]
 			if f := c.stringField(suffix); f != nil {

@@ -27,6 +27,10 @@ const MaxTokenSize = 16 << 10
 // DefaultLeeway is the clock skew allowed on exp, nbf and iat.
 const DefaultLeeway = 5 * time.Minute
 
+// defaultHTTPTimeout bounds each request of a Client built without an
+// HTTPClient; http.DefaultClient would wait forever on a hung SuperID.
+const defaultHTTPTimeout = 30 * time.Second
+
 // Config configures a Client. Its zero values are safe defaults, except
 // for the required Environment, ClientID and ClientSecret.
 type Config struct {
@@ -40,7 +44,10 @@ type Config struct {
 	// RedirectURL is the registered callback URL. Empty: AuthCodeURL and
 	// Exchange send none, which SuperID refuses, so every login needs it.
 	RedirectURL string
-	// HTTPClient makes every request to SuperID. Nil: http.DefaultClient.
+	// HTTPClient makes every request to SuperID. Nil: a client with a
+	// 30-second timeout. Token requests go through a copy of it that
+	// never follows redirects, so a 3xx from the token endpoint cannot
+	// carry the client secret, a code or a refresh token to another host.
 	HTTPClient *http.Client
 	// Logger receives warnings (a failed key fetch...). Nil: silent.
 	Logger *slog.Logger
@@ -68,13 +75,14 @@ type Config struct {
 // Client signs users in with SuperID and validates its tokens. It is safe
 // for concurrent use.
 type Client struct {
-	cfg    Config
-	oauth  oauth2.Config
-	keys   *KeySet
-	valid  *jwt.Validator
-	now    func() time.Time
-	sealer *sealer
-	used   usedStates
+	cfg         Config
+	tokenClient *http.Client // cfg.HTTPClient that never follows redirects
+	oauth       oauth2.Config
+	keys        *KeySet
+	valid       *jwt.Validator
+	now         func() time.Time
+	sealer      *sealer
+	used        usedStates
 }
 
 // New checks cfg and returns a Client. It does no I/O.
@@ -97,8 +105,12 @@ func New(cfg Config) (*Client, error) {
 		}
 	}
 	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = http.DefaultClient
+		cfg.HTTPClient = &http.Client{Timeout: defaultHTTPTimeout}
 	}
+	// x/oauth2 would follow a 307/308 from the token endpoint and POST
+	// the secret, code, verifier or refresh token again to its target.
+	tokenClient := *cfg.HTTPClient
+	tokenClient.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -126,9 +138,10 @@ func New(cfg Config) (*Client, error) {
 		keys = newKeySet(env.JWKSURL(), cfg.HTTPClient, cfg.Now, cfg.Logger)
 	}
 	c := &Client{
-		cfg:  cfg,
-		keys: keys,
-		now:  cfg.Now,
+		cfg:         cfg,
+		tokenClient: &tokenClient,
+		keys:        keys,
+		now:         cfg.Now,
 		oauth: oauth2.Config{
 			ClientID:     cfg.ClientID,
 			ClientSecret: cfg.ClientSecret,
@@ -153,12 +166,34 @@ func New(cfg Config) (*Client, error) {
 	return c, nil
 }
 
-// Environment returns the client's environment.
-func (c *Client) Environment() Environment { return c.cfg.Environment }
+var errNotNew = errors.New("Client not made by New")
+
+// ready refuses a Client that New did not make (a zero Client{} or a nil
+// pointer), whose methods would otherwise panic.
+func (c *Client) ready(op string) error {
+	if c == nil || c.sealer == nil {
+		return newError(op, ErrConfig, errNotNew)
+	}
+	return nil
+}
+
+// Environment returns the client's environment ("" for a Client not made
+// by New).
+func (c *Client) Environment() Environment {
+	if c == nil {
+		return ""
+	}
+	return c.cfg.Environment
+}
 
 // KeySet returns the key set that verifies id_tokens, to share with
-// systemuser.
-func (c *Client) KeySet() *KeySet { return c.keys }
+// systemuser (nil for a Client not made by New).
+func (c *Client) KeySet() *KeySet {
+	if c == nil {
+		return nil
+	}
+	return c.keys
+}
 
 // AuthCodeOption adds a parameter to the authorization request.
 type AuthCodeOption interface{ apply(url.Values) }
@@ -191,7 +226,11 @@ const (
 // and nonce are fresh random values the callback checks; verifier is a
 // PKCE verifier (oauth2.GenerateVerifier), sent as an S256 challenge,
 // with the method named explicitly because SuperID defaults to plain.
+// A Client not made by New returns "".
 func (c *Client) AuthCodeURL(state, nonce, verifier string, opts ...AuthCodeOption) string {
+	if c.ready(opLogin) != nil {
+		return ""
+	}
 	v := url.Values{}
 	for _, o := range opts {
 		o.apply(v)
@@ -223,6 +262,9 @@ type Login struct {
 // token endpoint, verifies the returned id_token against nonce, and
 // returns the login.
 func (c *Client) Exchange(ctx context.Context, code, verifier, nonce string) (*Login, error) {
+	if err := c.ready(opExchange); err != nil {
+		return nil, err
+	}
 	if nonce == "" {
 		return nil, newError(opExchange, ErrConfig, errors.New("nonce is required"))
 	}
@@ -238,6 +280,9 @@ func (c *Client) Exchange(ctx context.Context, code, verifier, nonce string) (*L
 // nil if it sent none. The refresh token is kept when SuperID sends no
 // new one.
 func (c *Client) Refresh(ctx context.Context, refreshToken string) (*Login, error) {
+	if err := c.ready(opRefresh); err != nil {
+		return nil, err
+	}
 	tok, err := c.oauth.TokenSource(c.httpContext(ctx), &oauth2.Token{RefreshToken: refreshToken}).Token()
 	if err != nil {
 		return nil, tokenError(opRefresh, err)
@@ -266,13 +311,21 @@ func (c *Client) login(ctx context.Context, op string, tok *oauth2.Token, nonce 
 // access token expires; use it with tenant.AccessToken or oauth2.NewClient.
 // ctx is kept for the refresh requests, as in x/oauth2.
 func (c *Client) TokenSource(ctx context.Context, tok *oauth2.Token) oauth2.TokenSource {
+	if err := c.ready(opRefresh); err != nil {
+		return errTokenSource{err}
+	}
 	return oauth2.ReuseTokenSource(tok, c.oauth.TokenSource(c.httpContext(ctx), tok))
 }
 
-// httpContext hands the configured client to x/oauth2, which only takes
-// it through a context.
+// errTokenSource is the TokenSource of a Client not made by New.
+type errTokenSource struct{ err error }
+
+func (s errTokenSource) Token() (*oauth2.Token, error) { return nil, s.err }
+
+// httpContext hands the token client to x/oauth2, which only takes it
+// through a context.
 func (c *Client) httpContext(ctx context.Context) context.Context {
-	return context.WithValue(ctx, oauth2.HTTPClient, c.cfg.HTTPClient)
+	return context.WithValue(ctx, oauth2.HTTPClient, c.tokenClient)
 }
 
 func tokenError(op string, err error) error {
@@ -295,10 +348,14 @@ func tokenError(op string, err error) error {
 
 // VerifyIDToken checks an id_token and returns its claims: size at most
 // MaxTokenSize, RS256 signed by a key of SuperID's key set, iss exactly the
-// environment's issuer, aud containing the client id, exp present and not
+// environment's issuer, aud the client id (or a list holding it, when azp
+// is the client id), exp present and not
 // past, nbf and iat not in the future (each with the leeway), and, when
 // nonce is not empty, the same nonce.
 func (c *Client) VerifyIDToken(ctx context.Context, raw, nonce string) (*Claims, error) {
+	if err := c.ready(opVerify); err != nil {
+		return nil, err
+	}
 	if len(raw) > MaxTokenSize {
 		return nil, newError(opVerify, ErrMalformedToken, fmt.Errorf("token of %d bytes exceeds %d", len(raw), MaxTokenSize))
 	}
@@ -308,6 +365,12 @@ func (c *Client) VerifyIDToken(ctx context.Context, raw, nonce string) (*Claims,
 	}
 	if err := c.valid.Validate(&ic); err != nil {
 		return nil, verifyError(err, &ic)
+	}
+	// OpenID Connect Core 3.1.3.7: a token for several audiences was
+	// issued to the one its azp names; the client id merely being among
+	// them does not make it ours.
+	if len(ic.Audience) > 1 && ic.AuthorizedParty != c.cfg.ClientID {
+		return nil, newError(opVerify, ErrAudience, errors.New("aud names other parties and azp is not the client id"))
 	}
 	if nonce != "" {
 		if ic.Nonce == "" {

@@ -46,6 +46,9 @@ type loginCookie struct {
 	Nonce    string `json:"n"`
 	Verifier string `json:"v"`
 	Expires  int64  `json:"e"` // Unix seconds
+	// FormPost records that the cookie was set for form_post (SameSite=None),
+	// so the callback deletes it with the same attributes.
+	FormPost bool `json:"f,omitempty"`
 }
 
 // seal encrypts v, binding it to name so a value cannot be replayed under

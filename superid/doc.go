@@ -36,16 +36,18 @@
 // Keys come from a KeySet (see NewKeySet; systemuser shares it to verify
 // system-user JWTs). It matches a token's key by kid, else by x5t, else
 // tries every RSA key, and refreshes once when a token names a key it
-// lacks, without letting unknown keys cause a storm of requests.
+// lacks, without letting unknown keys cause a storm of requests. A set a
+// day old is fetched again in the background while the old keys serve.
 //
 // # Errors
 //
 // Every error is a *Error. Match its kind with errors.Is: ErrInvalidToken
 // (and the specific ErrExpired, ErrIssuer, ErrSignature...), ErrKeySet,
 // ErrTokenRequest, ErrAuthorization and ErrAccessDenied for SuperID's
-// error responses, ErrLoginState for a callback that does not belong to a
-// login this app started. No error or log line holds a token, code or
-// secret.
+// error responses (only those whose state matches the login cookie),
+// ErrLoginState for a callback that does not belong to a login this app
+// started, ErrConfig for a bad Config or a Client not made by New. No
+// error or log line holds a token, code or secret.
 //
 // # Testing
 //

@@ -1,9 +1,12 @@
 package superid
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
+	"regexp"
+	"strconv"
 	"strings"
 )
 
@@ -22,10 +25,20 @@ const (
 )
 
 // ParseEnvironment accepts "sod", "stage", "qaonline", "online" (any case)
-// or an absolute http(s) root URL such as the emulator's. A trailing slash
-// is dropped; a URL with a query, fragment or user info is refused.
+// or an absolute root URL such as the emulator's, and returns it in one
+// spelling: scheme and host in lower case, no default port (:443 for
+// https, :80 for http), no trailing slash.
+//
+// A root URL must be https, except on a loopback host (localhost,
+// 127.0.0.0/8, ::1), where the emulator runs over http. It is the root:
+// the "authority" the .NET libraries take, which ends in /login, is
+// accepted and /login dropped; any other path is refused (it would make
+// every derived URL and the issuer wrong), except on a loopback host, where
+// an emulator may be mounted under a path prefix. User info, a query or a
+// fragment are refused.
 func ParseEnvironment(s string) (Environment, error) {
-	switch strings.ToLower(strings.TrimSpace(s)) {
+	s = strings.TrimSpace(s)
+	switch strings.ToLower(s) {
 	case "sod", "dev", "development":
 		return SOD, nil
 	case "stage", "qaonline", "qastage":
@@ -33,16 +46,63 @@ func ParseEnvironment(s string) (Environment, error) {
 	case "online", "prod", "production":
 		return Online, nil
 	case "":
-		return "", fmt.Errorf("superid: empty environment: want sod, stage, online or a root URL")
+		return "", errors.New("superid: empty environment: want sod, stage, online or a root URL")
 	}
-	u, err := url.Parse(strings.TrimSpace(s))
+	u, err := url.Parse(s)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return "", fmt.Errorf("superid: environment %q is not sod, stage, online or an http(s) root URL", s)
+		return "", fmt.Errorf("superid: environment %q is not sod, stage, online or an http(s) root URL", redactRaw(s))
 	}
-	if u.User != nil || u.RawQuery != "" || u.Fragment != "" {
-		return "", fmt.Errorf("superid: environment URL %q must not carry user info, a query or a fragment", u.Redacted())
+	shown := u.Redacted()
+	if u.User != nil || u.RawQuery != "" || u.ForceQuery || u.Fragment != "" {
+		return "", fmt.Errorf("superid: environment URL %q must not carry user info, a query or a fragment", shown)
 	}
-	return Environment(strings.TrimRight(u.Scheme+"://"+u.Host+u.EscapedPath(), "/")), nil
+	host, port := strings.ToLower(u.Hostname()), u.Port()
+	if host == "" || strings.HasSuffix(host, ".") {
+		return "", fmt.Errorf("superid: environment URL %q has no usable host name", shown)
+	}
+	if port != "" {
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+			return "", fmt.Errorf("superid: environment URL %q has an invalid port", shown)
+		}
+		if port == defaultPort(u.Scheme) {
+			port = ""
+		}
+	}
+	loopback := isLoopback(host)
+	if u.Scheme == "http" && !loopback {
+		return "", fmt.Errorf("superid: environment URL %q: http is only for an emulator on a loopback host (localhost, 127.0.0.1, ::1); use https", shown)
+	}
+	path := strings.TrimRight(u.EscapedPath(), "/")
+	if len(path) >= len("/login") && strings.EqualFold(path[len(path)-len("/login"):], "/login") {
+		path = strings.TrimRight(path[:len(path)-len("/login")], "/")
+	}
+	if path != "" && !loopback {
+		return "", fmt.Errorf("superid: environment URL %q: want the root URL, such as https://sod.superoffice.com, without a path", shown)
+	}
+	hostport := host
+	if strings.Contains(host, ":") {
+		hostport = "[" + host + "]"
+	}
+	if port != "" {
+		hostport += ":" + port
+	}
+	return Environment(u.Scheme + "://" + hostport + path), nil
+}
+
+func defaultPort(scheme string) string {
+	if scheme == "https" {
+		return "443"
+	}
+	return "80"
+}
+
+// redactRaw cuts an unparsable URL short of anything that may be a
+// secret (user info, query).
+func redactRaw(s string) string {
+	if i := strings.IndexAny(s, "@?#"); i >= 0 {
+		s = s[:i] + "..."
+	}
+	return capString(s, 200)
 }
 
 // String returns the root URL.
@@ -82,32 +142,61 @@ func (e Environment) TenantStateURL(contextID string) string {
 // SystemUserIssuer is the iss of system-user JWTs, the same in every environment.
 const SystemUserIssuer = "SuperOffice AS"
 
-// OwnsHost reports whether host (a URL's Host, with or without port) belongs
-// to this environment, so that a tenant API URL taken from a token or the
-// state API may be trusted with a ticket. For the SuperOffice environments
-// that is superoffice.com and its sub-domains over https (tenants live on
-// numbered hosts such as sod2.superoffice.com); for any other root URL it is
-// the same host name, or any loopback address when the root is loopback.
+// OwnsHost reports whether rawURL is on a host of this environment, so
+// that a tenant API URL taken from a token or the state API may be trusted
+// with a ticket.
+//
+// For the SuperOffice environments that is the environment's own
+// sub-domain, bare or numbered, over https on the default port: sod,
+// sod2, sod10 for SOD; qaonline, qaonline2 for Stage; online, online3 for
+// Online; never another sub-domain of superoffice.com (production is not
+// trusted from development, nor docs.superoffice.com from anything). For
+// any other root URL (the emulator's) it is the same scheme, host and
+// port, where a loopback root also owns the other loopback names on its
+// port (the emulator moves tenants between 127.0.0.1:P and localhost:P).
+// URLs with user info are refused.
 func (e Environment) OwnsHost(rawURL string) bool {
 	u, err := url.Parse(rawURL)
 	if err != nil || u.Host == "" || u.User != nil {
 		return false
 	}
 	root, err := url.Parse(e.root())
-	if err != nil {
-		return false
-	}
-	if u.Scheme != root.Scheme {
+	if err != nil || root.Host == "" || u.Scheme != root.Scheme {
 		return false
 	}
 	host, rootHost := strings.ToLower(u.Hostname()), strings.ToLower(root.Hostname())
-	if strings.HasSuffix(rootHost, ".superoffice.com") {
-		return host == "superoffice.com" || strings.HasSuffix(host, ".superoffice.com")
+	if prefix, ok := superOfficePrefix(rootHost); ok {
+		if u.Scheme != "https" || (u.Port() != "" && u.Port() != "443") {
+			return false
+		}
+		p, ok := superOfficePrefix(host)
+		return ok && p == prefix
 	}
-	if host == rootHost {
-		return true
+	if effectivePort(u) != effectivePort(root) {
+		return false
 	}
-	return isLoopback(host) && isLoopback(rootHost)
+	return host == rootHost || (isLoopback(host) && isLoopback(rootHost))
+}
+
+// superOfficeHost is a SuperOffice Online host: an environment's
+// sub-domain of superoffice.com, optionally numbered.
+var superOfficeHost = regexp.MustCompile(`^([a-z]+)[0-9]*\.superoffice\.com$`)
+
+// superOfficePrefix returns the environment sub-domain of a SuperOffice
+// Online host ("sod" for sod2.superoffice.com).
+func superOfficePrefix(host string) (string, bool) {
+	m := superOfficeHost.FindStringSubmatch(host)
+	if m == nil {
+		return "", false
+	}
+	return m[1], true
+}
+
+func effectivePort(u *url.URL) string {
+	if p := u.Port(); p != "" {
+		return p
+	}
+	return defaultPort(u.Scheme)
 }
 
 func isLoopback(host string) bool {

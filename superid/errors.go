@@ -20,7 +20,8 @@ var (
 	ErrUnknownKey = errors.New("superid: token signed by an unknown key")
 	// ErrIssuer: iss is missing or not the environment's issuer.
 	ErrIssuer = errors.New("superid: wrong token issuer")
-	// ErrAudience: aud is missing or does not name the client id.
+	// ErrAudience: aud is missing or does not name the client id, or
+	// names other parties too while azp is not the client id.
 	ErrAudience = errors.New("superid: wrong token audience")
 	// ErrExpired: exp is past (beyond the leeway).
 	ErrExpired = errors.New("superid: token expired")
@@ -58,6 +59,7 @@ const (
 	opRefresh  = "refresh token"
 	opCallback = "callback"
 	opConfig   = "config"
+	opLogin    = "login"
 )
 
 // Error is the error type of this package. Match its kind with errors.Is

@@ -28,6 +28,10 @@ func (c *Client) LoginHandler(opts ...AuthCodeOption) http.Handler {
 	}
 	formPost := v.Get("response_mode") == string(ResponseModeFormPost)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := c.ready(opLogin); err != nil {
+			http.Error(w, "superid: sign-in is not set up (Client not made by New)", http.StatusInternalServerError)
+			return
+		}
 		if r.Method != http.MethodGet && r.Method != http.MethodHead && r.Method != http.MethodPost {
 			w.Header().Set("Allow", "GET, HEAD, POST")
 			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
@@ -46,28 +50,37 @@ func (c *Client) LoginHandler(opts ...AuthCodeOption) http.Handler {
 			Nonce:    randomToken(),
 			Verifier: oauth2.GenerateVerifier(),
 			Expires:  c.now().Add(c.cfg.LoginTimeout).Unix(),
+			FormPost: formPost,
 		}
 		sealed, err := c.sealer.seal(c.cfg.CookieName, lc)
 		if err != nil {
 			http.Error(w, "superid: cannot start sign-in", http.StatusInternalServerError)
 			return
 		}
-		ck := &http.Cookie{
-			Name:     c.cfg.CookieName,
-			Value:    sealed,
-			Path:     c.cfg.CookiePath,
-			MaxAge:   int(c.cfg.LoginTimeout / time.Second),
-			HttpOnly: true,
-			Secure:   isSecureURL(c.cfg.RedirectURL),
-			SameSite: http.SameSiteLaxMode,
-		}
-		if formPost {
-			ck.SameSite, ck.Secure = http.SameSiteNoneMode, true
-		}
-		http.SetCookie(w, ck)
+		http.SetCookie(w, c.loginCookie(sealed, int(c.cfg.LoginTimeout/time.Second), formPost))
 		w.Header().Set("Cache-Control", "no-store")
 		http.Redirect(w, r, c.AuthCodeURL(lc.State, lc.Nonce, lc.Verifier, all...), http.StatusFound)
 	})
+}
+
+// loginCookie is the login cookie with the attributes LoginHandler sets;
+// the callback deletes it with the same ones, or a browser keeps a
+// __Host-, __Secure- or SameSite=None cookie. A form_post login needs
+// SameSite=None (the callback is a cross-site POST), which needs Secure.
+func (c *Client) loginCookie(value string, maxAge int, formPost bool) *http.Cookie {
+	ck := &http.Cookie{
+		Name:     c.cfg.CookieName,
+		Value:    value,
+		Path:     c.cfg.CookiePath,
+		MaxAge:   maxAge,
+		HttpOnly: true,
+		Secure:   isSecureURL(c.cfg.RedirectURL),
+		SameSite: http.SameSiteLaxMode,
+	}
+	if formPost {
+		ck.SameSite, ck.Secure = http.SameSiteNoneMode, true
+	}
+	return ck
 }
 
 // CallbackHandler finishes a sign-in at the redirect URL, in either
@@ -78,6 +91,13 @@ func (c *Client) LoginHandler(opts ...AuthCodeOption) http.Handler {
 // the result. onLogin typically stores Claims.ContextIdentifier and
 // Claims.SystemUserToken, starts the app's own session and redirects.
 //
+// Only a response whose state matches the login cookie is SuperID's
+// answer: anything else, an error response included, is ErrLoginState
+// (unknown or expired sign-in) and leaves the cookie alone, so that a
+// forged link can neither put its text on the error page nor cancel a
+// sign-in in progress.
+//
+// onLogin is required: without it every callback fails with ErrConfig.
 // Every failure goes to onError; nil means RenderError.
 func (c *Client) CallbackHandler(onLogin func(w http.ResponseWriter, r *http.Request, l *Login),
 	onError func(w http.ResponseWriter, r *http.Request, err error)) http.Handler {
@@ -86,6 +106,19 @@ func (c *Client) CallbackHandler(onLogin func(w http.ResponseWriter, r *http.Req
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-store")
+		if err := c.ready(opCallback); err != nil {
+			onError(w, r, err)
+			return
+		}
+		if onLogin == nil {
+			// Checked before the code is redeemed, which would waste it.
+			err := newError(opCallback, ErrConfig, errors.New("CallbackHandler has no onLogin"))
+			if c.cfg.Logger != nil {
+				c.cfg.Logger.ErrorContext(r.Context(), err.Error())
+			}
+			onError(w, r, err)
+			return
+		}
 		l, err := c.callback(w, r)
 		if err != nil {
 			onError(w, r, err)
@@ -111,30 +144,29 @@ func (c *Client) callback(w http.ResponseWriter, r *http.Request) (*Login, error
 	}
 	state, code, errCode := params.Get("state"), params.Get("code"), params.Get("error")
 
+	// Until the state matches the sealed cookie, the request may come from
+	// anyone: nothing of it is reported and the cookie stays.
 	ck, err := r.Cookie(c.cfg.CookieName)
 	if err != nil {
-		if errCode != "" && state == "" {
-			return nil, authError(params)
-		}
 		return nil, newError(opCallback, ErrLoginState, errors.New("no sign-in in progress (login cookie missing or expired)"))
 	}
-	// The cookie has served its purpose whatever happens next.
-	http.SetCookie(w, &http.Cookie{Name: c.cfg.CookieName, Value: "", Path: c.cfg.CookiePath, MaxAge: -1,
-		HttpOnly: true, Secure: ck.Secure, SameSite: http.SameSiteLaxMode})
 	lc, err := c.sealer.open(c.cfg.CookieName, ck.Value)
 	if err != nil {
 		return nil, newError(opCallback, ErrLoginState, err)
 	}
+	if state == "" || subtle.ConstantTimeCompare([]byte(state), []byte(lc.State)) != 1 {
+		msg := "state does not match the sign-in"
+		if errCode != "" {
+			msg = "an error response that does not belong to the sign-in in progress"
+		}
+		return nil, newError(opCallback, ErrLoginState, errors.New(msg))
+	}
+	// SuperID's answer to this sign-in, which ends here whatever follows.
+	http.SetCookie(w, c.loginCookie("", -1, lc.FormPost))
 	now := c.now()
 	expires := time.Unix(lc.Expires, 0)
 	if now.After(expires) {
 		return nil, newError(opCallback, ErrLoginState, errors.New("sign-in took too long"))
-	}
-	if errCode != "" && state == "" {
-		return nil, authError(params)
-	}
-	if subtle.ConstantTimeCompare([]byte(state), []byte(lc.State)) != 1 {
-		return nil, newError(opCallback, ErrLoginState, errors.New("state does not match the sign-in"))
 	}
 	if !c.used.use(lc.State, expires, now) {
 		return nil, newError(opCallback, ErrLoginState, errors.New("state already used"))
@@ -172,9 +204,11 @@ var errorPage = template.Must(template.New("error").Parse(`<!doctype html>
 
 // RenderError writes a small HTML page for a sign-in failure, everything
 // in it escaped, with a status that fits: 403 when access was denied, 400
-// for a bad or replayed callback or another SuperID error, 502 when SuperID
-// could not be reached or sent a bad token. It is the default error
-// handler of CallbackHandler.
+// for a bad or replayed callback or another SuperID error, 500 for a
+// handler that is not set up, 502 when SuperID could not be reached or
+// sent a bad token. SuperID's error code and description are shown only
+// for an error response that answered this browser's sign-in. It is the
+// default error handler of CallbackHandler.
 func RenderError(w http.ResponseWriter, err error) {
 	status := http.StatusBadGateway
 	msg := "SuperID's answer could not be used. Please try again."
@@ -186,9 +220,11 @@ func RenderError(w http.ResponseWriter, err error) {
 		status, msg = http.StatusBadRequest, "SuperID could not sign you in."
 	case errors.Is(err, ErrLoginState):
 		status, msg = http.StatusBadRequest, "This sign-in is unknown, expired or already finished. Please start again."
+	case errors.Is(err, ErrConfig):
+		status, msg = http.StatusInternalServerError, "Sign-in is not set up correctly."
 	}
 	var e *Error
-	if errors.As(err, &e) {
+	if errors.As(err, &e) && errors.Is(err, ErrAuthorization) {
 		data.Code, data.Description = e.Code, e.Description
 	}
 	data.Message = msg

@@ -29,7 +29,7 @@ const (
 	// loaded and the endpoint fails, so an outage does not turn every
 	// verification into a request.
 	defaultFailureBackoff = time.Second
-	fetchTimeout          = 30 * time.Second
+	defaultFetchTimeout   = 30 * time.Second
 	// maxKeyAge is how long a fetched key set is trusted before it is
 	// fetched again, so that a key SuperID withdrew stops verifying.
 	maxKeyAge   = 24 * time.Hour
@@ -47,21 +47,28 @@ const (
 // set is tried. A token that names a key the set lacks causes one refresh:
 // concurrent verifications share it, unknown keys cause at most one refresh
 // per 30 seconds, and no caller waits past its own context. Keys are
-// fetched again after a day, so a withdrawn key stops verifying.
+// fetched again after a day, so a withdrawn key stops verifying: in the
+// background, while verifications go on with the keys held, so a slow or
+// failing key endpoint never holds them up.
+//
+// Create a KeySet with NewKeySet; the zero KeySet has no URL and answers
+// every lookup with ErrKeySet.
 type KeySet struct {
 	url    string
 	client *http.Client
 	now    func() time.Time
 	logger *slog.Logger
 
-	refreshInterval time.Duration
-	failureBackoff  time.Duration
+	refreshInterval time.Duration // zero: defaultRefreshInterval
+	failureBackoff  time.Duration // zero: defaultFailureBackoff
+	fetchTimeout    time.Duration // zero: defaultFetchTimeout
 
 	keys atomic.Pointer[keySnapshot]
 
 	mu            sync.Mutex
 	inflight      *keyFetch
 	lastRefresh   time.Time // start of the last refresh caused by an unknown key
+	lastRenewal   time.Time // start of the last background fetch of an old set
 	lastFailure   time.Time // end of the last failed fetch
 	lastFailedErr error
 }
@@ -96,10 +103,30 @@ func newKeySet(jwksURL string, httpClient *http.Client, now func() time.Time, lo
 	if now == nil {
 		now = time.Now
 	}
-	return &KeySet{
-		url: jwksURL, client: httpClient, now: now, logger: logger,
-		refreshInterval: defaultRefreshInterval, failureBackoff: defaultFailureBackoff,
+	return &KeySet{url: jwksURL, client: httpClient, now: now, logger: logger}
+}
+
+// clock, httpClient and the durations below give a KeySet that was not
+// made by NewKeySet (or was made before a field existed) safe defaults.
+func (k *KeySet) clock() time.Time {
+	if k.now == nil {
+		return time.Now()
 	}
+	return k.now()
+}
+
+func (k *KeySet) httpClient() *http.Client {
+	if k.client == nil {
+		return http.DefaultClient
+	}
+	return k.client
+}
+
+func orDefault(d, def time.Duration) time.Duration {
+	if d <= 0 {
+		return def
+	}
+	return d
 }
 
 // Keyfunc returns a jwt.Keyfunc for golang-jwt that finds the key of an
@@ -110,7 +137,15 @@ func (k *KeySet) Keyfunc(ctx context.Context) jwt.Keyfunc {
 	return func(t *jwt.Token) (any, error) { return k.key(ctx, t) }
 }
 
+var errNoURL = errors.New("key set has no URL (create it with NewKeySet)")
+
 func (k *KeySet) key(ctx context.Context, t *jwt.Token) (any, error) {
+	if k == nil || k.url == "" {
+		return nil, newError(opKeys, ErrKeySet, errNoURL)
+	}
+	if t == nil {
+		return nil, newError(opVerify, ErrMalformedToken, errors.New("no token"))
+	}
 	if alg, _ := t.Header["alg"].(string); alg != jwt.SigningMethodRS256.Alg() {
 		return nil, newError(opVerify, ErrSignature, fmt.Errorf("algorithm %.20q is not RS256", alg))
 	}
@@ -124,11 +159,10 @@ func (k *KeySet) key(ctx context.Context, t *jwt.Token) (any, error) {
 		if snap, err = k.fetch(ctx, false); err != nil {
 			return nil, err
 		}
-	case k.now().Sub(snap.fetched) > maxKeyAge:
-		// Old keys stay in use while SuperID cannot be reached.
-		if next, err := k.fetch(ctx, false); err == nil {
-			snap = next
-		}
+	case k.clock().Sub(snap.fetched) > maxKeyAge:
+		// The old keys serve until the new set arrives, and stay in use
+		// while SuperID cannot be reached.
+		k.renew(ctx)
 	}
 	for range 2 {
 		if key, ok := snap.find(ctx, t, kid, x5t); ok {
@@ -188,6 +222,23 @@ func (s *keySnapshot) find(ctx context.Context, t *jwt.Token, kid, x5t string) (
 
 var errRateLimited = errors.New("superid: key set refreshed too recently")
 
+// renew starts a background fetch of a set that is too old, unless a
+// fetch is in flight or one was started within refreshInterval. It never
+// waits: the caller goes on with the keys it has. A token whose key is
+// missing from them joins this fetch through fetch(ctx, true).
+func (k *KeySet) renew(ctx context.Context) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	now := k.clock()
+	if k.inflight != nil || (!k.lastRenewal.IsZero() && now.Sub(k.lastRenewal) < orDefault(k.refreshInterval, defaultRefreshInterval)) {
+		return
+	}
+	k.lastRenewal = now
+	f := &keyFetch{done: make(chan struct{})}
+	k.inflight = f
+	go k.run(context.WithoutCancel(ctx), f)
+}
+
 // fetch returns a fresh snapshot, joining a fetch in flight or starting
 // one. A refresh (for an unknown key) is refused with errRateLimited within
 // refreshInterval of the previous one; a load after a failure is refused
@@ -198,12 +249,12 @@ func (k *KeySet) fetch(ctx context.Context, refresh bool) (*keySnapshot, error) 
 	k.mu.Lock()
 	f := k.inflight
 	if f == nil {
-		now := k.now()
-		if refresh && !k.lastRefresh.IsZero() && now.Sub(k.lastRefresh) < k.refreshInterval {
+		now := k.clock()
+		if refresh && !k.lastRefresh.IsZero() && now.Sub(k.lastRefresh) < orDefault(k.refreshInterval, defaultRefreshInterval) {
 			k.mu.Unlock()
 			return nil, errRateLimited
 		}
-		if !refresh && k.lastFailedErr != nil && now.Sub(k.lastFailure) < k.failureBackoff {
+		if !refresh && k.lastFailedErr != nil && now.Sub(k.lastFailure) < orDefault(k.failureBackoff, defaultFailureBackoff) {
 			err := k.lastFailedErr
 			k.mu.Unlock()
 			return nil, err
@@ -224,8 +275,11 @@ func (k *KeySet) fetch(ctx context.Context, refresh bool) (*keySnapshot, error) 
 	}
 }
 
+// run makes one fetch, bounded by its own timeout whoever waits for it,
+// so that no fetch goroutine outlives a hung key endpoint by more than
+// fetchTimeout.
 func (k *KeySet) run(ctx context.Context, f *keyFetch) {
-	ctx, cancel := context.WithTimeout(ctx, fetchTimeout)
+	ctx, cancel := context.WithTimeout(ctx, orDefault(k.fetchTimeout, defaultFetchTimeout))
 	defer cancel()
 	snap, err := k.download(ctx)
 	k.mu.Lock()
@@ -233,7 +287,7 @@ func (k *KeySet) run(ctx context.Context, f *keyFetch) {
 		k.keys.Store(snap)
 		k.lastFailedErr = nil
 	} else {
-		k.lastFailure, k.lastFailedErr = k.now(), err
+		k.lastFailure, k.lastFailedErr = k.clock(), err
 		if k.logger != nil {
 			k.logger.WarnContext(ctx, "superid: key set fetch failed", "error", err)
 		}
@@ -250,7 +304,7 @@ func (k *KeySet) download(ctx context.Context) (*keySnapshot, error) {
 		return nil, newError(opKeys, ErrKeySet, err)
 	}
 	req.Header.Set("Accept", "application/json")
-	resp, err := k.client.Do(req)
+	resp, err := k.httpClient().Do(req)
 	if err != nil {
 		return nil, newError(opKeys, ErrKeySet, err)
 	}
@@ -271,7 +325,7 @@ func (k *KeySet) download(ctx context.Context) (*keySnapshot, error) {
 	if err != nil {
 		return nil, newError(opKeys, ErrKeySet, err)
 	}
-	snap.fetched = k.now()
+	snap.fetched = k.clock()
 	return snap, nil
 }
 

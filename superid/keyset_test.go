@@ -265,13 +265,132 @@ func TestKeySetRefetchesAfterADay(t *testing.T) {
 		t.Fatalf("within the day: %v, %d fetches", err, srv.Count(superidtest.EndpointJWKS))
 	}
 	clk.Add(24 * time.Hour)
+	// The day-old set still serves while the new one is fetched in the
+	// background; once it is in, the withdrawn key no longer verifies.
+	if err := parseWith(ctx, ks, old); err != nil {
+		t.Errorf("old set while it is renewed: %v", err)
+	}
+	superid.WaitKeySetFetch(ks)
+	if n := srv.Count(superidtest.EndpointJWKS); n != 2 {
+		t.Errorf("%d fetches, want 2", n)
+	}
 	if err := parseWith(ctx, ks, old); !errors.Is(err, superid.ErrUnknownKey) {
 		t.Errorf("withdrawn key after a day: got %v, want ErrUnknownKey", err)
 	}
-	// While SuperID is down, the old set keeps working.
+	// While SuperID is down, the old set keeps working, and is asked for
+	// again at most once per refresh interval.
 	srv.Fail(superidtest.EndpointJWKS, superidtest.Fault{Status: http.StatusBadGateway})
 	clk.Add(25 * time.Hour)
+	before := srv.Count(superidtest.EndpointJWKS)
+	for range 5 {
+		if err := parseWith(ctx, ks, signed(t, srv)); err != nil {
+			t.Errorf("stale set while the endpoint fails: %v", err)
+		}
+		superid.WaitKeySetFetch(ks)
+	}
+	if n := srv.Count(superidtest.EndpointJWKS) - before; n != 1 {
+		t.Errorf("%d fetches of a failing endpoint within the interval, want 1", n)
+	}
+	clk.Add(31 * time.Second)
 	if err := parseWith(ctx, ks, signed(t, srv)); err != nil {
 		t.Errorf("stale set while the endpoint fails: %v", err)
+	}
+	superid.WaitKeySetFetch(ks)
+	if n := srv.Count(superidtest.EndpointJWKS) - before; n != 2 {
+		t.Errorf("%d fetches after the interval, want 2", n)
+	}
+}
+
+// A day-old key set is renewed in the background: while the key endpoint
+// hangs, verifications go on with the keys held instead of waiting for it,
+// only one fetch runs, and that fetch ends by its own timeout.
+func TestKeySetRenewalDoesNotBlock(t *testing.T) {
+	hs := httptest.NewUnstartedServer(nil)
+	em, err := superidtest.New("http://" + hs.Listener.Addr().String())
+	must(t, err)
+	var gate atomic.Pointer[chan struct{}] // non-nil: JWKS requests hang until it closes
+	var fetches atomic.Int32
+	hs.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fetches.Add(1)
+		if g := gate.Load(); g != nil {
+			select {
+			case <-*g:
+			case <-r.Context().Done():
+			}
+			return
+		}
+		em.ServeHTTP(w, r)
+	})
+	hs.Start()
+	defer hs.Close()
+	hang := func() chan struct{} {
+		g := make(chan struct{})
+		gate.Store(&g)
+		return g
+	}
+
+	ks := superid.NewKeySet(em.Environment().JWKSURL(), hs.Client())
+	clk := newClock()
+	superid.SetKeySetClock(ks, clk.Now)
+	superid.SetKeySetFetchTimeout(ks, time.Minute)
+	raw, err := em.SignJWT(map[string]any{"sub": "x", "exp": time.Now().Add(time.Hour).Unix()})
+	must(t, err)
+	must(t, parseWith(context.Background(), ks, raw))
+
+	clk.Add(25 * time.Hour)
+	g1 := hang()
+	done := make(chan error, 20)
+	for range 20 {
+		go func() { done <- parseWith(context.Background(), ks, raw) }()
+	}
+	timeout := time.After(5 * time.Second)
+	for range 20 {
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("verification during the renewal: %v", err)
+			}
+		case <-timeout:
+			close(g1)
+			t.Fatal("verifications wait for the hung key endpoint")
+		}
+	}
+	close(g1)
+	superid.WaitKeySetFetch(ks)
+	if n := fetches.Load(); n != 2 {
+		t.Errorf("%d fetches, want 2 (the first load and one renewal)", n)
+	}
+
+	// A renewal that hangs gives up by its own timeout; its goroutine is
+	// gone, and the next one waits for the refresh interval.
+	g2 := hang()
+	defer close(g2)
+	superid.SetKeySetFetchTimeout(ks, 100*time.Millisecond)
+	clk.Add(31 * time.Second)
+	must(t, parseWith(context.Background(), ks, raw))
+	finished := make(chan struct{})
+	go func() { superid.WaitKeySetFetch(ks); close(finished) }()
+	select {
+	case <-finished:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the renewal outlived its timeout")
+	}
+	must(t, parseWith(context.Background(), ks, raw))
+	superid.WaitKeySetFetch(ks)
+	if n := fetches.Load(); n != 3 {
+		t.Errorf("%d fetches, want 3", n)
+	}
+}
+
+// A KeySet not made by NewKeySet answers with an error, not a panic.
+func TestKeySetZeroValue(t *testing.T) {
+	srv := superidtest.NewServer()
+	defer srv.Close()
+	raw := signed(t, srv)
+	var nilSet *superid.KeySet
+	for name, ks := range map[string]*superid.KeySet{"zero": {}, "nil": nilSet} {
+		if err := parseWith(context.Background(), ks, raw); !errors.Is(err, superid.ErrKeySet) {
+			t.Errorf("%s key set: got %v, want ErrKeySet", name, err)
+		}
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -529,5 +530,201 @@ func TestAuthCodeURL(t *testing.T) {
 	}
 	if u.Scheme+"://"+u.Host+u.Path != superid.SOD.AuthorizeURL() {
 		t.Errorf("endpoint %s", u)
+	}
+}
+
+// A token endpoint that redirects must not get the secret, code, verifier
+// or refresh token re-sent to the redirect's target: x/oauth2 follows a
+// 307 with the same POST body unless the client stops it.
+func TestTokenRequestsDoNotFollowRedirects(t *testing.T) {
+	var stolen atomic.Int32
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		stolen.Add(1)
+		http.Error(w, "no", http.StatusBadRequest)
+	}))
+	defer other.Close()
+	idp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, other.URL+"/steal", http.StatusTemporaryRedirect)
+	}))
+	defer idp.Close()
+	for name, hc := range map[string]*http.Client{"default client": nil, "own client": idp.Client()} {
+		t.Run(name, func(t *testing.T) {
+			c, err := superid.New(superid.Config{Environment: superid.Environment(idp.URL), ClientID: "id",
+				ClientSecret: "TOPSECRET", RedirectURL: "https://app.example/cb", HTTPClient: hc})
+			must(t, err)
+			ctx := context.Background()
+			var e *superid.Error
+			if _, err := c.Exchange(ctx, "THECODE", "verifier", "nonce"); !errors.Is(err, superid.ErrTokenRequest) ||
+				!errors.As(err, &e) || e.StatusCode != http.StatusTemporaryRedirect {
+				t.Errorf("Exchange: %v", err)
+			}
+			if _, err := c.Refresh(ctx, "REFRESH"); !errors.Is(err, superid.ErrTokenRequest) {
+				t.Errorf("Refresh: %v", err)
+			}
+			if _, err := c.TokenSource(ctx, &oauth2.Token{RefreshToken: "REFRESH"}).Token(); err == nil {
+				t.Error("TokenSource: no error")
+			}
+			if n := stolen.Load(); n != 0 {
+				t.Errorf("the redirect target received %d token requests", n)
+			}
+		})
+	}
+	if idp.Client().CheckRedirect != nil {
+		t.Error("New changed the caller's HTTPClient")
+	}
+}
+
+// A callback whose state does not match the login cookie may come from
+// anyone (a link on another site): its error text is not shown, it is
+// not SuperID's answer, and it does not end the sign-in in progress.
+func TestCallbackIgnoresForgedResponses(t *testing.T) {
+	p := setup(t, true, "")
+	ck, target := startLogin(t, p, "admin@tenant.example")
+	forged := "Forged text, call +1-555"
+	for name, q := range map[string]url.Values{
+		"error without state":  {"error": {"access_denied"}, "error_description": {forged}},
+		"error of wrong state": {"state": {"not-the-state"}, "error": {"access_denied"}, "error_description": {forged}},
+		"code of wrong state":  {"state": {"not-the-state"}, "code": {"some-code"}},
+	} {
+		for _, withCookie := range []bool{true, false} {
+			c := ck
+			if !withCookie {
+				c = nil
+			}
+			rec := callback(p, p.app.URL+prefix+"/callback?"+q.Encode(), c)
+			err := p.err(t)
+			if !errors.Is(err, superid.ErrLoginState) || errors.Is(err, superid.ErrAuthorization) {
+				t.Errorf("%s (cookie %v): got %v, want ErrLoginState", name, withCookie, err)
+			}
+			if strings.Contains(err.Error(), "Forged") || strings.Contains(rec.Body.String(), "Forged") || strings.Contains(rec.Body.String(), "access_denied") {
+				t.Errorf("%s: the forged text is reported: %v\n%s", name, err, rec.Body)
+			}
+			if sc := rec.Header().Values("Set-Cookie"); len(sc) != 0 {
+				t.Errorf("%s (cookie %v): the login cookie is touched: %q", name, withCookie, sc)
+			}
+			if rec.Code != http.StatusBadRequest {
+				t.Errorf("%s: status %d", name, rec.Code)
+			}
+		}
+	}
+	if n := p.srv.Count(superidtest.EndpointToken); n != 0 {
+		t.Errorf("%d token requests for forged callbacks", n)
+	}
+	// The real answer still completes the sign-in.
+	if rec := callback(p, target, ck); rec.Code != http.StatusOK {
+		t.Fatalf("real callback after forged ones: %d %s", rec.Code, rec.Body)
+	}
+	checkAdminLogin(t, p, p.login(t))
+}
+
+// The callback deletes the login cookie with the attributes LoginHandler
+// set it with; a browser keeps a __Host- or SameSite=None; Secure cookie
+// that a deletion without Secure does not match.
+func TestCallbackDeletesLoginCookieAsSet(t *testing.T) {
+	for _, tc := range []struct {
+		name, redirect, cookie string
+		mode                   superid.ResponseMode
+		secure                 bool
+		sameSite               http.SameSite
+	}{
+		{"query over https", "https://app.example/cb", "__Host-login", "", true, http.SameSiteLaxMode},
+		{"form_post", "https://app.example/cb", "__Host-login", superid.ResponseModeFormPost, true, http.SameSiteNoneMode},
+		{"query over http", "http://127.0.0.1:8080/cb", "", "", false, http.SameSiteLaxMode},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := superid.New(superid.Config{Environment: superid.SOD, ClientID: "id", ClientSecret: "s",
+				RedirectURL: tc.redirect, CookieName: tc.cookie})
+			must(t, err)
+			var opts []superid.AuthCodeOption
+			if tc.mode != "" {
+				opts = append(opts, superid.WithResponseMode(tc.mode))
+			}
+			rec := httptest.NewRecorder()
+			c.LoginHandler(opts...).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, tc.redirect+"/../login", nil))
+			set := rec.Result().Cookies()
+			loc, err := url.Parse(rec.Header().Get("Location"))
+			must(t, err)
+			if len(set) != 1 || set[0].Secure != tc.secure || set[0].SameSite != tc.sameSite {
+				t.Fatalf("login cookie %+v", set)
+			}
+			// An error response that answers this sign-in: no code to redeem.
+			form := url.Values{"state": {loc.Query().Get("state")}, "error": {"access_denied"}}
+			req := httptest.NewRequest(http.MethodGet, tc.redirect+"?"+form.Encode(), nil)
+			if tc.mode == superid.ResponseModeFormPost {
+				req = httptest.NewRequest(http.MethodPost, tc.redirect, strings.NewReader(form.Encode()))
+				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			}
+			req.AddCookie(&http.Cookie{Name: set[0].Name, Value: set[0].Value})
+			var got error
+			rec = httptest.NewRecorder()
+			c.CallbackHandler(func(http.ResponseWriter, *http.Request, *superid.Login) {},
+				func(w http.ResponseWriter, r *http.Request, err error) { got = err }).ServeHTTP(rec, req)
+			if !errors.Is(got, superid.ErrAccessDenied) {
+				t.Errorf("callback: %v", got)
+			}
+			del := rec.Result().Cookies()
+			if len(del) != 1 {
+				t.Fatalf("deletion cookies %q", rec.Header().Values("Set-Cookie"))
+			}
+			d := del[0]
+			if d.Name != set[0].Name || d.Path != set[0].Path || d.MaxAge >= 0 || d.Value != "" ||
+				d.Secure != set[0].Secure || d.SameSite != set[0].SameSite || !d.HttpOnly {
+				t.Errorf("deletion %q does not match %q", rec.Header().Get("Set-Cookie"), set[0].String())
+			}
+		})
+	}
+}
+
+// A Client not made by New, and a callback without onLogin, answer with
+// ErrConfig instead of panicking.
+func TestZeroClientAndNilHandlers(t *testing.T) {
+	ctx := context.Background()
+	var nilClient *superid.Client
+	for name, c := range map[string]*superid.Client{"zero": {}, "nil": nilClient} {
+		if _, err := c.Exchange(ctx, "code", "verifier", "nonce"); !errors.Is(err, superid.ErrConfig) {
+			t.Errorf("%s Exchange: %v", name, err)
+		}
+		if _, err := c.Refresh(ctx, "r"); !errors.Is(err, superid.ErrConfig) {
+			t.Errorf("%s Refresh: %v", name, err)
+		}
+		if _, err := c.VerifyIDToken(ctx, "a.b.c", ""); !errors.Is(err, superid.ErrConfig) {
+			t.Errorf("%s VerifyIDToken: %v", name, err)
+		}
+		if _, err := c.TokenSource(ctx, &oauth2.Token{}).Token(); !errors.Is(err, superid.ErrConfig) {
+			t.Errorf("%s TokenSource: %v", name, err)
+		}
+		if u := c.AuthCodeURL("s", "n", "v"); u != "" {
+			t.Errorf("%s AuthCodeURL = %q", name, u)
+		}
+		if c.Environment() != "" || c.KeySet() != nil {
+			t.Errorf("%s Environment/KeySet not empty", name)
+		}
+		rec := httptest.NewRecorder()
+		c.LoginHandler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/login", nil))
+		if rec.Code != http.StatusInternalServerError {
+			t.Errorf("%s LoginHandler: %d", name, rec.Code)
+		}
+		rec = httptest.NewRecorder()
+		c.CallbackHandler(nil, nil).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/cb?state=s&code=c", nil))
+		if rec.Code != http.StatusInternalServerError {
+			t.Errorf("%s CallbackHandler: %d", name, rec.Code)
+		}
+	}
+
+	p := setup(t, true, "")
+	ck, target := startLogin(t, p, "admin@tenant.example")
+	var got error
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest(http.MethodGet, target, nil)
+	req.AddCookie(ck)
+	p.client.CallbackHandler(nil, func(w http.ResponseWriter, r *http.Request, err error) {
+		got = err
+		superid.RenderError(w, err)
+	}).ServeHTTP(rec, req)
+	if !errors.Is(got, superid.ErrConfig) || rec.Code != http.StatusInternalServerError {
+		t.Errorf("CallbackHandler without onLogin: %v, status %d", got, rec.Code)
+	}
+	if n := p.srv.Count(superidtest.EndpointToken); n != 0 {
+		t.Errorf("the code was redeemed (%d token requests) with nowhere to deliver the login", n)
 	}
 }

@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"strings"
 	"sync"
 	"time"
 
@@ -252,19 +251,34 @@ type exchangeResponse struct {
 // ErrRateLimited, ErrUnavailable and ErrInvalidToken, or wraps ctx's error.
 // Exchange does not cache: every call makes SuperOffice create a new
 // ticket, so services should use TicketSource.
+//
+// A contextID that is not "Cust" followed by digits is refused before
+// anything is signed or sent, with an error that does not quote it: with
+// the arguments swapped, it would be the system user token.
 func (c *Client) Exchange(ctx context.Context, contextID, systemUserToken string, opts ...ExchangeOption) (*Ticket, error) {
 	var o exchangeOptions
 	for _, opt := range opts {
-		opt(&o)
+		if opt != nil {
+			opt(&o)
+		}
 	}
 	return c.exchange(ctx, contextID, systemUserToken, o)
 }
 
+// errContextID never quotes the rejected value: with the arguments
+// swapped, it is the system user token.
+var errContextID = errors.New("systemuser: the context identifier is not Cust followed by digits " +
+	"(are the context identifier and the system user token swapped?)")
+
 func (c *Client) exchange(ctx context.Context, contextID, token string, o exchangeOptions) (*Ticket, error) {
-	if contextID == "" || strings.ContainsAny(contextID, " \t\r\n/") {
-		return nil, fmt.Errorf("systemuser: context identifier %.40q is not a tenant id like Cust12345", contextID)
-	}
-	if token == "" {
+	switch {
+	case c == nil || c.http == nil:
+		return nil, errors.New("systemuser: Client not created with New")
+	case ctx == nil:
+		return nil, errors.New("systemuser: nil context")
+	case !superid.ValidContextIdentifier(contextID):
+		return nil, errContextID
+	case token == "":
 		return nil, errEmptyToken
 	}
 	fail := func(kind error, status int, cause error) *Error {

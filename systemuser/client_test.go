@@ -180,6 +180,73 @@ func TestExchangeArguments(t *testing.T) {
 	}
 }
 
+// The context identifier and the token swapped: the error must not
+// carry any part of the token (which is where the context identifier
+// would be quoted), and nothing may be sent.
+func TestExchangeSwappedArgumentsLeakNothing(t *testing.T) {
+	f := setup(t, nil)
+	ctx := context.Background()
+	leaks := func(msg, token string) bool {
+		for i := 0; i+6 <= len(token); i++ {
+			if w := token[i : i+6]; strings.TrimSpace(w) == w && strings.Contains(msg, w) {
+				return true
+			}
+		}
+		return false
+	}
+	for _, tok := range []string{f.token, "Q7DmBgo8k8XyZwv3", "SuperOffice DevNet Node Q7DmBgo8k8", "Cust12345Q7DmBgo"} {
+		_, err := f.client.Exchange(ctx, tok, testCtx)
+		if err == nil || leaks(err.Error(), tok) || !strings.Contains(err.Error(), "swapped") {
+			t.Errorf("Exchange(token, ctx) = %v; want an error that holds no part of the token", err)
+		}
+		_, err = f.client.TicketSource(tok, testCtx).Ticket(ctx)
+		if err == nil || leaks(err.Error(), tok) {
+			t.Errorf("TicketSource(token, ctx).Ticket = %v; want an error that holds no part of the token", err)
+		}
+		var e *Error
+		if errors.As(err, &e) {
+			t.Errorf("the token became Error.ContextIdentifier")
+		}
+	}
+	if n := f.srv.Count(superidtest.EndpointSystemUser); n != 0 {
+		t.Errorf("%d exchanges sent with swapped arguments", n)
+	}
+
+	// A token passed as the pinned serial is not quoted either.
+	_, err := f.client.Exchange(ctx, testCtx, f.token, WithSerial(f.token))
+	if !errors.Is(err, ErrInvalidToken) || leaks(err.Error(), f.token) {
+		t.Errorf("pinned serial mismatch: %v", err)
+	}
+}
+
+// A Client not made by New, or a nil ctx or option, gives an error
+// rather than a nil dereference.
+func TestZeroClientErrs(t *testing.T) {
+	var zero Client
+	var nilClient *Client
+	var nilCtx context.Context
+	f := setup(t, nil)
+	for name, call := range map[string]func() error{
+		"zero Client": func() error { _, err := zero.Exchange(context.Background(), testCtx, "tok"); return err },
+		"nil Client":  func() error { _, err := nilClient.Exchange(context.Background(), testCtx, "tok"); return err },
+		"nil ctx":     func() error { _, err := f.client.Exchange(nilCtx, testCtx, f.token); return err },
+	} {
+		func() {
+			defer func() {
+				if r := recover(); r != nil {
+					t.Errorf("%s panicked: %v", name, r)
+				}
+			}()
+			if err := call(); err == nil || !strings.HasPrefix(err.Error(), "systemuser: ") {
+				t.Errorf("%s: %v, want a systemuser: error", name, err)
+			}
+		}()
+	}
+	if _, err := f.client.Exchange(context.Background(), testCtx, f.token, nil); err != nil {
+		t.Errorf("a nil ExchangeOption: %v", err)
+	}
+}
+
 // TestExchangeValidation gives the client system-user JWTs that break one
 // rule each, through a fault that answers in place of the exchange.
 func TestExchangeValidation(t *testing.T) {

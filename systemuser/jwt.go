@@ -48,7 +48,9 @@ func (c *Client) validate(ctx context.Context, raw, contextID string, o exchange
 		return nil, fmt.Errorf("aud %.80q does not name spn:%.40s", strings.Join(cl.Audience, " "), serial)
 	}
 	if o.serial != "" && serial != o.serial {
-		return nil, fmt.Errorf("serial %.40q is not the pinned %.40q", serial, o.serial)
+		// The pin is the caller's input: not quoted, in case it is a
+		// credential passed by mistake.
+		return nil, fmt.Errorf("serial %.40q is not the pinned serial", serial)
 	}
 	if !strings.EqualFold(string(cl.ContextIdentifier), contextID) {
 		return nil, fmt.Errorf("ctx %.40q is not the tenant asked for, %.40q", string(cl.ContextIdentifier), contextID)

@@ -317,11 +317,32 @@ func xmlInt(name, s string) (*big.Int, error) {
 	return new(big.Int).SetBytes(b), nil
 }
 
+// encodable checks that key is a complete two-prime private key, so that
+// the encoders give an error, not a panic, for a partial one (a public
+// key in a PrivateKey, say).
+func encodable(key *rsa.PrivateKey) error {
+	switch {
+	case key == nil:
+		return badKey("nil key")
+	case key.N == nil || key.E < 2:
+		return badKey("key has no modulus or exponent")
+	case key.D == nil:
+		return badKey("key has no private exponent D (a public key?)")
+	case len(key.Primes) != 2 || key.Primes[0] == nil || key.Primes[1] == nil:
+		return badKey("key lacks its two primes (multi-prime keys are not supported)")
+	}
+	if key.Validate() != nil {
+		return badKey("RSA key fails its consistency check (damaged or edited?)")
+	}
+	return nil
+}
+
 // EncodePEM returns key as a PKCS#8 "PRIVATE KEY" PEM block, the form
-// OpenSSL and most non-.NET tools expect.
+// OpenSSL and most non-.NET tools expect. key must be a complete
+// two-prime private key.
 func EncodePEM(key *rsa.PrivateKey) ([]byte, error) {
-	if key == nil {
-		return nil, badKey("nil key")
+	if err := encodable(key); err != nil {
+		return nil, err
 	}
 	der, err := x509.MarshalPKCS8PrivateKey(key)
 	if err != nil {
@@ -332,19 +353,20 @@ func EncodePEM(key *rsa.PrivateKey) ([]byte, error) {
 
 // EncodePKCS1PEM returns key as a PKCS#1 "RSA PRIVATE KEY" PEM block, the
 // form older tools (and SuperOffice's own RSA XML converter) produce.
+// key must be a complete two-prime private key.
 func EncodePKCS1PEM(key *rsa.PrivateKey) ([]byte, error) {
-	if key == nil || key.N == nil {
-		return nil, badKey("nil key")
+	if err := encodable(key); err != nil {
+		return nil, err
 	}
 	return pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)}), nil
 }
 
 // EncodeXML returns key in the .NET <RSAKeyValue> XML form, the one the
 // SuperOffice developer portal hands out (and .NET code reads with
-// RSA.FromXmlString).
+// RSA.FromXmlString). key must be a complete two-prime private key.
 func EncodeXML(key *rsa.PrivateKey) ([]byte, error) {
-	if key == nil || key.N == nil || len(key.Primes) != 2 {
-		return nil, badKey("nil or multi-prime key")
+	if err := encodable(key); err != nil {
+		return nil, err
 	}
 	k := key
 	one := big.NewInt(1)

@@ -278,6 +278,39 @@ func TestEncodeRoundTrip(t *testing.T) {
 	}
 }
 
+// Partial keys (a public key in a PrivateKey, missing D or primes) give
+// ErrInvalidKey from every encoder, never a panic.
+func TestEncodePartialKeys(t *testing.T) {
+	k := testKey()
+	bad := map[string]*rsa.PrivateKey{
+		"zero":         {},
+		"public only":  {PublicKey: k.PublicKey},
+		"primes, no D": {PublicKey: k.PublicKey, Primes: k.Primes},
+		"D, no primes": {PublicKey: k.PublicKey, D: k.D},
+		"nil primes":   {PublicKey: k.PublicKey, D: k.D, Primes: []*big.Int{nil, nil}},
+		"zero primes":  {PublicKey: k.PublicKey, D: k.D, Primes: []*big.Int{big.NewInt(0), big.NewInt(0)}},
+		"no exponent":  {PublicKey: rsa.PublicKey{N: k.N}, D: k.D, Primes: k.Primes},
+		"wrong D":      {PublicKey: k.PublicKey, D: big.NewInt(12345), Primes: k.Primes},
+	}
+	encoders := map[string]func(*rsa.PrivateKey) ([]byte, error){
+		"EncodePEM": EncodePEM, "EncodePKCS1PEM": EncodePKCS1PEM, "EncodeXML": EncodeXML,
+	}
+	for kn, key := range bad {
+		for en, enc := range encoders {
+			func() {
+				defer func() {
+					if r := recover(); r != nil {
+						t.Errorf("%s(%s) panicked: %v", en, kn, r)
+					}
+				}()
+				if out, err := enc(key); !errors.Is(err, ErrInvalidKey) || out != nil {
+					t.Errorf("%s(%s) = %d bytes, %v; want ErrInvalidKey", en, kn, len(out), err)
+				}
+			}()
+		}
+	}
+}
+
 func FuzzParsePrivateKey(f *testing.F) {
 	k, err := rsa.GenerateKey(rand.Reader, 1024)
 	if err != nil {

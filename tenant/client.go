@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -36,6 +37,8 @@ type Config struct {
 	// belongs to: the client refuses any URL outside its domain, so a
 	// ticket or token never reaches another host. Empty: the Resolver's
 	// environment, or without one, only BaseURL's own host is called.
+	// Either way, with Credentials only https URLs (or http to a loopback
+	// host, such as the emulator) are called.
 	Environment superid.Environment
 	// Resolver finds the tenant ContextIdentifier through the state API
 	// before requests (cached until ValidUntil), refuses to call a tenant
@@ -58,8 +61,9 @@ type Config struct {
 	// (SO-TimeZone) ask the server to translate, format and convert its
 	// answers; empty sends no header.
 	Language, Culture, TimeZone string
-	// Retry bounds retries of GET, PUT, DELETE (and of a POST marked
-	// Idempotent) on connection errors, 429 and 5xx.
+	// Retry bounds retries of GET, HEAD, PUT, DELETE and OPTIONS (and of
+	// a POST or other request marked Idempotent) on connection errors,
+	// 429 and 5xx.
 	Retry RetryPolicy
 }
 
@@ -91,6 +95,16 @@ func New(cfg Config) (*Client, error) {
 		hc:     httpx.NewClient(cfg.HTTPClient, cfg.Logger, cfg.Retry),
 		static: http.Header{"User-Agent": {userAgent}},
 	}
+	switch cr := cfg.Credentials.(type) {
+	case *systemUserCreds:
+		if err := cr.check(); err != nil {
+			return nil, err
+		}
+	case *accessTokenCreds:
+		if cr.ts == nil {
+			return nil, errors.New("tenant: AccessToken credentials have no token source")
+		}
+	}
 	if cfg.Environment != "" {
 		env, err := superid.ParseEnvironment(string(cfg.Environment))
 		if err != nil {
@@ -102,6 +116,9 @@ func New(cfg Config) (*Client, error) {
 	case cfg.Resolver != nil:
 		if cfg.BaseURL != "" {
 			return nil, errors.New("tenant: set Config.BaseURL or Config.Resolver, not both")
+		}
+		if cfg.Resolver.hc == nil {
+			return nil, errors.New("tenant: Config.Resolver was not created with NewResolver")
 		}
 		if !validContextID(cfg.ContextIdentifier) {
 			return nil, fmt.Errorf("tenant: Config.ContextIdentifier %q is not Cust followed by digits", cfg.ContextIdentifier)
@@ -123,6 +140,8 @@ func New(cfg Config) (*Client, error) {
 			return nil, errors.New("tenant: Config.BaseURL must not carry user info, a query or a fragment")
 		case c.env != "" && !c.env.OwnsHost(cfg.BaseURL):
 			return nil, fmt.Errorf("tenant: Config.BaseURL %s: %w", httpx.RedactURL(u), ErrForeignHost)
+		case c.creds != nil && !secureOrLoopback(u):
+			return nil, fmt.Errorf("tenant: Config.BaseURL %s is plain http: credentials go only over https (or to a loopback host)", httpx.RedactURL(u))
 		}
 		if !strings.HasSuffix(u.Path, "/") {
 			u.Path += "/"
@@ -150,19 +169,23 @@ type requestOptions struct {
 	idempotent bool
 }
 
-// Idempotent marks a POST as safe to retry (it only reads, or repeating it
-// does no harm), so it is retried like a GET.
+// Idempotent marks a request whose method is not retried by default
+// (POST, PATCH, any other verb) as safe to retry (it only reads, or
+// repeating it does no harm), so it is retried like a GET.
 func Idempotent() RequestOption { return func(o *requestOptions) { o.idempotent = true } }
 
 // Do sends a request to path, relative to the client's BaseURL (such as
-// "v1/Contact/5" or "v1/Agents/Contact/GetContact?contactId=5"). A non-nil
+// "v1/Contact/5" or "v1/Agents/Contact/GetContact?contactId=5"). A path
+// that leads out of the BaseURL's path ("../../Cust99999/api/...", or
+// with encoded dot segments) is refused with ErrForeignHost, unsent. A non-nil
 // in is sent as JSON. out decides how the response is read: nil discards
 // it, *[]byte reads raw bytes (Accept: application/octet-stream),
 // *io.ReadCloser hands over the open body (the caller closes it; Accept:
 // application/octet-stream too), anything else is decoded from JSON.
 //
-// GET, HEAD, PUT and DELETE are retried on connection errors, 429 and
-// 5xx; POST and PATCH only with Idempotent. Failures are *Error.
+// GET, HEAD, PUT, DELETE and OPTIONS (in any case) are retried on
+// connection errors, 429 and 5xx; any other method (POST, PATCH, a custom
+// verb) only with Idempotent. Failures are *Error.
 func (c *Client) Do(ctx context.Context, method, path string, in, out any, opts ...RequestOption) error {
 	var o requestOptions
 	for _, opt := range opts {
@@ -206,11 +229,8 @@ func relativeRef(path string) (*url.URL, error) {
 // 421; everything else is the retrying HTTP client's. It returns the URL
 // last requested.
 func (c *Client) do(ctx context.Context, method string, ref *url.URL, body []byte, out any, o requestOptions) (*url.URL, error) {
-	switch {
-	case c == nil || c.hc == nil || (c.base == nil && c.resolver == nil):
-		return nil, errors.New("tenant: Client not created with New")
-	case ctx == nil:
-		return nil, errors.New("tenant: nil context")
+	if err := c.usable(ctx); err != nil {
+		return nil, err
 	}
 	authRetried, moveRetried := false, false
 	for {
@@ -224,6 +244,10 @@ func (c *Client) do(ctx context.Context, method string, ref *url.URL, body []byt
 		}
 		if !c.owns(u, base) {
 			return u, &Error{Method: method, URL: httpx.RedactURL(u), kind: ErrForeignHost}
+		}
+		if !underBase(u, base) {
+			return u, &Error{Method: method, URL: httpx.RedactURL(u), kind: ErrForeignHost,
+				cause: errors.New("the path leaves the base URL's path " + base.EscapedPath())}
 		}
 		resp, sent, err := c.send(ctx, method, u, body, out, o)
 		if err != nil {
@@ -249,6 +273,18 @@ func (c *Client) do(ctx context.Context, method string, ref *url.URL, body []byt
 	}
 }
 
+// usable reports a client or ctx that cannot make a request, for a clear
+// error instead of a panic.
+func (c *Client) usable(ctx context.Context) error {
+	switch {
+	case c == nil || c.hc == nil || (c.base == nil && c.resolver == nil):
+		return errors.New("tenant: Client not created with New")
+	case ctx == nil:
+		return errors.New("tenant: nil context")
+	}
+	return nil
+}
+
 func (c *Client) currentBase(ctx context.Context) (*url.URL, *State, error) {
 	if c.resolver == nil {
 		return c.base, nil, nil
@@ -263,17 +299,70 @@ func (c *Client) currentBase(ctx context.Context) (*url.URL, *State, error) {
 // owns reports whether u may receive this client's credentials: the base
 // URL's own host, or a host of the environment's domain.
 func (c *Client) owns(u, base *url.URL) bool {
+	if c.creds != nil && !secureOrLoopback(u) {
+		return false
+	}
 	if u.Scheme == base.Scheme && strings.EqualFold(u.Host, base.Host) {
 		return true
 	}
 	return c.env != "" && c.env.OwnsHost(u.String())
 }
 
+// underBase reports whether u lies under base's path (which ends in a
+// slash), with no dot segment left that a server might still resolve:
+// ResolveReference removes plain ones, but not "%2e%2e", "..%2f" or
+// "..\", which some servers (IIS among them) decode or treat as "../".
+// Otherwise a relative path could carry the ticket to another tenant's
+// path on the same host.
+func underBase(u, base *url.URL) bool {
+	bp, p := base.EscapedPath(), u.EscapedPath()
+	if len(p) < len(bp) || !strings.EqualFold(p[:len(bp)], bp) {
+		return false
+	}
+	for seg := range strings.FieldsFuncSeq(u.Path, func(r rune) bool { return r == '/' || r == '\\' }) {
+		if seg == "." || seg == ".." {
+			return false
+		}
+		if d, err := url.PathUnescape(seg); err == nil && (d == "." || d == "..") { // escaped twice
+			return false
+		}
+	}
+	return true
+}
+
+// safeToRepeat reports whether a method may be retried without the
+// caller's say-so: those HTTP defines as idempotent, in any case. POST,
+// PATCH and any other verb might do their work twice.
+func safeToRepeat(method string) bool {
+	switch strings.ToUpper(method) {
+	case http.MethodGet, http.MethodHead, http.MethodPut, http.MethodDelete, http.MethodOptions:
+		return true
+	}
+	return false
+}
+
+// secureOrLoopback reports whether u may carry credentials: https, or
+// http to this machine (the emulator, a local proxy).
+func secureOrLoopback(u *url.URL) bool {
+	switch strings.ToLower(u.Scheme) {
+	case "https":
+		return true
+	case "http":
+		host := strings.ToLower(u.Hostname())
+		if host == "localhost" {
+			return true
+		}
+		ip := net.ParseIP(host)
+		return ip != nil && ip.IsLoopback()
+	}
+	return false
+}
+
 // send makes one HTTP exchange (with the retrying client's retries).
 // It returns the request's headers too, for Credentials.Refresh.
 func (c *Client) send(ctx context.Context, method string, u *url.URL, body []byte, out any, o requestOptions) (*http.Response, http.Header, error) {
 	rctx := ctx
-	if (method == http.MethodPost || method == http.MethodPatch) && !o.idempotent {
+	if !o.idempotent && !safeToRepeat(method) {
 		rctx = httpx.WithoutRetry(ctx)
 	}
 	var raw any

@@ -8,11 +8,16 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/go-superoffice/superoffice/superid"
 	"github.com/go-superoffice/superoffice/superid/superidtest"
+	"github.com/go-superoffice/superoffice/systemuser"
 	"github.com/go-superoffice/superoffice/tenant"
 )
 
@@ -311,5 +316,194 @@ func TestZeroClientErrsInsteadOfPanicking(t *testing.T) {
 	var nilClient *tenant.Client
 	if err := nilClient.Do(context.Background(), http.MethodGet, "v1/Contact/1", nil, nil); err == nil {
 		t.Fatal("nil Client: no error")
+	}
+}
+
+// Without an Environment any BaseURL host is called, but credentials go
+// only over https or to a loopback host.
+func TestCredentialsOnlyOverHTTPSOrLoopback(t *testing.T) {
+	creds := tenant.SystemUser(fixedTicket("TICKET"), "APP")
+	for _, base := range []string{"http://crm.example.com/Cust1/api/", "http://10.0.0.7:8080/Cust1/api/", "HTTP://sod.superoffice.com/Cust1/api/"} {
+		_, err := tenant.New(tenant.Config{BaseURL: base, Credentials: creds})
+		if err == nil || !strings.Contains(err.Error(), "https") {
+			t.Errorf("%s with credentials: New = %v, want a refusal", base, err)
+		}
+		if _, err := tenant.New(tenant.Config{BaseURL: base}); err != nil {
+			t.Errorf("%s without credentials: %v", base, err)
+		}
+	}
+	for _, base := range []string{"https://crm.example.com/Cust1/api/", "http://localhost:8080/Cust1/api/", "http://127.0.0.1:8080/x/", "http://[::1]:8080/x/"} {
+		if _, err := tenant.New(tenant.Config{BaseURL: base, Credentials: creds}); err != nil {
+			t.Errorf("%s with credentials: %v", base, err)
+		}
+	}
+}
+
+// fixedTicket is a TicketSource that always hands out one ticket.
+type fixedTicket string
+
+func (f fixedTicket) Ticket(context.Context) (*systemuser.Ticket, error) {
+	return &systemuser.Ticket{Value: string(f)}, nil
+}
+
+func (fixedTicket) Invalidate() {}
+
+// A relative path must not lead the ticket out of the tenant's base path,
+// not with "../" nor with dot segments a server may decode later.
+func TestDoStaysUnderBasePath(t *testing.T) {
+	var mu sync.Mutex
+	var got []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		got = append(got, r.URL.EscapedPath())
+		mu.Unlock()
+		_, _ = w.Write([]byte("{}"))
+	}))
+	defer srv.Close()
+	c, err := tenant.New(tenant.Config{BaseURL: srv.URL + "/Cust12345/api/", Environment: superid.Environment(srv.URL),
+		Credentials: tenant.SystemUser(fixedTicket("TICKET"), "APP")})
+	must(t, err)
+	ctx := context.Background()
+	for _, p := range []string{
+		"../../Cust99999/api/v1/Contact/1",
+		"v1/../../../Cust99999/api/v1/Contact/1",
+		"%2e%2e/%2e%2e/Cust99999/api/v1/Contact/1",
+		"%2E%2E/%2E%2E/Cust99999/api/v1/Contact/1",
+		"v1/.%2e/.%2e/.%2e/Cust99999/api/v1/Contact/1",
+		"..%2f..%2fCust99999/api/v1/Contact/1",
+		`v1\..\..\..\Cust99999\api\v1\Contact\1`,
+		"v1/%5c..%5c..%5c..%5cCust99999/api",
+		"%252e%252e/%252e%252e/Cust99999/api/v1/Contact/1",
+		"..",
+		"./..",
+	} {
+		err := c.Do(ctx, http.MethodGet, p, nil, &map[string]any{})
+		if !errors.Is(err, tenant.ErrForeignHost) || strings.Contains(err.Error(), "TICKET") {
+			t.Errorf("%s: %v, want ErrForeignHost", p, err)
+		}
+	}
+	mu.Lock()
+	if len(got) != 0 {
+		t.Fatalf("requests reached the server: %q", got)
+	}
+	mu.Unlock()
+	for p, want := range map[string]string{
+		"v1/Contact/../Person/1": "/Cust12345/api/v1/Person/1",
+		"./v1/Contact/1":         "/Cust12345/api/v1/Contact/1",
+		"":                       "/Cust12345/api/",
+		"v1/List/a%2Fb/Items":    "/Cust12345/api/v1/List/a%2Fb/Items",
+	} {
+		mu.Lock()
+		got = nil
+		mu.Unlock()
+		must(t, c.Do(ctx, http.MethodGet, p, nil, &map[string]any{}))
+		mu.Lock()
+		if len(got) != 1 || got[0] != want {
+			t.Errorf("%s: requested %q, want %s", p, got, want)
+		}
+		mu.Unlock()
+	}
+}
+
+// Only methods that are safe to repeat are retried, whatever their case;
+// any other verb (PATCH, a custom one) only when marked Idempotent.
+func TestRetryOnlySafeMethods(t *testing.T) {
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) == 1 {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = w.Write([]byte("{}"))
+	}))
+	defer srv.Close()
+	c, err := tenant.New(tenant.Config{BaseURL: srv.URL + "/Cust1/api/", Retry: fastRetry})
+	must(t, err)
+	for _, tc := range []struct {
+		method     string
+		idempotent bool
+		want       int32
+	}{
+		{"GET", false, 2}, {"get", false, 2}, {"HEAD", false, 2}, {"Put", false, 2}, {"delete", false, 2}, {"OPTIONS", false, 2},
+		{"POST", false, 1}, {"post", false, 1}, {"PATCH", false, 1}, {"patch", false, 1}, {"MERGE", false, 1}, {"PROPFIND", false, 1},
+		{"post", true, 2}, {"PATCH", true, 2}, {"MERGE", true, 2},
+	} {
+		calls.Store(0)
+		var opts []tenant.RequestOption
+		if tc.idempotent {
+			opts = append(opts, tenant.Idempotent())
+		}
+		err := c.Do(context.Background(), tc.method, "v1/x", nil, nil, opts...)
+		if n := calls.Load(); n != tc.want {
+			t.Errorf("%s (idempotent %v): %d requests, want %d (%v)", tc.method, tc.idempotent, n, tc.want, err)
+		}
+	}
+}
+
+// Nil and zero values of the exported types give errors, not panics
+// (a zero Resolver's panic would even be in a goroutine of its own).
+func TestNilAndZeroValuesErrInsteadOfPanicking(t *testing.T) {
+	ctx := context.Background()
+	var nilCtx context.Context
+	c, err := tenant.New(tenant.Config{BaseURL: "http://127.0.0.1:1/Cust1/api/"})
+	must(t, err)
+	var (
+		zc  tenant.Client
+		ns  *tenant.ContactsService
+		zr  tenant.Resolver
+		nr  *tenant.Resolver
+		nst *tenant.State
+	)
+	link := &tenant.Page[tenant.ContactRow]{NextLink: "v1/Contact?$skip=5"}
+	errs := map[string]func() error{
+		"Contacts.Next(nil)": func() error { _, err := c.Contacts.Next(ctx, nil); return err },
+		"Persons.Next(nil)":  func() error { _, err := c.Persons.Next(ctx, nil); return err },
+		"Next with nil ctx":  func() error { _, err := c.Contacts.Next(nilCtx, link); return err },
+		"zero Client's Contacts.Get": func() error {
+			_, err := zc.Contacts.Get(ctx, 1)
+			return err
+		},
+		"zero Client's Persons.Next": func() error {
+			_, err := zc.Persons.Next(ctx, &tenant.Page[tenant.PersonRow]{NextLink: "x"})
+			return err
+		},
+		"zero Client's User": func() error { _, err := zc.User.CurrentPrincipal(ctx); return err },
+		"nil service All": func() error {
+			for _, err := range ns.All(ctx, nil) {
+				return err
+			}
+			return nil
+		},
+		"zero service Next":     func() error { _, err := (&tenant.ContactsService{}).Next(ctx, link); return err },
+		"zero Resolver Resolve": func() error { _, err := zr.Resolve(ctx, "Cust1"); return err },
+		"zero Resolver Lookup":  func() error { _, err := zr.Lookup(ctx, "Cust1"); return err },
+		"nil Resolver Resolve":  func() error { _, err := nr.Resolve(ctx, "Cust1"); return err },
+		"Resolve with nil ctx": func() error {
+			r, _ := tenant.NewResolver(tenant.ResolverConfig{Environment: "http://127.0.0.1:1"})
+			_, err := r.Resolve(nilCtx, "Cust1")
+			return err
+		},
+		"New with a zero Resolver": func() error {
+			_, err := tenant.New(tenant.Config{Resolver: &zr, ContextIdentifier: "Cust1"})
+			return err
+		},
+		"SystemUser Authorize(nil)":  func() error { return tenant.SystemUser(fixedTicket("T"), "A").Authorize(ctx, nil) },
+		"AccessToken Authorize(nil)": func() error { return tenant.AccessToken(errTokenSource{}).Authorize(ctx, nil) },
+	}
+	for name, f := range errs {
+		func() {
+			defer func() {
+				if r := recover(); r != nil {
+					t.Errorf("%s panicked: %v", name, r)
+				}
+			}()
+			if err := f(); err == nil || !strings.HasPrefix(err.Error(), "tenant: ") {
+				t.Errorf("%s: %v, want a tenant: error", name, err)
+			}
+		}()
+	}
+	nr.Forget("Cust1")
+	if nr.Environment() != "" || nst.Running() {
+		t.Error("nil Resolver or State answered")
 	}
 }

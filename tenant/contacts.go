@@ -100,7 +100,7 @@ type ContactsService struct{ c *Client }
 // country...), the documented start of a company to create.
 func (s *ContactsService) Default(ctx context.Context) (*Contact, error) {
 	var c Contact
-	if err := s.c.Do(ctx, http.MethodGet, "v1/Contact/default", nil, &c); err != nil {
+	if err := s.client().Do(ctx, http.MethodGet, "v1/Contact/default", nil, &c); err != nil {
 		return nil, err
 	}
 	return &c, nil
@@ -112,7 +112,7 @@ func (s *ContactsService) Get(ctx context.Context, id int) (*Contact, error) {
 		return nil, errors.New("tenant: contact id must be positive, not " + strconv.Itoa(id))
 	}
 	var c Contact
-	if err := s.c.Do(ctx, http.MethodGet, "v1/Contact/"+strconv.Itoa(id), nil, &c); err != nil {
+	if err := s.client().Do(ctx, http.MethodGet, "v1/Contact/"+strconv.Itoa(id), nil, &c); err != nil {
 		return nil, err
 	}
 	return &c, nil
@@ -129,7 +129,7 @@ func (s *ContactsService) Create(ctx context.Context, c *Contact) (*Contact, err
 		return nil, errors.New("tenant: Create: contact has an id already; use Update")
 	}
 	var out Contact
-	if err := s.c.Do(ctx, http.MethodPost, "v1/Contact", c, &out); err != nil {
+	if err := s.client().Do(ctx, http.MethodPost, "v1/Contact", c, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil
@@ -159,7 +159,7 @@ func (s *ContactsService) Update(ctx context.Context, c *Contact) (*Contact, err
 		return nil, errors.New("tenant: Update: contact has no id; use Create")
 	}
 	var out Contact
-	if err := s.c.Do(ctx, http.MethodPut, "v1/Contact/"+strconv.Itoa(c.ContactID), c, &out); err != nil {
+	if err := s.client().Do(ctx, http.MethodPut, "v1/Contact/"+strconv.Itoa(c.ContactID), c, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil
@@ -170,22 +170,31 @@ func (s *ContactsService) Delete(ctx context.Context, id int) error {
 	if id <= 0 {
 		return errors.New("tenant: contact id must be positive, not " + strconv.Itoa(id))
 	}
-	return s.c.Do(ctx, http.MethodDelete, "v1/Contact/"+strconv.Itoa(id), nil, nil)
+	return s.client().Do(ctx, http.MethodDelete, "v1/Contact/"+strconv.Itoa(id), nil, nil)
 }
 
 // List returns the first page of the company list; Next returns the
 // following ones. opts may be nil.
 func (s *ContactsService) List(ctx context.Context, opts *ListOptions) (*Page[ContactRow], error) {
-	return firstPage[ContactRow](ctx, s.c, "v1/Contact", opts)
+	return firstPage[ContactRow](ctx, s.client(), "v1/Contact", opts)
 }
 
 // Next returns the page after p, or nil, nil after the last one.
 func (s *ContactsService) Next(ctx context.Context, p *Page[ContactRow]) (*Page[ContactRow], error) {
-	return next(ctx, s.c, p)
+	return next(ctx, s.client(), p)
 }
 
 // All iterates over every row of the company list, fetching pages as it
 // goes; it stops at the first error, which it yields. opts may be nil.
 func (s *ContactsService) All(ctx context.Context, opts *ListOptions) iter.Seq2[ContactRow, error] {
-	return all[ContactRow](ctx, s.c, "v1/Contact", opts)
+	return all[ContactRow](ctx, s.client(), "v1/Contact", opts)
+}
+
+// client is the service's client; nil for a nil service (a zero Client's),
+// which Do reports as an error.
+func (s *ContactsService) client() *Client {
+	if s == nil {
+		return nil
+	}
+	return s.c
 }

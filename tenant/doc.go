@@ -33,7 +33,11 @@
 // <client secret>". After a 401 it invalidates the ticket, which makes the
 // source exchange for a new one, and sends the request once more; a second
 // 401 is returned (ErrUnauthorized). Concurrent requests refused with the
-// same ticket share one new exchange.
+// same ticket share one new exchange. A 401 on a fresh ticket (issued
+// less than a minute ago, or fetched after the last 401) is returned at
+// once, without a new exchange: a wrong application token must not cost
+// an exchange per request. New refuses SystemUser credentials with an
+// empty application token.
 //
 // AccessToken sends "Authorization: Bearer <access token>" from an
 // oauth2.TokenSource (superid's, for the signed-in user), which refreshes
@@ -43,7 +47,9 @@
 //
 // A tenant's host changes as SuperOffice balances load. Lookup asks the
 // state API (/api/state/{ctx}, no authentication) once; a Resolver caches
-// each answer until its ValidUntil. A Client with a Resolver
+// each answer until its ValidUntil, but at most an hour (five minutes for
+// a tenant that is not running), and bounds each state request by its
+// LookupTimeout (30s). A Client with a Resolver
 //
 //   - refuses to call a tenant that is not running (offline maintenance,
 //     suspended, deleted...) and returns ErrTenantNotRunning with the state,
@@ -71,11 +77,12 @@
 //
 // # Retries
 //
-// GET, HEAD, PUT and DELETE are retried on connection errors, 429 and 5xx
-// (but 501), with jittered exponential backoff, Retry-After honoured up to
-// RetryPolicy.MaxWait, at most RetryPolicy.MaxRetries times, and never past
-// the ctx. A POST is sent once, as a retry could create a company twice,
-// unless the caller marks it Idempotent. When retries run out the last
+// GET, HEAD, PUT, DELETE and OPTIONS (in any case) are retried on
+// connection errors, 429 and 5xx (but 501), with jittered exponential
+// backoff, Retry-After honoured up to RetryPolicy.MaxWait, at most
+// RetryPolicy.MaxRetries times, and never past the ctx. A POST, a PATCH
+// or any other verb is sent once, as a retry could create a company
+// twice, unless the caller marks it Idempotent. When retries run out the last
 // answer is returned as an *Error (ErrRateLimited, ErrServer).
 //
 // # Testing your code

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/go-superoffice/superoffice/superid/superidtest"
 	"github.com/go-superoffice/superoffice/systemuser"
@@ -24,9 +25,12 @@ func TestEndToEndWithSystemUserClient(t *testing.T) {
 	must(t, err)
 	r, err := tenant.NewResolver(tenant.ResolverConfig{Environment: f.env})
 	must(t, err)
+	creds := tenant.SystemUser(su.TicketSource(testCtx, sut), testSecret)
+	var clock testClock // ages tickets for the credentials without sleeping
+	tenant.SetSystemUserClock(creds, clock.Now)
 	c, err := tenant.New(tenant.Config{
 		Resolver: r, ContextIdentifier: testCtx,
-		Credentials: tenant.SystemUser(su.TicketSource(testCtx, sut), testSecret),
+		Credentials: creds,
 		Retry:       fastRetry,
 	})
 	must(t, err)
@@ -49,6 +53,7 @@ func TestEndToEndWithSystemUserClient(t *testing.T) {
 
 	// The ticket lapses while 8 requests are in flight: each gets a 401,
 	// and together they make one new exchange, not eight.
+	clock.Advance(2 * time.Minute)
 	f.em.ExpireTickets(testCtx)
 	var wg sync.WaitGroup
 	errs := make(chan error, 8)
@@ -71,6 +76,7 @@ func TestEndToEndWithSystemUserClient(t *testing.T) {
 	// Consent withdrawn: the re-exchange fails, and its error surfaces.
 	f.em.RevokeApproval(testCtx, testClient)
 	f.em.ExpireTickets(testCtx)
+	clock.Advance(2 * time.Minute)
 	_, err = c.Contacts.Get(ctx, company.ContactID)
 	if err == nil || !strings.Contains(fmt.Sprint(err), "system user ticket") {
 		t.Fatalf("after revocation: %v", err)

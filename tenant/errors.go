@@ -39,9 +39,10 @@ var (
 	// state. No request was sent to the tenant.
 	ErrTenantNotRunning = errors.New("tenant: tenant is not running")
 	// ErrForeignHost: a URL (the base URL, the state API's Api, a next
-	// link) is not on the environment's domain, so it was not called and
-	// received no credentials.
-	ErrForeignHost = errors.New("tenant: URL is not on the environment's domain")
+	// link) is not on the environment's domain, or a request path leads
+	// out of the tenant's base path, so it was not called and received no
+	// credentials.
+	ErrForeignHost = errors.New("tenant: URL is outside the environment's domain or the tenant's path")
 )
 
 // maxErrorBody caps how much of an error response is kept.
@@ -73,28 +74,29 @@ type Error struct {
 
 func (e *Error) Error() string {
 	var b strings.Builder
-	b.WriteString("tenant: ")
-	if e.Method != "" {
-		b.WriteString(e.Method)
-		b.WriteByte(' ')
+	b.WriteString("tenant:")
+	sep := " " // before the next part: none has been written yet
+	part := func(s string) {
+		b.WriteString(sep)
+		b.WriteString(s)
+		sep = ": "
 	}
-	b.WriteString(e.URL)
+	if req := strings.TrimSpace(e.Method + " " + e.URL); req != "" {
+		part(req)
+	}
 	switch {
 	case e.kind == ErrTenantNotRunning && e.State != nil:
-		fmt.Fprintf(&b, ": tenant %s is %s", e.State.ContextIdentifier, e.State.State)
+		part(fmt.Sprintf("tenant %s is %s", e.State.ContextIdentifier, e.State.State))
 	case e.StatusCode != 0:
-		fmt.Fprintf(&b, ": %d %s", e.StatusCode, http.StatusText(e.StatusCode))
+		part(fmt.Sprintf("%d %s", e.StatusCode, http.StatusText(e.StatusCode)))
 	case e.kind != nil:
-		b.WriteString(": ")
-		b.WriteString(strings.TrimPrefix(e.kind.Error(), "tenant: "))
+		part(strings.TrimPrefix(e.kind.Error(), "tenant: "))
 	}
 	if e.Message != "" {
-		b.WriteString(": ")
-		b.WriteString(e.Message)
+		part(e.Message)
 	}
 	if e.cause != nil {
-		b.WriteString(": ")
-		b.WriteString(e.cause.Error())
+		part(e.cause.Error())
 	}
 	return b.String()
 }

@@ -181,6 +181,12 @@ func firstPage[T any](ctx context.Context, c *Client, path string, o *ListOption
 
 // next returns the page after p, or nil after the last one.
 func next[T any](ctx context.Context, c *Client, p *Page[T]) (*Page[T], error) {
+	if p == nil {
+		return nil, errors.New("tenant: Next: nil page (pass the page List or Next returned)")
+	}
+	if err := c.usable(ctx); err != nil {
+		return nil, err
+	}
 	if p.NextLink == "" {
 		return nil, nil
 	}

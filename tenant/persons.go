@@ -105,7 +105,7 @@ type PersonsService struct{ c *Client }
 // Default returns a new person with the server's defaults.
 func (s *PersonsService) Default(ctx context.Context) (*Person, error) {
 	var p Person
-	if err := s.c.Do(ctx, http.MethodGet, "v1/Person/default", nil, &p); err != nil {
+	if err := s.client().Do(ctx, http.MethodGet, "v1/Person/default", nil, &p); err != nil {
 		return nil, err
 	}
 	return &p, nil
@@ -117,7 +117,7 @@ func (s *PersonsService) Get(ctx context.Context, id int) (*Person, error) {
 		return nil, errors.New("tenant: person id must be positive, not " + strconv.Itoa(id))
 	}
 	var p Person
-	if err := s.c.Do(ctx, http.MethodGet, "v1/Person/"+strconv.Itoa(id), nil, &p); err != nil {
+	if err := s.client().Do(ctx, http.MethodGet, "v1/Person/"+strconv.Itoa(id), nil, &p); err != nil {
 		return nil, err
 	}
 	return &p, nil
@@ -135,7 +135,7 @@ func (s *PersonsService) Create(ctx context.Context, p *Person) (*Person, error)
 		return nil, errors.New("tenant: Create: person needs a first or last name")
 	}
 	var out Person
-	if err := s.c.Do(ctx, http.MethodPost, "v1/Person", p, &out); err != nil {
+	if err := s.client().Do(ctx, http.MethodPost, "v1/Person", p, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil
@@ -150,7 +150,7 @@ func (s *PersonsService) Update(ctx context.Context, p *Person) (*Person, error)
 		return nil, errors.New("tenant: Update: person has no id; use Create")
 	}
 	var out Person
-	if err := s.c.Do(ctx, http.MethodPut, "v1/Person/"+strconv.Itoa(p.PersonID), p, &out); err != nil {
+	if err := s.client().Do(ctx, http.MethodPut, "v1/Person/"+strconv.Itoa(p.PersonID), p, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil
@@ -161,20 +161,29 @@ func (s *PersonsService) Delete(ctx context.Context, id int) error {
 	if id <= 0 {
 		return errors.New("tenant: person id must be positive, not " + strconv.Itoa(id))
 	}
-	return s.c.Do(ctx, http.MethodDelete, "v1/Person/"+strconv.Itoa(id), nil, nil)
+	return s.client().Do(ctx, http.MethodDelete, "v1/Person/"+strconv.Itoa(id), nil, nil)
 }
 
 // List returns the first page of the person list. opts may be nil.
 func (s *PersonsService) List(ctx context.Context, opts *ListOptions) (*Page[PersonRow], error) {
-	return firstPage[PersonRow](ctx, s.c, "v1/Person", opts)
+	return firstPage[PersonRow](ctx, s.client(), "v1/Person", opts)
 }
 
 // Next returns the page after p, or nil, nil after the last one.
 func (s *PersonsService) Next(ctx context.Context, p *Page[PersonRow]) (*Page[PersonRow], error) {
-	return next(ctx, s.c, p)
+	return next(ctx, s.client(), p)
 }
 
 // All iterates over every row of the person list. opts may be nil.
 func (s *PersonsService) All(ctx context.Context, opts *ListOptions) iter.Seq2[PersonRow, error] {
-	return all[PersonRow](ctx, s.c, "v1/Person", opts)
+	return all[PersonRow](ctx, s.client(), "v1/Person", opts)
+}
+
+// client is the service's client; nil for a nil service (a zero Client's),
+// which Do reports as an error.
+func (s *PersonsService) client() *Client {
+	if s == nil {
+		return nil
+	}
+	return s.c
 }

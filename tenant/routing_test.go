@@ -17,7 +17,10 @@ import (
 
 func TestUnauthorizedReexchangesOnceAndRetriesOnce(t *testing.T) {
 	f := setup(t)
-	c := f.client(t)
+	creds := tenant.SystemUser(f.tickets, testSecret)
+	var clock testClock
+	tenant.SetSystemUserClock(creds, clock.Now)
+	c := f.client(t, func(cfg *tenant.Config) { cfg.Credentials = creds })
 	ctx := context.Background()
 	_, err := c.User.CurrentPrincipal(ctx) // the first exchange
 	must(t, err)
@@ -36,7 +39,20 @@ func TestUnauthorizedReexchangesOnceAndRetriesOnce(t *testing.T) {
 		t.Fatal("the retry carried the refused ticket")
 	}
 
-	// Two 401s: the second one surfaces; no loop.
+	// A 401 on the ticket that retry fetched, within a minute: the ticket
+	// is not the problem, so it is kept and the 401 surfaces.
+	f.em.ResetRequests()
+	f.em.Fail(superidtest.EndpointTenantAPI, superidtest.Fault{Status: 401, Times: 1})
+	_, err = c.User.CurrentPrincipal(ctx)
+	ex, inv = f.tickets.counts()
+	if !errors.Is(err, tenant.ErrUnauthorized) || f.em.Count(superidtest.EndpointTenantAPI) != 1 || ex != 2 || inv != 1 {
+		t.Fatalf("401 on a fresh ticket: %v after %d requests, %d exchanges, %d invalidations; want ErrUnauthorized, 1, 2, 1",
+			err, f.em.Count(superidtest.EndpointTenantAPI), ex, inv)
+	}
+
+	// Two 401s on an older ticket: one re-exchange, and the second 401
+	// surfaces; no loop.
+	clock.Advance(2 * time.Minute)
 	f.em.ResetRequests()
 	f.em.Fail(superidtest.EndpointTenantAPI, superidtest.Fault{Status: 401, Times: 2, Body: `{"Message":"ticket expired"}`})
 	_, err = c.User.CurrentPrincipal(ctx)
@@ -49,6 +65,7 @@ func TestUnauthorizedReexchangesOnceAndRetriesOnce(t *testing.T) {
 	}
 
 	// A POST is re-sent after a 401 too (the server did nothing with it).
+	clock.Advance(2 * time.Minute)
 	f.em.ResetRequests()
 	f.em.Fail(superidtest.EndpointTenantAPI, superidtest.Fault{Status: 401, Times: 1})
 	created, err := c.Contacts.Create(ctx, &tenant.Contact{Name: "After401"})

@@ -192,3 +192,21 @@ func asError(t testing.TB, err error) *tenant.Error {
 	}
 	return te
 }
+
+// testClock is a settable clock that starts at the real time.
+type testClock struct {
+	mu  sync.Mutex
+	off time.Duration
+}
+
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Now().Add(c.off)
+}
+
+func (c *testClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.off += d
+	c.mu.Unlock()
+}

@@ -60,7 +60,7 @@ type State struct {
 }
 
 // Running reports whether the tenant's APIs can be called.
-func (s *State) Running() bool { return s.IsRunning || s.State.Running() }
+func (s *State) Running() bool { return s != nil && (s.IsRunning || s.State.Running()) }
 
 // Lookup asks env's state API where the tenant contextID lives and
 // whether it runs. It does not cache; a Resolver does. It returns an
@@ -89,15 +89,36 @@ type ResolverConfig struct {
 	Now func() time.Time
 	// MinTTL is the shortest time an answer is cached, however near its
 	// ValidUntil (clock skew must not turn into a lookup per request);
-	// 0 means 30s.
+	// 0 means 30s. MaxTTL and NotRunningMaxTTL win over it.
 	MinTTL time.Duration
+	// MaxTTL is the longest time the answer for a running tenant is
+	// cached, however far its ValidUntil (a ValidUntil in year 9999 must
+	// not pin a tenant to a host for good); 0 means DefaultMaxTTL.
+	MaxTTL time.Duration
+	// NotRunningMaxTTL is the same for a tenant that is not running, so
+	// that it is called again soon after it comes back; 0 means
+	// DefaultNotRunningMaxTTL.
+	NotRunningMaxTTL time.Duration
+	// LookupTimeout bounds a state request. Callers waiting for one
+	// tenant share one request, which goes on when the caller that
+	// started it leaves; this keeps a hung request (an HTTPClient without
+	// Timeout) from stalling the tenant for good. Each caller still waits
+	// no longer than its own ctx. 0 means DefaultLookupTimeout.
+	LookupTimeout time.Duration
 	// Retry bounds retries of the state request; zero values pick the
 	// defaults.
 	Retry RetryPolicy
 }
 
+// Defaults for the zero values of ResolverConfig.
+const (
+	DefaultMaxTTL           = time.Hour
+	DefaultNotRunningMaxTTL = 5 * time.Minute
+	DefaultLookupTimeout    = 30 * time.Second
+)
+
 // Resolver finds tenants through the state API and caches each answer
-// until its ValidUntil. It is safe for concurrent use, and concurrent
+// until its ValidUntil, within ResolverConfig's MinTTL and MaxTTL. It is safe for concurrent use, and concurrent
 // lookups of one tenant share one request.
 type Resolver struct {
 	env    superid.Environment
@@ -105,6 +126,9 @@ type Resolver struct {
 	logger *slog.Logger
 	now    func() time.Time
 	minTTL time.Duration
+	maxTTL time.Duration // for a running tenant
+	offTTL time.Duration // for one that is not running
+	lookup time.Duration // LookupTimeout
 
 	mu    sync.Mutex
 	cache map[string]*resolved
@@ -140,11 +164,31 @@ func NewResolver(cfg ResolverConfig) (*Resolver, error) {
 	if r.minTTL <= 0 {
 		r.minTTL = 30 * time.Second
 	}
+	r.maxTTL = positive(cfg.MaxTTL, DefaultMaxTTL)
+	r.offTTL = positive(cfg.NotRunningMaxTTL, DefaultNotRunningMaxTTL)
+	r.lookup = positive(cfg.LookupTimeout, DefaultLookupTimeout)
 	return r, nil
 }
 
 // Environment is the environment the resolver asks.
-func (r *Resolver) Environment() superid.Environment { return r.env }
+func (r *Resolver) Environment() superid.Environment {
+	if r == nil {
+		return ""
+	}
+	return r.env
+}
+
+// usable reports a resolver or ctx that cannot make a request, for a
+// clear error instead of a panic.
+func (r *Resolver) usable(ctx context.Context) error {
+	switch {
+	case r == nil || r.hc == nil:
+		return errors.New("tenant: Resolver not created with NewResolver")
+	case ctx == nil:
+		return errors.New("tenant: nil context")
+	}
+	return nil
+}
 
 // Resolve returns the tenant's state, from the cache while it is valid.
 // A tenant that is not running gives an *Error matching
@@ -160,12 +204,18 @@ func (r *Resolver) Resolve(ctx context.Context, contextID string) (*State, error
 // Forget drops the cached state of a tenant, so that the next Resolve
 // asks the state API again: after a 421, say.
 func (r *Resolver) Forget(contextID string) {
+	if r == nil {
+		return
+	}
 	r.mu.Lock()
 	delete(r.cache, strings.ToLower(contextID))
 	r.mu.Unlock()
 }
 
 func (r *Resolver) resolve(ctx context.Context, contextID string) (*resolved, error) {
+	if err := r.usable(ctx); err != nil {
+		return nil, err
+	}
 	key := strings.ToLower(contextID)
 	r.mu.Lock()
 	res := r.cache[key]
@@ -173,15 +223,25 @@ func (r *Resolver) resolve(ctx context.Context, contextID string) (*resolved, er
 	if res == nil || !r.now().Before(res.expires) {
 		ch := r.group.DoChan(key, func() (any, error) {
 			// The lookup outlives the first caller's cancellation, as
-			// others may be waiting for it; the client timeout bounds it.
-			st, err := r.Lookup(context.WithoutCancel(ctx), contextID)
+			// others may be waiting for it; its own timeout bounds it.
+			lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.lookup)
+			defer cancel()
+			st, err := r.Lookup(lctx, contextID)
 			if err != nil {
 				return nil, err
 			}
 			base, _ := url.Parse(strings.TrimRight(st.API, "/") + "/")
+			now := r.now()
 			exp := st.ValidUntil
-			if floor := r.now().Add(r.minTTL); exp.Before(floor) {
+			if floor := now.Add(r.minTTL); exp.Before(floor) {
 				exp = floor
+			}
+			ceiling := now.Add(r.maxTTL)
+			if !st.Running() {
+				ceiling = now.Add(r.offTTL)
+			}
+			if exp.After(ceiling) {
+				exp = ceiling
 			}
 			res := &resolved{state: st, base: base, expires: exp}
 			r.mu.Lock()
@@ -207,6 +267,9 @@ func (r *Resolver) resolve(ctx context.Context, contextID string) (*resolved, er
 
 // Lookup asks the state API, without the cache.
 func (r *Resolver) Lookup(ctx context.Context, contextID string) (*State, error) {
+	if err := r.usable(ctx); err != nil {
+		return nil, err
+	}
 	if !validContextID(contextID) {
 		return nil, &Error{URL: "state of " + contextID, kind: ErrBadRequest,
 			cause: errors.New("context identifier is not Cust followed by digits")}
@@ -266,4 +329,12 @@ func redactRaw(raw string) string {
 		return "(unparsable URL)"
 	}
 	return httpx.RedactURL(u)
+}
+
+// positive returns d, or def when d is not positive.
+func positive(d, def time.Duration) time.Duration {
+	if d <= 0 {
+		return def
+	}
+	return d
 }

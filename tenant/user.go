@@ -35,8 +35,15 @@ type UserService struct{ c *Client }
 // CurrentPrincipal returns who the client's credentials act as.
 func (s *UserService) CurrentPrincipal(ctx context.Context) (*Principal, error) {
 	var p Principal
-	if err := s.c.Do(ctx, http.MethodGet, "v1/User/currentPrincipal", nil, &p); err != nil {
+	if err := s.client().Do(ctx, http.MethodGet, "v1/User/currentPrincipal", nil, &p); err != nil {
 		return nil, err
 	}
 	return &p, nil
+}
+
+func (s *UserService) client() *Client {
+	if s == nil {
+		return nil
+	}
+	return s.c
 }

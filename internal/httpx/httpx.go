@@ -5,6 +5,7 @@ package httpx
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"math/rand/v2"
@@ -180,24 +181,72 @@ func (a slogAdapter) Warn(msg string, kv ...any)  { a.l.Warn(msg, redactKV(kv)..
 func (a slogAdapter) Info(msg string, kv ...any)  { a.l.Debug(msg, redactKV(kv)...) }
 func (a slogAdapter) Debug(msg string, kv ...any) { a.l.Debug(msg, redactKV(kv)...) }
 
+// redactKV redacts what go-retryablehttp logs: "url" (a string),
+// "request" ("GET <url> (status: 503)"), "error" (a *url.Error, whose
+// message holds the whole URL) and any *url.URL or *http.Request.
 func redactKV(kv []any) []any {
 	out := make([]any, len(kv))
 	copy(out, kv)
 	for i := 0; i+1 < len(out); i += 2 {
+		k, _ := out[i].(string)
 		switch v := out[i+1].(type) {
 		case *url.URL:
 			out[i+1] = RedactURL(v)
 		case string:
-			if k, _ := out[i].(string); k == "url" {
-				if u, err := url.Parse(v); err == nil {
-					out[i+1] = RedactURL(u)
-				} else {
-					out[i+1] = "(unparsable URL)"
-				}
+			switch k {
+			case "url":
+				out[i+1] = redactRawURL(v)
+			case "request":
+				out[i+1] = redactRequestLine(v)
 			}
 		case *http.Request:
 			out[i+1] = v.Method + " " + RedactURL(v.URL)
+		case error:
+			out[i+1] = redactError(v)
 		}
 	}
 	return out
+}
+
+func redactRawURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	return RedactURL(u)
+}
+
+// redactRequestLine redacts the URL of go-retryablehttp's request
+// description, "<method> <url>" with an optional " (status: N)".
+func redactRequestLine(s string) string {
+	method, rest, ok := strings.Cut(s, " ")
+	if !ok {
+		return "(request)"
+	}
+	tail := ""
+	if i := strings.LastIndex(rest, " (status: "); i >= 0 && strings.HasSuffix(rest, ")") {
+		rest, tail = rest[:i], rest[i:]
+	}
+	return method + " " + redactRawURL(rest) + tail
+}
+
+// redactError returns err's message with the URL of any *url.Error in it
+// redacted, as a new error: a *url.Error prints its whole URL, query
+// included, and a logger may print anything it can reach through Unwrap.
+func redactError(err error) error {
+	msg, found := err.Error(), false
+	for e := err; e != nil; e = errors.Unwrap(e) {
+		ue, ok := e.(*url.Error)
+		if !ok || ue.URL == "" {
+			continue
+		}
+		red := redactRawURL(ue.URL)
+		msg = strings.ReplaceAll(msg, strconv.Quote(ue.URL), strconv.Quote(red))
+		msg = strings.ReplaceAll(msg, ue.URL, red)
+		found = true
+	}
+	if !found {
+		return err
+	}
+	return errors.New(msg)
 }

@@ -1,7 +1,11 @@
 package httpx
 
 import (
+	"bytes"
 	"context"
+	"errors"
+	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -127,5 +131,56 @@ func TestRedactURL(t *testing.T) {
 	}
 	if !strings.HasPrefix(got, "https://sod.superoffice.com/Cust1/api/v1/Contact?") {
 		t.Errorf("RedactURL lost the path: %s", got)
+	}
+}
+
+// go-retryablehttp logs the URL in "url", "request" (a description) and
+// "error" (a *url.Error); none of them may carry a query value.
+func TestLoggerRedactsURLs(t *testing.T) {
+	var buf bytes.Buffer
+	logger := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	var n atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if n.Add(1) == 1 {
+			http.Error(w, "busy", http.StatusServiceUnavailable)
+		}
+	}))
+	c := NewClient(srv.Client(), logger, RetryPolicy{MaxRetries: 1, MinWait: time.Millisecond, MaxWait: time.Millisecond})
+	const secret = "S3CRET-query-value"
+	resp, err := c.Do(newRequest(t, context.Background(), srv.URL+"/api?ticket="+secret+"&x=%22q%22"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	srv.Close()
+	// A connection error: retryablehttp logs the *url.Error.
+	if _, err := c.Do(newRequest(t, context.Background(), srv.URL+"/api?ticket="+secret)); err == nil {
+		t.Fatal("no error from a closed server")
+	}
+	out := buf.String()
+	for _, want := range []string{"retrying request", "request failed", "REDACTED", "/api?"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("log lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, secret) {
+		t.Errorf("log holds the query value:\n%s", out)
+	}
+
+	// A URL whose quoted form differs from its raw form, nested errors,
+	// and a description with a status.
+	raw := `http://h/p?ticket=` + secret + `&q="x"`
+	nested := fmt.Errorf("wrapped: %w", &url.Error{Op: "Get", URL: raw, Err: &url.Error{Op: "Get", URL: raw + "&more", Err: errors.New("boom")}})
+	kv := redactKV([]any{"error", nested, "request", "GET " + raw + " (status: 503)", "url", raw, "other", secret})
+	for i := 0; i < 6; i += 2 {
+		if s := fmt.Sprint(kv[i+1]); strings.Contains(s, secret) || !strings.Contains(s, "REDACTED") {
+			t.Errorf("%v = %s", kv[i], s)
+		}
+	}
+	if s := fmt.Sprint(kv[3]); !strings.HasPrefix(s, "GET http://h/p?") || !strings.HasSuffix(s, " (status: 503)") {
+		t.Errorf("request = %s", s)
+	}
+	if s := fmt.Sprint(kv[1]); !strings.Contains(s, "boom") || !strings.HasPrefix(s, "wrapped: Get ") {
+		t.Errorf("error = %s", s)
 	}
 }

@@ -14,9 +14,11 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 
 	"github.com/go-superoffice/superoffice/examples/internal/store"
@@ -42,6 +44,20 @@ const (
 	LocalWebAppAddr   = "localhost:8080"
 	LocalClientID     = "local-partner-app"
 )
+
+// LocalRedirectURL is the local-mode redirect URL for a web app listening
+// on addr (host:port): its host, or localhost when the address names none
+// or a wildcard, so that the sign-in cookie and the callback share a host.
+func LocalRedirectURL(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		host, port = addr, "80"
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port) + "/callback"
+}
 
 // Config is what the examples run with. It holds secrets: never log it
 // whole (String redacts them).
@@ -107,6 +123,12 @@ func Load(getenv func(string) string, dataDir string) (*Config, error) {
 		}
 		c.DatabaseURL = filepath.Join(c.DataDir, "superoffice.db")
 	}
+	if !c.Local && strings.TrimSpace(getenv(EnvSealKey)) == "" {
+		// A key made on each machine would leave every instance unable to
+		// open what the others sealed, and a lost ./data would strand every
+		// stored tenant: with real tenants the key must be given.
+		return nil, fmt.Errorf("config: %s is required with SuperOffice Online: base64 of 32 random bytes (openssl rand -base64 32), the same for every web app and console instance", EnvSealKey)
+	}
 	key, err := sealKey(getenv(EnvSealKey), c.DataDir)
 	if err != nil {
 		return nil, err
@@ -162,7 +184,7 @@ func (c *Config) loadLocal() error {
 		return fmt.Errorf("config: data directory: %w", err)
 	}
 	c.Environment = superid.Environment("http://" + LocalEmulatorAddr)
-	c.RedirectURL = "http://" + LocalWebAppAddr + "/callback"
+	c.RedirectURL = LocalRedirectURL(LocalWebAppAddr)
 
 	key, err := loadOrCreateKey(filepath.Join(c.DataDir, "partner-key.pem"))
 	if err != nil {
@@ -181,7 +203,9 @@ func (c *Config) loadLocal() error {
 	case errors.Is(err, fs.ErrNotExist):
 		app = localApp{ClientID: LocalClientID, ClientSecret: randomToken()}
 		data, _ := json.MarshalIndent(app, "", "  ")
-		if err := writeNew(appFile, data); err != nil {
+		if err := writeNew(appFile, data); errors.Is(err, fs.ErrExist) {
+			return c.loadLocal() // another program created it first: use theirs
+		} else if err != nil {
 			return err
 		}
 	default:
@@ -211,7 +235,9 @@ func loadOrCreateKey(path string) (*rsa.PrivateKey, error) {
 	if err != nil {
 		return nil, fmt.Errorf("config: encode partner key: %w", err)
 	}
-	if err := writeNew(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})); err != nil {
+	if err := writeNew(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})); errors.Is(err, fs.ErrExist) {
+		return loadOrCreateKey(path) // another program created it first: use theirs
+	} else if err != nil {
 		return nil, err
 	}
 	return key, nil
@@ -235,19 +261,30 @@ func sealKey(fromEnv, dataDir string) ([]byte, error) {
 	return key, nil
 }
 
-// writeNew creates a file readable by its owner only; it never overwrites,
-// so two programs starting at once cannot clobber each other's key.
+// writeNew creates a file readable by its owner only, whole or not at all:
+// the data goes to a temporary file that is then linked into place, so a
+// crash never leaves a half-written key, and of two programs starting at
+// once one wins and the other reads what it wrote (ErrExist).
 func writeNew(path string, data []byte) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
 	if err != nil {
 		return fmt.Errorf("config: %w", unwrapPathError(err))
 	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
 		return fmt.Errorf("config: write %s: %w", path, err)
 	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("config: write %s: %w", path, err)
+	if err := os.Chmod(tmp.Name(), 0o600); err != nil {
+		return fmt.Errorf("config: %w", unwrapPathError(err))
+	}
+	if err := os.Link(tmp.Name(), path); err != nil {
+		return fmt.Errorf("config: %w", unwrapPathError(err))
 	}
 	return nil
 }
@@ -258,12 +295,26 @@ func randomToken() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// RedactDatabaseURL hides a password in a database URL; a file path is
-// returned as it is.
+// RedactDatabaseURL hides the password in a database URL (user info and
+// password query parameters) or in a PostgreSQL keyword string
+// ("host=db password=..."); a file path is returned as it is.
 func RedactDatabaseURL(s string) string {
-	u, err := url.Parse(s)
-	if err != nil || u.Scheme == "" || u.Host == "" {
-		return s
+	if u, err := url.Parse(s); err == nil && u.Scheme != "" && u.Host != "" {
+		q := u.Query()
+		for k := range q {
+			if strings.Contains(strings.ToLower(k), "password") {
+				q.Set(k, "xxxxx")
+			}
+		}
+		u.RawQuery = q.Encode()
+		return u.Redacted()
 	}
-	return u.Redacted()
+	if keywordPassword.MatchString(s) {
+		return keywordPassword.ReplaceAllString(s, "${1}xxxxx")
+	}
+	return s
 }
+
+// keywordPassword finds password values in a libpq keyword string, quoted
+// ('with spaces') or not.
+var keywordPassword = regexp.MustCompile(`(?i)(\b\w*password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)`)

@@ -70,6 +70,7 @@ func TestOnlineConfiguration(t *testing.T) {
 		EnvEnvironment: "online", EnvClientID: "id", EnvClientSecret: "s3cret-value",
 		EnvPrivateKeyFile: keyFile, EnvRedirectURL: "https://app.example.com/callback",
 		EnvDatabaseURL: "postgres://u:dbpass@127.0.0.1:5432/x",
+		EnvSealKey:     "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
 	}
 	c, err := Load(env(good), dir)
 	if err != nil {
@@ -113,5 +114,82 @@ func TestSealKeyFromEnvironment(t *testing.T) {
 	_, err := Load(env(map[string]string{EnvSealKey: "too-short"}), t.TempDir())
 	if err == nil || !strings.Contains(err.Error(), EnvSealKey) {
 		t.Fatalf("bad seal key: %v", err)
+	}
+}
+
+func TestOnlineModeRequiresASharedSealKey(t *testing.T) {
+	dir := t.TempDir()
+	key, _ := rsa.GenerateKey(rand.Reader, 1024)
+	keyFile := filepath.Join(dir, "key.pem")
+	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)}), 0o600)
+	_, err := Load(env(map[string]string{
+		EnvEnvironment: "sod", EnvClientID: "id", EnvClientSecret: "s", EnvPrivateKeyFile: keyFile,
+		EnvRedirectURL: "https://app.example.com/callback", EnvDatabaseURL: "postgres://db/x",
+	}), dir)
+	if err == nil || !strings.Contains(err.Error(), EnvSealKey) {
+		t.Fatalf("online mode without %s: %v", EnvSealKey, err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "seal.key")); err == nil {
+		t.Fatal("online mode made a machine-local seal key")
+	}
+}
+
+func TestConcurrentLocalLoadsAgree(t *testing.T) {
+	for round := 0; round < 5; round++ {
+		dir := filepath.Join(t.TempDir(), "data")
+		const n = 4
+		cfgs := make([]*Config, n)
+		errs := make([]error, n)
+		done := make(chan int)
+		for i := 0; i < n; i++ {
+			go func(i int) { cfgs[i], errs[i] = Load(env(nil), dir); done <- i }(i)
+		}
+		for i := 0; i < n; i++ {
+			<-done
+		}
+		for i := 0; i < n; i++ {
+			if errs[i] != nil {
+				t.Fatalf("round %d: concurrent Load %d: %v", round, i, errs[i])
+			}
+			if !cfgs[i].PrivateKey.Equal(cfgs[0].PrivateKey) || cfgs[i].ClientSecret != cfgs[0].ClientSecret {
+				t.Fatalf("round %d: concurrent Loads disagree on the local key or app", round)
+			}
+		}
+		left, _ := filepath.Glob(filepath.Join(dir, ".*"))
+		if len(left) > 0 {
+			t.Fatalf("temporary files left behind: %v", left)
+		}
+	}
+}
+
+func TestLocalRedirectURL(t *testing.T) {
+	for addr, want := range map[string]string{
+		"localhost:8080": "http://localhost:8080/callback",
+		":9090":          "http://localhost:9090/callback",
+		"0.0.0.0:8080":   "http://localhost:8080/callback",
+		"127.0.0.1:8000": "http://127.0.0.1:8000/callback",
+		"[::1]:8080":     "http://[::1]:8080/callback",
+	} {
+		if got := LocalRedirectURL(addr); got != want {
+			t.Errorf("LocalRedirectURL(%q) = %q, want %q", addr, got, want)
+		}
+	}
+}
+
+func TestRedactDatabaseURL(t *testing.T) {
+	for in, secret := range map[string]string{
+		"postgres://app:S3cretPw@db/crm":                      "S3cretPw",
+		"postgres://app@db/crm?password=S3cretPw&sslmode=off": "S3cretPw",
+		"host=db user=app password=S3cretPw dbname=crm":       "S3cretPw",
+		"host=db password='S3cret Pw' dbname=crm":             "S3cret",
+		"host=db sslpassword=S3cretPw":                        "S3cretPw",
+	} {
+		got := RedactDatabaseURL(in)
+		if strings.Contains(got, secret) {
+			t.Errorf("RedactDatabaseURL(%q) = %q keeps the password", in, got)
+		}
+	}
+	if got := RedactDatabaseURL("data/superoffice.db"); got != "data/superoffice.db" {
+		t.Errorf("a path changed: %q", got)
 	}
 }

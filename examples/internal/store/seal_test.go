@@ -134,6 +134,13 @@ func TestOpenErrors(t *testing.T) {
 	if _, err := Open(ctx, "mysql://u@127.0.0.1/db", GenerateSealKey()); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), `"mysql"`) {
 		t.Errorf("unknown scheme: %v", err)
 	}
+	// libpq's keyword form goes to PostgreSQL, never to a file named after it.
+	if _, err := Open(ctx, "host=127.0.0.1 port=1 user=u password=kwpass99 dbname=x connect_timeout=2", GenerateSealKey()); err == nil || strings.Contains(err.Error(), "kwpass99") {
+		t.Errorf("keyword DSN: %v", err)
+	}
+	if m, _ := filepath.Glob("host=*"); len(m) > 0 {
+		t.Errorf("keyword DSN created a file: %v", m)
+	}
 	if _, err := os.Stat("mysql:"); err == nil {
 		t.Errorf("unknown scheme created a directory named mysql:")
 	}

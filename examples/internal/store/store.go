@@ -11,6 +11,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -162,6 +163,9 @@ func OpenConfig(ctx context.Context, cfg Config) (*Store, error) {
 	return s, nil
 }
 
+// pgKeywordDSN matches a libpq keyword/value connection string.
+var pgKeywordDSN = regexp.MustCompile(`^\s*(host|hostaddr|port|dbname|user|password|sslmode|service|application_name|connect_timeout)\s*=`)
+
 // driverFor maps a DSN to its driver and the driver's own DSN syntax.
 func driverFor(cfg Config) (Dialect, string, string, error) {
 	dsn := strings.TrimSpace(cfg.DSN)
@@ -169,6 +173,10 @@ func driverFor(cfg Config) (Dialect, string, string, error) {
 	case dsn == "":
 		return "", "", "", fmt.Errorf("%w: empty DSN (a SQLite path or a postgres:// URL)", ErrInvalid)
 	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
+		return Postgres, "pgx", dsn, nil
+	case pgKeywordDSN.MatchString(dsn):
+		// "host=db user=app password=... dbname=crm": libpq's keyword form.
+		// Taken for a file name it would put the password in one.
 		return Postgres, "pgx", dsn, nil
 	case strings.Contains(dsn, "://") && !strings.HasPrefix(dsn, "sqlite:") && !strings.HasPrefix(dsn, "file:"):
 		// mysql://..., say: a typo or another database, never a file name.

@@ -1,0 +1,9 @@
+package tenant
+
+import "time"
+
+// SetSystemUserClock replaces the clock of SystemUser credentials, so
+// that tests can age a ticket without sleeping.
+func SetSystemUserClock(c Credentials, now func() time.Time) {
+	c.(*systemUserCreds).now = now
+}

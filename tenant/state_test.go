@@ -1,0 +1,134 @@
+package tenant_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/go-superoffice/superoffice/superid"
+	"github.com/go-superoffice/superoffice/tenant"
+)
+
+// stateServer answers the state API for Cust1 with whatever state holds;
+// its first hang requests never answer until the test ends.
+type stateServer struct {
+	*httptest.Server
+	mu    sync.Mutex
+	state map[string]any
+	n     atomic.Int32
+	hang  int32
+}
+
+func newStateServer(t *testing.T, hang int32) *stateServer {
+	s := &stateServer{hang: hang}
+	release := make(chan struct{})
+	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.n.Add(1) <= s.hang {
+			select { // a black-holed connection
+			case <-release:
+			case <-r.Context().Done():
+			}
+			return
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		_ = json.NewEncoder(w).Encode(s.state)
+	}))
+	t.Cleanup(func() { close(release); s.Close() })
+	s.set("Running", "9999-01-01T00:00:00Z")
+	return s
+}
+
+func (s *stateServer) set(state, validUntil string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.state = map[string]any{"ContextIdentifier": "Cust1", "State": state, "IsRunning": state == "Running",
+		"ValidUntil": validUntil, "Api": ""}
+	if state == "Running" {
+		s.state["Api"] = s.URL + "/Cust1/api"
+	}
+}
+
+// A state request that never answers (an HTTPClient without a timeout)
+// must not stall the tenant for good: the shared lookup has its own
+// timeout, and the next Resolve asks again.
+func TestResolverLookupTimeout(t *testing.T) {
+	s := newStateServer(t, 1)
+	r, err := tenant.NewResolver(tenant.ResolverConfig{Environment: superid.Environment(s.URL),
+		HTTPClient: &http.Client{}, LookupTimeout: 100 * time.Millisecond, Retry: tenant.RetryPolicy{MaxRetries: -1}})
+	must(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	start := time.Now()
+	_, err = r.Resolve(ctx, "Cust1")
+	if !errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil {
+		t.Fatalf("hung lookup: %v after %v; want the lookup's own timeout, well before the caller's", err, time.Since(start))
+	}
+	st, err := r.Resolve(ctx, "Cust1")
+	if err != nil || st.State != tenant.StateRunning {
+		t.Fatalf("after the hung lookup: %+v, %v", st, err)
+	}
+	if n := s.n.Load(); n != 2 {
+		t.Fatalf("%d state requests, want 2", n)
+	}
+}
+
+// A ValidUntil far away is capped: an hour for a running tenant, five
+// minutes for one that is not running (it may come back any time).
+func TestResolverMaxTTL(t *testing.T) {
+	s := newStateServer(t, 0)
+	var mu sync.Mutex
+	now := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+	r, err := tenant.NewResolver(tenant.ResolverConfig{Environment: superid.Environment(s.URL), Now: clock})
+	must(t, err)
+	ctx := context.Background()
+	resolve := func(wantLookups int32) error {
+		t.Helper()
+		_, err := r.Resolve(ctx, "Cust1")
+		if n := s.n.Load(); n != wantLookups {
+			t.Fatalf("%d state lookups, want %d", n, wantLookups)
+		}
+		return err
+	}
+
+	must(t, resolve(1))
+	advance(59 * time.Minute)
+	must(t, resolve(1))
+	s.set("OfflineMaintenance", "9999-01-01T00:00:00Z")
+	advance(2 * time.Minute) // past the hour: asked again
+	if err := resolve(2); !errors.Is(err, tenant.ErrTenantNotRunning) || err.Error() != "tenant: tenant Cust1 is OfflineMaintenance" {
+		t.Fatalf("offline tenant: %v", err)
+	}
+	advance(4 * time.Minute)
+	if err := resolve(2); !errors.Is(err, tenant.ErrTenantNotRunning) {
+		t.Fatalf("offline tenant, cached: %v", err)
+	}
+	s.set("Running", "9999-01-01T00:00:00Z")
+	advance(2 * time.Minute) // past five minutes: asked again
+	must(t, resolve(3))
+
+	// Both caps are configurable.
+	r, err = tenant.NewResolver(tenant.ResolverConfig{Environment: superid.Environment(s.URL), Now: clock,
+		MaxTTL: 10 * time.Minute, NotRunningMaxTTL: time.Minute})
+	must(t, err)
+	must(t, resolve(4))
+	advance(9 * time.Minute)
+	must(t, resolve(4))
+	advance(2 * time.Minute)
+	must(t, resolve(5))
+	s.set("Suspended", "9999-01-01T00:00:00Z")
+	advance(11 * time.Minute)
+	_ = resolve(6)
+	advance(2 * time.Minute)
+	if err := resolve(7); !errors.Is(err, tenant.ErrTenantNotRunning) {
+		t.Fatalf("suspended tenant: %v", err)
+	}
+}
