@@ -89,7 +89,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, out, lo
 	if cfg.Local {
 		// The emulator sends the browser back to the port the app listens
 		// on: the redirect URL follows -addr.
-		cfg.RedirectURL = localRedirectURL(*addr)
+		cfg.RedirectURL = config.LocalRedirectURL(*addr)
 		if err := checkLocalAddr(*addr, cfg.RedirectURL); err != nil {
 			return err
 		}
@@ -139,21 +139,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, out, lo
 	<-ctx.Done()
 	logger.Info("shutting down")
 	return nil
-}
-
-// localRedirectURL is local mode's redirect URL for the listen address
-// addr: the same port, on localhost unless addr names a host.
-//
-// TODO: config.LocalRedirectURL (the lead's) replaces it once on main.
-func localRedirectURL(addr string) string {
-	host, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		return "http://" + config.LocalWebAppAddr + "/callback"
-	}
-	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
-		host = "localhost"
-	}
-	return "http://" + net.JoinHostPort(host, port) + "/callback"
 }
 
 // checkLocalAddr refuses a listen address the browser could not come back
