@@ -88,8 +88,9 @@ func screenshot(t *testing.T, tab context.Context, dir, name string) {
 	t.Logf("screenshot: %s", path)
 }
 
-// TestBrowser drives chromium through the whole scenario: sign-in at the
-// emulator's page, approval, both actions, the tenants page and sign-out.
+// TestBrowser drives chromium through the whole scenario: a refused
+// sign-in, sign-in at the emulator's page, approval, both actions, the
+// tenants page and sign-out.
 func TestBrowser(t *testing.T) {
 	h := newHarness(t, harnessOptions{}) // the emulator's real sign-in page
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -118,6 +119,24 @@ func TestBrowser(t *testing.T) {
 
 	do("open the app", chromedp.Navigate(h.appURL+"/"), chromedp.WaitVisible(chromedp.ID("signin")))
 	screenshot(t, tab, dir, "1-signin")
+
+	// An ordinary user cannot approve the app: SuperID answers
+	// access_denied, which the app shows as a page of its own.
+	do("ordinary user before approval",
+		chromedp.Click(chromedp.ID("signin")), chromedp.WaitVisible(chromedp.ID("username")),
+		chromedp.SendKeys(chromedp.ID("username"), user.Username),
+		chromedp.SendKeys(chromedp.ID("password"), user.Password),
+		chromedp.Click(chromedp.ID("signin")),
+		chromedp.WaitVisible(chromedp.ID("error")),
+	)
+	if got := text("#error"); !strings.Contains(got, "Access was denied") {
+		t.Errorf("error page says %q", got)
+	}
+	if got := text("#error-detail"); got != "access_denied" {
+		t.Errorf("error code %q", got)
+	}
+	screenshot(t, tab, dir, "0-error")
+	do("back to the start", chromedp.Click(chromedp.CSS(`main a[href="/"]`)), chromedp.WaitVisible(chromedp.ID("signin")))
 	do("go to SuperID", chromedp.Click(chromedp.ID("signin")), chromedp.WaitVisible(chromedp.ID("username")))
 	do("sign in",
 		chromedp.SendKeys(chromedp.ID("username"), admin.Username),
