@@ -9,6 +9,10 @@
 //
 //	go run ./examples/webapp
 //
+// In local mode -addr moves the app (the redirect URL follows its port;
+// open the app under the host name the banner prints) and -emulator-addr
+// the emulator (the console looks for it at the default only).
+//
 // To use SuperOffice Online set SUPEROFFICE_ENV, SUPEROFFICE_CLIENT_ID,
 // SUPEROFFICE_CLIENT_SECRET, SUPEROFFICE_PRIVATE_KEY_FILE and
 // SUPEROFFICE_REDIRECT_URL, and optionally DATABASE_URL (a SQLite path or a
