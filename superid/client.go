@@ -314,7 +314,19 @@ func (c *Client) TokenSource(ctx context.Context, tok *oauth2.Token) oauth2.Toke
 	if err := c.ready(opRefresh); err != nil {
 		return errTokenSource{err}
 	}
-	return oauth2.ReuseTokenSource(tok, c.oauth.TokenSource(c.httpContext(ctx), tok))
+	return oauth2.ReuseTokenSource(tok, refreshSource{c.oauth.TokenSource(c.httpContext(ctx), tok)})
+}
+
+// refreshSource reports refresh failures as *Error, like Refresh does, so
+// that errors.Is(err, ErrTokenRequest) and Error.StatusCode work for them.
+type refreshSource struct{ ts oauth2.TokenSource }
+
+func (s refreshSource) Token() (*oauth2.Token, error) {
+	tok, err := s.ts.Token()
+	if err != nil {
+		return nil, tokenError(opRefresh, err)
+	}
+	return tok, nil
 }
 
 // errTokenSource is the TokenSource of a Client not made by New.

@@ -462,6 +462,15 @@ func TestRefreshAndTokenSource(t *testing.T) {
 		t.Errorf("token source did not reuse a valid token")
 	}
 	var _ oauth2.TokenSource = ts
+
+	// A refused refresh is a *superid.Error with SuperID's status, like
+	// Refresh's, so callers can tell "sign in again" from "SuperID is down".
+	bad := oauth2.Token{RefreshToken: "not-a-refresh-token", Expiry: time.Now().Add(-time.Minute)}
+	var e *superid.Error
+	if _, err := p.client.TokenSource(ctx, &bad).Token(); !errors.Is(err, superid.ErrTokenRequest) ||
+		!errors.As(err, &e) || e.StatusCode < 400 || e.StatusCode >= 500 {
+		t.Errorf("refused refresh through TokenSource: %v", err)
+	}
 }
 
 func TestExchangeErrors(t *testing.T) {

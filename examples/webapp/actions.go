@@ -91,12 +91,12 @@ func (s *Server) createWithLoginUser(w http.ResponseWriter, r *http.Request) {
 // it (expired or withdrawn sign-in, or an emulator that restarted and
 // forgot it). A SuperID that could not be reached is not such a refusal.
 func signInLost(err error) bool {
-	if errors.Is(err, tenant.ErrUnauthorized) || errors.Is(err, superid.ErrTokenRequest) {
+	if errors.Is(err, tenant.ErrUnauthorized) {
 		return true
 	}
-	var re *oauth2.RetrieveError
-	return errors.As(err, &re) && re.Response != nil &&
-		re.Response.StatusCode >= 400 && re.Response.StatusCode < 500
+	var se *superid.Error
+	return errors.Is(err, superid.ErrTokenRequest) && errors.As(err, &se) &&
+		se.StatusCode >= 400 && se.StatusCode < 500
 }
 
 // endLostSignIn ends a session whose tokens SuperOffice refused, and sends
