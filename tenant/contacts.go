@@ -2,12 +2,9 @@ package tenant
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"iter"
-	"net/http"
 	"reflect"
-	"strconv"
 	"strings"
 )
 
@@ -48,11 +45,7 @@ var contactFields = knownFields(reflect.TypeFor[Contact]())
 // UnmarshalJSON decodes a ContactEntity, keeping unnamed fields in Extra.
 func (c *Contact) UnmarshalJSON(b []byte) error {
 	type plain Contact
-	var p plain
-	if err := json.Unmarshal(b, &p); err != nil {
-		return err
-	}
-	extra, err := extraFields(b, contactFields)
+	p, extra, err := decodeEntity[plain](b, contactFields)
 	if err != nil {
 		return err
 	}
@@ -64,11 +57,7 @@ func (c *Contact) UnmarshalJSON(b []byte) error {
 // MarshalJSON encodes a ContactEntity, Extra included.
 func (c Contact) MarshalJSON() ([]byte, error) {
 	type plain Contact
-	b, err := json.Marshal(plain(c))
-	if err != nil {
-		return nil, err
-	}
-	return withExtra(b, c.Extra, contactFields)
+	return encodeEntity(plain(c), c.Extra, contactFields)
 }
 
 // ContactRow is a row of the Contact list.
@@ -96,43 +85,28 @@ func (r *ContactRow) UnmarshalJSON(b []byte) error {
 // ContactsService reads and writes companies (v1/Contact).
 type ContactsService struct{ c *Client }
 
+var contacts = entityService[Contact, ContactRow]{
+	path: "v1/Contact",
+	noun: "contact",
+	id:   func(c *Contact) int { return c.ContactID },
+}
+
 // Default returns a new company with the server's defaults (owner,
 // country...), the documented start of a company to create.
 func (s *ContactsService) Default(ctx context.Context) (*Contact, error) {
-	var c Contact
-	if err := s.client().Do(ctx, http.MethodGet, "v1/Contact/default", nil, &c); err != nil {
-		return nil, err
-	}
-	return &c, nil
+	return contacts.defaults(ctx, s.client())
 }
 
 // Get returns the company with the id; a missing one matches ErrNotFound.
 func (s *ContactsService) Get(ctx context.Context, id int) (*Contact, error) {
-	if id <= 0 {
-		return nil, errors.New("tenant: contact id must be positive, not " + strconv.Itoa(id))
-	}
-	var c Contact
-	if err := s.client().Do(ctx, http.MethodGet, "v1/Contact/"+strconv.Itoa(id), nil, &c); err != nil {
-		return nil, err
-	}
-	return &c, nil
+	return contacts.get(ctx, s.client(), id)
 }
 
 // Create saves a new company (ContactID 0; start from Default) and
 // returns it as saved, with its ContactID. It is sent once: a POST is not
 // retried, as a retry could create the company twice.
 func (s *ContactsService) Create(ctx context.Context, c *Contact) (*Contact, error) {
-	switch {
-	case c == nil:
-		return nil, errors.New("tenant: Create: nil contact")
-	case c.ContactID != 0:
-		return nil, errors.New("tenant: Create: contact has an id already; use Update")
-	}
-	var out Contact
-	if err := s.client().Do(ctx, http.MethodPost, "v1/Contact", c, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return contacts.create(ctx, s.client(), c)
 }
 
 // CreateCompany creates a company the documented way: the default
@@ -152,31 +126,18 @@ func (s *ContactsService) CreateCompany(ctx context.Context, name string) (*Cont
 // Update saves a changed company (a whole entity: Get it first) and
 // returns it as saved.
 func (s *ContactsService) Update(ctx context.Context, c *Contact) (*Contact, error) {
-	switch {
-	case c == nil:
-		return nil, errors.New("tenant: Update: nil contact")
-	case c.ContactID <= 0:
-		return nil, errors.New("tenant: Update: contact has no id; use Create")
-	}
-	var out Contact
-	if err := s.client().Do(ctx, http.MethodPut, "v1/Contact/"+strconv.Itoa(c.ContactID), c, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return contacts.update(ctx, s.client(), c)
 }
 
 // Delete deletes the company with the id.
 func (s *ContactsService) Delete(ctx context.Context, id int) error {
-	if id <= 0 {
-		return errors.New("tenant: contact id must be positive, not " + strconv.Itoa(id))
-	}
-	return s.client().Do(ctx, http.MethodDelete, "v1/Contact/"+strconv.Itoa(id), nil, nil)
+	return contacts.delete(ctx, s.client(), id)
 }
 
 // List returns the first page of the company list; Next returns the
 // following ones. opts may be nil.
 func (s *ContactsService) List(ctx context.Context, opts *ListOptions) (*Page[ContactRow], error) {
-	return firstPage[ContactRow](ctx, s.client(), "v1/Contact", opts)
+	return contacts.list(ctx, s.client(), opts)
 }
 
 // Next returns the page after p, or nil, nil after the last one.
@@ -187,7 +148,7 @@ func (s *ContactsService) Next(ctx context.Context, p *Page[ContactRow]) (*Page[
 // All iterates over every row of the company list, fetching pages as it
 // goes; it stops at the first error, which it yields. opts may be nil.
 func (s *ContactsService) All(ctx context.Context, opts *ListOptions) iter.Seq2[ContactRow, error] {
-	return all[ContactRow](ctx, s.client(), "v1/Contact", opts)
+	return contacts.all(ctx, s.client(), opts)
 }
 
 // client is the service's client; nil for a nil service (a zero Client's),
