@@ -2,12 +2,9 @@ package tenant
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"iter"
-	"net/http"
 	"reflect"
-	"strconv"
 	"strings"
 )
 
@@ -51,11 +48,7 @@ var personFields = knownFields(reflect.TypeFor[Person]())
 // UnmarshalJSON decodes a PersonEntity, keeping unnamed fields in Extra.
 func (p *Person) UnmarshalJSON(b []byte) error {
 	type plain Person
-	var v plain
-	if err := json.Unmarshal(b, &v); err != nil {
-		return err
-	}
-	extra, err := extraFields(b, personFields)
+	v, extra, err := decodeEntity[plain](b, personFields)
 	if err != nil {
 		return err
 	}
@@ -67,11 +60,7 @@ func (p *Person) UnmarshalJSON(b []byte) error {
 // MarshalJSON encodes a PersonEntity, Extra included.
 func (p Person) MarshalJSON() ([]byte, error) {
 	type plain Person
-	b, err := json.Marshal(plain(p))
-	if err != nil {
-		return nil, err
-	}
-	return withExtra(b, p.Extra, personFields)
+	return encodeEntity(plain(p), p.Extra, personFields)
 }
 
 // PersonRow is a row of the Person list.
@@ -102,71 +91,46 @@ func (r *PersonRow) UnmarshalJSON(b []byte) error {
 // PersonsService reads and writes contact persons (v1/Person).
 type PersonsService struct{ c *Client }
 
+var persons = entityService[Person, PersonRow]{
+	path: "v1/Person",
+	noun: "person",
+	id:   func(p *Person) int { return p.PersonID },
+}
+
 // Default returns a new person with the server's defaults.
 func (s *PersonsService) Default(ctx context.Context) (*Person, error) {
-	var p Person
-	if err := s.client().Do(ctx, http.MethodGet, "v1/Person/default", nil, &p); err != nil {
-		return nil, err
-	}
-	return &p, nil
+	return persons.defaults(ctx, s.client())
 }
 
 // Get returns the person with the id; a missing one matches ErrNotFound.
 func (s *PersonsService) Get(ctx context.Context, id int) (*Person, error) {
-	if id <= 0 {
-		return nil, errors.New("tenant: person id must be positive, not " + strconv.Itoa(id))
-	}
-	var p Person
-	if err := s.client().Do(ctx, http.MethodGet, "v1/Person/"+strconv.Itoa(id), nil, &p); err != nil {
-		return nil, err
-	}
-	return &p, nil
+	return persons.get(ctx, s.client(), id)
 }
 
 // Create saves a new person (PersonID 0; start from Default) and returns
 // it as saved. It is sent once, never retried.
 func (s *PersonsService) Create(ctx context.Context, p *Person) (*Person, error) {
-	switch {
-	case p == nil:
-		return nil, errors.New("tenant: Create: nil person")
-	case p.PersonID != 0:
-		return nil, errors.New("tenant: Create: person has an id already; use Update")
-	case strings.TrimSpace(p.Firstname) == "" && strings.TrimSpace(p.Lastname) == "":
+	// Only where create's own checks (nil, id set) pass, so that their
+	// errors still come first.
+	if p != nil && p.PersonID == 0 && strings.TrimSpace(p.Firstname) == "" && strings.TrimSpace(p.Lastname) == "" {
 		return nil, errors.New("tenant: Create: person needs a first or last name")
 	}
-	var out Person
-	if err := s.client().Do(ctx, http.MethodPost, "v1/Person", p, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return persons.create(ctx, s.client(), p)
 }
 
 // Update saves a changed person (a whole entity: Get it first).
 func (s *PersonsService) Update(ctx context.Context, p *Person) (*Person, error) {
-	switch {
-	case p == nil:
-		return nil, errors.New("tenant: Update: nil person")
-	case p.PersonID <= 0:
-		return nil, errors.New("tenant: Update: person has no id; use Create")
-	}
-	var out Person
-	if err := s.client().Do(ctx, http.MethodPut, "v1/Person/"+strconv.Itoa(p.PersonID), p, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return persons.update(ctx, s.client(), p)
 }
 
 // Delete deletes the person with the id.
 func (s *PersonsService) Delete(ctx context.Context, id int) error {
-	if id <= 0 {
-		return errors.New("tenant: person id must be positive, not " + strconv.Itoa(id))
-	}
-	return s.client().Do(ctx, http.MethodDelete, "v1/Person/"+strconv.Itoa(id), nil, nil)
+	return persons.delete(ctx, s.client(), id)
 }
 
 // List returns the first page of the person list. opts may be nil.
 func (s *PersonsService) List(ctx context.Context, opts *ListOptions) (*Page[PersonRow], error) {
-	return firstPage[PersonRow](ctx, s.client(), "v1/Person", opts)
+	return persons.list(ctx, s.client(), opts)
 }
 
 // Next returns the page after p, or nil, nil after the last one.
@@ -176,7 +140,7 @@ func (s *PersonsService) Next(ctx context.Context, p *Page[PersonRow]) (*Page[Pe
 
 // All iterates over every row of the person list. opts may be nil.
 func (s *PersonsService) All(ctx context.Context, opts *ListOptions) iter.Seq2[PersonRow, error] {
-	return all[PersonRow](ctx, s.client(), "v1/Person", opts)
+	return persons.all(ctx, s.client(), opts)
 }
 
 // client is the service's client; nil for a nil service (a zero Client's),
