@@ -337,7 +337,7 @@ func TestCSRFRejected(t *testing.T) {
 	for _, path := range []string{"/actions/login-user", "/actions/system-user", "/logout"} {
 		for name, form := range map[string]url.Values{
 			"no token":              {},
-			"wrong token":           {"csrf": {"x" + csrfOf(t, home)[1:]}},
+			"wrong token":           {"csrf": {wrongToken(csrfOf(t, home))}},
 			"another session's one": {"csrf": {otherCSRF}},
 		} {
 			p := b.post(path, form, false)
@@ -913,4 +913,17 @@ func TestApprovalNotStoredShowsErrorAndStoresNothing(t *testing.T) {
 	if p := b.signIn(admin.Username); !strings.Contains(p.body, "by "+admin.Username) {
 		t.Errorf("signing in again did not store the approval:\n%s", p.body)
 	}
+}
+
+// wrongToken returns tok with its first character changed, so it is never
+// the right token (a fixed replacement would be right when tok starts with it).
+func wrongToken(tok string) string {
+	if tok == "" {
+		return "x"
+	}
+	c := byte('x')
+	if tok[0] == 'x' {
+		c = 'y'
+	}
+	return string(c) + tok[1:]
 }
