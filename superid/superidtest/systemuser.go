@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -37,23 +38,28 @@ const (
 
 // systemUserState is the exchange's part of the emulator, guarded by e.mu.
 type systemUserState struct {
-	tickets   map[string]*systemTicket // by ticket value
-	exchanges map[string]int           // successful exchanges, by lower-case ctx
-	serials   map[string]int           // the <n> of the next ticket, by lower-case ctx
+	tenants map[string]*sysTenant // by lower-case context identifier
 }
 
-type systemTicket struct {
-	contextID string // as the tenant spells it
-	clientID  string
-	lastUse   time.Time
+// sysTenant is one tenant's exchanges and live tickets. A ticket is kept
+// as its number and random part rather than as its value (a few hundred
+// bytes of base64 of UTF-16): the emulator holds a ticket for every tenant
+// of a demo, ten thousand of them.
+type sysTenant struct {
+	exchanges int // successful exchanges
+	issued    int // the <n> of the latest ticket
+	tickets   []liveTicket
+}
+
+type liveTicket struct {
+	n        int
+	id       [16]byte
+	clientID string
+	lastUse  time.Time
 }
 
 func (e *Emulator) systemUserRoutes() {
-	e.sys = systemUserState{
-		tickets:   map[string]*systemTicket{},
-		exchanges: map[string]int{},
-		serials:   map[string]int{},
-	}
+	e.sys = systemUserState{tenants: map[string]*sysTenant{}}
 	e.route("POST /login/api/PartnerSystemUser/Authenticate", EndpointSystemUser, e.serveSystemUser)
 }
 
@@ -220,7 +226,7 @@ func (e *Emulator) issueSystemUserJWT(contextID, clientID string, now time.Time)
 		return "", errors.New("superidtest: tenant removed during the exchange")
 	}
 	ticket := e.newTicketLocked(t.ContextIdentifier, clientID)
-	e.sys.exchanges[lc]++
+	e.sys.tenants[lc].exchanges++
 	endpoint := e.tenantEndpointLocked(t.ContextIdentifier)
 	claims := map[string]any{
 		"iss":                            superid.SystemUserIssuer,
@@ -242,22 +248,34 @@ func (e *Emulator) issueSystemUserJWT(contextID, clientID string, now time.Time)
 }
 
 // newTicketLocked issues a live ticket for the tenant's system user in
-// the app. e.mu must be held.
+// the app. e.mu must be held, and the tenant must exist.
 func (e *Emulator) newTicketLocked(contextID, clientID string) string {
 	lc := strings.ToLower(contextID)
-	e.sys.serials[lc]++
-	t := e.tenants[lc]
-	ticket := newTicket(t.ContextIdentifier, e.sys.serials[lc])
-	e.sys.tickets[ticket] = &systemTicket{contextID: t.ContextIdentifier, clientID: clientID, lastUse: e.now()}
-	return ticket
+	st := e.sys.tenants[lc]
+	if st == nil {
+		st = &sysTenant{}
+		e.sys.tenants[lc] = st
+	}
+	// Dead tickets go when a new one comes, so that a tenant exchanged
+	// every few hours does not pile them up.
+	now := e.now()
+	live := st.tickets[:0]
+	for _, tk := range st.tickets {
+		if now.Sub(tk.lastUse) < ticketLifetime {
+			live = append(live, tk)
+		}
+	}
+	st.issued++
+	tk := liveTicket{n: st.issued, clientID: clientID, lastUse: now}
+	_, _ = rand.Read(tk.id[:])
+	st.tickets = append(live, tk)
+	return newTicket(e.tenants[lc].ContextIdentifier, tk.n, tk.id)
 }
 
 // newTicket makes a ticket shaped like SuperOffice's: "7T:" and the base64
 // of the UTF-16LE string "<32 hex>;<n>;<ctx>". Clients must treat it as
 // opaque; the shape only makes logs and tests look familiar.
-func newTicket(contextID string, n int) string {
-	var id [16]byte
-	_, _ = rand.Read(id[:])
+func newTicket(contextID string, n int, id [16]byte) string {
 	s := hex.EncodeToString(id[:]) + ";" + strconv.Itoa(n) + ";" + contextID
 	u := utf16.Encode([]rune(s))
 	b := make([]byte, 2*len(u))
@@ -267,28 +285,64 @@ func newTicket(contextID string, n int) string {
 	return "7T:" + base64.StdEncoding.EncodeToString(b)
 }
 
+// parseTicket takes a ticket made by newTicket apart; ok is false for
+// anything else.
+func parseTicket(ticket string) (contextID string, n int, id [16]byte, ok bool) {
+	v, found := strings.CutPrefix(ticket, "7T:")
+	if !found || len(v) > 1024 {
+		return
+	}
+	b, err := base64.StdEncoding.DecodeString(v)
+	if err != nil || len(b)%2 != 0 {
+		return
+	}
+	u := make([]uint16, len(b)/2)
+	for i := range u {
+		u[i] = binary.LittleEndian.Uint16(b[2*i:])
+	}
+	parts := strings.Split(string(utf16.Decode(u)), ";")
+	if len(parts) != 3 || len(parts[0]) != 2*len(id) {
+		return
+	}
+	if _, err := hex.Decode(id[:], []byte(parts[0])); err != nil {
+		return
+	}
+	if n, err = strconv.Atoi(parts[1]); err != nil {
+		return
+	}
+	return parts[2], n, id, true
+}
+
 // ticketLocked reports the tenant and app a live system user ticket was
 // issued for, renewing its sliding expiry. e.mu must be held. A ticket is
 // dead once it has been idle for six hours, after ExpireTickets, or when
 // the tenant has withdrawn its approval of the app.
 func (e *Emulator) ticketLocked(ticket string) (contextID, clientID string, ok bool) {
-	t := e.sys.tickets[ticket]
-	if t == nil {
+	ctx, n, id, ok := parseTicket(ticket)
+	if !ok {
 		return "", "", false
 	}
+	lc := strings.ToLower(ctx)
+	t, st := e.tenants[lc], e.sys.tenants[lc]
+	if t == nil || st == nil {
+		return "", "", false
+	}
+	i := slices.IndexFunc(st.tickets, func(tk liveTicket) bool {
+		return tk.n == n && subtle.ConstantTimeCompare(tk.id[:], id[:]) == 1
+	})
+	if i < 0 {
+		return "", "", false
+	}
+	tk := &st.tickets[i]
 	now := e.now()
-	if now.Sub(t.lastUse) >= ticketLifetime {
-		delete(e.sys.tickets, ticket)
+	if _, approved := e.consents[consentKey{t.ContextIdentifier, tk.clientID}]; !approved || now.Sub(tk.lastUse) >= ticketLifetime {
+		st.tickets = slices.Delete(st.tickets, i, i+1)
 		return "", "", false
 	}
-	if _, approved := e.consents[consentKey{t.contextID, t.clientID}]; !approved {
-		delete(e.sys.tickets, ticket)
-		return "", "", false
+	if now.After(tk.lastUse) {
+		tk.lastUse = now
 	}
-	if now.After(t.lastUse) {
-		t.lastUse = now
-	}
-	return t.contextID, t.clientID, true
+	return t.ContextIdentifier, tk.clientID, true
 }
 
 // Exchanges returns how many system user tickets have been issued for a
@@ -297,7 +351,10 @@ func (e *Emulator) ticketLocked(ticket string) (contextID, clientID string, ok b
 func (e *Emulator) Exchanges(contextID string) int {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return e.sys.exchanges[strings.ToLower(contextID)]
+	if st := e.sys.tenants[strings.ToLower(contextID)]; st != nil {
+		return st.exchanges
+	}
+	return 0
 }
 
 // ExpireTickets ends every system user ticket issued for a tenant, as six
@@ -306,10 +363,8 @@ func (e *Emulator) Exchanges(contextID string) int {
 func (e *Emulator) ExpireTickets(contextID string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	for v, t := range e.sys.tickets {
-		if strings.EqualFold(t.contextID, contextID) {
-			delete(e.sys.tickets, v)
-		}
+	if st := e.sys.tenants[strings.ToLower(contextID)]; st != nil {
+		st.tickets = nil
 	}
 }
 
@@ -317,10 +372,14 @@ func (e *Emulator) ExpireTickets(contextID string) {
 func (e *Emulator) LiveTickets(contextID string) int {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	st := e.sys.tenants[strings.ToLower(contextID)]
+	if st == nil {
+		return 0
+	}
 	now := e.now()
 	n := 0
-	for _, t := range e.sys.tickets {
-		if strings.EqualFold(t.contextID, contextID) && now.Sub(t.lastUse) < ticketLifetime {
+	for _, tk := range st.tickets {
+		if now.Sub(tk.lastUse) < ticketLifetime {
 			n++
 		}
 	}
