@@ -120,7 +120,7 @@ func TestDeadTicketsPruned(t *testing.T) {
 		}
 	}
 	f.e.mu.Lock()
-	kept := len(f.e.sys.tenants[strings.ToLower(apiCtx)].tickets)
+	kept := len(f.e.storeOfLocked(apiCtx).sys.tickets)
 	f.e.mu.Unlock()
 	if kept != 1 || f.e.LiveTickets(apiCtx) != 1 {
 		t.Fatalf("%d tickets kept, %d live; want 1", kept, f.e.LiveTickets(apiCtx))

@@ -36,30 +36,34 @@ const (
 	systemUserJWTLifetime = 5 * time.Minute
 )
 
-// systemUserState is the exchange's part of the emulator, guarded by e.mu.
-type systemUserState struct {
-	tenants map[string]*sysTenant // by lower-case context identifier
-}
+// systemUserState is the exchange's part of the emulator as a whole. What
+// it keeps per tenant is in the tenant's record (tenantStore.sys), so
+// that a tenant costs one map entry, not one per concern.
+type systemUserState struct{}
 
-// sysTenant is one tenant's exchanges and live tickets. A ticket is kept
-// as its number and random part rather than as its value (a few hundred
-// bytes of base64 of UTF-16): the emulator holds a ticket for every tenant
-// of a demo, ten thousand of them.
+// sysTenant is one tenant's exchanges and live tickets, guarded by e.mu. A
+// ticket is kept as its number and random part rather than as its value
+// (a few hundred bytes of base64 of UTF-16): the emulator holds a ticket
+// for every tenant of a demo, ten thousand of them.
 type sysTenant struct {
-	exchanges int // successful exchanges
-	issued    int // the <n> of the latest ticket
+	exchanges int32 // successful exchanges
+	issued    int32 // the <n> of the latest ticket
 	tickets   []liveTicket
 }
 
 type liveTicket struct {
-	n        int
 	id       [16]byte
+	n        int32
 	clientID string
-	lastUse  time.Time
+	lastUse  int64 // unix nanoseconds, by the emulator's clock
+}
+
+// idle reports how long the ticket has not been used at now.
+func (tk *liveTicket) idle(now time.Time) time.Duration {
+	return time.Duration(now.UnixNano() - tk.lastUse)
 }
 
 func (e *Emulator) systemUserRoutes() {
-	e.sys = systemUserState{tenants: map[string]*sysTenant{}}
 	e.route("POST /login/api/PartnerSystemUser/Authenticate", EndpointSystemUser, e.serveSystemUser)
 }
 
@@ -226,7 +230,7 @@ func (e *Emulator) issueSystemUserJWT(contextID, clientID string, now time.Time)
 		return "", errors.New("superidtest: tenant removed during the exchange")
 	}
 	ticket := e.newTicketLocked(t.ContextIdentifier, clientID)
-	e.sys.tenants[lc].exchanges++
+	e.storeLocked(t).sys.exchanges++
 	endpoint := e.tenantEndpointLocked(t.ContextIdentifier)
 	claims := map[string]any{
 		"iss":                            superid.SystemUserIssuer,
@@ -250,26 +254,22 @@ func (e *Emulator) issueSystemUserJWT(contextID, clientID string, now time.Time)
 // newTicketLocked issues a live ticket for the tenant's system user in
 // the app. e.mu must be held, and the tenant must exist.
 func (e *Emulator) newTicketLocked(contextID, clientID string) string {
-	lc := strings.ToLower(contextID)
-	st := e.sys.tenants[lc]
-	if st == nil {
-		st = &sysTenant{}
-		e.sys.tenants[lc] = st
-	}
+	t := e.tenants[strings.ToLower(contextID)]
+	st := &e.storeLocked(t).sys
 	// Dead tickets go when a new one comes, so that a tenant exchanged
 	// every few hours does not pile them up.
 	now := e.now()
 	live := st.tickets[:0]
 	for _, tk := range st.tickets {
-		if now.Sub(tk.lastUse) < ticketLifetime {
+		if tk.idle(now) < ticketLifetime {
 			live = append(live, tk)
 		}
 	}
 	st.issued++
-	tk := liveTicket{n: st.issued, clientID: clientID, lastUse: now}
+	tk := liveTicket{n: st.issued, clientID: clientID, lastUse: now.UnixNano()}
 	_, _ = rand.Read(tk.id[:])
 	st.tickets = append(live, tk)
-	return newTicket(e.tenants[lc].ContextIdentifier, tk.n, tk.id)
+	return newTicket(t.ContextIdentifier, int(tk.n), tk.id)
 }
 
 // newTicket makes a ticket shaped like SuperOffice's: "7T:" and the base64
@@ -322,25 +322,25 @@ func (e *Emulator) ticketLocked(ticket string) (contextID, clientID string, ok b
 	if !ok {
 		return "", "", false
 	}
-	lc := strings.ToLower(ctx)
-	t, st := e.tenants[lc], e.sys.tenants[lc]
-	if t == nil || st == nil {
+	t, rec := e.tenants[strings.ToLower(ctx)], e.storeOfLocked(ctx)
+	if t == nil || rec == nil {
 		return "", "", false
 	}
+	st := &rec.sys
 	i := slices.IndexFunc(st.tickets, func(tk liveTicket) bool {
-		return tk.n == n && subtle.ConstantTimeCompare(tk.id[:], id[:]) == 1
+		return int(tk.n) == n && subtle.ConstantTimeCompare(tk.id[:], id[:]) == 1
 	})
 	if i < 0 {
 		return "", "", false
 	}
 	tk := &st.tickets[i]
 	now := e.now()
-	if _, approved := e.consents[consentKey{t.ContextIdentifier, tk.clientID}]; !approved || now.Sub(tk.lastUse) >= ticketLifetime {
+	if _, approved := e.consents[consentKey{t.ContextIdentifier, tk.clientID}]; !approved || tk.idle(now) >= ticketLifetime {
 		st.tickets = slices.Delete(st.tickets, i, i+1)
 		return "", "", false
 	}
-	if now.After(tk.lastUse) {
-		tk.lastUse = now
+	if tk.idle(now) > 0 {
+		tk.lastUse = now.UnixNano()
 	}
 	return t.ContextIdentifier, tk.clientID, true
 }
@@ -351,8 +351,8 @@ func (e *Emulator) ticketLocked(ticket string) (contextID, clientID string, ok b
 func (e *Emulator) Exchanges(contextID string) int {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if st := e.sys.tenants[strings.ToLower(contextID)]; st != nil {
-		return st.exchanges
+	if rec := e.storeOfLocked(contextID); rec != nil {
+		return int(rec.sys.exchanges)
 	}
 	return 0
 }
@@ -363,8 +363,8 @@ func (e *Emulator) Exchanges(contextID string) int {
 func (e *Emulator) ExpireTickets(contextID string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if st := e.sys.tenants[strings.ToLower(contextID)]; st != nil {
-		st.tickets = nil
+	if rec := e.storeOfLocked(contextID); rec != nil {
+		rec.sys.tickets = nil
 	}
 }
 
@@ -372,14 +372,14 @@ func (e *Emulator) ExpireTickets(contextID string) {
 func (e *Emulator) LiveTickets(contextID string) int {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	st := e.sys.tenants[strings.ToLower(contextID)]
-	if st == nil {
+	rec := e.storeOfLocked(contextID)
+	if rec == nil {
 		return 0
 	}
 	now := e.now()
 	n := 0
-	for _, tk := range st.tickets {
-		if now.Sub(tk.lastUse) < ticketLifetime {
+	for _, tk := range rec.sys.tickets {
+		if tk.idle(now) < ticketLifetime {
 			n++
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"encoding/json"
 	"fmt"
+	"math"
 	"net"
 	"net/http"
 	"net/url"
@@ -38,32 +39,43 @@ type tenantAPIState struct {
 	stores   map[string]*tenantStore // by lower-case context identifier
 }
 
-// tenantStore is one tenant's database. Rows are kept in id order and
-// found by binary search: no map per tenant, since a demo has ten
-// thousand tenants with a company each.
+// tenantStore is what the emulator keeps of one tenant beyond its
+// registration: its database and its system user tickets (sys, kept by
+// systemuser.go). One record per tenant in one map, and rows in id order
+// found by binary search rather than maps of their own: a demo holds ten
+// thousand tenants with a ticket and a company each.
 type tenantStore struct {
-	nextContact, nextPerson int
-	contacts                []storedContact // by id, ascending
-	persons                 []*Person       // by id, ascending
+	contacts    []storedContact // by id, ascending
+	people      *personStore    // nil until a person is stored
+	nextContact int
+	sys         sysTenant
+}
+
+type personStore struct {
+	persons []*Person // by id, ascending
+	next    int
 }
 
 // storedContact is a company as a tenant store keeps it: the fields a
 // new company has, and the whole Contact only when it has more, so that
-// the companies a demo creates by the ten thousand cost some eighty bytes
-// each rather than a few hundred.
+// the companies a demo creates by the ten thousand cost some sixty bytes
+// each rather than a few hundred. Ids are int32, as SuperOffice's are.
 type storedContact struct {
-	id, associateID, createdBy, countryID int
+	id, associateID, createdBy, countryID int32
 	name                                  string
 	created                               time.Time
 	full                                  *Contact // nil: every other field is empty
 }
 
+// packContact packs c, whose ContactID must fit in an int32 (AddContact
+// and the id counter see to that).
 func packContact(c *Contact) storedContact {
-	sc := storedContact{id: c.ContactID, associateID: c.AssociateID, createdBy: c.CreatedBy,
-		countryID: c.CountryID, name: c.Name, created: c.Created}
+	sc := storedContact{id: int32(c.ContactID), associateID: int32(c.AssociateID), createdBy: int32(c.CreatedBy),
+		countryID: int32(c.CountryID), name: c.Name, created: c.Created}
 	if c.Department != "" || c.OrgNr != "" || c.Number1 != "" || c.Number2 != "" || c.Description != "" ||
 		c.CategoryID != 0 || c.BusinessID != 0 || len(c.Emails) > 0 || len(c.Phones) > 0 || len(c.URLs) > 0 ||
-		c.UpdatedBy != 0 || !c.Updated.IsZero() {
+		c.UpdatedBy != 0 || !c.Updated.IsZero() ||
+		int(sc.associateID) != c.AssociateID || int(sc.createdBy) != c.CreatedBy || int(sc.countryID) != c.CountryID {
 		cc := *c
 		sc.full = &cc
 	}
@@ -73,8 +85,8 @@ func packContact(c *Contact) storedContact {
 // unpack returns the stored company as a Contact of the caller's own.
 func (sc *storedContact) unpack() *Contact {
 	if sc.full == nil {
-		return &Contact{ContactID: sc.id, Name: sc.name, CountryID: sc.countryID, AssociateID: sc.associateID,
-			CreatedBy: sc.createdBy, Created: sc.created}
+		return &Contact{ContactID: int(sc.id), Name: sc.name, CountryID: int(sc.countryID), AssociateID: int(sc.associateID),
+			CreatedBy: int(sc.createdBy), Created: sc.created}
 	}
 	c := *sc.full
 	c.Emails = slices.Clone(c.Emails)
@@ -84,7 +96,7 @@ func (sc *storedContact) unpack() *Contact {
 }
 
 func (st *tenantStore) contactIndex(id int) (int, bool) {
-	return slices.BinarySearchFunc(st.contacts, id, func(sc storedContact, id int) int { return cmp.Compare(sc.id, id) })
+	return slices.BinarySearchFunc(st.contacts, id, func(sc storedContact, id int) int { return cmp.Compare(int(sc.id), id) })
 }
 
 // contact returns a copy of company id, or nil.
@@ -128,14 +140,22 @@ func (st *tenantStore) deleteContact(id int) bool {
 	return ok
 }
 
+// personList returns the stored persons, by id (not copies).
+func (st *tenantStore) personList() []*Person {
+	if st.people == nil {
+		return nil
+	}
+	return st.people.persons
+}
+
 func (st *tenantStore) personIndex(id int) (int, bool) {
-	return slices.BinarySearchFunc(st.persons, id, func(p *Person, id int) int { return cmp.Compare(p.PersonID, id) })
+	return slices.BinarySearchFunc(st.personList(), id, func(p *Person, id int) int { return cmp.Compare(p.PersonID, id) })
 }
 
 // person returns person id as stored (handlers change it in place), or nil.
 func (st *tenantStore) person(id int) *Person {
 	if i, ok := st.personIndex(id); ok {
-		return st.persons[i]
+		return st.people.persons[i]
 	}
 	return nil
 }
@@ -371,6 +391,7 @@ func (e *Emulator) tenantHostLocked(t *Tenant) string {
 	return u.Host
 }
 
+// storeLocked returns the tenant's record, creating it on first use.
 func (e *Emulator) storeLocked(t *Tenant) *tenantStore {
 	k := strings.ToLower(t.ContextIdentifier)
 	if e.tenant.stores == nil {
@@ -382,6 +403,12 @@ func (e *Emulator) storeLocked(t *Tenant) *tenantStore {
 		e.tenant.stores[k] = st
 	}
 	return st
+}
+
+// storeOfLocked returns the record of the tenant contextID, or nil when it
+// has none yet.
+func (e *Emulator) storeOfLocked(contextID string) *tenantStore {
+	return e.tenant.stores[strings.ToLower(contextID)]
 }
 
 // principalLocked checks the request's credentials for tenant t; a
@@ -797,14 +824,18 @@ func (e *Emulator) apiPersonPost(r *http.Request, _ *Tenant, st *tenantStore, pr
 }
 
 func (st *tenantStore) insertPerson(p *Person) {
+	if st.people == nil {
+		st.people = &personStore{}
+	}
+	ps := st.people
 	if p.PersonID == 0 {
-		st.nextPerson++
-		p.PersonID = st.nextPerson
-	} else if p.PersonID > st.nextPerson {
-		st.nextPerson = p.PersonID
+		ps.next++
+		p.PersonID = ps.next
+	} else if p.PersonID > ps.next {
+		ps.next = p.PersonID
 	}
 	i, _ := st.personIndex(p.PersonID)
-	st.persons = slices.Insert(st.persons, i, p)
+	ps.persons = slices.Insert(ps.persons, i, p)
 }
 
 func (e *Emulator) apiPersonPut(r *http.Request, _ *Tenant, st *tenantStore, pr apiPrincipal) (int, any) {
@@ -836,7 +867,7 @@ func (e *Emulator) apiPersonDelete(r *http.Request, _ *Tenant, st *tenantStore, 
 		return apiError(http.StatusNotFound, "NotFound", "Person "+r.PathValue("id")+" not found")
 	}
 	i, _ := st.personIndex(id)
-	st.persons = slices.Delete(st.persons, i, i+1)
+	st.people.persons = slices.Delete(st.people.persons, i, i+1)
 	return http.StatusNoContent, nil
 }
 
@@ -865,8 +896,8 @@ func (e *Emulator) Persons(contextID string) []Person {
 	if st == nil {
 		return nil
 	}
-	out := make([]Person, len(st.persons))
-	for i, p := range st.persons {
+	out := make([]Person, len(st.personList()))
+	for i, p := range st.personList() {
 		out[i] = *p
 		out[i].Emails = append([]string(nil), p.Emails...)
 		out[i].Phones = append([]string(nil), p.Phones...)
@@ -885,8 +916,8 @@ func (e *Emulator) AddContact(contextID string, c Contact) (Contact, error) {
 		return Contact{}, fmt.Errorf("superidtest: unknown tenant %q", contextID)
 	}
 	st := e.storeLocked(t)
-	if _, taken := st.contactIndex(c.ContactID); c.ContactID < 0 || taken {
-		return Contact{}, fmt.Errorf("superidtest: contact id %d is taken or negative", c.ContactID)
+	if _, taken := st.contactIndex(c.ContactID); c.ContactID < 0 || c.ContactID > math.MaxInt32 || taken {
+		return Contact{}, fmt.Errorf("superidtest: contact id %d is taken, negative or over 2^31-1", c.ContactID)
 	}
 	if c.Created.IsZero() {
 		c.Created = e.now()

@@ -74,7 +74,7 @@ func (e *Emulator) apiContactList(r *http.Request, t *Tenant, st *tenantStore, _
 
 func (e *Emulator) apiPersonList(r *http.Request, t *Tenant, st *tenantStore, _ apiPrincipal) (int, any) {
 	return odataList(r, e.tenantEndpointLocked(t.ContextIdentifier)+"/api/v1/Person", "person",
-		st.persons, e.personColumnsLocked(st), func(p *Person) int { return p.PersonID }, e.pageSize())
+		st.personList(), e.personColumnsLocked(st), func(p *Person) int { return p.PersonID }, e.pageSize())
 }
 
 func (e *Emulator) pageSize() int {
