@@ -70,7 +70,7 @@ func (e *Emulator) agentSaveContactEntity(r *http.Request, _ *Tenant, st *tenant
 		if msg := contactFromWire(&in, c); msg != "" {
 			return apiError(http.StatusBadRequest, "ValidationError", msg)
 		}
-		c.CreatedBy, c.Created = p.associateID, e.now()
+		c.CreatedBy, c.Created = p.associateID, e.now().UTC()
 		st.insertContact(c)
 		return http.StatusOK, e.contactWireLocked(c)
 	}

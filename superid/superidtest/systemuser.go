@@ -36,10 +36,22 @@ const (
 	systemUserJWTLifetime = 5 * time.Minute
 )
 
-// systemUserState is the exchange's part of the emulator as a whole. What
-// it keeps per tenant is in the tenant's record (tenantStore.sys), so
-// that a tenant costs one map entry, not one per concern.
-type systemUserState struct{}
+// systemUserState is the exchange's part of the emulator as a whole,
+// guarded by e.mu. What it keeps per tenant is in the tenant's record
+// (tenantStore.sys), so that a tenant costs one map entry, not one per
+// concern.
+type systemUserState struct {
+	clients []string // the client ids tickets were issued to; a ticket keeps the index
+}
+
+// clientLocked returns the index of clientID in clients, adding it when new.
+func (s *systemUserState) clientLocked(clientID string) int32 {
+	if i := slices.Index(s.clients, clientID); i >= 0 {
+		return int32(i)
+	}
+	s.clients = append(s.clients, clientID)
+	return int32(len(s.clients) - 1)
+}
 
 // sysTenant is one tenant's exchanges and live tickets, guarded by e.mu. A
 // ticket is kept as its number and random part rather than as its value
@@ -52,10 +64,10 @@ type sysTenant struct {
 }
 
 type liveTicket struct {
-	id       [16]byte
-	n        int32
-	clientID string
-	lastUse  int64 // unix nanoseconds, by the emulator's clock
+	id      [16]byte
+	n       int32
+	client  int32 // in systemUserState.clients
+	lastUse int64 // unix nanoseconds, by the emulator's clock
 }
 
 // idle reports how long the ticket has not been used at now.
@@ -266,7 +278,7 @@ func (e *Emulator) newTicketLocked(contextID, clientID string) string {
 		}
 	}
 	st.issued++
-	tk := liveTicket{n: st.issued, clientID: clientID, lastUse: now.UnixNano()}
+	tk := liveTicket{n: st.issued, client: e.sys.clientLocked(clientID), lastUse: now.UnixNano()}
 	_, _ = rand.Read(tk.id[:])
 	st.tickets = append(live, tk)
 	return newTicket(t.ContextIdentifier, int(tk.n), tk.id)
@@ -335,14 +347,15 @@ func (e *Emulator) ticketLocked(ticket string) (contextID, clientID string, ok b
 	}
 	tk := &st.tickets[i]
 	now := e.now()
-	if _, approved := e.consents[consentKey{t.ContextIdentifier, tk.clientID}]; !approved || tk.idle(now) >= ticketLifetime {
+	clientID = e.sys.clients[tk.client]
+	if _, approved := e.consents[consentKey{t.ContextIdentifier, clientID}]; !approved || tk.idle(now) >= ticketLifetime {
 		st.tickets = slices.Delete(st.tickets, i, i+1)
 		return "", "", false
 	}
 	if tk.idle(now) > 0 {
 		tk.lastUse = now.UnixNano()
 	}
-	return t.ContextIdentifier, tk.clientID, true
+	return t.ContextIdentifier, clientID, true
 }
 
 // Exchanges returns how many system user tickets have been issued for a

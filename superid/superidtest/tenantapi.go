@@ -57,13 +57,15 @@ type personStore struct {
 }
 
 // storedContact is a company as a tenant store keeps it: the fields a
-// new company has, and the whole Contact only when it has more, so that
-// the companies a demo creates by the ten thousand cost some sixty bytes
-// each rather than a few hundred. Ids are int32, as SuperOffice's are.
+// new company has, and the whole Contact only when it has more (or a
+// value that does not pack exactly), so that the companies a demo creates
+// by the ten thousand cost some fifty bytes each rather than a few
+// hundred. Ids are int32, as SuperOffice's are; the creation time is UTC
+// unix nanoseconds, as the API stamps it.
 type storedContact struct {
 	id, associateID, createdBy, countryID int32
 	name                                  string
-	created                               time.Time
+	created                               int64    // 0: the zero time
 	full                                  *Contact // nil: every other field is empty
 }
 
@@ -71,10 +73,13 @@ type storedContact struct {
 // and the id counter see to that).
 func packContact(c *Contact) storedContact {
 	sc := storedContact{id: int32(c.ContactID), associateID: int32(c.AssociateID), createdBy: int32(c.CreatedBy),
-		countryID: int32(c.CountryID), name: c.Name, created: c.Created}
+		countryID: int32(c.CountryID), name: c.Name}
+	if !c.Created.IsZero() {
+		sc.created = c.Created.UnixNano()
+	}
 	if c.Department != "" || c.OrgNr != "" || c.Number1 != "" || c.Number2 != "" || c.Description != "" ||
 		c.CategoryID != 0 || c.BusinessID != 0 || len(c.Emails) > 0 || len(c.Phones) > 0 || len(c.URLs) > 0 ||
-		c.UpdatedBy != 0 || !c.Updated.IsZero() ||
+		c.UpdatedBy != 0 || !c.Updated.IsZero() || sc.createdTime() != c.Created ||
 		int(sc.associateID) != c.AssociateID || int(sc.createdBy) != c.CreatedBy || int(sc.countryID) != c.CountryID {
 		cc := *c
 		sc.full = &cc
@@ -82,11 +87,18 @@ func packContact(c *Contact) storedContact {
 	return sc
 }
 
+func (sc *storedContact) createdTime() time.Time {
+	if sc.created == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, sc.created).UTC()
+}
+
 // unpack returns the stored company as a Contact of the caller's own.
 func (sc *storedContact) unpack() *Contact {
 	if sc.full == nil {
 		return &Contact{ContactID: int(sc.id), Name: sc.name, CountryID: int(sc.countryID), AssociateID: int(sc.associateID),
-			CreatedBy: int(sc.createdBy), Created: sc.created}
+			CreatedBy: int(sc.createdBy), Created: sc.createdTime()}
 	}
 	c := *sc.full
 	c.Emails = slices.Clone(c.Emails)
@@ -719,7 +731,7 @@ func (e *Emulator) apiContactPost(r *http.Request, _ *Tenant, st *tenantStore, p
 	if msg := contactFromWire(&in, c); msg != "" {
 		return apiError(http.StatusBadRequest, "ValidationError", msg)
 	}
-	c.CreatedBy, c.Created = p.associateID, e.now()
+	c.CreatedBy, c.Created = p.associateID, e.now().UTC()
 	st.insertContact(c)
 	return http.StatusOK, e.contactWireLocked(c)
 }
@@ -920,7 +932,7 @@ func (e *Emulator) AddContact(contextID string, c Contact) (Contact, error) {
 		return Contact{}, fmt.Errorf("superidtest: contact id %d is taken, negative or over 2^31-1", c.ContactID)
 	}
 	if c.Created.IsZero() {
-		c.Created = e.now()
+		c.Created = e.now().UTC()
 	}
 	cc := c
 	st.insertContact(&cc)
