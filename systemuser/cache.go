@@ -4,9 +4,9 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"sync/atomic"
-
-	"golang.org/x/sync/singleflight"
+	"time"
 )
 
 // TicketSource returns the TicketSource of one tenant: it exchanges the
@@ -49,8 +49,22 @@ type cachedSource struct {
 	token     string
 	opts      exchangeOptions
 
-	cur    atomic.Pointer[cachedTicket]
-	flight singleflight.Group
+	cur atomic.Pointer[cachedTicket]
+
+	// mu guards flight, the exchange under way (nil when none): every
+	// goroutine that finds no live ticket meanwhile waits for that one
+	// exchange. It is what singleflight would keep, without a map that
+	// stays allocated per tenant after its one exchange.
+	mu     sync.Mutex
+	flight *ticketFlight
+}
+
+// ticketFlight is one exchange and its waiters: done is closed when t and
+// err are set.
+type ticketFlight struct {
+	done chan struct{}
+	t    *Ticket
+	err  error
 }
 
 type cachedTicket struct {
@@ -82,33 +96,45 @@ func (s *cachedSource) Ticket(ctx context.Context) (*Ticket, error) {
 }
 
 func (s *cachedSource) refresh(ctx context.Context) (*Ticket, error) {
-	ch := s.flight.DoChan("", func() (any, error) {
-		now := s.c.elapsed()
-		// A flight that ended between our Load and DoChan may have left a
-		// fresh ticket; exchanging again would waste a ticket.
-		if e := s.cur.Load(); e != nil && now-e.lastUse.Load() < int64(s.c.reuseFor) {
+	s.mu.Lock()
+	f := s.flight
+	if f == nil {
+		// A flight that ended between our Load and the lock may have left
+		// a fresh ticket; exchanging again would waste a ticket.
+		if e := s.cur.Load(); e != nil && s.c.elapsed()-e.lastUse.Load() < int64(s.c.reuseFor) {
+			s.mu.Unlock()
 			return e.t, nil
 		}
-		xctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.c.xchTimeout)
-		defer cancel()
-		t, err := s.c.exchange(xctx, s.contextID, s.token, s.opts)
-		if err != nil {
-			return nil, err
-		}
-		e := &cachedTicket{t: t}
-		e.lastUse.Store(s.c.elapsed())
-		s.cur.Store(e)
-		return t, nil
-	})
+		f = &ticketFlight{done: make(chan struct{})}
+		s.flight = f
+		// The exchange outlives the caller's ctx, as others may be
+		// waiting for it; ExchangeTimeout bounds it.
+		go s.exchange(context.WithoutCancel(ctx), f)
+	}
+	s.mu.Unlock()
 	select {
-	case r := <-ch:
-		if r.Err != nil {
-			return nil, r.Err
-		}
-		return r.Val.(*Ticket), nil
+	case <-f.done:
+		return f.t, f.err
 	case <-ctx.Done():
 		return nil, fmt.Errorf("systemuser: waiting for a ticket for %s: %w", s.contextID, ctx.Err())
 	}
+}
+
+// exchange runs flight f: the ticket it gets is cached before the flight
+// ends, so that a caller who comes after the flight finds it.
+func (s *cachedSource) exchange(ctx context.Context, f *ticketFlight) {
+	xctx, cancel := context.WithTimeout(ctx, s.c.xchTimeout)
+	f.t, f.err = s.c.exchange(xctx, s.contextID, s.token, s.opts)
+	cancel()
+	if f.err == nil {
+		e := &cachedTicket{t: f.t}
+		e.lastUse.Store(s.c.elapsed())
+		s.cur.Store(e)
+	}
+	s.mu.Lock()
+	s.flight = nil
+	s.mu.Unlock()
+	close(f.done)
 }
 
 // Invalidate drops the current ticket, so that the next Ticket call
@@ -124,3 +150,9 @@ func (s *cachedSource) InvalidateTicket(t *Ticket) {
 		s.cur.CompareAndSwap(e, nil)
 	}
 }
+
+// ReuseWindow is how long a ticket may go unused and still be handed out:
+// Config.TicketLifetime less Config.RenewBefore. A TicketSource of one's
+// own, such as one that keeps tickets in a database that several
+// processes share, judges a stored ticket by it, as the cache here does.
+func (c *Client) ReuseWindow() time.Duration { return c.reuseFor }

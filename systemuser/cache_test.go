@@ -185,6 +185,46 @@ func TestTicketSourceTenantAPI(t *testing.T) {
 	}
 }
 
+// After its exchange a source keeps its ticket and nothing else: no
+// record of the flight (singleflight kept a map per source).
+func TestTicketSourceKeepsNoFlight(t *testing.T) {
+	f := setup(t, nil)
+	src := f.client.TicketSource(testCtx, f.token).(*cachedSource)
+	askAll(t, src, 50)
+	src.mu.Lock()
+	left := src.flight
+	src.mu.Unlock()
+	if left != nil {
+		t.Fatal("the finished exchange is still recorded")
+	}
+	if src.cur.Load() == nil || f.srv.Exchanges(testCtx) != 1 {
+		t.Fatal("no ticket cached")
+	}
+}
+
+func TestReuseWindow(t *testing.T) {
+	f := setup(t, nil)
+	if got := f.client.ReuseWindow(); got != DefaultTicketLifetime-DefaultRenewBefore {
+		t.Errorf("default: %s", got)
+	}
+	g := setup(t, func(c *Config) { c.TicketLifetime, c.RenewBefore = time.Hour, 10*time.Minute })
+	if got := g.client.ReuseWindow(); got != 50*time.Minute {
+		t.Errorf("configured: %s", got)
+	}
+	// The cache hands a ticket out exactly within the window.
+	src := g.client.TicketSource(testCtx, g.token)
+	first, err := src.Ticket(context.Background())
+	check(t, err)
+	g.clock.Add(50*time.Minute - time.Second)
+	if tk, _ := src.Ticket(context.Background()); tk != first {
+		t.Fatal("renewed inside the window")
+	}
+	g.clock.Add(50 * time.Minute)
+	if tk, _ := src.Ticket(context.Background()); tk == first {
+		t.Fatal("handed out after the window")
+	}
+}
+
 func BenchmarkTicketCached(b *testing.B) {
 	f := setup(b, func(c *Config) { c.Now = nil }) // time.Now, as in production
 	src := f.client.TicketSource(testCtx, f.token)

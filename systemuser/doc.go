@@ -46,6 +46,13 @@
 // less Config.RenewBefore), and Invalidate after the tenant API answers
 // 401. A cached hit takes no lock and allocates nothing.
 //
+// The cache lives in the process. A service that runs on several
+// processes, any of which may serve a tenant next, keeps the ticket where
+// they all see it (the example console keeps it, sealed, in its database)
+// and implements TicketSource over that: reuse the stored ticket while it
+// has been idle for less than Client.ReuseWindow, else Exchange and store
+// the new one.
+//
 // # Errors
 //
 // Exchange failures are *Error values, which keep the HTTP status,

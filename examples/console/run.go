@@ -68,7 +68,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 
 	st, err := store.OpenConfig(ctx, store.Config{DSN: cfg.DatabaseURL, SealKey: cfg.SealKey, Logger: log,
-		MaxOpenConns: o.workers + 4})
+		MaxOpenConns: o.workers + 4, SQLiteCacheKiB: sqliteCacheKiB})
 	if err != nil {
 		return err
 	}
@@ -145,6 +145,12 @@ func watch(o *options, p *worker.Progress, w *worker.Worker) func() {
 	}
 	return p.Watch(w.Stats)
 }
+
+// sqliteCacheKiB bounds each SQLite connection's page cache. A cycle
+// reads and writes each tenant's row once, so a cache holding more of the
+// table saves nothing, and SQLite's default (2 MiB a connection) would
+// keep ever more of it in memory as the tenants grow.
+var sqliteCacheKiB = 512
 
 // newHTTPClient is the one client for SuperID and the tenants: enough idle
 // connections per host for every worker, so that connections are reused

@@ -53,7 +53,7 @@ func (e *Emulator) agentGetContactEntity(r *http.Request, _ *Tenant, st *tenantS
 	if !ok {
 		return apiError(http.StatusBadRequest, "BadRequest", "contactEntityId is required and must be a number")
 	}
-	c := st.contactByID[id]
+	c := st.contact(id)
 	if c == nil {
 		return http.StatusOK, agentNull
 	}
@@ -72,11 +72,11 @@ func (e *Emulator) agentSaveContactEntity(r *http.Request, _ *Tenant, st *tenant
 		if msg := contactFromWire(&in, c); msg != "" {
 			return apiError(http.StatusBadRequest, "ValidationError", msg)
 		}
-		c.CreatedBy, c.Created = p.associateID, e.now()
+		c.CreatedBy, c.Created = p.associateID, e.now().UTC()
 		st.insertContact(c)
 		return http.StatusOK, e.contactWireLocked(c)
 	}
-	c := st.contactByID[in.ContactId]
+	c := st.contact(in.ContactId)
 	if c == nil {
 		return apiError(http.StatusBadRequest, "ValidationError", "Contact "+strconv.Itoa(in.ContactId)+" does not exist")
 	}
@@ -85,8 +85,8 @@ func (e *Emulator) agentSaveContactEntity(r *http.Request, _ *Tenant, st *tenant
 		return apiError(http.StatusBadRequest, "ValidationError", msg)
 	}
 	next.UpdatedBy, next.Updated = p.associateID, e.now()
-	*c = next
-	return http.StatusOK, e.contactWireLocked(c)
+	st.updateContact(&next)
+	return http.StatusOK, e.contactWireLocked(&next)
 }
 
 func (e *Emulator) agentDeleteContactEntity(r *http.Request, _ *Tenant, st *tenantStore, _ apiPrincipal) (int, any) {
@@ -94,11 +94,7 @@ func (e *Emulator) agentDeleteContactEntity(r *http.Request, _ *Tenant, st *tena
 	if !ok {
 		return apiError(http.StatusBadRequest, "BadRequest", "ContactEntityId is required and must be a number")
 	}
-	if st.contactByID[id] != nil {
-		r2 := r.Clone(r.Context())
-		r2.SetPathValue("id", strconv.Itoa(id))
-		e.apiContactDelete(r2, nil, st, apiPrincipal{})
-	}
+	st.deleteContact(id)
 	return http.StatusNoContent, nil
 }
 

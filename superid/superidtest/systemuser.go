@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -35,25 +36,46 @@ const (
 	systemUserJWTLifetime = 5 * time.Minute
 )
 
-// systemUserState is the exchange's part of the emulator, guarded by e.mu.
+// systemUserState is the exchange's part of the emulator as a whole,
+// guarded by e.mu. What it keeps per tenant is in the tenant's record
+// (tenantStore.sys), so that a tenant costs one map entry, not one per
+// concern.
 type systemUserState struct {
-	tickets   map[string]*systemTicket // by ticket value
-	exchanges map[string]int           // successful exchanges, by lower-case ctx
-	serials   map[string]int           // the <n> of the next ticket, by lower-case ctx
+	clients []string // the client ids tickets were issued to; a ticket keeps the index
 }
 
-type systemTicket struct {
-	contextID string // as the tenant spells it
-	clientID  string
-	lastUse   time.Time
+// clientLocked returns the index of clientID in clients, adding it when new.
+func (s *systemUserState) clientLocked(clientID string) int32 {
+	if i := slices.Index(s.clients, clientID); i >= 0 {
+		return int32(i)
+	}
+	s.clients = append(s.clients, clientID)
+	return int32(len(s.clients) - 1)
+}
+
+// sysTenant is one tenant's exchanges and live tickets, guarded by e.mu. A
+// ticket is kept as its number and random part rather than as its value
+// (a few hundred bytes of base64 of UTF-16): the emulator holds a ticket
+// for every tenant of a demo, ten thousand of them.
+type sysTenant struct {
+	exchanges int32 // successful exchanges
+	issued    int32 // the <n> of the latest ticket
+	tickets   []liveTicket
+}
+
+type liveTicket struct {
+	id      [16]byte
+	n       int32
+	client  int32 // in systemUserState.clients
+	lastUse int64 // unix nanoseconds, by the emulator's clock
+}
+
+// idle reports how long the ticket has not been used at now.
+func (tk *liveTicket) idle(now time.Time) time.Duration {
+	return time.Duration(now.UnixNano() - tk.lastUse)
 }
 
 func (e *Emulator) systemUserRoutes() {
-	e.sys = systemUserState{
-		tickets:   map[string]*systemTicket{},
-		exchanges: map[string]int{},
-		serials:   map[string]int{},
-	}
 	e.route("POST /login/api/PartnerSystemUser/Authenticate", EndpointSystemUser, e.serveSystemUser)
 }
 
@@ -220,7 +242,7 @@ func (e *Emulator) issueSystemUserJWT(contextID, clientID string, now time.Time)
 		return "", errors.New("superidtest: tenant removed during the exchange")
 	}
 	ticket := e.newTicketLocked(t.ContextIdentifier, clientID)
-	e.sys.exchanges[lc]++
+	e.storeLocked(t).sys.exchanges++
 	endpoint := e.tenantEndpointLocked(t.ContextIdentifier)
 	claims := map[string]any{
 		"iss":                            superid.SystemUserIssuer,
@@ -242,22 +264,30 @@ func (e *Emulator) issueSystemUserJWT(contextID, clientID string, now time.Time)
 }
 
 // newTicketLocked issues a live ticket for the tenant's system user in
-// the app. e.mu must be held.
+// the app. e.mu must be held, and the tenant must exist.
 func (e *Emulator) newTicketLocked(contextID, clientID string) string {
-	lc := strings.ToLower(contextID)
-	e.sys.serials[lc]++
-	t := e.tenants[lc]
-	ticket := newTicket(t.ContextIdentifier, e.sys.serials[lc])
-	e.sys.tickets[ticket] = &systemTicket{contextID: t.ContextIdentifier, clientID: clientID, lastUse: e.now()}
-	return ticket
+	t := e.tenants[strings.ToLower(contextID)]
+	st := &e.storeLocked(t).sys
+	// Dead tickets go when a new one comes, so that a tenant exchanged
+	// every few hours does not pile them up.
+	now := e.now()
+	live := st.tickets[:0]
+	for _, tk := range st.tickets {
+		if tk.idle(now) < ticketLifetime {
+			live = append(live, tk)
+		}
+	}
+	st.issued++
+	tk := liveTicket{n: st.issued, client: e.sys.clientLocked(clientID), lastUse: now.UnixNano()}
+	_, _ = rand.Read(tk.id[:])
+	st.tickets = append(live, tk)
+	return newTicket(t.ContextIdentifier, int(tk.n), tk.id)
 }
 
 // newTicket makes a ticket shaped like SuperOffice's: "7T:" and the base64
 // of the UTF-16LE string "<32 hex>;<n>;<ctx>". Clients must treat it as
 // opaque; the shape only makes logs and tests look familiar.
-func newTicket(contextID string, n int) string {
-	var id [16]byte
-	_, _ = rand.Read(id[:])
+func newTicket(contextID string, n int, id [16]byte) string {
 	s := hex.EncodeToString(id[:]) + ";" + strconv.Itoa(n) + ";" + contextID
 	u := utf16.Encode([]rune(s))
 	b := make([]byte, 2*len(u))
@@ -267,28 +297,65 @@ func newTicket(contextID string, n int) string {
 	return "7T:" + base64.StdEncoding.EncodeToString(b)
 }
 
+// parseTicket takes a ticket made by newTicket apart; ok is false for
+// anything else.
+func parseTicket(ticket string) (contextID string, n int, id [16]byte, ok bool) {
+	v, found := strings.CutPrefix(ticket, "7T:")
+	if !found || len(v) > 1024 {
+		return
+	}
+	b, err := base64.StdEncoding.DecodeString(v)
+	if err != nil || len(b)%2 != 0 {
+		return
+	}
+	u := make([]uint16, len(b)/2)
+	for i := range u {
+		u[i] = binary.LittleEndian.Uint16(b[2*i:])
+	}
+	parts := strings.Split(string(utf16.Decode(u)), ";")
+	if len(parts) != 3 || len(parts[0]) != 2*len(id) {
+		return
+	}
+	if _, err := hex.Decode(id[:], []byte(parts[0])); err != nil {
+		return
+	}
+	if n, err = strconv.Atoi(parts[1]); err != nil {
+		return
+	}
+	return parts[2], n, id, true
+}
+
 // ticketLocked reports the tenant and app a live system user ticket was
 // issued for, renewing its sliding expiry. e.mu must be held. A ticket is
 // dead once it has been idle for six hours, after ExpireTickets, or when
 // the tenant has withdrawn its approval of the app.
 func (e *Emulator) ticketLocked(ticket string) (contextID, clientID string, ok bool) {
-	t := e.sys.tickets[ticket]
-	if t == nil {
+	ctx, n, id, ok := parseTicket(ticket)
+	if !ok {
 		return "", "", false
 	}
+	t, rec := e.tenants[strings.ToLower(ctx)], e.storeOfLocked(ctx)
+	if t == nil || rec == nil {
+		return "", "", false
+	}
+	st := &rec.sys
+	i := slices.IndexFunc(st.tickets, func(tk liveTicket) bool {
+		return int(tk.n) == n && subtle.ConstantTimeCompare(tk.id[:], id[:]) == 1
+	})
+	if i < 0 {
+		return "", "", false
+	}
+	tk := &st.tickets[i]
 	now := e.now()
-	if now.Sub(t.lastUse) >= ticketLifetime {
-		delete(e.sys.tickets, ticket)
+	clientID = e.sys.clients[tk.client]
+	if _, approved := e.consents[consentKey{t.ContextIdentifier, clientID}]; !approved || tk.idle(now) >= ticketLifetime {
+		st.tickets = slices.Delete(st.tickets, i, i+1)
 		return "", "", false
 	}
-	if _, approved := e.consents[consentKey{t.contextID, t.clientID}]; !approved {
-		delete(e.sys.tickets, ticket)
-		return "", "", false
+	if tk.idle(now) > 0 {
+		tk.lastUse = now.UnixNano()
 	}
-	if now.After(t.lastUse) {
-		t.lastUse = now
-	}
-	return t.contextID, t.clientID, true
+	return t.ContextIdentifier, clientID, true
 }
 
 // Exchanges returns how many system user tickets have been issued for a
@@ -297,7 +364,10 @@ func (e *Emulator) ticketLocked(ticket string) (contextID, clientID string, ok b
 func (e *Emulator) Exchanges(contextID string) int {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return e.sys.exchanges[strings.ToLower(contextID)]
+	if rec := e.storeOfLocked(contextID); rec != nil {
+		return int(rec.sys.exchanges)
+	}
+	return 0
 }
 
 // ExpireTickets ends every system user ticket issued for a tenant, as six
@@ -306,10 +376,8 @@ func (e *Emulator) Exchanges(contextID string) int {
 func (e *Emulator) ExpireTickets(contextID string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	for v, t := range e.sys.tickets {
-		if strings.EqualFold(t.contextID, contextID) {
-			delete(e.sys.tickets, v)
-		}
+	if rec := e.storeOfLocked(contextID); rec != nil {
+		rec.sys.tickets = nil
 	}
 }
 
@@ -317,10 +385,14 @@ func (e *Emulator) ExpireTickets(contextID string) {
 func (e *Emulator) LiveTickets(contextID string) int {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	rec := e.storeOfLocked(contextID)
+	if rec == nil {
+		return 0
+	}
 	now := e.now()
 	n := 0
-	for _, t := range e.sys.tickets {
-		if strings.EqualFold(t.contextID, contextID) && now.Sub(t.lastUse) < ticketLifetime {
+	for _, tk := range rec.sys.tickets {
+		if tk.idle(now) < ticketLifetime {
 			n++
 		}
 	}

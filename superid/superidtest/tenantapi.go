@@ -1,12 +1,14 @@
 package superidtest
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
+	"math"
 	"net"
 	"net/http"
 	"net/url"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -37,12 +39,137 @@ type tenantAPIState struct {
 	stores   map[string]*tenantStore // by lower-case context identifier
 }
 
+// tenantStore is what the emulator keeps of one tenant beyond its
+// registration: its database and its system user tickets (sys, kept by
+// systemuser.go). One record per tenant in one map, and rows in id order
+// found by binary search rather than maps of their own: a demo holds ten
+// thousand tenants with a ticket and a company each.
 type tenantStore struct {
-	nextContact, nextPerson int
-	contacts                []*Contact // by id, ascending
-	contactByID             map[int]*Contact
-	persons                 []*Person
-	personByID              map[int]*Person
+	contacts    []storedContact // by id, ascending
+	people      *personStore    // nil until a person is stored
+	nextContact int
+	sys         sysTenant
+}
+
+type personStore struct {
+	persons []*Person // by id, ascending
+	next    int
+}
+
+// storedContact is a company as a tenant store keeps it: the fields a
+// new company has, and the whole Contact only when it has more (or a
+// value that does not pack exactly), so that the companies a demo creates
+// by the ten thousand cost some fifty bytes each rather than a few
+// hundred. Ids are int32, as SuperOffice's are; the creation time is UTC
+// unix nanoseconds, as the API stamps it.
+type storedContact struct {
+	id, associateID, createdBy, countryID int32
+	name                                  string
+	created                               int64    // 0: the zero time
+	full                                  *Contact // nil: every other field is empty
+}
+
+// packContact packs c, whose ContactID must fit in an int32 (AddContact
+// and the id counter see to that).
+func packContact(c *Contact) storedContact {
+	sc := storedContact{id: int32(c.ContactID), associateID: int32(c.AssociateID), createdBy: int32(c.CreatedBy),
+		countryID: int32(c.CountryID), name: c.Name}
+	if !c.Created.IsZero() {
+		sc.created = c.Created.UnixNano()
+	}
+	if c.Department != "" || c.OrgNr != "" || c.Number1 != "" || c.Number2 != "" || c.Description != "" ||
+		c.CategoryID != 0 || c.BusinessID != 0 || len(c.Emails) > 0 || len(c.Phones) > 0 || len(c.URLs) > 0 ||
+		c.UpdatedBy != 0 || !c.Updated.IsZero() || sc.createdTime() != c.Created ||
+		int(sc.associateID) != c.AssociateID || int(sc.createdBy) != c.CreatedBy || int(sc.countryID) != c.CountryID {
+		cc := *c
+		sc.full = &cc
+	}
+	return sc
+}
+
+func (sc *storedContact) createdTime() time.Time {
+	if sc.created == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, sc.created).UTC()
+}
+
+// unpack returns the stored company as a Contact of the caller's own.
+func (sc *storedContact) unpack() *Contact {
+	if sc.full == nil {
+		return &Contact{ContactID: int(sc.id), Name: sc.name, CountryID: int(sc.countryID), AssociateID: int(sc.associateID),
+			CreatedBy: int(sc.createdBy), Created: sc.createdTime()}
+	}
+	c := *sc.full
+	c.Emails = slices.Clone(c.Emails)
+	c.Phones = slices.Clone(c.Phones)
+	c.URLs = slices.Clone(c.URLs)
+	return &c
+}
+
+func (st *tenantStore) contactIndex(id int) (int, bool) {
+	return slices.BinarySearchFunc(st.contacts, id, func(sc storedContact, id int) int { return cmp.Compare(int(sc.id), id) })
+}
+
+// contact returns a copy of company id, or nil.
+func (st *tenantStore) contact(id int) *Contact {
+	if i, ok := st.contactIndex(id); ok {
+		return st.contacts[i].unpack()
+	}
+	return nil
+}
+
+// contactName is the name of company id; empty when there is none.
+func (st *tenantStore) contactName(id int) string {
+	if i, ok := st.contactIndex(id); ok {
+		return st.contacts[i].name
+	}
+	return ""
+}
+
+// contactList returns copies of every company, by id.
+func (st *tenantStore) contactList() []*Contact {
+	out := make([]*Contact, len(st.contacts))
+	for i := range st.contacts {
+		out[i] = st.contacts[i].unpack()
+	}
+	return out
+}
+
+// updateContact stores c over the company with its id, which must exist.
+func (st *tenantStore) updateContact(c *Contact) {
+	if i, ok := st.contactIndex(c.ContactID); ok {
+		st.contacts[i] = packContact(c)
+	}
+}
+
+// deleteContact removes company id and reports whether there was one.
+func (st *tenantStore) deleteContact(id int) bool {
+	i, ok := st.contactIndex(id)
+	if ok {
+		st.contacts = slices.Delete(st.contacts, i, i+1)
+	}
+	return ok
+}
+
+// personList returns the stored persons, by id (not copies).
+func (st *tenantStore) personList() []*Person {
+	if st.people == nil {
+		return nil
+	}
+	return st.people.persons
+}
+
+func (st *tenantStore) personIndex(id int) (int, bool) {
+	return slices.BinarySearchFunc(st.personList(), id, func(p *Person, id int) int { return cmp.Compare(p.PersonID, id) })
+}
+
+// person returns person id as stored (handlers change it in place), or nil.
+func (st *tenantStore) person(id int) *Person {
+	if i, ok := st.personIndex(id); ok {
+		return st.people.persons[i]
+	}
+	return nil
 }
 
 // Contact is a company in a tenant's emulated database.
@@ -276,6 +403,7 @@ func (e *Emulator) tenantHostLocked(t *Tenant) string {
 	return u.Host
 }
 
+// storeLocked returns the tenant's record, creating it on first use.
 func (e *Emulator) storeLocked(t *Tenant) *tenantStore {
 	k := strings.ToLower(t.ContextIdentifier)
 	if e.tenant.stores == nil {
@@ -283,10 +411,16 @@ func (e *Emulator) storeLocked(t *Tenant) *tenantStore {
 	}
 	st := e.tenant.stores[k]
 	if st == nil {
-		st = &tenantStore{contactByID: map[int]*Contact{}, personByID: map[int]*Person{}}
+		st = &tenantStore{}
 		e.tenant.stores[k] = st
 	}
 	return st
+}
+
+// storeOfLocked returns the record of the tenant contextID, or nil when it
+// has none yet.
+func (e *Emulator) storeOfLocked(contextID string) *tenantStore {
+	return e.tenant.stores[strings.ToLower(contextID)]
 }
 
 // principalLocked checks the request's credentials for tenant t; a
@@ -524,8 +658,8 @@ func (e *Emulator) personWireLocked(st *tenantStore, p *Person) wirePerson {
 		Associate: e.associateLocked(p.AssociateID), Country: country(578),
 		TableRight: map[string]any{"Mask": "Select, Update, Insert, Delete", "Reason": ""},
 	}
-	if c := st.contactByID[p.ContactID]; c != nil {
-		w.Contact = &wireContactRef{ContactId: c.ContactID, Name: c.Name}
+	if i, ok := st.contactIndex(p.ContactID); ok {
+		w.Contact = &wireContactRef{ContactId: p.ContactID, Name: st.contacts[i].name}
 	}
 	return w
 }
@@ -543,7 +677,7 @@ func pathID(r *http.Request) (int, bool) {
 
 func (e *Emulator) apiContactGet(r *http.Request, _ *Tenant, st *tenantStore, _ apiPrincipal) (int, any) {
 	id, ok := pathID(r)
-	c := st.contactByID[id]
+	c := st.contact(id)
 	if !ok || c == nil {
 		return apiError(http.StatusNotFound, "NotFound", "Contact "+r.PathValue("id")+" not found")
 	}
@@ -597,11 +731,13 @@ func (e *Emulator) apiContactPost(r *http.Request, _ *Tenant, st *tenantStore, p
 	if msg := contactFromWire(&in, c); msg != "" {
 		return apiError(http.StatusBadRequest, "ValidationError", msg)
 	}
-	c.CreatedBy, c.Created = p.associateID, e.now()
+	c.CreatedBy, c.Created = p.associateID, e.now().UTC()
 	st.insertContact(c)
 	return http.StatusOK, e.contactWireLocked(c)
 }
 
+// insertContact stores a new company, giving it the next id when it has
+// none (c.ContactID is set); an id that is taken is the caller's error.
 func (st *tenantStore) insertContact(c *Contact) {
 	if c.ContactID == 0 {
 		st.nextContact++
@@ -609,16 +745,13 @@ func (st *tenantStore) insertContact(c *Contact) {
 	} else if c.ContactID > st.nextContact {
 		st.nextContact = c.ContactID
 	}
-	st.contactByID[c.ContactID] = c
-	i := sort.Search(len(st.contacts), func(i int) bool { return st.contacts[i].ContactID >= c.ContactID })
-	st.contacts = append(st.contacts, nil)
-	copy(st.contacts[i+1:], st.contacts[i:])
-	st.contacts[i] = c
+	i, _ := st.contactIndex(c.ContactID)
+	st.contacts = slices.Insert(st.contacts, i, packContact(c))
 }
 
 func (e *Emulator) apiContactPut(r *http.Request, _ *Tenant, st *tenantStore, p apiPrincipal) (int, any) {
 	id, ok := pathID(r)
-	c := st.contactByID[id]
+	c := st.contact(id)
 	if !ok || c == nil {
 		return apiError(http.StatusNotFound, "NotFound", "Contact "+r.PathValue("id")+" not found")
 	}
@@ -634,19 +767,15 @@ func (e *Emulator) apiContactPut(r *http.Request, _ *Tenant, st *tenantStore, p 
 		return apiError(http.StatusBadRequest, "ValidationError", msg)
 	}
 	next.UpdatedBy, next.Updated = p.associateID, e.now()
-	*c = next
-	return http.StatusOK, e.contactWireLocked(c)
+	st.updateContact(&next)
+	return http.StatusOK, e.contactWireLocked(&next)
 }
 
 func (e *Emulator) apiContactDelete(r *http.Request, _ *Tenant, st *tenantStore, _ apiPrincipal) (int, any) {
 	id, ok := pathID(r)
-	c := st.contactByID[id]
-	if !ok || c == nil {
+	if !ok || !st.deleteContact(id) {
 		return apiError(http.StatusNotFound, "NotFound", "Contact "+r.PathValue("id")+" not found")
 	}
-	delete(st.contactByID, id)
-	i := sort.Search(len(st.contacts), func(i int) bool { return st.contacts[i].ContactID >= id })
-	st.contacts = append(st.contacts[:i], st.contacts[i+1:]...)
 	return http.StatusNoContent, nil
 }
 
@@ -658,7 +787,7 @@ func (e *Emulator) apiPersonDefault(_ *http.Request, _ *Tenant, st *tenantStore,
 
 func (e *Emulator) apiPersonGet(r *http.Request, _ *Tenant, st *tenantStore, _ apiPrincipal) (int, any) {
 	id, ok := pathID(r)
-	p := st.personByID[id]
+	p := st.person(id)
 	if !ok || p == nil {
 		return apiError(http.StatusNotFound, "NotFound", "Person "+r.PathValue("id")+" not found")
 	}
@@ -673,7 +802,7 @@ func personFromWire(st *tenantStore, in *wirePerson, p *Person) string {
 		return "a name is longer than 50 characters"
 	}
 	if in.Contact != nil && in.Contact.ContactId != 0 {
-		if st.contactByID[in.Contact.ContactId] == nil {
+		if _, ok := st.contactIndex(in.Contact.ContactId); !ok {
 			return "Contact " + strconv.Itoa(in.Contact.ContactId) + " does not exist"
 		}
 		p.ContactID = in.Contact.ContactId
@@ -707,22 +836,23 @@ func (e *Emulator) apiPersonPost(r *http.Request, _ *Tenant, st *tenantStore, pr
 }
 
 func (st *tenantStore) insertPerson(p *Person) {
-	if p.PersonID == 0 {
-		st.nextPerson++
-		p.PersonID = st.nextPerson
-	} else if p.PersonID > st.nextPerson {
-		st.nextPerson = p.PersonID
+	if st.people == nil {
+		st.people = &personStore{}
 	}
-	st.personByID[p.PersonID] = p
-	i := sort.Search(len(st.persons), func(i int) bool { return st.persons[i].PersonID >= p.PersonID })
-	st.persons = append(st.persons, nil)
-	copy(st.persons[i+1:], st.persons[i:])
-	st.persons[i] = p
+	ps := st.people
+	if p.PersonID == 0 {
+		ps.next++
+		p.PersonID = ps.next
+	} else if p.PersonID > ps.next {
+		ps.next = p.PersonID
+	}
+	i, _ := st.personIndex(p.PersonID)
+	ps.persons = slices.Insert(ps.persons, i, p)
 }
 
 func (e *Emulator) apiPersonPut(r *http.Request, _ *Tenant, st *tenantStore, pr apiPrincipal) (int, any) {
 	id, ok := pathID(r)
-	p := st.personByID[id]
+	p := st.person(id)
 	if !ok || p == nil {
 		return apiError(http.StatusNotFound, "NotFound", "Person "+r.PathValue("id")+" not found")
 	}
@@ -744,13 +874,12 @@ func (e *Emulator) apiPersonPut(r *http.Request, _ *Tenant, st *tenantStore, pr 
 
 func (e *Emulator) apiPersonDelete(r *http.Request, _ *Tenant, st *tenantStore, _ apiPrincipal) (int, any) {
 	id, ok := pathID(r)
-	p := st.personByID[id]
+	p := st.person(id)
 	if !ok || p == nil {
 		return apiError(http.StatusNotFound, "NotFound", "Person "+r.PathValue("id")+" not found")
 	}
-	delete(st.personByID, id)
-	i := sort.Search(len(st.persons), func(i int) bool { return st.persons[i].PersonID >= id })
-	st.persons = append(st.persons[:i], st.persons[i+1:]...)
+	i, _ := st.personIndex(id)
+	st.people.persons = slices.Delete(st.people.persons, i, i+1)
 	return http.StatusNoContent, nil
 }
 
@@ -765,11 +894,8 @@ func (e *Emulator) Contacts(contextID string) []Contact {
 		return nil
 	}
 	out := make([]Contact, len(st.contacts))
-	for i, c := range st.contacts {
-		out[i] = *c
-		out[i].Emails = append([]string(nil), c.Emails...)
-		out[i].Phones = append([]string(nil), c.Phones...)
-		out[i].URLs = append([]string(nil), c.URLs...)
+	for i := range st.contacts {
+		out[i] = *st.contacts[i].unpack()
 	}
 	return out
 }
@@ -782,8 +908,8 @@ func (e *Emulator) Persons(contextID string) []Person {
 	if st == nil {
 		return nil
 	}
-	out := make([]Person, len(st.persons))
-	for i, p := range st.persons {
+	out := make([]Person, len(st.personList()))
+	for i, p := range st.personList() {
 		out[i] = *p
 		out[i].Emails = append([]string(nil), p.Emails...)
 		out[i].Phones = append([]string(nil), p.Phones...)
@@ -802,11 +928,11 @@ func (e *Emulator) AddContact(contextID string, c Contact) (Contact, error) {
 		return Contact{}, fmt.Errorf("superidtest: unknown tenant %q", contextID)
 	}
 	st := e.storeLocked(t)
-	if c.ContactID < 0 || st.contactByID[c.ContactID] != nil {
-		return Contact{}, fmt.Errorf("superidtest: contact id %d is taken or negative", c.ContactID)
+	if _, taken := st.contactIndex(c.ContactID); c.ContactID < 0 || c.ContactID > math.MaxInt32 || taken {
+		return Contact{}, fmt.Errorf("superidtest: contact id %d is taken, negative or over 2^31-1", c.ContactID)
 	}
 	if c.Created.IsZero() {
-		c.Created = e.now()
+		c.Created = e.now().UTC()
 	}
 	cc := c
 	st.insertContact(&cc)
@@ -822,7 +948,7 @@ func (e *Emulator) AddPerson(contextID string, p Person) (Person, error) {
 		return Person{}, fmt.Errorf("superidtest: unknown tenant %q", contextID)
 	}
 	st := e.storeLocked(t)
-	if p.PersonID < 0 || st.personByID[p.PersonID] != nil {
+	if p.PersonID < 0 || st.person(p.PersonID) != nil {
 		return Person{}, fmt.Errorf("superidtest: person id %d is taken or negative", p.PersonID)
 	}
 	if p.Created.IsZero() {

@@ -40,12 +40,7 @@ func (e *Emulator) contactColumnsLocked() []odataColumn[*Contact] {
 }
 
 func (e *Emulator) personColumnsLocked(st *tenantStore) []odataColumn[*Person] {
-	contactName := func(p *Person) string {
-		if c := st.contactByID[p.ContactID]; c != nil {
-			return c.Name
-		}
-		return ""
-	}
+	contactName := func(p *Person) string { return st.contactName(p.ContactID) }
 	first := func(vs []string) string {
 		if len(vs) == 0 {
 			return ""
@@ -74,12 +69,12 @@ func (e *Emulator) personColumnsLocked(st *tenantStore) []odataColumn[*Person] {
 
 func (e *Emulator) apiContactList(r *http.Request, t *Tenant, st *tenantStore, _ apiPrincipal) (int, any) {
 	return odataList(r, e.tenantEndpointLocked(t.ContextIdentifier)+"/api/v1/Contact", "contact",
-		st.contacts, e.contactColumnsLocked(), func(c *Contact) int { return c.ContactID }, e.pageSize())
+		st.contactList(), e.contactColumnsLocked(), func(c *Contact) int { return c.ContactID }, e.pageSize())
 }
 
 func (e *Emulator) apiPersonList(r *http.Request, t *Tenant, st *tenantStore, _ apiPrincipal) (int, any) {
 	return odataList(r, e.tenantEndpointLocked(t.ContextIdentifier)+"/api/v1/Person", "person",
-		st.persons, e.personColumnsLocked(st), func(p *Person) int { return p.PersonID }, e.pageSize())
+		st.personList(), e.personColumnsLocked(st), func(p *Person) int { return p.PersonID }, e.pageSize())
 }
 
 func (e *Emulator) pageSize() int {

@@ -1,9 +1,25 @@
 // Package worker is the partner service's engine (steps 7 to 10 of the
 // scenario): it works through the tenants in the store that are due, and
-// for each one takes a system user ticket from the per-tenant cache
+// for each one takes the system user ticket stored with the tenant
 // (exchanging the system user token only when there is no live ticket),
 // checks the tenant's state, and runs a Job with a tenant client that
 // carries the ticket.
+//
+// # Tickets
+//
+// SuperOffice asks partners to reuse a ticket for its sliding six-hour
+// life, and the next run of a tenant may be another instance's. So the
+// ticket lives in the store, sealed (store.Ticket), not in the process:
+// the claim brings it, and the run's TicketSource hands it out while it
+// has been idle for less than the system user client's ReuseWindow (six
+// hours less five minutes by default). Otherwise, or after the tenant
+// refused it (401), the run exchanges the token once, however many
+// requests ask. The ticket the run ends with, with its last use, is
+// stored by the same fenced write that records the run's end; a ticket
+// that was refused and not replaced is dropped. A re-approval and a
+// deactivation drop the stored ticket (see the store). After a run
+// nothing of the tenant stays in memory: neither its ticket nor its state,
+// which is looked up once per run (a 421 mid-run is still followed).
 //
 // # Cycles
 //

@@ -11,9 +11,9 @@ import (
 )
 
 // Job is the work done for one tenant in each cycle. The worker has already
-// exchanged the tenant's system user token for a ticket (or found one in
-// the cache) and checked that the tenant is running; Run calls the tenant
-// through t.Client, which carries the ticket.
+// exchanged the tenant's system user token for a ticket (or found a live
+// one in the store) and checked that the tenant is running; Run calls the
+// tenant through t.Client, which carries the ticket.
 //
 // Run returns a short summary of what it did, stored as the tenant's last
 // result, or an error. The worker sorts errors by what they wrap (see
@@ -47,8 +47,8 @@ type Tenant struct {
 	CompanyName string
 	// LastSync is when a run for this tenant last succeeded; zero: never.
 	LastSync time.Time
-	// State is the tenant's state, as the state API answered (cached until
-	// its ValidUntil). The tenant is running.
+	// State is the tenant's state, as the state API answered at the start
+	// of this run. The tenant is running.
 	State *tenant.State
 	// Client calls the tenant's web services as its system user.
 	Client *tenant.Client

@@ -20,11 +20,13 @@ import (
 type Config struct {
 	// Store holds the tenants and their schedule.
 	Store *store.Store
-	// SystemUser exchanges system user tokens for tickets and caches them,
-	// one exchange per tenant until the ticket idles out.
+	// SystemUser exchanges system user tokens for tickets. Its TicketSource
+	// cache is not used: tickets live in the store, so that every instance
+	// reuses them; its ReuseWindow says how long an idle one stays good.
 	SystemUser *systemuser.Client
-	// Resolver checks each tenant's state (cached until its ValidUntil)
-	// and finds its web API.
+	// Resolver checks each tenant's state and finds its web API (and
+	// again after a 421). A run's answer is dropped when the run ends, so
+	// that nothing per tenant stays in the process.
 	Resolver *tenant.Resolver
 	// ApplicationToken is the app's client secret, sent as SO-AppToken.
 	ApplicationToken string
@@ -275,8 +277,13 @@ func (w *Worker) release(cl store.Claim, c *counters) {
 	c.released.Add(1)
 }
 
-// process runs one claimed tenant: ticket, state, job, and records the end.
+// process runs one claimed tenant: ticket, state, job, and records the end
+// with the ticket the run leaves behind.
 func (w *Worker) process(ctx context.Context, cl store.Claim, c *counters, oks chan<- success) {
+	// The state is checked once per run: a cache of every tenant's state
+	// would grow with the tenants, and the next run may be another
+	// instance's anyway.
+	defer w.cfg.Resolver.Forget(cl.ContextIdentifier)
 	now, wall := w.clock(), time.Now()
 	if cl.LeaseUntil.Sub(now) < w.cfg.Lease/2 {
 		// It waited in the queue long enough to matter: renew before work.
@@ -294,9 +301,11 @@ func (w *Worker) process(ctx context.Context, cl store.Claim, c *counters, oks c
 		cl = renewed
 	}
 
+	tickets := w.tickets(cl)
 	jctx, cancel := context.WithTimeout(ctx, w.cfg.JobTimeout)
-	summary, err := w.runTenant(jctx, cl, now)
+	summary, err := w.runTenant(jctx, cl, tickets, now)
 	cancel()
+	cl.Ticket = tickets.stored()
 
 	v := verdict{outcome: outcomeOK}
 	if err != nil {
@@ -320,9 +329,9 @@ func (w *Worker) process(ctx context.Context, cl store.Claim, c *counters, oks c
 }
 
 // runTenant is steps 8 to 10 of the scenario for one tenant.
-func (w *Worker) runTenant(ctx context.Context, cl store.Claim, now time.Time) (string, error) {
-	// Steps 8 and 9: sign, exchange, validate, unless a ticket is cached.
-	src := w.cfg.SystemUser.TicketSource(cl.ContextIdentifier, cl.SystemUserToken)
+func (w *Worker) runTenant(ctx context.Context, cl store.Claim, src *runTickets, now time.Time) (string, error) {
+	// Steps 8 and 9: sign, exchange, validate, unless the stored ticket
+	// is still good.
 	if _, err := src.Ticket(ctx); err != nil {
 		return "", err
 	}

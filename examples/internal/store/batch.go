@@ -14,7 +14,8 @@ type Success struct {
 }
 
 // CompleteSuccesses records many successful runs in one transaction, each exactly as
-// Complete with a Result without Err would, fenced by its own claim. A busy console
+// Complete with a Result without Err would, fenced by its own claim, storing its
+// claim's Ticket. A busy console
 // spends most of its database time committing one small write per tenant; this makes
 // that one commit (and one prepared statement) per batch. It returns one error per item,
 // nil or ErrLeaseLost (that item wrote nothing, the others are written), or a non-nil
@@ -45,7 +46,7 @@ func (s *Store) CompleteSuccesses(ctx context.Context, items []Success) ([]error
 	}
 	defer tx.Rollback()
 	stmt, err := tx.PrepareContext(ctx, `UPDATE tenants SET last_run = $4, last_sync = $4, last_outcome = 'ok',
-		last_result = $5, last_error = '', attempts = 0, next_run = $6, lease_owner = '', lease_until = 0`+fenceWhere)
+		last_result = $5, last_error = '', attempts = 0, next_run = $6, lease_owner = '', lease_until = 0`+ticketSet(7)+fenceWhere)
 	if err != nil {
 		return nil, wrap(op, err)
 	}
@@ -55,7 +56,9 @@ func (s *Store) CompleteSuccesses(ctx context.Context, items []Success) ([]error
 		if at.IsZero() {
 			at = s.now()
 		}
-		res, err := stmt.ExecContext(ctx, keys[i], it.Claim.Owner, it.Claim.Fence, micros(at), it.Summary, micros(it.NextRun))
+		args := append([]any{keys[i], it.Claim.Owner, it.Claim.Fence, micros(at), it.Summary, micros(it.NextRun)},
+			s.ticketArgs(keys[i], it.Claim, it.Claim.Ticket)...)
+		res, err := stmt.ExecContext(ctx, args...)
 		if err != nil {
 			return nil, wrap(op+" "+it.Claim.ContextIdentifier, err)
 		}

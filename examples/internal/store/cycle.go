@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"log/slog"
 	"sort"
 	"strings"
@@ -65,17 +66,35 @@ func (s *Store) ClaimDueBy(ctx context.Context, owner string, now, dueBy time.Ti
 	if err != nil {
 		return nil, wrap(op, err)
 	}
-	claims := make([]Claim, 0, limit)
+	claims, err := s.scanClaims(ctx, tx, rows, owner, now, limit)
+	if err != nil {
+		return nil, wrap(op, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, wrap(op, err)
+	}
+	sort.Slice(claims, func(i, j int) bool {
+		return strings.ToLower(claims[i].ContextIdentifier) < strings.ToLower(claims[j].ContextIdentifier)
+	})
+	return claims, nil
+}
+
+// scanClaims reads the rows a claim statement returned (claimReturning) into claims for
+// owner, opening each token and ticket. A tenant whose token does not open is not
+// returned: within tx it is made inactive with that reason (its ticket dropped), so that
+// it is not claimed in a loop; a re-approval brings it back. It closes rows.
+func (s *Store) scanClaims(ctx context.Context, tx *sql.Tx, rows *sql.Rows, owner string, now time.Time, limit int) ([]Claim, error) {
+	claims := make([]Claim, 0, min(limit, maxClaim))
 	var broken []string
 	for rows.Next() {
 		var c Claim
 		var key string
-		var sealed []byte
-		var lastSync, leaseUntil int64
+		var sealed, ticket []byte
+		var lastSync, leaseUntil, ticketIssued, ticketUsed int64
 		if err := rows.Scan(&key, &c.ContextIdentifier, &sealed, &c.Serial, &c.WebAPIURL, &c.CompanyName,
-			&c.Attempts, &lastSync, &c.Fence, &leaseUntil, &c.Approvals); err != nil {
+			&c.Attempts, &lastSync, &c.Fence, &leaseUntil, &c.Approvals, &ticket, &ticketIssued, &ticketUsed); err != nil {
 			rows.Close()
-			return nil, wrap(op, err)
+			return nil, err
 		}
 		tok, err := s.seal.open(sealed, tenantsTable, tokenColumn, key)
 		if err != nil {
@@ -85,27 +104,23 @@ func (s *Store) ClaimDueBy(ctx context.Context, owner string, now, dueBy time.Ti
 			continue
 		}
 		c.SystemUserToken = string(tok)
+		c.Ticket = s.openTicket(ctx, key, c.ContextIdentifier, ticket, ticketIssued, ticketUsed)
 		c.LastSync, c.LeaseUntil, c.Owner = fromMicros(lastSync), fromMicros(leaseUntil), owner
 		claims = append(claims, c)
 	}
 	if err := rows.Close(); err != nil {
-		return nil, wrap(op, err)
+		return nil, err
 	}
 	if err := rows.Err(); err != nil {
-		return nil, wrap(op, err)
+		return nil, err
 	}
 	for _, key := range broken {
 		if _, err := tx.ExecContext(ctx, `UPDATE tenants SET status = 'inactive', status_reason = $2,
-			last_outcome = 'failed', last_error = $2, last_run = $3, lease_owner = '', lease_until = 0
+			last_outcome = 'failed', last_error = $2, last_run = $3, lease_owner = '', lease_until = 0,
+			ticket = NULL, ticket_issued_at = 0, ticket_used_at = 0
 			WHERE context_key = $1`, key, "stored system user token does not open (seal key changed?); re-approve the app", micros(now)); err != nil {
-			return nil, wrap(op, err)
+			return nil, err
 		}
 	}
-	if err := tx.Commit(); err != nil {
-		return nil, wrap(op, err)
-	}
-	sort.Slice(claims, func(i, j int) bool {
-		return strings.ToLower(claims[i].ContextIdentifier) < strings.ToLower(claims[j].ContextIdentifier)
-	})
 	return claims, nil
 }

@@ -14,8 +14,11 @@
 // ":memory:" for tests) or a "postgres://" / "postgresql://" URL (pgx). SQLite runs in
 // WAL mode with a busy timeout, foreign keys on, and every transaction begun with BEGIN
 // IMMEDIATE so that it holds the write lock from the start and never fails upgrading
-// from reader to writer. SQLite serves one process (the web app and one console); to
-// scale the console out to several instances use PostgreSQL.
+// from reader to writer. Config.SQLiteCacheKiB bounds each connection's page cache (the
+// console sets 512 KiB: a cycle touches each row once, and SQLite's default of 2 MiB a
+// connection would hold ever more of a growing table). SQLite serves one process (the
+// web app and one console); to scale the console out to several instances use
+// PostgreSQL.
 //
 // The schema is created and upgraded by Open from migrations embedded in the binary
 // (migrations/sqlite, migrations/postgres: the same tables in each dialect's types). The
@@ -40,6 +43,8 @@
 //   - last_run, last_sync (last success), last_outcome (empty, ok, failed, retry, waiting),
 //     last_result, last_error, attempts (transient failures in a row), next_run.
 //   - lease_owner, lease_until, fence: the claim protocol below.
+//   - ticket (sealed, NULL for none), ticket_issued_at, ticket_used_at: the tenant's
+//     current system user ticket (see Tickets).
 //
 // A partial index on (next_run, context_key) for active tenants makes finding due
 // tenants cheap however many there are.
@@ -50,14 +55,15 @@
 //
 // # Secrets
 //
-// System user tokens and session data are sealed with AES-256-GCM under the 32-byte
-// seal key: version byte, random 96-bit nonce, ciphertext and tag. The additional
+// System user tokens, tickets and session data are sealed with AES-256-GCM under the
+// 32-byte seal key: version byte, random 96-bit nonce, ciphertext and tag. The additional
 // authenticated data names the table, the column and the row (context key or session id
 // hash), so a sealed value copied to another row, another column or another table does
 // not open: the read fails with ErrSealBroken, as it does for a flipped bit or another
 // key. No error, log line, String, GoString, LogValue or JSON form in this package holds
-// a token, a session id or the key: Tenant and Claim leave SystemUserToken out of JSON
-// and print as "tenant Cust123" / "claim Cust123 fence 7 by host-42-ab12cd34", and
+// a token, a ticket, a session id or the key: Tenant and Claim leave SystemUserToken and
+// Ticket out of JSON and print as "tenant Cust123" / "claim Cust123 fence 7 by
+// host-42-ab12cd34", Ticket prints only its times, and
 // SessionData's MarshalJSON leaves out its tokens. ListTenants returns TenantSummary,
 // which has no field for a secret.
 //
@@ -72,8 +78,26 @@
 //
 // UpsertTenant stores an approval in one INSERT ... ON CONFLICT statement. A re-approval
 // replaces the token (and any non-empty detail), counts the approval, reactivates the
-// tenant (due at once if it was inactive) and keeps everything else: created time, last
-// run, sync, result and error, and the current lease. Nothing is duplicated or lost.
+// tenant (due at once if it was inactive), drops the stored ticket (it was exchanged
+// with the old token) and keeps everything else: created time, last run, sync, result
+// and error, and the current lease. Nothing is duplicated or lost.
+//
+// # Tickets
+//
+// SuperOffice asks partners to reuse a system user ticket for its sliding six-hour life
+// rather than exchange the token for every run, and the console runs on several
+// instances, any of which may claim a tenant next. So the ticket lives in the tenant's
+// row, not in a process: a claim carries it opened (Claim.Ticket: value, issue time, last
+// use), the worker reuses it while it is fresh or exchanges for a new one, and sets
+// Claim.Ticket to what the run leaves behind (the new ticket, the old one with a later
+// last use, or nil after SuperOffice refused it). The write that ends the claim
+// (Complete, CompleteSuccesses, Reschedule, Postpone, Release) stores it in the same
+// fenced statement, so a stale instance cannot overwrite a newer ticket, and only if the
+// approval count is still the claim's, so a ticket of a replaced token never outlives
+// the re-approval. Complete with Deactivate, and a claim that finds the token broken,
+// drop it. The sealed ticket is bound to its row and to the ticket column: copied to
+// another tenant, or into the token column, it does not open; a ticket that does not
+// open counts as none (logged, without the value), and the next run exchanges anew.
 //
 // # Leases and fencing
 //
@@ -87,7 +111,7 @@
 //     rows another one is claiming instead of waiting for them, and a row claimed
 //     meanwhile fails the re-checked lease condition, so no two claims overlap however
 //     many instances run. On SQLite the single writer gives the same guarantee.
-//  2. The worker runs the job with the claim's token, and may Renew the lease.
+//  2. The worker runs the job with the claim's token (and ticket), and may Renew the lease.
 //  3. It ends the claim with exactly one of Complete (success, failure, or deactivate),
 //     Reschedule (transient error: attempts + 1, retry at a time it chooses from
 //     Claim.Attempts), Postpone (tenant unavailable until a known time; no attempt

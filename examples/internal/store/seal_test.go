@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -181,5 +182,28 @@ func TestSQLiteFile(t *testing.T) {
 	db.QueryRow(`PRAGMA busy_timeout`).Scan(&busy)
 	if mode != "wal" || fk != 1 || busy != 10000 {
 		t.Fatalf("pragmas: journal_mode %s foreign_keys %d busy_timeout %d", mode, fk, busy)
+	}
+	var cache int
+	db.QueryRow(`PRAGMA cache_size`).Scan(&cache)
+	if cache != -2000 {
+		t.Fatalf("cache_size %d, want SQLite's default -2000", cache)
+	}
+
+	// A bounded page cache, on every connection of the pool.
+	s2, err := OpenConfig(context.Background(), Config{DSN: p, SealKey: GenerateSealKey(), SQLiteCacheKiB: 512})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	conns := make([]*sql.Conn, 3)
+	for i := range conns {
+		if conns[i], err = s2.DB().Conn(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		defer conns[i].Close()
+		conns[i].QueryRowContext(context.Background(), `PRAGMA cache_size`).Scan(&cache)
+		if cache != -512 {
+			t.Fatalf("connection %d: cache_size %d, want -512", i, cache)
+		}
 	}
 }

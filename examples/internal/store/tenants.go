@@ -86,6 +86,11 @@ type TenantSummary struct {
 	LeaseOwner string    // who holds the tenant now; empty when free
 	LeaseUntil time.Time // the lease's end; zero when free
 	Fence      int64     // the fencing token of the latest claim
+
+	// TicketIssuedAt and TicketUsedAt describe the stored system user ticket (the
+	// ticket itself is only in Claim and Tenant); zero: none stored.
+	TicketIssuedAt time.Time
+	TicketUsedAt   time.Time
 }
 
 // Tenant is a stored tenant with its system user token opened.
@@ -94,6 +99,8 @@ type Tenant struct {
 	// SystemUserToken is left out of JSON, like every secret here, so that logging or
 	// rendering the struct cannot leak it.
 	SystemUserToken string `json:"-"`
+	// Ticket is the stored system user ticket; nil: none, or one that does not open.
+	Ticket *Ticket `json:"-"`
 }
 
 // String describes the tenant without its token.
@@ -107,8 +114,8 @@ func (t Tenant) LogValue() slog.Value {
 	return slog.GroupValue(slog.String("context_id", t.ContextIdentifier), slog.String("status", string(t.Status)))
 }
 
-// Claim is a tenant leased to one worker. Pass it back, unchanged, to exactly one of
-// Complete, Reschedule, Postpone or Release; Renew extends it.
+// Claim is a tenant leased to one worker. Pass it back to exactly one of Complete,
+// Reschedule, Postpone or Release, unchanged but for its Ticket; Renew extends it.
 type Claim struct {
 	ContextIdentifier string
 	SystemUserToken   string `json:"-"`
@@ -126,6 +133,13 @@ type Claim struct {
 	// Approvals is the tenant's approval count when claimed. Complete with Deactivate
 	// leaves a tenant active that was re-approved (with a new token) meanwhile.
 	Approvals int64
+	// Ticket is the tenant's stored system user ticket when claimed; nil: none (or one
+	// that did not open). Set it to what the run leaves behind (a new ticket, the same one
+	// with a later LastUsed, nil after the ticket was refused) before ending the claim:
+	// Complete, CompleteSuccesses, Reschedule, Postpone and Release store it in the same
+	// fenced write, unless the tenant was re-approved since the claim. Complete with
+	// Deactivate drops it.
+	Ticket *Ticket
 }
 
 // String describes the claim without its token.
@@ -196,8 +210,9 @@ func tenantKey(op, contextID string) (string, error) {
 // UpsertTenant stores an approval. A new tenant is inserted active and due at once. A
 // known one (matched case-insensitively) gets the new token and details, is reactivated,
 // and keeps its history: created time, last run, result and error, and its schedule
-// (made due at once if it was inactive). The lease and fencing token are left alone, so
-// a worker that holds the tenant can still finish.
+// (made due at once if it was inactive). Its stored ticket is dropped: it was exchanged
+// with the old token. The lease and fencing token are left alone, so a worker that holds
+// the tenant can still finish (but cannot store a ticket of the old token).
 func (s *Store) UpsertTenant(ctx context.Context, a Approval) error {
 	op := "upsert tenant"
 	key, err := tenantKey(op, a.ContextIdentifier)
@@ -231,29 +246,33 @@ ON CONFLICT (context_key) DO UPDATE SET
 	next_run     = CASE WHEN tenants.status = 'inactive' THEN excluded.next_run ELSE tenants.next_run END,
 	attempts     = CASE WHEN tenants.status = 'inactive' THEN 0 ELSE tenants.attempts END,
 	status        = 'active',
-	status_reason = ''`,
+	status_reason = '',
+	ticket           = NULL,
+	ticket_issued_at = 0,
+	ticket_used_at   = 0`,
 		key, a.ContextIdentifier, sealed, a.Serial, a.WebAPIURL, a.CompanyName, a.ApprovedBy, at, now)
 	return wrap(op, err)
 }
 
 const summaryColumns = `context_id, serial, web_api_url, company_name, approved_by, approved_at, approvals,
 	created_at, updated_at, status, status_reason, last_run, last_sync, last_outcome, last_result,
-	last_error, attempts, next_run, lease_owner, lease_until, fence`
+	last_error, attempts, next_run, lease_owner, lease_until, fence, ticket_issued_at, ticket_used_at`
 
 type scanner interface{ Scan(dest ...any) error }
 
 func scanSummary(row scanner, extra ...any) (TenantSummary, error) {
 	var t TenantSummary
-	var approvedAt, createdAt, updatedAt, lastRun, lastSync, nextRun, leaseUntil int64
+	var approvedAt, createdAt, updatedAt, lastRun, lastSync, nextRun, leaseUntil, ticketIssued, ticketUsed int64
 	var status, outcome string
 	dest := []any{&t.ContextIdentifier, &t.Serial, &t.WebAPIURL, &t.CompanyName, &t.ApprovedBy, &approvedAt,
 		&t.Approvals, &createdAt, &updatedAt, &status, &t.StatusReason, &lastRun, &lastSync, &outcome,
-		&t.LastResult, &t.LastError, &t.Attempts, &nextRun, &t.LeaseOwner, &leaseUntil, &t.Fence}
+		&t.LastResult, &t.LastError, &t.Attempts, &nextRun, &t.LeaseOwner, &leaseUntil, &t.Fence, &ticketIssued, &ticketUsed}
 	if err := row.Scan(append(dest, extra...)...); err != nil {
 		return t, err
 	}
 	t.ApprovedAt, t.CreatedAt, t.UpdatedAt = fromMicros(approvedAt), fromMicros(createdAt), fromMicros(updatedAt)
 	t.LastRun, t.LastSync, t.NextRun, t.LeaseUntil = fromMicros(lastRun), fromMicros(lastSync), fromMicros(nextRun), fromMicros(leaseUntil)
+	t.TicketIssuedAt, t.TicketUsedAt = fromMicros(ticketIssued), fromMicros(ticketUsed)
 	t.Status, t.LastOutcome = Status(status), Outcome(outcome)
 	return t, nil
 }
@@ -266,9 +285,9 @@ func (s *Store) Tenant(ctx context.Context, contextID string) (*Tenant, error) {
 		return nil, err
 	}
 	op += " " + contextID
-	var sealed []byte
+	var sealed, ticket []byte
 	sum, err := scanSummary(s.db.QueryRowContext(ctx,
-		`SELECT `+summaryColumns+`, system_user_token FROM tenants WHERE context_key = $1`, key), &sealed)
+		`SELECT `+summaryColumns+`, system_user_token, ticket FROM tenants WHERE context_key = $1`, key), &sealed, &ticket)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, wrap(op, ErrNotFound)
 	}
@@ -279,7 +298,8 @@ func (s *Store) Tenant(ctx context.Context, contextID string) (*Tenant, error) {
 	if err != nil {
 		return nil, wrap(op, err)
 	}
-	return &Tenant{TenantSummary: sum, SystemUserToken: string(tok)}, nil
+	return &Tenant{TenantSummary: sum, SystemUserToken: string(tok),
+		Ticket: s.openTicket(ctx, key, sum.ContextIdentifier, ticket, micros(sum.TicketIssuedAt), micros(sum.TicketUsedAt))}, nil
 }
 
 // ListTenants returns every tenant, ordered by context identifier, without secrets.
@@ -309,7 +329,7 @@ func (s *Store) ListTenants(ctx context.Context) ([]TenantSummary, error) {
 const (
 	claimReturning = ` RETURNING tenants.context_key, tenants.context_id, tenants.system_user_token, tenants.serial,
 	tenants.web_api_url, tenants.company_name, tenants.attempts, tenants.last_sync, tenants.fence, tenants.lease_until,
-	tenants.approvals`
+	tenants.approvals, tenants.ticket, tenants.ticket_issued_at, tenants.ticket_used_at`
 	claimPostgres = `
 WITH due AS (
 	SELECT context_key FROM tenants
@@ -367,41 +387,9 @@ func (s *Store) ClaimDue(ctx context.Context, owner string, now time.Time, lease
 	if err != nil {
 		return nil, wrap(op, err)
 	}
-	var claims []Claim
-	var broken []string
-	for rows.Next() {
-		var c Claim
-		var key string
-		var sealed []byte
-		var lastSync, leaseUntil int64
-		if err := rows.Scan(&key, &c.ContextIdentifier, &sealed, &c.Serial, &c.WebAPIURL, &c.CompanyName,
-			&c.Attempts, &lastSync, &c.Fence, &leaseUntil, &c.Approvals); err != nil {
-			rows.Close()
-			return nil, wrap(op, err)
-		}
-		tok, err := s.seal.open(sealed, tenantsTable, tokenColumn, key)
-		if err != nil {
-			broken = append(broken, key)
-			s.log.LogAttrs(ctx, slog.LevelWarn, "store: system user token does not open; tenant deactivated until re-approved",
-				slog.String("context_id", c.ContextIdentifier))
-			continue
-		}
-		c.SystemUserToken = string(tok)
-		c.LastSync, c.LeaseUntil, c.Owner = fromMicros(lastSync), fromMicros(leaseUntil), owner
-		claims = append(claims, c)
-	}
-	if err := rows.Close(); err != nil {
+	claims, err := s.scanClaims(ctx, tx, rows, owner, now, limit)
+	if err != nil {
 		return nil, wrap(op, err)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, wrap(op, err)
-	}
-	for _, key := range broken {
-		if _, err := tx.ExecContext(ctx, `UPDATE tenants SET status = 'inactive', status_reason = $2,
-			last_outcome = 'failed', last_error = $2, last_run = $3, lease_owner = '', lease_until = 0
-			WHERE context_key = $1`, key, "stored system user token does not open (seal key changed?); re-approve the app", micros(now)); err != nil {
-			return nil, wrap(op, err)
-		}
 	}
 	if err := tx.Commit(); err != nil {
 		return nil, wrap(op, err)
@@ -440,6 +428,17 @@ func (s *Store) fenced(ctx context.Context, op string, c Claim, query string, ar
 
 const fenceWhere = ` WHERE context_key = $1 AND lease_owner = $2 AND fence = $3`
 
+// fencedEnd is fenced for a write that ends the claim: set is the UPDATE without its
+// WHERE clause, and the write also stores ticket (see ticketSet).
+func (s *Store) fencedEnd(ctx context.Context, op string, c Claim, ticket *Ticket, set string, args ...any) error {
+	key, err := tenantKey(op, c.ContextIdentifier)
+	if err != nil {
+		return err
+	}
+	q := set + ticketSet(4+len(args)) + fenceWhere
+	return s.fenced(ctx, op, c, q, append(args, s.ticketArgs(key, c, ticket)...)...)
+}
+
 // Complete records the end of a claimed run and frees the tenant. Without Err it is a
 // success: last sync and result set, error and attempts cleared. With Err it is a failure
 // recorded as such (attempts unchanged). Deactivate makes the tenant inactive with Reason
@@ -460,8 +459,8 @@ func (s *Store) Complete(ctx context.Context, c Claim, r Result) error {
 		next = at
 	}
 	if r.Err == "" && !r.Deactivate {
-		return s.fenced(ctx, op, c, `UPDATE tenants SET last_run = $4, last_sync = $4, last_outcome = 'ok',
-			last_result = $5, last_error = '', attempts = 0, next_run = $6, lease_owner = '', lease_until = 0`+fenceWhere,
+		return s.fencedEnd(ctx, op, c, c.Ticket, `UPDATE tenants SET last_run = $4, last_sync = $4, last_outcome = 'ok',
+			last_result = $5, last_error = '', attempts = 0, next_run = $6, lease_owner = '', lease_until = 0`,
 			micros(at), r.Summary, micros(next))
 	}
 	errText := r.Err
@@ -476,11 +475,17 @@ func (s *Store) Complete(ctx context.Context, c Claim, r Result) error {
 	if reason == "" {
 		reason = errText
 	}
-	return s.fenced(ctx, op, c, `UPDATE tenants SET last_run = $4, last_outcome = 'failed',
+	ticket := c.Ticket
+	if r.Deactivate {
+		// Whatever made the tenant inactive (a withdrawn approval, a deleted tenant)
+		// ended its ticket too.
+		ticket = nil
+	}
+	return s.fencedEnd(ctx, op, c, ticket, `UPDATE tenants SET last_run = $4, last_outcome = 'failed',
 		last_result = CASE WHEN $5 <> '' THEN $5 ELSE last_result END, last_error = $6, next_run = $7,
 		status        = CASE WHEN $8 = 1 AND approvals = $9 THEN 'inactive' ELSE status END,
 		status_reason = CASE WHEN $8 = 1 AND approvals = $9 THEN $10 ELSE status_reason END,
-		lease_owner = '', lease_until = 0`+fenceWhere,
+		lease_owner = '', lease_until = 0`,
 		micros(at), r.Summary, errText, micros(next), deactivate, c.Approvals, reason)
 }
 
@@ -496,8 +501,8 @@ func (s *Store) Reschedule(ctx context.Context, c Claim, r Retry) error {
 	if at.IsZero() {
 		at = s.now()
 	}
-	return s.fenced(ctx, op, c, `UPDATE tenants SET last_run = $4, last_outcome = 'retry', last_error = $5,
-		attempts = attempts + 1, next_run = $6, lease_owner = '', lease_until = 0`+fenceWhere,
+	return s.fencedEnd(ctx, op, c, c.Ticket, `UPDATE tenants SET last_run = $4, last_outcome = 'retry', last_error = $5,
+		attempts = attempts + 1, next_run = $6, lease_owner = '', lease_until = 0`,
 		micros(at), r.Err, micros(r.NextRun))
 }
 
@@ -508,16 +513,16 @@ func (s *Store) Postpone(ctx context.Context, c Claim, until time.Time, reason s
 	if until.IsZero() {
 		return invalid(op+" "+c.ContextIdentifier, "zero time")
 	}
-	return s.fenced(ctx, op, c, `UPDATE tenants SET last_run = $4, last_outcome = 'waiting', last_error = $5,
-		next_run = $6, lease_owner = '', lease_until = 0`+fenceWhere,
+	return s.fencedEnd(ctx, op, c, c.Ticket, `UPDATE tenants SET last_run = $4, last_outcome = 'waiting', last_error = $5,
+		next_run = $6, lease_owner = '', lease_until = 0`,
 		micros(s.now()), reason, micros(until))
 }
 
-// Release gives the tenant back unchanged: due as before, claimable at once (a worker
-// that stops before running it). ErrLeaseLost as for Complete; a caller that is shutting
-// down can ignore it.
+// Release gives the tenant back unchanged but for its ticket: due as before, claimable
+// at once (a worker that stops before running it, or is cut short). ErrLeaseLost as for
+// Complete; a caller that is shutting down can ignore it.
 func (s *Store) Release(ctx context.Context, c Claim) error {
-	return s.fenced(ctx, "release", c, `UPDATE tenants SET lease_owner = '', lease_until = 0`+fenceWhere)
+	return s.fencedEnd(ctx, "release", c, c.Ticket, `UPDATE tenants SET lease_owner = '', lease_until = 0`)
 }
 
 // Renew extends the claim's lease to now+lease, for a run that takes longer than
