@@ -3,7 +3,6 @@ package superidtest
 import (
 	"encoding/json"
 	"net/http"
-	"sort"
 	"strconv"
 	"strings"
 )
@@ -115,13 +114,13 @@ func (e *Emulator) agentMerge(r *http.Request, _ *Tenant, st *tenantStore, p api
 	if msg := decodeBody(r, &in); msg != "" {
 		return apiError(http.StatusBadRequest, "BadRequest", msg)
 	}
-	src, dst := st.contactByID[in.SourceContactID], st.contactByID[in.DestinationContactID]
+	src, dst := st.contact(in.SourceContactID), st.contact(in.DestinationContactID)
 	switch {
 	case src == nil:
 		return apiError(http.StatusBadRequest, "ValidationError", "source contact "+strconv.Itoa(in.SourceContactID)+" does not exist")
 	case dst == nil:
 		return apiError(http.StatusBadRequest, "ValidationError", "destination contact "+strconv.Itoa(in.DestinationContactID)+" does not exist")
-	case src == dst:
+	case src.ContactID == dst.ContactID:
 		return apiError(http.StatusBadRequest, "ValidationError", "a contact cannot be merged into itself")
 	}
 	if in.ReplaceEmptyFieldsOnDestination {
@@ -147,35 +146,29 @@ func (e *Emulator) agentMerge(r *http.Request, _ *Tenant, st *tenantStore, p api
 	samePerson := func(a, b *Person) bool {
 		return strings.EqualFold(a.Firstname, b.Firstname) && strings.EqualFold(a.Lastname, b.Lastname)
 	}
-	for _, pn := range st.persons {
-		if pn.ContactID != src.ContactID {
-			continue
+	var kept []*Person
+	for _, pn := range st.personList() {
+		if pn.ContactID == src.ContactID {
+			if in.MergeIdenticalPersons && st.hasPerson(dst.ContactID, pn, samePerson) {
+				continue // dropped
+			}
+			pn.ContactID = dst.ContactID
 		}
-		if in.MergeIdenticalPersons && st.hasPerson(dst.ContactID, pn, samePerson) {
-			delete(st.personByID, pn.PersonID) // dropped below
-			continue
-		}
-		pn.ContactID = dst.ContactID
+		kept = append(kept, pn)
 	}
-	kept := st.persons[:0]
-	for _, pn := range st.persons {
-		if st.personByID[pn.PersonID] == pn {
-			kept = append(kept, pn)
-		}
+	if st.people != nil {
+		st.people.persons = kept
 	}
-	clear(st.persons[len(kept):])
-	st.persons = kept
 	dst.UpdatedBy, dst.Updated = p.associateID, e.now()
-	delete(st.contactByID, src.ContactID)
-	i := sort.Search(len(st.contacts), func(i int) bool { return st.contacts[i].ContactID >= src.ContactID })
-	st.contacts = append(st.contacts[:i], st.contacts[i+1:]...)
+	st.updateContact(dst)
+	st.deleteContact(src.ContactID)
 	return http.StatusNoContent, nil
 }
 
 // hasPerson reports whether the company contactID has a person other than
 // p for which same holds.
 func (st *tenantStore) hasPerson(contactID int, p *Person, same func(a, b *Person) bool) bool {
-	for _, o := range st.persons {
+	for _, o := range st.personList() {
 		if o != p && o.ContactID == contactID && same(o, p) {
 			return true
 		}
