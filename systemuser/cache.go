@@ -2,11 +2,14 @@ package systemuser
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/go-superoffice/superoffice/superid"
 )
 
 // TicketSource returns the TicketSource of one tenant: it exchanges the
@@ -25,9 +28,21 @@ import (
 //
 // The *Ticket that Ticket returns is shared; do not modify it.
 func (c *Client) TicketSource(contextID, systemUserToken string, opts ...ExchangeOption) TicketSource {
+	switch {
+	case c == nil || c.sources == nil:
+		return errSource{errors.New("systemuser: Client not created with New")}
+	case !superid.ValidContextIdentifier(contextID):
+		// Checked here, so that no error of the source ever quotes a
+		// value that may be a swapped system user token.
+		return errSource{errContextID}
+	case systemUserToken == "":
+		return errSource{errEmptyToken}
+	}
 	var o exchangeOptions
 	for _, opt := range opts {
-		opt(&o)
+		if opt != nil {
+			opt(&o)
+		}
 	}
 	key := strings.ToLower(contextID)
 	c.mu.Lock()
@@ -39,6 +54,13 @@ func (c *Client) TicketSource(contextID, systemUserToken string, opts ...Exchang
 	c.sources[key] = s
 	return s
 }
+
+// errSource is the TicketSource of a request that cannot succeed: every
+// Ticket call returns its error, and nothing is exchanged.
+type errSource struct{ err error }
+
+func (s errSource) Ticket(context.Context) (*Ticket, error) { return nil, s.err }
+func (s errSource) Invalidate()                             {}
 
 // cachedSource is the TicketSource of one tenant. Its hot path is one
 // atomic load, one clock read and (at most once a second) one atomic

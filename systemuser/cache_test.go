@@ -259,3 +259,32 @@ func BenchmarkTicketCachedParallel(b *testing.B) {
 		}
 	})
 }
+
+func TestTicketSourceRefusesBadInputWithoutQuotingIt(t *testing.T) {
+	const token = "SuperOffice DevNet Node OIDC-8k8Q7DmBgoSECRET"
+	f := setup(t, nil)
+	var zero Client
+	for name, src := range map[string]TicketSource{
+		"swapped arguments": f.client.TicketSource(token, testCtx),
+		"zero Client":       zero.TicketSource(testCtx, token),
+		"nil Client":        (*Client)(nil).TicketSource(testCtx, token),
+		"empty token":       f.client.TicketSource(testCtx, ""),
+	} {
+		_, err := src.Ticket(context.Background())
+		if err == nil {
+			t.Errorf("%s: no error", name)
+			continue
+		}
+		if strings.Contains(err.Error(), "SECRET") || strings.Contains(err.Error(), "8k8Q") {
+			t.Errorf("%s: error quotes the token: %v", name, err)
+		}
+		src.Invalidate() // must not panic
+	}
+}
+
+func TestTicketSourceIgnoresNilOption(t *testing.T) {
+	f := setup(t, nil)
+	if _, err := f.client.TicketSource(testCtx, f.token, nil).Ticket(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
