@@ -271,7 +271,8 @@ func writeNew(path string, data []byte) error {
 		return fmt.Errorf("config: %w", unwrapPathError(err))
 	}
 	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err == nil {
+	_, err = tmp.Write(data)
+	if err == nil {
 		err = tmp.Sync()
 	}
 	if cerr := tmp.Close(); err == nil {
