@@ -9,27 +9,6 @@ import (
 	"time"
 )
 
-// The cycle claim is the claim statement with the due condition on its own parameter
-// ($5, the cycle's start) and the lease condition on the current time ($3).
-const (
-	claimCyclePostgres = `
-WITH due AS (
-	SELECT context_key FROM tenants
-	WHERE status = 'active' AND next_run <= $5 AND lease_until <= $3
-	ORDER BY next_run, context_key
-	LIMIT $4
-	FOR UPDATE SKIP LOCKED)
-UPDATE tenants SET lease_owner = $1, lease_until = $2, fence = tenants.fence + 1
-FROM due WHERE tenants.context_key = due.context_key` + claimReturning
-	claimCycleSQLite = `
-UPDATE tenants SET lease_owner = $1, lease_until = $2, fence = fence + 1
-WHERE context_key IN (
-	SELECT context_key FROM tenants
-	WHERE status = 'active' AND next_run <= $5 AND lease_until <= $3
-	ORDER BY next_run, context_key
-	LIMIT $4)` + claimReturning
-)
-
 // ClaimDueBy is ClaimDue for one cycle of work: it claims only tenants that were due by
 // dueBy (the cycle's start), while leases are judged, and granted, at now. A tenant that
 // the cycle rescheduled (a transient error, a backoff of a second) is then not claimed
@@ -53,9 +32,9 @@ func (s *Store) ClaimDueBy(ctx context.Context, owner string, now, dueBy time.Ti
 	if dueBy.IsZero() || dueBy.After(now) {
 		dueBy = now
 	}
-	q := claimCycleSQLite
+	q := claimSQLite
 	if s.dialect == Postgres {
-		q = claimCyclePostgres
+		q = claimPostgres
 	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
@@ -73,6 +52,7 @@ func (s *Store) ClaimDueBy(ctx context.Context, owner string, now, dueBy time.Ti
 	if err := tx.Commit(); err != nil {
 		return nil, wrap(op, err)
 	}
+	// RETURNING has no order; keep the documented one.
 	sort.Slice(claims, func(i, j int) bool {
 		return strings.ToLower(claims[i].ContextIdentifier) < strings.ToLower(claims[j].ContextIdentifier)
 	})

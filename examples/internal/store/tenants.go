@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -325,7 +324,8 @@ func (s *Store) ListTenants(ctx context.Context) ([]TenantSummary, error) {
 // fencing token. On PostgreSQL, FOR UPDATE SKIP LOCKED lets concurrent claimers pass
 // each other: a row another transaction is claiming is skipped, not waited for, and a
 // row it has just claimed fails the re-checked lease condition. SQLite has one writer,
-// so the plain statement is already atomic.
+// so the plain statement is already atomic. $3 is the time leases are judged at, $5 the
+// time tenants must have been due by (the same for ClaimDue, a cycle's start for ClaimDueBy).
 const (
 	claimReturning = ` RETURNING tenants.context_key, tenants.context_id, tenants.system_user_token, tenants.serial,
 	tenants.web_api_url, tenants.company_name, tenants.attempts, tenants.last_sync, tenants.fence, tenants.lease_until,
@@ -333,7 +333,7 @@ const (
 	claimPostgres = `
 WITH due AS (
 	SELECT context_key FROM tenants
-	WHERE status = 'active' AND next_run <= $3 AND lease_until <= $3
+	WHERE status = 'active' AND next_run <= $5 AND lease_until <= $3
 	ORDER BY next_run, context_key
 	LIMIT $4
 	FOR UPDATE SKIP LOCKED)
@@ -343,7 +343,7 @@ FROM due WHERE tenants.context_key = due.context_key` + claimReturning
 UPDATE tenants SET lease_owner = $1, lease_until = $2, fence = fence + 1
 WHERE context_key IN (
 	SELECT context_key FROM tenants
-	WHERE status = 'active' AND next_run <= $3 AND lease_until <= $3
+	WHERE status = 'active' AND next_run <= $5 AND lease_until <= $3
 	ORDER BY next_run, context_key
 	LIMIT $4)` + claimReturning
 )
@@ -358,47 +358,7 @@ WHERE context_key IN (
 // is not returned: it is made inactive with that reason, so that it is not claimed in a
 // loop, and a re-approval brings it back.
 func (s *Store) ClaimDue(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]Claim, error) {
-	const op = "claim"
-	switch {
-	case owner == "":
-		return nil, invalid(op, "empty owner")
-	case lease <= 0:
-		return nil, invalid(op, "lease must be positive")
-	case limit <= 0:
-		return nil, invalid(op, "limit must be positive")
-	}
-	if limit > maxClaim {
-		limit = maxClaim
-	}
-	if now.IsZero() {
-		now = s.now()
-	}
-	until := now.Add(lease)
-	q := claimSQLite
-	if s.dialect == Postgres {
-		q = claimPostgres
-	}
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return nil, wrap(op, err)
-	}
-	defer tx.Rollback()
-	rows, err := tx.QueryContext(ctx, q, owner, micros(until), micros(now), limit)
-	if err != nil {
-		return nil, wrap(op, err)
-	}
-	claims, err := s.scanClaims(ctx, tx, rows, owner, now, limit)
-	if err != nil {
-		return nil, wrap(op, err)
-	}
-	if err := tx.Commit(); err != nil {
-		return nil, wrap(op, err)
-	}
-	// RETURNING has no order; keep the documented one.
-	sort.Slice(claims, func(i, j int) bool {
-		return strings.ToLower(claims[i].ContextIdentifier) < strings.ToLower(claims[j].ContextIdentifier)
-	})
-	return claims, nil
+	return s.ClaimDueBy(ctx, owner, now, now, lease, limit)
 }
 
 // fenced runs a write that is allowed only while c is the tenant's current claim. The
