@@ -2,16 +2,14 @@ package worker_test
 
 import (
 	"context"
-	"database/sql"
-	"encoding/hex"
 	"log/slog"
 	"net/http"
-	"net/url"
-	"os"
 	"path/filepath"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/go-superoffice/superoffice/examples/internal/storetest"
 
 	"github.com/go-superoffice/superoffice/examples/console/demo"
 	"github.com/go-superoffice/superoffice/examples/console/worker"
@@ -67,36 +65,7 @@ func sqliteDB(t testing.TB) *database {
 // under CI=true, where that is a failure.
 func postgresDB(t testing.TB) *database {
 	t.Helper()
-	base := os.Getenv("TEST_DATABASE_URL")
-	if base == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("TEST_DATABASE_URL is not set but CI=true: start PostgreSQL with `eval \"$(.ci/start-postgres)\"`")
-		}
-		t.Skip("TEST_DATABASE_URL not set; skipping PostgreSQL (eval \"$(.ci/start-postgres)\" to run it)")
-	}
-	admin, err := sql.Open("pgx", base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
-	schema := "console_" + hex.EncodeToString(store.GenerateSealKey()[:6])
-	if _, err := admin.Exec(`CREATE SCHEMA ` + schema); err != nil {
-		t.Fatalf("postgres: %v", err)
-	}
-	t.Cleanup(func() {
-		if db, err := sql.Open("pgx", base); err == nil {
-			db.Exec(`DROP SCHEMA ` + schema + ` CASCADE`)
-			db.Close()
-		}
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return &database{name: "postgres", dsn: u.String(), key: store.GenerateSealKey()}
+	return &database{name: "postgres", dsn: storetest.PostgresDSN(t, "console_"), key: store.GenerateSealKey()}
 }
 
 // eachDB runs f against SQLite and PostgreSQL.

@@ -2,14 +2,12 @@ package store
 
 import (
 	"context"
-	"database/sql"
-	"encoding/hex"
-	"net/url"
-	"os"
 	"path/filepath"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/go-superoffice/superoffice/examples/internal/storetest"
 )
 
 // clock is a settable test clock: tests move time instead of sleeping.
@@ -52,52 +50,11 @@ func (d *testDB) open(t testing.TB) *Store {
 	return s
 }
 
-// postgresURL returns TEST_DATABASE_URL, skipping the test when it is unset, except
-// under CI=true where a missing PostgreSQL is a failure: the PostgreSQL path must not
-// go untested unnoticed.
-func postgresURL(t testing.TB) string {
-	t.Helper()
-	u := os.Getenv("TEST_DATABASE_URL")
-	if u == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("TEST_DATABASE_URL is not set but CI=true: start PostgreSQL with `eval \"$(.ci/start-postgres)\"` (see .ci/start-postgres)")
-		}
-		t.Skip("TEST_DATABASE_URL not set; skipping PostgreSQL (eval \"$(.ci/start-postgres)\" to run it)")
-	}
-	return u
-}
-
 // newPostgresDB gives the test a private schema in the test database, dropped afterwards,
 // so tests cannot see each other's rows.
 func newPostgresDB(t testing.TB) *testDB {
 	t.Helper()
-	base := postgresURL(t)
-	admin, err := sql.Open("pgx", base)
-	if err != nil {
-		t.Fatalf("postgres: %v", err)
-	}
-	defer admin.Close()
-	schema := "t_" + hex.EncodeToString(GenerateSealKey()[:6])
-	ctx := context.Background()
-	if _, err := admin.ExecContext(ctx, `CREATE SCHEMA `+schema); err != nil {
-		t.Fatalf("postgres: create schema: %v", err)
-	}
-	t.Cleanup(func() {
-		db, err := sql.Open("pgx", base)
-		if err != nil {
-			return
-		}
-		defer db.Close()
-		db.ExecContext(context.Background(), `DROP SCHEMA `+schema+` CASCADE`)
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatalf("TEST_DATABASE_URL: %v", err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return &testDB{name: "postgres", dsn: u.String(), key: GenerateSealKey(), clock: newClock()}
+	return &testDB{name: "postgres", dsn: storetest.PostgresDSN(t, "t_"), key: GenerateSealKey(), clock: newClock()}
 }
 
 func newSQLiteDB(t testing.TB) *testDB {
