@@ -146,13 +146,20 @@ func (e *Emulator) approveLocked(contextID, clientID string) (string, error) {
 	case !a.SystemUser:
 		return "", fmt.Errorf("superidtest: app %q has no system-user rights", clientID)
 	}
-	k := consentKey{t.ContextIdentifier, clientID}
+	return e.consentLocked(t, a), nil
+}
+
+// consentLocked returns the tenant's system user token for the app,
+// issuing one ("Name-<random>") when the tenant has not approved it yet.
+// e.mu must be held.
+func (e *Emulator) consentLocked(t *Tenant, a *App) string {
+	k := consentKey{t.ContextIdentifier, a.ClientID}
 	if tok, ok := e.consents[k]; ok {
-		return tok, nil
+		return tok
 	}
 	tok := a.Name + "-" + randomString(10)
 	e.consents[k] = tok
-	return tok, nil
+	return tok
 }
 
 // RevokeApproval withdraws the tenant's approval of the app: its system

@@ -317,19 +317,16 @@ func (e *Emulator) MoveTenant(contextID string) error {
 func (e *Emulator) TicketFor(contextID, clientID string) (string, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	t := e.tenants[strings.ToLower(contextID)]
+	t, a := e.tenants[strings.ToLower(contextID)], e.apps[clientID]
 	switch {
 	case t == nil:
 		return "", fmt.Errorf("superidtest: unknown tenant %q", contextID)
-	case e.apps[clientID] == nil:
+	case a == nil:
 		return "", fmt.Errorf("superidtest: unknown app %q", clientID)
 	}
 	// A ticket lives only while the tenant approves the app; approve it
 	// here, whatever the app's rights, since no key pair is involved.
-	k := consentKey{t.ContextIdentifier, clientID}
-	if _, ok := e.consents[k]; !ok {
-		e.consents[k] = e.apps[clientID].Name + "-" + randomString(10)
-	}
+	e.consentLocked(t, a)
 	return e.newTicketLocked(contextID, clientID), nil
 }
 
