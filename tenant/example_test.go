@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log"
 	"sync"
+	"time"
 
 	"golang.org/x/oauth2"
 
@@ -173,4 +174,40 @@ func ExampleError() {
 	}
 	// Output:
 	// tenant not running, state: OfflineMaintenance
+}
+
+// A service with many tenants keeps each tenant's state with the tenant
+// (here a map stands in for its database), so that a later run, in this
+// process or another, makes no state request while the state is good.
+func ExampleResolver_Remember() {
+	srv, _ := exampleEmulator()
+	defer srv.Close()
+	ctx := context.Background()
+	type kept struct {
+		state *tenant.State
+		until time.Time
+	}
+	saved := map[string]kept{}
+
+	for run := 1; run <= 2; run++ {
+		r, err := tenant.NewResolver(tenant.ResolverConfig{Environment: srv.Environment()})
+		if err != nil {
+			log.Fatal(err)
+		}
+		if s, ok := saved["Cust12345"]; ok {
+			if err := r.Remember(s.state, s.until); err != nil {
+				log.Print(err) // altered or foreign: looked up again instead
+			}
+		}
+		st, err := r.Resolve(ctx, "Cust12345")
+		if err != nil {
+			log.Fatal(err)
+		}
+		state, until := r.Cached("Cust12345")
+		saved["Cust12345"] = kept{state, until}
+		fmt.Println("run", run, st.State, "state requests so far:", srv.Count(superidtest.EndpointTenantState))
+	}
+	// Output:
+	// run 1 Running state requests so far: 1
+	// run 2 Running state requests so far: 1
 }

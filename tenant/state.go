@@ -118,8 +118,10 @@ const (
 )
 
 // Resolver finds tenants through the state API and caches each answer
-// until its ValidUntil, within ResolverConfig's MinTTL and MaxTTL. It is safe for concurrent use, and concurrent
-// lookups of one tenant share one request.
+// until its ValidUntil, within ResolverConfig's MinTTL and MaxTTL. It is
+// safe for concurrent use, and concurrent lookups of one tenant share one
+// request. Cached, Remember and Forget let a caller keep the answers
+// elsewhere, such as with each tenant in its database.
 type Resolver struct {
 	env    superid.Environment
 	hc     *retryablehttp.Client
@@ -230,24 +232,12 @@ func (r *Resolver) resolve(ctx context.Context, contextID string) (*resolved, er
 			if err != nil {
 				return nil, err
 			}
-			base, _ := url.Parse(strings.TrimRight(st.API, "/") + "/")
 			now := r.now()
 			exp := st.ValidUntil
 			if floor := now.Add(r.minTTL); exp.Before(floor) {
 				exp = floor
 			}
-			ceiling := now.Add(r.maxTTL)
-			if !st.Running() {
-				ceiling = now.Add(r.offTTL)
-			}
-			if exp.After(ceiling) {
-				exp = ceiling
-			}
-			res := &resolved{state: st, base: base, expires: exp}
-			r.mu.Lock()
-			r.cache[key] = res
-			r.mu.Unlock()
-			return res, nil
+			return r.store(key, st, exp, now), nil
 		})
 		select {
 		case <-ctx.Done():
@@ -263,6 +253,72 @@ func (r *Resolver) resolve(ctx context.Context, contextID string) (*resolved, er
 		return nil, &Error{URL: res.state.API, State: res.state, kind: ErrTenantNotRunning}
 	}
 	return res, nil
+}
+
+// store caches st under key until exp, bounded by MaxTTL (NotRunningMaxTTL
+// for a tenant that is not running) from now.
+func (r *Resolver) store(key string, st *State, exp, now time.Time) *resolved {
+	ceiling := now.Add(r.maxTTL)
+	if !st.Running() {
+		ceiling = now.Add(r.offTTL)
+	}
+	if exp.After(ceiling) {
+		exp = ceiling
+	}
+	base, _ := url.Parse(strings.TrimRight(st.API, "/") + "/")
+	res := &resolved{state: st, base: base, expires: exp}
+	r.mu.Lock()
+	r.cache[key] = res
+	r.mu.Unlock()
+	return res
+}
+
+// Cached returns the tenant's state from the cache, without a request,
+// with the time the cache drops it; nil when the cache holds none in date.
+// A service that runs many tenants can keep both with each tenant (in its
+// database, say) and Remember them in the next run or process, instead of
+// keeping every tenant in memory or asking the state API every run.
+func (r *Resolver) Cached(contextID string) (*State, time.Time) {
+	if r == nil || r.cache == nil {
+		return nil, time.Time{}
+	}
+	r.mu.Lock()
+	res := r.cache[strings.ToLower(contextID)]
+	r.mu.Unlock()
+	if res == nil || !r.now().Before(res.expires) {
+		return nil, time.Time{}
+	}
+	st := *res.state
+	return &st, res.expires
+}
+
+// Remember caches st, a state kept from Cached, until until, as if Resolve
+// had just looked it up: Resolve and the clients using the resolver make
+// no state request for the tenant before then (nor after a 421, which
+// drops it). st is checked as the state API's answers are, so that a
+// stored state that was altered cannot send credentials outside the
+// environment, and is kept no longer than MaxTTL (NotRunningMaxTTL) from
+// now. An until already past caches nothing and is not an error.
+func (r *Resolver) Remember(st *State, until time.Time) error {
+	switch {
+	case r == nil || r.cache == nil:
+		return errors.New("tenant: Resolver not created with NewResolver")
+	case st == nil:
+		return errors.New("tenant: Remember: nil state")
+	case !validContextID(st.ContextIdentifier):
+		return &Error{URL: "state of " + st.ContextIdentifier, kind: ErrBadRequest,
+			cause: errors.New("context identifier is not Cust followed by digits")}
+	case st.Running() && (st.API == "" || !r.env.OwnsHost(st.API)):
+		return &Error{URL: "state of " + st.ContextIdentifier, kind: ErrForeignHost,
+			Message: "Api " + redactRaw(st.API) + " is not on " + r.env.String()}
+	}
+	now := r.now()
+	if !now.Before(until) {
+		return nil
+	}
+	kept := *st
+	r.store(strings.ToLower(st.ContextIdentifier), &kept, until, now)
+	return nil
 }
 
 // Lookup asks the state API, without the cache.

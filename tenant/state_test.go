@@ -132,3 +132,88 @@ func TestResolverMaxTTL(t *testing.T) {
 		t.Fatalf("suspended tenant: %v", err)
 	}
 }
+
+// A state kept from Cached (in a database, say) and Remembered by another
+// resolver, as in another process, saves that resolver the state request
+// until the first one would have asked again; an altered one is refused.
+func TestResolverRemember(t *testing.T) {
+	s := newStateServer(t, 0)
+	var mu sync.Mutex
+	now := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+	cfg := tenant.ResolverConfig{Environment: superid.Environment(s.URL), Now: clock}
+	first, err := tenant.NewResolver(cfg)
+	must(t, err)
+	ctx := context.Background()
+	if st, _ := first.Cached("Cust1"); st != nil {
+		t.Fatalf("Cached before any lookup: %+v", st)
+	}
+	_, err = first.Resolve(ctx, "Cust1")
+	must(t, err)
+	kept, until := first.Cached("cust1") // any case, as Resolve
+	if kept == nil || kept.API != s.URL+"/Cust1/api" || !until.Equal(now.Add(tenant.DefaultMaxTTL)) {
+		t.Fatalf("Cached: %+v until %v", kept, until)
+	}
+
+	advance(20 * time.Minute)
+	second, err := tenant.NewResolver(cfg)
+	must(t, err)
+	must(t, second.Remember(kept, until))
+	kept.API = "https://evil.example/Cust1/api" // the caller's copy, not the cache's
+	st, err := second.Resolve(ctx, "Cust1")
+	if err != nil || st.API != s.URL+"/Cust1/api" || s.n.Load() != 1 {
+		t.Fatalf("Resolve after Remember: %+v, %v, %d state requests, want the remembered state and 1", st, err, s.n.Load())
+	}
+	if _, u := second.Cached("Cust1"); !u.Equal(until) {
+		t.Fatalf("remembered until %v, want %v (the first lookup's)", u, until)
+	}
+	advance(41 * time.Minute) // past the first lookup's hour
+	if st, _ := second.Cached("Cust1"); st != nil {
+		t.Fatalf("Cached after its time: %+v", st)
+	}
+	_, err = second.Resolve(ctx, "Cust1")
+	must(t, err)
+	if n := s.n.Load(); n != 2 {
+		t.Fatalf("%d state requests, want 2: the remembered state ran out", n)
+	}
+
+	// A remembered until is bounded like a looked-up one, and one past is no-op.
+	third, err := tenant.NewResolver(cfg)
+	must(t, err)
+	good := &tenant.State{ContextIdentifier: "Cust2", State: tenant.StateRunning, API: s.URL + "/Cust2/api"}
+	must(t, third.Remember(good, now.Add(24*time.Hour)))
+	if _, u := third.Cached("Cust2"); !u.Equal(now.Add(tenant.DefaultMaxTTL)) {
+		t.Fatalf("remembered for a day: kept until %v, want MaxTTL from now", u)
+	}
+	must(t, third.Remember(&tenant.State{ContextIdentifier: "Cust3", State: tenant.StateRunning, API: s.URL + "/Cust3/api"}, now))
+	if st, _ := third.Cached("Cust3"); st != nil {
+		t.Fatalf("an until already past was cached: %+v", st)
+	}
+
+	for _, tc := range []struct {
+		name string
+		st   *tenant.State
+		want error
+	}{
+		{"foreign API", &tenant.State{ContextIdentifier: "Cust4", State: tenant.StateRunning, API: "https://evil.example/Cust4/api"}, tenant.ErrForeignHost},
+		{"no API", &tenant.State{ContextIdentifier: "Cust4", IsRunning: true}, tenant.ErrForeignHost},
+		{"bad context id", &tenant.State{ContextIdentifier: "../x", State: tenant.StateRunning, API: s.URL + "/x/api"}, tenant.ErrBadRequest},
+		{"nil", nil, nil},
+	} {
+		err := third.Remember(tc.st, now.Add(time.Minute))
+		if err == nil || (tc.want != nil && !errors.Is(err, tc.want)) {
+			t.Errorf("Remember %s: %v, want %v", tc.name, err, tc.want)
+		}
+	}
+	if st, _ := third.Cached("Cust4"); st != nil {
+		t.Fatalf("a refused state was cached: %+v", st)
+	}
+	var zero tenant.Resolver
+	if err := zero.Remember(good, now.Add(time.Minute)); err == nil {
+		t.Fatal("Remember on a zero Resolver: no error")
+	}
+	if st, _ := zero.Cached("Cust2"); st != nil {
+		t.Fatal("Cached on a zero Resolver returned a state")
+	}
+}
