@@ -17,9 +17,17 @@
 // requests ask. The ticket the run ends with, with its last use, is
 // stored by the same fenced write that records the run's end; a ticket
 // that was refused and not replaced is dropped. A re-approval and a
-// deactivation drop the stored ticket (see the store). After a run
-// nothing of the tenant stays in memory: neither its ticket nor its state,
-// which is looked up once per run (a 421 mid-run is still followed).
+// deactivation drop the stored ticket (see the store).
+//
+// # State
+//
+// The tenant's state (where its web API is, whether it runs) travels the
+// same way (store.Claim.State): the run hands the stored one to the
+// Resolver (Remember, which refuses one altered to point outside the
+// environment), asks the state API only when it has none within its
+// ValidUntil (bounded by the Resolver's MaxTTL), follows a 421 mid-run by
+// looking up again, and stores the state it ends with. After a run nothing
+// of the tenant stays in memory: neither its ticket nor its state.
 //
 // # Cycles
 //

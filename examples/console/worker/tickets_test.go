@@ -185,12 +185,15 @@ func TestReapprovalDropsTheStoredTicket(t *testing.T) {
 	})
 }
 
-// Nothing of a tenant's state stays behind a run: each run asks the state
-// API once (no answer cached for the next), and a tenant that moves in the
-// middle of a run is followed after its 421.
-func TestStateCheckedPerRunAndMovesFollowed(t *testing.T) {
+// A tenant's state travels with its row, not in the process: the first
+// run asks the state API, the next runs (by any instance) reuse the stored
+// answer until its ValidUntil, a tenant that moves in the middle of a run
+// is followed after its 421 (and its new state stored), and a stored state
+// altered to point outside the environment is refused and looked up.
+func TestStateStoredWithTheTenantAndMovesFollowed(t *testing.T) {
 	const n = 5
-	sc := setup(t, sqliteDB(t), n, setupOpts{})
+	db := sqliteDB(t)
+	sc := setup(t, db, n, setupOpts{})
 	moved := demo.ContextID(2)
 	job := worker.JobFunc(func(ctx context.Context, tn *worker.Tenant) (string, error) {
 		if tn.ContextIdentifier == moved {
@@ -201,22 +204,35 @@ func TestStateCheckedPerRunAndMovesFollowed(t *testing.T) {
 		}
 		return worker.CreateCompany{}.Run(ctx, tn)
 	})
-	// Due again after a minute: well within the state's ValidUntil (10
-	// minutes), which a cache would have kept it for.
-	w := sc.newWorker(t, nil, func(c *worker.Config) { c.Job, c.Interval = job, time.Minute })
-	for cycle := 1; cycle <= 2; cycle++ {
+	cycle := func(w *worker.Worker, name string, wantLookups int) {
+		t.Helper()
 		before := sc.srv.Count(superidtest.EndpointTenantState)
 		st, err := w.Cycle(context.Background())
 		if err != nil || st.OK != n {
-			t.Fatalf("cycle %d: %+v, %v", cycle, st, err)
+			t.Fatalf("%s: %+v, %v", name, st, err)
 		}
-		// One lookup per run, plus one for the moved tenant's 421.
-		if got := sc.srv.Count(superidtest.EndpointTenantState) - before; got != n+1 {
-			t.Fatalf("cycle %d: %d state lookups, want %d", cycle, got, n+1)
+		if got := sc.srv.Count(superidtest.EndpointTenantState) - before; got != wantLookups {
+			t.Fatalf("%s: %d state lookups, want %d", name, got, wantLookups)
 		}
 		sc.clock.Advance(time.Minute)
 	}
-	if cs := sc.srv.Contacts(moved); len(cs) != 2 {
-		t.Fatalf("moved tenant: %d companies, want 2", len(cs))
+	// Due again after a minute: well within the state's ValidUntil (10
+	// minutes).
+	opts := func(c *worker.Config) { c.Job, c.Interval = job, time.Minute }
+	w := sc.newWorker(t, nil, opts)
+	cycle(w, "first cycle", n+1) // one lookup per tenant, one after the 421
+	cycle(w, "second cycle", 1)  // only the moved tenant's 421
+	cycle(sc.newWorker(t, nil, opts), "another instance", 1)
+	if cs := sc.srv.Contacts(moved); len(cs) != 3 {
+		t.Fatalf("moved tenant: %d companies, want 3", len(cs))
 	}
+	// A stored state pointing outside the environment never gets a ticket.
+	if _, err := sc.st.DB().ExecContext(context.Background(), `UPDATE tenants
+		SET state_json = replace(replace(state_json, '127.0.0.1', 'evil.example'), 'localhost', 'evil.example')`); err != nil {
+		t.Fatal(err)
+	}
+	cycle(w, "altered states", n+1)
+
+	sc.clock.Advance(10 * time.Minute) // past every ValidUntil
+	cycle(w, "after ValidUntil", n+1)
 }

@@ -25,8 +25,10 @@ type Config struct {
 	// reuses them; its ReuseWindow says how long an idle one stays good.
 	SystemUser *systemuser.Client
 	// Resolver checks each tenant's state and finds its web API (and
-	// again after a 421). A run's answer is dropped when the run ends, so
-	// that nothing per tenant stays in the process.
+	// again after a 421). The state a run ends with is stored with the
+	// tenant (Claim.State) and dropped from the Resolver, so that nothing
+	// per tenant stays in the process and the next run, by any instance,
+	// asks the state API only once the state's life is over.
 	Resolver *tenant.Resolver
 	// ApplicationToken is the app's client secret, sent as SO-AppToken.
 	ApplicationToken string
@@ -280,10 +282,6 @@ func (w *Worker) release(cl store.Claim, c *counters) {
 // process runs one claimed tenant: ticket, state, job, and records the end
 // with the ticket the run leaves behind.
 func (w *Worker) process(ctx context.Context, cl store.Claim, c *counters, oks chan<- success) {
-	// The state is checked once per run: a cache of every tenant's state
-	// would grow with the tenants, and the next run may be another
-	// instance's anyway.
-	defer w.cfg.Resolver.Forget(cl.ContextIdentifier)
 	now, wall := w.clock(), time.Now()
 	if cl.LeaseUntil.Sub(now) < w.cfg.Lease/2 {
 		// It waited in the queue long enough to matter: renew before work.
@@ -301,6 +299,7 @@ func (w *Worker) process(ctx context.Context, cl store.Claim, c *counters, oks c
 		cl = renewed
 	}
 
+	w.rememberState(ctx, cl)
 	tickets := w.tickets(cl)
 	jctx, cancel := context.WithTimeout(ctx, w.cfg.JobTimeout)
 	summary, err := w.runTenant(jctx, cl, tickets, now)
@@ -321,11 +320,26 @@ func (w *Worker) process(ctx context.Context, cl store.Claim, c *counters, oks c
 			scancel()
 		}
 	}
+	cl.State, cl.StateUntil = w.cfg.Resolver.Cached(cl.ContextIdentifier)
+	w.cfg.Resolver.Forget(cl.ContextIdentifier)
 	if v.outcome == outcomeOK {
 		oks <- success{claim: cl, at: w.clock(), next: c.started.Add(w.cfg.Interval), summary: summary, wall: wall}
 		return
 	}
 	w.record(cl, c, v, summary, wall)
+}
+
+// rememberState hands the Resolver the tenant's stored state, so that a
+// run within its life makes no state request. A stored state the Resolver
+// refuses (altered to point outside the environment) is looked up instead.
+func (w *Worker) rememberState(ctx context.Context, cl store.Claim) {
+	if cl.State == nil {
+		return
+	}
+	if err := w.cfg.Resolver.Remember(cl.State, cl.StateUntil); err != nil {
+		w.log.LogAttrs(ctx, slog.LevelWarn, "worker: stored tenant state refused; looking it up",
+			slog.String("context_id", cl.ContextIdentifier), slog.String("err", err.Error()))
+	}
 }
 
 // runTenant is steps 8 to 10 of the scenario for one tenant.

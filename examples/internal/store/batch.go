@@ -15,7 +15,7 @@ type Success struct {
 
 // CompleteSuccesses records many successful runs in one transaction, each exactly as
 // Complete with a Result without Err would, fenced by its own claim, storing its
-// claim's Ticket. A busy console
+// claim's Ticket and State. A busy console
 // spends most of its database time committing one small write per tenant; this makes
 // that one commit (and one prepared statement) per batch. It returns one error per item,
 // nil or ErrLeaseLost (that item wrote nothing, the others are written), or a non-nil
@@ -46,7 +46,7 @@ func (s *Store) CompleteSuccesses(ctx context.Context, items []Success) ([]error
 	}
 	defer tx.Rollback()
 	stmt, err := tx.PrepareContext(ctx, `UPDATE tenants SET last_run = $4, last_sync = $4, last_outcome = 'ok',
-		last_result = $5, last_error = '', attempts = 0, next_run = $6, lease_owner = '', lease_until = 0`+ticketSet(7)+fenceWhere)
+		last_result = $5, last_error = '', attempts = 0, next_run = $6, lease_owner = '', lease_until = 0`+ticketSet(7)+stateSet(11)+fenceWhere)
 	if err != nil {
 		return nil, wrap(op, err)
 	}
@@ -58,6 +58,7 @@ func (s *Store) CompleteSuccesses(ctx context.Context, items []Success) ([]error
 		}
 		args := append([]any{keys[i], it.Claim.Owner, it.Claim.Fence, micros(at), it.Summary, micros(it.NextRun)},
 			s.ticketArgs(keys[i], it.Claim, it.Claim.Ticket)...)
+		args = append(args, stateArgs(it.Claim)...)
 		res, err := stmt.ExecContext(ctx, args...)
 		if err != nil {
 			return nil, wrap(op+" "+it.Claim.ContextIdentifier, err)

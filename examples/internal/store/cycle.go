@@ -60,7 +60,7 @@ func (s *Store) ClaimDueBy(ctx context.Context, owner string, now, dueBy time.Ti
 }
 
 // scanClaims reads the rows a claim statement returned (claimReturning) into claims for
-// owner, opening each token and ticket. A tenant whose token does not open is not
+// owner, opening each token, ticket and state. A tenant whose token does not open is not
 // returned: within tx it is made inactive with that reason (its ticket dropped), so that
 // it is not claimed in a loop; a re-approval brings it back. It closes rows.
 func (s *Store) scanClaims(ctx context.Context, tx *sql.Tx, rows *sql.Rows, owner string, now time.Time, limit int) ([]Claim, error) {
@@ -70,9 +70,11 @@ func (s *Store) scanClaims(ctx context.Context, tx *sql.Tx, rows *sql.Rows, owne
 		var c Claim
 		var key string
 		var sealed, ticket []byte
-		var lastSync, leaseUntil, ticketIssued, ticketUsed int64
+		var state string
+		var lastSync, leaseUntil, ticketIssued, ticketUsed, stateUntil int64
 		if err := rows.Scan(&key, &c.ContextIdentifier, &sealed, &c.Serial, &c.WebAPIURL, &c.CompanyName,
-			&c.Attempts, &lastSync, &c.Fence, &leaseUntil, &c.Approvals, &ticket, &ticketIssued, &ticketUsed); err != nil {
+			&c.Attempts, &lastSync, &c.Fence, &leaseUntil, &c.Approvals, &ticket, &ticketIssued, &ticketUsed,
+			&state, &stateUntil); err != nil {
 			rows.Close()
 			return nil, err
 		}
@@ -85,6 +87,7 @@ func (s *Store) scanClaims(ctx context.Context, tx *sql.Tx, rows *sql.Rows, owne
 		}
 		c.SystemUserToken = string(tok)
 		c.Ticket = s.openTicket(ctx, key, c.ContextIdentifier, ticket, ticketIssued, ticketUsed)
+		c.State, c.StateUntil = s.openState(ctx, c.ContextIdentifier, state, stateUntil)
 		c.LastSync, c.LeaseUntil, c.Owner = fromMicros(lastSync), fromMicros(leaseUntil), owner
 		claims = append(claims, c)
 	}

@@ -45,6 +45,12 @@
 //   - lease_owner, lease_until, fence: the claim protocol below.
 //   - ticket (sealed, NULL for none), ticket_issued_at, ticket_used_at: the tenant's
 //     current system user ticket (see Tickets).
+//   - state_json (empty for none), state_until: the tenant's state as a run last resolved
+//     it (tenant.State as JSON) and when it must be looked up again. It travels like the
+//     ticket (Claim.State, stored by the write that ends the claim), so that a run within
+//     the state's life asks no state API, whichever instance runs it. It is no secret and
+//     not sealed; the worker checks it (tenant.Resolver.Remember) before it sends
+//     anything where it points.
 //
 // A partial index on (next_run, context_key) for active tenants makes finding due
 // tenants cheap however many there are.

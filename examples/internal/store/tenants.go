@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 	"unicode"
+
+	"github.com/go-superoffice/superoffice/tenant"
 )
 
 // Status is a tenant's state in the store.
@@ -132,6 +134,13 @@ type Claim struct {
 	// Approvals is the tenant's approval count when claimed. Complete with Deactivate
 	// leaves a tenant active that was re-approved (with a new token) meanwhile.
 	Approvals int64
+	// State is the tenant's state as a run last resolved it (where its web API is, whether
+	// it runs), and StateUntil when it must be looked up again; nil: none. Like Ticket, set
+	// both to what the run leaves behind before ending the claim, and the same writes store
+	// them. The state is no secret, but it says where credentials go: check it before use
+	// (tenant.Resolver.Remember does).
+	State      *tenant.State
+	StateUntil time.Time
 	// Ticket is the tenant's stored system user ticket when claimed; nil: none (or one
 	// that did not open). Set it to what the run leaves behind (a new ticket, the same one
 	// with a later LastUsed, nil after the ticket was refused) before ending the claim:
@@ -329,7 +338,8 @@ func (s *Store) ListTenants(ctx context.Context) ([]TenantSummary, error) {
 const (
 	claimReturning = ` RETURNING tenants.context_key, tenants.context_id, tenants.system_user_token, tenants.serial,
 	tenants.web_api_url, tenants.company_name, tenants.attempts, tenants.last_sync, tenants.fence, tenants.lease_until,
-	tenants.approvals, tenants.ticket, tenants.ticket_issued_at, tenants.ticket_used_at`
+	tenants.approvals, tenants.ticket, tenants.ticket_issued_at, tenants.ticket_used_at, tenants.state_json,
+	tenants.state_until`
 	claimPostgres = `
 WITH due AS (
 	SELECT context_key FROM tenants
@@ -389,14 +399,16 @@ func (s *Store) fenced(ctx context.Context, op string, c Claim, query string, ar
 const fenceWhere = ` WHERE context_key = $1 AND lease_owner = $2 AND fence = $3`
 
 // fencedEnd is fenced for a write that ends the claim: set is the UPDATE without its
-// WHERE clause, and the write also stores ticket (see ticketSet).
+// WHERE clause, and the write also stores ticket and the claim's state (see ticketSet,
+// stateSet).
 func (s *Store) fencedEnd(ctx context.Context, op string, c Claim, ticket *Ticket, set string, args ...any) error {
 	key, err := tenantKey(op, c.ContextIdentifier)
 	if err != nil {
 		return err
 	}
-	q := set + ticketSet(4+len(args)) + fenceWhere
-	return s.fenced(ctx, op, c, q, append(args, s.ticketArgs(key, c, ticket)...)...)
+	q := set + ticketSet(4+len(args)) + stateSet(8+len(args)) + fenceWhere
+	args = append(args, s.ticketArgs(key, c, ticket)...)
+	return s.fenced(ctx, op, c, q, append(args, stateArgs(c)...)...)
 }
 
 // Complete records the end of a claimed run and frees the tenant. Without Err it is a
@@ -478,7 +490,7 @@ func (s *Store) Postpone(ctx context.Context, c Claim, until time.Time, reason s
 		micros(s.now()), reason, micros(until))
 }
 
-// Release gives the tenant back unchanged but for its ticket: due as before, claimable
+// Release gives the tenant back unchanged but for its ticket and state: due as before, claimable
 // at once (a worker that stops before running it, or is cut short). ErrLeaseLost as for
 // Complete; a caller that is shutting down can ignore it.
 func (s *Store) Release(ctx context.Context, c Claim) error {
