@@ -116,6 +116,22 @@ func TestExtraFieldsCopiesValues(t *testing.T) {
 	}
 }
 
+// TestExtraFieldsKnownCostNothing keeps members with a Go field free of
+// allocations, whatever their case.
+func TestExtraFieldsKnownCostNothing(t *testing.T) {
+	b := []byte(`{"ContactId":5,"Name":"Acme","department":"","Emails":[{"Value":"a@b","Description":"}"}],` +
+		`"Associate":{"AssociateId":1},"CustomFields":{"x":"y"},"UPDATEDDATE":"0001-01-01T00:00:00","Xstop":false}`)
+	allocs := testing.AllocsPerRun(100, func() {
+		extra, err := extraFields(b, contactFields)
+		if err != nil || extra != nil {
+			t.Fatal(extra, err)
+		}
+	})
+	if allocs != 0 {
+		t.Fatalf("%v allocations for known members", allocs)
+	}
+}
+
 func must(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {
