@@ -193,42 +193,40 @@ func malformedAt(i int) error {
 // JSON string quoted, and if so its name.
 func unknownMember(quoted []byte, known map[string]bool) (name string, unknown bool, err error) {
 	raw := quoted[1 : len(quoted)-1]
-	if bytes.IndexByte(raw, '\\') < 0 && utf8.Valid(raw) {
-		// As is: map lookups by string(raw) do not allocate.
-		if known[string(raw)] || knownLower(raw, known) {
-			return "", false, nil
+	// Entities' names are short ASCII: lower-case them on the stack, as map
+	// lookups by string(bytes) do not allocate.
+	var lower [64]byte
+	if len(raw) <= len(lower) {
+		plain := true
+		for i, c := range raw {
+			if c >= utf8.RuneSelf || c == '\\' {
+				plain = false
+				break
+			}
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			lower[i] = c
 		}
-		return string(raw), true, nil
+		if plain {
+			if known[string(lower[:len(raw)])] || known[string(raw)] {
+				return "", false, nil
+			}
+			return string(raw), true, nil
+		}
 	}
 	// encoding/json unescapes a name (and replaces invalid UTF-8) before
 	// matching it, so "Na\u006de" is Name.
 	var s string // not name, which &s would move to the heap on every call
-	if err := json.Unmarshal(quoted, &s); err != nil {
+	if bytes.IndexByte(raw, '\\') < 0 && utf8.Valid(raw) {
+		s = string(raw)
+	} else if err := json.Unmarshal(quoted, &s); err != nil {
 		return "", false, fmt.Errorf("tenant: entity JSON member name %s: %w", quoted, err)
 	}
 	if known[s] || known[strings.ToLower(s)] {
 		return "", false, nil
 	}
 	return s, true, nil
-}
-
-// knownLower is known[strings.ToLower(string(k))], without allocating for
-// the short ASCII names that entities have.
-func knownLower(k []byte, known map[string]bool) bool {
-	var buf [64]byte
-	if len(k) > len(buf) {
-		return known[strings.ToLower(string(k))]
-	}
-	for i, c := range k {
-		switch {
-		case c >= utf8.RuneSelf:
-			return known[strings.ToLower(string(k))]
-		case 'A' <= c && c <= 'Z':
-			c += 'a' - 'A'
-		}
-		buf[i] = c
-	}
-	return known[string(buf[:len(k)])]
 }
 
 func skipSpace(b []byte, i int) int {
