@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"reflect"
 	"strconv"
 	"testing"
 	"time"
@@ -113,6 +114,63 @@ func BenchmarkContactsGetInterleaved(b *testing.B) {
 	b.ReportMetric(float64(client.Nanoseconds())/float64(b.N), "client-ns/op")
 	b.ReportMetric(float64(bare.Nanoseconds())/float64(b.N), "bare-ns/op")
 	b.ReportMetric(float64(client)/float64(bare), "time-ratio")
+}
+
+// BenchmarkContactUnmarshal compares Contact.UnmarshalJSON with the
+// decoding it replaced (the struct, then a map of every member for Extra)
+// on the body the emulator returns for GET v1/Contact/default: one
+// sub-benchmark each for allocations, and one loop alternating the two
+// for their time ratio.
+func BenchmarkContactUnmarshal(b *testing.B) {
+	f := setup(b)
+	var body json.RawMessage
+	must(b, f.client(b).Do(context.Background(), http.MethodGet, "v1/Contact/default", nil, &body))
+	decode := func(c *tenant.Contact) error { return c.UnmarshalJSON(body) }
+	decodeTwice := func(c *tenant.Contact) error { return tenant.UnmarshalContactTwice(body, c) }
+	var c1, c2 tenant.Contact
+	err1, err2 := decode(&c1), decodeTwice(&c2)
+	if err1 != nil || err2 != nil || !reflect.DeepEqual(c1, c2) || len(c1.Extra) == 0 {
+		b.Fatalf("the two decode %s differently: %+v (%v), %+v (%v)", body, c1, err1, c2, err2)
+	}
+	for _, bm := range []struct {
+		name string
+		f    func(*tenant.Contact) error
+	}{{"scan", decode}, {"twice", decodeTwice}} {
+		b.Run(bm.name, func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(len(body)))
+			for b.Loop() {
+				var c tenant.Contact
+				if err := bm.f(&c); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+	b.Run("interleaved", func(b *testing.B) {
+		var scan, twice time.Duration
+		timed := func(f func(*tenant.Contact) error) time.Duration {
+			var c tenant.Contact
+			t0 := time.Now()
+			if err := f(&c); err != nil {
+				b.Fatal(err)
+			}
+			return time.Since(t0)
+		}
+		i := 0
+		for b.Loop() {
+			if i++; i%2 == 0 {
+				scan += timed(decode)
+				twice += timed(decodeTwice)
+			} else {
+				twice += timed(decodeTwice)
+				scan += timed(decode)
+			}
+		}
+		b.ReportMetric(float64(scan.Nanoseconds())/float64(b.N), "scan-ns/op")
+		b.ReportMetric(float64(twice.Nanoseconds())/float64(b.N), "twice-ns/op")
+		b.ReportMetric(float64(scan)/float64(twice), "time-ratio")
+	})
 }
 
 // TestClientAllocationsNearBare keeps the client's per-call allocations

@@ -92,6 +92,7 @@ func decodeEntity[P any](b []byte, known map[string]bool) (P, Extra, error) {
 	if err := json.Unmarshal(b, &p); err != nil {
 		return p, nil, err
 	}
+	// Only now, as extraFields does not validate b.
 	extra, err := extraFields(b, known)
 	return p, extra, err
 }
