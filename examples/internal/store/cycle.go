@@ -32,16 +32,12 @@ func (s *Store) ClaimDueBy(ctx context.Context, owner string, now, dueBy time.Ti
 	if dueBy.IsZero() || dueBy.After(now) {
 		dueBy = now
 	}
-	q := claimSQLite
-	if s.dialect == Postgres {
-		q = claimPostgres
-	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, wrap(op, err)
 	}
 	defer tx.Rollback()
-	rows, err := tx.QueryContext(ctx, q, owner, micros(now.Add(lease)), micros(now), limit, micros(dueBy))
+	rows, err := tx.StmtContext(ctx, s.claim).QueryContext(ctx, owner, micros(now.Add(lease)), micros(now), limit, micros(dueBy))
 	if err != nil {
 		return nil, wrap(op, err)
 	}
