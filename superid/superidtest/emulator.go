@@ -440,6 +440,15 @@ func (e *Emulator) PublicKey() *rsa.PublicKey {
 
 // SignJWT signs claims with the current key (RS256, header typ, alg, x5t
 // and, WithKeyID, kid), exactly as SuperID signs its tokens. Tests use it to
+// jwtHeader is a JWT's header as SuperID writes it: kid only when the key
+// has one.
+type jwtHeader struct {
+	Alg string `json:"alg"`
+	Kid string `json:"kid,omitempty"`
+	Typ string `json:"typ"`
+	X5t string `json:"x5t"`
+}
+
 // mint tokens with any claims they need.
 func (e *Emulator) SignJWT(claims map[string]any) (string, error) {
 	e.mu.Lock()
@@ -448,12 +457,8 @@ func (e *Emulator) SignJWT(claims map[string]any) (string, error) {
 	return signJWT(k, claims)
 }
 
-func signJWT(k *signingKey, claims map[string]any) (string, error) {
-	header := map[string]string{"typ": "JWT", "alg": "RS256", "x5t": k.x5t}
-	if k.kid != "" {
-		header["kid"] = k.kid
-	}
-	h, err := json.Marshal(header)
+func signJWT(k *signingKey, claims any) (string, error) {
+	h, err := json.Marshal(jwtHeader{Alg: "RS256", Kid: k.kid, Typ: "JWT", X5t: k.x5t})
 	if err != nil {
 		return "", err
 	}
