@@ -59,6 +59,12 @@
 // A Client with a fixed BaseURL (the webapi_url claim) does neither and
 // returns ErrMisdirected on a 421.
 //
+// A service with many tenants need not keep every state in memory, nor ask
+// the state API on every run: Resolver.Cached gives a tenant's state and
+// how long it holds, to keep with the tenant (in its database, say), and
+// Resolver.Remember hands it to a resolver in a later run or another
+// process, checked as an answer of the state API is.
+//
 // Credentials go only to the environment's own domain: New refuses a
 // BaseURL, and a Client refuses a state API answer or an odata.nextLink,
 // whose host the environment does not own (ErrForeignHost), before any

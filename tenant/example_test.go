@@ -195,7 +195,7 @@ func ExampleResolver_Remember() {
 			log.Fatal(err)
 		}
 		if s, ok := saved["Cust12345"]; ok {
-			if err := r.Remember(s.state, s.until); err != nil {
+			if err := r.Remember("Cust12345", s.state, s.until); err != nil {
 				log.Print(err) // altered or foreign: looked up again instead
 			}
 		}

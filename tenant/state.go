@@ -292,24 +292,28 @@ func (r *Resolver) Cached(contextID string) (*State, time.Time) {
 	return &st, res.expires
 }
 
-// Remember caches st, a state kept from Cached, until until, as if Resolve
-// had just looked it up: Resolve and the clients using the resolver make
-// no state request for the tenant before then (nor after a 421, which
-// drops it). st is checked as the state API's answers are, so that a
-// stored state that was altered cannot send credentials outside the
-// environment, and is kept no longer than MaxTTL (NotRunningMaxTTL) from
-// now. An until already past caches nothing and is not an error.
-func (r *Resolver) Remember(st *State, until time.Time) error {
+// Remember caches st, the state of tenant contextID kept from Cached, until
+// until, as if Resolve had just looked it up: Resolve and the clients
+// using the resolver make no state request for the tenant before then
+// (until a 421 drops it). st is checked as the state API's answers are, so
+// that a stored state that was altered cannot send credentials outside the
+// environment nor stand in for another tenant's, and is kept no longer
+// than MaxTTL (NotRunningMaxTTL) from now. An until already past caches
+// nothing and is not an error.
+func (r *Resolver) Remember(contextID string, st *State, until time.Time) error {
 	switch {
 	case r == nil || r.cache == nil:
 		return errors.New("tenant: Resolver not created with NewResolver")
 	case st == nil:
 		return errors.New("tenant: Remember: nil state")
-	case !validContextID(st.ContextIdentifier):
-		return &Error{URL: "state of " + st.ContextIdentifier, kind: ErrBadRequest,
+	case !validContextID(contextID):
+		return &Error{URL: "state of " + contextID, kind: ErrBadRequest,
 			cause: errors.New("context identifier is not Cust followed by digits")}
+	case !strings.EqualFold(st.ContextIdentifier, contextID):
+		return &Error{URL: "state of " + contextID, kind: ErrBadRequest,
+			cause: errors.New("the state is another tenant's: " + st.ContextIdentifier)}
 	case st.Running() && (st.API == "" || !r.env.OwnsHost(st.API)):
-		return &Error{URL: "state of " + st.ContextIdentifier, kind: ErrForeignHost,
+		return &Error{URL: "state of " + contextID, kind: ErrForeignHost,
 			Message: "Api " + redactRaw(st.API) + " is not on " + r.env.String()}
 	}
 	now := r.now()
@@ -317,7 +321,7 @@ func (r *Resolver) Remember(st *State, until time.Time) error {
 		return nil
 	}
 	kept := *st
-	r.store(strings.ToLower(st.ContextIdentifier), &kept, until, now)
+	r.store(strings.ToLower(contextID), &kept, until, now)
 	return nil
 }
 

@@ -159,7 +159,7 @@ func TestResolverRemember(t *testing.T) {
 	advance(20 * time.Minute)
 	second, err := tenant.NewResolver(cfg)
 	must(t, err)
-	must(t, second.Remember(kept, until))
+	must(t, second.Remember("Cust1", kept, until))
 	kept.API = "https://evil.example/Cust1/api" // the caller's copy, not the cache's
 	st, err := second.Resolve(ctx, "Cust1")
 	if err != nil || st.API != s.URL+"/Cust1/api" || s.n.Load() != 1 {
@@ -182,26 +182,37 @@ func TestResolverRemember(t *testing.T) {
 	third, err := tenant.NewResolver(cfg)
 	must(t, err)
 	good := &tenant.State{ContextIdentifier: "Cust2", State: tenant.StateRunning, API: s.URL + "/Cust2/api"}
-	must(t, third.Remember(good, now.Add(24*time.Hour)))
+	must(t, third.Remember("Cust2", good, now.Add(24*time.Hour)))
 	if _, u := third.Cached("Cust2"); !u.Equal(now.Add(tenant.DefaultMaxTTL)) {
 		t.Fatalf("remembered for a day: kept until %v, want MaxTTL from now", u)
 	}
-	must(t, third.Remember(&tenant.State{ContextIdentifier: "Cust3", State: tenant.StateRunning, API: s.URL + "/Cust3/api"}, now))
+	must(t, third.Remember("Cust3", &tenant.State{ContextIdentifier: "Cust3", State: tenant.StateRunning, API: s.URL + "/Cust3/api"}, now))
 	if st, _ := third.Cached("Cust3"); st != nil {
 		t.Fatalf("an until already past was cached: %+v", st)
 	}
 
+	// A tenant that is not running is kept for NotRunningMaxTTL at most.
+	must(t, third.Remember("Cust5", &tenant.State{ContextIdentifier: "Cust5", State: tenant.StateOfflineMaintenance}, now.Add(time.Hour)))
+	if st, u := third.Cached("Cust5"); st == nil || !u.Equal(now.Add(tenant.DefaultNotRunningMaxTTL)) {
+		t.Fatalf("remembered offline state: %+v until %v, want NotRunningMaxTTL from now", st, u)
+	}
+	if _, err := third.Resolve(ctx, "Cust5"); !errors.Is(err, tenant.ErrTenantNotRunning) {
+		t.Fatalf("Resolve of a remembered offline tenant: %v", err)
+	}
+
 	for _, tc := range []struct {
 		name string
+		id   string
 		st   *tenant.State
 		want error
 	}{
-		{"foreign API", &tenant.State{ContextIdentifier: "Cust4", State: tenant.StateRunning, API: "https://evil.example/Cust4/api"}, tenant.ErrForeignHost},
-		{"no API", &tenant.State{ContextIdentifier: "Cust4", IsRunning: true}, tenant.ErrForeignHost},
-		{"bad context id", &tenant.State{ContextIdentifier: "../x", State: tenant.StateRunning, API: s.URL + "/x/api"}, tenant.ErrBadRequest},
-		{"nil", nil, nil},
+		{"foreign API", "Cust4", &tenant.State{ContextIdentifier: "Cust4", State: tenant.StateRunning, API: "https://evil.example/Cust4/api"}, tenant.ErrForeignHost},
+		{"no API", "Cust4", &tenant.State{ContextIdentifier: "Cust4", IsRunning: true}, tenant.ErrForeignHost},
+		{"another tenant's", "Cust4", &tenant.State{ContextIdentifier: "Cust2", State: tenant.StateRunning, API: s.URL + "/Cust2/api"}, tenant.ErrBadRequest},
+		{"bad context id", "../x", &tenant.State{ContextIdentifier: "../x", State: tenant.StateRunning, API: s.URL + "/x/api"}, tenant.ErrBadRequest},
+		{"nil", "Cust4", nil, nil},
 	} {
-		err := third.Remember(tc.st, now.Add(time.Minute))
+		err := third.Remember(tc.id, tc.st, now.Add(time.Minute))
 		if err == nil || (tc.want != nil && !errors.Is(err, tc.want)) {
 			t.Errorf("Remember %s: %v, want %v", tc.name, err, tc.want)
 		}
@@ -209,11 +220,47 @@ func TestResolverRemember(t *testing.T) {
 	if st, _ := third.Cached("Cust4"); st != nil {
 		t.Fatalf("a refused state was cached: %+v", st)
 	}
+	if st, _ := third.Cached("Cust2"); st == nil || st.API != good.API {
+		t.Fatalf("another tenant's state replaced Cust2's: %+v", st)
+	}
 	var zero tenant.Resolver
-	if err := zero.Remember(good, now.Add(time.Minute)); err == nil {
+	if err := zero.Remember("Cust2", good, now.Add(time.Minute)); err == nil {
 		t.Fatal("Remember on a zero Resolver: no error")
 	}
 	if st, _ := zero.Cached("Cust2"); st != nil {
 		t.Fatal("Cached on a zero Resolver returned a state")
 	}
+}
+
+// Cached, Remember, Forget and Resolve may run at once (go test -race).
+func TestResolverCacheConcurrent(t *testing.T) {
+	s := newStateServer(t, 0)
+	r, err := tenant.NewResolver(tenant.ResolverConfig{Environment: superid.Environment(s.URL)})
+	must(t, err)
+	ctx := context.Background()
+	st := &tenant.State{ContextIdentifier: "Cust1", State: tenant.StateRunning, API: s.URL + "/Cust1/api"}
+	var wg sync.WaitGroup
+	for i := range 4 {
+		wg.Go(func() {
+			for range 50 {
+				switch i {
+				case 0:
+					if err := r.Remember("Cust1", st, time.Now().Add(time.Minute)); err != nil {
+						t.Error(err)
+					}
+				case 1:
+					if got, _ := r.Cached("Cust1"); got != nil && got.ContextIdentifier != "Cust1" {
+						t.Errorf("Cached: %+v", got)
+					}
+				case 2:
+					r.Forget("Cust1")
+				default:
+					if _, err := r.Resolve(ctx, "Cust1"); err != nil {
+						t.Error(err)
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
 }
