@@ -87,8 +87,9 @@ func appLevelRejection(se *systemuser.Error) bool {
 	return false
 }
 
-// classify sorts a run's error. stateOf looks the tenant's state up (for a
-// rejected exchange: a deleted or suspended tenant is refused, too).
+// classify sorts a run's error. stateOf looks the tenant's state up again
+// (for a rejected exchange: a deleted or suspended tenant is refused, too;
+// for a transient failure: the tenant may have gone offline or moved).
 func (w *Worker) classify(err error, attempts int, now time.Time, stateOf func() (*tenant.State, error)) verdict {
 	if st := notRunning(err); st != nil {
 		return stateVerdict(st, now, w.cfg.MinWait)
@@ -119,6 +120,16 @@ func (w *Worker) classify(err error, attempts int, now time.Time, stateOf func()
 		}
 		return verdict{outcome: outcomeDeactivate, reason: reason}
 	case transient(err):
+		// The state the run started from may be older than the failure (it
+		// is kept between runs): a tenant that went offline answers 503
+		// and one that moved may not answer at all. Look again, so that an
+		// offline tenant waits for its ValidUntil instead of retrying, and
+		// the next run starts from the new state.
+		if st, serr := stateOf(); serr == nil && st != nil && !st.Running() {
+			return stateVerdict(st, now, w.cfg.MinWait)
+		} else if st := notRunning(serr); st != nil {
+			return stateVerdict(st, now, w.cfg.MinWait)
+		}
 		return retry
 	}
 	return verdict{outcome: outcomeFailed, reason: msg}

@@ -336,7 +336,7 @@ func (w *Worker) rememberState(ctx context.Context, cl store.Claim) {
 	if cl.State == nil {
 		return
 	}
-	if err := w.cfg.Resolver.Remember(cl.State, cl.StateUntil); err != nil {
+	if err := w.cfg.Resolver.Remember(cl.ContextIdentifier, cl.State, cl.StateUntil); err != nil {
 		w.log.LogAttrs(ctx, slog.LevelWarn, "worker: stored tenant state refused; looking it up",
 			slog.String("context_id", cl.ContextIdentifier), slog.String("err", err.Error()))
 	}

@@ -19,7 +19,7 @@ func TestStateTravelsWithTheClaim(t *testing.T) {
 		mustUpsert(t, a, approval(1))
 		now := db.clock.Now()
 		state := func(api string) *tenant.State {
-			return &tenant.State{ContextIdentifier: "Cust1", Endpoint: "https://sod2.superoffice.com/Cust1",
+			return &tenant.State{ContextIdentifier: "Cust00001", Endpoint: "https://sod2.superoffice.com/Cust00001",
 				State: tenant.StateRunning, IsRunning: true, ValidUntil: now.Add(2 * time.Hour), API: api}
 		}
 
@@ -103,8 +103,28 @@ func TestStateTravelsWithTheClaim(t *testing.T) {
 			t.Fatal(err)
 		}
 		later = db.clock.Advance(10 * time.Minute)
-		if c := claimOne(t, b, "b", later); c.State != nil {
+		c = claimOne(t, b, "b", later)
+		if c.State != nil {
 			t.Fatalf("an undecodable state: %+v", c.State)
+		}
+		// Nor one that is another tenant's.
+		c.State, c.StateUntil = state("https://sod2.superoffice.com/Cust1/api"), later.Add(time.Hour)
+		c.State.ContextIdentifier = "Cust00002"
+		if err := b.Release(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+		if c := claimOne(t, a, "a", later); c.State != nil {
+			t.Fatalf("another tenant's state: %+v", c.State)
+		} else {
+			// A deactivation drops the state; a re-approval does not bring it back.
+			c.State, c.StateUntil = state("https://sod2.superoffice.com/Cust1/api"), later.Add(time.Hour)
+			if err := a.Complete(ctx, c, Result{Deactivate: true, Reason: "tenant deleted"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		mustUpsert(t, a, approval(1))
+		if c := claimOne(t, b, "b", later); c.State != nil {
+			t.Fatalf("state after deactivation and re-approval: %+v", c.State)
 		}
 	})
 }

@@ -450,8 +450,8 @@ func (s *Store) Complete(ctx context.Context, c Claim, r Result) error {
 	ticket := c.Ticket
 	if r.Deactivate {
 		// Whatever made the tenant inactive (a withdrawn approval, a deleted tenant)
-		// ended its ticket too.
-		ticket = nil
+		// ended its ticket too, and a re-approval must not start from its state.
+		ticket, c.State = nil, nil
 	}
 	return s.fencedEnd(ctx, op, c, ticket, `UPDATE tenants SET last_run = $4, last_outcome = 'failed',
 		last_result = CASE WHEN $5 <> '' THEN $5 ELSE last_result END, last_error = $6, next_run = $7,
