@@ -187,10 +187,9 @@ type receivedPathKey struct{}
 // request is counted, logged and offered to the endpoint's faults first.
 func (e *Emulator) route(pattern string, ep Endpoint, h http.HandlerFunc) {
 	e.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
-		r.Body = http.MaxBytesReader(w, r.Body, maxRequestBody)
 		if e.count(ep) {
 			// The request log or a fault needs the body and the tenant.
-			body, err := io.ReadAll(r.Body)
+			body, err := io.ReadAll(io.LimitReader(r.Body, maxRequestBody))
 			if err != nil {
 				http.Error(w, "cannot read body", http.StatusBadRequest)
 				return
@@ -201,6 +200,9 @@ func (e *Emulator) route(pattern string, ep Endpoint, h http.HandlerFunc) {
 			if e.applyFault(w, r, ep, ctxID) {
 				return
 			}
+		} else {
+			// The handler sees what it would see above: the first 4 MiB.
+			r.Body = io.NopCloser(io.LimitReader(r.Body, maxRequestBody))
 		}
 		h(w, r)
 	})
@@ -440,6 +442,14 @@ func (e *Emulator) PublicKey() *rsa.PublicKey {
 
 // SignJWT signs claims with the current key (RS256, header typ, alg, x5t
 // and, WithKeyID, kid), exactly as SuperID signs its tokens. Tests use it to
+// mint tokens with any claims they need.
+func (e *Emulator) SignJWT(claims map[string]any) (string, error) {
+	e.mu.Lock()
+	k := e.keys[len(e.keys)-1]
+	e.mu.Unlock()
+	return signJWT(k, claims)
+}
+
 // jwtHeader is a JWT's header as SuperID writes it: kid only when the key
 // has one.
 type jwtHeader struct {
@@ -447,14 +457,6 @@ type jwtHeader struct {
 	Kid string `json:"kid,omitempty"`
 	Typ string `json:"typ"`
 	X5t string `json:"x5t"`
-}
-
-// mint tokens with any claims they need.
-func (e *Emulator) SignJWT(claims map[string]any) (string, error) {
-	e.mu.Lock()
-	k := e.keys[len(e.keys)-1]
-	e.mu.Unlock()
-	return signJWT(k, claims)
 }
 
 func signJWT(k *signingKey, claims any) (string, error) {
