@@ -117,6 +117,26 @@ func TestMembersPlainNamesAllocateNothing(t *testing.T) {
 	}
 }
 
+// TestPlain puts a backslash, a valid non-ASCII rune and an invalid byte
+// at every place of names up to 20 bytes long, so that both plain's word
+// loop and its byte tail see each.
+func TestPlain(t *testing.T) {
+	for n := range 21 {
+		name := strings.Repeat("a", n)
+		if !plain([]byte(name)) {
+			t.Fatalf("%q is not plain", name)
+		}
+		for at := range n {
+			for s, want := range map[string]bool{`\`: false, "\xff": false, "é": true, "\u212A": true} {
+				in := name[:at] + s + name[at+1:]
+				if got := plain([]byte(in)); got != want {
+					t.Errorf("plain(%q) = %v, want %v", in, got, want)
+				}
+			}
+		}
+	}
+}
+
 func TestUnquote(t *testing.T) {
 	for in, want := range map[string]string{
 		`""`: "", `"Cust1"`: "Cust1", `"a\"b"`: `a"b`, `"\u0041\n"`: "A\n", `"café"`: "café",
