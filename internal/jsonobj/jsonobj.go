@@ -90,14 +90,14 @@ func Members(b []byte, fn func(name, value []byte) error) error {
 func Unquote(b []byte) (string, error) {
 	if len(b) >= 2 && b[0] == '"' && b[len(b)-1] == '"' {
 		in := b[1 : len(b)-1]
-		plain := utf8.Valid(in)
+		simple := utf8.Valid(in)
 		for _, c := range in {
 			if c == '\\' || c == '"' || c < 0x20 {
-				plain = false
+				simple = false
 				break
 			}
 		}
-		if plain {
+		if simple {
 			return string(in), nil
 		}
 	}
