@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/go-superoffice/superoffice/internal/jsonobj"
 	"github.com/go-superoffice/superoffice/internal/jwtclaims"
 )
 
@@ -102,7 +103,7 @@ type idTokenClaims struct {
 	raw json.RawMessage
 }
 
-// UnmarshalJSON decodes the claims in one pass (see jwtclaims.Fields) and
+// UnmarshalJSON decodes the claims in one pass (see jsonobj.Members) and
 // keeps the payload for Claims.Raw. Claim names match exactly, unlike
 // encoding/json's case-insensitive matching. The json tags above document
 // the wire names and serve Claims.Unmarshal-style decoding elsewhere.
@@ -113,7 +114,7 @@ func (c *idTokenClaims) UnmarshalJSON(b []byte) error {
 // decode is UnmarshalJSON for a buffer the claims may keep.
 func (c *idTokenClaims) decode(b []byte) error {
 	*c = idTokenClaims{}
-	err := jwtclaims.Fields(b, func(name, v []byte) error {
+	err := jsonobj.Members(b, func(name, v []byte) error {
 		if ok, err := c.DecodeField(name, v); ok {
 			return err
 		}

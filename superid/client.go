@@ -401,7 +401,7 @@ var strictB64 = base64.RawURLEncoding.Strict()
 
 // verifyJWT checks raw's RS256 signature with golang-jwt against the key
 // set and only then decodes the payload into claims, in one pass (see
-// jwtclaims.Fields): encoding/json's validate, skip and reflective field
+// jsonobj.Members): encoding/json's validate, skip and reflective field
 // matching over SuperID's long claim names cost more than the RSA check.
 // The caller validates the claims with golang-jwt's Validator.
 func (c *Client) verifyJWT(ctx context.Context, raw string, claims *idTokenClaims) error {

@@ -89,10 +89,10 @@ func (s entityService[E, R]) all(ctx context.Context, c *Client, opts *ListOptio
 // returns with it the members known lacks, for the entity's Extra.
 func decodeEntity[P any](b []byte, known map[string]bool) (P, Extra, error) {
 	var p P
+	// First, as extraFields checks b's structure but not its literals.
 	if err := json.Unmarshal(b, &p); err != nil {
 		return p, nil, err
 	}
-	// Only now, as extraFields does not validate b.
 	extra, err := extraFields(b, known)
 	return p, extra, err
 }

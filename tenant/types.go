@@ -3,13 +3,14 @@ package tenant
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"reflect"
 	"sort"
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/go-superoffice/superoffice/internal/jsonobj"
 )
 
 // Time is a date and time as the web API writes it: RFC 3339 with up to 7
@@ -130,77 +131,41 @@ func knownFields(t reflect.Type) map[string]bool {
 // matched as encoding/json matches names (known holds lower-case names),
 // each value a copy of its raw bytes; a repeated name keeps its last value.
 //
-// b must be JSON that json.Unmarshal has accepted: the scan only finds
-// where members begin and end, without validating, so that a member with a
-// Go field costs neither a copy nor an allocation (a map of every member
-// costs both). Malformed input gives an error, never a panic.
+// It scans rather than decoding b again into a map, so that a member with
+// a Go field costs neither a copy nor an allocation.
 func extraFields(b []byte, known map[string]bool) (Extra, error) {
-	i := skipSpace(b, 0)
-	if bytes.HasPrefix(b[i:], []byte("null")) {
+	if bytes.HasPrefix(bytes.TrimLeft(b, " \t\r\n"), []byte("null")) {
 		return nil, nil // as json leaves a map nil
 	}
-	if i == len(b) || b[i] != '{' {
-		return nil, errors.New("tenant: entity JSON is not an object")
-	}
-	if i = skipSpace(b, i+1); i < len(b) && b[i] == '}' {
-		return nil, nil
-	}
 	var extra Extra
-	for {
-		kEnd, ok := skipString(b, i)
-		if !ok {
-			return nil, malformedAt(i)
+	err := jsonobj.Members(b, func(name, value []byte) error {
+		if knownName(name, known) {
+			return nil
 		}
-		key := b[i:kEnd]
-		if i = skipSpace(b, kEnd); i == len(b) || b[i] != ':' {
-			return nil, malformedAt(i)
+		if extra == nil {
+			extra = Extra{}
 		}
-		vStart := skipSpace(b, i+1)
-		vEnd, ok := skipValue(b, vStart)
-		if !ok {
-			return nil, malformedAt(vStart)
-		}
-		name, isExtra, err := unknownMember(key, known)
-		if err != nil {
-			return nil, err
-		}
-		if isExtra {
-			if extra == nil {
-				extra = Extra{}
-			}
-			// A copy: an Unmarshaler must not retain b.
-			extra[name] = append(json.RawMessage(nil), b[vStart:vEnd]...)
-		}
-		if i = skipSpace(b, vEnd); i == len(b) {
-			return nil, malformedAt(i)
-		}
-		switch b[i] {
-		case ',':
-			i = skipSpace(b, i+1)
-		case '}':
-			return extra, nil
-		default:
-			return nil, malformedAt(i)
-		}
+		// A copy: an Unmarshaler must not retain b.
+		extra[string(name)] = append(json.RawMessage(nil), value...)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("tenant: entity: %w", err)
 	}
+	return extra, nil
 }
 
-func malformedAt(i int) error {
-	return fmt.Errorf("tenant: malformed entity JSON at offset %d", i)
-}
-
-// unknownMember reports whether known lacks the member whose key is the
-// JSON string quoted, and if so its name.
-func unknownMember(quoted []byte, known map[string]bool) (name string, unknown bool, err error) {
-	raw := quoted[1 : len(quoted)-1]
+// knownName reports whether known has the member name name, which is
+// unescaped already, exactly or in lower case.
+func knownName(name []byte, known map[string]bool) bool {
 	// Entities' names are short ASCII: lower-case them on the stack, as map
 	// lookups by string(bytes) do not allocate.
 	var lower [64]byte
-	if len(raw) <= len(lower) {
-		plain := true
-		for i, c := range raw {
-			if c >= utf8.RuneSelf || c == '\\' {
-				plain = false
+	if len(name) <= len(lower) {
+		ascii := true
+		for i, c := range name {
+			if c >= utf8.RuneSelf {
+				ascii = false
 				break
 			}
 			if 'A' <= c && c <= 'Z' {
@@ -208,104 +173,12 @@ func unknownMember(quoted []byte, known map[string]bool) (name string, unknown b
 			}
 			lower[i] = c
 		}
-		if plain {
-			if known[string(lower[:len(raw)])] || known[string(raw)] {
-				return "", false, nil
-			}
-			return string(raw), true, nil
+		if ascii {
+			return known[string(lower[:len(name)])]
 		}
 	}
-	// encoding/json unescapes a name (and replaces invalid UTF-8) before
-	// matching it, so "Na\u006de" is Name.
-	var s string // not name, which &s would move to the heap on every call
-	if bytes.IndexByte(raw, '\\') < 0 && utf8.Valid(raw) {
-		s = string(raw)
-	} else if err := json.Unmarshal(quoted, &s); err != nil {
-		return "", false, fmt.Errorf("tenant: entity JSON member name %s: %w", quoted, err)
-	}
-	if known[s] || known[strings.ToLower(s)] {
-		return "", false, nil
-	}
-	return s, true, nil
-}
-
-func skipSpace(b []byte, i int) int {
-	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
-		i++
-	}
-	return i
-}
-
-// skipString returns the end of the JSON string that starts at b[i].
-func skipString(b []byte, i int) (end int, ok bool) {
-	if i >= len(b) || b[i] != '"' {
-		return 0, false
-	}
-	for j := i + 1; ; {
-		q := bytes.IndexByte(b[j:], '"')
-		if q < 0 {
-			return 0, false
-		}
-		q += j
-		// The quote ends the string unless an odd run of backslashes
-		// escapes it.
-		n := 0
-		for b[q-1-n] == '\\' {
-			n++
-		}
-		if n%2 == 0 {
-			return q + 1, true
-		}
-		j = q + 1
-	}
-}
-
-// skipValue returns the end of the JSON value that starts at b[i].
-func skipValue(b []byte, i int) (end int, ok bool) {
-	if i >= len(b) {
-		return 0, false
-	}
-	switch b[i] {
-	case '"':
-		return skipString(b, i)
-	case '{', '[':
-		// Valid JSON nests properly, so counting depth suffices; strings
-		// are skipped whole, as they may hold brackets.
-		depth := 0
-		for i < len(b) {
-			switch b[i] {
-			case '"':
-				end, ok := skipString(b, i)
-				if !ok {
-					return 0, false
-				}
-				i = end
-				continue
-			case '{', '[':
-				depth++
-			case '}', ']':
-				if depth--; depth == 0 {
-					return i + 1, true
-				}
-			}
-			i++
-		}
-		return 0, false
-	}
-	// A number or literal runs to the next delimiter.
-	j := i
-	for j < len(b) && !isDelim(b[j]) {
-		j++
-	}
-	return j, j > i
-}
-
-func isDelim(c byte) bool {
-	switch c {
-	case ',', '}', ']', ' ', '\t', '\n', '\r':
-		return true
-	}
-	return false
+	s := string(name)
+	return known[s] || known[strings.ToLower(s)]
 }
 
 // withExtra appends extra's members (but those known) to the JSON object b.

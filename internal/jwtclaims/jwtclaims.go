@@ -20,9 +20,10 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/go-superoffice/superoffice/internal/jsonobj"
 )
 
 // maxUnix bounds accepted dates to years 0001-9999, so that a hostile value
@@ -30,30 +31,6 @@ import (
 const maxUnix = 253402300799
 
 var errType = errors.New("jwtclaims: unexpected JSON type")
-
-// unquote returns the contents of the JSON string literal b. Plain
-// literals (no escapes, valid UTF-8: all of SuperID's) are sliced without
-// another pass of encoding/json, which has already validated the whole
-// document before calling an UnmarshalJSON method; the rest go through
-// encoding/json.
-func unquote(b []byte) (string, error) {
-	if len(b) >= 2 && b[0] == '"' && b[len(b)-1] == '"' {
-		in := b[1 : len(b)-1]
-		plain := utf8.Valid(in)
-		for _, c := range in {
-			if c == '\\' || c == '"' || c < 0x20 {
-				plain = false
-				break
-			}
-		}
-		if plain {
-			return string(in), nil
-		}
-	}
-	var s string
-	err := json.Unmarshal(b, &s)
-	return s, err
-}
 
 // Time is a JWT NumericDate (seconds since the Unix epoch) that accepts a
 // JSON number (1581665207, 1581665207.5) or a string holding one
@@ -74,7 +51,7 @@ func (t *Time) UnmarshalJSON(b []byte) error {
 		return nil
 	}
 	if len(b) > 0 && b[0] == '"' {
-		s, err := unquote(b)
+		s, err := jsonobj.Unquote(b)
 		if err != nil {
 			return fmt.Errorf("jwtclaims: date: %w", err)
 		}
@@ -211,7 +188,7 @@ func (v *Bool) UnmarshalJSON(b []byte) error {
 	if len(b) == 0 || b[0] != '"' {
 		return fmt.Errorf("jwtclaims: bool: %w", errType)
 	}
-	s, err := unquote(b)
+	s, err := jsonobj.Unquote(b)
 	if err != nil {
 		return fmt.Errorf("jwtclaims: bool: %w", err)
 	}
@@ -237,7 +214,7 @@ func (v *Int) UnmarshalJSON(b []byte) error {
 		return nil
 	}
 	if len(b) > 0 && b[0] == '"' {
-		s, err := unquote(b)
+		s, err := jsonobj.Unquote(b)
 		if err != nil {
 			return fmt.Errorf("jwtclaims: int: %w", err)
 		}
@@ -272,7 +249,7 @@ func (v *String) UnmarshalJSON(b []byte) error {
 	}
 	switch b[0] {
 	case '"':
-		s, err := unquote(b)
+		s, err := jsonobj.Unquote(b)
 		if err != nil {
 			return fmt.Errorf("jwtclaims: string: %w", err)
 		}
