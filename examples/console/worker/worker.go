@@ -280,7 +280,7 @@ func (w *Worker) release(cl store.Claim, c *counters) {
 }
 
 // process runs one claimed tenant: ticket, state, job, and records the end
-// with the ticket the run leaves behind.
+// with the ticket and state the run leaves behind.
 func (w *Worker) process(ctx context.Context, cl store.Claim, c *counters, oks chan<- success) {
 	now, wall := w.clock(), time.Now()
 	if cl.LeaseUntil.Sub(now) < w.cfg.Lease/2 {
@@ -331,7 +331,8 @@ func (w *Worker) process(ctx context.Context, cl store.Claim, c *counters, oks c
 
 // rememberState hands the Resolver the tenant's stored state, so that a
 // run within its life makes no state request. A stored state the Resolver
-// refuses (altered to point outside the environment) is looked up instead.
+// refuses (altered to point outside the environment, or another tenant's)
+// is looked up instead.
 func (w *Worker) rememberState(ctx context.Context, cl store.Claim) {
 	if cl.State == nil {
 		return
