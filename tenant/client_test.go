@@ -507,3 +507,29 @@ func TestNilAndZeroValuesErrInsteadOfPanicking(t *testing.T) {
 		t.Error("nil Resolver or State answered")
 	}
 }
+
+// Time reads the web API's dates with and without an offset, escaped or
+// not, and null or "" as the zero time.
+func TestTimeUnmarshal(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want time.Time
+		bad  bool
+	}{
+		{`"2025-03-14T09:26:53"`, time.Date(2025, 3, 14, 9, 26, 53, 0, time.UTC), false},
+		{`"2025-03-14T09:26:53.1234567"`, time.Date(2025, 3, 14, 9, 26, 53, 123456700, time.UTC), false},
+		{`"2025-03-14T09:26:53Z"`, time.Date(2025, 3, 14, 9, 26, 53, 0, time.UTC), false},
+		{`"2025-03-14T10:26:53+01:00"`, time.Date(2025, 3, 14, 9, 26, 53, 0, time.UTC), false},
+		{`"2025-03-14T09:26:53\u005a"`, time.Date(2025, 3, 14, 9, 26, 53, 0, time.UTC), false},
+		{`null`, time.Time{}, false},
+		{`""`, time.Time{}, false},
+		{`"yesterday"`, time.Time{}, true},
+		{`20250314`, time.Time{}, true},
+	} {
+		var tm tenant.Time
+		err := json.Unmarshal([]byte(tc.in), &tm)
+		if (err != nil) != tc.bad || !tm.Equal(tc.want) {
+			t.Errorf("%s: %v, %v; want %v (error: %v)", tc.in, tm.Time, err, tc.want, tc.bad)
+		}
+	}
+}

@@ -30,8 +30,8 @@ func (t *Time) UnmarshalJSON(b []byte) error {
 		t.Time = time.Time{}
 		return nil
 	}
-	var str string
-	if err := json.Unmarshal(b, &str); err != nil {
+	str, err := jsonobj.Unquote(b)
+	if err != nil {
 		return err
 	}
 	for _, layout := range []string{time.RFC3339Nano, localTimes} {
@@ -40,7 +40,7 @@ func (t *Time) UnmarshalJSON(b []byte) error {
 			return nil
 		}
 	}
-	_, err := time.Parse(time.RFC3339Nano, str)
+	_, err = time.Parse(time.RFC3339Nano, str)
 	return err
 }
 
