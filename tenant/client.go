@@ -42,8 +42,9 @@ type Config struct {
 	Environment superid.Environment
 	// Resolver finds the tenant ContextIdentifier through the state API
 	// before requests (cached until ValidUntil), refuses to call a tenant
-	// that is not running, and after a 421 Misdirected Request looks the
-	// tenant up again and retries once. Empty: BaseURL is used as is.
+	// that is not running, after a 421 Misdirected Request looks the
+	// tenant up again and retries once, and after a 5xx or no answer looks
+	// it up again on the next request. Empty: BaseURL is used as is.
 	Resolver *Resolver
 	// ContextIdentifier is the tenant (CustNNNNN) the Resolver looks up;
 	// required with Resolver, unused without.
@@ -226,8 +227,10 @@ func relativeRef(path string) (*url.URL, error) {
 // do sends one logical request: ref (relative to the base, or absolute
 // and already vetted) with body, read into out. It retries once with a
 // fresh credential after a 401 and once at a re-resolved host after a
-// 421; everything else is the retrying HTTP client's. It returns the URL
-// last requested.
+// 421; everything else is the retrying HTTP client's. After a 5xx or no
+// answer it drops the tenant's cached state, so that the next request
+// looks it up again (PROTOCOL: re-resolve on connection errors). It
+// returns the URL last requested.
 func (c *Client) do(ctx context.Context, method string, ref *url.URL, body []byte, out any, o requestOptions) (*url.URL, error) {
 	if err := c.usable(ctx); err != nil {
 		return nil, err
@@ -251,6 +254,10 @@ func (c *Client) do(ctx context.Context, method string, ref *url.URL, body []byt
 		}
 		resp, sent, err := c.send(ctx, method, u, body, out, o)
 		if err != nil {
+			if ctx.Err() == nil {
+				// No answer at all: the tenant may have moved.
+				c.forgetState()
+			}
 			return u, err
 		}
 		switch s := resp.StatusCode; {
@@ -263,13 +270,25 @@ func (c *Client) do(ctx context.Context, method string, ref *url.URL, body []byt
 		case s == http.StatusMisdirectedRequest && !moveRetried && c.resolver != nil:
 			moveRetried = true
 			drainClose(resp)
-			c.resolver.Forget(c.ctxID)
+			c.forgetState()
 			continue
 		default:
+			if s >= 500 {
+				// The tenant may have gone offline (503) or moved since its
+				// state was looked up: the next request asks again.
+				c.forgetState()
+			}
 			e := errorFromResponse(method, u, resp)
 			e.State = state
 			return u, e
 		}
+	}
+}
+
+// forgetState drops the resolver's cached state of the client's tenant.
+func (c *Client) forgetState() {
+	if c.resolver != nil {
+		c.resolver.Forget(c.ctxID)
 	}
 }
 

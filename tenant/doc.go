@@ -54,7 +54,10 @@
 //   - refuses to call a tenant that is not running (offline maintenance,
 //     suspended, deleted...) and returns ErrTenantNotRunning with the state,
 //     without sending it anything;
-//   - on 421 Misdirected Request looks the tenant up again and retries once.
+//   - on 421 Misdirected Request looks the tenant up again and retries once;
+//   - after a 5xx or no answer at all drops the cached state, so that the
+//     next request looks the tenant up again (it may have gone offline or
+//     moved).
 //
 // A Client with a fixed BaseURL (the webapi_url claim) does neither and
 // returns ErrMisdirected on a 421.

@@ -364,3 +364,28 @@ func TestRetryRules(t *testing.T) {
 		t.Fatalf("dead server: %v", err)
 	}
 }
+
+// A tenant that goes offline after its state was cached answers 503; the
+// client then drops the cached state, so that the next request finds the
+// tenant not running without calling it.
+func TestServerErrorDropsTheCachedState(t *testing.T) {
+	f := setup(t, superidtest.WithTenantStateValidity(time.Hour))
+	c := f.resolved(t, nil)
+	ctx := context.Background()
+	_, err := c.User.CurrentPrincipal(ctx)
+	must(t, err)
+	must(t, f.em.SetTenantState(testCtx, string(tenant.StateOfflineMaintenance)))
+	if _, err := c.User.CurrentPrincipal(ctx); !errors.Is(err, tenant.ErrServer) {
+		t.Fatalf("call to a tenant gone offline: %v, want a server error", err)
+	}
+	calls := f.em.Count(superidtest.EndpointTenantAPI)
+	if _, err := c.User.CurrentPrincipal(ctx); !errors.Is(err, tenant.ErrTenantNotRunning) {
+		t.Fatalf("next call: %v, want ErrTenantNotRunning", err)
+	}
+	if n := f.em.Count(superidtest.EndpointTenantAPI); n != calls {
+		t.Fatalf("the next call reached the offline tenant (%d requests, want %d)", n, calls)
+	}
+	if n := f.em.Count(superidtest.EndpointTenantState); n != 2 {
+		t.Fatalf("%d state lookups, want 2", n)
+	}
+}
