@@ -187,9 +187,10 @@ type receivedPathKey struct{}
 // request is counted, logged and offered to the endpoint's faults first.
 func (e *Emulator) route(pattern string, ep Endpoint, h http.HandlerFunc) {
 	e.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		r.Body = io.NopCloser(io.LimitReader(r.Body, maxRequestBody))
 		if e.count(ep) {
 			// The request log or a fault needs the body and the tenant.
-			body, err := io.ReadAll(io.LimitReader(r.Body, maxRequestBody))
+			body, err := io.ReadAll(r.Body)
 			if err != nil {
 				http.Error(w, "cannot read body", http.StatusBadRequest)
 				return
@@ -200,15 +201,13 @@ func (e *Emulator) route(pattern string, ep Endpoint, h http.HandlerFunc) {
 			if e.applyFault(w, r, ep, ctxID) {
 				return
 			}
-		} else {
-			// The handler sees what it would see above: the first 4 MiB.
-			r.Body = io.NopCloser(io.LimitReader(r.Body, maxRequestBody))
 		}
 		h(w, r)
 	})
 }
 
-// maxRequestBody bounds what the emulator reads of a request.
+// maxRequestBody bounds what the emulator reads of a request: the handler
+// and the request log see the first 4 MiB.
 const maxRequestBody = 4 << 20
 
 // count counts a request to ep and reports whether the request log is on
