@@ -5,6 +5,11 @@ import (
 	"time"
 )
 
+// completeSQL is CompleteSuccesses' statement, prepared by Open.
+var completeSQL = `UPDATE tenants SET last_run = $4, last_sync = $4, last_outcome = 'ok',
+	last_result = $5, last_error = '', attempts = 0, next_run = $6, lease_owner = '', lease_until = 0` +
+	ticketSet(7) + stateSet(11) + fenceWhere
+
 // Success is one successful run, for CompleteSuccesses.
 type Success struct {
 	Claim   Claim
@@ -17,7 +22,7 @@ type Success struct {
 // Complete with a Result without Err would, fenced by its own claim, storing its
 // claim's Ticket and State. A busy console
 // spends most of its database time committing one small write per tenant; this makes
-// that one commit (and one prepared statement) per batch. It returns one error per item,
+// that one commit per batch. It returns one error per item,
 // nil or ErrLeaseLost (that item wrote nothing, the others are written), or a non-nil
 // second value when the transaction as a whole failed: then nothing was written.
 func (s *Store) CompleteSuccesses(ctx context.Context, items []Success) ([]error, error) {
@@ -45,12 +50,7 @@ func (s *Store) CompleteSuccesses(ctx context.Context, items []Success) ([]error
 		return nil, wrap(op, err)
 	}
 	defer tx.Rollback()
-	stmt, err := tx.PrepareContext(ctx, `UPDATE tenants SET last_run = $4, last_sync = $4, last_outcome = 'ok',
-		last_result = $5, last_error = '', attempts = 0, next_run = $6, lease_owner = '', lease_until = 0`+ticketSet(7)+stateSet(11)+fenceWhere)
-	if err != nil {
-		return nil, wrap(op, err)
-	}
-	defer stmt.Close()
+	stmt := tx.StmtContext(ctx, s.complete)
 	for i, it := range items {
 		at := it.At
 		if at.IsZero() {

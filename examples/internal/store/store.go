@@ -115,9 +115,10 @@ type Store struct {
 	seal    *sealer
 	now     func() time.Time
 	log     *slog.Logger
-	// claim is the claim statement, prepared once: a console claims a batch
-	// every few milliseconds, and SQLite would parse it anew each time.
-	claim *sql.Stmt
+	// claim and complete are the statements a console runs a batch at a
+	// time, every few milliseconds: prepared once, as SQLite would parse
+	// them anew each time.
+	claim, complete *sql.Stmt
 }
 
 // Open opens (creating when needed) the database at dsn and migrates it to the latest
@@ -173,6 +174,11 @@ func OpenConfig(ctx context.Context, cfg Config) (*Store, error) {
 		q = claimPostgres
 	}
 	if s.claim, err = db.PrepareContext(ctx, q); err != nil {
+		db.Close()
+		return nil, wrap(op, err)
+	}
+	if s.complete, err = db.PrepareContext(ctx, completeSQL); err != nil {
+		s.claim.Close()
 		db.Close()
 		return nil, wrap(op, err)
 	}
@@ -243,8 +249,10 @@ func restrictFileMode(dsn string) {
 
 // Close closes the database.
 func (s *Store) Close() error {
-	if s.claim != nil {
-		s.claim.Close()
+	for _, st := range []*sql.Stmt{s.claim, s.complete} {
+		if st != nil {
+			st.Close()
+		}
 	}
 	return wrap("close", s.db.Close())
 }
