@@ -546,8 +546,17 @@ type wireContact struct {
 	NoMailing   bool
 	Xstop       bool
 	Deleted     int
-	TableRight  map[string]any
+	TableRight  wireTableRight
 }
+
+// wireTableRight is an entity's TableRight: what the caller may do with it.
+type wireTableRight struct {
+	Mask   string
+	Reason string
+}
+
+// fullRights is the system user's TableRight: it may do everything.
+var fullRights = wireTableRight{Mask: "Select, Update, Insert, Delete"}
 
 type wireContactRef struct {
 	ContactId int
@@ -571,7 +580,7 @@ type wirePerson struct {
 	CreatedBy    *wireAssociate
 	Associate    *wireAssociate
 	Country      *wireCountry
-	TableRight   map[string]any
+	TableRight   wireTableRight
 }
 
 const wireTime = "2006-01-02T15:04:05.0000000Z"
@@ -641,7 +650,7 @@ func (e *Emulator) contactWireLocked(c *Contact) wireContact {
 		Associate: e.associateLocked(c.AssociateID),
 		Business:  listItem(businesses, c.BusinessID), Category: listItem(categories, c.CategoryID),
 		Country:    country(c.CountryID),
-		TableRight: map[string]any{"Mask": "Select, Update, Insert, Delete", "Reason": ""},
+		TableRight: fullRights,
 	}
 }
 
@@ -653,7 +662,7 @@ func (e *Emulator) personWireLocked(st *tenantStore, p *Person) wirePerson {
 		Emails: elements(p.Emails), OfficePhones: elements(p.Phones),
 		UpdatedBy: e.associateLocked(p.UpdatedBy), CreatedBy: e.associateLocked(p.CreatedBy),
 		Associate: e.associateLocked(p.AssociateID), Country: country(578),
-		TableRight: map[string]any{"Mask": "Select, Update, Insert, Delete", "Reason": ""},
+		TableRight: fullRights,
 	}
 	if i, ok := st.contactIndex(p.ContactID); ok {
 		w.Contact = &wireContactRef{ContactId: p.ContactID, Name: st.contacts[i].name}
