@@ -109,7 +109,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 
 	var bound float64
 	if o.bound {
-		bound = demo.CryptoBound(cfg.PrivateKey.Size()*8, 3*time.Second)
+		bound = demo.CryptoBound(cfg.PrivateKey.Size()*8, 3*time.Second).Rate
 		fmt.Fprintf(stdout, "crypto bound: %.1f tenants/s (1 client sign + 1 emulator sign + 1 verify per tenant, RSA-%d, on %d cores)\n",
 			bound, cfg.PrivateKey.Size()*8, demo.Cores())
 	}
