@@ -166,13 +166,28 @@ func New(cfg Config) (*Client, error) {
 	return c, nil
 }
 
-var errNotNew = errors.New("Client not made by New")
+var (
+	errNotNew     = errors.New("Client not made by New")
+	errNilContext = errors.New("nil context")
+)
 
 // ready refuses a Client that New did not make (a zero Client{} or a nil
 // pointer), whose methods would otherwise panic.
 func (c *Client) ready(op string) error {
 	if c == nil || c.sealer == nil {
 		return newError(op, ErrConfig, errNotNew)
+	}
+	return nil
+}
+
+// readyCtx is ready for a method that takes a ctx: a nil one is refused
+// here rather than panicking deep inside x/oauth2 or the key set.
+func (c *Client) readyCtx(ctx context.Context, op string) error {
+	if err := c.ready(op); err != nil {
+		return err
+	}
+	if ctx == nil {
+		return newError(op, ErrConfig, errNilContext)
 	}
 	return nil
 }
@@ -262,7 +277,7 @@ type Login struct {
 // token endpoint, verifies the returned id_token against nonce, and
 // returns the login.
 func (c *Client) Exchange(ctx context.Context, code, verifier, nonce string) (*Login, error) {
-	if err := c.ready(opExchange); err != nil {
+	if err := c.readyCtx(ctx, opExchange); err != nil {
 		return nil, err
 	}
 	if nonce == "" {
@@ -280,7 +295,7 @@ func (c *Client) Exchange(ctx context.Context, code, verifier, nonce string) (*L
 // nil if it sent none. The refresh token is kept when SuperID sends no
 // new one.
 func (c *Client) Refresh(ctx context.Context, refreshToken string) (*Login, error) {
-	if err := c.ready(opRefresh); err != nil {
+	if err := c.readyCtx(ctx, opRefresh); err != nil {
 		return nil, err
 	}
 	tok, err := c.oauth.TokenSource(c.httpContext(ctx), &oauth2.Token{RefreshToken: refreshToken}).Token()
@@ -311,7 +326,7 @@ func (c *Client) login(ctx context.Context, op string, tok *oauth2.Token, nonce 
 // access token expires; use it with tenant.AccessToken or oauth2.NewClient.
 // ctx is kept for the refresh requests, as in x/oauth2.
 func (c *Client) TokenSource(ctx context.Context, tok *oauth2.Token) oauth2.TokenSource {
-	if err := c.ready(opRefresh); err != nil {
+	if err := c.readyCtx(ctx, opRefresh); err != nil {
 		return errTokenSource{err}
 	}
 	return oauth2.ReuseTokenSource(tok, refreshSource{c.oauth.TokenSource(c.httpContext(ctx), tok)})
@@ -365,7 +380,7 @@ func tokenError(op string, err error) error {
 // past, nbf and iat not in the future (each with the leeway), and, when
 // nonce is not empty, the same nonce.
 func (c *Client) VerifyIDToken(ctx context.Context, raw, nonce string) (*Claims, error) {
-	if err := c.ready(opVerify); err != nil {
+	if err := c.readyCtx(ctx, opVerify); err != nil {
 		return nil, err
 	}
 	if len(raw) > MaxTokenSize {

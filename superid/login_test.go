@@ -736,4 +736,19 @@ func TestZeroClientAndNilHandlers(t *testing.T) {
 	if n := p.srv.Count(superidtest.EndpointToken); n != 0 {
 		t.Errorf("the code was redeemed (%d token requests) with nowhere to deliver the login", n)
 	}
+
+	// A nil ctx is refused with ErrConfig; x/oauth2 would panic on it.
+	var nilCtx context.Context
+	if _, err := p.client.Exchange(nilCtx, "code", "verifier", "nonce"); !errors.Is(err, superid.ErrConfig) {
+		t.Errorf("Exchange(nil ctx): %v", err)
+	}
+	if _, err := p.client.Refresh(nilCtx, "r"); !errors.Is(err, superid.ErrConfig) {
+		t.Errorf("Refresh(nil ctx): %v", err)
+	}
+	if _, err := p.client.VerifyIDToken(nilCtx, "a.b.c", ""); !errors.Is(err, superid.ErrConfig) {
+		t.Errorf("VerifyIDToken(nil ctx): %v", err)
+	}
+	if _, err := p.client.TokenSource(nilCtx, &oauth2.Token{RefreshToken: "r"}).Token(); !errors.Is(err, superid.ErrConfig) {
+		t.Errorf("TokenSource(nil ctx): %v", err)
+	}
 }

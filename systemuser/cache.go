@@ -104,6 +104,11 @@ const lastUseGranularity = int64(1e9)
 // none or it has idled too long. Waiting for an exchange ends with ctx; the
 // exchange itself goes on for the other waiters and the cache.
 func (s *cachedSource) Ticket(ctx context.Context) (*Ticket, error) {
+	if ctx == nil {
+		// Refused before the lock: refresh would panic holding it, and
+		// every later caller for this tenant would wait on it for good.
+		return nil, errNilContext
+	}
 	if e := s.cur.Load(); e != nil {
 		now := s.c.elapsed()
 		last := e.lastUse.Load()
@@ -177,4 +182,10 @@ func (s *cachedSource) InvalidateTicket(t *Ticket) {
 // Config.TicketLifetime less Config.RenewBefore. A TicketSource of one's
 // own, such as one that keeps tickets in a database that several
 // processes share, judges a stored ticket by it, as the cache here does.
-func (c *Client) ReuseWindow() time.Duration { return c.reuseFor }
+// It is 0 for a Client not made by New.
+func (c *Client) ReuseWindow() time.Duration {
+	if c == nil {
+		return 0
+	}
+	return c.reuseFor
+}

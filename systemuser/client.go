@@ -267,6 +267,8 @@ func (c *Client) Exchange(ctx context.Context, contextID, systemUserToken string
 
 // errContextID never quotes the rejected value: with the arguments
 // swapped, it is the system user token.
+var errNilContext = errors.New("systemuser: nil context")
+
 var errContextID = errors.New("systemuser: the context identifier is not Cust followed by digits " +
 	"(are the context identifier and the system user token swapped?)")
 
@@ -275,7 +277,7 @@ func (c *Client) exchange(ctx context.Context, contextID, token string, o exchan
 	case c == nil || c.http == nil:
 		return nil, errors.New("systemuser: Client not created with New")
 	case ctx == nil:
-		return nil, errors.New("systemuser: nil context")
+		return nil, errNilContext
 	case !superid.ValidContextIdentifier(contextID):
 		return nil, errContextID
 	case token == "":

@@ -230,6 +230,10 @@ func TestZeroClientErrs(t *testing.T) {
 		"zero Client": func() error { _, err := zero.Exchange(context.Background(), testCtx, "tok"); return err },
 		"nil Client":  func() error { _, err := nilClient.Exchange(context.Background(), testCtx, "tok"); return err },
 		"nil ctx":     func() error { _, err := f.client.Exchange(nilCtx, testCtx, f.token); return err },
+		"nil ctx to a TicketSource": func() error {
+			_, err := f.client.TicketSource(testCtx, f.token).Ticket(nilCtx)
+			return err
+		},
 	} {
 		func() {
 			defer func() {
@@ -244,6 +248,23 @@ func TestZeroClientErrs(t *testing.T) {
 	}
 	if _, err := f.client.Exchange(context.Background(), testCtx, f.token, nil); err != nil {
 		t.Errorf("a nil ExchangeOption: %v", err)
+	}
+	// The refused nil ctx left the tenant's source usable.
+	done := make(chan error, 1)
+	go func() {
+		_, err := f.client.TicketSource(testCtx, f.token).Ticket(context.Background())
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("Ticket after a nil ctx: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Ticket after a nil ctx hangs")
+	}
+	if w := nilClient.ReuseWindow(); w != 0 {
+		t.Errorf("nil Client's ReuseWindow = %s", w)
 	}
 }
 
