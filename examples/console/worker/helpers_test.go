@@ -88,6 +88,7 @@ type setupOpts struct {
 	keyBits    int  // 0: 1024, to keep tests quick
 	requestLog bool // keep the emulator's request log
 	realClock  bool
+	emulator   []superidtest.Option // more options for the emulator
 }
 
 func setup(t testing.TB, db *database, n int, o setupOpts) *scenario {
@@ -105,7 +106,7 @@ func setup(t testing.TB, db *database, n int, o setupOpts) *scenario {
 	if !o.requestLog {
 		opts = append(opts, superidtest.WithRequestLogLimit(0))
 	}
-	srv := superidtest.NewServer(opts...)
+	srv := superidtest.NewServer(append(opts, o.emulator...)...)
 	t.Cleanup(srv.Close)
 	app, err := demo.NewApp("console-test", bits)
 	if err != nil {

@@ -89,6 +89,22 @@ func TestOfflineAfterStoredStateWaits(t *testing.T) {
 	}
 }
 
+// A ValidUntil decades away (the state API's word, or a bug of its) parks
+// the tenant for MaxWait at most: nothing else would bring it back sooner.
+func TestFarValidUntilWaitsMaxWait(t *testing.T) {
+	sc := setup(t, sqliteDB(t), 1, setupOpts{emulator: []superidtest.Option{
+		superidtest.WithTenantStateValidity(100 * 365 * 24 * time.Hour)}})
+	must(t, sc.srv.SetTenantState(demo.ContextID(0), "OfflineMaintenance"))
+	w := sc.newWorker(t, nil, func(c *worker.Config) { c.MaxWait = 3 * time.Hour })
+	if st, err := w.Cycle(context.Background()); err != nil || st.Waiting != 1 {
+		t.Fatalf("cycle: %+v, %v; want the tenant waiting", st, err)
+	}
+	tn := sc.tenant(t, 0)
+	if want := sc.clock.Now().Add(3 * time.Hour); !tn.NextRun.Equal(want) {
+		t.Errorf("next run %s, want %s (MaxWait from now)", tn.NextRun, want)
+	}
+}
+
 // A row whose stored state was altered to name another tenant (keeping its
 // own API URL) neither stands in for that tenant's state nor spreads to
 // its row: every tenant runs against its own API.

@@ -47,14 +47,19 @@ var deletedStates = map[tenant.StateName]bool{
 }
 
 // stateVerdict judges a tenant that is not running.
-func stateVerdict(st *tenant.State, now time.Time, minWait time.Duration) verdict {
+func (w *Worker) stateVerdict(st *tenant.State, now time.Time) verdict {
 	if deletedStates[st.State] {
 		return verdict{outcome: outcomeDeactivate, reason: fmt.Sprintf("tenant deleted (state %s)", st.State)}
 	}
+	// A ValidUntil in the past (or absent) must not become a hot loop, and
+	// one in the year 9999 must not park the tenant for good: nothing
+	// else, not even a re-approval, would bring it back sooner.
 	until := st.ValidUntil
-	if floor := now.Add(minWait); until.Before(floor) {
-		// A ValidUntil in the past (or absent) must not become a hot loop.
+	if floor := now.Add(w.cfg.MinWait); until.Before(floor) {
 		until = floor
+	}
+	if ceil := now.Add(w.cfg.MaxWait); until.After(ceil) {
+		until = ceil
 	}
 	return verdict{outcome: outcomeWait, until: until,
 		reason: fmt.Sprintf("tenant %s until %s", st.State, until.UTC().Format(time.RFC3339))}
@@ -92,7 +97,7 @@ func appLevelRejection(se *systemuser.Error) bool {
 // for a transient failure: the tenant may have gone offline or moved).
 func (w *Worker) classify(err error, attempts int, now time.Time, stateOf func() (*tenant.State, error)) verdict {
 	if st := notRunning(err); st != nil {
-		return stateVerdict(st, now, w.cfg.MinWait)
+		return w.stateVerdict(st, now)
 	}
 	msg := err.Error()
 	retry := verdict{outcome: outcomeRetry, reason: msg, until: now.Add(w.backoff(attempts))}
@@ -107,9 +112,9 @@ func (w *Worker) classify(err error, attempts int, now time.Time, stateOf func()
 		// Deleted, suspended and provisioning tenants are refused too:
 		// the state says which it is.
 		if st, serr := stateOf(); serr == nil && st != nil && !st.Running() {
-			return stateVerdict(st, now, w.cfg.MinWait)
+			return w.stateVerdict(st, now)
 		} else if st := notRunning(serr); st != nil {
-			return stateVerdict(st, now, w.cfg.MinWait)
+			return w.stateVerdict(st, now)
 		} else if serr != nil && transient(serr) {
 			// Cannot tell a revoked token from a deleted tenant now: ask again later.
 			return retry
@@ -126,9 +131,9 @@ func (w *Worker) classify(err error, attempts int, now time.Time, stateOf func()
 		// offline tenant waits for its ValidUntil instead of retrying, and
 		// the next run starts from the new state.
 		if st, serr := stateOf(); serr == nil && st != nil && !st.Running() {
-			return stateVerdict(st, now, w.cfg.MinWait)
+			return w.stateVerdict(st, now)
 		} else if st := notRunning(serr); st != nil {
-			return stateVerdict(st, now, w.cfg.MinWait)
+			return w.stateVerdict(st, now)
 		}
 		return retry
 	}

@@ -67,6 +67,9 @@ type Config struct {
 	// MinWait is the shortest wait for a tenant that is not running, when
 	// its ValidUntil is sooner; 0: 1 minute.
 	MinWait time.Duration
+	// MaxWait is the longest wait for a tenant that is not running, when
+	// its ValidUntil is later: it is looked at again then; 0: 1 hour.
+	MaxWait time.Duration
 	// Grace is how long runs in flight may go on after ctx ends (SIGTERM)
 	// before they are cut short and their tenants released; 0: 30s.
 	Grace time.Duration
@@ -125,6 +128,8 @@ func New(cfg Config) (*Worker, error) {
 	def(&cfg.RetryMin, 30*time.Second)
 	def(&cfg.RetryMax, time.Hour)
 	def(&cfg.MinWait, time.Minute)
+	def(&cfg.MaxWait, time.Hour)
+	cfg.MaxWait = max(cfg.MaxWait, cfg.MinWait)
 	def(&cfg.Grace, 30*time.Second)
 	if cfg.RetryMax < cfg.RetryMin {
 		cfg.RetryMax = cfg.RetryMin
