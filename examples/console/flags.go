@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"time"
+
+	"github.com/go-superoffice/superoffice/examples/console/worker"
 )
 
 // options are the command line flags.
@@ -36,7 +38,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.IntVar(&o.workers, "workers", 8, "tenants processed at once")
 	fs.IntVar(&o.batch, "batch", 0, "tenants claimed per database round trip (0: twice -workers)")
 	fs.DurationVar(&o.lease, "lease", 5*time.Minute, "how long a claimed tenant is ours before another instance may take it over")
-	fs.DurationVar(&o.jobTimeout, "job-timeout", 2*time.Minute, "the longest one tenant's run may take (below -lease)")
+	fs.DurationVar(&o.jobTimeout, "job-timeout", 2*time.Minute, "the longest one tenant's run may take (-lease must outlast it by 46s)")
 	fs.DurationVar(&o.grace, "grace", 30*time.Second, "on SIGINT/SIGTERM, how long runs in flight may finish before they are released")
 	fs.IntVar(&o.demo, "demo", 0, "start an emulator with this many demo tenants, approved and stored, and process them (no browser, no ./data)")
 	fs.StringVar(&o.dataDir, "data", "data", "local mode's data directory (key, app, seal key, SQLite database)")
@@ -65,8 +67,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		return nil, fmt.Errorf("-workers must be between 1 and 1000")
 	case o.interval <= 0 || o.poll <= 0 || o.lease <= 0 || o.jobTimeout <= 0 || o.grace < 0:
 		return nil, fmt.Errorf("-interval, -poll, -lease and -job-timeout must be positive")
-	case o.jobTimeout >= o.lease:
-		return nil, fmt.Errorf("-job-timeout (%s) must be shorter than -lease (%s)", o.jobTimeout, o.lease)
+	case o.lease <= worker.MinLease(o.jobTimeout):
+		return nil, fmt.Errorf("-lease (%s) must be longer than -job-timeout (%s) plus %s for the state check and the write that end a run",
+			o.lease, o.jobTimeout, worker.MinLease(0))
 	}
 	switch o.progress {
 	case "auto", "line", "log", "none":

@@ -50,11 +50,11 @@ type Config struct {
 	// round trips to the database.
 	Batch int
 	// Lease is how long a claim holds a tenant before another instance may
-	// take it over; 0: 5 minutes. A run that has not started before half
-	// its lease is gone renews it first.
+	// take it over; 0: 5 minutes. It must be longer than MinLease(JobTimeout).
+	// A run that starts with less than that left renews the lease first.
 	Lease time.Duration
 	// JobTimeout bounds one tenant's run (exchange, state, job); 0: 2
-	// minutes. Keep it well below Lease.
+	// minutes.
 	JobTimeout time.Duration
 	// Interval is how often each tenant is run: a tenant run in a cycle
 	// that started at t is due again at t+Interval; 0: 1 hour.
@@ -134,8 +134,9 @@ func New(cfg Config) (*Worker, error) {
 	if cfg.RetryMax < cfg.RetryMin {
 		cfg.RetryMax = cfg.RetryMin
 	}
-	if cfg.JobTimeout >= cfg.Lease {
-		return nil, fmt.Errorf("worker: JobTimeout (%s) must be shorter than Lease (%s)", cfg.JobTimeout, cfg.Lease)
+	if cfg.Lease <= MinLease(cfg.JobTimeout) {
+		return nil, fmt.Errorf("worker: Lease (%s) must be longer than JobTimeout (%s) plus %s for the state check and the write that end a run",
+			cfg.Lease, cfg.JobTimeout, MinLease(0))
 	}
 	w := &Worker{cfg: cfg, log: cfg.Logger, hc: cfg.HTTPClient, clock: cfg.Now}
 	if w.log == nil {
@@ -270,6 +271,18 @@ func (w *Worker) Cycle(ctx context.Context) (Stats, error) {
 	return c.snapshot(), claimErr
 }
 
+// MinLease is the longest a run may hold its claim, from its start to the
+// write that ends it: jobTimeout, then the state check that sorts a
+// failure, then that write (and a second for a success's wait to be
+// written with others). A lease must outlast it, or another instance
+// could take the tenant over and run it again while the run goes on.
+func MinLease(jobTimeout time.Duration) time.Duration {
+	return jobTimeout + checkTimeout + storeTimeout + time.Second
+}
+
+// checkTimeout bounds the state check that sorts a failed run.
+const checkTimeout = 30 * time.Second
+
 // storeTimeout bounds a write that records a run's end; it runs even
 // during shutdown, so that the run is not lost.
 const storeTimeout = 15 * time.Second
@@ -288,8 +301,9 @@ func (w *Worker) release(cl store.Claim, c *counters) {
 // with the ticket and state the run leaves behind.
 func (w *Worker) process(ctx context.Context, cl store.Claim, c *counters, oks chan<- success) {
 	now, wall := w.clock(), time.Now()
-	if cl.LeaseUntil.Sub(now) < w.cfg.Lease/2 {
-		// It waited in the queue long enough to matter: renew before work.
+	if cl.LeaseUntil.Sub(now) <= MinLease(w.cfg.JobTimeout) {
+		// It waited in the queue long enough that the run could outlast
+		// the lease: renew before work.
 		rctx, cancel := context.WithTimeout(ctx, storeTimeout)
 		renewed, err := w.cfg.Store.Renew(rctx, cl, now, w.cfg.Lease)
 		cancel()
@@ -317,7 +331,7 @@ func (w *Worker) process(ctx context.Context, cl store.Claim, c *counters, oks c
 			// Cut short by shutdown: give it back to run again whole.
 			v = verdict{outcome: outcomeRelease}
 		} else {
-			sctx, scancel := context.WithTimeout(ctx, 30*time.Second)
+			sctx, scancel := context.WithTimeout(ctx, checkTimeout)
 			v = w.classify(err, cl.Attempts, w.clock(), func() (*tenant.State, error) {
 				w.cfg.Resolver.Forget(cl.ContextIdentifier)
 				return w.cfg.Resolver.Resolve(sctx, cl.ContextIdentifier)

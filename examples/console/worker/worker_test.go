@@ -130,9 +130,9 @@ func TestStalledInstanceIsTakenOver(t *testing.T) {
 			return "late", nil
 		})
 		a := sc.newWorker(t, nil, func(c *worker.Config) {
-			c.Job, c.Workers, c.Batch, c.Lease, c.JobTimeout = stalled, 2, 4, time.Minute, 30*time.Second
+			c.Job, c.Workers, c.Batch, c.Lease, c.JobTimeout = stalled, 2, 4, 2*time.Minute, 30*time.Second
 		})
-		b := sc.newWorker(t, nil, func(c *worker.Config) { c.Lease, c.JobTimeout = time.Minute, 30*time.Second })
+		b := sc.newWorker(t, nil, func(c *worker.Config) { c.Lease, c.JobTimeout = 2*time.Minute, 30*time.Second })
 
 		aDone := make(chan worker.Stats)
 		go func() {
@@ -144,7 +144,7 @@ func TestStalledInstanceIsTakenOver(t *testing.T) {
 		}()
 		started.Wait() // a holds two tenants in its jobs and more in its queue
 
-		sc.clock.Advance(2 * time.Minute) // a's leases run out
+		sc.clock.Advance(3 * time.Minute) // a's leases run out
 		st, err := b.Cycle(ctx)
 		if err != nil {
 			t.Fatal(err)
@@ -164,6 +164,39 @@ func TestStalledInstanceIsTakenOver(t *testing.T) {
 			}
 		}
 	})
+}
+
+// A claim that waited in the queue is renewed before its run whenever the
+// run could outlast what is left of its lease (MinLease), not only once
+// half the lease is gone: otherwise another instance could take the tenant
+// over mid-run and create its company a second time.
+func TestLeaseRenewedWhenTheRunCouldOutlastIt(t *testing.T) {
+	sc := setup(t, sqliteDB(t), 2, setupOpts{})
+	const lease, jobTimeout = 3 * time.Minute, 2 * time.Minute
+	var mu sync.Mutex
+	left := map[string]time.Duration{}
+	job := worker.JobFunc(func(ctx context.Context, tn *worker.Tenant) (string, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		row, err := sc.st.Tenant(ctx, tn.ContextIdentifier)
+		if err != nil {
+			return "", err
+		}
+		left[tn.ContextIdentifier] = row.LeaseUntil.Sub(sc.clock.Now())
+		sc.clock.Advance(20 * time.Second) // the other claim waits in the queue meanwhile
+		return "ok", nil
+	})
+	w := sc.newWorker(t, nil, func(c *worker.Config) {
+		c.Job, c.Workers, c.Batch, c.Lease, c.JobTimeout = job, 1, 2, lease, jobTimeout
+	})
+	if st, err := w.Cycle(context.Background()); err != nil || st.OK != 2 {
+		t.Fatalf("cycle: %+v, %v", st, err)
+	}
+	for id, l := range left {
+		if l <= worker.MinLease(jobTimeout) {
+			t.Errorf("%s ran with %s of its lease left, less than the %s a run may take", id, l, worker.MinLease(jobTimeout))
+		}
+	}
 }
 
 // A shutdown mid-cycle lets runs in flight finish, releases the claimed
