@@ -402,12 +402,13 @@ func (c *Client) requestBody(contextID, token string, now time.Time) ([]byte, er
 	})
 }
 
-// statusKind maps a non-2xx status to a sentinel.
+// statusKind maps a non-2xx status to a sentinel. 408 and 425 ask for
+// another try: SuperID did not judge the request.
 func statusKind(status int) error {
 	switch {
 	case status == http.StatusTooManyRequests:
 		return ErrRateLimited
-	case status >= 500:
+	case status >= 500, status == http.StatusRequestTimeout, status == http.StatusTooEarly:
 		return ErrUnavailable
 	case status >= 400:
 		return ErrRejected

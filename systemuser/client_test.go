@@ -519,6 +519,23 @@ func TestExchangeRetries(t *testing.T) {
 			t.Error("the retry reused the first attempt's signature")
 		}
 	})
+	t.Run("408 and 425 are retried, and unavailable, not rejected", func(t *testing.T) {
+		for _, status := range []int{http.StatusRequestTimeout, http.StatusTooEarly} {
+			f := setup(t, func(c *Config) { c.Retry.MaxRetries = 1 })
+			f.srv.Fail(superidtest.EndpointSystemUser, superidtest.Fault{Status: status, Times: 1})
+			if _, err := f.client.Exchange(ctx, testCtx, f.token); err != nil {
+				t.Fatalf("%d once: %v", status, err)
+			}
+			f.srv.Fail(superidtest.EndpointSystemUser, superidtest.Fault{Status: status})
+			_, err := f.client.Exchange(ctx, testCtx, f.token)
+			if !errors.Is(err, ErrUnavailable) || errors.Is(err, ErrRejected) {
+				t.Errorf("%d until give-up: %v, want ErrUnavailable", status, err)
+			}
+			if n := f.srv.Count(superidtest.EndpointSystemUser); n != 2+2 {
+				t.Errorf("%d: %d requests, want 2 + 2", status, n)
+			}
+		}
+	})
 	t.Run("500 until give-up", func(t *testing.T) {
 		f := setup(t, func(c *Config) { c.Retry.MaxRetries = 2 })
 		f.srv.Fail(superidtest.EndpointSystemUser, superidtest.Fault{Status: 500, Body: `{"Message":"An error has occurred."}`})

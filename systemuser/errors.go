@@ -16,7 +16,7 @@ var (
 	ErrInvalidKey = errors.New("systemuser: invalid private key")
 
 	// ErrRejected: SuperID refused the exchange, with IsSuccessful=false or
-	// a 4xx status. The usual causes: a wrong application token (client
+	// a 4xx status (but 408, 425 and 429). The usual causes: a wrong application token (client
 	// secret), a context identifier that is not the tenant's, a system user
 	// token the tenant has revoked (the app was uninstalled or re-approved:
 	// SuperID does not say which, so there is no separate sentinel), a key
@@ -35,8 +35,9 @@ var (
 	// after the retries allowed by the retry policy.
 	ErrRateLimited = errors.New("systemuser: rate limited")
 
-	// ErrUnavailable: SuperID could not be reached or answered 5xx, after
-	// the retries allowed by the retry policy. Trying later may help.
+	// ErrUnavailable: SuperID could not be reached or answered 5xx, 408 or
+	// 425, after the retries allowed by the retry policy. Trying later may
+	// help.
 	ErrUnavailable = errors.New("systemuser: SuperID unavailable")
 
 	// ErrInvalidToken: SuperID answered, but the system-user JWT it returned

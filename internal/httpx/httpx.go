@@ -102,10 +102,15 @@ func checkRetry(ctx context.Context, resp *http.Response, err error) (bool, erro
 	return Retryable(resp.StatusCode), nil
 }
 
-// Retryable reports whether a response status is worth another try.
+// Retryable reports whether a response status is worth another try: 429,
+// the 5xx but 501, and the two 4xx that ask for one (408 Request Timeout,
+// 425 Too Early).
 func Retryable(status int) bool {
-	return status == http.StatusTooManyRequests ||
-		(status >= 500 && status != http.StatusNotImplemented)
+	switch status {
+	case http.StatusTooManyRequests, http.StatusRequestTimeout, http.StatusTooEarly:
+		return true
+	}
+	return status >= 500 && status != http.StatusNotImplemented
 }
 
 // backoff honours Retry-After (capped at max) and otherwise waits a
