@@ -45,6 +45,13 @@ func TestFaultsEndWithEveryTenantAccountedFor(t *testing.T) {
 		fail(superidtest.EndpointSystemUser, 10, superidtest.Fault{Delay: 3 * time.Second}) // a timeout
 		must(t, em.SetTenantState(id(11), "Suspended"))
 		em.ExpireTickets(id(12)) // harmless: no ticket yet
+		// A bare 404 (a proxy, a wrong Environment) is no refusal by
+		// SuperID, and a 408 asks for another try: neither deactivates.
+		// (The Date header is the emulator's clock, or the 404 would read
+		// as a clock off by a year.)
+		fail(superidtest.EndpointSystemUser, 13, superidtest.Fault{Status: 404, Body: "<html>Not Found</html>",
+			Header: http.Header{"Date": {sc.clock.Now().Format(http.TimeFormat)}}})
+		fail(superidtest.EndpointSystemUser, 14, superidtest.Fault{Status: 408})
 
 		var logs syncBuffer
 		logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
@@ -74,6 +81,8 @@ func TestFaultsEndWithEveryTenantAccountedFor(t *testing.T) {
 			9:  {store.OutcomeFailed, store.StatusActive, "Name is required", time.Hour},
 			10: {store.OutcomeRetry, store.StatusActive, "deadline exceeded", 24 * time.Second},
 			11: {store.OutcomeWaiting, store.StatusActive, "Suspended until", 10 * time.Minute},
+			13: {store.OutcomeFailed, store.StatusActive, "HTTP 404", time.Hour},
+			14: {store.OutcomeRetry, store.StatusActive, "HTTP 408", 24 * time.Second},
 		}
 		for i := range n {
 			tn := sc.tenant(t, i)
@@ -92,7 +101,7 @@ func TestFaultsEndWithEveryTenantAccountedFor(t *testing.T) {
 					tn.ContextIdentifier, tn.LastOutcome, tn.Status, tn.StatusReason, tn.LastError, tn.NextRun.Sub(now), w)
 			}
 		}
-		if st.OK != n-12 || st.Retried != 6 || st.Waiting != 3 || st.Deactivated != 2 || st.Failed != 1 {
+		if st.OK != n-14 || st.Retried != 7 || st.Waiting != 3 || st.Deactivated != 2 || st.Failed != 2 {
 			t.Errorf("stats %+v", st)
 		}
 		if got := strings.Count(logs.String(), "tenant deactivated"); got != 2 {

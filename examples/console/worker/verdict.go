@@ -92,6 +92,13 @@ func appLevelRejection(se *systemuser.Error) bool {
 	return false
 }
 
+// refusedBySuperID reports whether the refusal is SuperID's own answer, a
+// SystemUserResult with IsSuccessful=false, rather than a bare 4xx: only
+// that answer can mean that the tenant withdrew its approval.
+func refusedBySuperID(se *systemuser.Error) bool {
+	return se.ErrorMessage != "" || (se.StatusCode >= 200 && se.StatusCode < 300)
+}
+
 // classify sorts a run's error. stateOf looks the tenant's state up again
 // (for a rejected exchange: a deleted or suspended tenant is refused, too;
 // for a transient failure: the tenant may have gone offline or moved).
@@ -115,9 +122,15 @@ func (w *Worker) classify(err error, attempts int, now time.Time, stateOf func()
 			return w.stateVerdict(st, now)
 		} else if st := notRunning(serr); st != nil {
 			return w.stateVerdict(st, now)
-		} else if serr != nil && transient(serr) {
-			// Cannot tell a revoked token from a deleted tenant now: ask again later.
+		} else if serr != nil && (transient(serr) || errors.Is(serr, context.Canceled)) {
+			// Cannot tell a revoked token from a deleted tenant now (or
+			// shutdown cut the check short): ask again later.
 			return retry
+		}
+		if !errors.As(err, &se) || !refusedBySuperID(se) {
+			// A bare 4xx from something in between (a proxy, a wrong
+			// Environment) says nothing about the tenant's approval.
+			return verdict{outcome: outcomeFailed, reason: msg}
 		}
 		reason := "SuperID refused the system user token (approval withdrawn?); re-approve the app"
 		if errors.As(err, &se) && se.ErrorMessage != "" {
