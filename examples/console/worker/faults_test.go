@@ -241,3 +241,35 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// A shutdown that cuts short the state check after a refused exchange
+// reschedules the tenant: without its state a withdrawn approval cannot be
+// told from a deleted tenant, and nothing is deactivated on a guess.
+func TestShutdownDuringTheRefusalCheckDeactivatesNothing(t *testing.T) {
+	sc := setup(t, sqliteDB(t), 1, setupOpts{})
+	id := demo.ContextID(0)
+	sc.srv.Fail(superidtest.EndpointSystemUser, superidtest.Fault{ContextIdentifier: id, Status: 400,
+		Body:   `{"IsSuccessful":false,"ErrorMessage":"system user token revoked"}`,
+		Header: http.Header{"Date": {sc.clock.Now().Format(http.TimeFormat)}}})
+	sc.srv.Fail(superidtest.EndpointTenantState, superidtest.Fault{ContextIdentifier: id, Delay: 2 * time.Second})
+	w := sc.newWorker(t, nil, func(c *worker.Config) { c.Grace = time.Millisecond })
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		_, err := w.Cycle(ctx)
+		done <- err
+	}()
+	for deadline := time.Now().Add(10 * time.Second); sc.srv.Count(superidtest.EndpointTenantState) == 0; {
+		if time.Now().After(deadline) {
+			t.Fatal("the refusal was not followed by a state check")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	cancel() // SIGTERM while the state check waits for its answer
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if tn := sc.tenant(t, 0); tn.Status != store.StatusActive || tn.LeaseOwner != "" {
+		t.Fatalf("after a cut-short check: %+v, status reason %q", tn.TenantSummary, tn.StatusReason)
+	}
+}
