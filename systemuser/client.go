@@ -10,7 +10,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"sync"
 	"time"
 
@@ -324,7 +323,7 @@ func (c *Client) exchange(ctx context.Context, contextID, token string, o exchan
 		case ctx.Err() != nil:
 			return nil, fail(nil, 0, ctx.Err())
 		}
-		return nil, fail(ErrUnavailable, 0, redactURLError(err))
+		return nil, fail(ErrUnavailable, 0, httpx.RedactURLError(err))
 	}
 	defer resp.Body.Close()
 	raw, err := httpx.ReadBody(resp.Body, maxResponse)
@@ -439,15 +438,6 @@ func redirectTarget(resp *http.Response) string {
 
 // redactURLError strips query and user info from the URL of a transport
 // error; the exchange URL has none, but a proxy's might.
-func redactURLError(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		if u, perr := url.Parse(ue.URL); perr == nil {
-			return &url.Error{Op: ue.Op, URL: httpx.RedactURL(u), Err: ue.Err}
-		}
-	}
-	return err
-}
 
 func capBytes(b []byte, n int) []byte {
 	if len(b) > n {

@@ -428,7 +428,7 @@ func (c *Client) send(ctx context.Context, method string, u *url.URL, body []byt
 		if resp != nil {
 			drainClose(resp)
 		}
-		return nil, nil, &Error{Method: method, URL: httpx.RedactURL(u), cause: err}
+		return nil, nil, &Error{Method: method, URL: httpx.RedactURL(u), cause: httpx.RedactURLError(err)}
 	}
 	return resp, h, nil
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -305,6 +306,17 @@ func TestErrorText(t *testing.T) {
 	}
 	if !strings.Contains(te.URL, "REDACTED") || len(te.Message) > 310 {
 		t.Fatalf("URL %q, message length %d", te.URL, len(te.Message))
+	}
+
+	// No answer at all: the transport's error quotes the URL too, and
+	// stays a net.Error for callers that retry on those.
+	closed := f.client(t, func(c *tenant.Config) {
+		c.BaseURL, c.Environment = "http://127.0.0.1:1/"+testCtx+"/api/", ""
+	})
+	err = closed.Do(context.Background(), http.MethodGet, "v1/Contact?$filter=email%20eq%20'private@example.com'", nil, nil)
+	var ne net.Error
+	if err == nil || strings.Contains(err.Error(), "private") || !errors.As(err, &ne) {
+		t.Fatalf("error %v leaks the query, or is no longer a net.Error", err)
 	}
 }
 

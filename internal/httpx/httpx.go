@@ -8,6 +8,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"math"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
@@ -133,14 +134,18 @@ func clamp(d, lo, hi time.Duration) time.Duration {
 }
 
 // RetryAfter parses a Retry-After value, in seconds or as an HTTP date.
+// Seconds beyond what a Duration holds read as the longest Duration.
 func RetryAfter(v string, now time.Time) (time.Duration, bool) {
 	v = strings.TrimSpace(v)
 	if v == "" {
 		return 0, false
 	}
-	if s, err := strconv.Atoi(v); err == nil {
-		if s < 0 {
+	if s, err := strconv.ParseInt(v, 10, 64); err == nil || errors.Is(err, strconv.ErrRange) {
+		switch {
+		case s < 0:
 			return 0, false
+		case s > int64(math.MaxInt64/time.Second):
+			return math.MaxInt64, true
 		}
 		return time.Duration(s) * time.Second, true
 	}
@@ -148,6 +153,20 @@ func RetryAfter(v string, now time.Time) (time.Duration, bool) {
 		return max(t.Sub(now), 0), true
 	}
 	return 0, false
+}
+
+// RedactURLError returns err's *url.Error with its URL redacted as
+// RedactURL does, keeping its cause for errors.Is and errors.As; err
+// itself when it holds none. Whatever wrapped the *url.Error is dropped,
+// as it may quote the URL whole too (retryablehttp's "giving up" does).
+func RedactURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		if u, perr := url.Parse(ue.URL); perr == nil {
+			return &url.Error{Op: ue.Op, URL: RedactURL(u), Err: ue.Err}
+		}
+	}
+	return err
 }
 
 // RedactURL returns u without user info and with every query value

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -30,6 +31,11 @@ func TestRetryAfter(t *testing.T) {
 		{"soon", 0, false},
 		{now.Add(90 * time.Second).Format(http.TimeFormat), 90 * time.Second, true},
 		{now.Add(-time.Hour).Format(http.TimeFormat), 0, true},
+		// Too many seconds for a Duration: the longest wait, not an
+		// overflow to a negative (no wait at all).
+		{"9999999999", math.MaxInt64, true},
+		{"99999999999999999999", math.MaxInt64, true},
+		{"-99999999999999999999", 0, false},
 	} {
 		got, ok := RetryAfter(tc.in, now)
 		if got != tc.want || ok != tc.ok {
@@ -39,9 +45,11 @@ func TestRetryAfter(t *testing.T) {
 }
 
 func TestBackoffCapsRetryAfterAndJitters(t *testing.T) {
-	resp := &http.Response{Header: http.Header{"Retry-After": {"3600"}}}
-	if d := backoff(time.Millisecond, 2*time.Second, 0, resp); d != 2*time.Second {
-		t.Fatalf("Retry-After not capped: %v", d)
+	for _, ra := range []string{"3600", "9999999999"} {
+		resp := &http.Response{Header: http.Header{"Retry-After": {ra}}}
+		if d := backoff(time.Millisecond, 2*time.Second, 0, resp); d != 2*time.Second {
+			t.Fatalf("Retry-After %s not capped: %v", ra, d)
+		}
 	}
 	for attempt := 0; attempt < 30; attempt++ {
 		d := backoff(100*time.Millisecond, time.Second, attempt, nil)
