@@ -321,10 +321,23 @@ func (c *Client) owns(u, base *url.URL) bool {
 	if c.creds != nil && !secureOrLoopback(u) {
 		return false
 	}
-	if u.Scheme == base.Scheme && strings.EqualFold(u.Host, base.Host) {
+	if hostKey(u) == hostKey(base) {
 		return true
 	}
 	return c.env != "" && c.env.OwnsHost(u.String())
+}
+
+// hostKey is u's scheme, host and port, whether or not the scheme's
+// default port is written: servers write ":443" into their own links.
+func hostKey(u *url.URL) string {
+	port := u.Port()
+	if port == "" {
+		port = "80"
+		if u.Scheme == "https" {
+			port = "443"
+		}
+	}
+	return u.Scheme + "://" + strings.ToLower(u.Hostname()) + ":" + port
 }
 
 // underBase reports whether u lies under base's path (which ends in a

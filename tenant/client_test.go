@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -543,5 +544,64 @@ func TestTimeUnmarshal(t *testing.T) {
 		if (err != nil) != tc.bad || !tm.Equal(tc.want) {
 			t.Errorf("%s: %v, %v; want %v (error: %v)", tc.in, tm.Time, err, tc.want, tc.bad)
 		}
+	}
+}
+
+// All follows a server's paging to its end: a next link that spells out
+// the default port is the same host, and a link back to a page already
+// read, or on and on from empty pages, ends the list with an error
+// rather than repeating rows or looping.
+func TestAllPagingEdges(t *testing.T) {
+	var pages map[string]string // query -> body
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, ok := pages[r.URL.RawQuery]
+		if !ok {
+			// Empty pages, each linking to the next, for ever.
+			n, _ := strconv.Atoi(r.URL.Query().Get("$skip"))
+			body = fmt.Sprintf(`{"odata.nextLink":"http://tenant.test/Cust12345/api/v1/Contact?$skip=%d","value":[]}`, n+1)
+		}
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, body)
+	}))
+	defer srv.Close()
+	dial := func(ctx context.Context, network, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, network, srv.Listener.Addr().String())
+	}
+	c, err := tenant.New(tenant.Config{BaseURL: "http://tenant.test/Cust12345/api/",
+		HTTPClient: &http.Client{Transport: &http.Transport{DialContext: dial}}})
+	must(t, err)
+	rows := func() (ids []int, err error) {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		for row, err := range c.Contacts.All(ctx, nil) {
+			if err != nil {
+				return ids, err
+			}
+			ids = append(ids, row.ContactID)
+		}
+		return ids, nil
+	}
+
+	pages = map[string]string{
+		"":          `{"odata.nextLink":"http://tenant.test:80/Cust12345/api/v1/Contact?$skip=2","value":[{"PrimaryKey":1},{"PrimaryKey":2}]}`,
+		"$skip=2":   `{"value":[{"PrimaryKey":3}]}`,
+		"%24skip=2": `{"value":[{"PrimaryKey":3}]}`,
+	}
+	if ids, err := rows(); err != nil || fmt.Sprint(ids) != "[1 2 3]" {
+		t.Errorf("link with the default port: %v, %v; want [1 2 3]", ids, err)
+	}
+
+	pages = map[string]string{
+		"": `{"odata.nextLink":"http://tenant.test/Cust12345/api/v1/Contact","value":[{"PrimaryKey":1},{"PrimaryKey":2}]}`,
+	}
+	if ids, err := rows(); err == nil || fmt.Sprint(ids) != "[1 2]" {
+		t.Errorf("link back to the first page: %v, %v; want [1 2] and an error", ids, err)
+	}
+
+	pages = map[string]string{
+		"": `{"odata.nextLink":"v1/Contact?$skip=1","value":[{"PrimaryKey":1}]}`,
+	}
+	if ids, err := rows(); err == nil || errors.Is(err, context.DeadlineExceeded) || fmt.Sprint(ids) != "[1]" {
+		t.Errorf("empty pages linking on: %v, %v; want [1] and an error of its own", ids, err)
 	}
 }

@@ -252,12 +252,18 @@ func all[T any](ctx context.Context, c *Client, path string, opts *ListOptions) 
 		}
 		top := ask()
 		p, err := list[T](ctx, c, &url.URL{Path: path, RawQuery: o.query(top, skip)})
-		seen := map[string]bool{}
+		seen := map[string]bool{} // the pages read, so that a link back ends the list
 		for {
 			if err != nil {
 				yield(zero, err)
 				return
 			}
+			k := hostKey(p.url) + p.url.EscapedPath() + "?" + p.url.RawQuery
+			if seen[k] {
+				yield(zero, &Error{Method: http.MethodGet, URL: path, cause: errors.New("odata.nextLink leads back to a page already read")})
+				return
+			}
+			seen[k] = true
 			for _, row := range p.Value {
 				if !yield(row, nil) {
 					return
@@ -269,11 +275,12 @@ func all[T any](ctx context.Context, c *Client, path string, opts *ListOptions) 
 			}
 			switch {
 			case p.NextLink != "":
-				if seen[p.NextLink] {
-					yield(zero, &Error{Method: http.MethodGet, URL: path, cause: errors.New("odata.nextLink repeats itself")})
+				if len(p.Value) == 0 {
+					// Server-driven paging fills its pages; links from
+					// empty ones could lead on for ever.
+					yield(zero, &Error{Method: http.MethodGet, URL: path, cause: errors.New("odata.nextLink on a page without rows")})
 					return
 				}
-				seen[p.NextLink] = true
 				p, err = next(ctx, c, p)
 			case o.PageSize > 0 && len(p.Value) == top && top > 0:
 				skip += len(p.Value)
