@@ -315,6 +315,12 @@ func (r *Resolver) Remember(contextID string, st *State, until time.Time) error 
 	case st.Running() && (st.API == "" || !r.env.OwnsHost(st.API)):
 		return &Error{URL: "state of " + contextID, kind: ErrForeignHost,
 			Message: "Api " + redactRaw(st.API) + " is not on " + r.env.String()}
+	case st.Running() && !apiOfTenant(st.API, contextID):
+		// The state API's own answers are taken as they come; a stored
+		// one must also name the tenant's own path, or an altered row
+		// could send one tenant's ticket to another's API.
+		return &Error{URL: "state of " + contextID, kind: ErrForeignHost,
+			Message: "Api " + redactRaw(st.API) + " is not " + contextID + "'s"}
 	}
 	now := r.now()
 	if !now.Before(until) {
@@ -323,6 +329,13 @@ func (r *Resolver) Remember(contextID string, st *State, until time.Time) error 
 	kept := *st
 	r.store(strings.ToLower(contextID), &kept, until, now)
 	return nil
+}
+
+// apiOfTenant reports whether api's path is the tenant's, /{contextID}/api,
+// as every state answer documented writes it (PROTOCOL 6.5).
+func apiOfTenant(api, contextID string) bool {
+	u, err := url.Parse(api)
+	return err == nil && strings.EqualFold(strings.TrimSuffix(u.EscapedPath(), "/"), "/"+contextID+"/api")
 }
 
 // Lookup asks the state API, without the cache.

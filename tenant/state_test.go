@@ -209,6 +209,8 @@ func TestResolverRemember(t *testing.T) {
 		{"foreign API", "Cust4", &tenant.State{ContextIdentifier: "Cust4", State: tenant.StateRunning, API: "https://evil.example/Cust4/api"}, tenant.ErrForeignHost},
 		{"no API", "Cust4", &tenant.State{ContextIdentifier: "Cust4", IsRunning: true}, tenant.ErrForeignHost},
 		{"another tenant's", "Cust4", &tenant.State{ContextIdentifier: "Cust2", State: tenant.StateRunning, API: s.URL + "/Cust2/api"}, tenant.ErrBadRequest},
+		{"another tenant's API path", "Cust4", &tenant.State{ContextIdentifier: "Cust4", State: tenant.StateRunning, API: s.URL + "/Cust2/api"}, tenant.ErrForeignHost},
+		{"a path beside the API", "Cust4", &tenant.State{ContextIdentifier: "Cust4", State: tenant.StateRunning, API: s.URL + "/Cust4/api/../../Cust2/api"}, tenant.ErrForeignHost},
 		{"bad context id", "../x", &tenant.State{ContextIdentifier: "../x", State: tenant.StateRunning, API: s.URL + "/x/api"}, tenant.ErrBadRequest},
 		{"nil", "Cust4", nil, nil},
 	} {
@@ -220,6 +222,8 @@ func TestResolverRemember(t *testing.T) {
 	if st, _ := third.Cached("Cust4"); st != nil {
 		t.Fatalf("a refused state was cached: %+v", st)
 	}
+	// The tenant's own path, in another case and with a slash, is its own.
+	must(t, third.Remember("Cust6", &tenant.State{ContextIdentifier: "Cust6", State: tenant.StateRunning, API: s.URL + "/cust6/API/"}, now.Add(time.Minute)))
 	if st, _ := third.Cached("Cust2"); st == nil || st.API != good.API {
 		t.Fatalf("another tenant's state replaced Cust2's: %+v", st)
 	}
