@@ -529,8 +529,9 @@ func TestTimeUnmarshal(t *testing.T) {
 		want time.Time
 		bad  bool
 	}{
-		{`"2025-03-14T09:26:53"`, time.Date(2025, 3, 14, 9, 26, 53, 0, time.UTC), false},
-		{`"2025-03-14T09:26:53.1234567"`, time.Date(2025, 3, 14, 9, 26, 53, 123456700, time.UTC), false},
+		{`"2025-03-14T09:26:53"`, time.Date(2025, 3, 14, 9, 26, 53, 0, tenant.Unspecified), false},
+		{`"2025-03-14T09:26:53.1234567"`, time.Date(2025, 3, 14, 9, 26, 53, 123456700, tenant.Unspecified), false},
+		{`"0001-01-01T00:00:00"`, time.Time{}, false},
 		{`"2025-03-14T09:26:53Z"`, time.Date(2025, 3, 14, 9, 26, 53, 0, time.UTC), false},
 		{`"2025-03-14T10:26:53+01:00"`, time.Date(2025, 3, 14, 9, 26, 53, 0, time.UTC), false},
 		{`"2025-03-14T09:26:53\u005a"`, time.Date(2025, 3, 14, 9, 26, 53, 0, time.UTC), false},
@@ -541,8 +542,20 @@ func TestTimeUnmarshal(t *testing.T) {
 	} {
 		var tm tenant.Time
 		err := json.Unmarshal([]byte(tc.in), &tm)
-		if (err != nil) != tc.bad || !tm.Equal(tc.want) {
+		if (err != nil) != tc.bad || !tm.Equal(tc.want) || (tc.want.Location() == tenant.Unspecified) != (tm.Location() == tenant.Unspecified) {
 			t.Errorf("%s: %v, %v; want %v (error: %v)", tc.in, tm.Time, err, tc.want, tc.bad)
+		}
+	}
+
+	// Written back as read: a wall-clock time without an offset stays
+	// one, rather than becoming that time in UTC.
+	for _, in := range []string{`"2025-03-14T09:26:53"`, `"2025-03-14T09:26:53.1234567"`, `"2025-03-14T10:26:53+01:00"`,
+		`"2025-03-14T09:26:53Z"`, `"0001-01-01T00:00:00"`} {
+		var tm tenant.Time
+		must(t, json.Unmarshal([]byte(in), &tm))
+		out, err := json.Marshal(tm)
+		if err != nil || string(out) != in {
+			t.Errorf("%s written back as %s, %v", in, out, err)
 		}
 	}
 }

@@ -14,16 +14,29 @@ import (
 )
 
 // Time is a date and time as the web API writes it: RFC 3339 with up to 7
-// fractional digits, or without a zone (then UTC), with
-// "0001-01-01T00:00:00" (or null) for no time.
+// fractional digits, or without an offset (then in Unspecified), with
+// "0001-01-01T00:00:00" (or null) for no time. It is written back in the
+// form it was read: a Time in Unspecified without an offset.
 type Time struct{ time.Time }
 
+// Unspecified is the location of a Time the server sent without an offset
+// ("2002-08-07T14:52:00", its default): a wall-clock time in the tenant's
+// or the requested SO-TimeZone, whose offset is not known. It has offset 0,
+// so t.Hour() and friends give the wall clock as sent. A Time in
+// Unspecified is sent back without an offset, so that the server reads it
+// as it wrote it, and not as UTC; operations that keep the location (Add,
+// Truncate, AddDate) keep that. webapi.Unspecified is the same location.
+var Unspecified = time.FixedZone("Unspecified", 0)
+
 const (
-	zeroTime   = `"0001-01-01T00:00:00"`
-	localTimes = "2006-01-02T15:04:05.999999999"
+	zeroTime     = `"0001-01-01T00:00:00"`
+	localTimes   = "2006-01-02T15:04:05.9999999"       // .NET's 100 ns at most
+	offsetTimes  = "2006-01-02T15:04:05.9999999Z07:00" // the same, with the offset
+	localLayouts = "2006-01-02T15:04:05.999999999"     // for reading: more digits too
 )
 
-// UnmarshalJSON accepts RFC 3339, a time without zone (as UTC), "" and null.
+// UnmarshalJSON accepts RFC 3339, a time without offset (into
+// Unspecified), "" and null.
 func (t *Time) UnmarshalJSON(b []byte) error {
 	s := string(b)
 	if s == "null" || s == `""` {
@@ -34,23 +47,32 @@ func (t *Time) UnmarshalJSON(b []byte) error {
 	if err != nil {
 		return err
 	}
-	for _, layout := range []string{time.RFC3339Nano, localTimes} {
-		if v, err := time.Parse(layout, str); err == nil {
-			t.Time = v
-			return nil
+	if v, err := time.Parse(time.RFC3339Nano, str); err == nil {
+		t.Time = v
+		return nil
+	}
+	if v, err := time.ParseInLocation(localLayouts, str, Unspecified); err == nil {
+		t.Time = v
+		if v.Equal(time.Date(1, 1, 1, 0, 0, 0, 0, Unspecified)) {
+			t.Time = time.Time{} // .NET's DateTime.MinValue: no time
 		}
+		return nil
 	}
 	_, err = time.Parse(time.RFC3339Nano, str)
 	return err
 }
 
-// MarshalJSON writes RFC 3339 in UTC, or "0001-01-01T00:00:00" for the
-// zero time, as .NET does.
+// MarshalJSON writes "0001-01-01T00:00:00" for the zero time, as .NET
+// does, a time in Unspecified without an offset, and any other time in
+// RFC 3339 with its offset; at most 7 fractional digits.
 func (t Time) MarshalJSON() ([]byte, error) {
-	if t.IsZero() {
+	switch {
+	case t.IsZero():
 		return []byte(zeroTime), nil
+	case t.Location() == Unspecified:
+		return json.Marshal(t.Format(localTimes))
 	}
-	return json.Marshal(t.UTC().Format(time.RFC3339Nano))
+	return json.Marshal(t.Format(offsetTimes))
 }
 
 // Associate is a SuperOffice user (or resource) as entities refer to one.
