@@ -300,7 +300,19 @@ func randomToken() string {
 // password query parameters) or in a PostgreSQL keyword string
 // ("host=db password=..."); a file path is returned as it is.
 func RedactDatabaseURL(s string) string {
-	if u, err := url.Parse(s); err == nil && u.Scheme != "" && u.Host != "" {
+	u, err := url.Parse(s)
+	if err != nil && urlScheme.MatchString(s) {
+		// Unparseable (a password with a stray '%', say) yet plainly a URL:
+		// everything up to the last '@' may be the password.
+		scheme, rest, _ := strings.Cut(s, "://")
+		if i := strings.LastIndex(rest, "@"); i >= 0 {
+			rest = "xxxxx@" + rest[i+1:]
+		}
+		return scheme + "://" + keywordPassword.ReplaceAllString(rest, "${1}xxxxx")
+	}
+	// A Unix-socket URL (postgres://app:pw@/crm?host=/run/postgresql) has
+	// no host, yet its password is as secret as any.
+	if err == nil && u.Scheme != "" && (u.Host != "" || u.User != nil || u.Scheme == "postgres" || u.Scheme == "postgresql") {
 		q := u.Query()
 		for k := range q {
 			if strings.Contains(strings.ToLower(k), "password") {
@@ -315,6 +327,9 @@ func RedactDatabaseURL(s string) string {
 	}
 	return s
 }
+
+// urlScheme finds a URL's "scheme://" prefix.
+var urlScheme = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.-]*://`)
 
 // keywordPassword finds password values in a libpq keyword string, quoted
 // ('with spaces') or not.

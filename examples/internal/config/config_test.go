@@ -177,19 +177,33 @@ func TestLocalRedirectURL(t *testing.T) {
 }
 
 func TestRedactDatabaseURL(t *testing.T) {
-	for in, secret := range map[string]string{
-		"postgres://app:S3cretPw@db/crm":                      "S3cretPw",
-		"postgres://app@db/crm?password=S3cretPw&sslmode=off": "S3cretPw",
-		"host=db user=app password=S3cretPw dbname=crm":       "S3cretPw",
-		"host=db password='S3cret Pw' dbname=crm":             "S3cret",
-		"host=db sslpassword=S3cretPw":                        "S3cretPw",
+	for _, tc := range []struct {
+		in, secret string
+		want       string // empty: only check that secret is gone
+	}{
+		{in: "postgres://app:S3cretPw@db/crm", secret: "S3cretPw", want: "postgres://app:xxxxx@db/crm"},
+		{in: "postgres://app@db/crm?password=S3cretPw&sslmode=off", secret: "S3cretPw"},
+		// Unix sockets: no host in the URL.
+		{in: "postgres://app:S3cretPw@/crm?host=/var/run/postgresql", secret: "S3cretPw", want: "postgres://app:xxxxx@/crm?host=%2Fvar%2Frun%2Fpostgresql"},
+		{in: "postgresql://app:S3cretPw@/crm", secret: "S3cretPw", want: "postgresql://app:xxxxx@/crm"},
+		{in: "postgres:///crm?host=/var/run/postgresql&password=S3cretPw", secret: "S3cretPw"},
+		{in: "postgresql://app:S3cretPw@%2Fvar%2Frun%2Fpostgresql/crm", secret: "S3cretPw"},
+		// Not parseable as a URL: a '%' in the password.
+		{in: "postgres://app:50%off!@db/crm", secret: "off!", want: "postgres://xxxxx@db/crm"},
+		{in: "postgres://app:S3cret%zz@/crm?password=S3cretPw", secret: "S3cret"},
+		{in: "host=db user=app password=S3cretPw dbname=crm", secret: "S3cretPw"},
+		{in: "host=db password='S3cret Pw' dbname=crm", secret: "S3cret"},
+		{in: "host=db sslpassword=S3cretPw", secret: "S3cretPw"},
+		{in: "data/superoffice.db", want: "data/superoffice.db"},
+		{in: "file:data/superoffice.db", want: "file:data/superoffice.db"},
+		{in: "postgres://app@db/crm", want: "postgres://app@db/crm"},
 	} {
-		got := RedactDatabaseURL(in)
-		if strings.Contains(got, secret) {
-			t.Errorf("RedactDatabaseURL(%q) = %q keeps the password", in, got)
+		got := RedactDatabaseURL(tc.in)
+		if tc.secret != "" && strings.Contains(got, tc.secret) {
+			t.Errorf("RedactDatabaseURL(%q) = %q keeps the password", tc.in, got)
 		}
-	}
-	if got := RedactDatabaseURL("data/superoffice.db"); got != "data/superoffice.db" {
-		t.Errorf("a path changed: %q", got)
+		if tc.want != "" && got != tc.want {
+			t.Errorf("RedactDatabaseURL(%q) = %q, want %q", tc.in, got, tc.want)
+		}
 	}
 }
