@@ -149,6 +149,12 @@ func (c *Config) loadOnline(getenv func(string) string) error {
 	c.RedirectURL = strings.TrimSpace(getenv(EnvRedirectURL))
 	if u, err := url.Parse(c.RedirectURL); err != nil || !u.IsAbs() || (u.Scheme != "https" && u.Scheme != "http") {
 		problems = append(problems, fmt.Sprintf("%s: %q is not an absolute http(s) URL", EnvRedirectURL, c.RedirectURL))
+	} else if u.Path == "" || u.Path == "/" {
+		// The web app serves its callback at this path, and "/" is its
+		// home page: SuperID would send the browser, code and all, to a
+		// page that ignores it, and no sign-in would ever finish.
+		problems = append(problems, fmt.Sprintf("%s: %q has no path; give the callback its own, such as %s (and register that URL with SuperOffice)",
+			EnvRedirectURL, c.RedirectURL, u.Scheme+"://"+u.Host+"/callback"))
 	}
 	path := strings.TrimSpace(getenv(EnvPrivateKeyFile))
 	if data, err := os.ReadFile(path); err != nil {

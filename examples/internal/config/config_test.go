@@ -110,6 +110,34 @@ func TestOnlineConfiguration(t *testing.T) {
 	}
 }
 
+func TestRedirectURLNeedsACallbackPath(t *testing.T) {
+	dir := t.TempDir()
+	key, _ := rsa.GenerateKey(rand.Reader, 1024)
+	keyFile := filepath.Join(dir, "key.pem")
+	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)}), 0o600)
+	for redirect, ok := range map[string]bool{
+		"https://app.example.com":                  false,
+		"https://app.example.com/":                 false,
+		"https://app.example.com/?x=1":             false,
+		"http://localhost:8080/":                   false,
+		"https://app.example.com/callback":         true,
+		"https://app.example.com/crm/signin/":      true,
+		"https://app.example.com/crm/callback?x=1": true,
+	} {
+		_, err := Load(env(map[string]string{
+			EnvEnvironment: "sod", EnvClientID: "id", EnvClientSecret: "s", EnvPrivateKeyFile: keyFile,
+			EnvRedirectURL: redirect, EnvDatabaseURL: "postgres://db/x",
+			EnvSealKey: "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+		}), dir)
+		switch {
+		case ok && err != nil:
+			t.Errorf("%s %q: %v", EnvRedirectURL, redirect, err)
+		case !ok && (err == nil || !strings.Contains(err.Error(), EnvRedirectURL) || !strings.Contains(err.Error(), "/callback")):
+			t.Errorf("%s %q: want an error naming the variable and suggesting a path, got %v", EnvRedirectURL, redirect, err)
+		}
+	}
+}
+
 func TestSealKeyFromEnvironment(t *testing.T) {
 	_, err := Load(env(map[string]string{EnvSealKey: "too-short"}), t.TempDir())
 	if err == nil || !strings.Contains(err.Error(), EnvSealKey) {
