@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -268,6 +269,72 @@ func TestCreateCompanyWithSystemUserReusesTicket(t *testing.T) {
 	}
 	if n := h.em.Exchanges(local.DemoContextID); n != 2 {
 		t.Errorf("%d exchanges after re-approval, want 2", n)
+	}
+}
+
+// deactivate makes the tenant inactive as the console does when SuperID
+// refuses its system user token.
+func (h *harness) deactivate(contextID, reason string) {
+	h.t.Helper()
+	ctx := context.Background()
+	claims, err := h.st.ClaimDue(ctx, "test-console", time.Now().Add(time.Hour), time.Minute, 100)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	done := false
+	for _, c := range claims {
+		r := store.Result{NextRun: time.Now().Add(time.Hour)}
+		if strings.EqualFold(c.ContextIdentifier, contextID) {
+			r, done = store.Result{Deactivate: true, Reason: reason}, true
+		}
+		if err := h.st.Complete(ctx, c, r); err != nil {
+			h.t.Fatal(err)
+		}
+	}
+	if !done {
+		h.t.Fatalf("tenant %s was not due", contextID)
+	}
+}
+
+// TestInactiveTenantIsNotApproved: once the console deactivated the
+// tenant, its stored token is not used again, the cached ticket goes,
+// and Home says why.
+func TestInactiveTenantIsNotApproved(t *testing.T) {
+	h := newHarness(t, harnessOptions{headless: true})
+	b := h.browser()
+	csrf := csrfOf(t, b.signIn(admin.Username))
+	if p := b.post("/actions/system-user", url.Values{"csrf": {csrf}}, true); !strings.Contains(p.body, "Create company with system user: done") {
+		t.Fatalf("before deactivation:\n%s", p.body)
+	}
+	const reason = "SuperID refused the system user token (revoked)"
+	h.deactivate(local.DemoContextID, reason)
+
+	home := b.get("/")
+	approved := regexp.MustCompile(`id="tenant-approved">([^<]*)<`).FindStringSubmatch(home.body)
+	if approved == nil || strings.HasPrefix(approved[1], "yes") || !strings.Contains(approved[1], "revoked") {
+		t.Errorf("Home shows the inactive tenant as %q", approved)
+	}
+	if !regexp.MustCompile(`id="create-system-user"\s+disabled`).MatchString(home.body) {
+		t.Error("the system user action is offered for an inactive tenant")
+	}
+
+	contacts, exchanges := len(h.em.Contacts(local.DemoContextID)), h.em.Exchanges(local.DemoContextID)
+	p := b.post("/actions/system-user", url.Values{"csrf": {csrf}}, true)
+	if !strings.Contains(p.body, "Create company with system user: failed") || !strings.Contains(p.body, "revoked") {
+		t.Errorf("action on an inactive tenant:\n%s", p.body)
+	}
+	if len(h.em.Contacts(local.DemoContextID)) != contacts || h.em.Exchanges(local.DemoContextID) != exchanges {
+		t.Error("the inactive tenant's token or ticket was used")
+	}
+	err := h.app.systemUserAction(context.Background(), local.DemoContextID, "", &actionResult{})
+	if !errors.Is(err, errNotApproved) || !strings.Contains(err.Error(), reason) {
+		t.Errorf("err = %v", err)
+	}
+	h.app.sysMu.Lock()
+	cached := h.app.sys[strings.ToLower(local.DemoContextID)]
+	h.app.sysMu.Unlock()
+	if cached != nil {
+		t.Error("the inactive tenant's ticket source is still cached")
 	}
 }
 
