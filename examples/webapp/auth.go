@@ -26,7 +26,16 @@ const (
 func (s *Server) signedIn(w http.ResponseWriter, r *http.Request, l *superid.Login) {
 	ctx := r.Context()
 	c := l.Claims
-	if c.SystemUserToken != "" && s.newApproval(ctx, c) {
+	approval := c.SystemUserToken != "" && s.newApproval(ctx, c)
+	if approval && !c.IsAdministrator {
+		// Once approved, SuperID sends the token at everyone's sign-in, but
+		// only an administrator approves: stored from anyone else it would
+		// count as an approval in their name, and bring back a tenant the
+		// console deactivated. The next administrator's sign-in stores it.
+		s.log.Info("system user token not stored: not an administrator's sign-in", "tenant", c.ContextIdentifier, "user", c.Subject)
+		approval = false
+	}
+	if approval {
 		err := s.store.UpsertTenant(ctx, store.Approval{
 			ContextIdentifier: c.ContextIdentifier,
 			SystemUserToken:   c.SystemUserToken,

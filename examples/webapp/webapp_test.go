@@ -115,6 +115,39 @@ func TestOrdinaryUserAfterApproval(t *testing.T) {
 	}
 }
 
+// TestOrdinaryUserDoesNotReapprove: an ordinary user's sign-in carries the
+// system user token too, but does not bring back a tenant the console
+// deactivated, nor count as an approval; an administrator's does.
+func TestOrdinaryUserDoesNotReapprove(t *testing.T) {
+	h := newHarness(t, harnessOptions{headless: true})
+	ctx := context.Background()
+	h.browser().signIn(admin.Username)
+	h.deactivate(local.DemoContextID, "SuperID refused the system user token")
+	before, err := h.st.Tenant(ctx, local.DemoContextID)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	p := h.browser().signIn(user.Username)
+	if p.status != http.StatusOK || !strings.Contains(p.body, `id="user-role">user<`) {
+		t.Fatalf("status %d:\n%s", p.status, p.body)
+	}
+	after, err := h.st.Tenant(ctx, local.DemoContextID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.Status != store.StatusInactive || after.ApprovedBy != admin.Username ||
+		after.Approvals != before.Approvals || !after.ApprovedAt.Equal(before.ApprovedAt) {
+		t.Errorf("after an ordinary user's sign-in: status %s, approved by %q at %v, %d approvals; want inactive, by %q at %v, %d",
+			after.Status, after.ApprovedBy, after.ApprovedAt, after.Approvals, admin.Username, before.ApprovedAt, before.Approvals)
+	}
+
+	h.browser().signIn(admin.Username)
+	if again, err := h.st.Tenant(ctx, local.DemoContextID); err != nil || again.Status != store.StatusActive || again.Approvals != before.Approvals+1 {
+		t.Errorf("an administrator's sign-in did not approve again: %+v, %v", again, err)
+	}
+}
+
 // callbackError starts a sign-in and comes back with SuperID's error
 // response for its state, as SuperID would redirect.
 func (b *browser) callbackError(code, description string) page {
