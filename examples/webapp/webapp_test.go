@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strconv"
@@ -13,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-superoffice/superoffice/examples/internal/config"
 	"github.com/go-superoffice/superoffice/examples/internal/local"
 	"github.com/go-superoffice/superoffice/examples/internal/store"
 	"github.com/go-superoffice/superoffice/superid/superidtest"
@@ -738,6 +741,38 @@ func TestOtherHostNameIsRedirected(t *testing.T) {
 	}
 	if p := b.get("/"); p.status != http.StatusOK {
 		t.Errorf("canonical host: status %d", p.status)
+	}
+}
+
+// TestCanonicalHostDefaultPort: a browser leaves the scheme's default
+// port out of Host, so -addr :80 must not redirect localhost to
+// localhost:80, which the browser again sends as localhost.
+func TestCanonicalHostDefaultPort(t *testing.T) {
+	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
+	for _, tc := range []struct {
+		redirect, host string
+		same           bool
+	}{
+		{"http://localhost:80/callback", "localhost", true},
+		{"http://localhost:80/callback", "localhost:80", true},
+		{"http://localhost:80/callback", "LocalHost", true},
+		{"http://localhost/callback", "localhost:80", true},
+		{"http://[::1]:80/callback", "[::1]", true},
+		{"https://localhost:443/callback", "localhost", true},
+		{"http://localhost:80/callback", "127.0.0.1", false},
+		{"http://localhost:80/callback", "localhost:8080", false},
+		{"http://localhost:443/callback", "localhost", false},
+		{"https://localhost:80/callback", "localhost", false},
+		{"http://localhost:8080/callback", "localhost", false},
+	} {
+		s := &Server{cfg: &config.Config{Local: true, RedirectURL: tc.redirect}, log: slog.New(slog.DiscardHandler)}
+		req := httptest.NewRequest(http.MethodGet, "/tenants", nil)
+		req.Host = tc.host
+		rec := httptest.NewRecorder()
+		s.canonicalHost(ok).ServeHTTP(rec, req)
+		if got := rec.Code == http.StatusNoContent; got != tc.same {
+			t.Errorf("redirect URL %s, Host %q: status %d location %q", tc.redirect, tc.host, rec.Code, rec.Header().Get("Location"))
+		}
 	}
 }
 
