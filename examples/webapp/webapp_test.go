@@ -151,6 +151,21 @@ func TestOrdinaryUserDoesNotReapprove(t *testing.T) {
 	}
 }
 
+// TestApprovedElsewhereStoredAtAnyoneSignIn: a tenant that approved the app
+// elsewhere (the App Store, say) is stored at its first sign-in, even an
+// ordinary user's, without naming that user as the approver.
+func TestApprovedElsewhereStoredAtAnyoneSignIn(t *testing.T) {
+	h := newHarness(t, harnessOptions{headless: true})
+	if _, err := h.em.Approve(local.DemoContextID, h.cfg.ClientID); err != nil {
+		t.Fatal(err)
+	}
+	h.browser().signIn(user.Username)
+	tn, err := h.st.Tenant(context.Background(), local.DemoContextID)
+	if err != nil || tn.Status != store.StatusActive || tn.ApprovedBy != "" || tn.SystemUserToken == "" {
+		t.Fatalf("after an ordinary user's sign-in: %+v, %v; want the tenant stored, approver unnamed", tn, err)
+	}
+}
+
 // callbackError starts a sign-in and comes back with SuperID's error
 // response for its state, as SuperID would redirect.
 func (b *browser) callbackError(code, description string) page {
