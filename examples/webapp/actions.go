@@ -205,6 +205,13 @@ func (s *Server) systemUserAction(ctx context.Context, contextID, name string, r
 	if err != nil {
 		return err
 	}
+	if t.Status != store.StatusActive {
+		// The console deactivated it (a revoked token, a deleted tenant):
+		// its stored token must not be signed and sent again, and a ticket
+		// cached from it is as dead.
+		s.forgetSystemTenant(t.ContextIdentifier)
+		return &inactiveError{reason: inactiveReason(t.TenantSummary)}
+	}
 	st, err := s.systemTenant(t)
 	if err != nil {
 		return err
@@ -226,6 +233,33 @@ func (s *Server) systemUserAction(ctx context.Context, contextID, name string, r
 }
 
 var errNotApproved = errors.New("webapp: no administrator of this tenant has approved the app yet; an administrator must sign in once")
+
+// inactiveError is errNotApproved for a tenant that was approved once but
+// is no longer active in the store; reason says why.
+type inactiveError struct{ reason string }
+
+func (e *inactiveError) Error() string {
+	return "webapp: the app's approval for this tenant no longer counts (" + e.reason + "); an administrator must sign in to approve it again"
+}
+
+func (e *inactiveError) Is(target error) bool { return target == errNotApproved }
+
+// inactiveReason says why a stored tenant is not active: its status, and
+// the reason the console recorded (no secret: the tenants page shows it).
+func inactiveReason(t store.TenantSummary) string {
+	if t.StatusReason == "" {
+		return "the tenant is " + string(t.Status)
+	}
+	return "the tenant is " + string(t.Status) + ": " + t.StatusReason
+}
+
+// forgetSystemTenant drops the tenant's cached system-user client, and
+// with it the ticket exchanged from a token that no longer counts.
+func (s *Server) forgetSystemTenant(contextID string) {
+	s.sysMu.Lock()
+	delete(s.sys, strings.ToLower(contextID))
+	s.sysMu.Unlock()
+}
 
 // systemTenant returns the tenant's cached system-user client, building a
 // new one after a re-approval changed the token.
@@ -319,7 +353,10 @@ func associateName(as ...*tenant.Associate) string {
 // describe turns an error into a sentence for the page. The packages'
 // errors never hold a credential, so their text can be shown.
 func (s *Server) describe(err error) string {
+	var ie *inactiveError
 	switch {
+	case errors.As(err, &ie):
+		return "The app's approval for this tenant no longer counts (" + ie.reason + "). An administrator must sign in to approve it again."
 	case errors.Is(err, errNotApproved):
 		return "No administrator of this tenant has approved the app yet. An administrator must sign in once to approve it."
 	case errors.Is(err, tenant.ErrUnauthorized):

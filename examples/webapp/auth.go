@@ -27,13 +27,20 @@ func (s *Server) signedIn(w http.ResponseWriter, r *http.Request, l *superid.Log
 	ctx := r.Context()
 	c := l.Claims
 	if c.SystemUserToken != "" && s.newApproval(ctx, c) {
+		// Only an administrator approves; anyone else's sign-in that brings
+		// a token the app has not seen (the tenant approved it elsewhere,
+		// in the App Store say) stores it without naming them.
+		by := ""
+		if c.IsAdministrator {
+			by = c.Subject
+		}
 		err := s.store.UpsertTenant(ctx, store.Approval{
 			ContextIdentifier: c.ContextIdentifier,
 			SystemUserToken:   c.SystemUserToken,
 			Serial:            c.Serial,
 			WebAPIURL:         c.WebAPIURL,
 			CompanyName:       c.CompanyName,
-			ApprovedBy:        c.Subject,
+			ApprovedBy:        by,
 			ApprovedAt:        s.now(),
 		})
 		if err != nil {
@@ -84,10 +91,17 @@ func (s *Server) signedIn(w http.ResponseWriter, r *http.Request, l *superid.Log
 // only a token the store does not hold yet marks an approval.
 func (s *Server) newApproval(ctx context.Context, c *superid.Claims) bool {
 	t, err := s.store.Tenant(ctx, c.ContextIdentifier)
-	if err != nil || t.Status != store.StatusActive {
-		return true // unknown, unreadable or deactivated: store it (again)
+	switch {
+	case err != nil:
+		return true // unknown or unreadable: store it
+	case t.SystemUserToken != c.SystemUserToken:
+		return true // approved again: SuperID issued another token
 	}
-	return t.SystemUserToken != c.SystemUserToken
+	// The same token for a deactivated tenant is the one SuperID refused,
+	// or the tenant's that was deleted: only an administrator's sign-in,
+	// the approval page's, brings it back. Once approved, SuperID sends
+	// the token at everyone's sign-in.
+	return t.Status != store.StatusActive && c.IsAdministrator
 }
 
 // fullName asks the tenant who the user is, to greet them by name. It is a

@@ -49,6 +49,11 @@ func TestRunRefusesBadSettings(t *testing.T) {
 			env:  map[string]string{"DATABASE_URL": "postgres://bob:s3cret-value@localhost:1/db?connect_timeout=5"},
 			want: []string{"DATABASE_URL (postgres://bob:xxxxx@localhost:1/db?connect_timeout=5): ", "connection refused"},
 		},
+		"unreachable database on a Unix socket": {
+			// No host in the URL: the password must go all the same.
+			env:  map[string]string{"DATABASE_URL": "postgres://bob:s3cret-value@/db?host=/nonexistent-socket-dir&connect_timeout=5"},
+			want: []string{"DATABASE_URL (postgres://bob:xxxxx@/db?", "/nonexistent-socket-dir"},
+		},
 	} {
 		t.Run(name, func(t *testing.T) {
 			// Every case fails before anything listens: run must return.

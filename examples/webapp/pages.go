@@ -99,7 +99,8 @@ type homeData struct {
 	State           string // the tenant state API's answer
 	StateError      string
 	Endpoint        string
-	Tenant          *store.TenantSummary // nil: not approved yet
+	Tenant          *store.TenantSummary // nil: not approved, or no longer
+	Inactive        string               // why a stored approval no longer counts; empty: it counts, or there is none
 	Result          *actionResult
 }
 
@@ -138,7 +139,9 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request) {
 	} else {
 		d.State, d.Endpoint = string(state.State), state.Endpoint
 	}
-	if t, err := s.store.Tenant(ctx, sd.ContextIdentifier); err == nil {
+	if t, err := s.store.Tenant(ctx, sd.ContextIdentifier); err == nil && t.Status != store.StatusActive {
+		d.Inactive = inactiveReason(t.TenantSummary)
+	} else if err == nil {
 		sum := t.TenantSummary // the page gets no field that could hold the token
 		d.Tenant = &sum
 	} else if !errors.Is(err, store.ErrNotFound) {

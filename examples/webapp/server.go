@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -254,7 +255,7 @@ func (s *Server) canonicalHost(next http.Handler) http.Handler {
 	}
 	base := u.Scheme + "://" + u.Host
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Host == "" || strings.EqualFold(r.Host, u.Host) {
+		if r.Host == "" || sameHost(u.Scheme, r.Host, u.Host) {
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -265,6 +266,25 @@ func (s *Server) canonicalHost(next http.Handler) http.Handler {
 		s.renderError(w, r, http.StatusBadRequest,
 			"This app is served at "+base+"/ and sign-in only works there. Open it at that address and try again.", "")
 	})
+}
+
+// sameHost reports whether two Host values name the same host for scheme.
+// A browser leaves out the scheme's default port, so with -addr :80 the
+// redirect URL's localhost:80 comes back as localhost: taken for another
+// host, it would be redirected to itself without end.
+func sameHost(scheme, a, b string) bool {
+	return strings.EqualFold(withoutDefaultPort(scheme, a), withoutDefaultPort(scheme, b))
+}
+
+func withoutDefaultPort(scheme, host string) string {
+	def := map[string]string{"http": "80", "https": "443"}[strings.ToLower(scheme)]
+	if h, port, err := net.SplitHostPort(host); err == nil && def != "" && port == def {
+		if strings.Contains(h, ":") {
+			return "[" + h + "]"
+		}
+		return h
+	}
+	return host
 }
 
 // securityHeaders are the same on every answer: no framing, no sniffing,

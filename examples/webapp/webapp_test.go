@@ -4,14 +4,18 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/go-superoffice/superoffice/examples/internal/config"
 	"github.com/go-superoffice/superoffice/examples/internal/local"
 	"github.com/go-superoffice/superoffice/examples/internal/store"
 	"github.com/go-superoffice/superoffice/superid/superidtest"
@@ -111,6 +115,54 @@ func TestOrdinaryUserAfterApproval(t *testing.T) {
 	}
 	if !strings.Contains(p.body, "by "+admin.Username) {
 		t.Error("the approval is no longer the administrator's")
+	}
+}
+
+// TestOrdinaryUserDoesNotReapprove: an ordinary user's sign-in carries the
+// system user token too, but does not bring back a tenant the console
+// deactivated, nor count as an approval; an administrator's does.
+func TestOrdinaryUserDoesNotReapprove(t *testing.T) {
+	h := newHarness(t, harnessOptions{headless: true})
+	ctx := context.Background()
+	h.browser().signIn(admin.Username)
+	h.deactivate(local.DemoContextID, "SuperID refused the system user token")
+	before, err := h.st.Tenant(ctx, local.DemoContextID)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	p := h.browser().signIn(user.Username)
+	if p.status != http.StatusOK || !strings.Contains(p.body, `id="user-role">user<`) {
+		t.Fatalf("status %d:\n%s", p.status, p.body)
+	}
+	after, err := h.st.Tenant(ctx, local.DemoContextID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.Status != store.StatusInactive || after.ApprovedBy != admin.Username ||
+		after.Approvals != before.Approvals || !after.ApprovedAt.Equal(before.ApprovedAt) {
+		t.Errorf("after an ordinary user's sign-in: status %s, approved by %q at %v, %d approvals; want inactive, by %q at %v, %d",
+			after.Status, after.ApprovedBy, after.ApprovedAt, after.Approvals, admin.Username, before.ApprovedAt, before.Approvals)
+	}
+
+	h.browser().signIn(admin.Username)
+	if again, err := h.st.Tenant(ctx, local.DemoContextID); err != nil || again.Status != store.StatusActive || again.Approvals != before.Approvals+1 {
+		t.Errorf("an administrator's sign-in did not approve again: %+v, %v", again, err)
+	}
+}
+
+// TestApprovedElsewhereStoredAtAnyoneSignIn: a tenant that approved the app
+// elsewhere (the App Store, say) is stored at its first sign-in, even an
+// ordinary user's, without naming that user as the approver.
+func TestApprovedElsewhereStoredAtAnyoneSignIn(t *testing.T) {
+	h := newHarness(t, harnessOptions{headless: true})
+	if _, err := h.em.Approve(local.DemoContextID, h.cfg.ClientID); err != nil {
+		t.Fatal(err)
+	}
+	h.browser().signIn(user.Username)
+	tn, err := h.st.Tenant(context.Background(), local.DemoContextID)
+	if err != nil || tn.Status != store.StatusActive || tn.ApprovedBy != "" || tn.SystemUserToken == "" {
+		t.Fatalf("after an ordinary user's sign-in: %+v, %v; want the tenant stored, approver unnamed", tn, err)
 	}
 }
 
@@ -268,6 +320,72 @@ func TestCreateCompanyWithSystemUserReusesTicket(t *testing.T) {
 	}
 	if n := h.em.Exchanges(local.DemoContextID); n != 2 {
 		t.Errorf("%d exchanges after re-approval, want 2", n)
+	}
+}
+
+// deactivate makes the tenant inactive as the console does when SuperID
+// refuses its system user token.
+func (h *harness) deactivate(contextID, reason string) {
+	h.t.Helper()
+	ctx := context.Background()
+	claims, err := h.st.ClaimDue(ctx, "test-console", time.Now().Add(time.Hour), time.Minute, 100)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	done := false
+	for _, c := range claims {
+		r := store.Result{NextRun: time.Now().Add(time.Hour)}
+		if strings.EqualFold(c.ContextIdentifier, contextID) {
+			r, done = store.Result{Deactivate: true, Reason: reason}, true
+		}
+		if err := h.st.Complete(ctx, c, r); err != nil {
+			h.t.Fatal(err)
+		}
+	}
+	if !done {
+		h.t.Fatalf("tenant %s was not due", contextID)
+	}
+}
+
+// TestInactiveTenantIsNotApproved: once the console deactivated the
+// tenant, its stored token is not used again, the cached ticket goes,
+// and Home says why.
+func TestInactiveTenantIsNotApproved(t *testing.T) {
+	h := newHarness(t, harnessOptions{headless: true})
+	b := h.browser()
+	csrf := csrfOf(t, b.signIn(admin.Username))
+	if p := b.post("/actions/system-user", url.Values{"csrf": {csrf}}, true); !strings.Contains(p.body, "Create company with system user: done") {
+		t.Fatalf("before deactivation:\n%s", p.body)
+	}
+	const reason = "SuperID refused the system user token (revoked)"
+	h.deactivate(local.DemoContextID, reason)
+
+	home := b.get("/")
+	approved := regexp.MustCompile(`id="tenant-approved">([^<]*)<`).FindStringSubmatch(home.body)
+	if approved == nil || strings.HasPrefix(approved[1], "yes") || !strings.Contains(approved[1], "revoked") {
+		t.Errorf("Home shows the inactive tenant as %q", approved)
+	}
+	if !regexp.MustCompile(`id="create-system-user"\s+disabled`).MatchString(home.body) {
+		t.Error("the system user action is offered for an inactive tenant")
+	}
+
+	contacts, exchanges := len(h.em.Contacts(local.DemoContextID)), h.em.Exchanges(local.DemoContextID)
+	p := b.post("/actions/system-user", url.Values{"csrf": {csrf}}, true)
+	if !strings.Contains(p.body, "Create company with system user: failed") || !strings.Contains(p.body, "revoked") {
+		t.Errorf("action on an inactive tenant:\n%s", p.body)
+	}
+	if len(h.em.Contacts(local.DemoContextID)) != contacts || h.em.Exchanges(local.DemoContextID) != exchanges {
+		t.Error("the inactive tenant's token or ticket was used")
+	}
+	err := h.app.systemUserAction(context.Background(), local.DemoContextID, "", &actionResult{})
+	if !errors.Is(err, errNotApproved) || !strings.Contains(err.Error(), reason) {
+		t.Errorf("err = %v", err)
+	}
+	h.app.sysMu.Lock()
+	cached := h.app.sys[strings.ToLower(local.DemoContextID)]
+	h.app.sysMu.Unlock()
+	if cached != nil {
+		t.Error("the inactive tenant's ticket source is still cached")
 	}
 }
 
@@ -638,6 +756,38 @@ func TestOtherHostNameIsRedirected(t *testing.T) {
 	}
 	if p := b.get("/"); p.status != http.StatusOK {
 		t.Errorf("canonical host: status %d", p.status)
+	}
+}
+
+// TestCanonicalHostDefaultPort: a browser leaves the scheme's default
+// port out of Host, so -addr :80 must not redirect localhost to
+// localhost:80, which the browser again sends as localhost.
+func TestCanonicalHostDefaultPort(t *testing.T) {
+	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
+	for _, tc := range []struct {
+		redirect, host string
+		same           bool
+	}{
+		{"http://localhost:80/callback", "localhost", true},
+		{"http://localhost:80/callback", "localhost:80", true},
+		{"http://localhost:80/callback", "LocalHost", true},
+		{"http://localhost/callback", "localhost:80", true},
+		{"http://[::1]:80/callback", "[::1]", true},
+		{"https://localhost:443/callback", "localhost", true},
+		{"http://localhost:80/callback", "127.0.0.1", false},
+		{"http://localhost:80/callback", "localhost:8080", false},
+		{"http://localhost:443/callback", "localhost", false},
+		{"https://localhost:80/callback", "localhost", false},
+		{"http://localhost:8080/callback", "localhost", false},
+	} {
+		s := &Server{cfg: &config.Config{Local: true, RedirectURL: tc.redirect}, log: slog.New(slog.DiscardHandler)}
+		req := httptest.NewRequest(http.MethodGet, "/tenants", nil)
+		req.Host = tc.host
+		rec := httptest.NewRecorder()
+		s.canonicalHost(ok).ServeHTTP(rec, req)
+		if got := rec.Code == http.StatusNoContent; got != tc.same {
+			t.Errorf("redirect URL %s, Host %q: status %d location %q", tc.redirect, tc.host, rec.Code, rec.Header().Get("Location"))
+		}
 	}
 }
 

@@ -149,6 +149,12 @@ func (c *Config) loadOnline(getenv func(string) string) error {
 	c.RedirectURL = strings.TrimSpace(getenv(EnvRedirectURL))
 	if u, err := url.Parse(c.RedirectURL); err != nil || !u.IsAbs() || (u.Scheme != "https" && u.Scheme != "http") {
 		problems = append(problems, fmt.Sprintf("%s: %q is not an absolute http(s) URL", EnvRedirectURL, c.RedirectURL))
+	} else if u.Path == "" || u.Path == "/" {
+		// The web app serves its callback at this path, and "/" is its
+		// home page: SuperID would send the browser, code and all, to a
+		// page that ignores it, and no sign-in would ever finish.
+		problems = append(problems, fmt.Sprintf("%s: %q has no path; give the callback its own, such as %s (and register that URL with SuperOffice)",
+			EnvRedirectURL, c.RedirectURL, u.Scheme+"://"+u.Host+"/callback"))
 	}
 	path := strings.TrimSpace(getenv(EnvPrivateKeyFile))
 	if data, err := os.ReadFile(path); err != nil {
@@ -300,7 +306,19 @@ func randomToken() string {
 // password query parameters) or in a PostgreSQL keyword string
 // ("host=db password=..."); a file path is returned as it is.
 func RedactDatabaseURL(s string) string {
-	if u, err := url.Parse(s); err == nil && u.Scheme != "" && u.Host != "" {
+	u, err := url.Parse(s)
+	if err != nil && urlScheme.MatchString(s) {
+		// Unparseable (a password with a stray '%', say) yet plainly a URL:
+		// everything up to the last '@' may be the password.
+		scheme, rest, _ := strings.Cut(s, "://")
+		if i := strings.LastIndex(rest, "@"); i >= 0 {
+			rest = "xxxxx@" + rest[i+1:]
+		}
+		return scheme + "://" + keywordPassword.ReplaceAllString(rest, "${1}xxxxx")
+	}
+	// A Unix-socket URL (postgres://app:pw@/crm?host=/run/postgresql) has
+	// no host, yet its password is as secret as any.
+	if err == nil && u.Scheme != "" && (u.Host != "" || u.User != nil || u.Scheme == "postgres" || u.Scheme == "postgresql") {
 		q := u.Query()
 		for k := range q {
 			if strings.Contains(strings.ToLower(k), "password") {
@@ -315,6 +333,9 @@ func RedactDatabaseURL(s string) string {
 	}
 	return s
 }
+
+// urlScheme finds a URL's "scheme://" prefix.
+var urlScheme = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.-]*://`)
 
 // keywordPassword finds password values in a libpq keyword string, quoted
 // ('with spaces') or not.

@@ -110,6 +110,34 @@ func TestOnlineConfiguration(t *testing.T) {
 	}
 }
 
+func TestRedirectURLNeedsACallbackPath(t *testing.T) {
+	dir := t.TempDir()
+	key, _ := rsa.GenerateKey(rand.Reader, 1024)
+	keyFile := filepath.Join(dir, "key.pem")
+	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)}), 0o600)
+	for redirect, ok := range map[string]bool{
+		"https://app.example.com":                  false,
+		"https://app.example.com/":                 false,
+		"https://app.example.com/?x=1":             false,
+		"http://localhost:8080/":                   false,
+		"https://app.example.com/callback":         true,
+		"https://app.example.com/crm/signin/":      true,
+		"https://app.example.com/crm/callback?x=1": true,
+	} {
+		_, err := Load(env(map[string]string{
+			EnvEnvironment: "sod", EnvClientID: "id", EnvClientSecret: "s", EnvPrivateKeyFile: keyFile,
+			EnvRedirectURL: redirect, EnvDatabaseURL: "postgres://db/x",
+			EnvSealKey: "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+		}), dir)
+		switch {
+		case ok && err != nil:
+			t.Errorf("%s %q: %v", EnvRedirectURL, redirect, err)
+		case !ok && (err == nil || !strings.Contains(err.Error(), EnvRedirectURL) || !strings.Contains(err.Error(), "/callback")):
+			t.Errorf("%s %q: want an error naming the variable and suggesting a path, got %v", EnvRedirectURL, redirect, err)
+		}
+	}
+}
+
 func TestSealKeyFromEnvironment(t *testing.T) {
 	_, err := Load(env(map[string]string{EnvSealKey: "too-short"}), t.TempDir())
 	if err == nil || !strings.Contains(err.Error(), EnvSealKey) {
@@ -177,19 +205,33 @@ func TestLocalRedirectURL(t *testing.T) {
 }
 
 func TestRedactDatabaseURL(t *testing.T) {
-	for in, secret := range map[string]string{
-		"postgres://app:S3cretPw@db/crm":                      "S3cretPw",
-		"postgres://app@db/crm?password=S3cretPw&sslmode=off": "S3cretPw",
-		"host=db user=app password=S3cretPw dbname=crm":       "S3cretPw",
-		"host=db password='S3cret Pw' dbname=crm":             "S3cret",
-		"host=db sslpassword=S3cretPw":                        "S3cretPw",
+	for _, tc := range []struct {
+		in, secret string
+		want       string // empty: only check that secret is gone
+	}{
+		{in: "postgres://app:S3cretPw@db/crm", secret: "S3cretPw", want: "postgres://app:xxxxx@db/crm"},
+		{in: "postgres://app@db/crm?password=S3cretPw&sslmode=off", secret: "S3cretPw"},
+		// Unix sockets: no host in the URL.
+		{in: "postgres://app:S3cretPw@/crm?host=/var/run/postgresql", secret: "S3cretPw", want: "postgres://app:xxxxx@/crm?host=%2Fvar%2Frun%2Fpostgresql"},
+		{in: "postgresql://app:S3cretPw@/crm", secret: "S3cretPw", want: "postgresql://app:xxxxx@/crm"},
+		{in: "postgres:///crm?host=/var/run/postgresql&password=S3cretPw", secret: "S3cretPw"},
+		{in: "postgresql://app:S3cretPw@%2Fvar%2Frun%2Fpostgresql/crm", secret: "S3cretPw"},
+		// Not parseable as a URL: a '%' in the password.
+		{in: "postgres://app:50%off!@db/crm", secret: "off!", want: "postgres://xxxxx@db/crm"},
+		{in: "postgres://app:S3cret%zz@/crm?password=S3cretPw", secret: "S3cret"},
+		{in: "host=db user=app password=S3cretPw dbname=crm", secret: "S3cretPw"},
+		{in: "host=db password='S3cret Pw' dbname=crm", secret: "S3cret"},
+		{in: "host=db sslpassword=S3cretPw", secret: "S3cretPw"},
+		{in: "data/superoffice.db", want: "data/superoffice.db"},
+		{in: "file:data/superoffice.db", want: "file:data/superoffice.db"},
+		{in: "postgres://app@db/crm", want: "postgres://app@db/crm"},
 	} {
-		got := RedactDatabaseURL(in)
-		if strings.Contains(got, secret) {
-			t.Errorf("RedactDatabaseURL(%q) = %q keeps the password", in, got)
+		got := RedactDatabaseURL(tc.in)
+		if tc.secret != "" && strings.Contains(got, tc.secret) {
+			t.Errorf("RedactDatabaseURL(%q) = %q keeps the password", tc.in, got)
 		}
-	}
-	if got := RedactDatabaseURL("data/superoffice.db"); got != "data/superoffice.db" {
-		t.Errorf("a path changed: %q", got)
+		if tc.want != "" && got != tc.want {
+			t.Errorf("RedactDatabaseURL(%q) = %q, want %q", tc.in, got, tc.want)
+		}
 	}
 }
