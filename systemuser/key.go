@@ -8,13 +8,16 @@ import (
 	"crypto/x509"
 	"encoding/asn1"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/pem"
 	"encoding/xml"
 	"errors"
+	"fmt"
 	"io"
 	"math/big"
 	"strconv"
 	"strings"
+	"unicode/utf16"
 )
 
 // Key size limits. SuperOffice does not document the size its developer
@@ -41,7 +44,8 @@ func badKey(msg string) error { return &keyError{msg} }
 // developer portal hands out, a PKCS#1 "RSA PRIVATE KEY" PEM block or a
 // PKCS#8 "PRIVATE KEY" PEM block (the first private key block in a file that
 // may also hold certificates), and the same two as bare DER. The format is
-// detected from the content, not a file name.
+// detected from the content, not a file name; text may be UTF-8 or, as
+// Windows tools write it, UTF-16 with a byte order mark.
 //
 // The key is checked (rsa.PrivateKey.Validate) before it is returned and
 // must have at least 1024 bits. Every failure wraps ErrInvalidKey and says
@@ -51,6 +55,7 @@ func ParsePrivateKey(data []byte) (*rsa.PrivateKey, error) {
 	if len(data) > maxKeyData {
 		return nil, badKey("input is larger than 1 MiB; that is not a key file")
 	}
+	data = fromUTF16(data)                                // PowerShell 5.1's "> key.xml"
 	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf")) // a BOM, as Windows editors write
 	trimmed := bytes.TrimSpace(data)
 	switch {
@@ -60,10 +65,31 @@ func ParsePrivateKey(data []byte) (*rsa.PrivateKey, error) {
 		return parseXMLKey(trimmed)
 	case bytes.Contains(data, []byte("-----BEGIN")):
 		return parsePEMKey(data)
-	case looksLikeDER(trimmed):
-		return parseDERKey(trimmed, "DER input")
+	case looksLikeDER(data):
+		// Untrimmed: DER is binary, and its last byte may well be one
+		// that TrimSpace takes for white space.
+		return parseDERKey(data, "DER input")
 	}
 	return nil, badKey("input is neither <RSAKeyValue> XML, PEM nor DER")
+}
+
+// fromUTF16 returns data as UTF-8 when it starts with a UTF-16 byte order
+// mark, and data itself otherwise.
+func fromUTF16(data []byte) []byte {
+	var order binary.ByteOrder
+	switch {
+	case bytes.HasPrefix(data, []byte{0xff, 0xfe}):
+		order = binary.LittleEndian
+	case bytes.HasPrefix(data, []byte{0xfe, 0xff}):
+		order = binary.BigEndian
+	default:
+		return data
+	}
+	units := make([]uint16, 0, len(data)/2)
+	for i := 2; i+1 < len(data); i += 2 {
+		units = append(units, order.Uint16(data[i:]))
+	}
+	return []byte(string(utf16.Decode(units)))
 }
 
 // looksLikeDER reports whether b starts like an ASN.1 SEQUENCE, which every
@@ -212,6 +238,15 @@ type rsaKeyValue struct {
 func parseXMLKey(data []byte) (*rsa.PrivateKey, error) {
 	var v rsaKeyValue
 	dec := xml.NewDecoder(bytes.NewReader(data))
+	// .NET writes <?xml ... encoding="utf-16"?> from a StringWriter even
+	// into a UTF-8 file, and a UTF-16 file is UTF-8 by now (fromUTF16).
+	dec.CharsetReader = func(label string, in io.Reader) (io.Reader, error) {
+		switch strings.ToLower(label) {
+		case "utf-16", "utf-16le", "utf-16be", "unicode", "utf-8", "us-ascii":
+			return in, nil
+		}
+		return nil, fmt.Errorf("unsupported XML encoding %.40q", label)
+	}
 	if err := dec.Decode(&v); err != nil {
 		var se xml.UnmarshalError
 		switch {

@@ -9,6 +9,7 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/binary"
 	"encoding/pem"
 	"errors"
 	"math/big"
@@ -17,6 +18,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf16"
 )
 
 // testKey is one 2048-bit key shared by the tests of this package, made
@@ -58,7 +60,20 @@ func keyForms(t testing.TB, k *rsa.PrivateKey) map[string][]byte {
 		"pkcs8-der":     p8,
 		"cert-then-key": append(mustPEM(t, "CERTIFICATE", cert), mustPEM(t, "PRIVATE KEY", p8)...),
 		"text-around":   append([]byte("Bag Attributes\n  friendlyName: partner\n"), mustPEM(t, "PRIVATE KEY", p8)...),
+		// Windows PowerShell 5.1's "$rsa.ToXmlString($true) > key.xml".
+		"xml-utf16le-bom": utf16LE(t, string(xmlKey)+"\r\n"),
+		// .NET's XmlDocument through a StringWriter, saved as UTF-8.
+		"xml-declared-utf16": append([]byte(`<?xml version="1.0" encoding="utf-16"?>`+"\r\n"), xmlKey...),
 	}
+}
+
+func utf16LE(t testing.TB, s string) []byte {
+	t.Helper()
+	b := []byte{0xff, 0xfe}
+	for _, u := range utf16.Encode([]rune(s)) {
+		b = binary.LittleEndian.AppendUint16(b, u)
+	}
+	return b
 }
 
 func selfSigned(t testing.TB, k *rsa.PrivateKey) []byte {
@@ -88,6 +103,34 @@ func TestParsePrivateKeyFormats(t *testing.T) {
 				t.Fatal("parsed key differs from the original")
 			}
 		})
+	}
+}
+
+// DER is binary: a key whose encoding ends in a byte that looks like white
+// space (about 6 in 256 keys) loads as any other.
+func TestParseDERKeyEndingInWhiteSpaceByte(t *testing.T) {
+	for i := 0; ; i++ {
+		if i == 2000 {
+			t.Fatal("no key ending in a white-space byte in 2000 tries")
+		}
+		k, err := rsa.GenerateKey(rand.Reader, 1024)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p1 := x509.MarshalPKCS1PrivateKey(k)
+		if !bytes.ContainsAny(p1[len(p1)-1:], " \t\n\v\f\r") {
+			continue
+		}
+		p8, err := x509.MarshalPKCS8PrivateKey(k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for name, der := range map[string][]byte{"pkcs1": p1, "pkcs8": p8} {
+			if got, err := ParsePrivateKey(der); err != nil || !got.Equal(k) {
+				t.Errorf("%s DER ending in %#x: %v", name, der[len(der)-1], err)
+			}
+		}
+		return
 	}
 }
 
