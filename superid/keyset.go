@@ -4,12 +4,14 @@ import (
 	"context"
 	"crypto/rsa"
 	"crypto/sha1"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"math/big"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -329,6 +331,25 @@ func (k *KeySet) download(ctx context.Context) (*keySnapshot, error) {
 	return snap, nil
 }
 
+// certKey returns the JWK n and e of the RSA key in an x5c certificate
+// (standard base64 DER), or "" and "" when it holds none.
+func certKey(x5c string) (n, e string) {
+	der, err := base64.StdEncoding.DecodeString(x5c)
+	if err != nil {
+		return "", ""
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		return "", ""
+	}
+	pub, ok := cert.PublicKey.(*rsa.PublicKey)
+	if !ok {
+		return "", ""
+	}
+	return base64.RawURLEncoding.EncodeToString(pub.N.Bytes()),
+		base64.RawURLEncoding.EncodeToString(big.NewInt(int64(pub.E)).Bytes())
+}
+
 // parseKeySet keeps the RSA signing keys of a JWKS document and skips the
 // rest (other key types, encryption keys, keys for other algorithms), so
 // that one odd key cannot make the whole set unusable.
@@ -345,6 +366,11 @@ func parseKeySet(body []byte) (*keySnapshot, error) {
 			continue
 		}
 		m.D, m.P, m.Q, m.DP, m.DQ, m.QI, m.OTH = "", "", "", "", "", "", nil
+		if m.N == "" && m.E == "" && len(m.X5C) > 0 {
+			// Some of SuperID's key sets give a key by its certificate
+			// alone; the key is the certificate's.
+			m.N, m.E = certKey(m.X5C[0])
+		}
 		jwk, err := jwkset.NewJWKFromMarshal(m, jwkset.JWKMarshalOptions{}, jwkset.JWKValidateOptions{})
 		if err != nil {
 			continue

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -57,6 +58,33 @@ func TestKeySetMatchesX5TOnly(t *testing.T) {
 	}
 	if err := parseWith(context.Background(), ks, raw); err != nil {
 		t.Fatalf("x5t-only token refused: %v", err)
+	}
+}
+
+// A key given by its certificate alone (x5c, no n or e), as some of
+// SuperID's key sets write it, verifies as well.
+func TestKeySetCertificateOnlyKey(t *testing.T) {
+	srv := superidtest.NewServer()
+	defer srv.Close()
+	resp, err := srv.Client().Get(srv.Environment().JWKSURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct{ Keys []map[string]any }
+	err = json.NewDecoder(resp.Body).Decode(&doc)
+	resp.Body.Close()
+	if err != nil || len(doc.Keys) == 0 || doc.Keys[0]["x5c"] == nil {
+		t.Fatalf("the emulator's key set: %v, %v", doc, err)
+	}
+	for _, k := range doc.Keys {
+		delete(k, "n")
+		delete(k, "e")
+	}
+	body, _ := json.Marshal(doc)
+	srv.Fail(superidtest.EndpointJWKS, superidtest.Fault{Status: http.StatusOK, Body: string(body)})
+	ks := superid.NewKeySet(srv.Environment().JWKSURL(), srv.Client())
+	if err := parseWith(context.Background(), ks, signed(t, srv)); err != nil {
+		t.Fatalf("certificate-only key refused: %v", err)
 	}
 }
 
