@@ -1,9 +1,11 @@
 package superidtest
 
 import (
+	"bytes"
 	"cmp"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"net"
 	"net/http"
@@ -358,6 +360,15 @@ type apiHandler func(r *http.Request, t *Tenant, st *tenantStore, p apiPrincipal
 
 func (e *Emulator) tenantAPI(h apiHandler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		// Read the body (route capped it) before taking e.mu: a client
+		// whose body is slow must hold up its own request only, not every
+		// endpoint. The handlers then decode from memory.
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			writeAPIError(w, http.StatusBadRequest, "BadRequest", "cannot read body")
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
 		e.mu.Lock()
 		t := e.tenants[strings.ToLower(r.PathValue("ctx"))]
 		if t == nil {

@@ -2,7 +2,9 @@ package superidtest
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -389,5 +391,68 @@ func TestRequestLogKeepsTheNewest(t *testing.T) {
 	}
 	if n := f.e.Count(EndpointTenantAPI); n != 8 {
 		t.Fatalf("count %d, want 8", n)
+	}
+}
+
+// A client whose request body stalls holds up only its own request: the
+// emulator must not read a body while it holds the lock every endpoint
+// takes (the request log, off here, would otherwise read it first).
+func TestStalledBodyBlocksOnlyItsRequest(t *testing.T) {
+	srv := NewServer(WithKeySize(1024), WithRequestLogLimit(0))
+	if err := srv.RegisterApp(App{ClientID: apiApp, ClientSecret: apiSecret}); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.AddTenant(Tenant{ContextIdentifier: apiCtx}); err != nil {
+		t.Fatal(err)
+	}
+	tk, err := srv.TicketFor(apiCtx, apiApp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pr, pw := io.Pipe()
+	t.Cleanup(func() {
+		pw.CloseWithError(errors.New("test over")) // ends the stalled request, so that Close returns
+		srv.Close()
+	})
+	req, _ := http.NewRequest("POST", srv.URL+"/"+apiCtx+"/api/v1/Contact", pr)
+	req.Header.Set("Authorization", "SOTicket "+tk)
+	req.Header.Set("SO-AppToken", apiSecret)
+	go func() {
+		if resp, err := srv.Client().Do(req); err == nil {
+			resp.Body.Close()
+		}
+	}()
+	if _, err := pw.Write([]byte(`{"Name":`)); err != nil {
+		t.Fatal(err)
+	}
+	// Before the fix even Count blocks, so the checks run aside and the
+	// test gives up on them after a while.
+	done := make(chan error, 1)
+	go func() {
+		for srv.Count(EndpointTenantAPI) == 0 {
+			time.Sleep(time.Millisecond)
+		}
+		time.Sleep(20 * time.Millisecond) // let the handler reach the body
+		for _, path := range []string{"/login/.well-known/jwks", "/api/state/" + apiCtx} {
+			resp, err := http.Get(srv.URL + path)
+			if err != nil {
+				done <- err
+				return
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				done <- fmt.Errorf("%s: %d", path, resp.StatusCode)
+				return
+			}
+		}
+		done <- nil
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(3 * time.Second):
+		t.Fatal("the emulator does not answer while a request body stalls")
 	}
 }
