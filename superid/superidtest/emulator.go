@@ -66,8 +66,8 @@ func WithKeyID() Option { return func(e *Emulator) { e.withKID = true } }
 func WithKeySize(bits int) Option { return func(e *Emulator) { e.keyBits = bits } }
 
 // WithRequestLogLimit caps how many requests Requests keeps (the newest;
-// default 10000); 0 keeps none. Counters are kept regardless.
-func WithRequestLogLimit(n int) Option { return func(e *Emulator) { e.logLimit = n } }
+// default 10000); 0 or less keeps none. Counters are kept regardless.
+func WithRequestLogLimit(n int) Option { return func(e *Emulator) { e.logLimit = max(n, 0) } }
 
 // Emulator is SuperOffice Online as an http.Handler. Create it with New (to
 // serve it yourself, at a known root URL) or NewServer (on a free loopback

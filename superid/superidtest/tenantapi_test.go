@@ -456,3 +456,15 @@ func TestStalledBodyBlocksOnlyItsRequest(t *testing.T) {
 		t.Fatal("the emulator does not answer while a request body stalls")
 	}
 }
+
+// A negative log limit is no log, not a panic in Requests.
+func TestNegativeRequestLogLimit(t *testing.T) {
+	f := newAPIFixture(t, WithRequestLogLimit(-1))
+	f.call("GET", "/"+apiCtx+"/api/v1/Contact/default", "")
+	if reqs := f.e.Requests(""); len(reqs) != 0 {
+		t.Fatalf("kept %d requests", len(reqs))
+	}
+	if n := f.e.Count(EndpointTenantAPI); n != 1 {
+		t.Fatalf("count %d, want 1", n)
+	}
+}
