@@ -435,7 +435,10 @@ func (e *Emulator) serveToken(w http.ResponseWriter, r *http.Request) {
 		tokenError(w, http.StatusBadRequest, "invalid_request", "the body is not a form")
 		return
 	}
-	p := r.PostForm
+	// r.Form, not r.PostForm: SuperOffice's own example (auth-code-flow.md)
+	// and its Node sample put the parameters in the query string. r.Form
+	// lists body values first, so the body wins when both have one.
+	p := r.Form
 	id, secret, ok := clientCredentials(r)
 	if !ok {
 		tokenError(w, http.StatusBadRequest, "invalid_request", "conflicting client credentials")
@@ -460,10 +463,11 @@ func (e *Emulator) serveToken(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// clientCredentials reads client_secret_basic or client_secret_post; ok is
-// false when both are used with different values.
+// clientCredentials reads client_secret_basic or client_secret_post (in
+// the body or, failing that, the query string); ok is false when both are
+// used with different values. r.ParseForm must have run.
 func clientCredentials(r *http.Request) (id, secret string, ok bool) {
-	pid, psecret := r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
+	pid, psecret := r.Form.Get("client_id"), r.Form.Get("client_secret")
 	bid, bsecret, basic := r.BasicAuth()
 	if !basic {
 		return pid, psecret, true

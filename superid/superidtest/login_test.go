@@ -379,3 +379,44 @@ func TestAuthorizeByPOSTAndFormPost(t *testing.T) {
 		t.Errorf("form_post page not escaped or lacks the code:\n%s", page)
 	}
 }
+
+// tokenQuery posts to the token endpoint with query in the URL and body as
+// the form, as SuperOffice's own example (auth-code-flow.md) and its Node
+// sample send some parameters.
+func tokenQuery(t *testing.T, srv *superidtest.Server, query, body url.Values) (int, tokenResponse) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/login/common/oauth/tokens?"+query.Encode(), strings.NewReader(body.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var tr tokenResponse
+	if err := json.NewDecoder(resp.Body).Decode(&tr); err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, tr
+}
+
+func TestTokenParametersInTheQueryString(t *testing.T) {
+	srv, _ := newServer(t)
+	verifier := strings.Repeat("q", 43)
+	q := authorize(t, srv, "/login/Cust42/oauth/authorize", authQuery("sys", "admin@cust42.example", s256(verifier), "S256"))
+	status, tr := tokenQuery(t, srv, codeForm("sys", "sys-secret", q.Get("code"), verifier), nil)
+	if status != http.StatusOK || tr.RefreshToken == "" {
+		t.Fatalf("code in the query string: %d %+v", status, tr)
+	}
+	// Refresh half in the query, half in the body.
+	status, r := tokenQuery(t, srv, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tr.RefreshToken}},
+		url.Values{"client_id": {"sys"}, "client_secret": {"sys-secret"}})
+	if status != http.StatusOK || r.AccessToken == "" {
+		t.Fatalf("refresh in the query string: %d %+v", status, r)
+	}
+	// The body wins over the query string.
+	status, r = tokenQuery(t, srv, url.Values{"client_secret": {"wrong"}, "grant_type": {"password"}},
+		url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tr.RefreshToken}, "client_id": {"sys"}, "client_secret": {"sys-secret"}})
+	if status != http.StatusOK {
+		t.Fatalf("body and query: %d %+v", status, r)
+	}
+}
