@@ -135,7 +135,7 @@ func (e *Emulator) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 	e.login.flows[flowID] = &authFlow{req: *req, expires: e.now().Add(flowLifetime)}
 	e.mu.Unlock()
 	writePage(w, http.StatusOK, signInTemplate, pageData{
-		Action: formAction(req), Flow: flowID, Username: req.loginHint, App: req.app.Name,
+		Action: e.formAction(req), Flow: flowID, Username: req.loginHint, App: req.app.Name,
 	})
 }
 
@@ -215,8 +215,15 @@ func hasScope(scope, want string) bool {
 	return false
 }
 
-func formAction(req *authRequest) string {
-	return "/login/" + url.PathEscape(req.pathTenant) + "/oauth/authorize"
+// formAction is where the sign-in pages post to: the authorize endpoint,
+// as a path under the environment's own path, so that an emulator mounted
+// under a prefix (behind http.StripPrefix) receives its forms.
+func (e *Emulator) formAction(req *authRequest) string {
+	prefix := ""
+	if u, err := url.Parse(e.env.Issuer()); err == nil {
+		prefix = strings.TrimRight(u.EscapedPath(), "/")
+	}
+	return prefix + "/login/" + url.PathEscape(req.pathTenant) + "/oauth/authorize"
 }
 
 // headless signs in the login_hint user without a page.
@@ -282,7 +289,7 @@ func (e *Emulator) continueFlow(w http.ResponseWriter, r *http.Request, flowID s
 		return
 	}
 	req := f.req
-	page := pageData{Action: formAction(&req), Flow: flowID, App: req.app.Name}
+	page := pageData{Action: e.formAction(&req), Flow: flowID, App: req.app.Name}
 	action := r.PostForm.Get("action")
 	switch {
 	case action == "signin" || (action == "" && f.user == ""):
