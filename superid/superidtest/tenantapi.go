@@ -217,6 +217,8 @@ type Person struct {
 
 func (e *Emulator) tenantRoutes() {
 	e.route("GET /api/state/{ctx}", EndpointTenantState, e.serveTenantState)
+	e.route("GET /{ctx}/api", EndpointTenantAPI, e.serveVersion)
+	e.route("GET /{ctx}/api/{$}", EndpointTenantAPI, e.serveVersion)
 	for _, rt := range []struct {
 		pattern string
 		h       apiHandler
@@ -307,6 +309,52 @@ func (e *Emulator) MoveTenant(contextID string) error {
 		t.host = strings.TrimSuffix(t.host, ":")
 	}
 	return nil
+}
+
+// ---- version (no authentication) ----
+
+// wireVersion is what GET {Api} answers, in the shape of DOCS
+// status-page.md's example.
+type wireVersion struct {
+	V1                string `json:"v1"`
+	NetServerVersion  string
+	NetServerAssembly string
+	NetServerDate     string
+	NetServerLabel    string
+	NetServer         string
+	Services          string
+	ServicesCurrent   string
+	Version           string
+}
+
+// serveVersion is GET /{ctx}/api: the tenant's NetServer version, which
+// SuperOffice answers without credentials (PROTOCOL.md section 6.3).
+func (e *Emulator) serveVersion(w http.ResponseWriter, r *http.Request) {
+	e.mu.Lock()
+	t := e.tenants[strings.ToLower(r.PathValue("ctx"))]
+	if t == nil {
+		e.mu.Unlock()
+		writeAPIError(w, http.StatusNotFound, "NotFound", "unknown tenant")
+		return
+	}
+	if want := e.tenantHostLocked(t); !strings.EqualFold(r.Host, want) {
+		e.mu.Unlock()
+		writeAPIError(w, http.StatusMisdirectedRequest, "MisdirectedRequest", "tenant "+t.ContextIdentifier+" is not served by this host")
+		return
+	}
+	v1 := e.tenantEndpointLocked(t.ContextIdentifier) + "/api/v1/"
+	e.mu.Unlock()
+	writeJSON(w, http.StatusOK, wireVersion{
+		V1:                v1,
+		NetServerVersion:  "10.3.9107.101",
+		NetServerAssembly: "10.3.0.0",
+		NetServerDate:     "2024-06-04",
+		NetServerLabel:    "Release10-Emulator",
+		NetServer:         "SuperOffice 10.3 NetServer 10.3 Release (Build: Release10-Emulator)",
+		Services:          "Services87",
+		ServicesCurrent:   "Services88",
+		Version:           "v1",
+	})
 }
 
 // ---- credentials for tests ----

@@ -468,3 +468,21 @@ func TestNegativeRequestLogLimit(t *testing.T) {
 		t.Fatalf("count %d, want 1", n)
 	}
 }
+
+// GET {Api} answers the version document without credentials
+// (PROTOCOL 6.3, DOCS status-page.md).
+func TestVersionEndpoint(t *testing.T) {
+	f := newAPIFixture(t)
+	for _, path := range []string{"/" + apiCtx + "/api", "/" + strings.ToLower(apiCtx) + "/api/"} {
+		code, body := f.call("GET", path, "", "")
+		if code != http.StatusOK || body["v1"] != "http://127.0.0.1:8081/"+apiCtx+"/api/v1/" || body["Version"] != "v1" {
+			t.Fatalf("%s: %d %v", path, code, body)
+		}
+		if v, _ := body["NetServerVersion"].(string); !regexp.MustCompile(`^\d+\.\d+\.\d+\.\d+$`).MatchString(v) {
+			t.Fatalf("%s: NetServerVersion %q", path, v)
+		}
+	}
+	if code, body := f.call("GET", "/Cust1/api", "", ""); code != http.StatusNotFound || body["Error"] != true {
+		t.Fatalf("unknown tenant: %d %v", code, body)
+	}
+}
