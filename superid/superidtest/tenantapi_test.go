@@ -388,6 +388,9 @@ func TestRequestLogKeepsTheNewest(t *testing.T) {
 		if i >= 3 && reqs[0].Path != fmt.Sprintf("/%s/api/v1/Contact/%d", apiCtx, i-2) {
 			t.Fatalf("after %d requests the oldest kept is %q", i, reqs[0].Path)
 		}
+		if len(f.e.log) > 3 {
+			t.Fatalf("after %d requests the log holds %d entries", i, len(f.e.log))
+		}
 	}
 	if n := f.e.Count(EndpointTenantAPI); n != 8 {
 		t.Fatalf("count %d, want 8", n)
@@ -484,5 +487,24 @@ func TestVersionEndpoint(t *testing.T) {
 	}
 	if code, body := f.call("GET", "/Cust1/api", "", ""); code != http.StatusNotFound || body["Error"] != true {
 		t.Fatalf("unknown tenant: %d %v", code, body)
+	}
+}
+
+// The request log keeps a prefix of a large body, not the whole of it.
+func TestRequestLogKeepsABodyPrefix(t *testing.T) {
+	f := newAPIFixture(t)
+	name := strings.Repeat("x", 100<<10)
+	body := `{"Name":"` + name + `"}`
+	f.call("POST", "/"+apiCtx+"/api/v1/Contact", body)
+	f.call("POST", "/"+apiCtx+"/api/v1/Contact", `{"Name":"small"}`)
+	reqs := f.e.Requests(EndpointTenantAPI)
+	if len(reqs) != 2 {
+		t.Fatalf("%d requests logged", len(reqs))
+	}
+	if got := reqs[0].Body; len(got) != 64<<10 || cap(got) >= 2*64<<10 || string(got) != body[:64<<10] {
+		t.Fatalf("large body logged as %d bytes (cap %d)", len(got), cap(got))
+	}
+	if string(reqs[1].Body) != `{"Name":"small"}` {
+		t.Fatalf("small body logged as %q", reqs[1].Body)
 	}
 }
