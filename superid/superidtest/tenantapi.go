@@ -642,13 +642,31 @@ type wirePerson struct {
 	TableRight   wireTableRight
 }
 
-const wireTime = "2006-01-02T15:04:05.0000000Z"
+// wireTimes is how a response writes its dates. By default the web API
+// sends them without an offset (2002-08-07T14:52:00, webapi README caveat
+// 6); only a request with "SO-TimeZone: <tz>,includeTZOffset" gets one.
+// The emulator keeps every time in UTC and does not convert to the zone
+// named, so the offset it adds is always Z.
+type wireTimes struct{ offset bool }
 
-func fmtTime(t time.Time) string {
+// timesFor reads the request's SO-TimeZone header.
+func timesFor(r *http.Request) wireTimes {
+	for _, part := range strings.Split(r.Header.Get("SO-TimeZone"), ",") {
+		if strings.EqualFold(strings.TrimSpace(part), "includeTZOffset") {
+			return wireTimes{offset: true}
+		}
+	}
+	return wireTimes{}
+}
+
+func (wt wireTimes) format(t time.Time) string {
 	if t.IsZero() {
 		return "0001-01-01T00:00:00"
 	}
-	return t.UTC().Format(wireTime)
+	if wt.offset {
+		return t.UTC().Format("2006-01-02T15:04:05.0000000Z")
+	}
+	return t.UTC().Format("2006-01-02T15:04:05.0000000")
 }
 
 var (
@@ -699,11 +717,11 @@ func listItem(m map[int]string, id int) *wireListItem {
 	return &wireListItem{Id: id, Value: m[id]}
 }
 
-func (e *Emulator) contactWireLocked(c *Contact) wireContact {
+func (e *Emulator) contactWireLocked(c *Contact, wt wireTimes) wireContact {
 	return wireContact{
 		ContactId: c.ContactID, Name: c.Name, Department: c.Department, OrgNr: c.OrgNr,
 		Number1: c.Number1, Number2: c.Number2, Description: c.Description,
-		UpdatedDate: fmtTime(c.Updated), CreatedDate: fmtTime(c.Created),
+		UpdatedDate: wt.format(c.Updated), CreatedDate: wt.format(c.Created),
 		Emails: elements(c.Emails), Phones: elements(c.Phones), Urls: elements(c.URLs),
 		UpdatedBy: e.associateLocked(c.UpdatedBy), CreatedBy: e.associateLocked(c.CreatedBy),
 		Associate: e.associateLocked(c.AssociateID),
@@ -713,11 +731,11 @@ func (e *Emulator) contactWireLocked(c *Contact) wireContact {
 	}
 }
 
-func (e *Emulator) personWireLocked(st *tenantStore, p *Person) wirePerson {
+func (e *Emulator) personWireLocked(st *tenantStore, p *Person, wt wireTimes) wirePerson {
 	w := wirePerson{
 		PersonId: p.PersonID, Firstname: p.Firstname, MiddleName: p.MiddleName, Lastname: p.Lastname,
 		Mrmrs: p.Mrmrs, Title: p.Title, Description: p.Description,
-		UpdatedDate: fmtTime(p.Updated), CreatedDate: fmtTime(p.Created),
+		UpdatedDate: wt.format(p.Updated), CreatedDate: wt.format(p.Created),
 		Emails: elements(p.Emails), OfficePhones: elements(p.Phones),
 		UpdatedBy: e.associateLocked(p.UpdatedBy), CreatedBy: e.associateLocked(p.CreatedBy),
 		Associate: e.associateLocked(p.AssociateID), Country: country(578),
@@ -731,8 +749,8 @@ func (e *Emulator) personWireLocked(st *tenantStore, p *Person) wirePerson {
 
 // ---- Contact ----
 
-func (e *Emulator) apiContactDefault(_ *http.Request, _ *Tenant, _ *tenantStore, p apiPrincipal) (int, any) {
-	return http.StatusOK, e.contactWireLocked(&Contact{AssociateID: p.associateID, CountryID: 578})
+func (e *Emulator) apiContactDefault(r *http.Request, _ *Tenant, _ *tenantStore, p apiPrincipal) (int, any) {
+	return http.StatusOK, e.contactWireLocked(&Contact{AssociateID: p.associateID, CountryID: 578}, timesFor(r))
 }
 
 func pathID(r *http.Request) (int, bool) {
@@ -746,7 +764,7 @@ func (e *Emulator) apiContactGet(r *http.Request, _ *Tenant, st *tenantStore, _ 
 	if !ok || c == nil {
 		return apiError(http.StatusNotFound, "NotFound", "Contact "+r.PathValue("id")+" not found")
 	}
-	return http.StatusOK, e.contactWireLocked(c)
+	return http.StatusOK, e.contactWireLocked(c, timesFor(r))
 }
 
 func decodeBody(r *http.Request, v any) string {
@@ -798,7 +816,7 @@ func (e *Emulator) apiContactPost(r *http.Request, _ *Tenant, st *tenantStore, p
 	}
 	c.CreatedBy, c.Created = p.associateID, e.now().UTC()
 	st.insertContact(c)
-	return http.StatusOK, e.contactWireLocked(c)
+	return http.StatusOK, e.contactWireLocked(c, timesFor(r))
 }
 
 // insertContact stores a new company, giving it the next id when it has
@@ -833,7 +851,7 @@ func (e *Emulator) apiContactPut(r *http.Request, _ *Tenant, st *tenantStore, p 
 	}
 	next.UpdatedBy, next.Updated = p.associateID, e.now()
 	st.updateContact(&next)
-	return http.StatusOK, e.contactWireLocked(&next)
+	return http.StatusOK, e.contactWireLocked(&next, timesFor(r))
 }
 
 func (e *Emulator) apiContactDelete(r *http.Request, _ *Tenant, st *tenantStore, _ apiPrincipal) (int, any) {
@@ -846,8 +864,8 @@ func (e *Emulator) apiContactDelete(r *http.Request, _ *Tenant, st *tenantStore,
 
 // ---- Person ----
 
-func (e *Emulator) apiPersonDefault(_ *http.Request, _ *Tenant, st *tenantStore, p apiPrincipal) (int, any) {
-	return http.StatusOK, e.personWireLocked(st, &Person{AssociateID: p.associateID})
+func (e *Emulator) apiPersonDefault(r *http.Request, _ *Tenant, st *tenantStore, p apiPrincipal) (int, any) {
+	return http.StatusOK, e.personWireLocked(st, &Person{AssociateID: p.associateID}, timesFor(r))
 }
 
 func (e *Emulator) apiPersonGet(r *http.Request, _ *Tenant, st *tenantStore, _ apiPrincipal) (int, any) {
@@ -856,7 +874,7 @@ func (e *Emulator) apiPersonGet(r *http.Request, _ *Tenant, st *tenantStore, _ a
 	if !ok || p == nil {
 		return apiError(http.StatusNotFound, "NotFound", "Person "+r.PathValue("id")+" not found")
 	}
-	return http.StatusOK, e.personWireLocked(st, p)
+	return http.StatusOK, e.personWireLocked(st, p, timesFor(r))
 }
 
 func personFromWire(st *tenantStore, in *wirePerson, p *Person) string {
@@ -897,7 +915,7 @@ func (e *Emulator) apiPersonPost(r *http.Request, _ *Tenant, st *tenantStore, pr
 	}
 	p.CreatedBy, p.Created = pr.associateID, e.now()
 	st.insertPerson(p)
-	return http.StatusOK, e.personWireLocked(st, p)
+	return http.StatusOK, e.personWireLocked(st, p, timesFor(r))
 }
 
 func (st *tenantStore) insertPerson(p *Person) {
@@ -934,7 +952,7 @@ func (e *Emulator) apiPersonPut(r *http.Request, _ *Tenant, st *tenantStore, pr 
 	}
 	next.UpdatedBy, next.Updated = pr.associateID, e.now()
 	*p = next
-	return http.StatusOK, e.personWireLocked(st, p)
+	return http.StatusOK, e.personWireLocked(st, p, timesFor(r))
 }
 
 func (e *Emulator) apiPersonDelete(r *http.Request, _ *Tenant, st *tenantStore, _ apiPrincipal) (int, any) {

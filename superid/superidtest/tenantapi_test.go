@@ -508,3 +508,42 @@ func TestRequestLogKeepsABodyPrefix(t *testing.T) {
 		t.Fatalf("small body logged as %q", reqs[1].Body)
 	}
 }
+
+// Dates go without an offset unless the request asks for one with
+// SO-TimeZone's includeTZOffset (webapi README caveat 6).
+func TestDatesHaveAnOffsetOnlyOnRequest(t *testing.T) {
+	f := newAPIFixture(t)
+	if _, err := f.e.AddContact(apiCtx, Contact{Name: "Acme", Created: time.Date(2002, 8, 7, 14, 52, 0, 0, time.UTC)}); err != nil {
+		t.Fatal(err)
+	}
+	get := func(path, tz string) map[string]any {
+		req := httptest.NewRequest("GET", "http://"+f.host+path, nil)
+		req.Header.Set("Authorization", "SOTicket "+f.ticket)
+		req.Header.Set("SO-AppToken", apiSecret)
+		if tz != "" {
+			req.Header.Set("SO-TimeZone", tz)
+		}
+		rec := httptest.NewRecorder()
+		f.e.ServeHTTP(rec, req)
+		var out map[string]any
+		if err := json.Unmarshal(rec.Body.Bytes(), &out); err != nil || rec.Code != 200 {
+			t.Fatalf("%s: %d %s", path, rec.Code, rec.Body)
+		}
+		return out
+	}
+	row := func(m map[string]any) map[string]any { return m["value"].([]any)[0].(map[string]any) }
+	base := "/" + apiCtx + "/api/v1/Contact"
+	for _, tc := range []struct{ tz, want string }{
+		{"", "2002-08-07T14:52:00.0000000"},
+		{"CET", "2002-08-07T14:52:00.0000000"},
+		{"CET, includeTZOffset", "2002-08-07T14:52:00.0000000Z"},
+	} {
+		entity := get(base+"/1", tc.tz)
+		if entity["CreatedDate"] != tc.want || entity["UpdatedDate"] != "0001-01-01T00:00:00" {
+			t.Errorf("SO-TimeZone %q: entity dates %v, %v; want %s", tc.tz, entity["CreatedDate"], entity["UpdatedDate"], tc.want)
+		}
+		if got := row(get(base+"?$select=createdDate", tc.tz))["createdDate"]; got != tc.want {
+			t.Errorf("SO-TimeZone %q: OData createdDate %v, want %s", tc.tz, got, tc.want)
+		}
+	}
+}
