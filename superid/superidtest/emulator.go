@@ -1,18 +1,3 @@
-// Package superidtest is a faithful, in-process emulator of SuperOffice
-// Online: SuperID (OpenID Connect discovery, JWKS, sign-in, tokens), the
-// partner system-user exchange, the tenant state API and a tenant REST API.
-//
-// It answers on the same paths and with the same wire formats as the real
-// service (string iat and string custom claims, x5t-only key ids, tickets
-// inside system-user JWTs), so code that passes against it is code that
-// talks to SuperOffice. Partners use it in their own tests:
-//
-//	srv := superidtest.NewServer()
-//	defer srv.Close()
-//	srv.RegisterApp(superidtest.App{ClientID: "app", ClientSecret: "secret", ...})
-//
-// Faults can be injected per endpoint (a status, a delay, a tenant state),
-// and every request received is recorded for assertions.
 package superidtest
 
 import (
