@@ -56,7 +56,7 @@ func (e *Emulator) agentGetContactEntity(r *http.Request, _ *Tenant, st *tenantS
 	if c == nil {
 		return http.StatusOK, agentNull
 	}
-	return http.StatusOK, e.contactWireLocked(c)
+	return http.StatusOK, e.contactWireLocked(c, timesFor(r))
 }
 
 // agentSaveContactEntity creates the contact when ContactId is 0 and
@@ -73,7 +73,7 @@ func (e *Emulator) agentSaveContactEntity(r *http.Request, _ *Tenant, st *tenant
 		}
 		c.CreatedBy, c.Created = p.associateID, e.now().UTC()
 		st.insertContact(c)
-		return http.StatusOK, e.contactWireLocked(c)
+		return http.StatusOK, e.contactWireLocked(c, timesFor(r))
 	}
 	c := st.contact(in.ContactId)
 	if c == nil {
@@ -85,7 +85,7 @@ func (e *Emulator) agentSaveContactEntity(r *http.Request, _ *Tenant, st *tenant
 	}
 	next.UpdatedBy, next.Updated = p.associateID, e.now()
 	st.updateContact(&next)
-	return http.StatusOK, e.contactWireLocked(&next)
+	return http.StatusOK, e.contactWireLocked(&next, timesFor(r))
 }
 
 func (e *Emulator) agentDeleteContactEntity(r *http.Request, _ *Tenant, st *tenantStore, _ apiPrincipal) (int, any) {

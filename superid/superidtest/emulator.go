@@ -1,18 +1,3 @@
-// Package superidtest is a faithful, in-process emulator of SuperOffice
-// Online: SuperID (OpenID Connect discovery, JWKS, sign-in, tokens), the
-// partner system-user exchange, the tenant state API and a tenant REST API.
-//
-// It answers on the same paths and with the same wire formats as the real
-// service (string iat and string custom claims, x5t-only key ids, tickets
-// inside system-user JWTs), so code that passes against it is code that
-// talks to SuperOffice. Partners use it in their own tests:
-//
-//	srv := superidtest.NewServer()
-//	defer srv.Close()
-//	srv.RegisterApp(superidtest.App{ClientID: "app", ClientSecret: "secret", ...})
-//
-// Faults can be injected per endpoint (a status, a delay, a tenant state),
-// and every request received is recorded for assertions.
 package superidtest
 
 import (
@@ -66,8 +51,8 @@ func WithKeyID() Option { return func(e *Emulator) { e.withKID = true } }
 func WithKeySize(bits int) Option { return func(e *Emulator) { e.keyBits = bits } }
 
 // WithRequestLogLimit caps how many requests Requests keeps (the newest;
-// default 10000); 0 keeps none. Counters are kept regardless.
-func WithRequestLogLimit(n int) Option { return func(e *Emulator) { e.logLimit = n } }
+// default 10000); 0 or less keeps none. Counters are kept regardless.
+func WithRequestLogLimit(n int) Option { return func(e *Emulator) { e.logLimit = max(n, 0) } }
 
 // Emulator is SuperOffice Online as an http.Handler. Create it with New (to
 // serve it yourself, at a known root URL) or NewServer (on a free loopback
@@ -87,7 +72,8 @@ type Emulator struct {
 	users    map[string]*User // by lower-case username
 	consents map[consentKey]string
 	faults   map[Endpoint][]*Fault
-	log      []Request
+	log      []Request // a ring of at most logLimit entries
+	logNext  int       // once the ring is full, the oldest entry: the next overwritten
 	counts   map[Endpoint]int
 
 	login  loginState
@@ -244,7 +230,7 @@ type Request struct {
 	Path              string // as received
 	RawQuery          string
 	Header            http.Header
-	Body              []byte // the first 4 MiB
+	Body              []byte // the first 64 KiB (the handler saw up to 4 MiB)
 	ContextIdentifier string // the tenant it concerned, when known
 	Time              time.Time
 }
@@ -255,23 +241,31 @@ func (e *Emulator) record(ep Endpoint, r *http.Request, body []byte, ctxID strin
 	if e.logLimit <= 0 {
 		return
 	}
-	if len(e.log) >= 2*e.logLimit {
-		// Trim only when twice full, so that a long run pays amortized
-		// O(1) per request instead of moving the whole log every time;
-		// Requests shows the newest logLimit only.
-		n := copy(e.log, e.log[len(e.log)-e.logLimit+1:])
-		clear(e.log[n:])
-		e.log = e.log[:n]
-	}
 	path := r.URL.Path
 	if p, ok := r.Context().Value(receivedPathKey{}).(string); ok {
 		path = p
 	}
-	e.log = append(e.log, Request{
+	if len(body) > maxLoggedBody {
+		// A copy, so that the log does not pin the whole body: the default
+		// 10,000 entries of up to 4 MiB each would be 40 GB.
+		body = bytes.Clone(body[:maxLoggedBody])
+	}
+	req := Request{
 		Endpoint: ep, Method: r.Method, Path: path, RawQuery: r.URL.RawQuery,
 		Header: r.Header.Clone(), Body: body, ContextIdentifier: ctxID, Time: e.now(),
-	})
+	}
+	// A ring: a long run (the console creates 10,000 companies through one
+	// emulator) pays O(1) per request and never holds more than the limit.
+	if len(e.log) < e.logLimit {
+		e.log = append(e.log, req)
+		return
+	}
+	e.log[e.logNext] = req
+	e.logNext = (e.logNext + 1) % len(e.log)
 }
+
+// maxLoggedBody is how much of a request body the request log keeps.
+const maxLoggedBody = 64 << 10
 
 // Requests returns the requests received, oldest first; with a non-empty
 // ep, only those to that endpoint.
@@ -279,12 +273,8 @@ func (e *Emulator) Requests(ep Endpoint) []Request {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	var out []Request
-	log := e.log
-	if len(log) > e.logLimit {
-		log = log[len(log)-e.logLimit:]
-	}
-	for _, r := range log {
-		if ep == "" || r.Endpoint == ep {
+	for i := range e.log {
+		if r := e.log[(e.logNext+i)%len(e.log)]; ep == "" || r.Endpoint == ep {
 			out = append(out, r)
 		}
 	}
@@ -303,7 +293,7 @@ func (e *Emulator) Count(ep Endpoint) int {
 func (e *Emulator) ResetRequests() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.log = nil
+	e.log, e.logNext = nil, 0
 	e.counts = map[Endpoint]int{}
 }
 

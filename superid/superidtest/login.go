@@ -135,7 +135,7 @@ func (e *Emulator) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 	e.login.flows[flowID] = &authFlow{req: *req, expires: e.now().Add(flowLifetime)}
 	e.mu.Unlock()
 	writePage(w, http.StatusOK, signInTemplate, pageData{
-		Action: formAction(req), Flow: flowID, Username: req.loginHint, App: req.app.Name,
+		Action: e.formAction(req), Flow: flowID, Username: req.loginHint, App: req.app.Name,
 	})
 }
 
@@ -215,8 +215,15 @@ func hasScope(scope, want string) bool {
 	return false
 }
 
-func formAction(req *authRequest) string {
-	return "/login/" + url.PathEscape(req.pathTenant) + "/oauth/authorize"
+// formAction is where the sign-in pages post to: the authorize endpoint,
+// as a path under the environment's own path, so that an emulator mounted
+// under a prefix (behind http.StripPrefix) receives its forms.
+func (e *Emulator) formAction(req *authRequest) string {
+	prefix := ""
+	if u, err := url.Parse(e.env.Issuer()); err == nil {
+		prefix = strings.TrimRight(u.EscapedPath(), "/")
+	}
+	return prefix + "/login/" + url.PathEscape(req.pathTenant) + "/oauth/authorize"
 }
 
 // headless signs in the login_hint user without a page.
@@ -282,7 +289,7 @@ func (e *Emulator) continueFlow(w http.ResponseWriter, r *http.Request, flowID s
 		return
 	}
 	req := f.req
-	page := pageData{Action: formAction(&req), Flow: flowID, App: req.app.Name}
+	page := pageData{Action: e.formAction(&req), Flow: flowID, App: req.app.Name}
 	action := r.PostForm.Get("action")
 	switch {
 	case action == "signin" || (action == "" && f.user == ""):
@@ -435,7 +442,10 @@ func (e *Emulator) serveToken(w http.ResponseWriter, r *http.Request) {
 		tokenError(w, http.StatusBadRequest, "invalid_request", "the body is not a form")
 		return
 	}
-	p := r.PostForm
+	// r.Form, not r.PostForm: SuperOffice's own example (auth-code-flow.md)
+	// and its Node sample put the parameters in the query string. r.Form
+	// lists body values first, so the body wins when both have one.
+	p := r.Form
 	id, secret, ok := clientCredentials(r)
 	if !ok {
 		tokenError(w, http.StatusBadRequest, "invalid_request", "conflicting client credentials")
@@ -460,10 +470,11 @@ func (e *Emulator) serveToken(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// clientCredentials reads client_secret_basic or client_secret_post; ok is
-// false when both are used with different values.
+// clientCredentials reads client_secret_basic or client_secret_post (in
+// the body or, failing that, the query string); ok is false when both are
+// used with different values. r.ParseForm must have run.
 func clientCredentials(r *http.Request) (id, secret string, ok bool) {
-	pid, psecret := r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
+	pid, psecret := r.Form.Get("client_id"), r.Form.Get("client_secret")
 	bid, bsecret, basic := r.BasicAuth()
 	if !basic {
 		return pid, psecret, true

@@ -6,9 +6,12 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"html"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -377,5 +380,87 @@ func TestAuthorizeByPOSTAndFormPost(t *testing.T) {
 	}
 	if strings.Contains(page, "<script>x") || !strings.Contains(page, `name="code"`) {
 		t.Errorf("form_post page not escaped or lacks the code:\n%s", page)
+	}
+}
+
+// tokenQuery posts to the token endpoint with query in the URL and body as
+// the form, as SuperOffice's own example (auth-code-flow.md) and its Node
+// sample send some parameters.
+func tokenQuery(t *testing.T, srv *superidtest.Server, query, body url.Values) (int, tokenResponse) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/login/common/oauth/tokens?"+query.Encode(), strings.NewReader(body.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var tr tokenResponse
+	if err := json.NewDecoder(resp.Body).Decode(&tr); err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, tr
+}
+
+func TestTokenParametersInTheQueryString(t *testing.T) {
+	srv, _ := newServer(t)
+	verifier := strings.Repeat("q", 43)
+	q := authorize(t, srv, "/login/Cust42/oauth/authorize", authQuery("sys", "admin@cust42.example", s256(verifier), "S256"))
+	status, tr := tokenQuery(t, srv, codeForm("sys", "sys-secret", q.Get("code"), verifier), nil)
+	if status != http.StatusOK || tr.RefreshToken == "" {
+		t.Fatalf("code in the query string: %d %+v", status, tr)
+	}
+	// Refresh half in the query, half in the body.
+	status, r := tokenQuery(t, srv, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tr.RefreshToken}},
+		url.Values{"client_id": {"sys"}, "client_secret": {"sys-secret"}})
+	if status != http.StatusOK || r.AccessToken == "" {
+		t.Fatalf("refresh in the query string: %d %+v", status, r)
+	}
+	// The body wins over the query string.
+	status, r = tokenQuery(t, srv, url.Values{"client_secret": {"wrong"}, "grant_type": {"password"}},
+		url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tr.RefreshToken}, "client_id": {"sys"}, "client_secret": {"sys-secret"}})
+	if status != http.StatusOK {
+		t.Fatalf("body and query: %d %+v", status, r)
+	}
+}
+
+// An emulator mounted under a path prefix gets its sign-in form back: the
+// form posts to the authorize endpoint under the prefix.
+func TestSignInFormUnderAPathPrefix(t *testing.T) {
+	mux := http.NewServeMux()
+	hs := httptest.NewServer(mux)
+	t.Cleanup(hs.Close)
+	em, err := superidtest.New(hs.URL+"/so", superidtest.WithKeySize(1024))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux.Handle("/so/", http.StripPrefix("/so", em))
+	if err := em.RegisterApp(superidtest.App{ClientID: "web", ClientSecret: "s", RedirectURLs: []string{redirect}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := em.AddTenant(superidtest.Tenant{ContextIdentifier: "Cust42"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := em.AddUser(superidtest.User{Username: "u@cust42.example", Password: "pw", ContextIdentifier: "Cust42"}); err != nil {
+		t.Fatal(err)
+	}
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Get(hs.URL + "/so/login/common/oauth/authorize?" + authQuery("web", "", "", "").Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	m := regexp.MustCompile(`action="([^"]+)"[\s\S]*name="flow" value="([^"]+)"`).FindStringSubmatch(string(b))
+	if resp.StatusCode != http.StatusOK || m == nil {
+		t.Fatalf("sign-in page %d:\n%s", resp.StatusCode, b)
+	}
+	resp, err = client.PostForm(hs.URL+html.UnescapeString(m[1]), url.Values{"flow": {m[2]}, "username": {"u@cust42.example"}, "password": {"pw"}, "action": {"signin"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if loc, _ := url.Parse(resp.Header.Get("Location")); resp.StatusCode != http.StatusFound || loc.Query().Get("code") == "" {
+		t.Fatalf("form posted to %s: %d, Location %q", m[1], resp.StatusCode, resp.Header.Get("Location"))
 	}
 }

@@ -1,9 +1,11 @@
 package superidtest
 
 import (
+	"bytes"
 	"cmp"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"net"
 	"net/http"
@@ -215,6 +217,8 @@ type Person struct {
 
 func (e *Emulator) tenantRoutes() {
 	e.route("GET /api/state/{ctx}", EndpointTenantState, e.serveTenantState)
+	e.route("GET /{ctx}/api", EndpointTenantAPI, e.serveVersion)
+	e.route("GET /{ctx}/api/{$}", EndpointTenantAPI, e.serveVersion)
 	for _, rt := range []struct {
 		pattern string
 		h       apiHandler
@@ -307,6 +311,52 @@ func (e *Emulator) MoveTenant(contextID string) error {
 	return nil
 }
 
+// ---- version (no authentication) ----
+
+// wireVersion is what GET {Api} answers, in the shape of DOCS
+// status-page.md's example.
+type wireVersion struct {
+	V1                string `json:"v1"`
+	NetServerVersion  string
+	NetServerAssembly string
+	NetServerDate     string
+	NetServerLabel    string
+	NetServer         string
+	Services          string
+	ServicesCurrent   string
+	Version           string
+}
+
+// serveVersion is GET /{ctx}/api: the tenant's NetServer version, which
+// SuperOffice answers without credentials (PROTOCOL.md section 6.3).
+func (e *Emulator) serveVersion(w http.ResponseWriter, r *http.Request) {
+	e.mu.Lock()
+	t := e.tenants[strings.ToLower(r.PathValue("ctx"))]
+	if t == nil {
+		e.mu.Unlock()
+		writeAPIError(w, http.StatusNotFound, "NotFound", "unknown tenant")
+		return
+	}
+	if want := e.tenantHostLocked(t); !strings.EqualFold(r.Host, want) {
+		e.mu.Unlock()
+		writeAPIError(w, http.StatusMisdirectedRequest, "MisdirectedRequest", "tenant "+t.ContextIdentifier+" is not served by this host")
+		return
+	}
+	v1 := e.tenantEndpointLocked(t.ContextIdentifier) + "/api/v1/"
+	e.mu.Unlock()
+	writeJSON(w, http.StatusOK, wireVersion{
+		V1:                v1,
+		NetServerVersion:  "10.3.9107.101",
+		NetServerAssembly: "10.3.0.0",
+		NetServerDate:     "2024-06-04",
+		NetServerLabel:    "Release10-Emulator",
+		NetServer:         "SuperOffice 10.3 NetServer 10.3 Release (Build: Release10-Emulator)",
+		Services:          "Services87",
+		ServicesCurrent:   "Services88",
+		Version:           "v1",
+	})
+}
+
 // ---- credentials for tests ----
 
 // TicketFor mints a system user ticket for the app's system user in the
@@ -358,6 +408,15 @@ type apiHandler func(r *http.Request, t *Tenant, st *tenantStore, p apiPrincipal
 
 func (e *Emulator) tenantAPI(h apiHandler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		// Read the body (route capped it) before taking e.mu: a client
+		// whose body is slow must hold up its own request only, not every
+		// endpoint. The handlers then decode from memory.
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			writeAPIError(w, http.StatusBadRequest, "BadRequest", "cannot read body")
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
 		e.mu.Lock()
 		t := e.tenants[strings.ToLower(r.PathValue("ctx"))]
 		if t == nil {
@@ -583,13 +642,31 @@ type wirePerson struct {
 	TableRight   wireTableRight
 }
 
-const wireTime = "2006-01-02T15:04:05.0000000Z"
+// wireTimes is how a response writes its dates. By default the web API
+// sends them without an offset (2002-08-07T14:52:00, webapi README caveat
+// 6); only a request with "SO-TimeZone: <tz>,includeTZOffset" gets one.
+// The emulator keeps every time in UTC and does not convert to the zone
+// named, so the offset it adds is always Z.
+type wireTimes struct{ offset bool }
 
-func fmtTime(t time.Time) string {
+// timesFor reads the request's SO-TimeZone header.
+func timesFor(r *http.Request) wireTimes {
+	for _, part := range strings.Split(r.Header.Get("SO-TimeZone"), ",") {
+		if strings.EqualFold(strings.TrimSpace(part), "includeTZOffset") {
+			return wireTimes{offset: true}
+		}
+	}
+	return wireTimes{}
+}
+
+func (wt wireTimes) format(t time.Time) string {
 	if t.IsZero() {
 		return "0001-01-01T00:00:00"
 	}
-	return t.UTC().Format(wireTime)
+	if wt.offset {
+		return t.UTC().Format("2006-01-02T15:04:05.0000000Z")
+	}
+	return t.UTC().Format("2006-01-02T15:04:05.0000000")
 }
 
 var (
@@ -640,11 +717,11 @@ func listItem(m map[int]string, id int) *wireListItem {
 	return &wireListItem{Id: id, Value: m[id]}
 }
 
-func (e *Emulator) contactWireLocked(c *Contact) wireContact {
+func (e *Emulator) contactWireLocked(c *Contact, wt wireTimes) wireContact {
 	return wireContact{
 		ContactId: c.ContactID, Name: c.Name, Department: c.Department, OrgNr: c.OrgNr,
 		Number1: c.Number1, Number2: c.Number2, Description: c.Description,
-		UpdatedDate: fmtTime(c.Updated), CreatedDate: fmtTime(c.Created),
+		UpdatedDate: wt.format(c.Updated), CreatedDate: wt.format(c.Created),
 		Emails: elements(c.Emails), Phones: elements(c.Phones), Urls: elements(c.URLs),
 		UpdatedBy: e.associateLocked(c.UpdatedBy), CreatedBy: e.associateLocked(c.CreatedBy),
 		Associate: e.associateLocked(c.AssociateID),
@@ -654,11 +731,11 @@ func (e *Emulator) contactWireLocked(c *Contact) wireContact {
 	}
 }
 
-func (e *Emulator) personWireLocked(st *tenantStore, p *Person) wirePerson {
+func (e *Emulator) personWireLocked(st *tenantStore, p *Person, wt wireTimes) wirePerson {
 	w := wirePerson{
 		PersonId: p.PersonID, Firstname: p.Firstname, MiddleName: p.MiddleName, Lastname: p.Lastname,
 		Mrmrs: p.Mrmrs, Title: p.Title, Description: p.Description,
-		UpdatedDate: fmtTime(p.Updated), CreatedDate: fmtTime(p.Created),
+		UpdatedDate: wt.format(p.Updated), CreatedDate: wt.format(p.Created),
 		Emails: elements(p.Emails), OfficePhones: elements(p.Phones),
 		UpdatedBy: e.associateLocked(p.UpdatedBy), CreatedBy: e.associateLocked(p.CreatedBy),
 		Associate: e.associateLocked(p.AssociateID), Country: country(578),
@@ -672,8 +749,8 @@ func (e *Emulator) personWireLocked(st *tenantStore, p *Person) wirePerson {
 
 // ---- Contact ----
 
-func (e *Emulator) apiContactDefault(_ *http.Request, _ *Tenant, _ *tenantStore, p apiPrincipal) (int, any) {
-	return http.StatusOK, e.contactWireLocked(&Contact{AssociateID: p.associateID, CountryID: 578})
+func (e *Emulator) apiContactDefault(r *http.Request, _ *Tenant, _ *tenantStore, p apiPrincipal) (int, any) {
+	return http.StatusOK, e.contactWireLocked(&Contact{AssociateID: p.associateID, CountryID: 578}, timesFor(r))
 }
 
 func pathID(r *http.Request) (int, bool) {
@@ -687,7 +764,7 @@ func (e *Emulator) apiContactGet(r *http.Request, _ *Tenant, st *tenantStore, _ 
 	if !ok || c == nil {
 		return apiError(http.StatusNotFound, "NotFound", "Contact "+r.PathValue("id")+" not found")
 	}
-	return http.StatusOK, e.contactWireLocked(c)
+	return http.StatusOK, e.contactWireLocked(c, timesFor(r))
 }
 
 func decodeBody(r *http.Request, v any) string {
@@ -739,7 +816,7 @@ func (e *Emulator) apiContactPost(r *http.Request, _ *Tenant, st *tenantStore, p
 	}
 	c.CreatedBy, c.Created = p.associateID, e.now().UTC()
 	st.insertContact(c)
-	return http.StatusOK, e.contactWireLocked(c)
+	return http.StatusOK, e.contactWireLocked(c, timesFor(r))
 }
 
 // insertContact stores a new company, giving it the next id when it has
@@ -774,7 +851,7 @@ func (e *Emulator) apiContactPut(r *http.Request, _ *Tenant, st *tenantStore, p 
 	}
 	next.UpdatedBy, next.Updated = p.associateID, e.now()
 	st.updateContact(&next)
-	return http.StatusOK, e.contactWireLocked(&next)
+	return http.StatusOK, e.contactWireLocked(&next, timesFor(r))
 }
 
 func (e *Emulator) apiContactDelete(r *http.Request, _ *Tenant, st *tenantStore, _ apiPrincipal) (int, any) {
@@ -787,8 +864,8 @@ func (e *Emulator) apiContactDelete(r *http.Request, _ *Tenant, st *tenantStore,
 
 // ---- Person ----
 
-func (e *Emulator) apiPersonDefault(_ *http.Request, _ *Tenant, st *tenantStore, p apiPrincipal) (int, any) {
-	return http.StatusOK, e.personWireLocked(st, &Person{AssociateID: p.associateID})
+func (e *Emulator) apiPersonDefault(r *http.Request, _ *Tenant, st *tenantStore, p apiPrincipal) (int, any) {
+	return http.StatusOK, e.personWireLocked(st, &Person{AssociateID: p.associateID}, timesFor(r))
 }
 
 func (e *Emulator) apiPersonGet(r *http.Request, _ *Tenant, st *tenantStore, _ apiPrincipal) (int, any) {
@@ -797,7 +874,7 @@ func (e *Emulator) apiPersonGet(r *http.Request, _ *Tenant, st *tenantStore, _ a
 	if !ok || p == nil {
 		return apiError(http.StatusNotFound, "NotFound", "Person "+r.PathValue("id")+" not found")
 	}
-	return http.StatusOK, e.personWireLocked(st, p)
+	return http.StatusOK, e.personWireLocked(st, p, timesFor(r))
 }
 
 func personFromWire(st *tenantStore, in *wirePerson, p *Person) string {
@@ -838,7 +915,7 @@ func (e *Emulator) apiPersonPost(r *http.Request, _ *Tenant, st *tenantStore, pr
 	}
 	p.CreatedBy, p.Created = pr.associateID, e.now()
 	st.insertPerson(p)
-	return http.StatusOK, e.personWireLocked(st, p)
+	return http.StatusOK, e.personWireLocked(st, p, timesFor(r))
 }
 
 func (st *tenantStore) insertPerson(p *Person) {
@@ -875,7 +952,7 @@ func (e *Emulator) apiPersonPut(r *http.Request, _ *Tenant, st *tenantStore, pr 
 	}
 	next.UpdatedBy, next.Updated = pr.associateID, e.now()
 	*p = next
-	return http.StatusOK, e.personWireLocked(st, p)
+	return http.StatusOK, e.personWireLocked(st, p, timesFor(r))
 }
 
 func (e *Emulator) apiPersonDelete(r *http.Request, _ *Tenant, st *tenantStore, _ apiPrincipal) (int, any) {

@@ -18,7 +18,7 @@ type odataColumn[T any] struct {
 	get  func(T) any
 }
 
-func (e *Emulator) contactColumnsLocked() []odataColumn[*Contact] {
+func (e *Emulator) contactColumnsLocked(wt wireTimes) []odataColumn[*Contact] {
 	return []odataColumn[*Contact]{
 		{"contactId", func(c *Contact) any { return c.ContactID }},
 		{"name", func(c *Contact) any { return c.Name }},
@@ -34,12 +34,12 @@ func (e *Emulator) contactColumnsLocked() []odataColumn[*Contact] {
 		{"countryId", func(c *Contact) any { return c.CountryID }},
 		{"associateId", func(c *Contact) any { return c.AssociateID }},
 		{"createdBy", func(c *Contact) any { return c.CreatedBy }},
-		{"createdDate", func(c *Contact) any { return fmtTime(c.Created) }},
-		{"updatedDate", func(c *Contact) any { return fmtTime(c.Updated) }},
+		{"createdDate", func(c *Contact) any { return wt.format(c.Created) }},
+		{"updatedDate", func(c *Contact) any { return wt.format(c.Updated) }},
 	}
 }
 
-func (e *Emulator) personColumnsLocked(st *tenantStore) []odataColumn[*Person] {
+func (e *Emulator) personColumnsLocked(st *tenantStore, wt wireTimes) []odataColumn[*Person] {
 	contactName := func(p *Person) string { return st.contactName(p.ContactID) }
 	first := func(vs []string) string {
 		if len(vs) == 0 {
@@ -62,19 +62,19 @@ func (e *Emulator) personColumnsLocked(st *tenantStore) []odataColumn[*Person] {
 		{"contactName", func(p *Person) any { return contactName(p) }},
 		{"associateId", func(p *Person) any { return p.AssociateID }},
 		{"createdBy", func(p *Person) any { return p.CreatedBy }},
-		{"createdDate", func(p *Person) any { return fmtTime(p.Created) }},
-		{"updatedDate", func(p *Person) any { return fmtTime(p.Updated) }},
+		{"createdDate", func(p *Person) any { return wt.format(p.Created) }},
+		{"updatedDate", func(p *Person) any { return wt.format(p.Updated) }},
 	}
 }
 
 func (e *Emulator) apiContactList(r *http.Request, t *Tenant, st *tenantStore, _ apiPrincipal) (int, any) {
 	return odataList(r, e.tenantEndpointLocked(t.ContextIdentifier)+"/api/v1/Contact", "contact",
-		st.contactList(), e.contactColumnsLocked(), func(c *Contact) int { return c.ContactID }, e.pageSize())
+		st.contactList(), e.contactColumnsLocked(timesFor(r)), func(c *Contact) int { return c.ContactID }, e.pageSize())
 }
 
 func (e *Emulator) apiPersonList(r *http.Request, t *Tenant, st *tenantStore, _ apiPrincipal) (int, any) {
 	return odataList(r, e.tenantEndpointLocked(t.ContextIdentifier)+"/api/v1/Person", "person",
-		st.personList(), e.personColumnsLocked(st), func(p *Person) int { return p.PersonID }, e.pageSize())
+		st.personList(), e.personColumnsLocked(st, timesFor(r)), func(p *Person) int { return p.PersonID }, e.pageSize())
 }
 
 func (e *Emulator) pageSize() int {

@@ -2,7 +2,9 @@ package superidtest
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -386,8 +388,162 @@ func TestRequestLogKeepsTheNewest(t *testing.T) {
 		if i >= 3 && reqs[0].Path != fmt.Sprintf("/%s/api/v1/Contact/%d", apiCtx, i-2) {
 			t.Fatalf("after %d requests the oldest kept is %q", i, reqs[0].Path)
 		}
+		if len(f.e.log) > 3 {
+			t.Fatalf("after %d requests the log holds %d entries", i, len(f.e.log))
+		}
 	}
 	if n := f.e.Count(EndpointTenantAPI); n != 8 {
 		t.Fatalf("count %d, want 8", n)
+	}
+}
+
+// A client whose request body stalls holds up only its own request: the
+// emulator must not read a body while it holds the lock every endpoint
+// takes (the request log, off here, would otherwise read it first).
+func TestStalledBodyBlocksOnlyItsRequest(t *testing.T) {
+	srv := NewServer(WithKeySize(1024), WithRequestLogLimit(0))
+	if err := srv.RegisterApp(App{ClientID: apiApp, ClientSecret: apiSecret}); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.AddTenant(Tenant{ContextIdentifier: apiCtx}); err != nil {
+		t.Fatal(err)
+	}
+	tk, err := srv.TicketFor(apiCtx, apiApp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pr, pw := io.Pipe()
+	t.Cleanup(func() {
+		pw.CloseWithError(errors.New("test over")) // ends the stalled request, so that Close returns
+		srv.Close()
+	})
+	req, _ := http.NewRequest("POST", srv.URL+"/"+apiCtx+"/api/v1/Contact", pr)
+	req.Header.Set("Authorization", "SOTicket "+tk)
+	req.Header.Set("SO-AppToken", apiSecret)
+	go func() {
+		if resp, err := srv.Client().Do(req); err == nil {
+			resp.Body.Close()
+		}
+	}()
+	if _, err := pw.Write([]byte(`{"Name":`)); err != nil {
+		t.Fatal(err)
+	}
+	// Before the fix even Count blocks, so the checks run aside and the
+	// test gives up on them after a while.
+	done := make(chan error, 1)
+	go func() {
+		for srv.Count(EndpointTenantAPI) == 0 {
+			time.Sleep(time.Millisecond)
+		}
+		time.Sleep(20 * time.Millisecond) // let the handler reach the body
+		for _, path := range []string{"/login/.well-known/jwks", "/api/state/" + apiCtx} {
+			resp, err := http.Get(srv.URL + path)
+			if err != nil {
+				done <- err
+				return
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				done <- fmt.Errorf("%s: %d", path, resp.StatusCode)
+				return
+			}
+		}
+		done <- nil
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(3 * time.Second):
+		t.Fatal("the emulator does not answer while a request body stalls")
+	}
+}
+
+// A negative log limit is no log, not a panic in Requests.
+func TestNegativeRequestLogLimit(t *testing.T) {
+	f := newAPIFixture(t, WithRequestLogLimit(-1))
+	f.call("GET", "/"+apiCtx+"/api/v1/Contact/default", "")
+	if reqs := f.e.Requests(""); len(reqs) != 0 {
+		t.Fatalf("kept %d requests", len(reqs))
+	}
+	if n := f.e.Count(EndpointTenantAPI); n != 1 {
+		t.Fatalf("count %d, want 1", n)
+	}
+}
+
+// GET {Api} answers the version document without credentials
+// (PROTOCOL 6.3, DOCS status-page.md).
+func TestVersionEndpoint(t *testing.T) {
+	f := newAPIFixture(t)
+	for _, path := range []string{"/" + apiCtx + "/api", "/" + strings.ToLower(apiCtx) + "/api/"} {
+		code, body := f.call("GET", path, "", "")
+		if code != http.StatusOK || body["v1"] != "http://127.0.0.1:8081/"+apiCtx+"/api/v1/" || body["Version"] != "v1" {
+			t.Fatalf("%s: %d %v", path, code, body)
+		}
+		if v, _ := body["NetServerVersion"].(string); !regexp.MustCompile(`^\d+\.\d+\.\d+\.\d+$`).MatchString(v) {
+			t.Fatalf("%s: NetServerVersion %q", path, v)
+		}
+	}
+	if code, body := f.call("GET", "/Cust1/api", "", ""); code != http.StatusNotFound || body["Error"] != true {
+		t.Fatalf("unknown tenant: %d %v", code, body)
+	}
+}
+
+// The request log keeps a prefix of a large body, not the whole of it.
+func TestRequestLogKeepsABodyPrefix(t *testing.T) {
+	f := newAPIFixture(t)
+	name := strings.Repeat("x", 100<<10)
+	body := `{"Name":"` + name + `"}`
+	f.call("POST", "/"+apiCtx+"/api/v1/Contact", body)
+	f.call("POST", "/"+apiCtx+"/api/v1/Contact", `{"Name":"small"}`)
+	reqs := f.e.Requests(EndpointTenantAPI)
+	if len(reqs) != 2 {
+		t.Fatalf("%d requests logged", len(reqs))
+	}
+	if got := reqs[0].Body; len(got) != 64<<10 || cap(got) >= 2*64<<10 || string(got) != body[:64<<10] {
+		t.Fatalf("large body logged as %d bytes (cap %d)", len(got), cap(got))
+	}
+	if string(reqs[1].Body) != `{"Name":"small"}` {
+		t.Fatalf("small body logged as %q", reqs[1].Body)
+	}
+}
+
+// Dates go without an offset unless the request asks for one with
+// SO-TimeZone's includeTZOffset (webapi README caveat 6).
+func TestDatesHaveAnOffsetOnlyOnRequest(t *testing.T) {
+	f := newAPIFixture(t)
+	if _, err := f.e.AddContact(apiCtx, Contact{Name: "Acme", Created: time.Date(2002, 8, 7, 14, 52, 0, 0, time.UTC)}); err != nil {
+		t.Fatal(err)
+	}
+	get := func(path, tz string) map[string]any {
+		req := httptest.NewRequest("GET", "http://"+f.host+path, nil)
+		req.Header.Set("Authorization", "SOTicket "+f.ticket)
+		req.Header.Set("SO-AppToken", apiSecret)
+		if tz != "" {
+			req.Header.Set("SO-TimeZone", tz)
+		}
+		rec := httptest.NewRecorder()
+		f.e.ServeHTTP(rec, req)
+		var out map[string]any
+		if err := json.Unmarshal(rec.Body.Bytes(), &out); err != nil || rec.Code != 200 {
+			t.Fatalf("%s: %d %s", path, rec.Code, rec.Body)
+		}
+		return out
+	}
+	row := func(m map[string]any) map[string]any { return m["value"].([]any)[0].(map[string]any) }
+	base := "/" + apiCtx + "/api/v1/Contact"
+	for _, tc := range []struct{ tz, want string }{
+		{"", "2002-08-07T14:52:00.0000000"},
+		{"CET", "2002-08-07T14:52:00.0000000"},
+		{"CET, includeTZOffset", "2002-08-07T14:52:00.0000000Z"},
+	} {
+		entity := get(base+"/1", tc.tz)
+		if entity["CreatedDate"] != tc.want || entity["UpdatedDate"] != "0001-01-01T00:00:00" {
+			t.Errorf("SO-TimeZone %q: entity dates %v, %v; want %s", tc.tz, entity["CreatedDate"], entity["UpdatedDate"], tc.want)
+		}
+		if got := row(get(base+"?$select=createdDate", tc.tz))["createdDate"]; got != tc.want {
+			t.Errorf("SO-TimeZone %q: OData createdDate %v, want %s", tc.tz, got, tc.want)
+		}
 	}
 }
