@@ -236,7 +236,7 @@ type exchangeRequest struct {
 // exchangeResponse is SuperOffice's SystemUserResult. ErrorMessage may be
 // null or missing on success.
 type exchangeResponse struct {
-	IsSuccessful jwtclaims.Bool
+	IsSuccessful *jwtclaims.Bool // nil when absent: not a SystemUserResult
 	Token        string
 	ErrorMessage string
 }
@@ -341,6 +341,7 @@ func (c *Client) exchange(ctx context.Context, contextID, token string, o exchan
 		e.Body = capBytes(raw, maxErrorBody)
 		if decodeErr == nil {
 			e.ErrorMessage = out.ErrorMessage
+			e.refused = e.kind == ErrRejected && out.IsSuccessful != nil && !bool(*out.IsSuccessful)
 		}
 		if resp.StatusCode >= 300 && resp.StatusCode < 400 {
 			e.Err = fmt.Errorf("redirect to %s not followed (the application token must not travel there)", redirectTarget(resp))
@@ -355,9 +356,10 @@ func (c *Client) exchange(ctx context.Context, contextID, token string, o exchan
 		e.Body = capBytes(raw, maxErrorBody)
 		return nil, e
 	}
-	if !out.IsSuccessful {
+	if out.IsSuccessful == nil || !bool(*out.IsSuccessful) {
 		e := fail(ErrRejected, resp.StatusCode, nil)
 		e.ErrorMessage = out.ErrorMessage
+		e.refused = out.IsSuccessful != nil
 		if e.ErrorMessage == "" {
 			e.Err = errors.New("IsSuccessful is false and there is no ErrorMessage")
 		}

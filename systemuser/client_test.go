@@ -696,3 +696,33 @@ func TestKeySetUnavailable(t *testing.T) {
 		t.Errorf("err = %v does not wrap superid.ErrKeySet", err)
 	}
 }
+
+// Refused tells SuperID's own refusal (a SystemUserResult with
+// IsSuccessful false, at any status) from a bare 4xx or a failure, which
+// say nothing about the tenant's approval.
+func TestErrorRefused(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name  string
+		fault superidtest.Fault
+		want  bool
+	}{
+		{"400 with a SystemUserResult", superidtest.Fault{Status: 400, Body: `{"IsSuccessful":false,"ErrorMessage":"Token is revoked","Token":null}`}, true},
+		{"200 with IsSuccessful false", superidtest.Fault{Status: 200, Body: `{"IsSuccessful":false,"ErrorMessage":null}`}, true},
+		{"a proxy's 404", superidtest.Fault{Status: 404, Body: "<html>Not Found</html>"}, false},
+		{"JSON without IsSuccessful", superidtest.Fault{Status: 400, Body: `{"Message":"The request is invalid.","ErrorMessage":"x"}`}, false},
+		{"500", superidtest.Fault{Status: 500, Body: `{"IsSuccessful":false}`}, false},
+	} {
+		f := setup(t, func(c *Config) { c.Retry.MaxRetries = 0 })
+		f.srv.Fail(superidtest.EndpointSystemUser, tc.fault)
+		_, err := f.client.Exchange(ctx, testCtx, f.token)
+		var e *Error
+		if !errors.As(err, &e) || e.Refused() != tc.want {
+			t.Errorf("%s: %v, Refused() = %v, want %v", tc.name, err, e.Refused(), tc.want)
+		}
+	}
+	var nilErr *Error
+	if nilErr.Refused() {
+		t.Error("a nil *Error is refused")
+	}
+}

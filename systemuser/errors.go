@@ -22,7 +22,8 @@ var (
 	// SuperID does not say which, so there is no separate sentinel), a key
 	// that is not the one registered for the app, or a clock that is off.
 	// Trying again with the same input will not help; ErrorMessage says
-	// more.
+	// more, and Error.Refused tells SuperID's own refusal from a bare 4xx
+	// of something in between.
 	ErrRejected = errors.New("systemuser: exchange rejected")
 
 	// ErrClockSkew: a rejection whose response Date header shows that the
@@ -76,8 +77,17 @@ type Error struct {
 	// JWT validation failure. May be nil.
 	Err error
 
-	kind error // one of the sentinels, or nil
+	kind    error // one of the sentinels, or nil
+	refused bool  // see Refused
 }
+
+// Refused reports whether SuperID itself refused the exchange: its answer
+// was a SystemUserResult with IsSuccessful false, with a 2xx or a 4xx
+// status (a 5xx is a failure, whatever its body).
+// A bare 4xx from something in between (a proxy, a wrong Environment) is
+// an ErrRejected too, but says nothing about the tenant or its approval;
+// only a refusal can mean that the tenant withdrew it.
+func (e *Error) Refused() bool { return e != nil && e.refused }
 
 // Error describes the failure without any credential: the tenant, the
 // kind, the status and SuperID's ErrorMessage (or the cause), and a clock

@@ -92,13 +92,6 @@ func appLevelRejection(se *systemuser.Error) bool {
 	return false
 }
 
-// refusedBySuperID reports whether the refusal is SuperID's own answer, a
-// SystemUserResult with IsSuccessful=false, rather than a bare 4xx: only
-// that answer can mean that the tenant withdrew its approval.
-func refusedBySuperID(se *systemuser.Error) bool {
-	return se.ErrorMessage != "" || (se.StatusCode >= 200 && se.StatusCode < 300)
-}
-
 // classify sorts a run's error. stateOf looks the tenant's state up again
 // (for a rejected exchange: a deleted or suspended tenant is refused, too;
 // for a transient failure: the tenant may have gone offline or moved).
@@ -127,7 +120,7 @@ func (w *Worker) classify(err error, attempts int, now time.Time, stateOf func()
 			// shutdown cut the check short): ask again later.
 			return retry
 		}
-		if !errors.As(err, &se) || !refusedBySuperID(se) {
+		if !errors.As(err, &se) || !se.Refused() {
 			// A bare 4xx from something in between (a proxy, a wrong
 			// Environment) says nothing about the tenant's approval.
 			return verdict{outcome: outcomeFailed, reason: msg}
