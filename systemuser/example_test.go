@@ -96,8 +96,10 @@ func ExampleError() {
 	switch {
 	case errors.Is(err, systemuser.ErrClockSkew):
 		fmt.Println("fix the clock, it is off by", e.ClockSkew)
-	case errors.Is(err, systemuser.ErrRejected):
-		fmt.Printf("rejected (HTTP %d): %s\n", e.StatusCode, e.ErrorMessage)
+	case e.Refused(): // SuperID's own answer: the token, the app or the tenant
+		fmt.Printf("refused (HTTP %d): %s\n", e.StatusCode, e.ErrorMessage)
+	case errors.Is(err, systemuser.ErrRejected): // a bare 4xx: look at the set-up
+		fmt.Printf("rejected (HTTP %d)\n", e.StatusCode)
 	case errors.Is(err, systemuser.ErrRateLimited), errors.Is(err, systemuser.ErrUnavailable):
 		fmt.Println("try again later")
 	case errors.Is(err, systemuser.ErrInvalidToken):
@@ -106,7 +108,7 @@ func ExampleError() {
 		fmt.Println("other:", err)
 	}
 	// Output:
-	// rejected (HTTP 200): Unknown or revoked system user token.
+	// refused (HTTP 200): Unknown or revoked system user token.
 }
 
 // ExampleSign signs a system user token as SuperID expects it.
