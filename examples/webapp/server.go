@@ -88,6 +88,12 @@ func NewServer(o Options) (*Server, error) {
 	if o.Config == nil || o.Store == nil {
 		return nil, errors.New("webapp: Config and Store are required")
 	}
+	if u, err := url.Parse(o.Config.RedirectURL); err != nil || u.Path == "" || u.Path == "/" {
+		// The callback is served at the redirect URL's path; "/" is the
+		// home page, which would ignore SuperID's answer (config.Load
+		// refuses such a URL too).
+		return nil, fmt.Errorf("webapp: the redirect URL %q needs a path of its own for the callback, such as /callback", o.Config.RedirectURL)
+	}
 	if o.HTTPClient == nil {
 		o.HTTPClient = &http.Client{Timeout: 30 * time.Second}
 	}
@@ -234,12 +240,10 @@ func (s *Server) routes() http.Handler {
 }
 
 // callbackPath is where SuperID sends the browser back: the path of the
-// registered redirect URL.
+// registered redirect URL (NewServer checked it has one).
 func (s *Server) callbackPath() string {
-	if u, err := url.Parse(s.cfg.RedirectURL); err == nil && u.Path != "" && u.Path != "/" {
-		return u.Path
-	}
-	return "/callback"
+	u, _ := url.Parse(s.cfg.RedirectURL)
+	return u.Path
 }
 
 // canonicalHost sends a browser that reached the app under another name

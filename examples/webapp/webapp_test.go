@@ -816,6 +816,20 @@ func TestSignOutWithoutSession(t *testing.T) {
 	}
 }
 
+// NewServer refuses a redirect URL without a path of its own, as
+// config.Load does: the callback would be the home page, which ignores
+// SuperID's answer, and no sign-in would finish.
+func TestNewServerRefusesRedirectURLWithoutPath(t *testing.T) {
+	h := newHarness(t, harnessOptions{headless: true})
+	for _, redirect := range []string{"http://localhost:8080", "http://localhost:8080/"} {
+		cfg := *h.cfg
+		cfg.RedirectURL = redirect
+		if _, err := NewServer(Options{Config: &cfg, Store: h.st}); err == nil {
+			t.Errorf("NewServer accepted the redirect URL %q", redirect)
+		}
+	}
+}
+
 // TestLoginCookieKeyIsNotTheSealKey: the login cookie is sealed with a key
 // derived from the seal key, the same on every instance, never the seal
 // key itself.
