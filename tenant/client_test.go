@@ -618,3 +618,38 @@ func TestAllPagingEdges(t *testing.T) {
 		t.Errorf("empty pages linking on: %v, %v; want [1] and an error of its own", ids, err)
 	}
 }
+
+// A DELETE whose first attempt got a 5xx (the server may have carried it
+// out) and whose retry finds nothing has done what was asked; a 404 with
+// no such attempt before it, or after a 429 (not carried out), is still
+// ErrNotFound.
+func TestDeleteRetriedAfterAFailureFindsItsWorkDone(t *testing.T) {
+	var answers []int // the statuses still to give, one per request
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodDelete || len(answers) == 0 {
+			w.WriteHeader(http.StatusTeapot)
+			return
+		}
+		status := answers[0]
+		answers = answers[1:]
+		w.WriteHeader(status)
+	}))
+	defer srv.Close()
+	c, err := tenant.New(tenant.Config{BaseURL: srv.URL + "/Cust12345/api/", Retry: fastRetry})
+	must(t, err)
+	for _, tc := range []struct {
+		answers  []int
+		notFound bool
+	}{
+		{[]int{http.StatusGatewayTimeout, http.StatusNotFound}, false},
+		{[]int{http.StatusNotFound}, true},
+		{[]int{http.StatusTooManyRequests, http.StatusNotFound}, true},
+		{[]int{http.StatusNoContent}, false},
+	} {
+		answers = tc.answers
+		err := c.Contacts.Delete(context.Background(), 7)
+		if errors.Is(err, tenant.ErrNotFound) != tc.notFound || (!tc.notFound && err != nil) {
+			t.Errorf("answers %v: %v", tc.answers, err)
+		}
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-retryablehttp"
@@ -88,6 +89,18 @@ func WithoutRetry(ctx context.Context) context.Context {
 	return context.WithValue(ctx, noRetryKey{}, true)
 }
 
+type resentKey struct{}
+
+// NoteResent returns a ctx under which the flag it also returns is set
+// when a request is sent again after an attempt that the server may have
+// carried out: one with no answer, or a 5xx. (A 408, 425 or 429 says the
+// request was not carried out.) A DELETE answered 404 after that found
+// its own work done.
+func NoteResent(ctx context.Context) (context.Context, *atomic.Bool) {
+	b := new(atomic.Bool)
+	return context.WithValue(ctx, resentKey{}, b), b
+}
+
 func checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
 	if ctx.Err() != nil {
 		return false, ctx.Err()
@@ -95,12 +108,18 @@ func checkRetry(ctx context.Context, resp *http.Response, err error) (bool, erro
 	if v, _ := ctx.Value(noRetryKey{}).(bool); v {
 		return false, err
 	}
+	var again bool
 	if err != nil {
 		// The default policy knows which transport errors are final
 		// (bad scheme, too many redirects, bad certificates).
-		return retryablehttp.DefaultRetryPolicy(ctx, resp, err)
+		again, err = retryablehttp.DefaultRetryPolicy(ctx, resp, err)
+	} else {
+		again = Retryable(resp.StatusCode)
 	}
-	return Retryable(resp.StatusCode), nil
+	if b, ok := ctx.Value(resentKey{}).(*atomic.Bool); ok && again && (resp == nil || resp.StatusCode >= 500) {
+		b.Store(true)
+	}
+	return again, err
 }
 
 // Retryable reports whether a response status is worth another try: 429,
