@@ -41,8 +41,12 @@
 //   - $filter: conditions joined by "and" only, with eq, ne, lt, le, gt,
 //     ge, is, isNot (numbers and strings) and begins, notBegins, contains,
 //     notContains (strings, case-insensitive). The date operators (before,
-//     after, dateBetween), unary operators (today, thisWeek, ...), "or" and
-//     functions such as startswith(a,b) are refused with 400.
+//     date, after, dateBetween) are refused with 400: SuperOffice names
+//     them but documents neither the date format, nor the time zone, nor
+//     how dateBetween takes its two bounds, and an emulator that guessed
+//     would pass code the real service rejects. Unary operators (today,
+//     thisWeek, ...), "or" and functions such as startswith(a,b) are
+//     refused with 400 too.
 //   - $orderby (or $orderBy), $top, $skip, and paging with an absolute
 //     odata.nextLink.
 //   - $entities, $mode, $options, $context, $format, $jsonSafe and $output

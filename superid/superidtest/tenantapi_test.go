@@ -361,6 +361,22 @@ func TestODataSelectListItemID(t *testing.T) {
 	}
 }
 
+// TestODataDateOperatorsRefused: the documented date operators are refused
+// by name, so a partner can tell them from a misspelt operator.
+func TestODataDateOperatorsRefused(t *testing.T) {
+	f := newAPIFixture(t)
+	for _, filter := range []string{
+		"createdDate before '2026-01-01'", "updatedDate after '2026-01-01'",
+		"createdDate date '2026-01-01'", "createdDate dateBetween '2026-01-01','2026-02-01'",
+	} {
+		q := url.Values{"$filter": {filter}}.Encode()
+		code, body := f.call("GET", "/"+apiCtx+"/api/v1/Contact?"+q, "")
+		if msg, _ := body["Message"].(string); code != 400 || !strings.Contains(msg, "not emulated") {
+			t.Errorf("%s: %d %v, want 400 naming the operator as not emulated", filter, code, body)
+		}
+	}
+}
+
 func TestTenantAPIFaultsAndRecords(t *testing.T) {
 	f := newAPIFixture(t)
 	f.e.Fail(EndpointTenantAPI, Fault{Status: 503, Times: 1, ContextIdentifier: apiCtx})
