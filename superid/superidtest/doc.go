@@ -31,13 +31,22 @@
 //     country, countryId, associateId, createdBy, createdDate,
 //     updatedDate; for persons personId, firstname, middleName, lastname,
 //     fullName, title, email, phone, contactId, contactName, associateId,
-//     createdBy, createdDate, updatedDate). Paths such as category/id are
-//     refused with 400.
+//     createdBy, createdDate, updatedDate), and category/id, business/id
+//     and country/id for a contact's list items. SuperOffice documents
+//     category/id as a $select column but not how the row names it; the
+//     emulator answers the item's id under the path, spelled as in the
+//     documentation's example ("category/id", whatever case was asked).
+//     Paths are accepted in $select only, and list/value is refused with
+//     400: it is not documented, so what it would return is a guess.
 //   - $filter: conditions joined by "and" only, with eq, ne, lt, le, gt,
 //     ge, is, isNot (numbers and strings) and begins, notBegins, contains,
 //     notContains (strings, case-insensitive). The date operators (before,
-//     after, dateBetween), unary operators (today, thisWeek, ...), "or" and
-//     functions such as startswith(a,b) are refused with 400.
+//     date, after, dateBetween) are refused with 400: SuperOffice names
+//     them but documents neither the date format, nor the time zone, nor
+//     how dateBetween takes its two bounds, and an emulator that guessed
+//     would pass code the real service rejects. Unary operators (today,
+//     thisWeek, ...), "or" and functions such as startswith(a,b) are
+//     refused with 400 too.
 //   - $orderby (or $orderBy), $top, $skip, and paging with an absolute
 //     odata.nextLink.
 //   - $entities, $mode, $options, $context, $format, $jsonSafe and $output

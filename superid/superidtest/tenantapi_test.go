@@ -330,6 +330,53 @@ func TestODataList(t *testing.T) {
 	}
 }
 
+// TestODataSelectListItemID: $select takes list/id paths for the contact's
+// list-item columns (the documented example is category/id) and answers
+// each under its path, next to plain columns; list/value and paths on
+// other columns stay refused.
+func TestODataSelectListItemID(t *testing.T) {
+	f := newAPIFixture(t)
+	if _, err := f.e.AddContact(apiCtx, Contact{Name: "Acme", CategoryID: 2, BusinessID: 3, CountryID: 578}); err != nil {
+		t.Fatal(err)
+	}
+	sel := url.Values{"$select": {"name,category/id,Business/ID,country/id"}}.Encode()
+	code, body := f.call("GET", "/"+apiCtx+"/api/v1/Contact?"+sel, "")
+	rows, _ := body["value"].([]any)
+	if code != 200 || len(rows) != 1 {
+		t.Fatalf("%d %v", code, body)
+	}
+	got := rows[0].(map[string]any)
+	want := map[string]any{"PrimaryKey": 1.0, "EntityName": "contact", "name": "Acme",
+		"category/id": 2.0, "business/id": 3.0, "country/id": 578.0}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("row %v, want %v", got, want)
+	}
+	for _, bad := range []string{"category/value", "category/", "name/id", "category/id/id", "contactName/id"} {
+		for _, list := range []string{"Contact", "Person"} {
+			q := url.Values{"$select": {bad}}.Encode()
+			if code, body := f.call("GET", "/"+apiCtx+"/api/v1/"+list+"?"+q, ""); code != 400 || body["Message"] == "" {
+				t.Errorf("%s %s: %d %v, want 400", list, bad, code, body)
+			}
+		}
+	}
+}
+
+// TestODataDateOperatorsRefused: the documented date operators are refused
+// by name, so a partner can tell them from a misspelt operator.
+func TestODataDateOperatorsRefused(t *testing.T) {
+	f := newAPIFixture(t)
+	for _, filter := range []string{
+		"createdDate before '2026-01-01'", "updatedDate after '2026-01-01'",
+		"createdDate date '2026-01-01'", "createdDate dateBetween '2026-01-01','2026-02-01'",
+	} {
+		q := url.Values{"$filter": {filter}}.Encode()
+		code, body := f.call("GET", "/"+apiCtx+"/api/v1/Contact?"+q, "")
+		if msg, _ := body["Message"].(string); code != 400 || !strings.Contains(msg, "not emulated") {
+			t.Errorf("%s: %d %v, want 400 naming the operator as not emulated", filter, code, body)
+		}
+	}
+}
+
 func TestTenantAPIFaultsAndRecords(t *testing.T) {
 	f := newAPIFixture(t)
 	f.e.Fail(EndpointTenantAPI, Fault{Status: 503, Times: 1, ContextIdentifier: apiCtx})
