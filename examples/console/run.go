@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -116,10 +117,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 
 	cycle := 0
 	var stopProgress func()
+	var failed int64 // runs that failed or deactivated their tenant, with -once or -cycles
 	after := func(s worker.Stats) {
 		stopProgress()
 		cycle++
 		if o.cycles > 0 {
+			failed += s.Failed + s.Deactivated
 			fmt.Fprint(stdout, worker.Summary(s))
 			if bound > 0 && s.Done() > 0 {
 				fmt.Fprintf(stdout, "  %.2f of the crypto bound\n", s.Rate()/bound)
@@ -135,6 +138,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	stopProgress()
 	if ctx.Err() != nil {
 		log.Info("console stopped by signal; in-flight tenants finished or released", "owner", w.Owner())
+	}
+	if err == nil && failed > 0 {
+		// Nonzero, so that cron or CI running -once notices; the summary
+		// and each tenant's last error say why.
+		err = fmt.Errorf("%d tenant runs failed or deactivated their tenant; see the summary above", failed)
 	}
 	return err
 }
@@ -180,6 +188,16 @@ func checkEmulator(ctx context.Context, hc *http.Client, cfg *config.Config) err
 		}
 		return fmt.Errorf("local mode: emulator at %s: %w", config.LocalEmulatorAddr, err)
 	}
-	resp.Body.Close()
+	defer resp.Body.Close()
+	// Another program on the port answers too: only SuperID's discovery
+	// document is the emulator.
+	var doc struct {
+		Issuer string `json:"issuer"`
+	}
+	if resp.StatusCode != http.StatusOK || json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&doc) != nil || doc.Issuer == "" {
+		return fmt.Errorf("local mode: %s answers (HTTP %d), but not as the emulator: is another program on the port? "+
+			"Stop it and start the web app (go run ./examples/webapp), or run a self-contained demo with -demo 10",
+			config.LocalEmulatorAddr, resp.StatusCode)
+	}
 	return nil
 }
