@@ -101,7 +101,11 @@
 // idempotent, so the tenant client retries them like GETs: their name
 // starts with the word Get, Find, Is, Has, Can or Search, and the next
 // word is not Next or New (GetNextInQueue hands out work, GetNewMail
-// fetches mail). Every other agent method, and the REST services, follow
+// fetches mail), and Or does not join a write verb
+// (GetOrRegisterAccessGatewayInfo registers). A few such names change
+// state all the same and are not retried: GetChatbotResponse keeps the
+// turn, GetTempTileSelection and GetSecondaryTempTileSelection create a
+// selection. Every other agent method, and the REST services, follow
 // the tenant client's rule for their verb. Each method's documentation
 // says when it is retried like a GET.
 //
