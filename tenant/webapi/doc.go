@@ -83,7 +83,10 @@
 // (IntStringDictionary) keep their keys as decimal strings.
 //
 // Enums are typed strings with a constant per member; a name this package
-// does not know passes through unchanged. Flag enums hold member names
+// does not know passes through unchanged. A number, which .NET writes for
+// a value that has no name, is read as the name of the member with that
+// code, else as its decimal text ("42"), which is written back as a
+// string. Flag enums hold member names
 // joined by ", " ("Select, Update"), as the server writes them; Has and
 // Bits read them by bit value, Flags joins members, and a number (as the
 // JavaScript client sends) is read as the names of its bits.
