@@ -242,11 +242,11 @@ type AIGetChatbotResponseRequest struct {
 	UserPrompt string `json:"UserPrompt"`
 }
 
-// GetChatbotResponse calls POST v1/Agents/AI/GetChatbotResponse; it only reads, so it is retried like a GET.
+// GetChatbotResponse calls POST v1/Agents/AI/GetChatbotResponse.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/AI_Agent/v1AIAgent_GetChatbotResponse.html
 func (s AIAgent) GetChatbotResponse(ctx context.Context, req AIGetChatbotResponseRequest) (*ChatbotTurn, error) {
-	return call[*ChatbotTurn](ctx, s.c, "POST", "v1/Agents/AI/GetChatbotResponse", req, true)
+	return call[*ChatbotTurn](ctx, s.c, "POST", "v1/Agents/AI/GetChatbotResponse", req, false)
 }
 
 // GetChatbotTurns calls POST v1/Agents/AI/GetChatbotTurns; it only reads, so it is retried like a GET.

@@ -307,24 +307,24 @@ func (s DashAgent) GetPreviewDash(ctx context.Context, dashboardID int64) (*Prev
 	return call[*PreviewDash](ctx, s.c, "POST", "v1/Agents/Dash/GetPreviewDash", in, true)
 }
 
-// GetSecondaryTempTileSelection calls POST v1/Agents/Dash/GetSecondaryTempTileSelection; it only reads, so it is retried like a GET.
+// GetSecondaryTempTileSelection calls POST v1/Agents/Dash/GetSecondaryTempTileSelection.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Dash_Agent/v1DashAgent_GetSecondaryTempTileSelection.html
 func (s DashAgent) GetSecondaryTempTileSelection(ctx context.Context, selectionID int64) (float64, error) {
 	in := struct {
 		SelectionID int64 `json:"SelectionId"`
 	}{selectionID}
-	return call[float64](ctx, s.c, "POST", "v1/Agents/Dash/GetSecondaryTempTileSelection", in, true)
+	return call[float64](ctx, s.c, "POST", "v1/Agents/Dash/GetSecondaryTempTileSelection", in, false)
 }
 
-// GetTempTileSelection calls POST v1/Agents/Dash/GetTempTileSelection; it only reads, so it is retried like a GET.
+// GetTempTileSelection calls POST v1/Agents/Dash/GetTempTileSelection.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Dash_Agent/v1DashAgent_GetTempTileSelection.html
 func (s DashAgent) GetTempTileSelection(ctx context.Context, selectionID int64) (float64, error) {
 	in := struct {
 		SelectionID int64 `json:"SelectionId"`
 	}{selectionID}
-	return call[float64](ctx, s.c, "POST", "v1/Agents/Dash/GetTempTileSelection", in, true)
+	return call[float64](ctx, s.c, "POST", "v1/Agents/Dash/GetTempTileSelection", in, false)
 }
 
 // SaveDash calls POST v1/Agents/Dash/SaveDash.

@@ -564,14 +564,14 @@ func (s UserAgent) GetFunctionalRights(ctx context.Context, roleID int64) ([]Sel
 	return call[[]SelectableMDOListItem](ctx, s.c, "POST", "v1/Agents/User/GetFunctionalRights", in, true)
 }
 
-// GetOrRegisterAccessGatewayInfo calls POST v1/Agents/User/GetOrRegisterAccessGatewayInfo; it only reads, so it is retried like a GET.
+// GetOrRegisterAccessGatewayInfo calls POST v1/Agents/User/GetOrRegisterAccessGatewayInfo.
 //
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/User_Agent/v1UserAgent_GetOrRegisterAccessGatewayInfo.html
 func (s UserAgent) GetOrRegisterAccessGatewayInfo(ctx context.Context, redirectURI string) (*AccessGatewayInfo, error) {
 	in := struct {
 		RedirectURI string `json:"RedirectUri"`
 	}{redirectURI}
-	return call[*AccessGatewayInfo](ctx, s.c, "POST", "v1/Agents/User/GetOrRegisterAccessGatewayInfo", in, true)
+	return call[*AccessGatewayInfo](ctx, s.c, "POST", "v1/Agents/User/GetOrRegisterAccessGatewayInfo", in, false)
 }
 
 // GetRole calls POST v1/Agents/User/GetRole; it only reads, so it is retried like a GET.

@@ -83,7 +83,10 @@
 // (IntStringDictionary) keep their keys as decimal strings.
 //
 // Enums are typed strings with a constant per member; a name this package
-// does not know passes through unchanged. Flag enums hold member names
+// does not know passes through unchanged. A number, which .NET writes for
+// a value that has no name, is read as the name of the member with that
+// code, else as its decimal text ("42"), which is written back as a
+// string. Flag enums hold member names
 // joined by ", " ("Select, Update"), as the server writes them; Has and
 // Bits read them by bit value, Flags joins members, and a number (as the
 // JavaScript client sends) is read as the names of its bits.
@@ -101,7 +104,11 @@
 // idempotent, so the tenant client retries them like GETs: their name
 // starts with the word Get, Find, Is, Has, Can or Search, and the next
 // word is not Next or New (GetNextInQueue hands out work, GetNewMail
-// fetches mail). Every other agent method, and the REST services, follow
+// fetches mail), and Or does not join a write verb
+// (GetOrRegisterAccessGatewayInfo registers). A few such names change
+// state all the same and are not retried: GetChatbotResponse keeps the
+// turn, GetTempTileSelection and GetSecondaryTempTileSelection create a
+// selection. Every other agent method, and the REST services, follow
 // the tenant client's rule for their verb. Each method's documentation
 // says when it is retried like a GET.
 //

@@ -2,7 +2,7 @@
 
 package webapi
 
-// ActivityStatus is an enum of the web API, sent as the member name. Names this package does not know pass through.
+// ActivityStatus is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type ActivityStatus string
 
 // The members of ActivityStatus.
@@ -13,7 +13,18 @@ const (
 	ActivityStatusUnknown    ActivityStatus = "Unknown"
 )
 
-// AddressType is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var activityStatusCodes = []enumCode{{"Completed", 3}, {"NotStarted", 1}, {"Started", 2}, {"Unknown", 0}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *ActivityStatus) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "ActivityStatus", activityStatusCodes)
+	if set {
+		*e = ActivityStatus(s)
+	}
+	return err
+}
+
+// AddressType is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type AddressType string
 
 // The members of AddressType.
@@ -26,7 +37,18 @@ const (
 	AddressTypeUnknown              AddressType = "Unknown"
 )
 
-// AiTextStyle is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var addressTypeCodes = []enumCode{{"ContactPostalAddress", 1}, {"ContactStreetAddress", 2}, {"PersonPrivateAddress", 16387}, {"QuoteBillingAddress", 8196}, {"QuoteShippingAddress", 8197}, {"Unknown", 0}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *AddressType) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "AddressType", addressTypeCodes)
+	if set {
+		*e = AddressType(s)
+	}
+	return err
+}
+
+// AiTextStyle is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type AiTextStyle string
 
 // The members of AiTextStyle.
@@ -38,7 +60,18 @@ const (
 	AiTextStyleRephrase AiTextStyle = "Rephrase"
 )
 
-// AppointmentCautionWarning is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var aiTextStyleCodes = []enumCode{{"Casual", 3}, {"Correct", 2}, {"Formal", 4}, {"None", 0}, {"Rephrase", 1}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *AiTextStyle) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "AiTextStyle", aiTextStyleCodes)
+	if set {
+		*e = AiTextStyle(s)
+	}
+	return err
+}
+
+// AppointmentCautionWarning is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type AppointmentCautionWarning string
 
 // The members of AppointmentCautionWarning.
@@ -51,7 +84,18 @@ const (
 	AppointmentCautionWarningRecurrencePatternNotSupported        AppointmentCautionWarning = "RecurrencePatternNotSupported"
 )
 
-// AppointmentExternalOwner is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var appointmentCautionWarningCodes = []enumCode{{"ExternalParticipantsDateTimeMismatch", 5}, {"IncomingRecurrenceChangeNotSupported", 4}, {"NotInSync", 1}, {"NotNotifiedByEmail", 2}, {"OK", 0}, {"RecurrencePatternNotSupported", 3}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *AppointmentCautionWarning) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "AppointmentCautionWarning", appointmentCautionWarningCodes)
+	if set {
+		*e = AppointmentCautionWarning(s)
+	}
+	return err
+}
+
+// AppointmentExternalOwner is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type AppointmentExternalOwner string
 
 // The members of AppointmentExternalOwner.
@@ -62,7 +106,18 @@ const (
 	AppointmentExternalOwnerOutlook AppointmentExternalOwner = "Outlook"
 )
 
-// AppointmentPrivate is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var appointmentExternalOwnerCodes = []enumCode{{"Google", 3}, {"None", 0}, {"Other", 1}, {"Outlook", 2}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *AppointmentExternalOwner) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "AppointmentExternalOwner", appointmentExternalOwnerCodes)
+	if set {
+		*e = AppointmentExternalOwner(s)
+	}
+	return err
+}
+
+// AppointmentPrivate is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type AppointmentPrivate string
 
 // The members of AppointmentPrivate.
@@ -72,7 +127,18 @@ const (
 	AppointmentPrivatePublic       AppointmentPrivate = "Public"
 )
 
-// AppointmentStatus is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var appointmentPrivateCodes = []enumCode{{"PrivateGroup", 2}, {"PrivateUser", 1}, {"Public", 0}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *AppointmentPrivate) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "AppointmentPrivate", appointmentPrivateCodes)
+	if set {
+		*e = AppointmentPrivate(s)
+	}
+	return err
+}
+
+// AppointmentStatus is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type AppointmentStatus string
 
 // The members of AppointmentStatus.
@@ -93,7 +159,18 @@ const (
 	AppointmentStatusUnknownOrPostIt    AppointmentStatus = "UnknownOrPostIt"
 )
 
-// AppointmentType is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var appointmentStatusCodes = []enumCode{{"Assignment", 11}, {"AssignmentDeclined", 13}, {"AssignmentSeen", 12}, {"Booking", 5}, {"BookingDeclined", 9}, {"BookingDeleted", 10}, {"BookingMoved", 6}, {"BookingMovedSeen", 8}, {"BookingSeen", 7}, {"Completed", 3}, {"Hidden", 4}, {"NotStarted", 1}, {"Started", 2}, {"UnknownOrPostIt", 0}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *AppointmentStatus) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "AppointmentStatus", appointmentStatusCodes)
+	if set {
+		*e = AppointmentStatus(s)
+	}
+	return err
+}
+
+// AppointmentType is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type AppointmentType string
 
 // The members of AppointmentType.
@@ -109,6 +186,17 @@ const (
 	AppointmentTypeInChecklist         AppointmentType = "inChecklist"
 	AppointmentTypeInDiary             AppointmentType = "inDiary"
 )
+
+var appointmentTypeCodes = []enumCode{{"BookingForChecklist", 7}, {"BookingForDiary", 6}, {"Document", 4}, {"MergeDraft", 8}, {"MergeFinal", 9}, {"Note", 3}, {"SavedReport", 5}, {"Unknown", 0}, {"inChecklist", 2}, {"inDiary", 1}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *AppointmentType) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "AppointmentType", appointmentTypeCodes)
+	if set {
+		*e = AppointmentType(s)
+	}
+	return err
+}
 
 // ArchiveBehaviour is a flag enum of the web API: one or more member names joined by ", " ("A, B"). Names this package does not know pass through.
 type ArchiveBehaviour string
@@ -139,7 +227,7 @@ func (f *ArchiveBehaviour) UnmarshalJSON(b []byte) error {
 	return err
 }
 
-// AssignmentStatus is an enum of the web API, sent as the member name. Names this package does not know pass through.
+// AssignmentStatus is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type AssignmentStatus string
 
 // The members of AssignmentStatus.
@@ -150,6 +238,17 @@ const (
 	AssignmentStatusSeen      AssignmentStatus = "Seen"
 	AssignmentStatusUnknown   AssignmentStatus = "Unknown"
 )
+
+var assignmentStatusCodes = []enumCode{{"Assigning", 11}, {"Declined", 13}, {"None", 1}, {"Seen", 12}, {"Unknown", 0}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *AssignmentStatus) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "AssignmentStatus", assignmentStatusCodes)
+	if set {
+		*e = AssignmentStatus(s)
+	}
+	return err
+}
 
 // AssociateSourceType is a flag enum of the web API: one or more member names joined by ", " ("A, B"). Names this package does not know pass through.
 type AssociateSourceType string
@@ -185,7 +284,7 @@ func (f *AssociateSourceType) UnmarshalJSON(b []byte) error {
 	return err
 }
 
-// BadgeType is an enum of the web API, sent as the member name. Names this package does not know pass through.
+// BadgeType is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type BadgeType string
 
 // The members of BadgeType.
@@ -198,7 +297,18 @@ const (
 	BadgeTypeUnknown  BadgeType = "Unknown"
 )
 
-// BatchTaskCancellationBehaviour is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var badgeTypeCodes = []enumCode{{"Comment", 3}, {"Forward", 2}, {"Incoming", 4}, {"Outgoing", 5}, {"Reply", 1}, {"Unknown", 0}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *BadgeType) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "BadgeType", badgeTypeCodes)
+	if set {
+		*e = BadgeType(s)
+	}
+	return err
+}
+
+// BatchTaskCancellationBehaviour is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type BatchTaskCancellationBehaviour string
 
 // The members of BatchTaskCancellationBehaviour.
@@ -208,7 +318,18 @@ const (
 	BatchTaskCancellationBehaviourCannotCancel      BatchTaskCancellationBehaviour = "CannotCancel"
 )
 
-// BatchTaskState is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var batchTaskCancellationBehaviourCodes = []enumCode{{"CanCancel", 0}, {"CancelWithWarning", 1}, {"CannotCancel", 2}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *BatchTaskCancellationBehaviour) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "BatchTaskCancellationBehaviour", batchTaskCancellationBehaviourCodes)
+	if set {
+		*e = BatchTaskCancellationBehaviour(s)
+	}
+	return err
+}
+
+// BatchTaskState is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type BatchTaskState string
 
 // The members of BatchTaskState.
@@ -223,7 +344,18 @@ const (
 	BatchTaskStateUnknown                BatchTaskState = "Unknown"
 )
 
-// BlobLinkType is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var batchTaskStateCodes = []enumCode{{"All", 99999}, {"Aquired", 2}, {"Failed", 5}, {"New", 1}, {"Started", 3}, {"Succeeded", 4}, {"SucceededManualCleanup", 6}, {"Unknown", 0}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *BatchTaskState) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "BatchTaskState", batchTaskStateCodes)
+	if set {
+		*e = BatchTaskState(s)
+	}
+	return err
+}
+
+// BlobLinkType is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type BlobLinkType string
 
 // The members of BlobLinkType.
@@ -249,7 +381,18 @@ const (
 	BlobLinkTypeThumbnail             BlobLinkType = "Thumbnail"
 )
 
-// BoardViewBadgeType is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var blobLinkTypeCodes = []enumCode{{"AccessToken", 11}, {"BatchTask", 6}, {"ChatTopicImage", 15}, {"ContactImage", 17}, {"Dashboard", 13}, {"DashboardHtmlTileData", 18}, {"DashboardTile", 14}, {"EventImage", 3}, {"ExtraTableIcon", 19}, {"FormsBackgroundImage", 16}, {"PersonImage", 1}, {"ProductImage", 7}, {"ProductThumbnail", 8}, {"ProjectImage", 2}, {"QuoteLineImage", 9}, {"QuoteLineThumbnail", 10}, {"RefreshToken", 12}, {"StatusMonitorImage", 5}, {"Thumbnail", 4}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *BlobLinkType) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "BlobLinkType", blobLinkTypeCodes)
+	if set {
+		*e = BlobLinkType(s)
+	}
+	return err
+}
+
+// BoardViewBadgeType is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type BoardViewBadgeType string
 
 // The members of BoardViewBadgeType.
@@ -259,7 +402,18 @@ const (
 	BoardViewBadgeTypeNone                BoardViewBadgeType = "None"
 )
 
-// BoardViewEntityType is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var boardViewBadgeTypeCodes = []enumCode{{"DaysInStage", 2}, {"DaysSinceRegistered", 1}, {"None", 0}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *BoardViewBadgeType) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "BoardViewBadgeType", boardViewBadgeTypeCodes)
+	if set {
+		*e = BoardViewBadgeType(s)
+	}
+	return err
+}
+
+// BoardViewEntityType is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type BoardViewEntityType string
 
 // The members of BoardViewEntityType.
@@ -270,7 +424,18 @@ const (
 	BoardViewEntityTypeSale          BoardViewEntityType = "Sale"
 )
 
-// BookingType is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var boardViewEntityTypeCodes = []enumCode{{"ContactPerson", 3}, {"None", 0}, {"Project", 2}, {"Sale", 1}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *BoardViewEntityType) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "BoardViewEntityType", boardViewEntityTypeCodes)
+	if set {
+		*e = BoardViewEntityType(s)
+	}
+	return err
+}
+
+// BookingType is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type BookingType string
 
 // The members of BookingType.
@@ -281,7 +446,18 @@ const (
 	BookingTypeUnknown     BookingType = "Unknown"
 )
 
-// CalMethod is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var bookingTypeCodes = []enumCode{{"None", 1}, {"Owner", 2}, {"Participant", 3}, {"Unknown", 0}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *BookingType) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "BookingType", bookingTypeCodes)
+	if set {
+		*e = BookingType(s)
+	}
+	return err
+}
+
+// CalMethod is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type CalMethod string
 
 // The members of CalMethod.
@@ -297,7 +473,18 @@ const (
 	CalMethodUnknown        CalMethod = "Unknown"
 )
 
-// CalReplyStatus is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var calMethodCodes = []enumCode{{"Add", 1}, {"Cancel", 2}, {"Counter", 3}, {"DeclineCounter", 4}, {"Publish", 5}, {"Refresh", 6}, {"Reply", 7}, {"Request", 8}, {"Unknown", 0}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *CalMethod) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "CalMethod", calMethodCodes)
+	if set {
+		*e = CalMethod(s)
+	}
+	return err
+}
+
+// CalReplyStatus is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type CalReplyStatus string
 
 // The members of CalReplyStatus.
@@ -308,7 +495,18 @@ const (
 	CalReplyStatusUnknown   CalReplyStatus = "Unknown"
 )
 
-// CategoryGroup is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var calReplyStatusCodes = []enumCode{{"Accepted", 1}, {"Declined", 2}, {"Tentative", 3}, {"Unknown", 0}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *CalReplyStatus) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "CalReplyStatus", calReplyStatusCodes)
+	if set {
+		*e = CalReplyStatus(s)
+	}
+	return err
+}
+
+// CategoryGroup is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type CategoryGroup string
 
 // The members of CategoryGroup.
@@ -321,7 +519,18 @@ const (
 	CategoryGroupUnknown           CategoryGroup = "Unknown"
 )
 
-// CategoryUpdateTrigger is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var categoryGroupCodes = []enumCode{{"Customer", 1}, {"Lost", 4}, {"Other", 5}, {"Partner", 3}, {"PotentialCustomer", 2}, {"Unknown", 0}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *CategoryGroup) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "CategoryGroup", categoryGroupCodes)
+	if set {
+		*e = CategoryGroup(s)
+	}
+	return err
+}
+
+// CategoryUpdateTrigger is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type CategoryUpdateTrigger string
 
 // The members of CategoryUpdateTrigger.
@@ -333,7 +542,18 @@ const (
 	CategoryUpdateTriggerSaleSold          CategoryUpdateTrigger = "SaleSold"
 )
 
-// ChangePasswordType is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var categoryUpdateTriggerCodes = []enumCode{{"LeadStatusChanged", 4}, {"None", 0}, {"SaleLost", 3}, {"SaleRegistered", 1}, {"SaleSold", 2}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *CategoryUpdateTrigger) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "CategoryUpdateTrigger", categoryUpdateTriggerCodes)
+	if set {
+		*e = CategoryUpdateTrigger(s)
+	}
+	return err
+}
+
+// ChangePasswordType is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type ChangePasswordType string
 
 // The members of ChangePasswordType.
@@ -342,7 +562,18 @@ const (
 	ChangePasswordTypePassword ChangePasswordType = "Password"
 )
 
-// ChatMessageSpecialType is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var changePasswordTypeCodes = []enumCode{{"Email", 0}, {"Password", 1}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *ChangePasswordType) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "ChangePasswordType", changePasswordTypeCodes)
+	if set {
+		*e = ChangePasswordType(s)
+	}
+	return err
+}
+
+// ChatMessageSpecialType is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type ChatMessageSpecialType string
 
 // The members of ChatMessageSpecialType.
@@ -367,7 +598,18 @@ const (
 	ChatMessageSpecialTypeWelcome            ChatMessageSpecialType = "Welcome"
 )
 
-// ChatMessageType is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var chatMessageSpecialTypeCodes = []enumCode{{"Block", 3}, {"BotMessage", 16}, {"ClickedOption", 15}, {"ClosedByCustomer", 11}, {"ClosedByIdle", 12}, {"ClosedByUser", 10}, {"Error", 7}, {"FaqSuccessQuestion", 9}, {"IllegalFileType", 18}, {"NewSession", 5}, {"None", 0}, {"Options", 17}, {"ReopenedByCustomer", 14}, {"SessionDeleted", 8}, {"TransferRejected", 13}, {"TransferedSession", 6}, {"Url", 2}, {"Welcome", 1}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *ChatMessageSpecialType) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "ChatMessageSpecialType", chatMessageSpecialTypeCodes)
+	if set {
+		*e = ChatMessageSpecialType(s)
+	}
+	return err
+}
+
+// ChatMessageType is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type ChatMessageType string
 
 // The members of ChatMessageType.
@@ -377,6 +619,17 @@ const (
 	ChatMessageTypeToCustomer ChatMessageType = "ToCustomer"
 	ChatMessageTypeToUser     ChatMessageType = "ToUser"
 )
+
+var chatMessageTypeCodes = []enumCode{{"Invalid", 0}, {"Special", 3}, {"ToCustomer", 1}, {"ToUser", 2}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *ChatMessageType) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "ChatMessageType", chatMessageTypeCodes)
+	if set {
+		*e = ChatMessageType(s)
+	}
+	return err
+}
 
 // ChatSessionFlags is a flag enum of the web API: one or more member names joined by ", " ("A, B"). Names this package does not know pass through.
 type ChatSessionFlags string
@@ -406,7 +659,7 @@ func (f *ChatSessionFlags) UnmarshalJSON(b []byte) error {
 	return err
 }
 
-// ChatSessionStatus is an enum of the web API, sent as the member name. Names this package does not know pass through.
+// ChatSessionStatus is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type ChatSessionStatus string
 
 // The members of ChatSessionStatus.
@@ -425,7 +678,18 @@ const (
 	ChatSessionStatusUserLast        ChatSessionStatus = "UserLast"
 )
 
-// ChatWidgetSize is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var chatSessionStatusCodes = []enumCode{{"Closed", 9}, {"ClosedFromQueue", 11}, {"CustomerLast", 5}, {"Deleted", 8}, {"Faq", 2}, {"Finished", 7}, {"InQueue", 4}, {"Invalid", 0}, {"OfflineForm", 3}, {"PreChatForm", 1}, {"RequestPosted", 10}, {"UserLast", 6}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *ChatSessionStatus) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "ChatSessionStatus", chatSessionStatusCodes)
+	if set {
+		*e = ChatSessionStatus(s)
+	}
+	return err
+}
+
+// ChatWidgetSize is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type ChatWidgetSize string
 
 // The members of ChatWidgetSize.
@@ -434,7 +698,18 @@ const (
 	ChatWidgetSizeNormal ChatWidgetSize = "Normal"
 )
 
-// CheckoutState is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var chatWidgetSizeCodes = []enumCode{{"Large", 1}, {"Normal", 0}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *ChatWidgetSize) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "ChatWidgetSize", chatWidgetSizeCodes)
+	if set {
+		*e = ChatWidgetSize(s)
+	}
+	return err
+}
+
+// CheckoutState is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type CheckoutState string
 
 // The members of CheckoutState.
@@ -445,7 +720,18 @@ const (
 	CheckoutStateNotCheckedOut       CheckoutState = "NotCheckedOut"
 )
 
-// ColorIndex is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var checkoutStateCodes = []enumCode{{"CheckedOutOther", 2}, {"CheckedOutOwn", 1}, {"LockingNotSupported", 3}, {"NotCheckedOut", 0}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *CheckoutState) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "CheckoutState", checkoutStateCodes)
+	if set {
+		*e = CheckoutState(s)
+	}
+	return err
+}
+
+// ColorIndex is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type ColorIndex string
 
 // The members of ColorIndex.
@@ -477,7 +763,18 @@ const (
 	ColorIndexYellowAlt3  ColorIndex = "YellowAlt3"
 )
 
-// CommandAction is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var colorIndexCodes = []enumCode{{"BlueAlt1", 10}, {"BlueAlt2", 11}, {"BlueAlt3", 12}, {"DarkBlue", 1}, {"DarkGray", 3}, {"DarkGreen", 5}, {"DarkRed", 9}, {"DarkYellow", 7}, {"GrayAlt1", 13}, {"GrayAlt2", 14}, {"GrayAlt3", 15}, {"GreenAlt1", 16}, {"GreenAlt2", 17}, {"GreenAlt3", 18}, {"LightBlue", 0}, {"LightGray", 2}, {"LightGreen", 4}, {"LightRed", 8}, {"LightYellow", 6}, {"RedAlt1", 22}, {"RedAlt2", 23}, {"RedAlt3", 24}, {"YellowAlt1", 19}, {"YellowAlt2", 20}, {"YellowAlt3", 21}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *ColorIndex) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "ColorIndex", colorIndexCodes)
+	if set {
+		*e = ColorIndex(s)
+	}
+	return err
+}
+
+// CommandAction is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type CommandAction string
 
 // The members of CommandAction.
@@ -488,7 +785,18 @@ const (
 	CommandActionYesNo    CommandAction = "YesNo"
 )
 
-// CommandActionResult is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var commandActionCodes = []enumCode{{"Implicit", 0}, {"Ok", 3}, {"OkCancel", 2}, {"YesNo", 1}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *CommandAction) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "CommandAction", commandActionCodes)
+	if set {
+		*e = CommandAction(s)
+	}
+	return err
+}
+
+// CommandActionResult is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type CommandActionResult string
 
 // The members of CommandActionResult.
@@ -500,7 +808,18 @@ const (
 	CommandActionResultYes      CommandActionResult = "Yes"
 )
 
-// ConfigType is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var commandActionResultCodes = []enumCode{{"Cancel", 4}, {"Implicit", 0}, {"No", 3}, {"Ok", 2}, {"Yes", 1}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *CommandActionResult) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "CommandActionResult", commandActionResultCodes)
+	if set {
+		*e = CommandActionResult(s)
+	}
+	return err
+}
+
+// ConfigType is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type ConfigType string
 
 // The members of ConfigType.
@@ -510,6 +829,17 @@ const (
 	ConfigTypeSubscriptionsOptions ConfigType = "SubscriptionsOptions"
 	ConfigTypeSubscriptionsStyle   ConfigType = "SubscriptionsStyle"
 )
+
+var configTypeCodes = []enumCode{{"Options", 1}, {"Style", 0}, {"SubscriptionsOptions", 11}, {"SubscriptionsStyle", 10}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *ConfigType) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "ConfigType", configTypeCodes)
+	if set {
+		*e = ConfigType(s)
+	}
+	return err
+}
 
 // ContactAction is a flag enum of the web API: one or more member names joined by ", " ("A, B"). Names this package does not know pass through.
 type ContactAction string
@@ -547,7 +877,7 @@ func (f *ContactAction) UnmarshalJSON(b []byte) error {
 	return err
 }
 
-// ContactPersonBoardEntity is an enum of the web API, sent as the member name. Names this package does not know pass through.
+// ContactPersonBoardEntity is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type ContactPersonBoardEntity string
 
 // The members of ContactPersonBoardEntity.
@@ -555,6 +885,17 @@ const (
 	ContactPersonBoardEntityContact ContactPersonBoardEntity = "Contact"
 	ContactPersonBoardEntityPerson  ContactPersonBoardEntity = "Person"
 )
+
+var contactPersonBoardEntityCodes = []enumCode{{"Contact", 0}, {"Person", 1}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *ContactPersonBoardEntity) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "ContactPersonBoardEntity", contactPersonBoardEntityCodes)
+	if set {
+		*e = ContactPersonBoardEntity(s)
+	}
+	return err
+}
 
 // ContactSourceType is a flag enum of the web API: one or more member names joined by ", " ("A, B"). Names this package does not know pass through.
 type ContactSourceType string
@@ -588,7 +929,7 @@ func (f *ContactSourceType) UnmarshalJSON(b []byte) error {
 	return err
 }
 
-// CopilotDataSourceType is an enum of the web API, sent as the member name. Names this package does not know pass through.
+// CopilotDataSourceType is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type CopilotDataSourceType string
 
 // The members of CopilotDataSourceType.
@@ -601,7 +942,18 @@ const (
 	CopilotDataSourceTypeWebContent     CopilotDataSourceType = "WebContent"
 )
 
-// CredentialControlType is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var copilotDataSourceTypeCodes = []enumCode{{"Documents", 3}, {"FAQs", 1}, {"Products", 4}, {"ReplyTemplates", 2}, {"Requests", 0}, {"WebContent", 5}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *CopilotDataSourceType) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "CopilotDataSourceType", copilotDataSourceTypeCodes)
+	if set {
+		*e = CopilotDataSourceType(s)
+	}
+	return err
+}
+
+// CredentialControlType is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type CredentialControlType string
 
 // The members of CredentialControlType.
@@ -613,7 +965,18 @@ const (
 	CredentialControlTypeStatic   CredentialControlType = "Static"
 )
 
-// CrmActorType is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var credentialControlTypeCodes = []enumCode{{"Edit", 1}, {"Hidden", 4}, {"Link", 3}, {"Password", 2}, {"Static", 0}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *CredentialControlType) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "CredentialControlType", credentialControlTypeCodes)
+	if set {
+		*e = CredentialControlType(s)
+	}
+	return err
+}
+
+// CrmActorType is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type CrmActorType string
 
 // The members of CrmActorType.
@@ -625,7 +988,18 @@ const (
 	CrmActorTypeUnknown CrmActorType = "Unknown"
 )
 
-// CtaFlavor is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var crmActorTypeCodes = []enumCode{{"Contact", 1}, {"Person", 2}, {"Project", 3}, {"Sale", 4}, {"Unknown", 0}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *CrmActorType) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "CrmActorType", crmActorTypeCodes)
+	if set {
+		*e = CrmActorType(s)
+	}
+	return err
+}
+
+// CtaFlavor is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type CtaFlavor string
 
 // The members of CtaFlavor.
@@ -638,7 +1012,18 @@ const (
 	CtaFlavorWarning CtaFlavor = "Warning"
 )
 
-// CtaType is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var ctaFlavorCodes = []enumCode{{"Accept", 4}, {"Error", 3}, {"Info", 1}, {"Normal", 0}, {"Reject", 5}, {"Warning", 2}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *CtaFlavor) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "CtaFlavor", ctaFlavorCodes)
+	if set {
+		*e = CtaFlavor(s)
+	}
+	return err
+}
+
+// CtaType is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type CtaType string
 
 // The members of CtaType.
@@ -649,7 +1034,18 @@ const (
 	CtaTypeUnknown   CtaType = "Unknown"
 )
 
-// CustomFieldType is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var ctaTypeCodes = []enumCode{{"Link", 3}, {"Primary", 1}, {"Secondary", 2}, {"Unknown", 0}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *CtaType) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "CtaType", ctaTypeCodes)
+	if set {
+		*e = CtaType(s)
+	}
+	return err
+}
+
+// CustomFieldType is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type CustomFieldType string
 
 // The members of CustomFieldType.
@@ -672,7 +1068,18 @@ const (
 	CustomFieldTypeUnknown     CustomFieldType = "Unknown"
 )
 
-// DashTileCurrencyMode is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var customFieldTypeCodes = []enumCode{{"Attachment", 13}, {"Blob", 5}, {"Checkbox", 6}, {"Date", 4}, {"DateTime", 9}, {"Decimal", 8}, {"DynamicLink", 14}, {"Integer", 1}, {"ListText", 15}, {"LongText", 3}, {"MdoList", 7}, {"RelationTo", 12}, {"ShortText", 2}, {"Time", 10}, {"TimeSpan", 11}, {"Unknown", 0}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *CustomFieldType) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "CustomFieldType", customFieldTypeCodes)
+	if set {
+		*e = CustomFieldType(s)
+	}
+	return err
+}
+
+// DashTileCurrencyMode is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type DashTileCurrencyMode string
 
 // The members of DashTileCurrencyMode.
@@ -683,7 +1090,18 @@ const (
 	DashTileCurrencyModeSpecified DashTileCurrencyMode = "Specified"
 )
 
-// DashTileEntityType is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var dashTileCurrencyModeCodes = []enumCode{{"Base", 1}, {"None", 0}, {"Own", 2}, {"Specified", 3}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *DashTileCurrencyMode) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "DashTileCurrencyMode", dashTileCurrencyModeCodes)
+	if set {
+		*e = DashTileCurrencyMode(s)
+	}
+	return err
+}
+
+// DashTileEntityType is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type DashTileEntityType string
 
 // The members of DashTileEntityType.
@@ -696,7 +1114,18 @@ const (
 	DashTileEntityTypeSale        DashTileEntityType = "Sale"
 )
 
-// DashTileMeasure is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var dashTileEntityTypeCodes = []enumCode{{"Appointment", 4}, {"Contact", 1}, {"None", 0}, {"Person", 5}, {"Project", 3}, {"Sale", 2}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *DashTileEntityType) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "DashTileEntityType", dashTileEntityTypeCodes)
+	if set {
+		*e = DashTileEntityType(s)
+	}
+	return err
+}
+
+// DashTileMeasure is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type DashTileMeasure string
 
 // The members of DashTileMeasure.
@@ -710,7 +1139,18 @@ const (
 	DashTileMeasureSum      DashTileMeasure = "Sum"
 )
 
-// DashTileType is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var dashTileMeasureCodes = []enumCode{{"Average", 3}, {"Count", 6}, {"CountAll", 1}, {"Max", 4}, {"Min", 5}, {"None", 0}, {"Sum", 2}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *DashTileMeasure) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "DashTileMeasure", dashTileMeasureCodes)
+	if set {
+		*e = DashTileMeasure(s)
+	}
+	return err
+}
+
+// DashTileType is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type DashTileType string
 
 // The members of DashTileType.
@@ -730,6 +1170,17 @@ const (
 	DashTileTypePie                DashTileType = "Pie"
 	DashTileTypeWebPanel           DashTileType = "WebPanel"
 )
+
+var dashTileTypeCodes = []enumCode{{"Area", 6}, {"Bar", 4}, {"BigNum", 3}, {"Column", 7}, {"CombinedBarLine", 8}, {"CombinedColumnLine", 9}, {"Funnel", 13}, {"Gauge", 12}, {"HTML", 11}, {"Line", 5}, {"List", 2}, {"None", 0}, {"Pie", 1}, {"WebPanel", 10}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *DashTileType) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "DashTileType", dashTileTypeCodes)
+	if set {
+		*e = DashTileType(s)
+	}
+	return err
+}
 
 // DashTileUsage is a flag enum of the web API: one or more member names joined by ", " ("A, B"). Names this package does not know pass through.
 type DashTileUsage string
@@ -760,7 +1211,7 @@ func (f *DashTileUsage) UnmarshalJSON(b []byte) error {
 	return err
 }
 
-// DeltaState is an enum of the web API, sent as the member name. Names this package does not know pass through.
+// DeltaState is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type DeltaState string
 
 // The members of DeltaState.
@@ -770,7 +1221,18 @@ const (
 	DeltaStateUnknown   DeltaState = "Unknown"
 )
 
-// DeltaType is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var deltaStateCodes = []enumCode{{"Draft", 1}, {"Published", 2}, {"Unknown", 0}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *DeltaState) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "DeltaState", deltaStateCodes)
+	if set {
+		*e = DeltaState(s)
+	}
+	return err
+}
+
+// DeltaType is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type DeltaType string
 
 // The members of DeltaType.
@@ -783,7 +1245,18 @@ const (
 	DeltaTypeWebPanel                 DeltaType = "WebPanel"
 )
 
-// DesignType is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var deltaTypeCodes = []enumCode{{"CustomFields", 3}, {"CustomObjectArchivePanel", 5}, {"Customized", 4}, {"System", 1}, {"Unknown", 0}, {"WebPanel", 2}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *DeltaType) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "DeltaType", deltaTypeCodes)
+	if set {
+		*e = DeltaType(s)
+	}
+	return err
+}
+
+// DesignType is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type DesignType string
 
 // The members of DesignType.
@@ -793,7 +1266,18 @@ const (
 	DesignTypeUnlayer  DesignType = "Unlayer"
 )
 
-// DocTmplDirection is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var designTypeCodes = []enumCode{{"SOEditor", 1}, {"Unknown", 0}, {"Unlayer", 2}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *DesignType) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "DesignType", designTypeCodes)
+	if set {
+		*e = DesignType(s)
+	}
+	return err
+}
+
+// DocTmplDirection is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type DocTmplDirection string
 
 // The members of DocTmplDirection.
@@ -804,7 +1288,18 @@ const (
 	DocTmplDirectionUnknown  DocTmplDirection = "Unknown"
 )
 
-// DocTmplInvitationType is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var docTmplDirectionCodes = []enumCode{{"Incoming", 1}, {"Outgoing", 2}, {"SaintAll", 3}, {"Unknown", 0}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *DocTmplDirection) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "DocTmplDirection", docTmplDirectionCodes)
+	if set {
+		*e = DocTmplDirection(s)
+	}
+	return err
+}
+
+// DocTmplInvitationType is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type DocTmplInvitationType string
 
 // The members of DocTmplInvitationType.
@@ -815,7 +1310,18 @@ const (
 	DocTmplInvitationTypeNone      DocTmplInvitationType = "None"
 )
 
-// DocTmplPrivacyType is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var docTmplInvitationTypeCodes = []enumCode{{"Cancelled", 3}, {"Changed", 2}, {"New", 1}, {"None", 0}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *DocTmplInvitationType) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "DocTmplInvitationType", docTmplInvitationTypeCodes)
+	if set {
+		*e = DocTmplInvitationType(s)
+	}
+	return err
+}
+
+// DocTmplPrivacyType is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type DocTmplPrivacyType string
 
 // The members of DocTmplPrivacyType.
@@ -824,7 +1330,18 @@ const (
 	DocTmplPrivacyTypePersonRegistered DocTmplPrivacyType = "PersonRegistered"
 )
 
-// DocTmplQuoteType is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var docTmplPrivacyTypeCodes = []enumCode{{"None", 0}, {"PersonRegistered", 1}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *DocTmplPrivacyType) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "DocTmplPrivacyType", docTmplPrivacyTypeCodes)
+	if set {
+		*e = DocTmplPrivacyType(s)
+	}
+	return err
+}
+
+// DocTmplQuoteType is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type DocTmplQuoteType string
 
 // The members of DocTmplQuoteType.
@@ -837,7 +1354,18 @@ const (
 	DocTmplQuoteTypeQuoteLines           DocTmplQuoteType = "QuoteLines"
 )
 
-// DocTmplType is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var docTmplQuoteTypeCodes = []enumCode{{"ConfirmationLines", 5}, {"ConfirmationMailBody", 4}, {"MailBody", 1}, {"MainDocument", 2}, {"None", 0}, {"QuoteLines", 3}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *DocTmplQuoteType) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "DocTmplQuoteType", docTmplQuoteTypeCodes)
+	if set {
+		*e = DocTmplQuoteType(s)
+	}
+	return err
+}
+
+// DocTmplType is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type DocTmplType string
 
 // The members of DocTmplType.
@@ -854,7 +1382,18 @@ const (
 	DocTmplTypeUnknown     DocTmplType = "Unknown"
 )
 
-// DocumentLockSemantics is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var docTmplTypeCodes = []enumCode{{"Appointment", 1}, {"Document", 2}, {"Email", 3}, {"Fax", 4}, {"MergeDraft", 7}, {"MergeFinal", 8}, {"Phone", 5}, {"SavedReport", 9}, {"Todo", 6}, {"Unknown", 0}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *DocTmplType) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "DocTmplType", docTmplTypeCodes)
+	if set {
+		*e = DocTmplType(s)
+	}
+	return err
+}
+
+// DocumentLockSemantics is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type DocumentLockSemantics string
 
 // The members of DocumentLockSemantics.
@@ -864,7 +1403,18 @@ const (
 	DocumentLockSemanticsVersioning DocumentLockSemantics = "Versioning"
 )
 
-// Domain is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var documentLockSemanticsCodes = []enumCode{{"Locking", 1}, {"None", 0}, {"Versioning", 2}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *DocumentLockSemantics) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "DocumentLockSemantics", documentLockSemanticsCodes)
+	if set {
+		*e = DocumentLockSemantics(s)
+	}
+	return err
+}
+
+// Domain is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type Domain string
 
 // The members of Domain.
@@ -881,7 +1431,18 @@ const (
 	DomainUserGroups                          Domain = "UserGroups"
 )
 
-// DurationUnit is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var domainCodes = []enumCode{{"Dashboards", 8}, {"EmailFlows", 9}, {"ExternalDocumentRelatedToSpmMessage", 7}, {"ExternalDocuments", 5}, {"ExtraTables", 1}, {"ScreenDefinitions", 2}, {"Scripts", 3}, {"Selections", 4}, {"Unknown", 0}, {"UserGroups", 6}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *Domain) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "Domain", domainCodes)
+	if set {
+		*e = Domain(s)
+	}
+	return err
+}
+
+// DurationUnit is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type DurationUnit string
 
 // The members of DurationUnit.
@@ -900,6 +1461,17 @@ const (
 	DurationUnitWeek      DurationUnit = "Week"
 	DurationUnitYear      DurationUnit = "Year"
 )
+
+var durationUnitCodes = []enumCode{{"Century", 11}, {"Day", 4}, {"Decade", 10}, {"HalfYear", 8}, {"Hour", 3}, {"Millenium", 12}, {"Minute", 2}, {"Month", 6}, {"Quarter", 7}, {"Second", 1}, {"Unknown", 0}, {"Week", 5}, {"Year", 9}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *DurationUnit) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "DurationUnit", durationUnitCodes)
+	if set {
+		*e = DurationUnit(s)
+	}
+	return err
+}
 
 // EFieldRight is a flag enum of the web API: one or more member names joined by ", " ("A, B"). Names this package does not know pass through.
 type EFieldRight string
@@ -973,7 +1545,7 @@ func (f *EMailFlags) UnmarshalJSON(b []byte) error {
 	return err
 }
 
-// EMailPriority is an enum of the web API, sent as the member name. Names this package does not know pass through.
+// EMailPriority is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type EMailPriority string
 
 // The members of EMailPriority.
@@ -985,6 +1557,17 @@ const (
 	EMailPriorityNoPriority EMailPriority = "NoPriority"
 	EMailPriorityNormal     EMailPriority = "Normal"
 )
+
+var eMailPriorityCodes = []enumCode{{"High", 2}, {"Highest", 1}, {"Low", 4}, {"Lowest", 5}, {"NoPriority", 0}, {"Normal", 3}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *EMailPriority) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "EMailPriority", eMailPriorityCodes)
+	if set {
+		*e = EMailPriority(s)
+	}
+	return err
+}
 
 // ETableRight is a flag enum of the web API: one or more member names joined by ", " ("A, B"). Names this package does not know pass through.
 type ETableRight string
@@ -1069,7 +1652,7 @@ func (f *EjScriptVerb) UnmarshalJSON(b []byte) error {
 	return err
 }
 
-// EjUserStatus is an enum of the web API, sent as the member name. Names this package does not know pass through.
+// EjUserStatus is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type EjUserStatus string
 
 // The members of EjUserStatus.
@@ -1083,7 +1666,18 @@ const (
 	EjUserStatusStatusSystem       EjUserStatus = "StatusSystem"
 )
 
-// EmailFromType is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var ejUserStatusCodes = []enumCode{{"StatusDeleted", 3}, {"StatusNone", 0}, {"StatusNormal", 1}, {"StatusNotAvailable", 2}, {"StatusReadOnly", 4}, {"StatusSpm", 5}, {"StatusSystem", 127}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *EjUserStatus) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "EjUserStatus", ejUserStatusCodes)
+	if set {
+		*e = EjUserStatus(s)
+	}
+	return err
+}
+
+// EmailFromType is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type EmailFromType string
 
 // The members of EmailFromType.
@@ -1093,7 +1687,18 @@ const (
 	EmailFromTypeFromSupportContact EmailFromType = "FromSupportContact"
 )
 
-// EmailReplyToType is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var emailFromTypeCodes = []enumCode{{"FromOnlySpecified", 0}, {"FromSalesContact", 1}, {"FromSupportContact", 2}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *EmailFromType) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "EmailFromType", emailFromTypeCodes)
+	if set {
+		*e = EmailFromType(s)
+	}
+	return err
+}
+
+// EmailReplyToType is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type EmailReplyToType string
 
 // The members of EmailReplyToType.
@@ -1104,7 +1709,18 @@ const (
 	EmailReplyToTypeReplyToSupportContact EmailReplyToType = "ReplyToSupportContact"
 )
 
-// ErpActorType is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var emailReplyToTypeCodes = []enumCode{{"ReplyToEmpty", 3}, {"ReplyToOnlySpecified", 0}, {"ReplyToSalesContact", 1}, {"ReplyToSupportContact", 2}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *EmailReplyToType) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "EmailReplyToType", emailReplyToTypeCodes)
+	if set {
+		*e = EmailReplyToType(s)
+	}
+	return err
+}
+
+// ErpActorType is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type ErpActorType string
 
 // The members of ErpActorType.
@@ -1119,7 +1735,18 @@ const (
 	ErpActorTypeUnknown  ErpActorType = "Unknown"
 )
 
-// ErpSyncResponseCode is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var erpActorTypeCodes = []enumCode{{"Customer", 1}, {"Employee", 6}, {"Partner", 3}, {"Person", 4}, {"Project", 5}, {"Sale", 7}, {"Supplier", 2}, {"Unknown", 0}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *ErpActorType) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "ErpActorType", erpActorTypeCodes)
+	if set {
+		*e = ErpActorType(s)
+	}
+	return err
+}
+
+// ErpSyncResponseCode is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type ErpSyncResponseCode string
 
 // The members of ErpSyncResponseCode.
@@ -1129,7 +1756,18 @@ const (
 	ErpSyncResponseCodeNoError                      ErpSyncResponseCode = "NoError"
 )
 
-// EventHandlerType is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var erpSyncResponseCodeCodes = []enumCode{{"ErrorConnectorHasConnections", 1}, {"ErrorNotFound", 2}, {"NoError", 0}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *ErpSyncResponseCode) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "ErpSyncResponseCode", erpSyncResponseCodeCodes)
+	if set {
+		*e = ErpSyncResponseCode(s)
+	}
+	return err
+}
+
+// EventHandlerType is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type EventHandlerType string
 
 // The members of EventHandlerType.
@@ -1245,7 +1883,18 @@ const (
 	EventHandlerTypeUnknown                                     EventHandlerType = "Unknown"
 )
 
-// ExecuteOnEvent is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var eventHandlerTypeCodes = []enumCode{{"ChatAfterSaveNewMessage", 403}, {"ChatBeforeSaveNewMessage", 402}, {"ChatNewSession", 400}, {"ChatSessionChangedStatus", 401}, {"CompactModeInjection", 200}, {"CustomerCenterAuthentication", 210}, {"CustomerSetSubscriptions", 302}, {"DbiTaskFailed", 301}, {"ImportMailAfterProcessing", 304}, {"ImportMailBeforeProcessing", 303}, {"MainMenu", 305}, {"NewNotifyTicketFromForm", 105}, {"NewTicket", 100}, {"NewTicketFromCustomerCenter", 101}, {"NewTicketFromCustomerCenterBeforeSave", 103}, {"NewTicketFromEmail", 102}, {"NewTicketFromForm", 106}, {"NewTicketFromSpmLink", 104}, {"SalesAfterSaveAppointment", 1101}, {"SalesAfterSaveApproveQuote", 1114}, {"SalesAfterSaveContact", 1105}, {"SalesAfterSaveCustomObject", 1117}, {"SalesAfterSaveDocument", 1104}, {"SalesAfterSavePerson", 1106}, {"SalesAfterSaveProject", 1109}, {"SalesAfterSaveProjectMember", 1111}, {"SalesAfterSaveQuote", 1103}, {"SalesAfterSaveQuoteLine", 1113}, {"SalesAfterSaveRejectQuote", 1115}, {"SalesAfterSaveRelation", 1107}, {"SalesAfterSaveSale", 1108}, {"SalesAfterSaveSelection", 1110}, {"SalesAfterSaveSelectionMember", 1112}, {"SalesAfterSaveStakeholder", 1102}, {"SalesAfterSaveTicket", 1116}, {"SalesBeforeSaveAppointment", 1001}, {"SalesBeforeSaveApproveQuote", 1014}, {"SalesBeforeSaveContact", 1005}, {"SalesBeforeSaveCustomObject", 1018}, {"SalesBeforeSaveDocument", 1004}, {"SalesBeforeSavePerson", 1006}, {"SalesBeforeSaveProject", 1009}, {"SalesBeforeSaveProjectMember", 1011}, {"SalesBeforeSaveQuote", 1003}, {"SalesBeforeSaveQuoteLine", 1013}, {"SalesBeforeSaveRejectQuote", 1015}, {"SalesBeforeSaveRelation", 1007}, {"SalesBeforeSaveSale", 1008}, {"SalesBeforeSaveSelection", 1010}, {"SalesBeforeSaveSelectionMember", 1012}, {"SalesBeforeSaveStakeholder", 1002}, {"SalesBeforeSaveTicket", 1016}, {"SalesLoadCustomObject", 1017}, {"SalesLoadTicket", 1020}, {"SalesLoadTicketMessage", 1021}, {"SalesSplitTicket", 1019}, {"ScheduledTaskFailed", 300}, {"ServiceScreenAddMessageAfterSubmit", 703}, {"ServiceScreenAddMessageBeforeSubmit", 603}, {"ServiceScreenAddMessageLoad", 503}, {"ServiceScreenEditCompanyAfterSubmit", 708}, {"ServiceScreenEditCompanyBeforeSubmit", 608}, {"ServiceScreenEditCompanyLoad", 508}, {"ServiceScreenEditCustomerAfterSubmit", 706}, {"ServiceScreenEditCustomerBeforeSubmit", 606}, {"ServiceScreenEditCustomerLoad", 506}, {"ServiceScreenEditExtraTableAfterSubmit", 710}, {"ServiceScreenEditExtraTableBeforeSubmit", 610}, {"ServiceScreenEditExtraTableLoad", 510}, {"ServiceScreenEditTicketAfterSubmit", 704}, {"ServiceScreenEditTicketBeforeSubmit", 604}, {"ServiceScreenEditTicketLoad", 504}, {"ServiceScreenForwardAfterSubmit", 709}, {"ServiceScreenForwardBeforeSubmit", 609}, {"ServiceScreenForwardLoad", 509}, {"ServiceScreenListTicketMessagesAfterSubmit", 702}, {"ServiceScreenListTicketMessagesBeforeSubmit", 602}, {"ServiceScreenListTicketMessagesLoad", 502}, {"ServiceScreenNewQuickTicketAfterSubmit", 701}, {"ServiceScreenNewQuickTicketBeforeSubmit", 601}, {"ServiceScreenNewQuickTicketLoad", 501}, {"ServiceScreenNewTicketAfterSubmit", 700}, {"ServiceScreenNewTicketBeforeSubmit", 600}, {"ServiceScreenNewTicketLoad", 500}, {"ServiceScreenViewCompanyAfterSubmit", 707}, {"ServiceScreenViewCompanyBeforeSubmit", 607}, {"ServiceScreenViewCompanyLoad", 507}, {"ServiceScreenViewCustomerAfterSubmit", 705}, {"ServiceScreenViewCustomerBeforeSubmit", 605}, {"ServiceScreenViewCustomerLoad", 505}, {"TicketActivated", 113}, {"TicketChangedCategory", 141}, {"TicketChangedOwnedBy", 142}, {"TicketChangedPrimaryCustomer", 143}, {"TicketChangedPriority", 140}, {"TicketChangedSlevel", 145}, {"TicketChangedTicketStatus", 144}, {"TicketClosed", 110}, {"TicketDeleted", 112}, {"TicketExternalMessageAdded", 152}, {"TicketInternalMessageAdded", 151}, {"TicketMessageAdded", 150}, {"TicketMessageSentimentCalculated", 153}, {"TicketPostponed", 111}, {"TicketReopened", 120}, {"TicketReopenedFromCustomerCenter", 121}, {"TicketReopenedFromEmail", 122}, {"TicketSave", 109}, {"Unknown", 0}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *EventHandlerType) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "EventHandlerType", eventHandlerTypeCodes)
+	if set {
+		*e = EventHandlerType(s)
+	}
+	return err
+}
+
+// ExecuteOnEvent is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type ExecuteOnEvent string
 
 // The members of ExecuteOnEvent.
@@ -1256,6 +1905,17 @@ const (
 	ExecuteOnEventNever       ExecuteOnEvent = "Never"
 	ExecuteOnEventWait        ExecuteOnEvent = "Wait"
 )
+
+var executeOnEventCodes = []enumCode{{"LocalUpdate", 3}, {"Logoff", 2}, {"Logon", 1}, {"Never", 0}, {"Wait", 16384}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *ExecuteOnEvent) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "ExecuteOnEvent", executeOnEventCodes)
+	if set {
+		*e = ExecuteOnEvent(s)
+	}
+	return err
+}
 
 // ExternalUserInfoModification is a flag enum of the web API: one or more member names joined by ", " ("A, B"). Names this package does not know pass through.
 type ExternalUserInfoModification string
@@ -1292,7 +1952,7 @@ func (f *ExternalUserInfoModification) UnmarshalJSON(b []byte) error {
 	return err
 }
 
-// ExternallyOwnedStatus is an enum of the web API, sent as the member name. Names this package does not know pass through.
+// ExternallyOwnedStatus is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type ExternallyOwnedStatus string
 
 // The members of ExternallyOwnedStatus.
@@ -1304,7 +1964,18 @@ const (
 	ExternallyOwnedStatusUnknown             ExternallyOwnedStatus = "Unknown"
 )
 
-// ExternallyOwnedType is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var externallyOwnedStatusCodes = []enumCode{{"Accepted", 2}, {"Declined", 3}, {"NotResponded", 4}, {"TentativelyAccepted", 1}, {"Unknown", 0}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *ExternallyOwnedStatus) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "ExternallyOwnedStatus", externallyOwnedStatusCodes)
+	if set {
+		*e = ExternallyOwnedStatus(s)
+	}
+	return err
+}
+
+// ExternallyOwnedType is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type ExternallyOwnedType string
 
 // The members of ExternallyOwnedType.
@@ -1316,7 +1987,18 @@ const (
 	ExternallyOwnedTypeUnknown   ExternallyOwnedType = "Unknown"
 )
 
-// ExtraDataFieldType is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var externallyOwnedTypeCodes = []enumCode{{"Optional", 3}, {"Organizer", 1}, {"Required", 2}, {"Resource", 4}, {"Unknown", 0}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *ExternallyOwnedType) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "ExternallyOwnedType", externallyOwnedTypeCodes)
+	if set {
+		*e = ExternallyOwnedType(s)
+	}
+	return err
+}
+
+// ExtraDataFieldType is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type ExtraDataFieldType string
 
 // The members of ExtraDataFieldType.
@@ -1326,7 +2008,18 @@ const (
 	ExtraDataFieldTypeURL    ExtraDataFieldType = "Url"
 )
 
-// FieldAccess is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var extraDataFieldTypeCodes = []enumCode{{"Image", 2}, {"String", 0}, {"Url", 1}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *ExtraDataFieldType) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "ExtraDataFieldType", extraDataFieldTypeCodes)
+	if set {
+		*e = ExtraDataFieldType(s)
+	}
+	return err
+}
+
+// FieldAccess is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type FieldAccess string
 
 // The members of FieldAccess.
@@ -1336,7 +2029,18 @@ const (
 	FieldAccessReadOnly  FieldAccess = "ReadOnly"
 )
 
-// FieldMetadataType is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var fieldAccessCodes = []enumCode{{"Mandatory", 1}, {"Normal", 0}, {"ReadOnly", 2}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *FieldAccess) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "FieldAccess", fieldAccessCodes)
+	if set {
+		*e = FieldAccess(s)
+	}
+	return err
+}
+
+// FieldMetadataType is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type FieldMetadataType string
 
 // The members of FieldMetadataType.
@@ -1351,7 +2055,18 @@ const (
 	FieldMetadataTypeText     FieldMetadataType = "Text"
 )
 
-// FormFieldRestrictionType is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var fieldMetadataTypeCodes = []enumCode{{"Checkbox", 0}, {"Date", 6}, {"Double", 4}, {"Integer", 3}, {"Label", 99}, {"List", 5}, {"Password", 2}, {"Text", 1}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *FieldMetadataType) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "FieldMetadataType", fieldMetadataTypeCodes)
+	if set {
+		*e = FieldMetadataType(s)
+	}
+	return err
+}
+
+// FormFieldRestrictionType is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type FormFieldRestrictionType string
 
 // The members of FormFieldRestrictionType.
@@ -1361,7 +2076,18 @@ const (
 	FormFieldRestrictionTypeReadOnly  FormFieldRestrictionType = "ReadOnly"
 )
 
-// FormSubmissionStatus is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var formFieldRestrictionTypeCodes = []enumCode{{"DoNotShow", 2}, {"NotSet", 0}, {"ReadOnly", 1}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *FormFieldRestrictionType) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "FormFieldRestrictionType", formFieldRestrictionTypeCodes)
+	if set {
+		*e = FormFieldRestrictionType(s)
+	}
+	return err
+}
+
+// FormSubmissionStatus is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type FormSubmissionStatus string
 
 // The members of FormSubmissionStatus.
@@ -1374,7 +2100,18 @@ const (
 	FormSubmissionStatusUnknown           FormSubmissionStatus = "Unknown"
 )
 
-// FormType is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var formSubmissionStatusCodes = []enumCode{{"EmailVerification", 2}, {"Failed", 5}, {"InProgress", 1}, {"Processed", 4}, {"Submitted", 3}, {"Unknown", 0}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *FormSubmissionStatus) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "FormSubmissionStatus", formSubmissionStatusCodes)
+	if set {
+		*e = FormSubmissionStatus(s)
+	}
+	return err
+}
+
+// FormType is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type FormType string
 
 // The members of FormType.
@@ -1383,7 +2120,18 @@ const (
 	FormTypeTemplate FormType = "Template"
 )
 
-// FormsRecaptchaMode is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var formTypeCodes = []enumCode{{"Normal", 0}, {"Template", 1}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *FormType) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "FormType", formTypeCodes)
+	if set {
+		*e = FormType(s)
+	}
+	return err
+}
+
+// FormsRecaptchaMode is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type FormsRecaptchaMode string
 
 // The members of FormsRecaptchaMode.
@@ -1393,7 +2141,18 @@ const (
 	FormsRecaptchaModeNotAvailable    FormsRecaptchaMode = "NotAvailable"
 )
 
-// FreeBusy is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var formsRecaptchaModeCodes = []enumCode{{"GlobalKeysExist", 1}, {"KeysNeeded", 2}, {"NotAvailable", 0}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *FormsRecaptchaMode) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "FormsRecaptchaMode", formsRecaptchaModeCodes)
+	if set {
+		*e = FormsRecaptchaMode(s)
+	}
+	return err
+}
+
+// FreeBusy is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type FreeBusy string
 
 // The members of FreeBusy.
@@ -1402,7 +2161,18 @@ const (
 	FreeBusyFree FreeBusy = "Free"
 )
 
-// FreeTextOperator is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var freeBusyCodes = []enumCode{{"Busy", 0}, {"Free", 1}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *FreeBusy) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "FreeBusy", freeBusyCodes)
+	if set {
+		*e = FreeBusy(s)
+	}
+	return err
+}
+
+// FreeTextOperator is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type FreeTextOperator string
 
 // The members of FreeTextOperator.
@@ -1412,7 +2182,18 @@ const (
 	FreeTextOperatorStartsWith FreeTextOperator = "StartsWith"
 )
 
-// GeneratorEncoding is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var freeTextOperatorCodes = []enumCode{{"Contains", 1}, {"ExactMatch", 3}, {"StartsWith", 2}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *FreeTextOperator) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "FreeTextOperator", freeTextOperatorCodes)
+	if set {
+		*e = FreeTextOperator(s)
+	}
+	return err
+}
+
+// GeneratorEncoding is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type GeneratorEncoding string
 
 // The members of GeneratorEncoding.
@@ -1433,6 +2214,17 @@ const (
 	GeneratorEncodingURLUnicode      GeneratorEncoding = "UrlUnicode"
 	GeneratorEncodingXML             GeneratorEncoding = "Xml"
 )
+
+var generatorEncodingCodes = []enumCode{{"Html", 1}, {"Mime", 11}, {"MsExcel", 4}, {"MsOffice2007", 6}, {"MsOffice2007Xml", 7}, {"MsPowerpoint", 5}, {"MsWord", 3}, {"MsWord2007", 14}, {"OpenDocument", 12}, {"OpenDocumentXml", 13}, {"Pdf", 10}, {"Text", 0}, {"Url", 8}, {"UrlUnicode", 9}, {"Xml", 2}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *GeneratorEncoding) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "GeneratorEncoding", generatorEncodingCodes)
+	if set {
+		*e = GeneratorEncoding(s)
+	}
+	return err
+}
 
 // HTMLSanitizerOptions is a flag enum of the web API: one or more member names joined by ", " ("A, B"). Names this package does not know pass through.
 type HTMLSanitizerOptions string
@@ -1464,7 +2256,7 @@ func (f *HTMLSanitizerOptions) UnmarshalJSON(b []byte) error {
 	return err
 }
 
-// ImageEmbedType is an enum of the web API, sent as the member name. Names this package does not know pass through.
+// ImageEmbedType is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type ImageEmbedType string
 
 // The members of ImageEmbedType.
@@ -1472,6 +2264,17 @@ const (
 	ImageEmbedTypeInline ImageEmbedType = "Inline"
 	ImageEmbedTypeLink   ImageEmbedType = "Link"
 )
+
+var imageEmbedTypeCodes = []enumCode{{"Inline", 1}, {"Link", 0}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *ImageEmbedType) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "ImageEmbedType", imageEmbedTypeCodes)
+	if set {
+		*e = ImageEmbedType(s)
+	}
+	return err
+}
 
 // ImportAction is a flag enum of the web API: one or more member names joined by ", " ("A, B"). Names this package does not know pass through.
 type ImportAction string
@@ -1541,7 +2344,7 @@ func (f *ImportEntityType) UnmarshalJSON(b []byte) error {
 	return err
 }
 
-// InterRestrictionOperator is an enum of the web API, sent as the member name. Names this package does not know pass through.
+// InterRestrictionOperator is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type InterRestrictionOperator string
 
 // The members of InterRestrictionOperator.
@@ -1551,7 +2354,18 @@ const (
 	InterRestrictionOperatorOr   InterRestrictionOperator = "Or"
 )
 
-// InvitationStatus is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var interRestrictionOperatorCodes = []enumCode{{"And", 1}, {"None", 0}, {"Or", 2}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *InterRestrictionOperator) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "InterRestrictionOperator", interRestrictionOperatorCodes)
+	if set {
+		*e = InterRestrictionOperator(s)
+	}
+	return err
+}
+
+// InvitationStatus is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type InvitationStatus string
 
 // The members of InvitationStatus.
@@ -1568,7 +2382,18 @@ const (
 	InvitationStatusUnknown    InvitationStatus = "Unknown"
 )
 
-// KbAccessLevel is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var invitationStatusCodes = []enumCode{{"Accepted", 2}, {"Cancelled", 10}, {"Declined", 9}, {"Hidden", 4}, {"Invitation", 5}, {"Moved", 6}, {"MovedSeen", 8}, {"None", 1}, {"Seen", 7}, {"Unknown", 0}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *InvitationStatus) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "InvitationStatus", invitationStatusCodes)
+	if set {
+		*e = InvitationStatus(s)
+	}
+	return err
+}
+
+// KbAccessLevel is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type KbAccessLevel string
 
 // The members of KbAccessLevel.
@@ -1579,7 +2404,18 @@ const (
 	KbAccessLevelPublicAuthenticated KbAccessLevel = "PublicAuthenticated"
 )
 
-// LandingPageTabType is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var kbAccessLevelCodes = []enumCode{{"Internal", 2}, {"Private", 1}, {"Public", 4}, {"PublicAuthenticated", 3}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *KbAccessLevel) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "KbAccessLevel", kbAccessLevelCodes)
+	if set {
+		*e = KbAccessLevel(s)
+	}
+	return err
+}
+
+// LandingPageTabType is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type LandingPageTabType string
 
 // The members of LandingPageTabType.
@@ -1590,7 +2426,18 @@ const (
 	LandingPageTabTypeUnknown   LandingPageTabType = "Unknown"
 )
 
-// LicenseStatus is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var landingPageTabTypeCodes = []enumCode{{"Entity", 2}, {"Provider", 3}, {"Selection", 1}, {"Unknown", 0}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *LandingPageTabType) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "LandingPageTabType", landingPageTabTypeCodes)
+	if set {
+		*e = LandingPageTabType(s)
+	}
+	return err
+}
+
+// LicenseStatus is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type LicenseStatus string
 
 // The members of LicenseStatus.
@@ -1606,7 +2453,18 @@ const (
 	LicenseStatusUseCustomMessageAndURL  LicenseStatus = "UseCustomMessageAndUrl"
 )
 
-// LicenseType is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var licenseStatusCodes = []enumCode{{"NewCompanyNameAvailable", 2}, {"NewLicenseActivated", 6}, {"NewLicenseAvailable", 1}, {"NewSerialAvailable", 3}, {"Ok", 0}, {"ProblemWithLicense", 100}, {"UnknownError", 5000}, {"UseCustomMessage", 4}, {"UseCustomMessageAndUrl", 5}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *LicenseStatus) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "LicenseStatus", licenseStatusCodes)
+	if set {
+		*e = LicenseStatus(s)
+	}
+	return err
+}
+
+// LicenseType is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type LicenseType string
 
 // The members of LicenseType.
@@ -1617,7 +2475,18 @@ const (
 	LicenseTypeUserLicense      LicenseType = "UserLicense"
 )
 
-// LocalizedTextType is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var licenseTypeCodes = []enumCode{{"SatelliteLicense", 2}, {"SiteLicense", 1}, {"Unknown", 0}, {"UserLicense", 3}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *LicenseType) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "LicenseType", licenseTypeCodes)
+	if set {
+		*e = LicenseType(s)
+	}
+	return err
+}
+
+// LocalizedTextType is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type LocalizedTextType string
 
 // The members of LocalizedTextType.
@@ -1642,7 +2511,18 @@ const (
 	LocalizedTextTypeUnknown              LocalizedTextType = "Unknown"
 )
 
-// LogEvent is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var localizedTextTypeCodes = []enumCode{{"Column", 3}, {"FunctionRightDesc", 12}, {"FunctionRightLabel", 11}, {"ImportField", 4}, {"ImportGUICategory", 6}, {"ImportObject", 5}, {"Label", 1}, {"PushNotificationText", 41}, {"StartupHints", 7}, {"StatusMonitorName", 16}, {"Table", 2}, {"UdefAppointmentLabel", 23}, {"UdefContactLabel", 19}, {"UdefDocumentLabel", 24}, {"UdefPersonLabel", 20}, {"UdefProjectLabel", 21}, {"UdefSaleLabel", 22}, {"Unknown", 0}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *LocalizedTextType) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "LocalizedTextType", localizedTextTypeCodes)
+	if set {
+		*e = LocalizedTextType(s)
+	}
+	return err
+}
+
+// LogEvent is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type LogEvent string
 
 // The members of LogEvent.
@@ -1655,7 +2535,18 @@ const (
 	LogEventUnlock LogEvent = "Unlock"
 )
 
-// MailboxType is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var logEventCodes = []enumCode{{"Create", 1}, {"Delete", 3}, {"Edit", 2}, {"Lock", 4}, {"None", 0}, {"Unlock", 5}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *LogEvent) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "LogEvent", logEventCodes)
+	if set {
+		*e = LogEvent(s)
+	}
+	return err
+}
+
+// MailboxType is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type MailboxType string
 
 // The members of MailboxType.
@@ -1672,7 +2563,18 @@ const (
 	MailboxTypeUnknown   MailboxType = "Unknown"
 )
 
-// MessageActionType is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var mailboxTypeCodes = []enumCode{{"Facebook", 4}, {"Imap", 2}, {"ImapOAuth", 9}, {"Imaps", 6}, {"Mailgun", 8}, {"Mapi", 3}, {"Pop", 1}, {"Pops", 5}, {"SmsPlugin", 7}, {"Unknown", 0}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *MailboxType) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "MailboxType", mailboxTypeCodes)
+	if set {
+		*e = MailboxType(s)
+	}
+	return err
+}
+
+// MessageActionType is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type MessageActionType string
 
 // The members of MessageActionType.
@@ -1684,7 +2586,18 @@ const (
 	MessageActionTypeReplyAll        MessageActionType = "ReplyAll"
 )
 
-// MessageHeaderStdItem is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var messageActionTypeCodes = []enumCode{{"Forward", 3}, {"InternalComment", 4}, {"None", 0}, {"Reply", 1}, {"ReplyAll", 2}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *MessageActionType) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "MessageActionType", messageActionTypeCodes)
+	if set {
+		*e = MessageActionType(s)
+	}
+	return err
+}
+
+// MessageHeaderStdItem is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type MessageHeaderStdItem string
 
 // The members of MessageHeaderStdItem.
@@ -1699,7 +2612,18 @@ const (
 	MessageHeaderStdItemUnnamedAttachmentBlocked  MessageHeaderStdItem = "UnnamedAttachmentBlocked"
 )
 
-// MessageHeaderStdItemCol is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var messageHeaderStdItemCodes = []enumCode{{"CustomerReadFAQ", 6}, {"Forward", 1}, {"NoAutoReply", 3}, {"None", 0}, {"ReplyTemplate", 7}, {"SentAutoReplyToCustomersA", 4}, {"SentAutoReplyToCustomersB", 5}, {"UnnamedAttachmentBlocked", 2}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *MessageHeaderStdItem) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "MessageHeaderStdItem", messageHeaderStdItemCodes)
+	if set {
+		*e = MessageHeaderStdItem(s)
+	}
+	return err
+}
+
+// MessageHeaderStdItemCol is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type MessageHeaderStdItemCol string
 
 // The members of MessageHeaderStdItemCol.
@@ -1709,7 +2633,18 @@ const (
 	MessageHeaderStdItemColValue MessageHeaderStdItemCol = "Value"
 )
 
-// Navigation is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var messageHeaderStdItemColCodes = []enumCode{{"Name", 1}, {"None", 0}, {"Value", 2}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *MessageHeaderStdItemCol) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "MessageHeaderStdItemCol", messageHeaderStdItemColCodes)
+	if set {
+		*e = MessageHeaderStdItemCol(s)
+	}
+	return err
+}
+
+// Navigation is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type Navigation string
 
 // The members of Navigation.
@@ -1791,7 +2726,18 @@ const (
 	NavigationViewMenu                         Navigation = "ViewMenu"
 )
 
-// NetServerBuildType is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var navigationCodes = []enumCode{{"ActivityDialog", 11}, {"AppntSelectionCustomTask", 41}, {"AppntSelectionShadowTask", 30}, {"AppntSelectionTask", 15}, {"AppointmentDialogTask", 24}, {"AppointmentSelectionMailingsTask", 60}, {"BrowserPanel", 13}, {"ButtonPanelTask", 23}, {"CompanyCardTask", 69}, {"CompanyMinicard", 19}, {"ContSelectionCustomTask", 40}, {"ContSelectionTask", 14}, {"ContactArchive", 6}, {"ContactCard", 5}, {"ContactSelectionMailingsTask", 59}, {"CustomArchiveMiniCard", 45}, {"CustomObjectArchive", 74}, {"CustomObjectCard", 73}, {"Dashboard", 66}, {"DiaryArchive", 34}, {"DiaryMinicard", 21}, {"DocSelectionCustomTask", 43}, {"DocSelectionShadowTask", 32}, {"DocSelectionTask", 17}, {"DocumentDialog", 12}, {"DocumentDialogTask", 26}, {"DocumentSelectionMailingsTask", 62}, {"FindSystem", 57}, {"Invisible", 0}, {"MailingSelectionTask", 58}, {"NavigatorButton", 2}, {"PersonArchive", 67}, {"PersonCard", 10}, {"PersonDialogTask", 27}, {"PersonMinicard", 68}, {"ProjSelectionCustomTask", 44}, {"ProjSelectionShadowTask", 33}, {"ProjSelectionTask", 18}, {"ProjectArchive", 8}, {"ProjectCard", 7}, {"ProjectCardTask", 70}, {"ProjectMinicard", 20}, {"ProjectSelectionMailingsTask", 63}, {"QuoteDialog", 48}, {"QuoteDialogArchive", 50}, {"QuoteDialogTask", 49}, {"QuoteLineDialog", 52}, {"QuoteLineDialogTask", 51}, {"QuoteLineSelectionCustomTask", 56}, {"QuoteLineSelectionMailingsTask", 64}, {"QuoteLineSelectionMainTask", 53}, {"QuoteLineSelectionShadowTask", 54}, {"ReportMinicard", 47}, {"SaleArchive", 29}, {"SaleCard", 9}, {"SaleDialogTask", 25}, {"SaleMinicard", 28}, {"SaleSelectionCustomTask", 42}, {"SaleSelectionMailingsTask", 61}, {"SaleSelectionShadowTask", 31}, {"SaleSelectionTask", 16}, {"SelectionAppointmentArchive", 38}, {"SelectionCard", 46}, {"SelectionContactArchive", 35}, {"SelectionDocumentArchive", 39}, {"SelectionMinicard", 22}, {"SelectionProjectArchive", 36}, {"SelectionQuoteLineArchive", 55}, {"SelectionSaleArchive", 37}, {"SelectionTaskCard", 4}, {"TicketCard", 71}, {"TicketMinicard", 72}, {"ToolboxMenu", 1}, {"TopPanelNewMenu", 65}, {"ViewMenu", 3}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *Navigation) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "Navigation", navigationCodes)
+	if set {
+		*e = Navigation(s)
+	}
+	return err
+}
+
+// NetServerBuildType is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type NetServerBuildType string
 
 // The members of NetServerBuildType.
@@ -1804,7 +2750,18 @@ const (
 	NetServerBuildTypeStable           NetServerBuildType = "Stable"
 )
 
-// NewsFeedItemStatus is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var netServerBuildTypeCodes = []enumCode{{"Alpha", 2}, {"Beta", 3}, {"Feature", 0}, {"Release", 5}, {"ReleaseCandidate", 4}, {"Stable", 1}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *NetServerBuildType) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "NetServerBuildType", netServerBuildTypeCodes)
+	if set {
+		*e = NetServerBuildType(s)
+	}
+	return err
+}
+
+// NewsFeedItemStatus is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type NewsFeedItemStatus string
 
 // The members of NewsFeedItemStatus.
@@ -1814,7 +2771,18 @@ const (
 	NewsFeedItemStatusNormal   NewsFeedItemStatus = "Normal"
 )
 
-// NotificationEventType is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var newsFeedItemStatusCodes = []enumCode{{"Handled", 2}, {"Handling", 1}, {"Normal", 0}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *NewsFeedItemStatus) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "NewsFeedItemStatus", newsFeedItemStatusCodes)
+	if set {
+		*e = NewsFeedItemStatus(s)
+	}
+	return err
+}
+
+// NotificationEventType is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type NotificationEventType string
 
 // The members of NotificationEventType.
@@ -1833,7 +2801,18 @@ const (
 	NotificationEventTypeUnknown               NotificationEventType = "Unknown"
 )
 
-// NotificationMessageType is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var notificationEventTypeCodes = []enumCode{{"AppointmentCancelled", 4}, {"AppointmentDeclined", 11}, {"AppointmentInvitation", 2}, {"AppointmentMoved", 3}, {"NewTicket", 1}, {"NewTicketMessage", 5}, {"QuoteApprovalApproved", 9}, {"QuoteApprovalDenied", 10}, {"QuoteApprovalRequest", 8}, {"TicketActivated", 6}, {"TicketEscalated", 7}, {"Unknown", 0}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *NotificationEventType) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "NotificationEventType", notificationEventTypeCodes)
+	if set {
+		*e = NotificationEventType(s)
+	}
+	return err
+}
+
+// NotificationMessageType is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type NotificationMessageType string
 
 // The members of NotificationMessageType.
@@ -1845,7 +2824,18 @@ const (
 	NotificationMessageTypeYesNoQuestion    NotificationMessageType = "YesNoQuestion"
 )
 
-// NotificationPlatform is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var notificationMessageTypeCodes = []enumCode{{"ImportantMessage", 1}, {"Message", 0}, {"RemoteAction", 2}, {"ShowWebPage", 4}, {"YesNoQuestion", 3}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *NotificationMessageType) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "NotificationMessageType", notificationMessageTypeCodes)
+	if set {
+		*e = NotificationMessageType(s)
+	}
+	return err
+}
+
+// NotificationPlatform is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type NotificationPlatform string
 
 // The members of NotificationPlatform.
@@ -1858,7 +2848,18 @@ const (
 	NotificationPlatformMicrosoft       NotificationPlatform = "Microsoft"
 )
 
-// NotifyChannel is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var notificationPlatformCodes = []enumCode{{"Apple", 0}, {"AppleAdHoc", 4}, {"AppleDeveloper", 3}, {"Google", 1}, {"GoogleDeveloper", 5}, {"Microsoft", 2}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *NotificationPlatform) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "NotificationPlatform", notificationPlatformCodes)
+	if set {
+		*e = NotificationPlatform(s)
+	}
+	return err
+}
+
+// NotifyChannel is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type NotifyChannel string
 
 // The members of NotifyChannel.
@@ -1868,6 +2869,17 @@ const (
 	NotifyChannelSms     NotifyChannel = "Sms"
 	NotifyChannelUnknown NotifyChannel = "Unknown"
 )
+
+var notifyChannelCodes = []enumCode{{"Email", 2}, {"PopUp", 1}, {"Sms", 3}, {"Unknown", 0}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *NotifyChannel) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "NotifyChannel", notifyChannelCodes)
+	if set {
+		*e = NotifyChannel(s)
+	}
+	return err
+}
 
 // NotifyType is a flag enum of the web API: one or more member names joined by ", " ("A, B"). Names this package does not know pass through.
 type NotifyType string
@@ -1909,7 +2921,7 @@ func (f *NotifyType) UnmarshalJSON(b []byte) error {
 	return err
 }
 
-// OrderBySortType is an enum of the web API, sent as the member name. Names this package does not know pass through.
+// OrderBySortType is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type OrderBySortType string
 
 // The members of OrderBySortType.
@@ -1917,6 +2929,17 @@ const (
 	OrderBySortTypeASC  OrderBySortType = "ASC"
 	OrderBySortTypeDESC OrderBySortType = "DESC"
 )
+
+var orderBySortTypeCodes = []enumCode{{"ASC", 0}, {"DESC", 1}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *OrderBySortType) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "OrderBySortType", orderBySortTypeCodes)
+	if set {
+		*e = OrderBySortType(s)
+	}
+	return err
+}
 
 // PrefDescAccessFlags is a flag enum of the web API: one or more member names joined by ", " ("A, B"). Names this package does not know pass through.
 type PrefDescAccessFlags string
@@ -1951,7 +2974,7 @@ func (f *PrefDescAccessFlags) UnmarshalJSON(b []byte) error {
 	return err
 }
 
-// PrefDescValueType is an enum of the web API, sent as the member name. Names this package does not know pass through.
+// PrefDescValueType is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type PrefDescValueType string
 
 // The members of PrefDescValueType.
@@ -1974,7 +2997,18 @@ const (
 	PrefDescValueTypeUnknown       PrefDescValueType = "Unknown"
 )
 
-// PreferenceLevel is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var prefDescValueTypeCodes = []enumCode{{"Bool", 3}, {"ContactID", 7}, {"ListOfValues", 4}, {"ListTableRef", 5}, {"MultiLineText", 15}, {"Number", 1}, {"Password", 14}, {"PersonID", 8}, {"PosSize", 11}, {"ProjectID", 9}, {"SelectionID", 10}, {"Text", 2}, {"Time", 13}, {"TimeList", 6}, {"TimeZone", 12}, {"Unknown", 0}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *PrefDescValueType) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "PrefDescValueType", prefDescValueTypeCodes)
+	if set {
+		*e = PrefDescValueType(s)
+	}
+	return err
+}
+
+// PreferenceLevel is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type PreferenceLevel string
 
 // The members of PreferenceLevel.
@@ -1988,7 +3022,18 @@ const (
 	PreferenceLevelUndefined   PreferenceLevel = "Undefined"
 )
 
-// ProjectMemberEventParticipantStatus is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var preferenceLevelCodes = []enumCode{{"Database", 3}, {"Group", 4}, {"HardDefault", 1}, {"Individual", 5}, {"PC", 6}, {"SystemWide", 2}, {"Undefined", 0}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *PreferenceLevel) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "PreferenceLevel", preferenceLevelCodes)
+	if set {
+		*e = PreferenceLevel(s)
+	}
+	return err
+}
+
+// ProjectMemberEventParticipantStatus is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type ProjectMemberEventParticipantStatus string
 
 // The members of ProjectMemberEventParticipantStatus.
@@ -2001,7 +3046,18 @@ const (
 	ProjectMemberEventParticipantStatusShow       ProjectMemberEventParticipantStatus = "Show"
 )
 
-// PublishType is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var projectMemberEventParticipantStatusCodes = []enumCode{{"NoShow", 5}, {"NotAnEvent", 0}, {"NotReacted", 1}, {"ReactedNo", 2}, {"ReactedYes", 3}, {"Show", 4}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *ProjectMemberEventParticipantStatus) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "ProjectMemberEventParticipantStatus", projectMemberEventParticipantStatusCodes)
+	if set {
+		*e = ProjectMemberEventParticipantStatus(s)
+	}
+	return err
+}
+
+// PublishType is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type PublishType string
 
 // The members of PublishType.
@@ -2010,7 +3066,18 @@ const (
 	PublishTypeUndefined PublishType = "Undefined"
 )
 
-// QuoteStatus is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var publishTypeCodes = []enumCode{{"External", 1}, {"Undefined", 0}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *PublishType) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "PublishType", publishTypeCodes)
+	if set {
+		*e = PublishType(s)
+	}
+	return err
+}
+
+// QuoteStatus is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type QuoteStatus string
 
 // The members of QuoteStatus.
@@ -2021,7 +3088,18 @@ const (
 	QuoteStatusWarning    QuoteStatus = "Warning"
 )
 
-// QuoteVersionButtonAction is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var quoteStatusCodes = []enumCode{{"Error", 3}, {"Ok", 0}, {"OkWithInfo", 1}, {"Warning", 2}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *QuoteStatus) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "QuoteStatus", quoteStatusCodes)
+	if set {
+		*e = QuoteStatus(s)
+	}
+	return err
+}
+
+// QuoteVersionButtonAction is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type QuoteVersionButtonAction string
 
 // The members of QuoteVersionButtonAction.
@@ -2040,7 +3118,18 @@ const (
 	QuoteVersionButtonActionValidateVersionAndSendIfPossible       QuoteVersionButtonAction = "ValidateVersionAndSendIfPossible"
 )
 
-// QuoteVersionState is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var quoteVersionButtonActionCodes = []enumCode{{"Approve", 4}, {"CloneVersion", 9}, {"Edit", 2}, {"GetOrderState", 11}, {"None", 0}, {"Reject", 5}, {"Send", 3}, {"SendConfirmation", 10}, {"UpdatePrices", 12}, {"ValidateVersion", 1}, {"ValidateVersionAndPlaceOrderIfPossible", 8}, {"ValidateVersionAndSendIfPossible", 7}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *QuoteVersionButtonAction) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "QuoteVersionButtonAction", quoteVersionButtonActionCodes)
+	if set {
+		*e = QuoteVersionButtonAction(s)
+	}
+	return err
+}
+
+// QuoteVersionState is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type QuoteVersionState string
 
 // The members of QuoteVersionState.
@@ -2057,7 +3146,18 @@ const (
 	QuoteVersionStateUnknown            QuoteVersionState = "Unknown"
 )
 
-// RagType is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var quoteVersionStateCodes = []enumCode{{"Archived", 7}, {"Draft", 1}, {"DraftApproved", 4}, {"DraftNeedsApproval", 3}, {"DraftNotApproved", 5}, {"DraftNotCalculated", 2}, {"Lost", 8}, {"Sent", 6}, {"Sold", 9}, {"Unknown", 0}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *QuoteVersionState) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "QuoteVersionState", quoteVersionStateCodes)
+	if set {
+		*e = QuoteVersionState(s)
+	}
+	return err
+}
+
+// RagType is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type RagType string
 
 // The members of RagType.
@@ -2071,7 +3171,18 @@ const (
 	RagTypeWebsite  RagType = "Website"
 )
 
-// RecipientType is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var ragTypeCodes = []enumCode{{"Document", 3}, {"FAQ", 4}, {"None", 0}, {"Product", 5}, {"Ticket", 1}, {"Webpage", 2}, {"Website", 6}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *RagType) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "RagType", ragTypeCodes)
+	if set {
+		*e = RagType(s)
+	}
+	return err
+}
+
+// RecipientType is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type RecipientType string
 
 // The members of RecipientType.
@@ -2082,7 +3193,18 @@ const (
 	RecipientTypeTo  RecipientType = "To"
 )
 
-// RecurrenceDailyPattern is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var recipientTypeCodes = []enumCode{{"BCC", 3}, {"CC", 1}, {"Sms", 4}, {"To", 0}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *RecipientType) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "RecipientType", recipientTypeCodes)
+	if set {
+		*e = RecipientType(s)
+	}
+	return err
+}
+
+// RecurrenceDailyPattern is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type RecurrenceDailyPattern string
 
 // The members of RecurrenceDailyPattern.
@@ -2093,7 +3215,18 @@ const (
 	RecurrenceDailyPatternUnknown        RecurrenceDailyPattern = "Unknown"
 )
 
-// RecurrenceEndType is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var recurrenceDailyPatternCodes = []enumCode{{"EveryCyclicDay", 3}, {"EveryWeekday", 2}, {"EveryWorkday", 1}, {"Unknown", 0}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *RecurrenceDailyPattern) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "RecurrenceDailyPattern", recurrenceDailyPatternCodes)
+	if set {
+		*e = RecurrenceDailyPattern(s)
+	}
+	return err
+}
+
+// RecurrenceEndType is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type RecurrenceEndType string
 
 // The members of RecurrenceEndType.
@@ -2103,7 +3236,18 @@ const (
 	RecurrenceEndTypeUnknown RecurrenceEndType = "Unknown"
 )
 
-// RecurrenceMonthlyPattern is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var recurrenceEndTypeCodes = []enumCode{{"Counter", 2}, {"EndDate", 1}, {"Unknown", 0}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *RecurrenceEndType) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "RecurrenceEndType", recurrenceEndTypeCodes)
+	if set {
+		*e = RecurrenceEndType(s)
+	}
+	return err
+}
+
+// RecurrenceMonthlyPattern is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type RecurrenceMonthlyPattern string
 
 // The members of RecurrenceMonthlyPattern.
@@ -2113,7 +3257,18 @@ const (
 	RecurrenceMonthlyPatternWeekdayOfMonth RecurrenceMonthlyPattern = "WeekdayOfMonth"
 )
 
-// RecurrencePattern is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var recurrenceMonthlyPatternCodes = []enumCode{{"DayOfMonth", 4}, {"Unknown", 0}, {"WeekdayOfMonth", 5}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *RecurrenceMonthlyPattern) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "RecurrenceMonthlyPattern", recurrenceMonthlyPatternCodes)
+	if set {
+		*e = RecurrenceMonthlyPattern(s)
+	}
+	return err
+}
+
+// RecurrencePattern is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type RecurrencePattern string
 
 // The members of RecurrencePattern.
@@ -2126,7 +3281,18 @@ const (
 	RecurrencePatternYearly  RecurrencePattern = "Yearly"
 )
 
-// RecurrenceUpdateMode is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var recurrencePatternCodes = []enumCode{{"Custom", 5}, {"Daily", 1}, {"Monthly", 3}, {"Unknown", 0}, {"Weekly", 2}, {"Yearly", 4}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *RecurrencePattern) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "RecurrencePattern", recurrencePatternCodes)
+	if set {
+		*e = RecurrencePattern(s)
+	}
+	return err
+}
+
+// RecurrenceUpdateMode is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type RecurrenceUpdateMode string
 
 // The members of RecurrenceUpdateMode.
@@ -2137,7 +3303,18 @@ const (
 	RecurrenceUpdateModeUnknown        RecurrenceUpdateMode = "Unknown"
 )
 
-// RecurrenceYearlyPattern is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var recurrenceUpdateModeCodes = []enumCode{{"OnlyThis", 1}, {"StopRecurrence", 9}, {"ThisAndForward", 2}, {"Unknown", 0}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *RecurrenceUpdateMode) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "RecurrenceUpdateMode", recurrenceUpdateModeCodes)
+	if set {
+		*e = RecurrenceUpdateMode(s)
+	}
+	return err
+}
+
+// RecurrenceYearlyPattern is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type RecurrenceYearlyPattern string
 
 // The members of RecurrenceYearlyPattern.
@@ -2147,7 +3324,18 @@ const (
 	RecurrenceYearlyPatternWeekdayOfMonth RecurrenceYearlyPattern = "WeekdayOfMonth"
 )
 
-// RelationTarget is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var recurrenceYearlyPatternCodes = []enumCode{{"DayOfMonth", 6}, {"Unknown", 0}, {"WeekdayOfMonth", 7}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *RecurrenceYearlyPattern) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "RecurrenceYearlyPattern", recurrenceYearlyPatternCodes)
+	if set {
+		*e = RecurrenceYearlyPattern(s)
+	}
+	return err
+}
+
+// RelationTarget is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type RelationTarget string
 
 // The members of RelationTarget.
@@ -2158,7 +3346,18 @@ const (
 	RelationTargetPerson  RelationTarget = "Person"
 )
 
-// ReportPaperOrientation is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var relationTargetCodes = []enumCode{{"Both", 3}, {"Contact", 1}, {"None", 0}, {"Person", 2}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *RelationTarget) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "RelationTarget", relationTargetCodes)
+	if set {
+		*e = RelationTarget(s)
+	}
+	return err
+}
+
+// ReportPaperOrientation is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type ReportPaperOrientation string
 
 // The members of ReportPaperOrientation.
@@ -2168,7 +3367,18 @@ const (
 	ReportPaperOrientationPortrait  ReportPaperOrientation = "Portrait"
 )
 
-// ReturnType is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var reportPaperOrientationCodes = []enumCode{{"Landscape", 2}, {"None", 0}, {"Portrait", 1}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *ReportPaperOrientation) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "ReportPaperOrientation", reportPaperOrientationCodes)
+	if set {
+		*e = ReportPaperOrientation(s)
+	}
+	return err
+}
+
+// ReturnType is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type ReturnType string
 
 // The members of ReturnType.
@@ -2181,7 +3391,18 @@ const (
 	ReturnTypeURL        ReturnType = "URL"
 )
 
-// RoleRelationToOwner is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var returnTypeCodes = []enumCode{{"CustomGui", 3}, {"Message", 1}, {"None", 0}, {"Other", 4}, {"SoProtocol", 2}, {"URL", 5}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *ReturnType) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "ReturnType", returnTypeCodes)
+	if set {
+		*e = ReturnType(s)
+	}
+	return err
+}
+
+// RoleRelationToOwner is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type RoleRelationToOwner string
 
 // The members of RoleRelationToOwner.
@@ -2197,7 +3418,18 @@ const (
 	RoleRelationToOwnerSameProject     RoleRelationToOwner = "SameProject"
 )
 
-// RoleType is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var roleRelationToOwnerCodes = []enumCode{{"Anonymous", 5}, {"CustomObjects", 10}, {"ExternalUser", 4}, {"MyCompany", 6}, {"MyOwn", 0}, {"OtherAssociates", 3}, {"OtherGroups", 2}, {"PrimaryGroup", 1}, {"SameProject", 7}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *RoleRelationToOwner) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "RoleRelationToOwner", roleRelationToOwnerCodes)
+	if set {
+		*e = RoleRelationToOwner(s)
+	}
+	return err
+}
+
+// RoleType is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type RoleType string
 
 // The members of RoleType.
@@ -2208,7 +3440,18 @@ const (
 	RoleTypeSystem       RoleType = "System"
 )
 
-// SaleStatus is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var roleTypeCodes = []enumCode{{"Anonymous", 2}, {"Employee", 0}, {"ExternalUser", 1}, {"System", 3}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *RoleType) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "RoleType", roleTypeCodes)
+	if set {
+		*e = RoleType(s)
+	}
+	return err
+}
+
+// SaleStatus is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type SaleStatus string
 
 // The members of SaleStatus.
@@ -2221,7 +3464,18 @@ const (
 	SaleStatusUnknown  SaleStatus = "Unknown"
 )
 
-// ScriptType is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var saleStatusCodes = []enumCode{{"Lost", 3}, {"Open", 1}, {"SaintAll", 1000}, {"Sold", 2}, {"Stalled", 4}, {"Unknown", 0}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *SaleStatus) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "SaleStatus", saleStatusCodes)
+	if set {
+		*e = SaleStatus(s)
+	}
+	return err
+}
+
+// ScriptType is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type ScriptType string
 
 // The members of ScriptType.
@@ -2231,7 +3485,18 @@ const (
 	ScriptTypeUnknown    ScriptType = "Unknown"
 )
 
-// SelectionType is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var scriptTypeCodes = []enumCode{{"CRMScript", 1}, {"JavaScript", 2}, {"Unknown", 0}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *ScriptType) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "ScriptType", scriptTypeCodes)
+	if set {
+		*e = ScriptType(s)
+	}
+	return err
+}
+
+// SelectionType is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type SelectionType string
 
 // The members of SelectionType.
@@ -2241,7 +3506,18 @@ const (
 	SelectionTypeStatic   SelectionType = "Static"
 )
 
-// SelectionUnionType is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var selectionTypeCodes = []enumCode{{"Combined", 2}, {"Dynamic", 1}, {"Static", 0}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *SelectionType) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "SelectionType", selectionTypeCodes)
+	if set {
+		*e = SelectionType(s)
+	}
+	return err
+}
+
+// SelectionUnionType is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type SelectionUnionType string
 
 // The members of SelectionUnionType.
@@ -2254,7 +3530,18 @@ const (
 	SelectionUnionTypeXOR                   SelectionUnionType = "XOR"
 )
 
-// SenderMailMode is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var selectionUnionTypeCodes = []enumCode{{"Intersect", 3}, {"SubtractLeftFromRight", 2}, {"SubtractRightFromLeft", 1}, {"Union", 5}, {"Unknown", 0}, {"XOR", 4}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *SelectionUnionType) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "SelectionUnionType", selectionUnionTypeCodes)
+	if set {
+		*e = SelectionUnionType(s)
+	}
+	return err
+}
+
+// SenderMailMode is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type SenderMailMode string
 
 // The members of SenderMailMode.
@@ -2265,7 +3552,18 @@ const (
 	SenderMailModeUseSupportContact SenderMailMode = "UseSupportContact"
 )
 
-// ShipmentAddrStatus is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var senderMailModeCodes = []enumCode{{"UseDefaultSender", 0}, {"UseLoggedInUser", 3}, {"UseOurContact", 1}, {"UseSupportContact", 2}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *SenderMailMode) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "SenderMailMode", senderMailModeCodes)
+	if set {
+		*e = SenderMailMode(s)
+	}
+	return err
+}
+
+// ShipmentAddrStatus is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type ShipmentAddrStatus string
 
 // The members of ShipmentAddrStatus.
@@ -2284,6 +3582,17 @@ const (
 	ShipmentAddrStatusTooManyBounces ShipmentAddrStatus = "TooManyBounces"
 	ShipmentAddrStatusUnknown        ShipmentAddrStatus = "Unknown"
 )
+
+var shipmentAddrStatusCodes = []enumCode{{"Blocked", 3}, {"Bounced", 5}, {"Clicked", 7}, {"Complained", 10}, {"Duplicate", 2}, {"NoSubscription", 9}, {"Opened", 6}, {"Ready", 1}, {"Sent", 4}, {"SoftBounced", 8}, {"TestMail", 12}, {"TooManyBounces", 11}, {"Unknown", 0}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *ShipmentAddrStatus) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "ShipmentAddrStatus", shipmentAddrStatusCodes)
+	if set {
+		*e = ShipmentAddrStatus(s)
+	}
+	return err
+}
 
 // ShipmentMessageType is a flag enum of the web API: one or more member names joined by ", " ("A, B"). Names this package does not know pass through.
 type ShipmentMessageType string
@@ -2318,7 +3627,7 @@ func (f *ShipmentMessageType) UnmarshalJSON(b []byte) error {
 	return err
 }
 
-// ShipmentStatus is an enum of the web API, sent as the member name. Names this package does not know pass through.
+// ShipmentStatus is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type ShipmentStatus string
 
 // The members of ShipmentStatus.
@@ -2338,6 +3647,17 @@ const (
 	ShipmentStatusTooManyRecipients ShipmentStatus = "TooManyRecipients"
 	ShipmentStatusWaiting           ShipmentStatus = "Waiting"
 )
+
+var shipmentStatusCodes = []enumCode{{"AwaitPopulate", 9}, {"Canceled", 2}, {"Deleted", 8}, {"None", 0}, {"Ok", 1}, {"PopulateAborted", 11}, {"PopulateError", 12}, {"Populating", 7}, {"PopulatingOnly", 10}, {"Retry", 6}, {"Started", 4}, {"StatusFailed", 5}, {"TooManyRecipients", 13}, {"Waiting", 3}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *ShipmentStatus) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "ShipmentStatus", shipmentStatusCodes)
+	if set {
+		*e = ShipmentStatus(s)
+	}
+	return err
+}
 
 // ShowState is a flag enum of the web API: one or more member names joined by ", " ("A, B"). Names this package does not know pass through.
 type ShowState string
@@ -2407,7 +3727,7 @@ func (f *ShowTaskItemInClient) UnmarshalJSON(b []byte) error {
 	return err
 }
 
-// ShowWindowState is an enum of the web API, sent as the member name. Names this package does not know pass through.
+// ShowWindowState is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type ShowWindowState string
 
 // The members of ShowWindowState.
@@ -2417,7 +3737,18 @@ const (
 	ShowWindowStateNormal    ShowWindowState = "Normal"
 )
 
-// StatusScreenPanelType is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var showWindowStateCodes = []enumCode{{"Maximized", 1}, {"Minimized", 2}, {"Normal", 0}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *ShowWindowState) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "ShowWindowState", showWindowStateCodes)
+	if set {
+		*e = ShowWindowState(s)
+	}
+	return err
+}
+
+// StatusScreenPanelType is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type StatusScreenPanelType string
 
 // The members of StatusScreenPanelType.
@@ -2442,7 +3773,18 @@ const (
 	StatusScreenPanelTypeUserResponseTimePerMonth        StatusScreenPanelType = "UserResponseTimePerMonth"
 )
 
-// StringSearchType is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var statusScreenPanelTypeCodes = []enumCode{{"Hotlist", 103}, {"None", 0}, {"NumberOfCreatedRequestsPerDay", 11}, {"NumberOfCreatedRequestsPerMonth", 13}, {"NumberOfCreatedRequestsPerWeek", 12}, {"OpenRequestsPerCategory", 1}, {"OpenRequestsPerOrigin", 7}, {"OpenRequestsPerPriority", 5}, {"OpenRequestsPerStatus", 6}, {"OpenRequestsPerTopCategory", 2}, {"OpenRequestsPerUser", 3}, {"OpenRequestsPerUserGroup", 4}, {"OwnOpenRequests", 101}, {"StatusScreen", 111}, {"UnassignedRequests", 102}, {"UserReponseTimePerWeek", 22}, {"UserResponseTimePerDay", 21}, {"UserResponseTimePerMonth", 23}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *StatusScreenPanelType) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "StatusScreenPanelType", statusScreenPanelTypeCodes)
+	if set {
+		*e = StatusScreenPanelType(s)
+	}
+	return err
+}
+
+// StringSearchType is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type StringSearchType string
 
 // The members of StringSearchType.
@@ -2453,7 +3795,18 @@ const (
 	StringSearchTypeExact      StringSearchType = "Exact"
 )
 
-// SystemEventScope is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var stringSearchTypeCodes = []enumCode{{"BeginsWith", 1}, {"Contains", 3}, {"EndsWith", 2}, {"Exact", 0}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *StringSearchType) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "StringSearchType", stringSearchTypeCodes)
+	if set {
+		*e = StringSearchType(s)
+	}
+	return err
+}
+
+// SystemEventScope is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type SystemEventScope string
 
 // The members of SystemEventScope.
@@ -2464,6 +3817,17 @@ const (
 	SystemEventScopeUndefined  SystemEventScope = "Undefined"
 	SystemEventScopeUser       SystemEventScope = "User"
 )
+
+var systemEventScopeCodes = []enumCode{{"Database", 2}, {"Group", 3}, {"SystemWide", 1}, {"Undefined", 0}, {"User", 4}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *SystemEventScope) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "SystemEventScope", systemEventScopeCodes)
+	if set {
+		*e = SystemEventScope(s)
+	}
+	return err
+}
 
 // SystemMessageType is a flag enum of the web API: one or more member names joined by ", " ("A, B"). Names this package does not know pass through.
 type SystemMessageType string
@@ -2528,7 +3892,7 @@ func (f *TargetAssignementLevel) UnmarshalJSON(b []byte) error {
 	return err
 }
 
-// TargetEntityType is an enum of the web API, sent as the member name. Names this package does not know pass through.
+// TargetEntityType is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type TargetEntityType string
 
 // The members of TargetEntityType.
@@ -2537,7 +3901,18 @@ const (
 	TargetEntityTypeSale TargetEntityType = "Sale"
 )
 
-// TargetLevel is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var targetEntityTypeCodes = []enumCode{{"None", 0}, {"Sale", 1}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *TargetEntityType) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "TargetEntityType", targetEntityTypeCodes)
+	if set {
+		*e = TargetEntityType(s)
+	}
+	return err
+}
+
+// TargetLevel is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type TargetLevel string
 
 // The members of TargetLevel.
@@ -2549,7 +3924,18 @@ const (
 	TargetLevelUserGroup TargetLevel = "UserGroup"
 )
 
-// TargetMeasurementUnit is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var targetLevelCodes = []enumCode{{"Associate", 4}, {"Company", 2}, {"Global", 1}, {"None", 0}, {"UserGroup", 3}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *TargetLevel) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "TargetLevel", targetLevelCodes)
+	if set {
+		*e = TargetLevel(s)
+	}
+	return err
+}
+
+// TargetMeasurementUnit is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type TargetMeasurementUnit string
 
 // The members of TargetMeasurementUnit.
@@ -2560,7 +3946,18 @@ const (
 	TargetMeasurementUnitProfit TargetMeasurementUnit = "Profit"
 )
 
-// TargetPeriodType is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var targetMeasurementUnitCodes = []enumCode{{"Amount", 1}, {"Count", 2}, {"None", 0}, {"Profit", 3}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *TargetMeasurementUnit) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "TargetMeasurementUnit", targetMeasurementUnitCodes)
+	if set {
+		*e = TargetMeasurementUnit(s)
+	}
+	return err
+}
+
+// TargetPeriodType is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type TargetPeriodType string
 
 // The members of TargetPeriodType.
@@ -2572,7 +3969,18 @@ const (
 	TargetPeriodTypeYear     TargetPeriodType = "Year"
 )
 
-// TaskDirection is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var targetPeriodTypeCodes = []enumCode{{"HalfYear", 2}, {"Month", 4}, {"None", 0}, {"Quarter", 3}, {"Year", 1}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *TargetPeriodType) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "TargetPeriodType", targetPeriodTypeCodes)
+	if set {
+		*e = TargetPeriodType(s)
+	}
+	return err
+}
+
+// TaskDirection is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type TaskDirection string
 
 // The members of TaskDirection.
@@ -2583,7 +3991,18 @@ const (
 	TaskDirectionUnknown  TaskDirection = "Unknown"
 )
 
-// TaskListItemType is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var taskDirectionCodes = []enumCode{{"Incoming", 1}, {"Outgoing", 2}, {"SaintAll", 3}, {"Unknown", 0}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *TaskDirection) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "TaskDirection", taskDirectionCodes)
+	if set {
+		*e = TaskDirection(s)
+	}
+	return err
+}
+
+// TaskListItemType is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type TaskListItemType string
 
 // The members of TaskListItemType.
@@ -2594,7 +4013,18 @@ const (
 	TaskListItemTypeURL        TaskListItemType = "Url"
 )
 
-// TaskType is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var taskListItemTypeCodes = []enumCode{{"CrmScript", 2}, {"None", 0}, {"SoProtocol", 3}, {"Url", 1}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *TaskListItemType) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "TaskListItemType", taskListItemTypeCodes)
+	if set {
+		*e = TaskListItemType(s)
+	}
+	return err
+}
+
+// TaskType is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type TaskType string
 
 // The members of TaskType.
@@ -2612,7 +4042,18 @@ const (
 	TaskTypeUnknown        TaskType = "Unknown"
 )
 
-// TemporaryKeyDomain is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var taskTypeCodes = []enumCode{{"Appointment", 1}, {"Document", 2}, {"Email", 3}, {"Fax", 4}, {"MailMergeDraft", 7}, {"MailMergeFinal", 8}, {"Phone", 5}, {"Report", 9}, {"SaintAll", 10}, {"ToDo", 6}, {"Unknown", 0}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *TaskType) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "TaskType", taskTypeCodes)
+	if set {
+		*e = TaskType(s)
+	}
+	return err
+}
+
+// TemporaryKeyDomain is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type TemporaryKeyDomain string
 
 // The members of TemporaryKeyDomain.
@@ -2626,6 +4067,17 @@ const (
 	TemporaryKeyDomainUnknown                                 TemporaryKeyDomain = "Unknown"
 	TemporaryKeyDomainViewTicketInCustomerCenter              TemporaryKeyDomain = "ViewTicketInCustomerCenter"
 )
+
+var temporaryKeyDomainCodes = []enumCode{{"ChangePasswordCustomerCenter", 6}, {"FormSubmitterRecipient", 2}, {"LoginCustomerCenter", 4}, {"MailingRecipient", 1}, {"PublicFaq", 5}, {"RegisterCustomerCenterEmailVerification", 7}, {"Unknown", 0}, {"ViewTicketInCustomerCenter", 3}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *TemporaryKeyDomain) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "TemporaryKeyDomain", temporaryKeyDomainCodes)
+	if set {
+		*e = TemporaryKeyDomain(s)
+	}
+	return err
+}
 
 // TicketAlertAction is a flag enum of the web API: one or more member names joined by ", " ("A, B"). Names this package does not know pass through.
 type TicketAlertAction string
@@ -2664,7 +4116,7 @@ func (f *TicketAlertAction) UnmarshalJSON(b []byte) error {
 	return err
 }
 
-// TicketBaseStatus is an enum of the web API, sent as the member name. Names this package does not know pass through.
+// TicketBaseStatus is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type TicketBaseStatus string
 
 // The members of TicketBaseStatus.
@@ -2686,7 +4138,18 @@ const (
 	TicketBaseStatusUnknown           TicketBaseStatus = "Unknown"
 )
 
-// TicketCategoryClosingStatus is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var ticketBaseStatusCodes = []enumCode{{"Active", 1}, {"Closed", 2}, {"Deleted", 4}, {"Merged", 5}, {"Postponed", 3}, {"Postponed1Hour", 1002}, {"Postponed2Hours", 1003}, {"Postponed3Hours", 1004}, {"Postponed4Hours", 1005}, {"PostponedDay", 1006}, {"PostponedMonth", 1008}, {"PostponedSpecific", 1001}, {"PostponedWeek", 1007}, {"Spam", 6}, {"Unknown", 0}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *TicketBaseStatus) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "TicketBaseStatus", ticketBaseStatusCodes)
+	if set {
+		*e = TicketBaseStatus(s)
+	}
+	return err
+}
+
+// TicketCategoryClosingStatus is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type TicketCategoryClosingStatus string
 
 // The members of TicketCategoryClosingStatus.
@@ -2697,7 +4160,18 @@ const (
 	TicketCategoryClosingStatusUserDefined TicketCategoryClosingStatus = "UserDefined"
 )
 
-// TicketCategoryDelegateMethod is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var ticketCategoryClosingStatusCodes = []enumCode{{"Active", 1}, {"Closed", 2}, {"Postponed", 3}, {"UserDefined", 0}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *TicketCategoryClosingStatus) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "TicketCategoryClosingStatus", ticketCategoryClosingStatusCodes)
+	if set {
+		*e = TicketCategoryClosingStatus(s)
+	}
+	return err
+}
+
+// TicketCategoryDelegateMethod is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type TicketCategoryDelegateMethod string
 
 // The members of TicketCategoryDelegateMethod.
@@ -2708,6 +4182,17 @@ const (
 	TicketCategoryDelegateMethodUnknown  TicketCategoryDelegateMethod = "Unknown"
 	TicketCategoryDelegateMethodWeighted TicketCategoryDelegateMethod = "Weighted"
 )
+
+var ticketCategoryDelegateMethodCodes = []enumCode{{"Even", 1}, {"Not", 4}, {"Unfair", 3}, {"Unknown", 0}, {"Weighted", 2}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *TicketCategoryDelegateMethod) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "TicketCategoryDelegateMethod", ticketCategoryDelegateMethodCodes)
+	if set {
+		*e = TicketCategoryDelegateMethod(s)
+	}
+	return err
+}
 
 // TicketCategoryFlags is a flag enum of the web API: one or more member names joined by ", " ("A, B"). Names this package does not know pass through.
 type TicketCategoryFlags string
@@ -2748,7 +4233,7 @@ func (f *TicketCategoryFlags) UnmarshalJSON(b []byte) error {
 	return err
 }
 
-// TicketMessageCategory is an enum of the web API, sent as the member name. Names this package does not know pass through.
+// TicketMessageCategory is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type TicketMessageCategory string
 
 // The members of TicketMessageCategory.
@@ -2758,7 +4243,18 @@ const (
 	TicketMessageCategoryOutboxFailed TicketMessageCategory = "OutboxFailed"
 )
 
-// TicketMessageType is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var ticketMessageCategoryCodes = []enumCode{{"Bounce", 1}, {"Message", 0}, {"OutboxFailed", 2}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *TicketMessageCategory) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "TicketMessageCategory", ticketMessageCategoryCodes)
+	if set {
+		*e = TicketMessageCategory(s)
+	}
+	return err
+}
+
+// TicketMessageType is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type TicketMessageType string
 
 // The members of TicketMessageType.
@@ -2768,7 +4264,18 @@ const (
 	TicketMessageTypeUnknown TicketMessageType = "Unknown"
 )
 
-// TicketOrigin is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var ticketMessageTypeCodes = []enumCode{{"Html", 2}, {"Plain", 1}, {"Unknown", 0}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *TicketMessageType) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "TicketMessageType", ticketMessageTypeCodes)
+	if set {
+		*e = TicketMessageType(s)
+	}
+	return err
+}
+
+// TicketOrigin is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type TicketOrigin string
 
 // The members of TicketOrigin.
@@ -2790,7 +4297,18 @@ const (
 	TicketOriginUnknown        TicketOrigin = "Unknown"
 )
 
-// TicketPriorityEscalateAction is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var ticketOriginCodes = []enumCode{{"API", 13}, {"AutoGenerated", 10}, {"Chat", 11}, {"CustomerCentre", 8}, {"EMarketing", 9}, {"Email", 1}, {"Facebook", 5}, {"Fax", 3}, {"Flow", 14}, {"Form", 12}, {"Internal", 7}, {"Phone", 4}, {"SMS", 2}, {"Twitter", 6}, {"Unknown", 0}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *TicketOrigin) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "TicketOrigin", ticketOriginCodes)
+	if set {
+		*e = TicketOrigin(s)
+	}
+	return err
+}
+
+// TicketPriorityEscalateAction is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type TicketPriorityEscalateAction string
 
 // The members of TicketPriorityEscalateAction.
@@ -2803,7 +4321,18 @@ const (
 	TicketPriorityEscalateActionActionRead            TicketPriorityEscalateAction = "ActionRead"
 )
 
-// TicketPriorityEscalateEvent is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var ticketPriorityEscalateActionCodes = []enumCode{{"ActionChangedOwner", 1}, {"ActionChangedPriority", 4}, {"ActionClosed", 3}, {"ActionNew", 5}, {"ActionNewInfo", 2}, {"ActionRead", 0}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *TicketPriorityEscalateAction) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "TicketPriorityEscalateAction", ticketPriorityEscalateActionCodes)
+	if set {
+		*e = TicketPriorityEscalateAction(s)
+	}
+	return err
+}
+
+// TicketPriorityEscalateEvent is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type TicketPriorityEscalateEvent string
 
 // The members of TicketPriorityEscalateEvent.
@@ -2813,6 +4342,17 @@ const (
 	TicketPriorityEscalateEventRestart  TicketPriorityEscalateEvent = "Restart"
 	TicketPriorityEscalateEventStop     TicketPriorityEscalateEvent = "Stop"
 )
+
+var ticketPriorityEscalateEventCodes = []enumCode{{"Continue", 1}, {"None", -1}, {"Restart", 2}, {"Stop", 0}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *TicketPriorityEscalateEvent) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "TicketPriorityEscalateEvent", ticketPriorityEscalateEventCodes)
+	if set {
+		*e = TicketPriorityEscalateEvent(s)
+	}
+	return err
+}
 
 // TicketPriorityFlags is a flag enum of the web API: one or more member names joined by ", " ("A, B"). Names this package does not know pass through.
 type TicketPriorityFlags string
@@ -2846,7 +4386,7 @@ func (f *TicketPriorityFlags) UnmarshalJSON(b []byte) error {
 	return err
 }
 
-// TicketPriorityStatus is an enum of the web API, sent as the member name. Names this package does not know pass through.
+// TicketPriorityStatus is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type TicketPriorityStatus string
 
 // The members of TicketPriorityStatus.
@@ -2856,7 +4396,18 @@ const (
 	TicketPriorityStatusUnknown TicketPriorityStatus = "Unknown"
 )
 
-// TicketReadStatus is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var ticketPriorityStatusCodes = []enumCode{{"Deleted", 2}, {"Normal", 1}, {"Unknown", 0}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *TicketPriorityStatus) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "TicketPriorityStatus", ticketPriorityStatusCodes)
+	if set {
+		*e = TicketPriorityStatus(s)
+	}
+	return err
+}
+
+// TicketReadStatus is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type TicketReadStatus string
 
 // The members of TicketReadStatus.
@@ -2867,7 +4418,18 @@ const (
 	TicketReadStatusYellow  TicketReadStatus = "Yellow"
 )
 
-// TicketRelationError is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var ticketReadStatusCodes = []enumCode{{"Green", 1}, {"Red", 3}, {"Unknown", 0}, {"Yellow", 2}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *TicketReadStatus) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "TicketReadStatus", ticketReadStatusCodes)
+	if set {
+		*e = TicketReadStatus(s)
+	}
+	return err
+}
+
+// TicketRelationError is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type TicketRelationError string
 
 // The members of TicketRelationError.
@@ -2877,7 +4439,18 @@ const (
 	TicketRelationErrorSameTicket     TicketRelationError = "SameTicket"
 )
 
-// TicketRelationType is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var ticketRelationErrorCodes = []enumCode{{"ParentExists", 0}, {"RelationExists", 1}, {"SameTicket", 2}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *TicketRelationError) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "TicketRelationError", ticketRelationErrorCodes)
+	if set {
+		*e = TicketRelationError(s)
+	}
+	return err
+}
+
+// TicketRelationType is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type TicketRelationType string
 
 // The members of TicketRelationType.
@@ -2887,7 +4460,18 @@ const (
 	TicketRelationTypeRelated TicketRelationType = "Related"
 )
 
-// TicketSecurityLevel is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var ticketRelationTypeCodes = []enumCode{{"Child", 2}, {"Parent", 1}, {"Related", 0}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *TicketRelationType) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "TicketRelationType", ticketRelationTypeCodes)
+	if set {
+		*e = TicketRelationType(s)
+	}
+	return err
+}
+
+// TicketSecurityLevel is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type TicketSecurityLevel string
 
 // The members of TicketSecurityLevel.
@@ -2897,7 +4481,18 @@ const (
 	TicketSecurityLevelUnknown  TicketSecurityLevel = "Unknown"
 )
 
-// TicketStatusTimeCounter is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var ticketSecurityLevelCodes = []enumCode{{"External", 2}, {"Internal", 1}, {"Unknown", 0}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *TicketSecurityLevel) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "TicketSecurityLevel", ticketSecurityLevelCodes)
+	if set {
+		*e = TicketSecurityLevel(s)
+	}
+	return err
+}
+
+// TicketStatusTimeCounter is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type TicketStatusTimeCounter string
 
 // The members of TicketStatusTimeCounter.
@@ -2908,7 +4503,18 @@ const (
 	TicketStatusTimeCounterQueue      TicketStatusTimeCounter = "Queue"
 )
 
-// UDefFieldType is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var ticketStatusTimeCounterCodes = []enumCode{{"Externally", 2}, {"Internally", 1}, {"None", 0}, {"Queue", 3}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *TicketStatusTimeCounter) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "TicketStatusTimeCounter", ticketStatusTimeCounterCodes)
+	if set {
+		*e = TicketStatusTimeCounter(s)
+	}
+	return err
+}
+
+// UDefFieldType is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type UDefFieldType string
 
 // The members of UDefFieldType.
@@ -2923,7 +4529,18 @@ const (
 	UDefFieldTypeUnlimitedDate UDefFieldType = "UnlimitedDate"
 )
 
-// UDefType is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var uDefFieldTypeCodes = []enumCode{{"Checkbox", 6}, {"Date", 4}, {"Decimal", 8}, {"List", 7}, {"LongText", 3}, {"Number", 1}, {"ShortText", 2}, {"UnlimitedDate", 5}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *UDefFieldType) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "UDefFieldType", uDefFieldTypeCodes)
+	if set {
+		*e = UDefFieldType(s)
+	}
+	return err
+}
+
+// UDefType is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type UDefType string
 
 // The members of UDefType.
@@ -2939,7 +4556,18 @@ const (
 	UDefTypeTemp        UDefType = "Temp"
 )
 
-// UdefJustification is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var uDefTypeCodes = []enumCode{{"Appointment", 12}, {"Contact", 7}, {"Document", 13}, {"Invalid", 0}, {"None", 14}, {"Person", 8}, {"Project", 9}, {"Sale", 10}, {"Temp", 11}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *UDefType) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "UDefType", uDefTypeCodes)
+	if set {
+		*e = UDefType(s)
+	}
+	return err
+}
+
+// UdefJustification is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type UdefJustification string
 
 // The members of UdefJustification.
@@ -2950,7 +4578,18 @@ const (
 	UdefJustificationRight   UdefJustification = "Right"
 )
 
-// UpsertNomatchAction is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var udefJustificationCodes = []enumCode{{"Center", 2}, {"Default", 0}, {"Left", 1}, {"Right", 3}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *UdefJustification) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "UdefJustification", udefJustificationCodes)
+	if set {
+		*e = UdefJustification(s)
+	}
+	return err
+}
+
+// UpsertNomatchAction is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type UpsertNomatchAction string
 
 // The members of UpsertNomatchAction.
@@ -2960,7 +4599,18 @@ const (
 	UpsertNomatchActionZeroColumns UpsertNomatchAction = "ZeroColumns"
 )
 
-// UpsertRowActionStatus is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var upsertNomatchActionCodes = []enumCode{{"DeleteRow", 2}, {"NoChange", 0}, {"ZeroColumns", 1}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *UpsertNomatchAction) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "UpsertNomatchAction", upsertNomatchActionCodes)
+	if set {
+		*e = UpsertNomatchAction(s)
+	}
+	return err
+}
+
+// UpsertRowActionStatus is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type UpsertRowActionStatus string
 
 // The members of UpsertRowActionStatus.
@@ -2972,7 +4622,18 @@ const (
 	UpsertRowActionStatusUpdated        UpsertRowActionStatus = "Updated"
 )
 
-// URLEncoding is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var upsertRowActionStatusCodes = []enumCode{{"ColumnsZeroed", 5}, {"Deleted", 4}, {"Inserted", 1}, {"NoUpdateNeeded", 3}, {"Updated", 2}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *UpsertRowActionStatus) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "UpsertRowActionStatus", upsertRowActionStatusCodes)
+	if set {
+		*e = UpsertRowActionStatus(s)
+	}
+	return err
+}
+
+// URLEncoding is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type URLEncoding string
 
 // The members of URLEncoding.
@@ -2983,7 +4644,18 @@ const (
 	URLEncodingUnknown URLEncoding = "Unknown"
 )
 
-// UserType is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var uRLEncodingCodes = []enumCode{{"ANSI", 2}, {"None", 1}, {"Unicode", 3}, {"Unknown", 0}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *URLEncoding) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "URLEncoding", uRLEncodingCodes)
+	if set {
+		*e = URLEncoding(s)
+	}
+	return err
+}
+
+// UserType is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type UserType string
 
 // The members of UserType.
@@ -2996,7 +4668,18 @@ const (
 	UserTypeUnknown            UserType = "Unknown"
 )
 
-// ValueOverride is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var userTypeCodes = []enumCode{{"AnonymousAssociate", 4}, {"ExternalAssociate", 3}, {"InternalAssociate", 1}, {"ResourceAssociate", 2}, {"SystemAssociate", 5}, {"Unknown", 0}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *UserType) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "UserType", userTypeCodes)
+	if set {
+		*e = UserType(s)
+	}
+	return err
+}
+
+// ValueOverride is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type ValueOverride string
 
 // The members of ValueOverride.
@@ -3009,7 +4692,18 @@ const (
 	ValueOverrideTotal           ValueOverride = "Total"
 )
 
-// VideoMeetingStatus is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var valueOverrideCodes = []enumCode{{"DiscountAmount", 3}, {"DiscountPercent", 2}, {"EarningAmount", 5}, {"EarningPercent", 4}, {"None", 0}, {"Total", 1}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *ValueOverride) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "ValueOverride", valueOverrideCodes)
+	if set {
+		*e = ValueOverride(s)
+	}
+	return err
+}
+
+// VideoMeetingStatus is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type VideoMeetingStatus string
 
 // The members of VideoMeetingStatus.
@@ -3019,7 +4713,18 @@ const (
 	VideoMeetingStatusVideoMeetingOn  VideoMeetingStatus = "VideoMeetingOn"
 )
 
-// Visibility is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var videoMeetingStatusCodes = []enumCode{{"NoChange", 0}, {"VideoMeetingOff", 2}, {"VideoMeetingOn", 1}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *VideoMeetingStatus) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "VideoMeetingStatus", videoMeetingStatusCodes)
+	if set {
+		*e = VideoMeetingStatus(s)
+	}
+	return err
+}
+
+// Visibility is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type Visibility string
 
 // The members of Visibility.
@@ -3029,7 +4734,18 @@ const (
 	VisibilityGroup     Visibility = "Group"
 )
 
-// WebAPIPatchOp is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var visibilityCodes = []enumCode{{"All", 0}, {"Associate", 1}, {"Group", 2}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *Visibility) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "Visibility", visibilityCodes)
+	if set {
+		*e = Visibility(s)
+	}
+	return err
+}
+
+// WebAPIPatchOp is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type WebAPIPatchOp string
 
 // The members of WebAPIPatchOp.
@@ -3039,6 +4755,15 @@ const (
 	WebAPIPatchOpReplace WebAPIPatchOp = "replace"
 	WebAPIPatchOpTest    WebAPIPatchOp = "test"
 )
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *WebAPIPatchOp) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "WebAPIPatchOp", nil)
+	if set {
+		*e = WebAPIPatchOp(s)
+	}
+	return err
+}
 
 // WebhookNotifyVia is a flag enum of the web API: one or more member names joined by ", " ("A, B"). Names this package does not know pass through.
 type WebhookNotifyVia string
@@ -3098,7 +4823,7 @@ func (f *WebhookNotifyWhen) UnmarshalJSON(b []byte) error {
 	return err
 }
 
-// WebhookState is an enum of the web API, sent as the member name. Names this package does not know pass through.
+// WebhookState is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type WebhookState string
 
 // The members of WebhookState.
@@ -3109,7 +4834,18 @@ const (
 	WebhookStateUnknown       WebhookState = "Unknown"
 )
 
-// WeekOfMonth is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var webhookStateCodes = []enumCode{{"Active", 1}, {"Stopped", 2}, {"TooManyErrors", 3}, {"Unknown", 0}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *WebhookState) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "WebhookState", webhookStateCodes)
+	if set {
+		*e = WebhookState(s)
+	}
+	return err
+}
+
+// WeekOfMonth is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type WeekOfMonth string
 
 // The members of WeekOfMonth.
@@ -3121,6 +4857,17 @@ const (
 	WeekOfMonthThird   WeekOfMonth = "Third"
 	WeekOfMonthUnknown WeekOfMonth = "Unknown"
 )
+
+var weekOfMonthCodes = []enumCode{{"First", 1}, {"Fourth", 4}, {"Last", 5}, {"Second", 2}, {"Third", 3}, {"Unknown", 0}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *WeekOfMonth) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "WeekOfMonth", weekOfMonthCodes)
+	if set {
+		*e = WeekOfMonth(s)
+	}
+	return err
+}
 
 // Weekday is a flag enum of the web API: one or more member names joined by ", " ("A, B"). Names this package does not know pass through.
 type Weekday string
@@ -3188,7 +4935,7 @@ func (f *WidgetRequiredFields) UnmarshalJSON(b []byte) error {
 	return err
 }
 
-// WidgetTheme is an enum of the web API, sent as the member name. Names this package does not know pass through.
+// WidgetTheme is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type WidgetTheme string
 
 // The members of WidgetTheme.
@@ -3197,7 +4944,18 @@ const (
 	WidgetThemeModern  WidgetTheme = "Modern"
 )
 
-// WorkflowActionType is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var widgetThemeCodes = []enumCode{{"Classic", 0}, {"Modern", 1}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *WidgetTheme) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "WidgetTheme", widgetThemeCodes)
+	if set {
+		*e = WidgetTheme(s)
+	}
+	return err
+}
+
+// WorkflowActionType is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type WorkflowActionType string
 
 // The members of WorkflowActionType.
@@ -3210,7 +4968,18 @@ const (
 	WorkflowActionTypeToday               WorkflowActionType = "Today"
 )
 
-// WorkflowContentType is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var workflowActionTypeCodes = []enumCode{{"After", 4}, {"Estimated", 5}, {"FirstAvailable", 1}, {"FirstAvailableAfter", 2}, {"None", 0}, {"Today", 3}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *WorkflowActionType) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "WorkflowActionType", workflowActionTypeCodes)
+	if set {
+		*e = WorkflowActionType(s)
+	}
+	return err
+}
+
+// WorkflowContentType is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type WorkflowContentType string
 
 // The members of WorkflowContentType.
@@ -3221,7 +4990,18 @@ const (
 	WorkflowContentTypeNone    WorkflowContentType = "None"
 )
 
-// WorkflowDefinitionStatus is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var workflowContentTypeCodes = []enumCode{{"Form", 2}, {"Link", 3}, {"Message", 1}, {"None", 0}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *WorkflowContentType) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "WorkflowContentType", workflowContentTypeCodes)
+	if set {
+		*e = WorkflowContentType(s)
+	}
+	return err
+}
+
+// WorkflowDefinitionStatus is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type WorkflowDefinitionStatus string
 
 // The members of WorkflowDefinitionStatus.
@@ -3232,7 +5012,18 @@ const (
 	WorkflowDefinitionStatusStopped WorkflowDefinitionStatus = "Stopped"
 )
 
-// WorkflowEventType is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var workflowDefinitionStatusCodes = []enumCode{{"None", 0}, {"Paused", 2}, {"Running", 3}, {"Stopped", 1}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *WorkflowDefinitionStatus) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "WorkflowDefinitionStatus", workflowDefinitionStatusCodes)
+	if set {
+		*e = WorkflowDefinitionStatus(s)
+	}
+	return err
+}
+
+// WorkflowEventType is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type WorkflowEventType string
 
 // The members of WorkflowEventType.
@@ -3254,7 +5045,18 @@ const (
 	WorkflowEventTypeStartedChat      WorkflowEventType = "StartedChat"
 )
 
-// WorkflowGoalType is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var workflowEventTypeCodes = []enumCode{{"AddedMessage", 1008}, {"AddedToProject", 1003}, {"AddedToSelection", 1006}, {"CreatedRequest", 1004}, {"FormSubmitted", 1007}, {"LinkClicked", 1005}, {"None", 0}, {"OrderPlaced", 1010}, {"PersonCreated", 1001}, {"PersonUpdated", 1002}, {"Run", 1}, {"SaleCreated", 1011}, {"SaleLost", 1013}, {"SaleSold", 1012}, {"StartedChat", 1009}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *WorkflowEventType) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "WorkflowEventType", workflowEventTypeCodes)
+	if set {
+		*e = WorkflowEventType(s)
+	}
+	return err
+}
+
+// WorkflowGoalType is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type WorkflowGoalType string
 
 // The members of WorkflowGoalType.
@@ -3272,7 +5074,18 @@ const (
 	WorkflowGoalTypeSaleCreatedOnPerson  WorkflowGoalType = "SaleCreatedOnPerson"
 )
 
-// WorkflowNotifyEmailType is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var workflowGoalTypeCodes = []enumCode{{"AddedToProject", 5}, {"AddedToSelection", 6}, {"AppointmentCreated", 4}, {"FormSubmitted", 7}, {"HadChat", 8}, {"LinkClicked", 9}, {"None", 0}, {"PersonUpdated", 1}, {"RequestCreated", 10}, {"SaleCreatedOnCompany", 3}, {"SaleCreatedOnPerson", 2}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *WorkflowGoalType) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "WorkflowGoalType", workflowGoalTypeCodes)
+	if set {
+		*e = WorkflowGoalType(s)
+	}
+	return err
+}
+
+// WorkflowNotifyEmailType is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type WorkflowNotifyEmailType string
 
 // The members of WorkflowNotifyEmailType.
@@ -3282,7 +5095,18 @@ const (
 	WorkflowNotifyEmailTypeSpecificEmailAddress WorkflowNotifyEmailType = "SpecificEmailAddress"
 )
 
-// WorkflowNotifySMSType is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var workflowNotifyEmailTypeCodes = []enumCode{{"OurContact", 0}, {"OurServiceContact", 1}, {"SpecificEmailAddress", 2}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *WorkflowNotifyEmailType) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "WorkflowNotifyEmailType", workflowNotifyEmailTypeCodes)
+	if set {
+		*e = WorkflowNotifyEmailType(s)
+	}
+	return err
+}
+
+// WorkflowNotifySMSType is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type WorkflowNotifySMSType string
 
 // The members of WorkflowNotifySMSType.
@@ -3292,7 +5116,18 @@ const (
 	WorkflowNotifySMSTypeSpecificPhoneNumbers WorkflowNotifySMSType = "SpecificPhoneNumbers"
 )
 
-// WorkflowOwnerType is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var workflowNotifySMSTypeCodes = []enumCode{{"OurContact", 0}, {"OurServiceContact", 1}, {"SpecificPhoneNumbers", 2}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *WorkflowNotifySMSType) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "WorkflowNotifySMSType", workflowNotifySMSTypeCodes)
+	if set {
+		*e = WorkflowNotifySMSType(s)
+	}
+	return err
+}
+
+// WorkflowOwnerType is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type WorkflowOwnerType string
 
 // The members of WorkflowOwnerType.
@@ -3303,7 +5138,18 @@ const (
 	WorkflowOwnerTypeSpecified         WorkflowOwnerType = "Specified"
 )
 
-// WorkflowSplitOptionType is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var workflowOwnerTypeCodes = []enumCode{{"None", 0}, {"OurContact", 2}, {"OurSupportContact", 3}, {"Specified", 1}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *WorkflowOwnerType) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "WorkflowOwnerType", workflowOwnerTypeCodes)
+	if set {
+		*e = WorkflowOwnerType(s)
+	}
+	return err
+}
+
+// WorkflowSplitOptionType is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type WorkflowSplitOptionType string
 
 // The members of WorkflowSplitOptionType.
@@ -3317,7 +5163,18 @@ const (
 	WorkflowSplitOptionTypeSelectionMembership WorkflowSplitOptionType = "SelectionMembership"
 )
 
-// WorkflowStepType is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var workflowSplitOptionTypeCodes = []enumCode{{"FormData", 6}, {"FormSubmission", 2}, {"LinkClicked", 3}, {"None", 0}, {"PersonData", 1}, {"ProjectMembership", 4}, {"SelectionMembership", 5}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *WorkflowSplitOptionType) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "WorkflowSplitOptionType", workflowSplitOptionTypeCodes)
+	if set {
+		*e = WorkflowSplitOptionType(s)
+	}
+	return err
+}
+
+// WorkflowStepType is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type WorkflowStepType string
 
 // The members of WorkflowStepType.
@@ -3340,7 +5197,18 @@ const (
 	WorkflowStepTypeWaitForTime       WorkflowStepType = "WaitForTime"
 )
 
-// WorkflowTimeWaitAlgorithm is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var workflowStepTypeCodes = []enumCode{{"AddToList", 7}, {"CreateFollowUp", 10}, {"CreateRequest", 9}, {"CreateSale", 11}, {"DistributeToOwner", 15}, {"None", 0}, {"NotifyByEmail", 12}, {"NotifyBySMS", 13}, {"RemoveFromList", 8}, {"RunScript", 14}, {"SendEmail", 1}, {"SendSMS", 2}, {"Split", 5}, {"UpdateParticipant", 6}, {"WaitForAction", 4}, {"WaitForTime", 3}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *WorkflowStepType) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "WorkflowStepType", workflowStepTypeCodes)
+	if set {
+		*e = WorkflowStepType(s)
+	}
+	return err
+}
+
+// WorkflowTimeWaitAlgorithm is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type WorkflowTimeWaitAlgorithm string
 
 // The members of WorkflowTimeWaitAlgorithm.
@@ -3351,7 +5219,18 @@ const (
 	WorkflowTimeWaitAlgorithmUntilSpecified WorkflowTimeWaitAlgorithm = "UntilSpecified"
 )
 
-// WorkflowTimeWaitIntervalType is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var workflowTimeWaitAlgorithmCodes = []enumCode{{"None", 0}, {"NumIntervals", 1}, {"UntilDateField", 3}, {"UntilSpecified", 2}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *WorkflowTimeWaitAlgorithm) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "WorkflowTimeWaitAlgorithm", workflowTimeWaitAlgorithmCodes)
+	if set {
+		*e = WorkflowTimeWaitAlgorithm(s)
+	}
+	return err
+}
+
+// WorkflowTimeWaitIntervalType is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type WorkflowTimeWaitIntervalType string
 
 // The members of WorkflowTimeWaitIntervalType.
@@ -3365,7 +5244,18 @@ const (
 	WorkflowTimeWaitIntervalTypeWorkingDays WorkflowTimeWaitIntervalType = "WorkingDays"
 )
 
-// WorkflowTriggerType is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var workflowTimeWaitIntervalTypeCodes = []enumCode{{"Days", 5}, {"Hours", 3}, {"Minutes", 2}, {"None", 0}, {"Seconds", 1}, {"Weeks", 6}, {"WorkingDays", 4}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *WorkflowTimeWaitIntervalType) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "WorkflowTimeWaitIntervalType", workflowTimeWaitIntervalTypeCodes)
+	if set {
+		*e = WorkflowTimeWaitIntervalType(s)
+	}
+	return err
+}
+
+// WorkflowTriggerType is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type WorkflowTriggerType string
 
 // The members of WorkflowTriggerType.
@@ -3386,7 +5276,18 @@ const (
 	WorkflowTriggerTypeStartedChat      WorkflowTriggerType = "StartedChat"
 )
 
-// WorkflowWaitForActionType is an enum of the web API, sent as the member name. Names this package does not know pass through.
+var workflowTriggerTypeCodes = []enumCode{{"AddedMessage", 8}, {"AddedToProject", 3}, {"AddedToSelection", 6}, {"CreatedRequest", 4}, {"FormSubmitted", 7}, {"LinkClicked", 5}, {"None", 0}, {"OrderPlaced", 10}, {"PersonCreated", 1}, {"PersonUpdated", 2}, {"SaleCreated", 11}, {"SaleLost", 13}, {"SaleSold", 12}, {"StartedChat", 9}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *WorkflowTriggerType) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "WorkflowTriggerType", workflowTriggerTypeCodes)
+	if set {
+		*e = WorkflowTriggerType(s)
+	}
+	return err
+}
+
+// WorkflowWaitForActionType is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.
 type WorkflowWaitForActionType string
 
 // The members of WorkflowWaitForActionType.
@@ -3395,3 +5296,14 @@ const (
 	WorkflowWaitForActionTypeLinkClicked   WorkflowWaitForActionType = "LinkClicked"
 	WorkflowWaitForActionTypeNone          WorkflowWaitForActionType = "None"
 )
+
+var workflowWaitForActionTypeCodes = []enumCode{{"FormSubmitted", 2}, {"LinkClicked", 1}, {"None", 0}}
+
+// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *WorkflowWaitForActionType) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, "WorkflowWaitForActionType", workflowWaitForActionTypeCodes)
+	if set {
+		*e = WorkflowWaitForActionType(s)
+	}
+	return err
+}

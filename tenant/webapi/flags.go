@@ -1,7 +1,6 @@
 package webapi
 
 import (
-	"bytes"
 	"fmt"
 	"strconv"
 	"strings"
@@ -84,13 +83,10 @@ func hasFlags(set, flag string, table []flagBit) bool {
 // client sends, becomes the names of its single-bit members, with any bits
 // left over as a decimal number.
 func unmarshalFlags(b []byte, table []flagBit) (string, error) {
-	switch {
-	case string(b) == "null":
+	if string(b) == "null" {
 		return "", nil
-	case len(b) >= 2 && b[0] == '"' && b[len(b)-1] == '"' && !bytes.ContainsAny(b[1:len(b)-1], "\\\""):
-		return string(b[1 : len(b)-1]), nil // the usual case, without unquoting
-	case len(b) > 0 && b[0] == '"':
-		s, err := strconv.Unquote(string(b))
+	}
+	if s, ok, err := jsonString(b); ok {
 		if err != nil {
 			return "", fmt.Errorf("webapi: flags: %w", err)
 		}

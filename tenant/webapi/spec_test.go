@@ -449,4 +449,25 @@ func TestReadOnlyAgentMethodsAreRetried(t *testing.T) {
 	if n := len(rec.requests()); n != 1 {
 		t.Errorf("SaveContactEntity: %d requests, want 1 (not retried)", n)
 	}
+	// Named like reads, these register, keep a chat turn or create a
+	// selection: a retry would do that twice.
+	for name, f := range map[string]func() error{
+		"GetOrRegisterAccessGatewayInfo": func() error {
+			_, err := api.UserAgent.GetOrRegisterAccessGatewayInfo(ctx, "https://example.com/cb")
+			return err
+		},
+		"GetChatbotResponse": func() error {
+			_, err := api.AIAgent.GetChatbotResponse(ctx, AIGetChatbotResponseRequest{ChatID: "c1", UserPrompt: "hi"})
+			return err
+		},
+		"GetTempTileSelection": func() error { _, err := api.DashAgent.GetTempTileSelection(ctx, 1); return err },
+	} {
+		rec.answer(http.StatusServiceUnavailable, "", nil)
+		if err := f(); err == nil {
+			t.Fatalf("%s: no error from a 503", name)
+		}
+		if n := len(rec.requests()); n != 1 {
+			t.Errorf("%s: %d requests, want 1 (not retried)", name, n)
+		}
+	}
 }

@@ -198,6 +198,61 @@ func TestFlagEnums(t *testing.T) {
 	}
 }
 
+// TestOrdinaryEnums checks that an ordinary enum sent as a number, as .NET
+// writes a value that has no name, decodes instead of failing the whole
+// response, and that what it decodes to is written back and read again
+// unchanged.
+func TestOrdinaryEnums(t *testing.T) {
+	var a AppointmentEntity
+	if err := json.Unmarshal([]byte(`{"AppointmentId":5,"Type":7}`), &a); err != nil {
+		t.Fatal(err)
+	}
+	if a.AppointmentID != 5 || a.Type != AppointmentTypeBookingForChecklist {
+		t.Errorf("read %d, %q", a.AppointmentID, a.Type)
+	}
+	for _, tc := range []struct{ in, want string }{
+		{`"Note"`, "Note"},
+		{`3`, "Note"},
+		{`"Teleport"`, "Teleport"},       // unknown names pass through
+		{`42`, "42"},                     // a code no member has keeps its value
+		{`"in\u0044iary\/"`, "inDiary/"}, // JSON escapes, \/ too
+	} {
+		var v AppointmentType
+		if err := json.Unmarshal([]byte(tc.in), &v); err != nil || string(v) != tc.want {
+			t.Errorf("%s: read %q (%v), want %q", tc.in, v, err, tc.want)
+			continue
+		}
+		b, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var back AppointmentType
+		if err := json.Unmarshal(b, &back); err != nil || back != v {
+			t.Errorf("%s: wrote %s, read back %q (%v)", tc.in, b, back, err)
+		}
+	}
+	var e TicketPriorityEscalateEvent
+	if err := json.Unmarshal([]byte(`-1`), &e); err != nil || e != TicketPriorityEscalateEventNone {
+		t.Errorf("-1 read as %q (%v)", e, err)
+	}
+	// The spec gives no codes for WebApiPatchOp: a number is kept as text.
+	var op WebAPIPatchOp
+	if err := json.Unmarshal([]byte(`2`), &op); err != nil || op != "2" {
+		t.Errorf("2 read as %q (%v)", op, err)
+	}
+	// null leaves the value as it was, as for a plain string.
+	v := AppointmentTypeNote
+	if err := json.Unmarshal([]byte(`null`), &v); err != nil || v != AppointmentTypeNote {
+		t.Errorf("null made it %q (%v)", v, err)
+	}
+	for _, bad := range []string{`true`, `1.5`, `{}`, `99999999999999999999`} {
+		var v AppointmentType
+		if err := json.Unmarshal([]byte(bad), &v); err == nil || !strings.Contains(err.Error(), "AppointmentType") {
+			t.Errorf("%s: err = %v", bad, err)
+		}
+	}
+}
+
 func jsonNumber(n uint64) string { b, _ := json.Marshal(n); return string(b) }
 
 func TestPolymorphicHolders(t *testing.T) {

@@ -206,7 +206,7 @@ func (g *gen) enums(w *bytes.Buffer) {
 		if e.Flags {
 			fmt.Fprintf(w, "// %s is a flag enum of the web API: one or more member names joined by \", \" (\"A, B\"). Names this package does not know pass through.\ntype %s string\n\n", name, name)
 		} else {
-			fmt.Fprintf(w, "// %s is an enum of the web API, sent as the member name. Names this package does not know pass through.\ntype %s string\n\n", name, name)
+			fmt.Fprintf(w, "// %s is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.\ntype %s string\n\n", name, name)
 		}
 		fmt.Fprintf(w, "// The members of %s.\nconst (\n", name)
 		for _, v := range e.Values {
@@ -216,6 +216,7 @@ func (g *gen) enums(w *bytes.Buffer) {
 		}
 		w.WriteString(")\n\n")
 		if !e.Flags {
+			g.enumCodes(w, e, name)
 			continue
 		}
 		table := lowerFirst(name) + "Bits"
@@ -241,6 +242,35 @@ func (f *%[1]s) UnmarshalJSON(b []byte) error {
 
 `, name, table)
 	}
+}
+
+// enumCodes writes the UnmarshalJSON of an ordinary enum: .NET writes a
+// value that has no member name as its integer, which a plain string type
+// refuses, failing the whole response. The table maps the codes the spec
+// gives to names; an enum without codes reads a number as its decimal text.
+func (g *gen) enumCodes(w *bytes.Buffer, e spec.Enum, name string) {
+	table := "nil"
+	var codes []string
+	for _, v := range e.Values {
+		if v.Code != nil {
+			codes = append(codes, fmt.Sprintf("{%q, %d}", v.Name, *v.Code))
+		}
+	}
+	if len(codes) > 0 {
+		table = lowerFirst(name) + "Codes"
+		g.claim(table, "code table of "+e.Name)
+		fmt.Fprintf(w, "var %s = []enumCode{%s}\n\n", table, strings.Join(codes, ", "))
+	}
+	fmt.Fprintf(w, `// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
+func (e *%[1]s) UnmarshalJSON(b []byte) error {
+	s, set, err := unmarshalEnum(b, %[1]q, %[2]s)
+	if set {
+		*e = %[1]s(s)
+	}
+	return err
+}
+
+`, name, table)
 }
 
 func lowerFirst(s string) string { return strings.ToLower(s[:1]) + s[1:] }

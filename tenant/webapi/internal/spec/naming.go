@@ -126,18 +126,48 @@ var readVerbs = map[string]bool{
 	"Get": true, "Find": true, "Is": true, "Has": true, "Can": true, "Search": true,
 }
 
+// writeVerbs are the verbs that, joined to a read verb by Or, say the
+// method writes when what it looks for is not there: GetOrRegister...
+// registers, GetOrCreate... creates. Or between nouns
+// (FindContactOrPersonByEmailName) says nothing of the kind.
+var writeVerbs = map[string]bool{
+	"Add": true, "Create": true, "Insert": true, "Make": true, "Register": true,
+	"Save": true, "Set": true, "Update": true,
+}
+
+// notReadOnly are agent methods named like reads that change state, which
+// no word rule catches without also catching reads: a retry of one of
+// these repeats the change.
+var notReadOnly = map[string]bool{
+	// Keeps the turn under the ChatId it is given (GetChatbotTurns reads
+	// them back), so a retry adds the prompt twice.
+	"GetChatbotResponse": true,
+	// Each call creates a temporary selection and returns its id. Temp is
+	// no rule: GetTempFile and GetEMailFromTemp read a temporary file by
+	// the name CreateTempFile gave it.
+	"GetTempTileSelection":          true,
+	"GetSecondaryTempTileSelection": true,
+}
+
 // ReadOnly is the retry rule for agent methods, which are all POSTs: a
 // method whose name starts with the word Get, Find, Is, Has, Can or Search
 // only reads, so it is retried like a GET; except when the next word is
 // Next or New (GetNextInQueue hands out work, GetNewMail fetches mail),
-// which may change state. Every other agent method follows the POST rule.
+// when Or joins a write verb (GetOrRegisterAccessGatewayInfo), and the
+// methods of notReadOnly, which may change state. Every other agent method
+// follows the POST rule.
 func ReadOnly(method string) bool {
 	ws := Words(method)
-	if len(ws) == 0 || !readVerbs[ws[0]] {
+	if len(ws) == 0 || !readVerbs[ws[0]] || notReadOnly[method] {
 		return false
 	}
 	if len(ws) > 1 && (ws[1] == "Next" || ws[1] == "New") {
 		return false
+	}
+	for i := 1; i+1 < len(ws); i++ {
+		if ws[i] == "Or" && writeVerbs[ws[i+1]] {
+			return false
+		}
 	}
 	return true
 }

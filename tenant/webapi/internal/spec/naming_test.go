@@ -136,3 +136,28 @@ func TestSamplerCoversEveryForm(t *testing.T) {
 		t.Errorf("id sample %v is not whole", v)
 	}
 }
+
+// TestReadOnly checks the names that read like a question but write, and
+// the reads next to them that must stay retried.
+func TestReadOnly(t *testing.T) {
+	for name, want := range map[string]bool{
+		"GetContactEntity":                 true,
+		"GetOrRegisterAccessGatewayInfo":   false,
+		"GetOrCreateSomething":             false,
+		"FindOrAddSomething":               false,
+		"GetChatbotResponse":               false,
+		"GetTempTileSelection":             false,
+		"GetSecondaryTempTileSelection":    false,
+		"GetChatbotTurns":                  true,
+		"GetTempFile":                      true,
+		"GetEMailFromTemp":                 true,
+		"FindContactOrPersonByEmailName":   true,
+		"FindTicketsByTitleOrId":           true,
+		"CanCreateAppointmentInAllDiaries": true,
+		"GetRegisteredDevices":             true,
+	} {
+		if got := ReadOnly(name); got != want {
+			t.Errorf("ReadOnly(%s) = %v, want %v", name, got, want)
+		}
+	}
+}
