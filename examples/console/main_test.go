@@ -3,7 +3,10 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"database/sql"
+	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	_ "modernc.org/sqlite" // the demo database, read without its seal key
+	"github.com/go-superoffice/superoffice/examples/internal/store"
 )
 
 // SIGTERM mid-cycle: the binary stops claiming, finishes or releases its
@@ -122,5 +125,33 @@ func TestFlags(t *testing.T) {
 		if err == nil && len(tc.args) > 0 && tc.args[0] == "-once" && o.cycles != 1 {
 			t.Errorf("-once: cycles %d", o.cycles)
 		}
+	}
+}
+
+// A database another seal key wrote (another -data directory, a lost
+// seal.key) stops the console at start-up with one line naming the key's
+// source, before the emulator is even looked for; it does not deactivate
+// every tenant whose token would not open.
+func TestRunRefusesAnotherSealKey(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "other.db")
+	st, err := store.Open(context.Background(), db, store.GenerateSealKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	dataDir := t.TempDir()
+	getenv := func(k string) string {
+		if k == "DATABASE_URL" {
+			return db
+		}
+		return ""
+	}
+	err = run(context.Background(), []string{"-once", "-data", dataDir}, getenv, io.Discard, io.Discard)
+	if !errors.Is(err, store.ErrSealKeyMismatch) {
+		t.Fatalf("run: %v, want ErrSealKeyMismatch", err)
+	}
+	msg := err.Error()
+	if strings.ContainsAny(msg, "\n\r\t") || !strings.Contains(msg, filepath.Join(dataDir, "seal.key")) || !strings.Contains(msg, "SUPEROFFICE_SEAL_KEY") {
+		t.Fatalf("error %q is not one line naming the key's source", msg)
 	}
 }
