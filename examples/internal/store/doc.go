@@ -78,7 +78,7 @@
 // it); in production it comes from the environment (ParseSealKey) or a secret store.
 // The database remembers its key: seal_check holds a constant sealed with it, written
 // by the first Open (or, for a database from before seal_check, by the first Open whose
-// key opens one of its stored tokens). Open with another key fails with
+// key opens one of its active tenants' stored tokens). Open with another key fails with
 // ErrSealKeyMismatch and changes nothing, so that a wrong key file or variable is a
 // start-up error rather than every tenant deactivated. A single token that does not open
 // (tampered, or copied from another row) is met by a claim instead: that tenant is made

@@ -172,8 +172,9 @@ const (
 // this store's seal key: a wrong key is otherwise only noticed by the next claim, which
 // then deactivates every tenant. The first open records a sealed constant in seal_check;
 // later opens must be able to open it. A database from before seal_check gets its row
-// from the first open whose key opens at least one of its stored tokens (one tampered
-// row must not lock everyone out); if none of them opens, the key is refused.
+// from the first open whose key opens at least one of its active tenants' stored tokens
+// (one tampered row must not lock everyone out); if none of them opens, the key is
+// refused.
 func (s *Store) checkSealKey(ctx context.Context, tx *sql.Tx) error {
 	var sealed []byte
 	err := tx.QueryRowContext(ctx, `SELECT check_value FROM seal_check WHERE id = 1`).Scan(&sealed)
@@ -186,7 +187,10 @@ func (s *Store) checkSealKey(ctx context.Context, tx *sql.Tx) error {
 	case !errors.Is(err, sql.ErrNoRows):
 		return err
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT context_key, system_user_token FROM tenants LIMIT $1`, sealCheckSample)
+	// Only active tenants: an inactive one waits for a re-approval, which seals its new
+	// token with this key, whatever key sealed the old one.
+	rows, err := tx.QueryContext(ctx, `SELECT context_key, system_user_token FROM tenants
+		WHERE status = 'active' ORDER BY updated_at DESC LIMIT $1`, sealCheckSample)
 	if err != nil {
 		return err
 	}

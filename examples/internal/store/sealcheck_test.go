@@ -150,3 +150,29 @@ func TestConcurrentFirstOpensAgreeOnOneKey(t *testing.T) {
 		}
 	})
 }
+
+// Tenants that an older program already deactivated because their tokens did not open
+// (the accident the seal check prevents) do not hold the database to the lost key: they
+// need a re-approval, sealed with the key in use, in any case.
+func TestSealCheckIgnoresInactiveTenants(t *testing.T) {
+	eachDB(t, func(t *testing.T, db *testDB) {
+		ctx := context.Background()
+		s := db.open(t)
+		mustUpsert(t, s, approval(1))
+		for _, q := range []string{`DROP TABLE seal_check`, `DELETE FROM schema_version WHERE version = 4`,
+			`UPDATE tenants SET status = 'inactive'`} {
+			if _, err := s.DB().ExecContext(ctx, q); err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+		}
+		s.Close()
+		other := GenerateSealKey()
+		s2, err := OpenConfig(ctx, Config{DSN: db.dsn, SealKey: other})
+		if err != nil {
+			t.Fatalf("open with the key now in use: %v", err)
+		}
+		s2.Close()
+		_, err = OpenConfig(ctx, Config{DSN: db.dsn, SealKey: db.key})
+		checkMismatch(t, err, db.key)
+	})
+}
