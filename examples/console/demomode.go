@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -62,9 +63,15 @@ func startDemo(ctx context.Context, o *options, getenv func(string) string, log 
 		RedirectURL:  "http://localhost:8080/callback",
 		DatabaseURL:  dsn,
 		SealKey:      store.GenerateSealKey(),
+		SealKeyFrom:  "the demo, which makes a new one each run",
 		DataDir:      tmp,
 	}
 	st, err := store.Open(ctx, dsn, cfg.SealKey)
+	if shared && errors.Is(err, store.ErrSealKeyMismatch) {
+		// The database has a key of its own, so it is some other program's.
+		return fail(fmt.Errorf("demo: the database at %s was written with another seal key (another program's); -demo needs an empty one (or unset %s for a temporary SQLite file)",
+			config.RedactDatabaseURL(dsn), config.EnvDatabaseURL))
+	}
 	if err != nil {
 		return fail(err)
 	}

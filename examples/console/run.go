@@ -61,19 +61,21 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	defer cleanup()
 	log.Info("console starting", "config", cfg.String(), "workers", o.workers, "interval", o.interval)
 
+	// The store first: a database written with another seal key is a
+	// mistake in this program's settings, whether the emulator runs or not.
+	st, err := store.OpenConfig(ctx, store.Config{DSN: cfg.DatabaseURL, SealKey: cfg.SealKey, Logger: log,
+		MaxOpenConns: o.workers + 4, SQLiteCacheKiB: sqliteCacheKiB})
+	if err != nil {
+		return cfg.OpenError(err)
+	}
+	defer st.Close()
+
 	hc := newHTTPClient(o.workers)
 	if cfg.Local && o.demo == 0 {
 		if err := checkEmulator(ctx, hc, cfg); err != nil {
 			return err
 		}
 	}
-
-	st, err := store.OpenConfig(ctx, store.Config{DSN: cfg.DatabaseURL, SealKey: cfg.SealKey, Logger: log,
-		MaxOpenConns: o.workers + 4, SQLiteCacheKiB: sqliteCacheKiB})
-	if err != nil {
-		return err
-	}
-	defer st.Close()
 
 	su, err := systemuser.New(systemuser.Config{
 		Environment:  cfg.Environment,

@@ -32,7 +32,6 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
@@ -104,7 +103,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, out, lo
 
 	st, err := store.OpenConfig(ctx, store.Config{DSN: cfg.DatabaseURL, SealKey: cfg.SealKey, Logger: logger})
 	if err != nil {
-		return fmt.Errorf("%s (%s): %s", config.EnvDatabaseURL, config.RedactDatabaseURL(cfg.DatabaseURL), oneLine(err.Error()))
+		return cfg.OpenError(err)
 	}
 	defer st.Close()
 
@@ -216,12 +215,6 @@ func serve(srv *http.Server, ln net.Listener, logger *slog.Logger) {
 	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		logger.Error("server stopped", "addr", ln.Addr().String(), "err", err)
 	}
-}
-
-// oneLine folds a multi-line message (pgx lists every address it tried,
-// one per line) into one line, so that a start-up error stays one line.
-func oneLine(s string) string {
-	return strings.Join(strings.FieldsFunc(s, func(r rune) bool { return r == '\n' || r == '\r' || r == '\t' }), " ")
 }
 
 func printBanner(out io.Writer, cfg *config.Config) {

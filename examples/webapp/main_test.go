@@ -7,16 +7,27 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/go-superoffice/superoffice/examples/internal/store"
 )
 
 // TestRunRefusesBadSettings checks that start-up problems are one clear
 // line naming the setting, before anything listens.
 func TestRunRefusesBadSettings(t *testing.T) {
 	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+	// A database another data directory's seal key wrote: each case has a
+	// -data of its own, so a seal.key of its own.
+	otherDB := filepath.Join(t.TempDir(), "other.db")
+	st, err := store.Open(context.Background(), otherDB, store.GenerateSealKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
 	for name, tc := range map[string]struct {
 		args []string
 		env  map[string]string
@@ -48,6 +59,10 @@ func TestRunRefusesBadSettings(t *testing.T) {
 			// localhost: pgx tries every address and lists each on a line.
 			env:  map[string]string{"DATABASE_URL": "postgres://bob:s3cret-value@localhost:1/db?connect_timeout=5"},
 			want: []string{"DATABASE_URL (postgres://bob:xxxxx@localhost:1/db?connect_timeout=5): ", "connection refused"},
+		},
+		"database written with another seal key": {
+			env:  map[string]string{"DATABASE_URL": otherDB},
+			want: []string{"DATABASE_URL (" + otherDB + "): ", "another seal key", "seal.key", "SUPEROFFICE_SEAL_KEY"},
 		},
 		"unreachable database on a Unix socket": {
 			// No host in the URL: the password must go all the same.

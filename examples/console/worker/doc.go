@@ -53,7 +53,10 @@
 //     maintenance, migration, suspended...); it is tried again at the
 //     state's ValidUntil, without counting an attempt.
 //   - deactivated: SuperID refused the tenant's system user token (the
-//     approval was withdrawn) or the tenant is deleted. The tenant is made
+//     approval was withdrawn), the tenant is deleted, or its stored token
+//     does not open (a tampered row: the claim deactivates it and the
+//     cycle counts it without a run; a wrong seal key for the whole
+//     database is refused by store.Open instead). The tenant is made
 //     inactive with the reason, once, and is not claimed again until it is
 //     re-approved. A rejection that concerns the app rather than the
 //     tenant (wrong client secret, wrong key) fails the run instead, so

@@ -225,14 +225,18 @@ func (w *Worker) Cycle(ctx context.Context) (Stats, error) {
 
 	var claimErr error
 	for ctx.Err() == nil {
-		claims, err := w.cfg.Store.ClaimDueBy(ctx, w.cfg.Owner, w.clock(), start, w.cfg.Lease, w.cfg.Batch)
+		claims, deactivated, err := w.cfg.Store.ClaimDueBy(ctx, w.cfg.Owner, w.clock(), start, w.cfg.Lease, w.cfg.Batch)
 		if err != nil {
 			if ctx.Err() == nil {
 				claimErr = fmt.Errorf("worker: %w", err)
 			}
 			break
 		}
-		if len(claims) == 0 {
+		// Tenants whose stored token does not open were claimed and
+		// deactivated in one go: runs of this cycle, ended.
+		c.claimed.Add(int64(deactivated))
+		c.byOutcome[outcomeDeactivate].Add(int64(deactivated))
+		if len(claims) == 0 && deactivated == 0 {
 			break
 		}
 		c.claimed.Add(int64(len(claims)))

@@ -72,7 +72,10 @@ type Config struct {
 	RedirectURL  string
 	DatabaseURL  string
 	SealKey      []byte
-	DataDir      string
+	// SealKeyFrom says where SealKey came from (the variable, or the key file's path),
+	// for the message that the database was written with another key.
+	SealKeyFrom string
+	DataDir     string
 }
 
 // String describes the configuration without its secrets.
@@ -129,12 +132,29 @@ func Load(getenv func(string) string, dataDir string) (*Config, error) {
 		// stored tenant: with real tenants the key must be given.
 		return nil, fmt.Errorf("config: %s is required with SuperOffice Online: base64 of 32 random bytes (openssl rand -base64 32), the same for every web app and console instance", EnvSealKey)
 	}
-	key, err := sealKey(getenv(EnvSealKey), c.DataDir)
+	key, from, err := sealKey(getenv(EnvSealKey), c.DataDir)
 	if err != nil {
 		return nil, err
 	}
-	c.SealKey = key
+	c.SealKey, c.SealKeyFrom = key, from
 	return c, nil
+}
+
+// OpenError is the start-up error for err, an error of store.Open on c.DatabaseURL:
+// one line naming the database (password redacted) and, when the database was written
+// with another seal key, where this one came from, so that the setting can be put right.
+func (c *Config) OpenError(err error) error {
+	db := EnvDatabaseURL + " (" + RedactDatabaseURL(c.DatabaseURL) + ")"
+	if errors.Is(err, store.ErrSealKeyMismatch) {
+		return fmt.Errorf("%s: %w; this key came from %s (see %s and -data)", db, err, c.SealKeyFrom, EnvSealKey)
+	}
+	return fmt.Errorf("%s: %s", db, oneLine(err.Error()))
+}
+
+// oneLine folds a multi-line message (pgx lists every address it tried,
+// one per line) into one line, so that a start-up error stays one line.
+func oneLine(s string) string {
+	return strings.Join(strings.FieldsFunc(s, func(r rune) bool { return r == '\n' || r == '\r' || r == '\t' }), " ")
 }
 
 func (c *Config) loadOnline(getenv func(string) string) error {
@@ -249,22 +269,27 @@ func loadOrCreateKey(path string) (*rsa.PrivateKey, error) {
 	return key, nil
 }
 
-func sealKey(fromEnv, dataDir string) ([]byte, error) {
+func sealKey(fromEnv, dataDir string) ([]byte, string, error) {
 	if strings.TrimSpace(fromEnv) != "" {
 		key, err := store.ParseSealKey(strings.TrimSpace(fromEnv))
 		if err != nil {
-			return nil, fmt.Errorf("config: %s: %w", EnvSealKey, err)
+			return nil, "", fmt.Errorf("config: %s: %w", EnvSealKey, err)
 		}
-		return key, nil
+		return key, EnvSealKey, nil
 	}
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
-		return nil, fmt.Errorf("config: data directory: %w", err)
+		return nil, "", fmt.Errorf("config: data directory: %w", err)
 	}
-	key, err := store.LoadOrCreateSealKey(filepath.Join(dataDir, "seal.key"))
+	path := filepath.Join(dataDir, "seal.key")
+	key, err := store.LoadOrCreateSealKey(path)
 	if err != nil {
-		return nil, fmt.Errorf("config: %w", err)
+		return nil, "", fmt.Errorf("config: %w", err)
 	}
-	return key, nil
+	if abs, err := filepath.Abs(path); err == nil {
+		// Another working directory is one way to end up with another key file.
+		path = abs
+	}
+	return key, "the file " + path, nil
 }
 
 // writeNew creates a file readable by its owner only, whole or not at all:

@@ -17,7 +17,7 @@ func TestClaimDueByEndsACycle(t *testing.T) {
 			mustUpsert(t, s, approval(i))
 		}
 		start := db.clock.Now()
-		cs, err := s.ClaimDueBy(ctx, "w", start, start, time.Minute, 10)
+		cs, _, err := s.ClaimDueBy(ctx, "w", start, start, time.Minute, 10)
 		if err != nil || len(cs) != 3 {
 			t.Fatalf("claim: %d, %v", len(cs), err)
 		}
@@ -29,16 +29,16 @@ func TestClaimDueByEndsACycle(t *testing.T) {
 			t.Fatal(err)
 		}
 		// Due again by now, but not by the cycle's start: only the released one.
-		cs2, err := s.ClaimDueBy(ctx, "w", later, start, time.Minute, 10)
+		cs2, _, err := s.ClaimDueBy(ctx, "w", later, start, time.Minute, 10)
 		if err != nil || len(cs2) != 1 || cs2[0].ContextIdentifier != cs[1].ContextIdentifier {
 			t.Fatalf("second claim: %v, %v", cs2, err)
 		}
 		// The next cycle takes the rescheduled one.
-		cs3, err := s.ClaimDueBy(ctx, "w", later, later, time.Minute, 10)
+		cs3, _, err := s.ClaimDueBy(ctx, "w", later, later, time.Minute, 10)
 		if err != nil || len(cs3) != 1 || cs3[0].ContextIdentifier != cs[0].ContextIdentifier {
 			t.Fatalf("next cycle: %v, %v", cs3, err)
 		}
-		if _, err := s.ClaimDueBy(ctx, "", later, later, time.Minute, 10); !errors.Is(err, ErrInvalid) {
+		if _, _, err := s.ClaimDueBy(ctx, "", later, later, time.Minute, 10); !errors.Is(err, ErrInvalid) {
 			t.Fatalf("empty owner: %v", err)
 		}
 	})

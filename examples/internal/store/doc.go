@@ -76,9 +76,16 @@
 // In local mode the key lives in a file (LoadOrCreateSealKey: base64, mode 0600,
 // created atomically so that the web app and the console starting together agree on
 // it); in production it comes from the environment (ParseSealKey) or a secret store.
-// Losing the key loses the tokens, not the tenants: a claim that meets a token that does
-// not open makes that tenant inactive with a reason, and the next approval stores a new
-// token and reactivates it.
+// The database remembers its key: seal_check holds a constant sealed with it, written
+// by the first Open (or, for a database from before seal_check, by the first Open whose
+// key opens one of its active tenants' stored tokens). Open with another key fails with
+// ErrSealKeyMismatch and changes nothing, so that a wrong key file or variable is a
+// start-up error rather than every tenant deactivated. A single token that does not open
+// (tampered, or copied from another row) is met by a claim instead: that tenant is made
+// inactive with a reason, and the next approval stores a new token and reactivates it.
+// Losing the key loses the tokens: Open refuses a new key while the database holds
+// tokens sealed with the old one; start over with a new database (or delete the rows of
+// tenants and seal_check), and every tenant approves the app again.
 //
 // # Approvals
 //

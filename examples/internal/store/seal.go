@@ -1,9 +1,11 @@
 package store
 
 import (
+	"context"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
+	"database/sql"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -152,4 +154,70 @@ func LoadOrCreateSealKey(path string) ([]byte, error) {
 		return nil, wrap(op, err)
 	}
 	return key, nil
+}
+
+const (
+	sealCheckTable  = "seal_check"
+	sealCheckColumn = "check_value"
+	sealCheckRow    = "1"
+	// sealCheckPlain is what seal_check holds, sealed: a constant, as only whether it
+	// opens matters.
+	sealCheckPlain = "superoffice-examples-store seal check"
+	// sealCheckSample is how many stored tokens checkSealKey tries on a database that
+	// has tenants but no seal_check row yet.
+	sealCheckSample = 16
+)
+
+// checkSealKey makes sure, within the migration's tx, that the database was written with
+// this store's seal key: a wrong key is otherwise only noticed by the next claim, which
+// then deactivates every tenant. The first open records a sealed constant in seal_check;
+// later opens must be able to open it. A database from before seal_check gets its row
+// from the first open whose key opens at least one of its active tenants' stored tokens
+// (one tampered row must not lock everyone out); if none of them opens, the key is
+// refused.
+func (s *Store) checkSealKey(ctx context.Context, tx *sql.Tx) error {
+	var sealed []byte
+	err := tx.QueryRowContext(ctx, `SELECT check_value FROM seal_check WHERE id = 1`).Scan(&sealed)
+	switch {
+	case err == nil:
+		if _, err := s.seal.open(sealed, sealCheckTable, sealCheckColumn, sealCheckRow); err != nil {
+			return ErrSealKeyMismatch
+		}
+		return nil
+	case !errors.Is(err, sql.ErrNoRows):
+		return err
+	}
+	// Only active tenants: an inactive one waits for a re-approval, which seals its new
+	// token with this key, whatever key sealed the old one.
+	rows, err := tx.QueryContext(ctx, `SELECT context_key, system_user_token FROM tenants
+		WHERE status = 'active' ORDER BY updated_at DESC LIMIT $1`, sealCheckSample)
+	if err != nil {
+		return err
+	}
+	tried, opened := 0, false
+	for rows.Next() {
+		var key string
+		var tok []byte
+		if err := rows.Scan(&key, &tok); err != nil {
+			rows.Close()
+			return err
+		}
+		tried++
+		if _, err := s.seal.open(tok, tenantsTable, tokenColumn, key); err == nil {
+			opened = true
+			break
+		}
+	}
+	if err := rows.Close(); err != nil {
+		return err
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if tried > 0 && !opened {
+		return fmt.Errorf("%w (none of %d stored tokens opens with it)", ErrSealKeyMismatch, tried)
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO seal_check (id, check_value, created_at) VALUES (1, $1, $2)`,
+		s.seal.seal([]byte(sealCheckPlain), sealCheckTable, sealCheckColumn, sealCheckRow), micros(s.now()))
+	return err
 }

@@ -159,7 +159,8 @@ func TestOpenErrors(t *testing.T) {
 func TestSQLiteFile(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "data")
 	p := filepath.Join(dir, "app.db")
-	s, err := Open(context.Background(), "sqlite:"+p, GenerateSealKey())
+	key := GenerateSealKey()
+	s, err := Open(context.Background(), "sqlite:"+p, key)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -190,7 +191,7 @@ func TestSQLiteFile(t *testing.T) {
 	}
 
 	// A bounded page cache, on every connection of the pool.
-	s2, err := OpenConfig(context.Background(), Config{DSN: p, SealKey: GenerateSealKey(), SQLiteCacheKiB: 512})
+	s2, err := OpenConfig(context.Background(), Config{DSN: p, SealKey: key, SQLiteCacheKiB: 512})
 	if err != nil {
 		t.Fatal(err)
 	}

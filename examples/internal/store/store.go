@@ -37,6 +37,10 @@ var (
 	ErrSealBroken = errors.New("store: sealed value does not open (wrong key, tampered, or copied from another row)")
 	// ErrBadKey: a seal key that is not 32 bytes, or a key file that does not hold one.
 	ErrBadKey = errors.New("store: seal key must be 32 bytes")
+	// ErrSealKeyMismatch: the database was written with another seal key. Open refuses it
+	// before changing anything: with this key no stored token would open, and every
+	// tenant would have to approve the app again.
+	ErrSealKeyMismatch = errors.New("store: the database was written with another seal key; check the seal key setting (the key file or variable) these programs share")
 	// ErrSchemaTooNew: the database was migrated by a newer version of this program.
 	ErrSchemaTooNew = errors.New("store: database schema is newer than this program")
 	// ErrInvalid: an argument the store refuses (empty context identifier, zero lease...).
@@ -167,6 +171,9 @@ func OpenConfig(ctx context.Context, cfg Config) (*Store, error) {
 	}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
+		if errors.Is(err, ErrSealKeyMismatch) {
+			return nil, wrap(op, err)
+		}
 		return nil, wrap("migrate", err)
 	}
 	q := claimSQLite
@@ -306,9 +313,10 @@ func (s *Store) SchemaVersion() int {
 	return ms[len(ms)-1].version
 }
 
-// migrate applies the missing migrations in one transaction. Several processes may
-// start at once: on PostgreSQL an advisory lock, on SQLite BEGIN IMMEDIATE, makes the
-// others wait and then find nothing left to do.
+// migrate applies the missing migrations and checks the seal key (checkSealKey) in one
+// transaction. Several processes may start at once: on PostgreSQL an advisory lock, on
+// SQLite BEGIN IMMEDIATE, makes the others wait and then find nothing left to do; two
+// first starts with different keys cannot both record theirs.
 func (s *Store) migrate(ctx context.Context) error {
 	ms, err := s.migrations()
 	if err != nil {
@@ -354,6 +362,9 @@ func (s *Store) migrate(ctx context.Context) error {
 			return fmt.Errorf("migration %s: %w", m.name, err)
 		}
 		s.log.LogAttrs(ctx, slog.LevelInfo, "store: applied migration", slog.String("name", m.name), slog.String("dialect", string(s.dialect)))
+	}
+	if err := s.checkSealKey(ctx, tx); err != nil {
+		return err
 	}
 	return tx.Commit()
 }

@@ -368,7 +368,8 @@ WHERE context_key IN (
 // is not returned: it is made inactive with that reason, so that it is not claimed in a
 // loop, and a re-approval brings it back.
 func (s *Store) ClaimDue(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]Claim, error) {
-	return s.ClaimDueBy(ctx, owner, now, now, lease, limit)
+	claims, _, err := s.ClaimDueBy(ctx, owner, now, now, lease, limit)
+	return claims, err
 }
 
 // fenced runs a write that is allowed only while c is the tenant's current claim. The
