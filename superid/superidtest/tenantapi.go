@@ -331,15 +331,10 @@ type wireVersion struct {
 // SuperOffice answers without credentials (PROTOCOL.md section 6.3).
 func (e *Emulator) serveVersion(w http.ResponseWriter, r *http.Request) {
 	e.mu.Lock()
-	t := e.tenants[strings.ToLower(r.PathValue("ctx"))]
+	t, status, code, msg := e.servedTenantLocked(r)
 	if t == nil {
 		e.mu.Unlock()
-		writeAPIError(w, http.StatusNotFound, "NotFound", "unknown tenant")
-		return
-	}
-	if want := e.tenantHostLocked(t); !strings.EqualFold(r.Host, want) {
-		e.mu.Unlock()
-		writeAPIError(w, http.StatusMisdirectedRequest, "MisdirectedRequest", "tenant "+t.ContextIdentifier+" is not served by this host")
+		writeAPIError(w, status, code, msg)
 		return
 	}
 	v1 := e.tenantEndpointLocked(t.ContextIdentifier) + "/api/v1/"
@@ -402,6 +397,20 @@ type apiPrincipal struct {
 	clientID    string
 }
 
+// servedTenantLocked returns the tenant the request's path names, when
+// this host serves it; otherwise nil and the error to answer: 404 for an
+// unknown tenant, 421 for one that lives on another host.
+func (e *Emulator) servedTenantLocked(r *http.Request) (t *Tenant, status int, code, msg string) {
+	t = e.tenants[strings.ToLower(r.PathValue("ctx"))]
+	switch {
+	case t == nil:
+		return nil, http.StatusNotFound, "NotFound", "unknown tenant"
+	case !strings.EqualFold(r.Host, e.tenantHostLocked(t)):
+		return nil, http.StatusMisdirectedRequest, "MisdirectedRequest", "tenant " + t.ContextIdentifier + " is not served by this host"
+	}
+	return t, 0, "", ""
+}
+
 // apiHandler serves one tenant API request with e.mu held and returns
 // the status and the JSON body; nothing is written while the lock is held.
 type apiHandler func(r *http.Request, t *Tenant, st *tenantStore, p apiPrincipal) (int, any)
@@ -411,22 +420,19 @@ func (e *Emulator) tenantAPI(h apiHandler) http.HandlerFunc {
 		// Read the body (route capped it) before taking e.mu: a client
 		// whose body is slow must hold up its own request only, not every
 		// endpoint. The handlers then decode from memory.
-		body, err := io.ReadAll(r.Body)
-		if err != nil {
-			writeAPIError(w, http.StatusBadRequest, "BadRequest", "cannot read body")
-			return
+		if r.Body != http.NoBody { // a GET has none: nothing to read
+			body, err := io.ReadAll(r.Body)
+			if err != nil {
+				writeAPIError(w, http.StatusBadRequest, "BadRequest", "cannot read body")
+				return
+			}
+			r.Body = io.NopCloser(bytes.NewReader(body))
 		}
-		r.Body = io.NopCloser(bytes.NewReader(body))
 		e.mu.Lock()
-		t := e.tenants[strings.ToLower(r.PathValue("ctx"))]
+		t, status, code, msg := e.servedTenantLocked(r)
 		if t == nil {
 			e.mu.Unlock()
-			writeAPIError(w, http.StatusNotFound, "NotFound", "unknown tenant")
-			return
-		}
-		if want := e.tenantHostLocked(t); !strings.EqualFold(r.Host, want) {
-			e.mu.Unlock()
-			writeAPIError(w, http.StatusMisdirectedRequest, "MisdirectedRequest", "tenant "+t.ContextIdentifier+" is not served by this host")
+			writeAPIError(w, status, code, msg)
 			return
 		}
 		if t.State != "Running" && t.State != "OnlineMaintenance" {
