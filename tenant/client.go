@@ -185,8 +185,10 @@ func Idempotent() RequestOption { return func(o *requestOptions) { o.idempotent 
 // application/octet-stream too), anything else is decoded from JSON.
 //
 // GET, HEAD, PUT, DELETE and OPTIONS (in any case) are retried on
-// connection errors, 429 and 5xx; any other method (POST, PATCH, a custom
-// verb) only with Idempotent. Failures are *Error.
+// connection errors, 408, 425, 429 and 5xx; any other method (POST, PATCH,
+// a custom verb) only with Idempotent. A DELETE answered 404 after a retry
+// that followed no answer or a 5xx succeeded: the first attempt may have
+// deleted it. Failures are *Error.
 func (c *Client) Do(ctx context.Context, method, path string, in, out any, opts ...RequestOption) error {
 	var o requestOptions
 	for _, opt := range opts {
@@ -204,7 +206,17 @@ func (c *Client) Do(ctx context.Context, method, path string, in, out any, opts 
 			return fmt.Errorf("tenant: encode %s %s request body: %w", method, path, err)
 		}
 	}
+	if !strings.EqualFold(method, http.MethodDelete) {
+		_, err = c.do(ctx, method, ref, body, out, o)
+		return err
+	}
+	ctx, resent := httpx.NoteResent(ctx)
 	_, err = c.do(ctx, method, ref, body, out, o)
+	if errors.Is(err, ErrNotFound) && resent.Load() {
+		// An earlier attempt got no answer or a 5xx, and the server may
+		// well have deleted it then: gone is what was asked for.
+		return nil
+	}
 	return err
 }
 

@@ -651,5 +651,11 @@ func TestDeleteRetriedAfterAFailureFindsItsWorkDone(t *testing.T) {
 		if errors.Is(err, tenant.ErrNotFound) != tc.notFound || (!tc.notFound && err != nil) {
 			t.Errorf("answers %v: %v", tc.answers, err)
 		}
+		// The same through Do, for any entity.
+		answers = tc.answers
+		err = c.Do(context.Background(), http.MethodDelete, "v1/Sale/7", nil, nil)
+		if errors.Is(err, tenant.ErrNotFound) != tc.notFound || (!tc.notFound && err != nil) {
+			t.Errorf("Do, answers %v: %v", tc.answers, err)
+		}
 	}
 }

@@ -129,9 +129,8 @@ func (s *ContactsService) Update(ctx context.Context, c *Contact) (*Contact, err
 	return contacts.update(ctx, s.client(), c)
 }
 
-// Delete deletes the company with the id. A retry after an attempt that
-// got no answer or a 5xx may find it gone: that is success, not
-// ErrNotFound.
+// Delete deletes the company with the id (see Client.Do on a retried
+// DELETE that finds it gone).
 func (s *ContactsService) Delete(ctx context.Context, id int) error {
 	return contacts.delete(ctx, s.client(), id)
 }

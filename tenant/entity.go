@@ -7,8 +7,6 @@ import (
 	"iter"
 	"net/http"
 	"strconv"
-
-	"github.com/go-superoffice/superoffice/internal/httpx"
 )
 
 // entityService is the REST shape that ContactsService and PersonsService
@@ -75,14 +73,7 @@ func (s entityService[E, R]) delete(ctx context.Context, c *Client, id int) erro
 	if id <= 0 {
 		return s.badID(id)
 	}
-	ctx, resent := httpx.NoteResent(ctx)
-	err := c.Do(ctx, http.MethodDelete, s.path+"/"+strconv.Itoa(id), nil, nil)
-	if errors.Is(err, ErrNotFound) && resent.Load() {
-		// An earlier attempt got no answer or a 5xx, and the server may
-		// well have deleted it then: gone is what was asked for.
-		return nil
-	}
-	return err
+	return c.Do(ctx, http.MethodDelete, s.path+"/"+strconv.Itoa(id), nil, nil)
 }
 
 func (s entityService[E, R]) list(ctx context.Context, c *Client, opts *ListOptions) (*Page[R], error) {

@@ -123,9 +123,8 @@ func (s *PersonsService) Update(ctx context.Context, p *Person) (*Person, error)
 	return persons.update(ctx, s.client(), p)
 }
 
-// Delete deletes the person with the id. A retry after an attempt that
-// got no answer or a 5xx may find it gone: that is success, not
-// ErrNotFound.
+// Delete deletes the person with the id (see Client.Do on a retried
+// DELETE that finds it gone).
 func (s *PersonsService) Delete(ctx context.Context, id int) error {
 	return persons.delete(ctx, s.client(), id)
 }
