@@ -326,7 +326,7 @@ func (c *Client) exchange(ctx context.Context, contextID, token string, o exchan
 		return nil, fail(ErrUnavailable, 0, httpx.RedactURLError(err))
 	}
 	defer resp.Body.Close()
-	raw, err := httpx.ReadBody(resp.Body, maxResponse)
+	raw, err := httpx.ReadBody(resp, maxResponse)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, fail(nil, resp.StatusCode, ctx.Err())

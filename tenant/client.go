@@ -1,12 +1,14 @@
 package tenant
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"net/url"
@@ -473,20 +475,20 @@ func (c *Client) decode(method string, u *url.URL, resp *http.Response, out any)
 	case *io.ReadCloser:
 		*out = resp.Body
 		return nil
-	case *[]byte:
-		defer resp.Body.Close()
-		b, err := io.ReadAll(resp.Body)
-		if err != nil {
-			return &Error{StatusCode: resp.StatusCode, Method: method, URL: httpx.RedactURL(u), cause: err}
-		}
+	}
+	defer resp.Body.Close()
+	b, err := httpx.ReadBody(resp, math.MaxInt64)
+	if err != nil {
+		return &Error{StatusCode: resp.StatusCode, Method: method, URL: httpx.RedactURL(u), cause: err}
+	}
+	if out, ok := out.(*[]byte); ok {
 		*out = b
 		return nil
 	}
-	defer drainClose(resp)
-	if resp.StatusCode == http.StatusNoContent {
+	if resp.StatusCode == http.StatusNoContent || len(bytes.TrimSpace(b)) == 0 {
 		return nil
 	}
-	if err := json.NewDecoder(resp.Body).Decode(out); err != nil && err != io.EOF {
+	if err := json.Unmarshal(b, out); err != nil {
 		return &Error{StatusCode: resp.StatusCode, Method: method, URL: httpx.RedactURL(u),
 			cause: fmt.Errorf("decode response: %w", err)}
 	}
@@ -500,7 +502,7 @@ func drainClose(resp *http.Response) {
 
 // errorFromResponse reads a failed response into an *Error and closes it.
 func errorFromResponse(method string, u *url.URL, resp *http.Response) *Error {
-	body, _ := httpx.ReadBody(resp.Body, maxErrorBody)
+	body, _ := httpx.ReadBody(resp, maxErrorBody)
 	_ = resp.Body.Close()
 	e := &Error{
 		StatusCode: resp.StatusCode,

@@ -363,7 +363,7 @@ func (r *Resolver) Lookup(ctx context.Context, contextID string) (*State, error)
 		return nil, errorFromResponse(http.MethodGet, req.URL, resp)
 	}
 	var st State
-	body, err := httpx.ReadBody(resp.Body, maxErrorBody)
+	body, err := httpx.ReadBody(resp, maxErrorBody)
 	if err == nil {
 		err = json.Unmarshal(body, &st)
 	}

@@ -66,18 +66,20 @@ func NewClient(base *http.Client, logger *slog.Logger, p RetryPolicy) *retryable
 	}
 	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 
-	rc := retryablehttp.NewClient()
-	rc.HTTPClient = hc
-	rc.Logger = nil
+	// Not retryablehttp.NewClient: it builds a transport of its own, which
+	// hc replaces, and a console makes a client per tenant run.
+	rc := &retryablehttp.Client{
+		HTTPClient:   hc,
+		RetryMax:     p.MaxRetries,
+		RetryWaitMin: p.MinWait,
+		RetryWaitMax: p.MaxWait,
+		CheckRetry:   checkRetry,
+		Backoff:      backoff,
+		ErrorHandler: retryablehttp.PassthroughErrorHandler,
+	}
 	if logger != nil {
 		rc.Logger = slogAdapter{logger}
 	}
-	rc.RetryMax = p.MaxRetries
-	rc.RetryWaitMin = p.MinWait
-	rc.RetryWaitMax = p.MaxWait
-	rc.CheckRetry = checkRetry
-	rc.Backoff = backoff
-	rc.ErrorHandler = retryablehttp.PassthroughErrorHandler
 	return rc
 }
 
@@ -207,11 +209,20 @@ func RedactURL(u *url.URL) string {
 	return c.String()
 }
 
-// ReadBody reads at most limit bytes of a response body and drains (a
-// little of) the rest so the connection can be reused.
-func ReadBody(r io.Reader, limit int64) ([]byte, error) {
-	b, err := io.ReadAll(io.LimitReader(r, limit))
-	_, _ = io.CopyN(io.Discard, r, 64<<10)
+// ReadBody reads at most limit bytes of resp's body and drains (a little
+// of) the rest so the connection can be reused. A body of known length
+// is read into one buffer of its size rather than a growing one (up to
+// 1 MiB: a larger one must arrive before it gets the memory it claims).
+func ReadBody(resp *http.Response, limit int64) ([]byte, error) {
+	var b []byte
+	var err error
+	if n := resp.ContentLength; n >= 0 && n <= limit && n <= 1<<20 {
+		b = make([]byte, n)
+		_, err = io.ReadFull(resp.Body, b)
+	} else {
+		b, err = io.ReadAll(io.LimitReader(resp.Body, limit))
+	}
+	_, _ = io.CopyN(io.Discard, resp.Body, 64<<10)
 	return b, err
 }
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math"
 	"net/http"
@@ -190,5 +191,43 @@ func TestLoggerRedactsURLs(t *testing.T) {
 	}
 	if s := fmt.Sprint(kv[1]); !strings.Contains(s, "boom") || !strings.HasPrefix(s, "wrapped: Get ") {
 		t.Errorf("error = %s", s)
+	}
+}
+
+// ReadBody reads a body of known length into a buffer of that size, any
+// other body up to the limit, and reports a body cut short.
+func TestReadBody(t *testing.T) {
+	resp := func(body string, length int64) *http.Response {
+		return &http.Response{Body: io.NopCloser(strings.NewReader(body)), ContentLength: length}
+	}
+	for _, tc := range []struct {
+		name   string
+		body   string
+		length int64
+		limit  int64
+		want   string
+		err    bool
+	}{
+		{name: "known length", body: `{"a":1}`, length: 7, limit: 100, want: `{"a":1}`},
+		{name: "unknown length", body: `{"a":1}`, length: -1, limit: 100, want: `{"a":1}`},
+		{name: "empty", body: "", length: 0, limit: 100, want: ""},
+		{name: "over the limit, known length", body: "0123456789", length: 10, limit: 4, want: "0123"},
+		{name: "over the limit, unknown length", body: "0123456789", length: -1, limit: 4, want: "0123"},
+		{name: "shorter than its length", body: "012", length: 10, limit: 100, err: true},
+	} {
+		r := resp(tc.body, tc.length)
+		b, err := ReadBody(r, tc.limit)
+		if (err != nil) != tc.err || (!tc.err && string(b) != tc.want) {
+			t.Errorf("%s: %q, %v; want %q (error: %v)", tc.name, b, err, tc.want, tc.err)
+		}
+		if sized := tc.length >= 0 && tc.length <= tc.limit; sized && cap(b) != int(tc.length) {
+			t.Errorf("%s: a buffer of %d bytes for a body of %d", tc.name, cap(b), tc.length)
+		}
+	}
+	// A claimed length beyond 1 MiB gets no buffer of that size up front
+	// (net/http's own body reader reports the short body).
+	b, err := ReadBody(resp("tiny", 1<<40), 1<<41)
+	if err != nil || string(b) != "tiny" || cap(b) > 1<<20 {
+		t.Errorf("a 4-byte body claiming 1 TiB: %d bytes in %d, %v", len(b), cap(b), err)
 	}
 }
