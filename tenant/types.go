@@ -47,19 +47,34 @@ func (t *Time) UnmarshalJSON(b []byte) error {
 	if err != nil {
 		return err
 	}
-	if v, err := time.Parse(time.RFC3339Nano, str); err == nil {
-		t.Time = v
-		return nil
-	}
-	if v, err := time.ParseInLocation(localLayouts, str, Unspecified); err == nil {
-		t.Time = v
-		if v.Equal(time.Date(1, 1, 1, 0, 0, 0, 0, Unspecified)) {
-			t.Time = time.Time{} // .NET's DateTime.MinValue: no time
+	// One layout, chosen by the string's end: a failed Parse builds an
+	// error, which costs more than the parse, and most dates come without
+	// an offset.
+	if hasOffset(str) {
+		v, err := time.Parse(time.RFC3339Nano, str)
+		if err != nil {
+			return err
 		}
+		t.Time = v
 		return nil
 	}
-	_, err = time.Parse(time.RFC3339Nano, str)
-	return err
+	v, err := time.ParseInLocation(localLayouts, str, Unspecified)
+	if err != nil {
+		return err
+	}
+	t.Time = v
+	if v.Equal(time.Date(1, 1, 1, 0, 0, 0, 0, Unspecified)) {
+		t.Time = time.Time{} // .NET's DateTime.MinValue: no time
+	}
+	return nil
+}
+
+// hasOffset reports whether a date and time ends in Z or ±hh:mm.
+func hasOffset(s string) bool {
+	if strings.HasSuffix(s, "Z") || strings.HasSuffix(s, "z") {
+		return true
+	}
+	return strings.LastIndexAny(s, "+-") > len("2006-01-02") // past the date's own dashes
 }
 
 // MarshalJSON writes "0001-01-01T00:00:00" for the zero time, as .NET
