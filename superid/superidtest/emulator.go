@@ -15,6 +15,7 @@ import (
 	"math/big"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -173,7 +174,9 @@ type receivedPathKey struct{}
 // request is counted, logged and offered to the endpoint's faults first.
 func (e *Emulator) route(pattern string, ep Endpoint, h http.HandlerFunc) {
 	e.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
-		r.Body = io.NopCloser(io.LimitReader(r.Body, maxRequestBody))
+		if r.Body != http.NoBody { // a GET has none: tenantAPI skips its read
+			r.Body = io.NopCloser(io.LimitReader(r.Body, maxRequestBody))
+		}
 		if e.count(ep) {
 			// The request log or a fault needs the body and the tenant.
 			body, err := io.ReadAll(r.Body)
@@ -506,7 +509,16 @@ func (e *Emulator) serveJWKS(w http.ResponseWriter, r *http.Request) {
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		http.Error(w, "emulator: encoding the answer: "+err.Error(), http.StatusInternalServerError)
+		return
+	}
+	b = append(b, '\n')
+	// With its length, so that an answer over 2 KiB (a system user JWT
+	// with its claims) is not chunked and a client can size its read.
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
+	_, _ = w.Write(b)
 }

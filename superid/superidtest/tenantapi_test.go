@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -592,5 +593,20 @@ func TestDatesHaveAnOffsetOnlyOnRequest(t *testing.T) {
 		if got := row(get(base+"?$select=createdDate", tc.tz))["createdDate"]; got != tc.want {
 			t.Errorf("SO-TimeZone %q: OData createdDate %v, want %s", tc.tz, got, tc.want)
 		}
+	}
+}
+
+// Answers carry their length, so that a client can size its read and a
+// long one (a system user JWT with its claims) is not chunked.
+func TestAnswersCarryTheirLength(t *testing.T) {
+	f := newAPIFixture(t)
+	req := httptest.NewRequest("GET", "http://"+f.host+"/"+apiCtx+"/api/v1/Contact/default", nil)
+	req.Host = f.host
+	req.Header.Set("Authorization", "SOTicket "+f.ticket)
+	req.Header.Set("SO-AppToken", apiSecret)
+	rec := httptest.NewRecorder()
+	f.e.ServeHTTP(rec, req)
+	if n, err := strconv.Atoi(rec.Header().Get("Content-Length")); rec.Code != http.StatusOK || err != nil || n != rec.Body.Len() {
+		t.Fatalf("HTTP %d, Content-Length %q for a body of %d bytes", rec.Code, rec.Header().Get("Content-Length"), rec.Body.Len())
 	}
 }
