@@ -164,12 +164,14 @@ var sqliteCacheKiB = 512
 
 // newHTTPClient is the one client for SuperID and the tenants: enough idle
 // connections per host for every worker, so that connections are reused
-// rather than opened per request.
+// rather than opened per request. It has no Timeout of its own: every
+// call the worker makes is bounded by its ctx (the run's JobTimeout, the
+// state check's), and a Client.Timeout would cost a timer per request.
 func newHTTPClient(workers int) *http.Client {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.MaxIdleConns = 4*workers + 16
 	t.MaxIdleConnsPerHost = 2*workers + 4
-	return &http.Client{Transport: t, Timeout: 30 * time.Second}
+	return &http.Client{Transport: t}
 }
 
 // checkEmulator tells a local-mode user what to start when the web app's

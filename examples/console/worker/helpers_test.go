@@ -193,9 +193,10 @@ func (sc *scenario) tenant(t testing.TB, i int) *store.Tenant {
 	return tn
 }
 
-// httpClient keeps enough idle connections for every worker.
+// httpClient keeps enough idle connections for every worker and, like
+// the console's, has no Timeout: the worker's contexts bound every call.
 func httpClient() *http.Client {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.MaxIdleConnsPerHost = 64
-	return &http.Client{Transport: t, Timeout: 30 * time.Second}
+	return &http.Client{Transport: t}
 }
