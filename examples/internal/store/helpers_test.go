@@ -2,12 +2,11 @@ package store
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/go-superoffice/superoffice/examples/internal/storetest"
 )
 
 // clock is a settable test clock: tests move time instead of sleeping.
@@ -54,7 +53,26 @@ func (d *testDB) open(t testing.TB) *Store {
 // so tests cannot see each other's rows.
 func newPostgresDB(t testing.TB) *testDB {
 	t.Helper()
-	return &testDB{name: "postgres", dsn: storetest.PostgresDSN(t, "t_"), key: GenerateSealKey(), clock: newClock()}
+	return &testDB{name: "postgres", dsn: postgresDSN(t), key: GenerateSealKey(), clock: newClock()}
+}
+
+// postgresDSN is storetest.PostgresDSN, which the store's own tests cannot
+// import (it imports the store): a private schema in TEST_DATABASE_URL,
+// dropped at the end; skipped without one, but a failure under CI=true.
+func postgresDSN(t testing.TB) string {
+	base := os.Getenv("TEST_DATABASE_URL")
+	if base == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("TEST_DATABASE_URL is not set but CI=true: start PostgreSQL with `eval \"$(.ci/start-postgres)\"`")
+		}
+		t.Skip("TEST_DATABASE_URL not set; skipping PostgreSQL (eval \"$(.ci/start-postgres)\" to run it)")
+	}
+	dsn, drop, err := PrivateSchema(context.Background(), base, "t_")
+	if err != nil {
+		t.Fatalf("postgres: %v", err)
+	}
+	t.Cleanup(func() { _ = drop(context.Background()) })
+	return dsn
 }
 
 func newSQLiteDB(t testing.TB) *testDB {

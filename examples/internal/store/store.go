@@ -201,11 +201,9 @@ func driverFor(cfg Config) (Dialect, string, string, error) {
 	switch {
 	case dsn == "":
 		return "", "", "", fmt.Errorf("%w: empty DSN (a SQLite path or a postgres:// URL)", ErrInvalid)
-	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
-		return Postgres, "pgx", dsn, nil
-	case pgKeywordDSN.MatchString(dsn):
-		// "host=db user=app password=... dbname=crm": libpq's keyword form.
-		// Taken for a file name it would put the password in one.
+	case IsPostgres(dsn):
+		// Including "host=db user=app password=... dbname=crm", libpq's
+		// keyword form: taken for a file name it would put the password in one.
 		return Postgres, "pgx", dsn, nil
 	case strings.Contains(dsn, "://") && !strings.HasPrefix(dsn, "sqlite:") && !strings.HasPrefix(dsn, "file:"):
 		// mysql://..., say: a typo or another database, never a file name.

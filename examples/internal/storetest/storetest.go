@@ -5,21 +5,17 @@ package storetest
 
 import (
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
-	"net/url"
 	"os"
 	"testing"
 
-	_ "github.com/jackc/pgx/v5/stdlib" // the pgx driver
+	"github.com/go-superoffice/superoffice/examples/internal/store"
 )
 
 // PostgresDSN creates a schema named prefix + random hex in the database at
-// TEST_DATABASE_URL, drops it when the test ends, and returns a URL whose
-// search_path is that schema. Without TEST_DATABASE_URL the test is
-// skipped, except under CI=true, where a PostgreSQL path left untested is a
-// failure (.ci/start-postgres provides one).
+// TEST_DATABASE_URL (store.PrivateSchema), drops it when the test ends, and
+// returns a URL whose search_path is that schema. Without TEST_DATABASE_URL
+// the test is skipped, except under CI=true, where a PostgreSQL path left
+// untested is a failure (.ci/start-postgres provides one).
 func PostgresDSN(t testing.TB, prefix string) string {
 	t.Helper()
 	base := os.Getenv("TEST_DATABASE_URL")
@@ -29,31 +25,10 @@ func PostgresDSN(t testing.TB, prefix string) string {
 		}
 		t.Skip("TEST_DATABASE_URL not set; skipping PostgreSQL (eval \"$(.ci/start-postgres)\" to run it)")
 	}
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatalf("TEST_DATABASE_URL: %v", err)
-	}
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	schema := prefix + hex.EncodeToString(b[:])
-	admin, err := sql.Open("pgx", base)
+	dsn, drop, err := store.PrivateSchema(context.Background(), base, prefix)
 	if err != nil {
 		t.Fatalf("postgres: %v", err)
 	}
-	defer admin.Close()
-	if _, err := admin.ExecContext(context.Background(), `CREATE SCHEMA `+schema); err != nil {
-		t.Fatalf("postgres: create schema: %v", err)
-	}
-	t.Cleanup(func() {
-		db, err := sql.Open("pgx", base)
-		if err != nil {
-			return
-		}
-		defer db.Close()
-		_, _ = db.ExecContext(context.Background(), `DROP SCHEMA `+schema+` CASCADE`)
-	})
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
+	t.Cleanup(func() { _ = drop(context.Background()) })
+	return dsn
 }

@@ -1,0 +1,80 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+)
+
+// PrivateSchema refuses what it cannot do before touching any database.
+func TestPrivateSchemaRefuses(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct{ dsn, prefix string }{
+		{"/tmp/app.db", "demo_"},
+		{"sqlite:app.db", "demo_"},
+		{"postgres://app:SECRET@127.0.0.1:1/crm", "Demo"},
+		{"postgres://app:SECRET@127.0.0.1:1/crm", "demo; DROP TABLE tenants; --"},
+		{"postgres://app:SECRET@[::1/crm", "demo_"},
+	} {
+		_, _, err := PrivateSchema(ctx, tc.dsn, tc.prefix)
+		if !errors.Is(err, ErrInvalid) || strings.Contains(err.Error(), "SECRET") {
+			t.Errorf("PrivateSchema(%q, %q): %v", tc.dsn, tc.prefix, err)
+		}
+	}
+}
+
+// A store in a private schema sees only its own rows, in either form of
+// DSN, and the schema is gone once dropped.
+func TestPrivateSchemaKeepsApart(t *testing.T) {
+	base := postgresDSN(t) // for the skip; the schemas below are made from TEST_DATABASE_URL
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Del("search_path")
+	u.RawQuery = q.Encode()
+	keyword := fmt.Sprintf("host=%s port=%s user=%s dbname=%s sslmode=disable", u.Hostname(), u.Port(), u.User.Username(), strings.TrimPrefix(u.Path, "/"))
+	ctx := context.Background()
+	for name, dsn := range map[string]string{"url": u.String(), "keyword": keyword} {
+		t.Run(name, func(t *testing.T) {
+			a, dropA, err := PrivateSchema(ctx, dsn, "t_a_")
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, dropB, err := PrivateSchema(ctx, dsn, "t_b_")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer dropB(ctx)
+			key := GenerateSealKey()
+			sa, err := Open(ctx, a, key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			mustUpsert(t, sa, approval(1))
+			sa.Close()
+			sb, err := Open(ctx, b, key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer sb.Close()
+			if n, err := sb.Counts(ctx, time.Time{}); err != nil || n.Total != 0 {
+				t.Fatalf("the other schema sees %+v, %v", n, err)
+			}
+			if err := dropA(ctx); err != nil {
+				t.Fatal(err)
+			}
+			schema := a[strings.LastIndex(a, "t_a_"):]
+			schema, _, _ = strings.Cut(schema, "&")
+			var left int
+			if err := sb.DB().QueryRowContext(ctx, `SELECT count(*) FROM information_schema.schemata WHERE schema_name = $1`, schema).Scan(&left); err != nil || left != 0 {
+				t.Fatalf("schema %s after the drop: %d, %v", schema, left, err)
+			}
+		})
+	}
+}
