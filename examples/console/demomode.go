@@ -18,8 +18,10 @@ import (
 
 // startDemo starts an emulator on a free loopback port with o.demo tenants
 // that have approved a fresh demo app, stores them in a database of their
-// own (a temporary SQLite file, or DATABASE_URL when set, which must then
-// hold no tenants) and returns the configuration to process them with.
+// own and returns the configuration to process them with: a temporary
+// SQLite file; or, when DATABASE_URL names PostgreSQL, a schema of its own
+// there, which the returned cleanup drops; or DATABASE_URL's SQLite file,
+// which must then hold no tenants, and keeps the demo's for a look after.
 // Nothing under ./data is read or written.
 func startDemo(ctx context.Context, o *options, getenv func(string) string, log *slog.Logger) (*config.Config, func(), error) {
 	t0 := time.Now()
@@ -49,10 +51,26 @@ func startDemo(ctx context.Context, o *options, getenv func(string) string, log 
 		return fail(err)
 	}
 
-	dsn := strings.TrimSpace(getenv(config.EnvDatabaseURL))
-	shared := dsn != ""
-	if !shared {
-		dsn = filepath.Join(tmp, "demo.db")
+	dsn := filepath.Join(tmp, "demo.db")
+	var file string // DATABASE_URL's SQLite file, which must hold no tenants
+	switch shared := strings.TrimSpace(getenv(config.EnvDatabaseURL)); {
+	case store.IsPostgres(shared):
+		// The demo's tenants and seal key stay apart from whatever the
+		// database holds, and leave nothing behind.
+		private, drop, err := store.PrivateSchema(ctx, shared, "superoffice_demo_")
+		if err != nil {
+			return fail(fmt.Errorf("demo: a schema of its own in %s: %w", config.RedactDatabaseURL(shared), err))
+		}
+		cleanups = append(cleanups, func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if err := drop(ctx); err != nil {
+				log.Warn("demo: dropping its schema failed; drop it by hand", "database", config.RedactDatabaseURL(private), "err", err)
+			}
+		})
+		dsn = private
+	case shared != "":
+		dsn, file = shared, shared
 	}
 	cfg := &config.Config{
 		Local:        true,
@@ -67,26 +85,27 @@ func startDemo(ctx context.Context, o *options, getenv func(string) string, log 
 		DataDir:      tmp,
 	}
 	st, err := store.Open(ctx, dsn, cfg.SealKey)
-	if shared && errors.Is(err, store.ErrSealKeyMismatch) {
-		// The database has a key of its own, so it is some other program's.
-		return fail(fmt.Errorf("demo: the database at %s was written with another seal key (another program's); -demo needs an empty one (or unset %s for a temporary SQLite file)",
-			config.RedactDatabaseURL(dsn), config.EnvDatabaseURL))
+	if file != "" && errors.Is(err, store.ErrSealKeyMismatch) {
+		// The file has a key of its own: another program's, or an earlier
+		// demo's, whose key died with it.
+		return fail(fmt.Errorf("demo: %s was written with another seal key (another program's, or an earlier -demo's); -demo needs a new or empty SQLite file (or unset %s for a temporary one)",
+			dsn, config.EnvDatabaseURL))
 	}
 	if err != nil {
 		return fail(err)
 	}
 	defer st.Close()
-	if shared {
+	if file != "" {
 		// The demo's own seal key cannot open anyone else's tokens, and its
-		// emulator knows no other tenant: real tenants in this database
-		// would be deactivated. Refuse rather than harm them.
+		// emulator knows no other tenant: real tenants in this file would
+		// be deactivated. Refuse rather than harm them.
 		n, err := st.Counts(ctx, time.Time{})
 		if err != nil {
 			return fail(err)
 		}
 		if n.Total > 0 {
-			return fail(fmt.Errorf("demo: the database at %s holds %d tenants; -demo needs an empty one (or unset %s for a temporary SQLite file)",
-				config.RedactDatabaseURL(dsn), n.Total, config.EnvDatabaseURL))
+			return fail(fmt.Errorf("demo: %s holds %d tenants; -demo needs a new or empty SQLite file (or unset %s for a temporary one)",
+				dsn, n.Total, config.EnvDatabaseURL))
 		}
 	}
 	if err := demo.AddTenants(ctx, srv.Emulator, st, app, 0, o.demo, time.Now()); err != nil {
