@@ -184,7 +184,8 @@ func Idempotent() RequestOption { return func(o *requestOptions) { o.idempotent 
 // in is sent as JSON. out decides how the response is read: nil discards
 // it, *[]byte reads raw bytes (Accept: application/octet-stream),
 // *io.ReadCloser hands over the open body (the caller closes it; Accept:
-// application/octet-stream too), anything else is decoded from JSON.
+// application/octet-stream too), anything else is decoded from JSON (one
+// value; an empty body leaves out as it was).
 //
 // GET, HEAD, PUT, DELETE and OPTIONS (in any case) are retried on
 // connection errors, 408, 425, 429 and 5xx; any other method (POST, PATCH,
@@ -479,7 +480,8 @@ func (c *Client) decode(method string, u *url.URL, resp *http.Response, out any)
 	defer resp.Body.Close()
 	b, err := httpx.ReadBody(resp, math.MaxInt64)
 	if err != nil {
-		return &Error{StatusCode: resp.StatusCode, Method: method, URL: httpx.RedactURL(u), cause: err}
+		return &Error{StatusCode: resp.StatusCode, Method: method, URL: httpx.RedactURL(u),
+			cause: fmt.Errorf("read response: %w", err)}
 	}
 	if out, ok := out.(*[]byte); ok {
 		*out = b

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/hashicorp/go-retryablehttp"
@@ -194,39 +195,48 @@ func TestLoggerRedactsURLs(t *testing.T) {
 	}
 }
 
-// ReadBody reads a body of known length into a buffer of that size, any
-// other body up to the limit, and reports a body cut short.
+// ReadBody reads a body of known length into a buffer of that size (and
+// one byte), any other body up to the limit, and a body whose declared
+// length is wrong (a HEAD answer, a hand-built Response) whole.
 func TestReadBody(t *testing.T) {
-	resp := func(body string, length int64) *http.Response {
-		return &http.Response{Body: io.NopCloser(strings.NewReader(body)), ContentLength: length}
+	resp := func(method, body string, length int64) *http.Response {
+		return &http.Response{Body: io.NopCloser(strings.NewReader(body)), ContentLength: length,
+			Request: &http.Request{Method: method}}
 	}
 	for _, tc := range []struct {
 		name   string
+		method string
 		body   string
 		length int64
 		limit  int64
 		want   string
-		err    bool
+		sized  bool // read into one buffer of length+1
 	}{
-		{name: "known length", body: `{"a":1}`, length: 7, limit: 100, want: `{"a":1}`},
+		{name: "known length", body: `{"a":1}`, length: 7, limit: 100, want: `{"a":1}`, sized: true},
 		{name: "unknown length", body: `{"a":1}`, length: -1, limit: 100, want: `{"a":1}`},
-		{name: "empty", body: "", length: 0, limit: 100, want: ""},
+		{name: "empty", body: "", length: 0, limit: 100, want: "", sized: true},
 		{name: "over the limit, known length", body: "0123456789", length: 10, limit: 4, want: "0123"},
 		{name: "over the limit, unknown length", body: "0123456789", length: -1, limit: 4, want: "0123"},
-		{name: "shorter than its length", body: "012", length: 10, limit: 100, err: true},
+		{name: "declared 0, has a body", body: `{"a":1}`, length: 0, limit: 100, want: `{"a":1}`},
+		{name: "declared shorter than its body", body: "0123456789", length: 3, limit: 100, want: "0123456789"},
+		{name: "HEAD, declared but empty", method: http.MethodHead, body: "", length: 7, limit: 100, want: ""},
 	} {
-		r := resp(tc.body, tc.length)
-		b, err := ReadBody(r, tc.limit)
-		if (err != nil) != tc.err || (!tc.err && string(b) != tc.want) {
-			t.Errorf("%s: %q, %v; want %q (error: %v)", tc.name, b, err, tc.want, tc.err)
+		b, err := ReadBody(resp(tc.method, tc.body, tc.length), tc.limit)
+		if err != nil || string(b) != tc.want {
+			t.Errorf("%s: %q, %v; want %q", tc.name, b, err, tc.want)
 		}
-		if sized := tc.length >= 0 && tc.length <= tc.limit; sized && cap(b) != int(tc.length) {
+		if tc.sized && cap(b) != int(tc.length)+1 {
 			t.Errorf("%s: a buffer of %d bytes for a body of %d", tc.name, cap(b), tc.length)
 		}
 	}
+	// A read error is passed on, with what came before it.
+	r := &http.Response{Body: io.NopCloser(io.MultiReader(strings.NewReader("01"), iotest.ErrReader(errors.New("reset")))), ContentLength: 10}
+	if b, err := ReadBody(r, 100); err == nil || string(b) != "01" {
+		t.Errorf("a broken body: %q, %v", b, err)
+	}
 	// A claimed length beyond 1 MiB gets no buffer of that size up front
 	// (net/http's own body reader reports the short body).
-	b, err := ReadBody(resp("tiny", 1<<40), 1<<41)
+	b, err := ReadBody(resp("", "tiny", 1<<40), 1<<41)
 	if err != nil || string(b) != "tiny" || cap(b) > 1<<20 {
 		t.Errorf("a 4-byte body claiming 1 TiB: %d bytes in %d, %v", len(b), cap(b), err)
 	}
