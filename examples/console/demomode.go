@@ -59,7 +59,8 @@ func startDemo(ctx context.Context, o *options, getenv func(string) string, log 
 		// database holds, and leave nothing behind.
 		private, drop, err := store.PrivateSchema(ctx, shared, "superoffice_demo_")
 		if err != nil {
-			return fail(fmt.Errorf("demo: a schema of its own in %s: %w", config.RedactDatabaseURL(shared), err))
+			return fail(fmt.Errorf("demo: a schema of its own in %s (the role needs the CREATE privilege on the database): %w",
+				config.RedactDatabaseURL(shared), err))
 		}
 		cleanups = append(cleanups, func() {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -89,7 +90,7 @@ func startDemo(ctx context.Context, o *options, getenv func(string) string, log 
 		// The file has a key of its own: another program's, or an earlier
 		// demo's, whose key died with it.
 		return fail(fmt.Errorf("demo: %s was written with another seal key (another program's, or an earlier -demo's); -demo needs a new or empty SQLite file (or unset %s for a temporary one)",
-			dsn, config.EnvDatabaseURL))
+			config.RedactDatabaseURL(dsn), config.EnvDatabaseURL))
 	}
 	if err != nil {
 		return fail(err)
@@ -105,7 +106,7 @@ func startDemo(ctx context.Context, o *options, getenv func(string) string, log 
 		}
 		if n.Total > 0 {
 			return fail(fmt.Errorf("demo: %s holds %d tenants; -demo needs a new or empty SQLite file (or unset %s for a temporary one)",
-				dsn, n.Total, config.EnvDatabaseURL))
+				config.RedactDatabaseURL(dsn), n.Total, config.EnvDatabaseURL))
 		}
 	}
 	if err := demo.AddTenants(ctx, srv.Emulator, st, app, 0, o.demo, time.Now()); err != nil {

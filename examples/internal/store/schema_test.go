@@ -38,7 +38,14 @@ func TestPrivateSchemaKeepsApart(t *testing.T) {
 	q := u.Query()
 	q.Del("search_path")
 	u.RawQuery = q.Encode()
-	keyword := fmt.Sprintf("host=%s port=%s user=%s dbname=%s sslmode=disable", u.Hostname(), u.Port(), u.User.Username(), strings.TrimPrefix(u.Path, "/"))
+	quote := strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace
+	keyword := fmt.Sprintf("host=%s port=%s user='%s' dbname='%s'", u.Hostname(), u.Port(), quote(u.User.Username()), quote(strings.TrimPrefix(u.Path, "/")))
+	if pw, ok := u.User.Password(); ok {
+		keyword += " password='" + quote(pw) + "'"
+	}
+	if mode := q.Get("sslmode"); mode != "" {
+		keyword += " sslmode=" + mode
+	}
 	ctx := context.Background()
 	for name, dsn := range map[string]string{"url": u.String(), "keyword": keyword} {
 		t.Run(name, func(t *testing.T) {
