@@ -18,7 +18,8 @@ import (
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
-	_ "modernc.org/sqlite"             // registers the "sqlite" database/sql driver
+	"modernc.org/sqlite"               // the "sqlite" database/sql driver, and its Error
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 //go:embed migrations
@@ -162,7 +163,7 @@ func OpenConfig(ctx context.Context, cfg Config) (*Store, error) {
 	}
 	// Reopening a SQLite connection re-runs its pragmas; keep a few idle ones around.
 	db.SetMaxIdleConns(8)
-	if err := db.PingContext(ctx); err != nil {
+	if err := ping(ctx, db, dialect); err != nil {
 		db.Close()
 		return nil, wrap(op, err)
 	}
@@ -190,6 +191,27 @@ func OpenConfig(ctx context.Context, cfg Config) (*Store, error) {
 		return nil, wrap(op, err)
 	}
 	return s, nil
+}
+
+// ping opens the first connection. On a new SQLite file, two processes
+// starting at once (the web app and the console in local mode) both switch
+// it to WAL, and SQLite answers one of them SQLITE_BUSY at once rather than
+// wait (its busy handler is not called where waiting could deadlock): that
+// one tries again, and finds WAL set.
+func ping(ctx context.Context, db *sql.DB, dialect Dialect) error {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		err := db.PingContext(ctx)
+		var se *sqlite.Error
+		if err == nil || dialect != SQLite || !errors.As(err, &se) || se.Code()&0xff != sqlite3.SQLITE_BUSY || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 }
 
 // pgKeywordDSN matches a libpq keyword/value connection string.
