@@ -221,7 +221,7 @@ func ReadBody(resp *http.Response, limit int64) ([]byte, error) {
 	if n := resp.ContentLength; n >= 0 && n < 1<<20 && (resp.Request == nil || resp.Request.Method != http.MethodHead) {
 		size = n + 1 // one more, to meet EOF without growing
 	}
-	if size > limit { // limit is below 1 MiB, so limit+1 does not overflow
+	if size > limit { // size is at most 1 MiB here, so limit+1 cannot overflow
 		size = limit + 1
 	}
 	b := make([]byte, 0, size)
