@@ -81,13 +81,18 @@ func hasOffset(s string) bool {
 // does, a time in Unspecified without an offset, and any other time in
 // RFC 3339 with its offset; at most 7 fractional digits.
 func (t Time) MarshalJSON() ([]byte, error) {
-	switch {
-	case t.IsZero():
+	if t.IsZero() {
 		return []byte(zeroTime), nil
-	case t.Location() == Unspecified:
-		return json.Marshal(t.Format(localTimes))
 	}
-	return json.Marshal(t.Format(offsetTimes))
+	layout := offsetTimes
+	if t.Location() == Unspecified {
+		layout = localTimes
+	}
+	// A formatted time needs no escaping: quote it by hand.
+	b := make([]byte, 0, len(offsetTimes)+2)
+	b = append(b, '"')
+	b = t.AppendFormat(b, layout)
+	return append(b, '"'), nil
 }
 
 // Associate is a SuperOffice user (or resource) as entities refer to one.
