@@ -56,7 +56,7 @@ func (s *Store) CompleteSuccesses(ctx context.Context, items []Success) ([]error
 		if at.IsZero() {
 			at = s.now()
 		}
-		args := append([]any{keys[i], it.Claim.Owner, it.Claim.Fence, micros(at), it.Summary, micros(it.NextRun)},
+		args := append([]any{keys[i], it.Claim.Owner, it.Claim.Fence, micros(at), text(it.Summary), micros(it.NextRun)},
 			s.ticketArgs(keys[i], it.Claim, it.Claim.Ticket)...)
 		args = append(args, stateArgs(it.Claim)...)
 		res, err := stmt.ExecContext(ctx, args...)

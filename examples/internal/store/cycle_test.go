@@ -91,3 +91,47 @@ func TestCompleteSuccessesIsFencedPerItem(t *testing.T) {
 		}
 	})
 }
+
+// The messages a run ends with come from the job and the tenant's server:
+// a NUL or invalid UTF-8 in them (a message clipped mid-letter) must not
+// fail the write that ends the claim, nor the batch of successes it is in.
+func TestOddBytesInMessagesAreStored(t *testing.T) {
+	eachDB(t, func(t *testing.T, db *testDB) {
+		ctx := context.Background()
+		s := db.open(t)
+		for i := range 5 {
+			mustUpsert(t, s, approval(i))
+		}
+		now := db.clock.Now()
+		cs, err := s.ClaimDue(ctx, "w", now, time.Minute, 10)
+		if err != nil || len(cs) != 5 {
+			t.Fatal(len(cs), err)
+		}
+		const odd = "bad \xc3 and \x00 end"
+		next := now.Add(time.Hour)
+		if err := s.Reschedule(ctx, cs[0], Retry{NextRun: next, Err: odd}); err != nil {
+			t.Errorf("reschedule: %v", err)
+		}
+		if err := s.Postpone(ctx, cs[1], next, odd); err != nil {
+			t.Errorf("postpone: %v", err)
+		}
+		if err := s.Complete(ctx, cs[2], Result{NextRun: next, Err: odd, Deactivate: true, Reason: odd}); err != nil {
+			t.Errorf("complete: %v", err)
+		}
+		errs, err := s.CompleteSuccesses(ctx, []Success{{Claim: cs[3], NextRun: next, Summary: odd}, {Claim: cs[4], NextRun: next, Summary: "fine"}})
+		if err != nil || errs[0] != nil || errs[1] != nil {
+			t.Fatalf("complete successes: %v, %v", errs, err)
+		}
+		for i, c := range cs {
+			tn, err := s.Tenant(ctx, c.ContextIdentifier)
+			if err != nil || tn.LeaseOwner != "" {
+				t.Fatalf("%d: %+v, %v", i, tn, err)
+			}
+			for _, v := range []string{tn.LastError, tn.LastResult, tn.StatusReason} {
+				if v != "" && v != "fine" && v != "bad \uFFFD and  end" {
+					t.Errorf("%d: stored %q", i, v)
+				}
+			}
+		}
+	})
+}

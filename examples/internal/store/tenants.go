@@ -199,6 +199,15 @@ type Counts struct {
 	Waiting  int // active, postponed until the tenant is available
 }
 
+// text makes a message a run reports (a summary, an error, a reason) storable: it
+// comes from the job or the tenant's server, and may hold bytes PostgreSQL's text
+// refuses, a NUL or invalid UTF-8 (a long message clipped in the middle of a letter).
+// Such a write would fail, leaving the tenant claimed and its run unrecorded, to run
+// again when the lease ends; in CompleteSuccesses it would fail the whole batch.
+func text(s string) string {
+	return strings.ToValidUTF8(strings.ReplaceAll(s, "\x00", ""), "\uFFFD")
+}
+
 // tenantKey is the case-insensitive primary key of a context identifier.
 func tenantKey(op, contextID string) (string, error) {
 	if contextID == "" {
@@ -434,7 +443,7 @@ func (s *Store) Complete(ctx context.Context, c Claim, r Result) error {
 	if r.Err == "" && !r.Deactivate {
 		return s.fencedEnd(ctx, op, c, c.Ticket, `UPDATE tenants SET last_run = $4, last_sync = $4, last_outcome = 'ok',
 			last_result = $5, last_error = '', attempts = 0, next_run = $6, lease_owner = '', lease_until = 0`,
-			micros(at), r.Summary, micros(next))
+			micros(at), text(r.Summary), micros(next))
 	}
 	errText := r.Err
 	if errText == "" {
@@ -459,7 +468,7 @@ func (s *Store) Complete(ctx context.Context, c Claim, r Result) error {
 		status        = CASE WHEN $8 = 1 AND approvals = $9 THEN 'inactive' ELSE status END,
 		status_reason = CASE WHEN $8 = 1 AND approvals = $9 THEN $10 ELSE status_reason END,
 		lease_owner = '', lease_until = 0`,
-		micros(at), r.Summary, errText, micros(next), deactivate, c.Approvals, reason)
+		micros(at), text(r.Summary), text(errText), micros(next), deactivate, c.Approvals, text(reason))
 }
 
 // Reschedule records a transient failure (5xx, timeout, 429), counts the attempt and
@@ -476,7 +485,7 @@ func (s *Store) Reschedule(ctx context.Context, c Claim, r Retry) error {
 	}
 	return s.fencedEnd(ctx, op, c, c.Ticket, `UPDATE tenants SET last_run = $4, last_outcome = 'retry', last_error = $5,
 		attempts = attempts + 1, next_run = $6, lease_owner = '', lease_until = 0`,
-		micros(at), r.Err, micros(r.NextRun))
+		micros(at), text(r.Err), micros(r.NextRun))
 }
 
 // Postpone frees the tenant until until without counting an attempt: the tenant is
@@ -488,7 +497,7 @@ func (s *Store) Postpone(ctx context.Context, c Claim, until time.Time, reason s
 	}
 	return s.fencedEnd(ctx, op, c, c.Ticket, `UPDATE tenants SET last_run = $4, last_outcome = 'waiting', last_error = $5,
 		next_run = $6, lease_owner = '', lease_until = 0`,
-		micros(s.now()), reason, micros(until))
+		micros(s.now()), text(reason), micros(until))
 }
 
 // Release gives the tenant back unchanged but for its ticket and state: due as before, claimable
