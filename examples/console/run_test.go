@@ -36,3 +36,33 @@ func TestCheckEmulator(t *testing.T) {
 		}
 	}
 }
+
+// A DATABASE_URL that does not parse is reported without its password,
+// however libpq's keyword form spells it (spaces around '=', an escaped
+// quote inside a quoted value): the driver's own redaction misses those.
+func TestUnparsableDatabaseURLKeepsItsPassword(t *testing.T) {
+	for _, dsn := range []string{
+		`host=127.0.0.1 port=1 user=u password = s3cretpw dbname=x sslmode=bogus`,
+		`host=127.0.0.1 port=1 user=u password='s3c\'ret pw9x' dbname=x sslmode=bogus`,
+	} {
+		getenv := func(k string) string {
+			if k == config.EnvDatabaseURL {
+				return dsn
+			}
+			return ""
+		}
+		var stdout, stderr strings.Builder
+		err := run(context.Background(), []string{"-once", "-data", t.TempDir(), "-progress", "none"}, getenv, &stdout, &stderr)
+		if err == nil {
+			t.Fatalf("%s: no error", dsn)
+		}
+		for _, out := range []string{err.Error(), stdout.String(), stderr.String()} {
+			if strings.Contains(out, "s3c") || strings.Contains(out, "pw9x") {
+				t.Errorf("the password is out: %s", out)
+			}
+		}
+		if !strings.Contains(err.Error(), "sslmode is invalid") {
+			t.Errorf("the cause is lost: %v", err)
+		}
+	}
+}

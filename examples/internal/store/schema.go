@@ -52,11 +52,11 @@ func PrivateSchema(ctx context.Context, dsn, prefix string) (string, func(contex
 	exec := func(ctx context.Context, stmt string) error {
 		db, err := sql.Open("pgx", dsn)
 		if err != nil {
-			return wrap(op, err)
+			return wrap(op, driverError(err))
 		}
 		defer db.Close()
 		if _, err := db.ExecContext(ctx, stmt); err != nil {
-			return wrap(op, fmt.Errorf("%s: %w", strings.Fields(stmt)[0], err))
+			return wrap(op, fmt.Errorf("%s: %w", strings.Fields(stmt)[0], driverError(err)))
 		}
 		return nil
 	}

@@ -85,3 +85,23 @@ func TestPrivateSchemaKeepsApart(t *testing.T) {
 		})
 	}
 }
+
+// A PostgreSQL connection string that does not parse is reported without
+// its password, in every spelling libpq's keyword form allows; pgx's own
+// redaction misses some.
+func TestUnparsableDSNKeepsItsPassword(t *testing.T) {
+	for _, dsn := range []string{
+		`host=127.0.0.1 port=1 user=u password = s3cretpw dbname=x sslmode=bogus`,
+		`host=127.0.0.1 port=1 user=u password='s3c\'ret pw9x' dbname=x sslmode=bogus`,
+		`postgres://u:s3cretpw@127.0.0.1:1/x?sslmode=bogus`,
+	} {
+		_, err := OpenConfig(context.Background(), Config{DSN: dsn, SealKey: GenerateSealKey()})
+		_, _, err2 := PrivateSchema(context.Background(), dsn, "t_")
+		for _, err := range []error{err, err2} {
+			if err == nil || strings.Contains(err.Error(), "s3c") || strings.Contains(err.Error(), "pw9x") ||
+				!strings.Contains(err.Error(), "sslmode is invalid") {
+				t.Errorf("%s: %v", dsn, err)
+			}
+		}
+	}
+}

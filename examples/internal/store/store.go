@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
 	"modernc.org/sqlite"               // the "sqlite" database/sql driver, and its Error
 	sqlite3 "modernc.org/sqlite/lib"
@@ -71,6 +72,24 @@ func wrap(op string, err error) error {
 		return nil
 	}
 	return &Error{Op: op, Err: err}
+}
+
+// driverError keeps the connection string out of a driver's error. pgx quotes the
+// string it cannot parse, with a best-effort redaction that misses passwords libpq's
+// keyword form allows (spaces around '=', an escaped quote in a quoted value); what
+// follows the quoted string is pgx's reason, which is kept.
+func driverError(err error) error {
+	var pe *pgconn.ParseConfigError
+	if !errors.As(err, &pe) {
+		return err
+	}
+	// The last "`: " ends the quoted string or lies in the reason after it: either
+	// way what follows holds nothing of the string.
+	reason := "no reason given"
+	if msg := pe.Error(); strings.Contains(msg, "`: ") {
+		reason = msg[strings.LastIndex(msg, "`: ")+3:]
+	}
+	return errors.New("the PostgreSQL connection string does not parse: " + reason)
 }
 
 func invalid(op, format string, args ...any) error {
@@ -145,7 +164,7 @@ func OpenConfig(ctx context.Context, cfg Config) (*Store, error) {
 	}
 	db, err := sql.Open(driver, dsn)
 	if err != nil {
-		return nil, wrap(op, err)
+		return nil, wrap(op, driverError(err))
 	}
 	s := &Store{db: db, dialect: dialect, seal: sl, now: cfg.Now, log: cfg.Logger}
 	if s.now == nil {
@@ -165,7 +184,7 @@ func OpenConfig(ctx context.Context, cfg Config) (*Store, error) {
 	db.SetMaxIdleConns(8)
 	if err := ping(ctx, db, dialect); err != nil {
 		db.Close()
-		return nil, wrap(op, err)
+		return nil, wrap(op, driverError(err))
 	}
 	if dialect == SQLite {
 		restrictFileMode(cfg.DSN)
