@@ -16,6 +16,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/go-superoffice/superoffice/superid"
 	"github.com/go-superoffice/superoffice/superid/superidtest"
@@ -318,6 +319,28 @@ func TestErrorText(t *testing.T) {
 	var ne net.Error
 	if err == nil || strings.Contains(err.Error(), "private") || !errors.As(err, &ne) {
 		t.Fatalf("error %v leaks the query, or is no longer a net.Error", err)
+	}
+}
+
+// A server's message is clipped between letters, never inside one, and
+// what is not UTF-8 in a text/plain body is replaced: the message goes to
+// logs and stores, and PostgreSQL's text refuses invalid UTF-8.
+func TestErrorMessageStaysValidUTF8(t *testing.T) {
+	f := setup(t)
+	c := f.client(t)
+	for _, tc := range []struct {
+		body, contentType string
+		want              string
+	}{
+		{`{"Message":"` + strings.Repeat("x", 299) + `ø and more"}`, "application/json", strings.Repeat("x", 299) + "..."},
+		{strings.Repeat("y", 298) + "€ and more", "text/plain", strings.Repeat("y", 298) + "..."},
+		{"caf\xe9 ferm\xe9", "text/plain; charset=iso-8859-1", "caf\uFFFD ferm\uFFFD"},
+	} {
+		f.em.Fail(superidtest.EndpointTenantAPI, superidtest.Fault{Status: 400, Body: tc.body, Header: http.Header{"Content-Type": {tc.contentType}}, Times: 1})
+		te := asError(t, c.Do(context.Background(), http.MethodGet, "v1/Contact/1", nil, nil))
+		if te.Message != tc.want || !utf8.ValidString(te.Error()) {
+			t.Errorf("%.20q...: message %q, want %q", tc.body, te.Message, tc.want)
+		}
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"unicode/utf8"
 )
 
 // Sentinels that errors.Is finds in the errors this package returns.
@@ -163,10 +164,17 @@ func decodeMessage(contentType string, body []byte) string {
 	return ""
 }
 
+// clip makes a server's message fit for logs and stores: at most 300 bytes,
+// cut between letters (a cut inside one, say a Norwegian "ø", would leave
+// half of it), and valid UTF-8 (a text/plain body may be in any encoding).
 func clip(s string) string {
-	s = strings.TrimSpace(s)
+	s = strings.ToValidUTF8(strings.TrimSpace(s), "\uFFFD")
 	if len(s) > 300 {
-		s = s[:300] + "..."
+		i := 300
+		for !utf8.RuneStart(s[i]) {
+			i--
+		}
+		s = s[:i] + "..."
 	}
 	return s
 }

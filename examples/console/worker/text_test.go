@@ -12,12 +12,13 @@ import (
 )
 
 // Messages a tenant or a job makes up are recorded whatever bytes they
-// hold. The tenant client clips a long server message at 300 bytes, which
-// can cut a Norwegian letter in half, and a JSON message may hold \u0000:
-// PostgreSQL's text refuses both. Each such write must not fail, or the
-// tenant stays claimed, unrecorded, and runs again when its lease ends;
-// and one such success must not take the other successes of its batch down
-// with it, or their companies are created twice.
+// hold. A job's summary may end in half a letter, and a server's JSON
+// message may hold \u0000: PostgreSQL's text refuses both. Each such write
+// must not fail, or the tenant stays claimed, unrecorded, and runs again
+// when its lease ends; and one such success must not take the other
+// successes of its batch down with it, or their companies are created
+// twice. (A long server message with a letter across the tenant client's
+// 300-byte clip is recorded too; the client cuts between letters.)
 func TestOddBytesInMessagesAreRecorded(t *testing.T) {
 	eachDB(t, func(t *testing.T, db *database) {
 		const n = 12

@@ -201,7 +201,7 @@ type Counts struct {
 
 // text makes a message a run reports (a summary, an error, a reason) storable: it
 // comes from the job or the tenant's server, and may hold bytes PostgreSQL's text
-// refuses, a NUL or invalid UTF-8 (a long message clipped in the middle of a letter).
+// refuses, a NUL or invalid UTF-8 (a summary cut in the middle of a letter).
 // Such a write would fail, leaving the tenant claimed and its run unrecorded, to run
 // again when the lease ends; in CompleteSuccesses it would fail the whole batch.
 func text(s string) string {
