@@ -52,6 +52,12 @@ func TestFaultsEndWithEveryTenantAccountedFor(t *testing.T) {
 		fail(superidtest.EndpointSystemUser, 13, superidtest.Fault{Status: 404, Body: "<html>Not Found</html>",
 			Header: http.Header{"Date": {sc.clock.Now().Format(http.TimeFormat)}}})
 		fail(superidtest.EndpointSystemUser, 14, superidtest.Fault{Status: 408})
+		// Refusals that concern the app's request, not the tenant: every
+		// tenant would get them, so none is deactivated for them.
+		for i, msg := range map[int]string{15: "The signed system token is malformed.", 16: "Only ReturnTokenType JWT is supported."} {
+			fail(superidtest.EndpointSystemUser, i, superidtest.Fault{Status: 200, Body: `{"IsSuccessful":false,"ErrorMessage":"` + msg + `"}`,
+				Header: http.Header{"Date": {sc.clock.Now().Format(http.TimeFormat)}}})
+		}
 
 		var logs syncBuffer
 		logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
@@ -83,6 +89,8 @@ func TestFaultsEndWithEveryTenantAccountedFor(t *testing.T) {
 			11: {store.OutcomeWaiting, store.StatusActive, "Suspended until", 10 * time.Minute},
 			13: {store.OutcomeFailed, store.StatusActive, "HTTP 404", time.Hour},
 			14: {store.OutcomeRetry, store.StatusActive, "HTTP 408", 24 * time.Second},
+			15: {store.OutcomeFailed, store.StatusActive, "malformed", time.Hour},
+			16: {store.OutcomeFailed, store.StatusActive, "ReturnTokenType", time.Hour},
 		}
 		for i := range n {
 			tn := sc.tenant(t, i)
@@ -101,7 +109,7 @@ func TestFaultsEndWithEveryTenantAccountedFor(t *testing.T) {
 					tn.ContextIdentifier, tn.LastOutcome, tn.Status, tn.StatusReason, tn.LastError, tn.NextRun.Sub(now), w)
 			}
 		}
-		if st.OK != n-14 || st.Retried != 7 || st.Waiting != 3 || st.Deactivated != 2 || st.Failed != 2 {
+		if st.OK != n-16 || st.Retried != 7 || st.Waiting != 3 || st.Deactivated != 2 || st.Failed != 4 {
 			t.Errorf("stats %+v", st)
 		}
 		if got := strings.Count(logs.String(), "tenant deactivated"); got != 2 {

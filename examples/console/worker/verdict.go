@@ -77,14 +77,19 @@ func notRunning(err error) *tenant.State {
 // appLevelRejection reports whether SuperID refused the exchange for a
 // reason that concerns the app, not the tenant: a wrong application token
 // (client secret), a key that is not the registered one, an app without
-// system-user rights. Deactivating tenants for those would deactivate
-// every tenant for one configuration mistake.
+// system-user rights, a request SuperID cannot read (the signed token's
+// form, the token type, its timestamp). Deactivating tenants for those
+// would deactivate every tenant for one mistake in the app. SuperID's
+// messages are not documented, so this errs on the side of a failed run,
+// which the next cycle tries again, over a deactivation, which waits for
+// a person to approve the app again.
 func appLevelRejection(se *systemuser.Error) bool {
 	if se.StatusCode == 401 || se.StatusCode == 403 {
 		return true
 	}
 	m := strings.ToLower(se.ErrorMessage)
-	for _, s := range []string{"application token", "apptoken", "signature", "not allowed", "certificate", "public key"} {
+	for _, s := range []string{"application token", "apptoken", "signature", "not allowed", "certificate", "public key",
+		"malformed", "returntokentype", "token type", "timestamp", "clock"} {
 		if strings.Contains(m, s) {
 			return true
 		}
