@@ -489,11 +489,16 @@ func TestExchangeRetries(t *testing.T) {
 	})
 	t.Run("429 until give-up", func(t *testing.T) {
 		f := setup(t, nil)
-		f.srv.Fail(superidtest.EndpointSystemUser, superidtest.Fault{Status: 429, Body: "slow down"})
+		f.srv.Fail(superidtest.EndpointSystemUser, superidtest.Fault{Status: 429, Body: "slow down",
+			Header: http.Header{"Retry-After": {"3600"}}})
 		_, err := f.client.Exchange(ctx, testCtx, f.token)
 		var e *Error
 		if !errors.As(err, &e) || !errors.Is(err, ErrRateLimited) || e.StatusCode != 429 {
 			t.Fatalf("err = %v", err)
+		}
+		// What SuperID asked for, for a caller that schedules the next try.
+		if e.RetryAfter != time.Hour {
+			t.Errorf("RetryAfter %v, want 1h", e.RetryAfter)
 		}
 	})
 	t.Run("503 then 200, signed afresh", func(t *testing.T) {

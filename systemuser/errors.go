@@ -73,6 +73,11 @@ type Error struct {
 	// ClockSkew is SuperID's time (the response's Date header) minus the
 	// local time, when a rejection came with a Date header; 0 otherwise.
 	ClockSkew time.Duration
+	// RetryAfter is how long SuperID asked to wait before another try (its
+	// Retry-After header, on a 429 or a 503 say); 0 when it did not say.
+	// The client's own retries wait for it up to RetryPolicy.MaxWait; this
+	// is the last answer's, for a caller that schedules the next try.
+	RetryAfter time.Duration
 	// Err is the underlying cause: a transport error, a ctx error or the
 	// JWT validation failure. May be nil.
 	Err error

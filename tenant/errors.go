@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -68,6 +69,11 @@ type Error struct {
 	// State is the tenant's state when the error is ErrTenantNotRunning
 	// (and whenever a Resolver had it at hand).
 	State *State
+	// RetryAfter is how long the server asked to wait before another try
+	// (its Retry-After header, on a 429 or a 503 say); 0 when it did not
+	// say. The client's own retries wait for it up to RetryPolicy.MaxWait;
+	// this is the last answer's, for a caller that schedules the next try.
+	RetryAfter time.Duration
 
 	kind  error // a sentinel, when the status alone does not say
 	cause error // what went wrong below HTTP

@@ -345,6 +345,20 @@ func TestRetryRules(t *testing.T) {
 		}
 	}
 
+	// The last answer's Retry-After is on the error, for a caller that
+	// schedules the next try; a date counts from the answer's own Date.
+	date := time.Date(2031, 1, 2, 3, 4, 5, 0, time.UTC)
+	for ra, want := range map[string]time.Duration{
+		"120": 2 * time.Minute, date.Add(90 * time.Second).Format(http.TimeFormat): 90 * time.Second, "": 0, "soon": 0,
+	} {
+		f.em.Fail(superidtest.EndpointTenantAPI, superidtest.Fault{Status: 429, Times: 1,
+			Header: http.Header{"Retry-After": {ra}, "Date": {date.Format(http.TimeFormat)}}})
+		_, err := c.Contacts.Create(ctx, &tenant.Contact{Name: "Once"})
+		if te := asError(t, err); te.RetryAfter != want {
+			t.Errorf("Retry-After %q: RetryAfter %v, want %v", ra, te.RetryAfter, want)
+		}
+	}
+
 	// A slow server and a caller who gives up: the ctx error comes back.
 	f.em.Fail(superidtest.EndpointTenantAPI, superidtest.Fault{Delay: time.Minute})
 	cctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)

@@ -154,6 +154,18 @@ func clamp(d, lo, hi time.Duration) time.Duration {
 	return max(lo, min(d, hi))
 }
 
+// ServerWait is how long resp asks its client to wait before another
+// request: its Retry-After, in seconds or as a date, which is set against
+// the response's own Date when it has one (so that the clocks' skew does
+// not count), else against now. 0 when it does not say.
+func ServerWait(resp *http.Response, now time.Time) time.Duration {
+	if d, err := http.ParseTime(resp.Header.Get("Date")); err == nil {
+		now = d
+	}
+	w, _ := RetryAfter(resp.Header.Get("Retry-After"), now)
+	return w
+}
+
 // RetryAfter parses a Retry-After value, in seconds or as an HTTP date.
 // Seconds beyond what a Duration holds read as the longest Duration.
 func RetryAfter(v string, now time.Time) (time.Duration, bool) {

@@ -46,6 +46,33 @@ func TestRetryAfter(t *testing.T) {
 	}
 }
 
+func TestServerWait(t *testing.T) {
+	now := time.Date(2030, 5, 6, 7, 8, 9, 0, time.UTC)
+	at := func(d time.Duration) string { return now.Add(d).Format(http.TimeFormat) }
+	for _, tc := range []struct {
+		retryAfter, date string
+		want             time.Duration
+	}{
+		{"120", "", 2 * time.Minute},
+		{at(time.Minute), "", time.Minute},                         // against now
+		{at(time.Minute), at(-time.Hour), time.Hour + time.Minute}, // against the server's Date
+		{at(-time.Minute), "", 0},
+		{"", at(0), 0},
+		{"later", "", 0},
+	} {
+		resp := &http.Response{Header: http.Header{}}
+		if tc.retryAfter != "" {
+			resp.Header.Set("Retry-After", tc.retryAfter)
+		}
+		if tc.date != "" {
+			resp.Header.Set("Date", tc.date)
+		}
+		if got := ServerWait(resp, now); got != tc.want {
+			t.Errorf("Retry-After %q, Date %q: %v, want %v", tc.retryAfter, tc.date, got, tc.want)
+		}
+	}
+}
+
 func TestBackoffCapsRetryAfterAndJitters(t *testing.T) {
 	for _, ra := range []string{"3600", "9999999999"} {
 		resp := &http.Response{Header: http.Header{"Retry-After": {ra}}}
