@@ -48,7 +48,8 @@
 //     answering 5xx or 429, a 421 that re-resolving did not fix, timeouts,
 //     connection errors, and a job's own ErrTransient. The wait doubles
 //     with each attempt in a row, from RetryMin up to RetryMax, with
-//     jitter; other tenants carry on meanwhile.
+//     jitter, and is at least what the last answer's Retry-After asked
+//     for (up to RetryMax); other tenants carry on meanwhile.
 //   - waiting (store.Postpone): the tenant is not running (offline
 //     maintenance, migration, suspended...); it is tried again at the
 //     state's ValidUntil, without counting an attempt.

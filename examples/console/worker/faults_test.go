@@ -52,6 +52,9 @@ func TestFaultsEndWithEveryTenantAccountedFor(t *testing.T) {
 		fail(superidtest.EndpointSystemUser, 13, superidtest.Fault{Status: 404, Body: "<html>Not Found</html>",
 			Header: http.Header{"Date": {sc.clock.Now().Format(http.TimeFormat)}}})
 		fail(superidtest.EndpointSystemUser, 14, superidtest.Fault{Status: 408})
+		// A server that asks for a long wait gets it, not the shorter backoff.
+		fail(superidtest.EndpointTenantAPI, 17, superidtest.Fault{Status: 429, Header: http.Header{"Retry-After": {"600"}}})
+		fail(superidtest.EndpointSystemUser, 18, superidtest.Fault{Status: 503, Header: http.Header{"Retry-After": {"900"}}})
 		// Refusals that concern the app's request, not the tenant: every
 		// tenant would get them, so none is deactivated for them.
 		for i, msg := range map[int]string{15: "The signed system token is malformed.", 16: "Only ReturnTokenType JWT is supported."} {
@@ -91,6 +94,8 @@ func TestFaultsEndWithEveryTenantAccountedFor(t *testing.T) {
 			14: {store.OutcomeRetry, store.StatusActive, "HTTP 408", 24 * time.Second},
 			15: {store.OutcomeFailed, store.StatusActive, "malformed", time.Hour},
 			16: {store.OutcomeFailed, store.StatusActive, "ReturnTokenType", time.Hour},
+			17: {store.OutcomeRetry, store.StatusActive, "429", 10 * time.Minute},
+			18: {store.OutcomeRetry, store.StatusActive, "unavailable", 15 * time.Minute},
 		}
 		for i := range n {
 			tn := sc.tenant(t, i)
@@ -109,7 +114,7 @@ func TestFaultsEndWithEveryTenantAccountedFor(t *testing.T) {
 					tn.ContextIdentifier, tn.LastOutcome, tn.Status, tn.StatusReason, tn.LastError, tn.NextRun.Sub(now), w)
 			}
 		}
-		if st.OK != n-16 || st.Retried != 7 || st.Waiting != 3 || st.Deactivated != 2 || st.Failed != 4 {
+		if st.OK != n-18 || st.Retried != 9 || st.Waiting != 3 || st.Deactivated != 2 || st.Failed != 4 {
 			t.Errorf("stats %+v", st)
 		}
 		if got := strings.Count(logs.String(), "tenant deactivated"); got != 2 {

@@ -105,7 +105,10 @@ func (w *Worker) classify(err error, attempts int, now time.Time, stateOf func()
 		return w.stateVerdict(st, now)
 	}
 	msg := err.Error()
-	retry := verdict{outcome: outcomeRetry, reason: msg, until: now.Add(w.backoff(attempts))}
+	// The server's own Retry-After, when longer than the backoff, is
+	// what it asked for; RetryMax keeps a far one from parking the tenant.
+	wait := max(w.backoff(attempts), min(serverWait(err), w.cfg.RetryMax))
+	retry := verdict{outcome: outcomeRetry, reason: msg, until: now.Add(wait)}
 	var se *systemuser.Error
 	switch {
 	case errors.Is(err, systemuser.ErrClockSkew):
@@ -149,6 +152,22 @@ func (w *Worker) classify(err error, attempts int, now time.Time, stateOf func()
 		return retry
 	}
 	return verdict{outcome: outcomeFailed, reason: msg}
+}
+
+// serverWait is how long the answer that ended the run asked to wait
+// (Retry-After): the tenant's, or SuperID's when an exchange failed, also
+// one inside a tenant request.
+func serverWait(err error) time.Duration {
+	var te *tenant.Error
+	var se *systemuser.Error
+	var d time.Duration
+	if errors.As(err, &te) {
+		d = te.RetryAfter
+	}
+	if errors.As(err, &se) {
+		d = max(d, se.RetryAfter)
+	}
+	return d
 }
 
 // transient reports whether trying again soon may help: 5xx, 429, a 421
