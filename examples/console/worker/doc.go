@@ -35,8 +35,10 @@
 // a batch at a time (store.ClaimDueBy), onto Workers goroutines, so that
 // any number of tenants is worked without holding them in memory. A
 // successful run is due again one Interval after its cycle's start;
-// successes are written in batches (store.CompleteSuccesses), every other
-// end one by one. Run repeats cycles every Poll until its ctx ends.
+// successes are written in batches (store.CompleteSuccesses; a batch the
+// database refuses is written again one by one, so that one bad write
+// costs only its own run), every other end one by one. Run repeats cycles
+// every Poll until its ctx ends.
 //
 // # Faults
 //

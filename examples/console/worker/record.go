@@ -62,20 +62,31 @@ func (w *Worker) flushSuccesses(buf []success, c *counters) {
 	}
 	errs, err := w.cfg.Store.CompleteSuccesses(ctx, items)
 	if err != nil {
-		c.storeErrs.Add(int64(len(buf)))
-		w.log.LogAttrs(ctx, slog.LevelError, "worker: recording runs failed; their leases will run out and the tenants run again",
+		// A batch is one transaction: one write the database refuses, or
+		// one bad moment of it, would cost every run in the batch, and each
+		// would run again when its lease ends, creating its company twice.
+		// Write them one by one in the time the batch had left.
+		w.log.LogAttrs(ctx, slog.LevelWarn, "worker: recording a batch of runs failed; recording them one by one",
 			slog.Int("runs", len(buf)), slog.String("err", err.Error()))
-		return
+		errs = make([]error, len(items))
+		for i, it := range items {
+			errs[i] = w.cfg.Store.Complete(ctx, it.Claim, store.Result{At: it.At, NextRun: it.NextRun, Summary: it.Summary})
+		}
 	}
 	for i, s := range buf {
 		attrs := []slog.Attr{slog.String("context_id", s.claim.ContextIdentifier), slog.String("outcome", outcomeOK.String()),
 			slog.Duration("took", time.Since(s.wall).Round(time.Microsecond))}
-		if errors.Is(errs[i], store.ErrLeaseLost) {
+		switch {
+		case errors.Is(errs[i], store.ErrLeaseLost):
 			c.lost.Add(1)
 			w.log.LogAttrs(ctx, slog.LevelWarn, "worker: lease lost; result discarded, the tenant's new owner runs it", attrs...)
-			continue
+		case errs[i] != nil:
+			c.storeErrs.Add(1)
+			w.log.LogAttrs(ctx, slog.LevelError, "worker: recording the run failed; the lease will run out and the tenant run again",
+				append(attrs, slog.String("err", errs[i].Error()))...)
+		default:
+			c.add(outcomeOK)
+			w.log.LogAttrs(ctx, slog.LevelDebug, "tenant done", append(attrs, slog.String("result", s.summary))...)
 		}
-		c.add(outcomeOK)
-		w.log.LogAttrs(ctx, slog.LevelDebug, "tenant done", append(attrs, slog.String("result", s.summary))...)
 	}
 }
