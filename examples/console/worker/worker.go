@@ -157,6 +157,11 @@ func (w *Worker) Owner() string { return w.cfg.Owner }
 // ctx's end it stops claiming, lets runs in flight finish (for up to
 // Grace), releases the rest and returns nil. Each cycle's stats go to
 // after, when not nil.
+//
+// With cycles > 0 it runs that many and returns the first store error
+// (see Cycle). With cycles <= 0 it runs until ctx ends: a cycle the store
+// cut short is logged, and the next poll tries again, as a service rides
+// out a database that is briefly away.
 func (w *Worker) Run(ctx context.Context, cycles int, after func(Stats)) error {
 	for i := 0; cycles <= 0 || i < cycles; i++ {
 		st, err := w.Cycle(ctx)
@@ -164,7 +169,11 @@ func (w *Worker) Run(ctx context.Context, cycles int, after func(Stats)) error {
 			after(st)
 		}
 		if err != nil {
-			return err
+			if cycles > 0 {
+				return err
+			}
+			w.log.LogAttrs(ctx, slog.LevelError, "worker: cycle cut short by the store; trying again at the next poll",
+				slog.Duration("poll", w.cfg.Poll), slog.String("err", err.Error()))
 		}
 		if ctx.Err() != nil || (cycles > 0 && i == cycles-1) {
 			return nil

@@ -1,0 +1,125 @@
+package worker_test
+
+import (
+	"context"
+	"database/sql"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-superoffice/superoffice/examples/console/demo"
+	"github.com/go-superoffice/superoffice/examples/console/worker"
+	"github.com/go-superoffice/superoffice/examples/internal/store"
+)
+
+// One success the database refuses does not cost the others in its batch:
+// they are recorded one by one, so that none of them runs again (a second
+// company) when its lease ends. The refused one keeps its lease, as any
+// run whose end could not be written.
+func TestRefusedWriteCostsOnlyItsOwnRun(t *testing.T) {
+	eachDB(t, func(t *testing.T, db *database) {
+		const n = 12
+		sc := setup(t, db, n, setupOpts{})
+		refuseResult(t, db, "boom")
+		w := sc.newWorker(t, nil, func(c *worker.Config) {
+			c.Job = worker.JobFunc(func(ctx context.Context, tn *worker.Tenant) (string, error) {
+				s, err := worker.CreateCompany{}.Run(ctx, tn)
+				if err == nil && tn.ContextIdentifier == demo.ContextID(3) {
+					s = "boom"
+				}
+				return s, err
+			})
+		})
+		st, err := w.Cycle(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.OK != n-1 || st.StoreErrors != 1 {
+			t.Fatalf("stats %+v; want %d recorded and 1 store error", st, n-1)
+		}
+		for i := range n {
+			tn := sc.tenant(t, i)
+			if recorded := tn.LastOutcome == store.OutcomeOK && tn.LeaseOwner == ""; recorded == (i == 3) {
+				t.Errorf("%s: outcome %q, lease owner %q", tn.ContextIdentifier, tn.LastOutcome, tn.LeaseOwner)
+			}
+		}
+	})
+}
+
+// refuseResult makes db refuse, with an error, any write of result as a
+// tenant's last result.
+func refuseResult(t *testing.T, db *database, result string) {
+	t.Helper()
+	refuseWhen(t, db, "UPDATE OF last_result", "NEW.last_result = '"+result+"'")
+}
+
+// refuseWhen makes db refuse, with an error, the updates of tenants named
+// by event ("UPDATE OF column") that meet cond, written for both databases.
+func refuseWhen(t *testing.T, db *database, event, cond string) {
+	t.Helper()
+	if store.IsPostgres(db.dsn) {
+		dbExec(t, db,
+			`CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+			BEGIN IF `+cond+` THEN RAISE EXCEPTION 'refused by the test'; END IF; RETURN NEW; END $$`,
+			`CREATE TRIGGER refuse BEFORE `+event+` ON tenants FOR EACH ROW EXECUTE FUNCTION refuse()`)
+		return
+	}
+	dbExec(t, db, `CREATE TRIGGER refuse BEFORE `+event+` ON tenants WHEN `+cond+`
+		BEGIN SELECT RAISE(ABORT, 'refused by the test'); END`)
+}
+
+// dbExec runs statements on db, beside the store.
+func dbExec(t *testing.T, db *database, stmts ...string) {
+	t.Helper()
+	driver := "sqlite"
+	if store.IsPostgres(db.dsn) {
+		driver = "pgx"
+	}
+	conn, err := sql.Open(driver, db.dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	for _, q := range stmts {
+		if _, err := conn.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+}
+
+// A database that refuses the claims for a while does not end the
+// service: Run logs the cycle's error and tries again at the next poll.
+// (-once still fails: it returns the error.)
+func TestRunRidesOutAStoreError(t *testing.T) {
+	eachDB(t, func(t *testing.T, db *database) {
+		const n = 5
+		sc := setup(t, db, n, setupOpts{})
+		dbExec(t, db, `CREATE TABLE down (x INTEGER)`, `INSERT INTO down VALUES (1)`)
+		refuseWhen(t, db, "UPDATE OF lease_owner", "EXISTS (SELECT 1 FROM down)")
+		var logs syncBuffer
+		w := sc.newWorker(t, slog.New(slog.NewTextHandler(&logs, nil)), func(c *worker.Config) { c.Poll = 10 * time.Millisecond })
+
+		if err := w.Run(context.Background(), 1, nil); err == nil {
+			t.Fatal("one cycle on a refusing database: no error")
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		var cycles []worker.Stats
+		err := w.Run(ctx, 0, func(st worker.Stats) {
+			cycles = append(cycles, st)
+			if len(cycles) == 2 {
+				dbExec(t, db, `DELETE FROM down`) // the database is back
+			}
+			if st.OK == n {
+				cancel()
+			}
+		})
+		if err != nil || len(cycles) < 3 || cycles[0].Claimed != 0 || cycles[len(cycles)-1].OK != n {
+			t.Fatalf("Run: %v after %d cycles %+v", err, len(cycles), cycles)
+		}
+		if !strings.Contains(logs.String(), "trying again at the next poll") {
+			t.Errorf("the store error was not logged:\n%s", logs.String())
+		}
+	})
+}
