@@ -24,7 +24,7 @@ import (
 // run is the program: flags, configuration, wiring, the cycles, the
 // summary. It returns when the cycles are done or ctx ends (a signal), with
 // nil in both cases.
-func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) (err error) {
 	o, err := parseFlags(args, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return nil
@@ -46,6 +46,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if o.progress != "none" {
 		prog.Logger = log
 	}
+	defer func() {
+		// A signal during start-up (the demo's set-up, the store's open)
+		// is no failure either: nothing has been claimed yet.
+		if err != nil && ctx.Err() != nil && errors.Is(err, context.Canceled) {
+			log.Info("console stopped by signal during start-up")
+			err = nil
+		}
+	}()
 
 	var cfg *config.Config
 	var cleanup func()

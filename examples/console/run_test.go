@@ -66,3 +66,19 @@ func TestUnparsableDatabaseURLKeepsItsPassword(t *testing.T) {
 		}
 	}
 }
+
+// A signal during start-up (the demo's set-up, the store's open) ends the
+// program as one during the cycles does: with nothing claimed, and exit 0.
+func TestSignalDuringStartUpIsNoFailure(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var stdout, stderr strings.Builder
+	err := run(ctx, []string{"-demo", "50", "-once", "-data", t.TempDir(), "-progress", "none"},
+		func(string) string { return "" }, &stdout, &stderr)
+	if err != nil {
+		t.Fatalf("run: %v\n%s", err, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "stopped by signal") {
+		t.Errorf("no word of the signal:\n%s", stderr.String())
+	}
+}
