@@ -137,6 +137,20 @@ func (sc *scenario) now() func() time.Time {
 // and resolver, as a separate process would have.
 func (sc *scenario) newWorker(t testing.TB, logger *slog.Logger, mod func(*worker.Config)) *worker.Worker {
 	t.Helper()
+	cfg := sc.workerConfig(t, logger)
+	if mod != nil {
+		mod(&cfg)
+	}
+	w, err := worker.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+// workerConfig is newWorker's configuration, for a test to change.
+func (sc *scenario) workerConfig(t testing.TB, logger *slog.Logger) worker.Config {
+	t.Helper()
 	hc := httpClient()
 	su, err := systemuser.New(systemuser.Config{
 		Environment:  sc.srv.Environment(),
@@ -155,7 +169,7 @@ func (sc *scenario) newWorker(t testing.TB, logger *slog.Logger, mod func(*worke
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := worker.Config{
+	return worker.Config{
 		Store:            sc.db.open(t, sc.now()),
 		SystemUser:       su,
 		Resolver:         res,
@@ -166,14 +180,6 @@ func (sc *scenario) newWorker(t testing.TB, logger *slog.Logger, mod func(*worke
 		Logger:           logger,
 		Now:              sc.nowOrNil(),
 	}
-	if mod != nil {
-		mod(&cfg)
-	}
-	w, err := worker.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return w
 }
 
 func (sc *scenario) nowOrNil() func() time.Time {

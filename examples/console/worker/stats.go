@@ -19,7 +19,9 @@ type Stats struct {
 	// OK, Failed, Retried, Waiting and Deactivated count runs by how they
 	// ended; Released counts tenants given back at shutdown, Lost those
 	// whose result the store refused because another instance had taken
-	// the tenant over, StoreErrors the runs whose end could not be written.
+	// the tenant over, StoreErrors the claims the store failed: a run whose
+	// end, or the lease renewal before it, could not be written (the
+	// tenant stays claimed until its lease runs out).
 	OK, Failed, Retried, Waiting, Deactivated int64
 	Released, Lost, StoreErrors               int64
 	// Ended is true once the cycle is over.

@@ -123,3 +123,28 @@ func TestRunRidesOutAStoreError(t *testing.T) {
 		}
 	})
 }
+
+// A lease renewal the store fails leaves the tenant claimed and unrun
+// until its lease runs out; the stats count it, so that the cycle's
+// numbers add up.
+func TestFailedRenewalIsCounted(t *testing.T) {
+	eachDB(t, func(t *testing.T, db *database) {
+		sc := setup(t, db, 2, setupOpts{})
+		refuseWhen(t, db, "UPDATE OF lease_until",
+			"NEW.lease_owner = OLD.lease_owner AND OLD.lease_owner <> '' AND NEW.lease_until > OLD.lease_until")
+		job := worker.JobFunc(func(ctx context.Context, tn *worker.Tenant) (string, error) {
+			sc.clock.Advance(time.Minute) // the other claim waits in the queue meanwhile
+			return "ok", nil
+		})
+		w := sc.newWorker(t, nil, func(c *worker.Config) {
+			c.Job, c.Workers, c.Batch, c.Lease, c.JobTimeout = job, 1, 2, 3*time.Minute, 2*time.Minute
+		})
+		st, err := w.Cycle(context.Background())
+		if err != nil || st.OK != 1 || st.StoreErrors != 1 || st.Remaining() != 0 {
+			t.Fatalf("cycle: %+v (remaining %d), %v", st, st.Remaining(), err)
+		}
+		if tn := sc.tenant(t, 1); tn.LeaseOwner == "" || tn.LastOutcome != "" {
+			t.Fatalf("the unrenewed tenant: %+v", tn.TenantSummary)
+		}
+	})
+}

@@ -134,7 +134,7 @@ func New(cfg Config) (*Worker, error) {
 	if cfg.RetryMax < cfg.RetryMin {
 		cfg.RetryMax = cfg.RetryMin
 	}
-	if cfg.Lease <= MinLease(cfg.JobTimeout) {
+	if m := MinLease(cfg.JobTimeout); m < cfg.JobTimeout || cfg.Lease <= m { // m < JobTimeout: it overflowed
 		return nil, fmt.Errorf("worker: Lease (%s) must be longer than JobTimeout (%s) plus %s for the state check and the write that end a run",
 			cfg.Lease, cfg.JobTimeout, MinLease(0))
 	}
@@ -321,10 +321,16 @@ func (w *Worker) process(ctx context.Context, cl store.Claim, c *counters, oks c
 		renewed, err := w.cfg.Store.Renew(rctx, cl, now, w.cfg.Lease)
 		cancel()
 		if err != nil {
+			msg := "worker: lease renewal failed; tenant left to its new owner"
 			if errors.Is(err, store.ErrLeaseLost) {
 				c.lost.Add(1)
+			} else {
+				// Still ours, but not run: it is claimable again once the
+				// lease runs out.
+				c.storeErrs.Add(1)
+				msg = "worker: lease renewal failed; the tenant runs when its lease runs out"
 			}
-			w.log.LogAttrs(ctx, slog.LevelWarn, "worker: lease renewal failed; tenant left to its new owner",
+			w.log.LogAttrs(ctx, slog.LevelWarn, msg,
 				slog.String("context_id", cl.ContextIdentifier), slog.String("err", err.Error()))
 			return
 		}

@@ -2,7 +2,9 @@ package worker_test
 
 import (
 	"context"
+	"math"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -240,4 +242,17 @@ func TestShutdownLeavesNothingClaimed(t *testing.T) {
 			t.Fatalf("%d companies for %d recorded runs", companies, st.OK)
 		}
 	})
+}
+
+// A JobTimeout so long that MinLease overflows is refused like any other
+// that outlasts the lease, not taken for one that fits in every lease.
+func TestNewRefusesAJobTimeoutBeyondTheLease(t *testing.T) {
+	sc := setup(t, sqliteDB(t), 0, setupOpts{})
+	for _, jt := range []time.Duration{math.MaxInt64 - time.Second, 10 * time.Minute} {
+		cfg := sc.workerConfig(t, nil)
+		cfg.JobTimeout = jt // the Lease is the default 5 minutes
+		if _, err := worker.New(cfg); err == nil || !strings.Contains(err.Error(), "must be longer than JobTimeout") {
+			t.Errorf("JobTimeout %s: %v", jt, err)
+		}
+	}
 }
