@@ -339,7 +339,7 @@ func (c *Client) exchange(ctx context.Context, contextID, token string, o exchan
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		e := fail(statusKind(resp.StatusCode), resp.StatusCode, nil)
 		e.Body = capBytes(raw, maxErrorBody)
-		e.RetryAfter = httpx.ServerWait(resp, c.now())
+		e.RetryAfter, _ = httpx.ServerWait(resp, c.now())
 		if decodeErr == nil {
 			e.ErrorMessage = out.ErrorMessage
 			e.refused = e.kind == ErrRejected && out.IsSuccessful != nil && !bool(*out.IsSuccessful)

@@ -512,8 +512,8 @@ func errorFromResponse(method string, u *url.URL, resp *http.Response) *Error {
 		URL:        httpx.RedactURL(u),
 		Body:       body,
 		Message:    decodeMessage(resp.Header.Get("Content-Type"), body),
-		RetryAfter: httpx.ServerWait(resp, time.Now()),
 	}
+	e.RetryAfter, _ = httpx.ServerWait(resp, time.Now())
 	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
 		e.kind = ErrRedirect
 		if loc, err := resp.Location(); err == nil {

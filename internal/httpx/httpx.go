@@ -139,7 +139,7 @@ func Retryable(status int) bool {
 // jittered exponential time, so that many clients do not retry in step.
 func backoff(lo, hi time.Duration, attempt int, resp *http.Response) time.Duration {
 	if resp != nil {
-		if d, ok := RetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
+		if d, ok := ServerWait(resp, time.Now()); ok {
 			return clamp(d, 0, hi)
 		}
 	}
@@ -155,15 +155,14 @@ func clamp(d, lo, hi time.Duration) time.Duration {
 }
 
 // ServerWait is how long resp asks its client to wait before another
-// request: its Retry-After, in seconds or as a date, which is set against
-// the response's own Date when it has one (so that the clocks' skew does
-// not count), else against now. 0 when it does not say.
-func ServerWait(resp *http.Response, now time.Time) time.Duration {
+// request, and whether it says: its Retry-After, in seconds or as a date,
+// which is set against the response's own Date when it has one (so that
+// the clocks' skew does not count), else against now.
+func ServerWait(resp *http.Response, now time.Time) (time.Duration, bool) {
 	if d, err := http.ParseTime(resp.Header.Get("Date")); err == nil {
 		now = d
 	}
-	w, _ := RetryAfter(resp.Header.Get("Retry-After"), now)
-	return w
+	return RetryAfter(resp.Header.Get("Retry-After"), now)
 }
 
 // RetryAfter parses a Retry-After value, in seconds or as an HTTP date.

@@ -67,7 +67,7 @@ func TestServerWait(t *testing.T) {
 		if tc.date != "" {
 			resp.Header.Set("Date", tc.date)
 		}
-		if got := ServerWait(resp, now); got != tc.want {
+		if got, ok := ServerWait(resp, now); got != tc.want || ok != (tc.retryAfter != "" && tc.retryAfter != "later") {
 			t.Errorf("Retry-After %q, Date %q: %v, want %v", tc.retryAfter, tc.date, got, tc.want)
 		}
 	}
