@@ -150,8 +150,10 @@ func heapProfile(b *testing.B, env, suffix string) {
 // seconds before and after it; on a shared machine the cores' speed moves
 // between those seconds and the cycle's by up to a tenth. A profile times
 // the RSA work and the rest in the same moments, so this share moves only
-// with the code. It equals cpu_ratio when one RSA operation costs the same
-// in the cycle as in the bound's loop.
+// with the code. It would equal cpu_ratio if an RSA operation cost the same
+// in the cycle as in the bound's loop; it costs a few percent more (its
+// caches are shared with everything else), and the share books that as
+// RSA, so it reads some 0.03 above cpu_ratio's median.
 func cryptoShare(path string) (float64, error) {
 	f, err := os.Open(path)
 	if err != nil {
