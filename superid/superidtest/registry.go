@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math/big"
 	"net/url"
+	"slices"
 	"strings"
 )
 
@@ -163,12 +164,20 @@ func (e *Emulator) consentLocked(t *Tenant, a *App) string {
 }
 
 // RevokeApproval withdraws the tenant's approval of the app: its system
-// user token stops working, and a new approval issues a new one.
+// user token and the tickets issued to it stop working, and a new
+// approval issues a new token.
 func (e *Emulator) RevokeApproval(contextID, clientID string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if t := e.tenants[strings.ToLower(contextID)]; t != nil {
-		delete(e.consents, consentKey{t.ContextIdentifier, clientID})
+	t := e.tenants[strings.ToLower(contextID)]
+	if t == nil {
+		return
+	}
+	delete(e.consents, consentKey{t.ContextIdentifier, clientID})
+	// The tickets go now, not when next used: a ticket checked only
+	// against the approval would come back to life with a new approval.
+	if rec, c := e.storeOfLocked(t.ContextIdentifier), slices.Index(e.sys.clients, clientID); rec != nil && c >= 0 {
+		rec.sys.tickets = slices.DeleteFunc(rec.sys.tickets, func(tk liveTicket) bool { return tk.client == int32(c) })
 	}
 }
 
