@@ -110,7 +110,12 @@ func (e *Emulator) AddUser(u User) error {
 		return fmt.Errorf("superidtest: user %q: unknown tenant %q", u.Username, u.ContextIdentifier)
 	}
 	if u.AssociateID == 0 {
+		// len+5 alone repeats an id once a user is replaced or was given
+		// one explicitly; skip ids the tenant's other users hold.
 		u.AssociateID = len(e.users) + 5
+		for e.associateTakenLocked(u.ContextIdentifier, u.AssociateID, u.Username) {
+			u.AssociateID++
+		}
 	}
 	if u.FullName == "" {
 		u.FullName = u.Username
@@ -125,6 +130,17 @@ func (e *Emulator) AddUser(u User) error {
 	}
 	e.users[strings.ToLower(u.Username)] = &u
 	return nil
+}
+
+// associateTakenLocked reports whether a user of tenant contextID other
+// than username has associate id id.
+func (e *Emulator) associateTakenLocked(contextID string, id int, username string) bool {
+	for _, o := range e.users {
+		if o.AssociateID == id && strings.EqualFold(o.ContextIdentifier, contextID) && !strings.EqualFold(o.Username, username) {
+			return true
+		}
+	}
+	return false
 }
 
 // Approve records that an administrator of the tenant approved the app
