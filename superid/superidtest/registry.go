@@ -10,6 +10,8 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // App is a partner application registered with SuperID, as the developer
@@ -125,7 +127,9 @@ func (e *Emulator) AddUser(u User) error {
 	}
 	if u.Initials == "" {
 		for _, f := range strings.Fields(strings.NewReplacer(".", " ", "_", " ", "-", " ").Replace(u.FullName)) {
-			u.Initials += strings.ToUpper(f[:1])
+			// The first letter, not byte: f[:1] of "Øyvind" is half a rune.
+			r, _ := utf8.DecodeRuneInString(f)
+			u.Initials += string(unicode.ToUpper(r))
 		}
 	}
 	e.users[strings.ToLower(u.Username)] = &u
