@@ -84,6 +84,8 @@ func packContact(c *Contact) storedContact {
 		c.UpdatedBy != 0 || !c.Updated.IsZero() || sc.createdTime() != c.Created ||
 		int(sc.associateID) != c.AssociateID || int(sc.createdBy) != c.CreatedBy || int(sc.countryID) != c.CountryID {
 		cc := *c
+		// The store's own slices: c may be a caller's (AddContact).
+		cc.Emails, cc.Phones, cc.URLs = slices.Clone(c.Emails), slices.Clone(c.Phones), slices.Clone(c.URLs)
 		sc.full = &cc
 	}
 	return sc
@@ -1046,7 +1048,11 @@ func (e *Emulator) AddPerson(contextID string, p Person) (Person, error) {
 	if p.Created.IsZero() {
 		p.Created = e.now()
 	}
+	// The store keeps its own slices, neither the caller's nor those of
+	// the value returned.
 	pp := p
+	pp.Emails, pp.Phones = slices.Clone(p.Emails), slices.Clone(p.Phones)
 	st.insertPerson(&pp)
-	return pp, nil
+	p.PersonID = pp.PersonID
+	return p, nil
 }
