@@ -496,7 +496,7 @@ func (e *Emulator) principalLocked(r *http.Request, t *Tenant) (apiPrincipal, st
 	case cred == "":
 		return apiPrincipal{}, "missing credentials"
 	case strings.EqualFold(scheme, "SOTicket"):
-		ctxID, clientID, ok := e.ticketLocked(cred)
+		ctxID, clientID, tk, ok := e.lookupTicketLocked(cred)
 		if !ok {
 			return apiPrincipal{}, "invalid or expired ticket"
 		}
@@ -507,6 +507,8 @@ func (e *Emulator) principalLocked(r *http.Request, t *Tenant) (apiPrincipal, st
 		if a == nil || r.Header.Get("SO-AppToken") == "" || r.Header.Get("SO-AppToken") != a.ClientSecret {
 			return apiPrincipal{}, "missing or wrong SO-AppToken"
 		}
+		// Only an accepted request is a use that slides the expiry.
+		tk.renew(e.now())
 		return apiPrincipal{associateID: SystemUserAssociateID, clientID: clientID}, ""
 	case strings.EqualFold(scheme, "Bearer"):
 		u := e.accessTokenUserLocked(cred)
