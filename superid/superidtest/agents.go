@@ -47,7 +47,7 @@ func (e *Emulator) agentCreateDefaultContactEntity(r *http.Request, t *Tenant, s
 	return e.apiContactDefault(r, t, st, p)
 }
 
-func (e *Emulator) agentGetContactEntity(r *http.Request, _ *Tenant, st *tenantStore, _ apiPrincipal) (int, any) {
+func (e *Emulator) agentGetContactEntity(r *http.Request, t *Tenant, st *tenantStore, _ apiPrincipal) (int, any) {
 	id, ok := queryID(r, "contactEntityId")
 	if !ok {
 		return apiError(http.StatusBadRequest, "BadRequest", "contactEntityId is required and must be a number")
@@ -56,12 +56,12 @@ func (e *Emulator) agentGetContactEntity(r *http.Request, _ *Tenant, st *tenantS
 	if c == nil {
 		return http.StatusOK, agentNull
 	}
-	return http.StatusOK, e.contactWireLocked(c, timesFor(r))
+	return http.StatusOK, e.contactWireLocked(t, c, timesFor(r))
 }
 
 // agentSaveContactEntity creates the contact when ContactId is 0 and
 // updates it otherwise, with the REST service's validation.
-func (e *Emulator) agentSaveContactEntity(r *http.Request, _ *Tenant, st *tenantStore, p apiPrincipal) (int, any) {
+func (e *Emulator) agentSaveContactEntity(r *http.Request, t *Tenant, st *tenantStore, p apiPrincipal) (int, any) {
 	var in wireContact
 	if msg := decodeBody(r, &in); msg != "" {
 		return apiError(http.StatusBadRequest, "BadRequest", msg)
@@ -73,7 +73,7 @@ func (e *Emulator) agentSaveContactEntity(r *http.Request, _ *Tenant, st *tenant
 		}
 		c.CreatedBy, c.Created = p.associateID, e.now().UTC()
 		st.insertContact(c)
-		return http.StatusOK, e.contactWireLocked(c, timesFor(r))
+		return http.StatusOK, e.contactWireLocked(t, c, timesFor(r))
 	}
 	c := st.contact(in.ContactId)
 	if c == nil {
@@ -85,7 +85,7 @@ func (e *Emulator) agentSaveContactEntity(r *http.Request, _ *Tenant, st *tenant
 	}
 	next.UpdatedBy, next.Updated = p.associateID, e.now()
 	st.updateContact(&next)
-	return http.StatusOK, e.contactWireLocked(&next, timesFor(r))
+	return http.StatusOK, e.contactWireLocked(t, &next, timesFor(r))
 }
 
 func (e *Emulator) agentDeleteContactEntity(r *http.Request, _ *Tenant, st *tenantStore, _ apiPrincipal) (int, any) {

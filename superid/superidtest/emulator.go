@@ -320,6 +320,11 @@ type Fault struct {
 
 // Fail adds a fault to an endpoint. Faults apply in the order added.
 func (e *Emulator) Fail(ep Endpoint, f Fault) {
+	if f.Status == 0 && f.Delay <= 0 {
+		// Kept, it would match first and stand in front of every fault
+		// added after it (and count down its Times), not do nothing.
+		return
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	ff := f

@@ -8,7 +8,10 @@ import (
 	"fmt"
 	"math/big"
 	"net/url"
+	"slices"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // App is a partner application registered with SuperID, as the developer
@@ -109,7 +112,12 @@ func (e *Emulator) AddUser(u User) error {
 		return fmt.Errorf("superidtest: user %q: unknown tenant %q", u.Username, u.ContextIdentifier)
 	}
 	if u.AssociateID == 0 {
+		// len+5 alone repeats an id once a user is replaced or was given
+		// one explicitly; skip ids the tenant's other users hold.
 		u.AssociateID = len(e.users) + 5
+		for e.associateTakenLocked(u.ContextIdentifier, u.AssociateID, u.Username) {
+			u.AssociateID++
+		}
 	}
 	if u.FullName == "" {
 		u.FullName = u.Username
@@ -119,11 +127,24 @@ func (e *Emulator) AddUser(u User) error {
 	}
 	if u.Initials == "" {
 		for _, f := range strings.Fields(strings.NewReplacer(".", " ", "_", " ", "-", " ").Replace(u.FullName)) {
-			u.Initials += strings.ToUpper(f[:1])
+			// The first letter, not byte: f[:1] of "Øyvind" is half a rune.
+			r, _ := utf8.DecodeRuneInString(f)
+			u.Initials += string(unicode.ToUpper(r))
 		}
 	}
 	e.users[strings.ToLower(u.Username)] = &u
 	return nil
+}
+
+// associateTakenLocked reports whether a user of tenant contextID other
+// than username has associate id id.
+func (e *Emulator) associateTakenLocked(contextID string, id int, username string) bool {
+	for _, o := range e.users {
+		if o.AssociateID == id && strings.EqualFold(o.ContextIdentifier, contextID) && !strings.EqualFold(o.Username, username) {
+			return true
+		}
+	}
+	return false
 }
 
 // Approve records that an administrator of the tenant approved the app
@@ -163,12 +184,20 @@ func (e *Emulator) consentLocked(t *Tenant, a *App) string {
 }
 
 // RevokeApproval withdraws the tenant's approval of the app: its system
-// user token stops working, and a new approval issues a new one.
+// user token and the tickets issued to it stop working, and a new
+// approval issues a new token.
 func (e *Emulator) RevokeApproval(contextID, clientID string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if t := e.tenants[strings.ToLower(contextID)]; t != nil {
-		delete(e.consents, consentKey{t.ContextIdentifier, clientID})
+	t := e.tenants[strings.ToLower(contextID)]
+	if t == nil {
+		return
+	}
+	delete(e.consents, consentKey{t.ContextIdentifier, clientID})
+	// The tickets go now, not when next used: a ticket checked only
+	// against the approval would come back to life with a new approval.
+	if rec, c := e.storeOfLocked(t.ContextIdentifier), slices.Index(e.sys.clients, clientID); rec != nil && c >= 0 {
+		rec.sys.tickets = slices.DeleteFunc(rec.sys.tickets, func(tk liveTicket) bool { return tk.client == int32(c) })
 	}
 }
 

@@ -347,32 +347,47 @@ func parseTicket(ticket string) (contextID string, n int, id [16]byte, ok bool) 
 // dead once it has been idle for six hours, after ExpireTickets, or when
 // the tenant has withdrawn its approval of the app.
 func (e *Emulator) ticketLocked(ticket string) (contextID, clientID string, ok bool) {
+	contextID, clientID, tk, ok := e.lookupTicketLocked(ticket)
+	if ok {
+		tk.renew(e.now())
+	}
+	return contextID, clientID, ok
+}
+
+// lookupTicketLocked is ticketLocked without the renewal, for a caller
+// that has more to check before the request counts as a use of the
+// ticket: a refused request must not extend its life. tk points into the
+// tenant's tickets and is valid while e.mu stays held.
+func (e *Emulator) lookupTicketLocked(ticket string) (contextID, clientID string, tk *liveTicket, ok bool) {
 	ctx, n, id, ok := parseTicket(ticket)
 	if !ok {
-		return "", "", false
+		return "", "", nil, false
 	}
 	t, rec := e.tenants[strings.ToLower(ctx)], e.storeOfLocked(ctx)
 	if t == nil || rec == nil {
-		return "", "", false
+		return "", "", nil, false
 	}
 	st := &rec.sys
 	i := slices.IndexFunc(st.tickets, func(tk liveTicket) bool {
 		return int(tk.n) == n && subtle.ConstantTimeCompare(tk.id[:], id[:]) == 1
 	})
 	if i < 0 {
-		return "", "", false
+		return "", "", nil, false
 	}
-	tk := &st.tickets[i]
-	now := e.now()
+	tk = &st.tickets[i]
 	clientID = e.sys.clients[tk.client]
-	if _, approved := e.consents[consentKey{t.ContextIdentifier, clientID}]; !approved || tk.idle(now) >= ticketLifetime {
+	if _, approved := e.consents[consentKey{t.ContextIdentifier, clientID}]; !approved || tk.idle(e.now()) >= ticketLifetime {
 		st.tickets = slices.Delete(st.tickets, i, i+1)
-		return "", "", false
+		return "", "", nil, false
 	}
+	return t.ContextIdentifier, clientID, tk, true
+}
+
+// renew restarts the ticket's sliding expiry at now (never moving it back).
+func (tk *liveTicket) renew(now time.Time) {
 	if tk.idle(now) > 0 {
 		tk.lastUse = now.UnixNano()
 	}
-	return t.ContextIdentifier, clientID, true
 }
 
 // Exchanges returns how many system user tickets have been issued for a

@@ -84,6 +84,8 @@ func packContact(c *Contact) storedContact {
 		c.UpdatedBy != 0 || !c.Updated.IsZero() || sc.createdTime() != c.Created ||
 		int(sc.associateID) != c.AssociateID || int(sc.createdBy) != c.CreatedBy || int(sc.countryID) != c.CountryID {
 		cc := *c
+		// The store's own slices: c may be a caller's (AddContact).
+		cc.Emails, cc.Phones, cc.URLs = slices.Clone(c.Emails), slices.Clone(c.Phones), slices.Clone(c.URLs)
 		sc.full = &cc
 	}
 	return sc
@@ -494,7 +496,7 @@ func (e *Emulator) principalLocked(r *http.Request, t *Tenant) (apiPrincipal, st
 	case cred == "":
 		return apiPrincipal{}, "missing credentials"
 	case strings.EqualFold(scheme, "SOTicket"):
-		ctxID, clientID, ok := e.ticketLocked(cred)
+		ctxID, clientID, tk, ok := e.lookupTicketLocked(cred)
 		if !ok {
 			return apiPrincipal{}, "invalid or expired ticket"
 		}
@@ -505,6 +507,8 @@ func (e *Emulator) principalLocked(r *http.Request, t *Tenant) (apiPrincipal, st
 		if a == nil || r.Header.Get("SO-AppToken") == "" || r.Header.Get("SO-AppToken") != a.ClientSecret {
 			return apiPrincipal{}, "missing or wrong SO-AppToken"
 		}
+		// Only an accepted request is a use that slides the expiry.
+		tk.renew(e.now())
 		return apiPrincipal{associateID: SystemUserAssociateID, clientID: clientID}, ""
 	case strings.EqualFold(scheme, "Bearer"):
 		u := e.accessTokenUserLocked(cred)
@@ -681,7 +685,10 @@ var (
 	countries  = map[int][2]string{0: {"", ""}, 578: {"Norway", "NO"}, 752: {"Sweden", "SE"}, 208: {"Denmark", "DK"}, 528: {"Netherlands", "NL"}, 826: {"United Kingdom", "GB"}, 840: {"United States", "US"}, 276: {"Germany", "DE"}}
 )
 
-func (e *Emulator) associateLocked(id int) *wireAssociate {
+// associateLocked describes associate id of tenant t. Only t's users
+// count: every tenant has a database of its own, so another tenant's user
+// with the same id is somebody else.
+func (e *Emulator) associateLocked(t *Tenant, id int) *wireAssociate {
 	if id == 0 {
 		return nil
 	}
@@ -689,7 +696,7 @@ func (e *Emulator) associateLocked(id int) *wireAssociate {
 		return &wireAssociate{AssociateId: id, Name: "SYSTEM", FullName: "System User"}
 	}
 	for _, u := range e.users {
-		if u.AssociateID == id {
+		if u.AssociateID == id && strings.EqualFold(u.ContextIdentifier, t.ContextIdentifier) {
 			return &wireAssociate{AssociateId: id, Name: u.Initials, FullName: u.FullName}
 		}
 	}
@@ -723,28 +730,28 @@ func listItem(m map[int]string, id int) *wireListItem {
 	return &wireListItem{Id: id, Value: m[id]}
 }
 
-func (e *Emulator) contactWireLocked(c *Contact, wt wireTimes) wireContact {
+func (e *Emulator) contactWireLocked(t *Tenant, c *Contact, wt wireTimes) wireContact {
 	return wireContact{
 		ContactId: c.ContactID, Name: c.Name, Department: c.Department, OrgNr: c.OrgNr,
 		Number1: c.Number1, Number2: c.Number2, Description: c.Description,
 		UpdatedDate: wt.format(c.Updated), CreatedDate: wt.format(c.Created),
 		Emails: elements(c.Emails), Phones: elements(c.Phones), Urls: elements(c.URLs),
-		UpdatedBy: e.associateLocked(c.UpdatedBy), CreatedBy: e.associateLocked(c.CreatedBy),
-		Associate: e.associateLocked(c.AssociateID),
+		UpdatedBy: e.associateLocked(t, c.UpdatedBy), CreatedBy: e.associateLocked(t, c.CreatedBy),
+		Associate: e.associateLocked(t, c.AssociateID),
 		Business:  listItem(businesses, c.BusinessID), Category: listItem(categories, c.CategoryID),
 		Country:    country(c.CountryID),
 		TableRight: fullRights,
 	}
 }
 
-func (e *Emulator) personWireLocked(st *tenantStore, p *Person, wt wireTimes) wirePerson {
+func (e *Emulator) personWireLocked(t *Tenant, st *tenantStore, p *Person, wt wireTimes) wirePerson {
 	w := wirePerson{
 		PersonId: p.PersonID, Firstname: p.Firstname, MiddleName: p.MiddleName, Lastname: p.Lastname,
 		Mrmrs: p.Mrmrs, Title: p.Title, Description: p.Description,
 		UpdatedDate: wt.format(p.Updated), CreatedDate: wt.format(p.Created),
 		Emails: elements(p.Emails), OfficePhones: elements(p.Phones),
-		UpdatedBy: e.associateLocked(p.UpdatedBy), CreatedBy: e.associateLocked(p.CreatedBy),
-		Associate: e.associateLocked(p.AssociateID), Country: country(578),
+		UpdatedBy: e.associateLocked(t, p.UpdatedBy), CreatedBy: e.associateLocked(t, p.CreatedBy),
+		Associate: e.associateLocked(t, p.AssociateID), Country: country(578),
 		TableRight: fullRights,
 	}
 	if i, ok := st.contactIndex(p.ContactID); ok {
@@ -755,8 +762,8 @@ func (e *Emulator) personWireLocked(st *tenantStore, p *Person, wt wireTimes) wi
 
 // ---- Contact ----
 
-func (e *Emulator) apiContactDefault(r *http.Request, _ *Tenant, _ *tenantStore, p apiPrincipal) (int, any) {
-	return http.StatusOK, e.contactWireLocked(&Contact{AssociateID: p.associateID, CountryID: 578}, timesFor(r))
+func (e *Emulator) apiContactDefault(r *http.Request, t *Tenant, _ *tenantStore, p apiPrincipal) (int, any) {
+	return http.StatusOK, e.contactWireLocked(t, &Contact{AssociateID: p.associateID, CountryID: 578}, timesFor(r))
 }
 
 func pathID(r *http.Request) (int, bool) {
@@ -764,13 +771,13 @@ func pathID(r *http.Request) (int, bool) {
 	return id, err == nil && id > 0
 }
 
-func (e *Emulator) apiContactGet(r *http.Request, _ *Tenant, st *tenantStore, _ apiPrincipal) (int, any) {
+func (e *Emulator) apiContactGet(r *http.Request, t *Tenant, st *tenantStore, _ apiPrincipal) (int, any) {
 	id, ok := pathID(r)
 	c := st.contact(id)
 	if !ok || c == nil {
 		return apiError(http.StatusNotFound, "NotFound", "Contact "+r.PathValue("id")+" not found")
 	}
-	return http.StatusOK, e.contactWireLocked(c, timesFor(r))
+	return http.StatusOK, e.contactWireLocked(t, c, timesFor(r))
 }
 
 func decodeBody(r *http.Request, v any) string {
@@ -808,7 +815,7 @@ func contactFromWire(in *wireContact, c *Contact) string {
 	return ""
 }
 
-func (e *Emulator) apiContactPost(r *http.Request, _ *Tenant, st *tenantStore, p apiPrincipal) (int, any) {
+func (e *Emulator) apiContactPost(r *http.Request, t *Tenant, st *tenantStore, p apiPrincipal) (int, any) {
 	var in wireContact
 	if msg := decodeBody(r, &in); msg != "" {
 		return apiError(http.StatusBadRequest, "BadRequest", msg)
@@ -822,7 +829,7 @@ func (e *Emulator) apiContactPost(r *http.Request, _ *Tenant, st *tenantStore, p
 	}
 	c.CreatedBy, c.Created = p.associateID, e.now().UTC()
 	st.insertContact(c)
-	return http.StatusOK, e.contactWireLocked(c, timesFor(r))
+	return http.StatusOK, e.contactWireLocked(t, c, timesFor(r))
 }
 
 // insertContact stores a new company, giving it the next id when it has
@@ -838,7 +845,7 @@ func (st *tenantStore) insertContact(c *Contact) {
 	st.contacts = slices.Insert(st.contacts, i, packContact(c))
 }
 
-func (e *Emulator) apiContactPut(r *http.Request, _ *Tenant, st *tenantStore, p apiPrincipal) (int, any) {
+func (e *Emulator) apiContactPut(r *http.Request, t *Tenant, st *tenantStore, p apiPrincipal) (int, any) {
 	id, ok := pathID(r)
 	c := st.contact(id)
 	if !ok || c == nil {
@@ -857,7 +864,7 @@ func (e *Emulator) apiContactPut(r *http.Request, _ *Tenant, st *tenantStore, p 
 	}
 	next.UpdatedBy, next.Updated = p.associateID, e.now()
 	st.updateContact(&next)
-	return http.StatusOK, e.contactWireLocked(&next, timesFor(r))
+	return http.StatusOK, e.contactWireLocked(t, &next, timesFor(r))
 }
 
 func (e *Emulator) apiContactDelete(r *http.Request, _ *Tenant, st *tenantStore, _ apiPrincipal) (int, any) {
@@ -870,17 +877,17 @@ func (e *Emulator) apiContactDelete(r *http.Request, _ *Tenant, st *tenantStore,
 
 // ---- Person ----
 
-func (e *Emulator) apiPersonDefault(r *http.Request, _ *Tenant, st *tenantStore, p apiPrincipal) (int, any) {
-	return http.StatusOK, e.personWireLocked(st, &Person{AssociateID: p.associateID}, timesFor(r))
+func (e *Emulator) apiPersonDefault(r *http.Request, t *Tenant, st *tenantStore, p apiPrincipal) (int, any) {
+	return http.StatusOK, e.personWireLocked(t, st, &Person{AssociateID: p.associateID}, timesFor(r))
 }
 
-func (e *Emulator) apiPersonGet(r *http.Request, _ *Tenant, st *tenantStore, _ apiPrincipal) (int, any) {
+func (e *Emulator) apiPersonGet(r *http.Request, t *Tenant, st *tenantStore, _ apiPrincipal) (int, any) {
 	id, ok := pathID(r)
 	p := st.person(id)
 	if !ok || p == nil {
 		return apiError(http.StatusNotFound, "NotFound", "Person "+r.PathValue("id")+" not found")
 	}
-	return http.StatusOK, e.personWireLocked(st, p, timesFor(r))
+	return http.StatusOK, e.personWireLocked(t, st, p, timesFor(r))
 }
 
 func personFromWire(st *tenantStore, in *wirePerson, p *Person) string {
@@ -907,7 +914,7 @@ func personFromWire(st *tenantStore, in *wirePerson, p *Person) string {
 	return ""
 }
 
-func (e *Emulator) apiPersonPost(r *http.Request, _ *Tenant, st *tenantStore, pr apiPrincipal) (int, any) {
+func (e *Emulator) apiPersonPost(r *http.Request, t *Tenant, st *tenantStore, pr apiPrincipal) (int, any) {
 	var in wirePerson
 	if msg := decodeBody(r, &in); msg != "" {
 		return apiError(http.StatusBadRequest, "BadRequest", msg)
@@ -921,7 +928,7 @@ func (e *Emulator) apiPersonPost(r *http.Request, _ *Tenant, st *tenantStore, pr
 	}
 	p.CreatedBy, p.Created = pr.associateID, e.now()
 	st.insertPerson(p)
-	return http.StatusOK, e.personWireLocked(st, p, timesFor(r))
+	return http.StatusOK, e.personWireLocked(t, st, p, timesFor(r))
 }
 
 func (st *tenantStore) insertPerson(p *Person) {
@@ -939,7 +946,7 @@ func (st *tenantStore) insertPerson(p *Person) {
 	ps.persons = slices.Insert(ps.persons, i, p)
 }
 
-func (e *Emulator) apiPersonPut(r *http.Request, _ *Tenant, st *tenantStore, pr apiPrincipal) (int, any) {
+func (e *Emulator) apiPersonPut(r *http.Request, t *Tenant, st *tenantStore, pr apiPrincipal) (int, any) {
 	id, ok := pathID(r)
 	p := st.person(id)
 	if !ok || p == nil {
@@ -958,7 +965,7 @@ func (e *Emulator) apiPersonPut(r *http.Request, _ *Tenant, st *tenantStore, pr 
 	}
 	next.UpdatedBy, next.Updated = pr.associateID, e.now()
 	*p = next
-	return http.StatusOK, e.personWireLocked(st, p, timesFor(r))
+	return http.StatusOK, e.personWireLocked(t, st, p, timesFor(r))
 }
 
 func (e *Emulator) apiPersonDelete(r *http.Request, _ *Tenant, st *tenantStore, _ apiPrincipal) (int, any) {
@@ -1043,7 +1050,11 @@ func (e *Emulator) AddPerson(contextID string, p Person) (Person, error) {
 	if p.Created.IsZero() {
 		p.Created = e.now()
 	}
+	// The store keeps its own slices, neither the caller's nor those of
+	// the value returned.
 	pp := p
+	pp.Emails, pp.Phones = slices.Clone(p.Emails), slices.Clone(p.Phones)
 	st.insertPerson(&pp)
-	return pp, nil
+	p.PersonID = pp.PersonID
+	return p, nil
 }

@@ -1,6 +1,7 @@
 package superidtest
 
 import (
+	"cmp"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -220,7 +221,7 @@ func compareValues(a, b any) int {
 	switch a := a.(type) {
 	case int:
 		b, _ := b.(int)
-		return a - b
+		return cmp.Compare(a, b)
 	case string:
 		b, _ := b.(string)
 		return strings.Compare(strings.ToLower(a), strings.ToLower(b))
@@ -353,21 +354,23 @@ func filterPredicate[T any](c odataColumn[T], op, lit string) (func(T) bool, err
 		}
 		return ""
 	}
-	cmp := func(row T) (int, bool) {
+	compare := func(row T) (int, bool) {
 		switch v := c.get(row).(type) {
 		case int:
 			n, err := strconv.Atoi(val)
 			if err != nil {
 				return 0, false
 			}
-			return v - n, true
+			// Not v - n: n is the client's, and near the ends of int the
+			// difference wraps around and flips the answer.
+			return cmp.Compare(v, n), true
 		case string:
 			return strings.Compare(strings.ToLower(v), lval), true
 		}
 		return 0, false
 	}
 	rel := func(ok func(int) bool) func(T) bool {
-		return func(row T) bool { d, valid := cmp(row); return valid && ok(d) }
+		return func(row T) bool { d, valid := compare(row); return valid && ok(d) }
 	}
 	switch op {
 	case "eq", "is":
