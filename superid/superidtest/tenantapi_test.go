@@ -610,3 +610,67 @@ func TestAnswersCarryTheirLength(t *testing.T) {
 		t.Fatalf("HTTP %d, Content-Length %q for a body of %d bytes", rec.Code, rec.Header().Get("Content-Length"), rec.Body.Len())
 	}
 }
+
+// A number in $filter near the ends of int must compare as a number, not
+// wrap around in a subtraction.
+func TestODataFilterExtremeNumbers(t *testing.T) {
+	f := newAPIFixture(t)
+	if _, err := f.e.AddContact(apiCtx, Contact{Name: "one"}); err != nil {
+		t.Fatal(err)
+	}
+	for filter, want := range map[string]int{
+		"contactId lt -9223372036854775807": 0,
+		"contactId gt -9223372036854775808": 1,
+		"contactId gt 9223372036854775807":  0,
+		"contactId lt 9223372036854775807":  1,
+	} {
+		code, body := f.call("GET", "/"+apiCtx+"/api/v1/Contact?$filter="+url.QueryEscape(filter), "")
+		rows, _ := body["value"].([]any)
+		if code != 200 || len(rows) != want {
+			t.Errorf("%s: %d, %d rows, want %d", filter, code, len(rows), want)
+		}
+	}
+}
+
+// An associate id names a user of the tenant whose data is read: another
+// tenant's user with the same id must not show up.
+func TestAssociateNamesStayInTheirTenant(t *testing.T) {
+	f := newAPIFixture(t)
+	must(t, f.e.AddTenant(Tenant{ContextIdentifier: "Cust888"}))
+	must(t, f.e.AddUser(User{Username: "bob@other.example", Password: "pw", ContextIdentifier: "Cust888",
+		AssociateID: 42, FullName: "Bob Other"}))
+	c, err := f.e.AddContact(apiCtx, Contact{Name: "Mine", AssociateID: 42})
+	must(t, err)
+	code, body := f.call("GET", "/"+apiCtx+"/api/v1/Contact/"+strconv.Itoa(c.ContactID), "")
+	assoc, _ := body["Associate"].(map[string]any)
+	if code != 200 || assoc == nil {
+		t.Fatalf("GET: %d %v", code, body)
+	}
+	if assoc["FullName"] == "Bob Other" {
+		t.Fatalf("Cust777's contact shows Cust888's user as its owner: %v", assoc)
+	}
+}
+
+// What AddContact and AddPerson store is the emulator's own: changing the
+// caller's slices afterwards (or the returned value's) does not change
+// the tenant's data.
+func TestSeededDataDoesNotAliasTheCaller(t *testing.T) {
+	f := newAPIFixture(t)
+	emails := []string{"a@example.com"}
+	c, err := f.e.AddContact(apiCtx, Contact{Name: "n", Emails: emails})
+	must(t, err)
+	emails[0] = "changed by the caller"
+	c.Emails[0] = "changed through the result"
+	if got := f.e.Contacts(apiCtx)[0].Emails[0]; got != "a@example.com" {
+		t.Errorf("stored contact email = %q", got)
+	}
+	phones := []string{"+47 1"}
+	p, err := f.e.AddPerson(apiCtx, Person{Firstname: "P", Phones: phones, Emails: []string{"p@example.com"}})
+	must(t, err)
+	phones[0] = "changed by the caller"
+	p.Emails[0] = "changed through the result"
+	got := f.e.Persons(apiCtx)[0]
+	if got.Phones[0] != "+47 1" || got.Emails[0] != "p@example.com" {
+		t.Errorf("stored person = %v %v", got.Phones, got.Emails)
+	}
+}
