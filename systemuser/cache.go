@@ -152,6 +152,13 @@ func (s *cachedSource) refresh(ctx context.Context) (*Ticket, error) {
 func (s *cachedSource) exchange(ctx context.Context, f *ticketFlight) {
 	xctx, cancel := context.WithTimeout(ctx, s.c.xchTimeout)
 	f.t, f.err = s.c.exchange(xctx, s.contextID, s.token, s.opts)
+	var e *Error
+	if xctx.Err() != nil && errors.As(f.err, &e) && e.kind == nil {
+		// ctx cannot end (WithoutCancel): ExchangeTimeout ran out, so
+		// SuperID did not answer in time. Exchange leaves that kind-less,
+		// as its caller's deadline; here the waiters' ctx are live.
+		e.kind = ErrUnavailable
+	}
 	cancel()
 	if f.err == nil {
 		e := &cachedTicket{t: f.t}

@@ -288,3 +288,23 @@ func TestTicketSourceIgnoresNilOption(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestTicketSourceExchangeTimeoutIsUnavailable: when SuperID does not
+// answer within ExchangeTimeout, the caller's own ctx is still live, so the
+// error must say SuperID is unavailable (worth trying later), not only
+// carry a deadline the caller never set.
+func TestTicketSourceExchangeTimeoutIsUnavailable(t *testing.T) {
+	f := setup(t, func(c *Config) {
+		c.ExchangeTimeout = 50 * time.Millisecond
+		c.Retry.MaxRetries = -1
+	})
+	f.srv.Fail(superidtest.EndpointSystemUser, superidtest.Fault{Delay: time.Minute})
+	_, err := f.client.TicketSource(testCtx, f.token).Ticket(context.Background())
+	if !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("error %v does not match ErrUnavailable", err)
+	}
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("error %v lost its cause", err)
+	}
+	f.assertNoSecrets(t, err)
+}

@@ -338,8 +338,11 @@ func (c *Client) exchange(ctx context.Context, contextID, token string, o exchan
 	decodeErr := json.Unmarshal(raw, &out)
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		e := fail(statusKind(resp.StatusCode), resp.StatusCode, nil)
-		e.Body = capBytes(raw, maxErrorBody)
 		e.RetryAfter, _ = httpx.ServerWait(resp, c.now())
+		if decodeErr != nil || out.Token == "" {
+			// A Token, whatever the status, holds a ticket: no Body then.
+			e.Body = capBytes(raw, maxErrorBody)
+		}
 		if decodeErr == nil {
 			e.ErrorMessage = out.ErrorMessage
 			e.refused = e.kind == ErrRejected && out.IsSuccessful != nil && !bool(*out.IsSuccessful)

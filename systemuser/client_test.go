@@ -731,3 +731,24 @@ func TestErrorRefused(t *testing.T) {
 		t.Error("a nil *Error is refused")
 	}
 }
+
+// TestErrorStatusWithTokenKeepsNoBody: Error.Body is documented empty
+// when the body carried a system-user JWT, whatever the status: with no
+// ErrorMessage, Error() would print it, ticket and all.
+func TestErrorStatusWithTokenKeepsNoBody(t *testing.T) {
+	f := setup(t, func(c *Config) { c.Retry.MaxRetries = -1 })
+	jwt := "eyJhbGciOiJSUzI1NiJ9.eyJ0aWNrZXQiOiI3VDpzZWNyZXQifQ.c2ln"
+	for _, status := range []int{400, 503} {
+		f.srv.Fail(superidtest.EndpointSystemUser, superidtest.Fault{Status: status, Times: 1,
+			Body: `{"IsSuccessful":true,"Token":"` + jwt + `","ErrorMessage":null}`})
+		_, err := f.client.Exchange(context.Background(), testCtx, f.token)
+		var e *Error
+		if !errors.As(err, &e) {
+			t.Fatalf("%d: %v", status, err)
+		}
+		if len(e.Body) != 0 {
+			t.Errorf("%d: Body kept %q", status, e.Body)
+		}
+		f.assertNoSecrets(t, err, jwt)
+	}
+}

@@ -214,6 +214,15 @@ func checkKey(k *rsa.PrivateKey) (*rsa.PrivateKey, error) {
 	case len(k.Primes) != 2:
 		return nil, badKey("multi-prime RSA keys are not supported")
 	}
+	// Validate inverts Q modulo P before it compares P*Q with N, at a cost
+	// that grows with the cube of P's size: bounding N alone let a 10 KB
+	// file with a 60,000-bit P keep it busy for minutes. Primes longer
+	// than N cannot be N's factors.
+	for _, p := range k.Primes {
+		if p == nil || p.Sign() <= 0 || p.BitLen() > bits {
+			return nil, badKey("RSA key fails its consistency check (damaged or edited?)")
+		}
+	}
 	if err := k.Validate(); err != nil {
 		return nil, badKey("RSA key fails its consistency check (damaged or edited?)")
 	}

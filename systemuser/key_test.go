@@ -9,6 +9,7 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/base64"
 	"encoding/binary"
 	"encoding/pem"
 	"errors"
@@ -383,4 +384,43 @@ func FuzzParsePrivateKey(f *testing.F) {
 			t.Fatalf("accepted an invalid key: %v", err)
 		}
 	})
+}
+
+// TestOversizedPrimeFailsFast: a prime far longer than the modulus (a
+// damaged or hostile 10 KB file) must be refused at once. Validate would
+// first invert Q modulo that P, an exponentiation whose cost grows with
+// the cube of P's size: minutes for a 60,000-bit P.
+func TestOversizedPrimeFailsFast(t *testing.T) {
+	k := testKey()
+	huge := new(big.Int).Lsh(big.NewInt(1), 40_000)
+	huge.Add(huge, big.NewInt(1)) // odd, as Validate's inversion requires
+	xmlKey, err := EncodeXML(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := base64.StdEncoding.EncodeToString(k.Primes[0].Bytes())
+	bad := strings.Replace(string(xmlKey), "<P>"+p+"</P>", "<P>"+base64.StdEncoding.EncodeToString(huge.Bytes())+"</P>", 1)
+	if bad == string(xmlKey) {
+		t.Fatal("the test did not replace <P>")
+	}
+	hand := &rsa.PrivateKey{PublicKey: k.PublicKey, D: k.D, Primes: []*big.Int{k.Primes[0], huge}}
+
+	for name, run := range map[string]func() error{
+		"ParsePrivateKey xml": func() error { _, err := ParsePrivateKey([]byte(bad)); return err },
+		"New": func() error {
+			_, err := New(Config{Environment: "sod", ClientSecret: "s", PrivateKey: hand})
+			return err
+		},
+	} {
+		done := make(chan error, 1)
+		go func() { done <- run() }()
+		select {
+		case err := <-done:
+			if !errors.Is(err, ErrInvalidKey) {
+				t.Errorf("%s: error %v, want ErrInvalidKey", name, err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%s: still checking the key after 5s", name)
+		}
+	}
 }

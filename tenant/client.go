@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"reflect"
 	"strings"
 	"time"
 
@@ -185,7 +186,8 @@ func Idempotent() RequestOption { return func(o *requestOptions) { o.idempotent 
 // it, *[]byte reads raw bytes (Accept: application/octet-stream),
 // *io.ReadCloser hands over the open body (the caller closes it; Accept:
 // application/octet-stream too), anything else is decoded from JSON (one
-// value; an empty body leaves out as it was).
+// value; an empty body leaves out as it was). An out that is not nil nor a
+// non-nil pointer is refused before the request is sent.
 //
 // GET, HEAD, PUT, DELETE and OPTIONS (in any case) are retried on
 // connection errors, 408, 425, 429 and 5xx; any other method (POST, PATCH,
@@ -202,6 +204,13 @@ func (c *Client) Do(ctx context.Context, method, path string, in, out any, opts 
 	ref, err := relativeRef(path)
 	if err != nil {
 		return err
+	}
+	if out != nil {
+		// Checked before sending: a POST carried out and then not read
+		// (a decode error, or a panic for *[]byte) would be lost work.
+		if v := reflect.ValueOf(out); v.Kind() != reflect.Pointer || v.IsNil() {
+			return fmt.Errorf("tenant: %s %s: out must be nil or a non-nil pointer, not %T", method, ref.Path, out)
+		}
 	}
 	var body []byte
 	if in != nil {

@@ -717,3 +717,32 @@ func TestDeclaredLengthOnlySizesTheRead(t *testing.T) {
 		}
 	}
 }
+
+// TestDoRefusesNilOutPointersUnsent: an out that cannot receive the answer
+// (a nil *[]byte or *io.ReadCloser, which panicked, or a nil or non-pointer
+// for JSON) is refused before anything is sent: a POST must not be carried
+// out and its answer then lost.
+func TestDoRefusesNilOutPointersUnsent(t *testing.T) {
+	f := setup(t)
+	c := f.client(t)
+	for name, out := range map[string]any{
+		"*[]byte": (*[]byte)(nil), "*io.ReadCloser": (*io.ReadCloser)(nil),
+		"*Contact": (*tenant.Contact)(nil), "Contact": tenant.Contact{},
+	} {
+		f.em.ResetRequests()
+		func() {
+			defer func() {
+				if r := recover(); r != nil {
+					t.Errorf("%s: panic %v", name, r)
+				}
+			}()
+			err := c.Do(context.Background(), http.MethodPost, "v1/Contact", map[string]string{"Name": "Twice?"}, out)
+			if err == nil || !strings.HasPrefix(err.Error(), "tenant: ") {
+				t.Errorf("%s: %v, want a tenant: error", name, err)
+			}
+		}()
+		if n := f.em.Count(superidtest.EndpointTenantAPI); n != 0 {
+			t.Errorf("%s: %d requests sent", name, n)
+		}
+	}
+}

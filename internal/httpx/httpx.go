@@ -143,9 +143,11 @@ func backoff(lo, hi time.Duration, attempt int, resp *http.Response) time.Durati
 			return clamp(d, 0, hi)
 		}
 	}
-	ceil := lo << min(attempt, 20)
-	if ceil <= 0 || ceil > hi {
-		ceil = hi
+	// lo << attempt only when it fits below hi: a shift that overflows
+	// can wrap to a small positive value, under lo/2, and rand.N panics.
+	ceil := hi
+	if k := min(attempt, 20); lo <= hi>>k {
+		ceil = lo << k
 	}
 	return clamp(lo/2+rand.N(ceil-lo/2+1), lo/2, hi)
 }

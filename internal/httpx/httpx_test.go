@@ -268,3 +268,22 @@ func TestReadBody(t *testing.T) {
 		t.Errorf("a 4-byte body claiming 1 TiB: %d bytes in %d, %v", len(b), cap(b), err)
 	}
 }
+
+// TestBackoffLongWaitsDoNotOverflow: with waits of hours and many retries,
+// MinWait shifted by the attempt overflows; the wait must still lie within
+// [MinWait/2, MaxWait], not panic in rand.N with a negative bound.
+func TestBackoffLongWaitsDoNotOverflow(t *testing.T) {
+	lo, hi := time.Duration(1<<44+1), 1000*time.Hour // ~4.9h, every bit past 63 dropped at attempt 20
+	for attempt := range 64 {
+		func() {
+			defer func() {
+				if r := recover(); r != nil {
+					t.Fatalf("attempt %d: panic %v", attempt, r)
+				}
+			}()
+			if d := backoff(lo, hi, attempt, nil); d < lo/2 || d > hi {
+				t.Fatalf("attempt %d: wait %s outside [%s, %s]", attempt, d, lo/2, hi)
+			}
+		}()
+	}
+}
