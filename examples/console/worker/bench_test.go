@@ -34,7 +34,7 @@ import (
 // first; the target is 5 or more), and their CPU-time twins cpu_ratio and
 // cpu_speedup, which other processes' load on the machine moves less;
 // crypto_share, the bound's RSA work as a share of the first cycle's CPU
-// profile, which that load barely moves (see cryptoShare).
+// profile, which that load moves far less (see cryptoShare).
 // CONSOLE_BENCH_CPUPROFILE and CONSOLE_BENCH_MEMPROFILE name files for
 // the first cycle's CPU and allocation profiles.
 // CONSOLE_BENCH_DB=postgres runs it on TEST_DATABASE_URL instead of SQLite.
@@ -149,11 +149,12 @@ func heapProfile(b *testing.B, env, suffix string) {
 // bound_ratio and cpu_ratio set the cycle against a bound measured in the
 // seconds before and after it; on a shared machine the cores' speed moves
 // between those seconds and the cycle's by up to a tenth. A profile times
-// the RSA work and the rest in the same moments, so this share moves only
-// with the code. It would equal cpu_ratio if an RSA operation cost the same
-// in the cycle as in the bound's loop; it costs a few percent more (its
-// caches are shared with everything else), and the share books that as
-// RSA, so it reads some 0.03 above cpu_ratio's median.
+// the RSA work and the rest in the same moments, so this share moves far
+// less (0.70 to 0.74 over one night, where bound_ratio moved 0.62 to
+// 0.80). It would equal cpu_ratio if an RSA operation cost the same in
+// the cycle as in the bound's hot loop; it can cost a little more there
+// (its caches are shared with everything else), which the share books as
+// RSA.
 func cryptoShare(path string) (float64, error) {
 	f, err := os.Open(path)
 	if err != nil {
