@@ -425,6 +425,12 @@ func (c *Client) verifyJWT(ctx context.Context, raw string, claims *idTokenClaim
 	if !ok1 || !ok2 || strings.IndexByte(s, '.') >= 0 {
 		return newError(opVerify, ErrMalformedToken, errors.New("not three segments"))
 	}
+	// encoding/base64 skips CR and LF, which would let a line break in
+	// the signature segment (outside the signed input) give one token
+	// many spellings.
+	if strings.IndexByte(raw, '\n') >= 0 || strings.IndexByte(raw, '\r') >= 0 {
+		return newError(opVerify, ErrMalformedToken, errors.New("line break in token"))
+	}
 	hb, err := strictB64.DecodeString(h)
 	if err != nil {
 		return newError(opVerify, ErrMalformedToken, errors.New("header is not base64url"))

@@ -316,3 +316,26 @@ func FuzzVerifyIDToken(f *testing.F) {
 		}
 	})
 }
+
+// TestVerifyIDTokenOneSpelling: encoding/base64 skips CR and LF, so a line
+// break inside the signature segment (outside the signed input) would let
+// one signed token be accepted under many spellings, which RFC 7515's
+// compact form (base64url segments and dots, nothing else) does not allow.
+func TestVerifyIDTokenOneSpelling(t *testing.T) {
+	tk := newTrustedKey(t)
+	c := verifier(t, tk, testNow)
+	valid := tk.sign(t, jwt.SigningMethodRS256, tk.key, superIDClaims())
+	if _, err := c.VerifyIDToken(context.Background(), valid, ""); err != nil {
+		t.Fatal(err)
+	}
+	dot := strings.LastIndexByte(valid, '.')
+	for _, variant := range []string{
+		valid[:dot+5] + "\n" + valid[dot+5:],
+		valid[:dot+5] + "\r\n" + valid[dot+5:],
+		valid + "\n",
+	} {
+		if _, err := c.VerifyIDToken(context.Background(), variant, ""); !errors.Is(err, superid.ErrMalformedToken) {
+			t.Errorf("%q: got %v, want ErrMalformedToken", variant[dot:dot+10], err)
+		}
+	}
+}
