@@ -344,6 +344,10 @@ func TestExchangeValidation(t *testing.T) {
 		{name: "alg none", raw: none},
 		{name: "not a JWT", raw: "not.a.jwt"},
 		{name: "tampered", raw: tamper(mustSign(t, f.srv.Emulator, good()))},
+		// encoding/base64 skips line breaks, and the signature segment is
+		// not signed: one token would have many spellings.
+		{name: "line break in signature", raw: breakLine(mustSign(t, f.srv.Emulator, good()))},
+		{name: "trailing CRLF", raw: mustSign(t, f.srv.Emulator, good()) + "\r\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -389,6 +393,12 @@ func mustSign(t testing.TB, e *superidtest.Emulator, claims map[string]any) stri
 	s, err := e.SignJWT(claims)
 	check(t, err)
 	return s
+}
+
+// breakLine puts a line break in the middle of the signature.
+func breakLine(tok string) string {
+	i := strings.LastIndexByte(tok, '.') + 20
+	return tok[:i] + "\n" + tok[i:]
 }
 
 // tamper changes one character of the signature.
