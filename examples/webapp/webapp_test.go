@@ -830,6 +830,42 @@ func TestNewServerRefusesRedirectURLWithoutPath(t *testing.T) {
 	}
 }
 
+// TestNewServerRedirectPaths: the callback is served at the redirect URL's
+// path whatever its spelling, and a path the app cannot serve the callback
+// at (unclean, or one of its own pages) is an error, never a panic.
+func TestNewServerRedirectPaths(t *testing.T) {
+	h := newHarness(t, harnessOptions{headless: true})
+	newServer := func(redirect string) (s *Server, err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				t.Errorf("NewServer panicked for the redirect URL %q: %v", redirect, r)
+				err = errors.New("panic")
+			}
+		}()
+		cfg := *h.cfg
+		cfg.RedirectURL = redirect
+		return NewServer(Options{Config: &cfg, Store: h.st})
+	}
+	for _, path := range []string{"/sign%20in", "/cb%7Bx%7D", "/cb{x}", "/auth/callback/"} {
+		s, err := newServer("http://localhost:8080" + path)
+		if err != nil {
+			t.Errorf("redirect path %q: %v", path, err)
+			continue
+		}
+		// No login cookie: the callback's own refusal, not the 404 page.
+		w := httptest.NewRecorder()
+		s.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "http://localhost:8080"+path+"?code=c&state=s", nil))
+		if w.Code != http.StatusBadRequest || !strings.Contains(w.Body.String(), "Sign-in failed") {
+			t.Errorf("redirect path %q: the callback is not served there: %d\n%s", path, w.Code, w.Body.String())
+		}
+	}
+	for _, path := range []string{"/a/../callback", "/a//callback", "/login", "/tenants", "/static/callback", "/favicon.ico"} {
+		if _, err := newServer("http://localhost:8080" + path); err == nil {
+			t.Errorf("NewServer accepted the redirect path %q, where the callback cannot be served", path)
+		}
+	}
+}
+
 // TestLoginCookieKeyIsNotTheSealKey: the login cookie is sealed with a key
 // derived from the seal key, the same on every instance, never the seal
 // key itself.
