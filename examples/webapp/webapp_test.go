@@ -166,6 +166,36 @@ func TestApprovedElsewhereStoredAtAnyoneSignIn(t *testing.T) {
 	}
 }
 
+// TestApprovalElsewhereDoesNotNameTheEarlierApprover: after an
+// administrator's approval, the tenant withdraws and approves the app
+// again elsewhere; an ordinary user's sign-in stores the new token. The
+// approval recorded is that new one, at its time, by nobody named: not the
+// earlier administrator, who did not make it.
+func TestApprovalElsewhereDoesNotNameTheEarlierApprover(t *testing.T) {
+	h := newHarness(t, harnessOptions{headless: true})
+	ctx := context.Background()
+	h.browser().signIn(admin.Username)
+	before, err := h.st.Tenant(ctx, local.DemoContextID)
+	if err != nil || before.ApprovedBy != admin.Username {
+		t.Fatalf("administrator's approval: %+v, %v", before, err)
+	}
+	h.em.RevokeApproval(local.DemoContextID, h.cfg.ClientID)
+	if _, err := h.em.Approve(local.DemoContextID, h.cfg.ClientID); err != nil {
+		t.Fatal(err)
+	}
+	h.browser().signIn(user.Username)
+	after, err := h.st.Tenant(ctx, local.DemoContextID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.SystemUserToken == before.SystemUserToken || after.Approvals != before.Approvals+1 {
+		t.Fatalf("the new token was not stored: %d approvals, token changed %v", after.Approvals, after.SystemUserToken != before.SystemUserToken)
+	}
+	if after.ApprovedBy != "" {
+		t.Errorf("the approval of %v is said to be %q's, who approved at %v", after.ApprovedAt, after.ApprovedBy, before.ApprovedAt)
+	}
+}
+
 // callbackError starts a sign-in and comes back with SuperID's error
 // response for its state, as SuperID would redirect.
 func (b *browser) callbackError(code, description string) page {
