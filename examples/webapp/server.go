@@ -176,7 +176,9 @@ func NewServer(o Options) (*Server, error) {
 
 		cookieKey: cookieKey,
 	}
-	s.handler = s.routes()
+	if s.handler, err = s.routes(); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -215,7 +217,16 @@ func loginCookieName(redirectURL string) string {
 // ServeHTTP serves the app.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 
-func (s *Server) routes() http.Handler {
+func (s *Server) routes() (_ http.Handler, err error) {
+	// The callback's pattern comes from the configuration, and ServeMux
+	// panics on a pattern that does not parse (an unclean path) or that
+	// clashes with another (under /static/): that is a setting to correct.
+	defer func() {
+		if r := recover(); r != nil {
+			msg, _, _ := strings.Cut(fmt.Sprint(r), "\n")
+			err = fmt.Errorf("webapp: the callback cannot be served at the redirect URL %q: %s", s.cfg.RedirectURL, strings.TrimSuffix(msg, ":"))
+		}
+	}()
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", s.home)
 	mux.HandleFunc("GET /tenants", s.tenants)
@@ -236,14 +247,24 @@ func (s *Server) routes() http.Handler {
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.renderError(w, r, http.StatusForbidden, "This form was sent from another site, so it was refused.", "")
 	}))
-	return s.logRequests(securityHeaders(s.canonicalHost(cop.Handler(mux))))
+	// A path of the app's own (/login, /tenants) would take SuperID's
+	// answer for itself, and no sign-in would finish.
+	u, _ := url.Parse(s.cfg.RedirectURL)
+	for _, m := range []string{http.MethodGet, http.MethodPost} {
+		if _, p := mux.Handler(&http.Request{Method: m, Host: u.Host, URL: u}); p != s.callbackPath() {
+			return nil, fmt.Errorf("webapp: the redirect URL %q has a path the app serves a page of its own at; give the callback its own, such as /callback", s.cfg.RedirectURL)
+		}
+	}
+	return s.logRequests(securityHeaders(s.canonicalHost(cop.Handler(mux)))), nil
 }
 
 // callbackPath is where SuperID sends the browser back: the path of the
-// registered redirect URL (NewServer checked it has one).
+// registered redirect URL (NewServer checked it has one), escaped, as a
+// pattern takes it: "/sign%20in" or "/cb%7Bx%7D" is a literal path, where
+// "/sign in" would read as a method and "/cb{x}" as a wildcard.
 func (s *Server) callbackPath() string {
 	u, _ := url.Parse(s.cfg.RedirectURL)
-	return u.Path
+	return u.EscapedPath()
 }
 
 // canonicalHost sends a browser that reached the app under another name

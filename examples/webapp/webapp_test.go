@@ -166,6 +166,36 @@ func TestApprovedElsewhereStoredAtAnyoneSignIn(t *testing.T) {
 	}
 }
 
+// TestApprovalElsewhereDoesNotNameTheEarlierApprover: after an
+// administrator's approval, the tenant withdraws and approves the app
+// again elsewhere; an ordinary user's sign-in stores the new token. The
+// approval recorded is that new one, at its time, by nobody named: not the
+// earlier administrator, who did not make it.
+func TestApprovalElsewhereDoesNotNameTheEarlierApprover(t *testing.T) {
+	h := newHarness(t, harnessOptions{headless: true})
+	ctx := context.Background()
+	h.browser().signIn(admin.Username)
+	before, err := h.st.Tenant(ctx, local.DemoContextID)
+	if err != nil || before.ApprovedBy != admin.Username {
+		t.Fatalf("administrator's approval: %+v, %v", before, err)
+	}
+	h.em.RevokeApproval(local.DemoContextID, h.cfg.ClientID)
+	if _, err := h.em.Approve(local.DemoContextID, h.cfg.ClientID); err != nil {
+		t.Fatal(err)
+	}
+	h.browser().signIn(user.Username)
+	after, err := h.st.Tenant(ctx, local.DemoContextID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.SystemUserToken == before.SystemUserToken || after.Approvals != before.Approvals+1 {
+		t.Fatalf("the new token was not stored: %d approvals, token changed %v", after.Approvals, after.SystemUserToken != before.SystemUserToken)
+	}
+	if after.ApprovedBy != "" {
+		t.Errorf("the approval of %v is said to be %q's, who approved at %v", after.ApprovedAt, after.ApprovedBy, before.ApprovedAt)
+	}
+}
+
 // callbackError starts a sign-in and comes back with SuperID's error
 // response for its state, as SuperID would redirect.
 func (b *browser) callbackError(code, description string) page {
@@ -826,6 +856,42 @@ func TestNewServerRefusesRedirectURLWithoutPath(t *testing.T) {
 		cfg.RedirectURL = redirect
 		if _, err := NewServer(Options{Config: &cfg, Store: h.st}); err == nil {
 			t.Errorf("NewServer accepted the redirect URL %q", redirect)
+		}
+	}
+}
+
+// TestNewServerRedirectPaths: the callback is served at the redirect URL's
+// path whatever its spelling, and a path the app cannot serve the callback
+// at (unclean, or one of its own pages) is an error, never a panic.
+func TestNewServerRedirectPaths(t *testing.T) {
+	h := newHarness(t, harnessOptions{headless: true})
+	newServer := func(redirect string) (s *Server, err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				t.Errorf("NewServer panicked for the redirect URL %q: %v", redirect, r)
+				err = errors.New("panic")
+			}
+		}()
+		cfg := *h.cfg
+		cfg.RedirectURL = redirect
+		return NewServer(Options{Config: &cfg, Store: h.st})
+	}
+	for _, path := range []string{"/sign%20in", "/cb%7Bx%7D", "/cb{x}", "/auth/callback/"} {
+		s, err := newServer("http://localhost:8080" + path)
+		if err != nil {
+			t.Errorf("redirect path %q: %v", path, err)
+			continue
+		}
+		// No login cookie: the callback's own refusal, not the 404 page.
+		w := httptest.NewRecorder()
+		s.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "http://localhost:8080"+path+"?code=c&state=s", nil))
+		if w.Code != http.StatusBadRequest || !strings.Contains(w.Body.String(), "Sign-in failed") {
+			t.Errorf("redirect path %q: the callback is not served there: %d\n%s", path, w.Code, w.Body.String())
+		}
+	}
+	for _, path := range []string{"/a/../callback", "/a//callback", "/login", "/tenants", "/static/callback", "/favicon.ico"} {
+		if _, err := newServer("http://localhost:8080" + path); err == nil {
+			t.Errorf("NewServer accepted the redirect path %q, where the callback cannot be served", path)
 		}
 	}
 }

@@ -205,14 +205,20 @@ type localApp struct {
 	ClientSecret string `json:"client_secret"`
 }
 
-func (c *Config) loadLocal() error {
+func (c *Config) loadLocal() error { return c.loadLocalOnce(true) }
+
+// loadLocalOnce is loadLocal; create says whether a missing file may be
+// created. After another program created a file first, the files are read
+// once more, never created again: a name that exists yet reads as missing
+// (a symbolic link to nothing) would otherwise be tried for ever.
+func (c *Config) loadLocalOnce(create bool) error {
 	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
 		return fmt.Errorf("config: data directory: %w", err)
 	}
 	c.Environment = superid.Environment("http://" + LocalEmulatorAddr)
 	c.RedirectURL = LocalRedirectURL(LocalWebAppAddr)
 
-	key, err := loadOrCreateKey(filepath.Join(c.DataDir, "partner-key.pem"))
+	key, err := loadOrCreateKey(filepath.Join(c.DataDir, "partner-key.pem"), create)
 	if err != nil {
 		return err
 	}
@@ -226,11 +232,11 @@ func (c *Config) loadLocal() error {
 		if err := json.Unmarshal(data, &app); err != nil || app.ClientID == "" || app.ClientSecret == "" {
 			return fmt.Errorf("config: %s is damaged; delete it to create a new local app", appFile)
 		}
-	case errors.Is(err, fs.ErrNotExist):
+	case errors.Is(err, fs.ErrNotExist) && create:
 		app = localApp{ClientID: LocalClientID, ClientSecret: randomToken()}
 		data, _ := json.MarshalIndent(app, "", "  ")
 		if err := writeNew(appFile, data); errors.Is(err, fs.ErrExist) {
-			return c.loadLocal() // another program created it first: use theirs
+			return c.loadLocalOnce(false) // another program created it first: use theirs
 		} else if err != nil {
 			return err
 		}
@@ -241,7 +247,9 @@ func (c *Config) loadLocal() error {
 	return nil
 }
 
-func loadOrCreateKey(path string) (*rsa.PrivateKey, error) {
+// loadOrCreateKey reads the partner key at path or, if create and there is
+// none, makes one and writes it there.
+func loadOrCreateKey(path string, create bool) (*rsa.PrivateKey, error) {
 	data, err := os.ReadFile(path)
 	if err == nil {
 		key, err := systemuser.ParsePrivateKey(data)
@@ -250,7 +258,7 @@ func loadOrCreateKey(path string) (*rsa.PrivateKey, error) {
 		}
 		return key, nil
 	}
-	if !errors.Is(err, fs.ErrNotExist) {
+	if !errors.Is(err, fs.ErrNotExist) || !create {
 		return nil, fmt.Errorf("config: %w", unwrapPathError(err))
 	}
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
@@ -262,7 +270,7 @@ func loadOrCreateKey(path string) (*rsa.PrivateKey, error) {
 		return nil, fmt.Errorf("config: encode partner key: %w", err)
 	}
 	if err := writeNew(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})); errors.Is(err, fs.ErrExist) {
-		return loadOrCreateKey(path) // another program created it first: use theirs
+		return loadOrCreateKey(path, false) // another program created it first: use theirs
 	} else if err != nil {
 		return nil, err
 	}

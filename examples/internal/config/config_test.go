@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -159,6 +160,38 @@ func TestOnlineModeRequiresASharedSealKey(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "seal.key")); err == nil {
 		t.Fatal("online mode made a machine-local seal key")
+	}
+}
+
+// TestLocalFilesThatAreDanglingLinks: a local-mode file that is a symbolic
+// link to nothing reads as missing, yet its name exists, so a new one
+// cannot be linked into place. Load says so, naming the file, instead of
+// trying again for ever.
+func TestLocalFilesThatAreDanglingLinks(t *testing.T) {
+	for _, f := range []string{"partner-key.pem", "local-app.json"} {
+		t.Run(f, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "data")
+			if err := os.MkdirAll(dir, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join(dir, f)
+			if err := os.Symlink(filepath.Join(dir, "missing", f), path); err != nil {
+				t.Skip("no symbolic links here:", err)
+			}
+			done := make(chan error, 1)
+			go func() {
+				_, err := Load(env(nil), dir)
+				done <- err
+			}()
+			select {
+			case err := <-done:
+				if err == nil || !strings.Contains(err.Error(), path) {
+					t.Fatalf("dangling link: %v", err)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("Load did not return for a dangling link")
+			}
+		})
 	}
 }
 

@@ -110,16 +110,9 @@ func ParseSealKey(s string) ([]byte, error) {
 // and the loser reads the winner's.
 func LoadOrCreateSealKey(path string) ([]byte, error) {
 	op := "seal key file " + path
-	b, err := os.ReadFile(path)
-	if err == nil {
-		k, err := ParseSealKey(string(b))
-		if err != nil {
-			return nil, &Error{Op: op, Err: errors.Unwrap(err)}
-		}
-		return k, nil
-	}
+	k, err := readSealKey(op, path)
 	if !errors.Is(err, fs.ErrNotExist) {
-		return nil, wrap(op, err)
+		return k, err
 	}
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -146,14 +139,30 @@ func LoadOrCreateSealKey(path string) ([]byte, error) {
 	if err := tmp.Close(); err != nil {
 		return nil, wrap(op, err)
 	}
-	// Link, unlike rename, fails when the name exists: then another process won.
+	// Link, unlike rename, fails when the name exists: then another process won, and
+	// its key is read once. Read only, not created again: a name that exists yet reads
+	// as missing (a symbolic link to nothing) would otherwise be tried for ever.
 	if err := os.Link(tmp.Name(), path); err != nil {
 		if errors.Is(err, fs.ErrExist) {
-			return LoadOrCreateSealKey(path)
+			return readSealKey(op, path)
 		}
 		return nil, wrap(op, err)
 	}
 	return key, nil
+}
+
+// readSealKey reads the key file at path; an error wraps fs.ErrNotExist when there is
+// none.
+func readSealKey(op, path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, wrap(op, err)
+	}
+	k, err := ParseSealKey(string(b))
+	if err != nil {
+		return nil, &Error{Op: op, Err: errors.Unwrap(err)}
+	}
+	return k, nil
 }
 
 const (

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 func TestSealRoundTripAndBinding(t *testing.T) {
@@ -117,6 +118,31 @@ func TestLoadOrCreateSealKey(t *testing.T) {
 	_, err = LoadOrCreateSealKey(bad)
 	if !errors.Is(err, ErrBadKey) || strings.Contains(err.Error(), "hunter2") || !strings.Contains(err.Error(), bad) {
 		t.Fatalf("bad key file: %v", err)
+	}
+}
+
+// TestLoadOrCreateSealKeyDanglingLink: a key file that is a symbolic link
+// to nothing (a secrets mount that is not there) reads as missing, yet its
+// name exists, so the new key cannot be linked into place. That is an
+// error naming the file, not a retry for ever.
+func TestLoadOrCreateSealKeyDanglingLink(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "seal.key")
+	if err := os.Symlink(filepath.Join(dir, "missing", "seal.key"), path); err != nil {
+		t.Skip("no symbolic links here:", err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := LoadOrCreateSealKey(path)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), path) {
+			t.Fatalf("dangling link: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("LoadOrCreateSealKey did not return for a dangling link")
 	}
 }
 

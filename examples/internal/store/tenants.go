@@ -50,12 +50,14 @@ type Approval struct {
 	ContextIdentifier string
 	// SystemUserToken is the tenant's system user token. Required; stored sealed.
 	SystemUserToken string
-	// Serial, WebAPIURL, CompanyName and ApprovedBy describe the tenant; an empty value on
+	// Serial, WebAPIURL and CompanyName describe the tenant; an empty value on
 	// re-approval keeps the stored one.
 	Serial      string
 	WebAPIURL   string
 	CompanyName string
-	ApprovedBy  string
+	// ApprovedBy is who made this approval; empty: nobody known. It always replaces the
+	// stored one, as ApprovedAt does: an earlier approver did not make this approval.
+	ApprovedBy string
 	// ApprovedAt is when the approval happened. Zero means the store's clock.
 	ApprovedAt time.Time
 }
@@ -256,7 +258,7 @@ ON CONFLICT (context_key) DO UPDATE SET
 	serial       = CASE WHEN excluded.serial       <> '' THEN excluded.serial       ELSE tenants.serial END,
 	web_api_url  = CASE WHEN excluded.web_api_url  <> '' THEN excluded.web_api_url  ELSE tenants.web_api_url END,
 	company_name = CASE WHEN excluded.company_name <> '' THEN excluded.company_name ELSE tenants.company_name END,
-	approved_by  = CASE WHEN excluded.approved_by  <> '' THEN excluded.approved_by  ELSE tenants.approved_by END,
+	approved_by  = excluded.approved_by,
 	approved_at  = excluded.approved_at,
 	approvals    = tenants.approvals + 1,
 	updated_at   = excluded.updated_at,

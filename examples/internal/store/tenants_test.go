@@ -163,6 +163,12 @@ func TestUpsertAndReapproval(t *testing.T) {
 		if cs := claimAll(t, s, "w2", now); len(cs) != 1 || cs[0].SystemUserToken != re.SystemUserToken {
 			t.Fatalf("reactivated tenant not claimable with its new token: %v", cs)
 		}
+
+		// An approval by nobody known is not credited to the previous approver.
+		mustUpsert(t, s, Approval{ContextIdentifier: "Cust00007", SystemUserToken: "SECRET-third-token"})
+		if got, _ := s.Tenant(ctx, "Cust00007"); got.ApprovedBy != "" || got.CompanyName != a.CompanyName {
+			t.Errorf("unnamed approval: approved by %q, company %q; want nobody, %q kept", got.ApprovedBy, got.CompanyName, a.CompanyName)
+		}
 	})
 }
 
