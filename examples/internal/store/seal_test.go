@@ -129,7 +129,7 @@ func TestLoadOrCreateSealKeyDanglingLink(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "seal.key")
 	if err := os.Symlink(filepath.Join(dir, "missing", "seal.key"), path); err != nil {
-		t.Skip("no symbolic links here:", err)
+		t.Fatal("making a symbolic link:", err)
 	}
 	done := make(chan error, 1)
 	go func() {
