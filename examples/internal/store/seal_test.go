@@ -165,8 +165,24 @@ func TestOpenErrors(t *testing.T) {
 	if _, err := Open(ctx, "host=127.0.0.1 port=1 user=u password=kwpass99 dbname=x connect_timeout=2", GenerateSealKey()); err == nil || strings.Contains(err.Error(), "kwpass99") {
 		t.Errorf("keyword DSN: %v", err)
 	}
-	if m, _ := filepath.Glob("host=*"); len(m) > 0 {
-		t.Errorf("keyword DSN created a file: %v", m)
+	// Whatever keyword comes first: libpq has some forty (options,
+	// target_session_attrs...), and pgx takes run-time parameters too.
+	for _, dsn := range []string{
+		"options='-c statement_timeout=5s' host=127.0.0.1 port=1 password=kwpass99 dbname=x connect_timeout=2",
+		"target_session_attrs=any host=127.0.0.1 port=1 password=kwpass99 connect_timeout=2",
+	} {
+		if _, err := Open(ctx, dsn, GenerateSealKey()); err == nil || strings.Contains(err.Error(), "kwpass99") {
+			t.Errorf("keyword DSN %.30q...: %v", dsn, err)
+		}
+	}
+	for _, pattern := range []string{"host=*", "options=*", "target_session_attrs=*"} {
+		m, _ := filepath.Glob(pattern)
+		for _, f := range m {
+			os.Remove(f)
+		}
+		if len(m) > 0 {
+			t.Errorf("keyword DSN created files: %v", m)
+		}
 	}
 	if _, err := os.Stat("mysql:"); err == nil {
 		t.Errorf("unknown scheme created a directory named mysql:")

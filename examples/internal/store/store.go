@@ -233,8 +233,12 @@ func ping(ctx context.Context, db *sql.DB, dialect Dialect) error {
 	}
 }
 
-// pgKeywordDSN matches a libpq keyword/value connection string.
-var pgKeywordDSN = regexp.MustCompile(`^\s*(host|hostaddr|port|dbname|user|password|sslmode|service|application_name|connect_timeout)\s*=`)
+// pgKeywordDSN matches a libpq keyword/value connection string: any
+// keyword first, as libpq has some forty (options, target_session_attrs...)
+// and pgx takes run-time parameters too. A file name that starts "word="
+// is the price: taking a keyword string for a file would create a file
+// named after it, password and all.
+var pgKeywordDSN = regexp.MustCompile(`^\s*[A-Za-z_][A-Za-z0-9_]*\s*=`)
 
 // driverFor maps a DSN to its driver and the driver's own DSN syntax.
 func driverFor(cfg Config) (Dialect, string, string, error) {
