@@ -6824,7 +6824,7 @@ func (a *AnyBoardViewSettings) UnmarshalJSON(b []byte) error {
 		return nil
 	}
 	var d struct {
-		D string `json:"EntityType"`
+		D BoardViewEntityType `json:"EntityType"`
 	}
 	if err := json.Unmarshal(b, &d); err != nil {
 		return err
@@ -6966,7 +6966,7 @@ func (a *AnyFieldInfo) UnmarshalJSON(b []byte) error {
 		return nil
 	}
 	var d struct {
-		D string `json:"FieldType"`
+		D CustomFieldType `json:"FieldType"`
 	}
 	if err := json.Unmarshal(b, &d); err != nil {
 		return err
@@ -7132,7 +7132,7 @@ func (a *AnyWorkflowStep) UnmarshalJSON(b []byte) error {
 		return nil
 	}
 	var d struct {
-		D string `json:"StepType"`
+		D WorkflowStepType `json:"StepType"`
 	}
 	if err := json.Unmarshal(b, &d); err != nil {
 		return err
@@ -7244,7 +7244,7 @@ func (a *AnyWorkflowStepOption) UnmarshalJSON(b []byte) error {
 		return nil
 	}
 	var d struct {
-		D string `json:"OptionType"`
+		D WorkflowSplitOptionType `json:"OptionType"`
 	}
 	if err := json.Unmarshal(b, &d); err != nil {
 		return err

@@ -285,3 +285,22 @@ func TestPolymorphicHolders(t *testing.T) {
 		t.Error("array accepted")
 	}
 }
+
+// .NET writes an enum as its number when it has no name for it, and the
+// discriminator is an enum: a number must pick the subtype of that code,
+// or the base for a code no subtype has, not fail the whole response.
+func TestPolymorphicHolderReadsANumericDiscriminator(t *testing.T) {
+	var a AnyFieldInfo
+	if err := json.Unmarshal([]byte(`{"FieldType":6,"FieldName":"x"}`), &a); err != nil {
+		t.Fatal(err)
+	}
+	if v, ok := a.Value.(*FieldInfoBool); !ok || v.FieldType != CustomFieldTypeCheckbox || v.FieldName != "x" {
+		t.Errorf("code 6 decoded as %T %+v", a.Value, a.Value)
+	}
+	if err := json.Unmarshal([]byte(`{"FieldType":999}`), &a); err != nil {
+		t.Fatal(err)
+	}
+	if v, ok := a.Value.(*FieldInfoBase); !ok || v.FieldType != "999" {
+		t.Errorf("unknown code decoded as %T %+v", a.Value, a.Value)
+	}
+}

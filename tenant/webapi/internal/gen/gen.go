@@ -345,7 +345,9 @@ type %[5]s struct{ Value %[1]s }
 	w.WriteString("\t}\n\treturn json.Marshal(a.Value)\n}\n\n")
 	fmt.Fprintf(w, "// UnmarshalJSON decodes the type %s names.\nfunc (a *%s) UnmarshalJSON(b []byte) error {\n", d.Wire, p.holder)
 	fmt.Fprintf(w, "\tif string(b) == \"null\" {\n\t\ta.Value = nil\n\t\treturn nil\n\t}\n")
-	fmt.Fprintf(w, "\tvar d struct {\n\t\tD string `json:%q`\n\t}\n\tif err := json.Unmarshal(b, &d); err != nil {\n\t\treturn err\n\t}\n", d.Wire)
+	// The discriminator is read as its enum type, which turns the number
+	// .NET writes for a value without a name into the member's name.
+	fmt.Fprintf(w, "\tvar d struct {\n\t\tD %s `json:%q`\n\t}\n\tif err := json.Unmarshal(b, &d); err != nil {\n\t\treturn err\n\t}\n", discType, d.Wire)
 	fmt.Fprintf(w, "\tvar v %s\n\tswitch d.D {\n", p.iface)
 	for _, m := range d.Map {
 		fmt.Fprintf(w, "\tcase %q:\n\t\tv = new(%s)\n", m.Value, spec.GoName(m.Type))
