@@ -2,6 +2,7 @@ package webapi
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -79,7 +80,14 @@ func ParseTimeSpan(s string) (TimeSpan, error) {
 		}
 		ns = n
 	}
-	d := time.Duration(days)*24*time.Hour + time.Duration(h)*time.Hour + time.Duration(m)*time.Minute + time.Duration(sec)*time.Second + time.Duration(ns)
+	// .NET's range is 100 times a Duration's: past MaxInt64 the sum
+	// would wrap round to a negative value.
+	secTotal := days*86400 + h*3600 + m*60 + sec
+	const maxSec = math.MaxInt64 / int64(time.Second)
+	if secTotal > maxSec || secTotal == maxSec && ns > math.MaxInt64%int64(time.Second) {
+		return bad()
+	}
+	d := time.Duration(secTotal)*time.Second + time.Duration(ns)
 	if neg {
 		d = -d
 	}
@@ -102,6 +110,11 @@ func parseISODuration(s string) (time.Duration, error) {
 		if i <= 0 {
 			return 0, fmt.Errorf("bad duration")
 		}
+		// Digits and a decimal point only: ParseFloat also takes signs,
+		// exponents, Inf and NaN, which no duration has.
+		if strings.Trim(s[:i], "0123456789.") != "" {
+			return 0, fmt.Errorf("bad duration")
+		}
 		f, err := strconv.ParseFloat(s[:i], 64)
 		if err != nil {
 			return 0, err
@@ -119,7 +132,12 @@ func parseISODuration(s string) (time.Duration, error) {
 		default:
 			return 0, fmt.Errorf("bad duration")
 		}
-		d += time.Duration(f * float64(unit))
+		// float64(MaxInt64) rounds up to 2^63, which is already too much.
+		v := f * float64(unit)
+		if v >= math.MaxInt64 || time.Duration(v) > math.MaxInt64-d {
+			return 0, fmt.Errorf("duration out of range")
+		}
+		d += time.Duration(v)
 		s = s[i+1:]
 	}
 	return d, nil
@@ -127,23 +145,26 @@ func parseISODuration(s string) (time.Duration, error) {
 
 // String formats ts as .NET's "c" format: [-][d.]hh:mm:ss[.fffffff].
 func (ts TimeSpan) String() string {
-	d := ts.Duration
+	// Unsigned, so that the most negative Duration, which has no
+	// positive counterpart, still has its magnitude.
+	d := uint64(ts.Duration)
 	var b strings.Builder
-	if d < 0 {
+	if ts.Duration < 0 {
 		b.WriteByte('-')
 		d = -d
 	}
-	days := d / (24 * time.Hour)
-	d -= days * 24 * time.Hour
+	const day, hour, minute, second = uint64(24 * time.Hour), uint64(time.Hour), uint64(time.Minute), uint64(time.Second)
+	days := d / day
+	d -= days * day
 	if days > 0 {
 		fmt.Fprintf(&b, "%d.", days)
 	}
-	h := d / time.Hour
-	d -= h * time.Hour
-	m := d / time.Minute
-	d -= m * time.Minute
-	s := d / time.Second
-	d -= s * time.Second
+	h := d / hour
+	d -= h * hour
+	m := d / minute
+	d -= m * minute
+	s := d / second
+	d -= s * second
 	fmt.Fprintf(&b, "%02d:%02d:%02d", h, m, s)
 	if ticks := d / 100; ticks > 0 {
 		fmt.Fprintf(&b, ".%07d", ticks)

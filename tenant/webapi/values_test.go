@@ -2,6 +2,7 @@ package webapi
 
 import (
 	"encoding/json"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -302,5 +303,28 @@ func TestPolymorphicHolderReadsANumericDiscriminator(t *testing.T) {
 	}
 	if v, ok := a.Value.(*FieldInfoBase); !ok || v.FieldType != "999" {
 		t.Errorf("unknown code decoded as %T %+v", a.Value, a.Value)
+	}
+}
+
+// A .NET TimeSpan reaches 10675199 days, a Duration only 106751: a value
+// past that, or an ISO duration that is not a finite count, is an error,
+// not a Duration wrapped round to some other value.
+func TestTimeSpanOutOfRange(t *testing.T) {
+	for _, bad := range []string{"106751.23:59:59", "-106751.23:59:59", "106751.23:47:17", "PT1e30H", "PTNaNH", "PTInfS", "P106752D", "P106751DT24H", "PT-5H", "P-1D", "PT0x10S"} {
+		if ts, err := ParseTimeSpan(bad); err == nil {
+			t.Errorf("%q: no error, read as %v", bad, ts.Duration)
+		}
+	}
+	for _, ok := range []string{"106751.23:47:16.8547758", "-106751.23:47:16.8547758", "P106751D", "PT1.5S"} {
+		if _, err := ParseTimeSpan(ok); err != nil {
+			t.Errorf("%q: %v", ok, err)
+		}
+	}
+	// The most negative Duration has no positive counterpart: it is still
+	// written as a TimeSpan the server (and ParseTimeSpan) reads.
+	ts := TimeSpan{math.MinInt64}
+	back, err := ParseTimeSpan(ts.String())
+	if err != nil || back.Duration/100 != ts.Duration/100 {
+		t.Errorf("%v wrote %q, read back %v (%v)", ts.Duration, ts.String(), back.Duration, err)
 	}
 }
