@@ -13,6 +13,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -35,6 +36,9 @@ func run(args []string, stdin io.Reader, stdout io.Writer) error {
 	pkcs1 := fs.Bool("pkcs1", false, "write PKCS#1 (RSA PRIVATE KEY) instead of PKCS#8 PEM")
 	toXML := fs.Bool("xml", false, "write .NET <RSAKeyValue> XML instead of PEM")
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil // the usage is printed; asking for it is no failure
+		}
 		return err
 	}
 	if fs.NArg() > 0 || (*pkcs1 && *toXML) {

@@ -66,3 +66,17 @@ func TestRun(t *testing.T) {
 		t.Error("accepted -xml with -pkcs1")
 	}
 }
+
+// -h asks for the usage, which is not a failure: the exit status is 0, as
+// with every Go command that uses the flag package's default handling.
+func TestHelpIsNotAnError(t *testing.T) {
+	for _, arg := range []string{"-h", "-help", "--help"} {
+		var out bytes.Buffer
+		if err := run([]string{arg}, strings.NewReader(""), &out); err != nil {
+			t.Errorf("%s: %v", arg, err)
+		}
+		if out.Len() != 0 {
+			t.Errorf("%s wrote %q to standard output", arg, out.String())
+		}
+	}
+}
