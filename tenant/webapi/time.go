@@ -41,7 +41,7 @@ const (
 // without an offset, with up to 7 (or 9) fractional digits, or a bare date
 // ("2021-03-04"). Offset-less values are in Unspecified.
 func ParseTime(s string) (Time, error) {
-	if s == "" || s == zeroDate || strings.HasPrefix(s, "0001-01-01T00:00:00") {
+	if s == "" || s == zeroDate {
 		return Time{}, nil
 	}
 	if len(s) == len("2006-01-02") {
@@ -49,21 +49,31 @@ func ParseTime(s string) (Time, error) {
 		if err != nil {
 			return Time{}, fmt.Errorf("webapi: date %q: %w", s, err)
 		}
-		return Time{t}, nil
+		return parsed(t), nil
 	}
 	if hasOffset(s) {
 		t, err := time.Parse(time.RFC3339Nano, s)
 		if err != nil {
 			return Time{}, fmt.Errorf("webapi: date %q: %w", s, err)
 		}
-		return Time{t}, nil
+		return parsed(t), nil
 	}
 	// The layout has no fraction: Go accepts one after the seconds anyway.
 	t, err := time.ParseInLocation("2006-01-02T15:04:05", s, Unspecified)
 	if err != nil {
 		return Time{}, fmt.Errorf("webapi: date %q: %w", s, err)
 	}
-	return Time{t}, nil
+	return parsed(t), nil
+}
+
+// parsed is t as a Time: .NET's DateTime.MinValue, 0001-01-01T00:00:00
+// on the wall clock whatever the offset, is the zero Time. It is checked
+// after parsing, so that a string that only starts like it is refused.
+func parsed(t time.Time) Time {
+	if y, m, d := t.Date(); y == 1 && m == 1 && d == 1 && t.Hour() == 0 && t.Minute() == 0 && t.Second() == 0 && t.Nanosecond() == 0 {
+		return Time{}
+	}
+	return Time{t}
 }
 
 // hasOffset reports whether a datetime string ends in Z or ±hh:mm.

@@ -328,3 +328,22 @@ func TestTimeSpanOutOfRange(t *testing.T) {
 		t.Errorf("%v wrote %q, read back %v (%v)", ts.Duration, ts.String(), back.Duration, err)
 	}
 }
+
+// Only .NET's DateTime.MinValue, in any of its forms, is the zero Time: a
+// string that merely starts like it is an error or the time it says.
+func TestTimeMinValuePrefixIsNotEnough(t *testing.T) {
+	for _, bad := range []string{"0001-01-01T00:00:00garbage", "0001-01-01T00:00:00 ", "0001-01-01T00:00:00+99:00"} {
+		if v, err := ParseTime(bad); err == nil {
+			t.Errorf("%q: no error, read as %v", bad, v.Time)
+		}
+	}
+	v, err := ParseTime("0001-01-01T00:00:00.5")
+	if err != nil || v.IsZero() || v.Nanosecond() != 5e8 || v.Location() != Unspecified {
+		t.Errorf("half a second after MinValue: %v (%v)", v.Time, err)
+	}
+	for _, zero := range []string{"0001-01-01T00:00:00", "0001-01-01T00:00:00Z", "0001-01-01T00:00:00.0000000", "0001-01-01T00:00:00+00:00", "0001-01-01T00:00:00-05:00", "0001-01-01"} {
+		if v, err := ParseTime(zero); err != nil || !v.IsZero() || v.Location() != time.UTC {
+			t.Errorf("%q: %v (%v), want the zero Time", zero, v.Time, err)
+		}
+	}
+}
