@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-retryablehttp"
-	"golang.org/x/sync/singleflight"
 
 	"github.com/go-superoffice/superoffice/internal/httpx"
 	"github.com/go-superoffice/superoffice/superid"
@@ -99,11 +98,11 @@ type ResolverConfig struct {
 	// that it is called again soon after it comes back; 0 means
 	// DefaultNotRunningMaxTTL.
 	NotRunningMaxTTL time.Duration
-	// LookupTimeout bounds a state request. Callers waiting for one
-	// tenant share one request, which goes on when the caller that
-	// started it leaves; this keeps a hung request (an HTTPClient without
-	// Timeout) from stalling the tenant for good. Each caller still waits
-	// no longer than its own ctx. 0 means DefaultLookupTimeout.
+	// LookupTimeout bounds a state request, so that a hung one (an
+	// HTTPClient without Timeout) cannot stall the tenant for good.
+	// Callers waiting for one tenant share one request; when the caller
+	// that started it leaves, the others ask again. Each caller waits no
+	// longer than its own ctx. 0 means DefaultLookupTimeout.
 	LookupTimeout time.Duration
 	// Retry bounds retries of the state request; zero values pick the
 	// defaults.
@@ -132,9 +131,22 @@ type Resolver struct {
 	offTTL time.Duration // for one that is not running
 	lookup time.Duration // LookupTimeout
 
-	mu    sync.Mutex
-	cache map[string]*resolved
-	group singleflight.Group
+	mu      sync.Mutex
+	cache   map[string]*resolved
+	flights map[string]*lookupFlight // lookups under way, by key
+}
+
+// lookupFlight is one state request that concurrent callers share. It runs
+// on its first caller's goroutine: one started for each lookup would grow
+// a fresh stack every time, a cost a service resolving thousands of
+// tenants pays in full. done is closed once res and err are set.
+type lookupFlight struct {
+	done chan struct{}
+	res  *resolved
+	err  error
+	// gone: the caller running it gave up first, so its error says
+	// nothing about the tenant; those waiting ask again.
+	gone bool
 }
 
 type resolved struct {
@@ -219,40 +231,66 @@ func (r *Resolver) resolve(ctx context.Context, contextID string) (*resolved, er
 		return nil, err
 	}
 	key := strings.ToLower(contextID)
-	r.mu.Lock()
-	res := r.cache[key]
-	r.mu.Unlock()
-	if res == nil || !r.now().Before(res.expires) {
-		ch := r.group.DoChan(key, func() (any, error) {
-			// The lookup outlives the first caller's cancellation, as
-			// others may be waiting for it; its own timeout bounds it.
-			lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.lookup)
-			defer cancel()
-			st, err := r.Lookup(lctx, contextID)
-			if err != nil {
-				return nil, err
-			}
-			now := r.now()
-			exp := st.ValidUntil
-			if floor := now.Add(r.minTTL); exp.Before(floor) {
-				exp = floor
-			}
-			return r.store(key, st, exp, now), nil
-		})
-		select {
-		case <-ctx.Done():
-			return nil, &Error{Method: http.MethodGet, URL: r.env.TenantStateURL(contextID), cause: ctx.Err()}
-		case out := <-ch:
-			if out.Err != nil {
-				return nil, out.Err
-			}
-			res = out.Val.(*resolved)
+	var res *resolved
+	for res == nil {
+		r.mu.Lock()
+		if c := r.cache[key]; c != nil && r.now().Before(c.expires) {
+			r.mu.Unlock()
+			res = c
+			break
 		}
+		f := r.flights[key]
+		if f == nil {
+			f = &lookupFlight{done: make(chan struct{})}
+			if r.flights == nil {
+				r.flights = map[string]*lookupFlight{}
+			}
+			r.flights[key] = f
+			r.mu.Unlock()
+			r.fly(ctx, contextID, key, f)
+		} else {
+			r.mu.Unlock()
+			select {
+			case <-ctx.Done():
+				return nil, &Error{Method: http.MethodGet, URL: r.env.TenantStateURL(contextID), cause: ctx.Err()}
+			case <-f.done:
+			}
+			if f.gone {
+				continue
+			}
+		}
+		if f.err != nil {
+			return nil, f.err
+		}
+		res = f.res
 	}
 	if !res.state.Running() {
 		return nil, &Error{URL: res.state.API, State: res.state, kind: ErrTenantNotRunning}
 	}
 	return res, nil
+}
+
+// fly runs flight f for its first caller: the lookup, bounded by its own
+// timeout, then the answer cached and handed to whoever waits.
+func (r *Resolver) fly(ctx context.Context, contextID, key string, f *lookupFlight) {
+	defer func() {
+		r.mu.Lock()
+		delete(r.flights, key)
+		r.mu.Unlock()
+		close(f.done)
+	}()
+	lctx, cancel := context.WithTimeout(ctx, r.lookup)
+	st, err := r.Lookup(lctx, contextID)
+	cancel()
+	if err == nil {
+		now := r.now()
+		exp := st.ValidUntil
+		if floor := now.Add(r.minTTL); exp.Before(floor) {
+			exp = floor
+		}
+		f.res = r.store(key, st, exp, now)
+	}
+	f.err, f.gone = err, err != nil && ctx.Err() != nil
 }
 
 // store caches st under key until exp, bounded by MaxTTL (NotRunningMaxTTL

@@ -268,3 +268,44 @@ func TestResolverCacheConcurrent(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// Callers resolving one tenant at once share one state request; when the
+// caller that started it gives up, those waiting ask again rather than
+// fail with its cancellation.
+func TestResolverSharesLookups(t *testing.T) {
+	s := newStateServer(t, 1) // the first request never answers
+	r, err := tenant.NewResolver(tenant.ResolverConfig{Environment: superid.Environment(s.URL),
+		LookupTimeout: 20 * time.Second, Retry: tenant.RetryPolicy{MaxRetries: -1}})
+	must(t, err)
+	first, leave := context.WithCancel(context.Background())
+	firstErr := make(chan error, 1)
+	go func() {
+		_, err := r.Resolve(first, "Cust1")
+		firstErr <- err
+	}()
+	for s.n.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if st, err := r.Resolve(ctx, "Cust1"); err != nil || st.State != tenant.StateRunning {
+				t.Errorf("a caller waiting when the first left: %+v, %v", st, err)
+			}
+		})
+	}
+	time.Sleep(100 * time.Millisecond) // the four wait on the hung request
+	if n := s.n.Load(); n != 1 {
+		t.Fatalf("%d state requests while one was under way, want 1", n)
+	}
+	leave()
+	if err := <-firstErr; !errors.Is(err, context.Canceled) {
+		t.Fatalf("the caller that left: %v, want its cancellation", err)
+	}
+	wg.Wait()
+	if n := s.n.Load(); n != 2 {
+		t.Fatalf("%d state requests, want 2: the hung one, and one that the four shared", n)
+	}
+}
