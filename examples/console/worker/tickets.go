@@ -31,11 +31,15 @@ type runTickets struct {
 }
 
 // runFlight is one exchange and its waiters: done is closed once t and err
-// are set.
+// are set. It runs on the goroutine of the caller that starts it (one
+// started for it would grow a fresh stack through RSA and net/http, for
+// every tenant); gone: that caller gave up first, so those waiting ask
+// again rather than fail with its cancellation.
 type runFlight struct {
 	done chan struct{}
 	t    *systemuser.Ticket
 	err  error
+	gone bool
 }
 
 var _ systemuser.TicketSource = (*runTickets)(nil)
@@ -65,27 +69,31 @@ func (r *runTickets) Ticket(ctx context.Context) (*systemuser.Ticket, error) {
 		return t, nil
 	}
 	r.cur = nil // idled out: whatever happens next, it is not to be stored again
-	f := r.flight
-	if f == nil {
-		f = &runFlight{done: make(chan struct{})}
-		r.flight = f
-		go r.exchange(context.WithoutCancel(ctx), f)
+	if f := r.flight; f != nil {
+		r.mu.Unlock()
+		select {
+		case <-f.done:
+			if f.gone {
+				return r.Ticket(ctx)
+			}
+			return f.t, f.err
+		case <-ctx.Done():
+			return nil, fmt.Errorf("worker: waiting for a ticket for %s: %w", r.contextID, ctx.Err())
+		}
 	}
+	f := &runFlight{done: make(chan struct{})}
+	r.flight = f
 	r.mu.Unlock()
-	select {
-	case <-f.done:
-		return f.t, f.err
-	case <-ctx.Done():
-		return nil, fmt.Errorf("worker: waiting for a ticket for %s: %w", r.contextID, ctx.Err())
-	}
+	r.exchange(ctx, f)
+	return f.t, f.err
 }
 
-// exchange runs flight f. It outlives the ctx of the caller that started
-// it, as others may be waiting for it, but not a run: JobTimeout bounds it.
+// exchange runs flight f, bounded by JobTimeout as a run is.
 func (r *runTickets) exchange(ctx context.Context, f *runFlight) {
 	xctx, cancel := context.WithTimeout(ctx, r.timeout)
 	f.t, f.err = r.su.Exchange(xctx, r.contextID, r.token)
 	cancel()
+	f.gone = f.err != nil && ctx.Err() != nil
 	r.mu.Lock()
 	if f.err == nil {
 		now := r.now()
