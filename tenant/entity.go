@@ -6,7 +6,12 @@ import (
 	"errors"
 	"iter"
 	"net/http"
+	"reflect"
 	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/go-superoffice/superoffice/internal/jsonobj"
 )
 
 // entityService is the REST shape that ContactsService and PersonsService
@@ -105,4 +110,186 @@ func encodeEntity[P any](p P, extra Extra, known map[string]bool) ([]byte, error
 		return nil, err
 	}
 	return withExtra(b, extra, known)
+}
+
+// entityDecoder is implemented by this package's entities only: their
+// decoder validates its whole input, so Client.decode can hand them the
+// body without encoding/json's own passes over it. Other Unmarshalers
+// keep encoding/json's validation.
+type entityDecoder interface{ decodeJSON([]byte) error }
+
+// entityEncoder is implemented by this package's entities only: their
+// encoding is compact, HTML-escaped JSON already, as json.Marshal would
+// make it, so Client.Do sends it without json.Marshal's copy and check.
+type entityEncoder interface{ encodeJSON() ([]byte, error) }
+
+// fieldIndex maps the JSON names (lower case) of t's fields to their
+// index, for decodeMembers, which tracks the fields seen in a uint64.
+func fieldIndex(t reflect.Type) map[string]int {
+	if t.NumField() > 64 {
+		panic("tenant: " + t.Name() + " has more than 64 fields")
+	}
+	m := map[string]int{}
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "-" {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		m[strings.ToLower(name)] = i
+	}
+	return m
+}
+
+// errSlowPath makes decodeFast leave the input to decodeEntity.
+var errSlowPath = errors.New("tenant: input for the reflective decoder")
+
+// deepValue is the length from which a member's value might nest deeper
+// than encoding/json allows (10000 levels, the object's own included): a
+// level takes two bytes at least.
+const deepValue = 2 * (10000 - 1)
+
+// decodeFast decodes the JSON object b as decodeEntity does, in one pass
+// over b for the common case: ASCII names, each field once, literals of
+// the field's type. Anything else, errors included, goes to decodeEntity,
+// so that the result and the error are the reflective decoder's.
+func decodeFast[P any](b []byte, index map[string]int, known map[string]bool) (P, Extra, error) {
+	p, extra, err := decodeMembers[P](b, index)
+	if err != nil {
+		return decodeEntity[P](b, known)
+	}
+	return p, extra, nil
+}
+
+// decodeMembers is decodeFast's one pass; any error means "ask
+// decodeEntity".
+func decodeMembers[P any](b []byte, index map[string]int) (P, Extra, error) {
+	var p P
+	v := reflect.ValueOf(&p).Elem()
+	var seen uint64
+	var extra Extra
+	err := jsonobj.Members(b, func(name, value []byte) error {
+		if len(value) >= deepValue {
+			return errSlowPath
+		}
+		i, ok, err := lookupField(name, index)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			// Members checked the value's structure, not its literals.
+			if !json.Valid(value) {
+				return errSlowPath
+			}
+			if extra == nil {
+				extra = Extra{}
+			}
+			extra[string(name)] = append(json.RawMessage(nil), value...)
+			return nil
+		}
+		// encoding/json decodes a repeat into what the first one made
+		// (merging objects, reusing slice elements): leave that to it.
+		if seen&(1<<i) != 0 {
+			return errSlowPath
+		}
+		seen |= 1 << i
+		return setField(v.Field(i), value)
+	})
+	return p, extra, err
+}
+
+// lookupField finds the field of the member name as encoding/json does:
+// the exact name, else any case. Only ASCII names are matched here, as
+// encoding/json folds some non-ASCII letters to ASCII ones ("ſ" to "s").
+func lookupField(name []byte, index map[string]int) (int, bool, error) {
+	var lower [64]byte
+	if len(name) > len(lower) {
+		return 0, false, nil // longer than any field's name
+	}
+	for j, c := range name {
+		if c >= utf8.RuneSelf {
+			return 0, false, errSlowPath
+		}
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		lower[j] = c
+	}
+	i, ok := index[string(lower[:len(name)])]
+	return i, ok, nil
+}
+
+var timeType = reflect.TypeFor[Time]()
+
+// setField sets the zero field f from the valid-structured JSON value.
+// Scalars are parsed here; a literal of another type is an error for
+// encoding/json, which decodeEntity then reports. Null leaves a scalar
+// as it is, as encoding/json does.
+func setField(f reflect.Value, value []byte) error {
+	null := string(value) == "null"
+	switch f.Kind() {
+	case reflect.String:
+		if null {
+			return nil
+		}
+		if value[0] != '"' {
+			return errSlowPath
+		}
+		s, err := jsonobj.Unquote(value)
+		if err != nil {
+			return err
+		}
+		f.SetString(s)
+	case reflect.Int:
+		if null {
+			return nil
+		}
+		n, ok := parseInt(value)
+		if !ok || f.OverflowInt(n) {
+			return errSlowPath
+		}
+		f.SetInt(n)
+	case reflect.Bool:
+		switch string(value) {
+		case "true":
+			f.SetBool(true)
+		case "false", "null":
+		default:
+			return errSlowPath
+		}
+	default:
+		if f.Type() == timeType {
+			// Time reads nothing but null and string literals, which
+			// Unquote checks.
+			return f.Addr().Interface().(*Time).UnmarshalJSON(value)
+		}
+		return json.Unmarshal(value, f.Addr().Interface())
+	}
+	return nil
+}
+
+// parseInt parses a JSON integer without fraction or exponent, of at most
+// 18 digits (which cannot overflow an int64); anything else is not ok.
+func parseInt(b []byte) (int64, bool) {
+	neg := len(b) > 0 && b[0] == '-'
+	if neg {
+		b = b[1:]
+	}
+	if len(b) == 0 || len(b) > 18 || (b[0] == '0' && len(b) > 1) {
+		return 0, false
+	}
+	var n int64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	if neg {
+		n = -n
+	}
+	return n, true
 }
