@@ -65,6 +65,13 @@ func (c Contact) MarshalJSON() ([]byte, error) {
 	return encodeEntity(plain(c), c.Extra, contactFields)
 }
 
+func (c *Contact) encodeJSON() ([]byte, error) {
+	if c == nil {
+		return []byte("null"), nil // as json.Marshal encodes a nil pointer
+	}
+	return c.MarshalJSON()
+}
+
 // ContactRow is a row of the Contact list.
 type ContactRow struct {
 	Row

@@ -123,6 +123,13 @@ type entityDecoder interface{ decodeJSON([]byte) error }
 // make it, so Client.Do sends it without json.Marshal's copy and check.
 type entityEncoder interface{ encodeJSON() ([]byte, error) }
 
+var (
+	_ entityDecoder = (*Contact)(nil)
+	_ entityDecoder = (*Person)(nil)
+	_ entityEncoder = (*Contact)(nil)
+	_ entityEncoder = (*Person)(nil)
+)
+
 // fieldIndex maps the JSON names (lower case) of t's fields to their
 // index, for decodeMembers, which tracks the fields seen in a uint64.
 func fieldIndex(t reflect.Type) map[string]int {
@@ -168,7 +175,14 @@ func decodeFast[P any](b []byte, index map[string]int, known map[string]bool) (P
 // decodeEntity".
 func decodeMembers[P any](b []byte, index map[string]int) (P, Extra, error) {
 	var p P
-	v := reflect.ValueOf(&p).Elem()
+	extra, err := decodeObject(reflect.ValueOf(&p).Elem(), b, index, true)
+	return p, extra, err
+}
+
+// decodeObject sets the fields of the zero struct v (index is its
+// fieldIndex) from the JSON object b, and returns the members without a
+// field if keep (an entity's Extra), else checks and drops them.
+func decodeObject(v reflect.Value, b []byte, index map[string]int, keep bool) (Extra, error) {
 	var seen uint64
 	var extra Extra
 	err := jsonobj.Members(b, func(name, value []byte) error {
@@ -184,6 +198,9 @@ func decodeMembers[P any](b []byte, index map[string]int) (P, Extra, error) {
 			if !json.Valid(value) {
 				return errSlowPath
 			}
+			if !keep {
+				return nil
+			}
 			if extra == nil {
 				extra = Extra{}
 			}
@@ -198,19 +215,20 @@ func decodeMembers[P any](b []byte, index map[string]int) (P, Extra, error) {
 		seen |= 1 << i
 		return setField(v.Field(i), value)
 	})
-	return p, extra, err
+	return extra, err
 }
 
 // lookupField finds the field of the member name as encoding/json does:
 // the exact name, else any case. Only ASCII names are matched here, as
 // encoding/json folds some non-ASCII letters to ASCII ones ("ſ" to "s").
+// A control character is an error that Members does not see in a name.
 func lookupField(name []byte, index map[string]int) (int, bool, error) {
 	var lower [64]byte
 	if len(name) > len(lower) {
-		return 0, false, nil // longer than any field's name
+		return 0, false, errSlowPath
 	}
 	for j, c := range name {
-		if c >= utf8.RuneSelf {
+		if c >= utf8.RuneSelf || c < ' ' {
 			return 0, false, errSlowPath
 		}
 		if 'A' <= c && c <= 'Z' {
@@ -224,10 +242,23 @@ func lookupField(name []byte, index map[string]int) (int, bool, error) {
 
 var timeType = reflect.TypeFor[Time]()
 
+// nestedIndex has the fieldIndex of the structs that entities point to,
+// which setField decodes as it decodes an entity. Their fields are
+// strings, ints and bools.
+var nestedIndex = map[reflect.Type]map[string]int{}
+
+func init() {
+	for _, t := range []reflect.Type{reflect.TypeFor[Associate](), reflect.TypeFor[ListItem](),
+		reflect.TypeFor[Country](), reflect.TypeFor[ContactRef]()} {
+		nestedIndex[t] = fieldIndex(t)
+	}
+}
+
 // setField sets the zero field f from the valid-structured JSON value.
-// Scalars are parsed here; a literal of another type is an error for
-// encoding/json, which decodeEntity then reports. Null leaves a scalar
-// as it is, as encoding/json does.
+// Scalars and the structs of nestedIndex are decoded here, the rest by
+// encoding/json; a literal of another type is an error for encoding/json,
+// which decodeEntity then reports. Null leaves a scalar as it is, as
+// encoding/json does.
 func setField(f reflect.Value, value []byte) error {
 	null := string(value) == "null"
 	switch f.Kind() {
@@ -235,14 +266,12 @@ func setField(f reflect.Value, value []byte) error {
 		if null {
 			return nil
 		}
-		if value[0] != '"' {
-			return errSlowPath
-		}
-		s, err := jsonobj.Unquote(value)
+		s, err := jsonobj.Unquote(value) // an error for any other type
 		if err != nil {
 			return err
 		}
 		f.SetString(s)
+		return nil
 	case reflect.Int:
 		if null {
 			return nil
@@ -252,6 +281,7 @@ func setField(f reflect.Value, value []byte) error {
 			return errSlowPath
 		}
 		f.SetInt(n)
+		return nil
 	case reflect.Bool:
 		switch string(value) {
 		case "true":
@@ -260,15 +290,34 @@ func setField(f reflect.Value, value []byte) error {
 		default:
 			return errSlowPath
 		}
-	default:
+		return nil
+	case reflect.Pointer:
+		if null {
+			return nil
+		}
+		index, ok := nestedIndex[f.Type().Elem()]
+		if !ok || value[0] != '{' {
+			break
+		}
+		p := reflect.New(f.Type().Elem())
+		if _, err := decodeObject(p.Elem(), value, index, false); err != nil {
+			return err
+		}
+		f.Set(p)
+		return nil
+	case reflect.Slice:
+		if string(value) == "[]" {
+			f.Set(reflect.MakeSlice(f.Type(), 0, 0)) // not nil, as encoding/json makes it
+			return nil
+		}
+	case reflect.Struct:
 		if f.Type() == timeType {
 			// Time reads nothing but null and string literals, which
 			// Unquote checks.
 			return f.Addr().Interface().(*Time).UnmarshalJSON(value)
 		}
-		return json.Unmarshal(value, f.Addr().Interface())
 	}
-	return nil
+	return json.Unmarshal(value, f.Addr().Interface())
 }
 
 // parseInt parses a JSON integer without fraction or exponent, of at most

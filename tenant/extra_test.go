@@ -227,7 +227,7 @@ func TestDecodeFast(t *testing.T) {
 		{name: "emulator's default person", in: personDefault, fast: true},
 		{name: "empty", in: ` { } `, fast: true},
 		{name: "every field type", fast: true, in: `{"ContactId":-42,"Name":"A \"B\" \u00e6 \ud83d\ude00","NoMailing":true,"Xstop":false,` +
-			`"Emails":[{"Value":"a@b","Description":"d"},{}],"Associate":{"AssociateId":1,"associateid":2,"Deleted":true},` +
+			`"Emails":[{"Value":"a@b","Description":"d"},{}],"Associate":{"AssociateId":1,"name":"x","Deleted":true,"Unknown":[{}]},` +
 			`"CustomFields":{"a":"1","a":"2","b":"x"},"CreatedDate":"2002-08-07T14:52:00","UpdatedDate":"2020-01-02T03:04:05.1234567+02:00",` +
 			`"Address":{"x":[1,-0.5e3,true,null]},"Interests":[]}`},
 		{name: "nulls", fast: true, in: `{"ContactId":null,"Name":null,"NoMailing":null,"Emails":null,"Associate":null,` +
@@ -236,10 +236,13 @@ func TestDecodeFast(t *testing.T) {
 		{name: "any case", fast: true, in: `{"contactid":1,"NAME":"n","uRlS":[],"noMAILING":true,"customFIELDS":{"K":"v"}}`},
 		{name: "escaped names", fast: true, in: `{"Na\u006de":"n","\u0041ddress":1,"a\"b":2}`},
 		{name: "Extra is no field", fast: true, in: `{"Extra":{"a":1}}`},
-		{name: "long unknown name", fast: true, in: `{"` + strings.Repeat("n", 65) + `":1}`},
+		{name: "long unknown name", in: `{"` + strings.Repeat("n", 65) + `":1}`},
+		{name: "control character in a name", in: "{\"a\x00\":1}", err: true},
+		{name: "escaped control character in a name", in: `{"a\u0000":1,"\n":2}`},
 		{name: "invalid UTF-8 in a string", fast: true, in: "{\"Name\":\"a\xffb\",\"Description\":\"\xed\xa0\x80\"}"},
 		{name: "repeated unknown member", fast: true, in: `{"a":1,"Address":2,"a":3}`},
-		{name: "largest ints", fast: true, in: `{"ContactId":999999999999999999,"Associate":{"Rank":-9223372036854775808}}`},
+		{name: "largest ints", fast: true, in: `{"ContactId":999999999999999999,"Associate":{"Rank":-999999999999999999}}`},
+		{name: "smallest int64", in: `{"Associate":{"Rank":-9223372036854775808}}`},
 		{name: "19-digit int", in: `{"ContactId":1000000000000000000}`},
 		{name: "-0", fast: true, in: `{"ContactId":-0}`},
 		{name: "value 9998 deep", fast: true, in: `{"a":` + deep[1:len(deep)-1] + `}`},
@@ -248,6 +251,8 @@ func TestDecodeFast(t *testing.T) {
 		{name: "known field 10000 deep", in: `{"Emails":[` + deep + `]}`, err: true},
 		{name: "repeated string", in: `{"Name":"a","Name":"b"}`},
 		{name: "repeated in another case", in: `{"Name":"a","NAME":"b"}`},
+		{name: "repeated in a nested object", in: `{"Associate":{"AssociateId":1,"associateid":2}}`},
+		{name: "bad literal in a nested object's unknown member", in: `{"Country":{"x":[nul]}}`, err: true},
 		{name: "repeated object merges", in: `{"Associate":{"Name":"a"},"Associate":{"Rank":1}}`},
 		{name: "repeated slice reuses elements", in: `{"Emails":[{"Value":"a","Description":"d"}],"Emails":[{"Value":"b"}]}`},
 		{name: "repeated map merges", in: `{"CustomFields":{"a":"1"},"CustomFields":{"b":"2"}}`},
@@ -320,5 +325,49 @@ func FuzzDecodeFast(f *testing.F) {
 		decodeCase[plain](t, b, contactIndex, contactFields)
 		type plainPerson Person
 		decodeCase[plainPerson](t, b, personIndex, personFields)
+		// And what decodes encodes as json.Marshal would.
+		var c Contact
+		if c.decodeJSON(b) != nil {
+			return
+		}
+		got, err := c.encodeJSON()
+		want, wantErr := json.Marshal(&c)
+		if (err != nil) != (wantErr != nil) || !bytes.Equal(got, want) {
+			t.Fatalf("%q: encoded %q %v, json.Marshal %q %v", b, got, err, want, wantErr)
+		}
 	})
+}
+
+// TestEncodeAsJSONMarshal keeps an entity's own encoding, which Client.Do
+// sends as is, byte for byte what json.Marshal makes of it.
+func TestEncodeAsJSONMarshal(t *testing.T) {
+	for _, extra := range []string{
+		`{"a" : [ 1 , {"b":null} ] }`,
+		` "<a href=\"x\">&amp;</a>" `,
+		"\"line\u2028para\u2029\"",
+		"\"a\xffb\xe2\x80\"",
+		"\t-0.5e+3\n",
+		`"\u003c\u2028"`,
+	} {
+		c := &Contact{Name: "<A & B>", Extra: Extra{"X": json.RawMessage(extra), "Y": json.RawMessage(`{"y":"a b"}`)}}
+		p := &Person{Firstname: "\u2028", Extra: Extra{"X": json.RawMessage(extra)}}
+		for _, e := range []entityEncoder{c, p} {
+			got, err := e.encodeJSON()
+			must(t, err)
+			want, err := json.Marshal(e)
+			must(t, err)
+			if !bytes.Equal(got, want) {
+				t.Errorf("%q:\nown          %q\njson.Marshal %q", extra, got, want)
+			}
+		}
+	}
+	for _, e := range []entityEncoder{(*Contact)(nil), (*Person)(nil)} {
+		got, err := e.encodeJSON()
+		if err != nil || string(got) != "null" {
+			t.Errorf("nil %T: %q, %v", e, got, err)
+		}
+	}
+	if _, err := (&Contact{Extra: Extra{"X": json.RawMessage(`{"a":tru}`)}}).encodeJSON(); err == nil {
+		t.Error("invalid JSON in Extra was encoded")
+	}
 }

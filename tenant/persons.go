@@ -68,6 +68,13 @@ func (p Person) MarshalJSON() ([]byte, error) {
 	return encodeEntity(plain(p), p.Extra, personFields)
 }
 
+func (p *Person) encodeJSON() ([]byte, error) {
+	if p == nil {
+		return []byte("null"), nil // as json.Marshal encodes a nil pointer
+	}
+	return p.MarshalJSON()
+}
+
 // PersonRow is a row of the Person list.
 type PersonRow struct {
 	Row
