@@ -93,6 +93,24 @@ func BenchmarkContactsGetInterleaved(b *testing.B) {
 		"bare", func() error { _, err := g.bare(ctx); return err })
 }
 
+// BenchmarkContactsGetDecodes compares Contacts.Get with the same call
+// decoded as before the one-pass decoder (the raw body through the
+// client, then json.Unmarshal and the reflective decode), interleaved.
+func BenchmarkContactsGetDecodes(b *testing.B) {
+	g := newGetBench(b)
+	ctx := context.Background()
+	path := "v1/Contact/" + strconv.Itoa(g.id)
+	interleave(b, "onepass", func() error { _, err := g.client.Contacts.Get(ctx, g.id); return err },
+		"reflective", func() error {
+			var raw []byte
+			if err := g.client.Do(ctx, http.MethodGet, path, nil, &raw); err != nil {
+				return err
+			}
+			var c tenant.Contact
+			return tenant.UnmarshalContactReflective(raw, &c)
+		})
+}
+
 // interleave runs fa and fb in turn in every iteration, each timed, and
 // reports each one's time per op and their ratio (a over b), so that load
 // from other processes on a shared machine hits both alike. Which goes
@@ -122,26 +140,27 @@ func interleave(b *testing.B, a string, fa func() error, bn string, fb func() er
 	b.ReportMetric(float64(ta)/float64(tb), "time-ratio")
 }
 
-// BenchmarkContactUnmarshal compares Contact.UnmarshalJSON with the
-// decoding it replaced (the struct, then a map of every member for Extra)
-// on the body the emulator returns for GET v1/Contact/default: one
-// sub-benchmark each for allocations, and one loop alternating the two
+// BenchmarkContactUnmarshal compares Client.decode's one-pass decode of a
+// Contact with the reflective one it replaced (json.Unmarshal, then
+// decodeEntity: encoding/json's validation, a reflective decode and a scan
+// for Extra) on the body the emulator returns for GET v1/Contact/default:
+// one sub-benchmark each for allocations, and one loop alternating the two
 // for their time ratio.
 func BenchmarkContactUnmarshal(b *testing.B) {
 	f := setup(b)
 	var body json.RawMessage
 	must(b, f.client(b).Do(context.Background(), http.MethodGet, "v1/Contact/default", nil, &body))
-	decode := func(c *tenant.Contact) error { return c.UnmarshalJSON(body) }
-	decodeTwice := func(c *tenant.Contact) error { return tenant.UnmarshalContactTwice(body, c) }
+	decode := func(c *tenant.Contact) error { return tenant.DecodeContact(body, c) }
+	reflective := func(c *tenant.Contact) error { return tenant.UnmarshalContactReflective(body, c) }
 	var c1, c2 tenant.Contact
-	err1, err2 := decode(&c1), decodeTwice(&c2)
+	err1, err2 := decode(&c1), reflective(&c2)
 	if err1 != nil || err2 != nil || !reflect.DeepEqual(c1, c2) || len(c1.Extra) == 0 {
 		b.Fatalf("the two decode %s differently: %+v (%v), %+v (%v)", body, c1, err1, c2, err2)
 	}
 	for _, bm := range []struct {
 		name string
 		f    func(*tenant.Contact) error
-	}{{"scan", decode}, {"twice", decodeTwice}} {
+	}{{"onepass", decode}, {"reflective", reflective}} {
 		b.Run(bm.name, func(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(len(body)))
@@ -155,7 +174,41 @@ func BenchmarkContactUnmarshal(b *testing.B) {
 	}
 	b.Run("interleaved", func(b *testing.B) {
 		var c tenant.Contact
-		interleave(b, "scan", func() error { return decode(&c) }, "twice", func() error { return decodeTwice(&c) })
+		interleave(b, "onepass", func() error { return decode(&c) }, "reflective", func() error { return reflective(&c) })
+	})
+}
+
+// BenchmarkContactMarshal compares the request body Client.Do makes of a
+// Contact (its own encoding, sent as is) with json.Marshal's, which
+// compacts and checks that encoding once more, on the emulator's default
+// Contact; as BenchmarkContactUnmarshal, with an interleaved loop.
+func BenchmarkContactMarshal(b *testing.B) {
+	f := setup(b)
+	var c tenant.Contact
+	must(b, f.client(b).Do(context.Background(), http.MethodGet, "v1/Contact/default", nil, &c))
+	c.Name = "Bench & Co <AS>"
+	own := func() ([]byte, error) { return tenant.EncodeContact(&c) }
+	marshal := func() ([]byte, error) { return json.Marshal(&c) }
+	b1, err1 := own()
+	b2, err2 := marshal()
+	if err1 != nil || err2 != nil || string(b1) != string(b2) || len(c.Extra) == 0 {
+		b.Fatalf("the two encode differently: %s (%v), %s (%v)", b1, err1, b2, err2)
+	}
+	for _, bm := range []struct {
+		name string
+		f    func() ([]byte, error)
+	}{{"own", own}, {"json.Marshal", marshal}} {
+		b.Run(bm.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := bm.f(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+	b.Run("interleaved", func(b *testing.B) {
+		interleave(b, "own", func() error { _, err := own(); return err }, "json.Marshal", func() error { _, err := marshal(); return err })
 	})
 }
 

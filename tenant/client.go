@@ -214,7 +214,14 @@ func (c *Client) Do(ctx context.Context, method, path string, in, out any, opts 
 	}
 	var body []byte
 	if in != nil {
-		if body, err = json.Marshal(in); err != nil {
+		if e, ok := in.(entityEncoder); ok {
+			if body, err = e.encodeJSON(); err != nil {
+				err = &json.MarshalerError{Type: reflect.TypeOf(in), Err: err} // as json.Marshal says it
+			}
+		} else {
+			body, err = json.Marshal(in)
+		}
+		if err != nil {
 			return fmt.Errorf("tenant: encode %s %s request body: %w", method, path, err)
 		}
 	}
@@ -499,7 +506,12 @@ func (c *Client) decode(method string, u *url.URL, resp *http.Response, out any)
 	if resp.StatusCode == http.StatusNoContent || len(bytes.TrimSpace(b)) == 0 {
 		return nil
 	}
-	if err := json.Unmarshal(b, out); err != nil {
+	if d, ok := out.(entityDecoder); ok {
+		err = d.decodeJSON(b)
+	} else {
+		err = json.Unmarshal(b, out)
+	}
+	if err != nil {
 		return &Error{StatusCode: resp.StatusCode, Method: method, URL: httpx.RedactURL(u),
 			cause: fmt.Errorf("decode response: %w", err)}
 	}

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync"
@@ -744,5 +745,51 @@ func TestDoRefusesNilOutPointersUnsent(t *testing.T) {
 		if n := f.em.Count(superidtest.EndpointTenantAPI); n != 0 {
 			t.Errorf("%s: %d requests sent", name, n)
 		}
+	}
+}
+
+// TestDoCodesEntitiesAsEncodingJSON checks that Do, which decodes and
+// encodes this package's entities without encoding/json's own passes,
+// reads and writes what encoding/json would: the same entity or the same
+// error, and the same request body.
+func TestDoCodesEntitiesAsEncodingJSON(t *testing.T) {
+	f := setup(t)
+	c := f.client(t)
+	ctx := context.Background()
+	deep := strings.Repeat("[", 10000) + strings.Repeat("]", 10000)
+	for _, body := range []string{
+		`{"ContactId":3,"Name":"A","Emails":[],"Associate":{"AssociateId":1},"Address":{"Line" : "x <y>"}}`,
+		" {\"Name\":\"a\xffb\"} \n",
+		`null`,
+		`{"ContactId":3} x`,
+		`{"Name":"a"}{}`,
+		`{"ContactId":"3"}`,
+		`{"a":` + deep + `}`,
+		`[]`,
+	} {
+		want := tenant.Contact{Name: "before"}
+		wantErr := json.Unmarshal([]byte(body), &want)
+		f.em.Fail(superidtest.EndpointTenantAPI, superidtest.Fault{Status: 200, Times: 1, Body: body})
+		got := tenant.Contact{Name: "before"}
+		err := c.Do(ctx, http.MethodGet, "v1/Contact/3", nil, &got)
+		if (err != nil) != (wantErr != nil) || !reflect.DeepEqual(got, want) {
+			t.Fatalf("%.80q: Do %+v, %v; json.Unmarshal %+v, %v", body, got, err, want, wantErr)
+		}
+		if err != nil && !strings.HasSuffix(err.Error(), wantErr.Error()) {
+			t.Errorf("%.80q: Do says %q, json.Unmarshal %q", body, err, wantErr)
+		}
+	}
+
+	in := &tenant.Contact{Name: "<A & B>", Extra: tenant.Extra{"Address": json.RawMessage(`{ "Line" : "x <y>" }`)}}
+	want, err := json.Marshal(in)
+	must(t, err)
+	_ = c.Do(ctx, http.MethodPost, "v1/Contact", in, nil)
+	reqs := f.em.Requests(superidtest.EndpointTenantAPI)
+	if got := reqs[len(reqs)-1].Body; !bytes.Equal(got, want) {
+		t.Errorf("POST body %s, json.Marshal %s", got, want)
+	}
+	in.Extra["Bad"] = json.RawMessage(`{`)
+	if err := c.Do(ctx, http.MethodPost, "v1/Contact", in, nil); err == nil || !strings.Contains(err.Error(), "json: error calling MarshalJSON for type *tenant.Contact") {
+		t.Errorf("invalid Extra: %v", err)
 	}
 }

@@ -40,12 +40,17 @@ type Contact struct {
 	Extra Extra `json:"-"`
 }
 
-var contactFields = knownFields(reflect.TypeFor[Contact]())
+var (
+	contactFields = knownFields(reflect.TypeFor[Contact]())
+	contactIndex  = fieldIndex(reflect.TypeFor[Contact]())
+)
 
 // UnmarshalJSON decodes a ContactEntity, keeping unnamed fields in Extra.
-func (c *Contact) UnmarshalJSON(b []byte) error {
+func (c *Contact) UnmarshalJSON(b []byte) error { return c.decodeJSON(b) }
+
+func (c *Contact) decodeJSON(b []byte) error {
 	type plain Contact
-	p, extra, err := decodeEntity[plain](b, contactFields)
+	p, extra, err := decodeFast[plain](b, contactIndex, contactFields)
 	if err != nil {
 		return err
 	}
@@ -58,6 +63,13 @@ func (c *Contact) UnmarshalJSON(b []byte) error {
 func (c Contact) MarshalJSON() ([]byte, error) {
 	type plain Contact
 	return encodeEntity(plain(c), c.Extra, contactFields)
+}
+
+func (c *Contact) encodeJSON() ([]byte, error) {
+	if c == nil {
+		return []byte("null"), nil // as json.Marshal encodes a nil pointer
+	}
+	return c.MarshalJSON()
 }
 
 // ContactRow is a row of the Contact list.

@@ -11,20 +11,29 @@ func SetSystemUserClock(c Credentials, now func() time.Time) {
 	c.(*systemUserCreds).now = now
 }
 
-// UnmarshalContactTwice decodes b as Contact.UnmarshalJSON did before its
-// Extra scan: the struct, then a map of every member. Benchmarks compare
-// the two.
-func UnmarshalContactTwice(b []byte, c *Contact) error {
+// DecodeContact decodes b as Client.decode does.
+func DecodeContact(b []byte, c *Contact) error { return c.decodeJSON(b) }
+
+// EncodeContact encodes c as Client.Do does.
+func EncodeContact(c *Contact) ([]byte, error) { return c.encodeJSON() }
+
+// reflectiveContact decodes as Contact did before its one-pass decoder.
+type reflectiveContact Contact
+
+func (c *reflectiveContact) UnmarshalJSON(b []byte) error {
 	type plain Contact
-	var p plain
-	if err := json.Unmarshal(b, &p); err != nil {
-		return err
-	}
-	extra, err := extraFieldsMap(b, contactFields)
+	p, extra, err := decodeEntity[plain](b, contactFields)
 	if err != nil {
 		return err
 	}
 	p.Extra = extra
-	*c = Contact(p)
+	*c = reflectiveContact(p)
 	return nil
+}
+
+// UnmarshalContactReflective decodes b as Client.decode did before the
+// one-pass decoder: json.Unmarshal, then the reflective decodeEntity.
+// Benchmarks compare the two.
+func UnmarshalContactReflective(b []byte, c *Contact) error {
+	return json.Unmarshal(b, (*reflectiveContact)(c))
 }

@@ -43,12 +43,17 @@ type Person struct {
 	Extra Extra `json:"-"`
 }
 
-var personFields = knownFields(reflect.TypeFor[Person]())
+var (
+	personFields = knownFields(reflect.TypeFor[Person]())
+	personIndex  = fieldIndex(reflect.TypeFor[Person]())
+)
 
 // UnmarshalJSON decodes a PersonEntity, keeping unnamed fields in Extra.
-func (p *Person) UnmarshalJSON(b []byte) error {
+func (p *Person) UnmarshalJSON(b []byte) error { return p.decodeJSON(b) }
+
+func (p *Person) decodeJSON(b []byte) error {
 	type plain Person
-	v, extra, err := decodeEntity[plain](b, personFields)
+	v, extra, err := decodeFast[plain](b, personIndex, personFields)
 	if err != nil {
 		return err
 	}
@@ -61,6 +66,13 @@ func (p *Person) UnmarshalJSON(b []byte) error {
 func (p Person) MarshalJSON() ([]byte, error) {
 	type plain Person
 	return encodeEntity(plain(p), p.Extra, personFields)
+}
+
+func (p *Person) encodeJSON() ([]byte, error) {
+	if p == nil {
+		return []byte("null"), nil // as json.Marshal encodes a nil pointer
+	}
+	return p.MarshalJSON()
 }
 
 // PersonRow is a row of the Person list.

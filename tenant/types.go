@@ -223,7 +223,8 @@ func knownName(name []byte, known map[string]bool) bool {
 	return known[s] || known[strings.ToLower(s)]
 }
 
-// withExtra appends extra's members (but those known) to the JSON object b.
+// withExtra appends extra's members (but those known) to the JSON object b,
+// which json.Marshal made.
 func withExtra(b []byte, extra Extra, known map[string]bool) ([]byte, error) {
 	if len(extra) == 0 {
 		return b, nil
@@ -242,16 +243,23 @@ func withExtra(b []byte, extra Extra, known map[string]bool) ([]byte, error) {
 		if len(v) == 0 {
 			v = json.RawMessage("null")
 		}
-		if !json.Valid(v) {
-			return nil, fmt.Errorf("tenant: Extra[%q] is not valid JSON", k)
-		}
 		if buf.Len() > 1 {
 			buf.WriteByte(',')
 		}
 		kb, _ := json.Marshal(k)
 		buf.Write(kb)
 		buf.WriteByte(':')
-		buf.Write(v)
+		// Compacted and escaped as json.Marshal would, so that Client.Do
+		// can send the entity's encoding as is.
+		n := buf.Len()
+		if err := json.Compact(&buf, v); err != nil {
+			return nil, fmt.Errorf("tenant: Extra[%q] is not valid JSON", k)
+		}
+		if w := buf.Bytes()[n:]; bytes.ContainsAny(w, "<>&\u2028\u2029") {
+			w = bytes.Clone(w)
+			buf.Truncate(n)
+			json.HTMLEscape(&buf, w)
+		}
 	}
 	buf.WriteByte('}')
 	return buf.Bytes(), nil
