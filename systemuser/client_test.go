@@ -296,6 +296,12 @@ func TestExchangeValidation(t *testing.T) {
 		}
 		return c
 	}
+	renamed := func(k, to string) map[string]any {
+		c := good()
+		c[to] = c[k]
+		delete(c, k)
+		return c
+	}
 	// Another emulator's key is one SuperID does not publish.
 	stranger := superidtest.NewServer(superidtest.WithKeySize(1024))
 	defer stranger.Close()
@@ -339,6 +345,11 @@ func TestExchangeValidation(t *testing.T) {
 		{name: "no ticket", claims: with(claimPrefix+"ticket", nil)},
 		{name: "empty ticket", claims: with(claimPrefix+"ticket", "")},
 		{name: "id_token", claims: idToken},
+		// Claim names are case-sensitive (RFC 7519), as superid reads them.
+		{name: "ticket claim in other case", claims: renamed(claimPrefix+"ticket", strings.ToUpper(claimPrefix+"ticket"))},
+		{name: "ISS for iss", claims: renamed("iss", "ISS"), cause: jwt.ErrTokenRequiredClaimMissing},
+		{name: "ticket an object", claims: with(claimPrefix+"ticket", map[string]any{"v": "7T:abc"})},
+		{name: "ticket null", claims: with(claimPrefix+"ticket", json.RawMessage("null"))},
 		{name: "unknown key", raw: mustSign(t, stranger.Emulator, good())},
 		{name: "HS256", raw: hs256},
 		{name: "alg none", raw: none},
