@@ -33,11 +33,36 @@ type Bound struct {
 // signature). The overhead of everything else is the gap between a cycle
 // and the bound. It returns the zero Bound if a key cannot be made.
 func CryptoBound(bits int, d time.Duration) Bound {
-	client, err1 := rsa.GenerateKey(rand.Reader, bits)
-	superID, err2 := rsa.GenerateKey(rand.Reader, bits)
-	if err1 != nil || err2 != nil {
+	p, err := NewBoundProbe(bits)
+	if err != nil {
 		return Bound{}
 	}
+	return p.Measure(d)
+}
+
+// BoundProbe measures the bound again and again with one pair of keys, so
+// that a benchmark can take it in short slices spread over a cycle: the
+// machine's speed drifts by a tenth or more within a minute, and a bound
+// taken only before and after a cycle is not taken in its seconds.
+type BoundProbe struct {
+	client, superID *rsa.PrivateKey
+}
+
+// NewBoundProbe makes the probe's keys, of bits each.
+func NewBoundProbe(bits int) (*BoundProbe, error) {
+	client, err := rsa.GenerateKey(rand.Reader, bits)
+	if err != nil {
+		return nil, err
+	}
+	superID, err := rsa.GenerateKey(rand.Reader, bits)
+	if err != nil {
+		return nil, err
+	}
+	return &BoundProbe{client: client, superID: superID}, nil
+}
+
+// Measure runs the bound's work for d on every core, as CryptoBound does.
+func (p *BoundProbe) Measure(d time.Duration) Bound {
 	var units atomic.Int64
 	deadline := time.Now().Add(d)
 	start, cpu0 := time.Now(), ProcessCPU()
@@ -47,14 +72,14 @@ func CryptoBound(bits int, d time.Duration) Bound {
 			msg := []byte("Demo-0123456789.202501011200")
 			for time.Now().Before(deadline) {
 				h := sha256.Sum256(msg)
-				if _, err := rsa.SignPKCS1v15(rand.Reader, client, crypto.SHA256, h[:]); err != nil {
+				if _, err := rsa.SignPKCS1v15(rand.Reader, p.client, crypto.SHA256, h[:]); err != nil {
 					return
 				}
-				sig, err := rsa.SignPKCS1v15(rand.Reader, superID, crypto.SHA256, h[:])
+				sig, err := rsa.SignPKCS1v15(rand.Reader, p.superID, crypto.SHA256, h[:])
 				if err != nil {
 					return
 				}
-				if rsa.VerifyPKCS1v15(&superID.PublicKey, crypto.SHA256, h[:], sig) != nil {
+				if rsa.VerifyPKCS1v15(&p.superID.PublicKey, crypto.SHA256, h[:], sig) != nil {
 					return
 				}
 				units.Add(1)

@@ -24,8 +24,8 @@ import (
 // the in-process emulator with RSA-2048 keys (every tenant exchanged), then
 // a second cycle by a new worker, as another instance would run it (the
 // tickets and states come from the database: no exchange, no state
-// request), and the crypto bound measured in the same run, before and
-// after the first cycle. Run it on its own:
+// request), and the crypto bound measured in the same run, in slices
+// spread over the first cycle (see boundSlices). Run it on its own:
 //
 //	go test -run '^$' -bench Scale -benchtime 1x ./console/worker/
 //
@@ -51,13 +51,15 @@ func BenchmarkScale(b *testing.B) {
 		b.StopTimer()
 		sc := setup(b, db, n, setupOpts{keyBits: 2048, realClock: true})
 		w := sc.newWorker(b, nil, func(c *worker.Config) { c.Workers, c.Interval = 8, time.Millisecond })
-		// The bound is measured on both sides of the cycle and averaged,
-		// so that a change in other processes' load during the cycle moves
-		// both sides of the ratio alike.
-		before := demo.CryptoBound(2048, 3*time.Second)
+		probe, err := demo.NewBoundProbe(2048)
+		if err != nil {
+			b.Fatal(err)
+		}
+		bs := &boundSlices{probe: probe}
+		bs.take() // before the cycle
 		b.StartTimer()
-		// The first cycle alone is profiled, without the set-up and the
-		// bound: crypto_share comes from its profile.
+		// The first cycle alone is profiled, without the set-up: crypto_share
+		// comes from its profile (the bound's slices left out).
 		prof := os.Getenv("CONSOLE_BENCH_CPUPROFILE")
 		if prof == "" {
 			prof = filepath.Join(b.TempDir(), "cpu.prof")
@@ -70,9 +72,11 @@ func BenchmarkScale(b *testing.B) {
 			b.Fatal(err)
 		}
 		heapProfile(b, "CONSOLE_BENCH_MEMPROFILE", ".before")
-		cpu0 := demo.ProcessCPU()
+		stopSlices := bs.during()
+		cpu0, start := demo.ProcessCPU(), time.Now()
 		first, err := w.Cycle(context.Background())
-		cpu1 := demo.ProcessCPU()
+		wall, cpu := time.Since(start), demo.ProcessCPU()-cpu0
+		stopSlices()
 		pprof.StopCPUProfile()
 		heapProfile(b, "CONSOLE_BENCH_MEMPROFILE", "")
 		if err != nil || first.OK != int64(n) {
@@ -86,8 +90,13 @@ func BenchmarkScale(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		after := demo.CryptoBound(2048, 3*time.Second)
-		bound, unit := (before.Rate+after.Rate)/2, (before.CPU+after.CPU)/2
+		bs.take() // after it
+		bound := bs.bound()
+		// The cycle's own seconds and CPU: without the slices, but with the
+		// settling before each (work under way finishing, then idle).
+		wall -= bs.paused
+		cpu -= bs.pausedCPU
+		rate := float64(n) / wall.Seconds()
 		b.StartTimer()
 		exchanges := sc.srv.Count(superidtest.EndpointSystemUser)
 		other := sc.newWorker(b, nil, func(c *worker.Config) { c.Workers, c.Interval = 8, time.Millisecond })
@@ -100,25 +109,116 @@ func BenchmarkScale(b *testing.B) {
 		if x := sc.srv.Count(superidtest.EndpointSystemUser) - exchanges; x != 0 {
 			b.Fatalf("the second cycle made %d exchanges, want none", x)
 		}
-		b.ReportMetric(first.Rate(), "tenants/s")
-		b.ReportMetric(bound, "bound_tenants/s")
-		b.ReportMetric(first.Rate()/bound, "bound_ratio")
+		b.ReportMetric(rate, "tenants/s")
+		b.ReportMetric(bound.Rate, "bound_tenants/s")
+		b.ReportMetric(rate/bound.Rate, "bound_ratio")
+		// How far the machine's speed moved between the slices: the fastest
+		// slice's bound against the slowest's, 1 when steady.
+		b.ReportMetric(bs.spread(), "bound_spread")
 		// Less load-dependent: the CPU the first cycle used per tenant
 		// against the CPU the bound's RSA work took per tenant, both with
 		// every core busy.
-		b.ReportMetric(float64(n)*unit.Seconds()/(cpu1-cpu0).Seconds(), "cpu_ratio")
+		b.ReportMetric(float64(n)*bound.CPU.Seconds()/cpu.Seconds(), "cpu_ratio")
 		// How many of the cores the first cycle kept busy: below
-		// demo.Cores(), it waited on something other than the CPU.
-		b.ReportMetric((cpu1-cpu0).Seconds()*first.Rate()/float64(n), "cores_used")
+		// demo.Cores(), it waited on something other than the CPU (or the
+		// machine's hypervisor took the time).
+		b.ReportMetric(cpu.Seconds()/wall.Seconds(), "cores_used")
 		// Drift-free: the share of the first cycle's own CPU that the
 		// bound's RSA work took, both measured at the same moments.
 		b.ReportMetric(share, "crypto_share")
 		b.ReportMetric(second.Rate(), "cached_tenants/s")
-		b.ReportMetric(second.Rate()/first.Rate(), "speedup")
+		b.ReportMetric(second.Rate()/rate, "speedup")
 		// Load-independent: the CPU of the first cycle against the second's.
-		b.ReportMetric((cpu1-cpu0).Seconds()/(cpu3-cpu2).Seconds(), "cpu_speedup")
+		b.ReportMetric(cpu.Seconds()/(cpu3-cpu2).Seconds(), "cpu_speedup")
 		db = sqliteDB(b) // a fresh database for another iteration
 	}
+}
+
+// boundSlices measures the crypto bound in slices spread over a cycle: one
+// before it, one every boundEvery during it, one after. The machine's speed
+// drifts: a bound taken in the seconds before and after a 20-second cycle
+// has read up to a quarter apart on its two sides, so the ratio of the
+// cycle to it moved by as much from run to run. Slices taken in the
+// cycle's own seconds drift with it.
+//
+// During a slice every request of the tests' HTTP clients waits at
+// requestGate. The slice starts once the work already past the gate has
+// finished (settle); that settling counts as the cycle's time (a little
+// against it), the slice itself as neither the cycle's time nor its CPU.
+type boundSlices struct {
+	probe     *demo.BoundProbe
+	slices    []demo.Bound
+	paused    time.Duration // wall time of the slices during the cycle
+	pausedCPU time.Duration // process CPU of those slices
+}
+
+const (
+	boundSlice = time.Second
+	boundEvery = 3 * time.Second
+)
+
+func (s *boundSlices) take() { s.slices = append(s.slices, s.probe.Measure(boundSlice)) }
+
+// during takes slices until the function it returns is called, which
+// waits for a slice under way.
+func (s *boundSlices) during() (stop func()) {
+	quit, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(boundEvery)
+		defer tick.Stop()
+		for {
+			select {
+			case <-quit:
+				return
+			case <-tick.C:
+			}
+			requestGate.Lock()
+			settle()
+			t0, c0 := time.Now(), demo.ProcessCPU()
+			s.take()
+			s.paused += time.Since(t0)
+			s.pausedCPU += demo.ProcessCPU() - c0
+			requestGate.Unlock()
+		}
+	}()
+	return func() { close(quit); <-done }
+}
+
+// settle waits until the process is all but idle: the runs' work already
+// past requestGate (an RSA signature on either side, a store write) is
+// done, and nothing of the cycle runs into the slice.
+func settle() {
+	const step = 2 * time.Millisecond
+	last := demo.ProcessCPU()
+	for deadline := time.Now().Add(time.Second); time.Now().Before(deadline); {
+		time.Sleep(step)
+		now := demo.ProcessCPU()
+		if now-last < step/5 {
+			return
+		}
+		last = now
+	}
+}
+
+// bound is the slices' rate (all of one length) and their CPU per unit.
+func (s *boundSlices) bound() demo.Bound {
+	var rate, units, cpu float64
+	for _, b := range s.slices {
+		rate += b.Rate
+		units += b.Rate // units per second of slice: the same weight
+		cpu += b.Rate * b.CPU.Seconds()
+	}
+	return demo.Bound{Rate: rate / float64(len(s.slices)), CPU: time.Duration(cpu / units * float64(time.Second))}
+}
+
+// spread is the fastest slice's rate over the slowest's.
+func (s *boundSlices) spread() float64 {
+	lo, hi := s.slices[0].Rate, s.slices[0].Rate
+	for _, b := range s.slices {
+		lo, hi = min(lo, b.Rate), max(hi, b.Rate)
+	}
+	return hi / lo
 }
 
 // heapProfile writes the heap profile to the file named by the environment
@@ -171,11 +271,12 @@ func cryptoShare(path string) (float64, error) {
 	}
 	var all, rsa int64
 	for _, s := range p.Sample {
-		all += s.Value[v]
-		var sign, verify, emulator bool
+		var sign, verify, emulator, slice bool
 		for _, loc := range s.Location {
 			for _, line := range loc.Line {
 				switch name := line.Function.Name; {
+				case strings.HasPrefix(name, "github.com/go-superoffice/superoffice/examples/console/demo.(*BoundProbe)"):
+					slice = true
 				case name == "crypto/rsa.SignPKCS1v15":
 					sign = true
 				case name == "crypto/rsa.VerifyPKCS1v15":
@@ -185,6 +286,10 @@ func cryptoShare(path string) (float64, error) {
 				}
 			}
 		}
+		if slice {
+			continue // a slice of the bound, taken during the cycle
+		}
+		all += s.Value[v]
 		if sign || verify && emulator {
 			rsa += s.Value[v]
 		}

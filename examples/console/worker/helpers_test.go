@@ -204,5 +204,19 @@ func (sc *scenario) tenant(t testing.TB, i int) *store.Tenant {
 func httpClient() *http.Client {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.MaxIdleConnsPerHost = 64
-	return &http.Client{Transport: t}
+	return &http.Client{Transport: gatedTransport{t}}
+}
+
+// requestGate holds back the requests of every httpClient while
+// BenchmarkScale takes a slice of the crypto bound in the middle of a
+// cycle: it takes the write lock once the requests under way have their
+// answers. Otherwise it costs an uncontended read lock.
+var requestGate sync.RWMutex
+
+type gatedTransport struct{ http.RoundTripper }
+
+func (t gatedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	requestGate.RLock()
+	defer requestGate.RUnlock()
+	return t.RoundTripper.RoundTrip(r)
 }
