@@ -155,16 +155,8 @@ type Extra map[string]json.RawMessage
 // knownFields lists the JSON names (lower case) of t's fields.
 func knownFields(t reflect.Type) map[string]bool {
 	m := map[string]bool{}
-	for i := range t.NumField() {
-		f := t.Field(i)
-		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-		if name == "-" {
-			continue
-		}
-		if name == "" {
-			name = f.Name
-		}
-		m[strings.ToLower(name)] = true
+	for name := range fieldIndex(t) {
+		m[name] = true
 	}
 	return m
 }
