@@ -241,20 +241,19 @@ func heapProfile(b *testing.B, env, suffix string) {
 }
 
 // cryptoShare reads the CPU profile of a first cycle and returns the share
-// of its samples spent in the RSA work that demo.CryptoBound measures: the
+// of its samples spent in the RSA work that demo.BoundProbe measures: the
 // client's and the emulator's signatures, and the emulator's verification
 // of the client's. The client's own verification of the JWT is not in the
 // bound, so it counts against the cycle, as everything else does.
 //
-// bound_ratio and cpu_ratio set the cycle against a bound measured in the
-// seconds before and after it; on a shared machine the cores' speed moves
-// between those seconds and the cycle's by up to a tenth. A profile times
-// the RSA work and the rest in the same moments, so this share moves far
-// less (0.70 to 0.74 over one night, where bound_ratio moved 0.62 to
-// 0.80). It would equal cpu_ratio if an RSA operation cost the same in
-// the cycle as in the bound's hot loop; it can cost a little more there
-// (its caches are shared with everything else), which the share books as
-// RSA.
+// A profile times the RSA work and the rest in the very same moments, so
+// this share moves least of all the figures (0.71 to 0.77 over two
+// sessions), and it read so too when bound_ratio still took the bound only
+// before and after the cycle and moved 0.62 to 0.80. It would equal
+// cpu_ratio if an RSA operation cost the same in the cycle as in the
+// bound's hot loop; it can cost a little more there (its caches are shared
+// with everything else), which the share books as RSA. The bound's slices
+// taken during the cycle are left out.
 func cryptoShare(path string) (float64, error) {
 	f, err := os.Open(path)
 	if err != nil {
