@@ -2,6 +2,7 @@ package tenant_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -80,5 +81,27 @@ func TestEndToEndWithSystemUserClient(t *testing.T) {
 	_, err = c.Contacts.Get(ctx, company.ContactID)
 	if err == nil || !strings.Contains(fmt.Sprint(err), "system user ticket") {
 		t.Fatalf("after revocation: %v", err)
+	}
+}
+
+// The ticket exchange that a call makes on its way is the exchange's own:
+// its resend after a 5xx is not the call's, and a DELETE answered 404 on
+// its one attempt did not find its own work done.
+func TestExchangeResendIsNotTheCallers(t *testing.T) {
+	f := setup(t)
+	sut, err := f.em.Approve(testCtx, testClient)
+	must(t, err)
+	su, err := systemuser.New(systemuser.Config{Environment: f.env, ClientSecret: testSecret, PrivateKey: appKey(t),
+		Retry: systemuser.RetryPolicy{MaxRetries: 2, MinWait: time.Millisecond, MaxWait: 5 * time.Millisecond}})
+	must(t, err)
+	c, err := tenant.New(tenant.Config{BaseURL: f.em.WebAPIURL(testCtx), Environment: f.env,
+		Credentials: tenant.SystemUser(su.TicketSource(testCtx, sut), testSecret), Retry: fastRetry})
+	must(t, err)
+	f.em.Fail(superidtest.EndpointSystemUser, superidtest.Fault{Status: 503, Times: 1})
+	if err := c.Contacts.Delete(context.Background(), 987654); !errors.Is(err, tenant.ErrNotFound) {
+		t.Fatalf("DELETE of a contact that never was, after an exchange resent: %v, want ErrNotFound", err)
+	}
+	if n := len(f.em.Requests(superidtest.EndpointSystemUser)); n != 2 {
+		t.Fatalf("%d exchanges, want 2 (a 503, then the ticket)", n)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/go-superoffice/superoffice/superid"
+	"github.com/go-superoffice/superoffice/superid/superidtest"
 	"github.com/go-superoffice/superoffice/tenant"
 )
 
@@ -307,5 +308,24 @@ func TestResolverSharesLookups(t *testing.T) {
 	wg.Wait()
 	if n := s.n.Load(); n != 2 {
 		t.Fatalf("%d state requests, want 2: the hung one, and one that the four shared", n)
+	}
+}
+
+// The state request that a call makes on its way is the state's own: its
+// resend after a 5xx is not the call's. A DELETE answered 404 on its one
+// attempt did not find its own work done, whatever the state request met.
+func TestStateResendIsNotTheCallers(t *testing.T) {
+	f := setup(t)
+	r, err := tenant.NewResolver(tenant.ResolverConfig{Environment: f.env, Retry: fastRetry})
+	must(t, err)
+	c, err := tenant.New(tenant.Config{Resolver: r, ContextIdentifier: testCtx,
+		Credentials: tenant.SystemUser(f.tickets, testSecret), Retry: fastRetry})
+	must(t, err)
+	f.em.Fail(superidtest.EndpointTenantState, superidtest.Fault{Status: 503, Times: 1})
+	if err := c.Contacts.Delete(context.Background(), 987654); !errors.Is(err, tenant.ErrNotFound) {
+		t.Fatalf("DELETE of a contact that never was, after a state request resent: %v, want ErrNotFound", err)
+	}
+	if n := len(f.em.Requests(superidtest.EndpointTenantState)); n != 2 {
+		t.Fatalf("%d state requests, want 2 (a 503, then the answer)", n)
 	}
 }

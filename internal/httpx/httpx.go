@@ -103,6 +103,13 @@ func NoteResent(ctx context.Context) (context.Context, *atomic.Bool) {
 	return context.WithValue(ctx, resentKey{}, b), b
 }
 
+// WithoutResent returns ctx without the flag of NoteResent: for the
+// requests a call makes on its way (a state lookup, a ticket exchange),
+// whose resends are theirs, not the call's.
+func WithoutResent(ctx context.Context) context.Context {
+	return context.WithValue(ctx, resentKey{}, false)
+}
+
 func checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
 	if ctx.Err() != nil {
 		return false, ctx.Err()
