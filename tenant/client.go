@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"reflect"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-retryablehttp"
@@ -171,6 +172,7 @@ type RequestOption func(*requestOptions)
 
 type requestOptions struct {
 	idempotent bool
+	resent     *atomic.Bool // set when the request itself was sent again (httpx.NoteResent)
 }
 
 // Idempotent marks a request whose method is not retried by default
@@ -229,9 +231,9 @@ func (c *Client) Do(ctx context.Context, method, path string, in, out any, opts 
 		_, err = c.do(ctx, method, ref, body, out, o)
 		return err
 	}
-	ctx, resent := httpx.NoteResent(ctx)
+	o.resent = new(atomic.Bool)
 	_, err = c.do(ctx, method, ref, body, out, o)
-	if errors.Is(err, ErrNotFound) && resent.Load() {
+	if errors.Is(err, ErrNotFound) && o.resent.Load() {
 		// An earlier attempt got no answer or a 5xx, and the server may
 		// well have deleted it then: gone is what was asked for.
 		return nil
@@ -426,7 +428,10 @@ func secureOrLoopback(u *url.URL) bool {
 func (c *Client) send(ctx context.Context, method string, u *url.URL, body []byte, out any, o requestOptions) (*http.Response, http.Header, error) {
 	rctx := ctx
 	if !o.idempotent && !safeToRepeat(method) {
-		rctx = httpx.WithoutRetry(ctx)
+		rctx = httpx.WithoutRetry(rctx)
+	}
+	if o.resent != nil {
+		rctx = httpx.NoteResent(rctx, o.resent)
 	}
 	var raw any
 	if body != nil {

@@ -13,7 +13,6 @@ import (
 	"golang.org/x/oauth2"
 	"golang.org/x/sync/singleflight"
 
-	"github.com/go-superoffice/superoffice/internal/httpx"
 	"github.com/go-superoffice/superoffice/systemuser"
 )
 
@@ -95,9 +94,7 @@ func (c *systemUserCreds) Authorize(ctx context.Context, h http.Header) error {
 	if ctx == nil || h == nil {
 		return errors.New("tenant: Authorize needs a ctx and a header")
 	}
-	// A resend of the exchange is not one of the call being authorized: a
-	// DELETE would take its 404 for its own work done.
-	t, err := c.src.Ticket(httpx.WithoutResent(ctx))
+	t, err := c.src.Ticket(ctx)
 	if err != nil {
 		return fmt.Errorf("tenant: system user ticket: %w", err)
 	}

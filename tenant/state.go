@@ -279,9 +279,7 @@ func (r *Resolver) fly(ctx context.Context, contextID, key string, f *lookupFlig
 		r.mu.Unlock()
 		close(f.done)
 	}()
-	// A resend of the state request is not one of the call that asked
-	// for it: a DELETE would take its 404 for its own work done.
-	lctx, cancel := context.WithTimeout(httpx.WithoutResent(ctx), r.lookup)
+	lctx, cancel := context.WithTimeout(ctx, r.lookup)
 	st, err := r.Lookup(lctx, contextID)
 	cancel()
 	if err == nil {

@@ -93,21 +93,14 @@ func WithoutRetry(ctx context.Context) context.Context {
 
 type resentKey struct{}
 
-// NoteResent returns a ctx under which the flag it also returns is set
-// when a request is sent again after an attempt that the server may have
-// carried out: one with no answer, or a 5xx. (A 408, 425 or 429 says the
-// request was not carried out.) A DELETE answered 404 after that found
-// its own work done.
-func NoteResent(ctx context.Context) (context.Context, *atomic.Bool) {
-	b := new(atomic.Bool)
-	return context.WithValue(ctx, resentKey{}, b), b
-}
-
-// WithoutResent returns ctx without the flag of NoteResent: for the
-// requests a call makes on its way (a state lookup, a ticket exchange),
-// whose resends are theirs, not the call's.
-func WithoutResent(ctx context.Context) context.Context {
-	return context.WithValue(ctx, resentKey{}, false)
+// NoteResent returns a ctx under which flag is set when the request is
+// sent again after an attempt that the server may have carried out: one
+// with no answer, or a 5xx. (A 408, 425 or 429 says the request was not
+// carried out.) A DELETE answered 404 after that found its own work done.
+// It is for the one request's own context: any other request made under
+// it (a state lookup, a ticket exchange on the way) would set flag too.
+func NoteResent(ctx context.Context, flag *atomic.Bool) context.Context {
+	return context.WithValue(ctx, resentKey{}, flag)
 }
 
 func checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
