@@ -12,13 +12,14 @@ import (
 
 	"github.com/go-superoffice/superoffice/internal/jsonobj"
 	"github.com/go-superoffice/superoffice/internal/jwtclaims"
+	"github.com/go-superoffice/superoffice/superid"
 )
 
 // maxJWT bounds what is handed to the JWT parser.
 const maxJWT = 64 << 10
 
 // claimPrefix starts every SuperOffice claim name.
-const claimPrefix = "http://schemes.superoffice.net/identity/"
+const claimPrefix = superid.ClaimPrefix
 
 var claimPrefixBytes = []byte(claimPrefix)
 
