@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"log"
@@ -15,20 +17,22 @@ import (
 )
 
 // Example runs the whole system-user flow against the emulator: the
-// developer portal's XML key, a tenant's approval, the exchange and the
+// partner's key, a tenant's approval, the exchange and the
 // ticket cache that a partner service keeps per tenant.
 func Example() {
 	// SuperOffice Online, in-process.
 	srv := superidtest.NewServer()
 	defer srv.Close()
 
-	// The developer portal hands the partner an RSA key as .NET XML and
-	// keeps the public half.
+	// The partner's RSA key, whose public half SuperOffice keeps: here as
+	// PKCS#8 PEM; the developer portal's XML (or so-keyconv's PEM of it)
+	// reads the same way.
 	generated, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
 		log.Fatal(err)
 	}
-	portalXML, _ := systemuser.EncodeXML(generated)
+	der, _ := x509.MarshalPKCS8PrivateKey(generated)
+	keyFile := pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
 	_ = srv.RegisterApp(superidtest.App{
 		ClientID: "partner-app", ClientSecret: "the-application-token",
 		SystemUser: true, PublicKey: &generated.PublicKey,
@@ -38,7 +42,7 @@ func Example() {
 	systemUserToken, _ := srv.Approve("Cust12345", "partner-app")
 
 	// The partner service.
-	key, err := systemuser.ParsePrivateKey(portalXML)
+	key, err := systemuser.ParsePrivateKey(keyFile)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -121,19 +125,6 @@ func ExampleSign() {
 	parts := strings.Split(signed, ".")
 	fmt.Println(parts[0], parts[1], len(parts[2]))
 	// Output: MyApp-2d2D5KmBji 202501311405 344
-}
-
-// ExampleConvertToPEM turns the developer portal's XML key into the PEM
-// that OpenSSL and most tools read.
-func ExampleConvertToPEM() {
-	key, _ := rsa.GenerateKey(rand.Reader, 2048)
-	portalXML, _ := systemuser.EncodeXML(key)
-	pemKey, err := systemuser.ConvertToPEM(portalXML)
-	if err != nil {
-		log.Fatal(err)
-	}
-	fmt.Println(strings.SplitN(string(pemKey), "\n", 2)[0])
-	// Output: -----BEGIN PRIVATE KEY-----
 }
 
 func mustTime(s string) (t time.Time) {

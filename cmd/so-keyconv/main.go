@@ -62,12 +62,12 @@ func run(args []string, stdin io.Reader, stdout io.Writer) error {
 	var enc []byte
 	switch {
 	case *toXML:
-		enc, err = systemuser.EncodeXML(key)
+		enc, err = encodeXML(key)
 		enc = append(enc, '\n')
 	case *pkcs1:
-		enc, err = systemuser.EncodePKCS1PEM(key)
+		enc, err = encodePKCS1PEM(key)
 	default:
-		enc, err = systemuser.EncodePEM(key)
+		enc, err = encodePEM(key)
 	}
 	if err != nil {
 		return err

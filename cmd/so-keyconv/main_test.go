@@ -9,17 +9,19 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/go-superoffice/superoffice/systemuser"
 )
 
 func TestRun(t *testing.T) {
 	key, err := rsa.GenerateKey(rand.Reader, 1024)
-	if err != nil {
-		t.Fatal(err)
-	}
-	xmlKey, err := systemuser.EncodeXML(key)
-	if err != nil {
-		t.Fatal(err)
+	require.NoError(t, err)
+	xmlKey, err := encodeXML(key)
+	require.NoError(t, err)
+	for _, elem := range []string{"Modulus", "Exponent", "P", "Q", "DP", "DQ", "InverseQ", "D"} {
+		assert.Contains(t, string(xmlKey), "<"+elem+">", "XML lacks <%s>", elem)
 	}
 	for _, c := range []struct {
 		args   []string
@@ -30,41 +32,30 @@ func TestRun(t *testing.T) {
 		{[]string{"-xml"}, "<RSAKeyValue>"},
 	} {
 		var out bytes.Buffer
-		if err := run(c.args, bytes.NewReader(xmlKey), &out); err != nil {
-			t.Fatalf("%v: %v", c.args, err)
-		}
-		if !strings.HasPrefix(out.String(), c.header) {
-			t.Errorf("%v: output starts %.30q", c.args, out.String())
-		}
+		require.NoError(t, run(c.args, bytes.NewReader(xmlKey), &out), "%v", c.args)
+		assert.True(t, strings.HasPrefix(out.String(), c.header), "%v: output starts %.30q", c.args, out.String())
 		back, err := systemuser.ParsePrivateKey(out.Bytes())
-		if err != nil || !back.Equal(key) {
-			t.Errorf("%v: output does not hold the key: %v", c.args, err)
+		if assert.NoError(t, err, "%v", c.args) {
+			assert.True(t, back.Equal(key), "%v: output does not hold the key", c.args)
 		}
 	}
 
 	dir := t.TempDir()
 	in := filepath.Join(dir, "key.xml")
 	outFile := filepath.Join(dir, "key.pem")
-	if err := os.WriteFile(in, xmlKey, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := run([]string{"-in", in, "-out", outFile}, nil, nil); err != nil {
-		t.Fatal(err)
-	}
-	if st, err := os.Stat(outFile); err != nil || st.Mode().Perm() != 0o600 {
-		t.Fatalf("output file: %v %v", st, err)
-	}
-	if err := run([]string{"-in", in, "-out", outFile}, nil, nil); err == nil {
-		t.Error("overwrote an existing file")
-	}
+	require.NoError(t, os.WriteFile(in, xmlKey, 0o600))
+	require.NoError(t, run([]string{"-in", in, "-out", outFile}, nil, nil))
+	st, err := os.Stat(outFile)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o600), st.Mode().Perm())
+	assert.Error(t, run([]string{"-in", in, "-out", outFile}, nil, nil), "overwrote an existing file")
+
 	var out bytes.Buffer
 	err = run(nil, strings.NewReader("not a key"), &out)
-	if err == nil || out.Len() != 0 || !strings.Contains(err.Error(), "systemuser: private key") {
-		t.Errorf("bad input: %v, output %q", err, out.String())
-	}
-	if err := run([]string{"-xml", "-pkcs1"}, nil, nil); err == nil {
-		t.Error("accepted -xml with -pkcs1")
-	}
+	assert.ErrorIs(t, err, systemuser.ErrInvalidKey)
+	assert.ErrorContains(t, err, "systemuser: private key")
+	assert.Zero(t, out.Len(), "output for bad input")
+	assert.Error(t, run([]string{"-xml", "-pkcs1"}, nil, nil), "accepted -xml with -pkcs1")
 }
 
 // -h asks for the usage, which is not a failure: the exit status is 0, as
@@ -72,11 +63,7 @@ func TestRun(t *testing.T) {
 func TestHelpIsNotAnError(t *testing.T) {
 	for _, arg := range []string{"-h", "-help", "--help"} {
 		var out bytes.Buffer
-		if err := run([]string{arg}, strings.NewReader(""), &out); err != nil {
-			t.Errorf("%s: %v", arg, err)
-		}
-		if out.Len() != 0 {
-			t.Errorf("%s wrote %q to standard output", arg, out.String())
-		}
+		assert.NoError(t, run([]string{arg}, strings.NewReader(""), &out), arg)
+		assert.Zero(t, out.Len(), "%s wrote %q to standard output", arg, out.String())
 	}
 }

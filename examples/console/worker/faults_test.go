@@ -3,8 +3,10 @@ package worker_test
 import (
 	"bytes"
 	"context"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
+	"encoding/pem"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -16,7 +18,6 @@ import (
 	"github.com/go-superoffice/superoffice/examples/console/worker"
 	"github.com/go-superoffice/superoffice/examples/internal/store"
 	"github.com/go-superoffice/superoffice/superid/superidtest"
-	"github.com/go-superoffice/superoffice/systemuser"
 )
 
 // Faults at the exchange, the state API and the tenant API end with every
@@ -203,8 +204,9 @@ func TestDebugLogHoldsNoSecret(t *testing.T) {
 			tickets++
 		}
 	}
-	key, err := systemuser.EncodePEM(sc.app.PrivateKey)
+	der, err := x509.MarshalPKCS8PrivateKey(sc.app.PrivateKey)
 	must(t, err)
+	key := pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
 	for _, line := range strings.Split(string(key), "\n") {
 		if len(line) == 64 {
 			secrets["private key line"] = line
