@@ -5,10 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/go-superoffice/superoffice/internal/flight"
 	"github.com/go-superoffice/superoffice/superid"
 )
 
@@ -30,7 +30,7 @@ import (
 func (c *Client) TicketSource(contextID, systemUserToken string, opts ...ExchangeOption) TicketSource {
 	switch {
 	case c == nil || c.sources == nil:
-		return errSource{errors.New("systemuser: Client not created with New")}
+		return errSource{errNotNew}
 	case !superid.ValidContextIdentifier(contextID):
 		// Checked here, so that no error of the source ever quotes a
 		// value that may be a swapped system user token.
@@ -71,22 +71,8 @@ type cachedSource struct {
 	token     string
 	opts      exchangeOptions
 
-	cur atomic.Pointer[cachedTicket]
-
-	// mu guards flight, the exchange under way (nil when none): every
-	// goroutine that finds no live ticket meanwhile waits for that one
-	// exchange. It is what singleflight would keep, without a map that
-	// stays allocated per tenant after its one exchange.
-	mu     sync.Mutex
-	flight *ticketFlight
-}
-
-// ticketFlight is one exchange and its waiters: done is closed when t and
-// err are set.
-type ticketFlight struct {
-	done chan struct{}
-	t    *Ticket
-	err  error
+	cur    atomic.Pointer[cachedTicket]
+	flight flight.Group[*Ticket] // the exchange every caller without a live ticket waits for
 }
 
 type cachedTicket struct {
@@ -101,74 +87,69 @@ var _ TicketSource = (*cachedSource)(nil)
 const lastUseGranularity = int64(1e9)
 
 // Ticket returns the tenant's ticket, exchanging for one when there is
-// none or it has idled too long. Waiting for an exchange ends with ctx; the
-// exchange itself goes on for the other waiters and the cache.
+// none or it has idled too long. The exchange is shared by every caller
+// that asks meanwhile, under internal/flight's rule: a caller whose ctx
+// ends returns at once with its ctx's error; the exchange goes on,
+// bounded by Config.ExchangeTimeout, for the others and the cache.
 func (s *cachedSource) Ticket(ctx context.Context) (*Ticket, error) {
 	if ctx == nil {
-		// Refused before the lock: refresh would panic holding it, and
-		// every later caller for this tenant would wait on it for good.
 		return nil, errNilContext
 	}
-	if e := s.cur.Load(); e != nil {
-		now := s.c.elapsed()
-		last := e.lastUse.Load()
-		if now-last < int64(s.c.reuseFor) {
-			if now-last > lastUseGranularity {
-				e.lastUse.CompareAndSwap(last, now)
-			}
-			return e.t, nil
-		}
+	if t := s.live(true); t != nil {
+		return t, nil
 	}
-	return s.refresh(ctx)
+	t, err := s.flight.Do(ctx, "", s.exchange)
+	if err != nil && err == ctx.Err() {
+		return nil, fmt.Errorf("systemuser: waiting for a ticket for %s: %w", s.contextID, err)
+	}
+	return t, err
 }
 
-func (s *cachedSource) refresh(ctx context.Context) (*Ticket, error) {
-	s.mu.Lock()
-	f := s.flight
-	if f == nil {
-		// A flight that ended between our Load and the lock may have left
-		// a fresh ticket; exchanging again would waste a ticket.
-		if e := s.cur.Load(); e != nil && s.c.elapsed()-e.lastUse.Load() < int64(s.c.reuseFor) {
-			s.mu.Unlock()
-			return e.t, nil
-		}
-		f = &ticketFlight{done: make(chan struct{})}
-		s.flight = f
-		// The exchange outlives the caller's ctx, as others may be
-		// waiting for it; ExchangeTimeout bounds it.
-		go s.exchange(context.WithoutCancel(ctx), f)
+// live returns the current ticket while it has idled less than the reuse
+// window, and nil otherwise; use records the hand-out.
+func (s *cachedSource) live(use bool) *Ticket {
+	e := s.cur.Load()
+	if e == nil {
+		return nil
 	}
-	s.mu.Unlock()
-	select {
-	case <-f.done:
-		return f.t, f.err
-	case <-ctx.Done():
-		return nil, fmt.Errorf("systemuser: waiting for a ticket for %s: %w", s.contextID, ctx.Err())
+	now := s.c.elapsed()
+	last := e.lastUse.Load()
+	if now-last >= int64(s.c.reuseFor) {
+		return nil
 	}
+	if use && now-last > lastUseGranularity {
+		e.lastUse.CompareAndSwap(last, now)
+	}
+	return e.t
 }
 
-// exchange runs flight f: the ticket it gets is cached before the flight
-// ends, so that a caller who comes after the flight finds it.
-func (s *cachedSource) exchange(ctx context.Context, f *ticketFlight) {
+// exchange is the flight's fetch: ctx is detached from the callers', so
+// ExchangeTimeout bounds it. The ticket it gets is cached before the
+// flight ends, so that a caller who comes after the flight finds it.
+func (s *cachedSource) exchange(ctx context.Context) (*Ticket, error) {
+	// A flight that ended between a caller's look at the cache and its
+	// Do may have left a fresh ticket; exchanging again would waste one.
+	if t := s.live(false); t != nil {
+		return t, nil
+	}
 	xctx, cancel := context.WithTimeout(ctx, s.c.xchTimeout)
-	f.t, f.err = s.c.exchange(xctx, s.contextID, s.token, s.opts)
-	var e *Error
-	if xctx.Err() != nil && errors.As(f.err, &e) && e.kind == nil {
-		// ctx cannot end (WithoutCancel): ExchangeTimeout ran out, so
-		// SuperID did not answer in time. Exchange leaves that kind-less,
-		// as its caller's deadline; here the waiters' ctx are live.
-		e.kind = ErrUnavailable
+	defer cancel()
+	t, err := s.c.exchange(xctx, s.contextID, s.token, s.opts)
+	if err != nil {
+		var e *Error
+		if xctx.Err() != nil && errors.As(err, &e) && e.kind == nil {
+			// ctx cannot end (it is detached): ExchangeTimeout ran out, so
+			// SuperID did not answer in time. Exchange leaves that
+			// kind-less, as its caller's deadline; here the waiters' ctx
+			// are live.
+			e.kind = ErrUnavailable
+		}
+		return nil, err
 	}
-	cancel()
-	if f.err == nil {
-		e := &cachedTicket{t: f.t}
-		e.lastUse.Store(s.c.elapsed())
-		s.cur.Store(e)
-	}
-	s.mu.Lock()
-	s.flight = nil
-	s.mu.Unlock()
-	close(f.done)
+	e := &cachedTicket{t: t}
+	e.lastUse.Store(s.c.elapsed())
+	s.cur.Store(e)
+	return t, nil
 }
 
 // Invalidate drops the current ticket, so that the next Ticket call
@@ -186,10 +167,14 @@ func (s *cachedSource) InvalidateTicket(t *Ticket) {
 }
 
 // ReuseWindow is how long a ticket may go unused and still be handed out:
-// Config.TicketLifetime less Config.RenewBefore. A TicketSource of one's
-// own, such as one that keeps tickets in a database that several
-// processes share, judges a stored ticket by it, as the cache here does.
-// It is 0 for a Client not made by New.
+// Config.TicketLifetime less Config.RenewBefore, as the TicketSource of
+// this package judges its tickets. It is for a partner whose service runs
+// on several processes and keeps each tenant's ticket where they all see
+// it (a database, as the example console does), since a ticket cached in
+// one process is of no use to the others: that TicketSource reuses a
+// stored ticket while it has idled less than ReuseWindow, and exchanges
+// otherwise, by the same rule and Config as this one. It is 0 for a
+// Client not made by New.
 func (c *Client) ReuseWindow() time.Duration {
 	if c == nil {
 		return 0

@@ -2,11 +2,14 @@ package systemuser
 
 import (
 	"context"
-	"errors"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/go-superoffice/superoffice/superid/superidtest"
 )
@@ -22,9 +25,7 @@ func askAll(t *testing.T, src TicketSource, n int) map[*Ticket]int {
 		errs  = make(chan error, n)
 	)
 	for range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			<-start
 			tk, err := src.Ticket(context.Background())
 			if err != nil {
@@ -34,13 +35,13 @@ func askAll(t *testing.T, src TicketSource, n int) map[*Ticket]int {
 			mu.Lock()
 			got[tk]++
 			mu.Unlock()
-		}()
+		})
 	}
 	close(start)
 	wg.Wait()
 	close(errs)
 	for err := range errs {
-		t.Fatal(err)
+		require.NoError(t, err)
 	}
 	return got
 }
@@ -50,37 +51,21 @@ func TestTicketSourceOneExchange(t *testing.T) {
 	src := f.client.TicketSource(testCtx, f.token)
 
 	got := askAll(t, src, 1000)
-	if n := f.srv.Exchanges(testCtx); n != 1 {
-		t.Fatalf("1000 goroutines on a cold cache made %d exchanges", n)
-	}
-	if n := f.srv.Count(superidtest.EndpointSystemUser); n != 1 {
-		t.Fatalf("%d requests", n)
-	}
-	if len(got) != 1 {
-		t.Fatalf("%d different tickets handed out", len(got))
-	}
+	require.Equal(t, 1, f.srv.Exchanges(testCtx), "exchanges by 1000 goroutines on a cold cache")
+	require.Equal(t, 1, f.srv.Count(superidtest.EndpointSystemUser), "requests")
+	require.Len(t, got, 1, "different tickets handed out")
 
 	src.Invalidate()
 	got2 := askAll(t, src, 1000)
-	if n := f.srv.Exchanges(testCtx); n != 2 {
-		t.Fatalf("Invalidate led to %d more exchanges, want 1", n-1)
-	}
-	if len(got2) != 1 {
-		t.Fatalf("%d different tickets after Invalidate", len(got2))
-	}
+	require.Equal(t, 2, f.srv.Exchanges(testCtx), "Invalidate led to more than one exchange")
+	require.Len(t, got2, 1, "different tickets after Invalidate")
 	for tk := range got2 {
-		if _, old := got[tk]; old {
-			t.Fatal("the invalidated ticket was handed out again")
-		}
+		assert.NotContains(t, got, tk, "the invalidated ticket was handed out again")
 	}
 
 	// The same tenant's source is shared across callers.
-	if f.client.TicketSource(strings.ToLower(testCtx), f.token) != src {
-		t.Error("a second TicketSource for the tenant does not share the cache")
-	}
-	if f.client.TicketSource(testCtx, "another token") == src {
-		t.Error("a new system user token kept the old source")
-	}
+	assert.Same(t, src, f.client.TicketSource(strings.ToLower(testCtx), f.token), "a second TicketSource for the tenant does not share the cache")
+	assert.NotSame(t, src, f.client.TicketSource(testCtx, "another token"), "a new system user token kept the old source")
 }
 
 func TestTicketSourceSliding(t *testing.T) {
@@ -88,28 +73,23 @@ func TestTicketSourceSliding(t *testing.T) {
 	src := f.client.TicketSource(testCtx, f.token)
 	ctx := context.Background()
 	first, err := src.Ticket(ctx)
-	check(t, err)
+	require.NoError(t, err)
 
 	// Used every 5 hours 49 minutes: never idle long enough to lapse.
 	for range 4 {
 		f.clock.Add(5*time.Hour + 49*time.Minute)
 		tk, err := src.Ticket(ctx)
-		check(t, err)
-		if tk != first {
-			t.Fatal("a ticket in use was replaced")
-		}
+		require.NoError(t, err)
+		require.Same(t, first, tk, "a ticket in use was replaced")
 	}
-	if n := f.srv.Exchanges(testCtx); n != 1 {
-		t.Fatalf("%d exchanges", n)
-	}
+	require.Equal(t, 1, f.srv.Exchanges(testCtx))
 
 	// Idle for 5h50m: within RenewBefore of lapsing, so renewed.
 	f.clock.Add(5*time.Hour + 50*time.Minute)
 	tk, err := src.Ticket(ctx)
-	check(t, err)
-	if tk == first || f.srv.Exchanges(testCtx) != 2 {
-		t.Fatal("an idle ticket about to lapse was handed out")
-	}
+	require.NoError(t, err)
+	assert.NotSame(t, first, tk, "an idle ticket about to lapse was handed out")
+	assert.Equal(t, 2, f.srv.Exchanges(testCtx))
 }
 
 func TestTicketSourceInvalidateTicket(t *testing.T) {
@@ -117,53 +97,69 @@ func TestTicketSourceInvalidateTicket(t *testing.T) {
 	src := f.client.TicketSource(testCtx, f.token)
 	ctx := context.Background()
 	old, err := src.Ticket(ctx)
-	check(t, err)
+	require.NoError(t, err)
 	inv := src.(interface{ InvalidateTicket(*Ticket) })
 	inv.InvalidateTicket(old)
 	fresh, err := src.Ticket(ctx)
-	check(t, err)
+	require.NoError(t, err)
+	assert.NotSame(t, old, fresh)
 	// A late 401 on the old ticket must not throw away the new one.
 	inv.InvalidateTicket(old)
 	again, err := src.Ticket(ctx)
-	check(t, err)
-	if fresh == old || again != fresh || f.srv.Exchanges(testCtx) != 2 {
-		t.Fatalf("exchanges %d", f.srv.Exchanges(testCtx))
-	}
+	require.NoError(t, err)
+	assert.Same(t, fresh, again)
+	assert.Equal(t, 2, f.srv.Exchanges(testCtx))
 }
 
+// TestTicketSourceWaiterLeaves: the caller that started the exchange
+// leaves while it is held at the gate; it returns with its ctx's error
+// before the exchange can end, and the exchange goes on for the other
+// waiter and the cache.
 func TestTicketSourceWaiterLeaves(t *testing.T) {
-	f := setup(t, nil)
+	g := newGate()
+	f := setup(t, func(c *Config) { c.HTTPClient = &http.Client{Transport: g} })
 	src := f.client.TicketSource(testCtx, f.token)
-	f.srv.Fail(superidtest.EndpointSystemUser, superidtest.Fault{Delay: 300 * time.Millisecond, Times: 1})
 
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
-	defer cancel()
-	start := time.Now()
-	_, err := src.Ticket(ctx)
-	if !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("err = %v", err)
+	type result struct {
+		t   *Ticket
+		err error
 	}
-	if d := time.Since(start); d > 200*time.Millisecond {
-		t.Errorf("the waiter stayed %v", d)
+	ask := func(ctx context.Context) chan result {
+		ch := make(chan result, 1)
+		go func() {
+			t, err := src.Ticket(ctx)
+			ch <- result{t, err}
+		}()
+		return ch
 	}
-	// The exchange went on without it, and its ticket is cached.
+	ctxA, cancelA := context.WithCancel(context.Background())
+	a := ask(ctxA)
+	<-g.arrived // A's exchange is at the gate
+	b := ask(context.Background())
+	cancelA()
+	ra := <-a // the gate is still shut: A did not wait for the exchange
+	assert.ErrorIs(t, ra.err, context.Canceled)
+	assert.Nil(t, ra.t)
+
+	close(g.release)
+	rb := <-b
+	require.NoError(t, rb.err, "the other waiter was harmed")
+	// The exchange A started went on without it, and its ticket is cached.
 	tk, err := src.Ticket(context.Background())
-	check(t, err)
-	if tk == nil || f.srv.Exchanges(testCtx) != 1 || f.srv.Count(superidtest.EndpointSystemUser) != 1 {
-		t.Fatalf("%d exchanges, %d requests", f.srv.Exchanges(testCtx), f.srv.Count(superidtest.EndpointSystemUser))
-	}
+	require.NoError(t, err)
+	assert.Same(t, rb.t, tk)
+	assert.Equal(t, 1, f.srv.Exchanges(testCtx))
+	assert.EqualValues(t, 1, g.requests.Load())
 }
 
 func TestTicketSourceErrorsNotCached(t *testing.T) {
 	f := setup(t, nil)
 	src := f.client.TicketSource(testCtx, f.token)
 	f.srv.Fail(superidtest.EndpointSystemUser, superidtest.Fault{Status: 400, Body: `{"IsSuccessful":false,"ErrorMessage":"no"}`, Times: 1})
-	if _, err := src.Ticket(context.Background()); !errors.Is(err, ErrRejected) {
-		t.Fatalf("err = %v", err)
-	}
-	if _, err := src.Ticket(context.Background()); err != nil {
-		t.Fatalf("after a failure: %v", err)
-	}
+	_, err := src.Ticket(context.Background())
+	require.ErrorIs(t, err, ErrRejected)
+	_, err = src.Ticket(context.Background())
+	assert.NoError(t, err, "after a failure")
 }
 
 func TestTicketSourceTenantAPI(t *testing.T) {
@@ -172,68 +168,42 @@ func TestTicketSourceTenantAPI(t *testing.T) {
 	f := setup(t, nil)
 	src := f.client.TicketSource(testCtx, f.token)
 	tk, err := src.Ticket(context.Background())
-	check(t, err)
+	require.NoError(t, err)
 	f.srv.ExpireTickets(testCtx)
-	if n := f.srv.LiveTickets(testCtx); n != 0 {
-		t.Fatalf("%d live tickets after ExpireTickets", n)
-	}
+	require.Zero(t, f.srv.LiveTickets(testCtx), "live tickets after ExpireTickets")
 	src.Invalidate()
 	tk2, err := src.Ticket(context.Background())
-	check(t, err)
-	if tk2.Value == tk.Value || f.srv.LiveTickets(testCtx) != 1 {
-		t.Fatal("no new live ticket after Invalidate")
-	}
-}
-
-// After its exchange a source keeps its ticket and nothing else: no
-// record of the flight (singleflight kept a map per source).
-func TestTicketSourceKeepsNoFlight(t *testing.T) {
-	f := setup(t, nil)
-	src := f.client.TicketSource(testCtx, f.token).(*cachedSource)
-	askAll(t, src, 50)
-	src.mu.Lock()
-	left := src.flight
-	src.mu.Unlock()
-	if left != nil {
-		t.Fatal("the finished exchange is still recorded")
-	}
-	if src.cur.Load() == nil || f.srv.Exchanges(testCtx) != 1 {
-		t.Fatal("no ticket cached")
-	}
+	require.NoError(t, err)
+	assert.NotEqual(t, tk.Value, tk2.Value)
+	assert.Equal(t, 1, f.srv.LiveTickets(testCtx), "no new live ticket after Invalidate")
 }
 
 func TestReuseWindow(t *testing.T) {
 	f := setup(t, nil)
-	if got := f.client.ReuseWindow(); got != DefaultTicketLifetime-DefaultRenewBefore {
-		t.Errorf("default: %s", got)
-	}
+	assert.Equal(t, DefaultTicketLifetime-DefaultRenewBefore, f.client.ReuseWindow(), "default")
 	g := setup(t, func(c *Config) { c.TicketLifetime, c.RenewBefore = time.Hour, 10*time.Minute })
-	if got := g.client.ReuseWindow(); got != 50*time.Minute {
-		t.Errorf("configured: %s", got)
-	}
+	assert.Equal(t, 50*time.Minute, g.client.ReuseWindow(), "configured")
 	// The cache hands a ticket out exactly within the window.
 	src := g.client.TicketSource(testCtx, g.token)
 	first, err := src.Ticket(context.Background())
-	check(t, err)
+	require.NoError(t, err)
 	g.clock.Add(50*time.Minute - time.Second)
-	if tk, _ := src.Ticket(context.Background()); tk != first {
-		t.Fatal("renewed inside the window")
-	}
+	tk, err := src.Ticket(context.Background())
+	require.NoError(t, err)
+	assert.Same(t, first, tk, "renewed inside the window")
 	g.clock.Add(50 * time.Minute)
-	if tk, _ := src.Ticket(context.Background()); tk == first {
-		t.Fatal("handed out after the window")
-	}
+	tk, err = src.Ticket(context.Background())
+	require.NoError(t, err)
+	assert.NotSame(t, first, tk, "handed out after the window")
 }
 
 func BenchmarkTicketCached(b *testing.B) {
 	f := setup(b, func(c *Config) { c.Now = nil }) // time.Now, as in production
 	src := f.client.TicketSource(testCtx, f.token)
 	ctx := context.Background()
-	if _, err := src.Ticket(ctx); err != nil {
-		b.Fatal(err)
-	}
+	_, err := src.Ticket(ctx)
+	require.NoError(b, err)
 	b.ReportAllocs()
-	b.ResetTimer()
 	for b.Loop() {
 		if _, err := src.Ticket(ctx); err != nil {
 			b.Fatal(err)
@@ -245,9 +215,8 @@ func BenchmarkTicketCachedParallel(b *testing.B) {
 	f := setup(b, func(c *Config) { c.Now = nil }) // time.Now, as in production
 	src := f.client.TicketSource(testCtx, f.token)
 	ctx := context.Background()
-	if _, err := src.Ticket(ctx); err != nil {
-		b.Fatal(err)
-	}
+	_, err := src.Ticket(ctx)
+	require.NoError(b, err)
 	b.ReportAllocs()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
@@ -271,22 +240,18 @@ func TestTicketSourceRefusesBadInputWithoutQuotingIt(t *testing.T) {
 		"empty token":       f.client.TicketSource(testCtx, ""),
 	} {
 		_, err := src.Ticket(context.Background())
-		if err == nil {
-			t.Errorf("%s: no error", name)
-			continue
+		if assert.ErrorIs(t, err, ErrInvalidArgument, name) {
+			assert.NotContains(t, err.Error(), "SECRET", name)
+			assert.NotContains(t, err.Error(), "8k8Q", name)
 		}
-		if strings.Contains(err.Error(), "SECRET") || strings.Contains(err.Error(), "8k8Q") {
-			t.Errorf("%s: error quotes the token: %v", name, err)
-		}
-		src.Invalidate() // must not panic
+		assert.NotPanics(t, src.Invalidate, name)
 	}
 }
 
 func TestTicketSourceIgnoresNilOption(t *testing.T) {
 	f := setup(t, nil)
-	if _, err := f.client.TicketSource(testCtx, f.token, nil).Ticket(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	_, err := f.client.TicketSource(testCtx, f.token, nil).Ticket(context.Background())
+	assert.NoError(t, err)
 }
 
 // TestTicketSourceExchangeTimeoutIsUnavailable: when SuperID does not
@@ -294,17 +259,14 @@ func TestTicketSourceIgnoresNilOption(t *testing.T) {
 // error must say SuperID is unavailable (worth trying later), not only
 // carry a deadline the caller never set.
 func TestTicketSourceExchangeTimeoutIsUnavailable(t *testing.T) {
+	g := newGate() // never opened
 	f := setup(t, func(c *Config) {
+		c.HTTPClient = &http.Client{Transport: g}
 		c.ExchangeTimeout = 50 * time.Millisecond
 		c.Retry.MaxRetries = -1
 	})
-	f.srv.Fail(superidtest.EndpointSystemUser, superidtest.Fault{Delay: time.Minute})
 	_, err := f.client.TicketSource(testCtx, f.token).Ticket(context.Background())
-	if !errors.Is(err, ErrUnavailable) {
-		t.Fatalf("error %v does not match ErrUnavailable", err)
-	}
-	if !errors.Is(err, context.DeadlineExceeded) {
-		t.Errorf("error %v lost its cause", err)
-	}
+	assert.Equal(t, []error{ErrUnavailable}, kinds(err), "%v", err)
+	assert.ErrorIs(t, err, context.DeadlineExceeded, "the error lost its cause")
 	f.assertNoSecrets(t, err)
 }

@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 
@@ -17,7 +18,6 @@ import (
 	"github.com/hashicorp/go-retryablehttp"
 
 	"github.com/go-superoffice/superoffice/internal/httpx"
-	"github.com/go-superoffice/superoffice/internal/jwtclaims"
 	"github.com/go-superoffice/superoffice/superid"
 )
 
@@ -116,7 +116,7 @@ type Client struct {
 	http       *retryablehttp.Client
 	logger     *slog.Logger
 	now        func() time.Time
-	parser     *jwt.Parser
+	parserOpts []jwt.ParserOption
 	reuseFor   time.Duration    // a cached ticket is handed out while idle less than this
 	clock      func() time.Time // Config.Now, possibly nil
 	base       time.Time        // when New ran, by clock or with a monotonic reading
@@ -179,13 +179,13 @@ func New(cfg Config) (*Client, error) {
 	case leeway < 0:
 		leeway = 0
 	}
-	c.parser = jwt.NewParser(
+	c.parserOpts = []jwt.ParserOption{
 		jwt.WithValidMethods([]string{jwt.SigningMethodRS256.Alg()}),
 		jwt.WithIssuer(superid.SystemUserIssuer),
 		jwt.WithExpirationRequired(),
 		jwt.WithLeeway(leeway),
 		jwt.WithTimeFunc(c.now),
-	)
+	}
 	c.http = httpx.NewClient(cfg.HTTPClient, cfg.Logger, httpx.RetryPolicy(cfg.Retry))
 	return c, nil
 }
@@ -236,9 +236,31 @@ type exchangeRequest struct {
 // exchangeResponse is SuperOffice's SystemUserResult. ErrorMessage may be
 // null or missing on success.
 type exchangeResponse struct {
-	IsSuccessful *jwtclaims.Bool // nil when absent: not a SystemUserResult
+	IsSuccessful *laxBool // nil when absent: not a SystemUserResult
 	Token        string
 	ErrorMessage string
+}
+
+// laxBool reads a JSON bool, or a string that spells one ("False", as
+// .NET writes it), as go-oidc's stringAsBool does.
+type laxBool bool
+
+func (b *laxBool) UnmarshalJSON(data []byte) error {
+	var v any
+	if err := json.Unmarshal(data, &v); err != nil {
+		return err
+	}
+	switch v := v.(type) {
+	case bool:
+		*b = laxBool(v)
+		return nil
+	case string:
+		if t, err := strconv.ParseBool(v); err == nil {
+			*b = laxBool(t)
+			return nil
+		}
+	}
+	return fmt.Errorf("IsSuccessful %.40s is not true or false", data)
 }
 
 // Exchange signs systemUserToken with a fresh timestamp, exchanges it at
@@ -246,14 +268,20 @@ type exchangeResponse struct {
 // JWT that comes back and returns its ticket.
 //
 // Retries follow Config.Retry, each signed afresh; every wait ends with
-// ctx. A failure is an *Error that matches one of ErrRejected,
-// ErrRateLimited, ErrUnavailable and ErrInvalidToken, or wraps ctx's error.
-// Exchange does not cache: every call makes SuperOffice create a new
-// ticket, so services should use TicketSource.
+// ctx. Redirects are not followed. Exchange does not cache: every call
+// makes SuperOffice create a new ticket, so services should use
+// TicketSource.
 //
-// A contextID that is not "Cust" followed by digits is refused before
-// anything is signed or sent, with an error that does not quote it: with
-// the arguments swapped, it would be the system user token.
+// Every failure is one of these, told apart with errors.Is:
+//   - an *Error that matches exactly one of ErrRejected (a 3xx or 4xx
+//     included), ErrRateLimited, ErrUnavailable (an answer that is not a
+//     SystemUserResult included) and ErrInvalidToken;
+//   - an *Error that matches none of them but wraps ctx's error, when ctx
+//     ended first;
+//   - ErrInvalidArgument, before anything is signed or sent: a Client not
+//     made by New, a nil ctx, an empty token, or a contextID that is not
+//     "Cust" followed by digits (the error does not quote it: with the
+//     arguments swapped, it would be the system user token).
 func (c *Client) Exchange(ctx context.Context, contextID, systemUserToken string, opts ...ExchangeOption) (*Ticket, error) {
 	var o exchangeOptions
 	for _, opt := range opts {
@@ -264,17 +292,20 @@ func (c *Client) Exchange(ctx context.Context, contextID, systemUserToken string
 	return c.exchange(ctx, contextID, systemUserToken, o)
 }
 
-// errContextID never quotes the rejected value: with the arguments
-// swapped, it is the system user token.
-var errNilContext = errors.New("systemuser: nil context")
-
-var errContextID = errors.New("systemuser: the context identifier is not Cust followed by digits " +
-	"(are the context identifier and the system user token swapped?)")
+var (
+	errNotNew     = fmt.Errorf("%w: Client not created with New", ErrInvalidArgument)
+	errNilContext = fmt.Errorf("%w: nil context", ErrInvalidArgument)
+	errEmptyToken = fmt.Errorf("%w: empty system user token", ErrInvalidArgument)
+	// errContextID never quotes the rejected value: with the arguments
+	// swapped, it is the system user token.
+	errContextID = fmt.Errorf("%w: the context identifier is not Cust followed by digits "+
+		"(are the context identifier and the system user token swapped?)", ErrInvalidArgument)
+)
 
 func (c *Client) exchange(ctx context.Context, contextID, token string, o exchangeOptions) (*Ticket, error) {
 	switch {
 	case c == nil || c.http == nil:
-		return nil, errors.New("systemuser: Client not created with New")
+		return nil, errNotNew
 	case ctx == nil:
 		return nil, errNilContext
 	case !superid.ValidContextIdentifier(contextID):
@@ -308,9 +339,9 @@ func (c *Client) exchange(ctx context.Context, contextID, token string, o exchan
 	req, err := retryablehttp.NewRequestWithContext(ctx, http.MethodPost, c.url, reader)
 	if err != nil {
 		if signErr != nil {
-			return nil, signErr
+			return nil, signErr // ErrInvalidKey
 		}
-		return nil, fail(nil, 0, err)
+		return nil, fail(ErrUnavailable, 0, err)
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json")
@@ -345,18 +376,20 @@ func (c *Client) exchange(ctx context.Context, contextID, token string, o exchan
 		}
 		if decodeErr == nil {
 			e.ErrorMessage = out.ErrorMessage
-			e.refused = e.kind == ErrRejected && out.IsSuccessful != nil && !bool(*out.IsSuccessful)
+			e.refused = e.kind == ErrRejected && resp.StatusCode >= 400 && out.IsSuccessful != nil && !bool(*out.IsSuccessful)
 		}
 		if resp.StatusCode >= 300 && resp.StatusCode < 400 {
-			e.Err = fmt.Errorf("redirect to %s not followed (the application token must not travel there)", redirectTarget(resp))
+			// Not followed: the application token must not travel there.
+			e.Err = fmt.Errorf("redirect to %s not followed (is Config.Environment right?)", redirectTarget(resp))
 		}
-		if e.kind == ErrRejected {
+		if e.kind == ErrRejected && resp.StatusCode >= 400 {
 			e.ClockSkew = c.skew(resp)
 		}
 		return nil, e
 	}
 	if decodeErr != nil {
-		e := fail(nil, resp.StatusCode, errors.New("response is not the JSON SystemUserResult"))
+		// Something else answered in SuperID's place (a proxy's page, say).
+		e := fail(ErrUnavailable, resp.StatusCode, errors.New("response is not the JSON SystemUserResult"))
 		e.Body = capBytes(raw, maxErrorBody)
 		return nil, e
 	}
@@ -408,17 +441,17 @@ func (c *Client) requestBody(contextID, token string, now time.Time) ([]byte, er
 }
 
 // statusKind maps a non-2xx status to a sentinel. 408 and 425 ask for
-// another try: SuperID did not judge the request.
+// another try: SuperID did not judge the request. A redirect (3xx, never
+// followed) is a rejection: the same request will meet it again, and only
+// a change of Config.Environment helps.
 func statusKind(status int) error {
 	switch {
 	case status == http.StatusTooManyRequests:
 		return ErrRateLimited
 	case status >= 500, status == http.StatusRequestTimeout, status == http.StatusTooEarly:
 		return ErrUnavailable
-	case status >= 400:
-		return ErrRejected
 	}
-	return nil
+	return ErrRejected
 }
 
 // skew is SuperID's clock minus ours, from the response's Date header.
@@ -441,9 +474,6 @@ func redirectTarget(resp *http.Response) string {
 	}
 	return httpx.RedactURL(loc)
 }
-
-// redactURLError strips query and user info from the URL of a transport
-// error; the exchange URL has none, but a proxy's might.
 
 func capBytes(b []byte, n int) []byte {
 	if len(b) > n {

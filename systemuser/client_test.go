@@ -7,15 +7,19 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/go-superoffice/superoffice/superid"
 	"github.com/go-superoffice/superoffice/superid/superidtest"
@@ -48,6 +52,7 @@ type fixture struct {
 	clock  *clock
 	key    *rsa.PrivateKey
 	token  string // the tenant's system user token
+	cfg    Config // what client was made with
 	client *Client
 }
 
@@ -68,15 +73,15 @@ func setup(t testing.TB, mod func(*Config)) *fixture {
 	f := &fixture{clock: newClock(), key: partnerKey()}
 	f.srv = superidtest.NewServer(superidtest.WithClock(f.clock.Now), superidtest.WithKeySize(1024))
 	t.Cleanup(f.srv.Close)
-	check(t, f.srv.RegisterApp(superidtest.App{
+	require.NoError(t, f.srv.RegisterApp(superidtest.App{
 		ClientID: testClient, ClientSecret: testSecret, Name: "Partner App",
 		SystemUser: true, PublicKey: &f.key.PublicKey,
 	}))
-	check(t, f.srv.AddTenant(superidtest.Tenant{ContextIdentifier: testCtx, Serial: testSerial}))
+	require.NoError(t, f.srv.AddTenant(superidtest.Tenant{ContextIdentifier: testCtx, Serial: testSerial}))
 	tok, err := f.srv.Approve(testCtx, testClient)
-	check(t, err)
+	require.NoError(t, err)
 	f.token = tok
-	cfg := Config{
+	f.cfg = Config{
 		Environment:  f.srv.Environment(),
 		ClientSecret: testSecret,
 		PrivateKey:   f.key,
@@ -84,18 +89,63 @@ func setup(t testing.TB, mod func(*Config)) *fixture {
 		Retry:        RetryPolicy{MaxRetries: 3, MinWait: time.Millisecond, MaxWait: 20 * time.Millisecond},
 	}
 	if mod != nil {
-		mod(&cfg)
+		mod(&f.cfg)
 	}
-	f.client, err = New(cfg)
-	check(t, err)
+	f.client, err = New(f.cfg)
+	require.NoError(t, err)
 	return f
 }
 
-func check(t testing.TB, err error) {
-	t.Helper()
-	if err != nil {
-		t.Fatal(err)
+// inProcess returns a copy of the fixture's Config whose requests reach
+// the emulator's handler without a network, so that a synctest bubble
+// runs them on its fake clock. Its key set is made outside the bubble
+// (call inProcess outside it), and the tests that use it never need keys.
+func (f *fixture) inProcess() Config {
+	cfg := f.cfg
+	cfg.HTTPClient = &http.Client{Transport: handlerTransport{f.srv}}
+	cfg.KeySet = superid.NewKeySet(f.srv.Environment().JWKSURL(), nil)
+	return cfg
+}
+
+// handlerTransport serves each request with a handler, in process.
+type handlerTransport struct{ h http.Handler }
+
+func (t handlerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	if r.Body == nil {
+		r.Body = http.NoBody
 	}
+	rec := httptest.NewRecorder()
+	t.h.ServeHTTP(rec, r)
+	resp := rec.Result()
+	resp.Request = r
+	return resp, nil
+}
+
+// gate holds every exchange request until released, and says when one
+// has arrived; other requests (the key set's) pass.
+type gate struct {
+	next     http.RoundTripper
+	arrived  chan struct{} // one value per held request
+	release  chan struct{} // closed to let them all on
+	requests atomic.Int32
+}
+
+func newGate() *gate {
+	return &gate{next: http.DefaultTransport, arrived: make(chan struct{}, 100), release: make(chan struct{})}
+}
+
+func (g *gate) RoundTrip(r *http.Request) (*http.Response, error) {
+	if strings.Contains(r.URL.Path, "PartnerSystemUser") {
+		g.requests.Add(1)
+		g.arrived <- struct{}{}
+		select {
+		case <-g.release:
+		case <-r.Context().Done():
+			return nil, r.Context().Err()
+		}
+	}
+	return g.next.RoundTrip(r)
 }
 
 // assertNoSecrets fails when an error message carries a credential.
@@ -106,78 +156,63 @@ func (f *fixture) assertNoSecrets(t *testing.T, err error, extra ...string) {
 	}
 	msg := err.Error()
 	for _, s := range append([]string{testSecret, f.token, "7T:"}, extra...) {
-		if s != "" && strings.Contains(msg, s) {
-			t.Errorf("error %q contains a credential", msg)
+		if s != "" {
+			assert.NotContains(t, msg, s, "the error holds a credential")
 		}
 	}
-	if !strings.HasPrefix(msg, "systemuser: ") {
-		t.Errorf("error %q lacks the package prefix", msg)
+	assert.True(t, strings.HasPrefix(msg, "systemuser: "), "error %q lacks the package prefix", msg)
+}
+
+// kinds lists the sentinels err matches, of those Exchange promises.
+func kinds(err error) []error {
+	var out []error
+	for _, k := range []error{ErrInvalidArgument, ErrRejected, ErrRateLimited, ErrUnavailable, ErrInvalidToken} {
+		if errors.Is(err, k) {
+			out = append(out, k)
+		}
 	}
+	return out
 }
 
 func TestExchange(t *testing.T) {
 	f := setup(t, nil)
 	tk, err := f.client.Exchange(context.Background(), testCtx, f.token)
-	check(t, err)
-	if tk.ContextIdentifier != testCtx || tk.Serial != testSerial {
-		t.Errorf("ticket for %q/%q", tk.ContextIdentifier, tk.Serial)
-	}
-	if !strings.HasPrefix(tk.Value, "7T:") {
-		t.Errorf("ticket value does not look like a ticket")
-	}
-	if tk.WebAPIURL != f.srv.WebAPIURL(testCtx) || tk.NetServerURL != f.srv.NetServerURL(testCtx) {
-		t.Errorf("URLs %q %q", tk.WebAPIURL, tk.NetServerURL)
-	}
-	if !tk.IssuedAt.Equal(f.clock.Now()) || !tk.Expiry.After(f.clock.Now()) {
-		t.Errorf("IssuedAt %v Expiry %v", tk.IssuedAt, tk.Expiry)
-	}
-	if n := f.srv.Exchanges(testCtx); n != 1 {
-		t.Errorf("%d exchanges", n)
-	}
+	require.NoError(t, err)
+	assert.Equal(t, testCtx, tk.ContextIdentifier)
+	assert.Equal(t, testSerial, tk.Serial)
+	assert.True(t, strings.HasPrefix(tk.Value, "7T:"), "ticket value does not look like a ticket")
+	assert.Equal(t, f.srv.WebAPIURL(testCtx), tk.WebAPIURL)
+	assert.Equal(t, f.srv.NetServerURL(testCtx), tk.NetServerURL)
+	assert.True(t, tk.IssuedAt.Equal(f.clock.Now()), "IssuedAt %v", tk.IssuedAt)
+	assert.True(t, tk.Expiry.After(f.clock.Now()), "Expiry %v", tk.Expiry)
+	assert.Equal(t, 1, f.srv.Exchanges(testCtx))
 
 	reqs := f.srv.Requests(superidtest.EndpointSystemUser)
-	if len(reqs) != 1 {
-		t.Fatalf("%d requests", len(reqs))
-	}
+	require.Len(t, reqs, 1)
 	r := reqs[0]
+	assert.Equal(t, http.MethodPost, r.Method)
 	// (The emulator records the path after folding /Login to /login.)
-	if r.Method != http.MethodPost || !strings.EqualFold(r.Path, "/Login/api/PartnerSystemUser/Authenticate") {
-		t.Errorf("%s %s", r.Method, r.Path)
-	}
-	if ct := r.Header.Get("Content-Type"); ct != "application/json" {
-		t.Errorf("Content-Type %q", ct)
-	}
-	if a := r.Header.Get("Accept"); a != "application/json" {
-		t.Errorf("Accept %q", a)
-	}
+	assert.True(t, strings.EqualFold(r.Path, "/Login/api/PartnerSystemUser/Authenticate"), "path %s", r.Path)
+	assert.Equal(t, "application/json", r.Header.Get("Content-Type"))
+	assert.Equal(t, "application/json", r.Header.Get("Accept"))
 	var body map[string]string
-	check(t, json.Unmarshal(r.Body, &body))
+	require.NoError(t, json.Unmarshal(r.Body, &body))
 	want, err := Sign(f.key, f.token, f.clock.Now())
-	check(t, err)
-	if body["SignedSystemToken"] != want || body["ApplicationToken"] != testSecret ||
-		body["ContextIdentifier"] != testCtx || body["ReturnTokenType"] != "JWT" || len(body) != 4 {
-		t.Errorf("request body fields: %v", keys(body))
-	}
-}
-
-func keys(m map[string]string) []string {
-	var out []string
-	for k := range m {
-		out = append(out, k)
-	}
-	return out
+	require.NoError(t, err)
+	assert.Equal(t, map[string]string{
+		"SignedSystemToken": want, "ApplicationToken": testSecret,
+		"ContextIdentifier": testCtx, "ReturnTokenType": "JWT",
+	}, body)
 }
 
 func TestExchangeArguments(t *testing.T) {
 	f := setup(t, nil)
 	for _, c := range []struct{ ctx, tok string }{{"", f.token}, {"Cust 1", f.token}, {"Cust1/../x", f.token}, {testCtx, ""}} {
-		if _, err := f.client.Exchange(context.Background(), c.ctx, c.tok); err == nil || !strings.HasPrefix(err.Error(), "systemuser: ") {
-			t.Errorf("Exchange(%q, %q) = %v", c.ctx, c.tok, err)
-		}
+		_, err := f.client.Exchange(context.Background(), c.ctx, c.tok)
+		assert.ErrorIs(t, err, ErrInvalidArgument, "Exchange(%q, %q)", c.ctx, c.tok)
+		f.assertNoSecrets(t, err)
 	}
-	if n := f.srv.Count(superidtest.EndpointSystemUser); n != 0 {
-		t.Errorf("%d requests sent for bad arguments", n)
-	}
+	assert.Zero(t, f.srv.Count(superidtest.EndpointSystemUser), "requests sent for bad arguments")
 }
 
 // The context identifier and the token swapped: the error must not
@@ -196,27 +231,21 @@ func TestExchangeSwappedArgumentsLeakNothing(t *testing.T) {
 	}
 	for _, tok := range []string{f.token, "Q7DmBgo8k8XyZwv3", "SuperOffice DevNet Node Q7DmBgo8k8", "Cust12345Q7DmBgo"} {
 		_, err := f.client.Exchange(ctx, tok, testCtx)
-		if err == nil || leaks(err.Error(), tok) || !strings.Contains(err.Error(), "swapped") {
-			t.Errorf("Exchange(token, ctx) = %v; want an error that holds no part of the token", err)
-		}
+		require.Error(t, err)
+		assert.False(t, leaks(err.Error(), tok), "Exchange(token, ctx) = %v holds part of the token", err)
+		assert.Contains(t, err.Error(), "swapped")
 		_, err = f.client.TicketSource(tok, testCtx).Ticket(ctx)
-		if err == nil || leaks(err.Error(), tok) {
-			t.Errorf("TicketSource(token, ctx).Ticket = %v; want an error that holds no part of the token", err)
-		}
+		require.Error(t, err)
+		assert.False(t, leaks(err.Error(), tok), "TicketSource(token, ctx).Ticket = %v holds part of the token", err)
 		var e *Error
-		if errors.As(err, &e) {
-			t.Errorf("the token became Error.ContextIdentifier")
-		}
+		assert.False(t, errors.As(err, &e), "the token became Error.ContextIdentifier")
 	}
-	if n := f.srv.Count(superidtest.EndpointSystemUser); n != 0 {
-		t.Errorf("%d exchanges sent with swapped arguments", n)
-	}
+	assert.Zero(t, f.srv.Count(superidtest.EndpointSystemUser), "exchanges sent with swapped arguments")
 
 	// A token passed as the pinned serial is not quoted either.
 	_, err := f.client.Exchange(ctx, testCtx, f.token, WithSerial(f.token))
-	if !errors.Is(err, ErrInvalidToken) || leaks(err.Error(), f.token) {
-		t.Errorf("pinned serial mismatch: %v", err)
-	}
+	assert.ErrorIs(t, err, ErrInvalidToken)
+	assert.False(t, leaks(err.Error(), f.token), "pinned serial mismatch: %v", err)
 }
 
 // A Client not made by New, or a nil ctx or option, gives an error
@@ -235,37 +264,17 @@ func TestZeroClientErrs(t *testing.T) {
 			return err
 		},
 	} {
-		func() {
-			defer func() {
-				if r := recover(); r != nil {
-					t.Errorf("%s panicked: %v", name, r)
-				}
-			}()
-			if err := call(); err == nil || !strings.HasPrefix(err.Error(), "systemuser: ") {
-				t.Errorf("%s: %v, want a systemuser: error", name, err)
-			}
-		}()
+		var err error
+		assert.NotPanics(t, func() { err = call() }, name)
+		assert.ErrorIs(t, err, ErrInvalidArgument, name)
+		assert.ErrorContains(t, err, "systemuser: ", name)
 	}
-	if _, err := f.client.Exchange(context.Background(), testCtx, f.token, nil); err != nil {
-		t.Errorf("a nil ExchangeOption: %v", err)
-	}
+	_, err := f.client.Exchange(context.Background(), testCtx, f.token, nil)
+	assert.NoError(t, err, "a nil ExchangeOption")
 	// The refused nil ctx left the tenant's source usable.
-	done := make(chan error, 1)
-	go func() {
-		_, err := f.client.TicketSource(testCtx, f.token).Ticket(context.Background())
-		done <- err
-	}()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("Ticket after a nil ctx: %v", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("Ticket after a nil ctx hangs")
-	}
-	if w := nilClient.ReuseWindow(); w != 0 {
-		t.Errorf("nil Client's ReuseWindow = %s", w)
-	}
+	_, err = f.client.TicketSource(testCtx, f.token).Ticket(context.Background())
+	assert.NoError(t, err, "Ticket after a nil ctx")
+	assert.Zero(t, nilClient.ReuseWindow(), "nil Client's ReuseWindow")
 }
 
 // TestExchangeValidation gives the client system-user JWTs that break one
@@ -306,15 +315,17 @@ func TestExchangeValidation(t *testing.T) {
 	stranger := superidtest.NewServer(superidtest.WithKeySize(1024))
 	defer stranger.Close()
 	hs256, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims(good())).SignedString([]byte("k"))
-	check(t, err)
+	require.NoError(t, err)
 	none, err := jwt.NewWithClaims(jwt.SigningMethodNone, jwt.MapClaims(good())).SignedString(jwt.UnsafeAllowNoneSignatureType)
-	check(t, err)
+	require.NoError(t, err)
 	idToken := map[string]any{ // what the login returns, offered in place of a system-user JWT
 		"iss": f.srv.Environment().Issuer(), "aud": testClient, "sub": "admin@example.com",
 		"iat": fmt.Sprint(now.Unix()), "nbf": now.Add(-time.Minute).Unix(), "exp": now.Add(5 * time.Minute).Unix(),
 		claimPrefix + "ctx": testCtx, claimPrefix + "serial": testSerial,
 		claimPrefix + "system_token": f.token, "nonce": "n",
 	}
+	big := good()
+	big["pad"] = strings.Repeat("x", maxJWT)
 
 	tests := []struct {
 		name   string
@@ -342,19 +353,22 @@ func TestExchangeValidation(t *testing.T) {
 		{name: "expired", claims: with("exp", now.Add(-6*time.Minute).Unix()), cause: jwt.ErrTokenExpired},
 		{name: "no exp", claims: with("exp", nil), cause: jwt.ErrTokenRequiredClaimMissing},
 		{name: "not yet valid", claims: with("nbf", now.Add(10*time.Minute).Unix()), cause: jwt.ErrTokenNotValidYet},
+		{name: "iat not a number", claims: with("iat", "yesterday")},
 		{name: "no ticket", claims: with(claimPrefix+"ticket", nil)},
 		{name: "empty ticket", claims: with(claimPrefix+"ticket", "")},
 		{name: "id_token", claims: idToken},
 		// Claim names are case-sensitive (RFC 7519), as superid reads them.
 		{name: "ticket claim in other case", claims: renamed(claimPrefix+"ticket", strings.ToUpper(claimPrefix+"ticket"))},
+		{name: "ctx claim in other case", claims: renamed(claimPrefix+"ctx", strings.ToUpper(claimPrefix+"ctx"))},
 		{name: "ISS for iss", claims: renamed("iss", "ISS"), cause: jwt.ErrTokenRequiredClaimMissing},
 		{name: "ticket an object", claims: with(claimPrefix+"ticket", map[string]any{"v": "7T:abc"})},
 		{name: "ticket null", claims: with(claimPrefix+"ticket", json.RawMessage("null"))},
-		{name: "unknown key", raw: mustSign(t, stranger.Emulator, good())},
-		{name: "HS256", raw: hs256},
-		{name: "alg none", raw: none},
-		{name: "not a JWT", raw: "not.a.jwt"},
-		{name: "tampered", raw: tamper(mustSign(t, f.srv.Emulator, good()))},
+		{name: "larger than 64 KiB", claims: big},
+		{name: "unknown key", raw: mustSign(t, stranger.Emulator, good()), cause: superid.ErrUnknownKey},
+		{name: "HS256", raw: hs256, cause: jwt.ErrTokenSignatureInvalid},
+		{name: "alg none", raw: none, cause: jwt.ErrTokenSignatureInvalid},
+		{name: "not a JWT", raw: "not.a.jwt", cause: jwt.ErrTokenMalformed},
+		{name: "tampered", raw: tamper(mustSign(t, f.srv.Emulator, good())), cause: jwt.ErrTokenSignatureInvalid},
 		// encoding/base64 skips line breaks, and the signature segment is
 		// not signed: one token would have many spellings.
 		{name: "line break in signature", raw: breakLine(mustSign(t, f.srv.Emulator, good()))},
@@ -366,34 +380,24 @@ func TestExchangeValidation(t *testing.T) {
 			if raw == "" {
 				raw = mustSign(t, f.srv.Emulator, tt.claims)
 			}
-			body, _ := json.Marshal(map[string]any{"IsSuccessful": true, "Token": raw, "ErrorMessage": nil})
+			body, err := json.Marshal(map[string]any{"IsSuccessful": true, "Token": raw, "ErrorMessage": nil})
+			require.NoError(t, err)
 			f.srv.Fail(superidtest.EndpointSystemUser, superidtest.Fault{Status: 200, Body: string(body), Times: 1})
 			tk, err := f.client.Exchange(context.Background(), testCtx, f.token, tt.opts...)
 			if tt.ok {
-				if err != nil {
-					t.Fatalf("refused a valid JWT: %v", err)
-				}
-				if tk.Value != "7T:abc" {
-					t.Errorf("ticket %q", tk.Value)
-				}
+				require.NoError(t, err, "refused a valid JWT")
+				assert.Equal(t, "7T:abc", tk.Value)
 				return
 			}
-			if err == nil {
-				t.Fatal("accepted")
-			}
-			if !errors.Is(err, ErrInvalidToken) {
-				t.Errorf("%v does not match ErrInvalidToken", err)
-			}
-			if errors.Is(err, ErrRejected) || errors.Is(err, ErrUnavailable) {
-				t.Errorf("%v matches another kind too", err)
-			}
-			if tt.cause != nil && !errors.Is(err, tt.cause) {
-				t.Errorf("%v does not wrap %v", err, tt.cause)
+			require.Error(t, err, "accepted")
+			assert.Equal(t, []error{ErrInvalidToken}, kinds(err), "%v", err)
+			if tt.cause != nil {
+				assert.ErrorIs(t, err, tt.cause)
 			}
 			var e *Error
-			if !errors.As(err, &e) || e.StatusCode != 200 || len(e.Body) != 0 {
-				t.Errorf("Error %+v: want status 200 and no body (it holds a ticket)", e)
-			}
+			require.ErrorAs(t, err, &e)
+			assert.Equal(t, 200, e.StatusCode)
+			assert.Empty(t, e.Body, "Error.Body kept a body that holds a ticket")
 			f.assertNoSecrets(t, err, raw, "7T:abc")
 		})
 	}
@@ -402,7 +406,7 @@ func TestExchangeValidation(t *testing.T) {
 func mustSign(t testing.TB, e *superidtest.Emulator, claims map[string]any) string {
 	t.Helper()
 	s, err := e.SignJWT(claims)
-	check(t, err)
+	require.NoError(t, err)
 	return s
 }
 
@@ -430,24 +434,24 @@ func TestExchangeRejected(t *testing.T) {
 		f.srv.RevokeApproval(testCtx, testClient)
 		_, err := f.client.Exchange(context.Background(), testCtx, f.token)
 		var e *Error
-		if !errors.As(err, &e) || !errors.Is(err, ErrRejected) || errors.Is(err, ErrClockSkew) {
-			t.Fatalf("err = %v", err)
-		}
-		if e.StatusCode != 200 || e.ErrorMessage == "" || !strings.Contains(err.Error(), e.ErrorMessage) {
-			t.Errorf("status %d, ErrorMessage %q, message %q", e.StatusCode, e.ErrorMessage, err)
-		}
-		if f.srv.Count(superidtest.EndpointSystemUser) != 1 {
-			t.Error("a rejection was retried")
-		}
+		require.ErrorAs(t, err, &e)
+		assert.ErrorIs(t, err, ErrRejected)
+		assert.NotErrorIs(t, err, ErrClockSkew)
+		assert.Equal(t, 200, e.StatusCode)
+		assert.NotEmpty(t, e.ErrorMessage)
+		assert.Contains(t, err.Error(), e.ErrorMessage)
+		assert.Equal(t, 1, f.srv.Count(superidtest.EndpointSystemUser), "a rejection was retried")
 		f.assertNoSecrets(t, err)
 	})
 	t.Run("wrong application token", func(t *testing.T) {
 		f := setup(t, func(c *Config) { c.ClientSecret = "wrong-secret" })
 		_, err := f.client.Exchange(context.Background(), testCtx, f.token)
 		var e *Error
-		if !errors.As(err, &e) || !errors.Is(err, ErrRejected) || e.StatusCode != 401 || e.ErrorMessage == "" || len(e.Body) == 0 {
-			t.Fatalf("err = %v (%+v)", err, e)
-		}
+		require.ErrorAs(t, err, &e)
+		assert.ErrorIs(t, err, ErrRejected)
+		assert.Equal(t, 401, e.StatusCode)
+		assert.NotEmpty(t, e.ErrorMessage)
+		assert.NotEmpty(t, e.Body)
 		f.assertNoSecrets(t, err, "wrong-secret")
 	})
 	t.Run("clock skew", func(t *testing.T) {
@@ -456,57 +460,83 @@ func TestExchangeRejected(t *testing.T) {
 		// The partner's clock runs 10 minutes fast.
 		fast := func() time.Time { return f.clock.Now().Add(10 * time.Minute) }
 		c, err := New(Config{Environment: f.srv.Environment(), ClientSecret: testSecret, PrivateKey: f.key, Now: fast})
-		check(t, err)
+		require.NoError(t, err)
 		_, err = c.Exchange(context.Background(), testCtx, f.token)
 		var e *Error
-		if !errors.As(err, &e) || !errors.Is(err, ErrRejected) || !errors.Is(err, ErrClockSkew) {
-			t.Fatalf("err = %v", err)
-		}
-		if e.ClockSkew != -10*time.Minute {
-			t.Errorf("ClockSkew = %v, want -10m", e.ClockSkew)
-		}
-		if !strings.Contains(err.Error(), "ahead of SuperID's by 10m0s") {
-			t.Errorf("message %q does not explain the clock", err)
-		}
+		require.ErrorAs(t, err, &e)
+		assert.ErrorIs(t, err, ErrRejected)
+		assert.ErrorIs(t, err, ErrClockSkew)
+		assert.Equal(t, -10*time.Minute, e.ClockSkew)
+		assert.Contains(t, err.Error(), "ahead of SuperID's by 10m0s", "the message does not explain the clock")
 	})
 	t.Run("tenant suspended", func(t *testing.T) {
 		f := setup(t, nil)
-		check(t, f.srv.SetTenantState(testCtx, "Suspended"))
+		require.NoError(t, f.srv.SetTenantState(testCtx, "Suspended"))
 		_, err := f.client.Exchange(context.Background(), testCtx, f.token)
-		if !errors.Is(err, ErrRejected) {
-			t.Fatalf("err = %v", err)
-		}
+		assert.ErrorIs(t, err, ErrRejected)
 	})
 }
 
 func TestExchangeRetries(t *testing.T) {
 	ctx := context.Background()
-	t.Run("429 with Retry-After", func(t *testing.T) {
-		f := setup(t, func(c *Config) { c.Retry.MaxWait = 5 * time.Second })
-		f.srv.Fail(superidtest.EndpointSystemUser, superidtest.Fault{
-			Status: 429, Header: http.Header{"Retry-After": {"1"}}, Times: 1,
+	// The waits run on synctest's clock: their length is exact, and the
+	// test takes no time.
+	t.Run("Retry-After honoured", func(t *testing.T) {
+		f := setup(t, func(c *Config) {
+			c.Retry = RetryPolicy{MaxRetries: 1, MinWait: time.Millisecond, MaxWait: 5 * time.Second}
 		})
-		start := time.Now()
-		_, err := f.client.Exchange(ctx, testCtx, f.token)
-		check(t, err)
-		if d := time.Since(start); d < time.Second {
-			t.Errorf("retried after %v, before Retry-After", d)
-		}
-		if n := f.srv.Count(superidtest.EndpointSystemUser); n != 2 {
-			t.Errorf("%d requests", n)
-		}
+		cfg := f.inProcess()
+		f.srv.Fail(superidtest.EndpointSystemUser, superidtest.Fault{Status: 429, Header: http.Header{"Retry-After": {"2"}}})
+		synctest.Test(t, func(t *testing.T) {
+			c, err := New(cfg)
+			require.NoError(t, err)
+			start := time.Now()
+			_, err = c.Exchange(ctx, testCtx, f.token)
+			assert.ErrorIs(t, err, ErrRateLimited)
+			assert.Equal(t, 2*time.Second, time.Since(start), "the retry did not wait for Retry-After")
+		})
+		assert.Equal(t, 2, f.srv.Count(superidtest.EndpointSystemUser))
 	})
 	t.Run("Retry-After capped", func(t *testing.T) {
-		f := setup(t, nil) // MaxWait 20ms
-		f.srv.Fail(superidtest.EndpointSystemUser, superidtest.Fault{
-			Status: 429, Header: http.Header{"Retry-After": {"3600"}}, Times: 2,
+		f := setup(t, func(c *Config) {
+			c.Retry = RetryPolicy{MaxRetries: 2, MinWait: time.Millisecond, MaxWait: 20 * time.Millisecond}
 		})
-		start := time.Now()
+		cfg := f.inProcess()
+		f.srv.Fail(superidtest.EndpointSystemUser, superidtest.Fault{Status: 429, Header: http.Header{"Retry-After": {"3600"}}})
+		synctest.Test(t, func(t *testing.T) {
+			c, err := New(cfg)
+			require.NoError(t, err)
+			start := time.Now()
+			_, err = c.Exchange(ctx, testCtx, f.token)
+			assert.ErrorIs(t, err, ErrRateLimited)
+			assert.Equal(t, 40*time.Millisecond, time.Since(start), "two waits of MaxWait each")
+		})
+		assert.Equal(t, 3, f.srv.Count(superidtest.EndpointSystemUser))
+	})
+	t.Run("ctx ends the backoff", func(t *testing.T) {
+		f := setup(t, func(c *Config) {
+			c.Retry = RetryPolicy{MaxRetries: 5, MinWait: 10 * time.Second, MaxWait: 10 * time.Second}
+		})
+		cfg := f.inProcess()
+		f.srv.Fail(superidtest.EndpointSystemUser, superidtest.Fault{Status: 503, Header: http.Header{"Retry-After": {"10"}}})
+		synctest.Test(t, func(t *testing.T) {
+			c, err := New(cfg)
+			require.NoError(t, err)
+			cctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+			defer cancel()
+			start := time.Now()
+			_, err = c.Exchange(cctx, testCtx, f.token)
+			assert.ErrorIs(t, err, context.DeadlineExceeded)
+			assert.Empty(t, kinds(err), "a caller's deadline is no kind of failure")
+			assert.Equal(t, 100*time.Millisecond, time.Since(start), "returned later than its ctx")
+		})
+	})
+	t.Run("429 then 200", func(t *testing.T) {
+		f := setup(t, nil)
+		f.srv.Fail(superidtest.EndpointSystemUser, superidtest.Fault{Status: 429, Header: http.Header{"Retry-After": {"3600"}}, Times: 2})
 		_, err := f.client.Exchange(ctx, testCtx, f.token)
-		check(t, err)
-		if d := time.Since(start); d > 5*time.Second {
-			t.Errorf("took %v", d)
-		}
+		require.NoError(t, err)
+		assert.Equal(t, 3, f.srv.Count(superidtest.EndpointSystemUser))
 	})
 	t.Run("429 until give-up", func(t *testing.T) {
 		f := setup(t, nil)
@@ -514,13 +544,11 @@ func TestExchangeRetries(t *testing.T) {
 			Header: http.Header{"Retry-After": {"3600"}}})
 		_, err := f.client.Exchange(ctx, testCtx, f.token)
 		var e *Error
-		if !errors.As(err, &e) || !errors.Is(err, ErrRateLimited) || e.StatusCode != 429 {
-			t.Fatalf("err = %v", err)
-		}
+		require.ErrorAs(t, err, &e)
+		assert.ErrorIs(t, err, ErrRateLimited)
+		assert.Equal(t, 429, e.StatusCode)
 		// What SuperID asked for, for a caller that schedules the next try.
-		if e.RetryAfter != time.Hour {
-			t.Errorf("RetryAfter %v, want 1h", e.RetryAfter)
-		}
+		assert.Equal(t, time.Hour, e.RetryAfter)
 	})
 	t.Run("503 then 200, signed afresh", func(t *testing.T) {
 		// Each clock read moves a minute on, so each attempt's signature
@@ -533,33 +561,24 @@ func TestExchangeRetries(t *testing.T) {
 		f.clock.Add(3 * time.Minute)
 		f.srv.Fail(superidtest.EndpointSystemUser, superidtest.Fault{Status: 503, Times: 1})
 		_, err := f.client.Exchange(ctx, testCtx, f.token)
-		check(t, err)
+		require.NoError(t, err)
 		reqs := f.srv.Requests(superidtest.EndpointSystemUser)
-		if len(reqs) != 2 {
-			t.Fatalf("%d requests", len(reqs))
-		}
+		require.Len(t, reqs, 2)
 		var a, b map[string]string
-		check(t, json.Unmarshal(reqs[0].Body, &a))
-		check(t, json.Unmarshal(reqs[1].Body, &b))
-		if a["SignedSystemToken"] == b["SignedSystemToken"] {
-			t.Error("the retry reused the first attempt's signature")
-		}
+		require.NoError(t, json.Unmarshal(reqs[0].Body, &a))
+		require.NoError(t, json.Unmarshal(reqs[1].Body, &b))
+		assert.NotEqual(t, a["SignedSystemToken"], b["SignedSystemToken"], "the retry reused the first attempt's signature")
 	})
 	t.Run("408 and 425 are retried, and unavailable, not rejected", func(t *testing.T) {
 		for _, status := range []int{http.StatusRequestTimeout, http.StatusTooEarly} {
 			f := setup(t, func(c *Config) { c.Retry.MaxRetries = 1 })
 			f.srv.Fail(superidtest.EndpointSystemUser, superidtest.Fault{Status: status, Times: 1})
-			if _, err := f.client.Exchange(ctx, testCtx, f.token); err != nil {
-				t.Fatalf("%d once: %v", status, err)
-			}
-			f.srv.Fail(superidtest.EndpointSystemUser, superidtest.Fault{Status: status})
 			_, err := f.client.Exchange(ctx, testCtx, f.token)
-			if !errors.Is(err, ErrUnavailable) || errors.Is(err, ErrRejected) {
-				t.Errorf("%d until give-up: %v, want ErrUnavailable", status, err)
-			}
-			if n := f.srv.Count(superidtest.EndpointSystemUser); n != 2+2 {
-				t.Errorf("%d: %d requests, want 2 + 2", status, n)
-			}
+			require.NoError(t, err, "%d once", status)
+			f.srv.Fail(superidtest.EndpointSystemUser, superidtest.Fault{Status: status})
+			_, err = f.client.Exchange(ctx, testCtx, f.token)
+			assert.Equal(t, []error{ErrUnavailable}, kinds(err), "%d until give-up: %v", status, err)
+			assert.Equal(t, 2+2, f.srv.Count(superidtest.EndpointSystemUser), "%d: requests", status)
 		}
 	})
 	t.Run("500 until give-up", func(t *testing.T) {
@@ -567,52 +586,35 @@ func TestExchangeRetries(t *testing.T) {
 		f.srv.Fail(superidtest.EndpointSystemUser, superidtest.Fault{Status: 500, Body: `{"Message":"An error has occurred."}`})
 		_, err := f.client.Exchange(ctx, testCtx, f.token)
 		var e *Error
-		if !errors.As(err, &e) || !errors.Is(err, ErrUnavailable) || e.StatusCode != 500 {
-			t.Fatalf("err = %v", err)
-		}
-		if !strings.Contains(string(e.Body), "An error has occurred.") {
-			t.Errorf("body %q not kept", e.Body)
-		}
-		if n := f.srv.Count(superidtest.EndpointSystemUser); n != 3 {
-			t.Errorf("%d requests, want 1 + 2 retries", n)
-		}
+		require.ErrorAs(t, err, &e)
+		assert.ErrorIs(t, err, ErrUnavailable)
+		assert.Equal(t, 500, e.StatusCode)
+		assert.Contains(t, string(e.Body), "An error has occurred.")
+		assert.Equal(t, 3, f.srv.Count(superidtest.EndpointSystemUser), "1 + 2 retries")
 		f.assertNoSecrets(t, err)
 	})
 	t.Run("no retries", func(t *testing.T) {
 		f := setup(t, func(c *Config) { c.Retry.MaxRetries = -1 })
 		f.srv.Fail(superidtest.EndpointSystemUser, superidtest.Fault{Status: 503})
 		_, err := f.client.Exchange(ctx, testCtx, f.token)
-		if !errors.Is(err, ErrUnavailable) || f.srv.Count(superidtest.EndpointSystemUser) != 1 {
-			t.Fatalf("err = %v after %d requests", err, f.srv.Count(superidtest.EndpointSystemUser))
-		}
-	})
-	t.Run("ctx ends the backoff", func(t *testing.T) {
-		f := setup(t, func(c *Config) {
-			c.Retry = RetryPolicy{MaxRetries: 5, MinWait: 10 * time.Second, MaxWait: 10 * time.Second}
-		})
-		f.srv.Fail(superidtest.EndpointSystemUser, superidtest.Fault{Status: 503, Header: http.Header{"Retry-After": {"10"}}})
-		cctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
-		defer cancel()
-		start := time.Now()
-		_, err := f.client.Exchange(cctx, testCtx, f.token)
-		if !errors.Is(err, context.DeadlineExceeded) {
-			t.Fatalf("err = %v", err)
-		}
-		if d := time.Since(start); d > 3*time.Second {
-			t.Errorf("returned after %v", d)
-		}
+		assert.ErrorIs(t, err, ErrUnavailable)
+		assert.Equal(t, 1, f.srv.Count(superidtest.EndpointSystemUser))
 	})
 	t.Run("connection refused", func(t *testing.T) {
 		f := setup(t, nil)
 		f.srv.Close()
 		_, err := f.client.Exchange(ctx, testCtx, f.token)
 		var e *Error
-		if !errors.As(err, &e) || !errors.Is(err, ErrUnavailable) || e.StatusCode != 0 || e.Err == nil {
-			t.Fatalf("err = %v", err)
-		}
+		require.ErrorAs(t, err, &e)
+		assert.ErrorIs(t, err, ErrUnavailable)
+		assert.Zero(t, e.StatusCode)
+		assert.Error(t, e.Err)
 	})
 }
 
+// A redirect from the exchange endpoint is not followed, so that the
+// application token and the signed token never reach its target, and it
+// is a rejection: the same request meets it again.
 func TestExchangeRedirectNotFollowed(t *testing.T) {
 	var hits atomic.Int32
 	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -620,59 +622,171 @@ func TestExchangeRedirectNotFollowed(t *testing.T) {
 	}))
 	defer other.Close()
 	f := setup(t, nil)
-	for _, status := range []int{301, 302, 307, 308} {
+	for _, status := range []int{301, 302, 303, 307, 308} {
 		f.srv.Fail(superidtest.EndpointSystemUser, superidtest.Fault{
 			Status: status, Header: http.Header{"Location": {other.URL + "/steal?x=1"}}, Times: 1,
 		})
 		_, err := f.client.Exchange(context.Background(), testCtx, f.token)
 		var e *Error
-		if !errors.As(err, &e) || e.StatusCode != status || !strings.Contains(err.Error(), "redirect") {
-			t.Errorf("%d: err = %v", status, err)
-		}
-		if errors.Is(err, ErrRejected) || errors.Is(err, ErrUnavailable) {
-			t.Errorf("%d: a redirect is classified as %v", status, err)
-		}
+		require.ErrorAs(t, err, &e, "%d", status)
+		assert.Equal(t, status, e.StatusCode)
+		assert.Contains(t, err.Error(), "redirect")
+		assert.NotContains(t, err.Error(), "x=1", "the redirect target's query is not redacted")
+		assert.Equal(t, []error{ErrRejected}, kinds(err), "%d: %v", status, err)
+		assert.False(t, e.Refused(), "%d: a redirect is no refusal by SuperID", status)
+		f.assertNoSecrets(t, err)
 	}
-	if n := hits.Load(); n != 0 {
-		t.Fatalf("the other host received %d requests", n)
-	}
+	assert.Zero(t, hits.Load(), "the redirect target received requests")
 }
 
 func TestExchangeOddResponses(t *testing.T) {
 	f := setup(t, nil)
-	cases := []struct {
+	for _, c := range []struct {
 		name string
 		body string
 		kind error
 	}{
-		{"html", "<html>proxy login</html>", nil},
+		{"html", "<html>proxy login</html>", ErrUnavailable},
 		{"success without token", `{"IsSuccessful":true}`, ErrInvalidToken},
 		{"failure without message", `{"IsSuccessful":false}`, ErrRejected},
 		{"string IsSuccessful", `{"IsSuccessful":"False","ErrorMessage":"nope"}`, ErrRejected},
-	}
-	for _, c := range cases {
+		{"IsSuccessful neither", `{"IsSuccessful":"maybe"}`, ErrUnavailable},
+	} {
 		f.srv.Fail(superidtest.EndpointSystemUser, superidtest.Fault{Status: 200, Body: c.body, Times: 1})
 		_, err := f.client.Exchange(context.Background(), testCtx, f.token)
 		var e *Error
-		if !errors.As(err, &e) {
-			t.Errorf("%s: err = %v", c.name, err)
-			continue
+		if assert.ErrorAs(t, err, &e, c.name) {
+			assert.Equal(t, []error{c.kind}, kinds(err), "%s: %v", c.name, err)
 		}
-		if c.kind != nil && !errors.Is(err, c.kind) {
-			t.Errorf("%s: %v does not match %v", c.name, err, c.kind)
-		}
-		if c.kind == nil && (errors.Is(err, ErrRejected) || errors.Is(err, ErrInvalidToken) || errors.Is(err, ErrUnavailable)) {
-			t.Errorf("%s: %v has a kind", c.name, err)
-		}
+	}
+}
+
+// failingBody is a response body that breaks off.
+type failingBody struct{}
+
+func (failingBody) Read([]byte) (int, error) { return 0, io.ErrUnexpectedEOF }
+func (failingBody) Close() error             { return nil }
+
+type brokenBodyTransport struct{}
+
+func (brokenBodyTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	return &http.Response{StatusCode: 200, Header: http.Header{}, Body: failingBody{}, Request: r}, nil
+}
+
+// TestExchangeFailuresMatchTheirSentinel walks every way Exchange can
+// fail and checks that the failure matches the one sentinel its doc
+// promises for it, and no other (or, for a caller's ctx, none).
+func TestExchangeFailuresMatchTheirSentinel(t *testing.T) {
+	var (
+		nilClient *Client
+		nilCtx    context.Context
+	)
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+	fault := func(fl superidtest.Fault) func(*fixture) {
+		return func(f *fixture) { f.srv.Fail(superidtest.EndpointSystemUser, fl) }
+	}
+	body := func(status int, b string) func(*fixture) { return fault(superidtest.Fault{Status: status, Body: b}) }
+	redirect := func(status int) func(*fixture) {
+		return fault(superidtest.Fault{Status: status, Header: http.Header{"Location": {"https://elsewhere.example/"}}})
+	}
+	tests := []struct {
+		name   string
+		cfg    func(*Config)
+		before func(*fixture)
+		call   func(*fixture) error // nil: Exchange(background, testCtx, token)
+		want   error                // nil: only ctx's error
+		ctxErr error
+	}{
+		{name: "nil Client", want: ErrInvalidArgument, call: func(f *fixture) error {
+			_, err := nilClient.Exchange(context.Background(), testCtx, f.token)
+			return err
+		}},
+		{name: "zero Client", want: ErrInvalidArgument, call: func(f *fixture) error {
+			_, err := (&Client{}).Exchange(context.Background(), testCtx, f.token)
+			return err
+		}},
+		{name: "nil ctx", want: ErrInvalidArgument, call: func(f *fixture) error {
+			_, err := f.client.Exchange(nilCtx, testCtx, f.token)
+			return err
+		}},
+		{name: "bad context identifier", want: ErrInvalidArgument, call: func(f *fixture) error {
+			_, err := f.client.Exchange(context.Background(), "12345", f.token)
+			return err
+		}},
+		{name: "empty token", want: ErrInvalidArgument, call: func(f *fixture) error {
+			_, err := f.client.Exchange(context.Background(), testCtx, "")
+			return err
+		}},
+		{name: "ctx ended", ctxErr: context.Canceled, call: func(f *fixture) error {
+			_, err := f.client.Exchange(cancelled, testCtx, f.token)
+			return err
+		}},
+		{name: "connection refused", want: ErrUnavailable, before: func(f *fixture) { f.srv.Close() }},
+		{name: "body breaks off", want: ErrUnavailable, cfg: func(c *Config) {
+			c.HTTPClient = &http.Client{Transport: brokenBodyTransport{}}
+		}},
+		{name: "301", want: ErrRejected, before: redirect(301)},
+		{name: "302", want: ErrRejected, before: redirect(302)},
+		{name: "303", want: ErrRejected, before: redirect(303)},
+		{name: "304", want: ErrRejected, before: fault(superidtest.Fault{Status: 304})},
+		{name: "307", want: ErrRejected, before: redirect(307)},
+		{name: "308", want: ErrRejected, before: redirect(308)},
+		{name: "400 SystemUserResult", want: ErrRejected, before: body(400, `{"IsSuccessful":false,"ErrorMessage":"no"}`)},
+		{name: "401", want: ErrRejected, before: body(401, "")},
+		{name: "403", want: ErrRejected, before: body(403, "<html>forbidden</html>")},
+		{name: "404", want: ErrRejected, before: body(404, "")},
+		{name: "408", want: ErrUnavailable, before: body(408, "")},
+		{name: "425", want: ErrUnavailable, before: body(425, "")},
+		{name: "429", want: ErrRateLimited, before: body(429, "")},
+		{name: "500", want: ErrUnavailable, before: body(500, "")},
+		{name: "502", want: ErrUnavailable, before: body(502, "<html>bad gateway</html>")},
+		{name: "503", want: ErrUnavailable, before: body(503, "")},
+		{name: "200 not JSON", want: ErrUnavailable, before: body(200, "<html>proxy</html>")},
+		{name: "200 JSON without IsSuccessful", want: ErrRejected, before: body(200, `{"Message":"?"}`)},
+		{name: "200 IsSuccessful false", want: ErrRejected, before: body(200, `{"IsSuccessful":false,"ErrorMessage":"no"}`)},
+		{name: "200 without Token", want: ErrInvalidToken, before: body(200, `{"IsSuccessful":true}`)},
+		{name: "200 with a bad JWT", want: ErrInvalidToken, before: body(200, `{"IsSuccessful":true,"Token":"not.a.jwt"}`)},
+		{name: "key set unavailable", want: ErrUnavailable, before: func(f *fixture) {
+			f.srv.Fail(superidtest.EndpointJWKS, superidtest.Fault{Status: 503})
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := setup(t, func(c *Config) {
+				c.Retry.MaxRetries = -1
+				if tt.cfg != nil {
+					tt.cfg(c)
+				}
+			})
+			if tt.before != nil {
+				tt.before(f)
+			}
+			var err error
+			if tt.call != nil {
+				err = tt.call(f)
+			} else {
+				_, err = f.client.Exchange(context.Background(), testCtx, f.token)
+			}
+			require.Error(t, err)
+			if tt.want == nil {
+				assert.Empty(t, kinds(err), "%v", err)
+				assert.ErrorIs(t, err, tt.ctxErr)
+				return
+			}
+			assert.Equal(t, []error{tt.want}, kinds(err), "%v", err)
+			var e *Error
+			assert.Equal(t, tt.want != ErrInvalidArgument, errors.As(err, &e), "an *Error iff SuperID was asked: %v", err)
+			f.assertNoSecrets(t, err)
+		})
 	}
 }
 
 func TestNew(t *testing.T) {
 	k := partnerKey()
 	ok := Config{Environment: "http://127.0.0.1:1", ClientSecret: "s", PrivateKey: k}
-	if _, err := New(ok); err != nil {
-		t.Fatal(err)
-	}
+	_, err := New(ok)
+	require.NoError(t, err)
 	bad := func(edit func(*Config)) Config { c := ok; edit(&c); return c }
 	for name, cfg := range map[string]Config{
 		"no environment":  bad(func(c *Config) { c.Environment = "" }),
@@ -682,9 +796,8 @@ func TestNew(t *testing.T) {
 		"empty key":       bad(func(c *Config) { c.PrivateKey = &rsa.PrivateKey{} }),
 		"renew too early": bad(func(c *Config) { c.RenewBefore = 7 * time.Hour }),
 	} {
-		if _, err := New(cfg); err == nil || !strings.HasPrefix(err.Error(), "systemuser: ") {
-			t.Errorf("%s: %v", name, err)
-		}
+		_, err := New(cfg)
+		assert.ErrorContains(t, err, "systemuser: ", name)
 	}
 }
 
@@ -692,35 +805,27 @@ func TestSharedKeySetAndRotation(t *testing.T) {
 	f := setup(t, nil)
 	ks := superid.NewKeySet(f.srv.Environment().JWKSURL(), nil)
 	a, err := New(Config{Environment: f.srv.Environment(), ClientSecret: testSecret, PrivateKey: f.key, Now: f.clock.Now, KeySet: ks})
-	check(t, err)
+	require.NoError(t, err)
 	b, err := New(Config{Environment: f.srv.Environment(), ClientSecret: testSecret, PrivateKey: f.key, Now: f.clock.Now, KeySet: ks})
-	check(t, err)
+	require.NoError(t, err)
 	ctx := context.Background()
 	for _, c := range []*Client{a, b, a} {
-		if _, err := c.Exchange(ctx, testCtx, f.token); err != nil {
-			t.Fatal(err)
-		}
+		_, err := c.Exchange(ctx, testCtx, f.token)
+		require.NoError(t, err)
 	}
-	if n := f.srv.Count(superidtest.EndpointJWKS); n != 1 {
-		t.Errorf("two clients sharing a key set fetched it %d times", n)
-	}
+	assert.Equal(t, 1, f.srv.Count(superidtest.EndpointJWKS), "two clients sharing a key set fetched it more than once")
 	// SuperID rotates its key: the next JWT names a key the set lacks.
-	check(t, f.srv.RotateKey())
-	if _, err := b.Exchange(ctx, testCtx, f.token); err != nil {
-		t.Fatalf("after a key rotation: %v", err)
-	}
+	require.NoError(t, f.srv.RotateKey())
+	_, err = b.Exchange(ctx, testCtx, f.token)
+	assert.NoError(t, err, "after a key rotation")
 }
 
 func TestKeySetUnavailable(t *testing.T) {
 	f := setup(t, nil)
 	f.srv.Fail(superidtest.EndpointJWKS, superidtest.Fault{Status: 503})
 	_, err := f.client.Exchange(context.Background(), testCtx, f.token)
-	if !errors.Is(err, ErrUnavailable) || errors.Is(err, ErrInvalidToken) {
-		t.Fatalf("err = %v, want ErrUnavailable", err)
-	}
-	if !errors.Is(err, superid.ErrKeySet) {
-		t.Errorf("err = %v does not wrap superid.ErrKeySet", err)
-	}
+	assert.Equal(t, []error{ErrUnavailable}, kinds(err), "%v", err)
+	assert.ErrorIs(t, err, superid.ErrKeySet)
 }
 
 // Refused tells SuperID's own refusal (a SystemUserResult with
@@ -738,19 +843,18 @@ func TestErrorRefused(t *testing.T) {
 		{"a proxy's 404", superidtest.Fault{Status: 404, Body: "<html>Not Found</html>"}, false},
 		{"JSON without IsSuccessful", superidtest.Fault{Status: 400, Body: `{"Message":"The request is invalid.","ErrorMessage":"x"}`}, false},
 		{"500", superidtest.Fault{Status: 500, Body: `{"IsSuccessful":false}`}, false},
+		{"302 with a SystemUserResult", superidtest.Fault{Status: 302, Body: `{"IsSuccessful":false}`}, false},
 	} {
-		f := setup(t, func(c *Config) { c.Retry.MaxRetries = 0 })
+		f := setup(t, func(c *Config) { c.Retry.MaxRetries = -1 })
 		f.srv.Fail(superidtest.EndpointSystemUser, tc.fault)
 		_, err := f.client.Exchange(ctx, testCtx, f.token)
 		var e *Error
-		if !errors.As(err, &e) || e.Refused() != tc.want {
-			t.Errorf("%s: %v, Refused() = %v, want %v", tc.name, err, e.Refused(), tc.want)
+		if assert.ErrorAs(t, err, &e, tc.name) {
+			assert.Equal(t, tc.want, e.Refused(), "%s: %v", tc.name, err)
 		}
 	}
 	var nilErr *Error
-	if nilErr.Refused() {
-		t.Error("a nil *Error is refused")
-	}
+	assert.False(t, nilErr.Refused(), "a nil *Error is refused")
 }
 
 // TestErrorStatusWithTokenKeepsNoBody: Error.Body is documented empty
@@ -764,12 +868,8 @@ func TestErrorStatusWithTokenKeepsNoBody(t *testing.T) {
 			Body: `{"IsSuccessful":true,"Token":"` + jwt + `","ErrorMessage":null}`})
 		_, err := f.client.Exchange(context.Background(), testCtx, f.token)
 		var e *Error
-		if !errors.As(err, &e) {
-			t.Fatalf("%d: %v", status, err)
-		}
-		if len(e.Body) != 0 {
-			t.Errorf("%d: Body kept %q", status, e.Body)
-		}
+		require.ErrorAs(t, err, &e, "%d", status)
+		assert.Empty(t, e.Body, "%d: Body kept", status)
 		f.assertNoSecrets(t, err, jwt)
 	}
 }

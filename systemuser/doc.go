@@ -22,8 +22,8 @@
 //
 // ParsePrivateKey reads the .NET <RSAKeyValue> XML that SuperOffice's
 // developer portal hands out, and PKCS#1 or PKCS#8 PEM (or DER), detected
-// by content. ConvertToPEM and the so-keyconv command turn the XML into
-// PEM. Sign produces token + "." + UTC yyyyMMddHHmm + "." + base64 of an
+// by content. The so-keyconv command (cmd/so-keyconv) turns the XML into
+// PEM and back. Sign produces token + "." + UTC yyyyMMddHHmm + "." + base64 of an
 // RSASSA-PKCS1-v1_5 SHA-256 signature; Exchange signs afresh for every
 // attempt.
 //
@@ -41,7 +41,8 @@
 // SuperOffice creates a new ticket record on every exchange and keeps a
 // ticket alive for six hours after its last use, so tickets must be
 // reused. A TicketSource does that for one tenant: one exchange however
-// many goroutines ask at once (each may give up on its own ctx), reuse
+// many goroutines ask at once (each may give up on its own ctx, and the
+// exchange goes on for the others, bounded by Config.ExchangeTimeout), reuse
 // until the ticket has idled for nearly six hours (Config.TicketLifetime
 // less Config.RenewBefore), and Invalidate after the tenant API answers
 // 401. A cached hit takes no lock and allocates nothing.
@@ -58,10 +59,12 @@
 // Exchange failures are *Error values, which keep the HTTP status,
 // SuperID's ErrorMessage and the start of the response body. Match their
 // kind with errors.Is: ErrRejected (SuperID said no: wrong application
-// token, context identifier, key, or a revoked token), ErrClockSkew (on
-// top of ErrRejected, when the response's Date header shows the local
-// clock is off), ErrRateLimited and ErrUnavailable (after retries; try
-// later), ErrInvalidToken (SuperID's JWT failed validation). Key problems
+// token, context identifier, key, or a revoked token; or a redirect),
+// ErrClockSkew (on top of ErrRejected, when the response's Date header
+// shows the local clock is off), ErrRateLimited and ErrUnavailable (after
+// retries; try later), ErrInvalidToken (SuperID's JWT failed validation).
+// An *Error of none of these kinds wraps the caller's ctx error. Input
+// refused before anything is sent matches ErrInvalidArgument; key problems
 // match ErrInvalidKey. No error message holds a token, ticket, secret or
 // key.
 //

@@ -8,15 +8,22 @@ import (
 )
 
 // Sentinels for errors.Is. An *Error from Exchange (or from a TicketSource)
-// matches at most one of ErrRejected, ErrRateLimited, ErrUnavailable and
-// ErrInvalidToken; ErrClockSkew comes on top of ErrRejected.
+// matches exactly one of ErrRejected, ErrRateLimited, ErrUnavailable and
+// ErrInvalidToken, unless it only wraps the caller's ctx error;
+// ErrClockSkew comes on top of ErrRejected.
 var (
+	// ErrInvalidArgument: Exchange or a TicketSource refused its input
+	// before anything was signed or sent (a Client not made by New, a nil
+	// ctx, an empty token, a context identifier that is not CustNNNNN).
+	ErrInvalidArgument = errors.New("systemuser: invalid argument")
+
 	// ErrInvalidKey: the private key could not be read or is unusable
 	// (ParsePrivateKey, New).
 	ErrInvalidKey = errors.New("systemuser: invalid private key")
 
 	// ErrRejected: SuperID refused the exchange, with IsSuccessful=false or
-	// a 4xx status (but 408, 425 and 429). The usual causes: a wrong application token (client
+	// a 4xx status (but 408, 425 and 429), or answered with a redirect,
+	// which is not followed. The usual causes: a wrong application token (client
 	// secret), a context identifier that is not the tenant's, a system user
 	// token the tenant has revoked (the app was uninstalled or re-approved:
 	// SuperID does not say which, so there is no separate sentinel), a key
@@ -36,9 +43,12 @@ var (
 	// after the retries allowed by the retry policy.
 	ErrRateLimited = errors.New("systemuser: rate limited")
 
-	// ErrUnavailable: SuperID could not be reached or answered 5xx, 408 or
-	// 425, after the retries allowed by the retry policy. Trying later may
-	// help.
+	// ErrUnavailable: SuperID could not be reached, answered 5xx, 408 or
+	// 425 (after the retries allowed by the retry policy), or something
+	// answered in its place with a 2xx that is not a SystemUserResult (a
+	// proxy's page); an exchange that a TicketSource ran past
+	// Config.ExchangeTimeout, or a key set that could not be fetched, too.
+	// Trying later may help.
 	ErrUnavailable = errors.New("systemuser: SuperID unavailable")
 
 	// ErrInvalidToken: SuperID answered, but the system-user JWT it returned

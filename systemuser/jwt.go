@@ -1,8 +1,8 @@
 package systemuser
 
 import (
-	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -10,8 +10,6 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
-	"github.com/go-superoffice/superoffice/internal/jsonobj"
-	"github.com/go-superoffice/superoffice/internal/jwtclaims"
 	"github.com/go-superoffice/superoffice/superid"
 )
 
@@ -21,59 +19,73 @@ const maxJWT = 64 << 10
 // claimPrefix starts every SuperOffice claim name.
 const claimPrefix = superid.ClaimPrefix
 
-var claimPrefixBytes = []byte(claimPrefix)
-
 // systemUserClaims are the claims of a system-user JWT that matter here.
-// SuperID writes iat and custom claims as strings, hence the lax types.
+// golang-jwt checks the registered ones (iss, exp, nbf, iat; SuperID's
+// string iat decodes into its NumericDate) and then calls Validate for
+// the rules that are SuperOffice's.
 type systemUserClaims struct {
-	jwtclaims.Registered
-	Ticket            jwtclaims.String `json:"http://schemes.superoffice.net/identity/ticket"`
-	ContextIdentifier jwtclaims.String `json:"http://schemes.superoffice.net/identity/ctx"`
-	Serial            jwtclaims.String `json:"http://schemes.superoffice.net/identity/serial"`
-	WebAPIURL         jwtclaims.String `json:"http://schemes.superoffice.net/identity/webapi_url"`
-	NetServerURL      jwtclaims.String `json:"http://schemes.superoffice.net/identity/netserver_url"`
+	jwt.RegisteredClaims
+	Ticket            string `json:"http://schemes.superoffice.net/identity/ticket"`
+	ContextIdentifier string `json:"http://schemes.superoffice.net/identity/ctx"`
+	Serial            string `json:"http://schemes.superoffice.net/identity/serial"`
+	WebAPIURL         string `json:"http://schemes.superoffice.net/identity/webapi_url"`
+	NetServerURL      string `json:"http://schemes.superoffice.net/identity/netserver_url"`
+
+	// What this exchange asked for, set before parsing.
+	wantCtx, pin string
 }
 
-// UnmarshalJSON decodes the claims in one pass, as superid decodes an
-// id_token's: claim names match exactly, as RFC 7519 has them, not with
-// encoding/json's case folding. The json tags above document the wire
-// names. This is the exchange's hot path: the reflective decode of a
-// JWT's long claim names cost as much as the rest of the validation but
-// the signature check.
+// UnmarshalJSON matches claim names exactly, as RFC 7519 has them, where
+// encoding/json alone would fold case and take "ISS" for iss or an
+// upper-case ticket claim for the ticket. Each value is still decoded by
+// encoding/json into the field the json tags above name.
 func (c *systemUserClaims) UnmarshalJSON(b []byte) error {
-	*c = systemUserClaims{}
-	return jsonobj.Members(b, func(name, v []byte) error {
-		if ok, err := c.DecodeField(name, v); ok {
-			return err
-		}
-		var f *jwtclaims.String
-		if suffix, ok := bytes.CutPrefix(name, claimPrefixBytes); ok {
-			switch string(suffix) {
-			case "ticket":
-				f = &c.Ticket
-			case "ctx":
-				f = &c.ContextIdentifier
-			case "serial":
-				f = &c.Serial
-			case "webapi_url":
-				f = &c.WebAPIURL
-			case "netserver_url":
-				f = &c.NetServerURL
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(b, &m); err != nil {
+		return err
+	}
+	for name, dst := range map[string]any{
+		"iss": &c.Issuer, "sub": &c.Subject, "aud": &c.Audience, "jti": &c.ID,
+		"exp": &c.ExpiresAt, "nbf": &c.NotBefore, "iat": &c.IssuedAt,
+		claimPrefix + "ticket": &c.Ticket, claimPrefix + "ctx": &c.ContextIdentifier,
+		claimPrefix + "serial": &c.Serial, claimPrefix + "webapi_url": &c.WebAPIURL,
+		claimPrefix + "netserver_url": &c.NetServerURL,
+	} {
+		if v, ok := m[name]; ok {
+			if err := json.Unmarshal(v, dst); err != nil {
+				return fmt.Errorf("claim %s: %w", name, err)
 			}
 		}
-		if f == nil {
-			return nil
-		}
-		if err := f.UnmarshalJSON(v); err != nil {
-			return fmt.Errorf("claim %.80s: %w", name, err)
-		}
-		return nil
-	})
+	}
+	return nil
 }
 
-// validate checks a system-user JWT as PROTOCOL.md section 5.1 says, plus
-// what SuperOffice's own validator leaves out: the tenant must be the one
-// asked for, and the serial the pinned one when there is a pin.
+// Validate holds the rules of PROTOCOL.md section 5.1 that golang-jwt's
+// options cannot say, plus what SuperOffice's own validator leaves out:
+// aud must be spn:<the JWT's own serial> (WithAudience needs the value
+// before the claims are read), the tenant must be the one asked for, and
+// the serial the pinned one when there is a pin. golang-jwt calls it after
+// the signature and the registered claims are checked.
+func (c *systemUserClaims) Validate() error {
+	switch {
+	case c.Serial == "":
+		return errors.New("JWT lacks the serial claim")
+	case !slices.Contains(c.Audience, "spn:"+c.Serial):
+		return fmt.Errorf("aud %.80q does not name spn:%.40s", strings.Join(c.Audience, " "), c.Serial)
+	case c.pin != "" && c.Serial != c.pin:
+		// The pin is the caller's input: not quoted, in case it is a
+		// credential passed by mistake.
+		return fmt.Errorf("serial %.40q is not the pinned serial", c.Serial)
+	case !strings.EqualFold(c.ContextIdentifier, c.wantCtx):
+		return fmt.Errorf("ctx %.40q is not the tenant asked for, %.40q", c.ContextIdentifier, c.wantCtx)
+	case c.Ticket == "":
+		return errors.New("JWT lacks the ticket claim")
+	}
+	return nil
+}
+
+// validate checks a system-user JWT (see systemUserClaims.Validate) and
+// returns its ticket.
 func (c *Client) validate(ctx context.Context, raw, contextID string, o exchangeOptions) (*Ticket, error) {
 	if len(raw) > maxJWT {
 		return nil, errors.New("JWT is larger than 64 KiB")
@@ -84,34 +96,20 @@ func (c *Client) validate(ctx context.Context, raw, contextID string, o exchange
 	if strings.ContainsAny(raw, "\r\n") {
 		return nil, errors.New("JWT holds a line break")
 	}
-	var cl systemUserClaims
-	if _, err := c.parser.ParseWithClaims(raw, &cl, c.keys.Keyfunc(ctx)); err != nil {
+	opts := c.parserOpts
+	if o.serial != "" {
+		opts = append(slices.Clip(opts), jwt.WithAudience("spn:"+o.serial))
+	}
+	cl := &systemUserClaims{wantCtx: contextID, pin: o.serial}
+	if _, err := jwt.NewParser(opts...).ParseWithClaims(raw, cl, c.keys.Keyfunc(ctx)); err != nil {
 		return nil, err
 	}
-	serial := string(cl.Serial)
-	if serial == "" {
-		return nil, errors.New("JWT lacks the serial claim")
-	}
-	if !slices.Contains(cl.Audience, "spn:"+serial) {
-		return nil, fmt.Errorf("aud %.80q does not name spn:%.40s", strings.Join(cl.Audience, " "), serial)
-	}
-	if o.serial != "" && serial != o.serial {
-		// The pin is the caller's input: not quoted, in case it is a
-		// credential passed by mistake.
-		return nil, fmt.Errorf("serial %.40q is not the pinned serial", serial)
-	}
-	if !strings.EqualFold(string(cl.ContextIdentifier), contextID) {
-		return nil, fmt.Errorf("ctx %.40q is not the tenant asked for, %.40q", string(cl.ContextIdentifier), contextID)
-	}
-	if cl.Ticket == "" {
-		return nil, errors.New("JWT lacks the ticket claim")
-	}
 	t := &Ticket{
-		Value:             string(cl.Ticket),
-		ContextIdentifier: string(cl.ContextIdentifier),
-		Serial:            serial,
-		WebAPIURL:         string(cl.WebAPIURL),
-		NetServerURL:      string(cl.NetServerURL),
+		Value:             cl.Ticket,
+		ContextIdentifier: cl.ContextIdentifier,
+		Serial:            cl.Serial,
+		WebAPIURL:         cl.WebAPIURL,
+		NetServerURL:      cl.NetServerURL,
 		IssuedAt:          c.now(),
 	}
 	if cl.ExpiresAt != nil {
@@ -119,5 +117,3 @@ func (c *Client) validate(ctx context.Context, raw, contextID string, o exchange
 	}
 	return t, nil
 }
-
-var _ jwt.Claims = systemUserClaims{}

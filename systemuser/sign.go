@@ -5,7 +5,6 @@ import (
 	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/base64"
-	"errors"
 	"time"
 )
 
@@ -20,7 +19,8 @@ const timestampLayout = "200601021504"
 // bytes before the last dot, in standard, padded base64. The token is
 // signed byte for byte (it may contain spaces). t is converted to UTC
 // whatever its location. Signing is deterministic: the same key, token and
-// minute give the same result.
+// minute give the same result. An empty token is refused with
+// ErrInvalidArgument, a key that cannot sign with ErrInvalidKey.
 func Sign(key *rsa.PrivateKey, systemUserToken string, t time.Time) (string, error) {
 	b, err := appendSigned(nil, key, systemUserToken, t)
 	return string(b), err
@@ -58,5 +58,3 @@ func growTo(b []byte, n int) []byte {
 	copy(nb, b)
 	return nb
 }
-
-var errEmptyToken = errors.New("systemuser: empty system user token")

@@ -5,10 +5,12 @@ import (
 	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/base64"
-	"errors"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestSignVerifies(t *testing.T) {
@@ -16,31 +18,21 @@ func TestSignVerifies(t *testing.T) {
 	const token = "SuperOffice DevNet Node OIDC-8k8Q7DmBgo" // spaces are part of it
 	at := time.Date(2025, 1, 31, 14, 5, 0, 0, time.UTC)
 	signed, err := Sign(k, token, at)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	i := strings.LastIndexByte(signed, '.')
 	signedPart, sig64 := signed[:i], signed[i+1:]
-	if want := token + ".202501311405"; signedPart != want {
-		t.Fatalf("signed part = %q, want %q", signedPart, want)
-	}
+	require.Equal(t, token+".202501311405", signedPart)
 	sig, err := base64.StdEncoding.DecodeString(sig64)
-	if err != nil {
-		t.Fatalf("signature is not standard base64: %v", err)
-	}
+	require.NoError(t, err, "signature is not standard base64")
 	sum := sha256.Sum256([]byte(signedPart))
-	if err := rsa.VerifyPKCS1v15(&k.PublicKey, crypto.SHA256, sum[:], sig); err != nil {
-		t.Fatalf("signature does not verify with the public key: %v", err)
-	}
+	require.NoError(t, rsa.VerifyPKCS1v15(&k.PublicKey, crypto.SHA256, sum[:], sig), "signature does not verify with the public key")
 	// Deterministic, and bound to the token bytes.
-	again, _ := Sign(k, token, at.Add(59*time.Second))
-	if again != signed {
-		t.Error("same minute, different signature")
-	}
-	other, _ := Sign(k, token+" ", at)
-	if other[strings.LastIndexByte(other, '.')+1:] == sig64 {
-		t.Error("a trailing space did not change the signature")
-	}
+	again, err := Sign(k, token, at.Add(59*time.Second))
+	require.NoError(t, err)
+	assert.Equal(t, signed, again, "same minute, different signature")
+	other, err := Sign(k, token+" ", at)
+	require.NoError(t, err)
+	assert.NotEqual(t, sig64, other[strings.LastIndexByte(other, '.')+1:], "a trailing space did not change the signature")
 }
 
 func TestSignTimestampIsUTC(t *testing.T) {
@@ -53,35 +45,28 @@ func TestSignTimestampIsUTC(t *testing.T) {
 		time.FixedZone("PM", 13*3600),      // 12-hour clock would say 12
 	} {
 		signed, err := Sign(k, "Tok", utc.In(loc))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !strings.HasPrefix(signed, "Tok.202412312359.") {
-			t.Errorf("in %s: signed %q, want timestamp 202412312359", loc, signed[:17])
-		}
+		require.NoError(t, err)
+		assert.True(t, strings.HasPrefix(signed, "Tok.202412312359."), "in %s: signed %q, want timestamp 202412312359", loc, signed[:17])
 	}
 	// 24-hour clock: 14:05 is 1405, not 0205.
-	signed, _ := Sign(k, "Tok", time.Date(2025, 1, 31, 14, 5, 0, 0, time.UTC))
-	if !strings.HasPrefix(signed, "Tok.202501311405.") {
-		t.Errorf("signed %q, want a 24-hour timestamp", signed[:17])
-	}
+	signed, err := Sign(k, "Tok", time.Date(2025, 1, 31, 14, 5, 0, 0, time.UTC))
+	require.NoError(t, err)
+	assert.True(t, strings.HasPrefix(signed, "Tok.202501311405."), "signed %q, want a 24-hour timestamp", signed[:17])
 	// The local zone of the process does not matter either.
 	old := time.Local
 	time.Local = time.FixedZone("X", -7*3600)
 	defer func() { time.Local = old }()
-	signed, _ = Sign(k, "Tok", time.Date(2025, 1, 31, 14, 5, 0, 0, time.UTC).Local())
-	if !strings.HasPrefix(signed, "Tok.202501311405.") {
-		t.Errorf("with TZ set: signed %q", signed[:17])
-	}
+	signed, err = Sign(k, "Tok", time.Date(2025, 1, 31, 14, 5, 0, 0, time.UTC).Local())
+	require.NoError(t, err)
+	assert.True(t, strings.HasPrefix(signed, "Tok.202501311405."), "with TZ set: signed %q", signed[:17])
 }
 
 func TestSignErrors(t *testing.T) {
-	if _, err := Sign(nil, "tok", time.Now()); !errors.Is(err, ErrInvalidKey) {
-		t.Errorf("nil key: %v", err)
-	}
-	if _, err := Sign(testKey(), "", time.Now()); err == nil || !strings.HasPrefix(err.Error(), "systemuser: ") {
-		t.Errorf("empty token: %v", err)
-	}
+	_, err := Sign(nil, "tok", time.Now())
+	assert.ErrorIs(t, err, ErrInvalidKey, "nil key")
+	_, err = Sign(testKey(), "", time.Now())
+	assert.ErrorIs(t, err, ErrInvalidArgument, "empty token")
+	assert.ErrorContains(t, err, "systemuser: ", "empty token")
 }
 
 // BenchmarkSign and BenchmarkSignBare measure what Sign adds to the RSA
