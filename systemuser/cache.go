@@ -95,7 +95,7 @@ func (s *cachedSource) Ticket(ctx context.Context) (*Ticket, error) {
 	if ctx == nil {
 		return nil, errNilContext
 	}
-	if t := s.live(true); t != nil {
+	if t := s.live(); t != nil {
 		return t, nil
 	}
 	t, err := s.flight.Do(ctx, "", s.exchange)
@@ -105,9 +105,9 @@ func (s *cachedSource) Ticket(ctx context.Context) (*Ticket, error) {
 	return t, err
 }
 
-// live returns the current ticket while it has idled less than the reuse
-// window, and nil otherwise; use records the hand-out.
-func (s *cachedSource) live(use bool) *Ticket {
+// live returns the current ticket, recording the hand-out, while it has
+// idled less than the reuse window, and nil otherwise.
+func (s *cachedSource) live() *Ticket {
 	e := s.cur.Load()
 	if e == nil {
 		return nil
@@ -117,7 +117,7 @@ func (s *cachedSource) live(use bool) *Ticket {
 	if now-last >= int64(s.c.reuseFor) {
 		return nil
 	}
-	if use && now-last > lastUseGranularity {
+	if now-last > lastUseGranularity {
 		e.lastUse.CompareAndSwap(last, now)
 	}
 	return e.t
@@ -129,7 +129,7 @@ func (s *cachedSource) live(use bool) *Ticket {
 func (s *cachedSource) exchange(ctx context.Context) (*Ticket, error) {
 	// A flight that ended between a caller's look at the cache and its
 	// Do may have left a fresh ticket; exchanging again would waste one.
-	if t := s.live(false); t != nil {
+	if t := s.live(); t != nil {
 		return t, nil
 	}
 	xctx, cancel := context.WithTimeout(ctx, s.c.xchTimeout)
