@@ -26,7 +26,10 @@ import (
 // still share one ticket. A new token for the tenant (after a new
 // approval) replaces its source.
 //
-// The *Ticket that Ticket returns is shared; do not modify it.
+// Ticket fails as Exchange does; for input that cannot be right (a
+// context identifier that is not CustNNNNN, an empty token) every call
+// returns ErrInvalidArgument, and nothing is sent. The *Ticket that Ticket
+// returns is shared; do not modify it.
 func (c *Client) TicketSource(contextID, systemUserToken string, opts ...ExchangeOption) TicketSource {
 	switch {
 	case c == nil || c.sources == nil:

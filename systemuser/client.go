@@ -428,12 +428,12 @@ func (c *Client) exchange(ctx context.Context, contextID, token string, o exchan
 }
 
 func (c *Client) requestBody(contextID, token string, now time.Time) ([]byte, error) {
-	signed, err := appendSigned(nil, c.key, token, now)
+	signed, err := Sign(c.key, token, now)
 	if err != nil {
 		return nil, err
 	}
 	return json.Marshal(exchangeRequest{
-		SignedSystemToken: string(signed),
+		SignedSystemToken: signed,
 		ApplicationToken:  c.secret,
 		ContextIdentifier: contextID,
 		ReturnTokenType:   "JWT",
