@@ -263,10 +263,9 @@ func relativeRef(path string) (*url.URL, error) {
 // fresh credential after a 401 and once at a re-resolved host after a
 // 421; the HTTP client resends it on its own (on a connection error, 429
 // or 5xx) only when its method is safe to repeat or o marks it Idempotent.
-// After a 3xx, a 5xx or no answer it drops
-// the tenant's cached state, so that the next request looks it up again
-// (PROTOCOL 6.1: re-resolve on connection errors). It returns the URL last
-// requested.
+// After a 3xx, a 5xx or no answer it drops the tenant's cached state, so
+// that the next request looks it up again (PROTOCOL 6.1: re-resolve on
+// connection errors). It returns the URL last requested.
 func (c *Client) do(ctx context.Context, method string, ref *url.URL, body []byte, out any, o requestOptions) (*url.URL, error) {
 	if err := c.usable(ctx); err != nil {
 		return nil, err

@@ -41,10 +41,11 @@ var (
 	// (offline maintenance, suspended, deleted...); Error.State has the
 	// state. No request was sent to the tenant.
 	ErrTenantNotRunning = errors.New("tenant: tenant is not running")
-	// ErrForeignHost: a URL (the base URL, the state API's Api, a next
-	// link) is not on the environment's domain, or a request path leads
-	// out of the tenant's base path, so it was not called and received no
-	// credentials.
+	// ErrForeignHost: a URL (the base URL, the state API's Api or
+	// Endpoint, a next link) is not on the environment's hosts (with
+	// Credentials and no Environment: not on a SuperOffice Online host),
+	// carries user info, or a request path leads out of the tenant's base
+	// path, so it was not called and received no credentials.
 	ErrForeignHost = errors.New("tenant: URL is outside the environment's domain or the tenant's path")
 )
 

@@ -298,10 +298,8 @@ func (r *Resolver) Cached(contextID string) (*State, time.Time) {
 	if r == nil || r.cache == nil {
 		return nil, time.Time{}
 	}
-	r.mu.Lock()
-	res := r.cache[strings.ToLower(contextID)]
-	r.mu.Unlock()
-	if res == nil || !r.now().Before(res.expires) {
+	res := r.cached(strings.ToLower(contextID))
+	if res == nil {
 		return nil, time.Time{}
 	}
 	st := *res.state
