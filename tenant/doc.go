@@ -61,12 +61,12 @@
 //   - on a redirect (3xx), which it does not follow, drops the cached state
 //     too, so that the next request asks the state API where the tenant is.
 //
+// A Client with a fixed BaseURL (the webapi_url claim) does none of this
+// and returns ErrMisdirected on a 421.
+//
 // Concurrent requests for one tenant share one state request. A caller
 // whose ctx ends returns at once with its ctx's error; the state request
 // goes on, bounded by LookupTimeout, for the callers still waiting.
-//
-// A Client with a fixed BaseURL (the webapi_url claim) does neither and
-// returns ErrMisdirected on a 421.
 //
 // A service that runs as several instances, or in runs that each start
 // with an empty Resolver, need not keep every state in memory nor ask the
@@ -92,11 +92,11 @@
 // # Errors
 //
 // Every failure is an *Error with the HTTP status, the method, the URL
-// (query values redacted), up to 1 MiB of the body and the server's error
-// type (such as SoNotFoundException) and message. Match kinds with errors.Is: ErrNotFound, ErrUnauthorized,
-// ErrForbidden, ErrBadRequest (validation errors), ErrConflict,
-// ErrRateLimited, ErrServer, ErrMisdirected, ErrRedirect,
-// ErrTenantNotRunning, ErrForeignHost. Transport and ctx errors are
+// (query values redacted), up to 1 MiB of the body, and the server's error
+// type (Type, such as SoNotFoundException) and message. Match kinds with
+// errors.Is: ErrNotFound, ErrUnauthorized, ErrForbidden, ErrBadRequest
+// (validation errors), ErrConflict, ErrRateLimited, ErrServer,
+// ErrMisdirected, ErrRedirect, ErrTenantNotRunning, ErrForeignHost. Transport and ctx errors are
 // wrapped, so errors.Is(err, context.DeadlineExceeded) works too. Tickets
 // and tokens never appear in an error or a log line.
 //
