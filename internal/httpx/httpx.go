@@ -194,37 +194,11 @@ func RedactURL(u *url.URL) string {
 }
 
 // ReadBody reads at most limit bytes of resp's body and drains (a little
-// of) the rest so the connection can be reused. The buffer starts at the
-// body's declared length (up to 1 MiB, so that a length claimed is not
-// memory given before the body arrives) and grows only if the body is
-// longer: a body of known length costs one allocation. The length only
-// sizes the buffer: a HEAD answer, or a hand-built Response, may declare
-// another length than its body has.
+// of) the rest so the connection can be reused. The declared length plays
+// no part: a HEAD answer, or a hand-built Response, may declare another
+// length than its body has.
 func ReadBody(resp *http.Response, limit int64) ([]byte, error) {
-	size := int64(512)
-	if n := resp.ContentLength; n >= 0 && n < 1<<20 && (resp.Request == nil || resp.Request.Method != http.MethodHead) {
-		size = n + 1 // one more, to meet EOF without growing
-	}
-	if size > limit { // size is at most 1 MiB here, so limit+1 cannot overflow
-		size = limit + 1
-	}
-	b := make([]byte, 0, size)
-	r := io.LimitReader(resp.Body, limit)
-	var err error
-	for {
-		if len(b) == cap(b) {
-			b = append(b, 0)[:len(b)]
-		}
-		var n int
-		n, err = r.Read(b[len(b):cap(b)])
-		b = b[:len(b)+n]
-		if err != nil {
-			break
-		}
-	}
-	if err == io.EOF {
-		err = nil
-	}
+	b, err := io.ReadAll(io.LimitReader(resp.Body, limit))
 	_, _ = io.CopyN(io.Discard, resp.Body, 64<<10)
 	return b, err
 }
