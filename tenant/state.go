@@ -64,8 +64,8 @@ func (s *State) Running() bool { return s != nil && (s.IsRunning || s.State.Runn
 
 // Lookup asks env's state API where the tenant contextID lives and
 // whether it runs. It does not cache; a Resolver does. It returns an
-// *Error that matches ErrForeignHost when the answer names an API outside
-// env's domain, but not an error for a tenant that is not running.
+// *Error that matches ErrForeignHost when the answer names an Api or
+// Endpoint outside env, but not an error for a tenant that is not running.
 func Lookup(ctx context.Context, env superid.Environment, contextID string) (*State, error) {
 	r, err := NewResolver(ResolverConfig{Environment: env})
 	if err != nil {
