@@ -9,12 +9,10 @@ import (
 	"io"
 	"log/slog"
 	"math"
-	"net"
 	"net/http"
 	"net/url"
 	"reflect"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-retryablehttp"
@@ -37,12 +35,15 @@ type Config struct {
 	// https://sod.superoffice.com/Cust12345/api/ (the webapi_url claim).
 	// Request paths are relative to it. Empty: Resolver finds it.
 	BaseURL string
-	// Environment, when set, is the SuperOffice environment the tenant
-	// belongs to: the client refuses any URL outside its domain, so a
-	// ticket or token never reaches another host. Empty: the Resolver's
-	// environment, or without one, only BaseURL's own host is called.
-	// Either way, with Credentials only https URLs (or http to a loopback
-	// host, such as the emulator) are called.
+	// Environment is the SuperOffice environment the tenant belongs to:
+	// the client calls no URL outside it, so a ticket or token never
+	// reaches another host. Empty: the Resolver's environment; without a
+	// Resolver, with Credentials, the SuperOffice Online environment
+	// (sod, qaonline or online) whose host BaseURL names, and any other
+	// BaseURL (another domain, http, an IP, loopback) is refused with
+	// ErrForeignHost; without Credentials, only BaseURL's own host. An
+	// emulator or a test server is called with credentials only when
+	// named here.
 	Environment superid.Environment
 	// Resolver finds the tenant ContextIdentifier through the state API
 	// before requests (cached until ValidUntil), refuses to call a tenant
@@ -80,7 +81,8 @@ type Client struct {
 	resolver *Resolver
 	ctxID    string
 	creds    Credentials
-	hc       *retryablehttp.Client
+	hc       *retryablehttp.Client // retries as Config.Retry says
+	once     *retryablehttp.Client // sends once: requests not safe to repeat
 	logger   *slog.Logger
 	static   http.Header // headers every request carries
 
@@ -98,6 +100,7 @@ func New(cfg Config) (*Client, error) {
 		creds:  cfg.Credentials,
 		logger: cfg.Logger,
 		hc:     httpx.NewClient(cfg.HTTPClient, cfg.Logger, cfg.Retry),
+		once:   httpx.NewClient(cfg.HTTPClient, cfg.Logger, RetryPolicy{MaxRetries: -1}),
 		static: http.Header{"User-Agent": {userAgent}},
 	}
 	switch cr := cfg.Credentials.(type) {
@@ -141,12 +144,18 @@ func New(cfg Config) (*Client, error) {
 			return nil, errors.New("tenant: Config.BaseURL is not a URL")
 		case (u.Scheme != "https" && u.Scheme != "http") || u.Host == "":
 			return nil, errors.New("tenant: Config.BaseURL must be an absolute http(s) URL")
-		case u.User != nil || u.RawQuery != "" || u.Fragment != "":
-			return nil, errors.New("tenant: Config.BaseURL must not carry user info, a query or a fragment")
+		case u.User != nil:
+			// https://sod.superoffice.com@evil.example/ is evil.example.
+			return nil, fmt.Errorf("tenant: Config.BaseURL must not carry user info: %w", ErrForeignHost)
+		case u.RawQuery != "" || u.Fragment != "":
+			return nil, errors.New("tenant: Config.BaseURL must not carry a query or a fragment")
 		case c.env != "" && !c.env.OwnsHost(cfg.BaseURL):
 			return nil, fmt.Errorf("tenant: Config.BaseURL %s: %w", httpx.RedactURL(u), ErrForeignHost)
-		case c.creds != nil && !secureOrLoopback(u):
-			return nil, fmt.Errorf("tenant: Config.BaseURL %s is plain http: credentials go only over https (or to a loopback host)", httpx.RedactURL(u))
+		case c.env == "" && c.creds != nil:
+			if c.env = onlineEnvironment(cfg.BaseURL); c.env == "" {
+				return nil, fmt.Errorf("tenant: Config.BaseURL %s is not a SuperOffice Online host (https://sod, qaonline or online[N].superoffice.com), "+
+					"and credentials go nowhere else unless Config.Environment names it: %w", httpx.RedactURL(u), ErrForeignHost)
+			}
 		}
 		if !strings.HasSuffix(u.Path, "/") {
 			u.Path += "/"
@@ -172,7 +181,6 @@ type RequestOption func(*requestOptions)
 
 type requestOptions struct {
 	idempotent bool
-	resent     *atomic.Bool // set when the request itself was sent again (httpx.NoteResent)
 }
 
 // Idempotent marks a request whose method is not retried by default
@@ -193,9 +201,12 @@ func Idempotent() RequestOption { return func(o *requestOptions) { o.idempotent 
 //
 // GET, HEAD, PUT, DELETE and OPTIONS (in any case) are retried on
 // connection errors, 408, 425, 429 and 5xx; any other method (POST, PATCH,
-// a custom verb) only with Idempotent. A DELETE answered 404 after a retry
-// that followed no answer or a 5xx succeeded: the first attempt may have
-// deleted it. Failures are *Error.
+// a custom verb) only with Idempotent. A DELETE retried after no answer or
+// a 5xx may find that its first attempt deleted the entity: it returns
+// ErrNotFound then, as for an entity that never was, and a caller for whom
+// gone is done treats ErrNotFound as success. A 3xx is not followed
+// (ErrRedirect); with a Resolver it drops the tenant's cached state, so the
+// next request asks the state API where the tenant is. Failures are *Error.
 func (c *Client) Do(ctx context.Context, method, path string, in, out any, opts ...RequestOption) error {
 	var o requestOptions
 	for _, opt := range opts {
@@ -227,17 +238,7 @@ func (c *Client) Do(ctx context.Context, method, path string, in, out any, opts 
 			return fmt.Errorf("tenant: encode %s %s request body: %w", method, path, err)
 		}
 	}
-	if !strings.EqualFold(method, http.MethodDelete) {
-		_, err = c.do(ctx, method, ref, body, out, o)
-		return err
-	}
-	o.resent = new(atomic.Bool)
 	_, err = c.do(ctx, method, ref, body, out, o)
-	if errors.Is(err, ErrNotFound) && o.resent.Load() {
-		// An earlier attempt got no answer or a 5xx, and the server may
-		// well have deleted it then: gone is what was asked for.
-		return nil
-	}
 	return err
 }
 
@@ -260,10 +261,11 @@ func relativeRef(path string) (*url.URL, error) {
 // do sends one logical request: ref (relative to the base, or absolute
 // and already vetted) with body, read into out. It retries once with a
 // fresh credential after a 401 and once at a re-resolved host after a
-// 421; everything else is the retrying HTTP client's. After a 5xx or no
-// answer it drops the tenant's cached state, so that the next request
-// looks it up again (PROTOCOL: re-resolve on connection errors). It
-// returns the URL last requested.
+// 421; the HTTP client resends it on its own (on a connection error, 429
+// or 5xx) only when its method is safe to repeat or o marks it Idempotent.
+// After a 3xx, a 5xx or no answer it drops the tenant's cached state, so
+// that the next request looks it up again (PROTOCOL 6.1: re-resolve on
+// connection errors). It returns the URL last requested.
 func (c *Client) do(ctx context.Context, method string, ref *url.URL, body []byte, out any, o requestOptions) (*url.URL, error) {
 	if err := c.usable(ctx); err != nil {
 		return nil, err
@@ -285,7 +287,7 @@ func (c *Client) do(ctx context.Context, method string, ref *url.URL, body []byt
 			return u, &Error{Method: method, URL: httpx.RedactURL(u), kind: ErrForeignHost,
 				cause: errors.New("the path leaves the base URL's path " + base.EscapedPath())}
 		}
-		resp, sent, err := c.send(ctx, method, u, body, out, o)
+		resp, sent, err := c.send(ctx, method, u, body, out, o.idempotent || safeToRepeat(method))
 		if err != nil {
 			if ctx.Err() == nil {
 				// No answer at all: the tenant may have moved.
@@ -306,9 +308,10 @@ func (c *Client) do(ctx context.Context, method string, ref *url.URL, body []byt
 			c.forgetState()
 			continue
 		default:
-			if s >= 500 {
-				// The tenant may have gone offline (503) or moved since its
-				// state was looked up: the next request asks again.
+			if s >= 500 || (s >= 300 && s < 400) {
+				// The tenant may have gone offline (503) or moved (a
+				// redirect) since its state was looked up: the next
+				// request asks the state API again.
 				c.forgetState()
 			}
 			e := errorFromResponse(method, u, resp)
@@ -348,16 +351,25 @@ func (c *Client) currentBase(ctx context.Context) (*url.URL, *State, error) {
 	return res.base, res.state, nil
 }
 
-// owns reports whether u may receive this client's credentials: the base
-// URL's own host, or a host of the environment's domain.
+// owns reports whether u may be called: a host of the environment, or
+// without one (and so without credentials, see New) the base URL's own
+// host.
 func (c *Client) owns(u, base *url.URL) bool {
-	if c.creds != nil && !secureOrLoopback(u) {
-		return false
+	if c.env != "" {
+		return c.env.OwnsHost(u.String())
 	}
-	if hostKey(u) == hostKey(base) {
-		return true
+	return hostKey(u) == hostKey(base)
+}
+
+// onlineEnvironment returns the SuperOffice Online environment whose host
+// rawURL names, or "" for any other URL.
+func onlineEnvironment(rawURL string) superid.Environment {
+	for _, env := range []superid.Environment{superid.SOD, superid.Stage, superid.Online} {
+		if env.OwnsHost(rawURL) {
+			return env
+		}
 	}
-	return c.env != "" && c.env.OwnsHost(u.String())
+	return ""
 }
 
 // hostKey is u's scheme, host and port, whether or not the scheme's
@@ -406,38 +418,14 @@ func safeToRepeat(method string) bool {
 	return false
 }
 
-// secureOrLoopback reports whether u may carry credentials: https, or
-// http to this machine (the emulator, a local proxy).
-func secureOrLoopback(u *url.URL) bool {
-	switch strings.ToLower(u.Scheme) {
-	case "https":
-		return true
-	case "http":
-		host := strings.ToLower(u.Hostname())
-		if host == "localhost" {
-			return true
-		}
-		ip := net.ParseIP(host)
-		return ip != nil && ip.IsLoopback()
-	}
-	return false
-}
-
 // send makes one HTTP exchange (with the retrying client's retries).
 // It returns the request's headers too, for Credentials.Refresh.
-func (c *Client) send(ctx context.Context, method string, u *url.URL, body []byte, out any, o requestOptions) (*http.Response, http.Header, error) {
-	rctx := ctx
-	if !o.idempotent && !safeToRepeat(method) {
-		rctx = httpx.WithoutRetry(rctx)
-	}
-	if o.resent != nil {
-		rctx = httpx.NoteResent(rctx, o.resent)
-	}
+func (c *Client) send(ctx context.Context, method string, u *url.URL, body []byte, out any, retry bool) (*http.Response, http.Header, error) {
 	var raw any
 	if body != nil {
 		raw = body
 	}
-	req, err := retryablehttp.NewRequestWithContext(rctx, method, u.String(), raw)
+	req, err := retryablehttp.NewRequestWithContext(ctx, method, u.String(), raw)
 	if err != nil {
 		return nil, nil, &Error{Method: method, URL: httpx.RedactURL(u), cause: err}
 	}
@@ -464,7 +452,11 @@ func (c *Client) send(ctx context.Context, method string, u *url.URL, body []byt
 	if logging {
 		start = time.Now()
 	}
-	resp, err := c.hc.Do(req)
+	hc := c.once
+	if retry {
+		hc = c.hc
+	}
+	resp, err := hc.Do(req)
 	if logging {
 		status := 0
 		if resp != nil {
@@ -537,8 +529,8 @@ func errorFromResponse(method string, u *url.URL, resp *http.Response) *Error {
 		Method:     method,
 		URL:        httpx.RedactURL(u),
 		Body:       body,
-		Message:    decodeMessage(resp.Header.Get("Content-Type"), body),
 	}
+	e.Type, e.Message = decodeError(resp.Header.Get("Content-Type"), body)
 	e.RetryAfter, _ = httpx.ServerWait(resp, time.Now())
 	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
 		e.kind = ErrRedirect

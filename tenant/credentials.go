@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"golang.org/x/oauth2"
-	"golang.org/x/sync/singleflight"
 
+	"github.com/go-superoffice/superoffice/internal/flight"
 	"github.com/go-superoffice/superoffice/systemuser"
 )
 
@@ -164,18 +164,18 @@ func (c *systemUserCreds) hasInvalidateTicket() bool {
 // the token as x/oauth2 token sources do. A 401 is not retried, as the
 // source has no way to force a refresh.
 //
-// oauth2.TokenSource has no ctx, so a refresh cannot be cancelled: a
-// request whose ctx ends while ts refreshes returns the ctx's error at
-// once, and the refresh goes on in the background (bounded by the HTTP
-// client ts uses); concurrent requests wait for that one call to Token
-// rather than start their own.
+// Concurrent requests share one call to Token. oauth2.TokenSource has no
+// ctx, so a refresh cannot be cancelled: a request whose ctx ends while ts
+// refreshes returns the ctx's error at once, and the refresh goes on in
+// the background (bounded by the HTTP client ts uses) for the requests
+// still waiting.
 func AccessToken(ts oauth2.TokenSource) Credentials {
 	return &accessTokenCreds{ts: ts}
 }
 
 type accessTokenCreds struct {
-	ts     oauth2.TokenSource
-	flight singleflight.Group
+	ts      oauth2.TokenSource
+	refresh flight.Group[*oauth2.Token]
 }
 
 var _ Credentials = (*accessTokenCreds)(nil)
@@ -200,23 +200,7 @@ func (c *accessTokenCreds) Authorize(ctx context.Context, h http.Header) error {
 
 // token calls Token, waiting no longer than ctx allows.
 func (c *accessTokenCreds) token(ctx context.Context) (*oauth2.Token, error) {
-	if ctx.Done() == nil { // nothing to wait for: no goroutine needed
-		return c.ts.Token()
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	ch := c.flight.DoChan("", func() (any, error) { return c.ts.Token() })
-	select {
-	case r := <-ch:
-		if r.Err != nil {
-			return nil, r.Err
-		}
-		tok, _ := r.Val.(*oauth2.Token)
-		return tok, nil
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
+	return c.refresh.Do(ctx, "", func(context.Context) (*oauth2.Token, error) { return c.ts.Token() })
 }
 
 func (c *accessTokenCreds) Refresh(http.Header) bool { return false }

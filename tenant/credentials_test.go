@@ -2,12 +2,17 @@ package tenant_test
 
 import (
 	"context"
-	"errors"
+	"io"
+	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"golang.org/x/oauth2"
 
 	"github.com/go-superoffice/superoffice/superid/superidtest"
@@ -22,37 +27,29 @@ func TestPersistent401DoesNotExchangePerRequest(t *testing.T) {
 	f := setup(t)
 	ctx := context.Background()
 	sut, err := f.em.Approve(testCtx, testClient)
-	must(t, err)
+	require.NoError(t, err)
 	su, err := systemuser.New(systemuser.Config{Environment: f.env, ClientSecret: testSecret, PrivateKey: appKey(t)})
-	must(t, err)
+	require.NoError(t, err)
 	src := su.TicketSource(testCtx, sut)
 	newClient := func() *tenant.Client {
 		c, err := tenant.New(tenant.Config{BaseURL: f.em.WebAPIURL(testCtx), Environment: f.env,
 			Credentials: tenant.SystemUser(src, "not-the-app-secret"), Retry: fastRetry})
-		must(t, err)
+		require.NoError(t, err)
 		return c
 	}
 
 	c := newClient()
 	for i := range 10 {
-		if _, err := c.User.CurrentPrincipal(ctx); !errors.Is(err, tenant.ErrUnauthorized) {
-			t.Fatalf("call %d: %v, want ErrUnauthorized", i, err)
-		}
+		_, err := whoAmI(ctx, c)
+		require.ErrorIs(t, err, tenant.ErrUnauthorized, "call %d", i)
 	}
-	if n := f.em.Exchanges(testCtx); n > 2 {
-		t.Fatalf("%d exchanges for 10 refused calls on one client, want at most 2", n)
-	}
+	assert.LessOrEqual(t, f.em.Exchanges(testCtx), 2, "exchanges for 10 refused calls on one client")
 	for i := range 10 {
-		if _, err := newClient().User.CurrentPrincipal(ctx); !errors.Is(err, tenant.ErrUnauthorized) {
-			t.Fatalf("client %d: %v, want ErrUnauthorized", i, err)
-		}
+		_, err := whoAmI(ctx, newClient())
+		require.ErrorIs(t, err, tenant.ErrUnauthorized, "client %d", i)
 	}
-	if n := f.em.Exchanges(testCtx); n > 2 {
-		t.Fatalf("%d exchanges for 20 refused calls, want at most 2", n)
-	}
-	if n := f.em.Count(superidtest.EndpointTenantAPI); n > 22 {
-		t.Fatalf("%d tenant requests for 20 calls", n)
-	}
+	assert.LessOrEqual(t, f.em.Exchanges(testCtx), 2, "exchanges for 20 refused calls")
+	assert.LessOrEqual(t, f.em.Count(superidtest.EndpointTenantAPI), 22, "tenant requests for 20 calls")
 }
 
 // A ticket older than a minute is still invalidated after a 401: one
@@ -61,24 +58,23 @@ func TestOldTicket401ReexchangesWithRealCache(t *testing.T) {
 	f := setup(t)
 	ctx := context.Background()
 	sut, err := f.em.Approve(testCtx, testClient)
-	must(t, err)
+	require.NoError(t, err)
 	su, err := systemuser.New(systemuser.Config{Environment: f.env, ClientSecret: testSecret, PrivateKey: appKey(t)})
-	must(t, err)
+	require.NoError(t, err)
 	creds := tenant.SystemUser(su.TicketSource(testCtx, sut), testSecret)
 	var clock testClock
 	tenant.SetSystemUserClock(creds, clock.Now)
 	c := f.client(t, func(cfg *tenant.Config) { cfg.Credentials = creds })
-	_, err = c.User.CurrentPrincipal(ctx)
-	must(t, err)
+	_, err = whoAmI(ctx, c)
+	require.NoError(t, err)
 
 	clock.Advance(10 * time.Minute)
 	f.em.ExpireTickets(testCtx)
 	f.em.ResetRequests()
-	_, err = c.User.CurrentPrincipal(ctx)
-	must(t, err)
-	if x, n := f.em.Exchanges(testCtx), f.em.Count(superidtest.EndpointTenantAPI); x != 2 || n != 2 {
-		t.Fatalf("%d exchanges and %d tenant requests, want 2 and 2", x, n)
-	}
+	_, err = whoAmI(ctx, c)
+	require.NoError(t, err)
+	assert.Equal(t, 2, f.em.Exchanges(testCtx), "exchanges")
+	assert.Equal(t, 2, f.em.Count(superidtest.EndpointTenantAPI), "tenant requests")
 }
 
 func TestNewRefusesIncompleteCredentials(t *testing.T) {
@@ -90,14 +86,12 @@ func TestNewRefusesIncompleteCredentials(t *testing.T) {
 		"no token source":  tenant.AccessToken(nil),
 	} {
 		_, err := tenant.New(tenant.Config{BaseURL: f.em.WebAPIURL(testCtx), Environment: f.env, Credentials: cr})
-		if err == nil || !strings.HasPrefix(err.Error(), "tenant: ") {
-			t.Errorf("%s: New gave %v, want an error", name, err)
+		if assert.Error(t, err, name) {
+			assert.True(t, strings.HasPrefix(err.Error(), "tenant: "), "%s: %v", name, err)
 		}
 	}
 	_, err := tenant.New(tenant.Config{BaseURL: f.em.WebAPIURL(testCtx), Environment: f.env, Credentials: tenant.SystemUser(f.tickets, "")})
-	if err == nil || !strings.Contains(err.Error(), "application token") {
-		t.Errorf("empty app token: %v does not say what is missing", err)
-	}
+	assert.ErrorContains(t, err, "application token", "empty app token: the error says what is missing")
 }
 
 // hangingTokenSource blocks in Token until released, as a token
@@ -114,47 +108,47 @@ func (h *hangingTokenSource) Token() (*oauth2.Token, error) {
 	return &oauth2.Token{AccessToken: h.tok, TokenType: "bearer"}, nil
 }
 
-// A refresh that hangs must not hold a request past its ctx; the
-// requests waiting meanwhile share the one refresh.
+// A refresh that hangs must not hold a request past its ctx; the requests
+// waiting meanwhile share the one refresh, which goes on for the next.
 func TestAccessTokenRefreshHonoursCtx(t *testing.T) {
-	f := setup(t)
-	tok, err := f.em.AccessTokenFor(testUser)
-	must(t, err)
-	ts := &hangingTokenSource{release: make(chan struct{}), tok: tok}
-	c := f.client(t, func(cfg *tenant.Config) { cfg.Credentials = tenant.AccessToken(ts) })
+	synctest.Test(t, func(t *testing.T) {
+		var sent atomic.Int32
+		var auth atomic.Value
+		rt := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			sent.Add(1)
+			auth.Store(r.Header.Get("Authorization"))
+			return &http.Response{StatusCode: http.StatusOK, Header: http.Header{"Content-Type": {"application/json"}},
+				Body: io.NopCloser(strings.NewReader(`{"UserType":"InternalAssociate"}`)), Request: r}, nil
+		})
+		ts := &hangingTokenSource{release: make(chan struct{}), tok: "TOKEN"}
+		c, err := tenant.New(tenant.Config{BaseURL: "http://127.0.0.1:1/Cust1/api/", Environment: "http://127.0.0.1:1",
+			Credentials: tenant.AccessToken(ts), HTTPClient: &http.Client{Transport: rt}})
+		require.NoError(t, err)
 
-	errs := make(chan error, 4)
-	for range 4 {
-		go func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
-			defer cancel()
-			_, err := c.User.CurrentPrincipal(ctx)
-			errs <- err
-		}()
-	}
-	for range 4 {
-		select {
-		case err := <-errs:
-			if !errors.Is(err, context.DeadlineExceeded) {
-				t.Fatalf("got %v, want the ctx's deadline", err)
-			}
-		case <-time.After(10 * time.Second):
-			t.Fatal("a request waited for a hung token refresh past its ctx")
+		var wg sync.WaitGroup
+		errs := make([]error, 4)
+		cancels := make([]context.CancelFunc, 4)
+		for i := range errs {
+			ctx, cancel := context.WithCancel(t.Context())
+			cancels[i] = cancel
+			wg.Go(func() { _, errs[i] = whoAmI(ctx, c) })
 		}
-	}
-	if n := ts.calls.Load(); n != 1 {
-		t.Errorf("%d Token calls for 4 waiting requests, want 1", n)
-	}
-	if n := f.em.Count(superidtest.EndpointTenantAPI); n != 0 {
-		t.Errorf("%d tenant requests without a token", n)
-	}
+		synctest.Wait() // one refresh hangs, four requests wait on it
+		assert.Equal(t, int32(1), ts.calls.Load(), "Token calls for 4 waiting requests")
+		for _, cancel := range cancels {
+			cancel()
+		}
+		wg.Wait()
+		for i, err := range errs {
+			assert.ErrorIs(t, err, context.Canceled, "request %d", i)
+		}
+		assert.Zero(t, sent.Load(), "requests sent without a token")
 
-	close(ts.release) // the endpoint answers at last
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	me, err := c.User.CurrentPrincipal(ctx)
-	must(t, err)
-	if me.UserType != "InternalAssociate" {
-		t.Errorf("principal %+v", me)
-	}
+		close(ts.release) // the endpoint answers at last
+		synctest.Wait()
+		me, err := whoAmI(t.Context(), c)
+		require.NoError(t, err)
+		assert.Equal(t, "InternalAssociate", me.UserType)
+		assert.Equal(t, "Bearer TOKEN", auth.Load())
+	})
 }

@@ -57,30 +57,46 @@
 //   - on 421 Misdirected Request looks the tenant up again and retries once;
 //   - after a 5xx or no answer at all drops the cached state, so that the
 //     next request looks the tenant up again (it may have gone offline or
-//     moved).
+//     moved);
+//   - on a redirect (3xx), which it does not follow, drops the cached state
+//     too, so that the next request asks the state API where the tenant is.
 //
-// A Client with a fixed BaseURL (the webapi_url claim) does neither and
-// returns ErrMisdirected on a 421.
+// A Client with a fixed BaseURL (the webapi_url claim) does none of this
+// and returns ErrMisdirected on a 421.
 //
-// A service with many tenants need not keep every state in memory, nor ask
-// the state API on every run: Resolver.Cached gives a tenant's state and
-// how long it holds, to keep with the tenant (in its database, say), and
-// Resolver.Remember hands it to a resolver in a later run or another
-// process, checked as an answer of the state API is.
+// Concurrent requests for one tenant share one state request. A caller
+// whose ctx ends returns at once with its ctx's error; the state request
+// goes on, bounded by LookupTimeout, for the callers still waiting.
 //
-// Credentials go only to the environment's own domain: New refuses a
-// BaseURL, and a Client refuses a state API answer or an odata.nextLink,
-// whose host the environment does not own (ErrForeignHost), before any
-// ticket is fetched or sent. Redirects are never followed.
+// A service that runs as several instances, or in runs that each start
+// with an empty Resolver, need not keep every state in memory nor ask the
+// state API on every run: Resolver.Cached gives a tenant's state and how
+// long it holds, to keep with the tenant in the service's own database,
+// and Resolver.Remember hands it to a resolver in a later run or on
+// another instance, checked as an answer of the state API is.
+//
+// # Where credentials go
+//
+// Credentials go only to SuperOffice. With Credentials and no Environment,
+// New accepts only a BaseURL on a host of the SuperOffice Online
+// environments (https://sod, qaonline or online, bare or numbered, such as
+// sod2.superoffice.com, on the default port) and refuses any other (another
+// domain, http, an IP address, loopback, user info, a lookalike such as
+// sod.superoffice.com.evil.example) with ErrForeignHost. An emulator or a
+// test server is reached with credentials only when Config.Environment
+// names it. A Client then refuses any URL outside its environment: a
+// state API answer whose Api or Endpoint is elsewhere, an odata.nextLink,
+// a path that leads out of the tenant's base path (ErrForeignHost), before
+// any ticket is fetched or sent. Redirects are never followed.
 //
 // # Errors
 //
 // Every failure is an *Error with the HTTP status, the method, the URL
-// (query values redacted), up to 1 MiB of the body and the server's
-// message. Match kinds with errors.Is: ErrNotFound, ErrUnauthorized,
-// ErrForbidden, ErrBadRequest (validation errors), ErrConflict,
-// ErrRateLimited, ErrServer, ErrMisdirected, ErrRedirect,
-// ErrTenantNotRunning, ErrForeignHost. Transport and ctx errors are
+// (query values redacted), up to 1 MiB of the body, and the server's error
+// type (Type, such as SoNotFoundException) and message. Match kinds with
+// errors.Is: ErrNotFound, ErrUnauthorized, ErrForbidden, ErrBadRequest
+// (validation errors), ErrConflict, ErrRateLimited, ErrServer,
+// ErrMisdirected, ErrRedirect, ErrTenantNotRunning, ErrForeignHost. Transport and ctx errors are
 // wrapped, so errors.Is(err, context.DeadlineExceeded) works too. Tickets
 // and tokens never appear in an error or a log line.
 //
@@ -92,7 +108,9 @@
 // RetryPolicy.MaxRetries times, and never past the ctx. A POST, a PATCH
 // or any other verb is sent once, as a retry could create a company
 // twice, unless the caller marks it Idempotent. When retries run out the last
-// answer is returned as an *Error (ErrRateLimited, ErrServer).
+// answer is returned as an *Error (ErrRateLimited, ErrServer). A DELETE
+// retried after no answer or a 5xx may find that its first attempt deleted
+// the entity: it returns ErrNotFound, as for one that never was.
 //
 // # Testing your code
 //

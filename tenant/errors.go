@@ -2,6 +2,7 @@ package tenant
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -40,10 +41,11 @@ var (
 	// (offline maintenance, suspended, deleted...); Error.State has the
 	// state. No request was sent to the tenant.
 	ErrTenantNotRunning = errors.New("tenant: tenant is not running")
-	// ErrForeignHost: a URL (the base URL, the state API's Api, a next
-	// link) is not on the environment's domain, or a request path leads
-	// out of the tenant's base path, so it was not called and received no
-	// credentials.
+	// ErrForeignHost: a URL (the base URL, the state API's Api or
+	// Endpoint, a next link) is not on the environment's hosts (with
+	// Credentials and no Environment: not on a SuperOffice Online host),
+	// carries user info, or a request path leads out of the tenant's base
+	// path, so it was not called and received no credentials.
 	ErrForeignHost = errors.New("tenant: URL is outside the environment's domain or the tenant's path")
 )
 
@@ -62,8 +64,12 @@ type Error struct {
 	URL    string
 	// Body is the response body, at most 1 MiB.
 	Body []byte
+	// Type is the server's name for the error, its ErrorType (or
+	// ExceptionType), such as SoNotFoundException; empty when it gave none.
+	Type string
 	// Message is the server's own message, decoded from a JSON body
-	// ("Message", "message", "ErrorMessage", "error_description"...), or
+	// (ErrorMessage, ExceptionMessage, Message, error_description, detail,
+	// title or error, in that order of preference, names in any case), or
 	// a plain text body; empty when there was none.
 	Message string
 	// State is the tenant's state when the error is ErrTenantNotRunning
@@ -98,6 +104,9 @@ func (e *Error) Error() string {
 		part(fmt.Sprintf("%d %s", e.StatusCode, http.StatusText(e.StatusCode)))
 	case e.kind != nil:
 		part(strings.TrimPrefix(e.kind.Error(), "tenant: "))
+	}
+	if e.Type != "" {
+		part(e.Type)
 	}
 	if e.Message != "" {
 		part(e.Message)
@@ -141,33 +150,52 @@ func (e *Error) Is(target error) bool {
 	return false
 }
 
-// decodeMessage finds a human-readable message in an error body.
-func decodeMessage(contentType string, body []byte) string {
+// errorBody is what an error response may say, in the shapes seen:
+// SuperOffice's {"Error":true,"ErrorType":...,"ErrorMessage":...,
+// "ErrorSource":...} (PROTOCOL 12), ASP.NET's {"Message":...,
+// "ExceptionType":...,"ExceptionMessage":...}, a bare {"Message":...},
+// and OAuth's and RFC 9457's fields. encoding/json matches the names in
+// any case.
+type errorBody struct {
+	ErrorType, ExceptionType                text
+	ErrorMessage, ExceptionMessage, Message text
+	ErrorDescription                        text `json:"error_description"`
+	Detail, Title                           text
+	Error                                   text // a string in OAuth errors, true in SuperOffice's
+}
+
+// text is a JSON string; any other value (a number, true, an object)
+// reads as "", so that one odd field does not hide the others.
+type text string
+
+func (t *text) UnmarshalJSON(b []byte) error {
+	var s string
+	if json.Unmarshal(b, &s) == nil {
+		*t = text(strings.TrimSpace(s))
+	}
+	return nil
+}
+
+// decodeError finds the server's error type and a human-readable message
+// in an error body: a JSON object's fields, or a plain text body.
+func decodeError(contentType string, body []byte) (typ, msg string) {
 	body = bytes.TrimSpace(body)
 	if len(body) == 0 {
-		return ""
+		return "", ""
 	}
 	if body[0] == '{' {
-		var m map[string]json.RawMessage
-		if json.Unmarshal(body, &m) == nil {
-			for _, k := range []string{"message", "errormessage", "error_description", "detail", "title", "error"} {
-				for key, raw := range m {
-					if !strings.EqualFold(key, k) {
-						continue
-					}
-					var s string
-					if json.Unmarshal(raw, &s) == nil && strings.TrimSpace(s) != "" {
-						return clip(s)
-					}
-				}
-			}
+		var e errorBody
+		if json.Unmarshal(body, &e) != nil {
+			return "", ""
 		}
-		return ""
+		typ = string(cmp.Or(e.ErrorType, e.ExceptionType))
+		msg = string(cmp.Or(e.ErrorMessage, e.ExceptionMessage, e.Message, e.ErrorDescription, e.Detail, e.Title, e.Error))
+		return clip(typ), clip(msg)
 	}
 	if strings.HasPrefix(contentType, "text/plain") {
-		return clip(string(body))
+		return "", clip(string(body))
 	}
-	return ""
+	return "", ""
 }
 
 // clip makes a server's message fit for logs and stores: at most 300 bytes,

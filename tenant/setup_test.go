@@ -5,12 +5,15 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/require"
 
 	"github.com/go-superoffice/superoffice/superid"
 	"github.com/go-superoffice/superoffice/superid/superidtest"
@@ -33,9 +36,7 @@ var (
 func appKey(t testing.TB) *rsa.PrivateKey {
 	keyOnce.Do(func() {
 		k, err := rsa.GenerateKey(rand.Reader, 2048)
-		if err != nil {
-			panic(err)
-		}
+		require.NoError(t, err)
 		testKey = k
 	})
 	return testKey
@@ -55,25 +56,16 @@ func setup(t testing.TB, opts ...superidtest.Option) *fixture {
 	hs := httptest.NewUnstartedServer(nil)
 	root := "http://" + hs.Listener.Addr().String() + "/so"
 	em, err := superidtest.New(root, append([]superidtest.Option{superidtest.WithKeySize(1024)}, opts...)...)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	mux := http.NewServeMux()
 	mux.Handle("/so/", http.StripPrefix("/so", em))
 	hs.Config.Handler = mux
 	hs.Start()
 	t.Cleanup(hs.Close)
-	must(t, em.RegisterApp(superidtest.App{ClientID: testClient, ClientSecret: testSecret, SystemUser: true, PublicKey: &appKey(t).PublicKey}))
-	must(t, em.AddTenant(superidtest.Tenant{ContextIdentifier: testCtx}))
-	must(t, em.AddUser(superidtest.User{Username: testUser, Password: "pw", ContextIdentifier: testCtx, FullName: "Ada Lovelace"}))
+	require.NoError(t, em.RegisterApp(superidtest.App{ClientID: testClient, ClientSecret: testSecret, SystemUser: true, PublicKey: &appKey(t).PublicKey}))
+	require.NoError(t, em.AddTenant(superidtest.Tenant{ContextIdentifier: testCtx}))
+	require.NoError(t, em.AddUser(superidtest.User{Username: testUser, Password: "pw", ContextIdentifier: testCtx, FullName: "Ada Lovelace"}))
 	return &fixture{em: em, env: em.Environment(), hs: hs, tickets: &fakeTickets{em: em, ctxID: testCtx, clientID: testClient}}
-}
-
-func must(t testing.TB, err error) {
-	t.Helper()
-	if err != nil {
-		t.Fatal(err)
-	}
 }
 
 // fastRetry keeps retry tests quick: real waits, but short ones.
@@ -92,9 +84,7 @@ func (f *fixture) client(t testing.TB, mod ...func(*tenant.Config)) *tenant.Clie
 		m(&cfg)
 	}
 	c, err := tenant.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return c
 }
 
@@ -102,13 +92,53 @@ func (f *fixture) client(t testing.TB, mod ...func(*tenant.Config)) *tenant.Clie
 func (f *fixture) resolved(t testing.TB, now func() time.Time) *tenant.Client {
 	t.Helper()
 	r, err := tenant.NewResolver(tenant.ResolverConfig{Environment: f.env, Now: now, Retry: fastRetry})
-	must(t, err)
+	require.NoError(t, err)
 	c, err := tenant.New(tenant.Config{
 		Resolver: r, ContextIdentifier: testCtx,
 		Credentials: tenant.SystemUser(f.tickets, testSecret), Retry: fastRetry,
 	})
-	must(t, err)
+	require.NoError(t, err)
 	return c
+}
+
+// contact is the part of a Contact entity the tests read and write; the
+// tests reach the web API through Do only.
+type contact struct {
+	ContactID int `json:"ContactId,omitempty"`
+	Name      string
+}
+
+// principal is the part of v1/User/currentPrincipal the tests read.
+type principal struct {
+	UserType string
+}
+
+// whoAmI asks who the client's credentials act as: the simplest
+// authenticated GET.
+func whoAmI(ctx context.Context, c *tenant.Client) (principal, error) {
+	var p principal
+	err := c.Do(ctx, http.MethodGet, "v1/User/currentPrincipal", nil, &p)
+	return p, err
+}
+
+// getContact reads one company.
+func getContact(ctx context.Context, c *tenant.Client, id int) (contact, error) {
+	var ct contact
+	err := c.Do(ctx, http.MethodGet, fmt.Sprintf("v1/Contact/%d", id), nil, &ct)
+	return ct, err
+}
+
+// createCompany creates a company the documented way: the default
+// entity, named, posted.
+func createCompany(ctx context.Context, c *tenant.Client, name string) (contact, error) {
+	var def map[string]any
+	if err := c.Do(ctx, http.MethodGet, "v1/Contact/default", nil, &def); err != nil {
+		return contact{}, err
+	}
+	def["Name"] = name
+	var ct contact
+	err := c.Do(ctx, http.MethodPost, "v1/Contact", def, &ct)
+	return ct, err
 }
 
 // fakeTickets is a TicketSource whose "exchange" mints a ticket in the
@@ -187,9 +217,7 @@ func (r *recordingTransport) hosts() []string {
 func asError(t testing.TB, err error) *tenant.Error {
 	t.Helper()
 	var te *tenant.Error
-	if !errors.As(err, &te) {
-		t.Fatalf("error %v (%T) is not a *tenant.Error", err, err)
-	}
+	require.ErrorAs(t, err, &te)
 	return te
 }
 
@@ -209,4 +237,11 @@ func (c *testClock) Advance(d time.Duration) {
 	c.mu.Lock()
 	c.off += d
 	c.mu.Unlock()
+}
+
+// must stops the test on an error. The entity tests (contacts, persons,
+// bench, e2e) still call it; the transport tests use require directly.
+func must(t testing.TB, err error) {
+	t.Helper()
+	require.NoError(t, err)
 }

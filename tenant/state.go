@@ -13,6 +13,7 @@ import (
 
 	"github.com/hashicorp/go-retryablehttp"
 
+	"github.com/go-superoffice/superoffice/internal/flight"
 	"github.com/go-superoffice/superoffice/internal/httpx"
 	"github.com/go-superoffice/superoffice/superid"
 )
@@ -63,8 +64,8 @@ func (s *State) Running() bool { return s != nil && (s.IsRunning || s.State.Runn
 
 // Lookup asks env's state API where the tenant contextID lives and
 // whether it runs. It does not cache; a Resolver does. It returns an
-// *Error that matches ErrForeignHost when the answer names an API outside
-// env's domain, but not an error for a tenant that is not running.
+// *Error that matches ErrForeignHost when the answer names an Api or
+// Endpoint outside env, but not an error for a tenant that is not running.
 func Lookup(ctx context.Context, env superid.Environment, contextID string) (*State, error) {
 	r, err := NewResolver(ResolverConfig{Environment: env})
 	if err != nil {
@@ -100,9 +101,10 @@ type ResolverConfig struct {
 	NotRunningMaxTTL time.Duration
 	// LookupTimeout bounds a state request, so that a hung one (an
 	// HTTPClient without Timeout) cannot stall the tenant for good.
-	// Callers waiting for one tenant share one request; when the caller
-	// that started it leaves, the others ask again. Each caller waits no
-	// longer than its own ctx. 0 means DefaultLookupTimeout.
+	// Callers waiting for one tenant share one request, which runs on its
+	// own until it answers or LookupTimeout ends it: a caller whose ctx
+	// ends returns at once with its ctx's error, and the others go on
+	// waiting for the answer. 0 means DefaultLookupTimeout.
 	LookupTimeout time.Duration
 	// Retry bounds retries of the state request; zero values pick the
 	// defaults.
@@ -119,8 +121,9 @@ const (
 // Resolver finds tenants through the state API and caches each answer
 // until its ValidUntil, within ResolverConfig's MinTTL and MaxTTL. It is
 // safe for concurrent use, and concurrent lookups of one tenant share one
-// request. Cached, Remember and Forget let a caller keep the answers
-// elsewhere, such as with each tenant in its database.
+// request. Cached and Remember let a service that runs as several
+// instances, or as runs that each start afresh, share the answers through
+// its own store (with each tenant in its database, say).
 type Resolver struct {
 	env    superid.Environment
 	hc     *retryablehttp.Client
@@ -131,22 +134,10 @@ type Resolver struct {
 	offTTL time.Duration // for one that is not running
 	lookup time.Duration // LookupTimeout
 
-	mu      sync.Mutex
-	cache   map[string]*resolved
-	flights map[string]*lookupFlight // lookups under way, by key
-}
+	flights flight.Group[*resolved] // lookups under way, by key
 
-// lookupFlight is one state request that concurrent callers share. It runs
-// on its first caller's goroutine: one started for each lookup would grow
-// a fresh stack every time, a cost a service resolving thousands of
-// tenants pays in full. done is closed once res and err are set.
-type lookupFlight struct {
-	done chan struct{}
-	res  *resolved
-	err  error
-	// gone: the caller running it gave up first, so its error says
-	// nothing about the tenant; those waiting ask again.
-	gone bool
+	mu    sync.Mutex
+	cache map[string]*resolved
 }
 
 type resolved struct {
@@ -216,14 +207,17 @@ func (r *Resolver) Resolve(ctx context.Context, contextID string) (*State, error
 }
 
 // Forget drops the cached state of a tenant, so that the next Resolve
-// asks the state API again: after a 421, say.
+// asks the state API again, rather than join a request under way: after
+// a 421 or a redirect, say.
 func (r *Resolver) Forget(contextID string) {
 	if r == nil {
 		return
 	}
+	key := strings.ToLower(contextID)
 	r.mu.Lock()
-	delete(r.cache, strings.ToLower(contextID))
+	delete(r.cache, key)
 	r.mu.Unlock()
+	r.flights.Forget(key)
 }
 
 func (r *Resolver) resolve(ctx context.Context, contextID string) (*resolved, error) {
@@ -231,38 +225,31 @@ func (r *Resolver) resolve(ctx context.Context, contextID string) (*resolved, er
 		return nil, err
 	}
 	key := strings.ToLower(contextID)
-	var res *resolved
-	for res == nil {
-		r.mu.Lock()
-		if c := r.cache[key]; c != nil && r.now().Before(c.expires) {
-			r.mu.Unlock()
-			res = c
-			break
-		}
-		f := r.flights[key]
-		if f == nil {
-			f = &lookupFlight{done: make(chan struct{})}
-			if r.flights == nil {
-				r.flights = map[string]*lookupFlight{}
+	res := r.cached(key)
+	if res == nil {
+		var err error
+		res, err = r.flights.Do(ctx, key, func(fctx context.Context) (*resolved, error) {
+			if res := r.cached(key); res != nil { // a lookup just ended
+				return res, nil
 			}
-			r.flights[key] = f
-			r.mu.Unlock()
-			r.fly(ctx, contextID, key, f)
-		} else {
-			r.mu.Unlock()
-			select {
-			case <-ctx.Done():
-				return nil, &Error{Method: http.MethodGet, URL: r.env.TenantStateURL(contextID), cause: ctx.Err()}
-			case <-f.done:
+			lctx, cancel := context.WithTimeout(fctx, r.lookup)
+			defer cancel()
+			st, err := r.Lookup(lctx, contextID)
+			if err != nil {
+				return nil, err
 			}
-			if f.gone {
-				continue
+			now, exp := r.now(), st.ValidUntil
+			if floor := now.Add(r.minTTL); exp.Before(floor) {
+				exp = floor // clock skew must not turn into a lookup per request
 			}
+			return r.store(key, st, exp, now), nil
+		})
+		if err != nil {
+			if ctx.Err() != nil && !errors.As(err, new(*Error)) {
+				err = &Error{Method: http.MethodGet, URL: r.env.TenantStateURL(contextID), cause: err}
+			}
+			return nil, err
 		}
-		if f.err != nil {
-			return nil, f.err
-		}
-		res = f.res
 	}
 	if !res.state.Running() {
 		return nil, &Error{URL: res.state.API, State: res.state, kind: ErrTenantNotRunning}
@@ -270,27 +257,14 @@ func (r *Resolver) resolve(ctx context.Context, contextID string) (*resolved, er
 	return res, nil
 }
 
-// fly runs flight f for its first caller: the lookup, bounded by its own
-// timeout, then the answer cached and handed to whoever waits.
-func (r *Resolver) fly(ctx context.Context, contextID, key string, f *lookupFlight) {
-	defer func() {
-		r.mu.Lock()
-		delete(r.flights, key)
-		r.mu.Unlock()
-		close(f.done)
-	}()
-	lctx, cancel := context.WithTimeout(ctx, r.lookup)
-	st, err := r.Lookup(lctx, contextID)
-	cancel()
-	if err == nil {
-		now := r.now()
-		exp := st.ValidUntil
-		if floor := now.Add(r.minTTL); exp.Before(floor) {
-			exp = floor
-		}
-		f.res = r.store(key, st, exp, now)
+// cached returns the cached state under key while it is in date.
+func (r *Resolver) cached(key string) *resolved {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if c := r.cache[key]; c != nil && r.now().Before(c.expires) {
+		return c
 	}
-	f.err, f.gone = err, err != nil && ctx.Err() != nil
+	return nil
 }
 
 // store caches st under key until exp, bounded by MaxTTL (NotRunningMaxTTL
@@ -313,17 +287,19 @@ func (r *Resolver) store(key string, st *State, exp, now time.Time) *resolved {
 
 // Cached returns the tenant's state from the cache, without a request,
 // with the time the cache drops it; nil when the cache holds none in date.
-// A service that runs many tenants can keep both with each tenant (in its
-// database, say) and Remember them in the next run or process, instead of
-// keeping every tenant in memory or asking the state API every run.
+//
+// It is for a service that runs as several instances, or in runs that
+// each start with an empty Resolver (a worker that serves thousands of
+// tenants in turn, say): it keeps both with the tenant in its own shared
+// store and hands them to Remember in the next run or on another
+// instance, so that only one of them asks the state API per ValidUntil,
+// and no instance keeps every tenant in memory.
 func (r *Resolver) Cached(contextID string) (*State, time.Time) {
 	if r == nil || r.cache == nil {
 		return nil, time.Time{}
 	}
-	r.mu.Lock()
-	res := r.cache[strings.ToLower(contextID)]
-	r.mu.Unlock()
-	if res == nil || !r.now().Before(res.expires) {
+	res := r.cached(strings.ToLower(contextID))
+	if res == nil {
 		return nil, time.Time{}
 	}
 	st := *res.state
@@ -353,6 +329,9 @@ func (r *Resolver) Remember(contextID string, st *State, until time.Time) error 
 	case st.Running() && (st.API == "" || !r.env.OwnsHost(st.API)):
 		return &Error{URL: "state of " + contextID, kind: ErrForeignHost,
 			Message: "Api " + redactRaw(st.API) + " is not on " + r.env.String()}
+	case st.Endpoint != "" && !r.env.OwnsHost(st.Endpoint):
+		return &Error{URL: "state of " + contextID, kind: ErrForeignHost,
+			Message: "Endpoint " + redactRaw(st.Endpoint) + " is not on " + r.env.String()}
 	case st.Running() && !apiOfTenant(st.API, contextID):
 		// The state API's own answers are taken as they come; a stored
 		// one must also name the tenant's own path, or an altered row
@@ -415,6 +394,9 @@ func (r *Resolver) Lookup(ctx context.Context, contextID string) (*State, error)
 	case st.Running() && (st.API == "" || !r.env.OwnsHost(st.API)):
 		return nil, &Error{Method: http.MethodGet, URL: u, StatusCode: resp.StatusCode, State: &st, kind: ErrForeignHost,
 			Message: "Api " + redactRaw(st.API) + " is not on " + r.env.String()}
+	case st.Endpoint != "" && !r.env.OwnsHost(st.Endpoint):
+		return nil, &Error{Method: http.MethodGet, URL: u, StatusCode: resp.StatusCode, State: &st, kind: ErrForeignHost,
+			Message: "Endpoint " + redactRaw(st.Endpoint) + " is not on " + r.env.String()}
 	}
 	if r.logger != nil {
 		r.logger.Debug("tenant: state", "context", st.ContextIdentifier, "state", string(st.State), "api", redactRaw(st.API), "valid_until", st.ValidUntil)

@@ -14,7 +14,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-retryablehttp"
@@ -56,7 +55,8 @@ func (p RetryPolicy) withDefaults() RetryPolicy {
 // ctx is done. When retries run out it returns the last response, so the
 // caller can keep its status and body. Redirects are never followed: the
 // 3xx comes back as it is, so credentials never travel to another host.
-// Requests whose ctx went through WithoutRetry are sent once.
+// A caller with requests that must be sent only once makes a second
+// client with MaxRetries -1 and picks one per request.
 func NewClient(base *http.Client, logger *slog.Logger, p RetryPolicy) *retryablehttp.Client {
 	p = p.withDefaults()
 	hc := &http.Client{Timeout: 30 * time.Second}
@@ -83,45 +83,16 @@ func NewClient(base *http.Client, logger *slog.Logger, p RetryPolicy) *retryable
 	return rc
 }
 
-type noRetryKey struct{}
-
-// WithoutRetry returns a ctx under which requests are sent only once: a
-// POST that the caller has not declared safe to repeat, say.
-func WithoutRetry(ctx context.Context) context.Context {
-	return context.WithValue(ctx, noRetryKey{}, true)
-}
-
-type resentKey struct{}
-
-// NoteResent returns a ctx under which flag is set when the request is
-// sent again after an attempt that the server may have carried out: one
-// with no answer, or a 5xx. (A 408, 425 or 429 says the request was not
-// carried out.) A DELETE answered 404 after that found its own work done.
-// It is for the one request's own context: any other request made under
-// it (a state lookup, a ticket exchange on the way) would set flag too.
-func NoteResent(ctx context.Context, flag *atomic.Bool) context.Context {
-	return context.WithValue(ctx, resentKey{}, flag)
-}
-
 func checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
 	if ctx.Err() != nil {
 		return false, ctx.Err()
 	}
-	if v, _ := ctx.Value(noRetryKey{}).(bool); v {
-		return false, err
-	}
-	var again bool
 	if err != nil {
 		// The default policy knows which transport errors are final
 		// (bad scheme, too many redirects, bad certificates).
-		again, err = retryablehttp.DefaultRetryPolicy(ctx, resp, err)
-	} else {
-		again = Retryable(resp.StatusCode)
+		return retryablehttp.DefaultRetryPolicy(ctx, resp, err)
 	}
-	if b, ok := ctx.Value(resentKey{}).(*atomic.Bool); ok && again && (resp == nil || resp.StatusCode >= 500) {
-		b.Store(true)
-	}
-	return again, err
+	return Retryable(resp.StatusCode), nil
 }
 
 // Retryable reports whether a response status is worth another try: 429,
@@ -223,37 +194,11 @@ func RedactURL(u *url.URL) string {
 }
 
 // ReadBody reads at most limit bytes of resp's body and drains (a little
-// of) the rest so the connection can be reused. The buffer starts at the
-// body's declared length (up to 1 MiB, so that a length claimed is not
-// memory given before the body arrives) and grows only if the body is
-// longer: a body of known length costs one allocation. The length only
-// sizes the buffer: a HEAD answer, or a hand-built Response, may declare
-// another length than its body has.
+// of) the rest so the connection can be reused. The declared length plays
+// no part: a HEAD answer, or a hand-built Response, may declare another
+// length than its body has.
 func ReadBody(resp *http.Response, limit int64) ([]byte, error) {
-	size := int64(512)
-	if n := resp.ContentLength; n >= 0 && n < 1<<20 && (resp.Request == nil || resp.Request.Method != http.MethodHead) {
-		size = n + 1 // one more, to meet EOF without growing
-	}
-	if size > limit { // size is at most 1 MiB here, so limit+1 cannot overflow
-		size = limit + 1
-	}
-	b := make([]byte, 0, size)
-	r := io.LimitReader(resp.Body, limit)
-	var err error
-	for {
-		if len(b) == cap(b) {
-			b = append(b, 0)[:len(b)]
-		}
-		var n int
-		n, err = r.Read(b[len(b):cap(b)])
-		b = b[:len(b)+n]
-		if err != nil {
-			break
-		}
-	}
-	if err == io.EOF {
-		err = nil
-	}
+	b, err := io.ReadAll(io.LimitReader(resp.Body, limit))
 	_, _ = io.CopyN(io.Discard, resp.Body, 64<<10)
 	return b, err
 }

@@ -15,9 +15,12 @@ import (
 	"sync/atomic"
 	"testing"
 	"testing/iotest"
+	"testing/synctest"
 	"time"
 
 	"github.com/hashicorp/go-retryablehttp"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestRetryAfter(t *testing.T) {
@@ -40,9 +43,8 @@ func TestRetryAfter(t *testing.T) {
 		{"-99999999999999999999", 0, false},
 	} {
 		got, ok := RetryAfter(tc.in, now)
-		if got != tc.want || ok != tc.ok {
-			t.Errorf("RetryAfter(%q) = %v, %v; want %v, %v", tc.in, got, ok, tc.want, tc.ok)
-		}
+		assert.Equal(t, tc.want, got, "RetryAfter(%q)", tc.in)
+		assert.Equal(t, tc.ok, ok, "RetryAfter(%q) ok", tc.in)
 	}
 }
 
@@ -67,33 +69,28 @@ func TestServerWait(t *testing.T) {
 		if tc.date != "" {
 			resp.Header.Set("Date", tc.date)
 		}
-		if got, ok := ServerWait(resp, now); got != tc.want || ok != (tc.retryAfter != "" && tc.retryAfter != "later") {
-			t.Errorf("Retry-After %q, Date %q: %v, want %v", tc.retryAfter, tc.date, got, tc.want)
-		}
+		got, ok := ServerWait(resp, now)
+		assert.Equal(t, tc.want, got, "Retry-After %q, Date %q", tc.retryAfter, tc.date)
+		assert.Equal(t, tc.retryAfter != "" && tc.retryAfter != "later", ok, "Retry-After %q, Date %q: ok", tc.retryAfter, tc.date)
 	}
 }
 
 func TestBackoffCapsRetryAfterAndJitters(t *testing.T) {
 	for _, ra := range []string{"3600", "9999999999"} {
 		resp := &http.Response{Header: http.Header{"Retry-After": {ra}}}
-		if d := backoff(time.Millisecond, 2*time.Second, 0, resp); d != 2*time.Second {
-			t.Fatalf("Retry-After %s not capped: %v", ra, d)
-		}
+		assert.Equal(t, 2*time.Second, backoff(time.Millisecond, 2*time.Second, 0, resp), "Retry-After %s capped", ra)
 	}
-	for attempt := 0; attempt < 30; attempt++ {
+	for attempt := range 30 {
 		d := backoff(100*time.Millisecond, time.Second, attempt, nil)
-		if d < 50*time.Millisecond || d > time.Second {
-			t.Fatalf("attempt %d: wait %v out of bounds", attempt, d)
-		}
+		assert.GreaterOrEqual(t, d, 50*time.Millisecond, "attempt %d", attempt)
+		assert.LessOrEqual(t, d, time.Second, "attempt %d", attempt)
 	}
 }
 
 func newRequest(t *testing.T, ctx context.Context, url string) *retryablehttp.Request {
 	t.Helper()
 	req, err := retryablehttp.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return req
 }
 
@@ -107,40 +104,45 @@ func TestClientRetriesThenPassesLastResponse(t *testing.T) {
 	defer srv.Close()
 	c := NewClient(srv.Client(), nil, RetryPolicy{MaxRetries: 2, MinWait: time.Millisecond, MaxWait: time.Millisecond})
 	resp, err := c.Do(newRequest(t, context.Background(), srv.URL))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusServiceUnavailable || n.Load() != 3 {
-		t.Fatalf("status %d after %d tries; want 503 after 3", resp.StatusCode, n.Load())
-	}
+	assert.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
+	assert.Equal(t, int32(3), n.Load(), "tries")
 
+	// A client made with MaxRetries -1 sends once: the one a caller picks
+	// for a request that must not be repeated.
 	n.Store(0)
-	resp, err = c.Do(newRequest(t, WithoutRetry(context.Background()), srv.URL))
-	if err != nil {
-		t.Fatal(err)
-	}
+	once := NewClient(srv.Client(), nil, RetryPolicy{MaxRetries: -1})
+	resp, err = once.Do(newRequest(t, context.Background(), srv.URL))
+	require.NoError(t, err)
 	resp.Body.Close()
-	if n.Load() != 1 {
-		t.Fatalf("WithoutRetry: %d tries", n.Load())
-	}
+	assert.Equal(t, int32(1), n.Load(), "tries with MaxRetries -1")
 }
 
+// The client stops waiting for a Retry-After as soon as the request's ctx
+// ends.
 func TestClientStopsOnContext(t *testing.T) {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Retry-After", "30")
-		w.WriteHeader(http.StatusTooManyRequests)
-	}))
-	defer srv.Close()
-	c := NewClient(srv.Client(), nil, RetryPolicy{MaxRetries: 5, MaxWait: time.Minute})
-	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
-	defer cancel()
-	start := time.Now()
-	_, err := c.Do(newRequest(t, ctx, srv.URL))
-	if err == nil || time.Since(start) > 5*time.Second {
-		t.Fatalf("err=%v after %v; want a ctx error well before the 30s Retry-After", err, time.Since(start))
-	}
+	synctest.Test(t, func(t *testing.T) {
+		var n atomic.Int32
+		rt := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			n.Add(1)
+			return &http.Response{StatusCode: http.StatusTooManyRequests, Header: http.Header{"Retry-After": {"30"}},
+				Body: http.NoBody, Request: r}, nil
+		})
+		c := NewClient(&http.Client{Transport: rt}, nil, RetryPolicy{MaxRetries: 5, MaxWait: time.Minute})
+		ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+		defer cancel()
+		start := time.Now()
+		_, err := c.Do(newRequest(t, ctx, "http://127.0.0.1:1/"))
+		require.ErrorIs(t, err, context.DeadlineExceeded)
+		assert.Equal(t, 50*time.Millisecond, time.Since(start), "returned when the ctx ended, not after the 30s Retry-After")
+		assert.Equal(t, int32(1), n.Load(), "tries")
+	})
 }
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
 func TestClientNeverFollowsRedirects(t *testing.T) {
 	var hit atomic.Bool
@@ -149,26 +151,19 @@ func TestClientNeverFollowsRedirects(t *testing.T) {
 	srv := httptest.NewServer(http.RedirectHandler(other.URL, http.StatusFound))
 	defer srv.Close()
 	resp, err := NewClient(nil, nil, RetryPolicy{}).Do(newRequest(t, context.Background(), srv.URL))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusFound || hit.Load() {
-		t.Fatalf("status %d, other host hit %v", resp.StatusCode, hit.Load())
-	}
+	assert.Equal(t, http.StatusFound, resp.StatusCode)
+	assert.False(t, hit.Load(), "the redirect target was called")
 }
 
 func TestRedactURL(t *testing.T) {
 	u, _ := url.Parse("https://user:pw@sod.superoffice.com/Cust1/api/v1/Contact?$filter=name%20eq%20x&token=secret#frag")
 	got := RedactURL(u)
 	for _, bad := range []string{"pw", "secret", "user", "frag", "name"} {
-		if strings.Contains(got, bad) {
-			t.Errorf("RedactURL kept %q: %s", bad, got)
-		}
+		assert.NotContains(t, got, bad)
 	}
-	if !strings.HasPrefix(got, "https://sod.superoffice.com/Cust1/api/v1/Contact?") {
-		t.Errorf("RedactURL lost the path: %s", got)
-	}
+	assert.True(t, strings.HasPrefix(got, "https://sod.superoffice.com/Cust1/api/v1/Contact?"), "RedactURL lost the path: %s", got)
 }
 
 // go-retryablehttp logs the URL in "url", "request" (a description) and
@@ -185,24 +180,17 @@ func TestLoggerRedactsURLs(t *testing.T) {
 	c := NewClient(srv.Client(), logger, RetryPolicy{MaxRetries: 1, MinWait: time.Millisecond, MaxWait: time.Millisecond})
 	const secret = "S3CRET-query-value"
 	resp, err := c.Do(newRequest(t, context.Background(), srv.URL+"/api?ticket="+secret+"&x=%22q%22"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	resp.Body.Close()
 	srv.Close()
 	// A connection error: retryablehttp logs the *url.Error.
-	if _, err := c.Do(newRequest(t, context.Background(), srv.URL+"/api?ticket="+secret)); err == nil {
-		t.Fatal("no error from a closed server")
-	}
+	_, err = c.Do(newRequest(t, context.Background(), srv.URL+"/api?ticket="+secret))
+	require.Error(t, err, "a closed server")
 	out := buf.String()
 	for _, want := range []string{"retrying request", "request failed", "REDACTED", "/api?"} {
-		if !strings.Contains(out, want) {
-			t.Errorf("log lacks %q:\n%s", want, out)
-		}
+		assert.Contains(t, out, want)
 	}
-	if strings.Contains(out, secret) {
-		t.Errorf("log holds the query value:\n%s", out)
-	}
+	assert.NotContains(t, out, secret, "the log holds the query value")
 
 	// A URL whose quoted form differs from its raw form, nested errors,
 	// and a description with a status.
@@ -210,21 +198,16 @@ func TestLoggerRedactsURLs(t *testing.T) {
 	nested := fmt.Errorf("wrapped: %w", &url.Error{Op: "Get", URL: raw, Err: &url.Error{Op: "Get", URL: raw + "&more", Err: errors.New("boom")}})
 	kv := redactKV([]any{"error", nested, "request", "GET " + raw + " (status: 503)", "url", raw, "other", secret})
 	for i := 0; i < 6; i += 2 {
-		if s := fmt.Sprint(kv[i+1]); strings.Contains(s, secret) || !strings.Contains(s, "REDACTED") {
-			t.Errorf("%v = %s", kv[i], s)
-		}
+		s := fmt.Sprint(kv[i+1])
+		assert.NotContains(t, s, secret, kv[i])
+		assert.Contains(t, s, "REDACTED", kv[i])
 	}
-	if s := fmt.Sprint(kv[3]); !strings.HasPrefix(s, "GET http://h/p?") || !strings.HasSuffix(s, " (status: 503)") {
-		t.Errorf("request = %s", s)
-	}
-	if s := fmt.Sprint(kv[1]); !strings.Contains(s, "boom") || !strings.HasPrefix(s, "wrapped: Get ") {
-		t.Errorf("error = %s", s)
-	}
+	assert.Regexp(t, `^GET http://h/p\?.* \(status: 503\)$`, fmt.Sprint(kv[3]), "request")
+	assert.Regexp(t, `^wrapped: Get .*boom`, fmt.Sprint(kv[1]), "error")
 }
 
-// ReadBody reads a body of known length into a buffer of that size (and
-// one byte), any other body up to the limit, and a body whose declared
-// length is wrong (a HEAD answer, a hand-built Response) whole.
+// ReadBody reads a body up to the limit, whatever length it declares (a
+// HEAD answer, a hand-built Response), and passes a read error on.
 func TestReadBody(t *testing.T) {
 	resp := func(method, body string, length int64) *http.Response {
 		return &http.Response{Body: io.NopCloser(strings.NewReader(body)), ContentLength: length,
@@ -237,36 +220,26 @@ func TestReadBody(t *testing.T) {
 		length int64
 		limit  int64
 		want   string
-		sized  bool // read into one buffer of length+1
 	}{
-		{name: "known length", body: `{"a":1}`, length: 7, limit: 100, want: `{"a":1}`, sized: true},
+		{name: "known length", body: `{"a":1}`, length: 7, limit: 100, want: `{"a":1}`},
 		{name: "unknown length", body: `{"a":1}`, length: -1, limit: 100, want: `{"a":1}`},
-		{name: "empty", body: "", length: 0, limit: 100, want: "", sized: true},
+		{name: "empty", body: "", length: 0, limit: 100, want: ""},
 		{name: "over the limit, known length", body: "0123456789", length: 10, limit: 4, want: "0123"},
 		{name: "over the limit, unknown length", body: "0123456789", length: -1, limit: 4, want: "0123"},
 		{name: "declared 0, has a body", body: `{"a":1}`, length: 0, limit: 100, want: `{"a":1}`},
 		{name: "declared shorter than its body", body: "0123456789", length: 3, limit: 100, want: "0123456789"},
 		{name: "HEAD, declared but empty", method: http.MethodHead, body: "", length: 7, limit: 100, want: ""},
+		{name: "claims 1 TiB", body: "tiny", length: 1 << 40, limit: 1 << 41, want: "tiny"},
 	} {
 		b, err := ReadBody(resp(tc.method, tc.body, tc.length), tc.limit)
-		if err != nil || string(b) != tc.want {
-			t.Errorf("%s: %q, %v; want %q", tc.name, b, err, tc.want)
-		}
-		if tc.sized && cap(b) != int(tc.length)+1 {
-			t.Errorf("%s: a buffer of %d bytes for a body of %d", tc.name, cap(b), tc.length)
-		}
+		assert.NoError(t, err, tc.name)
+		assert.Equal(t, tc.want, string(b), tc.name)
 	}
 	// A read error is passed on, with what came before it.
 	r := &http.Response{Body: io.NopCloser(io.MultiReader(strings.NewReader("01"), iotest.ErrReader(errors.New("reset")))), ContentLength: 10}
-	if b, err := ReadBody(r, 100); err == nil || string(b) != "01" {
-		t.Errorf("a broken body: %q, %v", b, err)
-	}
-	// A claimed length beyond 1 MiB gets no buffer of that size up front
-	// (net/http's own body reader reports the short body).
-	b, err := ReadBody(resp("", "tiny", 1<<40), 1<<41)
-	if err != nil || string(b) != "tiny" || cap(b) > 1<<20 {
-		t.Errorf("a 4-byte body claiming 1 TiB: %d bytes in %d, %v", len(b), cap(b), err)
-	}
+	b, err := ReadBody(r, 100)
+	assert.Error(t, err, "a broken body")
+	assert.Equal(t, "01", string(b), "a broken body")
 }
 
 // TestBackoffLongWaitsDoNotOverflow: with waits of hours and many retries,
@@ -275,15 +248,9 @@ func TestReadBody(t *testing.T) {
 func TestBackoffLongWaitsDoNotOverflow(t *testing.T) {
 	lo, hi := time.Duration(1<<44+1), 1000*time.Hour // ~4.9h, every bit past 63 dropped at attempt 20
 	for attempt := range 64 {
-		func() {
-			defer func() {
-				if r := recover(); r != nil {
-					t.Fatalf("attempt %d: panic %v", attempt, r)
-				}
-			}()
-			if d := backoff(lo, hi, attempt, nil); d < lo/2 || d > hi {
-				t.Fatalf("attempt %d: wait %s outside [%s, %s]", attempt, d, lo/2, hi)
-			}
-		}()
+		var d time.Duration
+		require.NotPanics(t, func() { d = backoff(lo, hi, attempt, nil) }, "attempt %d", attempt)
+		assert.GreaterOrEqual(t, d, lo/2, "attempt %d", attempt)
+		assert.LessOrEqual(t, d, hi, "attempt %d", attempt)
 	}
 }

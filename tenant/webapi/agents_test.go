@@ -42,6 +42,7 @@ func emulated(t *testing.T) (*webapi.API, *superidtest.Server) {
 	}
 	c, err := tenant.New(tenant.Config{
 		BaseURL:     srv.WebAPIURL(ctxID),
+		Environment: srv.Environment(),
 		Credentials: tenant.SystemUser(staticTicket(ticket), secret),
 		HTTPClient:  srv.Client(),
 		Retry:       tenant.RetryPolicy{MaxRetries: -1},
