@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/go-superoffice/superoffice/superid"
 )
 
 // BenchmarkVerifyIDToken is the full check of a SuperID-shaped id_token
@@ -22,14 +24,14 @@ func BenchmarkVerifyIDToken(b *testing.B) {
 	raw := tk.sign(b, jwt.SigningMethodRS256, tk.key, superIDClaims())
 	c := verifier(b, tk, testNow)
 	ctx := context.Background()
-	if _, err := c.VerifyIDToken(ctx, raw, "n-0S6_WzA2Mj"); err != nil {
+	if _, err := c.VerifyIDToken(ctx, raw, superid.WithNonce("n-0S6_WzA2Mj")); err != nil {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
 	cpu := cpuTime()
 	for b.Loop() {
-		if _, err := c.VerifyIDToken(ctx, raw, "n-0S6_WzA2Mj"); err != nil {
+		if _, err := c.VerifyIDToken(ctx, raw, superid.WithNonce("n-0S6_WzA2Mj")); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -476,7 +476,7 @@ func TestRefreshAndTokenSource(t *testing.T) {
 func TestExchangeErrors(t *testing.T) {
 	p := setup(t, true, "")
 	ctx := context.Background()
-	_, err := p.client.Exchange(ctx, "no-such-code", "verifier", "nonce")
+	_, err := p.client.Exchange(ctx, "no-such-code", superid.LoginRequest{Verifier: "verifier", Nonce: "nonce"})
 	var e *superid.Error
 	if !errors.Is(err, superid.ErrTokenRequest) || !errors.As(err, &e) || e.Code != "invalid_grant" || e.StatusCode != http.StatusBadRequest {
 		t.Errorf("unknown code: %v", err)
@@ -485,14 +485,14 @@ func TestExchangeErrors(t *testing.T) {
 		t.Error("error holds the client secret")
 	}
 	p.srv.Fail(superidtest.EndpointToken, superidtest.Fault{Status: http.StatusServiceUnavailable, Times: 1})
-	_, err = p.client.Exchange(ctx, "x", "verifier", "nonce")
+	_, err = p.client.Exchange(ctx, "x", superid.LoginRequest{Verifier: "verifier", Nonce: "nonce"})
 	if !errors.Is(err, superid.ErrTokenRequest) || !errors.As(err, &e) || e.StatusCode != http.StatusServiceUnavailable {
 		t.Errorf("503: %v", err)
 	}
 	bad, err := superid.New(superid.Config{Environment: p.srv.Environment(), ClientID: "partner-app", ClientSecret: "wrong",
 		RedirectURL: p.app.URL + prefix + "/callback", HTTPClient: p.srv.Client()})
 	must(t, err)
-	if _, err := bad.Exchange(ctx, "x", "v", "n"); !errors.As(err, &e) || e.Code != "invalid_client" {
+	if _, err := bad.Exchange(ctx, "x", superid.LoginRequest{Verifier: "v", Nonce: "n"}); !errors.As(err, &e) || e.Code != "invalid_client" {
 		t.Errorf("wrong secret: %v", err)
 	}
 }
@@ -521,7 +521,7 @@ func TestNewValidatesConfig(t *testing.T) {
 func TestAuthCodeURL(t *testing.T) {
 	c, err := superid.New(superid.Config{Environment: superid.SOD, ClientID: "id", ClientSecret: "s", RedirectURL: "https://app.example/cb"})
 	must(t, err)
-	raw := c.AuthCodeURL("st", "no", "verifier-verifier-verifier-verifier-verifier",
+	raw := c.AuthCodeURL(superid.LoginRequest{State: "st", Nonce: "no", Verifier: "verifier-verifier-verifier-verifier-verifier"},
 		superid.Tenant("Cust1"), superid.LoginHint("a@b.c"), superid.WithResponseMode(superid.ResponseModeFormPost))
 	u, err := url.Parse(raw)
 	must(t, err)
@@ -563,7 +563,7 @@ func TestTokenRequestsDoNotFollowRedirects(t *testing.T) {
 			must(t, err)
 			ctx := context.Background()
 			var e *superid.Error
-			if _, err := c.Exchange(ctx, "THECODE", "verifier", "nonce"); !errors.Is(err, superid.ErrTokenRequest) ||
+			if _, err := c.Exchange(ctx, "THECODE", superid.LoginRequest{Verifier: "verifier", Nonce: "nonce"}); !errors.Is(err, superid.ErrTokenRequest) ||
 				!errors.As(err, &e) || e.StatusCode != http.StatusTemporaryRedirect {
 				t.Errorf("Exchange: %v", err)
 			}
@@ -690,19 +690,19 @@ func TestZeroClientAndNilHandlers(t *testing.T) {
 	ctx := context.Background()
 	var nilClient *superid.Client
 	for name, c := range map[string]*superid.Client{"zero": {}, "nil": nilClient} {
-		if _, err := c.Exchange(ctx, "code", "verifier", "nonce"); !errors.Is(err, superid.ErrConfig) {
+		if _, err := c.Exchange(ctx, "code", superid.LoginRequest{Verifier: "verifier", Nonce: "nonce"}); !errors.Is(err, superid.ErrConfig) {
 			t.Errorf("%s Exchange: %v", name, err)
 		}
 		if _, err := c.Refresh(ctx, "r"); !errors.Is(err, superid.ErrConfig) {
 			t.Errorf("%s Refresh: %v", name, err)
 		}
-		if _, err := c.VerifyIDToken(ctx, "a.b.c", ""); !errors.Is(err, superid.ErrConfig) {
+		if _, err := c.VerifyIDToken(ctx, "a.b.c"); !errors.Is(err, superid.ErrConfig) {
 			t.Errorf("%s VerifyIDToken: %v", name, err)
 		}
 		if _, err := c.TokenSource(ctx, &oauth2.Token{}).Token(); !errors.Is(err, superid.ErrConfig) {
 			t.Errorf("%s TokenSource: %v", name, err)
 		}
-		if u := c.AuthCodeURL("s", "n", "v"); u != "" {
+		if u := c.AuthCodeURL(superid.LoginRequest{State: "s", Nonce: "n", Verifier: "v"}); u != "" {
 			t.Errorf("%s AuthCodeURL = %q", name, u)
 		}
 		if c.Environment() != "" || c.KeySet() != nil {
@@ -739,13 +739,13 @@ func TestZeroClientAndNilHandlers(t *testing.T) {
 
 	// A nil ctx is refused with ErrConfig; x/oauth2 would panic on it.
 	var nilCtx context.Context
-	if _, err := p.client.Exchange(nilCtx, "code", "verifier", "nonce"); !errors.Is(err, superid.ErrConfig) {
+	if _, err := p.client.Exchange(nilCtx, "code", superid.LoginRequest{Verifier: "verifier", Nonce: "nonce"}); !errors.Is(err, superid.ErrConfig) {
 		t.Errorf("Exchange(nil ctx): %v", err)
 	}
 	if _, err := p.client.Refresh(nilCtx, "r"); !errors.Is(err, superid.ErrConfig) {
 		t.Errorf("Refresh(nil ctx): %v", err)
 	}
-	if _, err := p.client.VerifyIDToken(nilCtx, "a.b.c", ""); !errors.Is(err, superid.ErrConfig) {
+	if _, err := p.client.VerifyIDToken(nilCtx, "a.b.c"); !errors.Is(err, superid.ErrConfig) {
 		t.Errorf("VerifyIDToken(nil ctx): %v", err)
 	}
 	if _, err := p.client.TokenSource(nilCtx, &oauth2.Token{RefreshToken: "r"}).Token(); !errors.Is(err, superid.ErrConfig) {
