@@ -2,8 +2,8 @@ package superid
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -88,67 +88,59 @@ func (c *Claims) Unmarshal(v any) error {
 // as a number.
 type idTokenClaims struct {
 	jwt.RegisteredClaims
-	Nonce             string
-	AuthorizedParty   string
-	ContextIdentifier string
-	SystemUserToken   string
-	WebAPIURL         string
-	NetServerURL      string
-	Serial            string
-	Email             string
-	UPN               string
-	PrimaryEmail      string
-	CompanyName       string
-	Initials          string
-	IdentityProvider  string
-	AssociateID       stringInt
-	IsAdministrator   stringBool
-
-	raw json.RawMessage
+	Nonce             string     `json:"nonce"`
+	AuthorizedParty   string     `json:"azp"`
+	ContextIdentifier string     `json:"http://schemes.superoffice.net/identity/ctx"`
+	SystemUserToken   string     `json:"http://schemes.superoffice.net/identity/system_token"`
+	WebAPIURL         string     `json:"http://schemes.superoffice.net/identity/webapi_url"`
+	NetServerURL      string     `json:"http://schemes.superoffice.net/identity/netserver_url"`
+	Serial            string     `json:"http://schemes.superoffice.net/identity/serial"`
+	Email             string     `json:"http://schemes.superoffice.net/identity/email"`
+	UPN               string     `json:"http://schemes.superoffice.net/identity/upn"`
+	PrimaryEmail      string     `json:"http://schemes.superoffice.net/identity/so_primary_email_address"`
+	CompanyName       string     `json:"http://schemes.superoffice.net/identity/company_name"`
+	Initials          string     `json:"http://schemes.superoffice.net/identity/initials"`
+	IdentityProvider  string     `json:"http://schemes.superoffice.net/identity/identityprovider"`
+	AssociateID       stringInt  `json:"http://schemes.superoffice.net/identity/associateid"`
+	IsAdministrator   stringBool `json:"http://schemes.superoffice.net/identity/is_administrator"`
 }
 
-// UnmarshalJSON matches claim names exactly: encoding/json would also fill
-// a field from a claim whose name differs only in case ("NONCE"), which is
-// not the claim SuperID's specification names. It keeps the payload for
-// Claims.Raw.
-func (c *idTokenClaims) UnmarshalJSON(b []byte) error {
-	var members map[string]json.RawMessage
-	if err := json.Unmarshal(b, &members); err != nil {
+// checkNames refuses a payload holding a claim whose name differs from one
+// that idTokenClaims reads only in case ("NONCE"): encoding/json would
+// read it under that name, which SuperID's specification does not give it.
+func checkNames(payload []byte) error {
+	var names map[string]anyValue
+	if err := json.Unmarshal(payload, &names); err != nil {
 		return err
 	}
-	if members == nil {
-		return errors.New("claims are not a JSON object")
-	}
-	*c = idTokenClaims{raw: append(json.RawMessage(nil), b...)}
-	for _, f := range [...]struct {
-		name string
-		dst  any
-	}{
-		{"iss", &c.Issuer}, {"sub", &c.Subject}, {"aud", &c.Audience}, {"jti", &c.ID},
-		{"exp", &c.ExpiresAt}, {"nbf", &c.NotBefore}, {"iat", &c.IssuedAt},
-		{"nonce", &c.Nonce}, {"azp", &c.AuthorizedParty},
-		{ClaimPrefix + "ctx", &c.ContextIdentifier},
-		{ClaimPrefix + "system_token", &c.SystemUserToken},
-		{ClaimPrefix + "webapi_url", &c.WebAPIURL},
-		{ClaimPrefix + "netserver_url", &c.NetServerURL},
-		{ClaimPrefix + "serial", &c.Serial},
-		{ClaimPrefix + "email", &c.Email},
-		{ClaimPrefix + "upn", &c.UPN},
-		{ClaimPrefix + "so_primary_email_address", &c.PrimaryEmail},
-		{ClaimPrefix + "company_name", &c.CompanyName},
-		{ClaimPrefix + "initials", &c.Initials},
-		{ClaimPrefix + "identityprovider", &c.IdentityProvider},
-		{ClaimPrefix + "associateid", &c.AssociateID},
-		{ClaimPrefix + "is_administrator", &c.IsAdministrator},
-	} {
-		if v, ok := members[f.name]; ok {
-			if err := json.Unmarshal(v, f.dst); err != nil {
-				return fmt.Errorf("claim %s: %w", f.name, err)
-			}
+	for name := range names {
+		if exact, ok := claimNames[strings.ToLower(name)]; ok && name != exact {
+			return fmt.Errorf("claim %.80q is not %q", name, exact)
 		}
 	}
 	return nil
 }
+
+// anyValue skips a JSON value: only the names of the claims are wanted.
+type anyValue struct{}
+
+func (*anyValue) UnmarshalJSON([]byte) error { return nil }
+
+// claimNames maps the lower case of every claim name idTokenClaims reads
+// to its exact spelling.
+var claimNames = func() map[string]string {
+	m := map[string]string{}
+	for _, n := range []string{"iss", "sub", "aud", "exp", "nbf", "iat", "jti"} {
+		m[n] = n
+	}
+	t := reflect.TypeFor[idTokenClaims]()
+	for i := range t.NumField() {
+		if n, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ","); n != "" {
+			m[strings.ToLower(n)] = n
+		}
+	}
+	return m
+}()
 
 // stringBool is a boolean claim that SuperID sends as "True" or "False".
 // It takes a JSON bool, or a string "true"/"false" in any case, "1"/"0",
@@ -205,7 +197,7 @@ func (v *stringInt) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-func (c *idTokenClaims) claims() *Claims {
+func (c *idTokenClaims) claims(raw json.RawMessage) *Claims {
 	out := &Claims{
 		Subject:           c.Subject,
 		ContextIdentifier: c.ContextIdentifier,
@@ -224,7 +216,7 @@ func (c *idTokenClaims) claims() *Claims {
 		Nonce:             c.Nonce,
 		Issuer:            c.Issuer,
 		Audience:          c.Audience,
-		raw:               c.raw,
+		raw:               raw,
 	}
 	if c.IssuedAt != nil {
 		out.IssuedAt = c.IssuedAt.Time

@@ -447,6 +447,13 @@ func (c *Client) verifyIDToken(ctx context.Context, raw, nonce string) (*Claims,
 	if _, err := c.parser.ParseWithClaims(raw, &ic, c.keys.Keyfunc(ctx)); err != nil {
 		return nil, verifyError(err, &ic)
 	}
+	// The parser has decoded this segment already, so it decodes again.
+	_, rest, _ := strings.Cut(raw, ".")
+	seg, _, _ := strings.Cut(rest, ".")
+	payload, _ := c.parser.DecodeSegment(seg)
+	if err := checkNames(payload); err != nil {
+		return nil, newError(opVerify, ErrMalformedToken, err)
+	}
 	// OpenID Connect Core 3.1.3.7: a token for several audiences was
 	// issued to the one its azp names; the client id merely being among
 	// them does not make it ours.
@@ -461,7 +468,7 @@ func (c *Client) verifyIDToken(ctx context.Context, raw, nonce string) (*Claims,
 			return nil, newError(opVerify, ErrNonce, nil)
 		}
 	}
-	return ic.claims(), nil
+	return ic.claims(payload), nil
 }
 
 // verifyError maps the Validator's errors onto ours; the first match

@@ -222,11 +222,12 @@ func TestVerifyIDTokenRules(t *testing.T) {
 		{"claim names match exactly: NONCE is not nonce", rs(with(func(m map[string]any) {
 			m["NONCE"] = m["nonce"]
 			delete(m, "nonce")
-		})), "n-0S6_WzA2Mj", testNow, superid.ErrMissingClaim},
-		{"claim names match exactly: Iss is not iss", rs(with(func(m map[string]any) {
-			m["Iss"] = m["iss"]
-			delete(m, "iss")
-		})), "", testNow, superid.ErrIssuer},
+		})), "n-0S6_WzA2Mj", testNow, superid.ErrMalformedToken},
+		{"claim names match exactly: Iss beside iss", rs(with(func(m map[string]any) { m["Iss"] = "https://evil.example" })), "", testNow, superid.ErrMalformedToken},
+		{"claim names match exactly: a case variant of a custom claim", rs(with(func(m map[string]any) {
+			m["HTTP://schemes.superoffice.net/identity/CTX"] = "Cust1"
+		})), "", testNow, superid.ErrMalformedToken},
+		{"unknown claims are kept, not refused", rs(with(func(m map[string]any) { m["x-other"] = map[string]any{"a": []int{1}} })), "", testNow, nil},
 		{"aud of the wrong type", rs(with(func(m map[string]any) { m["aud"] = 5 })), "", testNow, superid.ErrMalformedToken},
 		{"associateid not an integer", rs(with(func(m map[string]any) { m[superid.ClaimPrefix+"associateid"] = "five" })), "", testNow, superid.ErrMalformedToken},
 		{"empty", "", "", testNow, superid.ErrMalformedToken},
