@@ -109,7 +109,7 @@ type idTokenClaims struct {
 // that idTokenClaims reads only in case ("NONCE"): encoding/json would
 // read it under that name, which SuperID's specification does not give it.
 func checkNames(payload []byte) error {
-	var names map[string]anyValue
+	names := make(map[string]anyValue, 32) // SuperID sends about 20 claims
 	if err := json.Unmarshal(payload, &names); err != nil {
 		return err
 	}
@@ -148,25 +148,17 @@ var claimNames = func() map[string]string {
 type stringBool bool
 
 func (v *stringBool) UnmarshalJSON(b []byte) error {
-	var x any
-	if err := json.Unmarshal(b, &x); err != nil {
-		return err
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return json.Unmarshal(b, (*bool)(v))
 	}
-	switch x := x.(type) {
-	case nil:
-	case bool:
-		*v = stringBool(x)
-	case string:
-		switch s := strings.TrimSpace(x); {
-		case strings.EqualFold(s, "true"), s == "1":
-			*v = true
-		case strings.EqualFold(s, "false"), s == "0", s == "":
-			*v = false
-		default:
-			return fmt.Errorf("%.40q is not true or false", s)
-		}
+	switch s = strings.TrimSpace(s); {
+	case strings.EqualFold(s, "true"), s == "1":
+		*v = true
+	case strings.EqualFold(s, "false"), s == "0", s == "":
+		*v = false
 	default:
-		return fmt.Errorf("a JSON %T is not a boolean", x)
+		return fmt.Errorf("%.40q is not true or false", s)
 	}
 	return nil
 }
