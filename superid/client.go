@@ -447,7 +447,9 @@ func (c *Client) verifyIDToken(ctx context.Context, raw, nonce string) (*Claims,
 	if _, err := c.parser.ParseWithClaims(raw, &ic, c.keys.Keyfunc(ctx)); err != nil {
 		return nil, verifyError(err, &ic)
 	}
-	// The parser has decoded this segment already, so it decodes again.
+	// The claim-name check and Claims.Raw need the payload, which the
+	// parser does not keep; it decoded the segment once, so this cannot
+	// fail.
 	_, rest, _ := strings.Cut(raw, ".")
 	seg, _, _ := strings.Cut(rest, ".")
 	payload, _ := c.parser.DecodeSegment(seg)
@@ -471,7 +473,7 @@ func (c *Client) verifyIDToken(ctx context.Context, raw, nonce string) (*Claims,
 	return ic.claims(payload), nil
 }
 
-// verifyError maps the Validator's errors onto ours; the first match
+// verifyError maps the Parser's errors onto ours; the first match
 // wins, from the most specific. ic says which required claim is missing.
 func verifyError(err error, ic *idTokenClaims) error {
 	var e *Error
