@@ -1,13 +1,14 @@
 package superid
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
+	"reflect"
+	"strconv"
+	"strings"
 	"time"
 
-	"github.com/go-superoffice/superoffice/internal/jsonobj"
-	"github.com/go-superoffice/superoffice/internal/jwtclaims"
+	"github.com/golang-jwt/jwt/v5"
 )
 
 // ClaimPrefix begins every SuperOffice-specific claim name.
@@ -81,125 +82,133 @@ func (c *Claims) Unmarshal(v any) error {
 	return nil
 }
 
-// idTokenClaims is the wire shape of an id_token payload.
+// idTokenClaims is the wire shape of an id_token payload, decoded by
+// golang-jwt's parser and validated by its options (iss, aud, exp, nbf,
+// iat). jwt.NumericDate reads SuperID's string iat ("1581665207") as well
+// as a number.
 type idTokenClaims struct {
-	jwtclaims.Registered
-	Nonce             string           `json:"nonce"`
-	AuthorizedParty   string           `json:"azp"`
-	ContextIdentifier jwtclaims.String `json:"http://schemes.superoffice.net/identity/ctx"`
-	SystemUserToken   jwtclaims.String `json:"http://schemes.superoffice.net/identity/system_token"`
-	WebAPIURL         jwtclaims.String `json:"http://schemes.superoffice.net/identity/webapi_url"`
-	NetServerURL      jwtclaims.String `json:"http://schemes.superoffice.net/identity/netserver_url"`
-	Serial            jwtclaims.String `json:"http://schemes.superoffice.net/identity/serial"`
-	Email             jwtclaims.String `json:"http://schemes.superoffice.net/identity/email"`
-	UPN               jwtclaims.String `json:"http://schemes.superoffice.net/identity/upn"`
-	PrimaryEmail      jwtclaims.String `json:"http://schemes.superoffice.net/identity/so_primary_email_address"`
-	CompanyName       jwtclaims.String `json:"http://schemes.superoffice.net/identity/company_name"`
-	Initials          jwtclaims.String `json:"http://schemes.superoffice.net/identity/initials"`
-	IdentityProvider  jwtclaims.String `json:"http://schemes.superoffice.net/identity/identityprovider"`
-	AssociateID       jwtclaims.Int    `json:"http://schemes.superoffice.net/identity/associateid"`
-	IsAdministrator   jwtclaims.Bool   `json:"http://schemes.superoffice.net/identity/is_administrator"`
-
-	raw json.RawMessage
+	jwt.RegisteredClaims
+	Nonce             string     `json:"nonce"`
+	AuthorizedParty   string     `json:"azp"`
+	ContextIdentifier string     `json:"http://schemes.superoffice.net/identity/ctx"`
+	SystemUserToken   string     `json:"http://schemes.superoffice.net/identity/system_token"`
+	WebAPIURL         string     `json:"http://schemes.superoffice.net/identity/webapi_url"`
+	NetServerURL      string     `json:"http://schemes.superoffice.net/identity/netserver_url"`
+	Serial            string     `json:"http://schemes.superoffice.net/identity/serial"`
+	Email             string     `json:"http://schemes.superoffice.net/identity/email"`
+	UPN               string     `json:"http://schemes.superoffice.net/identity/upn"`
+	PrimaryEmail      string     `json:"http://schemes.superoffice.net/identity/so_primary_email_address"`
+	CompanyName       string     `json:"http://schemes.superoffice.net/identity/company_name"`
+	Initials          string     `json:"http://schemes.superoffice.net/identity/initials"`
+	IdentityProvider  string     `json:"http://schemes.superoffice.net/identity/identityprovider"`
+	AssociateID       stringInt  `json:"http://schemes.superoffice.net/identity/associateid"`
+	IsAdministrator   stringBool `json:"http://schemes.superoffice.net/identity/is_administrator"`
 }
 
-// UnmarshalJSON decodes the claims in one pass (see jsonobj.Members) and
-// keeps the payload for Claims.Raw. Claim names match exactly, unlike
-// encoding/json's case-insensitive matching. The json tags above document
-// the wire names and serve Claims.Unmarshal-style decoding elsewhere.
-func (c *idTokenClaims) UnmarshalJSON(b []byte) error {
-	return c.decode(append(json.RawMessage(nil), b...))
-}
-
-// decode is UnmarshalJSON for a buffer the claims may keep.
-func (c *idTokenClaims) decode(b []byte) error {
-	*c = idTokenClaims{}
-	err := jsonobj.Members(b, func(name, v []byte) error {
-		if ok, err := c.DecodeField(name, v); ok {
-			return err
-		}
-		var err error
-		switch {
-		case string(name) == "nonce":
-			var s jwtclaims.String
-			err = s.UnmarshalJSON(v)
-			c.Nonce = string(s)
-		case string(name) == "azp":
-			var s jwtclaims.String
-			err = s.UnmarshalJSON(v)
-			c.AuthorizedParty = string(s)
-		case bytes.HasPrefix(name, claimPrefix):
-			suffix := name[len(claimPrefix):]
-			if f := c.stringField(suffix); f != nil {
-				err = f.UnmarshalJSON(v)
-			} else if string(suffix) == "associateid" {
-				err = c.AssociateID.UnmarshalJSON(v)
-			} else if string(suffix) == "is_administrator" {
-				err = c.IsAdministrator.UnmarshalJSON(v)
-			}
-		}
-		if err != nil {
-			return fmt.Errorf("claim %.80s: %w", name, err)
-		}
-		return nil
-	})
-	if err != nil {
+// checkNames refuses a payload holding a claim whose name differs from one
+// that idTokenClaims reads only in case ("NONCE"): encoding/json would
+// read it under that name, which SuperID's specification does not give it.
+func checkNames(payload []byte) error {
+	names := make(map[string]anyValue, 32) // SuperID sends about 20 claims
+	if err := json.Unmarshal(payload, &names); err != nil {
 		return err
 	}
-	c.raw = b
-	return nil
-}
-
-var claimPrefix = []byte(ClaimPrefix)
-
-func (c *idTokenClaims) stringField(suffix []byte) *jwtclaims.String {
-	switch string(suffix) {
-	case "ctx":
-		return &c.ContextIdentifier
-	case "system_token":
-		return &c.SystemUserToken
-	case "webapi_url":
-		return &c.WebAPIURL
-	case "netserver_url":
-		return &c.NetServerURL
-	case "serial":
-		return &c.Serial
-	case "email":
-		return &c.Email
-	case "upn":
-		return &c.UPN
-	case "so_primary_email_address":
-		return &c.PrimaryEmail
-	case "company_name":
-		return &c.CompanyName
-	case "initials":
-		return &c.Initials
-	case "identityprovider":
-		return &c.IdentityProvider
+	for name := range names {
+		if exact, ok := claimNames[strings.ToLower(name)]; ok && name != exact {
+			return fmt.Errorf("claim %.80q is not %q", name, exact)
+		}
 	}
 	return nil
 }
 
-func (c *idTokenClaims) claims() *Claims {
+// anyValue skips a JSON value: only the names of the claims are wanted.
+type anyValue struct{}
+
+func (*anyValue) UnmarshalJSON([]byte) error { return nil }
+
+// claimNames maps the lower case of every claim name idTokenClaims reads
+// to its exact spelling.
+var claimNames = func() map[string]string {
+	m := map[string]string{}
+	for _, n := range []string{"iss", "sub", "aud", "exp", "nbf", "iat", "jti"} {
+		m[n] = n
+	}
+	t := reflect.TypeFor[idTokenClaims]()
+	for i := range t.NumField() {
+		if n, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ","); n != "" {
+			m[strings.ToLower(n)] = n
+		}
+	}
+	return m
+}()
+
+// stringBool is a boolean claim that SuperID sends as "True" or "False".
+// It takes a JSON bool, or a string "true"/"false" in any case, "1"/"0",
+// or "" (false: an empty claim grants nothing).
+type stringBool bool
+
+func (v *stringBool) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return json.Unmarshal(b, (*bool)(v))
+	}
+	switch s = strings.TrimSpace(s); {
+	case strings.EqualFold(s, "true"), s == "1":
+		*v = true
+	case strings.EqualFold(s, "false"), s == "0", s == "":
+		*v = false
+	default:
+		return fmt.Errorf("%.40q is not true or false", s)
+	}
+	return nil
+}
+
+// stringInt is an integer claim that SuperID sends as a string ("5"). It
+// takes a JSON integer or a string holding one; "" is 0.
+type stringInt int
+
+func (v *stringInt) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		var n int
+		if err := json.Unmarshal(b, &n); err != nil {
+			return err
+		}
+		*v = stringInt(n)
+		return nil
+	}
+	if s = strings.TrimSpace(s); s == "" {
+		*v = 0
+		return nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return fmt.Errorf("%.40q is not an integer", s)
+	}
+	*v = stringInt(n)
+	return nil
+}
+
+func (c *idTokenClaims) claims(raw json.RawMessage) *Claims {
 	out := &Claims{
 		Subject:           c.Subject,
-		ContextIdentifier: string(c.ContextIdentifier),
-		SystemUserToken:   string(c.SystemUserToken),
-		WebAPIURL:         string(c.WebAPIURL),
-		NetServerURL:      string(c.NetServerURL),
-		Serial:            string(c.Serial),
-		Email:             string(c.Email),
-		UPN:               string(c.UPN),
-		PrimaryEmail:      string(c.PrimaryEmail),
-		CompanyName:       string(c.CompanyName),
-		Initials:          string(c.Initials),
-		IdentityProvider:  string(c.IdentityProvider),
+		ContextIdentifier: c.ContextIdentifier,
+		SystemUserToken:   c.SystemUserToken,
+		WebAPIURL:         c.WebAPIURL,
+		NetServerURL:      c.NetServerURL,
+		Serial:            c.Serial,
+		Email:             c.Email,
+		UPN:               c.UPN,
+		PrimaryEmail:      c.PrimaryEmail,
+		CompanyName:       c.CompanyName,
+		Initials:          c.Initials,
+		IdentityProvider:  c.IdentityProvider,
 		AssociateID:       int(c.AssociateID),
 		IsAdministrator:   bool(c.IsAdministrator),
 		Nonce:             c.Nonce,
 		Issuer:            c.Issuer,
 		Audience:          c.Audience,
-		raw:               c.raw,
+		raw:               raw,
 	}
 	if c.IssuedAt != nil {
 		out.IssuedAt = c.IssuedAt.Time

@@ -3,8 +3,6 @@ package superid
 import (
 	"context"
 	"crypto/subtle"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -16,8 +14,6 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 	"golang.org/x/oauth2"
-
-	"github.com/go-superoffice/superoffice/internal/jwtclaims"
 )
 
 // MaxTokenSize caps the length of an id_token, checked before any parsing.
@@ -79,7 +75,7 @@ type Client struct {
 	tokenClient *http.Client // cfg.HTTPClient that never follows redirects
 	oauth       oauth2.Config
 	keys        *KeySet
-	valid       *jwt.Validator
+	parser      *jwt.Parser
 	now         func() time.Time
 	sealer      *sealer
 	used        usedStates
@@ -111,6 +107,7 @@ func New(cfg Config) (*Client, error) {
 	// the secret, code, verifier or refresh token again to its target.
 	tokenClient := *cfg.HTTPClient
 	tokenClient.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	tokenClient.Transport = acceptJSON{tokenClient.Transport}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -155,7 +152,9 @@ func New(cfg Config) (*Client, error) {
 		},
 		sealer: s,
 	}
-	c.valid = jwt.NewValidator(
+	c.parser = jwt.NewParser(
+		jwt.WithValidMethods([]string{jwt.SigningMethodRS256.Alg()}),
+		jwt.WithStrictDecoding(),
 		jwt.WithIssuer(env.Issuer()),
 		jwt.WithAudience(cfg.ClientID),
 		jwt.WithExpirationRequired(),
@@ -237,12 +236,29 @@ const (
 	ResponseModeFormPost ResponseMode = "form_post" // POST with the code in a form
 )
 
-// AuthCodeURL returns the URL to send the user to for signing in. state
-// and nonce are fresh random values the callback checks; verifier is a
-// PKCE verifier (oauth2.GenerateVerifier), sent as an S256 challenge,
-// with the method named explicitly because SuperID defaults to plain.
-// A Client not made by New returns "".
-func (c *Client) AuthCodeURL(state, nonce, verifier string, opts ...AuthCodeOption) string {
+// LoginRequest is one sign-in's secrets: sent to SuperID by AuthCodeURL
+// and checked when it comes back. Keep it where the callback finds it and
+// the browser cannot read it (LoginHandler seals it into a cookie).
+type LoginRequest struct {
+	// State ties the callback to this sign-in; compare it with the
+	// callback's state parameter in constant time, once.
+	State string
+	// Nonce ties the id_token to this sign-in.
+	Nonce string
+	// Verifier is the PKCE code verifier (oauth2.GenerateVerifier).
+	Verifier string
+}
+
+// NewLoginRequest returns a LoginRequest of fresh random values.
+func NewLoginRequest() LoginRequest {
+	return LoginRequest{State: randomToken(), Nonce: randomToken(), Verifier: oauth2.GenerateVerifier()}
+}
+
+// AuthCodeURL returns the URL to send the user to for signing in with req:
+// its state, its nonce, and its verifier as an S256 PKCE challenge, with
+// the method named explicitly because SuperID defaults to plain. A Client
+// not made by New returns "".
+func (c *Client) AuthCodeURL(req LoginRequest, opts ...AuthCodeOption) string {
 	if c.ready(opLogin) != nil {
 		return ""
 	}
@@ -250,14 +266,14 @@ func (c *Client) AuthCodeURL(state, nonce, verifier string, opts ...AuthCodeOpti
 	for _, o := range opts {
 		o.apply(v)
 	}
-	params := []oauth2.AuthCodeOption{oauth2.S256ChallengeOption(verifier)}
-	if nonce != "" {
-		params = append(params, oauth2.SetAuthURLParam("nonce", nonce))
+	params := []oauth2.AuthCodeOption{oauth2.S256ChallengeOption(req.Verifier)}
+	if req.Nonce != "" {
+		params = append(params, oauth2.SetAuthURLParam("nonce", req.Nonce))
 	}
 	for k := range v {
 		params = append(params, oauth2.SetAuthURLParam(k, v.Get(k)))
 	}
-	return c.oauth.AuthCodeURL(state, params...)
+	return c.oauth.AuthCodeURL(req.State, params...)
 }
 
 // Login is a verified sign-in: the id_token's claims and the tokens that
@@ -273,21 +289,22 @@ type Login struct {
 	IDToken string
 }
 
-// Exchange redeems an authorization code (with its PKCE verifier) at the
-// token endpoint, verifies the returned id_token against nonce, and
-// returns the login.
-func (c *Client) Exchange(ctx context.Context, code, verifier, nonce string) (*Login, error) {
+// Exchange redeems an authorization code of the sign-in req (whose state
+// the caller has checked) at the token endpoint with req's PKCE verifier,
+// verifies the returned id_token against req's nonce, and returns the
+// login.
+func (c *Client) Exchange(ctx context.Context, code string, req LoginRequest) (*Login, error) {
 	if err := c.readyCtx(ctx, opExchange); err != nil {
 		return nil, err
 	}
-	if nonce == "" {
-		return nil, newError(opExchange, ErrConfig, errors.New("nonce is required"))
+	if req.Nonce == "" {
+		return nil, newError(opExchange, ErrConfig, errors.New("LoginRequest.Nonce is required"))
 	}
-	tok, err := c.oauth.Exchange(c.httpContext(ctx), code, oauth2.VerifierOption(verifier))
+	tok, err := c.oauth.Exchange(c.httpContext(ctx), code, oauth2.VerifierOption(req.Verifier))
 	if err != nil {
 		return nil, tokenError(opExchange, err)
 	}
-	return c.login(ctx, opExchange, tok, nonce, true)
+	return c.login(ctx, opExchange, tok, req.Nonce, true)
 }
 
 // Refresh redeems a refresh token for a new access token. SuperID also
@@ -314,7 +331,7 @@ func (c *Client) login(ctx context.Context, op string, tok *oauth2.Token, nonce 
 		}
 		return l, nil
 	}
-	claims, err := c.VerifyIDToken(ctx, raw, nonce)
+	claims, err := c.verifyIDToken(ctx, raw, nonce)
 	if err != nil {
 		return nil, err
 	}
@@ -349,6 +366,20 @@ type errTokenSource struct{ err error }
 
 func (s errTokenSource) Token() (*oauth2.Token, error) { return nil, s.err }
 
+// acceptJSON asks for JSON on every token request, as SuperID's documents
+// do (x/oauth2 sends no Accept header).
+type acceptJSON struct{ next http.RoundTripper }
+
+func (t acceptJSON) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("Accept", "application/json")
+	next := t.next
+	if next == nil {
+		next = http.DefaultTransport
+	}
+	return next.RoundTrip(r)
+}
+
 // httpContext hands the token client to x/oauth2, which only takes it
 // through a context.
 func (c *Client) httpContext(ctx context.Context) context.Context {
@@ -373,25 +404,57 @@ func tokenError(op string, err error) error {
 	return newError(op, ErrTokenRequest, err)
 }
 
+// VerifyOption adds a check to VerifyIDToken.
+type VerifyOption interface{ applyVerify(*string) }
+
+type nonceOption string
+
+func (n nonceOption) applyVerify(nonce *string) { *nonce = string(n) }
+
+// WithNonce makes VerifyIDToken require the token's nonce to be nonce,
+// the one the sign-in sent (LoginRequest.Nonce).
+func WithNonce(nonce string) VerifyOption { return nonceOption(nonce) }
+
 // VerifyIDToken checks an id_token and returns its claims: size at most
 // MaxTokenSize, RS256 signed by a key of SuperID's key set, iss exactly the
 // environment's issuer, aud the client id (or a list holding it, when azp
-// is the client id), exp present and not
-// past, nbf and iat not in the future (each with the leeway), and, when
-// nonce is not empty, the same nonce.
-func (c *Client) VerifyIDToken(ctx context.Context, raw, nonce string) (*Claims, error) {
+// is the client id), exp present and not past, nbf and iat not in the
+// future (each with the leeway), and, with WithNonce, the sign-in's nonce.
+func (c *Client) VerifyIDToken(ctx context.Context, idToken string, opts ...VerifyOption) (*Claims, error) {
+	var nonce string
+	for _, o := range opts {
+		if o != nil {
+			o.applyVerify(&nonce)
+		}
+	}
+	return c.verifyIDToken(ctx, idToken, nonce)
+}
+
+func (c *Client) verifyIDToken(ctx context.Context, raw, nonce string) (*Claims, error) {
 	if err := c.readyCtx(ctx, opVerify); err != nil {
 		return nil, err
 	}
 	if len(raw) > MaxTokenSize {
 		return nil, newError(opVerify, ErrMalformedToken, fmt.Errorf("token of %d bytes exceeds %d", len(raw), MaxTokenSize))
 	}
-	var ic idTokenClaims
-	if err := c.verifyJWT(ctx, raw, &ic); err != nil {
-		return nil, err
+	// encoding/base64 skips CR and LF, which would let a line break in
+	// the signature segment (outside the signed input) give one token
+	// many spellings.
+	if strings.ContainsAny(raw, "\r\n") {
+		return nil, newError(opVerify, ErrMalformedToken, errors.New("line break in token"))
 	}
-	if err := c.valid.Validate(&ic); err != nil {
+	var ic idTokenClaims
+	if _, err := c.parser.ParseWithClaims(raw, &ic, c.keys.Keyfunc(ctx)); err != nil {
 		return nil, verifyError(err, &ic)
+	}
+	// The claim-name check and Claims.Raw need the payload, which the
+	// parser does not keep; it decoded the segment once, so this cannot
+	// fail.
+	_, rest, _ := strings.Cut(raw, ".")
+	seg, _, _ := strings.Cut(rest, ".")
+	payload, _ := c.parser.DecodeSegment(seg)
+	if err := checkNames(payload); err != nil {
+		return nil, newError(opVerify, ErrMalformedToken, err)
 	}
 	// OpenID Connect Core 3.1.3.7: a token for several audiences was
 	// issued to the one its azp names; the client id merely being among
@@ -407,86 +470,16 @@ func (c *Client) VerifyIDToken(ctx context.Context, raw, nonce string) (*Claims,
 			return nil, newError(opVerify, ErrNonce, nil)
 		}
 	}
-	return ic.claims(), nil
+	return ic.claims(payload), nil
 }
 
-// strictB64 refuses non-zero trailing bits, so each token has one
-// spelling.
-var strictB64 = base64.RawURLEncoding.Strict()
-
-// verifyJWT checks raw's RS256 signature with golang-jwt against the key
-// set and only then decodes the payload into claims, in one pass (see
-// jsonobj.Members): encoding/json's validate, skip and reflective field
-// matching over SuperID's long claim names cost more than the RSA check.
-// The caller validates the claims with golang-jwt's Validator.
-func (c *Client) verifyJWT(ctx context.Context, raw string, claims *idTokenClaims) error {
-	h, rest, ok1 := strings.Cut(raw, ".")
-	p, s, ok2 := strings.Cut(rest, ".")
-	if !ok1 || !ok2 || strings.IndexByte(s, '.') >= 0 {
-		return newError(opVerify, ErrMalformedToken, errors.New("not three segments"))
-	}
-	// encoding/base64 skips CR and LF, which would let a line break in
-	// the signature segment (outside the signed input) give one token
-	// many spellings.
-	if strings.IndexByte(raw, '\n') >= 0 || strings.IndexByte(raw, '\r') >= 0 {
-		return newError(opVerify, ErrMalformedToken, errors.New("line break in token"))
-	}
-	hb, err := strictB64.DecodeString(h)
-	if err != nil {
-		return newError(opVerify, ErrMalformedToken, errors.New("header is not base64url"))
-	}
-	tok := &jwt.Token{Raw: raw}
-	if !json.Valid(hb) {
-		return newError(opVerify, ErrMalformedToken, errors.New("header is not JSON"))
-	}
-	if tok.Header, err = jwtclaims.Header(hb); err != nil {
-		return newError(opVerify, ErrMalformedToken, errors.New("header is not a JSON object"))
-	}
-	if alg, _ := tok.Header["alg"].(string); alg != jwt.SigningMethodRS256.Alg() {
-		return newError(opVerify, ErrSignature, fmt.Errorf("algorithm %.20q is not RS256", alg))
-	}
-	tok.Method = jwt.SigningMethodRS256
-	if tok.Signature, err = strictB64.DecodeString(s); err != nil {
-		return newError(opVerify, ErrMalformedToken, errors.New("signature is not base64url"))
-	}
-	key, err := c.keys.Keyfunc(ctx)(tok)
-	if err != nil {
-		var e *Error
-		if errors.As(err, &e) {
-			return e
-		}
-		return newError(opVerify, ErrUnknownKey, err)
-	}
-	signing := raw[:len(h)+1+len(p)]
-	switch k := key.(type) {
-	case jwt.VerificationKeySet:
-		err = jwt.ErrTokenSignatureInvalid
-		for _, one := range k.Keys {
-			if err = tok.Method.Verify(signing, tok.Signature, one); err == nil {
-				break
-			}
-		}
-	default:
-		err = tok.Method.Verify(signing, tok.Signature, k)
-	}
-	if err != nil {
-		return newError(opVerify, ErrSignature, err)
-	}
-	pb, err := strictB64.DecodeString(p)
-	if err != nil {
-		return newError(opVerify, ErrMalformedToken, errors.New("payload is not base64url"))
-	}
-	if err := claims.decode(pb); err != nil { // pb is ours: kept as Claims.Raw
-		return newError(opVerify, ErrMalformedToken, err)
-	}
-	tok.Claims, tok.Valid = claims, true
-	return nil
-}
-
-// verifyError maps the Validator's errors onto ours; the first match
-// wins, from the most specific. ic has been verified, and says which
-// required claim is missing.
+// verifyError maps the Parser's errors onto ours; the first match
+// wins, from the most specific. ic says which required claim is missing.
 func verifyError(err error, ic *idTokenClaims) error {
+	var e *Error
+	if errors.As(err, &e) { // from the key set
+		return e
+	}
 	if errors.Is(err, jwt.ErrTokenRequiredClaimMissing) {
 		switch {
 		case ic.Issuer == "":

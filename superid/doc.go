@@ -20,24 +20,28 @@
 // LoginHandler seals state, nonce and PKCE verifier into a short-lived
 // encrypted cookie and redirects to SuperID; CallbackHandler checks them,
 // redeems the code, verifies the id_token and calls onLogin with a *Login:
-// typed Claims and the user's *oauth2.Token. Without the handlers, use
-// AuthCodeURL, Exchange, Refresh and TokenSource directly.
+// typed Claims and the user's *oauth2.Token. Without the handlers, make a
+// LoginRequest (NewLoginRequest), keep it where the callback finds it, and
+// use AuthCodeURL, Exchange, Refresh and TokenSource directly.
 //
 // # Validation
 //
 // VerifyIDToken accepts only RS256 tokens signed by a key of SuperID's key
 // set, issued by the environment (the root URL, without /login) to this
 // client, unexpired, with nbf and iat not in the future (a leeway of five
-// minutes by default), no larger than MaxTokenSize and, when one is given,
-// with the login's nonce. SuperID writes iat and every custom claim as
-// JSON strings ("False", "5"); Claims holds them as Go types, and Raw, Map
-// and Unmarshal give every claim as sent.
+// minutes by default), no larger than MaxTokenSize and, with WithNonce,
+// with the login's nonce. golang-jwt's Parser does the checking. SuperID
+// writes iat and every custom claim as JSON strings ("False", "5"); Claims
+// holds them as Go types, and Raw, Map and Unmarshal give every claim as
+// sent. Claim names match exactly: a token with a claim whose name differs
+// from a known one only in case ("NONCE") is refused.
 //
 // Keys come from a KeySet (see NewKeySet; systemuser shares it to verify
-// system-user JWTs). It matches a token's key by kid, else by x5t, else
-// tries every RSA key, and refreshes once when a token names a key it
-// lacks, without letting unknown keys cause a storm of requests. A set a
-// day old is fetched again in the background while the old keys serve.
+// system-user JWTs), held in jwkset's storage and looked up through
+// keyfunc. It matches a token's key by kid, else by x5t, else tries every
+// RSA key, and refreshes once when a token names a key it lacks, without
+// letting unknown keys cause a storm of requests. A set a day old is
+// fetched again in the background while the old keys serve.
 //
 // # Errors
 //

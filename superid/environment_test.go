@@ -1,9 +1,9 @@
 package superid_test
 
 import (
-	"errors"
-	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
 
 	"github.com/go-superoffice/superoffice/superid"
 )
@@ -30,8 +30,8 @@ func TestParseEnvironment(t *testing.T) {
 		{"http://127.0.0.1:8081/so/login/", "http://127.0.0.1:8081/so"},
 	} {
 		got, err := superid.ParseEnvironment(tc.in)
-		if err != nil || string(got) != tc.want {
-			t.Errorf("ParseEnvironment(%q) = %q, %v; want %q", tc.in, got, err, tc.want)
+		if assert.NoError(t, err, tc.in) {
+			assert.Equal(t, tc.want, string(got), tc.in)
 		}
 	}
 	for _, tc := range []struct{ in, says string }{
@@ -52,18 +52,16 @@ func TestParseEnvironment(t *testing.T) {
 		{"https://sod.superoffice.com.", "host name"},
 		{"https://sod.superoffice.com:99999", "invalid port"},
 	} {
-		got, err := superid.ParseEnvironment(tc.in)
-		if err == nil || !strings.Contains(err.Error(), tc.says) || !strings.HasPrefix(err.Error(), "superid: ") {
-			t.Errorf("ParseEnvironment(%q) = %q, %v; want an error saying %q", tc.in, got, err, tc.says)
-		}
-		if err != nil && strings.Contains(err.Error(), "pw@") {
-			t.Errorf("error shows the password: %v", err)
+		_, err := superid.ParseEnvironment(tc.in)
+		if assert.Error(t, err, tc.in) {
+			assert.Contains(t, err.Error(), tc.says, tc.in)
+			assert.Regexp(t, "^superid: ", err.Error(), tc.in)
+			assert.NotContains(t, err.Error(), "pw@", "error shows the password")
 		}
 	}
 	// New reports a bad environment as a config error.
-	if _, err := superid.New(superid.Config{Environment: "http://sod.superoffice.com", ClientID: "i", ClientSecret: "s"}); !errors.Is(err, superid.ErrConfig) {
-		t.Errorf("New with an http environment: %v", err)
-	}
+	_, err := superid.New(superid.Config{Environment: "http://sod.superoffice.com", ClientID: "i", ClientSecret: "s"})
+	assert.ErrorIs(t, err, superid.ErrConfig, "New with an http environment")
 }
 
 func TestOwnsHost(t *testing.T) {
@@ -131,8 +129,6 @@ func TestOwnsHost(t *testing.T) {
 		{superid.Environment("https://idp.example"), "https://api.idp.example/x", false},
 		{"", "https://sod.superoffice.com/", false},
 	} {
-		if got := tc.env.OwnsHost(tc.url); got != tc.want {
-			t.Errorf("%s.OwnsHost(%q) = %v, want %v", tc.env, tc.url, got, tc.want)
-		}
+		assert.Equal(t, tc.want, tc.env.OwnsHost(tc.url), "%s.OwnsHost(%q)", tc.env, tc.url)
 	}
 }

@@ -90,7 +90,7 @@ func ExampleError() {
 		"iat": fmt.Sprint(now.Add(-time.Hour).Unix()), "exp": now.Add(-30 * time.Minute).Unix(),
 	})
 
-	_, err := client.VerifyIDToken(context.Background(), expired, "")
+	_, err := client.VerifyIDToken(context.Background(), expired)
 	switch {
 	case errors.Is(err, superid.ErrExpired):
 		fmt.Println("the id_token has expired: sign in again")
@@ -111,14 +111,15 @@ func ExampleError() {
 }
 
 // AuthCodeURL always names the PKCE method, since SuperID would otherwise
-// assume plain.
+// assume plain. Keep the LoginRequest (sealed in a cookie, say) for the
+// callback, which checks its State and passes it to Exchange.
 func ExampleClient_AuthCodeURL() {
 	client, _ := superid.New(superid.Config{
 		Environment: superid.SOD, ClientID: "my-app", ClientSecret: "my-secret",
 		RedirectURL: "https://app.example.com/callback",
 	})
-	u, _ := url.Parse(client.AuthCodeURL("state", "nonce", "a-verifier-of-at-least-43-characters-xxxxxxx",
-		superid.Tenant("Cust12345"), superid.LoginHint("admin@example.com")))
+	req := superid.NewLoginRequest()
+	u, _ := url.Parse(client.AuthCodeURL(req, superid.Tenant("Cust12345"), superid.LoginHint("admin@example.com")))
 	q := u.Query()
 	fmt.Println(u.Scheme + "://" + u.Host + u.Path)
 	fmt.Println(q.Get("code_challenge_method"), q.Get("acr_values"), q.Get("login_hint"), q.Get("scope"))

@@ -10,14 +10,6 @@ func SetKeySetClock(k *KeySet, now func() time.Time) { k.now = now }
 // before the key set is used.
 func SetKeySetFetchTimeout(k *KeySet, d time.Duration) { k.fetchTimeout = d }
 
-// WaitKeySetFetch waits for the key set's fetch in flight, if any, to end,
-// so tests can tell that a background fetch finished (and its goroutine
-// with it).
-func WaitKeySetFetch(k *KeySet) {
-	k.mu.Lock()
-	f := k.inflight
-	k.mu.Unlock()
-	if f != nil {
-		<-f.done
-	}
-}
+// WaitKeySetFetch waits for the key set's background renewals to end, so
+// tests can tell that one finished (and its goroutine with it).
+func WaitKeySetFetch(k *KeySet) { k.renewal.Wait() }

@@ -9,8 +9,6 @@ import (
 	"net/http"
 	"net/url"
 	"time"
-
-	"golang.org/x/oauth2"
 )
 
 // LoginHandler starts a sign-in: it seals a fresh state, nonce and PKCE
@@ -45,10 +43,11 @@ func (c *Client) LoginHandler(opts ...AuthCodeOption) http.Handler {
 		if h := q.Get("login_hint"); h != "" && len(h) <= 256 {
 			all = append(all, LoginHint(h))
 		}
+		req := NewLoginRequest()
 		lc := &loginCookie{
-			State:    randomToken(),
-			Nonce:    randomToken(),
-			Verifier: oauth2.GenerateVerifier(),
+			State:    req.State,
+			Nonce:    req.Nonce,
+			Verifier: req.Verifier,
 			Expires:  c.now().Add(c.cfg.LoginTimeout).Unix(),
 			FormPost: formPost,
 		}
@@ -59,7 +58,7 @@ func (c *Client) LoginHandler(opts ...AuthCodeOption) http.Handler {
 		}
 		http.SetCookie(w, c.loginCookie(sealed, int(c.cfg.LoginTimeout/time.Second), formPost))
 		w.Header().Set("Cache-Control", "no-store")
-		http.Redirect(w, r, c.AuthCodeURL(lc.State, lc.Nonce, lc.Verifier, all...), http.StatusFound)
+		http.Redirect(w, r, c.AuthCodeURL(req, all...), http.StatusFound)
 	})
 }
 
@@ -177,7 +176,7 @@ func (c *Client) callback(w http.ResponseWriter, r *http.Request) (*Login, error
 	if code == "" {
 		return nil, newError(opCallback, ErrAuthorization, errors.New("neither code nor error in the response"))
 	}
-	return c.Exchange(r.Context(), code, lc.Verifier, lc.Nonce)
+	return c.Exchange(r.Context(), code, LoginRequest{State: lc.State, Nonce: lc.Nonce, Verifier: lc.Verifier})
 }
 
 func authError(params url.Values) *Error {

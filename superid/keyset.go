@@ -20,6 +20,9 @@ import (
 	"github.com/MicahParks/jwkset"
 	"github.com/MicahParks/keyfunc/v3"
 	"github.com/golang-jwt/jwt/v5"
+	"golang.org/x/time/rate"
+
+	"github.com/go-superoffice/superoffice/internal/flight"
 )
 
 // Key set tuning. SuperOffice's own .NET client caches keys for 15 s and
@@ -65,30 +68,22 @@ type KeySet struct {
 	failureBackoff  time.Duration // zero: defaultFailureBackoff
 	fetchTimeout    time.Duration // zero: defaultFetchTimeout
 
-	keys atomic.Pointer[keySnapshot]
+	keys    atomic.Pointer[keySnapshot]
+	fetches flight.Group[*keySnapshot]
+	renewal sync.WaitGroup // background fetches of an old set
 
-	mu            sync.Mutex
-	inflight      *keyFetch
-	lastRefresh   time.Time // start of the last refresh caused by an unknown key
-	lastRenewal   time.Time // start of the last background fetch of an old set
-	lastFailure   time.Time // end of the last failed fetch
-	lastFailedErr error
+	mu          sync.Mutex
+	unknown     *rate.Limiter // refreshes caused by unknown keys
+	lastRenewal time.Time     // start of the last background fetch
+	lastFailure time.Time     // end of the last failed fetch
+	lastErr     error
 }
 
-// keySnapshot is one immutable fetch of the key set.
+// keySnapshot is one fetch of the key set, held in jwkset's storage and
+// looked up through keyfunc.
 type keySnapshot struct {
-	kf      keyfunc.Keyfunc // kid lookups, over the same keys
-	byKID   map[string]*rsa.PublicKey
-	byX5T   map[string]*rsa.PublicKey
-	all     []jwt.VerificationKey // every usable RSA key
+	kf      keyfunc.Keyfunc
 	fetched time.Time
-}
-
-// keyFetch is one JWKS request that any number of callers wait for.
-type keyFetch struct {
-	done chan struct{}
-	snap *keySnapshot
-	err  error
 }
 
 // NewKeySet returns the key set published at jwksURL (see
@@ -99,29 +94,16 @@ func NewKeySet(jwksURL string, httpClient *http.Client) *KeySet {
 }
 
 func newKeySet(jwksURL string, httpClient *http.Client, now func() time.Time, logger *slog.Logger) *KeySet {
-	if httpClient == nil {
-		httpClient = http.DefaultClient
-	}
-	if now == nil {
-		now = time.Now
-	}
 	return &KeySet{url: jwksURL, client: httpClient, now: now, logger: logger}
 }
 
-// clock, httpClient and the durations below give a KeySet that was not
-// made by NewKeySet (or was made before a field existed) safe defaults.
+// clock and orDefault give a KeySet that was not made by NewKeySet safe
+// defaults.
 func (k *KeySet) clock() time.Time {
 	if k.now == nil {
 		return time.Now()
 	}
 	return k.now()
-}
-
-func (k *KeySet) httpClient() *http.Client {
-	if k.client == nil {
-		return http.DefaultClient
-	}
-	return k.client
 }
 
 func orDefault(d, def time.Duration) time.Duration {
@@ -139,7 +121,10 @@ func (k *KeySet) Keyfunc(ctx context.Context) jwt.Keyfunc {
 	return func(t *jwt.Token) (any, error) { return k.key(ctx, t) }
 }
 
-var errNoURL = errors.New("key set has no URL (create it with NewKeySet)")
+var (
+	errNoURL       = errors.New("key set has no URL (create it with NewKeySet)")
+	errRateLimited = errors.New("superid: key set refreshed too recently")
+)
 
 func (k *KeySet) key(ctx context.Context, t *jwt.Token) (any, error) {
 	if k == nil || k.url == "" {
@@ -205,99 +190,98 @@ func keyIDs(h map[string]any) (kid, x5t string, err error) {
 // find returns the token's key, or ok false when the token names a key
 // (by an identifier the set uses) that the set lacks.
 func (s *keySnapshot) find(ctx context.Context, t *jwt.Token, kid, x5t string) (any, bool) {
-	if kid != "" && len(s.byKID) > 0 {
+	if kid != "" {
 		if key, err := s.kf.KeyfuncCtx(ctx)(t); err == nil {
 			return key, true
 		}
 	}
-	if x5t != "" {
-		if key := s.byX5T[x5t]; key != nil {
-			return key, true
+	all, _ := s.kf.Storage().KeyReadAll(ctx) // memory storage: never fails
+	var haveKID, haveX5T bool
+	for _, j := range all {
+		m := j.Marshal()
+		if x5t != "" && m.X5T == x5t {
+			return j.Key(), true
 		}
+		haveKID = haveKID || m.KID != ""
+		haveX5T = haveX5T || m.X5T != ""
 	}
-	named := (kid != "" && len(s.byKID) > 0) || (x5t != "" && len(s.byX5T) > 0)
-	if named {
+	if (kid != "" && haveKID) || (x5t != "" && haveX5T) {
 		return nil, false
 	}
-	return jwt.VerificationKeySet{Keys: s.all}, true
+	keys, _ := s.kf.VerificationKeySet(ctx)
+	return keys, true
 }
 
-var errRateLimited = errors.New("superid: key set refreshed too recently")
+// fetch returns a fresh snapshot, joining a fetch in flight (see
+// internal/flight) or starting one. A refresh (for an unknown key) is
+// refused with errRateLimited when the limiter has no token; a load after
+// a failure is refused within failureBackoff with that failure.
+func (k *KeySet) fetch(ctx context.Context, refresh bool) (*keySnapshot, error) {
+	snap, err := k.fetches.Do(ctx, "", func(ctx context.Context) (*keySnapshot, error) {
+		if err := k.allow(refresh); err != nil {
+			return nil, err
+		}
+		return k.run(ctx)
+	})
+	var e *Error
+	if err != nil && !errors.Is(err, errRateLimited) && !errors.As(err, &e) {
+		return nil, newError(opKeys, ErrKeySet, err) // the caller's ctx ended
+	}
+	return snap, err
+}
 
-// renew starts a background fetch of a set that is too old, unless a
-// fetch is in flight or one was started within refreshInterval. It never
-// waits: the caller goes on with the keys it has. A token whose key is
-// missing from them joins this fetch through fetch(ctx, true).
+func (k *KeySet) allow(refresh bool) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	now := k.clock()
+	if refresh {
+		if k.unknown == nil {
+			k.unknown = rate.NewLimiter(rate.Every(orDefault(k.refreshInterval, defaultRefreshInterval)), 1)
+		}
+		if !k.unknown.AllowN(now, 1) {
+			return errRateLimited
+		}
+		return nil
+	}
+	if k.lastErr != nil && now.Sub(k.lastFailure) < orDefault(k.failureBackoff, defaultFailureBackoff) {
+		return k.lastErr
+	}
+	return nil
+}
+
+// renew starts a background fetch of a set that is too old, unless one
+// was started within refreshInterval. It never waits: the caller goes on
+// with the keys it has. A token whose key is missing from them joins this
+// fetch through fetch(ctx, true).
 func (k *KeySet) renew(ctx context.Context) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	now := k.clock()
-	if k.inflight != nil || (!k.lastRenewal.IsZero() && now.Sub(k.lastRenewal) < orDefault(k.refreshInterval, defaultRefreshInterval)) {
+	if !k.lastRenewal.IsZero() && now.Sub(k.lastRenewal) < orDefault(k.refreshInterval, defaultRefreshInterval) {
 		return
 	}
 	k.lastRenewal = now
-	f := &keyFetch{done: make(chan struct{})}
-	k.inflight = f
-	go k.run(context.WithoutCancel(ctx), f)
-}
-
-// fetch returns a fresh snapshot, joining a fetch in flight or starting
-// one. A refresh (for an unknown key) is refused with errRateLimited within
-// refreshInterval of the previous one; a load after a failure is refused
-// within failureBackoff with that failure. The request runs on its own
-// context so that one caller giving up does not fail the others; each
-// caller waits only as long as its own ctx allows.
-func (k *KeySet) fetch(ctx context.Context, refresh bool) (*keySnapshot, error) {
-	k.mu.Lock()
-	f := k.inflight
-	if f == nil {
-		now := k.clock()
-		if refresh && !k.lastRefresh.IsZero() && now.Sub(k.lastRefresh) < orDefault(k.refreshInterval, defaultRefreshInterval) {
-			k.mu.Unlock()
-			return nil, errRateLimited
-		}
-		if !refresh && k.lastFailedErr != nil && now.Sub(k.lastFailure) < orDefault(k.failureBackoff, defaultFailureBackoff) {
-			err := k.lastFailedErr
-			k.mu.Unlock()
-			return nil, err
-		}
-		if refresh {
-			k.lastRefresh = now
-		}
-		f = &keyFetch{done: make(chan struct{})}
-		k.inflight = f
-		go k.run(context.WithoutCancel(ctx), f)
-	}
-	k.mu.Unlock()
-	select {
-	case <-f.done:
-		return f.snap, f.err
-	case <-ctx.Done():
-		return nil, newError(opKeys, ErrKeySet, ctx.Err())
-	}
+	k.renewal.Go(func() { _, _ = k.fetches.Do(context.WithoutCancel(ctx), "", k.run) })
 }
 
 // run makes one fetch, bounded by its own timeout whoever waits for it,
-// so that no fetch goroutine outlives a hung key endpoint by more than
-// fetchTimeout.
-func (k *KeySet) run(ctx context.Context, f *keyFetch) {
+// and records its outcome.
+func (k *KeySet) run(ctx context.Context) (*keySnapshot, error) {
 	ctx, cancel := context.WithTimeout(ctx, orDefault(k.fetchTimeout, defaultFetchTimeout))
 	defer cancel()
 	snap, err := k.download(ctx)
 	k.mu.Lock()
-	if err == nil {
-		k.keys.Store(snap)
-		k.lastFailedErr = nil
-	} else {
-		k.lastFailure, k.lastFailedErr = k.clock(), err
+	defer k.mu.Unlock()
+	if err != nil {
+		k.lastFailure, k.lastErr = k.clock(), err
 		if k.logger != nil {
 			k.logger.WarnContext(ctx, "superid: key set fetch failed", "error", err)
 		}
+		return nil, err
 	}
-	k.inflight = nil
-	f.snap, f.err = snap, err
-	k.mu.Unlock()
-	close(f.done)
+	k.lastErr = nil
+	k.keys.Store(snap)
+	return snap, nil
 }
 
 func (k *KeySet) download(ctx context.Context) (*keySnapshot, error) {
@@ -306,7 +290,11 @@ func (k *KeySet) download(ctx context.Context) (*keySnapshot, error) {
 		return nil, newError(opKeys, ErrKeySet, err)
 	}
 	req.Header.Set("Accept", "application/json")
-	resp, err := k.httpClient().Do(req)
+	client := k.client
+	if client == nil {
+		client = http.DefaultClient
+	}
+	resp, err := client.Do(req)
 	if err != nil {
 		return nil, newError(opKeys, ErrKeySet, err)
 	}
@@ -323,87 +311,78 @@ func (k *KeySet) download(ctx context.Context) (*keySnapshot, error) {
 	if len(body) > maxJWKSSize {
 		return nil, newError(opKeys, ErrKeySet, errors.New("key set larger than 1 MiB"))
 	}
-	snap, err := parseKeySet(body)
+	store, err := signingKeys(body)
 	if err != nil {
 		return nil, newError(opKeys, ErrKeySet, err)
 	}
-	snap.fetched = k.clock()
-	return snap, nil
+	kf, err := keyfunc.New(keyfunc.Options{Storage: store})
+	if err != nil {
+		return nil, newError(opKeys, ErrKeySet, err)
+	}
+	return &keySnapshot{kf: kf, fetched: k.clock()}, nil
 }
 
-// certKey returns the JWK n and e of the RSA key in an x5c certificate
-// (standard base64 DER), or "" and "" when it holds none.
-func certKey(x5c string) (n, e string) {
-	der, err := base64.StdEncoding.DecodeString(x5c)
-	if err != nil {
-		return "", ""
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		return "", ""
-	}
-	pub, ok := cert.PublicKey.(*rsa.PublicKey)
-	if !ok {
-		return "", ""
-	}
-	return base64.RawURLEncoding.EncodeToString(pub.N.Bytes()),
-		base64.RawURLEncoding.EncodeToString(big.NewInt(int64(pub.E)).Bytes())
-}
-
-// parseKeySet keeps the RSA signing keys of a JWKS document and skips the
-// rest (other key types, encryption keys, keys for other algorithms), so
-// that one odd key cannot make the whole set unusable.
-func parseKeySet(body []byte) (*keySnapshot, error) {
+// signingKeys keeps the RSA signing keys of a JWKS document in jwkset's
+// storage and skips the rest (other key types, encryption keys, keys for
+// other algorithms, keys jwkset cannot read), so that one odd key cannot
+// make the whole set unusable, as it would through jwkset's own HTTP
+// storage.
+func signingKeys(body []byte) (jwkset.Storage, error) {
 	var doc jwkset.JWKSMarshal
 	if err := json.Unmarshal(body, &doc); err != nil {
 		return nil, fmt.Errorf("decode key set: %w", err)
 	}
 	store := jwkset.NewMemoryStorage()
-	s := &keySnapshot{byKID: map[string]*rsa.PublicKey{}, byX5T: map[string]*rsa.PublicKey{}}
 	for _, m := range doc.Keys {
 		if m.KTY != jwkset.KtyRSA || (m.USE != "" && m.USE != jwkset.UseSig) ||
 			(m.ALG != "" && m.ALG != jwkset.AlgRS256) {
 			continue
 		}
 		m.D, m.P, m.Q, m.DP, m.DQ, m.QI, m.OTH = "", "", "", "", "", "", nil
-		if m.N == "" && m.E == "" && len(m.X5C) > 0 {
-			// Some of SuperID's key sets give a key by its certificate
-			// alone; the key is the certificate's.
-			m.N, m.E = certKey(m.X5C[0])
+		if len(m.X5C) > 0 {
+			certN, certE, thumb := certKey(m.X5C[0])
+			if m.N == "" && m.E == "" {
+				// Some of SuperID's key sets give a key by its
+				// certificate alone; the key is the certificate's.
+				m.N, m.E = certN, certE
+			}
+			if m.X5T == "" {
+				m.X5T = thumb
+			}
 		}
 		jwk, err := jwkset.NewJWKFromMarshal(m, jwkset.JWKMarshalOptions{}, jwkset.JWKValidateOptions{})
 		if err != nil {
 			continue
 		}
-		pub, ok := jwk.Key().(*rsa.PublicKey)
-		if !ok {
+		if _, ok := jwk.Key().(*rsa.PublicKey); !ok {
 			continue
 		}
-		if err := store.KeyWrite(context.Background(), jwk); err != nil {
-			continue
-		}
-		s.all = append(s.all, pub)
-		if m.KID != "" {
-			s.byKID[m.KID] = pub
-		}
-		x5t := m.X5T
-		if x5t == "" {
-			if certs := jwk.X509().X5C; len(certs) > 0 {
-				sum := sha1.Sum(certs[0].Raw)
-				x5t = base64.RawURLEncoding.EncodeToString(sum[:])
-			}
-		}
-		if x5t != "" {
-			s.byX5T[x5t] = pub
-		}
+		_ = store.KeyWrite(context.Background(), jwk) // memory storage: never fails
 	}
-	if len(s.all) == 0 {
+	if all, _ := store.KeyReadAll(context.Background()); len(all) == 0 {
 		return nil, errors.New("key set holds no RSA signing key")
 	}
-	kf, err := keyfunc.New(keyfunc.Options{Storage: store})
+	return store, nil
+}
+
+// certKey returns the JWK n and e of the RSA key in an x5c certificate
+// (standard base64 DER) and the certificate's x5t, or "" for what it
+// cannot tell.
+func certKey(x5c string) (n, e, x5t string) {
+	der, err := base64.StdEncoding.DecodeString(x5c)
 	if err != nil {
-		return nil, err
+		return "", "", ""
 	}
-	s.kf = kf
-	return s, nil
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		return "", "", ""
+	}
+	sum := sha1.Sum(cert.Raw)
+	x5t = base64.RawURLEncoding.EncodeToString(sum[:])
+	pub, ok := cert.PublicKey.(*rsa.PublicKey)
+	if !ok {
+		return "", "", x5t
+	}
+	return base64.RawURLEncoding.EncodeToString(pub.N.Bytes()),
+		base64.RawURLEncoding.EncodeToString(big.NewInt(int64(pub.E)).Bytes()), x5t
 }

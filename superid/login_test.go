@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
-	"errors"
 	"fmt"
 	"html"
 	"io"
@@ -18,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"golang.org/x/oauth2"
 
 	"github.com/go-superoffice/superoffice/superid"
@@ -84,9 +85,7 @@ func setup(t *testing.T, headless bool, mode superid.ResponseMode) *partner {
 
 func must(t testing.TB, err error) {
 	t.Helper()
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 }
 
 func browser(t *testing.T) *http.Client {
@@ -105,9 +104,7 @@ var (
 func form(t *testing.T, base *url.URL, page string) (string, url.Values) {
 	t.Helper()
 	m := actionRE.FindStringSubmatch(page)
-	if m == nil {
-		t.Fatalf("no form in page:\n%s", page)
-	}
+	require.NotNil(t, m, "no form in page:\n%s", page)
 	action, err := base.Parse(html.UnescapeString(m[1]))
 	must(t, err)
 	v := url.Values{}
@@ -131,9 +128,9 @@ func (p *partner) login(t *testing.T) *superid.Login {
 	case l := <-p.logins:
 		return l
 	case err := <-p.errs:
-		t.Fatalf("login failed: %v", err)
-	case <-time.After(10 * time.Second):
-		t.Fatal("no login")
+		require.NoError(t, err, "login failed")
+	default:
+		require.Fail(t, "no login") // the handlers run before the response returns
 	}
 	return nil
 }
@@ -141,42 +138,43 @@ func (p *partner) login(t *testing.T) *superid.Login {
 func checkAdminLogin(t *testing.T, p *partner, l *superid.Login) {
 	t.Helper()
 	c := l.Claims
-	if c.ContextIdentifier != "Cust12345" || c.Subject != "admin@tenant.example" || !c.IsAdministrator || c.AssociateID == 0 {
-		t.Errorf("claims: %+v", c)
-	}
+	assert.Equal(t, "Cust12345", c.ContextIdentifier)
+	assert.Equal(t, "admin@tenant.example", c.Subject)
+	assert.True(t, c.IsAdministrator, "IsAdministrator")
+	assert.NotZero(t, c.AssociateID, "AssociateID")
 	tok, err := p.srv.Approve("Cust12345", "partner-app") // same token once approved
 	must(t, err)
-	if c.SystemUserToken == "" || c.SystemUserToken != tok || !strings.HasPrefix(tok, "Partner App-") {
-		t.Errorf("system user token %q, emulator has %q", c.SystemUserToken, tok)
-	}
-	if c.WebAPIURL != p.srv.WebAPIURL("Cust12345") || c.CompanyName != "Tenant <AS>" {
-		t.Errorf("tenant claims: %q %q", c.WebAPIURL, c.CompanyName)
-	}
-	if !strings.HasPrefix(l.Token.AccessToken, "8A:Cust12345.") || l.Token.RefreshToken == "" || l.IDToken == "" {
-		t.Errorf("tokens: access %t refresh %t id %t", strings.HasPrefix(l.Token.AccessToken, "8A:Cust12345."), l.Token.RefreshToken != "", l.IDToken != "")
-	}
+	assert.True(t, strings.HasPrefix(tok, "Partner App-"), "emulator's token %q", tok)
+	assert.True(t, c.SystemUserToken == tok, "the system user token is not the emulator's") // a credential: not printed
+	assert.Equal(t, p.srv.WebAPIURL("Cust12345"), c.WebAPIURL)
+	assert.Equal(t, "Tenant <AS>", c.CompanyName)
+	assert.True(t, strings.HasPrefix(l.Token.AccessToken, "8A:Cust12345."), "access token of the tenant")
+	assert.NotEmpty(t, l.Token.RefreshToken, "refresh token")
+	assert.NotEmpty(t, l.IDToken, "id_token")
 }
 
 func TestFullLoginHeadless(t *testing.T) {
 	p := setup(t, true, "")
 	resp, err := browser(t).Get(p.app.URL + prefix + "/login?tenant=Cust12345&login_hint=admin@tenant.example")
 	must(t, err)
-	if b := body(t, resp); resp.StatusCode != http.StatusOK || !strings.Contains(b, "welcome admin@tenant.example of Cust12345") {
-		t.Fatalf("status %d: %s", resp.StatusCode, b)
-	}
+	b := body(t, resp)
+	require.Equal(t, http.StatusOK, resp.StatusCode, b)
+	require.Contains(t, b, "welcome admin@tenant.example of Cust12345")
 	checkAdminLogin(t, p, p.login(t))
 
 	authz := p.srv.Requests(superidtest.EndpointAuthorize)
 	q, _ := url.ParseQuery(authz[len(authz)-1].RawQuery)
-	if q.Get("code_challenge_method") != "S256" || q.Get("code_challenge") == "" || q.Get("nonce") == "" ||
-		q.Get("state") == "" || q.Get("acr_values") != "tenant:Cust12345" || q.Get("scope") != "openid" {
-		t.Errorf("authorize query: %v", q)
-	}
+	assert.Equal(t, "S256", q.Get("code_challenge_method"))
+	assert.NotEmpty(t, q.Get("code_challenge"), "code_challenge")
+	assert.NotEmpty(t, q.Get("nonce"), "nonce")
+	assert.NotEmpty(t, q.Get("state"), "state")
+	assert.Equal(t, "tenant:Cust12345", q.Get("acr_values"))
+	assert.Equal(t, "openid", q.Get("scope"))
 	tr := p.srv.Requests(superidtest.EndpointToken)
 	form, _ := url.ParseQuery(string(tr[len(tr)-1].Body))
-	if form.Get("client_secret") != "partner-secret" || form.Get("code_verifier") == "" || tr[len(tr)-1].Header.Get("Authorization") != "" {
-		t.Errorf("token request is not client_secret_post with a verifier: %v", tr[len(tr)-1].Header)
-	}
+	assert.True(t, form.Get("client_secret") == "partner-secret", "client_secret_post")
+	assert.NotEmpty(t, form.Get("code_verifier"), "code_verifier")
+	assert.Empty(t, tr[len(tr)-1].Header.Get("Authorization"), "Authorization header")
 }
 
 // TestFullLoginHTMLForms signs in through the emulator's pages, as a
@@ -188,9 +186,7 @@ func TestFullLoginHTMLForms(t *testing.T) {
 	must(t, err)
 	page := body(t, resp)
 	for _, id := range []string{`id="username"`, `id="password"`, `id="signin"`, `<label for="username">`} {
-		if !strings.Contains(page, id) {
-			t.Fatalf("sign-in page lacks %s:\n%s", id, page)
-		}
+		require.Contains(t, page, id, "sign-in page")
 	}
 	action, v := form(t, resp.Request.URL, page)
 
@@ -199,24 +195,20 @@ func TestFullLoginHTMLForms(t *testing.T) {
 	v.Set("action", "signin")
 	resp, err = b.PostForm(action, v)
 	must(t, err)
-	if page := body(t, resp); resp.StatusCode != http.StatusUnauthorized || !strings.Contains(page, `id="error"`) {
-		t.Fatalf("wrong password: status %d", resp.StatusCode)
-	}
+	require.Contains(t, body(t, resp), `id="error"`, "wrong password")
+	require.Equal(t, http.StatusUnauthorized, resp.StatusCode, "wrong password")
 
 	v.Set("password", "pw-admin")
 	resp, err = b.PostForm(action, v)
 	must(t, err)
 	page = body(t, resp)
-	if !strings.Contains(page, `id="approve"`) || !strings.Contains(page, `id="deny"`) {
-		t.Fatalf("no approve page:\n%s", page)
-	}
+	require.Contains(t, page, `id="approve"`)
+	require.Contains(t, page, `id="deny"`)
 	action, v = form(t, resp.Request.URL, page)
 	v.Set("action", "approve")
 	resp, err = b.PostForm(action, v)
 	must(t, err)
-	if page := body(t, resp); !strings.Contains(page, "welcome admin@tenant.example of Cust12345") {
-		t.Fatalf("after approval: %d %s", resp.StatusCode, page)
-	}
+	require.Contains(t, body(t, resp), "welcome admin@tenant.example of Cust12345", "after approval")
 	checkAdminLogin(t, p, p.login(t))
 
 	// Once approved, a plain user signs in without the approve page and
@@ -230,14 +222,11 @@ func TestFullLoginHTMLForms(t *testing.T) {
 	v.Set("action", "signin")
 	resp, err = b2.PostForm(action, v)
 	must(t, err)
-	if page := body(t, resp); !strings.Contains(page, "welcome user@tenant.example") {
-		t.Fatalf("plain user: %d %s", resp.StatusCode, page)
-	}
+	require.Contains(t, body(t, resp), "welcome user@tenant.example", "plain user")
 	l := p.login(t)
 	admin, _ := p.srv.Approve("Cust12345", "partner-app")
-	if l.Claims.IsAdministrator || l.Claims.SystemUserToken != admin {
-		t.Errorf("plain user's claims: admin %v, system token matches %v", l.Claims.IsAdministrator, l.Claims.SystemUserToken == admin)
-	}
+	assert.False(t, l.Claims.IsAdministrator, "plain user is administrator")
+	assert.True(t, l.Claims.SystemUserToken == admin, "plain user's system user token differs")
 }
 
 func TestFullLoginFormPost(t *testing.T) {
@@ -246,29 +235,27 @@ func TestFullLoginFormPost(t *testing.T) {
 	p.client.LoginHandler(superid.WithResponseMode(superid.ResponseModeFormPost), superid.LoginHint("admin@tenant.example")).
 		ServeHTTP(rec, httptest.NewRequest(http.MethodGet, p.app.URL+prefix+"/login", nil))
 	ck := rec.Result().Cookies()
-	if len(ck) != 1 || ck[0].SameSite != http.SameSiteNoneMode || !ck[0].Secure || !ck[0].HttpOnly {
-		t.Fatalf("form_post login cookie: %+v", ck)
-	}
+	require.Len(t, ck, 1)
+	require.Equal(t, http.SameSiteNoneMode, ck[0].SameSite)
+	require.True(t, ck[0].Secure, "Secure")
+	require.True(t, ck[0].HttpOnly, "HttpOnly")
 	loc := rec.Header().Get("Location")
-	if u, _ := url.Parse(loc); u.Query().Get("response_mode") != "form_post" {
-		t.Fatalf("authorize URL %s", loc)
-	}
+	u, _ := url.Parse(loc)
+	require.Equal(t, "form_post", u.Query().Get("response_mode"))
 	resp, err := p.srv.Client().Get(loc)
 	must(t, err)
 	page := body(t, resp)
 	base, _ := url.Parse(loc)
 	action, v := form(t, base, page)
-	if action != p.app.URL+prefix+"/callback" || v.Get("code") == "" || v.Get("state") == "" {
-		t.Fatalf("form_post page: %s", page)
-	}
+	require.Equal(t, p.app.URL+prefix+"/callback", action)
+	require.NotEmpty(t, v.Get("code"), "code")
+	require.NotEmpty(t, v.Get("state"), "state")
 	req := httptest.NewRequest(http.MethodPost, action, strings.NewReader(v.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.AddCookie(ck[0])
 	rec = httptest.NewRecorder()
 	p.app.Config.Handler.ServeHTTP(rec, req)
-	if rec.Code != http.StatusOK {
-		t.Fatalf("callback: %d %s", rec.Code, rec.Body)
-	}
+	require.Equal(t, http.StatusOK, rec.Code, "callback: %s", rec.Body)
 	checkAdminLogin(t, p, p.login(t))
 }
 
@@ -279,17 +266,16 @@ func startLogin(t *testing.T, p *partner, user string) (*http.Cookie, string) {
 	rec := httptest.NewRecorder()
 	p.client.LoginHandler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, p.app.URL+prefix+"/login?login_hint="+url.QueryEscape(user), nil))
 	cookies := rec.Result().Cookies()
-	if len(cookies) != 1 || cookies[0].SameSite != http.SameSiteLaxMode || !cookies[0].HttpOnly || cookies[0].MaxAge <= 0 {
-		t.Fatalf("login cookie: %+v", cookies)
-	}
+	require.Len(t, cookies, 1)
+	require.Equal(t, http.SameSiteLaxMode, cookies[0].SameSite)
+	require.True(t, cookies[0].HttpOnly, "HttpOnly")
+	require.Positive(t, cookies[0].MaxAge)
 	noFollow := *p.srv.Client()
 	noFollow.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	resp, err := noFollow.Get(rec.Header().Get("Location"))
 	must(t, err)
 	body(t, resp)
-	if resp.StatusCode != http.StatusFound {
-		t.Fatalf("authorize: %d", resp.StatusCode)
-	}
+	require.Equal(t, http.StatusFound, resp.StatusCode, "authorize")
 	return cookies[0], resp.Header.Get("Location")
 }
 
@@ -309,7 +295,9 @@ func (p *partner) err(t *testing.T) error {
 	case err := <-p.errs:
 		return err
 	case l := <-p.logins:
-		t.Fatalf("unexpected login %+v", l.Claims)
+		require.Fail(t, "unexpected login", "%+v", l.Claims.Subject)
+	default:
+		require.Fail(t, "no error") // the handlers run before the response returns
 	}
 	return nil
 }
@@ -320,9 +308,8 @@ func TestCallbackRejects(t *testing.T) {
 	t.Run("missing cookie", func(t *testing.T) {
 		_, target := startLogin(t, p, "admin@tenant.example")
 		rec := callback(p, target, nil)
-		if err := p.err(t); !errors.Is(err, superid.ErrLoginState) || rec.Code != http.StatusBadRequest {
-			t.Errorf("got %v, status %d", err, rec.Code)
-		}
+		assert.ErrorIs(t, p.err(t), superid.ErrLoginState)
+		assert.Equal(t, http.StatusBadRequest, rec.Code)
 	})
 	t.Run("state mismatch", func(t *testing.T) {
 		ck, target := startLogin(t, p, "admin@tenant.example")
@@ -331,17 +318,13 @@ func TestCallbackRejects(t *testing.T) {
 		q.Set("state", q.Get("state")+"x")
 		u.RawQuery = q.Encode()
 		callback(p, u.String(), ck)
-		if err := p.err(t); !errors.Is(err, superid.ErrLoginState) {
-			t.Errorf("got %v", err)
-		}
+		assert.ErrorIs(t, p.err(t), superid.ErrLoginState)
 	})
 	t.Run("cookie of another login", func(t *testing.T) {
 		ck, _ := startLogin(t, p, "admin@tenant.example")
 		_, target := startLogin(t, p, "admin@tenant.example")
 		callback(p, target, ck)
-		if err := p.err(t); !errors.Is(err, superid.ErrLoginState) {
-			t.Errorf("got %v", err)
-		}
+		assert.ErrorIs(t, p.err(t), superid.ErrLoginState)
 	})
 	t.Run("tampered cookie", func(t *testing.T) {
 		ck, target := startLogin(t, p, "admin@tenant.example")
@@ -349,20 +332,17 @@ func TestCallbackRejects(t *testing.T) {
 		b[len(b)/2] ^= 1
 		ck.Value = string(b)
 		callback(p, target, ck)
-		if err := p.err(t); !errors.Is(err, superid.ErrLoginState) {
-			t.Errorf("got %v", err)
-		}
+		assert.ErrorIs(t, p.err(t), superid.ErrLoginState)
 	})
 	t.Run("replayed state", func(t *testing.T) {
 		ck, target := startLogin(t, p, "admin@tenant.example")
-		if rec := callback(p, target, ck); rec.Code != http.StatusOK {
-			t.Fatalf("first callback: %d %s", rec.Code, rec.Body)
-		}
+		rec := callback(p, target, ck)
+		require.Equal(t, http.StatusOK, rec.Code, "first callback: %s", rec.Body)
 		p.login(t)
 		callback(p, target, ck)
-		if err := p.err(t); !errors.Is(err, superid.ErrLoginState) || !strings.Contains(err.Error(), "already used") {
-			t.Errorf("replay: got %v", err)
-		}
+		err := p.err(t)
+		assert.ErrorIs(t, err, superid.ErrLoginState)
+		assert.ErrorContains(t, err, "already used")
 	})
 	t.Run("code replayed under a fresh login", func(t *testing.T) {
 		ck, target := startLogin(t, p, "admin@tenant.example")
@@ -376,31 +356,30 @@ func TestCallbackRejects(t *testing.T) {
 		q.Set("code", u.Query().Get("code"))
 		u2.RawQuery = q.Encode()
 		callback(p, u2.String(), ck2)
+		err := p.err(t)
+		assert.ErrorIs(t, err, superid.ErrTokenRequest)
 		var e *superid.Error
-		if err := p.err(t); !errors.Is(err, superid.ErrTokenRequest) || !errors.As(err, &e) || e.Code != "invalid_grant" {
-			t.Errorf("got %v", err)
-		}
+		require.ErrorAs(t, err, &e)
+		assert.Equal(t, "invalid_grant", e.Code)
 	})
 	t.Run("error response", func(t *testing.T) {
 		p.srv.RevokeApproval("Cust12345", "partner-app")
 		ck, target := startLogin(t, p, "user@tenant.example") // not an administrator, app not approved
 		u, _ := url.Parse(target)
-		if u.Query().Get("error") != "access_denied" {
-			t.Fatalf("emulator answered %s", target)
-		}
+		require.Equal(t, "access_denied", u.Query().Get("error"), "emulator answered %s", target)
 		q := u.Query()
 		q.Set("error_description", `<script>alert("x")</script>`)
 		u.RawQuery = q.Encode()
 		rec := callback(p, u.String(), ck)
 		err := p.err(t)
+		assert.ErrorIs(t, err, superid.ErrAccessDenied)
+		assert.ErrorIs(t, err, superid.ErrAuthorization)
 		var e *superid.Error
-		if !errors.Is(err, superid.ErrAccessDenied) || !errors.Is(err, superid.ErrAuthorization) || !errors.As(err, &e) || e.Code != "access_denied" {
-			t.Errorf("got %v", err)
-		}
-		if rec.Code != http.StatusForbidden || strings.Contains(rec.Body.String(), "<script>") ||
-			!strings.Contains(rec.Body.String(), "&lt;script&gt;") {
-			t.Errorf("error page %d not escaped:\n%s", rec.Code, rec.Body)
-		}
+		require.ErrorAs(t, err, &e)
+		assert.Equal(t, "access_denied", e.Code)
+		assert.Equal(t, http.StatusForbidden, rec.Code)
+		assert.NotContains(t, rec.Body.String(), "<script>", "error page not escaped")
+		assert.Contains(t, rec.Body.String(), "&lt;script&gt;")
 	})
 	t.Run("other SuperID error", func(t *testing.T) {
 		ck, target := startLogin(t, p, "admin@tenant.example")
@@ -408,9 +387,9 @@ func TestCallbackRejects(t *testing.T) {
 		q := url.Values{"state": {u.Query().Get("state")}, "error": {"invalid_request"}}
 		u.RawQuery = q.Encode()
 		callback(p, u.String(), ck)
-		if err := p.err(t); errors.Is(err, superid.ErrAccessDenied) || !errors.Is(err, superid.ErrAuthorization) {
-			t.Errorf("got %v", err)
-		}
+		err := p.err(t)
+		assert.NotErrorIs(t, err, superid.ErrAccessDenied)
+		assert.ErrorIs(t, err, superid.ErrAuthorization)
 	})
 }
 
@@ -430,9 +409,8 @@ func TestUserDeclinesApproval(t *testing.T) {
 	resp, err = b.PostForm(action, v)
 	must(t, err)
 	page := body(t, resp)
-	if err := p.err(t); !errors.Is(err, superid.ErrAccessDenied) || resp.StatusCode != http.StatusForbidden {
-		t.Errorf("got %v, status %d: %s", err, resp.StatusCode, page)
-	}
+	assert.ErrorIs(t, p.err(t), superid.ErrAccessDenied)
+	assert.Equal(t, http.StatusForbidden, resp.StatusCode, page)
 }
 
 func TestRefreshAndTokenSource(t *testing.T) {
@@ -443,58 +421,59 @@ func TestRefreshAndTokenSource(t *testing.T) {
 	ctx := context.Background()
 	r, err := p.client.Refresh(ctx, l.Token.RefreshToken)
 	must(t, err)
-	if r.Token.AccessToken == l.Token.AccessToken || !strings.HasPrefix(r.Token.AccessToken, "8A:Cust12345.") ||
-		r.Token.RefreshToken != l.Token.RefreshToken || r.Claims == nil || r.Claims.SystemUserToken != l.Claims.SystemUserToken {
-		t.Errorf("refresh: %+v", r.Claims)
-	}
-	if _, err := p.client.Refresh(ctx, "not-a-refresh-token"); !errors.Is(err, superid.ErrTokenRequest) {
-		t.Errorf("bad refresh token: %v", err)
-	}
+	assert.NotEqual(t, l.Token.AccessToken, r.Token.AccessToken, "a new access token")
+	assert.True(t, strings.HasPrefix(r.Token.AccessToken, "8A:Cust12345."), "access token of the tenant")
+	assert.True(t, r.Token.RefreshToken == l.Token.RefreshToken, "the refresh token is kept")
+	require.NotNil(t, r.Claims)
+	assert.True(t, r.Claims.SystemUserToken == l.Claims.SystemUserToken, "system user token differs")
+	_, err = p.client.Refresh(ctx, "not-a-refresh-token")
+	assert.ErrorIs(t, err, superid.ErrTokenRequest)
 	expired := *l.Token
 	expired.Expiry = time.Now().Add(-time.Minute)
 	ts := p.client.TokenSource(ctx, &expired)
 	tok, err := ts.Token()
 	must(t, err)
-	if tok.AccessToken == l.Token.AccessToken || !tok.Valid() {
-		t.Errorf("token source did not refresh")
-	}
-	if again, _ := ts.Token(); again.AccessToken != tok.AccessToken {
-		t.Errorf("token source did not reuse a valid token")
-	}
+	assert.NotEqual(t, l.Token.AccessToken, tok.AccessToken, "token source did not refresh")
+	assert.True(t, tok.Valid(), "refreshed token valid")
+	again, err := ts.Token()
+	must(t, err)
+	assert.Equal(t, tok.AccessToken, again.AccessToken, "token source did not reuse a valid token")
 	var _ oauth2.TokenSource = ts
 
 	// A refused refresh is a *superid.Error with SuperID's status, like
 	// Refresh's, so callers can tell "sign in again" from "SuperID is down".
 	bad := oauth2.Token{RefreshToken: "not-a-refresh-token", Expiry: time.Now().Add(-time.Minute)}
+	_, err = p.client.TokenSource(ctx, &bad).Token()
+	assert.ErrorIs(t, err, superid.ErrTokenRequest)
 	var e *superid.Error
-	if _, err := p.client.TokenSource(ctx, &bad).Token(); !errors.Is(err, superid.ErrTokenRequest) ||
-		!errors.As(err, &e) || e.StatusCode < 400 || e.StatusCode >= 500 {
-		t.Errorf("refused refresh through TokenSource: %v", err)
-	}
+	require.ErrorAs(t, err, &e)
+	assert.GreaterOrEqual(t, e.StatusCode, 400)
+	assert.Less(t, e.StatusCode, 500)
 }
 
 func TestExchangeErrors(t *testing.T) {
 	p := setup(t, true, "")
 	ctx := context.Background()
-	_, err := p.client.Exchange(ctx, "no-such-code", "verifier", "nonce")
+	_, err := p.client.Exchange(ctx, "no-such-code", superid.LoginRequest{Verifier: "verifier", Nonce: "nonce"})
+	assert.ErrorIs(t, err, superid.ErrTokenRequest)
 	var e *superid.Error
-	if !errors.Is(err, superid.ErrTokenRequest) || !errors.As(err, &e) || e.Code != "invalid_grant" || e.StatusCode != http.StatusBadRequest {
-		t.Errorf("unknown code: %v", err)
-	}
-	if strings.Contains(err.Error(), "partner-secret") {
-		t.Error("error holds the client secret")
-	}
+	require.ErrorAs(t, err, &e)
+	assert.Equal(t, "invalid_grant", e.Code)
+	assert.Equal(t, http.StatusBadRequest, e.StatusCode)
+	assert.NotContains(t, err.Error(), "partner-secret", "error holds the client secret")
 	p.srv.Fail(superidtest.EndpointToken, superidtest.Fault{Status: http.StatusServiceUnavailable, Times: 1})
-	_, err = p.client.Exchange(ctx, "x", "verifier", "nonce")
-	if !errors.Is(err, superid.ErrTokenRequest) || !errors.As(err, &e) || e.StatusCode != http.StatusServiceUnavailable {
-		t.Errorf("503: %v", err)
-	}
+	_, err = p.client.Exchange(ctx, "x", superid.LoginRequest{Verifier: "verifier", Nonce: "nonce"})
+	assert.ErrorIs(t, err, superid.ErrTokenRequest)
+	require.ErrorAs(t, err, &e)
+	assert.Equal(t, http.StatusServiceUnavailable, e.StatusCode)
 	bad, err := superid.New(superid.Config{Environment: p.srv.Environment(), ClientID: "partner-app", ClientSecret: "wrong",
 		RedirectURL: p.app.URL + prefix + "/callback", HTTPClient: p.srv.Client()})
 	must(t, err)
-	if _, err := bad.Exchange(ctx, "x", "v", "n"); !errors.As(err, &e) || e.Code != "invalid_client" {
-		t.Errorf("wrong secret: %v", err)
-	}
+	_, err = bad.Exchange(ctx, "x", superid.LoginRequest{Verifier: "v", Nonce: "n"})
+	require.ErrorAs(t, err, &e)
+	assert.Equal(t, "invalid_client", e.Code)
+	_, err = p.client.Exchange(ctx, "x", superid.LoginRequest{Verifier: "v"})
+	assert.ErrorIs(t, err, superid.ErrConfig, "no nonce")
 }
 
 func TestNewValidatesConfig(t *testing.T) {
@@ -509,19 +488,17 @@ func TestNewValidatesConfig(t *testing.T) {
 	} {
 		cfg := ok
 		edit(&cfg)
-		if _, err := superid.New(cfg); !errors.Is(err, superid.ErrConfig) {
-			t.Errorf("%s: got %v", name, err)
-		}
+		_, err := superid.New(cfg)
+		assert.ErrorIs(t, err, superid.ErrConfig, name)
 	}
-	if _, err := superid.New(ok); err != nil {
-		t.Errorf("minimal config: %v", err)
-	}
+	_, err := superid.New(ok)
+	assert.NoError(t, err, "minimal config")
 }
 
 func TestAuthCodeURL(t *testing.T) {
 	c, err := superid.New(superid.Config{Environment: superid.SOD, ClientID: "id", ClientSecret: "s", RedirectURL: "https://app.example/cb"})
 	must(t, err)
-	raw := c.AuthCodeURL("st", "no", "verifier-verifier-verifier-verifier-verifier",
+	raw := c.AuthCodeURL(superid.LoginRequest{State: "st", Nonce: "no", Verifier: "verifier-verifier-verifier-verifier-verifier"},
 		superid.Tenant("Cust1"), superid.LoginHint("a@b.c"), superid.WithResponseMode(superid.ResponseModeFormPost))
 	u, err := url.Parse(raw)
 	must(t, err)
@@ -533,13 +510,9 @@ func TestAuthCodeURL(t *testing.T) {
 		"code_challenge": oauth2.S256ChallengeFromVerifier("verifier-verifier-verifier-verifier-verifier"),
 	}
 	for k, v := range want {
-		if q.Get(k) != v {
-			t.Errorf("%s = %q, want %q", k, q.Get(k), v)
-		}
+		assert.Equal(t, v, q.Get(k), k)
 	}
-	if u.Scheme+"://"+u.Host+u.Path != superid.SOD.AuthorizeURL() {
-		t.Errorf("endpoint %s", u)
-	}
+	assert.Equal(t, superid.SOD.AuthorizeURL(), u.Scheme+"://"+u.Host+u.Path)
 }
 
 // A token endpoint that redirects must not get the secret, code, verifier
@@ -560,27 +533,45 @@ func TestTokenRequestsDoNotFollowRedirects(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			c, err := superid.New(superid.Config{Environment: superid.Environment(idp.URL), ClientID: "id",
 				ClientSecret: "TOPSECRET", RedirectURL: "https://app.example/cb", HTTPClient: hc})
-			must(t, err)
+			require.NoError(t, err)
 			ctx := context.Background()
+			_, err = c.Exchange(ctx, "THECODE", superid.LoginRequest{Verifier: "verifier", Nonce: "nonce"})
+			assert.ErrorIs(t, err, superid.ErrTokenRequest)
 			var e *superid.Error
-			if _, err := c.Exchange(ctx, "THECODE", "verifier", "nonce"); !errors.Is(err, superid.ErrTokenRequest) ||
-				!errors.As(err, &e) || e.StatusCode != http.StatusTemporaryRedirect {
-				t.Errorf("Exchange: %v", err)
-			}
-			if _, err := c.Refresh(ctx, "REFRESH"); !errors.Is(err, superid.ErrTokenRequest) {
-				t.Errorf("Refresh: %v", err)
-			}
-			if _, err := c.TokenSource(ctx, &oauth2.Token{RefreshToken: "REFRESH"}).Token(); err == nil {
-				t.Error("TokenSource: no error")
-			}
-			if n := stolen.Load(); n != 0 {
-				t.Errorf("the redirect target received %d token requests", n)
-			}
+			require.ErrorAs(t, err, &e)
+			assert.Equal(t, http.StatusTemporaryRedirect, e.StatusCode)
+			_, err = c.Refresh(ctx, "REFRESH")
+			assert.ErrorIs(t, err, superid.ErrTokenRequest)
+			_, err = c.TokenSource(ctx, &oauth2.Token{RefreshToken: "REFRESH"}).Token()
+			assert.Error(t, err, "TokenSource")
+			assert.Zero(t, stolen.Load(), "the redirect target received token requests")
 		})
 	}
-	if idp.Client().CheckRedirect != nil {
-		t.Error("New changed the caller's HTTPClient")
-	}
+	assert.Nil(t, idp.Client().CheckRedirect, "New changed the caller's HTTPClient")
+}
+
+// The code and refresh token requests ask for JSON (PROTOCOL 1.5):
+// x/oauth2 sends no Accept header of its own.
+func TestTokenRequestsAcceptJSON(t *testing.T) {
+	var accepts []string
+	idp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		accepts = append(accepts, r.Header.Get("Accept"))
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"token_type":"Bearer","access_token":"8A:Cust1.x","expires_in":3600,"refresh_token":"r"}`)
+	}))
+	defer idp.Close()
+	hc := idp.Client()
+	c, err := superid.New(superid.Config{Environment: superid.Environment(idp.URL), ClientID: "id",
+		ClientSecret: "s", RedirectURL: "https://app.example/cb", HTTPClient: hc})
+	must(t, err)
+	ctx := context.Background()
+	_, err = c.Exchange(ctx, "code", superid.LoginRequest{Verifier: "v", Nonce: "n"})
+	assert.ErrorIs(t, err, superid.ErrMissingClaim, "a code's answer without id_token")
+	_, err = c.Refresh(ctx, "r")
+	assert.NoError(t, err)
+	_, err = c.TokenSource(ctx, &oauth2.Token{RefreshToken: "r"}).Token()
+	assert.NoError(t, err)
+	assert.Equal(t, []string{"application/json", "application/json", "application/json"}, accepts)
 }
 
 // A callback whose state does not match the login cookie may come from
@@ -602,27 +593,20 @@ func TestCallbackIgnoresForgedResponses(t *testing.T) {
 			}
 			rec := callback(p, p.app.URL+prefix+"/callback?"+q.Encode(), c)
 			err := p.err(t)
-			if !errors.Is(err, superid.ErrLoginState) || errors.Is(err, superid.ErrAuthorization) {
-				t.Errorf("%s (cookie %v): got %v, want ErrLoginState", name, withCookie, err)
-			}
-			if strings.Contains(err.Error(), "Forged") || strings.Contains(rec.Body.String(), "Forged") || strings.Contains(rec.Body.String(), "access_denied") {
-				t.Errorf("%s: the forged text is reported: %v\n%s", name, err, rec.Body)
-			}
-			if sc := rec.Header().Values("Set-Cookie"); len(sc) != 0 {
-				t.Errorf("%s (cookie %v): the login cookie is touched: %q", name, withCookie, sc)
-			}
-			if rec.Code != http.StatusBadRequest {
-				t.Errorf("%s: status %d", name, rec.Code)
-			}
+			what := fmt.Sprintf("%s (cookie %v)", name, withCookie)
+			assert.ErrorIs(t, err, superid.ErrLoginState, what)
+			assert.NotErrorIs(t, err, superid.ErrAuthorization, what)
+			assert.NotContains(t, err.Error(), "Forged", what)
+			assert.NotContains(t, rec.Body.String(), "Forged", what)
+			assert.NotContains(t, rec.Body.String(), "access_denied", what)
+			assert.Empty(t, rec.Header().Values("Set-Cookie"), "%s: the login cookie is touched", what)
+			assert.Equal(t, http.StatusBadRequest, rec.Code, what)
 		}
 	}
-	if n := p.srv.Count(superidtest.EndpointToken); n != 0 {
-		t.Errorf("%d token requests for forged callbacks", n)
-	}
+	assert.Zero(t, p.srv.Count(superidtest.EndpointToken), "token requests for forged callbacks")
 	// The real answer still completes the sign-in.
-	if rec := callback(p, target, ck); rec.Code != http.StatusOK {
-		t.Fatalf("real callback after forged ones: %d %s", rec.Code, rec.Body)
-	}
+	rec := callback(p, target, ck)
+	require.Equal(t, http.StatusOK, rec.Code, "real callback after forged ones: %s", rec.Body)
 	checkAdminLogin(t, p, p.login(t))
 }
 
@@ -653,9 +637,9 @@ func TestCallbackDeletesLoginCookieAsSet(t *testing.T) {
 			set := rec.Result().Cookies()
 			loc, err := url.Parse(rec.Header().Get("Location"))
 			must(t, err)
-			if len(set) != 1 || set[0].Secure != tc.secure || set[0].SameSite != tc.sameSite {
-				t.Fatalf("login cookie %+v", set)
-			}
+			require.Len(t, set, 1)
+			require.Equal(t, tc.secure, set[0].Secure, "Secure")
+			require.Equal(t, tc.sameSite, set[0].SameSite, "SameSite")
 			// An error response that answers this sign-in: no code to redeem.
 			form := url.Values{"state": {loc.Query().Get("state")}, "error": {"access_denied"}}
 			req := httptest.NewRequest(http.MethodGet, tc.redirect+"?"+form.Encode(), nil)
@@ -668,18 +652,17 @@ func TestCallbackDeletesLoginCookieAsSet(t *testing.T) {
 			rec = httptest.NewRecorder()
 			c.CallbackHandler(func(http.ResponseWriter, *http.Request, *superid.Login) {},
 				func(w http.ResponseWriter, r *http.Request, err error) { got = err }).ServeHTTP(rec, req)
-			if !errors.Is(got, superid.ErrAccessDenied) {
-				t.Errorf("callback: %v", got)
-			}
+			assert.ErrorIs(t, got, superid.ErrAccessDenied)
 			del := rec.Result().Cookies()
-			if len(del) != 1 {
-				t.Fatalf("deletion cookies %q", rec.Header().Values("Set-Cookie"))
-			}
+			require.Len(t, del, 1, "deletion cookies %q", rec.Header().Values("Set-Cookie"))
 			d := del[0]
-			if d.Name != set[0].Name || d.Path != set[0].Path || d.MaxAge >= 0 || d.Value != "" ||
-				d.Secure != set[0].Secure || d.SameSite != set[0].SameSite || !d.HttpOnly {
-				t.Errorf("deletion %q does not match %q", rec.Header().Get("Set-Cookie"), set[0].String())
-			}
+			assert.Equal(t, set[0].Name, d.Name)
+			assert.Equal(t, set[0].Path, d.Path)
+			assert.Negative(t, d.MaxAge)
+			assert.Empty(t, d.Value)
+			assert.Equal(t, set[0].Secure, d.Secure, "Secure")
+			assert.Equal(t, set[0].SameSite, d.SameSite, "SameSite")
+			assert.True(t, d.HttpOnly, "HttpOnly")
 		})
 	}
 }
@@ -690,34 +673,23 @@ func TestZeroClientAndNilHandlers(t *testing.T) {
 	ctx := context.Background()
 	var nilClient *superid.Client
 	for name, c := range map[string]*superid.Client{"zero": {}, "nil": nilClient} {
-		if _, err := c.Exchange(ctx, "code", "verifier", "nonce"); !errors.Is(err, superid.ErrConfig) {
-			t.Errorf("%s Exchange: %v", name, err)
-		}
-		if _, err := c.Refresh(ctx, "r"); !errors.Is(err, superid.ErrConfig) {
-			t.Errorf("%s Refresh: %v", name, err)
-		}
-		if _, err := c.VerifyIDToken(ctx, "a.b.c", ""); !errors.Is(err, superid.ErrConfig) {
-			t.Errorf("%s VerifyIDToken: %v", name, err)
-		}
-		if _, err := c.TokenSource(ctx, &oauth2.Token{}).Token(); !errors.Is(err, superid.ErrConfig) {
-			t.Errorf("%s TokenSource: %v", name, err)
-		}
-		if u := c.AuthCodeURL("s", "n", "v"); u != "" {
-			t.Errorf("%s AuthCodeURL = %q", name, u)
-		}
-		if c.Environment() != "" || c.KeySet() != nil {
-			t.Errorf("%s Environment/KeySet not empty", name)
-		}
+		_, err := c.Exchange(ctx, "code", superid.LoginRequest{Verifier: "verifier", Nonce: "nonce"})
+		assert.ErrorIs(t, err, superid.ErrConfig, name+" Exchange")
+		_, err = c.Refresh(ctx, "r")
+		assert.ErrorIs(t, err, superid.ErrConfig, name+" Refresh")
+		_, err = c.VerifyIDToken(ctx, "a.b.c")
+		assert.ErrorIs(t, err, superid.ErrConfig, name+" VerifyIDToken")
+		_, err = c.TokenSource(ctx, &oauth2.Token{}).Token()
+		assert.ErrorIs(t, err, superid.ErrConfig, name+" TokenSource")
+		assert.Empty(t, c.AuthCodeURL(superid.LoginRequest{State: "s", Nonce: "n", Verifier: "v"}), name+" AuthCodeURL")
+		assert.Empty(t, c.Environment(), name+" Environment")
+		assert.Nil(t, c.KeySet(), name+" KeySet")
 		rec := httptest.NewRecorder()
 		c.LoginHandler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/login", nil))
-		if rec.Code != http.StatusInternalServerError {
-			t.Errorf("%s LoginHandler: %d", name, rec.Code)
-		}
+		assert.Equal(t, http.StatusInternalServerError, rec.Code, name+" LoginHandler")
 		rec = httptest.NewRecorder()
 		c.CallbackHandler(nil, nil).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/cb?state=s&code=c", nil))
-		if rec.Code != http.StatusInternalServerError {
-			t.Errorf("%s CallbackHandler: %d", name, rec.Code)
-		}
+		assert.Equal(t, http.StatusInternalServerError, rec.Code, name+" CallbackHandler")
 	}
 
 	p := setup(t, true, "")
@@ -730,25 +702,18 @@ func TestZeroClientAndNilHandlers(t *testing.T) {
 		got = err
 		superid.RenderError(w, err)
 	}).ServeHTTP(rec, req)
-	if !errors.Is(got, superid.ErrConfig) || rec.Code != http.StatusInternalServerError {
-		t.Errorf("CallbackHandler without onLogin: %v, status %d", got, rec.Code)
-	}
-	if n := p.srv.Count(superidtest.EndpointToken); n != 0 {
-		t.Errorf("the code was redeemed (%d token requests) with nowhere to deliver the login", n)
-	}
+	assert.ErrorIs(t, got, superid.ErrConfig, "CallbackHandler without onLogin")
+	assert.Equal(t, http.StatusInternalServerError, rec.Code)
+	assert.Zero(t, p.srv.Count(superidtest.EndpointToken), "the code was redeemed with nowhere to deliver the login")
 
 	// A nil ctx is refused with ErrConfig; x/oauth2 would panic on it.
 	var nilCtx context.Context
-	if _, err := p.client.Exchange(nilCtx, "code", "verifier", "nonce"); !errors.Is(err, superid.ErrConfig) {
-		t.Errorf("Exchange(nil ctx): %v", err)
-	}
-	if _, err := p.client.Refresh(nilCtx, "r"); !errors.Is(err, superid.ErrConfig) {
-		t.Errorf("Refresh(nil ctx): %v", err)
-	}
-	if _, err := p.client.VerifyIDToken(nilCtx, "a.b.c", ""); !errors.Is(err, superid.ErrConfig) {
-		t.Errorf("VerifyIDToken(nil ctx): %v", err)
-	}
-	if _, err := p.client.TokenSource(nilCtx, &oauth2.Token{RefreshToken: "r"}).Token(); !errors.Is(err, superid.ErrConfig) {
-		t.Errorf("TokenSource(nil ctx): %v", err)
-	}
+	_, err := p.client.Exchange(nilCtx, "code", superid.LoginRequest{Verifier: "verifier", Nonce: "nonce"})
+	assert.ErrorIs(t, err, superid.ErrConfig, "Exchange(nil ctx)")
+	_, err = p.client.Refresh(nilCtx, "r")
+	assert.ErrorIs(t, err, superid.ErrConfig, "Refresh(nil ctx)")
+	_, err = p.client.VerifyIDToken(nilCtx, "a.b.c")
+	assert.ErrorIs(t, err, superid.ErrConfig, "VerifyIDToken(nil ctx)")
+	_, err = p.client.TokenSource(nilCtx, &oauth2.Token{RefreshToken: "r"}).Token()
+	assert.ErrorIs(t, err, superid.ErrConfig, "TokenSource(nil ctx)")
 }
