@@ -35,7 +35,7 @@ func TestPersistent401DoesNotExchangePerRequest(t *testing.T) {
 
 	c := newClient()
 	for i := range 10 {
-		if _, err := c.User.CurrentPrincipal(ctx); !errors.Is(err, tenant.ErrUnauthorized) {
+		if _, err := currentPrincipal(ctx, c); !errors.Is(err, tenant.ErrUnauthorized) {
 			t.Fatalf("call %d: %v, want ErrUnauthorized", i, err)
 		}
 	}
@@ -43,7 +43,7 @@ func TestPersistent401DoesNotExchangePerRequest(t *testing.T) {
 		t.Fatalf("%d exchanges for 10 refused calls on one client, want at most 2", n)
 	}
 	for i := range 10 {
-		if _, err := newClient().User.CurrentPrincipal(ctx); !errors.Is(err, tenant.ErrUnauthorized) {
+		if _, err := currentPrincipal(ctx, newClient()); !errors.Is(err, tenant.ErrUnauthorized) {
 			t.Fatalf("client %d: %v, want ErrUnauthorized", i, err)
 		}
 	}
@@ -68,13 +68,13 @@ func TestOldTicket401ReexchangesWithRealCache(t *testing.T) {
 	var clock testClock
 	tenant.SetSystemUserClock(creds, clock.Now)
 	c := f.client(t, func(cfg *tenant.Config) { cfg.Credentials = creds })
-	_, err = c.User.CurrentPrincipal(ctx)
+	_, err = currentPrincipal(ctx, c)
 	must(t, err)
 
 	clock.Advance(10 * time.Minute)
 	f.em.ExpireTickets(testCtx)
 	f.em.ResetRequests()
-	_, err = c.User.CurrentPrincipal(ctx)
+	_, err = currentPrincipal(ctx, c)
 	must(t, err)
 	if x, n := f.em.Exchanges(testCtx), f.em.Count(superidtest.EndpointTenantAPI); x != 2 || n != 2 {
 		t.Fatalf("%d exchanges and %d tenant requests, want 2 and 2", x, n)
@@ -128,7 +128,7 @@ func TestAccessTokenRefreshHonoursCtx(t *testing.T) {
 		go func() {
 			ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 			defer cancel()
-			_, err := c.User.CurrentPrincipal(ctx)
+			_, err := currentPrincipal(ctx, c)
 			errs <- err
 		}()
 	}
@@ -152,7 +152,7 @@ func TestAccessTokenRefreshHonoursCtx(t *testing.T) {
 	close(ts.release) // the endpoint answers at last
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	me, err := c.User.CurrentPrincipal(ctx)
+	me, err := currentPrincipal(ctx, c)
 	must(t, err)
 	if me.UserType != "InternalAssociate" {
 		t.Errorf("principal %+v", me)

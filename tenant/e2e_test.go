@@ -36,9 +36,9 @@ func TestEndToEndWithSystemUserClient(t *testing.T) {
 	})
 	must(t, err)
 
-	company, err := c.Contacts.CreateCompany(ctx, "End To End AS")
+	company, err := createCompany(ctx, c, "End To End AS")
 	must(t, err)
-	me, err := c.User.CurrentPrincipal(ctx)
+	me, err := currentPrincipal(ctx, c)
 	must(t, err)
 	if me.UserType != "SystemAssociate" || company.CreatedBy == nil || company.CreatedBy.AssociateID != me.AssociateID {
 		t.Fatalf("principal %+v, company created by %+v", me, company.CreatedBy)
@@ -60,7 +60,7 @@ func TestEndToEndWithSystemUserClient(t *testing.T) {
 	errs := make(chan error, 8)
 	for range 8 {
 		wg.Go(func() {
-			if _, err := c.Contacts.Get(ctx, company.ContactID); err != nil {
+			if _, err := getContact(ctx, c, int(company.ContactID)); err != nil {
 				errs <- err
 			}
 		})
@@ -78,7 +78,7 @@ func TestEndToEndWithSystemUserClient(t *testing.T) {
 	f.em.RevokeApproval(testCtx, testClient)
 	f.em.ExpireTickets(testCtx)
 	clock.Advance(2 * time.Minute)
-	_, err = c.Contacts.Get(ctx, company.ContactID)
+	_, err = getContact(ctx, c, int(company.ContactID))
 	if err == nil || !strings.Contains(fmt.Sprint(err), "system user ticket") {
 		t.Fatalf("after revocation: %v", err)
 	}
@@ -98,7 +98,7 @@ func TestExchangeResendIsNotTheCallers(t *testing.T) {
 		Credentials: tenant.SystemUser(su.TicketSource(testCtx, sut), testSecret), Retry: fastRetry})
 	must(t, err)
 	f.em.Fail(superidtest.EndpointSystemUser, superidtest.Fault{Status: 503, Times: 1})
-	if err := c.Contacts.Delete(context.Background(), 987654); !errors.Is(err, tenant.ErrNotFound) {
+	if err := deleteContact(context.Background(), c, 987654); !errors.Is(err, tenant.ErrNotFound) {
 		t.Fatalf("DELETE of a contact that never was, after an exchange resent: %v, want ErrNotFound", err)
 	}
 	if n := len(f.em.Requests(superidtest.EndpointSystemUser)); n != 2 {

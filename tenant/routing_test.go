@@ -13,6 +13,7 @@ import (
 
 	"github.com/go-superoffice/superoffice/superid/superidtest"
 	"github.com/go-superoffice/superoffice/tenant"
+	"github.com/go-superoffice/superoffice/tenant/webapi"
 )
 
 func TestUnauthorizedReexchangesOnceAndRetriesOnce(t *testing.T) {
@@ -22,13 +23,13 @@ func TestUnauthorizedReexchangesOnceAndRetriesOnce(t *testing.T) {
 	tenant.SetSystemUserClock(creds, clock.Now)
 	c := f.client(t, func(cfg *tenant.Config) { cfg.Credentials = creds })
 	ctx := context.Background()
-	_, err := c.User.CurrentPrincipal(ctx) // the first exchange
+	_, err := currentPrincipal(ctx, c) // the first exchange
 	must(t, err)
 	f.em.ResetRequests()
 
 	// One 401: invalidate, one new exchange, one retry, success.
 	f.em.Fail(superidtest.EndpointTenantAPI, superidtest.Fault{Status: 401, Times: 1})
-	_, err = c.User.CurrentPrincipal(ctx)
+	_, err = currentPrincipal(ctx, c)
 	must(t, err)
 	ex, inv := f.tickets.counts()
 	reqs := f.em.Requests(superidtest.EndpointTenantAPI)
@@ -43,7 +44,7 @@ func TestUnauthorizedReexchangesOnceAndRetriesOnce(t *testing.T) {
 	// is not the problem, so it is kept and the 401 surfaces.
 	f.em.ResetRequests()
 	f.em.Fail(superidtest.EndpointTenantAPI, superidtest.Fault{Status: 401, Times: 1})
-	_, err = c.User.CurrentPrincipal(ctx)
+	_, err = currentPrincipal(ctx, c)
 	ex, inv = f.tickets.counts()
 	if !errors.Is(err, tenant.ErrUnauthorized) || f.em.Count(superidtest.EndpointTenantAPI) != 1 || ex != 2 || inv != 1 {
 		t.Fatalf("401 on a fresh ticket: %v after %d requests, %d exchanges, %d invalidations; want ErrUnauthorized, 1, 2, 1",
@@ -55,7 +56,7 @@ func TestUnauthorizedReexchangesOnceAndRetriesOnce(t *testing.T) {
 	clock.Advance(2 * time.Minute)
 	f.em.ResetRequests()
 	f.em.Fail(superidtest.EndpointTenantAPI, superidtest.Fault{Status: 401, Times: 2, Body: `{"Message":"ticket expired"}`})
-	_, err = c.User.CurrentPrincipal(ctx)
+	_, err = currentPrincipal(ctx, c)
 	if !errors.Is(err, tenant.ErrUnauthorized) || asError(t, err).Message != "ticket expired" {
 		t.Fatalf("after two 401s: %v, want ErrUnauthorized", err)
 	}
@@ -68,7 +69,7 @@ func TestUnauthorizedReexchangesOnceAndRetriesOnce(t *testing.T) {
 	clock.Advance(2 * time.Minute)
 	f.em.ResetRequests()
 	f.em.Fail(superidtest.EndpointTenantAPI, superidtest.Fault{Status: 401, Times: 1})
-	created, err := c.Contacts.Create(ctx, &tenant.Contact{Name: "After401"})
+	created, err := postContact(ctx, c, "After401")
 	must(t, err)
 	if created.ContactID == 0 || len(f.em.Contacts(testCtx)) != 1 {
 		t.Fatalf("create after a 401: %+v", created)
@@ -80,7 +81,7 @@ func TestUnauthorizedReexchangesOnceAndRetriesOnce(t *testing.T) {
 	f.tickets.mu.Unlock()
 	f.tickets.Invalidate()
 	f.em.ResetRequests()
-	_, err = c.User.CurrentPrincipal(ctx)
+	_, err = currentPrincipal(ctx, c)
 	if err == nil || !strings.Contains(err.Error(), "exchange refused") || f.em.Count(superidtest.EndpointTenantAPI) != 0 {
 		t.Fatalf("failing ticket source: %v after %d requests", err, f.em.Count(superidtest.EndpointTenantAPI))
 	}
@@ -90,12 +91,12 @@ func TestMisdirectedReresolvesAndRetriesOnce(t *testing.T) {
 	f := setup(t)
 	c := f.resolved(t, nil)
 	ctx := context.Background()
-	_, err := c.User.CurrentPrincipal(ctx)
+	_, err := currentPrincipal(ctx, c)
 	must(t, err)
 	if n := f.em.Count(superidtest.EndpointTenantState); n != 1 {
 		t.Fatalf("%d state lookups, want 1", n)
 	}
-	_, err = c.User.CurrentPrincipal(ctx)
+	_, err = currentPrincipal(ctx, c)
 	must(t, err)
 	if n := f.em.Count(superidtest.EndpointTenantState); n != 1 {
 		t.Fatalf("%d state lookups after a second call, want 1 (cached)", n)
@@ -105,7 +106,7 @@ func TestMisdirectedReresolvesAndRetriesOnce(t *testing.T) {
 	// tenant up again and retries once on the new host.
 	must(t, f.em.MoveTenant(testCtx))
 	f.em.ResetRequests()
-	_, err = c.Contacts.CreateCompany(ctx, "Moved Inc")
+	_, err = createCompany(ctx, c, "Moved Inc")
 	must(t, err)
 	reqs := f.em.Requests(superidtest.EndpointTenantAPI)
 	if len(reqs) != 3 || f.em.Count(superidtest.EndpointTenantState) != 1 {
@@ -122,7 +123,7 @@ func TestMisdirectedReresolvesAndRetriesOnce(t *testing.T) {
 	// ErrMisdirected.
 	f.em.ResetRequests()
 	f.em.Fail(superidtest.EndpointTenantAPI, superidtest.Fault{Status: 421})
-	_, err = c.User.CurrentPrincipal(ctx)
+	_, err = currentPrincipal(ctx, c)
 	if !errors.Is(err, tenant.ErrMisdirected) || asError(t, err).State == nil {
 		t.Fatalf("persistent 421: %v, want ErrMisdirected with the state", err)
 	}
@@ -134,10 +135,10 @@ func TestMisdirectedReresolvesAndRetriesOnce(t *testing.T) {
 	// Without a resolver a 421 surfaces at once.
 	fixed := f.client(t)
 	f.em.ResetRequests()
-	_, err = fixed.User.CurrentPrincipal(ctx) // WebAPIURL follows the move; use the old one
+	_, err = currentPrincipal(ctx, fixed) // WebAPIURL follows the move; use the old one
 	must(t, err)
 	must(t, f.em.MoveTenant(testCtx))
-	_, err = fixed.User.CurrentPrincipal(ctx)
+	_, err = currentPrincipal(ctx, fixed)
 	if !errors.Is(err, tenant.ErrMisdirected) || f.em.Count(superidtest.EndpointTenantAPI) != 2 {
 		t.Fatalf("421 without a resolver: %v after %d requests", err, f.em.Count(superidtest.EndpointTenantAPI))
 	}
@@ -150,14 +151,14 @@ func TestResolverCachesUntilValidUntil(t *testing.T) {
 	c := f.resolved(t, now)
 	ctx := context.Background()
 	for range 3 {
-		_, err := c.User.CurrentPrincipal(ctx)
+		_, err := currentPrincipal(ctx, c)
 		must(t, err)
 	}
 	if n := f.em.Count(superidtest.EndpointTenantState); n != 1 {
 		t.Fatalf("%d lookups within ValidUntil, want 1", n)
 	}
 	skew.Store(int64(61 * time.Minute))
-	_, err := c.User.CurrentPrincipal(ctx)
+	_, err := currentPrincipal(ctx, c)
 	must(t, err)
 	if n := f.em.Count(superidtest.EndpointTenantState); n != 2 {
 		t.Fatalf("%d lookups after ValidUntil, want 2", n)
@@ -170,7 +171,7 @@ func TestTenantNotRunningIsNeverCalled(t *testing.T) {
 			f := setup(t)
 			must(t, f.em.SetTenantState(testCtx, string(state)))
 			c := f.resolved(t, nil)
-			_, err := c.Contacts.CreateCompany(context.Background(), "Nope")
+			_, err := createCompany(context.Background(), c, "Nope")
 			if !errors.Is(err, tenant.ErrTenantNotRunning) {
 				t.Fatalf("error %v, want ErrTenantNotRunning", err)
 			}
@@ -190,7 +191,7 @@ func TestTenantNotRunningIsNeverCalled(t *testing.T) {
 	t.Run("OnlineMaintenance", func(t *testing.T) {
 		f := setup(t)
 		must(t, f.em.SetTenantState(testCtx, "OnlineMaintenance"))
-		_, err := f.resolved(t, nil).User.CurrentPrincipal(context.Background())
+		_, err := currentPrincipal(context.Background(), f.resolved(t, nil))
 		must(t, err)
 	})
 }
@@ -217,7 +218,7 @@ func TestForeignHostReceivesNothing(t *testing.T) {
 	c, err := tenant.New(tenant.Config{Resolver: r, ContextIdentifier: testCtx, Credentials: tenant.SystemUser(f.tickets, testSecret),
 		HTTPClient: &http.Client{Transport: rec}})
 	must(t, err)
-	_, err = c.User.CurrentPrincipal(ctx)
+	_, err = currentPrincipal(ctx, c)
 	if !errors.Is(err, tenant.ErrForeignHost) {
 		t.Fatalf("foreign Api from the state API: %v", err)
 	}
@@ -237,7 +238,7 @@ func TestForeignHostReceivesNothing(t *testing.T) {
 	f.em.Fail(superidtest.EndpointTenantAPI, superidtest.Fault{Status: 200, Times: 1,
 		Body: `{"odata.nextLink":"http://evil.example.com/x?$skip=1","value":[{"PrimaryKey":1,"EntityName":"contact","name":"A"}]}`})
 	var rows int
-	for _, err = range lc.Contacts.All(ctx, nil) {
+	for _, err = range tenant.All[contactRow](ctx, lc, "v1/Contact", nil) {
 		if err != nil {
 			break
 		}
@@ -264,7 +265,7 @@ func TestRedirectIsNotFollowed(t *testing.T) {
 	for _, status := range []int{301, 302, 307, 308} {
 		f.em.Fail(superidtest.EndpointTenantAPI, superidtest.Fault{Status: status, Times: 1,
 			Header: http.Header{"Location": {other.URL + "/steal?ticket=1"}}})
-		_, err := c.Contacts.Get(context.Background(), 1)
+		_, err := getContact(context.Background(), c, 1)
 		if !errors.Is(err, tenant.ErrRedirect) || asError(t, err).StatusCode != status {
 			t.Fatalf("%d: %v, want ErrRedirect", status, err)
 		}
@@ -293,35 +294,36 @@ func TestRetryRules(t *testing.T) {
 		wantCalls int
 	}{
 		{"GET retried on 503", superidtest.Fault{Status: 503, Times: 2},
-			func() error { _, err := c.Contacts.Get(ctx, seed.ContactID); return err }, nil, 3},
+			func() error { _, err := getContact(ctx, c, seed.ContactID); return err }, nil, 3},
 		{"GET retried on 429 with Retry-After", superidtest.Fault{Status: 429, Times: 1, Header: http.Header{"Retry-After": {"0"}}},
-			func() error { _, err := c.Contacts.Get(ctx, seed.ContactID); return err }, nil, 2},
+			func() error { _, err := getContact(ctx, c, seed.ContactID); return err }, nil, 2},
 		{"GET gives up after MaxRetries", superidtest.Fault{Status: 502},
-			func() error { _, err := c.Contacts.Get(ctx, seed.ContactID); return err }, tenant.ErrServer, 3},
+			func() error { _, err := getContact(ctx, c, seed.ContactID); return err }, tenant.ErrServer, 3},
 		{"429 exhausted is ErrRateLimited", superidtest.Fault{Status: 429},
-			func() error { _, err := c.Contacts.Get(ctx, seed.ContactID); return err }, tenant.ErrRateLimited, 3},
+			func() error { _, err := getContact(ctx, c, seed.ContactID); return err }, tenant.ErrRateLimited, 3},
 		{"501 not retried", superidtest.Fault{Status: 501},
-			func() error { _, err := c.Contacts.Get(ctx, seed.ContactID); return err }, tenant.ErrServer, 1},
+			func() error { _, err := getContact(ctx, c, seed.ContactID); return err }, tenant.ErrServer, 1},
 		{"404 not retried", superidtest.Fault{Status: 404},
-			func() error { _, err := c.Contacts.Get(ctx, seed.ContactID); return err }, tenant.ErrNotFound, 1},
+			func() error { _, err := getContact(ctx, c, seed.ContactID); return err }, tenant.ErrNotFound, 1},
 		{"PUT retried", superidtest.Fault{Status: 500, Times: 1},
 			func() error {
-				_, err := c.Contacts.Update(ctx, &tenant.Contact{ContactID: seed.ContactID, Name: "Seed 2"})
+				id := int64(seed.ContactID)
+				_, err := webapi.New(c).Contact.PutByID(ctx, id, &webapi.ContactEntity{ContactID: id, Name: "Seed 2"})
 				return err
 			}, nil, 2},
 		{"DELETE retried", superidtest.Fault{Status: 503, Times: 1},
 			func() error {
 				s, err := f.em.AddContact(testCtx, superidtest.Contact{Name: "Doomed"})
 				must(t, err)
-				return c.Contacts.Delete(ctx, s.ContactID)
+				return deleteContact(ctx, c, s.ContactID)
 			}, nil, 2},
 		{"POST not retried", superidtest.Fault{Status: 503, Times: 1},
-			func() error { _, err := c.Contacts.Create(ctx, &tenant.Contact{Name: "Once"}); return err }, tenant.ErrServer, 1},
+			func() error { _, err := postContact(ctx, c, "Once"); return err }, tenant.ErrServer, 1},
 		{"POST not retried on 429", superidtest.Fault{Status: 429, Times: 1},
-			func() error { _, err := c.Contacts.Create(ctx, &tenant.Contact{Name: "Once"}); return err }, tenant.ErrRateLimited, 1},
+			func() error { _, err := postContact(ctx, c, "Once"); return err }, tenant.ErrRateLimited, 1},
 		{"POST marked Idempotent retried", superidtest.Fault{Status: 503, Times: 1},
 			func() error {
-				return c.Do(ctx, http.MethodPost, "v1/Contact", tenant.Contact{Name: "Twice-safe"}, nil, tenant.Idempotent())
+				return c.Do(ctx, http.MethodPost, "v1/Contact", webapi.ContactEntity{Name: "Twice-safe"}, nil, tenant.Idempotent())
 			}, nil, 2},
 	}
 	for _, tc := range cases {
@@ -353,7 +355,7 @@ func TestRetryRules(t *testing.T) {
 	} {
 		f.em.Fail(superidtest.EndpointTenantAPI, superidtest.Fault{Status: 429, Times: 1,
 			Header: http.Header{"Retry-After": {ra}, "Date": {date.Format(http.TimeFormat)}}})
-		_, err := c.Contacts.Create(ctx, &tenant.Contact{Name: "Once"})
+		_, err := postContact(ctx, c, "Once")
 		if te := asError(t, err); te.RetryAfter != want {
 			t.Errorf("Retry-After %q: RetryAfter %v, want %v", ra, te.RetryAfter, want)
 		}
@@ -363,7 +365,7 @@ func TestRetryRules(t *testing.T) {
 	f.em.Fail(superidtest.EndpointTenantAPI, superidtest.Fault{Delay: time.Minute})
 	cctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
 	defer cancel()
-	_, err = c.Contacts.Get(cctx, seed.ContactID)
+	_, err = getContact(cctx, c, seed.ContactID)
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("canceled call: %v, want context.DeadlineExceeded", err)
 	}
@@ -386,14 +388,14 @@ func TestServerErrorDropsTheCachedState(t *testing.T) {
 	f := setup(t, superidtest.WithTenantStateValidity(time.Hour))
 	c := f.resolved(t, nil)
 	ctx := context.Background()
-	_, err := c.User.CurrentPrincipal(ctx)
+	_, err := currentPrincipal(ctx, c)
 	must(t, err)
 	must(t, f.em.SetTenantState(testCtx, string(tenant.StateOfflineMaintenance)))
-	if _, err := c.User.CurrentPrincipal(ctx); !errors.Is(err, tenant.ErrServer) {
+	if _, err := currentPrincipal(ctx, c); !errors.Is(err, tenant.ErrServer) {
 		t.Fatalf("call to a tenant gone offline: %v, want a server error", err)
 	}
 	calls := f.em.Count(superidtest.EndpointTenantAPI)
-	if _, err := c.User.CurrentPrincipal(ctx); !errors.Is(err, tenant.ErrTenantNotRunning) {
+	if _, err := currentPrincipal(ctx, c); !errors.Is(err, tenant.ErrTenantNotRunning) {
 		t.Fatalf("next call: %v, want ErrTenantNotRunning", err)
 	}
 	if n := f.em.Count(superidtest.EndpointTenantAPI); n != calls {

@@ -322,7 +322,7 @@ func TestStateResendIsNotTheCallers(t *testing.T) {
 		Credentials: tenant.SystemUser(f.tickets, testSecret), Retry: fastRetry})
 	must(t, err)
 	f.em.Fail(superidtest.EndpointTenantState, superidtest.Fault{Status: 503, Times: 1})
-	if err := c.Contacts.Delete(context.Background(), 987654); !errors.Is(err, tenant.ErrNotFound) {
+	if err := deleteContact(context.Background(), c, 987654); !errors.Is(err, tenant.ErrNotFound) {
 		t.Fatalf("DELETE of a contact that never was, after a state request resent: %v, want ErrNotFound", err)
 	}
 	if n := len(f.em.Requests(superidtest.EndpointTenantState)); n != 2 {
