@@ -21,10 +21,20 @@
 //     systemuser.Client.Exchange). Tickets are cached for their sliding
 //     six-hour life (systemuser.Client.TicketSource).
 //  5. It calls the tenant's web services with the ticket, for example to
-//     create a company (tenant.Client, tenant.SystemUser); the signed-in
-//     user can do the same with their own access token
+//     create a company (tenant.Client with tenant.SystemUser credentials,
+//     and webapi's Contact.CreateCompany); the signed-in user does the
+//     same, the same way, with their own access token
 //     (tenant.AccessToken). Where the tenant lives, and whether it is
 //     running, comes from the tenant state API (tenant.Lookup).
+//
+// # Creating a company
+//
+// There is one way, for the system user and the signed-in user alike: a
+// tenant.Client with the caller's credentials, and
+// webapi.New(client).Contact.CreateCompany(ctx, name), which takes the
+// documented path (GET v1/Contact/default, set the name, POST
+// v1/Contact). Example (the README's quick start) runs both against the
+// emulator.
 //
 // # Packages
 //
@@ -32,11 +42,13 @@
 //     validation, typed claims, net/http handlers.
 //   - systemuser: partner keys (.NET RSA XML or PEM), signing, the ticket
 //     exchange and its JWT validation, the ticket cache.
-//   - tenant: the typed REST client (contacts, persons, the current
-//     principal, and Do for every other endpoint), tenant state and routing,
-//     errors and retries.
+//   - tenant: the REST transport (credentials, Do, OData lists read into
+//     a type of the caller's), tenant state and routing, errors and
+//     retries.
 //   - tenant/webapi: every service, carrier and enum of the tenant web API,
-//     generated, calling through the tenant client.
+//     generated, calling through the tenant client: the one model of every
+//     entity (ContactEntity, PersonEntity...) and of dates (Time), with
+//     Contact.CreateCompany and UserAgent.CurrentPrincipal beside them.
 //   - superid/superidtest: an in-process emulator of SuperOffice Online
 //     (SuperID, the exchange, the state API and a tenant REST API) for
 //     tests, yours included.

@@ -85,13 +85,6 @@ type Client struct {
 	once     *retryablehttp.Client // sends once: requests not safe to repeat
 	logger   *slog.Logger
 	static   http.Header // headers every request carries
-
-	// Contacts is the company (Contact entity) service.
-	Contacts *ContactsService
-	// Persons is the contact person (Person entity) service.
-	Persons *PersonsService
-	// User answers who the credentials belong to.
-	User *UserService
 }
 
 // New validates cfg and returns a client; it does no I/O.
@@ -170,9 +163,6 @@ func New(cfg Config) (*Client, error) {
 			c.static.Set(k, v)
 		}
 	}
-	c.Contacts = &ContactsService{c}
-	c.Persons = &PersonsService{c}
-	c.User = &UserService{c}
 	return c, nil
 }
 
@@ -227,14 +217,7 @@ func (c *Client) Do(ctx context.Context, method, path string, in, out any, opts 
 	}
 	var body []byte
 	if in != nil {
-		if e, ok := in.(entityEncoder); ok {
-			if body, err = e.encodeJSON(); err != nil {
-				err = &json.MarshalerError{Type: reflect.TypeOf(in), Err: err} // as json.Marshal says it
-			}
-		} else {
-			body, err = json.Marshal(in)
-		}
-		if err != nil {
+		if body, err = json.Marshal(in); err != nil {
 			return fmt.Errorf("tenant: encode %s %s request body: %w", method, path, err)
 		}
 	}
@@ -503,12 +486,7 @@ func (c *Client) decode(method string, u *url.URL, resp *http.Response, out any)
 	if resp.StatusCode == http.StatusNoContent || len(bytes.TrimSpace(b)) == 0 {
 		return nil
 	}
-	if d, ok := out.(entityDecoder); ok {
-		err = d.decodeJSON(b)
-	} else {
-		err = json.Unmarshal(b, out)
-	}
-	if err != nil {
+	if err := json.Unmarshal(b, out); err != nil {
 		return &Error{StatusCode: resp.StatusCode, Method: method, URL: httpx.RedactURL(u),
 			cause: fmt.Errorf("decode response: %w", err)}
 	}

@@ -4,6 +4,14 @@
 //
 // # Quick start
 //
+// This package is the transport: credentials, the tenant's base URL,
+// errors, retries and pacing, OData paging. The entities (ContactEntity,
+// PersonEntity...) and every service of the web API are tenant/webapi's,
+// generated, calling through a Client. There is one way to create a
+// company, the same as the system user and as the signed-in user:
+// webapi's Contact.CreateCompany, which takes the documented path (GET
+// v1/Contact/default, set the name, POST v1/Contact).
+//
 // A background service creates a company as the system user. The ticket
 // source is systemuser's cache; the resolver finds the tenant through the
 // state API:
@@ -15,17 +23,34 @@
 //		ContextIdentifier: "Cust12345",
 //		Credentials:       tenant.SystemUser(su.TicketSource("Cust12345", systemUserToken), secret),
 //	})
-//	company, err := client.Contacts.CreateCompany(ctx, "Acme AS")
+//	company, err := webapi.New(client).Contact.CreateCompany(ctx, "Acme AS")
 //
-// CreateCompany follows the documented path: GET v1/Contact/default, set
-// the name, POST v1/Contact. Contacts and Persons have Default, Get,
-// Create, Update, Delete, List (one OData page) and All (an iter.Seq2 over
-// every page, following odata.nextLink); User.CurrentPrincipal tells who
-// the credentials act as. Every other endpoint is reached with Do, which
-// the generated package tenant/webapi builds on.
+// The signed-in user does the same with a client whose Credentials are
+// AccessToken(tokenSource) (superid.Client.TokenSource refreshes the
+// token). To set more than the name, take the same steps by hand:
+// Contact.GetDefault, change the entity, Contact.Post.
+// UserAgent.CurrentPrincipal tells who the credentials act as.
 //
-// Entities keep the fields this package has no Go field for in Extra and
-// write them back, so Get, change, Update never drops data.
+// # Lists
+//
+// List, Next and All read the web API's OData lists (v1/Contact,
+// v1/Person, v1/Sale...) with the query options of ListOptions ($select,
+// $filter, $orderby, $top, $skip), decoding each row into a type of the
+// caller's: a struct with json tags named after the columns, or
+// map[string]any. All is an iter.Seq2 over every row of every page: it
+// follows odata.nextLink, or with ListOptions.PageSize pages with $top and
+// $skip itself.
+//
+//	type row struct {
+//		ID   int    `json:"contactId"`
+//		Name string `json:"name"`
+//	}
+//	opts := &tenant.ListOptions{Select: []string{"contactId", "name"}, Filter: "name begins 'Acme'"}
+//	for r, err := range tenant.All[row](ctx, client, "v1/Contact", opts) {
+//		...
+//	}
+//
+// Every other endpoint is reached with Do, which tenant/webapi builds on.
 //
 // # Authentication
 //
@@ -115,8 +140,9 @@
 // # Testing your code
 //
 // The emulator in superid/superidtest serves the state API and a tenant
-// API (Contact, Person, currentPrincipal) in memory, checks SOTicket with
-// SO-AppToken or Bearer, pages OData lists, moves tenants (MoveTenant)
+// API (Contact, Person, their lists, currentPrincipal) in memory, checks
+// SOTicket with SO-AppToken or Bearer, pages OData lists, moves tenants
+// (MoveTenant)
 // and injects faults per endpoint. Its TicketFor and AccessTokenFor mint
 // credentials without a key pair or a sign-in; Contacts and Persons show
 // what your code created, and by whom.

@@ -2,16 +2,17 @@ package tenant_test
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/go-superoffice/superoffice/superid/superidtest"
 	"github.com/go-superoffice/superoffice/systemuser"
 	"github.com/go-superoffice/superoffice/tenant"
+	"github.com/go-superoffice/superoffice/tenant/webapi"
 )
 
 // TestEndToEndWithSystemUserClient runs the whole system-user path on the
@@ -21,11 +22,11 @@ func TestEndToEndWithSystemUserClient(t *testing.T) {
 	f := setup(t)
 	ctx := context.Background()
 	sut, err := f.em.Approve(testCtx, testClient)
-	must(t, err)
+	require.NoError(t, err)
 	su, err := systemuser.New(systemuser.Config{Environment: f.env, ClientSecret: testSecret, PrivateKey: appKey(t)})
-	must(t, err)
+	require.NoError(t, err)
 	r, err := tenant.NewResolver(tenant.ResolverConfig{Environment: f.env})
-	must(t, err)
+	require.NoError(t, err)
 	creds := tenant.SystemUser(su.TicketSource(testCtx, sut), testSecret)
 	var clock testClock // ages tickets for the credentials without sleeping
 	tenant.SetSystemUserClock(creds, clock.Now)
@@ -34,22 +35,19 @@ func TestEndToEndWithSystemUserClient(t *testing.T) {
 		Credentials: creds,
 		Retry:       fastRetry,
 	})
-	must(t, err)
+	require.NoError(t, err)
 
-	company, err := c.Contacts.CreateCompany(ctx, "End To End AS")
-	must(t, err)
-	me, err := c.User.CurrentPrincipal(ctx)
-	must(t, err)
-	if me.UserType != "SystemAssociate" || company.CreatedBy == nil || company.CreatedBy.AssociateID != me.AssociateID {
-		t.Fatalf("principal %+v, company created by %+v", me, company.CreatedBy)
-	}
-	if n := f.em.Exchanges(testCtx); n != 1 {
-		t.Fatalf("%d exchanges for three calls, want 1", n)
-	}
+	company, err := createCompany(ctx, c, "End To End AS")
+	require.NoError(t, err)
+	me, err := currentPrincipal(ctx, c)
+	require.NoError(t, err)
+	assert.Equal(t, webapi.UserType("SystemAssociate"), me.UserType)
+	require.NotNil(t, company.CreatedBy)
+	assert.Equal(t, me.AssociateID, company.CreatedBy.AssociateID)
+	assert.Equal(t, 1, f.em.Exchanges(testCtx), "exchanges for three calls")
 	for _, req := range f.em.Requests(superidtest.EndpointTenantAPI) {
-		if !strings.HasPrefix(req.Header.Get("Authorization"), "SOTicket ") || req.Header.Get("SO-AppToken") != testSecret {
-			t.Fatalf("request without SOTicket and SO-AppToken: %v", req.Header)
-		}
+		assert.Regexp(t, "^SOTicket ", req.Header.Get("Authorization"))
+		assert.Equal(t, testSecret, req.Header.Get("SO-AppToken"))
 	}
 
 	// The ticket lapses while 8 requests are in flight: each gets a 401,
@@ -60,28 +58,23 @@ func TestEndToEndWithSystemUserClient(t *testing.T) {
 	errs := make(chan error, 8)
 	for range 8 {
 		wg.Go(func() {
-			if _, err := c.Contacts.Get(ctx, company.ContactID); err != nil {
-				errs <- err
-			}
+			_, err := getContact(ctx, c, int(company.ContactID))
+			errs <- err
 		})
 	}
 	wg.Wait()
 	close(errs)
 	for err := range errs {
-		t.Error(err)
+		assert.NoError(t, err)
 	}
-	if n := f.em.Exchanges(testCtx); n != 2 {
-		t.Fatalf("%d exchanges after the ticket expired under load, want 2", n)
-	}
+	assert.Equal(t, 2, f.em.Exchanges(testCtx), "exchanges after the ticket expired under load")
 
 	// Consent withdrawn: the re-exchange fails, and its error surfaces.
 	f.em.RevokeApproval(testCtx, testClient)
 	f.em.ExpireTickets(testCtx)
 	clock.Advance(2 * time.Minute)
-	_, err = c.Contacts.Get(ctx, company.ContactID)
-	if err == nil || !strings.Contains(fmt.Sprint(err), "system user ticket") {
-		t.Fatalf("after revocation: %v", err)
-	}
+	_, err = getContact(ctx, c, int(company.ContactID))
+	require.ErrorContains(t, err, "system user ticket")
 }
 
 // The ticket exchange that a call makes on its way is the exchange's own:
@@ -90,18 +83,15 @@ func TestEndToEndWithSystemUserClient(t *testing.T) {
 func TestExchangeResendIsNotTheCallers(t *testing.T) {
 	f := setup(t)
 	sut, err := f.em.Approve(testCtx, testClient)
-	must(t, err)
+	require.NoError(t, err)
 	su, err := systemuser.New(systemuser.Config{Environment: f.env, ClientSecret: testSecret, PrivateKey: appKey(t),
 		Retry: systemuser.RetryPolicy{MaxRetries: 2, MinWait: time.Millisecond, MaxWait: 5 * time.Millisecond}})
-	must(t, err)
+	require.NoError(t, err)
 	c, err := tenant.New(tenant.Config{BaseURL: f.em.WebAPIURL(testCtx), Environment: f.env,
 		Credentials: tenant.SystemUser(su.TicketSource(testCtx, sut), testSecret), Retry: fastRetry})
-	must(t, err)
+	require.NoError(t, err)
 	f.em.Fail(superidtest.EndpointSystemUser, superidtest.Fault{Status: 503, Times: 1})
-	if err := c.Contacts.Delete(context.Background(), 987654); !errors.Is(err, tenant.ErrNotFound) {
-		t.Fatalf("DELETE of a contact that never was, after an exchange resent: %v, want ErrNotFound", err)
-	}
-	if n := len(f.em.Requests(superidtest.EndpointSystemUser)); n != 2 {
-		t.Fatalf("%d exchanges, want 2 (a 503, then the ticket)", n)
-	}
+	err = deleteContact(context.Background(), c, 987654)
+	require.ErrorIs(t, err, tenant.ErrNotFound, "DELETE of a contact that never was, after an exchange resent")
+	assert.Len(t, f.em.Requests(superidtest.EndpointSystemUser), 2, "exchanges: a 503, then the ticket")
 }

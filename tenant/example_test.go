@@ -15,6 +15,7 @@ import (
 	"github.com/go-superoffice/superoffice/superid/superidtest"
 	"github.com/go-superoffice/superoffice/systemuser"
 	"github.com/go-superoffice/superoffice/tenant"
+	"github.com/go-superoffice/superoffice/tenant/webapi"
 )
 
 // exampleEmulator starts the emulator with one tenant, an app with
@@ -60,11 +61,12 @@ func (s *emulatorTickets) Ticket(context.Context) (*systemuser.Ticket, error) {
 
 func (s *emulatorTickets) Invalidate() { s.mu.Lock(); s.cur = ""; s.mu.Unlock() }
 
-// Create a company as the tenant's system user, the documented way:
-// default entity, set the name, save. The ticket comes from systemuser's
+// Create a company as the tenant's system user, the one documented way:
+// webapi's Contact.CreateCompany (GET v1/Contact/default, set the name,
+// POST v1/Contact) on a tenant client. The ticket comes from systemuser's
 // cache, which signs and exchanges the tenant's system user token; the
 // tenant is found through the state API.
-func ExampleContactsService_CreateCompany() {
+func ExampleSystemUser() {
 	srv, partnerKey := exampleEmulator()
 	defer srv.Close()
 	ctx := context.Background()
@@ -93,29 +95,25 @@ func ExampleContactsService_CreateCompany() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	company, err := client.Contacts.CreateCompany(ctx, "Acme AS")
+	company, err := webapi.New(client).Contact.CreateCompany(ctx, "Acme AS")
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Printf("created %q with id %d\n", company.Name, company.ContactID)
+	fmt.Printf("created %q with id %d, by %s\n", company.Name, company.ContactID, company.CreatedBy.FullName)
 	for _, c := range srv.Contacts("Cust12345") {
 		fmt.Printf("stored %q, created by associate %d (the system user)\n", c.Name, c.CreatedBy)
 	}
 	// Output:
-	// created "Acme AS" with id 1
+	// created "Acme AS" with id 1, by System User
 	// stored "Acme AS", created by associate 1 (the system user)
 }
 
-// List companies as the signed-in user, with the user's access token
-// (normally superid's token source, which refreshes it).
-func ExampleContactsService_All() {
+// Create a company as the signed-in user, the same way as the system
+// user: only the credentials differ. The access token comes from the
+// user's sign-in (superid.Client.TokenSource refreshes it).
+func ExampleAccessToken() {
 	srv, _ := exampleEmulator()
 	defer srv.Close()
-	for _, name := range []string{"Globex", "Acme AS", "Initech", "Acme Labs"} {
-		if _, err := srv.AddContact("Cust12345", superidtest.Contact{Name: name}); err != nil {
-			log.Fatal(err)
-		}
-	}
 	accessToken, err := srv.AccessTokenFor("ada@example.com")
 	if err != nil {
 		log.Fatal(err)
@@ -129,20 +127,50 @@ func ExampleContactsService_All() {
 		log.Fatal(err)
 	}
 	ctx := context.Background()
-	me, err := client.User.CurrentPrincipal(ctx)
+	api := webapi.New(client)
+	me, err := api.UserAgent.CurrentPrincipal(ctx)
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println("signed in as", me.FullName)
+	company, err := api.Contact.CreateCompany(ctx, "Acme AS")
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("%s created %q (owner %s)\n", me.FullName, company.Name, company.Associate.FullName)
+	// Output:
+	// Ada Lovelace created "Acme AS" (owner Ada Lovelace)
+}
+
+// List companies: All walks every page of an OData list, decoding each
+// row into a type of the caller's, here with the columns asked for.
+func ExampleAll() {
+	srv, _ := exampleEmulator()
+	defer srv.Close()
+	for _, name := range []string{"Globex", "Acme AS", "Initech", "Acme Labs"} {
+		if _, err := srv.AddContact("Cust12345", superidtest.Contact{Name: name}); err != nil {
+			log.Fatal(err)
+		}
+	}
+	client, err := tenant.New(tenant.Config{
+		BaseURL:     srv.WebAPIURL("Cust12345"),
+		Environment: srv.Environment(),
+		Credentials: tenant.SystemUser(&emulatorTickets{srv: srv}, "my-secret"),
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	type company struct {
+		ID   int    `json:"contactId"`
+		Name string `json:"name"`
+	}
 	opts := &tenant.ListOptions{Select: []string{"contactId", "name"}, Filter: "name begins 'Acme'", OrderBy: "name"}
-	for row, err := range client.Contacts.All(ctx, opts) {
+	for row, err := range tenant.All[company](context.Background(), client, "v1/Contact", opts) {
 		if err != nil {
 			log.Fatal(err)
 		}
-		fmt.Println(row.ContactID, row.Name)
+		fmt.Println(row.ID, row.Name)
 	}
 	// Output:
-	// signed in as Ada Lovelace
 	// 2 Acme AS
 	// 4 Acme Labs
 }
@@ -160,7 +188,7 @@ func ExampleError() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	_, err = client.Contacts.Get(context.Background(), 42)
+	_, err = webapi.New(client).Contact.GetByID(context.Background(), 42)
 	var te *tenant.Error
 	switch {
 	case errors.Is(err, tenant.ErrTenantNotRunning) && errors.As(err, &te):

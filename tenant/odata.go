@@ -2,8 +2,8 @@ package tenant
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
+	"fmt"
 	"iter"
 	"net/http"
 	"net/url"
@@ -84,79 +84,6 @@ type Page[T any] struct {
 	url *url.URL // the URL that answered, for a relative NextLink
 }
 
-// Row is one row of an OData list: the primary key, the entity name and
-// every column as received, by its (camelCase) column name.
-type Row struct {
-	PrimaryKey int
-	EntityName string
-	Columns    map[string]any
-}
-
-// UnmarshalJSON keeps every column; numbers stay json.Number.
-func (r *Row) UnmarshalJSON(b []byte) error {
-	dec := json.NewDecoder(strings.NewReader(string(b)))
-	dec.UseNumber()
-	var m map[string]any
-	if err := dec.Decode(&m); err != nil {
-		return err
-	}
-	*r = Row{Columns: m}
-	r.PrimaryKey = r.Int("PrimaryKey")
-	r.EntityName = r.String("EntityName")
-	return nil
-}
-
-func (r Row) column(name string) (any, bool) {
-	if v, ok := r.Columns[name]; ok {
-		return v, true
-	}
-	for k, v := range r.Columns {
-		if strings.EqualFold(k, name) {
-			return v, true
-		}
-	}
-	return nil, false
-}
-
-// String returns a column as text ("" when absent or null).
-func (r Row) String(name string) string {
-	v, _ := r.column(name)
-	switch v := v.(type) {
-	case nil:
-		return ""
-	case string:
-		return v
-	case json.Number:
-		return v.String()
-	case bool:
-		return strconv.FormatBool(v)
-	}
-	b, _ := json.Marshal(v)
-	return string(b)
-}
-
-// Int returns a column as an integer (0 when absent, null or not a
-// number); numbers sent as strings are accepted.
-func (r Row) Int(name string) int {
-	v, _ := r.column(name)
-	var s string
-	switch v := v.(type) {
-	case json.Number:
-		s = v.String()
-	case string:
-		s = strings.TrimSpace(v)
-	default:
-		return 0
-	}
-	if n, err := strconv.Atoi(s); err == nil {
-		return n
-	}
-	if f, err := strconv.ParseFloat(s, 64); err == nil {
-		return int(f)
-	}
-	return 0
-}
-
 // list fetches one page from ref.
 func list[T any](ctx context.Context, c *Client, ref *url.URL) (*Page[T], error) {
 	var p Page[T]
@@ -168,19 +95,44 @@ func list[T any](ctx context.Context, c *Client, ref *url.URL) (*Page[T], error)
 	return &p, nil
 }
 
-func firstPage[T any](ctx context.Context, c *Client, path string, o *ListOptions) (*Page[T], error) {
-	if o == nil {
-		o = &ListOptions{}
+// List returns the first page of the OData list at path (such as
+// "v1/Contact" or "v1/Person"), relative to the client's BaseURL, each row
+// decoded from JSON into a T: a struct with the columns asked for in
+// opts.Select (json tags with their camelCase names, such as
+// `json:"contactId"`), or map[string]any for every column. opts may be
+// nil. Next returns the following pages; All walks them all.
+func List[T any](ctx context.Context, c *Client, path string, opts *ListOptions) (*Page[T], error) {
+	o := ListOptions{}
+	if opts != nil {
+		o = *opts
 	}
-	if err := o.validate(); err != nil {
+	ref, err := listRef(path, &o)
+	if err != nil {
 		return nil, err
 	}
-	ref := &url.URL{Path: path, RawQuery: o.query(o.Top, o.Skip)}
+	ref.RawQuery = o.query(o.Top, o.Skip)
 	return list[T](ctx, c, ref)
 }
 
-// next returns the page after p, or nil after the last one.
-func next[T any](ctx context.Context, c *Client, p *Page[T]) (*Page[T], error) {
+// listRef checks a list's path and options; the path carries no query,
+// as the options make it.
+func listRef(path string, o *ListOptions) (*url.URL, error) {
+	if err := o.validate(); err != nil {
+		return nil, err
+	}
+	ref, err := relativeRef(path)
+	if err != nil {
+		return nil, err
+	}
+	if ref.RawQuery != "" || ref.ForceQuery {
+		return nil, fmt.Errorf("tenant: list path %q has a query: put $select, $filter... in ListOptions", path)
+	}
+	return ref, nil
+}
+
+// Next returns the page after p (from List or Next), following its
+// odata.nextLink, or nil, nil after the last one.
+func Next[T any](ctx context.Context, c *Client, p *Page[T]) (*Page[T], error) {
 	if p == nil {
 		return nil, errors.New("tenant: Next: nil page (pass the page List or Next returned)")
 	}
@@ -228,15 +180,20 @@ func (c *Client) linkRef(ctx context.Context, link string, from *url.URL) (*url.
 	return l, nil
 }
 
-// all iterates over every row of a list, page by page.
-func all[T any](ctx context.Context, c *Client, path string, opts *ListOptions) iter.Seq2[T, error] {
+// All iterates over every row of the OData list at path, as List decodes
+// them, fetching pages as it goes: it follows odata.nextLink, or with
+// opts.PageSize asks for pages of that size with $top and $skip. It stops
+// at the first error, which it yields, and after opts.Top rows when Top is
+// set. opts may be nil.
+func All[T any](ctx context.Context, c *Client, path string, opts *ListOptions) iter.Seq2[T, error] {
 	return func(yield func(T, error) bool) {
 		var zero T
 		o := ListOptions{}
 		if opts != nil {
 			o = *opts
 		}
-		if err := o.validate(); err != nil {
+		ref, err := listRef(path, &o)
+		if err != nil {
 			yield(zero, err)
 			return
 		}
@@ -250,8 +207,13 @@ func all[T any](ctx context.Context, c *Client, path string, opts *ListOptions) 
 			}
 			return o.Top
 		}
+		page := func(top, skip int) (*Page[T], error) {
+			r := *ref
+			r.RawQuery = o.query(top, skip)
+			return list[T](ctx, c, &r)
+		}
 		top := ask()
-		p, err := list[T](ctx, c, &url.URL{Path: path, RawQuery: o.query(top, skip)})
+		p, err := page(top, skip)
 		seen := map[string]bool{} // the pages read, so that a link back ends the list
 		for {
 			if err != nil {
@@ -281,11 +243,11 @@ func all[T any](ctx context.Context, c *Client, path string, opts *ListOptions) 
 					yield(zero, &Error{Method: http.MethodGet, URL: path, cause: errors.New("odata.nextLink on a page without rows")})
 					return
 				}
-				p, err = next(ctx, c, p)
+				p, err = Next(ctx, c, p)
 			case o.PageSize > 0 && len(p.Value) == top && top > 0:
 				skip += len(p.Value)
 				top = ask()
-				p, err = list[T](ctx, c, &url.URL{Path: path, RawQuery: o.query(top, skip)})
+				p, err = page(top, skip)
 			default:
 				return
 			}

@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"errors"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -119,26 +118,6 @@ func whoAmI(ctx context.Context, c *tenant.Client) (principal, error) {
 	var p principal
 	err := c.Do(ctx, http.MethodGet, "v1/User/currentPrincipal", nil, &p)
 	return p, err
-}
-
-// getContact reads one company.
-func getContact(ctx context.Context, c *tenant.Client, id int) (contact, error) {
-	var ct contact
-	err := c.Do(ctx, http.MethodGet, fmt.Sprintf("v1/Contact/%d", id), nil, &ct)
-	return ct, err
-}
-
-// createCompany creates a company the documented way: the default
-// entity, named, posted.
-func createCompany(ctx context.Context, c *tenant.Client, name string) (contact, error) {
-	var def map[string]any
-	if err := c.Do(ctx, http.MethodGet, "v1/Contact/default", nil, &def); err != nil {
-		return contact{}, err
-	}
-	def["Name"] = name
-	var ct contact
-	err := c.Do(ctx, http.MethodPost, "v1/Contact", def, &ct)
-	return ct, err
 }
 
 // fakeTickets is a TicketSource whose "exchange" mints a ticket in the

@@ -14,6 +14,7 @@ import (
 	"github.com/go-superoffice/superoffice/superid"
 	"github.com/go-superoffice/superoffice/systemuser"
 	"github.com/go-superoffice/superoffice/tenant"
+	"github.com/go-superoffice/superoffice/tenant/webapi"
 	"golang.org/x/oauth2"
 )
 
@@ -293,12 +294,12 @@ func (s *Server) systemTenant(t *store.Tenant) (*systemTenant, error) {
 // createCompany creates the company and lists the tenant's newest ones.
 func (s *Server) createCompany(ctx context.Context, tc *tenant.Client, name string, res *actionResult) error {
 	name = companyName(name, res.Action, s.now())
-	c, err := tc.Contacts.CreateCompany(ctx, name)
+	c, err := webapi.New(tc).Contact.CreateCompany(ctx, name)
 	if err != nil {
 		return err
 	}
-	res.Company = &companyView{ID: c.ContactID, Name: c.Name, CreatedBy: associateName(c.CreatedBy, c.Associate)}
-	page, err := tc.Contacts.List(ctx, &tenant.ListOptions{
+	res.Company = &companyView{ID: int(c.ContactID), Name: c.Name, CreatedBy: associateName(c.CreatedBy, c.Associate)}
+	page, err := tenant.List[companyRow](ctx, tc, "v1/Contact", &tenant.ListOptions{
 		Select:  []string{"contactId", "name", "createdDate"},
 		OrderBy: "contactId desc",
 		Top:     latestCompanies,
@@ -309,17 +310,31 @@ func (s *Server) createCompany(ctx context.Context, tc *tenant.Client, name stri
 		return nil
 	}
 	for _, row := range page.Value {
-		res.Latest = append(res.Latest, companyView{ID: row.ContactID, Name: row.Name, Created: shortTime(row.String("createdDate"))})
+		res.Latest = append(res.Latest, companyView{ID: row.ContactID, Name: row.Name, Created: shortTime(row.CreatedDate)})
 	}
 	return nil
 }
 
+// companyRow is a row of the Contact list with the columns createCompany
+// asks for.
+type companyRow struct {
+	ContactID   int    `json:"contactId"`
+	Name        string `json:"name"`
+	CreatedDate string `json:"createdDate"`
+}
+
 // shortTime shows a list's date column like the rest of the page, or as
-// sent if it is not a time.
+// sent if it is not a time. A time without an offset is the tenant's wall
+// clock, shown as it is.
 func shortTime(s string) string {
-	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
+	t, err := webapi.ParseTime(s)
+	switch {
+	case err != nil:
 		return s
+	case t.IsZero():
+		return ""
+	case t.Location() == webapi.Unspecified:
+		return t.Format("2006-01-02 15:04:05")
 	}
 	return t.Local().Format("2006-01-02 15:04:05")
 }
@@ -336,7 +351,7 @@ func companyName(typed, action string, now time.Time) string {
 	return typed
 }
 
-func associateName(as ...*tenant.Associate) string {
+func associateName(as ...*webapi.Associate) string {
 	for _, a := range as {
 		if a == nil {
 			continue

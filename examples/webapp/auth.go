@@ -11,6 +11,7 @@ import (
 	"github.com/go-superoffice/superoffice/examples/internal/store"
 	"github.com/go-superoffice/superoffice/superid"
 	"github.com/go-superoffice/superoffice/tenant"
+	"github.com/go-superoffice/superoffice/tenant/webapi"
 	"golang.org/x/oauth2"
 )
 
@@ -113,7 +114,7 @@ func (s *Server) fullName(ctx context.Context, l *superid.Login) string {
 	if err != nil {
 		return ""
 	}
-	p, err := tc.User.CurrentPrincipal(ctx)
+	p, err := webapi.New(tc).UserAgent.CurrentPrincipal(ctx)
 	if err != nil {
 		s.log.Warn("reading the signed-in user failed", "tenant", l.Claims.ContextIdentifier, "err", err)
 		return ""

@@ -44,7 +44,7 @@ func queryID(r *http.Request, name string) (int, bool) {
 }
 
 func (e *Emulator) agentCreateDefaultContactEntity(r *http.Request, t *Tenant, st *tenantStore, p apiPrincipal) (int, any) {
-	return e.apiContactDefault(r, t, st, p)
+	return contactKind.serveDefault(e, r, t, st, p)
 }
 
 func (e *Emulator) agentGetContactEntity(r *http.Request, t *Tenant, st *tenantStore, _ apiPrincipal) (int, any) {
@@ -66,26 +66,19 @@ func (e *Emulator) agentSaveContactEntity(r *http.Request, t *Tenant, st *tenant
 	if msg := decodeBody(r, &in); msg != "" {
 		return apiError(http.StatusBadRequest, "BadRequest", msg)
 	}
+	var c *Contact
+	var msg string
 	if in.ContactId == 0 {
-		c := &Contact{AssociateID: p.associateID}
-		if msg := contactFromWire(&in, c); msg != "" {
-			return apiError(http.StatusBadRequest, "ValidationError", msg)
-		}
-		c.CreatedBy, c.Created = p.associateID, e.now().UTC()
-		st.insertContact(c)
-		return http.StatusOK, e.contactWireLocked(t, c, timesFor(r))
+		c, msg = contactKind.create(e, st, p, &in)
+	} else if old := st.contact(in.ContactId); old == nil {
+		msg = "Contact " + strconv.Itoa(in.ContactId) + " does not exist"
+	} else {
+		c, msg = contactKind.change(e, st, p, old, &in)
 	}
-	c := st.contact(in.ContactId)
-	if c == nil {
-		return apiError(http.StatusBadRequest, "ValidationError", "Contact "+strconv.Itoa(in.ContactId)+" does not exist")
-	}
-	next := *c
-	if msg := contactFromWire(&in, &next); msg != "" {
+	if msg != "" {
 		return apiError(http.StatusBadRequest, "ValidationError", msg)
 	}
-	next.UpdatedBy, next.Updated = p.associateID, e.now()
-	st.updateContact(&next)
-	return http.StatusOK, e.contactWireLocked(t, &next, timesFor(r))
+	return http.StatusOK, e.contactWireLocked(t, c, timesFor(r))
 }
 
 func (e *Emulator) agentDeleteContactEntity(r *http.Request, _ *Tenant, st *tenantStore, _ apiPrincipal) (int, any) {

@@ -226,21 +226,11 @@ func (e *Emulator) tenantRoutes() {
 		h       apiHandler
 	}{
 		{"GET /{ctx}/api/v1/User/currentPrincipal", e.apiCurrentPrincipal},
-		{"GET /{ctx}/api/v1/Contact/default", e.apiContactDefault},
-		{"GET /{ctx}/api/v1/Contact/{id}", e.apiContactGet},
-		{"PUT /{ctx}/api/v1/Contact/{id}", e.apiContactPut},
-		{"DELETE /{ctx}/api/v1/Contact/{id}", e.apiContactDelete},
-		{"POST /{ctx}/api/v1/Contact", e.apiContactPost},
-		{"GET /{ctx}/api/v1/Contact", e.apiContactList},
-		{"GET /{ctx}/api/v1/Person/default", e.apiPersonDefault},
-		{"GET /{ctx}/api/v1/Person/{id}", e.apiPersonGet},
-		{"PUT /{ctx}/api/v1/Person/{id}", e.apiPersonPut},
-		{"DELETE /{ctx}/api/v1/Person/{id}", e.apiPersonDelete},
-		{"POST /{ctx}/api/v1/Person", e.apiPersonPost},
-		{"GET /{ctx}/api/v1/Person", e.apiPersonList},
 	} {
 		e.route(rt.pattern, EndpointTenantAPI, e.tenantAPI(rt.h))
 	}
+	entityRoutes(e, contactKind)
+	entityRoutes(e, personKind)
 }
 
 // ---- tenant state API ----
@@ -760,24 +750,47 @@ func (e *Emulator) personWireLocked(t *Tenant, st *tenantStore, p *Person, wt wi
 	return w
 }
 
-// ---- Contact ----
+// ---- Contact and Person: one REST handler ----
 
-func (e *Emulator) apiContactDefault(r *http.Request, t *Tenant, _ *tenantStore, p apiPrincipal) (int, any) {
-	return http.StatusOK, e.contactWireLocked(t, &Contact{AssociateID: p.associateID, CountryID: 578}, timesFor(r))
+// entityKind is what the REST service of one entity type needs to know:
+// T is the record the tenant store keeps, W its wire form. The handlers
+// (entityRoutes) are the same for every kind.
+type entityKind[T, W any] struct {
+	name     string                                     // "Contact": the path segment and the noun of messages
+	wireID   func(*W) int                               // the id a request body carries
+	blank    func(p apiPrincipal) *T                    // the default entity (GET .../default)
+	fresh    func(p apiPrincipal) *T                    // what a new entity starts from before its body
+	load     func(st *tenantStore, id int) *T           // a copy of entity id, or nil
+	insert   func(st *tenantStore, v *T)                // stores a new entity, assigning its id
+	replace  func(st *tenantStore, v *T)                // stores v over the entity with its id
+	remove   func(st *tenantStore, id int) bool         // deletes entity id; false if there was none
+	fromWire func(st *tenantStore, in *W, v *T) string  // validates in onto v; non-empty says why not
+	stamp    func(v *T, by int, at time.Time, new bool) // who created or changed it, and when
+	wire     func(e *Emulator, t *Tenant, st *tenantStore, v *T, wt wireTimes) W
+	list     func(e *Emulator, st *tenantStore, wt wireTimes) ([]*T, []odataColumn[*T], func(*T) int)
+}
+
+// entityRoutes serves k's REST service: .../default, GET, PUT and DELETE
+// by id, POST, and the OData list.
+func entityRoutes[T, W any](e *Emulator, k *entityKind[T, W]) {
+	base := "/{ctx}/api/v1/" + k.name
+	for pattern, h := range map[string]func(*Emulator, *http.Request, *Tenant, *tenantStore, apiPrincipal) (int, any){
+		"GET " + base + "/default": k.serveDefault,
+		"GET " + base + "/{id}":    k.serveGet,
+		"PUT " + base + "/{id}":    k.servePut,
+		"DELETE " + base + "/{id}": k.serveDelete,
+		"POST " + base:             k.servePost,
+		"GET " + base:              k.serveList,
+	} {
+		e.route(pattern, EndpointTenantAPI, e.tenantAPI(func(r *http.Request, t *Tenant, st *tenantStore, p apiPrincipal) (int, any) {
+			return h(e, r, t, st, p)
+		}))
+	}
 }
 
 func pathID(r *http.Request) (int, bool) {
 	id, err := strconv.Atoi(r.PathValue("id"))
 	return id, err == nil && id > 0
-}
-
-func (e *Emulator) apiContactGet(r *http.Request, t *Tenant, st *tenantStore, _ apiPrincipal) (int, any) {
-	id, ok := pathID(r)
-	c := st.contact(id)
-	if !ok || c == nil {
-		return apiError(http.StatusNotFound, "NotFound", "Contact "+r.PathValue("id")+" not found")
-	}
-	return http.StatusOK, e.contactWireLocked(t, c, timesFor(r))
 }
 
 func decodeBody(r *http.Request, v any) string {
@@ -786,6 +799,164 @@ func decodeBody(r *http.Request, v any) string {
 		return "invalid JSON body: " + err.Error()
 	}
 	return ""
+}
+
+func (k *entityKind[T, W]) notFound(id string) (int, any) {
+	return apiError(http.StatusNotFound, "NotFound", k.name+" "+id+" not found")
+}
+
+func (k *entityKind[T, W]) serveDefault(e *Emulator, r *http.Request, t *Tenant, st *tenantStore, p apiPrincipal) (int, any) {
+	return http.StatusOK, k.wire(e, t, st, k.blank(p), timesFor(r))
+}
+
+func (k *entityKind[T, W]) serveGet(e *Emulator, r *http.Request, t *Tenant, st *tenantStore, _ apiPrincipal) (int, any) {
+	id, ok := pathID(r)
+	v := k.load(st, id)
+	if !ok || v == nil {
+		return k.notFound(r.PathValue("id"))
+	}
+	return http.StatusOK, k.wire(e, t, st, v, timesFor(r))
+}
+
+// create stores a new entity from in, as the principal p.
+func (k *entityKind[T, W]) create(e *Emulator, st *tenantStore, p apiPrincipal, in *W) (*T, string) {
+	v := k.fresh(p)
+	if msg := k.fromWire(st, in, v); msg != "" {
+		return nil, msg
+	}
+	k.stamp(v, p.associateID, e.now(), true)
+	k.insert(st, v)
+	return v, ""
+}
+
+// change stores in over the existing entity old, as the principal p.
+func (k *entityKind[T, W]) change(e *Emulator, st *tenantStore, p apiPrincipal, old *T, in *W) (*T, string) {
+	next := *old
+	if msg := k.fromWire(st, in, &next); msg != "" {
+		return nil, msg
+	}
+	k.stamp(&next, p.associateID, e.now(), false)
+	k.replace(st, &next)
+	return &next, ""
+}
+
+func (k *entityKind[T, W]) servePost(e *Emulator, r *http.Request, t *Tenant, st *tenantStore, p apiPrincipal) (int, any) {
+	var in W
+	if msg := decodeBody(r, &in); msg != "" {
+		return apiError(http.StatusBadRequest, "BadRequest", msg)
+	}
+	if k.wireID(&in) != 0 {
+		return apiError(http.StatusBadRequest, "ValidationError", k.name+"Id must be 0 for a new "+strings.ToLower(k.name))
+	}
+	v, msg := k.create(e, st, p, &in)
+	if msg != "" {
+		return apiError(http.StatusBadRequest, "ValidationError", msg)
+	}
+	return http.StatusOK, k.wire(e, t, st, v, timesFor(r))
+}
+
+func (k *entityKind[T, W]) servePut(e *Emulator, r *http.Request, t *Tenant, st *tenantStore, p apiPrincipal) (int, any) {
+	id, ok := pathID(r)
+	old := k.load(st, id)
+	if !ok || old == nil {
+		return k.notFound(r.PathValue("id"))
+	}
+	var in W
+	if msg := decodeBody(r, &in); msg != "" {
+		return apiError(http.StatusBadRequest, "BadRequest", msg)
+	}
+	if wid := k.wireID(&in); wid != 0 && wid != id {
+		return apiError(http.StatusBadRequest, "ValidationError", k.name+"Id in the body does not match the URL")
+	}
+	v, msg := k.change(e, st, p, old, &in)
+	if msg != "" {
+		return apiError(http.StatusBadRequest, "ValidationError", msg)
+	}
+	return http.StatusOK, k.wire(e, t, st, v, timesFor(r))
+}
+
+func (k *entityKind[T, W]) serveDelete(e *Emulator, r *http.Request, _ *Tenant, st *tenantStore, _ apiPrincipal) (int, any) {
+	id, ok := pathID(r)
+	if !ok || !k.remove(st, id) {
+		return k.notFound(r.PathValue("id"))
+	}
+	return http.StatusNoContent, nil
+}
+
+func (k *entityKind[T, W]) serveList(e *Emulator, r *http.Request, t *Tenant, st *tenantStore, _ apiPrincipal) (int, any) {
+	rows, cols, key := k.list(e, st, timesFor(r))
+	return odataList(r, e.tenantEndpointLocked(t.ContextIdentifier)+"/api/v1/"+k.name, strings.ToLower(k.name),
+		rows, cols, key, e.pageSize())
+}
+
+// contactKind is the Contact entity (a company).
+var contactKind = &entityKind[Contact, wireContact]{
+	name:    "Contact",
+	wireID:  func(w *wireContact) int { return w.ContactId },
+	blank:   func(p apiPrincipal) *Contact { return &Contact{AssociateID: p.associateID, CountryID: 578} },
+	fresh:   func(p apiPrincipal) *Contact { return &Contact{AssociateID: p.associateID} },
+	load:    (*tenantStore).contact,
+	insert:  (*tenantStore).insertContact,
+	replace: (*tenantStore).updateContact,
+	remove:  (*tenantStore).deleteContact,
+	fromWire: func(_ *tenantStore, in *wireContact, c *Contact) string {
+		return contactFromWire(in, c)
+	},
+	stamp: func(c *Contact, by int, at time.Time, created bool) {
+		if created {
+			c.CreatedBy, c.Created = by, at.UTC()
+			return
+		}
+		c.UpdatedBy, c.Updated = by, at
+	},
+	wire: func(e *Emulator, t *Tenant, _ *tenantStore, c *Contact, wt wireTimes) wireContact {
+		return e.contactWireLocked(t, c, wt)
+	},
+	list: func(e *Emulator, st *tenantStore, wt wireTimes) ([]*Contact, []odataColumn[*Contact], func(*Contact) int) {
+		return st.contactList(), e.contactColumnsLocked(wt), func(c *Contact) int { return c.ContactID }
+	},
+}
+
+// personKind is the Person entity (a contact person).
+var personKind = &entityKind[Person, wirePerson]{
+	name:   "Person",
+	wireID: func(w *wirePerson) int { return w.PersonId },
+	blank:  func(p apiPrincipal) *Person { return &Person{AssociateID: p.associateID} },
+	fresh:  func(p apiPrincipal) *Person { return &Person{AssociateID: p.associateID} },
+	load: func(st *tenantStore, id int) *Person {
+		if p := st.person(id); p != nil {
+			c := *p
+			return &c
+		}
+		return nil
+	},
+	insert: (*tenantStore).insertPerson,
+	replace: func(st *tenantStore, p *Person) {
+		if old := st.person(p.PersonID); old != nil {
+			*old = *p
+		}
+	},
+	remove: func(st *tenantStore, id int) bool {
+		i, ok := st.personIndex(id)
+		if ok {
+			st.people.persons = slices.Delete(st.people.persons, i, i+1)
+		}
+		return ok
+	},
+	fromWire: personFromWire,
+	stamp: func(p *Person, by int, at time.Time, created bool) {
+		if created {
+			p.CreatedBy, p.Created = by, at
+			return
+		}
+		p.UpdatedBy, p.Updated = by, at
+	},
+	wire: func(e *Emulator, t *Tenant, st *tenantStore, p *Person, wt wireTimes) wirePerson {
+		return e.personWireLocked(t, st, p, wt)
+	},
+	list: func(e *Emulator, st *tenantStore, wt wireTimes) ([]*Person, []odataColumn[*Person], func(*Person) int) {
+		return st.personList(), e.personColumnsLocked(st, wt), func(p *Person) int { return p.PersonID }
+	},
 }
 
 // contactFromWire validates an incoming ContactEntity and copies it onto c.
@@ -815,23 +986,6 @@ func contactFromWire(in *wireContact, c *Contact) string {
 	return ""
 }
 
-func (e *Emulator) apiContactPost(r *http.Request, t *Tenant, st *tenantStore, p apiPrincipal) (int, any) {
-	var in wireContact
-	if msg := decodeBody(r, &in); msg != "" {
-		return apiError(http.StatusBadRequest, "BadRequest", msg)
-	}
-	if in.ContactId != 0 {
-		return apiError(http.StatusBadRequest, "ValidationError", "ContactId must be 0 for a new contact")
-	}
-	c := &Contact{AssociateID: p.associateID}
-	if msg := contactFromWire(&in, c); msg != "" {
-		return apiError(http.StatusBadRequest, "ValidationError", msg)
-	}
-	c.CreatedBy, c.Created = p.associateID, e.now().UTC()
-	st.insertContact(c)
-	return http.StatusOK, e.contactWireLocked(t, c, timesFor(r))
-}
-
 // insertContact stores a new company, giving it the next id when it has
 // none (c.ContactID is set); an id that is taken is the caller's error.
 func (st *tenantStore) insertContact(c *Contact) {
@@ -843,51 +997,6 @@ func (st *tenantStore) insertContact(c *Contact) {
 	}
 	i, _ := st.contactIndex(c.ContactID)
 	st.contacts = slices.Insert(st.contacts, i, packContact(c))
-}
-
-func (e *Emulator) apiContactPut(r *http.Request, t *Tenant, st *tenantStore, p apiPrincipal) (int, any) {
-	id, ok := pathID(r)
-	c := st.contact(id)
-	if !ok || c == nil {
-		return apiError(http.StatusNotFound, "NotFound", "Contact "+r.PathValue("id")+" not found")
-	}
-	var in wireContact
-	if msg := decodeBody(r, &in); msg != "" {
-		return apiError(http.StatusBadRequest, "BadRequest", msg)
-	}
-	if in.ContactId != 0 && in.ContactId != id {
-		return apiError(http.StatusBadRequest, "ValidationError", "ContactId in the body does not match the URL")
-	}
-	next := *c
-	if msg := contactFromWire(&in, &next); msg != "" {
-		return apiError(http.StatusBadRequest, "ValidationError", msg)
-	}
-	next.UpdatedBy, next.Updated = p.associateID, e.now()
-	st.updateContact(&next)
-	return http.StatusOK, e.contactWireLocked(t, &next, timesFor(r))
-}
-
-func (e *Emulator) apiContactDelete(r *http.Request, _ *Tenant, st *tenantStore, _ apiPrincipal) (int, any) {
-	id, ok := pathID(r)
-	if !ok || !st.deleteContact(id) {
-		return apiError(http.StatusNotFound, "NotFound", "Contact "+r.PathValue("id")+" not found")
-	}
-	return http.StatusNoContent, nil
-}
-
-// ---- Person ----
-
-func (e *Emulator) apiPersonDefault(r *http.Request, t *Tenant, st *tenantStore, p apiPrincipal) (int, any) {
-	return http.StatusOK, e.personWireLocked(t, st, &Person{AssociateID: p.associateID}, timesFor(r))
-}
-
-func (e *Emulator) apiPersonGet(r *http.Request, t *Tenant, st *tenantStore, _ apiPrincipal) (int, any) {
-	id, ok := pathID(r)
-	p := st.person(id)
-	if !ok || p == nil {
-		return apiError(http.StatusNotFound, "NotFound", "Person "+r.PathValue("id")+" not found")
-	}
-	return http.StatusOK, e.personWireLocked(t, st, p, timesFor(r))
 }
 
 func personFromWire(st *tenantStore, in *wirePerson, p *Person) string {
@@ -914,23 +1023,6 @@ func personFromWire(st *tenantStore, in *wirePerson, p *Person) string {
 	return ""
 }
 
-func (e *Emulator) apiPersonPost(r *http.Request, t *Tenant, st *tenantStore, pr apiPrincipal) (int, any) {
-	var in wirePerson
-	if msg := decodeBody(r, &in); msg != "" {
-		return apiError(http.StatusBadRequest, "BadRequest", msg)
-	}
-	if in.PersonId != 0 {
-		return apiError(http.StatusBadRequest, "ValidationError", "PersonId must be 0 for a new person")
-	}
-	p := &Person{AssociateID: pr.associateID}
-	if msg := personFromWire(st, &in, p); msg != "" {
-		return apiError(http.StatusBadRequest, "ValidationError", msg)
-	}
-	p.CreatedBy, p.Created = pr.associateID, e.now()
-	st.insertPerson(p)
-	return http.StatusOK, e.personWireLocked(t, st, p, timesFor(r))
-}
-
 func (st *tenantStore) insertPerson(p *Person) {
 	if st.people == nil {
 		st.people = &personStore{}
@@ -944,39 +1036,6 @@ func (st *tenantStore) insertPerson(p *Person) {
 	}
 	i, _ := st.personIndex(p.PersonID)
 	ps.persons = slices.Insert(ps.persons, i, p)
-}
-
-func (e *Emulator) apiPersonPut(r *http.Request, t *Tenant, st *tenantStore, pr apiPrincipal) (int, any) {
-	id, ok := pathID(r)
-	p := st.person(id)
-	if !ok || p == nil {
-		return apiError(http.StatusNotFound, "NotFound", "Person "+r.PathValue("id")+" not found")
-	}
-	var in wirePerson
-	if msg := decodeBody(r, &in); msg != "" {
-		return apiError(http.StatusBadRequest, "BadRequest", msg)
-	}
-	if in.PersonId != 0 && in.PersonId != id {
-		return apiError(http.StatusBadRequest, "ValidationError", "PersonId in the body does not match the URL")
-	}
-	next := *p
-	if msg := personFromWire(st, &in, &next); msg != "" {
-		return apiError(http.StatusBadRequest, "ValidationError", msg)
-	}
-	next.UpdatedBy, next.Updated = pr.associateID, e.now()
-	*p = next
-	return http.StatusOK, e.personWireLocked(t, st, p, timesFor(r))
-}
-
-func (e *Emulator) apiPersonDelete(r *http.Request, _ *Tenant, st *tenantStore, _ apiPrincipal) (int, any) {
-	id, ok := pathID(r)
-	p := st.person(id)
-	if !ok || p == nil {
-		return apiError(http.StatusNotFound, "NotFound", "Person "+r.PathValue("id")+" not found")
-	}
-	i, _ := st.personIndex(id)
-	st.people.persons = slices.Delete(st.people.persons, i, i+1)
-	return http.StatusNoContent, nil
 }
 
 // ---- accessors for tests ----

@@ -74,16 +74,6 @@ func (e *Emulator) personColumnsLocked(st *tenantStore, wt wireTimes) []odataCol
 	}
 }
 
-func (e *Emulator) apiContactList(r *http.Request, t *Tenant, st *tenantStore, _ apiPrincipal) (int, any) {
-	return odataList(r, e.tenantEndpointLocked(t.ContextIdentifier)+"/api/v1/Contact", "contact",
-		st.contactList(), e.contactColumnsLocked(timesFor(r)), func(c *Contact) int { return c.ContactID }, e.pageSize())
-}
-
-func (e *Emulator) apiPersonList(r *http.Request, t *Tenant, st *tenantStore, _ apiPrincipal) (int, any) {
-	return odataList(r, e.tenantEndpointLocked(t.ContextIdentifier)+"/api/v1/Person", "person",
-		st.personList(), e.personColumnsLocked(st, timesFor(r)), func(p *Person) int { return p.PersonID }, e.pageSize())
-}
-
 func (e *Emulator) pageSize() int {
 	if e.tenant.pageSize > 0 {
 		return e.tenant.pageSize

@@ -5,18 +5,20 @@
 // Every call goes through a tenant.Client, so authentication, errors,
 // retries and the tenant's base URL are the tenant package's.
 //
-//	api := webapi.New(client) // client is a *tenant.Client
-//	c, err := api.ContactAgent.CreateDefaultContactEntity(ctx)
-//	c.Name = "Example AS"
-//	c, err = api.ContactAgent.SaveContactEntity(ctx, c)
-//	same, err := api.Contact.GetByID(ctx, c.ContactID) // the REST service
-//	err = api.ContactAgent.Merge(ctx, webapi.ContactMergeRequest{
-//		SourceContactID:      duplicate.ContactID,
-//		DestinationContactID: c.ContactID,
-//	})
+// This package holds the one model of every entity (ContactEntity,
+// PersonEntity...) and of web API dates (Time). A company is created one
+// way, as the system user and as the signed-in user alike (only the
+// client's tenant.Credentials differ):
 //
-// The hand-written tenant.Contacts and tenant.Persons, with the OData list
-// iterator the Agents API lacks, stay the friendly layer for everyday work.
+//	api := webapi.New(client) // client is a *tenant.Client
+//	company, err := api.Contact.CreateCompany(ctx, "Example AS")
+//
+// CreateCompany takes the documented path: GET v1/Contact/default (the
+// server's defaults), set the name, POST v1/Contact. To set more than the
+// name, take those steps by hand with Contact.GetDefault and Contact.Post.
+// UserAgent.CurrentPrincipal tells who the credentials act as. The OData
+// lists, which the Agents API lacks, are read with tenant.List and
+// tenant.All into a row type of the caller's.
 //
 // # Services
 //

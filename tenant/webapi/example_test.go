@@ -14,11 +14,12 @@ import (
 	"github.com/go-superoffice/superoffice/tenant/webapi"
 )
 
-// Create a company with the Contact agent, as the system user, against the
-// emulator: the default entity first (the server fills in its defaults),
-// then the name, then save. Then merge a duplicate into it: Merge takes
-// its two ids and two bools in a ContactMergeRequest, set by name, so the
-// source and destination cannot be swapped by accident.
+// Create a company as the system user, against the emulator, the one
+// documented way: Contact.CreateCompany (the default entity, which the
+// server fills in, then the name, then save). Then create a duplicate with
+// a department, taking the same steps by hand, and merge it into the
+// first: Merge takes its two ids and two bools in a ContactMergeRequest,
+// set by name, so the source and destination cannot be swapped by accident.
 func Example() {
 	ctx := context.Background()
 	srv := superidtest.NewServer(superidtest.WithKeySize(1024))
@@ -57,12 +58,7 @@ func Example() {
 	}
 	api := webapi.New(client)
 
-	company, err := api.ContactAgent.CreateDefaultContactEntity(ctx)
-	if err != nil {
-		log.Fatal(err)
-	}
-	company.Name = "Example AS"
-	company, err = api.ContactAgent.SaveContactEntity(ctx, company)
+	company, err := api.Contact.CreateCompany(ctx, "Example AS")
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -75,12 +71,12 @@ func Example() {
 	}
 	fmt.Println(same.Name, same.CreatedDate.IsZero())
 
-	dup, err := api.ContactAgent.CreateDefaultContactEntity(ctx)
+	dup, err := api.Contact.GetDefault(ctx)
 	if err != nil {
 		log.Fatal(err)
 	}
 	dup.Name, dup.Department = "Example AS", "Sales"
-	if dup, err = api.ContactAgent.SaveContactEntity(ctx, dup); err != nil {
+	if dup, err = api.Contact.Post(ctx, dup); err != nil {
 		log.Fatal(err)
 	}
 	err = api.ContactAgent.Merge(ctx, webapi.ContactMergeRequest{

@@ -6,8 +6,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/go-superoffice/superoffice/tenant"
 )
 
 // Unspecified is the location of a Time the server sent without an offset
@@ -16,9 +14,7 @@ import (
 // so t.Hour() and friends give the wall clock as sent. A Time in Unspecified
 // is sent back without an offset, so that the server reads it as it wrote
 // it; operations that keep the location (Add, Truncate, AddDate) keep that.
-// It is tenant.Unspecified, so that times move between the two packages
-// with their meaning.
-var Unspecified = tenant.Unspecified
+var Unspecified = time.FixedZone("Unspecified", 0)
 
 // Time is a date and time of the web API. It reads the server's
 // offset-less form (into Unspecified), values with an offset or Z, and

@@ -13,6 +13,7 @@ import (
 	"github.com/go-superoffice/superoffice/superid/superidtest"
 	"github.com/go-superoffice/superoffice/systemuser"
 	"github.com/go-superoffice/superoffice/tenant"
+	"github.com/go-superoffice/superoffice/tenant/webapi"
 )
 
 // A cycle over three tenants that approved the app, with a job of one's
@@ -34,7 +35,7 @@ func ExampleWorker_Cycle() {
 	w, err := worker.New(worker.Config{
 		Store: st, SystemUser: su, Resolver: res, ApplicationToken: app.ClientSecret,
 		Job: worker.JobFunc(func(ctx context.Context, t *worker.Tenant) (string, error) {
-			me, err := t.Client.User.CurrentPrincipal(ctx)
+			me, err := webapi.New(t.Client).UserAgent.CurrentPrincipal(ctx)
 			if err != nil {
 				return "", err
 			}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/go-superoffice/superoffice/tenant"
+	"github.com/go-superoffice/superoffice/tenant/webapi"
 )
 
 // Job is the work done for one tenant in each cycle. The worker has already
@@ -66,7 +67,7 @@ var _ Job = CreateCompany{}
 // Run creates the company and reports its name and id.
 func (CreateCompany) Run(ctx context.Context, t *Tenant) (string, error) {
 	name := "SuperId-" + strconv.FormatInt(t.Started.Unix(), 10)
-	c, err := t.Client.Contacts.CreateCompany(ctx, name)
+	c, err := webapi.New(t.Client).Contact.CreateCompany(ctx, name)
 	if err != nil {
 		return "", err
 	}
