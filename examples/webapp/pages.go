@@ -187,6 +187,7 @@ type errorData struct {
 	Status  int
 	Message string
 	Detail  string
+	Hint    string // what to do next, beyond the message; the app's own words
 }
 
 // renderError shows a failure as a page. detail is an error code the app
@@ -203,10 +204,15 @@ func (s *Server) renderError(w http.ResponseWriter, r *http.Request, status int,
 }
 
 func (s *Server) renderErrorPage(w http.ResponseWriter, r *http.Request, status int, heading, msg, detail string) {
+	s.renderErrorHint(w, r, status, heading, msg, detail, "")
+}
+
+// renderErrorHint is renderErrorPage with a hint of what to do next.
+func (s *Server) renderErrorHint(w http.ResponseWriter, r *http.Request, status int, heading, msg, detail, hint string) {
 	noStore(w)
 	s.render(w, status, "error", errorData{
 		layoutData: s.layout(heading, s.session(r)),
-		Status:     status, Message: msg, Detail: detail,
+		Status:     status, Message: msg, Detail: detail, Hint: hint,
 	})
 }
 
