@@ -26,14 +26,18 @@ var staticFS embed.FS
 type pages struct{ byName map[string]*template.Template }
 
 var pageFuncs = template.FuncMap{
-	// when shows a time in the server's zone, or "never" for zero.
+	// when shows a time for people, or "never" for zero.
 	"when": func(t time.Time) string {
 		if t.IsZero() {
 			return "never"
 		}
-		return t.Local().Format("2006-01-02 15:04:05")
+		return humanTime(t)
 	},
 }
+
+// humanTime shows a time as people write it, in the server's zone, to the
+// minute: "7 Dec 2026 19:46".
+func humanTime(t time.Time) string { return t.Local().Format("2 Jan 2006 15:04") }
 
 func parsePages() (*pages, error) {
 	p := &pages{byName: map[string]*template.Template{}}
