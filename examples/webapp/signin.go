@@ -74,15 +74,11 @@ func (s *Server) finishSignIn(callback http.Handler) http.Handler {
 		cookies := r.Cookies()
 		r.Header.Del("Cookie")
 		var mine *http.Cookie
-		name := ""
-		if state != "" {
-			name = s.signInCookieName(state)
-		}
 		for _, c := range cookies {
-			switch c.Name {
-			case name:
+			switch {
+			case state != "" && c.Name == s.signInCookieName(state):
 				mine = c
-			case s.loginCookie:
+			case c.Name == s.loginCookie:
 			default:
 				r.AddCookie(c)
 			}
