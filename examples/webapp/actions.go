@@ -336,7 +336,7 @@ func shortTime(s string) string {
 	case t.Location() == webapi.Unspecified:
 		return t.Format("2006-01-02 15:04:05")
 	}
-	return t.Local().Format("2006-01-02 15:04:05")
+	return humanTime(t)
 }
 
 // companyName is the name typed in, or one that says which path made it.

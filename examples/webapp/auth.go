@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/go-superoffice/superoffice/examples/internal/local"
 	"github.com/go-superoffice/superoffice/examples/internal/store"
 	"github.com/go-superoffice/superoffice/superid"
 	"github.com/go-superoffice/superoffice/tenant"
@@ -141,6 +142,22 @@ var signInMessages = map[string]signInMessage{
 	"temporarily_unavailable": {http.StatusServiceUnavailable, "SuperOffice is temporarily unavailable. Please try again in a few minutes."},
 }
 
+// notApprovedYet is the message for access_denied while no tenant has
+// approved the app.
+const notApprovedYet = "Access was denied: an administrator must approve the app first."
+
+// anyApproval reports whether some tenant approved the app (and still
+// counts); when the store cannot tell, it says yes, and the page keeps to
+// the plain message.
+func (s *Server) anyApproval(ctx context.Context) bool {
+	c, err := s.store.Counts(ctx, time.Time{})
+	if err != nil {
+		s.log.Warn("counting the approvals failed", "err", err)
+		return true
+	}
+	return c.Active > 0
+}
+
 // signInGeneric is the message for any other code.
 var signInGeneric = signInMessage{http.StatusBadRequest, "SuperOffice could not sign you in. Please try again."}
 
@@ -158,7 +175,22 @@ func (s *Server) signInFailed(w http.ResponseWriter, r *http.Request, err error)
 		s.log.Info("SuperID refused the sign-in",
 			slog.String("error", strconv.QuoteToASCII(se.Code)),
 			slog.String("error_description", strconv.QuoteToASCII(se.Description)))
-		s.renderErrorPage(w, r, m.status, "Sign-in failed", m.text, code)
+		hint := ""
+		if code == "access_denied" && !s.anyApproval(r.Context()) {
+			// SuperID refuses everyone but an administrator until the app
+			// is approved: say so, rather than leave the user guessing.
+			m.text = notApprovedYet
+			hint = "Ask an administrator of your company's SuperOffice to sign in here once and approve the app; then sign in again."
+			if s.cfg.Local {
+				for _, u := range local.DemoUsers {
+					if u.Administrator {
+						hint = "Sign in once as the demo administrator, " + u.Username + " (password " + u.Password + "), and approve the app; then sign in again as anyone."
+						break
+					}
+				}
+			}
+		}
+		s.renderErrorHint(w, r, m.status, "Sign-in failed", m.text, code, hint)
 		return
 	}
 	status, msg := http.StatusBadGateway, "SuperOffice's answer could not be used. Please try again."

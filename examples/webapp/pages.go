@@ -26,14 +26,18 @@ var staticFS embed.FS
 type pages struct{ byName map[string]*template.Template }
 
 var pageFuncs = template.FuncMap{
-	// when shows a time in the server's zone, or "never" for zero.
+	// when shows a time for people, or "never" for zero.
 	"when": func(t time.Time) string {
 		if t.IsZero() {
 			return "never"
 		}
-		return t.Local().Format("2006-01-02 15:04:05")
+		return humanTime(t)
 	},
 }
+
+// humanTime shows a time as people write it, in the server's zone, to the
+// minute: "7 Dec 2026 19:46".
+func humanTime(t time.Time) string { return t.Local().Format("2 Jan 2006 15:04") }
 
 func parsePages() (*pages, error) {
 	p := &pages{byName: map[string]*template.Template{}}
@@ -187,6 +191,7 @@ type errorData struct {
 	Status  int
 	Message string
 	Detail  string
+	Hint    string // what to do next, beyond the message; the app's own words
 }
 
 // renderError shows a failure as a page. detail is an error code the app
@@ -203,10 +208,15 @@ func (s *Server) renderError(w http.ResponseWriter, r *http.Request, status int,
 }
 
 func (s *Server) renderErrorPage(w http.ResponseWriter, r *http.Request, status int, heading, msg, detail string) {
+	s.renderErrorHint(w, r, status, heading, msg, detail, "")
+}
+
+// renderErrorHint is renderErrorPage with a hint of what to do next.
+func (s *Server) renderErrorHint(w http.ResponseWriter, r *http.Request, status int, heading, msg, detail, hint string) {
 	noStore(w)
 	s.render(w, status, "error", errorData{
 		layoutData: s.layout(heading, s.session(r)),
-		Status:     status, Message: msg, Detail: detail,
+		Status:     status, Message: msg, Detail: detail, Hint: hint,
 	})
 }
 

@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -65,7 +66,7 @@ type Server struct {
 	ttl      time.Duration
 	actionTO time.Duration
 	all      bool
-	secure   bool // cookies only over TLS: the app is reached by https
+	secure   bool // cookies only over TLS, and HSTS: the app is reached by https
 	pages    *pages
 	sid      *superid.Client
 	su       *systemuser.Client
@@ -73,7 +74,8 @@ type Server struct {
 	http     *http.Client
 	handler  http.Handler
 
-	cookieKey []byte // seals superid's login cookie; kept for tests
+	cookieKey   []byte // seals superid's login cookie; kept for tests
+	loginCookie string // superid's name for the login cookie; each sign-in's adds its state
 
 	// sysMu guards sys: one TicketSource and tenant client per tenant, kept
 	// across requests so that a ticket is exchanged once and then reused.
@@ -128,6 +130,8 @@ func NewServer(o Options) (*Server, error) {
 		// Over https the login cookie, like the session cookie, is
 		// __Host-: only this host, only over TLS, path /.
 		CookieName: loginCookieName(cfg.RedirectURL),
+		// As long as the store keeps a used sign-in (finishSignIn).
+		LoginTimeout: loginTimeout,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("webapp: %w", err)
@@ -174,7 +178,8 @@ func NewServer(o Options) (*Server, error) {
 		sys:      map[string]*systemTenant{},
 		flashes:  newFlashes(o.Now),
 
-		cookieKey: cookieKey,
+		cookieKey:   cookieKey,
+		loginCookie: loginCookieName(cfg.RedirectURL),
 	}
 	if s.handler, err = s.routes(); err != nil {
 		return nil, err
@@ -230,8 +235,8 @@ func (s *Server) routes() (_ http.Handler, err error) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", s.home)
 	mux.HandleFunc("GET /tenants", s.tenants)
-	mux.Handle("GET /login", s.sid.LoginHandler())
-	mux.Handle(s.callbackPath(), s.sid.CallbackHandler(s.signedIn, s.signInFailed))
+	mux.Handle("GET /login", s.startSignIn(s.sid.LoginHandler()))
+	mux.Handle(s.callbackPath(), s.finishSignIn(s.sid.CallbackHandler(s.signedIn, s.signInFailed)))
 	mux.HandleFunc("POST /logout", s.logout)
 	mux.HandleFunc("POST /actions/login-user", s.createWithLoginUser)
 	mux.HandleFunc("POST /actions/system-user", s.createWithSystemUser)
@@ -255,7 +260,7 @@ func (s *Server) routes() (_ http.Handler, err error) {
 			return nil, fmt.Errorf("webapp: the redirect URL %q has a path the app serves a page of its own at; give the callback its own, such as /callback", s.cfg.RedirectURL)
 		}
 	}
-	return s.logRequests(securityHeaders(s.canonicalHost(cop.Handler(mux)))), nil
+	return s.logRequests(s.securityHeaders(s.canonicalHost(cop.Handler(mux)))), nil
 }
 
 // callbackPath is where SuperID sends the browser back: the path of the
@@ -312,11 +317,23 @@ func withoutDefaultPort(scheme, host string) string {
 	return host
 }
 
+// hstsMaxAge is how long a browser keeps to https for the app's host once
+// told: a year. Not for subdomains: they may be other people's sites.
+const hstsMaxAge = 365 * 24 * time.Hour
+
 // securityHeaders are the same on every answer: no framing, no sniffing,
-// no referrer to other sites, nothing loaded from elsewhere.
-func securityHeaders(next http.Handler) http.Handler {
+// no referrer to other sites, nothing loaded from elsewhere; and over
+// https (the redirect URL says so, or the request came over TLS), HSTS, so
+// that the browser never again sends a cookie of the app over plain http.
+// Over plain http there is none: a browser ignores it there, and it would
+// hold localhost to https.
+func (s *Server) securityHeaders(next http.Handler) http.Handler {
+	hsts := "max-age=" + strconv.Itoa(int(hstsMaxAge/time.Second))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
+		if s.secure || r.TLS != nil {
+			h.Set("Strict-Transport-Security", hsts)
+		}
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("Referrer-Policy", "same-origin")
@@ -447,7 +464,8 @@ func randomToken() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// CleanSessions deletes expired sessions every interval until ctx ends.
+// CleanSessions deletes expired sessions, and the records of sign-ins
+// that can no longer come back, every interval until ctx ends.
 func (s *Server) CleanSessions(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
@@ -460,6 +478,11 @@ func (s *Server) CleanSessions(ctx context.Context, interval time.Duration) {
 				s.log.Warn("deleting expired sessions failed", "err", err)
 			} else if n > 0 {
 				s.log.Debug("expired sessions deleted", "count", n)
+			}
+			if n, err := s.store.DeleteExpiredSignIns(ctx); err != nil {
+				s.log.Warn("deleting the records of old sign-ins failed", "err", err)
+			} else if n > 0 {
+				s.log.Debug("records of old sign-ins deleted", "count", n)
 			}
 		}
 	}

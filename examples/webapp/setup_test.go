@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/go-superoffice/superoffice/examples/internal/storetest"
 
 	_ "github.com/jackc/pgx/v5/stdlib"
@@ -58,9 +60,7 @@ type harnessOptions struct {
 func newHarness(t *testing.T, o harnessOptions) *harness {
 	t.Helper()
 	cfg, err := config.Load(func(string) string { return "" }, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	emSrv := httptest.NewUnstartedServer(nil)
 	t.Cleanup(emSrv.Close)
 	appSrv := httptest.NewUnstartedServer(nil)
@@ -77,9 +77,7 @@ func newHarness(t *testing.T, o harnessOptions) *harness {
 		opts = append(opts, superidtest.WithHeadlessLogin())
 	}
 	em, err := local.NewEmulator(cfg, opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	emHandler := &swapHandler{}
 	emHandler.em.Store(em)
 	emSrv.Config.Handler = emHandler
@@ -92,9 +90,7 @@ func newHarness(t *testing.T, o harnessOptions) *harness {
 		dsn = filepath.Join(t.TempDir(), "webapp.db")
 	}
 	st, err := store.OpenConfig(context.Background(), store.Config{DSN: dsn, SealKey: cfg.SealKey, Logger: logger})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	t.Cleanup(func() { st.Close() })
 
 	seen := &recorder{}
@@ -104,9 +100,7 @@ func newHarness(t *testing.T, o harnessOptions) *harness {
 		AllTenants:    true, // as in local mode
 		ActionTimeout: o.actionTimeout,
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	appSrv.Config.Handler = app
 	transport := http.DefaultTransport
 	if o.tls {
@@ -132,12 +126,9 @@ func (s *swapHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.em.L
 func (h *harness) restartEmulator() {
 	h.t.Helper()
 	em, err := local.NewEmulator(h.cfg, h.emOpts...)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	if _, err := local.RestoreApprovals(context.Background(), em, h.st, h.cfg.ClientID); err != nil {
-		h.t.Fatal(err)
-	}
+	require.NoError(h.t, err)
+	_, err = local.RestoreApprovals(context.Background(), em, h.st, h.cfg.ClientID)
+	require.NoError(h.t, err)
 	h.emHandler.em.Store(em)
 	h.em = em
 }
@@ -166,11 +157,35 @@ func (s *syncBuffer) String() string {
 type recorder struct {
 	mu     sync.Mutex
 	values []string
+	// tenantCalls, when set, hears of each request to the demo tenant's
+	// API as it is sent (watchTenantCalls).
+	tenantCalls chan struct{}
+}
+
+// watchTenantCalls returns a channel that hears of the app's next request
+// to the demo tenant's API as it is sent, so that a test can act while
+// that request is under way.
+func (h *harness) watchTenantCalls() <-chan struct{} {
+	ch := make(chan struct{}, 1)
+	h.seen.mu.Lock()
+	h.seen.tenantCalls = ch
+	h.seen.mu.Unlock()
+	return ch
 }
 
 var credentialFields = []string{"access_token", "refresh_token", "id_token", "Token", "SignedSystemToken"}
 
 func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
+	if strings.HasPrefix(req.URL.Path, "/"+local.DemoContextID+"/api/") {
+		r.mu.Lock()
+		if r.tenantCalls != nil {
+			select {
+			case r.tenantCalls <- struct{}{}:
+			default:
+			}
+		}
+		r.mu.Unlock()
+	}
 	if a := req.Header.Get("Authorization"); a != "" {
 		if _, v, ok := strings.Cut(a, " "); ok {
 			r.add(v)
@@ -252,9 +267,7 @@ func (b *browser) do(req *http.Request, follow bool) page {
 		c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	}
 	resp, err := c.Do(req)
-	if err != nil {
-		b.h.t.Fatal(err)
-	}
+	require.NoError(b.h.t, err)
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
 	return page{status: resp.StatusCode, header: resp.Header, body: string(body), url: resp.Request.URL.String()}
@@ -262,7 +275,8 @@ func (b *browser) do(req *http.Request, follow bool) page {
 
 func (b *browser) get(path string) page {
 	b.h.t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, b.h.appURL+path, nil)
+	req, err := http.NewRequest(http.MethodGet, b.h.appURL+path, nil)
+	require.NoError(b.h.t, err)
 	return b.do(req, true)
 }
 
@@ -270,7 +284,8 @@ func (b *browser) get(path string) page {
 // the redirect unless follow is false.
 func (b *browser) post(path string, form url.Values, follow bool) page {
 	b.h.t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, b.h.appURL+path, strings.NewReader(form.Encode()))
+	req, err := http.NewRequest(http.MethodPost, b.h.appURL+path, strings.NewReader(form.Encode()))
+	require.NoError(b.h.t, err)
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Origin", b.h.appURL)
 	req.Header.Set("Sec-Fetch-Site", "same-origin")
@@ -290,15 +305,14 @@ var csrfRE = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
 func csrfOf(t *testing.T, p page) string {
 	t.Helper()
 	m := csrfRE.FindStringSubmatch(p.body)
-	if m == nil {
-		t.Fatalf("no CSRF token on the page:\n%s", p.body)
-	}
+	require.NotNil(t, m, "no CSRF token on the page:\n%s", p.body)
 	return m[1]
 }
 
 // sessionID is the browser's session cookie, or "".
 func (b *browser) sessionID() string {
-	u, _ := url.Parse(b.h.appURL)
+	u, err := url.Parse(b.h.appURL)
+	require.NoError(b.h.t, err)
 	for _, c := range b.jar.Cookies(u) {
 		if c.Name == "session" || c.Name == "__Host-session" {
 			return c.Value

@@ -132,7 +132,7 @@ func Load(getenv func(string) string, dataDir string) (*Config, error) {
 		// stored tenant: with real tenants the key must be given.
 		return nil, fmt.Errorf("config: %s is required with SuperOffice Online: base64 of 32 random bytes (openssl rand -base64 32), the same for every web app and console instance", EnvSealKey)
 	}
-	key, from, err := sealKey(getenv(EnvSealKey), c.DataDir)
+	key, from, err := sealKey(getenv(EnvSealKey), c.DataDir, c.DatabaseURL)
 	if err != nil {
 		return nil, err
 	}
@@ -148,8 +148,15 @@ func (c *Config) OpenError(err error) error {
 	if errors.Is(err, store.ErrSealKeyMismatch) {
 		return fmt.Errorf("%s: %w; this key came from %s (see %s and -data)", db, err, c.SealKeyFrom, EnvSealKey)
 	}
-	return fmt.Errorf("%s: %s", db, oneLine(err.Error()))
+	return fmt.Errorf("%s: %w", db, oneLineError{err})
 }
+
+// oneLineError is err with its message on one line; errors.Is still finds
+// the store's sentinels (ErrReadOnly...) through it.
+type oneLineError struct{ err error }
+
+func (e oneLineError) Error() string { return oneLine(e.err.Error()) }
+func (e oneLineError) Unwrap() error { return e.err }
 
 // oneLine folds a multi-line message (pgx lists every address it tried,
 // one per line) into one line, so that a start-up error stays one line.
@@ -277,7 +284,11 @@ func loadOrCreateKey(path string, create bool) (*rsa.PrivateKey, error) {
 	return key, nil
 }
 
-func sealKey(fromEnv, dataDir string) ([]byte, string, error) {
+// ErrSealKeyMissing: the data directory holds a database but not the seal key
+// file that sealed its secrets. A new key would open none of them.
+var ErrSealKeyMissing = errors.New("the seal key file is missing")
+
+func sealKey(fromEnv, dataDir, databaseURL string) ([]byte, string, error) {
 	if strings.TrimSpace(fromEnv) != "" {
 		key, err := store.ParseSealKey(strings.TrimSpace(fromEnv))
 		if err != nil {
@@ -289,6 +300,14 @@ func sealKey(fromEnv, dataDir string) ([]byte, string, error) {
 		return nil, "", fmt.Errorf("config: data directory: %w", err)
 	}
 	path := filepath.Join(dataDir, "seal.key")
+	if db, ok := databaseNextTo(databaseURL, dataDir); ok {
+		if _, err := os.Lstat(path); errors.Is(err, fs.ErrNotExist) {
+			// Checked before a key is made: a new key file would be left
+			// behind, and the next start would take it for the right one.
+			return nil, "", fmt.Errorf("config: %w: %s is gone, but the database %s beside it was sealed with it; restore the file from a backup (or set %s to the key), or move the database away to start afresh",
+				ErrSealKeyMissing, path, db, EnvSealKey)
+		}
+	}
 	key, err := store.LoadOrCreateSealKey(path)
 	if err != nil {
 		return nil, "", fmt.Errorf("config: %w", err)
@@ -298,6 +317,27 @@ func sealKey(fromEnv, dataDir string) ([]byte, string, error) {
 		path = abs
 	}
 	return key, "the file " + path, nil
+}
+
+// databaseNextTo returns the SQLite database file of databaseURL if it is in
+// dataDir, where the seal key file lives, and holds data.
+func databaseNextTo(databaseURL, dataDir string) (string, bool) {
+	if databaseURL == "" || store.IsPostgres(databaseURL) {
+		return "", false
+	}
+	p := strings.TrimPrefix(strings.TrimSpace(databaseURL), "sqlite:")
+	if p == ":memory:" {
+		return "", false
+	}
+	dir, err1 := filepath.Abs(filepath.Dir(p))
+	data, err2 := filepath.Abs(dataDir)
+	if err1 != nil || err2 != nil || dir != data {
+		return "", false
+	}
+	if st, err := os.Stat(p); err != nil || !st.Mode().IsRegular() || st.Size() == 0 {
+		return "", false
+	}
+	return p, true
 }
 
 // writeNew creates a file readable by its owner only, whole or not at all:

@@ -59,6 +59,9 @@
 // table does not hand out live session ids; data is the sealed JSON of SessionData;
 // created_at, updated_at, expires_at.
 //
+// used_sign_ins, keyed by the SHA-256 of a sign-in's OIDC state (state_hash): the
+// sign-ins that came back to the web app, with used_at and expires_at (see Sign-ins).
+//
 // # Secrets
 //
 // System user tokens, tickets and session data are sealed with AES-256-GCM under the
@@ -159,11 +162,22 @@
 // it at sign-in. UpdateSession replaces the data (after a token refresh), DeleteSession
 // signs out, DeleteExpiredSessions reclaims space.
 //
+// # Sign-ins
+//
+// UseSignIn records that a sign-in (its OIDC state) came back, in one INSERT ... ON
+// CONFLICT DO NOTHING, and returns ErrSignInUsed if it came back before: of any number of
+// callbacks carrying one state, on any number of web app instances, before or after a
+// restart, exactly one goes on to redeem its code. The record is kept as long as the
+// sign-in could come back (the web app's login timeout); DeleteExpiredSignIns reclaims
+// the space afterwards.
+//
 // # Errors
 //
 // Every error is an *Error (operation and cause, prefixed "store: ") wrapping one of
-// ErrNotFound, ErrLeaseLost, ErrSealBroken, ErrBadKey, ErrSchemaTooNew, ErrInvalid or a
-// database error; match them with errors.Is.
+// ErrNotFound, ErrLeaseLost, ErrSealBroken, ErrBadKey, ErrSealKeyMismatch, ErrReadOnly,
+// ErrSchemaTooNew, ErrSignInUsed, ErrInvalid or a database error; match them with
+// errors.Is. Open refuses a database it cannot write (a read-only file, a read-only role
+// or replica) with ErrReadOnly, so that a program finds out at start-up.
 //
 // # Testing
 //

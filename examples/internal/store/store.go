@@ -43,6 +43,10 @@ var (
 	// before changing anything: with this key no stored token would open, and every
 	// tenant would have to approve the app again.
 	ErrSealKeyMismatch = errors.New("store: the database was written with another seal key; check the seal key setting (the key file or variable) these programs share")
+	// ErrReadOnly: the database opens but cannot be written: a read-only SQLite file (or
+	// directory), or a PostgreSQL role or server that may only read. Open refuses it, so
+	// that a program finds out at start-up, not at its first write.
+	ErrReadOnly = errors.New("store: the database cannot be written; check the file's (and its directory's) permissions, or the database role's rights")
 	// ErrSchemaTooNew: the database was migrated by a newer version of this program.
 	ErrSchemaTooNew = errors.New("store: database schema is newer than this program")
 	// ErrInvalid: an argument the store refuses (empty context identifier, zero lease...).
@@ -191,6 +195,9 @@ func OpenConfig(ctx context.Context, cfg Config) (*Store, error) {
 	}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
+		if readOnly(err) {
+			return nil, wrap(op, fmt.Errorf("%w (%w)", ErrReadOnly, err))
+		}
 		if errors.Is(err, ErrSealKeyMismatch) {
 			return nil, wrap(op, err)
 		}
@@ -409,7 +416,25 @@ func (s *Store) migrate(ctx context.Context) error {
 	if err := s.checkSealKey(ctx, tx); err != nil {
 		return err
 	}
+	// A database that opens but cannot be written (a read-only file, a read-only
+	// PostgreSQL role or replica) would fail only at the first sign-in or run: find it
+	// now. The statement changes nothing, but the database must let it write.
+	if _, err := tx.ExecContext(ctx, `UPDATE seal_check SET created_at = created_at WHERE id = 0`); err != nil {
+		return err
+	}
 	return tx.Commit()
+}
+
+// readOnly reports whether err is a database refusing to write: SQLITE_READONLY, or
+// PostgreSQL's read-only transaction (25006, a replica or default_transaction_read_only)
+// or missing privilege (42501).
+func readOnly(err error) bool {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		return se.Code()&0xff == sqlite3.SQLITE_READONLY
+	}
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && (pe.Code == "25006" || pe.Code == "42501")
 }
 
 // micros stores a time as unix microseconds; the zero time is 0 ("never").
