@@ -51,10 +51,32 @@ type Event struct {
 	// Values are the columns of a deleted row, as sent; decode them with
 	// DecodeValues. Empty when absent.
 	Values json.RawMessage
-	// Extra holds every other member of the payload, by its name as sent:
-	// the webhook's Properties are added to each payload this way, and
-	// members of later versions arrive here rather than being lost.
-	Extra map[string]json.RawMessage `json:"-"`
+
+	body []byte // the payload as parsed, for Extra
+}
+
+// Extra returns every other member of the payload, by its name as sent:
+// the webhook's Properties are added to each payload this way, and
+// members of later versions arrive here rather than being lost. It
+// decodes them from the body Parse was given on each call (most receivers
+// never ask, so Parse does not); nil when there are none.
+func (e *Event) Extra() map[string]json.RawMessage {
+	var extra map[string]json.RawMessage
+	if len(e.body) == 0 || json.Unmarshal(e.body, &extra) != nil {
+		return nil
+	}
+	for k := range extra {
+		for _, known := range knownMembers {
+			if strings.EqualFold(k, known) {
+				delete(extra, k)
+				break
+			}
+		}
+	}
+	if len(extra) == 0 {
+		return nil
+	}
+	return extra
 }
 
 // IsTest reports whether e is the test event SuperOffice sends when a
@@ -90,7 +112,9 @@ func (s *stamp) UnmarshalJSON(b []byte) error {
 		return nil
 	}
 	var v string
-	if err := json.Unmarshal(b, &v); err != nil {
+	if n := len(b); n >= 2 && b[0] == '"' && b[n-1] == '"' && bytes.IndexByte(b, '\\') < 0 {
+		v = string(b[1 : n-1]) // the common case: no escapes to undo
+	} else if err := json.Unmarshal(b, &v); err != nil {
 		return fmt.Errorf("Timestamp: %w", err)
 	}
 	t, err := parseISOTime(v)
@@ -111,40 +135,18 @@ func parseISOTime(v string) (time.Time, error) {
 }
 
 // Parse decodes a webhook body, which Verify must have accepted first. It
-// keeps members it does not know in Extra, accepts event names it does not
-// know, and fails only for a body that is not a JSON object of the
-// payload's shape or has no Event name.
+// accepts members it does not know (see Event.Extra) and event names it
+// does not know, and fails only for a body that is not a JSON object of
+// the payload's shape or has no Event name. The Event keeps body for
+// Extra: do not change it afterwards.
 func Parse(body []byte) (*Event, error) {
 	trimmed := bytes.TrimSpace(body)
 	if len(trimmed) == 0 || trimmed[0] != '{' {
 		return nil, fmt.Errorf("%w: body is not a JSON object", ErrMalformedEvent)
 	}
 	var w wireEvent
-	var extra map[string]json.RawMessage
-	// The common payload has only known members: one strict pass decodes
-	// it. Anything else (extra members, or an error) takes a second,
-	// general pass, which reports the real error or collects the extras.
-	dec := json.NewDecoder(bytes.NewReader(trimmed))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&w); err != nil || dec.InputOffset() != int64(len(trimmed)) {
-		w = wireEvent{}
-		if err := json.Unmarshal(trimmed, &w); err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrMalformedEvent, err)
-		}
-		if err := json.Unmarshal(trimmed, &extra); err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrMalformedEvent, err)
-		}
-		for k := range extra {
-			for _, known := range knownMembers {
-				if strings.EqualFold(k, known) {
-					delete(extra, k)
-					break
-				}
-			}
-		}
-		if len(extra) == 0 {
-			extra = nil
-		}
+	if err := json.Unmarshal(trimmed, &w); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrMalformedEvent, err)
 	}
 	if w.Event == "" {
 		return nil, fmt.Errorf("%w: no Event name", ErrMalformedEvent)
@@ -153,7 +155,7 @@ func Parse(body []byte) (*Event, error) {
 		EventID: w.EventID, Timestamp: time.Time(w.Timestamp), Changes: w.Changes, Event: w.Event,
 		PrimaryKey: w.PrimaryKey, Entity: w.Entity, ContextIdentifier: w.ContextIdentifier,
 		ChangedByAssociateID: w.ChangedByAssociateID, WebhookName: w.WebhookName,
-		FieldValues: nullToEmpty(w.FieldValues), Values: nullToEmpty(w.Values), Extra: extra,
+		FieldValues: nullToEmpty(w.FieldValues), Values: nullToEmpty(w.Values), body: trimmed,
 	}, nil
 }
 

@@ -44,7 +44,7 @@ func TestParseDocumentedEvents(t *testing.T) {
 	assert.Equal(t, int64(5), ev.ChangedByAssociateID)
 	assert.Equal(t, "Tonys Contact Handler", ev.WebhookName)
 	assert.False(t, ev.IsTest())
-	assert.Nil(t, ev.Extra)
+	assert.Nil(t, ev.Extra())
 	assert.Empty(t, ev.Values)
 
 	vals, err := webhook.DecodeValues(ev.FieldValues)
@@ -95,7 +95,7 @@ func TestParseKeepsUnknownMembersAndNames(t *testing.T) {
 	assert.Equal(t, map[string]json.RawMessage{
 		"MyProperty": json.RawMessage(`"from the hook's Properties"`),
 		"Nested":     json.RawMessage(`{"a":[1,2]}`),
-	}, ev.Extra)
+	}, ev.Extra())
 
 	ev, err = webhook.Parse([]byte(`{"Event":"webhook7.stopped","Timestamp":"2025-01-02T03:04:05"}`))
 	require.NoError(t, err)
@@ -122,7 +122,9 @@ func TestParseRejects(t *testing.T) {
 }
 
 func TestParseEncoded(t *testing.T) {
-	utc := func(y int, mo time.Month, d, h, mi, s int) time.Time { return time.Date(y, mo, d, h, mi, s, 0, time.UTC) }
+	utc := func(y int, mo time.Month, d, h, mi, s int) time.Time {
+		return time.Date(y, mo, d, h, mi, s, 0, time.UTC)
+	}
 	tests := []struct {
 		in   string
 		kind webhook.Kind
@@ -137,7 +139,10 @@ func TestParseEncoded(t *testing.T) {
 		{"[D:11/09/2017]", webhook.KindDate, func(t *testing.T, v webhook.Value) { assert.Equal(t, utc(2017, 11, 9, 0, 0, 0), v.Time) }},
 		{"[DT:11/09/2017 14:53:18]", webhook.KindDateTime, func(t *testing.T, v webhook.Value) { assert.Equal(t, utc(2017, 11, 9, 14, 53, 18), v.Time) }},
 		{"[DT:09/16/2025 14:22:14.0000000]", webhook.KindDateTime, func(t *testing.T, v webhook.Value) { assert.Equal(t, utc(2025, 9, 16, 14, 22, 14), v.Time) }},
-		{"[T:14:52]", webhook.KindTime, func(t *testing.T, v webhook.Value) { assert.Equal(t, 14, v.Time.Hour()); assert.Equal(t, 52, v.Time.Minute()) }},
+		{"[T:14:52]", webhook.KindTime, func(t *testing.T, v webhook.Value) {
+			assert.Equal(t, 14, v.Time.Hour())
+			assert.Equal(t, 52, v.Time.Minute())
+		}},
 		{"[TS:500]", webhook.KindTimeSpan, func(t *testing.T, v webhook.Value) { assert.Equal(t, int64(500), v.Int) }},
 		{"[A:3,4,5]", webhook.KindIntArray, func(t *testing.T, v webhook.Value) { assert.Equal(t, []int64{3, 4, 5}, v.Ints) }},
 		{"[A:]", webhook.KindIntArray, func(t *testing.T, v webhook.Value) { assert.Equal(t, []int64{}, v.Ints) }},

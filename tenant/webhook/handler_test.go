@@ -211,7 +211,7 @@ func TestHandlerUnknownEventAndExtraMembers(t *testing.T) {
 	got := rc.events()
 	require.Len(t, got, 1)
 	assert.Equal(t, "y_gadget.created", got[0].Event)
-	assert.JSONEq(t, `"blue"`, string(got[0].Extra["AppTenant"]))
+	assert.JSONEq(t, `"blue"`, string(got[0].Extra()["AppTenant"]))
 }
 
 func TestNewValidates(t *testing.T) {
