@@ -66,7 +66,6 @@ func (s WebhookAgent) Ensure(ctx context.Context, sub WebhookSubscription) (*Web
 		return nil, err
 	}
 	var hook *Webhook
-	var twins []int64 // same name and target as hook: duplicates to delete
 	for i := range all {
 		h := &all[i]
 		if !strings.EqualFold(h.Name, sub.Name) {
@@ -79,9 +78,12 @@ func (s WebhookAgent) Ensure(ctx context.Context, sub WebhookSubscription) (*Web
 			hook = h
 		}
 	}
+	// Others of the same name and target are duplicates (of an earlier
+	// run that failed halfway, say): hook becomes that webhook.
+	var twins []int64
 	for i := range all {
 		h := &all[i]
-		if h != hook && hook != nil && strings.EqualFold(h.Name, sub.Name) && h.TargetURL == sub.TargetURL && hook.TargetURL == sub.TargetURL {
+		if h != hook && strings.EqualFold(h.Name, sub.Name) && h.TargetURL == sub.TargetURL {
 			twins = append(twins, h.WebhookID)
 		}
 	}
