@@ -54,6 +54,10 @@ var webhookRetryWaits = [...]time.Duration{time.Second, 4 * time.Second}
 // TooManyErrors.
 const webhookMaxConsecutive = 9
 
+// defaultHookClient delivers webhooks unless WithWebhookClient says
+// otherwise.
+var defaultHookClient = &http.Client{Timeout: 10 * time.Second}
+
 // webhookUserAgent is the User-Agent of every delivery.
 const webhookUserAgent = "NetServer-Webhook/11.1.9207.1064"
 
@@ -594,7 +598,7 @@ func (e *Emulator) post(ctx context.Context, target, secret string, headers map[
 	}
 	c := e.hooks.client
 	if c == nil {
-		c = &http.Client{Timeout: 10 * time.Second}
+		c = defaultHookClient
 	}
 	resp, err := c.Do(req)
 	if err != nil {

@@ -2,8 +2,16 @@ package webhook
 
 import (
 	"context"
+	"errors"
 	"sync"
 )
+
+// ErrInProgress, returned by Dedupe.Begin, says the event is being
+// handled by another request right now: SuperOffice retried while the
+// first attempt still ran. The Handler answers 409, so that SuperOffice
+// tries again later, rather than 200, which would lose the event if the
+// first attempt then failed.
+var ErrInProgress = errors.New("webhook: event is being handled by another request")
 
 // Dedupe remembers which EventIds have been handled, so that a delivery
 // SuperOffice retries (with the same EventId) reaches the app once. The
@@ -12,7 +20,8 @@ import (
 // receiver instances share it.
 type Dedupe interface {
 	// Begin claims eventID. It reports false when the event was handled
-	// already or is being handled now; then the app is not called.
+	// already, and returns ErrInProgress when it is being handled now;
+	// then the app is not called.
 	Begin(ctx context.Context, eventID string) (bool, error)
 	// Done ends the claim: with handled true the event counts as handled
 	// from now on; with false (the app failed) it is forgotten, so that
@@ -51,7 +60,10 @@ func NewMemoryDedupe(size int) *MemoryDedupe {
 func (d *MemoryDedupe) Begin(_ context.Context, eventID string) (bool, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if _, seen := d.state[eventID]; seen {
+	if done, seen := d.state[eventID]; seen {
+		if !done {
+			return false, ErrInProgress
+		}
 		return false, nil
 	}
 	d.state[eventID] = false

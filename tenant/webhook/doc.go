@@ -30,7 +30,9 @@
 // (415), a body over Config.MaxBody (413), no signature or a wrong one
 // (401), and a body that is not a payload (400). It answers the test event
 // SuperOffice sends when a webhook is saved with 200 (the save fails
-// otherwise), and a delivery whose EventId it has handled with 200 too.
+// otherwise), and a delivery whose EventId it has handled with 200 too;
+// one whose EventId another request is handling right now gets 409, so
+// that SuperOffice tries it again.
 //
 // # Retries and duplicates
 //

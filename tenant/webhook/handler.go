@@ -159,6 +159,9 @@ func (h *Handler) deliver(ctx context.Context, secret, body []byte, sig, headerI
 	}
 	if id != "" {
 		fresh, err := h.dedupe.Begin(ctx, id)
+		if errors.Is(err, ErrInProgress) {
+			return http.StatusConflict, "webhook: event is being handled; try again later", err
+		}
 		if err != nil {
 			return http.StatusServiceUnavailable, "webhook: cannot check for duplicates", err
 		}

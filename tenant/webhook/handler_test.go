@@ -214,6 +214,45 @@ func TestHandlerUnknownEventAndExtraMembers(t *testing.T) {
 	assert.JSONEq(t, `"blue"`, string(got[0].Extra()["AppTenant"]))
 }
 
+func TestHandlerConcurrentRetryGets409(t *testing.T) {
+	started, release := make(chan struct{}), make(chan struct{})
+	rc := &receiver{}
+	h, err := webhook.New(webhook.Config{
+		Secret: func(*http.Request) ([]byte, error) { return []byte(webhook.DerivedSecret(master, "Cust12345")), nil },
+		Handle: func(context.Context, *webhook.Event) error {
+			close(started)
+			<-release
+			return nil
+		},
+	})
+	require.NoError(t, err)
+	mux := http.NewServeMux()
+	mux.Handle("/webhooks/{tenant}", h)
+	rc.srv = httptest.NewServer(mux)
+	defer rc.srv.Close()
+	body := eventBody("e-7", "contact.created")
+	first := make(chan int)
+	go func() {
+		req, _ := http.NewRequest(http.MethodPost, rc.srv.URL+"/webhooks/Cust12345", bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-SuperOffice-Signature", webhook.Sign([]byte(webhook.DerivedSecret(master, "Cust12345")), body))
+		resp, err := rc.srv.Client().Do(req)
+		if err != nil {
+			first <- 0
+			return
+		}
+		resp.Body.Close()
+		first <- resp.StatusCode
+	}()
+	<-started
+	status, _ := rc.post(t, delivery{body: body})
+	assert.Equal(t, http.StatusConflict, status, "the retry while the first attempt runs")
+	close(release)
+	assert.Equal(t, http.StatusOK, <-first)
+	status, _ = rc.post(t, delivery{body: body})
+	assert.Equal(t, http.StatusOK, status, "handled: a later replay is dropped with 200")
+}
+
 func TestNewValidates(t *testing.T) {
 	handle := func(context.Context, *webhook.Event) error { return nil }
 	secret := func(*http.Request) ([]byte, error) { return []byte("x"), nil }
@@ -246,7 +285,9 @@ func TestMemoryDedupe(t *testing.T) {
 		return ok
 	}
 	assert.True(t, begin("a"))
-	assert.False(t, begin("a"), "in progress")
+	ok, err := d.Begin(ctx, "a")
+	assert.False(t, ok)
+	assert.ErrorIs(t, err, webhook.ErrInProgress)
 	require.NoError(t, d.Done(ctx, "a", false))
 	assert.True(t, begin("a"), "forgotten after a failure")
 	require.NoError(t, d.Done(ctx, "a", true))
