@@ -214,3 +214,34 @@ func TestRemove(t *testing.T) {
 	_, err = s.api.WebhookAgent.Remove(ctx, " ")
 	assert.Error(t, err)
 }
+
+func TestWebhookAgentTestAndSignal(t *testing.T) {
+	ctx := context.Background()
+	s := newHookSetup(t)
+	sub := s.sub()
+	sub.Events = []string{"exampleapp.synced"}
+	hook, err := s.api.WebhookAgent.Ensure(ctx, sub)
+	require.NoError(t, err)
+
+	res, err := s.api.WebhookAgent.TestWebhook(ctx, hook)
+	require.NoError(t, err)
+	assert.True(t, res.Success, res.Message)
+	wrong := *hook
+	wrong.Secret = "not the derived one"
+	res, err = s.api.WebhookAgent.TestWebhook(ctx, &wrong)
+	require.NoError(t, err)
+	assert.False(t, res.Success)
+	assert.Contains(t, res.Message, "401", "the Handler refused the signature")
+
+	require.NoError(t, s.api.WebhookAgent.SignalEvent(ctx, webapi.WebhookSignalEventRequest{
+		EventName: "exampleapp.synced", PrimaryKey: 42, Data: map[string]any{"batch": "7"},
+	}))
+	s.srv.WaitWebhooks()
+	got := s.received()
+	require.Len(t, got, 1)
+	assert.Equal(t, "exampleapp.synced", got[0].Event)
+	assert.Equal(t, int64(42), got[0].PrimaryKey)
+	vals, err := webhook.DecodeValues(got[0].FieldValues)
+	require.NoError(t, err)
+	assert.Equal(t, "7", vals["batch"].Text)
+}
