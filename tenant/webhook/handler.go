@@ -58,8 +58,9 @@ type Config struct {
 // content type (JSON) and the size before reading, verifies the signature
 // over the raw body before parsing it, answers the test event 200 without
 // calling the app, drops an EventId it has handled, and answers 200 only
-// when the app's Handle succeeded. Every refusal is a 4xx with a short
-// text body saying why, and never reaches the app.
+// when the app's Handle succeeded. A request it refuses (method, type,
+// size, signature, body) gets a 4xx with a short text body saying why,
+// and never reaches the app.
 type Handler struct {
 	secret  func(r *http.Request) ([]byte, error)
 	handle  func(ctx context.Context, ev *Event) error
