@@ -618,25 +618,23 @@ func newGUID() string {
 
 // ---- events from the tenant API ----
 
-// watchHooks wraps a tenant API handler (tenantAPI calls it with e.mu
-// held): when the tenant has webhooks, it compares the contacts and
-// persons before and after the handler and fires contact.* and person.*
-// events for what was created, changed or deleted.
-func (e *Emulator) watchHooks(h apiHandler) apiHandler {
-	return func(r *http.Request, t *Tenant, st *tenantStore, p apiPrincipal) (int, any) {
-		th := e.hooks.tenant[strings.ToLower(t.ContextIdentifier)]
-		if r.Method == http.MethodGet || th == nil || len(th.hooks) == 0 {
-			return h(r, t, st, p)
-		}
-		before := snapshotRows(st)
-		status, v := h(r, t, st, p)
-		if status < 300 {
-			after := snapshotRows(st)
-			e.diffLocked(t, p, "contact", before.contacts, after.contacts)
-			e.diffLocked(t, p, "person", before.persons, after.persons)
-		}
-		return status, v
+// watchHooks runs a tenant API handler for tenantAPI, with e.mu held:
+// when the tenant has webhooks, it compares the contacts and persons
+// before and after the handler and fires contact.* and person.* events
+// for what was created, changed or deleted.
+func (e *Emulator) watchHooks(h apiHandler, r *http.Request, t *Tenant, st *tenantStore, p apiPrincipal) (int, any) {
+	th := e.hooks.tenant[strings.ToLower(t.ContextIdentifier)]
+	if r.Method == http.MethodGet || th == nil || len(th.hooks) == 0 {
+		return h(r, t, st, p)
 	}
+	before := snapshotRows(st)
+	status, v := h(r, t, st, p)
+	if status < 300 {
+		after := snapshotRows(st)
+		e.diffLocked(t, p, "contact", before.contacts, after.contacts)
+		e.diffLocked(t, p, "person", before.persons, after.persons)
+	}
+	return status, v
 }
 
 // rows are the root-table columns of every contact and person, by id:
