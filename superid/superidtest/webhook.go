@@ -162,6 +162,7 @@ func (e *Emulator) webhookRoutes() {
 		{"GET /{ctx}/api/v1/Webhook", e.hookList},
 		{"POST /{ctx}/api/v1/Webhook", e.hookCreate},
 		{"PUT /{ctx}/api/v1/Webhook/{id}", e.hookPut},
+		{"PATCH /{ctx}/api/v1/Webhook/{id}", e.hookPatch},
 		{"DELETE /{ctx}/api/v1/Webhook/{id}", e.hookDelete},
 		{"POST /{ctx}/api/v1/Webhook/Test", e.hookTest},
 		{"POST /{ctx}/api/v1/Webhook/{event}/{pk}", e.hookSignal},
@@ -342,6 +343,58 @@ func (e *Emulator) hookPut(r *http.Request, t *Tenant, p apiPrincipal) (int, any
 	}
 	if _, ok := e.hookByID(t, id); !ok {
 		return apiError(http.StatusNotFound, "NotFound", "Webhook "+r.PathValue("id")+" not found")
+	}
+	in.WebhookId = id
+	return e.saveHook(t, p, &in)
+}
+
+// hookPatch applies JSON Patch (RFC 6902) operations add, replace and
+// remove on the webhook's top-level members, the form SuperOffice's REST
+// PATCH takes, then saves it like PUT (testing the target). Other
+// operations and nested paths are refused with 400.
+func (e *Emulator) hookPatch(r *http.Request, t *Tenant, p apiPrincipal) (int, any) {
+	id, err := strconv.Atoi(r.PathValue("id"))
+	if err != nil {
+		return apiError(http.StatusBadRequest, "BadRequest", "the webhook id must be a number")
+	}
+	var ops []struct {
+		Op    string
+		Path  string
+		Value json.RawMessage
+	}
+	if msg := decodeBody(r, &ops); msg != "" {
+		return apiError(http.StatusBadRequest, "BadRequest", msg)
+	}
+	cur, ok := e.hookByID(t, id)
+	if !ok {
+		return apiError(http.StatusNotFound, "NotFound", "Webhook "+r.PathValue("id")+" not found")
+	}
+	b, _ := json.Marshal(cur)
+	var doc map[string]json.RawMessage
+	_ = json.Unmarshal(b, &doc)
+	for _, op := range ops {
+		name := strings.TrimPrefix(op.Path, "/")
+		if !strings.HasPrefix(op.Path, "/") || name == "" || strings.Contains(name, "/") {
+			return apiError(http.StatusBadRequest, "BadRequest", "the emulator patches top-level members only, not "+strconv.Quote(op.Path))
+		}
+		for k := range doc {
+			if strings.EqualFold(k, name) {
+				name = k
+			}
+		}
+		switch strings.ToLower(op.Op) {
+		case "add", "replace":
+			doc[name] = op.Value
+		case "remove":
+			delete(doc, name)
+		default:
+			return apiError(http.StatusBadRequest, "BadRequest", "the emulator supports the JSON Patch operations add, replace and remove, not "+strconv.Quote(op.Op))
+		}
+	}
+	var in wireWebhookIn
+	b, _ = json.Marshal(doc)
+	if err := json.Unmarshal(b, &in); err != nil {
+		return apiError(http.StatusBadRequest, "BadRequest", "the patched webhook is invalid: "+err.Error())
 	}
 	in.WebhookId = id
 	return e.saveHook(t, p, &in)

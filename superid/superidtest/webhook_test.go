@@ -230,6 +230,15 @@ func TestWebhookSaveTestsTheTarget(t *testing.T) {
 	assert.Equal(t, "Stopped", put.State)
 	assert.Equal(t, "renamed", put.Name)
 	assert.Len(t, ht.all(), 2, "every save tests the target")
+	var patched hookRow
+	require.Equal(t, http.StatusOK, f.call(t, "PATCH", "v1/Webhook/"+strconv.Itoa(h.WebhookId),
+		[]map[string]any{{"op": "replace", "path": "/State", "value": "Active"}, {"op": "add", "path": "/events", "value": []string{"contact.deleted"}}}, &patched))
+	assert.Equal(t, "Active", patched.State)
+	assert.Equal(t, []string{"contact.deleted"}, patched.Events)
+	assert.Equal(t, "renamed", patched.Name)
+	assert.Len(t, ht.all(), 3, "a PATCH is a save too: it tests the target")
+	assert.Equal(t, http.StatusBadRequest, f.call(t, "PATCH", "v1/Webhook/"+strconv.Itoa(h.WebhookId),
+		[]map[string]any{{"op": "move", "from": "/Name", "path": "/Description"}}, nil))
 	var lastErr string
 	require.Equal(t, http.StatusOK, f.call(t, "GET", "v1/Webhook/"+strconv.Itoa(h.WebhookId)+"/LastError", nil, &lastErr))
 	assert.Equal(t, http.StatusNoContent, f.call(t, "DELETE", "v1/Webhook/"+strconv.Itoa(h.WebhookId), nil, nil))
