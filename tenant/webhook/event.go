@@ -115,11 +115,11 @@ func (s *stamp) UnmarshalJSON(b []byte) error {
 	if n := len(b); n >= 2 && b[0] == '"' && b[n-1] == '"' && bytes.IndexByte(b, '\\') < 0 {
 		v = string(b[1 : n-1]) // the common case: no escapes to undo
 	} else if err := json.Unmarshal(b, &v); err != nil {
-		return fmt.Errorf("Timestamp: %w", err)
+		return fmt.Errorf("the Timestamp is not a JSON string: %w", err)
 	}
 	t, err := parseISOTime(v)
 	if err != nil {
-		return fmt.Errorf("Timestamp: %q is not an ISO 8601 time", v)
+		return fmt.Errorf("the Timestamp %q is not an ISO 8601 time", truncate(v))
 	}
 	*s = stamp(t)
 	return nil
