@@ -107,6 +107,7 @@ var knownMembers = []string{"EventId", "Timestamp", "Changes", "Event", "Primary
 // or the same without an offset, which the web API uses for UTC.
 type stamp time.Time
 
+// UnmarshalJSON reads a JSON string time; null leaves s zero.
 func (s *stamp) UnmarshalJSON(b []byte) error {
 	if string(b) == "null" {
 		return nil

@@ -34,6 +34,7 @@ const (
 var kindNames = [...]string{"null", "string", "bool", "int", "float", "money", "date", "datetime", "time",
 	"timespan", "intarray", "binary", "json"}
 
+// String returns the kind's name: "int", "datetime"...
 func (k Kind) String() string {
 	if k >= 0 && int(k) < len(kindNames) {
 		return kindNames[k]
