@@ -80,6 +80,7 @@ type Emulator struct {
 	login  loginState
 	sys    systemUserState
 	tenant tenantAPIState
+	hooks  webhookState // webhook.go
 }
 
 type consentKey struct{ contextID, clientID string }
@@ -117,6 +118,7 @@ func New(baseURL string, opts ...Option) (*Emulator, error) {
 	e.systemUserRoutes()
 	e.tenantRoutes()
 	e.agentRoutes() // agents.go: the Agents API methods tenant/webapi's examples use
+	e.webhookRoutes()
 	return e, nil
 }
 

@@ -439,7 +439,7 @@ func (e *Emulator) tenantAPI(h apiHandler) http.HandlerFunc {
 			writeAPIError(w, http.StatusUnauthorized, "Unauthorized", msg)
 			return
 		}
-		status, v := h(r, t, e.storeLocked(t), p)
+		status, v := e.watchHooks(h, r, t, e.storeLocked(t), p) // webhook.go: runs h, then delivers webhooks
 		e.mu.Unlock()
 		if v == nil {
 			w.WriteHeader(status)
