@@ -334,9 +334,9 @@ func shortTime(s string) string {
 	case t.IsZero():
 		return ""
 	case t.Location() == webapi.Unspecified:
-		return t.Format("2006-01-02 15:04:05")
+		return t.Time.Format("2 Jan 2006 15:04")
 	}
-	return humanTime(t)
+	return humanTime(t.Time)
 }
 
 // companyName is the name typed in, or one that says which path made it.
