@@ -109,10 +109,16 @@ func TestTimeErrorNamesTheField(t *testing.T) {
 	require.ErrorAs(t, err, &te)
 	assert.Equal(t, "CreatedDate", te.Field)
 
-	// Enums and flags name their field too.
+	// Timespans, enums and flags name their field too.
 	var a AppointmentEntity
 	require.ErrorAs(t, json.Unmarshal([]byte(`{"Type":true}`), &a), &te)
 	assert.Equal(t, "Type", te.Field)
+	err = json.Unmarshal([]byte(`{"AlarmLeadTime":"soon"}`), &a)
+	require.ErrorAs(t, err, &te)
+	assert.Equal(t, "AlarmLeadTime", te.Field)
+	assert.Contains(t, err.Error(), `"soon"`)
+	require.ErrorAs(t, json.Unmarshal([]byte(`{"AlarmLeadTime":5}`), &a), &te)
+	assert.Equal(t, "AlarmLeadTime", te.Field)
 	var r TableRight
 	require.ErrorAs(t, json.Unmarshal([]byte(`{"Mask":-1}`), &r), &te)
 	assert.Equal(t, "Mask", te.Field)
@@ -159,6 +165,8 @@ func TestTimeSpan(t *testing.T) {
 	}
 	var ts TimeSpan
 	assert.Error(t, json.Unmarshal([]byte("5"), &ts), "number accepted")
+	require.NoError(t, json.Unmarshal([]byte(`"\u00301:02:03"`), &ts), "JSON escapes")
+	assert.Equal(t, time.Hour+2*time.Minute+3*time.Second, ts.Duration)
 }
 
 func FuzzParseTimeSpan(f *testing.F) {
