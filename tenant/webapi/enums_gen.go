@@ -198,7 +198,7 @@ func (e *AppointmentType) UnmarshalJSON(b []byte) error {
 	return err
 }
 
-// ArchiveBehaviour is a flag enum of the web API: one or more member names joined by ", " ("A, B"); bits no member names are held as a number among them ("A, 65536"), and such a value is sent as one integer, the only form the server reads. Names this package does not know pass through.
+// ArchiveBehaviour is a flag enum of the web API: one or more member names joined by ", " ("A, B"); bits no member names are held as a number among them ("A, 65536"), and such a value is sent as one integer, as the server refuses names mixed with a number. Names this package does not know pass through.
 type ArchiveBehaviour string
 
 // The members of ArchiveBehaviour.
@@ -253,7 +253,7 @@ func (e *AssignmentStatus) UnmarshalJSON(b []byte) error {
 	return err
 }
 
-// AssociateSourceType is a flag enum of the web API: one or more member names joined by ", " ("A, B"); bits no member names are held as a number among them ("A, 65536"), and such a value is sent as one integer, the only form the server reads. Names this package does not know pass through.
+// AssociateSourceType is a flag enum of the web API: one or more member names joined by ", " ("A, B"); bits no member names are held as a number among them ("A, 65536"), and such a value is sent as one integer, as the server refuses names mixed with a number. Names this package does not know pass through.
 type AssociateSourceType string
 
 // The members of AssociateSourceType.
@@ -639,7 +639,7 @@ func (e *ChatMessageType) UnmarshalJSON(b []byte) error {
 	return err
 }
 
-// ChatSessionFlags is a flag enum of the web API: one or more member names joined by ", " ("A, B"); bits no member names are held as a number among them ("A, 65536"), and such a value is sent as one integer, the only form the server reads. Names this package does not know pass through.
+// ChatSessionFlags is a flag enum of the web API: one or more member names joined by ", " ("A, B"); bits no member names are held as a number among them ("A, 65536"), and such a value is sent as one integer, as the server refuses names mixed with a number. Names this package does not know pass through.
 type ChatSessionFlags string
 
 // The members of ChatSessionFlags.
@@ -852,7 +852,7 @@ func (e *ConfigType) UnmarshalJSON(b []byte) error {
 	return err
 }
 
-// ContactAction is a flag enum of the web API: one or more member names joined by ", " ("A, B"); bits no member names are held as a number among them ("A, 65536"), and such a value is sent as one integer, the only form the server reads. Names this package does not know pass through.
+// ContactAction is a flag enum of the web API: one or more member names joined by ", " ("A, B"); bits no member names are held as a number among them ("A, 65536"), and such a value is sent as one integer, as the server refuses names mixed with a number. Names this package does not know pass through.
 type ContactAction string
 
 // The members of ContactAction.
@@ -911,7 +911,7 @@ func (e *ContactPersonBoardEntity) UnmarshalJSON(b []byte) error {
 	return err
 }
 
-// ContactSourceType is a flag enum of the web API: one or more member names joined by ", " ("A, B"); bits no member names are held as a number among them ("A, 65536"), and such a value is sent as one integer, the only form the server reads. Names this package does not know pass through.
+// ContactSourceType is a flag enum of the web API: one or more member names joined by ", " ("A, B"); bits no member names are held as a number among them ("A, 65536"), and such a value is sent as one integer, as the server refuses names mixed with a number. Names this package does not know pass through.
 type ContactSourceType string
 
 // The members of ContactSourceType.
@@ -1201,7 +1201,7 @@ func (e *DashTileType) UnmarshalJSON(b []byte) error {
 	return err
 }
 
-// DashTileUsage is a flag enum of the web API: one or more member names joined by ", " ("A, B"); bits no member names are held as a number among them ("A, 65536"), and such a value is sent as one integer, the only form the server reads. Names this package does not know pass through.
+// DashTileUsage is a flag enum of the web API: one or more member names joined by ", " ("A, B"); bits no member names are held as a number among them ("A, 65536"), and such a value is sent as one integer, as the server refuses names mixed with a number. Names this package does not know pass through.
 type DashTileUsage string
 
 // The members of DashTileUsage.
@@ -1495,7 +1495,7 @@ func (e *DurationUnit) UnmarshalJSON(b []byte) error {
 	return err
 }
 
-// EFieldRight is a flag enum of the web API: one or more member names joined by ", " ("A, B"); bits no member names are held as a number among them ("A, 65536"), and such a value is sent as one integer, the only form the server reads. Names this package does not know pass through.
+// EFieldRight is a flag enum of the web API: one or more member names joined by ", " ("A, B"); bits no member names are held as a number among them ("A, 65536"), and such a value is sent as one integer, as the server refuses names mixed with a number. Names this package does not know pass through.
 type EFieldRight string
 
 // The members of EFieldRight.
@@ -1537,7 +1537,7 @@ func (f *EFieldRight) UnmarshalJSON(b []byte) error {
 	return err
 }
 
-// EMailFlags is a flag enum of the web API: one or more member names joined by ", " ("A, B"); bits no member names are held as a number among them ("A, 65536"), and such a value is sent as one integer, the only form the server reads. Names this package does not know pass through.
+// EMailFlags is a flag enum of the web API: one or more member names joined by ", " ("A, B"); bits no member names are held as a number among them ("A, 65536"), and such a value is sent as one integer, as the server refuses names mixed with a number. Names this package does not know pass through.
 type EMailFlags string
 
 // The members of EMailFlags.
@@ -1597,7 +1597,7 @@ func (e *EMailPriority) UnmarshalJSON(b []byte) error {
 	return err
 }
 
-// ETableRight is a flag enum of the web API: one or more member names joined by ", " ("A, B"); bits no member names are held as a number among them ("A, 65536"), and such a value is sent as one integer, the only form the server reads. Names this package does not know pass through.
+// ETableRight is a flag enum of the web API: one or more member names joined by ", " ("A, B"); bits no member names are held as a number among them ("A, 65536"), and such a value is sent as one integer, as the server refuses names mixed with a number. Names this package does not know pass through.
 type ETableRight string
 
 // The members of ETableRight.
@@ -1646,7 +1646,7 @@ func (f *ETableRight) UnmarshalJSON(b []byte) error {
 	return err
 }
 
-// EjScriptVerb is a flag enum of the web API: one or more member names joined by ", " ("A, B"); bits no member names are held as a number among them ("A, 65536"), and such a value is sent as one integer, the only form the server reads. Names this package does not know pass through.
+// EjScriptVerb is a flag enum of the web API: one or more member names joined by ", " ("A, B"); bits no member names are held as a number among them ("A, 65536"), and such a value is sent as one integer, as the server refuses names mixed with a number. Names this package does not know pass through.
 type EjScriptVerb string
 
 // The members of EjScriptVerb.
@@ -1951,7 +1951,7 @@ func (e *ExecuteOnEvent) UnmarshalJSON(b []byte) error {
 	return err
 }
 
-// ExternalUserInfoModification is a flag enum of the web API: one or more member names joined by ", " ("A, B"); bits no member names are held as a number among them ("A, 65536"), and such a value is sent as one integer, the only form the server reads. Names this package does not know pass through.
+// ExternalUserInfoModification is a flag enum of the web API: one or more member names joined by ", " ("A, B"); bits no member names are held as a number among them ("A, 65536"), and such a value is sent as one integer, as the server refuses names mixed with a number. Names this package does not know pass through.
 type ExternalUserInfoModification string
 
 // The members of ExternalUserInfoModification.
@@ -2265,7 +2265,7 @@ func (e *GeneratorEncoding) UnmarshalJSON(b []byte) error {
 	return err
 }
 
-// HTMLSanitizerOptions is a flag enum of the web API: one or more member names joined by ", " ("A, B"); bits no member names are held as a number among them ("A, 65536"), and such a value is sent as one integer, the only form the server reads. Names this package does not know pass through.
+// HTMLSanitizerOptions is a flag enum of the web API: one or more member names joined by ", " ("A, B"); bits no member names are held as a number among them ("A, 65536"), and such a value is sent as one integer, as the server refuses names mixed with a number. Names this package does not know pass through.
 type HTMLSanitizerOptions string
 
 // The members of HTMLSanitizerOptions.
@@ -2320,7 +2320,7 @@ func (e *ImageEmbedType) UnmarshalJSON(b []byte) error {
 	return err
 }
 
-// ImportAction is a flag enum of the web API: one or more member names joined by ", " ("A, B"); bits no member names are held as a number among them ("A, 65536"), and such a value is sent as one integer, the only form the server reads. Names this package does not know pass through.
+// ImportAction is a flag enum of the web API: one or more member names joined by ", " ("A, B"); bits no member names are held as a number among them ("A, 65536"), and such a value is sent as one integer, as the server refuses names mixed with a number. Names this package does not know pass through.
 type ImportAction string
 
 // The members of ImportAction.
@@ -2361,7 +2361,7 @@ func (f *ImportAction) UnmarshalJSON(b []byte) error {
 	return err
 }
 
-// ImportEntityType is a flag enum of the web API: one or more member names joined by ", " ("A, B"); bits no member names are held as a number among them ("A, 65536"), and such a value is sent as one integer, the only form the server reads. Names this package does not know pass through.
+// ImportEntityType is a flag enum of the web API: one or more member names joined by ", " ("A, B"); bits no member names are held as a number among them ("A, 65536"), and such a value is sent as one integer, as the server refuses names mixed with a number. Names this package does not know pass through.
 type ImportEntityType string
 
 // The members of ImportEntityType.
@@ -2931,7 +2931,7 @@ func (e *NotifyChannel) UnmarshalJSON(b []byte) error {
 	return err
 }
 
-// NotifyType is a flag enum of the web API: one or more member names joined by ", " ("A, B"); bits no member names are held as a number among them ("A, 65536"), and such a value is sent as one integer, the only form the server reads. Names this package does not know pass through.
+// NotifyType is a flag enum of the web API: one or more member names joined by ", " ("A, B"); bits no member names are held as a number among them ("A, 65536"), and such a value is sent as one integer, as the server refuses names mixed with a number. Names this package does not know pass through.
 type NotifyType string
 
 // The members of NotifyType.
@@ -2994,7 +2994,7 @@ func (e *OrderBySortType) UnmarshalJSON(b []byte) error {
 	return err
 }
 
-// PrefDescAccessFlags is a flag enum of the web API: one or more member names joined by ", " ("A, B"); bits no member names are held as a number among them ("A, 65536"), and such a value is sent as one integer, the only form the server reads. Names this package does not know pass through.
+// PrefDescAccessFlags is a flag enum of the web API: one or more member names joined by ", " ("A, B"); bits no member names are held as a number among them ("A, 65536"), and such a value is sent as one integer, as the server refuses names mixed with a number. Names this package does not know pass through.
 type PrefDescAccessFlags string
 
 // The members of PrefDescAccessFlags.
@@ -3652,7 +3652,7 @@ func (e *ShipmentAddrStatus) UnmarshalJSON(b []byte) error {
 	return err
 }
 
-// ShipmentMessageType is a flag enum of the web API: one or more member names joined by ", " ("A, B"); bits no member names are held as a number among them ("A, 65536"), and such a value is sent as one integer, the only form the server reads. Names this package does not know pass through.
+// ShipmentMessageType is a flag enum of the web API: one or more member names joined by ", " ("A, B"); bits no member names are held as a number among them ("A, 65536"), and such a value is sent as one integer, as the server refuses names mixed with a number. Names this package does not know pass through.
 type ShipmentMessageType string
 
 // The members of ShipmentMessageType.
@@ -3722,7 +3722,7 @@ func (e *ShipmentStatus) UnmarshalJSON(b []byte) error {
 	return err
 }
 
-// ShowState is a flag enum of the web API: one or more member names joined by ", " ("A, B"); bits no member names are held as a number among them ("A, 65536"), and such a value is sent as one integer, the only form the server reads. Names this package does not know pass through.
+// ShowState is a flag enum of the web API: one or more member names joined by ", " ("A, B"); bits no member names are held as a number among them ("A, 65536"), and such a value is sent as one integer, as the server refuses names mixed with a number. Names this package does not know pass through.
 type ShowState string
 
 // The members of ShowState.
@@ -3762,7 +3762,7 @@ func (f *ShowState) UnmarshalJSON(b []byte) error {
 	return err
 }
 
-// ShowTaskItemInClient is a flag enum of the web API: one or more member names joined by ", " ("A, B"); bits no member names are held as a number among them ("A, 65536"), and such a value is sent as one integer, the only form the server reads. Names this package does not know pass through.
+// ShowTaskItemInClient is a flag enum of the web API: one or more member names joined by ", " ("A, B"); bits no member names are held as a number among them ("A, 65536"), and such a value is sent as one integer, as the server refuses names mixed with a number. Names this package does not know pass through.
 type ShowTaskItemInClient string
 
 // The members of ShowTaskItemInClient.
@@ -3900,7 +3900,7 @@ func (e *SystemEventScope) UnmarshalJSON(b []byte) error {
 	return err
 }
 
-// SystemMessageType is a flag enum of the web API: one or more member names joined by ", " ("A, B"); bits no member names are held as a number among them ("A, 65536"), and such a value is sent as one integer, the only form the server reads. Names this package does not know pass through.
+// SystemMessageType is a flag enum of the web API: one or more member names joined by ", " ("A, B"); bits no member names are held as a number among them ("A, 65536"), and such a value is sent as one integer, as the server refuses names mixed with a number. Names this package does not know pass through.
 type SystemMessageType string
 
 // The members of SystemMessageType.
@@ -3936,7 +3936,7 @@ func (f *SystemMessageType) UnmarshalJSON(b []byte) error {
 	return err
 }
 
-// TargetAssignementLevel is a flag enum of the web API: one or more member names joined by ", " ("A, B"); bits no member names are held as a number among them ("A, 65536"), and such a value is sent as one integer, the only form the server reads. Names this package does not know pass through.
+// TargetAssignementLevel is a flag enum of the web API: one or more member names joined by ", " ("A, B"); bits no member names are held as a number among them ("A, 65536"), and such a value is sent as one integer, as the server refuses names mixed with a number. Names this package does not know pass through.
 type TargetAssignementLevel string
 
 // The members of TargetAssignementLevel.
@@ -4160,7 +4160,7 @@ func (e *TemporaryKeyDomain) UnmarshalJSON(b []byte) error {
 	return err
 }
 
-// TicketAlertAction is a flag enum of the web API: one or more member names joined by ", " ("A, B"); bits no member names are held as a number among them ("A, 65536"), and such a value is sent as one integer, the only form the server reads. Names this package does not know pass through.
+// TicketAlertAction is a flag enum of the web API: one or more member names joined by ", " ("A, B"); bits no member names are held as a number among them ("A, 65536"), and such a value is sent as one integer, as the server refuses names mixed with a number. Names this package does not know pass through.
 type TicketAlertAction string
 
 // The members of TicketAlertAction.
@@ -4280,7 +4280,7 @@ func (e *TicketCategoryDelegateMethod) UnmarshalJSON(b []byte) error {
 	return err
 }
 
-// TicketCategoryFlags is a flag enum of the web API: one or more member names joined by ", " ("A, B"); bits no member names are held as a number among them ("A, 65536"), and such a value is sent as one integer, the only form the server reads. Names this package does not know pass through.
+// TicketCategoryFlags is a flag enum of the web API: one or more member names joined by ", " ("A, B"); bits no member names are held as a number among them ("A, 65536"), and such a value is sent as one integer, as the server refuses names mixed with a number. Names this package does not know pass through.
 type TicketCategoryFlags string
 
 // The members of TicketCategoryFlags.
@@ -4445,7 +4445,7 @@ func (e *TicketPriorityEscalateEvent) UnmarshalJSON(b []byte) error {
 	return err
 }
 
-// TicketPriorityFlags is a flag enum of the web API: one or more member names joined by ", " ("A, B"); bits no member names are held as a number among them ("A, 65536"), and such a value is sent as one integer, the only form the server reads. Names this package does not know pass through.
+// TicketPriorityFlags is a flag enum of the web API: one or more member names joined by ", " ("A, B"); bits no member names are held as a number among them ("A, 65536"), and such a value is sent as one integer, as the server refuses names mixed with a number. Names this package does not know pass through.
 type TicketPriorityFlags string
 
 // The members of TicketPriorityFlags.
@@ -4861,7 +4861,7 @@ func (e *WebAPIPatchOp) UnmarshalJSON(b []byte) error {
 	return err
 }
 
-// WebhookNotifyVia is a flag enum of the web API: one or more member names joined by ", " ("A, B"); bits no member names are held as a number among them ("A, 65536"), and such a value is sent as one integer, the only form the server reads. Names this package does not know pass through.
+// WebhookNotifyVia is a flag enum of the web API: one or more member names joined by ", " ("A, B"); bits no member names are held as a number among them ("A, 65536"), and such a value is sent as one integer, as the server refuses names mixed with a number. Names this package does not know pass through.
 type WebhookNotifyVia string
 
 // The members of WebhookNotifyVia.
@@ -4893,7 +4893,7 @@ func (f *WebhookNotifyVia) UnmarshalJSON(b []byte) error {
 	return err
 }
 
-// WebhookNotifyWhen is a flag enum of the web API: one or more member names joined by ", " ("A, B"); bits no member names are held as a number among them ("A, 65536"), and such a value is sent as one integer, the only form the server reads. Names this package does not know pass through.
+// WebhookNotifyWhen is a flag enum of the web API: one or more member names joined by ", " ("A, B"); bits no member names are held as a number among them ("A, 65536"), and such a value is sent as one integer, as the server refuses names mixed with a number. Names this package does not know pass through.
 type WebhookNotifyWhen string
 
 // The members of WebhookNotifyWhen.
@@ -4973,7 +4973,7 @@ func (e *WeekOfMonth) UnmarshalJSON(b []byte) error {
 	return err
 }
 
-// Weekday is a flag enum of the web API: one or more member names joined by ", " ("A, B"); bits no member names are held as a number among them ("A, 65536"), and such a value is sent as one integer, the only form the server reads. Names this package does not know pass through.
+// Weekday is a flag enum of the web API: one or more member names joined by ", " ("A, B"); bits no member names are held as a number among them ("A, 65536"), and such a value is sent as one integer, as the server refuses names mixed with a number. Names this package does not know pass through.
 type Weekday string
 
 // The members of Weekday.
@@ -5008,7 +5008,7 @@ func (f *Weekday) UnmarshalJSON(b []byte) error {
 	return err
 }
 
-// WidgetRequiredFields is a flag enum of the web API: one or more member names joined by ", " ("A, B"); bits no member names are held as a number among them ("A, 65536"), and such a value is sent as one integer, the only form the server reads. Names this package does not know pass through.
+// WidgetRequiredFields is a flag enum of the web API: one or more member names joined by ", " ("A, B"); bits no member names are held as a number among them ("A, 65536"), and such a value is sent as one integer, as the server refuses names mixed with a number. Names this package does not know pass through.
 type WidgetRequiredFields string
 
 // The members of WidgetRequiredFields.

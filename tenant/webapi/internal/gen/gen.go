@@ -205,7 +205,7 @@ func (g *gen) enums(w *bytes.Buffer) {
 	for _, e := range g.s.Enums {
 		name := spec.GoName(e.Name)
 		if e.Flags {
-			fmt.Fprintf(w, "// %s is a flag enum of the web API: one or more member names joined by \", \" (\"A, B\"); bits no member names are held as a number among them (\"A, 65536\"), and such a value is sent as one integer, the only form the server reads. Names this package does not know pass through.\ntype %s string\n\n", name, name)
+			fmt.Fprintf(w, "// %s is a flag enum of the web API: one or more member names joined by \", \" (\"A, B\"); bits no member names are held as a number among them (\"A, 65536\"), and such a value is sent as one integer, as the server refuses names mixed with a number. Names this package does not know pass through.\ntype %s string\n\n", name, name)
 		} else {
 			fmt.Fprintf(w, "// %s is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.\ntype %s string\n\n", name, name)
 		}
