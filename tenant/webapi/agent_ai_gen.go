@@ -16,8 +16,8 @@ type AIAgent struct{ c *tenant.Client }
 
 // AIAnalyzeBizCardImageRequest holds the parameters of AIAgent.AnalyzeBizCardImage, sent as one JSON object (the body AI_AnalyzeBizCardImageRequest).
 type AIAnalyzeBizCardImageRequest struct {
-	// Image is sent as Image, base64-encoded; left out when empty.
-	Image []byte `json:"Image,omitempty"`
+	// Image is sent as Image, base64-encoded; left out when nil.
+	Image []byte `json:"Image,omitzero"`
 	// MergeWithDatabase is sent as MergeWithDatabase, also when zero.
 	MergeWithDatabase bool `json:"MergeWithDatabase"`
 }
@@ -53,7 +53,7 @@ type AIAnswerRequest struct {
 	// Top is sent as Top, also when zero.
 	Top float64 `json:"Top"`
 	// Type is sent as Type; left out when empty.
-	Type RagType `json:"Type,omitempty"`
+	Type RagType `json:"Type,omitzero"`
 }
 
 // Answer calls POST v1/Agents/AI/Answer.
@@ -91,7 +91,7 @@ func (s AIAgent) AnswerFeedback(ctx context.Context, req AIAnswerFeedbackRequest
 // AIAnswerUsingContextRequest holds the parameters of AIAgent.AnswerUsingContext, sent as one JSON object (the body AI_AnswerUsingContextRequest).
 type AIAnswerUsingContextRequest struct {
 	// ContextIDs is sent as ContextIds; left out when nil.
-	ContextIDs *RagContextIDs `json:"ContextIds,omitempty"`
+	ContextIDs *RagContextIDs `json:"ContextIds,omitzero"`
 	// NamespaceName is sent as NamespaceName, also when zero.
 	NamespaceName string `json:"NamespaceName"`
 	// Query is sent as Query, also when zero.
@@ -99,7 +99,7 @@ type AIAnswerUsingContextRequest struct {
 	// Top is sent as Top, also when zero.
 	Top float64 `json:"Top"`
 	// Type is sent as Type; left out when empty.
-	Type RagType `json:"Type,omitempty"`
+	Type RagType `json:"Type,omitzero"`
 }
 
 // AnswerUsingContext calls POST v1/Agents/AI/AnswerUsingContext.
@@ -146,7 +146,7 @@ func (s AIAgent) CreateDefaultCopilotEntity(ctx context.Context) (*CopilotEntity
 // AICreateTextForAppointmentRequest holds the parameters of AIAgent.CreateTextForAppointment, sent as one JSON object (the body AI_CreateTextForAppointmentRequest).
 type AICreateTextForAppointmentRequest struct {
 	// Appointment is sent as Appointment; left out when nil.
-	Appointment *AppointmentEntity `json:"Appointment,omitempty"`
+	Appointment *AppointmentEntity `json:"Appointment,omitzero"`
 	// IsoLangCode is sent as IsoLangCode, also when zero.
 	IsoLangCode string `json:"IsoLangCode"`
 }
@@ -236,8 +236,8 @@ type AIGetChatbotResponseRequest struct {
 	DisplayValue string `json:"DisplayValue"`
 	// IsoLangCode is sent as IsoLangCode, also when zero.
 	IsoLangCode string `json:"IsoLangCode"`
-	// PreviousTurns is sent as PreviousTurns; left out when empty.
-	PreviousTurns []ChatbotTurn `json:"PreviousTurns,omitempty"`
+	// PreviousTurns is sent as PreviousTurns; left out when nil, sent as [] when empty.
+	PreviousTurns []ChatbotTurn `json:"PreviousTurns,omitzero"`
 	// UserPrompt is sent as UserPrompt, also when zero.
 	UserPrompt string `json:"UserPrompt"`
 }
@@ -277,8 +277,8 @@ func (s AIAgent) GetCopilotEntity(ctx context.Context, copilotEntityID int64) (*
 type AIGetFirstFormDesignCSSFromImageRequest struct {
 	// CSSClass is sent as CssClass, also when zero.
 	CSSClass string `json:"CssClass"`
-	// Image is sent as Image, base64-encoded; left out when empty.
-	Image []byte `json:"Image,omitempty"`
+	// Image is sent as Image, base64-encoded; left out when nil.
+	Image []byte `json:"Image,omitzero"`
 }
 
 // GetFirstFormDesignCSSFromImage calls POST v1/Agents/AI/GetFirstFormDesignCssFromImage; it only reads, so it is retried like a GET.
@@ -305,10 +305,10 @@ func (s AIAgent) GetFirstFormDesignCSSFromURL(ctx context.Context, req AIGetFirs
 
 // AIGetFormDesignCSSFromImageRequest holds the parameters of AIAgent.GetFormDesignCSSFromImage, sent as one JSON object (the body AI_GetFormDesignCssFromImageRequest).
 type AIGetFormDesignCSSFromImageRequest struct {
-	// CSSClasses is sent as CssClasses; left out when empty.
-	CSSClasses []string `json:"CssClasses,omitempty"`
-	// Image is sent as Image, base64-encoded; left out when empty.
-	Image []byte `json:"Image,omitempty"`
+	// CSSClasses is sent as CssClasses; left out when nil, sent as [] when empty.
+	CSSClasses []string `json:"CssClasses,omitzero"`
+	// Image is sent as Image, base64-encoded; left out when nil.
+	Image []byte `json:"Image,omitzero"`
 }
 
 // GetFormDesignCSSFromImage calls POST v1/Agents/AI/GetFormDesignCssFromImage; it only reads, so it is retried like a GET.
@@ -320,8 +320,8 @@ func (s AIAgent) GetFormDesignCSSFromImage(ctx context.Context, req AIGetFormDes
 
 // AIGetFormDesignCSSFromURLRequest holds the parameters of AIAgent.GetFormDesignCSSFromURL, sent as one JSON object (the body AI_GetFormDesignCssFromUrlRequest).
 type AIGetFormDesignCSSFromURLRequest struct {
-	// CSSClasses is sent as CssClasses; left out when empty.
-	CSSClasses []string `json:"CssClasses,omitempty"`
+	// CSSClasses is sent as CssClasses; left out when nil, sent as [] when empty.
+	CSSClasses []string `json:"CssClasses,omitzero"`
 	// URL is sent as Url, also when zero.
 	URL string `json:"Url"`
 }
@@ -338,7 +338,7 @@ func (s AIAgent) GetFormDesignCSSFromURL(ctx context.Context, req AIGetFormDesig
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/AI_Agent/v1AIAgent_GetFormDesignFromImage.html
 func (s AIAgent) GetFormDesignFromImage(ctx context.Context, image []byte) (map[string]string, error) {
 	in := struct {
-		Image []byte `json:"Image,omitempty"`
+		Image []byte `json:"Image,omitzero"`
 	}{image}
 	return call[map[string]string](ctx, s.c, "POST", "v1/Agents/AI/GetFormDesignFromImage", in, true)
 }
@@ -457,7 +457,7 @@ type AIParseQueryIntoRestrictionsRequest struct {
 	// Currents is sent as Currents, also when zero.
 	Currents string `json:"Currents"`
 	// PreviousQuery is sent as PreviousQuery; left out when nil.
-	PreviousQuery *NaturalLanguageSearch `json:"PreviousQuery,omitempty"`
+	PreviousQuery *NaturalLanguageSearch `json:"PreviousQuery,omitzero"`
 	// Query is sent as Query, also when zero.
 	Query string `json:"Query"`
 }
@@ -474,7 +474,7 @@ func (s AIAgent) ParseQueryIntoRestrictions(ctx context.Context, req AIParseQuer
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/AI_Agent/v1AIAgent_RemovePhotoBackground.html
 func (s AIAgent) RemovePhotoBackground(ctx context.Context, image []byte) ([]byte, error) {
 	in := struct {
-		Image []byte `json:"Image,omitempty"`
+		Image []byte `json:"Image,omitzero"`
 	}{image}
 	return callBytes(ctx, s.c, "POST", "v1/Agents/AI/RemovePhotoBackground", in, false)
 }
@@ -482,7 +482,7 @@ func (s AIAgent) RemovePhotoBackground(ctx context.Context, image []byte) ([]byt
 // RemovePhotoBackgroundReader is RemovePhotoBackground with the response body handed over as it arrives; the caller closes it.
 func (s AIAgent) RemovePhotoBackgroundReader(ctx context.Context, image []byte) (io.ReadCloser, error) {
 	in := struct {
-		Image []byte `json:"Image,omitempty"`
+		Image []byte `json:"Image,omitzero"`
 	}{image}
 	return callReader(ctx, s.c, "POST", "v1/Agents/AI/RemovePhotoBackground", in, false)
 }
@@ -492,7 +492,7 @@ type AIRephraseTextRequest struct {
 	// IsoLangCode is sent as IsoLangCode, also when zero.
 	IsoLangCode string `json:"IsoLangCode"`
 	// Style is sent as Style; left out when empty.
-	Style AiTextStyle `json:"Style,omitempty"`
+	Style AiTextStyle `json:"Style,omitzero"`
 	// Text is sent as Text, also when zero.
 	Text string `json:"Text"`
 }
@@ -527,7 +527,7 @@ type AISearchRequest struct {
 	// Top is sent as Top, also when zero.
 	Top float64 `json:"Top"`
 	// Type is sent as Type; left out when empty.
-	Type RagType `json:"Type,omitempty"`
+	Type RagType `json:"Type,omitzero"`
 }
 
 // Search calls POST v1/Agents/AI/Search; it only reads, so it is retried like a GET.

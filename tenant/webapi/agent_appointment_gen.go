@@ -18,7 +18,7 @@ type AppointmentAcceptRequest struct {
 	// AppointmentID is sent as AppointmentId, also when zero.
 	AppointmentID int64 `json:"AppointmentId"`
 	// UpdateMode is sent as UpdateMode; left out when empty.
-	UpdateMode RecurrenceUpdateMode `json:"UpdateMode,omitempty"`
+	UpdateMode RecurrenceUpdateMode `json:"UpdateMode,omitzero"`
 }
 
 // Accept calls POST v1/Agents/Appointment/Accept.
@@ -33,7 +33,7 @@ type AppointmentAcceptRejectedRequest struct {
 	// AppointmentID is sent as AppointmentId, also when zero.
 	AppointmentID int64 `json:"AppointmentId"`
 	// UpdateMode is sent as UpdateMode; left out when empty.
-	UpdateMode RecurrenceUpdateMode `json:"UpdateMode,omitempty"`
+	UpdateMode RecurrenceUpdateMode `json:"UpdateMode,omitzero"`
 }
 
 // AcceptRejected calls POST v1/Agents/Appointment/AcceptRejected.
@@ -48,7 +48,7 @@ type AppointmentAcceptWithEmailConfirmationRequest struct {
 	// AppointmentID is sent as AppointmentId, also when zero.
 	AppointmentID int64 `json:"AppointmentId"`
 	// UpdateMode is sent as UpdateMode; left out when empty.
-	UpdateMode RecurrenceUpdateMode `json:"UpdateMode,omitempty"`
+	UpdateMode RecurrenceUpdateMode `json:"UpdateMode,omitzero"`
 }
 
 // AcceptWithEmailConfirmation calls POST v1/Agents/Appointment/AcceptWithEmailConfirmation.
@@ -63,9 +63,9 @@ type AppointmentAcceptWithSMTPEmailConfirmationRequest struct {
 	// AppointmentID is sent as AppointmentId, also when zero.
 	AppointmentID int64 `json:"AppointmentId"`
 	// SMTPEMailConnectionInfo is sent as SmtpEMailConnectionInfo; left out when nil.
-	SMTPEMailConnectionInfo *EMailConnectionInfo `json:"SmtpEMailConnectionInfo,omitempty"`
+	SMTPEMailConnectionInfo *EMailConnectionInfo `json:"SmtpEMailConnectionInfo,omitzero"`
 	// UpdateMode is sent as UpdateMode; left out when empty.
-	UpdateMode RecurrenceUpdateMode `json:"UpdateMode,omitempty"`
+	UpdateMode RecurrenceUpdateMode `json:"UpdateMode,omitzero"`
 }
 
 // AcceptWithSMTPEmailConfirmation calls POST v1/Agents/Appointment/AcceptWithSmtpEmailConfirmation.
@@ -80,9 +80,9 @@ type AppointmentAssignToRequest struct {
 	// AppointmentID is sent as AppointmentId, also when zero.
 	AppointmentID int64 `json:"AppointmentId"`
 	// Participant is sent as Participant; left out when nil.
-	Participant *ParticipantInfo `json:"Participant,omitempty"`
+	Participant *ParticipantInfo `json:"Participant,omitzero"`
 	// UpdateMode is sent as UpdateMode; left out when empty.
-	UpdateMode RecurrenceUpdateMode `json:"UpdateMode,omitempty"`
+	UpdateMode RecurrenceUpdateMode `json:"UpdateMode,omitzero"`
 }
 
 // AssignTo calls POST v1/Agents/Appointment/AssignTo.
@@ -97,7 +97,7 @@ func (s AppointmentAgent) AssignTo(ctx context.Context, req AppointmentAssignToR
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Appointment_Agent/v1AppointmentAgent_CalculateDays.html
 func (s AppointmentAgent) CalculateDays(ctx context.Context, appointmentEntity *AppointmentEntity) (*RecurrenceInfo, error) {
 	in := struct {
-		AppointmentEntity *AppointmentEntity `json:"AppointmentEntity,omitempty"`
+		AppointmentEntity *AppointmentEntity `json:"AppointmentEntity,omitzero"`
 	}{appointmentEntity}
 	return call[*RecurrenceInfo](ctx, s.c, "POST", "v1/Agents/Appointment/CalculateDays", in, false)
 }
@@ -122,17 +122,17 @@ func (s AppointmentAgent) CanAssignToProjectMember(ctx context.Context, req Appo
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Appointment_Agent/v1AppointmentAgent_CleanUpBookingDeleted.html
 func (s AppointmentAgent) CleanUpBookingDeleted(ctx context.Context, appointmentIDs []int64) (float64, error) {
 	in := struct {
-		AppointmentIDs []int64 `json:"AppointmentIds,omitempty"`
+		AppointmentIDs []int64 `json:"AppointmentIds,omitzero"`
 	}{appointmentIDs}
 	return call[float64](ctx, s.c, "POST", "v1/Agents/Appointment/CleanUpBookingDeleted", in, false)
 }
 
 // AppointmentCleanUpBookingDeletedWithUpdateModeRequest holds the parameters of AppointmentAgent.CleanUpBookingDeletedWithUpdateMode, sent as one JSON object (the body Appointment_CleanUpBookingDeletedWithUpdateModeRequest).
 type AppointmentCleanUpBookingDeletedWithUpdateModeRequest struct {
-	// AppointmentIDs is sent as AppointmentIds; left out when empty.
-	AppointmentIDs []int64 `json:"AppointmentIds,omitempty"`
+	// AppointmentIDs is sent as AppointmentIds; left out when nil, sent as [] when empty.
+	AppointmentIDs []int64 `json:"AppointmentIds,omitzero"`
 	// UpdateMode is sent as UpdateMode; left out when empty.
-	UpdateMode RecurrenceUpdateMode `json:"UpdateMode,omitempty"`
+	UpdateMode RecurrenceUpdateMode `json:"UpdateMode,omitzero"`
 }
 
 // CleanUpBookingDeletedWithUpdateMode calls POST v1/Agents/Appointment/CleanUpBookingDeletedWithUpdateMode.
@@ -164,7 +164,7 @@ type AppointmentCreateAndAcceptRequest struct {
 	// EmailItemID is sent as EmailItemId, also when zero.
 	EmailItemID int64 `json:"EmailItemId"`
 	// UpdateMode is sent as UpdateMode; left out when empty.
-	UpdateMode RecurrenceUpdateMode `json:"UpdateMode,omitempty"`
+	UpdateMode RecurrenceUpdateMode `json:"UpdateMode,omitzero"`
 }
 
 // CreateAndAccept calls POST v1/Agents/Appointment/CreateAndAccept.
@@ -179,7 +179,7 @@ type AppointmentCreateAndAcceptWithEmailConfirmationRequest struct {
 	// EmailItemID is sent as EmailItemId, also when zero.
 	EmailItemID int64 `json:"EmailItemId"`
 	// UpdateMode is sent as UpdateMode; left out when empty.
-	UpdateMode RecurrenceUpdateMode `json:"UpdateMode,omitempty"`
+	UpdateMode RecurrenceUpdateMode `json:"UpdateMode,omitzero"`
 }
 
 // CreateAndAcceptWithEmailConfirmation calls POST v1/Agents/Appointment/CreateAndAcceptWithEmailConfirmation.
@@ -207,7 +207,7 @@ func (s AppointmentAgent) CreateAppointmentEntityFromExisting(ctx context.Contex
 // AppointmentCreateAppointmentForUIDRequest holds the parameters of AppointmentAgent.CreateAppointmentForUID, sent as one JSON object (the body Appointment_CreateAppointmentForUIDRequest).
 type AppointmentCreateAppointmentForUIDRequest struct {
 	// AppointmentEntity is sent as AppointmentEntity; left out when nil.
-	AppointmentEntity *AppointmentEntity `json:"AppointmentEntity,omitempty"`
+	AppointmentEntity *AppointmentEntity `json:"AppointmentEntity,omitzero"`
 	// UID is sent as Uid, also when zero.
 	UID string `json:"Uid"`
 }
@@ -231,7 +231,7 @@ func (s AppointmentAgent) CreateDefaultAppointmentEntity(ctx context.Context) (*
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Appointment_Agent/v1AppointmentAgent_CreateDefaultAppointmentEntityByType.html
 func (s AppointmentAgent) CreateDefaultAppointmentEntityByType(ctx context.Context, typeArg TaskType) (*AppointmentEntity, error) {
 	in := struct {
-		Type TaskType `json:"Type,omitempty"`
+		Type TaskType `json:"Type,omitzero"`
 	}{typeArg}
 	return call[*AppointmentEntity](ctx, s.c, "POST", "v1/Agents/Appointment/CreateDefaultAppointmentEntityByType", in, false)
 }
@@ -241,7 +241,7 @@ type AppointmentCreateDefaultAppointmentEntityByTypeAndAssociateRequest struct {
 	// AssociateID is sent as AssociateId, also when zero.
 	AssociateID int64 `json:"AssociateId"`
 	// Type is sent as Type; left out when empty.
-	Type TaskType `json:"Type,omitempty"`
+	Type TaskType `json:"Type,omitzero"`
 }
 
 // CreateDefaultAppointmentEntityByTypeAndAssociate calls POST v1/Agents/Appointment/CreateDefaultAppointmentEntityByTypeAndAssociate.
@@ -357,13 +357,13 @@ type AppointmentDeleteRequest struct {
 	// AppointmentID is sent as AppointmentId, also when zero.
 	AppointmentID int64 `json:"AppointmentId"`
 	// ImapEMailConnectionInfo is sent as ImapEMailConnectionInfo; left out when nil.
-	ImapEMailConnectionInfo *EMailConnectionInfo `json:"ImapEMailConnectionInfo,omitempty"`
+	ImapEMailConnectionInfo *EMailConnectionInfo `json:"ImapEMailConnectionInfo,omitzero"`
 	// SendEmailToParticipants is sent as SendEmailToParticipants, also when zero.
 	SendEmailToParticipants bool `json:"SendEmailToParticipants"`
 	// SMTPEMailConnectionInfo is sent as SmtpEMailConnectionInfo; left out when nil.
-	SMTPEMailConnectionInfo *EMailConnectionInfo `json:"SmtpEMailConnectionInfo,omitempty"`
+	SMTPEMailConnectionInfo *EMailConnectionInfo `json:"SmtpEMailConnectionInfo,omitzero"`
 	// UpdateMode is sent as UpdateMode; left out when empty.
-	UpdateMode RecurrenceUpdateMode `json:"UpdateMode,omitempty"`
+	UpdateMode RecurrenceUpdateMode `json:"UpdateMode,omitzero"`
 }
 
 // Delete calls POST v1/Agents/Appointment/Delete.
@@ -469,7 +469,7 @@ func (s AppointmentAgent) GetAppointment(ctx context.Context, appointmentID int6
 // AppointmentGetAppointmentEmailInvitationRequest holds the parameters of AppointmentAgent.GetAppointmentEmailInvitation, sent as one JSON object (the body Appointment_GetAppointmentEmailInvitationRequest).
 type AppointmentGetAppointmentEmailInvitationRequest struct {
 	// Appointment is sent as Appointment; left out when nil.
-	Appointment *AppointmentEntity `json:"Appointment,omitempty"`
+	Appointment *AppointmentEntity `json:"Appointment,omitzero"`
 	// Language is sent as Language, also when zero.
 	Language string `json:"Language"`
 	// TemplateName is sent as TemplateName, also when zero.
@@ -563,8 +563,8 @@ func (s AppointmentAgent) GetAssociateDiary(ctx context.Context, req Appointment
 
 // AppointmentGetAssociatesDiaryRequest holds the parameters of AppointmentAgent.GetAssociatesDiary, sent as one JSON object (the body Appointment_GetAssociatesDiaryRequest).
 type AppointmentGetAssociatesDiaryRequest struct {
-	// AssociateIDs is sent as AssociateIds; left out when empty.
-	AssociateIDs []int64 `json:"AssociateIds,omitempty"`
+	// AssociateIDs is sent as AssociateIds; left out when nil, sent as [] when empty.
+	AssociateIDs []int64 `json:"AssociateIds,omitzero"`
 	// EndTime is sent as EndTime, also when zero.
 	EndTime Time `json:"EndTime"`
 	// StartTime is sent as StartTime, also when zero.
@@ -580,8 +580,8 @@ func (s AppointmentAgent) GetAssociatesDiary(ctx context.Context, req Appointmen
 
 // AppointmentGetAssociatesDiaryInfoRequest holds the parameters of AppointmentAgent.GetAssociatesDiaryInfo, sent as one JSON object (the body Appointment_GetAssociatesDiaryInfoRequest).
 type AppointmentGetAssociatesDiaryInfoRequest struct {
-	// AssociateIDs is sent as AssociateIds; left out when empty.
-	AssociateIDs []int64 `json:"AssociateIds,omitempty"`
+	// AssociateIDs is sent as AssociateIds; left out when nil, sent as [] when empty.
+	AssociateIDs []int64 `json:"AssociateIds,omitzero"`
 	// EndTime is sent as EndTime, also when zero.
 	EndTime Time `json:"EndTime"`
 	// StartTime is sent as StartTime, also when zero.
@@ -600,7 +600,7 @@ func (s AppointmentAgent) GetAssociatesDiaryInfo(ctx context.Context, req Appoin
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Appointment_Agent/v1AppointmentAgent_GetCanInsertForAssociates.html
 func (s AppointmentAgent) GetCanInsertForAssociates(ctx context.Context, associateIDs []int64) ([]bool, error) {
 	in := struct {
-		AssociateIDs []int64 `json:"AssociateIds,omitempty"`
+		AssociateIDs []int64 `json:"AssociateIds,omitzero"`
 	}{associateIDs}
 	return call[[]bool](ctx, s.c, "POST", "v1/Agents/Appointment/GetCanInsertForAssociates", in, true)
 }
@@ -676,8 +676,8 @@ type AppointmentGetContactAppointmentsByTasksRequest struct {
 	EndTime Time `json:"EndTime"`
 	// StartTime is sent as StartTime, also when zero.
 	StartTime Time `json:"StartTime"`
-	// TaskIDs is sent as TaskIds; left out when empty.
-	TaskIDs []int64 `json:"TaskIds,omitempty"`
+	// TaskIDs is sent as TaskIds; left out when nil, sent as [] when empty.
+	TaskIDs []int64 `json:"TaskIds,omitzero"`
 }
 
 // GetContactAppointmentsByTasks calls POST v1/Agents/Appointment/GetContactAppointmentsByTasks; it only reads, so it is retried like a GET.
@@ -690,7 +690,7 @@ func (s AppointmentAgent) GetContactAppointmentsByTasks(ctx context.Context, req
 // AppointmentGetContactAppointmentsByTypeRequest holds the parameters of AppointmentAgent.GetContactAppointmentsByType, sent as one JSON object (the body Appointment_GetContactAppointmentsByTypeRequest).
 type AppointmentGetContactAppointmentsByTypeRequest struct {
 	// AppointmentType is sent as AppointmentType; left out when empty.
-	AppointmentType AppointmentType `json:"AppointmentType,omitempty"`
+	AppointmentType AppointmentType `json:"AppointmentType,omitzero"`
 	// ContactID is sent as ContactId, also when zero.
 	ContactID int64 `json:"ContactId"`
 	// Count is sent as Count, also when zero.
@@ -814,8 +814,8 @@ func (s AppointmentAgent) GetMyTasks(ctx context.Context, count int64) ([]Appoin
 
 // AppointmentGetNextAvailableTimeRequest holds the parameters of AppointmentAgent.GetNextAvailableTime, sent as one JSON object (the body Appointment_GetNextAvailableTimeRequest).
 type AppointmentGetNextAvailableTimeRequest struct {
-	// Associates is sent as Associates; left out when empty.
-	Associates []float64 `json:"Associates,omitempty"`
+	// Associates is sent as Associates; left out when nil, sent as [] when empty.
+	Associates []float64 `json:"Associates,omitzero"`
 	// Count is sent as Count, also when zero.
 	Count int64 `json:"Count"`
 	// EndTime is sent as EndTime, also when zero.
@@ -939,8 +939,8 @@ type AppointmentGetPersonAppointmentsByTasksRequest struct {
 	PersonID int64 `json:"PersonId"`
 	// StartTime is sent as StartTime, also when zero.
 	StartTime Time `json:"StartTime"`
-	// TaskIDs is sent as TaskIds; left out when empty.
-	TaskIDs []int64 `json:"TaskIds,omitempty"`
+	// TaskIDs is sent as TaskIds; left out when nil, sent as [] when empty.
+	TaskIDs []int64 `json:"TaskIds,omitzero"`
 }
 
 // GetPersonAppointmentsByTasks calls POST v1/Agents/Appointment/GetPersonAppointmentsByTasks; it only reads, so it is retried like a GET.
@@ -953,7 +953,7 @@ func (s AppointmentAgent) GetPersonAppointmentsByTasks(ctx context.Context, req 
 // AppointmentGetPersonAppointmentsByTypeRequest holds the parameters of AppointmentAgent.GetPersonAppointmentsByType, sent as one JSON object (the body Appointment_GetPersonAppointmentsByTypeRequest).
 type AppointmentGetPersonAppointmentsByTypeRequest struct {
 	// AppointmentType is sent as AppointmentType; left out when empty.
-	AppointmentType AppointmentType `json:"AppointmentType,omitempty"`
+	AppointmentType AppointmentType `json:"AppointmentType,omitzero"`
 	// Count is sent as Count, also when zero.
 	Count int64 `json:"Count"`
 	// EndTime is sent as EndTime, also when zero.
@@ -1078,8 +1078,8 @@ type AppointmentGetProjectAppointmentsByTasksRequest struct {
 	ProjectID int64 `json:"ProjectId"`
 	// StartTime is sent as StartTime, also when zero.
 	StartTime Time `json:"StartTime"`
-	// TaskIDs is sent as TaskIds; left out when empty.
-	TaskIDs []int64 `json:"TaskIds,omitempty"`
+	// TaskIDs is sent as TaskIds; left out when nil, sent as [] when empty.
+	TaskIDs []int64 `json:"TaskIds,omitzero"`
 }
 
 // GetProjectAppointmentsByTasks calls POST v1/Agents/Appointment/GetProjectAppointmentsByTasks; it only reads, so it is retried like a GET.
@@ -1092,7 +1092,7 @@ func (s AppointmentAgent) GetProjectAppointmentsByTasks(ctx context.Context, req
 // AppointmentGetProjectAppointmentsByTypeRequest holds the parameters of AppointmentAgent.GetProjectAppointmentsByType, sent as one JSON object (the body Appointment_GetProjectAppointmentsByTypeRequest).
 type AppointmentGetProjectAppointmentsByTypeRequest struct {
 	// AppointmentType is sent as AppointmentType; left out when empty.
-	AppointmentType AppointmentType `json:"AppointmentType,omitempty"`
+	AppointmentType AppointmentType `json:"AppointmentType,omitzero"`
 	// Count is sent as Count, also when zero.
 	Count int64 `json:"Count"`
 	// EndTime is sent as EndTime, also when zero.
@@ -1181,8 +1181,8 @@ type AppointmentGetProjectMemberAppointmentsByTasksRequest struct {
 	PersonID int64 `json:"PersonId"`
 	// StartTime is sent as StartTime, also when zero.
 	StartTime Time `json:"StartTime"`
-	// TaskIDs is sent as TaskIds; left out when empty.
-	TaskIDs []int64 `json:"TaskIds,omitempty"`
+	// TaskIDs is sent as TaskIds; left out when nil, sent as [] when empty.
+	TaskIDs []int64 `json:"TaskIds,omitzero"`
 }
 
 // GetProjectMemberAppointmentsByTasks calls POST v1/Agents/Appointment/GetProjectMemberAppointmentsByTasks; it only reads, so it is retried like a GET.
@@ -1195,7 +1195,7 @@ func (s AppointmentAgent) GetProjectMemberAppointmentsByTasks(ctx context.Contex
 // AppointmentGetProjectMemberAppointmentsByTypeRequest holds the parameters of AppointmentAgent.GetProjectMemberAppointmentsByType, sent as one JSON object (the body Appointment_GetProjectMemberAppointmentsByTypeRequest).
 type AppointmentGetProjectMemberAppointmentsByTypeRequest struct {
 	// AppointmentType is sent as AppointmentType; left out when empty.
-	AppointmentType AppointmentType `json:"AppointmentType,omitempty"`
+	AppointmentType AppointmentType `json:"AppointmentType,omitzero"`
 	// Count is sent as Count, also when zero.
 	Count int64 `json:"Count"`
 	// EndTime is sent as EndTime, also when zero.
@@ -1228,7 +1228,7 @@ func (s AppointmentAgent) GetPublishedAppointment(ctx context.Context, appointme
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Appointment_Agent/v1AppointmentAgent_GetPublishedAppointments.html
 func (s AppointmentAgent) GetPublishedAppointments(ctx context.Context, appointmentIDs []int64) ([]Appointment, error) {
 	in := struct {
-		AppointmentIDs []int64 `json:"AppointmentIds,omitempty"`
+		AppointmentIDs []int64 `json:"AppointmentIds,omitzero"`
 	}{appointmentIDs}
 	return call[[]Appointment](ctx, s.c, "POST", "v1/Agents/Appointment/GetPublishedAppointments", in, true)
 }
@@ -1320,7 +1320,7 @@ type AppointmentMoveRequest struct {
 	// NewStartTime is sent as NewStartTime, also when zero.
 	NewStartTime Time `json:"NewStartTime"`
 	// UpdateMode is sent as UpdateMode; left out when empty.
-	UpdateMode RecurrenceUpdateMode `json:"UpdateMode,omitempty"`
+	UpdateMode RecurrenceUpdateMode `json:"UpdateMode,omitzero"`
 }
 
 // Move calls POST v1/Agents/Appointment/Move.
@@ -1335,7 +1335,7 @@ func (s AppointmentAgent) Move(ctx context.Context, req AppointmentMoveRequest) 
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Appointment_Agent/v1AppointmentAgent_MoveExtended.html
 func (s AppointmentAgent) MoveExtended(ctx context.Context, appointmentMoveData *AppointmentMoveData) (*AppointmentEntity, error) {
 	in := struct {
-		AppointmentMoveData *AppointmentMoveData `json:"AppointmentMoveData,omitempty"`
+		AppointmentMoveData *AppointmentMoveData `json:"AppointmentMoveData,omitzero"`
 	}{appointmentMoveData}
 	return call[*AppointmentEntity](ctx, s.c, "POST", "v1/Agents/Appointment/MoveExtended", in, false)
 }
@@ -1345,15 +1345,15 @@ type AppointmentMoveWithEmailRequest struct {
 	// AppointmentID is sent as AppointmentId, also when zero.
 	AppointmentID int64 `json:"AppointmentId"`
 	// ImapEMailConnectionInfo is sent as ImapEMailConnectionInfo; left out when nil.
-	ImapEMailConnectionInfo *EMailConnectionInfo `json:"ImapEMailConnectionInfo,omitempty"`
+	ImapEMailConnectionInfo *EMailConnectionInfo `json:"ImapEMailConnectionInfo,omitzero"`
 	// NewStartTime is sent as NewStartTime, also when zero.
 	NewStartTime Time `json:"NewStartTime"`
 	// SendEmailToParticipants is sent as SendEmailToParticipants, also when zero.
 	SendEmailToParticipants bool `json:"SendEmailToParticipants"`
 	// SMTPEMailConnectionInfo is sent as SmtpEMailConnectionInfo; left out when nil.
-	SMTPEMailConnectionInfo *EMailConnectionInfo `json:"SmtpEMailConnectionInfo,omitempty"`
+	SMTPEMailConnectionInfo *EMailConnectionInfo `json:"SmtpEMailConnectionInfo,omitzero"`
 	// UpdateMode is sent as UpdateMode; left out when empty.
-	UpdateMode RecurrenceUpdateMode `json:"UpdateMode,omitempty"`
+	UpdateMode RecurrenceUpdateMode `json:"UpdateMode,omitzero"`
 }
 
 // MoveWithEmail calls POST v1/Agents/Appointment/MoveWithEmail.
@@ -1370,7 +1370,7 @@ type AppointmentRejectRequest struct {
 	// RejectReason is sent as RejectReason, also when zero.
 	RejectReason string `json:"RejectReason"`
 	// UpdateMode is sent as UpdateMode; left out when empty.
-	UpdateMode RecurrenceUpdateMode `json:"UpdateMode,omitempty"`
+	UpdateMode RecurrenceUpdateMode `json:"UpdateMode,omitzero"`
 }
 
 // Reject calls POST v1/Agents/Appointment/Reject.
@@ -1387,7 +1387,7 @@ type AppointmentRejectWithEmailConfirmationRequest struct {
 	// RejectReason is sent as RejectReason, also when zero.
 	RejectReason string `json:"RejectReason"`
 	// UpdateMode is sent as UpdateMode; left out when empty.
-	UpdateMode RecurrenceUpdateMode `json:"UpdateMode,omitempty"`
+	UpdateMode RecurrenceUpdateMode `json:"UpdateMode,omitzero"`
 }
 
 // RejectWithEmailConfirmation calls POST v1/Agents/Appointment/RejectWithEmailConfirmation.
@@ -1404,9 +1404,9 @@ type AppointmentRejectWithSMTPEmailConfirmationRequest struct {
 	// RejectReason is sent as RejectReason, also when zero.
 	RejectReason string `json:"RejectReason"`
 	// SMTPEMailConnectionInfo is sent as SmtpEMailConnectionInfo; left out when nil.
-	SMTPEMailConnectionInfo *EMailConnectionInfo `json:"SmtpEMailConnectionInfo,omitempty"`
+	SMTPEMailConnectionInfo *EMailConnectionInfo `json:"SmtpEMailConnectionInfo,omitzero"`
 	// UpdateMode is sent as UpdateMode; left out when empty.
-	UpdateMode RecurrenceUpdateMode `json:"UpdateMode,omitempty"`
+	UpdateMode RecurrenceUpdateMode `json:"UpdateMode,omitzero"`
 }
 
 // RejectWithSMTPEmailConfirmation calls POST v1/Agents/Appointment/RejectWithSmtpEmailConfirmation.
@@ -1446,15 +1446,15 @@ func (s AppointmentAgent) RequestForInfo(ctx context.Context, req AppointmentReq
 // AppointmentSaveRequest holds the parameters of AppointmentAgent.Save, sent as one JSON object (the body Appointment_SaveRequest).
 type AppointmentSaveRequest struct {
 	// AppointmentEntity is sent as AppointmentEntity; left out when nil.
-	AppointmentEntity *AppointmentEntity `json:"AppointmentEntity,omitempty"`
+	AppointmentEntity *AppointmentEntity `json:"AppointmentEntity,omitzero"`
 	// ImapEMailConnectionInfo is sent as ImapEMailConnectionInfo; left out when nil.
-	ImapEMailConnectionInfo *EMailConnectionInfo `json:"ImapEMailConnectionInfo,omitempty"`
+	ImapEMailConnectionInfo *EMailConnectionInfo `json:"ImapEMailConnectionInfo,omitzero"`
 	// SendEmailToParticipants is sent as SendEmailToParticipants, also when zero.
 	SendEmailToParticipants bool `json:"SendEmailToParticipants"`
 	// SMTPEMailConnectionInfo is sent as SmtpEMailConnectionInfo; left out when nil.
-	SMTPEMailConnectionInfo *EMailConnectionInfo `json:"SmtpEMailConnectionInfo,omitempty"`
+	SMTPEMailConnectionInfo *EMailConnectionInfo `json:"SmtpEMailConnectionInfo,omitzero"`
 	// UpdateMode is sent as UpdateMode; left out when empty.
-	UpdateMode RecurrenceUpdateMode `json:"UpdateMode,omitempty"`
+	UpdateMode RecurrenceUpdateMode `json:"UpdateMode,omitzero"`
 }
 
 // Save calls POST v1/Agents/Appointment/Save.
@@ -1488,21 +1488,21 @@ func (s AppointmentAgent) SaveTaskListItem(ctx context.Context, taskListItem *Ta
 // AppointmentSaveWithCustomInvitationRequest holds the parameters of AppointmentAgent.SaveWithCustomInvitation, sent as one JSON object (the body Appointment_SaveWithCustomInvitationRequest).
 type AppointmentSaveWithCustomInvitationRequest struct {
 	// AppointmentEntity is sent as AppointmentEntity; left out when nil.
-	AppointmentEntity *AppointmentEntity `json:"AppointmentEntity,omitempty"`
+	AppointmentEntity *AppointmentEntity `json:"AppointmentEntity,omitzero"`
 	// EmailBody is sent as EmailBody, also when zero.
 	EmailBody string `json:"EmailBody"`
 	// ImapEMailConnectionInfo is sent as ImapEMailConnectionInfo; left out when nil.
-	ImapEMailConnectionInfo *EMailConnectionInfo `json:"ImapEMailConnectionInfo,omitempty"`
+	ImapEMailConnectionInfo *EMailConnectionInfo `json:"ImapEMailConnectionInfo,omitzero"`
 	// SendEmailToParticipants is sent as SendEmailToParticipants, also when zero.
 	SendEmailToParticipants bool `json:"SendEmailToParticipants"`
 	// SMTPEMailConnectionInfo is sent as SmtpEMailConnectionInfo; left out when nil.
-	SMTPEMailConnectionInfo *EMailConnectionInfo `json:"SmtpEMailConnectionInfo,omitempty"`
+	SMTPEMailConnectionInfo *EMailConnectionInfo `json:"SmtpEMailConnectionInfo,omitzero"`
 	// Subject is sent as Subject, also when zero.
 	Subject string `json:"Subject"`
 	// TemplateLanguage is sent as TemplateLanguage, also when zero.
 	TemplateLanguage string `json:"TemplateLanguage"`
 	// UpdateMode is sent as UpdateMode; left out when empty.
-	UpdateMode RecurrenceUpdateMode `json:"UpdateMode,omitempty"`
+	UpdateMode RecurrenceUpdateMode `json:"UpdateMode,omitzero"`
 }
 
 // SaveWithCustomInvitation calls POST v1/Agents/Appointment/SaveWithCustomInvitation.
@@ -1514,10 +1514,10 @@ func (s AppointmentAgent) SaveWithCustomInvitation(ctx context.Context, req Appo
 
 // AppointmentSetActivityStatusRequest holds the parameters of AppointmentAgent.SetActivityStatus, sent as one JSON object (the body Appointment_SetActivityStatusRequest).
 type AppointmentSetActivityStatusRequest struct {
-	// ActivityIdentifier is sent as ActivityIdentifier; left out when empty.
-	ActivityIdentifier []string `json:"ActivityIdentifier,omitempty"`
+	// ActivityIdentifier is sent as ActivityIdentifier; left out when nil, sent as [] when empty.
+	ActivityIdentifier []string `json:"ActivityIdentifier,omitzero"`
 	// ActivityStatus is sent as ActivityStatus; left out when empty.
-	ActivityStatus ActivityStatus `json:"ActivityStatus,omitempty"`
+	ActivityStatus ActivityStatus `json:"ActivityStatus,omitzero"`
 }
 
 // SetActivityStatus calls POST v1/Agents/Appointment/SetActivityStatus.
@@ -1532,7 +1532,7 @@ type AppointmentSetSeenRequest struct {
 	// AppointmentID is sent as AppointmentId, also when zero.
 	AppointmentID int64 `json:"AppointmentId"`
 	// UpdateMode is sent as UpdateMode; left out when empty.
-	UpdateMode RecurrenceUpdateMode `json:"UpdateMode,omitempty"`
+	UpdateMode RecurrenceUpdateMode `json:"UpdateMode,omitzero"`
 }
 
 // SetSeen calls POST v1/Agents/Appointment/SetSeen.
@@ -1544,10 +1544,10 @@ func (s AppointmentAgent) SetSeen(ctx context.Context, req AppointmentSetSeenReq
 
 // AppointmentSetSeenManyRequest holds the parameters of AppointmentAgent.SetSeenMany, sent as one JSON object (the body Appointment_SetSeenManyRequest).
 type AppointmentSetSeenManyRequest struct {
-	// AppointmentIDs is sent as AppointmentIds; left out when empty.
-	AppointmentIDs []int64 `json:"AppointmentIds,omitempty"`
+	// AppointmentIDs is sent as AppointmentIds; left out when nil, sent as [] when empty.
+	AppointmentIDs []int64 `json:"AppointmentIds,omitzero"`
 	// UpdateMode is sent as UpdateMode; left out when empty.
-	UpdateMode RecurrenceUpdateMode `json:"UpdateMode,omitempty"`
+	UpdateMode RecurrenceUpdateMode `json:"UpdateMode,omitzero"`
 }
 
 // SetSeenMany calls POST v1/Agents/Appointment/SetSeenMany.
@@ -1562,7 +1562,7 @@ func (s AppointmentAgent) SetSeenMany(ctx context.Context, req AppointmentSetSee
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Appointment_Agent/v1AppointmentAgent_ToggleActivities.html
 func (s AppointmentAgent) ToggleActivities(ctx context.Context, activityIdentifier []string) (ActivityStatus, error) {
 	in := struct {
-		ActivityIdentifier []string `json:"ActivityIdentifier,omitempty"`
+		ActivityIdentifier []string `json:"ActivityIdentifier,omitzero"`
 	}{activityIdentifier}
 	return call[ActivityStatus](ctx, s.c, "POST", "v1/Agents/Appointment/ToggleActivities", in, false)
 }
@@ -1582,7 +1582,7 @@ func (s AppointmentAgent) ToggleActivity(ctx context.Context, activityIdentifier
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Appointment_Agent/v1AppointmentAgent_ToggleAndSetActivities.html
 func (s AppointmentAgent) ToggleAndSetActivities(ctx context.Context, activityIdentifiers []string) ([]string, error) {
 	in := struct {
-		ActivityIdentifiers []string `json:"ActivityIdentifiers,omitempty"`
+		ActivityIdentifiers []string `json:"ActivityIdentifiers,omitzero"`
 	}{activityIdentifiers}
 	return call[[]string](ctx, s.c, "POST", "v1/Agents/Appointment/ToggleAndSetActivities", in, false)
 }
@@ -1624,8 +1624,8 @@ func (s AppointmentAgent) UpdateAppointment(ctx context.Context, req Appointment
 type AppointmentUpdateAppointmentFromIcsResponseRequest struct {
 	// EmailAddress is sent as EmailAddress, also when zero.
 	EmailAddress string `json:"EmailAddress"`
-	// IcsData is sent as IcsData, base64-encoded; left out when empty.
-	IcsData []byte `json:"IcsData,omitempty"`
+	// IcsData is sent as IcsData, base64-encoded; left out when nil.
+	IcsData []byte `json:"IcsData,omitzero"`
 }
 
 // UpdateAppointmentFromIcsResponse calls POST v1/Agents/Appointment/UpdateAppointmentFromIcsResponse.
@@ -1646,11 +1646,11 @@ type AppointmentUpdateAppointmentWithModeRequest struct {
 	// StartTime is sent as StartTime, also when zero.
 	StartTime Time `json:"StartTime"`
 	// Status is sent as Status; left out when empty.
-	Status AppointmentStatus `json:"Status,omitempty"`
+	Status AppointmentStatus `json:"Status,omitzero"`
 	// Type is sent as Type; left out when empty.
-	Type AppointmentType `json:"Type,omitempty"`
+	Type AppointmentType `json:"Type,omitzero"`
 	// UpdateMode is sent as UpdateMode; left out when empty.
-	UpdateMode RecurrenceUpdateMode `json:"UpdateMode,omitempty"`
+	UpdateMode RecurrenceUpdateMode `json:"UpdateMode,omitzero"`
 }
 
 // UpdateAppointmentWithMode calls POST v1/Agents/Appointment/UpdateAppointmentWithMode.
@@ -1669,19 +1669,19 @@ type AppointmentUpdateAppointmentWithModeAndEmailRequest struct {
 	// ID is sent as Id, also when zero.
 	ID int64 `json:"Id"`
 	// ImapEMailConnectionInfo is sent as ImapEMailConnectionInfo; left out when nil.
-	ImapEMailConnectionInfo *EMailConnectionInfo `json:"ImapEMailConnectionInfo,omitempty"`
+	ImapEMailConnectionInfo *EMailConnectionInfo `json:"ImapEMailConnectionInfo,omitzero"`
 	// SendEmailToParticipants is sent as SendEmailToParticipants, also when zero.
 	SendEmailToParticipants bool `json:"SendEmailToParticipants"`
 	// SMTPEMailConnectionInfo is sent as SmtpEMailConnectionInfo; left out when nil.
-	SMTPEMailConnectionInfo *EMailConnectionInfo `json:"SmtpEMailConnectionInfo,omitempty"`
+	SMTPEMailConnectionInfo *EMailConnectionInfo `json:"SmtpEMailConnectionInfo,omitzero"`
 	// StartTime is sent as StartTime, also when zero.
 	StartTime Time `json:"StartTime"`
 	// Status is sent as Status; left out when empty.
-	Status AppointmentStatus `json:"Status,omitempty"`
+	Status AppointmentStatus `json:"Status,omitzero"`
 	// Type is sent as Type; left out when empty.
-	Type AppointmentType `json:"Type,omitempty"`
+	Type AppointmentType `json:"Type,omitzero"`
 	// UpdateMode is sent as UpdateMode; left out when empty.
-	UpdateMode RecurrenceUpdateMode `json:"UpdateMode,omitempty"`
+	UpdateMode RecurrenceUpdateMode `json:"UpdateMode,omitzero"`
 }
 
 // UpdateAppointmentWithModeAndEmail calls POST v1/Agents/Appointment/UpdateAppointmentWithModeAndEmail.
@@ -1696,7 +1696,7 @@ func (s AppointmentAgent) UpdateAppointmentWithModeAndEmail(ctx context.Context,
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Appointment_Agent/v1AppointmentAgent_ValidateAppointmentEntity.html
 func (s AppointmentAgent) ValidateAppointmentEntity(ctx context.Context, appointmentEntity *AppointmentEntity) (map[string]string, error) {
 	in := struct {
-		AppointmentEntity *AppointmentEntity `json:"AppointmentEntity,omitempty"`
+		AppointmentEntity *AppointmentEntity `json:"AppointmentEntity,omitzero"`
 	}{appointmentEntity}
 	return call[map[string]string](ctx, s.c, "POST", "v1/Agents/Appointment/ValidateAppointmentEntity", in, false)
 }
@@ -1704,9 +1704,9 @@ func (s AppointmentAgent) ValidateAppointmentEntity(ctx context.Context, appoint
 // AppointmentValidateDaysRequest holds the parameters of AppointmentAgent.ValidateDays, sent as one JSON object (the body Appointment_ValidateDaysRequest).
 type AppointmentValidateDaysRequest struct {
 	// AppointmentEntity is sent as AppointmentEntity; left out when nil.
-	AppointmentEntity *AppointmentEntity `json:"AppointmentEntity,omitempty"`
-	// Dates is sent as Dates; left out when empty.
-	Dates []Time `json:"Dates,omitempty"`
+	AppointmentEntity *AppointmentEntity `json:"AppointmentEntity,omitzero"`
+	// Dates is sent as Dates; left out when nil, sent as [] when empty.
+	Dates []Time `json:"Dates,omitzero"`
 }
 
 // ValidateDays calls POST v1/Agents/Appointment/ValidateDays.
@@ -1721,7 +1721,7 @@ func (s AppointmentAgent) ValidateDays(ctx context.Context, req AppointmentValid
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Appointment_Agent/v1AppointmentAgent_WillSendEmail.html
 func (s AppointmentAgent) WillSendEmail(ctx context.Context, appointment *AppointmentEntity) (bool, error) {
 	in := struct {
-		Appointment *AppointmentEntity `json:"Appointment,omitempty"`
+		Appointment *AppointmentEntity `json:"Appointment,omitzero"`
 	}{appointment}
 	return call[bool](ctx, s.c, "POST", "v1/Agents/Appointment/WillSendEmail", in, false)
 }

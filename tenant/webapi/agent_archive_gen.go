@@ -22,24 +22,24 @@ func (s ArchiveAgent) CreateDefaultArchiveListResult(ctx context.Context) (*Arch
 
 // ArchiveExportArchiveRequest holds the parameters of ArchiveAgent.ExportArchive, sent as one JSON object (the body Archive_ExportArchiveRequest).
 type ArchiveExportArchiveRequest struct {
-	// Columns is sent as Columns; left out when empty.
-	Columns []string `json:"Columns,omitempty"`
+	// Columns is sent as Columns; left out when nil, sent as [] when empty.
+	Columns []string `json:"Columns,omitzero"`
 	// Context is sent as Context, also when zero.
 	Context string `json:"Context"`
-	// DesiredEntities is sent as DesiredEntities; left out when empty.
-	DesiredEntities []string `json:"DesiredEntities,omitempty"`
+	// DesiredEntities is sent as DesiredEntities; left out when nil, sent as [] when empty.
+	DesiredEntities []string `json:"DesiredEntities,omitzero"`
 	// EstimatedRowCount is sent as EstimatedRowCount, also when zero.
 	EstimatedRowCount int64 `json:"EstimatedRowCount"`
 	// ExportType is sent as ExportType, also when zero.
 	ExportType string `json:"ExportType"`
 	// ProviderName is sent as ProviderName, also when zero.
 	ProviderName string `json:"ProviderName"`
-	// Restrictions is sent as Restrictions; left out when empty.
-	Restrictions []ArchiveRestrictionInfo `json:"Restrictions,omitempty"`
-	// SelectedRowIDs is sent as SelectedRowIds; left out when empty.
-	SelectedRowIDs []string `json:"SelectedRowIds,omitempty"`
-	// SortOrder is sent as SortOrder; left out when empty.
-	SortOrder []ArchiveOrderByInfo `json:"SortOrder,omitempty"`
+	// Restrictions is sent as Restrictions; left out when nil, sent as [] when empty.
+	Restrictions []ArchiveRestrictionInfo `json:"Restrictions,omitzero"`
+	// SelectedRowIDs is sent as SelectedRowIds; left out when nil, sent as [] when empty.
+	SelectedRowIDs []string `json:"SelectedRowIds,omitzero"`
+	// SortOrder is sent as SortOrder; left out when nil, sent as [] when empty.
+	SortOrder []ArchiveOrderByInfo `json:"SortOrder,omitzero"`
 }
 
 // ExportArchive calls POST v1/Agents/Archive/ExportArchive.
@@ -109,8 +109,8 @@ func (s ArchiveAgent) GetArchiveConfigurationWithContext(ctx context.Context, re
 
 // ArchiveGetArchiveListRequest holds the parameters of ArchiveAgent.GetArchiveList, sent as one JSON object (the body Archive_GetArchiveListRequest).
 type ArchiveGetArchiveListRequest struct {
-	// Entities is sent as Entities; left out when empty.
-	Entities []string `json:"Entities,omitempty"`
+	// Entities is sent as Entities; left out when nil, sent as [] when empty.
+	Entities []string `json:"Entities,omitzero"`
 	// GuiName is sent as GuiName, also when zero.
 	GuiName string `json:"GuiName"`
 	// Page is sent as Page, also when zero.
@@ -119,10 +119,10 @@ type ArchiveGetArchiveListRequest struct {
 	PageSize float64 `json:"PageSize"`
 	// ProviderName is sent as ProviderName, also when zero.
 	ProviderName string `json:"ProviderName"`
-	// Restriction is sent as Restriction; left out when empty.
-	Restriction []ArchiveRestrictionInfo `json:"Restriction,omitempty"`
-	// SortOrder is sent as SortOrder; left out when empty.
-	SortOrder []ArchiveOrderByInfo `json:"SortOrder,omitempty"`
+	// Restriction is sent as Restriction; left out when nil, sent as [] when empty.
+	Restriction []ArchiveRestrictionInfo `json:"Restriction,omitzero"`
+	// SortOrder is sent as SortOrder; left out when nil, sent as [] when empty.
+	SortOrder []ArchiveOrderByInfo `json:"SortOrder,omitzero"`
 }
 
 // GetArchiveList calls POST v1/Agents/Archive/GetArchiveList; it only reads, so it is retried like a GET.
@@ -159,20 +159,20 @@ func (s ArchiveAgent) GetArchiveList2(ctx context.Context, req ArchiveGetArchive
 
 // ArchiveGetArchiveListByColumnsRequest holds the parameters of ArchiveAgent.GetArchiveListByColumns, sent as one JSON object (the body Archive_GetArchiveListByColumnsRequest).
 type ArchiveGetArchiveListByColumnsRequest struct {
-	// Columns is sent as Columns; left out when empty.
-	Columns []string `json:"Columns,omitempty"`
-	// Entities is sent as Entities; left out when empty.
-	Entities []string `json:"Entities,omitempty"`
+	// Columns is sent as Columns; left out when nil, sent as [] when empty.
+	Columns []string `json:"Columns,omitzero"`
+	// Entities is sent as Entities; left out when nil, sent as [] when empty.
+	Entities []string `json:"Entities,omitzero"`
 	// Page is sent as Page, also when zero.
 	Page float64 `json:"Page"`
 	// PageSize is sent as PageSize, also when zero.
 	PageSize float64 `json:"PageSize"`
 	// ProviderName is sent as ProviderName, also when zero.
 	ProviderName string `json:"ProviderName"`
-	// Restriction is sent as Restriction; left out when empty.
-	Restriction []ArchiveRestrictionInfo `json:"Restriction,omitempty"`
-	// SortOrder is sent as SortOrder; left out when empty.
-	SortOrder []ArchiveOrderByInfo `json:"SortOrder,omitempty"`
+	// Restriction is sent as Restriction; left out when nil, sent as [] when empty.
+	Restriction []ArchiveRestrictionInfo `json:"Restriction,omitzero"`
+	// SortOrder is sent as SortOrder; left out when nil, sent as [] when empty.
+	SortOrder []ArchiveOrderByInfo `json:"SortOrder,omitzero"`
 }
 
 // GetArchiveListByColumns calls POST v1/Agents/Archive/GetArchiveListByColumns; it only reads, so it is retried like a GET.
@@ -209,22 +209,22 @@ func (s ArchiveAgent) GetArchiveListByColumns2(ctx context.Context, req ArchiveG
 
 // ArchiveGetArchiveListByColumnsWithContextRequest holds the parameters of ArchiveAgent.GetArchiveListByColumnsWithContext, sent as one JSON object (the body Archive_GetArchiveListByColumnsWithContextRequest).
 type ArchiveGetArchiveListByColumnsWithContextRequest struct {
-	// Columns is sent as Columns; left out when empty.
-	Columns []string `json:"Columns,omitempty"`
+	// Columns is sent as Columns; left out when nil, sent as [] when empty.
+	Columns []string `json:"Columns,omitzero"`
 	// Context is sent as Context, also when zero.
 	Context string `json:"Context"`
-	// Entities is sent as Entities; left out when empty.
-	Entities []string `json:"Entities,omitempty"`
+	// Entities is sent as Entities; left out when nil, sent as [] when empty.
+	Entities []string `json:"Entities,omitzero"`
 	// Page is sent as Page, also when zero.
 	Page float64 `json:"Page"`
 	// PageSize is sent as PageSize, also when zero.
 	PageSize float64 `json:"PageSize"`
 	// ProviderName is sent as ProviderName, also when zero.
 	ProviderName string `json:"ProviderName"`
-	// Restriction is sent as Restriction; left out when empty.
-	Restriction []ArchiveRestrictionInfo `json:"Restriction,omitempty"`
-	// SortOrder is sent as SortOrder; left out when empty.
-	SortOrder []ArchiveOrderByInfo `json:"SortOrder,omitempty"`
+	// Restriction is sent as Restriction; left out when nil, sent as [] when empty.
+	Restriction []ArchiveRestrictionInfo `json:"Restriction,omitzero"`
+	// SortOrder is sent as SortOrder; left out when nil, sent as [] when empty.
+	SortOrder []ArchiveOrderByInfo `json:"SortOrder,omitzero"`
 }
 
 // GetArchiveListByColumnsWithContext calls POST v1/Agents/Archive/GetArchiveListByColumnsWithContext; it only reads, so it is retried like a GET.
@@ -263,10 +263,10 @@ func (s ArchiveAgent) GetArchiveListByColumnsWithContext2(ctx context.Context, r
 
 // ArchiveGetArchiveListByColumnsWithHeaderRequest holds the parameters of ArchiveAgent.GetArchiveListByColumnsWithHeader, sent as one JSON object (the body Archive_GetArchiveListByColumnsWithHeaderRequest).
 type ArchiveGetArchiveListByColumnsWithHeaderRequest struct {
-	// Columns is sent as Columns; left out when empty.
-	Columns []string `json:"Columns,omitempty"`
-	// Entities is sent as Entities; left out when empty.
-	Entities []string `json:"Entities,omitempty"`
+	// Columns is sent as Columns; left out when nil, sent as [] when empty.
+	Columns []string `json:"Columns,omitzero"`
+	// Entities is sent as Entities; left out when nil, sent as [] when empty.
+	Entities []string `json:"Entities,omitzero"`
 	// Options is sent as Options, also when zero.
 	Options string `json:"Options"`
 	// Page is sent as Page, also when zero.
@@ -275,10 +275,10 @@ type ArchiveGetArchiveListByColumnsWithHeaderRequest struct {
 	PageSize float64 `json:"PageSize"`
 	// ProviderName is sent as ProviderName, also when zero.
 	ProviderName string `json:"ProviderName"`
-	// Restriction is sent as Restriction; left out when empty.
-	Restriction []ArchiveRestrictionInfo `json:"Restriction,omitempty"`
-	// SortOrder is sent as SortOrder; left out when empty.
-	SortOrder []ArchiveOrderByInfo `json:"SortOrder,omitempty"`
+	// Restriction is sent as Restriction; left out when nil, sent as [] when empty.
+	Restriction []ArchiveRestrictionInfo `json:"Restriction,omitzero"`
+	// SortOrder is sent as SortOrder; left out when nil, sent as [] when empty.
+	SortOrder []ArchiveOrderByInfo `json:"SortOrder,omitzero"`
 }
 
 // GetArchiveListByColumnsWithHeader calls POST v1/Agents/Archive/GetArchiveListByColumnsWithHeader; it only reads, so it is retried like a GET.
@@ -317,12 +317,12 @@ func (s ArchiveAgent) GetArchiveListByColumnsWithHeader2(ctx context.Context, re
 
 // ArchiveGetArchiveListByColumnsWithHeaderWithContextRequest holds the parameters of ArchiveAgent.GetArchiveListByColumnsWithHeaderWithContext, sent as one JSON object (the body Archive_GetArchiveListByColumnsWithHeaderWithContextRequest).
 type ArchiveGetArchiveListByColumnsWithHeaderWithContextRequest struct {
-	// Columns is sent as Columns; left out when empty.
-	Columns []string `json:"Columns,omitempty"`
+	// Columns is sent as Columns; left out when nil, sent as [] when empty.
+	Columns []string `json:"Columns,omitzero"`
 	// Context is sent as Context, also when zero.
 	Context string `json:"Context"`
-	// Entities is sent as Entities; left out when empty.
-	Entities []string `json:"Entities,omitempty"`
+	// Entities is sent as Entities; left out when nil, sent as [] when empty.
+	Entities []string `json:"Entities,omitzero"`
 	// Options is sent as Options, also when zero.
 	Options string `json:"Options"`
 	// Page is sent as Page, also when zero.
@@ -331,10 +331,10 @@ type ArchiveGetArchiveListByColumnsWithHeaderWithContextRequest struct {
 	PageSize float64 `json:"PageSize"`
 	// ProviderName is sent as ProviderName, also when zero.
 	ProviderName string `json:"ProviderName"`
-	// Restriction is sent as Restriction; left out when empty.
-	Restriction []ArchiveRestrictionInfo `json:"Restriction,omitempty"`
-	// SortOrder is sent as SortOrder; left out when empty.
-	SortOrder []ArchiveOrderByInfo `json:"SortOrder,omitempty"`
+	// Restriction is sent as Restriction; left out when nil, sent as [] when empty.
+	Restriction []ArchiveRestrictionInfo `json:"Restriction,omitzero"`
+	// SortOrder is sent as SortOrder; left out when nil, sent as [] when empty.
+	SortOrder []ArchiveOrderByInfo `json:"SortOrder,omitzero"`
 }
 
 // GetArchiveListByColumnsWithHeaderWithContext calls POST v1/Agents/Archive/GetArchiveListByColumnsWithHeaderWithContext; it only reads, so it is retried like a GET.
@@ -377,8 +377,8 @@ func (s ArchiveAgent) GetArchiveListByColumnsWithHeaderWithContext2(ctx context.
 type ArchiveGetArchiveListWithContextRequest struct {
 	// Context is sent as Context, also when zero.
 	Context string `json:"Context"`
-	// Entities is sent as Entities; left out when empty.
-	Entities []string `json:"Entities,omitempty"`
+	// Entities is sent as Entities; left out when nil, sent as [] when empty.
+	Entities []string `json:"Entities,omitzero"`
 	// GuiName is sent as GuiName, also when zero.
 	GuiName string `json:"GuiName"`
 	// Page is sent as Page, also when zero.
@@ -387,10 +387,10 @@ type ArchiveGetArchiveListWithContextRequest struct {
 	PageSize float64 `json:"PageSize"`
 	// ProviderName is sent as ProviderName, also when zero.
 	ProviderName string `json:"ProviderName"`
-	// Restriction is sent as Restriction; left out when empty.
-	Restriction []ArchiveRestrictionInfo `json:"Restriction,omitempty"`
-	// SortOrder is sent as SortOrder; left out when empty.
-	SortOrder []ArchiveOrderByInfo `json:"SortOrder,omitempty"`
+	// Restriction is sent as Restriction; left out when nil, sent as [] when empty.
+	Restriction []ArchiveRestrictionInfo `json:"Restriction,omitzero"`
+	// SortOrder is sent as SortOrder; left out when nil, sent as [] when empty.
+	SortOrder []ArchiveOrderByInfo `json:"SortOrder,omitzero"`
 }
 
 // GetArchiveListWithContext calls POST v1/Agents/Archive/GetArchiveListWithContext; it only reads, so it is retried like a GET.
@@ -462,7 +462,7 @@ func (s ArchiveAgent) GetAvailableEntities(ctx context.Context, req ArchiveGetAv
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Archive_Agent/v1ArchiveAgent_GetGroupAssociateIds.html
 func (s ArchiveAgent) GetGroupAssociateIDs(ctx context.Context, groupIDs []int64) ([]int64, error) {
 	in := struct {
-		GroupIDs []int64 `json:"GroupIds,omitempty"`
+		GroupIDs []int64 `json:"GroupIds,omitzero"`
 	}{groupIDs}
 	return call[[]int64](ctx, s.c, "POST", "v1/Agents/Archive/GetGroupAssociateIds", in, true)
 }
@@ -476,8 +476,8 @@ func (s ArchiveAgent) GetProviderNames(ctx context.Context) ([]string, error) {
 
 // ArchiveGetRelatedDataRequest holds the parameters of ArchiveAgent.GetRelatedData, sent as one JSON object (the body Archive_GetRelatedDataRequest).
 type ArchiveGetRelatedDataRequest struct {
-	// Fields is sent as Fields; left out when empty.
-	Fields []string `json:"Fields,omitempty"`
+	// Fields is sent as Fields; left out when nil, sent as [] when empty.
+	Fields []string `json:"Fields,omitzero"`
 	// RecordID is sent as RecordId, also when zero.
 	RecordID int64 `json:"RecordId"`
 	// Table is sent as Table, also when zero.
@@ -513,15 +513,15 @@ func (s ArchiveAgent) GetRelatedData2(ctx context.Context, req ArchiveGetRelated
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Archive_Agent/v1ArchiveAgent_SetActivityFilter.html
 func (s ArchiveAgent) SetActivityFilter(ctx context.Context, activityFilter *ActivityFilter) error {
 	in := struct {
-		ActivityFilter *ActivityFilter `json:"ActivityFilter,omitempty"`
+		ActivityFilter *ActivityFilter `json:"ActivityFilter,omitzero"`
 	}{activityFilter}
 	return exec(ctx, s.c, "POST", "v1/Agents/Archive/SetActivityFilter", in, false)
 }
 
 // ArchiveSetChosenColumnsRequest holds the parameters of ArchiveAgent.SetChosenColumns, sent as one JSON object (the body Archive_SetChosenColumnsRequest).
 type ArchiveSetChosenColumnsRequest struct {
-	// ChosenColumns is sent as ChosenColumns; left out when empty.
-	ChosenColumns []string `json:"ChosenColumns,omitempty"`
+	// ChosenColumns is sent as ChosenColumns; left out when nil, sent as [] when empty.
+	ChosenColumns []string `json:"ChosenColumns,omitzero"`
 	// GuiName is sent as GuiName, also when zero.
 	GuiName string `json:"GuiName"`
 	// ProviderName is sent as ProviderName, also when zero.
@@ -537,8 +537,8 @@ func (s ArchiveAgent) SetChosenColumns(ctx context.Context, req ArchiveSetChosen
 
 // ArchiveSetChosenColumnsV2Request holds the parameters of ArchiveAgent.SetChosenColumnsV2, sent as one JSON object (the body Archive_SetChosenColumnsV2Request).
 type ArchiveSetChosenColumnsV2Request struct {
-	// ChosenColumns is sent as ChosenColumns; left out when empty.
-	ChosenColumns []string `json:"ChosenColumns,omitempty"`
+	// ChosenColumns is sent as ChosenColumns; left out when nil, sent as [] when empty.
+	ChosenColumns []string `json:"ChosenColumns,omitzero"`
 	// Context is sent as Context, also when zero.
 	Context string `json:"Context"`
 	// GuiName is sent as GuiName, also when zero.
@@ -558,8 +558,8 @@ func (s ArchiveAgent) SetChosenColumnsV2(ctx context.Context, req ArchiveSetChos
 
 // ArchiveSetChosenEntitiesRequest holds the parameters of ArchiveAgent.SetChosenEntities, sent as one JSON object (the body Archive_SetChosenEntitiesRequest).
 type ArchiveSetChosenEntitiesRequest struct {
-	// Entities is sent as Entities; left out when empty.
-	Entities []string `json:"Entities,omitempty"`
+	// Entities is sent as Entities; left out when nil, sent as [] when empty.
+	Entities []string `json:"Entities,omitzero"`
 	// GuiName is sent as GuiName, also when zero.
 	GuiName string `json:"GuiName"`
 	// ProviderName is sent as ProviderName, also when zero.
@@ -577,8 +577,8 @@ func (s ArchiveAgent) SetChosenEntities(ctx context.Context, req ArchiveSetChose
 type ArchiveSetChosenEntitiesV2Request struct {
 	// Context is sent as Context, also when zero.
 	Context string `json:"Context"`
-	// Entities is sent as Entities; left out when empty.
-	Entities []string `json:"Entities,omitempty"`
+	// Entities is sent as Entities; left out when nil, sent as [] when empty.
+	Entities []string `json:"Entities,omitzero"`
 	// GuiName is sent as GuiName, also when zero.
 	GuiName string `json:"GuiName"`
 	// OwnerKeys is sent as OwnerKeys, also when zero.
@@ -596,8 +596,8 @@ func (s ArchiveAgent) SetChosenEntitiesV2(ctx context.Context, req ArchiveSetCho
 
 // ArchiveSetColumnWidthsRequest holds the parameters of ArchiveAgent.SetColumnWidths, sent as one JSON object (the body Archive_SetColumnWidthsRequest).
 type ArchiveSetColumnWidthsRequest struct {
-	// ColumnWidths is sent as ColumnWidths; left out when empty.
-	ColumnWidths []string `json:"ColumnWidths,omitempty"`
+	// ColumnWidths is sent as ColumnWidths; left out when nil, sent as [] when empty.
+	ColumnWidths []string `json:"ColumnWidths,omitzero"`
 	// GuiName is sent as GuiName, also when zero.
 	GuiName string `json:"GuiName"`
 }
@@ -611,8 +611,8 @@ func (s ArchiveAgent) SetColumnWidths(ctx context.Context, req ArchiveSetColumnW
 
 // ArchiveSetColumnWidthsV2Request holds the parameters of ArchiveAgent.SetColumnWidthsV2, sent as one JSON object (the body Archive_SetColumnWidthsV2Request).
 type ArchiveSetColumnWidthsV2Request struct {
-	// ColumnWidths is sent as ColumnWidths; left out when empty.
-	ColumnWidths []string `json:"ColumnWidths,omitempty"`
+	// ColumnWidths is sent as ColumnWidths; left out when nil, sent as [] when empty.
+	ColumnWidths []string `json:"ColumnWidths,omitzero"`
 	// Context is sent as Context, also when zero.
 	Context string `json:"Context"`
 	// GuiName is sent as GuiName, also when zero.

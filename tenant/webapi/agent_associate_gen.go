@@ -74,7 +74,7 @@ func (s AssociateAgent) GetNote(ctx context.Context, associateID int64) ([]strin
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Associate_Agent/v1AssociateAgent_LogOffWindowsUsers.html
 func (s AssociateAgent) LogOffWindowsUsers(ctx context.Context, associateIDs []int64) error {
 	in := struct {
-		AssociateIDs []int64 `json:"AssociateIds,omitempty"`
+		AssociateIDs []int64 `json:"AssociateIds,omitzero"`
 	}{associateIDs}
 	return exec(ctx, s.c, "POST", "v1/Agents/Associate/LogOffWindowsUsers", in, false)
 }
@@ -83,8 +83,8 @@ func (s AssociateAgent) LogOffWindowsUsers(ctx context.Context, associateIDs []i
 type AssociateSaveNoteRequest struct {
 	// AssociateID is sent as AssociateId, also when zero.
 	AssociateID int64 `json:"AssociateId"`
-	// Note is sent as Note; left out when empty.
-	Note []string `json:"Note,omitempty"`
+	// Note is sent as Note; left out when nil, sent as [] when empty.
+	Note []string `json:"Note,omitzero"`
 }
 
 // SaveNote calls POST v1/Agents/Associate/SaveNote.

@@ -28,7 +28,7 @@ func (s BatchAgent) DeleteBatchTask(ctx context.Context, batchTaskID int64) erro
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Batch_Agent/v1BatchAgent_DeleteBatchTasks.html
 func (s BatchAgent) DeleteBatchTasks(ctx context.Context, batchTaskIDs []int64) error {
 	in := struct {
-		BatchTaskIDs []int64 `json:"BatchTaskIds,omitempty"`
+		BatchTaskIDs []int64 `json:"BatchTaskIds,omitzero"`
 	}{batchTaskIDs}
 	return exec(ctx, s.c, "POST", "v1/Agents/Batch/DeleteBatchTasks", in, false)
 }
@@ -46,7 +46,7 @@ func (s BatchAgent) GetAllBatchTaskInfosByName(ctx context.Context, taskName str
 // BatchGetAllBatchTaskInfosByNameAndStateRequest holds the parameters of BatchAgent.GetAllBatchTaskInfosByNameAndState, sent as one JSON object (the body Batch_GetAllBatchTaskInfosByNameAndStateRequest).
 type BatchGetAllBatchTaskInfosByNameAndStateRequest struct {
 	// State is sent as State; left out when empty.
-	State BatchTaskState `json:"State,omitempty"`
+	State BatchTaskState `json:"State,omitzero"`
 	// TaskName is sent as TaskName, also when zero.
 	TaskName string `json:"TaskName"`
 }
@@ -73,17 +73,17 @@ func (s BatchAgent) GetBatchTaskInfo(ctx context.Context, id int64) (*BatchTaskI
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Batch_Agent/v1BatchAgent_GetBatchTaskInfosByAssociates.html
 func (s BatchAgent) GetBatchTaskInfosByAssociates(ctx context.Context, associateIDs []int64) ([]BatchTaskInfo, error) {
 	in := struct {
-		AssociateIDs []int64 `json:"AssociateIds,omitempty"`
+		AssociateIDs []int64 `json:"AssociateIds,omitzero"`
 	}{associateIDs}
 	return call[[]BatchTaskInfo](ctx, s.c, "POST", "v1/Agents/Batch/GetBatchTaskInfosByAssociates", in, true)
 }
 
 // BatchGetBatchTaskInfosByAssociatesAndStateRequest holds the parameters of BatchAgent.GetBatchTaskInfosByAssociatesAndState, sent as one JSON object (the body Batch_GetBatchTaskInfosByAssociatesAndStateRequest).
 type BatchGetBatchTaskInfosByAssociatesAndStateRequest struct {
-	// AssociateIDs is sent as AssociateIds; left out when empty.
-	AssociateIDs []int64 `json:"AssociateIds,omitempty"`
+	// AssociateIDs is sent as AssociateIds; left out when nil, sent as [] when empty.
+	AssociateIDs []int64 `json:"AssociateIds,omitzero"`
 	// State is sent as State; left out when empty.
-	State BatchTaskState `json:"State,omitempty"`
+	State BatchTaskState `json:"State,omitzero"`
 }
 
 // GetBatchTaskInfosByAssociatesAndState calls POST v1/Agents/Batch/GetBatchTaskInfosByAssociatesAndState; it only reads, so it is retried like a GET.
@@ -95,8 +95,8 @@ func (s BatchAgent) GetBatchTaskInfosByAssociatesAndState(ctx context.Context, r
 
 // BatchGetBatchTaskInfosByNameAndAssociatesRequest holds the parameters of BatchAgent.GetBatchTaskInfosByNameAndAssociates, sent as one JSON object (the body Batch_GetBatchTaskInfosByNameAndAssociatesRequest).
 type BatchGetBatchTaskInfosByNameAndAssociatesRequest struct {
-	// AssociateIDs is sent as AssociateIds; left out when empty.
-	AssociateIDs []int64 `json:"AssociateIds,omitempty"`
+	// AssociateIDs is sent as AssociateIds; left out when nil, sent as [] when empty.
+	AssociateIDs []int64 `json:"AssociateIds,omitzero"`
 	// Name is sent as Name, also when zero.
 	Name string `json:"Name"`
 }
@@ -113,7 +113,7 @@ type BatchGetBatchTaskInfosByNameAndStateRequest struct {
 	// Name is sent as Name, also when zero.
 	Name string `json:"Name"`
 	// State is sent as State; left out when empty.
-	State BatchTaskState `json:"State,omitempty"`
+	State BatchTaskState `json:"State,omitzero"`
 }
 
 // GetBatchTaskInfosByNameAndState calls POST v1/Agents/Batch/GetBatchTaskInfosByNameAndState; it only reads, so it is retried like a GET.
@@ -128,7 +128,7 @@ func (s BatchAgent) GetBatchTaskInfosByNameAndState(ctx context.Context, req Bat
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Batch_Agent/v1BatchAgent_GetBatchTaskInfosByState.html
 func (s BatchAgent) GetBatchTaskInfosByState(ctx context.Context, state BatchTaskState) ([]BatchTaskInfo, error) {
 	in := struct {
-		State BatchTaskState `json:"State,omitempty"`
+		State BatchTaskState `json:"State,omitzero"`
 	}{state}
 	return call[[]BatchTaskInfo](ctx, s.c, "POST", "v1/Agents/Batch/GetBatchTaskInfosByState", in, true)
 }
@@ -146,7 +146,7 @@ func (s BatchAgent) GetSystemBatchTaskInfosByName(ctx context.Context, taskName 
 // BatchGetSystemBatchTaskInfosByNameAndStateRequest holds the parameters of BatchAgent.GetSystemBatchTaskInfosByNameAndState, sent as one JSON object (the body Batch_GetSystemBatchTaskInfosByNameAndStateRequest).
 type BatchGetSystemBatchTaskInfosByNameAndStateRequest struct {
 	// State is sent as State; left out when empty.
-	State BatchTaskState `json:"State,omitempty"`
+	State BatchTaskState `json:"State,omitzero"`
 	// TaskName is sent as TaskName, also when zero.
 	TaskName string `json:"TaskName"`
 }
@@ -163,7 +163,7 @@ func (s BatchAgent) GetSystemBatchTaskInfosByNameAndState(ctx context.Context, r
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Batch_Agent/v1BatchAgent_StartBatchJob.html
 func (s BatchAgent) StartBatchJob(ctx context.Context, batchTaskInfo *BatchTaskInfo) (float64, error) {
 	in := struct {
-		BatchTaskInfo *BatchTaskInfo `json:"BatchTaskInfo,omitempty"`
+		BatchTaskInfo *BatchTaskInfo `json:"BatchTaskInfo,omitzero"`
 	}{batchTaskInfo}
 	return call[float64](ctx, s.c, "POST", "v1/Agents/Batch/StartBatchJob", in, false)
 }
@@ -183,7 +183,7 @@ func (s BatchAgent) StopBatchJob(ctx context.Context, id int64) (bool, error) {
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Batch_Agent/v1BatchAgent_UpdateBatchTask.html
 func (s BatchAgent) UpdateBatchTask(ctx context.Context, batchTaskInfo *BatchTaskInfo) (*BatchTaskInfo, error) {
 	in := struct {
-		BatchTaskInfo *BatchTaskInfo `json:"BatchTaskInfo,omitempty"`
+		BatchTaskInfo *BatchTaskInfo `json:"BatchTaskInfo,omitzero"`
 	}{batchTaskInfo}
 	return call[*BatchTaskInfo](ctx, s.c, "POST", "v1/Agents/Batch/UpdateBatchTask", in, false)
 }

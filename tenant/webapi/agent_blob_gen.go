@@ -398,10 +398,10 @@ func (s BLOBAgent) SaveBlobEntity(ctx context.Context, blobEntity *BlobEntity) (
 type BLOBSaveImageStreamRequest struct {
 	// Description is sent as Description, also when zero.
 	Description string `json:"Description"`
-	// Image is sent as Image, base64-encoded; left out when empty.
-	Image []byte `json:"Image,omitempty"`
+	// Image is sent as Image, base64-encoded; left out when nil.
+	Image []byte `json:"Image,omitzero"`
 	// Type is sent as Type; left out when empty.
-	Type BlobLinkType `json:"Type,omitempty"`
+	Type BlobLinkType `json:"Type,omitzero"`
 }
 
 // SaveImageStream calls POST v1/Agents/BLOB/SaveImageStream.
@@ -415,8 +415,8 @@ func (s BLOBAgent) SaveImageStream(ctx context.Context, req BLOBSaveImageStreamR
 type BLOBSaveProjectImageRequest struct {
 	// Description is sent as Description, also when zero.
 	Description string `json:"Description"`
-	// Image is sent as Image, base64-encoded; left out when empty.
-	Image []byte `json:"Image,omitempty"`
+	// Image is sent as Image, base64-encoded; left out when nil.
+	Image []byte `json:"Image,omitzero"`
 }
 
 // SaveProjectImage calls POST v1/Agents/BLOB/SaveProjectImage.
@@ -430,8 +430,8 @@ func (s BLOBAgent) SaveProjectImage(ctx context.Context, req BLOBSaveProjectImag
 type BLOBSetBlobStreamRequest struct {
 	// BlobEntityID is sent as BlobEntityId, also when zero.
 	BlobEntityID int64 `json:"BlobEntityId"`
-	// Stream is sent as Stream, base64-encoded; left out when empty.
-	Stream []byte `json:"Stream,omitempty"`
+	// Stream is sent as Stream, base64-encoded; left out when nil.
+	Stream []byte `json:"Stream,omitzero"`
 }
 
 // SetBlobStream calls POST v1/Agents/BLOB/SetBlobStream.
@@ -445,8 +445,8 @@ func (s BLOBAgent) SetBlobStream(ctx context.Context, req BLOBSetBlobStreamReque
 type BLOBSetContactImageRequest struct {
 	// ContactID is sent as ContactId, also when zero.
 	ContactID int64 `json:"ContactId"`
-	// Image is sent as Image, base64-encoded; left out when empty.
-	Image []byte `json:"Image,omitempty"`
+	// Image is sent as Image, base64-encoded; left out when nil.
+	Image []byte `json:"Image,omitzero"`
 }
 
 // SetContactImage calls POST v1/Agents/BLOB/SetContactImage.
@@ -458,8 +458,8 @@ func (s BLOBAgent) SetContactImage(ctx context.Context, req BLOBSetContactImageR
 
 // BLOBSetPersonImageRequest holds the parameters of BLOBAgent.SetPersonImage, sent as one JSON object (the body BLOB_SetPersonImageRequest).
 type BLOBSetPersonImageRequest struct {
-	// Image is sent as Image, base64-encoded; left out when empty.
-	Image []byte `json:"Image,omitempty"`
+	// Image is sent as Image, base64-encoded; left out when nil.
+	Image []byte `json:"Image,omitzero"`
 	// PersonID is sent as PersonId, also when zero.
 	PersonID int64 `json:"PersonId"`
 }
@@ -473,8 +473,8 @@ func (s BLOBAgent) SetPersonImage(ctx context.Context, req BLOBSetPersonImageReq
 
 // BLOBSetProductImageRequest holds the parameters of BLOBAgent.SetProductImage, sent as one JSON object (the body BLOB_SetProductImageRequest).
 type BLOBSetProductImageRequest struct {
-	// Image is sent as Image, base64-encoded; left out when empty.
-	Image []byte `json:"Image,omitempty"`
+	// Image is sent as Image, base64-encoded; left out when nil.
+	Image []byte `json:"Image,omitzero"`
 	// ProductID is sent as ProductId, also when zero.
 	ProductID int64 `json:"ProductId"`
 }
@@ -488,8 +488,8 @@ func (s BLOBAgent) SetProductImage(ctx context.Context, req BLOBSetProductImageR
 
 // BLOBSetProductThumbnailRequest holds the parameters of BLOBAgent.SetProductThumbnail, sent as one JSON object (the body BLOB_SetProductThumbnailRequest).
 type BLOBSetProductThumbnailRequest struct {
-	// Image is sent as Image, base64-encoded; left out when empty.
-	Image []byte `json:"Image,omitempty"`
+	// Image is sent as Image, base64-encoded; left out when nil.
+	Image []byte `json:"Image,omitzero"`
 	// ProductID is sent as ProductId, also when zero.
 	ProductID int64 `json:"ProductId"`
 }
@@ -503,8 +503,8 @@ func (s BLOBAgent) SetProductThumbnail(ctx context.Context, req BLOBSetProductTh
 
 // BLOBSetProjectImageRequest holds the parameters of BLOBAgent.SetProjectImage, sent as one JSON object (the body BLOB_SetProjectImageRequest).
 type BLOBSetProjectImageRequest struct {
-	// Image is sent as Image, base64-encoded; left out when empty.
-	Image []byte `json:"Image,omitempty"`
+	// Image is sent as Image, base64-encoded; left out when nil.
+	Image []byte `json:"Image,omitzero"`
 	// ProjectID is sent as ProjectId, also when zero.
 	ProjectID int64 `json:"ProjectId"`
 }

@@ -17,8 +17,8 @@ type BulkUpdateAgent struct{ c *tenant.Client }
 type BulkUpdateExecuteByEntityIDsRequest struct {
 	// Context is sent as Context, also when zero.
 	Context string `json:"Context"`
-	// FieldValueInfos is sent as FieldValueInfos; left out when empty.
-	FieldValueInfos []FieldValueInfo `json:"FieldValueInfos,omitempty"`
+	// FieldValueInfos is sent as FieldValueInfos; left out when nil, sent as [] when empty.
+	FieldValueInfos []FieldValueInfo `json:"FieldValueInfos,omitzero"`
 	// IDs is sent as Ids, also when zero.
 	IDs string `json:"Ids"`
 	// TableName is sent as TableName, also when zero.
@@ -36,8 +36,8 @@ func (s BulkUpdateAgent) ExecuteByEntityIDs(ctx context.Context, req BulkUpdateE
 type BulkUpdateExecuteBySelectionIDRequest struct {
 	// Context is sent as Context, also when zero.
 	Context string `json:"Context"`
-	// FieldValueInfos is sent as FieldValueInfos; left out when empty.
-	FieldValueInfos []FieldValueInfo `json:"FieldValueInfos,omitempty"`
+	// FieldValueInfos is sent as FieldValueInfos; left out when nil, sent as [] when empty.
+	FieldValueInfos []FieldValueInfo `json:"FieldValueInfos,omitzero"`
 	// IsShadow is sent as IsShadow, also when zero.
 	IsShadow bool `json:"IsShadow"`
 	// SelectionID is sent as SelectionId, also when zero.

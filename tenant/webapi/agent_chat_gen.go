@@ -28,7 +28,7 @@ type ChatAddChatMessageRequest struct {
 	// ChatSessionID is sent as ChatSessionId, also when zero.
 	ChatSessionID int64 `json:"ChatSessionId"`
 	// Message is sent as Message; left out when nil.
-	Message *ChatMessage `json:"Message,omitempty"`
+	Message *ChatMessage `json:"Message,omitzero"`
 }
 
 // AddChatMessage calls POST v1/Agents/Chat/AddChatMessage.
@@ -43,7 +43,7 @@ type ChatAddChatTopicUserAgentRequest struct {
 	// ChatTopicID is sent as ChatTopicId, also when zero.
 	ChatTopicID int64 `json:"ChatTopicId"`
 	// Useragent is sent as Useragent; left out when nil.
-	Useragent *ChatTopicAgent `json:"Useragent,omitempty"`
+	Useragent *ChatTopicAgent `json:"Useragent,omitzero"`
 }
 
 // AddChatTopicUserAgent calls POST v1/Agents/Chat/AddChatTopicUserAgent.
@@ -270,7 +270,7 @@ func (s ChatAgent) ResetChatSession(ctx context.Context, chatSessionID int64) (*
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Chat_Agent/v1ChatAgent_SaveChatPresence.html
 func (s ChatAgent) SaveChatPresence(ctx context.Context, chatPresence []ChatPresence) error {
 	in := struct {
-		ChatPresence []ChatPresence `json:"ChatPresence,omitempty"`
+		ChatPresence []ChatPresence `json:"ChatPresence,omitzero"`
 	}{chatPresence}
 	return exec(ctx, s.c, "POST", "v1/Agents/Chat/SaveChatPresence", in, false)
 }
@@ -309,7 +309,7 @@ type ChatUpdateChatTopicUserAgentRequest struct {
 	// ChatTopicID is sent as ChatTopicId, also when zero.
 	ChatTopicID int64 `json:"ChatTopicId"`
 	// Useragent is sent as Useragent; left out when nil.
-	Useragent *ChatTopicAgent `json:"Useragent,omitempty"`
+	Useragent *ChatTopicAgent `json:"Useragent,omitzero"`
 	// Username is sent as Username, also when zero.
 	Username string `json:"Username"`
 }
@@ -325,8 +325,8 @@ func (s ChatAgent) UpdateChatTopicUserAgent(ctx context.Context, req ChatUpdateC
 type ChatUpdateChatTopicUserAgentsRequest struct {
 	// ChatTopicID is sent as ChatTopicId, also when zero.
 	ChatTopicID int64 `json:"ChatTopicId"`
-	// Useragents is sent as Useragents; left out when empty.
-	Useragents []ChatTopicAgent `json:"Useragents,omitempty"`
+	// Useragents is sent as Useragents; left out when nil, sent as [] when empty.
+	Useragents []ChatTopicAgent `json:"Useragents,omitzero"`
 }
 
 // UpdateChatTopicUserAgents calls POST v1/Agents/Chat/UpdateChatTopicUserAgents.

@@ -212,7 +212,7 @@ func (s ConfigurationAgent) GetConfigurableScreenDelta(ctx context.Context, conf
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Configuration_Agent/v1ConfigurationAgent_GetConfigurableScreenDeltasByDelta.html
 func (s ConfigurationAgent) GetConfigurableScreenDeltasByDelta(ctx context.Context, configurableScreenDelta *ConfigurableScreenDelta) ([]ConfigurableScreenDelta, error) {
 	in := struct {
-		ConfigurableScreenDelta *ConfigurableScreenDelta `json:"ConfigurableScreenDelta,omitempty"`
+		ConfigurableScreenDelta *ConfigurableScreenDelta `json:"ConfigurableScreenDelta,omitzero"`
 	}{configurableScreenDelta}
 	return call[[]ConfigurableScreenDelta](ctx, s.c, "POST", "v1/Agents/Configuration/GetConfigurableScreenDeltasByDelta", in, true)
 }
@@ -222,7 +222,7 @@ func (s ConfigurationAgent) GetConfigurableScreenDeltasByDelta(ctx context.Conte
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Configuration_Agent/v1ConfigurationAgent_GetConfigurableScreenDeltasByQuery.html
 func (s ConfigurationAgent) GetConfigurableScreenDeltasByQuery(ctx context.Context, deltaQuery *DeltaQuery) ([]ConfigurableScreenDelta, error) {
 	in := struct {
-		DeltaQuery *DeltaQuery `json:"DeltaQuery,omitempty"`
+		DeltaQuery *DeltaQuery `json:"DeltaQuery,omitzero"`
 	}{deltaQuery}
 	return call[[]ConfigurableScreenDelta](ctx, s.c, "POST", "v1/Agents/Configuration/GetConfigurableScreenDeltasByQuery", in, true)
 }
@@ -401,9 +401,9 @@ func (s ConfigurationAgent) GetRefreshedPageConfiguration(ctx context.Context, r
 // ConfigurationGetScreenConfigurationDeltaRequest holds the parameters of ConfigurationAgent.GetScreenConfigurationDelta, sent as one JSON object (the body Configuration_GetScreenConfigurationDeltaRequest).
 type ConfigurationGetScreenConfigurationDeltaRequest struct {
 	// DeltaState is sent as DeltaState; left out when empty.
-	DeltaState DeltaState `json:"DeltaState,omitempty"`
+	DeltaState DeltaState `json:"DeltaState,omitzero"`
 	// DeltaType is sent as DeltaType; left out when empty.
-	DeltaType DeltaType `json:"DeltaType,omitempty"`
+	DeltaType DeltaType `json:"DeltaType,omitzero"`
 }
 
 // GetScreenConfigurationDelta calls POST v1/Agents/Configuration/GetScreenConfigurationDelta; it only reads, so it is retried like a GET.
@@ -518,7 +518,7 @@ func (s ConfigurationAgent) RebuildWebpanelDeltas(ctx context.Context) error {
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Configuration_Agent/v1ConfigurationAgent_SaveAndPublish.html
 func (s ConfigurationAgent) SaveAndPublish(ctx context.Context, configurableScreenDelta *ConfigurableScreenDelta) (*ConfigurableScreenDelta, error) {
 	in := struct {
-		ConfigurableScreenDelta *ConfigurableScreenDelta `json:"ConfigurableScreenDelta,omitempty"`
+		ConfigurableScreenDelta *ConfigurableScreenDelta `json:"ConfigurableScreenDelta,omitzero"`
 	}{configurableScreenDelta}
 	return call[*ConfigurableScreenDelta](ctx, s.c, "POST", "v1/Agents/Configuration/SaveAndPublish", in, false)
 }
@@ -550,8 +550,8 @@ type ConfigurationSaveLandingPageTabsRequest struct {
 	AssociateID int64 `json:"AssociateId"`
 	// EntityTableName is sent as EntityTableName, also when zero.
 	EntityTableName string `json:"EntityTableName"`
-	// Tabs is sent as Tabs; left out when empty.
-	Tabs []LandingPageTab `json:"Tabs,omitempty"`
+	// Tabs is sent as Tabs; left out when nil, sent as [] when empty.
+	Tabs []LandingPageTab `json:"Tabs,omitzero"`
 }
 
 // SaveLandingPageTabs calls POST v1/Agents/Configuration/SaveLandingPageTabs.
@@ -573,7 +573,7 @@ func (s ConfigurationAgent) SaveSystemEventEntity(ctx context.Context, systemEve
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Configuration_Agent/v1ConfigurationAgent_SaveWindowPosSize.html
 func (s ConfigurationAgent) SaveWindowPosSize(ctx context.Context, windowPosSize *WindowPosSize) (*WindowPosSize, error) {
 	in := struct {
-		WindowPosSize *WindowPosSize `json:"WindowPosSize,omitempty"`
+		WindowPosSize *WindowPosSize `json:"WindowPosSize,omitzero"`
 	}{windowPosSize}
 	return call[*WindowPosSize](ctx, s.c, "POST", "v1/Agents/Configuration/SaveWindowPosSize", in, false)
 }
@@ -583,7 +583,7 @@ func (s ConfigurationAgent) SaveWindowPosSize(ctx context.Context, windowPosSize
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Configuration_Agent/v1ConfigurationAgent_SaveWindowPosSizes.html
 func (s ConfigurationAgent) SaveWindowPosSizes(ctx context.Context, windowPosSizes []WindowPosSize) ([]WindowPosSize, error) {
 	in := struct {
-		WindowPosSizes []WindowPosSize `json:"WindowPosSizes,omitempty"`
+		WindowPosSizes []WindowPosSize `json:"WindowPosSizes,omitzero"`
 	}{windowPosSizes}
 	return call[[]WindowPosSize](ctx, s.c, "POST", "v1/Agents/Configuration/SaveWindowPosSizes", in, false)
 }

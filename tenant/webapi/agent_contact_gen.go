@@ -18,7 +18,7 @@ type ContactAddPersonRequest struct {
 	// ContactID is sent as ContactId, also when zero.
 	ContactID int64 `json:"ContactId"`
 	// NewPersonEntity is sent as NewPersonEntity; left out when nil.
-	NewPersonEntity *PersonEntity `json:"NewPersonEntity,omitempty"`
+	NewPersonEntity *PersonEntity `json:"NewPersonEntity,omitzero"`
 }
 
 // AddPerson calls POST v1/Agents/Contact/AddPerson.
@@ -31,7 +31,7 @@ func (s ContactAgent) AddPerson(ctx context.Context, req ContactAddPersonRequest
 // ContactChangeCountryRequest holds the parameters of ContactAgent.ChangeCountry, sent as one JSON object (the body Contact_ChangeCountryRequest).
 type ContactChangeCountryRequest struct {
 	// ContactEntity is sent as ContactEntity; left out when nil.
-	ContactEntity *ContactEntity `json:"ContactEntity,omitempty"`
+	ContactEntity *ContactEntity `json:"ContactEntity,omitzero"`
 	// ToCountryID is sent as ToCountryId, also when zero.
 	ToCountryID int64 `json:"ToCountryId"`
 }
@@ -81,7 +81,7 @@ func (s ContactAgent) CreateDefaultPreviewContact(ctx context.Context) (*Preview
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Contact_Agent/v1ContactAgent_CreateNewEntry.html
 func (s ContactAgent) CreateNewEntry(ctx context.Context, duplicate *DuplicateEntry) (float64, error) {
 	in := struct {
-		Duplicate *DuplicateEntry `json:"Duplicate,omitempty"`
+		Duplicate *DuplicateEntry `json:"Duplicate,omitzero"`
 	}{duplicate}
 	return call[float64](ctx, s.c, "POST", "v1/Agents/Contact/CreateNewEntry", in, false)
 }
@@ -103,7 +103,7 @@ func (s ContactAgent) DeleteExpired(ctx context.Context) error {
 // ContactEnrichContactEntityRequest holds the parameters of ContactAgent.EnrichContactEntity, sent as one JSON object (the body Contact_EnrichContactEntityRequest).
 type ContactEnrichContactEntityRequest struct {
 	// ContactEntity is sent as ContactEntity; left out when nil.
-	ContactEntity *ContactEntity `json:"ContactEntity,omitempty"`
+	ContactEntity *ContactEntity `json:"ContactEntity,omitzero"`
 	// EnrichID is sent as EnrichId, also when zero.
 	EnrichID string `json:"EnrichId"`
 }
@@ -216,11 +216,11 @@ func (s ContactAgent) GetDuplicates(ctx context.Context, name string) ([]Duplica
 // ContactGetMyActiveContactsRequest holds the parameters of ContactAgent.GetMyActiveContacts, sent as one JSON object (the body Contact_GetMyActiveContactsRequest).
 type ContactGetMyActiveContactsRequest struct {
 	// ActionType is sent as ActionType; left out when empty.
-	ActionType ContactAction `json:"ActionType,omitempty"`
+	ActionType ContactAction `json:"ActionType,omitzero"`
 	// ActivityStartTime is sent as ActivityStartTime, also when zero.
 	ActivityStartTime Time `json:"ActivityStartTime"`
-	// ContactCategories is sent as ContactCategories; left out when empty.
-	ContactCategories []float64 `json:"ContactCategories,omitempty"`
+	// ContactCategories is sent as ContactCategories; left out when nil, sent as [] when empty.
+	ContactCategories []float64 `json:"ContactCategories,omitzero"`
 }
 
 // GetMyActiveContacts calls POST v1/Agents/Contact/GetMyActiveContacts; it only reads, so it is retried like a GET.
@@ -256,7 +256,7 @@ func (s ContactAgent) GetMyContacts(ctx context.Context) ([]Contact, error) {
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Contact_Agent/v1ContactAgent_GetMyRecentContacts.html
 func (s ContactAgent) GetMyRecentContacts(ctx context.Context, sourceType ContactSourceType) ([]Contact, error) {
 	in := struct {
-		SourceType ContactSourceType `json:"SourceType,omitempty"`
+		SourceType ContactSourceType `json:"SourceType,omitzero"`
 	}{sourceType}
 	return call[[]Contact](ctx, s.c, "POST", "v1/Agents/Contact/GetMyRecentContacts", in, true)
 }
@@ -360,9 +360,9 @@ func (s ContactAgent) SaveContactEntity(ctx context.Context, contactEntity *Cont
 // ContactSaveQuoteVersionAddressRequest holds the parameters of ContactAgent.SaveQuoteVersionAddress, sent as one JSON object (the body Contact_SaveQuoteVersionAddressRequest).
 type ContactSaveQuoteVersionAddressRequest struct {
 	// Address is sent as Address; left out when nil.
-	Address *Address `json:"Address,omitempty"`
+	Address *Address `json:"Address,omitzero"`
 	// AddressType is sent as AddressType; left out when empty.
-	AddressType AddressType `json:"AddressType,omitempty"`
+	AddressType AddressType `json:"AddressType,omitzero"`
 	// CountryID is sent as CountryId, also when zero.
 	CountryID int64 `json:"CountryId"`
 	// QuoteVersionID is sent as QuoteVersionId, also when zero.
@@ -381,7 +381,7 @@ func (s ContactAgent) SaveQuoteVersionAddress(ctx context.Context, req ContactSa
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Contact_Agent/v1ContactAgent_SetDuplicateRulesStatus.html
 func (s ContactAgent) SetDuplicateRulesStatus(ctx context.Context, rules []DuplicateRule) error {
 	in := struct {
-		Rules []DuplicateRule `json:"Rules,omitempty"`
+		Rules []DuplicateRule `json:"Rules,omitzero"`
 	}{rules}
 	return exec(ctx, s.c, "POST", "v1/Agents/Contact/SetDuplicateRulesStatus", in, false)
 }
@@ -400,10 +400,10 @@ func (s ContactAgent) Undelete(ctx context.Context, id int64) error {
 type ContactUpdateInterestsRequest struct {
 	// ContactID is sent as ContactId, also when zero.
 	ContactID int64 `json:"ContactId"`
-	// DisableInterestIDs is sent as DisableInterestIds; left out when empty.
-	DisableInterestIDs []int64 `json:"DisableInterestIds,omitempty"`
-	// EnableInterestIDs is sent as EnableInterestIds; left out when empty.
-	EnableInterestIDs []int64 `json:"EnableInterestIds,omitempty"`
+	// DisableInterestIDs is sent as DisableInterestIds; left out when nil, sent as [] when empty.
+	DisableInterestIDs []int64 `json:"DisableInterestIds,omitzero"`
+	// EnableInterestIDs is sent as EnableInterestIds; left out when nil, sent as [] when empty.
+	EnableInterestIDs []int64 `json:"EnableInterestIds,omitzero"`
 }
 
 // UpdateInterests calls POST v1/Agents/Contact/UpdateInterests.
@@ -418,7 +418,7 @@ func (s ContactAgent) UpdateInterests(ctx context.Context, req ContactUpdateInte
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Contact_Agent/v1ContactAgent_ValidateContactEntity.html
 func (s ContactAgent) ValidateContactEntity(ctx context.Context, contactEntity *ContactEntity) (map[string]string, error) {
 	in := struct {
-		ContactEntity *ContactEntity `json:"ContactEntity,omitempty"`
+		ContactEntity *ContactEntity `json:"ContactEntity,omitzero"`
 	}{contactEntity}
 	return call[map[string]string](ctx, s.c, "POST", "v1/Agents/Contact/ValidateContactEntity", in, false)
 }

@@ -65,8 +65,8 @@ func (s CRMScriptAgent) DeleteTriggerScriptEntity(ctx context.Context, triggerSc
 type CRMScriptExecuteScriptRequest struct {
 	// CrmScriptID is sent as CrmScriptId, also when zero.
 	CrmScriptID int64 `json:"CrmScriptId"`
-	// Parameters is sent as Parameters; left out when empty.
-	Parameters map[string]string `json:"Parameters,omitempty"`
+	// Parameters is sent as Parameters; left out when nil, sent as {} when empty.
+	Parameters map[string]string `json:"Parameters,omitzero"`
 }
 
 // ExecuteScript calls POST v1/Agents/CRMScript/ExecuteScript.
@@ -81,7 +81,7 @@ type CRMScriptExecuteScriptAsEventRequest struct {
 	// CrmScriptID is sent as CrmScriptId, also when zero.
 	CrmScriptID int64 `json:"CrmScriptId"`
 	// EventData is sent as EventData; left out when nil.
-	EventData *EventData `json:"EventData,omitempty"`
+	EventData *EventData `json:"EventData,omitzero"`
 }
 
 // ExecuteScriptAsEvent calls POST v1/Agents/CRMScript/ExecuteScriptAsEvent.
@@ -96,7 +96,7 @@ type CRMScriptExecuteScriptAsEventByUniqueIDRequest struct {
 	// CrmScriptUniqueID is sent as CrmScriptUniqueId, also when zero.
 	CrmScriptUniqueID string `json:"CrmScriptUniqueId"`
 	// EventData is sent as EventData; left out when nil.
-	EventData *EventData `json:"EventData,omitempty"`
+	EventData *EventData `json:"EventData,omitzero"`
 }
 
 // ExecuteScriptAsEventByUniqueID calls POST v1/Agents/CRMScript/ExecuteScriptAsEventByUniqueId.
@@ -110,8 +110,8 @@ func (s CRMScriptAgent) ExecuteScriptAsEventByUniqueID(ctx context.Context, req 
 type CRMScriptExecuteScriptByIncludeIDRequest struct {
 	// CrmScriptIncludeID is sent as CrmScriptIncludeId, also when zero.
 	CrmScriptIncludeID string `json:"CrmScriptIncludeId"`
-	// Parameters is sent as Parameters; left out when empty.
-	Parameters map[string]string `json:"Parameters,omitempty"`
+	// Parameters is sent as Parameters; left out when nil, sent as {} when empty.
+	Parameters map[string]string `json:"Parameters,omitzero"`
 }
 
 // ExecuteScriptByIncludeID calls POST v1/Agents/CRMScript/ExecuteScriptByIncludeId.
@@ -124,9 +124,9 @@ func (s CRMScriptAgent) ExecuteScriptByIncludeID(ctx context.Context, req CRMScr
 // CRMScriptExecuteScriptByStringRequest holds the parameters of CRMScriptAgent.ExecuteScriptByString, sent as one JSON object (the body CRMScript_ExecuteScriptByStringRequest).
 type CRMScriptExecuteScriptByStringRequest struct {
 	// EventData is sent as EventData; left out when nil.
-	EventData *EventData `json:"EventData,omitempty"`
-	// Parameters is sent as Parameters; left out when empty.
-	Parameters map[string]string `json:"Parameters,omitempty"`
+	EventData *EventData `json:"EventData,omitzero"`
+	// Parameters is sent as Parameters; left out when nil, sent as {} when empty.
+	Parameters map[string]string `json:"Parameters,omitzero"`
 	// Script is sent as Script, also when zero.
 	Script string `json:"Script"`
 }
@@ -142,8 +142,8 @@ func (s CRMScriptAgent) ExecuteScriptByString(ctx context.Context, req CRMScript
 type CRMScriptExecuteScriptByUniqueIDRequest struct {
 	// CrmScriptUniqueID is sent as CrmScriptUniqueId, also when zero.
 	CrmScriptUniqueID string `json:"CrmScriptUniqueId"`
-	// Parameters is sent as Parameters; left out when empty.
-	Parameters map[string]string `json:"Parameters,omitempty"`
+	// Parameters is sent as Parameters; left out when nil, sent as {} when empty.
+	Parameters map[string]string `json:"Parameters,omitzero"`
 }
 
 // ExecuteScriptByUniqueID calls POST v1/Agents/CRMScript/ExecuteScriptByUniqueId.
@@ -205,7 +205,7 @@ func (s CRMScriptAgent) ResolveIncludes(ctx context.Context, req CRMScriptResolv
 // CRMScriptSaveCRMScriptByUniqueIdentifierRequest holds the parameters of CRMScriptAgent.SaveCRMScriptByUniqueIdentifier, sent as one JSON object (the body CRMScript_SaveCRMScriptByUniqueIdentifierRequest).
 type CRMScriptSaveCRMScriptByUniqueIdentifierRequest struct {
 	// Crmscript is sent as Crmscript; left out when nil.
-	Crmscript *Script `json:"Crmscript,omitempty"`
+	Crmscript *Script `json:"Crmscript,omitzero"`
 	// UniqueIdentifier is sent as UniqueIdentifier, also when zero.
 	UniqueIdentifier string `json:"UniqueIdentifier"`
 }
@@ -229,7 +229,7 @@ func (s CRMScriptAgent) SaveCRMScriptEntity(ctx context.Context, crmScriptEntity
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/CRMScript_Agent/v1CRMScriptAgent_SaveCRMScriptEntityWithoutCompile.html
 func (s CRMScriptAgent) SaveCRMScriptEntityWithoutCompile(ctx context.Context, crmScriptEntity *CRMScriptEntity) (*CRMScriptEntity, error) {
 	in := struct {
-		CrmScriptEntity *CRMScriptEntity `json:"CrmScriptEntity,omitempty"`
+		CrmScriptEntity *CRMScriptEntity `json:"CrmScriptEntity,omitzero"`
 	}{crmScriptEntity}
 	return call[*CRMScriptEntity](ctx, s.c, "POST", "v1/Agents/CRMScript/SaveCRMScriptEntityWithoutCompile", in, false)
 }
@@ -237,7 +237,7 @@ func (s CRMScriptAgent) SaveCRMScriptEntityWithoutCompile(ctx context.Context, c
 // CRMScriptSaveTriggerScriptByUniqueIDRequest holds the parameters of CRMScriptAgent.SaveTriggerScriptByUniqueID, sent as one JSON object (the body CRMScript_SaveTriggerScriptByUniqueIdRequest).
 type CRMScriptSaveTriggerScriptByUniqueIDRequest struct {
 	// Entity is sent as Entity; left out when nil.
-	Entity *TriggerScriptEntity `json:"Entity,omitempty"`
+	Entity *TriggerScriptEntity `json:"Entity,omitzero"`
 	// TriggerScriptUniqueID is sent as TriggerScriptUniqueId, also when zero.
 	TriggerScriptUniqueID string `json:"TriggerScriptUniqueId"`
 }

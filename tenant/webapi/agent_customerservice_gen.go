@@ -98,7 +98,7 @@ func (s CustomerServiceAgent) DeleteCustomerCenterConfig(ctx context.Context, cu
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/CustomerService_Agent/v1CustomerServiceAgent_EventHandlerExists.html
 func (s CustomerServiceAgent) EventHandlerExists(ctx context.Context, eventHandlerType EventHandlerType) (bool, error) {
 	in := struct {
-		EventHandlerType EventHandlerType `json:"EventHandlerType,omitempty"`
+		EventHandlerType EventHandlerType `json:"EventHandlerType,omitzero"`
 	}{eventHandlerType}
 	return call[bool](ctx, s.c, "POST", "v1/Agents/CustomerService/EventHandlerExists", in, false)
 }
@@ -108,7 +108,7 @@ func (s CustomerServiceAgent) EventHandlerExists(ctx context.Context, eventHandl
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/CustomerService_Agent/v1CustomerServiceAgent_EventHandlersExists.html
 func (s CustomerServiceAgent) EventHandlersExists(ctx context.Context, eventHandlerTypes []EventHandlerType) ([]EventHandlerType, error) {
 	in := struct {
-		EventHandlerTypes []EventHandlerType `json:"EventHandlerTypes,omitempty"`
+		EventHandlerTypes []EventHandlerType `json:"EventHandlerTypes,omitzero"`
 	}{eventHandlerTypes}
 	return call[[]EventHandlerType](ctx, s.c, "POST", "v1/Agents/CustomerService/EventHandlersExists", in, false)
 }
@@ -118,7 +118,7 @@ func (s CustomerServiceAgent) EventHandlersExists(ctx context.Context, eventHand
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/CustomerService_Agent/v1CustomerServiceAgent_ExecuteEventHandlers.html
 func (s CustomerServiceAgent) ExecuteEventHandlers(ctx context.Context, eventData *EventData) (*EventData, error) {
 	in := struct {
-		EventData *EventData `json:"EventData,omitempty"`
+		EventData *EventData `json:"EventData,omitzero"`
 	}{eventData}
 	return call[*EventData](ctx, s.c, "POST", "v1/Agents/CustomerService/ExecuteEventHandlers", in, false)
 }
@@ -269,7 +269,7 @@ func (s CustomerServiceAgent) GetSmsConfig(ctx context.Context) (*SmsConfig, err
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/CustomerService_Agent/v1CustomerServiceAgent_GetStatistics.html
 func (s CustomerServiceAgent) GetStatistics(ctx context.Context, functions []StatusScreenPanelType) ([]StatisticsDataSet, error) {
 	in := struct {
-		Functions []StatusScreenPanelType `json:"Functions,omitempty"`
+		Functions []StatusScreenPanelType `json:"Functions,omitzero"`
 	}{functions}
 	return call[[]StatisticsDataSet](ctx, s.c, "POST", "v1/Agents/CustomerService/GetStatistics", in, true)
 }
@@ -328,7 +328,7 @@ func (s CustomerServiceAgent) ReportSessionActive(ctx context.Context, sessionKe
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/CustomerService_Agent/v1CustomerServiceAgent_SaveAllCustomerCenterConfigs.html
 func (s CustomerServiceAgent) SaveAllCustomerCenterConfigs(ctx context.Context, custConfigs []CustomerCenterConfig) error {
 	in := struct {
-		CustConfigs []CustomerCenterConfig `json:"CustConfigs,omitempty"`
+		CustConfigs []CustomerCenterConfig `json:"CustConfigs,omitzero"`
 	}{custConfigs}
 	return exec(ctx, s.c, "POST", "v1/Agents/CustomerService/SaveAllCustomerCenterConfigs", in, false)
 }
@@ -352,7 +352,7 @@ func (s CustomerServiceAgent) SaveMailboxEntity(ctx context.Context, mailboxEnti
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/CustomerService_Agent/v1CustomerServiceAgent_SaveSystemTemplateSettings.html
 func (s CustomerServiceAgent) SaveSystemTemplateSettings(ctx context.Context, systemTemplateSettings *SystemTemplateSettings) (*SystemTemplateSettings, error) {
 	in := struct {
-		SystemTemplateSettings *SystemTemplateSettings `json:"SystemTemplateSettings,omitempty"`
+		SystemTemplateSettings *SystemTemplateSettings `json:"SystemTemplateSettings,omitzero"`
 	}{systemTemplateSettings}
 	return call[*SystemTemplateSettings](ctx, s.c, "POST", "v1/Agents/CustomerService/SaveSystemTemplateSettings", in, false)
 }
@@ -389,7 +389,7 @@ func (s CustomerServiceAgent) TestSMTPServer(ctx context.Context, req CustomerSe
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/CustomerService_Agent/v1CustomerServiceAgent_UpdateFeatureToggles.html
 func (s CustomerServiceAgent) UpdateFeatureToggles(ctx context.Context, featureToggles []CsFeatureToggle) error {
 	in := struct {
-		FeatureToggles []CsFeatureToggle `json:"FeatureToggles,omitempty"`
+		FeatureToggles []CsFeatureToggle `json:"FeatureToggles,omitzero"`
 	}{featureToggles}
 	return exec(ctx, s.c, "POST", "v1/Agents/CustomerService/UpdateFeatureToggles", in, false)
 }

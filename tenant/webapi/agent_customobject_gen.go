@@ -104,7 +104,7 @@ type CustomObjectSaveCustomObjectRequest struct {
 	// DefinitionName is sent as DefinitionName, also when zero.
 	DefinitionName string `json:"DefinitionName"`
 	// Row is sent as Row; left out when nil.
-	Row *CustomObject `json:"Row,omitempty"`
+	Row *CustomObject `json:"Row,omitzero"`
 }
 
 // SaveCustomObject calls POST v1/Agents/CustomObject/SaveCustomObject.

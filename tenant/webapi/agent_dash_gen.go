@@ -16,7 +16,7 @@ type DashAgent struct{ c *tenant.Client }
 // DashAddNewTileToDashboardRequest holds the parameters of DashAgent.AddNewTileToDashboard, sent as one JSON object (the body Dash_AddNewTileToDashboardRequest).
 type DashAddNewTileToDashboardRequest struct {
 	// DashTileDefinition is sent as DashTileDefinition; left out when nil.
-	DashTileDefinition *DashTileDefinition `json:"DashTileDefinition,omitempty"`
+	DashTileDefinition *DashTileDefinition `json:"DashTileDefinition,omitzero"`
 	// DashboardID is sent as DashboardId, also when zero.
 	DashboardID int64 `json:"DashboardId"`
 }
@@ -209,7 +209,7 @@ func (s DashAgent) GetDashCollection(ctx context.Context) (*DashCollection, erro
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Dash_Agent/v1DashAgent_GetDashList.html
 func (s DashAgent) GetDashList(ctx context.Context, dashboards []float64) ([]Dash, error) {
 	in := struct {
-		Dashboards []float64 `json:"Dashboards,omitempty"`
+		Dashboards []float64 `json:"Dashboards,omitzero"`
 	}{dashboards}
 	return call[[]Dash](ctx, s.c, "POST", "v1/Agents/Dash/GetDashList", in, true)
 }
@@ -338,8 +338,8 @@ func (s DashAgent) SaveDash(ctx context.Context, dash *Dash) (*Dash, error) {
 type DashSaveDashQuickFiltersRequest struct {
 	// DashboardID is sent as DashboardId, also when zero.
 	DashboardID int64 `json:"DashboardId"`
-	// QuickFilters is sent as QuickFilters; left out when empty.
-	QuickFilters []QuickFilterInfo `json:"QuickFilters,omitempty"`
+	// QuickFilters is sent as QuickFilters; left out when nil, sent as [] when empty.
+	QuickFilters []QuickFilterInfo `json:"QuickFilters,omitzero"`
 }
 
 // SaveDashQuickFilters calls POST v1/Agents/Dash/SaveDashQuickFilters.
@@ -374,8 +374,8 @@ func (s DashAgent) SaveDashTileDefinition(ctx context.Context, dashTileDefinitio
 type DashSaveDashTileHTMLListRequest struct {
 	// DashboardTileDefinitionID is sent as DashboardTileDefinitionId, also when zero.
 	DashboardTileDefinitionID int64 `json:"DashboardTileDefinitionId"`
-	// Languages is sent as Languages; left out when empty.
-	Languages []DashTileHTML `json:"Languages,omitempty"`
+	// Languages is sent as Languages; left out when nil, sent as [] when empty.
+	Languages []DashTileHTML `json:"Languages,omitzero"`
 }
 
 // SaveDashTileHTMLList calls POST v1/Agents/Dash/SaveDashTileHtmlList.
@@ -387,8 +387,8 @@ func (s DashAgent) SaveDashTileHTMLList(ctx context.Context, req DashSaveDashTil
 
 // DashSaveDashTilesRequest holds the parameters of DashAgent.SaveDashTiles, sent as one JSON object (the body Dash_SaveDashTilesRequest).
 type DashSaveDashTilesRequest struct {
-	// DashTiles is sent as DashTiles; left out when empty.
-	DashTiles []DashTile `json:"DashTiles,omitempty"`
+	// DashTiles is sent as DashTiles; left out when nil, sent as [] when empty.
+	DashTiles []DashTile `json:"DashTiles,omitzero"`
 	// DashboardID is sent as DashboardId, also when zero.
 	DashboardID int64 `json:"DashboardId"`
 }

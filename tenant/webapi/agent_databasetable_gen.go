@@ -15,8 +15,8 @@ type DatabaseTableAgent struct{ c *tenant.Client }
 
 // DatabaseTableDeleteRequest holds the parameters of DatabaseTableAgent.Delete, sent as one JSON object (the body DatabaseTable_DeleteRequest).
 type DatabaseTableDeleteRequest struct {
-	// IDs is sent as Ids; left out when empty.
-	IDs []int64 `json:"Ids,omitempty"`
+	// IDs is sent as Ids; left out when nil, sent as [] when empty.
+	IDs []int64 `json:"Ids,omitzero"`
 	// TableName is sent as TableName, also when zero.
 	TableName string `json:"TableName"`
 }
@@ -45,10 +45,10 @@ func (s DatabaseTableAgent) DeleteRow(ctx context.Context, req DatabaseTableDele
 
 // DatabaseTableInsertRequest holds the parameters of DatabaseTableAgent.Insert, sent as one JSON object (the body DatabaseTable_InsertRequest).
 type DatabaseTableInsertRequest struct {
-	// Columns is sent as Columns; left out when empty.
-	Columns []string `json:"Columns,omitempty"`
-	// Data is sent as Data; left out when empty.
-	Data [][]string `json:"Data,omitempty"`
+	// Columns is sent as Columns; left out when nil, sent as [] when empty.
+	Columns []string `json:"Columns,omitzero"`
+	// Data is sent as Data; left out when nil, sent as [] when empty.
+	Data [][]string `json:"Data,omitzero"`
 	// TableName is sent as TableName, also when zero.
 	TableName string `json:"TableName"`
 }
@@ -64,8 +64,8 @@ func (s DatabaseTableAgent) Insert(ctx context.Context, req DatabaseTableInsertR
 type DatabaseTableInsertRowRequest struct {
 	// TableName is sent as TableName, also when zero.
 	TableName string `json:"TableName"`
-	// Values is sent as Values; left out when empty.
-	Values map[string]string `json:"Values,omitempty"`
+	// Values is sent as Values; left out when nil, sent as {} when empty.
+	Values map[string]string `json:"Values,omitzero"`
 }
 
 // InsertRow calls POST v1/Agents/DatabaseTable/InsertRow.
@@ -106,8 +106,8 @@ type DatabaseTableUpdateRowRequest struct {
 	ID int64 `json:"Id"`
 	// TableName is sent as TableName, also when zero.
 	TableName string `json:"TableName"`
-	// Values is sent as Values; left out when empty.
-	Values map[string]string `json:"Values,omitempty"`
+	// Values is sent as Values; left out when nil, sent as {} when empty.
+	Values map[string]string `json:"Values,omitzero"`
 }
 
 // UpdateRow calls POST v1/Agents/DatabaseTable/UpdateRow.
@@ -119,14 +119,14 @@ func (s DatabaseTableAgent) UpdateRow(ctx context.Context, req DatabaseTableUpda
 
 // DatabaseTableUpsertRequest holds the parameters of DatabaseTableAgent.Upsert, sent as one JSON object (the body DatabaseTable_UpsertRequest).
 type DatabaseTableUpsertRequest struct {
-	// Columns is sent as Columns; left out when empty.
-	Columns []string `json:"Columns,omitempty"`
-	// Data is sent as Data; left out when empty.
-	Data [][]string `json:"Data,omitempty"`
-	// Keys is sent as Keys; left out when empty.
-	Keys []string `json:"Keys,omitempty"`
+	// Columns is sent as Columns; left out when nil, sent as [] when empty.
+	Columns []string `json:"Columns,omitzero"`
+	// Data is sent as Data; left out when nil, sent as [] when empty.
+	Data [][]string `json:"Data,omitzero"`
+	// Keys is sent as Keys; left out when nil, sent as [] when empty.
+	Keys []string `json:"Keys,omitzero"`
 	// NomatchAction is sent as NomatchAction; left out when empty.
-	NomatchAction UpsertNomatchAction `json:"NomatchAction,omitempty"`
+	NomatchAction UpsertNomatchAction `json:"NomatchAction,omitzero"`
 	// ReturnRowStatus is sent as ReturnRowStatus, also when zero.
 	ReturnRowStatus bool `json:"ReturnRowStatus"`
 	// TableName is sent as TableName, also when zero.

@@ -18,7 +18,7 @@ type DiagnosticsAgent struct{ c *tenant.Client }
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Diagnostics_Agent/v1DiagnosticsAgent_AddWebAppUsage.html
 func (s DiagnosticsAgent) AddWebAppUsage(ctx context.Context, webAppUsages []WebAppUsage) error {
 	in := struct {
-		WebAppUsages []WebAppUsage `json:"WebAppUsages,omitempty"`
+		WebAppUsages []WebAppUsage `json:"WebAppUsages,omitzero"`
 	}{webAppUsages}
 	return exec(ctx, s.c, "POST", "v1/Agents/Diagnostics/AddWebAppUsage", in, false)
 }
@@ -90,7 +90,7 @@ func (s DiagnosticsAgent) FlushCaches(ctx context.Context) error {
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Diagnostics_Agent/v1DiagnosticsAgent_FlushCachesByName.html
 func (s DiagnosticsAgent) FlushCachesByName(ctx context.Context, cacheNames []string) error {
 	in := struct {
-		CacheNames []string `json:"CacheNames,omitempty"`
+		CacheNames []string `json:"CacheNames,omitzero"`
 	}{cacheNames}
 	return exec(ctx, s.c, "POST", "v1/Agents/Diagnostics/FlushCachesByName", in, false)
 }
@@ -107,7 +107,7 @@ func (s DiagnosticsAgent) GetAnalyticsData(ctx context.Context) (*AnalyticsData,
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Diagnostics_Agent/v1DiagnosticsAgent_GetCacheInvalidationGenerations.html
 func (s DiagnosticsAgent) GetCacheInvalidationGenerations(ctx context.Context, names []string) ([]CacheInvalidation, error) {
 	in := struct {
-		Names []string `json:"Names,omitempty"`
+		Names []string `json:"Names,omitzero"`
 	}{names}
 	return call[[]CacheInvalidation](ctx, s.c, "POST", "v1/Agents/Diagnostics/GetCacheInvalidationGenerations", in, true)
 }
@@ -124,7 +124,7 @@ func (s DiagnosticsAgent) GetCacheNames(ctx context.Context) ([]string, error) {
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Diagnostics_Agent/v1DiagnosticsAgent_GetCacheState.html
 func (s DiagnosticsAgent) GetCacheState(ctx context.Context, cacheNames []string) (string, error) {
 	in := struct {
-		CacheNames []string `json:"CacheNames,omitempty"`
+		CacheNames []string `json:"CacheNames,omitzero"`
 	}{cacheNames}
 	return call[string](ctx, s.c, "POST", "v1/Agents/Diagnostics/GetCacheState", in, true)
 }
@@ -226,7 +226,7 @@ func (s DiagnosticsAgent) PerformTasksAfterUpgrade(ctx context.Context) (string,
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Diagnostics_Agent/v1DiagnosticsAgent_RegisterClosedTicketsUsage.html
 func (s DiagnosticsAgent) RegisterClosedTicketsUsage(ctx context.Context, ticketIDs []int64) error {
 	in := struct {
-		TicketIDs []int64 `json:"TicketIds,omitempty"`
+		TicketIDs []int64 `json:"TicketIds,omitzero"`
 	}{ticketIDs}
 	return exec(ctx, s.c, "POST", "v1/Agents/Diagnostics/RegisterClosedTicketsUsage", in, false)
 }
@@ -288,7 +288,7 @@ type DiagnosticsSendSystemMessageRequest struct {
 	// SystemMessageID is sent as SystemMessageId, also when zero.
 	SystemMessageID string `json:"SystemMessageId"`
 	// Type is sent as Type; left out when empty.
-	Type SystemMessageType `json:"Type,omitempty"`
+	Type SystemMessageType `json:"Type,omitzero"`
 }
 
 // SendSystemMessage calls POST v1/Agents/Diagnostics/SendSystemMessage.
@@ -300,8 +300,8 @@ func (s DiagnosticsAgent) SendSystemMessage(ctx context.Context, req Diagnostics
 
 // DiagnosticsTrackEventRequest holds the parameters of DiagnosticsAgent.TrackEvent, sent as one JSON object (the body Diagnostics_TrackEventRequest).
 type DiagnosticsTrackEventRequest struct {
-	// EventProperties is sent as EventProperties; left out when empty.
-	EventProperties map[string]string `json:"EventProperties,omitempty"`
+	// EventProperties is sent as EventProperties; left out when nil, sent as {} when empty.
+	EventProperties map[string]string `json:"EventProperties,omitzero"`
 	// TrackEventName is sent as TrackEventName, also when zero.
 	TrackEventName string `json:"TrackEventName"`
 }
@@ -318,7 +318,7 @@ func (s DiagnosticsAgent) TrackEvent(ctx context.Context, req DiagnosticsTrackEv
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Diagnostics_Agent/v1DiagnosticsAgent_TrackUser.html
 func (s DiagnosticsAgent) TrackUser(ctx context.Context, userProperties map[string]string) (float64, error) {
 	in := struct {
-		UserProperties map[string]string `json:"UserProperties,omitempty"`
+		UserProperties map[string]string `json:"UserProperties,omitzero"`
 	}{userProperties}
 	return call[float64](ctx, s.c, "POST", "v1/Agents/Diagnostics/TrackUser", in, false)
 }

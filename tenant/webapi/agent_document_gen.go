@@ -16,14 +16,14 @@ type DocumentAgent struct{ c *tenant.Client }
 
 // DocumentCheckinDocumentRequest holds the parameters of DocumentAgent.CheckinDocument, sent as one JSON object (the body Document_CheckinDocumentRequest).
 type DocumentCheckinDocumentRequest struct {
-	// AllowedReturnTypes is sent as AllowedReturnTypes; left out when empty.
-	AllowedReturnTypes []string `json:"AllowedReturnTypes,omitempty"`
+	// AllowedReturnTypes is sent as AllowedReturnTypes; left out when nil, sent as [] when empty.
+	AllowedReturnTypes []string `json:"AllowedReturnTypes,omitzero"`
 	// DocumentID is sent as DocumentId, also when zero.
 	DocumentID int64 `json:"DocumentId"`
 	// VersionDescription is sent as VersionDescription, also when zero.
 	VersionDescription string `json:"VersionDescription"`
-	// VersionExtraFields is sent as VersionExtraFields; left out when empty.
-	VersionExtraFields []string `json:"VersionExtraFields,omitempty"`
+	// VersionExtraFields is sent as VersionExtraFields; left out when nil, sent as [] when empty.
+	VersionExtraFields []string `json:"VersionExtraFields,omitzero"`
 }
 
 // CheckinDocument calls POST v1/Agents/Document/CheckinDocument.
@@ -35,8 +35,8 @@ func (s DocumentAgent) CheckinDocument(ctx context.Context, req DocumentCheckinD
 
 // DocumentCheckoutDocumentRequest holds the parameters of DocumentAgent.CheckoutDocument, sent as one JSON object (the body Document_CheckoutDocumentRequest).
 type DocumentCheckoutDocumentRequest struct {
-	// AllowedReturnTypes is sent as AllowedReturnTypes; left out when empty.
-	AllowedReturnTypes []string `json:"AllowedReturnTypes,omitempty"`
+	// AllowedReturnTypes is sent as AllowedReturnTypes; left out when nil, sent as [] when empty.
+	AllowedReturnTypes []string `json:"AllowedReturnTypes,omitzero"`
 	// DocumentID is sent as DocumentId, also when zero.
 	DocumentID int64 `json:"DocumentId"`
 }
@@ -99,7 +99,7 @@ func (s DocumentAgent) CreateDefaultTemplateVariablesParameters(ctx context.Cont
 // DocumentCreateDocumentStreamRequest holds the parameters of DocumentAgent.CreateDocumentStream, sent as one JSON object (the body Document_CreateDocumentStreamRequest).
 type DocumentCreateDocumentStreamRequest struct {
 	// DocumentEntity is sent as DocumentEntity; left out when nil.
-	DocumentEntity *DocumentEntity `json:"DocumentEntity,omitempty"`
+	DocumentEntity *DocumentEntity `json:"DocumentEntity,omitzero"`
 	// OverwriteExistingData is sent as OverwriteExistingData, also when zero.
 	OverwriteExistingData bool `json:"OverwriteExistingData"`
 }
@@ -149,10 +149,10 @@ type DocumentCreateNewPhysicalDocumentFromTemplateWithCustomTagsRequest struct {
 	AppointmentID int64 `json:"AppointmentId"`
 	// ContactID is sent as ContactId, also when zero.
 	ContactID int64 `json:"ContactId"`
-	// CustomTags is sent as CustomTags; left out when empty.
-	CustomTags []string `json:"CustomTags,omitempty"`
-	// CustomValues is sent as CustomValues; left out when empty.
-	CustomValues []string `json:"CustomValues,omitempty"`
+	// CustomTags is sent as CustomTags; left out when nil, sent as [] when empty.
+	CustomTags []string `json:"CustomTags,omitzero"`
+	// CustomValues is sent as CustomValues; left out when nil, sent as [] when empty.
+	CustomValues []string `json:"CustomValues,omitzero"`
 	// DocumentID is sent as DocumentId, also when zero.
 	DocumentID int64 `json:"DocumentId"`
 	// PersonID is sent as PersonId, also when zero.
@@ -180,8 +180,8 @@ type DocumentCreateNewPhysicalDocumentFromTemplateWithCustomTags2Request struct 
 	AppointmentID int64 `json:"AppointmentId"`
 	// ContactID is sent as ContactId, also when zero.
 	ContactID int64 `json:"ContactId"`
-	// CustomTags is sent as CustomTags; left out when empty.
-	CustomTags map[string]string `json:"CustomTags,omitempty"`
+	// CustomTags is sent as CustomTags; left out when nil, sent as {} when empty.
+	CustomTags map[string]string `json:"CustomTags,omitzero"`
 	// DocumentID is sent as DocumentId, also when zero.
 	DocumentID int64 `json:"DocumentId"`
 	// PersonID is sent as PersonId, also when zero.
@@ -220,8 +220,8 @@ func (s DocumentAgent) CreateNewPhysicalMailMergeDocumentFromTemplate(ctx contex
 
 // DocumentCreateTempFileRequest holds the parameters of DocumentAgent.CreateTempFile, sent as one JSON object (the body Document_CreateTempFileRequest).
 type DocumentCreateTempFileRequest struct {
-	// DataStream is sent as DataStream, base64-encoded; left out when empty.
-	DataStream []byte `json:"DataStream,omitempty"`
+	// DataStream is sent as DataStream, base64-encoded; left out when nil.
+	DataStream []byte `json:"DataStream,omitzero"`
 	// Filename is sent as Filename, also when zero.
 	Filename string `json:"Filename"`
 }
@@ -242,8 +242,8 @@ func (s DocumentAgent) DeleteDocumentEntity(ctx context.Context, documentEntityI
 
 // DocumentDeletePhysicalDocumentRequest holds the parameters of DocumentAgent.DeletePhysicalDocument, sent as one JSON object (the body Document_DeletePhysicalDocumentRequest).
 type DocumentDeletePhysicalDocumentRequest struct {
-	// AllowedReturnType is sent as AllowedReturnType; left out when empty.
-	AllowedReturnType []string `json:"AllowedReturnType,omitempty"`
+	// AllowedReturnType is sent as AllowedReturnType; left out when nil, sent as [] when empty.
+	AllowedReturnType []string `json:"AllowedReturnType,omitzero"`
 	// DocumentID is sent as DocumentId, also when zero.
 	DocumentID int64 `json:"DocumentId"`
 }
@@ -267,10 +267,10 @@ func (s DocumentAgent) DeleteTempFile(ctx context.Context, filename string) erro
 
 // DocumentExecuteDocumentCommandRequest holds the parameters of DocumentAgent.ExecuteDocumentCommand, sent as one JSON object (the body Document_ExecuteDocumentCommandRequest).
 type DocumentExecuteDocumentCommandRequest struct {
-	// AdditionalData is sent as AdditionalData; left out when empty.
-	AdditionalData []string `json:"AdditionalData,omitempty"`
-	// AllowedReturnTypes is sent as AllowedReturnTypes; left out when empty.
-	AllowedReturnTypes []string `json:"AllowedReturnTypes,omitempty"`
+	// AdditionalData is sent as AdditionalData; left out when nil, sent as [] when empty.
+	AdditionalData []string `json:"AdditionalData,omitzero"`
+	// AllowedReturnTypes is sent as AllowedReturnTypes; left out when nil, sent as [] when empty.
+	AllowedReturnTypes []string `json:"AllowedReturnTypes,omitzero"`
 	// Command is sent as Command, also when zero.
 	Command string `json:"Command"`
 	// DocumentID is sent as DocumentId, also when zero.
@@ -373,8 +373,8 @@ type DocumentGetContactDocumentsByTemplateTypesRequest struct {
 	ContactID int64 `json:"ContactId"`
 	// Count is sent as Count, also when zero.
 	Count int64 `json:"Count"`
-	// DocumentTemplateIDs is sent as DocumentTemplateIds; left out when empty.
-	DocumentTemplateIDs []int64 `json:"DocumentTemplateIds,omitempty"`
+	// DocumentTemplateIDs is sent as DocumentTemplateIds; left out when nil, sent as [] when empty.
+	DocumentTemplateIDs []int64 `json:"DocumentTemplateIds,omitzero"`
 	// EndTime is sent as EndTime, also when zero.
 	EndTime Time `json:"EndTime"`
 	// StartTime is sent as StartTime, also when zero.
@@ -397,8 +397,8 @@ func (s DocumentAgent) GetDocument(ctx context.Context, documentID int64) (*Docu
 
 // DocumentGetDocumentCommandsRequest holds the parameters of DocumentAgent.GetDocumentCommands, sent as one JSON object (the body Document_GetDocumentCommandsRequest).
 type DocumentGetDocumentCommandsRequest struct {
-	// AllowedReturnTypes is sent as AllowedReturnTypes; left out when empty.
-	AllowedReturnTypes []string `json:"AllowedReturnTypes,omitempty"`
+	// AllowedReturnTypes is sent as AllowedReturnTypes; left out when nil, sent as [] when empty.
+	AllowedReturnTypes []string `json:"AllowedReturnTypes,omitzero"`
 	// DocumentID is sent as DocumentId, also when zero.
 	DocumentID int64 `json:"DocumentId"`
 }
@@ -443,8 +443,8 @@ func (s DocumentAgent) GetDocumentList(ctx context.Context, ids []int64) ([]Docu
 type DocumentGetDocumentPropertiesRequest struct {
 	// DocumentID is sent as DocumentId, also when zero.
 	DocumentID int64 `json:"DocumentId"`
-	// RequestedProperties is sent as RequestedProperties; left out when empty.
-	RequestedProperties []string `json:"RequestedProperties,omitempty"`
+	// RequestedProperties is sent as RequestedProperties; left out when nil, sent as [] when empty.
+	RequestedProperties []string `json:"RequestedProperties,omitzero"`
 }
 
 // GetDocumentProperties calls POST v1/Agents/Document/GetDocumentProperties; it only reads, so it is retried like a GET.
@@ -477,7 +477,7 @@ func (s DocumentAgent) GetDocumentStreamReader(ctx context.Context, documentID i
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Document_Agent/v1DocumentAgent_GetDocumentStreamFromEntity.html
 func (s DocumentAgent) GetDocumentStreamFromEntity(ctx context.Context, documentEntity *DocumentEntity) ([]byte, error) {
 	in := struct {
-		DocumentEntity *DocumentEntity `json:"DocumentEntity,omitempty"`
+		DocumentEntity *DocumentEntity `json:"DocumentEntity,omitzero"`
 	}{documentEntity}
 	return callBytes(ctx, s.c, "POST", "v1/Agents/Document/GetDocumentStreamFromEntity", in, true)
 }
@@ -485,7 +485,7 @@ func (s DocumentAgent) GetDocumentStreamFromEntity(ctx context.Context, document
 // GetDocumentStreamFromEntityReader is GetDocumentStreamFromEntity with the response body handed over as it arrives; the caller closes it.
 func (s DocumentAgent) GetDocumentStreamFromEntityReader(ctx context.Context, documentEntity *DocumentEntity) (io.ReadCloser, error) {
 	in := struct {
-		DocumentEntity *DocumentEntity `json:"DocumentEntity,omitempty"`
+		DocumentEntity *DocumentEntity `json:"DocumentEntity,omitzero"`
 	}{documentEntity}
 	return callReader(ctx, s.c, "POST", "v1/Agents/Document/GetDocumentStreamFromEntity", in, true)
 }
@@ -605,8 +605,8 @@ func (s DocumentAgent) GetPersonDocumentsByTemplateType(ctx context.Context, req
 type DocumentGetPersonDocumentsByTemplateTypesRequest struct {
 	// Count is sent as Count, also when zero.
 	Count int64 `json:"Count"`
-	// DocumentTemplateIDs is sent as DocumentTemplateIds; left out when empty.
-	DocumentTemplateIDs []int64 `json:"DocumentTemplateIds,omitempty"`
+	// DocumentTemplateIDs is sent as DocumentTemplateIds; left out when nil, sent as [] when empty.
+	DocumentTemplateIDs []int64 `json:"DocumentTemplateIds,omitzero"`
 	// EndTime is sent as EndTime, also when zero.
 	EndTime Time `json:"EndTime"`
 	// IncludeProjectDocuments is sent as IncludeProjectDocuments, also when zero.
@@ -716,8 +716,8 @@ func (s DocumentAgent) GetProjectDocumentsByTemplateType(ctx context.Context, re
 type DocumentGetProjectDocumentsByTemplateTypesRequest struct {
 	// Count is sent as Count, also when zero.
 	Count int64 `json:"Count"`
-	// DocumentTemplateIDs is sent as DocumentTemplateIds; left out when empty.
-	DocumentTemplateIDs []int64 `json:"DocumentTemplateIds,omitempty"`
+	// DocumentTemplateIDs is sent as DocumentTemplateIds; left out when nil, sent as [] when empty.
+	DocumentTemplateIDs []int64 `json:"DocumentTemplateIds,omitzero"`
 	// EndTime is sent as EndTime, also when zero.
 	EndTime Time `json:"EndTime"`
 	// ProjectID is sent as ProjectId, also when zero.
@@ -798,8 +798,8 @@ func (s DocumentAgent) GetProjectMemberDocumentsByTemplateType(ctx context.Conte
 type DocumentGetProjectMemberDocumentsByTemplateTypesRequest struct {
 	// Count is sent as Count, also when zero.
 	Count int64 `json:"Count"`
-	// DocumentTemplateIDs is sent as DocumentTemplateIds; left out when empty.
-	DocumentTemplateIDs []int64 `json:"DocumentTemplateIds,omitempty"`
+	// DocumentTemplateIDs is sent as DocumentTemplateIds; left out when nil, sent as [] when empty.
+	DocumentTemplateIDs []int64 `json:"DocumentTemplateIds,omitzero"`
 	// EndTime is sent as EndTime, also when zero.
 	EndTime Time `json:"EndTime"`
 	// PersonID is sent as PersonId, also when zero.
@@ -830,7 +830,7 @@ func (s DocumentAgent) GetPublishedDocument(ctx context.Context, documentID int6
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Document_Agent/v1DocumentAgent_GetPublishedDocuments.html
 func (s DocumentAgent) GetPublishedDocuments(ctx context.Context, documentIDs []int64) ([]Document, error) {
 	in := struct {
-		DocumentIDs []int64 `json:"DocumentIds,omitempty"`
+		DocumentIDs []int64 `json:"DocumentIds,omitzero"`
 	}{documentIDs}
 	return call[[]Document](ctx, s.c, "POST", "v1/Agents/Document/GetPublishedDocuments", in, true)
 }
@@ -1068,8 +1068,8 @@ func (s DocumentAgent) SaveDocumentEntity(ctx context.Context, documentEntity *D
 
 // DocumentSaveDocumentTemplateStreamRequest holds the parameters of DocumentAgent.SaveDocumentTemplateStream, sent as one JSON object (the body Document_SaveDocumentTemplateStreamRequest).
 type DocumentSaveDocumentTemplateStreamRequest struct {
-	// Content is sent as Content, base64-encoded; left out when empty.
-	Content []byte `json:"Content,omitempty"`
+	// Content is sent as Content, base64-encoded; left out when nil.
+	Content []byte `json:"Content,omitzero"`
 	// DocumentTemplateID is sent as DocumentTemplateId, also when zero.
 	DocumentTemplateID int64 `json:"DocumentTemplateId"`
 	// LanguageCode is sent as LanguageCode, also when zero.
@@ -1106,8 +1106,8 @@ func (s DocumentAgent) SavePrivacyReport(ctx context.Context, req DocumentSavePr
 type DocumentSavePrivacyReportPdfRequest struct {
 	// PersonID is sent as PersonId, also when zero.
 	PersonID int64 `json:"PersonId"`
-	// Stream is sent as Stream, base64-encoded; left out when empty.
-	Stream []byte `json:"Stream,omitempty"`
+	// Stream is sent as Stream, base64-encoded; left out when nil.
+	Stream []byte `json:"Stream,omitzero"`
 	// Title is sent as Title, also when zero.
 	Title string `json:"Title"`
 }
@@ -1129,11 +1129,11 @@ func (s DocumentAgent) SaveSuggestedDocumentEntity(ctx context.Context, suggeste
 // DocumentSetDocumentStreamRequest holds the parameters of DocumentAgent.SetDocumentStream, sent as one JSON object (the body Document_SetDocumentStreamRequest).
 type DocumentSetDocumentStreamRequest struct {
 	// DocumentEntity is sent as DocumentEntity; left out when nil.
-	DocumentEntity *DocumentEntity `json:"DocumentEntity,omitempty"`
+	DocumentEntity *DocumentEntity `json:"DocumentEntity,omitzero"`
 	// OverwriteExistingData is sent as OverwriteExistingData, also when zero.
 	OverwriteExistingData bool `json:"OverwriteExistingData"`
-	// Stream is sent as Stream, base64-encoded; left out when empty.
-	Stream []byte `json:"Stream,omitempty"`
+	// Stream is sent as Stream, base64-encoded; left out when nil.
+	Stream []byte `json:"Stream,omitzero"`
 }
 
 // SetDocumentStream calls POST v1/Agents/Document/SetDocumentStream.
@@ -1147,8 +1147,8 @@ func (s DocumentAgent) SetDocumentStream(ctx context.Context, req DocumentSetDoc
 type DocumentSetDocumentStreamFromIDRequest struct {
 	// DocumentID is sent as DocumentId, also when zero.
 	DocumentID int64 `json:"DocumentId"`
-	// Stream is sent as Stream, base64-encoded; left out when empty.
-	Stream []byte `json:"Stream,omitempty"`
+	// Stream is sent as Stream, base64-encoded; left out when nil.
+	Stream []byte `json:"Stream,omitzero"`
 }
 
 // SetDocumentStreamFromID calls POST v1/Agents/Document/SetDocumentStreamFromId.
@@ -1164,8 +1164,8 @@ type DocumentSetTemplateStreamRequest struct {
 	Filename string `json:"Filename"`
 	// Personal is sent as Personal, also when zero.
 	Personal bool `json:"Personal"`
-	// Stream is sent as Stream, base64-encoded; left out when empty.
-	Stream []byte `json:"Stream,omitempty"`
+	// Stream is sent as Stream, base64-encoded; left out when nil.
+	Stream []byte `json:"Stream,omitzero"`
 }
 
 // SetTemplateStream calls POST v1/Agents/Document/SetTemplateStream.
@@ -1179,10 +1179,10 @@ func (s DocumentAgent) SetTemplateStream(ctx context.Context, req DocumentSetTem
 type DocumentSubstituteMergeDocumentTemplateVariablesRequest struct {
 	// AssociateID is sent as AssociateId, also when zero.
 	AssociateID int64 `json:"AssociateId"`
-	// CustomTags is sent as CustomTags; left out when empty.
-	CustomTags []string `json:"CustomTags,omitempty"`
-	// CustomValues is sent as CustomValues; left out when empty.
-	CustomValues []string `json:"CustomValues,omitempty"`
+	// CustomTags is sent as CustomTags; left out when nil, sent as [] when empty.
+	CustomTags []string `json:"CustomTags,omitzero"`
+	// CustomValues is sent as CustomValues; left out when nil, sent as [] when empty.
+	CustomValues []string `json:"CustomValues,omitzero"`
 	// DocumentID is sent as DocumentId, also when zero.
 	DocumentID int64 `json:"DocumentId"`
 }
@@ -1203,8 +1203,8 @@ func (s DocumentAgent) SubstituteMergeDocumentTemplateVariablesReader(ctx contex
 type DocumentSubstituteMergeDocumentTemplateVariables2Request struct {
 	// AssociateID is sent as AssociateId, also when zero.
 	AssociateID int64 `json:"AssociateId"`
-	// CustomTags is sent as CustomTags; left out when empty.
-	CustomTags map[string]string `json:"CustomTags,omitempty"`
+	// CustomTags is sent as CustomTags; left out when nil, sent as {} when empty.
+	CustomTags map[string]string `json:"CustomTags,omitzero"`
 	// DocumentID is sent as DocumentId, also when zero.
 	DocumentID int64 `json:"DocumentId"`
 }
@@ -1227,10 +1227,10 @@ type DocumentSubstituteMergeDocumentTemplateVariablesExRequest struct {
 	AppointmentID int64 `json:"AppointmentId"`
 	// ContactID is sent as ContactId, also when zero.
 	ContactID int64 `json:"ContactId"`
-	// CustomTags is sent as CustomTags; left out when empty.
-	CustomTags []string `json:"CustomTags,omitempty"`
-	// CustomValues is sent as CustomValues; left out when empty.
-	CustomValues []string `json:"CustomValues,omitempty"`
+	// CustomTags is sent as CustomTags; left out when nil, sent as [] when empty.
+	CustomTags []string `json:"CustomTags,omitzero"`
+	// CustomValues is sent as CustomValues; left out when nil, sent as [] when empty.
+	CustomValues []string `json:"CustomValues,omitzero"`
 	// DocumentID is sent as DocumentId, also when zero.
 	DocumentID int64 `json:"DocumentId"`
 	// MergeDocumentID is sent as MergeDocumentId, also when zero.
@@ -1263,8 +1263,8 @@ type DocumentSubstituteMergeDocumentTemplateVariablesEx2Request struct {
 	AppointmentID int64 `json:"AppointmentId"`
 	// ContactID is sent as ContactId, also when zero.
 	ContactID int64 `json:"ContactId"`
-	// CustomTags is sent as CustomTags; left out when empty.
-	CustomTags map[string]string `json:"CustomTags,omitempty"`
+	// CustomTags is sent as CustomTags; left out when nil, sent as {} when empty.
+	CustomTags map[string]string `json:"CustomTags,omitzero"`
 	// DocumentID is sent as DocumentId, also when zero.
 	DocumentID int64 `json:"DocumentId"`
 	// MergeDocumentID is sent as MergeDocumentId, also when zero.
@@ -1302,7 +1302,7 @@ type DocumentSubstituteTemplateVariablesRequest struct {
 	// DocumentID is sent as DocumentId, also when zero.
 	DocumentID int64 `json:"DocumentId"`
 	// GeneratorEncoding is sent as GeneratorEncoding; left out when empty.
-	GeneratorEncoding GeneratorEncoding `json:"GeneratorEncoding,omitempty"`
+	GeneratorEncoding GeneratorEncoding `json:"GeneratorEncoding,omitzero"`
 	// PersonID is sent as PersonId, also when zero.
 	PersonID int64 `json:"PersonId"`
 	// ProjectID is sent as ProjectId, also when zero.
@@ -1327,7 +1327,7 @@ func (s DocumentAgent) SubstituteTemplateVariables(ctx context.Context, req Docu
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Document_Agent/v1DocumentAgent_SubstituteTemplateVariablesEx.html
 func (s DocumentAgent) SubstituteTemplateVariablesEx(ctx context.Context, parameters *TemplateVariablesParameters) (string, error) {
 	in := struct {
-		Parameters *TemplateVariablesParameters `json:"Parameters,omitempty"`
+		Parameters *TemplateVariablesParameters `json:"Parameters,omitzero"`
 	}{parameters}
 	return call[string](ctx, s.c, "POST", "v1/Agents/Document/SubstituteTemplateVariablesEx", in, false)
 }
@@ -1340,14 +1340,14 @@ type DocumentSubstituteTemplateVariablesWithCustomTagsRequest struct {
 	ContactID int64 `json:"ContactId"`
 	// CultureName is sent as CultureName, also when zero.
 	CultureName string `json:"CultureName"`
-	// CustomTags is sent as CustomTags; left out when empty.
-	CustomTags []string `json:"CustomTags,omitempty"`
-	// CustomValues is sent as CustomValues; left out when empty.
-	CustomValues []string `json:"CustomValues,omitempty"`
+	// CustomTags is sent as CustomTags; left out when nil, sent as [] when empty.
+	CustomTags []string `json:"CustomTags,omitzero"`
+	// CustomValues is sent as CustomValues; left out when nil, sent as [] when empty.
+	CustomValues []string `json:"CustomValues,omitzero"`
 	// DocumentID is sent as DocumentId, also when zero.
 	DocumentID int64 `json:"DocumentId"`
 	// GeneratorEncoding is sent as GeneratorEncoding; left out when empty.
-	GeneratorEncoding GeneratorEncoding `json:"GeneratorEncoding,omitempty"`
+	GeneratorEncoding GeneratorEncoding `json:"GeneratorEncoding,omitzero"`
 	// PersonID is sent as PersonId, also when zero.
 	PersonID int64 `json:"PersonId"`
 	// ProjectID is sent as ProjectId, also when zero.
@@ -1375,12 +1375,12 @@ type DocumentSubstituteTemplateVariablesWithCustomTags2Request struct {
 	ContactID int64 `json:"ContactId"`
 	// CultureName is sent as CultureName, also when zero.
 	CultureName string `json:"CultureName"`
-	// CustomTags is sent as CustomTags; left out when empty.
-	CustomTags map[string]string `json:"CustomTags,omitempty"`
+	// CustomTags is sent as CustomTags; left out when nil, sent as {} when empty.
+	CustomTags map[string]string `json:"CustomTags,omitzero"`
 	// DocumentID is sent as DocumentId, also when zero.
 	DocumentID int64 `json:"DocumentId"`
 	// GeneratorEncoding is sent as GeneratorEncoding; left out when empty.
-	GeneratorEncoding GeneratorEncoding `json:"GeneratorEncoding,omitempty"`
+	GeneratorEncoding GeneratorEncoding `json:"GeneratorEncoding,omitzero"`
 	// PersonID is sent as PersonId, also when zero.
 	PersonID int64 `json:"PersonId"`
 	// ProjectID is sent as ProjectId, also when zero.
@@ -1402,8 +1402,8 @@ func (s DocumentAgent) SubstituteTemplateVariablesWithCustomTags2(ctx context.Co
 
 // DocumentUndoCheckoutDocumentRequest holds the parameters of DocumentAgent.UndoCheckoutDocument, sent as one JSON object (the body Document_UndoCheckoutDocumentRequest).
 type DocumentUndoCheckoutDocumentRequest struct {
-	// AllowedReturnTypes is sent as AllowedReturnTypes; left out when empty.
-	AllowedReturnTypes []string `json:"AllowedReturnTypes,omitempty"`
+	// AllowedReturnTypes is sent as AllowedReturnTypes; left out when nil, sent as [] when empty.
+	AllowedReturnTypes []string `json:"AllowedReturnTypes,omitzero"`
 	// DocumentID is sent as DocumentId, also when zero.
 	DocumentID int64 `json:"DocumentId"`
 }
@@ -1420,7 +1420,7 @@ func (s DocumentAgent) UndoCheckoutDocument(ctx context.Context, req DocumentUnd
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Document_Agent/v1DocumentAgent_ValidateDocumentEntity.html
 func (s DocumentAgent) ValidateDocumentEntity(ctx context.Context, documentEntity *DocumentEntity) (map[string]string, error) {
 	in := struct {
-		DocumentEntity *DocumentEntity `json:"DocumentEntity,omitempty"`
+		DocumentEntity *DocumentEntity `json:"DocumentEntity,omitzero"`
 	}{documentEntity}
 	return call[map[string]string](ctx, s.c, "POST", "v1/Agents/Document/ValidateDocumentEntity", in, false)
 }

@@ -19,7 +19,7 @@ type EMailAgent struct{ c *tenant.Client }
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/EMail_Agent/v1EMailAgent_Authenticate.html
 func (s EMailAgent) Authenticate(ctx context.Context, connectionInfoExtended *EMailConnectionInfoExtended) (bool, error) {
 	in := struct {
-		ConnectionInfoExtended *EMailConnectionInfoExtended `json:"ConnectionInfoExtended,omitempty"`
+		ConnectionInfoExtended *EMailConnectionInfoExtended `json:"ConnectionInfoExtended,omitzero"`
 	}{connectionInfoExtended}
 	return call[bool](ctx, s.c, "POST", "v1/Agents/EMail/Authenticate", in, false)
 }
@@ -29,7 +29,7 @@ func (s EMailAgent) Authenticate(ctx context.Context, connectionInfoExtended *EM
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/EMail_Agent/v1EMailAgent_AuthenticateIncoming.html
 func (s EMailAgent) AuthenticateIncoming(ctx context.Context, connectionInfo *EMailConnectionInfo) (bool, error) {
 	in := struct {
-		ConnectionInfo *EMailConnectionInfo `json:"ConnectionInfo,omitempty"`
+		ConnectionInfo *EMailConnectionInfo `json:"ConnectionInfo,omitzero"`
 	}{connectionInfo}
 	return call[bool](ctx, s.c, "POST", "v1/Agents/EMail/AuthenticateIncoming", in, false)
 }
@@ -39,7 +39,7 @@ func (s EMailAgent) AuthenticateIncoming(ctx context.Context, connectionInfo *EM
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/EMail_Agent/v1EMailAgent_AuthenticateOutgoing.html
 func (s EMailAgent) AuthenticateOutgoing(ctx context.Context, connectionInfo *EMailConnectionInfo) (bool, error) {
 	in := struct {
-		ConnectionInfo *EMailConnectionInfo `json:"ConnectionInfo,omitempty"`
+		ConnectionInfo *EMailConnectionInfo `json:"ConnectionInfo,omitzero"`
 	}{connectionInfo}
 	return call[bool](ctx, s.c, "POST", "v1/Agents/EMail/AuthenticateOutgoing", in, false)
 }
@@ -133,7 +133,7 @@ func (s EMailAgent) CreateDefaultEMailSOInfo(ctx context.Context) (*EMailSOInfo,
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/EMail_Agent/v1EMailAgent_CreateEMailFromDocumentEntity.html
 func (s EMailAgent) CreateEMailFromDocumentEntity(ctx context.Context, documentEntity *DocumentEntity) (*EMailEntity, error) {
 	in := struct {
-		DocumentEntity *DocumentEntity `json:"DocumentEntity,omitempty"`
+		DocumentEntity *DocumentEntity `json:"DocumentEntity,omitzero"`
 	}{documentEntity}
 	return call[*EMailEntity](ctx, s.c, "POST", "v1/Agents/EMail/CreateEMailFromDocumentEntity", in, false)
 }
@@ -153,7 +153,7 @@ func (s EMailAgent) CreateEMailFromMimeMessage(ctx context.Context, mimeMessage 
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/EMail_Agent/v1EMailAgent_CreateFolder.html
 func (s EMailAgent) CreateFolder(ctx context.Context, connectionInfo *EMailConnectionInfo) error {
 	in := struct {
-		ConnectionInfo *EMailConnectionInfo `json:"ConnectionInfo,omitempty"`
+		ConnectionInfo *EMailConnectionInfo `json:"ConnectionInfo,omitzero"`
 	}{connectionInfo}
 	return exec(ctx, s.c, "POST", "v1/Agents/EMail/CreateFolder", in, false)
 }
@@ -163,7 +163,7 @@ func (s EMailAgent) CreateFolder(ctx context.Context, connectionInfo *EMailConne
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/EMail_Agent/v1EMailAgent_CreateForwardEmail.html
 func (s EMailAgent) CreateForwardEmail(ctx context.Context, email *EMailEntity) (*EMailEntity, error) {
 	in := struct {
-		Email *EMailEntity `json:"Email,omitempty"`
+		Email *EMailEntity `json:"Email,omitzero"`
 	}{email}
 	return call[*EMailEntity](ctx, s.c, "POST", "v1/Agents/EMail/CreateForwardEmail", in, false)
 }
@@ -173,7 +173,7 @@ func (s EMailAgent) CreateForwardEmail(ctx context.Context, email *EMailEntity) 
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/EMail_Agent/v1EMailAgent_CreateInlineHtmlHeader.html
 func (s EMailAgent) CreateInlineHTMLHeader(ctx context.Context, email *EMailEntity) (string, error) {
 	in := struct {
-		Email *EMailEntity `json:"Email,omitempty"`
+		Email *EMailEntity `json:"Email,omitzero"`
 	}{email}
 	return call[string](ctx, s.c, "POST", "v1/Agents/EMail/CreateInlineHtmlHeader", in, false)
 }
@@ -213,9 +213,9 @@ func (s EMailAgent) CreateNewPhysicalDocumentFromEmailAttachment(ctx context.Con
 // EMailDeleteRequest holds the parameters of EMailAgent.Delete, sent as one JSON object (the body EMail_DeleteRequest).
 type EMailDeleteRequest struct {
 	// ConnectionInfo is sent as ConnectionInfo; left out when nil.
-	ConnectionInfo *EMailConnectionInfo `json:"ConnectionInfo,omitempty"`
-	// MessageServerIDs is sent as MessageServerIds; left out when empty.
-	MessageServerIDs []int64 `json:"MessageServerIds,omitempty"`
+	ConnectionInfo *EMailConnectionInfo `json:"ConnectionInfo,omitzero"`
+	// MessageServerIDs is sent as MessageServerIds; left out when nil, sent as [] when empty.
+	MessageServerIDs []int64 `json:"MessageServerIds,omitzero"`
 	// MoveToFolder is sent as MoveToFolder, also when zero.
 	MoveToFolder string `json:"MoveToFolder"`
 }
@@ -236,8 +236,8 @@ func (s EMailAgent) DeleteEMailAccount(ctx context.Context, eMailAccountID int64
 
 // EMailDeleteEmailsRequest holds the parameters of EMailAgent.DeleteEmails, sent as one JSON object (the body EMail_DeleteEmailsRequest).
 type EMailDeleteEmailsRequest struct {
-	// IDs is sent as Ids; left out when empty.
-	IDs []int64 `json:"Ids,omitempty"`
+	// IDs is sent as Ids; left out when nil, sent as [] when empty.
+	IDs []int64 `json:"Ids,omitzero"`
 	// MoveToFolder is sent as MoveToFolder, also when zero.
 	MoveToFolder string `json:"MoveToFolder"`
 }
@@ -252,9 +252,9 @@ func (s EMailAgent) DeleteEmails(ctx context.Context, req EMailDeleteEmailsReque
 // EMailDeleteExtendedRequest holds the parameters of EMailAgent.DeleteExtended, sent as one JSON object (the body EMail_DeleteExtendedRequest).
 type EMailDeleteExtendedRequest struct {
 	// ConnectionInfoExtended is sent as ConnectionInfoExtended; left out when nil.
-	ConnectionInfoExtended *EMailConnectionInfoExtended `json:"ConnectionInfoExtended,omitempty"`
-	// MessageIDs is sent as MessageIds; left out when empty.
-	MessageIDs []string `json:"MessageIds,omitempty"`
+	ConnectionInfoExtended *EMailConnectionInfoExtended `json:"ConnectionInfoExtended,omitzero"`
+	// MessageIDs is sent as MessageIds; left out when nil, sent as [] when empty.
+	MessageIDs []string `json:"MessageIds,omitzero"`
 }
 
 // DeleteExtended calls POST v1/Agents/EMail/DeleteExtended.
@@ -269,7 +269,7 @@ func (s EMailAgent) DeleteExtended(ctx context.Context, req EMailDeleteExtendedR
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/EMail_Agent/v1EMailAgent_DeleteFolder.html
 func (s EMailAgent) DeleteFolder(ctx context.Context, connectionInfo *EMailConnectionInfo) error {
 	in := struct {
-		ConnectionInfo *EMailConnectionInfo `json:"ConnectionInfo,omitempty"`
+		ConnectionInfo *EMailConnectionInfo `json:"ConnectionInfo,omitzero"`
 	}{connectionInfo}
 	return exec(ctx, s.c, "POST", "v1/Agents/EMail/DeleteFolder", in, false)
 }
@@ -277,9 +277,9 @@ func (s EMailAgent) DeleteFolder(ctx context.Context, connectionInfo *EMailConne
 // EMailDeleteFromServerIdentifierRequest holds the parameters of EMailAgent.DeleteFromServerIdentifier, sent as one JSON object (the body EMail_DeleteFromServerIdentifierRequest).
 type EMailDeleteFromServerIdentifierRequest struct {
 	// ConnectionInfo is sent as ConnectionInfo; left out when nil.
-	ConnectionInfo *EMailConnectionInfo `json:"ConnectionInfo,omitempty"`
-	// MessageServerIDs is sent as MessageServerIds; left out when empty.
-	MessageServerIDs []string `json:"MessageServerIds,omitempty"`
+	ConnectionInfo *EMailConnectionInfo `json:"ConnectionInfo,omitzero"`
+	// MessageServerIDs is sent as MessageServerIds; left out when nil, sent as [] when empty.
+	MessageServerIDs []string `json:"MessageServerIds,omitzero"`
 	// MoveToFolder is sent as MoveToFolder, also when zero.
 	MoveToFolder string `json:"MoveToFolder"`
 }
@@ -294,7 +294,7 @@ func (s EMailAgent) DeleteFromServerIdentifier(ctx context.Context, req EMailDel
 // EMailEmptyFolderRequest holds the parameters of EMailAgent.EmptyFolder, sent as one JSON object (the body EMail_EmptyFolderRequest).
 type EMailEmptyFolderRequest struct {
 	// ConnectionInfo is sent as ConnectionInfo; left out when nil.
-	ConnectionInfo *EMailConnectionInfo `json:"ConnectionInfo,omitempty"`
+	ConnectionInfo *EMailConnectionInfo `json:"ConnectionInfo,omitzero"`
 	// MoveToFolder is sent as MoveToFolder, also when zero.
 	MoveToFolder string `json:"MoveToFolder"`
 }
@@ -355,7 +355,7 @@ type EMailGetAttachmentRequest struct {
 	// AttachmentID is sent as AttachmentId, also when zero.
 	AttachmentID string `json:"AttachmentId"`
 	// ConnectionInfo is sent as ConnectionInfo; left out when nil.
-	ConnectionInfo *EMailConnectionInfo `json:"ConnectionInfo,omitempty"`
+	ConnectionInfo *EMailConnectionInfo `json:"ConnectionInfo,omitzero"`
 	// MessageServerID is sent as MessageServerId, also when zero.
 	MessageServerID int64 `json:"MessageServerId"`
 }
@@ -387,7 +387,7 @@ type EMailGetAttachmentFromServerIdentifierRequest struct {
 	// AttachmentID is sent as AttachmentId, also when zero.
 	AttachmentID string `json:"AttachmentId"`
 	// ConnectionInfo is sent as ConnectionInfo; left out when nil.
-	ConnectionInfo *EMailConnectionInfo `json:"ConnectionInfo,omitempty"`
+	ConnectionInfo *EMailConnectionInfo `json:"ConnectionInfo,omitzero"`
 	// MessageServerID is sent as MessageServerId, also when zero.
 	MessageServerID string `json:"MessageServerId"`
 }
@@ -450,7 +450,7 @@ func (s EMailAgent) GetEMailAccountFromEMailAddress(ctx context.Context, fromAdd
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/EMail_Agent/v1EMailAgent_GetEMailAddresses.html
 func (s EMailAgent) GetEMailAddresses(ctx context.Context, emailIDs []int64) ([]EMailAddress, error) {
 	in := struct {
-		EmailIDs []int64 `json:"EmailIds,omitempty"`
+		EmailIDs []int64 `json:"EmailIds,omitzero"`
 	}{emailIDs}
 	return call[[]EMailAddress](ctx, s.c, "POST", "v1/Agents/EMail/GetEMailAddresses", in, true)
 }
@@ -478,7 +478,7 @@ func (s EMailAgent) GetEMailAsEmlStreamReader(ctx context.Context, req EMailGetE
 // EMailGetEMailAsStreamRequest holds the parameters of EMailAgent.GetEMailAsStream, sent as one JSON object (the body EMail_GetEMailAsStreamRequest).
 type EMailGetEMailAsStreamRequest struct {
 	// ConnectionInfo is sent as ConnectionInfo; left out when nil.
-	ConnectionInfo *EMailConnectionInfo `json:"ConnectionInfo,omitempty"`
+	ConnectionInfo *EMailConnectionInfo `json:"ConnectionInfo,omitzero"`
 	// MessageServerID is sent as MessageServerId, also when zero.
 	MessageServerID int64 `json:"MessageServerId"`
 	// StripAttachments is sent as StripAttachments, also when zero.
@@ -500,7 +500,7 @@ func (s EMailAgent) GetEMailAsStreamReader(ctx context.Context, req EMailGetEMai
 // EMailGetEMailAsStreamFromServerIdentifierRequest holds the parameters of EMailAgent.GetEMailAsStreamFromServerIdentifier, sent as one JSON object (the body EMail_GetEMailAsStreamFromServerIdentifierRequest).
 type EMailGetEMailAsStreamFromServerIdentifierRequest struct {
 	// ConnectionInfo is sent as ConnectionInfo; left out when nil.
-	ConnectionInfo *EMailConnectionInfo `json:"ConnectionInfo,omitempty"`
+	ConnectionInfo *EMailConnectionInfo `json:"ConnectionInfo,omitzero"`
 	// MessageServerID is sent as MessageServerId, also when zero.
 	MessageServerID string `json:"MessageServerId"`
 	// StripAttachments is sent as StripAttachments, also when zero.
@@ -522,9 +522,9 @@ func (s EMailAgent) GetEMailAsStreamFromServerIdentifierReader(ctx context.Conte
 // EMailGetEMailEnvelopesRequest holds the parameters of EMailAgent.GetEMailEnvelopes, sent as one JSON object (the body EMail_GetEMailEnvelopesRequest).
 type EMailGetEMailEnvelopesRequest struct {
 	// ConnectionInfo is sent as ConnectionInfo; left out when nil.
-	ConnectionInfo *EMailConnectionInfo `json:"ConnectionInfo,omitempty"`
-	// MessageServerIDs is sent as MessageServerIds; left out when empty.
-	MessageServerIDs []int64 `json:"MessageServerIds,omitempty"`
+	ConnectionInfo *EMailConnectionInfo `json:"ConnectionInfo,omitzero"`
+	// MessageServerIDs is sent as MessageServerIds; left out when nil, sent as [] when empty.
+	MessageServerIDs []int64 `json:"MessageServerIds,omitzero"`
 }
 
 // GetEMailEnvelopes calls POST v1/Agents/EMail/GetEMailEnvelopes; it only reads, so it is retried like a GET.
@@ -537,9 +537,9 @@ func (s EMailAgent) GetEMailEnvelopes(ctx context.Context, req EMailGetEMailEnve
 // EMailGetEMailEnvelopesFromServerIDsRequest holds the parameters of EMailAgent.GetEMailEnvelopesFromServerIDs, sent as one JSON object (the body EMail_GetEMailEnvelopesFromServerIdsRequest).
 type EMailGetEMailEnvelopesFromServerIDsRequest struct {
 	// ConnectionInfo is sent as ConnectionInfo; left out when nil.
-	ConnectionInfo *EMailConnectionInfo `json:"ConnectionInfo,omitempty"`
-	// MessageServerIDs is sent as MessageServerIds; left out when empty.
-	MessageServerIDs []string `json:"MessageServerIds,omitempty"`
+	ConnectionInfo *EMailConnectionInfo `json:"ConnectionInfo,omitzero"`
+	// MessageServerIDs is sent as MessageServerIds; left out when nil, sent as [] when empty.
+	MessageServerIDs []string `json:"MessageServerIds,omitzero"`
 }
 
 // GetEMailEnvelopesFromServerIDs calls POST v1/Agents/EMail/GetEMailEnvelopesFromServerIds; it only reads, so it is retried like a GET.
@@ -551,8 +551,8 @@ func (s EMailAgent) GetEMailEnvelopesFromServerIDs(ctx context.Context, req EMai
 
 // EMailGetEMailFromAttachmentIDRequest holds the parameters of EMailAgent.GetEMailFromAttachmentID, sent as one JSON object (the body EMail_GetEMailFromAttachmentIdRequest).
 type EMailGetEMailFromAttachmentIDRequest struct {
-	// AttachmentIDs is sent as AttachmentIds; left out when empty.
-	AttachmentIDs []string `json:"AttachmentIds,omitempty"`
+	// AttachmentIDs is sent as AttachmentIds; left out when nil, sent as [] when empty.
+	AttachmentIDs []string `json:"AttachmentIds,omitzero"`
 	// EmailID is sent as EmailId, also when zero.
 	EmailID int64 `json:"EmailId"`
 	// IncludeAttachments is sent as IncludeAttachments, also when zero.
@@ -568,8 +568,8 @@ func (s EMailAgent) GetEMailFromAttachmentID(ctx context.Context, req EMailGetEM
 
 // EMailGetEMailFromDocumentAttachmentIDRequest holds the parameters of EMailAgent.GetEMailFromDocumentAttachmentID, sent as one JSON object (the body EMail_GetEMailFromDocumentAttachmentIdRequest).
 type EMailGetEMailFromDocumentAttachmentIDRequest struct {
-	// AttachmentIDs is sent as AttachmentIds; left out when empty.
-	AttachmentIDs []string `json:"AttachmentIds,omitempty"`
+	// AttachmentIDs is sent as AttachmentIds; left out when nil, sent as [] when empty.
+	AttachmentIDs []string `json:"AttachmentIds,omitzero"`
 	// DocID is sent as DocId, also when zero.
 	DocID int64 `json:"DocId"`
 	// IncludeAttachments is sent as IncludeAttachments, also when zero.
@@ -606,9 +606,9 @@ func (s EMailAgent) GetEMailFromDocumentIDWithoutAttachmentStream(ctx context.Co
 // EMailGetEMailFromIDRequest holds the parameters of EMailAgent.GetEMailFromID, sent as one JSON object (the body EMail_GetEMailFromIdRequest).
 type EMailGetEMailFromIDRequest struct {
 	// ConnectionInfo is sent as ConnectionInfo; left out when nil.
-	ConnectionInfo *EMailConnectionInfo `json:"ConnectionInfo,omitempty"`
+	ConnectionInfo *EMailConnectionInfo `json:"ConnectionInfo,omitzero"`
 	// Flags is sent as Flags; left out when empty.
-	Flags EMailFlags `json:"Flags,omitempty"`
+	Flags EMailFlags `json:"Flags,omitzero"`
 	// IncludeAttachments is sent as IncludeAttachments, also when zero.
 	IncludeAttachments bool `json:"IncludeAttachments"`
 	// LookupAddresses is sent as LookupAddresses, also when zero.
@@ -627,9 +627,9 @@ func (s EMailAgent) GetEMailFromID(ctx context.Context, req EMailGetEMailFromIDR
 // EMailGetEMailFromServerIdentifierRequest holds the parameters of EMailAgent.GetEMailFromServerIdentifier, sent as one JSON object (the body EMail_GetEMailFromServerIdentifierRequest).
 type EMailGetEMailFromServerIdentifierRequest struct {
 	// ConnectionInfo is sent as ConnectionInfo; left out when nil.
-	ConnectionInfo *EMailConnectionInfo `json:"ConnectionInfo,omitempty"`
+	ConnectionInfo *EMailConnectionInfo `json:"ConnectionInfo,omitzero"`
 	// Flags is sent as Flags; left out when empty.
-	Flags EMailFlags `json:"Flags,omitempty"`
+	Flags EMailFlags `json:"Flags,omitzero"`
 	// IncludeAttachments is sent as IncludeAttachments, also when zero.
 	IncludeAttachments bool `json:"IncludeAttachments"`
 	// LookupAddresses is sent as LookupAddresses, also when zero.
@@ -705,7 +705,7 @@ func (s EMailAgent) GetEmailDocumentAsMimeStreamReader(ctx context.Context, docu
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/EMail_Agent/v1EMailAgent_GetEmailMessageIds.html
 func (s EMailAgent) GetEmailMessageIDs(ctx context.Context, connectionInfoExtended *EMailConnectionInfoExtended) ([]string, error) {
 	in := struct {
-		ConnectionInfoExtended *EMailConnectionInfoExtended `json:"ConnectionInfoExtended,omitempty"`
+		ConnectionInfoExtended *EMailConnectionInfoExtended `json:"ConnectionInfoExtended,omitzero"`
 	}{connectionInfoExtended}
 	return call[[]string](ctx, s.c, "POST", "v1/Agents/EMail/GetEmailMessageIds", in, true)
 }
@@ -713,9 +713,9 @@ func (s EMailAgent) GetEmailMessageIDs(ctx context.Context, connectionInfoExtend
 // EMailGetEmailsAsStringRequest holds the parameters of EMailAgent.GetEmailsAsString, sent as one JSON object (the body EMail_GetEmailsAsStringRequest).
 type EMailGetEmailsAsStringRequest struct {
 	// ConnectionInfoExtended is sent as ConnectionInfoExtended; left out when nil.
-	ConnectionInfoExtended *EMailConnectionInfoExtended `json:"ConnectionInfoExtended,omitempty"`
-	// MessageIDs is sent as MessageIds; left out when empty.
-	MessageIDs []string `json:"MessageIds,omitempty"`
+	ConnectionInfoExtended *EMailConnectionInfoExtended `json:"ConnectionInfoExtended,omitzero"`
+	// MessageIDs is sent as MessageIds; left out when nil, sent as [] when empty.
+	MessageIDs []string `json:"MessageIds,omitzero"`
 }
 
 // GetEmailsAsString calls POST v1/Agents/EMail/GetEmailsAsString; it only reads, so it is retried like a GET.
@@ -730,7 +730,7 @@ func (s EMailAgent) GetEmailsAsString(ctx context.Context, req EMailGetEmailsAsS
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/EMail_Agent/v1EMailAgent_GetExtendedEmailMessageIds.html
 func (s EMailAgent) GetExtendedEmailMessageIDs(ctx context.Context, connectionInfoExtended *EMailConnectionInfoExtended) ([]string, error) {
 	in := struct {
-		ConnectionInfoExtended *EMailConnectionInfoExtended `json:"ConnectionInfoExtended,omitempty"`
+		ConnectionInfoExtended *EMailConnectionInfoExtended `json:"ConnectionInfoExtended,omitzero"`
 	}{connectionInfoExtended}
 	return call[[]string](ctx, s.c, "POST", "v1/Agents/EMail/GetExtendedEmailMessageIds", in, true)
 }
@@ -738,7 +738,7 @@ func (s EMailAgent) GetExtendedEmailMessageIDs(ctx context.Context, connectionIn
 // EMailGetFolderEMailCountRequest holds the parameters of EMailAgent.GetFolderEMailCount, sent as one JSON object (the body EMail_GetFolderEMailCountRequest).
 type EMailGetFolderEMailCountRequest struct {
 	// ConnectionInfo is sent as ConnectionInfo; left out when nil.
-	ConnectionInfo *EMailConnectionInfo `json:"ConnectionInfo,omitempty"`
+	ConnectionInfo *EMailConnectionInfo `json:"ConnectionInfo,omitzero"`
 	// OnlyUnread is sent as OnlyUnread, also when zero.
 	OnlyUnread bool `json:"OnlyUnread"`
 }
@@ -755,7 +755,7 @@ func (s EMailAgent) GetFolderEMailCount(ctx context.Context, req EMailGetFolderE
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/EMail_Agent/v1EMailAgent_GetFolderHasNewEMail.html
 func (s EMailAgent) GetFolderHasNewEMail(ctx context.Context, connectionInfo *EMailConnectionInfo) (bool, error) {
 	in := struct {
-		ConnectionInfo *EMailConnectionInfo `json:"ConnectionInfo,omitempty"`
+		ConnectionInfo *EMailConnectionInfo `json:"ConnectionInfo,omitzero"`
 	}{connectionInfo}
 	return call[bool](ctx, s.c, "POST", "v1/Agents/EMail/GetFolderHasNewEMail", in, true)
 }
@@ -763,9 +763,9 @@ func (s EMailAgent) GetFolderHasNewEMail(ctx context.Context, connectionInfo *EM
 // EMailGetFolderInfoRequest holds the parameters of EMailAgent.GetFolderInfo, sent as one JSON object (the body EMail_GetFolderInfoRequest).
 type EMailGetFolderInfoRequest struct {
 	// ConnectionInfo is sent as ConnectionInfo; left out when nil.
-	ConnectionInfo *EMailConnectionInfo `json:"ConnectionInfo,omitempty"`
-	// Folders is sent as Folders; left out when empty.
-	Folders []string `json:"Folders,omitempty"`
+	ConnectionInfo *EMailConnectionInfo `json:"ConnectionInfo,omitzero"`
+	// Folders is sent as Folders; left out when nil, sent as [] when empty.
+	Folders []string `json:"Folders,omitzero"`
 }
 
 // GetFolderInfo calls POST v1/Agents/EMail/GetFolderInfo; it only reads, so it is retried like a GET.
@@ -778,7 +778,7 @@ func (s EMailAgent) GetFolderInfo(ctx context.Context, req EMailGetFolderInfoReq
 // EMailGetFolderListRequest holds the parameters of EMailAgent.GetFolderList, sent as one JSON object (the body EMail_GetFolderListRequest).
 type EMailGetFolderListRequest struct {
 	// ConnectionInfo is sent as ConnectionInfo; left out when nil.
-	ConnectionInfo *EMailConnectionInfo `json:"ConnectionInfo,omitempty"`
+	ConnectionInfo *EMailConnectionInfo `json:"ConnectionInfo,omitzero"`
 	// IncludeItemCount is sent as IncludeItemCount, also when zero.
 	IncludeItemCount bool `json:"IncludeItemCount"`
 }
@@ -815,7 +815,7 @@ func (s EMailAgent) GetMailFromMessageID(ctx context.Context, messageID string) 
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/EMail_Agent/v1EMailAgent_GetNewMail.html
 func (s EMailAgent) GetNewMail(ctx context.Context, folders []float64) ([]EMailEnvelope, error) {
 	in := struct {
-		Folders []float64 `json:"Folders,omitempty"`
+		Folders []float64 `json:"Folders,omitzero"`
 	}{folders}
 	return call[[]EMailEnvelope](ctx, s.c, "POST", "v1/Agents/EMail/GetNewMail", in, false)
 }
@@ -913,8 +913,8 @@ func (s EMailAgent) GetUnsanitizedEMail(ctx context.Context, req EMailGetUnsanit
 
 // EMailGetUnsanitizedEMailFromAttachmentIDRequest holds the parameters of EMailAgent.GetUnsanitizedEMailFromAttachmentID, sent as one JSON object (the body EMail_GetUnsanitizedEMailFromAttachmentIdRequest).
 type EMailGetUnsanitizedEMailFromAttachmentIDRequest struct {
-	// AttachmentIDs is sent as AttachmentIds; left out when empty.
-	AttachmentIDs []string `json:"AttachmentIds,omitempty"`
+	// AttachmentIDs is sent as AttachmentIds; left out when nil, sent as [] when empty.
+	AttachmentIDs []string `json:"AttachmentIds,omitzero"`
 	// EmailID is sent as EmailId, also when zero.
 	EmailID int64 `json:"EmailId"`
 	// IncludeAttachments is sent as IncludeAttachments, also when zero.
@@ -930,8 +930,8 @@ func (s EMailAgent) GetUnsanitizedEMailFromAttachmentID(ctx context.Context, req
 
 // EMailGetUnsanitizedEMailFromDocumentAttachmentIDRequest holds the parameters of EMailAgent.GetUnsanitizedEMailFromDocumentAttachmentID, sent as one JSON object (the body EMail_GetUnsanitizedEMailFromDocumentAttachmentIdRequest).
 type EMailGetUnsanitizedEMailFromDocumentAttachmentIDRequest struct {
-	// AttachmentIDs is sent as AttachmentIds; left out when empty.
-	AttachmentIDs []string `json:"AttachmentIds,omitempty"`
+	// AttachmentIDs is sent as AttachmentIds; left out when nil, sent as [] when empty.
+	AttachmentIDs []string `json:"AttachmentIds,omitzero"`
 	// DocID is sent as DocId, also when zero.
 	DocID int64 `json:"DocId"`
 	// IncludeAttachments is sent as IncludeAttachments, also when zero.
@@ -1052,9 +1052,9 @@ func (s EMailAgent) LatestItemIDByFolder(ctx context.Context, folderID int64) (f
 // EMailMarkAsReadRequest holds the parameters of EMailAgent.MarkAsRead, sent as one JSON object (the body EMail_MarkAsReadRequest).
 type EMailMarkAsReadRequest struct {
 	// ConnectionInfo is sent as ConnectionInfo; left out when nil.
-	ConnectionInfo *EMailConnectionInfo `json:"ConnectionInfo,omitempty"`
-	// MessageServerIDs is sent as MessageServerIds; left out when empty.
-	MessageServerIDs []int64 `json:"MessageServerIds,omitempty"`
+	ConnectionInfo *EMailConnectionInfo `json:"ConnectionInfo,omitzero"`
+	// MessageServerIDs is sent as MessageServerIds; left out when nil, sent as [] when empty.
+	MessageServerIDs []int64 `json:"MessageServerIds,omitzero"`
 	// Read is sent as Read, also when zero.
 	Read bool `json:"Read"`
 }
@@ -1069,9 +1069,9 @@ func (s EMailAgent) MarkAsRead(ctx context.Context, req EMailMarkAsReadRequest) 
 // EMailMarkAsReadFromServerIdentifiersRequest holds the parameters of EMailAgent.MarkAsReadFromServerIdentifiers, sent as one JSON object (the body EMail_MarkAsReadFromServerIdentifiersRequest).
 type EMailMarkAsReadFromServerIdentifiersRequest struct {
 	// ConnectionInfo is sent as ConnectionInfo; left out when nil.
-	ConnectionInfo *EMailConnectionInfo `json:"ConnectionInfo,omitempty"`
-	// MessageServerIDs is sent as MessageServerIds; left out when empty.
-	MessageServerIDs []string `json:"MessageServerIds,omitempty"`
+	ConnectionInfo *EMailConnectionInfo `json:"ConnectionInfo,omitzero"`
+	// MessageServerIDs is sent as MessageServerIds; left out when nil, sent as [] when empty.
+	MessageServerIDs []string `json:"MessageServerIds,omitzero"`
 	// Read is sent as Read, also when zero.
 	Read bool `json:"Read"`
 }
@@ -1085,8 +1085,8 @@ func (s EMailAgent) MarkAsReadFromServerIdentifiers(ctx context.Context, req EMa
 
 // EMailMarkEmailsAsReadRequest holds the parameters of EMailAgent.MarkEmailsAsRead, sent as one JSON object (the body EMail_MarkEmailsAsReadRequest).
 type EMailMarkEmailsAsReadRequest struct {
-	// IDs is sent as Ids; left out when empty.
-	IDs []int64 `json:"Ids,omitempty"`
+	// IDs is sent as Ids; left out when nil, sent as [] when empty.
+	IDs []int64 `json:"Ids,omitzero"`
 	// Read is sent as Read, also when zero.
 	Read bool `json:"Read"`
 }
@@ -1100,8 +1100,8 @@ func (s EMailAgent) MarkEmailsAsRead(ctx context.Context, req EMailMarkEmailsAsR
 
 // EMailMoveEmailsToFolderRequest holds the parameters of EMailAgent.MoveEmailsToFolder, sent as one JSON object (the body EMail_MoveEmailsToFolderRequest).
 type EMailMoveEmailsToFolderRequest struct {
-	// EmailItemIDs is sent as EmailItemIds; left out when empty.
-	EmailItemIDs []int64 `json:"EmailItemIds,omitempty"`
+	// EmailItemIDs is sent as EmailItemIds; left out when nil, sent as [] when empty.
+	EmailItemIDs []int64 `json:"EmailItemIds,omitzero"`
 	// FolderID is sent as FolderId, also when zero.
 	FolderID int64 `json:"FolderId"`
 }
@@ -1118,7 +1118,7 @@ func (s EMailAgent) MoveEmailsToFolder(ctx context.Context, req EMailMoveEmailsT
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/EMail_Agent/v1EMailAgent_MoveEmailsToTrash.html
 func (s EMailAgent) MoveEmailsToTrash(ctx context.Context, ids []int64) error {
 	in := struct {
-		IDs []int64 `json:"Ids,omitempty"`
+		IDs []int64 `json:"Ids,omitzero"`
 	}{ids}
 	return exec(ctx, s.c, "POST", "v1/Agents/EMail/MoveEmailsToTrash", in, false)
 }
@@ -1126,9 +1126,9 @@ func (s EMailAgent) MoveEmailsToTrash(ctx context.Context, ids []int64) error {
 // EMailMoveToFolderRequest holds the parameters of EMailAgent.MoveToFolder, sent as one JSON object (the body EMail_MoveToFolderRequest).
 type EMailMoveToFolderRequest struct {
 	// ConnectionInfo is sent as ConnectionInfo; left out when nil.
-	ConnectionInfo *EMailConnectionInfo `json:"ConnectionInfo,omitempty"`
-	// MessageServerIDs is sent as MessageServerIds; left out when empty.
-	MessageServerIDs []int64 `json:"MessageServerIds,omitempty"`
+	ConnectionInfo *EMailConnectionInfo `json:"ConnectionInfo,omitzero"`
+	// MessageServerIDs is sent as MessageServerIds; left out when nil, sent as [] when empty.
+	MessageServerIDs []int64 `json:"MessageServerIds,omitzero"`
 	// TargetFolder is sent as TargetFolder, also when zero.
 	TargetFolder string `json:"TargetFolder"`
 }
@@ -1143,9 +1143,9 @@ func (s EMailAgent) MoveToFolder(ctx context.Context, req EMailMoveToFolderReque
 // EMailMoveToFolderFromServerIdentifierRequest holds the parameters of EMailAgent.MoveToFolderFromServerIdentifier, sent as one JSON object (the body EMail_MoveToFolderFromServerIdentifierRequest).
 type EMailMoveToFolderFromServerIdentifierRequest struct {
 	// ConnectionInfo is sent as ConnectionInfo; left out when nil.
-	ConnectionInfo *EMailConnectionInfo `json:"ConnectionInfo,omitempty"`
-	// MessageServerIDs is sent as MessageServerIds; left out when empty.
-	MessageServerIDs []string `json:"MessageServerIds,omitempty"`
+	ConnectionInfo *EMailConnectionInfo `json:"ConnectionInfo,omitzero"`
+	// MessageServerIDs is sent as MessageServerIds; left out when nil, sent as [] when empty.
+	MessageServerIDs []string `json:"MessageServerIds,omitzero"`
 	// TargetFolder is sent as TargetFolder, also when zero.
 	TargetFolder string `json:"TargetFolder"`
 }
@@ -1160,9 +1160,9 @@ func (s EMailAgent) MoveToFolderFromServerIdentifier(ctx context.Context, req EM
 // EMailRefreshFolderRequest holds the parameters of EMailAgent.RefreshFolder, sent as one JSON object (the body EMail_RefreshFolderRequest).
 type EMailRefreshFolderRequest struct {
 	// ConnectionInfo is sent as ConnectionInfo; left out when nil.
-	ConnectionInfo *EMailConnectionInfo `json:"ConnectionInfo,omitempty"`
-	// Folders is sent as Folders; left out when empty.
-	Folders []string `json:"Folders,omitempty"`
+	ConnectionInfo *EMailConnectionInfo `json:"ConnectionInfo,omitzero"`
+	// Folders is sent as Folders; left out when nil, sent as [] when empty.
+	Folders []string `json:"Folders,omitzero"`
 }
 
 // RefreshFolder calls POST v1/Agents/EMail/RefreshFolder.
@@ -1177,7 +1177,7 @@ func (s EMailAgent) RefreshFolder(ctx context.Context, req EMailRefreshFolderReq
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/EMail_Agent/v1EMailAgent_RefreshFolderForAssociate.html
 func (s EMailAgent) RefreshFolderForAssociate(ctx context.Context, folders []string) (string, error) {
 	in := struct {
-		Folders []string `json:"Folders,omitempty"`
+		Folders []string `json:"Folders,omitzero"`
 	}{folders}
 	return call[string](ctx, s.c, "POST", "v1/Agents/EMail/RefreshFolderForAssociate", in, false)
 }
@@ -1185,11 +1185,11 @@ func (s EMailAgent) RefreshFolderForAssociate(ctx context.Context, folders []str
 // EMailRelayMessageRequest holds the parameters of EMailAgent.RelayMessage, sent as one JSON object (the body EMail_RelayMessageRequest).
 type EMailRelayMessageRequest struct {
 	// ConnectionInfoExtended is sent as ConnectionInfoExtended; left out when nil.
-	ConnectionInfoExtended *EMailConnectionInfoExtended `json:"ConnectionInfoExtended,omitempty"`
+	ConnectionInfoExtended *EMailConnectionInfoExtended `json:"ConnectionInfoExtended,omitzero"`
 	// From is sent as From, also when zero.
 	From string `json:"From"`
-	// Recipients is sent as Recipients; left out when empty.
-	Recipients []string `json:"Recipients,omitempty"`
+	// Recipients is sent as Recipients; left out when nil, sent as [] when empty.
+	Recipients []string `json:"Recipients,omitzero"`
 	// Rfc822 is sent as Rfc822, also when zero.
 	Rfc822 string `json:"Rfc822"`
 }
@@ -1216,7 +1216,7 @@ func (s EMailAgent) ResolveEMailRecipients(ctx context.Context, emailAddress str
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/EMail_Agent/v1EMailAgent_Save.html
 func (s EMailAgent) Save(ctx context.Context, email *EMailEntity) (*EMailEntity, error) {
 	in := struct {
-		Email *EMailEntity `json:"Email,omitempty"`
+		Email *EMailEntity `json:"Email,omitzero"`
 	}{email}
 	return call[*EMailEntity](ctx, s.c, "POST", "v1/Agents/EMail/Save", in, false)
 }
@@ -1226,7 +1226,7 @@ func (s EMailAgent) Save(ctx context.Context, email *EMailEntity) (*EMailEntity,
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/EMail_Agent/v1EMailAgent_SaveDraft.html
 func (s EMailAgent) SaveDraft(ctx context.Context, entity *EMailEntity) (*EMailEntity, error) {
 	in := struct {
-		Entity *EMailEntity `json:"Entity,omitempty"`
+		Entity *EMailEntity `json:"Entity,omitzero"`
 	}{entity}
 	return call[*EMailEntity](ctx, s.c, "POST", "v1/Agents/EMail/SaveDraft", in, false)
 }
@@ -1234,9 +1234,9 @@ func (s EMailAgent) SaveDraft(ctx context.Context, entity *EMailEntity) (*EMailE
 // EMailSaveEMailRequest holds the parameters of EMailAgent.SaveEMail, sent as one JSON object (the body EMail_SaveEMailRequest).
 type EMailSaveEMailRequest struct {
 	// ConnectionInfo is sent as ConnectionInfo; left out when nil.
-	ConnectionInfo *EMailConnectionInfo `json:"ConnectionInfo,omitempty"`
+	ConnectionInfo *EMailConnectionInfo `json:"ConnectionInfo,omitzero"`
 	// Email is sent as Email; left out when nil.
-	Email *EMailEntity `json:"Email,omitempty"`
+	Email *EMailEntity `json:"Email,omitzero"`
 }
 
 // SaveEMail calls POST v1/Agents/EMail/SaveEMail.
@@ -1256,7 +1256,7 @@ func (s EMailAgent) SaveEMailAccount(ctx context.Context, eMailAccount *EMailAcc
 // EMailSaveEmailToTmpDocumentRequest holds the parameters of EMailAgent.SaveEmailToTmpDocument, sent as one JSON object (the body EMail_SaveEmailToTmpDocumentRequest).
 type EMailSaveEmailToTmpDocumentRequest struct {
 	// Email is sent as Email; left out when nil.
-	Email *EMailEntity `json:"Email,omitempty"`
+	Email *EMailEntity `json:"Email,omitzero"`
 	// FolderID is sent as FolderId, also when zero.
 	FolderID int64 `json:"FolderId"`
 	// StripAttachments is sent as StripAttachments, also when zero.
@@ -1275,7 +1275,7 @@ func (s EMailAgent) SaveEmailToTmpDocument(ctx context.Context, req EMailSaveEma
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/EMail_Agent/v1EMailAgent_SaveToMailServer.html
 func (s EMailAgent) SaveToMailServer(ctx context.Context, email *EMailEntity) (*EMailEntity, error) {
 	in := struct {
-		Email *EMailEntity `json:"Email,omitempty"`
+		Email *EMailEntity `json:"Email,omitzero"`
 	}{email}
 	return call[*EMailEntity](ctx, s.c, "POST", "v1/Agents/EMail/SaveToMailServer", in, false)
 }
@@ -1285,7 +1285,7 @@ func (s EMailAgent) SaveToMailServer(ctx context.Context, email *EMailEntity) (*
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/EMail_Agent/v1EMailAgent_Send.html
 func (s EMailAgent) Send(ctx context.Context, emails []EMailEntity) ([]EMailEntity, error) {
 	in := struct {
-		Emails []EMailEntity `json:"Emails,omitempty"`
+		Emails []EMailEntity `json:"Emails,omitzero"`
 	}{emails}
 	return call[[]EMailEntity](ctx, s.c, "POST", "v1/Agents/EMail/Send", in, false)
 }
@@ -1293,7 +1293,7 @@ func (s EMailAgent) Send(ctx context.Context, emails []EMailEntity) ([]EMailEnti
 // EMailSendAndSaveEmailToTmpDocumentRequest holds the parameters of EMailAgent.SendAndSaveEmailToTmpDocument, sent as one JSON object (the body EMail_SendAndSaveEmailToTmpDocumentRequest).
 type EMailSendAndSaveEmailToTmpDocumentRequest struct {
 	// Email is sent as Email; left out when nil.
-	Email *EMailEntity `json:"Email,omitempty"`
+	Email *EMailEntity `json:"Email,omitzero"`
 	// StripAttachments is sent as StripAttachments, also when zero.
 	StripAttachments bool `json:"StripAttachments"`
 }
@@ -1307,12 +1307,12 @@ func (s EMailAgent) SendAndSaveEmailToTmpDocument(ctx context.Context, req EMail
 
 // EMailSendEMailsRequest holds the parameters of EMailAgent.SendEMails, sent as one JSON object (the body EMail_SendEMailsRequest).
 type EMailSendEMailsRequest struct {
-	// Emails is sent as Emails; left out when empty.
-	Emails []EMailEntity `json:"Emails,omitempty"`
+	// Emails is sent as Emails; left out when nil, sent as [] when empty.
+	Emails []EMailEntity `json:"Emails,omitzero"`
 	// OutgoingConnectionInfo is sent as OutgoingConnectionInfo; left out when nil.
-	OutgoingConnectionInfo *EMailConnectionInfo `json:"OutgoingConnectionInfo,omitempty"`
+	OutgoingConnectionInfo *EMailConnectionInfo `json:"OutgoingConnectionInfo,omitzero"`
 	// SentItemsConnectionInfo is sent as SentItemsConnectionInfo; left out when nil.
-	SentItemsConnectionInfo *EMailConnectionInfo `json:"SentItemsConnectionInfo,omitempty"`
+	SentItemsConnectionInfo *EMailConnectionInfo `json:"SentItemsConnectionInfo,omitzero"`
 }
 
 // SendEMails calls POST v1/Agents/EMail/SendEMails.
@@ -1335,9 +1335,9 @@ func (s EMailAgent) SetRepliedAt(ctx context.Context, messageID string) error {
 // EMailSetSubscriptionRequest holds the parameters of EMailAgent.SetSubscription, sent as one JSON object (the body EMail_SetSubscriptionRequest).
 type EMailSetSubscriptionRequest struct {
 	// ConnectionInfo is sent as ConnectionInfo; left out when nil.
-	ConnectionInfo *EMailConnectionInfo `json:"ConnectionInfo,omitempty"`
-	// Folders is sent as Folders; left out when empty.
-	Folders []EMailFolder `json:"Folders,omitempty"`
+	ConnectionInfo *EMailConnectionInfo `json:"ConnectionInfo,omitzero"`
+	// Folders is sent as Folders; left out when nil, sent as [] when empty.
+	Folders []EMailFolder `json:"Folders,omitzero"`
 }
 
 // SetSubscription calls POST v1/Agents/EMail/SetSubscription.
@@ -1352,7 +1352,7 @@ func (s EMailAgent) SetSubscription(ctx context.Context, req EMailSetSubscriptio
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/EMail_Agent/v1EMailAgent_SyncEmailAccount.html
 func (s EMailAgent) SyncEmailAccount(ctx context.Context, syncUserAccount *SyncUserAccount) error {
 	in := struct {
-		SyncUserAccount *SyncUserAccount `json:"SyncUserAccount,omitempty"`
+		SyncUserAccount *SyncUserAccount `json:"SyncUserAccount,omitzero"`
 	}{syncUserAccount}
 	return exec(ctx, s.c, "POST", "v1/Agents/EMail/SyncEmailAccount", in, false)
 }
@@ -1362,7 +1362,7 @@ func (s EMailAgent) SyncEmailAccount(ctx context.Context, syncUserAccount *SyncU
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/EMail_Agent/v1EMailAgent_SyncEmailAccounts.html
 func (s EMailAgent) SyncEmailAccounts(ctx context.Context, syncUserAccounts []SyncUserAccount) error {
 	in := struct {
-		SyncUserAccounts []SyncUserAccount `json:"SyncUserAccounts,omitempty"`
+		SyncUserAccounts []SyncUserAccount `json:"SyncUserAccounts,omitzero"`
 	}{syncUserAccounts}
 	return exec(ctx, s.c, "POST", "v1/Agents/EMail/SyncEmailAccounts", in, false)
 }

@@ -16,7 +16,7 @@ type ErpSyncAgent struct{ c *tenant.Client }
 // ErpSyncBreakActorLinkRequest holds the parameters of ErpSyncAgent.BreakActorLink, sent as one JSON object (the body ErpSync_BreakActorLinkRequest).
 type ErpSyncBreakActorLinkRequest struct {
 	// CrmActorType is sent as CrmActorType; left out when empty.
-	CrmActorType CrmActorType `json:"CrmActorType,omitempty"`
+	CrmActorType CrmActorType `json:"CrmActorType,omitzero"`
 	// CrmRecordID is sent as CrmRecordId, also when zero.
 	CrmRecordID int64 `json:"CrmRecordId"`
 	// ErpConnectionID is sent as ErpConnectionId, also when zero.
@@ -63,17 +63,17 @@ func (s ErpSyncAgent) ChangeEngineStatus(ctx context.Context, run bool) (*ErpSyn
 // ErpSyncConnectActorRequest holds the parameters of ErpSyncAgent.ConnectActor, sent as one JSON object (the body ErpSync_ConnectActorRequest).
 type ErpSyncConnectActorRequest struct {
 	// CrmActorType is sent as CrmActorType; left out when empty.
-	CrmActorType CrmActorType `json:"CrmActorType,omitempty"`
+	CrmActorType CrmActorType `json:"CrmActorType,omitzero"`
 	// CrmRecordID is sent as CrmRecordId, also when zero.
 	CrmRecordID int64 `json:"CrmRecordId"`
 	// ErpActorType is sent as ErpActorType; left out when empty.
-	ErpActorType ErpActorType `json:"ErpActorType,omitempty"`
+	ErpActorType ErpActorType `json:"ErpActorType,omitzero"`
 	// ErpConnectionID is sent as ErpConnectionId, also when zero.
 	ErpConnectionID int64 `json:"ErpConnectionId"`
 	// ErpKey is sent as ErpKey, also when zero.
 	ErpKey string `json:"ErpKey"`
-	// FieldValues is sent as FieldValues; left out when empty.
-	FieldValues []ErpSyncFieldValue `json:"FieldValues,omitempty"`
+	// FieldValues is sent as FieldValues; left out when nil, sent as [] when empty.
+	FieldValues []ErpSyncFieldValue `json:"FieldValues,omitzero"`
 }
 
 // ConnectActor calls POST v1/Agents/ErpSync/ConnectActor.
@@ -86,11 +86,11 @@ func (s ErpSyncAgent) ConnectActor(ctx context.Context, req ErpSyncConnectActorR
 // ErpSyncCreateActorLinkRequest holds the parameters of ErpSyncAgent.CreateActorLink, sent as one JSON object (the body ErpSync_CreateActorLinkRequest).
 type ErpSyncCreateActorLinkRequest struct {
 	// CrmActorType is sent as CrmActorType; left out when empty.
-	CrmActorType CrmActorType `json:"CrmActorType,omitempty"`
+	CrmActorType CrmActorType `json:"CrmActorType,omitzero"`
 	// CrmRecordID is sent as CrmRecordId, also when zero.
 	CrmRecordID int64 `json:"CrmRecordId"`
 	// ErpActorType is sent as ErpActorType; left out when empty.
-	ErpActorType ErpActorType `json:"ErpActorType,omitempty"`
+	ErpActorType ErpActorType `json:"ErpActorType,omitzero"`
 	// ErpConnectionID is sent as ErpConnectionId, also when zero.
 	ErpConnectionID int64 `json:"ErpConnectionId"`
 	// ErpKey is sent as ErpKey, also when zero.
@@ -116,13 +116,13 @@ type ErpSyncCreateErpActorFromCrmRequest struct {
 	// ConnectionID is sent as ConnectionId, also when zero.
 	ConnectionID int64 `json:"ConnectionId"`
 	// CrmActorType is sent as CrmActorType; left out when empty.
-	CrmActorType CrmActorType `json:"CrmActorType,omitempty"`
+	CrmActorType CrmActorType `json:"CrmActorType,omitzero"`
 	// CrmEntityID is sent as CrmEntityId, also when zero.
 	CrmEntityID int64 `json:"CrmEntityId"`
 	// ErpActorType is sent as ErpActorType; left out when empty.
-	ErpActorType ErpActorType `json:"ErpActorType,omitempty"`
-	// ErpFieldKeyValues is sent as ErpFieldKeyValues; left out when empty.
-	ErpFieldKeyValues map[string]string `json:"ErpFieldKeyValues,omitempty"`
+	ErpActorType ErpActorType `json:"ErpActorType,omitzero"`
+	// ErpFieldKeyValues is sent as ErpFieldKeyValues; left out when nil, sent as {} when empty.
+	ErpFieldKeyValues map[string]string `json:"ErpFieldKeyValues,omitzero"`
 }
 
 // CreateErpActorFromCrm calls POST v1/Agents/ErpSync/CreateErpActorFromCrm.
@@ -153,8 +153,8 @@ func (s ErpSyncAgent) DeleteErpSyncConnectorEntity(ctx context.Context, erpSyncC
 type ErpSyncForceResyncRequest struct {
 	// ErpConnectionID is sent as ErpConnectionId, also when zero.
 	ErpConnectionID int64 `json:"ErpConnectionId"`
-	// InternalKeyIDs is sent as InternalKeyIds; left out when empty.
-	InternalKeyIDs []int64 `json:"InternalKeyIds,omitempty"`
+	// InternalKeyIDs is sent as InternalKeyIds; left out when nil, sent as [] when empty.
+	InternalKeyIDs []int64 `json:"InternalKeyIds,omitzero"`
 }
 
 // ForceResync calls POST v1/Agents/ErpSync/ForceResync.
@@ -168,8 +168,8 @@ func (s ErpSyncAgent) ForceResync(ctx context.Context, req ErpSyncForceResyncReq
 type ErpSyncForceResyncBatchTaskRequest struct {
 	// ErpConnectionID is sent as ErpConnectionId, also when zero.
 	ErpConnectionID int64 `json:"ErpConnectionId"`
-	// InternalKeyIDs is sent as InternalKeyIds; left out when empty.
-	InternalKeyIDs []int64 `json:"InternalKeyIds,omitempty"`
+	// InternalKeyIDs is sent as InternalKeyIds; left out when nil, sent as [] when empty.
+	InternalKeyIDs []int64 `json:"InternalKeyIds,omitzero"`
 }
 
 // ForceResyncBatchTask calls POST v1/Agents/ErpSync/ForceResyncBatchTask.
@@ -182,11 +182,11 @@ func (s ErpSyncAgent) ForceResyncBatchTask(ctx context.Context, req ErpSyncForce
 // ErpSyncForceResyncExternalRequest holds the parameters of ErpSyncAgent.ForceResyncExternal, sent as one JSON object (the body ErpSync_ForceResyncExternalRequest).
 type ErpSyncForceResyncExternalRequest struct {
 	// ErpActorType is sent as ErpActorType; left out when empty.
-	ErpActorType ErpActorType `json:"ErpActorType,omitempty"`
+	ErpActorType ErpActorType `json:"ErpActorType,omitzero"`
 	// ErpConnectionID is sent as ErpConnectionId, also when zero.
 	ErpConnectionID int64 `json:"ErpConnectionId"`
-	// ExternalKeys is sent as ExternalKeys; left out when empty.
-	ExternalKeys []string `json:"ExternalKeys,omitempty"`
+	// ExternalKeys is sent as ExternalKeys; left out when nil, sent as [] when empty.
+	ExternalKeys []string `json:"ExternalKeys,omitzero"`
 }
 
 // ForceResyncExternal calls POST v1/Agents/ErpSync/ForceResyncExternal.
@@ -199,11 +199,11 @@ func (s ErpSyncAgent) ForceResyncExternal(ctx context.Context, req ErpSyncForceR
 // ErpSyncForceResyncExternalNoBlankValuesRequest holds the parameters of ErpSyncAgent.ForceResyncExternalNoBlankValues, sent as one JSON object (the body ErpSync_ForceResyncExternalNoBlankValuesRequest).
 type ErpSyncForceResyncExternalNoBlankValuesRequest struct {
 	// ErpActorType is sent as ErpActorType; left out when empty.
-	ErpActorType ErpActorType `json:"ErpActorType,omitempty"`
+	ErpActorType ErpActorType `json:"ErpActorType,omitzero"`
 	// ErpConnectionID is sent as ErpConnectionId, also when zero.
 	ErpConnectionID int64 `json:"ErpConnectionId"`
-	// ExternalKeys is sent as ExternalKeys; left out when empty.
-	ExternalKeys []string `json:"ExternalKeys,omitempty"`
+	// ExternalKeys is sent as ExternalKeys; left out when nil, sent as [] when empty.
+	ExternalKeys []string `json:"ExternalKeys,omitzero"`
 }
 
 // ForceResyncExternalNoBlankValues calls POST v1/Agents/ErpSync/ForceResyncExternalNoBlankValues.
@@ -217,8 +217,8 @@ func (s ErpSyncAgent) ForceResyncExternalNoBlankValues(ctx context.Context, req 
 type ErpSyncForceResyncNoBlankValuesRequest struct {
 	// ErpConnectionID is sent as ErpConnectionId, also when zero.
 	ErpConnectionID int64 `json:"ErpConnectionId"`
-	// InternalKeyIDs is sent as InternalKeyIds; left out when empty.
-	InternalKeyIDs []int64 `json:"InternalKeyIds,omitempty"`
+	// InternalKeyIDs is sent as InternalKeyIds; left out when nil, sent as [] when empty.
+	InternalKeyIDs []int64 `json:"InternalKeyIds,omitzero"`
 }
 
 // ForceResyncNoBlankValues calls POST v1/Agents/ErpSync/ForceResyncNoBlankValues.
@@ -238,7 +238,7 @@ func (s ErpSyncAgent) ForceSyncAll(ctx context.Context) (*PluginResponse, error)
 // ErpSyncGetActorTypeMappingRequest holds the parameters of ErpSyncAgent.GetActorTypeMapping, sent as one JSON object (the body ErpSync_GetActorTypeMappingRequest).
 type ErpSyncGetActorTypeMappingRequest struct {
 	// ActorType is sent as ActorType; left out when empty.
-	ActorType ErpActorType `json:"ActorType,omitempty"`
+	ActorType ErpActorType `json:"ActorType,omitzero"`
 	// ErpConnectionID is sent as ErpConnectionId, also when zero.
 	ErpConnectionID int64 `json:"ErpConnectionId"`
 }
@@ -300,7 +300,7 @@ func (s ErpSyncAgent) GetConnectionListMappings(ctx context.Context, erpConnecti
 // ErpSyncGetConnectionsAndDisplayFieldsRequest holds the parameters of ErpSyncAgent.GetConnectionsAndDisplayFields, sent as one JSON object (the body ErpSync_GetConnectionsAndDisplayFieldsRequest).
 type ErpSyncGetConnectionsAndDisplayFieldsRequest struct {
 	// CrmActorType is sent as CrmActorType; left out when empty.
-	CrmActorType CrmActorType `json:"CrmActorType,omitempty"`
+	CrmActorType CrmActorType `json:"CrmActorType,omitzero"`
 	// EntityID is sent as EntityId, also when zero.
 	EntityID int64 `json:"EntityId"`
 }
@@ -315,7 +315,7 @@ func (s ErpSyncAgent) GetConnectionsAndDisplayFields(ctx context.Context, req Er
 // ErpSyncGetCrmActorTypeRequest holds the parameters of ErpSyncAgent.GetCrmActorType, sent as one JSON object (the body ErpSync_GetCrmActorTypeRequest).
 type ErpSyncGetCrmActorTypeRequest struct {
 	// ErpActorType is sent as ErpActorType; left out when empty.
-	ErpActorType ErpActorType `json:"ErpActorType,omitempty"`
+	ErpActorType ErpActorType `json:"ErpActorType,omitzero"`
 	// ErpConnectionID is sent as ErpConnectionId, also when zero.
 	ErpConnectionID int64 `json:"ErpConnectionId"`
 }
@@ -357,13 +357,13 @@ func (s ErpSyncAgent) GetErpConnectionConfigFields(ctx context.Context, erpConne
 // ErpSyncGetErpFieldValuesRequest holds the parameters of ErpSyncAgent.GetErpFieldValues, sent as one JSON object (the body ErpSync_GetErpFieldValuesRequest).
 type ErpSyncGetErpFieldValuesRequest struct {
 	// CrmActorType is sent as CrmActorType; left out when empty.
-	CrmActorType CrmActorType `json:"CrmActorType,omitempty"`
+	CrmActorType CrmActorType `json:"CrmActorType,omitzero"`
 	// EntityID is sent as EntityId, also when zero.
 	EntityID int64 `json:"EntityId"`
 	// ErpConnectionID is sent as ErpConnectionId, also when zero.
 	ErpConnectionID int64 `json:"ErpConnectionId"`
-	// FieldKeys is sent as FieldKeys; left out when empty.
-	FieldKeys []string `json:"FieldKeys,omitempty"`
+	// FieldKeys is sent as FieldKeys; left out when nil, sent as [] when empty.
+	FieldKeys []string `json:"FieldKeys,omitzero"`
 }
 
 // GetErpFieldValues calls POST v1/Agents/ErpSync/GetErpFieldValues; it only reads, so it is retried like a GET.
@@ -393,7 +393,7 @@ func (s ErpSyncAgent) GetErpSyncConnectorEntity(ctx context.Context, erpSyncConn
 // ErpSyncGetFieldValuesFromCrmRequest holds the parameters of ErpSyncAgent.GetFieldValuesFromCrm, sent as one JSON object (the body ErpSync_GetFieldValuesFromCrmRequest).
 type ErpSyncGetFieldValuesFromCrmRequest struct {
 	// ActorTypeCrm is sent as ActorTypeCrm; left out when empty.
-	ActorTypeCrm CrmActorType `json:"ActorTypeCrm,omitempty"`
+	ActorTypeCrm CrmActorType `json:"ActorTypeCrm,omitzero"`
 	// RecordID is sent as RecordId, also when zero.
 	RecordID int64 `json:"RecordId"`
 }
@@ -408,7 +408,7 @@ func (s ErpSyncAgent) GetFieldValuesFromCrm(ctx context.Context, req ErpSyncGetF
 // ErpSyncGetFieldValuesFromErpRequest holds the parameters of ErpSyncAgent.GetFieldValuesFromErp, sent as one JSON object (the body ErpSync_GetFieldValuesFromErpRequest).
 type ErpSyncGetFieldValuesFromErpRequest struct {
 	// ActorTypeErp is sent as ActorTypeErp; left out when empty.
-	ActorTypeErp ErpActorType `json:"ActorTypeErp,omitempty"`
+	ActorTypeErp ErpActorType `json:"ActorTypeErp,omitzero"`
 	// ErpConnectionID is sent as ErpConnectionId, also when zero.
 	ErpConnectionID int64 `json:"ErpConnectionId"`
 	// ErpKey is sent as ErpKey, also when zero.
@@ -425,7 +425,7 @@ func (s ErpSyncAgent) GetFieldValuesFromErp(ctx context.Context, req ErpSyncGetF
 // ErpSyncGetFieldsForNewErpActorRequest holds the parameters of ErpSyncAgent.GetFieldsForNewErpActor, sent as one JSON object (the body ErpSync_GetFieldsForNewErpActorRequest).
 type ErpSyncGetFieldsForNewErpActorRequest struct {
 	// ErpActorType is sent as ErpActorType; left out when empty.
-	ErpActorType ErpActorType `json:"ErpActorType,omitempty"`
+	ErpActorType ErpActorType `json:"ErpActorType,omitzero"`
 	// ErpConnectionID is sent as ErpConnectionId, also when zero.
 	ErpConnectionID int64 `json:"ErpConnectionId"`
 }
@@ -442,7 +442,7 @@ type ErpSyncMoveErpFieldItemRequest struct {
 	// Direction is sent as Direction, also when zero.
 	Direction float64 `json:"Direction"`
 	// ErpActorType is sent as ErpActorType; left out when empty.
-	ErpActorType ErpActorType `json:"ErpActorType,omitempty"`
+	ErpActorType ErpActorType `json:"ErpActorType,omitzero"`
 	// ErpConnectionID is sent as ErpConnectionId, also when zero.
 	ErpConnectionID int64 `json:"ErpConnectionId"`
 	// ErpFieldID is sent as ErpFieldId, also when zero.
@@ -461,7 +461,7 @@ func (s ErpSyncAgent) MoveErpFieldItem(ctx context.Context, req ErpSyncMoveErpFi
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/ErpSync_Agent/v1ErpSyncAgent_SaveActorTypeMapping.html
 func (s ErpSyncAgent) SaveActorTypeMapping(ctx context.Context, mapping *ErpSyncActorTypeMapping) (*ErpSyncActorTypeMapping, error) {
 	in := struct {
-		Mapping *ErpSyncActorTypeMapping `json:"Mapping,omitempty"`
+		Mapping *ErpSyncActorTypeMapping `json:"Mapping,omitzero"`
 	}{mapping}
 	return call[*ErpSyncActorTypeMapping](ctx, s.c, "POST", "v1/Agents/ErpSync/SaveActorTypeMapping", in, false)
 }
@@ -471,7 +471,7 @@ func (s ErpSyncAgent) SaveActorTypeMapping(ctx context.Context, mapping *ErpSync
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/ErpSync_Agent/v1ErpSyncAgent_SaveConnection.html
 func (s ErpSyncAgent) SaveConnection(ctx context.Context, connection *ErpConnection) (*ErpConnection, error) {
 	in := struct {
-		Connection *ErpConnection `json:"Connection,omitempty"`
+		Connection *ErpConnection `json:"Connection,omitzero"`
 	}{connection}
 	return call[*ErpConnection](ctx, s.c, "POST", "v1/Agents/ErpSync/SaveConnection", in, false)
 }
@@ -481,7 +481,7 @@ func (s ErpSyncAgent) SaveConnection(ctx context.Context, connection *ErpConnect
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/ErpSync_Agent/v1ErpSyncAgent_SaveConnectionListMappings.html
 func (s ErpSyncAgent) SaveConnectionListMappings(ctx context.Context, listMapping *ErpConnectionListMappingContainer) (*ErpConnectionListMappingContainer, error) {
 	in := struct {
-		ListMapping *ErpConnectionListMappingContainer `json:"ListMapping,omitempty"`
+		ListMapping *ErpConnectionListMappingContainer `json:"ListMapping,omitzero"`
 	}{listMapping}
 	return call[*ErpConnectionListMappingContainer](ctx, s.c, "POST", "v1/Agents/ErpSync/SaveConnectionListMappings", in, false)
 }
@@ -491,7 +491,7 @@ func (s ErpSyncAgent) SaveConnectionListMappings(ctx context.Context, listMappin
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/ErpSync_Agent/v1ErpSyncAgent_SaveDefaultValueInfo.html
 func (s ErpSyncAgent) SaveDefaultValueInfo(ctx context.Context, erpSyncDefaultValue *ErpSyncDefaultValue) (*ErpSyncDefaultValue, error) {
 	in := struct {
-		ErpSyncDefaultValue *ErpSyncDefaultValue `json:"ErpSyncDefaultValue,omitempty"`
+		ErpSyncDefaultValue *ErpSyncDefaultValue `json:"ErpSyncDefaultValue,omitzero"`
 	}{erpSyncDefaultValue}
 	return call[*ErpSyncDefaultValue](ctx, s.c, "POST", "v1/Agents/ErpSync/SaveDefaultValueInfo", in, false)
 }
@@ -501,7 +501,7 @@ func (s ErpSyncAgent) SaveDefaultValueInfo(ctx context.Context, erpSyncDefaultVa
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/ErpSync_Agent/v1ErpSyncAgent_SaveErpConnectionSyncPriorities.html
 func (s ErpSyncAgent) SaveErpConnectionSyncPriorities(ctx context.Context, erpConnectionIDs []int64) (bool, error) {
 	in := struct {
-		ErpConnectionIDs []int64 `json:"ErpConnectionIds,omitempty"`
+		ErpConnectionIDs []int64 `json:"ErpConnectionIds,omitzero"`
 	}{erpConnectionIDs}
 	return call[bool](ctx, s.c, "POST", "v1/Agents/ErpSync/SaveErpConnectionSyncPriorities", in, false)
 }
@@ -516,7 +516,7 @@ func (s ErpSyncAgent) SaveErpSyncConnectorEntity(ctx context.Context, erpSyncCon
 // ErpSyncSupportsAdvancedSearchRequest holds the parameters of ErpSyncAgent.SupportsAdvancedSearch, sent as one JSON object (the body ErpSync_SupportsAdvancedSearchRequest).
 type ErpSyncSupportsAdvancedSearchRequest struct {
 	// ErpActorType is sent as ErpActorType; left out when empty.
-	ErpActorType ErpActorType `json:"ErpActorType,omitempty"`
+	ErpActorType ErpActorType `json:"ErpActorType,omitzero"`
 	// ErpConnectionID is sent as ErpConnectionId, also when zero.
 	ErpConnectionID int64 `json:"ErpConnectionId"`
 }
@@ -537,8 +537,8 @@ func (s ErpSyncAgent) SyncAll(ctx context.Context) (*PluginResponse, error) {
 
 // ErpSyncTestConnectionByConfigRequest holds the parameters of ErpSyncAgent.TestConnectionByConfig, sent as one JSON object (the body ErpSync_TestConnectionByConfigRequest).
 type ErpSyncTestConnectionByConfigRequest struct {
-	// ConfigFields is sent as ConfigFields; left out when empty.
-	ConfigFields map[string]string `json:"ConfigFields,omitempty"`
+	// ConfigFields is sent as ConfigFields; left out when nil, sent as {} when empty.
+	ConfigFields map[string]string `json:"ConfigFields,omitzero"`
 	// ErpConnectionID is sent as ErpConnectionId, also when zero.
 	ErpConnectionID int64 `json:"ErpConnectionId"`
 }
@@ -583,17 +583,17 @@ func (s ErpSyncAgent) ToggleErpConnectionActive(ctx context.Context, erpConnecti
 // ErpSyncTryConnectActorRequest holds the parameters of ErpSyncAgent.TryConnectActor, sent as one JSON object (the body ErpSync_TryConnectActorRequest).
 type ErpSyncTryConnectActorRequest struct {
 	// CrmActorType is sent as CrmActorType; left out when empty.
-	CrmActorType CrmActorType `json:"CrmActorType,omitempty"`
+	CrmActorType CrmActorType `json:"CrmActorType,omitzero"`
 	// CrmRecordID is sent as CrmRecordId, also when zero.
 	CrmRecordID int64 `json:"CrmRecordId"`
 	// ErpActorType is sent as ErpActorType; left out when empty.
-	ErpActorType ErpActorType `json:"ErpActorType,omitempty"`
+	ErpActorType ErpActorType `json:"ErpActorType,omitzero"`
 	// ErpConnectionID is sent as ErpConnectionId, also when zero.
 	ErpConnectionID int64 `json:"ErpConnectionId"`
 	// ErpKey is sent as ErpKey, also when zero.
 	ErpKey string `json:"ErpKey"`
-	// FieldValues is sent as FieldValues; left out when empty.
-	FieldValues []ErpSyncFieldValue `json:"FieldValues,omitempty"`
+	// FieldValues is sent as FieldValues; left out when nil, sent as [] when empty.
+	FieldValues []ErpSyncFieldValue `json:"FieldValues,omitzero"`
 }
 
 // TryConnectActor calls POST v1/Agents/ErpSync/TryConnectActor.

@@ -38,8 +38,8 @@ type FavouriteAddFavouritesRequest struct {
 	AssociateID int64 `json:"AssociateId"`
 	// ExtraInfo is sent as ExtraInfo, also when zero.
 	ExtraInfo string `json:"ExtraInfo"`
-	// RecordIDs is sent as RecordIds; left out when empty.
-	RecordIDs []int64 `json:"RecordIds,omitempty"`
+	// RecordIDs is sent as RecordIds; left out when nil, sent as [] when empty.
+	RecordIDs []int64 `json:"RecordIds,omitzero"`
 	// TableName is sent as TableName, also when zero.
 	TableName string `json:"TableName"`
 }
@@ -59,8 +59,8 @@ type FavouriteAddTicketsToFavouritesByProviderRequest struct {
 	ExtraInfo string `json:"ExtraInfo"`
 	// ProviderName is sent as ProviderName, also when zero.
 	ProviderName string `json:"ProviderName"`
-	// Restrictions is sent as Restrictions; left out when empty.
-	Restrictions []ArchiveRestrictionInfo `json:"Restrictions,omitempty"`
+	// Restrictions is sent as Restrictions; left out when nil, sent as [] when empty.
+	Restrictions []ArchiveRestrictionInfo `json:"Restrictions,omitzero"`
 }
 
 // AddTicketsToFavouritesByProvider calls POST v1/Agents/Favourite/AddTicketsToFavouritesByProvider.
@@ -138,8 +138,8 @@ func (s FavouriteAgent) RemoveFavourite(ctx context.Context, req FavouriteRemove
 type FavouriteRemoveFavouritesRequest struct {
 	// AssociateID is sent as AssociateId, also when zero.
 	AssociateID int64 `json:"AssociateId"`
-	// RecordIDs is sent as RecordIds; left out when empty.
-	RecordIDs []int64 `json:"RecordIds,omitempty"`
+	// RecordIDs is sent as RecordIds; left out when nil, sent as [] when empty.
+	RecordIDs []int64 `json:"RecordIds,omitzero"`
 	// TableName is sent as TableName, also when zero.
 	TableName string `json:"TableName"`
 }
@@ -156,7 +156,7 @@ func (s FavouriteAgent) RemoveFavourites(ctx context.Context, req FavouriteRemov
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Favourite_Agent/v1FavouriteAgent_RemoveFavouritesById.html
 func (s FavouriteAgent) RemoveFavouritesByID(ctx context.Context, favouriteIDs []int64) error {
 	in := struct {
-		FavouriteIDs []int64 `json:"FavouriteIds,omitempty"`
+		FavouriteIDs []int64 `json:"FavouriteIds,omitzero"`
 	}{favouriteIDs}
 	return exec(ctx, s.c, "POST", "v1/Agents/Favourite/RemoveFavouritesById", in, false)
 }
@@ -167,8 +167,8 @@ type FavouriteRemoveTicketsFromFavouritesByProviderRequest struct {
 	AssociateID int64 `json:"AssociateId"`
 	// ProviderName is sent as ProviderName, also when zero.
 	ProviderName string `json:"ProviderName"`
-	// Restrictions is sent as Restrictions; left out when empty.
-	Restrictions []ArchiveRestrictionInfo `json:"Restrictions,omitempty"`
+	// Restrictions is sent as Restrictions; left out when nil, sent as [] when empty.
+	Restrictions []ArchiveRestrictionInfo `json:"Restrictions,omitzero"`
 }
 
 // RemoveTicketsFromFavouritesByProvider calls POST v1/Agents/Favourite/RemoveTicketsFromFavouritesByProvider.

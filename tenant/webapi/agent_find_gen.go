@@ -82,8 +82,8 @@ type FindFindFromRestrictionsRequest struct {
 	PageSize float64 `json:"PageSize"`
 	// ProviderName is sent as ProviderName, also when zero.
 	ProviderName string `json:"ProviderName"`
-	// Restrictions is sent as Restrictions; left out when empty.
-	Restrictions []ArchiveRestrictionInfo `json:"Restrictions,omitempty"`
+	// Restrictions is sent as Restrictions; left out when nil, sent as [] when empty.
+	Restrictions []ArchiveRestrictionInfo `json:"Restrictions,omitzero"`
 }
 
 // FindFromRestrictions calls POST v1/Agents/Find/FindFromRestrictions; it only reads, so it is retried like a GET.
@@ -114,16 +114,16 @@ func (s FindAgent) FindFromRestrictions2(ctx context.Context, req FindFindFromRe
 
 // FindFindFromRestrictionsColumnsRequest holds the parameters of FindAgent.FindFromRestrictionsColumns, sent as one JSON object (the body Find_FindFromRestrictionsColumnsRequest).
 type FindFindFromRestrictionsColumnsRequest struct {
-	// DesiredColumns is sent as DesiredColumns; left out when empty.
-	DesiredColumns []string `json:"DesiredColumns,omitempty"`
+	// DesiredColumns is sent as DesiredColumns; left out when nil, sent as [] when empty.
+	DesiredColumns []string `json:"DesiredColumns,omitzero"`
 	// PageNumber is sent as PageNumber, also when zero.
 	PageNumber float64 `json:"PageNumber"`
 	// PageSize is sent as PageSize, also when zero.
 	PageSize float64 `json:"PageSize"`
 	// ProviderName is sent as ProviderName, also when zero.
 	ProviderName string `json:"ProviderName"`
-	// Restrictions is sent as Restrictions; left out when empty.
-	Restrictions []ArchiveRestrictionInfo `json:"Restrictions,omitempty"`
+	// Restrictions is sent as Restrictions; left out when nil, sent as [] when empty.
+	Restrictions []ArchiveRestrictionInfo `json:"Restrictions,omitzero"`
 }
 
 // FindFromRestrictionsColumns calls POST v1/Agents/Find/FindFromRestrictionsColumns; it only reads, so it is retried like a GET.
@@ -156,18 +156,18 @@ func (s FindAgent) FindFromRestrictionsColumns2(ctx context.Context, req FindFin
 
 // FindFindFromRestrictionsColumnsOrderByRequest holds the parameters of FindAgent.FindFromRestrictionsColumnsOrderBy, sent as one JSON object (the body Find_FindFromRestrictionsColumnsOrderByRequest).
 type FindFindFromRestrictionsColumnsOrderByRequest struct {
-	// DesiredColumns is sent as DesiredColumns; left out when empty.
-	DesiredColumns []string `json:"DesiredColumns,omitempty"`
-	// OrderBy is sent as OrderBy; left out when empty.
-	OrderBy []ArchiveOrderByInfo `json:"OrderBy,omitempty"`
+	// DesiredColumns is sent as DesiredColumns; left out when nil, sent as [] when empty.
+	DesiredColumns []string `json:"DesiredColumns,omitzero"`
+	// OrderBy is sent as OrderBy; left out when nil, sent as [] when empty.
+	OrderBy []ArchiveOrderByInfo `json:"OrderBy,omitzero"`
 	// PageNumber is sent as PageNumber, also when zero.
 	PageNumber float64 `json:"PageNumber"`
 	// PageSize is sent as PageSize, also when zero.
 	PageSize float64 `json:"PageSize"`
 	// ProviderName is sent as ProviderName, also when zero.
 	ProviderName string `json:"ProviderName"`
-	// Restrictions is sent as Restrictions; left out when empty.
-	Restrictions []ArchiveRestrictionInfo `json:"Restrictions,omitempty"`
+	// Restrictions is sent as Restrictions; left out when nil, sent as [] when empty.
+	Restrictions []ArchiveRestrictionInfo `json:"Restrictions,omitzero"`
 }
 
 // FindFromRestrictionsColumnsOrderBy calls POST v1/Agents/Find/FindFromRestrictionsColumnsOrderBy; it only reads, so it is retried like a GET.
@@ -202,8 +202,8 @@ func (s FindAgent) FindFromRestrictionsColumnsOrderBy2(ctx context.Context, req 
 
 // FindFindOrderByRequest holds the parameters of FindAgent.FindOrderBy, sent as one JSON object (the body Find_FindOrderByRequest).
 type FindFindOrderByRequest struct {
-	// OrderBy is sent as OrderBy; left out when empty.
-	OrderBy []ArchiveOrderByInfo `json:"OrderBy,omitempty"`
+	// OrderBy is sent as OrderBy; left out when nil, sent as [] when empty.
+	OrderBy []ArchiveOrderByInfo `json:"OrderBy,omitzero"`
 	// PageNumber is sent as PageNumber, also when zero.
 	PageNumber float64 `json:"PageNumber"`
 	// PageSize is sent as PageSize, also when zero.
@@ -248,10 +248,10 @@ func (s FindAgent) FindOrderBy2(ctx context.Context, req FindFindOrderBy2Request
 
 // FindFindWithColumnsRequest holds the parameters of FindAgent.FindWithColumns, sent as one JSON object (the body Find_FindWithColumnsRequest).
 type FindFindWithColumnsRequest struct {
-	// DesiredColumns is sent as DesiredColumns; left out when empty.
-	DesiredColumns []string `json:"DesiredColumns,omitempty"`
-	// OrderBy is sent as OrderBy; left out when empty.
-	OrderBy []ArchiveOrderByInfo `json:"OrderBy,omitempty"`
+	// DesiredColumns is sent as DesiredColumns; left out when nil, sent as [] when empty.
+	DesiredColumns []string `json:"DesiredColumns,omitzero"`
+	// OrderBy is sent as OrderBy; left out when nil, sent as [] when empty.
+	OrderBy []ArchiveOrderByInfo `json:"OrderBy,omitzero"`
 	// PageNumber is sent as PageNumber, also when zero.
 	PageNumber float64 `json:"PageNumber"`
 	// PageSize is sent as PageSize, also when zero.
@@ -273,12 +273,12 @@ func (s FindAgent) FindWithColumns(ctx context.Context, req FindFindWithColumnsR
 
 // FindFindWithExtraRestrictionsRequest holds the parameters of FindAgent.FindWithExtraRestrictions, sent as one JSON object (the body Find_FindWithExtraRestrictionsRequest).
 type FindFindWithExtraRestrictionsRequest struct {
-	// DesiredColumns is sent as DesiredColumns; left out when empty.
-	DesiredColumns []string `json:"DesiredColumns,omitempty"`
-	// ExtraRestrictions is sent as ExtraRestrictions; left out when empty.
-	ExtraRestrictions []ArchiveRestrictionInfo `json:"ExtraRestrictions,omitempty"`
-	// OrderBy is sent as OrderBy; left out when empty.
-	OrderBy []ArchiveOrderByInfo `json:"OrderBy,omitempty"`
+	// DesiredColumns is sent as DesiredColumns; left out when nil, sent as [] when empty.
+	DesiredColumns []string `json:"DesiredColumns,omitzero"`
+	// ExtraRestrictions is sent as ExtraRestrictions; left out when nil, sent as [] when empty.
+	ExtraRestrictions []ArchiveRestrictionInfo `json:"ExtraRestrictions,omitzero"`
+	// OrderBy is sent as OrderBy; left out when nil, sent as [] when empty.
+	OrderBy []ArchiveOrderByInfo `json:"OrderBy,omitzero"`
 	// PageNumber is sent as PageNumber, also when zero.
 	PageNumber float64 `json:"PageNumber"`
 	// PageSize is sent as PageSize, also when zero.
@@ -344,8 +344,8 @@ func (s FindAgent) GetAvailableRestrictionColumns(ctx context.Context, req FindG
 type FindGetCriteriaInformationRequest struct {
 	// ProviderName is sent as ProviderName, also when zero.
 	ProviderName string `json:"ProviderName"`
-	// StaticColumns is sent as StaticColumns; left out when empty.
-	StaticColumns []string `json:"StaticColumns,omitempty"`
+	// StaticColumns is sent as StaticColumns; left out when nil, sent as [] when empty.
+	StaticColumns []string `json:"StaticColumns,omitzero"`
 	// StorageKey is sent as StorageKey, also when zero.
 	StorageKey string `json:"StorageKey"`
 	// StorageType is sent as StorageType, also when zero.
@@ -365,8 +365,8 @@ type FindGetCriteriaInformationWithContextRequest struct {
 	Context string `json:"Context"`
 	// ProviderName is sent as ProviderName, also when zero.
 	ProviderName string `json:"ProviderName"`
-	// StaticColumns is sent as StaticColumns; left out when empty.
-	StaticColumns []string `json:"StaticColumns,omitempty"`
+	// StaticColumns is sent as StaticColumns; left out when nil, sent as [] when empty.
+	StaticColumns []string `json:"StaticColumns,omitzero"`
 	// StorageKey is sent as StorageKey, also when zero.
 	StorageKey string `json:"StorageKey"`
 	// StorageType is sent as StorageType, also when zero.
@@ -401,8 +401,8 @@ func (s FindAgent) GetDefaultDesiredColumns(ctx context.Context, req FindGetDefa
 type FindGetDefaultDesiredColumnsFromRestrictionsRequest struct {
 	// ProviderName is sent as ProviderName, also when zero.
 	ProviderName string `json:"ProviderName"`
-	// Restrictions is sent as Restrictions; left out when empty.
-	Restrictions []ArchiveRestrictionInfo `json:"Restrictions,omitempty"`
+	// Restrictions is sent as Restrictions; left out when nil, sent as [] when empty.
+	Restrictions []ArchiveRestrictionInfo `json:"Restrictions,omitzero"`
 }
 
 // GetDefaultDesiredColumnsFromRestrictions calls POST v1/Agents/Find/GetDefaultDesiredColumnsFromRestrictions; it only reads, so it is retried like a GET.
@@ -446,8 +446,8 @@ func (s FindAgent) GetDefaultOrderBy(ctx context.Context, req FindGetDefaultOrde
 
 // FindGetDefaultOrderByFromDesiredColumnsRequest holds the parameters of FindAgent.GetDefaultOrderByFromDesiredColumns, sent as one JSON object (the body Find_GetDefaultOrderByFromDesiredColumnsRequest).
 type FindGetDefaultOrderByFromDesiredColumnsRequest struct {
-	// DesiredColumns is sent as DesiredColumns; left out when empty.
-	DesiredColumns []string `json:"DesiredColumns,omitempty"`
+	// DesiredColumns is sent as DesiredColumns; left out when nil, sent as [] when empty.
+	DesiredColumns []string `json:"DesiredColumns,omitzero"`
 	// ProviderName is sent as ProviderName, also when zero.
 	ProviderName string `json:"ProviderName"`
 }
@@ -501,12 +501,12 @@ func (s FindAgent) GetRestrictionGroups(ctx context.Context, req FindGetRestrict
 
 // FindGetSpecifiedCriteriaInformationWithDefaultsRequest holds the parameters of FindAgent.GetSpecifiedCriteriaInformationWithDefaults, sent as one JSON object (the body Find_GetSpecifiedCriteriaInformationWithDefaultsRequest).
 type FindGetSpecifiedCriteriaInformationWithDefaultsRequest struct {
-	// DesiredColumnNames is sent as DesiredColumnNames; left out when empty.
-	DesiredColumnNames []string `json:"DesiredColumnNames,omitempty"`
+	// DesiredColumnNames is sent as DesiredColumnNames; left out when nil, sent as [] when empty.
+	DesiredColumnNames []string `json:"DesiredColumnNames,omitzero"`
 	// ProviderName is sent as ProviderName, also when zero.
 	ProviderName string `json:"ProviderName"`
-	// StaticColumns is sent as StaticColumns; left out when empty.
-	StaticColumns []string `json:"StaticColumns,omitempty"`
+	// StaticColumns is sent as StaticColumns; left out when nil, sent as [] when empty.
+	StaticColumns []string `json:"StaticColumns,omitzero"`
 	// StorageKey is sent as StorageKey, also when zero.
 	StorageKey string `json:"StorageKey"`
 	// StorageType is sent as StorageType, also when zero.
@@ -524,12 +524,12 @@ func (s FindAgent) GetSpecifiedCriteriaInformationWithDefaults(ctx context.Conte
 type FindGetSpecifiedCriteriaInformationWithDefaultsWithContextRequest struct {
 	// Context is sent as Context, also when zero.
 	Context string `json:"Context"`
-	// DesiredColumnNames is sent as DesiredColumnNames; left out when empty.
-	DesiredColumnNames []string `json:"DesiredColumnNames,omitempty"`
+	// DesiredColumnNames is sent as DesiredColumnNames; left out when nil, sent as [] when empty.
+	DesiredColumnNames []string `json:"DesiredColumnNames,omitzero"`
 	// ProviderName is sent as ProviderName, also when zero.
 	ProviderName string `json:"ProviderName"`
-	// StaticColumns is sent as StaticColumns; left out when empty.
-	StaticColumns []string `json:"StaticColumns,omitempty"`
+	// StaticColumns is sent as StaticColumns; left out when nil, sent as [] when empty.
+	StaticColumns []string `json:"StaticColumns,omitzero"`
 	// StorageKey is sent as StorageKey, also when zero.
 	StorageKey string `json:"StorageKey"`
 	// StorageType is sent as StorageType, also when zero.
@@ -548,7 +548,7 @@ func (s FindAgent) GetSpecifiedCriteriaInformationWithDefaultsWithContext(ctx co
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Find_Agent/v1FindAgent_PopulateRestrictionValues.html
 func (s FindAgent) PopulateRestrictionValues(ctx context.Context, restrictions []ArchiveRestrictionInfo) ([]ArchiveRestrictionInfo, error) {
 	in := struct {
-		Restrictions []ArchiveRestrictionInfo `json:"Restrictions,omitempty"`
+		Restrictions []ArchiveRestrictionInfo `json:"Restrictions,omitzero"`
 	}{restrictions}
 	return call[[]ArchiveRestrictionInfo](ctx, s.c, "POST", "v1/Agents/Find/PopulateRestrictionValues", in, false)
 }
@@ -557,8 +557,8 @@ func (s FindAgent) PopulateRestrictionValues(ctx context.Context, restrictions [
 type FindPopulateRestrictionsRequest struct {
 	// ProviderName is sent as ProviderName, also when zero.
 	ProviderName string `json:"ProviderName"`
-	// Restrictions is sent as Restrictions; left out when empty.
-	Restrictions []ArchiveRestrictionInfo `json:"Restrictions,omitempty"`
+	// Restrictions is sent as Restrictions; left out when nil, sent as [] when empty.
+	Restrictions []ArchiveRestrictionInfo `json:"Restrictions,omitzero"`
 }
 
 // PopulateRestrictions calls POST v1/Agents/Find/PopulateRestrictions.
@@ -575,7 +575,7 @@ type FindSaveRestrictionGroupRequest struct {
 	// ProviderName is sent as ProviderName, also when zero.
 	ProviderName string `json:"ProviderName"`
 	// RestrictionGroup is sent as RestrictionGroup; left out when nil.
-	RestrictionGroup *ArchiveRestrictionGroup `json:"RestrictionGroup,omitempty"`
+	RestrictionGroup *ArchiveRestrictionGroup `json:"RestrictionGroup,omitzero"`
 	// StorageKey is sent as StorageKey, also when zero.
 	StorageKey string `json:"StorageKey"`
 	// StorageType is sent as StorageType, also when zero.
@@ -595,8 +595,8 @@ type FindSaveRestrictionGroupsRequest struct {
 	Context string `json:"Context"`
 	// ProviderName is sent as ProviderName, also when zero.
 	ProviderName string `json:"ProviderName"`
-	// RestrictionGroups is sent as RestrictionGroups; left out when empty.
-	RestrictionGroups []ArchiveRestrictionGroup `json:"RestrictionGroups,omitempty"`
+	// RestrictionGroups is sent as RestrictionGroups; left out when nil, sent as [] when empty.
+	RestrictionGroups []ArchiveRestrictionGroup `json:"RestrictionGroups,omitzero"`
 	// StorageKey is sent as StorageKey, also when zero.
 	StorageKey string `json:"StorageKey"`
 	// StorageType is sent as StorageType, also when zero.
@@ -614,8 +614,8 @@ func (s FindAgent) SaveRestrictionGroups(ctx context.Context, req FindSaveRestri
 type FindSaveRestrictionsRequest struct {
 	// ProviderName is sent as ProviderName, also when zero.
 	ProviderName string `json:"ProviderName"`
-	// Restrictions is sent as Restrictions; left out when empty.
-	Restrictions []ArchiveRestrictionInfo `json:"Restrictions,omitempty"`
+	// Restrictions is sent as Restrictions; left out when nil, sent as [] when empty.
+	Restrictions []ArchiveRestrictionInfo `json:"Restrictions,omitzero"`
 	// StorageKey is sent as StorageKey, also when zero.
 	StorageKey string `json:"StorageKey"`
 	// StorageType is sent as StorageType, also when zero.
@@ -652,10 +652,10 @@ func (s FindAgent) SaveRestrictions2(ctx context.Context, req FindSaveRestrictio
 type FindSaveRestrictionsAndGetCriteriaInformationRequest struct {
 	// ProviderName is sent as ProviderName, also when zero.
 	ProviderName string `json:"ProviderName"`
-	// Restrictions is sent as Restrictions; left out when empty.
-	Restrictions []ArchiveRestrictionInfo `json:"Restrictions,omitempty"`
-	// StaticColumns is sent as StaticColumns; left out when empty.
-	StaticColumns []string `json:"StaticColumns,omitempty"`
+	// Restrictions is sent as Restrictions; left out when nil, sent as [] when empty.
+	Restrictions []ArchiveRestrictionInfo `json:"Restrictions,omitzero"`
+	// StaticColumns is sent as StaticColumns; left out when nil, sent as [] when empty.
+	StaticColumns []string `json:"StaticColumns,omitzero"`
 	// StorageKey is sent as StorageKey, also when zero.
 	StorageKey string `json:"StorageKey"`
 	// StorageType is sent as StorageType, also when zero.
@@ -696,8 +696,8 @@ type FindSaveRestrictionsWithContextRequest struct {
 	Context string `json:"Context"`
 	// ProviderName is sent as ProviderName, also when zero.
 	ProviderName string `json:"ProviderName"`
-	// Restrictions is sent as Restrictions; left out when empty.
-	Restrictions []ArchiveRestrictionInfo `json:"Restrictions,omitempty"`
+	// Restrictions is sent as Restrictions; left out when nil, sent as [] when empty.
+	Restrictions []ArchiveRestrictionInfo `json:"Restrictions,omitzero"`
 	// StorageKey is sent as StorageKey, also when zero.
 	StorageKey string `json:"StorageKey"`
 	// StorageType is sent as StorageType, also when zero.

@@ -39,7 +39,7 @@ type ForeignSystemAddForeignKeyRequest struct {
 	// DeviceName is sent as DeviceName, also when zero.
 	DeviceName string `json:"DeviceName"`
 	// ForeignKey is sent as ForeignKey; left out when nil.
-	ForeignKey *ForeignKey `json:"ForeignKey,omitempty"`
+	ForeignKey *ForeignKey `json:"ForeignKey,omitzero"`
 }
 
 // AddForeignKey calls POST v1/Agents/ForeignSystem/AddForeignKey.
@@ -85,7 +85,7 @@ type ForeignSystemDeleteForeignDeviceRequest struct {
 	// ApplicationName is sent as ApplicationName, also when zero.
 	ApplicationName string `json:"ApplicationName"`
 	// ForeignDevice is sent as ForeignDevice; left out when nil.
-	ForeignDevice *ForeignDevice `json:"ForeignDevice,omitempty"`
+	ForeignDevice *ForeignDevice `json:"ForeignDevice,omitzero"`
 }
 
 // DeleteForeignDevice calls POST v1/Agents/ForeignSystem/DeleteForeignDevice.
@@ -104,7 +104,7 @@ type ForeignSystemDeleteForeignKeyRequest struct {
 	// DeviceName is sent as DeviceName, also when zero.
 	DeviceName string `json:"DeviceName"`
 	// ForeignKey is sent as ForeignKey; left out when nil.
-	ForeignKey *ForeignKey `json:"ForeignKey,omitempty"`
+	ForeignKey *ForeignKey `json:"ForeignKey,omitzero"`
 	// RecordID is sent as RecordId, also when zero.
 	RecordID int64 `json:"RecordId"`
 	// TableName is sent as TableName, also when zero.
@@ -445,7 +445,7 @@ type ForeignSystemSaveDeviceByIdentifierRequest struct {
 	// DeviceName is sent as DeviceName, also when zero.
 	DeviceName string `json:"DeviceName"`
 	// ForeignDevice is sent as ForeignDevice; left out when nil.
-	ForeignDevice *ForeignDevice `json:"ForeignDevice,omitempty"`
+	ForeignDevice *ForeignDevice `json:"ForeignDevice,omitzero"`
 }
 
 // SaveDeviceByIdentifier calls POST v1/Agents/ForeignSystem/SaveDeviceByIdentifier.
@@ -467,7 +467,7 @@ type ForeignSystemSaveForeignDeviceRequest struct {
 	// ApplicationName is sent as ApplicationName, also when zero.
 	ApplicationName string `json:"ApplicationName"`
 	// ForeignDevice is sent as ForeignDevice; left out when nil.
-	ForeignDevice *ForeignDevice `json:"ForeignDevice,omitempty"`
+	ForeignDevice *ForeignDevice `json:"ForeignDevice,omitzero"`
 }
 
 // SaveForeignDevice calls POST v1/Agents/ForeignSystem/SaveForeignDevice.
@@ -486,7 +486,7 @@ type ForeignSystemSaveForeignKeyRequest struct {
 	// DeviceName is sent as DeviceName, also when zero.
 	DeviceName string `json:"DeviceName"`
 	// ForeignKey is sent as ForeignKey; left out when nil.
-	ForeignKey *ForeignKey `json:"ForeignKey,omitempty"`
+	ForeignKey *ForeignKey `json:"ForeignKey,omitzero"`
 }
 
 // SaveForeignKey calls POST v1/Agents/ForeignSystem/SaveForeignKey.

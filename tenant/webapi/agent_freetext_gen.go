@@ -15,8 +15,8 @@ type FreeTextAgent struct{ c *tenant.Client }
 
 // FreeTextFreetextIndexRowsRequest holds the parameters of FreeTextAgent.FreetextIndexRows, sent as one JSON object (the body FreeText_FreetextIndexRowsRequest).
 type FreeTextFreetextIndexRowsRequest struct {
-	// IDs is sent as Ids; left out when empty.
-	IDs []int64 `json:"Ids,omitempty"`
+	// IDs is sent as Ids; left out when nil, sent as [] when empty.
+	IDs []int64 `json:"Ids,omitzero"`
 	// TableName is sent as TableName, also when zero.
 	TableName string `json:"TableName"`
 }
@@ -60,7 +60,7 @@ func (s FreeTextAgent) SetEnabled(ctx context.Context, enabled bool) error {
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/FreeText_Agent/v1FreeTextAgent_SetMultiWordOperator.html
 func (s FreeTextAgent) SetMultiWordOperator(ctx context.Context, freeTextOperator FreeTextOperator) error {
 	in := struct {
-		FreeTextOperator FreeTextOperator `json:"FreeTextOperator,omitempty"`
+		FreeTextOperator FreeTextOperator `json:"FreeTextOperator,omitzero"`
 	}{freeTextOperator}
 	return exec(ctx, s.c, "POST", "v1/Agents/FreeText/SetMultiWordOperator", in, false)
 }
@@ -70,7 +70,7 @@ func (s FreeTextAgent) SetMultiWordOperator(ctx context.Context, freeTextOperato
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/FreeText_Agent/v1FreeTextAgent_SetSingleWordOperator.html
 func (s FreeTextAgent) SetSingleWordOperator(ctx context.Context, freeTextOperator FreeTextOperator) error {
 	in := struct {
-		FreeTextOperator FreeTextOperator `json:"FreeTextOperator,omitempty"`
+		FreeTextOperator FreeTextOperator `json:"FreeTextOperator,omitzero"`
 	}{freeTextOperator}
 	return exec(ctx, s.c, "POST", "v1/Agents/FreeText/SetSingleWordOperator", in, false)
 }

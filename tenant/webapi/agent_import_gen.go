@@ -25,14 +25,14 @@ func (s ImportAgent) CreateDefaultImportLine(ctx context.Context, countColumns f
 
 // ImportCreateErpImportDataRequest holds the parameters of ImportAgent.CreateErpImportData, sent as one JSON object (the body Import_CreateErpImportDataRequest).
 type ImportCreateErpImportDataRequest struct {
-	// Columns is sent as Columns; left out when empty.
-	Columns []string `json:"Columns,omitempty"`
+	// Columns is sent as Columns; left out when nil, sent as [] when empty.
+	Columns []string `json:"Columns,omitzero"`
 	// ConnectionID is sent as ConnectionId, also when zero.
 	ConnectionID int64 `json:"ConnectionId"`
 	// ErpActorType is sent as ErpActorType; left out when empty.
-	ErpActorType ErpActorType `json:"ErpActorType,omitempty"`
-	// Restriction is sent as Restriction; left out when empty.
-	Restriction []ArchiveRestrictionInfo `json:"Restriction,omitempty"`
+	ErpActorType ErpActorType `json:"ErpActorType,omitzero"`
+	// Restriction is sent as Restriction; left out when nil, sent as [] when empty.
+	Restriction []ArchiveRestrictionInfo `json:"Restriction,omitzero"`
 }
 
 // CreateErpImportData calls POST v1/Agents/Import/CreateErpImportData.
@@ -44,14 +44,14 @@ func (s ImportAgent) CreateErpImportData(ctx context.Context, req ImportCreateEr
 
 // ImportPreviewImportRequest holds the parameters of ImportAgent.PreviewImport, sent as one JSON object (the body Import_PreviewImportRequest).
 type ImportPreviewImportRequest struct {
-	// ColumnDefinition is sent as ColumnDefinition; left out when empty.
-	ColumnDefinition []string `json:"ColumnDefinition,omitempty"`
+	// ColumnDefinition is sent as ColumnDefinition; left out when nil, sent as [] when empty.
+	ColumnDefinition []string `json:"ColumnDefinition,omitzero"`
 	// Context is sent as Context, also when zero.
 	Context string `json:"Context"`
 	// Culture is sent as Culture, also when zero.
 	Culture string `json:"Culture"`
-	// ImportLines is sent as ImportLines; left out when empty.
-	ImportLines []ImportLine `json:"ImportLines,omitempty"`
+	// ImportLines is sent as ImportLines; left out when nil, sent as [] when empty.
+	ImportLines []ImportLine `json:"ImportLines,omitzero"`
 }
 
 // PreviewImport calls POST v1/Agents/Import/PreviewImport.
@@ -63,16 +63,16 @@ func (s ImportAgent) PreviewImport(ctx context.Context, req ImportPreviewImportR
 
 // ImportSaveImportRequest holds the parameters of ImportAgent.SaveImport, sent as one JSON object (the body Import_SaveImportRequest).
 type ImportSaveImportRequest struct {
-	// ColumnDefinition is sent as ColumnDefinition; left out when empty.
-	ColumnDefinition []string `json:"ColumnDefinition,omitempty"`
+	// ColumnDefinition is sent as ColumnDefinition; left out when nil, sent as [] when empty.
+	ColumnDefinition []string `json:"ColumnDefinition,omitzero"`
 	// Context is sent as Context, also when zero.
 	Context string `json:"Context"`
 	// CreateSelection is sent as CreateSelection, also when zero.
 	CreateSelection bool `json:"CreateSelection"`
 	// Culture is sent as Culture, also when zero.
 	Culture string `json:"Culture"`
-	// ImportLines is sent as ImportLines; left out when empty.
-	ImportLines []ImportLine `json:"ImportLines,omitempty"`
+	// ImportLines is sent as ImportLines; left out when nil, sent as [] when empty.
+	ImportLines []ImportLine `json:"ImportLines,omitzero"`
 }
 
 // SaveImport calls POST v1/Agents/Import/SaveImport.

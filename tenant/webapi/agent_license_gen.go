@@ -18,7 +18,7 @@ type LicenseAgent struct{ c *tenant.Client }
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/License_Agent/v1LicenseAgent_ActivateLicenseInfo.html
 func (s LicenseAgent) ActivateLicenseInfo(ctx context.Context, newLicense *ExtendedLicenseInfo) (*LicenseResult, error) {
 	in := struct {
-		NewLicense *ExtendedLicenseInfo `json:"NewLicense,omitempty"`
+		NewLicense *ExtendedLicenseInfo `json:"NewLicense,omitzero"`
 	}{newLicense}
 	return call[*LicenseResult](ctx, s.c, "POST", "v1/Agents/License/ActivateLicenseInfo", in, false)
 }
@@ -37,8 +37,8 @@ func (s LicenseAgent) AddLicenseFromFile(ctx context.Context, fileContent string
 type LicenseAssignThirdPartyLicensesRequest struct {
 	// AssociateID is sent as AssociateId, also when zero.
 	AssociateID int64 `json:"AssociateId"`
-	// ModuleLicenseNames is sent as ModuleLicenseNames; left out when empty.
-	ModuleLicenseNames []string `json:"ModuleLicenseNames,omitempty"`
+	// ModuleLicenseNames is sent as ModuleLicenseNames; left out when nil, sent as [] when empty.
+	ModuleLicenseNames []string `json:"ModuleLicenseNames,omitzero"`
 	// ModuleOwner is sent as ModuleOwner, also when zero.
 	ModuleOwner string `json:"ModuleOwner"`
 }
@@ -144,9 +144,9 @@ func (s LicenseAgent) GetModuleLicenseFromDB(ctx context.Context, req LicenseGet
 // LicenseGetModuleLicenseHistoryFromLicenseServerRequest holds the parameters of LicenseAgent.GetModuleLicenseHistoryFromLicenseServer, sent as one JSON object (the body License_GetModuleLicenseHistoryFromLicenseServerRequest).
 type LicenseGetModuleLicenseHistoryFromLicenseServerRequest struct {
 	// LicenseInfo is sent as LicenseInfo; left out when nil.
-	LicenseInfo *ExtendedLicenseInfo `json:"LicenseInfo,omitempty"`
+	LicenseInfo *ExtendedLicenseInfo `json:"LicenseInfo,omitzero"`
 	// ModuleLicense is sent as ModuleLicense; left out when nil.
-	ModuleLicense *ExtendedModuleLicense `json:"ModuleLicense,omitempty"`
+	ModuleLicense *ExtendedModuleLicense `json:"ModuleLicense,omitzero"`
 }
 
 // GetModuleLicenseHistoryFromLicenseServer calls POST v1/Agents/License/GetModuleLicenseHistoryFromLicenseServer; it only reads, so it is retried like a GET.
@@ -233,7 +233,7 @@ func (s LicenseAgent) RemoveLicenseFromDB(ctx context.Context, moduleOwner strin
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/License_Agent/v1LicenseAgent_SaveCentralLicense.html
 func (s LicenseAgent) SaveCentralLicense(ctx context.Context, license []LicenseOwner) ([]LicenseOwner, error) {
 	in := struct {
-		License []LicenseOwner `json:"License,omitempty"`
+		License []LicenseOwner `json:"License,omitzero"`
 	}{license}
 	return call[[]LicenseOwner](ctx, s.c, "POST", "v1/Agents/License/SaveCentralLicense", in, false)
 }
@@ -242,8 +242,8 @@ func (s LicenseAgent) SaveCentralLicense(ctx context.Context, license []LicenseO
 type LicenseUnassignThirdPartyLicensesRequest struct {
 	// AssociateID is sent as AssociateId, also when zero.
 	AssociateID int64 `json:"AssociateId"`
-	// ModuleLicenseNames is sent as ModuleLicenseNames; left out when empty.
-	ModuleLicenseNames []string `json:"ModuleLicenseNames,omitempty"`
+	// ModuleLicenseNames is sent as ModuleLicenseNames; left out when nil, sent as [] when empty.
+	ModuleLicenseNames []string `json:"ModuleLicenseNames,omitzero"`
 	// ModuleOwner is sent as ModuleOwner, also when zero.
 	ModuleOwner string `json:"ModuleOwner"`
 }
@@ -260,7 +260,7 @@ func (s LicenseAgent) UnassignThirdPartyLicenses(ctx context.Context, req Licens
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/License_Agent/v1LicenseAgent_ValidateLicenseInfo.html
 func (s LicenseAgent) ValidateLicenseInfo(ctx context.Context, licenseInfo *ExtendedLicenseInfo) (*LicenseResult, error) {
 	in := struct {
-		LicenseInfo *ExtendedLicenseInfo `json:"LicenseInfo,omitempty"`
+		LicenseInfo *ExtendedLicenseInfo `json:"LicenseInfo,omitzero"`
 	}{licenseInfo}
 	return call[*LicenseResult](ctx, s.c, "POST", "v1/Agents/License/ValidateLicenseInfo", in, false)
 }

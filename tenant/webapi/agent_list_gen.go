@@ -17,7 +17,7 @@ type ListAgent struct{ c *tenant.Client }
 // ListAddFromListDefinitionRequest holds the parameters of ListAgent.AddFromListDefinition, sent as one JSON object (the body List_AddFromListDefinitionRequest).
 type ListAddFromListDefinitionRequest struct {
 	// Item is sent as Item; left out when nil.
-	Item *ListItemEntity `json:"Item,omitempty"`
+	Item *ListItemEntity `json:"Item,omitzero"`
 	// UdListDefinitionID is sent as UdListDefinitionId, also when zero.
 	UdListDefinitionID int64 `json:"UdListDefinitionId"`
 }
@@ -32,7 +32,7 @@ func (s ListAgent) AddFromListDefinition(ctx context.Context, req ListAddFromLis
 // ListAddFromListNameRequest holds the parameters of ListAgent.AddFromListName, sent as one JSON object (the body List_AddFromListNameRequest).
 type ListAddFromListNameRequest struct {
 	// Item is sent as Item; left out when nil.
-	Item *ListItemEntity `json:"Item,omitempty"`
+	Item *ListItemEntity `json:"Item,omitzero"`
 	// UdListDefinitionName is sent as UdListDefinitionName, also when zero.
 	UdListDefinitionName string `json:"UdListDefinitionName"`
 }
@@ -47,7 +47,7 @@ func (s ListAgent) AddFromListName(ctx context.Context, req ListAddFromListNameR
 // ListAddHierarchyToPathRequest holds the parameters of ListAgent.AddHierarchyToPath, sent as one JSON object (the body List_AddHierarchyToPathRequest).
 type ListAddHierarchyToPathRequest struct {
 	// Domain is sent as Domain; left out when empty.
-	Domain Domain `json:"Domain,omitempty"`
+	Domain Domain `json:"Domain,omitzero"`
 	// Name is sent as Name, also when zero.
 	Name string `json:"Name"`
 	// Path is sent as Path, also when zero.
@@ -373,7 +373,7 @@ func (s ListAgent) DeleteHierarchyEntity(ctx context.Context, hierarchyEntityID 
 // ListDeleteHierarchyFromPathRequest holds the parameters of ListAgent.DeleteHierarchyFromPath, sent as one JSON object (the body List_DeleteHierarchyFromPathRequest).
 type ListDeleteHierarchyFromPathRequest struct {
 	// Domain is sent as Domain; left out when empty.
-	Domain Domain `json:"Domain,omitempty"`
+	Domain Domain `json:"Domain,omitzero"`
 	// Path is sent as Path, also when zero.
 	Path string `json:"Path"`
 }
@@ -481,7 +481,7 @@ func (s ListAgent) DeleteWebPanel(ctx context.Context, id int64) error {
 // ListGenerateNavigationURLRequest holds the parameters of ListAgent.GenerateNavigationURL, sent as one JSON object (the body List_GenerateNavigationUrlRequest).
 type ListGenerateNavigationURLRequest struct {
 	// VisibleIn is sent as VisibleIn; left out when empty.
-	VisibleIn Navigation `json:"VisibleIn,omitempty"`
+	VisibleIn Navigation `json:"VisibleIn,omitzero"`
 	// WindowName is sent as WindowName, also when zero.
 	WindowName string `json:"WindowName"`
 }
@@ -572,7 +572,7 @@ type ListGetAllInDomainRequest struct {
 	// Children is sent as Children, also when zero.
 	Children bool `json:"Children"`
 	// Domain is sent as Domain; left out when empty.
-	Domain Domain `json:"Domain,omitempty"`
+	Domain Domain `json:"Domain,omitzero"`
 }
 
 // GetAllInDomain calls POST v1/Agents/List/GetAllInDomain; it only reads, so it is retried like a GET.
@@ -961,8 +961,8 @@ func (s ListAgent) GetDocumentTemplateList(ctx context.Context, ids []int64) ([]
 type ListGetDocumentTemplatePropertiesRequest struct {
 	// DocumentTemplateID is sent as DocumentTemplateId, also when zero.
 	DocumentTemplateID int64 `json:"DocumentTemplateId"`
-	// RequestedProperties is sent as RequestedProperties; left out when empty.
-	RequestedProperties []string `json:"RequestedProperties,omitempty"`
+	// RequestedProperties is sent as RequestedProperties; left out when nil, sent as [] when empty.
+	RequestedProperties []string `json:"RequestedProperties,omitzero"`
 }
 
 // GetDocumentTemplateProperties calls POST v1/Agents/List/GetDocumentTemplateProperties; it only reads, so it is retried like a GET.
@@ -1180,7 +1180,7 @@ type ListGetHierarchyFromPathRequest struct {
 	// Children is sent as Children, also when zero.
 	Children bool `json:"Children"`
 	// Domain is sent as Domain; left out when empty.
-	Domain Domain `json:"Domain,omitempty"`
+	Domain Domain `json:"Domain,omitzero"`
 	// Path is sent as Path, also when zero.
 	Path string `json:"Path"`
 }
@@ -1349,7 +1349,7 @@ type ListGetLocalizedTextByTypeRequest struct {
 	// ResourceID is sent as ResourceId, also when zero.
 	ResourceID int64 `json:"ResourceId"`
 	// TextType is sent as TextType; left out when empty.
-	TextType LocalizedTextType `json:"TextType,omitempty"`
+	TextType LocalizedTextType `json:"TextType,omitzero"`
 }
 
 // GetLocalizedTextByType calls POST v1/Agents/List/GetLocalizedTextByType; it only reads, so it is retried like a GET.
@@ -1388,7 +1388,7 @@ func (s ListAgent) GetLocalizedTextsByLanguageID(ctx context.Context, languageID
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetLocalizedTextsByType.html
 func (s ListAgent) GetLocalizedTextsByType(ctx context.Context, textTypes []LocalizedTextType) ([]LocalizedText, error) {
 	in := struct {
-		TextTypes []LocalizedTextType `json:"TextTypes,omitempty"`
+		TextTypes []LocalizedTextType `json:"TextTypes,omitzero"`
 	}{textTypes}
 	return call[[]LocalizedText](ctx, s.c, "POST", "v1/Agents/List/GetLocalizedTextsByType", in, true)
 }
@@ -1442,7 +1442,7 @@ type ListGetNeedCategoryUpdateForSaleRequest struct {
 	// SaleID is sent as SaleId, also when zero.
 	SaleID int64 `json:"SaleId"`
 	// SaleStatus is sent as SaleStatus; left out when empty.
-	SaleStatus SaleStatus `json:"SaleStatus,omitempty"`
+	SaleStatus SaleStatus `json:"SaleStatus,omitzero"`
 }
 
 // GetNeedCategoryUpdateForSale calls POST v1/Agents/List/GetNeedCategoryUpdateForSale; it only reads, so it is retried like a GET.
@@ -1897,7 +1897,7 @@ func (s ListAgent) GetTicketCategories(ctx context.Context) ([]TicketCategoryEnt
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_GetTicketCategoriesForUserGroups.html
 func (s ListAgent) GetTicketCategoriesForUserGroups(ctx context.Context, userGroupIDs []int64) ([]MDOListItem, error) {
 	in := struct {
-		UserGroupIDs []int64 `json:"UserGroupIds,omitempty"`
+		UserGroupIDs []int64 `json:"UserGroupIds,omitzero"`
 	}{userGroupIDs}
 	return call[[]MDOListItem](ctx, s.c, "POST", "v1/Agents/List/GetTicketCategoriesForUserGroups", in, true)
 }
@@ -2125,7 +2125,7 @@ type ListPerformNeededCategoryUpdateRequest struct {
 	// PersonID is sent as PersonId, also when zero.
 	PersonID int64 `json:"PersonId"`
 	// Setting is sent as Setting; left out when nil.
-	Setting *AutomatedCategoryUpdate `json:"Setting,omitempty"`
+	Setting *AutomatedCategoryUpdate `json:"Setting,omitzero"`
 }
 
 // PerformNeededCategoryUpdate calls POST v1/Agents/List/PerformNeededCategoryUpdate.
@@ -2147,15 +2147,15 @@ func (s ListAgent) RebuildFullnames(ctx context.Context) error {
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_SaveAllAutomatedCategoryUpdates.html
 func (s ListAgent) SaveAllAutomatedCategoryUpdates(ctx context.Context, settings []AutomatedCategoryUpdate) ([]AutomatedCategoryUpdate, error) {
 	in := struct {
-		Settings []AutomatedCategoryUpdate `json:"Settings,omitempty"`
+		Settings []AutomatedCategoryUpdate `json:"Settings,omitzero"`
 	}{settings}
 	return call[[]AutomatedCategoryUpdate](ctx, s.c, "POST", "v1/Agents/List/SaveAllAutomatedCategoryUpdates", in, false)
 }
 
 // ListSaveAllFromListDefinitionRequest holds the parameters of ListAgent.SaveAllFromListDefinition, sent as one JSON object (the body List_SaveAllFromListDefinitionRequest).
 type ListSaveAllFromListDefinitionRequest struct {
-	// Items is sent as Items; left out when empty.
-	Items []ListItemEntity `json:"Items,omitempty"`
+	// Items is sent as Items; left out when nil, sent as [] when empty.
+	Items []ListItemEntity `json:"Items,omitzero"`
 	// UdListDefinitionID is sent as UdListDefinitionId, also when zero.
 	UdListDefinitionID int64 `json:"UdListDefinitionId"`
 }
@@ -2169,8 +2169,8 @@ func (s ListAgent) SaveAllFromListDefinition(ctx context.Context, req ListSaveAl
 
 // ListSaveAllFromListNameRequest holds the parameters of ListAgent.SaveAllFromListName, sent as one JSON object (the body List_SaveAllFromListNameRequest).
 type ListSaveAllFromListNameRequest struct {
-	// Items is sent as Items; left out when empty.
-	Items []ListItemEntity `json:"Items,omitempty"`
+	// Items is sent as Items; left out when nil, sent as [] when empty.
+	Items []ListItemEntity `json:"Items,omitzero"`
 	// UdListDefinitionName is sent as UdListDefinitionName, also when zero.
 	UdListDefinitionName string `json:"UdListDefinitionName"`
 }
@@ -2201,7 +2201,7 @@ func (s ListAgent) SaveCategoryEntity(ctx context.Context, categoryEntity *Categ
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_SaveConsentPurpose.html
 func (s ListAgent) SaveConsentPurpose(ctx context.Context, consentPurpose *ConsentPurpose) (*ConsentPurpose, error) {
 	in := struct {
-		ConsentPurpose *ConsentPurpose `json:"ConsentPurpose,omitempty"`
+		ConsentPurpose *ConsentPurpose `json:"ConsentPurpose,omitzero"`
 	}{consentPurpose}
 	return call[*ConsentPurpose](ctx, s.c, "POST", "v1/Agents/List/SaveConsentPurpose", in, false)
 }
@@ -2211,7 +2211,7 @@ func (s ListAgent) SaveConsentPurpose(ctx context.Context, consentPurpose *Conse
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_SaveConsentSource.html
 func (s ListAgent) SaveConsentSource(ctx context.Context, consentSource *ConsentSource) (*ConsentSource, error) {
 	in := struct {
-		ConsentSource *ConsentSource `json:"ConsentSource,omitempty"`
+		ConsentSource *ConsentSource `json:"ConsentSource,omitzero"`
 	}{consentSource}
 	return call[*ConsentSource](ctx, s.c, "POST", "v1/Agents/List/SaveConsentSource", in, false)
 }
@@ -2221,7 +2221,7 @@ func (s ListAgent) SaveConsentSource(ctx context.Context, consentSource *Consent
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_SaveCountry.html
 func (s ListAgent) SaveCountry(ctx context.Context, country *Country) (*Country, error) {
 	in := struct {
-		Country *Country `json:"Country,omitempty"`
+		Country *Country `json:"Country,omitzero"`
 	}{country}
 	return call[*Country](ctx, s.c, "POST", "v1/Agents/List/SaveCountry", in, false)
 }
@@ -2242,8 +2242,8 @@ func (s ListAgent) SaveDocumentTemplateEntity(ctx context.Context, documentTempl
 
 // ListSaveDocumentTemplateStreamRequest holds the parameters of ListAgent.SaveDocumentTemplateStream, sent as one JSON object (the body List_SaveDocumentTemplateStreamRequest).
 type ListSaveDocumentTemplateStreamRequest struct {
-	// Content is sent as Content, base64-encoded; left out when empty.
-	Content []byte `json:"Content,omitempty"`
+	// Content is sent as Content, base64-encoded; left out when nil.
+	Content []byte `json:"Content,omitzero"`
 	// DocumentTemplateID is sent as DocumentTemplateId, also when zero.
 	DocumentTemplateID int64 `json:"DocumentTemplateId"`
 	// LanguageCode is sent as LanguageCode, also when zero.
@@ -2271,7 +2271,7 @@ type ListSaveFromListDefinitionRequest struct {
 	// ID is sent as Id, also when zero.
 	ID int64 `json:"Id"`
 	// Item is sent as Item; left out when nil.
-	Item *ListItemEntity `json:"Item,omitempty"`
+	Item *ListItemEntity `json:"Item,omitzero"`
 	// UdListDefinitionID is sent as UdListDefinitionId, also when zero.
 	UdListDefinitionID int64 `json:"UdListDefinitionId"`
 }
@@ -2288,7 +2288,7 @@ type ListSaveFromListNameRequest struct {
 	// ID is sent as Id, also when zero.
 	ID int64 `json:"Id"`
 	// Item is sent as Item; left out when nil.
-	Item *ListItemEntity `json:"Item,omitempty"`
+	Item *ListItemEntity `json:"Item,omitzero"`
 	// UdListDefinitionName is sent as UdListDefinitionName, also when zero.
 	UdListDefinitionName string `json:"UdListDefinitionName"`
 }
@@ -2310,7 +2310,7 @@ func (s ListAgent) SaveHeadingEntity(ctx context.Context, headingEntity *Heading
 // ListSaveHeadingFromListDefinitionRequest holds the parameters of ListAgent.SaveHeadingFromListDefinition, sent as one JSON object (the body List_SaveHeadingFromListDefinitionRequest).
 type ListSaveHeadingFromListDefinitionRequest struct {
 	// Entity is sent as Entity; left out when nil.
-	Entity *HeadingEntity `json:"Entity,omitempty"`
+	Entity *HeadingEntity `json:"Entity,omitzero"`
 	// ID is sent as Id, also when zero.
 	ID int64 `json:"Id"`
 }
@@ -2325,7 +2325,7 @@ func (s ListAgent) SaveHeadingFromListDefinition(ctx context.Context, req ListSa
 // ListSaveHeadingFromNameRequest holds the parameters of ListAgent.SaveHeadingFromName, sent as one JSON object (the body List_SaveHeadingFromNameRequest).
 type ListSaveHeadingFromNameRequest struct {
 	// Entity is sent as Entity; left out when nil.
-	Entity *HeadingEntity `json:"Entity,omitempty"`
+	Entity *HeadingEntity `json:"Entity,omitzero"`
 	// Name is sent as Name, also when zero.
 	Name string `json:"Name"`
 }
@@ -2339,8 +2339,8 @@ func (s ListAgent) SaveHeadingFromName(ctx context.Context, req ListSaveHeadingF
 
 // ListSaveHeadingsForListItemFromListDefinitionRequest holds the parameters of ListAgent.SaveHeadingsForListItemFromListDefinition, sent as one JSON object (the body List_SaveHeadingsForListItemFromListDefinitionRequest).
 type ListSaveHeadingsForListItemFromListDefinitionRequest struct {
-	// Headings is sent as Headings; left out when empty.
-	Headings []SelectableMDOListItem `json:"Headings,omitempty"`
+	// Headings is sent as Headings; left out when nil, sent as [] when empty.
+	Headings []SelectableMDOListItem `json:"Headings,omitzero"`
 	// ListItemID is sent as ListItemId, also when zero.
 	ListItemID int64 `json:"ListItemId"`
 	// UdListDefinitionID is sent as UdListDefinitionId, also when zero.
@@ -2356,8 +2356,8 @@ func (s ListAgent) SaveHeadingsForListItemFromListDefinition(ctx context.Context
 
 // ListSaveHeadingsForListItemFromListNameRequest holds the parameters of ListAgent.SaveHeadingsForListItemFromListName, sent as one JSON object (the body List_SaveHeadingsForListItemFromListNameRequest).
 type ListSaveHeadingsForListItemFromListNameRequest struct {
-	// Headings is sent as Headings; left out when empty.
-	Headings []SelectableMDOListItem `json:"Headings,omitempty"`
+	// Headings is sent as Headings; left out when nil, sent as [] when empty.
+	Headings []SelectableMDOListItem `json:"Headings,omitzero"`
 	// ListItemID is sent as ListItemId, also when zero.
 	ListItemID int64 `json:"ListItemId"`
 	// UdListDefinitionName is sent as UdListDefinitionName, also when zero.
@@ -2373,8 +2373,8 @@ func (s ListAgent) SaveHeadingsForListItemFromListName(ctx context.Context, req 
 
 // ListSaveHeadingsFromListDefinitionRequest holds the parameters of ListAgent.SaveHeadingsFromListDefinition, sent as one JSON object (the body List_SaveHeadingsFromListDefinitionRequest).
 type ListSaveHeadingsFromListDefinitionRequest struct {
-	// Entities is sent as Entities; left out when empty.
-	Entities []HeadingEntity `json:"Entities,omitempty"`
+	// Entities is sent as Entities; left out when nil, sent as [] when empty.
+	Entities []HeadingEntity `json:"Entities,omitzero"`
 	// ID is sent as Id, also when zero.
 	ID int64 `json:"Id"`
 }
@@ -2388,8 +2388,8 @@ func (s ListAgent) SaveHeadingsFromListDefinition(ctx context.Context, req ListS
 
 // ListSaveHeadingsFromNameRequest holds the parameters of ListAgent.SaveHeadingsFromName, sent as one JSON object (the body List_SaveHeadingsFromNameRequest).
 type ListSaveHeadingsFromNameRequest struct {
-	// Entities is sent as Entities; left out when empty.
-	Entities []HeadingEntity `json:"Entities,omitempty"`
+	// Entities is sent as Entities; left out when nil, sent as [] when empty.
+	Entities []HeadingEntity `json:"Entities,omitzero"`
 	// Name is sent as Name, also when zero.
 	Name string `json:"Name"`
 }
@@ -2413,7 +2413,7 @@ func (s ListAgent) SaveHierarchyEntity(ctx context.Context, hierarchyEntity *Hie
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_SaveLegalBase.html
 func (s ListAgent) SaveLegalBase(ctx context.Context, legalBase *LegalBase) (*LegalBase, error) {
 	in := struct {
-		LegalBase *LegalBase `json:"LegalBase,omitempty"`
+		LegalBase *LegalBase `json:"LegalBase,omitzero"`
 	}{legalBase}
 	return call[*LegalBase](ctx, s.c, "POST", "v1/Agents/List/SaveLegalBase", in, false)
 }
@@ -2428,7 +2428,7 @@ func (s ListAgent) SaveListEntity(ctx context.Context, listEntity *ListEntity) (
 // ListSaveListEntityByNameRequest holds the parameters of ListAgent.SaveListEntityByName, sent as one JSON object (the body List_SaveListEntityByNameRequest).
 type ListSaveListEntityByNameRequest struct {
 	// ListEntity is sent as ListEntity; left out when nil.
-	ListEntity *ListEntity `json:"ListEntity,omitempty"`
+	ListEntity *ListEntity `json:"ListEntity,omitzero"`
 	// Name is sent as Name, also when zero.
 	Name string `json:"Name"`
 }
@@ -2445,7 +2445,7 @@ func (s ListAgent) SaveListEntityByName(ctx context.Context, req ListSaveListEnt
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_SaveListItemEntity.html
 func (s ListAgent) SaveListItemEntity(ctx context.Context, listItemEntity *ListItemEntity) (*ListItemEntity, error) {
 	in := struct {
-		ListItemEntity *ListItemEntity `json:"ListItemEntity,omitempty"`
+		ListItemEntity *ListItemEntity `json:"ListItemEntity,omitzero"`
 	}{listItemEntity}
 	return call[*ListItemEntity](ctx, s.c, "POST", "v1/Agents/List/SaveListItemEntity", in, false)
 }
@@ -2469,7 +2469,7 @@ func (s ListAgent) SaveProjectTypeEntity(ctx context.Context, projectTypeEntity 
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/List_Agent/v1ListAgent_SaveQuickReplies.html
 func (s ListAgent) SaveQuickReplies(ctx context.Context, quickReplies []QuickReply) error {
 	in := struct {
-		QuickReplies []QuickReply `json:"QuickReplies,omitempty"`
+		QuickReplies []QuickReply `json:"QuickReplies,omitzero"`
 	}{quickReplies}
 	return exec(ctx, s.c, "POST", "v1/Agents/List/SaveQuickReplies", in, false)
 }
@@ -2564,7 +2564,7 @@ func (s ListAgent) SetDocumentPluginForAllDocumentTemplates(ctx context.Context,
 // ListSetDocumentTemplateFromDocumentTemplateRequest holds the parameters of ListAgent.SetDocumentTemplateFromDocumentTemplate, sent as one JSON object (the body List_SetDocumentTemplateFromDocumentTemplateRequest).
 type ListSetDocumentTemplateFromDocumentTemplateRequest struct {
 	// DocumentTemplateEntity is sent as DocumentTemplateEntity; left out when nil.
-	DocumentTemplateEntity *DocumentTemplateEntity `json:"DocumentTemplateEntity,omitempty"`
+	DocumentTemplateEntity *DocumentTemplateEntity `json:"DocumentTemplateEntity,omitzero"`
 	// SourceDocumentTemplateID is sent as SourceDocumentTemplateId, also when zero.
 	SourceDocumentTemplateID int64 `json:"SourceDocumentTemplateId"`
 }
@@ -2579,13 +2579,13 @@ func (s ListAgent) SetDocumentTemplateFromDocumentTemplate(ctx context.Context, 
 // ListSetDocumentTemplateStreamRequest holds the parameters of ListAgent.SetDocumentTemplateStream, sent as one JSON object (the body List_SetDocumentTemplateStreamRequest).
 type ListSetDocumentTemplateStreamRequest struct {
 	// DocumentTemplateEntity is sent as DocumentTemplateEntity; left out when nil.
-	DocumentTemplateEntity *DocumentTemplateEntity `json:"DocumentTemplateEntity,omitempty"`
+	DocumentTemplateEntity *DocumentTemplateEntity `json:"DocumentTemplateEntity,omitzero"`
 	// LanguageCode is sent as LanguageCode, also when zero.
 	LanguageCode string `json:"LanguageCode"`
 	// PluginID is sent as PluginId, also when zero.
 	PluginID int64 `json:"PluginId"`
-	// Stream is sent as Stream, base64-encoded; left out when empty.
-	Stream []byte `json:"Stream,omitempty"`
+	// Stream is sent as Stream, base64-encoded; left out when nil.
+	Stream []byte `json:"Stream,omitzero"`
 }
 
 // SetDocumentTemplateStream calls POST v1/Agents/List/SetDocumentTemplateStream.
@@ -2609,8 +2609,8 @@ func (s ListAgent) SetEmarketingStrictMode(ctx context.Context, enable bool) err
 type ListSetHeadingsForListItemRequest struct {
 	// Enable is sent as Enable, also when zero.
 	Enable bool `json:"Enable"`
-	// HeadingIDs is sent as HeadingIds; left out when empty.
-	HeadingIDs []int64 `json:"HeadingIds,omitempty"`
+	// HeadingIDs is sent as HeadingIds; left out when nil, sent as [] when empty.
+	HeadingIDs []int64 `json:"HeadingIds,omitzero"`
 	// ListItemID is sent as ListItemId, also when zero.
 	ListItemID int64 `json:"ListItemId"`
 	// UdListDefinitionID is sent as UdListDefinitionId, also when zero.
@@ -2630,8 +2630,8 @@ type ListSetListItemsForHeadingRequest struct {
 	Enable bool `json:"Enable"`
 	// HeadingID is sent as HeadingId, also when zero.
 	HeadingID int64 `json:"HeadingId"`
-	// ListItemIDs is sent as ListItemIds; left out when empty.
-	ListItemIDs []int64 `json:"ListItemIds,omitempty"`
+	// ListItemIDs is sent as ListItemIds; left out when nil, sent as [] when empty.
+	ListItemIDs []int64 `json:"ListItemIds,omitzero"`
 	// UdListDefinitionID is sent as UdListDefinitionId, also when zero.
 	UdListDefinitionID int64 `json:"UdListDefinitionId"`
 }
@@ -2649,8 +2649,8 @@ type ListSetListItemsForHeadingFromListNameRequest struct {
 	Enable bool `json:"Enable"`
 	// HeadingID is sent as HeadingId, also when zero.
 	HeadingID int64 `json:"HeadingId"`
-	// ListItemIDs is sent as ListItemIds; left out when empty.
-	ListItemIDs []int64 `json:"ListItemIds,omitempty"`
+	// ListItemIDs is sent as ListItemIds; left out when nil, sent as [] when empty.
+	ListItemIDs []int64 `json:"ListItemIds,omitzero"`
 	// UdListDefinitionName is sent as UdListDefinitionName, also when zero.
 	UdListDefinitionName string `json:"UdListDefinitionName"`
 }
@@ -2666,8 +2666,8 @@ func (s ListAgent) SetListItemsForHeadingFromListName(ctx context.Context, req L
 type ListSetListItemsForUserGroupRequest struct {
 	// Enable is sent as Enable, also when zero.
 	Enable bool `json:"Enable"`
-	// ListItemIDs is sent as ListItemIds; left out when empty.
-	ListItemIDs []int64 `json:"ListItemIds,omitempty"`
+	// ListItemIDs is sent as ListItemIds; left out when nil, sent as [] when empty.
+	ListItemIDs []int64 `json:"ListItemIds,omitzero"`
 	// UdListDefinitionID is sent as UdListDefinitionId, also when zero.
 	UdListDefinitionID int64 `json:"UdListDefinitionId"`
 	// UsergroupID is sent as UsergroupId, also when zero.
@@ -2685,8 +2685,8 @@ func (s ListAgent) SetListItemsForUserGroup(ctx context.Context, req ListSetList
 type ListSetListItemsForUserGroupFromListNameRequest struct {
 	// Enable is sent as Enable, also when zero.
 	Enable bool `json:"Enable"`
-	// ListItemsID is sent as ListItemsID; left out when empty.
-	ListItemsID []int64 `json:"ListItemsID,omitempty"`
+	// ListItemsID is sent as ListItemsID; left out when nil, sent as [] when empty.
+	ListItemsID []int64 `json:"ListItemsID,omitzero"`
 	// UdListDefinitionName is sent as UdListDefinitionName, also when zero.
 	UdListDefinitionName string `json:"UdListDefinitionName"`
 	// UsergroupID is sent as UsergroupId, also when zero.
@@ -2702,8 +2702,8 @@ func (s ListAgent) SetListItemsForUserGroupFromListName(ctx context.Context, req
 
 // ListSetRankOnHeadingsRequest holds the parameters of ListAgent.SetRankOnHeadings, sent as one JSON object (the body List_SetRankOnHeadingsRequest).
 type ListSetRankOnHeadingsRequest struct {
-	// HeadingIDs is sent as HeadingIds; left out when empty.
-	HeadingIDs []int64 `json:"HeadingIds,omitempty"`
+	// HeadingIDs is sent as HeadingIds; left out when nil, sent as [] when empty.
+	HeadingIDs []int64 `json:"HeadingIds,omitzero"`
 	// UdListDefinitionID is sent as UdListDefinitionId, also when zero.
 	UdListDefinitionID int64 `json:"UdListDefinitionId"`
 }
@@ -2717,8 +2717,8 @@ func (s ListAgent) SetRankOnHeadings(ctx context.Context, req ListSetRankOnHeadi
 
 // ListSetRankOnProjectActivityRequest holds the parameters of ListAgent.SetRankOnProjectActivity, sent as one JSON object (the body List_SetRankOnProjectActivityRequest).
 type ListSetRankOnProjectActivityRequest struct {
-	// ItemsIDs is sent as ItemsIds; left out when empty.
-	ItemsIDs []int64 `json:"ItemsIds,omitempty"`
+	// ItemsIDs is sent as ItemsIds; left out when nil, sent as [] when empty.
+	ItemsIDs []int64 `json:"ItemsIds,omitzero"`
 	// ProjectTypeStatusLinkID is sent as ProjectTypeStatusLinkId, also when zero.
 	ProjectTypeStatusLinkID int64 `json:"ProjectTypeStatusLinkId"`
 }
@@ -2732,8 +2732,8 @@ func (s ListAgent) SetRankOnProjectActivity(ctx context.Context, req ListSetRank
 
 // ListSetRankOnProjectDocumentRequest holds the parameters of ListAgent.SetRankOnProjectDocument, sent as one JSON object (the body List_SetRankOnProjectDocumentRequest).
 type ListSetRankOnProjectDocumentRequest struct {
-	// ItemsIDs is sent as ItemsIds; left out when empty.
-	ItemsIDs []int64 `json:"ItemsIds,omitempty"`
+	// ItemsIDs is sent as ItemsIds; left out when nil, sent as [] when empty.
+	ItemsIDs []int64 `json:"ItemsIds,omitzero"`
 	// ProjectTypeStatusLinkID is sent as ProjectTypeStatusLinkId, also when zero.
 	ProjectTypeStatusLinkID int64 `json:"ProjectTypeStatusLinkId"`
 }
@@ -2747,8 +2747,8 @@ func (s ListAgent) SetRankOnProjectDocument(ctx context.Context, req ListSetRank
 
 // ListSetRankOnSaleActivityRequest holds the parameters of ListAgent.SetRankOnSaleActivity, sent as one JSON object (the body List_SetRankOnSaleActivityRequest).
 type ListSetRankOnSaleActivityRequest struct {
-	// ItemsIDs is sent as ItemsIds; left out when empty.
-	ItemsIDs []int64 `json:"ItemsIds,omitempty"`
+	// ItemsIDs is sent as ItemsIds; left out when nil, sent as [] when empty.
+	ItemsIDs []int64 `json:"ItemsIds,omitzero"`
 	// SaleTypeStageLinkID is sent as SaleTypeStageLinkId, also when zero.
 	SaleTypeStageLinkID int64 `json:"SaleTypeStageLinkId"`
 }
@@ -2762,8 +2762,8 @@ func (s ListAgent) SetRankOnSaleActivity(ctx context.Context, req ListSetRankOnS
 
 // ListSetRankOnSaleDocumentRequest holds the parameters of ListAgent.SetRankOnSaleDocument, sent as one JSON object (the body List_SetRankOnSaleDocumentRequest).
 type ListSetRankOnSaleDocumentRequest struct {
-	// ItemsIDs is sent as ItemsIds; left out when empty.
-	ItemsIDs []int64 `json:"ItemsIds,omitempty"`
+	// ItemsIDs is sent as ItemsIds; left out when nil, sent as [] when empty.
+	ItemsIDs []int64 `json:"ItemsIds,omitzero"`
 	// SaleTypeStageLinkID is sent as SaleTypeStageLinkId, also when zero.
 	SaleTypeStageLinkID int64 `json:"SaleTypeStageLinkId"`
 }
@@ -2777,8 +2777,8 @@ func (s ListAgent) SetRankOnSaleDocument(ctx context.Context, req ListSetRankOnS
 
 // ListSetTicketCategoriesForUserGroupRequest holds the parameters of ListAgent.SetTicketCategoriesForUserGroup, sent as one JSON object (the body List_SetTicketCategoriesForUserGroupRequest).
 type ListSetTicketCategoriesForUserGroupRequest struct {
-	// CategoryIDs is sent as CategoryIds; left out when empty.
-	CategoryIDs []int64 `json:"CategoryIds,omitempty"`
+	// CategoryIDs is sent as CategoryIds; left out when nil, sent as [] when empty.
+	CategoryIDs []int64 `json:"CategoryIds,omitzero"`
 	// UserGroupID is sent as UserGroupId, also when zero.
 	UserGroupID int64 `json:"UserGroupId"`
 }
@@ -2858,8 +2858,8 @@ type ListSetVisibleForUserGroupRequest struct {
 	ListItemID int64 `json:"ListItemId"`
 	// UdListDefinitionID is sent as UdListDefinitionId, also when zero.
 	UdListDefinitionID int64 `json:"UdListDefinitionId"`
-	// UserGroupID is sent as UserGroupId; left out when empty.
-	UserGroupID []int64 `json:"UserGroupId,omitempty"`
+	// UserGroupID is sent as UserGroupId; left out when nil, sent as [] when empty.
+	UserGroupID []int64 `json:"UserGroupId,omitzero"`
 }
 
 // SetVisibleForUserGroup calls POST v1/Agents/List/SetVisibleForUserGroup.
@@ -2875,8 +2875,8 @@ type ListSetVisibleForUserGroupsRequest struct {
 	ListItemID int64 `json:"ListItemId"`
 	// UdListDefinitionID is sent as UdListDefinitionId, also when zero.
 	UdListDefinitionID int64 `json:"UdListDefinitionId"`
-	// UserGroups is sent as UserGroups; left out when empty.
-	UserGroups []SelectableMDOListItem `json:"UserGroups,omitempty"`
+	// UserGroups is sent as UserGroups; left out when nil, sent as [] when empty.
+	UserGroups []SelectableMDOListItem `json:"UserGroups,omitzero"`
 }
 
 // SetVisibleForUserGroups calls POST v1/Agents/List/SetVisibleForUserGroups.
@@ -2892,8 +2892,8 @@ type ListSetVisibleForUserGroupsFromListNameRequest struct {
 	ListItemID int64 `json:"ListItemId"`
 	// UdListDefinitionName is sent as UdListDefinitionName, also when zero.
 	UdListDefinitionName string `json:"UdListDefinitionName"`
-	// UserGroups is sent as UserGroups; left out when empty.
-	UserGroups []SelectableMDOListItem `json:"UserGroups,omitempty"`
+	// UserGroups is sent as UserGroups; left out when nil, sent as [] when empty.
+	UserGroups []SelectableMDOListItem `json:"UserGroups,omitzero"`
 }
 
 // SetVisibleForUserGroupsFromListName calls POST v1/Agents/List/SetVisibleForUserGroupsFromListName.
@@ -2920,12 +2920,12 @@ func (s ListAgent) SortListItems(ctx context.Context, req ListSortListItemsReque
 
 // ListUpdateCategoryMembershipsRequest holds the parameters of ListAgent.UpdateCategoryMemberships, sent as one JSON object (the body List_UpdateCategoryMembershipsRequest).
 type ListUpdateCategoryMembershipsRequest struct {
-	// MembershipsToAdd is sent as MembershipsToAdd; left out when empty.
-	MembershipsToAdd []TicketCategoryMembershipEntity `json:"MembershipsToAdd,omitempty"`
-	// MembershipsToDelete is sent as MembershipsToDelete; left out when empty.
-	MembershipsToDelete []TicketCategoryMembershipEntity `json:"MembershipsToDelete,omitempty"`
-	// MembershipsToUpdate is sent as MembershipsToUpdate; left out when empty.
-	MembershipsToUpdate []TicketCategoryMembershipEntity `json:"MembershipsToUpdate,omitempty"`
+	// MembershipsToAdd is sent as MembershipsToAdd; left out when nil, sent as [] when empty.
+	MembershipsToAdd []TicketCategoryMembershipEntity `json:"MembershipsToAdd,omitzero"`
+	// MembershipsToDelete is sent as MembershipsToDelete; left out when nil, sent as [] when empty.
+	MembershipsToDelete []TicketCategoryMembershipEntity `json:"MembershipsToDelete,omitzero"`
+	// MembershipsToUpdate is sent as MembershipsToUpdate; left out when nil, sent as [] when empty.
+	MembershipsToUpdate []TicketCategoryMembershipEntity `json:"MembershipsToUpdate,omitzero"`
 	// TicketCategoryID is sent as TicketCategoryId, also when zero.
 	TicketCategoryID int64 `json:"TicketCategoryId"`
 }
@@ -2940,9 +2940,9 @@ func (s ListAgent) UpdateCategoryMemberships(ctx context.Context, req ListUpdate
 // ListUpdateHierarchyFromPathRequest holds the parameters of ListAgent.UpdateHierarchyFromPath, sent as one JSON object (the body List_UpdateHierarchyFromPathRequest).
 type ListUpdateHierarchyFromPathRequest struct {
 	// Domain is sent as Domain; left out when empty.
-	Domain Domain `json:"Domain,omitempty"`
+	Domain Domain `json:"Domain,omitzero"`
 	// Entity is sent as Entity; left out when nil.
-	Entity *HierarchyEntity `json:"Entity,omitempty"`
+	Entity *HierarchyEntity `json:"Entity,omitzero"`
 	// Path is sent as Path, also when zero.
 	Path string `json:"Path"`
 }
@@ -2956,12 +2956,12 @@ func (s ListAgent) UpdateHierarchyFromPath(ctx context.Context, req ListUpdateHi
 
 // ListValidateTicketRelationDefinitionRequest holds the parameters of ListAgent.ValidateTicketRelationDefinition, sent as one JSON object (the body List_ValidateTicketRelationDefinitionRequest).
 type ListValidateTicketRelationDefinitionRequest struct {
-	// DestinationTicketTypeIDs is sent as DestinationTicketTypeIds; left out when empty.
-	DestinationTicketTypeIDs []int64 `json:"DestinationTicketTypeIds,omitempty"`
+	// DestinationTicketTypeIDs is sent as DestinationTicketTypeIds; left out when nil, sent as [] when empty.
+	DestinationTicketTypeIDs []int64 `json:"DestinationTicketTypeIds,omitzero"`
 	// RelationType is sent as RelationType; left out when empty.
-	RelationType TicketRelationType `json:"RelationType,omitempty"`
-	// SourceTicketTypeIDs is sent as SourceTicketTypeIds; left out when empty.
-	SourceTicketTypeIDs []int64 `json:"SourceTicketTypeIds,omitempty"`
+	RelationType TicketRelationType `json:"RelationType,omitzero"`
+	// SourceTicketTypeIDs is sent as SourceTicketTypeIds; left out when nil, sent as [] when empty.
+	SourceTicketTypeIDs []int64 `json:"SourceTicketTypeIds,omitzero"`
 	// TicketRelationDefinitionID is sent as TicketRelationDefinitionId, also when zero.
 	TicketRelationDefinitionID int64 `json:"TicketRelationDefinitionId"`
 }

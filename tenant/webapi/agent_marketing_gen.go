@@ -149,7 +149,7 @@ type MarketingGetFormSubmissionsCountRequest struct {
 	// FormID is sent as FormId, also when zero.
 	FormID int64 `json:"FormId"`
 	// Status is sent as Status; left out when empty.
-	Status FormSubmissionStatus `json:"Status,omitempty"`
+	Status FormSubmissionStatus `json:"Status,omitzero"`
 }
 
 // GetFormSubmissionsCount calls POST v1/Agents/Marketing/GetFormSubmissionsCount; it only reads, so it is retried like a GET.
@@ -214,8 +214,8 @@ func (s MarketingAgent) GetUserBlocks(ctx context.Context, associateID int64) ([
 type MarketingMoveFormsToFolderRequest struct {
 	// FolderID is sent as FolderId, also when zero.
 	FolderID int64 `json:"FolderId"`
-	// FormIDs is sent as FormIds; left out when empty.
-	FormIDs []int64 `json:"FormIds,omitempty"`
+	// FormIDs is sent as FormIds; left out when nil, sent as [] when empty.
+	FormIDs []int64 `json:"FormIds,omitzero"`
 }
 
 // MoveFormsToFolder calls POST v1/Agents/Marketing/MoveFormsToFolder.
@@ -229,8 +229,8 @@ func (s MarketingAgent) MoveFormsToFolder(ctx context.Context, req MarketingMove
 type MarketingMoveMailingsToFolderRequest struct {
 	// FolderID is sent as FolderId, also when zero.
 	FolderID int64 `json:"FolderId"`
-	// MailingIDs is sent as MailingIds; left out when empty.
-	MailingIDs []int64 `json:"MailingIds,omitempty"`
+	// MailingIDs is sent as MailingIds; left out when nil, sent as [] when empty.
+	MailingIDs []int64 `json:"MailingIds,omitzero"`
 }
 
 // MoveMailingsToFolder calls POST v1/Agents/Marketing/MoveMailingsToFolder.
@@ -270,7 +270,7 @@ func (s MarketingAgent) RenameMailingByMessageID(ctx context.Context, req Market
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Marketing_Agent/v1MarketingAgent_SaveAvailableFont.html
 func (s MarketingAgent) SaveAvailableFont(ctx context.Context, font *AvailableFont) (*AvailableFont, error) {
 	in := struct {
-		Font *AvailableFont `json:"Font,omitempty"`
+		Font *AvailableFont `json:"Font,omitzero"`
 	}{font}
 	return call[*AvailableFont](ctx, s.c, "POST", "v1/Agents/Marketing/SaveAvailableFont", in, false)
 }
@@ -315,7 +315,7 @@ func (s MarketingAgent) SaveShipmentMessageEntity(ctx context.Context, shipmentM
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Marketing_Agent/v1MarketingAgent_SetAllFormFieldRestrictions.html
 func (s MarketingAgent) SetAllFormFieldRestrictions(ctx context.Context, formFieldRestrictions []FormFieldRestriction) error {
 	in := struct {
-		FormFieldRestrictions []FormFieldRestriction `json:"FormFieldRestrictions,omitempty"`
+		FormFieldRestrictions []FormFieldRestriction `json:"FormFieldRestrictions,omitzero"`
 	}{formFieldRestrictions}
 	return exec(ctx, s.c, "POST", "v1/Agents/Marketing/SetAllFormFieldRestrictions", in, false)
 }

@@ -70,8 +70,8 @@ type MDOGetListWithHistoryRequest struct {
 	AdditionalInfo string `json:"AdditionalInfo"`
 	// ForceFlatList is sent as ForceFlatList, also when zero.
 	ForceFlatList bool `json:"ForceFlatList"`
-	// HistoryItems is sent as HistoryItems; left out when empty.
-	HistoryItems []float64 `json:"HistoryItems,omitempty"`
+	// HistoryItems is sent as HistoryItems; left out when nil, sent as [] when empty.
+	HistoryItems []float64 `json:"HistoryItems,omitzero"`
 	// Name is sent as Name, also when zero.
 	Name string `json:"Name"`
 	// OnlyHistory is sent as OnlyHistory, also when zero.
@@ -127,8 +127,8 @@ type MDOGetSelectableListWithHistoryRequest struct {
 	AdditionalInfo string `json:"AdditionalInfo"`
 	// ForceFlatList is sent as ForceFlatList, also when zero.
 	ForceFlatList bool `json:"ForceFlatList"`
-	// HistoryItems is sent as HistoryItems; left out when empty.
-	HistoryItems []float64 `json:"HistoryItems,omitempty"`
+	// HistoryItems is sent as HistoryItems; left out when nil, sent as [] when empty.
+	HistoryItems []float64 `json:"HistoryItems,omitzero"`
 	// Name is sent as Name, also when zero.
 	Name string `json:"Name"`
 	// OnlyHistory is sent as OnlyHistory, also when zero.
@@ -185,8 +185,8 @@ type MDOSetSelectedRequest struct {
 	AdditionalInfo string `json:"AdditionalInfo"`
 	// Name is sent as Name, also when zero.
 	Name string `json:"Name"`
-	// SelectableMDOList is sent as SelectableMDOList; left out when empty.
-	SelectableMDOList []SelectableMDOListItem `json:"SelectableMDOList,omitempty"`
+	// SelectableMDOList is sent as SelectableMDOList; left out when nil, sent as [] when empty.
+	SelectableMDOList []SelectableMDOListItem `json:"SelectableMDOList,omitzero"`
 }
 
 // SetSelected calls POST v1/Agents/MDO/SetSelected.

@@ -18,7 +18,7 @@ type MessagingAgent struct{ c *tenant.Client }
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Messaging_Agent/v1MessagingAgent_CreateMessage.html
 func (s MessagingAgent) CreateMessage(ctx context.Context, incomingMessage *IncomingMessage) error {
 	in := struct {
-		IncomingMessage *IncomingMessage `json:"IncomingMessage,omitempty"`
+		IncomingMessage *IncomingMessage `json:"IncomingMessage,omitzero"`
 	}{incomingMessage}
 	return exec(ctx, s.c, "POST", "v1/Agents/Messaging/CreateMessage", in, false)
 }
@@ -28,7 +28,7 @@ func (s MessagingAgent) CreateMessage(ctx context.Context, incomingMessage *Inco
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Messaging_Agent/v1MessagingAgent_GetDeliveryStatus.html
 func (s MessagingAgent) GetDeliveryStatus(ctx context.Context, messagingIDs []int64) ([]MessageDeliveryStatus, error) {
 	in := struct {
-		MessagingIDs []int64 `json:"MessagingIds,omitempty"`
+		MessagingIDs []int64 `json:"MessagingIds,omitzero"`
 	}{messagingIDs}
 	return call[[]MessageDeliveryStatus](ctx, s.c, "POST", "v1/Agents/Messaging/GetDeliveryStatus", in, true)
 }
@@ -42,8 +42,8 @@ func (s MessagingAgent) GetPlugins(ctx context.Context) ([]ProviderInfo, error) 
 
 // MessagingSendMessagesRequest holds the parameters of MessagingAgent.SendMessages, sent as one JSON object (the body Messaging_SendMessagesRequest).
 type MessagingSendMessagesRequest struct {
-	// OutgoingMessages is sent as OutgoingMessages; left out when empty.
-	OutgoingMessages []OutgoingMessage `json:"OutgoingMessages,omitempty"`
+	// OutgoingMessages is sent as OutgoingMessages; left out when nil, sent as [] when empty.
+	OutgoingMessages []OutgoingMessage `json:"OutgoingMessages,omitzero"`
 	// Plugin is sent as Plugin, also when zero.
 	Plugin string `json:"Plugin"`
 }
@@ -57,10 +57,10 @@ func (s MessagingAgent) SendMessages(ctx context.Context, req MessagingSendMessa
 
 // MessagingSendMessagesWithConfigRequest holds the parameters of MessagingAgent.SendMessagesWithConfig, sent as one JSON object (the body Messaging_SendMessagesWithConfigRequest).
 type MessagingSendMessagesWithConfigRequest struct {
-	// Config is sent as Config; left out when empty.
-	Config map[string]string `json:"Config,omitempty"`
-	// OutgoingMessages is sent as OutgoingMessages; left out when empty.
-	OutgoingMessages []OutgoingMessage `json:"OutgoingMessages,omitempty"`
+	// Config is sent as Config; left out when nil, sent as {} when empty.
+	Config map[string]string `json:"Config,omitzero"`
+	// OutgoingMessages is sent as OutgoingMessages; left out when nil, sent as [] when empty.
+	OutgoingMessages []OutgoingMessage `json:"OutgoingMessages,omitzero"`
 	// Plugin is sent as Plugin, also when zero.
 	Plugin string `json:"Plugin"`
 }

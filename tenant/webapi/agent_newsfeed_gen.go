@@ -39,7 +39,7 @@ func (s NewsFeedAgent) GetNewsFeedItem(ctx context.Context, newsFeedItemID int64
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/NewsFeed_Agent/v1NewsFeedAgent_GetNewsFeedItemsById.html
 func (s NewsFeedAgent) GetNewsFeedItemsByID(ctx context.Context, newsFeedItemIDs []int64) ([]NewsFeedItem, error) {
 	in := struct {
-		NewsFeedItemIDs []int64 `json:"NewsFeedItemIds,omitempty"`
+		NewsFeedItemIDs []int64 `json:"NewsFeedItemIds,omitzero"`
 	}{newsFeedItemIDs}
 	return call[[]NewsFeedItem](ctx, s.c, "POST", "v1/Agents/NewsFeed/GetNewsFeedItemsById", in, true)
 }
@@ -88,13 +88,13 @@ func (s NewsFeedAgent) MarkAsRead(ctx context.Context, newsFeedItemID int64) err
 // NewsFeedPostNewsFeedItemRequest holds the parameters of NewsFeedAgent.PostNewsFeedItem, sent as one JSON object (the body NewsFeed_PostNewsFeedItemRequest).
 type NewsFeedPostNewsFeedItemRequest struct {
 	// NewsFeedItem is sent as NewsFeedItem; left out when nil.
-	NewsFeedItem *NewsFeedItem `json:"NewsFeedItem,omitempty"`
+	NewsFeedItem *NewsFeedItem `json:"NewsFeedItem,omitzero"`
 	// ToAll is sent as ToAll, also when zero.
 	ToAll bool `json:"ToAll"`
-	// ToAssociateIDs is sent as ToAssociateIds; left out when empty.
-	ToAssociateIDs []int64 `json:"ToAssociateIds,omitempty"`
-	// ToGroupIDs is sent as ToGroupIds; left out when empty.
-	ToGroupIDs []int64 `json:"ToGroupIds,omitempty"`
+	// ToAssociateIDs is sent as ToAssociateIds; left out when nil, sent as [] when empty.
+	ToAssociateIDs []int64 `json:"ToAssociateIds,omitzero"`
+	// ToGroupIDs is sent as ToGroupIds; left out when nil, sent as [] when empty.
+	ToGroupIDs []int64 `json:"ToGroupIds,omitzero"`
 }
 
 // PostNewsFeedItem calls POST v1/Agents/NewsFeed/PostNewsFeedItem.

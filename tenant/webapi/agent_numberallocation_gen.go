@@ -46,7 +46,7 @@ func (s NumberAllocationAgent) GetRefCountEntity(ctx context.Context, refCountEn
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/NumberAllocation_Agent/v1NumberAllocationAgent_SaveDefaultNumbering.html
 func (s NumberAllocationAgent) SaveDefaultNumbering(ctx context.Context, refCountEntity *RefCountEntity) error {
 	in := struct {
-		RefCountEntity *RefCountEntity `json:"RefCountEntity,omitempty"`
+		RefCountEntity *RefCountEntity `json:"RefCountEntity,omitzero"`
 	}{refCountEntity}
 	return exec(ctx, s.c, "POST", "v1/Agents/NumberAllocation/SaveDefaultNumbering", in, false)
 }

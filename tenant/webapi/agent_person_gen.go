@@ -78,7 +78,7 @@ func (s PersonAgent) AddEmailAddressToPerson(ctx context.Context, req PersonAddE
 // PersonChangeCountryRequest holds the parameters of PersonAgent.ChangeCountry, sent as one JSON object (the body Person_ChangeCountryRequest).
 type PersonChangeCountryRequest struct {
 	// PersonEntity is sent as PersonEntity; left out when nil.
-	PersonEntity *PersonEntity `json:"PersonEntity,omitempty"`
+	PersonEntity *PersonEntity `json:"PersonEntity,omitzero"`
 	// ToCountryID is sent as ToCountryId, also when zero.
 	ToCountryID int64 `json:"ToCountryId"`
 }
@@ -185,7 +185,7 @@ func (s PersonAgent) CreateOrUpdateUserCandidate(ctx context.Context, req Person
 // PersonCreateTemporaryKeyRequest holds the parameters of PersonAgent.CreateTemporaryKey, sent as one JSON object (the body Person_CreateTemporaryKeyRequest).
 type PersonCreateTemporaryKeyRequest struct {
 	// Domain is sent as Domain; left out when empty.
-	Domain TemporaryKeyDomain `json:"Domain,omitempty"`
+	Domain TemporaryKeyDomain `json:"Domain,omitzero"`
 	// Expires is sent as Expires, also when zero.
 	Expires Time `json:"Expires"`
 	// PersonID is sent as PersonId, also when zero.
@@ -204,7 +204,7 @@ func (s PersonAgent) CreateTemporaryKey(ctx context.Context, req PersonCreateTem
 // PersonCreateTemporaryKeyWithPayloadRequest holds the parameters of PersonAgent.CreateTemporaryKeyWithPayload, sent as one JSON object (the body Person_CreateTemporaryKeyWithPayloadRequest).
 type PersonCreateTemporaryKeyWithPayloadRequest struct {
 	// Domain is sent as Domain; left out when empty.
-	Domain TemporaryKeyDomain `json:"Domain,omitempty"`
+	Domain TemporaryKeyDomain `json:"Domain,omitzero"`
 	// Expires is sent as Expires, also when zero.
 	Expires Time `json:"Expires"`
 	// Payload is sent as Payload, also when zero.
@@ -246,7 +246,7 @@ func (s PersonAgent) DeletePersonEntity(ctx context.Context, personEntityID int6
 // PersonDeleteTemporaryKeysOfDomainRequest holds the parameters of PersonAgent.DeleteTemporaryKeysOfDomain, sent as one JSON object (the body Person_DeleteTemporaryKeysOfDomainRequest).
 type PersonDeleteTemporaryKeysOfDomainRequest struct {
 	// Domain is sent as Domain; left out when empty.
-	Domain TemporaryKeyDomain `json:"Domain,omitempty"`
+	Domain TemporaryKeyDomain `json:"Domain,omitzero"`
 	// PersonID is sent as PersonId, also when zero.
 	PersonID int64 `json:"PersonId"`
 }
@@ -320,7 +320,7 @@ type PersonGetColleaguesBySourceRequest struct {
 	// Count is sent as Count, also when zero.
 	Count int64 `json:"Count"`
 	// SourceType is sent as SourceType; left out when empty.
-	SourceType AssociateSourceType `json:"SourceType,omitempty"`
+	SourceType AssociateSourceType `json:"SourceType,omitzero"`
 }
 
 // GetColleaguesBySource calls POST v1/Agents/Person/GetColleaguesBySource; it only reads, so it is retried like a GET.
@@ -415,8 +415,8 @@ func (s PersonAgent) GetPersonImageReader(ctx context.Context, personID int64) (
 
 // PersonGetPersonImagesRequest holds the parameters of PersonAgent.GetPersonImages, sent as one JSON object (the body Person_GetPersonImagesRequest).
 type PersonGetPersonImagesRequest struct {
-	// PersonIDs is sent as PersonIds; left out when empty.
-	PersonIDs []int64 `json:"PersonIds,omitempty"`
+	// PersonIDs is sent as PersonIds; left out when nil, sent as [] when empty.
+	PersonIDs []int64 `json:"PersonIds,omitzero"`
 	// ScaledHeight is sent as ScaledHeight, also when zero.
 	ScaledHeight float64 `json:"ScaledHeight"`
 	// ScaledWidth is sent as ScaledWidth, also when zero.
@@ -620,12 +620,12 @@ func (s PersonAgent) RemoveConsent(ctx context.Context, req PersonRemoveConsentR
 type PersonResolvePersonFromInfoRequest struct {
 	// ContactID is sent as ContactId, also when zero.
 	ContactID int64 `json:"ContactId"`
-	// Emails is sent as Emails; left out when empty.
-	Emails []string `json:"Emails,omitempty"`
+	// Emails is sent as Emails; left out when nil, sent as [] when empty.
+	Emails []string `json:"Emails,omitzero"`
 	// PersonName is sent as PersonName, also when zero.
 	PersonName string `json:"PersonName"`
-	// PhoneNumbers is sent as PhoneNumbers; left out when empty.
-	PhoneNumbers []string `json:"PhoneNumbers,omitempty"`
+	// PhoneNumbers is sent as PhoneNumbers; left out when nil, sent as [] when empty.
+	PhoneNumbers []string `json:"PhoneNumbers,omitzero"`
 }
 
 // ResolvePersonFromInfo calls POST v1/Agents/Person/ResolvePersonFromInfo.
@@ -691,8 +691,8 @@ func (s PersonAgent) SendCustomerCentrePasswordEmail(ctx context.Context, req Pe
 
 // PersonSendEmailRequest holds the parameters of PersonAgent.SendEmail, sent as one JSON object (the body Person_SendEmailRequest).
 type PersonSendEmailRequest struct {
-	// AttachmentIDs is sent as AttachmentIds; left out when empty.
-	AttachmentIDs []int64 `json:"AttachmentIds,omitempty"`
+	// AttachmentIDs is sent as AttachmentIds; left out when nil, sent as [] when empty.
+	AttachmentIDs []int64 `json:"AttachmentIds,omitzero"`
 	// From is sent as From, also when zero.
 	From string `json:"From"`
 	// HTMLBody is sent as HtmlBody, also when zero.
@@ -714,8 +714,8 @@ func (s PersonAgent) SendEmail(ctx context.Context, req PersonSendEmailRequest) 
 
 // PersonSendEmailWithEventNameRequest holds the parameters of PersonAgent.SendEmailWithEventName, sent as one JSON object (the body Person_SendEmailWithEventNameRequest).
 type PersonSendEmailWithEventNameRequest struct {
-	// AttachmentIDs is sent as AttachmentIds; left out when empty.
-	AttachmentIDs []int64 `json:"AttachmentIds,omitempty"`
+	// AttachmentIDs is sent as AttachmentIds; left out when nil, sent as [] when empty.
+	AttachmentIDs []int64 `json:"AttachmentIds,omitzero"`
 	// EventName is sent as EventName, also when zero.
 	EventName string `json:"EventName"`
 	// From is sent as From, also when zero.
@@ -760,8 +760,8 @@ func (s PersonAgent) SetConsent(ctx context.Context, req PersonSetConsentRequest
 
 // PersonSetPersonImageRequest holds the parameters of PersonAgent.SetPersonImage, sent as one JSON object (the body Person_SetPersonImageRequest).
 type PersonSetPersonImageRequest struct {
-	// Image is sent as Image, base64-encoded; left out when empty.
-	Image []byte `json:"Image,omitempty"`
+	// Image is sent as Image, base64-encoded; left out when nil.
+	Image []byte `json:"Image,omitzero"`
 	// PersonID is sent as PersonId, also when zero.
 	PersonID int64 `json:"PersonId"`
 }
@@ -809,8 +809,8 @@ func (s PersonAgent) SetUtmCreatedPersonContactForFormSubmission(ctx context.Con
 type PersonTryAddPersonsToEmailFlowRequest struct {
 	// EmailFlowID is sent as EmailFlowId, also when zero.
 	EmailFlowID int64 `json:"EmailFlowId"`
-	// PersonIDs is sent as PersonIds; left out when empty.
-	PersonIDs []int64 `json:"PersonIds,omitempty"`
+	// PersonIDs is sent as PersonIds; left out when nil, sent as [] when empty.
+	PersonIDs []int64 `json:"PersonIds,omitzero"`
 }
 
 // TryAddPersonsToEmailFlow calls POST v1/Agents/Person/TryAddPersonsToEmailFlow.
@@ -832,10 +832,10 @@ func (s PersonAgent) Undelete(ctx context.Context, id int64) error {
 
 // PersonUpdateInterestsRequest holds the parameters of PersonAgent.UpdateInterests, sent as one JSON object (the body Person_UpdateInterestsRequest).
 type PersonUpdateInterestsRequest struct {
-	// DisableInterestIDs is sent as DisableInterestIds; left out when empty.
-	DisableInterestIDs []int64 `json:"DisableInterestIds,omitempty"`
-	// EnableInterestIDs is sent as EnableInterestIds; left out when empty.
-	EnableInterestIDs []int64 `json:"EnableInterestIds,omitempty"`
+	// DisableInterestIDs is sent as DisableInterestIds; left out when nil, sent as [] when empty.
+	DisableInterestIDs []int64 `json:"DisableInterestIds,omitzero"`
+	// EnableInterestIDs is sent as EnableInterestIds; left out when nil, sent as [] when empty.
+	EnableInterestIDs []int64 `json:"EnableInterestIds,omitzero"`
 	// PersonID is sent as PersonId, also when zero.
 	PersonID int64 `json:"PersonId"`
 }
@@ -852,7 +852,7 @@ func (s PersonAgent) UpdateInterests(ctx context.Context, req PersonUpdateIntere
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Person_Agent/v1PersonAgent_ValidatePersonEntity.html
 func (s PersonAgent) ValidatePersonEntity(ctx context.Context, personEntity *PersonEntity) (map[string]string, error) {
 	in := struct {
-		PersonEntity *PersonEntity `json:"PersonEntity,omitempty"`
+		PersonEntity *PersonEntity `json:"PersonEntity,omitzero"`
 	}{personEntity}
 	return call[map[string]string](ctx, s.c, "POST", "v1/Agents/Person/ValidatePersonEntity", in, false)
 }

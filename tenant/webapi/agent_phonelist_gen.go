@@ -70,7 +70,7 @@ func (s PhoneListAgent) Search(ctx context.Context, searchString string) ([]Phon
 // PhoneListSearchWithPreferencesRequest holds the parameters of PhoneListAgent.SearchWithPreferences, sent as one JSON object (the body PhoneList_SearchWithPreferencesRequest).
 type PhoneListSearchWithPreferencesRequest struct {
 	// Preferences is sent as Preferences; left out when nil.
-	Preferences *PhoneListPreferences `json:"Preferences,omitempty"`
+	Preferences *PhoneListPreferences `json:"Preferences,omitzero"`
 	// SearchString is sent as SearchString, also when zero.
 	SearchString string `json:"SearchString"`
 }
@@ -87,7 +87,7 @@ func (s PhoneListAgent) SearchWithPreferences(ctx context.Context, req PhoneList
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/PhoneList_Agent/v1PhoneListAgent_SetPreferences.html
 func (s PhoneListAgent) SetPreferences(ctx context.Context, preferences *PhoneListPreferences) error {
 	in := struct {
-		Preferences *PhoneListPreferences `json:"Preferences,omitempty"`
+		Preferences *PhoneListPreferences `json:"Preferences,omitzero"`
 	}{preferences}
 	return exec(ctx, s.c, "POST", "v1/Agents/PhoneList/SetPreferences", in, false)
 }

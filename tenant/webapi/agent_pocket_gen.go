@@ -49,8 +49,8 @@ func (s PocketAgent) GetMyCallerIDs(ctx context.Context, req PocketGetMyCallerID
 type PocketGetPocketStartupDataRequest struct {
 	// CurrentClientTime is sent as CurrentClientTime, also when zero.
 	CurrentClientTime Time `json:"CurrentClientTime"`
-	// Tables is sent as Tables; left out when empty.
-	Tables []string `json:"Tables,omitempty"`
+	// Tables is sent as Tables; left out when nil, sent as [] when empty.
+	Tables []string `json:"Tables,omitzero"`
 }
 
 // GetPocketStartupData calls POST v1/Agents/Pocket/GetPocketStartupData; it only reads, so it is retried like a GET.
@@ -85,7 +85,7 @@ type PocketNotificationHandledRequest struct {
 	// ID is sent as Id, also when zero.
 	ID int64 `json:"Id"`
 	// NotificationEventType is sent as NotificationEventType; left out when empty.
-	NotificationEventType NotificationEventType `json:"NotificationEventType,omitempty"`
+	NotificationEventType NotificationEventType `json:"NotificationEventType,omitzero"`
 }
 
 // NotificationHandled calls POST v1/Agents/Pocket/NotificationHandled.
@@ -100,7 +100,7 @@ func (s PocketAgent) NotificationHandled(ctx context.Context, req PocketNotifica
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Pocket_Agent/v1PocketAgent_NotificationsHandled.html
 func (s PocketAgent) NotificationsHandled(ctx context.Context, notificationEvents []NotificationEvent) error {
 	in := struct {
-		NotificationEvents []NotificationEvent `json:"NotificationEvents,omitempty"`
+		NotificationEvents []NotificationEvent `json:"NotificationEvents,omitzero"`
 	}{notificationEvents}
 	return exec(ctx, s.c, "POST", "v1/Agents/Pocket/NotificationsHandled", in, false)
 }
@@ -110,7 +110,7 @@ type PocketNotifyUsersRequest struct {
 	// ID is sent as Id, also when zero.
 	ID int64 `json:"Id"`
 	// NotificationEventType is sent as NotificationEventType; left out when empty.
-	NotificationEventType NotificationEventType `json:"NotificationEventType,omitempty"`
+	NotificationEventType NotificationEventType `json:"NotificationEventType,omitzero"`
 }
 
 // NotifyUsers calls POST v1/Agents/Pocket/NotifyUsers.
@@ -125,7 +125,7 @@ func (s PocketAgent) NotifyUsers(ctx context.Context, req PocketNotifyUsersReque
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Pocket_Agent/v1PocketAgent_RegisterDeviceForPushNotification.html
 func (s PocketAgent) RegisterDeviceForPushNotification(ctx context.Context, deviceInfo *PocketDeviceInfo) error {
 	in := struct {
-		DeviceInfo *PocketDeviceInfo `json:"DeviceInfo,omitempty"`
+		DeviceInfo *PocketDeviceInfo `json:"DeviceInfo,omitzero"`
 	}{deviceInfo}
 	return exec(ctx, s.c, "POST", "v1/Agents/Pocket/RegisterDeviceForPushNotification", in, false)
 }
@@ -139,10 +139,10 @@ func (s PocketAgent) RunAppointmentAlarmBroker(ctx context.Context) error {
 
 // PocketSendPushNotificationRequest holds the parameters of PocketAgent.SendPushNotification, sent as one JSON object (the body Pocket_SendPushNotificationRequest).
 type PocketSendPushNotificationRequest struct {
-	// AssociateIDs is sent as AssociateIds; left out when empty.
-	AssociateIDs []int64 `json:"AssociateIds,omitempty"`
+	// AssociateIDs is sent as AssociateIds; left out when nil, sent as [] when empty.
+	AssociateIDs []int64 `json:"AssociateIds,omitzero"`
 	// Message is sent as Message; left out when nil.
-	Message *PocketNotificationMessage `json:"Message,omitempty"`
+	Message *PocketNotificationMessage `json:"Message,omitzero"`
 }
 
 // SendPushNotification calls POST v1/Agents/Pocket/SendPushNotification.

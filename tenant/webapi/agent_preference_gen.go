@@ -64,7 +64,7 @@ func (s PreferenceAgent) DeletePrefDescLinesByPrefDescID(ctx context.Context, pr
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Preference_Agent/v1PreferenceAgent_DeletePrefDescLinesByPrefDescIds.html
 func (s PreferenceAgent) DeletePrefDescLinesByPrefDescIDs(ctx context.Context, prefDescIDs []int64) error {
 	in := struct {
-		PrefDescIDs []int64 `json:"PrefDescIds,omitempty"`
+		PrefDescIDs []int64 `json:"PrefDescIds,omitzero"`
 	}{prefDescIDs}
 	return exec(ctx, s.c, "POST", "v1/Agents/Preference/DeletePrefDescLinesByPrefDescIds", in, false)
 }
@@ -98,7 +98,7 @@ func (s PreferenceAgent) DeletePreferenceDescriptionLine(ctx context.Context, pr
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Preference_Agent/v1PreferenceAgent_DeletePreferenceDescriptionLines.html
 func (s PreferenceAgent) DeletePreferenceDescriptionLines(ctx context.Context, prefDescLineIDs []int64) error {
 	in := struct {
-		PrefDescLineIDs []int64 `json:"PrefDescLineIds,omitempty"`
+		PrefDescLineIDs []int64 `json:"PrefDescLineIds,omitzero"`
 	}{prefDescLineIDs}
 	return exec(ctx, s.c, "POST", "v1/Agents/Preference/DeletePreferenceDescriptionLines", in, false)
 }
@@ -108,7 +108,7 @@ func (s PreferenceAgent) DeletePreferenceDescriptionLines(ctx context.Context, p
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Preference_Agent/v1PreferenceAgent_DeletePreferences.html
 func (s PreferenceAgent) DeletePreferences(ctx context.Context, ids []int64) error {
 	in := struct {
-		IDs []int64 `json:"Ids,omitempty"`
+		IDs []int64 `json:"Ids,omitzero"`
 	}{ids}
 	return exec(ctx, s.c, "POST", "v1/Agents/Preference/DeletePreferences", in, false)
 }
@@ -167,7 +167,7 @@ type PreferenceGetPreferenceByNameRequest struct {
 	// PrefKey is sent as PrefKey, also when zero.
 	PrefKey string `json:"PrefKey"`
 	// PrefLevel is sent as PrefLevel; left out when empty.
-	PrefLevel PreferenceLevel `json:"PrefLevel,omitempty"`
+	PrefLevel PreferenceLevel `json:"PrefLevel,omitzero"`
 	// PrefSection is sent as PrefSection, also when zero.
 	PrefSection string `json:"PrefSection"`
 }
@@ -186,7 +186,7 @@ type PreferenceGetPreferenceByNameAndIDRequest struct {
 	// PrefKey is sent as PrefKey, also when zero.
 	PrefKey string `json:"PrefKey"`
 	// PrefLevel is sent as PrefLevel; left out when empty.
-	PrefLevel PreferenceLevel `json:"PrefLevel,omitempty"`
+	PrefLevel PreferenceLevel `json:"PrefLevel,omitzero"`
 	// PrefSection is sent as PrefSection, also when zero.
 	PrefSection string `json:"PrefSection"`
 }
@@ -242,7 +242,7 @@ func (s PreferenceAgent) GetPreferenceDescriptionLinesByPrefDescID(ctx context.C
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Preference_Agent/v1PreferenceAgent_GetPreferences.html
 func (s PreferenceAgent) GetPreferences(ctx context.Context, specifications []PreferenceSpec) ([]Preference, error) {
 	in := struct {
-		Specifications []PreferenceSpec `json:"Specifications,omitempty"`
+		Specifications []PreferenceSpec `json:"Specifications,omitzero"`
 	}{specifications}
 	return call[[]Preference](ctx, s.c, "POST", "v1/Agents/Preference/GetPreferences", in, true)
 }
@@ -252,7 +252,7 @@ func (s PreferenceAgent) GetPreferences(ctx context.Context, specifications []Pr
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Preference_Agent/v1PreferenceAgent_GetPreferencesWithDisplayValues.html
 func (s PreferenceAgent) GetPreferencesWithDisplayValues(ctx context.Context, specifications []PreferenceSpec) ([]Preference, error) {
 	in := struct {
-		Specifications []PreferenceSpec `json:"Specifications,omitempty"`
+		Specifications []PreferenceSpec `json:"Specifications,omitzero"`
 	}{specifications}
 	return call[[]Preference](ctx, s.c, "POST", "v1/Agents/Preference/GetPreferencesWithDisplayValues", in, true)
 }
@@ -296,7 +296,7 @@ type PreferenceSaveFromSectionAndKeyRequest struct {
 	// Key is sent as Key, also when zero.
 	Key string `json:"Key"`
 	// PreferenceDescription is sent as PreferenceDescription; left out when nil.
-	PreferenceDescription *PreferenceDescription `json:"PreferenceDescription,omitempty"`
+	PreferenceDescription *PreferenceDescription `json:"PreferenceDescription,omitzero"`
 	// Section is sent as Section, also when zero.
 	Section string `json:"Section"`
 }
@@ -313,7 +313,7 @@ func (s PreferenceAgent) SaveFromSectionAndKey(ctx context.Context, req Preferen
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Preference_Agent/v1PreferenceAgent_SavePreference.html
 func (s PreferenceAgent) SavePreference(ctx context.Context, preference *Preference) error {
 	in := struct {
-		Preference *Preference `json:"Preference,omitempty"`
+		Preference *Preference `json:"Preference,omitzero"`
 	}{preference}
 	return exec(ctx, s.c, "POST", "v1/Agents/Preference/SavePreference", in, false)
 }
@@ -337,15 +337,15 @@ func (s PreferenceAgent) SavePreferenceDescriptionLine(ctx context.Context, pref
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Preference_Agent/v1PreferenceAgent_SavePreferenceDescriptionLines.html
 func (s PreferenceAgent) SavePreferenceDescriptionLines(ctx context.Context, preferenceDescriptionLines []PreferenceDescriptionLine) ([]PreferenceDescriptionLine, error) {
 	in := struct {
-		PreferenceDescriptionLines []PreferenceDescriptionLine `json:"PreferenceDescriptionLines,omitempty"`
+		PreferenceDescriptionLines []PreferenceDescriptionLine `json:"PreferenceDescriptionLines,omitzero"`
 	}{preferenceDescriptionLines}
 	return call[[]PreferenceDescriptionLine](ctx, s.c, "POST", "v1/Agents/Preference/SavePreferenceDescriptionLines", in, false)
 }
 
 // PreferenceSavePreferenceEntitiesRequest holds the parameters of PreferenceAgent.SavePreferenceEntities, sent as one JSON object (the body Preference_SavePreferenceEntitiesRequest).
 type PreferenceSavePreferenceEntitiesRequest struct {
-	// Preferences is sent as Preferences; left out when empty.
-	Preferences []Preference `json:"Preferences,omitempty"`
+	// Preferences is sent as Preferences; left out when nil, sent as [] when empty.
+	Preferences []Preference `json:"Preferences,omitzero"`
 	// RemoveLowerLevels is sent as RemoveLowerLevels, also when zero.
 	RemoveLowerLevels bool `json:"RemoveLowerLevels"`
 }
@@ -360,7 +360,7 @@ func (s PreferenceAgent) SavePreferenceEntities(ctx context.Context, req Prefere
 // PreferenceSavePreferenceEntityRequest holds the parameters of PreferenceAgent.SavePreferenceEntity, sent as one JSON object (the body Preference_SavePreferenceEntityRequest).
 type PreferenceSavePreferenceEntityRequest struct {
 	// Preference is sent as Preference; left out when nil.
-	Preference *Preference `json:"Preference,omitempty"`
+	Preference *Preference `json:"Preference,omitzero"`
 	// RemoveLowerLevels is sent as RemoveLowerLevels, also when zero.
 	RemoveLowerLevels bool `json:"RemoveLowerLevels"`
 }
@@ -377,7 +377,7 @@ func (s PreferenceAgent) SavePreferenceEntity(ctx context.Context, req Preferenc
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Preference_Agent/v1PreferenceAgent_SavePreferences.html
 func (s PreferenceAgent) SavePreferences(ctx context.Context, preferences []Preference) error {
 	in := struct {
-		Preferences []Preference `json:"Preferences,omitempty"`
+		Preferences []Preference `json:"Preferences,omitzero"`
 	}{preferences}
 	return exec(ctx, s.c, "POST", "v1/Agents/Preference/SavePreferences", in, false)
 }
@@ -387,7 +387,7 @@ func (s PreferenceAgent) SavePreferences(ctx context.Context, preferences []Pref
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Preference_Agent/v1PreferenceAgent_SaveTabOrder.html
 func (s PreferenceAgent) SaveTabOrder(ctx context.Context, tabOrder *TabOrder) error {
 	in := struct {
-		TabOrder *TabOrder `json:"TabOrder,omitempty"`
+		TabOrder *TabOrder `json:"TabOrder,omitzero"`
 	}{tabOrder}
 	return exec(ctx, s.c, "POST", "v1/Agents/Preference/SaveTabOrder", in, false)
 }
@@ -397,7 +397,7 @@ func (s PreferenceAgent) SaveTabOrder(ctx context.Context, tabOrder *TabOrder) e
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Preference_Agent/v1PreferenceAgent_SaveTabOrders.html
 func (s PreferenceAgent) SaveTabOrders(ctx context.Context, tabOrders []TabOrder) error {
 	in := struct {
-		TabOrders []TabOrder `json:"TabOrders,omitempty"`
+		TabOrders []TabOrder `json:"TabOrders,omitzero"`
 	}{tabOrders}
 	return exec(ctx, s.c, "POST", "v1/Agents/Preference/SaveTabOrders", in, false)
 }
@@ -406,8 +406,8 @@ func (s PreferenceAgent) SaveTabOrders(ctx context.Context, tabOrders []TabOrder
 type PreferenceSetXSRFPathsRequest struct {
 	// Hostname is sent as Hostname, also when zero.
 	Hostname string `json:"Hostname"`
-	// Paths is sent as Paths; left out when empty.
-	Paths []string `json:"Paths,omitempty"`
+	// Paths is sent as Paths; left out when nil, sent as [] when empty.
+	Paths []string `json:"Paths,omitzero"`
 }
 
 // SetXSRFPaths calls POST v1/Agents/Preference/SetXsrfPaths.

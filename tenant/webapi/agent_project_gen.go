@@ -18,8 +18,8 @@ type ProjectAgent struct{ c *tenant.Client }
 type ProjectAddProjectMembersRequest struct {
 	// ProjectEntityID is sent as ProjectEntityId, also when zero.
 	ProjectEntityID int64 `json:"ProjectEntityId"`
-	// ProjectMembers is sent as ProjectMembers; left out when empty.
-	ProjectMembers []ProjectMember `json:"ProjectMembers,omitempty"`
+	// ProjectMembers is sent as ProjectMembers; left out when nil, sent as [] when empty.
+	ProjectMembers []ProjectMember `json:"ProjectMembers,omitzero"`
 }
 
 // AddProjectMembers calls POST v1/Agents/Project/AddProjectMembers.
@@ -55,7 +55,7 @@ func (s ProjectAgent) CreateDefaultProjectMember(ctx context.Context) (*ProjectM
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Project_Agent/v1ProjectAgent_CreateNewEntry.html
 func (s ProjectAgent) CreateNewEntry(ctx context.Context, duplicate *DuplicateEntry) (float64, error) {
 	in := struct {
-		Duplicate *DuplicateEntry `json:"Duplicate,omitempty"`
+		Duplicate *DuplicateEntry `json:"Duplicate,omitzero"`
 	}{duplicate}
 	return call[float64](ctx, s.c, "POST", "v1/Agents/Project/CreateNewEntry", in, false)
 }
@@ -96,15 +96,15 @@ func (s ProjectAgent) DeleteProjectMember(ctx context.Context, projectMemberID i
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Project_Agent/v1ProjectAgent_DeleteProjectMemberByIds.html
 func (s ProjectAgent) DeleteProjectMemberByIDs(ctx context.Context, projectMemberIDs []int64) error {
 	in := struct {
-		ProjectMemberIDs []int64 `json:"ProjectMemberIds,omitempty"`
+		ProjectMemberIDs []int64 `json:"ProjectMemberIds,omitzero"`
 	}{projectMemberIDs}
 	return exec(ctx, s.c, "POST", "v1/Agents/Project/DeleteProjectMemberByIds", in, false)
 }
 
 // ProjectDeleteProjectMembersRequest holds the parameters of ProjectAgent.DeleteProjectMembers, sent as one JSON object (the body Project_DeleteProjectMembersRequest).
 type ProjectDeleteProjectMembersRequest struct {
-	// MemberIDs is sent as MemberIds; left out when empty.
-	MemberIDs []int64 `json:"MemberIds,omitempty"`
+	// MemberIDs is sent as MemberIds; left out when nil, sent as [] when empty.
+	MemberIDs []int64 `json:"MemberIds,omitzero"`
 	// ProjectEntityID is sent as ProjectEntityId, also when zero.
 	ProjectEntityID int64 `json:"ProjectEntityId"`
 }
@@ -318,7 +318,7 @@ func (s ProjectAgent) GetProjectMembers(ctx context.Context, projectID int64) ([
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Project_Agent/v1ProjectAgent_GetProjectMembersById.html
 func (s ProjectAgent) GetProjectMembersByID(ctx context.Context, projectMemberIDs []int64) ([]ProjectMember, error) {
 	in := struct {
-		ProjectMemberIDs []int64 `json:"ProjectMemberIds,omitempty"`
+		ProjectMemberIDs []int64 `json:"ProjectMemberIds,omitzero"`
 	}{projectMemberIDs}
 	return call[[]ProjectMember](ctx, s.c, "POST", "v1/Agents/Project/GetProjectMembersById", in, true)
 }
@@ -358,7 +358,7 @@ func (s ProjectAgent) GetPublishedProject(ctx context.Context, projectID int64) 
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Project_Agent/v1ProjectAgent_GetPublishedProjects.html
 func (s ProjectAgent) GetPublishedProjects(ctx context.Context, projectIDs []int64) ([]Project, error) {
 	in := struct {
-		ProjectIDs []int64 `json:"ProjectIds,omitempty"`
+		ProjectIDs []int64 `json:"ProjectIds,omitzero"`
 	}{projectIDs}
 	return call[[]Project](ctx, s.c, "POST", "v1/Agents/Project/GetPublishedProjects", in, true)
 }
@@ -447,7 +447,7 @@ func (s ProjectAgent) SaveProjectEntity(ctx context.Context, projectEntity *Proj
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Project_Agent/v1ProjectAgent_SaveProjectEntityWithoutMembers.html
 func (s ProjectAgent) SaveProjectEntityWithoutMembers(ctx context.Context, projectEntity *ProjectEntity) (*ProjectEntity, error) {
 	in := struct {
-		ProjectEntity *ProjectEntity `json:"ProjectEntity,omitempty"`
+		ProjectEntity *ProjectEntity `json:"ProjectEntity,omitzero"`
 	}{projectEntity}
 	return call[*ProjectEntity](ctx, s.c, "POST", "v1/Agents/Project/SaveProjectEntityWithoutMembers", in, false)
 }
@@ -470,8 +470,8 @@ func (s ProjectAgent) SaveProjectMember(ctx context.Context, projectMember *Proj
 type ProjectSaveProjectMembersFunctionAndCommentRequest struct {
 	// Comment is sent as Comment, also when zero.
 	Comment string `json:"Comment"`
-	// ProjectMemberIDs is sent as ProjectMemberIds; left out when empty.
-	ProjectMemberIDs []int64 `json:"ProjectMemberIds,omitempty"`
+	// ProjectMemberIDs is sent as ProjectMemberIds; left out when nil, sent as [] when empty.
+	ProjectMemberIDs []int64 `json:"ProjectMemberIds,omitzero"`
 	// RoleID is sent as RoleId, also when zero.
 	RoleID int64 `json:"RoleId"`
 }
@@ -503,15 +503,15 @@ func (s ProjectAgent) SetCompleted(ctx context.Context, req ProjectSetCompletedR
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Project_Agent/v1ProjectAgent_SetDuplicateRulesStatus.html
 func (s ProjectAgent) SetDuplicateRulesStatus(ctx context.Context, rules []DuplicateRule) error {
 	in := struct {
-		Rules []DuplicateRule `json:"Rules,omitempty"`
+		Rules []DuplicateRule `json:"Rules,omitzero"`
 	}{rules}
 	return exec(ctx, s.c, "POST", "v1/Agents/Project/SetDuplicateRulesStatus", in, false)
 }
 
 // ProjectSetProjectImageRequest holds the parameters of ProjectAgent.SetProjectImage, sent as one JSON object (the body Project_SetProjectImageRequest).
 type ProjectSetProjectImageRequest struct {
-	// Image is sent as Image, base64-encoded; left out when empty.
-	Image []byte `json:"Image,omitempty"`
+	// Image is sent as Image, base64-encoded; left out when nil.
+	Image []byte `json:"Image,omitzero"`
 	// ProjectID is sent as ProjectId, also when zero.
 	ProjectID int64 `json:"ProjectId"`
 }
@@ -528,7 +528,7 @@ func (s ProjectAgent) SetProjectImage(ctx context.Context, req ProjectSetProject
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Project_Agent/v1ProjectAgent_UpdateProjectMember.html
 func (s ProjectAgent) UpdateProjectMember(ctx context.Context, projectMember *ProjectMember) (*ProjectMember, error) {
 	in := struct {
-		ProjectMember *ProjectMember `json:"ProjectMember,omitempty"`
+		ProjectMember *ProjectMember `json:"ProjectMember,omitzero"`
 	}{projectMember}
 	return call[*ProjectMember](ctx, s.c, "POST", "v1/Agents/Project/UpdateProjectMember", in, false)
 }
@@ -537,8 +537,8 @@ func (s ProjectAgent) UpdateProjectMember(ctx context.Context, projectMember *Pr
 type ProjectUpdateProjectMembersRequest struct {
 	// ProjectID is sent as ProjectId, also when zero.
 	ProjectID int64 `json:"ProjectId"`
-	// ProjectMembers is sent as ProjectMembers; left out when empty.
-	ProjectMembers []ProjectMember `json:"ProjectMembers,omitempty"`
+	// ProjectMembers is sent as ProjectMembers; left out when nil, sent as [] when empty.
+	ProjectMembers []ProjectMember `json:"ProjectMembers,omitzero"`
 }
 
 // UpdateProjectMembers calls POST v1/Agents/Project/UpdateProjectMembers.
@@ -553,7 +553,7 @@ func (s ProjectAgent) UpdateProjectMembers(ctx context.Context, req ProjectUpdat
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Project_Agent/v1ProjectAgent_ValidateProjectEntity.html
 func (s ProjectAgent) ValidateProjectEntity(ctx context.Context, projectEntity *ProjectEntity) (map[string]string, error) {
 	in := struct {
-		ProjectEntity *ProjectEntity `json:"ProjectEntity,omitempty"`
+		ProjectEntity *ProjectEntity `json:"ProjectEntity,omitzero"`
 	}{projectEntity}
 	return call[map[string]string](ctx, s.c, "POST", "v1/Agents/Project/ValidateProjectEntity", in, false)
 }

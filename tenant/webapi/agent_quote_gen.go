@@ -146,8 +146,8 @@ func (s QuoteAgent) CreateAndSaveQuoteFromSale(ctx context.Context, req QuoteCre
 
 // QuoteCreateAndSaveQuoteLinesRequest holds the parameters of QuoteAgent.CreateAndSaveQuoteLines, sent as one JSON object (the body Quote_CreateAndSaveQuoteLinesRequest).
 type QuoteCreateAndSaveQuoteLinesRequest struct {
-	// ErpProductKeys is sent as ErpProductKeys; left out when empty.
-	ErpProductKeys []string `json:"ErpProductKeys,omitempty"`
+	// ErpProductKeys is sent as ErpProductKeys; left out when nil, sent as [] when empty.
+	ErpProductKeys []string `json:"ErpProductKeys,omitzero"`
 	// QuoteAlternativeID is sent as QuoteAlternativeId, also when zero.
 	QuoteAlternativeID int64 `json:"QuoteAlternativeId"`
 }
@@ -245,7 +245,7 @@ func (s QuoteAgent) CreateQuoteLine(ctx context.Context, req QuoteCreateQuoteLin
 // QuoteCreateQuoteLineFromProductRequest holds the parameters of QuoteAgent.CreateQuoteLineFromProduct, sent as one JSON object (the body Quote_CreateQuoteLineFromProductRequest).
 type QuoteCreateQuoteLineFromProductRequest struct {
 	// Product is sent as Product; left out when nil.
-	Product *Product `json:"Product,omitempty"`
+	Product *Product `json:"Product,omitzero"`
 	// QuoteAlternativeID is sent as QuoteAlternativeId, also when zero.
 	QuoteAlternativeID int64 `json:"QuoteAlternativeId"`
 }
@@ -316,7 +316,7 @@ func (s QuoteAgent) DeleteQuoteLine(ctx context.Context, quoteLineID int64) erro
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Quote_Agent/v1QuoteAgent_DeleteQuoteLines.html
 func (s QuoteAgent) DeleteQuoteLines(ctx context.Context, quoteLineIDs []int64) error {
 	in := struct {
-		QuoteLineIDs []int64 `json:"QuoteLineIds,omitempty"`
+		QuoteLineIDs []int64 `json:"QuoteLineIds,omitzero"`
 	}{quoteLineIDs}
 	return exec(ctx, s.c, "POST", "v1/Agents/Quote/DeleteQuoteLines", in, false)
 }
@@ -871,10 +871,10 @@ func (s QuoteAgent) RecalculateQuoteAlternative(ctx context.Context, quoteAltern
 
 // QuoteRecalculateQuoteLineRequest holds the parameters of QuoteAgent.RecalculateQuoteLine, sent as one JSON object (the body Quote_RecalculateQuoteLineRequest).
 type QuoteRecalculateQuoteLineRequest struct {
-	// ChangedFields is sent as ChangedFields; left out when empty.
-	ChangedFields []string `json:"ChangedFields,omitempty"`
+	// ChangedFields is sent as ChangedFields; left out when nil, sent as [] when empty.
+	ChangedFields []string `json:"ChangedFields,omitzero"`
 	// QuoteLine is sent as QuoteLine; left out when nil.
-	QuoteLine *QuoteLine `json:"QuoteLine,omitempty"`
+	QuoteLine *QuoteLine `json:"QuoteLine,omitzero"`
 }
 
 // RecalculateQuoteLine calls POST v1/Agents/Quote/RecalculateQuoteLine.
@@ -945,15 +945,15 @@ func (s QuoteAgent) RestoreConnection(ctx context.Context, quoteConnectionID int
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Quote_Agent/v1QuoteAgent_SaveConnection.html
 func (s QuoteAgent) SaveConnection(ctx context.Context, connection *QuoteConnection) (*QuoteConnection, error) {
 	in := struct {
-		Connection *QuoteConnection `json:"Connection,omitempty"`
+		Connection *QuoteConnection `json:"Connection,omitzero"`
 	}{connection}
 	return call[*QuoteConnection](ctx, s.c, "POST", "v1/Agents/Quote/SaveConnection", in, false)
 }
 
 // QuoteSaveConnectionConfigFieldsRequest holds the parameters of QuoteAgent.SaveConnectionConfigFields, sent as one JSON object (the body Quote_SaveConnectionConfigFieldsRequest).
 type QuoteSaveConnectionConfigFieldsRequest struct {
-	// ConnectionConfigFields is sent as ConnectionConfigFields; left out when empty.
-	ConnectionConfigFields map[string]string `json:"ConnectionConfigFields,omitempty"`
+	// ConnectionConfigFields is sent as ConnectionConfigFields; left out when nil, sent as {} when empty.
+	ConnectionConfigFields map[string]string `json:"ConnectionConfigFields,omitzero"`
 	// QuoteConnectionID is sent as QuoteConnectionId, also when zero.
 	QuoteConnectionID int64 `json:"QuoteConnectionId"`
 }
@@ -984,7 +984,7 @@ func (s QuoteAgent) SaveProduct(ctx context.Context, product *Product) (*Product
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Quote_Agent/v1QuoteAgent_SaveQuote.html
 func (s QuoteAgent) SaveQuote(ctx context.Context, quote *Quote) (*Quote, error) {
 	in := struct {
-		Quote *Quote `json:"Quote,omitempty"`
+		Quote *Quote `json:"Quote,omitzero"`
 	}{quote}
 	return call[*Quote](ctx, s.c, "POST", "v1/Agents/Quote/SaveQuote", in, false)
 }
@@ -1001,7 +1001,7 @@ func (s QuoteAgent) SaveQuoteAlternative(ctx context.Context, quoteAlternative *
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Quote_Agent/v1QuoteAgent_SaveQuoteEntity.html
 func (s QuoteAgent) SaveQuoteEntity(ctx context.Context, quoteEntity *QuoteEntity) (*QuoteEntity, error) {
 	in := struct {
-		QuoteEntity *QuoteEntity `json:"QuoteEntity,omitempty"`
+		QuoteEntity *QuoteEntity `json:"QuoteEntity,omitzero"`
 	}{quoteEntity}
 	return call[*QuoteEntity](ctx, s.c, "POST", "v1/Agents/Quote/SaveQuoteEntity", in, false)
 }
@@ -1011,7 +1011,7 @@ func (s QuoteAgent) SaveQuoteEntity(ctx context.Context, quoteEntity *QuoteEntit
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Quote_Agent/v1QuoteAgent_SaveQuoteLine.html
 func (s QuoteAgent) SaveQuoteLine(ctx context.Context, quoteLine *QuoteLine) (*QuoteLine, error) {
 	in := struct {
-		QuoteLine *QuoteLine `json:"QuoteLine,omitempty"`
+		QuoteLine *QuoteLine `json:"QuoteLine,omitzero"`
 	}{quoteLine}
 	return call[*QuoteLine](ctx, s.c, "POST", "v1/Agents/Quote/SaveQuoteLine", in, false)
 }
@@ -1021,7 +1021,7 @@ func (s QuoteAgent) SaveQuoteLine(ctx context.Context, quoteLine *QuoteLine) (*Q
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Quote_Agent/v1QuoteAgent_SaveQuoteLineConfiguration.html
 func (s QuoteAgent) SaveQuoteLineConfiguration(ctx context.Context, quoteLineConfiguration *QuoteLineConfiguration) (*QuoteLineConfiguration, error) {
 	in := struct {
-		QuoteLineConfiguration *QuoteLineConfiguration `json:"QuoteLineConfiguration,omitempty"`
+		QuoteLineConfiguration *QuoteLineConfiguration `json:"QuoteLineConfiguration,omitzero"`
 	}{quoteLineConfiguration}
 	return call[*QuoteLineConfiguration](ctx, s.c, "POST", "v1/Agents/Quote/SaveQuoteLineConfiguration", in, false)
 }
@@ -1031,7 +1031,7 @@ func (s QuoteAgent) SaveQuoteLineConfiguration(ctx context.Context, quoteLineCon
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Quote_Agent/v1QuoteAgent_SaveQuoteLineConfigurations.html
 func (s QuoteAgent) SaveQuoteLineConfigurations(ctx context.Context, quoteLineConfigurations []QuoteLineConfiguration) ([]QuoteLineConfiguration, error) {
 	in := struct {
-		QuoteLineConfigurations []QuoteLineConfiguration `json:"QuoteLineConfigurations,omitempty"`
+		QuoteLineConfigurations []QuoteLineConfiguration `json:"QuoteLineConfigurations,omitzero"`
 	}{quoteLineConfigurations}
 	return call[[]QuoteLineConfiguration](ctx, s.c, "POST", "v1/Agents/Quote/SaveQuoteLineConfigurations", in, false)
 }
@@ -1041,7 +1041,7 @@ func (s QuoteAgent) SaveQuoteLineConfigurations(ctx context.Context, quoteLineCo
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Quote_Agent/v1QuoteAgent_SaveQuoteLines.html
 func (s QuoteAgent) SaveQuoteLines(ctx context.Context, quoteLines []QuoteLine) ([]QuoteLine, error) {
 	in := struct {
-		QuoteLines []QuoteLine `json:"QuoteLines,omitempty"`
+		QuoteLines []QuoteLine `json:"QuoteLines,omitzero"`
 	}{quoteLines}
 	return call[[]QuoteLine](ctx, s.c, "POST", "v1/Agents/Quote/SaveQuoteLines", in, false)
 }
@@ -1051,7 +1051,7 @@ func (s QuoteAgent) SaveQuoteLines(ctx context.Context, quoteLines []QuoteLine) 
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Quote_Agent/v1QuoteAgent_SaveQuoteVersion.html
 func (s QuoteAgent) SaveQuoteVersion(ctx context.Context, quoteVersion *QuoteVersion) (*QuoteVersion, error) {
 	in := struct {
-		QuoteVersion *QuoteVersion `json:"QuoteVersion,omitempty"`
+		QuoteVersion *QuoteVersion `json:"QuoteVersion,omitzero"`
 	}{quoteVersion}
 	return call[*QuoteVersion](ctx, s.c, "POST", "v1/Agents/Quote/SaveQuoteVersion", in, false)
 }
@@ -1094,8 +1094,8 @@ func (s QuoteAgent) SendQuoteVersion(ctx context.Context, req QuoteSendQuoteVers
 
 // QuoteTestConnectionRequest holds the parameters of QuoteAgent.TestConnection, sent as one JSON object (the body Quote_TestConnectionRequest).
 type QuoteTestConnectionRequest struct {
-	// ConnectionData is sent as ConnectionData; left out when empty.
-	ConnectionData map[string]string `json:"ConnectionData,omitempty"`
+	// ConnectionData is sent as ConnectionData; left out when nil, sent as {} when empty.
+	ConnectionData map[string]string `json:"ConnectionData,omitzero"`
 	// ConnectorName is sent as ConnectorName, also when zero.
 	ConnectorName string `json:"ConnectorName"`
 }
@@ -1150,7 +1150,7 @@ func (s QuoteAgent) UpdateQuoteVersionPrices(ctx context.Context, quoteVersionID
 // QuoteValidateQuoteVersionRequest holds the parameters of QuoteAgent.ValidateQuoteVersion, sent as one JSON object (the body Quote_ValidateQuoteVersionRequest).
 type QuoteValidateQuoteVersionRequest struct {
 	// Action is sent as Action; left out when empty.
-	Action QuoteVersionButtonAction `json:"Action,omitempty"`
+	Action QuoteVersionButtonAction `json:"Action,omitzero"`
 	// QuoteVersionID is sent as QuoteVersionId, also when zero.
 	QuoteVersionID int64 `json:"QuoteVersionId"`
 }

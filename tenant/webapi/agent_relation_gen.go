@@ -42,7 +42,7 @@ func (s RelationAgent) GetContactRelationEntity(ctx context.Context, contactRela
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Relation_Agent/v1RelationAgent_SaveContactRelation.html
 func (s RelationAgent) SaveContactRelation(ctx context.Context, contactRelationEntity *ContactRelationEntity) (*ContactRelationEntity, error) {
 	in := struct {
-		ContactRelationEntity *ContactRelationEntity `json:"ContactRelationEntity,omitempty"`
+		ContactRelationEntity *ContactRelationEntity `json:"ContactRelationEntity,omitzero"`
 	}{contactRelationEntity}
 	return call[*ContactRelationEntity](ctx, s.c, "POST", "v1/Agents/Relation/SaveContactRelation", in, false)
 }

@@ -51,8 +51,8 @@ type ResourceGetResourceSubstitutionsRequest struct {
 	ActiveOnly bool `json:"ActiveOnly"`
 	// Culture is sent as Culture, also when zero.
 	Culture string `json:"Culture"`
-	// ResourceNames is sent as ResourceNames; left out when empty.
-	ResourceNames []string `json:"ResourceNames,omitempty"`
+	// ResourceNames is sent as ResourceNames; left out when nil, sent as [] when empty.
+	ResourceNames []string `json:"ResourceNames,omitzero"`
 }
 
 // GetResourceSubstitutions calls POST v1/Agents/Resource/GetResourceSubstitutions; it only reads, so it is retried like a GET.
@@ -66,8 +66,8 @@ func (s ResourceAgent) GetResourceSubstitutions(ctx context.Context, req Resourc
 type ResourceIsResourceSubstitutionActiveRequest struct {
 	// Culture is sent as Culture, also when zero.
 	Culture string `json:"Culture"`
-	// ResourceNames is sent as ResourceNames; left out when empty.
-	ResourceNames []string `json:"ResourceNames,omitempty"`
+	// ResourceNames is sent as ResourceNames; left out when nil, sent as [] when empty.
+	ResourceNames []string `json:"ResourceNames,omitzero"`
 }
 
 // IsResourceSubstitutionActive calls POST v1/Agents/Resource/IsResourceSubstitutionActive; it only reads, so it is retried like a GET.

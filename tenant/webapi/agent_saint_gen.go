@@ -126,8 +126,8 @@ func (s SaintAgent) SaveStatusMonitorPeriods(ctx context.Context, statusMonitorP
 
 // SaintSetRankOnStatusMonitorsRequest holds the parameters of SaintAgent.SetRankOnStatusMonitors, sent as one JSON object (the body Saint_SetRankOnStatusMonitorsRequest).
 type SaintSetRankOnStatusMonitorsRequest struct {
-	// ItemsIDs is sent as ItemsIds; left out when empty.
-	ItemsIDs []int64 `json:"ItemsIds,omitempty"`
+	// ItemsIDs is sent as ItemsIds; left out when nil, sent as [] when empty.
+	ItemsIDs []int64 `json:"ItemsIds,omitzero"`
 	// Type is sent as Type, also when zero.
 	Type string `json:"Type"`
 }

@@ -17,8 +17,8 @@ type SaleAgent struct{ c *tenant.Client }
 type SaleAddSaleStakeholdersRequest struct {
 	// SaleID is sent as SaleId, also when zero.
 	SaleID int64 `json:"SaleId"`
-	// SaleStakeholders is sent as SaleStakeholders; left out when empty.
-	SaleStakeholders []SaleStakeholder `json:"SaleStakeholders,omitempty"`
+	// SaleStakeholders is sent as SaleStakeholders; left out when nil, sent as [] when empty.
+	SaleStakeholders []SaleStakeholder `json:"SaleStakeholders,omitzero"`
 }
 
 // AddSaleStakeholders calls POST v1/Agents/Sale/AddSaleStakeholders.
@@ -75,7 +75,7 @@ func (s SaleAgent) DeleteSaleStakeholder(ctx context.Context, saleStakeholderID 
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Sale_Agent/v1SaleAgent_DeleteSaleStakeholders.html
 func (s SaleAgent) DeleteSaleStakeholders(ctx context.Context, saleStakeholderIDs []int64) error {
 	in := struct {
-		SaleStakeholderIDs []int64 `json:"SaleStakeholderIds,omitempty"`
+		SaleStakeholderIDs []int64 `json:"SaleStakeholderIds,omitzero"`
 	}{saleStakeholderIDs}
 	return exec(ctx, s.c, "POST", "v1/Agents/Sale/DeleteSaleStakeholders", in, false)
 }
@@ -183,7 +183,7 @@ func (s SaleAgent) GetSaleStakeholder(ctx context.Context, saleStakeholderID int
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Sale_Agent/v1SaleAgent_GetSaleStakeholderById.html
 func (s SaleAgent) GetSaleStakeholderByID(ctx context.Context, saleStakeholderIDs []int64) ([]SaleStakeholder, error) {
 	in := struct {
-		SaleStakeholderIDs []int64 `json:"SaleStakeholderIds,omitempty"`
+		SaleStakeholderIDs []int64 `json:"SaleStakeholderIds,omitzero"`
 	}{saleStakeholderIDs}
 	return call[[]SaleStakeholder](ctx, s.c, "POST", "v1/Agents/Sale/GetSaleStakeholderById", in, true)
 }
@@ -212,7 +212,7 @@ type SaleGetSalesByDateRequest struct {
 	// FromDate is sent as FromDate, also when zero.
 	FromDate Time `json:"FromDate"`
 	// Status is sent as Status; left out when empty.
-	Status SaleStatus `json:"Status,omitempty"`
+	Status SaleStatus `json:"Status,omitzero"`
 	// ToDate is sent as ToDate, also when zero.
 	ToDate Time `json:"ToDate"`
 }
@@ -404,7 +404,7 @@ func (s SaleAgent) SaveSaleStakeholder(ctx context.Context, saleStakeholder *Sal
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Sale_Agent/v1SaleAgent_SetAsLost.html
 func (s SaleAgent) SetAsLost(ctx context.Context, saleIDs []int64) error {
 	in := struct {
-		SaleIDs []int64 `json:"SaleIds,omitempty"`
+		SaleIDs []int64 `json:"SaleIds,omitzero"`
 	}{saleIDs}
 	return exec(ctx, s.c, "POST", "v1/Agents/Sale/SetAsLost", in, false)
 }
@@ -413,8 +413,8 @@ func (s SaleAgent) SetAsLost(ctx context.Context, saleIDs []int64) error {
 type SaleSetAsLostWithReasonRequest struct {
 	// ReasonID is sent as ReasonId, also when zero.
 	ReasonID int64 `json:"ReasonId"`
-	// SaleIDs is sent as SaleIds; left out when empty.
-	SaleIDs []int64 `json:"SaleIds,omitempty"`
+	// SaleIDs is sent as SaleIds; left out when nil, sent as [] when empty.
+	SaleIDs []int64 `json:"SaleIds,omitzero"`
 }
 
 // SetAsLostWithReason calls POST v1/Agents/Sale/SetAsLostWithReason.
@@ -429,7 +429,7 @@ func (s SaleAgent) SetAsLostWithReason(ctx context.Context, req SaleSetAsLostWit
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Sale_Agent/v1SaleAgent_SetAsSold.html
 func (s SaleAgent) SetAsSold(ctx context.Context, saleIDs []int64) error {
 	in := struct {
-		SaleIDs []int64 `json:"SaleIds,omitempty"`
+		SaleIDs []int64 `json:"SaleIds,omitzero"`
 	}{saleIDs}
 	return exec(ctx, s.c, "POST", "v1/Agents/Sale/SetAsSold", in, false)
 }
@@ -438,8 +438,8 @@ func (s SaleAgent) SetAsSold(ctx context.Context, saleIDs []int64) error {
 type SaleSetAsSoldWithReasonRequest struct {
 	// ReasonID is sent as ReasonId, also when zero.
 	ReasonID int64 `json:"ReasonId"`
-	// SaleIDs is sent as SaleIds; left out when empty.
-	SaleIDs []int64 `json:"SaleIds,omitempty"`
+	// SaleIDs is sent as SaleIds; left out when nil, sent as [] when empty.
+	SaleIDs []int64 `json:"SaleIds,omitzero"`
 }
 
 // SetAsSoldWithReason calls POST v1/Agents/Sale/SetAsSoldWithReason.
@@ -454,7 +454,7 @@ func (s SaleAgent) SetAsSoldWithReason(ctx context.Context, req SaleSetAsSoldWit
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Sale_Agent/v1SaleAgent_UpdateSaleStakeholders.html
 func (s SaleAgent) UpdateSaleStakeholders(ctx context.Context, stakeholders []SaleStakeholder) ([]SaleStakeholder, error) {
 	in := struct {
-		Stakeholders []SaleStakeholder `json:"Stakeholders,omitempty"`
+		Stakeholders []SaleStakeholder `json:"Stakeholders,omitzero"`
 	}{stakeholders}
 	return call[[]SaleStakeholder](ctx, s.c, "POST", "v1/Agents/Sale/UpdateSaleStakeholders", in, false)
 }
@@ -464,7 +464,7 @@ func (s SaleAgent) UpdateSaleStakeholders(ctx context.Context, stakeholders []Sa
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Sale_Agent/v1SaleAgent_ValidateSaleEntity.html
 func (s SaleAgent) ValidateSaleEntity(ctx context.Context, saleEntity *SaleEntity) (map[string]string, error) {
 	in := struct {
-		SaleEntity *SaleEntity `json:"SaleEntity,omitempty"`
+		SaleEntity *SaleEntity `json:"SaleEntity,omitzero"`
 	}{saleEntity}
 	return call[map[string]string](ctx, s.c, "POST", "v1/Agents/Sale/ValidateSaleEntity", in, false)
 }

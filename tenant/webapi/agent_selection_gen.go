@@ -15,8 +15,8 @@ type SelectionAgent struct{ c *tenant.Client }
 
 // SelectionAddContactSelectionMembersRequest holds the parameters of SelectionAgent.AddContactSelectionMembers, sent as one JSON object (the body Selection_AddContactSelectionMembersRequest).
 type SelectionAddContactSelectionMembersRequest struct {
-	// ContactPersonIDs is sent as ContactPersonIds; left out when empty.
-	ContactPersonIDs []ContactPersonID `json:"ContactPersonIds,omitempty"`
+	// ContactPersonIDs is sent as ContactPersonIds; left out when nil, sent as [] when empty.
+	ContactPersonIDs []ContactPersonID `json:"ContactPersonIds,omitzero"`
 	// SelectionID is sent as SelectionId, also when zero.
 	SelectionID int64 `json:"SelectionId"`
 }
@@ -45,14 +45,14 @@ func (s SelectionAgent) AddContactSelectionMembersFromSearch(ctx context.Context
 
 // SelectionAddRemoveContactSelectionMemberInterestsRequest holds the parameters of SelectionAgent.AddRemoveContactSelectionMemberInterests, sent as one JSON object (the body Selection_AddRemoveContactSelectionMemberInterestsRequest).
 type SelectionAddRemoveContactSelectionMemberInterestsRequest struct {
-	// AddCompanyInterests is sent as AddCompanyInterests; left out when empty.
-	AddCompanyInterests []float64 `json:"AddCompanyInterests,omitempty"`
-	// AddContactInterests is sent as AddContactInterests; left out when empty.
-	AddContactInterests []float64 `json:"AddContactInterests,omitempty"`
-	// RemoveCompanyInterests is sent as RemoveCompanyInterests; left out when empty.
-	RemoveCompanyInterests []float64 `json:"RemoveCompanyInterests,omitempty"`
-	// RemoveContactInterests is sent as RemoveContactInterests; left out when empty.
-	RemoveContactInterests []float64 `json:"RemoveContactInterests,omitempty"`
+	// AddCompanyInterests is sent as AddCompanyInterests; left out when nil, sent as [] when empty.
+	AddCompanyInterests []float64 `json:"AddCompanyInterests,omitzero"`
+	// AddContactInterests is sent as AddContactInterests; left out when nil, sent as [] when empty.
+	AddContactInterests []float64 `json:"AddContactInterests,omitzero"`
+	// RemoveCompanyInterests is sent as RemoveCompanyInterests; left out when nil, sent as [] when empty.
+	RemoveCompanyInterests []float64 `json:"RemoveCompanyInterests,omitzero"`
+	// RemoveContactInterests is sent as RemoveContactInterests; left out when nil, sent as [] when empty.
+	RemoveContactInterests []float64 `json:"RemoveContactInterests,omitzero"`
 	// SelectionID is sent as SelectionId, also when zero.
 	SelectionID int64 `json:"SelectionId"`
 }
@@ -66,8 +66,8 @@ func (s SelectionAgent) AddRemoveContactSelectionMemberInterests(ctx context.Con
 
 // SelectionAddSelectionMembersRequest holds the parameters of SelectionAgent.AddSelectionMembers, sent as one JSON object (the body Selection_AddSelectionMembersRequest).
 type SelectionAddSelectionMembersRequest struct {
-	// IDs is sent as Ids; left out when empty.
-	IDs []int64 `json:"Ids,omitempty"`
+	// IDs is sent as Ids; left out when nil, sent as [] when empty.
+	IDs []int64 `json:"Ids,omitzero"`
 	// SelectionID is sent as SelectionId, also when zero.
 	SelectionID int64 `json:"SelectionId"`
 }
@@ -133,7 +133,7 @@ type SelectionCreateContactSelectionFromSelectionRequest struct {
 	// SelectionID is sent as SelectionId, also when zero.
 	SelectionID int64 `json:"SelectionId"`
 	// TargetSelectionType is sent as TargetSelectionType; left out when empty.
-	TargetSelectionType SelectionType `json:"TargetSelectionType,omitempty"`
+	TargetSelectionType SelectionType `json:"TargetSelectionType,omitzero"`
 }
 
 // CreateContactSelectionFromSelection calls POST v1/Agents/Selection/CreateContactSelectionFromSelection.
@@ -163,7 +163,7 @@ func (s SelectionAgent) CreateContactSelectionFromShadowSelection(ctx context.Co
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Selection_Agent/v1SelectionAgent_CreateDefaultBoardViewSettingsFromEntityType.html
 func (s SelectionAgent) CreateDefaultBoardViewSettingsFromEntityType(ctx context.Context, entityType BoardViewEntityType) (BoardViewSettings, error) {
 	in := struct {
-		EntityType BoardViewEntityType `json:"EntityType,omitempty"`
+		EntityType BoardViewEntityType `json:"EntityType,omitzero"`
 	}{entityType}
 	out, err := call[AnyBoardViewSettings](ctx, s.c, "POST", "v1/Agents/Selection/CreateDefaultBoardViewSettingsFromEntityType", in, false)
 	return out.Value, err
@@ -181,7 +181,7 @@ func (s SelectionAgent) CreateDefaultSelectionEntity(ctx context.Context) (*Sele
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Selection_Agent/v1SelectionAgent_CreateNewEntry.html
 func (s SelectionAgent) CreateNewEntry(ctx context.Context, duplicate *DuplicateEntry) (float64, error) {
 	in := struct {
-		Duplicate *DuplicateEntry `json:"Duplicate,omitempty"`
+		Duplicate *DuplicateEntry `json:"Duplicate,omitzero"`
 	}{duplicate}
 	return call[float64](ctx, s.c, "POST", "v1/Agents/Selection/CreateNewEntry", in, false)
 }
@@ -205,7 +205,7 @@ type SelectionCreateSelectionFromSelectionRequest struct {
 	// SelectionID is sent as SelectionId, also when zero.
 	SelectionID int64 `json:"SelectionId"`
 	// TargetSelectionType is sent as TargetSelectionType; left out when empty.
-	TargetSelectionType SelectionType `json:"TargetSelectionType,omitempty"`
+	TargetSelectionType SelectionType `json:"TargetSelectionType,omitzero"`
 }
 
 // CreateSelectionFromSelection calls POST v1/Agents/Selection/CreateSelectionFromSelection.
@@ -227,7 +227,7 @@ func (s SelectionAgent) CreateTemporaryContactSelection(ctx context.Context) (*S
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Selection_Agent/v1SelectionAgent_CreateTemporaryContactSelectionFromContactPersonIds.html
 func (s SelectionAgent) CreateTemporaryContactSelectionFromContactPersonIDs(ctx context.Context, contactPersonIDs []ContactPersonID) (*SelectionEntity, error) {
 	in := struct {
-		ContactPersonIDs []ContactPersonID `json:"ContactPersonIds,omitempty"`
+		ContactPersonIDs []ContactPersonID `json:"ContactPersonIds,omitzero"`
 	}{contactPersonIDs}
 	return call[*SelectionEntity](ctx, s.c, "POST", "v1/Agents/Selection/CreateTemporaryContactSelectionFromContactPersonIds", in, false)
 }
@@ -236,8 +236,8 @@ func (s SelectionAgent) CreateTemporaryContactSelectionFromContactPersonIDs(ctx 
 type SelectionCreateTemporaryContactSelectionFromSelectionMemberIDsRequest struct {
 	// SelectionID is sent as SelectionId, also when zero.
 	SelectionID int64 `json:"SelectionId"`
-	// SelectionMemberIDs is sent as SelectionMemberIds; left out when empty.
-	SelectionMemberIDs []int64 `json:"SelectionMemberIds,omitempty"`
+	// SelectionMemberIDs is sent as SelectionMemberIds; left out when nil, sent as [] when empty.
+	SelectionMemberIDs []int64 `json:"SelectionMemberIds,omitzero"`
 }
 
 // CreateTemporaryContactSelectionFromSelectionMemberIDs calls POST v1/Agents/Selection/CreateTemporaryContactSelectionFromSelectionMemberIds.
@@ -249,8 +249,8 @@ func (s SelectionAgent) CreateTemporaryContactSelectionFromSelectionMemberIDs(ct
 
 // SelectionCreateTemporarySelectionFromIDsRequest holds the parameters of SelectionAgent.CreateTemporarySelectionFromIDs, sent as one JSON object (the body Selection_CreateTemporarySelectionFromIdsRequest).
 type SelectionCreateTemporarySelectionFromIDsRequest struct {
-	// IDs is sent as Ids; left out when empty.
-	IDs []int64 `json:"Ids,omitempty"`
+	// IDs is sent as Ids; left out when nil, sent as [] when empty.
+	IDs []int64 `json:"Ids,omitzero"`
 	// TargetTableNumber is sent as TargetTableNumber, also when zero.
 	TargetTableNumber float64 `json:"TargetTableNumber"`
 }
@@ -317,7 +317,7 @@ type SelectionEditContactSelectionMemberDetailsRequest struct {
 	// SelectionID is sent as SelectionId, also when zero.
 	SelectionID int64 `json:"SelectionId"`
 	// SelectionMemberEditValues is sent as SelectionMemberEditValues; left out when nil.
-	SelectionMemberEditValues *SelectionMemberEditValues `json:"SelectionMemberEditValues,omitempty"`
+	SelectionMemberEditValues *SelectionMemberEditValues `json:"SelectionMemberEditValues,omitzero"`
 }
 
 // EditContactSelectionMemberDetails calls POST v1/Agents/Selection/EditContactSelectionMemberDetails.
@@ -366,7 +366,7 @@ func (s SelectionAgent) ExportSelectionMembersWithOrderBy(ctx context.Context, r
 // SelectionGenerateFollowUpsRequest holds the parameters of SelectionAgent.GenerateFollowUps, sent as one JSON object (the body Selection_GenerateFollowUpsRequest).
 type SelectionGenerateFollowUpsRequest struct {
 	// AppointmentEntity is sent as AppointmentEntity; left out when nil.
-	AppointmentEntity *AppointmentEntity `json:"AppointmentEntity,omitempty"`
+	AppointmentEntity *AppointmentEntity `json:"AppointmentEntity,omitzero"`
 	// AssociateID is sent as AssociateId, also when zero.
 	AssociateID int64 `json:"AssociateId"`
 	// SaveOnContactOwner is sent as SaveOnContactOwner, also when zero.
@@ -473,7 +473,7 @@ func (s SelectionAgent) GetRecipientStatistics(ctx context.Context, selectionID 
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Selection_Agent/v1SelectionAgent_GetRecipientStatisticsFromContactPersonIds.html
 func (s SelectionAgent) GetRecipientStatisticsFromContactPersonIDs(ctx context.Context, contactPersonIDs []ContactPersonID) (*RecipientStatistics, error) {
 	in := struct {
-		ContactPersonIDs []ContactPersonID `json:"ContactPersonIds,omitempty"`
+		ContactPersonIDs []ContactPersonID `json:"ContactPersonIds,omitzero"`
 	}{contactPersonIDs}
 	return call[*RecipientStatistics](ctx, s.c, "POST", "v1/Agents/Selection/GetRecipientStatisticsFromContactPersonIds", in, true)
 }
@@ -545,15 +545,15 @@ func (s SelectionAgent) GetSelectionShadowMembersArchiveRows(ctx context.Context
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Selection_Agent/v1SelectionAgent_GetSelectionSummaries.html
 func (s SelectionAgent) GetSelectionSummaries(ctx context.Context, selectionIDs []int64) ([]SelectionSummaryItem, error) {
 	in := struct {
-		SelectionIDs []int64 `json:"SelectionIds,omitempty"`
+		SelectionIDs []int64 `json:"SelectionIds,omitzero"`
 	}{selectionIDs}
 	return call[[]SelectionSummaryItem](ctx, s.c, "POST", "v1/Agents/Selection/GetSelectionSummaries", in, true)
 }
 
 // SelectionRemoveContactSelectionMembersRequest holds the parameters of SelectionAgent.RemoveContactSelectionMembers, sent as one JSON object (the body Selection_RemoveContactSelectionMembersRequest).
 type SelectionRemoveContactSelectionMembersRequest struct {
-	// ContactPersonIDs is sent as ContactPersonIds; left out when empty.
-	ContactPersonIDs []ContactPersonID `json:"ContactPersonIds,omitempty"`
+	// ContactPersonIDs is sent as ContactPersonIds; left out when nil, sent as [] when empty.
+	ContactPersonIDs []ContactPersonID `json:"ContactPersonIds,omitzero"`
 	// SelectionID is sent as SelectionId, also when zero.
 	SelectionID int64 `json:"SelectionId"`
 }
@@ -569,8 +569,8 @@ func (s SelectionAgent) RemoveContactSelectionMembers(ctx context.Context, req S
 type SelectionRemoveContactSelectionMembersFromIDsRequest struct {
 	// SelectionID is sent as SelectionId, also when zero.
 	SelectionID int64 `json:"SelectionId"`
-	// SelectionMembersIDs is sent as SelectionMembersIds; left out when empty.
-	SelectionMembersIDs []int64 `json:"SelectionMembersIds,omitempty"`
+	// SelectionMembersIDs is sent as SelectionMembersIds; left out when nil, sent as [] when empty.
+	SelectionMembersIDs []int64 `json:"SelectionMembersIds,omitzero"`
 }
 
 // RemoveContactSelectionMembersFromIDs calls POST v1/Agents/Selection/RemoveContactSelectionMembersFromIds.
@@ -599,8 +599,8 @@ func (s SelectionAgent) RemoveContactSelectionMembersFromSearch(ctx context.Cont
 type SelectionRemoveSelectionMembersRequest struct {
 	// SelectionID is sent as SelectionId, also when zero.
 	SelectionID int64 `json:"SelectionId"`
-	// SelectionMemberIDs is sent as SelectionMemberIds; left out when empty.
-	SelectionMemberIDs []int64 `json:"SelectionMemberIds,omitempty"`
+	// SelectionMemberIDs is sent as SelectionMemberIds; left out when nil, sent as [] when empty.
+	SelectionMemberIDs []int64 `json:"SelectionMemberIds,omitzero"`
 }
 
 // RemoveSelectionMembers calls POST v1/Agents/Selection/RemoveSelectionMembers.
@@ -612,8 +612,8 @@ func (s SelectionAgent) RemoveSelectionMembers(ctx context.Context, req Selectio
 
 // SelectionRemoveSelectionMembersByIDRequest holds the parameters of SelectionAgent.RemoveSelectionMembersByID, sent as one JSON object (the body Selection_RemoveSelectionMembersByIdRequest).
 type SelectionRemoveSelectionMembersByIDRequest struct {
-	// IDs is sent as Ids; left out when empty.
-	IDs []int64 `json:"Ids,omitempty"`
+	// IDs is sent as Ids; left out when nil, sent as [] when empty.
+	IDs []int64 `json:"Ids,omitzero"`
 	// SelectionID is sent as SelectionId, also when zero.
 	SelectionID int64 `json:"SelectionId"`
 }
@@ -681,15 +681,15 @@ func (s SelectionAgent) SaveSelectionEntity(ctx context.Context, selectionEntity
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Selection_Agent/v1SelectionAgent_SetDuplicateRulesStatus.html
 func (s SelectionAgent) SetDuplicateRulesStatus(ctx context.Context, rules []DuplicateRule) error {
 	in := struct {
-		Rules []DuplicateRule `json:"Rules,omitempty"`
+		Rules []DuplicateRule `json:"Rules,omitzero"`
 	}{rules}
 	return exec(ctx, s.c, "POST", "v1/Agents/Selection/SetDuplicateRulesStatus", in, false)
 }
 
 // SelectionSetDynamicSelectionCriteriaRequest holds the parameters of SelectionAgent.SetDynamicSelectionCriteria, sent as one JSON object (the body Selection_SetDynamicSelectionCriteriaRequest).
 type SelectionSetDynamicSelectionCriteriaRequest struct {
-	// Criteria is sent as Criteria; left out when empty.
-	Criteria []ArchiveRestrictionInfo `json:"Criteria,omitempty"`
+	// Criteria is sent as Criteria; left out when nil, sent as [] when empty.
+	Criteria []ArchiveRestrictionInfo `json:"Criteria,omitzero"`
 	// SelectionID is sent as SelectionId, also when zero.
 	SelectionID int64 `json:"SelectionId"`
 }
@@ -718,8 +718,8 @@ func (s SelectionAgent) SetDynamicSelectionCriteria2(ctx context.Context, req Se
 
 // SelectionSetDynamicSelectionCriteria3Request holds the parameters of SelectionAgent.SetDynamicSelectionCriteria3, sent as one JSON object (the body Selection_SetDynamicSelectionCriteria3Request).
 type SelectionSetDynamicSelectionCriteria3Request struct {
-	// Criteria is sent as Criteria; left out when empty.
-	Criteria []ArchiveRestrictionInfo `json:"Criteria,omitempty"`
+	// Criteria is sent as Criteria; left out when nil, sent as [] when empty.
+	Criteria []ArchiveRestrictionInfo `json:"Criteria,omitzero"`
 	// Filter is sent as Filter, also when zero.
 	Filter string `json:"Filter"`
 	// SelectionID is sent as SelectionId, also when zero.
@@ -735,8 +735,8 @@ func (s SelectionAgent) SetDynamicSelectionCriteria3(ctx context.Context, req Se
 
 // SelectionSetDynamicSelectionCriteriaGroupsRequest holds the parameters of SelectionAgent.SetDynamicSelectionCriteriaGroups, sent as one JSON object (the body Selection_SetDynamicSelectionCriteriaGroupsRequest).
 type SelectionSetDynamicSelectionCriteriaGroupsRequest struct {
-	// Criteria is sent as Criteria; left out when empty.
-	Criteria []ArchiveRestrictionGroup `json:"Criteria,omitempty"`
+	// Criteria is sent as Criteria; left out when nil, sent as [] when empty.
+	Criteria []ArchiveRestrictionGroup `json:"Criteria,omitzero"`
 	// SelectionID is sent as SelectionId, also when zero.
 	SelectionID int64 `json:"SelectionId"`
 }
@@ -753,7 +753,7 @@ func (s SelectionAgent) SetDynamicSelectionCriteriaGroups(ctx context.Context, r
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Selection_Agent/v1SelectionAgent_UpdateTypicalSearch.html
 func (s SelectionAgent) UpdateTypicalSearch(ctx context.Context, searches *TypicalSearches) (string, error) {
 	in := struct {
-		Searches *TypicalSearches `json:"Searches,omitempty"`
+		Searches *TypicalSearches `json:"Searches,omitzero"`
 	}{searches}
 	return call[string](ctx, s.c, "POST", "v1/Agents/Selection/UpdateTypicalSearch", in, false)
 }

@@ -25,7 +25,7 @@ func (s SentryAgent) CanCreateAppointmentInAllDiaries(ctx context.Context) (bool
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Sentry_Agent/v1SentryAgent_CanCreateAppointmentInAssociateDiaries.html
 func (s SentryAgent) CanCreateAppointmentInAssociateDiaries(ctx context.Context, associateIDs []int64) (bool, error) {
 	in := struct {
-		AssociateIDs []int64 `json:"AssociateIds,omitempty"`
+		AssociateIDs []int64 `json:"AssociateIds,omitzero"`
 	}{associateIDs}
 	return call[bool](ctx, s.c, "POST", "v1/Agents/Sentry/CanCreateAppointmentInAssociateDiaries", in, true)
 }
@@ -35,7 +35,7 @@ func (s SentryAgent) CanCreateAppointmentInAssociateDiaries(ctx context.Context,
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Sentry_Agent/v1SentryAgent_CanCreateAppointmentInEachAssociatesDiary.html
 func (s SentryAgent) CanCreateAppointmentInEachAssociatesDiary(ctx context.Context, associateIDs []int64) ([]bool, error) {
 	in := struct {
-		AssociateIDs []int64 `json:"AssociateIds,omitempty"`
+		AssociateIDs []int64 `json:"AssociateIds,omitzero"`
 	}{associateIDs}
 	return call[[]bool](ctx, s.c, "POST", "v1/Agents/Sentry/CanCreateAppointmentInEachAssociatesDiary", in, true)
 }

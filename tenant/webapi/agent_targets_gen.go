@@ -149,11 +149,11 @@ func (s TargetsAgent) ExportTargetGroupToExcel(ctx context.Context, targetGroupI
 // TargetsGetTargetAssignmentForYearRequest holds the parameters of TargetsAgent.GetTargetAssignmentForYear, sent as one JSON object (the body Targets_GetTargetAssignmentForYearRequest).
 type TargetsGetTargetAssignmentForYearRequest struct {
 	// EntityType is sent as EntityType; left out when empty.
-	EntityType TargetEntityType `json:"EntityType,omitempty"`
+	EntityType TargetEntityType `json:"EntityType,omitzero"`
 	// ID is sent as Id, also when zero.
 	ID int64 `json:"Id"`
 	// TargetLevel is sent as TargetLevel; left out when empty.
-	TargetLevel TargetLevel `json:"TargetLevel,omitempty"`
+	TargetLevel TargetLevel `json:"TargetLevel,omitzero"`
 	// TargetYear is sent as TargetYear, also when zero.
 	TargetYear float64 `json:"TargetYear"`
 }
@@ -170,11 +170,11 @@ type TargetsGetTargetAssignmentForYearAndDimensionRequest struct {
 	// DimensionID is sent as DimensionId, also when zero.
 	DimensionID int64 `json:"DimensionId"`
 	// EntityType is sent as EntityType; left out when empty.
-	EntityType TargetEntityType `json:"EntityType,omitempty"`
+	EntityType TargetEntityType `json:"EntityType,omitzero"`
 	// ID is sent as Id, also when zero.
 	ID int64 `json:"Id"`
 	// TargetLevel is sent as TargetLevel; left out when empty.
-	TargetLevel TargetLevel `json:"TargetLevel,omitempty"`
+	TargetLevel TargetLevel `json:"TargetLevel,omitzero"`
 	// TargetYear is sent as TargetYear, also when zero.
 	TargetYear float64 `json:"TargetYear"`
 }
@@ -198,7 +198,7 @@ func (s TargetsAgent) GetTargetDimension(ctx context.Context, targetDimensionID 
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Targets_Agent/v1TargetsAgent_GetTargetDimensionsForEntityType.html
 func (s TargetsAgent) GetTargetDimensionsForEntityType(ctx context.Context, entityType TargetEntityType) ([]TargetDimension, error) {
 	in := struct {
-		EntityType TargetEntityType `json:"EntityType,omitempty"`
+		EntityType TargetEntityType `json:"EntityType,omitzero"`
 	}{entityType}
 	return call[[]TargetDimension](ctx, s.c, "POST", "v1/Agents/Targets/GetTargetDimensionsForEntityType", in, true)
 }
@@ -213,7 +213,7 @@ func (s TargetsAgent) GetTargetGroup(ctx context.Context, targetGroupID int64) (
 // TargetsGetTargetGroupForYearRequest holds the parameters of TargetsAgent.GetTargetGroupForYear, sent as one JSON object (the body Targets_GetTargetGroupForYearRequest).
 type TargetsGetTargetGroupForYearRequest struct {
 	// EntityType is sent as EntityType; left out when empty.
-	EntityType TargetEntityType `json:"EntityType,omitempty"`
+	EntityType TargetEntityType `json:"EntityType,omitzero"`
 	// TargetYear is sent as TargetYear, also when zero.
 	TargetYear float64 `json:"TargetYear"`
 }

@@ -19,15 +19,15 @@ type TicketAgent struct{ c *tenant.Client }
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Ticket_Agent/v1TicketAgent_AcceptTickets.html
 func (s TicketAgent) AcceptTickets(ctx context.Context, ticketIDs []int64) error {
 	in := struct {
-		TicketIDs []int64 `json:"TicketIds,omitempty"`
+		TicketIDs []int64 `json:"TicketIds,omitzero"`
 	}{ticketIDs}
 	return exec(ctx, s.c, "POST", "v1/Agents/Ticket/AcceptTickets", in, false)
 }
 
 // TicketAddAttachmentsRequest holds the parameters of TicketAgent.AddAttachments, sent as one JSON object (the body Ticket_AddAttachmentsRequest).
 type TicketAddAttachmentsRequest struct {
-	// AttachmentIDs is sent as AttachmentIds; left out when empty.
-	AttachmentIDs []int64 `json:"AttachmentIds,omitempty"`
+	// AttachmentIDs is sent as AttachmentIds; left out when nil, sent as [] when empty.
+	AttachmentIDs []int64 `json:"AttachmentIds,omitzero"`
 	// TicketMessageEntityID is sent as TicketMessageEntityId, also when zero.
 	TicketMessageEntityID int64 `json:"TicketMessageEntityId"`
 }
@@ -41,18 +41,18 @@ func (s TicketAgent) AddAttachments(ctx context.Context, req TicketAddAttachment
 
 // TicketBatchForwardRequest holds the parameters of TicketAgent.BatchForward, sent as one JSON object (the body Ticket_BatchForwardRequest).
 type TicketBatchForwardRequest struct {
-	// Bcc is sent as Bcc; left out when empty.
-	Bcc []string `json:"Bcc,omitempty"`
-	// Cc is sent as Cc; left out when empty.
-	Cc []string `json:"Cc,omitempty"`
+	// Bcc is sent as Bcc; left out when nil, sent as [] when empty.
+	Bcc []string `json:"Bcc,omitzero"`
+	// Cc is sent as Cc; left out when nil, sent as [] when empty.
+	Cc []string `json:"Cc,omitzero"`
 	// CloseTicket is sent as CloseTicket, also when zero.
 	CloseTicket bool `json:"CloseTicket"`
 	// Comment is sent as Comment, also when zero.
 	Comment string `json:"Comment"`
-	// TicketIDs is sent as TicketIds; left out when empty.
-	TicketIDs []int64 `json:"TicketIds,omitempty"`
-	// To is sent as To; left out when empty.
-	To []string `json:"To,omitempty"`
+	// TicketIDs is sent as TicketIds; left out when nil, sent as [] when empty.
+	TicketIDs []int64 `json:"TicketIds,omitzero"`
+	// To is sent as To; left out when nil, sent as [] when empty.
+	To []string `json:"To,omitzero"`
 }
 
 // BatchForward calls POST v1/Agents/Ticket/BatchForward.
@@ -67,7 +67,7 @@ func (s TicketAgent) BatchForward(ctx context.Context, req TicketBatchForwardReq
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Ticket_Agent/v1TicketAgent_BatchReply.html
 func (s TicketAgent) BatchReply(ctx context.Context, batchReplyData *TicketBatchReplyData) (float64, error) {
 	in := struct {
-		BatchReplyData *TicketBatchReplyData `json:"BatchReplyData,omitempty"`
+		BatchReplyData *TicketBatchReplyData `json:"BatchReplyData,omitzero"`
 	}{batchReplyData}
 	return call[float64](ctx, s.c, "POST", "v1/Agents/Ticket/BatchReply", in, false)
 }
@@ -75,7 +75,7 @@ func (s TicketAgent) BatchReply(ctx context.Context, batchReplyData *TicketBatch
 // TicketCalculateMessageRecipientsRequest holds the parameters of TicketAgent.CalculateMessageRecipients, sent as one JSON object (the body Ticket_CalculateMessageRecipientsRequest).
 type TicketCalculateMessageRecipientsRequest struct {
 	// ActionType is sent as ActionType; left out when empty.
-	ActionType MessageActionType `json:"ActionType,omitempty"`
+	ActionType MessageActionType `json:"ActionType,omitzero"`
 	// MessageID is sent as MessageId, also when zero.
 	MessageID int64 `json:"MessageId"`
 	// TicketID is sent as TicketId, also when zero.
@@ -94,7 +94,7 @@ func (s TicketAgent) CalculateMessageRecipients(ctx context.Context, req TicketC
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Ticket_Agent/v1TicketAgent_ClearNotify.html
 func (s TicketAgent) ClearNotify(ctx context.Context, ids []int64) error {
 	in := struct {
-		IDs []int64 `json:"Ids,omitempty"`
+		IDs []int64 `json:"Ids,omitzero"`
 	}{ids}
 	return exec(ctx, s.c, "POST", "v1/Agents/Ticket/ClearNotify", in, false)
 }
@@ -169,9 +169,9 @@ type TicketCreateTicketRelationsRequest struct {
 	// DestinationTicketID is sent as DestinationTicketId, also when zero.
 	DestinationTicketID int64 `json:"DestinationTicketId"`
 	// RelationType is sent as RelationType; left out when empty.
-	RelationType TicketRelationType `json:"RelationType,omitempty"`
-	// SourceTicketIDs is sent as SourceTicketIds; left out when empty.
-	SourceTicketIDs []int64 `json:"SourceTicketIds,omitempty"`
+	RelationType TicketRelationType `json:"RelationType,omitzero"`
+	// SourceTicketIDs is sent as SourceTicketIds; left out when nil, sent as [] when empty.
+	SourceTicketIDs []int64 `json:"SourceTicketIds,omitzero"`
 }
 
 // CreateTicketRelations calls POST v1/Agents/Ticket/CreateTicketRelations.
@@ -186,7 +186,7 @@ func (s TicketAgent) CreateTicketRelations(ctx context.Context, req TicketCreate
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Ticket_Agent/v1TicketAgent_DeleteMessageHeaders.html
 func (s TicketAgent) DeleteMessageHeaders(ctx context.Context, headerIDs []int64) error {
 	in := struct {
-		HeaderIDs []int64 `json:"HeaderIds,omitempty"`
+		HeaderIDs []int64 `json:"HeaderIds,omitzero"`
 	}{headerIDs}
 	return exec(ctx, s.c, "POST", "v1/Agents/Ticket/DeleteMessageHeaders", in, false)
 }
@@ -221,7 +221,7 @@ func (s TicketAgent) DeleteTicketRelationEntity(ctx context.Context, ticketRelat
 // TicketDoEscalatingRequest holds the parameters of TicketAgent.DoEscalating, sent as one JSON object (the body Ticket_DoEscalatingRequest).
 type TicketDoEscalatingRequest struct {
 	// Action is sent as Action; left out when empty.
-	Action TicketPriorityEscalateAction `json:"Action,omitempty"`
+	Action TicketPriorityEscalateAction `json:"Action,omitzero"`
 	// TicketID is sent as TicketId, also when zero.
 	TicketID int64 `json:"TicketId"`
 }
@@ -291,7 +291,7 @@ func (s TicketAgent) GetAttachmentStreamReader(ctx context.Context, attachmentID
 // TicketGetDefaultMessageContentRequest holds the parameters of TicketAgent.GetDefaultMessageContent, sent as one JSON object (the body Ticket_GetDefaultMessageContentRequest).
 type TicketGetDefaultMessageContentRequest struct {
 	// MessageActionType is sent as MessageActionType; left out when empty.
-	MessageActionType MessageActionType `json:"MessageActionType,omitempty"`
+	MessageActionType MessageActionType `json:"MessageActionType,omitzero"`
 	// TicketID is sent as TicketId, also when zero.
 	TicketID int64 `json:"TicketId"`
 	// TicketMessageID is sent as TicketMessageId, also when zero.
@@ -308,7 +308,7 @@ func (s TicketAgent) GetDefaultMessageContent(ctx context.Context, req TicketGet
 // TicketGetDefaultMessageContentFullRequest holds the parameters of TicketAgent.GetDefaultMessageContentFull, sent as one JSON object (the body Ticket_GetDefaultMessageContentFullRequest).
 type TicketGetDefaultMessageContentFullRequest struct {
 	// MessageActionType is sent as MessageActionType; left out when empty.
-	MessageActionType MessageActionType `json:"MessageActionType,omitempty"`
+	MessageActionType MessageActionType `json:"MessageActionType,omitzero"`
 	// TicketID is sent as TicketId, also when zero.
 	TicketID int64 `json:"TicketId"`
 	// TicketMessageID is sent as TicketMessageId, also when zero.
@@ -329,7 +329,7 @@ type TicketGetDefaultMessageContentWithOptionsRequest struct {
 	// ExcludeSignature is sent as ExcludeSignature, also when zero.
 	ExcludeSignature bool `json:"ExcludeSignature"`
 	// MessageActionType is sent as MessageActionType; left out when empty.
-	MessageActionType MessageActionType `json:"MessageActionType,omitempty"`
+	MessageActionType MessageActionType `json:"MessageActionType,omitzero"`
 	// TicketID is sent as TicketId, also when zero.
 	TicketID int64 `json:"TicketId"`
 	// TicketMessageID is sent as TicketMessageId, also when zero.
@@ -358,11 +358,11 @@ func (s TicketAgent) GetForRmUI(ctx context.Context, ticketID int64) (*TicketEnt
 // TicketGetHotlistEjUsersRequest holds the parameters of TicketAgent.GetHotlistEjUsers, sent as one JSON object (the body Ticket_GetHotlistEjUsersRequest).
 type TicketGetHotlistEjUsersRequest struct {
 	// Channel is sent as Channel; left out when empty.
-	Channel NotifyChannel `json:"Channel,omitempty"`
+	Channel NotifyChannel `json:"Channel,omitzero"`
 	// NotifyType is sent as NotifyType; left out when empty.
-	NotifyType NotifyType `json:"NotifyType,omitempty"`
-	// SkipAssociateIDs is sent as SkipAssociateIds; left out when empty.
-	SkipAssociateIDs []int64 `json:"SkipAssociateIds,omitempty"`
+	NotifyType NotifyType `json:"NotifyType,omitzero"`
+	// SkipAssociateIDs is sent as SkipAssociateIds; left out when nil, sent as [] when empty.
+	SkipAssociateIDs []int64 `json:"SkipAssociateIds,omitzero"`
 	// TicketID is sent as TicketId, also when zero.
 	TicketID int64 `json:"TicketId"`
 }
@@ -444,8 +444,8 @@ func (s TicketAgent) GetTicketMessage(ctx context.Context, ticketMessageID int64
 
 // TicketGetTicketMessageEntitiesRequest holds the parameters of TicketAgent.GetTicketMessageEntities, sent as one JSON object (the body Ticket_GetTicketMessageEntitiesRequest).
 type TicketGetTicketMessageEntitiesRequest struct {
-	// MessageIDs is sent as MessageIds; left out when empty.
-	MessageIDs []int64 `json:"MessageIds,omitempty"`
+	// MessageIDs is sent as MessageIds; left out when nil, sent as [] when empty.
+	MessageIDs []int64 `json:"MessageIds,omitzero"`
 	// TicketID is sent as TicketId, also when zero.
 	TicketID int64 `json:"TicketId"`
 }
@@ -467,7 +467,7 @@ func (s TicketAgent) GetTicketMessageEntity(ctx context.Context, ticketMessageEn
 // TicketGetTicketMessageWithEmbeddedDataRequest holds the parameters of TicketAgent.GetTicketMessageWithEmbeddedData, sent as one JSON object (the body Ticket_GetTicketMessageWithEmbeddedDataRequest).
 type TicketGetTicketMessageWithEmbeddedDataRequest struct {
 	// EmbedImages is sent as EmbedImages; left out when empty.
-	EmbedImages ImageEmbedType `json:"EmbedImages,omitempty"`
+	EmbedImages ImageEmbedType `json:"EmbedImages,omitzero"`
 	// ID is sent as Id, also when zero.
 	ID int64 `json:"Id"`
 }
@@ -543,7 +543,7 @@ func (s TicketAgent) GetTicketRelations(ctx context.Context, ticketID int64) ([]
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Ticket_Agent/v1TicketAgent_GetTicketSummaries.html
 func (s TicketAgent) GetTicketSummaries(ctx context.Context, ticketIDs []int64) ([]TicketSummaryItem, error) {
 	in := struct {
-		TicketIDs []int64 `json:"TicketIds,omitempty"`
+		TicketIDs []int64 `json:"TicketIds,omitzero"`
 	}{ticketIDs}
 	return call[[]TicketSummaryItem](ctx, s.c, "POST", "v1/Agents/Ticket/GetTicketSummaries", in, true)
 }
@@ -553,7 +553,7 @@ func (s TicketAgent) GetTicketSummaries(ctx context.Context, ticketIDs []int64) 
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Ticket_Agent/v1TicketAgent_GetTickets.html
 func (s TicketAgent) GetTickets(ctx context.Context, ticketIDs []int64) ([]Ticket, error) {
 	in := struct {
-		TicketIDs []int64 `json:"TicketIds,omitempty"`
+		TicketIDs []int64 `json:"TicketIds,omitzero"`
 	}{ticketIDs}
 	return call[[]Ticket](ctx, s.c, "POST", "v1/Agents/Ticket/GetTickets", in, true)
 }
@@ -571,9 +571,9 @@ func (s TicketAgent) Html2Text(ctx context.Context, content string) (string, err
 // TicketMergeTicketsRequest holds the parameters of TicketAgent.MergeTickets, sent as one JSON object (the body Ticket_MergeTicketsRequest).
 type TicketMergeTicketsRequest struct {
 	// MergedTicketEntity is sent as MergedTicketEntity; left out when nil.
-	MergedTicketEntity *TicketEntity `json:"MergedTicketEntity,omitempty"`
-	// SecondaryTicketIDs is sent as SecondaryTicketIds; left out when empty.
-	SecondaryTicketIDs []int64 `json:"SecondaryTicketIds,omitempty"`
+	MergedTicketEntity *TicketEntity `json:"MergedTicketEntity,omitzero"`
+	// SecondaryTicketIDs is sent as SecondaryTicketIds; left out when nil, sent as [] when empty.
+	SecondaryTicketIDs []int64 `json:"SecondaryTicketIds,omitzero"`
 }
 
 // MergeTickets calls POST v1/Agents/Ticket/MergeTickets.
@@ -615,8 +615,8 @@ func (s TicketAgent) ProcessTicketWhenRead(ctx context.Context, ticketEntityID i
 
 // TicketRemoveMessageAttachmentsRequest holds the parameters of TicketAgent.RemoveMessageAttachments, sent as one JSON object (the body Ticket_RemoveMessageAttachmentsRequest).
 type TicketRemoveMessageAttachmentsRequest struct {
-	// AttachmentIDs is sent as AttachmentIds; left out when empty.
-	AttachmentIDs []int64 `json:"AttachmentIds,omitempty"`
+	// AttachmentIDs is sent as AttachmentIds; left out when nil, sent as [] when empty.
+	AttachmentIDs []int64 `json:"AttachmentIds,omitzero"`
 	// TicketMessageEntityID is sent as TicketMessageEntityId, also when zero.
 	TicketMessageEntityID int64 `json:"TicketMessageEntityId"`
 }
@@ -653,7 +653,7 @@ type TicketSanitizeMailContentWithOptionsRequest struct {
 	// Content is sent as Content, also when zero.
 	Content string `json:"Content"`
 	// Options is sent as Options; left out when empty.
-	Options HTMLSanitizerOptions `json:"Options,omitempty"`
+	Options HTMLSanitizerOptions `json:"Options,omitzero"`
 }
 
 // SanitizeMailContentWithOptions calls POST v1/Agents/Ticket/SanitizeMailContentWithOptions.
@@ -668,7 +668,7 @@ func (s TicketAgent) SanitizeMailContentWithOptions(ctx context.Context, req Tic
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Ticket_Agent/v1TicketAgent_SanitizeMailContents.html
 func (s TicketAgent) SanitizeMailContents(ctx context.Context, contents []string) ([]string, error) {
 	in := struct {
-		Contents []string `json:"Contents,omitempty"`
+		Contents []string `json:"Contents,omitzero"`
 	}{contents}
 	return call[[]string](ctx, s.c, "POST", "v1/Agents/Ticket/SanitizeMailContents", in, false)
 }
@@ -690,7 +690,7 @@ func (s TicketAgent) SaveTicketEntity(ctx context.Context, ticketEntity *TicketE
 // TicketSaveTicketEntityWithNotifyRequest holds the parameters of TicketAgent.SaveTicketEntityWithNotify, sent as one JSON object (the body Ticket_SaveTicketEntityWithNotifyRequest).
 type TicketSaveTicketEntityWithNotifyRequest struct {
 	// NewEntity is sent as NewEntity; left out when nil.
-	NewEntity *TicketEntity `json:"NewEntity,omitempty"`
+	NewEntity *TicketEntity `json:"NewEntity,omitzero"`
 	// Notify is sent as Notify, also when zero.
 	Notify bool `json:"Notify"`
 }
@@ -712,7 +712,7 @@ func (s TicketAgent) SaveTicketMessageEntity(ctx context.Context, ticketMessageE
 // TicketSaveTicketMessageEntityWithNotifyRequest holds the parameters of TicketAgent.SaveTicketMessageEntityWithNotify, sent as one JSON object (the body Ticket_SaveTicketMessageEntityWithNotifyRequest).
 type TicketSaveTicketMessageEntityWithNotifyRequest struct {
 	// NewEntity is sent as NewEntity; left out when nil.
-	NewEntity *TicketMessageEntity `json:"NewEntity,omitempty"`
+	NewEntity *TicketMessageEntity `json:"NewEntity,omitzero"`
 	// Notify is sent as Notify, also when zero.
 	Notify bool `json:"Notify"`
 }
@@ -726,10 +726,10 @@ func (s TicketAgent) SaveTicketMessageEntityWithNotify(ctx context.Context, req 
 
 // TicketSaveTicketMessageEntityWithOptionsRequest holds the parameters of TicketAgent.SaveTicketMessageEntityWithOptions, sent as one JSON object (the body Ticket_SaveTicketMessageEntityWithOptionsRequest).
 type TicketSaveTicketMessageEntityWithOptionsRequest struct {
-	// AttachmentIDs is sent as AttachmentIds; left out when empty.
-	AttachmentIDs []int64 `json:"AttachmentIds,omitempty"`
+	// AttachmentIDs is sent as AttachmentIds; left out when nil, sent as [] when empty.
+	AttachmentIDs []int64 `json:"AttachmentIds,omitzero"`
 	// Entity is sent as Entity; left out when nil.
-	Entity *TicketMessageEntity `json:"Entity,omitempty"`
+	Entity *TicketMessageEntity `json:"Entity,omitzero"`
 	// Notify is sent as Notify, also when zero.
 	Notify bool `json:"Notify"`
 	// UpdateRepliedAt is sent as UpdateRepliedAt, also when zero.
@@ -752,10 +752,10 @@ func (s TicketAgent) SaveTicketRelationEntity(ctx context.Context, ticketRelatio
 
 // TicketSendTicketMessageRequest holds the parameters of TicketAgent.SendTicketMessage, sent as one JSON object (the body Ticket_SendTicketMessageRequest).
 type TicketSendTicketMessageRequest struct {
-	// Bcc is sent as Bcc; left out when empty.
-	Bcc []string `json:"Bcc,omitempty"`
-	// Cc is sent as Cc; left out when empty.
-	Cc []string `json:"Cc,omitempty"`
+	// Bcc is sent as Bcc; left out when nil, sent as [] when empty.
+	Bcc []string `json:"Bcc,omitzero"`
+	// Cc is sent as Cc; left out when nil, sent as [] when empty.
+	Cc []string `json:"Cc,omitzero"`
 	// GdprSource is sent as GdprSource, also when zero.
 	GdprSource string `json:"GdprSource"`
 	// ReplyTemplateID is sent as ReplyTemplateId, also when zero.
@@ -764,8 +764,8 @@ type TicketSendTicketMessageRequest struct {
 	Subject string `json:"Subject"`
 	// TicketMessageEntityID is sent as TicketMessageEntityId, also when zero.
 	TicketMessageEntityID int64 `json:"TicketMessageEntityId"`
-	// To is sent as To; left out when empty.
-	To []string `json:"To,omitempty"`
+	// To is sent as To; left out when nil, sent as [] when empty.
+	To []string `json:"To,omitzero"`
 }
 
 // SendTicketMessage calls POST v1/Agents/Ticket/SendTicketMessage.
@@ -779,8 +779,8 @@ func (s TicketAgent) SendTicketMessage(ctx context.Context, req TicketSendTicket
 type TicketSendTicketMessageSmsRequest struct {
 	// ReplyTemplateID is sent as ReplyTemplateId, also when zero.
 	ReplyTemplateID int64 `json:"ReplyTemplateId"`
-	// Sms is sent as Sms; left out when empty.
-	Sms []string `json:"Sms,omitempty"`
+	// Sms is sent as Sms; left out when nil, sent as [] when empty.
+	Sms []string `json:"Sms,omitzero"`
 	// TicketMessageEntityID is sent as TicketMessageEntityId, also when zero.
 	TicketMessageEntityID int64 `json:"TicketMessageEntityId"`
 }
@@ -797,7 +797,7 @@ func (s TicketAgent) SendTicketMessageSms(ctx context.Context, req TicketSendTic
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Ticket_Agent/v1TicketAgent_SetDeletedStatusByIds.html
 func (s TicketAgent) SetDeletedStatusByIDs(ctx context.Context, ticketIDs []int64) ([]int64, error) {
 	in := struct {
-		TicketIDs []int64 `json:"TicketIds,omitempty"`
+		TicketIDs []int64 `json:"TicketIds,omitzero"`
 	}{ticketIDs}
 	return call[[]int64](ctx, s.c, "POST", "v1/Agents/Ticket/SetDeletedStatusByIds", in, false)
 }
@@ -806,8 +806,8 @@ func (s TicketAgent) SetDeletedStatusByIDs(ctx context.Context, ticketIDs []int6
 type TicketSetDeletedStatusByProviderRequest struct {
 	// ProviderName is sent as ProviderName, also when zero.
 	ProviderName string `json:"ProviderName"`
-	// Restrictions is sent as Restrictions; left out when empty.
-	Restrictions []ArchiveRestrictionInfo `json:"Restrictions,omitempty"`
+	// Restrictions is sent as Restrictions; left out when nil, sent as [] when empty.
+	Restrictions []ArchiveRestrictionInfo `json:"Restrictions,omitzero"`
 }
 
 // SetDeletedStatusByProvider calls POST v1/Agents/Ticket/SetDeletedStatusByProvider.
@@ -822,7 +822,7 @@ func (s TicketAgent) SetDeletedStatusByProvider(ctx context.Context, req TicketS
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Ticket_Agent/v1TicketAgent_SetSpamStatusByIds.html
 func (s TicketAgent) SetSpamStatusByIDs(ctx context.Context, ticketIDs []int64) ([]int64, error) {
 	in := struct {
-		TicketIDs []int64 `json:"TicketIds,omitempty"`
+		TicketIDs []int64 `json:"TicketIds,omitzero"`
 	}{ticketIDs}
 	return call[[]int64](ctx, s.c, "POST", "v1/Agents/Ticket/SetSpamStatusByIds", in, false)
 }
@@ -831,8 +831,8 @@ func (s TicketAgent) SetSpamStatusByIDs(ctx context.Context, ticketIDs []int64) 
 type TicketSetSpamStatusByProviderRequest struct {
 	// ProviderName is sent as ProviderName, also when zero.
 	ProviderName string `json:"ProviderName"`
-	// Restrictions is sent as Restrictions; left out when empty.
-	Restrictions []ArchiveRestrictionInfo `json:"Restrictions,omitempty"`
+	// Restrictions is sent as Restrictions; left out when nil, sent as [] when empty.
+	Restrictions []ArchiveRestrictionInfo `json:"Restrictions,omitzero"`
 }
 
 // SetSpamStatusByProvider calls POST v1/Agents/Ticket/SetSpamStatusByProvider.
@@ -879,7 +879,7 @@ type TicketSetTicketReadByOwnerRequest struct {
 	// CheckEscalating is sent as CheckEscalating, also when zero.
 	CheckEscalating bool `json:"CheckEscalating"`
 	// ReadStatus is sent as ReadStatus; left out when empty.
-	ReadStatus TicketReadStatus `json:"ReadStatus,omitempty"`
+	ReadStatus TicketReadStatus `json:"ReadStatus,omitzero"`
 	// TicketEntityID is sent as TicketEntityId, also when zero.
 	TicketEntityID int64 `json:"TicketEntityId"`
 }
@@ -894,15 +894,15 @@ func (s TicketAgent) SetTicketReadByOwner(ctx context.Context, req TicketSetTick
 // TicketSplitTicketRequest holds the parameters of TicketAgent.SplitTicket, sent as one JSON object (the body Ticket_SplitTicketRequest).
 type TicketSplitTicketRequest struct {
 	// NewTicketEntity is sent as NewTicketEntity; left out when nil.
-	NewTicketEntity *TicketEntity `json:"NewTicketEntity,omitempty"`
+	NewTicketEntity *TicketEntity `json:"NewTicketEntity,omitzero"`
 	// SourceTicketEntityActivate is sent as SourceTicketEntityActivate, also when zero.
 	SourceTicketEntityActivate Time `json:"SourceTicketEntityActivate"`
 	// SourceTicketEntityID is sent as SourceTicketEntityId, also when zero.
 	SourceTicketEntityID int64 `json:"SourceTicketEntityId"`
 	// SourceTicketEntityStatusID is sent as SourceTicketEntityStatusId, also when zero.
 	SourceTicketEntityStatusID int64 `json:"SourceTicketEntityStatusId"`
-	// TransferMessageIDs is sent as TransferMessageIds; left out when empty.
-	TransferMessageIDs []int64 `json:"TransferMessageIds,omitempty"`
+	// TransferMessageIDs is sent as TransferMessageIds; left out when nil, sent as [] when empty.
+	TransferMessageIDs []int64 `json:"TransferMessageIds,omitzero"`
 }
 
 // SplitTicket calls POST v1/Agents/Ticket/SplitTicket.
@@ -915,13 +915,13 @@ func (s TicketAgent) SplitTicket(ctx context.Context, req TicketSplitTicketReque
 // TicketSplitTicketMessageRequest holds the parameters of TicketAgent.SplitTicketMessage, sent as one JSON object (the body Ticket_SplitTicketMessageRequest).
 type TicketSplitTicketMessageRequest struct {
 	// NewTicketEntity is sent as NewTicketEntity; left out when nil.
-	NewTicketEntity *TicketEntity `json:"NewTicketEntity,omitempty"`
+	NewTicketEntity *TicketEntity `json:"NewTicketEntity,omitzero"`
 	// NewTicketMessage is sent as NewTicketMessage; left out when nil.
-	NewTicketMessage *TicketMessageEntity `json:"NewTicketMessage,omitempty"`
+	NewTicketMessage *TicketMessageEntity `json:"NewTicketMessage,omitzero"`
 	// SourceTicketMessage is sent as SourceTicketMessage; left out when nil.
-	SourceTicketMessage *TicketMessageEntity `json:"SourceTicketMessage,omitempty"`
-	// TransferAttachmentsIDs is sent as TransferAttachmentsIds; left out when empty.
-	TransferAttachmentsIDs []int64 `json:"TransferAttachmentsIds,omitempty"`
+	SourceTicketMessage *TicketMessageEntity `json:"SourceTicketMessage,omitzero"`
+	// TransferAttachmentsIDs is sent as TransferAttachmentsIds; left out when nil, sent as [] when empty.
+	TransferAttachmentsIDs []int64 `json:"TransferAttachmentsIds,omitzero"`
 }
 
 // SplitTicketMessage calls POST v1/Agents/Ticket/SplitTicketMessage.
@@ -936,7 +936,7 @@ func (s TicketAgent) SplitTicketMessage(ctx context.Context, req TicketSplitTick
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Ticket_Agent/v1TicketAgent_UndeleteByIds.html
 func (s TicketAgent) UndeleteByIDs(ctx context.Context, ticketIDs []int64) error {
 	in := struct {
-		TicketIDs []int64 `json:"TicketIds,omitempty"`
+		TicketIDs []int64 `json:"TicketIds,omitzero"`
 	}{ticketIDs}
 	return exec(ctx, s.c, "POST", "v1/Agents/Ticket/UndeleteByIds", in, false)
 }
@@ -944,9 +944,9 @@ func (s TicketAgent) UndeleteByIDs(ctx context.Context, ticketIDs []int64) error
 // TicketUpdateTicketsReadStatusRequest holds the parameters of TicketAgent.UpdateTicketsReadStatus, sent as one JSON object (the body Ticket_UpdateTicketsReadStatusRequest).
 type TicketUpdateTicketsReadStatusRequest struct {
 	// NewStatus is sent as NewStatus; left out when empty.
-	NewStatus TicketReadStatus `json:"NewStatus,omitempty"`
-	// TicketIDs is sent as TicketIds; left out when empty.
-	TicketIDs []int64 `json:"TicketIds,omitempty"`
+	NewStatus TicketReadStatus `json:"NewStatus,omitzero"`
+	// TicketIDs is sent as TicketIds; left out when nil, sent as [] when empty.
+	TicketIDs []int64 `json:"TicketIds,omitzero"`
 }
 
 // UpdateTicketsReadStatus calls POST v1/Agents/Ticket/UpdateTicketsReadStatus.
@@ -959,11 +959,11 @@ func (s TicketAgent) UpdateTicketsReadStatus(ctx context.Context, req TicketUpda
 // TicketUpdateTicketsReadStatusByProviderRequest holds the parameters of TicketAgent.UpdateTicketsReadStatusByProvider, sent as one JSON object (the body Ticket_UpdateTicketsReadStatusByProviderRequest).
 type TicketUpdateTicketsReadStatusByProviderRequest struct {
 	// NewStatus is sent as NewStatus; left out when empty.
-	NewStatus TicketReadStatus `json:"NewStatus,omitempty"`
+	NewStatus TicketReadStatus `json:"NewStatus,omitzero"`
 	// Provider is sent as Provider, also when zero.
 	Provider string `json:"Provider"`
-	// Restrictions is sent as Restrictions; left out when empty.
-	Restrictions []ArchiveRestrictionInfo `json:"Restrictions,omitempty"`
+	// Restrictions is sent as Restrictions; left out when nil, sent as [] when empty.
+	Restrictions []ArchiveRestrictionInfo `json:"Restrictions,omitzero"`
 }
 
 // UpdateTicketsReadStatusByProvider calls POST v1/Agents/Ticket/UpdateTicketsReadStatusByProvider.
@@ -977,8 +977,8 @@ func (s TicketAgent) UpdateTicketsReadStatusByProvider(ctx context.Context, req 
 type TicketUploadAttachmentRequest struct {
 	// AttachmentID is sent as AttachmentId, also when zero.
 	AttachmentID int64 `json:"AttachmentId"`
-	// Content is sent as Content, base64-encoded; left out when empty.
-	Content []byte `json:"Content,omitempty"`
+	// Content is sent as Content, base64-encoded; left out when nil.
+	Content []byte `json:"Content,omitzero"`
 }
 
 // UploadAttachment calls POST v1/Agents/Ticket/UploadAttachment.
@@ -993,7 +993,7 @@ func (s TicketAgent) UploadAttachment(ctx context.Context, req TicketUploadAttac
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Ticket_Agent/v1TicketAgent_ValidateAttachments.html
 func (s TicketAgent) ValidateAttachments(ctx context.Context, attachmentIDs []int64) ([]AttachmentValidationResult, error) {
 	in := struct {
-		AttachmentIDs []int64 `json:"AttachmentIds,omitempty"`
+		AttachmentIDs []int64 `json:"AttachmentIds,omitzero"`
 	}{attachmentIDs}
 	return call[[]AttachmentValidationResult](ctx, s.c, "POST", "v1/Agents/Ticket/ValidateAttachments", in, false)
 }
@@ -1003,9 +1003,9 @@ type TicketValidateTicketRelationsRequest struct {
 	// DestinationTicketID is sent as DestinationTicketId, also when zero.
 	DestinationTicketID int64 `json:"DestinationTicketId"`
 	// RelationType is sent as RelationType; left out when empty.
-	RelationType TicketRelationType `json:"RelationType,omitempty"`
-	// SourceTicketIDs is sent as SourceTicketIds; left out when empty.
-	SourceTicketIDs []int64 `json:"SourceTicketIds,omitempty"`
+	RelationType TicketRelationType `json:"RelationType,omitzero"`
+	// SourceTicketIDs is sent as SourceTicketIds; left out when nil, sent as [] when empty.
+	SourceTicketIDs []int64 `json:"SourceTicketIds,omitzero"`
 }
 
 // ValidateTicketRelations calls POST v1/Agents/Ticket/ValidateTicketRelations.

@@ -85,9 +85,9 @@ func (s UserAgent) ChangePasswordFromName(ctx context.Context, req UserChangePas
 // UserChangeUserTypeRequest holds the parameters of UserAgent.ChangeUserType, sent as one JSON object (the body User_ChangeUserTypeRequest).
 type UserChangeUserTypeRequest struct {
 	// User is sent as User; left out when nil.
-	User *User `json:"User,omitempty"`
+	User *User `json:"User,omitzero"`
 	// UserType is sent as UserType; left out when empty.
-	UserType UserType `json:"UserType,omitempty"`
+	UserType UserType `json:"UserType,omitzero"`
 }
 
 // ChangeUserType calls POST v1/Agents/User/ChangeUserType.
@@ -116,7 +116,7 @@ func (s UserAgent) CreateDefaultRoleEntity(ctx context.Context) (*RoleEntity, er
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/User_Agent/v1UserAgent_CreateDefaultRoleEntityFromType.html
 func (s UserAgent) CreateDefaultRoleEntityFromType(ctx context.Context, typeArg RoleType) (*RoleEntity, error) {
 	in := struct {
-		Type RoleType `json:"Type,omitempty"`
+		Type RoleType `json:"Type,omitzero"`
 	}{typeArg}
 	return call[*RoleEntity](ctx, s.c, "POST", "v1/Agents/User/CreateDefaultRoleEntityFromType", in, false)
 }
@@ -147,7 +147,7 @@ func (s UserAgent) CreateDefaultUser(ctx context.Context) (*User, error) {
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/User_Agent/v1UserAgent_CreateDefaultUserFromUserType.html
 func (s UserAgent) CreateDefaultUserFromUserType(ctx context.Context, userType UserType) (*User, error) {
 	in := struct {
-		UserType UserType `json:"UserType,omitempty"`
+		UserType UserType `json:"UserType,omitzero"`
 	}{userType}
 	return call[*User](ctx, s.c, "POST", "v1/Agents/User/CreateDefaultUserFromUserType", in, false)
 }
@@ -163,7 +163,7 @@ type UserCreateDefaultUserFromUserTypeAndCredentialRequest struct {
 	// CredentialValue is sent as CredentialValue, also when zero.
 	CredentialValue string `json:"CredentialValue"`
 	// UserType is sent as UserType; left out when empty.
-	UserType UserType `json:"UserType,omitempty"`
+	UserType UserType `json:"UserType,omitzero"`
 }
 
 // CreateDefaultUserFromUserTypeAndCredential calls POST v1/Agents/User/CreateDefaultUserFromUserTypeAndCredential.
@@ -178,7 +178,7 @@ type UserCreateDefaultUserFromUserTypeAndPersonIDRequest struct {
 	// PersonID is sent as PersonId, also when zero.
 	PersonID int64 `json:"PersonId"`
 	// UserType is sent as UserType; left out when empty.
-	UserType UserType `json:"UserType,omitempty"`
+	UserType UserType `json:"UserType,omitzero"`
 }
 
 // CreateDefaultUserFromUserTypeAndPersonID calls POST v1/Agents/User/CreateDefaultUserFromUserTypeAndPersonId.
@@ -221,7 +221,7 @@ func (s UserAgent) CreateUserGroup(ctx context.Context) (*UserGroup, error) {
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/User_Agent/v1UserAgent_DecryptAndSaveExternalTokens.html
 func (s UserAgent) DecryptAndSaveExternalTokens(ctx context.Context, tokenManagementInfo *TokenManagementInfo) (string, error) {
 	in := struct {
-		TokenManagementInfo *TokenManagementInfo `json:"TokenManagementInfo,omitempty"`
+		TokenManagementInfo *TokenManagementInfo `json:"TokenManagementInfo,omitzero"`
 	}{tokenManagementInfo}
 	return call[string](ctx, s.c, "POST", "v1/Agents/User/DecryptAndSaveExternalTokens", in, false)
 }
@@ -378,7 +378,7 @@ func (s UserAgent) FindRolesWithFunctionalRight(ctx context.Context, functionalR
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/User_Agent/v1UserAgent_FindRolesWithFunctionalRights.html
 func (s UserAgent) FindRolesWithFunctionalRights(ctx context.Context, functionalRightNames []string) ([]float64, error) {
 	in := struct {
-		FunctionalRightNames []string `json:"FunctionalRightNames,omitempty"`
+		FunctionalRightNames []string `json:"FunctionalRightNames,omitzero"`
 	}{functionalRightNames}
 	return call[[]float64](ctx, s.c, "POST", "v1/Agents/User/FindRolesWithFunctionalRights", in, true)
 }
@@ -388,7 +388,7 @@ func (s UserAgent) FindRolesWithFunctionalRights(ctx context.Context, functional
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/User_Agent/v1UserAgent_FindRolesWithoutFunctionalRights.html
 func (s UserAgent) FindRolesWithoutFunctionalRights(ctx context.Context, functionalRightNames []string) ([]float64, error) {
 	in := struct {
-		FunctionalRightNames []string `json:"FunctionalRightNames,omitempty"`
+		FunctionalRightNames []string `json:"FunctionalRightNames,omitzero"`
 	}{functionalRightNames}
 	return call[[]float64](ctx, s.c, "POST", "v1/Agents/User/FindRolesWithoutFunctionalRights", in, true)
 }
@@ -428,7 +428,7 @@ func (s UserAgent) GetAccessToken(ctx context.Context, req UserGetAccessTokenReq
 // UserGetAllDataRightsRequest holds the parameters of UserAgent.GetAllDataRights, sent as one JSON object (the body User_GetAllDataRightsRequest).
 type UserGetAllDataRightsRequest struct {
 	// RelationToOwner is sent as RelationToOwner; left out when empty.
-	RelationToOwner RoleRelationToOwner `json:"RelationToOwner,omitempty"`
+	RelationToOwner RoleRelationToOwner `json:"RelationToOwner,omitzero"`
 	// RoleID is sent as RoleId, also when zero.
 	RoleID int64 `json:"RoleId"`
 }
@@ -445,7 +445,7 @@ func (s UserAgent) GetAllDataRights(ctx context.Context, req UserGetAllDataRight
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/User_Agent/v1UserAgent_GetAllFunctionalRights.html
 func (s UserAgent) GetAllFunctionalRights(ctx context.Context, roleType RoleType) ([]SelectableMDOListItem, error) {
 	in := struct {
-		RoleType RoleType `json:"RoleType,omitempty"`
+		RoleType RoleType `json:"RoleType,omitzero"`
 	}{roleType}
 	return call[[]SelectableMDOListItem](ctx, s.c, "POST", "v1/Agents/User/GetAllFunctionalRights", in, true)
 }
@@ -455,7 +455,7 @@ func (s UserAgent) GetAllFunctionalRights(ctx context.Context, roleType RoleType
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/User_Agent/v1UserAgent_GetAllRoles.html
 func (s UserAgent) GetAllRoles(ctx context.Context, roleType RoleType) ([]SelectableMDOListItem, error) {
 	in := struct {
-		RoleType RoleType `json:"RoleType,omitempty"`
+		RoleType RoleType `json:"RoleType,omitzero"`
 	}{roleType}
 	return call[[]SelectableMDOListItem](ctx, s.c, "POST", "v1/Agents/User/GetAllRoles", in, true)
 }
@@ -482,7 +482,7 @@ func (s UserAgent) GetCredentialTypes(ctx context.Context) ([]CredentialType, er
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/User_Agent/v1UserAgent_GetCredentialTypesForUserType.html
 func (s UserAgent) GetCredentialTypesForUserType(ctx context.Context, userType UserType) ([]CredentialType, error) {
 	in := struct {
-		UserType UserType `json:"UserType,omitempty"`
+		UserType UserType `json:"UserType,omitzero"`
 	}{userType}
 	return call[[]CredentialType](ctx, s.c, "POST", "v1/Agents/User/GetCredentialTypesForUserType", in, true)
 }
@@ -505,7 +505,7 @@ func (s UserAgent) GetCredentialUsersInGroup(ctx context.Context, req UserGetCre
 // UserGetDataRightRequest holds the parameters of UserAgent.GetDataRight, sent as one JSON object (the body User_GetDataRightRequest).
 type UserGetDataRightRequest struct {
 	// RelationToOwner is sent as RelationToOwner; left out when empty.
-	RelationToOwner RoleRelationToOwner `json:"RelationToOwner,omitempty"`
+	RelationToOwner RoleRelationToOwner `json:"RelationToOwner,omitzero"`
 	// RoleID is sent as RoleId, also when zero.
 	RoleID int64 `json:"RoleId"`
 	// TableName is sent as TableName, also when zero.
@@ -539,7 +539,7 @@ func (s UserAgent) GetDataRights(ctx context.Context, req UserGetDataRightsReque
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/User_Agent/v1UserAgent_GetDefaultAssociateUserName.html
 func (s UserAgent) GetDefaultAssociateUserName(ctx context.Context, user *User) (string, error) {
 	in := struct {
-		User *User `json:"User,omitempty"`
+		User *User `json:"User,omitzero"`
 	}{user}
 	return call[string](ctx, s.c, "POST", "v1/Agents/User/GetDefaultAssociateUserName", in, true)
 }
@@ -719,7 +719,7 @@ type UserGetValidUserNameRequest struct {
 	// PersonID is sent as PersonId, also when zero.
 	PersonID int64 `json:"PersonId"`
 	// Type is sent as Type; left out when empty.
-	Type UserType `json:"Type,omitempty"`
+	Type UserType `json:"Type,omitzero"`
 	// UserName is sent as UserName, also when zero.
 	UserName string `json:"UserName"`
 }
@@ -736,7 +736,7 @@ func (s UserAgent) GetValidUserName(ctx context.Context, req UserGetValidUserNam
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/User_Agent/v1UserAgent_GetValidUserNameForNewUser.html
 func (s UserAgent) GetValidUserNameForNewUser(ctx context.Context, user *User) (string, error) {
 	in := struct {
-		User *User `json:"User,omitempty"`
+		User *User `json:"User,omitzero"`
 	}{user}
 	return call[string](ctx, s.c, "POST", "v1/Agents/User/GetValidUserNameForNewUser", in, true)
 }
@@ -765,7 +765,7 @@ type UserIsPasswordValidRequest struct {
 	// PersonID is sent as PersonId, also when zero.
 	PersonID int64 `json:"PersonId"`
 	// Type is sent as Type; left out when empty.
-	Type UserType `json:"Type,omitempty"`
+	Type UserType `json:"Type,omitzero"`
 }
 
 // IsPasswordValid calls POST v1/Agents/User/IsPasswordValid; it only reads, so it is retried like a GET.
@@ -784,7 +784,7 @@ type UserIsPasswordValidWithReasonRequest struct {
 	// PersonID is sent as PersonId, also when zero.
 	PersonID int64 `json:"PersonId"`
 	// Type is sent as Type; left out when empty.
-	Type UserType `json:"Type,omitempty"`
+	Type UserType `json:"Type,omitzero"`
 }
 
 // IsPasswordValidWithReason calls POST v1/Agents/User/IsPasswordValidWithReason; it only reads, so it is retried like a GET.
@@ -801,7 +801,7 @@ type UserIsUserNameValidRequest struct {
 	// PersonID is sent as PersonId, also when zero.
 	PersonID int64 `json:"PersonId"`
 	// Type is sent as Type; left out when empty.
-	Type UserType `json:"Type,omitempty"`
+	Type UserType `json:"Type,omitzero"`
 	// UserName is sent as UserName, also when zero.
 	UserName string `json:"UserName"`
 }
@@ -820,7 +820,7 @@ type UserIsUserNameValidWithReasonRequest struct {
 	// PersonID is sent as PersonId, also when zero.
 	PersonID int64 `json:"PersonId"`
 	// Type is sent as Type; left out when empty.
-	Type UserType `json:"Type,omitempty"`
+	Type UserType `json:"Type,omitzero"`
 	// UserName is sent as UserName, also when zero.
 	UserName string `json:"UserName"`
 }
@@ -914,15 +914,15 @@ type UserResolveUserFromInfoRequest struct {
 	// ContactID is sent as ContactId, also when zero.
 	ContactID int64 `json:"ContactId"`
 	// Credential is sent as Credential; left out when nil.
-	Credential *Credential `json:"Credential,omitempty"`
-	// Emails is sent as Emails; left out when empty.
-	Emails []string `json:"Emails,omitempty"`
+	Credential *Credential `json:"Credential,omitzero"`
+	// Emails is sent as Emails; left out when nil, sent as [] when empty.
+	Emails []string `json:"Emails,omitzero"`
 	// PersonName is sent as PersonName, also when zero.
 	PersonName string `json:"PersonName"`
-	// PhoneNumbers is sent as PhoneNumbers; left out when empty.
-	PhoneNumbers []string `json:"PhoneNumbers,omitempty"`
+	// PhoneNumbers is sent as PhoneNumbers; left out when nil, sent as [] when empty.
+	PhoneNumbers []string `json:"PhoneNumbers,omitzero"`
 	// UserType is sent as UserType; left out when empty.
-	UserType UserType `json:"UserType,omitempty"`
+	UserType UserType `json:"UserType,omitzero"`
 }
 
 // ResolveUserFromInfo calls POST v1/Agents/User/ResolveUserFromInfo.
@@ -935,7 +935,7 @@ func (s UserAgent) ResolveUserFromInfo(ctx context.Context, req UserResolveUserF
 // UserSaveCredentialRequest holds the parameters of UserAgent.SaveCredential, sent as one JSON object (the body User_SaveCredentialRequest).
 type UserSaveCredentialRequest struct {
 	// Credential is sent as Credential; left out when nil.
-	Credential *Credential `json:"Credential,omitempty"`
+	Credential *Credential `json:"Credential,omitzero"`
 	// UserID is sent as UserId, also when zero.
 	UserID int64 `json:"UserId"`
 }
@@ -952,7 +952,7 @@ func (s UserAgent) SaveCredential(ctx context.Context, req UserSaveCredentialReq
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/User_Agent/v1UserAgent_SaveExternalTokens.html
 func (s UserAgent) SaveExternalTokens(ctx context.Context, tokenManagementInfo *TokenManagementInfo) (string, error) {
 	in := struct {
-		TokenManagementInfo *TokenManagementInfo `json:"TokenManagementInfo,omitempty"`
+		TokenManagementInfo *TokenManagementInfo `json:"TokenManagementInfo,omitzero"`
 	}{tokenManagementInfo}
 	return call[string](ctx, s.c, "POST", "v1/Agents/User/SaveExternalTokens", in, false)
 }
@@ -974,7 +974,7 @@ func (s UserAgent) SaveServiceAuth(ctx context.Context, serviceAuth *ServiceAuth
 // UserSaveUntrustedCredentialsRequest holds the parameters of UserAgent.SaveUntrustedCredentials, sent as one JSON object (the body User_SaveUntrustedCredentialsRequest).
 type UserSaveUntrustedCredentialsRequest struct {
 	// Credentials is sent as Credentials; left out when nil.
-	Credentials *UntrustedCredentials `json:"Credentials,omitempty"`
+	Credentials *UntrustedCredentials `json:"Credentials,omitzero"`
 	// Type is sent as Type, also when zero.
 	Type string `json:"Type"`
 }
@@ -991,7 +991,7 @@ type UserSaveUntrustedCredentialsForAssociateRequest struct {
 	// AssociateID is sent as AssociateId, also when zero.
 	AssociateID int64 `json:"AssociateId"`
 	// Credentials is sent as Credentials; left out when nil.
-	Credentials *UntrustedCredentials `json:"Credentials,omitempty"`
+	Credentials *UntrustedCredentials `json:"Credentials,omitzero"`
 	// Type is sent as Type, also when zero.
 	Type string `json:"Type"`
 }
@@ -1013,7 +1013,7 @@ func (s UserAgent) SaveUser(ctx context.Context, user *User) (*User, error) {
 // UserSaveUserFromNameRequest holds the parameters of UserAgent.SaveUserFromName, sent as one JSON object (the body User_SaveUserFromNameRequest).
 type UserSaveUserFromNameRequest struct {
 	// User is sent as User; left out when nil.
-	User *User `json:"User,omitempty"`
+	User *User `json:"User,omitzero"`
 	// UserName is sent as UserName, also when zero.
 	UserName string `json:"UserName"`
 }
@@ -1030,7 +1030,7 @@ func (s UserAgent) SaveUserFromName(ctx context.Context, req UserSaveUserFromNam
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/User_Agent/v1UserAgent_SaveUserGroup.html
 func (s UserAgent) SaveUserGroup(ctx context.Context, userGroup *UserGroup) (*UserGroup, error) {
 	in := struct {
-		UserGroup *UserGroup `json:"UserGroup,omitempty"`
+		UserGroup *UserGroup `json:"UserGroup,omitzero"`
 	}{userGroup}
 	return call[*UserGroup](ctx, s.c, "POST", "v1/Agents/User/SaveUserGroup", in, false)
 }
@@ -1050,7 +1050,7 @@ type UserSetDataRightRequest struct {
 	// DataRightValue is sent as DataRightValue, also when zero.
 	DataRightValue string `json:"DataRightValue"`
 	// RelationToOwner is sent as RelationToOwner; left out when empty.
-	RelationToOwner RoleRelationToOwner `json:"RelationToOwner,omitempty"`
+	RelationToOwner RoleRelationToOwner `json:"RelationToOwner,omitzero"`
 	// RoleID is sent as RoleId, also when zero.
 	RoleID int64 `json:"RoleId"`
 	// TableName is sent as TableName, also when zero.
@@ -1069,7 +1069,7 @@ type UserSetExternalUserInfoRequest struct {
 	// AssociateID is sent as AssociateId, also when zero.
 	AssociateID int64 `json:"AssociateId"`
 	// ExternalUserInfoModification is sent as ExternalUserInfoModification; left out when empty.
-	ExternalUserInfoModification ExternalUserInfoModification `json:"ExternalUserInfoModification,omitempty"`
+	ExternalUserInfoModification ExternalUserInfoModification `json:"ExternalUserInfoModification,omitzero"`
 	// IsActive is sent as IsActive, also when zero.
 	IsActive bool `json:"IsActive"`
 	// Password is sent as Password, also when zero.
@@ -1089,8 +1089,8 @@ func (s UserAgent) SetExternalUserInfo(ctx context.Context, req UserSetExternalU
 
 // UserSetFunctionalRightsRequest holds the parameters of UserAgent.SetFunctionalRights, sent as one JSON object (the body User_SetFunctionalRightsRequest).
 type UserSetFunctionalRightsRequest struct {
-	// FunctionalRightIDs is sent as FunctionalRightIds; left out when empty.
-	FunctionalRightIDs []int64 `json:"FunctionalRightIds,omitempty"`
+	// FunctionalRightIDs is sent as FunctionalRightIds; left out when nil, sent as [] when empty.
+	FunctionalRightIDs []int64 `json:"FunctionalRightIds,omitzero"`
 	// RoleID is sent as RoleId, also when zero.
 	RoleID int64 `json:"RoleId"`
 }
@@ -1157,7 +1157,7 @@ type UserSetUserPresenceStatusRequest struct {
 	// AssociateID is sent as AssociateId, also when zero.
 	AssociateID int64 `json:"AssociateId"`
 	// UserPresenceStatus is sent as UserPresenceStatus; left out when nil.
-	UserPresenceStatus *UserPresenceStatus `json:"UserPresenceStatus,omitempty"`
+	UserPresenceStatus *UserPresenceStatus `json:"UserPresenceStatus,omitzero"`
 }
 
 // SetUserPresenceStatus calls POST v1/Agents/User/SetUserPresenceStatus.
@@ -1172,7 +1172,7 @@ func (s UserAgent) SetUserPresenceStatus(ctx context.Context, req UserSetUserPre
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/User_Agent/v1UserAgent_ValidateUser.html
 func (s UserAgent) ValidateUser(ctx context.Context, user *User) (map[string]string, error) {
 	in := struct {
-		User *User `json:"User,omitempty"`
+		User *User `json:"User,omitzero"`
 	}{user}
 	return call[map[string]string](ctx, s.c, "POST", "v1/Agents/User/ValidateUser", in, false)
 }

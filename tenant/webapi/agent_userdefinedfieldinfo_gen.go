@@ -16,9 +16,9 @@ type UserDefinedFieldInfoAgent struct{ c *tenant.Client }
 // UserDefinedFieldInfoChangeFieldTypeRequest holds the parameters of UserDefinedFieldInfoAgent.ChangeFieldType, sent as one JSON object (the body UserDefinedFieldInfo_ChangeFieldTypeRequest).
 type UserDefinedFieldInfoChangeFieldTypeRequest struct {
 	// FieldType is sent as FieldType; left out when empty.
-	FieldType UDefFieldType `json:"FieldType,omitempty"`
+	FieldType UDefFieldType `json:"FieldType,omitzero"`
 	// Info is sent as Info; left out when nil.
-	Info *UserDefinedFieldInfo `json:"Info,omitempty"`
+	Info *UserDefinedFieldInfo `json:"Info,omitzero"`
 	// IsIndexed is sent as IsIndexed, also when zero.
 	IsIndexed bool `json:"IsIndexed"`
 }
@@ -47,9 +47,9 @@ func (s UserDefinedFieldInfoAgent) CreateDefaultUserDefinedFieldInfo(ctx context
 // UserDefinedFieldInfoCreateUserDefinedFieldInfoRequest holds the parameters of UserDefinedFieldInfoAgent.CreateUserDefinedFieldInfo, sent as one JSON object (the body UserDefinedFieldInfo_CreateUserDefinedFieldInfoRequest).
 type UserDefinedFieldInfoCreateUserDefinedFieldInfoRequest struct {
 	// FieldType is sent as FieldType; left out when empty.
-	FieldType UDefFieldType `json:"FieldType,omitempty"`
+	FieldType UDefFieldType `json:"FieldType,omitzero"`
 	// OwnerType is sent as OwnerType; left out when empty.
-	OwnerType UDefType `json:"OwnerType,omitempty"`
+	OwnerType UDefType `json:"OwnerType,omitzero"`
 }
 
 // CreateUserDefinedFieldInfo calls POST v1/Agents/UserDefinedFieldInfo/CreateUserDefinedFieldInfo.
@@ -71,7 +71,7 @@ func (s UserDefinedFieldInfoAgent) DeleteUserDefinedFieldInfo(ctx context.Contex
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/UserDefinedFieldInfo_Agent/v1UserDefinedFieldInfoAgent_DetectColumnIdChanges.html
 func (s UserDefinedFieldInfoAgent) DetectColumnIDChanges(ctx context.Context, ownerType UDefType) (bool, error) {
 	in := struct {
-		OwnerType UDefType `json:"OwnerType,omitempty"`
+		OwnerType UDefType `json:"OwnerType,omitzero"`
 	}{ownerType}
 	return call[bool](ctx, s.c, "POST", "v1/Agents/UserDefinedFieldInfo/DetectColumnIdChanges", in, false)
 }
@@ -81,7 +81,7 @@ func (s UserDefinedFieldInfoAgent) DetectColumnIDChanges(ctx context.Context, ow
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/UserDefinedFieldInfo_Agent/v1UserDefinedFieldInfoAgent_DetectUnpublishedChanges.html
 func (s UserDefinedFieldInfoAgent) DetectUnpublishedChanges(ctx context.Context, ownerType UDefType) (bool, error) {
 	in := struct {
-		OwnerType UDefType `json:"OwnerType,omitempty"`
+		OwnerType UDefType `json:"OwnerType,omitzero"`
 	}{ownerType}
 	return call[bool](ctx, s.c, "POST", "v1/Agents/UserDefinedFieldInfo/DetectUnpublishedChanges", in, false)
 }
@@ -91,7 +91,7 @@ func (s UserDefinedFieldInfoAgent) DetectUnpublishedChanges(ctx context.Context,
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/UserDefinedFieldInfo_Agent/v1UserDefinedFieldInfoAgent_FigureOutListIdFromListTableIdAndUDListDefinitionId.html
 func (s UserDefinedFieldInfoAgent) FigureOutListIDFromListTableIDAndUDListDefinitionID(ctx context.Context, info *UserDefinedFieldInfo) (int64, error) {
 	in := struct {
-		Info *UserDefinedFieldInfo `json:"Info,omitempty"`
+		Info *UserDefinedFieldInfo `json:"Info,omitzero"`
 	}{info}
 	return call[int64](ctx, s.c, "POST", "v1/Agents/UserDefinedFieldInfo/FigureOutListIdFromListTableIdAndUDListDefinitionId", in, false)
 }
@@ -99,7 +99,7 @@ func (s UserDefinedFieldInfoAgent) FigureOutListIDFromListTableIDAndUDListDefini
 // UserDefinedFieldInfoGetChangedPageOneFieldsRequest holds the parameters of UserDefinedFieldInfoAgent.GetChangedPageOneFields, sent as one JSON object (the body UserDefinedFieldInfo_GetChangedPageOneFieldsRequest).
 type UserDefinedFieldInfoGetChangedPageOneFieldsRequest struct {
 	// OwnerType is sent as OwnerType; left out when empty.
-	OwnerType UDefType `json:"OwnerType,omitempty"`
+	OwnerType UDefType `json:"OwnerType,omitzero"`
 	// UserGroupID is sent as UserGroupId, also when zero.
 	UserGroupID int64 `json:"UserGroupId"`
 }
@@ -152,7 +152,7 @@ type UserDefinedFieldInfoGetPublishedUserDefinedFieldFromFieldLabelRequest struc
 	// FieldLabel is sent as FieldLabel, also when zero.
 	FieldLabel string `json:"FieldLabel"`
 	// OwnerType is sent as OwnerType; left out when empty.
-	OwnerType UDefType `json:"OwnerType,omitempty"`
+	OwnerType UDefType `json:"OwnerType,omitzero"`
 }
 
 // GetPublishedUserDefinedFieldFromFieldLabel calls POST v1/Agents/UserDefinedFieldInfo/GetPublishedUserDefinedFieldFromFieldLabel; it only reads, so it is retried like a GET.
@@ -165,7 +165,7 @@ func (s UserDefinedFieldInfoAgent) GetPublishedUserDefinedFieldFromFieldLabel(ct
 // UserDefinedFieldInfoGetPublishedUserDefinedFieldFromProgIDRequest holds the parameters of UserDefinedFieldInfoAgent.GetPublishedUserDefinedFieldFromProgID, sent as one JSON object (the body UserDefinedFieldInfo_GetPublishedUserDefinedFieldFromProgIdRequest).
 type UserDefinedFieldInfoGetPublishedUserDefinedFieldFromProgIDRequest struct {
 	// OwnerType is sent as OwnerType; left out when empty.
-	OwnerType UDefType `json:"OwnerType,omitempty"`
+	OwnerType UDefType `json:"OwnerType,omitzero"`
 	// ProgID is sent as ProgId, also when zero.
 	ProgID string `json:"ProgId"`
 }
@@ -182,7 +182,7 @@ func (s UserDefinedFieldInfoAgent) GetPublishedUserDefinedFieldFromProgID(ctx co
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/UserDefinedFieldInfo_Agent/v1UserDefinedFieldInfoAgent_GetPublishedUserDefinedFieldList.html
 func (s UserDefinedFieldInfoAgent) GetPublishedUserDefinedFieldList(ctx context.Context, ownerType UDefType) ([]UserDefinedFieldInfo, error) {
 	in := struct {
-		OwnerType UDefType `json:"OwnerType,omitempty"`
+		OwnerType UDefType `json:"OwnerType,omitzero"`
 	}{ownerType}
 	return call[[]UserDefinedFieldInfo](ctx, s.c, "POST", "v1/Agents/UserDefinedFieldInfo/GetPublishedUserDefinedFieldList", in, true)
 }
@@ -190,7 +190,7 @@ func (s UserDefinedFieldInfoAgent) GetPublishedUserDefinedFieldList(ctx context.
 // UserDefinedFieldInfoGetPublishedUserDefinedPageOneFieldsRequest holds the parameters of UserDefinedFieldInfoAgent.GetPublishedUserDefinedPageOneFields, sent as one JSON object (the body UserDefinedFieldInfo_GetPublishedUserDefinedPageOneFieldsRequest).
 type UserDefinedFieldInfoGetPublishedUserDefinedPageOneFieldsRequest struct {
 	// OwnerType is sent as OwnerType; left out when empty.
-	OwnerType UDefType `json:"OwnerType,omitempty"`
+	OwnerType UDefType `json:"OwnerType,omitzero"`
 	// UserGroupID is sent as UserGroupId, also when zero.
 	UserGroupID int64 `json:"UserGroupId"`
 }
@@ -207,7 +207,7 @@ type UserDefinedFieldInfoGetUserDefinedFieldFromFieldLabelRequest struct {
 	// FieldLabel is sent as FieldLabel, also when zero.
 	FieldLabel string `json:"FieldLabel"`
 	// OwnerType is sent as OwnerType; left out when empty.
-	OwnerType UDefType `json:"OwnerType,omitempty"`
+	OwnerType UDefType `json:"OwnerType,omitzero"`
 }
 
 // GetUserDefinedFieldFromFieldLabel calls POST v1/Agents/UserDefinedFieldInfo/GetUserDefinedFieldFromFieldLabel; it only reads, so it is retried like a GET.
@@ -222,7 +222,7 @@ func (s UserDefinedFieldInfoAgent) GetUserDefinedFieldFromFieldLabel(ctx context
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/UserDefinedFieldInfo_Agent/v1UserDefinedFieldInfoAgent_GetUserDefinedFieldFromIds.html
 func (s UserDefinedFieldInfoAgent) GetUserDefinedFieldFromIDs(ctx context.Context, ids []int64) ([]UserDefinedFieldInfo, error) {
 	in := struct {
-		IDs []int64 `json:"Ids,omitempty"`
+		IDs []int64 `json:"Ids,omitzero"`
 	}{ids}
 	return call[[]UserDefinedFieldInfo](ctx, s.c, "POST", "v1/Agents/UserDefinedFieldInfo/GetUserDefinedFieldFromIds", in, true)
 }
@@ -230,7 +230,7 @@ func (s UserDefinedFieldInfoAgent) GetUserDefinedFieldFromIDs(ctx context.Contex
 // UserDefinedFieldInfoGetUserDefinedFieldFromProgIDRequest holds the parameters of UserDefinedFieldInfoAgent.GetUserDefinedFieldFromProgID, sent as one JSON object (the body UserDefinedFieldInfo_GetUserDefinedFieldFromProgIdRequest).
 type UserDefinedFieldInfoGetUserDefinedFieldFromProgIDRequest struct {
 	// OwnerType is sent as OwnerType; left out when empty.
-	OwnerType UDefType `json:"OwnerType,omitempty"`
+	OwnerType UDefType `json:"OwnerType,omitzero"`
 	// ProgID is sent as ProgId, also when zero.
 	ProgID string `json:"ProgId"`
 }
@@ -245,9 +245,9 @@ func (s UserDefinedFieldInfoAgent) GetUserDefinedFieldFromProgID(ctx context.Con
 // UserDefinedFieldInfoGetUserDefinedFieldFromProgIDsRequest holds the parameters of UserDefinedFieldInfoAgent.GetUserDefinedFieldFromProgIDs, sent as one JSON object (the body UserDefinedFieldInfo_GetUserDefinedFieldFromProgIdsRequest).
 type UserDefinedFieldInfoGetUserDefinedFieldFromProgIDsRequest struct {
 	// OwnerType is sent as OwnerType; left out when empty.
-	OwnerType UDefType `json:"OwnerType,omitempty"`
-	// ProgIDs is sent as ProgIds; left out when empty.
-	ProgIDs []string `json:"ProgIds,omitempty"`
+	OwnerType UDefType `json:"OwnerType,omitzero"`
+	// ProgIDs is sent as ProgIds; left out when nil, sent as [] when empty.
+	ProgIDs []string `json:"ProgIds,omitzero"`
 }
 
 // GetUserDefinedFieldFromProgIDs calls POST v1/Agents/UserDefinedFieldInfo/GetUserDefinedFieldFromProgIds; it only reads, so it is retried like a GET.
@@ -269,7 +269,7 @@ func (s UserDefinedFieldInfoAgent) GetUserDefinedFieldInfo(ctx context.Context, 
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/UserDefinedFieldInfo_Agent/v1UserDefinedFieldInfoAgent_GetUserDefinedFieldList.html
 func (s UserDefinedFieldInfoAgent) GetUserDefinedFieldList(ctx context.Context, ownerType UDefType) ([]UserDefinedFieldInfo, error) {
 	in := struct {
-		OwnerType UDefType `json:"OwnerType,omitempty"`
+		OwnerType UDefType `json:"OwnerType,omitzero"`
 	}{ownerType}
 	return call[[]UserDefinedFieldInfo](ctx, s.c, "POST", "v1/Agents/UserDefinedFieldInfo/GetUserDefinedFieldList", in, true)
 }
@@ -277,7 +277,7 @@ func (s UserDefinedFieldInfoAgent) GetUserDefinedFieldList(ctx context.Context, 
 // UserDefinedFieldInfoGetUserDefinedPageOneFieldsRequest holds the parameters of UserDefinedFieldInfoAgent.GetUserDefinedPageOneFields, sent as one JSON object (the body UserDefinedFieldInfo_GetUserDefinedPageOneFieldsRequest).
 type UserDefinedFieldInfoGetUserDefinedPageOneFieldsRequest struct {
 	// OwnerType is sent as OwnerType; left out when empty.
-	OwnerType UDefType `json:"OwnerType,omitempty"`
+	OwnerType UDefType `json:"OwnerType,omitzero"`
 	// UserGroupID is sent as UserGroupId, also when zero.
 	UserGroupID int64 `json:"UserGroupId"`
 }
@@ -301,7 +301,7 @@ func (s UserDefinedFieldInfoAgent) IsAnyPublishEventActive(ctx context.Context) 
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/UserDefinedFieldInfo_Agent/v1UserDefinedFieldInfoAgent_IsPublishEventActive.html
 func (s UserDefinedFieldInfoAgent) IsPublishEventActive(ctx context.Context, typeArg UDefType) (bool, error) {
 	in := struct {
-		Type UDefType `json:"Type,omitempty"`
+		Type UDefType `json:"Type,omitzero"`
 	}{typeArg}
 	return call[bool](ctx, s.c, "POST", "v1/Agents/UserDefinedFieldInfo/IsPublishEventActive", in, true)
 }
@@ -311,7 +311,7 @@ func (s UserDefinedFieldInfoAgent) IsPublishEventActive(ctx context.Context, typ
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/UserDefinedFieldInfo_Agent/v1UserDefinedFieldInfoAgent_Publish.html
 func (s UserDefinedFieldInfoAgent) Publish(ctx context.Context, ownerType UDefType) (float64, error) {
 	in := struct {
-		OwnerType UDefType `json:"OwnerType,omitempty"`
+		OwnerType UDefType `json:"OwnerType,omitzero"`
 	}{ownerType}
 	return call[float64](ctx, s.c, "POST", "v1/Agents/UserDefinedFieldInfo/Publish", in, false)
 }
@@ -321,7 +321,7 @@ func (s UserDefinedFieldInfoAgent) Publish(ctx context.Context, ownerType UDefTy
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/UserDefinedFieldInfo_Agent/v1UserDefinedFieldInfoAgent_Revert.html
 func (s UserDefinedFieldInfoAgent) Revert(ctx context.Context, ownerType UDefType) error {
 	in := struct {
-		OwnerType UDefType `json:"OwnerType,omitempty"`
+		OwnerType UDefType `json:"OwnerType,omitzero"`
 	}{ownerType}
 	return exec(ctx, s.c, "POST", "v1/Agents/UserDefinedFieldInfo/Revert", in, false)
 }
@@ -338,7 +338,7 @@ func (s UserDefinedFieldInfoAgent) SaveUserDefinedFieldInfo(ctx context.Context,
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/UserDefinedFieldInfo_Agent/v1UserDefinedFieldInfoAgent_SaveUserDefinedFieldInfos.html
 func (s UserDefinedFieldInfoAgent) SaveUserDefinedFieldInfos(ctx context.Context, infos []UserDefinedFieldInfo) error {
 	in := struct {
-		Infos []UserDefinedFieldInfo `json:"Infos,omitempty"`
+		Infos []UserDefinedFieldInfo `json:"Infos,omitzero"`
 	}{infos}
 	return exec(ctx, s.c, "POST", "v1/Agents/UserDefinedFieldInfo/SaveUserDefinedFieldInfos", in, false)
 }
@@ -346,7 +346,7 @@ func (s UserDefinedFieldInfoAgent) SaveUserDefinedFieldInfos(ctx context.Context
 // UserDefinedFieldInfoSetListTableIDAndUDListDefinitionIDFromSelectedListIDRequest holds the parameters of UserDefinedFieldInfoAgent.SetListTableIDAndUDListDefinitionIDFromSelectedListID, sent as one JSON object (the body UserDefinedFieldInfo_SetListTableIdAndUDListDefinitionIdFromSelectedListIdRequest).
 type UserDefinedFieldInfoSetListTableIDAndUDListDefinitionIDFromSelectedListIDRequest struct {
 	// Info is sent as Info; left out when nil.
-	Info *UserDefinedFieldInfo `json:"Info,omitempty"`
+	Info *UserDefinedFieldInfo `json:"Info,omitzero"`
 	// SelectedListID is sent as SelectedListId, also when zero.
 	SelectedListID int64 `json:"SelectedListId"`
 }
@@ -363,7 +363,7 @@ type UserDefinedFieldInfoSetPageOneFieldGroupingRequest struct {
 	// Active is sent as Active, also when zero.
 	Active bool `json:"Active"`
 	// OwnerType is sent as OwnerType; left out when empty.
-	OwnerType UDefType `json:"OwnerType,omitempty"`
+	OwnerType UDefType `json:"OwnerType,omitzero"`
 }
 
 // SetPageOneFieldGrouping calls POST v1/Agents/UserDefinedFieldInfo/SetPageOneFieldGrouping.
@@ -378,7 +378,7 @@ func (s UserDefinedFieldInfoAgent) SetPageOneFieldGrouping(ctx context.Context, 
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/UserDefinedFieldInfo_Agent/v1UserDefinedFieldInfoAgent_SetPublishStartSystemEvent.html
 func (s UserDefinedFieldInfoAgent) SetPublishStartSystemEvent(ctx context.Context, ownerType UDefType) error {
 	in := struct {
-		OwnerType UDefType `json:"OwnerType,omitempty"`
+		OwnerType UDefType `json:"OwnerType,omitzero"`
 	}{ownerType}
 	return exec(ctx, s.c, "POST", "v1/Agents/UserDefinedFieldInfo/SetPublishStartSystemEvent", in, false)
 }
@@ -386,9 +386,9 @@ func (s UserDefinedFieldInfoAgent) SetPublishStartSystemEvent(ctx context.Contex
 // UserDefinedFieldInfoSetRankOnFieldsRequest holds the parameters of UserDefinedFieldInfoAgent.SetRankOnFields, sent as one JSON object (the body UserDefinedFieldInfo_SetRankOnFieldsRequest).
 type UserDefinedFieldInfoSetRankOnFieldsRequest struct {
 	// OwnerType is sent as OwnerType; left out when empty.
-	OwnerType UDefType `json:"OwnerType,omitempty"`
-	// RankedFieldsIDs is sent as RankedFieldsIds; left out when empty.
-	RankedFieldsIDs []int64 `json:"RankedFieldsIds,omitempty"`
+	OwnerType UDefType `json:"OwnerType,omitzero"`
+	// RankedFieldsIDs is sent as RankedFieldsIds; left out when nil, sent as [] when empty.
+	RankedFieldsIDs []int64 `json:"RankedFieldsIds,omitzero"`
 }
 
 // SetRankOnFields calls POST v1/Agents/UserDefinedFieldInfo/SetRankOnFields.
@@ -403,7 +403,7 @@ type UserDefinedFieldInfoSetUserDefinedPageOneFieldRequest struct {
 	// FieldLineNo is sent as FieldLineNo, also when zero.
 	FieldLineNo float64 `json:"FieldLineNo"`
 	// OwnerType is sent as OwnerType; left out when empty.
-	OwnerType UDefType `json:"OwnerType,omitempty"`
+	OwnerType UDefType `json:"OwnerType,omitzero"`
 	// UdefFieldID is sent as UdefFieldId, also when zero.
 	UdefFieldID int64 `json:"UdefFieldId"`
 	// UserGroupID is sent as UserGroupId, also when zero.

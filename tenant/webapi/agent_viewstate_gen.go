@@ -60,7 +60,7 @@ func (s ViewStateAgent) GetHistoriesByName(ctx context.Context, historyName stri
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/ViewState_Agent/v1ViewStateAgent_GetHistoriesByNames.html
 func (s ViewStateAgent) GetHistoriesByNames(ctx context.Context, historyNames []string) ([]History, error) {
 	in := struct {
-		HistoryNames []string `json:"HistoryNames,omitempty"`
+		HistoryNames []string `json:"HistoryNames,omitzero"`
 	}{historyNames}
 	return call[[]History](ctx, s.c, "POST", "v1/Agents/ViewState/GetHistoriesByNames", in, true)
 }
@@ -70,7 +70,7 @@ func (s ViewStateAgent) GetHistoriesByNames(ctx context.Context, historyNames []
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/ViewState_Agent/v1ViewStateAgent_GetHistoriesByNamesAndIds.html
 func (s ViewStateAgent) GetHistoriesByNamesAndIDs(ctx context.Context, requests []HistoryRequest) ([]History, error) {
 	in := struct {
-		Requests []HistoryRequest `json:"Requests,omitempty"`
+		Requests []HistoryRequest `json:"Requests,omitzero"`
 	}{requests}
 	return call[[]History](ctx, s.c, "POST", "v1/Agents/ViewState/GetHistoriesByNamesAndIds", in, true)
 }
@@ -130,10 +130,10 @@ func (s ViewStateAgent) GetPreviousCurrent(ctx context.Context, req ViewStateGet
 type ViewStatePublishAndRetrieveUIEventsRequest struct {
 	// LatestKnownEventID is sent as LatestKnownEventId, also when zero.
 	LatestKnownEventID int64 `json:"LatestKnownEventId"`
-	// Metrics is sent as Metrics; left out when empty.
-	Metrics []MetricPair `json:"Metrics,omitempty"`
-	// PublishEvents is sent as PublishEvents; left out when empty.
-	PublishEvents []UIEvent `json:"PublishEvents,omitempty"`
+	// Metrics is sent as Metrics; left out when nil, sent as [] when empty.
+	Metrics []MetricPair `json:"Metrics,omitzero"`
+	// PublishEvents is sent as PublishEvents; left out when nil, sent as [] when empty.
+	PublishEvents []UIEvent `json:"PublishEvents,omitzero"`
 }
 
 // PublishAndRetrieveUIEvents calls POST v1/Agents/ViewState/PublishAndRetrieveUiEvents.
@@ -147,12 +147,12 @@ func (s ViewStateAgent) PublishAndRetrieveUIEvents(ctx context.Context, req View
 type ViewStatePublishAndSyncUIEventsRequest struct {
 	// LatestKnownEventID is sent as LatestKnownEventId, also when zero.
 	LatestKnownEventID int64 `json:"LatestKnownEventId"`
-	// Metrics is sent as Metrics; left out when empty.
-	Metrics []MetricPair `json:"Metrics,omitempty"`
-	// PublishEvents is sent as PublishEvents; left out when empty.
-	PublishEvents []UIEvent `json:"PublishEvents,omitempty"`
-	// TicketVersions is sent as TicketVersions; left out when empty.
-	TicketVersions []TicketVersionInfo `json:"TicketVersions,omitempty"`
+	// Metrics is sent as Metrics; left out when nil, sent as [] when empty.
+	Metrics []MetricPair `json:"Metrics,omitzero"`
+	// PublishEvents is sent as PublishEvents; left out when nil, sent as [] when empty.
+	PublishEvents []UIEvent `json:"PublishEvents,omitzero"`
+	// TicketVersions is sent as TicketVersions; left out when nil, sent as [] when empty.
+	TicketVersions []TicketVersionInfo `json:"TicketVersions,omitzero"`
 }
 
 // PublishAndSyncUIEvents calls POST v1/Agents/ViewState/PublishAndSyncUiEvents.
@@ -167,7 +167,7 @@ func (s ViewStateAgent) PublishAndSyncUIEvents(ctx context.Context, req ViewStat
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/ViewState_Agent/v1ViewStateAgent_SaveCurrent.html
 func (s ViewStateAgent) SaveCurrent(ctx context.Context, current *History) (*History, error) {
 	in := struct {
-		Current *History `json:"Current,omitempty"`
+		Current *History `json:"Current,omitzero"`
 	}{current}
 	return call[*History](ctx, s.c, "POST", "v1/Agents/ViewState/SaveCurrent", in, false)
 }
@@ -177,15 +177,15 @@ func (s ViewStateAgent) SaveCurrent(ctx context.Context, current *History) (*His
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/ViewState_Agent/v1ViewStateAgent_SaveCurrents.html
 func (s ViewStateAgent) SaveCurrents(ctx context.Context, currents []History) ([]History, error) {
 	in := struct {
-		Currents []History `json:"Currents,omitempty"`
+		Currents []History `json:"Currents,omitzero"`
 	}{currents}
 	return call[[]History](ctx, s.c, "POST", "v1/Agents/ViewState/SaveCurrents", in, false)
 }
 
 // ViewStateSaveHistoriesRequest holds the parameters of ViewStateAgent.SaveHistories, sent as one JSON object (the body ViewState_SaveHistoriesRequest).
 type ViewStateSaveHistoriesRequest struct {
-	// History is sent as History; left out when empty.
-	History []History `json:"History,omitempty"`
+	// History is sent as History; left out when nil, sent as [] when empty.
+	History []History `json:"History,omitzero"`
 	// HistoryName is sent as HistoryName, also when zero.
 	HistoryName string `json:"HistoryName"`
 }
@@ -211,8 +211,8 @@ func (s ViewStateAgent) SetHistoryLengthPrefValue(ctx context.Context, length fl
 type ViewStateUpsertRecentNavigationRequest struct {
 	// Client is sent as Client, also when zero.
 	Client string `json:"Client"`
-	// Elements is sent as Elements; left out when empty.
-	Elements []NavigationElement `json:"Elements,omitempty"`
+	// Elements is sent as Elements; left out when nil, sent as [] when empty.
+	Elements []NavigationElement `json:"Elements,omitzero"`
 }
 
 // UpsertRecentNavigation calls POST v1/Agents/ViewState/UpsertRecentNavigation.

@@ -34,7 +34,7 @@ type WebhookGetAllWebhooksRequest struct {
 	// NameFilter is sent as NameFilter, also when zero.
 	NameFilter string `json:"NameFilter"`
 	// StatusFilter is sent as StatusFilter; left out when empty.
-	StatusFilter WebhookState `json:"StatusFilter,omitempty"`
+	StatusFilter WebhookState `json:"StatusFilter,omitzero"`
 }
 
 // GetAllWebhooks calls POST v1/Agents/Webhook/GetAllWebhooks; it only reads, so it is retried like a GET.
@@ -70,8 +70,8 @@ func (s WebhookAgent) SaveWebhook(ctx context.Context, webhook *Webhook) (*Webho
 
 // WebhookSignalEventRequest holds the parameters of WebhookAgent.SignalEvent, sent as one JSON object (the body Webhook_SignalEventRequest).
 type WebhookSignalEventRequest struct {
-	// Data is sent as Data; left out when empty.
-	Data map[string]any `json:"Data,omitempty"`
+	// Data is sent as Data; left out when nil, sent as {} when empty.
+	Data map[string]any `json:"Data,omitzero"`
 	// EventName is sent as EventName, also when zero.
 	EventName string `json:"EventName"`
 	// PrimaryKey is sent as PrimaryKey, also when zero.
@@ -90,7 +90,7 @@ func (s WebhookAgent) SignalEvent(ctx context.Context, req WebhookSignalEventReq
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Webhook_Agent/v1WebhookAgent_TestWebhook.html
 func (s WebhookAgent) TestWebhook(ctx context.Context, webhook *Webhook) (*WebhookResult, error) {
 	in := struct {
-		Webhook *Webhook `json:"Webhook,omitempty"`
+		Webhook *Webhook `json:"Webhook,omitzero"`
 	}{webhook}
 	return call[*WebhookResult](ctx, s.c, "POST", "v1/Agents/Webhook/TestWebhook", in, false)
 }

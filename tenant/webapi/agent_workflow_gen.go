@@ -114,7 +114,7 @@ func (s WorkflowAgent) CreateDefaultWorkflowGoal(ctx context.Context) (*Workflow
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Workflow_Agent/v1WorkflowAgent_CreateDefaultWorkflowStepFromType.html
 func (s WorkflowAgent) CreateDefaultWorkflowStepFromType(ctx context.Context, stepType WorkflowStepType) (WorkflowStep, error) {
 	in := struct {
-		StepType WorkflowStepType `json:"StepType,omitempty"`
+		StepType WorkflowStepType `json:"StepType,omitzero"`
 	}{stepType}
 	out, err := call[AnyWorkflowStep](ctx, s.c, "POST", "v1/Agents/Workflow/CreateDefaultWorkflowStepFromType", in, false)
 	return out.Value, err
@@ -125,7 +125,7 @@ func (s WorkflowAgent) CreateDefaultWorkflowStepFromType(ctx context.Context, st
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Workflow_Agent/v1WorkflowAgent_CreateDefaultWorkflowStepOptionFromType.html
 func (s WorkflowAgent) CreateDefaultWorkflowStepOptionFromType(ctx context.Context, optionType WorkflowSplitOptionType) (WorkflowStepOption, error) {
 	in := struct {
-		OptionType WorkflowSplitOptionType `json:"OptionType,omitempty"`
+		OptionType WorkflowSplitOptionType `json:"OptionType,omitzero"`
 	}{optionType}
 	out, err := call[AnyWorkflowStepOption](ctx, s.c, "POST", "v1/Agents/Workflow/CreateDefaultWorkflowStepOptionFromType", in, false)
 	return out.Value, err
@@ -249,8 +249,8 @@ func (s WorkflowAgent) GetWorkflowWaitForAction(ctx context.Context, workflowWai
 type WorkflowRemoveParticipantsFromEmailFlowRequest struct {
 	// EmailFlowID is sent as EmailFlowId, also when zero.
 	EmailFlowID int64 `json:"EmailFlowId"`
-	// WorkflowInstanceIDs is sent as WorkflowInstanceIds; left out when empty.
-	WorkflowInstanceIDs []int64 `json:"WorkflowInstanceIds,omitempty"`
+	// WorkflowInstanceIDs is sent as WorkflowInstanceIds; left out when nil, sent as [] when empty.
+	WorkflowInstanceIDs []int64 `json:"WorkflowInstanceIds,omitzero"`
 }
 
 // RemoveParticipantsFromEmailFlow calls POST v1/Agents/Workflow/RemoveParticipantsFromEmailFlow.
@@ -300,7 +300,7 @@ func (s WorkflowAgent) SaveWorkflowWaitForAction(ctx context.Context, workflowWa
 // Reference: https://docs.superoffice.com/en/api/reference/restful/agent/Workflow_Agent/v1WorkflowAgent_SendEvent.html
 func (s WorkflowAgent) SendEvent(ctx context.Context, workflowEvent *WorkflowEvent) (*WorkflowEventResult, error) {
 	in := struct {
-		WorkflowEvent *WorkflowEvent `json:"WorkflowEvent,omitempty"`
+		WorkflowEvent *WorkflowEvent `json:"WorkflowEvent,omitzero"`
 	}{workflowEvent}
 	return call[*WorkflowEventResult](ctx, s.c, "POST", "v1/Agents/Workflow/SendEvent", in, false)
 }
@@ -310,7 +310,7 @@ type WorkflowSetStatusOnWorkflowRequest struct {
 	// EmailFlowID is sent as EmailFlowId, also when zero.
 	EmailFlowID int64 `json:"EmailFlowId"`
 	// Status is sent as Status; left out when empty.
-	Status WorkflowDefinitionStatus `json:"Status,omitempty"`
+	Status WorkflowDefinitionStatus `json:"Status,omitzero"`
 }
 
 // SetStatusOnWorkflow calls POST v1/Agents/Workflow/SetStatusOnWorkflow.
@@ -324,8 +324,8 @@ func (s WorkflowAgent) SetStatusOnWorkflow(ctx context.Context, req WorkflowSetS
 type WorkflowTryAddPersonsToEmailFlowRequest struct {
 	// EmailFlowID is sent as EmailFlowId, also when zero.
 	EmailFlowID int64 `json:"EmailFlowId"`
-	// PersonIDs is sent as PersonIds; left out when empty.
-	PersonIDs []int64 `json:"PersonIds,omitempty"`
+	// PersonIDs is sent as PersonIds; left out when nil, sent as [] when empty.
+	PersonIDs []int64 `json:"PersonIds,omitzero"`
 }
 
 // TryAddPersonsToEmailFlow calls POST v1/Agents/Workflow/TryAddPersonsToEmailFlow.

@@ -41,7 +41,8 @@
 //
 // A method returning binary content returns []byte (sent with
 // Accept: application/octet-stream) and has a Reader variant returning the
-// open body as an io.ReadCloser.
+// open body as an io.ReadCloser. Some methods answer a JSON string of
+// base64 instead; both variants return the bytes it encodes.
 //
 // Each service's documentation links to SuperOffice's REST reference.
 //
@@ -68,8 +69,12 @@
 // A type that extends another embeds it (most embed Carrier, which adds
 // TableRight and FieldProperties). Single nested objects are pointers; a
 // missing or null one is nil. Arrays hold values. Pointers, slices, maps,
-// enums and any are omitted from JSON when empty; numbers, strings, bools,
-// dates and timespans are always sent, as the server sends them.
+// binary content, enums and any are left out of JSON when zero (nil, "");
+// numbers, strings, bools, dates and timespans are always sent, as the
+// server sends them. A slice or map that is empty but not nil, as decoding
+// [] or {} leaves it, is sent as [] or {}: what was read is written back,
+// and saving an empty list clears it (a person's last email), while a list
+// never set is left out.
 //
 // Numbers: the spec says only "number". A number whose name ends in the
 // word Id, Ids or Count (a field, a parameter, or a method for its result)
@@ -78,8 +83,11 @@
 //
 // Dates are Time: the server's offset-less form ("2002-08-07T14:52:00"),
 // read into the location Unspecified and sent back the same way, values
-// with an offset (as sent with SO-TimeZone: tz,includeTZOffset), and
-// "0001-01-01T00:00:00" as the zero Time. Durations are TimeSpan, sent in
+// with an offset (as sent with SO-TimeZone: tz,includeTZOffset; "-0500"
+// without a colon is written back so), values without seconds, and
+// "0001-01-01T00:00:00" as the zero Time. A date that cannot be read fails
+// the response with a *json.UnmarshalTypeError naming its field
+// ("Consents.Updated"), as does an enum that is neither name nor number. Durations are TimeSpan, sent in
 // .NET's "c" form ("1.02:03:04"). Binary content in JSON is []byte (base64
 // on the wire). Dictionaries are maps with string keys; integer-keyed ones
 // (IntStringDictionary) keep their keys as decimal strings.
@@ -91,7 +99,9 @@
 // string. Flag enums hold member names
 // joined by ", " ("Select, Update"), as the server writes them; Has and
 // Bits read them by bit value, Flags joins members, and a number (as the
-// JavaScript client sends) is read as the names of its bits.
+// JavaScript client sends) is read as the names of its bits, with bits no
+// member names kept as a number ("Select, 65536"). The server reads names
+// or one integer but not a mix, so such a value is sent as one integer.
 //
 // Four polymorphic bases (FieldInfoBase, WorkflowStepBase,
 // WorkflowStepOptionBase, BoardViewSettingsBase) are interfaces

@@ -17,9 +17,9 @@ var activityStatusCodes = []enumCode{{"Completed", 3}, {"NotStarted", 1}, {"Star
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *ActivityStatus) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "ActivityStatus", activityStatusCodes)
+	v, set, err := unmarshalEnum[ActivityStatus](b, activityStatusCodes)
 	if set {
-		*e = ActivityStatus(s)
+		*e = v
 	}
 	return err
 }
@@ -41,9 +41,9 @@ var addressTypeCodes = []enumCode{{"ContactPostalAddress", 1}, {"ContactStreetAd
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *AddressType) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "AddressType", addressTypeCodes)
+	v, set, err := unmarshalEnum[AddressType](b, addressTypeCodes)
 	if set {
-		*e = AddressType(s)
+		*e = v
 	}
 	return err
 }
@@ -64,9 +64,9 @@ var aiTextStyleCodes = []enumCode{{"Casual", 3}, {"Correct", 2}, {"Formal", 4}, 
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *AiTextStyle) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "AiTextStyle", aiTextStyleCodes)
+	v, set, err := unmarshalEnum[AiTextStyle](b, aiTextStyleCodes)
 	if set {
-		*e = AiTextStyle(s)
+		*e = v
 	}
 	return err
 }
@@ -88,9 +88,9 @@ var appointmentCautionWarningCodes = []enumCode{{"ExternalParticipantsDateTimeMi
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *AppointmentCautionWarning) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "AppointmentCautionWarning", appointmentCautionWarningCodes)
+	v, set, err := unmarshalEnum[AppointmentCautionWarning](b, appointmentCautionWarningCodes)
 	if set {
-		*e = AppointmentCautionWarning(s)
+		*e = v
 	}
 	return err
 }
@@ -110,9 +110,9 @@ var appointmentExternalOwnerCodes = []enumCode{{"Google", 3}, {"None", 0}, {"Oth
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *AppointmentExternalOwner) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "AppointmentExternalOwner", appointmentExternalOwnerCodes)
+	v, set, err := unmarshalEnum[AppointmentExternalOwner](b, appointmentExternalOwnerCodes)
 	if set {
-		*e = AppointmentExternalOwner(s)
+		*e = v
 	}
 	return err
 }
@@ -131,9 +131,9 @@ var appointmentPrivateCodes = []enumCode{{"PrivateGroup", 2}, {"PrivateUser", 1}
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *AppointmentPrivate) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "AppointmentPrivate", appointmentPrivateCodes)
+	v, set, err := unmarshalEnum[AppointmentPrivate](b, appointmentPrivateCodes)
 	if set {
-		*e = AppointmentPrivate(s)
+		*e = v
 	}
 	return err
 }
@@ -163,9 +163,9 @@ var appointmentStatusCodes = []enumCode{{"Assignment", 11}, {"AssignmentDeclined
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *AppointmentStatus) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "AppointmentStatus", appointmentStatusCodes)
+	v, set, err := unmarshalEnum[AppointmentStatus](b, appointmentStatusCodes)
 	if set {
-		*e = AppointmentStatus(s)
+		*e = v
 	}
 	return err
 }
@@ -191,14 +191,14 @@ var appointmentTypeCodes = []enumCode{{"BookingForChecklist", 7}, {"BookingForDi
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *AppointmentType) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "AppointmentType", appointmentTypeCodes)
+	v, set, err := unmarshalEnum[AppointmentType](b, appointmentTypeCodes)
 	if set {
-		*e = AppointmentType(s)
+		*e = v
 	}
 	return err
 }
 
-// ArchiveBehaviour is a flag enum of the web API: one or more member names joined by ", " ("A, B"). Names this package does not know pass through.
+// ArchiveBehaviour is a flag enum of the web API: one or more member names joined by ", " ("A, B"); bits no member names are held as a number among them ("A, 65536"), and such a value is sent as one integer, as the server refuses names mixed with a number. Names this package does not know pass through.
 type ArchiveBehaviour string
 
 // The members of ArchiveBehaviour.
@@ -218,11 +218,14 @@ func (f ArchiveBehaviour) Has(flag ArchiveBehaviour) bool {
 // Bits returns the bit value of f, and false when f holds a name this package does not know.
 func (f ArchiveBehaviour) Bits() (uint64, bool) { return flagBits(string(f), archiveBehaviourBits) }
 
+// MarshalJSON writes the member names as they are, and a value with bits no member names as one number.
+func (f ArchiveBehaviour) MarshalJSON() ([]byte, error) { return marshalFlags(f, archiveBehaviourBits) }
+
 // UnmarshalJSON reads member names ("A, B") or a number, which it turns into names.
 func (f *ArchiveBehaviour) UnmarshalJSON(b []byte) error {
-	s, err := unmarshalFlags(b, archiveBehaviourBits)
+	v, err := unmarshalFlags[ArchiveBehaviour](b, archiveBehaviourBits)
 	if err == nil {
-		*f = ArchiveBehaviour(s)
+		*f = v
 	}
 	return err
 }
@@ -243,14 +246,14 @@ var assignmentStatusCodes = []enumCode{{"Assigning", 11}, {"Declined", 13}, {"No
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *AssignmentStatus) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "AssignmentStatus", assignmentStatusCodes)
+	v, set, err := unmarshalEnum[AssignmentStatus](b, assignmentStatusCodes)
 	if set {
-		*e = AssignmentStatus(s)
+		*e = v
 	}
 	return err
 }
 
-// AssociateSourceType is a flag enum of the web API: one or more member names joined by ", " ("A, B"). Names this package does not know pass through.
+// AssociateSourceType is a flag enum of the web API: one or more member names joined by ", " ("A, B"); bits no member names are held as a number among them ("A, 65536"), and such a value is sent as one integer, as the server refuses names mixed with a number. Names this package does not know pass through.
 type AssociateSourceType string
 
 // The members of AssociateSourceType.
@@ -275,11 +278,16 @@ func (f AssociateSourceType) Bits() (uint64, bool) {
 	return flagBits(string(f), associateSourceTypeBits)
 }
 
+// MarshalJSON writes the member names as they are, and a value with bits no member names as one number.
+func (f AssociateSourceType) MarshalJSON() ([]byte, error) {
+	return marshalFlags(f, associateSourceTypeBits)
+}
+
 // UnmarshalJSON reads member names ("A, B") or a number, which it turns into names.
 func (f *AssociateSourceType) UnmarshalJSON(b []byte) error {
-	s, err := unmarshalFlags(b, associateSourceTypeBits)
+	v, err := unmarshalFlags[AssociateSourceType](b, associateSourceTypeBits)
 	if err == nil {
-		*f = AssociateSourceType(s)
+		*f = v
 	}
 	return err
 }
@@ -301,9 +309,9 @@ var badgeTypeCodes = []enumCode{{"Comment", 3}, {"Forward", 2}, {"Incoming", 4},
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *BadgeType) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "BadgeType", badgeTypeCodes)
+	v, set, err := unmarshalEnum[BadgeType](b, badgeTypeCodes)
 	if set {
-		*e = BadgeType(s)
+		*e = v
 	}
 	return err
 }
@@ -322,9 +330,9 @@ var batchTaskCancellationBehaviourCodes = []enumCode{{"CanCancel", 0}, {"CancelW
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *BatchTaskCancellationBehaviour) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "BatchTaskCancellationBehaviour", batchTaskCancellationBehaviourCodes)
+	v, set, err := unmarshalEnum[BatchTaskCancellationBehaviour](b, batchTaskCancellationBehaviourCodes)
 	if set {
-		*e = BatchTaskCancellationBehaviour(s)
+		*e = v
 	}
 	return err
 }
@@ -348,9 +356,9 @@ var batchTaskStateCodes = []enumCode{{"All", 99999}, {"Aquired", 2}, {"Failed", 
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *BatchTaskState) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "BatchTaskState", batchTaskStateCodes)
+	v, set, err := unmarshalEnum[BatchTaskState](b, batchTaskStateCodes)
 	if set {
-		*e = BatchTaskState(s)
+		*e = v
 	}
 	return err
 }
@@ -385,9 +393,9 @@ var blobLinkTypeCodes = []enumCode{{"AccessToken", 11}, {"BatchTask", 6}, {"Chat
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *BlobLinkType) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "BlobLinkType", blobLinkTypeCodes)
+	v, set, err := unmarshalEnum[BlobLinkType](b, blobLinkTypeCodes)
 	if set {
-		*e = BlobLinkType(s)
+		*e = v
 	}
 	return err
 }
@@ -406,9 +414,9 @@ var boardViewBadgeTypeCodes = []enumCode{{"DaysInStage", 2}, {"DaysSinceRegister
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *BoardViewBadgeType) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "BoardViewBadgeType", boardViewBadgeTypeCodes)
+	v, set, err := unmarshalEnum[BoardViewBadgeType](b, boardViewBadgeTypeCodes)
 	if set {
-		*e = BoardViewBadgeType(s)
+		*e = v
 	}
 	return err
 }
@@ -428,9 +436,9 @@ var boardViewEntityTypeCodes = []enumCode{{"ContactPerson", 3}, {"None", 0}, {"P
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *BoardViewEntityType) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "BoardViewEntityType", boardViewEntityTypeCodes)
+	v, set, err := unmarshalEnum[BoardViewEntityType](b, boardViewEntityTypeCodes)
 	if set {
-		*e = BoardViewEntityType(s)
+		*e = v
 	}
 	return err
 }
@@ -450,9 +458,9 @@ var bookingTypeCodes = []enumCode{{"None", 1}, {"Owner", 2}, {"Participant", 3},
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *BookingType) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "BookingType", bookingTypeCodes)
+	v, set, err := unmarshalEnum[BookingType](b, bookingTypeCodes)
 	if set {
-		*e = BookingType(s)
+		*e = v
 	}
 	return err
 }
@@ -477,9 +485,9 @@ var calMethodCodes = []enumCode{{"Add", 1}, {"Cancel", 2}, {"Counter", 3}, {"Dec
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *CalMethod) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "CalMethod", calMethodCodes)
+	v, set, err := unmarshalEnum[CalMethod](b, calMethodCodes)
 	if set {
-		*e = CalMethod(s)
+		*e = v
 	}
 	return err
 }
@@ -499,9 +507,9 @@ var calReplyStatusCodes = []enumCode{{"Accepted", 1}, {"Declined", 2}, {"Tentati
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *CalReplyStatus) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "CalReplyStatus", calReplyStatusCodes)
+	v, set, err := unmarshalEnum[CalReplyStatus](b, calReplyStatusCodes)
 	if set {
-		*e = CalReplyStatus(s)
+		*e = v
 	}
 	return err
 }
@@ -523,9 +531,9 @@ var categoryGroupCodes = []enumCode{{"Customer", 1}, {"Lost", 4}, {"Other", 5}, 
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *CategoryGroup) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "CategoryGroup", categoryGroupCodes)
+	v, set, err := unmarshalEnum[CategoryGroup](b, categoryGroupCodes)
 	if set {
-		*e = CategoryGroup(s)
+		*e = v
 	}
 	return err
 }
@@ -546,9 +554,9 @@ var categoryUpdateTriggerCodes = []enumCode{{"LeadStatusChanged", 4}, {"None", 0
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *CategoryUpdateTrigger) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "CategoryUpdateTrigger", categoryUpdateTriggerCodes)
+	v, set, err := unmarshalEnum[CategoryUpdateTrigger](b, categoryUpdateTriggerCodes)
 	if set {
-		*e = CategoryUpdateTrigger(s)
+		*e = v
 	}
 	return err
 }
@@ -566,9 +574,9 @@ var changePasswordTypeCodes = []enumCode{{"Email", 0}, {"Password", 1}}
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *ChangePasswordType) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "ChangePasswordType", changePasswordTypeCodes)
+	v, set, err := unmarshalEnum[ChangePasswordType](b, changePasswordTypeCodes)
 	if set {
-		*e = ChangePasswordType(s)
+		*e = v
 	}
 	return err
 }
@@ -602,9 +610,9 @@ var chatMessageSpecialTypeCodes = []enumCode{{"Block", 3}, {"BotMessage", 16}, {
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *ChatMessageSpecialType) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "ChatMessageSpecialType", chatMessageSpecialTypeCodes)
+	v, set, err := unmarshalEnum[ChatMessageSpecialType](b, chatMessageSpecialTypeCodes)
 	if set {
-		*e = ChatMessageSpecialType(s)
+		*e = v
 	}
 	return err
 }
@@ -624,14 +632,14 @@ var chatMessageTypeCodes = []enumCode{{"Invalid", 0}, {"Special", 3}, {"ToCustom
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *ChatMessageType) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "ChatMessageType", chatMessageTypeCodes)
+	v, set, err := unmarshalEnum[ChatMessageType](b, chatMessageTypeCodes)
 	if set {
-		*e = ChatMessageType(s)
+		*e = v
 	}
 	return err
 }
 
-// ChatSessionFlags is a flag enum of the web API: one or more member names joined by ", " ("A, B"). Names this package does not know pass through.
+// ChatSessionFlags is a flag enum of the web API: one or more member names joined by ", " ("A, B"); bits no member names are held as a number among them ("A, 65536"), and such a value is sent as one integer, as the server refuses names mixed with a number. Names this package does not know pass through.
 type ChatSessionFlags string
 
 // The members of ChatSessionFlags.
@@ -650,11 +658,14 @@ func (f ChatSessionFlags) Has(flag ChatSessionFlags) bool {
 // Bits returns the bit value of f, and false when f holds a name this package does not know.
 func (f ChatSessionFlags) Bits() (uint64, bool) { return flagBits(string(f), chatSessionFlagsBits) }
 
+// MarshalJSON writes the member names as they are, and a value with bits no member names as one number.
+func (f ChatSessionFlags) MarshalJSON() ([]byte, error) { return marshalFlags(f, chatSessionFlagsBits) }
+
 // UnmarshalJSON reads member names ("A, B") or a number, which it turns into names.
 func (f *ChatSessionFlags) UnmarshalJSON(b []byte) error {
-	s, err := unmarshalFlags(b, chatSessionFlagsBits)
+	v, err := unmarshalFlags[ChatSessionFlags](b, chatSessionFlagsBits)
 	if err == nil {
-		*f = ChatSessionFlags(s)
+		*f = v
 	}
 	return err
 }
@@ -682,9 +693,9 @@ var chatSessionStatusCodes = []enumCode{{"Closed", 9}, {"ClosedFromQueue", 11}, 
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *ChatSessionStatus) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "ChatSessionStatus", chatSessionStatusCodes)
+	v, set, err := unmarshalEnum[ChatSessionStatus](b, chatSessionStatusCodes)
 	if set {
-		*e = ChatSessionStatus(s)
+		*e = v
 	}
 	return err
 }
@@ -702,9 +713,9 @@ var chatWidgetSizeCodes = []enumCode{{"Large", 1}, {"Normal", 0}}
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *ChatWidgetSize) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "ChatWidgetSize", chatWidgetSizeCodes)
+	v, set, err := unmarshalEnum[ChatWidgetSize](b, chatWidgetSizeCodes)
 	if set {
-		*e = ChatWidgetSize(s)
+		*e = v
 	}
 	return err
 }
@@ -724,9 +735,9 @@ var checkoutStateCodes = []enumCode{{"CheckedOutOther", 2}, {"CheckedOutOwn", 1}
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *CheckoutState) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "CheckoutState", checkoutStateCodes)
+	v, set, err := unmarshalEnum[CheckoutState](b, checkoutStateCodes)
 	if set {
-		*e = CheckoutState(s)
+		*e = v
 	}
 	return err
 }
@@ -767,9 +778,9 @@ var colorIndexCodes = []enumCode{{"BlueAlt1", 10}, {"BlueAlt2", 11}, {"BlueAlt3"
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *ColorIndex) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "ColorIndex", colorIndexCodes)
+	v, set, err := unmarshalEnum[ColorIndex](b, colorIndexCodes)
 	if set {
-		*e = ColorIndex(s)
+		*e = v
 	}
 	return err
 }
@@ -789,9 +800,9 @@ var commandActionCodes = []enumCode{{"Implicit", 0}, {"Ok", 3}, {"OkCancel", 2},
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *CommandAction) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "CommandAction", commandActionCodes)
+	v, set, err := unmarshalEnum[CommandAction](b, commandActionCodes)
 	if set {
-		*e = CommandAction(s)
+		*e = v
 	}
 	return err
 }
@@ -812,9 +823,9 @@ var commandActionResultCodes = []enumCode{{"Cancel", 4}, {"Implicit", 0}, {"No",
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *CommandActionResult) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "CommandActionResult", commandActionResultCodes)
+	v, set, err := unmarshalEnum[CommandActionResult](b, commandActionResultCodes)
 	if set {
-		*e = CommandActionResult(s)
+		*e = v
 	}
 	return err
 }
@@ -834,14 +845,14 @@ var configTypeCodes = []enumCode{{"Options", 1}, {"Style", 0}, {"SubscriptionsOp
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *ConfigType) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "ConfigType", configTypeCodes)
+	v, set, err := unmarshalEnum[ConfigType](b, configTypeCodes)
 	if set {
-		*e = ConfigType(s)
+		*e = v
 	}
 	return err
 }
 
-// ContactAction is a flag enum of the web API: one or more member names joined by ", " ("A, B"). Names this package does not know pass through.
+// ContactAction is a flag enum of the web API: one or more member names joined by ", " ("A, B"); bits no member names are held as a number among them ("A, 65536"), and such a value is sent as one integer, as the server refuses names mixed with a number. Names this package does not know pass through.
 type ContactAction string
 
 // The members of ContactAction.
@@ -868,11 +879,14 @@ func (f ContactAction) Has(flag ContactAction) bool {
 // Bits returns the bit value of f, and false when f holds a name this package does not know.
 func (f ContactAction) Bits() (uint64, bool) { return flagBits(string(f), contactActionBits) }
 
+// MarshalJSON writes the member names as they are, and a value with bits no member names as one number.
+func (f ContactAction) MarshalJSON() ([]byte, error) { return marshalFlags(f, contactActionBits) }
+
 // UnmarshalJSON reads member names ("A, B") or a number, which it turns into names.
 func (f *ContactAction) UnmarshalJSON(b []byte) error {
-	s, err := unmarshalFlags(b, contactActionBits)
+	v, err := unmarshalFlags[ContactAction](b, contactActionBits)
 	if err == nil {
-		*f = ContactAction(s)
+		*f = v
 	}
 	return err
 }
@@ -890,14 +904,14 @@ var contactPersonBoardEntityCodes = []enumCode{{"Contact", 0}, {"Person", 1}}
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *ContactPersonBoardEntity) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "ContactPersonBoardEntity", contactPersonBoardEntityCodes)
+	v, set, err := unmarshalEnum[ContactPersonBoardEntity](b, contactPersonBoardEntityCodes)
 	if set {
-		*e = ContactPersonBoardEntity(s)
+		*e = v
 	}
 	return err
 }
 
-// ContactSourceType is a flag enum of the web API: one or more member names joined by ", " ("A, B"). Names this package does not know pass through.
+// ContactSourceType is a flag enum of the web API: one or more member names joined by ", " ("A, B"); bits no member names are held as a number among them ("A, 65536"), and such a value is sent as one integer, as the server refuses names mixed with a number. Names this package does not know pass through.
 type ContactSourceType string
 
 // The members of ContactSourceType.
@@ -920,11 +934,16 @@ func (f ContactSourceType) Has(flag ContactSourceType) bool {
 // Bits returns the bit value of f, and false when f holds a name this package does not know.
 func (f ContactSourceType) Bits() (uint64, bool) { return flagBits(string(f), contactSourceTypeBits) }
 
+// MarshalJSON writes the member names as they are, and a value with bits no member names as one number.
+func (f ContactSourceType) MarshalJSON() ([]byte, error) {
+	return marshalFlags(f, contactSourceTypeBits)
+}
+
 // UnmarshalJSON reads member names ("A, B") or a number, which it turns into names.
 func (f *ContactSourceType) UnmarshalJSON(b []byte) error {
-	s, err := unmarshalFlags(b, contactSourceTypeBits)
+	v, err := unmarshalFlags[ContactSourceType](b, contactSourceTypeBits)
 	if err == nil {
-		*f = ContactSourceType(s)
+		*f = v
 	}
 	return err
 }
@@ -946,9 +965,9 @@ var copilotDataSourceTypeCodes = []enumCode{{"Documents", 3}, {"FAQs", 1}, {"Pro
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *CopilotDataSourceType) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "CopilotDataSourceType", copilotDataSourceTypeCodes)
+	v, set, err := unmarshalEnum[CopilotDataSourceType](b, copilotDataSourceTypeCodes)
 	if set {
-		*e = CopilotDataSourceType(s)
+		*e = v
 	}
 	return err
 }
@@ -969,9 +988,9 @@ var credentialControlTypeCodes = []enumCode{{"Edit", 1}, {"Hidden", 4}, {"Link",
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *CredentialControlType) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "CredentialControlType", credentialControlTypeCodes)
+	v, set, err := unmarshalEnum[CredentialControlType](b, credentialControlTypeCodes)
 	if set {
-		*e = CredentialControlType(s)
+		*e = v
 	}
 	return err
 }
@@ -992,9 +1011,9 @@ var crmActorTypeCodes = []enumCode{{"Contact", 1}, {"Person", 2}, {"Project", 3}
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *CrmActorType) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "CrmActorType", crmActorTypeCodes)
+	v, set, err := unmarshalEnum[CrmActorType](b, crmActorTypeCodes)
 	if set {
-		*e = CrmActorType(s)
+		*e = v
 	}
 	return err
 }
@@ -1016,9 +1035,9 @@ var ctaFlavorCodes = []enumCode{{"Accept", 4}, {"Error", 3}, {"Info", 1}, {"Norm
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *CtaFlavor) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "CtaFlavor", ctaFlavorCodes)
+	v, set, err := unmarshalEnum[CtaFlavor](b, ctaFlavorCodes)
 	if set {
-		*e = CtaFlavor(s)
+		*e = v
 	}
 	return err
 }
@@ -1038,9 +1057,9 @@ var ctaTypeCodes = []enumCode{{"Link", 3}, {"Primary", 1}, {"Secondary", 2}, {"U
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *CtaType) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "CtaType", ctaTypeCodes)
+	v, set, err := unmarshalEnum[CtaType](b, ctaTypeCodes)
 	if set {
-		*e = CtaType(s)
+		*e = v
 	}
 	return err
 }
@@ -1072,9 +1091,9 @@ var customFieldTypeCodes = []enumCode{{"Attachment", 13}, {"Blob", 5}, {"Checkbo
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *CustomFieldType) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "CustomFieldType", customFieldTypeCodes)
+	v, set, err := unmarshalEnum[CustomFieldType](b, customFieldTypeCodes)
 	if set {
-		*e = CustomFieldType(s)
+		*e = v
 	}
 	return err
 }
@@ -1094,9 +1113,9 @@ var dashTileCurrencyModeCodes = []enumCode{{"Base", 1}, {"None", 0}, {"Own", 2},
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *DashTileCurrencyMode) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "DashTileCurrencyMode", dashTileCurrencyModeCodes)
+	v, set, err := unmarshalEnum[DashTileCurrencyMode](b, dashTileCurrencyModeCodes)
 	if set {
-		*e = DashTileCurrencyMode(s)
+		*e = v
 	}
 	return err
 }
@@ -1118,9 +1137,9 @@ var dashTileEntityTypeCodes = []enumCode{{"Appointment", 4}, {"Contact", 1}, {"N
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *DashTileEntityType) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "DashTileEntityType", dashTileEntityTypeCodes)
+	v, set, err := unmarshalEnum[DashTileEntityType](b, dashTileEntityTypeCodes)
 	if set {
-		*e = DashTileEntityType(s)
+		*e = v
 	}
 	return err
 }
@@ -1143,9 +1162,9 @@ var dashTileMeasureCodes = []enumCode{{"Average", 3}, {"Count", 6}, {"CountAll",
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *DashTileMeasure) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "DashTileMeasure", dashTileMeasureCodes)
+	v, set, err := unmarshalEnum[DashTileMeasure](b, dashTileMeasureCodes)
 	if set {
-		*e = DashTileMeasure(s)
+		*e = v
 	}
 	return err
 }
@@ -1175,14 +1194,14 @@ var dashTileTypeCodes = []enumCode{{"Area", 6}, {"Bar", 4}, {"BigNum", 3}, {"Col
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *DashTileType) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "DashTileType", dashTileTypeCodes)
+	v, set, err := unmarshalEnum[DashTileType](b, dashTileTypeCodes)
 	if set {
-		*e = DashTileType(s)
+		*e = v
 	}
 	return err
 }
 
-// DashTileUsage is a flag enum of the web API: one or more member names joined by ", " ("A, B"). Names this package does not know pass through.
+// DashTileUsage is a flag enum of the web API: one or more member names joined by ", " ("A, B"); bits no member names are held as a number among them ("A, 65536"), and such a value is sent as one integer, as the server refuses names mixed with a number. Names this package does not know pass through.
 type DashTileUsage string
 
 // The members of DashTileUsage.
@@ -1202,11 +1221,14 @@ func (f DashTileUsage) Has(flag DashTileUsage) bool {
 // Bits returns the bit value of f, and false when f holds a name this package does not know.
 func (f DashTileUsage) Bits() (uint64, bool) { return flagBits(string(f), dashTileUsageBits) }
 
+// MarshalJSON writes the member names as they are, and a value with bits no member names as one number.
+func (f DashTileUsage) MarshalJSON() ([]byte, error) { return marshalFlags(f, dashTileUsageBits) }
+
 // UnmarshalJSON reads member names ("A, B") or a number, which it turns into names.
 func (f *DashTileUsage) UnmarshalJSON(b []byte) error {
-	s, err := unmarshalFlags(b, dashTileUsageBits)
+	v, err := unmarshalFlags[DashTileUsage](b, dashTileUsageBits)
 	if err == nil {
-		*f = DashTileUsage(s)
+		*f = v
 	}
 	return err
 }
@@ -1225,9 +1247,9 @@ var deltaStateCodes = []enumCode{{"Draft", 1}, {"Published", 2}, {"Unknown", 0}}
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *DeltaState) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "DeltaState", deltaStateCodes)
+	v, set, err := unmarshalEnum[DeltaState](b, deltaStateCodes)
 	if set {
-		*e = DeltaState(s)
+		*e = v
 	}
 	return err
 }
@@ -1249,9 +1271,9 @@ var deltaTypeCodes = []enumCode{{"CustomFields", 3}, {"CustomObjectArchivePanel"
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *DeltaType) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "DeltaType", deltaTypeCodes)
+	v, set, err := unmarshalEnum[DeltaType](b, deltaTypeCodes)
 	if set {
-		*e = DeltaType(s)
+		*e = v
 	}
 	return err
 }
@@ -1270,9 +1292,9 @@ var designTypeCodes = []enumCode{{"SOEditor", 1}, {"Unknown", 0}, {"Unlayer", 2}
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *DesignType) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "DesignType", designTypeCodes)
+	v, set, err := unmarshalEnum[DesignType](b, designTypeCodes)
 	if set {
-		*e = DesignType(s)
+		*e = v
 	}
 	return err
 }
@@ -1292,9 +1314,9 @@ var docTmplDirectionCodes = []enumCode{{"Incoming", 1}, {"Outgoing", 2}, {"Saint
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *DocTmplDirection) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "DocTmplDirection", docTmplDirectionCodes)
+	v, set, err := unmarshalEnum[DocTmplDirection](b, docTmplDirectionCodes)
 	if set {
-		*e = DocTmplDirection(s)
+		*e = v
 	}
 	return err
 }
@@ -1314,9 +1336,9 @@ var docTmplInvitationTypeCodes = []enumCode{{"Cancelled", 3}, {"Changed", 2}, {"
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *DocTmplInvitationType) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "DocTmplInvitationType", docTmplInvitationTypeCodes)
+	v, set, err := unmarshalEnum[DocTmplInvitationType](b, docTmplInvitationTypeCodes)
 	if set {
-		*e = DocTmplInvitationType(s)
+		*e = v
 	}
 	return err
 }
@@ -1334,9 +1356,9 @@ var docTmplPrivacyTypeCodes = []enumCode{{"None", 0}, {"PersonRegistered", 1}}
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *DocTmplPrivacyType) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "DocTmplPrivacyType", docTmplPrivacyTypeCodes)
+	v, set, err := unmarshalEnum[DocTmplPrivacyType](b, docTmplPrivacyTypeCodes)
 	if set {
-		*e = DocTmplPrivacyType(s)
+		*e = v
 	}
 	return err
 }
@@ -1358,9 +1380,9 @@ var docTmplQuoteTypeCodes = []enumCode{{"ConfirmationLines", 5}, {"ConfirmationM
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *DocTmplQuoteType) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "DocTmplQuoteType", docTmplQuoteTypeCodes)
+	v, set, err := unmarshalEnum[DocTmplQuoteType](b, docTmplQuoteTypeCodes)
 	if set {
-		*e = DocTmplQuoteType(s)
+		*e = v
 	}
 	return err
 }
@@ -1386,9 +1408,9 @@ var docTmplTypeCodes = []enumCode{{"Appointment", 1}, {"Document", 2}, {"Email",
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *DocTmplType) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "DocTmplType", docTmplTypeCodes)
+	v, set, err := unmarshalEnum[DocTmplType](b, docTmplTypeCodes)
 	if set {
-		*e = DocTmplType(s)
+		*e = v
 	}
 	return err
 }
@@ -1407,9 +1429,9 @@ var documentLockSemanticsCodes = []enumCode{{"Locking", 1}, {"None", 0}, {"Versi
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *DocumentLockSemantics) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "DocumentLockSemantics", documentLockSemanticsCodes)
+	v, set, err := unmarshalEnum[DocumentLockSemantics](b, documentLockSemanticsCodes)
 	if set {
-		*e = DocumentLockSemantics(s)
+		*e = v
 	}
 	return err
 }
@@ -1435,9 +1457,9 @@ var domainCodes = []enumCode{{"Dashboards", 8}, {"EmailFlows", 9}, {"ExternalDoc
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *Domain) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "Domain", domainCodes)
+	v, set, err := unmarshalEnum[Domain](b, domainCodes)
 	if set {
-		*e = Domain(s)
+		*e = v
 	}
 	return err
 }
@@ -1466,14 +1488,14 @@ var durationUnitCodes = []enumCode{{"Century", 11}, {"Day", 4}, {"Decade", 10}, 
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *DurationUnit) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "DurationUnit", durationUnitCodes)
+	v, set, err := unmarshalEnum[DurationUnit](b, durationUnitCodes)
 	if set {
-		*e = DurationUnit(s)
+		*e = v
 	}
 	return err
 }
 
-// EFieldRight is a flag enum of the web API: one or more member names joined by ", " ("A, B"). Names this package does not know pass through.
+// EFieldRight is a flag enum of the web API: one or more member names joined by ", " ("A, B"); bits no member names are held as a number among them ("A, 65536"), and such a value is sent as one integer, as the server refuses names mixed with a number. Names this package does not know pass through.
 type EFieldRight string
 
 // The members of EFieldRight.
@@ -1503,16 +1525,19 @@ func (f EFieldRight) Has(flag EFieldRight) bool {
 // Bits returns the bit value of f, and false when f holds a name this package does not know.
 func (f EFieldRight) Bits() (uint64, bool) { return flagBits(string(f), eFieldRightBits) }
 
+// MarshalJSON writes the member names as they are, and a value with bits no member names as one number.
+func (f EFieldRight) MarshalJSON() ([]byte, error) { return marshalFlags(f, eFieldRightBits) }
+
 // UnmarshalJSON reads member names ("A, B") or a number, which it turns into names.
 func (f *EFieldRight) UnmarshalJSON(b []byte) error {
-	s, err := unmarshalFlags(b, eFieldRightBits)
+	v, err := unmarshalFlags[EFieldRight](b, eFieldRightBits)
 	if err == nil {
-		*f = EFieldRight(s)
+		*f = v
 	}
 	return err
 }
 
-// EMailFlags is a flag enum of the web API: one or more member names joined by ", " ("A, B"). Names this package does not know pass through.
+// EMailFlags is a flag enum of the web API: one or more member names joined by ", " ("A, B"); bits no member names are held as a number among them ("A, 65536"), and such a value is sent as one integer, as the server refuses names mixed with a number. Names this package does not know pass through.
 type EMailFlags string
 
 // The members of EMailFlags.
@@ -1536,11 +1561,14 @@ func (f EMailFlags) Has(flag EMailFlags) bool {
 // Bits returns the bit value of f, and false when f holds a name this package does not know.
 func (f EMailFlags) Bits() (uint64, bool) { return flagBits(string(f), eMailFlagsBits) }
 
+// MarshalJSON writes the member names as they are, and a value with bits no member names as one number.
+func (f EMailFlags) MarshalJSON() ([]byte, error) { return marshalFlags(f, eMailFlagsBits) }
+
 // UnmarshalJSON reads member names ("A, B") or a number, which it turns into names.
 func (f *EMailFlags) UnmarshalJSON(b []byte) error {
-	s, err := unmarshalFlags(b, eMailFlagsBits)
+	v, err := unmarshalFlags[EMailFlags](b, eMailFlagsBits)
 	if err == nil {
-		*f = EMailFlags(s)
+		*f = v
 	}
 	return err
 }
@@ -1562,14 +1590,14 @@ var eMailPriorityCodes = []enumCode{{"High", 2}, {"Highest", 1}, {"Low", 4}, {"L
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *EMailPriority) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "EMailPriority", eMailPriorityCodes)
+	v, set, err := unmarshalEnum[EMailPriority](b, eMailPriorityCodes)
 	if set {
-		*e = EMailPriority(s)
+		*e = v
 	}
 	return err
 }
 
-// ETableRight is a flag enum of the web API: one or more member names joined by ", " ("A, B"). Names this package does not know pass through.
+// ETableRight is a flag enum of the web API: one or more member names joined by ", " ("A, B"); bits no member names are held as a number among them ("A, 65536"), and such a value is sent as one integer, as the server refuses names mixed with a number. Names this package does not know pass through.
 type ETableRight string
 
 // The members of ETableRight.
@@ -1606,16 +1634,19 @@ func (f ETableRight) Has(flag ETableRight) bool {
 // Bits returns the bit value of f, and false when f holds a name this package does not know.
 func (f ETableRight) Bits() (uint64, bool) { return flagBits(string(f), eTableRightBits) }
 
+// MarshalJSON writes the member names as they are, and a value with bits no member names as one number.
+func (f ETableRight) MarshalJSON() ([]byte, error) { return marshalFlags(f, eTableRightBits) }
+
 // UnmarshalJSON reads member names ("A, B") or a number, which it turns into names.
 func (f *ETableRight) UnmarshalJSON(b []byte) error {
-	s, err := unmarshalFlags(b, eTableRightBits)
+	v, err := unmarshalFlags[ETableRight](b, eTableRightBits)
 	if err == nil {
-		*f = ETableRight(s)
+		*f = v
 	}
 	return err
 }
 
-// EjScriptVerb is a flag enum of the web API: one or more member names joined by ", " ("A, B"). Names this package does not know pass through.
+// EjScriptVerb is a flag enum of the web API: one or more member names joined by ", " ("A, B"); bits no member names are held as a number among them ("A, 65536"), and such a value is sent as one integer, as the server refuses names mixed with a number. Names this package does not know pass through.
 type EjScriptVerb string
 
 // The members of EjScriptVerb.
@@ -1643,11 +1674,14 @@ func (f EjScriptVerb) Has(flag EjScriptVerb) bool {
 // Bits returns the bit value of f, and false when f holds a name this package does not know.
 func (f EjScriptVerb) Bits() (uint64, bool) { return flagBits(string(f), ejScriptVerbBits) }
 
+// MarshalJSON writes the member names as they are, and a value with bits no member names as one number.
+func (f EjScriptVerb) MarshalJSON() ([]byte, error) { return marshalFlags(f, ejScriptVerbBits) }
+
 // UnmarshalJSON reads member names ("A, B") or a number, which it turns into names.
 func (f *EjScriptVerb) UnmarshalJSON(b []byte) error {
-	s, err := unmarshalFlags(b, ejScriptVerbBits)
+	v, err := unmarshalFlags[EjScriptVerb](b, ejScriptVerbBits)
 	if err == nil {
-		*f = EjScriptVerb(s)
+		*f = v
 	}
 	return err
 }
@@ -1670,9 +1704,9 @@ var ejUserStatusCodes = []enumCode{{"StatusDeleted", 3}, {"StatusNone", 0}, {"St
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *EjUserStatus) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "EjUserStatus", ejUserStatusCodes)
+	v, set, err := unmarshalEnum[EjUserStatus](b, ejUserStatusCodes)
 	if set {
-		*e = EjUserStatus(s)
+		*e = v
 	}
 	return err
 }
@@ -1691,9 +1725,9 @@ var emailFromTypeCodes = []enumCode{{"FromOnlySpecified", 0}, {"FromSalesContact
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *EmailFromType) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "EmailFromType", emailFromTypeCodes)
+	v, set, err := unmarshalEnum[EmailFromType](b, emailFromTypeCodes)
 	if set {
-		*e = EmailFromType(s)
+		*e = v
 	}
 	return err
 }
@@ -1713,9 +1747,9 @@ var emailReplyToTypeCodes = []enumCode{{"ReplyToEmpty", 3}, {"ReplyToOnlySpecifi
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *EmailReplyToType) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "EmailReplyToType", emailReplyToTypeCodes)
+	v, set, err := unmarshalEnum[EmailReplyToType](b, emailReplyToTypeCodes)
 	if set {
-		*e = EmailReplyToType(s)
+		*e = v
 	}
 	return err
 }
@@ -1739,9 +1773,9 @@ var erpActorTypeCodes = []enumCode{{"Customer", 1}, {"Employee", 6}, {"Partner",
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *ErpActorType) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "ErpActorType", erpActorTypeCodes)
+	v, set, err := unmarshalEnum[ErpActorType](b, erpActorTypeCodes)
 	if set {
-		*e = ErpActorType(s)
+		*e = v
 	}
 	return err
 }
@@ -1760,9 +1794,9 @@ var erpSyncResponseCodeCodes = []enumCode{{"ErrorConnectorHasConnections", 1}, {
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *ErpSyncResponseCode) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "ErpSyncResponseCode", erpSyncResponseCodeCodes)
+	v, set, err := unmarshalEnum[ErpSyncResponseCode](b, erpSyncResponseCodeCodes)
 	if set {
-		*e = ErpSyncResponseCode(s)
+		*e = v
 	}
 	return err
 }
@@ -1887,9 +1921,9 @@ var eventHandlerTypeCodes = []enumCode{{"ChatAfterSaveNewMessage", 403}, {"ChatB
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *EventHandlerType) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "EventHandlerType", eventHandlerTypeCodes)
+	v, set, err := unmarshalEnum[EventHandlerType](b, eventHandlerTypeCodes)
 	if set {
-		*e = EventHandlerType(s)
+		*e = v
 	}
 	return err
 }
@@ -1910,14 +1944,14 @@ var executeOnEventCodes = []enumCode{{"LocalUpdate", 3}, {"Logoff", 2}, {"Logon"
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *ExecuteOnEvent) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "ExecuteOnEvent", executeOnEventCodes)
+	v, set, err := unmarshalEnum[ExecuteOnEvent](b, executeOnEventCodes)
 	if set {
-		*e = ExecuteOnEvent(s)
+		*e = v
 	}
 	return err
 }
 
-// ExternalUserInfoModification is a flag enum of the web API: one or more member names joined by ", " ("A, B"). Names this package does not know pass through.
+// ExternalUserInfoModification is a flag enum of the web API: one or more member names joined by ", " ("A, B"); bits no member names are held as a number among them ("A, 65536"), and such a value is sent as one integer, as the server refuses names mixed with a number. Names this package does not know pass through.
 type ExternalUserInfoModification string
 
 // The members of ExternalUserInfoModification.
@@ -1943,11 +1977,16 @@ func (f ExternalUserInfoModification) Bits() (uint64, bool) {
 	return flagBits(string(f), externalUserInfoModificationBits)
 }
 
+// MarshalJSON writes the member names as they are, and a value with bits no member names as one number.
+func (f ExternalUserInfoModification) MarshalJSON() ([]byte, error) {
+	return marshalFlags(f, externalUserInfoModificationBits)
+}
+
 // UnmarshalJSON reads member names ("A, B") or a number, which it turns into names.
 func (f *ExternalUserInfoModification) UnmarshalJSON(b []byte) error {
-	s, err := unmarshalFlags(b, externalUserInfoModificationBits)
+	v, err := unmarshalFlags[ExternalUserInfoModification](b, externalUserInfoModificationBits)
 	if err == nil {
-		*f = ExternalUserInfoModification(s)
+		*f = v
 	}
 	return err
 }
@@ -1968,9 +2007,9 @@ var externallyOwnedStatusCodes = []enumCode{{"Accepted", 2}, {"Declined", 3}, {"
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *ExternallyOwnedStatus) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "ExternallyOwnedStatus", externallyOwnedStatusCodes)
+	v, set, err := unmarshalEnum[ExternallyOwnedStatus](b, externallyOwnedStatusCodes)
 	if set {
-		*e = ExternallyOwnedStatus(s)
+		*e = v
 	}
 	return err
 }
@@ -1991,9 +2030,9 @@ var externallyOwnedTypeCodes = []enumCode{{"Optional", 3}, {"Organizer", 1}, {"R
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *ExternallyOwnedType) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "ExternallyOwnedType", externallyOwnedTypeCodes)
+	v, set, err := unmarshalEnum[ExternallyOwnedType](b, externallyOwnedTypeCodes)
 	if set {
-		*e = ExternallyOwnedType(s)
+		*e = v
 	}
 	return err
 }
@@ -2012,9 +2051,9 @@ var extraDataFieldTypeCodes = []enumCode{{"Image", 2}, {"String", 0}, {"Url", 1}
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *ExtraDataFieldType) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "ExtraDataFieldType", extraDataFieldTypeCodes)
+	v, set, err := unmarshalEnum[ExtraDataFieldType](b, extraDataFieldTypeCodes)
 	if set {
-		*e = ExtraDataFieldType(s)
+		*e = v
 	}
 	return err
 }
@@ -2033,9 +2072,9 @@ var fieldAccessCodes = []enumCode{{"Mandatory", 1}, {"Normal", 0}, {"ReadOnly", 
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *FieldAccess) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "FieldAccess", fieldAccessCodes)
+	v, set, err := unmarshalEnum[FieldAccess](b, fieldAccessCodes)
 	if set {
-		*e = FieldAccess(s)
+		*e = v
 	}
 	return err
 }
@@ -2059,9 +2098,9 @@ var fieldMetadataTypeCodes = []enumCode{{"Checkbox", 0}, {"Date", 6}, {"Double",
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *FieldMetadataType) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "FieldMetadataType", fieldMetadataTypeCodes)
+	v, set, err := unmarshalEnum[FieldMetadataType](b, fieldMetadataTypeCodes)
 	if set {
-		*e = FieldMetadataType(s)
+		*e = v
 	}
 	return err
 }
@@ -2080,9 +2119,9 @@ var formFieldRestrictionTypeCodes = []enumCode{{"DoNotShow", 2}, {"NotSet", 0}, 
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *FormFieldRestrictionType) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "FormFieldRestrictionType", formFieldRestrictionTypeCodes)
+	v, set, err := unmarshalEnum[FormFieldRestrictionType](b, formFieldRestrictionTypeCodes)
 	if set {
-		*e = FormFieldRestrictionType(s)
+		*e = v
 	}
 	return err
 }
@@ -2104,9 +2143,9 @@ var formSubmissionStatusCodes = []enumCode{{"EmailVerification", 2}, {"Failed", 
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *FormSubmissionStatus) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "FormSubmissionStatus", formSubmissionStatusCodes)
+	v, set, err := unmarshalEnum[FormSubmissionStatus](b, formSubmissionStatusCodes)
 	if set {
-		*e = FormSubmissionStatus(s)
+		*e = v
 	}
 	return err
 }
@@ -2124,9 +2163,9 @@ var formTypeCodes = []enumCode{{"Normal", 0}, {"Template", 1}}
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *FormType) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "FormType", formTypeCodes)
+	v, set, err := unmarshalEnum[FormType](b, formTypeCodes)
 	if set {
-		*e = FormType(s)
+		*e = v
 	}
 	return err
 }
@@ -2145,9 +2184,9 @@ var formsRecaptchaModeCodes = []enumCode{{"GlobalKeysExist", 1}, {"KeysNeeded", 
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *FormsRecaptchaMode) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "FormsRecaptchaMode", formsRecaptchaModeCodes)
+	v, set, err := unmarshalEnum[FormsRecaptchaMode](b, formsRecaptchaModeCodes)
 	if set {
-		*e = FormsRecaptchaMode(s)
+		*e = v
 	}
 	return err
 }
@@ -2165,9 +2204,9 @@ var freeBusyCodes = []enumCode{{"Busy", 0}, {"Free", 1}}
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *FreeBusy) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "FreeBusy", freeBusyCodes)
+	v, set, err := unmarshalEnum[FreeBusy](b, freeBusyCodes)
 	if set {
-		*e = FreeBusy(s)
+		*e = v
 	}
 	return err
 }
@@ -2186,9 +2225,9 @@ var freeTextOperatorCodes = []enumCode{{"Contains", 1}, {"ExactMatch", 3}, {"Sta
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *FreeTextOperator) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "FreeTextOperator", freeTextOperatorCodes)
+	v, set, err := unmarshalEnum[FreeTextOperator](b, freeTextOperatorCodes)
 	if set {
-		*e = FreeTextOperator(s)
+		*e = v
 	}
 	return err
 }
@@ -2219,14 +2258,14 @@ var generatorEncodingCodes = []enumCode{{"Html", 1}, {"Mime", 11}, {"MsExcel", 4
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *GeneratorEncoding) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "GeneratorEncoding", generatorEncodingCodes)
+	v, set, err := unmarshalEnum[GeneratorEncoding](b, generatorEncodingCodes)
 	if set {
-		*e = GeneratorEncoding(s)
+		*e = v
 	}
 	return err
 }
 
-// HTMLSanitizerOptions is a flag enum of the web API: one or more member names joined by ", " ("A, B"). Names this package does not know pass through.
+// HTMLSanitizerOptions is a flag enum of the web API: one or more member names joined by ", " ("A, B"); bits no member names are held as a number among them ("A, 65536"), and such a value is sent as one integer, as the server refuses names mixed with a number. Names this package does not know pass through.
 type HTMLSanitizerOptions string
 
 // The members of HTMLSanitizerOptions.
@@ -2247,11 +2286,16 @@ func (f HTMLSanitizerOptions) Bits() (uint64, bool) {
 	return flagBits(string(f), hTMLSanitizerOptionsBits)
 }
 
+// MarshalJSON writes the member names as they are, and a value with bits no member names as one number.
+func (f HTMLSanitizerOptions) MarshalJSON() ([]byte, error) {
+	return marshalFlags(f, hTMLSanitizerOptionsBits)
+}
+
 // UnmarshalJSON reads member names ("A, B") or a number, which it turns into names.
 func (f *HTMLSanitizerOptions) UnmarshalJSON(b []byte) error {
-	s, err := unmarshalFlags(b, hTMLSanitizerOptionsBits)
+	v, err := unmarshalFlags[HTMLSanitizerOptions](b, hTMLSanitizerOptionsBits)
 	if err == nil {
-		*f = HTMLSanitizerOptions(s)
+		*f = v
 	}
 	return err
 }
@@ -2269,14 +2313,14 @@ var imageEmbedTypeCodes = []enumCode{{"Inline", 1}, {"Link", 0}}
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *ImageEmbedType) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "ImageEmbedType", imageEmbedTypeCodes)
+	v, set, err := unmarshalEnum[ImageEmbedType](b, imageEmbedTypeCodes)
 	if set {
-		*e = ImageEmbedType(s)
+		*e = v
 	}
 	return err
 }
 
-// ImportAction is a flag enum of the web API: one or more member names joined by ", " ("A, B"). Names this package does not know pass through.
+// ImportAction is a flag enum of the web API: one or more member names joined by ", " ("A, B"); bits no member names are held as a number among them ("A, 65536"), and such a value is sent as one integer, as the server refuses names mixed with a number. Names this package does not know pass through.
 type ImportAction string
 
 // The members of ImportAction.
@@ -2305,16 +2349,19 @@ func (f ImportAction) Has(flag ImportAction) bool {
 // Bits returns the bit value of f, and false when f holds a name this package does not know.
 func (f ImportAction) Bits() (uint64, bool) { return flagBits(string(f), importActionBits) }
 
+// MarshalJSON writes the member names as they are, and a value with bits no member names as one number.
+func (f ImportAction) MarshalJSON() ([]byte, error) { return marshalFlags(f, importActionBits) }
+
 // UnmarshalJSON reads member names ("A, B") or a number, which it turns into names.
 func (f *ImportAction) UnmarshalJSON(b []byte) error {
-	s, err := unmarshalFlags(b, importActionBits)
+	v, err := unmarshalFlags[ImportAction](b, importActionBits)
 	if err == nil {
-		*f = ImportAction(s)
+		*f = v
 	}
 	return err
 }
 
-// ImportEntityType is a flag enum of the web API: one or more member names joined by ", " ("A, B"). Names this package does not know pass through.
+// ImportEntityType is a flag enum of the web API: one or more member names joined by ", " ("A, B"); bits no member names are held as a number among them ("A, 65536"), and such a value is sent as one integer, as the server refuses names mixed with a number. Names this package does not know pass through.
 type ImportEntityType string
 
 // The members of ImportEntityType.
@@ -2335,11 +2382,14 @@ func (f ImportEntityType) Has(flag ImportEntityType) bool {
 // Bits returns the bit value of f, and false when f holds a name this package does not know.
 func (f ImportEntityType) Bits() (uint64, bool) { return flagBits(string(f), importEntityTypeBits) }
 
+// MarshalJSON writes the member names as they are, and a value with bits no member names as one number.
+func (f ImportEntityType) MarshalJSON() ([]byte, error) { return marshalFlags(f, importEntityTypeBits) }
+
 // UnmarshalJSON reads member names ("A, B") or a number, which it turns into names.
 func (f *ImportEntityType) UnmarshalJSON(b []byte) error {
-	s, err := unmarshalFlags(b, importEntityTypeBits)
+	v, err := unmarshalFlags[ImportEntityType](b, importEntityTypeBits)
 	if err == nil {
-		*f = ImportEntityType(s)
+		*f = v
 	}
 	return err
 }
@@ -2358,9 +2408,9 @@ var interRestrictionOperatorCodes = []enumCode{{"And", 1}, {"None", 0}, {"Or", 2
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *InterRestrictionOperator) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "InterRestrictionOperator", interRestrictionOperatorCodes)
+	v, set, err := unmarshalEnum[InterRestrictionOperator](b, interRestrictionOperatorCodes)
 	if set {
-		*e = InterRestrictionOperator(s)
+		*e = v
 	}
 	return err
 }
@@ -2386,9 +2436,9 @@ var invitationStatusCodes = []enumCode{{"Accepted", 2}, {"Cancelled", 10}, {"Dec
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *InvitationStatus) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "InvitationStatus", invitationStatusCodes)
+	v, set, err := unmarshalEnum[InvitationStatus](b, invitationStatusCodes)
 	if set {
-		*e = InvitationStatus(s)
+		*e = v
 	}
 	return err
 }
@@ -2408,9 +2458,9 @@ var kbAccessLevelCodes = []enumCode{{"Internal", 2}, {"Private", 1}, {"Public", 
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *KbAccessLevel) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "KbAccessLevel", kbAccessLevelCodes)
+	v, set, err := unmarshalEnum[KbAccessLevel](b, kbAccessLevelCodes)
 	if set {
-		*e = KbAccessLevel(s)
+		*e = v
 	}
 	return err
 }
@@ -2430,9 +2480,9 @@ var landingPageTabTypeCodes = []enumCode{{"Entity", 2}, {"Provider", 3}, {"Selec
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *LandingPageTabType) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "LandingPageTabType", landingPageTabTypeCodes)
+	v, set, err := unmarshalEnum[LandingPageTabType](b, landingPageTabTypeCodes)
 	if set {
-		*e = LandingPageTabType(s)
+		*e = v
 	}
 	return err
 }
@@ -2457,9 +2507,9 @@ var licenseStatusCodes = []enumCode{{"NewCompanyNameAvailable", 2}, {"NewLicense
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *LicenseStatus) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "LicenseStatus", licenseStatusCodes)
+	v, set, err := unmarshalEnum[LicenseStatus](b, licenseStatusCodes)
 	if set {
-		*e = LicenseStatus(s)
+		*e = v
 	}
 	return err
 }
@@ -2479,9 +2529,9 @@ var licenseTypeCodes = []enumCode{{"SatelliteLicense", 2}, {"SiteLicense", 1}, {
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *LicenseType) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "LicenseType", licenseTypeCodes)
+	v, set, err := unmarshalEnum[LicenseType](b, licenseTypeCodes)
 	if set {
-		*e = LicenseType(s)
+		*e = v
 	}
 	return err
 }
@@ -2515,9 +2565,9 @@ var localizedTextTypeCodes = []enumCode{{"Column", 3}, {"FunctionRightDesc", 12}
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *LocalizedTextType) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "LocalizedTextType", localizedTextTypeCodes)
+	v, set, err := unmarshalEnum[LocalizedTextType](b, localizedTextTypeCodes)
 	if set {
-		*e = LocalizedTextType(s)
+		*e = v
 	}
 	return err
 }
@@ -2539,9 +2589,9 @@ var logEventCodes = []enumCode{{"Create", 1}, {"Delete", 3}, {"Edit", 2}, {"Lock
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *LogEvent) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "LogEvent", logEventCodes)
+	v, set, err := unmarshalEnum[LogEvent](b, logEventCodes)
 	if set {
-		*e = LogEvent(s)
+		*e = v
 	}
 	return err
 }
@@ -2567,9 +2617,9 @@ var mailboxTypeCodes = []enumCode{{"Facebook", 4}, {"Imap", 2}, {"ImapOAuth", 9}
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *MailboxType) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "MailboxType", mailboxTypeCodes)
+	v, set, err := unmarshalEnum[MailboxType](b, mailboxTypeCodes)
 	if set {
-		*e = MailboxType(s)
+		*e = v
 	}
 	return err
 }
@@ -2590,9 +2640,9 @@ var messageActionTypeCodes = []enumCode{{"Forward", 3}, {"InternalComment", 4}, 
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *MessageActionType) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "MessageActionType", messageActionTypeCodes)
+	v, set, err := unmarshalEnum[MessageActionType](b, messageActionTypeCodes)
 	if set {
-		*e = MessageActionType(s)
+		*e = v
 	}
 	return err
 }
@@ -2616,9 +2666,9 @@ var messageHeaderStdItemCodes = []enumCode{{"CustomerReadFAQ", 6}, {"Forward", 1
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *MessageHeaderStdItem) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "MessageHeaderStdItem", messageHeaderStdItemCodes)
+	v, set, err := unmarshalEnum[MessageHeaderStdItem](b, messageHeaderStdItemCodes)
 	if set {
-		*e = MessageHeaderStdItem(s)
+		*e = v
 	}
 	return err
 }
@@ -2637,9 +2687,9 @@ var messageHeaderStdItemColCodes = []enumCode{{"Name", 1}, {"None", 0}, {"Value"
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *MessageHeaderStdItemCol) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "MessageHeaderStdItemCol", messageHeaderStdItemColCodes)
+	v, set, err := unmarshalEnum[MessageHeaderStdItemCol](b, messageHeaderStdItemColCodes)
 	if set {
-		*e = MessageHeaderStdItemCol(s)
+		*e = v
 	}
 	return err
 }
@@ -2730,9 +2780,9 @@ var navigationCodes = []enumCode{{"ActivityDialog", 11}, {"AppntSelectionCustomT
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *Navigation) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "Navigation", navigationCodes)
+	v, set, err := unmarshalEnum[Navigation](b, navigationCodes)
 	if set {
-		*e = Navigation(s)
+		*e = v
 	}
 	return err
 }
@@ -2754,9 +2804,9 @@ var netServerBuildTypeCodes = []enumCode{{"Alpha", 2}, {"Beta", 3}, {"Feature", 
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *NetServerBuildType) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "NetServerBuildType", netServerBuildTypeCodes)
+	v, set, err := unmarshalEnum[NetServerBuildType](b, netServerBuildTypeCodes)
 	if set {
-		*e = NetServerBuildType(s)
+		*e = v
 	}
 	return err
 }
@@ -2775,9 +2825,9 @@ var newsFeedItemStatusCodes = []enumCode{{"Handled", 2}, {"Handling", 1}, {"Norm
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *NewsFeedItemStatus) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "NewsFeedItemStatus", newsFeedItemStatusCodes)
+	v, set, err := unmarshalEnum[NewsFeedItemStatus](b, newsFeedItemStatusCodes)
 	if set {
-		*e = NewsFeedItemStatus(s)
+		*e = v
 	}
 	return err
 }
@@ -2805,9 +2855,9 @@ var notificationEventTypeCodes = []enumCode{{"AppointmentCancelled", 4}, {"Appoi
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *NotificationEventType) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "NotificationEventType", notificationEventTypeCodes)
+	v, set, err := unmarshalEnum[NotificationEventType](b, notificationEventTypeCodes)
 	if set {
-		*e = NotificationEventType(s)
+		*e = v
 	}
 	return err
 }
@@ -2828,9 +2878,9 @@ var notificationMessageTypeCodes = []enumCode{{"ImportantMessage", 1}, {"Message
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *NotificationMessageType) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "NotificationMessageType", notificationMessageTypeCodes)
+	v, set, err := unmarshalEnum[NotificationMessageType](b, notificationMessageTypeCodes)
 	if set {
-		*e = NotificationMessageType(s)
+		*e = v
 	}
 	return err
 }
@@ -2852,9 +2902,9 @@ var notificationPlatformCodes = []enumCode{{"Apple", 0}, {"AppleAdHoc", 4}, {"Ap
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *NotificationPlatform) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "NotificationPlatform", notificationPlatformCodes)
+	v, set, err := unmarshalEnum[NotificationPlatform](b, notificationPlatformCodes)
 	if set {
-		*e = NotificationPlatform(s)
+		*e = v
 	}
 	return err
 }
@@ -2874,14 +2924,14 @@ var notifyChannelCodes = []enumCode{{"Email", 2}, {"PopUp", 1}, {"Sms", 3}, {"Un
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *NotifyChannel) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "NotifyChannel", notifyChannelCodes)
+	v, set, err := unmarshalEnum[NotifyChannel](b, notifyChannelCodes)
 	if set {
-		*e = NotifyChannel(s)
+		*e = v
 	}
 	return err
 }
 
-// NotifyType is a flag enum of the web API: one or more member names joined by ", " ("A, B"). Names this package does not know pass through.
+// NotifyType is a flag enum of the web API: one or more member names joined by ", " ("A, B"); bits no member names are held as a number among them ("A, 65536"), and such a value is sent as one integer, as the server refuses names mixed with a number. Names this package does not know pass through.
 type NotifyType string
 
 // The members of NotifyType.
@@ -2912,11 +2962,14 @@ func (f NotifyType) Has(flag NotifyType) bool {
 // Bits returns the bit value of f, and false when f holds a name this package does not know.
 func (f NotifyType) Bits() (uint64, bool) { return flagBits(string(f), notifyTypeBits) }
 
+// MarshalJSON writes the member names as they are, and a value with bits no member names as one number.
+func (f NotifyType) MarshalJSON() ([]byte, error) { return marshalFlags(f, notifyTypeBits) }
+
 // UnmarshalJSON reads member names ("A, B") or a number, which it turns into names.
 func (f *NotifyType) UnmarshalJSON(b []byte) error {
-	s, err := unmarshalFlags(b, notifyTypeBits)
+	v, err := unmarshalFlags[NotifyType](b, notifyTypeBits)
 	if err == nil {
-		*f = NotifyType(s)
+		*f = v
 	}
 	return err
 }
@@ -2934,14 +2987,14 @@ var orderBySortTypeCodes = []enumCode{{"ASC", 0}, {"DESC", 1}}
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *OrderBySortType) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "OrderBySortType", orderBySortTypeCodes)
+	v, set, err := unmarshalEnum[OrderBySortType](b, orderBySortTypeCodes)
 	if set {
-		*e = OrderBySortType(s)
+		*e = v
 	}
 	return err
 }
 
-// PrefDescAccessFlags is a flag enum of the web API: one or more member names joined by ", " ("A, B"). Names this package does not know pass through.
+// PrefDescAccessFlags is a flag enum of the web API: one or more member names joined by ", " ("A, B"); bits no member names are held as a number among them ("A, 65536"), and such a value is sent as one integer, as the server refuses names mixed with a number. Names this package does not know pass through.
 type PrefDescAccessFlags string
 
 // The members of PrefDescAccessFlags.
@@ -2965,11 +3018,16 @@ func (f PrefDescAccessFlags) Bits() (uint64, bool) {
 	return flagBits(string(f), prefDescAccessFlagsBits)
 }
 
+// MarshalJSON writes the member names as they are, and a value with bits no member names as one number.
+func (f PrefDescAccessFlags) MarshalJSON() ([]byte, error) {
+	return marshalFlags(f, prefDescAccessFlagsBits)
+}
+
 // UnmarshalJSON reads member names ("A, B") or a number, which it turns into names.
 func (f *PrefDescAccessFlags) UnmarshalJSON(b []byte) error {
-	s, err := unmarshalFlags(b, prefDescAccessFlagsBits)
+	v, err := unmarshalFlags[PrefDescAccessFlags](b, prefDescAccessFlagsBits)
 	if err == nil {
-		*f = PrefDescAccessFlags(s)
+		*f = v
 	}
 	return err
 }
@@ -3001,9 +3059,9 @@ var prefDescValueTypeCodes = []enumCode{{"Bool", 3}, {"ContactID", 7}, {"ListOfV
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *PrefDescValueType) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "PrefDescValueType", prefDescValueTypeCodes)
+	v, set, err := unmarshalEnum[PrefDescValueType](b, prefDescValueTypeCodes)
 	if set {
-		*e = PrefDescValueType(s)
+		*e = v
 	}
 	return err
 }
@@ -3026,9 +3084,9 @@ var preferenceLevelCodes = []enumCode{{"Database", 3}, {"Group", 4}, {"HardDefau
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *PreferenceLevel) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "PreferenceLevel", preferenceLevelCodes)
+	v, set, err := unmarshalEnum[PreferenceLevel](b, preferenceLevelCodes)
 	if set {
-		*e = PreferenceLevel(s)
+		*e = v
 	}
 	return err
 }
@@ -3050,9 +3108,9 @@ var projectMemberEventParticipantStatusCodes = []enumCode{{"NoShow", 5}, {"NotAn
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *ProjectMemberEventParticipantStatus) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "ProjectMemberEventParticipantStatus", projectMemberEventParticipantStatusCodes)
+	v, set, err := unmarshalEnum[ProjectMemberEventParticipantStatus](b, projectMemberEventParticipantStatusCodes)
 	if set {
-		*e = ProjectMemberEventParticipantStatus(s)
+		*e = v
 	}
 	return err
 }
@@ -3070,9 +3128,9 @@ var publishTypeCodes = []enumCode{{"External", 1}, {"Undefined", 0}}
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *PublishType) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "PublishType", publishTypeCodes)
+	v, set, err := unmarshalEnum[PublishType](b, publishTypeCodes)
 	if set {
-		*e = PublishType(s)
+		*e = v
 	}
 	return err
 }
@@ -3092,9 +3150,9 @@ var quoteStatusCodes = []enumCode{{"Error", 3}, {"Ok", 0}, {"OkWithInfo", 1}, {"
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *QuoteStatus) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "QuoteStatus", quoteStatusCodes)
+	v, set, err := unmarshalEnum[QuoteStatus](b, quoteStatusCodes)
 	if set {
-		*e = QuoteStatus(s)
+		*e = v
 	}
 	return err
 }
@@ -3122,9 +3180,9 @@ var quoteVersionButtonActionCodes = []enumCode{{"Approve", 4}, {"CloneVersion", 
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *QuoteVersionButtonAction) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "QuoteVersionButtonAction", quoteVersionButtonActionCodes)
+	v, set, err := unmarshalEnum[QuoteVersionButtonAction](b, quoteVersionButtonActionCodes)
 	if set {
-		*e = QuoteVersionButtonAction(s)
+		*e = v
 	}
 	return err
 }
@@ -3150,9 +3208,9 @@ var quoteVersionStateCodes = []enumCode{{"Archived", 7}, {"Draft", 1}, {"DraftAp
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *QuoteVersionState) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "QuoteVersionState", quoteVersionStateCodes)
+	v, set, err := unmarshalEnum[QuoteVersionState](b, quoteVersionStateCodes)
 	if set {
-		*e = QuoteVersionState(s)
+		*e = v
 	}
 	return err
 }
@@ -3175,9 +3233,9 @@ var ragTypeCodes = []enumCode{{"Document", 3}, {"FAQ", 4}, {"None", 0}, {"Produc
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *RagType) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "RagType", ragTypeCodes)
+	v, set, err := unmarshalEnum[RagType](b, ragTypeCodes)
 	if set {
-		*e = RagType(s)
+		*e = v
 	}
 	return err
 }
@@ -3197,9 +3255,9 @@ var recipientTypeCodes = []enumCode{{"BCC", 3}, {"CC", 1}, {"Sms", 4}, {"To", 0}
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *RecipientType) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "RecipientType", recipientTypeCodes)
+	v, set, err := unmarshalEnum[RecipientType](b, recipientTypeCodes)
 	if set {
-		*e = RecipientType(s)
+		*e = v
 	}
 	return err
 }
@@ -3219,9 +3277,9 @@ var recurrenceDailyPatternCodes = []enumCode{{"EveryCyclicDay", 3}, {"EveryWeekd
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *RecurrenceDailyPattern) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "RecurrenceDailyPattern", recurrenceDailyPatternCodes)
+	v, set, err := unmarshalEnum[RecurrenceDailyPattern](b, recurrenceDailyPatternCodes)
 	if set {
-		*e = RecurrenceDailyPattern(s)
+		*e = v
 	}
 	return err
 }
@@ -3240,9 +3298,9 @@ var recurrenceEndTypeCodes = []enumCode{{"Counter", 2}, {"EndDate", 1}, {"Unknow
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *RecurrenceEndType) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "RecurrenceEndType", recurrenceEndTypeCodes)
+	v, set, err := unmarshalEnum[RecurrenceEndType](b, recurrenceEndTypeCodes)
 	if set {
-		*e = RecurrenceEndType(s)
+		*e = v
 	}
 	return err
 }
@@ -3261,9 +3319,9 @@ var recurrenceMonthlyPatternCodes = []enumCode{{"DayOfMonth", 4}, {"Unknown", 0}
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *RecurrenceMonthlyPattern) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "RecurrenceMonthlyPattern", recurrenceMonthlyPatternCodes)
+	v, set, err := unmarshalEnum[RecurrenceMonthlyPattern](b, recurrenceMonthlyPatternCodes)
 	if set {
-		*e = RecurrenceMonthlyPattern(s)
+		*e = v
 	}
 	return err
 }
@@ -3285,9 +3343,9 @@ var recurrencePatternCodes = []enumCode{{"Custom", 5}, {"Daily", 1}, {"Monthly",
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *RecurrencePattern) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "RecurrencePattern", recurrencePatternCodes)
+	v, set, err := unmarshalEnum[RecurrencePattern](b, recurrencePatternCodes)
 	if set {
-		*e = RecurrencePattern(s)
+		*e = v
 	}
 	return err
 }
@@ -3307,9 +3365,9 @@ var recurrenceUpdateModeCodes = []enumCode{{"OnlyThis", 1}, {"StopRecurrence", 9
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *RecurrenceUpdateMode) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "RecurrenceUpdateMode", recurrenceUpdateModeCodes)
+	v, set, err := unmarshalEnum[RecurrenceUpdateMode](b, recurrenceUpdateModeCodes)
 	if set {
-		*e = RecurrenceUpdateMode(s)
+		*e = v
 	}
 	return err
 }
@@ -3328,9 +3386,9 @@ var recurrenceYearlyPatternCodes = []enumCode{{"DayOfMonth", 6}, {"Unknown", 0},
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *RecurrenceYearlyPattern) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "RecurrenceYearlyPattern", recurrenceYearlyPatternCodes)
+	v, set, err := unmarshalEnum[RecurrenceYearlyPattern](b, recurrenceYearlyPatternCodes)
 	if set {
-		*e = RecurrenceYearlyPattern(s)
+		*e = v
 	}
 	return err
 }
@@ -3350,9 +3408,9 @@ var relationTargetCodes = []enumCode{{"Both", 3}, {"Contact", 1}, {"None", 0}, {
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *RelationTarget) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "RelationTarget", relationTargetCodes)
+	v, set, err := unmarshalEnum[RelationTarget](b, relationTargetCodes)
 	if set {
-		*e = RelationTarget(s)
+		*e = v
 	}
 	return err
 }
@@ -3371,9 +3429,9 @@ var reportPaperOrientationCodes = []enumCode{{"Landscape", 2}, {"None", 0}, {"Po
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *ReportPaperOrientation) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "ReportPaperOrientation", reportPaperOrientationCodes)
+	v, set, err := unmarshalEnum[ReportPaperOrientation](b, reportPaperOrientationCodes)
 	if set {
-		*e = ReportPaperOrientation(s)
+		*e = v
 	}
 	return err
 }
@@ -3395,9 +3453,9 @@ var returnTypeCodes = []enumCode{{"CustomGui", 3}, {"Message", 1}, {"None", 0}, 
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *ReturnType) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "ReturnType", returnTypeCodes)
+	v, set, err := unmarshalEnum[ReturnType](b, returnTypeCodes)
 	if set {
-		*e = ReturnType(s)
+		*e = v
 	}
 	return err
 }
@@ -3422,9 +3480,9 @@ var roleRelationToOwnerCodes = []enumCode{{"Anonymous", 5}, {"CustomObjects", 10
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *RoleRelationToOwner) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "RoleRelationToOwner", roleRelationToOwnerCodes)
+	v, set, err := unmarshalEnum[RoleRelationToOwner](b, roleRelationToOwnerCodes)
 	if set {
-		*e = RoleRelationToOwner(s)
+		*e = v
 	}
 	return err
 }
@@ -3444,9 +3502,9 @@ var roleTypeCodes = []enumCode{{"Anonymous", 2}, {"Employee", 0}, {"ExternalUser
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *RoleType) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "RoleType", roleTypeCodes)
+	v, set, err := unmarshalEnum[RoleType](b, roleTypeCodes)
 	if set {
-		*e = RoleType(s)
+		*e = v
 	}
 	return err
 }
@@ -3468,9 +3526,9 @@ var saleStatusCodes = []enumCode{{"Lost", 3}, {"Open", 1}, {"SaintAll", 1000}, {
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *SaleStatus) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "SaleStatus", saleStatusCodes)
+	v, set, err := unmarshalEnum[SaleStatus](b, saleStatusCodes)
 	if set {
-		*e = SaleStatus(s)
+		*e = v
 	}
 	return err
 }
@@ -3489,9 +3547,9 @@ var scriptTypeCodes = []enumCode{{"CRMScript", 1}, {"JavaScript", 2}, {"Unknown"
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *ScriptType) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "ScriptType", scriptTypeCodes)
+	v, set, err := unmarshalEnum[ScriptType](b, scriptTypeCodes)
 	if set {
-		*e = ScriptType(s)
+		*e = v
 	}
 	return err
 }
@@ -3510,9 +3568,9 @@ var selectionTypeCodes = []enumCode{{"Combined", 2}, {"Dynamic", 1}, {"Static", 
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *SelectionType) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "SelectionType", selectionTypeCodes)
+	v, set, err := unmarshalEnum[SelectionType](b, selectionTypeCodes)
 	if set {
-		*e = SelectionType(s)
+		*e = v
 	}
 	return err
 }
@@ -3534,9 +3592,9 @@ var selectionUnionTypeCodes = []enumCode{{"Intersect", 3}, {"SubtractLeftFromRig
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *SelectionUnionType) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "SelectionUnionType", selectionUnionTypeCodes)
+	v, set, err := unmarshalEnum[SelectionUnionType](b, selectionUnionTypeCodes)
 	if set {
-		*e = SelectionUnionType(s)
+		*e = v
 	}
 	return err
 }
@@ -3556,9 +3614,9 @@ var senderMailModeCodes = []enumCode{{"UseDefaultSender", 0}, {"UseLoggedInUser"
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *SenderMailMode) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "SenderMailMode", senderMailModeCodes)
+	v, set, err := unmarshalEnum[SenderMailMode](b, senderMailModeCodes)
 	if set {
-		*e = SenderMailMode(s)
+		*e = v
 	}
 	return err
 }
@@ -3587,14 +3645,14 @@ var shipmentAddrStatusCodes = []enumCode{{"Blocked", 3}, {"Bounced", 5}, {"Click
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *ShipmentAddrStatus) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "ShipmentAddrStatus", shipmentAddrStatusCodes)
+	v, set, err := unmarshalEnum[ShipmentAddrStatus](b, shipmentAddrStatusCodes)
 	if set {
-		*e = ShipmentAddrStatus(s)
+		*e = v
 	}
 	return err
 }
 
-// ShipmentMessageType is a flag enum of the web API: one or more member names joined by ", " ("A, B"). Names this package does not know pass through.
+// ShipmentMessageType is a flag enum of the web API: one or more member names joined by ", " ("A, B"); bits no member names are held as a number among them ("A, 65536"), and such a value is sent as one integer, as the server refuses names mixed with a number. Names this package does not know pass through.
 type ShipmentMessageType string
 
 // The members of ShipmentMessageType.
@@ -3618,11 +3676,16 @@ func (f ShipmentMessageType) Bits() (uint64, bool) {
 	return flagBits(string(f), shipmentMessageTypeBits)
 }
 
+// MarshalJSON writes the member names as they are, and a value with bits no member names as one number.
+func (f ShipmentMessageType) MarshalJSON() ([]byte, error) {
+	return marshalFlags(f, shipmentMessageTypeBits)
+}
+
 // UnmarshalJSON reads member names ("A, B") or a number, which it turns into names.
 func (f *ShipmentMessageType) UnmarshalJSON(b []byte) error {
-	s, err := unmarshalFlags(b, shipmentMessageTypeBits)
+	v, err := unmarshalFlags[ShipmentMessageType](b, shipmentMessageTypeBits)
 	if err == nil {
-		*f = ShipmentMessageType(s)
+		*f = v
 	}
 	return err
 }
@@ -3652,14 +3715,14 @@ var shipmentStatusCodes = []enumCode{{"AwaitPopulate", 9}, {"Canceled", 2}, {"De
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *ShipmentStatus) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "ShipmentStatus", shipmentStatusCodes)
+	v, set, err := unmarshalEnum[ShipmentStatus](b, shipmentStatusCodes)
 	if set {
-		*e = ShipmentStatus(s)
+		*e = v
 	}
 	return err
 }
 
-// ShowState is a flag enum of the web API: one or more member names joined by ", " ("A, B"). Names this package does not know pass through.
+// ShowState is a flag enum of the web API: one or more member names joined by ", " ("A, B"); bits no member names are held as a number among them ("A, 65536"), and such a value is sent as one integer, as the server refuses names mixed with a number. Names this package does not know pass through.
 type ShowState string
 
 // The members of ShowState.
@@ -3687,16 +3750,19 @@ func (f ShowState) Has(flag ShowState) bool { return hasFlags(string(f), string(
 // Bits returns the bit value of f, and false when f holds a name this package does not know.
 func (f ShowState) Bits() (uint64, bool) { return flagBits(string(f), showStateBits) }
 
+// MarshalJSON writes the member names as they are, and a value with bits no member names as one number.
+func (f ShowState) MarshalJSON() ([]byte, error) { return marshalFlags(f, showStateBits) }
+
 // UnmarshalJSON reads member names ("A, B") or a number, which it turns into names.
 func (f *ShowState) UnmarshalJSON(b []byte) error {
-	s, err := unmarshalFlags(b, showStateBits)
+	v, err := unmarshalFlags[ShowState](b, showStateBits)
 	if err == nil {
-		*f = ShowState(s)
+		*f = v
 	}
 	return err
 }
 
-// ShowTaskItemInClient is a flag enum of the web API: one or more member names joined by ", " ("A, B"). Names this package does not know pass through.
+// ShowTaskItemInClient is a flag enum of the web API: one or more member names joined by ", " ("A, B"); bits no member names are held as a number among them ("A, 65536"), and such a value is sent as one integer, as the server refuses names mixed with a number. Names this package does not know pass through.
 type ShowTaskItemInClient string
 
 // The members of ShowTaskItemInClient.
@@ -3718,11 +3784,16 @@ func (f ShowTaskItemInClient) Bits() (uint64, bool) {
 	return flagBits(string(f), showTaskItemInClientBits)
 }
 
+// MarshalJSON writes the member names as they are, and a value with bits no member names as one number.
+func (f ShowTaskItemInClient) MarshalJSON() ([]byte, error) {
+	return marshalFlags(f, showTaskItemInClientBits)
+}
+
 // UnmarshalJSON reads member names ("A, B") or a number, which it turns into names.
 func (f *ShowTaskItemInClient) UnmarshalJSON(b []byte) error {
-	s, err := unmarshalFlags(b, showTaskItemInClientBits)
+	v, err := unmarshalFlags[ShowTaskItemInClient](b, showTaskItemInClientBits)
 	if err == nil {
-		*f = ShowTaskItemInClient(s)
+		*f = v
 	}
 	return err
 }
@@ -3741,9 +3812,9 @@ var showWindowStateCodes = []enumCode{{"Maximized", 1}, {"Minimized", 2}, {"Norm
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *ShowWindowState) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "ShowWindowState", showWindowStateCodes)
+	v, set, err := unmarshalEnum[ShowWindowState](b, showWindowStateCodes)
 	if set {
-		*e = ShowWindowState(s)
+		*e = v
 	}
 	return err
 }
@@ -3777,9 +3848,9 @@ var statusScreenPanelTypeCodes = []enumCode{{"Hotlist", 103}, {"None", 0}, {"Num
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *StatusScreenPanelType) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "StatusScreenPanelType", statusScreenPanelTypeCodes)
+	v, set, err := unmarshalEnum[StatusScreenPanelType](b, statusScreenPanelTypeCodes)
 	if set {
-		*e = StatusScreenPanelType(s)
+		*e = v
 	}
 	return err
 }
@@ -3799,9 +3870,9 @@ var stringSearchTypeCodes = []enumCode{{"BeginsWith", 1}, {"Contains", 3}, {"End
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *StringSearchType) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "StringSearchType", stringSearchTypeCodes)
+	v, set, err := unmarshalEnum[StringSearchType](b, stringSearchTypeCodes)
 	if set {
-		*e = StringSearchType(s)
+		*e = v
 	}
 	return err
 }
@@ -3822,14 +3893,14 @@ var systemEventScopeCodes = []enumCode{{"Database", 2}, {"Group", 3}, {"SystemWi
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *SystemEventScope) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "SystemEventScope", systemEventScopeCodes)
+	v, set, err := unmarshalEnum[SystemEventScope](b, systemEventScopeCodes)
 	if set {
-		*e = SystemEventScope(s)
+		*e = v
 	}
 	return err
 }
 
-// SystemMessageType is a flag enum of the web API: one or more member names joined by ", " ("A, B"). Names this package does not know pass through.
+// SystemMessageType is a flag enum of the web API: one or more member names joined by ", " ("A, B"); bits no member names are held as a number among them ("A, 65536"), and such a value is sent as one integer, as the server refuses names mixed with a number. Names this package does not know pass through.
 type SystemMessageType string
 
 // The members of SystemMessageType.
@@ -3851,16 +3922,21 @@ func (f SystemMessageType) Has(flag SystemMessageType) bool {
 // Bits returns the bit value of f, and false when f holds a name this package does not know.
 func (f SystemMessageType) Bits() (uint64, bool) { return flagBits(string(f), systemMessageTypeBits) }
 
+// MarshalJSON writes the member names as they are, and a value with bits no member names as one number.
+func (f SystemMessageType) MarshalJSON() ([]byte, error) {
+	return marshalFlags(f, systemMessageTypeBits)
+}
+
 // UnmarshalJSON reads member names ("A, B") or a number, which it turns into names.
 func (f *SystemMessageType) UnmarshalJSON(b []byte) error {
-	s, err := unmarshalFlags(b, systemMessageTypeBits)
+	v, err := unmarshalFlags[SystemMessageType](b, systemMessageTypeBits)
 	if err == nil {
-		*f = SystemMessageType(s)
+		*f = v
 	}
 	return err
 }
 
-// TargetAssignementLevel is a flag enum of the web API: one or more member names joined by ", " ("A, B"). Names this package does not know pass through.
+// TargetAssignementLevel is a flag enum of the web API: one or more member names joined by ", " ("A, B"); bits no member names are held as a number among them ("A, 65536"), and such a value is sent as one integer, as the server refuses names mixed with a number. Names this package does not know pass through.
 type TargetAssignementLevel string
 
 // The members of TargetAssignementLevel.
@@ -3883,11 +3959,16 @@ func (f TargetAssignementLevel) Bits() (uint64, bool) {
 	return flagBits(string(f), targetAssignementLevelBits)
 }
 
+// MarshalJSON writes the member names as they are, and a value with bits no member names as one number.
+func (f TargetAssignementLevel) MarshalJSON() ([]byte, error) {
+	return marshalFlags(f, targetAssignementLevelBits)
+}
+
 // UnmarshalJSON reads member names ("A, B") or a number, which it turns into names.
 func (f *TargetAssignementLevel) UnmarshalJSON(b []byte) error {
-	s, err := unmarshalFlags(b, targetAssignementLevelBits)
+	v, err := unmarshalFlags[TargetAssignementLevel](b, targetAssignementLevelBits)
 	if err == nil {
-		*f = TargetAssignementLevel(s)
+		*f = v
 	}
 	return err
 }
@@ -3905,9 +3986,9 @@ var targetEntityTypeCodes = []enumCode{{"None", 0}, {"Sale", 1}}
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *TargetEntityType) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "TargetEntityType", targetEntityTypeCodes)
+	v, set, err := unmarshalEnum[TargetEntityType](b, targetEntityTypeCodes)
 	if set {
-		*e = TargetEntityType(s)
+		*e = v
 	}
 	return err
 }
@@ -3928,9 +4009,9 @@ var targetLevelCodes = []enumCode{{"Associate", 4}, {"Company", 2}, {"Global", 1
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *TargetLevel) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "TargetLevel", targetLevelCodes)
+	v, set, err := unmarshalEnum[TargetLevel](b, targetLevelCodes)
 	if set {
-		*e = TargetLevel(s)
+		*e = v
 	}
 	return err
 }
@@ -3950,9 +4031,9 @@ var targetMeasurementUnitCodes = []enumCode{{"Amount", 1}, {"Count", 2}, {"None"
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *TargetMeasurementUnit) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "TargetMeasurementUnit", targetMeasurementUnitCodes)
+	v, set, err := unmarshalEnum[TargetMeasurementUnit](b, targetMeasurementUnitCodes)
 	if set {
-		*e = TargetMeasurementUnit(s)
+		*e = v
 	}
 	return err
 }
@@ -3973,9 +4054,9 @@ var targetPeriodTypeCodes = []enumCode{{"HalfYear", 2}, {"Month", 4}, {"None", 0
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *TargetPeriodType) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "TargetPeriodType", targetPeriodTypeCodes)
+	v, set, err := unmarshalEnum[TargetPeriodType](b, targetPeriodTypeCodes)
 	if set {
-		*e = TargetPeriodType(s)
+		*e = v
 	}
 	return err
 }
@@ -3995,9 +4076,9 @@ var taskDirectionCodes = []enumCode{{"Incoming", 1}, {"Outgoing", 2}, {"SaintAll
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *TaskDirection) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "TaskDirection", taskDirectionCodes)
+	v, set, err := unmarshalEnum[TaskDirection](b, taskDirectionCodes)
 	if set {
-		*e = TaskDirection(s)
+		*e = v
 	}
 	return err
 }
@@ -4017,9 +4098,9 @@ var taskListItemTypeCodes = []enumCode{{"CrmScript", 2}, {"None", 0}, {"SoProtoc
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *TaskListItemType) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "TaskListItemType", taskListItemTypeCodes)
+	v, set, err := unmarshalEnum[TaskListItemType](b, taskListItemTypeCodes)
 	if set {
-		*e = TaskListItemType(s)
+		*e = v
 	}
 	return err
 }
@@ -4046,9 +4127,9 @@ var taskTypeCodes = []enumCode{{"Appointment", 1}, {"Document", 2}, {"Email", 3}
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *TaskType) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "TaskType", taskTypeCodes)
+	v, set, err := unmarshalEnum[TaskType](b, taskTypeCodes)
 	if set {
-		*e = TaskType(s)
+		*e = v
 	}
 	return err
 }
@@ -4072,14 +4153,14 @@ var temporaryKeyDomainCodes = []enumCode{{"ChangePasswordCustomerCenter", 6}, {"
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *TemporaryKeyDomain) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "TemporaryKeyDomain", temporaryKeyDomainCodes)
+	v, set, err := unmarshalEnum[TemporaryKeyDomain](b, temporaryKeyDomainCodes)
 	if set {
-		*e = TemporaryKeyDomain(s)
+		*e = v
 	}
 	return err
 }
 
-// TicketAlertAction is a flag enum of the web API: one or more member names joined by ", " ("A, B"). Names this package does not know pass through.
+// TicketAlertAction is a flag enum of the web API: one or more member names joined by ", " ("A, B"); bits no member names are held as a number among them ("A, 65536"), and such a value is sent as one integer, as the server refuses names mixed with a number. Names this package does not know pass through.
 type TicketAlertAction string
 
 // The members of TicketAlertAction.
@@ -4107,11 +4188,16 @@ func (f TicketAlertAction) Has(flag TicketAlertAction) bool {
 // Bits returns the bit value of f, and false when f holds a name this package does not know.
 func (f TicketAlertAction) Bits() (uint64, bool) { return flagBits(string(f), ticketAlertActionBits) }
 
+// MarshalJSON writes the member names as they are, and a value with bits no member names as one number.
+func (f TicketAlertAction) MarshalJSON() ([]byte, error) {
+	return marshalFlags(f, ticketAlertActionBits)
+}
+
 // UnmarshalJSON reads member names ("A, B") or a number, which it turns into names.
 func (f *TicketAlertAction) UnmarshalJSON(b []byte) error {
-	s, err := unmarshalFlags(b, ticketAlertActionBits)
+	v, err := unmarshalFlags[TicketAlertAction](b, ticketAlertActionBits)
 	if err == nil {
-		*f = TicketAlertAction(s)
+		*f = v
 	}
 	return err
 }
@@ -4142,9 +4228,9 @@ var ticketBaseStatusCodes = []enumCode{{"Active", 1}, {"Closed", 2}, {"Deleted",
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *TicketBaseStatus) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "TicketBaseStatus", ticketBaseStatusCodes)
+	v, set, err := unmarshalEnum[TicketBaseStatus](b, ticketBaseStatusCodes)
 	if set {
-		*e = TicketBaseStatus(s)
+		*e = v
 	}
 	return err
 }
@@ -4164,9 +4250,9 @@ var ticketCategoryClosingStatusCodes = []enumCode{{"Active", 1}, {"Closed", 2}, 
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *TicketCategoryClosingStatus) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "TicketCategoryClosingStatus", ticketCategoryClosingStatusCodes)
+	v, set, err := unmarshalEnum[TicketCategoryClosingStatus](b, ticketCategoryClosingStatusCodes)
 	if set {
-		*e = TicketCategoryClosingStatus(s)
+		*e = v
 	}
 	return err
 }
@@ -4187,14 +4273,14 @@ var ticketCategoryDelegateMethodCodes = []enumCode{{"Even", 1}, {"Not", 4}, {"Un
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *TicketCategoryDelegateMethod) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "TicketCategoryDelegateMethod", ticketCategoryDelegateMethodCodes)
+	v, set, err := unmarshalEnum[TicketCategoryDelegateMethod](b, ticketCategoryDelegateMethodCodes)
 	if set {
-		*e = TicketCategoryDelegateMethod(s)
+		*e = v
 	}
 	return err
 }
 
-// TicketCategoryFlags is a flag enum of the web API: one or more member names joined by ", " ("A, B"). Names this package does not know pass through.
+// TicketCategoryFlags is a flag enum of the web API: one or more member names joined by ", " ("A, B"); bits no member names are held as a number among them ("A, 65536"), and such a value is sent as one integer, as the server refuses names mixed with a number. Names this package does not know pass through.
 type TicketCategoryFlags string
 
 // The members of TicketCategoryFlags.
@@ -4224,11 +4310,16 @@ func (f TicketCategoryFlags) Bits() (uint64, bool) {
 	return flagBits(string(f), ticketCategoryFlagsBits)
 }
 
+// MarshalJSON writes the member names as they are, and a value with bits no member names as one number.
+func (f TicketCategoryFlags) MarshalJSON() ([]byte, error) {
+	return marshalFlags(f, ticketCategoryFlagsBits)
+}
+
 // UnmarshalJSON reads member names ("A, B") or a number, which it turns into names.
 func (f *TicketCategoryFlags) UnmarshalJSON(b []byte) error {
-	s, err := unmarshalFlags(b, ticketCategoryFlagsBits)
+	v, err := unmarshalFlags[TicketCategoryFlags](b, ticketCategoryFlagsBits)
 	if err == nil {
-		*f = TicketCategoryFlags(s)
+		*f = v
 	}
 	return err
 }
@@ -4247,9 +4338,9 @@ var ticketMessageCategoryCodes = []enumCode{{"Bounce", 1}, {"Message", 0}, {"Out
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *TicketMessageCategory) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "TicketMessageCategory", ticketMessageCategoryCodes)
+	v, set, err := unmarshalEnum[TicketMessageCategory](b, ticketMessageCategoryCodes)
 	if set {
-		*e = TicketMessageCategory(s)
+		*e = v
 	}
 	return err
 }
@@ -4268,9 +4359,9 @@ var ticketMessageTypeCodes = []enumCode{{"Html", 2}, {"Plain", 1}, {"Unknown", 0
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *TicketMessageType) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "TicketMessageType", ticketMessageTypeCodes)
+	v, set, err := unmarshalEnum[TicketMessageType](b, ticketMessageTypeCodes)
 	if set {
-		*e = TicketMessageType(s)
+		*e = v
 	}
 	return err
 }
@@ -4301,9 +4392,9 @@ var ticketOriginCodes = []enumCode{{"API", 13}, {"AutoGenerated", 10}, {"Chat", 
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *TicketOrigin) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "TicketOrigin", ticketOriginCodes)
+	v, set, err := unmarshalEnum[TicketOrigin](b, ticketOriginCodes)
 	if set {
-		*e = TicketOrigin(s)
+		*e = v
 	}
 	return err
 }
@@ -4325,9 +4416,9 @@ var ticketPriorityEscalateActionCodes = []enumCode{{"ActionChangedOwner", 1}, {"
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *TicketPriorityEscalateAction) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "TicketPriorityEscalateAction", ticketPriorityEscalateActionCodes)
+	v, set, err := unmarshalEnum[TicketPriorityEscalateAction](b, ticketPriorityEscalateActionCodes)
 	if set {
-		*e = TicketPriorityEscalateAction(s)
+		*e = v
 	}
 	return err
 }
@@ -4347,14 +4438,14 @@ var ticketPriorityEscalateEventCodes = []enumCode{{"Continue", 1}, {"None", -1},
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *TicketPriorityEscalateEvent) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "TicketPriorityEscalateEvent", ticketPriorityEscalateEventCodes)
+	v, set, err := unmarshalEnum[TicketPriorityEscalateEvent](b, ticketPriorityEscalateEventCodes)
 	if set {
-		*e = TicketPriorityEscalateEvent(s)
+		*e = v
 	}
 	return err
 }
 
-// TicketPriorityFlags is a flag enum of the web API: one or more member names joined by ", " ("A, B"). Names this package does not know pass through.
+// TicketPriorityFlags is a flag enum of the web API: one or more member names joined by ", " ("A, B"); bits no member names are held as a number among them ("A, 65536"), and such a value is sent as one integer, as the server refuses names mixed with a number. Names this package does not know pass through.
 type TicketPriorityFlags string
 
 // The members of TicketPriorityFlags.
@@ -4377,11 +4468,16 @@ func (f TicketPriorityFlags) Bits() (uint64, bool) {
 	return flagBits(string(f), ticketPriorityFlagsBits)
 }
 
+// MarshalJSON writes the member names as they are, and a value with bits no member names as one number.
+func (f TicketPriorityFlags) MarshalJSON() ([]byte, error) {
+	return marshalFlags(f, ticketPriorityFlagsBits)
+}
+
 // UnmarshalJSON reads member names ("A, B") or a number, which it turns into names.
 func (f *TicketPriorityFlags) UnmarshalJSON(b []byte) error {
-	s, err := unmarshalFlags(b, ticketPriorityFlagsBits)
+	v, err := unmarshalFlags[TicketPriorityFlags](b, ticketPriorityFlagsBits)
 	if err == nil {
-		*f = TicketPriorityFlags(s)
+		*f = v
 	}
 	return err
 }
@@ -4400,9 +4496,9 @@ var ticketPriorityStatusCodes = []enumCode{{"Deleted", 2}, {"Normal", 1}, {"Unkn
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *TicketPriorityStatus) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "TicketPriorityStatus", ticketPriorityStatusCodes)
+	v, set, err := unmarshalEnum[TicketPriorityStatus](b, ticketPriorityStatusCodes)
 	if set {
-		*e = TicketPriorityStatus(s)
+		*e = v
 	}
 	return err
 }
@@ -4422,9 +4518,9 @@ var ticketReadStatusCodes = []enumCode{{"Green", 1}, {"Red", 3}, {"Unknown", 0},
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *TicketReadStatus) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "TicketReadStatus", ticketReadStatusCodes)
+	v, set, err := unmarshalEnum[TicketReadStatus](b, ticketReadStatusCodes)
 	if set {
-		*e = TicketReadStatus(s)
+		*e = v
 	}
 	return err
 }
@@ -4443,9 +4539,9 @@ var ticketRelationErrorCodes = []enumCode{{"ParentExists", 0}, {"RelationExists"
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *TicketRelationError) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "TicketRelationError", ticketRelationErrorCodes)
+	v, set, err := unmarshalEnum[TicketRelationError](b, ticketRelationErrorCodes)
 	if set {
-		*e = TicketRelationError(s)
+		*e = v
 	}
 	return err
 }
@@ -4464,9 +4560,9 @@ var ticketRelationTypeCodes = []enumCode{{"Child", 2}, {"Parent", 1}, {"Related"
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *TicketRelationType) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "TicketRelationType", ticketRelationTypeCodes)
+	v, set, err := unmarshalEnum[TicketRelationType](b, ticketRelationTypeCodes)
 	if set {
-		*e = TicketRelationType(s)
+		*e = v
 	}
 	return err
 }
@@ -4485,9 +4581,9 @@ var ticketSecurityLevelCodes = []enumCode{{"External", 2}, {"Internal", 1}, {"Un
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *TicketSecurityLevel) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "TicketSecurityLevel", ticketSecurityLevelCodes)
+	v, set, err := unmarshalEnum[TicketSecurityLevel](b, ticketSecurityLevelCodes)
 	if set {
-		*e = TicketSecurityLevel(s)
+		*e = v
 	}
 	return err
 }
@@ -4507,9 +4603,9 @@ var ticketStatusTimeCounterCodes = []enumCode{{"Externally", 2}, {"Internally", 
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *TicketStatusTimeCounter) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "TicketStatusTimeCounter", ticketStatusTimeCounterCodes)
+	v, set, err := unmarshalEnum[TicketStatusTimeCounter](b, ticketStatusTimeCounterCodes)
 	if set {
-		*e = TicketStatusTimeCounter(s)
+		*e = v
 	}
 	return err
 }
@@ -4533,9 +4629,9 @@ var uDefFieldTypeCodes = []enumCode{{"Checkbox", 6}, {"Date", 4}, {"Decimal", 8}
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *UDefFieldType) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "UDefFieldType", uDefFieldTypeCodes)
+	v, set, err := unmarshalEnum[UDefFieldType](b, uDefFieldTypeCodes)
 	if set {
-		*e = UDefFieldType(s)
+		*e = v
 	}
 	return err
 }
@@ -4560,9 +4656,9 @@ var uDefTypeCodes = []enumCode{{"Appointment", 12}, {"Contact", 7}, {"Document",
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *UDefType) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "UDefType", uDefTypeCodes)
+	v, set, err := unmarshalEnum[UDefType](b, uDefTypeCodes)
 	if set {
-		*e = UDefType(s)
+		*e = v
 	}
 	return err
 }
@@ -4582,9 +4678,9 @@ var udefJustificationCodes = []enumCode{{"Center", 2}, {"Default", 0}, {"Left", 
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *UdefJustification) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "UdefJustification", udefJustificationCodes)
+	v, set, err := unmarshalEnum[UdefJustification](b, udefJustificationCodes)
 	if set {
-		*e = UdefJustification(s)
+		*e = v
 	}
 	return err
 }
@@ -4603,9 +4699,9 @@ var upsertNomatchActionCodes = []enumCode{{"DeleteRow", 2}, {"NoChange", 0}, {"Z
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *UpsertNomatchAction) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "UpsertNomatchAction", upsertNomatchActionCodes)
+	v, set, err := unmarshalEnum[UpsertNomatchAction](b, upsertNomatchActionCodes)
 	if set {
-		*e = UpsertNomatchAction(s)
+		*e = v
 	}
 	return err
 }
@@ -4626,9 +4722,9 @@ var upsertRowActionStatusCodes = []enumCode{{"ColumnsZeroed", 5}, {"Deleted", 4}
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *UpsertRowActionStatus) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "UpsertRowActionStatus", upsertRowActionStatusCodes)
+	v, set, err := unmarshalEnum[UpsertRowActionStatus](b, upsertRowActionStatusCodes)
 	if set {
-		*e = UpsertRowActionStatus(s)
+		*e = v
 	}
 	return err
 }
@@ -4648,9 +4744,9 @@ var uRLEncodingCodes = []enumCode{{"ANSI", 2}, {"None", 1}, {"Unicode", 3}, {"Un
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *URLEncoding) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "URLEncoding", uRLEncodingCodes)
+	v, set, err := unmarshalEnum[URLEncoding](b, uRLEncodingCodes)
 	if set {
-		*e = URLEncoding(s)
+		*e = v
 	}
 	return err
 }
@@ -4672,9 +4768,9 @@ var userTypeCodes = []enumCode{{"AnonymousAssociate", 4}, {"ExternalAssociate", 
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *UserType) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "UserType", userTypeCodes)
+	v, set, err := unmarshalEnum[UserType](b, userTypeCodes)
 	if set {
-		*e = UserType(s)
+		*e = v
 	}
 	return err
 }
@@ -4696,9 +4792,9 @@ var valueOverrideCodes = []enumCode{{"DiscountAmount", 3}, {"DiscountPercent", 2
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *ValueOverride) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "ValueOverride", valueOverrideCodes)
+	v, set, err := unmarshalEnum[ValueOverride](b, valueOverrideCodes)
 	if set {
-		*e = ValueOverride(s)
+		*e = v
 	}
 	return err
 }
@@ -4717,9 +4813,9 @@ var videoMeetingStatusCodes = []enumCode{{"NoChange", 0}, {"VideoMeetingOff", 2}
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *VideoMeetingStatus) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "VideoMeetingStatus", videoMeetingStatusCodes)
+	v, set, err := unmarshalEnum[VideoMeetingStatus](b, videoMeetingStatusCodes)
 	if set {
-		*e = VideoMeetingStatus(s)
+		*e = v
 	}
 	return err
 }
@@ -4738,9 +4834,9 @@ var visibilityCodes = []enumCode{{"All", 0}, {"Associate", 1}, {"Group", 2}}
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *Visibility) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "Visibility", visibilityCodes)
+	v, set, err := unmarshalEnum[Visibility](b, visibilityCodes)
 	if set {
-		*e = Visibility(s)
+		*e = v
 	}
 	return err
 }
@@ -4758,14 +4854,14 @@ const (
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *WebAPIPatchOp) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "WebAPIPatchOp", nil)
+	v, set, err := unmarshalEnum[WebAPIPatchOp](b, nil)
 	if set {
-		*e = WebAPIPatchOp(s)
+		*e = v
 	}
 	return err
 }
 
-// WebhookNotifyVia is a flag enum of the web API: one or more member names joined by ", " ("A, B"). Names this package does not know pass through.
+// WebhookNotifyVia is a flag enum of the web API: one or more member names joined by ", " ("A, B"); bits no member names are held as a number among them ("A, 65536"), and such a value is sent as one integer, as the server refuses names mixed with a number. Names this package does not know pass through.
 type WebhookNotifyVia string
 
 // The members of WebhookNotifyVia.
@@ -4785,16 +4881,19 @@ func (f WebhookNotifyVia) Has(flag WebhookNotifyVia) bool {
 // Bits returns the bit value of f, and false when f holds a name this package does not know.
 func (f WebhookNotifyVia) Bits() (uint64, bool) { return flagBits(string(f), webhookNotifyViaBits) }
 
+// MarshalJSON writes the member names as they are, and a value with bits no member names as one number.
+func (f WebhookNotifyVia) MarshalJSON() ([]byte, error) { return marshalFlags(f, webhookNotifyViaBits) }
+
 // UnmarshalJSON reads member names ("A, B") or a number, which it turns into names.
 func (f *WebhookNotifyVia) UnmarshalJSON(b []byte) error {
-	s, err := unmarshalFlags(b, webhookNotifyViaBits)
+	v, err := unmarshalFlags[WebhookNotifyVia](b, webhookNotifyViaBits)
 	if err == nil {
-		*f = WebhookNotifyVia(s)
+		*f = v
 	}
 	return err
 }
 
-// WebhookNotifyWhen is a flag enum of the web API: one or more member names joined by ", " ("A, B"). Names this package does not know pass through.
+// WebhookNotifyWhen is a flag enum of the web API: one or more member names joined by ", " ("A, B"); bits no member names are held as a number among them ("A, 65536"), and such a value is sent as one integer, as the server refuses names mixed with a number. Names this package does not know pass through.
 type WebhookNotifyWhen string
 
 // The members of WebhookNotifyWhen.
@@ -4814,11 +4913,16 @@ func (f WebhookNotifyWhen) Has(flag WebhookNotifyWhen) bool {
 // Bits returns the bit value of f, and false when f holds a name this package does not know.
 func (f WebhookNotifyWhen) Bits() (uint64, bool) { return flagBits(string(f), webhookNotifyWhenBits) }
 
+// MarshalJSON writes the member names as they are, and a value with bits no member names as one number.
+func (f WebhookNotifyWhen) MarshalJSON() ([]byte, error) {
+	return marshalFlags(f, webhookNotifyWhenBits)
+}
+
 // UnmarshalJSON reads member names ("A, B") or a number, which it turns into names.
 func (f *WebhookNotifyWhen) UnmarshalJSON(b []byte) error {
-	s, err := unmarshalFlags(b, webhookNotifyWhenBits)
+	v, err := unmarshalFlags[WebhookNotifyWhen](b, webhookNotifyWhenBits)
 	if err == nil {
-		*f = WebhookNotifyWhen(s)
+		*f = v
 	}
 	return err
 }
@@ -4838,9 +4942,9 @@ var webhookStateCodes = []enumCode{{"Active", 1}, {"Stopped", 2}, {"TooManyError
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *WebhookState) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "WebhookState", webhookStateCodes)
+	v, set, err := unmarshalEnum[WebhookState](b, webhookStateCodes)
 	if set {
-		*e = WebhookState(s)
+		*e = v
 	}
 	return err
 }
@@ -4862,14 +4966,14 @@ var weekOfMonthCodes = []enumCode{{"First", 1}, {"Fourth", 4}, {"Last", 5}, {"Se
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *WeekOfMonth) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "WeekOfMonth", weekOfMonthCodes)
+	v, set, err := unmarshalEnum[WeekOfMonth](b, weekOfMonthCodes)
 	if set {
-		*e = WeekOfMonth(s)
+		*e = v
 	}
 	return err
 }
 
-// Weekday is a flag enum of the web API: one or more member names joined by ", " ("A, B"). Names this package does not know pass through.
+// Weekday is a flag enum of the web API: one or more member names joined by ", " ("A, B"); bits no member names are held as a number among them ("A, 65536"), and such a value is sent as one integer, as the server refuses names mixed with a number. Names this package does not know pass through.
 type Weekday string
 
 // The members of Weekday.
@@ -4892,16 +4996,19 @@ func (f Weekday) Has(flag Weekday) bool { return hasFlags(string(f), string(flag
 // Bits returns the bit value of f, and false when f holds a name this package does not know.
 func (f Weekday) Bits() (uint64, bool) { return flagBits(string(f), weekdayBits) }
 
+// MarshalJSON writes the member names as they are, and a value with bits no member names as one number.
+func (f Weekday) MarshalJSON() ([]byte, error) { return marshalFlags(f, weekdayBits) }
+
 // UnmarshalJSON reads member names ("A, B") or a number, which it turns into names.
 func (f *Weekday) UnmarshalJSON(b []byte) error {
-	s, err := unmarshalFlags(b, weekdayBits)
+	v, err := unmarshalFlags[Weekday](b, weekdayBits)
 	if err == nil {
-		*f = Weekday(s)
+		*f = v
 	}
 	return err
 }
 
-// WidgetRequiredFields is a flag enum of the web API: one or more member names joined by ", " ("A, B"). Names this package does not know pass through.
+// WidgetRequiredFields is a flag enum of the web API: one or more member names joined by ", " ("A, B"); bits no member names are held as a number among them ("A, 65536"), and such a value is sent as one integer, as the server refuses names mixed with a number. Names this package does not know pass through.
 type WidgetRequiredFields string
 
 // The members of WidgetRequiredFields.
@@ -4926,11 +5033,16 @@ func (f WidgetRequiredFields) Bits() (uint64, bool) {
 	return flagBits(string(f), widgetRequiredFieldsBits)
 }
 
+// MarshalJSON writes the member names as they are, and a value with bits no member names as one number.
+func (f WidgetRequiredFields) MarshalJSON() ([]byte, error) {
+	return marshalFlags(f, widgetRequiredFieldsBits)
+}
+
 // UnmarshalJSON reads member names ("A, B") or a number, which it turns into names.
 func (f *WidgetRequiredFields) UnmarshalJSON(b []byte) error {
-	s, err := unmarshalFlags(b, widgetRequiredFieldsBits)
+	v, err := unmarshalFlags[WidgetRequiredFields](b, widgetRequiredFieldsBits)
 	if err == nil {
-		*f = WidgetRequiredFields(s)
+		*f = v
 	}
 	return err
 }
@@ -4948,9 +5060,9 @@ var widgetThemeCodes = []enumCode{{"Classic", 0}, {"Modern", 1}}
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *WidgetTheme) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "WidgetTheme", widgetThemeCodes)
+	v, set, err := unmarshalEnum[WidgetTheme](b, widgetThemeCodes)
 	if set {
-		*e = WidgetTheme(s)
+		*e = v
 	}
 	return err
 }
@@ -4972,9 +5084,9 @@ var workflowActionTypeCodes = []enumCode{{"After", 4}, {"Estimated", 5}, {"First
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *WorkflowActionType) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "WorkflowActionType", workflowActionTypeCodes)
+	v, set, err := unmarshalEnum[WorkflowActionType](b, workflowActionTypeCodes)
 	if set {
-		*e = WorkflowActionType(s)
+		*e = v
 	}
 	return err
 }
@@ -4994,9 +5106,9 @@ var workflowContentTypeCodes = []enumCode{{"Form", 2}, {"Link", 3}, {"Message", 
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *WorkflowContentType) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "WorkflowContentType", workflowContentTypeCodes)
+	v, set, err := unmarshalEnum[WorkflowContentType](b, workflowContentTypeCodes)
 	if set {
-		*e = WorkflowContentType(s)
+		*e = v
 	}
 	return err
 }
@@ -5016,9 +5128,9 @@ var workflowDefinitionStatusCodes = []enumCode{{"None", 0}, {"Paused", 2}, {"Run
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *WorkflowDefinitionStatus) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "WorkflowDefinitionStatus", workflowDefinitionStatusCodes)
+	v, set, err := unmarshalEnum[WorkflowDefinitionStatus](b, workflowDefinitionStatusCodes)
 	if set {
-		*e = WorkflowDefinitionStatus(s)
+		*e = v
 	}
 	return err
 }
@@ -5049,9 +5161,9 @@ var workflowEventTypeCodes = []enumCode{{"AddedMessage", 1008}, {"AddedToProject
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *WorkflowEventType) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "WorkflowEventType", workflowEventTypeCodes)
+	v, set, err := unmarshalEnum[WorkflowEventType](b, workflowEventTypeCodes)
 	if set {
-		*e = WorkflowEventType(s)
+		*e = v
 	}
 	return err
 }
@@ -5078,9 +5190,9 @@ var workflowGoalTypeCodes = []enumCode{{"AddedToProject", 5}, {"AddedToSelection
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *WorkflowGoalType) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "WorkflowGoalType", workflowGoalTypeCodes)
+	v, set, err := unmarshalEnum[WorkflowGoalType](b, workflowGoalTypeCodes)
 	if set {
-		*e = WorkflowGoalType(s)
+		*e = v
 	}
 	return err
 }
@@ -5099,9 +5211,9 @@ var workflowNotifyEmailTypeCodes = []enumCode{{"OurContact", 0}, {"OurServiceCon
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *WorkflowNotifyEmailType) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "WorkflowNotifyEmailType", workflowNotifyEmailTypeCodes)
+	v, set, err := unmarshalEnum[WorkflowNotifyEmailType](b, workflowNotifyEmailTypeCodes)
 	if set {
-		*e = WorkflowNotifyEmailType(s)
+		*e = v
 	}
 	return err
 }
@@ -5120,9 +5232,9 @@ var workflowNotifySMSTypeCodes = []enumCode{{"OurContact", 0}, {"OurServiceConta
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *WorkflowNotifySMSType) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "WorkflowNotifySMSType", workflowNotifySMSTypeCodes)
+	v, set, err := unmarshalEnum[WorkflowNotifySMSType](b, workflowNotifySMSTypeCodes)
 	if set {
-		*e = WorkflowNotifySMSType(s)
+		*e = v
 	}
 	return err
 }
@@ -5142,9 +5254,9 @@ var workflowOwnerTypeCodes = []enumCode{{"None", 0}, {"OurContact", 2}, {"OurSup
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *WorkflowOwnerType) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "WorkflowOwnerType", workflowOwnerTypeCodes)
+	v, set, err := unmarshalEnum[WorkflowOwnerType](b, workflowOwnerTypeCodes)
 	if set {
-		*e = WorkflowOwnerType(s)
+		*e = v
 	}
 	return err
 }
@@ -5167,9 +5279,9 @@ var workflowSplitOptionTypeCodes = []enumCode{{"FormData", 6}, {"FormSubmission"
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *WorkflowSplitOptionType) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "WorkflowSplitOptionType", workflowSplitOptionTypeCodes)
+	v, set, err := unmarshalEnum[WorkflowSplitOptionType](b, workflowSplitOptionTypeCodes)
 	if set {
-		*e = WorkflowSplitOptionType(s)
+		*e = v
 	}
 	return err
 }
@@ -5201,9 +5313,9 @@ var workflowStepTypeCodes = []enumCode{{"AddToList", 7}, {"CreateFollowUp", 10},
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *WorkflowStepType) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "WorkflowStepType", workflowStepTypeCodes)
+	v, set, err := unmarshalEnum[WorkflowStepType](b, workflowStepTypeCodes)
 	if set {
-		*e = WorkflowStepType(s)
+		*e = v
 	}
 	return err
 }
@@ -5223,9 +5335,9 @@ var workflowTimeWaitAlgorithmCodes = []enumCode{{"None", 0}, {"NumIntervals", 1}
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *WorkflowTimeWaitAlgorithm) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "WorkflowTimeWaitAlgorithm", workflowTimeWaitAlgorithmCodes)
+	v, set, err := unmarshalEnum[WorkflowTimeWaitAlgorithm](b, workflowTimeWaitAlgorithmCodes)
 	if set {
-		*e = WorkflowTimeWaitAlgorithm(s)
+		*e = v
 	}
 	return err
 }
@@ -5248,9 +5360,9 @@ var workflowTimeWaitIntervalTypeCodes = []enumCode{{"Days", 5}, {"Hours", 3}, {"
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *WorkflowTimeWaitIntervalType) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "WorkflowTimeWaitIntervalType", workflowTimeWaitIntervalTypeCodes)
+	v, set, err := unmarshalEnum[WorkflowTimeWaitIntervalType](b, workflowTimeWaitIntervalTypeCodes)
 	if set {
-		*e = WorkflowTimeWaitIntervalType(s)
+		*e = v
 	}
 	return err
 }
@@ -5280,9 +5392,9 @@ var workflowTriggerTypeCodes = []enumCode{{"AddedMessage", 8}, {"AddedToProject"
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *WorkflowTriggerType) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "WorkflowTriggerType", workflowTriggerTypeCodes)
+	v, set, err := unmarshalEnum[WorkflowTriggerType](b, workflowTriggerTypeCodes)
 	if set {
-		*e = WorkflowTriggerType(s)
+		*e = v
 	}
 	return err
 }
@@ -5301,9 +5413,9 @@ var workflowWaitForActionTypeCodes = []enumCode{{"FormSubmitted", 2}, {"LinkClic
 
 // UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *WorkflowWaitForActionType) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, "WorkflowWaitForActionType", workflowWaitForActionTypeCodes)
+	v, set, err := unmarshalEnum[WorkflowWaitForActionType](b, workflowWaitForActionTypeCodes)
 	if set {
-		*e = WorkflowWaitForActionType(s)
+		*e = v
 	}
 	return err
 }

@@ -1,7 +1,9 @@
 package webapi
 
 import (
+	"encoding/json"
 	"fmt"
+	"reflect"
 	"strconv"
 	"strings"
 )
@@ -82,21 +84,53 @@ func hasFlags(set, flag string, table []flagBit) bool {
 // this package does not know pass through); a number, as the JavaScript
 // client sends, becomes the names of its single-bit members, with any bits
 // left over as a decimal number.
-func unmarshalFlags(b []byte, table []flagBit) (string, error) {
+func unmarshalFlags[T ~string](b []byte, table []flagBit) (T, error) {
 	if string(b) == "null" {
 		return "", nil
 	}
 	if s, ok, err := jsonString(b); ok {
 		if err != nil {
-			return "", fmt.Errorf("webapi: flags: %w", err)
+			return "", fmt.Errorf("webapi: %s: %w", reflect.TypeFor[T]().Name(), err)
 		}
-		return s, nil
+		return T(s), nil
 	}
 	n, err := strconv.ParseUint(string(b), 10, 64)
 	if err != nil {
-		return "", fmt.Errorf("webapi: flags are neither names nor a number: %.40s", b)
+		return "", valueError[T](fmt.Sprintf("%.40s (neither member names nor a number)", b))
 	}
-	return flagNames(n, table), nil
+	return T(flagNames(n, table)), nil
+}
+
+// marshalFlags writes a flag enum. The server reads member names or one
+// integer, but not both in one value ("Select, 65536" is refused), so
+// names go as they are, and a value that holds a number (bits no member
+// names, as unmarshalFlags keeps them) goes as the integer of all its
+// bits, or as names if every bit has one. A number together with a name
+// this package does not know has no form the server reads: an error.
+func marshalFlags[T ~string](f T, table []flagBit) ([]byte, error) {
+	s := string(f)
+	if !hasNumber(s) {
+		return json.Marshal(s)
+	}
+	bits, ok := flagBits(s, table)
+	if !ok {
+		return nil, fmt.Errorf("webapi: %s %.80q mixes a number with a name this package does not know; the web API reads names or one number", reflect.TypeFor[T]().Name(), s)
+	}
+	if names := flagNames(bits, table); !hasNumber(names) {
+		return json.Marshal(names)
+	}
+	return strconv.AppendUint(nil, bits, 10), nil
+}
+
+// hasNumber reports whether one of the comma-separated parts of s is a
+// number rather than a name.
+func hasNumber(s string) bool {
+	for part := range strings.SplitSeq(s, ",") {
+		if _, err := strconv.ParseUint(strings.TrimSpace(part), 10, 64); err == nil {
+			return true
+		}
+	}
+	return false
 }
 
 // flagNames writes bits as member names: the zero member for 0, else one

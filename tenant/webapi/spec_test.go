@@ -1,20 +1,20 @@
 package webapi
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"reflect"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/go-superoffice/superoffice/tenant"
 	"github.com/go-superoffice/superoffice/tenant/webapi/internal/spec"
@@ -33,9 +33,7 @@ var (
 func loadSpec(t testing.TB) *spec.Spec {
 	t.Helper()
 	loadOnce.Do(func() { theSpec, specErr = spec.Load("spec/spec.json") })
-	if specErr != nil {
-		t.Fatal(specErr)
-	}
+	require.NoError(t, specErr)
 	return theSpec
 }
 
@@ -57,9 +55,7 @@ type caller struct {
 // arg decodes the sample of parameter i into the parameter's Go type.
 func arg[T any](c *caller, i int) T {
 	var v T
-	if err := json.Unmarshal(c.args[i], &v); err != nil {
-		c.t.Fatalf("decode sample argument %d %s into %T: %v", i, c.args[i], v, err)
-	}
+	require.NoError(c.t, json.Unmarshal(c.args[i], &v), "decode sample argument %d %s into %T", i, c.args[i], v)
 	return v
 }
 
@@ -125,70 +121,26 @@ func setup(t *testing.T) (*API, *recorder) {
 	return New(newTestClient(t, srv.URL+prefix, srv.Client())), rec
 }
 
-// jsonEqual compares two JSON texts as values.
-func jsonEqual(a, b []byte) (bool, error) {
-	var va, vb any
-	if err := json.Unmarshal(a, &va); err != nil {
-		return false, fmt.Errorf("%w in %s", err, a)
-	}
-	if err := json.Unmarshal(b, &vb); err != nil {
-		return false, fmt.Errorf("%w in %s", err, b)
-	}
-	return reflect.DeepEqual(va, vb), nil
-}
-
-// diffJSON names the top-level keys on which two JSON objects differ, to
-// keep failure messages short.
-func diffJSON(want, got []byte) string {
-	var w, g map[string]any
-	if json.Unmarshal(want, &w) != nil || json.Unmarshal(got, &g) != nil {
-		return fmt.Sprintf("want %.300s\ngot  %.300s", want, got)
-	}
-	var diffs []string
-	for k, v := range w {
-		if !reflect.DeepEqual(v, g[k]) {
-			diffs = append(diffs, fmt.Sprintf("%s: want %v got %v", k, v, g[k]))
-		}
-	}
-	for k := range g {
-		if _, ok := w[k]; !ok {
-			diffs = append(diffs, fmt.Sprintf("%s: unexpected %v", k, g[k]))
-		}
-	}
-	sort.Strings(diffs)
-	return strings.Join(diffs, "\n")
-}
-
 func mustJSON(t testing.TB, v any) []byte {
 	t.Helper()
 	b, err := json.Marshal(v)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return b
 }
 
 func TestEveryTypeRoundTrips(t *testing.T) {
 	s := loadSpec(t)
-	if len(typeFactories) != len(s.Types) {
-		t.Fatalf("%d type factories for %d types: regenerate", len(typeFactories), len(s.Types))
-	}
+	require.Len(t, typeFactories, len(s.Types), "a type factory for every type: regenerate")
 	smp := &spec.Sampler{Spec: s, MaxDepth: 3}
 	for _, ty := range s.Types {
 		mk := typeFactories[ty.Name]
-		if mk == nil {
-			t.Errorf("type %s has no Go type", ty.Name)
+		if !assert.NotNil(t, mk, "type %s has no Go type", ty.Name) {
 			continue
 		}
 		sample := mustJSON(t, smp.Object(ty.Name, 0))
 		v := mk()
-		if err := json.Unmarshal(sample, v); err != nil {
-			t.Errorf("%s: decode sample: %v", ty.Name, err)
-			continue
-		}
-		got := mustJSON(t, v)
-		if ok, err := jsonEqual(sample, got); err != nil || !ok {
-			t.Errorf("%s does not round-trip (%v):\n%s", ty.Name, err, diffJSON(sample, got))
+		if assert.NoError(t, json.Unmarshal(sample, v), "%s: decode sample", ty.Name) {
+			assert.JSONEq(t, string(sample), string(mustJSON(t, v)), "%s does not round-trip", ty.Name)
 		}
 	}
 }
@@ -209,28 +161,18 @@ func TestEveryRequestRoundTrips(t *testing.T) {
 			}
 			n++
 			mk := requestFactories[m.Body.Name]
-			if mk == nil {
-				t.Errorf("%s.%s: no request struct for %s", s.Services[i].Name, m.Name, m.Body.Name)
+			if !assert.NotNil(t, mk, "%s.%s: no request struct for %s", s.Services[i].Name, m.Name, m.Body.Name) {
 				continue
 			}
 			sample := mustJSON(t, smp.Body(m.Body.Fields))
 			v := mk()
-			if err := json.Unmarshal(sample, v); err != nil {
-				t.Errorf("%s: decode sample: %v", m.Body.Name, err)
-				continue
+			if assert.NoError(t, json.Unmarshal(sample, v), "%s: decode sample", m.Body.Name) {
+				assert.JSONEq(t, string(sample), string(mustJSON(t, v)), "%s does not round-trip", m.Body.Name)
 			}
-			got := mustJSON(t, v)
-			if ok, err := jsonEqual(sample, got); err != nil || !ok {
-				t.Errorf("%s does not round-trip (%v):\n%s", m.Body.Name, err, diffJSON(sample, got))
-			}
-			if k := reflect.TypeOf(v).Elem().NumField(); k != len(m.Body.Fields) {
-				t.Errorf("%s: %d fields, the body has %d", m.Body.Name, k, len(m.Body.Fields))
-			}
+			assert.Equal(t, len(m.Body.Fields), reflect.TypeOf(v).Elem().NumField(), "%s: one field per field of the body", m.Body.Name)
 		}
 	}
-	if n != len(requestFactories) {
-		t.Errorf("%d request structs for %d bodies of two or more fields: regenerate", len(requestFactories), n)
-	}
+	assert.Len(t, requestFactories, n, "a request struct for every body of two or more fields: regenerate")
 	t.Logf("%d request structs", n)
 }
 
@@ -267,8 +209,7 @@ func TestEveryMethodSendsWhatTheSpecSays(t *testing.T) {
 	for _, mc := range methodCalls {
 		key := mc.service + "." + mc.method
 		m, sv := methods[key], services[key]
-		if m == nil {
-			t.Errorf("%s is not in the spec: regenerate", key)
+		if !assert.NotNil(t, m, "%s is not in the spec: regenerate", key) {
 			continue
 		}
 		called[key] = true
@@ -278,9 +219,7 @@ func TestEveryMethodSendsWhatTheSpecSays(t *testing.T) {
 		}
 		checkMethod(t, s, api, rec, sv, m, mc, name)
 	}
-	if len(called) != total {
-		t.Errorf("called %d of the spec's %d methods", len(called), total)
-	}
+	assert.Len(t, called, total, "every method of the spec is called")
 	t.Logf("called %d methods (%d calls)", len(called), len(methodCalls))
 }
 
@@ -306,30 +245,28 @@ func checkMethod(t *testing.T, s *spec.Spec, api *API, rec *recorder, sv *spec.S
 		rec.answer(http.StatusOK, "application/json; charset=utf-8", want)
 	}
 	got, err := mc.fn(c)
-	if err != nil {
-		t.Errorf("%s: %v", name, err)
+	if !assert.NoError(t, err, name) {
 		return
 	}
 	reqs := rec.requests()
-	if len(reqs) != 1 {
-		t.Errorf("%s: %d requests, want 1", name, len(reqs))
+	if !assert.Len(t, reqs, 1, "%s: one request", name) {
 		return
 	}
 	r := reqs[0]
-	if r.Method != m.HTTP {
-		t.Errorf("%s: verb %s, want %s", name, r.Method, m.HTTP)
-	}
-	if p := expectedPath(sv, m, ps, c.args); r.Path != p {
-		t.Errorf("%s: path %s, want %s", name, r.Path, p)
-	}
+	assert.Equal(t, m.HTTP, r.Method, "%s: verb", name)
+	assert.Equal(t, expectedPath(sv, m, ps, c.args), r.Path, "%s: path", name)
 	wantQuery := url.Values{}
 	for i, p := range ps {
 		if p.In == "query" {
 			wantQuery.Set(p.Wire, string(c.args[i]))
 		}
 	}
-	if q, err := url.ParseQuery(r.RawQuery); err != nil || !reflect.DeepEqual(q, wantQuery) && !(len(q) == 0 && len(wantQuery) == 0) {
-		t.Errorf("%s: query %q, want %q", name, r.RawQuery, wantQuery.Encode())
+	q, err := url.ParseQuery(r.RawQuery)
+	assert.NoError(t, err, "%s: query", name)
+	if len(wantQuery) == 0 {
+		assert.Empty(t, q, "%s: query", name)
+	} else {
+		assert.Equal(t, wantQuery, q, "%s: query", name)
 	}
 	// The body: none, the bare value, or one object of all parameters.
 	var wantBody []byte
@@ -347,35 +284,21 @@ func checkMethod(t *testing.T, s *spec.Spec, api *API, rec *recorder, sv *spec.S
 			wantBody = mustJSON(t, obj)
 		}
 	}
-	switch {
-	case wantBody == nil && len(r.Body) > 0:
-		t.Errorf("%s: sent a body %.100s, want none", name, r.Body)
-	case wantBody != nil:
-		if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
-			t.Errorf("%s: Content-Type %q", name, ct)
-		}
-		if ok, err := jsonEqual(wantBody, r.Body); err != nil || !ok {
-			t.Errorf("%s: body (%v):\n%s", name, err, diffJSON(wantBody, r.Body))
-		}
+	if wantBody == nil {
+		assert.Empty(t, r.Body, "%s: a body, want none", name)
+	} else {
+		assert.True(t, strings.HasPrefix(r.Header.Get("Content-Type"), "application/json"), "%s: Content-Type %q", name, r.Header.Get("Content-Type"))
+		assert.JSONEq(t, string(wantBody), string(r.Body), "%s: body", name)
 	}
 	// The result.
 	switch rt := m.Returns; {
 	case rt == nil:
-		if got != nil {
-			t.Errorf("%s: returned %v", name, got)
-		}
+		assert.Nil(t, got, "%s: result", name)
 	case rt.Prim == "binary":
-		if a := r.Header.Get("Accept"); !strings.Contains(a, "application/octet-stream") {
-			t.Errorf("%s: Accept %q, want application/octet-stream", name, a)
-		}
-		if b, _ := got.([]byte); !bytes.Equal(b, want) {
-			t.Errorf("%s: returned %q, want %q", name, got, want)
-		}
+		assert.Contains(t, r.Header.Get("Accept"), "application/octet-stream", "%s: Accept", name)
+		assert.Equal(t, want, got, "%s: result", name)
 	default:
-		gotJSON := mustJSON(t, got)
-		if ok, err := jsonEqual(want, gotJSON); err != nil || !ok {
-			t.Errorf("%s: result (%v):\n%s", name, err, diffJSON(want, gotJSON))
-		}
+		assert.JSONEq(t, string(want), string(mustJSON(t, got)), "%s: result", name)
 	}
 }
 
@@ -391,35 +314,27 @@ func TestReadOnlyRule(t *testing.T) {
 		{"GetNextInQueue", false}, {"GetNewMail", false}, {"SaveContactEntity", false},
 		{"Getaway", false}, {"DeleteContactEntity", false}, {"CreateDefaultContactEntity", false},
 	} {
-		if got := spec.ReadOnly(tc.name); got != tc.want {
-			t.Errorf("ReadOnly(%s) = %v, want %v", tc.name, got, tc.want)
-		}
+		assert.Equal(t, tc.want, spec.ReadOnly(tc.name), "ReadOnly(%s)", tc.name)
 	}
-	if len(options(true)) != 1 || len(options(false)) != 0 {
-		t.Error("options do not follow the read flag")
-	}
+	assert.Len(t, options(true), 1, "a read is idempotent")
+	assert.Empty(t, options(false), "a write is not")
 }
 
 func TestZeroAPIReturnsAnError(t *testing.T) {
 	var api API
-	if _, err := api.ContactAgent.GetContactEntity(context.Background(), 1); err == nil || !strings.HasPrefix(err.Error(), "webapi:") {
-		t.Errorf("err = %v", err)
-	}
-	if _, err := api.BLOBAgent.GetBlobStreamReader(context.Background(), 1); err == nil {
-		t.Error("no error")
-	}
-	if err := api.Contact.DeleteByID(context.Background(), 1); err == nil {
-		t.Error("no error")
-	}
+	_, err := api.ContactAgent.GetContactEntity(context.Background(), 1)
+	assert.ErrorIs(t, err, errNoClient)
+	assert.ErrorContains(t, err, "webapi:")
+	_, err = api.BLOBAgent.GetBlobStreamReader(context.Background(), 1)
+	assert.ErrorIs(t, err, errNoClient)
+	_, err = api.BLOBAgent.GetBlobStream(context.Background(), 1)
+	assert.ErrorIs(t, err, errNoClient)
+	assert.ErrorIs(t, api.Contact.DeleteByID(context.Background(), 1), errNoClient)
 }
 
 func TestQueryAndPathAreEncoded(t *testing.T) {
-	if got := withQuery("v1/Agents/Contact/GetContact", "contactId", -5); got != "v1/Agents/Contact/GetContact?contactId=-5" {
-		t.Errorf("withQuery = %s", got)
-	}
-	if got := pathInt(42); got != "42" {
-		t.Errorf("pathInt = %s", got)
-	}
+	assert.Equal(t, "v1/Agents/Contact/GetContact?contactId=-5", withQuery("v1/Agents/Contact/GetContact", "contactId", -5))
+	assert.Equal(t, "42", pathInt(42))
 }
 
 // TestReadOnlyAgentMethodsAreRetried checks the rule end to end: on a 503
@@ -430,25 +345,17 @@ func TestReadOnlyAgentMethodsAreRetried(t *testing.T) {
 	defer srv.Close()
 	c, err := tenant.New(tenant.Config{BaseURL: srv.URL + prefix, HTTPClient: srv.Client(),
 		Retry: tenant.RetryPolicy{MaxRetries: 1, MinWait: time.Millisecond, MaxWait: 2 * time.Millisecond}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	api := New(c)
 	ctx := context.Background()
 	rec.answer(http.StatusServiceUnavailable, "", nil)
-	if _, err := api.ContactAgent.GetContactEntity(ctx, 1); err == nil {
-		t.Fatal("no error from a 503")
-	}
-	if n := len(rec.requests()); n != 2 {
-		t.Errorf("GetContactEntity: %d requests, want 2 (retried)", n)
-	}
+	_, err = api.ContactAgent.GetContactEntity(ctx, 1)
+	require.Error(t, err, "a 503")
+	assert.Len(t, rec.requests(), 2, "GetContactEntity is retried")
 	rec.answer(http.StatusServiceUnavailable, "", nil)
-	if _, err := api.ContactAgent.SaveContactEntity(ctx, &ContactEntity{Name: "x"}); err == nil {
-		t.Fatal("no error from a 503")
-	}
-	if n := len(rec.requests()); n != 1 {
-		t.Errorf("SaveContactEntity: %d requests, want 1 (not retried)", n)
-	}
+	_, err = api.ContactAgent.SaveContactEntity(ctx, &ContactEntity{Name: "x"})
+	require.Error(t, err, "a 503")
+	assert.Len(t, rec.requests(), 1, "SaveContactEntity is not retried")
 	// Named like reads, these register, keep a chat turn or create a
 	// selection: a retry would do that twice.
 	for name, f := range map[string]func() error{
@@ -463,11 +370,7 @@ func TestReadOnlyAgentMethodsAreRetried(t *testing.T) {
 		"GetTempTileSelection": func() error { _, err := api.DashAgent.GetTempTileSelection(ctx, 1); return err },
 	} {
 		rec.answer(http.StatusServiceUnavailable, "", nil)
-		if err := f(); err == nil {
-			t.Fatalf("%s: no error from a 503", name)
-		}
-		if n := len(rec.requests()); n != 1 {
-			t.Errorf("%s: %d requests, want 1 (not retried)", name, n)
-		}
+		require.Error(t, f(), "%s: a 503", name)
+		assert.Len(t, rec.requests(), 1, "%s is not retried", name)
 	}
 }

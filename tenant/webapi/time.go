@@ -2,8 +2,9 @@ package webapi
 
 import (
 	"bytes"
+	"encoding/json"
+	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -17,25 +18,32 @@ import (
 var Unspecified = time.FixedZone("Unspecified", 0)
 
 // Time is a date and time of the web API. It reads the server's
-// offset-less form (into Unspecified), values with an offset or Z, and
-// "0001-01-01T00:00:00", .NET's DateTime.MinValue, which the server uses
-// for "no date" and which is the zero Time. It writes a zero Time as
-// "0001-01-01T00:00:00", a time in Unspecified without an offset, and every
-// other time in RFC 3339 with its offset, with at most 7 fractional digits
-// (.NET's 100 ns resolution).
+// offset-less form (into Unspecified), values with an offset (Z, +02:00,
+// or -0500 without a colon, as the server writes with SO-TimeZone:
+// includeTZOffset), values without seconds ("2021-03-04T05:06"), bare
+// dates, and "0001-01-01T00:00:00", .NET's DateTime.MinValue, which the
+// server uses for "no date" and which is the zero Time. It writes a zero
+// Time as "0001-01-01T00:00:00", a time in Unspecified without an offset,
+// a time read with an offset without a colon in that form again, and every
+// other time in RFC 3339 with its offset, always with seconds and with at
+// most 7 fractional digits (.NET's 100 ns resolution).
 type Time struct {
 	time.Time
 }
 
 const (
-	layoutLocal  = "2006-01-02T15:04:05.9999999"
-	layoutOffset = "2006-01-02T15:04:05.9999999Z07:00"
-	zeroDate     = "0001-01-01T00:00:00"
+	layoutLocal   = "2006-01-02T15:04:05.9999999"
+	layoutOffset  = "2006-01-02T15:04:05.9999999Z07:00"
+	layoutCompact = "2006-01-02T15:04:05.9999999-0700"
+	zeroDate      = "0001-01-01T00:00:00"
 )
 
 // ParseTime parses a date and time in any form the web API uses: with or
-// without an offset, with up to 7 (or 9) fractional digits, or a bare date
-// ("2021-03-04"). Offset-less values are in Unspecified.
+// without an offset (Z, ±hh:mm or ±hhmm), with or without seconds, with
+// up to 7 (or 9) fractional digits, or a bare date ("2021-03-04").
+// Offset-less values are in Unspecified; a value with an offset without a
+// colon is in a fixed zone named like that offset ("-0500"), which String
+// and MarshalJSON write in the same form.
 func ParseTime(s string) (Time, error) {
 	if s == "" || s == zeroDate {
 		return Time{}, nil
@@ -47,15 +55,37 @@ func ParseTime(s string) (Time, error) {
 		}
 		return parsed(t), nil
 	}
-	if hasOffset(s) {
-		t, err := time.Parse(time.RFC3339Nano, s)
-		if err != nil {
-			return Time{}, fmt.Errorf("webapi: date %q: %w", s, err)
-		}
-		return parsed(t), nil
+	clock, zone := s, ""
+	if i := offsetAt(s); i >= 0 {
+		clock, zone = s[:i], s[i:]
 	}
-	// The layout has no fraction: Go accepts one after the seconds anyway.
-	t, err := time.ParseInLocation("2006-01-02T15:04:05", s, Unspecified)
+	// The layouts have no fraction: Go accepts one after the seconds anyway.
+	layout := "2006-01-02T15:04:05"
+	if strings.Count(clock, ":") == 1 {
+		layout = "2006-01-02T15:04"
+	}
+	var (
+		t   time.Time
+		err error
+	)
+	switch {
+	case zone == "":
+		t, err = time.ParseInLocation(layout, s, Unspecified)
+	case strings.Contains(zone, ":") || zone == "Z" || zone == "z":
+		if layout == "2006-01-02T15:04:05" {
+			t, err = time.Parse(time.RFC3339Nano, s)
+		} else {
+			t, err = time.Parse(layout+"Z07:00", s)
+		}
+	default:
+		t, err = time.Parse(layout+"-0700", s)
+		if err == nil {
+			// A zone named like the offset, so that it is written back so.
+			name := t.Format("-0700")
+			_, off := t.Zone()
+			t = t.In(time.FixedZone(name, off))
+		}
+	}
 	if err != nil {
 		return Time{}, fmt.Errorf("webapi: date %q: %w", s, err)
 	}
@@ -72,13 +102,23 @@ func parsed(t time.Time) Time {
 	return Time{t}
 }
 
-// hasOffset reports whether a datetime string ends in Z or ±hh:mm.
-func hasOffset(s string) bool {
+// offsetAt returns where the offset of a datetime string starts (at Z, z,
+// + or -), or -1 when it has none.
+func offsetAt(s string) int {
 	if strings.HasSuffix(s, "Z") || strings.HasSuffix(s, "z") {
-		return true
+		return len(s) - 1
 	}
-	i := strings.LastIndexAny(s, "+-")
-	return i > len("2006-01-02") // past the date's own dashes
+	if i := strings.LastIndexAny(s, "+-"); i > len("2006-01-02") { // past the date's own dashes
+		return i
+	}
+	return -1
+}
+
+// compact reports whether t is written with an offset without a colon:
+// its location is the fixed zone ParseTime made for such an offset.
+func compact(t time.Time) bool {
+	name := t.Location().String()
+	return len(name) == len("-0700") && (name[0] == '+' || name[0] == '-') && name == t.Format("-0700")
 }
 
 // String formats t as it is sent.
@@ -88,6 +128,8 @@ func (t Time) String() string {
 		return zeroDate
 	case t.Location() == Unspecified:
 		return t.Format(layoutLocal)
+	case compact(t.Time):
+		return t.Format(layoutCompact)
 	}
 	return t.Format(layoutOffset)
 }
@@ -104,6 +146,8 @@ func (t Time) MarshalJSON() ([]byte, error) {
 		b = append(b, zeroDate...)
 	case t.Location() == Unspecified:
 		b = t.AppendFormat(b, layoutLocal)
+	case compact(t.Time):
+		b = t.AppendFormat(b, layoutCompact)
 	default:
 		b = t.AppendFormat(b, layoutOffset)
 	}
@@ -111,27 +155,38 @@ func (t Time) MarshalJSON() ([]byte, error) {
 }
 
 // UnmarshalJSON reads a JSON string in any form ParseTime takes; null and
-// "" are the zero Time.
+// "" are the zero Time. A value it cannot read is a *json.UnmarshalTypeError,
+// which encoding/json completes with the JSON members that lead to it, so
+// the error names the field.
 func (t *Time) UnmarshalJSON(b []byte) error {
 	if string(b) == "null" {
 		*t = Time{}
 		return nil
 	}
 	if len(b) < 2 || b[0] != '"' || b[len(b)-1] != '"' {
-		return fmt.Errorf("webapi: date is not a JSON string: %.40s", b)
+		return valueError[Time](fmt.Sprintf("%.40s (a date must be a JSON string)", b))
 	}
 	s := b[1 : len(b)-1]
 	if bytes.IndexByte(s, '\\') >= 0 {
-		u, err := strconv.Unquote(string(b))
-		if err != nil {
+		var u string
+		if err := json.Unmarshal(b, &u); err != nil {
 			return fmt.Errorf("webapi: date: %w", err)
 		}
 		s = []byte(u)
 	}
 	v, err := ParseTime(string(s))
 	if err != nil {
-		return err
+		return valueError[Time](fmt.Sprintf("date %.40q (%s)", s, parseReason(err)))
 	}
 	*t = v
 	return nil
+}
+
+// parseReason is why time.Parse refused a date, without the date itself.
+func parseReason(err error) string {
+	var pe *time.ParseError
+	if errors.As(err, &pe) && pe.Message != "" {
+		return strings.TrimPrefix(pe.Message, ": ")
+	}
+	return "not a date and time the web API writes"
 }

@@ -178,19 +178,21 @@ func (ts TimeSpan) MarshalJSON() ([]byte, error) {
 }
 
 // UnmarshalJSON reads a JSON string in any form ParseTimeSpan takes; null
-// is zero.
+// is zero. A value it cannot read is a *json.UnmarshalTypeError, which
+// encoding/json completes with the JSON members that lead to it, so the
+// error names the field.
 func (ts *TimeSpan) UnmarshalJSON(b []byte) error {
 	if string(b) == "null" {
 		*ts = TimeSpan{}
 		return nil
 	}
-	s, err := strconv.Unquote(string(b))
-	if err != nil {
-		return fmt.Errorf("webapi: timespan is not a JSON string: %.40s", b)
+	s, ok, err := jsonString(b)
+	if !ok || err != nil {
+		return valueError[TimeSpan](fmt.Sprintf("%.40s (a timespan must be a JSON string)", b))
 	}
 	v, err := ParseTimeSpan(s)
 	if err != nil {
-		return err
+		return valueError[TimeSpan](fmt.Sprintf("timespan %.40q (neither [-][d.]hh:mm:ss[.fffffff] nor an ISO 8601 duration)", s))
 	}
 	*ts = v
 	return nil

@@ -14,17 +14,17 @@ type AccessGatewayInfo struct {
 // ActivityFilter is the ActivityFilter carrier of the web API.
 type ActivityFilter struct {
 	Carrier
-	AssociateList  []SelectableMDOListItem `json:"AssociateList,omitempty"`
+	AssociateList  []SelectableMDOListItem `json:"AssociateList,omitzero"`
 	FromDate       Time                    `json:"FromDate"`
-	FutureDateList []MDOListItem           `json:"FutureDateList,omitempty"`
-	GroupList      []SelectableMDOListItem `json:"GroupList,omitempty"`
+	FutureDateList []MDOListItem           `json:"FutureDateList,omitzero"`
+	GroupList      []SelectableMDOListItem `json:"GroupList,omitzero"`
 	ToDate         Time                    `json:"ToDate"`
 }
 
 // ActivityInformationListItem is the ActivityInformationListItem carrier of the web API.
 type ActivityInformationListItem struct {
 	Carrier
-	ActivityInformation *ActivitySummary `json:"ActivityInformation,omitempty"`
+	ActivityInformation *ActivitySummary `json:"ActivityInformation,omitzero"`
 	Date                Time             `json:"Date"`
 }
 
@@ -39,7 +39,7 @@ type ActivitySummary struct {
 // ActivitySummaryItem is the ActivitySummaryItem carrier of the web API.
 type ActivitySummaryItem struct {
 	AppointmentID int64          `json:"AppointmentId"`
-	Completed     ActivityStatus `json:"Completed,omitempty"`
+	Completed     ActivityStatus `json:"Completed,omitzero"`
 	Date          Time           `json:"Date"`
 	Description   string         `json:"Description"`
 	DocumentID    int64          `json:"DocumentId"`
@@ -50,9 +50,9 @@ type ActivitySummaryItem struct {
 type Address struct {
 	Carrier
 	Formatted        string             `json:"Formatted"`
-	LocalizedAddress [][]LocalizedField `json:"LocalizedAddress,omitempty"`
-	Postal           *StructuredAddress `json:"Postal,omitempty"`
-	Street           *StructuredAddress `json:"Street,omitempty"`
+	LocalizedAddress [][]LocalizedField `json:"LocalizedAddress,omitzero"`
+	Postal           *StructuredAddress `json:"Postal,omitzero"`
+	Street           *StructuredAddress `json:"Street,omitzero"`
 	Wgs84Latitude    float64            `json:"Wgs84Latitude"`
 	Wgs84Longitude   float64            `json:"Wgs84Longitude"`
 }
@@ -64,7 +64,7 @@ type AddressSyncData struct {
 	Address2         string      `json:"Address2"`
 	Address3         string      `json:"Address3"`
 	AddressID        int64       `json:"AddressId"`
-	AddressType      AddressType `json:"AddressType,omitempty"`
+	AddressType      AddressType `json:"AddressType,omitzero"`
 	City             string      `json:"City"`
 	County           string      `json:"County"`
 	FormattedAddress string      `json:"FormattedAddress"`
@@ -80,16 +80,16 @@ type AlarmData struct {
 	AlarmTime         Time             `json:"AlarmTime"`
 	AppointmentID     int64            `json:"AppointmentId"`
 	AppointmentText   string           `json:"AppointmentText"`
-	AppointmentType   AppointmentType  `json:"AppointmentType,omitempty"`
-	AssignmentStatus  AssignmentStatus `json:"AssignmentStatus,omitempty"`
-	BookingType       BookingType      `json:"BookingType,omitempty"`
+	AppointmentType   AppointmentType  `json:"AppointmentType,omitzero"`
+	AssignmentStatus  AssignmentStatus `json:"AssignmentStatus,omitzero"`
+	BookingType       BookingType      `json:"BookingType,omitzero"`
 	ContactDepartment string           `json:"ContactDepartment"`
 	ContactFullName   string           `json:"ContactFullName"`
 	ContactID         int64            `json:"ContactId"`
 	ContactName       string           `json:"ContactName"`
 	EndDate           Time             `json:"EndDate"`
 	FormalName        string           `json:"FormalName"`
-	InvitationStatus  InvitationStatus `json:"InvitationStatus,omitempty"`
+	InvitationStatus  InvitationStatus `json:"InvitationStatus,omitzero"`
 	JoinVideomeetURL  string           `json:"JoinVideomeetUrl"`
 	Location          string           `json:"Location"`
 	PersonFullName    string           `json:"PersonFullName"`
@@ -119,15 +119,15 @@ type AmountClassEntity struct {
 type AnalyticsData struct {
 	Company                 string                            `json:"Company"`
 	Email                   string                            `json:"Email"`
-	FeatureToggles          map[string]bool                   `json:"FeatureToggles,omitempty"`
+	FeatureToggles          map[string]bool                   `json:"FeatureToggles,omitzero"`
 	FileVersion             string                            `json:"FileVersion"`
 	FileVersionNumber       float64                           `json:"FileVersionNumber"`
 	GroupCountryCode        string                            `json:"GroupCountryCode"`
 	GroupCountryName        string                            `json:"GroupCountryName"`
 	GroupRegisteredAgeDays  float64                           `json:"GroupRegisteredAgeDays"`
 	GroupRegisteredDate     string                            `json:"GroupRegisteredDate"`
-	HasLicensce             map[string]bool                   `json:"HasLicensce,omitempty"`
-	LicenseStatus           *UserAndInstallationLicenceStatus `json:"LicenseStatus,omitempty"`
+	HasLicensce             map[string]bool                   `json:"HasLicensce,omitzero"`
+	LicenseStatus           *UserAndInstallationLicenceStatus `json:"LicenseStatus,omitzero"`
 	Name                    string                            `json:"Name"`
 	NumAppointment          float64                           `json:"NumAppointment"`
 	NumContact              float64                           `json:"NumContact"`
@@ -145,8 +145,8 @@ type AnalyticsData struct {
 	NumTargetAssignmentInfo float64                           `json:"NumTargetAssignmentInfo"`
 	NumTicketLogAction      float64                           `json:"NumTicketLogAction"`
 	NumWorkflow             float64                           `json:"NumWorkflow"`
-	Preferences             map[string]bool                   `json:"Preferences,omitempty"`
-	SystemLicenseNames      []string                          `json:"SystemLicenseNames,omitempty"`
+	Preferences             map[string]bool                   `json:"Preferences,omitzero"`
+	SystemLicenseNames      []string                          `json:"SystemLicenseNames,omitzero"`
 	TotAppointment          float64                           `json:"TotAppointment"`
 	TotContact              float64                           `json:"TotContact"`
 	TotDashboard            float64                           `json:"TotDashboard"`
@@ -179,14 +179,14 @@ type Appointment struct {
 	AppointmentID        int64                     `json:"AppointmentId"`
 	AssignedBy           float64                   `json:"AssignedBy"`
 	AssignedByFullName   string                    `json:"AssignedByFullName"`
-	AssignmentStatus     AssignmentStatus          `json:"AssignmentStatus,omitempty"`
+	AssignmentStatus     AssignmentStatus          `json:"AssignmentStatus,omitzero"`
 	AssociateFullName    string                    `json:"AssociateFullName"`
 	AssociateID          int64                     `json:"AssociateId"`
 	AssociateName        string                    `json:"AssociateName"`
-	BookingType          BookingType               `json:"BookingType,omitempty"`
-	CautionWarning       AppointmentCautionWarning `json:"CautionWarning,omitempty"`
+	BookingType          BookingType               `json:"BookingType,omitzero"`
+	CautionWarning       AppointmentCautionWarning `json:"CautionWarning,omitzero"`
 	ColorIndex           float64                   `json:"ColorIndex"`
-	Completed            ActivityStatus            `json:"Completed,omitempty"`
+	Completed            ActivityStatus            `json:"Completed,omitzero"`
 	ContactID            int64                     `json:"ContactId"`
 	ContactName          string                    `json:"ContactName"`
 	CreatedBy            string                    `json:"CreatedBy"`
@@ -197,7 +197,7 @@ type Appointment struct {
 	EndDate              Time                      `json:"EndDate"`
 	HasAlarm             bool                      `json:"HasAlarm"`
 	InternalNotes        string                    `json:"InternalNotes"`
-	InvitationStatus     InvitationStatus          `json:"InvitationStatus,omitempty"`
+	InvitationStatus     InvitationStatus          `json:"InvitationStatus,omitzero"`
 	IsAlldayEvent        bool                      `json:"IsAlldayEvent"`
 	IsBooking            bool                      `json:"IsBooking"`
 	IsBookingMain        bool                      `json:"IsBookingMain"`
@@ -208,17 +208,17 @@ type Appointment struct {
 	Location             string                    `json:"Location"`
 	MotherAssociateID    int64                     `json:"MotherAssociateId"`
 	MotherID             int64                     `json:"MotherId"`
-	OwnedExternally      AppointmentExternalOwner  `json:"OwnedExternally,omitempty"`
+	OwnedExternally      AppointmentExternalOwner  `json:"OwnedExternally,omitzero"`
 	PersonFullName       string                    `json:"PersonFullName"`
 	PersonID             int64                     `json:"PersonId"`
 	PreferredTZLocation  float64                   `json:"PreferredTZLocation"`
 	PriorityID           int64                     `json:"PriorityId"`
 	PriorityName         string                    `json:"PriorityName"`
-	Private              AppointmentPrivate        `json:"Private,omitempty"`
+	Private              AppointmentPrivate        `json:"Private,omitzero"`
 	ProjectID            int64                     `json:"ProjectId"`
 	ProjectName          string                    `json:"ProjectName"`
 	RecurringEndDate     Time                      `json:"RecurringEndDate"`
-	RecurringPattern     RecurrencePattern         `json:"RecurringPattern,omitempty"`
+	RecurringPattern     RecurrencePattern         `json:"RecurringPattern,omitzero"`
 	RecurringStartDate   Time                      `json:"RecurringStartDate"`
 	RejectReason         string                    `json:"RejectReason"`
 	SaleID               int64                     `json:"SaleId"`
@@ -226,9 +226,9 @@ type Appointment struct {
 	StartDate            Time                      `json:"StartDate"`
 	Task                 string                    `json:"Task"`
 	TaskID               int64                     `json:"TaskId"`
-	TaskType             TaskType                  `json:"TaskType,omitempty"`
+	TaskType             TaskType                  `json:"TaskType,omitzero"`
 	Title                string                    `json:"Title"`
-	Type                 AppointmentType           `json:"Type,omitempty"`
+	Type                 AppointmentType           `json:"Type,omitzero"`
 }
 
 // AppointmentEntity is the AppointmentEntity carrier of the web API.
@@ -239,26 +239,26 @@ type AppointmentEntity struct {
 	Agenda                    string                    `json:"Agenda"`
 	AlarmLeadTime             TimeSpan                  `json:"AlarmLeadTime"`
 	AppointmentID             int64                     `json:"AppointmentId"`
-	AssignedBy                *Associate                `json:"AssignedBy,omitempty"`
-	AssignmentStatus          AssignmentStatus          `json:"AssignmentStatus,omitempty"`
-	Associate                 *Associate                `json:"Associate,omitempty"`
-	BookingType               BookingType               `json:"BookingType,omitempty"`
-	CautionWarning            AppointmentCautionWarning `json:"CautionWarning,omitempty"`
+	AssignedBy                *Associate                `json:"AssignedBy,omitzero"`
+	AssignmentStatus          AssignmentStatus          `json:"AssignmentStatus,omitzero"`
+	Associate                 *Associate                `json:"Associate,omitzero"`
+	BookingType               BookingType               `json:"BookingType,omitzero"`
+	CautionWarning            AppointmentCautionWarning `json:"CautionWarning,omitzero"`
 	CentralserviceVideomeetID string                    `json:"CentralserviceVideomeetId"`
 	ColorIndex                float64                   `json:"ColorIndex"`
-	Completed                 ActivityStatus            `json:"Completed,omitempty"`
-	Contact                   *Contact                  `json:"Contact,omitempty"`
-	CreatedBy                 *Associate                `json:"CreatedBy,omitempty"`
+	Completed                 ActivityStatus            `json:"Completed,omitzero"`
+	Contact                   *Contact                  `json:"Contact,omitzero"`
+	CreatedBy                 *Associate                `json:"CreatedBy,omitzero"`
 	CreatedDate               Time                      `json:"CreatedDate"`
-	CustomFields              map[string]string         `json:"CustomFields,omitempty"`
+	CustomFields              map[string]string         `json:"CustomFields,omitzero"`
 	Description               string                    `json:"Description"`
 	EndDate                   Time                      `json:"EndDate"`
-	ExtraFields               map[string]string         `json:"ExtraFields,omitempty"`
+	ExtraFields               map[string]string         `json:"ExtraFields,omitzero"`
 	HasAlarm                  bool                      `json:"HasAlarm"`
 	HasConflict               bool                      `json:"HasConflict"`
 	InternalNotes             string                    `json:"InternalNotes"`
-	InvitationStatus          InvitationStatus          `json:"InvitationStatus,omitempty"`
-	InvitedPerson             *Person                   `json:"InvitedPerson,omitempty"`
+	InvitationStatus          InvitationStatus          `json:"InvitationStatus,omitzero"`
+	InvitedPerson             *Person                   `json:"InvitedPerson,omitzero"`
 	IsAlldayEvent             bool                      `json:"IsAlldayEvent"`
 	IsFree                    bool                      `json:"IsFree"`
 	IsMileStone               bool                      `json:"IsMileStone"`
@@ -266,34 +266,34 @@ type AppointmentEntity struct {
 	JoinVideomeetURL          string                    `json:"JoinVideomeetUrl"`
 	LagTime                   TimeSpan                  `json:"LagTime"`
 	LeadTime                  TimeSpan                  `json:"LeadTime"`
-	Links                     []Link                    `json:"Links,omitempty"`
+	Links                     []Link                    `json:"Links,omitzero"`
 	Location                  string                    `json:"Location"`
-	MotherAssociate           *Associate                `json:"MotherAssociate,omitempty"`
+	MotherAssociate           *Associate                `json:"MotherAssociate,omitzero"`
 	MotherID                  int64                     `json:"MotherId"`
-	OwnedExternally           AppointmentExternalOwner  `json:"OwnedExternally,omitempty"`
-	Participants              []ParticipantInfo         `json:"Participants,omitempty"`
-	Person                    *Person                   `json:"Person,omitempty"`
+	OwnedExternally           AppointmentExternalOwner  `json:"OwnedExternally,omitzero"`
+	Participants              []ParticipantInfo         `json:"Participants,omitzero"`
+	Person                    *Person                   `json:"Person,omitzero"`
 	PreferredTZLocation       float64                   `json:"PreferredTZLocation"`
-	PreferredTZLocationData   *TimeZoneData             `json:"PreferredTZLocationData,omitempty"`
-	Priority                  *Priority                 `json:"Priority,omitempty"`
-	Private                   AppointmentPrivate        `json:"Private,omitempty"`
-	Project                   *Project                  `json:"Project,omitempty"`
+	PreferredTZLocationData   *TimeZoneData             `json:"PreferredTZLocationData,omitzero"`
+	Priority                  *Priority                 `json:"Priority,omitzero"`
+	Private                   AppointmentPrivate        `json:"Private,omitzero"`
+	Project                   *Project                  `json:"Project,omitzero"`
 	PublishEventDate          Time                      `json:"PublishEventDate"`
 	PublishFrom               Time                      `json:"PublishFrom"`
 	PublishTo                 Time                      `json:"PublishTo"`
-	Recurrence                *RecurrenceInfo           `json:"Recurrence,omitempty"`
+	Recurrence                *RecurrenceInfo           `json:"Recurrence,omitzero"`
 	RejectCounter             float64                   `json:"RejectCounter"`
 	RejectReason              string                    `json:"RejectReason"`
-	Sale                      *Sale                     `json:"Sale,omitempty"`
+	Sale                      *Sale                     `json:"Sale,omitzero"`
 	StartDate                 Time                      `json:"StartDate"`
 	SuggestedAppointmentID    int64                     `json:"SuggestedAppointmentId"`
-	Task                      *TaskListItem             `json:"Task,omitempty"`
+	Task                      *TaskListItem             `json:"Task,omitzero"`
 	Title                     string                    `json:"Title"`
-	Type                      AppointmentType           `json:"Type,omitempty"`
-	UpdatedBy                 *Associate                `json:"UpdatedBy,omitempty"`
+	Type                      AppointmentType           `json:"Type,omitzero"`
+	UpdatedBy                 *Associate                `json:"UpdatedBy,omitzero"`
 	UpdatedDate               Time                      `json:"UpdatedDate"`
-	UserDefinedFields         map[string]string         `json:"UserDefinedFields,omitempty"`
-	VisibleFor                []VisibleFor              `json:"VisibleFor,omitempty"`
+	UserDefinedFields         map[string]string         `json:"UserDefinedFields,omitzero"`
+	VisibleFor                []VisibleFor              `json:"VisibleFor,omitzero"`
 }
 
 // AppointmentInfo is the AppointmentInfo carrier of the web API.
@@ -303,7 +303,7 @@ type AppointmentInfo struct {
 	AnySendEmail      bool                     `json:"AnySendEmail"`
 	AppointmentID     int64                    `json:"AppointmentId"`
 	AssociateID       int64                    `json:"AssociateId"`
-	ColorIndex        ColorIndex               `json:"ColorIndex,omitempty"`
+	ColorIndex        ColorIndex               `json:"ColorIndex,omitzero"`
 	ContactName       string                   `json:"ContactName"`
 	EndDate           Time                     `json:"EndDate"`
 	HasAlarm          bool                     `json:"HasAlarm"`
@@ -318,10 +318,10 @@ type AppointmentInfo struct {
 	IsVideoMeeting    bool                     `json:"IsVideoMeeting"`
 	MotherAssociateID int64                    `json:"MotherAssociateId"`
 	MotherID          int64                    `json:"MotherId"`
-	OwnedExternally   AppointmentExternalOwner `json:"OwnedExternally,omitempty"`
+	OwnedExternally   AppointmentExternalOwner `json:"OwnedExternally,omitzero"`
 	PersonName        string                   `json:"PersonName"`
 	ProjectName       string                   `json:"ProjectName"`
-	RecurrenceInfo    *RecurrenceInfo          `json:"RecurrenceInfo,omitempty"`
+	RecurrenceInfo    *RecurrenceInfo          `json:"RecurrenceInfo,omitzero"`
 	SendEmail         bool                     `json:"SendEmail"`
 	StartDate         Time                     `json:"StartDate"`
 	TaskName          string                   `json:"TaskName"`
@@ -332,19 +332,19 @@ type AppointmentInfo struct {
 type AppointmentMoveData struct {
 	Carrier
 	AppointmentID           int64                `json:"AppointmentId"`
-	ImapEMailConnectionInfo *EMailConnectionInfo `json:"ImapEMailConnectionInfo,omitempty"`
+	ImapEMailConnectionInfo *EMailConnectionInfo `json:"ImapEMailConnectionInfo,omitzero"`
 	IsAlldayEvent           bool                 `json:"IsAlldayEvent"`
 	IsFree                  bool                 `json:"IsFree"`
 	NewStartTime            Time                 `json:"NewStartTime"`
 	SendEmailToParticipants bool                 `json:"SendEmailToParticipants"`
-	SMTPEMailConnectionInfo *EMailConnectionInfo `json:"SmtpEMailConnectionInfo,omitempty"`
-	UpdateMode              RecurrenceUpdateMode `json:"UpdateMode,omitempty"`
+	SMTPEMailConnectionInfo *EMailConnectionInfo `json:"SmtpEMailConnectionInfo,omitzero"`
+	UpdateMode              RecurrenceUpdateMode `json:"UpdateMode,omitzero"`
 }
 
 // AppointmentSaveData is the AppointmentSaveData carrier of the web API.
 type AppointmentSaveData struct {
 	Carrier
-	AppointmentEntity *AppointmentEntity `json:"AppointmentEntity,omitempty"`
+	AppointmentEntity *AppointmentEntity `json:"AppointmentEntity,omitzero"`
 	EmailCreated      bool               `json:"EmailCreated"`
 }
 
@@ -367,7 +367,7 @@ type AppointmentSyncData struct {
 	IsInvitation      bool                  `json:"IsInvitation"`
 	IsTentative       bool                  `json:"IsTentative"`
 	Location          string                `json:"Location"`
-	Participants      []ParticipantSyncData `json:"Participants,omitempty"`
+	Participants      []ParticipantSyncData `json:"Participants,omitzero"`
 	PersonFormalName  string                `json:"PersonFormalName"`
 	PersonFullName    string                `json:"PersonFullName"`
 	PersonID          int64                 `json:"PersonId"`
@@ -383,7 +383,7 @@ type AppointmentSyncData struct {
 type ApproveRejectResponse struct {
 	Carrier
 	CreatedAppointmentID int64           `json:"CreatedAppointmentId"`
-	PluginResponse       *PluginResponse `json:"PluginResponse,omitempty"`
+	PluginResponse       *PluginResponse `json:"PluginResponse,omitzero"`
 }
 
 // ArchiveColumnData is the ArchiveColumnData carrier of the web API.
@@ -413,16 +413,16 @@ type ArchiveColumnInfo struct {
 // ArchiveConfiguration is the ArchiveConfiguration carrier of the web API.
 type ArchiveConfiguration struct {
 	Carrier
-	ArchiveColumnInfo  []ArchiveColumnInfo     `json:"ArchiveColumnInfo,omitempty"`
-	ArchiveEntityInfo  []SelectableMDOListItem `json:"ArchiveEntityInfo,omitempty"`
-	ArchiveOrderByInfo []ArchiveOrderByInfo    `json:"ArchiveOrderByInfo,omitempty"`
+	ArchiveColumnInfo  []ArchiveColumnInfo     `json:"ArchiveColumnInfo,omitzero"`
+	ArchiveEntityInfo  []SelectableMDOListItem `json:"ArchiveEntityInfo,omitzero"`
+	ArchiveOrderByInfo []ArchiveOrderByInfo    `json:"ArchiveOrderByInfo,omitzero"`
 	OwnerKeys          string                  `json:"OwnerKeys"`
 }
 
 // ArchiveListItem is the ArchiveListItem carrier of the web API.
 type ArchiveListItem struct {
 	Carrier
-	ColumnData map[string]ArchiveColumnData `json:"ColumnData,omitempty"`
+	ColumnData map[string]ArchiveColumnData `json:"ColumnData,omitzero"`
 	EntityName string                       `json:"EntityName"`
 	LinkHint   string                       `json:"LinkHint"`
 	PrimaryKey float64                      `json:"PrimaryKey"`
@@ -433,12 +433,12 @@ type ArchiveListItem struct {
 type ArchiveListResult struct {
 	Carrier
 	RowCount int64             `json:"RowCount"`
-	Rows     []ArchiveListItem `json:"Rows,omitempty"`
+	Rows     []ArchiveListItem `json:"Rows,omitzero"`
 }
 
 // ArchiveOrderByInfo is the ArchiveOrderByInfo carrier of the web API.
 type ArchiveOrderByInfo struct {
-	Direction OrderBySortType `json:"Direction,omitempty"`
+	Direction OrderBySortType `json:"Direction,omitzero"`
 	Name      string          `json:"Name"`
 }
 
@@ -447,31 +447,31 @@ type ArchiveRestrictionGroup struct {
 	Description  string                   `json:"Description"`
 	Name         string                   `json:"Name"`
 	Rank         float64                  `json:"Rank"`
-	Restrictions []ArchiveRestrictionInfo `json:"Restrictions,omitempty"`
+	Restrictions []ArchiveRestrictionInfo `json:"Restrictions,omitzero"`
 }
 
 // ArchiveRestrictionInfo is the ArchiveRestrictionInfo carrier of the web API.
 type ArchiveRestrictionInfo struct {
-	ColumnInfo       *ArchiveColumnInfo       `json:"ColumnInfo,omitempty"`
-	DisplayValues    []string                 `json:"DisplayValues,omitempty"`
-	InterOperator    InterRestrictionOperator `json:"InterOperator,omitempty"`
+	ColumnInfo       *ArchiveColumnInfo       `json:"ColumnInfo,omitzero"`
+	DisplayValues    []string                 `json:"DisplayValues,omitzero"`
+	InterOperator    InterRestrictionOperator `json:"InterOperator,omitzero"`
 	InterParenthesis float64                  `json:"InterParenthesis"`
 	IsActive         bool                     `json:"IsActive"`
 	Name             string                   `json:"Name"`
 	Operator         string                   `json:"Operator"`
-	SubRestrictions  []ArchiveRestrictionInfo `json:"SubRestrictions,omitempty"`
+	SubRestrictions  []ArchiveRestrictionInfo `json:"SubRestrictions,omitzero"`
 	UniqueHash       float64                  `json:"UniqueHash"`
-	Values           []string                 `json:"Values,omitempty"`
+	Values           []string                 `json:"Values,omitzero"`
 }
 
 // Associate is the Associate carrier of the web API.
 type Associate struct {
 	Carrier
 	AssociateID  int64             `json:"AssociateId"`
-	CustomFields map[string]string `json:"CustomFields,omitempty"`
+	CustomFields map[string]string `json:"CustomFields,omitzero"`
 	Deleted      bool              `json:"Deleted"`
 	EjUserID     int64             `json:"EjUserId"`
-	ExtraFields  map[string]string `json:"ExtraFields,omitempty"`
+	ExtraFields  map[string]string `json:"ExtraFields,omitzero"`
 	FormalName   string            `json:"FormalName"`
 	FullName     string            `json:"FullName"`
 	GroupIdx     float64           `json:"GroupIdx"`
@@ -479,7 +479,7 @@ type Associate struct {
 	PersonID     int64             `json:"PersonId"`
 	Rank         float64           `json:"Rank"`
 	Tooltip      string            `json:"Tooltip"`
-	Type         UserType          `json:"Type,omitempty"`
+	Type         UserType          `json:"Type,omitzero"`
 	UserName     string            `json:"UserName"`
 }
 
@@ -499,8 +499,8 @@ type AttachmentEntity struct {
 // AttachmentPreview is the AttachmentPreview carrier of the web API.
 type AttachmentPreview struct {
 	Carrier
-	Content              []byte             `json:"Content,omitempty"`
-	EmailAttachmentsInfo []AttachmentEntity `json:"EmailAttachmentsInfo,omitempty"`
+	Content              []byte             `json:"Content,omitzero"`
+	EmailAttachmentsInfo []AttachmentEntity `json:"EmailAttachmentsInfo,omitzero"`
 	EmailCc              string             `json:"EmailCc"`
 	EmailDate            Time               `json:"EmailDate"`
 	EmailFrom            string             `json:"EmailFrom"`
@@ -524,7 +524,7 @@ type AutomatedCategoryUpdate struct {
 	DefaultCategory  float64               `json:"DefaultCategory"`
 	Enabled          bool                  `json:"Enabled"`
 	LeadstatusID     int64                 `json:"LeadstatusId"`
-	TriggerType      CategoryUpdateTrigger `json:"TriggerType,omitempty"`
+	TriggerType      CategoryUpdateTrigger `json:"TriggerType,omitzero"`
 	UserConfirmation bool                  `json:"UserConfirmation"`
 }
 
@@ -548,7 +548,7 @@ type Batch struct {
 type BatchTaskInfo struct {
 	Carrier
 	AssociateID           int64                          `json:"AssociateId"`
-	CancellationBehaviour BatchTaskCancellationBehaviour `json:"CancellationBehaviour,omitempty"`
+	CancellationBehaviour BatchTaskCancellationBehaviour `json:"CancellationBehaviour,omitzero"`
 	Context               string                         `json:"Context"`
 	Created               Time                           `json:"Created"`
 	DatabaseSerialNumber  string                         `json:"DatabaseSerialNumber"`
@@ -561,21 +561,21 @@ type BatchTaskInfo struct {
 	IsSystemTask          bool                           `json:"IsSystemTask"`
 	LastStarted           Time                           `json:"LastStarted"`
 	Name                  string                         `json:"Name"`
-	ParameterObject       map[string]string              `json:"ParameterObject,omitempty"`
+	ParameterObject       map[string]string              `json:"ParameterObject,omitzero"`
 	ProgressDescription   string                         `json:"ProgressDescription"`
 	ProgressPercent       float64                        `json:"ProgressPercent"`
 	Request               string                         `json:"Request"`
 	Response              string                         `json:"Response"`
 	Result                string                         `json:"Result"`
 	StartCount            int64                          `json:"StartCount"`
-	State                 BatchTaskState                 `json:"State,omitempty"`
+	State                 BatchTaskState                 `json:"State,omitzero"`
 }
 
 // BizCard is the BizCard carrier of the web API.
 type BizCard struct {
-	Contact    *ContactEntity `json:"Contact,omitempty"`
+	Contact    *ContactEntity `json:"Contact,omitzero"`
 	LogoImage  string         `json:"LogoImage"`
-	Person     *PersonEntity  `json:"Person,omitempty"`
+	Person     *PersonEntity  `json:"Person,omitzero"`
 	PhotoImage string         `json:"PhotoImage"`
 }
 
@@ -585,7 +585,7 @@ type BlobEntity struct {
 	BlobID         int64      `json:"BlobId"`
 	BlobSize       float64    `json:"BlobSize"`
 	ConceptualType string     `json:"ConceptualType"`
-	CreatedBy      *Associate `json:"CreatedBy,omitempty"`
+	CreatedBy      *Associate `json:"CreatedBy,omitzero"`
 	CreatedDate    Time       `json:"CreatedDate"`
 	Description    string     `json:"Description"`
 	ExtraInfo      string     `json:"ExtraInfo"`
@@ -593,7 +593,7 @@ type BlobEntity struct {
 	IsZipped       bool       `json:"IsZipped"`
 	MimeType       string     `json:"MimeType"`
 	OriginalSize   float64    `json:"OriginalSize"`
-	UpdatedBy      *Associate `json:"UpdatedBy,omitempty"`
+	UpdatedBy      *Associate `json:"UpdatedBy,omitzero"`
 	UpdatedDate    Time       `json:"UpdatedDate"`
 }
 
@@ -602,7 +602,7 @@ type BoardViewSettingsBase struct {
 	AssociateID         int64               `json:"AssociateId"`
 	BoardViewSettingsID int64               `json:"BoardViewSettingsId"`
 	ColorBy             string              `json:"ColorBy"`
-	EntityType          BoardViewEntityType `json:"EntityType,omitempty"`
+	EntityType          BoardViewEntityType `json:"EntityType,omitzero"`
 	Filters             string              `json:"Filters"`
 	GroupBy             string              `json:"GroupBy"`
 	HideEmptyGroups     bool                `json:"HideEmptyGroups"`
@@ -625,24 +625,24 @@ type Business struct {
 type CRMScriptEntity struct {
 	Carrier
 	AccessKey             string               `json:"AccessKey"`
-	BlockedVerbs          EjScriptVerb         `json:"BlockedVerbs,omitempty"`
+	BlockedVerbs          EjScriptVerb         `json:"BlockedVerbs,omitzero"`
 	Description           string               `json:"Description"`
 	EjscriptID            int64                `json:"EjscriptId"`
 	HierarchyID           int64                `json:"HierarchyId"`
 	HTMLOutput            float64              `json:"HtmlOutput"`
 	IncludeID             string               `json:"IncludeId"`
-	Includes              []float64            `json:"Includes,omitempty"`
+	Includes              []float64            `json:"Includes,omitzero"`
 	Name                  string               `json:"Name"`
 	Registered            Time                 `json:"Registered"`
 	RegisteredAssociateID int64                `json:"RegisteredAssociateId"`
-	ScriptType            ScriptType           `json:"ScriptType,omitempty"`
+	ScriptType            ScriptType           `json:"ScriptType,omitzero"`
 	Source                string               `json:"Source"`
 	SourceCode            string               `json:"SourceCode"`
-	SourceMaps            []CRMScriptSourceMap `json:"SourceMaps,omitempty"`
+	SourceMaps            []CRMScriptSourceMap `json:"SourceMaps,omitzero"`
 	UniqueIdentifier      string               `json:"UniqueIdentifier"`
 	Updated               Time                 `json:"Updated"`
 	UpdatedAssociateID    int64                `json:"UpdatedAssociateId"`
-	ValidationResult      *CRMScriptResult     `json:"ValidationResult,omitempty"`
+	ValidationResult      *CRMScriptResult     `json:"ValidationResult,omitzero"`
 }
 
 // CRMScriptErrorInfo is the CRMScriptErrorInfo carrier of the web API.
@@ -657,11 +657,11 @@ type CRMScriptErrorInfo struct {
 // CRMScriptResult is the CRMScriptResult carrier of the web API.
 type CRMScriptResult struct {
 	Carrier
-	ErrorInformation *CRMScriptErrorInfo  `json:"ErrorInformation,omitempty"`
+	ErrorInformation *CRMScriptErrorInfo  `json:"ErrorInformation,omitzero"`
 	ErrorMessage     string               `json:"ErrorMessage"`
-	Includes         []float64            `json:"Includes,omitempty"`
+	Includes         []float64            `json:"Includes,omitzero"`
 	LineNumber       float64              `json:"LineNumber"`
-	SourceMaps       []CRMScriptSourceMap `json:"SourceMaps,omitempty"`
+	SourceMaps       []CRMScriptSourceMap `json:"SourceMaps,omitzero"`
 	Transpiled       string               `json:"Transpiled"`
 	Valid            bool                 `json:"Valid"`
 }
@@ -669,15 +669,15 @@ type CRMScriptResult struct {
 // CRMScriptRunResult is the CRMScriptRunResult carrier of the web API.
 type CRMScriptRunResult struct {
 	Carrier
-	ErrorInformation *CRMScriptErrorInfo `json:"ErrorInformation,omitempty"`
-	Eventdata        *EventData          `json:"Eventdata,omitempty"`
-	Headers          map[string]string   `json:"Headers,omitempty"`
+	ErrorInformation *CRMScriptErrorInfo `json:"ErrorInformation,omitzero"`
+	Eventdata        *EventData          `json:"Eventdata,omitzero"`
+	Headers          map[string]string   `json:"Headers,omitzero"`
 	Output           string              `json:"Output"`
-	Parameters       map[string]string   `json:"Parameters,omitempty"`
+	Parameters       map[string]string   `json:"Parameters,omitzero"`
 	StatusCode       float64             `json:"StatusCode"`
 	StatusMessage    string              `json:"StatusMessage"`
 	Success          bool                `json:"Success"`
-	TraceRun         *CRMScriptTraceRun  `json:"TraceRun,omitempty"`
+	TraceRun         *CRMScriptTraceRun  `json:"TraceRun,omitzero"`
 }
 
 // CRMScriptSourceMap is the CRMScriptSourceMap carrier of the web API.
@@ -685,7 +685,7 @@ type CRMScriptSourceMap struct {
 	Carrier
 	Delta          float64  `json:"Delta"`
 	IncludeID      string   `json:"IncludeId"`
-	IncludedFrom   []string `json:"IncludedFrom,omitempty"`
+	IncludedFrom   []string `json:"IncludedFrom,omitzero"`
 	LineNumberFrom float64  `json:"LineNumberFrom"`
 	LineNumberTo   float64  `json:"LineNumberTo"`
 }
@@ -731,13 +731,13 @@ type CallerID struct {
 // CallerIDCollection is the CallerIDCollection carrier of the web API.
 type CallerIDCollection struct {
 	CallerIDHash string     `json:"CallerIDHash"`
-	CallerIDs    []CallerID `json:"CallerIDs,omitempty"`
+	CallerIDs    []CallerID `json:"CallerIDs,omitzero"`
 }
 
 // Carrier is the Carrier carrier of the web API.
 type Carrier struct {
-	FieldProperties map[string]FieldProperty `json:"FieldProperties,omitempty"`
-	TableRight      *TableRight              `json:"TableRight,omitempty"`
+	FieldProperties map[string]FieldProperty `json:"FieldProperties,omitzero"`
+	TableRight      *TableRight              `json:"TableRight,omitzero"`
 }
 
 // CategorizationModelDetails is the CategorizationModelDetails carrier of the web API.
@@ -752,15 +752,15 @@ type CategorizationModelDetails struct {
 type CategorizationStatusResponse struct {
 	Carrier
 	ContextIdentifier string                      `json:"ContextIdentifier"`
-	CurrentModel      *CategorizationModelDetails `json:"CurrentModel,omitempty"`
-	PreviousModel     *CategorizationModelDetails `json:"PreviousModel,omitempty"`
+	CurrentModel      *CategorizationModelDetails `json:"CurrentModel,omitzero"`
+	PreviousModel     *CategorizationModelDetails `json:"PreviousModel,omitzero"`
 	Status            string                      `json:"Status"`
 }
 
 // Category is the Category carrier of the web API.
 type Category struct {
 	Carrier
-	CategoryGroup    CategoryGroup `json:"CategoryGroup,omitempty"`
+	CategoryGroup    CategoryGroup `json:"CategoryGroup,omitzero"`
 	Deleted          bool          `json:"Deleted"`
 	EnableLeadStatus bool          `json:"EnableLeadStatus"`
 	ID               int64         `json:"Id"`
@@ -773,7 +773,7 @@ type Category struct {
 type CategoryEntity struct {
 	Carrier
 	CategoryFamilyID int64         `json:"CategoryFamilyId"`
-	CategoryGroup    CategoryGroup `json:"CategoryGroup,omitempty"`
+	CategoryGroup    CategoryGroup `json:"CategoryGroup,omitzero"`
 	CategoryID       int64         `json:"CategoryId"`
 	Deleted          bool          `json:"Deleted"`
 	EnableLeadStatus bool          `json:"EnableLeadStatus"`
@@ -791,9 +791,9 @@ type CategoryGuess struct {
 // ChangedData is the ChangedData carrier of the web API.
 type ChangedData struct {
 	Carrier
-	AddedRecords   []ChangedDataItem `json:"AddedRecords,omitempty"`
-	DeletedRecords []ChangedDataItem `json:"DeletedRecords,omitempty"`
-	UpdatedRecords []ChangedDataItem `json:"UpdatedRecords,omitempty"`
+	AddedRecords   []ChangedDataItem `json:"AddedRecords,omitzero"`
+	DeletedRecords []ChangedDataItem `json:"DeletedRecords,omitzero"`
+	UpdatedRecords []ChangedDataItem `json:"UpdatedRecords,omitzero"`
 }
 
 // ChangedDataItem is the ChangedDataItem carrier of the web API.
@@ -820,8 +820,8 @@ type ChatMessage struct {
 	Message        string                 `json:"Message"`
 	ReadByCustomer float64                `json:"ReadByCustomer"`
 	SpecialParam   string                 `json:"SpecialParam"`
-	SpecialType    ChatMessageSpecialType `json:"SpecialType,omitempty"`
-	Type           ChatMessageType        `json:"Type,omitempty"`
+	SpecialType    ChatMessageSpecialType `json:"SpecialType,omitzero"`
+	Type           ChatMessageType        `json:"Type,omitzero"`
 	WhenPosted     Time                   `json:"WhenPosted"`
 }
 
@@ -847,7 +847,7 @@ type ChatOpeningHours struct {
 	TueEnabled    bool          `json:"TueEnabled"`
 	TueStart      TimeSpan      `json:"TueStart"`
 	TueStop       TimeSpan      `json:"TueStop"`
-	TzLocation    *TimeZoneData `json:"TzLocation,omitempty"`
+	TzLocation    *TimeZoneData `json:"TzLocation,omitzero"`
 	UseLunchHours bool          `json:"UseLunchHours"`
 	WedEnabled    bool          `json:"WedEnabled"`
 	WedStart      TimeSpan      `json:"WedStart"`
@@ -857,7 +857,7 @@ type ChatOpeningHours struct {
 // ChatPresence is the ChatPresence carrier of the web API.
 type ChatPresence struct {
 	Carrier
-	ChatTopics   []float64 `json:"ChatTopics,omitempty"`
+	ChatTopics   []float64 `json:"ChatTopics,omitzero"`
 	DisplayName  string    `json:"DisplayName"`
 	OngoingChats float64   `json:"OngoingChats"`
 	Present      bool      `json:"Present"`
@@ -876,7 +876,7 @@ type ChatSessionEntity struct {
 	AlertLevel          float64           `json:"AlertLevel"`
 	ChatSessionID       int64             `json:"ChatSessionId"`
 	ChatbotIsActive     bool              `json:"ChatbotIsActive"`
-	Contact             *Contact          `json:"Contact,omitempty"`
+	Contact             *Contact          `json:"Contact,omitzero"`
 	CustomerAlias       string            `json:"CustomerAlias"`
 	CustomerCompanyName string            `json:"CustomerCompanyName"`
 	CustomerConsented   bool              `json:"CustomerConsented"`
@@ -885,20 +885,20 @@ type ChatSessionEntity struct {
 	CustomerName        string            `json:"CustomerName"`
 	CustomerPhone       string            `json:"CustomerPhone"`
 	FirstMessage        string            `json:"FirstMessage"`
-	Flags               ChatSessionFlags  `json:"Flags,omitempty"`
+	Flags               ChatSessionFlags  `json:"Flags,omitzero"`
 	InitialQueuePos     float64           `json:"InitialQueuePos"`
 	LastMessage         string            `json:"LastMessage"`
-	Person              *Person           `json:"Person,omitempty"`
-	Project             *Project          `json:"Project,omitempty"`
+	Person              *Person           `json:"Person,omitzero"`
+	Project             *Project          `json:"Project,omitzero"`
 	Rank                float64           `json:"Rank"`
 	Rating              float64           `json:"Rating"`
-	Sale                *Sale             `json:"Sale,omitempty"`
+	Sale                *Sale             `json:"Sale,omitzero"`
 	SessionKey          string            `json:"SessionKey"`
-	Status              ChatSessionStatus `json:"Status,omitempty"`
-	Ticket              *Ticket           `json:"Ticket,omitempty"`
+	Status              ChatSessionStatus `json:"Status,omitzero"`
+	Ticket              *Ticket           `json:"Ticket,omitzero"`
 	TopicID             int64             `json:"TopicId"`
-	TransferTo          *Associate        `json:"TransferTo,omitempty"`
-	User                *Associate        `json:"User,omitempty"`
+	TransferTo          *Associate        `json:"TransferTo,omitzero"`
+	User                *Associate        `json:"User,omitzero"`
 	WhenEnded           Time              `json:"WhenEnded"`
 	WhenFetched         Time              `json:"WhenFetched"`
 	WhenIdle            Time              `json:"WhenIdle"`
@@ -924,41 +924,41 @@ type ChatTopicAgent struct {
 	CanNotify  bool       `json:"CanNotify"`
 	CanRespond bool       `json:"CanRespond"`
 	TopicID    int64      `json:"TopicId"`
-	User       *Associate `json:"User,omitempty"`
+	User       *Associate `json:"User,omitzero"`
 }
 
 // ChatTopicEntity is the ChatTopicEntity carrier of the web API.
 type ChatTopicEntity struct {
 	Carrier
 	AlertRecipient                string              `json:"AlertRecipient"`
-	AlertTemplate                 *ReplyTemplate      `json:"AlertTemplate,omitempty"`
+	AlertTemplate                 *ReplyTemplate      `json:"AlertTemplate,omitzero"`
 	BadgeHeader                   string              `json:"BadgeHeader"`
 	BotEnabled                    bool                `json:"BotEnabled"`
-	BotSettings                   *ChatBotSettings    `json:"BotSettings,omitempty"`
+	BotSettings                   *ChatBotSettings    `json:"BotSettings,omitzero"`
 	ChatTopicID                   int64               `json:"ChatTopicId"`
 	CollectConsent                bool                `json:"CollectConsent"`
 	CustomQueueText               string              `json:"CustomQueueText"`
 	CustomQueueTextEnabled        bool                `json:"CustomQueueTextEnabled"`
 	Description                   string              `json:"Description"`
-	Language                      *CustomerLanguage   `json:"Language,omitempty"`
+	Language                      *CustomerLanguage   `json:"Language,omitzero"`
 	LastAccept                    Time                `json:"LastAccept"`
 	Name                          string              `json:"Name"`
 	OfflineCollectConsent         bool                `json:"OfflineCollectConsent"`
 	OfflineFormQueueLength        float64             `json:"OfflineFormQueueLength"`
 	OfflineFormTimeLimit          float64             `json:"OfflineFormTimeLimit"`
-	OpeningHours                  *ChatOpeningHours   `json:"OpeningHours,omitempty"`
+	OpeningHours                  *ChatOpeningHours   `json:"OpeningHours,omitzero"`
 	OpeningHoursEnabled           bool                `json:"OpeningHoursEnabled"`
 	SecondsPrAccept               float64             `json:"SecondsPrAccept"`
-	TicketCategory                *TicketCategory     `json:"TicketCategory,omitempty"`
+	TicketCategory                *TicketCategory     `json:"TicketCategory,omitzero"`
 	TicketEnabled                 bool                `json:"TicketEnabled"`
-	TicketPriority                *TicketPriority     `json:"TicketPriority,omitempty"`
+	TicketPriority                *TicketPriority     `json:"TicketPriority,omitzero"`
 	UseQueueOfflineForm           bool                `json:"UseQueueOfflineForm"`
 	WarnChatMessageMinutes        float64             `json:"WarnChatMessageMinutes"`
 	WarnManagerChatMessageMinutes float64             `json:"WarnManagerChatMessageMinutes"`
 	WarnManagerNewChatMinutes     float64             `json:"WarnManagerNewChatMinutes"`
 	WarnNewChatMinutes            float64             `json:"WarnNewChatMinutes"`
 	WelcomeMessage                string              `json:"WelcomeMessage"`
-	Widget                        *ChatWidgetSettings `json:"Widget,omitempty"`
+	Widget                        *ChatWidgetSettings `json:"Widget,omitzero"`
 	WidgetEnableRating            bool                `json:"WidgetEnableRating"`
 	WidgetRatingText              string              `json:"WidgetRatingText"`
 }
@@ -967,7 +967,7 @@ type ChatTopicEntity struct {
 type ChatWidgetSettings struct {
 	AgentMsgColor         string               `json:"AgentMsgColor"`
 	AgentMsgTextColor     string               `json:"AgentMsgTextColor"`
-	AutoFaqCategory       *KbCategory          `json:"AutoFaqCategory,omitempty"`
+	AutoFaqCategory       *KbCategory          `json:"AutoFaqCategory,omitzero"`
 	AutoFaqEnabled        bool                 `json:"AutoFaqEnabled"`
 	BadgeColor            string               `json:"BadgeColor"`
 	BadgeTextColor        string               `json:"BadgeTextColor"`
@@ -982,7 +982,7 @@ type ChatWidgetSettings struct {
 	LogoBlobID            int64                `json:"LogoBlobId"`
 	LogoEnabled           bool                 `json:"LogoEnabled"`
 	LogoName              string               `json:"LogoName"`
-	OfflineFields         WidgetRequiredFields `json:"OfflineFields,omitempty"`
+	OfflineFields         WidgetRequiredFields `json:"OfflineFields,omitzero"`
 	OfflineHeader         string               `json:"OfflineHeader"`
 	OfflineMessage        string               `json:"OfflineMessage"`
 	PostFormEnabled       bool                 `json:"PostFormEnabled"`
@@ -991,10 +991,10 @@ type ChatWidgetSettings struct {
 	PostTranscriptEnabled bool                 `json:"PostTranscriptEnabled"`
 	PreFormEnabled        bool                 `json:"PreFormEnabled"`
 	PreFormMessage        string               `json:"PreFormMessage"`
-	RequiredFields        WidgetRequiredFields `json:"RequiredFields,omitempty"`
+	RequiredFields        WidgetRequiredFields `json:"RequiredFields,omitzero"`
 	ShowAgentPhoto        bool                 `json:"ShowAgentPhoto"`
-	Size                  ChatWidgetSize       `json:"Size,omitempty"`
-	Theme                 WidgetTheme          `json:"Theme,omitempty"`
+	Size                  ChatWidgetSize       `json:"Size,omitzero"`
+	Theme                 WidgetTheme          `json:"Theme,omitzero"`
 	UseAgentFirstname     bool                 `json:"UseAgentFirstname"`
 	WelcomeMessage        string               `json:"WelcomeMessage"`
 	WelcomeTitle          string               `json:"WelcomeTitle"`
@@ -1002,8 +1002,8 @@ type ChatWidgetSettings struct {
 
 // ChatbotTurn is the ChatbotTurn carrier of the web API.
 type ChatbotTurn struct {
-	Attachments     []string          `json:"Attachments,omitempty"`
-	BotActions      map[string]string `json:"BotActions,omitempty"`
+	Attachments     []string          `json:"Attachments,omitzero"`
+	BotActions      map[string]string `json:"BotActions,omitzero"`
 	BotResponse     string            `json:"BotResponse"`
 	Timestamp       Time              `json:"Timestamp"`
 	UserDisplayText string            `json:"UserDisplayText"`
@@ -1012,7 +1012,7 @@ type ChatbotTurn struct {
 
 // CheckLicenseStatusResult is the CheckLicenseStatusResult carrier of the web API.
 type CheckLicenseStatusResult struct {
-	LicenseStatus LicenseStatus `json:"LicenseStatus,omitempty"`
+	LicenseStatus LicenseStatus `json:"LicenseStatus,omitzero"`
 	Message       string        `json:"Message"`
 	URL           string        `json:"Url"`
 }
@@ -1021,7 +1021,7 @@ type CheckLicenseStatusResult struct {
 type CheckoutInfo struct {
 	AssociateID int64         `json:"AssociateId"`
 	Name        string        `json:"Name"`
-	State       CheckoutState `json:"State,omitempty"`
+	State       CheckoutState `json:"State,omitzero"`
 }
 
 // CommandInfo is the CommandInfo carrier of the web API.
@@ -1030,14 +1030,14 @@ type CommandInfo struct {
 	DisplayTooltip string     `json:"DisplayTooltip"`
 	IconHint       string     `json:"IconHint"`
 	Name           string     `json:"Name"`
-	ReturnType     ReturnType `json:"ReturnType,omitempty"`
+	ReturnType     ReturnType `json:"ReturnType,omitzero"`
 }
 
 // CommandResult is the CommandResult carrier of the web API.
 type CommandResult struct {
 	Carrier
 	Message string              `json:"Message"`
-	Result  CommandActionResult `json:"Result,omitempty"`
+	Result  CommandActionResult `json:"Result,omitzero"`
 	Success bool                `json:"Success"`
 }
 
@@ -1052,18 +1052,18 @@ type Competitor struct {
 // ConfigurableScreenDelta is the ConfigurableScreenDelta carrier of the web API.
 type ConfigurableScreenDelta struct {
 	Carrier
-	AppliesToIDs              []int64    `json:"AppliesToIds,omitempty"`
+	AppliesToIDs              []int64    `json:"AppliesToIds,omitzero"`
 	AppliesToKey              string     `json:"AppliesToKey"`
 	ConfigurableScreenDeltaID int64      `json:"ConfigurableScreenDeltaId"`
-	CreatedBy                 *Associate `json:"CreatedBy,omitempty"`
+	CreatedBy                 *Associate `json:"CreatedBy,omitzero"`
 	CreatedDate               Time       `json:"CreatedDate"`
 	DeltaJSON                 string     `json:"DeltaJson"`
-	DeltaState                DeltaState `json:"DeltaState,omitempty"`
-	DeltaType                 DeltaType  `json:"DeltaType,omitempty"`
+	DeltaState                DeltaState `json:"DeltaState,omitzero"`
+	DeltaType                 DeltaType  `json:"DeltaType,omitzero"`
 	Description               string     `json:"Description"`
 	Name                      string     `json:"Name"`
 	RecipeID                  string     `json:"RecipeId"`
-	UpdatedBy                 *Associate `json:"UpdatedBy,omitempty"`
+	UpdatedBy                 *Associate `json:"UpdatedBy,omitzero"`
 	UpdatedDate               Time       `json:"UpdatedDate"`
 }
 
@@ -1097,9 +1097,9 @@ type ConsentPerson struct {
 	Carrier
 	Comment         string          `json:"Comment"`
 	ConsentPersonID int64           `json:"ConsentPersonId"`
-	ConsentPurpose  *ConsentPurpose `json:"ConsentPurpose,omitempty"`
-	ConsentSource   *ConsentSource  `json:"ConsentSource,omitempty"`
-	LegalBase       *LegalBase      `json:"LegalBase,omitempty"`
+	ConsentPurpose  *ConsentPurpose `json:"ConsentPurpose,omitzero"`
+	ConsentSource   *ConsentSource  `json:"ConsentSource,omitzero"`
+	LegalBase       *LegalBase      `json:"LegalBase,omitzero"`
 	PersonID        int64           `json:"PersonId"`
 }
 
@@ -1117,7 +1117,7 @@ type ConsentPurpose struct {
 	PrivacyStatementURL  string     `json:"PrivacyStatementUrl"`
 	Rank                 float64    `json:"Rank"`
 	Tooltip              string     `json:"Tooltip"`
-	UpdatedBy            *Associate `json:"UpdatedBy,omitempty"`
+	UpdatedBy            *Associate `json:"UpdatedBy,omitzero"`
 	UpdatedDate          Time       `json:"UpdatedDate"`
 }
 
@@ -1137,7 +1137,7 @@ type ConsentSource struct {
 type Contact struct {
 	Carrier
 	ActiveErpLinks    float64  `json:"ActiveErpLinks"`
-	Address           *Address `json:"Address,omitempty"`
+	Address           *Address `json:"Address,omitzero"`
 	AssociateFullName string   `json:"AssociateFullName"`
 	AssociateID       int64    `json:"AssociateId"`
 	BusinessName      string   `json:"BusinessName"`
@@ -1165,7 +1165,7 @@ type Contact struct {
 // ContactActivity is the ContactActivity carrier of the web API.
 type ContactActivity struct {
 	Carrier
-	Action             ContactAction `json:"Action,omitempty"`
+	Action             ContactAction `json:"Action,omitzero"`
 	ActionID           int64         `json:"ActionId"`
 	ActionTime         Time          `json:"ActionTime"`
 	ActivityPersonID   int64         `json:"ActivityPersonId"`
@@ -1187,17 +1187,17 @@ type ContactEntity struct {
 	ActiveErpLinks        float64                 `json:"ActiveErpLinks"`
 	ActiveInterests       float64                 `json:"ActiveInterests"`
 	ActiveStatusMonitorID int64                   `json:"ActiveStatusMonitorId"`
-	Address               *Address                `json:"Address,omitempty"`
-	Associate             *Associate              `json:"Associate,omitempty"`
-	BounceEmails          []string                `json:"BounceEmails,omitempty"`
-	Business              *Business               `json:"Business,omitempty"`
-	Category              *Category               `json:"Category,omitempty"`
+	Address               *Address                `json:"Address,omitzero"`
+	Associate             *Associate              `json:"Associate,omitzero"`
+	BounceEmails          []string                `json:"BounceEmails,omitzero"`
+	Business              *Business               `json:"Business,omitzero"`
+	Category              *Category               `json:"Category,omitzero"`
 	ContactID             int64                   `json:"ContactId"`
-	Country               *Country                `json:"Country,omitempty"`
-	CreatedBy             *Associate              `json:"CreatedBy,omitempty"`
+	Country               *Country                `json:"Country,omitzero"`
+	CreatedBy             *Associate              `json:"CreatedBy,omitzero"`
 	CreatedDate           Time                    `json:"CreatedDate"`
-	CustomFields          map[string]string       `json:"CustomFields,omitempty"`
-	CustomerLanguage      *CustomerLanguage       `json:"CustomerLanguage,omitempty"`
+	CustomFields          map[string]string       `json:"CustomFields,omitzero"`
+	CustomerLanguage      *CustomerLanguage       `json:"CustomerLanguage,omitzero"`
 	DbiAgentID            int64                   `json:"DbiAgentId"`
 	DbiKey                string                  `json:"DbiKey"`
 	DbiLastModified       Time                    `json:"DbiLastModified"`
@@ -1205,29 +1205,29 @@ type ContactEntity struct {
 	Deleted               float64                 `json:"Deleted"`
 	Department            string                  `json:"Department"`
 	Description           string                  `json:"Description"`
-	Domains               []string                `json:"Domains,omitempty"`
-	Emails                []EntityElement         `json:"Emails,omitempty"`
-	ExtraFields           map[string]string       `json:"ExtraFields,omitempty"`
-	Faxes                 []EntityElement         `json:"Faxes,omitempty"`
+	Domains               []string                `json:"Domains,omitzero"`
+	Emails                []EntityElement         `json:"Emails,omitzero"`
+	ExtraFields           map[string]string       `json:"ExtraFields,omitzero"`
+	Faxes                 []EntityElement         `json:"Faxes,omitzero"`
 	GroupID               int64                   `json:"GroupId"`
-	Interests             []SelectableMDOListItem `json:"Interests,omitempty"`
+	Interests             []SelectableMDOListItem `json:"Interests,omitzero"`
 	Kananame              string                  `json:"Kananame"`
 	Name                  string                  `json:"Name"`
 	NoMailing             bool                    `json:"NoMailing"`
 	Number1               string                  `json:"Number1"`
 	Number2               string                  `json:"Number2"`
 	OrgNr                 string                  `json:"OrgNr"`
-	Persons               []Person                `json:"Persons,omitempty"`
-	Phones                []EntityElement         `json:"Phones,omitempty"`
+	Persons               []Person                `json:"Persons,omitzero"`
+	Phones                []EntityElement         `json:"Phones,omitzero"`
 	Source                float64                 `json:"Source"`
-	SupportAssociate      *Associate              `json:"SupportAssociate,omitempty"`
-	SupportPerson         *Person                 `json:"SupportPerson,omitempty"`
-	TicketPriority        *TicketPriority         `json:"TicketPriority,omitempty"`
-	UpdatedBy             *Associate              `json:"UpdatedBy,omitempty"`
+	SupportAssociate      *Associate              `json:"SupportAssociate,omitzero"`
+	SupportPerson         *Person                 `json:"SupportPerson,omitzero"`
+	TicketPriority        *TicketPriority         `json:"TicketPriority,omitzero"`
+	UpdatedBy             *Associate              `json:"UpdatedBy,omitzero"`
 	UpdatedDate           Time                    `json:"UpdatedDate"`
-	URLs                  []EntityElement         `json:"Urls,omitempty"`
-	UserDefinedFields     map[string]string       `json:"UserDefinedFields,omitempty"`
-	UtmParameters         *SavedUtmParameters     `json:"UtmParameters,omitempty"`
+	URLs                  []EntityElement         `json:"Urls,omitzero"`
+	UserDefinedFields     map[string]string       `json:"UserDefinedFields,omitzero"`
+	UtmParameters         *SavedUtmParameters     `json:"UtmParameters,omitzero"`
 	Xstop                 bool                    `json:"Xstop"`
 }
 
@@ -1247,7 +1247,7 @@ type ContactOrPersonFromEmail struct {
 // ContactPersonBoardViewSettings is the ContactPersonBoardViewSettings carrier of the web API, a BoardViewSettings.
 type ContactPersonBoardViewSettings struct {
 	BoardViewSettingsBase
-	ViewEntity ContactPersonBoardEntity `json:"ViewEntity,omitempty"`
+	ViewEntity ContactPersonBoardEntity `json:"ViewEntity,omitzero"`
 }
 
 // ContactPersonID is the ContactPersonId carrier of the web API.
@@ -1262,7 +1262,7 @@ type ContactRelationEntity struct {
 	Carrier
 	ActiveText             string     `json:"ActiveText"`
 	Comment                string     `json:"Comment"`
-	CreatedBy              *Associate `json:"CreatedBy,omitempty"`
+	CreatedBy              *Associate `json:"CreatedBy,omitzero"`
 	CreatedDate            Time       `json:"CreatedDate"`
 	DestinationContactID   int64      `json:"DestinationContactId"`
 	DestinationContactName string     `json:"DestinationContactName"`
@@ -1276,18 +1276,18 @@ type ContactRelationEntity struct {
 	SourceContactName      string     `json:"SourceContactName"`
 	SourcePersonID         int64      `json:"SourcePersonId"`
 	SourcePersonName       string     `json:"SourcePersonName"`
-	UpdatedBy              *Associate `json:"UpdatedBy,omitempty"`
+	UpdatedBy              *Associate `json:"UpdatedBy,omitzero"`
 	UpdatedDate            Time       `json:"UpdatedDate"`
 }
 
 // ContactSummary is the ContactSummary carrier of the web API.
 type ContactSummary struct {
-	Chats     []ChatSummaryItem     `json:"Chats,omitempty"`
-	Contact   *Contact              `json:"Contact,omitempty"`
-	Documents []ActivitySummaryItem `json:"Documents,omitempty"`
-	Followups []ActivitySummaryItem `json:"Followups,omitempty"`
-	Sales     []SaleSummaryItem     `json:"Sales,omitempty"`
-	Tickets   []TicketSummaryItem   `json:"Tickets,omitempty"`
+	Chats     []ChatSummaryItem     `json:"Chats,omitzero"`
+	Contact   *Contact              `json:"Contact,omitzero"`
+	Documents []ActivitySummaryItem `json:"Documents,omitzero"`
+	Followups []ActivitySummaryItem `json:"Followups,omitzero"`
+	Sales     []SaleSummaryItem     `json:"Sales,omitzero"`
+	Tickets   []TicketSummaryItem   `json:"Tickets,omitzero"`
 }
 
 // ControlInfo is the ControlInfo carrier of the web API.
@@ -1306,11 +1306,11 @@ type ControlInfo struct {
 type CopilotDataSourceEntity struct {
 	Carrier
 	CopilotDataSourceID   int64                      `json:"CopilotDataSourceId"`
-	CopilotDataSourceType CopilotDataSourceType      `json:"CopilotDataSourceType,omitempty"`
+	CopilotDataSourceType CopilotDataSourceType      `json:"CopilotDataSourceType,omitzero"`
 	CopilotID             int64                      `json:"CopilotId"`
 	Description           string                     `json:"Description"`
 	Name                  string                     `json:"Name"`
-	Settings              []CopilotDataSourceSetting `json:"Settings,omitempty"`
+	Settings              []CopilotDataSourceSetting `json:"Settings,omitzero"`
 }
 
 // CopilotDataSourceSetting is the CopilotDataSourceSetting carrier of the web API.
@@ -1325,7 +1325,7 @@ type CopilotDataSourceSetting struct {
 // CopilotEntity is the CopilotEntity carrier of the web API.
 type CopilotEntity struct {
 	Carrier
-	CopilotDataSources []CopilotDataSourceEntity `json:"CopilotDataSources,omitempty"`
+	CopilotDataSources []CopilotDataSourceEntity `json:"CopilotDataSources,omitzero"`
 	CopilotID          int64                     `json:"CopilotId"`
 	Name               string                    `json:"Name"`
 }
@@ -1361,7 +1361,7 @@ type CreatePhotoBackground struct {
 type Credential struct {
 	Carrier
 	DisplayValue string          `json:"DisplayValue"`
-	Type         *CredentialType `json:"Type,omitempty"`
+	Type         *CredentialType `json:"Type,omitzero"`
 	Value        string          `json:"Value"`
 }
 
@@ -1373,14 +1373,14 @@ type CredentialType struct {
 	DisplayType         string                `json:"DisplayType"`
 	IsUserNameSupported bool                  `json:"IsUserNameSupported"`
 	Type                string                `json:"Type"`
-	ValueControl        CredentialControlType `json:"ValueControl,omitempty"`
+	ValueControl        CredentialControlType `json:"ValueControl,omitzero"`
 }
 
 // CredentialUser is the CredentialUser carrier of the web API.
 type CredentialUser struct {
 	Carrier
 	CanCreatePerson bool     `json:"CanCreatePerson"`
-	Columns         []string `json:"Columns,omitempty"`
+	Columns         []string `json:"Columns,omitzero"`
 	DisplayValue    string   `json:"DisplayValue"`
 	Value           string   `json:"Value"`
 }
@@ -1395,8 +1395,8 @@ type CredentialsGroup struct {
 // CredentialsGroupUsers is the CredentialsGroupUsers carrier of the web API.
 type CredentialsGroupUsers struct {
 	Carrier
-	Headings []string         `json:"Headings,omitempty"`
-	Users    []CredentialUser `json:"Users,omitempty"`
+	Headings []string         `json:"Headings,omitzero"`
+	Users    []CredentialUser `json:"Users,omitzero"`
 }
 
 // Credited is the Credited carrier of the web API.
@@ -1410,10 +1410,10 @@ type Credited struct {
 // CriteriaInformation is the CriteriaInformation carrier of the web API.
 type CriteriaInformation struct {
 	Carrier
-	CriteriaArchiveColumns []ArchiveColumnInfo       `json:"CriteriaArchiveColumns,omitempty"`
-	CriteriaArchiveRows    []ArchiveListItem         `json:"CriteriaArchiveRows,omitempty"`
-	RestrictionGroups      []ArchiveRestrictionGroup `json:"RestrictionGroups,omitempty"`
-	Restrictions           []ArchiveRestrictionInfo  `json:"Restrictions,omitempty"`
+	CriteriaArchiveColumns []ArchiveColumnInfo       `json:"CriteriaArchiveColumns,omitzero"`
+	CriteriaArchiveRows    []ArchiveListItem         `json:"CriteriaArchiveRows,omitzero"`
+	RestrictionGroups      []ArchiveRestrictionGroup `json:"RestrictionGroups,omitzero"`
+	Restrictions           []ArchiveRestrictionInfo  `json:"Restrictions,omitzero"`
 }
 
 // CsFeatureToggle is the CsFeatureToggle carrier of the web API.
@@ -1455,7 +1455,7 @@ type CurrencyEntity struct {
 type CustomCommand struct {
 	Carrier
 	ActionData  string        `json:"ActionData"`
-	Actions     CommandAction `json:"Actions,omitempty"`
+	Actions     CommandAction `json:"Actions,omitzero"`
 	Description string        `json:"Description"`
 	DisplayName string        `json:"DisplayName"`
 	Name        string        `json:"Name"`
@@ -1467,7 +1467,7 @@ type CustomObject struct {
 	Carrier
 	DefinitionName string            `json:"DefinitionName"`
 	ID             int64             `json:"Id"`
-	Values         map[string]string `json:"Values,omitempty"`
+	Values         map[string]string `json:"Values,omitzero"`
 }
 
 // CustomObjectDefinition is the CustomObjectDefinition carrier of the web API.
@@ -1475,7 +1475,7 @@ type CustomObjectDefinition struct {
 	Carrier
 	Description  string              `json:"Description"`
 	DisplayField string              `json:"DisplayField"`
-	Fields       []CustomObjectField `json:"Fields,omitempty"`
+	Fields       []CustomObjectField `json:"Fields,omitzero"`
 	Flags        float64             `json:"Flags"`
 	IconID       int64               `json:"IconId"`
 	ID           int64               `json:"Id"`
@@ -1504,7 +1504,7 @@ type CustomObjectMetadata struct {
 	HasWebPanels        bool                   `json:"HasWebPanels"`
 	IconHint            string                 `json:"IconHint"`
 	Name                string                 `json:"Name"`
-	Relations           []CustomObjectRelation `json:"Relations,omitempty"`
+	Relations           []CustomObjectRelation `json:"Relations,omitzero"`
 	TableName           string                 `json:"TableName"`
 }
 
@@ -1527,7 +1527,7 @@ type CustomerCenterConfig struct {
 	CustLangID            int64      `json:"CustLangId"`
 	Registered            Time       `json:"Registered"`
 	RegisteredAssociateID int64      `json:"RegisteredAssociateId"`
-	Type                  ConfigType `json:"Type,omitempty"`
+	Type                  ConfigType `json:"Type,omitzero"`
 	Updated               Time       `json:"Updated"`
 	UpdatedAssociateID    int64      `json:"UpdatedAssociateId"`
 }
@@ -1549,7 +1549,7 @@ type CustomerServiceConfig struct {
 type CustomerServiceStartup struct {
 	Carrier
 	RecaptchaSiteKey    string       `json:"RecaptchaSiteKey"`
-	SelectedPreferences []Preference `json:"SelectedPreferences,omitempty"`
+	SelectedPreferences []Preference `json:"SelectedPreferences,omitzero"`
 	TZOffset            float64      `json:"TZOffset"`
 	TimezoneEnabled     bool         `json:"TimezoneEnabled"`
 }
@@ -1557,13 +1557,13 @@ type CustomerServiceStartup struct {
 // DSAParameters is the DSAParameters carrier of the web API.
 type DSAParameters struct {
 	Counter float64 `json:"Counter"`
-	G       any     `json:"G,omitempty"`
-	J       any     `json:"J,omitempty"`
-	P       any     `json:"P,omitempty"`
-	Q       any     `json:"Q,omitempty"`
-	Seed    any     `json:"Seed,omitempty"`
-	X       any     `json:"X,omitempty"`
-	Y       any     `json:"Y,omitempty"`
+	G       any     `json:"G,omitzero"`
+	J       any     `json:"J,omitzero"`
+	P       any     `json:"P,omitzero"`
+	Q       any     `json:"Q,omitzero"`
+	Seed    any     `json:"Seed,omitzero"`
+	X       any     `json:"X,omitzero"`
+	Y       any     `json:"Y,omitzero"`
 }
 
 // Dash is the Dash carrier of the web API.
@@ -1575,21 +1575,21 @@ type Dash struct {
 	Description          string     `json:"Description"`
 	Name                 string     `json:"Name"`
 	PinForAll            float64    `json:"PinForAll"`
-	PinForAssociates     []float64  `json:"PinForAssociates,omitempty"`
-	PinForGroups         []float64  `json:"PinForGroups,omitempty"`
-	Theme                *DashTheme `json:"Theme,omitempty"`
+	PinForAssociates     []float64  `json:"PinForAssociates,omitzero"`
+	PinForGroups         []float64  `json:"PinForGroups,omitzero"`
+	Theme                *DashTheme `json:"Theme,omitzero"`
 	UniqueID             string     `json:"UniqueId"`
 	VisibleForAll        float64    `json:"VisibleForAll"`
-	VisibleForAssociates []float64  `json:"VisibleForAssociates,omitempty"`
-	VisibleForGroups     []float64  `json:"VisibleForGroups,omitempty"`
+	VisibleForAssociates []float64  `json:"VisibleForAssociates,omitzero"`
+	VisibleForGroups     []float64  `json:"VisibleForGroups,omitzero"`
 }
 
 // DashCollection is the DashCollection carrier of the web API.
 type DashCollection struct {
 	Carrier
-	Favourites []Dash `json:"Favourites,omitempty"`
-	Other      []Dash `json:"Other,omitempty"`
-	Pinned     []Dash `json:"Pinned,omitempty"`
+	Favourites []Dash `json:"Favourites,omitzero"`
+	Other      []Dash `json:"Other,omitzero"`
+	Pinned     []Dash `json:"Pinned,omitzero"`
 }
 
 // DashTheme is the DashTheme carrier of the web API.
@@ -1606,7 +1606,7 @@ type DashTheme struct {
 // DashTile is the DashTile carrier of the web API.
 type DashTile struct {
 	Carrier
-	DashTileDefinition *DashTileDefinition `json:"DashTileDefinition,omitempty"`
+	DashTileDefinition *DashTileDefinition `json:"DashTileDefinition,omitzero"`
 	DashboardID        int64               `json:"DashboardId"`
 	DashboardTileID    int64               `json:"DashboardTileId"`
 	Height             float64             `json:"Height"`
@@ -1618,15 +1618,15 @@ type DashTile struct {
 type DashTileDefinition struct {
 	Carrier
 	CurrencyCode              string               `json:"CurrencyCode"`
-	CurrencyMode              DashTileCurrencyMode `json:"CurrencyMode,omitempty"`
+	CurrencyMode              DashTileCurrencyMode `json:"CurrencyMode,omitzero"`
 	DashboardTileDefinitionID int64                `json:"DashboardTileDefinitionId"`
 	DefaultHeight             float64              `json:"DefaultHeight"`
 	DefaultWidth              float64              `json:"DefaultWidth"`
 	Description               string               `json:"Description"`
 	EntityName                string               `json:"EntityName"`
-	EntityType                DashTileEntityType   `json:"EntityType,omitempty"`
+	EntityType                DashTileEntityType   `json:"EntityType,omitzero"`
 	LayoutConfig              string               `json:"LayoutConfig"`
-	Measure                   DashTileMeasure      `json:"Measure,omitempty"`
+	Measure                   DashTileMeasure      `json:"Measure,omitzero"`
 	MeasureByField            string               `json:"MeasureByField"`
 	MeasureField              string               `json:"MeasureField"`
 	Name                      string               `json:"Name"`
@@ -1634,8 +1634,8 @@ type DashTileDefinition struct {
 	SecondarySelectionID      int64                `json:"SecondarySelectionId"`
 	SelectionID               int64                `json:"SelectionId"`
 	SortBy                    string               `json:"SortBy"`
-	TileType                  DashTileType         `json:"TileType,omitempty"`
-	Usage                     DashTileUsage        `json:"Usage,omitempty"`
+	TileType                  DashTileType         `json:"TileType,omitzero"`
+	Usage                     DashTileUsage        `json:"Usage,omitzero"`
 }
 
 // DashTileHTML is the DashTileHtml carrier of the web API.
@@ -1655,17 +1655,17 @@ type DataRight struct {
 // DataRights is the DataRights carrier of the web API.
 type DataRights struct {
 	Carrier
-	ColumnsInfo []RelationToOwner `json:"ColumnsInfo,omitempty"`
-	Rights      [][]DataRight     `json:"Rights,omitempty"`
-	RowsInfo    []EntityName      `json:"RowsInfo,omitempty"`
+	ColumnsInfo []RelationToOwner `json:"ColumnsInfo,omitzero"`
+	Rights      [][]DataRight     `json:"Rights,omitzero"`
+	RowsInfo    []EntityName      `json:"RowsInfo,omitzero"`
 }
 
 // DayInformationListItem is the DayInformationListItem carrier of the web API.
 type DayInformationListItem struct {
 	Carrier
-	ActivityInformation  *ActivitySummary  `json:"ActivityInformation,omitempty"`
+	ActivityInformation  *ActivitySummary  `json:"ActivityInformation,omitzero"`
 	Date                 Time              `json:"Date"`
-	RedLetterInformation *RedLetterSummary `json:"RedLetterInformation,omitempty"`
+	RedLetterInformation *RedLetterSummary `json:"RedLetterInformation,omitzero"`
 }
 
 // DeliveryTerm is the DeliveryTerm carrier of the web API.
@@ -1687,9 +1687,9 @@ type DeliveryType struct {
 // DeltaQuery is the DeltaQuery carrier of the web API.
 type DeltaQuery struct {
 	Carrier
-	AppliesToIDs []int64      `json:"AppliesToIds,omitempty"`
-	DeltaStates  []DeltaState `json:"DeltaStates,omitempty"`
-	DeltaTypes   []DeltaType  `json:"DeltaTypes,omitempty"`
+	AppliesToIDs []int64      `json:"AppliesToIds,omitzero"`
+	DeltaStates  []DeltaState `json:"DeltaStates,omitzero"`
+	DeltaTypes   []DeltaType  `json:"DeltaTypes,omitzero"`
 	RecipeID     string       `json:"RecipeId"`
 }
 
@@ -1705,7 +1705,7 @@ type Department struct {
 type DiaryViewEntity struct {
 	Carrier
 	AssocID        int64                   `json:"AssocId"`
-	AssociateList  []SelectableMDOListItem `json:"AssociateList,omitempty"`
+	AssociateList  []SelectableMDOListItem `json:"AssociateList,omitzero"`
 	DiaryViewID    int64                   `json:"DiaryViewId"`
 	Name           string                  `json:"Name"`
 	Rank           float64                 `json:"Rank"`
@@ -1750,38 +1750,38 @@ type Document struct {
 type DocumentEntity struct {
 	Carrier
 	ActiveLinks         float64               `json:"ActiveLinks"`
-	Associate           *Associate            `json:"Associate,omitempty"`
+	Associate           *Associate            `json:"Associate,omitzero"`
 	Attention           string                `json:"Attention"`
-	Completed           ActivityStatus        `json:"Completed,omitempty"`
-	Contact             *Contact              `json:"Contact,omitempty"`
-	CreatedBy           *Associate            `json:"CreatedBy,omitempty"`
+	Completed           ActivityStatus        `json:"Completed,omitzero"`
+	Contact             *Contact              `json:"Contact,omitzero"`
+	CreatedBy           *Associate            `json:"CreatedBy,omitzero"`
 	CreatedDate         Time                  `json:"CreatedDate"`
-	CustomFields        map[string]string     `json:"CustomFields,omitempty"`
+	CustomFields        map[string]string     `json:"CustomFields,omitzero"`
 	Date                Time                  `json:"Date"`
 	Description         string                `json:"Description"`
 	DocumentID          int64                 `json:"DocumentId"`
-	DocumentTemplate    *DocumentTemplate     `json:"DocumentTemplate,omitempty"`
+	DocumentTemplate    *DocumentTemplate     `json:"DocumentTemplate,omitzero"`
 	ExternalRef         string                `json:"ExternalRef"`
-	ExtraFields         map[string]string     `json:"ExtraFields,omitempty"`
+	ExtraFields         map[string]string     `json:"ExtraFields,omitzero"`
 	Header              string                `json:"Header"`
 	IsPublished         bool                  `json:"IsPublished"`
-	Links               []Link                `json:"Links,omitempty"`
-	LockSemantics       DocumentLockSemantics `json:"LockSemantics,omitempty"`
+	Links               []Link                `json:"Links,omitzero"`
+	LockSemantics       DocumentLockSemantics `json:"LockSemantics,omitzero"`
 	Name                string                `json:"Name"`
 	OurRef              string                `json:"OurRef"`
-	Person              *Person               `json:"Person,omitempty"`
-	Project             *Project              `json:"Project,omitempty"`
+	Person              *Person               `json:"Person,omitzero"`
+	Project             *Project              `json:"Project,omitzero"`
 	PublishEventDate    Time                  `json:"PublishEventDate"`
 	PublishFrom         Time                  `json:"PublishFrom"`
 	PublishTo           Time                  `json:"PublishTo"`
-	Sale                *Sale                 `json:"Sale,omitempty"`
+	Sale                *Sale                 `json:"Sale,omitzero"`
 	Snum                float64               `json:"Snum"`
 	SuggestedDocumentID int64                 `json:"SuggestedDocumentId"`
-	Type                AppointmentType       `json:"Type,omitempty"`
-	UpdatedBy           *Associate            `json:"UpdatedBy,omitempty"`
+	Type                AppointmentType       `json:"Type,omitzero"`
+	UpdatedBy           *Associate            `json:"UpdatedBy,omitzero"`
 	UpdatedDate         Time                  `json:"UpdatedDate"`
-	UserDefinedFields   map[string]string     `json:"UserDefinedFields,omitempty"`
-	VisibleFor          []VisibleFor          `json:"VisibleFor,omitempty"`
+	UserDefinedFields   map[string]string     `json:"UserDefinedFields,omitzero"`
+	VisibleFor          []VisibleFor          `json:"VisibleFor,omitzero"`
 	YourRef             string                `json:"YourRef"`
 }
 
@@ -1806,8 +1806,8 @@ type DocumentMigrationItem struct {
 
 // DocumentMigrationItemList is the DocumentMigrationItemList carrier of the web API.
 type DocumentMigrationItemList struct {
-	Associates                  []DocumentMigrationAssociate `json:"Associates,omitempty"`
-	Documents                   []DocumentMigrationItem      `json:"Documents,omitempty"`
+	Associates                  []DocumentMigrationAssociate `json:"Associates,omitzero"`
+	Documents                   []DocumentMigrationItem      `json:"Documents,omitzero"`
 	NumDocumentsAlreadyMigrated float64                      `json:"NumDocumentsAlreadyMigrated"`
 	NumDocumentsOmitted         float64                      `json:"NumDocumentsOmitted"`
 }
@@ -1817,7 +1817,7 @@ type DocumentPreview struct {
 	Carrier
 	Name   string  `json:"Name"`
 	Size   float64 `json:"Size"`
-	Stream []byte  `json:"Stream,omitempty"`
+	Stream []byte  `json:"Stream,omitzero"`
 	Type   string  `json:"Type"`
 }
 
@@ -1827,12 +1827,12 @@ type DocumentTemplate struct {
 	AutoeventID        int64            `json:"AutoeventId"`
 	DefaultOref        string           `json:"DefaultOref"`
 	Deleted            float64          `json:"Deleted"`
-	Direction          DocTmplDirection `json:"Direction,omitempty"`
+	Direction          DocTmplDirection `json:"Direction,omitzero"`
 	DocumentTemplateID int64            `json:"DocumentTemplateId"`
 	Filename           string           `json:"Filename"`
 	Name               string           `json:"Name"`
-	QuoteDocType       DocTmplQuoteType `json:"QuoteDocType,omitempty"`
-	RecordType         DocTmplType      `json:"RecordType,omitempty"`
+	QuoteDocType       DocTmplQuoteType `json:"QuoteDocType,omitzero"`
+	RecordType         DocTmplType      `json:"RecordType,omitzero"`
 	SaveInDb           float64          `json:"SaveInDb"`
 	Tooltip            string           `json:"Tooltip"`
 }
@@ -1843,26 +1843,26 @@ type DocumentTemplateEntity struct {
 	AutoeventID            int64                 `json:"AutoeventId"`
 	DefaultOref            string                `json:"DefaultOref"`
 	Deleted                bool                  `json:"Deleted"`
-	Direction              DocTmplDirection      `json:"Direction,omitempty"`
+	Direction              DocTmplDirection      `json:"Direction,omitzero"`
 	DocumentTemplateID     int64                 `json:"DocumentTemplateId"`
 	DocumentTypeKey        float64               `json:"DocumentTypeKey"`
 	EmailSubject           string                `json:"EmailSubject"`
 	Filename               string                `json:"Filename"`
 	IncludeSignature       bool                  `json:"IncludeSignature"`
 	IntentID               int64                 `json:"IntentId"`
-	InvitationDocType      DocTmplInvitationType `json:"InvitationDocType,omitempty"`
+	InvitationDocType      DocTmplInvitationType `json:"InvitationDocType,omitzero"`
 	IsDefaultPublished     bool                  `json:"IsDefaultPublished"`
 	IsInUseInGuides        bool                  `json:"IsInUseInGuides"`
 	LoadTemplateFromPlugin float64               `json:"LoadTemplateFromPlugin"`
 	MimeType               string                `json:"MimeType"`
 	Name                   string                `json:"Name"`
-	PrivacyDocType         DocTmplPrivacyType    `json:"PrivacyDocType,omitempty"`
-	QuoteDocType           DocTmplQuoteType      `json:"QuoteDocType,omitempty"`
+	PrivacyDocType         DocTmplPrivacyType    `json:"PrivacyDocType,omitzero"`
+	QuoteDocType           DocTmplQuoteType      `json:"QuoteDocType,omitzero"`
 	Rank                   float64               `json:"Rank"`
-	RecordType             DocTmplType           `json:"RecordType,omitempty"`
+	RecordType             DocTmplType           `json:"RecordType,omitzero"`
 	SaveInDb               float64               `json:"SaveInDb"`
 	SenderEmailAddress     string                `json:"SenderEmailAddress"`
-	SenderEmailMode        SenderMailMode        `json:"SenderEmailMode,omitempty"`
+	SenderEmailMode        SenderMailMode        `json:"SenderEmailMode,omitzero"`
 	ShowCurrents           bool                  `json:"ShowCurrents"`
 	Tooltip                string                `json:"Tooltip"`
 }
@@ -1871,7 +1871,7 @@ type DocumentTemplateEntity struct {
 type DocumentTemplateMigrationList struct {
 	NumTemplatesAlreadyMigrated float64 `json:"NumTemplatesAlreadyMigrated"`
 	NumTemplatesOmitted         float64 `json:"NumTemplatesOmitted"`
-	TemplateIDs                 []int64 `json:"TemplateIds,omitempty"`
+	TemplateIDs                 []int64 `json:"TemplateIds,omitzero"`
 }
 
 // DuplicateEntry is the DuplicateEntry carrier of the web API.
@@ -1903,9 +1903,9 @@ type EMailAccount struct {
 	ErrorCount          int64        `json:"ErrorCount"`
 	ErrorReason         string       `json:"ErrorReason"`
 	InboxFolder         string       `json:"InboxFolder"`
-	IncomingCredentials *ServiceAuth `json:"IncomingCredentials,omitempty"`
+	IncomingCredentials *ServiceAuth `json:"IncomingCredentials,omitzero"`
 	LastFetch           Time         `json:"LastFetch"`
-	OutgoingCredentials *ServiceAuth `json:"OutgoingCredentials,omitempty"`
+	OutgoingCredentials *ServiceAuth `json:"OutgoingCredentials,omitzero"`
 	SentFolder          string       `json:"SentFolder"`
 	UseGraphAPI         float64      `json:"UseGraphApi"`
 }
@@ -1917,7 +1917,7 @@ type EMailAddress struct {
 	AssociateID        int64   `json:"AssociateId"`
 	ContactID          int64   `json:"ContactId"`
 	ContactName        string  `json:"ContactName"`
-	DuplicatePersonIDs []int64 `json:"DuplicatePersonIds,omitempty"`
+	DuplicatePersonIDs []int64 `json:"DuplicatePersonIds,omitzero"`
 	EmailID            int64   `json:"EmailId"`
 	Name               string  `json:"Name"`
 	PersonID           int64   `json:"PersonId"`
@@ -1927,12 +1927,12 @@ type EMailAddress struct {
 // EMailAppointment is the EMailAppointment carrier of the web API.
 type EMailAppointment struct {
 	Carrier
-	Appointment  *Appointment `json:"Appointment,omitempty"`
-	CalMethod    CalMethod    `json:"CalMethod,omitempty"`
+	Appointment  *Appointment `json:"Appointment,omitzero"`
+	CalMethod    CalMethod    `json:"CalMethod,omitzero"`
 	Comment      string       `json:"Comment"`
 	DtEnd        Time         `json:"DtEnd"`
 	DtStart      Time         `json:"DtStart"`
-	Participants []string     `json:"Participants,omitempty"`
+	Participants []string     `json:"Participants,omitzero"`
 	Sequence     float64      `json:"Sequence"`
 	Superseded   bool         `json:"Superseded"`
 }
@@ -1947,7 +1947,7 @@ type EMailAttachment struct {
 	ID                  string  `json:"Id"`
 	IsSafeFileExtension bool    `json:"IsSafeFileExtension"`
 	Size                float64 `json:"Size"`
-	Stream              []byte  `json:"Stream,omitempty"`
+	Stream              []byte  `json:"Stream,omitzero"`
 	Type                string  `json:"Type"`
 }
 
@@ -1979,31 +1979,31 @@ type EMailConnectionInfoExtended struct {
 type EMailCustomHeader struct {
 	Carrier
 	Name   string   `json:"Name"`
-	Values []string `json:"Values,omitempty"`
+	Values []string `json:"Values,omitzero"`
 }
 
 // EMailEntity is the EMailEntity carrier of the web API.
 type EMailEntity struct {
 	Carrier
 	AccountID        int64               `json:"AccountId"`
-	Attachments      []EMailAttachment   `json:"Attachments,omitempty"`
-	Bcc              []EMailAddress      `json:"Bcc,omitempty"`
-	CalMethod        CalMethod           `json:"CalMethod,omitempty"`
-	CalReplyStatus   CalReplyStatus      `json:"CalReplyStatus,omitempty"`
-	Cc               []EMailAddress      `json:"Cc,omitempty"`
-	CustomHeaderList []EMailCustomHeader `json:"CustomHeaderList,omitempty"`
-	EMailSOInfo      *EMailSOInfo        `json:"EMailSOInfo,omitempty"`
+	Attachments      []EMailAttachment   `json:"Attachments,omitzero"`
+	Bcc              []EMailAddress      `json:"Bcc,omitzero"`
+	CalMethod        CalMethod           `json:"CalMethod,omitzero"`
+	CalReplyStatus   CalReplyStatus      `json:"CalReplyStatus,omitzero"`
+	Cc               []EMailAddress      `json:"Cc,omitzero"`
+	CustomHeaderList []EMailCustomHeader `json:"CustomHeaderList,omitzero"`
+	EMailSOInfo      *EMailSOInfo        `json:"EMailSOInfo,omitzero"`
 	EmailItemID      int64               `json:"EmailItemId"`
-	Flags            EMailFlags          `json:"Flags,omitempty"`
+	Flags            EMailFlags          `json:"Flags,omitzero"`
 	FolderName       string              `json:"FolderName"`
-	From             *EMailAddress       `json:"From,omitempty"`
+	From             *EMailAddress       `json:"From,omitzero"`
 	HTMLBody         string              `json:"HTMLBody"`
 	HasCalendarData  bool                `json:"HasCalendarData"`
-	InReplyTo        *EMailEnvelope      `json:"InReplyTo,omitempty"`
+	InReplyTo        *EMailEnvelope      `json:"InReplyTo,omitzero"`
 	IsSent           bool                `json:"IsSent"`
 	MessageID        string              `json:"MessageID"`
 	PlainBody        string              `json:"PlainBody"`
-	Priority         EMailPriority       `json:"Priority,omitempty"`
+	Priority         EMailPriority       `json:"Priority,omitzero"`
 	ReceivedAt       Time                `json:"ReceivedAt"`
 	RepliedAt        Time                `json:"RepliedAt"`
 	Sent             Time                `json:"Sent"`
@@ -2011,23 +2011,23 @@ type EMailEntity struct {
 	ServerIdentifier string              `json:"ServerIdentifier"`
 	Size             float64             `json:"Size"`
 	Subject          string              `json:"Subject"`
-	To               []EMailAddress      `json:"To,omitempty"`
+	To               []EMailAddress      `json:"To,omitzero"`
 }
 
 // EMailEnvelope is the EMailEnvelope carrier of the web API.
 type EMailEnvelope struct {
 	Carrier
-	EMailSOInfo      *EMailSOInfo   `json:"EMailSOInfo,omitempty"`
-	Flags            EMailFlags     `json:"Flags,omitempty"`
-	From             *EMailAddress  `json:"From,omitempty"`
+	EMailSOInfo      *EMailSOInfo   `json:"EMailSOInfo,omitzero"`
+	Flags            EMailFlags     `json:"Flags,omitzero"`
+	From             *EMailAddress  `json:"From,omitzero"`
 	MessageID        string         `json:"MessageId"`
-	Priority         EMailPriority  `json:"Priority,omitempty"`
+	Priority         EMailPriority  `json:"Priority,omitzero"`
 	Sent             Time           `json:"Sent"`
 	ServerID         int64          `json:"ServerId"`
 	ServerIdentifier string         `json:"ServerIdentifier"`
 	Size             float64        `json:"Size"`
 	Subject          string         `json:"Subject"`
-	To               []EMailAddress `json:"To,omitempty"`
+	To               []EMailAddress `json:"To,omitzero"`
 }
 
 // EMailFolder is the EMailFolder carrier of the web API.
@@ -2058,48 +2058,48 @@ type EMailSOInfo struct {
 // EmailFlow is the EmailFlow carrier of the web API.
 type EmailFlow struct {
 	Carrier
-	Associate                   *Associate               `json:"Associate,omitempty"`
-	BlockLists                  []float64                `json:"BlockLists,omitempty"`
-	ContentInfo                 []WorkflowContentInfo    `json:"ContentInfo,omitempty"`
-	CreatedBy                   *Associate               `json:"CreatedBy,omitempty"`
+	Associate                   *Associate               `json:"Associate,omitzero"`
+	BlockLists                  []float64                `json:"BlockLists,omitzero"`
+	ContentInfo                 []WorkflowContentInfo    `json:"ContentInfo,omitzero"`
+	CreatedBy                   *Associate               `json:"CreatedBy,omitzero"`
 	CreatedDate                 Time                     `json:"CreatedDate"`
 	Description                 string                   `json:"Description"`
 	EmailFlowID                 int64                    `json:"EmailFlowId"`
 	EnrollmentEnd               string                   `json:"EnrollmentEnd"`
 	ExitFlowID                  int64                    `json:"ExitFlowId"`
 	ExitSuccessFlowID           int64                    `json:"ExitSuccessFlowId"`
-	Filter                      *WorkflowFilter          `json:"Filter,omitempty"`
-	Folder                      *HierarchyEntity         `json:"Folder,omitempty"`
+	Filter                      *WorkflowFilter          `json:"Filter,omitzero"`
+	Folder                      *HierarchyEntity         `json:"Folder,omitzero"`
 	FromAddr                    string                   `json:"FromAddr"`
 	FromName                    string                   `json:"FromName"`
-	FromType                    EmailFromType            `json:"FromType,omitempty"`
+	FromType                    EmailFromType            `json:"FromType,omitzero"`
 	GaCampaign                  string                   `json:"GaCampaign"`
 	GaSource                    string                   `json:"GaSource"`
-	Goals                       []WorkflowGoal           `json:"Goals,omitempty"`
+	Goals                       []WorkflowGoal           `json:"Goals,omitzero"`
 	JumpToFinish                bool                     `json:"JumpToFinish"`
 	Name                        string                   `json:"Name"`
 	OverrideConsentSubscription bool                     `json:"OverrideConsentSubscription"`
-	RemoveFromFlows             []float64                `json:"RemoveFromFlows,omitempty"`
+	RemoveFromFlows             []float64                `json:"RemoveFromFlows,omitzero"`
 	ReplyToAddr                 string                   `json:"ReplyToAddr"`
 	ReplyToName                 string                   `json:"ReplyToName"`
-	ReplyToType                 EmailReplyToType         `json:"ReplyToType,omitempty"`
-	SelectedDays                Weekday                  `json:"SelectedDays,omitempty"`
-	ShipmentType                *MDOListItem             `json:"ShipmentType,omitempty"`
+	ReplyToType                 EmailReplyToType         `json:"ReplyToType,omitzero"`
+	SelectedDays                Weekday                  `json:"SelectedDays,omitzero"`
+	ShipmentType                *MDOListItem             `json:"ShipmentType,omitzero"`
 	SmsSender                   string                   `json:"SmsSender"`
 	StartOnlyOnce               bool                     `json:"StartOnlyOnce"`
-	Status                      WorkflowDefinitionStatus `json:"Status,omitempty"`
-	Steps                       []AnyWorkflowStep        `json:"Steps,omitempty"`
+	Status                      WorkflowDefinitionStatus `json:"Status,omitzero"`
+	Steps                       []AnyWorkflowStep        `json:"Steps,omitzero"`
 	TimeframeEnd                string                   `json:"TimeframeEnd"`
 	TimeframeStart              string                   `json:"TimeframeStart"`
-	Triggers                    []WorkflowTrigger        `json:"Triggers,omitempty"`
-	TzLocation                  *TimeZoneData            `json:"TzLocation,omitempty"`
-	UpdatedBy                   *Associate               `json:"UpdatedBy,omitempty"`
+	Triggers                    []WorkflowTrigger        `json:"Triggers,omitzero"`
+	TzLocation                  *TimeZoneData            `json:"TzLocation,omitzero"`
+	UpdatedBy                   *Associate               `json:"UpdatedBy,omitzero"`
 	UpdatedDate                 Time                     `json:"UpdatedDate"`
 	UseEnrollmentEnd            bool                     `json:"UseEnrollmentEnd"`
 	UseGoogleAnalytics          bool                     `json:"UseGoogleAnalytics"`
 	UseTimeframe                bool                     `json:"UseTimeframe"`
 	UseWorkflowStart            bool                     `json:"UseWorkflowStart"`
-	VisibleFor                  []VisibleFor             `json:"VisibleFor,omitempty"`
+	VisibleFor                  []VisibleFor             `json:"VisibleFor,omitzero"`
 	WorkflowStart               string                   `json:"WorkflowStart"`
 }
 
@@ -2130,8 +2130,8 @@ type ErpConnection struct {
 	Carrier
 	Active              bool              `json:"Active"`
 	AllAccess           bool              `json:"AllAccess"`
-	AssociateAccessIDs  []int64           `json:"AssociateAccessIds,omitempty"`
-	ConfigFields        map[string]string `json:"ConfigFields,omitempty"`
+	AssociateAccessIDs  []int64           `json:"AssociateAccessIds,omitzero"`
+	ConfigFields        map[string]string `json:"ConfigFields,omitzero"`
 	ConnectionID        string            `json:"ConnectionId"`
 	Deleted             bool              `json:"Deleted"`
 	DisplayDescription  string            `json:"DisplayDescription"`
@@ -2139,7 +2139,7 @@ type ErpConnection struct {
 	ErpConnectionID     int64             `json:"ErpConnectionId"`
 	ErpConnectorID      int64             `json:"ErpConnectorId"`
 	MostRecentTimestamp string            `json:"MostRecentTimestamp"`
-	UserGroupAccessIDs  []int64           `json:"UserGroupAccessIds,omitempty"`
+	UserGroupAccessIDs  []int64           `json:"UserGroupAccessIds,omitzero"`
 }
 
 // ErpConnectionData is the ErpConnectionData carrier of the web API.
@@ -2147,19 +2147,19 @@ type ErpConnectionData struct {
 	Carrier
 	Connected       bool            `json:"Connected"`
 	ConnectionName  string          `json:"ConnectionName"`
-	CrmActorType    CrmActorType    `json:"CrmActorType,omitempty"`
-	ErpActorType    ErpActorType    `json:"ErpActorType,omitempty"`
-	ErpActorTypes   []ErpActorType  `json:"ErpActorTypes,omitempty"`
+	CrmActorType    CrmActorType    `json:"CrmActorType,omitzero"`
+	ErpActorType    ErpActorType    `json:"ErpActorType,omitzero"`
+	ErpActorTypes   []ErpActorType  `json:"ErpActorTypes,omitzero"`
 	ErpConnectionID int64           `json:"ErpConnectionId"`
-	ErpFields       []FieldMetadata `json:"ErpFields,omitempty"`
+	ErpFields       []FieldMetadata `json:"ErpFields,omitzero"`
 }
 
 // ErpConnectionListMapping is the ErpConnectionListMapping carrier of the web API.
 type ErpConnectionListMapping struct {
 	Carrier
-	CrmList                *MDOListItem            `json:"CrmList,omitempty"`
+	CrmList                *MDOListItem            `json:"CrmList,omitzero"`
 	ErpActorTypeName       string                  `json:"ErpActorTypeName"`
-	ErpCrmListItemMappings []ErpCrmListItemMapping `json:"ErpCrmListItemMappings,omitempty"`
+	ErpCrmListItemMappings []ErpCrmListItemMapping `json:"ErpCrmListItemMappings,omitzero"`
 	ErpFieldID             int64                   `json:"ErpFieldId"`
 	ErpListName            string                  `json:"ErpListName"`
 }
@@ -2169,13 +2169,13 @@ type ErpConnectionListMappingContainer struct {
 	Carrier
 	ErpConnectionID     int64                      `json:"ErpConnectionId"`
 	ErpConnectionName   string                     `json:"ErpConnectionName"`
-	ErpListItemMappings []ErpConnectionListMapping `json:"ErpListItemMappings,omitempty"`
+	ErpListItemMappings []ErpConnectionListMapping `json:"ErpListItemMappings,omitzero"`
 }
 
 // ErpCrmListItemMapping is the ErpCrmListItemMapping carrier of the web API.
 type ErpCrmListItemMapping struct {
 	Carrier
-	CrmListItem     *MDOListItem `json:"CrmListItem,omitempty"`
+	CrmListItem     *MDOListItem `json:"CrmListItem,omitzero"`
 	ErpListItemID   string       `json:"ErpListItemId"`
 	ErpListItemName string       `json:"ErpListItemName"`
 }
@@ -2183,7 +2183,7 @@ type ErpCrmListItemMapping struct {
 // ErpSyncActorSummary is the ErpSyncActorSummary carrier of the web API.
 type ErpSyncActorSummary struct {
 	Carrier
-	ActorType   ErpActorType `json:"ActorType,omitempty"`
+	ActorType   ErpActorType `json:"ActorType,omitzero"`
 	Defaults    string       `json:"Defaults"`
 	HasMappings bool         `json:"HasMappings"`
 	Mappings    string       `json:"Mappings"`
@@ -2192,10 +2192,10 @@ type ErpSyncActorSummary struct {
 // ErpSyncActorTypeMapping is the ErpSyncActorTypeMapping carrier of the web API.
 type ErpSyncActorTypeMapping struct {
 	Carrier
-	ActorTypeCrm    CrmActorType          `json:"ActorTypeCrm,omitempty"`
-	ActorTypeErp    ErpActorType          `json:"ActorTypeErp,omitempty"`
+	ActorTypeCrm    CrmActorType          `json:"ActorTypeCrm,omitzero"`
+	ActorTypeErp    ErpActorType          `json:"ActorTypeErp,omitzero"`
 	ErpConnectionID int64                 `json:"ErpConnectionId"`
-	FieldMappings   []ErpSyncFieldMapping `json:"FieldMappings,omitempty"`
+	FieldMappings   []ErpSyncFieldMapping `json:"FieldMappings,omitzero"`
 	IsActive        bool                  `json:"IsActive"`
 }
 
@@ -2203,7 +2203,7 @@ type ErpSyncActorTypeMapping struct {
 type ErpSyncConnectionSummary struct {
 	Carrier
 	Active             bool                  `json:"Active"`
-	Actors             []ErpSyncActorSummary `json:"Actors,omitempty"`
+	Actors             []ErpSyncActorSummary `json:"Actors,omitzero"`
 	Deleted            bool                  `json:"Deleted"`
 	DisplayDescription string                `json:"DisplayDescription"`
 	DisplayName        string                `json:"DisplayName"`
@@ -2222,11 +2222,11 @@ type ErpSyncConnectorEntity struct {
 // ErpSyncDefaultValue is the ErpSyncDefaultValue carrier of the web API.
 type ErpSyncDefaultValue struct {
 	Carrier
-	Access                   FieldAccess       `json:"Access,omitempty"`
+	Access                   FieldAccess       `json:"Access,omitzero"`
 	DefaultValue             string            `json:"DefaultValue"`
 	ErpFieldID               int64             `json:"ErpFieldId"`
 	ErpFieldKey              string            `json:"ErpFieldKey"`
-	FieldType                FieldMetadataType `json:"FieldType,omitempty"`
+	FieldType                FieldMetadataType `json:"FieldType,omitzero"`
 	FirstSyncDefaultValue    string            `json:"FirstSyncDefaultValue"`
 	HasFirstSyncDefaultValue bool              `json:"HasFirstSyncDefaultValue"`
 	ListName                 string            `json:"ListName"`
@@ -2250,7 +2250,7 @@ type ErpSyncEngineStatus struct {
 // ErpSyncFieldMapping is the ErpSyncFieldMapping carrier of the web API.
 type ErpSyncFieldMapping struct {
 	Carrier
-	Access            FieldAccess       `json:"Access,omitempty"`
+	Access            FieldAccess       `json:"Access,omitzero"`
 	AlreadyMapped     bool              `json:"AlreadyMapped"`
 	CrmDisplayName    string            `json:"CrmDisplayName"`
 	CrmDisplayTooltip string            `json:"CrmDisplayTooltip"`
@@ -2259,7 +2259,7 @@ type ErpSyncFieldMapping struct {
 	ErpDisplayTooltip string            `json:"ErpDisplayTooltip"`
 	ErpFieldID        int64             `json:"ErpFieldId"`
 	ErpFieldKey       string            `json:"ErpFieldKey"`
-	FieldType         FieldMetadataType `json:"FieldType,omitempty"`
+	FieldType         FieldMetadataType `json:"FieldType,omitzero"`
 	ListReference     string            `json:"ListReference"`
 	MissingInCRM      bool              `json:"MissingInCRM"`
 	MissingInERP      bool              `json:"MissingInERP"`
@@ -2285,25 +2285,25 @@ type EventData struct {
 	Carrier
 	BlockExecution bool              `json:"BlockExecution"`
 	CgiContent     string            `json:"CgiContent"`
-	CgiVariables   map[string]string `json:"CgiVariables,omitempty"`
+	CgiVariables   map[string]string `json:"CgiVariables,omitzero"`
 	Exception      string            `json:"Exception"`
-	Headers        map[string]string `json:"Headers,omitempty"`
-	InputValues    map[string]string `json:"InputValues,omitempty"`
+	Headers        map[string]string `json:"Headers,omitzero"`
+	InputValues    map[string]string `json:"InputValues,omitzero"`
 	Message        string            `json:"Message"`
 	NavigateTo     string            `json:"NavigateTo"`
-	OutputValues   map[string]string `json:"OutputValues,omitempty"`
-	ParserValues   map[string]string `json:"ParserValues,omitempty"`
+	OutputValues   map[string]string `json:"OutputValues,omitzero"`
+	ParserValues   map[string]string `json:"ParserValues,omitzero"`
 	ShowDialog     string            `json:"ShowDialog"`
-	StateValues    map[string]string `json:"StateValues,omitempty"`
+	StateValues    map[string]string `json:"StateValues,omitzero"`
 	TraceExecution bool              `json:"TraceExecution"`
-	Type           EventHandlerType  `json:"Type,omitempty"`
+	Type           EventHandlerType  `json:"Type,omitzero"`
 }
 
 // ExecuteUserCommandRequest is the ExecuteUserCommandRequest carrier of the web API.
 type ExecuteUserCommandRequest struct {
-	ActionResult CommandActionResult `json:"ActionResult,omitempty"`
+	ActionResult CommandActionResult `json:"ActionResult,omitzero"`
 	CommandName  string              `json:"CommandName"`
-	User         *User               `json:"User,omitempty"`
+	User         *User               `json:"User,omitzero"`
 }
 
 // ExportArchiveResult is the ExportArchiveResult carrier of the web API.
@@ -2318,7 +2318,7 @@ type ExportArchiveResult struct {
 type ExtAppEntity struct {
 	Carrier
 	Deleted                bool           `json:"Deleted"`
-	ExecuteOnEvent         ExecuteOnEvent `json:"ExecuteOnEvent,omitempty"`
+	ExecuteOnEvent         ExecuteOnEvent `json:"ExecuteOnEvent,omitzero"`
 	ExtAppID               int64          `json:"ExtAppId"`
 	Filename               string         `json:"Filename"`
 	Icon                   float64        `json:"Icon"`
@@ -2334,9 +2334,9 @@ type ExtAppEntity struct {
 	ShowInMenuBar          bool           `json:"ShowInMenuBar"`
 	ShowInStatusBar        bool           `json:"ShowInStatusBar"`
 	ShowInToolBar          bool           `json:"ShowInToolBar"`
-	ShowState              ShowState      `json:"ShowState,omitempty"`
+	ShowState              ShowState      `json:"ShowState,omitzero"`
 	Tooltip                string         `json:"Tooltip"`
-	VisibleIn              Navigation     `json:"VisibleIn,omitempty"`
+	VisibleIn              Navigation     `json:"VisibleIn,omitzero"`
 	WaitToFinish           bool           `json:"WaitToFinish"`
 	Workdir                string         `json:"Workdir"`
 }
@@ -2345,16 +2345,16 @@ type ExtAppEntity struct {
 type ExtendedLicenseInfo struct {
 	AccumulatedNextCheckDate Time                    `json:"AccumulatedNextCheckDate"`
 	CanBeActivated           bool                    `json:"CanBeActivated"`
-	Current                  *LicenseInfo            `json:"Current,omitempty"`
-	ExtendedModuleLicenses   []ExtendedModuleLicense `json:"ExtendedModuleLicenses,omitempty"`
-	New                      *LicenseInfo            `json:"New,omitempty"`
+	Current                  *LicenseInfo            `json:"Current,omitzero"`
+	ExtendedModuleLicenses   []ExtendedModuleLicense `json:"ExtendedModuleLicenses,omitzero"`
+	New                      *LicenseInfo            `json:"New,omitzero"`
 	Reason                   string                  `json:"Reason"`
 }
 
 // ExtendedModuleLicense is the ExtendedModuleLicense carrier of the web API.
 type ExtendedModuleLicense struct {
-	Current                  *ModuleLicense `json:"Current,omitempty"`
-	New                      *ModuleLicense `json:"New,omitempty"`
+	Current                  *ModuleLicense `json:"Current,omitzero"`
+	New                      *ModuleLicense `json:"New,omitzero"`
 	NumberOfLicensesAdded    float64        `json:"NumberOfLicensesAdded"`
 	NumberOfLicensesFree     float64        `json:"NumberOfLicensesFree"`
 	NumberOfLicensesInUse    float64        `json:"NumberOfLicensesInUse"`
@@ -2395,7 +2395,7 @@ type FieldInfoBase struct {
 	Description          string          `json:"Description"`
 	DisplayName          string          `json:"DisplayName"`
 	FieldName            string          `json:"FieldName"`
-	FieldType            CustomFieldType `json:"FieldType,omitempty"`
+	FieldType            CustomFieldType `json:"FieldType,omitzero"`
 	HideField            bool            `json:"HideField"`
 	HideLabel            bool            `json:"HideLabel"`
 	IsDisplayField       bool            `json:"IsDisplayField"`
@@ -2456,7 +2456,7 @@ type FieldInfoInt struct {
 // FieldInfoListText is the FieldInfoListText carrier of the web API, a FieldInfo.
 type FieldInfoListText struct {
 	FieldInfoBase
-	Choices      []string `json:"Choices,omitempty"`
+	Choices      []string `json:"Choices,omitzero"`
 	DefaultValue string   `json:"DefaultValue"`
 	TextLength   float64  `json:"TextLength"`
 }
@@ -2516,12 +2516,12 @@ type FieldInfoTimeSpan struct {
 // FieldMetadata is the FieldMetadata carrier of the web API.
 type FieldMetadata struct {
 	Carrier
-	Access             FieldAccess       `json:"Access,omitempty"`
+	Access             FieldAccess       `json:"Access,omitzero"`
 	DefaultValue       string            `json:"DefaultValue"`
 	DisplayDescription string            `json:"DisplayDescription"`
 	DisplayName        string            `json:"DisplayName"`
 	FieldKey           string            `json:"FieldKey"`
-	FieldType          FieldMetadataType `json:"FieldType,omitempty"`
+	FieldType          FieldMetadataType `json:"FieldType,omitzero"`
 	ListName           string            `json:"ListName"`
 	MaxLength          float64           `json:"MaxLength"`
 	Rank               float64           `json:"Rank"`
@@ -2531,13 +2531,13 @@ type FieldMetadata struct {
 // FieldProperty is the FieldProperty carrier of the web API.
 type FieldProperty struct {
 	FieldLength float64     `json:"FieldLength"`
-	FieldRight  *FieldRight `json:"FieldRight,omitempty"`
+	FieldRight  *FieldRight `json:"FieldRight,omitzero"`
 	FieldType   string      `json:"FieldType"`
 }
 
 // FieldRight is the FieldRight carrier of the web API.
 type FieldRight struct {
-	Mask   EFieldRight `json:"Mask,omitempty"`
+	Mask   EFieldRight `json:"Mask,omitzero"`
 	Reason string      `json:"Reason"`
 }
 
@@ -2545,17 +2545,17 @@ type FieldRight struct {
 type FieldValue struct {
 	Carrier
 	Key    string   `json:"Key"`
-	Values []string `json:"Values,omitempty"`
+	Values []string `json:"Values,omitzero"`
 }
 
 // FieldValueInfo is the FieldValueInfo carrier of the web API.
 type FieldValueInfo struct {
 	CanSupportMultiUse            bool            `json:"CanSupportMultiUse"`
-	ControlInfos                  []ControlInfo   `json:"ControlInfos,omitempty"`
+	ControlInfos                  []ControlInfo   `json:"ControlInfos,omitzero"`
 	CurrentOperationType          string          `json:"CurrentOperationType"`
 	DefaultShowInGui              bool            `json:"DefaultShowInGui"`
 	DefaultShowInSelector         bool            `json:"DefaultShowInSelector"`
-	DisplayValues                 []string        `json:"DisplayValues,omitempty"`
+	DisplayValues                 []string        `json:"DisplayValues,omitzero"`
 	EncodedDataCaption            string          `json:"EncodedDataCaption"`
 	EncodedDataCaptionDescription string          `json:"EncodedDataCaptionDescription"`
 	EncodedDisplayDescription     string          `json:"EncodedDisplayDescription"`
@@ -2564,28 +2564,28 @@ type FieldValueInfo struct {
 	IsActive                      bool            `json:"IsActive"`
 	Key                           string          `json:"Key"`
 	Mandatory                     bool            `json:"Mandatory"`
-	OperationInfos                []OperationInfo `json:"OperationInfos,omitempty"`
+	OperationInfos                []OperationInfo `json:"OperationInfos,omitzero"`
 	ValueType                     string          `json:"ValueType"`
-	Values                        []string        `json:"Values,omitempty"`
+	Values                        []string        `json:"Values,omitzero"`
 }
 
 // FindResults is the FindResults carrier of the web API.
 type FindResults struct {
 	Carrier
-	ArchiveColumns []ArchiveColumnInfo `json:"ArchiveColumns,omitempty"`
-	ArchiveRows    []ArchiveListItem   `json:"ArchiveRows,omitempty"`
+	ArchiveColumns []ArchiveColumnInfo `json:"ArchiveColumns,omitzero"`
+	ArchiveRows    []ArchiveListItem   `json:"ArchiveRows,omitzero"`
 	RowCount       int64               `json:"RowCount"`
 }
 
 // ForeignAppEntity is the ForeignAppEntity carrier of the web API.
 type ForeignAppEntity struct {
 	Carrier
-	CreatedBy    *Associate      `json:"CreatedBy,omitempty"`
+	CreatedBy    *Associate      `json:"CreatedBy,omitzero"`
 	CreatedDate  Time            `json:"CreatedDate"`
-	Devices      []ForeignDevice `json:"Devices,omitempty"`
+	Devices      []ForeignDevice `json:"Devices,omitzero"`
 	ForeignAppID int64           `json:"ForeignAppId"`
 	Name         string          `json:"Name"`
-	UpdatedBy    *Associate      `json:"UpdatedBy,omitempty"`
+	UpdatedBy    *Associate      `json:"UpdatedBy,omitzero"`
 	UpdatedDate  Time            `json:"UpdatedDate"`
 }
 
@@ -2636,7 +2636,7 @@ type FormEntity struct {
 	Active                bool               `json:"Active"`
 	Config                string             `json:"Config"`
 	Description           string             `json:"Description"`
-	EmailFlows            []float64          `json:"EmailFlows,omitempty"`
+	EmailFlows            []float64          `json:"EmailFlows,omitzero"`
 	Expires               Time               `json:"Expires"`
 	FolderID              int64              `json:"FolderId"`
 	FolderName            string             `json:"FolderName"`
@@ -2646,13 +2646,13 @@ type FormEntity struct {
 	MaxSubmits            float64            `json:"MaxSubmits"`
 	Name                  string             `json:"Name"`
 	NewTicket             bool               `json:"NewTicket"`
-	RecaptchaMode         FormsRecaptchaMode `json:"RecaptchaMode,omitempty"`
+	RecaptchaMode         FormsRecaptchaMode `json:"RecaptchaMode,omitzero"`
 	Recipe                string             `json:"Recipe"`
 	Registered            Time               `json:"Registered"`
 	RegisteredAssociateID int64              `json:"RegisteredAssociateId"`
 	ResponseShipmentID    int64              `json:"ResponseShipmentId"`
 	ScriptID              int64              `json:"ScriptId"`
-	Type                  FormType           `json:"Type,omitempty"`
+	Type                  FormType           `json:"Type,omitzero"`
 	Updated               Time               `json:"Updated"`
 	UpdatedAssociateID    int64              `json:"UpdatedAssociateId"`
 	UpdatedCount          int64              `json:"UpdatedCount"`
@@ -2662,7 +2662,7 @@ type FormEntity struct {
 type FormFieldRestriction struct {
 	Carrier
 	FieldIdentifier        string                   `json:"FieldIdentifier"`
-	FieldRestriction       FormFieldRestrictionType `json:"FieldRestriction,omitempty"`
+	FieldRestriction       FormFieldRestrictionType `json:"FieldRestriction,omitzero"`
 	FormFieldRestrictionID int64                    `json:"FormFieldRestrictionId"`
 }
 
@@ -2677,7 +2677,7 @@ type FormSubmissionEntity struct {
 	ProcessingLog          string               `json:"ProcessingLog"`
 	Response               string               `json:"Response"`
 	ResponseShipmentAddrID int64                `json:"ResponseShipmentAddrId"`
-	Status                 FormSubmissionStatus `json:"Status,omitempty"`
+	Status                 FormSubmissionStatus `json:"Status,omitzero"`
 	WhenSubmitted          Time                 `json:"WhenSubmitted"`
 }
 
@@ -2688,14 +2688,14 @@ type FreeText struct {
 	CountWords            float64          `json:"CountWords"`
 	FreeTextEnabled       bool             `json:"FreeTextEnabled"`
 	LastGenerated         Time             `json:"LastGenerated"`
-	MultiWordOperator     FreeTextOperator `json:"MultiWordOperator,omitempty"`
+	MultiWordOperator     FreeTextOperator `json:"MultiWordOperator,omitzero"`
 	Occurrences           float64          `json:"Occurrences"`
-	SingleWordOperator    FreeTextOperator `json:"SingleWordOperator,omitempty"`
+	SingleWordOperator    FreeTextOperator `json:"SingleWordOperator,omitzero"`
 }
 
 // GetUserCommandsRequest is the GetUserCommandsRequest carrier of the web API.
 type GetUserCommandsRequest struct {
-	User *User `json:"User,omitempty"`
+	User *User `json:"User,omitzero"`
 }
 
 // GrantedModuleLicense is the GrantedModuleLicense carrier of the web API.
@@ -2707,7 +2707,7 @@ type GrantedModuleLicense struct {
 	IsHidden         bool        `json:"IsHidden"`
 	IsUnrestricted   bool        `json:"IsUnrestricted"`
 	LicenseNumber    float64     `json:"LicenseNumber"`
-	LicenseType      LicenseType `json:"LicenseType,omitempty"`
+	LicenseType      LicenseType `json:"LicenseType,omitzero"`
 	ModuleID         int64       `json:"ModuleId"`
 	Name             string      `json:"Name"`
 	OwnerDescription string      `json:"OwnerDescription"`
@@ -2731,8 +2731,8 @@ type HeadingEntity struct {
 // HierarchyEntity is the HierarchyEntity carrier of the web API.
 type HierarchyEntity struct {
 	Carrier
-	Children              []HierarchyEntity `json:"Children,omitempty"`
-	Domain                Domain            `json:"Domain,omitempty"`
+	Children              []HierarchyEntity `json:"Children,omitzero"`
+	Domain                Domain            `json:"Domain,omitzero"`
 	Fullname              string            `json:"Fullname"`
 	HierarchyID           int64             `json:"HierarchyId"`
 	Name                  string            `json:"Name"`
@@ -2774,18 +2774,18 @@ type ImportColumnInfo struct {
 // ImportErpData is the ImportErpData carrier of the web API.
 type ImportErpData struct {
 	Carrier
-	ColumnInfos []ImportColumnInfo `json:"ColumnInfos,omitempty"`
-	ImportLines []ImportLine       `json:"ImportLines,omitempty"`
+	ColumnInfos []ImportColumnInfo `json:"ColumnInfos,omitzero"`
+	ImportLines []ImportLine       `json:"ImportLines,omitzero"`
 }
 
 // ImportLine is the ImportLine carrier of the web API.
 type ImportLine struct {
 	Carrier
 	ExternalKey string           `json:"ExternalKey"`
-	Operation   ImportAction     `json:"Operation,omitempty"`
+	Operation   ImportAction     `json:"Operation,omitzero"`
 	Selected    bool             `json:"Selected"`
-	Type        ImportEntityType `json:"Type,omitempty"`
-	Values      []string         `json:"Values,omitempty"`
+	Type        ImportEntityType `json:"Type,omitzero"`
+	Values      []string         `json:"Values,omitzero"`
 }
 
 // IncomingMessage is the IncomingMessage carrier of the web API.
@@ -2820,10 +2820,10 @@ type LandingPageEntity struct {
 	AssociateID      int64            `json:"AssociateId"`
 	EntityTableName  string           `json:"EntityTableName"`
 	LandingPageID    int64            `json:"LandingPageId"`
-	PinnedEntities   []MDOListItem    `json:"PinnedEntities,omitempty"`
-	PinnedSelections []MDOListItem    `json:"PinnedSelections,omitempty"`
+	PinnedEntities   []MDOListItem    `json:"PinnedEntities,omitzero"`
+	PinnedSelections []MDOListItem    `json:"PinnedSelections,omitzero"`
 	SelectionID      int64            `json:"SelectionId"`
-	Tabs             []LandingPageTab `json:"Tabs,omitempty"`
+	Tabs             []LandingPageTab `json:"Tabs,omitzero"`
 }
 
 // LandingPageTab is the LandingPageTab carrier of the web API.
@@ -2835,7 +2835,7 @@ type LandingPageTab struct {
 	Pinned      bool               `json:"Pinned"`
 	ProviderKey string             `json:"ProviderKey"`
 	Rank        float64            `json:"Rank"`
-	TabType     LandingPageTabType `json:"TabType,omitempty"`
+	TabType     LandingPageTabType `json:"TabType,omitzero"`
 }
 
 // LanguageInfo is the LanguageInfo carrier of the web API.
@@ -2877,13 +2877,13 @@ type LicenseInfo struct {
 	LicenseURL         string           `json:"LicenseUrl"`
 	LicenseVersion     string           `json:"LicenseVersion"`
 	MaintenanceDate    Time             `json:"MaintenanceDate"`
-	ModuleLicenses     []ModuleLicense  `json:"ModuleLicenses,omitempty"`
+	ModuleLicenses     []ModuleLicense  `json:"ModuleLicenses,omitzero"`
 	NextCheckDate      Time             `json:"NextCheckDate"`
 	OwnerDescription   string           `json:"OwnerDescription"`
 	OwnerName          string           `json:"OwnerName"`
 	ProductDescription string           `json:"ProductDescription"`
 	ProductType        string           `json:"ProductType"`
-	PublicKey          *SignedPublicKey `json:"PublicKey,omitempty"`
+	PublicKey          *SignedPublicKey `json:"PublicKey,omitzero"`
 	SerialNr           string           `json:"SerialNr"`
 	Signature          string           `json:"Signature"`
 }
@@ -2893,8 +2893,8 @@ type LicenseOwner struct {
 	Carrier
 	Description                string              `json:"Description"`
 	Name                       string              `json:"Name"`
-	RestrictedModuleLicenses   []ModuleLicenseLink `json:"RestrictedModuleLicenses,omitempty"`
-	UnrestrictedModuleLicenses []ModuleLicenseLink `json:"UnrestrictedModuleLicenses,omitempty"`
+	RestrictedModuleLicenses   []ModuleLicenseLink `json:"RestrictedModuleLicenses,omitzero"`
+	UnrestrictedModuleLicenses []ModuleLicenseLink `json:"UnrestrictedModuleLicenses,omitzero"`
 }
 
 // LicenseResult is the LicenseResult carrier of the web API.
@@ -2956,8 +2956,8 @@ type LiveUIConfig struct {
 
 // LiveUISyncResult is the LiveUiSyncResult carrier of the web API.
 type LiveUISyncResult struct {
-	Events       []UIEvent         `json:"Events,omitempty"`
-	TicketStates []TicketStateInfo `json:"TicketStates,omitempty"`
+	Events       []UIEvent         `json:"Events,omitzero"`
+	TicketStates []TicketStateInfo `json:"TicketStates,omitzero"`
 }
 
 // LocalizedField is the LocalizedField carrier of the web API.
@@ -2979,7 +2979,7 @@ type LocalizedText struct {
 	LocalizedTextID int64             `json:"LocalizedTextId"`
 	ResourceID      int64             `json:"ResourceId"`
 	Text            string            `json:"Text"`
-	Type            LocalizedTextType `json:"Type,omitempty"`
+	Type            LocalizedTextType `json:"Type,omitzero"`
 }
 
 // Logging is the Logging carrier of the web API.
@@ -2990,7 +2990,7 @@ type Logging struct {
 // MDOListItem is the MDOListItem carrier of the web API.
 type MDOListItem struct {
 	Carrier
-	ChildItems []MDOListItem `json:"ChildItems,omitempty"`
+	ChildItems []MDOListItem `json:"ChildItems,omitzero"`
 	ColorBlock float64       `json:"ColorBlock"`
 	Deleted    bool          `json:"Deleted"`
 	ExtraInfo  string        `json:"ExtraInfo"`
@@ -3021,7 +3021,7 @@ type MailboxEntity struct {
 	Password       string      `json:"Password"`
 	Port           float64     `json:"Port"`
 	Server         string      `json:"Server"`
-	ServerType     MailboxType `json:"ServerType,omitempty"`
+	ServerType     MailboxType `json:"ServerType,omitzero"`
 	Username       string      `json:"Username"`
 }
 
@@ -3046,7 +3046,7 @@ type MailingEntity struct {
 	SentNum               float64        `json:"SentNum"`
 	ShipmenttypeID        int64          `json:"ShipmenttypeId"`
 	StartDate             Time           `json:"StartDate"`
-	Status                ShipmentStatus `json:"Status,omitempty"`
+	Status                ShipmentStatus `json:"Status,omitzero"`
 	Updated               Time           `json:"Updated"`
 	UpdatedAssociateID    int64          `json:"UpdatedAssociateId"`
 	UpdatedCount          int64          `json:"UpdatedCount"`
@@ -3063,7 +3063,7 @@ type MassOperationResult struct {
 	Deletes   float64           `json:"Deletes"`
 	Inserts   float64           `json:"Inserts"`
 	Message   string            `json:"Message"`
-	RowStatus []UpsertRowStatus `json:"RowStatus,omitempty"`
+	RowStatus []UpsertRowStatus `json:"RowStatus,omitzero"`
 	Success   bool              `json:"Success"`
 	Updates   float64           `json:"Updates"`
 }
@@ -3084,11 +3084,11 @@ type MetricPair struct {
 
 // ModuleLicense is the ModuleLicense carrier of the web API.
 type ModuleLicense struct {
-	AllowedUserType        UserType    `json:"AllowedUserType,omitempty"`
+	AllowedUserType        UserType    `json:"AllowedUserType,omitzero"`
 	ExtraFlags             float64     `json:"ExtraFlags"`
 	ExtraInfo              string      `json:"ExtraInfo"`
 	IsHidden               bool        `json:"IsHidden"`
-	LicenseType            LicenseType `json:"LicenseType,omitempty"`
+	LicenseType            LicenseType `json:"LicenseType,omitzero"`
 	ModuleDescription      string      `json:"ModuleDescription"`
 	ModuleName             string      `json:"ModuleName"`
 	ModuleTooltip          string      `json:"ModuleTooltip"`
@@ -3131,7 +3131,7 @@ type MrMrs struct {
 // MultiAlarmData is the MultiAlarmData carrier of the web API.
 type MultiAlarmData struct {
 	Carrier
-	Alarms          []AlarmData `json:"Alarms,omitempty"`
+	Alarms          []AlarmData `json:"Alarms,omitzero"`
 	PollingInterval float64     `json:"PollingInterval"`
 	SilentAfter     float64     `json:"SilentAfter"`
 }
@@ -3143,7 +3143,7 @@ type NaturalLanguageSearch struct {
 	ODataQuery       string                   `json:"ODataQuery"`
 	Query            string                   `json:"Query"`
 	ResponseMarkdown string                   `json:"ResponseMarkdown"`
-	Restrictions     []ArchiveRestrictionInfo `json:"Restrictions,omitempty"`
+	Restrictions     []ArchiveRestrictionInfo `json:"Restrictions,omitzero"`
 }
 
 // NavigationElement is the NavigationElement carrier of the web API.
@@ -3163,18 +3163,18 @@ type NavigatorCompany struct {
 
 // NewsFeedCTA is the NewsFeedCTA carrier of the web API.
 type NewsFeedCTA struct {
-	CtaFlavor  CtaFlavor `json:"CtaFlavor,omitempty"`
-	CtaType    CtaType   `json:"CtaType,omitempty"`
+	CtaFlavor  CtaFlavor `json:"CtaFlavor,omitzero"`
+	CtaType    CtaType   `json:"CtaType,omitzero"`
 	Identifier string    `json:"Identifier"`
 	Title      string    `json:"Title"`
 }
 
 // NewsFeedItem is the NewsFeedItem carrier of the web API.
 type NewsFeedItem struct {
-	Actions          []NewsFeedCTA      `json:"Actions,omitempty"`
+	Actions          []NewsFeedCTA      `json:"Actions,omitzero"`
 	ApplicationID    string             `json:"ApplicationId"`
-	Contact          *Contact           `json:"Contact,omitempty"`
-	Description      map[string]string  `json:"Description,omitempty"`
+	Contact          *Contact           `json:"Contact,omitzero"`
+	Description      map[string]string  `json:"Description,omitzero"`
 	ExpiresAt        Time               `json:"ExpiresAt"`
 	FromCategoryName string             `json:"FromCategoryName"`
 	FromName         string             `json:"FromName"`
@@ -3182,17 +3182,17 @@ type NewsFeedItem struct {
 	IsRead           bool               `json:"IsRead"`
 	Location         string             `json:"Location"`
 	NewsFeedItemID   int64              `json:"NewsFeedItemId"`
-	Person           *Person            `json:"Person,omitempty"`
+	Person           *Person            `json:"Person,omitzero"`
 	PreviewHint      string             `json:"PreviewHint"`
-	Priority         EMailPriority      `json:"Priority,omitempty"`
-	Project          *Project           `json:"Project,omitempty"`
+	Priority         EMailPriority      `json:"Priority,omitzero"`
+	Project          *Project           `json:"Project,omitzero"`
 	RatingPercent    float64            `json:"RatingPercent"`
 	ReadAt           Time               `json:"ReadAt"`
 	Registered       Time               `json:"Registered"`
-	Sale             *Sale              `json:"Sale,omitempty"`
+	Sale             *Sale              `json:"Sale,omitzero"`
 	SourceLink       string             `json:"SourceLink"`
 	SourceSoProtocol string             `json:"SourceSoProtocol"`
-	Status           NewsFeedItemStatus `json:"Status,omitempty"`
+	Status           NewsFeedItemStatus `json:"Status,omitzero"`
 	Summary          string             `json:"Summary"`
 	Title            string             `json:"Title"`
 	Type             string             `json:"Type"`
@@ -3211,14 +3211,14 @@ type NextAvailableTime struct {
 // NotificationEvent is the NotificationEvent carrier of the web API.
 type NotificationEvent struct {
 	ID   int64                 `json:"Id"`
-	Type NotificationEventType `json:"Type,omitempty"`
+	Type NotificationEventType `json:"Type,omitzero"`
 }
 
 // OperationInfo is the OperationInfo carrier of the web API.
 type OperationInfo struct {
 	Carrier
 	EncodedDisplayName string   `json:"EncodedDisplayName"`
-	EncodedLeadTexts   []string `json:"EncodedLeadTexts,omitempty"`
+	EncodedLeadTexts   []string `json:"EncodedLeadTexts,omitzero"`
 	Key                string   `json:"Key"`
 }
 
@@ -3246,9 +3246,9 @@ type ParticipantInfo struct {
 	Description           string                `json:"Description"`
 	EmailAddress          string                `json:"EmailAddress"`
 	EmailID               int64                 `json:"EmailId"`
-	ExternallyOwnedStatus ExternallyOwnedStatus `json:"ExternallyOwnedStatus,omitempty"`
-	ExternallyOwnedType   ExternallyOwnedType   `json:"ExternallyOwnedType,omitempty"`
-	InvitationStatus      InvitationStatus      `json:"InvitationStatus,omitempty"`
+	ExternallyOwnedStatus ExternallyOwnedStatus `json:"ExternallyOwnedStatus,omitzero"`
+	ExternallyOwnedType   ExternallyOwnedType   `json:"ExternallyOwnedType,omitzero"`
+	InvitationStatus      InvitationStatus      `json:"InvitationStatus,omitzero"`
 	PersonID              int64                 `json:"PersonId"`
 	SendEmail             bool                  `json:"SendEmail"`
 }
@@ -3263,13 +3263,13 @@ type ParticipantSyncData struct {
 	ContactFullName     string            `json:"ContactFullName"`
 	ContactID           int64             `json:"ContactId"`
 	ContactName         string            `json:"ContactName"`
-	ContactURL          []string          `json:"ContactUrl,omitempty"`
+	ContactURL          []string          `json:"ContactUrl,omitzero"`
 	Country             string            `json:"Country"`
-	EMail               []string          `json:"EMail,omitempty"`
-	Messenger           []string          `json:"Messenger,omitempty"`
-	ParticipantStatus   AppointmentStatus `json:"ParticipantStatus,omitempty"`
+	EMail               []string          `json:"EMail,omitzero"`
+	Messenger           []string          `json:"Messenger,omitzero"`
+	ParticipantStatus   AppointmentStatus `json:"ParticipantStatus,omitzero"`
 	PersonAcademicTitle string            `json:"PersonAcademicTitle"`
-	PersonAddress       *AddressSyncData  `json:"PersonAddress,omitempty"`
+	PersonAddress       *AddressSyncData  `json:"PersonAddress,omitzero"`
 	PersonCountry       string            `json:"PersonCountry"`
 	PersonFirstName     string            `json:"PersonFirstName"`
 	PersonFormalName    string            `json:"PersonFormalName"`
@@ -3280,15 +3280,15 @@ type ParticipantSyncData struct {
 	PersonMrmrs         string            `json:"PersonMrmrs"`
 	PersonPosition      string            `json:"PersonPosition"`
 	PersonTitle         string            `json:"PersonTitle"`
-	PhoneContact        []string          `json:"PhoneContact,omitempty"`
-	PhoneDirect         []string          `json:"PhoneDirect,omitempty"`
-	PhoneFax            []string          `json:"PhoneFax,omitempty"`
-	PhoneMobile         []string          `json:"PhoneMobile,omitempty"`
-	PhonePrivate        []string          `json:"PhonePrivate,omitempty"`
-	PostalAddress       *AddressSyncData  `json:"PostalAddress,omitempty"`
-	StreetAddress       *AddressSyncData  `json:"StreetAddress,omitempty"`
-	URL                 []string          `json:"Url,omitempty"`
-	Voip                []string          `json:"Voip,omitempty"`
+	PhoneContact        []string          `json:"PhoneContact,omitzero"`
+	PhoneDirect         []string          `json:"PhoneDirect,omitzero"`
+	PhoneFax            []string          `json:"PhoneFax,omitzero"`
+	PhoneMobile         []string          `json:"PhoneMobile,omitzero"`
+	PhonePrivate        []string          `json:"PhonePrivate,omitzero"`
+	PostalAddress       *AddressSyncData  `json:"PostalAddress,omitzero"`
+	StreetAddress       *AddressSyncData  `json:"StreetAddress,omitzero"`
+	URL                 []string          `json:"Url,omitzero"`
+	Voip                []string          `json:"Voip,omitzero"`
 }
 
 // PaymentTerm is the PaymentTerm carrier of the web API.
@@ -3359,35 +3359,35 @@ type PersonEntity struct {
 	ActiveErpLinks         float64                 `json:"ActiveErpLinks"`
 	ActiveInterests        float64                 `json:"ActiveInterests"`
 	ActiveStatusMonitorID  int64                   `json:"ActiveStatusMonitorId"`
-	Address                *Address                `json:"Address,omitempty"`
-	Associate              *Associate              `json:"Associate,omitempty"`
+	Address                *Address                `json:"Address,omitzero"`
+	Associate              *Associate              `json:"Associate,omitzero"`
 	BirthDate              Time                    `json:"BirthDate"`
-	BounceEmails           []string                `json:"BounceEmails,omitempty"`
-	Business               *Business               `json:"Business,omitempty"`
-	Category               *Category               `json:"Category,omitempty"`
-	ChatEmails             []EntityElement         `json:"ChatEmails,omitempty"`
-	Consents               []ConsentInfo           `json:"Consents,omitempty"`
-	Contact                *Contact                `json:"Contact,omitempty"`
-	CorrespondingAssociate *Associate              `json:"CorrespondingAssociate,omitempty"`
-	Country                *Country                `json:"Country,omitempty"`
-	CreatedBy              *Associate              `json:"CreatedBy,omitempty"`
+	BounceEmails           []string                `json:"BounceEmails,omitzero"`
+	Business               *Business               `json:"Business,omitzero"`
+	Category               *Category               `json:"Category,omitzero"`
+	ChatEmails             []EntityElement         `json:"ChatEmails,omitzero"`
+	Consents               []ConsentInfo           `json:"Consents,omitzero"`
+	Contact                *Contact                `json:"Contact,omitzero"`
+	CorrespondingAssociate *Associate              `json:"CorrespondingAssociate,omitzero"`
+	Country                *Country                `json:"Country,omitzero"`
+	CreatedBy              *Associate              `json:"CreatedBy,omitzero"`
 	CreatedByFormID        int64                   `json:"CreatedByFormId"`
 	CreatedDate            Time                    `json:"CreatedDate"`
-	CustomFields           map[string]string       `json:"CustomFields,omitempty"`
-	CustomerLanguage       *CustomerLanguage       `json:"CustomerLanguage,omitempty"`
+	CustomFields           map[string]string       `json:"CustomFields,omitzero"`
+	CustomerLanguage       *CustomerLanguage       `json:"CustomerLanguage,omitzero"`
 	DbiAgentID             int64                   `json:"DbiAgentId"`
 	DbiKey                 string                  `json:"DbiKey"`
 	DbiLastModified        Time                    `json:"DbiLastModified"`
 	DbiLastSyncronized     Time                    `json:"DbiLastSyncronized"`
 	Description            string                  `json:"Description"`
-	Emails                 []EntityElement         `json:"Emails,omitempty"`
-	ExtraFields            map[string]string       `json:"ExtraFields,omitempty"`
-	Faxes                  []EntityElement         `json:"Faxes,omitempty"`
+	Emails                 []EntityElement         `json:"Emails,omitzero"`
+	ExtraFields            map[string]string       `json:"ExtraFields,omitzero"`
+	Faxes                  []EntityElement         `json:"Faxes,omitzero"`
 	Firstname              string                  `json:"Firstname"`
 	FormalName             string                  `json:"FormalName"`
 	FullName               string                  `json:"FullName"`
-	Interests              []SelectableMDOListItem `json:"Interests,omitempty"`
-	InternetPhones         []EntityElement         `json:"InternetPhones,omitempty"`
+	Interests              []SelectableMDOListItem `json:"Interests,omitzero"`
+	InternetPhones         []EntityElement         `json:"InternetPhones,omitzero"`
 	IsAssociate            bool                    `json:"IsAssociate"`
 	Kanafname              string                  `json:"Kanafname"`
 	Kanalname              string                  `json:"Kanalname"`
@@ -3395,50 +3395,50 @@ type PersonEntity struct {
 	Leadstatus             string                  `json:"Leadstatus"`
 	LeadstatusID           int64                   `json:"LeadstatusId"`
 	MiddleName             string                  `json:"MiddleName"`
-	MobilePhones           []EntityElement         `json:"MobilePhones,omitempty"`
+	MobilePhones           []EntityElement         `json:"MobilePhones,omitzero"`
 	Mrmrs                  string                  `json:"Mrmrs"`
 	NoMailing              bool                    `json:"NoMailing"`
-	OfficePhones           []EntityElement         `json:"OfficePhones,omitempty"`
-	OtherPhones            []EntityElement         `json:"OtherPhones,omitempty"`
+	OfficePhones           []EntityElement         `json:"OfficePhones,omitzero"`
+	OtherPhones            []EntityElement         `json:"OtherPhones,omitzero"`
 	PersonID               int64                   `json:"PersonId"`
 	PersonNumber           string                  `json:"PersonNumber"`
-	Position               *Position               `json:"Position,omitempty"`
+	Position               *Position               `json:"Position,omitzero"`
 	Post1                  string                  `json:"Post1"`
 	Post2                  string                  `json:"Post2"`
 	Post3                  string                  `json:"Post3"`
-	PrivatePhones          []EntityElement         `json:"PrivatePhones,omitempty"`
+	PrivatePhones          []EntityElement         `json:"PrivatePhones,omitzero"`
 	Retired                bool                    `json:"Retired"`
 	Salutation             string                  `json:"Salutation"`
 	SentInfo               float64                 `json:"SentInfo"`
-	ShipmentTypes          []SelectableMDOListItem `json:"ShipmentTypes,omitempty"`
+	ShipmentTypes          []SelectableMDOListItem `json:"ShipmentTypes,omitzero"`
 	ShowContactTickets     float64                 `json:"ShowContactTickets"`
 	Source                 float64                 `json:"Source"`
-	SupportAssociate       *Associate              `json:"SupportAssociate,omitempty"`
-	TicketPriority         *TicketPriority         `json:"TicketPriority,omitempty"`
+	SupportAssociate       *Associate              `json:"SupportAssociate,omitzero"`
+	TicketPriority         *TicketPriority         `json:"TicketPriority,omitzero"`
 	Title                  string                  `json:"Title"`
-	UpdatedBy              *Associate              `json:"UpdatedBy,omitempty"`
+	UpdatedBy              *Associate              `json:"UpdatedBy,omitzero"`
 	UpdatedDate            Time                    `json:"UpdatedDate"`
-	URLs                   []EntityElement         `json:"Urls,omitempty"`
+	URLs                   []EntityElement         `json:"Urls,omitzero"`
 	UsePersonAddress       bool                    `json:"UsePersonAddress"`
-	UserDefinedFields      map[string]string       `json:"UserDefinedFields,omitempty"`
-	UserInfo               *UserInfo               `json:"UserInfo,omitempty"`
-	UtmParameters          *SavedUtmParameters     `json:"UtmParameters,omitempty"`
+	UserDefinedFields      map[string]string       `json:"UserDefinedFields,omitzero"`
+	UserInfo               *UserInfo               `json:"UserInfo,omitzero"`
+	UtmParameters          *SavedUtmParameters     `json:"UtmParameters,omitzero"`
 }
 
 // PersonImage is the PersonImage carrier of the web API.
 type PersonImage struct {
-	ImageData []byte `json:"ImageData,omitempty"`
+	ImageData []byte `json:"ImageData,omitzero"`
 	PersonID  int64  `json:"PersonId"`
 }
 
 // PersonSummary is the PersonSummary carrier of the web API.
 type PersonSummary struct {
-	Chats     []ChatSummaryItem     `json:"Chats,omitempty"`
-	Documents []ActivitySummaryItem `json:"Documents,omitempty"`
-	Followups []ActivitySummaryItem `json:"Followups,omitempty"`
-	Person    *Person               `json:"Person,omitempty"`
-	Sales     []SaleSummaryItem     `json:"Sales,omitempty"`
-	Tickets   []TicketSummaryItem   `json:"Tickets,omitempty"`
+	Chats     []ChatSummaryItem     `json:"Chats,omitzero"`
+	Documents []ActivitySummaryItem `json:"Documents,omitzero"`
+	Followups []ActivitySummaryItem `json:"Followups,omitzero"`
+	Person    *Person               `json:"Person,omitzero"`
+	Sales     []SaleSummaryItem     `json:"Sales,omitzero"`
+	Tickets   []TicketSummaryItem   `json:"Tickets,omitzero"`
 }
 
 // PhoneListItem is the PhoneListItem carrier of the web API.
@@ -3463,16 +3463,16 @@ type PhoneListPreferences struct {
 	SearchDepartment     bool             `json:"SearchDepartment"`
 	SearchFirstname      bool             `json:"SearchFirstname"`
 	SearchLastname       bool             `json:"SearchLastname"`
-	SearchModeCompany    StringSearchType `json:"SearchModeCompany,omitempty"`
-	SearchModeDepartment StringSearchType `json:"SearchModeDepartment,omitempty"`
-	SearchModeFirstname  StringSearchType `json:"SearchModeFirstname,omitempty"`
-	SearchModeLastname   StringSearchType `json:"SearchModeLastname,omitempty"`
+	SearchModeCompany    StringSearchType `json:"SearchModeCompany,omitzero"`
+	SearchModeDepartment StringSearchType `json:"SearchModeDepartment,omitzero"`
+	SearchModeFirstname  StringSearchType `json:"SearchModeFirstname,omitzero"`
+	SearchModeLastname   StringSearchType `json:"SearchModeLastname,omitzero"`
 }
 
 // PictureFolderEntity is the PictureFolderEntity carrier of the web API.
 type PictureFolderEntity struct {
 	Carrier
-	Children              []PictureFolderEntity `json:"Children,omitempty"`
+	Children              []PictureFolderEntity `json:"Children,omitzero"`
 	Description           string                `json:"Description"`
 	FolderType            float64               `json:"FolderType"`
 	Name                  string                `json:"Name"`
@@ -3487,10 +3487,10 @@ type PictureFolderEntity struct {
 // PluginResponse is the PluginResponse carrier of the web API.
 type PluginResponse struct {
 	Carrier
-	Changes         *ChangedData `json:"Changes,omitempty"`
+	Changes         *ChangedData `json:"Changes,omitzero"`
 	ErrorCode       string       `json:"ErrorCode"`
 	IsOk            bool         `json:"IsOk"`
-	Status          QuoteStatus  `json:"Status,omitempty"`
+	Status          QuoteStatus  `json:"Status,omitzero"`
 	TechExplanation string       `json:"TechExplanation"`
 	UserExplanation string       `json:"UserExplanation"`
 }
@@ -3498,10 +3498,10 @@ type PluginResponse struct {
 // PluginURLResponse is the PluginUrlResponse carrier of the web API.
 type PluginURLResponse struct {
 	Carrier
-	Changes         *ChangedData `json:"Changes,omitempty"`
+	Changes         *ChangedData `json:"Changes,omitzero"`
 	ErrorCode       string       `json:"ErrorCode"`
 	IsOk            bool         `json:"IsOk"`
-	Status          QuoteStatus  `json:"Status,omitempty"`
+	Status          QuoteStatus  `json:"Status,omitzero"`
 	TechExplanation string       `json:"TechExplanation"`
 	URL             string       `json:"Url"`
 	UserExplanation string       `json:"UserExplanation"`
@@ -3514,7 +3514,7 @@ type PocketDeviceInfo struct {
 	Language         string               `json:"Language"`
 	OSVersion        string               `json:"OSVersion"`
 	PNSHandle        string               `json:"PNSHandle"`
-	Platform         NotificationPlatform `json:"Platform,omitempty"`
+	Platform         NotificationPlatform `json:"Platform,omitzero"`
 	PocketVersion    string               `json:"PocketVersion"`
 	TimeZoneID       int64                `json:"TimeZoneId"`
 }
@@ -3523,28 +3523,28 @@ type PocketDeviceInfo struct {
 type PocketNotificationMessage struct {
 	Date        Time                    `json:"Date"`
 	Duration    TimeSpan                `json:"Duration"`
-	ExtraValues map[string]string       `json:"ExtraValues,omitempty"`
+	ExtraValues map[string]string       `json:"ExtraValues,omitzero"`
 	Message     string                  `json:"Message"`
 	RecordID    int64                   `json:"RecordId"`
 	Silent      bool                    `json:"Silent"`
 	TimeToLive  float64                 `json:"TimeToLive"`
 	Title       string                  `json:"Title"`
-	Type        NotificationMessageType `json:"Type,omitempty"`
+	Type        NotificationMessageType `json:"Type,omitzero"`
 	URL         string                  `json:"Url"`
 }
 
 // PocketStartupData is the PocketStartupData carrier of the web API.
 type PocketStartupData struct {
 	Carrier
-	BaseLocaleTimeZoneData    *TimeZoneData    `json:"BaseLocaleTimeZoneData,omitempty"`
+	BaseLocaleTimeZoneData    *TimeZoneData    `json:"BaseLocaleTimeZoneData,omitzero"`
 	CustomData                string           `json:"CustomData"`
 	IsPushNotificationEnabled bool             `json:"IsPushNotificationEnabled"`
 	NotificationsCount        int64            `json:"NotificationsCount"`
 	OverdueSalesCount         int64            `json:"OverdueSalesCount"`
-	PhoneLocaleTimeZoneData   *TimeZoneData    `json:"PhoneLocaleTimeZoneData,omitempty"`
-	PocketPreferences         []Preference     `json:"PocketPreferences,omitempty"`
-	SystemWebPanels           []WebPanelEntity `json:"SystemWebPanels,omitempty"`
-	TableRights               []ETableRight    `json:"TableRights,omitempty"`
+	PhoneLocaleTimeZoneData   *TimeZoneData    `json:"PhoneLocaleTimeZoneData,omitzero"`
+	PocketPreferences         []Preference     `json:"PocketPreferences,omitzero"`
+	SystemWebPanels           []WebPanelEntity `json:"SystemWebPanels,omitzero"`
+	TableRights               []ETableRight    `json:"TableRights,omitzero"`
 }
 
 // Position is the Position carrier of the web API.
@@ -3559,13 +3559,13 @@ type Position struct {
 type Preference struct {
 	Carrier
 	DisplayTooltip   string            `json:"DisplayTooltip"`
-	DisplayType      PrefDescValueType `json:"DisplayType,omitempty"`
+	DisplayType      PrefDescValueType `json:"DisplayType,omitzero"`
 	DisplayValue     string            `json:"DisplayValue"`
-	Level            PreferenceLevel   `json:"Level,omitempty"`
+	Level            PreferenceLevel   `json:"Level,omitzero"`
 	PrefDescID       int64             `json:"PrefDescId"`
 	RawValue         string            `json:"RawValue"`
-	Specification    *PreferenceSpec   `json:"Specification,omitempty"`
-	TabOrder         *TabOrder         `json:"TabOrder,omitempty"`
+	Specification    *PreferenceSpec   `json:"Specification,omitzero"`
+	TabOrder         *TabOrder         `json:"TabOrder,omitzero"`
 	TableName        string            `json:"TableName"`
 	TargetID         int64             `json:"TargetId"`
 	UserPreferenceID int64             `json:"UserPreferenceId"`
@@ -3574,11 +3574,11 @@ type Preference struct {
 // PreferenceDescription is the PreferenceDescription carrier of the web API.
 type PreferenceDescription struct {
 	Carrier
-	AccessFlags       PrefDescAccessFlags `json:"AccessFlags,omitempty"`
+	AccessFlags       PrefDescAccessFlags `json:"AccessFlags,omitzero"`
 	Description       string              `json:"Description"`
 	IsBuiltin         bool                `json:"IsBuiltin"`
 	Key               string              `json:"Key"`
-	MaxLevel          PreferenceLevel     `json:"MaxLevel,omitempty"`
+	MaxLevel          PreferenceLevel     `json:"MaxLevel,omitzero"`
 	MaxValue          float64             `json:"MaxValue"`
 	MinLevel          float64             `json:"MinLevel"`
 	MinValue          float64             `json:"MinValue"`
@@ -3588,10 +3588,10 @@ type PreferenceDescription struct {
 	RequiredLicense   string              `json:"RequiredLicense"`
 	Section           string              `json:"Section"`
 	SubGroup          string              `json:"SubGroup"`
-	SysMaxLevel       PreferenceLevel     `json:"SysMaxLevel,omitempty"`
+	SysMaxLevel       PreferenceLevel     `json:"SysMaxLevel,omitzero"`
 	TableName         string              `json:"TableName"`
 	UserDefinedListID int64               `json:"UserDefinedListId"`
-	ValueType         PrefDescValueType   `json:"ValueType,omitempty"`
+	ValueType         PrefDescValueType   `json:"ValueType,omitzero"`
 }
 
 // PreferenceDescriptionLine is the PreferenceDescriptionLine carrier of the web API.
@@ -3624,7 +3624,7 @@ type PreferredTimeZone struct {
 
 // PreviewContact is the PreviewContact carrier of the web API.
 type PreviewContact struct {
-	Address           *Address `json:"Address,omitempty"`
+	Address           *Address `json:"Address,omitzero"`
 	AssociateFullName string   `json:"AssociateFullName"`
 	BusinessName      string   `json:"BusinessName"`
 	CategoryName      string   `json:"CategoryName"`
@@ -3646,20 +3646,20 @@ type PreviewDash struct {
 	Name            string            `json:"Name"`
 	OwnedByFullName string            `json:"OwnedByFullName"`
 	Registered      Time              `json:"Registered"`
-	Tiles           []PreviewDashTile `json:"Tiles,omitempty"`
+	Tiles           []PreviewDashTile `json:"Tiles,omitzero"`
 }
 
 // PreviewDashTile is the PreviewDashTile carrier of the web API.
 type PreviewDashTile struct {
 	Carrier
 	Name     string       `json:"Name"`
-	TileType DashTileType `json:"TileType,omitempty"`
+	TileType DashTileType `json:"TileType,omitzero"`
 }
 
 // PreviewFaqEntry is the PreviewFaqEntry carrier of the web API.
 type PreviewFaqEntry struct {
 	Carrier
-	AccessLevel          KbAccessLevel `json:"AccessLevel,omitempty"`
+	AccessLevel          KbAccessLevel `json:"AccessLevel,omitzero"`
 	Answer               string        `json:"Answer"`
 	Question             string        `json:"Question"`
 	RegisteredByFullName string        `json:"RegisteredByFullName"`
@@ -3685,7 +3685,7 @@ type PreviewMailing struct {
 	ShipmentDescription string             `json:"ShipmentDescription"`
 	ShipmentID          int64              `json:"ShipmentId"`
 	ShipmentType        string             `json:"ShipmentType"`
-	Status              ShipmentAddrStatus `json:"Status,omitempty"`
+	Status              ShipmentAddrStatus `json:"Status,omitzero"`
 }
 
 // PreviewMailingHeader is the PreviewMailingHeader carrier of the web API.
@@ -3706,7 +3706,7 @@ type PreviewMailingHeader struct {
 	ShipmentID          int64          `json:"ShipmentId"`
 	ShipmentType        string         `json:"ShipmentType"`
 	StartDate           Time           `json:"StartDate"`
-	Status              ShipmentStatus `json:"Status,omitempty"`
+	Status              ShipmentStatus `json:"Status,omitzero"`
 }
 
 // PreviewQuickReply is the PreviewQuickReply carrier of the web API.
@@ -3770,7 +3770,7 @@ type Product struct {
 	ExtraField3                 string                  `json:"ExtraField3"`
 	ExtraField4                 string                  `json:"ExtraField4"`
 	ExtraField5                 string                  `json:"ExtraField5"`
-	ExtraInfo                   []ProductExtraDataField `json:"ExtraInfo,omitempty"`
+	ExtraInfo                   []ProductExtraDataField `json:"ExtraInfo,omitzero"`
 	InAssortment                bool                    `json:"InAssortment"`
 	InStock                     float64                 `json:"InStock"`
 	IsSubscription              bool                    `json:"IsSubscription"`
@@ -3808,7 +3808,7 @@ type ProductCategory struct {
 type ProductExtraDataField struct {
 	Carrier
 	Name  string             `json:"Name"`
-	Type  ExtraDataFieldType `json:"Type,omitempty"`
+	Type  ExtraDataFieldType `json:"Type,omitzero"`
 	Value string             `json:"Value"`
 }
 
@@ -3865,36 +3865,36 @@ type ProjectEntity struct {
 	ActiveErpLinks        float64           `json:"ActiveErpLinks"`
 	ActiveLinks           float64           `json:"ActiveLinks"`
 	ActiveStatusMonitorID int64             `json:"ActiveStatusMonitorId"`
-	Associate             *Associate        `json:"Associate,omitempty"`
+	Associate             *Associate        `json:"Associate,omitzero"`
 	Completed             bool              `json:"Completed"`
-	CreatedBy             *Associate        `json:"CreatedBy,omitempty"`
+	CreatedBy             *Associate        `json:"CreatedBy,omitzero"`
 	CreatedDate           Time              `json:"CreatedDate"`
-	CustomFields          map[string]string `json:"CustomFields,omitempty"`
+	CustomFields          map[string]string `json:"CustomFields,omitzero"`
 	Description           string            `json:"Description"`
 	EndDate               Time              `json:"EndDate"`
 	EventID               int64             `json:"EventId"`
-	ExtraFields           map[string]string `json:"ExtraFields,omitempty"`
+	ExtraFields           map[string]string `json:"ExtraFields,omitzero"`
 	HasImage              bool              `json:"HasImage"`
 	ImageDescription      string            `json:"ImageDescription"`
 	IsPublished           bool              `json:"IsPublished"`
-	Links                 []Link            `json:"Links,omitempty"`
+	Links                 []Link            `json:"Links,omitzero"`
 	Name                  string            `json:"Name"`
 	NextMilestoneDate     Time              `json:"NextMilestoneDate"`
 	NmdAppointmentID      int64             `json:"NmdAppointmentId"`
 	Postit                string            `json:"Postit"`
 	ProjectID             int64             `json:"ProjectId"`
-	ProjectMembers        []ProjectMember   `json:"ProjectMembers,omitempty"`
+	ProjectMembers        []ProjectMember   `json:"ProjectMembers,omitzero"`
 	ProjectNumber         string            `json:"ProjectNumber"`
-	ProjectStatus         *ProjectStatus    `json:"ProjectStatus,omitempty"`
-	ProjectType           *ProjectType      `json:"ProjectType,omitempty"`
+	ProjectStatus         *ProjectStatus    `json:"ProjectStatus,omitzero"`
+	ProjectType           *ProjectType      `json:"ProjectType,omitzero"`
 	PublishEventDate      Time              `json:"PublishEventDate"`
 	PublishFrom           Time              `json:"PublishFrom"`
 	PublishTo             Time              `json:"PublishTo"`
 	StartDate             Time              `json:"StartDate"`
-	UpdatedBy             *Associate        `json:"UpdatedBy,omitempty"`
+	UpdatedBy             *Associate        `json:"UpdatedBy,omitzero"`
 	UpdatedDate           Time              `json:"UpdatedDate"`
-	URLs                  []EntityElement   `json:"Urls,omitempty"`
-	UserDefinedFields     map[string]string `json:"UserDefinedFields,omitempty"`
+	URLs                  []EntityElement   `json:"Urls,omitzero"`
+	UserDefinedFields     map[string]string `json:"UserDefinedFields,omitzero"`
 }
 
 // ProjectEvent is the ProjectEvent carrier of the web API.
@@ -3927,7 +3927,7 @@ type ProjectEvent struct {
 // ProjectEventEntity is the ProjectEventEntity carrier of the web API.
 type ProjectEventEntity struct {
 	Carrier
-	CreatedBy                   *Associate    `json:"CreatedBy,omitempty"`
+	CreatedBy                   *Associate    `json:"CreatedBy,omitzero"`
 	CreatedDate                 Time          `json:"CreatedDate"`
 	Enabled                     bool          `json:"Enabled"`
 	EventDate                   Time          `json:"EventDate"`
@@ -3940,7 +3940,7 @@ type ProjectEventEntity struct {
 	ProjectID                   int64         `json:"ProjectId"`
 	PublishFrom                 Time          `json:"PublishFrom"`
 	PublishTo                   Time          `json:"PublishTo"`
-	PublishType                 PublishType   `json:"PublishType,omitempty"`
+	PublishType                 PublishType   `json:"PublishType,omitzero"`
 	SignOff                     bool          `json:"SignOff"`
 	SignOffConfirmationText     string        `json:"SignOffConfirmationText"`
 	SignOffTaskEnable           bool          `json:"SignOffTaskEnable"`
@@ -3953,10 +3953,10 @@ type ProjectEventEntity struct {
 	SignOnTaskID                int64         `json:"SignOnTaskId"`
 	SignOnText                  string        `json:"SignOnText"`
 	SignOnTriggersAssign        bool          `json:"SignOnTriggersAssign"`
-	UpdatedBy                   *Associate    `json:"UpdatedBy,omitempty"`
+	UpdatedBy                   *Associate    `json:"UpdatedBy,omitzero"`
 	UpdatedDate                 Time          `json:"UpdatedDate"`
-	VisibleForCategories        []MDOListItem `json:"VisibleForCategories,omitempty"`
-	VisibleForPersonInterests   []MDOListItem `json:"VisibleForPersonInterests,omitempty"`
+	VisibleForCategories        []MDOListItem `json:"VisibleForCategories,omitzero"`
+	VisibleForPersonInterests   []MDOListItem `json:"VisibleForPersonInterests,omitzero"`
 }
 
 // ProjectMember is the ProjectMember carrier of the web API.
@@ -3970,7 +3970,7 @@ type ProjectMember struct {
 	EmailAddress           string                              `json:"EmailAddress"`
 	EmailAddressName       string                              `json:"EmailAddressName"`
 	EmailID                int64                               `json:"EmailId"`
-	EventParticipantStatus ProjectMemberEventParticipantStatus `json:"EventParticipantStatus,omitempty"`
+	EventParticipantStatus ProjectMemberEventParticipantStatus `json:"EventParticipantStatus,omitzero"`
 	Firstname              string                              `json:"Firstname"`
 	FullName               string                              `json:"FullName"`
 	Lastname               string                              `json:"Lastname"`
@@ -4008,14 +4008,14 @@ type ProjectType struct {
 type ProjectTypeEntity struct {
 	Carrier
 	Deleted         bool                    `json:"Deleted"`
-	DurationUnit    DurationUnit            `json:"DurationUnit,omitempty"`
+	DurationUnit    DurationUnit            `json:"DurationUnit,omitzero"`
 	HasGuide        bool                    `json:"HasGuide"`
 	IsAutoAdvance   bool                    `json:"IsAutoAdvance"`
 	Name            string                  `json:"Name"`
 	ProjTypeID      int64                   `json:"ProjTypeId"`
 	ProjectDuration float64                 `json:"ProjectDuration"`
 	Rank            float64                 `json:"Rank"`
-	Stages          []SelectableMDOListItem `json:"Stages,omitempty"`
+	Stages          []SelectableMDOListItem `json:"Stages,omitzero"`
 	Tooltip         string                  `json:"Tooltip"`
 }
 
@@ -4043,7 +4043,7 @@ type ProvidedCredential struct {
 type ProviderInfo struct {
 	Carrier
 	Name                      string   `json:"Name"`
-	SupportedMessagingFormats []string `json:"SupportedMessagingFormats,omitempty"`
+	SupportedMessagingFormats []string `json:"SupportedMessagingFormats,omitzero"`
 	SupportsConfig            bool     `json:"SupportsConfig"`
 }
 
@@ -4051,7 +4051,7 @@ type ProviderInfo struct {
 type QuickFilterInfo struct {
 	DashboardID int64                   `json:"DashboardId"`
 	Provider    string                  `json:"Provider"`
-	Restriction *ArchiveRestrictionInfo `json:"Restriction,omitempty"`
+	Restriction *ArchiveRestrictionInfo `json:"Restriction,omitzero"`
 }
 
 // QuickReply is the QuickReply carrier of the web API.
@@ -4066,12 +4066,12 @@ type QuickReply struct {
 type Quote struct {
 	Carrier
 	AcceptedQuoteAlternativeID int64             `json:"AcceptedQuoteAlternativeId"`
-	ActiveQuoteVersion         *QuoteVersion     `json:"ActiveQuoteVersion,omitempty"`
+	ActiveQuoteVersion         *QuoteVersion     `json:"ActiveQuoteVersion,omitzero"`
 	ActiveQuoteVersionID       int64             `json:"ActiveQuoteVersionId"`
 	DocumentID                 int64             `json:"DocumentId"`
 	ERPOrderKey                string            `json:"ERPOrderKey"`
 	ERPQuoteKey                string            `json:"ERPQuoteKey"`
-	FavoriteQuoteAlternative   *QuoteAlternative `json:"FavoriteQuoteAlternative,omitempty"`
+	FavoriteQuoteAlternative   *QuoteAlternative `json:"FavoriteQuoteAlternative,omitzero"`
 	OrderComment               string            `json:"OrderComment"`
 	PoNumber                   string            `json:"PoNumber"`
 	PreferredEmailCulture      string            `json:"PreferredEmailCulture"`
@@ -4101,10 +4101,10 @@ type QuoteAlternative struct {
 	QuoteAlternativeID     int64         `json:"QuoteAlternativeId"`
 	QuoteVersionID         int64         `json:"QuoteVersionId"`
 	Reason                 string        `json:"Reason"`
-	Status                 QuoteStatus   `json:"Status,omitempty"`
+	Status                 QuoteStatus   `json:"Status,omitzero"`
 	SubTotal               float64       `json:"SubTotal"`
 	TotalPrice             float64       `json:"TotalPrice"`
-	UserValueOverride      ValueOverride `json:"UserValueOverride,omitempty"`
+	UserValueOverride      ValueOverride `json:"UserValueOverride,omitzero"`
 	VAT                    float64       `json:"VAT"`
 	VATInfo                string        `json:"VATInfo"`
 }
@@ -4112,8 +4112,8 @@ type QuoteAlternative struct {
 // QuoteAlternativeRecalculated is the QuoteAlternativeRecalculated carrier of the web API.
 type QuoteAlternativeRecalculated struct {
 	Carrier
-	ChangedQuoteAlternative *QuoteAlternative `json:"ChangedQuoteAlternative,omitempty"`
-	Changes                 *ChangedData      `json:"Changes,omitempty"`
+	ChangedQuoteAlternative *QuoteAlternative `json:"ChangedQuoteAlternative,omitzero"`
+	Changes                 *ChangedData      `json:"Changes,omitzero"`
 	QuoteLinesHasChanged    bool              `json:"QuoteLinesHasChanged"`
 }
 
@@ -4129,7 +4129,7 @@ type QuoteApproveReason struct {
 type QuoteConnection struct {
 	Carrier
 	AllAccess          bool            `json:"AllAccess"`
-	AssociateAccessIDs []int64         `json:"AssociateAccessIds,omitempty"`
+	AssociateAccessIDs []int64         `json:"AssociateAccessIds,omitzero"`
 	ConnectorName      string          `json:"ConnectorName"`
 	Deleted            bool            `json:"Deleted"`
 	DisplayDescription string          `json:"DisplayDescription"`
@@ -4137,22 +4137,22 @@ type QuoteConnection struct {
 	ERPName            string          `json:"ERPName"`
 	ErpConnectionID    int64           `json:"ErpConnectionId"`
 	ExtraData          string          `json:"ExtraData"`
-	InitializeResponse *PluginResponse `json:"InitializeResponse,omitempty"`
+	InitializeResponse *PluginResponse `json:"InitializeResponse,omitzero"`
 	IsAvailable        bool            `json:"IsAvailable"`
-	PriceLists         []PriceList     `json:"PriceLists,omitempty"`
+	PriceLists         []PriceList     `json:"PriceLists,omitzero"`
 	QuoteConnectionID  int64           `json:"QuoteConnectionId"`
 	Rank               float64         `json:"Rank"`
-	UserGroupAccessIDs []int64         `json:"UserGroupAccessIds,omitempty"`
+	UserGroupAccessIDs []int64         `json:"UserGroupAccessIds,omitzero"`
 }
 
 // QuoteContext is the QuoteContext carrier of the web API.
 type QuoteContext struct {
 	Carrier
-	CRMAssociate        *Associate        `json:"CRMAssociate,omitempty"`
-	CRMQuoteAlternative *QuoteAlternative `json:"CRMQuoteAlternative,omitempty"`
-	CRMQuoteLine        *QuoteLine        `json:"CRMQuoteLine,omitempty"`
-	CRMQuoteVersion     *QuoteVersion     `json:"CRMQuoteVersion,omitempty"`
-	CRMSale             *Sale             `json:"CRMSale,omitempty"`
+	CRMAssociate        *Associate        `json:"CRMAssociate,omitzero"`
+	CRMQuoteAlternative *QuoteAlternative `json:"CRMQuoteAlternative,omitzero"`
+	CRMQuoteLine        *QuoteLine        `json:"CRMQuoteLine,omitzero"`
+	CRMQuoteVersion     *QuoteVersion     `json:"CRMQuoteVersion,omitzero"`
+	CRMSale             *Sale             `json:"CRMSale,omitzero"`
 	UserLanguageCode    string            `json:"UserLanguageCode"`
 }
 
@@ -4177,7 +4177,7 @@ type QuoteEntity struct {
 	PreferredEmailCulture      string         `json:"PreferredEmailCulture"`
 	QuoteConnectionID          int64          `json:"QuoteConnectionId"`
 	QuoteID                    int64          `json:"QuoteId"`
-	QuoteVersions              []QuoteVersion `json:"QuoteVersions,omitempty"`
+	QuoteVersions              []QuoteVersion `json:"QuoteVersions,omitzero"`
 	SaleID                     int64          `json:"SaleId"`
 	UseValuesFromQuote         float64        `json:"UseValuesFromQuote"`
 }
@@ -4201,7 +4201,7 @@ type QuoteLine struct {
 	ExtraField3          string                  `json:"ExtraField3"`
 	ExtraField4          string                  `json:"ExtraField4"`
 	ExtraField5          string                  `json:"ExtraField5"`
-	ExtraInfo            []ProductExtraDataField `json:"ExtraInfo,omitempty"`
+	ExtraInfo            []ProductExtraDataField `json:"ExtraInfo,omitzero"`
 	IsSubscription       bool                    `json:"IsSubscription"`
 	ItemNumber           string                  `json:"ItemNumber"`
 	Name                 string                  `json:"Name"`
@@ -4218,7 +4218,7 @@ type QuoteLine struct {
 	Reason               string                  `json:"Reason"`
 	Rights               string                  `json:"Rights"`
 	Rule                 string                  `json:"Rule"`
-	Status               QuoteStatus             `json:"Status,omitempty"`
+	Status               QuoteStatus             `json:"Status,omitzero"`
 	SubTotal             float64                 `json:"SubTotal"`
 	SubscriptionQuantity float64                 `json:"SubscriptionQuantity"`
 	SubscriptionStart    Time                    `json:"SubscriptionStart"`
@@ -4231,7 +4231,7 @@ type QuoteLine struct {
 	UnitListPrice        float64                 `json:"UnitListPrice"`
 	UnitMinimumPrice     float64                 `json:"UnitMinimumPrice"`
 	URL                  string                  `json:"Url"`
-	UserValueOverride    ValueOverride           `json:"UserValueOverride,omitempty"`
+	UserValueOverride    ValueOverride           `json:"UserValueOverride,omitzero"`
 	VAT                  float64                 `json:"VAT"`
 	VATInfo              string                  `json:"VATInfo"`
 }
@@ -4256,7 +4256,7 @@ type QuotePublishDocuments struct {
 	ErrorMessage       string  `json:"ErrorMessage"`
 	MailBody           string  `json:"MailBody"`
 	MailSubject        string  `json:"MailSubject"`
-	QuoteAttachmentIDs []int64 `json:"QuoteAttachmentIds,omitempty"`
+	QuoteAttachmentIDs []int64 `json:"QuoteAttachmentIds,omitzero"`
 	QuoteDocumentID    int64   `json:"QuoteDocumentId"`
 	QuotedProductsID   int64   `json:"QuotedProductsId"`
 	ToEmail            string  `json:"ToEmail"`
@@ -4270,7 +4270,7 @@ type QuoteVersion struct {
 	ApprovedRegisteredBy     float64            `json:"ApprovedRegisteredBy"`
 	ApprovedRegisteredDate   Time               `json:"ApprovedRegisteredDate"`
 	ApprovedText             string             `json:"ApprovedText"`
-	ArchivedState            QuoteVersionState  `json:"ArchivedState,omitempty"`
+	ArchivedState            QuoteVersionState  `json:"ArchivedState,omitzero"`
 	DeliveryCountryID        int64              `json:"DeliveryCountryId"`
 	Description              string             `json:"Description"`
 	ERPDeliveryTermsKey      string             `json:"ERPDeliveryTermsKey"`
@@ -4291,7 +4291,7 @@ type QuoteVersion struct {
 	LastRecalculated         Time               `json:"LastRecalculated"`
 	LikelyQuoteAlternativeID int64              `json:"LikelyQuoteAlternativeId"`
 	Number                   string             `json:"Number"`
-	QuoteAlternatives        []QuoteAlternative `json:"QuoteAlternatives,omitempty"`
+	QuoteAlternatives        []QuoteAlternative `json:"QuoteAlternatives,omitzero"`
 	QuoteID                  int64              `json:"QuoteId"`
 	QuoteVersionID           int64              `json:"QuoteVersionId"`
 	Rank                     float64            `json:"Rank"`
@@ -4301,8 +4301,8 @@ type QuoteVersion struct {
 	RequestAssociateID       int64              `json:"RequestAssociateId"`
 	RequestComment           string             `json:"RequestComment"`
 	SentDate                 Time               `json:"SentDate"`
-	State                    QuoteVersionState  `json:"State,omitempty"`
-	Status                   QuoteStatus        `json:"Status,omitempty"`
+	State                    QuoteVersionState  `json:"State,omitzero"`
+	Status                   QuoteStatus        `json:"Status,omitzero"`
 	Updated                  Time               `json:"Updated"`
 	UpdatedAssociateID       int64              `json:"UpdatedAssociateId"`
 }
@@ -4317,7 +4317,7 @@ type QuoteVersionAttachment struct {
 // QuoteVersionButtonState is the QuoteVersionButtonState carrier of the web API.
 type QuoteVersionButtonState struct {
 	Carrier
-	Action      QuoteVersionButtonAction `json:"Action,omitempty"`
+	Action      QuoteVersionButtonAction `json:"Action,omitzero"`
 	DisplayText string                   `json:"DisplayText"`
 	Enabled     bool                     `json:"Enabled"`
 	ImageHint   string                   `json:"ImageHint"`
@@ -4330,19 +4330,19 @@ type QuoteVersionStatusInformation struct {
 	DisplayMessage string      `json:"DisplayMessage"`
 	DisplayTooltip string      `json:"DisplayTooltip"`
 	IconHint       string      `json:"IconHint"`
-	Status         QuoteStatus `json:"Status,omitempty"`
+	Status         QuoteStatus `json:"Status,omitzero"`
 }
 
 // QuoteVersionValidated is the QuoteVersionValidated carrier of the web API.
 type QuoteVersionValidated struct {
 	Carrier
-	ChangedQuote             *Quote                         `json:"ChangedQuote,omitempty"`
-	ChangedQuoteAlternatives []QuoteAlternativeRecalculated `json:"ChangedQuoteAlternatives,omitempty"`
-	ChangedQuoteVersion      *QuoteVersion                  `json:"ChangedQuoteVersion,omitempty"`
-	ChangedSale              *Sale                          `json:"ChangedSale,omitempty"`
+	ChangedQuote             *Quote                         `json:"ChangedQuote,omitzero"`
+	ChangedQuoteAlternatives []QuoteAlternativeRecalculated `json:"ChangedQuoteAlternatives,omitzero"`
+	ChangedQuoteVersion      *QuoteVersion                  `json:"ChangedQuoteVersion,omitzero"`
+	ChangedSale              *Sale                          `json:"ChangedSale,omitzero"`
 	ErrorCode                string                         `json:"ErrorCode"`
 	IsOk                     bool                           `json:"IsOk"`
-	Status                   QuoteStatus                    `json:"Status,omitempty"`
+	Status                   QuoteStatus                    `json:"Status,omitzero"`
 	TechExplanation          string                         `json:"TechExplanation"`
 	UserExplanation          string                         `json:"UserExplanation"`
 }
@@ -4350,16 +4350,16 @@ type QuoteVersionValidated struct {
 // QuoteVersionWorkflowState is the QuoteVersionWorkflowState carrier of the web API.
 type QuoteVersionWorkflowState struct {
 	Carrier
-	ActionButtons      []QuoteVersionButtonState      `json:"ActionButtons,omitempty"`
-	StateImage         *QuoteVersionButtonState       `json:"StateImage,omitempty"`
-	Status             *QuoteVersionStatusInformation `json:"Status,omitempty"`
-	UpdatePricesButton *QuoteVersionButtonState       `json:"UpdatePricesButton,omitempty"`
+	ActionButtons      []QuoteVersionButtonState      `json:"ActionButtons,omitzero"`
+	StateImage         *QuoteVersionButtonState       `json:"StateImage,omitzero"`
+	Status             *QuoteVersionStatusInformation `json:"Status,omitzero"`
+	UpdatePricesButton *QuoteVersionButtonState       `json:"UpdatePricesButton,omitzero"`
 }
 
 // RagAnswer is the RagAnswer carrier of the web API.
 type RagAnswer struct {
 	Answer     string      `json:"Answer"`
-	Source     []RagResult `json:"Source,omitempty"`
+	Source     []RagResult `json:"Source,omitzero"`
 	TrackingID string      `json:"TrackingId"`
 }
 
@@ -4379,10 +4379,10 @@ type RagContextIDs struct {
 type RagResult struct {
 	Chunk    string         `json:"Chunk"`
 	ID       string         `json:"Id"`
-	Metadata map[string]any `json:"Metadata,omitempty"`
+	Metadata map[string]any `json:"Metadata,omitzero"`
 	Score    float64        `json:"Score"`
 	Title    string         `json:"Title"`
-	Type     RagType        `json:"Type,omitempty"`
+	Type     RagType        `json:"Type,omitzero"`
 }
 
 // RagStatus is the RagStatus carrier of the web API.
@@ -4394,13 +4394,13 @@ type RagStatus struct {
 	LastIndexed     Time             `json:"LastIndexed"`
 	NamespaceName   string           `json:"NamespaceName"`
 	StartedAt       Time             `json:"StartedAt"`
-	StatusAll       *RagStatusChunks `json:"StatusAll,omitempty"`
-	StatusDocuments *RagStatusChunks `json:"StatusDocuments,omitempty"`
-	StatusFAQ       *RagStatusChunks `json:"StatusFAQ,omitempty"`
-	StatusNone      *RagStatusChunks `json:"StatusNone,omitempty"`
-	StatusProduct   *RagStatusChunks `json:"StatusProduct,omitempty"`
-	StatusTicket    *RagStatusChunks `json:"StatusTicket,omitempty"`
-	StatusWebpage   *RagStatusChunks `json:"StatusWebpage,omitempty"`
+	StatusAll       *RagStatusChunks `json:"StatusAll,omitzero"`
+	StatusDocuments *RagStatusChunks `json:"StatusDocuments,omitzero"`
+	StatusFAQ       *RagStatusChunks `json:"StatusFAQ,omitzero"`
+	StatusNone      *RagStatusChunks `json:"StatusNone,omitzero"`
+	StatusProduct   *RagStatusChunks `json:"StatusProduct,omitzero"`
+	StatusTicket    *RagStatusChunks `json:"StatusTicket,omitzero"`
+	StatusWebpage   *RagStatusChunks `json:"StatusWebpage,omitzero"`
 }
 
 // RagStatusChunks is the RagStatusChunks carrier of the web API.
@@ -4444,7 +4444,7 @@ type ReasonStalled struct {
 // Recipient is the Recipient carrier of the web API.
 type Recipient struct {
 	DisplayValue string        `json:"DisplayValue"`
-	Type         RecipientType `json:"Type,omitempty"`
+	Type         RecipientType `json:"Type,omitzero"`
 	Value        string        `json:"Value"`
 }
 
@@ -4471,62 +4471,62 @@ type RecurrenceDate struct {
 // RecurrenceDayPattern is the RecurrenceDayPattern carrier of the web API.
 type RecurrenceDayPattern struct {
 	Cycle   float64                `json:"Cycle"`
-	Pattern RecurrenceDailyPattern `json:"Pattern,omitempty"`
+	Pattern RecurrenceDailyPattern `json:"Pattern,omitzero"`
 }
 
 // RecurrenceInfo is the RecurrenceInfo carrier of the web API.
 type RecurrenceInfo struct {
-	Dates             []RecurrenceDate        `json:"Dates,omitempty"`
-	DayPattern        *RecurrenceDayPattern   `json:"DayPattern,omitempty"`
+	Dates             []RecurrenceDate        `json:"Dates,omitzero"`
+	DayPattern        *RecurrenceDayPattern   `json:"DayPattern,omitzero"`
 	EndDate           Time                    `json:"EndDate"`
 	IsRecurrence      bool                    `json:"IsRecurrence"`
-	MonthPattern      *RecurrenceMonthPattern `json:"MonthPattern,omitempty"`
-	Pattern           RecurrencePattern       `json:"Pattern,omitempty"`
+	MonthPattern      *RecurrenceMonthPattern `json:"MonthPattern,omitzero"`
+	Pattern           RecurrencePattern       `json:"Pattern,omitzero"`
 	RecurrenceCounter float64                 `json:"RecurrenceCounter"`
-	RecurrenceEndType RecurrenceEndType       `json:"RecurrenceEndType,omitempty"`
+	RecurrenceEndType RecurrenceEndType       `json:"RecurrenceEndType,omitzero"`
 	RecurrenceID      int64                   `json:"RecurrenceId"`
 	StartDate         Time                    `json:"StartDate"`
-	WeekPattern       *RecurrenceWeekPattern  `json:"WeekPattern,omitempty"`
-	YearPattern       *RecurrenceYearPattern  `json:"YearPattern,omitempty"`
+	WeekPattern       *RecurrenceWeekPattern  `json:"WeekPattern,omitzero"`
+	YearPattern       *RecurrenceYearPattern  `json:"YearPattern,omitzero"`
 }
 
 // RecurrenceMonthPattern is the RecurrenceMonthPattern carrier of the web API.
 type RecurrenceMonthPattern struct {
 	Cycle       float64                  `json:"Cycle"`
 	Day         float64                  `json:"Day"`
-	Pattern     RecurrenceMonthlyPattern `json:"Pattern,omitempty"`
-	WeekOfMonth WeekOfMonth              `json:"WeekOfMonth,omitempty"`
-	Weekday     Weekday                  `json:"Weekday,omitempty"`
+	Pattern     RecurrenceMonthlyPattern `json:"Pattern,omitzero"`
+	WeekOfMonth WeekOfMonth              `json:"WeekOfMonth,omitzero"`
+	Weekday     Weekday                  `json:"Weekday,omitzero"`
 }
 
 // RecurrenceWeekPattern is the RecurrenceWeekPattern carrier of the web API.
 type RecurrenceWeekPattern struct {
 	Cycle    float64 `json:"Cycle"`
-	Weekdays Weekday `json:"Weekdays,omitempty"`
+	Weekdays Weekday `json:"Weekdays,omitzero"`
 }
 
 // RecurrenceYearPattern is the RecurrenceYearPattern carrier of the web API.
 type RecurrenceYearPattern struct {
 	Cycle       float64                 `json:"Cycle"`
 	Day         float64                 `json:"Day"`
-	Pattern     RecurrenceYearlyPattern `json:"Pattern,omitempty"`
-	WeekOfMonth WeekOfMonth             `json:"WeekOfMonth,omitempty"`
-	Weekday     Weekday                 `json:"Weekday,omitempty"`
+	Pattern     RecurrenceYearlyPattern `json:"Pattern,omitzero"`
+	WeekOfMonth WeekOfMonth             `json:"WeekOfMonth,omitzero"`
+	Weekday     Weekday                 `json:"Weekday,omitzero"`
 }
 
 // RedLetterDetails is the RedLetterDetails carrier of the web API.
 type RedLetterDetails struct {
 	Carrier
-	OtherCountryDayTexts []string `json:"OtherCountryDayTexts,omitempty"`
-	OwnCountryDayTexts   []string `json:"OwnCountryDayTexts,omitempty"`
+	OtherCountryDayTexts []string `json:"OtherCountryDayTexts,omitzero"`
+	OwnCountryDayTexts   []string `json:"OwnCountryDayTexts,omitzero"`
 }
 
 // RedLetterInformationListItem is the RedLetterInformationListItem carrier of the web API.
 type RedLetterInformationListItem struct {
 	Carrier
 	Date                 Time              `json:"Date"`
-	RedLetterDetails     *RedLetterDetails `json:"RedLetterDetails,omitempty"`
-	RedLetterInformation *RedLetterSummary `json:"RedLetterInformation,omitempty"`
+	RedLetterDetails     *RedLetterDetails `json:"RedLetterDetails,omitzero"`
+	RedLetterInformation *RedLetterSummary `json:"RedLetterInformation,omitzero"`
 }
 
 // RedLetterSummary is the RedLetterSummary carrier of the web API.
@@ -4547,7 +4547,7 @@ type RefCountEntity struct {
 	RecordID         int64         `json:"RecordId"`
 	RefCountsID      int64         `json:"RefCountsId"`
 	SatPrefix        float64       `json:"SatPrefix"`
-	SuggestedRecords []MDOListItem `json:"SuggestedRecords,omitempty"`
+	SuggestedRecords []MDOListItem `json:"SuggestedRecords,omitzero"`
 	TravelPrefix     float64       `json:"TravelPrefix"`
 	Unique           bool          `json:"Unique"`
 }
@@ -4555,19 +4555,19 @@ type RefCountEntity struct {
 // RelatedData is the RelatedData carrier of the web API.
 type RelatedData struct {
 	Field      string             `json:"Field"`
-	FieldValue *ArchiveColumnData `json:"FieldValue,omitempty"`
+	FieldValue *ArchiveColumnData `json:"FieldValue,omitzero"`
 }
 
 // RelationDefinitionEntity is the RelationDefinitionEntity carrier of the web API.
 type RelationDefinitionEntity struct {
 	Carrier
 	Deleted     bool           `json:"Deleted"`
-	Destination RelationTarget `json:"Destination,omitempty"`
+	Destination RelationTarget `json:"Destination,omitzero"`
 	Name        string         `json:"Name"`
 	PassiveText string         `json:"PassiveText"`
 	Rank        float64        `json:"Rank"`
 	ReldefID    int64          `json:"ReldefId"`
-	Source      RelationTarget `json:"Source,omitempty"`
+	Source      RelationTarget `json:"Source,omitzero"`
 	Tooltip     string         `json:"Tooltip"`
 }
 
@@ -4595,7 +4595,7 @@ type ReplyTemplate struct {
 // ReplyTemplateParsed is the ReplyTemplateParsed carrier of the web API.
 type ReplyTemplateParsed struct {
 	Carrier
-	Attachments     []AttachmentEntity `json:"Attachments,omitempty"`
+	Attachments     []AttachmentEntity `json:"Attachments,omitzero"`
 	HTMLParsed      string             `json:"HtmlParsed"`
 	PlainParsed     string             `json:"PlainParsed"`
 	ReplyTemplateID int64              `json:"ReplyTemplateId"`
@@ -4611,7 +4611,7 @@ type ReportLabelLayoutEntity struct {
 	Description         string                 `json:"Description"`
 	LeftMargin          float64                `json:"LeftMargin"`
 	Name                string                 `json:"Name"`
-	Orientation         ReportPaperOrientation `json:"Orientation,omitempty"`
+	Orientation         ReportPaperOrientation `json:"Orientation,omitzero"`
 	PaperHeight         float64                `json:"PaperHeight"`
 	PaperWidth          float64                `json:"PaperWidth"`
 	ReportLabelLayoutID int64                  `json:"ReportLabelLayoutId"`
@@ -4622,7 +4622,7 @@ type ReportLabelLayoutEntity struct {
 // ResolvedPerson is the ResolvedPerson carrier of the web API.
 type ResolvedPerson struct {
 	Carrier
-	Person        *PersonEntity `json:"Person,omitempty"`
+	Person        *PersonEntity `json:"Person,omitzero"`
 	PersonCreated bool          `json:"PersonCreated"`
 }
 
@@ -4630,7 +4630,7 @@ type ResolvedPerson struct {
 type ResolvedUser struct {
 	Carrier
 	PersonCreated bool  `json:"PersonCreated"`
-	User          *User `json:"User,omitempty"`
+	User          *User `json:"User,omitzero"`
 }
 
 // ResourceEntity is the ResourceEntity carrier of the web API.
@@ -4659,7 +4659,7 @@ type ReturnInfo struct {
 	AdditionalInfo    string     `json:"AdditionalInfo"`
 	ExternalReference string     `json:"ExternalReference"`
 	Success           bool       `json:"Success"`
-	Type              ReturnType `json:"Type,omitempty"`
+	Type              ReturnType `json:"Type,omitzero"`
 	Value             string     `json:"Value"`
 	VersionID         string     `json:"VersionId"`
 }
@@ -4676,16 +4676,16 @@ type Role struct {
 type RoleEntity struct {
 	Carrier
 	Created       Time        `json:"Created"`
-	CreatedBy     *Associate  `json:"CreatedBy,omitempty"`
-	DataRights    *DataRights `json:"DataRights,omitempty"`
+	CreatedBy     *Associate  `json:"CreatedBy,omitzero"`
+	DataRights    *DataRights `json:"DataRights,omitzero"`
 	Deleted       float64     `json:"Deleted"`
 	Name          string      `json:"Name"`
 	Rank          float64     `json:"Rank"`
 	RoleID        int64       `json:"RoleId"`
-	RoleType      RoleType    `json:"RoleType,omitempty"`
+	RoleType      RoleType    `json:"RoleType,omitzero"`
 	Tooltip       string      `json:"Tooltip"`
 	Updated       Time        `json:"Updated"`
-	UpdatedBy     *Associate  `json:"UpdatedBy,omitempty"`
+	UpdatedBy     *Associate  `json:"UpdatedBy,omitzero"`
 	UseCategories float64     `json:"UseCategories"`
 }
 
@@ -4709,7 +4709,7 @@ type Sale struct {
 	Amount            float64        `json:"Amount"`
 	AssociateFullName string         `json:"AssociateFullName"`
 	AssociateID       int64          `json:"AssociateId"`
-	Completed         ActivityStatus `json:"Completed,omitempty"`
+	Completed         ActivityStatus `json:"Completed,omitzero"`
 	ContactID         int64          `json:"ContactId"`
 	ContactName       string         `json:"ContactName"`
 	Currency          string         `json:"Currency"`
@@ -4727,7 +4727,7 @@ type Sale struct {
 	SaleID            int64          `json:"SaleId"`
 	SaleTypeID        int64          `json:"SaleTypeId"`
 	SaleTypeName      string         `json:"SaleTypeName"`
-	Status            SaleStatus     `json:"Status,omitempty"`
+	Status            SaleStatus     `json:"Status,omitzero"`
 	Title             string         `json:"Title"`
 	WeightedAmount    float64        `json:"WeightedAmount"`
 }
@@ -4735,7 +4735,7 @@ type Sale struct {
 // SaleBoardViewSettings is the SaleBoardViewSettings carrier of the web API, a BoardViewSettings.
 type SaleBoardViewSettings struct {
 	BoardViewSettingsBase
-	BadgeType       BoardViewBadgeType `json:"BadgeType,omitempty"`
+	BadgeType       BoardViewBadgeType `json:"BadgeType,omitzero"`
 	HideClosedSales bool               `json:"HideClosedSales"`
 }
 
@@ -4745,47 +4745,47 @@ type SaleEntity struct {
 	ActiveErpLinks    float64           `json:"ActiveErpLinks"`
 	ActiveLinks       float64           `json:"ActiveLinks"`
 	Amount            float64           `json:"Amount"`
-	Appointment       *Appointment      `json:"Appointment,omitempty"`
-	Associate         *Associate        `json:"Associate,omitempty"`
-	Competitor        *Competitor       `json:"Competitor,omitempty"`
-	Completed         ActivityStatus    `json:"Completed,omitempty"`
-	Contact           *Contact          `json:"Contact,omitempty"`
-	CreatedBy         *Associate        `json:"CreatedBy,omitempty"`
+	Appointment       *Appointment      `json:"Appointment,omitzero"`
+	Associate         *Associate        `json:"Associate,omitzero"`
+	Competitor        *Competitor       `json:"Competitor,omitzero"`
+	Completed         ActivityStatus    `json:"Completed,omitzero"`
+	Contact           *Contact          `json:"Contact,omitzero"`
+	CreatedBy         *Associate        `json:"CreatedBy,omitzero"`
 	CreatedDate       Time              `json:"CreatedDate"`
-	Credited          *Credited         `json:"Credited,omitempty"`
-	Currency          *Currency         `json:"Currency,omitempty"`
-	CustomFields      map[string]string `json:"CustomFields,omitempty"`
+	Credited          *Credited         `json:"Credited,omitzero"`
+	Currency          *Currency         `json:"Currency,omitzero"`
+	CustomFields      map[string]string `json:"CustomFields,omitzero"`
 	Earning           float64           `json:"Earning"`
 	EarningPercent    float64           `json:"EarningPercent"`
-	ExtraFields       map[string]string `json:"ExtraFields,omitempty"`
+	ExtraFields       map[string]string `json:"ExtraFields,omitzero"`
 	Heading           string            `json:"Heading"`
 	IsPublished       bool              `json:"IsPublished"`
-	Links             []Link            `json:"Links,omitempty"`
+	Links             []Link            `json:"Links,omitzero"`
 	NextDueDate       Time              `json:"NextDueDate"`
 	Number            string            `json:"Number"`
-	Person            *Person           `json:"Person,omitempty"`
+	Person            *Person           `json:"Person,omitzero"`
 	Postit            string            `json:"Postit"`
 	Probability       float64           `json:"Probability"`
-	Project           *Project          `json:"Project,omitempty"`
+	Project           *Project          `json:"Project,omitzero"`
 	PublishEventDate  Time              `json:"PublishEventDate"`
 	PublishFrom       Time              `json:"PublishFrom"`
 	PublishTo         Time              `json:"PublishTo"`
-	Rating            *Rating           `json:"Rating,omitempty"`
-	Reason            *Reason           `json:"Reason,omitempty"`
-	ReasonSold        *ReasonSold       `json:"ReasonSold,omitempty"`
-	ReasonStalled     *ReasonStalled    `json:"ReasonStalled,omitempty"`
+	Rating            *Rating           `json:"Rating,omitzero"`
+	Reason            *Reason           `json:"Reason,omitzero"`
+	ReasonSold        *ReasonSold       `json:"ReasonSold,omitzero"`
+	ReasonStalled     *ReasonStalled    `json:"ReasonStalled,omitzero"`
 	ReopenDate        Time              `json:"ReopenDate"`
 	SaleID            int64             `json:"SaleId"`
-	SaleStakeholders  []SaleStakeholder `json:"SaleStakeholders,omitempty"`
+	SaleStakeholders  []SaleStakeholder `json:"SaleStakeholders,omitzero"`
 	SaleText          string            `json:"SaleText"`
-	SaleType          *SaleType         `json:"SaleType,omitempty"`
+	SaleType          *SaleType         `json:"SaleType,omitzero"`
 	Saledate          Time              `json:"Saledate"`
-	Source            *Source           `json:"Source,omitempty"`
-	Status            SaleStatus        `json:"Status,omitempty"`
-	UpdatedBy         *Associate        `json:"UpdatedBy,omitempty"`
+	Source            *Source           `json:"Source,omitzero"`
+	Status            SaleStatus        `json:"Status,omitzero"`
+	UpdatedBy         *Associate        `json:"UpdatedBy,omitzero"`
 	UpdatedDate       Time              `json:"UpdatedDate"`
-	UserDefinedFields map[string]string `json:"UserDefinedFields,omitempty"`
-	VisibleFor        []VisibleFor      `json:"VisibleFor,omitempty"`
+	UserDefinedFields map[string]string `json:"UserDefinedFields,omitzero"`
+	VisibleFor        []VisibleFor      `json:"VisibleFor,omitzero"`
 }
 
 // SaleStageEntity is the SaleStageEntity carrier of the web API.
@@ -4860,14 +4860,14 @@ type SaleSummary struct {
 type SaleSummaryItem struct {
 	Amount               float64        `json:"Amount"`
 	AmountInBaseCurrency float64        `json:"AmountInBaseCurrency"`
-	Completed            ActivityStatus `json:"Completed,omitempty"`
+	Completed            ActivityStatus `json:"Completed,omitzero"`
 	Currency             string         `json:"Currency"`
 	Heading              string         `json:"Heading"`
 	Probability          float64        `json:"Probability"`
 	Registered           Time           `json:"Registered"`
 	SaleDate             Time           `json:"SaleDate"`
 	SaleID               int64          `json:"SaleId"`
-	Status               SaleStatus     `json:"Status,omitempty"`
+	Status               SaleStatus     `json:"Status,omitzero"`
 }
 
 // SaleType is the SaleType carrier of the web API.
@@ -4885,7 +4885,7 @@ type SaleTypeEntity struct {
 	ConfirmationLinesTemplate float64                 `json:"ConfirmationLinesTemplate"`
 	DefaultQuoteValidity      float64                 `json:"DefaultQuoteValidity"`
 	Deleted                   bool                    `json:"Deleted"`
-	DurationUnit              DurationUnit            `json:"DurationUnit,omitempty"`
+	DurationUnit              DurationUnit            `json:"DurationUnit,omitzero"`
 	GroupQuoteLinesBy         float64                 `json:"GroupQuoteLinesBy"`
 	HasGuide                  bool                    `json:"HasGuide"`
 	HasStakeholders           bool                    `json:"HasStakeholders"`
@@ -4901,7 +4901,7 @@ type SaleTypeEntity struct {
 	SaleTypeCatID             int64                   `json:"SaleTypeCatId"`
 	SaleTypeID                int64                   `json:"SaleTypeId"`
 	SortGroupLinesBy          float64                 `json:"SortGroupLinesBy"`
-	Stages                    []SelectableMDOListItem `json:"Stages,omitempty"`
+	Stages                    []SelectableMDOListItem `json:"Stages,omitzero"`
 	Tooltip                   string                  `json:"Tooltip"`
 }
 
@@ -4921,9 +4921,9 @@ type SaleTypeStageLink struct {
 // SalesActivity is the SalesActivity carrier of the web API.
 type SalesActivity struct {
 	Carrier
-	RequestedContacts []Contact `json:"RequestedContacts,omitempty"`
-	RequestedPerson   *Person   `json:"RequestedPerson,omitempty"`
-	SalesRep          *Person   `json:"SalesRep,omitempty"`
+	RequestedContacts []Contact `json:"RequestedContacts,omitzero"`
+	RequestedPerson   *Person   `json:"RequestedPerson,omitzero"`
+	SalesRep          *Person   `json:"SalesRep,omitzero"`
 }
 
 // SavedUtmParameters is the SavedUtmParameters carrier of the web API.
@@ -4947,7 +4947,7 @@ type SavedUtmParameters struct {
 // Script is the Script carrier of the web API.
 type Script struct {
 	Carrier
-	BlockedVerbs     EjScriptVerb `json:"BlockedVerbs,omitempty"`
+	BlockedVerbs     EjScriptVerb `json:"BlockedVerbs,omitzero"`
 	Description      string       `json:"Description"`
 	IncludeID        string       `json:"IncludeId"`
 	Name             string       `json:"Name"`
@@ -4963,7 +4963,7 @@ type Script struct {
 // SelectableMDOListItem is the SelectableMDOListItem carrier of the web API.
 type SelectableMDOListItem struct {
 	Carrier
-	ChildItems  []SelectableMDOListItem `json:"ChildItems,omitempty"`
+	ChildItems  []SelectableMDOListItem `json:"ChildItems,omitzero"`
 	ColorBlock  float64                 `json:"ColorBlock"`
 	Deleted     bool                    `json:"Deleted"`
 	ExtraInfo   string                  `json:"ExtraInfo"`
@@ -4991,11 +4991,11 @@ type SelectionCategory struct {
 // SelectionEntity is the SelectionEntity carrier of the web API.
 type SelectionEntity struct {
 	Carrier
-	Associate                       *Associate         `json:"Associate,omitempty"`
+	Associate                       *Associate         `json:"Associate,omitzero"`
 	ChartKey                        string             `json:"ChartKey"`
 	CompanyUnique                   bool               `json:"CompanyUnique"`
 	Completed                       bool               `json:"Completed"`
-	CreatedBy                       *Associate         `json:"CreatedBy,omitempty"`
+	CreatedBy                       *Associate         `json:"CreatedBy,omitzero"`
 	CreatedDate                     Time               `json:"CreatedDate"`
 	DashboardTileDefinitionID       int64              `json:"DashboardTileDefinitionId"`
 	Description                     string             `json:"Description"`
@@ -5003,10 +5003,10 @@ type SelectionEntity struct {
 	IncludePerson                   float64            `json:"IncludePerson"`
 	LastLoaded                      Time               `json:"LastLoaded"`
 	LastLoadedBy                    float64            `json:"LastLoadedBy"`
-	LastLoadedByAssociate           *Associate         `json:"LastLoadedByAssociate,omitempty"`
+	LastLoadedByAssociate           *Associate         `json:"LastLoadedByAssociate,omitzero"`
 	LastMembershipChange            Time               `json:"LastMembershipChange"`
 	LastMembershipChangeBy          float64            `json:"LastMembershipChangeBy"`
-	LastMembershipChangeByAssociate *Associate         `json:"LastMembershipChangeByAssociate,omitempty"`
+	LastMembershipChangeByAssociate *Associate         `json:"LastMembershipChangeByAssociate,omitzero"`
 	LeftSelectionID                 int64              `json:"LeftSelectionId"`
 	MailingsProviderName            string             `json:"MailingsProviderName"`
 	MainHeading                     string             `json:"MainHeading"`
@@ -5017,21 +5017,21 @@ type SelectionEntity struct {
 	Postit                          string             `json:"Postit"`
 	PostitTextID                    int64              `json:"PostitTextId"`
 	RightSelectionID                int64              `json:"RightSelectionId"`
-	SelectionCategory               *SelectionCategory `json:"SelectionCategory,omitempty"`
+	SelectionCategory               *SelectionCategory `json:"SelectionCategory,omitzero"`
 	SelectionID                     int64              `json:"SelectionId"`
-	SelectionType                   SelectionType      `json:"SelectionType,omitempty"`
-	SelectionUnionType              SelectionUnionType `json:"SelectionUnionType,omitempty"`
+	SelectionType                   SelectionType      `json:"SelectionType,omitzero"`
+	SelectionUnionType              SelectionUnionType `json:"SelectionUnionType,omitzero"`
 	ShadowProviderName              string             `json:"ShadowProviderName"`
 	SoundEx                         string             `json:"SoundEx"`
 	Source                          float64            `json:"Source"`
 	TargetTableName                 string             `json:"TargetTableName"`
 	TargetTableNumber               float64            `json:"TargetTableNumber"`
 	TextID                          int64              `json:"TextId"`
-	UpdatedBy                       *Associate         `json:"UpdatedBy,omitempty"`
+	UpdatedBy                       *Associate         `json:"UpdatedBy,omitzero"`
 	UpdatedCount                    int64              `json:"UpdatedCount"`
 	UpdatedDate                     Time               `json:"UpdatedDate"`
 	Visibility                      float64            `json:"Visibility"`
-	VisibleFor                      []VisibleFor       `json:"VisibleFor,omitempty"`
+	VisibleFor                      []VisibleFor       `json:"VisibleFor,omitzero"`
 }
 
 // SelectionForFind is the SelectionForFind carrier of the web API.
@@ -5123,9 +5123,9 @@ type ShipmentMessageEntity struct {
 	AccessKey             string              `json:"AccessKey"`
 	Description           string              `json:"Description"`
 	Design                string              `json:"Design"`
-	Designtype            DesignType          `json:"Designtype,omitempty"`
+	Designtype            DesignType          `json:"Designtype,omitzero"`
 	DocumentMessage       float64             `json:"DocumentMessage"`
-	Flags                 ShipmentMessageType `json:"Flags,omitempty"`
+	Flags                 ShipmentMessageType `json:"Flags,omitzero"`
 	FolderID              int64               `json:"FolderId"`
 	HeaderField           string              `json:"HeaderField"`
 	HTMLMessage           string              `json:"HtmlMessage"`
@@ -5146,7 +5146,7 @@ type ShipmentMessageEntity struct {
 // SignedPublicKey is the SignedPublicKey carrier of the web API.
 type SignedPublicKey struct {
 	ExpiryDate Time           `json:"ExpiryDate"`
-	Key        *DSAParameters `json:"Key,omitempty"`
+	Key        *DSAParameters `json:"Key,omitzero"`
 	OwnerName  string         `json:"OwnerName"`
 	SignDate   Time           `json:"SignDate"`
 	Signature  string         `json:"Signature"`
@@ -5157,7 +5157,7 @@ type SmsConfig struct {
 	Carrier
 	DefaultSmsCountry    string            `json:"DefaultSmsCountry"`
 	NetServerSmsProvider string            `json:"NetServerSmsProvider"`
-	NsPluginConfig       map[string]string `json:"NsPluginConfig,omitempty"`
+	NsPluginConfig       map[string]string `json:"NsPluginConfig,omitzero"`
 	NsPluginSender       string            `json:"NsPluginSender"`
 }
 
@@ -5172,9 +5172,9 @@ type SMTPTestResult struct {
 type SoExceptionInfo struct {
 	ExceptionType  string            `json:"ExceptionType"`
 	FriendlyText   string            `json:"FriendlyText"`
-	InnerException *SoExceptionInfo  `json:"InnerException,omitempty"`
+	InnerException *SoExceptionInfo  `json:"InnerException,omitzero"`
 	Message        string            `json:"Message"`
-	Parameters     map[string]string `json:"Parameters,omitempty"`
+	Parameters     map[string]string `json:"Parameters,omitzero"`
 	Source         string            `json:"Source"`
 	StackTrace     string            `json:"StackTrace"`
 }
@@ -5192,21 +5192,21 @@ type SoPrincipalCarrier struct {
 	EMailAddress              string                 `json:"EMailAddress"`
 	EjAccessLevel             float64                `json:"EjAccessLevel"`
 	EjUserID                  int64                  `json:"EjUserId"`
-	EjUserStatus              EjUserStatus           `json:"EjUserStatus,omitempty"`
+	EjUserStatus              EjUserStatus           `json:"EjUserStatus,omitzero"`
 	FullName                  string                 `json:"FullName"`
-	FunctionRights            []string               `json:"FunctionRights,omitempty"`
+	FunctionRights            []string               `json:"FunctionRights,omitzero"`
 	GroupID                   int64                  `json:"GroupId"`
 	HomeCountryID             int64                  `json:"HomeCountryId"`
 	IsPerson                  bool                   `json:"IsPerson"`
-	Licenses                  []GrantedModuleLicense `json:"Licenses,omitempty"`
+	Licenses                  []GrantedModuleLicense `json:"Licenses,omitzero"`
 	PersonID                  int64                  `json:"PersonId"`
-	ProvidedCredentials       []ProvidedCredential   `json:"ProvidedCredentials,omitempty"`
+	ProvidedCredentials       []ProvidedCredential   `json:"ProvidedCredentials,omitzero"`
 	RoleDescription           string                 `json:"RoleDescription"`
 	RoleID                    int64                  `json:"RoleId"`
 	RoleName                  string                 `json:"RoleName"`
-	RoleType                  RoleType               `json:"RoleType,omitempty"`
-	SecondaryGroups           []float64              `json:"SecondaryGroups,omitempty"`
-	UserType                  UserType               `json:"UserType,omitempty"`
+	RoleType                  RoleType               `json:"RoleType,omitzero"`
+	SecondaryGroups           []float64              `json:"SecondaryGroups,omitzero"`
+	UserType                  UserType               `json:"UserType,omitzero"`
 }
 
 // SoSystemInfoCarrier is the SoSystemInfoCarrier carrier of the web API.
@@ -5216,7 +5216,7 @@ type SoSystemInfoCarrier struct {
 	AssemblyVersion          string             `json:"AssemblyVersion"`
 	BranchName               string             `json:"BranchName"`
 	BuildLabel               string             `json:"BuildLabel"`
-	BuildType                NetServerBuildType `json:"BuildType,omitempty"`
+	BuildType                NetServerBuildType `json:"BuildType,omitzero"`
 	CompanyID                int64              `json:"CompanyId"`
 	CompanyName              string             `json:"CompanyName"`
 	DatabaseLanguage         string             `json:"DatabaseLanguage"`
@@ -5230,7 +5230,7 @@ type SoSystemInfoCarrier struct {
 	IsOnTravel               bool               `json:"IsOnTravel"`
 	IsSatellite              bool               `json:"IsSatellite"`
 	IsUnicode                bool               `json:"IsUnicode"`
-	License                  *LicenseInfo       `json:"License,omitempty"`
+	License                  *LicenseInfo       `json:"License,omitzero"`
 	WarningEnglish           string             `json:"WarningEnglish"`
 	WarningResource          string             `json:"WarningResource"`
 }
@@ -5256,7 +5256,7 @@ type StatisticsDataSet struct {
 	Carrier
 	Description string                `json:"Description"`
 	Label       string                `json:"Label"`
-	Values      []StatisticsDataValue `json:"Values,omitempty"`
+	Values      []StatisticsDataValue `json:"Values,omitzero"`
 }
 
 // StatisticsDataValue is the StatisticsDataValue carrier of the web API.
@@ -5300,7 +5300,7 @@ type StructuredAddress struct {
 	Address1  string      `json:"Address1"`
 	Address2  string      `json:"Address2"`
 	Address3  string      `json:"Address3"`
-	AtypeIdx  AddressType `json:"AtypeIdx,omitempty"`
+	AtypeIdx  AddressType `json:"AtypeIdx,omitzero"`
 	City      string      `json:"City"`
 	County    string      `json:"County"`
 	Formatted string      `json:"Formatted"`
@@ -5311,7 +5311,7 @@ type StructuredAddress struct {
 // SuggestedAppointment is the SuggestedAppointment carrier of the web API.
 type SuggestedAppointment struct {
 	Carrier
-	Associate               *Associate `json:"Associate,omitempty"`
+	Associate               *Associate `json:"Associate,omitzero"`
 	AutoSuggest             float64    `json:"AutoSuggest"`
 	DaysFuture              float64    `json:"DaysFuture"`
 	Deleted                 float64    `json:"Deleted"`
@@ -5337,27 +5337,27 @@ type SuggestedAppointmentEntity struct {
 	Duration               TimeSpan               `json:"Duration"`
 	IsMilestone            bool                   `json:"IsMilestone"`
 	Name                   string                 `json:"Name"`
-	ProjectTypeStatusLink  *ProjectTypeStatusLink `json:"ProjectTypeStatusLink,omitempty"`
+	ProjectTypeStatusLink  *ProjectTypeStatusLink `json:"ProjectTypeStatusLink,omitzero"`
 	Rank                   float64                `json:"Rank"`
-	SaleTypeStageLink      *SaleTypeStageLink     `json:"SaleTypeStageLink,omitempty"`
+	SaleTypeStageLink      *SaleTypeStageLink     `json:"SaleTypeStageLink,omitzero"`
 	SuggestedAppointmentID int64                  `json:"SuggestedAppointmentId"`
 	Text                   string                 `json:"Text"`
 	Tooltip                string                 `json:"Tooltip"`
-	Type                   *SoTask                `json:"Type,omitempty"`
+	Type                   *SoTask                `json:"Type,omitzero"`
 }
 
 // SuggestedDocumentEntity is the SuggestedDocumentEntity carrier of the web API.
 type SuggestedDocumentEntity struct {
 	Carrier
 	Deleted               bool                   `json:"Deleted"`
-	DocTmpl               *DocumentTemplate      `json:"DocTmpl,omitempty"`
+	DocTmpl               *DocumentTemplate      `json:"DocTmpl,omitzero"`
 	DoctmplID             int64                  `json:"DoctmplId"`
 	Header                string                 `json:"Header"`
 	Name                  string                 `json:"Name"`
 	OurRef                string                 `json:"OurRef"`
-	ProjectTypeStatusLink *ProjectTypeStatusLink `json:"ProjectTypeStatusLink,omitempty"`
+	ProjectTypeStatusLink *ProjectTypeStatusLink `json:"ProjectTypeStatusLink,omitzero"`
 	Rank                  float64                `json:"Rank"`
-	SaleTypeStageLink     *SaleTypeStageLink     `json:"SaleTypeStageLink,omitempty"`
+	SaleTypeStageLink     *SaleTypeStageLink     `json:"SaleTypeStageLink,omitzero"`
 	SuggestedDocumentID   int64                  `json:"SuggestedDocumentId"`
 	Tooltip               string                 `json:"Tooltip"`
 }
@@ -5377,14 +5377,14 @@ type SyncUserAccount struct {
 // SystemEventEntity is the SystemEventEntity carrier of the web API.
 type SystemEventEntity struct {
 	Carrier
-	ActivatedBy   *Associate       `json:"ActivatedBy,omitempty"`
+	ActivatedBy   *Associate       `json:"ActivatedBy,omitzero"`
 	Eta           Time             `json:"Eta"`
 	Eventkey      string           `json:"Eventkey"`
 	Eventmess     string           `json:"Eventmess"`
 	ExtraInfo     float64          `json:"ExtraInfo"`
 	Owner         float64          `json:"Owner"`
 	Registered    Time             `json:"Registered"`
-	Scope         SystemEventScope `json:"Scope,omitempty"`
+	Scope         SystemEventScope `json:"Scope,omitzero"`
 	SystemEventID int64            `json:"SystemEventId"`
 	UpdatedCount  int64            `json:"UpdatedCount"`
 }
@@ -5403,7 +5403,7 @@ type SystemMessage struct {
 	MessageID       int64             `json:"MessageId"`
 	OnlineappID     int64             `json:"OnlineappId"`
 	SystemMessageID string            `json:"SystemMessageId"`
-	Type            SystemMessageType `json:"Type,omitempty"`
+	Type            SystemMessageType `json:"Type,omitzero"`
 }
 
 // SystemTemplateSettings is the SystemTemplateSettings carrier of the web API.
@@ -5449,12 +5449,12 @@ type TableManager struct {
 // TableRecord is the TableRecord carrier of the web API.
 type TableRecord struct {
 	Carrier
-	Values map[string]string `json:"Values,omitempty"`
+	Values map[string]string `json:"Values,omitzero"`
 }
 
 // TableRight is the TableRight carrier of the web API.
 type TableRight struct {
-	Mask   ETableRight `json:"Mask,omitempty"`
+	Mask   ETableRight `json:"Mask,omitzero"`
 	Reason string      `json:"Reason"`
 }
 
@@ -5469,15 +5469,15 @@ type Tag struct {
 // TargetAssignment is the TargetAssignment carrier of the web API.
 type TargetAssignment struct {
 	Carrier
-	Currency                     *Currency  `json:"Currency,omitempty"`
+	Currency                     *Currency  `json:"Currency,omitzero"`
 	DimensionListItem            float64    `json:"DimensionListItem"`
 	DimensionListItemDisplayName string     `json:"DimensionListItemDisplayName"`
 	Locked                       bool       `json:"Locked"`
 	TargetAssignmentInfoID       int64      `json:"TargetAssignmentInfoId"`
-	TargetAssociate              *Associate `json:"TargetAssociate,omitempty"`
-	TargetContact                *Contact   `json:"TargetContact,omitempty"`
-	TargetUserGroup              *UserGroup `json:"TargetUserGroup,omitempty"`
-	Values                       []float64  `json:"Values,omitempty"`
+	TargetAssociate              *Associate `json:"TargetAssociate,omitzero"`
+	TargetContact                *Contact   `json:"TargetContact,omitzero"`
+	TargetUserGroup              *UserGroup `json:"TargetUserGroup,omitzero"`
+	Values                       []float64  `json:"Values,omitzero"`
 }
 
 // TargetChange is the TargetChange carrier of the web API.
@@ -5491,24 +5491,24 @@ type TargetChange struct {
 // TargetDimension is the TargetDimension carrier of the web API.
 type TargetDimension struct {
 	Carrier
-	AssignmentLevel    TargetAssignementLevel `json:"AssignmentLevel,omitempty"`
+	AssignmentLevel    TargetAssignementLevel `json:"AssignmentLevel,omitzero"`
 	DimensionListField string                 `json:"DimensionListField"`
 	DimensionListID    int64                  `json:"DimensionListId"`
 	DimensionListLabel string                 `json:"DimensionListLabel"`
 	DimensionListName  string                 `json:"DimensionListName"`
-	EntityType         TargetEntityType       `json:"EntityType,omitempty"`
-	MeasurementUnit    TargetMeasurementUnit  `json:"MeasurementUnit,omitempty"`
-	SelectedDimensions []float64              `json:"SelectedDimensions,omitempty"`
+	EntityType         TargetEntityType       `json:"EntityType,omitzero"`
+	MeasurementUnit    TargetMeasurementUnit  `json:"MeasurementUnit,omitzero"`
+	SelectedDimensions []float64              `json:"SelectedDimensions,omitzero"`
 	TargetDimensionID  int64                  `json:"TargetDimensionId"`
 }
 
 // TargetGroup is the TargetGroup carrier of the web API.
 type TargetGroup struct {
 	Carrier
-	EntityType        TargetEntityType   `json:"EntityType,omitempty"`
-	PeriodType        TargetPeriodType   `json:"PeriodType,omitempty"`
-	TargetAssignments []TargetAssignment `json:"TargetAssignments,omitempty"`
-	TargetDimension   *TargetDimension   `json:"TargetDimension,omitempty"`
+	EntityType        TargetEntityType   `json:"EntityType,omitzero"`
+	PeriodType        TargetPeriodType   `json:"PeriodType,omitzero"`
+	TargetAssignments []TargetAssignment `json:"TargetAssignments,omitzero"`
+	TargetDimension   *TargetDimension   `json:"TargetDimension,omitzero"`
 	TargetGroupID     int64              `json:"TargetGroupId"`
 	Year              float64            `json:"Year"`
 }
@@ -5516,16 +5516,16 @@ type TargetGroup struct {
 // TargetRevision is the TargetRevision carrier of the web API.
 type TargetRevision struct {
 	Carrier
-	Changes  []TargetChange `json:"Changes,omitempty"`
-	LogEvent LogEvent       `json:"LogEvent,omitempty"`
+	Changes  []TargetChange `json:"Changes,omitzero"`
+	LogEvent LogEvent       `json:"LogEvent,omitzero"`
 	When     Time           `json:"When"`
-	Who      *Associate     `json:"Who,omitempty"`
+	Who      *Associate     `json:"Who,omitzero"`
 }
 
 // TargetRevisionHistory is the TargetRevisionHistory carrier of the web API.
 type TargetRevisionHistory struct {
 	Carrier
-	Revisions     []TargetRevision `json:"Revisions,omitempty"`
+	Revisions     []TargetRevision `json:"Revisions,omitzero"`
 	TargetGroupID int64            `json:"TargetGroupId"`
 	Year          float64          `json:"Year"`
 }
@@ -5533,10 +5533,10 @@ type TargetRevisionHistory struct {
 // TaskListItem is the TaskListItem carrier of the web API.
 type TaskListItem struct {
 	Carrier
-	ColorIndex                ColorIndex         `json:"ColorIndex,omitempty"`
-	DefaultVideomeetingStatus VideoMeetingStatus `json:"DefaultVideomeetingStatus,omitempty"`
+	ColorIndex                ColorIndex         `json:"ColorIndex,omitzero"`
+	DefaultVideomeetingStatus VideoMeetingStatus `json:"DefaultVideomeetingStatus,omitzero"`
 	Deleted                   bool               `json:"Deleted"`
-	Direction                 TaskDirection      `json:"Direction,omitempty"`
+	Direction                 TaskDirection      `json:"Direction,omitzero"`
 	IntentID                  int64              `json:"IntentId"`
 	IsDefaultAlldayEvent      bool               `json:"IsDefaultAlldayEvent"`
 	IsDefaultFree             bool               `json:"IsDefaultFree"`
@@ -5544,25 +5544,25 @@ type TaskListItem struct {
 	Rank                      float64            `json:"Rank"`
 	TaskListItemID            int64              `json:"TaskListItemId"`
 	Tooltip                   string             `json:"Tooltip"`
-	Type                      TaskType           `json:"Type,omitempty"`
+	Type                      TaskType           `json:"Type,omitzero"`
 	Value                     string             `json:"Value"`
 }
 
 // TaskMenu is the TaskMenu carrier of the web API.
 type TaskMenu struct {
 	Carrier
-	ArchiveBehaviour ArchiveBehaviour     `json:"ArchiveBehaviour,omitempty"`
+	ArchiveBehaviour ArchiveBehaviour     `json:"ArchiveBehaviour,omitzero"`
 	Area             string               `json:"Area"`
 	CrmScriptID      int64                `json:"CrmScriptId"`
 	Deleted          bool                 `json:"Deleted"`
-	Encoding         URLEncoding          `json:"Encoding,omitempty"`
+	Encoding         URLEncoding          `json:"Encoding,omitzero"`
 	Name             string               `json:"Name"`
 	ProgID           string               `json:"ProgId"`
 	Rank             float64              `json:"Rank"`
-	ShowInClient     ShowTaskItemInClient `json:"ShowInClient,omitempty"`
+	ShowInClient     ShowTaskItemInClient `json:"ShowInClient,omitzero"`
 	TableName        string               `json:"TableName"`
 	TaskMenuID       int64                `json:"TaskMenuId"`
-	TaskType         TaskListItemType     `json:"TaskType,omitempty"`
+	TaskType         TaskListItemType     `json:"TaskType,omitzero"`
 	Tooltip          string               `json:"Tooltip"`
 	URLOrSoprotocol  string               `json:"UrlOrSoprotocol"`
 }
@@ -5581,10 +5581,10 @@ type TemplateVariablesParameters struct {
 	AppointmentID      int64             `json:"AppointmentId"`
 	ContactID          int64             `json:"ContactId"`
 	CultureName        string            `json:"CultureName"`
-	CustomTags         [][]string        `json:"CustomTags,omitempty"`
-	DocumentEntity     *DocumentEntity   `json:"DocumentEntity,omitempty"`
+	CustomTags         [][]string        `json:"CustomTags,omitzero"`
+	DocumentEntity     *DocumentEntity   `json:"DocumentEntity,omitzero"`
 	DocumentID         int64             `json:"DocumentId"`
-	Encoding           GeneratorEncoding `json:"Encoding,omitempty"`
+	Encoding           GeneratorEncoding `json:"Encoding,omitzero"`
 	PersonID           int64             `json:"PersonId"`
 	ProductKey         string            `json:"ProductKey"`
 	ProjectID          int64             `json:"ProjectId"`
@@ -5599,7 +5599,7 @@ type TemplateVariablesParameters struct {
 // TemporaryKeyInfo is the TemporaryKeyInfo carrier of the web API.
 type TemporaryKeyInfo struct {
 	Carrier
-	Domain    TemporaryKeyDomain `json:"Domain,omitempty"`
+	Domain    TemporaryKeyDomain `json:"Domain,omitzero"`
 	IsExpired bool               `json:"IsExpired"`
 	Payload   string             `json:"Payload"`
 	PersonID  int64              `json:"PersonId"`
@@ -5617,7 +5617,7 @@ type Ticket struct {
 	AlertLevel               float64             `json:"AlertLevel"`
 	AlertTimeout             Time                `json:"AlertTimeout"`
 	Author                   string              `json:"Author"`
-	BaseStatus               TicketBaseStatus    `json:"BaseStatus,omitempty"`
+	BaseStatus               TicketBaseStatus    `json:"BaseStatus,omitzero"`
 	Category                 float64             `json:"Category"`
 	CategoryFullname         string              `json:"CategoryFullname"`
 	CategoryName             string              `json:"CategoryName"`
@@ -5638,7 +5638,7 @@ type Ticket struct {
 	LastChanged              Time                `json:"LastChanged"`
 	NumMessages              float64             `json:"NumMessages"`
 	NumReplies               float64             `json:"NumReplies"`
-	Origin                   TicketOrigin        `json:"Origin,omitempty"`
+	Origin                   TicketOrigin        `json:"Origin,omitzero"`
 	OwnedBy                  float64             `json:"OwnedBy"`
 	OwnedByAssociateID       int64               `json:"OwnedByAssociateId"`
 	OwnedByName              string              `json:"OwnedByName"`
@@ -5652,7 +5652,7 @@ type Ticket struct {
 	ProjectName              string              `json:"ProjectName"`
 	ReadByCustomer           Time                `json:"ReadByCustomer"`
 	ReadByOwner              Time                `json:"ReadByOwner"`
-	ReadStatus               TicketReadStatus    `json:"ReadStatus,omitempty"`
+	ReadStatus               TicketReadStatus    `json:"ReadStatus,omitzero"`
 	RealTimeSpentExternally  float64             `json:"RealTimeSpentExternally"`
 	RealTimeSpentInternally  float64             `json:"RealTimeSpentInternally"`
 	RealTimeSpentQueue       float64             `json:"RealTimeSpentQueue"`
@@ -5663,7 +5663,7 @@ type Ticket struct {
 	SaleID                   int64               `json:"SaleId"`
 	Sentiment                float64             `json:"Sentiment"`
 	SentimentConfidence      float64             `json:"SentimentConfidence"`
-	Slevel                   TicketSecurityLevel `json:"Slevel,omitempty"`
+	Slevel                   TicketSecurityLevel `json:"Slevel,omitzero"`
 	TicketID                 int64               `json:"TicketId"`
 	TicketStatus             float64             `json:"TicketStatus"`
 	TicketStatusDisplayValue string              `json:"TicketStatusDisplayValue"`
@@ -5680,12 +5680,12 @@ type Ticket struct {
 
 // TicketBatchReplyData is the TicketBatchReplyData carrier of the web API.
 type TicketBatchReplyData struct {
-	AttachmentIDs      []int64             `json:"AttachmentIds,omitempty"`
+	AttachmentIDs      []int64             `json:"AttachmentIds,omitzero"`
 	CloseTickets       bool                `json:"CloseTickets"`
 	HTMLBody           string              `json:"HtmlBody"`
 	SendCopyToCustomer bool                `json:"SendCopyToCustomer"`
-	Slevel             TicketSecurityLevel `json:"Slevel,omitempty"`
-	TicketIDs          []int64             `json:"TicketIds,omitempty"`
+	Slevel             TicketSecurityLevel `json:"Slevel,omitzero"`
+	TicketIDs          []int64             `json:"TicketIds,omitzero"`
 	TimeSpent          float64             `json:"TimeSpent"`
 }
 
@@ -5702,17 +5702,17 @@ type TicketCategoryEntity struct {
 	Carrier
 	AssignmentLag            float64                      `json:"AssignmentLag"`
 	CategoryMaster           float64                      `json:"CategoryMaster"`
-	ClosingStatus            TicketCategoryClosingStatus  `json:"ClosingStatus,omitempty"`
-	CustomFields             map[string]string            `json:"CustomFields,omitempty"`
-	DefaultMessageStatus     *TicketStatusEntity          `json:"DefaultMessageStatus,omitempty"`
-	DefaultTicketStatus      *TicketStatusEntity          `json:"DefaultTicketStatus,omitempty"`
-	DelegateMethod           TicketCategoryDelegateMethod `json:"DelegateMethod,omitempty"`
+	ClosingStatus            TicketCategoryClosingStatus  `json:"ClosingStatus,omitzero"`
+	CustomFields             map[string]string            `json:"CustomFields,omitzero"`
+	DefaultMessageStatus     *TicketStatusEntity          `json:"DefaultMessageStatus,omitzero"`
+	DefaultTicketStatus      *TicketStatusEntity          `json:"DefaultTicketStatus,omitzero"`
+	DelegateMethod           TicketCategoryDelegateMethod `json:"DelegateMethod,omitzero"`
 	EffectiveReplyTemplateID int64                        `json:"EffectiveReplyTemplateId"`
 	ExternalName             string                       `json:"ExternalName"`
-	ExtraFields              map[string]string            `json:"ExtraFields,omitempty"`
-	Flags                    TicketCategoryFlags          `json:"Flags,omitempty"`
+	ExtraFields              map[string]string            `json:"ExtraFields,omitzero"`
+	Flags                    TicketCategoryFlags          `json:"Flags,omitzero"`
 	Fullname                 string                       `json:"Fullname"`
-	MsgClosingStatus         TicketCategoryClosingStatus  `json:"MsgClosingStatus,omitempty"`
+	MsgClosingStatus         TicketCategoryClosingStatus  `json:"MsgClosingStatus,omitzero"`
 	Name                     string                       `json:"Name"`
 	NotificationEmail        string                       `json:"NotificationEmail"`
 	ParentID                 int64                        `json:"ParentId"`
@@ -5723,7 +5723,7 @@ type TicketCategoryEntity struct {
 // TicketCategoryMembershipEntity is the TicketCategoryMembershipEntity carrier of the web API.
 type TicketCategoryMembershipEntity struct {
 	Carrier
-	User   *Associate `json:"User,omitempty"`
+	User   *Associate `json:"User,omitzero"`
 	Weight float64    `json:"Weight"`
 }
 
@@ -5735,52 +5735,52 @@ type TicketEntity struct {
 	AlertLevel              float64               `json:"AlertLevel"`
 	AlertTimeout            Time                  `json:"AlertTimeout"`
 	Author                  string                `json:"Author"`
-	BaseStatus              TicketBaseStatus      `json:"BaseStatus,omitempty"`
-	Category                *TicketCategoryEntity `json:"Category,omitempty"`
+	BaseStatus              TicketBaseStatus      `json:"BaseStatus,omitzero"`
+	Category                *TicketCategoryEntity `json:"Category,omitzero"`
 	ClosedAt                Time                  `json:"ClosedAt"`
 	ConnectID               int64                 `json:"ConnectId"`
 	CreatedAt               Time                  `json:"CreatedAt"`
-	CreatedBy               *Associate            `json:"CreatedBy,omitempty"`
-	CustomFields            map[string]string     `json:"CustomFields,omitempty"`
+	CreatedBy               *Associate            `json:"CreatedBy,omitzero"`
+	CustomFields            map[string]string     `json:"CustomFields,omitzero"`
 	Deadline                Time                  `json:"Deadline"`
-	ExtraFields             map[string]string     `json:"ExtraFields,omitempty"`
+	ExtraFields             map[string]string     `json:"ExtraFields,omitzero"`
 	FirstReadByOwner        Time                  `json:"FirstReadByOwner"`
 	FirstReadByUser         Time                  `json:"FirstReadByUser"`
-	FormSubmission          *TicketFormSubmission `json:"FormSubmission,omitempty"`
+	FormSubmission          *TicketFormSubmission `json:"FormSubmission,omitzero"`
 	FromAddress             string                `json:"FromAddress"`
 	HasAttachment           bool                  `json:"HasAttachment"`
 	IconHint                string                `json:"IconHint"`
 	Language                string                `json:"Language"`
 	LastChanged             Time                  `json:"LastChanged"`
-	Messages                []TicketMessage       `json:"Messages,omitempty"`
+	Messages                []TicketMessage       `json:"Messages,omitzero"`
 	NumMessages             float64               `json:"NumMessages"`
 	NumReplies              float64               `json:"NumReplies"`
 	OrigHumanCategoryID     int64                 `json:"OrigHumanCategoryId"`
-	Origin                  TicketOrigin          `json:"Origin,omitempty"`
-	OwnedBy                 *Associate            `json:"OwnedBy,omitempty"`
-	Person                  *Person               `json:"Person,omitempty"`
-	Priority                *TicketPriorityEntity `json:"Priority,omitempty"`
-	Project                 *Project              `json:"Project,omitempty"`
+	Origin                  TicketOrigin          `json:"Origin,omitzero"`
+	OwnedBy                 *Associate            `json:"OwnedBy,omitzero"`
+	Person                  *Person               `json:"Person,omitzero"`
+	Priority                *TicketPriorityEntity `json:"Priority,omitzero"`
+	Project                 *Project              `json:"Project,omitzero"`
 	ReadByCustomer          Time                  `json:"ReadByCustomer"`
 	ReadByOwner             Time                  `json:"ReadByOwner"`
-	ReadStatus              TicketReadStatus      `json:"ReadStatus,omitempty"`
+	ReadStatus              TicketReadStatus      `json:"ReadStatus,omitzero"`
 	RealTimeSpentExternally float64               `json:"RealTimeSpentExternally"`
 	RealTimeSpentInternally float64               `json:"RealTimeSpentInternally"`
 	RealTimeSpentQueue      float64               `json:"RealTimeSpentQueue"`
 	RealTimeToClose         float64               `json:"RealTimeToClose"`
 	RealTimeToReply         float64               `json:"RealTimeToReply"`
 	RepliedAt               Time                  `json:"RepliedAt"`
-	Sale                    *Sale                 `json:"Sale,omitempty"`
-	SecondaryPersons        []Person              `json:"SecondaryPersons,omitempty"`
+	Sale                    *Sale                 `json:"Sale,omitzero"`
+	SecondaryPersons        []Person              `json:"SecondaryPersons,omitzero"`
 	Sentiment               float64               `json:"Sentiment"`
 	SentimentConfidence     float64               `json:"SentimentConfidence"`
-	Slevel                  TicketSecurityLevel   `json:"Slevel,omitempty"`
-	Status                  *TicketStatusEntity   `json:"Status,omitempty"`
+	Slevel                  TicketSecurityLevel   `json:"Slevel,omitzero"`
+	Status                  *TicketStatusEntity   `json:"Status,omitzero"`
 	SuggestedCategoryID     int64                 `json:"SuggestedCategoryId"`
 	SuggestedCategoryName   string                `json:"SuggestedCategoryName"`
-	Tags                    []Tag                 `json:"Tags,omitempty"`
+	Tags                    []Tag                 `json:"Tags,omitzero"`
 	TicketID                int64                 `json:"TicketId"`
-	TicketType              *TicketType           `json:"TicketType,omitempty"`
+	TicketType              *TicketType           `json:"TicketType,omitzero"`
 	TimeSpent               float64               `json:"TimeSpent"`
 	TimeSpentExternally     float64               `json:"TimeSpentExternally"`
 	TimeSpentInternally     float64               `json:"TimeSpentInternally"`
@@ -5794,7 +5794,7 @@ type TicketEntity struct {
 type TicketFormSubmission struct {
 	EmailAddress     string               `json:"EmailAddress"`
 	FormSubmissionID int64                `json:"FormSubmissionId"`
-	Status           FormSubmissionStatus `json:"Status,omitempty"`
+	Status           FormSubmissionStatus `json:"Status,omitzero"`
 }
 
 // TicketInfo is the TicketInfo carrier of the web API.
@@ -5814,7 +5814,7 @@ type TicketInfo struct {
 type TicketMessage struct {
 	Carrier
 	Author              string                `json:"Author"`
-	Badge               BadgeType             `json:"Badge,omitempty"`
+	Badge               BadgeType             `json:"Badge,omitzero"`
 	ChangedAt           Time                  `json:"ChangedAt"`
 	ContactDepartment   string                `json:"ContactDepartment"`
 	ContactID           int64                 `json:"ContactId"`
@@ -5824,51 +5824,51 @@ type TicketMessage struct {
 	EmailHeader         string                `json:"EmailHeader"`
 	Important           bool                  `json:"Important"`
 	Language            string                `json:"Language"`
-	MessageHeaders      []TicketMessageHeader `json:"MessageHeaders,omitempty"`
+	MessageHeaders      []TicketMessageHeader `json:"MessageHeaders,omitzero"`
 	NumAttachments      float64               `json:"NumAttachments"`
 	PersonFullName      string                `json:"PersonFullName"`
 	PersonID            int64                 `json:"PersonId"`
 	Sentiment           float64               `json:"Sentiment"`
 	SentimentConfidence float64               `json:"SentimentConfidence"`
-	Slevel              TicketSecurityLevel   `json:"Slevel,omitempty"`
+	Slevel              TicketSecurityLevel   `json:"Slevel,omitzero"`
 	TicketMessageID     int64                 `json:"TicketMessageId"`
 }
 
 // TicketMessageContent is the TicketMessageContent carrier of the web API.
 type TicketMessageContent struct {
-	AttachmentsInfo []AttachmentEntity `json:"AttachmentsInfo,omitempty"`
+	AttachmentsInfo []AttachmentEntity `json:"AttachmentsInfo,omitzero"`
 	Body            string             `json:"Body"`
 }
 
 // TicketMessageEntity is the TicketMessageEntity carrier of the web API.
 type TicketMessageEntity struct {
 	Carrier
-	AttachmentsInfo     []AttachmentEntity    `json:"AttachmentsInfo,omitempty"`
+	AttachmentsInfo     []AttachmentEntity    `json:"AttachmentsInfo,omitzero"`
 	Author              string                `json:"Author"`
-	Badge               BadgeType             `json:"Badge,omitempty"`
+	Badge               BadgeType             `json:"Badge,omitzero"`
 	Body                string                `json:"Body"`
 	CreatedAt           Time                  `json:"CreatedAt"`
-	CreatedBy           *Associate            `json:"CreatedBy,omitempty"`
-	CustomFields        map[string]string     `json:"CustomFields,omitempty"`
+	CreatedBy           *Associate            `json:"CreatedBy,omitzero"`
+	CustomFields        map[string]string     `json:"CustomFields,omitzero"`
 	DebugInfo           string                `json:"DebugInfo"`
 	EjMessageID         int64                 `json:"EjMessageId"`
 	EmailHeader         string                `json:"EmailHeader"`
-	ExtraFields         map[string]string     `json:"ExtraFields,omitempty"`
+	ExtraFields         map[string]string     `json:"ExtraFields,omitzero"`
 	HTMLBody            string                `json:"HtmlBody"`
 	Important           bool                  `json:"Important"`
 	Language            string                `json:"Language"`
 	MailSorter          string                `json:"MailSorter"`
-	MessageCategory     TicketMessageCategory `json:"MessageCategory,omitempty"`
-	MessageHeaders      []TicketMessageHeader `json:"MessageHeaders,omitempty"`
+	MessageCategory     TicketMessageCategory `json:"MessageCategory,omitzero"`
+	MessageHeaders      []TicketMessageHeader `json:"MessageHeaders,omitzero"`
 	MessageID           string                `json:"MessageId"`
-	Person              *Person               `json:"Person,omitempty"`
+	Person              *Person               `json:"Person,omitzero"`
 	SearchTitle         string                `json:"SearchTitle"`
 	Sentiment           float64               `json:"Sentiment"`
 	SentimentConfidence float64               `json:"SentimentConfidence"`
-	Slevel              TicketSecurityLevel   `json:"Slevel,omitempty"`
-	Ticket              *Ticket               `json:"Ticket,omitempty"`
+	Slevel              TicketSecurityLevel   `json:"Slevel,omitzero"`
+	Ticket              *Ticket               `json:"Ticket,omitzero"`
 	TimeSpent           float64               `json:"TimeSpent"`
-	Type                TicketMessageType     `json:"Type,omitempty"`
+	Type                TicketMessageType     `json:"Type,omitzero"`
 }
 
 // TicketMessageHeader is the TicketMessageHeader carrier of the web API.
@@ -5876,8 +5876,8 @@ type TicketMessageHeader struct {
 	Carrier
 	ID         int64                   `json:"Id"`
 	Name       string                  `json:"Name"`
-	StdItem    MessageHeaderStdItem    `json:"StdItem,omitempty"`
-	StdItemCol MessageHeaderStdItemCol `json:"StdItemCol,omitempty"`
+	StdItem    MessageHeaderStdItem    `json:"StdItem,omitzero"`
+	StdItemCol MessageHeaderStdItemCol `json:"StdItemCol,omitzero"`
 	Value      string                  `json:"Value"`
 }
 
@@ -5892,30 +5892,30 @@ type TicketPriority struct {
 // TicketPriorityEntity is the TicketPriorityEntity carrier of the web API.
 type TicketPriorityEntity struct {
 	Carrier
-	ChangedOwner          TicketPriorityEscalateEvent           `json:"ChangedOwner,omitempty"`
+	ChangedOwner          TicketPriorityEscalateEvent           `json:"ChangedOwner,omitzero"`
 	Deadline              float64                               `json:"Deadline"`
-	EscalationLevels      []TicketPriorityEscalationLevelEntity `json:"EscalationLevels,omitempty"`
-	Flags                 TicketPriorityFlags                   `json:"Flags,omitempty"`
+	EscalationLevels      []TicketPriorityEscalationLevelEntity `json:"EscalationLevels,omitzero"`
+	Flags                 TicketPriorityFlags                   `json:"Flags,omitzero"`
 	FriStart              Time                                  `json:"FriStart"`
 	FriStop               Time                                  `json:"FriStop"`
 	MonStart              Time                                  `json:"MonStart"`
 	MonStop               Time                                  `json:"MonStop"`
 	Name                  string                                `json:"Name"`
-	NonDates              []Time                                `json:"NonDates,omitempty"`
+	NonDates              []Time                                `json:"NonDates,omitzero"`
 	SatStart              Time                                  `json:"SatStart"`
 	SatStop               Time                                  `json:"SatStop"`
 	SortOrder             float64                               `json:"SortOrder"`
-	Status                TicketPriorityStatus                  `json:"Status,omitempty"`
+	Status                TicketPriorityStatus                  `json:"Status,omitzero"`
 	SunStart              Time                                  `json:"SunStart"`
 	SunStop               Time                                  `json:"SunStop"`
 	ThuStart              Time                                  `json:"ThuStart"`
 	ThuStop               Time                                  `json:"ThuStop"`
-	TicketChangedPriority TicketPriorityEscalateEvent           `json:"TicketChangedPriority,omitempty"`
-	TicketClosed          TicketPriorityEscalateEvent           `json:"TicketClosed,omitempty"`
-	TicketNew             TicketPriorityEscalateEvent           `json:"TicketNew,omitempty"`
-	TicketNewinfo         TicketPriorityEscalateEvent           `json:"TicketNewinfo,omitempty"`
+	TicketChangedPriority TicketPriorityEscalateEvent           `json:"TicketChangedPriority,omitzero"`
+	TicketClosed          TicketPriorityEscalateEvent           `json:"TicketClosed,omitzero"`
+	TicketNew             TicketPriorityEscalateEvent           `json:"TicketNew,omitzero"`
+	TicketNewinfo         TicketPriorityEscalateEvent           `json:"TicketNewinfo,omitzero"`
 	TicketPriorityID      int64                                 `json:"TicketPriorityId"`
-	TicketRead            TicketPriorityEscalateEvent           `json:"TicketRead,omitempty"`
+	TicketRead            TicketPriorityEscalateEvent           `json:"TicketRead,omitzero"`
 	TueStart              Time                                  `json:"TueStart"`
 	TueStop               Time                                  `json:"TueStop"`
 	WedStart              Time                                  `json:"WedStart"`
@@ -5946,7 +5946,7 @@ type TicketPriorityEscalationLevelEntity struct {
 // TicketRelationAction is the TicketRelationAction carrier of the web API.
 type TicketRelationAction struct {
 	CanCloseCurrentTicket bool                        `json:"CanCloseCurrentTicket"`
-	Children              []TicketRelationActionChild `json:"Children,omitempty"`
+	Children              []TicketRelationActionChild `json:"Children,omitzero"`
 	IsParentRequired      bool                        `json:"IsParentRequired"`
 	TicketIDToClose       float64                     `json:"TicketIdToClose"`
 }
@@ -5954,7 +5954,7 @@ type TicketRelationAction struct {
 // TicketRelationActionChild is the TicketRelationActionChild carrier of the web API.
 type TicketRelationActionChild struct {
 	EmailAddress string              `json:"EmailAddress"`
-	Slevel       TicketSecurityLevel `json:"Slevel,omitempty"`
+	Slevel       TicketSecurityLevel `json:"Slevel,omitzero"`
 	TicketID     int64               `json:"TicketId"`
 }
 
@@ -5962,7 +5962,7 @@ type TicketRelationActionChild struct {
 type TicketRelationDefinitionEntity struct {
 	Carrier
 	Description            string             `json:"Description"`
-	DestinationTicketTypes []float64          `json:"DestinationTicketTypes,omitempty"`
+	DestinationTicketTypes []float64          `json:"DestinationTicketTypes,omitzero"`
 	IsBuiltIn              bool               `json:"IsBuiltIn"`
 	IsCloseParentWithChild bool               `json:"IsCloseParentWithChild"`
 	IsCloseWithParent      bool               `json:"IsCloseWithParent"`
@@ -5970,8 +5970,8 @@ type TicketRelationDefinitionEntity struct {
 	IsPreventClosingParent bool               `json:"IsPreventClosingParent"`
 	Name                   string             `json:"Name"`
 	Rank                   float64            `json:"Rank"`
-	RelationType           TicketRelationType `json:"RelationType,omitempty"`
-	SourceTicketTypes      []float64          `json:"SourceTicketTypes,omitempty"`
+	RelationType           TicketRelationType `json:"RelationType,omitzero"`
+	SourceTicketTypes      []float64          `json:"SourceTicketTypes,omitzero"`
 	TicketRelationDefID    int64              `json:"TicketRelationDefId"`
 }
 
@@ -5988,14 +5988,14 @@ type TicketRelationEntity struct {
 	Carrier
 	Comment             string             `json:"Comment"`
 	DestinationTicketID int64              `json:"DestinationTicketId"`
-	RelationType        TicketRelationType `json:"RelationType,omitempty"`
+	RelationType        TicketRelationType `json:"RelationType,omitzero"`
 	SourceTicketID      int64              `json:"SourceTicketId"`
 	TicketRelationID    int64              `json:"TicketRelationId"`
 }
 
 // TicketRelationItem is the TicketRelationItem carrier of the web API.
 type TicketRelationItem struct {
-	BaseStatus               TicketBaseStatus   `json:"BaseStatus,omitempty"`
+	BaseStatus               TicketBaseStatus   `json:"BaseStatus,omitzero"`
 	ChildCount               int64              `json:"ChildCount"`
 	ContactID                int64              `json:"ContactId"`
 	ContactName              string             `json:"ContactName"`
@@ -6006,7 +6006,7 @@ type TicketRelationItem struct {
 	RelatedCount             int64              `json:"RelatedCount"`
 	RelationComment          string             `json:"RelationComment"`
 	RelationCreatedAt        Time               `json:"RelationCreatedAt"`
-	RelationType             TicketRelationType `json:"RelationType,omitempty"`
+	RelationType             TicketRelationType `json:"RelationType,omitzero"`
 	TicketCreatedAt          Time               `json:"TicketCreatedAt"`
 	TicketID                 int64              `json:"TicketId"`
 	TicketRelationID         int64              `json:"TicketRelationId"`
@@ -6019,7 +6019,7 @@ type TicketRelationItem struct {
 type TicketRelationResult struct {
 	ErrorMessage   string              `json:"ErrorMessage"`
 	IsValid        bool                `json:"IsValid"`
-	RelationError  TicketRelationError `json:"RelationError,omitempty"`
+	RelationError  TicketRelationError `json:"RelationError,omitzero"`
 	SourceTicketID int64               `json:"SourceTicketId"`
 }
 
@@ -6038,9 +6038,9 @@ type TicketStatusEntity struct {
 	IsDefault      bool                    `json:"IsDefault"`
 	Name           string                  `json:"Name"`
 	NoEmailReopen  bool                    `json:"NoEmailReopen"`
-	Status         TicketBaseStatus        `json:"Status,omitempty"`
+	Status         TicketBaseStatus        `json:"Status,omitzero"`
 	TicketStatusID int64                   `json:"TicketStatusId"`
-	TimeCounter    TicketStatusTimeCounter `json:"TimeCounter,omitempty"`
+	TimeCounter    TicketStatusTimeCounter `json:"TimeCounter,omitzero"`
 	UsedInQueue    bool                    `json:"UsedInQueue"`
 }
 
@@ -6068,7 +6068,7 @@ type TicketType struct {
 	ReplyForwardNoSignature bool      `json:"ReplyForwardNoSignature"`
 	ShowInNew               bool      `json:"ShowInNew"`
 	TicketTypeID            int64     `json:"TicketTypeId"`
-	VisibleForGroups        []float64 `json:"VisibleForGroups,omitempty"`
+	VisibleForGroups        []float64 `json:"VisibleForGroups,omitzero"`
 }
 
 // TicketTypeEntity is the TicketTypeEntity carrier of the web API.
@@ -6088,11 +6088,11 @@ type TicketTypeEntity struct {
 	ReplyForwardNoSignature bool      `json:"ReplyForwardNoSignature"`
 	ReplyTemplate           float64   `json:"ReplyTemplate"`
 	ShowInNew               bool      `json:"ShowInNew"`
-	TicketPriorities        []float64 `json:"TicketPriorities,omitempty"`
-	TicketStatuses          []float64 `json:"TicketStatuses,omitempty"`
+	TicketPriorities        []float64 `json:"TicketPriorities,omitzero"`
+	TicketStatuses          []float64 `json:"TicketStatuses,omitzero"`
 	TicketTypeID            int64     `json:"TicketTypeId"`
 	Tooltip                 string    `json:"Tooltip"`
-	VisibleForGroups        []float64 `json:"VisibleForGroups,omitempty"`
+	VisibleForGroups        []float64 `json:"VisibleForGroups,omitzero"`
 }
 
 // TicketUsage is the TicketUsage carrier of the web API.
@@ -6113,8 +6113,8 @@ type TimeZoneData struct {
 	TZLocationCities string                  `json:"TZLocationCities"`
 	TZLocationCode   string                  `json:"TZLocationCode"`
 	TZLocationID     int64                   `json:"TZLocationID"`
-	TimeZoneDSTRules map[string]TimeZoneRule `json:"TimeZoneDSTRules,omitempty"`
-	TimeZoneSTDRules map[string]TimeZoneRule `json:"TimeZoneSTDRules,omitempty"`
+	TimeZoneDSTRules map[string]TimeZoneRule `json:"TimeZoneDSTRules,omitzero"`
+	TimeZoneSTDRules map[string]TimeZoneRule `json:"TimeZoneSTDRules,omitzero"`
 }
 
 // TimeZoneRule is the TimeZoneRule carrier of the web API.
@@ -6150,7 +6150,7 @@ type TriggerScriptEntity struct {
 	Registered            Time             `json:"Registered"`
 	RegisteredAssociateID int64            `json:"RegisteredAssociateId"`
 	ScreenChooserID       int64            `json:"ScreenChooserId"`
-	ScreenType            EventHandlerType `json:"ScreenType,omitempty"`
+	ScreenType            EventHandlerType `json:"ScreenType,omitzero"`
 	Source                string           `json:"Source"`
 	UniqueIdentifier      string           `json:"UniqueIdentifier"`
 	Updated               Time             `json:"Updated"`
@@ -6163,7 +6163,7 @@ type TypicalSearch struct {
 	EntityName        string                    `json:"EntityName"`
 	IncludePerson     float64                   `json:"IncludePerson"`
 	IsEntityDefault   float64                   `json:"IsEntityDefault"`
-	RestrictionGroups []ArchiveRestrictionGroup `json:"RestrictionGroups,omitempty"`
+	RestrictionGroups []ArchiveRestrictionGroup `json:"RestrictionGroups,omitzero"`
 	Source            string                    `json:"Source"`
 	Title             string                    `json:"Title"`
 	Tooltip           string                    `json:"Tooltip"`
@@ -6176,7 +6176,7 @@ type TypicalSearches struct {
 	Carrier
 	DeleteLeftovers bool            `json:"DeleteLeftovers"`
 	MasterVersion   float64         `json:"MasterVersion"`
-	Searches        []TypicalSearch `json:"Searches,omitempty"`
+	Searches        []TypicalSearch `json:"Searches,omitzero"`
 	Source          string          `json:"Source"`
 }
 
@@ -6206,9 +6206,9 @@ type UntrustedCredentials struct {
 // UpsertRowStatus is the UpsertRowStatus carrier of the web API.
 type UpsertRowStatus struct {
 	Carrier
-	Action     UpsertRowActionStatus `json:"Action,omitempty"`
+	Action     UpsertRowActionStatus `json:"Action,omitzero"`
 	PrimaryKey float64               `json:"PrimaryKey"`
-	RowKeys    []string              `json:"RowKeys,omitempty"`
+	RowKeys    []string              `json:"RowKeys,omitzero"`
 }
 
 // UsageStats is the UsageStats carrier of the web API.
@@ -6220,28 +6220,28 @@ type UsageStats struct {
 type User struct {
 	Carrier
 	AssociateID        int64             `json:"AssociateId"`
-	Credentials        []Credential      `json:"Credentials,omitempty"`
-	CustomFields       map[string]string `json:"CustomFields,omitempty"`
+	Credentials        []Credential      `json:"Credentials,omitzero"`
+	CustomFields       map[string]string `json:"CustomFields,omitzero"`
 	Deleted            bool              `json:"Deleted"`
 	EjUserID           int64             `json:"EjUserId"`
-	ExtraFields        map[string]string `json:"ExtraFields,omitempty"`
+	ExtraFields        map[string]string `json:"ExtraFields,omitzero"`
 	IsOnTravel         bool              `json:"IsOnTravel"`
 	IsPersonRetired    bool              `json:"IsPersonRetired"`
 	Lastlogin          Time              `json:"Lastlogin"`
 	Lastlogout         Time              `json:"Lastlogout"`
-	LicenseOwners      []LicenseOwner    `json:"LicenseOwners,omitempty"`
+	LicenseOwners      []LicenseOwner    `json:"LicenseOwners,omitzero"`
 	Name               string            `json:"Name"`
 	NickName           string            `json:"NickName"`
-	OtherGroups        []UserGroup       `json:"OtherGroups,omitempty"`
-	Person             *Person           `json:"Person,omitempty"`
-	PostSaveCommands   []CustomCommand   `json:"PostSaveCommands,omitempty"`
+	OtherGroups        []UserGroup       `json:"OtherGroups,omitzero"`
+	Person             *Person           `json:"Person,omitzero"`
+	PostSaveCommands   []CustomCommand   `json:"PostSaveCommands,omitzero"`
 	Rank               float64           `json:"Rank"`
 	RequestSignature   string            `json:"RequestSignature"`
-	Role               *Role             `json:"Role,omitempty"`
-	TicketCategories   []MDOListItem     `json:"TicketCategories,omitempty"`
+	Role               *Role             `json:"Role,omitzero"`
+	TicketCategories   []MDOListItem     `json:"TicketCategories,omitzero"`
 	Tooltip            string            `json:"Tooltip"`
-	Type               UserType          `json:"Type,omitempty"`
-	UserGroup          *UserGroup        `json:"UserGroup,omitempty"`
+	Type               UserType          `json:"Type,omitzero"`
+	UserGroup          *UserGroup        `json:"UserGroup,omitzero"`
 	UserName           string            `json:"UserName"`
 	WaitingForApproval bool              `json:"WaitingForApproval"`
 }
@@ -6253,7 +6253,7 @@ type UserAndInstallationLicenceStatus struct {
 	ExpiryDate       Time     `json:"ExpiryDate"`
 	GraceDate        Time     `json:"GraceDate"`
 	SerialNr         string   `json:"SerialNr"`
-	UserLicenses     []string `json:"UserLicenses,omitempty"`
+	UserLicenses     []string `json:"UserLicenses,omitzero"`
 }
 
 // UserCandidate is the UserCandidate carrier of the web API.
@@ -6281,7 +6281,7 @@ type UserDefinedFieldInfo struct {
 	FieldLabel           string            `json:"FieldLabel"`
 	FieldLeft            float64           `json:"FieldLeft"`
 	FieldTop             float64           `json:"FieldTop"`
-	FieldType            UDefFieldType     `json:"FieldType,omitempty"`
+	FieldType            UDefFieldType     `json:"FieldType,omitzero"`
 	FieldWidth           float64           `json:"FieldWidth"`
 	FormatMask           string            `json:"FormatMask"`
 	HasBeenPublished     bool              `json:"HasBeenPublished"`
@@ -6289,7 +6289,7 @@ type UserDefinedFieldInfo struct {
 	IsIndexed            bool              `json:"IsIndexed"`
 	IsMandatory          bool              `json:"IsMandatory"`
 	IsReadOnly           bool              `json:"IsReadOnly"`
-	Justification        UdefJustification `json:"Justification,omitempty"`
+	Justification        UdefJustification `json:"Justification,omitzero"`
 	LabelHeight          float64           `json:"LabelHeight"`
 	LabelLeft            float64           `json:"LabelLeft"`
 	LabelTop             float64           `json:"LabelTop"`
@@ -6304,7 +6304,7 @@ type UserDefinedFieldInfo struct {
 	TemplateVariableName string            `json:"TemplateVariableName"`
 	TextLength           float64           `json:"TextLength"`
 	Tooltip              string            `json:"Tooltip"`
-	Type                 UDefType          `json:"Type,omitempty"`
+	Type                 UDefType          `json:"Type,omitzero"`
 	UDListDefinitionID   int64             `json:"UDListDefinitionId"`
 	UDefFieldID          int64             `json:"UDefFieldId"`
 	UdefIdentity         float64           `json:"UdefIdentity"`
@@ -6327,7 +6327,7 @@ type UserInfo struct {
 	CanLogon         bool     `json:"CanLogon"`
 	Deleted          bool     `json:"Deleted"`
 	EjUserID         int64    `json:"EjUserId"`
-	GrantedLicenses  []string `json:"GrantedLicenses,omitempty"`
+	GrantedLicenses  []string `json:"GrantedLicenses,omitzero"`
 	PersonID         int64    `json:"PersonId"`
 	Rank             float64  `json:"Rank"`
 	RoleName         string   `json:"RoleName"`
@@ -6338,13 +6338,13 @@ type UserInfo struct {
 	UserGroupTooltip string   `json:"UserGroupTooltip"`
 	UserInfoID       int64    `json:"UserInfoId"`
 	UserName         string   `json:"UserName"`
-	UserType         UserType `json:"UserType,omitempty"`
+	UserType         UserType `json:"UserType,omitzero"`
 }
 
 // UserPresenceStatus is the UserPresenceStatus carrier of the web API.
 type UserPresenceStatus struct {
 	Message string       `json:"Message"`
-	Status  EjUserStatus `json:"Status,omitempty"`
+	Status  EjUserStatus `json:"Status,omitzero"`
 }
 
 // UserValidationResult is the UserValidationResult carrier of the web API.
@@ -6391,7 +6391,7 @@ type VersionInfo struct {
 	DisplayText            string   `json:"DisplayText"`
 	DocumentID             int64    `json:"DocumentId"`
 	ExternalReference      string   `json:"ExternalReference"`
-	ExtraFields            []string `json:"ExtraFields,omitempty"`
+	ExtraFields            []string `json:"ExtraFields,omitzero"`
 	VersionID              string   `json:"VersionId"`
 }
 
@@ -6405,15 +6405,15 @@ type VideoMeetingReservation struct {
 type VisibleFor struct {
 	Carrier
 	DisplayValue string     `json:"DisplayValue"`
-	Visibility   Visibility `json:"Visibility,omitempty"`
+	Visibility   Visibility `json:"Visibility,omitzero"`
 	VisibleID    int64      `json:"VisibleId"`
 }
 
 // WebAPIPatchOperation is the WebApiPatchOperation carrier of the web API.
 type WebAPIPatchOperation struct {
-	Op    WebAPIPatchOp `json:"op,omitempty"`
+	Op    WebAPIPatchOp `json:"op,omitzero"`
 	Path  string        `json:"path"`
-	Value any           `json:"value,omitempty"`
+	Value any           `json:"value,omitzero"`
 }
 
 // WebAppUsage is the WebAppUsage carrier of the web API.
@@ -6450,8 +6450,8 @@ type WebPanelEntity struct {
 	ShowInToolBar              bool        `json:"ShowInToolBar"`
 	Tooltip                    string      `json:"Tooltip"`
 	URL                        string      `json:"Url"`
-	URLEncoding                URLEncoding `json:"UrlEncoding,omitempty"`
-	VisibleIn                  Navigation  `json:"VisibleIn,omitempty"`
+	URLEncoding                URLEncoding `json:"UrlEncoding,omitzero"`
+	VisibleIn                  Navigation  `json:"VisibleIn,omitzero"`
 	WebPanelID                 int64       `json:"WebPanelId"`
 	WindowName                 string      `json:"WindowName"`
 }
@@ -6460,26 +6460,26 @@ type WebPanelEntity struct {
 type Webhook struct {
 	ConsecutiveErrors   float64           `json:"ConsecutiveErrors"`
 	Description         string            `json:"Description"`
-	ErrorAssociates     []MDOListItem     `json:"ErrorAssociates,omitempty"`
-	ErrorEmails         []string          `json:"ErrorEmails,omitempty"`
+	ErrorAssociates     []MDOListItem     `json:"ErrorAssociates,omitzero"`
+	ErrorEmails         []string          `json:"ErrorEmails,omitzero"`
 	ErrorsEmail         string            `json:"ErrorsEmail"`
-	Events              []string          `json:"Events,omitempty"`
-	Headers             map[string]string `json:"Headers,omitempty"`
+	Events              []string          `json:"Events,omitzero"`
+	Headers             map[string]string `json:"Headers,omitzero"`
 	LastError           string            `json:"LastError"`
 	Name                string            `json:"Name"`
-	NotifyVia           WebhookNotifyVia  `json:"NotifyVia,omitempty"`
-	NotifyWhen          WebhookNotifyWhen `json:"NotifyWhen,omitempty"`
-	Properties          map[string]any    `json:"Properties,omitempty"`
+	NotifyVia           WebhookNotifyVia  `json:"NotifyVia,omitzero"`
+	NotifyWhen          WebhookNotifyWhen `json:"NotifyWhen,omitzero"`
+	Properties          map[string]any    `json:"Properties,omitzero"`
 	Registered          Time              `json:"Registered"`
-	RegisteredAssociate *Associate        `json:"RegisteredAssociate,omitempty"`
+	RegisteredAssociate *Associate        `json:"RegisteredAssociate,omitzero"`
 	Secret              string            `json:"Secret"`
-	State               WebhookState      `json:"State,omitempty"`
+	State               WebhookState      `json:"State,omitzero"`
 	TargetURL           string            `json:"TargetUrl"`
 	TotalCalls          float64           `json:"TotalCalls"`
 	TotalErrors         float64           `json:"TotalErrors"`
 	Type                string            `json:"Type"`
 	Updated             Time              `json:"Updated"`
-	UpdatedAssociate    *Associate        `json:"UpdatedAssociate,omitempty"`
+	UpdatedAssociate    *Associate        `json:"UpdatedAssociate,omitzero"`
 	WebhookID           int64             `json:"WebhookId"`
 }
 
@@ -6500,7 +6500,7 @@ type WindowPosSize struct {
 	LeftX           float64         `json:"LeftX"`
 	OwnerWindow     string          `json:"OwnerWindow"`
 	PersonID        int64           `json:"PersonId"`
-	State           ShowWindowState `json:"State,omitempty"`
+	State           ShowWindowState `json:"State,omitzero"`
 	UpperY          float64         `json:"UpperY"`
 	Width           float64         `json:"Width"`
 	WindowPosSizeID int64           `json:"WindowPosSizeId"`
@@ -6511,34 +6511,34 @@ type WorkflowContentInfo struct {
 	Carrier
 	Actions             bool                `json:"Actions"`
 	ID                  int64               `json:"Id"`
-	WorkflowContentType WorkflowContentType `json:"WorkflowContentType,omitempty"`
+	WorkflowContentType WorkflowContentType `json:"WorkflowContentType,omitzero"`
 }
 
 // WorkflowEvent is the WorkflowEvent carrier of the web API.
 type WorkflowEvent struct {
 	Carrier
 	Attributes string            `json:"Attributes"`
-	EventType  WorkflowEventType `json:"EventType,omitempty"`
+	EventType  WorkflowEventType `json:"EventType,omitzero"`
 }
 
 // WorkflowEventResult is the WorkflowEventResult carrier of the web API.
 type WorkflowEventResult struct {
 	Carrier
 	Attributes string            `json:"Attributes"`
-	EventType  WorkflowEventType `json:"EventType,omitempty"`
+	EventType  WorkflowEventType `json:"EventType,omitzero"`
 }
 
 // WorkflowFilter is the WorkflowFilter carrier of the web API.
 type WorkflowFilter struct {
 	Carrier
-	RestrictionGroups []ArchiveRestrictionGroup `json:"RestrictionGroups,omitempty"`
+	RestrictionGroups []ArchiveRestrictionGroup `json:"RestrictionGroups,omitzero"`
 }
 
 // WorkflowGoal is the WorkflowGoal carrier of the web API.
 type WorkflowGoal struct {
 	Carrier
-	GoalType          WorkflowGoalType          `json:"GoalType,omitempty"`
-	RestrictionGroups []ArchiveRestrictionGroup `json:"RestrictionGroups,omitempty"`
+	GoalType          WorkflowGoalType          `json:"GoalType,omitzero"`
+	RestrictionGroups []ArchiveRestrictionGroup `json:"RestrictionGroups,omitzero"`
 	WorkflowGoalID    int64                     `json:"WorkflowGoalId"`
 	WorkflowID        int64                     `json:"WorkflowId"`
 }
@@ -6553,7 +6553,7 @@ type WorkflowStepAddToList struct {
 // WorkflowStepBase is the WorkflowStepBase carrier of the web API, the base of the types WorkflowStep tells apart by StepType.
 type WorkflowStepBase struct {
 	Rank           float64          `json:"Rank"`
-	StepType       WorkflowStepType `json:"StepType,omitempty"`
+	StepType       WorkflowStepType `json:"StepType,omitzero"`
 	WorkflowID     int64            `json:"WorkflowId"`
 	WorkflowStepID int64            `json:"WorkflowStepId"`
 }
@@ -6562,15 +6562,15 @@ type WorkflowStepBase struct {
 type WorkflowStepCreateFollowUp struct {
 	WorkflowStepBase
 	ActionTime     float64                      `json:"ActionTime"`
-	ActionTimeUnit WorkflowTimeWaitIntervalType `json:"ActionTimeUnit,omitempty"`
-	ActionType     WorkflowActionType           `json:"ActionType,omitempty"`
+	ActionTimeUnit WorkflowTimeWaitIntervalType `json:"ActionTimeUnit,omitzero"`
+	ActionType     WorkflowActionType           `json:"ActionType,omitzero"`
 	Agenda         string                       `json:"Agenda"`
-	Availability   FreeBusy                     `json:"Availability,omitempty"`
+	Availability   FreeBusy                     `json:"Availability,omitzero"`
 	Completed      bool                         `json:"Completed"`
 	Duration       float64                      `json:"Duration"`
 	FollowUpType   float64                      `json:"FollowUpType"`
 	Owner          float64                      `json:"Owner"`
-	OwnerType      WorkflowOwnerType            `json:"OwnerType,omitempty"`
+	OwnerType      WorkflowOwnerType            `json:"OwnerType,omitzero"`
 	Project        float64                      `json:"Project"`
 	Title          string                       `json:"Title"`
 }
@@ -6591,8 +6591,8 @@ type WorkflowStepCreateRequest struct {
 type WorkflowStepCreateSale struct {
 	WorkflowStepBase
 	ActionTime     float64                      `json:"ActionTime"`
-	ActionTimeUnit WorkflowTimeWaitIntervalType `json:"ActionTimeUnit,omitempty"`
-	ActionType     WorkflowActionType           `json:"ActionType,omitempty"`
+	ActionTimeUnit WorkflowTimeWaitIntervalType `json:"ActionTimeUnit,omitzero"`
+	ActionType     WorkflowActionType           `json:"ActionType,omitzero"`
 	Amount         float64                      `json:"Amount"`
 	Currency       float64                      `json:"Currency"`
 	Date           Time                         `json:"Date"`
@@ -6608,37 +6608,37 @@ type WorkflowStepCreateSale struct {
 // WorkflowStepDistributeToOwner is the WorkflowStepDistributeToOwner carrier of the web API, a WorkflowStep.
 type WorkflowStepDistributeToOwner struct {
 	WorkflowStepBase
-	Associates       []float64 `json:"Associates,omitempty"`
+	Associates       []float64 `json:"Associates,omitzero"`
 	DefaultAssociate float64   `json:"DefaultAssociate"`
-	DistributeQueue  []float64 `json:"DistributeQueue,omitempty"`
+	DistributeQueue  []float64 `json:"DistributeQueue,omitzero"`
 	OnlyToUnassigned bool      `json:"OnlyToUnassigned"`
-	UserGroups       []float64 `json:"UserGroups,omitempty"`
+	UserGroups       []float64 `json:"UserGroups,omitzero"`
 }
 
 // WorkflowStepNotifyByEmail is the WorkflowStepNotifyByEmail carrier of the web API, a WorkflowStep.
 type WorkflowStepNotifyByEmail struct {
 	WorkflowStepBase
-	SpecificEmailAddresses []string                `json:"SpecificEmailAddresses,omitempty"`
+	SpecificEmailAddresses []string                `json:"SpecificEmailAddresses,omitzero"`
 	Subject                string                  `json:"Subject"`
 	Text                   string                  `json:"Text"`
-	To                     WorkflowNotifyEmailType `json:"To,omitempty"`
+	To                     WorkflowNotifyEmailType `json:"To,omitzero"`
 }
 
 // WorkflowStepNotifyBySMS is the WorkflowStepNotifyBySMS carrier of the web API, a WorkflowStep.
 type WorkflowStepNotifyBySMS struct {
 	WorkflowStepBase
 	From                 string                `json:"From"`
-	SpecificPhoneNumbers []string              `json:"SpecificPhoneNumbers,omitempty"`
+	SpecificPhoneNumbers []string              `json:"SpecificPhoneNumbers,omitzero"`
 	Text                 string                `json:"Text"`
-	To                   WorkflowNotifySMSType `json:"To,omitempty"`
+	To                   WorkflowNotifySMSType `json:"To,omitzero"`
 }
 
 // WorkflowStepOptionBase is the WorkflowStepOptionBase carrier of the web API, the base of the types WorkflowStepOption tells apart by OptionType.
 type WorkflowStepOptionBase struct {
 	Name                 string                  `json:"Name"`
-	OptionType           WorkflowSplitOptionType `json:"OptionType,omitempty"`
+	OptionType           WorkflowSplitOptionType `json:"OptionType,omitzero"`
 	Rank                 float64                 `json:"Rank"`
-	Steps                []AnyWorkflowStep       `json:"Steps,omitempty"`
+	Steps                []AnyWorkflowStep       `json:"Steps,omitzero"`
 	WorkflowID           int64                   `json:"WorkflowId"`
 	WorkflowStepID       int64                   `json:"WorkflowStepId"`
 	WorkflowStepOptionID int64                   `json:"WorkflowStepOptionId"`
@@ -6648,7 +6648,7 @@ type WorkflowStepOptionBase struct {
 type WorkflowStepOptionFormData struct {
 	WorkflowStepOptionBase
 	FormID            int64                     `json:"FormId"`
-	RestrictionGroups []ArchiveRestrictionGroup `json:"RestrictionGroups,omitempty"`
+	RestrictionGroups []ArchiveRestrictionGroup `json:"RestrictionGroups,omitzero"`
 }
 
 // WorkflowStepOptionFormSubmission is the WorkflowStepOptionFormSubmission carrier of the web API, a WorkflowStepOption.
@@ -6666,7 +6666,7 @@ type WorkflowStepOptionLinkClicked struct {
 // WorkflowStepOptionPersonData is the WorkflowStepOptionPersonData carrier of the web API, a WorkflowStepOption.
 type WorkflowStepOptionPersonData struct {
 	WorkflowStepOptionBase
-	RestrictionGroups []ArchiveRestrictionGroup `json:"RestrictionGroups,omitempty"`
+	RestrictionGroups []ArchiveRestrictionGroup `json:"RestrictionGroups,omitzero"`
 }
 
 // WorkflowStepOptionProjectMembership is the WorkflowStepOptionProjectMembership carrier of the web API, a WorkflowStepOption.
@@ -6697,7 +6697,7 @@ type WorkflowStepRunScript struct {
 // WorkflowStepSendEmail is the WorkflowStepSendEmail carrier of the web API, a WorkflowStep.
 type WorkflowStepSendEmail struct {
 	WorkflowStepBase
-	Attachments []float64 `json:"Attachments,omitempty"`
+	Attachments []float64 `json:"Attachments,omitzero"`
 	ShipmentID  int64     `json:"ShipmentId"`
 	Subject     string    `json:"Subject"`
 }
@@ -6716,46 +6716,46 @@ type WorkflowStepSplit struct {
 	ExitFlow          bool                    `json:"ExitFlow"`
 	ExitToFlowID      int64                   `json:"ExitToFlowId"`
 	ExitToSelectionID int64                   `json:"ExitToSelectionId"`
-	Options           []AnyWorkflowStepOption `json:"Options,omitempty"`
+	Options           []AnyWorkflowStepOption `json:"Options,omitzero"`
 	ShipmentID        int64                   `json:"ShipmentId"`
 	SplitName         string                  `json:"SplitName"`
-	SplitOptionType   WorkflowSplitOptionType `json:"SplitOptionType,omitempty"`
+	SplitOptionType   WorkflowSplitOptionType `json:"SplitOptionType,omitzero"`
 }
 
 // WorkflowStepUpdateParticipant is the WorkflowStepUpdateParticipant carrier of the web API, a WorkflowStep.
 type WorkflowStepUpdateParticipant struct {
 	WorkflowStepBase
 	Description        string           `json:"Description"`
-	FieldValuesCompany []FieldValueInfo `json:"FieldValuesCompany,omitempty"`
-	FieldValuesPerson  []FieldValueInfo `json:"FieldValuesPerson,omitempty"`
+	FieldValuesCompany []FieldValueInfo `json:"FieldValuesCompany,omitzero"`
+	FieldValuesPerson  []FieldValueInfo `json:"FieldValuesPerson,omitzero"`
 }
 
 // WorkflowStepWaitForAction is the WorkflowStepWaitForAction carrier of the web API, a WorkflowStep.
 type WorkflowStepWaitForAction struct {
 	WorkflowStepBase
 	ActionTimeout       float64                      `json:"ActionTimeout"`
-	Actions             []WorkflowWaitForAction      `json:"Actions,omitempty"`
+	Actions             []WorkflowWaitForAction      `json:"Actions,omitzero"`
 	ExitFlow            bool                         `json:"ExitFlow"`
 	ExitToFlowID        int64                        `json:"ExitToFlowId"`
 	ExitToSelectionID   int64                        `json:"ExitToSelectionId"`
-	TimeoutIntervalType WorkflowTimeWaitIntervalType `json:"TimeoutIntervalType,omitempty"`
+	TimeoutIntervalType WorkflowTimeWaitIntervalType `json:"TimeoutIntervalType,omitzero"`
 	WaitForTimeout      bool                         `json:"WaitForTimeout"`
 }
 
 // WorkflowStepWaitForTime is the WorkflowStepWaitForTime carrier of the web API, a WorkflowStep.
 type WorkflowStepWaitForTime struct {
 	WorkflowStepBase
-	IntervalType      WorkflowTimeWaitIntervalType `json:"IntervalType,omitempty"`
+	IntervalType      WorkflowTimeWaitIntervalType `json:"IntervalType,omitzero"`
 	NumIntervals      float64                      `json:"NumIntervals"`
-	TimeWaitAlgorithm WorkflowTimeWaitAlgorithm    `json:"TimeWaitAlgorithm,omitempty"`
+	TimeWaitAlgorithm WorkflowTimeWaitAlgorithm    `json:"TimeWaitAlgorithm,omitzero"`
 	Until             string                       `json:"Until"`
 }
 
 // WorkflowTrigger is the WorkflowTrigger carrier of the web API.
 type WorkflowTrigger struct {
 	Carrier
-	RestrictionGroups []ArchiveRestrictionGroup `json:"RestrictionGroups,omitempty"`
-	TriggerType       WorkflowTriggerType       `json:"TriggerType,omitempty"`
+	RestrictionGroups []ArchiveRestrictionGroup `json:"RestrictionGroups,omitzero"`
+	TriggerType       WorkflowTriggerType       `json:"TriggerType,omitzero"`
 	WorkflowID        int64                     `json:"WorkflowId"`
 	WorkflowTriggerID int64                     `json:"WorkflowTriggerId"`
 }
@@ -6763,9 +6763,9 @@ type WorkflowTrigger struct {
 // WorkflowWaitForAction is the WorkflowWaitForAction carrier of the web API.
 type WorkflowWaitForAction struct {
 	Carrier
-	ActionType              WorkflowWaitForActionType `json:"ActionType,omitempty"`
+	ActionType              WorkflowWaitForActionType `json:"ActionType,omitzero"`
 	Rank                    float64                   `json:"Rank"`
-	RestrictionGroups       []ArchiveRestrictionGroup `json:"RestrictionGroups,omitempty"`
+	RestrictionGroups       []ArchiveRestrictionGroup `json:"RestrictionGroups,omitzero"`
 	WorkflowID              int64                     `json:"WorkflowId"`
 	WorkflowStepID          int64                     `json:"WorkflowStepId"`
 	WorkflowWaitForActionID int64                     `json:"WorkflowWaitForActionId"`

@@ -3,9 +3,11 @@ package webapi
 import (
 	"encoding/json"
 	"math"
-	"strings"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestTimeReadsEveryFormAndWritesItBack(t *testing.T) {
@@ -26,49 +28,111 @@ func TestTimeReadsEveryFormAndWritesItBack(t *testing.T) {
 		{`"1990-05-17"`, `"1990-05-17T00:00:00"`, false, -1},
 		{`"2002-08-07T14:52:00\u002B01:00"`, `"2002-08-07T14:52:00+01:00"`, false, 3600},
 	} {
-		var v Time
-		if err := json.Unmarshal([]byte(tc.in), &v); err != nil {
-			t.Errorf("%s: %v", tc.in, err)
-			continue
-		}
-		if v.IsZero() != tc.zero {
-			t.Errorf("%s: IsZero = %v", tc.in, v.IsZero())
-		}
-		if !tc.zero {
-			_, off := v.Zone()
-			if tc.offset == -1 && v.Location() != Unspecified || tc.offset >= 0 && off != tc.offset {
-				t.Errorf("%s: location %v offset %d", tc.in, v.Location(), off)
+		t.Run(tc.in, func(t *testing.T) {
+			var v Time
+			require.NoError(t, json.Unmarshal([]byte(tc.in), &v))
+			assert.Equal(t, tc.zero, v.IsZero(), "IsZero")
+			if !tc.zero {
+				_, off := v.Zone()
+				if tc.offset == -1 {
+					assert.Same(t, Unspecified, v.Location())
+				} else {
+					assert.Equal(t, tc.offset, off, "offset")
+				}
 			}
-		}
-		b, err := json.Marshal(v)
-		if err != nil || string(b) != tc.out {
-			t.Errorf("%s: wrote %s (%v), want %s", tc.in, b, err, tc.out)
-		}
+			b, err := json.Marshal(v)
+			require.NoError(t, err)
+			assert.Equal(t, tc.out, string(b))
+		})
 	}
 	for _, bad := range []string{`"yesterday"`, `"2002-13-07T14:52:00"`, `5`, `"2002-08-07T14:52:00+25:00"`, `{`} {
 		var v Time
-		if err := json.Unmarshal([]byte(bad), &v); err == nil {
-			t.Errorf("%s: no error", bad)
-		}
+		assert.Error(t, json.Unmarshal([]byte(bad), &v), bad)
 	}
+}
+
+// TestTimeReadsOffsetsWithoutAColonAndTimesWithoutSeconds covers the forms
+// the web API writes with SO-TimeZone: includeTZOffset (PROTOCOL 12): an
+// offset without a colon is read, and written back in that form.
+func TestTimeReadsOffsetsWithoutAColonAndTimesWithoutSeconds(t *testing.T) {
+	for _, tc := range []struct {
+		in, out string
+		want    time.Time
+	}{
+		{`"2018-12-24T07:34:45-0500"`, `"2018-12-24T07:34:45-0500"`, time.Date(2018, 12, 24, 12, 34, 45, 0, time.UTC)},
+		{`"2018-12-24T07:34:45.25+0130"`, `"2018-12-24T07:34:45.25+0130"`, time.Date(2018, 12, 24, 6, 4, 45, 25e7, time.UTC)},
+		{`"2018-12-24T07:34:45+0000"`, `"2018-12-24T07:34:45+0000"`, time.Date(2018, 12, 24, 7, 34, 45, 0, time.UTC)},
+		{`"2018-12-24T07:34-0500"`, `"2018-12-24T07:34:00-0500"`, time.Date(2018, 12, 24, 12, 34, 0, 0, time.UTC)},
+		{`"2018-12-24T07:34+02:00"`, `"2018-12-24T07:34:00+02:00"`, time.Date(2018, 12, 24, 5, 34, 0, 0, time.UTC)},
+		{`"2018-12-24T07:34Z"`, `"2018-12-24T07:34:00Z"`, time.Date(2018, 12, 24, 7, 34, 0, 0, time.UTC)},
+	} {
+		t.Run(tc.in, func(t *testing.T) {
+			var v Time
+			require.NoError(t, json.Unmarshal([]byte(tc.in), &v))
+			assert.True(t, tc.want.Equal(v.Time), "read %v, want %v", v.Time, tc.want)
+			b, err := json.Marshal(v)
+			require.NoError(t, err)
+			assert.Equal(t, tc.out, string(b))
+			// Arithmetic keeps the form, as it keeps Unspecified.
+			assert.Equal(t, tc.out[:len(`"2018-12-24T07`)], `"`+Time{v.Add(time.Nanosecond)}.String()[:len(`2018-12-24T07`)])
+		})
+	}
+	v, err := ParseTime("2018-12-24T07:34")
+	require.NoError(t, err)
+	assert.Same(t, Unspecified, v.Location())
+	assert.Equal(t, "2018-12-24T07:34:00", v.String())
+
+	// A time in a location of its own is written with a colon, whatever
+	// the zone's abbreviation.
+	assert.Equal(t, "2018-12-24T07:34:45-05:00", Time{time.Date(2018, 12, 24, 7, 34, 45, 0, time.FixedZone("EST", -5*3600))}.String())
+
+	for _, bad := range []string{"2018-12-24T07:34:45-05", "2018-12-24T07:34:45+2500", "2018-12-24T07:34:45-0099", "2018-12-24T07-0500", "2018-12-24T07:34.5-0500"} {
+		_, err := ParseTime(bad)
+		assert.Error(t, err, bad)
+	}
+}
+
+// TestTimeErrorNamesTheField checks that a date the package cannot read
+// fails the response with an error that names the JSON member it is in.
+func TestTimeErrorNamesTheField(t *testing.T) {
+	var p PersonEntity
+	err := json.Unmarshal([]byte(`{"Firstname":"a","Consents":[{"Registered":"2018-12-24T07:34:45-0500"},{"Updated":"2018-13-01T00:00:00"}]}`), &p)
+	var te *json.UnmarshalTypeError
+	require.ErrorAs(t, err, &te)
+	assert.Equal(t, "Consents.Updated", te.Field)
+	assert.Contains(t, err.Error(), "Consents.Updated")
+	assert.Contains(t, err.Error(), `"2018-13-01T00:00:00"`)
+	assert.Contains(t, err.Error(), "month out of range")
+
+	var c ContactEntity
+	err = json.Unmarshal([]byte(`{"CreatedDate":5}`), &c)
+	require.ErrorAs(t, err, &te)
+	assert.Equal(t, "CreatedDate", te.Field)
+
+	// Timespans, enums and flags name their field too.
+	var a AppointmentEntity
+	require.ErrorAs(t, json.Unmarshal([]byte(`{"Type":true}`), &a), &te)
+	assert.Equal(t, "Type", te.Field)
+	err = json.Unmarshal([]byte(`{"AlarmLeadTime":"soon"}`), &a)
+	require.ErrorAs(t, err, &te)
+	assert.Equal(t, "AlarmLeadTime", te.Field)
+	assert.Contains(t, err.Error(), `"soon"`)
+	require.ErrorAs(t, json.Unmarshal([]byte(`{"AlarmLeadTime":5}`), &a), &te)
+	assert.Equal(t, "AlarmLeadTime", te.Field)
+	var r TableRight
+	require.ErrorAs(t, json.Unmarshal([]byte(`{"Mask":-1}`), &r), &te)
+	assert.Equal(t, "Mask", te.Field)
 }
 
 func TestTimeKeepsUnspecifiedThroughArithmetic(t *testing.T) {
 	v, err := ParseTime("2002-08-07T14:52:00")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	later := Time{v.Add(90 * time.Minute)}
-	if got := later.String(); got != "2002-08-07T16:22:00" {
-		t.Errorf("got %s", got)
-	}
+	assert.Equal(t, "2002-08-07T16:22:00", later.String())
 	utc := Time{time.Date(2024, 1, 2, 3, 4, 5, 123456789, time.UTC)}
-	if got := utc.String(); got != "2024-01-02T03:04:05.1234567Z" {
-		t.Errorf("7 digits: got %s", got)
-	}
-	if _, err := json.Marshal(Time{time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)}); err == nil {
-		t.Error("year 10000 accepted")
-	}
+	assert.Equal(t, "2024-01-02T03:04:05.1234567Z", utc.String(), "7 digits")
+	_, err = json.Marshal(Time{time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)})
+	assert.Error(t, err, "year 10000")
 }
 
 func TestTimeSpan(t *testing.T) {
@@ -86,28 +150,23 @@ func TestTimeSpan(t *testing.T) {
 		{"P1DT1S", 24*time.Hour + time.Second, "1.00:00:01"},
 		{"00:00:00", 0, "00:00:00"},
 	} {
-		var ts TimeSpan
-		if err := json.Unmarshal([]byte(`"`+tc.in+`"`), &ts); err != nil {
-			t.Errorf("%s: %v", tc.in, err)
-			continue
-		}
-		if ts.Duration != tc.d {
-			t.Errorf("%s: %v, want %v", tc.in, ts.Duration, tc.d)
-		}
-		b, _ := json.Marshal(ts)
-		if string(b) != `"`+tc.back+`"` {
-			t.Errorf("%s: wrote %s, want %q", tc.in, b, tc.back)
-		}
+		t.Run(tc.in, func(t *testing.T) {
+			var ts TimeSpan
+			require.NoError(t, json.Unmarshal([]byte(`"`+tc.in+`"`), &ts))
+			assert.Equal(t, tc.d, ts.Duration)
+			b, err := json.Marshal(ts)
+			require.NoError(t, err)
+			assert.Equal(t, `"`+tc.back+`"`, string(b))
+		})
 	}
 	for _, bad := range []string{"1:2", "24:00:00", "00:60:00", "x.01:00:00", "PT", "P1H", "00:00:xx", "1.2.3:00:00"} {
-		if _, err := ParseTimeSpan(bad); err == nil {
-			t.Errorf("%q: no error", bad)
-		}
+		_, err := ParseTimeSpan(bad)
+		assert.Error(t, err, bad)
 	}
 	var ts TimeSpan
-	if err := json.Unmarshal([]byte("5"), &ts); err == nil {
-		t.Error("number accepted")
-	}
+	assert.Error(t, json.Unmarshal([]byte("5"), &ts), "number accepted")
+	require.NoError(t, json.Unmarshal([]byte(`"\u00301:02:03"`), &ts), "JSON escapes")
+	assert.Equal(t, time.Hour+2*time.Minute+3*time.Second, ts.Duration)
 }
 
 func FuzzParseTimeSpan(f *testing.F) {
@@ -120,14 +179,14 @@ func FuzzParseTimeSpan(f *testing.F) {
 			return
 		}
 		again, err := ParseTimeSpan(ts.String())
-		if err != nil || again.Duration/100 != ts.Duration/100 {
-			t.Errorf("%q -> %s -> %v (%v)", s, ts, again.Duration, err)
-		}
+		require.NoError(t, err, "%q -> %s", s, ts)
+		assert.Equal(t, ts.Duration/100, again.Duration/100, "%q -> %s", s, ts)
 	})
 }
 
 func FuzzParseTime(f *testing.F) {
-	for _, s := range []string{"2002-08-07T14:52:00", "2021-03-04T05:06:07+02:00", "0001-01-01T00:00:00", "1990-05-17"} {
+	for _, s := range []string{"2002-08-07T14:52:00", "2021-03-04T05:06:07+02:00", "0001-01-01T00:00:00", "1990-05-17",
+		"2018-12-24T07:34:45-0500", "2018-12-24T07:34"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -136,67 +195,89 @@ func FuzzParseTime(f *testing.F) {
 			return
 		}
 		again, err := ParseTime(v.String())
-		if err != nil || !again.Truncate(100).Equal(v.Truncate(100)) {
-			t.Errorf("%q -> %s -> %v (%v)", s, v, again, err)
-		}
+		require.NoError(t, err, "%q -> %s", s, v)
+		assert.True(t, again.Truncate(100).Equal(v.Truncate(100)), "%q -> %s -> %v", s, v, again)
 	})
 }
 
 func TestFlagEnums(t *testing.T) {
 	var r ETableRight
-	if err := json.Unmarshal([]byte(`"Select, Update, Delete"`), &r); err != nil {
-		t.Fatal(err)
-	}
-	if !r.Has(ETableRightSelect) || !r.Has(ETableRightUpdate) || r.Has(ETableRightInsert) {
-		t.Errorf("Has on %q is wrong", r)
-	}
-	if !r.Has(Flags(ETableRightSelect, ETableRightDelete)) {
-		t.Error("Has of two members")
-	}
+	require.NoError(t, json.Unmarshal([]byte(`"Select, Update, Delete"`), &r))
+	assert.True(t, r.Has(ETableRightSelect))
+	assert.True(t, r.Has(ETableRightUpdate))
+	assert.False(t, r.Has(ETableRightInsert))
+	assert.True(t, r.Has(Flags(ETableRightSelect, ETableRightDelete)), "Has of two members")
 	// A composite member counts by its bits.
-	full := ETableRightFULL
-	if !full.Has(ETableRightSelect) {
-		t.Errorf("%q does not have Select", full)
-	}
-	if b, ok := r.Bits(); !ok || b == 0 {
-		t.Errorf("Bits = %d, %v", b, ok)
-	}
+	assert.True(t, ETableRightFULL.Has(ETableRightSelect))
+	b, ok := r.Bits()
+	assert.True(t, ok)
+	assert.NotZero(t, b)
+
 	// Unknown names pass through and are kept when written.
 	var u ETableRight
-	if err := json.Unmarshal([]byte(`"Select, Teleport"`), &u); err != nil {
-		t.Fatal(err)
-	}
-	if out, _ := json.Marshal(u); string(out) != `"Select, Teleport"` {
-		t.Errorf("wrote %s", out)
-	}
-	if _, ok := u.Bits(); ok {
-		t.Error("Bits ok with an unknown name")
-	}
-	if !u.Has("Teleport") || u.Has("Fly") {
-		t.Error("Has by name")
-	}
+	require.NoError(t, json.Unmarshal([]byte(`"Select, Teleport"`), &u))
+	out, err := json.Marshal(u)
+	require.NoError(t, err)
+	assert.Equal(t, `"Select, Teleport"`, string(out))
+	_, ok = u.Bits()
+	assert.False(t, ok, "Bits ok with an unknown name")
+	assert.True(t, u.Has("Teleport"))
+	assert.False(t, u.Has("Fly"))
+
 	// A number, as the JavaScript client sends, becomes names.
 	sel, _ := ETableRightSelect.Bits()
 	upd, _ := ETableRightUpdate.Bits()
 	var n ETableRight
-	if err := json.Unmarshal([]byte(jsonNumber(sel|upd|1<<40)), &n); err != nil {
-		t.Fatal(err)
+	require.NoError(t, json.Unmarshal([]byte(jsonNumber(sel|upd|1<<40)), &n))
+	assert.True(t, n.Has(ETableRightSelect))
+	assert.True(t, n.Has(ETableRightUpdate))
+	assert.Contains(t, string(n), "1099511627776")
+	require.NoError(t, json.Unmarshal([]byte(jsonNumber(sel|upd)), &n))
+	assert.Equal(t, ETableRight("Select, Update"), n, "the longer of aliased names, in bit order")
+	require.NoError(t, json.Unmarshal([]byte("0"), &n))
+	assert.Equal(t, ETableRightNone, n)
+	assert.Error(t, json.Unmarshal([]byte(`true`), &n), "bool accepted")
+	assert.Equal(t, ETableRight(""), Flags[ETableRight]())
+	assert.Equal(t, ETableRight("Select, Update"), Flags(ETableRightSelect, "", ETableRightUpdate))
+}
+
+// TestFlagsWithUnnamedBitsAreWrittenAsOneInteger: the server reads flag
+// names or one integer, never a mix like "Select, 65536" (PROTOCOL 12).
+func TestFlagsWithUnnamedBitsAreWrittenAsOneInteger(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		in   ETableRight
+		want string
+	}{
+		{"names", "Select, Update", `"Select, Update"`},
+		{"names as read, case and all", "select,RI", `"select,RI"`},
+		{"unknown names", "Select, Teleport", `"Select, Teleport"`},
+		{"a bit no member names", "Select, 65536", `65537`},
+		{"only a number", "65536", `65536`},
+		{"a number whose bits all have names", "Select, 2", `"Select, Update"`},
+		{"zero", "0", `"None"`},
+		{"empty", "", `""`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b, err := json.Marshal(tc.in)
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, string(b))
+		})
 	}
-	if !n.Has(ETableRightSelect) || !n.Has(ETableRightUpdate) || !strings.Contains(string(n), "1099511627776") {
-		t.Errorf("number read as %q", n)
-	}
-	if err := json.Unmarshal([]byte(jsonNumber(sel|upd)), &n); err != nil || n != "Select, Update" {
-		t.Errorf("number read as %q (%v), want the longer of aliased names in bit order", n, err)
-	}
-	if err := json.Unmarshal([]byte("0"), &n); err != nil || n != ETableRightNone {
-		t.Errorf("0 read as %q", n)
-	}
-	if err := json.Unmarshal([]byte(`true`), &n); err == nil {
-		t.Error("bool accepted")
-	}
-	if Flags[ETableRight]() != "" || Flags(ETableRightSelect, "", ETableRightUpdate) != "Select, Update" {
-		t.Error("Flags joins wrongly")
-	}
+
+	// What a number with unnamed bits was read as is written as that number.
+	var r TableRight
+	require.NoError(t, json.Unmarshal([]byte(`{"Mask":1099511627779,"Reason":"x"}`), &r))
+	assert.Contains(t, string(r.Mask), "Select")
+	b, err := json.Marshal(r)
+	require.NoError(t, err)
+	assert.JSONEq(t, `{"Mask":1099511627779,"Reason":"x"}`, string(b))
+
+	// A number with a name this package does not know has no form the
+	// server reads.
+	_, err = json.Marshal(ETableRight("Teleport, 65536"))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "ETableRight")
 }
 
 // TestOrdinaryEnums checks that an ordinary enum sent as a number, as .NET
@@ -205,12 +286,9 @@ func TestFlagEnums(t *testing.T) {
 // unchanged.
 func TestOrdinaryEnums(t *testing.T) {
 	var a AppointmentEntity
-	if err := json.Unmarshal([]byte(`{"AppointmentId":5,"Type":7}`), &a); err != nil {
-		t.Fatal(err)
-	}
-	if a.AppointmentID != 5 || a.Type != AppointmentTypeBookingForChecklist {
-		t.Errorf("read %d, %q", a.AppointmentID, a.Type)
-	}
+	require.NoError(t, json.Unmarshal([]byte(`{"AppointmentId":5,"Type":7}`), &a))
+	assert.Equal(t, int64(5), a.AppointmentID)
+	assert.Equal(t, AppointmentTypeBookingForChecklist, a.Type)
 	for _, tc := range []struct{ in, want string }{
 		{`"Note"`, "Note"},
 		{`3`, "Note"},
@@ -218,38 +296,33 @@ func TestOrdinaryEnums(t *testing.T) {
 		{`42`, "42"},                     // a code no member has keeps its value
 		{`"in\u0044iary\/"`, "inDiary/"}, // JSON escapes, \/ too
 	} {
-		var v AppointmentType
-		if err := json.Unmarshal([]byte(tc.in), &v); err != nil || string(v) != tc.want {
-			t.Errorf("%s: read %q (%v), want %q", tc.in, v, err, tc.want)
-			continue
-		}
-		b, err := json.Marshal(v)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var back AppointmentType
-		if err := json.Unmarshal(b, &back); err != nil || back != v {
-			t.Errorf("%s: wrote %s, read back %q (%v)", tc.in, b, back, err)
-		}
+		t.Run(tc.in, func(t *testing.T) {
+			var v AppointmentType
+			require.NoError(t, json.Unmarshal([]byte(tc.in), &v))
+			assert.Equal(t, tc.want, string(v))
+			b, err := json.Marshal(v)
+			require.NoError(t, err)
+			var back AppointmentType
+			require.NoError(t, json.Unmarshal(b, &back))
+			assert.Equal(t, v, back)
+		})
 	}
 	var e TicketPriorityEscalateEvent
-	if err := json.Unmarshal([]byte(`-1`), &e); err != nil || e != TicketPriorityEscalateEventNone {
-		t.Errorf("-1 read as %q (%v)", e, err)
-	}
+	require.NoError(t, json.Unmarshal([]byte(`-1`), &e))
+	assert.Equal(t, TicketPriorityEscalateEventNone, e)
 	// The spec gives no codes for WebApiPatchOp: a number is kept as text.
 	var op WebAPIPatchOp
-	if err := json.Unmarshal([]byte(`2`), &op); err != nil || op != "2" {
-		t.Errorf("2 read as %q (%v)", op, err)
-	}
+	require.NoError(t, json.Unmarshal([]byte(`2`), &op))
+	assert.Equal(t, WebAPIPatchOp("2"), op)
 	// null leaves the value as it was, as for a plain string.
 	v := AppointmentTypeNote
-	if err := json.Unmarshal([]byte(`null`), &v); err != nil || v != AppointmentTypeNote {
-		t.Errorf("null made it %q (%v)", v, err)
-	}
+	require.NoError(t, json.Unmarshal([]byte(`null`), &v))
+	assert.Equal(t, AppointmentTypeNote, v)
 	for _, bad := range []string{`true`, `1.5`, `{}`, `99999999999999999999`} {
 		var v AppointmentType
-		if err := json.Unmarshal([]byte(bad), &v); err == nil || !strings.Contains(err.Error(), "AppointmentType") {
-			t.Errorf("%s: err = %v", bad, err)
+		err := json.Unmarshal([]byte(bad), &v)
+		if assert.Error(t, err, bad) {
+			assert.Contains(t, err.Error(), "AppointmentType", bad)
 		}
 	}
 }
@@ -258,33 +331,23 @@ func jsonNumber(n uint64) string { b, _ := json.Marshal(n); return string(b) }
 
 func TestPolymorphicHolders(t *testing.T) {
 	var a AnyFieldInfo
-	if err := json.Unmarshal([]byte(`{"FieldType":"Checkbox","FieldName":"x"}`), &a); err != nil {
-		t.Fatal(err)
-	}
-	if _, ok := a.Value.(*FieldInfoBool); !ok || a.Value.Base().FieldName != "x" {
-		t.Errorf("decoded %T", a.Value)
-	}
-	if err := json.Unmarshal([]byte(`{"FieldType":"Hologram","FieldName":"y"}`), &a); err != nil {
-		t.Fatal(err)
-	}
-	if _, ok := a.Value.(*FieldInfoBase); !ok {
-		t.Errorf("unknown discriminator decoded as %T", a.Value)
-	}
+	require.NoError(t, json.Unmarshal([]byte(`{"FieldType":"Checkbox","FieldName":"x"}`), &a))
+	require.IsType(t, &FieldInfoBool{}, a.Value)
+	assert.Equal(t, "x", a.Value.Base().FieldName)
+	require.NoError(t, json.Unmarshal([]byte(`{"FieldType":"Hologram","FieldName":"y"}`), &a))
+	assert.IsType(t, &FieldInfoBase{}, a.Value, "unknown discriminator")
 	// Encoding fills in an empty discriminator, without touching the value.
 	v := &FieldInfoBool{}
 	b, err := json.Marshal(AnyFieldInfo{v})
-	if err != nil || !strings.Contains(string(b), `"FieldType":"Checkbox"`) || v.FieldType != "" {
-		t.Errorf("wrote %s (%v), value now %q", b, err, v.FieldType)
-	}
-	if b, _ := json.Marshal(AnyFieldInfo{}); string(b) != "null" {
-		t.Errorf("empty holder wrote %s", b)
-	}
-	if err := json.Unmarshal([]byte(`null`), &a); err != nil || a.Value != nil {
-		t.Errorf("null: %v %v", a.Value, err)
-	}
-	if err := json.Unmarshal([]byte(`[1]`), &a); err == nil {
-		t.Error("array accepted")
-	}
+	require.NoError(t, err)
+	assert.Contains(t, string(b), `"FieldType":"Checkbox"`)
+	assert.Empty(t, v.FieldType)
+	b, err = json.Marshal(AnyFieldInfo{})
+	require.NoError(t, err)
+	assert.Equal(t, "null", string(b), "empty holder")
+	require.NoError(t, json.Unmarshal([]byte(`null`), &a))
+	assert.Nil(t, a.Value)
+	assert.Error(t, json.Unmarshal([]byte(`[1]`), &a), "array accepted")
 }
 
 // .NET writes an enum as its number when it has no name for it, and the
@@ -292,17 +355,15 @@ func TestPolymorphicHolders(t *testing.T) {
 // or the base for a code no subtype has, not fail the whole response.
 func TestPolymorphicHolderReadsANumericDiscriminator(t *testing.T) {
 	var a AnyFieldInfo
-	if err := json.Unmarshal([]byte(`{"FieldType":6,"FieldName":"x"}`), &a); err != nil {
-		t.Fatal(err)
+	require.NoError(t, json.Unmarshal([]byte(`{"FieldType":6,"FieldName":"x"}`), &a))
+	if assert.IsType(t, &FieldInfoBool{}, a.Value, "code 6") {
+		v := a.Value.(*FieldInfoBool)
+		assert.Equal(t, CustomFieldTypeCheckbox, v.FieldType)
+		assert.Equal(t, "x", v.FieldName)
 	}
-	if v, ok := a.Value.(*FieldInfoBool); !ok || v.FieldType != CustomFieldTypeCheckbox || v.FieldName != "x" {
-		t.Errorf("code 6 decoded as %T %+v", a.Value, a.Value)
-	}
-	if err := json.Unmarshal([]byte(`{"FieldType":999}`), &a); err != nil {
-		t.Fatal(err)
-	}
-	if v, ok := a.Value.(*FieldInfoBase); !ok || v.FieldType != "999" {
-		t.Errorf("unknown code decoded as %T %+v", a.Value, a.Value)
+	require.NoError(t, json.Unmarshal([]byte(`{"FieldType":999}`), &a))
+	if assert.IsType(t, &FieldInfoBase{}, a.Value, "unknown code") {
+		assert.Equal(t, CustomFieldType("999"), a.Value.(*FieldInfoBase).FieldType)
 	}
 }
 
@@ -311,39 +372,37 @@ func TestPolymorphicHolderReadsANumericDiscriminator(t *testing.T) {
 // not a Duration wrapped round to some other value.
 func TestTimeSpanOutOfRange(t *testing.T) {
 	for _, bad := range []string{"106751.23:59:59", "-106751.23:59:59", "106751.23:47:17", "PT1e30H", "PTNaNH", "PTInfS", "P106752D", "P106751DT24H", "PT-5H", "P-1D", "PT0x10S"} {
-		if ts, err := ParseTimeSpan(bad); err == nil {
-			t.Errorf("%q: no error, read as %v", bad, ts.Duration)
-		}
+		ts, err := ParseTimeSpan(bad)
+		assert.Error(t, err, "%q read as %v", bad, ts.Duration)
 	}
 	for _, ok := range []string{"106751.23:47:16.8547758", "-106751.23:47:16.8547758", "P106751D", "PT1.5S"} {
-		if _, err := ParseTimeSpan(ok); err != nil {
-			t.Errorf("%q: %v", ok, err)
-		}
+		_, err := ParseTimeSpan(ok)
+		assert.NoError(t, err, ok)
 	}
 	// The most negative Duration has no positive counterpart: it is still
 	// written as a TimeSpan the server (and ParseTimeSpan) reads.
 	ts := TimeSpan{math.MinInt64}
 	back, err := ParseTimeSpan(ts.String())
-	if err != nil || back.Duration/100 != ts.Duration/100 {
-		t.Errorf("%v wrote %q, read back %v (%v)", ts.Duration, ts.String(), back.Duration, err)
-	}
+	require.NoError(t, err, ts.String())
+	assert.Equal(t, ts.Duration/100, back.Duration/100)
 }
 
 // Only .NET's DateTime.MinValue, in any of its forms, is the zero Time: a
 // string that merely starts like it is an error or the time it says.
 func TestTimeMinValuePrefixIsNotEnough(t *testing.T) {
 	for _, bad := range []string{"0001-01-01T00:00:00garbage", "0001-01-01T00:00:00 ", "0001-01-01T00:00:00+99:00"} {
-		if v, err := ParseTime(bad); err == nil {
-			t.Errorf("%q: no error, read as %v", bad, v.Time)
-		}
+		v, err := ParseTime(bad)
+		assert.Error(t, err, "%q read as %v", bad, v.Time)
 	}
 	v, err := ParseTime("0001-01-01T00:00:00.5")
-	if err != nil || v.IsZero() || v.Nanosecond() != 5e8 || v.Location() != Unspecified {
-		t.Errorf("half a second after MinValue: %v (%v)", v.Time, err)
-	}
-	for _, zero := range []string{"0001-01-01T00:00:00", "0001-01-01T00:00:00Z", "0001-01-01T00:00:00.0000000", "0001-01-01T00:00:00+00:00", "0001-01-01T00:00:00-05:00", "0001-01-01"} {
-		if v, err := ParseTime(zero); err != nil || !v.IsZero() || v.Location() != time.UTC {
-			t.Errorf("%q: %v (%v), want the zero Time", zero, v.Time, err)
-		}
+	require.NoError(t, err)
+	assert.False(t, v.IsZero(), "half a second after MinValue")
+	assert.Equal(t, 500000000, v.Nanosecond())
+	assert.Same(t, Unspecified, v.Location())
+	for _, zero := range []string{"0001-01-01T00:00:00", "0001-01-01T00:00:00Z", "0001-01-01T00:00:00.0000000", "0001-01-01T00:00:00+00:00", "0001-01-01T00:00:00-05:00", "0001-01-01", "0001-01-01T00:00:00-0500", "0001-01-01T00:00"} {
+		v, err := ParseTime(zero)
+		require.NoError(t, err, zero)
+		assert.True(t, v.IsZero(), zero)
+		assert.Same(t, time.UTC, v.Location(), zero)
 	}
 }

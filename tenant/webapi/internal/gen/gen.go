@@ -173,14 +173,18 @@ func (g *gen) goType(name string, tr *spec.TypeRef, ctx string) string {
 	return "any"
 }
 
-// omits reports whether a field of type typ is left out of JSON when
-// empty: pointers, slices, maps, any and enums (an empty enum is not a
-// value the server accepts); numbers, strings, bools, dates and timespans
-// are always sent, as the server sends them.
+// omits reports whether a field of type typ is left out of JSON when it
+// holds its zero value (the omitzero option): pointers, slices, maps, any,
+// binary and enums (an empty enum is not a value the server accepts);
+// numbers, strings, bools, dates and timespans are always sent, as the
+// server sends them. omitzero, not omitempty: a slice or map that is
+// empty but not nil, as decoding [] or {} leaves it, is sent as [] or {},
+// so that what was read is written back (a person's emails cleared by
+// saving an empty list), while one never set (nil) is left out.
 func (g *gen) omits(tr *spec.TypeRef) bool {
 	switch {
 	case tr.Ref != "":
-		return g.polys[tr.Ref] == nil
+		return true // a pointer, or a polymorphic holder, zero when it holds nothing
 	case tr.Array != nil, tr.Map != nil, tr.Enum != "":
 		return true
 	case tr.Prim == "any", tr.Prim == "binary":
@@ -191,9 +195,6 @@ func (g *gen) omits(tr *spec.TypeRef) bool {
 
 func (g *gen) tag(f spec.Field) string {
 	if g.omits(&f.Type) {
-		return fmt.Sprintf("`json:\"%s,omitempty\"`", f.Wire)
-	}
-	if f.Type.Ref != "" { // a polymorphic holder
 		return fmt.Sprintf("`json:\"%s,omitzero\"`", f.Wire)
 	}
 	return fmt.Sprintf("`json:\"%s\"`", f.Wire)
@@ -204,7 +205,7 @@ func (g *gen) enums(w *bytes.Buffer) {
 	for _, e := range g.s.Enums {
 		name := spec.GoName(e.Name)
 		if e.Flags {
-			fmt.Fprintf(w, "// %s is a flag enum of the web API: one or more member names joined by \", \" (\"A, B\"). Names this package does not know pass through.\ntype %s string\n\n", name, name)
+			fmt.Fprintf(w, "// %s is a flag enum of the web API: one or more member names joined by \", \" (\"A, B\"); bits no member names are held as a number among them (\"A, 65536\"), and such a value is sent as one integer, as the server refuses names mixed with a number. Names this package does not know pass through.\ntype %s string\n\n", name, name)
 		} else {
 			fmt.Fprintf(w, "// %s is an enum of the web API, sent as the member name. Names this package does not know pass through; a number is read as the name of the member with that code.\ntype %s string\n\n", name, name)
 		}
@@ -231,11 +232,14 @@ func (f %[1]s) Has(flag %[1]s) bool { return hasFlags(string(f), string(flag), %
 // Bits returns the bit value of f, and false when f holds a name this package does not know.
 func (f %[1]s) Bits() (uint64, bool) { return flagBits(string(f), %[2]s) }
 
+// MarshalJSON writes the member names as they are, and a value with bits no member names as one number.
+func (f %[1]s) MarshalJSON() ([]byte, error) { return marshalFlags(f, %[2]s) }
+
 // UnmarshalJSON reads member names ("A, B") or a number, which it turns into names.
 func (f *%[1]s) UnmarshalJSON(b []byte) error {
-	s, err := unmarshalFlags(b, %[2]s)
+	v, err := unmarshalFlags[%[1]s](b, %[2]s)
 	if err == nil {
-		*f = %[1]s(s)
+		*f = v
 	}
 	return err
 }
@@ -263,9 +267,9 @@ func (g *gen) enumCodes(w *bytes.Buffer, e spec.Enum, name string) {
 	}
 	fmt.Fprintf(w, `// UnmarshalJSON reads the member name or a number, which it turns into the name of the member with that code (its decimal text when no member has it).
 func (e *%[1]s) UnmarshalJSON(b []byte) error {
-	s, set, err := unmarshalEnum(b, %[1]q, %[2]s)
+	v, set, err := unmarshalEnum[%[1]s](b, %[2]s)
 	if set {
-		*e = %[1]s(s)
+		*e = v
 	}
 	return err
 }
@@ -497,13 +501,17 @@ func (g *gen) request(w *bytes.Buffer, sv *spec.Service, m *spec.Method, name st
 func (g *gen) fieldNote(tr *spec.TypeRef, typ string) string {
 	switch {
 	case tr.Prim == "binary":
-		return ", base64-encoded; left out when empty"
+		return ", base64-encoded; left out when nil"
 	case tr.Ref != "" && g.polys[tr.Ref] != nil:
 		pl := g.polys[tr.Ref]
 		d := g.s.TypeByName(pl.base).Discriminator.Wire
 		return ", the " + pl.iface + " in Value with its " + d + " filled in; left out when Value is nil"
 	case strings.HasPrefix(typ, "*"):
 		return "; left out when nil"
+	case tr.Array != nil:
+		return "; left out when nil, sent as [] when empty"
+	case tr.Map != nil:
+		return "; left out when nil, sent as {} when empty"
 	case g.omits(tr):
 		return "; left out when empty"
 	}

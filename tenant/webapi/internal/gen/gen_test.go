@@ -7,15 +7,16 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/go-superoffice/superoffice/tenant/webapi/internal/spec"
 )
 
 func load(t *testing.T) *spec.Spec {
 	t.Helper()
 	s, err := spec.Load("../../spec/spec.json")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return s
 }
 
@@ -24,31 +25,19 @@ func load(t *testing.T) *spec.Spec {
 func TestGeneratedFilesAreUpToDate(t *testing.T) {
 	s := load(t)
 	a, err := Generate(s)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	b, err := Generate(load(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(a) != len(b) {
-		t.Fatalf("%d files, then %d", len(a), len(b))
-	}
+	require.NoError(t, err)
+	require.Len(t, b, len(a), "the same files twice")
 	for name, src := range a {
-		if !bytes.Equal(src, b[name]) {
-			t.Errorf("%s differs between two runs", name)
-		}
-		if !bytes.HasPrefix(src, []byte("// Code generated ")) || !bytes.Contains(src[:200], []byte("DO NOT EDIT.")) {
-			t.Errorf("%s lacks the generated-code header", name)
-		}
+		assert.True(t, bytes.Equal(src, b[name]), "%s differs between two runs", name)
+		assert.True(t, bytes.HasPrefix(src, []byte("// Code generated ")) && bytes.Contains(src[:200], []byte("DO NOT EDIT.")), "%s lacks the generated-code header", name)
 		cur, err := os.ReadFile(filepath.Join("../..", name))
-		if err != nil || !bytes.Equal(cur, src) {
-			t.Errorf("%s is not what the generator writes (%v): run go generate ./tenant/webapi/...", name, err)
+		if assert.NoError(t, err, name) {
+			assert.True(t, bytes.Equal(cur, src), "%s is not what the generator writes: run go generate ./tenant/webapi/...", name)
 		}
 	}
-	if len(a) != 63+5 {
-		t.Errorf("%d files, want one per service plus enums, types, api and two test files", len(a))
-	}
+	assert.Len(t, a, 63+5, "one file per service plus enums, types, api and two test files")
 }
 
 func TestTypeMapping(t *testing.T) {
@@ -78,13 +67,9 @@ func TestTypeMapping(t *testing.T) {
 		{"Infos", spec.TypeRef{Array: &spec.TypeRef{Ref: "FieldInfoBase"}}, "result", "[]FieldInfo"},
 		{"Infos", spec.TypeRef{Array: &spec.TypeRef{Ref: "FieldInfoBase"}}, "field", "[]AnyFieldInfo"},
 	} {
-		if got := g.goType(tc.name, &tc.tr, tc.ctx); got != tc.want {
-			t.Errorf("goType(%s %+v, %s) = %s, want %s", tc.name, tc.tr, tc.ctx, got, tc.want)
-		}
+		assert.Equal(t, tc.want, g.goType(tc.name, &tc.tr, tc.ctx), "goType(%s %+v, %s)", tc.name, tc.tr, tc.ctx)
 	}
-	if len(g.errs) > 0 {
-		t.Error(g.errs)
-	}
+	assert.Empty(t, g.errs)
 }
 
 func TestNameClashesFail(t *testing.T) {
@@ -92,13 +77,10 @@ func TestNameClashesFail(t *testing.T) {
 		"types":[{"name":"ColorRed","extends":null,"fields":[]},
 		         {"name":"T","extends":null,"fields":[{"wire":"Url","type":{"prim":"string"}},{"wire":"URL","type":{"prim":"string"}}]}],
 		"services":[]}`))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	_, err = Generate(s)
-	if err == nil || !strings.Contains(err.Error(), "ColorRed") || !strings.Contains(err.Error(), "field URL clashes") {
-		t.Errorf("err = %v", err)
-	}
+	assert.ErrorContains(t, err, "ColorRed")
+	assert.ErrorContains(t, err, "field URL clashes")
 }
 
 func TestFileNames(t *testing.T) {
@@ -111,9 +93,7 @@ func TestFileNames(t *testing.T) {
 		if strings.HasSuffix(in, "RestApi") {
 			kind = "rest"
 		}
-		if got := fileName(&spec.Service{Name: in, Kind: kind}); got != want {
-			t.Errorf("fileName(%s) = %s", in, got)
-		}
+		assert.Equal(t, want, fileName(&spec.Service{Name: in, Kind: kind}), "fileName(%s)", in)
 	}
 }
 
@@ -133,13 +113,9 @@ func TestRequestStructs(t *testing.T) {
 			{"name":"Rename","http":"POST","path":"Rename","query":[],
 			 "body":{"kind":"object","name":"Contact_RenameRequest","fields":[
 				{"wire":"ContactId","type":{"prim":"number"}},{"wire":"Name","type":{"prim":"string"}}]},"returns":null}]}]}`))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	out, err := Generate(s)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	src := string(out["agent_contact_gen.go"])
 	for _, want := range []string{
 		"func (s ContactAgent) GetPersons(ctx context.Context, contactID int64) error",
@@ -149,23 +125,17 @@ func TestRequestStructs(t *testing.T) {
 		"type ContactRenameRequest struct",
 		"func (s ContactAgent) Rename(ctx context.Context, req ContactRenameRequest) error",
 	} {
-		if !strings.Contains(src, want) {
-			t.Errorf("generated code lacks %q:\n%s", want, src)
-		}
+		assert.Contains(t, src, want)
 	}
-	if strings.Contains(src, "ContactGetPersonsRequest") {
-		t.Error("a one-field body got a request struct")
-	}
+	assert.NotContains(t, src, "ContactGetPersonsRequest", "a one-field body got a request struct")
 	// The body's keys stay in the spec's order, not sorted by Go name.
-	if i, j := strings.Index(src, "SourceContactID int64"), strings.Index(src, "DestinationContactID int64"); i < 0 || j < i {
-		t.Error("request fields are not in the body's order")
-	}
+	i, j := strings.Index(src, "SourceContactID int64"), strings.Index(src, "DestinationContactID int64")
+	assert.True(t, i >= 0 && j > i, "request fields are in the body's order")
 
-	if _, err := spec.Parse([]byte(`{"enums":[],"types":[],"services":[{"name":"A","kind":"agent","base":"v1/Agents/A/","methods":[
+	_, err = spec.Parse([]byte(`{"enums":[],"types":[],"services":[{"name":"A","kind":"agent","base":"v1/Agents/A/","methods":[
 		{"name":"M","http":"POST","path":"M","query":[],"body":{"kind":"object","fields":[
-			{"wire":"A","type":{"prim":"number"}},{"wire":"B","type":{"prim":"number"}}]},"returns":null}]}]}`)); err == nil || !strings.Contains(err.Error(), "without a name") {
-		t.Errorf("an unnamed body of two fields: %v", err)
-	}
+			{"wire":"A","type":{"prim":"number"}},{"wire":"B","type":{"prim":"number"}}]},"returns":null}]}]}`))
+	assert.ErrorContains(t, err, "without a name", "an unnamed body of two fields")
 }
 
 // TestRequestNamesOfThisSpec backs the package guide's claim that no
@@ -173,9 +143,7 @@ func TestRequestStructs(t *testing.T) {
 func TestRequestNamesOfThisSpec(t *testing.T) {
 	s := load(t)
 	out, err := Generate(s)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	n := 0
 	for i := range s.Services {
 		sv := &s.Services[i]
@@ -187,10 +155,51 @@ func TestRequestNamesOfThisSpec(t *testing.T) {
 			}
 			n++
 			name := spec.GoName(m.Body.Name)
-			if !bytes.Contains(src, []byte("\ntype "+name+" struct {")) || !bytes.Contains(src, []byte(" "+spec.GoName(m.Name)+"(ctx context.Context, req "+name+")")) {
-				t.Errorf("%s.%s does not take a %s", sv.Name, m.Name, name)
-			}
+			assert.Contains(t, string(src), "\ntype "+name+" struct {", "%s.%s", sv.Name, m.Name)
+			assert.Contains(t, string(src), " "+spec.GoName(m.Name)+"(ctx context.Context, req "+name+")", "%s.%s takes a %s", sv.Name, m.Name, name)
 		}
 	}
 	t.Logf("%d methods take a request struct", n)
+}
+
+// TestTagsKeepWhatWasRead checks the JSON tags on a small spec: lists,
+// maps, binary, objects, enums and any are omitzero (an empty list read as
+// [] is written back as [], a nil one left out: omitempty would drop both);
+// numbers, strings, bools and dates are always sent. A flag enum writes
+// itself (bits no member names as one integer).
+func TestTagsKeepWhatWasRead(t *testing.T) {
+	s, err := spec.Parse([]byte(`{"enums":[{"name":"Right","flags":true,"values":[{"name":"Read","value":"1"}]}],
+		"types":[{"name":"Other","extends":null,"fields":[]},
+		         {"name":"T","extends":null,"fields":[
+			{"wire":"Emails","type":{"array":{"ref":"Other"}}},
+			{"wire":"Extra","type":{"map":{"prim":"string"}}},
+			{"wire":"Blob","type":{"prim":"binary"}},
+			{"wire":"Thing","type":{"ref":"Other"}},
+			{"wire":"Mask","type":{"enum":"Right"}},
+			{"wire":"Value","type":{"prim":"any"}},
+			{"wire":"Name","type":{"prim":"string"}},
+			{"wire":"Count","type":{"prim":"number"}},
+			{"wire":"Done","type":{"prim":"bool"}},
+			{"wire":"When","type":{"prim":"datetime"}}]}],
+		"services":[]}`))
+	require.NoError(t, err)
+	out, err := Generate(s)
+	require.NoError(t, err)
+	types := string(out["types_gen.go"])
+	for _, want := range []string{
+		"Emails []Other `json:\"Emails,omitzero\"`",
+		"Extra map[string]string `json:\"Extra,omitzero\"`",
+		"Blob []byte `json:\"Blob,omitzero\"`",
+		"Thing *Other `json:\"Thing,omitzero\"`",
+		"Mask Right `json:\"Mask,omitzero\"`",
+		"Value any `json:\"Value,omitzero\"`",
+		"Name string `json:\"Name\"`",
+		"Count int64 `json:\"Count\"`",
+		"Done bool `json:\"Done\"`",
+		"When Time `json:\"When\"`",
+	} {
+		assert.Contains(t, strings.Join(strings.Fields(types), " "), want)
+	}
+	assert.NotContains(t, types, "omitempty")
+	assert.Contains(t, string(out["enums_gen.go"]), "func (f Right) MarshalJSON() ([]byte, error) { return marshalFlags(f, rightBits) }")
 }
