@@ -43,7 +43,7 @@ func newHookSetup(t *testing.T) *hookSetup {
 	require.NoError(t, s.srv.RegisterApp(superidtest.App{ClientID: clientID, ClientSecret: secret}))
 	ticket, err := s.srv.TicketFor(ctxID, clientID)
 	require.NoError(t, err)
-	c, err := tenant.New(tenant.Config{BaseURL: s.srv.WebAPIURL(ctxID), Credentials: tenant.SystemUser(staticTicket(ticket), secret),
+	c, err := tenant.New(tenant.Config{BaseURL: s.srv.WebAPIURL(ctxID), Environment: s.srv.Environment(), Credentials: tenant.SystemUser(staticTicket(ticket), secret),
 		HTTPClient: s.srv.Client(), Retry: tenant.RetryPolicy{MaxRetries: -1}})
 	require.NoError(t, err)
 	s.api = webapi.New(c)
