@@ -4,8 +4,11 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
 	"fmt"
 	"log"
+	"net/http"
 
 	"golang.org/x/oauth2"
 
@@ -56,44 +59,91 @@ func createCompanies(ctx context.Context, env superid.Environment, key *rsa.Priv
 	return nil
 }
 
-// The quick start of the README (createCompanies, above) against the
-// emulator: a partner app, a tenant that approved it, and a signed-in
-// user of that tenant.
+// Example is SuperOffice's system-user scenario end to end, against the
+// emulator: the partner loads its key, a tenant administrator signs in
+// (headlessly here; superid's LoginHandler and CallbackHandler do it in a
+// web app), the app reads the id_token's claims, and then creates a
+// company as the tenant's system user (the ticket exchange happens on the
+// way) and as the signed-in administrator (createCompanies, the README's
+// quick start).
 func Example() {
-	srv := superidtest.NewServer(superidtest.WithKeySize(1024))
-	defer srv.Close()
-	key, err := rsa.GenerateKey(rand.Reader, 2048) // the partner's key pair
-	if err != nil {
-		log.Fatal(err)
-	}
-	const contextID, clientID, secret = "Cust12345", "my-app", "my-app-secret"
-	if err := srv.RegisterApp(superidtest.App{ClientID: clientID, ClientSecret: secret, SystemUser: true, PublicKey: &key.PublicKey}); err != nil {
-		log.Fatal(err)
-	}
-	if err := srv.AddTenant(superidtest.Tenant{ContextIdentifier: contextID}); err != nil {
-		log.Fatal(err)
-	}
-	if err := srv.AddUser(superidtest.User{Username: "ada@example.com", Password: "pw", ContextIdentifier: contextID, FullName: "Ada Lovelace"}); err != nil {
-		log.Fatal(err)
-	}
-	// What the app stored from the administrator's approval, and the
-	// signed-in user's token (both from superid in a real app).
-	systemUserToken, err := srv.Approve(contextID, clientID)
-	if err != nil {
-		log.Fatal(err)
-	}
-	accessToken, err := srv.AccessTokenFor("ada@example.com")
-	if err != nil {
-		log.Fatal(err)
-	}
-	userTokens := oauth2.StaticTokenSource(&oauth2.Token{AccessToken: accessToken})
+	ctx := context.Background()
+	const clientID, clientSecret, redirectURL = "my-app", "my-app-secret", "https://app.example.com/callback"
 
-	err = createCompanies(context.Background(), srv.Environment(), key, secret,
-		contextID, systemUserToken, srv.WebAPIURL(contextID), userTokens)
+	// The partner's key, as loaded from the file the developer portal
+	// handed out (.NET RSA XML or PEM).
+	key, err := systemuser.ParsePrivateKey(partnerKeyFile())
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	// SuperOffice Online, in process: the app registered with its public
+	// key, one tenant and its administrator.
+	srv := superidtest.NewServer(superidtest.WithHeadlessLogin())
+	defer srv.Close()
+	must(srv.RegisterApp(superidtest.App{ClientID: clientID, ClientSecret: clientSecret, SystemUser: true,
+		PublicKey: &key.PublicKey, RedirectURLs: []string{redirectURL}}))
+	must(srv.AddTenant(superidtest.Tenant{ContextIdentifier: "Cust12345"}))
+	must(srv.AddUser(superidtest.User{Username: "admin@example.com", Password: "pw",
+		ContextIdentifier: "Cust12345", Administrator: true, FullName: "Ada Admin"}))
+
+	// Steps 1-2: send the administrator to SuperID, take the code from
+	// the redirect back, redeem it; Exchange validates the id_token.
+	sid, err := superid.New(superid.Config{Environment: srv.Environment(),
+		ClientID: clientID, ClientSecret: clientSecret, RedirectURL: redirectURL})
+	if err != nil {
+		log.Fatal(err)
+	}
+	login := superid.NewLoginRequest()
+	browser := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := browser.Get(sid.AuthCodeURL(login, superid.LoginHint("admin@example.com"),
+		superid.WithResponseMode(superid.ResponseModeQuery)))
+	if err != nil {
+		log.Fatal(err)
+	}
+	resp.Body.Close()
+	back, err := resp.Location()
+	if err != nil {
+		log.Fatal(err)
+	}
+	signedIn, err := sid.Exchange(ctx, back.Query().Get("code"), login)
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	// Step 3: what the app stores for the tenant.
+	c := signedIn.Claims
+	fmt.Println("tenant:", c.ContextIdentifier, "administrator:", c.IsAdministrator,
+		"system user token:", c.SystemUserToken != "")
+
+	// Steps 4-6: the system user and the signed-in user each create a
+	// company.
+	err = createCompanies(ctx, srv.Environment(), key, clientSecret,
+		c.ContextIdentifier, c.SystemUserToken, c.WebAPIURL, sid.TokenSource(ctx, signedIn.Token))
 	if err != nil {
 		log.Fatal(err)
 	}
 	// Output:
+	// tenant: Cust12345 administrator: true system user token: true
 	// created company 1 "Example AS" as System User
-	// created company 2 "Example AS" as Ada Lovelace
+	// created company 2 "Example AS" as Ada Admin
+}
+
+// partnerKeyFile stands in for os.ReadFile("partner-key.pem").
+func partnerKeyFile() []byte {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		log.Fatal(err)
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		log.Fatal(err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
+}
+
+func must(err error) {
+	if err != nil {
+		log.Fatal(err)
+	}
 }
