@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/go-superoffice/superoffice/examples/internal/store"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // TestRunRefusesBadSettings checks that start-up problems are one clear
@@ -24,9 +26,7 @@ func TestRunRefusesBadSettings(t *testing.T) {
 	// -data of its own, so a seal.key of its own.
 	otherDB := filepath.Join(t.TempDir(), "other.db")
 	st, err := store.Open(context.Background(), otherDB, store.GenerateSealKey())
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	st.Close()
 	for name, tc := range map[string]struct {
 		args []string
@@ -73,17 +73,12 @@ func TestRunRefusesBadSettings(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			// Every case fails before anything listens: run must return.
 			err := run(context.Background(), append(tc.args, "-data", t.TempDir()), env(tc.env), io.Discard, io.Discard)
-			if err == nil {
-				t.Fatal("started")
-			}
+			require.Error(t, err, "started")
 			msg := err.Error()
-			if strings.ContainsAny(msg, "\n\r\t") || strings.Contains(msg, "s3cret-value") {
-				t.Errorf("error %q is not one clean line", msg)
-			}
+			assert.False(t, strings.ContainsAny(msg, "\n\r\t"), "error %q is not one line", msg)
+			assert.NotContains(t, msg, "s3cret-value", "the error shows the secret")
 			for _, w := range tc.want {
-				if !strings.Contains(msg, w) {
-					t.Errorf("error %q lacks %q", msg, w)
-				}
+				assert.Contains(t, msg, w)
 			}
 		})
 	}
@@ -93,9 +88,7 @@ func TestRunRefusesBadSettings(t *testing.T) {
 func freeAddr(t *testing.T) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	addr := ln.Addr().String()
 	ln.Close()
 	return addr
@@ -137,25 +130,18 @@ func TestRunServesAndShutsDown(t *testing.T) {
 	select {
 	case <-banner.seen:
 	case err := <-done:
-		t.Fatalf("run returned %v before serving; log:\n%s", err, logs)
-	case <-time.After(60 * time.Second):
-		t.Fatalf("not started; log:\n%s", logs)
+		require.FailNow(t, "run returned before serving", "err %v; log:\n%s", err, logs)
 	}
-	if !strings.Contains(banner.buf.String(), "http://"+emuAddr) {
-		t.Errorf("banner does not name the emulator:\n%s", banner.buf.String())
-	}
+	assert.Contains(t, banner.buf.String(), "http://"+emuAddr, "the banner does not name the emulator")
 
 	// The emulator is told to send the browser back to the app's port.
 	noFollow := &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	resp, err := noFollow.Get("http://" + appAddr + "/login")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	resp.Body.Close()
-	if loc := resp.Header.Get("Location"); !strings.HasPrefix(loc, "http://"+emuAddr+"/") ||
-		!strings.Contains(loc, "redirect_uri="+url.QueryEscape("http://"+appAddr+"/callback")) {
-		t.Errorf("sign-in goes to %s", loc)
-	}
+	loc := resp.Header.Get("Location")
+	assert.True(t, strings.HasPrefix(loc, "http://"+emuAddr+"/"), "sign-in goes to %s", loc)
+	assert.Contains(t, loc, "redirect_uri="+url.QueryEscape("http://"+appAddr+"/callback"), "sign-in goes to %s", loc)
 
 	client := &http.Client{Timeout: 10 * time.Second}
 	for url, want := range map[string]string{
@@ -163,34 +149,23 @@ func TestRunServesAndShutsDown(t *testing.T) {
 		"http://" + emuAddr + "/login/.well-known/openid-configuration": "authorization_endpoint",
 	} {
 		resp, err := client.Get(url)
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, _ := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		body, err := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), want) {
-			t.Errorf("GET %s: %d\n%s", url, resp.StatusCode, body)
-		}
+		require.NoError(t, err)
+		assert.Equal(t, http.StatusOK, resp.StatusCode, "GET %s", url)
+		assert.Contains(t, string(body), want, "GET %s", url)
 	}
 
 	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("run returned %v after a graceful shutdown", err)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("run did not return after ctx ended")
-	}
+	require.NoError(t, <-done, "run after a graceful shutdown")
 	for _, addr := range []string{appAddr, emuAddr} {
-		if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if !assert.Error(t, err, "%s still accepts connections", addr) {
 			c.Close()
-			t.Errorf("%s still accepts connections", addr)
 		}
 	}
-	if !strings.Contains(logs.String(), "shutting down") {
-		t.Errorf("log:\n%s", logs)
-	}
+	assert.Contains(t, logs.String(), "shutting down")
 }
 
 // TestShutdownStopsTheAppFirst: a request the app is still finishing
@@ -199,9 +174,7 @@ func TestRunServesAndShutsDown(t *testing.T) {
 func TestShutdownStopsTheAppFirst(t *testing.T) {
 	emu := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "emulator answered") })}
 	emuLn, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	go emu.Serve(emuLn)
 	defer emu.Close()
 
@@ -219,9 +192,7 @@ func TestShutdownStopsTheAppFirst(t *testing.T) {
 	})}
 	app.RegisterOnShutdown(func() { close(release) })
 	appLn, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	go app.Serve(appLn)
 	defer app.Close()
 
@@ -240,9 +211,7 @@ func TestShutdownStopsTheAppFirst(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	shutdown(ctx, slog.New(slog.DiscardHandler), []*http.Server{emu, app}) // start order
-	if s := <-got; s != "emulator answered" {
-		t.Errorf("the app's request in flight got %q", s)
-	}
+	assert.Equal(t, "emulator answered", <-got, "the app's request in flight")
 }
 
 // TestServersHaveEveryTimeout: without ReadTimeout, WriteTimeout and
@@ -250,10 +219,8 @@ func TestShutdownStopsTheAppFirst(t *testing.T) {
 // ever. The write deadline must leave an action its whole time.
 func TestServersHaveEveryTimeout(t *testing.T) {
 	srv := httpServer(http.NotFoundHandler())
-	if srv.ReadHeaderTimeout <= 0 || srv.ReadTimeout <= 0 || srv.IdleTimeout <= 0 {
-		t.Errorf("read header %v, read %v, idle %v", srv.ReadHeaderTimeout, srv.ReadTimeout, srv.IdleTimeout)
-	}
-	if srv.WriteTimeout <= DefaultActionTimeout {
-		t.Errorf("write timeout %v does not leave an action its %v", srv.WriteTimeout, DefaultActionTimeout)
-	}
+	assert.Positive(t, srv.ReadHeaderTimeout, "ReadHeaderTimeout")
+	assert.Positive(t, srv.ReadTimeout, "ReadTimeout")
+	assert.Positive(t, srv.IdleTimeout, "IdleTimeout")
+	assert.Greater(t, srv.WriteTimeout, DefaultActionTimeout, "the write timeout does not leave an action its time")
 }

@@ -17,6 +17,8 @@ import (
 	"github.com/go-superoffice/superoffice/examples/internal/local"
 	"github.com/go-superoffice/superoffice/examples/internal/store"
 	"github.com/go-superoffice/superoffice/superid/superidtest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // cookieRecorder is a browser's transport that keeps every cookie value
@@ -85,20 +87,12 @@ func wholeSessionLeaksNothing(t *testing.T, dsn string) {
 	}
 	// A refresh of the user's token.
 	sess, err := h.st.Session(ctx, b.sessionID())
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	sess.Data.TokenExpiry = time.Now().Add(-time.Minute)
-	if err := h.st.UpdateSession(ctx, sess.ID, sess.Data, time.Hour); err != nil {
-		t.Fatal(err)
-	}
-	if p := b.post("/actions/login-user", url.Values{"csrf": {csrf}}, true); !strings.Contains(p.body, "login user: done") {
-		t.Fatalf("refreshing action failed:\n%s", p.body)
-	}
+	require.NoError(t, h.st.UpdateSession(ctx, sess.ID, sess.Data, time.Hour))
+	require.Contains(t, b.post("/actions/login-user", url.Values{"csrf": {csrf}}, true).body, "login user: done", "the refreshing action failed")
 	sess, err = h.st.Session(ctx, b.sessionID())
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	b.get("/tenants")
 	b.get("/nothing-here")
 	b.post("/actions/login-user", url.Values{"csrf": {"forged"}}, true)
@@ -108,9 +102,7 @@ func wholeSessionLeaksNothing(t *testing.T, dsn string) {
 	// A failing action and its page.
 	h.em.Fail(superidtest.EndpointTenantAPI, superidtest.Fault{Status: http.StatusBadRequest, Times: 1,
 		Body: `{"Error":true,"ErrorType":"Validation","Message":"refused by the test"}`})
-	if p := b.post("/actions/system-user", url.Values{"csrf": {csrf}}, true); !strings.Contains(p.body, "system user: failed") {
-		t.Errorf("the failing action did not fail:\n%s", p.body)
-	}
+	assert.Contains(t, b.post("/actions/system-user", url.Values{"csrf": {csrf}}, true).body, "system user: failed", "the failing action did not fail")
 
 	other := h.browser()
 	other.client.Transport = cookies
@@ -119,13 +111,9 @@ func wholeSessionLeaksNothing(t *testing.T, dsn string) {
 	b.post("/logout", url.Values{"csrf": {csrf}}, true)
 
 	tenant, err := h.st.Tenant(ctx, local.DemoContextID)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	der, err := x509.MarshalPKCS8PrivateKey(h.cfg.PrivateKey)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	secrets := map[string][]string{
 		"system user token": {tenant.SystemUserToken},
 		"client secret":     {h.cfg.ClientSecret},
@@ -135,9 +123,9 @@ func wholeSessionLeaksNothing(t *testing.T, dsn string) {
 		"session ids":       sessionIDs,
 		"seen on the wire":  h.seen.all(),
 	}
-	if values, _ := cookies.recorded(); len(h.seen.all()) < 8 || len(values) < 3 {
-		t.Fatalf("the session saw too few credentials to prove anything: %d on the wire, %d cookies", len(h.seen.all()), len(values))
-	}
+	values, _ := cookies.recorded()
+	require.GreaterOrEqual(t, len(h.seen.all()), 8, "the session saw too few credentials on the wire to prove anything")
+	require.GreaterOrEqual(t, len(values), 3, "the session saw too few cookies to prove anything")
 	var tickets int
 	for _, r := range h.em.Requests("") {
 		if a := r.Header.Get("Authorization"); strings.HasPrefix(a, "SOTicket ") {
@@ -145,38 +133,28 @@ func wholeSessionLeaksNothing(t *testing.T, dsn string) {
 			tickets++
 		}
 	}
-	if tickets == 0 {
-		t.Fatal("no ticket was used")
-	}
+	require.NotZero(t, tickets, "no ticket was used")
 
 	cookieValues, pages := cookies.recorded()
 	secrets["cookies"] = cookieValues
 
 	log := h.log.String()
-	if !strings.Contains(log, "level=DEBUG") || !strings.Contains(log, "company created with system user") {
-		t.Fatalf("the log does not show the session at debug level:\n%s", log)
-	}
-	if len(pages) < 20 {
-		t.Fatalf("only %d pages recorded", len(pages))
-	}
+	require.Contains(t, log, "level=DEBUG", "the log does not show the session at debug level")
+	require.Contains(t, log, "company created with system user", "the log does not show the session")
+	require.GreaterOrEqual(t, len(pages), 20, "pages recorded")
 	// csrfOnPages: the forms carry the CSRF token; nowhere else may it be.
 	csrfOnPages := map[string]bool{sess.Data.CSRFToken: true, csrf: true}
 	for kind, values := range secrets {
 		for _, v := range values {
-			if v == "" {
-				t.Errorf("%s: an empty value, the test lost track of it", kind)
+			if !assert.NotEmpty(t, v, "%s: an empty value, the test lost track of it", kind) {
 				continue
 			}
-			if leaks(log, v) {
-				t.Errorf("the log holds (part of) a %s", kind)
-			}
+			assert.False(t, leaks(log, v), "the log holds (part of) a %s", kind)
 			if csrfOnPages[v] {
 				continue
 			}
 			for _, p := range pages {
-				if leaks(p, v) {
-					t.Errorf("a page holds (part of) a %s: %s", kind, strings.SplitN(p, "\n", 2)[0])
-				}
+				assert.False(t, leaks(p, v), "a page holds (part of) a %s: %s", kind, strings.SplitN(p, "\n", 2)[0])
 			}
 		}
 	}

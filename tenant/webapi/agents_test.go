@@ -2,10 +2,7 @@ package webapi_test
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"reflect"
 	"strings"
 	"testing"
 
@@ -13,6 +10,8 @@ import (
 	"github.com/go-superoffice/superoffice/systemuser"
 	"github.com/go-superoffice/superoffice/tenant"
 	"github.com/go-superoffice/superoffice/tenant/webapi"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // staticTicket is a TicketSource of one ticket the emulator minted.
@@ -30,16 +29,10 @@ func emulated(t *testing.T) (*webapi.API, *superidtest.Server) {
 	srv := superidtest.NewServer(superidtest.WithKeySize(1024))
 	t.Cleanup(srv.Close)
 	const ctxID, clientID, secret = "Cust777", "app", "app-secret"
-	if err := srv.AddTenant(superidtest.Tenant{ContextIdentifier: ctxID}); err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.RegisterApp(superidtest.App{ClientID: clientID, ClientSecret: secret}); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, srv.AddTenant(superidtest.Tenant{ContextIdentifier: ctxID}))
+	require.NoError(t, srv.RegisterApp(superidtest.App{ClientID: clientID, ClientSecret: secret}))
 	ticket, err := srv.TicketFor(ctxID, clientID)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	c, err := tenant.New(tenant.Config{
 		BaseURL:     srv.WebAPIURL(ctxID),
 		Environment: srv.Environment(),
@@ -47,9 +40,7 @@ func emulated(t *testing.T) (*webapi.API, *superidtest.Server) {
 		HTTPClient:  srv.Client(),
 		Retry:       tenant.RetryPolicy{MaxRetries: -1},
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return webapi.New(c), srv
 }
 
@@ -58,65 +49,51 @@ func TestEmulatedContactAgentAnswersLikeREST(t *testing.T) {
 	api, srv := emulated(t)
 
 	def, err := api.ContactAgent.CreateDefaultContactEntity(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	restDef, err := api.Contact.GetDefault(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if def.ContactID != 0 || def.Country == nil || restDef.Country == nil || def.Country.CountryID != restDef.Country.CountryID {
-		t.Errorf("agent default %+v differs from REST default %+v", def, restDef)
+	require.NoError(t, err)
+	assert.Zero(t, def.ContactID, "the agent's default has an id")
+	if assert.NotNil(t, def.Country, "the agent's default country") && assert.NotNil(t, restDef.Country, "the REST default country") {
+		assert.Equal(t, restDef.Country.CountryID, def.Country.CountryID, "the agent's default country differs from REST's")
 	}
 
 	def.Name = "Agent AS"
 	def.Emails = []webapi.EntityElement{{Value: "post@agent.example"}}
 	saved, err := api.ContactAgent.SaveContactEntity(ctx, def)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if saved.ContactID == 0 || saved.Name != "Agent AS" || len(saved.Emails) != 1 {
-		t.Fatalf("saved %+v", saved)
-	}
+	require.NoError(t, err)
+	require.NotZero(t, saved.ContactID, "saved")
+	require.Equal(t, "Agent AS", saved.Name, "saved")
+	require.Len(t, saved.Emails, 1, "saved")
 	viaREST, err := api.Contact.GetByID(ctx, saved.ContactID)
-	if err != nil || viaREST.Name != "Agent AS" {
-		t.Fatalf("REST GetByID: %+v, %v", viaREST, err)
-	}
+	require.NoError(t, err, "REST GetByID")
+	require.Equal(t, "Agent AS", viaREST.Name, "REST GetByID")
 	viaAgent, err := api.ContactAgent.GetContactEntity(ctx, saved.ContactID)
-	if err != nil || viaAgent.Name != viaREST.Name || !viaAgent.CreatedDate.Equal(viaREST.CreatedDate.Time) {
-		t.Fatalf("agent GetContactEntity: %+v, %v", viaAgent, err)
-	}
+	require.NoError(t, err, "agent GetContactEntity")
+	require.Equal(t, viaREST.Name, viaAgent.Name, "agent GetContactEntity")
+	require.True(t, viaAgent.CreatedDate.Equal(viaREST.CreatedDate.Time), "agent GetContactEntity: created %v, REST %v", viaAgent.CreatedDate, viaREST.CreatedDate)
 
 	// Saving an existing entity updates it.
 	viaAgent.Department = "Sales"
 	upd, err := api.ContactAgent.SaveContactEntity(ctx, viaAgent)
-	if err != nil || upd.ContactID != saved.ContactID || upd.Department != "Sales" {
-		t.Fatalf("update: %+v, %v", upd, err)
-	}
-	if n := len(srv.Contacts("Cust777")); n != 1 {
-		t.Errorf("%d contacts stored, want 1", n)
-	}
+	require.NoError(t, err, "update")
+	require.Equal(t, saved.ContactID, upd.ContactID, "update")
+	require.Equal(t, "Sales", upd.Department, "update")
+	assert.Len(t, srv.Contacts("Cust777"), 1, "contacts stored")
 
 	// The REST service's validation applies, as a 400.
-	if _, err := api.ContactAgent.SaveContactEntity(ctx, &webapi.ContactEntity{}); !errors.Is(err, tenant.ErrBadRequest) {
-		t.Errorf("nameless contact: %v", err)
-	}
+	_, err = api.ContactAgent.SaveContactEntity(ctx, &webapi.ContactEntity{})
+	assert.ErrorIs(t, err, tenant.ErrBadRequest, "nameless contact")
 
 	// A missing item is null with 200, not 404, as agents answer.
 	missing, err := api.ContactAgent.GetContactEntity(ctx, 999)
-	if err != nil || missing != nil {
-		t.Errorf("missing: %+v, %v", missing, err)
-	}
-	if _, err := api.Contact.GetByID(ctx, 999); !errors.Is(err, tenant.ErrNotFound) {
-		t.Errorf("REST missing: %v", err)
-	}
+	assert.NoError(t, err, "missing")
+	assert.Nil(t, missing, "missing")
+	_, err = api.Contact.GetByID(ctx, 999)
+	assert.ErrorIs(t, err, tenant.ErrNotFound, "REST missing")
 
-	if err := api.ContactAgent.DeleteContactEntity(ctx, saved.ContactID); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := api.Contact.GetByID(ctx, saved.ContactID); !errors.Is(err, tenant.ErrNotFound) {
-		t.Errorf("after delete: %v", err)
-	}
+	require.NoError(t, api.ContactAgent.DeleteContactEntity(ctx, saved.ContactID))
+	_, err = api.Contact.GetByID(ctx, saved.ContactID)
+	assert.ErrorIs(t, err, tenant.ErrNotFound, "after delete")
 
 	// The requests the agents received, as the spec gives them.
 	var paths []string
@@ -125,27 +102,18 @@ func TestEmulatedContactAgentAnswersLikeREST(t *testing.T) {
 			paths = append(paths, r.Path+"?"+r.RawQuery)
 		}
 	}
-	want := "/Cust777/api/v1/Agents/Contact/GetContactEntity?contactEntityId=1"
-	found := false
-	for _, p := range paths {
-		found = found || p == want
-	}
-	if !found {
-		t.Errorf("no %s among %v", want, paths)
-	}
+	assert.Contains(t, paths, "/Cust777/api/v1/Agents/Contact/GetContactEntity?contactEntityId=1")
 }
 
 func TestEmulatedAgentsRefuseBadInput(t *testing.T) {
 	api, _ := emulated(t)
 	var zero webapi.API
-	if _, err := zero.ContactAgent.CreateDefaultContactEntity(context.Background()); err == nil {
-		t.Error("zero API made a call")
-	}
+	_, err := zero.ContactAgent.CreateDefaultContactEntity(context.Background())
+	assert.Error(t, err, "zero API made a call")
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := api.ContactAgent.GetContactEntity(ctx, 1); !errors.Is(err, context.Canceled) {
-		t.Errorf("cancelled ctx: %v", err)
-	}
+	_, err = api.ContactAgent.GetContactEntity(ctx, 1)
+	assert.ErrorIs(t, err, context.Canceled, "cancelled ctx")
 }
 
 // TestEmulatedMergeTakesARequestStruct merges two companies through
@@ -156,21 +124,16 @@ func TestEmulatedMergeTakesARequestStruct(t *testing.T) {
 	api, srv := emulated(t)
 	const ctxID = "Cust777"
 	src, err := srv.AddContact(ctxID, superidtest.Contact{Name: "Dup AS", Department: "Sales", OrgNr: "999"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	dst, err := srv.AddContact(ctxID, superidtest.Contact{Name: "Keep AS", OrgNr: "123"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	for _, p := range []superidtest.Person{
 		{ContactID: src.ContactID, Firstname: "Ada", Lastname: "Lovelace"},
 		{ContactID: src.ContactID, Firstname: "Alan", Lastname: "Turing"},
 		{ContactID: dst.ContactID, Firstname: "ada", Lastname: "lovelace"},
 	} {
-		if _, err := srv.AddPerson(ctxID, p); err != nil {
-			t.Fatal(err)
-		}
+		_, err := srv.AddPerson(ctxID, p)
+		require.NoError(t, err)
 	}
 
 	err = api.ContactAgent.Merge(ctx, webapi.ContactMergeRequest{
@@ -179,9 +142,7 @@ func TestEmulatedMergeTakesARequestStruct(t *testing.T) {
 		MergeIdenticalPersons:           true,
 		ReplaceEmptyFieldsOnDestination: true,
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	var body []byte
 	for _, r := range srv.Requests(superidtest.EndpointTenantAPI) {
 		if strings.HasSuffix(r.Path, "/v1/Agents/Contact/Merge") {
@@ -189,46 +150,24 @@ func TestEmulatedMergeTakesARequestStruct(t *testing.T) {
 		}
 	}
 	want := fmt.Sprintf(`{"SourceContactId":%d,"DestinationContactId":%d,"MergeIdenticalPersons":true,"ReplaceEmptyFieldsOnDestination":true}`, src.ContactID, dst.ContactID)
-	if ok, err := jsonEq(body, []byte(want)); err != nil || !ok {
-		t.Errorf("Merge sent %s, want %s (%v)", body, want, err)
-	}
+	assert.JSONEq(t, want, string(body), "the body Merge sent")
 
-	if _, err := api.Contact.GetByID(ctx, int64(src.ContactID)); !errors.Is(err, tenant.ErrNotFound) {
-		t.Errorf("source after merge: %v", err)
-	}
+	_, err = api.Contact.GetByID(ctx, int64(src.ContactID))
+	assert.ErrorIs(t, err, tenant.ErrNotFound, "source after merge")
 	got, err := api.Contact.GetByID(ctx, int64(dst.ContactID))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got.Name != "Keep AS" || got.Department != "Sales" || got.OrgNr != "123" {
-		t.Errorf("destination %q %q %q: want its own name and org. no., the source's department", got.Name, got.Department, got.OrgNr)
-	}
+	require.NoError(t, err)
+	// The destination keeps its own name and org. no. and takes the source's department.
+	assert.Equal(t, "Keep AS", got.Name, "destination")
+	assert.Equal(t, "Sales", got.Department, "destination")
+	assert.Equal(t, "123", got.OrgNr, "destination")
 	var names []string
 	for _, p := range srv.Persons(ctxID) {
-		if p.ContactID != dst.ContactID {
-			t.Errorf("person %s %s left at company %d", p.Firstname, p.Lastname, p.ContactID)
-		}
+		assert.Equal(t, dst.ContactID, p.ContactID, "person %s %s left at another company", p.Firstname, p.Lastname)
 		names = append(names, p.Firstname)
 	}
-	if strings.Join(names, ",") != "Alan,ada" {
-		t.Errorf("persons after merge: %v, want Alan (moved) and ada (kept; the identical Ada dropped)", names)
-	}
+	assert.Equal(t, []string{"Alan", "ada"}, names, "persons after merge: Alan (moved) and ada (kept; the identical Ada dropped)")
 
 	// A bad merge is the API's 400, not a silent no-op.
 	err = api.ContactAgent.Merge(ctx, webapi.ContactMergeRequest{SourceContactID: int64(dst.ContactID), DestinationContactID: int64(dst.ContactID)})
-	if !errors.Is(err, tenant.ErrBadRequest) {
-		t.Errorf("merge into itself: %v", err)
-	}
-}
-
-// jsonEq compares two JSON texts as values.
-func jsonEq(a, b []byte) (bool, error) {
-	var va, vb any
-	if err := json.Unmarshal(a, &va); err != nil {
-		return false, err
-	}
-	if err := json.Unmarshal(b, &vb); err != nil {
-		return false, err
-	}
-	return reflect.DeepEqual(va, vb), nil
+	assert.ErrorIs(t, err, tenant.ErrBadRequest, "merge into itself")
 }

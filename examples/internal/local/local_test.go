@@ -12,6 +12,8 @@ import (
 	"github.com/go-superoffice/superoffice/superid"
 	"github.com/go-superoffice/superoffice/superid/superidtest"
 	"github.com/go-superoffice/superoffice/systemuser"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // setup loads a local-mode configuration in a fresh data directory, points
@@ -19,16 +21,12 @@ import (
 func setup(t *testing.T) (*config.Config, *store.Store, *httptest.Server) {
 	t.Helper()
 	cfg, err := config.Load(func(string) string { return "" }, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	hs := httptest.NewUnstartedServer(nil)
 	t.Cleanup(hs.Close)
 	cfg.Environment = superid.Environment("http://" + hs.Listener.Addr().String())
 	st, err := store.Open(context.Background(), cfg.DatabaseURL, cfg.SealKey)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	t.Cleanup(func() { st.Close() })
 	return cfg, st, hs
 }
@@ -36,34 +34,24 @@ func setup(t *testing.T) (*config.Config, *store.Store, *httptest.Server) {
 func TestNewEmulatorRegistersAppTenantAndUsers(t *testing.T) {
 	cfg, _, hs := setup(t)
 	em, err := local.NewEmulator(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	hs.Config.Handler = em
 	hs.Start()
 
 	// The app has system-user rights, so the demo tenant can approve it.
 	tok, err := em.Approve(local.DemoContextID, cfg.ClientID)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	// The app's registered key is the public half of cfg.PrivateKey: the
 	// exchange accepts a token signed with it.
 	su, err := systemuser.New(systemuser.Config{Environment: cfg.Environment, ClientSecret: cfg.ClientSecret, PrivateKey: cfg.PrivateKey})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	ticket, err := su.Exchange(context.Background(), local.DemoContextID, tok)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if ticket.Serial != local.DemoSerial || !strings.HasSuffix(ticket.WebAPIURL, "/"+local.DemoContextID+"/api/") {
-		t.Errorf("ticket for serial %q at %q", ticket.Serial, ticket.WebAPIURL)
-	}
+	require.NoError(t, err)
+	assert.Equal(t, local.DemoSerial, ticket.Serial, "the ticket's serial")
+	assert.True(t, strings.HasSuffix(ticket.WebAPIURL, "/"+local.DemoContextID+"/api/"), "the ticket's Web API URL %q", ticket.WebAPIURL)
 	for _, u := range local.DemoUsers {
-		if _, err := em.AccessTokenFor(u.Username); err != nil {
-			t.Errorf("demo user %s: %v", u.Username, err)
-		}
+		_, err := em.AccessTokenFor(u.Username)
+		assert.NoError(t, err, "demo user %s", u.Username)
 	}
 }
 
@@ -79,48 +67,35 @@ func TestNewEmulatorNeedsAppSettings(t *testing.T) {
 	} {
 		c := *cfg
 		mutate(&c)
-		if _, err := local.NewEmulator(&c); err == nil || !strings.HasPrefix(err.Error(), "local: ") {
-			t.Errorf("%s: err = %v", name, err)
+		_, err := local.NewEmulator(&c)
+		if assert.Error(t, err, name) {
+			assert.True(t, strings.HasPrefix(err.Error(), "local: "), "%s: the error %q does not start with the package", name, err)
 		}
 	}
-	if _, err := local.NewEmulator(nil); err == nil {
-		t.Error("nil config accepted")
-	}
+	_, err := local.NewEmulator(nil)
+	assert.Error(t, err, "nil config accepted")
 }
 
 func TestRestoreApprovalsSurvivesRestart(t *testing.T) {
 	ctx := context.Background()
 	cfg, st, _ := setup(t)
 	first, err := local.NewEmulator(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	tok, err := first.Approve(local.DemoContextID, cfg.ClientID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := st.UpsertTenant(ctx, store.Approval{ContextIdentifier: local.DemoContextID, SystemUserToken: tok}); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
+	require.NoError(t, st.UpsertTenant(ctx, store.Approval{ContextIdentifier: local.DemoContextID, SystemUserToken: tok}))
 	// A tenant the emulator does not know is skipped and named; the token
 	// never appears in the error.
-	if err := st.UpsertTenant(ctx, store.Approval{ContextIdentifier: "Cust999", SystemUserToken: "secret-token-999"}); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, st.UpsertTenant(ctx, store.Approval{ContextIdentifier: "Cust999", SystemUserToken: "secret-token-999"}))
 
 	second, err := local.NewEmulator(cfg, superidtest.WithKeySize(1024))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	n, err := local.RestoreApprovals(ctx, second, st, cfg.ClientID)
-	if n != 1 {
-		t.Errorf("restored %d, want 1", n)
-	}
-	if err == nil || !strings.Contains(err.Error(), "Cust999") || strings.Contains(err.Error(), "secret-token") {
-		t.Errorf("err = %v", err)
+	assert.Equal(t, 1, n, "approvals restored")
+	if assert.ErrorContains(t, err, "Cust999", "the unknown tenant is not named") {
+		assert.NotContains(t, err.Error(), "secret-token", "the error shows the token")
 	}
 	again, err := second.Approve(local.DemoContextID, cfg.ClientID)
-	if err != nil || again != tok {
-		t.Errorf("restarted emulator issued another token (err %v)", err)
-	}
+	require.NoError(t, err)
+	assert.Equal(t, tok, again, "restarted emulator issued another token")
 }

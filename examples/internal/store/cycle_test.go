@@ -2,9 +2,11 @@ package store
 
 import (
 	"context"
-	"errors"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // ClaimDueBy claims only what was due by the cycle's start, so a tenant the
@@ -18,29 +20,23 @@ func TestClaimDueByEndsACycle(t *testing.T) {
 		}
 		start := db.clock.Now()
 		cs, _, err := s.ClaimDueBy(ctx, "w", start, start, time.Minute, 10)
-		if err != nil || len(cs) != 3 {
-			t.Fatalf("claim: %d, %v", len(cs), err)
-		}
+		require.NoError(t, err, "claim")
+		require.Len(t, cs, 3, "claim")
 		later := db.clock.Advance(5 * time.Second)
-		if err := s.Reschedule(ctx, cs[0], Retry{NextRun: later.Add(-time.Second), Err: "503"}); err != nil {
-			t.Fatal(err)
-		}
-		if err := s.Release(ctx, cs[1]); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, s.Reschedule(ctx, cs[0], Retry{NextRun: later.Add(-time.Second), Err: "503"}))
+		require.NoError(t, s.Release(ctx, cs[1]))
 		// Due again by now, but not by the cycle's start: only the released one.
 		cs2, _, err := s.ClaimDueBy(ctx, "w", later, start, time.Minute, 10)
-		if err != nil || len(cs2) != 1 || cs2[0].ContextIdentifier != cs[1].ContextIdentifier {
-			t.Fatalf("second claim: %v, %v", cs2, err)
-		}
+		require.NoError(t, err, "second claim")
+		require.Len(t, cs2, 1, "second claim")
+		require.Equal(t, cs[1].ContextIdentifier, cs2[0].ContextIdentifier, "second claim")
 		// The next cycle takes the rescheduled one.
 		cs3, _, err := s.ClaimDueBy(ctx, "w", later, later, time.Minute, 10)
-		if err != nil || len(cs3) != 1 || cs3[0].ContextIdentifier != cs[0].ContextIdentifier {
-			t.Fatalf("next cycle: %v, %v", cs3, err)
-		}
-		if _, _, err := s.ClaimDueBy(ctx, "", later, later, time.Minute, 10); !errors.Is(err, ErrInvalid) {
-			t.Fatalf("empty owner: %v", err)
-		}
+		require.NoError(t, err, "next cycle")
+		require.Len(t, cs3, 1, "next cycle")
+		require.Equal(t, cs[0].ContextIdentifier, cs3[0].ContextIdentifier, "next cycle")
+		_, _, err = s.ClaimDueBy(ctx, "", later, later, time.Minute, 10)
+		require.ErrorIs(t, err, ErrInvalid, "empty owner")
 	})
 }
 
@@ -54,41 +50,34 @@ func TestCompleteSuccessesIsFencedPerItem(t *testing.T) {
 		}
 		now := db.clock.Now()
 		cs := claimAll(t, s, "a", now)
-		if len(cs) != 3 {
-			t.Fatalf("claimed %d, want 3", len(cs))
-		}
+		require.Len(t, cs, 3)
 		// cs[2]'s lease runs out and b takes it over.
 		later := db.clock.Advance(2 * time.Minute)
-		if err := s.Complete(ctx, cs[0], Result{NextRun: later.Add(time.Hour)}); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := s.Renew(ctx, cs[1], later, time.Minute); err != nil {
-			t.Fatal(err)
-		}
-		if taken, err := s.ClaimDue(ctx, "b", later, time.Minute, 10); err != nil || len(taken) != 1 {
-			t.Fatalf("takeover: %v, %v", taken, err)
-		}
+		require.NoError(t, s.Complete(ctx, cs[0], Result{NextRun: later.Add(time.Hour)}))
+		_, err := s.Renew(ctx, cs[1], later, time.Minute)
+		require.NoError(t, err)
+		taken, err := s.ClaimDue(ctx, "b", later, time.Minute, 10)
+		require.NoError(t, err, "takeover")
+		require.Len(t, taken, 1, "takeover")
 		var items []Success
 		for _, c := range cs {
 			items = append(items, Success{Claim: c, NextRun: later.Add(time.Hour), Summary: "done"})
 		}
 		errs, err := s.CompleteSuccesses(ctx, items)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !errors.Is(errs[0], ErrLeaseLost) || errs[1] != nil || !errors.Is(errs[2], ErrLeaseLost) {
-			t.Fatalf("errs %v", errs)
-		}
-		tn, err := s.Tenant(ctx, cs[1].ContextIdentifier)
-		if err != nil || tn.LastOutcome != OutcomeOK || tn.LastResult != "done" || tn.LeaseOwner != "" {
-			t.Fatalf("%+v %v", tn, err)
-		}
-		if tn, _ := s.Tenant(ctx, cs[2].ContextIdentifier); tn.LeaseOwner != "b" || tn.LastOutcome != OutcomeNone {
-			t.Fatalf("the taken-over tenant changed: %+v", tn.TenantSummary)
-		}
-		if _, err := s.CompleteSuccesses(ctx, []Success{{Claim: cs[1]}}); !errors.Is(err, ErrInvalid) {
-			t.Fatalf("no next run: %v", err)
-		}
+		require.NoError(t, err)
+		require.Len(t, errs, 3)
+		assert.ErrorIs(t, errs[0], ErrLeaseLost, "the completed tenant")
+		assert.NoError(t, errs[1], "the renewed tenant")
+		assert.ErrorIs(t, errs[2], ErrLeaseLost, "the taken-over tenant")
+		tn := mustTenant(t, s, cs[1].ContextIdentifier)
+		assert.Equal(t, OutcomeOK, tn.LastOutcome)
+		assert.Equal(t, "done", tn.LastResult)
+		assert.Empty(t, tn.LeaseOwner)
+		tn = mustTenant(t, s, cs[2].ContextIdentifier)
+		assert.Equal(t, "b", tn.LeaseOwner, "the taken-over tenant changed")
+		assert.Equal(t, OutcomeNone, tn.LastOutcome, "the taken-over tenant changed")
+		_, err = s.CompleteSuccesses(ctx, []Success{{Claim: cs[1]}})
+		require.ErrorIs(t, err, ErrInvalid, "no next run")
 	})
 }
 
@@ -104,32 +93,21 @@ func TestOddBytesInMessagesAreStored(t *testing.T) {
 		}
 		now := db.clock.Now()
 		cs := claimAll(t, s, "w", now)
-		if len(cs) != 5 {
-			t.Fatalf("claimed %d, want 5", len(cs))
-		}
+		require.Len(t, cs, 5)
 		const odd = "bad \xc3 and \x00 end"
 		next := now.Add(time.Hour)
-		if err := s.Reschedule(ctx, cs[0], Retry{NextRun: next, Err: odd}); err != nil {
-			t.Errorf("reschedule: %v", err)
-		}
-		if err := s.Postpone(ctx, cs[1], next, odd); err != nil {
-			t.Errorf("postpone: %v", err)
-		}
-		if err := s.Complete(ctx, cs[2], Result{NextRun: next, Err: odd, Deactivate: true, Reason: odd}); err != nil {
-			t.Errorf("complete: %v", err)
-		}
+		assert.NoError(t, s.Reschedule(ctx, cs[0], Retry{NextRun: next, Err: odd}), "reschedule")
+		assert.NoError(t, s.Postpone(ctx, cs[1], next, odd), "postpone")
+		assert.NoError(t, s.Complete(ctx, cs[2], Result{NextRun: next, Err: odd, Deactivate: true, Reason: odd}), "complete")
 		errs, err := s.CompleteSuccesses(ctx, []Success{{Claim: cs[3], NextRun: next, Summary: odd}, {Claim: cs[4], NextRun: next, Summary: "fine"}})
-		if err != nil || errs[0] != nil || errs[1] != nil {
-			t.Fatalf("complete successes: %v, %v", errs, err)
-		}
+		require.NoError(t, err, "complete successes")
+		require.Equal(t, []error{nil, nil}, errs, "complete successes")
 		for i, c := range cs {
-			tn, err := s.Tenant(ctx, c.ContextIdentifier)
-			if err != nil || tn.LeaseOwner != "" {
-				t.Fatalf("%d: %+v, %v", i, tn, err)
-			}
+			tn := mustTenant(t, s, c.ContextIdentifier)
+			require.Empty(t, tn.LeaseOwner, "%d: still leased", i)
 			for _, v := range []string{tn.LastError, tn.LastResult, tn.StatusReason} {
-				if v != "" && v != "fine" && v != "bad \uFFFD and  end" {
-					t.Errorf("%d: stored %q", i, v)
+				if v != "" {
+					assert.Contains(t, []string{"fine", "bad \uFFFD and  end"}, v, "%d: stored", i)
 				}
 			}
 		}

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/require"
 )
 
 // clock is a settable test clock: tests move time instead of sleeping.
@@ -42,9 +44,7 @@ type testDB struct {
 func (d *testDB) open(t testing.TB) *Store {
 	t.Helper()
 	s, err := OpenConfig(context.Background(), Config{DSN: d.dsn, SealKey: d.key, Now: d.clock.Now})
-	if err != nil {
-		t.Fatalf("open %s: %v", d.name, err)
-	}
+	require.NoError(t, err, "open %s", d.name)
 	t.Cleanup(func() { s.Close() })
 	return s
 }
@@ -62,15 +62,12 @@ func newPostgresDB(t testing.TB) *testDB {
 func postgresDSN(t testing.TB) string {
 	base := os.Getenv("TEST_DATABASE_URL")
 	if base == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("TEST_DATABASE_URL is not set but CI=true: start PostgreSQL with `eval \"$(.ci/start-postgres)\"`")
-		}
+		require.NotEqual(t, "true", os.Getenv("CI"),
+			"TEST_DATABASE_URL is not set but CI=true: start PostgreSQL with `eval \"$(.ci/start-postgres)\"`")
 		t.Skip("TEST_DATABASE_URL not set; skipping PostgreSQL (eval \"$(.ci/start-postgres)\" to run it)")
 	}
 	dsn, drop, err := PrivateSchema(context.Background(), base, "t_")
-	if err != nil {
-		t.Fatalf("postgres: %v", err)
-	}
+	require.NoError(t, err, "postgres")
 	t.Cleanup(func() { _ = drop(context.Background()) })
 	return dsn
 }

@@ -2,12 +2,14 @@ package store
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // PrivateSchema refuses what it cannot do before touching any database.
@@ -21,8 +23,8 @@ func TestPrivateSchemaRefuses(t *testing.T) {
 		{"postgres://app:SECRET@[::1/crm", "demo_"},
 	} {
 		_, _, err := PrivateSchema(ctx, tc.dsn, tc.prefix)
-		if !errors.Is(err, ErrInvalid) || strings.Contains(err.Error(), "SECRET") {
-			t.Errorf("PrivateSchema(%q, %q): %v", tc.dsn, tc.prefix, err)
+		if assert.ErrorIs(t, err, ErrInvalid, "PrivateSchema(%q, %q)", tc.dsn, tc.prefix) {
+			assert.NotContains(t, err.Error(), "SECRET", "PrivateSchema(%q, %q) leaks the password", tc.dsn, tc.prefix)
 		}
 	}
 }
@@ -32,9 +34,7 @@ func TestPrivateSchemaRefuses(t *testing.T) {
 func TestPrivateSchemaKeepsApart(t *testing.T) {
 	base := postgresDSN(t) // for the skip; the schemas below are made from TEST_DATABASE_URL
 	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	q := u.Query()
 	q.Del("search_path")
 	u.RawQuery = q.Encode()
@@ -50,38 +50,27 @@ func TestPrivateSchemaKeepsApart(t *testing.T) {
 	for name, dsn := range map[string]string{"url": u.String(), "keyword": keyword} {
 		t.Run(name, func(t *testing.T) {
 			a, dropA, err := PrivateSchema(ctx, dsn, "t_a_")
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			b, dropB, err := PrivateSchema(ctx, dsn, "t_b_")
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			defer dropB(ctx)
 			key := GenerateSealKey()
 			sa, err := Open(ctx, a, key)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			mustUpsert(t, sa, approval(1))
 			sa.Close()
 			sb, err := Open(ctx, b, key)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			defer sb.Close()
-			if n, err := sb.Counts(ctx, time.Time{}); err != nil || n.Total != 0 {
-				t.Fatalf("the other schema sees %+v, %v", n, err)
-			}
-			if err := dropA(ctx); err != nil {
-				t.Fatal(err)
-			}
+			n, err := sb.Counts(ctx, time.Time{})
+			require.NoError(t, err)
+			require.Zero(t, n.Total, "the other schema sees tenants: %+v", n)
+			require.NoError(t, dropA(ctx))
 			schema := a[strings.LastIndex(a, "t_a_"):]
 			schema, _, _ = strings.Cut(schema, "&")
 			var left int
-			if err := sb.DB().QueryRowContext(ctx, `SELECT count(*) FROM information_schema.schemata WHERE schema_name = $1`, schema).Scan(&left); err != nil || left != 0 {
-				t.Fatalf("schema %s after the drop: %d, %v", schema, left, err)
-			}
+			require.NoError(t, sb.DB().QueryRowContext(ctx, `SELECT count(*) FROM information_schema.schemata WHERE schema_name = $1`, schema).Scan(&left))
+			require.Zero(t, left, "schema %s is left after the drop", schema)
 		})
 	}
 }
@@ -98,9 +87,9 @@ func TestUnparsableDSNKeepsItsPassword(t *testing.T) {
 		_, err := OpenConfig(context.Background(), Config{DSN: dsn, SealKey: GenerateSealKey()})
 		_, _, err2 := PrivateSchema(context.Background(), dsn, "t_")
 		for _, err := range []error{err, err2} {
-			if err == nil || strings.Contains(err.Error(), "s3c") || strings.Contains(err.Error(), "pw9x") ||
-				!strings.Contains(err.Error(), "sslmode is invalid") {
-				t.Errorf("%s: %v", dsn, err)
+			if assert.ErrorContains(t, err, "sslmode is invalid", dsn) {
+				assert.NotContains(t, err.Error(), "s3c", "%s: the error leaks the password", dsn)
+				assert.NotContains(t, err.Error(), "pw9x", "%s: the error leaks the password", dsn)
 			}
 		}
 	}

@@ -4,13 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
-	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func sampleSession() SessionData {
@@ -34,106 +35,74 @@ func TestSessions(t *testing.T) {
 		s := db.open(t)
 		data := sampleSession()
 		id, err := s.CreateSession(ctx, data, time.Hour)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(id) != 43 { // 32 bytes, base64url without padding
-			t.Fatalf("id length %d", len(id))
-		}
+		require.NoError(t, err)
+		require.Len(t, id, 43, "id length") // 32 bytes, base64url without padding
 		sess, err := s.Session(ctx, id)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !reflect.DeepEqual(sess.Data, data) || sess.ID != id || !sess.ExpiresAt.Equal(db.clock.Now().Add(time.Hour)) {
-			t.Fatalf("session = %+v", sess)
-		}
+		require.NoError(t, err)
+		assert.Equal(t, data, sess.Data)
+		assert.Equal(t, id, sess.ID)
+		assert.Equal(t, db.clock.Now().Add(time.Hour), sess.ExpiresAt)
 
 		// Nothing readable at rest, not even the id.
 		var key string
 		var raw []byte
-		if err := s.DB().QueryRowContext(ctx, `SELECT id_hash, data FROM sessions`).Scan(&key, &raw); err != nil {
-			t.Fatal(err)
-		}
-		if strings.Contains(key, id) || bytes.Contains(raw, []byte("SECRET")) || bytes.Contains(raw, []byte("Ada")) {
-			t.Fatal("session stored in the clear")
-		}
+		require.NoError(t, s.DB().QueryRowContext(ctx, `SELECT id_hash, data FROM sessions`).Scan(&key, &raw))
+		require.NotContains(t, key, id, "session id stored in the clear")
+		require.NotContains(t, string(raw), "SECRET", "session stored in the clear")
+		require.NotContains(t, string(raw), "Ada", "session stored in the clear")
 
 		// Update, keeping and then moving the expiry.
 		data.AccessToken = "SECRET-access-2"
-		if err := s.UpdateSession(ctx, id, data, 0); err != nil {
-			t.Fatal(err)
-		}
-		if got, _ := s.Session(ctx, id); got.Data.AccessToken != "SECRET-access-2" || !got.ExpiresAt.Equal(sess.ExpiresAt) {
-			t.Fatalf("after update: %v %v", got.Data.AccessToken == "SECRET-access-2", got.ExpiresAt)
-		}
+		require.NoError(t, s.UpdateSession(ctx, id, data, 0))
+		got, err := s.Session(ctx, id)
+		require.NoError(t, err)
+		require.Equal(t, "SECRET-access-2", got.Data.AccessToken, "after update")
+		require.Equal(t, sess.ExpiresAt, got.ExpiresAt, "after update")
 		db.clock.Advance(30 * time.Minute)
-		if err := s.UpdateSession(ctx, id, data, 2*time.Hour); err != nil {
-			t.Fatal(err)
-		}
-		if got, _ := s.Session(ctx, id); !got.ExpiresAt.Equal(db.clock.Now().Add(2 * time.Hour)) {
-			t.Fatalf("expiry not moved: %v", got.ExpiresAt)
-		}
+		require.NoError(t, s.UpdateSession(ctx, id, data, 2*time.Hour))
+		got, err = s.Session(ctx, id)
+		require.NoError(t, err)
+		require.Equal(t, db.clock.Now().Add(2*time.Hour), got.ExpiresAt, "expiry not moved")
 
 		// Rotation: the old id stops working, the new one carries the data.
 		newID, err := s.RotateSession(ctx, id, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if newID == id {
-			t.Fatal("rotation kept the id")
-		}
-		if _, err := s.Session(ctx, id); !errors.Is(err, ErrNotFound) {
-			t.Fatalf("old id after rotation: %v", err)
-		}
+		require.NoError(t, err)
+		require.NotEqual(t, id, newID, "rotation kept the id")
+		_, err = s.Session(ctx, id)
+		require.ErrorIs(t, err, ErrNotFound, "old id after rotation")
 		rotated, err := s.Session(ctx, newID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !reflect.DeepEqual(rotated.Data, data) || !rotated.CreatedAt.Equal(sess.CreatedAt) {
-			t.Fatalf("rotated session = %+v", rotated)
-		}
-		if _, err := s.RotateSession(ctx, id, 0); !errors.Is(err, ErrNotFound) {
-			t.Fatalf("rotate a dead id: %v", err)
-		}
+		require.NoError(t, err)
+		assert.Equal(t, data, rotated.Data, "rotated session")
+		assert.Equal(t, sess.CreatedAt, rotated.CreatedAt, "rotated session")
+		_, err = s.RotateSession(ctx, id, 0)
+		require.ErrorIs(t, err, ErrNotFound, "rotate a dead id")
 
 		// The seal is bound to the session: another session's data copied over fails.
-		otherID, _ := s.CreateSession(ctx, SessionData{UserName: "Mallory"}, time.Hour)
+		otherID, err := s.CreateSession(ctx, SessionData{UserName: "Mallory"}, time.Hour)
+		require.NoError(t, err)
 		newKey, _ := sessionKey(newID)
 		otherKey, _ := sessionKey(otherID)
-		if _, err := s.DB().ExecContext(ctx, `UPDATE sessions SET data = (SELECT data FROM sessions WHERE id_hash = $1) WHERE id_hash = $2`, otherKey, newKey); err != nil {
-			t.Fatal(err)
-		}
+		_, err = s.DB().ExecContext(ctx, `UPDATE sessions SET data = (SELECT data FROM sessions WHERE id_hash = $1) WHERE id_hash = $2`, otherKey, newKey)
+		require.NoError(t, err)
 		_, err = s.Session(ctx, newID)
-		if !errors.Is(err, ErrSealBroken) {
-			t.Fatalf("swapped session data: err = %v", err)
-		}
-		if strings.Contains(err.Error(), newID) || strings.Contains(err.Error(), newKey) {
-			t.Fatalf("error names the session: %v", err)
-		}
+		require.ErrorIs(t, err, ErrSealBroken, "swapped session data")
+		require.NotContains(t, err.Error(), newID, "the error names the session")
+		require.NotContains(t, err.Error(), newKey, "the error names the session")
 
 		// Expiry: gone without a sleep, and gone for update and rotation too.
 		db.clock.Advance(time.Hour)
-		if _, err := s.Session(ctx, otherID); !errors.Is(err, ErrNotFound) {
-			t.Fatalf("expired session: %v", err)
-		}
-		if err := s.UpdateSession(ctx, otherID, data, time.Hour); !errors.Is(err, ErrNotFound) {
-			t.Fatalf("update expired session: %v", err)
-		}
+		_, err = s.Session(ctx, otherID)
+		require.ErrorIs(t, err, ErrNotFound, "expired session")
+		require.ErrorIs(t, s.UpdateSession(ctx, otherID, data, time.Hour), ErrNotFound, "update expired session")
 		n, err := s.DeleteExpiredSessions(ctx)
-		if err != nil || n != 1 {
-			t.Fatalf("DeleteExpiredSessions = %d, %v", n, err)
-		}
+		require.NoError(t, err)
+		require.Equal(t, int64(1), n, "sessions deleted")
 
 		// Sign-out.
-		if err := s.DeleteSession(ctx, newID); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := s.Session(ctx, newID); !errors.Is(err, ErrNotFound) {
-			t.Fatalf("deleted session: %v", err)
-		}
-		if err := s.DeleteSession(ctx, newID); err != nil {
-			t.Fatalf("delete twice: %v", err)
-		}
+		require.NoError(t, s.DeleteSession(ctx, newID))
+		_, err = s.Session(ctx, newID)
+		require.ErrorIs(t, err, ErrNotFound, "deleted session")
+		require.NoError(t, s.DeleteSession(ctx, newID), "delete twice")
 	})
 }
 
@@ -141,37 +110,24 @@ func TestSessionBadInput(t *testing.T) {
 	s := newSQLiteDB(t).open(t)
 	ctx := context.Background()
 	for _, id := range []string{"", "x", "not base64 !!", strings.Repeat("A", 43) + "=", NewSessionID()[:40], NewSessionID()} {
-		if _, err := s.Session(ctx, id); !errors.Is(err, ErrNotFound) {
-			t.Errorf("Session(%q): %v", id, err)
-		}
-		if err := s.UpdateSession(ctx, id, SessionData{}, 0); !errors.Is(err, ErrNotFound) {
-			t.Errorf("UpdateSession(%q): %v", id, err)
-		}
-		if _, err := s.RotateSession(ctx, id, 0); !errors.Is(err, ErrNotFound) {
-			t.Errorf("RotateSession(%q): %v", id, err)
-		}
-		if err := s.DeleteSession(ctx, id); err != nil {
-			t.Errorf("DeleteSession(%q): %v", id, err)
-		}
+		_, err := s.Session(ctx, id)
+		assert.ErrorIs(t, err, ErrNotFound, "Session(%q)", id)
+		assert.ErrorIs(t, s.UpdateSession(ctx, id, SessionData{}, 0), ErrNotFound, "UpdateSession(%q)", id)
+		_, err = s.RotateSession(ctx, id, 0)
+		assert.ErrorIs(t, err, ErrNotFound, "RotateSession(%q)", id)
+		assert.NoError(t, s.DeleteSession(ctx, id), "DeleteSession(%q)", id)
 	}
-	if _, err := s.CreateSession(ctx, SessionData{}, 0); !errors.Is(err, ErrInvalid) {
-		t.Errorf("CreateSession ttl 0: %v", err)
-	}
+	_, err := s.CreateSession(ctx, SessionData{}, 0)
+	assert.ErrorIs(t, err, ErrInvalid, "CreateSession ttl 0")
 }
 
 func TestSessionDataNotPrintable(t *testing.T) {
 	d := sampleSession()
 	j, err := json.Marshal(map[string]any{"d": d, "p": &d})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	var buf bytes.Buffer
 	slog.New(slog.NewJSONHandler(&buf, nil)).Info("x", "session", d, "list", []SessionData{d})
 	out := fmt.Sprintf("%v %+v %#v %s", d, d, d, d) + string(j) + buf.String()
-	if !strings.Contains(string(j), "Cust12345") {
-		t.Fatalf("json lost the non-secret fields: %s", j)
-	}
-	if strings.Contains(out, "SECRET") {
-		t.Fatalf("printable: %s", out)
-	}
+	require.Contains(t, string(j), "Cust12345", "json lost the non-secret fields")
+	require.NotContains(t, out, "SECRET", "printable")
 }

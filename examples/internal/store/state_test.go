@@ -2,11 +2,11 @@ package store
 
 import (
 	"context"
-	"errors"
 	"testing"
 	"time"
 
 	"github.com/go-superoffice/superoffice/tenant"
+	"github.com/stretchr/testify/require"
 )
 
 // A tenant state stored with a run's end comes back with the next claim of any
@@ -24,9 +24,8 @@ func TestStateTravelsWithTheClaim(t *testing.T) {
 		}
 
 		c := claimOne(t, a, "a", now)
-		if c.State != nil || !c.StateUntil.IsZero() {
-			t.Fatalf("a new tenant has a state: %+v until %v", c.State, c.StateUntil)
-		}
+		require.Nil(t, c.State, "a new tenant has a state")
+		require.Zero(t, c.StateUntil, "a new tenant has a state")
 		ends := []struct {
 			name string
 			end  func(*Store, Claim) error
@@ -45,95 +44,54 @@ func TestStateTravelsWithTheClaim(t *testing.T) {
 			}},
 		}
 		c.State, c.StateUntil = state("https://sod2.superoffice.com/Cust1/api"), now.Add(time.Hour)
-		if err := ends[0].end(a, c); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, ends[0].end(a, c))
 		for i, e := range ends {
 			c := claimOne(t, b, "b", now)
 			want := state("https://sod" + string(rune('3'+i)) + ".superoffice.com/Cust1/api")
 			c.State, c.StateUntil = want, now.Add(time.Duration(i+1)*time.Minute)
-			if err := e.end(b, c); err != nil {
-				t.Fatalf("%s: %v", e.name, err)
-			}
+			require.NoError(t, e.end(b, c), e.name)
 			got := claimOne(t, a, "a", now)
-			if !sameState(got.State, want) || !got.StateUntil.Equal(c.StateUntil) {
-				t.Fatalf("%s stored %+v until %v, want %+v until %v", e.name, got.State, got.StateUntil, want, c.StateUntil)
-			}
-			if err := a.Release(ctx, got); err != nil {
-				t.Fatal(err)
-			}
+			require.Equal(t, want, got.State, "%s stored", e.name)
+			require.Equal(t, c.StateUntil, got.StateUntil, "%s stored", e.name)
+			require.NoError(t, a.Release(ctx, got))
 		}
 
 		// A re-approval keeps it: where a tenant lives does not depend on its token.
 		mustUpsert(t, a, approval(1))
 		c = claimOne(t, a, "a", now)
-		if c.State == nil {
-			t.Fatal("a re-approval dropped the state")
-		}
+		require.NotNil(t, c.State, "a re-approval dropped the state")
 		// nil drops it.
 		c.State = nil
-		if err := a.Release(ctx, c); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, a.Release(ctx, c))
 		c = claimOne(t, b, "b", now)
-		if c.State != nil {
-			t.Fatalf("a dropped state came back: %+v", c.State)
-		}
-		if err := b.Release(ctx, c); err != nil {
-			t.Fatal(err)
-		}
+		require.Nil(t, c.State, "a dropped state came back")
+		require.NoError(t, b.Release(ctx, c))
 
 		// A write refused by the fence stores no state.
 		stale := claimOne(t, a, "a", now)
 		later := db.clock.Advance(2 * time.Minute)
 		current := claimOne(t, b, "b", later)
 		stale.State, stale.StateUntil = state("https://sod9.superoffice.com/Cust1/api"), later.Add(time.Hour)
-		if err := a.Complete(ctx, stale, Result{NextRun: later}); !errors.Is(err, ErrLeaseLost) {
-			t.Fatalf("stale write: %v", err)
-		}
-		if err := b.Release(ctx, current); err != nil {
-			t.Fatal(err)
-		}
-		if c := claimOne(t, a, "a", later); c.State != nil {
-			t.Fatalf("the refused write stored %+v", c.State)
-		}
+		require.ErrorIs(t, a.Complete(ctx, stale, Result{NextRun: later}), ErrLeaseLost, "stale write")
+		require.NoError(t, b.Release(ctx, current))
+		require.Nil(t, claimOne(t, a, "a", later).State, "the refused write stored a state")
 
 		// A stored state that does not decode is as good as none.
-		if _, err := a.DB().ExecContext(ctx, `UPDATE tenants SET state_json = '{not json', state_until = 1`); err != nil {
-			t.Fatal(err)
-		}
+		_, err := a.DB().ExecContext(ctx, `UPDATE tenants SET state_json = '{not json', state_until = 1`)
+		require.NoError(t, err)
 		later = db.clock.Advance(10 * time.Minute)
 		c = claimOne(t, b, "b", later)
-		if c.State != nil {
-			t.Fatalf("an undecodable state: %+v", c.State)
-		}
+		require.Nil(t, c.State, "an undecodable state")
 		// Nor one that is another tenant's.
 		c.State, c.StateUntil = state("https://sod2.superoffice.com/Cust1/api"), later.Add(time.Hour)
 		c.State.ContextIdentifier = "Cust00002"
-		if err := b.Release(ctx, c); err != nil {
-			t.Fatal(err)
-		}
-		if c := claimOne(t, a, "a", later); c.State != nil {
-			t.Fatalf("another tenant's state: %+v", c.State)
-		} else {
-			// A deactivation drops the state; a re-approval does not bring it back.
-			c.State, c.StateUntil = state("https://sod2.superoffice.com/Cust1/api"), later.Add(time.Hour)
-			if err := a.Complete(ctx, c, Result{Deactivate: true, Reason: "tenant deleted"}); err != nil {
-				t.Fatal(err)
-			}
-		}
+		require.NoError(t, b.Release(ctx, c))
+		c = claimOne(t, a, "a", later)
+		require.Nil(t, c.State, "another tenant's state")
+		// A deactivation drops the state; a re-approval does not bring it back.
+		c.State, c.StateUntil = state("https://sod2.superoffice.com/Cust1/api"), later.Add(time.Hour)
+		require.NoError(t, a.Complete(ctx, c, Result{Deactivate: true, Reason: "tenant deleted"}))
 		mustUpsert(t, a, approval(1))
-		if c := claimOne(t, b, "b", later); c.State != nil {
-			t.Fatalf("state after deactivation and re-approval: %+v", c.State)
-		}
+		require.Nil(t, claimOne(t, b, "b", later).State, "state after deactivation and re-approval")
 	})
-}
-
-func sameState(a, b *tenant.State) bool {
-	if a == nil || b == nil {
-		return a == b
-	}
-	x, y := *a, *b
-	x.ValidUntil, y.ValidUntil = time.Time{}, time.Time{}
-	return x == y && a.ValidUntil.Equal(b.ValidUntil)
 }

@@ -3,7 +3,6 @@ package store
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"reflect"
@@ -11,6 +10,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func approval(n int) Approval {
@@ -26,9 +28,7 @@ func approval(n int) Approval {
 
 func mustUpsert(t testing.TB, s *Store, a Approval) {
 	t.Helper()
-	if err := s.UpsertTenant(context.Background(), a); err != nil {
-		t.Fatalf("UpsertTenant(%s): %v", a.ContextIdentifier, err)
-	}
+	require.NoError(t, s.UpsertTenant(context.Background(), a), "UpsertTenant(%s)", a.ContextIdentifier)
 }
 
 func TestMigrationsIdempotent(t *testing.T) {
@@ -40,23 +40,16 @@ func TestMigrationsIdempotent(t *testing.T) {
 		s2 := db.open(t) // migrates again: nothing to do, nothing lost
 		s3 := db.open(t)
 		var n, maxV int
-		if err := s2.DB().QueryRowContext(ctx, `SELECT COUNT(*), MAX(version) FROM schema_version`).Scan(&n, &maxV); err != nil {
-			t.Fatal(err)
-		}
-		if n != s2.SchemaVersion() || maxV != s2.SchemaVersion() {
-			t.Fatalf("schema_version has %d rows up to %d, want %d", n, maxV, s2.SchemaVersion())
-		}
-		if _, err := s3.Tenant(ctx, "Cust00001"); err != nil {
-			t.Fatalf("tenant lost across reopen: %v", err)
-		}
+		require.NoError(t, s2.DB().QueryRowContext(ctx, `SELECT COUNT(*), MAX(version) FROM schema_version`).Scan(&n, &maxV))
+		assert.Equal(t, s2.SchemaVersion(), n, "rows in schema_version")
+		assert.Equal(t, s2.SchemaVersion(), maxV, "latest version in schema_version")
+		_, err := s3.Tenant(ctx, "Cust00001")
+		require.NoError(t, err, "tenant lost across reopen")
 		// A database migrated by a newer program is refused, not silently used.
-		if _, err := s2.DB().ExecContext(ctx, `INSERT INTO schema_version (version, name, applied_at) VALUES (9999, 'future', 0)`); err != nil {
-			t.Fatal(err)
-		}
-		_, err := OpenConfig(ctx, Config{DSN: db.dsn, SealKey: db.key})
-		if !errors.Is(err, ErrSchemaTooNew) {
-			t.Fatalf("open newer schema: err = %v, want ErrSchemaTooNew", err)
-		}
+		_, err = s2.DB().ExecContext(ctx, `INSERT INTO schema_version (version, name, applied_at) VALUES (9999, 'future', 0)`)
+		require.NoError(t, err)
+		_, err = OpenConfig(ctx, Config{DSN: db.dsn, SealKey: db.key})
+		require.ErrorIs(t, err, ErrSchemaTooNew, "open newer schema")
 	})
 }
 
@@ -76,9 +69,7 @@ func TestConcurrentOpenMigratesOnce(t *testing.T) {
 		wg.Wait()
 		close(errs)
 		for err := range errs {
-			if err != nil {
-				t.Fatalf("concurrent open: %v", err)
-			}
+			require.NoError(t, err, "concurrent open")
 		}
 	})
 }
@@ -92,83 +83,66 @@ func TestUpsertAndReapproval(t *testing.T) {
 		first := db.clock.Now()
 
 		got, err := s.Tenant(ctx, "cust00007") // case-insensitive
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got.SystemUserToken != a.SystemUserToken || got.ContextIdentifier != a.ContextIdentifier ||
-			got.CompanyName != a.CompanyName || got.Serial != a.Serial || got.WebAPIURL != a.WebAPIURL ||
-			got.ApprovedBy != a.ApprovedBy || got.Status != StatusActive || got.Approvals != 1 {
-			t.Fatalf("tenant = %+v", got.TenantSummary)
-		}
-		if !got.ApprovedAt.Equal(first) || !got.CreatedAt.Equal(first) || !got.NextRun.Equal(first) {
-			t.Fatalf("times: approved %v created %v next %v, want %v", got.ApprovedAt, got.CreatedAt, got.NextRun, first)
-		}
+		require.NoError(t, err)
+		assert.Equal(t, a.SystemUserToken, got.SystemUserToken, "token")
+		assert.Equal(t, a.ContextIdentifier, got.ContextIdentifier, "context identifier")
+		assert.Equal(t, a.CompanyName, got.CompanyName, "company")
+		assert.Equal(t, a.Serial, got.Serial, "serial")
+		assert.Equal(t, a.WebAPIURL, got.WebAPIURL, "url")
+		assert.Equal(t, a.ApprovedBy, got.ApprovedBy, "approved by")
+		assert.Equal(t, StatusActive, got.Status, "status")
+		assert.Equal(t, int64(1), got.Approvals, "approvals")
+		assert.Equal(t, first, got.ApprovedAt, "approved at")
+		assert.Equal(t, first, got.CreatedAt, "created at")
+		assert.Equal(t, first, got.NextRun, "next run")
 
 		// Run it once so that it has history, then deactivate it (revoked token).
 		c := claimOne(t, s, "w1", first)
-		if err := s.Complete(ctx, c, Result{NextRun: first.Add(time.Hour), Summary: "created company 42"}); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, s.Complete(ctx, c, Result{NextRun: first.Add(time.Hour), Summary: "created company 42"}))
 		c = claimOne(t, s, "w1", db.clock.Advance(2*time.Hour))
-		if err := s.Complete(ctx, c, Result{Err: "system user token revoked", Deactivate: true, Reason: "revoked"}); err != nil {
-			t.Fatal(err)
-		}
-		if got, _ := s.Tenant(ctx, a.ContextIdentifier); got.Status != StatusInactive || got.StatusReason != "revoked" {
-			t.Fatalf("after deactivate: %s %q", got.Status, got.StatusReason)
-		}
-		if cs, _ := s.ClaimDue(ctx, "w1", db.clock.Advance(24*time.Hour), time.Minute, 10); len(cs) != 0 {
-			t.Fatalf("inactive tenant claimed: %v", cs)
-		}
+		require.NoError(t, s.Complete(ctx, c, Result{Err: "system user token revoked", Deactivate: true, Reason: "revoked"}))
+		got, err = s.Tenant(ctx, a.ContextIdentifier)
+		require.NoError(t, err)
+		assert.Equal(t, StatusInactive, got.Status, "after deactivate")
+		assert.Equal(t, "revoked", got.StatusReason, "after deactivate")
+		cs, err := s.ClaimDue(ctx, "w1", db.clock.Advance(24*time.Hour), time.Minute, 10)
+		require.NoError(t, err)
+		require.Empty(t, cs, "inactive tenant claimed")
 
 		// Re-approval, spelled differently, with a new token and no company name.
 		re := Approval{ContextIdentifier: "CUST00007", SystemUserToken: "SECRET-new-token", ApprovedBy: "other@example.com"}
 		now := db.clock.Advance(time.Minute)
 		mustUpsert(t, s, re)
 		list, err := s.ListTenants(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(list) != 1 {
-			t.Fatalf("re-approval duplicated the tenant: %d rows", len(list))
-		}
+		require.NoError(t, err)
+		require.Len(t, list, 1, "re-approval duplicated the tenant")
 		got, err = s.Tenant(ctx, "Cust00007")
-		if err != nil {
-			t.Fatal(err)
-		}
-		checks := []struct {
-			name      string
-			got, want any
-		}{
-			{"token", got.SystemUserToken, re.SystemUserToken},
-			{"spelling", got.ContextIdentifier, "CUST00007"},
-			{"status", got.Status, StatusActive},
-			{"reason", got.StatusReason, ""},
-			{"approvals", got.Approvals, int64(2)},
-			{"approved by", got.ApprovedBy, "other@example.com"},
-			{"company kept", got.CompanyName, a.CompanyName},
-			{"serial kept", got.Serial, a.Serial},
-			{"url kept", got.WebAPIURL, a.WebAPIURL},
-			{"created kept", got.CreatedAt, first},
-			{"approved at", got.ApprovedAt, now},
-			{"last sync kept", got.LastSync, first},
-			{"last result kept", got.LastResult, "created company 42"},
-			{"last error kept", got.LastError, "system user token revoked"},
-			{"due again", got.NextRun, now},
-		}
-		for _, c := range checks {
-			if !reflect.DeepEqual(c.got, c.want) {
-				t.Errorf("%s: got %v, want %v", c.name, c.got, c.want)
-			}
-		}
-		if cs := claimAll(t, s, "w2", now); len(cs) != 1 || cs[0].SystemUserToken != re.SystemUserToken {
-			t.Fatalf("reactivated tenant not claimable with its new token: %v", cs)
-		}
+		require.NoError(t, err)
+		assert.Equal(t, re.SystemUserToken, got.SystemUserToken, "token")
+		assert.Equal(t, "CUST00007", got.ContextIdentifier, "spelling")
+		assert.Equal(t, StatusActive, got.Status, "status")
+		assert.Empty(t, got.StatusReason, "reason")
+		assert.Equal(t, int64(2), got.Approvals, "approvals")
+		assert.Equal(t, "other@example.com", got.ApprovedBy, "approved by")
+		assert.Equal(t, a.CompanyName, got.CompanyName, "company kept")
+		assert.Equal(t, a.Serial, got.Serial, "serial kept")
+		assert.Equal(t, a.WebAPIURL, got.WebAPIURL, "url kept")
+		assert.Equal(t, first, got.CreatedAt, "created kept")
+		assert.Equal(t, now, got.ApprovedAt, "approved at")
+		assert.Equal(t, first, got.LastSync, "last sync kept")
+		assert.Equal(t, "created company 42", got.LastResult, "last result kept")
+		assert.Equal(t, "system user token revoked", got.LastError, "last error kept")
+		assert.Equal(t, now, got.NextRun, "due again")
+		cs = claimAll(t, s, "w2", now)
+		require.Len(t, cs, 1, "reactivated tenant not claimable")
+		assert.Equal(t, re.SystemUserToken, cs[0].SystemUserToken, "reactivated tenant claimed without its new token")
 
 		// An approval by nobody known is not credited to the previous approver.
 		mustUpsert(t, s, Approval{ContextIdentifier: "Cust00007", SystemUserToken: "SECRET-third-token"})
-		if got, _ := s.Tenant(ctx, "Cust00007"); got.ApprovedBy != "" || got.CompanyName != a.CompanyName {
-			t.Errorf("unnamed approval: approved by %q, company %q; want nobody, %q kept", got.ApprovedBy, got.CompanyName, a.CompanyName)
-		}
+		got, err = s.Tenant(ctx, "Cust00007")
+		require.NoError(t, err)
+		assert.Empty(t, got.ApprovedBy, "unnamed approval credited to someone")
+		assert.Equal(t, a.CompanyName, got.CompanyName, "unnamed approval: company kept")
 	})
 }
 
@@ -182,13 +156,10 @@ func TestUpsertTenantRejects(t *testing.T) {
 		{ContextIdentifier: strings.Repeat("c", 201), SystemUserToken: "x"},
 		{ContextIdentifier: "Cust1", SystemUserToken: ""},
 	} {
-		if err := s.UpsertTenant(ctx, a); !errors.Is(err, ErrInvalid) {
-			t.Errorf("UpsertTenant(%q): err = %v, want ErrInvalid", a.ContextIdentifier, err)
-		}
+		assert.ErrorIs(t, s.UpsertTenant(ctx, a), ErrInvalid, "UpsertTenant(%q)", a.ContextIdentifier)
 	}
-	if _, err := s.Tenant(ctx, "Cust404"); !errors.Is(err, ErrNotFound) {
-		t.Fatalf("unknown tenant: %v", err)
-	}
+	_, err := s.Tenant(ctx, "Cust404")
+	require.ErrorIs(t, err, ErrNotFound, "unknown tenant")
 }
 
 func TestSealing(t *testing.T) {
@@ -200,95 +171,71 @@ func TestSealing(t *testing.T) {
 		mustUpsert(t, s, b)
 
 		var raw []byte
-		if err := s.DB().QueryRowContext(ctx, `SELECT system_user_token FROM tenants WHERE context_key = 'cust00001'`).Scan(&raw); err != nil {
-			t.Fatal(err)
-		}
-		if bytes.Contains(raw, []byte(a.SystemUserToken)) {
-			t.Fatal("token stored in the clear")
-		}
+		require.NoError(t, s.DB().QueryRowContext(ctx, `SELECT system_user_token FROM tenants WHERE context_key = 'cust00001'`).Scan(&raw))
+		require.NotContains(t, string(raw), a.SystemUserToken, "token stored in the clear")
 
 		checkBroken := func(what string) {
 			t.Helper()
 			_, err := s.Tenant(ctx, a.ContextIdentifier)
-			if !errors.Is(err, ErrSealBroken) {
-				t.Fatalf("%s: err = %v, want ErrSealBroken", what, err)
-			}
-			if strings.Contains(err.Error(), "SECRET") || !strings.Contains(err.Error(), a.ContextIdentifier) {
-				t.Fatalf("%s: error %q leaks a token or does not name the tenant", what, err)
-			}
+			require.ErrorIs(t, err, ErrSealBroken, what)
+			require.NotContains(t, err.Error(), "SECRET", "%s: the error leaks a token", what)
+			require.Contains(t, err.Error(), a.ContextIdentifier, "%s: the error does not name the tenant", what)
 		}
 
 		// A flipped bit.
 		tampered := bytes.Clone(raw)
 		tampered[len(tampered)-1] ^= 1
-		if _, err := s.DB().ExecContext(ctx, `UPDATE tenants SET system_user_token = $1 WHERE context_key = 'cust00001'`, tampered); err != nil {
-			t.Fatal(err)
-		}
+		_, err := s.DB().ExecContext(ctx, `UPDATE tenants SET system_user_token = $1 WHERE context_key = 'cust00001'`, tampered)
+		require.NoError(t, err)
 		checkBroken("tampered")
 
 		// B's (valid) sealed token copied into A's row.
-		if _, err := s.DB().ExecContext(ctx, `UPDATE tenants SET system_user_token =
-			(SELECT system_user_token FROM tenants WHERE context_key = 'cust00002') WHERE context_key = 'cust00001'`); err != nil {
-			t.Fatal(err)
-		}
+		_, err = s.DB().ExecContext(ctx, `UPDATE tenants SET system_user_token =
+			(SELECT system_user_token FROM tenants WHERE context_key = 'cust00002') WHERE context_key = 'cust00001'`)
+		require.NoError(t, err)
 		checkBroken("row swap")
 
 		// Truncated garbage.
-		if _, err := s.DB().ExecContext(ctx, `UPDATE tenants SET system_user_token = $1 WHERE context_key = 'cust00001'`, []byte{1, 2}); err != nil {
-			t.Fatal(err)
-		}
+		_, err = s.DB().ExecContext(ctx, `UPDATE tenants SET system_user_token = $1 WHERE context_key = 'cust00001'`, []byte{1, 2})
+		require.NoError(t, err)
 		checkBroken("truncated")
 
 		// The original value opens again where it belongs.
-		if _, err := s.DB().ExecContext(ctx, `UPDATE tenants SET system_user_token = $1 WHERE context_key = 'cust00001'`, raw); err != nil {
-			t.Fatal(err)
-		}
-		if got, err := s.Tenant(ctx, a.ContextIdentifier); err != nil || got.SystemUserToken != a.SystemUserToken {
-			t.Fatalf("restored: %v", err)
-		}
+		_, err = s.DB().ExecContext(ctx, `UPDATE tenants SET system_user_token = $1 WHERE context_key = 'cust00001'`, raw)
+		got, err := s.Tenant(ctx, a.ContextIdentifier)
+		require.NoError(t, err, "restored")
+		require.Equal(t, a.SystemUserToken, got.SystemUserToken, "restored")
 
 		// A claim meets a token that does not open: that tenant is deactivated, not handed
 		// out and not claimed again in a loop; the others are unaffected.
 		var logBuf bytes.Buffer
 		swapped, err := OpenConfig(ctx, Config{DSN: db.dsn, SealKey: db.key, Now: db.clock.Now,
 			Logger: slog.New(slog.NewTextHandler(&logBuf, nil))})
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		defer swapped.Close()
-		if _, err := s.DB().ExecContext(ctx, `UPDATE tenants SET system_user_token = $1 WHERE context_key = 'cust00001'`, tampered); err != nil {
-			t.Fatal(err)
-		}
+		_, err = s.DB().ExecContext(ctx, `UPDATE tenants SET system_user_token = $1 WHERE context_key = 'cust00001'`, tampered)
+		require.NoError(t, err)
 		cs, deactivated, err := swapped.ClaimDueBy(ctx, "w", db.clock.Now(), db.clock.Now(), time.Minute, 10)
-		if err != nil || deactivated != 1 {
-			t.Fatalf("claim: %d deactivated, %v", deactivated, err)
-		}
-		if len(cs) != 1 || cs[0].ContextIdentifier != b.ContextIdentifier || cs[0].SystemUserToken != b.SystemUserToken {
-			t.Fatalf("claims = %v", cs)
-		}
-		ta, err := swapped.DB().QueryContext(ctx, `SELECT status, lease_owner FROM tenants WHERE context_key = 'cust00001'`)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ta.Next()
+		require.NoError(t, err, "claim")
+		require.Equal(t, 1, deactivated, "tenants deactivated by the claim")
+		require.Len(t, cs, 1, "claims")
+		assert.Equal(t, b.ContextIdentifier, cs[0].ContextIdentifier, "claimed tenant")
+		assert.Equal(t, b.SystemUserToken, cs[0].SystemUserToken, "claimed token")
 		var status, owner string
-		ta.Scan(&status, &owner)
-		ta.Close()
-		if status != "inactive" || owner != "" {
-			t.Fatalf("broken tenant: status %q owner %q", status, owner)
-		}
-		if !strings.Contains(logBuf.String(), a.ContextIdentifier) || strings.Contains(logBuf.String(), "SECRET") {
-			t.Fatalf("log: %s", logBuf.String())
-		}
+		require.NoError(t, swapped.DB().QueryRowContext(ctx, `SELECT status, lease_owner FROM tenants WHERE context_key = 'cust00001'`).Scan(&status, &owner))
+		assert.Equal(t, "inactive", status, "broken tenant's status")
+		assert.Empty(t, owner, "broken tenant's lease owner")
+		assert.Contains(t, logBuf.String(), a.ContextIdentifier, "the log does not name the tenant")
+		assert.NotContains(t, logBuf.String(), "SECRET", "the log leaks a token")
 	})
 }
 
 func TestListHasNoSecrets(t *testing.T) {
 	// By construction: the summary type has no field that could hold a token.
 	for i, typ := 0, reflect.TypeFor[TenantSummary](); i < typ.NumField(); i++ {
-		if n := strings.ToLower(typ.Field(i).Name); strings.Contains(n, "token") || strings.Contains(n, "secret") {
-			t.Fatalf("TenantSummary has field %s", typ.Field(i).Name)
-		}
+		n := strings.ToLower(typ.Field(i).Name)
+		assert.NotContains(t, n, "token", "TenantSummary has field %s", typ.Field(i).Name)
+		assert.NotContains(t, n, "secret", "TenantSummary has field %s", typ.Field(i).Name)
 	}
 	eachDB(t, func(t *testing.T, db *testDB) {
 		ctx := context.Background()
@@ -299,26 +246,21 @@ func TestListHasNoSecrets(t *testing.T) {
 			mustUpsert(t, s, apps[i])
 		}
 		list, err := s.ListTenants(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(list) != 5 {
-			t.Fatalf("%d tenants", len(list))
-		}
+		require.NoError(t, err)
+		require.Len(t, list, 5)
 		dump := fmt.Sprintf("%+v %#v", list, list)
-		tn, _ := s.Tenant(ctx, apps[0].ContextIdentifier)
+		tn, err := s.Tenant(ctx, apps[0].ContextIdentifier)
+		require.NoError(t, err)
 		cs := claimAll(t, s, "w", db.clock.Now())
+		require.NotEmpty(t, cs)
 		var logBuf bytes.Buffer
 		slog.New(slog.NewJSONHandler(&logBuf, nil)).Info("x", "tenant", tn, "claim", cs[0], "claims", cs)
 		dump += fmt.Sprintf("%v %+v %#v %s %v %+v %#v", tn, tn, tn, tn, cs, cs, cs) + logBuf.String()
 		for i, a := range apps {
-			if list[i].ContextIdentifier != a.ContextIdentifier || list[i].CompanyName != a.CompanyName {
-				t.Fatalf("list[%d] = %+v", i, list[i])
-			}
+			assert.Equal(t, a.ContextIdentifier, list[i].ContextIdentifier, "list[%d]", i)
+			assert.Equal(t, a.CompanyName, list[i].CompanyName, "list[%d]", i)
 		}
-		if strings.Contains(dump, "SECRET") {
-			t.Fatalf("a token is printable: %s", dump)
-		}
+		assert.NotContains(t, dump, "SECRET", "a token is printable")
 	})
 }
 
@@ -326,22 +268,32 @@ func TestListHasNoSecrets(t *testing.T) {
 func claimOne(t testing.TB, s *Store, owner string, now time.Time) Claim {
 	t.Helper()
 	cs, err := s.ClaimDue(context.Background(), owner, now, time.Minute, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(cs) != 1 {
-		t.Fatalf("claimed %d tenants, want 1", len(cs))
-	}
+	require.NoError(t, err)
+	require.Len(t, cs, 1, "claimed tenants")
 	return cs[0]
 }
 
 func claimAll(t testing.TB, s *Store, owner string, now time.Time) []Claim {
 	t.Helper()
 	cs, err := s.ClaimDue(context.Background(), owner, now, time.Minute, 1000)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return cs
+}
+
+// mustTenant reads one tenant, which must exist.
+func mustTenant(t testing.TB, s *Store, contextID string) *Tenant {
+	t.Helper()
+	got, err := s.Tenant(context.Background(), contextID)
+	require.NoError(t, err)
+	return got
+}
+
+// mustCounts reads the counts at now.
+func mustCounts(t testing.TB, s *Store, now time.Time) Counts {
+	t.Helper()
+	c, err := s.Counts(context.Background(), now)
+	require.NoError(t, err)
+	return c
 }
 
 func TestClaimCompleteRelease(t *testing.T) {
@@ -353,81 +305,60 @@ func TestClaimCompleteRelease(t *testing.T) {
 		}
 		now := db.clock.Now()
 		c1, err := s.ClaimDue(ctx, "w1", now, 30*time.Second, 2)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(c1) != 2 {
-			t.Fatalf("claimed %d, want 2", len(c1))
-		}
+		require.NoError(t, err)
+		require.Len(t, c1, 2)
 		for _, c := range c1 {
-			if c.Owner != "w1" || c.Fence != 1 || !c.LeaseUntil.Equal(now.Add(30*time.Second)) || !strings.HasPrefix(c.SystemUserToken, "SECRET-sut-") {
-				t.Fatalf("claim %s: owner %q fence %d until %v", c, c.Owner, c.Fence, c.LeaseUntil)
-			}
+			assert.Equal(t, "w1", c.Owner, "claim %s: owner", c)
+			assert.Equal(t, int64(1), c.Fence, "claim %s: fence", c)
+			assert.Equal(t, now.Add(30*time.Second), c.LeaseUntil, "claim %s: lease until", c)
+			assert.True(t, strings.HasPrefix(c.SystemUserToken, "SECRET-sut-"), "claim %s: token not opened", c)
 		}
 		c2 := claimAll(t, s, "w2", now)
-		if len(c2) != 1 || c2[0].ContextIdentifier == c1[0].ContextIdentifier || c2[0].ContextIdentifier == c1[1].ContextIdentifier {
-			t.Fatalf("second claimer got %v (first got %v)", c2, c1)
-		}
-		if c3 := claimAll(t, s, "w3", now); len(c3) != 0 {
-			t.Fatalf("third claimer got %v", c3)
-		}
-		counts, err := s.Counts(ctx, now)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if counts != (Counts{Total: 3, Active: 3, Leased: 3}) {
-			t.Fatalf("counts in flight = %+v", counts)
-		}
+		require.Len(t, c2, 1, "second claimer")
+		require.NotContains(t, []string{c1[0].ContextIdentifier, c1[1].ContextIdentifier}, c2[0].ContextIdentifier,
+			"second claimer got a tenant of the first")
+		require.Empty(t, claimAll(t, s, "w3", now), "third claimer")
+		require.Equal(t, Counts{Total: 3, Active: 3, Leased: 3}, mustCounts(t, s, now), "counts in flight")
 
 		at := db.clock.Advance(5 * time.Second)
 		next := at.Add(time.Hour)
-		if err := s.Complete(ctx, c1[0], Result{At: at, NextRun: next, Summary: "company 1"}); err != nil {
-			t.Fatal(err)
-		}
-		if err := s.Complete(ctx, c1[0], Result{At: at, NextRun: next}); !errors.Is(err, ErrLeaseLost) {
-			t.Fatalf("second Complete: err = %v, want ErrLeaseLost", err)
-		}
-		if err := s.Complete(ctx, c1[1], Result{At: at, NextRun: next, Err: "job failed: 400 bad request"}); err != nil {
-			t.Fatal(err)
-		}
-		if err := s.Release(ctx, c2[0]); err != nil {
-			t.Fatal(err)
-		}
-		if err := s.Release(ctx, c2[0]); !errors.Is(err, ErrLeaseLost) {
-			t.Fatalf("second Release: err = %v", err)
-		}
-		t0, _ := s.Tenant(ctx, c1[0].ContextIdentifier)
-		if t0.LastOutcome != OutcomeOK || t0.LastResult != "company 1" || !t0.LastSync.Equal(at) || !t0.NextRun.Equal(next) ||
-			t0.LeaseOwner != "" || !t0.LeaseUntil.IsZero() || t0.Fence != 1 {
-			t.Fatalf("completed tenant = %+v", t0.TenantSummary)
-		}
-		t1, _ := s.Tenant(ctx, c1[1].ContextIdentifier)
-		if t1.LastOutcome != OutcomeFailed || t1.LastError != "job failed: 400 bad request" || !t1.LastSync.IsZero() || !t1.LastRun.Equal(at) || t1.Status != StatusActive {
-			t.Fatalf("failed tenant = %+v", t1.TenantSummary)
-		}
-		t2, _ := s.Tenant(ctx, c2[0].ContextIdentifier)
-		if t2.LastOutcome != OutcomeNone || !t2.NextRun.Equal(now) || t2.LeaseOwner != "" {
-			t.Fatalf("released tenant changed: %+v", t2.TenantSummary)
-		}
-		counts, _ = s.Counts(ctx, at)
-		if counts != (Counts{Total: 3, Active: 3, Due: 1, OK: 1, Failed: 1}) {
-			t.Fatalf("counts = %+v", counts)
-		}
+		require.NoError(t, s.Complete(ctx, c1[0], Result{At: at, NextRun: next, Summary: "company 1"}))
+		require.ErrorIs(t, s.Complete(ctx, c1[0], Result{At: at, NextRun: next}), ErrLeaseLost, "second Complete")
+		require.NoError(t, s.Complete(ctx, c1[1], Result{At: at, NextRun: next, Err: "job failed: 400 bad request"}))
+		require.NoError(t, s.Release(ctx, c2[0]))
+		require.ErrorIs(t, s.Release(ctx, c2[0]), ErrLeaseLost, "second Release")
+
+		t0 := mustTenant(t, s, c1[0].ContextIdentifier)
+		assert.Equal(t, OutcomeOK, t0.LastOutcome, "completed tenant: outcome")
+		assert.Equal(t, "company 1", t0.LastResult, "completed tenant: result")
+		assert.Equal(t, at, t0.LastSync, "completed tenant: last sync")
+		assert.Equal(t, next, t0.NextRun, "completed tenant: next run")
+		assert.Empty(t, t0.LeaseOwner, "completed tenant: lease owner")
+		assert.Zero(t, t0.LeaseUntil, "completed tenant: lease until")
+		assert.Equal(t, int64(1), t0.Fence, "completed tenant: fence")
+
+		t1 := mustTenant(t, s, c1[1].ContextIdentifier)
+		assert.Equal(t, OutcomeFailed, t1.LastOutcome, "failed tenant: outcome")
+		assert.Equal(t, "job failed: 400 bad request", t1.LastError, "failed tenant: error")
+		assert.Zero(t, t1.LastSync, "failed tenant: last sync")
+		assert.Equal(t, at, t1.LastRun, "failed tenant: last run")
+		assert.Equal(t, StatusActive, t1.Status, "failed tenant: status")
+
+		t2 := mustTenant(t, s, c2[0].ContextIdentifier)
+		assert.Equal(t, OutcomeNone, t2.LastOutcome, "released tenant: outcome")
+		assert.Equal(t, now, t2.NextRun, "released tenant: next run")
+		assert.Empty(t, t2.LeaseOwner, "released tenant: lease owner")
+
+		require.Equal(t, Counts{Total: 3, Active: 3, Due: 1, OK: 1, Failed: 1}, mustCounts(t, s, at))
 		// The released tenant is claimable at once, with a new fencing token.
 		c4 := claimAll(t, s, "w4", at)
-		if len(c4) != 1 || c4[0].ContextIdentifier != c2[0].ContextIdentifier || c4[0].Fence != c2[0].Fence+1 {
-			t.Fatalf("reclaim after release: %v", c4)
-		}
-		if err := s.Complete(ctx, c4[0], Result{At: at, NextRun: next}); err != nil {
-			t.Fatal(err)
-		}
+		require.Len(t, c4, 1, "reclaim after release")
+		require.Equal(t, c2[0].ContextIdentifier, c4[0].ContextIdentifier, "reclaim after release")
+		require.Equal(t, c2[0].Fence+1, c4[0].Fence, "reclaim after release: fence")
+		require.NoError(t, s.Complete(ctx, c4[0], Result{At: at, NextRun: next}))
 		// Nothing else is due until the next run.
-		if cs := claimAll(t, s, "w5", next.Add(-time.Microsecond)); len(cs) != 0 {
-			t.Fatalf("claimed before due: %v", cs)
-		}
-		if cs := claimAll(t, s, "w5", next); len(cs) != 3 {
-			t.Fatalf("due at next run: %d claims", len(cs))
-		}
+		require.Empty(t, claimAll(t, s, "w5", next.Add(-time.Microsecond)), "claimed before due")
+		require.Len(t, claimAll(t, s, "w5", next), 3, "due at next run")
 	})
 }
 
@@ -440,29 +371,17 @@ func TestClaimArguments(t *testing.T) {
 		lease time.Duration
 		limit int
 	}{{"", time.Minute, 1}, {"w", 0, 1}, {"w", time.Minute, 0}} {
-		if _, err := s.ClaimDue(ctx, tc.owner, now, tc.lease, tc.limit); !errors.Is(err, ErrInvalid) {
-			t.Errorf("ClaimDue(%q, %v, %d): err = %v", tc.owner, tc.lease, tc.limit, err)
-		}
+		_, err := s.ClaimDue(ctx, tc.owner, now, tc.lease, tc.limit)
+		assert.ErrorIs(t, err, ErrInvalid, "ClaimDue(%q, %v, %d)", tc.owner, tc.lease, tc.limit)
 	}
 	c := Claim{ContextIdentifier: "Cust1", Owner: "w", Fence: 1}
-	if err := s.Complete(ctx, c, Result{}); !errors.Is(err, ErrInvalid) {
-		t.Errorf("Complete without next run: %v", err)
-	}
-	if err := s.Reschedule(ctx, c, Retry{}); !errors.Is(err, ErrInvalid) {
-		t.Errorf("Reschedule without next run: %v", err)
-	}
-	if err := s.Postpone(ctx, c, time.Time{}, ""); !errors.Is(err, ErrInvalid) {
-		t.Errorf("Postpone without time: %v", err)
-	}
-	if err := s.Release(ctx, Claim{ContextIdentifier: "Cust1"}); !errors.Is(err, ErrInvalid) {
-		t.Errorf("Release without owner: %v", err)
-	}
-	if err := s.Release(ctx, c); !errors.Is(err, ErrLeaseLost) {
-		t.Errorf("Release of a tenant that does not exist: %v", err)
-	}
-	if _, err := s.ReleaseOwner(ctx, ""); !errors.Is(err, ErrInvalid) {
-		t.Errorf("ReleaseOwner(\"\"): %v", err)
-	}
+	assert.ErrorIs(t, s.Complete(ctx, c, Result{}), ErrInvalid, "Complete without next run")
+	assert.ErrorIs(t, s.Reschedule(ctx, c, Retry{}), ErrInvalid, "Reschedule without next run")
+	assert.ErrorIs(t, s.Postpone(ctx, c, time.Time{}, ""), ErrInvalid, "Postpone without time")
+	assert.ErrorIs(t, s.Release(ctx, Claim{ContextIdentifier: "Cust1"}), ErrInvalid, "Release without owner")
+	assert.ErrorIs(t, s.Release(ctx, c), ErrLeaseLost, "Release of a tenant that does not exist")
+	_, err := s.ReleaseOwner(ctx, "")
+	assert.ErrorIs(t, err, ErrInvalid, `ReleaseOwner("")`)
 }
 
 func TestLeaseExpiryAndFencing(t *testing.T) {
@@ -475,26 +394,21 @@ func TestLeaseExpiryAndFencing(t *testing.T) {
 
 		ca := claimOne(t, a, "instance-a", t0)
 		// While A's lease runs, B gets nothing.
-		if cs, _ := b.ClaimDue(ctx, "instance-b", t0.Add(lease-time.Microsecond), lease, 10); len(cs) != 0 {
-			t.Fatalf("B claimed a leased tenant: %v", cs)
-		}
+		cs, err := b.ClaimDue(ctx, "instance-b", t0.Add(lease-time.Microsecond), lease, 10)
+		require.NoError(t, err)
+		require.Empty(t, cs, "B claimed a leased tenant")
 		// A renews once: B must wait for the renewed lease.
-		ca, err := a.Renew(ctx, ca, t0.Add(20*time.Second), lease)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if cs, _ := b.ClaimDue(ctx, "instance-b", t0.Add(lease+time.Second), lease, 10); len(cs) != 0 {
-			t.Fatalf("B claimed a renewed lease: %v", cs)
-		}
+		ca, err = a.Renew(ctx, ca, t0.Add(20*time.Second), lease)
+		require.NoError(t, err)
+		cs, err = b.ClaimDue(ctx, "instance-b", t0.Add(lease+time.Second), lease, 10)
+		require.NoError(t, err)
+		require.Empty(t, cs, "B claimed a renewed lease")
 		// A "dies". When its lease ends B takes over, with a higher fencing token.
 		t1 := t0.Add(20*time.Second + lease)
 		cb, err := b.ClaimDue(ctx, "instance-b", t1, lease, 10)
-		if err != nil || len(cb) != 1 {
-			t.Fatalf("takeover: %v %v", cb, err)
-		}
-		if cb[0].Fence <= ca.Fence {
-			t.Fatalf("fence did not move: A %d, B %d", ca.Fence, cb[0].Fence)
-		}
+		require.NoError(t, err, "takeover")
+		require.Len(t, cb, 1, "takeover")
+		require.Greater(t, cb[0].Fence, ca.Fence, "fence did not move")
 		// A's late writes are all refused and change nothing.
 		late := Result{At: t1, NextRun: t1.Add(time.Hour), Summary: "late"}
 		for name, err := range map[string]error{
@@ -504,20 +418,16 @@ func TestLeaseExpiryAndFencing(t *testing.T) {
 			"postpone":   a.Postpone(ctx, ca, t1.Add(time.Hour), "late"),
 			"release":    a.Release(ctx, ca),
 		} {
-			if !errors.Is(err, ErrLeaseLost) {
-				t.Errorf("late %s: err = %v, want ErrLeaseLost", name, err)
-			}
+			assert.ErrorIs(t, err, ErrLeaseLost, "late %s", name)
 		}
-		if _, err := a.Renew(ctx, ca, t1, lease); !errors.Is(err, ErrLeaseLost) {
-			t.Errorf("late renew: %v", err)
-		}
-		got, _ := b.Tenant(ctx, "Cust00001")
-		if got.LeaseOwner != "instance-b" || got.Fence != cb[0].Fence || got.LastOutcome != OutcomeNone || got.Status != StatusActive {
-			t.Fatalf("late write leaked through: %+v", got.TenantSummary)
-		}
-		if err := b.Complete(ctx, cb[0], Result{At: t1, NextRun: t1.Add(time.Hour), Summary: "b did it"}); err != nil {
-			t.Fatal(err)
-		}
+		_, err = a.Renew(ctx, ca, t1, lease)
+		assert.ErrorIs(t, err, ErrLeaseLost, "late renew")
+		got := mustTenant(t, b, "Cust00001")
+		assert.Equal(t, "instance-b", got.LeaseOwner, "late write leaked through: lease owner")
+		assert.Equal(t, cb[0].Fence, got.Fence, "late write leaked through: fence")
+		assert.Equal(t, OutcomeNone, got.LastOutcome, "late write leaked through: outcome")
+		assert.Equal(t, StatusActive, got.Status, "late write leaked through: status")
+		require.NoError(t, b.Complete(ctx, cb[0], Result{At: t1, NextRun: t1.Add(time.Hour), Summary: "b did it"}))
 
 		// The same owner name, restarted: its old claim is still refused after the
 		// lease moved on, because the fencing token decides, not the name.
@@ -525,17 +435,13 @@ func TestLeaseExpiryAndFencing(t *testing.T) {
 		old := claimOne(t, a, "same", t2)
 		t3 := t2.Add(time.Minute) // claimOne leases for a minute
 		fresh := claimOne(t, b, "same", t3)
-		if err := a.Complete(ctx, old, Result{At: t3, NextRun: t3.Add(time.Hour)}); !errors.Is(err, ErrLeaseLost) {
-			t.Fatalf("stale claim of the same owner: err = %v", err)
-		}
+		require.ErrorIs(t, a.Complete(ctx, old, Result{At: t3, NextRun: t3.Add(time.Hour)}), ErrLeaseLost, "stale claim of the same owner")
 		// An expired lease nobody took over still completes: nothing conflicts.
 		t4 := t3.Add(10 * lease)
-		if err := b.Complete(ctx, fresh, Result{At: t4, NextRun: t4.Add(time.Hour)}); err != nil {
-			t.Fatalf("complete after expiry, no takeover: %v", err)
-		}
-		if err := b.Complete(ctx, fresh, Result{At: t4, NextRun: t4.Add(time.Hour)}); !errors.Is(err, ErrLeaseLost) || !strings.Contains(err.Error(), "Cust00001") {
-			t.Fatalf("complete twice: %v", err)
-		}
+		require.NoError(t, b.Complete(ctx, fresh, Result{At: t4, NextRun: t4.Add(time.Hour)}), "complete after expiry, no takeover")
+		err = b.Complete(ctx, fresh, Result{At: t4, NextRun: t4.Add(time.Hour)})
+		require.ErrorIs(t, err, ErrLeaseLost, "complete twice")
+		require.ErrorContains(t, err, "Cust00001", "complete twice")
 	})
 }
 
@@ -547,41 +453,34 @@ func TestRescheduleAndPostpone(t *testing.T) {
 		now := db.clock.Now()
 		for i := range 3 {
 			c := claimOne(t, s, "w", now)
-			if c.Attempts != i {
-				t.Fatalf("attempt %d: claim says %d", i, c.Attempts)
-			}
+			require.Equal(t, i, c.Attempts, "attempt %d: the claim's attempts", i)
 			now = now.Add(time.Minute)
-			if err := s.Reschedule(ctx, c, Retry{At: now, NextRun: now, Err: "503 Service Unavailable"}); err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, s.Reschedule(ctx, c, Retry{At: now, NextRun: now, Err: "503 Service Unavailable"}))
 		}
-		got, _ := s.Tenant(ctx, "Cust00001")
-		if got.Attempts != 3 || got.LastOutcome != OutcomeRetry || got.LastError != "503 Service Unavailable" || !got.NextRun.Equal(now) {
-			t.Fatalf("after retries: %+v", got.TenantSummary)
-		}
-		if c, _ := s.Counts(ctx, now); c.Retrying != 1 || c.Due != 1 {
-			t.Fatalf("counts: %+v", c)
-		}
-		c := claimOne(t, s, "w", now)
+		got := mustTenant(t, s, "Cust00001")
+		assert.Equal(t, 3, got.Attempts, "after retries: attempts")
+		assert.Equal(t, OutcomeRetry, got.LastOutcome, "after retries: outcome")
+		assert.Equal(t, "503 Service Unavailable", got.LastError, "after retries: error")
+		assert.Equal(t, now, got.NextRun, "after retries: next run")
+		c := mustCounts(t, s, now)
+		assert.Equal(t, 1, c.Retrying, "counts: retrying")
+		assert.Equal(t, 1, c.Due, "counts: due")
+
+		claim := claimOne(t, s, "w", now)
 		until := now.Add(2 * time.Hour)
-		if err := s.Postpone(ctx, c, until, "tenant offline"); err != nil {
-			t.Fatal(err)
-		}
-		got, _ = s.Tenant(ctx, "Cust00001")
-		if got.Attempts != 3 || got.LastOutcome != OutcomeWaiting || !got.NextRun.Equal(until) || got.LastError != "tenant offline" {
-			t.Fatalf("after postpone: %+v", got.TenantSummary)
-		}
-		if cs := claimAll(t, s, "w", until.Add(-time.Second)); len(cs) != 0 {
-			t.Fatal("claimed while postponed")
-		}
-		c = claimOne(t, s, "w", until)
-		if err := s.Complete(ctx, c, Result{At: until, NextRun: until.Add(time.Hour), Summary: "ok"}); err != nil {
-			t.Fatal(err)
-		}
-		got, _ = s.Tenant(ctx, "Cust00001")
-		if got.Attempts != 0 || got.LastError != "" || got.LastOutcome != OutcomeOK {
-			t.Fatalf("success did not reset: %+v", got.TenantSummary)
-		}
+		require.NoError(t, s.Postpone(ctx, claim, until, "tenant offline"))
+		got = mustTenant(t, s, "Cust00001")
+		assert.Equal(t, 3, got.Attempts, "after postpone: attempts")
+		assert.Equal(t, OutcomeWaiting, got.LastOutcome, "after postpone: outcome")
+		assert.Equal(t, until, got.NextRun, "after postpone: next run")
+		assert.Equal(t, "tenant offline", got.LastError, "after postpone: error")
+		require.Empty(t, claimAll(t, s, "w", until.Add(-time.Second)), "claimed while postponed")
+		claim = claimOne(t, s, "w", until)
+		require.NoError(t, s.Complete(ctx, claim, Result{At: until, NextRun: until.Add(time.Hour), Summary: "ok"}))
+		got = mustTenant(t, s, "Cust00001")
+		assert.Zero(t, got.Attempts, "success did not reset the attempts")
+		assert.Empty(t, got.LastError, "success did not reset the error")
+		assert.Equal(t, OutcomeOK, got.LastOutcome, "outcome after success")
 	})
 }
 
@@ -595,13 +494,11 @@ func TestDeactivateSkippedAfterReapproval(t *testing.T) {
 		re := approval(1)
 		mustUpsert(t, s, re)
 		now := db.clock.Now()
-		if err := s.Complete(ctx, c, Result{At: now, NextRun: now.Add(time.Minute), Err: "token revoked", Deactivate: true, Reason: "revoked"}); err != nil {
-			t.Fatal(err)
-		}
-		got, _ := s.Tenant(ctx, "Cust00001")
-		if got.Status != StatusActive || got.SystemUserToken != re.SystemUserToken || got.LastError != "token revoked" {
-			t.Fatalf("re-approved tenant: %+v", got.TenantSummary)
-		}
+		require.NoError(t, s.Complete(ctx, c, Result{At: now, NextRun: now.Add(time.Minute), Err: "token revoked", Deactivate: true, Reason: "revoked"}))
+		got := mustTenant(t, s, "Cust00001")
+		assert.Equal(t, StatusActive, got.Status, "re-approved tenant: status")
+		assert.Equal(t, re.SystemUserToken, got.SystemUserToken, "re-approved tenant: token")
+		assert.Equal(t, "token revoked", got.LastError, "re-approved tenant: error")
 	})
 }
 
@@ -613,18 +510,18 @@ func TestReleaseOwner(t *testing.T) {
 			mustUpsert(t, s, approval(i))
 		}
 		now := db.clock.Now()
-		mine, _ := s.ClaimDue(ctx, "me", now, time.Hour, 3)
-		theirs, _ := s.ClaimDue(ctx, "them", now, time.Hour, 3)
-		if len(mine) != 3 || len(theirs) != 2 {
-			t.Fatalf("claims %d/%d", len(mine), len(theirs))
-		}
+		mine, err := s.ClaimDue(ctx, "me", now, time.Hour, 3)
+		require.NoError(t, err)
+		theirs, err := s.ClaimDue(ctx, "them", now, time.Hour, 3)
+		require.NoError(t, err)
+		require.Len(t, mine, 3)
+		require.Len(t, theirs, 2)
 		n, err := s.ReleaseOwner(ctx, "me")
-		if err != nil || n != 3 {
-			t.Fatalf("ReleaseOwner = %d, %v", n, err)
-		}
-		if c, _ := s.Counts(ctx, now); c.Leased != 2 || c.Due != 3 {
-			t.Fatalf("counts after release: %+v", c)
-		}
+		require.NoError(t, err)
+		require.Equal(t, int64(3), n, "released")
+		c := mustCounts(t, s, now)
+		assert.Equal(t, 2, c.Leased, "counts after release: leased")
+		assert.Equal(t, 3, c.Due, "counts after release: due")
 	})
 }
 
@@ -642,33 +539,23 @@ func TestClaimsStream(t *testing.T) {
 		seen := map[string]int{}
 		for {
 			cs, err := s.ClaimDue(ctx, "w", now, time.Minute, batch)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			if len(cs) == 0 {
 				break
 			}
-			if len(cs) > batch {
-				t.Fatalf("batch of %d", len(cs))
-			}
+			require.LessOrEqual(t, len(cs), batch, "batch size")
 			for _, c := range cs {
 				seen[c.ContextIdentifier]++
-				if err := s.Complete(ctx, c, Result{At: now, NextRun: now.Add(time.Hour)}); err != nil {
-					t.Fatal(err)
-				}
+				require.NoError(t, s.Complete(ctx, c, Result{At: now, NextRun: now.Add(time.Hour)}))
 			}
 		}
-		if len(seen) != n {
-			t.Fatalf("saw %d tenants, want %d", len(seen), n)
-		}
+		require.Len(t, seen, n, "tenants seen")
 		for id, k := range seen {
-			if k != 1 {
-				t.Fatalf("%s claimed %d times", id, k)
-			}
+			require.Equal(t, 1, k, "%s: times claimed", id)
 		}
-		if c, _ := s.Counts(ctx, now); c.OK != n || c.Due != 0 {
-			t.Fatalf("counts: %+v", c)
-		}
+		c := mustCounts(t, s, now)
+		assert.Equal(t, n, c.OK, "counts: ok")
+		assert.Zero(t, c.Due, "counts: due")
 	})
 }
 
@@ -723,18 +610,16 @@ func TestConcurrentClaimers(t *testing.T) {
 		wg.Wait()
 		close(errs)
 		for err := range errs {
-			t.Error(err)
+			assert.NoError(t, err)
 		}
-		if len(seen) != tenants {
-			t.Fatalf("processed %d tenants, want %d", len(seen), tenants)
-		}
+		require.Len(t, seen, tenants, "tenants processed")
 		owners := map[string]bool{}
 		for _, o := range seen {
 			owners[o] = true
 		}
 		t.Logf("%d tenants spread over %d workers", tenants, len(owners))
-		if c, _ := setup.Counts(ctx, now); c.OK != tenants || c.Leased != 0 {
-			t.Fatalf("counts: %+v", c)
-		}
+		c := mustCounts(t, setup, now)
+		assert.Equal(t, tenants, c.OK, "counts: ok")
+		assert.Zero(t, c.Leased, "counts: leased")
 	})
 }

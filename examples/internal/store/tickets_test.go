@@ -4,12 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // A ticket stored with a run's end comes back, sealed at rest, with the next claim of
@@ -23,33 +24,23 @@ func TestTicketTravelsWithTheClaim(t *testing.T) {
 		now := db.clock.Now()
 
 		c := claimOne(t, a, "a", now)
-		if c.Ticket != nil {
-			t.Fatalf("a new tenant has a ticket: %v", c.Ticket)
-		}
+		require.Nil(t, c.Ticket, "a new tenant has a ticket")
 		tk := &Ticket{Value: "7T:SECRET-TICKET-1", IssuedAt: now, LastUsed: now.Add(time.Second)}
 		c.Ticket = tk
-		if err := a.Complete(ctx, c, Result{At: now, NextRun: now}); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, a.Complete(ctx, c, Result{At: now, NextRun: now}))
 		var raw []byte
-		if err := a.DB().QueryRowContext(ctx, `SELECT ticket FROM tenants`).Scan(&raw); err != nil {
-			t.Fatal(err)
-		}
-		if len(raw) == 0 || bytes.Contains(raw, []byte("SECRET-TICKET")) {
-			t.Fatalf("ticket stored in the clear or not at all: %d bytes", len(raw))
-		}
+		require.NoError(t, a.DB().QueryRowContext(ctx, `SELECT ticket FROM tenants`).Scan(&raw))
+		require.NotEmpty(t, raw, "ticket not stored")
+		require.NotContains(t, string(raw), "SECRET-TICKET", "ticket stored in the clear")
 
 		c2 := claimOne(t, b, "b", now)
-		if c2.Ticket == nil || c2.Ticket.Value != tk.Value || !c2.Ticket.IssuedAt.Equal(tk.IssuedAt) || !c2.Ticket.LastUsed.Equal(tk.LastUsed) {
-			t.Fatalf("the other instance's claim carries %+v", c2.Ticket)
-		}
-		tn, err := b.Tenant(ctx, c2.ContextIdentifier)
-		if err != nil || tn.Ticket == nil || tn.Ticket.Value != tk.Value || !tn.TicketUsedAt.Equal(tk.LastUsed) || !tn.TicketIssuedAt.Equal(now) {
-			t.Fatalf("Tenant: %+v, %v", tn, err)
-		}
-		if err := b.Release(ctx, c2); err != nil {
-			t.Fatal(err)
-		}
+		require.Equal(t, tk, c2.Ticket, "the other instance's claim")
+		tn := mustTenant(t, b, c2.ContextIdentifier)
+		require.NotNil(t, tn.Ticket, "Tenant")
+		assert.Equal(t, tk.Value, tn.Ticket.Value, "Tenant")
+		assert.Equal(t, tk.LastUsed, tn.TicketUsedAt, "Tenant")
+		assert.Equal(t, now, tn.TicketIssuedAt, "Tenant")
+		require.NoError(t, b.Release(ctx, c2))
 
 		// Each end of a claim stores what the run left behind.
 		ends := []struct {
@@ -71,23 +62,17 @@ func TestTicketTravelsWithTheClaim(t *testing.T) {
 		for i, e := range ends {
 			c := claimOne(t, b, "b", now)
 			c.Ticket = &Ticket{Value: fmt.Sprintf("7T:ticket-%d", i), IssuedAt: now, LastUsed: now.Add(time.Duration(i) * time.Minute)}
-			if err := e.end(c); err != nil {
-				t.Fatalf("%s: %v", e.name, err)
-			}
+			require.NoError(t, e.end(c), e.name)
 			got := claimOne(t, a, "a", now)
-			if got.Ticket == nil || got.Ticket.Value != c.Ticket.Value || !got.Ticket.LastUsed.Equal(c.Ticket.LastUsed) {
-				t.Fatalf("%s stored %v", e.name, got.Ticket)
-			}
+			require.NotNil(t, got.Ticket, "%s stored no ticket", e.name)
+			require.Equal(t, c.Ticket.Value, got.Ticket.Value, "%s stored", e.name)
+			require.Equal(t, c.Ticket.LastUsed, got.Ticket.LastUsed, "%s stored", e.name)
 			// A refused ticket (nil) drops the stored one.
 			got.Ticket = nil
-			if err := a.Release(ctx, got); err != nil {
-				t.Fatal(err)
-			}
-			if c := claimOne(t, b, "b", now); c.Ticket != nil {
-				t.Fatalf("%s: a dropped ticket came back", e.name)
-			} else if err := b.Release(ctx, c); err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, a.Release(ctx, got))
+			c = claimOne(t, b, "b", now)
+			require.Nil(t, c.Ticket, "%s: a dropped ticket came back", e.name)
+			require.NoError(t, b.Release(ctx, c))
 		}
 
 		// A write refused by the fence stores no ticket.
@@ -95,15 +80,9 @@ func TestTicketTravelsWithTheClaim(t *testing.T) {
 		later := db.clock.Advance(2 * time.Minute)
 		current := claimOne(t, b, "b", later)
 		stale.Ticket = &Ticket{Value: "7T:late", IssuedAt: later, LastUsed: later}
-		if err := a.Complete(ctx, stale, Result{NextRun: later}); !errors.Is(err, ErrLeaseLost) {
-			t.Fatalf("stale write: %v", err)
-		}
-		if err := b.Release(ctx, current); err != nil {
-			t.Fatal(err)
-		}
-		if c := claimOne(t, a, "a", later); c.Ticket != nil {
-			t.Fatalf("the refused write stored %v", c.Ticket)
-		}
+		require.ErrorIs(t, a.Complete(ctx, stale, Result{NextRun: later}), ErrLeaseLost, "stale write")
+		require.NoError(t, b.Release(ctx, current))
+		require.Nil(t, claimOne(t, a, "a", later).Ticket, "the refused write stored a ticket")
 	})
 }
 
@@ -119,45 +98,35 @@ func TestTicketDroppedByReapprovalAndDeactivation(t *testing.T) {
 		now := db.clock.Now()
 		c := claimOne(t, s, "w", now)
 		c.Ticket = &Ticket{Value: "7T:old-token-ticket", IssuedAt: now, LastUsed: now}
-		if err := s.Complete(ctx, c, Result{NextRun: now}); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, s.Complete(ctx, c, Result{NextRun: now}))
 
 		a.SystemUserToken = "NEW-TOKEN-after-reapproval"
 		mustUpsert(t, s, a)
-		tn, err := s.Tenant(ctx, a.ContextIdentifier)
-		if err != nil || tn.Ticket != nil || !tn.TicketIssuedAt.IsZero() || !tn.TicketUsedAt.IsZero() {
-			t.Fatalf("after re-approval: %+v, %v", tn, err)
-		}
+		tn := mustTenant(t, s, a.ContextIdentifier)
+		assert.Nil(t, tn.Ticket, "after re-approval")
+		assert.Zero(t, tn.TicketIssuedAt, "after re-approval")
+		assert.Zero(t, tn.TicketUsedAt, "after re-approval")
 
 		// A worker holding a claim from before the re-approval ends its run.
 		c = claimOne(t, s, "w", now)
 		mustUpsert(t, s, a) // approved once more while it runs
 		c.Ticket = &Ticket{Value: "7T:exchanged-with-the-old-token", IssuedAt: now, LastUsed: now}
-		if err := s.Complete(ctx, c, Result{NextRun: now}); err != nil {
-			t.Fatal(err)
-		}
-		if tn, _ := s.Tenant(ctx, a.ContextIdentifier); tn.Ticket != nil || tn.LastOutcome != OutcomeOK {
-			t.Fatalf("a ticket of the old token was stored after the re-approval: %v", tn.Ticket)
-		}
+		require.NoError(t, s.Complete(ctx, c, Result{NextRun: now}))
+		tn = mustTenant(t, s, a.ContextIdentifier)
+		require.Nil(t, tn.Ticket, "a ticket of the old token was stored after the re-approval")
+		require.Equal(t, OutcomeOK, tn.LastOutcome)
 
 		// Deactivation drops the ticket the claim brought.
 		c = claimOne(t, s, "w", now)
 		c.Ticket = &Ticket{Value: "7T:live", IssuedAt: now, LastUsed: now}
-		if err := s.Complete(ctx, c, Result{NextRun: now}); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, s.Complete(ctx, c, Result{NextRun: now}))
 		c = claimOne(t, s, "w", now)
-		if c.Ticket == nil {
-			t.Fatal("no ticket to drop")
-		}
-		if err := s.Complete(ctx, c, Result{Deactivate: true, Reason: "approval withdrawn"}); err != nil {
-			t.Fatal(err)
-		}
-		tn, _ = s.Tenant(ctx, a.ContextIdentifier)
-		if tn.Status != StatusInactive || tn.Ticket != nil || !tn.TicketUsedAt.IsZero() {
-			t.Fatalf("deactivated: %+v ticket %v", tn.TenantSummary, tn.Ticket)
-		}
+		require.NotNil(t, c.Ticket, "no ticket to drop")
+		require.NoError(t, s.Complete(ctx, c, Result{Deactivate: true, Reason: "approval withdrawn"}))
+		tn = mustTenant(t, s, a.ContextIdentifier)
+		assert.Equal(t, StatusInactive, tn.Status, "deactivated")
+		assert.Nil(t, tn.Ticket, "deactivated")
+		assert.Zero(t, tn.TicketUsedAt, "deactivated")
 	})
 }
 
@@ -170,62 +139,45 @@ func TestTicketSealBoundToRowAndColumn(t *testing.T) {
 		var logs bytes.Buffer
 		s, err := OpenConfig(ctx, Config{DSN: db.dsn, SealKey: db.key, Now: db.clock.Now,
 			Logger: slog.New(slog.NewTextHandler(&logs, nil))})
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		defer s.Close()
 		mustUpsert(t, s, approval(1))
 		mustUpsert(t, s, approval(2))
 		now := db.clock.Now()
 		cs, err := s.ClaimDue(ctx, "w", now, time.Minute, 10)
-		if err != nil || len(cs) != 2 {
-			t.Fatal(cs, err)
-		}
+		require.NoError(t, err)
+		require.Len(t, cs, 2)
 		cs[0].Ticket = &Ticket{Value: "7T:SECRET-TICKET-of-1", IssuedAt: now, LastUsed: now}
-		if err := s.Complete(ctx, cs[0], Result{NextRun: now}); err != nil {
-			t.Fatal(err)
-		}
-		if err := s.Release(ctx, cs[1]); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, s.Complete(ctx, cs[0], Result{NextRun: now}))
+		require.NoError(t, s.Release(ctx, cs[1]))
 
 		// Tenant 1's sealed ticket, with its times, copied into tenant 2's row.
-		if _, err := s.DB().ExecContext(ctx, `UPDATE tenants SET
+		_, err = s.DB().ExecContext(ctx, `UPDATE tenants SET
 			ticket = (SELECT ticket FROM tenants WHERE context_key = 'cust00001'),
 			ticket_issued_at = (SELECT ticket_issued_at FROM tenants WHERE context_key = 'cust00001'),
 			ticket_used_at = (SELECT ticket_used_at FROM tenants WHERE context_key = 'cust00001')
-			WHERE context_key = 'cust00002'`); err != nil {
-			t.Fatal(err)
-		}
+			WHERE context_key = 'cust00002'`)
+		require.NoError(t, err)
 		cs, err = s.ClaimDue(ctx, "w", now, time.Minute, 10)
-		if err != nil || len(cs) != 2 {
-			t.Fatal(cs, err)
-		}
-		if cs[0].Ticket == nil || cs[0].Ticket.Value != "7T:SECRET-TICKET-of-1" {
-			t.Fatalf("tenant 1 lost its own ticket: %v", cs[0].Ticket)
-		}
-		if cs[1].Ticket != nil {
-			t.Fatal("a ticket copied from another row opened")
-		}
-		if tn, err := s.Tenant(ctx, "Cust00002"); err != nil || tn.Ticket != nil || tn.Status != StatusActive {
-			t.Fatalf("Tenant of the copied row: %+v, %v", tn, err)
-		}
-		if !strings.Contains(logs.String(), "Cust00002") || strings.Contains(logs.String(), "SECRET") {
-			t.Fatalf("log: %s", logs.String())
-		}
+		require.NoError(t, err)
+		require.Len(t, cs, 2)
+		require.NotNil(t, cs[0].Ticket, "tenant 1 lost its own ticket")
+		require.Equal(t, "7T:SECRET-TICKET-of-1", cs[0].Ticket.Value, "tenant 1 lost its own ticket")
+		require.Nil(t, cs[1].Ticket, "a ticket copied from another row opened")
+		tn := mustTenant(t, s, "Cust00002")
+		assert.Nil(t, tn.Ticket, "Tenant of the copied row")
+		assert.Equal(t, StatusActive, tn.Status, "Tenant of the copied row")
+		assert.Contains(t, logs.String(), "Cust00002", "the log does not name the tenant")
+		assert.NotContains(t, logs.String(), "SECRET", "the log leaks a secret")
 		for _, c := range cs {
-			if err := s.Release(ctx, c); err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, s.Release(ctx, c))
 		}
 
 		// The sealed ticket in its own row's token column does not open as a token.
-		if _, err := s.DB().ExecContext(ctx, `UPDATE tenants SET system_user_token = ticket WHERE context_key = 'cust00001'`); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := s.Tenant(ctx, "Cust00001"); !errors.Is(err, ErrSealBroken) {
-			t.Fatalf("a ticket opened as a token: %v", err)
-		}
+		_, err = s.DB().ExecContext(ctx, `UPDATE tenants SET system_user_token = ticket WHERE context_key = 'cust00001'`)
+		require.NoError(t, err)
+		_, err = s.Tenant(ctx, "Cust00001")
+		require.ErrorIs(t, err, ErrSealBroken, "a ticket opened as a token")
 	})
 }
 
@@ -241,12 +193,8 @@ func TestTicketNeverPrinted(t *testing.T) {
 	for _, v := range []any{c, tn, tk, *tk} {
 		fmt.Fprintf(&buf, "%v %+v %#v %s\n", v, v, v, v)
 		j, err := json.Marshal(v)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		buf.Write(j)
 	}
-	if strings.Contains(buf.String(), "SECRET") {
-		t.Fatalf("a ticket leaked:\n%s", buf.String())
-	}
+	require.NotContains(t, buf.String(), "SECRET", "a ticket leaked")
 }

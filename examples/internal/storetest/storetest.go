@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/go-superoffice/superoffice/examples/internal/store"
+	"github.com/stretchr/testify/require"
 )
 
 // PostgresDSN creates a schema named prefix + random hex in the database at
@@ -20,15 +21,12 @@ func PostgresDSN(t testing.TB, prefix string) string {
 	t.Helper()
 	base := os.Getenv("TEST_DATABASE_URL")
 	if base == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("TEST_DATABASE_URL is not set but CI=true: start PostgreSQL with `eval \"$(.ci/start-postgres)\"`")
-		}
+		require.NotEqual(t, "true", os.Getenv("CI"),
+			"TEST_DATABASE_URL is not set but CI=true: start PostgreSQL with `eval \"$(.ci/start-postgres)\"`")
 		t.Skip("TEST_DATABASE_URL not set; skipping PostgreSQL (eval \"$(.ci/start-postgres)\" to run it)")
 	}
 	dsn, drop, err := store.PrivateSchema(context.Background(), base, prefix)
-	if err != nil {
-		t.Fatalf("postgres: %v", err)
-	}
+	require.NoError(t, err, "postgres")
 	t.Cleanup(func() { _ = drop(context.Background()) })
 	return dsn
 }

@@ -1,8 +1,10 @@
 package spec
 
 import (
-	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestGoName(t *testing.T) {
@@ -31,9 +33,7 @@ func TestGoName(t *testing.T) {
 		"snake_case_name":         "SnakeCaseName",
 		"2fa":                     "X2fa",
 	} {
-		if got := GoName(in); got != want {
-			t.Errorf("GoName(%q) = %q, want %q", in, got, want)
-		}
+		assert.Equal(t, want, GoName(in), "GoName(%q)", in)
 	}
 }
 
@@ -47,9 +47,7 @@ func TestParamName(t *testing.T) {
 		"HTMLBody":        "htmlBody",
 		"id":              "id",
 	} {
-		if got := ParamName(in); got != want {
-			t.Errorf("ParamName(%q) = %q, want %q", in, got, want)
-		}
+		assert.Equal(t, want, ParamName(in), "ParamName(%q)", in)
 	}
 }
 
@@ -59,24 +57,20 @@ func TestIsInteger(t *testing.T) {
 		"RowCount": true, "Count": true, "Amount": false, "Rank": false, "Probability": false,
 		"Idx": false, "Counter": false, "Deleted": false, "CountryId": true, "Country": false,
 	} {
-		if got := IsInteger(name); got != want {
-			t.Errorf("IsInteger(%q) = %v, want %v", name, got, want)
-		}
+		assert.Equal(t, want, IsInteger(name), "IsInteger(%q)", name)
 	}
 }
 
 func TestParamsAreUniqueAndNotReserved(t *testing.T) {
 	s, err := Load("../../spec/spec.json")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	for _, sv := range s.Services {
 		for i := range sv.Methods {
 			seen := map[string]bool{}
 			for _, p := range s.Params(&sv.Methods[i]) {
-				if seen[p.Go] || reserved[p.Go] || p.Go == "" {
-					t.Errorf("%s.%s: parameter %q", sv.Name, sv.Methods[i].Name, p.Go)
-				}
+				assert.NotEmpty(t, p.Go, "%s.%s: a parameter without a name", sv.Name, sv.Methods[i].Name)
+				assert.False(t, seen[p.Go], "%s.%s: parameter %q twice", sv.Name, sv.Methods[i].Name, p.Go)
+				assert.False(t, reserved[p.Go], "%s.%s: parameter %q is reserved", sv.Name, sv.Methods[i].Name, p.Go)
 				seen[p.Go] = true
 			}
 		}
@@ -90,9 +84,7 @@ func TestParamsAreUniqueAndNotReserved(t *testing.T) {
 	for _, p := range s.Params(m) {
 		got = append(got, p.Go)
 	}
-	if strings.Join(got, " ") != "typeArg urlArg urlArg2" {
-		t.Errorf("params %v", got)
-	}
+	assert.Equal(t, []string{"typeArg", "urlArg", "urlArg2"}, got, "params")
 }
 
 func TestParseRejectsWhatTheGeneratorCannotHandle(t *testing.T) {
@@ -104,37 +96,30 @@ func TestParseRejectsWhatTheGeneratorCannotHandle(t *testing.T) {
 		"missing extends": `{"types":[{"name":"A","extends":"B","fields":[]}]}`,
 		"not json":        `{`,
 	} {
-		if _, err := Parse([]byte(doc)); err == nil {
-			t.Errorf("%s: no error", name)
-		}
+		_, err := Parse([]byte(doc))
+		assert.Error(t, err, name)
 	}
 }
 
 func TestSamplerCoversEveryForm(t *testing.T) {
 	s, err := Load("../../spec/spec.json")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	smp := &Sampler{Spec: s}
 	seen := map[string]bool{}
 	for range 20 {
 		v, _ := smp.Value("CreatedDate", &TypeRef{Prim: "datetime"})
 		seen[v.(string)] = true
 	}
-	if len(seen) != len(DateForms) {
-		t.Errorf("dates cover %d of %d forms", len(seen), len(DateForms))
-	}
+	assert.Len(t, seen, len(DateForms), "the dates do not cover every form")
 	subtypes := map[string]bool{}
 	for range 40 {
 		obj := smp.Object("FieldInfoBase", 0)
 		subtypes[obj["FieldType"].(string)] = true
 	}
-	if len(subtypes) != len(s.TypeByName("FieldInfoBase").Discriminator.Map) {
-		t.Errorf("FieldInfoBase samples cover %d subtypes", len(subtypes))
-	}
-	if v, _ := smp.Value("ContactId", &TypeRef{Prim: "number"}); v.(float64) != float64(int64(v.(float64))) {
-		t.Errorf("id sample %v is not whole", v)
-	}
+	assert.Len(t, subtypes, len(s.TypeByName("FieldInfoBase").Discriminator.Map), "the FieldInfoBase samples do not cover every subtype")
+	v, _ := smp.Value("ContactId", &TypeRef{Prim: "number"})
+	require.IsType(t, float64(0), v)
+	assert.Equal(t, float64(int64(v.(float64))), v, "the id sample is not whole")
 }
 
 // TestReadOnly checks the names that read like a question but write, and
@@ -156,8 +141,6 @@ func TestReadOnly(t *testing.T) {
 		"CanCreateAppointmentInAllDiaries": true,
 		"GetRegisteredDevices":             true,
 	} {
-		if got := ReadOnly(name); got != want {
-			t.Errorf("ReadOnly(%s) = %v, want %v", name, got, want)
-		}
+		assert.Equal(t, want, ReadOnly(name), "ReadOnly(%s)", name)
 	}
 }
