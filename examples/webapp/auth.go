@@ -28,6 +28,7 @@ const (
 func (s *Server) signedIn(w http.ResponseWriter, r *http.Request, l *superid.Login) {
 	ctx := r.Context()
 	c := l.Claims
+	approved := false
 	if c.SystemUserToken != "" && s.newApproval(ctx, c) {
 		// Only an administrator approves; anyone else's sign-in that brings
 		// a token the app has not seen (the tenant approved it elsewhere,
@@ -52,7 +53,12 @@ func (s *Server) signedIn(w http.ResponseWriter, r *http.Request, l *superid.Log
 			return
 		}
 		s.log.Info("tenant approved the app", "tenant", c.ContextIdentifier, "by", c.Subject)
+		approved = true
 	}
+	// The tenant's webhook: subscribed at an approval, and at a sign-in
+	// when this process has not yet (or failed to). A failure does not
+	// fail the sign-in; the home page shows it.
+	s.ensureWebhookAtSignIn(ctx, l, approved)
 
 	data := store.SessionData{
 		UserName:          c.Subject,

@@ -6,11 +6,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/go-superoffice/superoffice/examples/internal/local"
 	"github.com/go-superoffice/superoffice/superid/superidtest"
@@ -26,9 +27,7 @@ func chromium(t *testing.T) string {
 		path = "/usr/bin/chromium"
 	}
 	if _, err := exec.LookPath(path); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("chromium not found at %s but CI=true: apt-get install chromium", path)
-		}
+		require.NotEqual(t, "true", os.Getenv("CI"), "chromium not found at %s but CI=true: apt-get install chromium", path)
 		t.Skipf("chromium not found at %s; apt-get install chromium to run the browser test", path)
 	}
 	return path
@@ -57,9 +56,7 @@ func newChrome(t *testing.T, ctx context.Context) context.Context {
 	t.Cleanup(cancelTab)
 	// The first run starts the browser, for the tab's whole life: it must
 	// not carry a step's timeout.
-	if err := chromedp.Do(tab); err != nil {
-		t.Fatalf("start chromium: %v", err)
-	}
+	require.NoError(t, chromedp.Do(tab), "start chromium")
 	return tab
 }
 
@@ -67,9 +64,7 @@ func newChrome(t *testing.T, ctx context.Context) context.Context {
 // WEBAPP_SCREENSHOTS, or the test's temporary directory.
 func screenshotDir(t *testing.T) string {
 	if d := os.Getenv("WEBAPP_SCREENSHOTS"); d != "" {
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, os.MkdirAll(d, 0o755))
 		return d
 	}
 	return t.TempDir()
@@ -78,19 +73,16 @@ func screenshotDir(t *testing.T) string {
 func screenshot(t *testing.T, tab context.Context, dir, name string) {
 	t.Helper()
 	png, err := chromedp.Run(tab, chromedp.FullScreenshot(100))
-	if err != nil {
-		t.Fatalf("screenshot %s: %v", name, err)
-	}
+	require.NoError(t, err, "screenshot %s", name)
 	path := filepath.Join(dir, name+".png")
-	if err := os.WriteFile(path, png, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.WriteFile(path, png, 0o644))
 	t.Logf("screenshot: %s", path)
 }
 
 // TestBrowser drives chromium through the whole scenario: a refused
-// sign-in, sign-in at the emulator's page, approval, both actions, the
-// tenants page and sign-out.
+// sign-in, sign-in at the emulator's page, approval (which subscribes the
+// tenant's webhook), both actions, the created company's contact.created
+// in the "Recent events" panel, the tenants page and sign-out.
 func TestBrowser(t *testing.T) {
 	h := newHarness(t, harnessOptions{}) // the emulator's real sign-in page
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -101,9 +93,7 @@ func TestBrowser(t *testing.T) {
 	text := func(sel string) string {
 		t.Helper()
 		s, err := chromedp.Run(tab, chromedp.Text(chromedp.CSS(sel)))
-		if err != nil {
-			t.Fatalf("text of %s: %v", sel, err)
-		}
+		require.NoError(t, err, "text of %s", sel)
 		return s
 	}
 	do := func(step string, actions ...chromedp.Action[chromedp.Void]) {
@@ -113,7 +103,7 @@ func TestBrowser(t *testing.T) {
 		if err := chromedp.Do(sctx, actions...); err != nil {
 			screenshot(t, tab, dir, "failed")
 			html, _ := chromedp.Run(tab, chromedp.OuterHTML(chromedp.CSS("body")))
-			t.Fatalf("%s: %v\n%s", step, err, html)
+			require.NoError(t, err, "%s\n%s", step, html)
 		}
 	}
 
@@ -129,12 +119,8 @@ func TestBrowser(t *testing.T) {
 		chromedp.Click(chromedp.ID("signin")),
 		chromedp.WaitVisible(chromedp.ID("error")),
 	)
-	if got := text("#error"); !strings.Contains(got, "Access was denied") {
-		t.Errorf("error page says %q", got)
-	}
-	if got := text("#error-detail"); got != "access_denied" {
-		t.Errorf("error code %q", got)
-	}
+	assert.Contains(t, text("#error"), "Access was denied", "the error page")
+	assert.Equal(t, "access_denied", text("#error-detail"), "the error code")
 	screenshot(t, tab, dir, "0-error")
 	do("back to the start", chromedp.Click(chromedp.CSS(`main a[href="/"]`)), chromedp.WaitVisible(chromedp.ID("signin")))
 	do("go to SuperID", chromedp.Click(chromedp.ID("signin")), chromedp.WaitVisible(chromedp.ID("username")))
@@ -145,51 +131,45 @@ func TestBrowser(t *testing.T) {
 		chromedp.WaitVisible(chromedp.ID("approve")),
 	)
 	do("approve", chromedp.Click(chromedp.ID("approve")), chromedp.WaitVisible(chromedp.ID("tenant-ctx")))
-	if got := text("#tenant-ctx"); got != local.DemoContextID {
-		t.Errorf("tenant %q", got)
-	}
-	if got := text("#user-role"); got != "administrator" {
-		t.Errorf("role %q", got)
-	}
-	if got := text("#tenant-state"); got != "Running" {
-		t.Errorf("state %q", got)
-	}
-	if got := text("#tenant-approved"); !strings.Contains(got, "by "+admin.Username) {
-		t.Errorf("approved %q", got)
-	}
+	assert.Equal(t, local.DemoContextID, text("#tenant-ctx"), "tenant")
+	assert.Equal(t, "administrator", text("#user-role"), "role")
+	assert.Equal(t, "Running", text("#tenant-state"), "state")
+	assert.Contains(t, text("#tenant-approved"), "by "+admin.Username, "approved")
+	// The approval subscribed the tenant's webhook at the app's receiver.
+	assert.Contains(t, text("#webhook-ok"), h.appURL+"/webhooks/"+local.DemoContextID, "webhook")
+	assert.Contains(t, text("#events-none"), "No events", "events before any change")
 
 	do("create with login user",
 		chromedp.SendKeys(chromedp.CSS(`form[action="/actions/login-user"] input[name=name]`), "Browser Login AS"),
 		chromedp.Click(chromedp.ID("create-login-user")),
 		chromedp.WaitVisible(chromedp.CSS(`#result[data-kind="login user"]`)),
 	)
-	if got := text("#created-name"); got != "Browser Login AS" {
-		t.Errorf("created %q", got)
-	}
-	if got := text("#created-by"); !strings.Contains(got, admin.FullName) {
-		t.Errorf("created by %q", got)
-	}
+	assert.Equal(t, "Browser Login AS", text("#created-name"), "created")
+	assert.Contains(t, text("#created-by"), admin.FullName, "created by")
+	createdID := text("#created-id")
+
+	// SuperOffice sends contact.created to the app in the background; once
+	// the emulator has delivered it, the page shows it.
+	h.em.WaitWebhooks()
+	do("see the event", chromedp.Reload(), chromedp.WaitVisible(chromedp.ID("events")))
+	assert.Contains(t, text("#events tbody tr:first-child"), "contact.created\tcontact\t"+createdID, "newest event")
+	screenshot(t, tab, dir, "2-events")
 
 	do("create with system user",
 		chromedp.Click(chromedp.ID("create-system-user")),
 		chromedp.WaitVisible(chromedp.CSS(`#result[data-kind="system user"]`)),
 	)
-	if got := text("#created-by"); !strings.Contains(got, "(associate "+strconv.Itoa(superidtest.SystemUserAssociateID)+")") {
-		t.Errorf("created by %q", got)
-	}
-	if got := text("#latest"); !strings.Contains(got, "Browser Login AS") {
-		t.Errorf("latest companies:\n%s", got)
-	}
+	assert.Contains(t, text("#created-by"), "(associate "+strconv.Itoa(superidtest.SystemUserAssociateID)+")", "created by")
+	assert.Contains(t, text("#latest"), "Browser Login AS", "latest companies")
 	screenshot(t, tab, dir, "2-home")
 
 	do("tenants page", chromedp.Click(chromedp.CSS(`nav a[href="/tenants"]`)), chromedp.WaitVisible(chromedp.ID("tenants")))
-	if got := text("#tenants"); !strings.Contains(got, local.DemoContextID) || !strings.Contains(got, admin.Username) {
-		t.Errorf("tenants:\n%s", got)
-	}
+	tenants := text("#tenants")
+	assert.Contains(t, tenants, local.DemoContextID, "tenants")
+	assert.Contains(t, tenants, admin.Username, "tenants")
 	screenshot(t, tab, dir, "3-tenants")
 
 	do("sign out", chromedp.Click(chromedp.ID("signout")), chromedp.WaitVisible(chromedp.ID("signed-out")))
-	if h.em.Exchanges(local.DemoContextID) != 1 || len(h.em.Contacts(local.DemoContextID)) < 2 {
-		t.Errorf("%d exchanges, %d companies", h.em.Exchanges(local.DemoContextID), len(h.em.Contacts(local.DemoContextID)))
-	}
+	assert.Equal(t, 1, h.em.Exchanges(local.DemoContextID), "exchanges")
+	assert.GreaterOrEqual(t, len(h.em.Contacts(local.DemoContextID)), 2, "companies")
 }

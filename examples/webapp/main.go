@@ -2,6 +2,9 @@
 // scenario (steps 1-6): a tenant administrator signs in with SuperID and
 // approves the app, the app stores the tenant's system user token, and the
 // home page creates a company as the signed-in user or as the system user.
+// The approval also subscribes the tenant's contact.created, .changed and
+// .deleted webhook, pointed at the app's own /webhooks/{tenant}, and the
+// home page shows the events that arrive.
 //
 // With no configuration it runs in local mode: it serves an emulator of
 // SuperOffice Online on 127.0.0.1:8081, keeps its key, secrets and SQLite
@@ -17,6 +20,13 @@
 // SUPEROFFICE_CLIENT_SECRET, SUPEROFFICE_PRIVATE_KEY_FILE and
 // SUPEROFFICE_REDIRECT_URL, and optionally DATABASE_URL (a SQLite path or a
 // postgres:// URL) and SUPEROFFICE_SEAL_KEY.
+//
+// SuperOffice POSTs webhook events to the redirect URL's host, which must
+// then be reachable from the internet over https; SUPEROFFICE_WEBHOOK_URL
+// (an https origin, optionally with a path prefix) names another. Each
+// tenant's webhook secret derives from the seal key (see webhooks.go): no
+// secret to configure, and none is logged. In local mode the emulator runs
+// in this process and delivers to the app's own listener.
 package main
 
 import (
@@ -32,6 +42,7 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -55,6 +66,10 @@ func main() {
 		os.Exit(1)
 	}
 }
+
+// envWebhookURL names where SuperOffice reaches the app's webhook receiver,
+// when not at the redirect URL's host (Options.WebhookURL).
+const envWebhookURL = "SUPEROFFICE_WEBHOOK_URL"
 
 // shutdownTimeout bounds the graceful shutdown: requests in flight get
 // this long to finish.
@@ -123,7 +138,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, out, lo
 		servers = append(servers, emu)
 	}
 
-	app, err := NewServer(Options{Config: cfg, Store: st, Logger: logger, AllTenants: cfg.Local})
+	app, err := NewServer(Options{Config: cfg, Store: st, Logger: logger, AllTenants: cfg.Local,
+		WebhookURL: strings.TrimSpace(getenv(envWebhookURL))})
 	if err != nil {
 		return err
 	}

@@ -106,6 +106,9 @@ type homeData struct {
 	Tenant          *store.TenantSummary // nil: not approved, or no longer
 	Inactive        string               // why a stored approval no longer counts; empty: it counts, or there is none
 	Result          *actionResult
+	Events          []eventView // the tenant's recent webhook events, newest first
+	EventsError     string
+	Hook            *hookStatus // the last subscription of the tenant's webhook; nil: none in this process
 }
 
 // home is the sign-in page for visitors and, once signed in, the user,
@@ -150,6 +153,10 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request) {
 		d.Tenant = &sum
 	} else if !errors.Is(err, store.ErrNotFound) {
 		s.log.Warn("reading the stored tenant failed", "tenant", sd.ContextIdentifier, "err", err)
+	}
+	d.Events, d.EventsError = s.recentEventsView(ctx, sd.ContextIdentifier)
+	if st, ok := s.hookStatus(sd.ContextIdentifier); ok {
+		d.Hook = &st
 	}
 	// Shown once: take forgets it, so a reload shows the page without it.
 	d.Result = s.flashes.take(sess.ID, r.URL.Query().Get("done"))

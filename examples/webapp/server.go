@@ -23,6 +23,7 @@ import (
 	"github.com/go-superoffice/superoffice/superid"
 	"github.com/go-superoffice/superoffice/systemuser"
 	"github.com/go-superoffice/superoffice/tenant"
+	"github.com/go-superoffice/superoffice/tenant/webhook"
 )
 
 // Options configure the web app's handler.
@@ -50,6 +51,10 @@ type Options struct {
 	// only their own tenant: users of one customer must not learn who the
 	// partner's other customers are. main sets it in local mode only.
 	AllTenants bool
+	// WebhookURL is where SuperOffice reaches the app, the receiver's URL
+	// without "/webhooks/{tenant}": the app's public https origin. Empty:
+	// the redirect URL's scheme and host.
+	WebhookURL string
 }
 
 // DefaultActionTimeout is how long an action may take in all.
@@ -80,6 +85,7 @@ type Server struct {
 	// sysMu guards sys: one TicketSource and tenant client per tenant, kept
 	// across requests so that a ticket is exchanged once and then reused.
 	flashes *flashes // actions' outcomes until shown
+	hooks   *webhooks
 
 	sysMu sync.Mutex
 	sys   map[string]*systemTenant
@@ -157,6 +163,14 @@ func NewServer(o Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("webapp: %w", err)
 	}
+	hookMaster, err := webhookMasterKey(cfg.SealKey)
+	if err != nil {
+		return nil, err
+	}
+	hookBase, err := webhookBase(o.WebhookURL, cfg.RedirectURL)
+	if err != nil {
+		return nil, err
+	}
 	pg, err := parsePages()
 	if err != nil {
 		return nil, err
@@ -177,6 +191,8 @@ func NewServer(o Options) (*Server, error) {
 		http:     o.HTTPClient,
 		sys:      map[string]*systemTenant{},
 		flashes:  newFlashes(o.Now),
+		hooks: &webhooks{master: hookMaster, base: hookBase, dedupe: webhook.NewMemoryDedupe(0),
+			status: map[string]hookStatus{}},
 
 		cookieKey:   cookieKey,
 		loginCookie: loginCookieName(cfg.RedirectURL),
@@ -240,6 +256,8 @@ func (s *Server) routes() (_ http.Handler, err error) {
 	mux.HandleFunc("POST /logout", s.logout)
 	mux.HandleFunc("POST /actions/login-user", s.createWithLoginUser)
 	mux.HandleFunc("POST /actions/system-user", s.createWithSystemUser)
+	// Any method: the receiver answers all but POST with 405 itself.
+	mux.HandleFunc(webhookPath, s.receiveWebhook)
 	mux.Handle("GET /static/", staticHandler())
 	mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
 	mux.HandleFunc("/", s.notFound)
@@ -249,6 +267,8 @@ func (s *Server) routes() (_ http.Handler, err error) {
 	// the one cross-site POST the app expects.
 	cop := http.NewCrossOriginProtection()
 	cop.AddInsecureBypassPattern("POST " + s.callbackPath())
+	// A delivery carries a signature, not a cookie: no browser can forge it.
+	cop.AddInsecureBypassPattern("POST " + webhookPath)
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.renderError(w, r, http.StatusForbidden, "This form was sent from another site, so it was refused.", "")
 	}))

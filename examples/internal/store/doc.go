@@ -62,6 +62,11 @@
 // used_sign_ins, keyed by the SHA-256 of a sign-in's OIDC state (state_hash): the
 // sign-ins that came back to the web app, with used_at and expires_at (see Sign-ins).
 //
+// webhook_events, the web app's recent webhook events per tenant (see Webhook events):
+// context_key, event_id (unique per tenant; NULL when none was sent), event, entity,
+// primary_key, changed_by, occurred_at, received_at, in arrival order (id). No secret
+// and no field values: what happened to which row, not the row.
+//
 // # Secrets
 //
 // System user tokens, tickets and session data are sealed with AES-256-GCM under the
@@ -170,6 +175,13 @@
 // restart, exactly one goes on to redeem its code. The record is kept as long as the
 // sign-in could come back (the web app's login timeout); DeleteExpiredSignIns reclaims
 // the space afterwards.
+//
+// # Webhook events
+//
+// AddWebhookEvent stores a verified webhook event as its tenant's newest and trims the
+// tenant's events to the newest few, so the table is a small window, not a log; an
+// EventId the tenant has already (a retried delivery, on any instance) stores nothing
+// and reports false. RecentWebhookEvents reads them newest first.
 //
 // # Errors
 //
