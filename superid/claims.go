@@ -1,9 +1,11 @@
 package superid
 
 import (
+	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"reflect"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -56,18 +58,23 @@ type Claims struct {
 	// IssuedAt are zero when absent.
 	IssuedAt, NotBefore, Expiry time.Time
 
-	// raw is the token's payload: every claim, as sent.
-	raw json.RawMessage
+	// payload is the token's payload segment (base64url, already
+	// decoded once by the verification, so decoding cannot fail): the
+	// JSON is made only for a caller that asks for it.
+	payload string
 }
 
 // Raw returns the token's claims as the JSON object SuperID sent, for
-// claims this type does not name. The caller must not modify it.
-func (c *Claims) Raw() json.RawMessage { return c.raw }
+// claims this type does not name.
+func (c *Claims) Raw() json.RawMessage {
+	b, _ := base64.RawURLEncoding.DecodeString(c.payload)
+	return b
+}
 
 // Map decodes every claim into a map, numbers as json.Number.
 func (c *Claims) Map() (map[string]any, error) {
 	var m map[string]any
-	if err := json.Unmarshal(c.raw, &m); err != nil {
+	if err := json.Unmarshal(c.Raw(), &m); err != nil {
 		return nil, fmt.Errorf("superid: decode claims: %w", err)
 	}
 	return m, nil
@@ -76,68 +83,181 @@ func (c *Claims) Map() (map[string]any, error) {
 // Unmarshal decodes the claims into v, a struct with json tags. SuperID's
 // custom claims are JSON strings, so give them string fields.
 func (c *Claims) Unmarshal(v any) error {
-	if err := json.Unmarshal(c.raw, v); err != nil {
+	if err := json.Unmarshal(c.Raw(), v); err != nil {
 		return fmt.Errorf("superid: decode claims: %w", err)
 	}
 	return nil
 }
 
-// idTokenClaims is the wire shape of an id_token payload, decoded by
-// golang-jwt's parser and validated by its options (iss, aud, exp, nbf,
-// iat). jwt.NumericDate reads SuperID's string iat ("1581665207") as well
-// as a number.
+// claimSet is an id_token's payload as golang-jwt's parser decodes it:
+// one encoding/json pass into a map. The map keeps every claim name as
+// sent, which the exact-name rule needs (a struct would take "NONCE" for
+// nonce), so the payload is decoded once and never again. Its getters
+// read the registered claims as golang-jwt's RegisteredClaims would.
+type claimSet map[string]any
+
+func (s claimSet) GetExpirationTime() (*jwt.NumericDate, error) { return s.date("exp") }
+func (s claimSet) GetIssuedAt() (*jwt.NumericDate, error)       { return s.date("iat") }
+func (s claimSet) GetNotBefore() (*jwt.NumericDate, error)       { return s.date("nbf") }
+func (s claimSet) GetIssuer() (string, error)                   { return s.str("iss") }
+func (s claimSet) GetSubject() (string, error)                  { return s.str("sub") }
+
+// GetAudience reads aud, a string or an array of strings.
+func (s claimSet) GetAudience() (jwt.ClaimStrings, error) {
+	switch v := s["aud"].(type) {
+	case nil:
+		return nil, nil
+	case string:
+		return jwt.ClaimStrings{v}, nil
+	case []any:
+		aud := make(jwt.ClaimStrings, len(v))
+		for i, a := range v {
+			s, ok := a.(string)
+			if !ok {
+				return nil, errors.New(`claim "aud" holds a non-string`)
+			}
+			aud[i] = s
+		}
+		return aud, nil
+	}
+	return nil, errors.New(`claim "aud" is neither a string nor an array`)
+}
+
+// str reads a string claim; absent and null read as "".
+func (s claimSet) str(name string) (string, error) {
+	switch v := s[name].(type) {
+	case nil:
+		return "", nil
+	case string:
+		return v, nil
+	}
+	return "", fmt.Errorf("claim %q is not a string", name)
+}
+
+// date reads a NumericDate claim: a JSON number, or a string holding one
+// (SuperID's iat), as golang-jwt's NumericDate reads them.
+func (s claimSet) date(name string) (*jwt.NumericDate, error) {
+	var f float64
+	switch v := s[name].(type) {
+	case nil:
+		return nil, nil
+	case float64:
+		f = v
+	case string:
+		// encoding/json reads the number, so that the string holds
+		// exactly a JSON number, as jwt.NumericDate requires.
+		if strings.TrimSpace(v) != v || json.Unmarshal([]byte(v), &f) != nil {
+			return nil, fmt.Errorf("claim %q: %.40q is not a number", name, v)
+		}
+	default:
+		return nil, fmt.Errorf("claim %q is not a number", name)
+	}
+	sec, frac := math.Modf(f)
+	return jwt.NewNumericDate(time.Unix(int64(sec), int64(frac*1e9))), nil
+}
+
+// idTokenClaims is the typed form of an id_token payload, validated by
+// golang-jwt's Validator (iss, aud, exp, nbf, iat).
 type idTokenClaims struct {
 	jwt.RegisteredClaims
-	Nonce             string     `json:"nonce"`
-	AuthorizedParty   string     `json:"azp"`
-	ContextIdentifier string     `json:"http://schemes.superoffice.net/identity/ctx"`
-	SystemUserToken   string     `json:"http://schemes.superoffice.net/identity/system_token"`
-	WebAPIURL         string     `json:"http://schemes.superoffice.net/identity/webapi_url"`
-	NetServerURL      string     `json:"http://schemes.superoffice.net/identity/netserver_url"`
-	Serial            string     `json:"http://schemes.superoffice.net/identity/serial"`
-	Email             string     `json:"http://schemes.superoffice.net/identity/email"`
-	UPN               string     `json:"http://schemes.superoffice.net/identity/upn"`
-	PrimaryEmail      string     `json:"http://schemes.superoffice.net/identity/so_primary_email_address"`
-	CompanyName       string     `json:"http://schemes.superoffice.net/identity/company_name"`
-	Initials          string     `json:"http://schemes.superoffice.net/identity/initials"`
-	IdentityProvider  string     `json:"http://schemes.superoffice.net/identity/identityprovider"`
-	AssociateID       stringInt  `json:"http://schemes.superoffice.net/identity/associateid"`
-	IsAdministrator   stringBool `json:"http://schemes.superoffice.net/identity/is_administrator"`
+	Nonce             string
+	AuthorizedParty   string
+	ContextIdentifier string
+	SystemUserToken   string
+	WebAPIURL         string
+	NetServerURL      string
+	Serial            string
+	Email             string
+	UPN               string
+	PrimaryEmail      string
+	CompanyName       string
+	Initials          string
+	IdentityProvider  string
+	AssociateID       stringInt
+	IsAdministrator   stringBool
 }
 
-// checkNames refuses a payload holding a claim whose name differs from one
-// that idTokenClaims reads only in case ("NONCE"): encoding/json would
-// read it under that name, which SuperID's specification does not give it.
-func checkNames(payload []byte) error {
-	names := make(map[string]anyValue, 32) // SuperID sends about 20 claims
-	if err := json.Unmarshal(payload, &names); err != nil {
-		return err
-	}
-	for name := range names {
+// typed checks the claim names and reads the claims into an
+// idTokenClaims. A claim whose name differs from one read here only in
+// case ("NONCE") is refused: SuperID's specification does not give it
+// that name, and a reader matching names loosely would take it.
+func (s claimSet) typed() (*idTokenClaims, error) {
+	for name := range s {
 		if exact, ok := claimNames[strings.ToLower(name)]; ok && name != exact {
-			return fmt.Errorf("claim %.80q is not %q", name, exact)
+			return nil, fmt.Errorf("claim %.80q is not %q", name, exact)
 		}
 	}
-	return nil
+	c := &idTokenClaims{}
+	r := claimReader{s: s}
+	c.Issuer = r.str("iss")
+	c.Subject = r.str("sub")
+	c.ID = r.str("jti")
+	c.Nonce = r.str("nonce")
+	c.AuthorizedParty = r.str("azp")
+	c.ContextIdentifier = r.str(ClaimPrefix + "ctx")
+	c.SystemUserToken = r.str(ClaimPrefix + "system_token")
+	c.WebAPIURL = r.str(ClaimPrefix + "webapi_url")
+	c.NetServerURL = r.str(ClaimPrefix + "netserver_url")
+	c.Serial = r.str(ClaimPrefix + "serial")
+	c.Email = r.str(ClaimPrefix + "email")
+	c.UPN = r.str(ClaimPrefix + "upn")
+	c.PrimaryEmail = r.str(ClaimPrefix + "so_primary_email_address")
+	c.CompanyName = r.str(ClaimPrefix + "company_name")
+	c.Initials = r.str(ClaimPrefix + "initials")
+	c.IdentityProvider = r.str(ClaimPrefix + "identityprovider")
+	r.set(ClaimPrefix+"associateid", c.AssociateID.set)
+	r.set(ClaimPrefix+"is_administrator", c.IsAdministrator.set)
+	if r.err != nil {
+		return nil, r.err
+	}
+	var err error
+	if c.ExpiresAt, err = s.GetExpirationTime(); err != nil {
+		return nil, err
+	}
+	if c.NotBefore, err = s.GetNotBefore(); err != nil {
+		return nil, err
+	}
+	if c.IssuedAt, err = s.GetIssuedAt(); err != nil {
+		return nil, err
+	}
+	if c.Audience, err = s.GetAudience(); err != nil {
+		return nil, err
+	}
+	return c, nil
 }
 
-// anyValue skips a JSON value: only the names of the claims are wanted.
-type anyValue struct{}
+// claimReader reads claims until the first error, which it keeps.
+type claimReader struct {
+	s   claimSet
+	err error
+}
 
-func (*anyValue) UnmarshalJSON([]byte) error { return nil }
+func (r *claimReader) str(name string) string {
+	v, err := r.s.str(name)
+	if r.err == nil {
+		r.err = err
+	}
+	return v
+}
 
-// claimNames maps the lower case of every claim name idTokenClaims reads
-// to its exact spelling.
+func (r *claimReader) set(name string, set func(any) error) {
+	if v := r.s[name]; v != nil && r.err == nil {
+		if err := set(v); err != nil {
+			r.err = fmt.Errorf("claim %q: %w", name, err)
+		}
+	}
+}
+
+// claimNames maps the lower case of every claim name typed reads to its
+// exact spelling.
 var claimNames = func() map[string]string {
 	m := map[string]string{}
-	for _, n := range []string{"iss", "sub", "aud", "exp", "nbf", "iat", "jti"} {
+	for _, n := range []string{"iss", "sub", "aud", "exp", "nbf", "iat", "jti", "nonce", "azp"} {
 		m[n] = n
 	}
-	t := reflect.TypeFor[idTokenClaims]()
-	for i := range t.NumField() {
-		if n, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ","); n != "" {
-			m[strings.ToLower(n)] = n
-		}
+	for _, n := range []string{"ctx", "system_token", "webapi_url", "netserver_url", "serial", "email", "upn",
+		"so_primary_email_address", "company_name", "initials", "identityprovider", "associateid", "is_administrator"} {
+		m[strings.ToLower(ClaimPrefix+n)] = ClaimPrefix + n
 	}
 	return m
 }()
@@ -147,39 +267,43 @@ var claimNames = func() map[string]string {
 // or "" (false: an empty claim grants nothing).
 type stringBool bool
 
-func (v *stringBool) UnmarshalJSON(b []byte) error {
-	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
-		return json.Unmarshal(b, (*bool)(v))
+func (v *stringBool) set(claim any) error {
+	switch c := claim.(type) {
+	case bool:
+		*v = stringBool(c)
+		return nil
+	case string:
+		switch s := strings.TrimSpace(c); {
+		case strings.EqualFold(s, "true"), s == "1":
+			*v = true
+		case strings.EqualFold(s, "false"), s == "0", s == "":
+			*v = false
+		default:
+			return fmt.Errorf("%.40q is not true or false", s)
+		}
+		return nil
 	}
-	switch s = strings.TrimSpace(s); {
-	case strings.EqualFold(s, "true"), s == "1":
-		*v = true
-	case strings.EqualFold(s, "false"), s == "0", s == "":
-		*v = false
-	default:
-		return fmt.Errorf("%.40q is not true or false", s)
-	}
-	return nil
+	return errors.New("not a boolean or a string")
 }
 
 // stringInt is an integer claim that SuperID sends as a string ("5"). It
 // takes a JSON integer or a string holding one; "" is 0.
 type stringInt int
 
-func (v *stringInt) UnmarshalJSON(b []byte) error {
+func (v *stringInt) set(claim any) error {
 	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
-		var n int
-		if err := json.Unmarshal(b, &n); err != nil {
-			return err
+	switch c := claim.(type) {
+	case float64:
+		// encoding/json decoded the number as a float64; its shortest
+		// spelling is an integer's only when it is one, in range.
+		s = strconv.FormatFloat(c, 'f', -1, 64)
+	case string:
+		if s = strings.TrimSpace(c); s == "" {
+			*v = 0
+			return nil
 		}
-		*v = stringInt(n)
-		return nil
-	}
-	if s = strings.TrimSpace(s); s == "" {
-		*v = 0
-		return nil
+	default:
+		return errors.New("not an integer or a string")
 	}
 	n, err := strconv.Atoi(s)
 	if err != nil {
@@ -189,7 +313,7 @@ func (v *stringInt) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-func (c *idTokenClaims) claims(raw json.RawMessage) *Claims {
+func (c *idTokenClaims) claims(payload string) *Claims {
 	out := &Claims{
 		Subject:           c.Subject,
 		ContextIdentifier: c.ContextIdentifier,
@@ -208,7 +332,7 @@ func (c *idTokenClaims) claims(raw json.RawMessage) *Claims {
 		Nonce:             c.Nonce,
 		Issuer:            c.Issuer,
 		Audience:          c.Audience,
-		raw:               raw,
+		payload:           payload,
 	}
 	if c.IssuedAt != nil {
 		out.IssuedAt = c.IssuedAt.Time
