@@ -8,6 +8,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -96,15 +97,55 @@ func (c *Claims) Unmarshal(v any) error {
 // read the registered claims as golang-jwt's RegisteredClaims would.
 type claimSet map[string]any
 
-func (s claimSet) GetExpirationTime() (*jwt.NumericDate, error) { return s.date("exp") }
-func (s claimSet) GetIssuedAt() (*jwt.NumericDate, error)       { return s.date("iat") }
-func (s claimSet) GetNotBefore() (*jwt.NumericDate, error)       { return s.date("nbf") }
-func (s claimSet) GetIssuer() (string, error)                   { return s.str("iss") }
-func (s claimSet) GetSubject() (string, error)                  { return s.str("sub") }
+func (s claimSet) GetExpirationTime() (*jwt.NumericDate, error) { return date(s["exp"]) }
+func (s claimSet) GetIssuedAt() (*jwt.NumericDate, error)       { return date(s["iat"]) }
+func (s claimSet) GetNotBefore() (*jwt.NumericDate, error)      { return date(s["nbf"]) }
+func (s claimSet) GetIssuer() (string, error)                   { return str(s["iss"]) }
+func (s claimSet) GetSubject() (string, error)                  { return str(s["sub"]) }
+func (s claimSet) GetAudience() (jwt.ClaimStrings, error)       { return audience(s["aud"]) }
 
-// GetAudience reads aud, a string or an array of strings.
-func (s claimSet) GetAudience() (jwt.ClaimStrings, error) {
-	switch v := s["aud"].(type) {
+// claimSets holds emptied claimSets for reuse: encoding/json fills a
+// map it is given, and one sized for SuperID's claims is the largest
+// allocation of a verification.
+var claimSets = sync.Pool{New: func() any { return make(claimSet, 24) }} // SuperID sends about 20 claims
+
+// str reads a string claim; absent and null read as "".
+func str(v any) (string, error) {
+	switch v := v.(type) {
+	case nil:
+		return "", nil
+	case string:
+		return v, nil
+	}
+	return "", errors.New("not a string")
+}
+
+// date reads a NumericDate claim: a JSON number, or a string holding one
+// (SuperID's iat), as golang-jwt's NumericDate reads them.
+func date(v any) (*jwt.NumericDate, error) {
+	var f float64
+	switch v := v.(type) {
+	case nil:
+		return nil, nil
+	case float64:
+		f = v
+	case string:
+		// encoding/json reads the number, so that the string holds
+		// exactly a JSON number, as jwt.NumericDate requires.
+		if strings.TrimSpace(v) != v || json.Unmarshal([]byte(v), &f) != nil {
+			return nil, fmt.Errorf("%.40q is not a number", v)
+		}
+	default:
+		return nil, errors.New("not a number")
+	}
+	sec, frac := math.Modf(f)
+	return jwt.NewNumericDate(time.Unix(int64(sec), int64(frac*1e9))), nil
+}
+
+// audience reads aud, a string or an array of strings, as
+// jwt.ClaimStrings reads it.
+func audience(v any) (jwt.ClaimStrings, error) {
+	switch v := v.(type) {
 	case nil:
 		return nil, nil
 	case string:
@@ -114,46 +155,13 @@ func (s claimSet) GetAudience() (jwt.ClaimStrings, error) {
 		for i, a := range v {
 			s, ok := a.(string)
 			if !ok {
-				return nil, errors.New(`claim "aud" holds a non-string`)
+				return nil, errors.New("holds a non-string")
 			}
 			aud[i] = s
 		}
 		return aud, nil
 	}
-	return nil, errors.New(`claim "aud" is neither a string nor an array`)
-}
-
-// str reads a string claim; absent and null read as "".
-func (s claimSet) str(name string) (string, error) {
-	switch v := s[name].(type) {
-	case nil:
-		return "", nil
-	case string:
-		return v, nil
-	}
-	return "", fmt.Errorf("claim %q is not a string", name)
-}
-
-// date reads a NumericDate claim: a JSON number, or a string holding one
-// (SuperID's iat), as golang-jwt's NumericDate reads them.
-func (s claimSet) date(name string) (*jwt.NumericDate, error) {
-	var f float64
-	switch v := s[name].(type) {
-	case nil:
-		return nil, nil
-	case float64:
-		f = v
-	case string:
-		// encoding/json reads the number, so that the string holds
-		// exactly a JSON number, as jwt.NumericDate requires.
-		if strings.TrimSpace(v) != v || json.Unmarshal([]byte(v), &f) != nil {
-			return nil, fmt.Errorf("claim %q: %.40q is not a number", name, v)
-		}
-	default:
-		return nil, fmt.Errorf("claim %q is not a number", name)
-	}
-	sec, frac := math.Modf(f)
-	return jwt.NewNumericDate(time.Unix(int64(sec), int64(frac*1e9))), nil
+	return nil, errors.New("neither a string nor an array")
 }
 
 // idTokenClaims is the typed form of an id_token payload, validated by
@@ -177,82 +185,77 @@ type idTokenClaims struct {
 	IsAdministrator   stringBool
 }
 
-// typed checks the claim names and reads the claims into an
-// idTokenClaims. A claim whose name differs from one read here only in
-// case ("NONCE") is refused: SuperID's specification does not give it
-// that name, and a reader matching names loosely would take it.
+// typed reads the claims into an idTokenClaims, each under its exact
+// name. A claim whose name differs from one read here only in case
+// ("NONCE") is refused: SuperID's specification does not give it that
+// name, and a reader matching names loosely would take it.
 func (s claimSet) typed() (*idTokenClaims, error) {
-	for name := range s {
-		if exact, ok := claimNames[strings.ToLower(name)]; ok && name != exact {
-			return nil, fmt.Errorf("claim %.80q is not %q", name, exact)
-		}
-	}
 	c := &idTokenClaims{}
-	r := claimReader{s: s}
-	c.Issuer = r.str("iss")
-	c.Subject = r.str("sub")
-	c.ID = r.str("jti")
-	c.Nonce = r.str("nonce")
-	c.AuthorizedParty = r.str("azp")
-	c.ContextIdentifier = r.str(ClaimPrefix + "ctx")
-	c.SystemUserToken = r.str(ClaimPrefix + "system_token")
-	c.WebAPIURL = r.str(ClaimPrefix + "webapi_url")
-	c.NetServerURL = r.str(ClaimPrefix + "netserver_url")
-	c.Serial = r.str(ClaimPrefix + "serial")
-	c.Email = r.str(ClaimPrefix + "email")
-	c.UPN = r.str(ClaimPrefix + "upn")
-	c.PrimaryEmail = r.str(ClaimPrefix + "so_primary_email_address")
-	c.CompanyName = r.str(ClaimPrefix + "company_name")
-	c.Initials = r.str(ClaimPrefix + "initials")
-	c.IdentityProvider = r.str(ClaimPrefix + "identityprovider")
-	r.set(ClaimPrefix+"associateid", c.AssociateID.set)
-	r.set(ClaimPrefix+"is_administrator", c.IsAdministrator.set)
-	if r.err != nil {
-		return nil, r.err
-	}
-	var err error
-	if c.ExpiresAt, err = s.GetExpirationTime(); err != nil {
-		return nil, err
-	}
-	if c.NotBefore, err = s.GetNotBefore(); err != nil {
-		return nil, err
-	}
-	if c.IssuedAt, err = s.GetIssuedAt(); err != nil {
-		return nil, err
-	}
-	if c.Audience, err = s.GetAudience(); err != nil {
-		return nil, err
+	for name, v := range s {
+		var err error
+		switch name {
+		case "iss":
+			c.Issuer, err = str(v)
+		case "sub":
+			c.Subject, err = str(v)
+		case "jti":
+			c.ID, err = str(v)
+		case "aud":
+			c.Audience, err = audience(v)
+		case "exp":
+			c.ExpiresAt, err = date(v)
+		case "nbf":
+			c.NotBefore, err = date(v)
+		case "iat":
+			c.IssuedAt, err = date(v)
+		case "nonce":
+			c.Nonce, err = str(v)
+		case "azp":
+			c.AuthorizedParty, err = str(v)
+		case ClaimPrefix + "ctx":
+			c.ContextIdentifier, err = str(v)
+		case ClaimPrefix + "system_token":
+			c.SystemUserToken, err = str(v)
+		case ClaimPrefix + "webapi_url":
+			c.WebAPIURL, err = str(v)
+		case ClaimPrefix + "netserver_url":
+			c.NetServerURL, err = str(v)
+		case ClaimPrefix + "serial":
+			c.Serial, err = str(v)
+		case ClaimPrefix + "email":
+			c.Email, err = str(v)
+		case ClaimPrefix + "upn":
+			c.UPN, err = str(v)
+		case ClaimPrefix + "so_primary_email_address":
+			c.PrimaryEmail, err = str(v)
+		case ClaimPrefix + "company_name":
+			c.CompanyName, err = str(v)
+		case ClaimPrefix + "initials":
+			c.Initials, err = str(v)
+		case ClaimPrefix + "identityprovider":
+			c.IdentityProvider, err = str(v)
+		case ClaimPrefix + "associateid":
+			err = c.AssociateID.set(v)
+		case ClaimPrefix + "is_administrator":
+			err = c.IsAdministrator.set(v)
+		default:
+			// Every exact name was taken above.
+			if exact, ok := claimNames[strings.ToLower(name)]; ok {
+				return nil, fmt.Errorf("claim %.80q is not %q", name, exact)
+			}
+		}
+		if err != nil {
+			return nil, fmt.Errorf("claim %.80q: %w", name, err)
+		}
 	}
 	return c, nil
-}
-
-// claimReader reads claims until the first error, which it keeps.
-type claimReader struct {
-	s   claimSet
-	err error
-}
-
-func (r *claimReader) str(name string) string {
-	v, err := r.s.str(name)
-	if r.err == nil {
-		r.err = err
-	}
-	return v
-}
-
-func (r *claimReader) set(name string, set func(any) error) {
-	if v := r.s[name]; v != nil && r.err == nil {
-		if err := set(v); err != nil {
-			r.err = fmt.Errorf("claim %q: %w", name, err)
-		}
-	}
 }
 
 // claimNames maps the lower case of every claim name typed reads to its
 // exact spelling.
 var claimNames = func() map[string]string {
 	m := map[string]string{}
-	for _, n := range []string{"iss", "sub", "aud", "exp", "nbf", "iat", "jti", "nonce", "azp"} {
+	for _, n := range []string{"iss", "sub", "jti", "aud", "exp", "nbf", "iat", "nonce", "azp"} {
 		m[n] = n
 	}
 	for _, n := range []string{"ctx", "system_token", "webapi_url", "netserver_url", "serial", "email", "upn",
@@ -269,6 +272,9 @@ type stringBool bool
 
 func (v *stringBool) set(claim any) error {
 	switch c := claim.(type) {
+	case nil:
+		*v = false
+		return nil
 	case bool:
 		*v = stringBool(c)
 		return nil
@@ -293,6 +299,9 @@ type stringInt int
 func (v *stringInt) set(claim any) error {
 	var s string
 	switch c := claim.(type) {
+	case nil:
+		*v = 0
+		return nil
 	case float64:
 		// encoding/json decoded the number as a float64; its shortest
 		// spelling is an integer's only when it is one, in range.

@@ -451,16 +451,17 @@ func (c *Client) verifyIDToken(ctx context.Context, raw, nonce string) (*Claims,
 	}
 	// The parser decodes the payload once, into set, and checks the
 	// signature; typed then reads the claims by their exact names.
-	set := make(claimSet, 24) // SuperID sends about 20 claims
-	if _, err := c.parser.ParseWithClaims(raw, &set, c.keys.Keyfunc(ctx)); err != nil {
-		return nil, verifyError(err, set)
+	set := claimSets.Get().(claimSet)
+	ic, err := c.decode(ctx, raw, &set)
+	if set != nil && len(set) <= 64 { // a payload of "null" leaves none; keep no big ones
+		clear(set)
+		claimSets.Put(set)
 	}
-	ic, err := set.typed()
 	if err != nil {
-		return nil, newError(opVerify, ErrMalformedToken, err)
+		return nil, err
 	}
 	if err := c.validator.Validate(ic); err != nil {
-		return nil, verifyError(err, set)
+		return nil, verifyError(err, ic)
 	}
 	// OpenID Connect Core 3.1.3.7: a token for several audiences was
 	// issued to the one its azp names; the client id merely being among
@@ -481,20 +482,31 @@ func (c *Client) verifyIDToken(ctx context.Context, raw, nonce string) (*Claims,
 	return ic.claims(payload), nil
 }
 
+// decode parses raw into set, checks its signature and reads its claims.
+func (c *Client) decode(ctx context.Context, raw string, set *claimSet) (*idTokenClaims, error) {
+	if _, err := c.parser.ParseWithClaims(raw, set, c.keys.Keyfunc(ctx)); err != nil {
+		return nil, verifyError(err, nil)
+	}
+	ic, err := set.typed()
+	if err != nil {
+		return nil, newError(opVerify, ErrMalformedToken, err)
+	}
+	return ic, nil
+}
+
 // verifyError maps the Parser's errors onto ours; the first match
-// wins, from the most specific. set says which required claim is missing.
-func verifyError(err error, set claimSet) error {
+// wins, from the most specific. ic (nil before the claims are read) says
+// which required claim is missing.
+func verifyError(err error, ic *idTokenClaims) error {
 	var e *Error
 	if errors.As(err, &e) { // from the key set
 		return e
 	}
-	if errors.Is(err, jwt.ErrTokenRequiredClaimMissing) {
-		iss, _ := set.GetIssuer()
-		aud, _ := set.GetAudience()
+	if ic != nil && errors.Is(err, jwt.ErrTokenRequiredClaimMissing) {
 		switch {
-		case iss == "":
+		case ic.Issuer == "":
 			return newError(opVerify, ErrIssuer, errors.New("no iss"))
-		case len(aud) == 0 || (len(aud) == 1 && aud[0] == ""):
+		case len(ic.Audience) == 0 || (len(ic.Audience) == 1 && ic.Audience[0] == ""):
 			return newError(opVerify, ErrAudience, errors.New("no aud"))
 		}
 	}
