@@ -1,11 +1,14 @@
 package superid
 
 import (
+	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"reflect"
+	"math"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -56,18 +59,23 @@ type Claims struct {
 	// IssuedAt are zero when absent.
 	IssuedAt, NotBefore, Expiry time.Time
 
-	// raw is the token's payload: every claim, as sent.
-	raw json.RawMessage
+	// payload is the token's payload segment (base64url, already
+	// decoded once by the verification, so decoding cannot fail): the
+	// JSON is made only for a caller that asks for it.
+	payload string
 }
 
 // Raw returns the token's claims as the JSON object SuperID sent, for
-// claims this type does not name. The caller must not modify it.
-func (c *Claims) Raw() json.RawMessage { return c.raw }
+// claims this type does not name.
+func (c *Claims) Raw() json.RawMessage {
+	b, _ := base64.RawURLEncoding.DecodeString(c.payload)
+	return b
+}
 
 // Map decodes every claim into a map, numbers as json.Number.
 func (c *Claims) Map() (map[string]any, error) {
 	var m map[string]any
-	if err := json.Unmarshal(c.raw, &m); err != nil {
+	if err := json.Unmarshal(c.Raw(), &m); err != nil {
 		return nil, fmt.Errorf("superid: decode claims: %w", err)
 	}
 	return m, nil
@@ -76,68 +84,183 @@ func (c *Claims) Map() (map[string]any, error) {
 // Unmarshal decodes the claims into v, a struct with json tags. SuperID's
 // custom claims are JSON strings, so give them string fields.
 func (c *Claims) Unmarshal(v any) error {
-	if err := json.Unmarshal(c.raw, v); err != nil {
+	if err := json.Unmarshal(c.Raw(), v); err != nil {
 		return fmt.Errorf("superid: decode claims: %w", err)
 	}
 	return nil
 }
 
-// idTokenClaims is the wire shape of an id_token payload, decoded by
-// golang-jwt's parser and validated by its options (iss, aud, exp, nbf,
-// iat). jwt.NumericDate reads SuperID's string iat ("1581665207") as well
-// as a number.
+// claimSet is an id_token's payload as golang-jwt's parser decodes it:
+// one encoding/json pass into a map. The map keeps every claim name as
+// sent, which the exact-name rule needs (a struct would take "NONCE" for
+// nonce), so the payload is decoded once and never again. Its getters
+// read the registered claims as golang-jwt's RegisteredClaims would.
+type claimSet map[string]any
+
+func (s claimSet) GetExpirationTime() (*jwt.NumericDate, error) { return date(s["exp"]) }
+func (s claimSet) GetIssuedAt() (*jwt.NumericDate, error)       { return date(s["iat"]) }
+func (s claimSet) GetNotBefore() (*jwt.NumericDate, error)      { return date(s["nbf"]) }
+func (s claimSet) GetIssuer() (string, error)                   { return str(s["iss"]) }
+func (s claimSet) GetSubject() (string, error)                  { return str(s["sub"]) }
+func (s claimSet) GetAudience() (jwt.ClaimStrings, error)       { return audience(s["aud"]) }
+
+// claimSets holds emptied claimSets for reuse: encoding/json fills a
+// map it is given, and one sized for SuperID's claims is the largest
+// allocation of a verification.
+var claimSets = sync.Pool{New: func() any { return make(claimSet, 24) }} // SuperID sends about 20 claims
+
+// str reads a string claim; absent and null read as "".
+func str(v any) (string, error) {
+	switch v := v.(type) {
+	case nil:
+		return "", nil
+	case string:
+		return v, nil
+	}
+	return "", errors.New("not a string")
+}
+
+// date reads a NumericDate claim: a JSON number, or a string holding one
+// (SuperID's iat), as golang-jwt's NumericDate reads them.
+func date(v any) (*jwt.NumericDate, error) {
+	var f float64
+	switch v := v.(type) {
+	case nil:
+		return nil, nil
+	case float64:
+		f = v
+	case string:
+		// encoding/json reads the number, so that the string holds
+		// exactly a JSON number, as jwt.NumericDate requires.
+		if strings.TrimSpace(v) != v || json.Unmarshal([]byte(v), &f) != nil {
+			return nil, fmt.Errorf("%.40q is not a number", v)
+		}
+	default:
+		return nil, errors.New("not a number")
+	}
+	sec, frac := math.Modf(f)
+	return jwt.NewNumericDate(time.Unix(int64(sec), int64(frac*1e9))), nil
+}
+
+// audience reads aud, a string or an array of strings, as
+// jwt.ClaimStrings reads it.
+func audience(v any) (jwt.ClaimStrings, error) {
+	switch v := v.(type) {
+	case nil:
+		return nil, nil
+	case string:
+		return jwt.ClaimStrings{v}, nil
+	case []any:
+		aud := make(jwt.ClaimStrings, len(v))
+		for i, a := range v {
+			s, ok := a.(string)
+			if !ok {
+				return nil, errors.New("holds a non-string")
+			}
+			aud[i] = s
+		}
+		return aud, nil
+	}
+	return nil, errors.New("neither a string nor an array")
+}
+
+// idTokenClaims is the typed form of an id_token payload, validated by
+// golang-jwt's Validator (iss, aud, exp, nbf, iat).
 type idTokenClaims struct {
 	jwt.RegisteredClaims
-	Nonce             string     `json:"nonce"`
-	AuthorizedParty   string     `json:"azp"`
-	ContextIdentifier string     `json:"http://schemes.superoffice.net/identity/ctx"`
-	SystemUserToken   string     `json:"http://schemes.superoffice.net/identity/system_token"`
-	WebAPIURL         string     `json:"http://schemes.superoffice.net/identity/webapi_url"`
-	NetServerURL      string     `json:"http://schemes.superoffice.net/identity/netserver_url"`
-	Serial            string     `json:"http://schemes.superoffice.net/identity/serial"`
-	Email             string     `json:"http://schemes.superoffice.net/identity/email"`
-	UPN               string     `json:"http://schemes.superoffice.net/identity/upn"`
-	PrimaryEmail      string     `json:"http://schemes.superoffice.net/identity/so_primary_email_address"`
-	CompanyName       string     `json:"http://schemes.superoffice.net/identity/company_name"`
-	Initials          string     `json:"http://schemes.superoffice.net/identity/initials"`
-	IdentityProvider  string     `json:"http://schemes.superoffice.net/identity/identityprovider"`
-	AssociateID       stringInt  `json:"http://schemes.superoffice.net/identity/associateid"`
-	IsAdministrator   stringBool `json:"http://schemes.superoffice.net/identity/is_administrator"`
+	Nonce             string
+	AuthorizedParty   string
+	ContextIdentifier string
+	SystemUserToken   string
+	WebAPIURL         string
+	NetServerURL      string
+	Serial            string
+	Email             string
+	UPN               string
+	PrimaryEmail      string
+	CompanyName       string
+	Initials          string
+	IdentityProvider  string
+	AssociateID       stringInt
+	IsAdministrator   stringBool
 }
 
-// checkNames refuses a payload holding a claim whose name differs from one
-// that idTokenClaims reads only in case ("NONCE"): encoding/json would
-// read it under that name, which SuperID's specification does not give it.
-func checkNames(payload []byte) error {
-	names := make(map[string]anyValue, 32) // SuperID sends about 20 claims
-	if err := json.Unmarshal(payload, &names); err != nil {
-		return err
-	}
-	for name := range names {
-		if exact, ok := claimNames[strings.ToLower(name)]; ok && name != exact {
-			return fmt.Errorf("claim %.80q is not %q", name, exact)
+// typed reads the claims into an idTokenClaims, each under its exact
+// name. A claim whose name differs from one read here only in case
+// ("NONCE") is refused: SuperID's specification does not give it that
+// name, and a reader matching names loosely would take it.
+func (s claimSet) typed() (*idTokenClaims, error) {
+	c := &idTokenClaims{}
+	for name, v := range s {
+		var err error
+		switch name {
+		case "iss":
+			c.Issuer, err = str(v)
+		case "sub":
+			c.Subject, err = str(v)
+		case "jti":
+			c.ID, err = str(v)
+		case "aud":
+			c.Audience, err = audience(v)
+		case "exp":
+			c.ExpiresAt, err = date(v)
+		case "nbf":
+			c.NotBefore, err = date(v)
+		case "iat":
+			c.IssuedAt, err = date(v)
+		case "nonce":
+			c.Nonce, err = str(v)
+		case "azp":
+			c.AuthorizedParty, err = str(v)
+		case ClaimPrefix + "ctx":
+			c.ContextIdentifier, err = str(v)
+		case ClaimPrefix + "system_token":
+			c.SystemUserToken, err = str(v)
+		case ClaimPrefix + "webapi_url":
+			c.WebAPIURL, err = str(v)
+		case ClaimPrefix + "netserver_url":
+			c.NetServerURL, err = str(v)
+		case ClaimPrefix + "serial":
+			c.Serial, err = str(v)
+		case ClaimPrefix + "email":
+			c.Email, err = str(v)
+		case ClaimPrefix + "upn":
+			c.UPN, err = str(v)
+		case ClaimPrefix + "so_primary_email_address":
+			c.PrimaryEmail, err = str(v)
+		case ClaimPrefix + "company_name":
+			c.CompanyName, err = str(v)
+		case ClaimPrefix + "initials":
+			c.Initials, err = str(v)
+		case ClaimPrefix + "identityprovider":
+			c.IdentityProvider, err = str(v)
+		case ClaimPrefix + "associateid":
+			err = c.AssociateID.set(v)
+		case ClaimPrefix + "is_administrator":
+			err = c.IsAdministrator.set(v)
+		default:
+			// Every exact name was taken above.
+			if exact, ok := claimNames[strings.ToLower(name)]; ok {
+				return nil, fmt.Errorf("claim %.80q is not %q", name, exact)
+			}
+		}
+		if err != nil {
+			return nil, fmt.Errorf("claim %.80q: %w", name, err)
 		}
 	}
-	return nil
+	return c, nil
 }
 
-// anyValue skips a JSON value: only the names of the claims are wanted.
-type anyValue struct{}
-
-func (*anyValue) UnmarshalJSON([]byte) error { return nil }
-
-// claimNames maps the lower case of every claim name idTokenClaims reads
-// to its exact spelling.
+// claimNames maps the lower case of every claim name typed reads to its
+// exact spelling.
 var claimNames = func() map[string]string {
 	m := map[string]string{}
-	for _, n := range []string{"iss", "sub", "aud", "exp", "nbf", "iat", "jti"} {
+	for _, n := range []string{"iss", "sub", "jti", "aud", "exp", "nbf", "iat", "nonce", "azp"} {
 		m[n] = n
 	}
-	t := reflect.TypeFor[idTokenClaims]()
-	for i := range t.NumField() {
-		if n, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ","); n != "" {
-			m[strings.ToLower(n)] = n
-		}
+	for _, n := range []string{"ctx", "system_token", "webapi_url", "netserver_url", "serial", "email", "upn",
+		"so_primary_email_address", "company_name", "initials", "identityprovider", "associateid", "is_administrator"} {
+		m[strings.ToLower(ClaimPrefix+n)] = ClaimPrefix + n
 	}
 	return m
 }()
@@ -147,39 +270,49 @@ var claimNames = func() map[string]string {
 // or "" (false: an empty claim grants nothing).
 type stringBool bool
 
-func (v *stringBool) UnmarshalJSON(b []byte) error {
-	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
-		return json.Unmarshal(b, (*bool)(v))
-	}
-	switch s = strings.TrimSpace(s); {
-	case strings.EqualFold(s, "true"), s == "1":
-		*v = true
-	case strings.EqualFold(s, "false"), s == "0", s == "":
+func (v *stringBool) set(claim any) error {
+	switch c := claim.(type) {
+	case nil:
 		*v = false
-	default:
-		return fmt.Errorf("%.40q is not true or false", s)
+		return nil
+	case bool:
+		*v = stringBool(c)
+		return nil
+	case string:
+		switch s := strings.TrimSpace(c); {
+		case strings.EqualFold(s, "true"), s == "1":
+			*v = true
+		case strings.EqualFold(s, "false"), s == "0", s == "":
+			*v = false
+		default:
+			return fmt.Errorf("%.40q is not true or false", s)
+		}
+		return nil
 	}
-	return nil
+	return errors.New("not a boolean or a string")
 }
 
 // stringInt is an integer claim that SuperID sends as a string ("5"). It
 // takes a JSON integer or a string holding one; "" is 0.
 type stringInt int
 
-func (v *stringInt) UnmarshalJSON(b []byte) error {
+func (v *stringInt) set(claim any) error {
 	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
-		var n int
-		if err := json.Unmarshal(b, &n); err != nil {
-			return err
-		}
-		*v = stringInt(n)
-		return nil
-	}
-	if s = strings.TrimSpace(s); s == "" {
+	switch c := claim.(type) {
+	case nil:
 		*v = 0
 		return nil
+	case float64:
+		// encoding/json decoded the number as a float64; its shortest
+		// spelling is an integer's only when it is one, in range.
+		s = strconv.FormatFloat(c, 'f', -1, 64)
+	case string:
+		if s = strings.TrimSpace(c); s == "" {
+			*v = 0
+			return nil
+		}
+	default:
+		return errors.New("not an integer or a string")
 	}
 	n, err := strconv.Atoi(s)
 	if err != nil {
@@ -189,7 +322,7 @@ func (v *stringInt) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-func (c *idTokenClaims) claims(raw json.RawMessage) *Claims {
+func (c *idTokenClaims) claims(payload string) *Claims {
 	out := &Claims{
 		Subject:           c.Subject,
 		ContextIdentifier: c.ContextIdentifier,
@@ -208,7 +341,7 @@ func (c *idTokenClaims) claims(raw json.RawMessage) *Claims {
 		Nonce:             c.Nonce,
 		Issuer:            c.Issuer,
 		Audience:          c.Audience,
-		raw:               raw,
+		payload:           payload,
 	}
 	if c.IssuedAt != nil {
 		out.IssuedAt = c.IssuedAt.Time

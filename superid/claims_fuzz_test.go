@@ -13,7 +13,7 @@ import (
 // VerifyIDToken a decoded token still needs a valid signature, which a
 // fuzzer never produces. Any input must end in a result or an error, never a
 // panic; a decoded token must validate (or not) without a panic; and the
-// string claims of a payload whose names pass checkNames must read as
+// string claims of a payload whose names pass typed must read as
 // encoding/json reads them by exact name.
 func FuzzIDTokenClaims(f *testing.F) {
 	p := ClaimPrefix
@@ -35,12 +35,16 @@ func FuzzIDTokenClaims(f *testing.F) {
 	v := jwt.NewValidator(jwt.WithIssuer("https://sod.superoffice.com"), jwt.WithAudience("a"),
 		jwt.WithExpirationRequired(), jwt.WithIssuedAt(), jwt.WithTimeFunc(func() time.Time { return now }))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		var c idTokenClaims
-		if checkNames(b) != nil || json.Unmarshal(b, &c) != nil {
+		set := claimSet{}
+		if json.Unmarshal(b, &set) != nil {
 			return
 		}
-		_ = v.Validate(&c)
-		out := c.claims(b)
+		c, err := set.typed()
+		if err != nil {
+			return
+		}
+		_ = v.Validate(c)
+		out := c.claims("")
 		var m map[string]json.RawMessage
 		require.NoError(t, json.Unmarshal(b, &m))
 		for name, got := range map[string]string{

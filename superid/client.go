@@ -76,6 +76,7 @@ type Client struct {
 	oauth       oauth2.Config
 	keys        *KeySet
 	parser      *jwt.Parser
+	validator   *jwt.Validator
 	now         func() time.Time
 	sealer      *sealer
 	used        usedStates
@@ -152,9 +153,14 @@ func New(cfg Config) (*Client, error) {
 		},
 		sealer: s,
 	}
+	// The parser checks the form and the signature; the claims are
+	// validated once typed (see verifyIDToken).
 	c.parser = jwt.NewParser(
 		jwt.WithValidMethods([]string{jwt.SigningMethodRS256.Alg()}),
 		jwt.WithStrictDecoding(),
+		jwt.WithoutClaimsValidation(),
+	)
+	c.validator = jwt.NewValidator(
 		jwt.WithIssuer(env.Issuer()),
 		jwt.WithAudience(cfg.ClientID),
 		jwt.WithExpirationRequired(),
@@ -443,18 +449,19 @@ func (c *Client) verifyIDToken(ctx context.Context, raw, nonce string) (*Claims,
 	if strings.ContainsAny(raw, "\r\n") {
 		return nil, newError(opVerify, ErrMalformedToken, errors.New("line break in token"))
 	}
-	var ic idTokenClaims
-	if _, err := c.parser.ParseWithClaims(raw, &ic, c.keys.Keyfunc(ctx)); err != nil {
-		return nil, verifyError(err, &ic)
+	// The parser decodes the payload once, into set, and checks the
+	// signature; typed then reads the claims by their exact names.
+	set := claimSets.Get().(claimSet)
+	ic, err := c.decode(ctx, raw, &set)
+	if set != nil && len(set) <= 64 { // a payload of "null" leaves none; keep no big ones
+		clear(set)
+		claimSets.Put(set)
 	}
-	// The claim-name check and Claims.Raw need the payload, which the
-	// parser does not keep; it decoded the segment once, so this cannot
-	// fail.
-	_, rest, _ := strings.Cut(raw, ".")
-	seg, _, _ := strings.Cut(rest, ".")
-	payload, _ := c.parser.DecodeSegment(seg)
-	if err := checkNames(payload); err != nil {
-		return nil, newError(opVerify, ErrMalformedToken, err)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.validator.Validate(ic); err != nil {
+		return nil, verifyError(err, ic)
 	}
 	// OpenID Connect Core 3.1.3.7: a token for several audiences was
 	// issued to the one its azp names; the client id merely being among
@@ -470,17 +477,32 @@ func (c *Client) verifyIDToken(ctx context.Context, raw, nonce string) (*Claims,
 			return nil, newError(opVerify, ErrNonce, nil)
 		}
 	}
+	_, payload, _ := strings.Cut(raw, ".") // the parser split it: it has two dots
+	payload, _, _ = strings.Cut(payload, ".")
 	return ic.claims(payload), nil
 }
 
+// decode parses raw into set, checks its signature and reads its claims.
+func (c *Client) decode(ctx context.Context, raw string, set *claimSet) (*idTokenClaims, error) {
+	if _, err := c.parser.ParseWithClaims(raw, set, c.keys.Keyfunc(ctx)); err != nil {
+		return nil, verifyError(err, nil)
+	}
+	ic, err := set.typed()
+	if err != nil {
+		return nil, newError(opVerify, ErrMalformedToken, err)
+	}
+	return ic, nil
+}
+
 // verifyError maps the Parser's errors onto ours; the first match
-// wins, from the most specific. ic says which required claim is missing.
+// wins, from the most specific. ic (nil before the claims are read) says
+// which required claim is missing.
 func verifyError(err error, ic *idTokenClaims) error {
 	var e *Error
 	if errors.As(err, &e) { // from the key set
 		return e
 	}
-	if errors.Is(err, jwt.ErrTokenRequiredClaimMissing) {
+	if ic != nil && errors.Is(err, jwt.ErrTokenRequiredClaimMissing) {
 		switch {
 		case ic.Issuer == "":
 			return newError(opVerify, ErrIssuer, errors.New("no iss"))

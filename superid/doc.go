@@ -30,7 +30,7 @@
 // set, issued by the environment (the root URL, without /login) to this
 // client, unexpired, with nbf and iat not in the future (a leeway of five
 // minutes by default), no larger than MaxTokenSize and, with WithNonce,
-// with the login's nonce. golang-jwt's Parser does the checking. SuperID
+// with the login's nonce. golang-jwt's Parser and Validator do the checking. SuperID
 // writes iat and every custom claim as JSON strings ("False", "5"); Claims
 // holds them as Go types, and Raw, Map and Unmarshal give every claim as
 // sent. Claim names match exactly: a token with a claim whose name differs

@@ -84,6 +84,16 @@ type KeySet struct {
 type keySnapshot struct {
 	kf      keyfunc.Keyfunc
 	fetched time.Time
+	// last is the latest lookup's answer: SuperID signs with one key at
+	// a time, and the storage never changes, so the next token's key is
+	// found without reading the storage again.
+	last atomic.Pointer[keyHit]
+}
+
+// keyHit is the key find returned for a kid and an x5t.
+type keyHit struct {
+	kid, x5t string
+	key      any
 }
 
 // NewKeySet returns the key set published at jwksURL (see
@@ -190,6 +200,17 @@ func keyIDs(h map[string]any) (kid, x5t string, err error) {
 // find returns the token's key, or ok false when the token names a key
 // (by an identifier the set uses) that the set lacks.
 func (s *keySnapshot) find(ctx context.Context, t *jwt.Token, kid, x5t string) (any, bool) {
+	if h := s.last.Load(); h != nil && h.kid == kid && h.x5t == x5t {
+		return h.key, true
+	}
+	key, ok := s.lookup(ctx, t, kid, x5t)
+	if ok {
+		s.last.Store(&keyHit{kid: kid, x5t: x5t, key: key})
+	}
+	return key, ok
+}
+
+func (s *keySnapshot) lookup(ctx context.Context, t *jwt.Token, kid, x5t string) (any, bool) {
 	if kid != "" {
 		if key, err := s.kf.KeyfuncCtx(ctx)(t); err == nil {
 			return key, true

@@ -250,6 +250,39 @@ func TestVerifyIDTokenRules(t *testing.T) {
 	}
 }
 
+// TestVerifyIDTokenNamesNotFolded: a claim is read only under its own
+// name, so neither a Unicode case variant ("ſub" folds to "sub" in
+// encoding/json's struct matching) nor a payload of many claims changes
+// what the next verification reads.
+func TestVerifyIDTokenNamesNotFolded(t *testing.T) {
+	tk := newTrustedKey(t)
+	c := verifier(t, tk, testNow)
+	m := superIDClaims()
+	delete(m, "sub")
+	m["\u017fub"] = "evil@example.com"
+	for i := range 100 {
+		m[fmt.Sprintf("x-%d", i)] = i
+	}
+	got, err := c.VerifyIDToken(context.Background(), tk.sign(t, jwt.SigningMethodRS256, tk.key, m))
+	require.NoError(t, err)
+	assert.Empty(t, got.Subject)
+	raw, err := got.Map()
+	require.NoError(t, err)
+	assert.Equal(t, "evil@example.com", raw["\u017fub"])
+
+	got, err = c.VerifyIDToken(context.Background(), tk.sign(t, jwt.SigningMethodRS256, tk.key, superIDClaims()))
+	require.NoError(t, err)
+	assert.Equal(t, "tony@superoffice.com", got.Subject)
+	assert.JSONEq(t, string(mustJSON(t, superIDClaims())), string(got.Raw()))
+}
+
+func mustJSON(t *testing.T, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	require.NoError(t, err)
+	return b
+}
+
 func TestVerifyIDTokenUnknownKey(t *testing.T) {
 	tk := newTrustedKey(t)
 	other, _ := rsa.GenerateKey(rand.Reader, 2048)
