@@ -89,7 +89,7 @@ func TestSealCheckAddedToAnExistingDatabase(t *testing.T) {
 		mustUpsert(t, s, approval(1))
 		mustUpsert(t, s, approval(2))
 		// Back to how schema 3 left it.
-		for _, q := range []string{`DROP TABLE seal_check`, `DELETE FROM schema_version WHERE version = 4`,
+		for _, q := range []string{`DROP TABLE seal_check`, `DELETE FROM schema_version WHERE version >= 4`,
 			`UPDATE tenants SET system_user_token = $1 WHERE context_key = 'cust00001'`} {
 			var err error
 			if strings.Contains(q, "$1") {
@@ -159,7 +159,7 @@ func TestSealCheckIgnoresInactiveTenants(t *testing.T) {
 		ctx := context.Background()
 		s := db.open(t)
 		mustUpsert(t, s, approval(1))
-		for _, q := range []string{`DROP TABLE seal_check`, `DELETE FROM schema_version WHERE version = 4`,
+		for _, q := range []string{`DROP TABLE seal_check`, `DELETE FROM schema_version WHERE version >= 4`,
 			`UPDATE tenants SET status = 'inactive'`} {
 			if _, err := s.DB().ExecContext(ctx, q); err != nil {
 				t.Fatalf("%s: %v", q, err)
