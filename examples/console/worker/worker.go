@@ -413,6 +413,9 @@ func (w *Worker) runTenant(ctx context.Context, cl store.Claim, src *runTickets,
 		State:             st,
 		Client:            client,
 		Started:           now,
+		intend: func(ctx context.Context, step, plan string) (store.Intent, error) {
+			return w.cfg.Store.RecordIntent(ctx, cl, step, plan)
+		},
 	})
 }
 
