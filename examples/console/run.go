@@ -13,7 +13,6 @@ import (
 	"os"
 	"time"
 
-	"github.com/go-superoffice/superoffice/examples/console/demo"
 	"github.com/go-superoffice/superoffice/examples/console/worker"
 	"github.com/go-superoffice/superoffice/examples/internal/config"
 	"github.com/go-superoffice/superoffice/examples/internal/store"
@@ -118,13 +117,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 
-	var bound float64
-	if o.bound {
-		bound = demo.CryptoBound(cfg.PrivateKey.Size()*8, 3*time.Second).Rate
-		fmt.Fprintf(stdout, "crypto bound: %.1f tenants/s (1 client sign + 1 emulator sign + 1 verify per tenant, RSA-%d, on %d cores)\n",
-			bound, cfg.PrivateKey.Size()*8, demo.Cores())
-	}
-
 	cycle := 0
 	var stopProgress func()
 	var failed int64 // runs that failed or deactivated their tenant, with -once or -cycles
@@ -134,9 +126,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		if o.cycles > 0 {
 			failed += s.Failed + s.Deactivated
 			fmt.Fprint(stdout, worker.Summary(s))
-			if bound > 0 && s.Done() > 0 {
-				fmt.Fprintf(stdout, "  %.2f of the crypto bound\n", s.Rate()/bound)
-			}
 		} else if s.Claimed > 0 {
 			log.Info("cycle done", "cycle", cycle, "ok", s.OK, "failed", s.Failed+s.Deactivated,
 				"rescheduled", s.Retried+s.Waiting, "took", s.Elapsed.Round(time.Millisecond))
