@@ -62,7 +62,7 @@ func TestSIGTERMMidCycleLeavesNothingClaimed(t *testing.T) {
 	case <-running:
 	case <-time.After(60 * time.Second):
 		cmd.Process.Kill()
-		t.Fatal("no tenant was done within a minute")
+		require.FailNow(t, "no tenant was done within a minute")
 	}
 	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
 	errc := make(chan error, 1)
@@ -72,7 +72,7 @@ func TestSIGTERMMidCycleLeavesNothingClaimed(t *testing.T) {
 		require.NoError(t, err, "exit:\n%s", logs.String())
 	case <-time.After(60 * time.Second):
 		cmd.Process.Kill()
-		t.Fatal("no exit after SIGTERM")
+		require.FailNow(t, "no exit after SIGTERM")
 	}
 	t.Logf("stdout:\n%s", stdout.String())
 	assert.Contains(t, logs.String(), "stopped by signal", "no shutdown line")
