@@ -2,28 +2,26 @@ package store
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // tenantStates returns each tenant's status, lease owner and fence, by context key.
 func tenantStates(t *testing.T, s *Store) map[string]string {
 	t.Helper()
 	rows, err := s.DB().QueryContext(context.Background(), `SELECT context_key, status, lease_owner, fence FROM tenants`)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer rows.Close()
 	m := map[string]string{}
 	for rows.Next() {
 		var key, status, owner string
 		var fence int64
-		if err := rows.Scan(&key, &status, &owner, &fence); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, rows.Scan(&key, &status, &owner, &fence))
 		m[key] = fmt.Sprintf("%s/%s/%d", status, owner, fence)
 	}
 	return m
@@ -31,14 +29,12 @@ func tenantStates(t *testing.T, s *Store) map[string]string {
 
 func checkMismatch(t *testing.T, err error, key []byte) {
 	t.Helper()
-	if !errors.Is(err, ErrSealKeyMismatch) {
-		t.Fatalf("open with another key: err = %v, want ErrSealKeyMismatch", err)
-	}
+	require.ErrorIs(t, err, ErrSealKeyMismatch, "open with another key")
 	msg := err.Error()
-	if !strings.Contains(msg, "another seal key") || !strings.Contains(msg, "seal key setting") ||
-		strings.Contains(msg, EncodeSealKey(key)) || strings.Contains(msg, "SECRET") {
-		t.Fatalf("error %q does not name the problem, or leaks a secret", msg)
-	}
+	assert.Contains(t, msg, "another seal key")
+	assert.Contains(t, msg, "seal key setting")
+	assert.NotContains(t, msg, EncodeSealKey(key), "the key leaks")
+	assert.NotContains(t, msg, "SECRET", "a secret leaks")
 }
 
 // Opening a database with another seal key (another data directory, a lost key file)
@@ -58,13 +54,10 @@ func TestOpenRefusesAnotherSealKey(t *testing.T) {
 		checkMismatch(t, err, other)
 
 		s = db.open(t)
-		if after := tenantStates(t, s); len(after) != 2 || after["cust00001"] != before["cust00001"] || after["cust00002"] != before["cust00002"] {
-			t.Fatalf("tenants changed by a refused open: %v, were %v", after, before)
-		}
+		assert.Equal(t, before, tenantStates(t, s), "tenants changed by a refused open")
 		cs, err := s.ClaimDue(ctx, "w", db.clock.Now(), time.Minute, 10)
-		if err != nil || len(cs) != 2 {
-			t.Fatalf("claim with the right key: %d claims, %v", len(cs), err)
-		}
+		require.NoError(t, err, "claim with the right key")
+		assert.Len(t, cs, 2, "claims with the right key")
 	})
 }
 
@@ -88,7 +81,7 @@ func TestSealCheckAddedToAnExistingDatabase(t *testing.T) {
 		s := db.open(t)
 		mustUpsert(t, s, approval(1))
 		mustUpsert(t, s, approval(2))
-		// Back to how schema 3 left it.
+		// Back to how schema 3 left it (the later migrations run again: they are idempotent).
 		for _, q := range []string{`DROP TABLE seal_check`, `DELETE FROM schema_version WHERE version >= 4`,
 			`UPDATE tenants SET system_user_token = $1 WHERE context_key = 'cust00001'`} {
 			var err error
@@ -97,24 +90,19 @@ func TestSealCheckAddedToAnExistingDatabase(t *testing.T) {
 			} else {
 				_, err = s.DB().ExecContext(ctx, q)
 			}
-			if err != nil {
-				t.Fatalf("%s: %v", q, err)
-			}
+			require.NoError(t, err, q)
 		}
 		s.Close()
 
 		other := GenerateSealKey()
 		_, err := OpenConfig(ctx, Config{DSN: db.dsn, SealKey: other})
 		checkMismatch(t, err, other)
-		if !strings.Contains(err.Error(), "none of 2 stored tokens") {
-			t.Fatalf("error %q does not say why", err)
-		}
+		assert.ErrorContains(t, err, "none of 2 stored tokens", "why")
 
 		s = db.open(t) // the right key: migrates and records it
 		var n int
-		if err := s.DB().QueryRowContext(ctx, `SELECT COUNT(*) FROM seal_check`).Scan(&n); err != nil || n != 1 {
-			t.Fatalf("seal_check rows: %d, %v", n, err)
-		}
+		require.NoError(t, s.DB().QueryRowContext(ctx, `SELECT COUNT(*) FROM seal_check`).Scan(&n))
+		assert.Equal(t, 1, n, "seal_check rows")
 		s.Close()
 		_, err = OpenConfig(ctx, Config{DSN: db.dsn, SealKey: other})
 		checkMismatch(t, err, other)
@@ -138,16 +126,13 @@ func TestConcurrentFirstOpensAgreeOnOneKey(t *testing.T) {
 		ok := 0
 		for range keys {
 			err := <-errs
-			switch {
-			case err == nil:
+			if err == nil {
 				ok++
-			case !errors.Is(err, ErrSealKeyMismatch):
-				t.Fatalf("open: %v", err)
+				continue
 			}
+			require.ErrorIs(t, err, ErrSealKeyMismatch, "open")
 		}
-		if ok != 1 {
-			t.Fatalf("%d of two opens with different keys succeeded", ok)
-		}
+		assert.Equal(t, 1, ok, "opens with different keys that succeeded")
 	})
 }
 
@@ -161,16 +146,13 @@ func TestSealCheckIgnoresInactiveTenants(t *testing.T) {
 		mustUpsert(t, s, approval(1))
 		for _, q := range []string{`DROP TABLE seal_check`, `DELETE FROM schema_version WHERE version >= 4`,
 			`UPDATE tenants SET status = 'inactive'`} {
-			if _, err := s.DB().ExecContext(ctx, q); err != nil {
-				t.Fatalf("%s: %v", q, err)
-			}
+			_, err := s.DB().ExecContext(ctx, q)
+			require.NoError(t, err, q)
 		}
 		s.Close()
 		other := GenerateSealKey()
 		s2, err := OpenConfig(ctx, Config{DSN: db.dsn, SealKey: other})
-		if err != nil {
-			t.Fatalf("open with the key now in use: %v", err)
-		}
+		require.NoError(t, err, "open with the key now in use")
 		s2.Close()
 		_, err = OpenConfig(ctx, Config{DSN: db.dsn, SealKey: db.key})
 		checkMismatch(t, err, db.key)
