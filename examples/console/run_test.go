@@ -177,3 +177,18 @@ func TestNextDueShownOncePerChange(t *testing.T) {
 	assert.Equal(t, 1, strings.Count(logs.String(), "next run due"), logs.String())
 	assert.Contains(t, logs.String(), "in=1h0m0s")
 }
+
+// -v logs one line per tenant with its stored result, and not the
+// requests (-debug adds those).
+func TestVerboseShowsEachTenantsOutcome(t *testing.T) {
+	var stdout, stderr strings.Builder
+	err := run(context.Background(), []string{"-demo", "2", "-once", "-v", "-progress", "none"},
+		func(string) string { return "" }, &stdout, &stderr)
+	require.NoError(t, err, stderr.String())
+	logs := stderr.String()
+	assert.Equal(t, 2, strings.Count(logs, `msg="tenant done"`), logs)
+	assert.Equal(t, 2, strings.Count(logs, `result="created company SuperId-`), logs)
+	assert.Contains(t, logs, "active_tenants=2")
+	assert.NotContains(t, logs, "performing request", "-v logs the requests")
+	assert.Contains(t, stdout.String(), "ok 2, failed 0")
+}
