@@ -23,7 +23,7 @@ type options struct {
 	demo       int
 	dataDir    string
 	verbose    bool
-	bound      bool
+	debug      bool
 	progress   string
 }
 
@@ -42,8 +42,8 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.DurationVar(&o.grace, "grace", 30*time.Second, "on SIGINT/SIGTERM, how long runs in flight may finish before they are released")
 	fs.IntVar(&o.demo, "demo", 0, "start an emulator with this many demo tenants, approved and stored, and process them (no browser, no ./data)")
 	fs.StringVar(&o.dataDir, "data", "data", "local mode's data directory (key, app, seal key, SQLite database)")
-	fs.BoolVar(&o.verbose, "v", false, "log at debug level (one line per tenant and request; never a secret)")
-	fs.BoolVar(&o.bound, "bound", false, "measure the crypto bound first (RSA signs and verifies per tenant on all cores) and report each cycle's rate against it")
+	fs.BoolVar(&o.verbose, "v", false, "log one line per tenant with its outcome (the stored result or the error; never a secret)")
+	fs.BoolVar(&o.debug, "debug", false, "log at debug level: -v, and one line per request (never a secret)")
 	fs.StringVar(&o.progress, "progress", "auto", "progress display: auto (a live line on a terminal, log lines otherwise), line, log or none")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: console [flags]\n\nThe partner service: for every due tenant, exchange its system user token\nfor a ticket, check its state and run the job (create a company).\n\n")

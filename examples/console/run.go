@@ -13,7 +13,6 @@ import (
 	"os"
 	"time"
 
-	"github.com/go-superoffice/superoffice/examples/console/demo"
 	"github.com/go-superoffice/superoffice/examples/console/worker"
 	"github.com/go-superoffice/superoffice/examples/internal/config"
 	"github.com/go-superoffice/superoffice/examples/internal/store"
@@ -38,11 +37,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		prog.Terminal = worker.IsTerminal(f)
 	}
 	prog.Terminal = prog.Terminal || o.progress == "line"
-	level := slog.LevelInfo
-	if o.verbose {
+	// -v: the worker's line per tenant (debug); -debug: the libraries'
+	// line per request too.
+	level, libLevel := slog.LevelInfo, slog.LevelInfo
+	if o.verbose || o.debug {
 		level = slog.LevelDebug
 	}
+	if o.debug {
+		libLevel = slog.LevelDebug
+	}
 	log := slog.New(slog.NewTextHandler(prog, &slog.HandlerOptions{Level: level}))
+	libLog := slog.New(slog.NewTextHandler(prog, &slog.HandlerOptions{Level: libLevel}))
 	if o.progress != "none" {
 		prog.Logger = log
 	}
@@ -60,6 +65,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if o.demo > 0 {
 		cfg, cleanup, err = startDemo(ctx, o, getenv, log)
 	} else {
+		if localMode(getenv) {
+			if err := checkLocalData(o.dataDir, getenv); err != nil {
+				return err
+			}
+		}
 		cfg, err = config.Load(getenv, o.dataDir)
 		cleanup = func() {}
 	}
@@ -71,7 +81,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 
 	// The store first: a database written with another seal key is a
 	// mistake in this program's settings, whether the emulator runs or not.
-	st, err := store.OpenConfig(ctx, store.Config{DSN: cfg.DatabaseURL, SealKey: cfg.SealKey, Logger: log,
+	st, err := store.OpenConfig(ctx, store.Config{DSN: cfg.DatabaseURL, SealKey: cfg.SealKey, Logger: libLog,
 		MaxOpenConns: o.workers + 4, SQLiteCacheKiB: sqliteCacheKiB})
 	if err != nil {
 		return cfg.OpenError(err)
@@ -84,18 +94,21 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return err
 		}
 	}
+	if err := describeStart(ctx, log, cfg, st, o.demo > 0); err != nil {
+		return cfg.OpenError(err)
+	}
 
 	su, err := systemuser.New(systemuser.Config{
 		Environment:  cfg.Environment,
 		ClientSecret: cfg.ClientSecret,
 		PrivateKey:   cfg.PrivateKey,
 		HTTPClient:   hc,
-		Logger:       log,
+		Logger:       libLog,
 	})
 	if err != nil {
 		return err
 	}
-	res, err := tenant.NewResolver(tenant.ResolverConfig{Environment: cfg.Environment, HTTPClient: hc, Logger: log})
+	res, err := tenant.NewResolver(tenant.ResolverConfig{Environment: cfg.Environment, HTTPClient: hc, Logger: libLog})
 	if err != nil {
 		return err
 	}
@@ -113,19 +126,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Poll:             o.poll,
 		Grace:            max(o.grace, time.Millisecond),
 		Logger:           log,
+		ClientLogger:     libLog,
 	})
 	if err != nil {
 		return err
 	}
 
-	var bound float64
-	if o.bound {
-		bound = demo.CryptoBound(cfg.PrivateKey.Size()*8, 3*time.Second).Rate
-		fmt.Fprintf(stdout, "crypto bound: %.1f tenants/s (1 client sign + 1 emulator sign + 1 verify per tenant, RSA-%d, on %d cores)\n",
-			bound, cfg.PrivateKey.Size()*8, demo.Cores())
-	}
-
 	cycle := 0
+	due := &nextDue{log: log, st: st, poll: o.poll, now: time.Now}
 	var stopProgress func()
 	var failed int64 // runs that failed or deactivated their tenant, with -once or -cycles
 	after := func(s worker.Stats) {
@@ -134,12 +142,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		if o.cycles > 0 {
 			failed += s.Failed + s.Deactivated
 			fmt.Fprint(stdout, worker.Summary(s))
-			if bound > 0 && s.Done() > 0 {
-				fmt.Fprintf(stdout, "  %.2f of the crypto bound\n", s.Rate()/bound)
+		} else {
+			if s.Claimed > 0 {
+				log.Info("cycle done", "cycle", cycle, "ok", s.OK, "failed", s.Failed+s.Deactivated,
+					"rescheduled", s.Retried+s.Waiting, "took", s.Elapsed.Round(time.Millisecond))
 			}
-		} else if s.Claimed > 0 {
-			log.Info("cycle done", "cycle", cycle, "ok", s.OK, "failed", s.Failed+s.Deactivated,
-				"rescheduled", s.Retried+s.Waiting, "took", s.Elapsed.Round(time.Millisecond))
+			due.report(ctx)
 		}
 		stopProgress = watch(o, prog, w)
 	}

@@ -67,6 +67,17 @@
 //   - failed: anything else (a 400 from the tenant, a clock that is off);
 //     tried again at the next regular run.
 //
+// # Effectively once
+//
+// A run whose end was not recorded (the process died after the job's side
+// effect, the database refused the write) is run again once its lease
+// runs out. A job makes itself safe against that by recording its intent
+// before the side effect and, on an attempt that resumes one, looking for
+// the side effect before doing it again: Tenant.Intend and Once (see Job).
+// The intents live in the store (store.RecordIntent) and end with the
+// tenant's next recorded success. CreateCompany, the default job, does
+// this with the company's name.
+//
 // # Several instances
 //
 // Every claim is a lease with a fencing token. Instances on one PostgreSQL

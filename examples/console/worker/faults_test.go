@@ -14,10 +14,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/go-superoffice/superoffice/examples/console/demo"
 	"github.com/go-superoffice/superoffice/examples/console/worker"
 	"github.com/go-superoffice/superoffice/examples/internal/store"
 	"github.com/go-superoffice/superoffice/superid/superidtest"
+	"github.com/go-superoffice/superoffice/tenant"
 )
 
 // Faults at the exchange, the state API and the tenant API end with every
@@ -68,9 +72,7 @@ func TestFaultsEndWithEveryTenantAccountedFor(t *testing.T) {
 		w := sc.newWorker(t, logger, func(c *worker.Config) { c.JobTimeout = 500 * time.Millisecond })
 		now := sc.clock.Now()
 		st, err := w.Cycle(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 
 		type want struct {
 			outcome  store.Outcome
@@ -104,35 +106,30 @@ func TestFaultsEndWithEveryTenantAccountedFor(t *testing.T) {
 			if !special {
 				w = want{store.OutcomeOK, store.StatusActive, "", time.Hour}
 			}
-			ok := tn.LastOutcome == w.outcome && tn.Status == w.status && strings.Contains(tn.LastError, w.errLike) &&
-				tn.LeaseOwner == "" && (w.status == store.StatusInactive) == (tn.StatusReason != "") &&
-				(w.outcome == store.OutcomeOK) == (tn.LastError == "")
-			if w.status == store.StatusActive && tn.NextRun.Sub(now) < w.minDelay {
-				ok = false
+			id := tn.ContextIdentifier
+			assert.Equal(t, w.outcome, tn.LastOutcome, "%s: outcome", id)
+			assert.Equal(t, w.status, tn.Status, "%s: status", id)
+			assert.Contains(t, tn.LastError, w.errLike, "%s: error", id)
+			assert.Empty(t, tn.LeaseOwner, "%s: lease owner", id)
+			assert.Equal(t, w.status == store.StatusInactive, tn.StatusReason != "", "%s: status reason %q", id, tn.StatusReason)
+			assert.Equal(t, w.outcome == store.OutcomeOK, tn.LastError == "", "%s: error %q", id, tn.LastError)
+			if w.status == store.StatusActive {
+				assert.GreaterOrEqual(t, tn.NextRun.Sub(now), w.minDelay, "%s: next run", id)
 			}
-			if !ok {
-				t.Errorf("%s: outcome %q status %q reason %q error %q next run +%s; want %+v",
-					tn.ContextIdentifier, tn.LastOutcome, tn.Status, tn.StatusReason, tn.LastError, tn.NextRun.Sub(now), w)
-			}
 		}
-		if st.OK != n-18 || st.Retried != 9 || st.Waiting != 3 || st.Deactivated != 2 || st.Failed != 4 {
-			t.Errorf("stats %+v", st)
-		}
-		if got := strings.Count(logs.String(), "tenant deactivated"); got != 2 {
-			t.Errorf("%d deactivation lines, want 2:\n%s", got, logs.String())
-		}
+		assert.Equal(t, []int64{n - 18, 9, 3, 2, 4}, []int64{st.OK, st.Retried, st.Waiting, st.Deactivated, st.Failed},
+			"ok, retried, waiting, deactivated, failed: %+v", st)
+		assert.Equal(t, 2, strings.Count(logs.String(), "tenant deactivated"), "deactivation lines:\n%s", logs.String())
 
 		// The next cycles: the deactivated tenants are not tried again.
 		for range 2 {
 			sc.clock.Advance(2 * time.Hour)
 			st, err = w.Cycle(context.Background())
-			if err != nil || st.Deactivated != 0 || st.Claimed != n-2 {
-				t.Fatalf("later cycle: %+v, %v", st, err)
-			}
+			require.NoError(t, err)
+			assert.Zero(t, st.Deactivated, "later cycle: %+v", st)
+			assert.Equal(t, int64(n-2), st.Claimed, "later cycle: %+v", st)
 		}
-		if got := strings.Count(logs.String(), "tenant deactivated"); got != 2 {
-			t.Errorf("%d deactivation lines after more cycles, want still 2", got)
-		}
+		assert.Equal(t, 2, strings.Count(logs.String(), "tenant deactivated"), "deactivation lines after more cycles")
 	})
 }
 
@@ -141,20 +138,16 @@ func TestFaultsEndWithEveryTenantAccountedFor(t *testing.T) {
 func TestExpiredTicketIsExchangedAgain(t *testing.T) {
 	sc := setup(t, sqliteDB(t), 3, setupOpts{})
 	w := sc.newWorker(t, nil, nil)
-	if st, err := w.Cycle(context.Background()); err != nil || st.OK != 3 {
-		t.Fatalf("%+v, %v", st, err)
-	}
+	st, err := w.Cycle(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, int64(3), st.OK)
 	sc.srv.ExpireTickets(demo.ContextID(1))
 	sc.clock.Advance(time.Hour)
-	if st, err := w.Cycle(context.Background()); err != nil || st.OK != 3 {
-		t.Fatalf("%+v, %v", st, err)
-	}
-	if x := sc.srv.Exchanges(demo.ContextID(1)); x != 2 {
-		t.Fatalf("%d exchanges, want 2 (one after the 401)", x)
-	}
-	if x := sc.srv.Exchanges(demo.ContextID(0)); x != 1 {
-		t.Fatalf("%d exchanges, want 1", x)
-	}
+	st, err = w.Cycle(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, int64(3), st.OK)
+	assert.Equal(t, 2, sc.srv.Exchanges(demo.ContextID(1)), "exchanges: one after the 401")
+	assert.Equal(t, 1, sc.srv.Exchanges(demo.ContextID(0)), "exchanges")
 }
 
 // A log captured at debug level, through faults and re-exchanges, holds
@@ -172,14 +165,11 @@ func TestDebugLogHoldsNoSecret(t *testing.T) {
 	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	w := sc.newWorker(t, logger, nil)
 	st, err := w.Cycle(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	em.ExpireTickets(demo.ContextID(3)) // a 401 and a second exchange
 	sc.clock.Advance(2 * time.Hour)
-	if _, err := w.Cycle(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	_, err = w.Cycle(context.Background())
+	require.NoError(t, err)
 	logs.WriteString(worker.Summary(st) + worker.Line(st))
 
 	secrets := map[string]string{"client secret": sc.app.ClientSecret}
@@ -205,7 +195,7 @@ func TestDebugLogHoldsNoSecret(t *testing.T) {
 		}
 	}
 	der, err := x509.MarshalPKCS8PrivateKey(sc.app.PrivateKey)
-	must(t, err)
+	require.NoError(t, err)
 	key := pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
 	for _, line := range strings.Split(string(key), "\n") {
 		if len(line) == 64 {
@@ -213,24 +203,17 @@ func TestDebugLogHoldsNoSecret(t *testing.T) {
 		}
 	}
 	secrets["private exponent"] = base64.StdEncoding.EncodeToString(sc.app.PrivateKey.D.Bytes())[:24]
-	if tickets < n || len(logs.String()) < 1000 {
-		t.Fatalf("too little to check: %d tickets seen, %d bytes of log", tickets, len(logs.String()))
-	}
+	require.GreaterOrEqual(t, tickets, n, "too little to check: tickets seen")
+	require.GreaterOrEqual(t, len(logs.String()), 1000, "too little to check: bytes of log")
 	for what, s := range secrets {
-		if len(s) < 8 {
-			t.Fatalf("%s is too short to search for", what)
-		}
-		if strings.Contains(logs.String(), s) {
-			t.Errorf("the log holds the %s", what)
-		}
+		require.GreaterOrEqual(t, len(s), 8, "%s is too short to search for", what)
+		assert.NotContains(t, logs.String(), s, "the log holds the %s", what)
 	}
 }
 
 func must(t testing.TB, err error) {
 	t.Helper()
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 }
 
 // syncBuffer is a bytes.Buffer for several goroutines.
@@ -267,24 +250,47 @@ func TestShutdownDuringTheRefusalCheckDeactivatesNothing(t *testing.T) {
 		Body:   `{"IsSuccessful":false,"ErrorMessage":"system user token revoked"}`,
 		Header: http.Header{"Date": {sc.clock.Now().Format(http.TimeFormat)}}})
 	sc.srv.Fail(superidtest.EndpointTenantState, superidtest.Fault{ContextIdentifier: id, Delay: 2 * time.Second})
-	w := sc.newWorker(t, nil, func(c *worker.Config) { c.Grace = time.Millisecond })
+	// The signal: the state check's request leaves for the emulator.
+	checking := make(chan struct{})
+	var once sync.Once
+	cfg := sc.workerConfig(t, nil)
+	hc := &http.Client{Transport: onRequest{httpClient().Transport, func(r *http.Request) {
+		if strings.Contains(r.URL.Path, "/api/state/") {
+			once.Do(func() { close(checking) })
+		}
+	}}}
+	res, err := tenant.NewResolver(tenant.ResolverConfig{Environment: sc.srv.Environment(), HTTPClient: hc,
+		Now: sc.clock.Now, Retry: tenant.RetryPolicy{MaxRetries: -1}})
+	require.NoError(t, err)
+	cfg.Resolver, cfg.Grace = res, time.Millisecond
+	w, err := worker.New(cfg)
+	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
 		_, err := w.Cycle(ctx)
 		done <- err
 	}()
-	for deadline := time.Now().Add(10 * time.Second); sc.srv.Count(superidtest.EndpointTenantState) == 0; {
-		if time.Now().After(deadline) {
-			t.Fatal("the refusal was not followed by a state check")
-		}
-		time.Sleep(time.Millisecond)
+	select {
+	case <-checking:
+	case <-time.After(10 * time.Second):
+		require.FailNow(t, "the refusal was not followed by a state check")
 	}
 	cancel() // SIGTERM while the state check waits for its answer
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
-	if tn := sc.tenant(t, 0); tn.Status != store.StatusActive || tn.LeaseOwner != "" {
-		t.Fatalf("after a cut-short check: %+v, status reason %q", tn.TenantSummary, tn.StatusReason)
-	}
+	require.NoError(t, <-done)
+	tn := sc.tenant(t, 0)
+	assert.Equal(t, store.StatusActive, tn.Status, "status reason %q", tn.StatusReason)
+	assert.Empty(t, tn.LeaseOwner)
+}
+
+// onRequest is a RoundTripper that calls f with each request before
+// sending it: a test's signal that a request left.
+type onRequest struct {
+	http.RoundTripper
+	f func(*http.Request)
+}
+
+func (t onRequest) RoundTrip(r *http.Request) (*http.Response, error) {
+	t.f(r)
+	return t.RoundTripper.RoundTrip(r)
 }

@@ -9,11 +9,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-superoffice/superoffice/examples/internal/storetest"
+	"github.com/stretchr/testify/require"
 
 	"github.com/go-superoffice/superoffice/examples/console/demo"
 	"github.com/go-superoffice/superoffice/examples/console/worker"
 	"github.com/go-superoffice/superoffice/examples/internal/store"
+	"github.com/go-superoffice/superoffice/examples/internal/storetest"
 	"github.com/go-superoffice/superoffice/superid/superidtest"
 	"github.com/go-superoffice/superoffice/systemuser"
 	"github.com/go-superoffice/superoffice/tenant"
@@ -49,9 +50,7 @@ type database struct {
 func (d *database) open(t testing.TB, now func() time.Time) *store.Store {
 	t.Helper()
 	s, err := store.OpenConfig(context.Background(), store.Config{DSN: d.dsn, SealKey: d.key, Now: now, MaxOpenConns: 20})
-	if err != nil {
-		t.Fatalf("open %s: %v", d.name, err)
-	}
+	require.NoError(t, err, "open %s", d.name)
 	t.Cleanup(func() { s.Close() })
 	return s
 }
@@ -109,17 +108,11 @@ func setup(t testing.TB, db *database, n int, o setupOpts) *scenario {
 	srv := superidtest.NewServer(append(opts, o.emulator...)...)
 	t.Cleanup(srv.Close)
 	app, err := demo.NewApp("console-test", bits)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := app.Register(srv.Emulator); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
+	require.NoError(t, app.Register(srv.Emulator))
 	sc := &scenario{srv: srv, app: app, db: db, clock: c, n: n}
 	sc.st = db.open(t, sc.now())
-	if err := demo.AddTenants(context.Background(), srv.Emulator, sc.st, app, 0, n, now()); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, demo.AddTenants(context.Background(), srv.Emulator, sc.st, app, 0, n, now()))
 	if o.realClock {
 		sc.clock = nil
 	}
@@ -142,9 +135,7 @@ func (sc *scenario) newWorker(t testing.TB, logger *slog.Logger, mod func(*worke
 		mod(&cfg)
 	}
 	w, err := worker.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return w
 }
 
@@ -161,14 +152,10 @@ func (sc *scenario) workerConfig(t testing.TB, logger *slog.Logger) worker.Confi
 		Now:          sc.nowOrNil(),
 		Retry:        systemuser.RetryPolicy{MaxRetries: -1},
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	res, err := tenant.NewResolver(tenant.ResolverConfig{Environment: sc.srv.Environment(), HTTPClient: hc, Logger: logger,
 		Now: sc.nowOrNil(), Retry: tenant.RetryPolicy{MaxRetries: -1}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return worker.Config{
 		Store:            sc.db.open(t, sc.now()),
 		SystemUser:       su,
@@ -193,9 +180,7 @@ func (sc *scenario) nowOrNil() func() time.Time {
 func (sc *scenario) tenant(t testing.TB, i int) *store.Tenant {
 	t.Helper()
 	tn, err := sc.st.Tenant(context.Background(), demo.ContextID(i))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return tn
 }
 
@@ -204,19 +189,5 @@ func (sc *scenario) tenant(t testing.TB, i int) *store.Tenant {
 func httpClient() *http.Client {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.MaxIdleConnsPerHost = 64
-	return &http.Client{Transport: gatedTransport{t}}
-}
-
-// requestGate holds back the requests of every httpClient while
-// BenchmarkScale takes a slice of the crypto bound in the middle of a
-// cycle: it takes the write lock once the requests under way have their
-// answers. Otherwise it costs an uncontended read lock.
-var requestGate sync.RWMutex
-
-type gatedTransport struct{ http.RoundTripper }
-
-func (t gatedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	requestGate.RLock()
-	defer requestGate.RUnlock()
-	return t.RoundTripper.RoundTrip(r)
+	return &http.Client{Transport: t}
 }

@@ -64,7 +64,8 @@ func (w *Worker) flushSuccesses(buf []success, c *counters) {
 	if err != nil {
 		// A batch is one transaction: one write the database refuses, or
 		// one bad moment of it, would cost every run in the batch, and each
-		// would run again when its lease ends, creating its company twice.
+		// would run again when its lease ends (its intent keeps it from
+		// creating its company twice, but the tenant waits for the lease).
 		// Write them one by one in the time the batch had left.
 		w.log.LogAttrs(ctx, slog.LevelWarn, "worker: recording a batch of runs failed; recording them one by one",
 			slog.Int("runs", len(buf)), slog.String("err", err.Error()))

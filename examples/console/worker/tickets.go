@@ -44,6 +44,10 @@ type runFlight struct {
 
 var _ systemuser.TicketSource = (*runTickets)(nil)
 
+// testHookWait, set only by tests before any run starts, is called by a
+// caller of Ticket that is about to wait for another caller's exchange.
+var testHookWait func()
+
 func (w *Worker) tickets(cl store.Claim) *runTickets {
 	r := &runTickets{su: w.cfg.SystemUser, contextID: cl.ContextIdentifier, token: cl.SystemUserToken,
 		now: w.clock, reuse: w.cfg.SystemUser.ReuseWindow(), timeout: w.cfg.JobTimeout}
@@ -71,6 +75,9 @@ func (r *runTickets) Ticket(ctx context.Context) (*systemuser.Ticket, error) {
 	r.cur = nil // idled out: whatever happens next, it is not to be stored again
 	if f := r.flight; f != nil {
 		r.mu.Unlock()
+		if testHookWait != nil {
+			testHookWait()
+		}
 		select {
 		case <-f.done:
 			if f.gone {

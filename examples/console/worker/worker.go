@@ -76,6 +76,9 @@ type Config struct {
 	// Logger receives one line per failed tenant (warn), per deactivated
 	// tenant (info) and per tenant at debug, never a secret; nil: silent.
 	Logger *slog.Logger
+	// ClientLogger receives the tenant clients' lines (one per request at
+	// debug); nil: Logger.
+	ClientLogger *slog.Logger
 	// Now is the clock for schedules and leases; nil: time.Now.
 	Now func() time.Time
 }
@@ -89,6 +92,8 @@ type Worker struct {
 	cur   atomic.Pointer[counters] // the running (or last) cycle
 	hc    *http.Client
 	clock func() time.Time
+	// clientLog is the tenant clients' logger: ClientLogger, or Logger.
+	clientLog *slog.Logger
 }
 
 // New validates cfg and returns a worker; it does no I/O.
@@ -138,7 +143,10 @@ func New(cfg Config) (*Worker, error) {
 		return nil, fmt.Errorf("worker: Lease (%s) must be longer than JobTimeout (%s) plus %s for the state check and the write that end a run",
 			cfg.Lease, cfg.JobTimeout, MinLease(0))
 	}
-	w := &Worker{cfg: cfg, log: cfg.Logger, hc: cfg.HTTPClient, clock: cfg.Now}
+	w := &Worker{cfg: cfg, log: cfg.Logger, hc: cfg.HTTPClient, clock: cfg.Now, clientLog: cfg.ClientLogger}
+	if w.clientLog == nil {
+		w.clientLog = cfg.Logger
+	}
 	if w.log == nil {
 		w.log = slog.New(slog.DiscardHandler)
 	}
@@ -398,7 +406,7 @@ func (w *Worker) runTenant(ctx context.Context, cl store.Claim, src *runTickets,
 		ContextIdentifier: cl.ContextIdentifier,
 		Credentials:       tenant.SystemUser(src, w.cfg.ApplicationToken),
 		HTTPClient:        w.hc,
-		Logger:            w.cfg.Logger,
+		Logger:            w.clientLog,
 		Retry:             w.cfg.TenantRetry,
 	})
 	if err != nil {
@@ -413,6 +421,9 @@ func (w *Worker) runTenant(ctx context.Context, cl store.Claim, src *runTickets,
 		State:             st,
 		Client:            client,
 		Started:           now,
+		intend: func(ctx context.Context, step, plan string) (store.Intent, error) {
+			return w.cfg.Store.RecordIntent(ctx, cl, step, plan)
+		},
 	})
 }
 

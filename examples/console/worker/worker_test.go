@@ -4,10 +4,13 @@ import (
 	"context"
 	"math"
 	"strconv"
-	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/go-superoffice/superoffice/examples/console/demo"
 	"github.com/go-superoffice/superoffice/examples/console/worker"
@@ -26,48 +29,36 @@ func TestCycleOneCompanyAndOneExchangePerTenant(t *testing.T) {
 		start := sc.clock.Now()
 
 		st, err := w.Cycle(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if st.OK != n || st.Done() != n || st.Claimed != n || st.Due != n {
-			t.Fatalf("cycle 1: %+v", st)
-		}
+		require.NoError(t, err)
+		assert.Equal(t, []int64{n, n, n, n}, []int64{st.OK, st.Done(), st.Claimed, st.Due}, "cycle 1 ok, done, claimed, due: %+v", st)
 		name := "SuperId-" + strconv.FormatInt(start.Unix(), 10)
 		for i := range n {
 			id := demo.ContextID(i)
 			cs := sc.srv.Contacts(id)
-			if len(cs) != 1 || cs[0].Name != name {
-				t.Fatalf("%s: companies %+v, want one named %s", id, cs, name)
+			if assert.Len(t, cs, 1, id) {
+				assert.Equal(t, name, cs[0].Name, id)
 			}
-			if x := sc.srv.Exchanges(id); x != 1 {
-				t.Fatalf("%s: %d exchanges, want 1", id, x)
-			}
+			assert.Equal(t, 1, sc.srv.Exchanges(id), "%s: exchanges", id)
 		}
 		tn := sc.tenant(t, 7)
-		if tn.LastOutcome != store.OutcomeOK || !tn.LastSync.Equal(start) || !tn.NextRun.Equal(start.Add(time.Hour)) ||
-			tn.LastResult != "created company "+name+" (id 1)" || tn.LeaseOwner != "" {
-			t.Fatalf("stored: %+v", tn.TenantSummary)
-		}
-		if got := sc.srv.Count(superidtest.EndpointSystemUser); got != n {
-			t.Fatalf("%d exchange requests, want %d", got, n)
-		}
+		assert.Equal(t, store.OutcomeOK, tn.LastOutcome)
+		assert.True(t, tn.LastSync.Equal(start), "last sync %s", tn.LastSync)
+		assert.True(t, tn.NextRun.Equal(start.Add(time.Hour)), "next run %s", tn.NextRun)
+		assert.Equal(t, "created company "+name+" (id 1)", tn.LastResult)
+		assert.Empty(t, tn.LeaseOwner)
+		assert.Equal(t, n, sc.srv.Count(superidtest.EndpointSystemUser), "exchange requests")
 
 		// Nothing is due until the interval has passed.
-		if st, err := w.Cycle(ctx); err != nil || st.Claimed != 0 {
-			t.Fatalf("early cycle: %+v, %v", st, err)
-		}
+		st, err = w.Cycle(ctx)
+		require.NoError(t, err)
+		assert.Zero(t, st.Claimed, "early cycle")
 		sc.clock.Advance(time.Hour)
 		st, err = w.Cycle(ctx)
-		if err != nil || st.OK != n {
-			t.Fatalf("cycle 2: %+v, %v", st, err)
-		}
-		if got := sc.srv.Count(superidtest.EndpointSystemUser); got != n {
-			t.Fatalf("cycle 2 exchanged: %d exchange requests in all, want still %d", got, n)
-		}
+		require.NoError(t, err)
+		assert.Equal(t, int64(n), st.OK, "cycle 2")
+		assert.Equal(t, n, sc.srv.Count(superidtest.EndpointSystemUser), "cycle 2 exchanged")
 		for i := range n {
-			if cs := sc.srv.Contacts(demo.ContextID(i)); len(cs) != 2 {
-				t.Fatalf("%s: %d companies after two cycles", demo.ContextID(i), len(cs))
-			}
+			assert.Len(t, sc.srv.Contacts(demo.ContextID(i)), 2, "%s: companies after two cycles", demo.ContextID(i))
 		}
 	})
 }
@@ -85,9 +76,7 @@ func TestThreeInstancesShareTheWork(t *testing.T) {
 	for i, w := range ws {
 		wg.Go(func() {
 			st, err := w.Cycle(context.Background())
-			if err != nil {
-				t.Error(err)
-			}
+			assert.NoError(t, err)
 			stats[i] = st
 		})
 	}
@@ -95,22 +84,14 @@ func TestThreeInstancesShareTheWork(t *testing.T) {
 	var ok int64
 	for i, st := range stats {
 		t.Logf("instance %d: %d ok", i, st.OK)
-		if st.OK == 0 {
-			t.Errorf("instance %d did nothing", i)
-		}
+		assert.Positive(t, st.OK, "instance %d did nothing", i)
 		ok += st.OK
 	}
-	if ok != n {
-		t.Fatalf("%d runs in all, want %d", ok, n)
-	}
+	require.Equal(t, int64(n), ok, "runs in all")
 	for i := range n {
 		id := demo.ContextID(i)
-		if cs := sc.srv.Contacts(id); len(cs) != 1 {
-			t.Fatalf("%s: %d companies, want 1", id, len(cs))
-		}
-		if x := sc.srv.Exchanges(id); x != 1 {
-			t.Fatalf("%s: %d exchanges, want 1", id, x)
-		}
+		assert.Len(t, sc.srv.Contacts(id), 1, "%s: companies", id)
+		assert.Equal(t, 1, sc.srv.Exchanges(id), "%s: exchanges", id)
 	}
 }
 
@@ -139,31 +120,26 @@ func TestStalledInstanceIsTakenOver(t *testing.T) {
 		aDone := make(chan worker.Stats)
 		go func() {
 			st, err := a.Cycle(ctx)
-			if err != nil {
-				t.Error(err)
-			}
+			assert.NoError(t, err)
 			aDone <- st
 		}()
 		started.Wait() // a holds two tenants in its jobs and more in its queue
 
 		sc.clock.Advance(3 * time.Minute) // a's leases run out
 		st, err := b.Cycle(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if st.OK != n {
-			t.Fatalf("b ran %d tenants, want all %d: %+v", st.OK, n, st)
-		}
+		require.NoError(t, err)
+		require.Equal(t, int64(n), st.OK, "b ran: %+v", st)
 		close(unblock)
 		ast := <-aDone
-		if ast.OK != 0 || ast.Lost == 0 || ast.Lost != ast.Claimed {
-			t.Fatalf("a: %+v; want every claim lost to b, none recorded", ast)
-		}
+		assert.Zero(t, ast.OK, "a recorded: %+v", ast)
+		assert.Positive(t, ast.Lost, "a lost: %+v", ast)
+		assert.Equal(t, ast.Claimed, ast.Lost, "a: every claim lost to b: %+v", ast)
 		for i := range n {
 			tn := sc.tenant(t, i)
-			if tn.LastOutcome != store.OutcomeOK || tn.LastResult == "late" || tn.LeaseOwner != "" || len(sc.srv.Contacts(tn.ContextIdentifier)) != 1 {
-				t.Fatalf("%s: %+v", tn.ContextIdentifier, tn.TenantSummary)
-			}
+			assert.Equal(t, store.OutcomeOK, tn.LastOutcome, tn.ContextIdentifier)
+			assert.NotEqual(t, "late", tn.LastResult, tn.ContextIdentifier)
+			assert.Empty(t, tn.LeaseOwner, tn.ContextIdentifier)
+			assert.Len(t, sc.srv.Contacts(tn.ContextIdentifier), 1, tn.ContextIdentifier)
 		}
 	})
 }
@@ -191,13 +167,11 @@ func TestLeaseRenewedWhenTheRunCouldOutlastIt(t *testing.T) {
 	w := sc.newWorker(t, nil, func(c *worker.Config) {
 		c.Job, c.Workers, c.Batch, c.Lease, c.JobTimeout = job, 1, 2, lease, jobTimeout
 	})
-	if st, err := w.Cycle(context.Background()); err != nil || st.OK != 2 {
-		t.Fatalf("cycle: %+v, %v", st, err)
-	}
+	st, err := w.Cycle(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, int64(2), st.OK)
 	for id, l := range left {
-		if l <= worker.MinLease(jobTimeout) {
-			t.Errorf("%s ran with %s of its lease left, less than the %s a run may take", id, l, worker.MinLease(jobTimeout))
-		}
+		assert.Greater(t, l, worker.MinLease(jobTimeout), "%s ran with less of its lease left than a run may take", id)
 	}
 }
 
@@ -208,39 +182,44 @@ func TestShutdownLeavesNothingClaimed(t *testing.T) {
 		const n = 300
 		sc := setup(t, db, n, setupOpts{})
 		sc.srv.Fail(superidtest.EndpointTenantAPI, superidtest.Fault{Delay: 20 * time.Millisecond})
-		w := sc.newWorker(t, nil, func(c *worker.Config) { c.Workers, c.Batch = 4, 50 })
+		// The signal: the 20th run has done its job.
+		var jobs atomic.Int32
+		twenty := make(chan struct{})
+		w := sc.newWorker(t, nil, func(c *worker.Config) {
+			c.Workers, c.Batch = 4, 50
+			c.Job = worker.JobFunc(func(ctx context.Context, tn *worker.Tenant) (string, error) {
+				s, err := worker.CreateCompany{}.Run(ctx, tn)
+				if jobs.Add(1) == 20 {
+					close(twenty)
+				}
+				return s, err
+			})
+		})
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan worker.Stats)
 		go func() {
 			st, err := w.Cycle(ctx)
-			if err != nil {
-				t.Error(err)
-			}
+			assert.NoError(t, err)
 			done <- st
 		}()
-		for w.Stats().OK < 20 {
-			time.Sleep(5 * time.Millisecond)
-		}
+		<-twenty
 		cancel()
 		st := <-done
-		if st.OK == 0 || st.OK >= n || st.Released == 0 || st.Done()+st.Released != st.Claimed {
-			t.Fatalf("stats %+v: want some done, the rest of the claimed released", st)
-		}
+		assert.Positive(t, st.OK, "done: %+v", st)
+		assert.Less(t, st.OK, int64(n), "done: %+v", st)
+		assert.Positive(t, st.Released, "released: %+v", st)
+		assert.Equal(t, st.Claimed, st.Done()+st.Released, "the claimed are done or released: %+v", st)
 		c, err := sc.st.Counts(context.Background(), sc.clock.Now())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if c.Leased != 0 || c.OK != int(st.OK) || c.Due != n-int(st.OK) {
-			t.Fatalf("counts %+v after shutdown with %d done", c, st.OK)
-		}
+		require.NoError(t, err)
+		assert.Zero(t, c.Leased, "leased after shutdown")
+		assert.Equal(t, int(st.OK), c.OK, "recorded ok")
+		assert.Equal(t, n-int(st.OK), c.Due, "due again")
 		// Every run that started was finished, not cut: one company each.
 		companies := 0
 		for i := range n {
 			companies += len(sc.srv.Contacts(demo.ContextID(i)))
 		}
-		if companies != int(st.OK) {
-			t.Fatalf("%d companies for %d recorded runs", companies, st.OK)
-		}
+		assert.Equal(t, int(st.OK), companies, "companies for the recorded runs")
 	})
 }
 
@@ -251,8 +230,7 @@ func TestNewRefusesAJobTimeoutBeyondTheLease(t *testing.T) {
 	for _, jt := range []time.Duration{math.MaxInt64 - time.Second, 10 * time.Minute} {
 		cfg := sc.workerConfig(t, nil)
 		cfg.JobTimeout = jt // the Lease is the default 5 minutes
-		if _, err := worker.New(cfg); err == nil || !strings.Contains(err.Error(), "must be longer than JobTimeout") {
-			t.Errorf("JobTimeout %s: %v", jt, err)
-		}
+		_, err := worker.New(cfg)
+		assert.ErrorContains(t, err, "must be longer than JobTimeout", "JobTimeout %s", jt)
 	}
 }

@@ -20,7 +20,7 @@ type Success struct {
 
 // CompleteSuccesses records many successful runs in one transaction, each exactly as
 // Complete with a Result without Err would, fenced by its own claim, storing its
-// claim's Ticket and State. A busy console
+// claim's Ticket and State and deleting its run intents. A busy console
 // spends most of its database time committing one small write per tenant; this makes
 // that one commit per batch. It returns one error per item,
 // nil or ErrLeaseLost (that item wrote nothing, the others are written), or a non-nil
@@ -69,6 +69,12 @@ func (s *Store) CompleteSuccesses(ctx context.Context, items []Success) ([]error
 		}
 		if n == 0 {
 			errs[i] = wrap(op+" "+it.Claim.ContextIdentifier, ErrLeaseLost)
+			continue
+		}
+		// The run's intents end with its recorded success, in this transaction
+		// (see RecordIntent).
+		if _, err := tx.StmtContext(ctx, s.clearIntents).ExecContext(ctx, keys[i]); err != nil {
+			return nil, wrap(op+" "+it.Claim.ContextIdentifier, err)
 		}
 	}
 	if err := tx.Commit(); err != nil {

@@ -55,6 +55,13 @@
 // A partial index on (next_run, context_key) for active tenants makes finding due
 // tenants cheap however many there are.
 //
+// run_intents, keyed by (context_key, step): what a run recorded, before a side effect,
+// that it was about to do (run_id, the same on every attempt of the run; plan, such as
+// the name of the company it creates; fence, the claim that recorded it; recorded_at).
+// A tenant's rows are deleted by the transaction that records its next success. See
+// RecordIntent: with them a job that is run again after a crash finds out whether its
+// side effect already happened.
+//
 // sessions, keyed by the SHA-256 of the session id (id_hash), so that reading the
 // table does not hand out live session ids; data is the sealed JSON of SessionData;
 // created_at, updated_at, expires_at.

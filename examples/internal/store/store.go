@@ -147,6 +147,8 @@ type Store struct {
 	// time, every few milliseconds: prepared once, as SQLite would parse
 	// them anew each time.
 	claim, complete *sql.Stmt
+	// clearIntents deletes a tenant's run intents with each recorded success.
+	clearIntents *sql.Stmt
 }
 
 // Open opens (creating when needed) the database at dsn and migrates it to the latest
@@ -213,6 +215,12 @@ func OpenConfig(ctx context.Context, cfg Config) (*Store, error) {
 	}
 	if s.complete, err = db.PrepareContext(ctx, completeSQL); err != nil {
 		s.claim.Close()
+		db.Close()
+		return nil, wrap(op, err)
+	}
+	if s.clearIntents, err = db.PrepareContext(ctx, clearIntentsSQL); err != nil {
+		s.claim.Close()
+		s.complete.Close()
 		db.Close()
 		return nil, wrap(op, err)
 	}
@@ -306,7 +314,7 @@ func restrictFileMode(dsn string) {
 
 // Close closes the database.
 func (s *Store) Close() error {
-	for _, st := range []*sql.Stmt{s.claim, s.complete} {
+	for _, st := range []*sql.Stmt{s.claim, s.complete, s.clearIntents} {
 		if st != nil {
 			st.Close()
 		}

@@ -385,7 +385,9 @@ func (s *Store) ClaimDue(ctx context.Context, owner string, now time.Time, lease
 
 // fenced runs a write that is allowed only while c is the tenant's current claim. The
 // query's $1, $2 and $3 are the tenant key, the owner and the fencing token.
-func (s *Store) fenced(ctx context.Context, op string, c Claim, query string, args ...any) error {
+// A success (clearIntents) also deletes the tenant's run intents, in the same
+// transaction.
+func (s *Store) fenced(ctx context.Context, op string, c Claim, clearIntents bool, query string, args ...any) error {
 	key, err := tenantKey(op, c.ContextIdentifier)
 	if err != nil {
 		return err
@@ -394,16 +396,44 @@ func (s *Store) fenced(ctx context.Context, op string, c Claim, query string, ar
 	if c.Owner == "" {
 		return invalid(op, "claim has no owner")
 	}
-	res, err := s.db.ExecContext(ctx, query, append([]any{key, c.Owner, c.Fence}, args...)...)
+	if !clearIntents {
+		return wrap(op, fencedExec(ctx, s.db, query, append([]any{key, c.Owner, c.Fence}, args...)...))
+	}
+	// A success: its record and the deletion of the run's intents are one
+	// transaction, so that a crash between them can neither leave the run
+	// recorded with its intent open (the next run would take the old intent
+	// for its own) nor the intent gone with the run unrecorded (a rerun would
+	// not look for the side effect before doing it again).
+	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return wrap(op, err)
+	}
+	defer tx.Rollback()
+	if err := fencedExec(ctx, tx, query, append([]any{key, c.Owner, c.Fence}, args...)...); err != nil {
+		return wrap(op, err)
+	}
+	if _, err := tx.ExecContext(ctx, clearIntentsSQL, key); err != nil {
+		return wrap(op, err)
+	}
+	return wrap(op, tx.Commit())
+}
+
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// fencedExec runs a fenced write and returns ErrLeaseLost when it changed no row.
+func fencedExec(ctx context.Context, db execer, query string, args ...any) error {
+	res, err := db.ExecContext(ctx, query, args...)
+	if err != nil {
+		return err
 	}
 	n, err := res.RowsAffected()
 	if err != nil {
-		return wrap(op, err)
+		return err
 	}
 	if n == 0 {
-		return wrap(op, ErrLeaseLost)
+		return ErrLeaseLost
 	}
 	return nil
 }
@@ -413,18 +443,19 @@ const fenceWhere = ` WHERE context_key = $1 AND lease_owner = $2 AND fence = $3`
 // fencedEnd is fenced for a write that ends the claim: set is the UPDATE without its
 // WHERE clause, and the write also stores ticket and the claim's state (see ticketSet,
 // stateSet).
-func (s *Store) fencedEnd(ctx context.Context, op string, c Claim, ticket *Ticket, set string, args ...any) error {
+func (s *Store) fencedEnd(ctx context.Context, op string, c Claim, ticket *Ticket, success bool, set string, args ...any) error {
 	key, err := tenantKey(op, c.ContextIdentifier)
 	if err != nil {
 		return err
 	}
 	q := set + ticketSet(4+len(args)) + stateSet(8+len(args)) + fenceWhere
 	args = append(args, s.ticketArgs(key, c, ticket)...)
-	return s.fenced(ctx, op, c, q, append(args, stateArgs(c)...)...)
+	return s.fenced(ctx, op, c, success, q, append(args, stateArgs(c)...)...)
 }
 
 // Complete records the end of a claimed run and frees the tenant. Without Err it is a
-// success: last sync and result set, error and attempts cleared. With Err it is a failure
+// success: last sync and result set, error and attempts cleared, and the tenant's run
+// intents deleted in the same transaction (see RecordIntent). With Err it is a failure
 // recorded as such (attempts unchanged). Deactivate makes the tenant inactive with Reason
 // (unless it was re-approved since the claim). It returns ErrLeaseLost, and writes
 // nothing, when the claim is no longer current: its lease ran out and another worker
@@ -443,7 +474,7 @@ func (s *Store) Complete(ctx context.Context, c Claim, r Result) error {
 		next = at
 	}
 	if r.Err == "" && !r.Deactivate {
-		return s.fencedEnd(ctx, op, c, c.Ticket, `UPDATE tenants SET last_run = $4, last_sync = $4, last_outcome = 'ok',
+		return s.fencedEnd(ctx, op, c, c.Ticket, true, `UPDATE tenants SET last_run = $4, last_sync = $4, last_outcome = 'ok',
 			last_result = $5, last_error = '', attempts = 0, next_run = $6, lease_owner = '', lease_until = 0`,
 			micros(at), text(r.Summary), micros(next))
 	}
@@ -465,7 +496,7 @@ func (s *Store) Complete(ctx context.Context, c Claim, r Result) error {
 		// ended its ticket too, and a re-approval must not start from its state.
 		ticket, c.State = nil, nil
 	}
-	return s.fencedEnd(ctx, op, c, ticket, `UPDATE tenants SET last_run = $4, last_outcome = 'failed',
+	return s.fencedEnd(ctx, op, c, ticket, false, `UPDATE tenants SET last_run = $4, last_outcome = 'failed',
 		last_result = CASE WHEN $5 <> '' THEN $5 ELSE last_result END, last_error = $6, next_run = $7,
 		status        = CASE WHEN $8 = 1 AND approvals = $9 THEN 'inactive' ELSE status END,
 		status_reason = CASE WHEN $8 = 1 AND approvals = $9 THEN $10 ELSE status_reason END,
@@ -485,7 +516,7 @@ func (s *Store) Reschedule(ctx context.Context, c Claim, r Retry) error {
 	if at.IsZero() {
 		at = s.now()
 	}
-	return s.fencedEnd(ctx, op, c, c.Ticket, `UPDATE tenants SET last_run = $4, last_outcome = 'retry', last_error = $5,
+	return s.fencedEnd(ctx, op, c, c.Ticket, false, `UPDATE tenants SET last_run = $4, last_outcome = 'retry', last_error = $5,
 		attempts = attempts + 1, next_run = $6, lease_owner = '', lease_until = 0`,
 		micros(at), text(r.Err), micros(r.NextRun))
 }
@@ -497,7 +528,7 @@ func (s *Store) Postpone(ctx context.Context, c Claim, until time.Time, reason s
 	if until.IsZero() {
 		return invalid(op+" "+c.ContextIdentifier, "zero time")
 	}
-	return s.fencedEnd(ctx, op, c, c.Ticket, `UPDATE tenants SET last_run = $4, last_outcome = 'waiting', last_error = $5,
+	return s.fencedEnd(ctx, op, c, c.Ticket, false, `UPDATE tenants SET last_run = $4, last_outcome = 'waiting', last_error = $5,
 		next_run = $6, lease_owner = '', lease_until = 0`,
 		micros(s.now()), text(reason), micros(until))
 }
@@ -506,7 +537,7 @@ func (s *Store) Postpone(ctx context.Context, c Claim, until time.Time, reason s
 // at once (a worker that stops before running it, or is cut short). ErrLeaseLost as for
 // Complete; a caller that is shutting down can ignore it.
 func (s *Store) Release(ctx context.Context, c Claim) error {
-	return s.fencedEnd(ctx, "release", c, c.Ticket, `UPDATE tenants SET lease_owner = '', lease_until = 0`)
+	return s.fencedEnd(ctx, "release", c, c.Ticket, false, `UPDATE tenants SET lease_owner = '', lease_until = 0`)
 }
 
 // Renew extends the claim's lease to now+lease, for a run that takes longer than
@@ -521,7 +552,7 @@ func (s *Store) Renew(ctx context.Context, c Claim, now time.Time, lease time.Du
 	until := now.Add(lease)
 	// A lease that has run out can still be renewed as long as nobody took the tenant:
 	// the fencing token, not the clock, decides.
-	if err := s.fenced(ctx, "renew", c, `UPDATE tenants SET lease_until = $4`+fenceWhere, micros(until)); err != nil {
+	if err := s.fenced(ctx, "renew", c, false, `UPDATE tenants SET lease_until = $4`+fenceWhere, micros(until)); err != nil {
 		return c, err
 	}
 	c.LeaseUntil = fromMicros(micros(until))

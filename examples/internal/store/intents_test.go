@@ -1,0 +1,175 @@
+package store
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// A run's intent is recorded once: every later attempt of the same run (a
+// takeover after a crash, a retry) gets it back as it was, with Resumed;
+// the steps of one run share its run id; a recorded success ends them all,
+// in the same write, and the next run starts a new one. A failure, a
+// retry and a release keep them.
+func TestIntentStandsUntilASuccessIsRecorded(t *testing.T) {
+	eachDB(t, func(t *testing.T, db *testDB) {
+		ctx := context.Background()
+		s := db.open(t)
+		mustUpsert(t, s, approval(1))
+		mustUpsert(t, s, approval(2))
+		id := approval(1).ContextIdentifier
+
+		cs := claimAll(t, s, "a", db.clock.Now())
+		require.Len(t, cs, 2)
+		first, err := s.RecordIntent(ctx, cs[0], "create-company", "SuperId-1")
+		require.NoError(t, err)
+		assert.False(t, first.Resumed)
+		assert.NotEmpty(t, first.RunID)
+		assert.Equal(t, "SuperId-1", first.Plan)
+		second, err := s.RecordIntent(ctx, cs[0], "create-person", "Ada")
+		require.NoError(t, err)
+		assert.Equal(t, first.RunID, second.RunID, "the steps of one run share its id")
+		other, err := s.RecordIntent(ctx, cs[1], "create-company", "SuperId-1")
+		require.NoError(t, err)
+		assert.NotEqual(t, first.RunID, other.RunID, "another tenant's run")
+
+		// The instance dies; its lease runs out; b takes the tenant over and
+		// gets the intent back, not its own plan.
+		db.clock.Advance(2 * time.Minute)
+		bs := claimAll(t, s, "b", db.clock.Now())
+		require.Len(t, bs, 2)
+		again, err := s.RecordIntent(ctx, bs[0], "create-company", "SuperId-2")
+		require.NoError(t, err)
+		assert.True(t, again.Resumed)
+		assert.Equal(t, first.RunID, again.RunID)
+		assert.Equal(t, "SuperId-1", again.Plan)
+		assert.True(t, first.RecordedAt.Equal(again.RecordedAt))
+
+		// The other tenant's run succeeds: CompleteSuccesses ends its intent.
+		errs, err := s.CompleteSuccesses(ctx, []Success{{Claim: bs[1], NextRun: db.clock.Now().Add(time.Hour), Summary: "created"}})
+		require.NoError(t, err)
+		require.NoError(t, errs[0])
+		open, err := s.Intents(ctx, approval(2).ContextIdentifier)
+		require.NoError(t, err)
+		assert.Empty(t, open)
+
+		// The dead instance's claim records nothing.
+		_, err = s.RecordIntent(ctx, cs[0], "create-company", "SuperId-3")
+		require.ErrorIs(t, err, ErrLeaseLost)
+
+		// A retry, a failure and a release keep the intents.
+		next := db.clock.Now().Add(time.Minute)
+		require.NoError(t, s.Reschedule(ctx, bs[0], Retry{NextRun: next, Err: "503"}))
+		db.clock.Advance(time.Minute)
+		cs = claimAll(t, s, "c", db.clock.Now())
+		require.Len(t, cs, 1)
+		require.NoError(t, s.Complete(ctx, cs[0], Result{NextRun: db.clock.Now(), Err: "400"}))
+		cs = claimAll(t, s, "c", db.clock.Now())
+		require.Len(t, cs, 1)
+		require.NoError(t, s.Release(ctx, cs[0]))
+		open, err = s.Intents(ctx, id)
+		require.NoError(t, err)
+		require.Len(t, open, 2)
+		assert.Equal(t, []string{"create-company", "create-person"}, []string{open[0].Step, open[1].Step})
+
+		// A success ends them; the next run has a new id and its own plan.
+		cs = claimAll(t, s, "c", db.clock.Now())
+		require.Len(t, cs, 1)
+		require.NoError(t, s.Complete(ctx, cs[0], Result{NextRun: db.clock.Now().Add(time.Hour), Summary: "created"}))
+		open, err = s.Intents(ctx, id)
+		require.NoError(t, err)
+		assert.Empty(t, open)
+
+		db.clock.Advance(time.Hour)
+		cs = claimAll(t, s, "c", db.clock.Now())
+		require.Len(t, cs, 2)
+		fresh, err := s.RecordIntent(ctx, cs[0], "create-company", "SuperId-4")
+		require.NoError(t, err)
+		assert.False(t, fresh.Resumed)
+		assert.NotEqual(t, first.RunID, fresh.RunID)
+		assert.Equal(t, "SuperId-4", fresh.Plan)
+	})
+}
+
+// A success whose write is refused as a whole (the lease was lost) keeps
+// the intent: the tenant's new owner must still look before it acts.
+func TestIntentKeptWhenTheSuccessIsRefused(t *testing.T) {
+	eachDB(t, func(t *testing.T, db *testDB) {
+		ctx := context.Background()
+		s := db.open(t)
+		mustUpsert(t, s, approval(1))
+		cs := claimAll(t, s, "a", db.clock.Now())
+		require.Len(t, cs, 1)
+		_, err := s.RecordIntent(ctx, cs[0], "create-company", "SuperId-1")
+		require.NoError(t, err)
+		db.clock.Advance(2 * time.Minute)
+		require.Len(t, claimAll(t, s, "b", db.clock.Now()), 1)
+
+		err = s.Complete(ctx, cs[0], Result{NextRun: db.clock.Now().Add(time.Hour), Summary: "late"})
+		require.ErrorIs(t, err, ErrLeaseLost)
+		errs, err := s.CompleteSuccesses(ctx, []Success{{Claim: cs[0], NextRun: db.clock.Now().Add(time.Hour)}})
+		require.NoError(t, err)
+		require.ErrorIs(t, errs[0], ErrLeaseLost)
+		open, err := s.Intents(ctx, cs[0].ContextIdentifier)
+		require.NoError(t, err)
+		assert.Len(t, open, 1)
+	})
+}
+
+// Bad arguments are refused by name, before anything is written.
+func TestRecordIntentRefusesBadArguments(t *testing.T) {
+	ctx := context.Background()
+	db := newSQLiteDB(t)
+	s := db.open(t)
+	mustUpsert(t, s, approval(1))
+	cs := claimAll(t, s, "a", db.clock.Now())
+	require.Len(t, cs, 1)
+	noOwner := cs[0]
+	noOwner.Owner = ""
+	for name, tc := range map[string]struct {
+		c          Claim
+		step, plan string
+		want       string
+	}{
+		"no owner":   {noOwner, "s", "p", "claim has no owner"},
+		"no step":    {cs[0], "", "p", "step must be"},
+		"long step":  {cs[0], strings.Repeat("s", 101), "p", "step must be"},
+		"long plan":  {cs[0], "s", strings.Repeat("p", 4001), "plan is longer"},
+		"no context": {Claim{Owner: "a"}, "s", "p", "empty context identifier"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := s.RecordIntent(ctx, tc.c, tc.step, tc.plan)
+			require.ErrorIs(t, err, ErrInvalid)
+			assert.Contains(t, err.Error(), tc.want)
+		})
+	}
+	open, err := s.Intents(ctx, cs[0].ContextIdentifier)
+	require.NoError(t, err)
+	assert.Empty(t, open)
+}
+
+// NextDue is the earliest next run of a free active tenant.
+func TestNextDue(t *testing.T) {
+	eachDB(t, func(t *testing.T, db *testDB) {
+		ctx := context.Background()
+		s := db.open(t)
+		next, err := s.NextDue(ctx, time.Time{})
+		require.NoError(t, err)
+		assert.True(t, next.IsZero(), "no tenant: %s", next)
+
+		mustUpsert(t, s, approval(1))
+		mustUpsert(t, s, approval(2))
+		now := db.clock.Now()
+		cs := claimAll(t, s, "a", now)
+		require.Len(t, cs, 2)
+		require.NoError(t, s.Complete(ctx, cs[0], Result{NextRun: now.Add(time.Hour), Summary: "ok"}))
+		require.NoError(t, s.Complete(ctx, cs[1], Result{NextRun: now.Add(30 * time.Minute), Summary: "ok"}))
+		next, err = s.NextDue(ctx, now)
+		require.NoError(t, err)
+		assert.True(t, next.Equal(now.Add(30*time.Minute)), "next due %s", next)
+	})
+}
