@@ -299,7 +299,9 @@ func (e *Emulator) ResetRequests() {
 // does nothing.
 type Fault struct {
 	// Status, when not zero, is answered instead of the real response, with
-	// Body (or a short default) and Header.
+	// Body and Header. Without a Body, the tenant API answers an error
+	// status with its error body for that status; other endpoints answer
+	// the status text.
 	Status int
 	Body   string
 	Header http.Header
@@ -370,6 +372,13 @@ func (e *Emulator) applyFault(w http.ResponseWriter, r *http.Request, ep Endpoin
 		w.Header()[k] = v
 	}
 	body := f.Body
+	if body == "" && ep == EndpointTenantAPI && f.Status >= 400 {
+		// What the tenant API itself would say, so that a client's error
+		// handling meets SuperOffice's shape (403 and 409, which the
+		// emulator never answers on its own, included).
+		writeJSON(w, f.Status, errorBody(f.Status, http.StatusText(f.Status)))
+		return true
+	}
 	if body == "" {
 		body = http.StatusText(f.Status)
 	}

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/go-superoffice/superoffice/tenant/webapi"
 )
 
 // ---- wire entities ----
@@ -15,83 +17,6 @@ type wireAssociate struct {
 	AssociateId int
 	Name        string
 	FullName    string
-}
-
-type wireListItem struct {
-	Id      int
-	Value   string
-	Tooltip string
-}
-
-type wireCountry struct {
-	CountryId           int
-	Name                string
-	TwoLetterISOCountry string
-}
-
-type wireElement struct {
-	Value         string
-	StrippedValue string
-	Description   string
-}
-
-type wireContact struct {
-	ContactId   int
-	Name        string
-	Department  string
-	OrgNr       string
-	Number1     string
-	Number2     string
-	Description string
-	UpdatedDate string
-	CreatedDate string
-	Emails      []wireElement
-	Phones      []wireElement
-	Urls        []wireElement
-	UpdatedBy   *wireAssociate
-	CreatedBy   *wireAssociate
-	Associate   *wireAssociate
-	Business    *wireListItem
-	Category    *wireListItem
-	Country     *wireCountry
-	NoMailing   bool
-	Xstop       bool
-	Deleted     int
-	TableRight  wireTableRight
-}
-
-// wireTableRight is an entity's TableRight: what the caller may do with it.
-type wireTableRight struct {
-	Mask   string
-	Reason string
-}
-
-// fullRights is the system user's TableRight: it may do everything.
-var fullRights = wireTableRight{Mask: "Select, Update, Insert, Delete"}
-
-type wireContactRef struct {
-	ContactId int
-	Name      string
-}
-
-type wirePerson struct {
-	PersonId     int
-	Firstname    string
-	MiddleName   string
-	Lastname     string
-	Mrmrs        string
-	Title        string
-	Description  string
-	UpdatedDate  string
-	CreatedDate  string
-	Contact      *wireContactRef
-	Emails       []wireElement
-	OfficePhones []wireElement
-	UpdatedBy    *wireAssociate
-	CreatedBy    *wireAssociate
-	Associate    *wireAssociate
-	Country      *wireCountry
-	TableRight   wireTableRight
 }
 
 // wireTimes is how a response writes its dates. By default the web API
@@ -116,9 +41,9 @@ func (wt wireTimes) format(t time.Time) string {
 		return "0001-01-01T00:00:00"
 	}
 	if wt.offset {
-		return t.UTC().Format("2006-01-02T15:04:05.0000000Z")
+		return t.UTC().Format("2006-01-02T15:04:05.9999999Z")
 	}
-	return t.UTC().Format("2006-01-02T15:04:05.0000000")
+	return t.UTC().Format("2006-01-02T15:04:05.9999999")
 }
 
 var (
@@ -145,63 +70,6 @@ func (e *Emulator) associateLocked(t *Tenant, id int) *wireAssociate {
 	return &wireAssociate{AssociateId: id, Name: "A" + strconv.Itoa(id)}
 }
 
-func elements(vs []string) []wireElement {
-	out := make([]wireElement, len(vs))
-	for i, v := range vs {
-		out[i] = wireElement{Value: v, StrippedValue: v}
-	}
-	return out
-}
-
-func values(es []wireElement) []string {
-	var out []string
-	for _, e := range es {
-		if v := strings.TrimSpace(e.Value); v != "" {
-			out = append(out, v)
-		}
-	}
-	return out
-}
-
-func country(id int) *wireCountry {
-	c := countries[id]
-	return &wireCountry{CountryId: id, Name: c[0], TwoLetterISOCountry: c[1]}
-}
-
-func listItem(m map[int]string, id int) *wireListItem {
-	return &wireListItem{Id: id, Value: m[id]}
-}
-
-func (e *Emulator) contactWireLocked(t *Tenant, c *Contact, wt wireTimes) wireContact {
-	return wireContact{
-		ContactId: c.ContactID, Name: c.Name, Department: c.Department, OrgNr: c.OrgNr,
-		Number1: c.Number1, Number2: c.Number2, Description: c.Description,
-		UpdatedDate: wt.format(c.Updated), CreatedDate: wt.format(c.Created),
-		Emails: elements(c.Emails), Phones: elements(c.Phones), Urls: elements(c.URLs),
-		UpdatedBy: e.associateLocked(t, c.UpdatedBy), CreatedBy: e.associateLocked(t, c.CreatedBy),
-		Associate: e.associateLocked(t, c.AssociateID),
-		Business:  listItem(businesses, c.BusinessID), Category: listItem(categories, c.CategoryID),
-		Country:    country(c.CountryID),
-		TableRight: fullRights,
-	}
-}
-
-func (e *Emulator) personWireLocked(t *Tenant, st *tenantStore, p *Person, wt wireTimes) wirePerson {
-	w := wirePerson{
-		PersonId: p.PersonID, Firstname: p.Firstname, MiddleName: p.MiddleName, Lastname: p.Lastname,
-		Mrmrs: p.Mrmrs, Title: p.Title, Description: p.Description,
-		UpdatedDate: wt.format(p.Updated), CreatedDate: wt.format(p.Created),
-		Emails: elements(p.Emails), OfficePhones: elements(p.Phones),
-		UpdatedBy: e.associateLocked(t, p.UpdatedBy), CreatedBy: e.associateLocked(t, p.CreatedBy),
-		Associate: e.associateLocked(t, p.AssociateID), Country: country(578),
-		TableRight: fullRights,
-	}
-	if i, ok := st.contactIndex(p.ContactID); ok {
-		w.Contact = &wireContactRef{ContactId: p.ContactID, Name: st.contacts[i].name}
-	}
-	return w
-}
-
 // ---- Contact and Person: one REST handler ----
 
 // entityKind is what the REST service of one entity type needs to know:
@@ -218,7 +86,7 @@ type entityKind[T, W any] struct {
 	remove   func(st *tenantStore, id int) bool         // deletes entity id; false if there was none
 	fromWire func(st *tenantStore, in *W, v *T) string  // validates in onto v; non-empty says why not
 	stamp    func(v *T, by int, at time.Time, new bool) // who created or changed it, and when
-	wire     func(e *Emulator, t *Tenant, st *tenantStore, v *T, wt wireTimes) W
+	wire     func(e *Emulator, t *Tenant, st *tenantStore, v *T, wt wireTimes) *W
 	list     func(e *Emulator, st *tenantStore, wt wireTimes) ([]*T, []odataColumn[*T], func(*T) int)
 }
 
@@ -254,7 +122,7 @@ func decodeBody(r *http.Request, v any) string {
 }
 
 func (k *entityKind[T, W]) notFound(id string) (int, any) {
-	return apiError(http.StatusNotFound, "NotFound", k.name+" "+id+" not found")
+	return apiError(http.StatusNotFound, k.name+" "+id+" not found")
 }
 
 func (k *entityKind[T, W]) serveDefault(e *Emulator, r *http.Request, t *Tenant, st *tenantStore, p apiPrincipal) (int, any) {
@@ -295,14 +163,14 @@ func (k *entityKind[T, W]) change(e *Emulator, st *tenantStore, p apiPrincipal, 
 func (k *entityKind[T, W]) servePost(e *Emulator, r *http.Request, t *Tenant, st *tenantStore, p apiPrincipal) (int, any) {
 	var in W
 	if msg := decodeBody(r, &in); msg != "" {
-		return apiError(http.StatusBadRequest, "BadRequest", msg)
+		return apiError(http.StatusBadRequest, msg)
 	}
 	if k.wireID(&in) != 0 {
-		return apiError(http.StatusBadRequest, "ValidationError", k.name+"Id must be 0 for a new "+strings.ToLower(k.name))
+		return apiError(http.StatusBadRequest, k.name+"Id must be 0 for a new "+strings.ToLower(k.name))
 	}
 	v, msg := k.create(e, st, p, &in)
 	if msg != "" {
-		return apiError(http.StatusBadRequest, "ValidationError", msg)
+		return apiError(http.StatusBadRequest, msg)
 	}
 	return http.StatusOK, k.wire(e, t, st, v, timesFor(r))
 }
@@ -315,14 +183,14 @@ func (k *entityKind[T, W]) servePut(e *Emulator, r *http.Request, t *Tenant, st 
 	}
 	var in W
 	if msg := decodeBody(r, &in); msg != "" {
-		return apiError(http.StatusBadRequest, "BadRequest", msg)
+		return apiError(http.StatusBadRequest, msg)
 	}
 	if wid := k.wireID(&in); wid != 0 && wid != id {
-		return apiError(http.StatusBadRequest, "ValidationError", k.name+"Id in the body does not match the URL")
+		return apiError(http.StatusBadRequest, k.name+"Id in the body does not match the URL")
 	}
 	v, msg := k.change(e, st, p, old, &in)
 	if msg != "" {
-		return apiError(http.StatusBadRequest, "ValidationError", msg)
+		return apiError(http.StatusBadRequest, msg)
 	}
 	return http.StatusOK, k.wire(e, t, st, v, timesFor(r))
 }
@@ -342,16 +210,16 @@ func (k *entityKind[T, W]) serveList(e *Emulator, r *http.Request, t *Tenant, st
 }
 
 // contactKind is the Contact entity (a company).
-var contactKind = &entityKind[Contact, wireContact]{
+var contactKind = &entityKind[Contact, webapi.ContactEntity]{
 	name:    "Contact",
-	wireID:  func(w *wireContact) int { return w.ContactId },
+	wireID:  func(w *webapi.ContactEntity) int { return int(w.ContactID) },
 	blank:   func(p apiPrincipal) *Contact { return &Contact{AssociateID: p.associateID, CountryID: 578} },
 	fresh:   func(p apiPrincipal) *Contact { return &Contact{AssociateID: p.associateID} },
 	load:    (*tenantStore).contact,
 	insert:  (*tenantStore).insertContact,
 	replace: (*tenantStore).updateContact,
 	remove:  (*tenantStore).deleteContact,
-	fromWire: func(_ *tenantStore, in *wireContact, c *Contact) string {
+	fromWire: func(_ *tenantStore, in *webapi.ContactEntity, c *Contact) string {
 		return contactFromWire(in, c)
 	},
 	stamp: func(c *Contact, by int, at time.Time, created bool) {
@@ -361,8 +229,8 @@ var contactKind = &entityKind[Contact, wireContact]{
 		}
 		c.UpdatedBy, c.Updated = by, at
 	},
-	wire: func(e *Emulator, t *Tenant, _ *tenantStore, c *Contact, wt wireTimes) wireContact {
-		return e.contactWireLocked(t, c, wt)
+	wire: func(e *Emulator, t *Tenant, st *tenantStore, c *Contact, wt wireTimes) *webapi.ContactEntity {
+		return e.contactWireLocked(t, st, c, wt)
 	},
 	list: func(e *Emulator, st *tenantStore, wt wireTimes) ([]*Contact, []odataColumn[*Contact], func(*Contact) int) {
 		return st.contactList(), e.contactColumnsLocked(wt), func(c *Contact) int { return c.ContactID }
@@ -370,9 +238,9 @@ var contactKind = &entityKind[Contact, wireContact]{
 }
 
 // personKind is the Person entity (a contact person).
-var personKind = &entityKind[Person, wirePerson]{
+var personKind = &entityKind[Person, webapi.PersonEntity]{
 	name:   "Person",
-	wireID: func(w *wirePerson) int { return w.PersonId },
+	wireID: func(w *webapi.PersonEntity) int { return int(w.PersonID) },
 	blank:  func(p apiPrincipal) *Person { return &Person{AssociateID: p.associateID} },
 	fresh:  func(p apiPrincipal) *Person { return &Person{AssociateID: p.associateID} },
 	load: func(st *tenantStore, id int) *Person {
@@ -403,7 +271,7 @@ var personKind = &entityKind[Person, wirePerson]{
 		}
 		p.UpdatedBy, p.Updated = by, at
 	},
-	wire: func(e *Emulator, t *Tenant, st *tenantStore, p *Person, wt wireTimes) wirePerson {
+	wire: func(e *Emulator, t *Tenant, st *tenantStore, p *Person, wt wireTimes) *webapi.PersonEntity {
 		return e.personWireLocked(t, st, p, wt)
 	},
 	list: func(e *Emulator, st *tenantStore, wt wireTimes) ([]*Person, []odataColumn[*Person], func(*Person) int) {
@@ -412,7 +280,7 @@ var personKind = &entityKind[Person, wirePerson]{
 }
 
 // contactFromWire validates an incoming ContactEntity and copies it onto c.
-func contactFromWire(in *wireContact, c *Contact) string {
+func contactFromWire(in *webapi.ContactEntity, c *Contact) string {
 	name := strings.TrimSpace(in.Name)
 	switch {
 	case name == "":
@@ -422,19 +290,20 @@ func contactFromWire(in *wireContact, c *Contact) string {
 	}
 	c.Name, c.Department, c.OrgNr = in.Name, in.Department, in.OrgNr
 	c.Number1, c.Number2, c.Description = in.Number1, in.Number2, in.Description
-	c.Emails, c.Phones, c.URLs = values(in.Emails), values(in.Phones), values(in.Urls)
+	c.Emails, c.Phones, c.URLs = values(in.Emails), values(in.Phones), values(in.URLs)
 	if in.Category != nil {
-		c.CategoryID = in.Category.Id
+		c.CategoryID = int(in.Category.ID)
 	}
 	if in.Business != nil {
-		c.BusinessID = in.Business.Id
+		c.BusinessID = int(in.Business.ID)
 	}
 	if in.Country != nil {
-		c.CountryID = in.Country.CountryId
+		c.CountryID = int(in.Country.CountryID)
 	}
 	if in.Associate != nil {
-		c.AssociateID = in.Associate.AssociateId
+		c.AssociateID = int(in.Associate.AssociateID)
 	}
+	c.Entity = rest(in, clearContact)
 	return ""
 }
 
@@ -451,18 +320,18 @@ func (st *tenantStore) insertContact(c *Contact) {
 	st.contacts = slices.Insert(st.contacts, i, packContact(c))
 }
 
-func personFromWire(st *tenantStore, in *wirePerson, p *Person) string {
+func personFromWire(st *tenantStore, in *webapi.PersonEntity, p *Person) string {
 	switch {
 	case strings.TrimSpace(in.Firstname) == "" && strings.TrimSpace(in.Lastname) == "":
 		return "Firstname or Lastname is required"
 	case len(in.Firstname) > 50 || len(in.Lastname) > 50 || len(in.MiddleName) > 50:
 		return "a name is longer than 50 characters"
 	}
-	if in.Contact != nil && in.Contact.ContactId != 0 {
-		if _, ok := st.contactIndex(in.Contact.ContactId); !ok {
-			return "Contact " + strconv.Itoa(in.Contact.ContactId) + " does not exist"
+	if in.Contact != nil && in.Contact.ContactID != 0 {
+		if _, ok := st.contactIndex(int(in.Contact.ContactID)); !ok {
+			return "Contact " + strconv.FormatInt(in.Contact.ContactID, 10) + " does not exist"
 		}
-		p.ContactID = in.Contact.ContactId
+		p.ContactID = int(in.Contact.ContactID)
 	} else {
 		p.ContactID = 0
 	}
@@ -470,8 +339,9 @@ func personFromWire(st *tenantStore, in *wirePerson, p *Person) string {
 	p.Mrmrs, p.Title, p.Description = in.Mrmrs, in.Title, in.Description
 	p.Emails, p.Phones = values(in.Emails), values(in.OfficePhones)
 	if in.Associate != nil {
-		p.AssociateID = in.Associate.AssociateId
+		p.AssociateID = int(in.Associate.AssociateID)
 	}
+	p.Entity = rest(in, clearPerson)
 	return ""
 }
 

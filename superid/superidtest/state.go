@@ -25,7 +25,7 @@ func (e *Emulator) serveTenantState(w http.ResponseWriter, r *http.Request) {
 	t := e.tenants[strings.ToLower(r.PathValue("ctx"))]
 	if t == nil {
 		e.mu.Unlock()
-		writeAPIError(w, http.StatusNotFound, "NotFound", "unknown tenant "+r.PathValue("ctx"))
+		writeAPIError(w, http.StatusNotFound, "unknown tenant "+r.PathValue("ctx"))
 		return
 	}
 	valid := e.tenant.validFor
@@ -99,10 +99,10 @@ type wireVersion struct {
 // SuperOffice answers without credentials (PROTOCOL.md section 6.3).
 func (e *Emulator) serveVersion(w http.ResponseWriter, r *http.Request) {
 	e.mu.Lock()
-	t, status, code, msg := e.servedTenantLocked(r)
+	t, status, msg := e.servedTenantLocked(r)
 	if t == nil {
 		e.mu.Unlock()
-		writeAPIError(w, status, code, msg)
+		writeAPIError(w, status, msg)
 		return
 	}
 	v1 := e.tenantEndpointLocked(t.ContextIdentifier) + "/api/v1/"

@@ -47,7 +47,7 @@ func TestTenantMoveAnswers421OnTheOldHost(t *testing.T) {
 	if st["Api"] != "http://localhost:8081/"+apiCtx+"/api" {
 		t.Fatalf("state after move: %v", st)
 	}
-	if code, body := f.call("GET", "/"+apiCtx+"/api/v1/User/currentPrincipal", ""); code != 421 || body["Message"] == nil {
+	if code, body := f.call("GET", "/"+apiCtx+"/api/v1/User/currentPrincipal", ""); code != 421 || body["ErrorMessage"] == nil {
 		t.Fatalf("old host: %d %v", code, body)
 	}
 	f.host = "localhost:8081"

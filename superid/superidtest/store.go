@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/go-superoffice/superoffice/tenant/webapi"
 )
 
 // tenantStore is what the emulator keeps of one tenant beyond its
@@ -49,11 +51,12 @@ func packContact(c *Contact) storedContact {
 	}
 	if c.Department != "" || c.OrgNr != "" || c.Number1 != "" || c.Number2 != "" || c.Description != "" ||
 		c.CategoryID != 0 || c.BusinessID != 0 || len(c.Emails) > 0 || len(c.Phones) > 0 || len(c.URLs) > 0 ||
-		c.UpdatedBy != 0 || !c.Updated.IsZero() || sc.createdTime() != c.Created ||
+		c.UpdatedBy != 0 || !c.Updated.IsZero() || c.Entity != nil || sc.createdTime() != c.Created ||
 		int(sc.associateID) != c.AssociateID || int(sc.createdBy) != c.CreatedBy || int(sc.countryID) != c.CountryID {
 		cc := *c
 		// The store's own slices: c may be a caller's (AddContact).
 		cc.Emails, cc.Phones, cc.URLs = slices.Clone(c.Emails), slices.Clone(c.Phones), slices.Clone(c.URLs)
+		cc.Entity = cloneEntity(c.Entity)
 		sc.full = &cc
 	}
 	return sc
@@ -76,6 +79,7 @@ func (sc *storedContact) unpack() *Contact {
 	c.Emails = slices.Clone(c.Emails)
 	c.Phones = slices.Clone(c.Phones)
 	c.URLs = slices.Clone(c.URLs)
+	c.Entity = cloneEntity(c.Entity)
 	return &c
 }
 
@@ -164,6 +168,11 @@ type Contact struct {
 	UpdatedBy   int // the associate whose request last changed it; 0: never changed
 	Created     time.Time
 	Updated     time.Time
+	// Entity holds the members of the ContactEntity that the fields above
+	// do not model (an Address, Faxes, UserDefinedFields, ...) as last
+	// POSTed or PUT; nil when there are none. The fields above win over
+	// their counterparts in it.
+	Entity *webapi.ContactEntity
 }
 
 // Person is a contact person in a tenant's emulated database.
@@ -183,6 +192,9 @@ type Person struct {
 	UpdatedBy   int
 	Created     time.Time
 	Updated     time.Time
+	// Entity holds the members of the PersonEntity that the fields above
+	// do not model, like Contact.Entity.
+	Entity *webapi.PersonEntity
 }
 
 // ---- accessors for tests ----
@@ -215,6 +227,7 @@ func (e *Emulator) Persons(contextID string) []Person {
 		out[i] = *p
 		out[i].Emails = append([]string(nil), p.Emails...)
 		out[i].Phones = append([]string(nil), p.Phones...)
+		out[i].Entity = cloneEntity(p.Entity)
 	}
 	return out
 }
@@ -260,6 +273,7 @@ func (e *Emulator) AddPerson(contextID string, p Person) (Person, error) {
 	// the value returned.
 	pp := p
 	pp.Emails, pp.Phones = slices.Clone(p.Emails), slices.Clone(p.Phones)
+	pp.Entity = cloneEntity(p.Entity)
 	st.insertPerson(&pp)
 	p.PersonID = pp.PersonID
 	return p, nil

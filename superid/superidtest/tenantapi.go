@@ -99,15 +99,15 @@ type apiPrincipal struct {
 // servedTenantLocked returns the tenant the request's path names, when
 // this host serves it; otherwise nil and the error to answer: 404 for an
 // unknown tenant, 421 for one that lives on another host.
-func (e *Emulator) servedTenantLocked(r *http.Request) (t *Tenant, status int, code, msg string) {
+func (e *Emulator) servedTenantLocked(r *http.Request) (t *Tenant, status int, msg string) {
 	t = e.tenants[strings.ToLower(r.PathValue("ctx"))]
 	switch {
 	case t == nil:
-		return nil, http.StatusNotFound, "NotFound", "unknown tenant"
+		return nil, http.StatusNotFound, "unknown tenant"
 	case !strings.EqualFold(r.Host, e.tenantHostLocked(t)):
-		return nil, http.StatusMisdirectedRequest, "MisdirectedRequest", "tenant " + t.ContextIdentifier + " is not served by this host"
+		return nil, http.StatusMisdirectedRequest, "tenant " + t.ContextIdentifier + " is not served by this host"
 	}
-	return t, 0, "", ""
+	return t, 0, ""
 }
 
 // apiHandler serves one tenant API request with e.mu held and returns
@@ -122,28 +122,28 @@ func (e *Emulator) tenantAPI(h apiHandler) http.HandlerFunc {
 		if r.Body != http.NoBody { // a GET has none: nothing to read
 			body, err := io.ReadAll(r.Body)
 			if err != nil {
-				writeAPIError(w, http.StatusBadRequest, "BadRequest", "cannot read body")
+				writeAPIError(w, http.StatusBadRequest, "cannot read body")
 				return
 			}
 			r.Body = io.NopCloser(bytes.NewReader(body))
 		}
 		e.mu.Lock()
-		t, status, code, msg := e.servedTenantLocked(r)
+		t, status, msg := e.servedTenantLocked(r)
 		if t == nil {
 			e.mu.Unlock()
-			writeAPIError(w, status, code, msg)
+			writeAPIError(w, status, msg)
 			return
 		}
 		if t.State != "Running" && t.State != "OnlineMaintenance" {
 			e.mu.Unlock()
-			writeAPIError(w, http.StatusServiceUnavailable, "TenantNotRunning", "tenant "+t.ContextIdentifier+" is "+t.State)
+			writeAPIError(w, http.StatusServiceUnavailable, "tenant "+t.ContextIdentifier+" is "+t.State)
 			return
 		}
 		p, msg := e.principalLocked(r, t)
 		if msg != "" {
 			e.mu.Unlock()
 			w.Header().Set("WWW-Authenticate", `SOTicket, Bearer`)
-			writeAPIError(w, http.StatusUnauthorized, "Unauthorized", msg)
+			writeAPIError(w, http.StatusUnauthorized, msg)
 			return
 		}
 		status, v := e.watchHooks(h, r, t, e.storeLocked(t), p) // webhook.go: runs h, then delivers webhooks
@@ -220,18 +220,49 @@ func (e *Emulator) principalLocked(r *http.Request, t *Tenant) (apiPrincipal, st
 	return apiPrincipal{}, "unsupported authorization scheme"
 }
 
+// wireAPIError is the tenant API's error body in the shape SuperOffice
+// documents (PROTOCOL.md section 12, SDK-Doc REST/Introduction.md):
+// {"Error":true,"ErrorType":"SoNotFoundException","ErrorMessage":"...",
+// "ErrorSource":"SuperOffice.Services.Implementation"}.
 type wireAPIError struct {
-	Error     bool
-	ErrorType string
-	Message   string
+	Error        bool
+	ErrorType    string
+	ErrorMessage string
+	ErrorSource  string
 }
 
-func writeAPIError(w http.ResponseWriter, status int, typ, msg string) {
-	writeJSON(w, status, wireAPIError{Error: true, ErrorType: typ, Message: msg})
+// errorSource is the ErrorSource of every error body, as documented.
+const errorSource = "SuperOffice.Services.Implementation"
+
+// errorTypes names the exception behind each status the emulator answers
+// with. Only SoNotFoundException is documented; the others are guesses
+// in SuperOffice's style, listed as such in the package doc.
+var errorTypes = map[int]string{
+	http.StatusBadRequest:          "SoValidationException",
+	http.StatusUnauthorized:        "SoCredentialsException",
+	http.StatusForbidden:           "SoAccessDeniedException",
+	http.StatusNotFound:            "SoNotFoundException",
+	http.StatusConflict:            "SoConcurrencyException",
+	http.StatusMisdirectedRequest:  "SoTenantMovedException",
+	http.StatusInternalServerError: "SoServerException",
+	http.StatusServiceUnavailable:  "SoTenantNotRunningException",
 }
 
-func apiError(status int, typ, msg string) (int, any) {
-	return status, wireAPIError{Error: true, ErrorType: typ, Message: msg}
+// errorBody is the error body for status with message msg.
+func errorBody(status int, msg string) wireAPIError {
+	typ, ok := errorTypes[status]
+	if !ok {
+		typ = "SoException"
+	}
+	return wireAPIError{Error: true, ErrorType: typ, ErrorMessage: msg, ErrorSource: errorSource}
+}
+
+func writeAPIError(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, errorBody(status, msg))
+}
+
+func apiError(status int, msg string) (int, any) {
+	return status, errorBody(status, msg)
 }
 
 // ---- currentPrincipal ----

@@ -75,7 +75,7 @@ func TestODataList(t *testing.T) {
 		q("$filter", "name eq 'open"), q("$filter", "name like 'x'"), q("$orderby", "name sideways"),
 		q("$top", "-1"), q("$skip", "x"),
 	} {
-		if code, body := f.call("GET", "/"+apiCtx+"/api/v1/Contact?"+bad, ""); code != 400 || body["Message"] == "" {
+		if code, body := f.call("GET", "/"+apiCtx+"/api/v1/Contact?"+bad, ""); code != 400 || body["ErrorMessage"] == "" {
 			t.Errorf("%s: %d %v, want 400", bad, code, body)
 		}
 	}
@@ -114,7 +114,7 @@ func TestODataSelectListItemID(t *testing.T) {
 	for _, bad := range []string{"category/value", "category/", "name/id", "category/id/id", "contactName/id"} {
 		for _, list := range []string{"Contact", "Person"} {
 			q := url.Values{"$select": {bad}}.Encode()
-			if code, body := f.call("GET", "/"+apiCtx+"/api/v1/"+list+"?"+q, ""); code != 400 || body["Message"] == "" {
+			if code, body := f.call("GET", "/"+apiCtx+"/api/v1/"+list+"?"+q, ""); code != 400 || body["ErrorMessage"] == "" {
 				t.Errorf("%s %s: %d %v, want 400", list, bad, code, body)
 			}
 		}
@@ -131,7 +131,7 @@ func TestODataDateOperatorsRefused(t *testing.T) {
 	} {
 		q := url.Values{"$filter": {filter}}.Encode()
 		code, body := f.call("GET", "/"+apiCtx+"/api/v1/Contact?"+q, "")
-		if msg, _ := body["Message"].(string); code != 400 || !strings.Contains(msg, "not emulated") {
+		if msg, _ := body["ErrorMessage"].(string); code != 400 || !strings.Contains(msg, "not emulated") {
 			t.Errorf("%s: %d %v, want 400 naming the operator as not emulated", filter, code, body)
 		}
 	}

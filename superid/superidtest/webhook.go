@@ -173,22 +173,22 @@ func (e *Emulator) webhookRoutes() {
 func (e *Emulator) hookAPI(h func(r *http.Request, t *Tenant, p apiPrincipal) (int, any)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		e.mu.Lock()
-		t, status, code, msg := e.servedTenantLocked(r)
+		t, status, msg := e.servedTenantLocked(r)
 		if t == nil {
 			e.mu.Unlock()
-			writeAPIError(w, status, code, msg)
+			writeAPIError(w, status, msg)
 			return
 		}
 		if t.State != "Running" && t.State != "OnlineMaintenance" {
 			e.mu.Unlock()
-			writeAPIError(w, http.StatusServiceUnavailable, "TenantNotRunning", "tenant "+t.ContextIdentifier+" is "+t.State)
+			writeAPIError(w, http.StatusServiceUnavailable, "tenant "+t.ContextIdentifier+" is "+t.State)
 			return
 		}
 		p, msg := e.principalLocked(r, t)
 		e.mu.Unlock()
 		if msg != "" {
 			w.Header().Set("WWW-Authenticate", `SOTicket, Bearer`)
-			writeAPIError(w, http.StatusUnauthorized, "Unauthorized", msg)
+			writeAPIError(w, http.StatusUnauthorized, msg)
 			return
 		}
 		status, v := h(r, t, p)

@@ -23,13 +23,13 @@ func (e *Emulator) hookGet(r *http.Request, t *Tenant, _ apiPrincipal) (int, any
 	if w, ok := e.hookByID(t, id); err == nil && ok {
 		return http.StatusOK, w
 	}
-	return apiError(http.StatusNotFound, "NotFound", "Webhook "+r.PathValue("id")+" not found")
+	return apiError(http.StatusNotFound, "Webhook "+r.PathValue("id")+" not found")
 }
 
 func (e *Emulator) agentHookGet(r *http.Request, t *Tenant, _ apiPrincipal) (int, any) {
 	id, ok := queryID(r, "webhookId")
 	if !ok {
-		return apiError(http.StatusBadRequest, "BadRequest", "webhookId is required and must be a number")
+		return apiError(http.StatusBadRequest, "webhookId is required and must be a number")
 	}
 	if w, ok := e.hookByID(t, id); ok {
 		return http.StatusOK, w
@@ -55,7 +55,7 @@ func (e *Emulator) agentHookList(r *http.Request, t *Tenant, _ apiPrincipal) (in
 	var in struct{ NameFilter, EventFilter, StatusFilter string }
 	if r.ContentLength != 0 {
 		if msg := decodeBody(r, &in); msg != "" {
-			return apiError(http.StatusBadRequest, "BadRequest", msg)
+			return apiError(http.StatusBadRequest, msg)
 		}
 	}
 	return e.listHooks(t, in.NameFilter, in.EventFilter, in.StatusFilter)
@@ -71,7 +71,7 @@ func (e *Emulator) listHooks(t *Tenant, name, event, status string) (int, any) {
 			s, ok = parseWebhookState(json.RawMessage(strconv.Itoa(n)))
 		}
 		if !ok {
-			return apiError(http.StatusBadRequest, "BadRequest", "unknown statusFilter "+strconv.Quote(status))
+			return apiError(http.StatusBadRequest, "unknown statusFilter "+strconv.Quote(status))
 		}
 		if s != "Unknown" {
 			state = s
@@ -94,7 +94,7 @@ func (e *Emulator) listHooks(t *Tenant, name, event, status string) (int, any) {
 func (e *Emulator) hookCreate(r *http.Request, t *Tenant, p apiPrincipal) (int, any) {
 	var in wireWebhookIn
 	if msg := decodeBody(r, &in); msg != "" {
-		return apiError(http.StatusBadRequest, "BadRequest", msg)
+		return apiError(http.StatusBadRequest, msg)
 	}
 	in.WebhookId = 0
 	return e.saveHook(t, p, &in)
@@ -103,14 +103,14 @@ func (e *Emulator) hookCreate(r *http.Request, t *Tenant, p apiPrincipal) (int, 
 func (e *Emulator) hookPut(r *http.Request, t *Tenant, p apiPrincipal) (int, any) {
 	id, err := strconv.Atoi(r.PathValue("id"))
 	if err != nil {
-		return apiError(http.StatusBadRequest, "BadRequest", "the webhook id must be a number")
+		return apiError(http.StatusBadRequest, "the webhook id must be a number")
 	}
 	var in wireWebhookIn
 	if msg := decodeBody(r, &in); msg != "" {
-		return apiError(http.StatusBadRequest, "BadRequest", msg)
+		return apiError(http.StatusBadRequest, msg)
 	}
 	if _, ok := e.hookByID(t, id); !ok {
-		return apiError(http.StatusNotFound, "NotFound", "Webhook "+r.PathValue("id")+" not found")
+		return apiError(http.StatusNotFound, "Webhook "+r.PathValue("id")+" not found")
 	}
 	in.WebhookId = id
 	return e.saveHook(t, p, &in)
@@ -123,7 +123,7 @@ func (e *Emulator) hookPut(r *http.Request, t *Tenant, p apiPrincipal) (int, any
 func (e *Emulator) hookPatch(r *http.Request, t *Tenant, p apiPrincipal) (int, any) {
 	id, err := strconv.Atoi(r.PathValue("id"))
 	if err != nil {
-		return apiError(http.StatusBadRequest, "BadRequest", "the webhook id must be a number")
+		return apiError(http.StatusBadRequest, "the webhook id must be a number")
 	}
 	var ops []struct {
 		Op    string
@@ -131,11 +131,11 @@ func (e *Emulator) hookPatch(r *http.Request, t *Tenant, p apiPrincipal) (int, a
 		Value json.RawMessage
 	}
 	if msg := decodeBody(r, &ops); msg != "" {
-		return apiError(http.StatusBadRequest, "BadRequest", msg)
+		return apiError(http.StatusBadRequest, msg)
 	}
 	cur, ok := e.hookByID(t, id)
 	if !ok {
-		return apiError(http.StatusNotFound, "NotFound", "Webhook "+r.PathValue("id")+" not found")
+		return apiError(http.StatusNotFound, "Webhook "+r.PathValue("id")+" not found")
 	}
 	b, _ := json.Marshal(cur)
 	var doc map[string]json.RawMessage
@@ -143,7 +143,7 @@ func (e *Emulator) hookPatch(r *http.Request, t *Tenant, p apiPrincipal) (int, a
 	for _, op := range ops {
 		name := strings.TrimPrefix(op.Path, "/")
 		if !strings.HasPrefix(op.Path, "/") || name == "" || strings.Contains(name, "/") {
-			return apiError(http.StatusBadRequest, "BadRequest", "the emulator patches top-level members only, not "+strconv.Quote(op.Path))
+			return apiError(http.StatusBadRequest, "the emulator patches top-level members only, not "+strconv.Quote(op.Path))
 		}
 		for k := range doc {
 			if strings.EqualFold(k, name) {
@@ -156,13 +156,13 @@ func (e *Emulator) hookPatch(r *http.Request, t *Tenant, p apiPrincipal) (int, a
 		case "remove":
 			delete(doc, name)
 		default:
-			return apiError(http.StatusBadRequest, "BadRequest", "the emulator supports the JSON Patch operations add, replace and remove, not "+strconv.Quote(op.Op))
+			return apiError(http.StatusBadRequest, "the emulator supports the JSON Patch operations add, replace and remove, not "+strconv.Quote(op.Op))
 		}
 	}
 	var in wireWebhookIn
 	b, _ = json.Marshal(doc)
 	if err := json.Unmarshal(b, &in); err != nil {
-		return apiError(http.StatusBadRequest, "BadRequest", "the patched webhook is invalid: "+err.Error())
+		return apiError(http.StatusBadRequest, "the patched webhook is invalid: "+err.Error())
 	}
 	in.WebhookId = id
 	return e.saveHook(t, p, &in)
@@ -171,11 +171,11 @@ func (e *Emulator) hookPatch(r *http.Request, t *Tenant, p apiPrincipal) (int, a
 func (e *Emulator) agentHookSave(r *http.Request, t *Tenant, p apiPrincipal) (int, any) {
 	var in wireWebhookIn
 	if msg := decodeBody(r, &in); msg != "" {
-		return apiError(http.StatusBadRequest, "BadRequest", msg)
+		return apiError(http.StatusBadRequest, msg)
 	}
 	if in.WebhookId != 0 {
 		if _, ok := e.hookByID(t, in.WebhookId); !ok {
-			return apiError(http.StatusBadRequest, "ValidationError", "Webhook "+strconv.Itoa(in.WebhookId)+" does not exist")
+			return apiError(http.StatusBadRequest, "Webhook "+strconv.Itoa(in.WebhookId)+" does not exist")
 		}
 	}
 	return e.saveHook(t, p, &in)
@@ -219,10 +219,10 @@ func isLoopback(host string) bool {
 func (e *Emulator) saveHook(t *Tenant, p apiPrincipal, in *wireWebhookIn) (int, any) {
 	state, msg := validateHook(in)
 	if msg != "" {
-		return apiError(http.StatusBadRequest, "ValidationError", msg)
+		return apiError(http.StatusBadRequest, msg)
 	}
 	if ok, why := e.testHook(t, p, in); !ok {
-		return apiError(http.StatusBadRequest, "WebhookTestFailed", "the webhook target did not accept the test event: "+why)
+		return apiError(http.StatusBadRequest, "the webhook target did not accept the test event: "+why)
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -231,7 +231,7 @@ func (e *Emulator) saveHook(t *Tenant, p apiPrincipal, in *wireWebhookIn) (int, 
 	h := th.find(in.WebhookId)
 	if h == nil {
 		if in.WebhookId != 0 { // deleted while the test ran
-			return apiError(http.StatusNotFound, "NotFound", "Webhook "+strconv.Itoa(in.WebhookId)+" not found")
+			return apiError(http.StatusNotFound, "Webhook "+strconv.Itoa(in.WebhookId)+" not found")
 		}
 		th.next++
 		h = &storedHook{wireWebhook: wireWebhook{WebhookId: th.next, Registered: now,
@@ -251,7 +251,7 @@ func (e *Emulator) saveHook(t *Tenant, p apiPrincipal, in *wireWebhookIn) (int, 
 func (e *Emulator) hookDelete(r *http.Request, t *Tenant, _ apiPrincipal) (int, any) {
 	id, err := strconv.Atoi(r.PathValue("id"))
 	if err != nil || !e.deleteHook(t, id) {
-		return apiError(http.StatusNotFound, "NotFound", "Webhook "+r.PathValue("id")+" not found")
+		return apiError(http.StatusNotFound, "Webhook "+r.PathValue("id")+" not found")
 	}
 	return http.StatusNoContent, nil
 }
@@ -259,7 +259,7 @@ func (e *Emulator) hookDelete(r *http.Request, t *Tenant, _ apiPrincipal) (int, 
 func (e *Emulator) agentHookDelete(r *http.Request, t *Tenant, _ apiPrincipal) (int, any) {
 	id, ok := queryID(r, "WebhookId")
 	if !ok {
-		return apiError(http.StatusBadRequest, "BadRequest", "WebhookId is required and must be a number")
+		return apiError(http.StatusBadRequest, "WebhookId is required and must be a number")
 	}
 	e.deleteHook(t, id)
 	return http.StatusNoContent, nil
@@ -283,7 +283,7 @@ type wireWebhookResult struct {
 func (e *Emulator) hookTest(r *http.Request, t *Tenant, p apiPrincipal) (int, any) {
 	var in wireWebhookIn
 	if msg := decodeBody(r, &in); msg != "" {
-		return apiError(http.StatusBadRequest, "BadRequest", msg)
+		return apiError(http.StatusBadRequest, msg)
 	}
 	return e.runTest(t, p, &in)
 }
@@ -291,7 +291,7 @@ func (e *Emulator) hookTest(r *http.Request, t *Tenant, p apiPrincipal) (int, an
 func (e *Emulator) agentHookTest(r *http.Request, t *Tenant, p apiPrincipal) (int, any) {
 	var in struct{ Webhook *wireWebhookIn }
 	if msg := decodeBody(r, &in); msg != "" || in.Webhook == nil {
-		return apiError(http.StatusBadRequest, "BadRequest", "the body must be {\"Webhook\": {...}}")
+		return apiError(http.StatusBadRequest, "the body must be {\"Webhook\": {...}}")
 	}
 	return e.runTest(t, p, in.Webhook)
 }
@@ -312,13 +312,13 @@ func (e *Emulator) hookLastError(r *http.Request, t *Tenant, _ apiPrincipal) (in
 	if w, ok := e.hookByID(t, id); err == nil && ok {
 		return http.StatusOK, w.LastError
 	}
-	return apiError(http.StatusNotFound, "NotFound", "Webhook "+r.PathValue("id")+" not found")
+	return apiError(http.StatusNotFound, "Webhook "+r.PathValue("id")+" not found")
 }
 
 func (e *Emulator) agentHookLastError(r *http.Request, t *Tenant, _ apiPrincipal) (int, any) {
 	var in struct{ WebhookId int }
 	if msg := decodeBody(r, &in); msg != "" {
-		return apiError(http.StatusBadRequest, "BadRequest", msg)
+		return apiError(http.StatusBadRequest, msg)
 	}
 	w, _ := e.hookByID(t, in.WebhookId)
 	return http.StatusOK, w.LastError
@@ -327,12 +327,12 @@ func (e *Emulator) agentHookLastError(r *http.Request, t *Tenant, _ apiPrincipal
 func (e *Emulator) hookSignal(r *http.Request, t *Tenant, p apiPrincipal) (int, any) {
 	pk, err := strconv.Atoi(r.PathValue("pk"))
 	if err != nil {
-		return apiError(http.StatusBadRequest, "BadRequest", "the primary key must be a number")
+		return apiError(http.StatusBadRequest, "the primary key must be a number")
 	}
 	var data map[string]any
 	if r.ContentLength != 0 {
 		if msg := decodeBody(r, &data); msg != "" {
-			return apiError(http.StatusBadRequest, "BadRequest", msg)
+			return apiError(http.StatusBadRequest, msg)
 		}
 	}
 	e.signal(t, p, r.PathValue("event"), pk, data)
@@ -346,7 +346,7 @@ func (e *Emulator) agentHookSignal(r *http.Request, t *Tenant, p apiPrincipal) (
 		Data       map[string]any
 	}
 	if msg := decodeBody(r, &in); msg != "" || in.EventName == "" {
-		return apiError(http.StatusBadRequest, "BadRequest", "the body must name an EventName")
+		return apiError(http.StatusBadRequest, "the body must name an EventName")
 	}
 	e.signal(t, p, in.EventName, in.PrimaryKey, in.Data)
 	return http.StatusNoContent, nil
