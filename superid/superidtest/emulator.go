@@ -57,6 +57,7 @@ type Emulator struct {
 	withKID  bool
 	keyBits  int
 	logLimit int
+	guess    guesses // guesses.go: what PROTOCOL.md leaves UNCERTAIN
 	mux      *http.ServeMux
 
 	mu       sync.Mutex
@@ -150,8 +151,13 @@ func (s *Server) Client() *http.Client { return s.srv.Client() }
 func (e *Emulator) Environment() superid.Environment { return e.env }
 
 // ServeHTTP serves every emulated endpoint. Paths under /login are matched
-// without regard to case, as SuperOffice's samples use /login and /Login.
+// without regard to case, as SuperOffice's samples use /login and /Login
+// (unless WithCaseSensitivePaths).
 func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if len(r.URL.Path) >= 7 && strings.EqualFold(r.URL.Path[:7], "/login/") && !e.guess.servesPath(r.URL.Path) {
+		http.NotFound(w, r)
+		return
+	}
 	if len(r.URL.Path) >= 7 && strings.EqualFold(r.URL.Path[:7], "/login/") && r.URL.Path[:7] != "/login/" {
 		r2 := r.Clone(context.WithValue(r.Context(), receivedPathKey{}, r.URL.Path))
 		r2.URL.Path = "/login/" + r.URL.Path[7:]

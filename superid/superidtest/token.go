@@ -198,7 +198,7 @@ func (e *Emulator) idTokenClaimsLocked(app *App, u *User, nonce string, now time
 	if nonce != "" {
 		c["nonce"] = nonce
 	}
-	if app.SystemUser {
+	if app.SystemUser && (u.Administrator || !e.guess.systemTokenAdminsOnly) {
 		if tok, ok := e.consents[consentKey{t.ContextIdentifier, app.ClientID}]; ok {
 			c[idClaim+"system_token"] = tok
 		}
