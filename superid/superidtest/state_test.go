@@ -6,68 +6,54 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestTenantStateAPI(t *testing.T) {
-	f := newAPIFixture(t, WithTenantStateValidity(time.Minute))
+	now := time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
+	f := newAPIFixture(t, WithTenantStateValidity(time.Minute), WithClock(func() time.Time { return now }))
 	cases := map[string]bool{"Running": true, "OnlineMaintenance": true, "OfflineMaintenance": false, "Suspended": false, "Deleted": false, "MigrationPending": false}
 	for state, running := range cases {
-		if err := f.e.SetTenantState(apiCtx, state); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, f.e.SetTenantState(apiCtx, state))
 		code, st := f.call("GET", "/api/state/"+apiCtx, "", "")
-		if code != 200 || st["State"] != state || st["IsRunning"] != running || st["ContextIdentifier"] != apiCtx {
-			t.Fatalf("%s: %d %v", state, code, st)
-		}
-		if st["Endpoint"] != "http://127.0.0.1:8081/"+apiCtx || st["Api"] != "http://127.0.0.1:8081/"+apiCtx+"/api" {
-			t.Fatalf("%s: endpoints %v", state, st)
-		}
+		require.Equal(t, 200, code, "%s: %v", state, st)
+		assert.Equal(t, state, st["State"])
+		assert.Equal(t, running, st["IsRunning"], state)
+		assert.Equal(t, apiCtx, st["ContextIdentifier"], state)
+		assert.Equal(t, "http://127.0.0.1:8081/"+apiCtx, st["Endpoint"], state)
+		assert.Equal(t, "http://127.0.0.1:8081/"+apiCtx+"/api", st["Api"], state)
 		vu, _ := st["ValidUntil"].(string)
-		if !regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{7}Z$`).MatchString(vu) {
-			t.Fatalf("ValidUntil %q is not 7-digit UTC", vu)
-		}
-		if at, err := time.Parse(time.RFC3339Nano, vu); err != nil || time.Until(at) < 50*time.Second || time.Until(at) > 70*time.Second {
-			t.Fatalf("ValidUntil %q not about a minute ahead", vu)
-		}
+		assert.Regexp(t, regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{7}Z$`), vu, "ValidUntil is 7-digit UTC")
+		at, err := time.Parse(time.RFC3339Nano, vu)
+		require.NoError(t, err)
+		assert.Equal(t, now.Add(time.Minute), at, "ValidUntil is the validity ahead of now")
 	}
-	if code, _ := f.call("GET", "/api/state/Cust1", "", ""); code != 404 {
-		t.Fatalf("unknown tenant: %d", code)
-	}
+	code, _ := f.call("GET", "/api/state/Cust1", "", "")
+	assert.Equal(t, 404, code, "unknown tenant")
 }
 
 func TestTenantMoveAnswers421OnTheOldHost(t *testing.T) {
 	f := newAPIFixture(t)
-	if err := f.e.MoveTenant(apiCtx); err != nil {
-		t.Fatal(err)
-	}
-	if got := f.e.WebAPIURL(apiCtx); got != "http://localhost:8081/"+apiCtx+"/api/" {
-		t.Fatalf("moved WebAPIURL %q", got)
-	}
+	require.NoError(t, f.e.MoveTenant(apiCtx))
+	assert.Equal(t, "http://localhost:8081/"+apiCtx+"/api/", f.e.WebAPIURL(apiCtx), "moved WebAPIURL")
 	_, st := f.call("GET", "/api/state/"+apiCtx, "", "")
-	if st["Api"] != "http://localhost:8081/"+apiCtx+"/api" {
-		t.Fatalf("state after move: %v", st)
-	}
-	if code, body := f.call("GET", "/"+apiCtx+"/api/v1/User/currentPrincipal", ""); code != 421 || body["ErrorMessage"] == nil {
-		t.Fatalf("old host: %d %v", code, body)
-	}
+	assert.Equal(t, "http://localhost:8081/"+apiCtx+"/api", st["Api"], "state after move")
+	code, body := f.call("GET", "/"+apiCtx+"/api/v1/User/currentPrincipal", "")
+	assert.Equal(t, 421, code, "old host")
+	assert.NotEmpty(t, body["ErrorMessage"], "old host")
 	f.host = "localhost:8081"
-	if code, _ := f.call("GET", "/"+apiCtx+"/api/v1/User/currentPrincipal", ""); code != 200 {
-		t.Fatalf("new host: %d", code)
-	}
-	if err := f.e.MoveTenant(apiCtx); err != nil { // and back
-		t.Fatal(err)
-	}
-	if code, _ := f.call("GET", "/"+apiCtx+"/api/v1/User/currentPrincipal", ""); code != 421 {
-		t.Fatalf("after moving back, localhost answered %d", code)
-	}
-	if err := f.e.MoveTenant("Cust1"); err == nil {
-		t.Fatal("moved an unknown tenant")
-	}
-	remote, _ := New("https://sod.superoffice.com", WithKeySize(1024))
-	_ = remote.AddTenant(Tenant{ContextIdentifier: apiCtx})
-	if err := remote.MoveTenant(apiCtx); err == nil {
-		t.Fatal("moved a tenant of a non-loopback root")
-	}
+	code, _ = f.call("GET", "/"+apiCtx+"/api/v1/User/currentPrincipal", "")
+	assert.Equal(t, 200, code, "new host")
+	require.NoError(t, f.e.MoveTenant(apiCtx)) // and back
+	code, _ = f.call("GET", "/"+apiCtx+"/api/v1/User/currentPrincipal", "")
+	assert.Equal(t, 421, code, "after moving back, localhost")
+	assert.Error(t, f.e.MoveTenant("Cust1"), "moved an unknown tenant")
+	remote, err := New("https://sod.superoffice.com", WithKeySize(1024))
+	require.NoError(t, err)
+	require.NoError(t, remote.AddTenant(Tenant{ContextIdentifier: apiCtx}))
+	assert.Error(t, remote.MoveTenant(apiCtx), "moved a tenant of a non-loopback root")
 }
 
 // GET {Api} answers the version document without credentials
@@ -76,14 +62,13 @@ func TestVersionEndpoint(t *testing.T) {
 	f := newAPIFixture(t)
 	for _, path := range []string{"/" + apiCtx + "/api", "/" + strings.ToLower(apiCtx) + "/api/"} {
 		code, body := f.call("GET", path, "", "")
-		if code != http.StatusOK || body["v1"] != "http://127.0.0.1:8081/"+apiCtx+"/api/v1/" || body["Version"] != "v1" {
-			t.Fatalf("%s: %d %v", path, code, body)
-		}
-		if v, _ := body["NetServerVersion"].(string); !regexp.MustCompile(`^\d+\.\d+\.\d+\.\d+$`).MatchString(v) {
-			t.Fatalf("%s: NetServerVersion %q", path, v)
-		}
+		require.Equal(t, http.StatusOK, code, "%s: %v", path, body)
+		assert.Equal(t, "http://127.0.0.1:8081/"+apiCtx+"/api/v1/", body["v1"], path)
+		assert.Equal(t, "v1", body["Version"], path)
+		assert.Regexp(t, `^\d+\.\d+\.\d+\.\d+$`, body["NetServerVersion"], path)
 	}
-	if code, body := f.call("GET", "/Cust1/api", "", ""); code != http.StatusNotFound || body["Error"] != true {
-		t.Fatalf("unknown tenant: %d %v", code, body)
-	}
+	code, body := f.call("GET", "/Cust1/api", "", "")
+	assert.Equal(t, http.StatusNotFound, code, "unknown tenant")
+	assert.Equal(t, true, body["Error"])
+	assert.Equal(t, "SoNotFoundException", body["ErrorType"])
 }

@@ -5,14 +5,16 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestODataList(t *testing.T) {
 	f := newAPIFixture(t, WithODataPageSize(3))
 	for i, n := range []string{"Alpha", "beta", "Gamma", "O'Brien AS", "alphabet", "Delta"} {
-		if _, err := f.e.AddContact(apiCtx, Contact{Name: n, CategoryID: 1 + i%2}); err != nil {
-			t.Fatal(err)
-		}
+		_, err := f.e.AddContact(apiCtx, Contact{Name: n, CategoryID: 1 + i%2})
+		require.NoError(t, err)
 	}
 	list := func(q string) (int, []string, string) {
 		code, body := f.call("GET", "/"+apiCtx+"/api/v1/Contact?"+q, "")
@@ -20,9 +22,8 @@ func TestODataList(t *testing.T) {
 		rows, _ := body["value"].([]any)
 		for _, r := range rows {
 			m := r.(map[string]any)
-			if m["EntityName"] != "contact" || m["PrimaryKey"] == nil {
-				t.Fatalf("row %v lacks PrimaryKey/EntityName", m)
-			}
+			assert.Equal(t, "contact", m["EntityName"], "row %v", m)
+			assert.NotNil(t, m["PrimaryKey"], "row %v", m)
 			names = append(names, fmt.Sprint(m["name"]))
 		}
 		next, _ := body["odata.nextLink"].(string)
@@ -50,44 +51,43 @@ func TestODataList(t *testing.T) {
 		{q("$filter", "name eq 'nobody'"), "[]"},
 	} {
 		code, names, _ := list(tc.query)
-		if code != 200 || fmt.Sprint(names) != tc.want {
-			t.Errorf("%s: %d %v, want %s", tc.query, code, names, tc.want)
-		}
+		assert.Equal(t, 200, code, tc.query)
+		assert.Equal(t, tc.want, fmt.Sprint(names), tc.query)
 	}
 	// Paging: 6 rows at 3 per page, with an absolute next link.
 	code, names, next := list(q("$select", "name,contactId"))
-	if code != 200 || len(names) != 3 || !strings.HasPrefix(next, "http://127.0.0.1:8081/"+apiCtx+"/api/v1/Contact?") {
-		t.Fatalf("page 1: %d %v %q", code, names, next)
-	}
+	require.Equal(t, 200, code, "page 1")
+	require.Len(t, names, 3, "page 1")
+	require.True(t, strings.HasPrefix(next, "http://127.0.0.1:8081/"+apiCtx+"/api/v1/Contact?"), "page 1's absolute next link: %q", next)
 	u, _ := url.Parse(next)
 	code, names2, next2 := list(u.RawQuery)
-	if code != 200 || len(names2) != 3 || next2 != "" || names2[0] != "O'Brien AS" {
-		t.Fatalf("page 2: %d %v %q", code, names2, next2)
-	}
+	require.Equal(t, 200, code, "page 2")
+	require.Len(t, names2, 3, "page 2")
+	assert.Empty(t, next2, "page 2 is the last")
+	assert.Equal(t, "O'Brien AS", names2[0])
 	// $top smaller than the total but larger than a page.
 	_, names, next = list(q("$top", "4"))
 	u, _ = url.Parse(next)
-	if len(names) != 3 || u.Query().Get("$top") != "1" || u.Query().Get("$skip") != "3" {
-		t.Fatalf("top 4: %v %q", names, next)
-	}
+	assert.Len(t, names, 3, "top 4")
+	assert.Equal(t, "1", u.Query().Get("$top"), "top 4: %q", next)
+	assert.Equal(t, "3", u.Query().Get("$skip"), "top 4: %q", next)
 	for _, bad := range []string{
 		q("$select", "nope"), q("$filter", "name"), q("$filter", "name eq 'x' or name eq 'y'"),
 		q("$filter", "name eq 'open"), q("$filter", "name like 'x'"), q("$orderby", "name sideways"),
 		q("$top", "-1"), q("$skip", "x"),
 	} {
-		if code, body := f.call("GET", "/"+apiCtx+"/api/v1/Contact?"+bad, ""); code != 400 || body["ErrorMessage"] == "" {
-			t.Errorf("%s: %d %v, want 400", bad, code, body)
-		}
+		code, body := f.call("GET", "/"+apiCtx+"/api/v1/Contact?"+bad, "")
+		assert.Equal(t, 400, code, bad)
+		assert.NotEmpty(t, body["ErrorMessage"], bad)
 	}
 	// Persons list.
-	if _, err := f.e.AddPerson(apiCtx, Person{Firstname: "Ann", Lastname: "Smith", ContactID: 1}); err != nil {
-		t.Fatal(err)
-	}
+	_, err := f.e.AddPerson(apiCtx, Person{Firstname: "Ann", Lastname: "Smith", ContactID: 1})
+	require.NoError(t, err)
 	code, body := f.call("GET", "/"+apiCtx+"/api/v1/Person?"+q("$filter", "contactName eq 'alpha'"), "")
 	rows, _ := body["value"].([]any)
-	if code != 200 || len(rows) != 1 || rows[0].(map[string]any)["fullName"] != "Ann Smith" {
-		t.Fatalf("persons: %d %v", code, body)
-	}
+	require.Equal(t, 200, code, "persons: %v", body)
+	require.Len(t, rows, 1, "persons")
+	assert.Equal(t, "Ann Smith", rows[0].(map[string]any)["fullName"])
 }
 
 // TestODataSelectListItemID: $select takes list/id paths for the contact's
@@ -96,27 +96,23 @@ func TestODataList(t *testing.T) {
 // other columns stay refused.
 func TestODataSelectListItemID(t *testing.T) {
 	f := newAPIFixture(t)
-	if _, err := f.e.AddContact(apiCtx, Contact{Name: "Acme", CategoryID: 2, BusinessID: 3, CountryID: 578}); err != nil {
-		t.Fatal(err)
-	}
+	_, err := f.e.AddContact(apiCtx, Contact{Name: "Acme", CategoryID: 2, BusinessID: 3, CountryID: 578})
+	require.NoError(t, err)
 	sel := url.Values{"$select": {"name,category/id,Business/ID,country/id"}}.Encode()
 	code, body := f.call("GET", "/"+apiCtx+"/api/v1/Contact?"+sel, "")
 	rows, _ := body["value"].([]any)
-	if code != 200 || len(rows) != 1 {
-		t.Fatalf("%d %v", code, body)
-	}
+	require.Equal(t, 200, code, "%v", body)
+	require.Len(t, rows, 1)
 	got := rows[0].(map[string]any)
 	want := map[string]any{"PrimaryKey": 1.0, "EntityName": "contact", "name": "Acme",
 		"category/id": 2.0, "business/id": 3.0, "country/id": 578.0}
-	if fmt.Sprint(got) != fmt.Sprint(want) {
-		t.Errorf("row %v, want %v", got, want)
-	}
+	assert.Equal(t, want, got)
 	for _, bad := range []string{"category/value", "category/", "name/id", "category/id/id", "contactName/id"} {
 		for _, list := range []string{"Contact", "Person"} {
 			q := url.Values{"$select": {bad}}.Encode()
-			if code, body := f.call("GET", "/"+apiCtx+"/api/v1/"+list+"?"+q, ""); code != 400 || body["ErrorMessage"] == "" {
-				t.Errorf("%s %s: %d %v, want 400", list, bad, code, body)
-			}
+			code, body := f.call("GET", "/"+apiCtx+"/api/v1/"+list+"?"+q, "")
+			assert.Equal(t, 400, code, "%s %s", list, bad)
+			assert.NotEmpty(t, body["ErrorMessage"], "%s %s", list, bad)
 		}
 	}
 }
@@ -131,9 +127,8 @@ func TestODataDateOperatorsRefused(t *testing.T) {
 	} {
 		q := url.Values{"$filter": {filter}}.Encode()
 		code, body := f.call("GET", "/"+apiCtx+"/api/v1/Contact?"+q, "")
-		if msg, _ := body["ErrorMessage"].(string); code != 400 || !strings.Contains(msg, "not emulated") {
-			t.Errorf("%s: %d %v, want 400 naming the operator as not emulated", filter, code, body)
-		}
+		assert.Equal(t, 400, code, filter)
+		assert.Contains(t, body["ErrorMessage"], "not emulated", "%s: the operator is named as not emulated", filter)
 	}
 }
 
@@ -141,9 +136,8 @@ func TestODataDateOperatorsRefused(t *testing.T) {
 // wrap around in a subtraction.
 func TestODataFilterExtremeNumbers(t *testing.T) {
 	f := newAPIFixture(t)
-	if _, err := f.e.AddContact(apiCtx, Contact{Name: "one"}); err != nil {
-		t.Fatal(err)
-	}
+	_, err := f.e.AddContact(apiCtx, Contact{Name: "one"})
+	require.NoError(t, err)
 	for filter, want := range map[string]int{
 		"contactId lt -9223372036854775807": 0,
 		"contactId gt -9223372036854775808": 1,
@@ -152,8 +146,7 @@ func TestODataFilterExtremeNumbers(t *testing.T) {
 	} {
 		code, body := f.call("GET", "/"+apiCtx+"/api/v1/Contact?$filter="+url.QueryEscape(filter), "")
 		rows, _ := body["value"].([]any)
-		if code != 200 || len(rows) != want {
-			t.Errorf("%s: %d, %d rows, want %d", filter, code, len(rows), want)
-		}
+		assert.Equal(t, 200, code, filter)
+		assert.Len(t, rows, want, filter)
 	}
 }
