@@ -127,20 +127,20 @@ func (e *Emulator) personWireLocked(t *Tenant, st *tenantStore, p *Person, wt wi
 	return w
 }
 
-// rest is what a stored entity keeps of in beyond the fields its record
-// models: in with those members cleared (clear does that) and empty lists,
-// maps and members dropped; nil when nothing is left, so that the companies
-// a demo creates by the ten thousand stay small.
+// rest is what a stored entity keeps of in, a request's body decoded for
+// this request alone, beyond the fields its record models: in itself, with
+// those members cleared (clear does that) and empty lists, maps and
+// members dropped; nil when nothing is left, so that the companies a demo
+// creates by the ten thousand stay small.
 func rest[W any](in *W, clear func(*W)) *W {
 	if in == nil {
 		return nil
 	}
-	w := cloneEntity(in)
-	clear(w)
-	if dropEmpty(reflect.ValueOf(w).Elem()) {
+	clear(in)
+	if dropEmpty(reflect.ValueOf(in).Elem()) {
 		return nil
 	}
-	return w
+	return in
 }
 
 // cloneEntity is a deep copy of v, by way of its JSON form (which is what
