@@ -2,24 +2,12 @@ package superidtest
 
 import (
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
-
-// rawCall is apiFixture.call with the body as sent.
-func (f *apiFixture) rawCall(method, path, body string) (int, string) {
-	req := httptest.NewRequest(method, "http://"+f.host+path, strings.NewReader(body))
-	req.Host = f.host
-	req.Header.Set("Authorization", "SOTicket "+f.ticket)
-	req.Header.Set("SO-AppToken", apiSecret)
-	rec := httptest.NewRecorder()
-	f.e.ServeHTTP(rec, req)
-	return rec.Code, rec.Body.String()
-}
 
 // One handler serves both entities: each answers every REST verb alike,
 // with its own name in paths, ids and messages.
