@@ -1,4 +1,4 @@
-package systemuser
+package systemuser_test
 
 import (
 	"context"
@@ -12,15 +12,16 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-superoffice/superoffice/superid/superidtest"
+	"github.com/go-superoffice/superoffice/systemuser"
 )
 
 // askAll asks n goroutines at once for a ticket and returns what they got.
-func askAll(t *testing.T, src TicketSource, n int) map[*Ticket]int {
+func askAll(t *testing.T, src systemuser.TicketSource, n int) map[*systemuser.Ticket]int {
 	t.Helper()
 	var (
 		wg    sync.WaitGroup
 		mu    sync.Mutex
-		got   = map[*Ticket]int{}
+		got   = map[*systemuser.Ticket]int{}
 		start = make(chan struct{})
 		errs  = make(chan error, n)
 	)
@@ -69,7 +70,7 @@ func TestTicketSourceOneExchange(t *testing.T) {
 }
 
 func TestTicketSourceSliding(t *testing.T) {
-	f := setup(t, func(c *Config) { c.RenewBefore = 10 * time.Minute })
+	f := setup(t, func(c *systemuser.Config) { c.RenewBefore = 10 * time.Minute })
 	src := f.client.TicketSource(testCtx, f.token)
 	ctx := context.Background()
 	first, err := src.Ticket(ctx)
@@ -98,7 +99,7 @@ func TestTicketSourceInvalidateTicket(t *testing.T) {
 	ctx := context.Background()
 	old, err := src.Ticket(ctx)
 	require.NoError(t, err)
-	inv := src.(interface{ InvalidateTicket(*Ticket) })
+	inv := src.(interface{ InvalidateTicket(*systemuser.Ticket) })
 	inv.InvalidateTicket(old)
 	fresh, err := src.Ticket(ctx)
 	require.NoError(t, err)
@@ -117,11 +118,11 @@ func TestTicketSourceInvalidateTicket(t *testing.T) {
 // waiter and the cache.
 func TestTicketSourceWaiterLeaves(t *testing.T) {
 	g := newGate()
-	f := setup(t, func(c *Config) { c.HTTPClient = &http.Client{Transport: g} })
+	f := setup(t, func(c *systemuser.Config) { c.HTTPClient = &http.Client{Transport: g} })
 	src := f.client.TicketSource(testCtx, f.token)
 
 	type result struct {
-		t   *Ticket
+		t   *systemuser.Ticket
 		err error
 	}
 	ask := func(ctx context.Context) chan result {
@@ -157,7 +158,7 @@ func TestTicketSourceErrorsNotCached(t *testing.T) {
 	src := f.client.TicketSource(testCtx, f.token)
 	f.srv.Fail(superidtest.EndpointSystemUser, superidtest.Fault{Status: 400, Body: `{"IsSuccessful":false,"ErrorMessage":"no"}`, Times: 1})
 	_, err := src.Ticket(context.Background())
-	require.ErrorIs(t, err, ErrRejected)
+	require.ErrorIs(t, err, systemuser.ErrRejected)
 	_, err = src.Ticket(context.Background())
 	assert.NoError(t, err, "after a failure")
 }
@@ -180,8 +181,8 @@ func TestTicketSourceTenantAPI(t *testing.T) {
 
 func TestReuseWindow(t *testing.T) {
 	f := setup(t, nil)
-	assert.Equal(t, DefaultTicketLifetime-DefaultRenewBefore, f.client.ReuseWindow(), "default")
-	g := setup(t, func(c *Config) { c.TicketLifetime, c.RenewBefore = time.Hour, 10*time.Minute })
+	assert.Equal(t, systemuser.DefaultTicketLifetime-systemuser.DefaultRenewBefore, f.client.ReuseWindow(), "default")
+	g := setup(t, func(c *systemuser.Config) { c.TicketLifetime, c.RenewBefore = time.Hour, 10*time.Minute })
 	assert.Equal(t, 50*time.Minute, g.client.ReuseWindow(), "configured")
 	// The cache hands a ticket out exactly within the window.
 	src := g.client.TicketSource(testCtx, g.token)
@@ -198,7 +199,7 @@ func TestReuseWindow(t *testing.T) {
 }
 
 func BenchmarkTicketCached(b *testing.B) {
-	f := setup(b, func(c *Config) { c.Now = nil }) // time.Now, as in production
+	f := setup(b, func(c *systemuser.Config) { c.Now = nil }) // time.Now, as in production
 	src := f.client.TicketSource(testCtx, f.token)
 	ctx := context.Background()
 	_, err := src.Ticket(ctx)
@@ -212,7 +213,7 @@ func BenchmarkTicketCached(b *testing.B) {
 }
 
 func BenchmarkTicketCachedParallel(b *testing.B) {
-	f := setup(b, func(c *Config) { c.Now = nil }) // time.Now, as in production
+	f := setup(b, func(c *systemuser.Config) { c.Now = nil }) // time.Now, as in production
 	src := f.client.TicketSource(testCtx, f.token)
 	ctx := context.Background()
 	_, err := src.Ticket(ctx)
@@ -232,15 +233,15 @@ func BenchmarkTicketCachedParallel(b *testing.B) {
 func TestTicketSourceRefusesBadInputWithoutQuotingIt(t *testing.T) {
 	const token = "SuperOffice DevNet Node OIDC-8k8Q7DmBgoSECRET"
 	f := setup(t, nil)
-	var zero Client
-	for name, src := range map[string]TicketSource{
+	var zero systemuser.Client
+	for name, src := range map[string]systemuser.TicketSource{
 		"swapped arguments": f.client.TicketSource(token, testCtx),
 		"zero Client":       zero.TicketSource(testCtx, token),
-		"nil Client":        (*Client)(nil).TicketSource(testCtx, token),
+		"nil Client":        (*systemuser.Client)(nil).TicketSource(testCtx, token),
 		"empty token":       f.client.TicketSource(testCtx, ""),
 	} {
 		_, err := src.Ticket(context.Background())
-		if assert.ErrorIs(t, err, ErrInvalidArgument, name) {
+		if assert.ErrorIs(t, err, systemuser.ErrInvalidArgument, name) {
 			assert.NotContains(t, err.Error(), "SECRET", name)
 			assert.NotContains(t, err.Error(), "8k8Q", name)
 		}
@@ -260,13 +261,13 @@ func TestTicketSourceIgnoresNilOption(t *testing.T) {
 // carry a deadline the caller never set.
 func TestTicketSourceExchangeTimeoutIsUnavailable(t *testing.T) {
 	g := newGate() // never opened
-	f := setup(t, func(c *Config) {
+	f := setup(t, func(c *systemuser.Config) {
 		c.HTTPClient = &http.Client{Transport: g}
 		c.ExchangeTimeout = 50 * time.Millisecond
 		c.Retry.MaxRetries = -1
 	})
 	_, err := f.client.TicketSource(testCtx, f.token).Ticket(context.Background())
-	assert.Equal(t, []error{ErrUnavailable}, kinds(err), "%v", err)
+	assert.Equal(t, []error{systemuser.ErrUnavailable}, kinds(err), "%v", err)
 	assert.ErrorIs(t, err, context.DeadlineExceeded, "the error lost its cause")
 	f.assertNoSecrets(t, err)
 }

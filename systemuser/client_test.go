@@ -1,4 +1,4 @@
-package systemuser
+package systemuser_test
 
 import (
 	"context"
@@ -23,7 +23,11 @@ import (
 
 	"github.com/go-superoffice/superoffice/superid"
 	"github.com/go-superoffice/superoffice/superid/superidtest"
+	"github.com/go-superoffice/superoffice/systemuser"
 )
+
+// claimPrefix starts every SuperOffice claim name.
+const claimPrefix = superid.ClaimPrefix
 
 const (
 	testCtx    = "Cust12345"
@@ -51,9 +55,9 @@ type fixture struct {
 	srv    *superidtest.Server
 	clock  *clock
 	key    *rsa.PrivateKey
-	token  string // the tenant's system user token
-	cfg    Config // what client was made with
-	client *Client
+	token  string            // the tenant's system user token
+	cfg    systemuser.Config // what client was made with
+	client *systemuser.Client
 }
 
 // partnerKey is the partner's key: 1024 bits, as signing speed matters
@@ -68,7 +72,7 @@ var partnerKey = sync.OnceValue(func() *rsa.PrivateKey {
 
 // setup starts an emulator with one app and one tenant that approved it,
 // on a clock the test controls, and a Client for it; mod edits the Config.
-func setup(t testing.TB, mod func(*Config)) *fixture {
+func setup(t testing.TB, mod func(*systemuser.Config)) *fixture {
 	t.Helper()
 	f := &fixture{clock: newClock(), key: partnerKey()}
 	f.srv = superidtest.NewServer(superidtest.WithClock(f.clock.Now), superidtest.WithKeySize(1024))
@@ -81,17 +85,17 @@ func setup(t testing.TB, mod func(*Config)) *fixture {
 	tok, err := f.srv.Approve(testCtx, testClient)
 	require.NoError(t, err)
 	f.token = tok
-	f.cfg = Config{
+	f.cfg = systemuser.Config{
 		Environment:  f.srv.Environment(),
 		ClientSecret: testSecret,
 		PrivateKey:   f.key,
 		Now:          f.clock.Now,
-		Retry:        RetryPolicy{MaxRetries: 3, MinWait: time.Millisecond, MaxWait: 20 * time.Millisecond},
+		Retry:        systemuser.RetryPolicy{MaxRetries: 3, MinWait: time.Millisecond, MaxWait: 20 * time.Millisecond},
 	}
 	if mod != nil {
 		mod(&f.cfg)
 	}
-	f.client, err = New(f.cfg)
+	f.client, err = systemuser.New(f.cfg)
 	require.NoError(t, err)
 	return f
 }
@@ -100,7 +104,7 @@ func setup(t testing.TB, mod func(*Config)) *fixture {
 // the emulator's handler without a network, so that a synctest bubble
 // runs them on its fake clock. Its key set is made outside the bubble
 // (call inProcess outside it), and the tests that use it never need keys.
-func (f *fixture) inProcess() Config {
+func (f *fixture) inProcess() systemuser.Config {
 	cfg := f.cfg
 	cfg.HTTPClient = &http.Client{Transport: handlerTransport{f.srv}}
 	cfg.KeySet = superid.NewKeySet(f.srv.Environment().JWKSURL(), nil)
@@ -166,7 +170,7 @@ func (f *fixture) assertNoSecrets(t *testing.T, err error, extra ...string) {
 // kinds lists the sentinels err matches, of those Exchange promises.
 func kinds(err error) []error {
 	var out []error
-	for _, k := range []error{ErrInvalidArgument, ErrRejected, ErrRateLimited, ErrUnavailable, ErrInvalidToken} {
+	for _, k := range []error{systemuser.ErrInvalidArgument, systemuser.ErrRejected, systemuser.ErrRateLimited, systemuser.ErrUnavailable, systemuser.ErrInvalidToken} {
 		if errors.Is(err, k) {
 			out = append(out, k)
 		}
@@ -197,7 +201,7 @@ func TestExchange(t *testing.T) {
 	assert.Equal(t, "application/json", r.Header.Get("Accept"))
 	var body map[string]string
 	require.NoError(t, json.Unmarshal(r.Body, &body))
-	want, err := Sign(f.key, f.token, f.clock.Now())
+	want, err := systemuser.Sign(f.key, f.token, f.clock.Now())
 	require.NoError(t, err)
 	assert.Equal(t, map[string]string{
 		"SignedSystemToken": want, "ApplicationToken": testSecret,
@@ -209,7 +213,7 @@ func TestExchangeArguments(t *testing.T) {
 	f := setup(t, nil)
 	for _, c := range []struct{ ctx, tok string }{{"", f.token}, {"Cust 1", f.token}, {"Cust1/../x", f.token}, {testCtx, ""}} {
 		_, err := f.client.Exchange(context.Background(), c.ctx, c.tok)
-		assert.ErrorIs(t, err, ErrInvalidArgument, "Exchange(%q, %q)", c.ctx, c.tok)
+		assert.ErrorIs(t, err, systemuser.ErrInvalidArgument, "Exchange(%q, %q)", c.ctx, c.tok)
 		f.assertNoSecrets(t, err)
 	}
 	assert.Zero(t, f.srv.Count(superidtest.EndpointSystemUser), "requests sent for bad arguments")
@@ -237,22 +241,22 @@ func TestExchangeSwappedArgumentsLeakNothing(t *testing.T) {
 		_, err = f.client.TicketSource(tok, testCtx).Ticket(ctx)
 		require.Error(t, err)
 		assert.False(t, leaks(err.Error(), tok), "TicketSource(token, ctx).Ticket = %v holds part of the token", err)
-		var e *Error
+		var e *systemuser.Error
 		assert.False(t, errors.As(err, &e), "the token became Error.ContextIdentifier")
 	}
 	assert.Zero(t, f.srv.Count(superidtest.EndpointSystemUser), "exchanges sent with swapped arguments")
 
 	// A token passed as the pinned serial is not quoted either.
-	_, err := f.client.Exchange(ctx, testCtx, f.token, WithSerial(f.token))
-	assert.ErrorIs(t, err, ErrInvalidToken)
+	_, err := f.client.Exchange(ctx, testCtx, f.token, systemuser.WithSerial(f.token))
+	assert.ErrorIs(t, err, systemuser.ErrInvalidToken)
 	assert.False(t, leaks(err.Error(), f.token), "pinned serial mismatch: %v", err)
 }
 
 // A Client not made by New, or a nil ctx or option, gives an error
 // rather than a nil dereference.
 func TestZeroClientErrs(t *testing.T) {
-	var zero Client
-	var nilClient *Client
+	var zero systemuser.Client
+	var nilClient *systemuser.Client
 	var nilCtx context.Context
 	f := setup(t, nil)
 	for name, call := range map[string]func() error{
@@ -266,7 +270,7 @@ func TestZeroClientErrs(t *testing.T) {
 	} {
 		var err error
 		assert.NotPanics(t, func() { err = call() }, name)
-		assert.ErrorIs(t, err, ErrInvalidArgument, name)
+		assert.ErrorIs(t, err, systemuser.ErrInvalidArgument, name)
 		assert.ErrorContains(t, err, "systemuser: ", name)
 	}
 	_, err := f.client.Exchange(context.Background(), testCtx, f.token, nil)
@@ -325,13 +329,13 @@ func TestExchangeValidation(t *testing.T) {
 		claimPrefix + "system_token": f.token, "nonce": "n",
 	}
 	big := good()
-	big["pad"] = strings.Repeat("x", maxJWT)
+	big["pad"] = strings.Repeat("x", systemuser.MaxJWT)
 
 	tests := []struct {
 		name   string
 		claims map[string]any
 		raw    string // instead of claims
-		opts   []ExchangeOption
+		opts   []systemuser.ExchangeOption
 		ok     bool
 		cause  error
 	}{
@@ -339,7 +343,7 @@ func TestExchangeValidation(t *testing.T) {
 		{name: "numeric iat", claims: with("iat", now.Unix()), ok: true},
 		{name: "aud list", claims: with("aud", []string{"other", "spn:" + testSerial}), ok: true},
 		{name: "expired within leeway", claims: with("exp", now.Add(-4*time.Minute).Unix()), ok: true},
-		{name: "pinned serial", claims: good(), opts: []ExchangeOption{WithSerial(testSerial)}, ok: true},
+		{name: "pinned serial", claims: good(), opts: []systemuser.ExchangeOption{systemuser.WithSerial(testSerial)}, ok: true},
 		{name: "ctx case", claims: with(claimPrefix+"ctx", "cust12345"), ok: true},
 		{name: "wrong iss", claims: with("iss", "https://sod.superoffice.com"), cause: jwt.ErrTokenInvalidIssuer},
 		{name: "no iss", claims: with("iss", nil), cause: jwt.ErrTokenRequiredClaimMissing},
@@ -347,7 +351,7 @@ func TestExchangeValidation(t *testing.T) {
 		{name: "aud is client id", claims: with("aud", testClient)},
 		{name: "no aud", claims: with("aud", nil)},
 		{name: "no serial", claims: with(claimPrefix+"serial", nil)},
-		{name: "serial not pinned one", claims: good(), opts: []ExchangeOption{WithSerial("42")}},
+		{name: "serial not pinned one", claims: good(), opts: []systemuser.ExchangeOption{systemuser.WithSerial("42")}},
 		{name: "wrong ctx", claims: with(claimPrefix+"ctx", "Cust999")},
 		{name: "no ctx", claims: with(claimPrefix+"ctx", nil)},
 		{name: "expired", claims: with("exp", now.Add(-6*time.Minute).Unix()), cause: jwt.ErrTokenExpired},
@@ -390,11 +394,11 @@ func TestExchangeValidation(t *testing.T) {
 				return
 			}
 			require.Error(t, err, "accepted")
-			assert.Equal(t, []error{ErrInvalidToken}, kinds(err), "%v", err)
+			assert.Equal(t, []error{systemuser.ErrInvalidToken}, kinds(err), "%v", err)
 			if tt.cause != nil {
 				assert.ErrorIs(t, err, tt.cause)
 			}
-			var e *Error
+			var e *systemuser.Error
 			require.ErrorAs(t, err, &e)
 			assert.Equal(t, 200, e.StatusCode)
 			assert.Empty(t, e.Body, "Error.Body kept a body that holds a ticket")
@@ -433,10 +437,10 @@ func TestExchangeRejected(t *testing.T) {
 		f := setup(t, nil)
 		f.srv.RevokeApproval(testCtx, testClient)
 		_, err := f.client.Exchange(context.Background(), testCtx, f.token)
-		var e *Error
+		var e *systemuser.Error
 		require.ErrorAs(t, err, &e)
-		assert.ErrorIs(t, err, ErrRejected)
-		assert.NotErrorIs(t, err, ErrClockSkew)
+		assert.ErrorIs(t, err, systemuser.ErrRejected)
+		assert.NotErrorIs(t, err, systemuser.ErrClockSkew)
 		assert.Equal(t, 200, e.StatusCode)
 		assert.NotEmpty(t, e.ErrorMessage)
 		assert.Contains(t, err.Error(), e.ErrorMessage)
@@ -444,11 +448,11 @@ func TestExchangeRejected(t *testing.T) {
 		f.assertNoSecrets(t, err)
 	})
 	t.Run("wrong application token", func(t *testing.T) {
-		f := setup(t, func(c *Config) { c.ClientSecret = "wrong-secret" })
+		f := setup(t, func(c *systemuser.Config) { c.ClientSecret = "wrong-secret" })
 		_, err := f.client.Exchange(context.Background(), testCtx, f.token)
-		var e *Error
+		var e *systemuser.Error
 		require.ErrorAs(t, err, &e)
-		assert.ErrorIs(t, err, ErrRejected)
+		assert.ErrorIs(t, err, systemuser.ErrRejected)
 		assert.Equal(t, 401, e.StatusCode)
 		assert.NotEmpty(t, e.ErrorMessage)
 		assert.NotEmpty(t, e.Body)
@@ -459,13 +463,13 @@ func TestExchangeRejected(t *testing.T) {
 		f.srv.ClearFaults()
 		// The partner's clock runs 10 minutes fast.
 		fast := func() time.Time { return f.clock.Now().Add(10 * time.Minute) }
-		c, err := New(Config{Environment: f.srv.Environment(), ClientSecret: testSecret, PrivateKey: f.key, Now: fast})
+		c, err := systemuser.New(systemuser.Config{Environment: f.srv.Environment(), ClientSecret: testSecret, PrivateKey: f.key, Now: fast})
 		require.NoError(t, err)
 		_, err = c.Exchange(context.Background(), testCtx, f.token)
-		var e *Error
+		var e *systemuser.Error
 		require.ErrorAs(t, err, &e)
-		assert.ErrorIs(t, err, ErrRejected)
-		assert.ErrorIs(t, err, ErrClockSkew)
+		assert.ErrorIs(t, err, systemuser.ErrRejected)
+		assert.ErrorIs(t, err, systemuser.ErrClockSkew)
 		assert.Equal(t, -10*time.Minute, e.ClockSkew)
 		assert.Contains(t, err.Error(), "ahead of SuperID's by 10m0s", "the message does not explain the clock")
 	})
@@ -473,7 +477,7 @@ func TestExchangeRejected(t *testing.T) {
 		f := setup(t, nil)
 		require.NoError(t, f.srv.SetTenantState(testCtx, "Suspended"))
 		_, err := f.client.Exchange(context.Background(), testCtx, f.token)
-		assert.ErrorIs(t, err, ErrRejected)
+		assert.ErrorIs(t, err, systemuser.ErrRejected)
 	})
 }
 
@@ -482,45 +486,45 @@ func TestExchangeRetries(t *testing.T) {
 	// The waits run on synctest's clock: their length is exact, and the
 	// test takes no time.
 	t.Run("Retry-After honoured", func(t *testing.T) {
-		f := setup(t, func(c *Config) {
-			c.Retry = RetryPolicy{MaxRetries: 1, MinWait: time.Millisecond, MaxWait: 5 * time.Second}
+		f := setup(t, func(c *systemuser.Config) {
+			c.Retry = systemuser.RetryPolicy{MaxRetries: 1, MinWait: time.Millisecond, MaxWait: 5 * time.Second}
 		})
 		cfg := f.inProcess()
 		f.srv.Fail(superidtest.EndpointSystemUser, superidtest.Fault{Status: 429, Header: http.Header{"Retry-After": {"2"}}})
 		synctest.Test(t, func(t *testing.T) {
-			c, err := New(cfg)
+			c, err := systemuser.New(cfg)
 			require.NoError(t, err)
 			start := time.Now()
 			_, err = c.Exchange(ctx, testCtx, f.token)
-			assert.ErrorIs(t, err, ErrRateLimited)
+			assert.ErrorIs(t, err, systemuser.ErrRateLimited)
 			assert.Equal(t, 2*time.Second, time.Since(start), "the retry did not wait for Retry-After")
 		})
 		assert.Equal(t, 2, f.srv.Count(superidtest.EndpointSystemUser))
 	})
 	t.Run("Retry-After capped", func(t *testing.T) {
-		f := setup(t, func(c *Config) {
-			c.Retry = RetryPolicy{MaxRetries: 2, MinWait: time.Millisecond, MaxWait: 20 * time.Millisecond}
+		f := setup(t, func(c *systemuser.Config) {
+			c.Retry = systemuser.RetryPolicy{MaxRetries: 2, MinWait: time.Millisecond, MaxWait: 20 * time.Millisecond}
 		})
 		cfg := f.inProcess()
 		f.srv.Fail(superidtest.EndpointSystemUser, superidtest.Fault{Status: 429, Header: http.Header{"Retry-After": {"3600"}}})
 		synctest.Test(t, func(t *testing.T) {
-			c, err := New(cfg)
+			c, err := systemuser.New(cfg)
 			require.NoError(t, err)
 			start := time.Now()
 			_, err = c.Exchange(ctx, testCtx, f.token)
-			assert.ErrorIs(t, err, ErrRateLimited)
+			assert.ErrorIs(t, err, systemuser.ErrRateLimited)
 			assert.Equal(t, 40*time.Millisecond, time.Since(start), "two waits of MaxWait each")
 		})
 		assert.Equal(t, 3, f.srv.Count(superidtest.EndpointSystemUser))
 	})
 	t.Run("ctx ends the backoff", func(t *testing.T) {
-		f := setup(t, func(c *Config) {
-			c.Retry = RetryPolicy{MaxRetries: 5, MinWait: 10 * time.Second, MaxWait: 10 * time.Second}
+		f := setup(t, func(c *systemuser.Config) {
+			c.Retry = systemuser.RetryPolicy{MaxRetries: 5, MinWait: 10 * time.Second, MaxWait: 10 * time.Second}
 		})
 		cfg := f.inProcess()
 		f.srv.Fail(superidtest.EndpointSystemUser, superidtest.Fault{Status: 503, Header: http.Header{"Retry-After": {"10"}}})
 		synctest.Test(t, func(t *testing.T) {
-			c, err := New(cfg)
+			c, err := systemuser.New(cfg)
 			require.NoError(t, err)
 			cctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
 			defer cancel()
@@ -543,9 +547,9 @@ func TestExchangeRetries(t *testing.T) {
 		f.srv.Fail(superidtest.EndpointSystemUser, superidtest.Fault{Status: 429, Body: "slow down",
 			Header: http.Header{"Retry-After": {"3600"}}})
 		_, err := f.client.Exchange(ctx, testCtx, f.token)
-		var e *Error
+		var e *systemuser.Error
 		require.ErrorAs(t, err, &e)
-		assert.ErrorIs(t, err, ErrRateLimited)
+		assert.ErrorIs(t, err, systemuser.ErrRateLimited)
 		assert.Equal(t, 429, e.StatusCode)
 		// What SuperID asked for, for a caller that schedules the next try.
 		assert.Equal(t, time.Hour, e.RetryAfter)
@@ -553,7 +557,7 @@ func TestExchangeRetries(t *testing.T) {
 	t.Run("503 then 200, signed afresh", func(t *testing.T) {
 		// Each clock read moves a minute on, so each attempt's signature
 		// carries its own timestamp; the emulator's clock sits mid-way.
-		f := setup(t, func(c *Config) {
+		f := setup(t, func(c *systemuser.Config) {
 			var n atomic.Int64
 			base := time.Now().Truncate(time.Minute)
 			c.Now = func() time.Time { return base.Add(time.Duration(n.Add(1)) * 61 * time.Second) }
@@ -571,42 +575,42 @@ func TestExchangeRetries(t *testing.T) {
 	})
 	t.Run("408 and 425 are retried, and unavailable, not rejected", func(t *testing.T) {
 		for _, status := range []int{http.StatusRequestTimeout, http.StatusTooEarly} {
-			f := setup(t, func(c *Config) { c.Retry.MaxRetries = 1 })
+			f := setup(t, func(c *systemuser.Config) { c.Retry.MaxRetries = 1 })
 			f.srv.Fail(superidtest.EndpointSystemUser, superidtest.Fault{Status: status, Times: 1})
 			_, err := f.client.Exchange(ctx, testCtx, f.token)
 			require.NoError(t, err, "%d once", status)
 			f.srv.Fail(superidtest.EndpointSystemUser, superidtest.Fault{Status: status})
 			_, err = f.client.Exchange(ctx, testCtx, f.token)
-			assert.Equal(t, []error{ErrUnavailable}, kinds(err), "%d until give-up: %v", status, err)
+			assert.Equal(t, []error{systemuser.ErrUnavailable}, kinds(err), "%d until give-up: %v", status, err)
 			assert.Equal(t, 2+2, f.srv.Count(superidtest.EndpointSystemUser), "%d: requests", status)
 		}
 	})
 	t.Run("500 until give-up", func(t *testing.T) {
-		f := setup(t, func(c *Config) { c.Retry.MaxRetries = 2 })
+		f := setup(t, func(c *systemuser.Config) { c.Retry.MaxRetries = 2 })
 		f.srv.Fail(superidtest.EndpointSystemUser, superidtest.Fault{Status: 500, Body: `{"Message":"An error has occurred."}`})
 		_, err := f.client.Exchange(ctx, testCtx, f.token)
-		var e *Error
+		var e *systemuser.Error
 		require.ErrorAs(t, err, &e)
-		assert.ErrorIs(t, err, ErrUnavailable)
+		assert.ErrorIs(t, err, systemuser.ErrUnavailable)
 		assert.Equal(t, 500, e.StatusCode)
 		assert.Contains(t, string(e.Body), "An error has occurred.")
 		assert.Equal(t, 3, f.srv.Count(superidtest.EndpointSystemUser), "1 + 2 retries")
 		f.assertNoSecrets(t, err)
 	})
 	t.Run("no retries", func(t *testing.T) {
-		f := setup(t, func(c *Config) { c.Retry.MaxRetries = -1 })
+		f := setup(t, func(c *systemuser.Config) { c.Retry.MaxRetries = -1 })
 		f.srv.Fail(superidtest.EndpointSystemUser, superidtest.Fault{Status: 503})
 		_, err := f.client.Exchange(ctx, testCtx, f.token)
-		assert.ErrorIs(t, err, ErrUnavailable)
+		assert.ErrorIs(t, err, systemuser.ErrUnavailable)
 		assert.Equal(t, 1, f.srv.Count(superidtest.EndpointSystemUser))
 	})
 	t.Run("connection refused", func(t *testing.T) {
 		f := setup(t, nil)
 		f.srv.Close()
 		_, err := f.client.Exchange(ctx, testCtx, f.token)
-		var e *Error
+		var e *systemuser.Error
 		require.ErrorAs(t, err, &e)
-		assert.ErrorIs(t, err, ErrUnavailable)
+		assert.ErrorIs(t, err, systemuser.ErrUnavailable)
 		assert.Zero(t, e.StatusCode)
 		assert.Error(t, e.Err)
 	})
@@ -627,12 +631,12 @@ func TestExchangeRedirectNotFollowed(t *testing.T) {
 			Status: status, Header: http.Header{"Location": {other.URL + "/steal?x=1"}}, Times: 1,
 		})
 		_, err := f.client.Exchange(context.Background(), testCtx, f.token)
-		var e *Error
+		var e *systemuser.Error
 		require.ErrorAs(t, err, &e, "%d", status)
 		assert.Equal(t, status, e.StatusCode)
 		assert.Contains(t, err.Error(), "redirect")
 		assert.NotContains(t, err.Error(), "x=1", "the redirect target's query is not redacted")
-		assert.Equal(t, []error{ErrRejected}, kinds(err), "%d: %v", status, err)
+		assert.Equal(t, []error{systemuser.ErrRejected}, kinds(err), "%d: %v", status, err)
 		assert.False(t, e.Refused(), "%d: a redirect is no refusal by SuperID", status)
 		f.assertNoSecrets(t, err)
 	}
@@ -646,15 +650,15 @@ func TestExchangeOddResponses(t *testing.T) {
 		body string
 		kind error
 	}{
-		{"html", "<html>proxy login</html>", ErrUnavailable},
-		{"success without token", `{"IsSuccessful":true}`, ErrInvalidToken},
-		{"failure without message", `{"IsSuccessful":false}`, ErrRejected},
-		{"string IsSuccessful", `{"IsSuccessful":"False","ErrorMessage":"nope"}`, ErrRejected},
-		{"IsSuccessful neither", `{"IsSuccessful":"maybe"}`, ErrUnavailable},
+		{"html", "<html>proxy login</html>", systemuser.ErrUnavailable},
+		{"success without token", `{"IsSuccessful":true}`, systemuser.ErrInvalidToken},
+		{"failure without message", `{"IsSuccessful":false}`, systemuser.ErrRejected},
+		{"string IsSuccessful", `{"IsSuccessful":"False","ErrorMessage":"nope"}`, systemuser.ErrRejected},
+		{"IsSuccessful neither", `{"IsSuccessful":"maybe"}`, systemuser.ErrUnavailable},
 	} {
 		f.srv.Fail(superidtest.EndpointSystemUser, superidtest.Fault{Status: 200, Body: c.body, Times: 1})
 		_, err := f.client.Exchange(context.Background(), testCtx, f.token)
-		var e *Error
+		var e *systemuser.Error
 		if assert.ErrorAs(t, err, &e, c.name) {
 			assert.Equal(t, []error{c.kind}, kinds(err), "%s: %v", c.name, err)
 		}
@@ -678,7 +682,7 @@ func (brokenBodyTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 // promises for it, and no other (or, for a caller's ctx, none).
 func TestExchangeFailuresMatchTheirSentinel(t *testing.T) {
 	var (
-		nilClient *Client
+		nilClient *systemuser.Client
 		nilCtx    context.Context
 	)
 	cancelled, cancel := context.WithCancel(context.Background())
@@ -692,29 +696,29 @@ func TestExchangeFailuresMatchTheirSentinel(t *testing.T) {
 	}
 	tests := []struct {
 		name   string
-		cfg    func(*Config)
+		cfg    func(*systemuser.Config)
 		before func(*fixture)
 		call   func(*fixture) error // nil: Exchange(background, testCtx, token)
 		want   error                // nil: only ctx's error
 		ctxErr error
 	}{
-		{name: "nil Client", want: ErrInvalidArgument, call: func(f *fixture) error {
+		{name: "nil Client", want: systemuser.ErrInvalidArgument, call: func(f *fixture) error {
 			_, err := nilClient.Exchange(context.Background(), testCtx, f.token)
 			return err
 		}},
-		{name: "zero Client", want: ErrInvalidArgument, call: func(f *fixture) error {
-			_, err := (&Client{}).Exchange(context.Background(), testCtx, f.token)
+		{name: "zero Client", want: systemuser.ErrInvalidArgument, call: func(f *fixture) error {
+			_, err := (&systemuser.Client{}).Exchange(context.Background(), testCtx, f.token)
 			return err
 		}},
-		{name: "nil ctx", want: ErrInvalidArgument, call: func(f *fixture) error {
+		{name: "nil ctx", want: systemuser.ErrInvalidArgument, call: func(f *fixture) error {
 			_, err := f.client.Exchange(nilCtx, testCtx, f.token)
 			return err
 		}},
-		{name: "bad context identifier", want: ErrInvalidArgument, call: func(f *fixture) error {
+		{name: "bad context identifier", want: systemuser.ErrInvalidArgument, call: func(f *fixture) error {
 			_, err := f.client.Exchange(context.Background(), "12345", f.token)
 			return err
 		}},
-		{name: "empty token", want: ErrInvalidArgument, call: func(f *fixture) error {
+		{name: "empty token", want: systemuser.ErrInvalidArgument, call: func(f *fixture) error {
 			_, err := f.client.Exchange(context.Background(), testCtx, "")
 			return err
 		}},
@@ -722,38 +726,38 @@ func TestExchangeFailuresMatchTheirSentinel(t *testing.T) {
 			_, err := f.client.Exchange(cancelled, testCtx, f.token)
 			return err
 		}},
-		{name: "connection refused", want: ErrUnavailable, before: func(f *fixture) { f.srv.Close() }},
-		{name: "body breaks off", want: ErrUnavailable, cfg: func(c *Config) {
+		{name: "connection refused", want: systemuser.ErrUnavailable, before: func(f *fixture) { f.srv.Close() }},
+		{name: "body breaks off", want: systemuser.ErrUnavailable, cfg: func(c *systemuser.Config) {
 			c.HTTPClient = &http.Client{Transport: brokenBodyTransport{}}
 		}},
-		{name: "301", want: ErrRejected, before: redirect(301)},
-		{name: "302", want: ErrRejected, before: redirect(302)},
-		{name: "303", want: ErrRejected, before: redirect(303)},
-		{name: "304", want: ErrRejected, before: fault(superidtest.Fault{Status: 304})},
-		{name: "307", want: ErrRejected, before: redirect(307)},
-		{name: "308", want: ErrRejected, before: redirect(308)},
-		{name: "400 SystemUserResult", want: ErrRejected, before: body(400, `{"IsSuccessful":false,"ErrorMessage":"no"}`)},
-		{name: "401", want: ErrRejected, before: body(401, "")},
-		{name: "403", want: ErrRejected, before: body(403, "<html>forbidden</html>")},
-		{name: "404", want: ErrRejected, before: body(404, "")},
-		{name: "408", want: ErrUnavailable, before: body(408, "")},
-		{name: "425", want: ErrUnavailable, before: body(425, "")},
-		{name: "429", want: ErrRateLimited, before: body(429, "")},
-		{name: "500", want: ErrUnavailable, before: body(500, "")},
-		{name: "502", want: ErrUnavailable, before: body(502, "<html>bad gateway</html>")},
-		{name: "503", want: ErrUnavailable, before: body(503, "")},
-		{name: "200 not JSON", want: ErrUnavailable, before: body(200, "<html>proxy</html>")},
-		{name: "200 JSON without IsSuccessful", want: ErrRejected, before: body(200, `{"Message":"?"}`)},
-		{name: "200 IsSuccessful false", want: ErrRejected, before: body(200, `{"IsSuccessful":false,"ErrorMessage":"no"}`)},
-		{name: "200 without Token", want: ErrInvalidToken, before: body(200, `{"IsSuccessful":true}`)},
-		{name: "200 with a bad JWT", want: ErrInvalidToken, before: body(200, `{"IsSuccessful":true,"Token":"not.a.jwt"}`)},
-		{name: "key set unavailable", want: ErrUnavailable, before: func(f *fixture) {
+		{name: "301", want: systemuser.ErrRejected, before: redirect(301)},
+		{name: "302", want: systemuser.ErrRejected, before: redirect(302)},
+		{name: "303", want: systemuser.ErrRejected, before: redirect(303)},
+		{name: "304", want: systemuser.ErrRejected, before: fault(superidtest.Fault{Status: 304})},
+		{name: "307", want: systemuser.ErrRejected, before: redirect(307)},
+		{name: "308", want: systemuser.ErrRejected, before: redirect(308)},
+		{name: "400 SystemUserResult", want: systemuser.ErrRejected, before: body(400, `{"IsSuccessful":false,"ErrorMessage":"no"}`)},
+		{name: "401", want: systemuser.ErrRejected, before: body(401, "")},
+		{name: "403", want: systemuser.ErrRejected, before: body(403, "<html>forbidden</html>")},
+		{name: "404", want: systemuser.ErrRejected, before: body(404, "")},
+		{name: "408", want: systemuser.ErrUnavailable, before: body(408, "")},
+		{name: "425", want: systemuser.ErrUnavailable, before: body(425, "")},
+		{name: "429", want: systemuser.ErrRateLimited, before: body(429, "")},
+		{name: "500", want: systemuser.ErrUnavailable, before: body(500, "")},
+		{name: "502", want: systemuser.ErrUnavailable, before: body(502, "<html>bad gateway</html>")},
+		{name: "503", want: systemuser.ErrUnavailable, before: body(503, "")},
+		{name: "200 not JSON", want: systemuser.ErrUnavailable, before: body(200, "<html>proxy</html>")},
+		{name: "200 JSON without IsSuccessful", want: systemuser.ErrRejected, before: body(200, `{"Message":"?"}`)},
+		{name: "200 IsSuccessful false", want: systemuser.ErrRejected, before: body(200, `{"IsSuccessful":false,"ErrorMessage":"no"}`)},
+		{name: "200 without Token", want: systemuser.ErrInvalidToken, before: body(200, `{"IsSuccessful":true}`)},
+		{name: "200 with a bad JWT", want: systemuser.ErrInvalidToken, before: body(200, `{"IsSuccessful":true,"Token":"not.a.jwt"}`)},
+		{name: "key set unavailable", want: systemuser.ErrUnavailable, before: func(f *fixture) {
 			f.srv.Fail(superidtest.EndpointJWKS, superidtest.Fault{Status: 503})
 		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := setup(t, func(c *Config) {
+			f := setup(t, func(c *systemuser.Config) {
 				c.Retry.MaxRetries = -1
 				if tt.cfg != nil {
 					tt.cfg(c)
@@ -775,8 +779,8 @@ func TestExchangeFailuresMatchTheirSentinel(t *testing.T) {
 				return
 			}
 			assert.Equal(t, []error{tt.want}, kinds(err), "%v", err)
-			var e *Error
-			assert.Equal(t, tt.want != ErrInvalidArgument, errors.As(err, &e), "an *Error iff SuperID was asked: %v", err)
+			var e *systemuser.Error
+			assert.Equal(t, tt.want != systemuser.ErrInvalidArgument, errors.As(err, &e), "an *Error iff SuperID was asked: %v", err)
 			f.assertNoSecrets(t, err)
 		})
 	}
@@ -784,19 +788,19 @@ func TestExchangeFailuresMatchTheirSentinel(t *testing.T) {
 
 func TestNew(t *testing.T) {
 	k := partnerKey()
-	ok := Config{Environment: "http://127.0.0.1:1", ClientSecret: "s", PrivateKey: k}
-	_, err := New(ok)
+	ok := systemuser.Config{Environment: "http://127.0.0.1:1", ClientSecret: "s", PrivateKey: k}
+	_, err := systemuser.New(ok)
 	require.NoError(t, err)
-	bad := func(edit func(*Config)) Config { c := ok; edit(&c); return c }
-	for name, cfg := range map[string]Config{
-		"no environment":  bad(func(c *Config) { c.Environment = "" }),
-		"bad environment": bad(func(c *Config) { c.Environment = "ftp://x" }),
-		"no secret":       bad(func(c *Config) { c.ClientSecret = "" }),
-		"no key":          bad(func(c *Config) { c.PrivateKey = nil }),
-		"empty key":       bad(func(c *Config) { c.PrivateKey = &rsa.PrivateKey{} }),
-		"renew too early": bad(func(c *Config) { c.RenewBefore = 7 * time.Hour }),
+	bad := func(edit func(*systemuser.Config)) systemuser.Config { c := ok; edit(&c); return c }
+	for name, cfg := range map[string]systemuser.Config{
+		"no environment":  bad(func(c *systemuser.Config) { c.Environment = "" }),
+		"bad environment": bad(func(c *systemuser.Config) { c.Environment = "ftp://x" }),
+		"no secret":       bad(func(c *systemuser.Config) { c.ClientSecret = "" }),
+		"no key":          bad(func(c *systemuser.Config) { c.PrivateKey = nil }),
+		"empty key":       bad(func(c *systemuser.Config) { c.PrivateKey = &rsa.PrivateKey{} }),
+		"renew too early": bad(func(c *systemuser.Config) { c.RenewBefore = 7 * time.Hour }),
 	} {
-		_, err := New(cfg)
+		_, err := systemuser.New(cfg)
 		assert.ErrorContains(t, err, "systemuser: ", name)
 	}
 }
@@ -804,12 +808,12 @@ func TestNew(t *testing.T) {
 func TestSharedKeySetAndRotation(t *testing.T) {
 	f := setup(t, nil)
 	ks := superid.NewKeySet(f.srv.Environment().JWKSURL(), nil)
-	a, err := New(Config{Environment: f.srv.Environment(), ClientSecret: testSecret, PrivateKey: f.key, Now: f.clock.Now, KeySet: ks})
+	a, err := systemuser.New(systemuser.Config{Environment: f.srv.Environment(), ClientSecret: testSecret, PrivateKey: f.key, Now: f.clock.Now, KeySet: ks})
 	require.NoError(t, err)
-	b, err := New(Config{Environment: f.srv.Environment(), ClientSecret: testSecret, PrivateKey: f.key, Now: f.clock.Now, KeySet: ks})
+	b, err := systemuser.New(systemuser.Config{Environment: f.srv.Environment(), ClientSecret: testSecret, PrivateKey: f.key, Now: f.clock.Now, KeySet: ks})
 	require.NoError(t, err)
 	ctx := context.Background()
-	for _, c := range []*Client{a, b, a} {
+	for _, c := range []*systemuser.Client{a, b, a} {
 		_, err := c.Exchange(ctx, testCtx, f.token)
 		require.NoError(t, err)
 	}
@@ -824,7 +828,7 @@ func TestKeySetUnavailable(t *testing.T) {
 	f := setup(t, nil)
 	f.srv.Fail(superidtest.EndpointJWKS, superidtest.Fault{Status: 503})
 	_, err := f.client.Exchange(context.Background(), testCtx, f.token)
-	assert.Equal(t, []error{ErrUnavailable}, kinds(err), "%v", err)
+	assert.Equal(t, []error{systemuser.ErrUnavailable}, kinds(err), "%v", err)
 	assert.ErrorIs(t, err, superid.ErrKeySet)
 }
 
@@ -845,15 +849,15 @@ func TestErrorRefused(t *testing.T) {
 		{"500", superidtest.Fault{Status: 500, Body: `{"IsSuccessful":false}`}, false},
 		{"302 with a SystemUserResult", superidtest.Fault{Status: 302, Body: `{"IsSuccessful":false}`}, false},
 	} {
-		f := setup(t, func(c *Config) { c.Retry.MaxRetries = -1 })
+		f := setup(t, func(c *systemuser.Config) { c.Retry.MaxRetries = -1 })
 		f.srv.Fail(superidtest.EndpointSystemUser, tc.fault)
 		_, err := f.client.Exchange(ctx, testCtx, f.token)
-		var e *Error
+		var e *systemuser.Error
 		if assert.ErrorAs(t, err, &e, tc.name) {
 			assert.Equal(t, tc.want, e.Refused(), "%s: %v", tc.name, err)
 		}
 	}
-	var nilErr *Error
+	var nilErr *systemuser.Error
 	assert.False(t, nilErr.Refused(), "a nil *Error is refused")
 }
 
@@ -861,13 +865,13 @@ func TestErrorRefused(t *testing.T) {
 // when the body carried a system-user JWT, whatever the status: with no
 // ErrorMessage, Error() would print it, ticket and all.
 func TestErrorStatusWithTokenKeepsNoBody(t *testing.T) {
-	f := setup(t, func(c *Config) { c.Retry.MaxRetries = -1 })
+	f := setup(t, func(c *systemuser.Config) { c.Retry.MaxRetries = -1 })
 	jwt := "eyJhbGciOiJSUzI1NiJ9.eyJ0aWNrZXQiOiI3VDpzZWNyZXQifQ.c2ln"
 	for _, status := range []int{400, 503} {
 		f.srv.Fail(superidtest.EndpointSystemUser, superidtest.Fault{Status: status, Times: 1,
 			Body: `{"IsSuccessful":true,"Token":"` + jwt + `","ErrorMessage":null}`})
 		_, err := f.client.Exchange(context.Background(), testCtx, f.token)
-		var e *Error
+		var e *systemuser.Error
 		require.ErrorAs(t, err, &e, "%d", status)
 		assert.Empty(t, e.Body, "%d: Body kept", status)
 		f.assertNoSecrets(t, err, jwt)

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+
+	"github.com/go-superoffice/superoffice/tenant/webapi"
 )
 
 // The Agents API methods the examples and tenant/webapi use, answering
@@ -50,41 +52,41 @@ func (e *Emulator) agentCreateDefaultContactEntity(r *http.Request, t *Tenant, s
 func (e *Emulator) agentGetContactEntity(r *http.Request, t *Tenant, st *tenantStore, _ apiPrincipal) (int, any) {
 	id, ok := queryID(r, "contactEntityId")
 	if !ok {
-		return apiError(http.StatusBadRequest, "BadRequest", "contactEntityId is required and must be a number")
+		return apiError(http.StatusBadRequest, "contactEntityId is required and must be a number")
 	}
 	c := st.contact(id)
 	if c == nil {
 		return http.StatusOK, agentNull
 	}
-	return http.StatusOK, e.contactWireLocked(t, c, timesFor(r))
+	return http.StatusOK, e.contactWireLocked(t, st, c, timesFor(r))
 }
 
 // agentSaveContactEntity creates the contact when ContactId is 0 and
 // updates it otherwise, with the REST service's validation.
 func (e *Emulator) agentSaveContactEntity(r *http.Request, t *Tenant, st *tenantStore, p apiPrincipal) (int, any) {
-	var in wireContact
+	var in webapi.ContactEntity
 	if msg := decodeBody(r, &in); msg != "" {
-		return apiError(http.StatusBadRequest, "BadRequest", msg)
+		return apiError(http.StatusBadRequest, msg)
 	}
 	var c *Contact
 	var msg string
-	if in.ContactId == 0 {
+	if in.ContactID == 0 {
 		c, msg = contactKind.create(e, st, p, &in)
-	} else if old := st.contact(in.ContactId); old == nil {
-		msg = "Contact " + strconv.Itoa(in.ContactId) + " does not exist"
+	} else if old := st.contact(int(in.ContactID)); old == nil {
+		msg = "Contact " + strconv.FormatInt(in.ContactID, 10) + " does not exist"
 	} else {
 		c, msg = contactKind.change(e, st, p, old, &in)
 	}
 	if msg != "" {
-		return apiError(http.StatusBadRequest, "ValidationError", msg)
+		return apiError(http.StatusBadRequest, msg)
 	}
-	return http.StatusOK, e.contactWireLocked(t, c, timesFor(r))
+	return http.StatusOK, e.contactWireLocked(t, st, c, timesFor(r))
 }
 
 func (e *Emulator) agentDeleteContactEntity(r *http.Request, _ *Tenant, st *tenantStore, _ apiPrincipal) (int, any) {
 	id, ok := queryID(r, "ContactEntityId")
 	if !ok {
-		return apiError(http.StatusBadRequest, "BadRequest", "ContactEntityId is required and must be a number")
+		return apiError(http.StatusBadRequest, "ContactEntityId is required and must be a number")
 	}
 	st.deleteContact(id)
 	return http.StatusNoContent, nil
@@ -105,16 +107,16 @@ func (e *Emulator) agentMerge(r *http.Request, _ *Tenant, st *tenantStore, p api
 		ReplaceEmptyFieldsOnDestination bool `json:"ReplaceEmptyFieldsOnDestination"`
 	}
 	if msg := decodeBody(r, &in); msg != "" {
-		return apiError(http.StatusBadRequest, "BadRequest", msg)
+		return apiError(http.StatusBadRequest, msg)
 	}
 	src, dst := st.contact(in.SourceContactID), st.contact(in.DestinationContactID)
 	switch {
 	case src == nil:
-		return apiError(http.StatusBadRequest, "ValidationError", "source contact "+strconv.Itoa(in.SourceContactID)+" does not exist")
+		return apiError(http.StatusBadRequest, "source contact "+strconv.Itoa(in.SourceContactID)+" does not exist")
 	case dst == nil:
-		return apiError(http.StatusBadRequest, "ValidationError", "destination contact "+strconv.Itoa(in.DestinationContactID)+" does not exist")
+		return apiError(http.StatusBadRequest, "destination contact "+strconv.Itoa(in.DestinationContactID)+" does not exist")
 	case src.ContactID == dst.ContactID:
-		return apiError(http.StatusBadRequest, "ValidationError", "a contact cannot be merged into itself")
+		return apiError(http.StatusBadRequest, "a contact cannot be merged into itself")
 	}
 	if in.ReplaceEmptyFieldsOnDestination {
 		for _, f := range []struct{ to, from *string }{

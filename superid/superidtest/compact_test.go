@@ -1,11 +1,13 @@
 package superidtest
 
 import (
-	"reflect"
 	"runtime"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // Companies round-trip through the compact store exactly, with every
@@ -25,38 +27,29 @@ func TestStoredContactsRoundTrip(t *testing.T) {
 	var want []Contact
 	for _, c := range []Contact{full, bare, oslo, wide} {
 		got, err := f.e.AddContact(apiCtx, c)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		want = append(want, got)
 	}
 	got := f.e.Contacts(apiCtx)
-	if !reflect.DeepEqual(got, want) {
-		t.Fatalf("Contacts:\n got %+v\nwant %+v", got, want)
-	}
-	if got[2].Created.Location().String() != "CET" {
-		t.Fatalf("the time zone was lost: %v", got[2].Created)
-	}
+	require.Equal(t, want, got)
+	assert.Equal(t, "CET", got[2].Created.Location().String(), "the time zone")
 	got[0].Emails[0] = "changed"
-	if f.e.Contacts(apiCtx)[0].Emails[0] != "a@example.com" {
-		t.Fatal("Contacts shares its slices with the store")
-	}
+	assert.Equal(t, "a@example.com", f.e.Contacts(apiCtx)[0].Emails[0], "Contacts must not share its slices with the store")
 
 	// A bare company updated with more fields keeps them; deleted, it is gone.
 	status, _ := f.call("PUT", "/Cust777/api/v1/Contact/2", `{"Name":"Bare AS","Department":"HQ","Emails":[{"Value":"x@example.com"}]}`)
-	if status != 200 {
-		t.Fatalf("PUT: %d", status)
-	}
+	require.Equal(t, 200, status, "PUT")
 	c := f.e.Contacts(apiCtx)[1]
-	if c.Name != "Bare AS" || c.Department != "HQ" || len(c.Emails) != 1 || c.UpdatedBy != SystemUserAssociateID || !c.Created.Equal(created) {
-		t.Fatalf("after PUT: %+v", c)
-	}
-	if status, _ := f.call("DELETE", "/Cust777/api/v1/Contact/1", ""); status != 204 {
-		t.Fatalf("DELETE: %d", status)
-	}
-	if cs := f.e.Contacts(apiCtx); len(cs) != 3 || cs[0].ContactID != 2 {
-		t.Fatalf("after DELETE: %+v", cs)
-	}
+	assert.Equal(t, "Bare AS", c.Name)
+	assert.Equal(t, "HQ", c.Department)
+	assert.Len(t, c.Emails, 1)
+	assert.Equal(t, SystemUserAssociateID, c.UpdatedBy)
+	assert.True(t, c.Created.Equal(created), "Created %v, want %v", c.Created, created)
+	status, _ = f.call("DELETE", "/Cust777/api/v1/Contact/1", "")
+	require.Equal(t, 204, status, "DELETE")
+	cs := f.e.Contacts(apiCtx)
+	require.Len(t, cs, 3, "after DELETE")
+	assert.Equal(t, 2, cs[0].ContactID)
 }
 
 // A company created through the API, as the console's job does, costs
@@ -69,18 +62,15 @@ func TestCreatedCompanyIsSmall(t *testing.T) {
 	runtime.GC()
 	runtime.ReadMemStats(&before)
 	for range n {
-		if status, _ := f.call("POST", "/Cust777/api/v1/Contact", body); status != 200 {
-			t.Fatalf("POST: %d", status)
-		}
+		status, _ := f.call("POST", "/Cust777/api/v1/Contact", body)
+		require.Equal(t, 200, status, "POST")
 	}
 	runtime.GC()
 	runtime.ReadMemStats(&after)
 	per := (int64(after.HeapAlloc) - int64(before.HeapAlloc)) / n
 	t.Logf("%d bytes per stored company", per)
 	// A Contact alone is some 280 bytes; the packed row with its name about 80.
-	if per > 120 {
-		t.Errorf("%d bytes per stored company, want at most 120", per)
-	}
+	assert.LessOrEqual(t, per, int64(120), "bytes per stored company")
 	runtime.KeepAlive(f)
 }
 
@@ -94,9 +84,10 @@ func FuzzParseTicket(f *testing.F) {
 		if ok && newTicket(ctx, n, id) != s && strings.Count(ctx, ";") == 0 {
 			// Another encoding of the same parts (base64 padding bits,
 			// upper-case hex) may parse; it must name a real ticket's parts.
-			if _, n2, id2, ok2 := parseTicket(newTicket(ctx, n, id)); !ok2 || n2 != n || id2 != id {
-				t.Fatalf("%q parses to parts that do not round-trip", s)
-			}
+			_, n2, id2, ok2 := parseTicket(newTicket(ctx, n, id))
+			require.True(t, ok2, "%q parses to parts that do not round-trip", s)
+			require.Equal(t, n, n2, "%q parses to parts that do not round-trip", s)
+			require.Equal(t, id, id2, "%q parses to parts that do not round-trip", s)
 		}
 	})
 }
@@ -104,13 +95,13 @@ func FuzzParseTicket(f *testing.F) {
 func TestTicketParts(t *testing.T) {
 	id := [16]byte{0xde, 0xad, 0xbe, 0xef}
 	ctx, n, got, ok := parseTicket(newTicket("Cust100", 42, id))
-	if !ok || ctx != "Cust100" || n != 42 || got != id {
-		t.Fatalf("parseTicket = %q %d %x %v", ctx, n, got, ok)
-	}
+	require.True(t, ok)
+	assert.Equal(t, "Cust100", ctx)
+	assert.Equal(t, 42, n)
+	assert.Equal(t, id, got)
 	for _, bad := range []string{"", "7T:", "7T:!!", "SOTicket x", "7T:" + strings.Repeat("QQ", 600)} {
-		if _, _, _, ok := parseTicket(bad); ok {
-			t.Errorf("%q parsed", bad)
-		}
+		_, _, _, ok := parseTicket(bad)
+		assert.False(t, ok, "%q parsed", bad)
 	}
 }
 
@@ -121,14 +112,12 @@ func TestDeadTicketsPruned(t *testing.T) {
 	f := newAPIFixture(t, WithClock(clk.Now))
 	for range 3 {
 		clk.Add(7 * time.Hour)
-		if _, err := f.e.TicketFor(apiCtx, apiApp); err != nil {
-			t.Fatal(err)
-		}
+		_, err := f.e.TicketFor(apiCtx, apiApp)
+		require.NoError(t, err)
 	}
 	f.e.mu.Lock()
 	kept := len(f.e.storeOfLocked(apiCtx).sys.tickets)
 	f.e.mu.Unlock()
-	if kept != 1 || f.e.LiveTickets(apiCtx) != 1 {
-		t.Fatalf("%d tickets kept, %d live; want 1", kept, f.e.LiveTickets(apiCtx))
-	}
+	assert.Equal(t, 1, kept, "tickets kept")
+	assert.Equal(t, 1, f.e.LiveTickets(apiCtx), "tickets live")
 }

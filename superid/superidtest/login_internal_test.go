@@ -8,6 +8,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // TestAccessTokenUser checks the hook the tenant API authenticates Bearer
@@ -20,9 +23,7 @@ func TestAccessTokenUser(t *testing.T) {
 	defer srv.Close()
 	must := func(err error) {
 		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 	}
 	must(srv.RegisterApp(App{ClientID: "web", ClientSecret: "s", RedirectURLs: []string{"https://app.example/cb"}}))
 	must(srv.AddTenant(Tenant{ContextIdentifier: "Cust1"}))
@@ -50,16 +51,13 @@ func TestAccessTokenUser(t *testing.T) {
 		defer srv.mu.Unlock()
 		return srv.accessTokenUserLocked(tok)
 	}
-	if u := user(tr.AccessToken); u == nil || u.Username != "u@x.example" || !strings.HasPrefix(tr.AccessToken, "8A:Cust1.") {
-		t.Fatalf("issued token %q: user %+v", tr.AccessToken, u)
-	}
-	if u := user(tr.AccessToken + "x"); u != nil {
-		t.Errorf("unknown token gave %+v", u)
-	}
+	assert.True(t, strings.HasPrefix(tr.AccessToken, "8A:Cust1."), "issued token %q", tr.AccessToken)
+	u := user(tr.AccessToken)
+	require.NotNil(t, u, "the issued token's user")
+	assert.Equal(t, "u@x.example", u.Username)
+	assert.Nil(t, user(tr.AccessToken+"x"), "an unknown token")
 	mu.Lock()
 	now = now.Add(time.Hour)
 	mu.Unlock()
-	if u := user(tr.AccessToken); u != nil {
-		t.Errorf("token past its hour gave %+v", u)
-	}
+	assert.Nil(t, user(tr.AccessToken), "a token past its hour")
 }

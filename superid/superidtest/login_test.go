@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -20,6 +21,9 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/go-superoffice/superoffice/superid/superidtest"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 const redirect = "https://partner.example/callback?tab=1"
@@ -42,20 +46,14 @@ func newServer(t *testing.T, opts ...superidtest.Option) (*superidtest.Server, *
 		{ClientID: "sys", ClientSecret: "sys-secret", Name: "Sys App", RedirectURLs: []string{redirect}, SystemUser: true, PublicKey: &key.PublicKey},
 		{ClientID: "web", ClientSecret: "web:secret", RedirectURLs: []string{redirect}},
 	} {
-		if err := srv.RegisterApp(a); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, srv.RegisterApp(a))
 	}
-	if err := srv.AddTenant(superidtest.Tenant{ContextIdentifier: "Cust42", Serial: "1801550193"}); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, srv.AddTenant(superidtest.Tenant{ContextIdentifier: "Cust42", Serial: "1801550193"}))
 	for _, u := range []superidtest.User{
 		{Username: "admin@cust42.example", Password: "a", ContextIdentifier: "Cust42", Administrator: true},
 		{Username: "user@cust42.example", Password: "u", ContextIdentifier: "Cust42"},
 	} {
-		if err := srv.AddUser(u); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, srv.AddUser(u))
 	}
 	return srv, clk
 }
@@ -71,18 +69,14 @@ func noRedirects(srv *superidtest.Server) *http.Client {
 func authorize(t *testing.T, srv *superidtest.Server, path string, q url.Values) url.Values {
 	t.Helper()
 	resp, err := noRedirects(srv).Get(srv.URL + path + "?" + q.Encode())
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	b, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusFound {
-		t.Fatalf("authorize: %d %s", resp.StatusCode, b)
-	}
-	loc, _ := url.Parse(resp.Header.Get("Location"))
-	if got := loc.Scheme + "://" + loc.Host + loc.Path; got != "https://partner.example/callback" || loc.Query().Get("tab") != "1" {
-		t.Fatalf("redirected to %s", loc)
-	}
+	require.Equal(t, http.StatusFound, resp.StatusCode, "authorize: %s", b)
+	loc, err := url.Parse(resp.Header.Get("Location"))
+	require.NoError(t, err)
+	require.Equal(t, "https://partner.example/callback", loc.Scheme+"://"+loc.Host+loc.Path, "redirected to %s", loc)
+	require.Equal(t, "1", loc.Query().Get("tab"), "redirected to %s", loc)
 	return loc.Query()
 }
 
@@ -116,14 +110,10 @@ func token(t *testing.T, srv *superidtest.Server, form url.Values, basic ...stri
 		req.SetBasicAuth(url.QueryEscape(basic[0]), url.QueryEscape(basic[1]))
 	}
 	resp, err := srv.Client().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer resp.Body.Close()
 	var tr tokenResponse
-	if err := json.NewDecoder(resp.Body).Decode(&tr); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&tr))
 	return resp.StatusCode, tr
 }
 
@@ -149,20 +139,14 @@ func payload(t *testing.T, srv *superidtest.Server, raw string) map[string]any {
 	t.Helper()
 	tok, err := jwt.Parse(raw, func(*jwt.Token) (any, error) { return srv.PublicKey(), nil },
 		jwt.WithValidMethods([]string{"RS256"}), jwt.WithoutClaimsValidation())
-	if err != nil {
-		t.Fatalf("id_token: %v", err)
-	}
-	if _, ok := tok.Header["x5t"].(string); !ok {
-		t.Errorf("header lacks x5t: %v", tok.Header)
-	}
+	require.NoError(t, err, "id_token")
+	assert.IsType(t, "", tok.Header["x5t"], "the header's x5t")
 	parts := strings.Split(raw, ".")
 	b, _ := base64.RawURLEncoding.DecodeString(parts[1])
 	var m map[string]any
 	dec := json.NewDecoder(strings.NewReader(string(b)))
 	dec.UseNumber()
-	if err := dec.Decode(&m); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, dec.Decode(&m))
 	return m
 }
 
@@ -172,48 +156,43 @@ func TestCodeFlowS256AndIDTokenShape(t *testing.T) {
 	srv, clk := newServer(t)
 	verifier := strings.Repeat("v", 43)
 	q := authorize(t, srv, "/login/common/oauth/authorize", authQuery("sys", "admin@cust42.example", s256(verifier), "S256"))
-	if q.Get("state") != "st" || q.Get("code") == "" {
-		t.Fatalf("callback query %v", q)
-	}
+	require.Equal(t, "st", q.Get("state"), "callback query %v", q)
+	require.NotEmpty(t, q.Get("code"), "callback query %v", q)
 	status, tr := token(t, srv, codeForm("sys", "sys-secret", q.Get("code"), verifier))
-	if status != http.StatusOK || tr.TokenType != "Bearer" || tr.ExpiresIn != 3600 || tr.RefreshToken == "" ||
-		!strings.HasPrefix(tr.AccessToken, "8A:Cust42.") {
-		t.Fatalf("token response %d %+v", status, tr)
-	}
+	require.Equal(t, http.StatusOK, status, "token response %+v", tr)
+	assert.Equal(t, "Bearer", tr.TokenType)
+	assert.Equal(t, 3600, tr.ExpiresIn)
+	assert.NotEmpty(t, tr.RefreshToken)
+	assert.True(t, strings.HasPrefix(tr.AccessToken, "8A:Cust42."), "access token %q", tr.AccessToken)
 	m := payload(t, srv, tr.IDToken)
 	iat, ok := m["iat"].(string)
-	if !ok {
-		t.Fatalf("iat is %T, SuperID sends a string", m["iat"])
-	}
+	require.True(t, ok, "iat is %T, SuperID sends a string", m["iat"])
 	now := clk.Now().Unix()
 	nbf, _ := m["nbf"].(json.Number).Int64()
 	exp, _ := m["exp"].(json.Number).Int64()
-	if iat != json.Number(iat).String() || nbf != now-60 || exp != now+300 {
-		t.Errorf("iat %q nbf %d exp %d, now %d", iat, nbf, exp, now)
-	}
+	assert.Equal(t, strconv.FormatInt(now, 10), iat)
+	assert.Equal(t, now-60, nbf)
+	assert.Equal(t, now+300, exp)
 	for k, want := range map[string]string{
 		"iss": srv.URL, "aud": "sys", "sub": "admin@cust42.example", "nonce": "nn",
 		p + "ctx": "Cust42", p + "is_administrator": "True", p + "serial": "1801550193",
 		p + "webapi_url": srv.WebAPIURL("Cust42"), p + "netserver_url": srv.NetServerURL("Cust42"),
 		p + "email": "admin@cust42.example", p + "upn": "admin@cust42.example",
 	} {
-		if m[k] != want {
-			t.Errorf("%s = %#v, want %q", k, m[k], want)
-		}
+		assert.Equal(t, want, m[k], k)
 	}
 	for _, k := range []string{p + "associateid", p + "company_name", p + "initials", p + "identityprovider", p + "so_primary_email_address", p + "system_token"} {
-		if _, ok := m[k].(string); !ok {
-			t.Errorf("%s = %#v, want a string", k, m[k])
-		}
+		assert.IsType(t, "", m[k], k)
 	}
-	if tok, _ := srv.Approve("Cust42", "sys"); m[p+"system_token"] != tok || !strings.HasPrefix(tok, "Sys App-") {
-		t.Errorf("system_token %v, approval %q", m[p+"system_token"], tok)
-	}
+	tok, err := srv.Approve("Cust42", "sys")
+	require.NoError(t, err)
+	assert.Equal(t, tok, m[p+"system_token"])
+	assert.True(t, strings.HasPrefix(tok, "Sys App-"), "system token %q", tok)
 
 	// Single use.
-	if status, tr := token(t, srv, codeForm("sys", "sys-secret", q.Get("code"), verifier)); status != http.StatusBadRequest || tr.Error != "invalid_grant" {
-		t.Errorf("second use: %d %+v", status, tr)
-	}
+	status, tr = token(t, srv, codeForm("sys", "sys-secret", q.Get("code"), verifier))
+	assert.Equal(t, http.StatusBadRequest, status, "second use")
+	assert.Equal(t, "invalid_grant", tr.Error, "second use")
 }
 
 func TestPKCE(t *testing.T) {
@@ -234,8 +213,11 @@ func TestPKCE(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			q := authorize(t, srv, "/login/common/oauth/authorize", authQuery("web", "user@cust42.example", tc.challenge, tc.method))
 			status, tr := token(t, srv, codeForm("web", "web:secret", q.Get("code"), tc.verifier))
-			if (status == http.StatusOK) != tc.ok || (!tc.ok && tr.Error != "invalid_grant") {
-				t.Errorf("got %d %+v", status, tr)
+			if tc.ok {
+				assert.Equal(t, http.StatusOK, status, "%+v", tr)
+			} else {
+				assert.NotEqual(t, http.StatusOK, status)
+				assert.Equal(t, "invalid_grant", tr.Error)
 			}
 		})
 	}
@@ -245,9 +227,9 @@ func TestCodeExpiresAfterTenMinutes(t *testing.T) {
 	srv, clk := newServer(t)
 	q := authorize(t, srv, "/login/common/oauth/authorize", authQuery("web", "user@cust42.example", "", ""))
 	clk.Add(10*time.Minute + time.Second)
-	if status, tr := token(t, srv, codeForm("web", "web:secret", q.Get("code"), "")); status != http.StatusBadRequest || tr.Error != "invalid_grant" {
-		t.Errorf("expired code: %d %+v", status, tr)
-	}
+	status, tr := token(t, srv, codeForm("web", "web:secret", q.Get("code"), ""))
+	assert.Equal(t, http.StatusBadRequest, status, "expired code")
+	assert.Equal(t, "invalid_grant", tr.Error, "expired code")
 }
 
 func TestTokenEndpointClientAuth(t *testing.T) {
@@ -258,25 +240,24 @@ func TestTokenEndpointClientAuth(t *testing.T) {
 	// client_secret_basic, with a secret that needs form-encoding.
 	f := codeForm("web", "", code(), "")
 	f.Del("client_id")
-	if status, tr := token(t, srv, f, "web", "web:secret"); status != http.StatusOK {
-		t.Errorf("basic: %d %+v", status, tr)
-	}
-	if status, tr := token(t, srv, codeForm("web", "wrong", code(), "")); status != http.StatusUnauthorized || tr.Error != "invalid_client" {
-		t.Errorf("wrong secret: %d %+v", status, tr)
-	}
-	if status, tr := token(t, srv, codeForm("sys", "sys-secret", code(), "")); status != http.StatusBadRequest || tr.Error != "invalid_grant" {
-		t.Errorf("code of another client: %d %+v", status, tr)
-	}
+	status, tr := token(t, srv, f, "web", "web:secret")
+	assert.Equal(t, http.StatusOK, status, "basic: %+v", tr)
+	status, tr = token(t, srv, codeForm("web", "wrong", code(), ""))
+	assert.Equal(t, http.StatusUnauthorized, status, "wrong secret")
+	assert.Equal(t, "invalid_client", tr.Error, "wrong secret")
+	status, tr = token(t, srv, codeForm("sys", "sys-secret", code(), ""))
+	assert.Equal(t, http.StatusBadRequest, status, "code of another client")
+	assert.Equal(t, "invalid_grant", tr.Error, "code of another client")
 	bad := codeForm("web", "web:secret", code(), "")
 	bad.Set("redirect_uri", "https://partner.example/other")
-	if status, tr := token(t, srv, bad); status != http.StatusBadRequest || tr.Error != "invalid_grant" {
-		t.Errorf("other redirect_uri: %d %+v", status, tr)
-	}
+	status, tr = token(t, srv, bad)
+	assert.Equal(t, http.StatusBadRequest, status, "other redirect_uri")
+	assert.Equal(t, "invalid_grant", tr.Error, "other redirect_uri")
 	bad = codeForm("web", "web:secret", "x", "")
 	bad.Set("grant_type", "password")
-	if status, tr := token(t, srv, bad); status != http.StatusBadRequest || tr.Error != "unsupported_grant_type" {
-		t.Errorf("password grant: %d %+v", status, tr)
-	}
+	status, tr = token(t, srv, bad)
+	assert.Equal(t, http.StatusBadRequest, status, "password grant")
+	assert.Equal(t, "unsupported_grant_type", tr.Error, "password grant")
 }
 
 func TestRefreshGrant(t *testing.T) {
@@ -285,60 +266,53 @@ func TestRefreshGrant(t *testing.T) {
 	_, tr := token(t, srv, codeForm("sys", "sys-secret", q.Get("code"), ""))
 	refresh := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tr.RefreshToken}, "client_id": {"sys"}, "client_secret": {"sys-secret"}}
 	status, r := token(t, srv, refresh)
-	if status != http.StatusOK || r.AccessToken == tr.AccessToken || r.RefreshToken != "" || r.IDToken == "" {
-		t.Fatalf("refresh: %d %+v", status, r)
-	}
-	if m := payload(t, srv, r.IDToken); m["nonce"] != nil || m[p+"system_token"] == nil {
-		t.Errorf("refreshed id_token: %v", m)
-	}
+	require.Equal(t, http.StatusOK, status, "refresh: %+v", r)
+	assert.NotEqual(t, tr.AccessToken, r.AccessToken, "a new access token")
+	assert.Empty(t, r.RefreshToken, "no new refresh token")
+	require.NotEmpty(t, r.IDToken)
+	m := payload(t, srv, r.IDToken)
+	assert.Nil(t, m["nonce"], "refreshed id_token")
+	assert.NotNil(t, m[p+"system_token"], "refreshed id_token")
 	srv.RevokeApproval("Cust42", "sys")
-	if status, r := token(t, srv, refresh); status != http.StatusBadRequest || r.Error != "invalid_grant" {
-		t.Errorf("refresh after the approval was withdrawn: %d %+v", status, r)
-	}
+	status, r = token(t, srv, refresh)
+	assert.Equal(t, http.StatusBadRequest, status, "refresh after the approval was withdrawn")
+	assert.Equal(t, "invalid_grant", r.Error, "refresh after the approval was withdrawn")
 }
 
 func TestSystemTokenOnlyAfterApproval(t *testing.T) {
 	srv, _ := newServer(t)
 	// A plain user cannot approve: access_denied until an administrator has.
 	q := authorize(t, srv, "/login/common/oauth/authorize", authQuery("sys", "user@cust42.example", "", ""))
-	if q.Get("error") != "access_denied" || q.Get("state") != "st" {
-		t.Fatalf("plain user before approval: %v", q)
-	}
+	require.Equal(t, "access_denied", q.Get("error"), "plain user before approval")
+	require.Equal(t, "st", q.Get("state"), "plain user before approval")
 	// An app without system-user rights never gets a system_token.
 	q = authorize(t, srv, "/login/common/oauth/authorize", authQuery("web", "admin@cust42.example", "", ""))
 	_, tr := token(t, srv, codeForm("web", "web:secret", q.Get("code"), ""))
-	if m := payload(t, srv, tr.IDToken); m[p+"system_token"] != nil {
-		t.Errorf("app without system-user rights got %v", m[p+"system_token"])
-	}
-	if _, err := srv.Approve("Cust42", "sys"); err != nil {
-		t.Fatal(err)
-	}
+	assert.Nil(t, payload(t, srv, tr.IDToken)[p+"system_token"], "an app without system-user rights")
+	_, err := srv.Approve("Cust42", "sys")
+	require.NoError(t, err)
 	q = authorize(t, srv, "/login/common/oauth/authorize", authQuery("sys", "user@cust42.example", "", ""))
 	_, tr = token(t, srv, codeForm("sys", "sys-secret", q.Get("code"), ""))
-	if m := payload(t, srv, tr.IDToken); m[p+"system_token"] == nil || m[p+"is_administrator"] != "False" {
-		t.Errorf("plain user after approval: %v", m)
-	}
+	m := payload(t, srv, tr.IDToken)
+	assert.NotNil(t, m[p+"system_token"], "plain user after approval")
+	assert.Equal(t, "False", m[p+"is_administrator"], "plain user after approval")
 }
 
 func TestAuthorizeErrors(t *testing.T) {
 	srv, _ := newServer(t)
 	get := func(q url.Values) *http.Response {
 		resp, err := noRedirects(srv).Get(srv.URL + "/login/common/oauth/authorize?" + q.Encode())
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		resp.Body.Close()
 		return resp
 	}
 	q := authQuery("web", "user@cust42.example", "", "")
 	q.Set("redirect_uri", "https://evil.example/cb")
-	if resp := get(q); resp.StatusCode != http.StatusBadRequest || resp.Header.Get("Location") != "" {
-		t.Errorf("unregistered redirect_uri: %d %s", resp.StatusCode, resp.Header.Get("Location"))
-	}
+	resp := get(q)
+	assert.Equal(t, http.StatusBadRequest, resp.StatusCode, "unregistered redirect_uri")
+	assert.Empty(t, resp.Header.Get("Location"), "unregistered redirect_uri")
 	q = authQuery("nobody", "user@cust42.example", "", "")
-	if resp := get(q); resp.StatusCode != http.StatusBadRequest {
-		t.Errorf("unknown client: %d", resp.StatusCode)
-	}
+	assert.Equal(t, http.StatusBadRequest, get(q).StatusCode, "unknown client")
 	for name, edit := range map[string]func(url.Values) string{
 		"response_type": func(q url.Values) string { q.Set("response_type", "token"); return "unsupported_response_type" },
 		"scope":         func(q url.Values) string { q.Set("scope", "profile"); return "invalid_scope" },
@@ -357,9 +331,9 @@ func TestAuthorizeErrors(t *testing.T) {
 	} {
 		q := authQuery("web", "user@cust42.example", "", "")
 		want := edit(q)
-		if got := authorize(t, srv, "/login/common/oauth/authorize", q); got.Get("error") != want || got.Get("state") != "st" {
-			t.Errorf("%s: got %v, want error %s", name, got, want)
-		}
+		got := authorize(t, srv, "/login/common/oauth/authorize", q)
+		assert.Equal(t, want, got.Get("error"), name)
+		assert.Equal(t, "st", got.Get("state"), name)
 	}
 }
 
@@ -369,18 +343,14 @@ func TestAuthorizeByPOSTAndFormPost(t *testing.T) {
 	q.Set("response_mode", "form_post")
 	q.Set("state", `"><script>x</script>`)
 	resp, err := noRedirects(srv).PostForm(srv.URL+"/Login/common/oauth/authorize", q)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	b, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	page := string(b)
-	if resp.StatusCode != http.StatusOK || !strings.Contains(page, `action="https://partner.example/callback?tab=1"`) {
-		t.Fatalf("form_post page %d:\n%s", resp.StatusCode, page)
-	}
-	if strings.Contains(page, "<script>x") || !strings.Contains(page, `name="code"`) {
-		t.Errorf("form_post page not escaped or lacks the code:\n%s", page)
-	}
+	require.Equal(t, http.StatusOK, resp.StatusCode, "form_post page:\n%s", page)
+	require.Contains(t, page, `action="https://partner.example/callback?tab=1"`)
+	assert.NotContains(t, page, "<script>x", "the form_post page escapes")
+	assert.Contains(t, page, `name="code"`)
 }
 
 // tokenQuery posts to the token endpoint with query in the URL and body as
@@ -391,14 +361,10 @@ func tokenQuery(t *testing.T, srv *superidtest.Server, query, body url.Values) (
 	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/login/common/oauth/tokens?"+query.Encode(), strings.NewReader(body.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	resp, err := srv.Client().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer resp.Body.Close()
 	var tr tokenResponse
-	if err := json.NewDecoder(resp.Body).Decode(&tr); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&tr))
 	return resp.StatusCode, tr
 }
 
@@ -407,21 +373,17 @@ func TestTokenParametersInTheQueryString(t *testing.T) {
 	verifier := strings.Repeat("q", 43)
 	q := authorize(t, srv, "/login/Cust42/oauth/authorize", authQuery("sys", "admin@cust42.example", s256(verifier), "S256"))
 	status, tr := tokenQuery(t, srv, codeForm("sys", "sys-secret", q.Get("code"), verifier), nil)
-	if status != http.StatusOK || tr.RefreshToken == "" {
-		t.Fatalf("code in the query string: %d %+v", status, tr)
-	}
+	require.Equal(t, http.StatusOK, status, "code in the query string: %+v", tr)
+	require.NotEmpty(t, tr.RefreshToken, "code in the query string")
 	// Refresh half in the query, half in the body.
 	status, r := tokenQuery(t, srv, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tr.RefreshToken}},
 		url.Values{"client_id": {"sys"}, "client_secret": {"sys-secret"}})
-	if status != http.StatusOK || r.AccessToken == "" {
-		t.Fatalf("refresh in the query string: %d %+v", status, r)
-	}
+	require.Equal(t, http.StatusOK, status, "refresh in the query string: %+v", r)
+	require.NotEmpty(t, r.AccessToken, "refresh in the query string")
 	// The body wins over the query string.
 	status, r = tokenQuery(t, srv, url.Values{"client_secret": {"wrong"}, "grant_type": {"password"}},
 		url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tr.RefreshToken}, "client_id": {"sys"}, "client_secret": {"sys-secret"}})
-	if status != http.StatusOK {
-		t.Fatalf("body and query: %d %+v", status, r)
-	}
+	assert.Equal(t, http.StatusOK, status, "body and query: %+v", r)
 }
 
 // An emulator mounted under a path prefix gets its sign-in form back: the
@@ -431,36 +393,24 @@ func TestSignInFormUnderAPathPrefix(t *testing.T) {
 	hs := httptest.NewServer(mux)
 	t.Cleanup(hs.Close)
 	em, err := superidtest.New(hs.URL+"/so", superidtest.WithKeySize(1024))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	mux.Handle("/so/", http.StripPrefix("/so", em))
-	if err := em.RegisterApp(superidtest.App{ClientID: "web", ClientSecret: "s", RedirectURLs: []string{redirect}}); err != nil {
-		t.Fatal(err)
-	}
-	if err := em.AddTenant(superidtest.Tenant{ContextIdentifier: "Cust42"}); err != nil {
-		t.Fatal(err)
-	}
-	if err := em.AddUser(superidtest.User{Username: "u@cust42.example", Password: "pw", ContextIdentifier: "Cust42"}); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, em.RegisterApp(superidtest.App{ClientID: "web", ClientSecret: "s", RedirectURLs: []string{redirect}}))
+	require.NoError(t, em.AddTenant(superidtest.Tenant{ContextIdentifier: "Cust42"}))
+	require.NoError(t, em.AddUser(superidtest.User{Username: "u@cust42.example", Password: "pw", ContextIdentifier: "Cust42"}))
 	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	resp, err := client.Get(hs.URL + "/so/login/common/oauth/authorize?" + authQuery("web", "", "", "").Encode())
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	b, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	m := regexp.MustCompile(`action="([^"]+)"[\s\S]*name="flow" value="([^"]+)"`).FindStringSubmatch(string(b))
-	if resp.StatusCode != http.StatusOK || m == nil {
-		t.Fatalf("sign-in page %d:\n%s", resp.StatusCode, b)
-	}
+	require.Equal(t, http.StatusOK, resp.StatusCode, "sign-in page:\n%s", b)
+	require.NotNil(t, m, "sign-in page:\n%s", b)
 	resp, err = client.PostForm(hs.URL+html.UnescapeString(m[1]), url.Values{"flow": {m[2]}, "username": {"u@cust42.example"}, "password": {"pw"}, "action": {"signin"}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	resp.Body.Close()
-	if loc, _ := url.Parse(resp.Header.Get("Location")); resp.StatusCode != http.StatusFound || loc.Query().Get("code") == "" {
-		t.Fatalf("form posted to %s: %d, Location %q", m[1], resp.StatusCode, resp.Header.Get("Location"))
-	}
+	require.Equal(t, http.StatusFound, resp.StatusCode, "form posted to %s", m[1])
+	loc, err := url.Parse(resp.Header.Get("Location"))
+	require.NoError(t, err)
+	assert.NotEmpty(t, loc.Query().Get("code"), "Location %q", resp.Header.Get("Location"))
 }

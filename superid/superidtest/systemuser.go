@@ -31,9 +31,10 @@ const (
 	// signedTokenWindow is how far the signed timestamp may be from the
 	// emulator's clock. SuperID does not document its window.
 	signedTokenWindow = 5 * time.Minute
-	// systemUserJWTLifetime is the exp of system-user JWTs. SuperID does not
-	// document it; id_tokens live five minutes.
-	systemUserJWTLifetime = 5 * time.Minute
+	// defaultSystemUserJWTLifetime is the exp of system-user JWTs unless
+	// WithSystemUserJWTLifetime. SuperID does not document it; id_tokens
+	// live five minutes.
+	defaultSystemUserJWTLifetime = 5 * time.Minute
 )
 
 // systemUserState is the exchange's part of the emulator as a whole,
@@ -112,8 +113,9 @@ const (
 
 // serveSystemUser is POST /Login/api/PartnerSystemUser/Authenticate. A
 // request it cannot read at all, and a wrong application token, get a 4xx
-// status; every other refusal is a 200 with IsSuccessful=false, so that
-// clients meet both shapes PROTOCOL.md section 4.1 warns about.
+// status; every other refusal is a 200 with IsSuccessful=false (or the
+// status WithExchangeFailureStatus sets), so that clients meet both shapes
+// PROTOCOL.md section 4.1 warns about.
 func (e *Emulator) serveSystemUser(w http.ResponseWriter, r *http.Request) {
 	now := e.now()
 	// SuperID's Date header is what a client compares its clock with, so it
@@ -127,12 +129,12 @@ func (e *Emulator) serveSystemUser(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if in.ReturnTokenType != "" && !strings.EqualFold(in.ReturnTokenType, "JWT") {
-		systemUserFail(w, http.StatusOK, msgTokenType)
+		systemUserFail(w, e.guess.exchangeRefusalStatus(), msgTokenType)
 		return
 	}
 	token, stamp, sig, signed, ok := splitSignedToken(in.SignedSystemToken)
 	if !ok {
-		systemUserFail(w, http.StatusOK, msgMalformedSigned)
+		systemUserFail(w, e.guess.exchangeRefusalStatus(), msgMalformedSigned)
 		return
 	}
 
@@ -145,25 +147,25 @@ func (e *Emulator) serveSystemUser(w http.ResponseWriter, r *http.Request) {
 	}
 	if !app.SystemUser {
 		e.mu.Unlock()
-		systemUserFail(w, http.StatusOK, msgNoSystemUser)
+		systemUserFail(w, e.guess.exchangeRefusalStatus(), msgNoSystemUser)
 		return
 	}
 	t := e.tenants[strings.ToLower(in.ContextIdentifier)]
 	if t == nil {
 		e.mu.Unlock()
-		systemUserFail(w, http.StatusOK, msgUnknownTenant)
+		systemUserFail(w, e.guess.exchangeRefusalStatus(), msgUnknownTenant)
 		return
 	}
 	switch t.State {
 	case "Deleted", "Deleting", "DeleteFailed", "Suspended", "Provisioning", "ProvisioningFailed":
 		e.mu.Unlock()
-		systemUserFail(w, http.StatusOK, msgTenantNotActive)
+		systemUserFail(w, e.guess.exchangeRefusalStatus(), msgTenantNotActive)
 		return
 	}
 	approved, ok := e.consents[consentKey{t.ContextIdentifier, app.ClientID}]
 	if !ok || subtle.ConstantTimeCompare([]byte(approved), []byte(token)) != 1 {
 		e.mu.Unlock()
-		systemUserFail(w, http.StatusOK, msgUnknownToken)
+		systemUserFail(w, e.guess.exchangeRefusalStatus(), msgUnknownToken)
 		return
 	}
 	pub := app.PublicKey
@@ -171,13 +173,13 @@ func (e *Emulator) serveSystemUser(w http.ResponseWriter, r *http.Request) {
 
 	sum := sha256.Sum256([]byte(signed))
 	if rsa.VerifyPKCS1v15(pub, crypto.SHA256, sum[:], sig) != nil {
-		systemUserFail(w, http.StatusOK, msgBadSignature)
+		systemUserFail(w, e.guess.exchangeRefusalStatus(), msgBadSignature)
 		return
 	}
 	// The stamp has minute resolution: a token signed at 14:05:59 says
 	// 14:05, so the window reaches a minute further into the past.
 	if d := now.Sub(stamp); d < -signedTokenWindow || d >= signedTokenWindow+time.Minute {
-		systemUserFail(w, http.StatusOK, msgTimestamp)
+		systemUserFail(w, e.guess.exchangeRefusalStatus(), msgTimestamp)
 		return
 	}
 
@@ -266,7 +268,7 @@ func (e *Emulator) issueSystemUserJWT(contextID, clientID string, now time.Time)
 		Aud:              "spn:" + t.Serial,
 		Iat:              strconv.FormatInt(now.Unix(), 10),
 		Nbf:              now.Add(-time.Minute).Unix(),
-		Exp:              now.Add(systemUserJWTLifetime).Unix(),
+		Exp:              now.Add(e.guess.jwtLifetime()).Unix(),
 		Ticket:           ticket,
 		Ctx:              t.ContextIdentifier,
 		Serial:           t.Serial,

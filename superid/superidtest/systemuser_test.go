@@ -16,6 +16,9 @@ import (
 	"testing"
 	"time"
 	"unicode/utf16"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 type testClock struct {
@@ -51,20 +54,13 @@ func newSysFixture(t *testing.T) *sysFixture {
 	srv := NewServer(WithClock(clock.Now), WithKeySize(1024))
 	t.Cleanup(srv.Close)
 	key := partnerKey()
-	must(t, srv.RegisterApp(App{ClientID: "app1", ClientSecret: "secret1", SystemUser: true, PublicKey: &key.PublicKey}))
-	must(t, srv.RegisterApp(App{ClientID: "app2", ClientSecret: "secret2", SystemUser: false}))
-	must(t, srv.AddTenant(Tenant{ContextIdentifier: "Cust100", Serial: "1801550193"}))
-	must(t, srv.AddTenant(Tenant{ContextIdentifier: "Cust200"}))
+	require.NoError(t, srv.RegisterApp(App{ClientID: "app1", ClientSecret: "secret1", SystemUser: true, PublicKey: &key.PublicKey}))
+	require.NoError(t, srv.RegisterApp(App{ClientID: "app2", ClientSecret: "secret2", SystemUser: false}))
+	require.NoError(t, srv.AddTenant(Tenant{ContextIdentifier: "Cust100", Serial: "1801550193"}))
+	require.NoError(t, srv.AddTenant(Tenant{ContextIdentifier: "Cust200"}))
 	tok, err := srv.Approve("Cust100", "app1")
-	must(t, err)
+	require.NoError(t, err)
 	return &sysFixture{srv: srv, clock: clock, key: key, token: tok}
-}
-
-func must(t *testing.T, err error) {
-	t.Helper()
-	if err != nil {
-		t.Fatal(err)
-	}
 }
 
 func signToken(t *testing.T, k *rsa.PrivateKey, token string, at time.Time) string {
@@ -72,7 +68,7 @@ func signToken(t *testing.T, k *rsa.PrivateKey, token string, at time.Time) stri
 	s := token + "." + at.UTC().Format("200601021504")
 	sum := sha256.Sum256([]byte(s))
 	sig, err := rsa.SignPKCS1v15(nil, k, crypto.SHA256, sum[:])
-	must(t, err)
+	require.NoError(t, err)
 	return s + "." + base64.StdEncoding.EncodeToString(sig)
 }
 
@@ -80,10 +76,10 @@ func (f *sysFixture) exchange(t *testing.T, body any) (int, systemUserResponse, 
 	t.Helper()
 	b, _ := json.Marshal(body)
 	resp, err := http.Post(f.srv.Environment().SystemUserURL(), "application/json", bytes.NewReader(b))
-	must(t, err)
+	require.NoError(t, err)
 	defer resp.Body.Close()
 	var out systemUserResponse
-	must(t, json.NewDecoder(resp.Body).Decode(&out))
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&out))
 	return resp.StatusCode, out, resp.Header
 }
 
@@ -99,20 +95,17 @@ func (f *sysFixture) request(t *testing.T) map[string]string {
 func TestSystemUserExchange(t *testing.T) {
 	f := newSysFixture(t)
 	status, out, hdr := f.exchange(t, f.request(t))
-	if status != 200 || !out.IsSuccessful || out.Token == nil || out.ErrorMessage != nil {
-		t.Fatalf("exchange: %d %+v", status, out)
-	}
-	if got, want := hdr.Get("Date"), f.clock.Now().Format(http.TimeFormat); got != want {
-		t.Errorf("Date = %q, want the emulator clock's %q", got, want)
-	}
+	require.Equal(t, 200, status, "exchange: %+v", out)
+	require.True(t, out.IsSuccessful, "exchange: %+v", out)
+	require.NotNil(t, out.Token)
+	assert.Nil(t, out.ErrorMessage)
+	assert.Equal(t, f.clock.Now().Format(http.TimeFormat), hdr.Get("Date"), "the Date header follows the emulator's clock")
 	parts := strings.Split(*out.Token, ".")
-	if len(parts) != 3 {
-		t.Fatalf("token has %d parts", len(parts))
-	}
+	require.Len(t, parts, 3, "the token's parts")
 	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
-	must(t, err)
+	require.NoError(t, err)
 	var claims map[string]any
-	must(t, json.Unmarshal(payload, &claims))
+	require.NoError(t, json.Unmarshal(payload, &claims))
 	now := f.clock.Now()
 	want := map[string]any{
 		"iss":                      "SuperOffice AS",
@@ -125,46 +118,37 @@ func TestSystemUserExchange(t *testing.T) {
 		claimPrefix + "webapi_url": f.srv.URL + "/Cust100/api/",
 	}
 	for k, v := range want {
-		if claims[k] != v {
-			t.Errorf("claim %s = %#v, want %#v", k, claims[k], v)
-		}
+		assert.Equal(t, v, claims[k], "claim %s", k)
 	}
 	ticket, _ := claims[claimPrefix+"ticket"].(string)
-	if !strings.HasPrefix(ticket, "7T:") {
-		t.Fatalf("ticket %q lacks the 7T: prefix", ticket)
-	}
+	require.True(t, strings.HasPrefix(ticket, "7T:"), "ticket %q lacks the 7T: prefix", ticket)
 	raw, err := base64.StdEncoding.DecodeString(ticket[3:])
-	must(t, err)
+	require.NoError(t, err)
 	u := make([]uint16, len(raw)/2)
 	for i := range u {
 		u[i] = binary.LittleEndian.Uint16(raw[2*i:])
 	}
-	if s := string(utf16.Decode(u)); !regexp.MustCompile(`^[0-9a-f]{32};1;Cust100$`).MatchString(s) {
-		t.Errorf("ticket decodes to %q", s)
-	}
+	assert.Regexp(t, regexp.MustCompile(`^[0-9a-f]{32};1;Cust100$`), string(utf16.Decode(u)), "the ticket's content")
 	f.srv.mu.Lock()
 	ctx, app, ok := f.srv.ticketLocked(ticket)
 	f.srv.mu.Unlock()
-	if !ok || ctx != "Cust100" || app != "app1" {
-		t.Errorf("ticketLocked = %q %q %v", ctx, app, ok)
-	}
-	if n := f.srv.Exchanges("cust100"); n != 1 {
-		t.Errorf("Exchanges = %d, want 1", n)
-	}
+	assert.True(t, ok, "ticketLocked")
+	assert.Equal(t, "Cust100", ctx)
+	assert.Equal(t, "app1", app)
+	assert.Equal(t, 1, f.srv.Exchanges("cust100"))
 	// SuperOffice samples spell it /login as well as /Login.
 	b, _ := json.Marshal(f.request(t))
 	resp, err := http.Post(f.srv.URL+"/login/api/PartnerSystemUser/Authenticate", "application/json", bytes.NewReader(b))
-	must(t, err)
+	require.NoError(t, err)
 	resp.Body.Close()
-	if resp.StatusCode != 200 || f.srv.Exchanges("Cust100") != 2 {
-		t.Errorf("/login path: %d, %d exchanges", resp.StatusCode, f.srv.Exchanges("Cust100"))
-	}
+	assert.Equal(t, 200, resp.StatusCode, "/login path")
+	assert.Equal(t, 2, f.srv.Exchanges("Cust100"), "/login path")
 }
 
 func TestSystemUserRefusals(t *testing.T) {
 	f := newSysFixture(t)
 	otherKey, err := rsa.GenerateKey(rand.Reader, 1024)
-	must(t, err)
+	require.NoError(t, err)
 	tests := []struct {
 		name   string
 		edit   func(map[string]string)
@@ -196,15 +180,15 @@ func TestSystemUserRefusals(t *testing.T) {
 			m["SignedSystemToken"] = signToken(t, f.key, f.token, f.clock.Now().Add(6*time.Minute))
 		}, nil, 200, msgTimestamp},
 		{"saml", func(m map[string]string) { m["ReturnTokenType"] = "Saml" }, nil, 200, msgTokenType},
-		{"suspended", nil, func() { must(t, f.srv.SetTenantState("Cust100", "Suspended")) }, 200, msgTenantNotActive},
-		{"deleted", nil, func() { must(t, f.srv.SetTenantState("Cust100", "Deleted")) }, 200, msgTenantNotActive},
+		{"suspended", nil, func() { require.NoError(t, f.srv.SetTenantState("Cust100", "Suspended")) }, 200, msgTenantNotActive},
+		{"deleted", nil, func() { require.NoError(t, f.srv.SetTenantState("Cust100", "Deleted")) }, 200, msgTenantNotActive},
 		{"revoked", nil, func() { f.srv.RevokeApproval("Cust100", "app1") }, 200, msgUnknownToken},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			must(t, f.srv.SetTenantState("Cust100", "Running"))
+			require.NoError(t, f.srv.SetTenantState("Cust100", "Running"))
 			tok, err := f.srv.Approve("Cust100", "app1")
-			must(t, err)
+			require.NoError(t, err)
 			f.token = tok
 			if tt.setup != nil {
 				tt.setup()
@@ -218,14 +202,15 @@ func TestSystemUserRefusals(t *testing.T) {
 				body = m
 			}
 			status, out, _ := f.exchange(t, body)
-			if status != tt.status || out.IsSuccessful || out.Token != nil || out.ErrorMessage == nil || *out.ErrorMessage != tt.msg {
-				t.Errorf("got %d %+v, want %d %q", status, out, tt.status, tt.msg)
+			assert.Equal(t, tt.status, status)
+			assert.False(t, out.IsSuccessful)
+			assert.Nil(t, out.Token)
+			if assert.NotNil(t, out.ErrorMessage) {
+				assert.Equal(t, tt.msg, *out.ErrorMessage)
 			}
 		})
 	}
-	if n := f.srv.Exchanges("Cust100"); n != 0 {
-		t.Errorf("%d tickets issued for refused requests", n)
-	}
+	assert.Zero(t, f.srv.Exchanges("Cust100"), "tickets issued for refused requests")
 }
 
 func TestSystemUserTicketLife(t *testing.T) {
@@ -233,12 +218,10 @@ func TestSystemUserTicketLife(t *testing.T) {
 	issue := func() string {
 		t.Helper()
 		_, out, _ := f.exchange(t, f.request(t))
-		if !out.IsSuccessful {
-			t.Fatalf("exchange refused: %v", *out.ErrorMessage)
-		}
+		require.True(t, out.IsSuccessful, "exchange refused: %+v", out)
 		payload, _ := base64.RawURLEncoding.DecodeString(strings.Split(*out.Token, ".")[1])
 		var c map[string]any
-		must(t, json.Unmarshal(payload, &c))
+		require.NoError(t, json.Unmarshal(payload, &c))
 		return c[claimPrefix+"ticket"].(string)
 	}
 	live := func(ticket string) bool {
@@ -249,39 +232,24 @@ func TestSystemUserTicketLife(t *testing.T) {
 	}
 	tk := issue()
 	f.clock.Add(5 * time.Hour)
-	if !live(tk) {
-		t.Fatal("dead after 5 idle hours")
-	}
+	require.True(t, live(tk), "dead after 5 idle hours")
 	f.clock.Add(5 * time.Hour) // 10 hours old, but used 5 hours ago
-	if !live(tk) {
-		t.Fatal("sliding expiry not renewed by use")
-	}
+	require.True(t, live(tk), "sliding expiry not renewed by use")
 	f.clock.Add(6 * time.Hour)
-	if live(tk) {
-		t.Fatal("alive after 6 idle hours")
-	}
+	require.False(t, live(tk), "alive after 6 idle hours")
 
 	tk = issue()
 	tk2 := issue()
-	if tk == tk2 {
-		t.Fatal("two exchanges gave the same ticket")
-	}
-	if n := f.srv.LiveTickets("Cust100"); n != 2 {
-		t.Errorf("LiveTickets = %d, want 2", n)
-	}
+	require.NotEqual(t, tk, tk2, "two exchanges gave the same ticket")
+	assert.Equal(t, 2, f.srv.LiveTickets("Cust100"))
 	f.srv.ExpireTickets("CUST100")
-	if live(tk) || live(tk2) {
-		t.Fatal("alive after ExpireTickets")
-	}
+	require.False(t, live(tk), "alive after ExpireTickets")
+	require.False(t, live(tk2), "alive after ExpireTickets")
 
 	tk = issue()
 	f.srv.RevokeApproval("Cust100", "app1")
-	if live(tk) {
-		t.Fatal("alive after the approval was revoked")
-	}
-	if live("7T:bogus") {
-		t.Fatal("an unknown ticket is live")
-	}
+	assert.False(t, live(tk), "alive after the approval was revoked")
+	assert.False(t, live("7T:bogus"), "an unknown ticket is live")
 }
 
 // A tenant that withdraws its approval ends the app's tickets: approving
@@ -289,19 +257,14 @@ func TestSystemUserTicketLife(t *testing.T) {
 func TestRevokedApprovalEndsTicketsForGood(t *testing.T) {
 	f := newAPIFixture(t)
 	path := "/" + apiCtx + "/api/v1/User/currentPrincipal"
-	if code, _ := f.call("GET", path, ""); code != 200 {
-		t.Fatalf("before the revocation: %d", code)
-	}
+	code, _ := f.call("GET", path, "")
+	require.Equal(t, 200, code, "before the revocation")
 	f.e.RevokeApproval(apiCtx, apiApp)
-	if _, err := f.e.TicketFor(apiCtx, apiApp); err != nil { // approves again
-		t.Fatal(err)
-	}
-	if code, _ := f.call("GET", path, ""); code != 401 {
-		t.Fatalf("a ticket from before the revocation answered %d after a new approval, want 401", code)
-	}
-	if n := f.e.LiveTickets(apiCtx); n != 1 {
-		t.Fatalf("LiveTickets = %d, want 1 (the new one)", n)
-	}
+	_, err := f.e.TicketFor(apiCtx, apiApp) // approves again
+	require.NoError(t, err)
+	code, _ = f.call("GET", path, "")
+	assert.Equal(t, 401, code, "a ticket from before the revocation, after a new approval")
+	assert.Equal(t, 1, f.e.LiveTickets(apiCtx), "live tickets: the new one")
 }
 
 // A refused request is not a use of the ticket: it must not renew the
@@ -309,17 +272,14 @@ func TestRevokedApprovalEndsTicketsForGood(t *testing.T) {
 func TestRefusedRequestDoesNotRenewTicket(t *testing.T) {
 	clock := &testClock{t: time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)}
 	f := newAPIFixture(t, WithClock(clock.Now))
-	must(t, f.e.AddTenant(Tenant{ContextIdentifier: "Cust888"}))
+	require.NoError(t, f.e.AddTenant(Tenant{ContextIdentifier: "Cust888"}))
 	path := "/" + apiCtx + "/api/v1/User/currentPrincipal"
 	clock.Add(6*time.Hour - time.Minute)
-	if code, _ := f.call("GET", path, "", "SOTicket "+f.ticket, "wrong"); code != 401 {
-		t.Fatalf("wrong SO-AppToken: %d", code)
-	}
-	if code, _ := f.call("GET", "/Cust888/api/v1/User/currentPrincipal", ""); code != 401 {
-		t.Fatalf("another tenant's ticket: %d", code)
-	}
+	code, _ := f.call("GET", path, "", "SOTicket "+f.ticket, "wrong")
+	require.Equal(t, 401, code, "wrong SO-AppToken")
+	code, _ = f.call("GET", "/Cust888/api/v1/User/currentPrincipal", "")
+	require.Equal(t, 401, code, "another tenant's ticket")
 	clock.Add(2 * time.Minute)
-	if code, _ := f.call("GET", path, ""); code != 401 {
-		t.Fatalf("a ticket idle for 6h01m (but for refused requests) answered %d, want 401", code)
-	}
+	code, _ = f.call("GET", path, "")
+	assert.Equal(t, 401, code, "a ticket idle for 6h01m (but for refused requests)")
 }

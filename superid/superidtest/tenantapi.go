@@ -2,16 +2,10 @@ package superidtest
 
 import (
 	"bytes"
-	"cmp"
-	"encoding/json"
 	"fmt"
 	"io"
-	"math"
-	"net"
 	"net/http"
 	"net/url"
-	"slices"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -41,182 +35,6 @@ type tenantAPIState struct {
 	stores   map[string]*tenantStore // by lower-case context identifier
 }
 
-// tenantStore is what the emulator keeps of one tenant beyond its
-// registration: its database and its system user tickets (sys, kept by
-// systemuser.go). One record per tenant in one map, and rows in id order
-// found by binary search rather than maps of their own: a demo holds ten
-// thousand tenants with a ticket and a company each.
-type tenantStore struct {
-	contacts    []storedContact // by id, ascending
-	people      *personStore    // nil until a person is stored
-	nextContact int
-	sys         sysTenant
-}
-
-type personStore struct {
-	persons []*Person // by id, ascending
-	next    int
-}
-
-// storedContact is a company as a tenant store keeps it: the fields a
-// new company has, and the whole Contact only when it has more (or a
-// value that does not pack exactly), so that the companies a demo creates
-// by the ten thousand cost some fifty bytes each rather than a few
-// hundred. Ids are int32, as SuperOffice's are; the creation time is UTC
-// unix nanoseconds, as the API stamps it.
-type storedContact struct {
-	id, associateID, createdBy, countryID int32
-	name                                  string
-	created                               int64    // 0: the zero time
-	full                                  *Contact // nil: every other field is empty
-}
-
-// packContact packs c, whose ContactID must fit in an int32 (AddContact
-// and the id counter see to that).
-func packContact(c *Contact) storedContact {
-	sc := storedContact{id: int32(c.ContactID), associateID: int32(c.AssociateID), createdBy: int32(c.CreatedBy),
-		countryID: int32(c.CountryID), name: c.Name}
-	if !c.Created.IsZero() {
-		sc.created = c.Created.UnixNano()
-	}
-	if c.Department != "" || c.OrgNr != "" || c.Number1 != "" || c.Number2 != "" || c.Description != "" ||
-		c.CategoryID != 0 || c.BusinessID != 0 || len(c.Emails) > 0 || len(c.Phones) > 0 || len(c.URLs) > 0 ||
-		c.UpdatedBy != 0 || !c.Updated.IsZero() || sc.createdTime() != c.Created ||
-		int(sc.associateID) != c.AssociateID || int(sc.createdBy) != c.CreatedBy || int(sc.countryID) != c.CountryID {
-		cc := *c
-		// The store's own slices: c may be a caller's (AddContact).
-		cc.Emails, cc.Phones, cc.URLs = slices.Clone(c.Emails), slices.Clone(c.Phones), slices.Clone(c.URLs)
-		sc.full = &cc
-	}
-	return sc
-}
-
-func (sc *storedContact) createdTime() time.Time {
-	if sc.created == 0 {
-		return time.Time{}
-	}
-	return time.Unix(0, sc.created).UTC()
-}
-
-// unpack returns the stored company as a Contact of the caller's own.
-func (sc *storedContact) unpack() *Contact {
-	if sc.full == nil {
-		return &Contact{ContactID: int(sc.id), Name: sc.name, CountryID: int(sc.countryID), AssociateID: int(sc.associateID),
-			CreatedBy: int(sc.createdBy), Created: sc.createdTime()}
-	}
-	c := *sc.full
-	c.Emails = slices.Clone(c.Emails)
-	c.Phones = slices.Clone(c.Phones)
-	c.URLs = slices.Clone(c.URLs)
-	return &c
-}
-
-func (st *tenantStore) contactIndex(id int) (int, bool) {
-	return slices.BinarySearchFunc(st.contacts, id, func(sc storedContact, id int) int { return cmp.Compare(int(sc.id), id) })
-}
-
-// contact returns a copy of company id, or nil.
-func (st *tenantStore) contact(id int) *Contact {
-	if i, ok := st.contactIndex(id); ok {
-		return st.contacts[i].unpack()
-	}
-	return nil
-}
-
-// contactName is the name of company id; empty when there is none.
-func (st *tenantStore) contactName(id int) string {
-	if i, ok := st.contactIndex(id); ok {
-		return st.contacts[i].name
-	}
-	return ""
-}
-
-// contactList returns copies of every company, by id.
-func (st *tenantStore) contactList() []*Contact {
-	out := make([]*Contact, len(st.contacts))
-	for i := range st.contacts {
-		out[i] = st.contacts[i].unpack()
-	}
-	return out
-}
-
-// updateContact stores c over the company with its id, which must exist.
-func (st *tenantStore) updateContact(c *Contact) {
-	if i, ok := st.contactIndex(c.ContactID); ok {
-		st.contacts[i] = packContact(c)
-	}
-}
-
-// deleteContact removes company id and reports whether there was one.
-func (st *tenantStore) deleteContact(id int) bool {
-	i, ok := st.contactIndex(id)
-	if ok {
-		st.contacts = slices.Delete(st.contacts, i, i+1)
-	}
-	return ok
-}
-
-// personList returns the stored persons, by id (not copies).
-func (st *tenantStore) personList() []*Person {
-	if st.people == nil {
-		return nil
-	}
-	return st.people.persons
-}
-
-func (st *tenantStore) personIndex(id int) (int, bool) {
-	return slices.BinarySearchFunc(st.personList(), id, func(p *Person, id int) int { return cmp.Compare(p.PersonID, id) })
-}
-
-// person returns person id as stored (handlers change it in place), or nil.
-func (st *tenantStore) person(id int) *Person {
-	if i, ok := st.personIndex(id); ok {
-		return st.people.persons[i]
-	}
-	return nil
-}
-
-// Contact is a company in a tenant's emulated database.
-type Contact struct {
-	ContactID   int
-	Name        string
-	Department  string
-	OrgNr       string
-	Number1     string
-	Number2     string
-	Description string
-	CategoryID  int
-	BusinessID  int
-	CountryID   int
-	Emails      []string
-	Phones      []string
-	URLs        []string
-	AssociateID int // the owner
-	CreatedBy   int // the associate whose request created it
-	UpdatedBy   int // the associate whose request last changed it; 0: never changed
-	Created     time.Time
-	Updated     time.Time
-}
-
-// Person is a contact person in a tenant's emulated database.
-type Person struct {
-	PersonID    int
-	ContactID   int // the company; 0: none
-	Firstname   string
-	MiddleName  string
-	Lastname    string
-	Mrmrs       string
-	Title       string
-	Description string
-	Emails      []string
-	Phones      []string // office phones
-	AssociateID int
-	CreatedBy   int
-	UpdatedBy   int
-	Created     time.Time
-	Updated     time.Time
-}
-
 func (e *Emulator) tenantRoutes() {
 	e.route("GET /api/state/{ctx}", EndpointTenantState, e.serveTenantState)
 	e.route("GET /{ctx}/api", EndpointTenantAPI, e.serveVersion)
@@ -231,117 +49,6 @@ func (e *Emulator) tenantRoutes() {
 	}
 	entityRoutes(e, contactKind)
 	entityRoutes(e, personKind)
-}
-
-// ---- tenant state API ----
-
-type wireTenantState struct {
-	ContextIdentifier string
-	Endpoint          string
-	State             string
-	IsRunning         bool
-	ValidUntil        string
-	Api               string
-}
-
-func (e *Emulator) serveTenantState(w http.ResponseWriter, r *http.Request) {
-	e.mu.Lock()
-	t := e.tenants[strings.ToLower(r.PathValue("ctx"))]
-	if t == nil {
-		e.mu.Unlock()
-		writeAPIError(w, http.StatusNotFound, "NotFound", "unknown tenant "+r.PathValue("ctx"))
-		return
-	}
-	valid := e.tenant.validFor
-	if valid == 0 {
-		valid = 10 * time.Minute
-	}
-	ep := e.tenantEndpointLocked(t.ContextIdentifier)
-	st := wireTenantState{
-		ContextIdentifier: t.ContextIdentifier,
-		Endpoint:          ep,
-		State:             t.State,
-		IsRunning:         t.State == "Running" || t.State == "OnlineMaintenance",
-		ValidUntil:        e.now().Add(valid).UTC().Format("2006-01-02T15:04:05.0000000Z"),
-		Api:               ep + "/api",
-	}
-	e.mu.Unlock()
-	writeJSON(w, http.StatusOK, st)
-}
-
-// MoveTenant moves the tenant to the emulator's other loopback host name
-// (127.0.0.1 <-> localhost, same port), as SuperOffice moves tenants between
-// clusters: the state API then names the new host, and tenant API requests
-// that still arrive on the old one are answered 421 Misdirected Request.
-// Moving again moves it back. It works only for loopback roots.
-func (e *Emulator) MoveTenant(contextID string) error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	t := e.tenants[strings.ToLower(contextID)]
-	if t == nil {
-		return fmt.Errorf("superidtest: unknown tenant %q", contextID)
-	}
-	if t.host != "" {
-		t.host = ""
-		return nil
-	}
-	u, err := url.Parse(e.env.String())
-	if err != nil {
-		return fmt.Errorf("superidtest: %w", err)
-	}
-	switch h := u.Hostname(); {
-	case h == "localhost":
-		t.host = net.JoinHostPort("127.0.0.1", u.Port())
-	case net.ParseIP(h) != nil && net.ParseIP(h).IsLoopback():
-		t.host = net.JoinHostPort("localhost", u.Port())
-	default:
-		return fmt.Errorf("superidtest: MoveTenant needs a loopback root, not %q", h)
-	}
-	if u.Port() == "" {
-		t.host = strings.TrimSuffix(t.host, ":")
-	}
-	return nil
-}
-
-// ---- version (no authentication) ----
-
-// wireVersion is what GET {Api} answers, in the shape of DOCS
-// status-page.md's example.
-type wireVersion struct {
-	V1                string `json:"v1"`
-	NetServerVersion  string
-	NetServerAssembly string
-	NetServerDate     string
-	NetServerLabel    string
-	NetServer         string
-	Services          string
-	ServicesCurrent   string
-	Version           string
-}
-
-// serveVersion is GET /{ctx}/api: the tenant's NetServer version, which
-// SuperOffice answers without credentials (PROTOCOL.md section 6.3).
-func (e *Emulator) serveVersion(w http.ResponseWriter, r *http.Request) {
-	e.mu.Lock()
-	t, status, code, msg := e.servedTenantLocked(r)
-	if t == nil {
-		e.mu.Unlock()
-		writeAPIError(w, status, code, msg)
-		return
-	}
-	v1 := e.tenantEndpointLocked(t.ContextIdentifier) + "/api/v1/"
-	e.mu.Unlock()
-	writeJSON(w, http.StatusOK, wireVersion{
-		V1:                v1,
-		NetServerVersion:  "10.3.9107.101",
-		NetServerAssembly: "10.3.0.0",
-		NetServerDate:     "2024-06-04",
-		NetServerLabel:    "Release10-Emulator",
-		NetServer:         "SuperOffice 10.3 NetServer 10.3 Release (Build: Release10-Emulator)",
-		Services:          "Services87",
-		ServicesCurrent:   "Services88",
-		Version:           "v1",
-	})
 }
 
 // ---- credentials for tests ----
@@ -392,15 +99,15 @@ type apiPrincipal struct {
 // servedTenantLocked returns the tenant the request's path names, when
 // this host serves it; otherwise nil and the error to answer: 404 for an
 // unknown tenant, 421 for one that lives on another host.
-func (e *Emulator) servedTenantLocked(r *http.Request) (t *Tenant, status int, code, msg string) {
+func (e *Emulator) servedTenantLocked(r *http.Request) (t *Tenant, status int, msg string) {
 	t = e.tenants[strings.ToLower(r.PathValue("ctx"))]
 	switch {
 	case t == nil:
-		return nil, http.StatusNotFound, "NotFound", "unknown tenant"
+		return nil, http.StatusNotFound, "unknown tenant"
 	case !strings.EqualFold(r.Host, e.tenantHostLocked(t)):
-		return nil, http.StatusMisdirectedRequest, "MisdirectedRequest", "tenant " + t.ContextIdentifier + " is not served by this host"
+		return nil, http.StatusMisdirectedRequest, "tenant " + t.ContextIdentifier + " is not served by this host"
 	}
-	return t, 0, "", ""
+	return t, 0, ""
 }
 
 // apiHandler serves one tenant API request with e.mu held and returns
@@ -415,28 +122,28 @@ func (e *Emulator) tenantAPI(h apiHandler) http.HandlerFunc {
 		if r.Body != http.NoBody { // a GET has none: nothing to read
 			body, err := io.ReadAll(r.Body)
 			if err != nil {
-				writeAPIError(w, http.StatusBadRequest, "BadRequest", "cannot read body")
+				writeAPIError(w, http.StatusBadRequest, "cannot read body")
 				return
 			}
 			r.Body = io.NopCloser(bytes.NewReader(body))
 		}
 		e.mu.Lock()
-		t, status, code, msg := e.servedTenantLocked(r)
+		t, status, msg := e.servedTenantLocked(r)
 		if t == nil {
 			e.mu.Unlock()
-			writeAPIError(w, status, code, msg)
+			writeAPIError(w, status, msg)
 			return
 		}
 		if t.State != "Running" && t.State != "OnlineMaintenance" {
 			e.mu.Unlock()
-			writeAPIError(w, http.StatusServiceUnavailable, "TenantNotRunning", "tenant "+t.ContextIdentifier+" is "+t.State)
+			writeAPIError(w, http.StatusServiceUnavailable, "tenant "+t.ContextIdentifier+" is "+t.State)
 			return
 		}
 		p, msg := e.principalLocked(r, t)
 		if msg != "" {
 			e.mu.Unlock()
 			w.Header().Set("WWW-Authenticate", `SOTicket, Bearer`)
-			writeAPIError(w, http.StatusUnauthorized, "Unauthorized", msg)
+			writeAPIError(w, http.StatusUnauthorized, msg)
 			return
 		}
 		status, v := e.watchHooks(h, r, t, e.storeLocked(t), p) // webhook.go: runs h, then delivers webhooks
@@ -513,18 +220,49 @@ func (e *Emulator) principalLocked(r *http.Request, t *Tenant) (apiPrincipal, st
 	return apiPrincipal{}, "unsupported authorization scheme"
 }
 
+// wireAPIError is the tenant API's error body in the shape SuperOffice
+// documents (PROTOCOL.md section 12, SDK-Doc REST/Introduction.md):
+// {"Error":true,"ErrorType":"SoNotFoundException","ErrorMessage":"...",
+// "ErrorSource":"SuperOffice.Services.Implementation"}.
 type wireAPIError struct {
-	Error     bool
-	ErrorType string
-	Message   string
+	Error        bool
+	ErrorType    string
+	ErrorMessage string
+	ErrorSource  string
 }
 
-func writeAPIError(w http.ResponseWriter, status int, typ, msg string) {
-	writeJSON(w, status, wireAPIError{Error: true, ErrorType: typ, Message: msg})
+// errorSource is the ErrorSource of every error body, as documented.
+const errorSource = "SuperOffice.Services.Implementation"
+
+// errorTypes names the exception behind each status the emulator answers
+// with. Only SoNotFoundException is documented; the others are guesses
+// in SuperOffice's style, listed as such in the package doc.
+var errorTypes = map[int]string{
+	http.StatusBadRequest:          "SoValidationException",
+	http.StatusUnauthorized:        "SoCredentialsException",
+	http.StatusForbidden:           "SoAccessDeniedException",
+	http.StatusNotFound:            "SoNotFoundException",
+	http.StatusConflict:            "SoConcurrencyException",
+	http.StatusMisdirectedRequest:  "SoTenantMovedException",
+	http.StatusInternalServerError: "SoServerException",
+	http.StatusServiceUnavailable:  "SoTenantNotRunningException",
 }
 
-func apiError(status int, typ, msg string) (int, any) {
-	return status, wireAPIError{Error: true, ErrorType: typ, Message: msg}
+// errorBody is the error body for status with message msg.
+func errorBody(status int, msg string) wireAPIError {
+	typ, ok := errorTypes[status]
+	if !ok {
+		typ = "SoException"
+	}
+	return wireAPIError{Error: true, ErrorType: typ, ErrorMessage: msg, ErrorSource: errorSource}
+}
+
+func writeAPIError(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, errorBody(status, msg))
+}
+
+func apiError(status int, msg string) (int, any) {
+	return status, errorBody(status, msg)
 }
 
 // ---- currentPrincipal ----
@@ -555,565 +293,4 @@ func (e *Emulator) apiCurrentPrincipal(r *http.Request, t *Tenant, _ *tenantStor
 		PersonId: u.AssociateID, FullName: u.FullName, EMailAddress: u.Username,
 		DatabaseContextIdentifier: t.ContextIdentifier, UserName: u.Username,
 	}
-}
-
-// ---- wire entities ----
-
-type wireAssociate struct {
-	AssociateId int
-	Name        string
-	FullName    string
-}
-
-type wireListItem struct {
-	Id      int
-	Value   string
-	Tooltip string
-}
-
-type wireCountry struct {
-	CountryId           int
-	Name                string
-	TwoLetterISOCountry string
-}
-
-type wireElement struct {
-	Value         string
-	StrippedValue string
-	Description   string
-}
-
-type wireContact struct {
-	ContactId   int
-	Name        string
-	Department  string
-	OrgNr       string
-	Number1     string
-	Number2     string
-	Description string
-	UpdatedDate string
-	CreatedDate string
-	Emails      []wireElement
-	Phones      []wireElement
-	Urls        []wireElement
-	UpdatedBy   *wireAssociate
-	CreatedBy   *wireAssociate
-	Associate   *wireAssociate
-	Business    *wireListItem
-	Category    *wireListItem
-	Country     *wireCountry
-	NoMailing   bool
-	Xstop       bool
-	Deleted     int
-	TableRight  wireTableRight
-}
-
-// wireTableRight is an entity's TableRight: what the caller may do with it.
-type wireTableRight struct {
-	Mask   string
-	Reason string
-}
-
-// fullRights is the system user's TableRight: it may do everything.
-var fullRights = wireTableRight{Mask: "Select, Update, Insert, Delete"}
-
-type wireContactRef struct {
-	ContactId int
-	Name      string
-}
-
-type wirePerson struct {
-	PersonId     int
-	Firstname    string
-	MiddleName   string
-	Lastname     string
-	Mrmrs        string
-	Title        string
-	Description  string
-	UpdatedDate  string
-	CreatedDate  string
-	Contact      *wireContactRef
-	Emails       []wireElement
-	OfficePhones []wireElement
-	UpdatedBy    *wireAssociate
-	CreatedBy    *wireAssociate
-	Associate    *wireAssociate
-	Country      *wireCountry
-	TableRight   wireTableRight
-}
-
-// wireTimes is how a response writes its dates. By default the web API
-// sends them without an offset (2002-08-07T14:52:00, webapi README caveat
-// 6); only a request with "SO-TimeZone: <tz>,includeTZOffset" gets one.
-// The emulator keeps every time in UTC and does not convert to the zone
-// named, so the offset it adds is always Z.
-type wireTimes struct{ offset bool }
-
-// timesFor reads the request's SO-TimeZone header.
-func timesFor(r *http.Request) wireTimes {
-	for _, part := range strings.Split(r.Header.Get("SO-TimeZone"), ",") {
-		if strings.EqualFold(strings.TrimSpace(part), "includeTZOffset") {
-			return wireTimes{offset: true}
-		}
-	}
-	return wireTimes{}
-}
-
-func (wt wireTimes) format(t time.Time) string {
-	if t.IsZero() {
-		return "0001-01-01T00:00:00"
-	}
-	if wt.offset {
-		return t.UTC().Format("2006-01-02T15:04:05.0000000Z")
-	}
-	return t.UTC().Format("2006-01-02T15:04:05.0000000")
-}
-
-var (
-	categories = map[int]string{0: "", 1: "Customer", 2: "Prospect", 3: "Partner", 4: "Supplier"}
-	businesses = map[int]string{0: "", 1: "IT", 2: "Finance", 3: "Manufacturing", 4: "Retail"}
-	countries  = map[int][2]string{0: {"", ""}, 578: {"Norway", "NO"}, 752: {"Sweden", "SE"}, 208: {"Denmark", "DK"}, 528: {"Netherlands", "NL"}, 826: {"United Kingdom", "GB"}, 840: {"United States", "US"}, 276: {"Germany", "DE"}}
-)
-
-// associateLocked describes associate id of tenant t. Only t's users
-// count: every tenant has a database of its own, so another tenant's user
-// with the same id is somebody else.
-func (e *Emulator) associateLocked(t *Tenant, id int) *wireAssociate {
-	if id == 0 {
-		return nil
-	}
-	if id == SystemUserAssociateID {
-		return &wireAssociate{AssociateId: id, Name: "SYSTEM", FullName: "System User"}
-	}
-	for _, u := range e.users {
-		if u.AssociateID == id && strings.EqualFold(u.ContextIdentifier, t.ContextIdentifier) {
-			return &wireAssociate{AssociateId: id, Name: u.Initials, FullName: u.FullName}
-		}
-	}
-	return &wireAssociate{AssociateId: id, Name: "A" + strconv.Itoa(id)}
-}
-
-func elements(vs []string) []wireElement {
-	out := make([]wireElement, len(vs))
-	for i, v := range vs {
-		out[i] = wireElement{Value: v, StrippedValue: v}
-	}
-	return out
-}
-
-func values(es []wireElement) []string {
-	var out []string
-	for _, e := range es {
-		if v := strings.TrimSpace(e.Value); v != "" {
-			out = append(out, v)
-		}
-	}
-	return out
-}
-
-func country(id int) *wireCountry {
-	c := countries[id]
-	return &wireCountry{CountryId: id, Name: c[0], TwoLetterISOCountry: c[1]}
-}
-
-func listItem(m map[int]string, id int) *wireListItem {
-	return &wireListItem{Id: id, Value: m[id]}
-}
-
-func (e *Emulator) contactWireLocked(t *Tenant, c *Contact, wt wireTimes) wireContact {
-	return wireContact{
-		ContactId: c.ContactID, Name: c.Name, Department: c.Department, OrgNr: c.OrgNr,
-		Number1: c.Number1, Number2: c.Number2, Description: c.Description,
-		UpdatedDate: wt.format(c.Updated), CreatedDate: wt.format(c.Created),
-		Emails: elements(c.Emails), Phones: elements(c.Phones), Urls: elements(c.URLs),
-		UpdatedBy: e.associateLocked(t, c.UpdatedBy), CreatedBy: e.associateLocked(t, c.CreatedBy),
-		Associate: e.associateLocked(t, c.AssociateID),
-		Business:  listItem(businesses, c.BusinessID), Category: listItem(categories, c.CategoryID),
-		Country:    country(c.CountryID),
-		TableRight: fullRights,
-	}
-}
-
-func (e *Emulator) personWireLocked(t *Tenant, st *tenantStore, p *Person, wt wireTimes) wirePerson {
-	w := wirePerson{
-		PersonId: p.PersonID, Firstname: p.Firstname, MiddleName: p.MiddleName, Lastname: p.Lastname,
-		Mrmrs: p.Mrmrs, Title: p.Title, Description: p.Description,
-		UpdatedDate: wt.format(p.Updated), CreatedDate: wt.format(p.Created),
-		Emails: elements(p.Emails), OfficePhones: elements(p.Phones),
-		UpdatedBy: e.associateLocked(t, p.UpdatedBy), CreatedBy: e.associateLocked(t, p.CreatedBy),
-		Associate: e.associateLocked(t, p.AssociateID), Country: country(578),
-		TableRight: fullRights,
-	}
-	if i, ok := st.contactIndex(p.ContactID); ok {
-		w.Contact = &wireContactRef{ContactId: p.ContactID, Name: st.contacts[i].name}
-	}
-	return w
-}
-
-// ---- Contact and Person: one REST handler ----
-
-// entityKind is what the REST service of one entity type needs to know:
-// T is the record the tenant store keeps, W its wire form. The handlers
-// (entityRoutes) are the same for every kind.
-type entityKind[T, W any] struct {
-	name     string                                     // "Contact": the path segment and the noun of messages
-	wireID   func(*W) int                               // the id a request body carries
-	blank    func(p apiPrincipal) *T                    // the default entity (GET .../default)
-	fresh    func(p apiPrincipal) *T                    // what a new entity starts from before its body
-	load     func(st *tenantStore, id int) *T           // a copy of entity id, or nil
-	insert   func(st *tenantStore, v *T)                // stores a new entity, assigning its id
-	replace  func(st *tenantStore, v *T)                // stores v over the entity with its id
-	remove   func(st *tenantStore, id int) bool         // deletes entity id; false if there was none
-	fromWire func(st *tenantStore, in *W, v *T) string  // validates in onto v; non-empty says why not
-	stamp    func(v *T, by int, at time.Time, new bool) // who created or changed it, and when
-	wire     func(e *Emulator, t *Tenant, st *tenantStore, v *T, wt wireTimes) W
-	list     func(e *Emulator, st *tenantStore, wt wireTimes) ([]*T, []odataColumn[*T], func(*T) int)
-}
-
-// entityRoutes serves k's REST service: .../default, GET, PUT and DELETE
-// by id, POST, and the OData list.
-func entityRoutes[T, W any](e *Emulator, k *entityKind[T, W]) {
-	base := "/{ctx}/api/v1/" + k.name
-	for pattern, h := range map[string]func(*Emulator, *http.Request, *Tenant, *tenantStore, apiPrincipal) (int, any){
-		"GET " + base + "/default": k.serveDefault,
-		"GET " + base + "/{id}":    k.serveGet,
-		"PUT " + base + "/{id}":    k.servePut,
-		"DELETE " + base + "/{id}": k.serveDelete,
-		"POST " + base:             k.servePost,
-		"GET " + base:              k.serveList,
-	} {
-		e.route(pattern, EndpointTenantAPI, e.tenantAPI(func(r *http.Request, t *Tenant, st *tenantStore, p apiPrincipal) (int, any) {
-			return h(e, r, t, st, p)
-		}))
-	}
-}
-
-func pathID(r *http.Request) (int, bool) {
-	id, err := strconv.Atoi(r.PathValue("id"))
-	return id, err == nil && id > 0
-}
-
-func decodeBody(r *http.Request, v any) string {
-	dec := json.NewDecoder(r.Body)
-	if err := dec.Decode(v); err != nil {
-		return "invalid JSON body: " + err.Error()
-	}
-	return ""
-}
-
-func (k *entityKind[T, W]) notFound(id string) (int, any) {
-	return apiError(http.StatusNotFound, "NotFound", k.name+" "+id+" not found")
-}
-
-func (k *entityKind[T, W]) serveDefault(e *Emulator, r *http.Request, t *Tenant, st *tenantStore, p apiPrincipal) (int, any) {
-	return http.StatusOK, k.wire(e, t, st, k.blank(p), timesFor(r))
-}
-
-func (k *entityKind[T, W]) serveGet(e *Emulator, r *http.Request, t *Tenant, st *tenantStore, _ apiPrincipal) (int, any) {
-	id, ok := pathID(r)
-	v := k.load(st, id)
-	if !ok || v == nil {
-		return k.notFound(r.PathValue("id"))
-	}
-	return http.StatusOK, k.wire(e, t, st, v, timesFor(r))
-}
-
-// create stores a new entity from in, as the principal p.
-func (k *entityKind[T, W]) create(e *Emulator, st *tenantStore, p apiPrincipal, in *W) (*T, string) {
-	v := k.fresh(p)
-	if msg := k.fromWire(st, in, v); msg != "" {
-		return nil, msg
-	}
-	k.stamp(v, p.associateID, e.now(), true)
-	k.insert(st, v)
-	return v, ""
-}
-
-// change stores in over the existing entity old, as the principal p.
-func (k *entityKind[T, W]) change(e *Emulator, st *tenantStore, p apiPrincipal, old *T, in *W) (*T, string) {
-	next := *old
-	if msg := k.fromWire(st, in, &next); msg != "" {
-		return nil, msg
-	}
-	k.stamp(&next, p.associateID, e.now(), false)
-	k.replace(st, &next)
-	return &next, ""
-}
-
-func (k *entityKind[T, W]) servePost(e *Emulator, r *http.Request, t *Tenant, st *tenantStore, p apiPrincipal) (int, any) {
-	var in W
-	if msg := decodeBody(r, &in); msg != "" {
-		return apiError(http.StatusBadRequest, "BadRequest", msg)
-	}
-	if k.wireID(&in) != 0 {
-		return apiError(http.StatusBadRequest, "ValidationError", k.name+"Id must be 0 for a new "+strings.ToLower(k.name))
-	}
-	v, msg := k.create(e, st, p, &in)
-	if msg != "" {
-		return apiError(http.StatusBadRequest, "ValidationError", msg)
-	}
-	return http.StatusOK, k.wire(e, t, st, v, timesFor(r))
-}
-
-func (k *entityKind[T, W]) servePut(e *Emulator, r *http.Request, t *Tenant, st *tenantStore, p apiPrincipal) (int, any) {
-	id, ok := pathID(r)
-	old := k.load(st, id)
-	if !ok || old == nil {
-		return k.notFound(r.PathValue("id"))
-	}
-	var in W
-	if msg := decodeBody(r, &in); msg != "" {
-		return apiError(http.StatusBadRequest, "BadRequest", msg)
-	}
-	if wid := k.wireID(&in); wid != 0 && wid != id {
-		return apiError(http.StatusBadRequest, "ValidationError", k.name+"Id in the body does not match the URL")
-	}
-	v, msg := k.change(e, st, p, old, &in)
-	if msg != "" {
-		return apiError(http.StatusBadRequest, "ValidationError", msg)
-	}
-	return http.StatusOK, k.wire(e, t, st, v, timesFor(r))
-}
-
-func (k *entityKind[T, W]) serveDelete(e *Emulator, r *http.Request, _ *Tenant, st *tenantStore, _ apiPrincipal) (int, any) {
-	id, ok := pathID(r)
-	if !ok || !k.remove(st, id) {
-		return k.notFound(r.PathValue("id"))
-	}
-	return http.StatusNoContent, nil
-}
-
-func (k *entityKind[T, W]) serveList(e *Emulator, r *http.Request, t *Tenant, st *tenantStore, _ apiPrincipal) (int, any) {
-	rows, cols, key := k.list(e, st, timesFor(r))
-	return odataList(r, e.tenantEndpointLocked(t.ContextIdentifier)+"/api/v1/"+k.name, strings.ToLower(k.name),
-		rows, cols, key, e.pageSize())
-}
-
-// contactKind is the Contact entity (a company).
-var contactKind = &entityKind[Contact, wireContact]{
-	name:    "Contact",
-	wireID:  func(w *wireContact) int { return w.ContactId },
-	blank:   func(p apiPrincipal) *Contact { return &Contact{AssociateID: p.associateID, CountryID: 578} },
-	fresh:   func(p apiPrincipal) *Contact { return &Contact{AssociateID: p.associateID} },
-	load:    (*tenantStore).contact,
-	insert:  (*tenantStore).insertContact,
-	replace: (*tenantStore).updateContact,
-	remove:  (*tenantStore).deleteContact,
-	fromWire: func(_ *tenantStore, in *wireContact, c *Contact) string {
-		return contactFromWire(in, c)
-	},
-	stamp: func(c *Contact, by int, at time.Time, created bool) {
-		if created {
-			c.CreatedBy, c.Created = by, at.UTC()
-			return
-		}
-		c.UpdatedBy, c.Updated = by, at
-	},
-	wire: func(e *Emulator, t *Tenant, _ *tenantStore, c *Contact, wt wireTimes) wireContact {
-		return e.contactWireLocked(t, c, wt)
-	},
-	list: func(e *Emulator, st *tenantStore, wt wireTimes) ([]*Contact, []odataColumn[*Contact], func(*Contact) int) {
-		return st.contactList(), e.contactColumnsLocked(wt), func(c *Contact) int { return c.ContactID }
-	},
-}
-
-// personKind is the Person entity (a contact person).
-var personKind = &entityKind[Person, wirePerson]{
-	name:   "Person",
-	wireID: func(w *wirePerson) int { return w.PersonId },
-	blank:  func(p apiPrincipal) *Person { return &Person{AssociateID: p.associateID} },
-	fresh:  func(p apiPrincipal) *Person { return &Person{AssociateID: p.associateID} },
-	load: func(st *tenantStore, id int) *Person {
-		if p := st.person(id); p != nil {
-			c := *p
-			return &c
-		}
-		return nil
-	},
-	insert: (*tenantStore).insertPerson,
-	replace: func(st *tenantStore, p *Person) {
-		if old := st.person(p.PersonID); old != nil {
-			*old = *p
-		}
-	},
-	remove: func(st *tenantStore, id int) bool {
-		i, ok := st.personIndex(id)
-		if ok {
-			st.people.persons = slices.Delete(st.people.persons, i, i+1)
-		}
-		return ok
-	},
-	fromWire: personFromWire,
-	stamp: func(p *Person, by int, at time.Time, created bool) {
-		if created {
-			p.CreatedBy, p.Created = by, at
-			return
-		}
-		p.UpdatedBy, p.Updated = by, at
-	},
-	wire: func(e *Emulator, t *Tenant, st *tenantStore, p *Person, wt wireTimes) wirePerson {
-		return e.personWireLocked(t, st, p, wt)
-	},
-	list: func(e *Emulator, st *tenantStore, wt wireTimes) ([]*Person, []odataColumn[*Person], func(*Person) int) {
-		return st.personList(), e.personColumnsLocked(st, wt), func(p *Person) int { return p.PersonID }
-	},
-}
-
-// contactFromWire validates an incoming ContactEntity and copies it onto c.
-func contactFromWire(in *wireContact, c *Contact) string {
-	name := strings.TrimSpace(in.Name)
-	switch {
-	case name == "":
-		return "Name is required"
-	case len(in.Name) > 255:
-		return "Name is longer than 255 characters"
-	}
-	c.Name, c.Department, c.OrgNr = in.Name, in.Department, in.OrgNr
-	c.Number1, c.Number2, c.Description = in.Number1, in.Number2, in.Description
-	c.Emails, c.Phones, c.URLs = values(in.Emails), values(in.Phones), values(in.Urls)
-	if in.Category != nil {
-		c.CategoryID = in.Category.Id
-	}
-	if in.Business != nil {
-		c.BusinessID = in.Business.Id
-	}
-	if in.Country != nil {
-		c.CountryID = in.Country.CountryId
-	}
-	if in.Associate != nil {
-		c.AssociateID = in.Associate.AssociateId
-	}
-	return ""
-}
-
-// insertContact stores a new company, giving it the next id when it has
-// none (c.ContactID is set); an id that is taken is the caller's error.
-func (st *tenantStore) insertContact(c *Contact) {
-	if c.ContactID == 0 {
-		st.nextContact++
-		c.ContactID = st.nextContact
-	} else if c.ContactID > st.nextContact {
-		st.nextContact = c.ContactID
-	}
-	i, _ := st.contactIndex(c.ContactID)
-	st.contacts = slices.Insert(st.contacts, i, packContact(c))
-}
-
-func personFromWire(st *tenantStore, in *wirePerson, p *Person) string {
-	switch {
-	case strings.TrimSpace(in.Firstname) == "" && strings.TrimSpace(in.Lastname) == "":
-		return "Firstname or Lastname is required"
-	case len(in.Firstname) > 50 || len(in.Lastname) > 50 || len(in.MiddleName) > 50:
-		return "a name is longer than 50 characters"
-	}
-	if in.Contact != nil && in.Contact.ContactId != 0 {
-		if _, ok := st.contactIndex(in.Contact.ContactId); !ok {
-			return "Contact " + strconv.Itoa(in.Contact.ContactId) + " does not exist"
-		}
-		p.ContactID = in.Contact.ContactId
-	} else {
-		p.ContactID = 0
-	}
-	p.Firstname, p.MiddleName, p.Lastname = in.Firstname, in.MiddleName, in.Lastname
-	p.Mrmrs, p.Title, p.Description = in.Mrmrs, in.Title, in.Description
-	p.Emails, p.Phones = values(in.Emails), values(in.OfficePhones)
-	if in.Associate != nil {
-		p.AssociateID = in.Associate.AssociateId
-	}
-	return ""
-}
-
-func (st *tenantStore) insertPerson(p *Person) {
-	if st.people == nil {
-		st.people = &personStore{}
-	}
-	ps := st.people
-	if p.PersonID == 0 {
-		ps.next++
-		p.PersonID = ps.next
-	} else if p.PersonID > ps.next {
-		ps.next = p.PersonID
-	}
-	i, _ := st.personIndex(p.PersonID)
-	ps.persons = slices.Insert(ps.persons, i, p)
-}
-
-// ---- accessors for tests ----
-
-// Contacts returns a copy of the tenant's companies, by id.
-func (e *Emulator) Contacts(contextID string) []Contact {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	st := e.tenant.stores[strings.ToLower(contextID)]
-	if st == nil {
-		return nil
-	}
-	out := make([]Contact, len(st.contacts))
-	for i := range st.contacts {
-		out[i] = *st.contacts[i].unpack()
-	}
-	return out
-}
-
-// Persons returns a copy of the tenant's persons, by id.
-func (e *Emulator) Persons(contextID string) []Person {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	st := e.tenant.stores[strings.ToLower(contextID)]
-	if st == nil {
-		return nil
-	}
-	out := make([]Person, len(st.personList()))
-	for i, p := range st.personList() {
-		out[i] = *p
-		out[i].Emails = append([]string(nil), p.Emails...)
-		out[i].Phones = append([]string(nil), p.Phones...)
-	}
-	return out
-}
-
-// AddContact stores a company in the tenant directly (no request is
-// made), for tests that need data to read. A zero ContactID is assigned,
-// a zero Created is now; it returns what was stored.
-func (e *Emulator) AddContact(contextID string, c Contact) (Contact, error) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	t := e.tenants[strings.ToLower(contextID)]
-	if t == nil {
-		return Contact{}, fmt.Errorf("superidtest: unknown tenant %q", contextID)
-	}
-	st := e.storeLocked(t)
-	if _, taken := st.contactIndex(c.ContactID); c.ContactID < 0 || c.ContactID > math.MaxInt32 || taken {
-		return Contact{}, fmt.Errorf("superidtest: contact id %d is taken, negative or over 2^31-1", c.ContactID)
-	}
-	if c.Created.IsZero() {
-		c.Created = e.now().UTC()
-	}
-	cc := c
-	st.insertContact(&cc)
-	return cc, nil
-}
-
-// AddPerson stores a person in the tenant directly, like AddContact.
-func (e *Emulator) AddPerson(contextID string, p Person) (Person, error) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	t := e.tenants[strings.ToLower(contextID)]
-	if t == nil {
-		return Person{}, fmt.Errorf("superidtest: unknown tenant %q", contextID)
-	}
-	st := e.storeLocked(t)
-	if p.PersonID < 0 || st.person(p.PersonID) != nil {
-		return Person{}, fmt.Errorf("superidtest: person id %d is taken or negative", p.PersonID)
-	}
-	if p.Created.IsZero() {
-		p.Created = e.now()
-	}
-	// The store keeps its own slices, neither the caller's nor those of
-	// the value returned.
-	pp := p
-	pp.Emails, pp.Phones = slices.Clone(p.Emails), slices.Clone(p.Phones)
-	st.insertPerson(&pp)
-	p.PersonID = pp.PersonID
-	return p, nil
 }

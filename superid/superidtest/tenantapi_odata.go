@@ -99,7 +99,7 @@ func odataList[T any](r *http.Request, self, entity string, rows []T, cols []oda
 	for _, c := range cols {
 		byName[strings.ToLower(c.name)] = c
 	}
-	bad := func(msg string) (int, any) { return apiError(http.StatusBadRequest, "ODataError", msg) }
+	bad := func(msg string) (int, any) { return apiError(http.StatusBadRequest, msg) }
 
 	sel := cols
 	if s := strings.TrimSpace(q["$select"]); s != "" {

@@ -1,0 +1,4 @@
+package systemuser
+
+// The limits the external tests check against.
+const MaxJWT = maxJWT
