@@ -341,8 +341,14 @@ func (c *Client) do(ctx context.Context, method string, ref *url.URL, body []byt
 func (c *Client) transport(cfg Config) (hc, once *retryablehttp.Client) {
 	name := c.ctxID
 	if name == "" {
-		first, _, _ := strings.Cut(strings.TrimPrefix(c.base.Path, "/"), "/")
-		if name = first; !validContextID(first) {
+		// The tenant of a fixed BaseURL is the last context identifier in
+		// its path (/Cust12345/api/, behind any prefix).
+		for seg := range strings.SplitSeq(c.base.Path, "/") {
+			if validContextID(seg) {
+				name = seg
+			}
+		}
+		if name == "" {
 			name = httpx.RedactURL(c.base)
 		}
 	}
