@@ -79,8 +79,12 @@ type StateChange struct {
 
 // notification is the JSON body SuperOffice posts.
 type notification struct {
-	StateChange
-	Token string
+	ChangeType        *ChangeType // nil: missing
+	ContextIdentifier string
+	VersionName       string
+	FileVersion       string
+	PublicEndpoint    string
+	Token             string
 }
 
 // StateChangeConfig configures a StateChangeHandler.
@@ -265,8 +269,10 @@ func (h *StateChangeHandler) verify(r *http.Request) (*StateChange, int, error) 
 		return nil, http.StatusBadRequest, errors.New("tenant: state change: the body is not a notification: " + err.Error())
 	}
 	switch {
-	case n.Type < ChangeUpgrade || n.Type > ChangeMove:
-		return nil, http.StatusBadRequest, fmt.Errorf("tenant: state change: unknown %v", n.Type)
+	case n.ChangeType == nil:
+		return nil, http.StatusBadRequest, errors.New("tenant: state change: no ChangeType")
+	case *n.ChangeType < ChangeUpgrade || *n.ChangeType > ChangeMove:
+		return nil, http.StatusBadRequest, fmt.Errorf("tenant: state change: unknown %v", *n.ChangeType)
 	case !validContextID(n.ContextIdentifier):
 		return nil, http.StatusBadRequest, fmt.Errorf("tenant: state change: ContextIdentifier %.40q is not Cust followed by digits", n.ContextIdentifier)
 	case n.Token == "":
@@ -281,9 +287,14 @@ func (h *StateChangeHandler) verify(r *http.Request) (*StateChange, int, error) 
 			return nil, http.StatusUnauthorized, fmt.Errorf("tenant: state change: the token is for another tenant than %s", n.ContextIdentifier)
 		}
 	}
-	c := n.StateChange
-	c.Expiry = claims.ExpiresAt.Time // required by the parser
-	return &c, http.StatusOK, nil
+	return &StateChange{
+		Type:              *n.ChangeType,
+		ContextIdentifier: n.ContextIdentifier,
+		VersionName:       n.VersionName,
+		FileVersion:       n.FileVersion,
+		PublicEndpoint:    n.PublicEndpoint,
+		Expiry:            claims.ExpiresAt.Time, // required by the parser
+	}, http.StatusOK, nil
 }
 
 // Apply updates the resolver's cache for a tenant status change, as

@@ -225,6 +225,7 @@ func TestStateChangeRefused(t *testing.T) {
 		{"GET", http.MethodGet, "", http.StatusMethodNotAllowed},
 		{"not JSON", http.MethodPost, "ChangeType=5", http.StatusBadRequest},
 		{"unknown ChangeType", http.MethodPost, body(9, testCtx, good), http.StatusBadRequest},
+		{"no ChangeType", http.MethodPost, `{"ContextIdentifier":"` + testCtx + `","Token":"` + good + `"}`, http.StatusBadRequest},
 		{"unknown ChangeType name", http.MethodPost, body("Explode", testCtx, good), http.StatusBadRequest},
 		{"bad context identifier", http.MethodPost, body(2, "Cust12345/../x", good), http.StatusBadRequest},
 		{"no token", http.MethodPost, body(2, testCtx, ""), http.StatusUnauthorized},

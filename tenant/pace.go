@@ -182,50 +182,45 @@ func (p *Pacer) wait(ctx context.Context, key string) (func(), error) {
 	for {
 		now := time.Now()
 		t.mu.Lock()
-		var d time.Duration
-		if now.Before(t.paused) {
-			d = t.paused.Sub(now)
-		} else if t.lim != nil {
+		if now.Before(t.paused) { // a Retry-After holds the tenant (MaxPause)
+			d := t.paused.Sub(now)
+			t.mu.Unlock()
+			if err := sleep(ctx, d); err != nil {
+				done()
+				return nil, err
+			}
+			continue
+		}
+		var r *rate.Reservation
+		if t.lim != nil {
 			if !t.slowTill.IsZero() && !now.Before(t.slowTill) {
 				// A minute without throttling: back to the full pace,
 				// with the burst a quiet minute would have filled.
 				t.lim = rate.NewLimiter(p.rate, p.burst)
 				t.slowTill = time.Time{}
 			}
-			r := t.lim.ReserveN(now, 1)
-			d = r.DelayFrom(now)
-			if d > 0 {
-				// Hold the turn only while waiting for it; a caller that
-				// leaves gives it back.
-				defer func() {
-					if ctx.Err() != nil {
-						r.CancelAt(time.Now())
-					}
-				}()
-			}
+			r = t.lim.ReserveN(now, 1)
 		}
-		if d <= 0 {
-			t.last = now
-			t.mu.Unlock()
+		t.last = now
+		t.mu.Unlock()
+		if r == nil {
 			return done, nil
 		}
-		paused := now.Before(t.paused)
-		t.mu.Unlock()
-		if err := sleep(ctx, d); err != nil {
+		if err := sleep(ctx, r.DelayFrom(now)); err != nil {
+			// A caller that leaves gives its turn back.
+			r.CancelAt(time.Now())
 			done()
 			return nil, err
 		}
-		if !paused {
-			t.mu.Lock()
-			t.last = time.Now()
-			t.mu.Unlock()
-			return done, nil
-		}
+		return done, nil
 	}
 }
 
 // sleep waits d, or until ctx ends.
 func sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return nil
+	}
 	tm := time.NewTimer(d)
 	defer tm.Stop()
 	select {
