@@ -160,24 +160,32 @@ func (p *Pacer) sweepLocked() {
 	p.sweepAt = max(1024, 2*len(p.tenants))
 }
 
-// wait waits for key's turn and returns the function that ends the call;
-// or ctx's error, when ctx ends first.
-func (p *Pacer) wait(ctx context.Context, key string) (func(), error) {
-	t := p.tenant(key)
-	done := func() {
-		t.mu.Lock()
-		t.busy--
-		t.mu.Unlock()
+// done ends a call that wait let start.
+func (t *pace) done() {
+	if t.sem != nil {
+		<-t.sem
 	}
+	t.untrack()
+}
+
+// untrack ends a call that was counted as busy by Pacer.tenant.
+func (t *pace) untrack() {
+	t.mu.Lock()
+	t.busy--
+	t.mu.Unlock()
+}
+
+// wait waits for key's turn and returns the tenant's state, whose done
+// ends the call; or ctx's error, when ctx ends first.
+func (p *Pacer) wait(ctx context.Context, key string) (*pace, error) {
+	t := p.tenant(key)
 	if t.sem != nil {
 		select {
 		case t.sem <- struct{}{}:
 		case <-ctx.Done():
-			done()
+			t.untrack()
 			return nil, ctx.Err()
 		}
-		untracked := done
-		done = func() { <-t.sem; untracked() }
 	}
 	for {
 		now := time.Now()
@@ -186,7 +194,7 @@ func (p *Pacer) wait(ctx context.Context, key string) (func(), error) {
 			d := t.paused.Sub(now)
 			t.mu.Unlock()
 			if err := sleep(ctx, d); err != nil {
-				done()
+				t.done()
 				return nil, err
 			}
 			continue
@@ -204,15 +212,15 @@ func (p *Pacer) wait(ctx context.Context, key string) (func(), error) {
 		t.last = now
 		t.mu.Unlock()
 		if r == nil {
-			return done, nil
+			return t, nil
 		}
 		if err := sleep(ctx, r.DelayFrom(now)); err != nil {
 			// A caller that leaves gives its turn back.
 			r.CancelAt(time.Now())
-			done()
+			t.done()
 			return nil, err
 		}
-		return done, nil
+		return t, nil
 	}
 }
 
@@ -269,14 +277,14 @@ type pacedTransport struct {
 
 func (t *pacedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if t.pacer != nil {
-		done, err := t.pacer.wait(req.Context(), t.key)
+		tp, err := t.pacer.wait(req.Context(), t.key)
 		if err != nil {
 			if req.Body != nil {
 				_ = req.Body.Close() // as a RoundTripper must
 			}
 			return nil, err
 		}
-		defer done()
+		defer tp.done()
 	}
 	t.meter.inc(countCall)
 	base := t.base
