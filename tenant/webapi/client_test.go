@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"testing"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/go-superoffice/superoffice/tenant"
 )
 
@@ -14,8 +16,6 @@ func newTestClient(t *testing.T, baseURL string, hc *http.Client) *tenant.Client
 	t.Helper()
 	c, err := tenant.New(tenant.Config{BaseURL: baseURL, HTTPClient: hc, Retry: tenant.RetryPolicy{MaxRetries: -1},
 		Pacer: tenant.NewPacer(tenant.PacerConfig{Rate: tenant.Unlimited, MaxConcurrent: -1})})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return c
 }
