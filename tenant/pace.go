@@ -33,9 +33,9 @@ const slowFor = time.Minute
 // PacerConfig configures a Pacer. Its zero value paces as SuperOffice's
 // checklist asks.
 type PacerConfig struct {
-	// Rate is how many calls per second each tenant gets; 0 means
-	// DefaultRate, Unlimited turns the rate limit off (the concurrency cap
-	// stays, unless MaxConcurrent is negative).
+	// Rate is how many calls per second each tenant gets; 0 (or a
+	// negative rate) means DefaultRate, Unlimited turns the rate limit off
+	// (the concurrency cap stays, unless MaxConcurrent is negative).
 	Rate float64
 	// Burst is how many calls may go at once after a quiet spell; 0 means
 	// one second's worth (Rate), and it is never more than that, so that
