@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/semaphore"
 	"golang.org/x/time/rate"
 
 	"github.com/go-superoffice/superoffice/internal/httpx"
@@ -79,7 +80,10 @@ type Pacer struct {
 // pace is one tenant's pacing state.
 type pace struct {
 	lim *rate.Limiter // nil: no rate limit
-	sem chan struct{} // nil: no concurrency cap
+	// sem caps the calls under way; nil: no cap. A semaphore.Weighted
+	// keeps no channel between waits, so a process-wide Pacer also serves
+	// tests that run in synctest bubbles, one after the other.
+	sem *semaphore.Weighted
 
 	mu       sync.Mutex
 	busy     int       // calls under way or waiting
@@ -134,7 +138,7 @@ func (p *Pacer) tenant(key string) *pace {
 			t.lim = rate.NewLimiter(p.rate, p.burst)
 		}
 		if p.conc > 0 {
-			t.sem = make(chan struct{}, p.conc)
+			t.sem = semaphore.NewWeighted(int64(p.conc))
 		}
 		p.tenants[key] = t
 	}
@@ -163,7 +167,7 @@ func (p *Pacer) sweepLocked() {
 // done ends a call that wait let start.
 func (t *pace) done() {
 	if t.sem != nil {
-		<-t.sem
+		t.sem.Release(1)
 	}
 	t.untrack()
 }
@@ -180,11 +184,9 @@ func (t *pace) untrack() {
 func (p *Pacer) wait(ctx context.Context, key string) (*pace, error) {
 	t := p.tenant(key)
 	if t.sem != nil {
-		select {
-		case t.sem <- struct{}{}:
-		case <-ctx.Done():
+		if err := t.sem.Acquire(ctx, 1); err != nil {
 			t.untrack()
-			return nil, ctx.Err()
+			return nil, err
 		}
 	}
 	for {
