@@ -53,6 +53,9 @@ func newGetBench(t testing.TB) *getBench {
 		Environment: superid.Environment(srv.URL),
 		Credentials: tenant.SystemUser(fixedTicket(benchTicket), testSecret),
 		HTTPClient:  hc,
+		// Unpaced: this measures the client's own cost, not SuperOffice's
+		// 10 calls per second.
+		Pacer: unpaced,
 	})
 	require.NoError(t, err)
 	return &getBench{api: webapi.New(c), hc: hc, url: srv.URL + "/Cust12345/api/v1/Contact/42", size: len(body)}

@@ -71,6 +71,15 @@ type Config struct {
 	// a POST or other request marked Idempotent) on connection errors,
 	// 429 and 5xx.
 	Retry RetryPolicy
+	// Pacer paces the calls to the tenant, retries included (see Pacer).
+	// Every Client of one tenant must share it: nil means one Pacer the
+	// whole process shares, with PacerConfig's defaults (10 calls per
+	// second and 10 under way per tenant). To turn pacing off, give a
+	// Pacer made with Rate Unlimited and a negative MaxConcurrent.
+	Pacer *Pacer
+	// Meter counts the calls to the tenant (see Meter); nil counts
+	// nothing.
+	Meter *Meter
 }
 
 // Client calls one tenant's REST web API. Create it with New; it is safe
@@ -85,6 +94,7 @@ type Client struct {
 	once     *retryablehttp.Client // sends once: requests not safe to repeat
 	logger   *slog.Logger
 	static   http.Header // headers every request carries
+	meter    *meterEntry // nil: not counted
 }
 
 // New validates cfg and returns a client; it does no I/O.
@@ -92,9 +102,10 @@ func New(cfg Config) (*Client, error) {
 	c := &Client{
 		creds:  cfg.Credentials,
 		logger: cfg.Logger,
-		hc:     httpx.NewClient(cfg.HTTPClient, cfg.Logger, cfg.Retry),
-		once:   httpx.NewClient(cfg.HTTPClient, cfg.Logger, RetryPolicy{MaxRetries: -1}),
 		static: http.Header{"User-Agent": {userAgent}},
+	}
+	if cfg.Pacer != nil && cfg.Pacer.tenants == nil {
+		return nil, errors.New("tenant: Config.Pacer was not created with NewPacer")
 	}
 	switch cr := cfg.Credentials.(type) {
 	case *systemUserCreds:
@@ -158,6 +169,7 @@ func New(cfg Config) (*Client, error) {
 		}
 		c.base = u
 	}
+	c.hc, c.once = c.transport(cfg)
 	for k, v := range map[string]string{"SO-Language": cfg.Language, "SO-Culture": cfg.Culture, "SO-TimeZone": cfg.TimeZone} {
 		if v = strings.TrimSpace(v); v != "" {
 			c.static.Set(k, v)
@@ -284,10 +296,12 @@ func (c *Client) do(ctx context.Context, method string, ref *url.URL, body []byt
 		case s == http.StatusUnauthorized && !authRetried && c.creds != nil && c.creds.Refresh(sent):
 			authRetried = true
 			drainClose(resp)
+			c.meter.inc(countRetry)
 			continue
 		case s == http.StatusMisdirectedRequest && !moveRetried && c.resolver != nil:
 			moveRetried = true
 			drainClose(resp)
+			c.meter.inc(countRetry)
 			c.forgetState()
 			continue
 		default:
@@ -302,6 +316,54 @@ func (c *Client) do(ctx context.Context, method string, ref *url.URL, body []byt
 			return u, e
 		}
 	}
+}
+
+// transport returns the retrying and the send-once HTTP clients, both
+// over cfg.HTTPClient's transport wrapped to pace (Config.Pacer) and
+// count (Config.Meter) every request to the tenant, each retry included.
+func (c *Client) transport(cfg Config) (hc, once *retryablehttp.Client) {
+	name := c.ctxID
+	if name == "" {
+		// The tenant of a fixed BaseURL is the last context identifier in
+		// its path (/Cust12345/api/, behind any prefix).
+		for seg := range strings.SplitSeq(c.base.Path, "/") {
+			if validContextID(seg) {
+				name = seg
+			}
+		}
+		if name == "" {
+			name = httpx.RedactURL(c.base)
+		}
+	}
+	c.meter = cfg.Meter.entry(name)
+	pacer := cfg.Pacer
+	switch {
+	case pacer == nil:
+		pacer = defaultPacer
+	case pacer.rate == 0 && pacer.conc == 0:
+		pacer = nil // pacing turned off
+	}
+	// A tenant is its context identifier within its environment; without
+	// one (no credentials), within its host.
+	scope := string(c.env)
+	if scope == "" {
+		scope = hostKey(c.base)
+	}
+	base := &http.Client{Timeout: 30 * time.Second}
+	if cfg.HTTPClient != nil {
+		cp := *cfg.HTTPClient
+		base = &cp
+	}
+	base.Transport = &pacedTransport{base: base.Transport, pacer: pacer, key: scope + " " + strings.ToLower(name), meter: c.meter}
+	hc = httpx.NewClient(base, cfg.Logger, cfg.Retry)
+	if c.meter != nil {
+		hc.RequestLogHook = func(_ retryablehttp.Logger, _ *http.Request, attempt int) {
+			if attempt > 0 {
+				c.meter.inc(countRetry)
+			}
+		}
+	}
+	return hc, httpx.NewClient(base, cfg.Logger, RetryPolicy{MaxRetries: -1})
 }
 
 // forgetState drops the resolver's cached state of the client's tenant.
@@ -429,6 +491,7 @@ func (c *Client) send(ctx context.Context, method string, u *url.URL, body []byt
 		if err := c.creds.Authorize(ctx, h); err != nil {
 			return nil, nil, &Error{Method: method, URL: httpx.RedactURL(u), cause: err}
 		}
+		c.meter.credentials(h.Get("Authorization"))
 	}
 	var start time.Time
 	logging := c.logger != nil && c.logger.Enabled(ctx, slog.LevelDebug)

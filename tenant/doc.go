@@ -137,6 +137,53 @@
 // retried after no answer or a 5xx may find that its first attempt deleted
 // the entity: it returns ErrNotFound, as for one that never was.
 //
+// # Pacing
+//
+// SuperOffice's custom-app checklist allows no more than 10 API calls per
+// second, and SuperOffice may throttle apps. A Client paces its calls per
+// tenant through a Pacer: 10 calls per second with a burst of 10, and at
+// most 10 under way, per tenant, retries included. A caller waits for its
+// turn and never gets an error for it, unless its ctx ends. After a 429,
+// or a 503 with Retry-After, that tenant alone gets half its rate, one
+// call at a time, until a minute passes without another. A job that makes
+// 50 calls to one tenant takes at least 4 seconds; a service that makes a
+// few calls to each of thousands of tenants is not slowed.
+//
+// The pace is kept per tenant, not per Client, so every Client of one
+// tenant must share a Pacer: Config.Pacer nil uses one for the whole
+// process; PacerConfig sets other limits; Rate Unlimited with a negative
+// MaxConcurrent turns pacing off, for a test that makes many calls.
+//
+// # Tenant status notifications
+//
+// SuperOffice POSTs a notification to the app's state change URL when a
+// tenant is upgraded, restored, suspended, resumed, deleted or moved. A
+// StateChangeHandler mounted there verifies it (the token signed by the
+// environment's SuperID, its issuer, its expiry, its tenant), updates the
+// Resolver (a moved tenant's next call asks the state API instead of
+// meeting a 421 at the old host; a suspended or deleted one's fails at
+// once with ErrTenantNotRunning) and hands the StateChange to the app.
+// Resolver.Apply does the same for a change that another instance of the
+// service received.
+//
+// # Observing calls
+//
+// Every request to a tenant, each retry included, goes through
+// Config.HTTPClient's Transport, which makes it the place for tracing:
+// OpenTelemetry's otelhttp.NewTransport (go.opentelemetry.io/contrib/
+// instrumentation/net/http/otelhttp) wraps it without this module
+// depending on OpenTelemetry, and sees each attempt with its method, URL,
+// status and duration (see Example_observability). The credentials are
+// set before the transport is called: a tracer that records headers must
+// leave Authorization and SO-AppToken out. A Resolver's state requests go
+// through ResolverConfig.HTTPClient the same way.
+//
+// A Meter counts calls, retries, 429s, credential exchanges and state
+// lookups per tenant, for every Client and Resolver given it
+// (Config.Meter, ResolverConfig.Meter). Read it with Tenant, All or
+// Total, or publish it with expvar (a Meter is an expvar.Var). It holds
+// counts and context identifiers only: no URL, query or credential.
+//
 // # Testing your code
 //
 // The emulator in superid/superidtest serves the state API and a tenant

@@ -109,6 +109,9 @@ type ResolverConfig struct {
 	// Retry bounds retries of the state request; zero values pick the
 	// defaults.
 	Retry RetryPolicy
+	// Meter counts the state requests per tenant (Counters.StateLookups);
+	// nil counts nothing.
+	Meter *Meter
 }
 
 // Defaults for the zero values of ResolverConfig.
@@ -133,6 +136,7 @@ type Resolver struct {
 	maxTTL time.Duration // for a running tenant
 	offTTL time.Duration // for one that is not running
 	lookup time.Duration // LookupTimeout
+	meter  *Meter
 
 	flights flight.Group[*resolved] // lookups under way, by key
 
@@ -161,6 +165,7 @@ func NewResolver(cfg ResolverConfig) (*Resolver, error) {
 		logger: cfg.Logger,
 		now:    cfg.Now,
 		minTTL: cfg.MinTTL,
+		meter:  cfg.Meter,
 		cache:  map[string]*resolved{},
 	}
 	if r.now == nil {
@@ -371,6 +376,7 @@ func (r *Resolver) Lookup(ctx context.Context, contextID string) (*State, error)
 	}
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", userAgent)
+	r.meter.entry(contextID).inc(countStateLookup)
 	resp, err := r.hc.Do(req)
 	if err != nil {
 		return nil, &Error{Method: http.MethodGet, URL: u, cause: err}

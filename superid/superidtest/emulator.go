@@ -70,6 +70,8 @@ type Emulator struct {
 	log      []Request // a ring of at most logLimit entries
 	logNext  int       // once the ring is full, the oldest entry: the next overwritten
 	counts   map[Endpoint]int
+	push     map[string]pushTarget // state change URLs by client id (statepush.go)
+	pushed   []Notification
 
 	login  loginState
 	sys    systemUserState

@@ -202,15 +202,22 @@ func (e *Emulator) RevokeApproval(contextID, clientID string) {
 }
 
 // SetTenantState changes a tenant's state (Running, OnlineMaintenance,
-// OfflineMaintenance, Suspended, Deleted, MigrationPending...).
+// OfflineMaintenance, Suspended, Deleted, MigrationPending...). Suspended,
+// Deleted, and Running after Suspended notify the apps' state change URLs
+// (see SetStateChangeURL) before it returns.
 func (e *Emulator) SetTenantState(contextID, state string) error {
 	e.mu.Lock()
-	defer e.mu.Unlock()
 	t := e.tenants[strings.ToLower(contextID)]
 	if t == nil {
+		e.mu.Unlock()
 		return fmt.Errorf("superidtest: unknown tenant %q", contextID)
 	}
+	old := t.State
 	t.State = state
+	e.mu.Unlock()
+	if change, ok := stateChangeFor(old, state); ok {
+		return e.NotifyStateChange(contextID, change)
+	}
 	return nil
 }
 

@@ -49,8 +49,15 @@ func (e *Emulator) serveTenantState(w http.ResponseWriter, r *http.Request) {
 // (127.0.0.1 <-> localhost, same port), as SuperOffice moves tenants between
 // clusters: the state API then names the new host, and tenant API requests
 // that still arrive on the old one are answered 421 Misdirected Request.
-// Moving again moves it back. It works only for loopback roots.
-func (e *Emulator) MoveTenant(contextID string) error {
+// Moving again moves it back. It works only for loopback roots. A move
+// notifies the apps' state change URLs (see SetStateChangeURL) before it
+// returns.
+func (e *Emulator) MoveTenant(contextID string) (err error) {
+	defer func() { // after the unlock below
+		if err == nil {
+			err = e.NotifyStateChange(contextID, StateChangeMove)
+		}
+	}()
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	t := e.tenants[strings.ToLower(contextID)]
