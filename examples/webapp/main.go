@@ -27,6 +27,18 @@
 // tenant's webhook secret derives from the seal key (see webhooks.go): no
 // secret to configure, and none is logged. In local mode the emulator runs
 // in this process and delivers to the app's own listener.
+//
+// SuperOffice POSTs tenant status notifications (a tenant was moved,
+// upgraded, restored, suspended, resumed or deleted) to the app's state
+// change URL, the redirect URL's origin followed by /superoffice/state
+// (https://app.example.com/superoffice/state, say). With SuperOffice Online
+// the partner registers that URL as the app's state change URL in the
+// developer portal; in local mode the app registers it with the emulator.
+// The app verifies each notification's token with SuperID's keys and
+// writes the change to the store, where the console's next run for the
+// tenant finds it: after a move it asks where the tenant now lives and
+// goes straight there, after a suspension or deletion it waits without a
+// request.
 package main
 
 import (
@@ -205,6 +217,11 @@ func startEmulator(ctx context.Context, cfg *config.Config, addr string, st *sto
 	} else if n > 0 {
 		logger.Info("stored approvals restored in the emulator", "count", n)
 	}
+	// The emulator tells the app when a tenant moves, is suspended,
+	// resumed or deleted, as SuperOffice does at the state change URL.
+	if err := em.SetStateChangeURL(cfg.ClientID, stateChangeURL(cfg.RedirectURL), nil); err != nil {
+		return nil, fmt.Errorf("start the local emulator: %w", err)
+	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("start the local emulator: %w (is another webapp running?)", err)
@@ -212,6 +229,16 @@ func startEmulator(ctx context.Context, cfg *config.Config, addr string, st *sto
 	srv := httpServer(em)
 	go serve(srv, ln, logger)
 	return srv, nil
+}
+
+// stateChangeURL is the app's state change URL: the redirect URL's
+// origin followed by statePath.
+func stateChangeURL(redirectURL string) string {
+	u, err := url.Parse(redirectURL)
+	if err != nil {
+		return ""
+	}
+	return u.Scheme + "://" + u.Host + statePath
 }
 
 // httpServer serves h with every timeout set, so that a slow or idle

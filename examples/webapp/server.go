@@ -86,6 +86,8 @@ type Server struct {
 	// across requests so that a ticket is exchanged once and then reused.
 	flashes *flashes // actions' outcomes until shown
 	hooks   *webhooks
+	// state receives tenant status notifications at statePath.
+	state *tenant.StateChangeHandler
 
 	sysMu sync.Mutex
 	sys   map[string]*systemTenant
@@ -197,6 +199,9 @@ func NewServer(o Options) (*Server, error) {
 		cookieKey:   cookieKey,
 		loginCookie: loginCookieName(cfg.RedirectURL),
 	}
+	if s.state, err = s.newStateHandler(); err != nil {
+		return nil, fmt.Errorf("webapp: %w", err)
+	}
 	if s.handler, err = s.routes(); err != nil {
 		return nil, err
 	}
@@ -258,6 +263,8 @@ func (s *Server) routes() (_ http.Handler, err error) {
 	mux.HandleFunc("POST /actions/system-user", s.createWithSystemUser)
 	// Any method: the receiver answers all but POST with 405 itself.
 	mux.HandleFunc(webhookPath, s.receiveWebhook)
+	// Any method, as above: the handler answers all but POST with 405.
+	mux.Handle(statePath, s.state)
 	mux.Handle("GET /static/", staticHandler())
 	mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
 	mux.HandleFunc("/", s.notFound)
@@ -269,6 +276,8 @@ func (s *Server) routes() (_ http.Handler, err error) {
 	cop.AddInsecureBypassPattern("POST " + s.callbackPath())
 	// A delivery carries a signature, not a cookie: no browser can forge it.
 	cop.AddInsecureBypassPattern("POST " + webhookPath)
+	// So does a status notification: its token is signed by SuperID.
+	cop.AddInsecureBypassPattern("POST " + statePath)
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.renderError(w, r, http.StatusForbidden, "This form was sent from another site, so it was refused.", "")
 	}))
