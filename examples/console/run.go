@@ -108,7 +108,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	res, err := tenant.NewResolver(tenant.ResolverConfig{Environment: cfg.Environment, HTTPClient: hc, Logger: libLog})
+	// One Meter for the resolver and every tenant client: -v logs its
+	// totals after each cycle.
+	meter := tenant.NewMeter()
+	res, err := tenant.NewResolver(tenant.ResolverConfig{Environment: cfg.Environment, HTTPClient: hc, Logger: libLog, Meter: meter})
 	if err != nil {
 		return err
 	}
@@ -127,6 +130,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Grace:            max(o.grace, time.Millisecond),
 		Logger:           log,
 		ClientLogger:     libLog,
+		Meter:            meter,
 	})
 	if err != nil {
 		return err
@@ -149,6 +153,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			}
 			due.report(ctx)
 		}
+		if o.verbose || o.debug {
+			logCalls(log, meter)
+		}
 		stopProgress = watch(o, prog, w)
 	}
 	stopProgress = watch(o, prog, w)
@@ -163,6 +170,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = fmt.Errorf("%d tenant runs failed or deactivated their tenant; see the summary above", failed)
 	}
 	return err
+}
+
+// logCalls logs the meter's totals since the start: numbers only, no
+// tenant, URL or credential.
+func logCalls(log *slog.Logger, m *tenant.Meter) {
+	t := m.Total()
+	log.Info("calls so far", "calls", t.Calls, "retries", t.Retries, "rate_limited", t.RateLimited,
+		"exchanges", t.Exchanges, "state_lookups", t.StateLookups)
 }
 
 func watch(o *options, p *worker.Progress, w *worker.Worker) func() {

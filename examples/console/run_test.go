@@ -7,6 +7,8 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -190,5 +192,13 @@ func TestVerboseShowsEachTenantsOutcome(t *testing.T) {
 	assert.Equal(t, 2, strings.Count(logs, `result="created company SuperId-`), logs)
 	assert.Contains(t, logs, "active_tenants=2")
 	assert.NotContains(t, logs, "performing request", "-v logs the requests")
+	// The meter's totals after the cycle, numbers only (the pattern runs
+	// to the line's end: no tenant, URL or secret): two tenants, one
+	// exchange and one state lookup each.
+	calls := regexp.MustCompile(`msg="calls so far" calls=(\d+) retries=0 rate_limited=0 exchanges=2 state_lookups=2\n`).FindStringSubmatch(logs)
+	require.NotNil(t, calls, logs)
+	n, err := strconv.Atoi(calls[1])
+	require.NoError(t, err)
+	assert.GreaterOrEqual(t, n, 2, "each tenant's job calls its API")
 	assert.Contains(t, stdout.String(), "ok 2, failed 0")
 }

@@ -76,6 +76,11 @@ type Config struct {
 	// Logger receives one line per failed tenant (warn), per deactivated
 	// tenant (info) and per tenant at debug, never a secret; nil: silent.
 	Logger *slog.Logger
+	// Meter counts the tenant clients' calls, retries, 429s and credential
+	// exchanges per tenant; give the Resolver the same Meter
+	// (ResolverConfig.Meter) to count its state lookups too. Nil counts
+	// nothing.
+	Meter *tenant.Meter
 	// ClientLogger receives the tenant clients' lines (one per request at
 	// debug); nil: Logger.
 	ClientLogger *slog.Logger
@@ -408,6 +413,7 @@ func (w *Worker) runTenant(ctx context.Context, cl store.Claim, src *runTickets,
 		HTTPClient:        w.hc,
 		Logger:            w.clientLog,
 		Retry:             w.cfg.TenantRetry,
+		Meter:             w.cfg.Meter,
 	})
 	if err != nil {
 		return "", err
