@@ -5,8 +5,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-superoffice/superoffice/tenant"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/go-superoffice/superoffice/tenant"
 )
 
 // A tenant state stored with a run's end comes back with the next claim of any
@@ -95,3 +97,70 @@ func TestStateTravelsWithTheClaim(t *testing.T) {
 		require.Nil(t, claimOne(t, b, "b", later).State, "state after deactivation and re-approval")
 	})
 }
+
+// A status notification's change reaches the next claim: Suspend and
+// Delete store the tenant as not running until ttl from now, the other
+// changes clear the stored state, and another tenant is not touched.
+func TestApplyStateChange(t *testing.T) {
+	eachDB(t, func(t *testing.T, db *testDB) {
+		ctx := context.Background()
+		s := db.open(t)
+		mustUpsert(t, s, approval(1))
+		mustUpsert(t, s, approval(2))
+		now := db.clock.Now()
+		running := func(id string) {
+			t.Helper()
+			for _, c := range claimAll(t, s, "test", now) {
+				if c.ContextIdentifier == id {
+					c.State = &tenant.State{ContextIdentifier: id, State: tenant.StateRunning, IsRunning: true,
+						API: "https://sod2.superoffice.com/" + id + "/api", ValidUntil: now.Add(time.Hour)}
+					c.StateUntil = now.Add(time.Hour)
+				}
+				require.NoError(t, s.Release(ctx, c))
+			}
+		}
+		stateOf := func(id string) (*tenant.State, time.Time) {
+			t.Helper()
+			var st *tenant.State
+			var until time.Time
+			for _, c := range claimAll(t, s, "test", now) {
+				if c.ContextIdentifier == id {
+					st, until = c.State, c.StateUntil
+				}
+				require.NoError(t, s.Release(ctx, c))
+			}
+			return st, until
+		}
+		running("Cust00002")
+
+		for _, tc := range []struct {
+			change tenant.ChangeType
+			want   tenant.StateName
+		}{{tenant.ChangeSuspend, tenant.StateSuspended}, {tenant.ChangeDelete, tenant.StateDeleted}} {
+			running("Cust00001")
+			require.NoError(t, s.ApplyStateChange(ctx, &tenant.StateChange{Type: tc.change, ContextIdentifier: "cust00001"}, 3*time.Minute))
+			st, until := stateOf("Cust00001")
+			require.NotNil(t, st, tc.change.String())
+			assert.Equal(t, tc.want, st.State)
+			assert.False(t, st.Running())
+			assert.Empty(t, st.API)
+			assert.Equal(t, now.Add(3*time.Minute), until)
+			assert.Equal(t, until, st.ValidUntil.UTC())
+		}
+		for _, c := range []tenant.ChangeType{tenant.ChangeMove, tenant.ChangeUpgrade, tenant.ChangeBackupRestored, tenant.ChangeResume} {
+			running("Cust00001")
+			require.NoError(t, s.ApplyStateChange(ctx, &tenant.StateChange{Type: c, ContextIdentifier: "Cust00001"}, 0))
+			st, until := stateOf("Cust00001")
+			assert.Nil(t, st, "%s kept the state", c)
+			assert.Zero(t, until)
+		}
+		st, _ := stateOf("Cust00002")
+		assert.NotNil(t, st, "another tenant's state was changed")
+
+		assert.NoError(t, s.ApplyStateChange(ctx, &tenant.StateChange{Type: tenant.ChangeMove, ContextIdentifier: "Cust99999"}, 0), "an unknown tenant")
+		assert.ErrorIs(t, s.ApplyStateChange(ctx, &tenant.StateChange{Type: 9, ContextIdentifier: "Cust00001"}, 0), ErrInvalid)
+		assert.ErrorIs(t, s.ApplyStateChange(ctx, nil, 0), ErrInvalid)
+		assert.Error(t, s.ApplyStateChange(ctx, &tenant.StateChange{Type: tenant.ChangeMove}, 0), "no tenant")
+	})
+}
+
