@@ -163,4 +163,3 @@ func TestApplyStateChange(t *testing.T) {
 		assert.Error(t, s.ApplyStateChange(ctx, &tenant.StateChange{Type: tenant.ChangeMove}, 0), "no tenant")
 	})
 }
-
