@@ -13,21 +13,16 @@ import (
 
 	"github.com/go-superoffice/superoffice/examples/console/demo"
 	"github.com/go-superoffice/superoffice/examples/console/worker"
+	"github.com/go-superoffice/superoffice/examples/internal/store"
 	"github.com/go-superoffice/superoffice/superid/superidtest"
 	"github.com/go-superoffice/superoffice/tenant"
 )
 
-// After a Move notification, stored as the web app stores it
-// (store.ApplyStateChange), the moved tenant's next run asks the state API
-// first and goes straight to the new host: no request meets a 421 at the
-// old one. A tenant moved without a notification still pays that round
-// trip, which shows what the notification saves.
-func TestMoveNotificationSavesThe421(t *testing.T) {
-	const n = 3
-	sc := setup(t, sqliteDB(t), n, setupOpts{requestLog: true})
-	notified, silent, still := demo.ContextID(0), demo.ContextID(1), demo.ContextID(2)
-
-	// The web app's state change URL, as examples/webapp mounts it.
+// stateChangeURL serves the web app's state change handler as
+// examples/webapp mounts it (tenant.StateChangeHandler, whose OnChange
+// writes the change to the store) and returns its URL.
+func stateChangeURL(t *testing.T, sc *scenario) string {
+	t.Helper()
 	h, err := tenant.NewStateChangeHandler(tenant.StateChangeConfig{
 		Environment: sc.srv.Environment(),
 		HTTPClient:  httpClient(),
@@ -39,6 +34,20 @@ func TestMoveNotificationSavesThe421(t *testing.T) {
 	require.NoError(t, err)
 	hs := httptest.NewServer(h)
 	t.Cleanup(hs.Close)
+	return hs.URL
+}
+
+// After a Move notification, stored as the web app stores it
+// (store.ApplyStateChange), the moved tenant's next run asks the state API
+// first and goes straight to the new host: no request meets a 421 at the
+// old one. A tenant moved without a notification still pays that round
+// trip, which shows what the notification saves.
+func TestMoveNotificationSavesThe421(t *testing.T) {
+	const n = 3
+	sc := setup(t, sqliteDB(t), n, setupOpts{requestLog: true})
+	notified, silent, still := demo.ContextID(0), demo.ContextID(1), demo.ContextID(2)
+
+	stateURL := stateChangeURL(t, sc)
 
 	meter := tenant.NewMeter()
 	w := sc.newWorker(t, nil, func(c *worker.Config) { c.Interval, c.Meter = time.Minute, meter })
@@ -51,7 +60,7 @@ func TestMoveNotificationSavesThe421(t *testing.T) {
 	cycle("first cycle") // stores every tenant's state, valid for 10 minutes
 	sc.clock.Advance(time.Minute)
 
-	require.NoError(t, sc.srv.SetStateChangeURL(sc.app.ClientID, hs.URL, nil))
+	require.NoError(t, sc.srv.SetStateChangeURL(sc.app.ClientID, stateURL, nil))
 	require.NoError(t, sc.srv.MoveTenant(notified))
 	ns := sc.srv.Notifications()
 	require.Len(t, ns, 1)
@@ -101,4 +110,36 @@ func TestMoveNotificationSavesThe421(t *testing.T) {
 	// host first: one more request, answered 421, and a retry.
 	assert.Equal(t, apis(still)+1, apis(silent), "the silent move cost no 421: %v", of(silent))
 	assert.Equal(t, int64(1), meter.Tenant(silent).Retries-beforeSilent.Retries)
+}
+
+// After a Suspend notification the tenant's next run waits without a
+// request: no state lookup, no call to its API.
+func TestSuspendNotificationWaitsWithoutARequest(t *testing.T) {
+	const n = 2
+	sc := setup(t, sqliteDB(t), n, setupOpts{requestLog: true})
+	suspended := demo.ContextID(0)
+	stateURL := stateChangeURL(t, sc)
+
+	w := sc.newWorker(t, nil, func(c *worker.Config) { c.Interval = time.Minute })
+	st, err := w.Cycle(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, int64(n), st.OK)
+	sc.clock.Advance(time.Minute)
+
+	require.NoError(t, sc.srv.SetStateChangeURL(sc.app.ClientID, stateURL, nil))
+	require.NoError(t, sc.srv.SetTenantState(suspended, "Suspended"))
+	ns := sc.srv.Notifications()
+	require.Len(t, ns, 1)
+	require.Equal(t, http.StatusOK, ns[0].Status, ns[0].Err)
+
+	from := len(sc.srv.Requests(""))
+	st, err = w.Cycle(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, int64(n-1), st.OK)
+	assert.Equal(t, int64(1), st.Waiting)
+	for _, r := range sc.srv.Requests("")[from:] {
+		assert.False(t, strings.EqualFold(r.ContextIdentifier, suspended), "a request for the suspended tenant: %s %s", r.Endpoint, r.Path)
+	}
+	tn := sc.tenant(t, 0)
+	assert.Equal(t, store.OutcomeWaiting, tn.LastOutcome)
 }
