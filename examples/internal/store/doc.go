@@ -50,7 +50,8 @@
 //     ticket (Claim.State, stored by the write that ends the claim), so that a run within
 //     the state's life asks no state API, whichever instance runs it. It is no secret and
 //     not sealed; the worker checks it (tenant.Resolver.Remember) before it sends
-//     anything where it points.
+//     anything where it points. A tenant status notification changes it outside a claim
+//     (ApplyStateChange): cleared after a move, Suspended or Deleted for a few minutes.
 //
 // A partial index on (next_run, context_key) for active tenants makes finding due
 // tenants cheap however many there are.
