@@ -187,7 +187,8 @@ func TestPacerRateLimitedSlowsThatTenantOnly(t *testing.T) {
 		// 20 calls at the full rate with its burst of 10: 1 s.
 		assert.Equal(t, time.Second, calls(t, other, 20), "another tenant")
 
-		// A minute without a 429 gives the full pace back.
+		// A minute without a 429 gives the full pace back (synctest's fake
+		// clock: the sleep advances it at once, nothing waits).
 		time.Sleep(time.Minute)
 		assert.Equal(t, time.Second, calls(t, slowed, 20), "after a quiet minute")
 	})
