@@ -230,7 +230,7 @@ func (c *Client) Do(ctx context.Context, method, path string, in, out any, opts 
 	var body []byte
 	if in != nil {
 		if body, err = json.Marshal(in); err != nil {
-			return fmt.Errorf("tenant: encode %s %s request body: %w", method, path, err)
+			return fmt.Errorf("tenant: encode %s %s request body: %w", method, ref.Path, err)
 		}
 	}
 	_, err = c.do(ctx, method, ref, body, out, o)
@@ -239,18 +239,36 @@ func (c *Client) Do(ctx context.Context, method, path string, in, out any, opts 
 
 // relativeRef parses a path relative to the base URL, refusing absolute
 // URLs and absolute paths: either would escape the tenant's base path.
+// Its errors quote the path without its query, user info or fragment, as
+// every URL in an error is redacted: a query value may be a credential.
 func relativeRef(path string) (*url.URL, error) {
 	if strings.HasPrefix(path, "/") || strings.HasPrefix(path, `\`) {
-		return nil, fmt.Errorf("tenant: path %q must be relative to the base URL (no leading slash)", path)
+		return nil, fmt.Errorf("tenant: path %q must be relative to the base URL (no leading slash)", pathOnly(path))
 	}
 	ref, err := url.Parse(path)
 	if err != nil {
-		return nil, fmt.Errorf("tenant: path %q: %w", path, err)
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // its URL is path, query included
+		}
+		return nil, fmt.Errorf("tenant: path %q: %w", pathOnly(path), err)
 	}
 	if ref.IsAbs() || ref.Host != "" || ref.User != nil {
-		return nil, fmt.Errorf("tenant: path %q must be relative to the base URL, not a URL", path)
+		return nil, fmt.Errorf("tenant: path %q must be relative to the base URL, not a URL", pathOnly(path))
 	}
 	return ref, nil
+}
+
+// pathOnly is what an error may quote of a request path that may not
+// parse: the part before any query or fragment, and after any user info
+// ("https://user:pass@host/...").
+func pathOnly(path string) string {
+	path, _, _ = strings.Cut(path, "?")
+	path, _, _ = strings.Cut(path, "#")
+	if i := strings.LastIndex(path, "@"); i >= 0 {
+		path = path[i+1:]
+	}
+	return path
 }
 
 // do sends one logical request: ref (relative to the base, or absolute
