@@ -91,8 +91,13 @@ func New(cfg Config) (*Handler, error) {
 	return h, nil
 }
 
-// ServeHTTP implements http.Handler.
+// ServeHTTP implements http.Handler. A Handler not made by New answers
+// every request 500.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if h == nil || h.secret == nil {
+		http.Error(w, "webhook: Handler not created with New", http.StatusInternalServerError)
+		return
+	}
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		h.refuse(w, r, http.StatusMethodNotAllowed, "webhook: method must be POST", nil)
@@ -226,11 +231,15 @@ func DerivedSecret(master []byte, contextID string) string {
 // DerivedSecrets returns a Config.Secret that derives each request's
 // secret with DerivedSecret from master and the tenant that tenantOf reads
 // from the request (r.PathValue("tenant"), say). A request naming no
-// tenant, or one that known (when not nil) rejects, is answered 404.
+// tenant, or one that known (when not nil) rejects, is answered 404; with
+// a nil tenantOf every request is answered 500.
 func DerivedSecrets(master []byte, tenantOf func(r *http.Request) string, known func(contextID string) bool) func(r *http.Request) ([]byte, error) {
 	return func(r *http.Request) ([]byte, error) {
 		if len(master) == 0 {
 			return nil, ErrNoSecret
+		}
+		if tenantOf == nil {
+			return nil, errors.New("webhook: DerivedSecrets has no tenantOf to find the request's tenant")
 		}
 		ctxID := tenantOf(r)
 		if ctxID == "" || (known != nil && !known(ctxID)) {
