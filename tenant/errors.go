@@ -85,6 +85,8 @@ type Error struct {
 	cause error // what went wrong below HTTP
 }
 
+// Error describes the failure: the method and redacted URL, the kind or
+// status, the server's error type and message, and the cause.
 func (e *Error) Error() string {
 	var b strings.Builder
 	b.WriteString("tenant:")

@@ -33,6 +33,8 @@ const (
 
 var changeNames = [...]string{"Upgrade", "BackupRestored", "Suspend", "Resume", "Delete", "Move"}
 
+// String returns the change's documented name, such as "Move", or
+// "ChangeType(n)" for a value SuperOffice does not document.
 func (c ChangeType) String() string {
 	if c >= 0 && int(c) < len(changeNames) {
 		return changeNames[c]
