@@ -187,10 +187,10 @@
 // # Testing your code
 //
 // The emulator in superid/superidtest serves the state API and a tenant
-// API (Contact, Person, their lists, currentPrincipal) in memory, checks
-// SOTicket with SO-AppToken or Bearer, pages OData lists, moves tenants
-// (MoveTenant)
-// and injects faults per endpoint. Its TicketFor and AccessTokenFor mint
+// API (Contact, Person, their lists, currentPrincipal, webhooks) in
+// memory, checks SOTicket with SO-AppToken or Bearer, pages OData lists,
+// moves tenants (MoveTenant), posts status notifications to an app's
+// state change URL (NotifyStateChange) and injects faults per endpoint. Its TicketFor and AccessTokenFor mint
 // credentials without a key pair or a sign-in; Contacts and Persons show
 // what your code created, and by whom.
 package tenant
