@@ -132,7 +132,7 @@ func New(cfg Config) (*Client, error) {
 		if cfg.Resolver.hc == nil {
 			return nil, errors.New("tenant: Config.Resolver was not created with NewResolver")
 		}
-		if !validContextID(cfg.ContextIdentifier) {
+		if !superid.ValidContextIdentifier(cfg.ContextIdentifier) {
 			return nil, fmt.Errorf("tenant: Config.ContextIdentifier %q is not Cust followed by digits", cfg.ContextIdentifier)
 		}
 		if c.env != "" && c.env != cfg.Resolver.Environment() {
@@ -345,7 +345,7 @@ func (c *Client) transport(cfg Config) (hc, once *retryablehttp.Client) {
 		// The tenant of a fixed BaseURL is the last context identifier in
 		// its path (/Cust12345/api/, behind any prefix).
 		for seg := range strings.SplitSeq(c.base.Path, "/") {
-			if validContextID(seg) {
+			if superid.ValidContextIdentifier(seg) {
 				name = seg
 			}
 		}
