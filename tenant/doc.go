@@ -144,8 +144,9 @@
 // tenant through a Pacer: 10 calls per second with a burst of 10, and at
 // most 10 under way, per tenant, retries included. A caller waits for its
 // turn and never gets an error for it, unless its ctx ends. After a 429,
-// or a 503 with Retry-After, that tenant alone gets half its rate, one
-// call at a time, until a minute passes without another. A job that makes
+// or a 503 with Retry-After, that tenant alone gets half its rate with no
+// burst (its calls start one by one), until a minute passes without
+// another. A job that makes
 // 50 calls to one tenant takes at least 4 seconds; a service that makes a
 // few calls to each of thousands of tenants is not slowed.
 //
