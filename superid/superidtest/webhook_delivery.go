@@ -267,7 +267,7 @@ func (e *Emulator) drain(t *Tenant, h *storedHook) {
 
 // cycle makes up to three attempts at one delivery, with one EventId.
 func (e *Emulator) cycle(t *Tenant, h *storedHook, d hookDelivery) {
-	ctx := context.Background()
+	ctx := e.hooks.ctx
 	d.payload["EventId"] = newGUID()
 	var lastErr string
 	for attempt := range 3 {
