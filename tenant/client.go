@@ -208,7 +208,10 @@ func Idempotent() RequestOption { return func(o *requestOptions) { o.idempotent 
 // ErrNotFound then, as for an entity that never was, and a caller for whom
 // gone is done treats ErrNotFound as success. A 3xx is not followed
 // (ErrRedirect); with a Resolver it drops the tenant's cached state, so the
-// next request asks the state API where the tenant is. Failures are *Error.
+// next request asks the state API where the tenant is. Failures of the
+// request are *Error; input refused before anything is sent (a path that
+// is not relative, an out that is not a pointer, an in that does not
+// encode, a Client not made by New) is a plain error naming what is wrong.
 func (c *Client) Do(ctx context.Context, method, path string, in, out any, opts ...RequestOption) error {
 	var o requestOptions
 	for _, opt := range opts {

@@ -116,14 +116,17 @@
 //
 // # Errors
 //
-// Every failure is an *Error with the HTTP status, the method, the URL
-// (query values redacted), up to 1 MiB of the body, and the server's error
-// type (Type, such as SoNotFoundException) and message. Match kinds with
-// errors.Is: ErrNotFound, ErrUnauthorized, ErrForbidden, ErrBadRequest
-// (validation errors), ErrConflict, ErrRateLimited, ErrServer,
-// ErrMisdirected, ErrRedirect, ErrTenantNotRunning, ErrForeignHost. Transport and ctx errors are
-// wrapped, so errors.Is(err, context.DeadlineExceeded) works too. Tickets
-// and tokens never appear in an error or a log line.
+// Every failure of a request is an *Error with the HTTP status, the
+// method, the URL (query values redacted), up to 1 MiB of the body, and
+// the server's error type (Type, such as SoNotFoundException) and
+// message. Match kinds with errors.Is: ErrNotFound, ErrUnauthorized,
+// ErrForbidden, ErrBadRequest (validation errors), ErrConflict,
+// ErrRateLimited, ErrServer, ErrMisdirected, ErrRedirect,
+// ErrTenantNotRunning, ErrForeignHost. Transport and ctx errors are
+// wrapped, so errors.Is(err, context.DeadlineExceeded) works too. Input
+// refused before anything is sent (a path that is not relative, bad
+// ListOptions) is a plain error that names what is wrong. Tickets and
+// tokens never appear in an error or a log line.
 //
 // # Retries
 //
