@@ -175,7 +175,7 @@ func (h *Handler) deliver(ctx context.Context, secret, body []byte, sig, headerI
 			return http.StatusOK, "", nil
 		}
 	}
-	err = h.handle(ctx, ev)
+	err = h.run(ctx, id, ev)
 	if id != "" {
 		// The app's answer is settled; record it even if the request's
 		// ctx has ended meanwhile.
@@ -190,6 +190,21 @@ func (h *Handler) deliver(ctx context.Context, secret, body []byte, sig, headerI
 		return http.StatusGone, "webhook: receiver gone", err
 	}
 	return http.StatusInternalServerError, "webhook: the app failed to handle the event", err
+}
+
+// run calls the app. Should it panic, the claim on id is given up before
+// the panic goes on (to net/http, which ends the request), so that
+// SuperOffice's retry reaches the app rather than a 409 for good.
+func (h *Handler) run(ctx context.Context, id string, ev *Event) error {
+	if id != "" {
+		defer func() {
+			if p := recover(); p != nil {
+				_ = h.dedupe.Done(context.WithoutCancel(ctx), id, false)
+				panic(p)
+			}
+		}()
+	}
+	return h.handle(ctx, ev)
 }
 
 func isJSON(mt string) bool {
