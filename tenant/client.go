@@ -332,7 +332,7 @@ func (c *Client) do(ctx context.Context, method string, ref *url.URL, body []byt
 				// request asks the state API again.
 				c.forgetState()
 			}
-			e := errorFromResponse(method, u, resp)
+			e := errorFromResponse(method, u, resp, sent)
 			e.State = state
 			return u, e
 		}
@@ -583,9 +583,12 @@ func drainClose(resp *http.Response) {
 }
 
 // errorFromResponse reads a failed response into an *Error and closes it.
-func errorFromResponse(method string, u *url.URL, resp *http.Response) *Error {
+// The credentials of sent, the request's headers, are replaced in the body,
+// in case the server (or something in between) echoes the request.
+func errorFromResponse(method string, u *url.URL, resp *http.Response, sent http.Header) *Error {
 	body, _ := httpx.ReadBody(resp, maxErrorBody)
 	_ = resp.Body.Close()
+	body = redactCredentials(body, sent)
 	e := &Error{
 		StatusCode: resp.StatusCode,
 		Method:     method,
@@ -601,4 +604,24 @@ func errorFromResponse(method string, u *url.URL, resp *http.Response) *Error {
 		}
 	}
 	return e
+}
+
+// credentialHeaders are the request headers whose values are credentials.
+var credentialHeaders = []string{"Authorization", "So-Apptoken"}
+
+// redactCredentials replaces in body every credential that sent carries:
+// each whole header value, and the credential after its scheme
+// ("SOTicket 7T:...", "Bearer ...").
+func redactCredentials(body []byte, sent http.Header) []byte {
+	for _, name := range credentialHeaders {
+		for _, v := range sent.Values(name) {
+			_, cred, _ := strings.Cut(v, " ") // "" without a scheme: v is the credential
+			for _, secret := range []string{v, strings.TrimSpace(cred)} {
+				if secret != "" {
+					body = bytes.ReplaceAll(body, []byte(secret), []byte("REDACTED"))
+				}
+			}
+		}
+	}
+	return body
 }

@@ -598,3 +598,26 @@ func TestDoRefusedPathQuotesNoQuery(t *testing.T) {
 		assert.NotContains(t, err.Error(), "S3CRET")
 	}
 }
+
+// A tenant API (or something in between) that echoes the request in its
+// error puts neither the ticket nor the application token into the
+// *Error's Body or message.
+func TestErrorOfAnEchoKeepsNoCredential(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		w.WriteHeader(http.StatusBadRequest)
+		_ = r.Header.Write(w)
+	}))
+	defer srv.Close()
+	c, err := tenant.New(tenant.Config{BaseURL: srv.URL + "/Cust12345/api/", Environment: superid.Environment(srv.URL),
+		Credentials: tenant.SystemUser(fixedTicket("7T:TICKET-do-not-leak"), "APPTOKEN-do-not-leak")})
+	require.NoError(t, err)
+	err = c.Do(context.Background(), http.MethodGet, "v1/Contact/1", nil, nil)
+	var e *tenant.Error
+	require.ErrorAs(t, err, &e)
+	assert.Contains(t, string(e.Body), "REDACTED", "the echo is kept, redacted")
+	for _, s := range []string{"TICKET-do-not-leak", "APPTOKEN-do-not-leak"} {
+		assert.NotContains(t, string(e.Body), s)
+		assert.NotContains(t, err.Error(), s)
+	}
+}

@@ -383,7 +383,7 @@ func (r *Resolver) Lookup(ctx context.Context, contextID string) (*State, error)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return nil, errorFromResponse(http.MethodGet, req.URL, resp)
+		return nil, errorFromResponse(http.MethodGet, req.URL, resp, nil)
 	}
 	var st State
 	body, err := httpx.ReadBody(resp, maxErrorBody)
