@@ -48,10 +48,15 @@
 //   - tenant/webapi: every service, carrier and enum of the tenant web API,
 //     generated, calling through the tenant client: the one model of every
 //     entity (ContactEntity, PersonEntity...) and of dates (Time), with
-//     Contact.CreateCompany and UserAgent.CurrentPrincipal beside them.
+//     Contact.CreateCompany and UserAgent.CurrentPrincipal beside them,
+//     and WebhookAgent.Ensure and Remove to subscribe a tenant's webhooks.
+//   - tenant/webhook: the receiver of SuperOffice's webhook deliveries: an
+//     http.Handler that verifies the signature, drops duplicates and hands
+//     each event to the app; per-tenant secrets derived from one key.
 //   - superid/superidtest: an in-process emulator of SuperOffice Online
-//     (SuperID, the exchange, the state API and a tenant REST API) for
-//     tests, yours included.
+//     (SuperID, the exchange, the state API, a tenant REST API, webhook
+//     deliveries and tenant status notifications) for tests, yours
+//     included.
 //
 // The examples module beside this one holds two programs that run the
 // whole scenario: examples/webapp (steps 1 to 3, and both ways of creating

@@ -372,7 +372,7 @@ func (c *Client) exchange(ctx context.Context, contextID, token string, o exchan
 		e.RetryAfter, _ = httpx.ServerWait(resp, c.now())
 		if decodeErr != nil || out.Token == "" {
 			// A Token, whatever the status, holds a ticket: no Body then.
-			e.Body = capBytes(raw, maxErrorBody)
+			e.Body = c.errorBody(raw, token)
 		}
 		if decodeErr == nil {
 			e.ErrorMessage = out.ErrorMessage
@@ -390,7 +390,7 @@ func (c *Client) exchange(ctx context.Context, contextID, token string, o exchan
 	if decodeErr != nil {
 		// Something else answered in SuperID's place (a proxy's page, say).
 		e := fail(ErrUnavailable, resp.StatusCode, errors.New("response is not the JSON SystemUserResult"))
-		e.Body = capBytes(raw, maxErrorBody)
+		e.Body = c.errorBody(raw, token)
 		return nil, e
 	}
 	if out.IsSuccessful == nil || !bool(*out.IsSuccessful) {
@@ -402,7 +402,7 @@ func (c *Client) exchange(ctx context.Context, contextID, token string, o exchan
 		}
 		e.ClockSkew = c.skew(resp)
 		if out.Token == "" {
-			e.Body = capBytes(raw, maxErrorBody)
+			e.Body = c.errorBody(raw, token)
 		}
 		return nil, e
 	}
@@ -473,6 +473,18 @@ func redirectTarget(resp *http.Response) string {
 		return "(no Location)"
 	}
 	return httpx.RedactURL(loc)
+}
+
+// errorBody is what Error.Body keeps of a response: its start, with the
+// application token and the system user token (which the signed token
+// starts with) replaced, in case something in between echoes the request.
+func (c *Client) errorBody(raw []byte, token string) []byte {
+	for _, secret := range []string{c.secret, token} {
+		if secret != "" {
+			raw = bytes.ReplaceAll(raw, []byte(secret), []byte("REDACTED"))
+		}
+	}
+	return capBytes(raw, maxErrorBody)
 }
 
 func capBytes(b []byte, n int) []byte {

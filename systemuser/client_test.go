@@ -877,3 +877,29 @@ func TestErrorStatusWithTokenKeepsNoBody(t *testing.T) {
 		f.assertNoSecrets(t, err, jwt)
 	}
 }
+
+// Something in SuperID's place that echoes the request in its error page
+// would echo the application token and the system user token: Error.Body
+// and the message keep neither.
+func TestErrorBodyOfAnEchoKeepsNoSecret(t *testing.T) {
+	for _, status := range []int{http.StatusBadRequest, http.StatusOK} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			body, _ := io.ReadAll(r.Body)
+			w.WriteHeader(status)
+			_, _ = fmt.Fprintf(w, "<html>bad request: %s</html>", body)
+		}))
+		c, err := systemuser.New(systemuser.Config{Environment: superid.Environment(srv.URL), ClientSecret: testSecret,
+			PrivateKey: partnerKey(), Retry: systemuser.RetryPolicy{MaxRetries: -1}})
+		require.NoError(t, err)
+		const token = "Partner App-sut-token-do-not-leak"
+		_, err = c.Exchange(context.Background(), testCtx, token)
+		srv.Close()
+		var e *systemuser.Error
+		require.ErrorAs(t, err, &e, "%d", status)
+		assert.NotEmpty(t, e.Body, "%d", status)
+		for _, s := range []string{testSecret, token} {
+			assert.NotContains(t, string(e.Body), s, "%d: Body", status)
+			assert.NotContains(t, err.Error(), s, "%d: message", status)
+		}
+	}
+}

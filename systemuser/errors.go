@@ -77,8 +77,10 @@ type Error struct {
 	// ErrorMessage is SuperID's own ErrorMessage, when it sent one.
 	ErrorMessage string
 	// Body is the start (at most 64 KiB) of the last response body, when it
-	// was an error response. It is left empty when the body carried a
-	// system-user JWT, because that holds a ticket.
+	// was an error response, with the application token and the system
+	// user token replaced by REDACTED should it echo them. It is left
+	// empty when the body carried a system-user JWT, because that holds a
+	// ticket.
 	Body []byte
 	// ClockSkew is SuperID's time (the response's Date header) minus the
 	// local time, when a rejection came with a Date header; 0 otherwise.

@@ -132,7 +132,7 @@ func New(cfg Config) (*Client, error) {
 		if cfg.Resolver.hc == nil {
 			return nil, errors.New("tenant: Config.Resolver was not created with NewResolver")
 		}
-		if !validContextID(cfg.ContextIdentifier) {
+		if !superid.ValidContextIdentifier(cfg.ContextIdentifier) {
 			return nil, fmt.Errorf("tenant: Config.ContextIdentifier %q is not Cust followed by digits", cfg.ContextIdentifier)
 		}
 		if c.env != "" && c.env != cfg.Resolver.Environment() {
@@ -208,7 +208,10 @@ func Idempotent() RequestOption { return func(o *requestOptions) { o.idempotent 
 // ErrNotFound then, as for an entity that never was, and a caller for whom
 // gone is done treats ErrNotFound as success. A 3xx is not followed
 // (ErrRedirect); with a Resolver it drops the tenant's cached state, so the
-// next request asks the state API where the tenant is. Failures are *Error.
+// next request asks the state API where the tenant is. Failures of the
+// request are *Error; input refused before anything is sent (a path that
+// is not relative, an out that is not a pointer, an in that does not
+// encode, a Client not made by New) is a plain error naming what is wrong.
 func (c *Client) Do(ctx context.Context, method, path string, in, out any, opts ...RequestOption) error {
 	var o requestOptions
 	for _, opt := range opts {
@@ -230,7 +233,7 @@ func (c *Client) Do(ctx context.Context, method, path string, in, out any, opts 
 	var body []byte
 	if in != nil {
 		if body, err = json.Marshal(in); err != nil {
-			return fmt.Errorf("tenant: encode %s %s request body: %w", method, path, err)
+			return fmt.Errorf("tenant: encode %s %s request body: %w", method, ref.Path, err)
 		}
 	}
 	_, err = c.do(ctx, method, ref, body, out, o)
@@ -239,18 +242,36 @@ func (c *Client) Do(ctx context.Context, method, path string, in, out any, opts 
 
 // relativeRef parses a path relative to the base URL, refusing absolute
 // URLs and absolute paths: either would escape the tenant's base path.
+// Its errors quote the path without its query, user info or fragment, as
+// every URL in an error is redacted: a query value may be a credential.
 func relativeRef(path string) (*url.URL, error) {
 	if strings.HasPrefix(path, "/") || strings.HasPrefix(path, `\`) {
-		return nil, fmt.Errorf("tenant: path %q must be relative to the base URL (no leading slash)", path)
+		return nil, fmt.Errorf("tenant: path %q must be relative to the base URL (no leading slash)", pathOnly(path))
 	}
 	ref, err := url.Parse(path)
 	if err != nil {
-		return nil, fmt.Errorf("tenant: path %q: %w", path, err)
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // its URL is path, query included
+		}
+		return nil, fmt.Errorf("tenant: path %q: %w", pathOnly(path), err)
 	}
 	if ref.IsAbs() || ref.Host != "" || ref.User != nil {
-		return nil, fmt.Errorf("tenant: path %q must be relative to the base URL, not a URL", path)
+		return nil, fmt.Errorf("tenant: path %q must be relative to the base URL, not a URL", pathOnly(path))
 	}
 	return ref, nil
+}
+
+// pathOnly is what an error may quote of a request path that may not
+// parse: the part before any query or fragment, and after any user info
+// ("https://user:pass@host/...").
+func pathOnly(path string) string {
+	path, _, _ = strings.Cut(path, "?")
+	path, _, _ = strings.Cut(path, "#")
+	if i := strings.LastIndex(path, "@"); i >= 0 {
+		path = path[i+1:]
+	}
+	return path
 }
 
 // do sends one logical request: ref (relative to the base, or absolute
@@ -311,7 +332,7 @@ func (c *Client) do(ctx context.Context, method string, ref *url.URL, body []byt
 				// request asks the state API again.
 				c.forgetState()
 			}
-			e := errorFromResponse(method, u, resp)
+			e := errorFromResponse(method, u, resp, sent)
 			e.State = state
 			return u, e
 		}
@@ -327,7 +348,7 @@ func (c *Client) transport(cfg Config) (hc, once *retryablehttp.Client) {
 		// The tenant of a fixed BaseURL is the last context identifier in
 		// its path (/Cust12345/api/, behind any prefix).
 		for seg := range strings.SplitSeq(c.base.Path, "/") {
-			if validContextID(seg) {
+			if superid.ValidContextIdentifier(seg) {
 				name = seg
 			}
 		}
@@ -562,9 +583,12 @@ func drainClose(resp *http.Response) {
 }
 
 // errorFromResponse reads a failed response into an *Error and closes it.
-func errorFromResponse(method string, u *url.URL, resp *http.Response) *Error {
+// The credentials of sent, the request's headers, are replaced in the body,
+// in case the server (or something in between) echoes the request.
+func errorFromResponse(method string, u *url.URL, resp *http.Response, sent http.Header) *Error {
 	body, _ := httpx.ReadBody(resp, maxErrorBody)
 	_ = resp.Body.Close()
+	body = redactCredentials(body, sent)
 	e := &Error{
 		StatusCode: resp.StatusCode,
 		Method:     method,
@@ -580,4 +604,24 @@ func errorFromResponse(method string, u *url.URL, resp *http.Response) *Error {
 		}
 	}
 	return e
+}
+
+// credentialHeaders are the request headers whose values are credentials.
+var credentialHeaders = []string{"Authorization", "So-Apptoken"}
+
+// redactCredentials replaces in body every credential that sent carries:
+// each whole header value, and the credential after its scheme
+// ("SOTicket 7T:...", "Bearer ...").
+func redactCredentials(body []byte, sent http.Header) []byte {
+	for _, name := range credentialHeaders {
+		for _, v := range sent.Values(name) {
+			_, cred, _ := strings.Cut(v, " ") // "" without a scheme: v is the credential
+			for _, secret := range []string{v, strings.TrimSpace(cred)} {
+				if secret != "" {
+					body = bytes.ReplaceAll(body, []byte(secret), []byte("REDACTED"))
+				}
+			}
+		}
+	}
+	return body
 }

@@ -572,3 +572,52 @@ func TestDoSendsJSON(t *testing.T) {
 	assert.True(t, bytes.Contains(last.Body, []byte(`\u003cA \u0026 B\u003e`)), "encoding/json's HTML escaping: %s", last.Body)
 	assert.Equal(t, "application/json; charset=utf-8", last.Header.Get("Content-Type"))
 }
+
+// A path Do refuses is quoted in its error without its query or user
+// info, where a caller's credential may sit, as every URL in an error is
+// redacted.
+func TestDoRefusedPathQuotesNoQuery(t *testing.T) {
+	c, err := tenant.New(tenant.Config{BaseURL: "http://127.0.0.1:1/Cust12345/api/"})
+	require.NoError(t, err)
+	ctx := context.Background()
+	for _, p := range []string{
+		"/v1/Contact?ticket=S3CRET",
+		`\v1\Contact?ticket=S3CRET`,
+		"v1/%zz?ticket=S3CRET",
+		"https://u:S3CRET@example.com/x?ticket=S3CRET",
+		"https://example.com/x?ticket=S3CRET",
+	} {
+		err := c.Do(ctx, http.MethodGet, p, nil, nil)
+		if assert.Error(t, err, p) {
+			assert.NotContains(t, err.Error(), "S3CRET", p)
+		}
+	}
+	err = c.Do(ctx, http.MethodPost, "v1/Contact?ticket=S3CRET", func() {}, nil)
+	if assert.Error(t, err) {
+		assert.Contains(t, err.Error(), "v1/Contact")
+		assert.NotContains(t, err.Error(), "S3CRET")
+	}
+}
+
+// A tenant API (or something in between) that echoes the request in its
+// error puts neither the ticket nor the application token into the
+// *Error's Body or message.
+func TestErrorOfAnEchoKeepsNoCredential(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		w.WriteHeader(http.StatusBadRequest)
+		_ = r.Header.Write(w)
+	}))
+	defer srv.Close()
+	c, err := tenant.New(tenant.Config{BaseURL: srv.URL + "/Cust12345/api/", Environment: superid.Environment(srv.URL),
+		Credentials: tenant.SystemUser(fixedTicket("7T:TICKET-do-not-leak"), "APPTOKEN-do-not-leak")})
+	require.NoError(t, err)
+	err = c.Do(context.Background(), http.MethodGet, "v1/Contact/1", nil, nil)
+	var e *tenant.Error
+	require.ErrorAs(t, err, &e)
+	assert.Contains(t, string(e.Body), "REDACTED", "the echo is kept, redacted")
+	for _, s := range []string{"TICKET-do-not-leak", "APPTOKEN-do-not-leak"} {
+		assert.NotContains(t, string(e.Body), s)
+		assert.NotContains(t, err.Error(), s)
+	}
+}

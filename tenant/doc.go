@@ -116,14 +116,17 @@
 //
 // # Errors
 //
-// Every failure is an *Error with the HTTP status, the method, the URL
-// (query values redacted), up to 1 MiB of the body, and the server's error
-// type (Type, such as SoNotFoundException) and message. Match kinds with
-// errors.Is: ErrNotFound, ErrUnauthorized, ErrForbidden, ErrBadRequest
-// (validation errors), ErrConflict, ErrRateLimited, ErrServer,
-// ErrMisdirected, ErrRedirect, ErrTenantNotRunning, ErrForeignHost. Transport and ctx errors are
-// wrapped, so errors.Is(err, context.DeadlineExceeded) works too. Tickets
-// and tokens never appear in an error or a log line.
+// Every failure of a request is an *Error with the HTTP status, the
+// method, the URL (query values redacted), up to 1 MiB of the body, and
+// the server's error type (Type, such as SoNotFoundException) and
+// message. Match kinds with errors.Is: ErrNotFound, ErrUnauthorized,
+// ErrForbidden, ErrBadRequest (validation errors), ErrConflict,
+// ErrRateLimited, ErrServer, ErrMisdirected, ErrRedirect,
+// ErrTenantNotRunning, ErrForeignHost. Transport and ctx errors are
+// wrapped, so errors.Is(err, context.DeadlineExceeded) works too. Input
+// refused before anything is sent (a path that is not relative, bad
+// ListOptions) is a plain error that names what is wrong. Tickets and
+// tokens never appear in an error or a log line.
 //
 // # Retries
 //
@@ -144,8 +147,9 @@
 // tenant through a Pacer: 10 calls per second with a burst of 10, and at
 // most 10 under way, per tenant, retries included. A caller waits for its
 // turn and never gets an error for it, unless its ctx ends. After a 429,
-// or a 503 with Retry-After, that tenant alone gets half its rate, one
-// call at a time, until a minute passes without another. A job that makes
+// or a 503 with Retry-After, that tenant alone gets half its rate with no
+// burst (its calls start one by one), until a minute passes without
+// another. A job that makes
 // 50 calls to one tenant takes at least 4 seconds; a service that makes a
 // few calls to each of thousands of tenants is not slowed.
 //
@@ -187,10 +191,10 @@
 // # Testing your code
 //
 // The emulator in superid/superidtest serves the state API and a tenant
-// API (Contact, Person, their lists, currentPrincipal) in memory, checks
-// SOTicket with SO-AppToken or Bearer, pages OData lists, moves tenants
-// (MoveTenant)
-// and injects faults per endpoint. Its TicketFor and AccessTokenFor mint
+// API (Contact, Person, their lists, currentPrincipal, webhooks) in
+// memory, checks SOTicket with SO-AppToken or Bearer, pages OData lists,
+// moves tenants (MoveTenant), posts status notifications to an app's
+// state change URL (NotifyStateChange) and injects faults per endpoint. Its TicketFor and AccessTokenFor mint
 // credentials without a key pair or a sign-in; Contacts and Persons show
 // what your code created, and by whom.
 package tenant

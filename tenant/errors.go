@@ -62,7 +62,8 @@ type Error struct {
 	// Method and URL name the request; query values are redacted.
 	Method string
 	URL    string
-	// Body is the response body, at most 1 MiB.
+	// Body is the response body, at most 1 MiB, with the request's
+	// credentials replaced by REDACTED should it echo them.
 	Body []byte
 	// Type is the server's name for the error, its ErrorType (or
 	// ExceptionType), such as SoNotFoundException; empty when it gave none.
@@ -85,6 +86,8 @@ type Error struct {
 	cause error // what went wrong below HTTP
 }
 
+// Error describes the failure: the method and redacted URL, the kind or
+// status, the server's error type and message, and the cause.
 func (e *Error) Error() string {
 	var b strings.Builder
 	b.WriteString("tenant:")

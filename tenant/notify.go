@@ -33,6 +33,8 @@ const (
 
 var changeNames = [...]string{"Upgrade", "BackupRestored", "Suspend", "Resume", "Delete", "Move"}
 
+// String returns the change's documented name, such as "Move", or
+// "ChangeType(n)" for a value SuperOffice does not document.
 func (c ChangeType) String() string {
 	if c >= 0 && int(c) < len(changeNames) {
 		return changeNames[c]
@@ -273,7 +275,7 @@ func (h *StateChangeHandler) verify(r *http.Request) (*StateChange, int, error) 
 		return nil, http.StatusBadRequest, errors.New("tenant: state change: no ChangeType")
 	case *n.ChangeType < ChangeUpgrade || *n.ChangeType > ChangeMove:
 		return nil, http.StatusBadRequest, fmt.Errorf("tenant: state change: unknown %v", *n.ChangeType)
-	case !validContextID(n.ContextIdentifier):
+	case !superid.ValidContextIdentifier(n.ContextIdentifier):
 		return nil, http.StatusBadRequest, fmt.Errorf("tenant: state change: ContextIdentifier %.40q is not Cust followed by digits", n.ContextIdentifier)
 	case n.Token == "":
 		return nil, http.StatusUnauthorized, errors.New("tenant: state change: no Token")

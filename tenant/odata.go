@@ -125,7 +125,7 @@ func listRef(path string, o *ListOptions) (*url.URL, error) {
 		return nil, err
 	}
 	if ref.RawQuery != "" || ref.ForceQuery {
-		return nil, fmt.Errorf("tenant: list path %q has a query: put $select, $filter... in ListOptions", path)
+		return nil, fmt.Errorf("tenant: list path %q has a query: put $select, $filter... in ListOptions", pathOnly(path))
 	}
 	return ref, nil
 }
@@ -155,6 +155,10 @@ func Next[T any](ctx context.Context, c *Client, p *Page[T]) (*Page[T], error) {
 func (c *Client) linkRef(ctx context.Context, link string, from *url.URL) (*url.URL, error) {
 	l, err := url.Parse(link)
 	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // its URL is the link, query unredacted
+		}
 		return nil, &Error{Method: http.MethodGet, URL: "odata.nextLink", cause: err}
 	}
 	if from != nil {

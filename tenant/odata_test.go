@@ -147,6 +147,14 @@ func TestListErrors(t *testing.T) {
 			_, err := tenant.List[contactRow](ctx, c, "v1/Contact?$top=1", nil)
 			return err
 		}, nil, "put $select, $filter"},
+		{"query with a value in path", func() error {
+			_, err := tenant.List[contactRow](ctx, c, "v1/Contact?ticket=S3CRET", nil)
+			return err
+		}, nil, `"v1/Contact" has a query`},
+		{"malformed next link", func() error {
+			_, err := tenant.Next(ctx, c, &tenant.Page[contactRow]{NextLink: "v1/Contact?ticket=S3CRET%zz\x00\x7f"})
+			return err
+		}, nil, "odata.nextLink"},
 		{"absolute path", func() error { return first(tenant.All[contactRow](ctx, c, "/v1/Contact", nil)) }, nil, "relative"},
 		{"Next(nil)", func() error { _, err := tenant.Next[contactRow](ctx, c, nil); return err }, nil, "nil page"},
 		{"Next with nil ctx", func() error { _, err := tenant.Next(nilCtx, c, link); return err }, nil, "nil context"},
@@ -159,6 +167,7 @@ func TestListErrors(t *testing.T) {
 			err := tt.call()
 			require.Error(t, err)
 			assert.Regexp(t, "^tenant: ", err.Error())
+			assert.NotContains(t, err.Error(), "S3CRET", "a query value in an error")
 			assert.Contains(t, err.Error(), tt.msg)
 			if tt.want != nil {
 				require.ErrorIs(t, err, tt.want)

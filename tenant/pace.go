@@ -58,7 +58,8 @@ type PacerConfig struct {
 // and stops waiting when its ctx ends.
 //
 // When a tenant answers 429 Too Many Requests, or 503 with Retry-After,
-// it gets half its rate, one call at a time, until a minute passes
+// it gets half its rate with no burst (its calls start one by one; as
+// many as MaxConcurrent may still be under way) until a minute passes
 // without another such answer (and, with MaxPause, no call until the
 // Retry-After has passed). Other tenants keep their pace.
 //

@@ -325,7 +325,7 @@ func (r *Resolver) Remember(contextID string, st *State, until time.Time) error 
 		return errors.New("tenant: Resolver not created with NewResolver")
 	case st == nil:
 		return errors.New("tenant: Remember: nil state")
-	case !validContextID(contextID):
+	case !superid.ValidContextIdentifier(contextID):
 		return &Error{URL: "state of " + contextID, kind: ErrBadRequest,
 			cause: errors.New("context identifier is not Cust followed by digits")}
 	case !strings.EqualFold(st.ContextIdentifier, contextID):
@@ -365,7 +365,7 @@ func (r *Resolver) Lookup(ctx context.Context, contextID string) (*State, error)
 	if err := r.usable(ctx); err != nil {
 		return nil, err
 	}
-	if !validContextID(contextID) {
+	if !superid.ValidContextIdentifier(contextID) {
 		return nil, &Error{URL: "state of " + contextID, kind: ErrBadRequest,
 			cause: errors.New("context identifier is not Cust followed by digits")}
 	}
@@ -383,7 +383,7 @@ func (r *Resolver) Lookup(ctx context.Context, contextID string) (*State, error)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return nil, errorFromResponse(http.MethodGet, req.URL, resp)
+		return nil, errorFromResponse(http.MethodGet, req.URL, resp, nil)
 	}
 	var st State
 	body, err := httpx.ReadBody(resp, maxErrorBody)
@@ -408,18 +408,6 @@ func (r *Resolver) Lookup(ctx context.Context, contextID string) (*State, error)
 		r.logger.Debug("tenant: state", "context", st.ContextIdentifier, "state", string(st.State), "api", redactRaw(st.API), "valid_until", st.ValidUntil)
 	}
 	return &st, nil
-}
-
-func validContextID(s string) bool {
-	if len(s) < 5 || !strings.EqualFold(s[:4], "cust") {
-		return false
-	}
-	for _, c := range s[4:] {
-		if c < '0' || c > '9' {
-			return false
-		}
-	}
-	return true
 }
 
 func redactRaw(raw string) string {

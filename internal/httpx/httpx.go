@@ -92,13 +92,13 @@ func checkRetry(ctx context.Context, resp *http.Response, err error) (bool, erro
 		// (bad scheme, too many redirects, bad certificates).
 		return retryablehttp.DefaultRetryPolicy(ctx, resp, err)
 	}
-	return Retryable(resp.StatusCode), nil
+	return retryable(resp.StatusCode), nil
 }
 
-// Retryable reports whether a response status is worth another try: 429,
+// retryable reports whether a response status is worth another try: 429,
 // the 5xx but 501, and the two 4xx that ask for one (408 Request Timeout,
 // 425 Too Early).
-func Retryable(status int) bool {
+func retryable(status int) bool {
 	switch status {
 	case http.StatusTooManyRequests, http.StatusRequestTimeout, http.StatusTooEarly:
 		return true
@@ -135,12 +135,12 @@ func ServerWait(resp *http.Response, now time.Time) (time.Duration, bool) {
 	if d, err := http.ParseTime(resp.Header.Get("Date")); err == nil {
 		now = d
 	}
-	return RetryAfter(resp.Header.Get("Retry-After"), now)
+	return retryAfter(resp.Header.Get("Retry-After"), now)
 }
 
-// RetryAfter parses a Retry-After value, in seconds or as an HTTP date.
+// retryAfter parses a Retry-After value, in seconds or as an HTTP date.
 // Seconds beyond what a Duration holds read as the longest Duration.
-func RetryAfter(v string, now time.Time) (time.Duration, bool) {
+func retryAfter(v string, now time.Time) (time.Duration, bool) {
 	v = strings.TrimSpace(v)
 	if v == "" {
 		return 0, false

@@ -42,9 +42,9 @@ func TestRetryAfter(t *testing.T) {
 		{"99999999999999999999", math.MaxInt64, true},
 		{"-99999999999999999999", 0, false},
 	} {
-		got, ok := RetryAfter(tc.in, now)
-		assert.Equal(t, tc.want, got, "RetryAfter(%q)", tc.in)
-		assert.Equal(t, tc.ok, ok, "RetryAfter(%q) ok", tc.in)
+		got, ok := retryAfter(tc.in, now)
+		assert.Equal(t, tc.want, got, "retryAfter(%q)", tc.in)
+		assert.Equal(t, tc.ok, ok, "retryAfter(%q) ok", tc.in)
 	}
 }
 

@@ -1,6 +1,7 @@
 // Package superidtest is a faithful, in-process emulator of SuperOffice
 // Online: SuperID (OpenID Connect discovery, JWKS, sign-in, tokens), the
-// partner system-user exchange, the tenant state API and a tenant REST API.
+// partner system-user exchange, the tenant state API, a tenant REST API,
+// webhook deliveries and tenant status notifications.
 //
 // It answers on the same paths and with the same wire formats as the real
 // service (string iat and string custom claims, x5t-only key ids, tickets
@@ -63,6 +64,13 @@
 //     4 s, one EventId per cycle), TooManyErrors after nine failed cycles
 //     and a stop at 410 Gone, whenever the tenant API creates, changes or
 //     deletes a contact or person (PROTOCOL.md section 9).
+//   - Tenant status notifications (statepush.go): to every app with a
+//     state change URL (SetStateChangeURL), a POST of ChangeType,
+//     ContextIdentifier, VersionName, FileVersion, PublicEndpoint and a
+//     Token signed like an id_token, when MoveTenant or SetTenantState
+//     moves, suspends, resumes or deletes a tenant, or on
+//     NotifyStateChange; Notifications lists what each app answered
+//     (PROTOCOL.md section 10).
 //
 // # What is guessed
 //

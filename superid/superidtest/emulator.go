@@ -101,6 +101,7 @@ func New(baseURL string, opts ...Option) (*Emulator, error) {
 		faults:   map[Endpoint][]*Fault{},
 		counts:   map[Endpoint]int{},
 	}
+	e.hooks.ctx, e.hooks.stop = context.WithCancel(context.Background())
 	for _, o := range opts {
 		o(e)
 	}
@@ -142,8 +143,14 @@ func NewServer(opts ...Option) *Server {
 	return &Server{Emulator: em, URL: url, srv: hs}
 }
 
-// Close shuts the server down, ending open connections.
-func (s *Server) Close() { s.srv.Close() }
+// Close shuts the server down, ending open connections, and ends the
+// webhook deliveries under way (their attempts fail), returning once
+// none is left.
+func (s *Server) Close() {
+	s.srv.Close()
+	s.hooks.stop()
+	s.hooks.wg.Wait()
+}
 
 // Client returns an HTTP client for the server (it does not follow
 // redirects to other hosts any differently from http.DefaultClient).

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/go-superoffice/superoffice/superid"
 )
 
 // App is a partner application registered with SuperID, as the developer
@@ -79,7 +81,7 @@ func (e *Emulator) RegisterApp(a App) error {
 
 // AddTenant adds (or replaces the settings of) a tenant.
 func (e *Emulator) AddTenant(t Tenant) error {
-	if !validContextID(t.ContextIdentifier) {
+	if !superid.ValidContextIdentifier(t.ContextIdentifier) {
 		return fmt.Errorf("superidtest: context identifier %q is not Cust followed by digits", t.ContextIdentifier)
 	}
 	if t.CompanyName == "" {
@@ -219,18 +221,6 @@ func (e *Emulator) SetTenantState(contextID, state string) error {
 		return e.NotifyStateChange(contextID, change)
 	}
 	return nil
-}
-
-func validContextID(s string) bool {
-	if len(s) < 5 || !strings.EqualFold(s[:4], "cust") {
-		return false
-	}
-	for _, c := range s[4:] {
-		if c < '0' || c > '9' {
-			return false
-		}
-	}
-	return true
 }
 
 const alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"

@@ -60,6 +60,10 @@ type webhookState struct {
 	wait   func(ctx context.Context, d time.Duration) error
 	tenant map[string]*tenantHooks // by lower-case context identifier
 	wg     sync.WaitGroup          // one per queued delivery
+	// ctx bounds every delivery; stop (Server.Close) ends the ones under
+	// way, so that none outlives the server.
+	ctx  context.Context
+	stop context.CancelFunc
 }
 
 type tenantHooks struct {

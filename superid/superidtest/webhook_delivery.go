@@ -3,10 +3,7 @@ package superidtest
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -16,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/go-superoffice/superoffice/tenant/webhook"
 )
 
 // Webhook deliveries: the test event on save, the events the tenant API
@@ -71,9 +70,7 @@ func (e *Emulator) post(ctx context.Context, target, secret string, headers map[
 		req.Header.Set("X-Hook-Test", "true")
 	}
 	if secret != "" {
-		mac := hmac.New(sha256.New, []byte(secret))
-		mac.Write(body)
-		req.Header.Set("X-SuperOffice-Signature", base64.StdEncoding.EncodeToString(mac.Sum(nil)))
+		req.Header.Set(webhook.SignatureHeader, webhook.Sign([]byte(secret), body))
 	}
 	c := e.hooks.client
 	if c == nil {
@@ -270,7 +267,7 @@ func (e *Emulator) drain(t *Tenant, h *storedHook) {
 
 // cycle makes up to three attempts at one delivery, with one EventId.
 func (e *Emulator) cycle(t *Tenant, h *storedHook, d hookDelivery) {
-	ctx := context.Background()
+	ctx := e.hooks.ctx
 	d.payload["EventId"] = newGUID()
 	var lastErr string
 	for attempt := range 3 {

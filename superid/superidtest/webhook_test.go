@@ -385,3 +385,31 @@ func ok2xx(t *testing.T, status int) {
 	t.Helper()
 	require.True(t, status >= 200 && status < 300, "status %d", status)
 }
+
+// Close ends the deliveries under way: a cycle waiting to retry sees its
+// ctx end, and none outlives the server.
+func TestServerCloseEndsDeliveries(t *testing.T) {
+	waiting := make(chan struct{})
+	var waitErr error
+	srv := superidtest.NewServer(superidtest.WithKeySize(1024), superidtest.WithWebhookWait(func(ctx context.Context, _ time.Duration) error {
+		close(waiting)
+		<-ctx.Done()
+		waitErr = ctx.Err()
+		return waitErr
+	}))
+	f := &hookFixture{srv: srv}
+	require.NoError(t, srv.AddTenant(superidtest.Tenant{ContextIdentifier: hookCtx}))
+	require.NoError(t, srv.RegisterApp(superidtest.App{ClientID: hookApp, ClientSecret: hookAppSecret}))
+	tk, err := srv.TicketFor(hookCtx, hookApp)
+	require.NoError(t, err)
+	f.ticket = tk
+	ht := newHookTarget(t)
+	ht.setStatus(func(int) int { return http.StatusInternalServerError })
+	f.createHook(t, ht.srv.URL, "contact.created")
+	ok2xx(t, f.call(t, "POST", "v1/Contact", map[string]any{"Name": "Closing AS"}, nil))
+	<-waiting // the first attempt failed; the cycle waits to retry
+
+	srv.Close()
+	assert.ErrorIs(t, waitErr, context.Canceled, "Close ended the wait, and returned after it")
+	assert.Len(t, ht.deliveries(), 1, "no attempt after Close")
+}

@@ -91,8 +91,13 @@ func New(cfg Config) (*Handler, error) {
 	return h, nil
 }
 
-// ServeHTTP implements http.Handler.
+// ServeHTTP implements http.Handler. A Handler not made by New answers
+// every request 500.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if h == nil || h.secret == nil {
+		http.Error(w, "webhook: Handler not created with New", http.StatusInternalServerError)
+		return
+	}
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		h.refuse(w, r, http.StatusMethodNotAllowed, "webhook: method must be POST", nil)
@@ -170,7 +175,7 @@ func (h *Handler) deliver(ctx context.Context, secret, body []byte, sig, headerI
 			return http.StatusOK, "", nil
 		}
 	}
-	err = h.handle(ctx, ev)
+	err = h.run(ctx, id, ev)
 	if id != "" {
 		// The app's answer is settled; record it even if the request's
 		// ctx has ended meanwhile.
@@ -185,6 +190,21 @@ func (h *Handler) deliver(ctx context.Context, secret, body []byte, sig, headerI
 		return http.StatusGone, "webhook: receiver gone", err
 	}
 	return http.StatusInternalServerError, "webhook: the app failed to handle the event", err
+}
+
+// run calls the app. Should it panic, the claim on id is given up before
+// the panic goes on (to net/http, which ends the request), so that
+// SuperOffice's retry reaches the app rather than a 409 for good.
+func (h *Handler) run(ctx context.Context, id string, ev *Event) error {
+	if id != "" {
+		defer func() {
+			if p := recover(); p != nil {
+				_ = h.dedupe.Done(context.WithoutCancel(ctx), id, false)
+				panic(p)
+			}
+		}()
+	}
+	return h.handle(ctx, ev)
 }
 
 func isJSON(mt string) bool {
@@ -226,11 +246,15 @@ func DerivedSecret(master []byte, contextID string) string {
 // DerivedSecrets returns a Config.Secret that derives each request's
 // secret with DerivedSecret from master and the tenant that tenantOf reads
 // from the request (r.PathValue("tenant"), say). A request naming no
-// tenant, or one that known (when not nil) rejects, is answered 404.
+// tenant, or one that known (when not nil) rejects, is answered 404; with
+// a nil tenantOf every request is answered 500.
 func DerivedSecrets(master []byte, tenantOf func(r *http.Request) string, known func(contextID string) bool) func(r *http.Request) ([]byte, error) {
 	return func(r *http.Request) ([]byte, error) {
 		if len(master) == 0 {
 			return nil, ErrNoSecret
+		}
+		if tenantOf == nil {
+			return nil, errors.New("webhook: DerivedSecrets has no tenantOf to find the request's tenant")
 		}
 		ctxID := tenantOf(r)
 		if ctxID == "" || (known != nil && !known(ctxID)) {

@@ -299,3 +299,59 @@ func TestMemoryDedupe(t *testing.T) {
 	assert.True(t, begin("a"), "the oldest is forgotten beyond the bound")
 	assert.False(t, begin("c"))
 }
+
+// A Handler not made by New, or derived secrets without a way to find the
+// tenant, answer 500 rather than panic.
+func TestHandlerNotMadeByNewAnswers500(t *testing.T) {
+	body := eventBody("e1", "contact.created")
+	req := func() *http.Request {
+		r := httptest.NewRequest(http.MethodPost, "/webhooks/Cust1", bytes.NewReader(body))
+		r.Header.Set("Content-Type", "application/json")
+		r.Header.Set(webhook.SignatureHeader, webhook.Sign([]byte(webhook.DerivedSecret(master, "Cust1")), body))
+		return r
+	}
+	for name, h := range map[string]*webhook.Handler{"zero": {}, "nil": nil} {
+		w := httptest.NewRecorder()
+		require.NotPanics(t, func() { h.ServeHTTP(w, req()) }, name)
+		assert.Equal(t, http.StatusInternalServerError, w.Code, name)
+	}
+
+	h, err := webhook.New(webhook.Config{
+		Secret: webhook.DerivedSecrets(master, nil, nil),
+		Handle: func(context.Context, *webhook.Event) error { return nil },
+	})
+	require.NoError(t, err)
+	w := httptest.NewRecorder()
+	require.NotPanics(t, func() { h.ServeHTTP(w, req()) })
+	assert.Equal(t, http.StatusInternalServerError, w.Code)
+}
+
+// An app that panics gives its event up: the retry of the delivery
+// reaches the app again, rather than a 409 for an event "being handled"
+// for good.
+func TestHandlerPanicReleasesTheEvent(t *testing.T) {
+	var calls int
+	h, err := webhook.New(webhook.Config{
+		Secret: func(*http.Request) ([]byte, error) { return master, nil },
+		Handle: func(context.Context, *webhook.Event) error {
+			calls++
+			if calls == 1 {
+				panic("app bug")
+			}
+			return nil
+		},
+	})
+	require.NoError(t, err)
+	body := eventBody("e-panic", "contact.created")
+	deliver := func() *httptest.ResponseRecorder {
+		r := httptest.NewRequest(http.MethodPost, "/webhooks/Cust1", bytes.NewReader(body))
+		r.Header.Set("Content-Type", "application/json")
+		r.Header.Set(webhook.SignatureHeader, webhook.Sign(master, body))
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		return w
+	}
+	require.PanicsWithValue(t, "app bug", func() { deliver() }, "the panic goes on to net/http")
+	assert.Equal(t, http.StatusOK, deliver().Code, "the retry")
+	assert.Equal(t, 2, calls)
+}
