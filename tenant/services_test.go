@@ -33,11 +33,6 @@ func getContact(ctx context.Context, c *tenant.Client, id int) (*webapi.ContactE
 	return webapi.New(c).Contact.GetByID(ctx, int64(id))
 }
 
-// postContact saves a new company as it is, without its defaults.
-func postContact(ctx context.Context, c *tenant.Client, name string) (*webapi.ContactEntity, error) {
-	return webapi.New(c).Contact.Post(ctx, &webapi.ContactEntity{Name: name})
-}
-
 // deleteContact deletes company id.
 func deleteContact(ctx context.Context, c *tenant.Client, id int) error {
 	return webapi.New(c).Contact.DeleteByID(ctx, int64(id))

@@ -218,9 +218,3 @@ func (c *testClock) Advance(d time.Duration) {
 	c.mu.Unlock()
 }
 
-// must stops the test on an error. The entity tests (contacts, persons,
-// bench, e2e) still call it; the transport tests use require directly.
-func must(t testing.TB, err error) {
-	t.Helper()
-	require.NoError(t, err)
-}

@@ -30,11 +30,6 @@
 //   - The tenant state API (state.go): GET /api/state/{ctx}, the
 //     unauthenticated version document at GET {Api}, and MoveTenant, after
 //     which requests to the old host are answered 421.
-//   - Tenant status notifications (statepush.go, PROTOCOL.md section 10):
-//     MoveTenant and SetTenantState (suspend, resume, delete) POST a
-//     notification, signed like SuperID's tokens, to each app's state
-//     change URL (SetStateChangeURL) before they return; NotifyStateChange
-//     sends any ChangeType, Notifications lists what was sent.
 //   - The tenant REST API (tenantapi.go, entity.go, wire.go, store.go,
 //     tenantapi_odata.go): User/currentPrincipal, and Contact and Person
 //     through one generic handler: GET .../default, GET, PUT and DELETE by

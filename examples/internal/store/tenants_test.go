@@ -202,6 +202,7 @@ func TestSealing(t *testing.T) {
 
 		// The original value opens again where it belongs.
 		_, err = s.DB().ExecContext(ctx, `UPDATE tenants SET system_user_token = $1 WHERE context_key = 'cust00001'`, raw)
+		require.NoError(t, err, "restore")
 		got, err := s.Tenant(ctx, a.ContextIdentifier)
 		require.NoError(t, err, "restored")
 		require.Equal(t, a.SystemUserToken, got.SystemUserToken, "restored")
