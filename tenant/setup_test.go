@@ -217,4 +217,3 @@ func (c *testClock) Advance(d time.Duration) {
 	c.off += d
 	c.mu.Unlock()
 }
-
