@@ -11,6 +11,8 @@ import (
 
 	"github.com/go-superoffice/superoffice/examples/internal/store"
 	"github.com/go-superoffice/superoffice/examples/internal/storetest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // -demo with a SQLite DATABASE_URL refuses a file that is someone else's
@@ -22,17 +24,14 @@ func TestDemoRefusesADatabaseInUse(t *testing.T) {
 	for name, fill := range map[string]func(t *testing.T, st *store.Store){
 		"empty": func(*testing.T, *store.Store) {},
 		"holding tenants": func(t *testing.T, st *store.Store) {
-			if err := st.UpsertTenant(context.Background(), store.Approval{ContextIdentifier: "Cust1", SystemUserToken: "SECRET-token"}); err != nil {
-				t.Fatal(err)
-			}
+			err := st.UpsertTenant(context.Background(), store.Approval{ContextIdentifier: "Cust1", SystemUserToken: "SECRET-token"})
+			require.NoError(t, err, "storing a tenant")
 		},
 	} {
 		t.Run(name, func(t *testing.T) {
 			db := filepath.Join(t.TempDir(), "app.db")
 			st, err := store.Open(context.Background(), db, store.GenerateSealKey())
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err, "opening the store")
 			fill(t, st)
 			st.Close()
 			getenv := func(k string) string {
@@ -41,14 +40,13 @@ func TestDemoRefusesADatabaseInUse(t *testing.T) {
 				}
 				return ""
 			}
-			cfg, cleanup, err := startDemo(context.Background(), &options{demo: 1}, getenv, log)
+			_, cleanup, err := startDemo(context.Background(), &options{demo: 1}, getenv, log)
 			if err == nil {
 				cleanup()
-				t.Fatalf("demo started on %s", cfg.DatabaseURL)
 			}
-			if msg := err.Error(); !strings.Contains(msg, "-demo needs a new or empty SQLite file") || strings.Contains(msg, "SECRET") {
-				t.Fatalf("error %q", msg)
-			}
+			require.Error(t, err, "demo started on %s", db)
+			assert.Contains(t, err.Error(), "-demo needs a new or empty SQLite file", "error")
+			assert.NotContains(t, err.Error(), "SECRET", "error")
 		})
 	}
 }
@@ -63,13 +61,11 @@ func TestDemoUsesANewSharedDatabase(t *testing.T) {
 		return ""
 	}
 	cfg, cleanup, err := startDemo(context.Background(), &options{demo: 2}, getenv, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err, "startDemo")
 	if cfg.DatabaseURL != db {
 		cleanup()
-		t.Fatalf("the demo uses %s, not %s", cfg.DatabaseURL, db)
 	}
+	require.Equal(t, db, cfg.DatabaseURL, "the database the demo uses")
 	expectTenants(t, db, cfg.SealKey, 2)
 	cleanup()
 	expectTenants(t, db, cfg.SealKey, 2) // kept for a look after
@@ -84,12 +80,9 @@ func TestDemoRunsApartInPostgres(t *testing.T) {
 	dsn := storetest.PostgresDSN(t, "console_")
 	key := store.GenerateSealKey()
 	st, err := store.Open(ctx, dsn, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := st.UpsertTenant(ctx, store.Approval{ContextIdentifier: "Cust1", SystemUserToken: "SECRET-token"}); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err, "opening the store")
+	err = st.UpsertTenant(ctx, store.Approval{ContextIdentifier: "Cust1", SystemUserToken: "SECRET-token"})
+	require.NoError(t, err, "storing a tenant")
 	st.Close()
 	getenv := func(k string) string {
 		if k == "DATABASE_URL" {
@@ -99,21 +92,21 @@ func TestDemoRunsApartInPostgres(t *testing.T) {
 	}
 	for run := range 2 {
 		cfg, cleanup, err := startDemo(ctx, &options{demo: 2}, getenv, slog.New(slog.DiscardHandler))
-		if err != nil {
-			t.Fatalf("run %d: %v", run, err)
-		}
-		if cfg.DatabaseURL == dsn || !strings.Contains(cfg.DatabaseURL, "superoffice_demo_") {
+		require.NoError(t, err, "run %d: startDemo", run)
+		apart := cfg.DatabaseURL != dsn && strings.Contains(cfg.DatabaseURL, "superoffice_demo_")
+		if !apart {
 			cleanup()
-			t.Fatalf("run %d: the demo uses %s", run, cfg.DatabaseURL)
 		}
+		require.True(t, apart, "run %d: the demo uses %s, not a schema of its own", run, cfg.DatabaseURL)
 		expectTenants(t, cfg.DatabaseURL, cfg.SealKey, 2)
 		cleanup()
-		if st, err := store.Open(ctx, cfg.DatabaseURL, cfg.SealKey); err == nil {
-			// Opening would make the tables again in a schema that is
-			// gone: it must fail.
-			st.Close()
-			t.Fatalf("run %d: the demo's schema is still there", run)
+		// Opening would make the tables again in a schema that is gone: it
+		// must fail.
+		again, err := store.Open(ctx, cfg.DatabaseURL, cfg.SealKey)
+		if err == nil {
+			again.Close()
 		}
+		require.Error(t, err, "run %d: the demo's schema is still there", run)
 	}
 	expectTenants(t, dsn, key, 1)
 }
@@ -121,11 +114,9 @@ func TestDemoRunsApartInPostgres(t *testing.T) {
 func expectTenants(t *testing.T, dsn string, key []byte, want int) {
 	t.Helper()
 	st, err := store.Open(context.Background(), dsn, key)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err, "opening the store")
 	defer st.Close()
-	if c, err := st.Counts(context.Background(), time.Time{}); err != nil || c.Total != want {
-		t.Fatalf("%d tenants (%v), want %d", c.Total, err, want)
-	}
+	c, err := st.Counts(context.Background(), time.Time{})
+	require.NoError(t, err, "counting the tenants")
+	assert.Equal(t, want, c.Total, "tenants")
 }

@@ -2,7 +2,6 @@ package worker_test
 
 import (
 	"context"
-	"strings"
 	"testing"
 	"time"
 
@@ -10,6 +9,8 @@ import (
 	"github.com/go-superoffice/superoffice/examples/console/worker"
 	"github.com/go-superoffice/superoffice/examples/internal/store"
 	"github.com/go-superoffice/superoffice/superid/superidtest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // A tenant's state travels with its row, not in the process: the first
@@ -35,12 +36,9 @@ func TestStateStoredWithTheTenantAndMovesFollowed(t *testing.T) {
 		t.Helper()
 		before := sc.srv.Count(superidtest.EndpointTenantState)
 		st, err := w.Cycle(context.Background())
-		if err != nil || st.OK != n {
-			t.Fatalf("%s: %+v, %v", name, st, err)
-		}
-		if got := sc.srv.Count(superidtest.EndpointTenantState) - before; got != wantLookups {
-			t.Fatalf("%s: %d state lookups, want %d", name, got, wantLookups)
-		}
+		require.NoError(t, err, name)
+		require.Equal(t, int64(n), st.OK, "%s: runs that succeeded: %+v", name, st)
+		require.Equal(t, wantLookups, sc.srv.Count(superidtest.EndpointTenantState)-before, "%s: state lookups", name)
 		sc.clock.Advance(time.Minute)
 	}
 	// Due again after a minute: well within the state's ValidUntil (10
@@ -50,14 +48,11 @@ func TestStateStoredWithTheTenantAndMovesFollowed(t *testing.T) {
 	cycle(w, "first cycle", n+1) // one lookup per tenant, one after the 421
 	cycle(w, "second cycle", 1)  // only the moved tenant's 421
 	cycle(sc.newWorker(t, nil, opts), "another instance", 1)
-	if cs := sc.srv.Contacts(moved); len(cs) != 3 {
-		t.Fatalf("moved tenant: %d companies, want 3", len(cs))
-	}
+	require.Len(t, sc.srv.Contacts(moved), 3, "moved tenant: companies")
 	// A stored state pointing outside the environment never gets a ticket.
-	if _, err := sc.st.DB().ExecContext(context.Background(), `UPDATE tenants
-		SET state_json = replace(replace(state_json, '127.0.0.1', 'evil.example'), 'localhost', 'evil.example')`); err != nil {
-		t.Fatal(err)
-	}
+	_, err := sc.st.DB().ExecContext(context.Background(), `UPDATE tenants
+		SET state_json = replace(replace(state_json, '127.0.0.1', 'evil.example'), 'localhost', 'evil.example')`)
+	require.NoError(t, err, "altering the stored states")
 	cycle(w, "altered states", n+1)
 
 	sc.clock.Advance(10 * time.Minute) // past every ValidUntil
@@ -71,22 +66,21 @@ func TestOfflineAfterStoredStateWaits(t *testing.T) {
 	sc := setup(t, sqliteDB(t), 1, setupOpts{})
 	w := sc.newWorker(t, nil, func(c *worker.Config) { c.Interval = time.Minute })
 	ctx := context.Background()
-	if st, err := w.Cycle(ctx); err != nil || st.OK != 1 {
-		t.Fatalf("first cycle: %+v, %v", st, err)
-	}
-	if tn := sc.tenant(t, 0); tn.LastOutcome != store.OutcomeOK {
-		t.Fatalf("first cycle stored %+v", tn.TenantSummary)
-	}
+	st, err := w.Cycle(ctx)
+	require.NoError(t, err, "first cycle")
+	require.Equal(t, int64(1), st.OK, "first cycle: runs that succeeded: %+v", st)
+	tn := sc.tenant(t, 0)
+	require.Equal(t, store.OutcomeOK, tn.LastOutcome, "first cycle stored %+v", tn.TenantSummary)
 	must(t, sc.srv.SetTenantState(demo.ContextID(0), "OfflineMaintenance"))
 	sc.clock.Advance(time.Minute) // due again, well within the stored state's ValidUntil
-	st, err := w.Cycle(ctx)
-	if err != nil || st.Waiting != 1 || st.Retried != 0 {
-		t.Fatalf("cycle after going offline: %+v, %v; want the tenant waiting", st, err)
-	}
-	tn := sc.tenant(t, 0)
-	if tn.LastOutcome != store.OutcomeWaiting || !strings.Contains(tn.LastError, "OfflineMaintenance") || tn.Attempts != 0 {
-		t.Fatalf("stored %+v", tn.TenantSummary)
-	}
+	st, err = w.Cycle(ctx)
+	require.NoError(t, err, "cycle after going offline")
+	assert.Equal(t, int64(1), st.Waiting, "cycle after going offline: tenants waiting: %+v", st)
+	assert.Zero(t, st.Retried, "cycle after going offline: runs retried: %+v", st)
+	tn = sc.tenant(t, 0)
+	assert.Equal(t, store.OutcomeWaiting, tn.LastOutcome, "stored %+v", tn.TenantSummary)
+	assert.Contains(t, tn.LastError, "OfflineMaintenance", "stored error")
+	assert.Zero(t, tn.Attempts, "stored attempts: %+v", tn.TenantSummary)
 }
 
 // A ValidUntil decades away (the state API's word, or a bug of its) parks
@@ -96,13 +90,12 @@ func TestFarValidUntilWaitsMaxWait(t *testing.T) {
 		superidtest.WithTenantStateValidity(100 * 365 * 24 * time.Hour)}})
 	must(t, sc.srv.SetTenantState(demo.ContextID(0), "OfflineMaintenance"))
 	w := sc.newWorker(t, nil, func(c *worker.Config) { c.MaxWait = 3 * time.Hour })
-	if st, err := w.Cycle(context.Background()); err != nil || st.Waiting != 1 {
-		t.Fatalf("cycle: %+v, %v; want the tenant waiting", st, err)
-	}
+	st, err := w.Cycle(context.Background())
+	require.NoError(t, err, "cycle")
+	require.Equal(t, int64(1), st.Waiting, "tenants waiting: %+v", st)
 	tn := sc.tenant(t, 0)
-	if want := sc.clock.Now().Add(3 * time.Hour); !tn.NextRun.Equal(want) {
-		t.Errorf("next run %s, want %s (MaxWait from now)", tn.NextRun, want)
-	}
+	want := sc.clock.Now().Add(3 * time.Hour)
+	assert.True(t, tn.NextRun.Equal(want), "next run %s, want %s (MaxWait from now)", tn.NextRun, want)
 }
 
 // A row whose stored state was altered to name another tenant (keeping its
@@ -114,32 +107,25 @@ func TestStoredStateOfAnotherTenantIgnored(t *testing.T) {
 	// One at a time, in context id order: the altered row runs first.
 	w := sc.newWorker(t, nil, func(c *worker.Config) { c.Interval, c.Workers, c.Batch = time.Minute, 1, 1 })
 	ctx := context.Background()
-	if st, err := w.Cycle(ctx); err != nil || st.OK != n {
-		t.Fatalf("first cycle: %+v, %v", st, err)
-	}
+	st, err := w.Cycle(ctx)
+	require.NoError(t, err, "first cycle")
+	require.Equal(t, int64(n), st.OK, "first cycle: runs that succeeded: %+v", st)
 	a, b := demo.ContextID(0), demo.ContextID(1)
 	db := sc.st.DB()
-	if _, err := db.ExecContext(ctx, `UPDATE tenants SET state_json = replace(state_json, '"ContextIdentifier":"`+a+`"', '"ContextIdentifier":"`+b+`"')
-		WHERE context_id = $1`, a); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.ExecContext(ctx, `UPDATE tenants SET state_json = '', state_until = 0 WHERE context_id = $1`, b); err != nil {
-		t.Fatal(err)
-	}
+	_, err = db.ExecContext(ctx, `UPDATE tenants SET state_json = replace(state_json, '"ContextIdentifier":"`+a+`"', '"ContextIdentifier":"`+b+`"')
+		WHERE context_id = $1`, a)
+	require.NoError(t, err, "pointing %s's stored state at %s", a, b)
+	_, err = db.ExecContext(ctx, `UPDATE tenants SET state_json = '', state_until = 0 WHERE context_id = $1`, b)
+	require.NoError(t, err, "dropping %s's stored state", b)
 	sc.clock.Advance(time.Minute)
-	if st, err := w.Cycle(ctx); err != nil || st.OK != n {
-		t.Fatalf("cycle after the edit: %+v, %v", st, err)
-	}
+	st, err = w.Cycle(ctx)
+	require.NoError(t, err, "cycle after the edit")
+	require.Equal(t, int64(n), st.OK, "cycle after the edit: runs that succeeded: %+v", st)
 	for i := range n {
-		if cs := sc.srv.Contacts(demo.ContextID(i)); len(cs) != 2 {
-			t.Fatalf("%s: %d companies, want 2", demo.ContextID(i), len(cs))
-		}
+		assert.Len(t, sc.srv.Contacts(demo.ContextID(i)), 2, "%s: companies", demo.ContextID(i))
 	}
 	var js string
-	if err := db.QueryRowContext(ctx, `SELECT state_json FROM tenants WHERE context_id = $1`, b).Scan(&js); err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(js, `"ContextIdentifier":"`+b+`"`) || !strings.Contains(js, "/"+b+"/api") {
-		t.Fatalf("%s's stored state: %s", b, js)
-	}
+	require.NoError(t, db.QueryRowContext(ctx, `SELECT state_json FROM tenants WHERE context_id = $1`, b).Scan(&js), "reading %s's stored state", b)
+	assert.Contains(t, js, `"ContextIdentifier":"`+b+`"`, "%s's stored state names another tenant", b)
+	assert.Contains(t, js, "/"+b+"/api", "%s's stored state points at another API", b)
 }

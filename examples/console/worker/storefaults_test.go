@@ -12,6 +12,8 @@ import (
 	"github.com/go-superoffice/superoffice/examples/console/worker"
 	"github.com/go-superoffice/superoffice/examples/internal/store"
 	"github.com/go-superoffice/superoffice/superid/superidtest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // One success the database refuses does not cost the others in its batch:
@@ -33,17 +35,13 @@ func TestRefusedWriteCostsOnlyItsOwnRun(t *testing.T) {
 			})
 		})
 		st, err := w.Cycle(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if st.OK != n-1 || st.StoreErrors != 1 {
-			t.Fatalf("stats %+v; want %d recorded and 1 store error", st, n-1)
-		}
+		require.NoError(t, err, "cycle")
+		assert.Equal(t, int64(n-1), st.OK, "runs recorded: %+v", st)
+		assert.Equal(t, int64(1), st.StoreErrors, "store errors: %+v", st)
 		for i := range n {
 			tn := sc.tenant(t, i)
-			if recorded := tn.LastOutcome == store.OutcomeOK && tn.LeaseOwner == ""; recorded == (i == 3) {
-				t.Errorf("%s: outcome %q, lease owner %q", tn.ContextIdentifier, tn.LastOutcome, tn.LeaseOwner)
-			}
+			recorded := tn.LastOutcome == store.OutcomeOK && tn.LeaseOwner == ""
+			assert.Equal(t, i != 3, recorded, "%s recorded: outcome %q, lease owner %q", tn.ContextIdentifier, tn.LastOutcome, tn.LeaseOwner)
 		}
 	})
 }
@@ -78,14 +76,11 @@ func dbExec(t *testing.T, db *database, stmts ...string) {
 		driver = "pgx"
 	}
 	conn, err := sql.Open(driver, db.dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err, "opening the database beside the store")
 	defer conn.Close()
 	for _, q := range stmts {
-		if _, err := conn.Exec(q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
+		_, err := conn.Exec(q)
+		require.NoError(t, err, q)
 	}
 }
 
@@ -101,9 +96,7 @@ func TestRunRidesOutAStoreError(t *testing.T) {
 		var logs syncBuffer
 		w := sc.newWorker(t, slog.New(slog.NewTextHandler(&logs, nil)), func(c *worker.Config) { c.Poll = 10 * time.Millisecond })
 
-		if err := w.Run(context.Background(), 1, nil); err == nil {
-			t.Fatal("one cycle on a refusing database: no error")
-		}
+		require.Error(t, w.Run(context.Background(), 1, nil), "one cycle on a refusing database")
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		var cycles []worker.Stats
@@ -116,12 +109,11 @@ func TestRunRidesOutAStoreError(t *testing.T) {
 				cancel()
 			}
 		})
-		if err != nil || len(cycles) < 3 || cycles[0].Claimed != 0 || cycles[len(cycles)-1].OK != n {
-			t.Fatalf("Run: %v after %d cycles %+v", err, len(cycles), cycles)
-		}
-		if !strings.Contains(logs.String(), "trying again at the next poll") {
-			t.Errorf("the store error was not logged:\n%s", logs.String())
-		}
+		require.NoError(t, err, "Run")
+		require.GreaterOrEqual(t, len(cycles), 3, "Run's cycles: %+v", cycles)
+		assert.Zero(t, cycles[0].Claimed, "first cycle, on the refusing database: tenants claimed: %+v", cycles[0])
+		assert.Equal(t, int64(n), cycles[len(cycles)-1].OK, "last cycle: runs that succeeded: %+v", cycles)
+		assert.Contains(t, logs.String(), "trying again at the next poll", "the store error was not logged")
 	})
 }
 
@@ -141,12 +133,13 @@ func TestFailedRenewalIsCounted(t *testing.T) {
 			c.Job, c.Workers, c.Batch, c.Lease, c.JobTimeout = job, 1, 2, 3*time.Minute, 2*time.Minute
 		})
 		st, err := w.Cycle(context.Background())
-		if err != nil || st.OK != 1 || st.StoreErrors != 1 || st.Remaining() != 0 {
-			t.Fatalf("cycle: %+v (remaining %d), %v", st, st.Remaining(), err)
-		}
-		if tn := sc.tenant(t, 1); tn.LeaseOwner == "" || tn.LastOutcome != "" {
-			t.Fatalf("the unrenewed tenant: %+v", tn.TenantSummary)
-		}
+		require.NoError(t, err, "cycle")
+		assert.Equal(t, int64(1), st.OK, "runs that succeeded: %+v", st)
+		assert.Equal(t, int64(1), st.StoreErrors, "store errors: %+v", st)
+		assert.Zero(t, st.Remaining(), "tenants left: %+v", st)
+		tn := sc.tenant(t, 1)
+		assert.NotEmpty(t, tn.LeaseOwner, "the unrenewed tenant lost its lease: %+v", tn.TenantSummary)
+		assert.Empty(t, tn.LastOutcome, "the unrenewed tenant has an outcome: %+v", tn.TenantSummary)
 	})
 }
 
@@ -179,12 +172,11 @@ func TestOddBytesInMessagesAreRecorded(t *testing.T) {
 			})
 		})
 		st, err := w.Cycle(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if st.StoreErrors != 0 || st.OK != n-2 || st.Retried != 1 || st.Failed != 1 {
-			t.Fatalf("stats %+v", st)
-		}
+		require.NoError(t, err, "cycle")
+		assert.Zero(t, st.StoreErrors, "store errors: %+v", st)
+		assert.Equal(t, int64(n-2), st.OK, "runs that succeeded: %+v", st)
+		assert.Equal(t, int64(1), st.Retried, "runs retried: %+v", st)
+		assert.Equal(t, int64(1), st.Failed, "runs failed: %+v", st)
 		wants := map[int]store.Outcome{0: store.OutcomeRetry, 1: store.OutcomeFailed}
 		for i := range n {
 			tn := sc.tenant(t, i)
@@ -192,18 +184,14 @@ func TestOddBytesInMessagesAreRecorded(t *testing.T) {
 			if !ok {
 				want = store.OutcomeOK
 			}
-			if tn.LastOutcome != want || tn.LeaseOwner != "" {
-				t.Errorf("%s: outcome %q, lease owner %q; want %q and no lease", tn.ContextIdentifier, tn.LastOutcome, tn.LeaseOwner, want)
-			}
+			assert.Equal(t, want, tn.LastOutcome, "%s: outcome", tn.ContextIdentifier)
+			assert.Empty(t, tn.LeaseOwner, "%s: lease owner", tn.ContextIdentifier)
 		}
-		if tn := sc.tenant(t, 0); !strings.Contains(tn.LastError, "503") || !strings.Contains(tn.LastError, "xxx") {
-			t.Errorf("tenant 0's error %q", tn.LastError)
-		}
-		if tn := sc.tenant(t, 1); !strings.Contains(tn.LastError, "is required") {
-			t.Errorf("tenant 1's error %q", tn.LastError)
-		}
-		if tn := sc.tenant(t, 2); !strings.HasPrefix(tn.LastResult, "created company") {
-			t.Errorf("tenant 2's result %q", tn.LastResult)
-		}
+		e0 := sc.tenant(t, 0).LastError
+		assert.Contains(t, e0, "503", "tenant 0's error")
+		assert.Contains(t, e0, "xxx", "tenant 0's error")
+		assert.Contains(t, sc.tenant(t, 1).LastError, "is required", "tenant 1's error")
+		r2 := sc.tenant(t, 2).LastResult
+		assert.True(t, strings.HasPrefix(r2, "created company"), "tenant 2's result %q", r2)
 	})
 }

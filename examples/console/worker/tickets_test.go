@@ -10,6 +10,8 @@ import (
 	"github.com/go-superoffice/superoffice/examples/console/worker"
 	"github.com/go-superoffice/superoffice/examples/internal/store"
 	"github.com/go-superoffice/superoffice/superid/superidtest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // cycleAll runs one cycle on every worker at once and returns the runs
@@ -22,9 +24,7 @@ func cycleAll(t *testing.T, ws []*worker.Worker) int64 {
 	for _, w := range ws {
 		wg.Go(func() {
 			st, err := w.Cycle(context.Background())
-			if err != nil {
-				t.Error(err)
-			}
+			assert.NoError(t, err, "cycle") // not require: this is not the test's goroutine
 			mu.Lock()
 			ok += st.OK
 			mu.Unlock()
@@ -32,6 +32,16 @@ func cycleAll(t *testing.T, ws []*worker.Worker) int64 {
 	}
 	wg.Wait()
 	return ok
+}
+
+// cycleOK runs one cycle on w and requires that it ends without an error
+// and with want successful runs.
+func cycleOK(t *testing.T, w *worker.Worker, want int64) worker.Stats {
+	t.Helper()
+	st, err := w.Cycle(context.Background())
+	require.NoError(t, err, "cycle")
+	require.Equal(t, want, st.OK, "runs that succeeded: %+v", st)
+	return st
 }
 
 // Tickets live in the database: three instances share a first cycle, three
@@ -48,41 +58,29 @@ func TestTicketsReusedAcrossInstances(t *testing.T) {
 		}
 		return ws
 	}
-	if ok := cycleAll(t, instances()); ok != n {
-		t.Fatalf("first cycle: %d runs, want %d", ok, n)
-	}
-	if x := sc.srv.Count(superidtest.EndpointSystemUser); x != n {
-		t.Fatalf("first cycle: %d exchanges, want %d", x, n)
-	}
+	require.Equal(t, int64(n), cycleAll(t, instances()), "first cycle: runs that succeeded")
+	require.Equal(t, n, sc.srv.Count(superidtest.EndpointSystemUser), "first cycle: exchanges")
 	first := make([]*store.Ticket, n)
 	for i := range n {
 		tn := sc.tenant(t, i)
-		if tn.Ticket == nil || !tn.TicketIssuedAt.Equal(sc.clock.Now()) {
-			t.Fatalf("%s: no ticket stored: %+v", tn.ContextIdentifier, tn.TenantSummary)
-		}
+		require.NotNil(t, tn.Ticket, "%s: no ticket stored: %+v", tn.ContextIdentifier, tn.TenantSummary)
+		require.True(t, tn.TicketIssuedAt.Equal(sc.clock.Now()),
+			"%s: ticket issued %s, want now (%s)", tn.ContextIdentifier, tn.TicketIssuedAt, sc.clock.Now())
 		first[i] = tn.Ticket
 	}
 
 	sc.clock.Advance(time.Hour)
-	if ok := cycleAll(t, instances()); ok != n {
-		t.Fatalf("second cycle: %d runs, want %d", ok, n)
-	}
-	if x := sc.srv.Count(superidtest.EndpointSystemUser); x != n {
-		t.Fatalf("second cycle made %d exchanges, want none", x-n)
-	}
+	require.Equal(t, int64(n), cycleAll(t, instances()), "second cycle: runs that succeeded")
+	require.Zero(t, sc.srv.Count(superidtest.EndpointSystemUser)-n, "second cycle: exchanges")
 	for i := range n {
 		id := demo.ContextID(i)
 		tn := sc.tenant(t, i)
-		switch {
-		case len(sc.srv.Contacts(id)) != 2:
-			t.Fatalf("%s: %d companies after two cycles", id, len(sc.srv.Contacts(id)))
-		case tn.Ticket == nil || tn.Ticket.Value != first[i].Value:
-			t.Fatalf("%s: the stored ticket changed", id)
-		case !tn.TicketUsedAt.Equal(sc.clock.Now()) || !tn.TicketIssuedAt.Equal(first[i].IssuedAt):
-			t.Fatalf("%s: last use %s, issued %s: the second run's use was not recorded", id, tn.TicketUsedAt, tn.TicketIssuedAt)
-		case sc.srv.LiveTickets(id) != 1:
-			t.Fatalf("%s: %d live tickets at SuperOffice", id, sc.srv.LiveTickets(id))
-		}
+		require.Len(t, sc.srv.Contacts(id), 2, "%s: companies after two cycles", id)
+		require.NotNil(t, tn.Ticket, "%s: the stored ticket is gone", id)
+		require.Equal(t, first[i].Value, tn.Ticket.Value, "%s: the stored ticket changed", id)
+		require.True(t, tn.TicketUsedAt.Equal(sc.clock.Now()) && tn.TicketIssuedAt.Equal(first[i].IssuedAt),
+			"%s: last use %s, issued %s: the second run's use was not recorded", id, tn.TicketUsedAt, tn.TicketIssuedAt)
+		require.Equal(t, 1, sc.srv.LiveTickets(id), "%s: live tickets at SuperOffice", id)
 	}
 }
 
@@ -92,51 +90,41 @@ func TestTicketsReusedAcrossInstances(t *testing.T) {
 func TestIdleTicketIsReplaced(t *testing.T) {
 	sc := setup(t, sqliteDB(t), 3, setupOpts{})
 	w := sc.newWorker(t, nil, nil)
-	if st, err := w.Cycle(context.Background()); err != nil || st.OK != 3 {
-		t.Fatalf("%+v, %v", st, err)
-	}
+	cycleOK(t, w, 3)
 	old := sc.tenant(t, 0).Ticket
+	require.NotNil(t, old, "no ticket stored after the first cycle")
 	sc.clock.Advance(6*time.Hour - 5*time.Minute)
-	if st, err := w.Cycle(context.Background()); err != nil || st.OK != 3 {
-		t.Fatalf("%+v, %v", st, err)
-	}
+	cycleOK(t, w, 3)
 	for i := range 3 {
-		if x := sc.srv.Exchanges(demo.ContextID(i)); x != 2 {
-			t.Fatalf("%s: %d exchanges, want 2", demo.ContextID(i), x)
-		}
+		assert.Equal(t, 2, sc.srv.Exchanges(demo.ContextID(i)), "%s: exchanges", demo.ContextID(i))
 	}
 	tn := sc.tenant(t, 0)
-	if tn.Ticket == nil || tn.Ticket.Value == old.Value || !tn.TicketIssuedAt.Equal(sc.clock.Now()) {
-		t.Fatalf("the idle ticket was kept: %+v", tn.TenantSummary)
-	}
+	require.NotNil(t, tn.Ticket, "no ticket stored after the second cycle: %+v", tn.TenantSummary)
+	assert.NotEqual(t, old.Value, tn.Ticket.Value, "the idle ticket was kept: %+v", tn.TenantSummary)
+	assert.True(t, tn.TicketIssuedAt.Equal(sc.clock.Now()),
+		"ticket issued %s, want now (%s): %+v", tn.TicketIssuedAt, sc.clock.Now(), tn.TenantSummary)
 }
 
 // A ticket SuperOffice refuses (401) is replaced, and the replacement is
 // what the store keeps, for every instance.
 func TestRefusedTicketIsReplacedInTheStore(t *testing.T) {
 	sc := setup(t, sqliteDB(t), 3, setupOpts{})
-	w := sc.newWorker(t, nil, nil)
-	if st, err := w.Cycle(context.Background()); err != nil || st.OK != 3 {
-		t.Fatalf("%+v, %v", st, err)
-	}
+	id := demo.ContextID(1)
+	cycleOK(t, sc.newWorker(t, nil, nil), 3)
 	old := sc.tenant(t, 1).Ticket
-	sc.srv.ExpireTickets(demo.ContextID(1))
+	require.NotNil(t, old, "no ticket stored after the first cycle")
+	sc.srv.ExpireTickets(id)
 	sc.clock.Advance(time.Hour)
-	if st, err := sc.newWorker(t, nil, nil).Cycle(context.Background()); err != nil || st.OK != 3 {
-		t.Fatalf("%+v, %v", st, err)
-	}
+	cycleOK(t, sc.newWorker(t, nil, nil), 3)
 	tn := sc.tenant(t, 1)
-	if sc.srv.Exchanges(demo.ContextID(1)) != 2 || tn.Ticket == nil || tn.Ticket.Value == old.Value || sc.srv.LiveTickets(demo.ContextID(1)) != 1 {
-		t.Fatalf("after the 401: %d exchanges, stored %+v", sc.srv.Exchanges(demo.ContextID(1)), tn.TenantSummary)
-	}
+	require.Equal(t, 2, sc.srv.Exchanges(id), "after the 401: exchanges")
+	require.NotNil(t, tn.Ticket, "after the 401: no ticket stored: %+v", tn.TenantSummary)
+	require.NotEqual(t, old.Value, tn.Ticket.Value, "after the 401: the refused ticket was kept: %+v", tn.TenantSummary)
+	require.Equal(t, 1, sc.srv.LiveTickets(id), "after the 401: live tickets at SuperOffice")
 	// And the next run, anywhere, uses it.
 	sc.clock.Advance(time.Hour)
-	if st, err := sc.newWorker(t, nil, nil).Cycle(context.Background()); err != nil || st.OK != 3 {
-		t.Fatalf("%+v, %v", st, err)
-	}
-	if x := sc.srv.Count(superidtest.EndpointSystemUser); x != 4 {
-		t.Fatalf("%d exchanges in all, want 4", x)
-	}
+	cycleOK(t, sc.newWorker(t, nil, nil), 3)
+	assert.Equal(t, 4, sc.srv.Count(superidtest.EndpointSystemUser), "exchanges in all")
 }
 
 // A re-approval (a new system user token) drops the stored ticket: the
@@ -147,9 +135,7 @@ func TestReapprovalDropsTheStoredTicket(t *testing.T) {
 		sc := setup(t, db, 3, setupOpts{})
 		ctx := context.Background()
 		w := sc.newWorker(t, nil, nil)
-		if st, err := w.Cycle(ctx); err != nil || st.OK != 3 {
-			t.Fatalf("%+v, %v", st, err)
-		}
+		cycleOK(t, w, 3)
 
 		// Tenant 0 approves the app again and gets a new token.
 		id := demo.ContextID(0)
@@ -157,30 +143,23 @@ func TestReapprovalDropsTheStoredTicket(t *testing.T) {
 		tok, err := sc.srv.Approve(id, sc.app.ClientID)
 		must(t, err)
 		must(t, sc.st.UpsertTenant(ctx, store.Approval{ContextIdentifier: id, SystemUserToken: tok}))
-		if tn := sc.tenant(t, 0); tn.Ticket != nil {
-			t.Fatal("the re-approval kept the ticket")
-		}
+		require.Nil(t, sc.tenant(t, 0).Ticket, "the re-approval kept the ticket")
 		// Tenant 1 withdraws its approval.
 		sc.srv.RevokeApproval(demo.ContextID(1), sc.app.ClientID)
 
 		sc.clock.Advance(time.Hour)
-		st, err := w.Cycle(ctx)
-		if err != nil || st.OK != 2 || st.Deactivated != 1 {
-			t.Fatalf("%+v, %v", st, err)
-		}
-		if x := sc.srv.Exchanges(id); x != 2 {
-			t.Fatalf("re-approved tenant: %d exchanges, want 2", x)
-		}
-		if x := sc.srv.Exchanges(demo.ContextID(2)); x != 1 {
-			t.Fatalf("untouched tenant: %d exchanges, want 1", x)
-		}
-		if tn := sc.tenant(t, 0); tn.Ticket == nil || tn.SystemUserToken != tok {
-			t.Fatalf("re-approved tenant: %+v", tn.TenantSummary)
-		}
+		st := cycleOK(t, w, 2)
+		assert.Equal(t, int64(1), st.Deactivated, "tenants deactivated: %+v", st)
+		assert.Equal(t, 2, sc.srv.Exchanges(id), "re-approved tenant: exchanges")
+		assert.Equal(t, 1, sc.srv.Exchanges(demo.ContextID(2)), "untouched tenant: exchanges")
+		tn := sc.tenant(t, 0)
+		assert.NotNil(t, tn.Ticket, "re-approved tenant: no ticket stored: %+v", tn.TenantSummary)
+		assert.True(t, tn.SystemUserToken == tok, "re-approved tenant: the stored token is not the new one")
 		// Tenant 1's stored ticket was refused (401), so its run exchanged,
 		// SuperID refused the old token and the tenant was deactivated.
-		if tn := sc.tenant(t, 1); tn.Status != store.StatusInactive || tn.Ticket != nil || !tn.TicketUsedAt.IsZero() {
-			t.Fatalf("withdrawn tenant: %+v", tn.TenantSummary)
-		}
+		tn = sc.tenant(t, 1)
+		assert.Equal(t, store.StatusInactive, tn.Status, "withdrawn tenant: %+v", tn.TenantSummary)
+		assert.Nil(t, tn.Ticket, "withdrawn tenant: the ticket was kept: %+v", tn.TenantSummary)
+		assert.True(t, tn.TicketUsedAt.IsZero(), "withdrawn tenant: last ticket use %s, want none", tn.TicketUsedAt)
 	})
 }
