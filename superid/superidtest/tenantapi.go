@@ -166,16 +166,20 @@ func (e *Emulator) tenantHostLocked(t *Tenant) string {
 
 // storeLocked returns the tenant's record, creating it on first use.
 func (e *Emulator) storeLocked(t *Tenant) *tenantStore {
-	k := strings.ToLower(t.ContextIdentifier)
-	if e.tenant.stores == nil {
-		e.tenant.stores = map[string]*tenantStore{}
+	return entry(&e.tenant.stores, strings.ToLower(t.ContextIdentifier))
+}
+
+// entry returns (*m)[k], making the map and the entry on first use.
+func entry[V any](m *map[string]*V, k string) *V {
+	if *m == nil {
+		*m = map[string]*V{}
 	}
-	st := e.tenant.stores[k]
-	if st == nil {
-		st = &tenantStore{}
-		e.tenant.stores[k] = st
+	v := (*m)[k]
+	if v == nil {
+		v = new(V)
+		(*m)[k] = v
 	}
-	return st
+	return v
 }
 
 // storeOfLocked returns the record of the tenant contextID, or nil when it

@@ -207,16 +207,7 @@ func (e *Emulator) hookAPI(h func(r *http.Request, t *Tenant, p apiPrincipal) (i
 // hooksLocked returns the tenant's webhooks, creating the record on first
 // use.
 func (e *Emulator) hooksLocked(t *Tenant) *tenantHooks {
-	k := strings.ToLower(t.ContextIdentifier)
-	if e.hooks.tenant == nil {
-		e.hooks.tenant = map[string]*tenantHooks{}
-	}
-	th := e.hooks.tenant[k]
-	if th == nil {
-		th = &tenantHooks{}
-		e.hooks.tenant[k] = th
-	}
-	return th
+	return entry(&e.hooks.tenant, strings.ToLower(t.ContextIdentifier))
 }
 
 func (th *tenantHooks) find(id int) *storedHook {
