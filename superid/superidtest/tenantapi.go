@@ -128,32 +128,49 @@ func (e *Emulator) tenantAPI(h apiHandler) http.HandlerFunc {
 			r.Body = io.NopCloser(bytes.NewReader(body))
 		}
 		e.mu.Lock()
-		t, status, msg := e.servedTenantLocked(r)
-		if t == nil {
+		t, p, refuse := e.admitLocked(r)
+		if refuse != nil {
 			e.mu.Unlock()
-			writeAPIError(w, status, msg)
-			return
-		}
-		if t.State != "Running" && t.State != "OnlineMaintenance" {
-			e.mu.Unlock()
-			writeAPIError(w, http.StatusServiceUnavailable, "tenant "+t.ContextIdentifier+" is "+t.State)
-			return
-		}
-		p, msg := e.principalLocked(r, t)
-		if msg != "" {
-			e.mu.Unlock()
-			w.Header().Set("WWW-Authenticate", `SOTicket, Bearer`)
-			writeAPIError(w, http.StatusUnauthorized, msg)
+			refuse(w)
 			return
 		}
 		status, v := e.watchHooks(h, r, t, e.storeLocked(t), p) // webhook.go: runs h, then delivers webhooks
 		e.mu.Unlock()
-		if v == nil {
-			w.WriteHeader(status)
-			return
-		}
-		writeJSON(w, status, v)
+		writeAPIResult(w, status, v)
 	}
+}
+
+// admitLocked finds the tenant a tenant API request is for, checks that
+// it runs and who is calling. When it refuses, refuse writes the answer;
+// the caller calls it after releasing e.mu, as nothing is written under
+// the lock.
+func (e *Emulator) admitLocked(r *http.Request) (t *Tenant, p apiPrincipal, refuse func(http.ResponseWriter)) {
+	t, status, msg := e.servedTenantLocked(r)
+	if t == nil {
+		return nil, p, func(w http.ResponseWriter) { writeAPIError(w, status, msg) }
+	}
+	if t.State != "Running" && t.State != "OnlineMaintenance" {
+		msg := "tenant " + t.ContextIdentifier + " is " + t.State
+		return nil, p, func(w http.ResponseWriter) { writeAPIError(w, http.StatusServiceUnavailable, msg) }
+	}
+	p, msg = e.principalLocked(r, t)
+	if msg != "" {
+		return nil, p, func(w http.ResponseWriter) {
+			w.Header().Set("WWW-Authenticate", `SOTicket, Bearer`)
+			writeAPIError(w, http.StatusUnauthorized, msg)
+		}
+	}
+	return t, p, nil
+}
+
+// writeAPIResult writes a handler's answer: v as JSON, or the bare status
+// when v is nil.
+func writeAPIResult(w http.ResponseWriter, status int, v any) {
+	if v == nil {
+		w.WriteHeader(status)
+		return
+	}
+	writeJSON(w, status, v)
 }
 
 func (e *Emulator) tenantHostLocked(t *Tenant) string {

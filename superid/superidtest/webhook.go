@@ -177,30 +177,14 @@ func (e *Emulator) webhookRoutes() {
 func (e *Emulator) hookAPI(h func(r *http.Request, t *Tenant, p apiPrincipal) (int, any)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		e.mu.Lock()
-		t, status, msg := e.servedTenantLocked(r)
-		if t == nil {
-			e.mu.Unlock()
-			writeAPIError(w, status, msg)
-			return
-		}
-		if t.State != "Running" && t.State != "OnlineMaintenance" {
-			e.mu.Unlock()
-			writeAPIError(w, http.StatusServiceUnavailable, "tenant "+t.ContextIdentifier+" is "+t.State)
-			return
-		}
-		p, msg := e.principalLocked(r, t)
+		t, p, refuse := e.admitLocked(r)
 		e.mu.Unlock()
-		if msg != "" {
-			w.Header().Set("WWW-Authenticate", `SOTicket, Bearer`)
-			writeAPIError(w, http.StatusUnauthorized, msg)
+		if refuse != nil {
+			refuse(w)
 			return
 		}
 		status, v := h(r, t, p)
-		if v == nil {
-			w.WriteHeader(status)
-			return
-		}
-		writeJSON(w, status, v)
+		writeAPIResult(w, status, v)
 	}
 }
 
