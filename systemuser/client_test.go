@@ -485,38 +485,34 @@ func TestExchangeRetries(t *testing.T) {
 	ctx := context.Background()
 	// The waits run on synctest's clock: their length is exact, and the
 	// test takes no time.
-	t.Run("Retry-After honoured", func(t *testing.T) {
-		f := setup(t, func(c *systemuser.Config) {
-			c.Retry = systemuser.RetryPolicy{MaxRetries: 1, MinWait: time.Millisecond, MaxWait: 5 * time.Second}
+	for _, tc := range []struct {
+		name       string
+		retry      systemuser.RetryPolicy
+		retryAfter string
+		wantWait   time.Duration
+		wantSent   int
+		why        string
+	}{
+		{"Retry-After honoured", systemuser.RetryPolicy{MaxRetries: 1, MinWait: time.Millisecond, MaxWait: 5 * time.Second},
+			"2", 2 * time.Second, 2, "the retry did not wait for Retry-After"},
+		{"Retry-After capped", systemuser.RetryPolicy{MaxRetries: 2, MinWait: time.Millisecond, MaxWait: 20 * time.Millisecond},
+			"3600", 40 * time.Millisecond, 3, "two waits of MaxWait each"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := setup(t, func(c *systemuser.Config) { c.Retry = tc.retry })
+			cfg := f.inProcess()
+			f.srv.Fail(superidtest.EndpointSystemUser, superidtest.Fault{Status: 429, Header: http.Header{"Retry-After": {tc.retryAfter}}})
+			synctest.Test(t, func(t *testing.T) {
+				c, err := systemuser.New(cfg)
+				require.NoError(t, err)
+				start := time.Now()
+				_, err = c.Exchange(ctx, testCtx, f.token)
+				assert.ErrorIs(t, err, systemuser.ErrRateLimited)
+				assert.Equal(t, tc.wantWait, time.Since(start), tc.why)
+			})
+			assert.Equal(t, tc.wantSent, f.srv.Count(superidtest.EndpointSystemUser))
 		})
-		cfg := f.inProcess()
-		f.srv.Fail(superidtest.EndpointSystemUser, superidtest.Fault{Status: 429, Header: http.Header{"Retry-After": {"2"}}})
-		synctest.Test(t, func(t *testing.T) {
-			c, err := systemuser.New(cfg)
-			require.NoError(t, err)
-			start := time.Now()
-			_, err = c.Exchange(ctx, testCtx, f.token)
-			assert.ErrorIs(t, err, systemuser.ErrRateLimited)
-			assert.Equal(t, 2*time.Second, time.Since(start), "the retry did not wait for Retry-After")
-		})
-		assert.Equal(t, 2, f.srv.Count(superidtest.EndpointSystemUser))
-	})
-	t.Run("Retry-After capped", func(t *testing.T) {
-		f := setup(t, func(c *systemuser.Config) {
-			c.Retry = systemuser.RetryPolicy{MaxRetries: 2, MinWait: time.Millisecond, MaxWait: 20 * time.Millisecond}
-		})
-		cfg := f.inProcess()
-		f.srv.Fail(superidtest.EndpointSystemUser, superidtest.Fault{Status: 429, Header: http.Header{"Retry-After": {"3600"}}})
-		synctest.Test(t, func(t *testing.T) {
-			c, err := systemuser.New(cfg)
-			require.NoError(t, err)
-			start := time.Now()
-			_, err = c.Exchange(ctx, testCtx, f.token)
-			assert.ErrorIs(t, err, systemuser.ErrRateLimited)
-			assert.Equal(t, 40*time.Millisecond, time.Since(start), "two waits of MaxWait each")
-		})
-		assert.Equal(t, 3, f.srv.Count(superidtest.EndpointSystemUser))
-	})
+	}
 	t.Run("ctx ends the backoff", func(t *testing.T) {
 		f := setup(t, func(c *systemuser.Config) {
 			c.Retry = systemuser.RetryPolicy{MaxRetries: 5, MinWait: 10 * time.Second, MaxWait: 10 * time.Second}
