@@ -7,3 +7,10 @@ import "time"
 func SetSystemUserClock(c Credentials, now func() time.Time) {
 	c.(*systemUserCreds).now = now
 }
+
+// PacerTenants is how many tenants p keeps pacing state for.
+func PacerTenants(p *Pacer) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.tenants)
+}

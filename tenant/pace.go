@@ -88,7 +88,6 @@ type pace struct {
 
 	mu       sync.Mutex
 	busy     int       // calls under way or waiting
-	last     time.Time // when the last call started
 	paused   time.Time // no call starts before
 	slowTill time.Time // the rate is halved until
 }
@@ -149,14 +148,17 @@ func (p *Pacer) tenant(key string) *pace {
 	return t
 }
 
-// sweepLocked forgets the tenants with no call for longer than it takes a
-// limiter to fill up again and none under way or held back, so that a
-// service that calls many tenants in turn keeps only the recent ones.
+// sweepLocked forgets the tenants that a fresh state would serve alike:
+// no call under way or waiting, no pause or slower pace left, and a
+// limiter full again (a second after its last call, at the default
+// rate). A service that calls many tenants in turn so keeps only the
+// recent ones, and one that is throttled keeps its slower pace.
 func (p *Pacer) sweepLocked() {
 	now := time.Now()
 	for k, t := range p.tenants {
 		t.mu.Lock()
-		idle := t.busy == 0 && now.Sub(t.last) > 2*slowFor && now.After(t.paused) && now.After(t.slowTill)
+		idle := t.busy == 0 && !now.Before(t.paused) && !now.Before(t.slowTill) &&
+			(t.lim == nil || !t.slowTill.IsZero() || t.lim.TokensAt(now) >= float64(p.burst))
 		t.mu.Unlock()
 		if idle {
 			delete(p.tenants, k)
@@ -212,7 +214,6 @@ func (p *Pacer) wait(ctx context.Context, key string) (*pace, error) {
 			}
 			r = t.lim.ReserveN(now, 1)
 		}
-		t.last = now
 		t.mu.Unlock()
 		if r == nil {
 			return t, nil

@@ -225,3 +225,37 @@ func TestPacerMustComeFromNewPacer(t *testing.T) {
 	_, err := tenant.New(tenant.Config{BaseURL: "http://tenant.test/Cust1/api/", Pacer: &tenant.Pacer{}})
 	assert.ErrorContains(t, err, "NewPacer")
 }
+
+func TestPacerForgetsTenantsAFreshStateServesAlike(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var refused atomic.Bool
+		rt := &memTransport{answer: func(req *http.Request) *http.Response {
+			if strings.Contains(req.URL.Path, "/Slow/") && refused.CompareAndSwap(false, true) {
+				return response(http.StatusTooManyRequests, nil)
+			}
+			return nil
+		}}
+		p := tenant.NewPacer(tenant.PacerConfig{})
+		calls(t, pacedClient(t, rt, p, "tenant.test", "Slow"), 1) // 429, retried: slowed for a minute
+		require.True(t, refused.Load())
+		busy := pacedClient(t, rt, p, "tenant.test", "Busy")
+		calls(t, busy, 10) // its burst is used up
+
+		// A service that calls 10,000 tenants in turn, one call each, a
+		// second apart in batches of 1,000.
+		for i := range 10 {
+			for j := range 1000 {
+				calls(t, pacedClient(t, rt, p, "tenant.test", "Cust"+strconv.Itoa(i*1000+j)), 1)
+			}
+			time.Sleep(time.Second)
+		}
+		assert.LessOrEqual(t, tenant.PacerTenants(p), 2048, "tenants kept")
+
+		// The throttled tenant kept its slower pace: 3 calls one at a
+		// time at half the rate.
+		assert.GreaterOrEqual(t, calls(t, pacedClient(t, rt, p, "tenant.test", "Slow"), 3), 200*time.Millisecond)
+		// And a tenant forgotten is paced as a fresh one: its burst, then 10 a second.
+		assert.Zero(t, calls(t, busy, 10))
+		assert.Equal(t, time.Second, calls(t, busy, 10))
+	})
+}
