@@ -108,9 +108,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	// One Meter for the resolver and every tenant client: -v logs its
-	// totals after each cycle.
-	meter := tenant.NewMeter()
+	// With -v, one Meter for the resolver and every tenant client, whose
+	// totals are logged after each cycle; without, none: it keeps
+	// counters for every tenant it has seen, which nobody would read.
+	var meter *tenant.Meter
+	if o.verbose || o.debug {
+		meter = tenant.NewMeter()
+	}
 	res, err := tenant.NewResolver(tenant.ResolverConfig{Environment: cfg.Environment, HTTPClient: hc, Logger: libLog, Meter: meter})
 	if err != nil {
 		return err
