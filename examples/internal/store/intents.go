@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"strings"
 	"time"
 )
 
@@ -70,14 +71,30 @@ func (s *Store) RecordIntent(ctx context.Context, c Claim, step, plan string) (I
 	case len(plan) > maxPlanLen:
 		return Intent{}, invalid(op, "plan is longer than %d bytes", maxPlanLen)
 	}
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	in := Intent{Step: step, RunID: hex.EncodeToString(b[:]), Plan: text(plan), RecordedAt: fromMicros(micros(s.now()))}
+	// The usual case, the run's first intent for step on a current claim,
+	// is one statement: the fence check and the insert in one, and the
+	// run's id taken from an intent of another step when there is one.
+	err = s.insertIntent.QueryRowContext(ctx,
+		key, c.Owner, c.Fence, in.Step, in.RunID, in.Plan, micros(in.RecordedAt)).Scan(&in.RunID)
+	switch {
+	case err == nil:
+		return in, nil
+	case err != sql.ErrNoRows:
+		return Intent{}, wrap(op, err)
+	}
+	// Nothing inserted: the claim is not current, or an earlier attempt
+	// recorded an intent for step.
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return Intent{}, wrap(op, err)
 	}
 	defer tx.Rollback()
-	// The claim must be current, and stay so until the intent is committed: on
-	// PostgreSQL the row lock makes a claim by another instance wait for this
-	// transaction; SQLite's transactions already hold the write lock.
+	// The claim must be current while the intent is read: on PostgreSQL the
+	// row lock makes a claim by another instance wait for this transaction;
+	// SQLite's transactions already hold the write lock.
 	check := `SELECT fence FROM tenants` + fenceWhere
 	if s.dialect == Postgres {
 		check += ` FOR UPDATE`
@@ -89,34 +106,33 @@ func (s *Store) RecordIntent(ctx context.Context, c Claim, step, plan string) (I
 	case err != nil:
 		return Intent{}, wrap(op, err)
 	}
-	open, err := scanIntents(tx.QueryContext(ctx,
-		`SELECT step, run_id, plan, recorded_at FROM run_intents WHERE context_key = $1 ORDER BY recorded_at, step`, key))
+	var at int64
+	err = tx.QueryRowContext(ctx, `SELECT run_id, plan, recorded_at FROM run_intents WHERE context_key = $1 AND step = $2`,
+		key, step).Scan(&in.RunID, &in.Plan, &at)
 	if err != nil {
+		// Both statements saw the same current claim, and only a success
+		// of that claim deletes intents: the row is there.
 		return Intent{}, wrap(op, err)
 	}
-	runID := ""
-	for _, in := range open {
-		if in.Step == step {
-			in.Resumed = true
-			return in, wrap(op, tx.Commit())
-		}
-		runID = in.RunID // another step of the same run
-	}
-	if runID == "" {
-		var b [12]byte
-		_, _ = rand.Read(b[:])
-		runID = hex.EncodeToString(b[:])
-	}
-	in := Intent{Step: step, RunID: runID, Plan: text(plan), RecordedAt: fromMicros(micros(s.now()))}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO run_intents (context_key, step, run_id, plan, fence, recorded_at)
-		VALUES ($1, $2, $3, $4, $5, $6)`, key, in.Step, in.RunID, in.Plan, c.Fence, micros(in.RecordedAt)); err != nil {
-		return Intent{}, wrap(op, err)
-	}
-	if err := tx.Commit(); err != nil {
-		return Intent{}, wrap(op, err)
-	}
-	return in, nil
+	in.RecordedAt, in.Resumed = fromMicros(at), true
+	return in, wrap(op, tx.Commit())
 }
+
+// insertIntentSQL records a run's intent for a step, when the claim ($1-$3) is current
+// and no intent for the step is recorded, and returns its run id: that of an intent of
+// another step of the run when there is one, else $5. It returns no row otherwise.
+// PostgreSQL locks the tenant's row, so that a claim by another instance waits for it.
+var insertIntentSQL = map[Dialect]string{
+	SQLite:   insertIntent,
+	Postgres: strings.Replace(insertIntent, fenceWhere, fenceWhere+` FOR UPDATE`, 1),
+}
+
+const insertIntent = `INSERT INTO run_intents (context_key, step, run_id, plan, fence, recorded_at)
+	SELECT context_key, $4, COALESCE((SELECT run_id FROM run_intents WHERE context_key = $1 ORDER BY recorded_at DESC, step LIMIT 1), $5),
+		$6, fence, CAST($7 AS BIGINT)
+	FROM tenants` + fenceWhere + `
+	ON CONFLICT (context_key, step) DO NOTHING
+	RETURNING run_id`
 
 // Intents returns the tenant's open intents (recorded, and no success recorded since),
 // oldest first: runs that did not get to record their end.

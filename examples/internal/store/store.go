@@ -143,12 +143,11 @@ type Store struct {
 	seal    *sealer
 	now     func() time.Time
 	log     *slog.Logger
-	// claim and complete are the statements a console runs a batch at a
-	// time, every few milliseconds: prepared once, as SQLite would parse
-	// them anew each time.
-	claim, complete *sql.Stmt
-	// clearIntents deletes a tenant's run intents with each recorded success.
-	clearIntents *sql.Stmt
+	// The statements a console runs for every tenant or batch: prepared
+	// once, as SQLite would parse them anew each time. claim and complete
+	// run a batch at a time; clearIntents deletes a tenant's run intents
+	// with each recorded success; insertIntent records one (RecordIntent).
+	claim, complete, clearIntents, insertIntent *sql.Stmt
 }
 
 // Open opens (creating when needed) the database at dsn and migrates it to the latest
@@ -209,20 +208,14 @@ func OpenConfig(ctx context.Context, cfg Config) (*Store, error) {
 	if dialect == Postgres {
 		q = claimPostgres
 	}
-	if s.claim, err = db.PrepareContext(ctx, q); err != nil {
-		db.Close()
-		return nil, wrap(op, err)
-	}
-	if s.complete, err = db.PrepareContext(ctx, completeSQL); err != nil {
-		s.claim.Close()
-		db.Close()
-		return nil, wrap(op, err)
-	}
-	if s.clearIntents, err = db.PrepareContext(ctx, clearIntentsSQL); err != nil {
-		s.claim.Close()
-		s.complete.Close()
-		db.Close()
-		return nil, wrap(op, err)
+	for _, p := range []struct {
+		st  **sql.Stmt
+		sql string
+	}{{&s.claim, q}, {&s.complete, completeSQL}, {&s.clearIntents, clearIntentsSQL}, {&s.insertIntent, insertIntentSQL[dialect]}} {
+		if *p.st, err = db.PrepareContext(ctx, p.sql); err != nil {
+			s.Close()
+			return nil, wrap(op, err)
+		}
 	}
 	return s, nil
 }
@@ -314,7 +307,7 @@ func restrictFileMode(dsn string) {
 
 // Close closes the database.
 func (s *Store) Close() error {
-	for _, st := range []*sql.Stmt{s.claim, s.complete, s.clearIntents} {
+	for _, st := range []*sql.Stmt{s.claim, s.complete, s.clearIntents, s.insertIntent} {
 		if st != nil {
 			st.Close()
 		}
