@@ -10,6 +10,7 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -119,6 +120,49 @@ func BenchmarkBareRSA(b *testing.B) {
 		sum := sha256.Sum256(signing)
 		return rsa.VerifyPKCS1v15(pub, crypto.SHA256, sum[:], sig)
 	})
+}
+
+// BenchmarkVerifyRatio interleaves the three checks of the same token, one
+// of each per iteration, and reports each one's time over the bare RSA
+// check's: load from other processes falls on all three alike, which the
+// separate benchmarks above cannot promise on a shared machine. The
+// times are wall time; GC work on another core is not in them (the
+// separate benchmarks' cpu-ns/op has it).
+func BenchmarkVerifyRatio(b *testing.B) {
+	f := newFixture(b)
+	c, err := superid.New(superid.Config{
+		Environment: superid.SOD, ClientID: clientID, ClientSecret: "s",
+		KeySet: superid.NewKeySet(f.jwks.URL, f.jwks.Client()), Now: func() time.Time { return testNow },
+	})
+	require.NoError(b, err)
+	v := oidc.NewVerifier(string(superid.SOD), &oidc.StaticKeySet{PublicKeys: []crypto.PublicKey{&f.key.PublicKey}},
+		&oidc.Config{ClientID: clientID, Now: func() time.Time { return testNow }})
+	i := strings.LastIndexByte(f.raw, '.')
+	signing := []byte(f.raw[:i])
+	sig, err := base64.RawURLEncoding.DecodeString(f.raw[i+1:])
+	require.NoError(b, err)
+	ctx := context.Background()
+	_, err = c.VerifyIDToken(ctx, f.raw, superid.WithNonce(nonce))
+	require.NoError(b, err)
+
+	var bare, ours, goOIDC time.Duration
+	for b.Loop() {
+		t0 := time.Now()
+		sum := sha256.Sum256(signing)
+		err1 := rsa.VerifyPKCS1v15(&f.key.PublicKey, crypto.SHA256, sum[:], sig)
+		t1 := time.Now()
+		_, err2 := c.VerifyIDToken(ctx, f.raw, superid.WithNonce(nonce))
+		t2 := time.Now()
+		tok, err3 := v.Verify(ctx, f.raw)
+		t3 := time.Now()
+		if err1 != nil || err2 != nil || err3 != nil || tok.Nonce != nonce {
+			require.NoError(b, errors.Join(err1, err2, err3))
+			require.Equal(b, nonce, tok.Nonce)
+		}
+		bare, ours, goOIDC = bare+t1.Sub(t0), ours+t2.Sub(t1), goOIDC+t3.Sub(t2)
+	}
+	b.ReportMetric(float64(ours)/float64(bare), "superid/bare")
+	b.ReportMetric(float64(goOIDC)/float64(ours), "go-oidc/superid")
 }
 
 // run times fn and reports, besides ns/op (wall time), cpu-ns/op: the
