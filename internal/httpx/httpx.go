@@ -4,6 +4,7 @@
 package httpx
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -194,13 +195,19 @@ func RedactURL(u *url.URL) string {
 }
 
 // ReadBody reads at most limit bytes of resp's body and drains (a little
-// of) the rest so the connection can be reused. The declared length plays
-// no part: a HEAD answer, or a hand-built Response, may declare another
+// of) the rest so the connection can be reused. The declared length only
+// sizes the buffer, up to 4 MiB, so that a body is read into one
+// allocation rather than a doubling series of them: it never limits the
+// read, as a HEAD answer, or a hand-built Response, may declare another
 // length than its body has.
 func ReadBody(resp *http.Response, limit int64) ([]byte, error) {
-	b, err := io.ReadAll(io.LimitReader(resp.Body, limit))
+	var buf bytes.Buffer
+	if n := resp.ContentLength; n > 0 && n <= min(limit, 4<<20) {
+		buf.Grow(int(n) + bytes.MinRead) // ReadFrom wants MinRead free to see the end
+	}
+	_, err := buf.ReadFrom(io.LimitReader(resp.Body, limit))
 	_, _ = io.CopyN(io.Discard, resp.Body, 64<<10)
-	return b, err
+	return buf.Bytes(), err
 }
 
 // slogAdapter lets go-retryablehttp log through slog, at debug level for

@@ -254,3 +254,18 @@ func TestBackoffLongWaitsDoNotOverflow(t *testing.T) {
 		assert.LessOrEqual(t, d, hi, "attempt %d", attempt)
 	}
 }
+
+// A body of a declared length is read into one buffer of that size, not a
+// doubling series of them (four more allocations for a 6.5 KB entity).
+func TestReadBodySizesItsBufferByTheDeclaredLength(t *testing.T) {
+	body := strings.Repeat("x", 6500)
+	read := func(length int64) float64 {
+		return testing.AllocsPerRun(100, func() {
+			b, err := ReadBody(&http.Response{Body: io.NopCloser(strings.NewReader(body)), ContentLength: length}, 1<<20)
+			require.NoError(t, err)
+			require.Len(t, b, len(body))
+		})
+	}
+	unsized, sized := read(-1), read(int64(len(body)))
+	assert.LessOrEqual(t, sized, unsized-4, "allocations, sized against unsized")
+}
