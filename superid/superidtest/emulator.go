@@ -189,12 +189,11 @@ func (e *Emulator) route(pattern string, ep Endpoint, h http.HandlerFunc) {
 		}
 		if e.count(ep) {
 			// The request log or a fault needs the body and the tenant.
-			body, err := io.ReadAll(r.Body)
+			body, err := readBody(r)
 			if err != nil {
 				http.Error(w, "cannot read body", http.StatusBadRequest)
 				return
 			}
-			r.Body = io.NopCloser(bytes.NewReader(body))
 			ctxID := requestTenant(ep, r, body)
 			e.record(ep, r, body, ctxID)
 			if e.applyFault(w, r, ep, ctxID) {
@@ -208,6 +207,33 @@ func (e *Emulator) route(pattern string, ep Endpoint, h http.HandlerFunc) {
 // maxRequestBody bounds what the emulator reads of a request: the handler
 // and the request log see the first 4 MiB.
 const maxRequestBody = 4 << 20
+
+// memBody is a request body already read into memory. It keeps the bytes,
+// so that a later reader (readBody) takes them instead of copying them.
+type memBody struct {
+	*bytes.Reader
+	b []byte
+}
+
+func (memBody) Close() error { return nil }
+
+// readBody reads r's body into memory, into one buffer sized by its
+// declared length, and leaves it in r.Body as a memBody; a body already
+// read is returned as it is.
+func readBody(r *http.Request) ([]byte, error) {
+	if m, ok := r.Body.(memBody); ok {
+		return m.b, nil
+	}
+	var buf bytes.Buffer
+	if n := r.ContentLength; n > 0 && n <= maxRequestBody {
+		buf.Grow(int(n) + bytes.MinRead) // ReadFrom wants MinRead free to see the end
+	}
+	if _, err := buf.ReadFrom(r.Body); err != nil {
+		return nil, err
+	}
+	r.Body = memBody{bytes.NewReader(buf.Bytes()), buf.Bytes()}
+	return buf.Bytes(), nil
+}
 
 // count counts a request to ep and reports whether the request log is on
 // or ep has faults. Neither is the common case, as in a load test: then

@@ -113,9 +113,14 @@ func pathID(r *http.Request) (int, bool) {
 	return id, err == nil && id > 0
 }
 
+// decodeBody decodes the request's JSON body (tenantAPI read it) into v,
+// or says what is wrong with it.
 func decodeBody(r *http.Request, v any) string {
-	dec := json.NewDecoder(r.Body)
-	if err := dec.Decode(v); err != nil {
+	body, err := readBody(r)
+	if err == nil {
+		err = json.Unmarshal(body, v)
+	}
+	if err != nil {
 		return "invalid JSON body: " + err.Error()
 	}
 	return ""

@@ -1,9 +1,7 @@
 package superidtest
 
 import (
-	"bytes"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -120,12 +118,10 @@ func (e *Emulator) tenantAPI(h apiHandler) http.HandlerFunc {
 		// whose body is slow must hold up its own request only, not every
 		// endpoint. The handlers then decode from memory.
 		if r.Body != http.NoBody { // a GET has none: nothing to read
-			body, err := io.ReadAll(r.Body)
-			if err != nil {
+			if _, err := readBody(r); err != nil {
 				writeAPIError(w, http.StatusBadRequest, "cannot read body")
 				return
 			}
-			r.Body = io.NopCloser(bytes.NewReader(body))
 		}
 		e.mu.Lock()
 		t, p, refuse := e.admitLocked(r)
