@@ -66,7 +66,10 @@ type PacerConfig struct {
 // The state is kept by tenant, so every Client of one tenant must share
 // one Pacer: a service that makes a Client per tenant run gives them all
 // the same Pacer (Config.Pacer), or leaves it nil for the process-wide
-// one. A Pacer is safe for concurrent use.
+// one. It keeps a tenant's state only while a fresh one would differ (a
+// call under way, a pause, a slower pace, a spent allowance), so that a
+// service calling many tenants in turn holds the recent ones alone. A
+// Pacer is safe for concurrent use.
 type Pacer struct {
 	rate     rate.Limit // 0: unlimited
 	burst    int
