@@ -64,9 +64,7 @@ type KeySet struct {
 	now    func() time.Time
 	logger *slog.Logger
 
-	refreshInterval time.Duration // zero: defaultRefreshInterval
-	failureBackoff  time.Duration // zero: defaultFailureBackoff
-	fetchTimeout    time.Duration // zero: defaultFetchTimeout
+	fetchTimeout time.Duration
 
 	keys    atomic.Pointer[keySnapshot]
 	fetches flight.Group[*keySnapshot]
@@ -104,23 +102,11 @@ func NewKeySet(jwksURL string, httpClient *http.Client) *KeySet {
 }
 
 func newKeySet(jwksURL string, httpClient *http.Client, now func() time.Time, logger *slog.Logger) *KeySet {
-	return &KeySet{url: jwksURL, client: httpClient, now: now, logger: logger}
-}
-
-// clock and orDefault give a KeySet that was not made by NewKeySet safe
-// defaults.
-func (k *KeySet) clock() time.Time {
-	if k.now == nil {
-		return time.Now()
+	if now == nil {
+		now = time.Now
 	}
-	return k.now()
-}
-
-func orDefault(d, def time.Duration) time.Duration {
-	if d <= 0 {
-		return def
-	}
-	return d
+	return &KeySet{url: jwksURL, client: httpClient, now: now, logger: logger, fetchTimeout: defaultFetchTimeout,
+		unknown: rate.NewLimiter(rate.Every(defaultRefreshInterval), 1)}
 }
 
 // Keyfunc returns a jwt.Keyfunc for golang-jwt that finds the key of an
@@ -156,7 +142,7 @@ func (k *KeySet) key(ctx context.Context, t *jwt.Token) (any, error) {
 		if snap, err = k.fetch(ctx, false); err != nil {
 			return nil, err
 		}
-	case k.clock().Sub(snap.fetched) > maxKeyAge:
+	case k.now().Sub(snap.fetched) > maxKeyAge:
 		// The old keys serve until the new set arrives, and stay in use
 		// while SuperID cannot be reached.
 		k.renew(ctx)
@@ -254,17 +240,14 @@ func (k *KeySet) fetch(ctx context.Context, refresh bool) (*keySnapshot, error) 
 func (k *KeySet) allow(refresh bool) error {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	now := k.clock()
+	now := k.now()
 	if refresh {
-		if k.unknown == nil {
-			k.unknown = rate.NewLimiter(rate.Every(orDefault(k.refreshInterval, defaultRefreshInterval)), 1)
-		}
 		if !k.unknown.AllowN(now, 1) {
 			return errRateLimited
 		}
 		return nil
 	}
-	if k.lastErr != nil && now.Sub(k.lastFailure) < orDefault(k.failureBackoff, defaultFailureBackoff) {
+	if k.lastErr != nil && now.Sub(k.lastFailure) < defaultFailureBackoff {
 		return k.lastErr
 	}
 	return nil
@@ -277,8 +260,8 @@ func (k *KeySet) allow(refresh bool) error {
 func (k *KeySet) renew(ctx context.Context) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	now := k.clock()
-	if !k.lastRenewal.IsZero() && now.Sub(k.lastRenewal) < orDefault(k.refreshInterval, defaultRefreshInterval) {
+	now := k.now()
+	if !k.lastRenewal.IsZero() && now.Sub(k.lastRenewal) < defaultRefreshInterval {
 		return
 	}
 	k.lastRenewal = now
@@ -288,13 +271,13 @@ func (k *KeySet) renew(ctx context.Context) {
 // run makes one fetch, bounded by its own timeout whoever waits for it,
 // and records its outcome.
 func (k *KeySet) run(ctx context.Context) (*keySnapshot, error) {
-	ctx, cancel := context.WithTimeout(ctx, orDefault(k.fetchTimeout, defaultFetchTimeout))
+	ctx, cancel := context.WithTimeout(ctx, k.fetchTimeout)
 	defer cancel()
 	snap, err := k.download(ctx)
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if err != nil {
-		k.lastFailure, k.lastErr = k.clock(), err
+		k.lastFailure, k.lastErr = k.now(), err
 		if k.logger != nil {
 			k.logger.WarnContext(ctx, "superid: key set fetch failed", "error", err)
 		}
@@ -340,7 +323,7 @@ func (k *KeySet) download(ctx context.Context) (*keySnapshot, error) {
 	if err != nil {
 		return nil, newError(opKeys, ErrKeySet, err)
 	}
-	return &keySnapshot{kf: kf, fetched: k.clock()}, nil
+	return &keySnapshot{kf: kf, fetched: k.now()}, nil
 }
 
 // signingKeys keeps the RSA signing keys of a JWKS document in jwkset's

@@ -287,11 +287,6 @@ func parseXMLKey(data []byte) (*rsa.PrivateKey, error) {
 	if err != nil {
 		return nil, err
 	}
-	if bits := n.BitLen(); bits < minKeyBits {
-		return nil, tooSmall(bits)
-	} else if bits > maxKeyBits {
-		return nil, badKey("RSA key has " + strconv.Itoa(bits) + " bits; more than 16384 is not supported")
-	}
 	e, err := xmlInt("Exponent", *v.Exponent)
 	if err != nil {
 		return nil, err

@@ -164,15 +164,12 @@ func NewResolver(cfg ResolverConfig) (*Resolver, error) {
 		hc:     httpx.NewClient(cfg.HTTPClient, cfg.Logger, cfg.Retry),
 		logger: cfg.Logger,
 		now:    cfg.Now,
-		minTTL: cfg.MinTTL,
+		minTTL: positive(cfg.MinTTL, 30*time.Second),
 		meter:  cfg.Meter,
 		cache:  map[string]*resolved{},
 	}
 	if r.now == nil {
 		r.now = time.Now
-	}
-	if r.minTTL <= 0 {
-		r.minTTL = 30 * time.Second
 	}
 	r.maxTTL = positive(cfg.MaxTTL, DefaultMaxTTL)
 	r.offTTL = positive(cfg.NotRunningMaxTTL, DefaultNotRunningMaxTTL)
@@ -333,16 +330,16 @@ func (r *Resolver) Remember(contextID string, st *State, until time.Time) error 
 			cause: errors.New("the state is another tenant's: " + st.ContextIdentifier)}
 	case st.Running() && (st.API == "" || !r.env.OwnsHost(st.API)):
 		return &Error{URL: "state of " + contextID, kind: ErrForeignHost,
-			Message: "Api " + redactRaw(st.API) + " is not on " + r.env.String()}
+			Message: "Api " + httpx.RedactRawURL(st.API) + " is not on " + r.env.String()}
 	case st.Endpoint != "" && !r.env.OwnsHost(st.Endpoint):
 		return &Error{URL: "state of " + contextID, kind: ErrForeignHost,
-			Message: "Endpoint " + redactRaw(st.Endpoint) + " is not on " + r.env.String()}
+			Message: "Endpoint " + httpx.RedactRawURL(st.Endpoint) + " is not on " + r.env.String()}
 	case st.Running() && !apiOfTenant(st.API, contextID):
 		// The state API's own answers are taken as they come; a stored
 		// one must also name the tenant's own path, or an altered row
 		// could send one tenant's ticket to another's API.
 		return &Error{URL: "state of " + contextID, kind: ErrForeignHost,
-			Message: "Api " + redactRaw(st.API) + " is not " + contextID + "'s"}
+			Message: "Api " + httpx.RedactRawURL(st.API) + " is not " + contextID + "'s"}
 	}
 	now := r.now()
 	if !now.Before(until) {
@@ -399,23 +396,15 @@ func (r *Resolver) Lookup(ctx context.Context, contextID string) (*State, error)
 			cause: errors.New("the state API answered for another tenant: " + st.ContextIdentifier)}
 	case st.Running() && (st.API == "" || !r.env.OwnsHost(st.API)):
 		return nil, &Error{Method: http.MethodGet, URL: u, StatusCode: resp.StatusCode, State: &st, kind: ErrForeignHost,
-			Message: "Api " + redactRaw(st.API) + " is not on " + r.env.String()}
+			Message: "Api " + httpx.RedactRawURL(st.API) + " is not on " + r.env.String()}
 	case st.Endpoint != "" && !r.env.OwnsHost(st.Endpoint):
 		return nil, &Error{Method: http.MethodGet, URL: u, StatusCode: resp.StatusCode, State: &st, kind: ErrForeignHost,
-			Message: "Endpoint " + redactRaw(st.Endpoint) + " is not on " + r.env.String()}
+			Message: "Endpoint " + httpx.RedactRawURL(st.Endpoint) + " is not on " + r.env.String()}
 	}
 	if r.logger != nil {
-		r.logger.Debug("tenant: state", "context", st.ContextIdentifier, "state", string(st.State), "api", redactRaw(st.API), "valid_until", st.ValidUntil)
+		r.logger.Debug("tenant: state", "context", st.ContextIdentifier, "state", string(st.State), "api", httpx.RedactRawURL(st.API), "valid_until", st.ValidUntil)
 	}
 	return &st, nil
-}
-
-func redactRaw(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "(unparsable URL)"
-	}
-	return httpx.RedactURL(u)
 }
 
 // positive returns d, or def when d is not positive.

@@ -233,7 +233,7 @@ func redactKV(kv []any) []any {
 		case string:
 			switch k {
 			case "url":
-				out[i+1] = redactRawURL(v)
+				out[i+1] = RedactRawURL(v)
 			case "request":
 				out[i+1] = redactRequestLine(v)
 			}
@@ -246,7 +246,8 @@ func redactKV(kv []any) []any {
 	return out
 }
 
-func redactRawURL(s string) string {
+// RedactRawURL is RedactURL of a URL not yet parsed.
+func RedactRawURL(s string) string {
 	u, err := url.Parse(s)
 	if err != nil {
 		return "(unparsable URL)"
@@ -265,7 +266,7 @@ func redactRequestLine(s string) string {
 	if i := strings.LastIndex(rest, " (status: "); i >= 0 && strings.HasSuffix(rest, ")") {
 		rest, tail = rest[:i], rest[i:]
 	}
-	return method + " " + redactRawURL(rest) + tail
+	return method + " " + RedactRawURL(rest) + tail
 }
 
 // redactError returns err's message with the URL of any *url.Error in it
@@ -278,7 +279,7 @@ func redactError(err error) error {
 		if !ok || ue.URL == "" {
 			continue
 		}
-		red := redactRawURL(ue.URL)
+		red := RedactRawURL(ue.URL)
 		msg = strings.ReplaceAll(msg, strconv.Quote(ue.URL), strconv.Quote(red))
 		msg = strings.ReplaceAll(msg, ue.URL, red)
 		found = true

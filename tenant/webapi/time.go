@@ -1,8 +1,6 @@
 package webapi
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -139,19 +137,7 @@ func (t Time) MarshalJSON() ([]byte, error) {
 	if !t.IsZero() && (t.Year() < 1 || t.Year() > 9999) {
 		return nil, fmt.Errorf("webapi: year %d is out of range for the web API", t.Year())
 	}
-	b := make([]byte, 0, len(layoutOffset)+2)
-	b = append(b, '"')
-	switch {
-	case t.IsZero():
-		b = append(b, zeroDate...)
-	case t.Location() == Unspecified:
-		b = t.AppendFormat(b, layoutLocal)
-	case compact(t.Time):
-		b = t.AppendFormat(b, layoutCompact)
-	default:
-		b = t.AppendFormat(b, layoutOffset)
-	}
-	return append(b, '"'), nil
+	return []byte(`"` + t.String() + `"`), nil
 }
 
 // UnmarshalJSON reads a JSON string in any form ParseTime takes; null and
@@ -163,18 +149,14 @@ func (t *Time) UnmarshalJSON(b []byte) error {
 		*t = Time{}
 		return nil
 	}
-	if len(b) < 2 || b[0] != '"' || b[len(b)-1] != '"' {
+	s, ok, err := jsonString(b)
+	switch {
+	case !ok:
 		return valueError[Time](fmt.Sprintf("%.40s (a date must be a JSON string)", b))
+	case err != nil:
+		return fmt.Errorf("webapi: date: %w", err)
 	}
-	s := b[1 : len(b)-1]
-	if bytes.IndexByte(s, '\\') >= 0 {
-		var u string
-		if err := json.Unmarshal(b, &u); err != nil {
-			return fmt.Errorf("webapi: date: %w", err)
-		}
-		s = []byte(u)
-	}
-	v, err := ParseTime(string(s))
+	v, err := ParseTime(s)
 	if err != nil {
 		return valueError[Time](fmt.Sprintf("date %.40q (%s)", s, parseReason(err)))
 	}
