@@ -83,23 +83,7 @@ func (e *Event) Extra() map[string]json.RawMessage {
 // webhook is saved.
 func (e *Event) IsTest() bool { return strings.EqualFold(e.Event, TestEvent) }
 
-// wireEvent is Event as decoded: the same members, with a Timestamp that
-// also accepts a time without an offset (read as UTC).
-type wireEvent struct {
-	EventID              string `json:"EventId"`
-	Timestamp            stamp
-	Changes              []string
-	Event                string
-	PrimaryKey           int64
-	Entity               string
-	ContextIdentifier    string
-	ChangedByAssociateID int64 `json:"ChangedByAssociateId"`
-	WebhookName          string
-	FieldValues          json.RawMessage
-	Values               json.RawMessage
-}
-
-// knownMembers are wireEvent's JSON names, for telling Extra apart.
+// knownMembers are Event's JSON names, for telling Extra apart.
 var knownMembers = []string{"EventId", "Timestamp", "Changes", "Event", "PrimaryKey", "Entity",
 	"ContextIdentifier", "ChangedByAssociateId", "WebhookName", "FieldValues", "Values"}
 
@@ -145,19 +129,23 @@ func Parse(body []byte) (*Event, error) {
 	if len(trimmed) == 0 || trimmed[0] != '{' {
 		return nil, fmt.Errorf("%w: body is not a JSON object", ErrMalformedEvent)
 	}
-	var w wireEvent
+	// Event's members, but a Timestamp that also takes a time without an
+	// offset (read as UTC): the outer field hides the embedded one.
+	type members Event
+	e := &Event{body: trimmed}
+	w := struct {
+		*members
+		Timestamp stamp
+	}{members: (*members)(e)}
 	if err := json.Unmarshal(trimmed, &w); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrMalformedEvent, err)
 	}
-	if w.Event == "" {
+	if e.Event == "" {
 		return nil, fmt.Errorf("%w: no Event name", ErrMalformedEvent)
 	}
-	return &Event{
-		EventID: w.EventID, Timestamp: time.Time(w.Timestamp), Changes: w.Changes, Event: w.Event,
-		PrimaryKey: w.PrimaryKey, Entity: w.Entity, ContextIdentifier: w.ContextIdentifier,
-		ChangedByAssociateID: w.ChangedByAssociateID, WebhookName: w.WebhookName,
-		FieldValues: nullToEmpty(w.FieldValues), Values: nullToEmpty(w.Values), body: trimmed,
-	}, nil
+	e.Timestamp = time.Time(w.Timestamp)
+	e.FieldValues, e.Values = nullToEmpty(e.FieldValues), nullToEmpty(e.Values)
+	return e, nil
 }
 
 func nullToEmpty(r json.RawMessage) json.RawMessage {
