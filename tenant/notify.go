@@ -323,6 +323,7 @@ func (r *Resolver) Apply(c *StateChange) {
 	if old := r.cache[key]; old != nil {
 		st.Endpoint, st.API = old.state.Endpoint, old.state.API
 	}
+	delete(r.current, key) // a lookup under way answers from before the change
 	r.mu.Unlock()
 	now := r.now()
 	st.ValidUntil = now.Add(r.offTTL)

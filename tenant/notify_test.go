@@ -306,3 +306,61 @@ func TestChangeTypeString(t *testing.T) {
 	assert.Equal(t, "Move", tenant.ChangeMove.String())
 	assert.Equal(t, "ChangeType(9)", tenant.ChangeType(9).String())
 }
+
+// holdFirst holds the first request until release is closed, after
+// telling started; the others pass at once.
+type holdFirst struct {
+	once             sync.Once
+	started, release chan struct{}
+}
+
+func (h *holdFirst) RoundTrip(req *http.Request) (*http.Response, error) {
+	h.once.Do(func() {
+		close(h.started)
+		<-h.release
+	})
+	return http.DefaultTransport.RoundTrip(req)
+}
+
+// A lookup under way when a Suspend is applied, or the tenant forgotten
+// (after a redirect), answers its caller as it found the tenant, but does
+// not put that answer in the cache over the change.
+func TestResolverLookupUnderWayDoesNotUndoAChange(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		change func(r *tenant.Resolver)
+		check  func(t *testing.T, err error, lookups int)
+	}{
+		{"Suspend", func(r *tenant.Resolver) {
+			r.Apply(&tenant.StateChange{Type: tenant.ChangeSuspend, ContextIdentifier: testCtx})
+		}, func(t *testing.T, err error, lookups int) {
+			require.ErrorIs(t, err, tenant.ErrTenantNotRunning)
+			assert.Zero(t, lookups, "state lookups")
+		}},
+		{"Forget", func(r *tenant.Resolver) { r.Forget(testCtx) }, func(t *testing.T, err error, lookups int) {
+			require.NoError(t, err)
+			assert.Equal(t, 1, lookups, "state lookups: the answer from before the Forget was not kept")
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := setup(t)
+			hold := &holdFirst{started: make(chan struct{}), release: make(chan struct{})}
+			r, err := tenant.NewResolver(tenant.ResolverConfig{Environment: f.env, Retry: fastRetry,
+				HTTPClient: &http.Client{Transport: hold}})
+			require.NoError(t, err)
+			done := make(chan error, 1)
+			go func() {
+				_, err := r.Resolve(t.Context(), testCtx)
+				done <- err
+			}()
+			<-hold.started
+			tc.change(r)
+			close(hold.release)
+			require.NoError(t, <-done, "the lookup answers as it found the tenant")
+
+			f.em.ResetRequests()
+			_, err = r.Resolve(t.Context(), testCtx)
+			tc.check(t, err, f.em.Count(superidtest.EndpointTenantState))
+		})
+	}
+}

@@ -142,6 +142,11 @@ type Resolver struct {
 
 	mu    sync.Mutex
 	cache map[string]*resolved
+	// current is the lookup under way for a key whose answer may be
+	// cached; Forget and Apply delete it, so that a lookup that started
+	// before them cannot put back what they dropped (a state before a
+	// redirect, Running over a Suspend).
+	current map[string]*byte
 }
 
 type resolved struct {
@@ -167,6 +172,8 @@ func NewResolver(cfg ResolverConfig) (*Resolver, error) {
 		minTTL: positive(cfg.MinTTL, 30*time.Second),
 		meter:  cfg.Meter,
 		cache:  map[string]*resolved{},
+
+		current: map[string]*byte{},
 	}
 	if r.now == nil {
 		r.now = time.Now
@@ -210,7 +217,8 @@ func (r *Resolver) Resolve(ctx context.Context, contextID string) (*State, error
 
 // Forget drops the cached state of a tenant, so that the next Resolve
 // asks the state API again, rather than join a request under way: after
-// a 421 or a redirect, say.
+// a 421 or a redirect, say. A lookup already under way still answers its
+// callers, but its answer is not cached.
 func (r *Resolver) Forget(contextID string) {
 	if r == nil {
 		return
@@ -218,6 +226,7 @@ func (r *Resolver) Forget(contextID string) {
 	key := strings.ToLower(contextID)
 	r.mu.Lock()
 	delete(r.cache, key)
+	delete(r.current, key)
 	r.mu.Unlock()
 	r.flights.Forget(key)
 }
@@ -234,6 +243,17 @@ func (r *Resolver) resolve(ctx context.Context, contextID string) (*resolved, er
 			if res := r.cached(key); res != nil { // a lookup just ended
 				return res, nil
 			}
+			mine := new(byte)
+			r.mu.Lock()
+			r.current[key] = mine
+			r.mu.Unlock()
+			defer func() {
+				r.mu.Lock()
+				if r.current[key] == mine {
+					delete(r.current, key)
+				}
+				r.mu.Unlock()
+			}()
 			lctx, cancel := context.WithTimeout(fctx, r.lookup)
 			defer cancel()
 			st, err := r.Lookup(lctx, contextID)
@@ -244,7 +264,7 @@ func (r *Resolver) resolve(ctx context.Context, contextID string) (*resolved, er
 			if floor := now.Add(r.minTTL); exp.Before(floor) {
 				exp = floor // clock skew must not turn into a lookup per request
 			}
-			return r.store(key, st, exp, now), nil
+			return r.storeIf(key, st, exp, now, mine), nil
 		})
 		if err != nil {
 			if ctx.Err() != nil && !errors.As(err, new(*Error)) {
@@ -272,6 +292,13 @@ func (r *Resolver) cached(key string) *resolved {
 // store caches st under key until exp, bounded by MaxTTL (NotRunningMaxTTL
 // for a tenant that is not running) from now.
 func (r *Resolver) store(key string, st *State, exp, now time.Time) *resolved {
+	return r.storeIf(key, st, exp, now, nil)
+}
+
+// storeIf is store for the lookup lookup (nil: no lookup): when a Forget
+// or an Apply came after the lookup started, it returns the state without
+// caching it.
+func (r *Resolver) storeIf(key string, st *State, exp, now time.Time, lookup *byte) *resolved {
 	ceiling := now.Add(r.maxTTL)
 	if !st.Running() {
 		ceiling = now.Add(r.offTTL)
@@ -282,8 +309,11 @@ func (r *Resolver) store(key string, st *State, exp, now time.Time) *resolved {
 	base, _ := url.Parse(strings.TrimRight(st.API, "/") + "/")
 	res := &resolved{state: st, base: base, expires: exp}
 	r.mu.Lock()
+	defer r.mu.Unlock()
+	if lookup != nil && r.current[key] != lookup {
+		return res
+	}
 	r.cache[key] = res
-	r.mu.Unlock()
 	return res
 }
 
