@@ -318,15 +318,16 @@ func (r *Resolver) Apply(c *StateChange) {
 		return
 	}
 	key := strings.ToLower(c.ContextIdentifier)
-	st := &State{ContextIdentifier: c.ContextIdentifier, State: name}
+	now := r.now()
+	st := &State{ContextIdentifier: c.ContextIdentifier, State: name, ValidUntil: now.Add(r.offTTL)}
+	// One section: a lookup either started before (its token is
+	// withdrawn, so it caches nothing) or finds this state.
 	r.mu.Lock()
 	if old := r.cache[key]; old != nil {
 		st.Endpoint, st.API = old.state.Endpoint, old.state.API
 	}
-	delete(r.current, key) // a lookup under way answers from before the change
+	r.cache[key] = r.entry(st, st.ValidUntil, now)
+	delete(r.current, key)
 	r.mu.Unlock()
-	now := r.now()
-	st.ValidUntil = now.Add(r.offTTL)
 	r.flights.Forget(key)
-	r.store(key, st, st.ValidUntil, now)
 }

@@ -240,11 +240,14 @@ func (r *Resolver) resolve(ctx context.Context, contextID string) (*resolved, er
 	if res == nil {
 		var err error
 		res, err = r.flights.Do(ctx, key, func(fctx context.Context) (*resolved, error) {
-			if res := r.cached(key); res != nil { // a lookup just ended
-				return res, nil
-			}
+			// In one section with the cache: a change applied after this
+			// withdraws the token, one applied before is found here.
 			mine := new(byte)
 			r.mu.Lock()
+			if c := r.cache[key]; c != nil && r.now().Before(c.expires) { // a lookup or a change just ended
+				r.mu.Unlock()
+				return c, nil
+			}
 			r.current[key] = mine
 			r.mu.Unlock()
 			defer func() {
@@ -299,6 +302,18 @@ func (r *Resolver) store(key string, st *State, exp, now time.Time) *resolved {
 // or an Apply came after the lookup started, it returns the state without
 // caching it.
 func (r *Resolver) storeIf(key string, st *State, exp, now time.Time, lookup *byte) *resolved {
+	res := r.entry(st, exp, now)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if lookup != nil && r.current[key] != lookup {
+		return res
+	}
+	r.cache[key] = res
+	return res
+}
+
+// entry is st as cached until exp, bounded as store says.
+func (r *Resolver) entry(st *State, exp, now time.Time) *resolved {
 	ceiling := now.Add(r.maxTTL)
 	if !st.Running() {
 		ceiling = now.Add(r.offTTL)
@@ -307,14 +322,7 @@ func (r *Resolver) storeIf(key string, st *State, exp, now time.Time, lookup *by
 		exp = ceiling
 	}
 	base, _ := url.Parse(strings.TrimRight(st.API, "/") + "/")
-	res := &resolved{state: st, base: base, expires: exp}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if lookup != nil && r.current[key] != lookup {
-		return res
-	}
-	r.cache[key] = res
-	return res
+	return &resolved{state: st, base: base, expires: exp}
 }
 
 // Cached returns the tenant's state from the cache, without a request,
