@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
-	"strings"
 	"time"
 )
 
@@ -74,19 +73,21 @@ func (s *Store) RecordIntent(ctx context.Context, c Claim, step, plan string) (I
 	var b [12]byte
 	_, _ = rand.Read(b[:])
 	in := Intent{Step: step, RunID: hex.EncodeToString(b[:]), Plan: text(plan), RecordedAt: fromMicros(micros(s.now()))}
-	// The usual case, the run's first intent for step on a current claim,
-	// is one statement: the fence check and the insert in one, and the
-	// run's id taken from an intent of another step when there is one.
-	err = s.insertIntent.QueryRowContext(ctx,
-		key, c.Owner, c.Fence, in.Step, in.RunID, in.Plan, micros(in.RecordedAt)).Scan(&in.RunID)
-	switch {
-	case err == nil:
-		return in, nil
-	case err != sql.ErrNoRows:
-		return Intent{}, wrap(op, err)
+	args := []any{key, c.Owner, c.Fence, in.Step, in.RunID, in.Plan, micros(in.RecordedAt)}
+	if s.dialect == SQLite {
+		// The usual case, the run's first intent for step on a current
+		// claim, is one statement on SQLite: it runs one writer at a time,
+		// and a write statement takes the lock before it reads.
+		err = s.insertIntent.QueryRowContext(ctx, args...).Scan(&in.RunID)
+		switch {
+		case err == nil:
+			return in, nil
+		case err != sql.ErrNoRows:
+			return Intent{}, wrap(op, err)
+		}
+		// Nothing inserted: the claim is not current, or an earlier
+		// attempt recorded an intent for step.
 	}
-	// Nothing inserted: the claim is not current, or an earlier attempt
-	// recorded an intent for step.
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return Intent{}, wrap(op, err)
@@ -106,6 +107,19 @@ func (s *Store) RecordIntent(ctx context.Context, c Claim, step, plan string) (I
 	case err != nil:
 		return Intent{}, wrap(op, err)
 	}
+	if s.dialect == Postgres {
+		// After the lock, in a statement of its own: PostgreSQL reads with
+		// the snapshot its statement starts with, and the insert must see
+		// an intent of another step of the run committed while this one
+		// waited for the lock, to share its run id.
+		err = tx.StmtContext(ctx, s.insertIntent).QueryRowContext(ctx, args...).Scan(&in.RunID)
+		switch {
+		case err == nil:
+			return in, wrap(op, tx.Commit())
+		case err != sql.ErrNoRows:
+			return Intent{}, wrap(op, err)
+		}
+	}
 	var at int64
 	err = tx.QueryRowContext(ctx, `SELECT run_id, plan, recorded_at FROM run_intents WHERE context_key = $1 AND step = $2`,
 		key, step).Scan(&in.RunID, &in.Plan, &at)
@@ -121,13 +135,7 @@ func (s *Store) RecordIntent(ctx context.Context, c Claim, step, plan string) (I
 // insertIntentSQL records a run's intent for a step, when the claim ($1-$3) is current
 // and no intent for the step is recorded, and returns its run id: that of an intent of
 // another step of the run when there is one, else $5. It returns no row otherwise.
-// PostgreSQL locks the tenant's row, so that a claim by another instance waits for it.
-var insertIntentSQL = map[Dialect]string{
-	SQLite:   insertIntent,
-	Postgres: strings.Replace(insertIntent, fenceWhere, fenceWhere+` FOR UPDATE`, 1),
-}
-
-const insertIntent = `INSERT INTO run_intents (context_key, step, run_id, plan, fence, recorded_at)
+const insertIntentSQL = `INSERT INTO run_intents (context_key, step, run_id, plan, fence, recorded_at)
 	SELECT context_key, $4, COALESCE((SELECT run_id FROM run_intents WHERE context_key = $1 ORDER BY recorded_at DESC, step LIMIT 1), $5),
 		$6, fence, CAST($7 AS BIGINT)
 	FROM tenants` + fenceWhere + `

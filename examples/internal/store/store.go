@@ -211,7 +211,7 @@ func OpenConfig(ctx context.Context, cfg Config) (*Store, error) {
 	for _, p := range []struct {
 		st  **sql.Stmt
 		sql string
-	}{{&s.claim, q}, {&s.complete, completeSQL}, {&s.clearIntents, clearIntentsSQL}, {&s.insertIntent, insertIntentSQL[dialect]}} {
+	}{{&s.claim, q}, {&s.complete, completeSQL}, {&s.clearIntents, clearIntentsSQL}, {&s.insertIntent, insertIntentSQL}} {
 		if *p.st, err = db.PrepareContext(ctx, p.sql); err != nil {
 			s.Close()
 			return nil, wrap(op, err)
