@@ -165,14 +165,13 @@ func NewResolver(cfg ResolverConfig) (*Resolver, error) {
 		return nil, errors.New("tenant: ResolverConfig.Environment: " + err.Error())
 	}
 	r := &Resolver{
-		env:    env,
-		hc:     httpx.NewClient(cfg.HTTPClient, cfg.Logger, cfg.Retry),
-		logger: cfg.Logger,
-		now:    cfg.Now,
-		minTTL: positive(cfg.MinTTL, 30*time.Second),
-		meter:  cfg.Meter,
-		cache:  map[string]*resolved{},
-
+		env:     env,
+		hc:      httpx.NewClient(cfg.HTTPClient, cfg.Logger, cfg.Retry),
+		logger:  cfg.Logger,
+		now:     cfg.Now,
+		minTTL:  positive(cfg.MinTTL, 30*time.Second),
+		meter:   cfg.Meter,
+		cache:   map[string]*resolved{},
 		current: map[string]*byte{},
 	}
 	if r.now == nil {
@@ -244,7 +243,7 @@ func (r *Resolver) resolve(ctx context.Context, contextID string) (*resolved, er
 			// withdraws the token, one applied before is found here.
 			mine := new(byte)
 			r.mu.Lock()
-			if c := r.cache[key]; c != nil && r.now().Before(c.expires) { // a lookup or a change just ended
+			if c := r.cachedLocked(key); c != nil { // a lookup or a change just ended
 				r.mu.Unlock()
 				return c, nil
 			}
@@ -267,7 +266,7 @@ func (r *Resolver) resolve(ctx context.Context, contextID string) (*resolved, er
 			if floor := now.Add(r.minTTL); exp.Before(floor) {
 				exp = floor // clock skew must not turn into a lookup per request
 			}
-			return r.storeIf(key, st, exp, now, mine), nil
+			return r.store(key, st, exp, now, mine), nil
 		})
 		if err != nil {
 			if ctx.Err() != nil && !errors.As(err, new(*Error)) {
@@ -286,6 +285,11 @@ func (r *Resolver) resolve(ctx context.Context, contextID string) (*resolved, er
 func (r *Resolver) cached(key string) *resolved {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	return r.cachedLocked(key)
+}
+
+// cachedLocked is cached with r.mu held.
+func (r *Resolver) cachedLocked(key string) *resolved {
 	if c := r.cache[key]; c != nil && r.now().Before(c.expires) {
 		return c
 	}
@@ -293,15 +297,10 @@ func (r *Resolver) cached(key string) *resolved {
 }
 
 // store caches st under key until exp, bounded by MaxTTL (NotRunningMaxTTL
-// for a tenant that is not running) from now.
-func (r *Resolver) store(key string, st *State, exp, now time.Time) *resolved {
-	return r.storeIf(key, st, exp, now, nil)
-}
-
-// storeIf is store for the lookup lookup (nil: no lookup): when a Forget
-// or an Apply came after the lookup started, it returns the state without
-// caching it.
-func (r *Resolver) storeIf(key string, st *State, exp, now time.Time, lookup *byte) *resolved {
+// for a tenant that is not running) from now, and returns it. For a lookup
+// (lookup not nil), a Forget or an Apply that came after it started leaves
+// st uncached.
+func (r *Resolver) store(key string, st *State, exp, now time.Time, lookup *byte) *resolved {
 	res := r.entry(st, exp, now)
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -384,7 +383,7 @@ func (r *Resolver) Remember(contextID string, st *State, until time.Time) error 
 		return nil
 	}
 	kept := *st
-	r.store(strings.ToLower(contextID), &kept, until, now)
+	r.store(strings.ToLower(contextID), &kept, until, now, nil)
 	return nil
 }
 
