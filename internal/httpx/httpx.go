@@ -194,19 +194,26 @@ func RedactURL(u *url.URL) string {
 	return c.String()
 }
 
-// ReadBody reads at most limit bytes of resp's body and drains (a little
-// of) the rest so the connection can be reused. The declared length only
-// sizes the buffer, up to 4 MiB, so that a body is read into one
-// allocation rather than a doubling series of them: it never limits the
-// read, as a HEAD answer, or a hand-built Response, may declare another
-// length than its body has.
+// ReadBody reads at most limit bytes of resp's body (see ReadAll) and
+// drains (a little of) the rest so the connection can be reused.
 func ReadBody(resp *http.Response, limit int64) ([]byte, error) {
-	var buf bytes.Buffer
-	if n := resp.ContentLength; n > 0 && n <= min(limit, 4<<20) {
-		buf.Grow(int(n) + bytes.MinRead) // ReadFrom wants MinRead free to see the end
-	}
-	_, err := buf.ReadFrom(io.LimitReader(resp.Body, limit))
+	b, err := ReadAll(resp.Body, resp.ContentLength, limit)
 	_, _ = io.CopyN(io.Discard, resp.Body, 64<<10)
+	return b, err
+}
+
+// ReadAll reads at most limit bytes of r, whose declared length is
+// declared (negative: unknown). The declared length only sizes the
+// buffer, up to 4 MiB, so that a body is read into one allocation rather
+// than a doubling series of them: it never limits the read, as a HEAD
+// answer, or a hand-built Response, may declare another length than its
+// body has.
+func ReadAll(r io.Reader, declared, limit int64) ([]byte, error) {
+	var buf bytes.Buffer
+	if declared > 0 && declared <= min(limit, 4<<20) {
+		buf.Grow(int(declared) + bytes.MinRead) // ReadFrom wants MinRead free to see the end
+	}
+	_, err := buf.ReadFrom(io.LimitReader(r, limit))
 	return buf.Bytes(), err
 }
 

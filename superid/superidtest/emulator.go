@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/go-superoffice/superoffice/internal/httpx"
 	"github.com/go-superoffice/superoffice/superid"
 )
 
@@ -217,22 +218,18 @@ type memBody struct {
 
 func (memBody) Close() error { return nil }
 
-// readBody reads r's body into memory, into one buffer sized by its
-// declared length, and leaves it in r.Body as a memBody; a body already
-// read is returned as it is.
+// readBody reads r's body into memory (route capped it) and leaves it in
+// r.Body as a memBody; a body already read is returned as it is.
 func readBody(r *http.Request) ([]byte, error) {
 	if m, ok := r.Body.(memBody); ok {
 		return m.b, nil
 	}
-	var buf bytes.Buffer
-	if n := r.ContentLength; n > 0 && n <= maxRequestBody {
-		buf.Grow(int(n) + bytes.MinRead) // ReadFrom wants MinRead free to see the end
-	}
-	if _, err := buf.ReadFrom(r.Body); err != nil {
+	b, err := httpx.ReadAll(r.Body, r.ContentLength, maxRequestBody)
+	if err != nil {
 		return nil, err
 	}
-	r.Body = memBody{bytes.NewReader(buf.Bytes()), buf.Bytes()}
-	return buf.Bytes(), nil
+	r.Body = memBody{bytes.NewReader(b), b}
+	return b, nil
 }
 
 // count counts a request to ep and reports whether the request log is on
