@@ -173,3 +173,52 @@ func TestNextDue(t *testing.T) {
 		assert.True(t, next.Equal(now.Add(30*time.Minute)), "next due %s", next)
 	})
 }
+
+// Two steps of one run recorded at once share the run's id on PostgreSQL:
+// the second waits for the tenant's row, which the first holds, and must
+// then see the first's intent, committed while it waited.
+func TestIntentStepRecordedWhileAnotherHoldsTheLockSharesTheRunID(t *testing.T) {
+	db := newPostgresDB(t)
+	ctx := context.Background()
+	s := db.open(t)
+	mustUpsert(t, s, approval(1))
+	cs := claimAll(t, s, "a", db.clock.Now())
+	require.Len(t, cs, 1)
+	key, err := tenantKey("test", cs[0].ContextIdentifier)
+	require.NoError(t, err)
+
+	// The first step, recorded by a transaction that holds the row.
+	first, err := s.DB().BeginTx(ctx, nil)
+	require.NoError(t, err)
+	defer first.Rollback()
+	var xid string
+	require.NoError(t, first.QueryRowContext(ctx,
+		`SELECT pg_current_xact_id()::text FROM tenants WHERE context_key = $1 FOR UPDATE`, key).Scan(&xid))
+	_, err = first.ExecContext(ctx, `INSERT INTO run_intents (context_key, step, run_id, plan, fence, recorded_at)
+		VALUES ($1, 'create-company', 'run-1', 'SuperId-1', $2, 1)`, key, cs[0].Fence)
+	require.NoError(t, err)
+
+	type result struct {
+		in  Intent
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		in, err := s.RecordIntent(ctx, cs[0], "create-person", "Ada")
+		done <- result{in, err}
+	}()
+	// The signal that the second step waits for the row: its lock on the
+	// first's transaction, not granted.
+	require.Eventually(t, func() bool {
+		var waiting bool
+		err := s.DB().QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM pg_locks
+			WHERE locktype = 'transactionid' AND transactionid::text = $1 AND NOT granted)`, xid).Scan(&waiting)
+		return err == nil && waiting
+	}, 10*time.Second, time.Millisecond, "the second step waits for the row")
+	require.NoError(t, first.Commit())
+
+	r := <-done
+	require.NoError(t, r.err)
+	assert.False(t, r.in.Resumed)
+	assert.Equal(t, "run-1", r.in.RunID, "the steps of one run share its id")
+}
