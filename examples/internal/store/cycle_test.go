@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
@@ -112,4 +113,44 @@ func TestOddBytesInMessagesAreStored(t *testing.T) {
 			}
 		}
 	})
+}
+
+// The writes of one SQLite Store never meet SQLite's lock: its callers
+// queue for its one connection, so a run's intent or end never fails busy
+// (nor sleeps in SQLite's busy handler) because another goroutine writes.
+func TestSQLiteWritersOfOneStoreDoNotContend(t *testing.T) {
+	ctx := context.Background()
+	db := newSQLiteDB(t)
+	s, err := OpenConfig(ctx, Config{DSN: db.dsn, SealKey: db.key, Now: db.clock.Now, BusyTimeout: time.Millisecond})
+	require.NoError(t, err)
+	t.Cleanup(func() { s.Close() })
+	const workers, each = 8, 25
+	for i := range workers * each {
+		mustUpsert(t, s, approval(i))
+	}
+	now := db.clock.Now()
+	claims, err := s.ClaimDue(ctx, "w", now, time.Minute, workers*each)
+	require.NoError(t, err)
+	require.Len(t, claims, workers*each)
+
+	errs := make(chan error, 2*workers*each)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for _, c := range claims[w*each : (w+1)*each] {
+				_, err := s.RecordIntent(ctx, c, "create-company", "Acme "+c.ContextIdentifier)
+				errs <- err
+				_, err = s.CompleteSuccesses(ctx, []Success{{Claim: c, NextRun: now.Add(time.Hour), Summary: "ok"}})
+				errs <- err
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+	n, err := s.Counts(ctx, now)
+	require.NoError(t, err)
+	assert.Zero(t, n.Due, "every run recorded")
 }

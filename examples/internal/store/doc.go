@@ -14,11 +14,12 @@
 // ":memory:" for tests) or a "postgres://" / "postgresql://" URL (pgx). SQLite runs in
 // WAL mode with a busy timeout, foreign keys on, and every transaction begun with BEGIN
 // IMMEDIATE so that it holds the write lock from the start and never fails upgrading
-// from reader to writer. Config.SQLiteCacheKiB bounds each connection's page cache (the
-// console sets 512 KiB: a cycle touches each row once, and SQLite's default of 2 MiB a
-// connection would hold ever more of a growing table). SQLite serves one process (the
-// web app and one console); to scale the console out to several instances use
-// PostgreSQL.
+// from reader to writer. A SQLite Store keeps one connection: SQLite lets one writer in
+// at a time, and callers queued in the process wait only for the write before them,
+// where connections contending for SQLite's lock sleep in its busy handler.
+// Config.SQLiteCacheKiB bounds that connection's page cache (the console sets 512 KiB: a
+// cycle touches each row once). SQLite serves one process (the web app and one
+// console); to scale the console out to several instances use PostgreSQL.
 //
 // The schema is created and upgraded by Open from migrations embedded in the binary
 // (migrations/sqlite, migrations/postgres: the same tables in each dialect's types). The

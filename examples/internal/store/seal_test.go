@@ -3,7 +3,6 @@ package store
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"encoding/base64"
 	"encoding/hex"
 	"os"
@@ -188,16 +187,11 @@ func TestSQLiteFile(t *testing.T) {
 	require.NoError(t, db.QueryRow(`PRAGMA cache_size`).Scan(&cache))
 	require.Equal(t, -2000, cache, "cache_size, want SQLite's default")
 
-	// A bounded page cache, on every connection of the pool.
-	s2, err := OpenConfig(context.Background(), Config{DSN: p, SealKey: key, SQLiteCacheKiB: 512})
+	// One connection, whatever MaxOpenConns says, with a bounded page cache.
+	s2, err := OpenConfig(context.Background(), Config{DSN: p, SealKey: key, SQLiteCacheKiB: 512, MaxOpenConns: 10})
 	require.NoError(t, err)
 	defer s2.Close()
-	conns := make([]*sql.Conn, 3)
-	for i := range conns {
-		conns[i], err = s2.DB().Conn(context.Background())
-		require.NoError(t, err)
-		defer conns[i].Close()
-		require.NoError(t, conns[i].QueryRowContext(context.Background(), `PRAGMA cache_size`).Scan(&cache))
-		require.Equal(t, -512, cache, "connection %d: cache_size", i)
-	}
+	assert.Equal(t, 1, s2.DB().Stats().MaxOpenConnections, "SQLite connections")
+	require.NoError(t, s2.DB().QueryRow(`PRAGMA cache_size`).Scan(&cache))
+	require.Equal(t, -512, cache, "cache_size")
 }

@@ -123,15 +123,15 @@ type Config struct {
 	// Logger receives migration notes and the (rare) warning about a tenant whose token
 	// no longer opens. Nil means quiet. Nothing secret is ever logged.
 	Logger *slog.Logger
-	// MaxOpenConns caps the connection pool. Zero means database/sql's default (no cap).
+	// MaxOpenConns caps the PostgreSQL connection pool. Zero means database/sql's
+	// default (no cap). A SQLite store keeps one connection, which its callers share.
 	MaxOpenConns int
 	// BusyTimeout is how long a SQLite connection waits for the write lock before it
 	// fails with SQLITE_BUSY. Zero means 10s. Ignored for PostgreSQL.
 	BusyTimeout time.Duration
-	// SQLiteCacheKiB caps each SQLite connection's page cache, in KiB. Every connection
-	// of the pool has a cache of its own, so SQLite's default (2 MiB each) holds more and
-	// more of a growing table in memory; a service that streams through its tenants once
-	// per cycle gains little from it. Zero means SQLite's default. Ignored for PostgreSQL.
+	// SQLiteCacheKiB caps the SQLite connection's page cache, in KiB. A service that
+	// streams through its tenants once per cycle gains little from SQLite's default
+	// (2 MiB) over a smaller one. Zero means SQLite's default. Ignored for PostgreSQL.
 	SQLiteCacheKiB int
 }
 
@@ -179,13 +179,19 @@ func OpenConfig(ctx context.Context, cfg Config) (*Store, error) {
 		s.log = slog.New(slog.DiscardHandler)
 	}
 	switch {
-	case cfg.DSN == ":memory:" || cfg.DSN == "sqlite::memory:":
-		// Every connection to ":memory:" is its own database: keep exactly one.
+	case dialect == SQLite:
+		// SQLite lets one writer in at a time. Connections of one pool that
+		// contend for its lock sleep in its busy handler, a millisecond and
+		// more at a time (a console's workers spent a fifth of their time
+		// there), and each commit throws away the others' page caches;
+		// queued for the one connection, callers wait only as long as the
+		// write before them. (And every connection to ":memory:" is a
+		// database of its own.)
 		db.SetMaxOpenConns(1)
 	case cfg.MaxOpenConns > 0:
 		db.SetMaxOpenConns(cfg.MaxOpenConns)
 	}
-	// Reopening a SQLite connection re-runs its pragmas; keep a few idle ones around.
+	// Reopening a connection costs a round trip, and on SQLite re-runs its pragmas.
 	db.SetMaxIdleConns(8)
 	if err := ping(ctx, db, dialect); err != nil {
 		db.Close()
