@@ -166,8 +166,10 @@ func cloneEntity[W any](v *W) *W {
 // SuperOffice's do, rather than leaving out what is empty.
 func fillEmpty(v reflect.Value, depth int) {
 	for i := range v.NumField() {
+		// CanSet, not Type().Field(i).IsExported(): that builds a whole
+		// StructField, and this runs for every member of every answer.
 		f := v.Field(i)
-		if !v.Type().Field(i).IsExported() {
+		if !f.CanSet() {
 			continue
 		}
 		switch f.Kind() {
@@ -197,7 +199,7 @@ func fillEmpty(v reflect.Value, depth int) {
 func dropEmpty(v reflect.Value) bool {
 	for i := range v.NumField() {
 		f := v.Field(i)
-		if !v.Type().Field(i).IsExported() {
+		if !f.CanSet() { // unexported (see fillEmpty)
 			continue
 		}
 		switch f.Kind() {
