@@ -22,8 +22,9 @@
 // console); to scale the console out to several instances use PostgreSQL.
 //
 // The schema is created and upgraded by Open from migrations embedded in the binary
-// (migrations/sqlite, migrations/postgres: the same tables in each dialect's types). The
-// table schema_version records one row per applied migration. Open applies the missing
+// (migrations/sqlite, migrations/postgres: the same tables in each dialect's types; a
+// migration only one dialect needs, such as SQLite's table rebuilds, makes the two
+// version counts differ). The table schema_version records one row per applied migration. Open applies the missing
 // ones in a single transaction; several processes opening at once serialise on a
 // PostgreSQL advisory lock (or SQLite's write lock), so each migration runs once. A
 // database migrated by a newer program is refused with ErrSchemaTooNew.
@@ -57,7 +58,8 @@
 // A partial index on (next_run, context_key) for active tenants makes finding due
 // tenants cheap however many there are.
 //
-// run_intents, keyed by (context_key, step): what a run recorded, before a side effect,
+// run_intents, keyed by (context_key, step) (on SQLite a WITHOUT ROWID table, one b-tree
+// for key and row): what a run recorded, before a side effect,
 // that it was about to do (run_id, the same on every attempt of the run; plan, such as
 // the name of the company it creates; fence, the claim that recorded it; recorded_at).
 // A tenant's rows are deleted by the transaction that records its next success. See

@@ -222,3 +222,41 @@ func TestIntentStepRecordedWhileAnotherHoldsTheLockSharesTheRunID(t *testing.T) 
 	assert.False(t, r.in.Resumed)
 	assert.Equal(t, "run-1", r.in.RunID, "the steps of one run share its id")
 }
+
+// Migration 0008 rebuilds a SQLite database's run_intents as a WITHOUT
+// ROWID table, and the intents recorded before it stand.
+func TestSQLiteIntentsSurviveTheRebuildWithoutRowid(t *testing.T) {
+	ctx := context.Background()
+	db := newSQLiteDB(t)
+	s := db.open(t)
+	mustUpsert(t, s, approval(1))
+	cs, err := s.ClaimDue(ctx, "w", db.clock.Now(), time.Minute, 1)
+	require.NoError(t, err)
+	require.Len(t, cs, 1)
+	before, err := s.RecordIntent(ctx, cs[0], "create-company", "Acme")
+	require.NoError(t, err)
+
+	// Back to the table 0007 made, as a database of an older program has it.
+	for _, q := range []string{
+		`CREATE TABLE run_intents_0007 (context_key TEXT NOT NULL, step TEXT NOT NULL, run_id TEXT NOT NULL,
+			plan TEXT NOT NULL, fence INTEGER NOT NULL, recorded_at INTEGER NOT NULL, PRIMARY KEY (context_key, step)) STRICT`,
+		`INSERT INTO run_intents_0007 SELECT context_key, step, run_id, plan, fence, recorded_at FROM run_intents`,
+		`DROP TABLE run_intents`,
+		`ALTER TABLE run_intents_0007 RENAME TO run_intents`,
+		`DELETE FROM schema_version WHERE version >= 8`,
+	} {
+		_, err := s.DB().ExecContext(ctx, q)
+		require.NoError(t, err, q)
+	}
+	s.Close()
+
+	s = db.open(t)
+	var ddl string
+	require.NoError(t, s.DB().QueryRowContext(ctx, `SELECT sql FROM sqlite_master WHERE name = 'run_intents'`).Scan(&ddl))
+	assert.Contains(t, ddl, "WITHOUT ROWID")
+	after, err := s.Intents(ctx, cs[0].ContextIdentifier)
+	require.NoError(t, err)
+	require.Len(t, after, 1)
+	assert.Equal(t, before.RunID, after[0].RunID)
+	assert.Equal(t, "Acme", after[0].Plan)
+}
