@@ -8,6 +8,7 @@ import (
 	"crypto/sha256"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -22,9 +23,10 @@ import (
 
 // BenchmarkCycle measures a first cycle over CONSOLE_BENCH_TENANTS tenants
 // (default 1,000) against the in-process emulator with RSA-2048 keys, every
-// tenant exchanged, and a second cycle by another worker, as another
-// instance would run it: tickets and states come from the database, so it
-// makes no exchange. Run it on its own:
+// tenant exchanged, and then three second cycles, each by another worker
+// as another instance would run it: tickets and states come from the
+// database, so they make no exchange (every tenant is due again at once).
+// Run it on its own:
 //
 //	go test -run '^$' -bench Cycle -benchtime 1x ./console/worker/
 //
@@ -32,9 +34,9 @@ import (
 // work of the same number of tenants takes alone on every core (per tenant
 // the client's signature, SuperID's and the check of SuperID's) over the
 // first cycle's time: a cycle that did nothing else would reach 1, so the
-// rest is the cycle's own overhead; speedup, the second cycle's rate over
-// the first's; allocs/tenant of the first cycle (allocs/op counts the
-// first cycle alone, too). CONSOLE_BENCH_DB=postgres runs it on
+// rest is the cycle's own overhead; speedup, the median second cycle's
+// rate over the first's; allocs/tenant of the first cycle (allocs/op
+// counts the first cycle alone, too). CONSOLE_BENCH_DB=postgres runs it on
 // TEST_DATABASE_URL instead of SQLite.
 func BenchmarkCycle(b *testing.B) {
 	n := 1000
@@ -68,16 +70,23 @@ func BenchmarkCycle(b *testing.B) {
 		require.NoError(b, err)
 		require.Equal(b, int64(n), first.OK, "first cycle: %+v", first)
 
+		// Three second cycles, each by a fresh worker: one cycle's rate moves
+		// with the machine by a tenth and more, their median much less.
 		exchanges := sc.srv.Count(superidtest.EndpointSystemUser)
-		other := sc.newWorker(b, nil, func(c *worker.Config) { c.Workers, c.Interval = 8, time.Millisecond })
-		second, err := other.Cycle(ctx)
-		require.NoError(b, err)
-		require.Equal(b, int64(n), second.OK, "second cycle: %+v", second)
-		require.Equal(b, exchanges, sc.srv.Count(superidtest.EndpointSystemUser), "the second cycle exchanged")
+		rates := make([]float64, 3)
+		for i := range rates {
+			other := sc.newWorker(b, nil, func(c *worker.Config) { c.Workers, c.Interval = 8, time.Millisecond })
+			second, err := other.Cycle(ctx)
+			require.NoError(b, err)
+			require.Equal(b, int64(n), second.OK, "second cycle: %+v", second)
+			require.Equal(b, exchanges, sc.srv.Count(superidtest.EndpointSystemUser), "the second cycle exchanged")
+			rates[i] = second.Rate()
+		}
+		slices.Sort(rates)
 
 		rate = float64(n) / wall.Seconds()
 		ratio = bound.Seconds() / wall.Seconds()
-		speedup = second.Rate() / rate
+		speedup = rates[1] / rate
 		allocs = float64(m1.Mallocs-m0.Mallocs) / float64(n)
 		b.StartTimer()
 	}
