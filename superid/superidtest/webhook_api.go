@@ -1,6 +1,7 @@
 package superidtest
 
 import (
+	"context"
 	"encoding/json"
 	"net"
 	"net/http"
@@ -97,7 +98,7 @@ func (e *Emulator) hookCreate(r *http.Request, t *Tenant, p apiPrincipal) (int, 
 		return apiError(http.StatusBadRequest, msg)
 	}
 	in.WebhookId = 0
-	return e.saveHook(t, p, &in)
+	return e.saveHook(r.Context(), t, p, &in)
 }
 
 func (e *Emulator) hookPut(r *http.Request, t *Tenant, p apiPrincipal) (int, any) {
@@ -113,7 +114,7 @@ func (e *Emulator) hookPut(r *http.Request, t *Tenant, p apiPrincipal) (int, any
 		return apiError(http.StatusNotFound, "Webhook "+r.PathValue("id")+" not found")
 	}
 	in.WebhookId = id
-	return e.saveHook(t, p, &in)
+	return e.saveHook(r.Context(), t, p, &in)
 }
 
 // hookPatch applies JSON Patch (RFC 6902) operations add, replace and
@@ -165,7 +166,7 @@ func (e *Emulator) hookPatch(r *http.Request, t *Tenant, p apiPrincipal) (int, a
 		return apiError(http.StatusBadRequest, "the patched webhook is invalid: "+err.Error())
 	}
 	in.WebhookId = id
-	return e.saveHook(t, p, &in)
+	return e.saveHook(r.Context(), t, p, &in)
 }
 
 func (e *Emulator) agentHookSave(r *http.Request, t *Tenant, p apiPrincipal) (int, any) {
@@ -178,7 +179,7 @@ func (e *Emulator) agentHookSave(r *http.Request, t *Tenant, p apiPrincipal) (in
 			return apiError(http.StatusBadRequest, "Webhook "+strconv.Itoa(in.WebhookId)+" does not exist")
 		}
 	}
-	return e.saveHook(t, p, &in)
+	return e.saveHook(r.Context(), t, p, &in)
 }
 
 // validateHook checks a webhook to save and returns its state, or a
@@ -215,13 +216,14 @@ func isLoopback(host string) bool {
 }
 
 // saveHook tests the target, as SuperOffice does on every save, and
-// stores the webhook only if it answered 200.
-func (e *Emulator) saveHook(t *Tenant, p apiPrincipal, in *wireWebhookIn) (int, any) {
+// stores the webhook only if it answered 200. ctx is the saving request's:
+// a caller that gives up ends the test too.
+func (e *Emulator) saveHook(ctx context.Context, t *Tenant, p apiPrincipal, in *wireWebhookIn) (int, any) {
 	state, msg := validateHook(in)
 	if msg != "" {
 		return apiError(http.StatusBadRequest, msg)
 	}
-	if ok, why := e.testHook(t, p, in); !ok {
+	if ok, why := e.testHook(ctx, t, p, in); !ok {
 		return apiError(http.StatusBadRequest, "the webhook target did not accept the test event: "+why)
 	}
 	e.mu.Lock()
@@ -285,7 +287,7 @@ func (e *Emulator) hookTest(r *http.Request, t *Tenant, p apiPrincipal) (int, an
 	if msg := decodeBody(r, &in); msg != "" {
 		return apiError(http.StatusBadRequest, msg)
 	}
-	return e.runTest(t, p, &in)
+	return e.runTest(r.Context(), t, p, &in)
 }
 
 func (e *Emulator) agentHookTest(r *http.Request, t *Tenant, p apiPrincipal) (int, any) {
@@ -293,14 +295,14 @@ func (e *Emulator) agentHookTest(r *http.Request, t *Tenant, p apiPrincipal) (in
 	if msg := decodeBody(r, &in); msg != "" || in.Webhook == nil {
 		return apiError(http.StatusBadRequest, "the body must be {\"Webhook\": {...}}")
 	}
-	return e.runTest(t, p, in.Webhook)
+	return e.runTest(r.Context(), t, p, in.Webhook)
 }
 
-func (e *Emulator) runTest(t *Tenant, p apiPrincipal, in *wireWebhookIn) (int, any) {
+func (e *Emulator) runTest(ctx context.Context, t *Tenant, p apiPrincipal, in *wireWebhookIn) (int, any) {
 	if _, msg := validateHook(in); msg != "" {
 		return http.StatusOK, wireWebhookResult{Message: msg}
 	}
-	ok, why := e.testHook(t, p, in)
+	ok, why := e.testHook(ctx, t, p, in)
 	if !ok {
 		return http.StatusOK, wireWebhookResult{Message: why}
 	}

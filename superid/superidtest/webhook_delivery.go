@@ -23,8 +23,8 @@ import (
 // ---- the test event ----
 
 // testHook POSTs the test event to in's target and reports whether it
-// answered 200; without e.mu held.
-func (e *Emulator) testHook(t *Tenant, p apiPrincipal, in *wireWebhookIn) (bool, string) {
+// answered 200; without e.mu held. ctx is the request that asked for it.
+func (e *Emulator) testHook(ctx context.Context, t *Tenant, p apiPrincipal, in *wireWebhookIn) (bool, string) {
 	payload := map[string]any{
 		"EventId": newGUID(), "Timestamp": e.hookNow(), "Changes": []string{}, "Event": "test", "PrimaryKey": 0,
 		"Entity": "test", "ContextIdentifier": "Default", "ChangedByAssociateId": p.associateID, "WebhookName": in.Name,
@@ -34,7 +34,7 @@ func (e *Emulator) testHook(t *Tenant, p apiPrincipal, in *wireWebhookIn) (bool,
 			payload[k] = v
 		}
 	}
-	status, err := e.post(context.Background(), in.TargetUrl, in.Secret, in.Headers, "test", payload, 0, true)
+	status, err := e.post(ctx, in.TargetUrl, in.Secret, in.Headers, "test", payload, 0, true)
 	switch {
 	case err != nil:
 		return false, err.Error()

@@ -254,6 +254,56 @@ func TestWebhookSaveTestsTheTarget(t *testing.T) {
 	assert.Contains(t, res.Message, "503")
 }
 
+// A save whose caller gives up ends its test POST with it: the emulator
+// does not go on waiting for a target that does not answer.
+func TestWebhookSaveTestEndsWithItsRequest(t *testing.T) {
+	// A client without a timeout of its own, so that only the request's
+	// end can end the test POST.
+	srv := superidtest.NewServer(superidtest.WithKeySize(1024), superidtest.WithWebhookClient(&http.Client{}))
+	t.Cleanup(srv.Close)
+	require.NoError(t, srv.AddTenant(superidtest.Tenant{ContextIdentifier: hookCtx}))
+	require.NoError(t, srv.RegisterApp(superidtest.App{ClientID: hookApp, ClientSecret: hookAppSecret}))
+	ticket, err := srv.TicketFor(hookCtx, hookApp)
+	require.NoError(t, err)
+
+	arrived, ended := make(chan struct{}), make(chan struct{})
+	target := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+		// Read first: only then does the server watch the connection,
+		// and end r's context when the emulator drops it.
+		_, _ = io.Copy(io.Discard, r.Body)
+		close(arrived)
+		<-r.Context().Done()
+		close(ended)
+	}))
+	defer target.Close()
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	body, err := json.Marshal(map[string]any{"Name": "x", "Events": []string{"contact.created"}, "TargetUrl": target.URL, "Secret": hookSecret})
+	require.NoError(t, err)
+	req, err := http.NewRequestWithContext(ctx, "POST", srv.WebAPIURL(hookCtx)+"/v1/Webhook", bytes.NewReader(body))
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "SOTicket "+ticket)
+	req.Header.Set("SO-AppToken", hookAppSecret)
+	req.Header.Set("Content-Type", "application/json")
+	errc := make(chan error, 1)
+	go func() {
+		resp, err := srv.Client().Do(req)
+		if err == nil {
+			resp.Body.Close()
+		}
+		errc <- err
+	}()
+	<-arrived
+	cancel()
+	<-ended // the emulator gave up on the target
+	require.ErrorIs(t, <-errc, context.Canceled)
+	var list []hookRow
+	f := &hookFixture{srv: srv, ticket: ticket}
+	require.Equal(t, http.StatusOK, f.call(t, "GET", "v1/Webhook", nil, &list))
+	assert.Empty(t, list, "an ended save saves nothing")
+}
+
 // PROTOCOL 9, "Signature", "Delivery headers", "Payload": contact and
 // person changes through the API are delivered, signed.
 func TestWebhookDeliversContactAndPersonEvents(t *testing.T) {
