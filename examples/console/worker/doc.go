@@ -1,9 +1,9 @@
 // Package worker is the partner service's engine (steps 7 to 10 of the
 // scenario): it works through the tenants in the store that are due, and
-// for each one takes the system user ticket stored with the tenant
-// (exchanging the system user token only when there is no live ticket),
-// checks the tenant's state, and runs a Job with a tenant client that
-// carries the ticket.
+// for each one checks the tenant's state, takes the system user ticket
+// stored with the tenant (exchanging the system user token only when there
+// is no live ticket, and only for a tenant that runs), and runs a Job with
+// a tenant client that carries the ticket.
 //
 // # Tickets
 //

@@ -129,3 +129,22 @@ func TestStoredStateOfAnotherTenantIgnored(t *testing.T) {
 	assert.Contains(t, js, `"ContextIdentifier":"`+b+`"`, "%s's stored state names another tenant", b)
 	assert.Contains(t, js, "/"+b+"/api", "%s's stored state points at another API", b)
 }
+
+// A tenant that is not running is seen in its state before its ticket: it
+// costs a state lookup, and no signature or exchange.
+func TestSuspendedTenantCostsNoExchange(t *testing.T) {
+	const n = 3
+	sc := setup(t, sqliteDB(t), n, setupOpts{requestLog: true})
+	suspended := demo.ContextID(1)
+	require.NoError(t, sc.srv.SetTenantState(suspended, "Suspended"))
+
+	st, err := sc.newWorker(t, nil, nil).Cycle(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, int64(n-1), st.OK)
+	assert.Equal(t, int64(1), st.Waiting)
+	assert.Equal(t, n-1, sc.srv.Count(superidtest.EndpointSystemUser), "exchanges")
+	for _, r := range sc.srv.Requests(superidtest.EndpointSystemUser) {
+		assert.NotEqual(t, suspended, r.ContextIdentifier, "the suspended tenant was exchanged")
+	}
+	assert.Equal(t, store.OutcomeWaiting, sc.tenant(t, 1).LastOutcome)
+}

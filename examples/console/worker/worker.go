@@ -323,7 +323,7 @@ func (w *Worker) release(cl store.Claim, c *counters) {
 	c.released.Add(1)
 }
 
-// process runs one claimed tenant: ticket, state, job, and records the end
+// process runs one claimed tenant: state, ticket, job, and records the end
 // with the ticket and state the run leaves behind.
 func (w *Worker) process(ctx context.Context, cl store.Claim, c *counters, oks chan<- success) {
 	now, wall := w.clock(), time.Now()
@@ -396,14 +396,16 @@ func (w *Worker) rememberState(ctx context.Context, cl store.Claim) {
 
 // runTenant is steps 8 to 10 of the scenario for one tenant.
 func (w *Worker) runTenant(ctx context.Context, cl store.Claim, src *runTickets, now time.Time) (string, error) {
+	// The tenant state first: not running means wait (or, deleted, stop),
+	// and a tenant that cannot be called needs no ticket, so it costs no
+	// signature and no exchange.
+	st, err := w.cfg.Resolver.Resolve(ctx, cl.ContextIdentifier)
+	if err != nil {
+		return "", err
+	}
 	// Steps 8 and 9: sign, exchange, validate, unless the stored ticket
 	// is still good.
 	if _, err := src.Ticket(ctx); err != nil {
-		return "", err
-	}
-	// The tenant state: not running means wait (or, deleted, stop).
-	st, err := w.cfg.Resolver.Resolve(ctx, cl.ContextIdentifier)
-	if err != nil {
 		return "", err
 	}
 	client, err := tenant.New(tenant.Config{
