@@ -46,7 +46,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.BoolVar(&o.debug, "debug", false, "log at debug level: -v, and one line per request (never a secret)")
 	fs.StringVar(&o.progress, "progress", "auto", "progress display: auto (a live line on a terminal, log lines otherwise), line, log or none")
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "usage: console [flags]\n\nThe partner service: for every due tenant, exchange its system user token\nfor a ticket, check its state and run the job (create a company).\n\n")
+		fmt.Fprintf(fs.Output(), "usage: console [flags]\n\nThe partner service: for every due tenant, check its state, exchange its\nsystem user token for a ticket and run the job (create a company).\n\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {

@@ -60,6 +60,10 @@ func TestFaultsEndWithEveryTenantAccountedFor(t *testing.T) {
 		// A server that asks for a long wait gets it, not the shorter backoff.
 		fail(superidtest.EndpointTenantAPI, 17, superidtest.Fault{Status: 429, Header: http.Header{"Retry-After": {"600"}}})
 		fail(superidtest.EndpointSystemUser, 18, superidtest.Fault{Status: 503, Header: http.Header{"Retry-After": {"900"}}})
+		// A withdrawn approval is found by the exchange even when the
+		// state lookup fails: a refusal says more than that failure.
+		em.RevokeApproval(id(19), sc.app.ClientID)
+		fail(superidtest.EndpointTenantState, 19, superidtest.Fault{Status: 404})
 		// Refusals that concern the app's request, not the tenant: every
 		// tenant would get them, so none is deactivated for them.
 		for i, msg := range map[int]string{15: "The signed system token is malformed.", 16: "Only ReturnTokenType JWT is supported."} {
@@ -99,6 +103,7 @@ func TestFaultsEndWithEveryTenantAccountedFor(t *testing.T) {
 			16: {store.OutcomeFailed, store.StatusActive, "ReturnTokenType", time.Hour},
 			17: {store.OutcomeRetry, store.StatusActive, "429", 10 * time.Minute},
 			18: {store.OutcomeRetry, store.StatusActive, "unavailable", 15 * time.Minute},
+			19: {store.OutcomeFailed, store.StatusInactive, "refused the system user token", 0},
 		}
 		for i := range n {
 			tn := sc.tenant(t, i)
@@ -117,9 +122,9 @@ func TestFaultsEndWithEveryTenantAccountedFor(t *testing.T) {
 				assert.GreaterOrEqual(t, tn.NextRun.Sub(now), w.minDelay, "%s: next run", id)
 			}
 		}
-		assert.Equal(t, []int64{n - 18, 9, 3, 2, 4}, []int64{st.OK, st.Retried, st.Waiting, st.Deactivated, st.Failed},
+		assert.Equal(t, []int64{n - 19, 9, 3, 3, 4}, []int64{st.OK, st.Retried, st.Waiting, st.Deactivated, st.Failed},
 			"ok, retried, waiting, deactivated, failed: %+v", st)
-		assert.Equal(t, 2, strings.Count(logs.String(), "tenant deactivated"), "deactivation lines:\n%s", logs.String())
+		assert.Equal(t, 3, strings.Count(logs.String(), "tenant deactivated"), "deactivation lines:\n%s", logs.String())
 
 		// The next cycles: the deactivated tenants are not tried again.
 		for range 2 {
@@ -127,9 +132,9 @@ func TestFaultsEndWithEveryTenantAccountedFor(t *testing.T) {
 			st, err = w.Cycle(context.Background())
 			require.NoError(t, err)
 			assert.Zero(t, st.Deactivated, "later cycle: %+v", st)
-			assert.Equal(t, int64(n-2), st.Claimed, "later cycle: %+v", st)
+			assert.Equal(t, int64(n-3), st.Claimed, "later cycle: %+v", st)
 		}
-		assert.Equal(t, 2, strings.Count(logs.String(), "tenant deactivated"), "deactivation lines after more cycles")
+		assert.Equal(t, 3, strings.Count(logs.String(), "tenant deactivated"), "deactivation lines after more cycles")
 	})
 }
 

@@ -143,3 +143,28 @@ func TestSuspendNotificationWaitsWithoutARequest(t *testing.T) {
 	tn := sc.tenant(t, 0)
 	assert.Equal(t, store.OutcomeWaiting, tn.LastOutcome)
 }
+
+// A Delete notification is no proof (its token can be replayed): a
+// tenant stored as Deleted by one is made inactive only when the state
+// API confirms it, and one that runs is tried again instead.
+func TestDeleteNotificationIsConfirmedBeforeDeactivating(t *testing.T) {
+	const n = 2
+	sc := setup(t, sqliteDB(t), n, setupOpts{})
+	replayed, deleted := demo.ContextID(0), demo.ContextID(1)
+	require.NoError(t, sc.srv.SetStateChangeURL(sc.app.ClientID, stateChangeURL(t, sc), nil))
+	require.NoError(t, sc.srv.NotifyStateChange(replayed, superidtest.StateChangeDelete)) // the tenant still runs
+	require.NoError(t, sc.srv.SetTenantState(deleted, "Deleted"))                         // notifies, too
+	for _, nt := range sc.srv.Notifications() {
+		require.Equal(t, http.StatusOK, nt.Status, nt.Err)
+	}
+
+	_, err := sc.newWorker(t, nil, nil).Cycle(context.Background())
+	require.NoError(t, err)
+	tn := sc.tenant(t, 0)
+	assert.Equal(t, store.StatusActive, tn.Status, "replayed Delete: %s", tn.LastError)
+	assert.Equal(t, store.OutcomeRetry, tn.LastOutcome)
+	assert.Contains(t, tn.LastError, "does not confirm")
+	tn = sc.tenant(t, 1)
+	assert.Equal(t, store.StatusInactive, tn.Status, "deleted tenant")
+	assert.Contains(t, tn.LastError, "tenant deleted")
+}

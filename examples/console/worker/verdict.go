@@ -98,17 +98,30 @@ func appLevelRejection(se *systemuser.Error) bool {
 }
 
 // classify sorts a run's error. stateOf looks the tenant's state up again
-// (for a rejected exchange: a deleted or suspended tenant is refused, too;
-// for a transient failure: the tenant may have gone offline or moved).
+// (for a deleted tenant: whether the state API confirms it; for a rejected
+// exchange: a deleted or suspended tenant is refused, too; for a transient
+// failure: the tenant may have gone offline or moved).
 func (w *Worker) classify(err error, attempts int, now time.Time, stateOf func() (*tenant.State, error)) verdict {
-	if st := notRunning(err); st != nil {
-		return w.stateVerdict(st, now)
-	}
 	msg := err.Error()
 	// The server's own Retry-After, when longer than the backoff, is
 	// what it asked for; RetryMax keeps a far one from parking the tenant.
 	wait := max(w.backoff(attempts), min(serverWait(err), w.cfg.RetryMax))
 	retry := verdict{outcome: outcomeRetry, reason: msg, until: now.Add(wait)}
+	if st := notRunning(err); st != nil {
+		if !deletedStates[st.State] {
+			return w.stateVerdict(st, now)
+		}
+		// Deleted, the tenant is made inactive for good; the run may have
+		// had that from a stored notification, which is no proof (its
+		// token can be replayed). The state API has the last word.
+		if st, serr := stateOf(); serr == nil && st != nil && !st.Running() {
+			return w.stateVerdict(st, now)
+		} else if st := notRunning(serr); st != nil {
+			return w.stateVerdict(st, now)
+		}
+		retry.reason += "; the state API does not confirm it now"
+		return retry
+	}
 	var se *systemuser.Error
 	switch {
 	case errors.Is(err, systemuser.ErrClockSkew):

@@ -53,7 +53,7 @@ type Config struct {
 	// take it over; 0: 5 minutes. It must be longer than MinLease(JobTimeout).
 	// A run that starts with less than that left renews the lease first.
 	Lease time.Duration
-	// JobTimeout bounds one tenant's run (exchange, state, job); 0: 2
+	// JobTimeout bounds one tenant's run (state, exchange, job); 0: 2
 	// minutes.
 	JobTimeout time.Duration
 	// Interval is how often each tenant is run: a tenant run in a cycle
@@ -396,16 +396,20 @@ func (w *Worker) rememberState(ctx context.Context, cl store.Claim) {
 
 // runTenant is steps 8 to 10 of the scenario for one tenant.
 func (w *Worker) runTenant(ctx context.Context, cl store.Claim, src *runTickets, now time.Time) (string, error) {
-	// The tenant state first: not running means wait (or, deleted, stop),
-	// and a tenant that cannot be called needs no ticket, so it costs no
-	// signature and no exchange.
+	// The tenant state first: a tenant that is not running waits (or,
+	// deleted, stops), and needs no ticket, so it costs no signature and
+	// no exchange.
 	st, err := w.cfg.Resolver.Resolve(ctx, cl.ContextIdentifier)
-	if err != nil {
+	if notRunning(err) != nil {
 		return "", err
 	}
 	// Steps 8 and 9: sign, exchange, validate, unless the stored ticket
-	// is still good.
+	// is still good. Also when the state lookup failed: SuperID's refusal
+	// of the token (a withdrawn approval) says more than that failure.
 	if _, err := src.Ticket(ctx); err != nil {
+		return "", err
+	}
+	if err != nil {
 		return "", err
 	}
 	client, err := tenant.New(tenant.Config{
