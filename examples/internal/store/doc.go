@@ -15,16 +15,17 @@
 // WAL mode with a busy timeout, foreign keys on, and every transaction begun with BEGIN
 // IMMEDIATE so that it holds the write lock from the start and never fails upgrading
 // from reader to writer. A SQLite Store keeps one connection: SQLite lets one writer in
-// at a time, and callers queued in the process wait only for the write before them,
-// where connections contending for SQLite's lock sleep in its busy handler.
+// at a time, and callers queued for the connection in the process wait only for the
+// statements ahead of them, where connections contending for SQLite's lock sleep in its
+// busy handler.
 // Config.SQLiteCacheKiB bounds that connection's page cache (the console sets 512 KiB: a
 // cycle touches each row once). SQLite serves one process (the web app and one
 // console); to scale the console out to several instances use PostgreSQL.
 //
 // The schema is created and upgraded by Open from migrations embedded in the binary
-// (migrations/sqlite, migrations/postgres: the same tables in each dialect's types; a
-// migration only one dialect needs, such as SQLite's table rebuilds, makes the two
-// version counts differ). The table schema_version records one row per applied migration. Open applies the missing
+// (migrations/sqlite, migrations/postgres: the same tables in each dialect's types, and the
+// same version numbers; a migration only one dialect needs is a no-op in the other). The
+// table schema_version records one row per applied migration. Open applies the missing
 // ones in a single transaction; several processes opening at once serialise on a
 // PostgreSQL advisory lock (or SQLite's write lock), so each migration runs once. A
 // database migrated by a newer program is refused with ErrSchemaTooNew.

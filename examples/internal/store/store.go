@@ -184,9 +184,9 @@ func OpenConfig(ctx context.Context, cfg Config) (*Store, error) {
 		// contend for its lock sleep in its busy handler, a millisecond and
 		// more at a time (a console's workers spent a fifth of their time
 		// there), and each commit throws away the others' page caches;
-		// queued for the one connection, callers wait only as long as the
-		// write before them. (And every connection to ":memory:" is a
-		// database of its own.)
+		// queued for the one connection, callers wait only for the
+		// statements ahead of them. (And every connection to ":memory:" is
+		// a database of its own.)
 		db.SetMaxOpenConns(1)
 	case cfg.MaxOpenConns > 0:
 		db.SetMaxOpenConns(cfg.MaxOpenConns)
@@ -324,8 +324,9 @@ func (s *Store) Close() error {
 // Dialect reports which database the store runs on.
 func (s *Store) Dialect() Dialect { return s.dialect }
 
-// DB returns the underlying pool, for health checks and tests. Writing to the store's
-// tables through it bypasses sealing and fencing.
+// DB returns the underlying *sql.DB, for health checks and tests. Writing to the store's
+// tables through it bypasses sealing and fencing. On SQLite it has the Store's one
+// connection: a caller that holds it (a Conn, a Tx, Rows not closed) holds up the Store.
 func (s *Store) DB() *sql.DB { return s.db }
 
 type migration struct {
