@@ -107,6 +107,18 @@ func (w *Worker) classify(err error, attempts int, now time.Time, stateOf func()
 	// what it asked for; RetryMax keeps a far one from parking the tenant.
 	wait := max(w.backoff(attempts), min(serverWait(err), w.cfg.RetryMax))
 	retry := verdict{outcome: outcomeRetry, reason: msg, until: now.Add(wait)}
+	// recheck looks the state up again: the verdict for a tenant that is
+	// not running, or ok false and the lookup's error.
+	recheck := func() (verdict, bool, error) {
+		st, serr := stateOf()
+		if serr == nil && st != nil && !st.Running() {
+			return w.stateVerdict(st, now), true, nil
+		}
+		if st := notRunning(serr); st != nil {
+			return w.stateVerdict(st, now), true, nil
+		}
+		return verdict{}, false, serr
+	}
 	if st := notRunning(err); st != nil {
 		if !deletedStates[st.State] {
 			return w.stateVerdict(st, now)
@@ -114,10 +126,8 @@ func (w *Worker) classify(err error, attempts int, now time.Time, stateOf func()
 		// Deleted, the tenant is made inactive for good; the run may have
 		// had that from a stored notification, which is no proof (its
 		// token can be replayed). The state API has the last word.
-		if st, serr := stateOf(); serr == nil && st != nil && !st.Running() {
-			return w.stateVerdict(st, now)
-		} else if st := notRunning(serr); st != nil {
-			return w.stateVerdict(st, now)
+		if v, ok, _ := recheck(); ok {
+			return v
 		}
 		retry.reason += "; the state API does not confirm it now"
 		return retry
@@ -132,10 +142,8 @@ func (w *Worker) classify(err error, attempts int, now time.Time, stateOf func()
 		}
 		// Deleted, suspended and provisioning tenants are refused too:
 		// the state says which it is.
-		if st, serr := stateOf(); serr == nil && st != nil && !st.Running() {
-			return w.stateVerdict(st, now)
-		} else if st := notRunning(serr); st != nil {
-			return w.stateVerdict(st, now)
+		if v, ok, serr := recheck(); ok {
+			return v
 		} else if serr != nil && (transient(serr) || errors.Is(serr, context.Canceled)) {
 			// Cannot tell a revoked token from a deleted tenant now (or
 			// shutdown cut the check short): ask again later.
@@ -157,10 +165,8 @@ func (w *Worker) classify(err error, attempts int, now time.Time, stateOf func()
 		// and one that moved may not answer at all. Look again, so that an
 		// offline tenant waits for its ValidUntil instead of retrying, and
 		// the next run starts from the new state.
-		if st, serr := stateOf(); serr == nil && st != nil && !st.Running() {
-			return w.stateVerdict(st, now)
-		} else if st := notRunning(serr); st != nil {
-			return w.stateVerdict(st, now)
+		if v, ok, _ := recheck(); ok {
+			return v
 		}
 		return retry
 	}
