@@ -399,9 +399,9 @@ func (w *Worker) runTenant(ctx context.Context, cl store.Claim, src *runTickets,
 	// The tenant state first: a tenant that is not running waits (or,
 	// deleted, stops), and needs no ticket, so it costs no signature and
 	// no exchange.
-	st, err := w.cfg.Resolver.Resolve(ctx, cl.ContextIdentifier)
-	if notRunning(err) != nil {
-		return "", err
+	st, stateErr := w.cfg.Resolver.Resolve(ctx, cl.ContextIdentifier)
+	if notRunning(stateErr) != nil {
+		return "", stateErr
 	}
 	// Steps 8 and 9: sign, exchange, validate, unless the stored ticket
 	// is still good. Also when the state lookup failed: SuperID's refusal
@@ -409,8 +409,8 @@ func (w *Worker) runTenant(ctx context.Context, cl store.Claim, src *runTickets,
 	if _, err := src.Ticket(ctx); err != nil {
 		return "", err
 	}
-	if err != nil {
-		return "", err
+	if stateErr != nil {
+		return "", stateErr
 	}
 	client, err := tenant.New(tenant.Config{
 		Resolver:          w.cfg.Resolver,
